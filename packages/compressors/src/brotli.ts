@@ -1,0 +1,24 @@
+import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib'
+import type { Compressor } from '@cachex/core'
+import { type CompressorOptions, defineCompressor } from './_zlib-family.ts'
+
+/** Options of `brotliCompressor`. */
+export interface BrotliOptions extends CompressorOptions {
+  /** Brotli quality, 0–11. @default 11 (Python `brotli.compress`'s default) */
+  quality?: number
+}
+
+/**
+ * Brotli, as django-cachex's `BrotliCompressor`: quality 11, values over 15 bytes. Brotli has no
+ * magic bytes, so on read it is tried on every value that is not an integer.
+ */
+export function brotliCompressor(options: BrotliOptions = {}): Compressor {
+  const quality = options.quality ?? 11
+  const params = { [constants.BROTLI_PARAM_QUALITY]: quality }
+  return defineCompressor(
+    'brotli',
+    options.minLength ?? 15,
+    (data) => brotliCompressSync(data, { params }),
+    (data) => brotliDecompressSync(data),
+  )
+}

@@ -1,0 +1,7 @@
+export type { CompressorOptions } from './_zlib-family.ts'
+export type { BrotliOptions } from './brotli.ts'
+export { brotliCompressor } from './brotli.ts'
+export type { GzipOptions } from './gzip.ts'
+export { gzipCompressor } from './gzip.ts'
+export type { ZlibOptions } from './zlib.ts'
+export { zlibCompressor } from './zlib.ts'

@@ -1,0 +1,25 @@
+import { deflateSync, inflateSync } from 'node:zlib'
+import type { Compressor } from '@cachex/core'
+import { type CompressorOptions, defineCompressor } from './_zlib-family.ts'
+
+/** Options of `zlibCompressor`. */
+export interface ZlibOptions extends CompressorOptions {
+  /** zlib level, 0–9. @default 6 (Python's `zlib.compress` default, as django-redis uses it) */
+  level?: number
+}
+
+/** zlib (RFC 1950), as django-redis's `ZlibCompressor`: level 6, values over 15 bytes. */
+export function zlibCompressor(options: ZlibOptions = {}): Compressor {
+  const level = options.level ?? 6
+  return defineCompressor(
+    'zlib',
+    options.minLength ?? 15,
+    (data) => deflateSync(data, { level }),
+    (data) => inflateSync(data),
+    // CMF 0x?8 (deflate) and a header checksum divisible by 31.
+    (data) =>
+      data.length > 2 &&
+      ((data[0] as number) & 0x0f) === 8 &&
+      ((data[0] as number) * 256 + (data[1] as number)) % 31 === 0,
+  )
+}

@@ -1,0 +1,3 @@
+import { packageBuild } from '../../tsdown.shared.ts'
+
+export default packageBuild(['src/index.ts', 'src/zlib.ts', 'src/gzip.ts', 'src/brotli.ts'])

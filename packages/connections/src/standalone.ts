@@ -1,0 +1,300 @@
+import {
+  ClosedError,
+  type CommandRoute,
+  type Connection,
+  ConnectionError,
+  type ConnectionOptions,
+  InvalidArgumentError,
+  type RedisArgument,
+  TimeoutError,
+} from '@cachex/core'
+import { createClient, createClientPool, RESP_TYPES } from '@redis/client'
+import { Deadlines } from './_deadlines.ts'
+import { toCachexError } from './_errors.ts'
+import { parseRedisUrl, redactUrl } from './url.ts'
+
+/** What the standalone factory needs of a node-redis client or client pool. */
+export interface NodeRedisClientLike {
+  sendCommand(args: ReadonlyArray<RedisArgument>, options?: object): Promise<unknown>
+  connect(): Promise<unknown>
+  close(): Promise<unknown>
+  destroy(): void
+  on(event: string, listener: (...args: unknown[]) => void): unknown
+  readonly isOpen: boolean
+  readonly isReady?: boolean
+}
+
+/** Options of the `standalone` factory: one Redis server, reached by URL or through a client you made. */
+export interface StandaloneOptions extends ConnectionOptions {
+  /**
+   * A `redis://`, `rediss://` or `unix://` URL, or an existing node-redis client or client pool.
+   * @default 'redis://127.0.0.1:6379/0'
+   */
+  location?: ConnectionOptions['location']
+}
+
+/** Replies as raw bytes and flat arrays, whatever the client's own type mapping. */
+const TYPE_MAPPING = {
+  [RESP_TYPES.BLOB_STRING]: Buffer,
+  [RESP_TYPES.MAP]: Array,
+  [RESP_TYPES.SET]: Array,
+}
+/** `timeout: 0` turns off node-redis's per-command AbortSignal timer; `Deadlines` bounds calls instead. */
+const COMMAND_OPTIONS = { typeMapping: TYPE_MAPPING, timeout: 0 }
+const DEFAULT_URL = 'redis://127.0.0.1:6379/0'
+const DEFAULT_CONNECT_TIMEOUT = 5
+const DEFAULT_SOCKET_TIMEOUT = 5
+
+/**
+ * A connection to one Redis server. Connects on first use, reconnects by itself, and bounds every
+ * call: waiting for a connection by `socketConnectTimeout`, waiting for a reply by
+ * `socketTimeout` — so no call waits forever, whatever the server does. Commands are never queued
+ * while disconnected (node-redis's offline queue is off): a call made during an outage waits for
+ * the reconnection at most `socketConnectTimeout`, then rejects with `ConnectionError`.
+ */
+export function standalone(options: StandaloneOptions = {}): Connection {
+  return new StandaloneConnection(options)
+}
+
+/** Whether `value` looks like a node-redis client or client pool handed in by the user. */
+export function isNodeRedisClient(value: unknown): value is NodeRedisClientLike {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as NodeRedisClientLike).sendCommand === 'function' &&
+    typeof (value as NodeRedisClientLike).connect === 'function'
+  )
+}
+
+class StandaloneConnection implements Connection {
+  readonly #client: NodeRedisClientLike
+  readonly #closeClient: boolean
+  readonly #connectTimeoutMs: number
+  readonly #deadlines: Deadlines | undefined
+  readonly #secrets: string[]
+  readonly #where: string
+  readonly #isPool: boolean
+  #closed = false
+  #connecting: Promise<void> | undefined
+  #lastError: unknown
+
+  constructor(options: StandaloneOptions) {
+    this.#connectTimeoutMs = seconds(
+      options.socketConnectTimeout,
+      DEFAULT_CONNECT_TIMEOUT,
+      'socketConnectTimeout',
+    )
+    const socketTimeout =
+      options.socketTimeout === null
+        ? null
+        : seconds(options.socketTimeout, DEFAULT_SOCKET_TIMEOUT, 'socketTimeout')
+    this.#deadlines = socketTimeout === null ? undefined : new Deadlines(socketTimeout)
+    const location = options.location ?? DEFAULT_URL
+    if (isNodeRedisClient(location)) {
+      this.#client = location
+      this.#ownsClient = false
+      this.#closeClient = options.closeConnection ?? false
+      this.#secrets = options.password ? [options.password] : []
+      this.#where = 'the given client'
+      this.#isPool = !('isReady' in location)
+    } else {
+      if (typeof location !== 'string' && !Array.isArray(location)) {
+        throw new InvalidArgumentError(
+          'location must be a Redis URL, a list of URLs, or a node-redis client or client pool',
+        )
+      }
+      const url = single(location as string | readonly string[])
+      const address = parseRedisUrl(url)
+      const password = address.password ?? options.password
+      this.#secrets = password ? [password] : []
+      this.#where = redactUrl(url)
+      const extra = (options.clientOptions ?? {}) as { socket?: object }
+      const socket = address.path
+        ? { path: address.path }
+        : { host: address.host, port: address.port, ...(address.tls ? { tls: true as const } : {}) }
+      const clientOptions = {
+        ...extra,
+        username: address.username,
+        password,
+        database: address.database,
+        disableOfflineQueue: true,
+        socket: { ...socket, connectTimeout: this.#connectTimeoutMs, ...extra.socket },
+      }
+      this.#isPool = options.connectionPool !== undefined
+      this.#client = (this.#isPool
+        ? createClientPool(clientOptions as never, options.connectionPool as never)
+        : createClient(clientOptions as never)) as unknown as NodeRedisClientLike
+      this.#ownsClient = true
+      this.#closeClient = true
+    }
+    // An 'error' event without a listener crashes the process; remember it for messages instead.
+    this.#client.on('error', (error) => {
+      this.#lastError = error
+    })
+  }
+
+  command(args: RedisArgument[], _route?: CommandRoute): Promise<unknown> {
+    if (this.#closed) return Promise.reject(this.#closedError())
+    if (!this.#ready()) return this.#connect().then(() => this.#send(args))
+    return this.#send(args)
+  }
+
+  async batch(commands: RedisArgument[][], _route?: CommandRoute): Promise<unknown[]> {
+    if (this.#closed) throw this.#closedError()
+    if (!this.#ready()) await this.#connect()
+    // Commands sent in the same tick leave in one write: one round trip.
+    return Promise.all(commands.map((args) => this.#send(args).catch((error: Error) => error)))
+  }
+
+  async *scan(pattern: string, count: number): AsyncIterable<string[]> {
+    let cursor = '0'
+    do {
+      const reply = (await this.command([
+        'SCAN',
+        cursor,
+        'MATCH',
+        pattern,
+        'COUNT',
+        String(count),
+      ])) as [Buffer, Buffer[]]
+      cursor = reply[0].toString()
+      yield reply[1].map((key) => key.toString('utf8'))
+    } while (cursor !== '0')
+  }
+
+  async flush(): Promise<void> {
+    await this.command(['FLUSHDB'])
+  }
+
+  async client(): Promise<unknown> {
+    if (this.#closed) throw this.#closedError()
+    if (!this.#ready()) await this.#connect()
+    return this.#client
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    const client = this.#client
+    if (!this.#closeClient || !client.isOpen) return
+    if (!this.#ready()) {
+      client.destroy()
+      return
+    }
+    // A graceful close waits for pending replies; bound it so a frozen server cannot hang close().
+    const grace = this.#deadlines?.timeoutMs ?? this.#connectTimeoutMs
+    let timer: NodeJS.Timeout | undefined
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), grace).unref()
+    })
+    const result = await Promise.race([client.close().catch(() => undefined), timedOut])
+    clearTimeout(timer)
+    if (result === 'timeout') client.destroy()
+  }
+
+  #send(args: RedisArgument[]): Promise<unknown> {
+    const reply = this.#client.sendCommand(args, COMMAND_OPTIONS)
+    if (this.#deadlines === undefined) {
+      return reply.catch((error: unknown) => {
+        throw this.#mapError(error)
+      })
+    }
+    return this.#deadlines.track(reply, String(args[0]), this.#mapError)
+  }
+
+  readonly #mapError = (error: unknown): Error =>
+    this.#closed && isClientClosed(error)
+      ? this.#closedError()
+      : toCachexError(error, this.#secrets)
+
+  #ready(): boolean {
+    const client = this.#client
+    return this.#isPool ? client.isOpen && this.#connecting === undefined : client.isReady === true
+  }
+
+  /** Waits for the client to be ready, at most `socketConnectTimeout`; starts connecting if needed. */
+  #connect(): Promise<void> {
+    if (this.#connecting !== undefined) return this.#connecting
+    const client = this.#client
+    const connecting = new Promise<void>((resolve, reject) => {
+      let settled = false
+      const finish = (error?: Error) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        ;(client as unknown as { off?: (e: string, l: () => void) => void }).off?.('ready', onReady)
+        if (error === undefined) resolve()
+        else reject(error)
+      }
+      const onReady = () => finish()
+      const timer = setTimeout(() => {
+        finish(
+          new TimeoutError(
+            `could not connect to ${this.#where} within ${this.#connectTimeoutMs} ms (socketConnectTimeout)${this.#lastErrorText()}`,
+            { cause: this.#lastError },
+          ),
+        )
+      }, this.#connectTimeoutMs)
+      timer.unref()
+      if (!this.#isPool) client.on('ready', onReady)
+      if (!client.isOpen) {
+        client.connect().then(
+          () => finish(),
+          (error) => {
+            this.#lastError = error
+            finish(
+              new ConnectionError(`could not connect to ${this.#where}${this.#lastErrorText()}`, {
+                cause: error,
+              }),
+            )
+          },
+        )
+      }
+    })
+    this.#connecting = connecting
+    const clear = () => {
+      if (this.#connecting === connecting) this.#connecting = undefined
+    }
+    connecting.then(clear, clear)
+    return connecting
+  }
+
+  #lastErrorText(): string {
+    const error = this.#lastError
+    if (error === undefined) return ''
+    return `: ${toCachexError(error, this.#secrets).message}`
+  }
+
+  #closedError(): ClosedError {
+    return new ClosedError(`the connection to ${this.#where} is closed`)
+  }
+}
+
+function isClientClosed(error: unknown): boolean {
+  return error instanceof Error && error.constructor.name === 'ClientClosedError'
+}
+
+function single(location: string | readonly string[]): string {
+  if (typeof location === 'string') {
+    const parts = location
+      .split(',')
+      .map((part) => part.trim())
+      .filter(Boolean)
+    if (parts.length === 1) return parts[0] as string
+    location = parts
+  }
+  if (location.length !== 1) {
+    throw new InvalidArgumentError(
+      `the standalone connection takes one URL, got ${location.length}; use the replica factory for a primary with replicas`,
+    )
+  }
+  return location[0] as string
+}
+
+function seconds(value: number | undefined, fallback: number, what: string): number {
+  const s = value ?? fallback
+  if (typeof s !== 'number' || !Number.isFinite(s) || s <= 0) {
+    throw new InvalidArgumentError(`${what} must be a positive number of seconds`)
+  }
+  return Math.max(1, Math.round(s * 1000))
+}

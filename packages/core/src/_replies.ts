@@ -1,0 +1,52 @@
+// Reading raw RESP2/RESP3 replies the same way whatever the client's protocol or type mapping.
+
+/** A reply as bytes: node-redis maps bulk strings to Buffer; a custom connection may give strings. */
+export function toBuffer(reply: unknown): Buffer {
+  return Buffer.isBuffer(reply) ? reply : Buffer.from(String(reply))
+}
+
+/** A reply as text (keys, hash fields). */
+export function toText(reply: unknown): string {
+  return Buffer.isBuffer(reply) ? reply.toString('utf8') : String(reply)
+}
+
+/** An integer reply as a number. */
+export function toNumber(reply: unknown): number {
+  return typeof reply === 'number' ? reply : Number(toText(reply))
+}
+
+/** A score: RESP3 doubles arrive as numbers, RESP2 ones as strings such as `"inf"` or `"-inf"`. */
+export function toScore(reply: unknown): number {
+  if (typeof reply === 'number') return reply
+  const text = toText(reply).toLowerCase()
+  if (text === 'inf' || text === '+inf') return Number.POSITIVE_INFINITY
+  if (text === '-inf') return Number.NEGATIVE_INFINITY
+  return Number(text)
+}
+
+/** A nullable score. */
+export function toScoreOrNull(reply: unknown): number | null {
+  return reply === null || reply === undefined ? null : toScore(reply)
+}
+
+/** A map reply (a flat `[k, v, …]` array, a `Map`, or an object) as `[key, value]` pairs. */
+export function toPairs(reply: unknown): Array<[unknown, unknown]> {
+  if (reply instanceof Map) return [...reply.entries()]
+  if (Array.isArray(reply)) {
+    const pairs: Array<[unknown, unknown]> = []
+    // RESP3 with a Map→Array type mapping may already give [k, v] tuples.
+    if (reply.length > 0 && Array.isArray(reply[0])) {
+      for (const pair of reply as unknown[][]) pairs.push([pair[0], pair[1]])
+      return pairs
+    }
+    for (let i = 0; i + 1 < reply.length; i += 2) pairs.push([reply[i], reply[i + 1]])
+    return pairs
+  }
+  if (reply !== null && typeof reply === 'object') return Object.entries(reply)
+  return []
+}
+
+/** An array reply; `null` (nil) becomes an empty array. */
+export function toArray(reply: unknown): unknown[] {
+  return Array.isArray(reply) ? reply : reply === null || reply === undefined ? [] : [reply]
+}

@@ -1,0 +1,1247 @@
+import { toArray, toBuffer, toNumber, toPairs, toScore, toScoreOrNull, toText } from './_replies.ts'
+import { checkSeconds, describe, timeoutToMs } from './_timeout.ts'
+import { Codec } from './codec.ts'
+import {
+  CachexError,
+  ConnectionError,
+  InvalidArgumentError,
+  isIgnorable,
+  KeyNotFoundError,
+  LockError,
+  NotANumberError,
+  ResponseError,
+} from './errors.ts'
+import { jsonSerializer } from './json.ts'
+import { defaultKeyFunction, defaultReverseKeyFunction, globEscape } from './key-function.ts'
+import type { CacheLock, LockFactory, LockOptions } from './lock-types.ts'
+import { defineScript, runScript } from './script.ts'
+import type {
+  Compressor,
+  Connection,
+  KeyFunction,
+  Logger,
+  RedisArgument,
+  ReverseKeyFunction,
+  Serializer,
+} from './types.ts'
+
+/** Options of a `Cache`. Seconds stay seconds, as in Django's `CACHES` settings. */
+export interface CacheOptions {
+  /** The connection every command goes through (`@cachex/connections` builds one). */
+  connection: Connection
+  /** Prepended to every key (`KEY_PREFIX`). @default '' */
+  keyPrefix?: string
+  /** The default key version (`VERSION`). @default 1 */
+  version?: number
+  /** Default timeout in seconds (`TIMEOUT`); `null` never expires. @default 300 */
+  timeout?: number | null
+  /** Builds Redis keys (`KEY_FUNCTION`). @default `${keyPrefix}:${version}:${key}` */
+  keyFunction?: KeyFunction
+  /** Turns Redis keys back into user keys for `keys()`/`iterKeys()`; needed with a custom `keyFunction`. */
+  reverseKeyFunction?: ReverseKeyFunction
+  /** The serializer, or several: the first writes, all are tried on read. @default JSON */
+  serializer?: Serializer | readonly Serializer[]
+  /** The compressor, or several: the first writes, all are tried on read. @default none */
+  compressor?: Compressor | readonly Compressor[] | null
+  /**
+   * Turn connection errors, timeouts and error replies into defaults (`IGNORE_EXCEPTIONS`):
+   * `get` gives its default, `getMany` an empty Map, other methods `null`. @default false
+   */
+  ignoreExceptions?: boolean
+  /** Log each error that `ignoreExceptions` swallowed. @default false */
+  logIgnoredExceptions?: boolean
+  /** Where ignored errors are logged. @default console */
+  logger?: Logger
+  /** Keys fetched per `SCAN` in `iterKeys`, `keys`, `deletePattern` and `clear`. @default 1000 */
+  scanItersize?: number
+  /** Creates the lock behind `lock()`; the umbrella passes `@cachex/lock`'s. */
+  lockFactory?: LockFactory
+}
+
+/** Selects a key version other than the cache's own, as Django's `version=` argument. */
+export interface VersionOption {
+  /** The key version to use for this call. @default the cache's `version` */
+  version?: number
+}
+
+/** Options of `set()`. */
+export interface SetOptions extends VersionOption {
+  /** Seconds until the value expires: `undefined` → the cache's default, `null` → never, ≤ 0 → at once. */
+  timeout?: number | null
+  /** Only set when the key does not exist. */
+  nx?: boolean
+  /** Only set when the key exists. */
+  xx?: boolean
+}
+
+/** Options of `setMany()` and `getOrSet()`. */
+export interface TimeoutOption extends VersionOption {
+  /** Seconds until the value expires: `undefined` → the cache's default, `null` → never, ≤ 0 → at once. */
+  timeout?: number | null
+}
+
+/** Options of `iterKeys()` and `deletePattern()`. */
+export interface ScanOptions {
+  /** Keys fetched per `SCAN`. @default the cache's `scanItersize` */
+  itersize?: number
+}
+
+/** Options of `zadd()`. */
+export interface ZAddOptions {
+  /** Only add new members. */
+  nx?: boolean
+  /** Only update existing members. */
+  xx?: boolean
+  /** Only update when the new score is greater. */
+  gt?: boolean
+  /** Only update when the new score is less. */
+  lt?: boolean
+  /** Count changed members, not only added ones. */
+  ch?: boolean
+  /** Increment the score of the one given member and return the new score. */
+  incr?: boolean
+}
+
+/** Options of `zrange()`. */
+export interface ZRangeOptions {
+  /** Highest score first. */
+  desc?: boolean
+  /** Return `[member, score]` pairs. */
+  withScores?: boolean
+}
+
+/** Options of `zrangebyscore()`. */
+export interface ZRangeByScoreOptions {
+  /** Skip this many members (with `count`). */
+  offset?: number
+  /** Return at most this many members (with `offset`). */
+  count?: number
+  /** Return `[member, score]` pairs. */
+  withScores?: boolean
+}
+
+/** Options of `lpos()`. */
+export interface LPosOptions {
+  /** Which match to return: 1 the first, -1 the last, 2 the second… */
+  rank?: number
+  /** Return up to this many positions (0 = all) as an array. */
+  count?: number
+  /** Compare at most this many elements. */
+  maxlen?: number
+}
+
+/** A score bound: a number or a Redis range string such as `'-inf'`, `'+inf'` or `'(5'`. */
+export type ScoreBound = number | string
+
+/** Sorted-set members with scores: `{ member: score }`, a `Map` of member to score, or `[score, member]` pairs. */
+export type ZAddMembers =
+  | Record<string, number>
+  | Map<unknown, number>
+  | ReadonlyArray<readonly [number, unknown]>
+
+/** Which end of a list `lmove` takes from or pushes to. */
+export type ListSide = 'LEFT' | 'RIGHT'
+
+const READ = true
+const DEFAULT_TIMEOUT = 300
+const DEFAULT_ITERSIZE = 1000
+const MISSING: unique symbol = Symbol('missing')
+
+// INCRBY only when the key exists; return the stored digits so integers beyond 2^53 keep every digit.
+const INCR_SCRIPT = defineScript(`if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('INCRBY', KEYS[1], ARGV[1])
+  return redis.call('GET', KEYS[1])
+end
+return false`)
+
+/**
+ * A Redis cache with the complete API of Django's Redis cache backends. Every method is async;
+ * timeouts are in seconds. A `Cache` knows nothing of the Redis topology: it builds keys, encodes
+ * values and applies Django's semantics, and its `Connection` runs the commands.
+ */
+export class Cache {
+  /** The key prefix (`KEY_PREFIX`). */
+  readonly keyPrefix: string
+  /** The default key version (`VERSION`). */
+  readonly version: number
+  /** The default timeout in seconds; `null` never expires. */
+  readonly defaultTimeout: number | null
+
+  readonly #connection: Connection
+  readonly #codec: Codec
+  readonly #keyFunction: KeyFunction
+  readonly #reverseKeyFunction: ReverseKeyFunction
+  readonly #ignoreExceptions: boolean
+  readonly #logIgnored: boolean
+  readonly #logger: Logger
+  readonly #itersize: number
+  readonly #lockFactory: LockFactory | undefined
+
+  constructor(options: CacheOptions) {
+    if (options?.connection === undefined) {
+      throw new InvalidArgumentError('a Cache needs a connection')
+    }
+    this.#connection = options.connection
+    this.keyPrefix = options.keyPrefix ?? ''
+    this.version = checkVersion(options.version ?? 1)
+    this.defaultTimeout =
+      options.timeout === undefined ? DEFAULT_TIMEOUT : nullableSeconds(options.timeout, 'timeout')
+    this.#keyFunction = options.keyFunction ?? defaultKeyFunction
+    this.#reverseKeyFunction = options.reverseKeyFunction ?? defaultReverseKeyFunction
+    const serializers = toList(options.serializer)
+    const compressors = toList(options.compressor ?? undefined)
+    this.#codec = new Codec(serializers.length > 0 ? serializers : [jsonSerializer()], compressors)
+    this.#ignoreExceptions = options.ignoreExceptions ?? false
+    this.#logIgnored = options.logIgnoredExceptions ?? false
+    this.#logger = options.logger ?? console
+    this.#itersize = checkItersize(options.scanItersize ?? DEFAULT_ITERSIZE)
+    this.#lockFactory = options.lockFactory
+  }
+
+  /** The connection this cache runs its commands on. */
+  get connection(): Connection {
+    return this.#connection
+  }
+
+  /** The Redis key for `key` (Django's `make_key`). */
+  makeKey(key: string, version: number = this.version): string {
+    if (typeof key !== 'string') {
+      throw new InvalidArgumentError(`a cache key must be a string, got ${describe(key)}`)
+    }
+    return this.#keyFunction(key, this.keyPrefix, version)
+  }
+
+  /** The Redis glob pattern for a pattern over user keys; the prefix is glob-escaped. */
+  makePattern(pattern: string, version: number = this.version): string {
+    if (typeof pattern !== 'string') {
+      throw new InvalidArgumentError(`a key pattern must be a string, got ${describe(pattern)}`)
+    }
+    return this.#keyFunction(pattern, globEscape(this.keyPrefix), version)
+  }
+
+  // ---------------------------------------------------------------- standard API
+
+  /** The value stored at `key`, or `defaultValue` (`null` unless given) when there is none. */
+  async get<T = unknown>(
+    key: string,
+    defaultValue?: T,
+    options?: VersionOption,
+  ): Promise<T | null> {
+    const fallback = defaultValue === undefined ? null : defaultValue
+    try {
+      const rkey = this.#key(key, options)
+      const reply = await this.#connection.command(['GET', rkey], { key: rkey, readonly: READ })
+      return reply === null ? fallback : (this.#codec.decode(toBuffer(reply)) as T)
+    } catch (error) {
+      return this.#fail(error, fallback)
+    }
+  }
+
+  /**
+   * Stores `value` at `key`. With `nx` only when the key is new, with `xx` only when it exists.
+   * Resolves `true` when the value was stored. A timeout ≤ 0 deletes the key instead (with `nx`,
+   * it resolves whether the key was absent), as django-redis does.
+   */
+  async set(key: string, value: unknown, options: SetOptions = {}): Promise<boolean> {
+    try {
+      const { nx = false, xx = false } = options
+      if (nx && xx) throw new InvalidArgumentError('set() takes nx or xx, not both')
+      const ms = timeoutToMs(options.timeout, this.defaultTimeout)
+      const rkey = this.#key(key, options)
+      const data = this.#codec.encode(value)
+      if (ms !== null && ms <= 0) {
+        if (nx) return (await this.#exists(rkey)) === false
+        return (await this.#connection.command(['UNLINK', rkey], { key: rkey })) === 1
+      }
+      const args: RedisArgument[] = ['SET', rkey, data]
+      if (ms !== null) args.push('PX', String(ms))
+      if (nx) args.push('NX')
+      else if (xx) args.push('XX')
+      return (await this.#connection.command(args, { key: rkey })) !== null
+    } catch (error) {
+      return this.#fail(error, null) as never
+    }
+  }
+
+  /** Stores `value` only when `key` does not exist; resolves whether it was stored. */
+  add(
+    key: string,
+    value: unknown,
+    timeout?: number | null,
+    options?: VersionOption,
+  ): Promise<boolean> {
+    return this.set(key, value, { timeout, nx: true, version: options?.version })
+  }
+
+  /** Deletes `key`; resolves whether it existed. */
+  async delete(key: string, options?: VersionOption): Promise<boolean> {
+    try {
+      const rkey = this.#key(key, options)
+      return (await this.#connection.command(['UNLINK', rkey], { key: rkey })) === 1
+    } catch (error) {
+      return this.#fail(error, null) as never
+    }
+  }
+
+  /** The values of the keys that exist, in one `MGET`. */
+  async getMany<T = unknown>(
+    keys: Iterable<string>,
+    options?: VersionOption,
+  ): Promise<Map<string, T>> {
+    const found = new Map<string, T>()
+    try {
+      const list = [...keys]
+      if (list.length === 0) return found
+      const rkeys = list.map((key) => this.#key(key, options))
+      const replies = toArray(
+        await this.#connection.command(['MGET', ...rkeys], { key: rkeys[0], readonly: READ }),
+      )
+      for (let i = 0; i < list.length; i++) {
+        const reply = replies[i]
+        if (reply !== null && reply !== undefined) {
+          found.set(list[i] as string, this.#codec.decode(toBuffer(reply)) as T)
+        }
+      }
+      return found
+    } catch (error) {
+      return this.#fail(error, new Map<string, T>())
+    }
+  }
+
+  /**
+   * Stores many values in one round trip: one `MSET` without a timeout, one pipeline of `SET … PX`
+   * with one. Every value is encoded first, so a value that cannot be encoded stores nothing.
+   * Resolves the keys that failed.
+   */
+  async setMany(
+    entries: Record<string, unknown> | Map<string, unknown>,
+    options: TimeoutOption = {},
+  ): Promise<string[]> {
+    try {
+      const pairs = entries instanceof Map ? [...entries] : Object.entries(entries ?? {})
+      if (pairs.length === 0) return []
+      const ms = timeoutToMs(options.timeout, this.defaultTimeout)
+      const keys = pairs.map(([key]) => key)
+      const rkeys = keys.map((key) => this.#key(key, options))
+      const values = pairs.map(([, value]) => this.#codec.encode(value))
+      if (ms !== null && ms <= 0) {
+        await this.#connection.command(['UNLINK', ...rkeys], { key: rkeys[0] })
+        return []
+      }
+      if (ms === null) {
+        const args: RedisArgument[] = ['MSET']
+        for (let i = 0; i < rkeys.length; i++)
+          args.push(rkeys[i] as string, values[i] as RedisArgument)
+        await this.#connection.command(args, { key: rkeys[0] })
+        return []
+      }
+      const px = String(ms)
+      const replies = await this.#connection.batch(
+        rkeys.map((rkey, i) => ['SET', rkey, values[i] as RedisArgument, 'PX', px]),
+        { key: rkeys[0] },
+      )
+      return keys.filter((_, i) => replies[i] instanceof Error)
+    } catch (error) {
+      return this.#fail(error, null) as never
+    }
+  }
+
+  /** Deletes many keys in one command; resolves how many existed. */
+  async deleteMany(keys: Iterable<string>, options?: VersionOption): Promise<number> {
+    try {
+      const rkeys = [...keys].map((key) => this.#key(key, options))
+      if (rkeys.length === 0) return 0
+      return toNumber(await this.#connection.command(['UNLINK', ...rkeys], { key: rkeys[0] }))
+    } catch (error) {
+      return this.#fail(error, null) as never
+    }
+  }
+
+  /**
+   * Removes this cache's keys: every version under `keyPrefix` when there is one, else the whole
+   * database (`FLUSHDB` on every primary), as django-redis does.
+   */
+  async clear(): Promise<void> {
+    try {
+      if (this.keyPrefix === '') {
+        await this.#connection.flush()
+        return
+      }
+      await this.#deleteMatching(`${globEscape(this.keyPrefix)}:*`, this.#itersize)
+    } catch (error) {
+      return this.#fail(error, null) as never
+    }
+  }
+
+  /** Whether `key` exists. */
+  async hasKey(key: string, options?: VersionOption): Promise<boolean> {
+    try {
+      return await this.#exists(this.#key(key, options))
+    } catch (error) {
+      return this.#fail(error, null) as never
+    }
+  }
+
+  /**
+   * Adds `delta` to the integer at `key` atomically and resolves the new value (a `bigint` beyond
+   * 2^53). Rejects with `KeyNotFoundError` when the key is missing. A value Redis cannot `INCRBY`
+   * (a float, or beyond 64 bits) is read, added to and written back with its TTL kept, as
+   * django-redis does; a value that is not a number rejects with `NotANumberError`.
+   */
+  async incr(
+    key: string,
+    delta: number | bigint = 1,
+    options?: VersionOption,
+  ): Promise<number | bigint> {
+    try {
+      if (!(typeof delta === 'bigint' || Number.isSafeInteger(delta))) {
+        throw new InvalidArgumentError(`incr() takes an integer delta, got ${describe(delta)}`)
+      }
+      const rkey = this.#key(key, options)
+      let reply: unknown
+      try {
+        reply = await runScript(this.#connection, INCR_SCRIPT, [rkey], [String(delta)])
+      } catch (error) {
+        if (!(error instanceof ResponseError)) throw error
+        return await this.#incrSlow(key, rkey, delta)
+      }
+      if (reply === null || reply === undefined)
+        throw new KeyNotFoundError(`key '${key}' not found`)
+      return this.#codec.decode(toBuffer(reply)) as number | bigint
+    } catch (error) {
+      return this.#fail(error, null) as never
+    }
+  }
+
+  /** Subtracts `delta` from the integer at `key`; see `incr`. */
+  decr(key: string, delta: number | bigint = 1, options?: VersionOption): Promise<number | bigint> {
+    return this.incr(key, typeof delta === 'bigint' ? -delta : -delta, options)
+  }
+
+  /**
+   * Sets a new timeout on `key` (`undefined` → the default, `null` → never expire); resolves
+   * whether the key exists.
+   */
+  async touch(key: string, timeout?: number | null, options?: VersionOption): Promise<boolean> {
+    try {
+      const ms = timeoutToMs(timeout, this.defaultTimeout)
+      const rkey = this.#key(key, options)
+      if (ms === null) {
+        const [, exists] = await this.#connection.batch(
+          [
+            ['PERSIST', rkey],
+            ['EXISTS', rkey],
+          ],
+          { key: rkey },
+        )
+        if (exists instanceof Error) throw exists
+        return exists === 1
+      }
+      return (await this.#connection.command(['PEXPIRE', rkey, String(ms)], { key: rkey })) === 1
+    } catch (error) {
+      return this.#fail(error, null) as never
+    }
+  }
+
+  /**
+   * The value at `key`; when there is none, computes it (calling `valueOrFactory` if it is a
+   * function, awaiting it if it is a promise), stores it with `add`, and resolves it — or the value
+   * another writer stored first.
+   */
+  async getOrSet<T>(
+    key: string,
+    valueOrFactory: T | (() => T | Promise<T>),
+    options: TimeoutOption = {},
+  ): Promise<T> {
+    const found = await this.get<T | typeof MISSING>(key, MISSING, options)
+    if (found !== MISSING) return found as T
+    const value =
+      typeof valueOrFactory === 'function'
+        ? await (valueOrFactory as () => T | Promise<T>)()
+        : await valueOrFactory
+    const added = await this.set(key, value, { ...options, nx: true })
+    if (added !== false) return value
+    // Someone else stored a value between our get and add: theirs wins, as in Django.
+    return (await this.get<T>(key, value, options)) as T
+  }
+
+  /**
+   * Moves the value at `key` (and its TTL) to version `version + delta` with one atomic `RENAME`
+   * and resolves the new version. Rejects with `KeyNotFoundError` when the key is missing.
+   */
+  async incrVersion(key: string, delta = 1, options?: VersionOption): Promise<number> {
+    try {
+      const version = options?.version ?? this.version
+      const next = checkVersion(version + delta)
+      const from = this.makeKey(key, version)
+      const to = this.makeKey(key, next)
+      try {
+        await this.#connection.command(['RENAME', from, to], { key: from })
+      } catch (error) {
+        if (error instanceof ResponseError && /no such key/i.test(error.message)) {
+          throw new KeyNotFoundError(`key '${key}' not found`, { cause: error })
+        }
+        throw error
+      }
+      return next
+    } catch (error) {
+      return this.#fail(error, null) as never
+    }
+  }
+
+  /** Moves the value at `key` to version `version - delta`; see `incrVersion`. */
+  decrVersion(key: string, delta = 1, options?: VersionOption): Promise<number> {
+    return this.incrVersion(key, -delta, options)
+  }
+
+  /** Closes the connection. Later calls reject with `ClosedError`. */
+  async close(): Promise<void> {
+    await this.#connection.close()
+  }
+
+  // ---------------------------------------------------------------- extended API
+
+  /** Seconds until `key` expires: `null` when it never does, `0` when it does not exist. */
+  async ttl(key: string): Promise<number | null> {
+    return this.#ttl('TTL', key)
+  }
+
+  /** Milliseconds until `key` expires: `null` when it never does, `0` when it does not exist. */
+  async pttl(key: string): Promise<number | null> {
+    return this.#ttl('PTTL', key)
+  }
+
+  /** Makes `key` expire in `seconds` (fractions allowed); resolves whether the key exists. */
+  async expire(key: string, seconds: number): Promise<boolean> {
+    return this.#bool(key, (rkey) => [
+      'PEXPIRE',
+      rkey,
+      String(Math.trunc(checkSeconds(seconds, 'seconds') * 1000)),
+    ])
+  }
+
+  /** Makes `key` expire in `milliseconds`; resolves whether the key exists. */
+  async pexpire(key: string, milliseconds: number): Promise<boolean> {
+    return this.#bool(key, (rkey) => ['PEXPIRE', rkey, String(Math.trunc(checkMs(milliseconds)))])
+  }
+
+  /** Makes `key` expire at `when` (a `Date` or Unix seconds); resolves whether the key exists. */
+  async expireAt(key: string, when: Date | number): Promise<boolean> {
+    return this.#bool(key, (rkey) => [
+      'PEXPIREAT',
+      rkey,
+      String(
+        when instanceof Date
+          ? checkMs(when.getTime())
+          : Math.trunc(checkSeconds(when, 'when') * 1000),
+      ),
+    ])
+  }
+
+  /** Makes `key` expire at `when` (a `Date` or Unix milliseconds); resolves whether the key exists. */
+  async pexpireAt(key: string, when: Date | number): Promise<boolean> {
+    return this.#bool(key, (rkey) => [
+      'PEXPIREAT',
+      rkey,
+      String(Math.trunc(checkMs(when instanceof Date ? when.getTime() : when))),
+    ])
+  }
+
+  /** Removes the timeout of `key`; resolves whether a timeout was removed. */
+  async persist(key: string): Promise<boolean> {
+    return this.#bool(key, (rkey) => ['PERSIST', rkey])
+  }
+
+  /**
+   * A distributed lock on `key` (the key function applies), with redis-py `Lock` semantics.
+   * Needs a lock factory: `createCache()` from `@cachex/redis` provides `@cachex/lock`'s.
+   */
+  lock(key: string, options: LockOptions = {}): CacheLock {
+    if (this.#lockFactory === undefined) {
+      throw new LockError(
+        'cache.lock() needs a lock factory: create the cache with @cachex/redis, or pass lockFactory from @cachex/lock',
+      )
+    }
+    return this.#lockFactory(this.#connection, this.makeKey(key), options)
+  }
+
+  /** Every user key matching the glob `pattern`, walked with `SCAN` (never `KEYS`). */
+  async keys(pattern = '*'): Promise<string[]> {
+    try {
+      const keys: string[] = []
+      for await (const key of this.#iterKeys(pattern, this.#itersize)) keys.push(key)
+      return keys
+    } catch (error) {
+      return this.#fail(error, null) as never
+    }
+  }
+
+  /** Yields the user keys matching the glob `pattern`, one `SCAN` batch at a time. */
+  iterKeys(pattern = '*', options: ScanOptions = {}): AsyncIterable<string> {
+    const itersize = checkItersize(options.itersize ?? this.#itersize)
+    return this.#iterKeys(pattern, itersize)
+  }
+
+  /** Deletes every user key matching the glob `pattern`; resolves how many were deleted. */
+  async deletePattern(pattern: string, options: ScanOptions = {}): Promise<number> {
+    try {
+      return await this.#deleteMatching(
+        this.makePattern(pattern),
+        checkItersize(options.itersize ?? this.#itersize),
+      )
+    } catch (error) {
+      return this.#fail(error, null) as never
+    }
+  }
+
+  // ---------------------------------------------------------------- hashes
+
+  /** Sets `field` of the hash at `key`; resolves 1 when the field is new, 0 when it was updated. */
+  async hset(key: string, field: string, value: unknown): Promise<number> {
+    return this.#run((rkey) => ['HSET', rkey, field, this.#codec.encode(value)], key, toNumber)
+  }
+
+  /** Deletes fields of the hash; resolves how many existed. */
+  async hdel(key: string, ...fields: string[]): Promise<number> {
+    if (fields.length === 0) return 0
+    return this.#run((rkey) => ['HDEL', rkey, ...fields], key, toNumber)
+  }
+
+  /** Whether the hash has `field`. */
+  async hexists(key: string, field: string): Promise<boolean> {
+    return this.#run((rkey) => ['HEXISTS', rkey, field], key, isOne, READ)
+  }
+
+  /** The value of `field`, or `null`. */
+  async hget<T = unknown>(key: string, field: string): Promise<T | null> {
+    return this.#run(
+      (rkey) => ['HGET', rkey, field],
+      key,
+      (r) => this.#decodeOrNull<T>(r),
+      READ,
+    )
+  }
+
+  /** Every field and value of the hash. */
+  async hgetall<T = unknown>(key: string): Promise<Record<string, T>> {
+    return this.#run(
+      (rkey) => ['HGETALL', rkey],
+      key,
+      (reply) => {
+        const result: Record<string, T> = {}
+        for (const [field, value] of toPairs(reply)) {
+          result[toText(field)] = this.#codec.decode(toBuffer(value)) as T
+        }
+        return result
+      },
+      READ,
+    )
+  }
+
+  /** Adds an integer to `field`; resolves the new value. */
+  async hincrby(key: string, field: string, amount = 1): Promise<number> {
+    return this.#run(
+      (rkey) => ['HINCRBY', rkey, field, String(checkInteger(amount))],
+      key,
+      toNumber,
+    )
+  }
+
+  /** Adds a float to `field`; resolves the new value. */
+  async hincrbyfloat(key: string, field: string, amount = 1): Promise<number> {
+    return this.#run(
+      (rkey) => ['HINCRBYFLOAT', rkey, field, String(checkNumber(amount))],
+      key,
+      toScore,
+    )
+  }
+
+  /** How many fields the hash has. */
+  async hlen(key: string): Promise<number> {
+    return this.#run((rkey) => ['HLEN', rkey], key, toNumber, READ)
+  }
+
+  /** The values of `fields`, `null` where a field is missing. */
+  async hmget<T = unknown>(key: string, ...fields: string[]): Promise<Array<T | null>> {
+    if (fields.length === 0) return []
+    return this.#run(
+      (rkey) => ['HMGET', rkey, ...fields],
+      key,
+      (reply) => toArray(reply).map((r) => this.#decodeOrNull<T>(r)),
+      READ,
+    )
+  }
+
+  /** Sets several fields at once; resolves `true`. */
+  async hmset(
+    key: string,
+    mapping: Record<string, unknown> | Map<string, unknown>,
+  ): Promise<boolean> {
+    const pairs = mapping instanceof Map ? [...mapping] : Object.entries(mapping ?? {})
+    if (pairs.length === 0) return true
+    return this.#run(
+      (rkey) => {
+        const args: RedisArgument[] = ['HSET', rkey]
+        for (const [field, value] of pairs) args.push(String(field), this.#codec.encode(value))
+        return args
+      },
+      key,
+      () => true,
+    )
+  }
+
+  /** Sets `field` only when it does not exist; resolves whether it was set. */
+  async hsetnx(key: string, field: string, value: unknown): Promise<boolean> {
+    return this.#run((rkey) => ['HSETNX', rkey, field, this.#codec.encode(value)], key, isOne)
+  }
+
+  /** Every value of the hash. */
+  async hvals<T = unknown>(key: string): Promise<T[]> {
+    return this.#run(
+      (rkey) => ['HVALS', rkey],
+      key,
+      (reply) => this.#decodeAll<T>(reply),
+      READ,
+    )
+  }
+
+  /** Every field name of the hash. */
+  async hkeys(key: string): Promise<string[]> {
+    return this.#run(
+      (rkey) => ['HKEYS', rkey],
+      key,
+      (reply) => toArray(reply).map(toText),
+      READ,
+    )
+  }
+
+  // ---------------------------------------------------------------- sorted sets
+
+  /**
+   * Adds members with scores. Resolves how many were added (changed, with `ch`), or with `incr`
+   * the member's new score (`null` when `nx`/`xx` prevented it).
+   */
+  async zadd(key: string, members: ZAddMembers, options: ZAddOptions = {}): Promise<number | null> {
+    const { nx, xx, gt, lt, ch, incr } = options
+    if (nx && xx) throw this.#argument('zadd() takes nx or xx, not both')
+    if (gt && lt) throw this.#argument('zadd() takes gt or lt, not both')
+    if (nx && (gt || lt)) throw this.#argument('zadd() cannot combine nx with gt or lt')
+    return this.#run(
+      (rkey) => {
+        const args: RedisArgument[] = ['ZADD', rkey]
+        if (nx) args.push('NX')
+        if (xx) args.push('XX')
+        if (gt) args.push('GT')
+        if (lt) args.push('LT')
+        if (ch) args.push('CH')
+        if (incr) args.push('INCR')
+        const start = args.length
+        for (const [score, member] of scoredMembers(members)) {
+          args.push(scoreArgument(score), this.#codec.encode(member))
+        }
+        if (args.length === start) throw this.#argument('zadd() needs at least one member')
+        if (incr && args.length !== start + 2)
+          throw this.#argument('zadd() with incr takes one member')
+        return args
+      },
+      key,
+      incr ? toScoreOrNull : toNumber,
+    )
+  }
+
+  /** How many members the sorted set has. */
+  async zcard(key: string): Promise<number> {
+    return this.#run((rkey) => ['ZCARD', rkey], key, toNumber, READ)
+  }
+
+  /** How many members have a score between `min` and `max`. */
+  async zcount(key: string, min: ScoreBound, max: ScoreBound): Promise<number> {
+    return this.#run((rkey) => ['ZCOUNT', rkey, bound(min), bound(max)], key, toNumber, READ)
+  }
+
+  /** Adds `amount` to the score of `member`; resolves the new score. */
+  async zincrby(key: string, amount: number, member: unknown): Promise<number> {
+    return this.#run(
+      (rkey) => ['ZINCRBY', rkey, scoreArgument(amount), this.#codec.encode(member)],
+      key,
+      toScore,
+    )
+  }
+
+  /** Members by rank from `start` to `end` (inclusive; negative counts from the end). */
+  zrange<T = unknown>(
+    key: string,
+    start: number,
+    end: number,
+    options?: ZRangeOptions & { withScores?: false },
+  ): Promise<T[]>
+  zrange<T = unknown>(
+    key: string,
+    start: number,
+    end: number,
+    options: ZRangeOptions & { withScores: true },
+  ): Promise<Array<[T, number]>>
+  async zrange<T = unknown>(
+    key: string,
+    start: number,
+    end: number,
+    options: ZRangeOptions = {},
+  ): Promise<T[] | Array<[T, number]>> {
+    return this.#run(
+      (rkey) => {
+        const args: RedisArgument[] = [
+          'ZRANGE',
+          rkey,
+          String(checkInteger(start)),
+          String(checkInteger(end)),
+        ]
+        if (options.desc) args.push('REV')
+        if (options.withScores) args.push('WITHSCORES')
+        return args
+      },
+      key,
+      (reply) => (options.withScores ? this.#withScores<T>(reply) : this.#decodeAll<T>(reply)),
+      READ,
+    )
+  }
+
+  /** Members with a score between `min` and `max`, lowest first. */
+  zrangebyscore<T = unknown>(
+    key: string,
+    min: ScoreBound,
+    max: ScoreBound,
+    options?: ZRangeByScoreOptions & { withScores?: false },
+  ): Promise<T[]>
+  zrangebyscore<T = unknown>(
+    key: string,
+    min: ScoreBound,
+    max: ScoreBound,
+    options: ZRangeByScoreOptions & { withScores: true },
+  ): Promise<Array<[T, number]>>
+  async zrangebyscore<T = unknown>(
+    key: string,
+    min: ScoreBound,
+    max: ScoreBound,
+    options: ZRangeByScoreOptions = {},
+  ): Promise<T[] | Array<[T, number]>> {
+    const { offset, count, withScores } = options
+    if ((offset === undefined) !== (count === undefined)) {
+      throw this.#argument('zrangebyscore() takes offset and count together')
+    }
+    return this.#run(
+      (rkey) => {
+        const args: RedisArgument[] = ['ZRANGEBYSCORE', rkey, bound(min), bound(max)]
+        if (withScores) args.push('WITHSCORES')
+        if (offset !== undefined) {
+          args.push('LIMIT', String(checkInteger(offset)), String(checkInteger(count as number)))
+        }
+        return args
+      },
+      key,
+      (reply) => (withScores ? this.#withScores<T>(reply) : this.#decodeAll<T>(reply)),
+      READ,
+    )
+  }
+
+  /** The rank of `member`, lowest score first, or `null`. */
+  async zrank(key: string, member: unknown): Promise<number | null> {
+    return this.#run((rkey) => ['ZRANK', rkey, this.#codec.encode(member)], key, numberOrNull, READ)
+  }
+
+  /** The rank of `member`, highest score first, or `null`. */
+  async zrevrank(key: string, member: unknown): Promise<number | null> {
+    return this.#run(
+      (rkey) => ['ZREVRANK', rkey, this.#codec.encode(member)],
+      key,
+      numberOrNull,
+      READ,
+    )
+  }
+
+  /** Removes members; resolves how many existed. */
+  async zrem(key: string, ...members: unknown[]): Promise<number> {
+    if (members.length === 0) return 0
+    return this.#run(
+      (rkey) => ['ZREM', rkey, ...members.map((m) => this.#codec.encode(m))],
+      key,
+      toNumber,
+    )
+  }
+
+  /** Removes members by rank from `start` to `end`; resolves how many. */
+  async zremrangebyrank(key: string, start: number, end: number): Promise<number> {
+    return this.#run(
+      (rkey) => ['ZREMRANGEBYRANK', rkey, String(checkInteger(start)), String(checkInteger(end))],
+      key,
+      toNumber,
+    )
+  }
+
+  /** The score of `member`, or `null`. */
+  async zscore(key: string, member: unknown): Promise<number | null> {
+    return this.#run(
+      (rkey) => ['ZSCORE', rkey, this.#codec.encode(member)],
+      key,
+      toScoreOrNull,
+      READ,
+    )
+  }
+
+  /** The scores of `members`, `null` where one is missing. */
+  async zmscore(key: string, ...members: unknown[]): Promise<Array<number | null>> {
+    if (members.length === 0) return []
+    return this.#run(
+      (rkey) => ['ZMSCORE', rkey, ...members.map((m) => this.#codec.encode(m))],
+      key,
+      (reply) => toArray(reply).map(toScoreOrNull),
+      READ,
+    )
+  }
+
+  // ---------------------------------------------------------------- lists
+
+  /** The length of the list. */
+  async llen(key: string): Promise<number> {
+    return this.#run((rkey) => ['LLEN', rkey], key, toNumber, READ)
+  }
+
+  /** Prepends values (the last given ends up first); resolves the new length. */
+  async lpush(key: string, ...values: unknown[]): Promise<number> {
+    return this.#push('LPUSH', key, values)
+  }
+
+  /** Appends values; resolves the new length. */
+  async rpush(key: string, ...values: unknown[]): Promise<number> {
+    return this.#push('RPUSH', key, values)
+  }
+
+  /** Removes and returns the first value (or the first `count` values), or `null`. */
+  lpop<T = unknown>(key: string): Promise<T | null>
+  lpop<T = unknown>(key: string, count: number): Promise<T[] | null>
+  async lpop<T = unknown>(key: string, count?: number): Promise<T | T[] | null> {
+    return this.#pop<T>('LPOP', key, count)
+  }
+
+  /** Removes and returns the last value (or the last `count` values), or `null`. */
+  rpop<T = unknown>(key: string): Promise<T | null>
+  rpop<T = unknown>(key: string, count: number): Promise<T[] | null>
+  async rpop<T = unknown>(key: string, count?: number): Promise<T | T[] | null> {
+    return this.#pop<T>('RPOP', key, count)
+  }
+
+  /** The value at `index` (negative counts from the end), or `null`. */
+  async lindex<T = unknown>(key: string, index: number): Promise<T | null> {
+    return this.#run(
+      (rkey) => ['LINDEX', rkey, String(checkInteger(index))],
+      key,
+      (r) => this.#decodeOrNull<T>(r),
+      READ,
+    )
+  }
+
+  /** Values from `start` to `end` (inclusive; negative counts from the end). */
+  async lrange<T = unknown>(key: string, start: number, end: number): Promise<T[]> {
+    return this.#run(
+      (rkey) => ['LRANGE', rkey, String(checkInteger(start)), String(checkInteger(end))],
+      key,
+      (reply) => this.#decodeAll<T>(reply),
+      READ,
+    )
+  }
+
+  /** Replaces the value at `index`; rejects with `ResponseError` when out of range. */
+  async lset(key: string, index: number, value: unknown): Promise<boolean> {
+    return this.#run(
+      (rkey) => ['LSET', rkey, String(checkInteger(index)), this.#codec.encode(value)],
+      key,
+      () => true,
+    )
+  }
+
+  /** Keeps only the values from `start` to `end`. */
+  async ltrim(key: string, start: number, end: number): Promise<boolean> {
+    return this.#run(
+      (rkey) => ['LTRIM', rkey, String(checkInteger(start)), String(checkInteger(end))],
+      key,
+      () => true,
+    )
+  }
+
+  /** The index of `element`, or `null`; with `count`, an array of indexes. */
+  lpos(
+    key: string,
+    element: unknown,
+    options?: LPosOptions & { count?: undefined },
+  ): Promise<number | null>
+  lpos(key: string, element: unknown, options: LPosOptions & { count: number }): Promise<number[]>
+  async lpos(
+    key: string,
+    element: unknown,
+    options: LPosOptions = {},
+  ): Promise<number | null | number[]> {
+    return this.#run(
+      (rkey) => {
+        const args: RedisArgument[] = ['LPOS', rkey, this.#codec.encode(element)]
+        if (options.rank !== undefined) args.push('RANK', String(checkInteger(options.rank)))
+        if (options.count !== undefined) args.push('COUNT', String(checkInteger(options.count)))
+        if (options.maxlen !== undefined) args.push('MAXLEN', String(checkInteger(options.maxlen)))
+        return args
+      },
+      key,
+      (reply) => (options.count !== undefined ? toArray(reply).map(toNumber) : numberOrNull(reply)),
+      READ,
+    )
+  }
+
+  /**
+   * Pops a value from one end of `source` and pushes it onto one end of `destination`, atomically;
+   * resolves the value, or `null` when `source` is empty.
+   */
+  async lmove<T = unknown>(
+    source: string,
+    destination: string,
+    sourceSide: ListSide = 'LEFT',
+    destinationSide: ListSide = 'RIGHT',
+  ): Promise<T | null> {
+    return this.#run(
+      (rkey) => ['LMOVE', rkey, this.makeKey(destination), side(sourceSide), side(destinationSide)],
+      source,
+      (r) => this.#decodeOrNull<T>(r),
+    )
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  #key(key: string, options: VersionOption | undefined): string {
+    return this.makeKey(key, options?.version === undefined ? this.version : options.version)
+  }
+
+  #argument(message: string): InvalidArgumentError {
+    return new InvalidArgumentError(message)
+  }
+
+  /** Builds one command for `key`, runs it, and converts the reply; errors go through the policy. */
+  async #run<T>(
+    build: (rkey: string) => RedisArgument[],
+    key: string,
+    convert: (reply: unknown) => T,
+    readonly = false,
+  ): Promise<T> {
+    try {
+      const rkey = this.makeKey(key)
+      const reply = await this.#connection.command(build(rkey), { key: rkey, readonly })
+      return convert(reply)
+    } catch (error) {
+      return this.#fail(error, null) as never
+    }
+  }
+
+  async #bool(key: string, build: (rkey: string) => RedisArgument[]): Promise<boolean> {
+    return this.#run(build, key, isOne)
+  }
+
+  async #ttl(command: 'TTL' | 'PTTL', key: string): Promise<number | null> {
+    return this.#run(
+      (rkey) => [command, rkey],
+      key,
+      (reply) => {
+        const t = toNumber(reply)
+        return t === -1 ? null : t === -2 ? 0 : t
+      },
+      READ,
+    )
+  }
+
+  async #exists(rkey: string): Promise<boolean> {
+    return (await this.#connection.command(['EXISTS', rkey], { key: rkey, readonly: READ })) === 1
+  }
+
+  async #push(command: 'LPUSH' | 'RPUSH', key: string, values: unknown[]): Promise<number> {
+    if (values.length === 0)
+      throw this.#argument(`${command.toLowerCase()}() needs at least one value`)
+    return this.#run(
+      (rkey) => [command, rkey, ...values.map((v) => this.#codec.encode(v))],
+      key,
+      toNumber,
+    )
+  }
+
+  async #pop<T>(command: 'LPOP' | 'RPOP', key: string, count?: number): Promise<T | T[] | null> {
+    return this.#run(
+      (rkey) =>
+        count === undefined ? [command, rkey] : [command, rkey, String(checkInteger(count))],
+      key,
+      (reply) =>
+        count === undefined
+          ? this.#decodeOrNull<T>(reply)
+          : reply === null
+            ? null
+            : this.#decodeAll<T>(reply),
+    )
+  }
+
+  #decodeOrNull<T>(reply: unknown): T | null {
+    return reply === null || reply === undefined ? null : (this.#codec.decode(toBuffer(reply)) as T)
+  }
+
+  #decodeAll<T>(reply: unknown): T[] {
+    return toArray(reply).map((r) => this.#codec.decode(toBuffer(r)) as T)
+  }
+
+  #withScores<T>(reply: unknown): Array<[T, number]> {
+    return toPairs(reply).map(([member, score]) => [
+      this.#codec.decode(toBuffer(member)) as T,
+      toScore(score),
+    ])
+  }
+
+  async *#iterKeys(pattern: string, itersize: number): AsyncGenerator<string> {
+    const redisPattern = this.makePattern(pattern)
+    for await (const batch of this.#connection.scan(redisPattern, itersize)) {
+      for (const rkey of batch) yield this.#reverseKeyFunction(rkey, this.keyPrefix, this.version)
+    }
+  }
+
+  /** Deletes every Redis key matching `redisPattern`, one `UNLINK` per `SCAN` batch. */
+  async #deleteMatching(redisPattern: string, itersize: number): Promise<number> {
+    const pending: Array<Promise<unknown>> = []
+    for await (const batch of this.#connection.scan(redisPattern, itersize)) {
+      if (batch.length > 0)
+        pending.push(this.#connection.command(['UNLINK', ...batch], { key: batch[0] }))
+    }
+    let deleted = 0
+    for (const count of await Promise.all(pending)) deleted += toNumber(count)
+    return deleted
+  }
+
+  /** django-redis's fallback when `INCRBY` refuses the value: read, add, write back with the TTL kept. */
+  async #incrSlow(key: string, rkey: string, delta: number | bigint): Promise<number | bigint> {
+    const reply = await this.#connection.command(['GET', rkey], { key: rkey })
+    if (reply === null) throw new KeyNotFoundError(`key '${key}' not found`)
+    const current = this.#codec.decode(toBuffer(reply))
+    const next = addNumbers(current, delta, key)
+    await this.#connection.command(['SET', rkey, this.#codec.encode(next), 'KEEPTTL'], {
+      key: rkey,
+    })
+    return next as number | bigint
+  }
+
+  /** The error policy: ignorable errors become `fallback` under `ignoreExceptions`; others surface typed. */
+  #fail<F>(error: unknown, fallback: F): F {
+    const typed = toCachexError(error)
+    if (this.#ignoreExceptions && isIgnorable(typed)) {
+      if (this.#logIgnored) this.#logger.error(`cachex: ignored ${typed.name}: ${typed.message}`)
+      return fallback
+    }
+    throw typed
+  }
+}
+
+/** Any error as a `CachexError`: a foreign one (from a custom connection) becomes a `ConnectionError`. */
+function toCachexError(error: unknown): CachexError {
+  if (error instanceof CachexError) return error
+  const message = error instanceof Error ? error.message : String(error)
+  return new ConnectionError(message, { cause: error })
+}
+
+function toList<T>(value: T | readonly T[] | undefined): readonly T[] {
+  if (value === undefined || value === null) return []
+  return Array.isArray(value) ? (value as readonly T[]) : [value as T]
+}
+
+function isOne(reply: unknown): boolean {
+  return reply === 1
+}
+
+function numberOrNull(reply: unknown): number | null {
+  return reply === null || reply === undefined ? null : toNumber(reply)
+}
+
+function checkVersion(version: unknown): number {
+  if (!Number.isSafeInteger(version)) {
+    throw new InvalidArgumentError(`version must be an integer, got ${describe(version)}`)
+  }
+  return version as number
+}
+
+function checkItersize(itersize: unknown): number {
+  if (!Number.isSafeInteger(itersize) || (itersize as number) < 1) {
+    throw new InvalidArgumentError(`itersize must be a positive integer, got ${describe(itersize)}`)
+  }
+  return itersize as number
+}
+
+function checkInteger(value: unknown): number {
+  if (!Number.isSafeInteger(value)) {
+    throw new InvalidArgumentError(`expected an integer, got ${describe(value)}`)
+  }
+  return value as number
+}
+
+function checkNumber(value: unknown): number {
+  if (typeof value !== 'number' || Number.isNaN(value)) {
+    throw new InvalidArgumentError(`expected a number, got ${describe(value)}`)
+  }
+  return value
+}
+
+function checkMs(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new InvalidArgumentError(
+      `expected milliseconds as a finite number, got ${describe(value)}`,
+    )
+  }
+  return value
+}
+
+function nullableSeconds(value: number | null, what: string): number | null {
+  return value === null ? null : checkSeconds(value, what)
+}
+
+function scoreArgument(score: unknown): string {
+  const n = checkNumber(score)
+  return n === Number.POSITIVE_INFINITY
+    ? '+inf'
+    : n === Number.NEGATIVE_INFINITY
+      ? '-inf'
+      : String(n)
+}
+
+function bound(value: ScoreBound): string {
+  if (typeof value === 'string') return value
+  return scoreArgument(value)
+}
+
+function side(value: ListSide): ListSide {
+  if (value !== 'LEFT' && value !== 'RIGHT') {
+    throw new InvalidArgumentError(`a list side is 'LEFT' or 'RIGHT', got ${describe(value)}`)
+  }
+  return value
+}
+
+function* scoredMembers(members: ZAddMembers): Iterable<readonly [number, unknown]> {
+  if (Array.isArray(members)) {
+    yield* members as ReadonlyArray<readonly [number, unknown]>
+  } else if (members instanceof Map) {
+    for (const [member, score] of members) yield [score, member]
+  } else {
+    for (const [member, score] of Object.entries(members ?? {})) yield [score, member]
+  }
+}
+
+function addNumbers(current: unknown, delta: number | bigint, key: string): number | bigint {
+  if (typeof current === 'bigint') return current + BigInt(delta)
+  if (typeof current === 'number') {
+    if (Number.isInteger(current) && typeof delta === 'bigint') {
+      const sum = BigInt(current) + delta
+      return sum >= BigInt(Number.MIN_SAFE_INTEGER) && sum <= BigInt(Number.MAX_SAFE_INTEGER)
+        ? Number(sum)
+        : sum
+    }
+    const sum = current + Number(delta)
+    if (Number.isInteger(current) && !Number.isSafeInteger(sum))
+      return BigInt(current) + BigInt(delta)
+    return sum
+  }
+  throw new NotANumberError(`the value at key '${key}' is not a number`)
+}

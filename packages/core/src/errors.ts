@@ -1,0 +1,76 @@
+/**
+ * Every error cachex raises is a `CachexError` with a stable `code`; the error that caused it, if
+ * any, is its `cause`. Messages never contain passwords or values.
+ */
+export class CachexError extends Error {
+  /** A stable, machine-readable code such as `E_CONNECTION`. */
+  readonly code: string = 'E_CACHEX'
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = new.target.name
+  }
+}
+
+/** Redis could not be reached, the connection dropped, or the connection is closed. */
+export class ConnectionError extends CachexError {
+  override readonly code: string = 'E_CONNECTION'
+}
+
+/** A command did not complete within the `socketTimeout` (or connecting took longer than `socketConnectTimeout`). */
+export class TimeoutError extends ConnectionError {
+  override readonly code: string = 'E_TIMEOUT'
+}
+
+/** Redis answered a command with an error reply (`WRONGTYPE`, `CROSSSLOT`, `NOSCRIPT`, …). */
+export class ResponseError extends CachexError {
+  override readonly code: string = 'E_RESPONSE'
+}
+
+/** A value could not be serialized, or stored bytes could not be deserialized. */
+export class SerializationError extends CachexError {
+  override readonly code: string = 'E_SERIALIZATION'
+}
+
+/** Bytes could not be compressed or decompressed. */
+export class CompressionError extends CachexError {
+  override readonly code: string = 'E_COMPRESSION'
+}
+
+/** An argument is not of the accepted type or range (a non-numeric timeout, an empty key list where one is needed). */
+export class InvalidArgumentError extends CachexError {
+  override readonly code: string = 'E_INVALID_ARGUMENT'
+}
+
+/** `incr`, `decr` or `incrVersion` on a key that does not exist. */
+export class KeyNotFoundError extends CachexError {
+  override readonly code: string = 'E_KEY_NOT_FOUND'
+}
+
+/** `incr` or `decr` on a value that is not a number. */
+export class NotANumberError extends CachexError {
+  override readonly code: string = 'E_NOT_A_NUMBER'
+}
+
+/** A lock operation failed: releasing or extending a lock that is not held, extending one with no timeout. */
+export class LockError extends CachexError {
+  override readonly code: string = 'E_LOCK'
+}
+
+/** The lock is held, but no longer by this `Lock` (it expired and someone else took it, or it was deleted). */
+export class LockNotOwnedError extends LockError {
+  override readonly code: string = 'E_LOCK_NOT_OWNED'
+}
+
+/** The cache or connection was closed with `close()` and cannot run commands any more. */
+export class ClosedError extends ConnectionError {
+  override readonly code: string = 'E_CLOSED'
+}
+
+/**
+ * Errors that `ignoreExceptions` turns into defaults: Redis being unreachable, slow or answering
+ * with an error. Programming errors (bad arguments, values that do not serialize) always surface.
+ */
+export function isIgnorable(error: unknown): boolean {
+  return error instanceof ConnectionError || error instanceof ResponseError
+}

@@ -1,0 +1,48 @@
+export type {
+  CacheOptions,
+  ListSide,
+  LPosOptions,
+  ScanOptions,
+  ScoreBound,
+  SetOptions,
+  TimeoutOption,
+  VersionOption,
+  ZAddMembers,
+  ZAddOptions,
+  ZRangeByScoreOptions,
+  ZRangeOptions,
+} from './cache.ts'
+export { Cache } from './cache.ts'
+export { Codec, parseInteger } from './codec.ts'
+export {
+  CachexError,
+  ClosedError,
+  CompressionError,
+  ConnectionError,
+  InvalidArgumentError,
+  isIgnorable,
+  KeyNotFoundError,
+  LockError,
+  LockNotOwnedError,
+  NotANumberError,
+  ResponseError,
+  SerializationError,
+  TimeoutError,
+} from './errors.ts'
+export { jsonSerializer } from './json.ts'
+export { defaultKeyFunction, defaultReverseKeyFunction, globEscape } from './key-function.ts'
+export type { AcquireOptions, CacheLock, LockFactory, LockOptions } from './lock-types.ts'
+export type { Script } from './script.ts'
+export { defineScript, runScript } from './script.ts'
+export type {
+  CommandRoute,
+  Compressor,
+  Connection,
+  ConnectionFactory,
+  ConnectionOptions,
+  KeyFunction,
+  Logger,
+  RedisArgument,
+  ReverseKeyFunction,
+  Serializer,
+} from './types.ts'

@@ -1,0 +1,51 @@
+import type { Connection } from './types.ts'
+
+/** Options of `cache.lock()`, with redis-py's `Lock` defaults. */
+export interface LockOptions {
+  /** Seconds after which the lock expires by itself; `null` (the default) never expires. */
+  timeout?: number | null
+  /** Seconds to sleep between tries while blocking. @default 0.1 */
+  sleep?: number
+  /** Whether `acquire()` waits for the lock by default. @default true */
+  blocking?: boolean
+  /** Seconds `acquire()` waits at most by default; `null` (the default) waits as long as it takes. */
+  blockingTimeout?: number | null
+}
+
+/** Options of one `acquire()` call; each overrides the lock's own. */
+export interface AcquireOptions {
+  /** Wait for the lock (`true`) or try once (`false`). */
+  blocking?: boolean
+  /** Seconds to wait at most; `null` waits as long as it takes. */
+  blockingTimeout?: number | null
+  /** The token to store, instead of a fresh random one. */
+  token?: string
+}
+
+/** A distributed lock, as `cache.lock()` returns it. `@cachex/lock` implements it. */
+export interface CacheLock extends AsyncDisposable {
+  /** The Redis key of the lock. */
+  readonly name: string
+  /** The token this lock holds, or `null` when it does not hold the lock. */
+  readonly token: string | null
+  /** Takes the lock; resolves `false` when it could not be had (not blocking, or the wait ran out). */
+  acquire(options?: AcquireOptions): Promise<boolean>
+  /** Releases the lock; rejects with `LockNotOwnedError` when it is no longer ours. */
+  release(): Promise<void>
+  /** Adds `seconds` to the remaining time (or sets it, with `replaceTtl`). */
+  extend(seconds: number, options?: { replaceTtl?: boolean }): Promise<boolean>
+  /** Resets the remaining time to the lock's `timeout`. */
+  reacquire(): Promise<boolean>
+  /** Whether anyone holds the lock. */
+  locked(): Promise<boolean>
+  /** Whether this lock's token is the one stored. */
+  owned(): Promise<boolean>
+  /** Acquires the lock, runs `fn`, and releases the lock however `fn` ends. */
+  withLock<T>(fn: () => T | Promise<T>): Promise<T>
+}
+
+/**
+ * Creates the lock behind `cache.lock()`. The umbrella hands the `Cache` the one from
+ * `@cachex/lock`, so that core never imports the lock package.
+ */
+export type LockFactory = (connection: Connection, name: string, options: LockOptions) => CacheLock

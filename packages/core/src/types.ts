@@ -1,0 +1,117 @@
+/** An argument of a Redis command: a string (sent as UTF-8) or raw bytes. */
+export type RedisArgument = string | Buffer
+
+/**
+ * Turns values into bytes and back. Implementations are synchronous and throw on bad input;
+ * the `Cache` wraps what they throw in a `SerializationError`.
+ */
+export interface Serializer {
+  /** A short name, used in error messages and by the umbrella's `serializer: 'json'` lookup. */
+  readonly name: string
+  /** Encodes a value. Returning a string means its UTF-8 bytes. */
+  serialize(value: unknown): Buffer | string
+  /** Decodes bytes written by `serialize` (or by the Python serializer it is compatible with). */
+  deserialize(data: Buffer): unknown
+}
+
+/**
+ * Compresses serialized bytes. A value is compressed only when its serialized length is strictly
+ * greater than `minLength`, as django-redis does.
+ */
+export interface Compressor {
+  /** A short name, used in error messages and by the umbrella's `compressor: 'zlib'` lookup. */
+  readonly name: string
+  /** Values of this many bytes or fewer are stored uncompressed. */
+  readonly minLength: number
+  /** Compresses bytes. */
+  compress(data: Buffer): Buffer
+  /** Decompresses bytes written by `compress`; throws when `data` is not this format. */
+  decompress(data: Buffer): Buffer
+  /**
+   * Optional quick test (magic bytes) that `data` may be this compressor's output. When present
+   * and it answers `false`, `decompress` is not tried.
+   */
+  matches?(data: Buffer): boolean
+}
+
+/** Where a command should run: which key it touches, and whether it only reads. */
+export interface CommandRoute {
+  /** The first Redis key the command touches; a cluster picks the node by its slot. */
+  key?: RedisArgument
+  /** `true` when the command only reads; a topology with replicas may send it to one. */
+  readonly?: boolean
+}
+
+/**
+ * One interface over every Redis topology (standalone, replicas, sentinel, cluster). A
+ * `Connection` knows nothing about serializers or key prefixes: it routes raw commands, bounds
+ * each call so that nothing hangs, and rejects only with `CachexError` subclasses
+ * (`ConnectionError`, `TimeoutError`, `ResponseError`).
+ *
+ * Replies are raw RESP values: bulk strings as `Buffer`, integers as `number`, arrays as arrays,
+ * maps as flat `[key, value, …]` arrays, nil as `null`.
+ */
+export interface Connection {
+  /** Runs one command and resolves to its raw reply. */
+  command(args: RedisArgument[], route?: CommandRoute): Promise<unknown>
+  /**
+   * Runs several commands in one round trip (a pipeline, not a transaction) and resolves to one
+   * entry per command: its reply, or the `CachexError` it failed with. Rejects only when the
+   * whole batch could not be sent.
+   */
+  batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]>
+  /**
+   * Walks every key matching a Redis glob `pattern` with `SCAN … COUNT count`, on every primary,
+   * yielding the keys of each reply as one batch, so that memory stays flat.
+   */
+  scan(pattern: string, count: number): AsyncIterable<string[]>
+  /** Removes every key of the selected database (`FLUSHDB` on every primary). */
+  flush(): Promise<void>
+  /**
+   * The node-redis client (or cluster, sentinel, pool) behind this connection, connected: the
+   * primary for `write: true`, a replica for reads where there are replicas.
+   */
+  client(options?: { write?: boolean }): Promise<unknown>
+  /** Closes what this connection opened. Pending commands settle; later ones reject with `ClosedError`. */
+  close(): Promise<void>
+}
+
+/** What a `ConnectionFactory` receives: the connection part of a cache's options. */
+export interface ConnectionOptions {
+  /**
+   * Where Redis is: a URL (`redis://`, `rediss://`, `unix://`), a list of URLs (the first is the
+   * primary, the rest read replicas), or an existing node-redis client, pool, sentinel or cluster.
+   */
+  location?: string | readonly string[] | object
+  /** Password for every node, used where the URL has none. */
+  password?: string
+  /** Seconds to wait for a connection to be established. */
+  socketConnectTimeout?: number
+  /** Seconds one call may take before it rejects with a `TimeoutError`; `null` for no bound. */
+  socketTimeout?: number | null
+  /** Connection-pool settings, passed to the topology (node-redis `createClientPool` options for standalone). */
+  connectionPool?: Record<string, unknown>
+  /** Sentinel addresses as `[host, port]` pairs (`client: 'sentinel'`). */
+  sentinels?: ReadonlyArray<readonly [string, number]>
+  /** Options for the connections to the sentinels themselves (password, TLS…). */
+  sentinelOptions?: Record<string, unknown>
+  /** Closes a client that the user handed in as `location` when the cache is closed. */
+  closeConnection?: boolean
+  /** Extra node-redis client options, merged into every client the factory creates. */
+  clientOptions?: Record<string, unknown>
+}
+
+/** Builds a `Connection` from options; `@cachex/connections` has `standalone`, and later `replica`, `sentinel`, `cluster`. */
+export type ConnectionFactory = (options: ConnectionOptions) => Connection
+
+/** Where a cache sends messages about errors that `ignoreExceptions` swallowed. `console` fits. */
+export interface Logger {
+  /** Logs one ignored error. */
+  error(message: string, ...details: unknown[]): void
+}
+
+/** Builds a Redis key from the user's key, the cache's prefix and the version. */
+export type KeyFunction = (key: string, keyPrefix: string, version: number) => string
+
+/** Turns a Redis key back into the user's key, for `keys()` and `iterKeys()`. */
+export type ReverseKeyFunction = (redisKey: string, keyPrefix: string, version: number) => string

@@ -1,0 +1,113 @@
+import { brotliCompressor, gzipCompressor, zlibCompressor } from '@cachex/compressors'
+import { standalone } from '@cachex/connections'
+import {
+  Cache,
+  type CacheOptions,
+  type Compressor,
+  type ConnectionFactory,
+  type ConnectionOptions,
+  InvalidArgumentError,
+  jsonSerializer,
+  type Serializer,
+} from '@cachex/core'
+import { lockFactory } from '@cachex/lock'
+
+/** Serializers `createCache` knows by name. */
+export type SerializerName = 'json'
+/** Compressors `createCache` knows by name; `'none'` stores values uncompressed. */
+export type CompressorName = 'none' | 'zlib' | 'gzip' | 'brotli'
+/** Topologies `createCache` knows by name (`CLIENT_CLASS`). */
+export type ClientName = 'default'
+
+/**
+ * Options of `createCache`: Django's `CACHES` entry, with `OPTIONS` flattened in. Seconds stay
+ * seconds.
+ */
+export interface CreateCacheOptions
+  extends Omit<CacheOptions, 'connection' | 'serializer' | 'compressor'>,
+    ConnectionOptions {
+  /**
+   * Where Redis is (`LOCATION`): a URL (`redis://`, `rediss://`, `unix://`), or an existing
+   * node-redis client or client pool.
+   * @default 'redis://127.0.0.1:6379/0'
+   */
+  location?: ConnectionOptions['location']
+  /** The topology (`CLIENT_CLASS`): a name or a connection factory. @default 'default' (one server) */
+  client?: ClientName | ConnectionFactory
+  /** A connection factory that builds the connection itself; wins over `client`. */
+  connectionFactory?: ConnectionFactory
+  /** The serializer (`SERIALIZER`), by name or as an object; a list migrates formats (first writes, all read). @default 'json' */
+  serializer?: SerializerName | Serializer | ReadonlyArray<SerializerName | Serializer>
+  /** The compressor (`COMPRESSOR`), by name or as an object; a list migrates formats. @default 'none' */
+  compressor?: CompressorName | Compressor | ReadonlyArray<CompressorName | Compressor>
+}
+
+const SERIALIZERS: Record<SerializerName, () => Serializer> = {
+  json: jsonSerializer,
+}
+
+const COMPRESSORS: Record<Exclude<CompressorName, 'none'>, () => Compressor> = {
+  zlib: zlibCompressor,
+  gzip: gzipCompressor,
+  brotli: brotliCompressor,
+}
+
+const CLIENTS: Record<ClientName, ConnectionFactory> = {
+  default: standalone,
+}
+
+/**
+ * Creates a `Cache` from Django-style options: picks the connection factory, resolves serializers
+ * and compressors given by name, and wires in `@cachex/lock` so that `cache.lock()` works.
+ * Nothing connects until the first command.
+ */
+export function createCache(options: CreateCacheOptions = {}): Cache {
+  const factory = options.connectionFactory ?? resolveClient(options.client ?? 'default')
+  const connection = factory(options)
+  return new Cache({
+    ...options,
+    connection,
+    serializer: toList(options.serializer ?? 'json').map(resolveSerializer),
+    compressor: toList(options.compressor ?? 'none')
+      .filter((c) => c !== 'none')
+      .map(resolveCompressor),
+    lockFactory: options.lockFactory ?? lockFactory,
+  })
+}
+
+function resolveClient(client: ClientName | ConnectionFactory): ConnectionFactory {
+  if (typeof client === 'function') return client
+  const factory = CLIENTS[client]
+  if (factory === undefined) {
+    throw new InvalidArgumentError(
+      `unknown client '${String(client)}': use ${Object.keys(CLIENTS).join(', ')} or a connection factory`,
+    )
+  }
+  return factory
+}
+
+function resolveSerializer(serializer: SerializerName | Serializer): Serializer {
+  if (typeof serializer !== 'string') return serializer
+  const make = SERIALIZERS[serializer]
+  if (make === undefined) {
+    throw new InvalidArgumentError(
+      `unknown serializer '${serializer}': use ${Object.keys(SERIALIZERS).join(', ')} or a Serializer object`,
+    )
+  }
+  return make()
+}
+
+function resolveCompressor(compressor: CompressorName | Compressor): Compressor {
+  if (typeof compressor !== 'string') return compressor
+  const make = COMPRESSORS[compressor as Exclude<CompressorName, 'none'>]
+  if (make === undefined) {
+    throw new InvalidArgumentError(
+      `unknown compressor '${compressor}': use none, ${Object.keys(COMPRESSORS).join(', ')} or a Compressor object`,
+    )
+  }
+  return make()
+}
+
+function toList<T>(value: T | ReadonlyArray<T>): T[] {
+  return Array.isArray(value) ? [...(value as ReadonlyArray<T>)] : [value as T]
+}

@@ -1,0 +1,1 @@
+export { jsonSerializer } from '@cachex/core'
