@@ -92,7 +92,6 @@ class StandaloneConnection implements Connection {
     const location = options.location ?? DEFAULT_URL
     if (isNodeRedisClient(location)) {
       this.#client = location
-      this.#ownsClient = false
       this.#closeClient = options.closeConnection ?? false
       this.#secrets = options.password ? [options.password] : []
       this.#where = 'the given client'
@@ -124,7 +123,6 @@ class StandaloneConnection implements Connection {
       this.#client = (this.#isPool
         ? createClientPool(clientOptions as never, options.connectionPool as never)
         : createClient(clientOptions as never)) as unknown as NodeRedisClientLike
-      this.#ownsClient = true
       this.#closeClient = true
     }
     // An 'error' event without a listener crashes the process; remember it for messages instead.
