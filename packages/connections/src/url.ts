@@ -25,14 +25,25 @@ export interface RedisAddress {
  */
 export function parseRedisUrl(url: string): RedisAddress {
   let parsed: URL
+  // WHATWG URL refuses credentials without a host, which `unix://user:pw@/path` has: take them
+  // out before parsing.
+  let userinfo: string | undefined
+  const unix = /^unix:\/\/([^/?#]*)@/i.exec(url)
+  if (unix !== null) {
+    userinfo = unix[1] as string
+    url = `unix://${url.slice(unix[0].length)}`
+  }
   try {
     parsed = new URL(url)
   } catch (error) {
     throw new InvalidArgumentError(`invalid Redis URL: ${redactUrl(url)}`, { cause: error })
   }
   const query = parsed.searchParams
-  const username = decode(parsed.username) || query.get('username') || undefined
-  const password = decode(parsed.password) || query.get('password') || undefined
+  const colon = userinfo?.indexOf(':') ?? -1
+  const rawUser = userinfo === undefined ? parsed.username : userinfo.slice(0, colon < 0 ? undefined : colon)
+  const rawPassword = userinfo === undefined ? parsed.password : colon < 0 ? '' : userinfo.slice(colon + 1)
+  const username = decode(rawUser) || query.get('username') || undefined
+  const password = decode(rawPassword) || query.get('password') || undefined
   const address: RedisAddress = { tls: false, database: 0, username, password }
   switch (parsed.protocol) {
     case 'redis:':
@@ -40,8 +51,9 @@ export function parseRedisUrl(url: string): RedisAddress {
       address.tls = parsed.protocol === 'rediss:'
       address.host = parsed.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1'
       address.port = parsed.port === '' ? 6379 : Number(parsed.port)
-      const path = parsed.pathname.replace(/^\//, '')
-      address.database = parseDatabase(path || query.get('db'), url)
+      // As redis-py: a `?db=` wins over the path.
+      const path = parsed.pathname.replace(/^\/+|\/+$/g, '')
+      address.database = parseDatabase(query.get('db') ?? path, url)
       break
     }
     case 'unix:': {
@@ -61,19 +73,26 @@ export function parseRedisUrl(url: string): RedisAddress {
 
 /** The URL with any password replaced by `***`, for messages and logs. */
 export function redactUrl(url: string): string {
+  // The userinfo runs to the last `@` before the path, so a raw `@` in a password is hidden too.
   return url
-    .replace(/\/\/([^/@:]*):([^@/]*)@/, '//$1:***@')
+    .replace(/\/\/([^/?#@:]*):([^/?#]*)@/, '//$1:***@')
     .replace(/([?&]password=)[^&]*/i, '$1***')
 }
 
+/** Percent-decodes like Python's `unquote`: a malformed escape such as a lone `%` stays as is. */
 function decode(part: string): string {
-  return part === '' ? '' : decodeURIComponent(part)
+  if (part === '') return ''
+  try {
+    return decodeURIComponent(part)
+  } catch {
+    return part
+  }
 }
 
 function parseDatabase(text: string | null, url: string): number {
   if (text === null || text === '') return 0
-  const db = Number(text)
-  if (!Number.isInteger(db) || db < 0) {
+  const db = /^\d+$/.test(text) ? Number(text) : Number.NaN
+  if (!Number.isSafeInteger(db)) {
     throw new InvalidArgumentError(`invalid database number '${text}' in ${redactUrl(url)}`)
   }
   return db

@@ -1,0 +1,212 @@
+// `pnpm bench`: cachex against raw node-redis on the same redis-server, in one run.
+//
+// The raw baseline is what a careful user writes by hand: node-redis 6 with its per-command
+// timeout turned off (`commandOptions: { timeout: 0 }`, otherwise it is ~3× slower) and
+// JSON.stringify / JSON.parse around each value. cachex runs with its defaults, including the
+// hang protection (socketTimeout 5 s). Each case alternates raw and cachex rounds and keeps the
+// best round of each, to damp noise on a shared machine.
+//
+// BENCH_REDIS_URL=redis://… points it at an existing server (it writes keys under `bench:`).
+import { createCache } from '@cachex/redis'
+import { startRedis } from '@cachex/test-utils'
+import { createClient } from '@redis/client'
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
+const IN_FLIGHT = 100
+
+type Client = ReturnType<typeof createClient>
+
+interface Row {
+  name: string
+  unit: string
+  raw: number
+  cachex: number
+  higherIsBetter: boolean
+  note?: string
+}
+
+async function main() {
+  const server = process.env.BENCH_REDIS_URL ? undefined : await startRedis()
+  const url = process.env.BENCH_REDIS_URL ?? (server?.url as string)
+  const raw: Client = createClient({ url, commandOptions: { timeout: 0 } })
+  raw.on('error', () => {})
+  await raw.connect()
+  const cache = createCache({ location: url, keyPrefix: 'bench', timeout: null })
+  const zcache = createCache({ location: url, keyPrefix: 'benchz', timeout: null, compressor: 'zlib' })
+  const rows: Row[] = []
+
+  try {
+    const value = {
+      id: 12345,
+      name: 'cachex benchmark value',
+      tags: ['a', 'b', 'c'],
+      ok: true,
+      score: 9.5,
+    }
+    const text = JSON.stringify(value)
+    console.log(`value: ${Buffer.byteLength(text)} bytes of JSON; ${IN_FLIGHT} operations in flight`)
+    await cache.set('small', value)
+    await raw.set('bench:raw:small', text)
+
+    // Small get / set throughput.
+    const n = 100_000
+    rows.push(
+      await compare('get, 100 in flight', 'ops/s', n, {
+        raw: () => raw.get('bench:raw:small').then((r) => JSON.parse(r as string)),
+        cachex: () => cache.get('small'),
+      }),
+    )
+    rows.push(
+      await compare('set, 100 in flight', 'ops/s', n, {
+        raw: () => raw.set('bench:raw:small', JSON.stringify(value)),
+        cachex: () => cache.set('small', value),
+      }),
+    )
+
+    // Sequential get latency.
+    for (const p of [50, 99]) {
+      const r = await latency(() => raw.get('bench:raw:small').then((x) => JSON.parse(x as string)), p)
+      const c = await latency(() => cache.get('small'), p)
+      rows.push({ name: `sequential get p${p}`, unit: 'µs', raw: r, cachex: c, higherIsBetter: false })
+    }
+
+    // getMany / setMany of 100 keys.
+    const keys = Array.from({ length: 100 }, (_, i) => `k${i}`)
+    const entries = Object.fromEntries(keys.map((k) => [k, value]))
+    const rawKeys = keys.map((k) => `bench:raw:${k}`)
+    await raw.mSet(rawKeys.map((k) => [k, text] as [string, string]))
+    const before = await commandCalls(raw)
+    await cache.setMany(entries)
+    await cache.setMany(entries, { timeout: 600 })
+    await cache.getMany(keys)
+    const after = await commandCalls(raw)
+    const note = `one setMany = ${diff(after, before, 'mset')} MSET; with a timeout ${diff(after, before, 'set')} SETs in one pipeline; one getMany = ${diff(after, before, 'mget')} MGET`
+    rows.push(
+      await compare('getMany 100 keys', 'ops/s', 5_000, {
+        raw: () => raw.mGet(rawKeys).then((r) => r.map((x) => (x === null ? null : JSON.parse(x)))),
+        cachex: () => cache.getMany(keys),
+      }),
+    )
+    rows.push({
+      ...(await compare('setMany 100 keys', 'ops/s', 5_000, {
+        raw: () => raw.mSet(rawKeys.map((k) => [k, JSON.stringify(value)] as [string, string])),
+        cachex: () => cache.setMany(entries),
+      })),
+      note,
+    })
+
+    // A 100 KB value, plain and zlib-compressed.
+    const big = { rows: Array.from({ length: 2400 }, (_, i) => ({ i, name: `row number ${i}`, v: i * 1.5 })) }
+    const bigText = JSON.stringify(big)
+    console.log(`big value: ${Math.round(Buffer.byteLength(bigText) / 1024)} KB of JSON`)
+    await cache.set('big', big)
+    await zcache.set('big', big)
+    await raw.set('bench:raw:big', bigText)
+    rows.push(
+      await compare('get 100 KB value', 'ops/s', 2_000, {
+        raw: () => raw.get('bench:raw:big').then((r) => JSON.parse(r as string)),
+        cachex: () => cache.get('big'),
+      }),
+    )
+    rows.push(
+      await compare('set 100 KB value', 'ops/s', 2_000, {
+        raw: () => raw.set('bench:raw:big', JSON.stringify(big)),
+        cachex: () => cache.set('big', big),
+      }),
+    )
+    const stored = (await raw.strLen('benchz:1:big')) as number
+    rows.push({
+      ...(await compare('get 100 KB value, zlib', 'ops/s', 2_000, {
+        raw: () => raw.get('bench:raw:big').then((r) => JSON.parse(r as string)),
+        cachex: () => zcache.get('big'),
+      })),
+      note: `stored ${Math.round(stored / 1024)} KB instead of ${Math.round(bigText.length / 1024)} KB; raw = uncompressed`,
+    })
+
+    print(rows)
+  } finally {
+    await cache.deletePattern('*').catch(() => {})
+    await zcache.deletePattern('*').catch(() => {})
+    for await (const batch of raw.scanIterator({ MATCH: 'bench:raw:*', COUNT: 1000 })) {
+      if (batch.length > 0) await raw.unlink(batch)
+    }
+    await cache.close()
+    await zcache.close()
+    raw.destroy()
+    await server?.stop()
+  }
+}
+
+/** Runs `ops` operations keeping `IN_FLIGHT` in flight; returns operations per second. */
+async function throughput(ops: number, fn: () => Promise<unknown>): Promise<number> {
+  let started = 0
+  const t0 = performance.now()
+  const worker = async () => {
+    while (started < ops) {
+      started++
+      await fn()
+    }
+  }
+  await Promise.all(Array.from({ length: IN_FLIGHT }, worker))
+  return ops / ((performance.now() - t0) / 1000)
+}
+
+async function compare(
+  name: string,
+  unit: string,
+  ops: number,
+  fns: { raw: () => Promise<unknown>; cachex: () => Promise<unknown> },
+): Promise<Row> {
+  // Warm up both paths (JIT, connection) before measuring.
+  await throughput(Math.min(ops, 20_000), fns.raw)
+  await throughput(Math.min(ops, 20_000), fns.cachex)
+  let raw = 0
+  let cachex = 0
+  for (let round = 0; round < ROUNDS; round++) {
+    raw = Math.max(raw, await throughput(ops, fns.raw))
+    cachex = Math.max(cachex, await throughput(ops, fns.cachex))
+  }
+  return { name, unit, raw, cachex, higherIsBetter: true }
+}
+
+/** The `p`th percentile of sequential call latency, in microseconds. */
+async function latency(fn: () => Promise<unknown>, p: number): Promise<number> {
+  const samples: number[] = []
+  for (let i = 0; i < 1_000; i++) await fn()
+  for (let i = 0; i < 10_000; i++) {
+    const t0 = performance.now()
+    await fn()
+    samples.push((performance.now() - t0) * 1000)
+  }
+  samples.sort((a, b) => a - b)
+  return samples[Math.min(samples.length - 1, Math.floor((p / 100) * samples.length))] as number
+}
+
+async function commandCalls(client: Client): Promise<Record<string, number>> {
+  const info = (await client.info('commandstats')) as string
+  const calls: Record<string, number> = {}
+  for (const match of info.matchAll(/cmdstat_(\w+):calls=(\d+)/g)) calls[match[1] as string] = Number(match[2])
+  return calls
+}
+
+function diff(after: Record<string, number>, before: Record<string, number>, cmd: string): number {
+  return (after[cmd] ?? 0) - (before[cmd] ?? 0)
+}
+
+function print(rows: Row[]) {
+  const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1))
+  console.log('')
+  console.log('| case | raw node-redis | cachex | cachex / raw |')
+  console.log('|---|---:|---:|---:|')
+  for (const row of rows) {
+    const ratio = row.higherIsBetter ? row.cachex / row.raw : row.raw / row.cachex
+    console.log(
+      `| ${row.name} | ${fmt(row.raw)} ${row.unit} | ${fmt(row.cachex)} ${row.unit} | ${ratio.toFixed(2)}× |`,
+    )
+  }
+  console.log('')
+  console.log('cachex / raw: above 1 means cachex is faster (for latency, raw latency / cachex latency).')
+  for (const row of rows) if (row.note) console.log(`- ${row.name}: ${row.note}`)
+}
+
+await main()

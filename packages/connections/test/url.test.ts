@@ -1,0 +1,189 @@
+import { InvalidArgumentError } from '@cachex/core'
+import { describe, expect, it } from 'vitest'
+import { parseRedisUrl, redactUrl } from '../src/index.ts'
+
+describe('parseRedisUrl', () => {
+  it('parses host, port and database', () => {
+    expect(parseRedisUrl('redis://example.com:6380/2')).toEqual({
+      tls: false,
+      host: 'example.com',
+      port: 6380,
+      database: 2,
+      username: undefined,
+      password: undefined,
+    })
+  })
+
+  it('defaults to port 6379 and database 0', () => {
+    const address = parseRedisUrl('redis://example.com')
+    expect(address.port).toBe(6379)
+    expect(address.database).toBe(0)
+    expect(parseRedisUrl('redis://example.com/').database).toBe(0)
+    expect(parseRedisUrl('redis://example.com:7000/15/').database).toBe(15)
+  })
+
+  it('parses a user and a password', () => {
+    const address = parseRedisUrl('redis://alice:s3cret@example.com')
+    expect(address.username).toBe('alice')
+    expect(address.password).toBe('s3cret')
+    expect(address.host).toBe('example.com')
+    const passwordOnly = parseRedisUrl('redis://:s3cret@example.com/1')
+    expect(passwordOnly.username).toBeUndefined()
+    expect(passwordOnly.password).toBe('s3cret')
+    expect(passwordOnly.database).toBe(1)
+    const userOnly = parseRedisUrl('redis://alice@example.com')
+    expect(userOnly.username).toBe('alice')
+    expect(userOnly.password).toBeUndefined()
+  })
+
+  it('percent-decodes user and password', () => {
+    const address = parseRedisUrl('redis://us%40er:p%40ss%2Fw%3Ard%25%20x@example.com')
+    expect(address.username).toBe('us@er')
+    expect(address.password).toBe('p@ss/w:rd% x')
+  })
+
+  it('keeps a malformed percent escape as it is, as Python unquote does', () => {
+    expect(parseRedisUrl('redis://:100%@example.com').password).toBe('100%')
+  })
+
+  it('parses rediss:// as TLS', () => {
+    const address = parseRedisUrl('rediss://:pw@example.com:6390/3')
+    expect(address.tls).toBe(true)
+    expect(address.port).toBe(6390)
+    expect(address.database).toBe(3)
+    expect(parseRedisUrl('redis://example.com').tls).toBe(false)
+  })
+
+  it('parses unix:// sockets with ?db=', () => {
+    expect(parseRedisUrl('unix:///tmp/x.sock?db=2')).toMatchObject({
+      path: '/tmp/x.sock',
+      database: 2,
+      tls: false,
+    })
+    const plain = parseRedisUrl('unix:///var/run/redis/redis.sock')
+    expect(plain.path).toBe('/var/run/redis/redis.sock')
+    expect(plain.database).toBe(0)
+    expect(plain.host).toBeUndefined()
+  })
+
+  it('parses credentials of unix:// sockets', () => {
+    expect(parseRedisUrl('unix://:pw@/tmp/x.sock')).toMatchObject({
+      path: '/tmp/x.sock',
+      password: 'pw',
+    })
+    expect(parseRedisUrl('unix://alice:p%40ss@/tmp/x.sock?db=1')).toMatchObject({
+      path: '/tmp/x.sock',
+      username: 'alice',
+      password: 'p@ss',
+      database: 1,
+    })
+    expect(parseRedisUrl('unix:///tmp/x.sock?password=pw&username=bob')).toMatchObject({
+      password: 'pw',
+      username: 'bob',
+    })
+  })
+
+  it('takes password, username and db from the query', () => {
+    const address = parseRedisUrl('redis://example.com?password=s%26cret&username=bob&db=5')
+    expect(address.password).toBe('s&cret')
+    expect(address.username).toBe('bob')
+    expect(address.database).toBe(5)
+  })
+
+  it('prefers the userinfo password, and a ?db= over the path, as redis-py does', () => {
+    expect(parseRedisUrl('redis://:fromurl@example.com?password=fromquery').password).toBe(
+      'fromurl',
+    )
+    expect(parseRedisUrl('redis://example.com/1?db=4').database).toBe(4)
+  })
+
+  it('parses IPv6 hosts', () => {
+    expect(parseRedisUrl('redis://[::1]:6380/1')).toMatchObject({
+      host: '::1',
+      port: 6380,
+      database: 1,
+    })
+    expect(parseRedisUrl('redis://[::1]').host).toBe('::1')
+    expect(parseRedisUrl('redis://:pw@[fe80::1]:7000').host).toBe('fe80::1')
+  })
+
+  it('rejects unsupported schemes with InvalidArgumentError', () => {
+    for (const url of ['http://example.com', 'memcached://example.com:11211', 'redis:/x']) {
+      expect(() => parseRedisUrl(url), url).toThrow(InvalidArgumentError)
+    }
+  })
+
+  it('rejects unparsable URLs with InvalidArgumentError, without the password', () => {
+    let error: unknown
+    try {
+      parseRedisUrl('redis://:topsecret@example.com:99999')
+    } catch (e) {
+      error = e
+    }
+    expect(error).toBeInstanceOf(InvalidArgumentError)
+    expect(String(error)).not.toContain('topsecret')
+    expect(() => parseRedisUrl('not a url')).toThrow(InvalidArgumentError)
+    expect(() => parseRedisUrl('')).toThrow(InvalidArgumentError)
+  })
+
+  it('rejects bad database numbers with InvalidArgumentError', () => {
+    for (const url of [
+      'redis://example.com/abc',
+      'redis://example.com/-1',
+      'redis://example.com/1.5',
+      'redis://example.com/0x10',
+      'redis://example.com/1e1',
+      'redis://example.com?db=x',
+      'unix:///tmp/x.sock?db=-2',
+    ]) {
+      expect(() => parseRedisUrl(url), url).toThrow(InvalidArgumentError)
+    }
+  })
+
+  it('does not put the password in the message of a bad database number', () => {
+    let error: unknown
+    try {
+      parseRedisUrl('redis://:topsecret@example.com/abc')
+    } catch (e) {
+      error = e
+    }
+    expect(error).toBeInstanceOf(InvalidArgumentError)
+    expect((error as Error).message).not.toContain('topsecret')
+  })
+})
+
+describe('redactUrl', () => {
+  it('hides the password in the userinfo', () => {
+    expect(redactUrl('redis://alice:s3cret@example.com:6379/0')).toBe(
+      'redis://alice:***@example.com:6379/0',
+    )
+    expect(redactUrl('redis://:s3cret@example.com')).toBe('redis://:***@example.com')
+    expect(redactUrl('rediss://:s3cret@example.com')).toBe('rediss://:***@example.com')
+    expect(redactUrl('unix://:s3cret@/tmp/x.sock')).toBe('unix://:***@/tmp/x.sock')
+  })
+
+  it('hides a password that contains @ or : unencoded', () => {
+    const redacted = redactUrl('redis://alice:se@cr:et@example.com')
+    expect(redacted).toBe('redis://alice:***@example.com')
+    expect(redacted).not.toContain('cr')
+  })
+
+  it('hides a password in the query', () => {
+    expect(redactUrl('redis://example.com/0?password=s3cret&db=1')).toBe(
+      'redis://example.com/0?password=***&db=1',
+    )
+    expect(redactUrl('unix:///tmp/x.sock?db=1&password=s3cret')).toBe(
+      'unix:///tmp/x.sock?db=1&password=***',
+    )
+  })
+
+  it('leaves URLs without a password alone', () => {
+    for (const url of [
+      'redis://example.com:6379/0',
+      'redis://alice@example.com',
+      'unix:///tmp/x.sock?db=2',
+    ]) {
+      expect(redactUrl(url)).toBe(url)
+    }
+  })
+})

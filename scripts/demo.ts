@@ -1,0 +1,87 @@
+// `pnpm demo`: a small end-to-end tour of cachex against a real Redis.
+// It uses REDIS_URL when set (and writes only keys under `cachex-demo:`), otherwise it starts a
+// throw-away redis-server on a free loopback port and stops it at the end.
+import { caches, configureCaches, getRedisConnection, KeyNotFoundError } from '@cachex/redis'
+import { startRedis } from '@cachex/test-utils'
+
+const server = process.env.REDIS_URL ? undefined : await startRedis()
+const location = process.env.REDIS_URL ?? (server?.url as string)
+console.log(`cachex demo against ${server ? `a redis-server it started on port ${server.port}` : 'REDIS_URL'}\n`)
+
+configureCaches({
+  default: { location, keyPrefix: 'cachex-demo', timeout: 300 },
+  compressed: { location, keyPrefix: 'cachex-demo-z', compressor: 'zlib', timeout: 60 },
+})
+const cache = caches.get('default')
+const step = (what: string, value: unknown) => console.log(`${what.padEnd(46)} →`, value)
+
+try {
+  // Standard API with Django's semantics.
+  step("set('user:1', {...})", await cache.set('user:1', { name: 'Ada', roles: ['admin'] }))
+  step("get('user:1')", await cache.get('user:1'))
+  step("get('missing', 'fallback')", await cache.get('missing', 'fallback'))
+  step("add('user:1', ...) (exists, so not stored)", await cache.add('user:1', { name: 'Bob' }))
+  step("ttl('user:1') (default timeout 300 s)", await cache.ttl('user:1'))
+  step("set('forever', 1, { timeout: null }); ttl", (await cache.set('forever', 1, { timeout: null }), await cache.ttl('forever')))
+
+  // Read-through caching: the factory runs once.
+  let computed = 0
+  const load = async () => {
+    computed++
+    return { report: 'expensive', at: new Date().toISOString() }
+  }
+  await cache.getOrSet('report', load, { timeout: 30 })
+  await cache.getOrSet('report', load, { timeout: 30 })
+  step('getOrSet twice: factory calls', computed)
+
+  // Atomic counters, many keys in one round trip.
+  await cache.set('hits', 0)
+  await Promise.all(Array.from({ length: 50 }, () => cache.incr('hits')))
+  step('50 concurrent incr', await cache.get('hits'))
+  try {
+    await cache.incr('no-such-counter')
+  } catch (error) {
+    step('incr on a missing key', error instanceof KeyNotFoundError ? error.code : error)
+  }
+  step('setMany 3 keys (failed keys)', await cache.setMany({ a: 1, b: 'two', c: [3] }))
+  step('getMany a, b, c, nope', await cache.getMany(['a', 'b', 'c', 'nope']))
+  step('incrVersion(a) → new version', await cache.incrVersion('a'))
+  step('get(a, null, { version: 2 })', await cache.get('a', null, { version: 2 }))
+
+  // Hashes, sorted sets and lists, values encoded like any other.
+  await cache.hmset('profile', { name: 'Ada', visits: 1 })
+  await cache.hincrby('profile', 'visits', 2)
+  step('hgetall(profile)', await cache.hgetall('profile'))
+  await cache.zadd('board', { ada: 30, bob: 10, cy: 20 })
+  step('zrange(board, 0, -1, desc, withScores)', await cache.zrange('board', 0, -1, { desc: true, withScores: true }))
+  await cache.rpush('queue', 'job-1', 'job-2')
+  step('lpop(queue)', await cache.lpop('queue'))
+
+  // A distributed lock with redis-py semantics.
+  const lock = cache.lock('nightly-job', { timeout: 10 })
+  const ran = await lock.withLock(async () => {
+    const other = cache.lock('nightly-job')
+    return `held; a second holder gets it: ${await other.acquire({ blocking: false })}`
+  })
+  step('lock.withLock(...)', ran)
+
+  // Compression above 15 bytes, transparently.
+  const compressed = caches.get('compressed')
+  const big = { text: 'cachex '.repeat(2000) }
+  await compressed.set('big', big)
+  const client = (await getRedisConnection('compressed')) as {
+    sendCommand(args: string[]): Promise<unknown>
+  }
+  const stored = (await client.sendCommand(['STRLEN', compressed.makeKey('big')])) as number
+  step('zlib: JSON bytes vs stored bytes', `${JSON.stringify(big).length} vs ${stored}`)
+  step('…and it reads back equal', ((await compressed.get('big')) as typeof big).text === big.text)
+
+  // Patterns over user keys; the prefix is applied for you.
+  step("keys('user:*')", await cache.keys('user:*'))
+  step("deletePattern('*') (this cache's keys)", await cache.deletePattern('*'))
+  await compressed.clear()
+  console.log('\ndemo finished: every step ran against a real Redis')
+} finally {
+  await caches.close()
+  await server?.stop()
+}
