@@ -415,7 +415,9 @@ export class Cache {
 
   /** Subtracts `delta` from the integer at `key`; see `incr`. */
   decr(key: string, delta: number | bigint = 1, options?: VersionOption): Promise<number | bigint> {
-    return this.incr(key, typeof delta === 'bigint' ? -delta : -delta, options)
+    // Negate numbers only: `-'1'` would coerce a bad delta into a valid one before incr checks it.
+    const negated = typeof delta === 'bigint' || typeof delta === 'number' ? -delta : delta
+    return this.incr(key, negated, options)
   }
 
   /**
@@ -471,6 +473,11 @@ export class Cache {
    */
   async incrVersion(key: string, delta = 1, options?: VersionOption): Promise<number> {
     try {
+      if (!Number.isSafeInteger(delta)) {
+        throw new InvalidArgumentError(
+          `incrVersion() takes an integer delta, got ${describe(delta)}`,
+        )
+      }
       const version = options?.version ?? this.version
       const next = checkVersion(version + delta)
       const from = this.makeKey(key, version)
@@ -491,7 +498,7 @@ export class Cache {
 
   /** Moves the value at `key` to version `version - delta`; see `incrVersion`. */
   decrVersion(key: string, delta = 1, options?: VersionOption): Promise<number> {
-    return this.incrVersion(key, -delta, options)
+    return this.incrVersion(key, typeof delta === 'number' ? -delta : delta, options)
   }
 
   /** Closes the connection. Later calls reject with `ClosedError`. */
@@ -1106,8 +1113,12 @@ export class Cache {
   async #deleteMatching(redisPattern: string, itersize: number): Promise<number> {
     const pending: Array<Promise<unknown>> = []
     for await (const batch of this.#connection.scan(redisPattern, itersize)) {
-      if (batch.length > 0)
-        pending.push(this.#connection.command(['UNLINK', ...batch], { key: batch[0] }))
+      if (batch.length > 0) {
+        const unlink = this.#connection.command(['UNLINK', ...batch], { key: batch[0] })
+        // If a later SCAN fails, nobody awaits these: mark them handled (Promise.all still sees errors).
+        unlink.catch(() => {})
+        pending.push(unlink)
+      }
     }
     let deleted = 0
     for (const count of await Promise.all(pending)) deleted += toNumber(count)

@@ -114,7 +114,11 @@ export class Codec {
     for (const compressor of this.#compressors) {
       if (compressor.matches !== undefined && !compressor.matches(data)) continue
       try {
-        return compressor.decompress(data)
+        const out = compressor.decompress(data)
+        // No value is ever compressed to nothing (the serialized length must exceed minLength), but
+        // Node's brotli "decodes" many raw values (`3.5`, `7.25`) as an empty stream plus ignored
+        // trailing bytes: an empty result means the bytes were not this format.
+        if (out.length > 0) return out
       } catch {
         // Not this format (or not compressed at all): Django reads such values raw.
       }

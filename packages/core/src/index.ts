@@ -29,9 +29,11 @@ export {
   SerializationError,
   TimeoutError,
 } from './errors.ts'
+export type { JsonSerializerOptions } from './json.ts'
 export { jsonSerializer } from './json.ts'
 export { defaultKeyFunction, defaultReverseKeyFunction, globEscape } from './key-function.ts'
 export type { AcquireOptions, CacheLock, LockFactory, LockOptions } from './lock-types.ts'
+export { requireOptional } from './optional.ts'
 export type { Script } from './script.ts'
 export { defineScript, runScript } from './script.ts'
 export type {

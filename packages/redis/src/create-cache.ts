@@ -1,4 +1,11 @@
-import { brotliCompressor, gzipCompressor, zlibCompressor } from '@cachex/compressors'
+import {
+  brotliCompressor,
+  gzipCompressor,
+  lz4Compressor,
+  lzmaCompressor,
+  zlibCompressor,
+  zstdCompressor,
+} from '@cachex/compressors'
 import { standalone } from '@cachex/connections'
 import {
   Cache,
@@ -11,11 +18,12 @@ import {
   type Serializer,
 } from '@cachex/core'
 import { lockFactory } from '@cachex/lock'
+import { msgpackSerializer } from '@cachex/serializers'
 
 /** Serializers `createCache` knows by name. */
-export type SerializerName = 'json'
+export type SerializerName = 'json' | 'msgpack'
 /** Compressors `createCache` knows by name; `'none'` stores values uncompressed. */
-export type CompressorName = 'none' | 'zlib' | 'gzip' | 'brotli'
+export type CompressorName = 'none' | 'zlib' | 'gzip' | 'brotli' | 'lz4' | 'zstd' | 'lzma'
 /** Topologies `createCache` knows by name (`CLIENT_CLASS`). */
 export type ClientName = 'default'
 
@@ -43,13 +51,17 @@ export interface CreateCacheOptions
 }
 
 const SERIALIZERS: Record<SerializerName, () => Serializer> = {
-  json: jsonSerializer,
+  json: () => jsonSerializer(),
+  msgpack: () => msgpackSerializer(),
 }
 
 const COMPRESSORS: Record<Exclude<CompressorName, 'none'>, () => Compressor> = {
-  zlib: zlibCompressor,
-  gzip: gzipCompressor,
-  brotli: brotliCompressor,
+  zlib: () => zlibCompressor(),
+  gzip: () => gzipCompressor(),
+  brotli: () => brotliCompressor(),
+  lz4: () => lz4Compressor(),
+  zstd: () => zstdCompressor(),
+  lzma: () => lzmaCompressor(),
 }
 
 const CLIENTS: Record<ClientName, ConnectionFactory> = {

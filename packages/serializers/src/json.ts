@@ -1,1 +1,2 @@
+export type { JsonSerializerOptions } from '@cachex/core'
 export { jsonSerializer } from '@cachex/core'

@@ -1,0 +1,261 @@
+// JSON as Python reads and writes it: NaN/Infinity literals, integers of any size, and (for
+// writing) the exact bytes of `json.dumps(value, cls=DjangoJSONEncoder)`.
+
+/**
+ * Parses JSON that Python may have written: like `JSON.parse`, plus the `NaN`, `Infinity` and
+ * `-Infinity` literals, and integers beyond 2^53 as `bigint` (no digit lost). Nesting depth is
+ * bounded by `maxDepth` so hostile input cannot overflow the stack.
+ */
+export function parsePythonJson(text: string, maxDepth = 10_000): unknown {
+  let i = 0
+  const n = text.length
+  const fail = (what: string): never => {
+    throw new SyntaxError(`${what} at position ${i} in JSON`)
+  }
+  const ws = () => {
+    while (i < n) {
+      const c = text.charCodeAt(i)
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++
+      else break
+    }
+  }
+  const literal = (word: string, value: unknown) => {
+    if (text.startsWith(word, i)) {
+      i += word.length
+      return value
+    }
+    return fail('unexpected token')
+  }
+  const string = (): string => {
+    // The quote is at text[i]. Find the end, then let JSON.parse decode escapes exactly.
+    let j = i + 1
+    let escaped = false
+    for (; j < n; j++) {
+      const c = text.charCodeAt(j)
+      if (c === 0x5c) {
+        escaped = true
+        j++
+      } else if (c === 0x22) break
+    }
+    if (j >= n) fail('unterminated string')
+    const raw = text.slice(i, j + 1)
+    i = j + 1
+    return escaped ? (JSON.parse(raw) as string) : raw.slice(1, -1)
+  }
+  const number = (): number | bigint => {
+    const start = i
+    if (text[i] === '-') i++
+    if (text.startsWith('Infinity', i)) {
+      i += 8
+      return Number.NEGATIVE_INFINITY
+    }
+    while (i < n && text.charCodeAt(i) >= 0x30 && text.charCodeAt(i) <= 0x39) i++
+    let integer = true
+    if (text[i] === '.') {
+      integer = false
+      i++
+      while (i < n && text.charCodeAt(i) >= 0x30 && text.charCodeAt(i) <= 0x39) i++
+    }
+    if (text[i] === 'e' || text[i] === 'E') {
+      integer = false
+      i++
+      if (text[i] === '+' || text[i] === '-') i++
+      while (i < n && text.charCodeAt(i) >= 0x30 && text.charCodeAt(i) <= 0x39) i++
+    }
+    const token = text.slice(start, i)
+    if (token === '' || token === '-') fail('unexpected token')
+    const value = Number(token)
+    if (Number.isNaN(value)) fail(`invalid number '${token}'`)
+    if (integer && !Number.isSafeInteger(value)) return BigInt(token)
+    return value
+  }
+  const value = (depth: number): unknown => {
+    if (depth > maxDepth) fail('nesting too deep')
+    ws()
+    const c = text[i]
+    switch (c) {
+      case '{': {
+        i++
+        const object: Record<string, unknown> = {}
+        ws()
+        if (text[i] === '}') {
+          i++
+          return object
+        }
+        for (;;) {
+          ws()
+          if (text[i] !== '"') fail('expected a string key')
+          const key = string()
+          ws()
+          if (text[i] !== ':') fail("expected ':'")
+          i++
+          const item = value(depth + 1)
+          // Own property even for "__proto__", as JSON.parse does.
+          Object.defineProperty(object, key, {
+            value: item,
+            writable: true,
+            enumerable: true,
+            configurable: true,
+          })
+          ws()
+          if (text[i] === ',') {
+            i++
+            continue
+          }
+          if (text[i] === '}') {
+            i++
+            return object
+          }
+          fail("expected ',' or '}'")
+        }
+      }
+      case '[': {
+        i++
+        const array: unknown[] = []
+        ws()
+        if (text[i] === ']') {
+          i++
+          return array
+        }
+        for (;;) {
+          array.push(value(depth + 1))
+          ws()
+          if (text[i] === ',') {
+            i++
+            continue
+          }
+          if (text[i] === ']') {
+            i++
+            return array
+          }
+          fail("expected ',' or ']'")
+        }
+      }
+      case '"':
+        return string()
+      case 't':
+        return literal('true', true)
+      case 'f':
+        return literal('false', false)
+      case 'n':
+        return literal('null', null)
+      case 'N':
+        return literal('NaN', Number.NaN)
+      case 'I':
+        return literal('Infinity', Number.POSITIVE_INFINITY)
+      default:
+        return number()
+    }
+  }
+  const result = value(0)
+  ws()
+  if (i !== n) fail('unexpected data after JSON')
+  return result
+}
+
+/** A float as Python's `repr(float)`: `1.5`, `1e+16`, `1e-07`, `nan` written as `NaN`. */
+export function pythonFloat(value: number): string {
+  if (Number.isNaN(value)) return 'NaN'
+  if (value === Number.POSITIVE_INFINITY) return 'Infinity'
+  if (value === Number.NEGATIVE_INFINITY) return '-Infinity'
+  if (Object.is(value, -0)) return '-0.0'
+  // Shortest round-trip digits, as Python's repr uses too; only the layout differs.
+  const [mantissa = '', exp = '0'] = value.toExponential().split('e')
+  const exponent = Number(exp)
+  const negative = mantissa.startsWith('-')
+  const digits = mantissa.replace('-', '').replace('.', '')
+  const sign = negative ? '-' : ''
+  if (exponent >= -4 && exponent < 16) {
+    // Fixed notation, always with a fractional part ("1.0").
+    let text: string
+    if (exponent >= 0) {
+      const whole = digits.padEnd(exponent + 1, '0')
+      const intPart = whole.slice(0, exponent + 1)
+      const frac = whole.slice(exponent + 1)
+      text = `${intPart}.${frac === '' ? '0' : frac}`
+    } else {
+      text = `0.${'0'.repeat(-exponent - 1)}${digits}`
+    }
+    return sign + text
+  }
+  const m = digits.length === 1 ? digits : `${digits[0]}.${digits.slice(1)}`
+  const e = Math.abs(exponent)
+  return `${sign}${m}e${exponent < 0 ? '-' : '+'}${e < 10 ? `0${e}` : e}`
+}
+
+const ESCAPES: Record<string, string> = {
+  '"': '\\"',
+  '\\': '\\\\',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+  '\b': '\\b',
+  '\f': '\\f',
+}
+// Everything Python's ensure_ascii escapes: quotes, backslash, anything outside ' '..'~'.
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\u007f-\uffff]/g
+
+/** A string as Python's `json.dumps` (ensure_ascii) writes it. */
+export function pythonString(text: string): string {
+  return `"${text.replace(NEEDS_ESCAPE, (c) => {
+    const short = ESCAPES[c]
+    if (short !== undefined) return short
+    return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`
+  })}"`
+}
+
+/**
+ * Encodes `value` as `json.dumps(value, cls=DjangoJSONEncoder)` does: `", "` and `": "`
+ * separators, `\uXXXX` escapes, Python float repr, `NaN`/`Infinity` literals, integers of any
+ * size, dates as ISO strings cut to milliseconds with `Z`. Throws on what JSON cannot hold.
+ */
+export function stringifyPython(value: unknown): string {
+  const seen = new Set<object>()
+  const write = (v: unknown): string => {
+    switch (typeof v) {
+      case 'string':
+        return pythonString(v)
+      case 'number':
+        return Number.isSafeInteger(v) ? String(v) : pythonFloat(v)
+      case 'bigint':
+        return v.toString()
+      case 'boolean':
+        return v ? 'true' : 'false'
+      case 'object': {
+        if (v === null) return 'null'
+        if (v instanceof Date) return pythonString(djangoDate(v))
+        if (seen.has(v)) throw new TypeError('circular structure cannot be stored as JSON')
+        seen.add(v)
+        let out: string
+        if (Array.isArray(v)) {
+          out = `[${v.map((item) => (item === undefined ? 'null' : write(item))).join(', ')}]`
+        } else if (v instanceof Map) {
+          const parts: string[] = []
+          for (const [k, item] of v) parts.push(`${pythonString(String(k))}: ${write(item)}`)
+          out = `{${parts.join(', ')}}`
+        } else if (typeof (v as { toJSON?: unknown }).toJSON === 'function') {
+          out = write((v as { toJSON: () => unknown }).toJSON())
+        } else {
+          const parts: string[] = []
+          for (const [k, item] of Object.entries(v)) {
+            if (item === undefined || typeof item === 'function' || typeof item === 'symbol')
+              continue
+            parts.push(`${pythonString(k)}: ${write(item)}`)
+          }
+          out = `{${parts.join(', ')}}`
+        }
+        seen.delete(v)
+        return out
+      }
+      default:
+        throw new TypeError(`a ${typeof v} cannot be stored as JSON`)
+    }
+  }
+  return write(value)
+}
+
+/** DjangoJSONEncoder's datetime form: ISO 8601, milliseconds only when non-zero, `Z` for UTC. */
+function djangoDate(date: Date): string {
+  const iso = date.toISOString()
+  return iso.endsWith('.000Z') ? `${iso.slice(0, -5)}Z` : iso
+}
