@@ -11,5 +11,7 @@ export function packageBuild(entry: string[] | Record<string, string>): UserConf
     target: 'node20',
     sourcemap: false,
     clean: true,
+    // `import.meta.url` (used to load optional peers) needs a shim in the CJS build.
+    shims: true,
   })
 }

@@ -32,7 +32,12 @@ async function main() {
   raw.on('error', () => {})
   await raw.connect()
   const cache = createCache({ location: url, keyPrefix: 'bench', timeout: null })
-  const zcache = createCache({ location: url, keyPrefix: 'benchz', timeout: null, compressor: 'zlib' })
+  const zcache = createCache({
+    location: url,
+    keyPrefix: 'benchz',
+    timeout: null,
+    compressor: 'zlib',
+  })
   const rows: Row[] = []
 
   try {
@@ -44,7 +49,9 @@ async function main() {
       score: 9.5,
     }
     const text = JSON.stringify(value)
-    console.log(`value: ${Buffer.byteLength(text)} bytes of JSON; ${IN_FLIGHT} operations in flight`)
+    console.log(
+      `value: ${Buffer.byteLength(text)} bytes of JSON; ${IN_FLIGHT} operations in flight`,
+    )
     await cache.set('small', value)
     await raw.set('bench:raw:small', text)
 
@@ -65,9 +72,18 @@ async function main() {
 
     // Sequential get latency.
     for (const p of [50, 99]) {
-      const r = await latency(() => raw.get('bench:raw:small').then((x) => JSON.parse(x as string)), p)
+      const r = await latency(
+        () => raw.get('bench:raw:small').then((x) => JSON.parse(x as string)),
+        p,
+      )
       const c = await latency(() => cache.get('small'), p)
-      rows.push({ name: `sequential get p${p}`, unit: 'µs', raw: r, cachex: c, higherIsBetter: false })
+      rows.push({
+        name: `sequential get p${p}`,
+        unit: 'µs',
+        raw: r,
+        cachex: c,
+        higherIsBetter: false,
+      })
     }
 
     // getMany / setMany of 100 keys.
@@ -96,7 +112,9 @@ async function main() {
     })
 
     // A 100 KB value, plain and zlib-compressed.
-    const big = { rows: Array.from({ length: 2400 }, (_, i) => ({ i, name: `row number ${i}`, v: i * 1.5 })) }
+    const big = {
+      rows: Array.from({ length: 2400 }, (_, i) => ({ i, name: `row number ${i}`, v: i * 1.5 })),
+    }
     const bigText = JSON.stringify(big)
     console.log(`big value: ${Math.round(Buffer.byteLength(bigText) / 1024)} KB of JSON`)
     await cache.set('big', big)
@@ -185,7 +203,8 @@ async function latency(fn: () => Promise<unknown>, p: number): Promise<number> {
 async function commandCalls(client: Client): Promise<Record<string, number>> {
   const info = (await client.info('commandstats')) as string
   const calls: Record<string, number> = {}
-  for (const match of info.matchAll(/cmdstat_(\w+):calls=(\d+)/g)) calls[match[1] as string] = Number(match[2])
+  for (const match of info.matchAll(/cmdstat_(\w+):calls=(\d+)/g))
+    calls[match[1] as string] = Number(match[2])
   return calls
 }
 
@@ -205,7 +224,9 @@ function print(rows: Row[]) {
     )
   }
   console.log('')
-  console.log('cachex / raw: above 1 means cachex is faster (for latency, raw latency / cachex latency).')
+  console.log(
+    'cachex / raw: above 1 means cachex is faster (for latency, raw latency / cachex latency).',
+  )
   for (const row of rows) if (row.note) console.log(`- ${row.name}: ${row.note}`)
 }
 

@@ -6,7 +6,9 @@ import { startRedis } from '@cachex/test-utils'
 
 const server = process.env.REDIS_URL ? undefined : await startRedis()
 const location = process.env.REDIS_URL ?? (server?.url as string)
-console.log(`cachex demo against ${server ? `a redis-server it started on port ${server.port}` : 'REDIS_URL'}\n`)
+console.log(
+  `cachex demo against ${server ? `a redis-server it started on port ${server.port}` : 'REDIS_URL'}\n`,
+)
 
 configureCaches({
   default: { location, keyPrefix: 'cachex-demo', timeout: 300 },
@@ -22,7 +24,10 @@ try {
   step("get('missing', 'fallback')", await cache.get('missing', 'fallback'))
   step("add('user:1', ...) (exists, so not stored)", await cache.add('user:1', { name: 'Bob' }))
   step("ttl('user:1') (default timeout 300 s)", await cache.ttl('user:1'))
-  step("set('forever', 1, { timeout: null }); ttl", (await cache.set('forever', 1, { timeout: null }), await cache.ttl('forever')))
+  step(
+    "set('forever', 1, { timeout: null }); ttl",
+    (await cache.set('forever', 1, { timeout: null }), await cache.ttl('forever')),
+  )
 
   // Read-through caching: the factory runs once.
   let computed = 0
@@ -53,7 +58,10 @@ try {
   await cache.hincrby('profile', 'visits', 2)
   step('hgetall(profile)', await cache.hgetall('profile'))
   await cache.zadd('board', { ada: 30, bob: 10, cy: 20 })
-  step('zrange(board, 0, -1, desc, withScores)', await cache.zrange('board', 0, -1, { desc: true, withScores: true }))
+  step(
+    'zrange(board, 0, -1, desc, withScores)',
+    await cache.zrange('board', 0, -1, { desc: true, withScores: true }),
+  )
   await cache.rpush('queue', 'job-1', 'job-2')
   step('lpop(queue)', await cache.lpop('queue'))
 
