@@ -193,6 +193,7 @@ const ESCAPES: Record<string, string> = {
   '\f': '\\f',
 }
 // Everything Python's ensure_ascii escapes: quotes, backslash, anything outside ' '..'~'.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are exactly what Python escapes
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\u007f-\uffff]/g
 
 /** A string as Python's `json.dumps` (ensure_ascii) writes it. */
