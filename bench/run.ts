@@ -10,6 +10,7 @@
 import { createCache } from '@cachex/redis'
 import { startRedis } from '@cachex/test-utils'
 import { createClient } from '@redis/client'
+import { runCodecBench } from './codecs.ts'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const IN_FLIGHT = 100
@@ -37,6 +38,13 @@ async function main() {
     keyPrefix: 'benchz',
     timeout: null,
     compressor: 'zlib',
+  })
+  const mcache = createCache({
+    location: url,
+    keyPrefix: 'benchm',
+    timeout: null,
+    serializer: 'msgpack',
+    compressor: 'lz4',
   })
   const rows: Row[] = []
 
@@ -141,15 +149,28 @@ async function main() {
       note: `stored ${Math.round(stored / 1024)} KB instead of ${Math.round(bigText.length / 1024)} KB; raw = uncompressed`,
     })
 
+    await mcache.set('big', big)
+    const packed = (await raw.strLen('benchm:1:big')) as number
+    rows.push({
+      ...(await compare('get+set 100 KB: json (raw) vs msgpack+lz4 (cachex)', 'ops/s', 2_000, {
+        raw: () => cache.set('big', big).then(() => cache.get('big')),
+        cachex: () => mcache.set('big', big).then(() => mcache.get('big')),
+      })),
+      note: `both through cachex: the "raw" column is cachex with JSON uncompressed; msgpack+lz4 stores ${Math.round(packed / 1024)} KB`,
+    })
+
     print(rows)
+    runCodecBench()
   } finally {
     await cache.deletePattern('*').catch(() => {})
     await zcache.deletePattern('*').catch(() => {})
+    await mcache.deletePattern('*').catch(() => {})
     for await (const batch of raw.scanIterator({ MATCH: 'bench:raw:*', COUNT: 1000 })) {
       if (batch.length > 0) await raw.unlink(batch)
     }
     await cache.close()
     await zcache.close()
+    await mcache.close()
     raw.destroy()
     await server?.stop()
   }

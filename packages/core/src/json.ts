@@ -14,9 +14,6 @@ export interface JsonSerializerOptions {
   pythonFormat?: boolean
 }
 
-// Integers with 16 or more digits may be beyond 2^53; NaN/Infinity are Python's literals.
-const NEEDS_SLOW_PARSE = /\d{16}/
-
 /**
  * JSON: the zero-dependency default. Writes UTF-8 JSON (`JSON.stringify`, or Python's exact form
  * with `pythonFormat`); reads everything Python's `json.dumps` writes, including `NaN`/`Infinity`
@@ -40,7 +37,8 @@ export function jsonSerializer(options: JsonSerializerOptions = {}): Serializer 
         if (text.includes('NaN') || text.includes('Infinity')) return parsePythonJson(text)
         throw error
       }
-      return NEEDS_SLOW_PARSE.test(text) ? parsePythonJson(text) : value
+      // An integer beyond 2^53 lost digits in JSON.parse: parse again, keeping it as a bigint.
+      return hasUnsafeInteger(value) ? parsePythonJson(text) : value
     },
   }
 }
@@ -57,4 +55,28 @@ function stringifyFast(value: unknown): string {
   // JSON.stringify returns undefined for undefined, functions and symbols at the top level.
   if (text === undefined) throw new TypeError(`a ${typeof value} cannot be stored as JSON`)
   return text
+}
+
+/** Whether a parsed JSON value holds an integral number beyond 2^53 (where digits may be lost). */
+function hasUnsafeInteger(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) {
+    return typeof value === 'number' && !Number.isSafeInteger(value) && Number.isInteger(value)
+  }
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i]
+      if ((typeof item === 'object' && item !== null) || typeof item === 'number') {
+        if (hasUnsafeInteger(item)) return true
+      }
+    }
+    return false
+  }
+  const object = value as Record<string, unknown>
+  for (const key in object) {
+    const item = object[key]
+    if ((typeof item === 'object' && item !== null) || typeof item === 'number') {
+      if (hasUnsafeInteger(item)) return true
+    }
+  }
+  return false
 }

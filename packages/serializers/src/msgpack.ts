@@ -48,12 +48,44 @@ export function msgpackSerializer(options: MsgpackSerializerOptions = {}): Seria
       if (typeof value === 'function' || typeof value === 'symbol') {
         throw new TypeError(`a ${typeof value} cannot be stored as MessagePack`)
       }
-      return packr.pack(widenIntegers(value))
+      return packr.pack(hasWideInteger(value) ? widenIntegers(value) : value)
     },
     deserialize(data) {
       return unpackr.unpack(data)
     },
   }
+}
+
+/** Whether `value` holds an integer outside the 32-bit range (a read-only walk, no allocation). */
+function hasWideInteger(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) {
+    return (
+      typeof value === 'number' &&
+      (value > UINT32_MAX || value < INT32_MIN) &&
+      Number.isInteger(value)
+    )
+  }
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i]
+      if ((typeof item === 'object' && item !== null) || typeof item === 'number') {
+        if (hasWideInteger(item)) return true
+      }
+    }
+    return false
+  }
+  if (value instanceof Map) {
+    for (const item of value.values()) if (hasWideInteger(item)) return true
+    return false
+  }
+  const object = value as Record<string, unknown>
+  for (const key in object) {
+    const item = object[key]
+    if ((typeof item === 'object' && item !== null) || typeof item === 'number') {
+      if (hasWideInteger(item)) return true
+    }
+  }
+  return false
 }
 
 /**
