@@ -9,6 +9,20 @@ export interface BrotliOptions extends CompressorOptions {
 }
 
 /**
+ * Brotli decoding that rejects input it did not consume entirely: Node's decoder "succeeds" on a
+ * few bytes such as `3.5` (reading an empty stream and ignoring the rest), and a short value
+ * stored uncompressed must not be mistaken for brotli.
+ */
+function decompressWhole(data: Buffer): Buffer {
+  const { buffer, engine } = brotliDecompressSync(data, { info: true } as object) as unknown as {
+    buffer: Buffer
+    engine: { bytesWritten: number }
+  }
+  if (engine.bytesWritten !== data.length) throw new Error('not a whole brotli stream')
+  return buffer
+}
+
+/**
  * Brotli, as django-cachex's `BrotliCompressor`: quality 11, values over 15 bytes. Brotli has no
  * magic bytes, so on read it is tried on every value that is not an integer.
  */
@@ -19,6 +33,6 @@ export function brotliCompressor(options: BrotliOptions = {}): Compressor {
     'brotli',
     options.minLength ?? 15,
     (data) => brotliCompressSync(data, { params }),
-    (data) => brotliDecompressSync(data),
+    decompressWhole,
   )
 }

@@ -586,8 +586,18 @@ export class Cache {
   /** Yields the user keys matching the glob `pattern`, one `SCAN` batch at a time. */
   iterKeys(pattern = '*', options: ScanOptions = {}): AsyncIterable<string> {
     const itersize = checkItersize(options.itersize ?? this.#itersize)
-    return this.#iterKeys(pattern, itersize)
+    return this.#guardedIterKeys(pattern, itersize)
   }
+
+  /** `#iterKeys` under the error policy: with `ignoreExceptions`, a failure ends the iteration. */
+  async *#guardedIterKeys(pattern: string, itersize: number): AsyncGenerator<string> {
+    try {
+      yield* this.#iterKeys(pattern, itersize)
+    } catch (error) {
+      this.#fail(error, null)
+    }
+  }
+
 
   /** Deletes every user key matching the glob `pattern`; resolves how many were deleted. */
   async deletePattern(pattern: string, options: ScanOptions = {}): Promise<number> {

@@ -74,15 +74,17 @@ const CLIENTS: Record<ClientName, ConnectionFactory> = {
  * Nothing connects until the first command.
  */
 export function createCache(options: CreateCacheOptions = {}): Cache {
+  // Resolve every name first, so that a bad one throws before a connection exists.
+  const serializer = toList(options.serializer ?? 'json').map(resolveSerializer)
+  const compressor = toList(options.compressor ?? 'none')
+    .filter((c) => c !== 'none')
+    .map(resolveCompressor)
   const factory = options.connectionFactory ?? resolveClient(options.client ?? 'default')
-  const connection = factory(options)
   return new Cache({
     ...options,
-    connection,
-    serializer: toList(options.serializer ?? 'json').map(resolveSerializer),
-    compressor: toList(options.compressor ?? 'none')
-      .filter((c) => c !== 'none')
-      .map(resolveCompressor),
+    connection: factory(options),
+    serializer,
+    compressor,
     lockFactory: options.lockFactory ?? lockFactory,
   })
 }

@@ -81,7 +81,7 @@ export const caches = {
  * The connected node-redis client behind a cache, for commands cachex does not wrap: the primary
  * with `write: true` (the default), a replica for reads where there are replicas.
  */
-export function getRedisConnection(
+export async function getRedisConnection(
   alias = 'default',
   options: { write?: boolean } = {},
 ): Promise<unknown> {

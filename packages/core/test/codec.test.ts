@@ -1,0 +1,347 @@
+import { deflateSync, inflateSync } from 'node:zlib'
+import fc from 'fast-check'
+import { describe, expect, it, vi } from 'vitest'
+import {
+  Codec,
+  CompressionError,
+  type Compressor,
+  jsonSerializer,
+  parseInteger,
+  SerializationError,
+  type Serializer,
+} from '../src/index.ts'
+
+const bytes = (text: string) => Buffer.from(text, 'latin1')
+
+/** A tiny zlib compressor (core must not depend on @cachex/compressors). */
+function zlib(minLength = 15): Compressor {
+  return {
+    name: 'zlib',
+    minLength,
+    compress: (data) => deflateSync(data),
+    decompress: (data) => inflateSync(data),
+  }
+}
+
+/** A serializer that records what it was asked to write. */
+function spySerializer(): Serializer & { seen: unknown[] } {
+  const json = jsonSerializer()
+  const seen: unknown[] = []
+  return {
+    name: 'spy',
+    seen,
+    serialize(value) {
+      seen.push(value)
+      return json.serialize(value)
+    },
+    deserialize: (data) => json.deserialize(data),
+  }
+}
+
+describe('parseInteger (Python int(bytes))', () => {
+  it.each<[string, number | bigint]>([
+    ['0', 0],
+    ['42', 42],
+    ['-42', -42],
+    [' 42\n', 42],
+    ['\t\n\v\f\r 7 \r\n', 7],
+    ['+5', 5],
+    ['1_000', 1000],
+    ['1_2_3', 123],
+    ['007', 7],
+    ['-007', -7],
+    ['999999999999999', 999999999999999],
+    ['9007199254740991', Number.MAX_SAFE_INTEGER],
+    ['-9007199254740991', Number.MIN_SAFE_INTEGER],
+    ['9007199254740992', 9007199254740992n],
+    ['-9007199254740992', -9007199254740992n],
+    ['123456789012345678901234567890', 123456789012345678901234567890n],
+    ['1_000_000_000_000_000_000', 1_000_000_000_000_000_000n],
+    ['000000000000000000000000001', 1],
+  ])('%j → %s', (text, expected) => {
+    expect(parseInteger(bytes(text))).toBe(expected)
+  })
+
+  it('-0 is 0, not -0', () => {
+    expect(Object.is(parseInteger(bytes('-0')), 0)).toBe(true)
+    expect(Object.is(parseInteger(bytes('-0000000000000000000000')), 0)).toBe(true)
+  })
+
+  it.each([
+    '',
+    ' ',
+    '+',
+    '-',
+    '1__0',
+    '_1',
+    '1_',
+    '+-5',
+    '--5',
+    '1 2',
+    '1.5',
+    '1.0',
+    '1e3',
+    '0x10',
+    '12a',
+    'NaN',
+    '"1"',
+    '\u00a042',
+    '\u001c42',
+    '4\u00002',
+  ])('%j is not an integer', (text) => {
+    expect(parseInteger(bytes(text))).toBeUndefined()
+  })
+
+  it('non-ASCII digits are not integers', () => {
+    expect(parseInteger(Buffer.from('١٢', 'utf8'))).toBeUndefined()
+    expect(parseInteger(Buffer.from('４２', 'utf8'))).toBeUndefined()
+  })
+
+  it('reads back every integer written as digits', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: -(2n ** 200n), max: 2n ** 200n }), (n) => {
+        const parsed = parseInteger(Buffer.from(n.toString()))
+        expect(BigInt(parsed as number | bigint)).toBe(n)
+        expect(typeof parsed).toBe(
+          n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER)
+            ? 'number'
+            : 'bigint',
+        )
+      }),
+    )
+  })
+})
+
+describe('Codec.encode', () => {
+  it('writes safe integers and bigints as digits, without the serializer', () => {
+    const spy = spySerializer()
+    const codec = new Codec([spy], [zlib(0)])
+    expect(codec.encode(42)).toBe('42')
+    expect(codec.encode(-7)).toBe('-7')
+    expect(codec.encode(0)).toBe('0')
+    expect(codec.encode(-0)).toBe('0')
+    expect(codec.encode(Number.MAX_SAFE_INTEGER)).toBe('9007199254740991')
+    expect(codec.encode(10n ** 30n)).toBe(`1${'0'.repeat(30)}`)
+    expect(codec.encode(-(10n ** 30n))).toBe(`-1${'0'.repeat(30)}`)
+    expect(spy.seen).toEqual([])
+  })
+
+  it('serializes booleans, digit strings, floats and unsafe numbers', () => {
+    const spy = spySerializer()
+    const codec = new Codec([spy])
+    expect(codec.encode(true)).toBe('true')
+    expect(codec.encode(false)).toBe('false')
+    expect(codec.encode('123')).toBe('"123"')
+    expect(codec.encode('')).toBe('""')
+    expect(codec.encode(1.5)).toBe('1.5')
+    expect(codec.encode(null)).toBe('null')
+    expect(codec.encode(2 ** 53)).toBe('9007199254740992')
+    expect(spy.seen).toEqual([true, false, '123', '', 1.5, null, 2 ** 53])
+  })
+
+  it('compresses only when the serialized length is strictly greater than minLength', () => {
+    const compressor = zlib(10)
+    const compress = vi.spyOn(compressor, 'compress')
+    const codec = new Codec([jsonSerializer()], [compressor])
+    // '"12345678"' is 10 bytes: not compressed.
+    expect(codec.encode('12345678')).toBe('"12345678"')
+    expect(compress).not.toHaveBeenCalled()
+    // '"123456789"' is 11 bytes: compressed, even though the result is longer.
+    const out = codec.encode('123456789') as Buffer
+    expect(compress).toHaveBeenCalledTimes(1)
+    expect(Buffer.isBuffer(compress.mock.calls[0]?.[0])).toBe(true)
+    expect(out[0]).toBe(0x78)
+    expect(out.length).toBeGreaterThan(11)
+    expect(inflateSync(out).toString()).toBe('"123456789"')
+  })
+
+  it('measures the threshold in bytes, not characters', () => {
+    const codec = new Codec([jsonSerializer()], [zlib(10)])
+    // 5 characters, 2 quotes + 5 × 3 bytes = 17 bytes > 10.
+    expect(Buffer.isBuffer(codec.encode('日本語日本'))).toBe(true)
+  })
+
+  it('compresses Buffer output of a serializer too', () => {
+    const raw: Serializer = {
+      name: 'raw',
+      serialize: (value) => Buffer.from(String(value)),
+      deserialize: (data) => data.toString(),
+    }
+    const codec = new Codec([raw], [zlib(3)])
+    expect(codec.encode('abc')).toEqual(Buffer.from('abc'))
+    const out = codec.encode('abcd') as Buffer
+    expect(inflateSync(out).toString()).toBe('abcd')
+    expect(codec.decode(out)).toBe('abcd')
+  })
+
+  it('wraps serializer errors in SerializationError with the cause', () => {
+    const codec = new Codec([jsonSerializer()])
+    const circular: Record<string, unknown> = {}
+    circular.self = circular
+    for (const bad of [circular, () => 1, Symbol('s'), undefined]) {
+      let caught: unknown
+      try {
+        codec.encode(bad)
+      } catch (error) {
+        caught = error
+      }
+      expect(caught).toBeInstanceOf(SerializationError)
+      expect((caught as Error).cause).toBeInstanceOf(Error)
+    }
+  })
+
+  it('wraps compressor errors in CompressionError', () => {
+    const broken: Compressor = {
+      name: 'broken',
+      minLength: 0,
+      compress: () => {
+        throw new Error('boom')
+      },
+      decompress: (data) => data,
+    }
+    expect(() => new Codec([jsonSerializer()], [broken]).encode('x')).toThrow(CompressionError)
+  })
+
+  it('needs a serializer', () => {
+    expect(() => new Codec([])).toThrow(TypeError)
+  })
+})
+
+describe('Codec.decode', () => {
+  it('reads digits as integers without decompressing or deserializing', () => {
+    const spy = spySerializer()
+    const compressor = zlib()
+    const decompress = vi.spyOn(compressor, 'decompress')
+    const deserialize = vi.spyOn(spy, 'deserialize')
+    const codec = new Codec([spy], [compressor])
+    expect(codec.decode(bytes('42'))).toBe(42)
+    expect(codec.decode(bytes(' +1_000\n'))).toBe(1000)
+    expect(codec.decode(bytes('123456789012345678901234567890'))).toBe(
+      123456789012345678901234567890n,
+    )
+    expect(decompress).not.toHaveBeenCalled()
+    expect(deserialize).not.toHaveBeenCalled()
+  })
+
+  it('reads serialized values, digit strings stay strings', () => {
+    const codec = new Codec([jsonSerializer()])
+    expect(codec.decode(bytes('"123"'))).toBe('123')
+    expect(codec.decode(bytes('true'))).toBe(true)
+    expect(codec.decode(bytes('1.5'))).toBe(1.5)
+    expect(codec.decode(bytes('null'))).toBeNull()
+    expect(codec.decode(Buffer.from('{"a": [1, "x"]}'))).toEqual({ a: [1, 'x'] })
+  })
+
+  it('falls back to the raw bytes when decompression fails', () => {
+    const codec = new Codec([jsonSerializer()], [zlib()])
+    const long = JSON.stringify({ text: 'uncompressed and longer than fifteen bytes' })
+    expect(codec.decode(Buffer.from(long))).toEqual({
+      text: 'uncompressed and longer than fifteen bytes',
+    })
+    expect(codec.decode(deflateSync(Buffer.from(long)))).toEqual(JSON.parse(long))
+  })
+
+  it('treats an empty decompression result as not compressed', () => {
+    const lenient: Compressor = {
+      name: 'lenient',
+      minLength: 15,
+      compress: (data) => data,
+      // Like Node's brotli on `3.5`: "succeeds" with nothing.
+      decompress: () => Buffer.alloc(0),
+    }
+    const codec = new Codec([jsonSerializer()], [lenient])
+    expect(codec.decode(bytes('3.5'))).toBe(3.5)
+    expect(codec.decode(bytes('"x"'))).toBe('x')
+  })
+
+  it('skips a compressor whose matches() says no', () => {
+    const compressor: Compressor = { ...zlib(), matches: () => false }
+    const decompress = vi.spyOn(compressor, 'decompress')
+    const codec = new Codec([jsonSerializer()], [compressor])
+    expect(codec.decode(bytes('"hello"'))).toBe('hello')
+    expect(decompress).not.toHaveBeenCalled()
+  })
+
+  it('tries every compressor in order', () => {
+    const gzipLike: Compressor = {
+      name: 'tagged',
+      minLength: 0,
+      compress: (data) => Buffer.concat([Buffer.from('Z!'), data]),
+      decompress: (data) => {
+        if (data.subarray(0, 2).toString() !== 'Z!') throw new Error('not tagged')
+        return data.subarray(2)
+      },
+    }
+    const writer = new Codec([jsonSerializer()], [zlib(0)])
+    const reader = new Codec([jsonSerializer()], [gzipLike, zlib(0)])
+    const tagged = new Codec([jsonSerializer()], [gzipLike])
+    expect(reader.decode(writer.encode({ a: 1 }) as Buffer)).toEqual({ a: 1 })
+    expect(reader.decode(tagged.encode({ b: 2 }) as Buffer)).toEqual({ b: 2 })
+    expect((reader.encode('x') as Buffer).subarray(0, 2).toString()).toBe('Z!')
+  })
+
+  it('a serializer list writes with the first and reads with any', () => {
+    const tagged: Serializer = {
+      name: 'tagged',
+      serialize: (value) => `T${JSON.stringify(value)}`,
+      deserialize(data) {
+        const text = data.toString()
+        if (!text.startsWith('T')) throw new Error('not tagged')
+        return JSON.parse(text.slice(1))
+      },
+    }
+    const codec = new Codec([tagged, jsonSerializer()])
+    expect(codec.encode({ a: 1 })).toBe('T{"a":1}')
+    expect(codec.decode(bytes('T{"a":1}'))).toEqual({ a: 1 })
+    expect(codec.decode(bytes('{"b":2}'))).toEqual({ b: 2 })
+    const onlyTagged = new Codec([tagged])
+    expect(() => onlyTagged.decode(bytes('{"b":2}'))).toThrow(SerializationError)
+  })
+
+  it('rejects bytes no serializer reads with SerializationError naming them', () => {
+    const codec = new Codec([jsonSerializer(), spySerializer()])
+    let caught: unknown
+    try {
+      codec.decode(bytes('\u0001garbage'))
+    } catch (error) {
+      caught = error
+    }
+    expect(caught).toBeInstanceOf(SerializationError)
+    expect((caught as Error).message).toMatch(/json, spy/)
+    expect((caught as Error).cause).toBeInstanceOf(Error)
+  })
+})
+
+describe('round-trip property', () => {
+  // JSON-safe values: finite numbers that are not -0 and, when integral, safe integers
+  // (integral numbers beyond 2^53 are written as digits and read back as bigint by design).
+  const number = fc
+    .double({ noNaN: true, noDefaultInfinity: true })
+    .filter((n) => !Object.is(n, -0) && (!Number.isInteger(n) || Number.isSafeInteger(n)))
+  const { value } = fc.letrec((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      fc.constant(null),
+      fc.boolean(),
+      fc.maxSafeInteger(),
+      number,
+      fc.string({ unit: 'grapheme' }),
+      fc.string({ unit: 'binary' }),
+      fc.stringMatching(/^[ +-]?\d[\d_]*\s*$/),
+      fc.array(tie('value'), { maxLength: 5 }),
+      fc.dictionary(fc.string(), tie('value'), { maxKeys: 5, noNullPrototype: true }),
+    ),
+  }))
+
+  it('any JSON-safe value survives Codec([json], [zlib])', () => {
+    const codec = new Codec([jsonSerializer()], [zlib()])
+    fc.assert(
+      fc.property(value, (v) => {
+        const encoded = codec.encode(v)
+        const decoded = codec.decode(Buffer.isBuffer(encoded) ? encoded : Buffer.from(encoded))
+        expect(decoded).toStrictEqual(v)
+      }),
+      { numRuns: 500 },
+    )
+  })
+})
