@@ -110,15 +110,17 @@ export function runCodecBench(): void {
     compressFrameSync(b: Buffer): Buffer
     decompressFrameSync(b: Buffer): Buffer
   }
-  const zstd = require('zstd-napi') as {
-    compress(b: Buffer, p: object): Buffer
-    decompress(b: Buffer): Buffer
+  const zstd = require('@toondepauw/node-zstd') as {
+    Encoder: new (level: number) => { encodeSync(b: Buffer): Buffer }
+    Decoder: new () => { decodeSync(b: Buffer): Buffer }
   }
+  const zstdEncoder = new zstd.Encoder(3)
+  const zstdDecoder = new zstd.Decoder()
   const compressors: Array<[Compressor, (b: Buffer) => Buffer, (b: Buffer) => Buffer]> = [
     [zlibCompressor(), (b) => deflateSync(b, { level: 6 }), (b) => inflateSync(b)],
     [gzipCompressor(), (b) => gzipSync(b, { level: 9 }), (b) => gunzipSync(b)],
     [lz4Compressor(), (b) => lz4.compressFrameSync(b), (b) => lz4.decompressFrameSync(b)],
-    [zstdCompressor(), (b) => zstd.compress(b, { compressionLevel: 3 }), (b) => zstd.decompress(b)],
+    [zstdCompressor(), (b) => zstdEncoder.encodeSync(b), (b) => zstdDecoder.decodeSync(b)],
   ]
   for (const [compressor, rawCompress, rawDecompress] of compressors) {
     const compressed = compressor.compress(input)
