@@ -8,7 +8,7 @@ import {
   type RedisArgument,
   TimeoutError,
 } from '@cachex/core'
-import { createClient, createClientPool, RESP_TYPES } from '@redis/client'
+import { createClient, createClientPool, ErrorReply, RESP_TYPES } from '@redis/client'
 import { Deadlines } from './_deadlines.ts'
 import { toCachexError } from './_errors.ts'
 import { parseRedisUrl, redactUrl } from './url.ts'
@@ -128,10 +128,14 @@ class StandaloneConnection implements Connection {
       this.#closeClient = true
     }
     // Per-call options cost node-redis about half its throughput; a proxy carries them for free.
-    const withOptions = (this.#client as { withCommandOptions?: (o: object) => unknown }).withCommandOptions
+    const withOptions = (this.#client as { withCommandOptions?: (o: object) => unknown })
+      .withCommandOptions
     this.#sender =
       typeof withOptions === 'function'
-        ? (withOptions.call(this.#client, COMMAND_OPTIONS) as Pick<NodeRedisClientLike, 'sendCommand'>)
+        ? (withOptions.call(this.#client, COMMAND_OPTIONS) as Pick<
+            NodeRedisClientLike,
+            'sendCommand'
+          >)
         : { sendCommand: (args) => this.#client.sendCommand(args, COMMAND_OPTIONS) }
     // An 'error' event without a listener crashes the process; remember it for messages instead.
     this.#client.on('error', (error) => {
@@ -228,11 +232,24 @@ class StandaloneConnection implements Connection {
         if (settled) return
         settled = true
         clearTimeout(timer)
-        ;(client as unknown as { off?: (e: string, l: () => void) => void }).off?.('ready', onReady)
+        const off = (client as unknown as { off?: (e: string, l: (e: unknown) => void) => void })
+          .off
+        off?.call(client, 'ready', onReady)
+        off?.call(client, 'error', onError)
         if (error === undefined) resolve()
         else reject(error)
       }
       const onReady = () => finish()
+      // The server answered the handshake (AUTH, SELECT…) with an error, such as a wrong password:
+      // retrying will not help, so fail now instead of at the end of socketConnectTimeout.
+      const onError = (error: unknown) => {
+        if (!(error instanceof ErrorReply)) return
+        finish(
+          new ConnectionError(`could not connect to ${this.#where}${this.#lastErrorText()}`, {
+            cause: error,
+          }),
+        )
+      }
       const timer = setTimeout(() => {
         finish(
           new TimeoutError(
@@ -243,6 +260,7 @@ class StandaloneConnection implements Connection {
       }, this.#connectTimeoutMs)
       timer.unref()
       if (!this.#isPool) client.on('ready', onReady)
+      client.on('error', onError)
       if (!client.isOpen) {
         client.connect().then(
           () => finish(),

@@ -40,8 +40,10 @@ export function parseRedisUrl(url: string): RedisAddress {
   }
   const query = parsed.searchParams
   const colon = userinfo?.indexOf(':') ?? -1
-  const rawUser = userinfo === undefined ? parsed.username : userinfo.slice(0, colon < 0 ? undefined : colon)
-  const rawPassword = userinfo === undefined ? parsed.password : colon < 0 ? '' : userinfo.slice(colon + 1)
+  const rawUser =
+    userinfo === undefined ? parsed.username : userinfo.slice(0, colon < 0 ? undefined : colon)
+  const rawPassword =
+    userinfo === undefined ? parsed.password : colon < 0 ? '' : userinfo.slice(colon + 1)
   const username = decode(rawUser) || query.get('username') || undefined
   const password = decode(rawPassword) || query.get('password') || undefined
   const address: RedisAddress = { tls: false, database: 0, username, password }

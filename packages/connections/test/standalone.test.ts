@@ -9,9 +9,10 @@ import {
   ConnectionError,
   InvalidArgumentError,
   ResponseError,
+  TimeoutError,
 } from '@cachex/core'
 import { type RedisServer, startRedis, uniquePrefix } from '@cachex/test-utils'
-import { createClient } from '@redis/client'
+import { createClient, createClientPool } from '@redis/client'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { isNodeRedisClient, standalone } from '../src/index.ts'
 
@@ -267,6 +268,25 @@ describe('options', () => {
     expect(text(await c.command(['PING']))).toBe('PONG')
   })
 
+  it('bounds a slow command by socketTimeout, and keeps later replies in order', async () => {
+    const c = open({ location: server.url, socketTimeout: 0.3 })
+    const list = uniquePrefix('slow')
+    const started = performance.now()
+    const error = await errorOf(c.command(['BLPOP', list, '2']))
+    expect(error).toBeInstanceOf(TimeoutError)
+    expect((error as Error).message).toMatch(/BLPOP/)
+    expect(performance.now() - started).toBeLessThan(2000)
+    // the BLPOP reply arrives late; it must not be taken for the reply of a later command
+    const echoes = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => c.command(['ECHO', `e${i}`]).catch((e: unknown) => e)),
+    )
+    await new Promise((resolve) => setTimeout(resolve, 2000))
+    for (let i = 0; i < 5; i++) expect(text(await c.command(['ECHO', `f${i}`]))).toBe(`f${i}`)
+    for (const [i, echo] of echoes.entries()) {
+      if (!(echo instanceof TimeoutError)) expect(text(echo)).toBe(`e${i}`)
+    }
+  })
+
   it('runs without a call bound when socketTimeout is null', async () => {
     const c = open({ location: server.url, socketTimeout: null })
     expect(text(await c.command(['PING']))).toBe('PONG')
@@ -296,8 +316,9 @@ describe('authentication', () => {
     expect(text(await c.command(['PING']))).toBe('PONG')
   })
 
-  it('rejects without a password, with a ConnectionError', async () => {
-    const c = open({ location: `redis://127.0.0.1:${secured.port}`, socketConnectTimeout: 1 })
+  it('rejects without a password at once, with a ConnectionError', async () => {
+    // An error reply to the handshake fails the call now, not after socketConnectTimeout.
+    const c = open({ location: `redis://127.0.0.1:${secured.port}`, socketConnectTimeout: 20 })
     const started = performance.now()
     const error = await errorOf(c.command(['PING']))
     expect(error).toBeInstanceOf(ConnectionError)
@@ -310,11 +331,11 @@ describe('authentication', () => {
       const wrong = 'Wz4-wrong-Distinct-pw8'
       const c = open(
         where === 'url'
-          ? { location: `redis://:${wrong}@127.0.0.1:${secured.port}`, socketConnectTimeout: 1 }
+          ? { location: `redis://:${wrong}@127.0.0.1:${secured.port}`, socketConnectTimeout: 20 }
           : {
               location: `redis://127.0.0.1:${secured.port}`,
               password: wrong,
-              socketConnectTimeout: 1,
+              socketConnectTimeout: 20,
             },
       )
       const started = performance.now()
@@ -355,7 +376,7 @@ describe('authentication', () => {
 
     const wrong = open({
       location: `redis://${user}:not-it@127.0.0.1:${secured.port}`,
-      socketConnectTimeout: 1,
+      socketConnectTimeout: 20,
     })
     await expect(wrong.command(['PING'])).rejects.toBeInstanceOf(ConnectionError)
   })
@@ -380,6 +401,25 @@ describe('an existing node-redis client as location', () => {
       await expect(c.command(['PING'])).rejects.toBeInstanceOf(ClosedError)
     } finally {
       if (client.isOpen) await client.close()
+    }
+  })
+
+  it('takes a node-redis client pool too', async () => {
+    const pool = createClientPool({ url: server.url }, { minimum: 1, maximum: 2 })
+    pool.on('error', () => {})
+    await pool.connect()
+    try {
+      const c = standalone({ location: pool })
+      const key = uniquePrefix('given-pool')
+      await c.command(['SET', key, 'p'])
+      const value = await c.command(['GET', key])
+      expect(Buffer.isBuffer(value)).toBe(true)
+      expect(text(value)).toBe('p')
+      await c.close()
+      expect(pool.isOpen).toBe(true)
+      expect(await pool.get(key)).toBe('p')
+    } finally {
+      if (pool.isOpen) await pool.close()
     }
   })
 
@@ -408,9 +448,7 @@ describe('connection pool', () => {
   it('works with connectionPool: { minimum: 1, maximum: 4 }', async () => {
     const c = open({ location: server.url, connectionPool: { minimum: 1, maximum: 4 } })
     const key = uniquePrefix('pool')
-    const replies = await Promise.all(
-      Array.from({ length: 200 }, () => c.command(['INCR', key])),
-    )
+    const replies = await Promise.all(Array.from({ length: 200 }, () => c.command(['INCR', key])))
     expect(new Set(replies).size).toBe(200)
     expect(text(await c.command(['GET', key]))).toBe('200')
     const batch = await c.batch([

@@ -502,9 +502,7 @@ describe('options', () => {
 
   it('rejects invalid per-call options with InvalidArgumentError', async () => {
     const lock = new Lock(connection, lockName(), { timeout: 1 })
-    await expect(lock.acquire({ blockingTimeout: -1 })).rejects.toBeInstanceOf(
-      InvalidArgumentError,
-    )
+    await expect(lock.acquire({ blockingTimeout: -1 })).rejects.toBeInstanceOf(InvalidArgumentError)
     await expect(lock.acquire({ blockingTimeout: Number.NaN })).rejects.toBeInstanceOf(
       InvalidArgumentError,
     )
