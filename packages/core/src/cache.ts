@@ -176,6 +176,8 @@ export class Cache {
   readonly #logger: Logger
   readonly #itersize: number
   readonly #lockFactory: LockFactory | undefined
+  /** getOrSet computations in flight, by Redis key. */
+  readonly #computing = new Map<string, Promise<unknown>>()
 
   constructor(options: CacheOptions) {
     if (options?.connection === undefined) {
@@ -448,7 +450,8 @@ export class Cache {
   /**
    * The value at `key`; when there is none, computes it (calling `valueOrFactory` if it is a
    * function, awaiting it if it is a promise), stores it with `add`, and resolves it — or the value
-   * another writer stored first.
+   * another writer stored first. Concurrent calls for the same key in this process share one
+   * call of the factory.
    */
   async getOrSet<T>(
     key: string,
@@ -457,6 +460,24 @@ export class Cache {
   ): Promise<T> {
     const found = await this.get<T | typeof MISSING>(key, MISSING, options)
     if (found !== MISSING) return found as T
+    // Calls for the same key in this process share one computation (no stampede from one process).
+    const rkey = this.#key(key, options)
+    const pending = this.#computing.get(rkey)
+    if (pending !== undefined) return pending as Promise<T>
+    const computation = this.#computeAndAdd(key, valueOrFactory, options)
+    this.#computing.set(rkey, computation)
+    const forget = () => {
+      if (this.#computing.get(rkey) === computation) this.#computing.delete(rkey)
+    }
+    computation.then(forget, forget)
+    return computation
+  }
+
+  async #computeAndAdd<T>(
+    key: string,
+    valueOrFactory: T | (() => T | Promise<T>),
+    options: TimeoutOption,
+  ): Promise<T> {
     const value =
       typeof valueOrFactory === 'function'
         ? await (valueOrFactory as () => T | Promise<T>)()
@@ -597,7 +618,6 @@ export class Cache {
       this.#fail(error, null)
     }
   }
-
 
   /** Deletes every user key matching the glob `pattern`; resolves how many were deleted. */
   async deletePattern(pattern: string, options: ScanOptions = {}): Promise<number> {
