@@ -1,5 +1,5 @@
-import { type Compressor, requireOptional } from '@cachex/core'
 import * as zlib from 'node:zlib'
+import { type Compressor, requireOptional } from '@cachex/core'
 import { type CompressorOptions, defineCompressor } from './_zlib-family.ts'
 
 /** Options of `zstdCompressor`. */
@@ -31,7 +31,11 @@ export function zstdCompressor(options: ZstdOptions = {}): Compressor {
   const native = zlib as unknown as Partial<ZlibWithZstd>
   let compress: (data: Buffer) => Buffer
   let decompress: (data: Buffer) => Buffer
-  if (typeof native.zstdCompressSync === 'function' && native.zstdDecompressSync && native.constants) {
+  if (
+    typeof native.zstdCompressSync === 'function' &&
+    native.zstdDecompressSync &&
+    native.constants
+  ) {
     const z = native as ZlibWithZstd
     const params = { [z.constants.ZSTD_c_compressionLevel]: level }
     compress = (data) => withContentSize(z.zstdCompressSync(data, { params }), data.length)
@@ -54,7 +58,11 @@ export function zstdCompressor(options: ZstdOptions = {}): Compressor {
     decompress,
     // The zstd frame magic number 0xFD2FB528, little-endian.
     (data) =>
-      data.length > 4 && data[0] === 0x28 && data[1] === 0xb5 && data[2] === 0x2f && data[3] === 0xfd,
+      data.length > 4 &&
+      data[0] === 0x28 &&
+      data[1] === 0xb5 &&
+      data[2] === 0x2f &&
+      data[3] === 0xfd,
   )
 }
 
