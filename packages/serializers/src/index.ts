@@ -1,4 +1,4 @@
-export { jsonSerializer } from './json.ts'
 export type { JsonSerializerOptions } from './json.ts'
-export { msgpackSerializer } from './msgpack.ts'
+export { jsonSerializer } from './json.ts'
 export type { MsgpackSerializerOptions } from './msgpack.ts'
+export { msgpackSerializer } from './msgpack.ts'
