@@ -160,6 +160,7 @@ async function main() {
     })
 
     print(rows)
+    await walkMillion(url, raw)
     runCodecBench()
   } finally {
     await cache.deletePattern('*').catch(() => {})
@@ -174,6 +175,43 @@ async function main() {
     raw.destroy()
     await server?.stop()
   }
+}
+
+/**
+ * Memory while `iterKeys` and `deletePattern` walk a million keys: the heap should stay flat
+ * (SCAN batches, never the whole key list).
+ */
+async function walkMillion(url: string, raw: Client) {
+  const total = Number(process.env.BENCH_WALK_KEYS ?? 1_000_000)
+  const walker = createCache({ location: url, keyPrefix: 'benchwalk', timeout: null })
+  for (let start = 0; start < total; start += 10_000) {
+    const pairs: [string, string][] = []
+    for (let i = start; i < Math.min(total, start + 10_000); i++)
+      pairs.push([`benchwalk:1:k${i}`, '1'])
+    await raw.mSet(pairs)
+  }
+  globalThis.gc?.()
+  const base = process.memoryUsage().heapUsed
+  let peak = base
+  const sample = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().heapUsed)
+  }, 5)
+  let seen = 0
+  let t0 = performance.now()
+  for await (const _ of walker.iterKeys('*')) seen++
+  const iterMs = performance.now() - t0
+  const iterPeak = peak - base
+  peak = process.memoryUsage().heapUsed
+  t0 = performance.now()
+  const deleted = await walker.deletePattern('*')
+  const deleteMs = performance.now() - t0
+  clearInterval(sample)
+  const deletePeak = peak - base
+  await walker.close()
+  const mb = (n: number) => `${(Math.max(0, n) / 1024 / 1024).toFixed(1)} MB`
+  console.log(
+    `\nwalking ${total.toLocaleString('en-US')} keys (scanItersize 1000): iterKeys saw ${seen.toLocaleString('en-US')} in ${(iterMs / 1000).toFixed(1)} s, heap peak +${mb(iterPeak)}; deletePattern removed ${deleted.toLocaleString('en-US')} in ${(deleteMs / 1000).toFixed(1)} s, heap peak +${mb(deletePeak)} (the keys themselves would take ~${Math.round((total * 60) / 1024 / 1024)} MB)`,
+  )
 }
 
 /** Runs `ops` operations keeping `IN_FLIGHT` in flight; returns operations per second. */

@@ -79,7 +79,7 @@ export function withContentSize(frame: Buffer, size: number): Buffer {
   if (frame.length < 6 || descriptor === undefined) return frame
   // Already has a content size, or is single-segment (which implies one): leave it.
   if ((descriptor & 0xc0) !== 0 || (descriptor & 0x20) !== 0) return frame
-  const headerEnd = 6 + DICT_ID_BYTES[descriptor & 0x03]
+  const headerEnd = 6 + (DICT_ID_BYTES[descriptor & 0x03] ?? 0)
   const code = size < 2 ** 32 ? 2 : 3
   const field = Buffer.alloc(code === 2 ? 4 : 8)
   if (code === 2) field.writeUInt32LE(size)
