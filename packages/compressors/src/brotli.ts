@@ -23,8 +23,10 @@ function decompressWhole(data: Buffer): Buffer {
 }
 
 /**
- * Brotli, as django-cachex's `BrotliCompressor`: quality 11, values over 15 bytes. Brotli has no
- * magic bytes, so on read it is tried on every value that is not an integer.
+ * Brotli: quality 11 (Python `brotli.compress`'s default), values over 15 bytes, in the pattern of
+ * django-redis's compressors (neither django-redis 5.x nor django-cachex ships a brotli one: the
+ * Django side needs a small `BaseCompressor` doing `brotli.compress`/`brotli.decompress`). Brotli
+ * has no magic bytes, so on read it is tried on every value that is not an integer.
  */
 export function brotliCompressor(options: BrotliOptions = {}): Compressor {
   const quality = options.quality ?? 11

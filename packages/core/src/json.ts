@@ -1,4 +1,4 @@
-import { parsePythonJson, stringifyPython } from './_json-python.ts'
+import { parsePythonJson, pythonFloat, stringifyPython } from './_json-python.ts'
 import type { Serializer } from './types.ts'
 
 /** Options of `jsonSerializer`. */
@@ -20,7 +20,10 @@ export interface JsonSerializerOptions {
  * and integers beyond 2^53 (as `bigint`). Values JSON cannot represent — functions, symbols,
  * `undefined`, circular structures — are refused rather than silently changed. In the default
  * mode, as with `JSON.stringify`, `NaN` and `±Infinity` inside objects become `null`, and
- * `bigint`s inside objects are written as digits.
+ * `bigint`s inside objects are written as digits. A top-level number that is not a safe integer
+ * is written as Python writes a float (`1e+16`, `NaN`); inside objects, `JSON.stringify` writes
+ * an integral double beyond 2^53 as digits, which Python (and this reader) take for an integer
+ * of the same value — use `pythonFormat` where such a number must stay a float.
  */
 export function jsonSerializer(options: JsonSerializerOptions = {}): Serializer {
   const stringify = options.pythonFormat === true ? stringifyPython : stringifyFast
@@ -38,12 +41,17 @@ export function jsonSerializer(options: JsonSerializerOptions = {}): Serializer 
         throw error
       }
       // An integer beyond 2^53 lost digits in JSON.parse: parse again, keeping it as a bigint.
-      return hasUnsafeInteger(value) ? parsePythonJson(text) : value
+      // Such an integer needs 16+ digits in a row; a regex finds that fastest in short texts.
+      const suspect = text.length <= 4096 ? LONG_DIGITS.test(text) : true
+      return suspect && hasUnsafeInteger(value) ? parsePythonJson(text) : value
     },
   }
 }
 
 function stringifyFast(value: unknown): string {
+  // JSON.stringify writes 1e16 as digits (an int to Python, a bigint when read back) and a
+  // lone NaN/±Infinity as null. (The codec writes safe integers as digits before this.)
+  if (typeof value === 'number' && !Number.isSafeInteger(value)) return pythonFloat(value)
   let text: string | undefined
   try {
     text = JSON.stringify(value)
@@ -57,7 +65,12 @@ function stringifyFast(value: unknown): string {
   return text
 }
 
-/** Whether a parsed JSON value holds an integral number beyond 2^53 (where digits may be lost). */
+const LONG_DIGITS = /\d{16}/
+
+/**
+ * Whether a JSON value holds an integral number beyond 2^53 (where digits may be lost, or that
+ * JSON.stringify writes as digits).
+ */
 function hasUnsafeInteger(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) {
     return typeof value === 'number' && !Number.isSafeInteger(value) && Number.isInteger(value)

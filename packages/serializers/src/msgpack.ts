@@ -16,15 +16,17 @@ interface MsgpackrModule {
 
 const INT32_MIN = -0x80000000
 const UINT32_MAX = 0xffffffff
-const INT64_MIN = -(2 ** 63)
-const UINT64_LIMIT = 2 ** 64
+const INT64 = 0xd3
+const UINT64 = 0xcf
 
 /**
  * MessagePack as Python's `msgpack` writes and reads it with its defaults (and django-redis's
  * `MSGPackSerializer`): str and bin types distinct (`Buffer` ↔ bytes), floats as float64, no
- * msgpackr records or extensions, integers beyond 32 bits as int64/uint64 (msgpackr alone would
- * write them as float64, which Python reads as a float), 64-bit integers beyond 2^53 as
- * `bigint`. Needs the optional peer `msgpackr`.
+ * msgpackr records or extensions, safe integers beyond 32 bits as int64/uint64 (msgpackr alone
+ * would write them as float64, which Python reads as a float), non-negative ones in the unsigned
+ * forms as Python does (so the bytes are Python's), 64-bit integers beyond 2^53 read as `bigint`.
+ * A number beyond 2^53 is a float (float64), as for the codec: write a `bigint` for an integer.
+ * Needs the optional peer `msgpackr`.
  *
  * Maps decode to plain objects; Python dicts with non-string keys (which django-redis's own
  * reader refuses) come back with string keys. `undefined` is written as nil; a `Date` as the
@@ -48,7 +50,9 @@ export function msgpackSerializer(options: MsgpackSerializerOptions = {}): Seria
       if (typeof value === 'function' || typeof value === 'symbol') {
         throw new TypeError(`a ${typeof value} cannot be stored as MessagePack`)
       }
-      return packr.pack(hasWideInteger(value) ? widenIntegers(value) : value)
+      // The common case holds no 64-bit integer: msgpackr alone writes Python's bytes.
+      if (!hasInt64(value)) return packr.pack(value)
+      return unsignInt64s(packr.pack(widenIntegers(value)))
     },
     deserialize(data) {
       return unpackr.unpack(data)
@@ -56,50 +60,51 @@ export function msgpackSerializer(options: MsgpackSerializerOptions = {}): Seria
   }
 }
 
-/** Whether `value` holds an integer outside the 32-bit range (a read-only walk, no allocation). */
-function hasWideInteger(value: unknown): boolean {
+/**
+ * Whether `value` holds a 64-bit integer: a safe integer outside the 32-bit range, or a `bigint`
+ * (a read-only walk, no allocation).
+ */
+function hasInt64(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) {
     return (
-      typeof value === 'number' &&
-      (value > UINT32_MAX || value < INT32_MIN) &&
-      Number.isInteger(value)
+      typeof value === 'bigint' ||
+      (typeof value === 'number' &&
+        (value > UINT32_MAX || value < INT32_MIN) &&
+        Number.isSafeInteger(value))
     )
   }
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const item = value[i]
-      if ((typeof item === 'object' && item !== null) || typeof item === 'number') {
-        if (hasWideInteger(item)) return true
+      if ((typeof item === 'object' && item !== null) || typeof item !== 'string') {
+        if (hasInt64(item)) return true
       }
     }
     return false
   }
   if (value instanceof Map) {
-    for (const item of value.values()) if (hasWideInteger(item)) return true
+    for (const item of value.values()) if (hasInt64(item)) return true
     return false
   }
   const object = value as Record<string, unknown>
   for (const key in object) {
     const item = object[key]
-    if ((typeof item === 'object' && item !== null) || typeof item === 'number') {
-      if (hasWideInteger(item)) return true
+    if ((typeof item === 'object' && item !== null) || typeof item !== 'string') {
+      if (hasInt64(item)) return true
     }
   }
   return false
 }
 
 /**
- * `value` with every integer outside the 32-bit range turned into a `bigint`, so that it is
+ * `value` with every safe integer outside the 32-bit range turned into a `bigint`, so that it is
  * written as int64/uint64 like Python does. Containers are copied only on the path to such an
  * integer; the common case allocates nothing.
  */
 function widenIntegers(value: unknown, depth = 0): unknown {
   if (typeof value === 'number') {
-    // Beyond 64 bits Python itself writes a float64, and so does msgpackr.
-    return Number.isInteger(value) &&
-      (value < INT32_MIN || value > UINT32_MAX) &&
-      value >= INT64_MIN &&
-      value < UINT64_LIMIT
+    // Beyond 2^53 a number is a float (Python's float 1e16 reads back as one): float64.
+    return Number.isSafeInteger(value) && (value < INT32_MIN || value > UINT32_MAX)
       ? BigInt(value)
       : value
   }
@@ -139,4 +144,82 @@ function widenIntegers(value: unknown, depth = 0): unknown {
     }
   }
   return copy ?? value
+}
+
+/**
+ * msgpackr writes a non-negative `bigint` below 2^63 as int64 (0xd3); Python always writes
+ * non-negative integers in the unsigned forms, here uint64 (0xcf). Both read the same value, but
+ * bytes compared by Redis (sorted-set members, list elements) must be Python's. Walks the
+ * encoded items and switches the type byte in place, the payload being the same 8 bytes.
+ */
+function unsignInt64s(data: Buffer): Buffer {
+  let i = 0
+  while (i < data.length) {
+    const b = data[i] as number
+    if (b <= 0x9f || b >= 0xe0) {
+      // fixint, fixmap, fixarray, negative fixint (a container's items follow as items)
+      i += 1
+    } else if (b <= 0xbf) {
+      i += 1 + (b & 0x1f) // fixstr
+    } else if (b === INT64) {
+      if ((data[i + 1] as number) < 0x80) data[i] = UINT64
+      i += 9
+    } else {
+      i += itemSize(data, i, b)
+    }
+  }
+  return data
+}
+
+/** The size, header included, of the item at `i` whose first byte is `b` (0xc0–0xdf). */
+function itemSize(data: Buffer, i: number, b: number): number {
+  switch (b) {
+    case 0xc0: // nil, false, true
+    case 0xc2:
+    case 0xc3:
+      return 1
+    case 0xcc: // uint 8, int 8
+    case 0xd0:
+      return 2
+    case 0xcd: // uint 16, int 16, fixext 1
+    case 0xd1:
+    case 0xd4:
+    case 0xdc: // array 16, map 16 (headers)
+    case 0xde:
+      return 3
+    case 0xd5: // fixext 2
+      return 4
+    case 0xca: // float 32, uint 32, int 32, array 32, map 32
+    case 0xce:
+    case 0xd2:
+    case 0xdd:
+    case 0xdf:
+      return 5
+    case 0xd6: // fixext 4
+      return 6
+    case 0xcb: // float 64, uint 64
+    case 0xcf:
+      return 9
+    case 0xd7: // fixext 8
+      return 10
+    case 0xd8: // fixext 16
+      return 18
+    case 0xc4: // bin 8, str 8
+    case 0xd9:
+      return 2 + (data[i + 1] as number)
+    case 0xc5: // bin 16, str 16
+    case 0xda:
+      return 3 + data.readUInt16BE(i + 1)
+    case 0xc6: // bin 32, str 32
+    case 0xdb:
+      return 5 + data.readUInt32BE(i + 1)
+    case 0xc7: // ext 8, ext 16, ext 32: length, type, data
+      return 3 + (data[i + 1] as number)
+    case 0xc8:
+      return 4 + data.readUInt16BE(i + 1)
+    case 0xc9:
+      return 6 + data.readUInt32BE(i + 1)
+    default:
+      return data.length // 0xc1 is never written: stop
+  }
 }
