@@ -3,7 +3,7 @@
 // compiler checks them all against the workspace sources (the `@cachex/source` condition).
 // A sample fenced as ```ts nocheck is skipped (for fragments that cannot stand alone).
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { type Dirent, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -12,27 +12,27 @@ const out = join(root, '.tmp', 'doc-samples')
 
 function markdownFiles(): string[] {
   const files = [join(root, 'README.md')]
-  for (const dir of ['docs', 'packages', 'examples']) {
-    const base = join(root, dir)
-    let entries: string[] = []
+  const walk = (dir: string, depth: number) => {
+    let entries: Dirent[] = []
     try {
-      entries = readdirSync(base)
+      entries = readdirSync(dir, { withFileTypes: true })
     } catch {
-      continue
+      return
     }
     for (const entry of entries) {
-      if (entry.endsWith('.md')) files.push(join(base, entry))
-      else {
-        try {
-          if (readdirSync(join(base, entry)).includes('README.md')) {
-            files.push(join(base, entry, 'README.md'))
-          }
-        } catch {
-          // not a directory
+      const path = join(dir, entry.name)
+      if (entry.isDirectory()) {
+        if (depth > 0 && !['node_modules', 'dist', '.next', '.turbo'].includes(entry.name)) {
+          walk(path, depth - 1)
         }
+      } else if (entry.name.endsWith('.md') && !entry.name.startsWith('CHANGELOG')) {
+        files.push(path)
       }
     }
   }
+  walk(join(root, 'docs'), 2)
+  walk(join(root, 'packages'), 1)
+  walk(join(root, 'examples'), 1)
   return files
 }
 
