@@ -40,10 +40,10 @@ const TYPE_MAPPING = {
   [RESP_TYPES.SET]: Array,
 }
 /** `timeout: 0` turns off node-redis's per-command AbortSignal timer; `Deadlines` bounds calls instead. */
-const COMMAND_OPTIONS = { typeMapping: TYPE_MAPPING, timeout: 0 }
+export const COMMAND_OPTIONS = { typeMapping: TYPE_MAPPING, timeout: 0 }
 const DEFAULT_URL = 'redis://127.0.0.1:6379/0'
-const DEFAULT_CONNECT_TIMEOUT = 5
-const DEFAULT_SOCKET_TIMEOUT = 5
+export const DEFAULT_CONNECT_TIMEOUT = 5
+export const DEFAULT_SOCKET_TIMEOUT = 5
 
 /**
  * A connection to one Redis server. Connects on first use, reconnects by itself, and bounds every
@@ -66,7 +66,12 @@ export function isNodeRedisClient(value: unknown): value is NodeRedisClientLike 
   )
 }
 
-class StandaloneConnection implements Connection {
+/**
+ * The connection `standalone()` returns. Exported for the other topologies of this package, which
+ * compose one per node; not part of the public API.
+ * @internal
+ */
+export class StandaloneConnection implements Connection {
   readonly #client: NodeRedisClientLike
   /** The client seen through `withCommandOptions(COMMAND_OPTIONS)`: options set once, not per call. */
   readonly #sender: Pick<NodeRedisClientLike, 'sendCommand'>
@@ -141,6 +146,24 @@ class StandaloneConnection implements Connection {
     this.#client.on('error', (error) => {
       this.#lastError = error
     })
+  }
+
+  /**
+   * Whether a command sent now goes straight to the server: the client is connected and ready.
+   * @internal
+   */
+  get ready(): boolean {
+    return !this.#closed && this.#ready()
+  }
+
+  /**
+   * Starts connecting in the background when not ready; the outcome is dropped (the next call
+   * reports it). The attempt is bounded by `socketConnectTimeout`, as every other.
+   * @internal
+   */
+  warm(): void {
+    if (this.#closed || this.#ready()) return
+    this.#connect().catch(() => undefined)
   }
 
   command(args: RedisArgument[], _route?: CommandRoute): Promise<unknown> {
@@ -294,7 +317,7 @@ class StandaloneConnection implements Connection {
   }
 }
 
-function isClientClosed(error: unknown): boolean {
+export function isClientClosed(error: unknown): boolean {
   return error instanceof Error && error.constructor.name === 'ClientClosedError'
 }
 
@@ -315,7 +338,7 @@ function single(location: string | readonly string[]): string {
   return location[0] as string
 }
 
-function seconds(value: number | undefined, fallback: number, what: string): number {
+export function seconds(value: number | undefined, fallback: number, what: string): number {
   const s = value ?? fallback
   if (typeof s !== 'number' || !Number.isFinite(s) || s <= 0) {
     throw new InvalidArgumentError(`${what} must be a positive number of seconds`)

@@ -6,11 +6,12 @@ import {
   zlibCompressor,
   zstdCompressor,
 } from '@cachex/compressors'
-import { standalone } from '@cachex/connections'
+import { type ClusterOptions, cluster, replica, sentinel, standalone } from '@cachex/connections'
 import {
   Cache,
   type CacheOptions,
   type Compressor,
+  type Connection,
   type ConnectionFactory,
   type ConnectionOptions,
   InvalidArgumentError,
@@ -24,8 +25,13 @@ import { msgpackSerializer } from '@cachex/serializers'
 export type SerializerName = 'json' | 'msgpack'
 /** Compressors `createCache` knows by name; `'none'` stores values uncompressed. */
 export type CompressorName = 'none' | 'zlib' | 'gzip' | 'brotli' | 'lz4' | 'zstd' | 'lzma'
-/** Topologies `createCache` knows by name (`CLIENT_CLASS`). */
-export type ClientName = 'default'
+/**
+ * Topologies `createCache` knows by name (`CLIENT_CLASS`): `'default'` is one server, or a
+ * primary with read replicas when `location` lists several URLs; `'sentinel'` finds the primary
+ * and replicas through Redis Sentinel (`location: 'redis://<service>/<db>'`, `sentinels`);
+ * `'cluster'` is a Redis Cluster (`location`: the seed node URLs).
+ */
+export type ClientName = 'default' | 'sentinel' | 'cluster'
 
 /**
  * Options of `createCache`: Django's `CACHES` entry, with `OPTIONS` flattened in. Seconds stay
@@ -33,10 +39,12 @@ export type ClientName = 'default'
  */
 export interface CreateCacheOptions
   extends Omit<CacheOptions, 'connection' | 'serializer' | 'compressor'>,
-    ConnectionOptions {
+    ConnectionOptions,
+    Pick<ClusterOptions, 'readFromReplicas' | 'clusterOptions'> {
   /**
-   * Where Redis is (`LOCATION`): a URL (`redis://`, `rediss://`, `unix://`), or an existing
-   * node-redis client or client pool.
+   * Where Redis is (`LOCATION`): a URL (`redis://`, `rediss://`, `unix://`), a list of URLs or
+   * a comma-separated string (the primary first, then read replicas), `redis://<service>/<db>`
+   * with `client: 'sentinel'`, or an existing node-redis client or client pool.
    * @default 'redis://127.0.0.1:6379/0'
    */
   location?: ConnectionOptions['location']
@@ -65,7 +73,9 @@ const COMPRESSORS: Record<Exclude<CompressorName, 'none'>, () => Compressor> = {
 }
 
 const CLIENTS: Record<ClientName, ConnectionFactory> = {
-  default: standalone,
+  default: defaultClient,
+  sentinel,
+  cluster,
 }
 
 /**
@@ -87,6 +97,21 @@ export function createCache(options: CreateCacheOptions = {}): Cache {
     compressor,
     lockFactory: options.lockFactory ?? lockFactory,
   })
+}
+
+/**
+ * `client: 'default'` (django-redis's `DefaultClient`): one server, or, when `location` lists
+ * more than one URL (a list or a comma-separated string), the first as the primary and the rest
+ * as read replicas.
+ */
+function defaultClient(options: ConnectionOptions): Connection {
+  return listsSeveralUrls(options.location) ? replica(options) : standalone(options)
+}
+
+function listsSeveralUrls(location: ConnectionOptions['location']): boolean {
+  const list = typeof location === 'string' ? location.split(',') : location
+  if (!Array.isArray(list)) return false
+  return list.filter((url) => typeof url !== 'string' || url.trim() !== '').length > 1
 }
 
 function resolveClient(client: ClientName | ConnectionFactory): ConnectionFactory {

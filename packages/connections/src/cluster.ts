@@ -1,0 +1,696 @@
+import {
+  ClosedError,
+  type CommandRoute,
+  type Connection,
+  ConnectionError,
+  type ConnectionOptions,
+  InvalidArgumentError,
+  type RedisArgument,
+  ResponseError,
+  TimeoutError,
+} from '@cachex/core'
+import { createCluster, RESP_TYPES } from '@redis/client'
+import { Deadlines } from './_deadlines.ts'
+import { toCachexError } from './_errors.ts'
+import { keySlot, patternSlot } from './_slots.ts'
+import { parseRedisUrl, redactUrl } from './url.ts'
+
+export { keySlot } from './_slots.ts'
+
+/** What the cluster factory needs of a node-redis client connected to one cluster node. */
+export interface NodeRedisNodeClientLike {
+  sendCommand(args: ReadonlyArray<RedisArgument>, options?: object): Promise<unknown>
+  withCommandOptions?(options: object): Pick<NodeRedisNodeClientLike, 'sendCommand'>
+}
+
+/** One node of node-redis's slot map (`cluster.slots[n].master`, `cluster.masters[i]`). */
+export interface NodeRedisClusterNodeLike {
+  /** `host:port`. */
+  readonly address?: string
+  /** The node's client once it is connected. */
+  readonly client?: NodeRedisNodeClientLike
+}
+
+/** What the cluster factory needs of a node-redis cluster (`createCluster()`). */
+export interface NodeRedisClusterLike {
+  sendCommand(
+    firstKey: RedisArgument | undefined,
+    isReadonly: boolean | undefined,
+    args: ReadonlyArray<RedisArgument>,
+    options?: object,
+  ): Promise<unknown>
+  connect(): Promise<unknown>
+  close(): Promise<unknown>
+  destroy(): void
+  on(event: string, listener: (...args: unknown[]) => void): unknown
+  off?(event: string, listener: (...args: unknown[]) => void): unknown
+  nodeClient(node: NodeRedisClusterNodeLike): Promise<NodeRedisNodeClientLike>
+  getSlotRandomNode(slot: number): NodeRedisClusterNodeLike
+  readonly slots: ReadonlyArray<{ master: NodeRedisClusterNodeLike } | undefined>
+  readonly masters: readonly NodeRedisClusterNodeLike[]
+  readonly isOpen: boolean
+  readonly isReady: boolean
+}
+
+/** Options of the `cluster` factory: a Redis Cluster, reached through seed nodes or a cluster you made. */
+export interface ClusterOptions extends ConnectionOptions {
+  /**
+   * The seed nodes: a list of `redis://` / `rediss://` URLs, or one string of comma-separated URLs
+   * (any node will do; the rest of the cluster is discovered from it), or an existing node-redis
+   * cluster (`createCluster()`), closed by `close()` only with `closeConnection: true`. A user
+   * name and password in a URL apply to every node. No default: a cluster needs seeds.
+   */
+  location?: ConnectionOptions['location']
+  /** Password for every node, used where no seed URL has one. @default none */
+  password?: string
+  /**
+   * Seconds to wait for the cluster: the discovery of its slot map and, for each node, a TCP
+   * connection. @default 5
+   */
+  socketConnectTimeout?: number
+  /** Seconds one call may take (a split command counts as one call); `null` for no bound. @default 5 */
+  socketTimeout?: number | null
+  /**
+   * Extra node-redis client options for every node connection (node-redis `defaults`): `socket`
+   * TLS files (`ca`, `cert`, `key`), `RESP`… @default {}
+   */
+  clientOptions?: Record<string, unknown>
+  /** Not used: node-redis keeps one connection per cluster node and pipelines on it. */
+  connectionPool?: Record<string, unknown>
+  /** Closes a cluster handed in as `location` when this connection is closed. @default false */
+  closeConnection?: boolean
+  /**
+   * Send read-only commands (`get`, `getMany`, `ttl`…) to a random node of the key's shard,
+   * replicas included (node-redis `useReplicas`). Replicas lag behind their primary, so a read
+   * right after a write may miss it. @default false
+   */
+  readFromReplicas?: boolean
+  /**
+   * Extra `createCluster()` options, such as `nodeAddressMap` (for nodes behind NAT or Docker) or
+   * `maxCommandRedirections`. cachex sets `topologyRefreshOnReconnectionAttemptStrategy` to 1000
+   * (rediscover the slot map one second after a node starts reconnecting, instead of node-redis's
+   * five) so that a failover is noticed soon; set it here to change that.
+   * @default {}
+   */
+  clusterOptions?: Record<string, unknown>
+}
+
+/**
+ * A command that names its keys together and must run on one node: its keys must share a hash
+ * slot. `keys` says where they are, `what` what cachex uses it for, `hint` how to fix it.
+ */
+interface Atomic {
+  keys: (args: readonly RedisArgument[]) => readonly RedisArgument[]
+  what: string
+  hint: string
+}
+
+/** MGET: one MGET per slot, replies put back in the order of the keys. */
+const MGET = 1
+/** MSET: one MSET per slot (key, value pairs). */
+const MSET = 2
+/** DEL, UNLINK, EXISTS, TOUCH: one per slot, the counts summed. */
+const SUM = 3
+/** How a multi-key command is split by slot. */
+type Kind = typeof MGET | typeof MSET | typeof SUM
+
+/** Replies as raw bytes and flat arrays, whatever the cluster's own type mapping. */
+const TYPE_MAPPING = {
+  [RESP_TYPES.BLOB_STRING]: Buffer,
+  [RESP_TYPES.MAP]: Array,
+  [RESP_TYPES.SET]: Array,
+}
+/** `timeout: 0` turns off node-redis's per-command AbortSignal timer; `Deadlines` bounds calls instead. */
+const COMMAND_OPTIONS = { typeMapping: TYPE_MAPPING, timeout: 0 }
+const DEFAULT_CONNECT_TIMEOUT = 5
+const DEFAULT_SOCKET_TIMEOUT = 5
+const DEFAULT_TOPOLOGY_REFRESH_MS = 1000
+
+const TAG_HINT =
+  "give the keys a common hash tag — the part of a key between '{' and '}' is all that is hashed, so 'cart:{user42}' and 'orders:{user42}' share a slot"
+
+const SPLIT: ReadonlyMap<string, Kind> = new Map<string, Kind>([
+  ['MGET', MGET],
+  ['MSET', MSET],
+  ['DEL', SUM],
+  ['UNLINK', SUM],
+  ['EXISTS', SUM],
+  ['TOUCH', SUM],
+])
+
+const twoKeys = (args: readonly RedisArgument[]) => args.slice(1, 3)
+const allKeys = (args: readonly RedisArgument[]) => args.slice(1)
+const scriptKeys = (args: readonly RedisArgument[]) => {
+  const count = Number(String(args[2]))
+  return Number.isSafeInteger(count) && count > 0 ? args.slice(3, 3 + count) : []
+}
+const pairKeys = (args: readonly RedisArgument[]) => args.filter((_, i) => i % 2 === 1)
+
+const VERSION_HINT =
+  "put a hash tag in the key, such as 'user:{42}', so that every version of it (':1:user:{42}', ':2:user:{42}') shares a slot"
+const MOVE_HINT = `${TAG_HINT}, such as 'jobs:{mail}:pending' and 'jobs:{mail}:done'`
+
+const ATOMIC: ReadonlyMap<string, Atomic> = new Map([
+  ['RENAME', { keys: twoKeys, what: 'incrVersion/decrVersion', hint: VERSION_HINT }],
+  ['RENAMENX', { keys: twoKeys, what: 'a rename', hint: VERSION_HINT }],
+  ['LMOVE', { keys: twoKeys, what: 'lmove', hint: MOVE_HINT }],
+  ['BLMOVE', { keys: twoKeys, what: 'a list move', hint: MOVE_HINT }],
+  ['RPOPLPUSH', { keys: twoKeys, what: 'a list move', hint: MOVE_HINT }],
+  ['BRPOPLPUSH', { keys: twoKeys, what: 'a list move', hint: MOVE_HINT }],
+  ['SMOVE', { keys: twoKeys, what: 'a set move', hint: MOVE_HINT }],
+  ['COPY', { keys: twoKeys, what: 'a copy', hint: MOVE_HINT }],
+  ['MSETNX', { keys: pairKeys, what: 'an all-or-nothing MSETNX', hint: TAG_HINT }],
+  ['EVAL', { keys: scriptKeys, what: 'a Lua script', hint: TAG_HINT }],
+  ['EVALSHA', { keys: scriptKeys, what: 'a Lua script', hint: TAG_HINT }],
+  ['EVAL_RO', { keys: scriptKeys, what: 'a Lua script', hint: TAG_HINT }],
+  ['EVALSHA_RO', { keys: scriptKeys, what: 'a Lua script', hint: TAG_HINT }],
+  ['FCALL', { keys: scriptKeys, what: 'a Redis function', hint: TAG_HINT }],
+  ['FCALL_RO', { keys: scriptKeys, what: 'a Redis function', hint: TAG_HINT }],
+  ['SINTERSTORE', { keys: allKeys, what: 'a set operation', hint: TAG_HINT }],
+  ['SUNIONSTORE', { keys: allKeys, what: 'a set operation', hint: TAG_HINT }],
+  ['SDIFFSTORE', { keys: allKeys, what: 'a set operation', hint: TAG_HINT }],
+  ['SINTER', { keys: allKeys, what: 'a set operation', hint: TAG_HINT }],
+  ['SUNION', { keys: allKeys, what: 'a set operation', hint: TAG_HINT }],
+  ['SDIFF', { keys: allKeys, what: 'a set operation', hint: TAG_HINT }],
+  ['PFMERGE', { keys: allKeys, what: 'a HyperLogLog merge', hint: TAG_HINT }],
+  ['PFCOUNT', { keys: allKeys, what: 'a HyperLogLog count', hint: TAG_HINT }],
+])
+
+/**
+ * Commands that name no key: without a `route.key` they go to node-redis, whose command table
+ * routes them (FLUSHDB and DBSIZE to every primary, PING to any node…).
+ */
+const KEYLESS = new Set([
+  'PING',
+  'ECHO',
+  'INFO',
+  'TIME',
+  'DBSIZE',
+  'FLUSHDB',
+  'FLUSHALL',
+  'KEYS',
+  'SCAN',
+  'RANDOMKEY',
+  'SCRIPT',
+  'FUNCTION',
+  'CONFIG',
+  'CLUSTER',
+  'CLIENT',
+  'COMMAND',
+  'MEMORY',
+  'LATENCY',
+  'SLOWLOG',
+  'WAIT',
+  'LASTSAVE',
+  'PUBLISH',
+])
+
+const LOWER = /[a-z]/
+const READONLY: CommandRoute = { readonly: true }
+
+/**
+ * The error a multi-key command gets when its keys are in different hash slots: Redis Cluster
+ * runs a command on one node, and atomically only within one slot. A `ResponseError`, as the
+ * server's own `CROSSSLOT` reply would be, with a message that says how to fix it.
+ */
+export class CrossSlotError extends ResponseError {
+  override readonly code: string = 'E_CROSSSLOT'
+}
+
+/**
+ * A connection to a Redis Cluster. Discovers the cluster from its seed nodes on first use,
+ * routes every command to the primary of its key's hash slot, and follows the cluster when slots
+ * move or a replica is promoted (node-redis rediscovers the slot map on `MOVED` and when a node
+ * stops answering). Calls are bounded as in `standalone`: waiting for the cluster by
+ * `socketConnectTimeout`, each call by `socketTimeout`, with one timer per connection.
+ *
+ * Multi-key commands are split by slot and the parts run in parallel, one command per slot,
+ * pipelined per node: `MGET` (the replies come back in the order of the keys), `MSET`, and
+ * `DEL`/`UNLINK`/`EXISTS`/`TOUCH` (the counts are summed), as redis-py's `mget_nonatomic` and
+ * `mset_nonatomic` do. Such a command is atomic only among keys of one slot. Commands that must
+ * stay atomic across their keys — `RENAME` (`incrVersion`), `LMOVE`, scripts — run as they are
+ * when their keys share a slot, and otherwise reject with a `CrossSlotError` that explains hash
+ * tags.
+ */
+export function cluster(options: ClusterOptions = {}): Connection {
+  return new ClusterConnection(options)
+}
+
+/** Whether `value` looks like a node-redis cluster (`createCluster()`) handed in by the user. */
+export function isNodeRedisCluster(value: unknown): value is NodeRedisClusterLike {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as NodeRedisClusterLike).sendCommand === 'function' &&
+    typeof (value as NodeRedisClusterLike).nodeClient === 'function' &&
+    typeof (value as NodeRedisClusterLike).getSlotRandomNode === 'function'
+  )
+}
+
+class ClusterConnection implements Connection {
+  readonly #cluster: NodeRedisClusterLike
+  /** The cluster seen through `withCommandOptions(COMMAND_OPTIONS)`, for the routed fallback. */
+  readonly #router: Pick<NodeRedisClusterLike, 'sendCommand'>
+  readonly #closeClient: boolean
+  readonly #connectTimeoutMs: number
+  readonly #deadlines: Deadlines | undefined
+  readonly #secrets: string[]
+  readonly #where: string
+  #closed = false
+  #connecting: Promise<void> | undefined
+  #lastError: unknown
+
+  constructor(options: ClusterOptions) {
+    this.#connectTimeoutMs = milliseconds(
+      options.socketConnectTimeout,
+      DEFAULT_CONNECT_TIMEOUT,
+      'socketConnectTimeout',
+    )
+    const socketTimeout =
+      options.socketTimeout === null
+        ? null
+        : milliseconds(options.socketTimeout, DEFAULT_SOCKET_TIMEOUT, 'socketTimeout')
+    this.#deadlines = socketTimeout === null ? undefined : new Deadlines(socketTimeout)
+    const location = options.location
+    if (isNodeRedisCluster(location)) {
+      this.#cluster = location
+      this.#closeClient = options.closeConnection ?? false
+      this.#secrets = options.password ? [options.password] : []
+      this.#where = 'the given cluster'
+    } else {
+      const urls = seedUrls(location)
+      const seeds = urls.map((url) => ({ url, address: parseRedisUrl(url) }))
+      for (const { url, address } of seeds) {
+        if (address.path !== undefined) {
+          throw new InvalidArgumentError(
+            `a cluster node is reached over TCP, not a Unix socket: ${redactUrl(url)}`,
+          )
+        }
+        if (address.database !== 0) {
+          throw new InvalidArgumentError(
+            `Redis Cluster has only database 0, got ${address.database} in ${redactUrl(url)}`,
+          )
+        }
+      }
+      const withAuth = seeds.find(({ address }) => address.password !== undefined)?.address
+      const password = withAuth?.password ?? options.password
+      const username = withAuth?.username ?? seeds.find((s) => s.address.username)?.address.username
+      this.#secrets = [
+        ...new Set(
+          [options.password, ...seeds.map((s) => s.address.password)].filter(
+            (p): p is string => typeof p === 'string' && p !== '',
+          ),
+        ),
+      ]
+      this.#where = `the cluster at ${urls.map(redactUrl).join(', ')}`
+      const tls = seeds.some(({ address }) => address.tls)
+      const extra = (options.clientOptions ?? {}) as { socket?: object }
+      this.#cluster = createCluster({
+        rootNodes: seeds.map(({ address }) => ({
+          socket: { host: address.host, port: address.port },
+        })),
+        // What every node connection gets; rootNodes only serve the discovery.
+        defaults: {
+          ...extra,
+          username,
+          password,
+          // A node that is down fails its commands at once instead of queueing them.
+          disableOfflineQueue: true,
+          socket: {
+            connectTimeout: this.#connectTimeoutMs,
+            ...(tls ? { tls: true as const } : {}),
+            ...extra.socket,
+          },
+        },
+        useReplicas: options.readFromReplicas ?? false,
+        topologyRefreshOnReconnectionAttemptStrategy: DEFAULT_TOPOLOGY_REFRESH_MS,
+        ...options.clusterOptions,
+      } as never) as unknown as NodeRedisClusterLike
+      this.#closeClient = true
+    }
+    const withOptions = (this.#cluster as { withCommandOptions?: (o: object) => unknown })
+      .withCommandOptions
+    this.#router =
+      typeof withOptions === 'function'
+        ? (withOptions.call(this.#cluster, COMMAND_OPTIONS) as Pick<
+            NodeRedisClusterLike,
+            'sendCommand'
+          >)
+        : {
+            sendCommand: (key, readonly, args) =>
+              this.#cluster.sendCommand(key, readonly, args, COMMAND_OPTIONS),
+          }
+    // An 'error' event without a listener crashes the process; remember it for messages instead.
+    this.#cluster.on('error', (error) => {
+      this.#lastError = error
+    })
+  }
+
+  command(args: RedisArgument[], route?: CommandRoute): Promise<unknown> {
+    if (this.#closed) return Promise.reject(this.#closedError())
+    if (!this.#cluster.isReady) return this.#connect().then(() => this.#run(args, route))
+    return this.#run(args, route)
+  }
+
+  async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
+    if (this.#closed) throw this.#closedError()
+    if (!this.#cluster.isReady) await this.#connect()
+    // Each command goes to the node of its own key (its first argument; `route.key` names only
+    // the first command's). Sent in the same tick, they leave in one write per node: one round
+    // trip.
+    const each = route?.readonly === true ? READONLY : undefined
+    return Promise.all(commands.map((args) => this.#run(args, each).catch((error: Error) => error)))
+  }
+
+  async *scan(pattern: string, count: number): AsyncIterable<string[]> {
+    if (this.#closed) throw this.#closedError()
+    if (!this.#cluster.isReady) await this.#connect()
+    // A pattern that pins a hash tag (`:1:user:{42}:*`) can only match keys of one slot.
+    const slot = patternSlot(pattern)
+    const shard = slot === undefined ? undefined : this.#cluster.slots[slot]
+    const primaries = shard === undefined ? [...this.#cluster.masters] : [shard.master]
+    for (const node of primaries) {
+      let cursor = '0'
+      do {
+        const reply = (await this.#onNode(node, [
+          'SCAN',
+          cursor,
+          'MATCH',
+          pattern,
+          'COUNT',
+          String(count),
+        ])) as [Buffer, Buffer[]]
+        cursor = reply[0].toString()
+        yield reply[1].map((key) => key.toString('utf8'))
+      } while (cursor !== '0')
+    }
+  }
+
+  async flush(): Promise<void> {
+    if (this.#closed) throw this.#closedError()
+    if (!this.#cluster.isReady) await this.#connect()
+    await Promise.all(this.#cluster.masters.map((node) => this.#onNode(node, ['FLUSHDB'])))
+  }
+
+  async client(): Promise<unknown> {
+    if (this.#closed) throw this.#closedError()
+    if (!this.#cluster.isReady) await this.#connect()
+    return this.#cluster
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    const cluster = this.#cluster
+    if (!this.#closeClient || !cluster.isOpen) return
+    if (!cluster.isReady) {
+      cluster.destroy()
+      return
+    }
+    // A graceful close waits for pending replies; bound it so a frozen node cannot hang close().
+    const grace = this.#deadlines?.timeoutMs ?? this.#connectTimeoutMs
+    let timer: NodeJS.Timeout | undefined
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), grace).unref()
+    })
+    const result = await Promise.race([cluster.close().catch(() => undefined), timedOut])
+    clearTimeout(timer)
+    if (result === 'timeout') cluster.destroy()
+  }
+
+  /** Runs one command: split by slot, checked for one slot, or routed by its key; bounded. */
+  #run(args: RedisArgument[], route: CommandRoute | undefined): Promise<unknown> {
+    const head = args[0]
+    let name = typeof head === 'string' ? head : String(head)
+    let split = SPLIT.get(name)
+    let atomic = split === undefined ? ATOMIC.get(name) : undefined
+    if (split === undefined && atomic === undefined && LOWER.test(name)) {
+      name = name.toUpperCase()
+      split = SPLIT.get(name)
+      atomic = split === undefined ? ATOMIC.get(name) : undefined
+    }
+    const readonly = route?.readonly === true
+    let reply: Promise<unknown>
+    if (split !== undefined) {
+      reply = this.#split(split, args, readonly)
+    } else if (atomic !== undefined) {
+      const keys = atomic.keys(args)
+      const error = crossSlot(name, keys, atomic)
+      if (error !== undefined) return Promise.reject(error)
+      reply = this.#send(keys[0] ?? route?.key, readonly, args)
+    } else {
+      reply = this.#send(route?.key ?? impliedKey(name, args), readonly, args)
+    }
+    return this.#bound(reply, name)
+  }
+
+  /** Splits a multi-key command by slot, runs the parts in parallel, and combines their replies. */
+  #split(kind: Kind, args: RedisArgument[], readonly: boolean): Promise<unknown> {
+    const step = kind === MSET ? 2 : 1
+    const count = (args.length - 1) / step
+    // Malformed (no keys, a key without a value): let the server say what is wrong.
+    if (!Number.isInteger(count) || count < 1) return this.#send(args[1], readonly, args)
+    const head = args[0] as RedisArgument
+    const bySlot = new Map<number, number[]>()
+    for (let i = 0; i < count; i++) {
+      const slot = keySlot(args[1 + i * step] as RedisArgument)
+      const group = bySlot.get(slot)
+      if (group === undefined) bySlot.set(slot, [i])
+      else group.push(i)
+    }
+    // One slot: the command as it is, atomic as on one server.
+    if (bySlot.size === 1) return this.#send(args[1], readonly, args)
+    const groups = [...bySlot.values()]
+    const parts = groups.map((group) => {
+      const part: RedisArgument[] = [head]
+      for (const i of group) {
+        part.push(args[1 + i * step] as RedisArgument)
+        if (step === 2) part.push(args[2 + i * step] as RedisArgument)
+      }
+      return this.#send(part[1], readonly, part)
+    })
+    return Promise.all(parts).then((replies) => {
+      if (kind === MSET) return replies[0]
+      if (kind === SUM) {
+        let sum = 0
+        for (const reply of replies) sum += Number(reply)
+        return sum
+      }
+      const values = new Array<unknown>(count)
+      for (let g = 0; g < groups.length; g++) {
+        const group = groups[g] as number[]
+        const reply = replies[g] as unknown[]
+        for (let j = 0; j < group.length; j++) values[group[j] as number] = reply[j]
+      }
+      return values
+    })
+  }
+
+  /**
+   * Sends one single-slot command straight to the node client that serves `key`'s slot (for a
+   * read with `readFromReplicas`, any node of the shard). node-redis's own `cluster.sendCommand`
+   * costs about half the throughput on this path (command-policy lookup, a parser per call), so it
+   * is kept for what needs it: a key-less command, a slot map not known yet, and a `MOVED`/`ASK`
+   * reply, which it follows and which makes it rediscover the slot map.
+   */
+  #send(
+    key: RedisArgument | undefined,
+    readonly: boolean,
+    args: RedisArgument[],
+  ): Promise<unknown> {
+    if (key === undefined) return this.#router.sendCommand(undefined, readonly, args)
+    const slot = keySlot(key)
+    const cluster = this.#cluster
+    const shard = cluster.slots[slot]
+    if (shard === undefined) return this.#router.sendCommand(key, readonly, args)
+    const node = readonly ? cluster.getSlotRandomNode(slot) : shard.master
+    const client = node.client
+    const reply =
+      client !== undefined
+        ? senderOf(client).sendCommand(args)
+        : cluster.nodeClient(node).then((c) => senderOf(c).sendCommand(args))
+    return reply.catch((error: unknown) => {
+      if (!isRedirect(error)) throw error
+      return this.#router.sendCommand(key, readonly, args)
+    })
+  }
+
+  /** Runs a command on one given node (SCAN, FLUSHDB on each primary); bounded. */
+  #onNode(node: NodeRedisClusterNodeLike, args: RedisArgument[]): Promise<unknown> {
+    const client = node.client
+    const reply =
+      client !== undefined
+        ? senderOf(client).sendCommand(args)
+        : this.#cluster.nodeClient(node).then((c) => senderOf(c).sendCommand(args))
+    return this.#bound(reply, String(args[0]))
+  }
+
+  #bound(reply: Promise<unknown>, command: string): Promise<unknown> {
+    if (this.#deadlines === undefined) {
+      return reply.catch((error: unknown) => {
+        throw this.#mapError(error)
+      })
+    }
+    return this.#deadlines.track(reply, command, this.#mapError)
+  }
+
+  readonly #mapError = (error: unknown): Error => {
+    if (this.#closed && isClientClosed(error)) return this.#closedError()
+    const typed = toCachexError(error, this.#secrets)
+    if (typed instanceof ResponseError && typed.message.startsWith('CROSSSLOT')) {
+      return new CrossSlotError(
+        `${typed.message}: Redis Cluster runs a multi-key command only when all its keys are in one hash slot; ${TAG_HINT}`,
+        { cause: error },
+      )
+    }
+    return typed
+  }
+
+  /** Waits for the slot map, at most `socketConnectTimeout`; starts the discovery if needed. */
+  #connect(): Promise<void> {
+    if (this.#connecting !== undefined) return this.#connecting
+    const cluster = this.#cluster
+    const connecting = new Promise<void>((resolve, reject) => {
+      let settled = false
+      const finish = (error?: Error) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        cluster.off?.('connect', onReady)
+        if (error === undefined) resolve()
+        else reject(error)
+      }
+      const onReady = () => finish()
+      const timer = setTimeout(() => {
+        finish(
+          new TimeoutError(
+            `could not connect to ${this.#where} within ${this.#connectTimeoutMs} ms (socketConnectTimeout)${this.#lastErrorText()}`,
+            { cause: this.#lastError },
+          ),
+        )
+      }, this.#connectTimeoutMs)
+      timer.unref()
+      // The cluster emits 'connect' once it knows the slot map and reaches every primary.
+      cluster.on('connect', onReady)
+      if (!cluster.isOpen) {
+        cluster.connect().then(
+          () => finish(),
+          (error: unknown) => {
+            this.#lastError = error
+            finish(
+              new ConnectionError(`could not connect to ${this.#where}${this.#lastErrorText()}`, {
+                cause: error,
+              }),
+            )
+          },
+        )
+      } else if (cluster.isReady) {
+        finish()
+      }
+    })
+    this.#connecting = connecting
+    const clear = () => {
+      if (this.#connecting === connecting) this.#connecting = undefined
+    }
+    connecting.then(clear, clear)
+    return connecting
+  }
+
+  #lastErrorText(): string {
+    const error = this.#lastError
+    if (error === undefined) return ''
+    return `: ${toCachexError(error, this.#secrets).message}`
+  }
+
+  #closedError(): ClosedError {
+    return new ClosedError(`the connection to ${this.#where} is closed`)
+  }
+}
+
+/** Each node client seen through `withCommandOptions(COMMAND_OPTIONS)`, made once per client. */
+const SENDERS = new WeakMap<NodeRedisNodeClientLike, Pick<NodeRedisNodeClientLike, 'sendCommand'>>()
+
+/**
+ * `client` with cachex's command options set once: passing them on each call costs node-redis
+ * more than half its throughput on one node client (measured: 200k against 460k GET/s).
+ */
+function senderOf(client: NodeRedisNodeClientLike): Pick<NodeRedisNodeClientLike, 'sendCommand'> {
+  let sender = SENDERS.get(client)
+  if (sender === undefined) {
+    sender =
+      typeof client.withCommandOptions === 'function'
+        ? client.withCommandOptions(COMMAND_OPTIONS)
+        : { sendCommand: (args) => client.sendCommand(args, COMMAND_OPTIONS) }
+    SENDERS.set(client, sender)
+  }
+  return sender
+}
+
+/** The `CrossSlotError` for a command whose keys span slots, or `undefined` when they share one. */
+function crossSlot(
+  command: string,
+  keys: readonly RedisArgument[],
+  atomic: Atomic,
+): CrossSlotError | undefined {
+  if (keys.length < 2) return undefined
+  const first = keys[0] as RedisArgument
+  const slot = keySlot(first)
+  for (let i = 1; i < keys.length; i++) {
+    const other = keys[i] as RedisArgument
+    const otherSlot = keySlot(other)
+    if (otherSlot !== slot) {
+      return new CrossSlotError(
+        `${command} across hash slots (${atomic.what}): keys '${String(first)}' (slot ${slot}) and '${String(other)}' (slot ${otherSlot}) are in different hash slots, and Redis Cluster runs it atomically only within one slot; ${atomic.hint}`,
+      )
+    }
+  }
+  return undefined
+}
+
+/** The key a command without a `route.key` is routed by: its first argument, unless it names none. */
+function impliedKey(name: string, args: readonly RedisArgument[]): RedisArgument | undefined {
+  return KEYLESS.has(name) ? undefined : args[1]
+}
+
+/** A `MOVED`/`ASK` reply (the slot is served elsewhere), or a node client closed by a rediscovery. */
+function isRedirect(error: unknown): boolean {
+  if (!(error instanceof Error)) return false
+  const message = error.message
+  return message.startsWith('MOVED') || message.startsWith('ASK') || isClientClosed(error)
+}
+
+function isClientClosed(error: unknown): boolean {
+  return error instanceof Error && error.constructor.name === 'ClientClosedError'
+}
+
+function seedUrls(location: ClusterOptions['location']): string[] {
+  if (location === undefined) {
+    throw new InvalidArgumentError(
+      'the cluster connection needs location: the seed node URLs (or a node-redis cluster)',
+    )
+  }
+  const list =
+    typeof location === 'string'
+      ? location.split(',')
+      : Array.isArray(location) && location.every((url) => typeof url === 'string')
+        ? (location as readonly string[])
+        : undefined
+  if (list === undefined) {
+    throw new InvalidArgumentError(
+      'location must be a list of seed node URLs, a comma-separated string of them, or a node-redis cluster',
+    )
+  }
+  const urls = list.map((url) => url.trim()).filter(Boolean)
+  if (urls.length === 0) {
+    throw new InvalidArgumentError('the cluster connection needs at least one seed node URL')
+  }
+  return urls
+}
+
+function milliseconds(value: number | undefined, fallback: number, what: string): number {
+  const s = value ?? fallback
+  if (typeof s !== 'number' || !Number.isFinite(s) || s <= 0) {
+    throw new InvalidArgumentError(`${what} must be a positive number of seconds`)
+  }
+  return Math.max(1, Math.round(s * 1000))
+}

@@ -1,0 +1,467 @@
+import {
+  ClosedError,
+  type CommandRoute,
+  type Connection,
+  ConnectionError,
+  type ConnectionOptions,
+  InvalidArgumentError,
+  type RedisArgument,
+  TimeoutError,
+} from '@cachex/core'
+import { createSentinel, ErrorReply } from '@redis/client'
+import { Deadlines } from './_deadlines.ts'
+import { toCachexError } from './_errors.ts'
+import {
+  COMMAND_OPTIONS,
+  DEFAULT_CONNECT_TIMEOUT,
+  DEFAULT_SOCKET_TIMEOUT,
+  isClientClosed,
+  seconds,
+} from './standalone.ts'
+import { parseRedisUrl, redactUrl } from './url.ts'
+
+/**
+ * `sentinelOptions` of the `sentinel` factory (django-redis's `SENTINEL_KWARGS`): how to reach
+ * the sentinels themselves, and how many connections to open to the nodes they report.
+ */
+export type SentinelConnectionOptions = {
+  /** Password of the sentinels (their `requirepass`); not the data nodes' password. @default none */
+  password?: string
+  /** ACL user of the sentinels, with `password`. @default none */
+  username?: string
+  /** Reach the sentinels over TLS. @default false */
+  tls?: boolean
+  /**
+   * Extra node-redis socket options for the sentinel connections, such as `ca`, `cert` and `key`
+   * for TLS. @default {}
+   */
+  socket?: Record<string, unknown>
+  /** Extra node-redis client options for the sentinel connections. @default {} */
+  clientOptions?: Record<string, unknown>
+  /**
+   * Connections to each replica. Above 0, commands routed as `readonly` (the cache's reads) run
+   * on the replicas, in turn; with 0 every command runs on the primary. @default 1
+   */
+  replicaPoolSize?: number
+  /** Connections to the primary. @default 1 */
+  masterPoolSize?: number
+  /**
+   * Milliseconds between checks of the topology with the sentinels, on top of the
+   * notifications they publish (`switch-master`, `+sdown`…); 0 relies on the notifications
+   * alone. @default 0
+   */
+  scanInterval?: number
+}
+
+/** Options of the `sentinel` factory: a primary and replicas found through Redis Sentinel. */
+export interface SentinelOptions extends ConnectionOptions {
+  /**
+   * `redis://[[user]:password@]<service name>[/db]` (or `rediss://` for TLS to the data nodes):
+   * the host is the name the sentinels monitor (`sentinel monitor <name> …`), the path the
+   * database; the user and password are the data nodes' (`password` fills in where the URL has
+   * none). An existing node-redis `RedisSentinel` is used as it is.
+   * @default none (required)
+   */
+  location?: ConnectionOptions['location']
+  /** The sentinels as `[host, port]` pairs; one that answers is enough. @default none (required) */
+  sentinels?: ReadonlyArray<readonly [string, number]>
+  /** How to reach the sentinels, and the pool sizes. @default {} */
+  sentinelOptions?: SentinelConnectionOptions
+}
+
+/** What the sentinel factory needs of a node-redis `RedisSentinel`. */
+export interface RedisSentinelLike {
+  sendCommand(
+    isReadonly: boolean | undefined,
+    args: ReadonlyArray<RedisArgument>,
+    options?: object,
+  ): Promise<unknown>
+  connect(): Promise<unknown>
+  close(): Promise<unknown>
+  destroy(): Promise<unknown>
+  getMasterNode(): { host: string; port: number } | undefined
+  getReplicaNodes(): Map<{ host: string; port: number }, number>
+  on(event: string, listener: (...args: unknown[]) => void): unknown
+  off(event: string, listener: (...args: unknown[]) => void): unknown
+  readonly isOpen: boolean
+  readonly isReady: boolean
+}
+
+/** Whether `value` looks like a node-redis `RedisSentinel`. */
+export function isRedisSentinel(value: unknown): value is RedisSentinelLike {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as RedisSentinelLike).sendCommand === 'function' &&
+    typeof (value as RedisSentinelLike).getMasterNode === 'function' &&
+    typeof (value as RedisSentinelLike).getReplicaNodes === 'function'
+  )
+}
+
+/**
+ * A primary and its replicas found through Redis Sentinel (django-redis's `SentinelClient`),
+ * over node-redis's `createSentinel`. Writes run on the current primary; commands routed as
+ * `readonly` run on a replica when `sentinelOptions.replicaPoolSize` is above 0 (the default)
+ * and one is connected, else on the primary, and a read a replica fails with a connection error
+ * runs again on the primary. When the sentinels fail over, the connection moves to the promoted
+ * replica by itself: commands sent during the failover wait for it, each within `socketTimeout`.
+ * Connecting (to a sentinel, then to the nodes it reports) is bounded by `socketConnectTimeout`;
+ * errors are `CachexError`s without passwords.
+ *
+ * `client()` resolves the connected node-redis `RedisSentinel` for both `write: true` and
+ * `write: false`: it routes each command itself (`sentinel.sendCommand(isReadonly, args)`, or
+ * its command methods, which send read-only commands to replicas when it has replica clients).
+ */
+export function sentinel(options: SentinelOptions = {}): Connection {
+  return new SentinelConnection(options)
+}
+
+/** A read on a replica that failed this way runs again on the primary. */
+function isReplicaFailure(error: unknown): boolean {
+  if (!(error instanceof ErrorReply)) return true
+  return /^(LOADING|MASTERDOWN)\b/.test(error.message)
+}
+
+/** Whether `error`, or an error it wraps, is an error reply (a wrong password, an unknown user…). */
+function isErrorReply(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof ErrorReply) return true
+  }
+  return false
+}
+
+/** How long the answer to "is a replica connected?" is reused. */
+const REPLICA_CHECK_MS = 100
+
+class SentinelConnection implements Connection {
+  readonly #sentinel: RedisSentinelLike
+  /** The sentinel seen through `withCommandOptions(COMMAND_OPTIONS)`. */
+  readonly #sender: Pick<RedisSentinelLike, 'sendCommand'>
+  readonly #closeSentinel: boolean
+  readonly #connectTimeoutMs: number
+  readonly #deadlines: Deadlines | undefined
+  readonly #secrets: string[]
+  readonly #where: string
+  readonly #useReplicas: boolean
+  #closed = false
+  /** `sentinel.connect()` in flight. */
+  #opening: Promise<void> | undefined
+  /** One bounded wait for `#opening`, shared by the calls that arrive meanwhile. */
+  #connecting: Promise<void> | undefined
+  #lastError: unknown
+  #replicasUp = false
+  #replicasCheckedAt = Number.NEGATIVE_INFINITY
+
+  constructor(options: SentinelOptions) {
+    this.#connectTimeoutMs = seconds(
+      options.socketConnectTimeout,
+      DEFAULT_CONNECT_TIMEOUT,
+      'socketConnectTimeout',
+    )
+    const socketTimeout =
+      options.socketTimeout === null
+        ? null
+        : seconds(options.socketTimeout, DEFAULT_SOCKET_TIMEOUT, 'socketTimeout')
+    this.#deadlines = socketTimeout === null ? undefined : new Deadlines(socketTimeout)
+    const extra = (options.sentinelOptions ?? {}) as SentinelConnectionOptions
+    const location = options.location
+    if (isRedisSentinel(location)) {
+      this.#sentinel = location
+      this.#closeSentinel = options.closeConnection ?? false
+      this.#secrets = [options.password, extra.password].filter((s): s is string => !!s)
+      this.#where = 'the given sentinel'
+      this.#useReplicas = true
+    } else {
+      if (typeof location !== 'string') {
+        throw new InvalidArgumentError(
+          "the sentinel connection needs location: 'redis://<service name>/<db>' (or a node-redis RedisSentinel)",
+        )
+      }
+      const address = parseRedisUrl(location)
+      if (address.path !== undefined) {
+        throw new InvalidArgumentError(
+          `the sentinel location names a service, not a socket: ${redactUrl(location)}`,
+        )
+      }
+      const name = address.host as string
+      const roots = sentinelNodes(options.sentinels)
+      const password = address.password ?? options.password
+      this.#secrets = [password, extra.password].filter((s): s is string => !!s)
+      this.#where = `sentinel service '${name}' (sentinels ${roots.map((n) => `${n.host}:${n.port}`).join(', ')})`
+      const replicaPoolSize = poolSize(extra.replicaPoolSize, 1, 'replicaPoolSize', 0)
+      this.#useReplicas = replicaPoolSize > 0
+      const clientOptions = (options.clientOptions ?? {}) as { socket?: object }
+      const sentinelClientOptions = (extra.clientOptions ?? {}) as { socket?: object }
+      this.#sentinel = createSentinel({
+        name,
+        sentinelRootNodes: roots,
+        nodeClientOptions: {
+          ...clientOptions,
+          username: address.username,
+          password,
+          database: address.database,
+          disableOfflineQueue: true,
+          socket: {
+            connectTimeout: this.#connectTimeoutMs,
+            ...(address.tls ? { tls: true as const } : {}),
+            ...clientOptions.socket,
+          },
+        } as never,
+        sentinelClientOptions: {
+          ...sentinelClientOptions,
+          username: extra.username,
+          password: extra.password,
+          socket: {
+            connectTimeout: this.#connectTimeoutMs,
+            ...(extra.tls ? { tls: true as const } : {}),
+            ...sentinelClientOptions.socket,
+            ...extra.socket,
+          },
+        } as never,
+        masterPoolSize: poolSize(extra.masterPoolSize, 1, 'masterPoolSize', 1),
+        replicaPoolSize,
+        scanInterval: extra.scanInterval ?? 0,
+        // Node client errors reach the 'error' listener below: for messages, and to fail fast
+        // on a wrong password instead of at the end of socketConnectTimeout.
+        passthroughClientErrorEvents: true,
+        commandOptions: COMMAND_OPTIONS,
+      }) as unknown as RedisSentinelLike
+      this.#closeSentinel = true
+    }
+    const withOptions = (this.#sentinel as { withCommandOptions?: (o: object) => unknown })
+      .withCommandOptions
+    this.#sender =
+      typeof withOptions === 'function'
+        ? (withOptions.call(this.#sentinel, COMMAND_OPTIONS) as Pick<
+            RedisSentinelLike,
+            'sendCommand'
+          >)
+        : {
+            sendCommand: (isReadonly, args) =>
+              this.#sentinel.sendCommand(isReadonly, args, COMMAND_OPTIONS),
+          }
+    // An 'error' event without a listener crashes the process; remember it for messages instead.
+    this.#sentinel.on('error', (error) => {
+      this.#lastError = error
+      this.#replicasCheckedAt = Number.NEGATIVE_INFINITY
+    })
+    this.#sentinel.on('topology-change', () => {
+      this.#replicasCheckedAt = Number.NEGATIVE_INFINITY
+    })
+  }
+
+  command(args: RedisArgument[], route?: CommandRoute): Promise<unknown> {
+    if (this.#closed) return Promise.reject(this.#closedError())
+    const readonly = route?.readonly === true
+    if (!this.#ready()) return this.#connect().then(() => this.#send(args, readonly))
+    return this.#send(args, readonly)
+  }
+
+  async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
+    if (this.#closed) throw this.#closedError()
+    if (!this.#ready()) await this.#connect()
+    const readonly = route?.readonly === true
+    return Promise.all(
+      commands.map((args) => this.#send(args, readonly).catch((error: Error) => error)),
+    )
+  }
+
+  async *scan(pattern: string, count: number): AsyncIterable<string[]> {
+    let cursor = '0'
+    do {
+      const reply = (await this.command([
+        'SCAN',
+        cursor,
+        'MATCH',
+        pattern,
+        'COUNT',
+        String(count),
+      ])) as [Buffer, Buffer[]]
+      cursor = reply[0].toString()
+      yield reply[1].map((key) => key.toString('utf8'))
+    } while (cursor !== '0')
+  }
+
+  async flush(): Promise<void> {
+    await this.command(['FLUSHDB'])
+  }
+
+  /** The connected node-redis `RedisSentinel`, whatever `write` says: it routes commands itself. */
+  async client(_options?: { write?: boolean }): Promise<unknown> {
+    if (this.#closed) throw this.#closedError()
+    if (!this.#ready()) await this.#connect()
+    return this.#sentinel
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    const sentinel = this.#sentinel
+    if (!this.#closeSentinel || (!sentinel.isOpen && this.#opening === undefined)) return
+    // A graceful close waits for pending replies; bound it so that nothing can hang close().
+    const grace = this.#deadlines?.timeoutMs ?? this.#connectTimeoutMs
+    let timer: NodeJS.Timeout | undefined
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), grace).unref()
+    })
+    const result = await Promise.race([sentinel.close().catch(() => undefined), timedOut])
+    clearTimeout(timer)
+    if (result === 'timeout') sentinel.destroy().catch(() => undefined)
+  }
+
+  #send(args: RedisArgument[], readonly: boolean): Promise<unknown> {
+    const onReplica = readonly && this.#useReplicas && this.#replicasReady()
+    let reply = this.#sender.sendCommand(onReplica, args)
+    if (onReplica) {
+      reply = reply.catch((error: unknown) => {
+        if (this.#closed || !isReplicaFailure(error)) throw error
+        this.#replicasCheckedAt = Number.NEGATIVE_INFINITY
+        return this.#sender.sendCommand(false, args)
+      })
+    }
+    if (this.#deadlines === undefined) {
+      return reply.catch((error: unknown) => {
+        throw this.#mapError(error)
+      })
+    }
+    return this.#deadlines.track(reply, String(args[0]), this.#mapError)
+  }
+
+  readonly #mapError = (error: unknown): Error =>
+    this.#closed && isClientClosed(error)
+      ? this.#closedError()
+      : toCachexError(error, this.#secrets)
+
+  /**
+   * Whether some replica has a ready client, so that node-redis can serve a read there (it throws
+   * when it has no replica client, and keeps re-asking the sentinels while the one it picked is
+   * down). Reused for `REPLICA_CHECK_MS`, and asked again after an error or a topology change.
+   */
+  #replicasReady(): boolean {
+    const now = performance.now()
+    if (now - this.#replicasCheckedAt < REPLICA_CHECK_MS) return this.#replicasUp
+    this.#replicasCheckedAt = now
+    let up = false
+    for (const count of this.#sentinel.getReplicaNodes().values()) {
+      if (count > 0) {
+        up = true
+        break
+      }
+    }
+    this.#replicasUp = up
+    return up
+  }
+
+  #ready(): boolean {
+    return this.#sentinel.isOpen && this.#opening === undefined
+  }
+
+  /**
+   * Waits for the sentinel to connect, at most `socketConnectTimeout`; starts connecting if
+   * needed. A connection attempt that outlives the wait goes on, and later calls wait for it.
+   */
+  #connect(): Promise<void> {
+    if (this.#connecting !== undefined) return this.#connecting
+    const sentinel = this.#sentinel
+    if (this.#opening === undefined && !sentinel.isOpen) {
+      const opening = sentinel.connect().then(() => undefined)
+      this.#opening = opening
+      const clear = () => {
+        if (this.#opening === opening) this.#opening = undefined
+      }
+      opening.then(clear, (error: unknown) => {
+        this.#lastError = error
+        clear()
+      })
+    }
+    const opening = this.#opening
+    if (opening === undefined) return Promise.resolve()
+    const connecting = new Promise<void>((resolve, reject) => {
+      let settled = false
+      const finish = (error?: Error) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        sentinel.off('error', onError)
+        if (error === undefined) resolve()
+        else reject(error)
+      }
+      // A sentinel or a data node refused the handshake (a wrong password, an unknown user):
+      // retrying will not help, so fail now instead of at the end of socketConnectTimeout.
+      const onError = (error: unknown) => {
+        if (!isErrorReply(error)) return
+        finish(
+          new ConnectionError(`could not connect to ${this.#where}: ${this.#text(error)}`, {
+            cause: error,
+          }),
+        )
+      }
+      const timer = setTimeout(() => {
+        const last = this.#lastError
+        finish(
+          new TimeoutError(
+            `could not connect to ${this.#where} within ${this.#connectTimeoutMs} ms (socketConnectTimeout)${last === undefined ? '' : `: ${this.#text(last)}`}`,
+            { cause: last },
+          ),
+        )
+      }, this.#connectTimeoutMs)
+      timer.unref()
+      sentinel.on('error', onError)
+      opening.then(
+        () => finish(),
+        (error: unknown) =>
+          finish(
+            new ConnectionError(`could not connect to ${this.#where}: ${this.#text(error)}`, {
+              cause: error,
+            }),
+          ),
+      )
+    })
+    this.#connecting = connecting
+    const clear = () => {
+      if (this.#connecting === connecting) this.#connecting = undefined
+    }
+    connecting.then(clear, clear)
+    return connecting
+  }
+
+  /** The message of `error` (a node-redis error, or the string node-redis sometimes emits), redacted. */
+  #text(error: unknown): string {
+    const main = toCachexError(error, this.#secrets).message
+    const cause = error instanceof Error ? error.cause : undefined
+    return cause instanceof Error && !main.includes(cause.message)
+      ? `${main} (${toCachexError(cause, this.#secrets).message})`
+      : main
+  }
+
+  #closedError(): ClosedError {
+    return new ClosedError(`the connection to ${this.#where} is closed`)
+  }
+}
+
+function sentinelNodes(
+  sentinels: SentinelOptions['sentinels'] | undefined,
+): Array<{ host: string; port: number }> {
+  if (!Array.isArray(sentinels) || sentinels.length === 0) {
+    throw new InvalidArgumentError(
+      'the sentinel connection needs sentinels: a list of [host, port] pairs',
+    )
+  }
+  return sentinels.map((pair: unknown) => {
+    const [host, port] = Array.isArray(pair) ? pair : []
+    if (typeof host !== 'string' || host === '' || !Number.isInteger(port) || port <= 0) {
+      throw new InvalidArgumentError(
+        `each sentinel must be a [host, port] pair, got ${JSON.stringify(pair)}`,
+      )
+    }
+    return { host, port: port as number }
+  })
+}
+
+function poolSize(value: unknown, fallback: number, what: string, min: number): number {
+  const size = value ?? fallback
+  if (typeof size !== 'number' || !Number.isInteger(size) || size < min) {
+    throw new InvalidArgumentError(`sentinelOptions.${what} must be a whole number, ${min} or more`)
+  }
+  return size
+}

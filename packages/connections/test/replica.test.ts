@@ -1,0 +1,341 @@
+import {
+  ClosedError,
+  type Connection,
+  ConnectionError,
+  InvalidArgumentError,
+  TimeoutError,
+} from '@cachex/core'
+import {
+  type RedisServer,
+  type ReplicaSet,
+  startReplicaSet,
+  trackUnhandledRejections,
+  uniquePrefix,
+} from '@cachex/test-utils'
+import { createClient } from '@redis/client'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { replica } from '../src/index.ts'
+
+/** Bounds of the failure tests: calls are bounded by 1 s; we allow a few times that. */
+const FAST = { socketConnectTimeout: 1, socketTimeout: 1 }
+const SETTLE_MS = 4000
+
+const newClient = (url: string) => createClient({ url })
+type Raw = ReturnType<typeof newClient>
+
+let set: ReplicaSet
+let connection: Connection
+const opened: Connection[] = []
+const raws: Raw[] = []
+let unhandled: () => unknown[]
+
+beforeAll(async () => {
+  set = await startReplicaSet({ replicas: 2 })
+  connection = open({ location: set.urls })
+})
+
+beforeEach(() => {
+  unhandled = trackUnhandledRejections()
+})
+
+afterEach(async () => {
+  await delay(20)
+  expect(unhandled()).toEqual([])
+})
+
+afterAll(async () => {
+  for (const c of opened.splice(0)) await c.close()
+  for (const r of raws.splice(0)) r.destroy()
+  await set?.stop()
+})
+
+function open(options: Parameters<typeof replica>[0]): Connection {
+  const c = replica(options)
+  opened.push(c)
+  return c
+}
+
+/** A plain node-redis client to one node, to look at it from outside. */
+async function raw(server: RedisServer): Promise<Raw> {
+  const client = newClient(server.url)
+  client.on('error', () => {})
+  await client.connect()
+  raws.push(client)
+  return client
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+function text(reply: unknown): string | null {
+  return reply === null ? null : String(reply)
+}
+
+/** How many GETs `server` has run since its stats were reset. */
+async function gets(client: Raw): Promise<number> {
+  const stats = await client.sendCommand(['INFO', 'commandstats'])
+  const match = /cmdstat_get:calls=(\d+)/.exec(String(stats))
+  return match === null ? 0 : Number(match[1])
+}
+
+async function role(client: unknown): Promise<string> {
+  const info = await (client as Raw).sendCommand(['INFO', 'replication'])
+  return /role:(\w+)/.exec(String(info))?.[1] ?? '?'
+}
+
+/** Retries `fn` until it resolves `true`, for at most `ms`. */
+async function until(fn: () => Promise<boolean>, ms: number): Promise<void> {
+  const end = performance.now() + ms
+  while (!(await fn())) {
+    if (performance.now() > end) throw new Error(`not true within ${ms} ms`)
+    await delay(50)
+  }
+}
+
+/** How a promise settled, and how long it took. */
+async function timed(
+  promise: Promise<unknown>,
+): Promise<{ ms: number; error?: unknown; value?: unknown }> {
+  const started = performance.now()
+  try {
+    const value = await promise
+    return { ms: performance.now() - started, value }
+  } catch (error) {
+    return { ms: performance.now() - started, error }
+  }
+}
+
+/** Waits until every replica of `set` has applied every write the primary took so far. */
+async function synced(replicas = 2): Promise<void> {
+  await connection.command(['WAIT', String(replicas), '5000'])
+}
+
+/** Reads through `c` until every replica in `nodes` has served one, so that all are ready. */
+async function warm(c: Connection, nodes: Raw[], key: string): Promise<void> {
+  for (const node of nodes) await node.sendCommand(['CONFIG', 'RESETSTAT'])
+  await until(async () => {
+    for (let i = 0; i < 10; i++) await c.command(['GET', key], { readonly: true })
+    for (const node of nodes) if ((await gets(node)) === 0) return false
+    return true
+  }, 10_000)
+}
+
+describe('routing', () => {
+  it('sends writes to the primary, and they replicate', async () => {
+    const key = uniquePrefix('write')
+    expect(text(await connection.command(['SET', key, 'v1']))).toBe('OK')
+    expect(await connection.command(['INCR', `${key}:n`])).toBe(1)
+    const primary = await raw(set.primary)
+    expect(await primary.get(key)).toBe('v1')
+    await synced()
+    for (const server of set.replicas) {
+      const node = await raw(server)
+      expect(await node.get(key)).toBe('v1')
+      expect(await node.get(`${key}:n`)).toBe('1')
+    }
+  })
+
+  it('serves reads from the replicas, at random, and never from the primary', async () => {
+    const key = uniquePrefix('read')
+    await connection.command(['SET', key, 'hello'])
+    await synced()
+    const primary = await raw(set.primary)
+    const replicas = await Promise.all(set.replicas.map(raw))
+    await warm(connection, replicas, key)
+    for (const node of [primary, ...replicas]) await node.sendCommand(['CONFIG', 'RESETSTAT'])
+    for (let i = 0; i < 200; i++) {
+      expect(text(await connection.command(['GET', key], { readonly: true }))).toBe('hello')
+    }
+    const counts = await Promise.all(replicas.map(gets))
+    expect(await gets(primary)).toBe(0)
+    expect((counts[0] as number) + (counts[1] as number)).toBe(200)
+    // picked at random: each replica took a fair share
+    for (const count of counts) expect(count).toBeGreaterThan(40)
+  })
+
+  it('reads a key that only a replica has: the reply comes from that replica', async () => {
+    const key = uniquePrefix('only-on-replica')
+    const replicas = await Promise.all(set.replicas.map(raw))
+    await warm(connection, replicas, key)
+    const [first] = replicas as [Raw, Raw]
+    await first.sendCommand(['CONFIG', 'SET', 'replica-read-only', 'no'])
+    try {
+      await first.set(key, 'from-replica-1')
+      const seen = new Set<string | null>()
+      for (let i = 0; i < 40; i++) {
+        seen.add(text(await connection.command(['GET', key], { readonly: true })))
+      }
+      // from replica 1 sometimes, from replica 2 (which does not have it) the other times
+      expect(seen).toEqual(new Set(['from-replica-1', null]))
+      // a write routed normally never sees it: the primary does not have it
+      expect(await connection.command(['GET', key])).toBeNull()
+    } finally {
+      await first.del(key)
+      await first.sendCommand(['CONFIG', 'SET', 'replica-read-only', 'yes'])
+    }
+  })
+
+  it('runs batches routed as reads on a replica, and others on the primary', async () => {
+    const key = uniquePrefix('batch')
+    const written = await connection.batch([
+      ['SET', key, 'a'],
+      ['INCR', `${key}:n`],
+    ])
+    expect(text(written[0])).toBe('OK')
+    expect(written[1]).toBe(1)
+    await synced()
+    const replies = await connection.batch(
+      [
+        ['GET', key],
+        ['GET', `${key}:n`],
+      ],
+      { readonly: true },
+    )
+    expect(replies.map(text)).toEqual(['a', '1'])
+  })
+
+  it('client({ write: false }) is a replica, client() the primary', async () => {
+    expect(await role(await connection.client({ write: false }))).toBe('slave')
+    expect(await role(await connection.client())).toBe('master')
+    expect(await role(await connection.client({ write: true }))).toBe('master')
+  })
+
+  it('scans and flushes on the primary', async () => {
+    const prefix = uniquePrefix('scan')
+    const other = open({ location: set.urls.map((url) => `${url}/2`).join(',') })
+    for (let i = 0; i < 25; i++) await other.command(['SET', `${prefix}:${i}`, String(i)])
+    const keys: string[] = []
+    for await (const batch of other.scan(`${prefix}:*`, 10)) keys.push(...batch)
+    expect(keys.sort()).toEqual(Array.from({ length: 25 }, (_, i) => `${prefix}:${i}`).sort())
+    await other.flush()
+    expect(await other.command(['DBSIZE'])).toBe(0)
+    await other.command(['WAIT', '2', '5000'])
+    expect(await other.command(['DBSIZE'], { readonly: true })).toBe(0)
+    // database 0 was not touched
+    expect(await connection.command(['DBSIZE'])).toBeGreaterThan(0)
+  })
+
+  it('takes a comma-separated string, and the password option for every node', async () => {
+    const protectedSet = await startReplicaSet({ replicas: 1, password: 's3cret-pw' })
+    try {
+      const bare = protectedSet.urls.map((url) => url.replace(/\/\/[^@]*@/, '//'))
+      const c = open({ location: bare.join(' , '), password: 's3cret-pw' })
+      const key = uniquePrefix('pw')
+      await c.command(['SET', key, 'x'])
+      await c.command(['WAIT', '1', '5000'])
+      expect(await role(await c.client({ write: false }))).toBe('slave')
+      expect(text(await c.command(['GET', key], { readonly: true }))).toBe('x')
+      const wrong = open({ location: bare, password: 'not-it', ...FAST })
+      const error = (await timed(wrong.command(['GET', key], { readonly: true }))).error
+      expect(error).toBeInstanceOf(ConnectionError)
+      expect(String((error as Error).message)).not.toContain('not-it')
+    } finally {
+      await protectedSet.stop()
+    }
+  })
+
+  it('rejects a location that is not a list of URLs', () => {
+    expect(() => replica({ location: [] })).toThrow(InvalidArgumentError)
+    expect(() => replica({ location: ' , ' })).toThrow(InvalidArgumentError)
+    expect(() => replica({ location: ['redis://a', 42 as never] })).toThrow(InvalidArgumentError)
+    expect(() => replica({ location: ['nope://a'] })).toThrow(InvalidArgumentError)
+  })
+
+  it('rejects every call after close() with ClosedError', async () => {
+    const c = replica({ location: set.urls })
+    await c.command(['PING'])
+    await c.close()
+    await expect(c.command(['GET', 'k'], { readonly: true })).rejects.toBeInstanceOf(ClosedError)
+    await expect(c.command(['SET', 'k', 'v'])).rejects.toBeInstanceOf(ClosedError)
+    await expect(c.batch([['GET', 'k']], { readonly: true })).rejects.toBeInstanceOf(ClosedError)
+    await expect(c.client({ write: false })).rejects.toBeInstanceOf(ClosedError)
+  })
+})
+
+describe('replicas failing', () => {
+  let own: ReplicaSet
+
+  beforeAll(async () => {
+    own = await startReplicaSet({ replicas: 2 })
+  })
+
+  afterAll(async () => {
+    for (const server of own?.replicas ?? []) server.resume()
+    await own?.stop()
+  })
+
+  it('a replica going down fails no read, then reads use it again when it is back', async () => {
+    const c = open({ location: own.urls, ...FAST })
+    const key = uniquePrefix('down')
+    await c.command(['SET', key, 'value'])
+    await c.command(['WAIT', '2', '5000'])
+    const replicas = await Promise.all(own.replicas.map(raw))
+    await warm(c, replicas, key)
+    const [gone, kept] = own.replicas as [RedisServer, RedisServer]
+
+    // reads in flight when the replica dies, and reads while it is down
+    const reads = Array.from({ length: 300 }, () =>
+      timed(c.command(['GET', key], { readonly: true })),
+    )
+    const killed = gone.kill()
+    for (let i = 0; i < 200; i++) reads.push(timed(c.command(['GET', key], { readonly: true })))
+    await killed
+    for (let i = 0; i < 200; i++) {
+      reads.push(timed(c.command(['GET', key], { readonly: true })))
+      if (i % 20 === 0) await delay(10)
+    }
+    const results = await Promise.all(reads)
+    for (const result of results) {
+      expect(result.error).toBeUndefined()
+      expect(text(result.value)).toBe('value')
+      expect(result.ms).toBeLessThan(SETTLE_MS)
+    }
+    expect(await role(await c.client({ write: false }))).toBe('slave')
+
+    // the other replica down too: the primary serves every read
+    await kept.kill()
+    for (let i = 0; i < 50; i++) {
+      const read = await timed(c.command(['GET', key], { readonly: true }))
+      expect(read.error).toBeUndefined()
+      expect(text(read.value)).toBe('value')
+      expect(read.ms).toBeLessThan(SETTLE_MS)
+    }
+    expect(await role(await c.client({ write: false }))).toBe('master')
+
+    // back again: reads move to the replicas by themselves
+    await gone.start()
+    await kept.start()
+    await own.waitForSync()
+    const back = await Promise.all(own.replicas.map(raw))
+    for (const node of back) await node.sendCommand(['CONFIG', 'RESETSTAT'])
+    await until(async () => {
+      await c.command(['GET', key], { readonly: true })
+      return (await gets(back[0] as Raw)) > 0 && (await gets(back[1] as Raw)) > 0
+    }, 10_000)
+  }, 30_000)
+
+  it('a frozen replica costs at most one timed-out read, then is left out', async () => {
+    const c = open({ location: own.urls, socketConnectTimeout: 3, socketTimeout: 0.5 })
+    const key = uniquePrefix('frozen')
+    await c.command(['SET', key, 'v'])
+    await c.command(['WAIT', '2', '5000'])
+    const replicas = await Promise.all(own.replicas.map(raw))
+    await warm(c, replicas, key)
+    const frozen = own.replicas[0] as RedisServer
+    frozen.pause()
+    try {
+      const results = []
+      for (let i = 0; i < 30; i++)
+        results.push(await timed(c.command(['GET', key], { readonly: true })))
+      // the first read that picks it times out; then it is left out for socketConnectTimeout
+      const failed = results.filter((r) => r.error !== undefined)
+      expect(failed).toHaveLength(1)
+      for (const r of failed) expect(r.error).toBeInstanceOf(TimeoutError)
+      for (const r of results) expect(r.ms).toBeLessThan(500 + 1000)
+      for (const r of results.filter((r) => r.error === undefined)) expect(text(r.value)).toBe('v')
+    } finally {
+      frozen.resume()
+    }
+  })
+})

@@ -1,0 +1,240 @@
+// The same slice of the cache API on each topology with replicas: a primary with read replicas
+// (`location: [primary, replica, replica]`) and Redis Sentinel (`client: 'sentinel'`). Reads go
+// to replicas, which replication reaches a moment after the write: `synced()` waits for it (WAIT)
+// where a test reads what it just wrote.
+import {
+  type Cache,
+  type CreateCacheOptions,
+  caches,
+  configureCaches,
+  createCache,
+  getRedisConnection,
+  Lock,
+} from '@cachex/redis'
+import { type RedisServer, startReplicaSet, startSentinels, uniquePrefix } from '@cachex/test-utils'
+import { createClient } from '@redis/client'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+
+interface Deployment {
+  /** The options that pick the topology. */
+  options: CreateCacheOptions
+  primary: RedisServer
+  replicas: readonly RedisServer[]
+  stop(): Promise<void>
+}
+
+interface Topology {
+  name: string
+  start(): Promise<Deployment>
+  /** Runs `INFO replication` on what `getRedisConnection` resolved, as a read or a write. */
+  role(client: unknown, write: boolean): Promise<string>
+}
+
+type SendOne = { sendCommand(args: string[]): Promise<unknown> }
+type SendRouted = { sendCommand(isReadonly: boolean, args: string[]): Promise<unknown> }
+
+function roleIn(info: unknown): string {
+  return /role:(\w+)/.exec(String(info))?.[1] ?? '?'
+}
+
+const topologies: Topology[] = [
+  {
+    name: 'primary + 2 replicas (client: default, location: [primary, replica, replica])',
+    start: async () => {
+      const set = await startReplicaSet({ replicas: 2 })
+      return { options: { location: [...set.urls] }, ...set }
+    },
+    role: async (client) => roleIn(await (client as SendOne).sendCommand(['INFO', 'replication'])),
+  },
+  {
+    name: "sentinel, primary + 2 replicas (client: 'sentinel')",
+    start: async () => {
+      const deployment = await startSentinels({ replicas: 2 })
+      return {
+        options: {
+          client: 'sentinel',
+          location: deployment.location,
+          sentinels: deployment.addresses,
+        },
+        ...deployment,
+      }
+    },
+    // getRedisConnection gives the RedisSentinel, which routes by isReadonly itself
+    role: async (client, write) =>
+      roleIn(await (client as SendRouted).sendCommand(!write, ['INFO', 'replication'])),
+  },
+]
+
+describe.each(topologies)('$name', (topology) => {
+  let deployment: Deployment
+  let cache: Cache
+
+  /** Waits until both replicas have applied every write so far. */
+  const synced = async () => {
+    await cache.connection.command(['WAIT', '2', '5000'])
+  }
+
+  beforeAll(async () => {
+    deployment = await topology.start()
+    cache = createCache({ ...deployment.options, keyPrefix: uniquePrefix('topo') })
+  })
+
+  afterAll(async () => {
+    await caches.close()
+    await cache?.close()
+    await deployment?.stop()
+  })
+
+  beforeEach(async () => {
+    await cache.clear()
+  })
+
+  it('set, get, add, delete, hasKey', async () => {
+    expect(await cache.set('a', { n: 1, s: 'x' })).toBe(true)
+    expect(await cache.add('a', 'other')).toBe(false)
+    expect(await cache.add('b', [1, 2, 3])).toBe(true)
+    await synced()
+    expect(await cache.get('a')).toEqual({ n: 1, s: 'x' })
+    expect(await cache.get('b')).toEqual([1, 2, 3])
+    expect(await cache.get('missing', 'dflt')).toBe('dflt')
+    expect(await cache.hasKey('a')).toBe(true)
+    expect(await cache.delete('a')).toBe(true)
+    expect(await cache.delete('a')).toBe(false)
+    await synced()
+    expect(await cache.hasKey('a')).toBe(false)
+    expect(await cache.get('a')).toBeNull()
+  })
+
+  it('getMany, setMany, deleteMany', async () => {
+    expect(await cache.setMany({ k1: 1, k2: 'two', k3: { three: 3 } })).toEqual([])
+    expect(await cache.setMany(new Map([['k4', 4]]), { timeout: 60 })).toEqual([])
+    await synced()
+    const found = await cache.getMany(['k1', 'k2', 'k3', 'k4', 'nope'])
+    expect(Object.fromEntries(found)).toEqual({ k1: 1, k2: 'two', k3: { three: 3 }, k4: 4 })
+    expect(await cache.deleteMany(['k1', 'k2', 'nope'])).toBe(2)
+    await synced()
+    expect([...(await cache.getMany(['k1', 'k2', 'k3'])).keys()]).toEqual(['k3'])
+  })
+
+  it('incr, decr, ttl, touch, persist', async () => {
+    await cache.set('n', 10)
+    expect(await cache.incr('n')).toBe(11)
+    expect(await cache.incr('n', 5)).toBe(16)
+    expect(await cache.decr('n', 6)).toBe(10)
+    await cache.set('t', 'v', { timeout: 100 })
+    await synced()
+    const ttl = (await cache.ttl('t')) as number
+    expect(ttl).toBeGreaterThan(90)
+    expect(ttl).toBeLessThanOrEqual(100)
+    expect(await cache.touch('t', 500)).toBe(true)
+    await synced()
+    expect(await cache.ttl('t')).toBeGreaterThan(400)
+    expect(await cache.touch('t', null)).toBe(true)
+    await synced()
+    expect(await cache.ttl('t')).toBeNull()
+    expect(await cache.ttl('missing')).toBe(0)
+    expect(await cache.touch('missing', 10)).toBe(false)
+    // what a replica reads matches what the primary wrote
+    expect(await cache.get('n')).toBe(10)
+  })
+
+  it('keys, iterKeys, deletePattern, clear', async () => {
+    for (let i = 0; i < 30; i++) await cache.set(`user:${i}`, i)
+    await cache.set('other', 'o')
+    const keys = await cache.keys('user:*')
+    expect(keys.sort()).toEqual(Array.from({ length: 30 }, (_, i) => `user:${i}`).sort())
+    const iterated: string[] = []
+    for await (const key of cache.iterKeys('user:1*', { itersize: 5 })) iterated.push(key)
+    expect(iterated.sort()).toEqual(
+      ['user:1', ...Array.from({ length: 10 }, (_, i) => `user:1${i}`)].sort(),
+    )
+    expect(await cache.deletePattern('user:2*')).toBe(11)
+    expect((await cache.keys('*')).length).toBe(30 - 11 + 1)
+    await cache.clear()
+    expect(await cache.keys('*')).toEqual([])
+    await synced()
+    expect(await cache.get('other')).toBeNull()
+  })
+
+  it('hashes: hset, hgetall, hget', async () => {
+    expect(await cache.hset('h', 'f1', { a: 1 })).toBe(1)
+    expect(await cache.hset('h', 'f2', 'two')).toBe(1)
+    expect(await cache.hset('h', 'f2', 'deux')).toBe(0)
+    await synced()
+    expect(await cache.hgetall('h')).toEqual({ f1: { a: 1 }, f2: 'deux' })
+    expect(await cache.hget('h', 'f1')).toEqual({ a: 1 })
+  })
+
+  it('sorted sets: zadd, zrange', async () => {
+    expect(await cache.zadd('z', { a: 1, b: 3, c: 2 })).toBe(3)
+    await synced()
+    expect(await cache.zrange('z', 0, -1)).toEqual(['a', 'c', 'b'])
+    expect(await cache.zrange('z', 0, 1, { desc: true, withScores: true })).toEqual([
+      ['b', 3],
+      ['c', 2],
+    ])
+  })
+
+  it('lists: rpush, lrange', async () => {
+    expect(await cache.rpush('l', 'x', { y: 1 }, 3)).toBe(3)
+    await synced()
+    expect(await cache.lrange('l', 0, -1)).toEqual(['x', { y: 1 }, 3])
+  })
+
+  it('lock: acquire, contention, release', async () => {
+    const lock = cache.lock('job', { timeout: 10 })
+    expect(lock).toBeInstanceOf(Lock)
+    expect(await lock.acquire()).toBe(true)
+    expect(await lock.owned()).toBe(true)
+    expect(await lock.locked()).toBe(true)
+    const other = cache.lock('job', { timeout: 10 })
+    expect(await other.acquire({ blocking: false })).toBe(false)
+    await lock.release()
+    expect(await lock.locked()).toBe(false)
+    expect(await other.acquire({ blocking: false })).toBe(true)
+    await other.release()
+  })
+
+  it('reads run on the replicas, writes on the primary', async () => {
+    await cache.set('routed', 'r')
+    await synced()
+    const nodes = await Promise.all(
+      [deployment.primary, ...deployment.replicas].map(async (server) => {
+        const client = createClient({ url: server.url })
+        client.on('error', () => {})
+        await client.connect()
+        return client
+      }),
+    )
+    try {
+      for (const node of nodes) await node.sendCommand(['CONFIG', 'RESETSTAT'])
+      for (let i = 0; i < 50; i++) expect(await cache.get('routed')).toBe('r')
+      await cache.set('routed', 'again')
+      const calls = await Promise.all(
+        nodes.map(async (node) => {
+          const stats = String(await node.sendCommand(['INFO', 'commandstats']))
+          return {
+            get: Number(/cmdstat_get:calls=(\d+)/.exec(stats)?.[1] ?? 0),
+            set: Number(/cmdstat_set:calls=(\d+)/.exec(stats)?.[1] ?? 0),
+          }
+        }),
+      )
+      const [primary, ...replicas] = calls as [(typeof calls)[0], ...typeof calls]
+      expect(primary.get).toBe(0)
+      expect(primary.set).toBe(1)
+      expect(replicas.reduce((sum, r) => sum + r.get, 0)).toBe(50)
+    } finally {
+      for (const node of nodes) node.destroy()
+    }
+  })
+
+  it('getRedisConnection gives a replica for reads, the primary for writes', async () => {
+    const alias = uniquePrefix('alias')
+    configureCaches({ [alias]: { ...deployment.options, keyPrefix: uniquePrefix('reg') } })
+    const read = await getRedisConnection(alias, { write: false })
+    expect(await topology.role(read, false)).toBe('slave')
+    const write = await getRedisConnection(alias)
+    expect(await topology.role(write, true)).toBe('master')
+    await caches.close()
+  })
+})
