@@ -48,7 +48,7 @@ export interface CacheOptions {
    * `get` gives its default, `getMany` an empty Map, other methods `null`. @default false
    */
   ignoreExceptions?: boolean
-  /** Log each error that `ignoreExceptions` swallowed. @default false */
+  /** Log the errors that `ignoreExceptions` swallowed, once per kind (`code`) per minute. @default false */
   logIgnoredExceptions?: boolean
   /** Where ignored errors are logged. @default console */
   logger?: Logger
@@ -146,6 +146,7 @@ const READ = true
 const DEFAULT_TIMEOUT = 300
 const DEFAULT_ITERSIZE = 1000
 const MISSING: unique symbol = Symbol('missing')
+const LOG_EVERY_MS = 60_000
 
 // INCRBY only when the key exists; return the stored digits so integers beyond 2^53 keep every digit.
 const INCR_SCRIPT = defineScript(`if redis.call('EXISTS', KEYS[1]) == 1 then
@@ -176,6 +177,8 @@ export class Cache {
   readonly #logger: Logger
   readonly #itersize: number
   readonly #lockFactory: LockFactory | undefined
+  /** When each kind of ignored error was last logged. */
+  readonly #loggedAt = new Map<string, number>()
   /** getOrSet computations in flight, by Redis key. */
   readonly #computing = new Map<string, Promise<unknown>>()
 
@@ -1167,11 +1170,25 @@ export class Cache {
     return next as number | bigint
   }
 
+  /**
+   * Logs an ignored error, once per error kind (`code`) per minute: an outage fails every call,
+   * and one line per call would flood the log.
+   */
+  #logOnce(error: CachexError): void {
+    const now = Date.now()
+    const last = this.#loggedAt.get(error.code)
+    if (last !== undefined && now - last < LOG_EVERY_MS) return
+    this.#loggedAt.set(error.code, now)
+    this.#logger.error(
+      `cachex: ignored ${error.name} (${error.code}): ${error.message} — further ${error.code} errors are not logged for ${LOG_EVERY_MS / 1000} s`,
+    )
+  }
+
   /** The error policy: ignorable errors become `fallback` under `ignoreExceptions`; others surface typed. */
   #fail<F>(error: unknown, fallback: F): F {
     const typed = toCachexError(error)
     if (this.#ignoreExceptions && isIgnorable(typed)) {
-      if (this.#logIgnored) this.#logger.error(`cachex: ignored ${typed.name}: ${typed.message}`)
+      if (this.#logIgnored) this.#logOnce(typed)
       return fallback
     }
     throw typed

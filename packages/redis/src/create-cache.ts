@@ -19,10 +19,10 @@ import {
   type Serializer,
 } from '@cachex/core'
 import { lockFactory } from '@cachex/lock'
-import { msgpackSerializer } from '@cachex/serializers'
+import { msgpackSerializer, pickleSerializer } from '@cachex/serializers'
 
 /** Serializers `createCache` knows by name. */
-export type SerializerName = 'json' | 'msgpack'
+export type SerializerName = 'json' | 'msgpack' | 'pickle'
 /** Compressors `createCache` knows by name; `'none'` stores values uncompressed. */
 export type CompressorName = 'none' | 'zlib' | 'gzip' | 'brotli' | 'lz4' | 'zstd' | 'lzma'
 /**
@@ -54,13 +54,19 @@ export interface CreateCacheOptions
   connectionFactory?: ConnectionFactory
   /** The serializer (`SERIALIZER`), by name or as an object; a list migrates formats (first writes, all read). @default 'json' */
   serializer?: SerializerName | Serializer | ReadonlyArray<SerializerName | Serializer>
+  /**
+   * The pickle protocol `serializer: 'pickle'` writes (`PICKLE_VERSION`): 2–5, or -1 for the
+   * highest. @default 4
+   */
+  pickleVersion?: number
   /** The compressor (`COMPRESSOR`), by name or as an object; a list migrates formats. @default 'none' */
   compressor?: CompressorName | Compressor | ReadonlyArray<CompressorName | Compressor>
 }
 
-const SERIALIZERS: Record<SerializerName, () => Serializer> = {
+const SERIALIZERS: Record<SerializerName, (options: CreateCacheOptions) => Serializer> = {
   json: () => jsonSerializer(),
   msgpack: () => msgpackSerializer(),
+  pickle: (options) => pickleSerializer({ pickleVersion: options.pickleVersion }),
 }
 
 const COMPRESSORS: Record<Exclude<CompressorName, 'none'>, () => Compressor> = {
@@ -85,7 +91,7 @@ const CLIENTS: Record<ClientName, ConnectionFactory> = {
  */
 export function createCache(options: CreateCacheOptions = {}): Cache {
   // Resolve every name first, so that a bad one throws before a connection exists.
-  const serializer = toList(options.serializer ?? 'json').map(resolveSerializer)
+  const serializer = toList(options.serializer ?? 'json').map((s) => resolveSerializer(s, options))
   const compressor = toList(options.compressor ?? 'none')
     .filter((c) => c !== 'none')
     .map(resolveCompressor)
@@ -125,7 +131,10 @@ function resolveClient(client: ClientName | ConnectionFactory): ConnectionFactor
   return factory
 }
 
-function resolveSerializer(serializer: SerializerName | Serializer): Serializer {
+function resolveSerializer(
+  serializer: SerializerName | Serializer,
+  options: CreateCacheOptions,
+): Serializer {
   if (typeof serializer !== 'string') return serializer
   const make = SERIALIZERS[serializer]
   if (make === undefined) {
@@ -133,7 +142,7 @@ function resolveSerializer(serializer: SerializerName | Serializer): Serializer 
       `unknown serializer '${serializer}': use ${Object.keys(SERIALIZERS).join(', ')} or a Serializer object`,
     )
   }
-  return make()
+  return make(options)
 }
 
 function resolveCompressor(compressor: CompressorName | Compressor): Compressor {

@@ -1,0 +1,64 @@
+import { InvalidArgumentError, type Serializer } from '@cachex/core'
+import { loadPickle } from './_pickle-reader.ts'
+import { dumpPickle } from './_pickle-writer.ts'
+
+export {
+  PyDate,
+  PyDateTime,
+  PyDecimal,
+  PyGlobal,
+  PyTime,
+  PyTimeDelta,
+  PyTimezone,
+  PyTuple,
+  PyUUID,
+  tuple,
+} from './_pickle-values.ts'
+
+/** Options of `pickleSerializer`. */
+export interface PickleOptions {
+  /**
+   * The pickle protocol written, 2–5, or -1 for the highest (django-redis's `PICKLE_VERSION`). Every protocol 0–5 is
+   * read whatever this is. 4 is CPython's default on 3.8–3.13; 5 reads on Python 3.8+, 4 on
+   * 3.4+, 2 and 3 on any Python 3.
+   * @default 4
+   */
+  pickleVersion?: number
+}
+
+/**
+ * Python's pickle, pure TypeScript, as django-redis's default `PickleSerializer` reads and writes
+ * it, so that a Node service and a Django app share cached values.
+ *
+ * Writing gives the bytes of CPython 3.11's `pickle.dumps(value, pickleVersion)` for `null`
+ * (None), booleans, numbers (a safe integer is an `int`, any other number a `float`), `bigint`
+ * (`int`), strings (`str`), `Buffer`/`Uint8Array` (`bytes`), arrays (`list`), `PyTuple` / `tuple()`
+ * (`tuple`), plain objects and `Map`s (`dict`, in insertion order), `Set` (`set`), and the `Py*`
+ * classes (`datetime`, `date`, `time`, `timedelta`, `timezone`, `Decimal`, `UUID`); a JS `Date`
+ * is written as an aware UTC `datetime`. Shared and circular references are written as memo
+ * references, as CPython does. Anything else (functions, symbols, `undefined`, class instances)
+ * throws.
+ *
+ * Reading accepts every protocol 0–5 and never runs code: the only globals it rebuilds are a fixed
+ * allow-list (`datetime.*`, `decimal.Decimal`, `uuid.UUID`, `collections.OrderedDict`, `set`,
+ * `frozenset`, `bytearray`, `bytes`, `_codecs.encode`, `copyreg._reconstructor` for UUID);
+ * any other global — `os.system`, `builtins.eval`, a user class — is refused with an `Error`.
+ * `None` reads as `null`, `int` as `number` when safe else `bigint`, `bytes` and `bytearray` as
+ * `Buffer`, `list` and `tuple` as arrays, `dict` as a plain object (a `Map` when a key is not a
+ * str; `OrderedDict` is always a `Map`), `set` and `frozenset` as `Set`, Python 2 `str` as a
+ * latin-1 decoded string, and the allow-listed classes as the `Py*` classes.
+ */
+export function pickleSerializer(options: PickleOptions = {}): Serializer {
+  // -1 is Python's "highest protocol", which django-redis accepts as PICKLE_VERSION.
+  const protocol = options.pickleVersion === -1 ? 5 : (options.pickleVersion ?? 4)
+  if (!Number.isInteger(protocol) || protocol < 2 || protocol > 5) {
+    throw new InvalidArgumentError(
+      `pickleVersion must be 2, 3, 4, 5 or -1 (the highest), got ${String(options.pickleVersion)}`,
+    )
+  }
+  return {
+    name: 'pickle',
+    serialize: (value) => dumpPickle(value, protocol),
+    deserialize: (data) => loadPickle(data),
+  }
+}
