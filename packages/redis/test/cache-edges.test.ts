@@ -381,7 +381,9 @@ describe('ignoreExceptions', () => {
     expect(await dead.incr('k')).toBeNull()
     expect(await dead.hget('h', 'f')).toBeNull()
     expect(await dead.keys('*')).toBeNull()
-    expect(logged.length).toBeGreaterThanOrEqual(7)
+    // Seven failed calls, logged once per kind of error (not once per call).
+    expect(logged.length).toBeGreaterThanOrEqual(1)
+    expect(logged.length).toBeLessThan(7)
     expect(logged[0]).toMatch(/cachex: ignored/)
     // Programming errors still surface.
     await expect(dead.set('k', () => 1)).rejects.toBeInstanceOf(SerializationError)
