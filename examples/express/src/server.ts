@@ -1,0 +1,34 @@
+import { caches, configureCaches } from '@cachex/redis'
+import { createApp } from './app.ts'
+
+// Configured once at start-up, as Django's CACHES setting; nothing connects before the first command.
+configureCaches({
+  default: {
+    location: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0',
+    keyPrefix: 'example-express',
+    timeout: 300,
+  },
+})
+
+const port = Number(process.env.PORT ?? 3000)
+const host = process.env.HOST ?? '127.0.0.1'
+const app = createApp(caches.get('default'))
+
+const server = app.listen(port, host, (error) => {
+  if (error) throw error
+  console.log(`express example listening on http://${host}:${port}`)
+})
+
+// Graceful shutdown: stop accepting connections, let requests in flight finish, close the cache.
+async function shutdown(signal: NodeJS.Signals): Promise<void> {
+  console.log(`${signal}: shutting down`)
+  setTimeout(() => {
+    console.error('shutdown took longer than 10 s, exiting')
+    process.exit(1)
+  }, 10_000).unref()
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  await caches.close()
+}
+
+process.once('SIGTERM', (signal) => void shutdown(signal))
+process.once('SIGINT', (signal) => void shutdown(signal))

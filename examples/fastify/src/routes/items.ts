@@ -1,0 +1,30 @@
+import type { FastifyPluginAsync } from 'fastify'
+import { loadCount, loadItem } from '../backend.ts'
+
+/** `/items`: a read-through cache of the backend, and its invalidation. */
+const items: FastifyPluginAsync = async (fastify) => {
+  // Read-through: served from Redis when cached, loaded from the backend (and cached) otherwise.
+  fastify.get<{ Params: { id: string } }>('/:id', async (request) => {
+    const { id } = request.params
+    let loaded = false
+    const item = await fastify.cache.getOrSet(
+      `item:${id}`,
+      () => {
+        loaded = true
+        return loadItem(id)
+      },
+      { timeout: 60 },
+    )
+    return { item, loaded, loads: loadCount(id) }
+  })
+
+  // Invalidation: one item, or every item at once (SCAN + UNLINK of `item:*`).
+  fastify.delete<{ Params: { id: string } }>('/:id', async (request) => {
+    return { deleted: await fastify.cache.delete(`item:${request.params.id}`) }
+  })
+  fastify.delete('/', async () => {
+    return { deleted: await fastify.cache.deletePattern('item:*') }
+  })
+}
+
+export default items

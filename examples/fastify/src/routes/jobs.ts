@@ -1,0 +1,24 @@
+import type { FastifyPluginAsync } from 'fastify'
+import { type NightlyRun, runNightlyJob } from '../backend.ts'
+
+/** `/jobs`: work that must not run twice at once, even across app instances. */
+const jobs: FastifyPluginAsync = async (fastify) => {
+  // Whoever gets the lock runs the job, the others get 409. The lock expires after 10 s by itself,
+  // should this process die while holding it.
+  fastify.post('/nightly', async (_request, reply) => {
+    const lock = fastify.cache.lock('nightly', { timeout: 10 })
+    if (!(await lock.acquire({ blocking: false }))) {
+      return reply.code(409).send({ error: 'the nightly job is already running' })
+    }
+    let result: NightlyRun
+    try {
+      result = await runNightlyJob()
+    } finally {
+      // Released before answering, so a client that saw the answer can run the job again.
+      await lock.release()
+    }
+    return result
+  })
+}
+
+export default jobs

@@ -1,0 +1,69 @@
+import type { Cache } from '@cachex/redis'
+import { Hono } from 'hono'
+import { loadCount, loadItem, type NightlyRun, runNightlyJob } from './backend.ts'
+
+/** The app's context: the cache configured at start-up, as a context variable (`c.var.cache`). */
+export type AppEnv = { Variables: { cache: Cache } }
+
+/** The Hono app, over a cache the caller configured. */
+export function createApp(cache: Cache): Hono<AppEnv> {
+  const app = new Hono<AppEnv>()
+
+  app.use(async (c, next) => {
+    c.set('cache', cache)
+    await next()
+  })
+
+  // Read-through: served from Redis when cached, loaded from the backend (and cached) otherwise.
+  app.get('/items/:id', async (c) => {
+    const id = c.req.param('id')
+    let loaded = false
+    const item = await c.var.cache.getOrSet(
+      `item:${id}`,
+      () => {
+        loaded = true
+        return loadItem(id)
+      },
+      { timeout: 60 },
+    )
+    return c.json({ item, loaded, loads: loadCount(id) })
+  })
+
+  // Invalidation: one item, or every item at once (SCAN + UNLINK of `item:*`).
+  app.delete('/items/:id', async (c) => {
+    return c.json({ deleted: await c.var.cache.delete(`item:${c.req.param('id')}`) })
+  })
+  app.delete('/items', async (c) => {
+    return c.json({ deleted: await c.var.cache.deletePattern('item:*') })
+  })
+
+  // An atomic counter: `add` creates it once (never expiring), `incr` is one INCRBY.
+  app.post('/hits', async (c) => {
+    await c.var.cache.add('hits', 0, null)
+    return c.json({ hits: Number(await c.var.cache.incr('hits')) })
+  })
+
+  // A job that must not run twice at once: whoever gets the lock runs it, the others get 409.
+  // The lock expires after 10 s by itself, should this process die while holding it.
+  app.post('/jobs/nightly', async (c) => {
+    const lock = c.var.cache.lock('nightly', { timeout: 10 })
+    if (!(await lock.acquire({ blocking: false }))) {
+      return c.json({ error: 'the nightly job is already running' }, 409)
+    }
+    let result: NightlyRun
+    try {
+      result = await runNightlyJob()
+    } finally {
+      // Released before answering, so a client that saw the answer can run the job again.
+      await lock.release()
+    }
+    return c.json(result)
+  })
+
+  app.onError((error, c) => {
+    console.error(error)
+    return c.json({ error: error.message }, 500)
+  })
+
+  return app
+}

@@ -1,0 +1,30 @@
+import { createCache } from '@cachex/redis'
+import { serve } from '@hono/node-server'
+import { createApp } from './app.ts'
+
+// Configured once at start-up; nothing connects before the first command.
+const cache = createCache({
+  location: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0',
+  keyPrefix: 'example-hono',
+  timeout: 300,
+})
+
+const port = Number(process.env.PORT ?? 3000)
+const hostname = process.env.HOST ?? '127.0.0.1'
+const server = serve({ fetch: createApp(cache).fetch, port, hostname }, (info) => {
+  console.log(`hono example listening on http://${info.address}:${info.port}`)
+})
+
+// Graceful shutdown: stop accepting connections, let requests in flight finish, close the cache.
+async function shutdown(signal: NodeJS.Signals): Promise<void> {
+  console.log(`${signal}: shutting down`)
+  setTimeout(() => {
+    console.error('shutdown took longer than 10 s, exiting')
+    process.exit(1)
+  }, 10_000).unref()
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  await cache.close()
+}
+
+process.once('SIGTERM', (signal) => void shutdown(signal))
+process.once('SIGINT', (signal) => void shutdown(signal))

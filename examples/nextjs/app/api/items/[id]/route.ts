@@ -1,0 +1,28 @@
+import { loadCount, loadItem } from '@/lib/backend'
+import { cache } from '@/lib/cache'
+
+export const runtime = 'nodejs'
+export const dynamic = 'force-dynamic'
+
+type Context = { params: Promise<{ id: string }> }
+
+// Read-through: served from Redis when cached, loaded from the backend (and cached) otherwise.
+export async function GET(_request: Request, { params }: Context): Promise<Response> {
+  const { id } = await params
+  let loaded = false
+  const item = await cache.getOrSet(
+    `item:${id}`,
+    () => {
+      loaded = true
+      return loadItem(id)
+    },
+    { timeout: 60 },
+  )
+  return Response.json({ item, loaded, loads: loadCount(id) })
+}
+
+// Invalidation of one item.
+export async function DELETE(_request: Request, { params }: Context): Promise<Response> {
+  const { id } = await params
+  return Response.json({ deleted: await cache.delete(`item:${id}`) })
+}

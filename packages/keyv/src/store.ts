@@ -1,0 +1,289 @@
+import { EventEmitter } from 'node:events'
+import { type Cache, globEscape, InvalidArgumentError } from '@cachex/core'
+import { Keyv, type KeyvOptions, type KeyvStoreAdapter, type StoredData } from 'keyv'
+
+/**
+ * Who turns a value into bytes.
+ * - `'keyv'`: Keyv's own format. The store keeps whatever Keyv hands it — by default Keyv's
+ *   serialized string `{"value":…,"expires":…}` — as one cachex value. Works with any Keyv
+ *   configuration, including `new Keyv({ store })` and NestJS's `CacheModule` wrapping a bare store.
+ * - `'cachex'`: cachex's format. Keyv must hand the store its entries unserialized (create it with
+ *   `serialize: undefined, deserialize: undefined`, as `createKeyv()` does); the store writes the
+ *   value alone through the cache's serializer and compressor, so Redis holds exactly what
+ *   `cache.set()` — and Django — would write, and `cache.get()` reads it back.
+ */
+export type KeyvSerialization = 'keyv' | 'cachex'
+
+/** Options of `createKeyvStore()` / `new KeyvCachex()`. */
+export interface KeyvCachexOptions {
+  /** Who serializes values; see `KeyvSerialization`. @default 'keyv' */
+  serialization?: KeyvSerialization
+  /**
+   * With `serialization: 'cachex'`, tell Keyv when each value expires (`expires`), which
+   * cache-manager's `ttl()` and `wrap(…, { refreshThreshold })` read. Costs one `PTTL` per key,
+   * sent with the `GET` in the same round trip. (Keyv's own format carries `expires` itself.)
+   * @default true
+   */
+  expires?: boolean
+  /**
+   * `disconnect()` (Keyv's, cache-manager's, NestJS's on shutdown) also closes the cache. Off by
+   * default: the cache is yours and may serve other code; close it yourself.
+   * @default false
+   */
+  closeOnDisconnect?: boolean
+}
+
+/** What the store reports as its `opts`; Keyv offers `iterator()` for the `'redis'` dialect. */
+export interface KeyvCachexOpts extends Required<KeyvCachexOptions> {
+  /** Keyv enables its iterator for stores whose dialect it knows; this store walks `SCAN`. */
+  dialect: 'redis'
+  /** Keyv reads `opts.url` of some stores; this one has no URL of its own. */
+  url: string
+}
+
+/** An entry as Keyv hands it to a store when it does not serialize (`serialize: undefined`). */
+interface KeyvEntry {
+  value: unknown
+  expires?: number | undefined
+}
+
+/** Keys read per `MGET` while `iterator()` walks the keyspace. */
+const ITERATOR_BATCH = 100
+const MISSING: unique symbol = Symbol('missing')
+
+/**
+ * A Keyv storage adapter (Keyv 5 `KeyvStoreAdapter`) backed by a cachex `Cache`, so that Keyv,
+ * cache-manager v7 and NestJS's `CacheModule` run on cachex: its key function (`prefix:version:`),
+ * serializers, compressors, topologies, timeouts and error policy apply.
+ *
+ * Keys are the keys Keyv hands over (`namespace:key` by default) and go through the cache's key
+ * function. TTLs are Keyv's milliseconds: `undefined` or `0` never expire, a negative TTL expires
+ * at once.
+ */
+// Keyv 5 types a store's `setMany` as resolving nothing, yet `keyv.setMany()` resolves what the
+// store's does: this one resolves a boolean per entry, so it implements the rest of the contract.
+export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, 'setMany'> {
+  /** The cache every command goes through. */
+  readonly cache: Cache
+  /** This store's settings, as Keyv expects to find them. */
+  readonly opts: KeyvCachexOpts
+  /**
+   * The Keyv namespace; Keyv sets it. `clear()` and `iterator()` stay inside it; without one,
+   * `clear()` is `cache.clear()`.
+   */
+  namespace?: string | undefined
+
+  constructor(cache: Cache, options: KeyvCachexOptions = {}) {
+    super()
+    if (cache === null || typeof cache !== 'object' || typeof cache.get !== 'function') {
+      throw new InvalidArgumentError('createKeyvStore() takes a cachex Cache')
+    }
+    const serialization = options.serialization ?? 'keyv'
+    if (serialization !== 'keyv' && serialization !== 'cachex') {
+      throw new InvalidArgumentError(
+        `serialization must be 'keyv' or 'cachex', got ${String(serialization)}`,
+      )
+    }
+    this.cache = cache
+    this.opts = {
+      dialect: 'redis',
+      url: '',
+      serialization,
+      expires: options.expires ?? true,
+      closeOnDisconnect: options.closeOnDisconnect ?? false,
+    }
+  }
+
+  /** The stored entry: Keyv's own string in `'keyv'` mode, `{ value, expires }` in `'cachex'`. */
+  async get<Value>(key: string): Promise<StoredData<Value> | undefined> {
+    if (this.opts.serialization === 'keyv' || !this.opts.expires) {
+      const value = await this.cache.get<unknown>(key, MISSING)
+      return value === MISSING ? undefined : (this.#entry(value, null) as StoredData<Value>)
+    }
+    // Both commands leave in the same write, so this is still one round trip.
+    const [value, pttl] = await Promise.all([
+      this.cache.get<unknown>(key, MISSING),
+      this.cache.pttl(key),
+    ])
+    return value === MISSING ? undefined : (this.#entry(value, pttl) as StoredData<Value>)
+  }
+
+  /** The entries of `keys`, in order, `undefined` where a key is missing: one `MGET`. */
+  async getMany<Value>(keys: string[]): Promise<Array<StoredData<Value | undefined>>> {
+    const withExpires = this.opts.serialization === 'cachex' && this.opts.expires
+    const [found, pttls] = await Promise.all([
+      this.cache.getMany<unknown>(keys),
+      withExpires ? Promise.all(keys.map((key) => this.cache.pttl(key))) : undefined,
+    ])
+    return keys.map((key, i) =>
+      found.has(key)
+        ? (this.#entry(found.get(key), pttls?.[i] ?? null) as StoredData<Value>)
+        : undefined,
+    )
+  }
+
+  /** Stores an entry; `ttl` is in milliseconds (`undefined` or `0`: no expiry). */
+  async set(key: string, value: unknown, ttl?: number): Promise<boolean> {
+    const stored = await this.cache.set(key, this.#toStored(value), { timeout: toTimeout(ttl) })
+    // Only `ignoreExceptions` gives null (a failure it swallowed); a TTL ≤ 0 deletes, which is a
+    // successful write of an expired entry.
+    return stored !== null
+  }
+
+  /**
+   * Stores many entries: one `MSET` or one pipeline of `SET … PX` per distinct TTL, all in
+   * parallel. Resolves, per entry, whether it was stored.
+   */
+  async setMany(entries: Array<{ key: string; value: unknown; ttl?: number }>): Promise<boolean[]> {
+    const groups = new Map<number | null, Map<string, unknown>>()
+    for (const { key, value, ttl } of entries) {
+      const timeout = toTimeout(ttl)
+      let group = groups.get(timeout)
+      if (group === undefined) {
+        group = new Map()
+        groups.set(timeout, group)
+      }
+      group.set(key, this.#toStored(value))
+    }
+    const failed = new Set<string>()
+    await Promise.all(
+      [...groups].map(async ([timeout, group]) => {
+        const failures = (await this.cache.setMany(group, { timeout })) as string[] | null
+        for (const key of failures ?? group.keys()) failed.add(key)
+      }),
+    )
+    return entries.map(({ key }) => !failed.has(key))
+  }
+
+  /** Deletes `key`; resolves whether it existed. */
+  async delete(key: string): Promise<boolean> {
+    return (await this.cache.delete(key)) === true
+  }
+
+  /** Deletes `keys` in one command; resolves whether any of them existed. */
+  async deleteMany(keys: string[]): Promise<boolean> {
+    return ((await this.cache.deleteMany(keys)) ?? 0) > 0
+  }
+
+  /** Whether `key` exists. */
+  async has(key: string): Promise<boolean> {
+    return (await this.cache.hasKey(key)) === true
+  }
+
+  /** Whether each of `keys` exists; the commands share one round trip. */
+  hasMany(keys: string[]): Promise<boolean[]> {
+    return Promise.all(keys.map((key) => this.has(key)))
+  }
+
+  /**
+   * Removes the namespace's keys (`deletePattern('<namespace>:*')`), or, without a namespace,
+   * what `cache.clear()` removes: every key under the cache's `keyPrefix`, or the whole database
+   * when it has none.
+   */
+  async clear(): Promise<void> {
+    if (this.namespace) await this.cache.deletePattern(`${globEscape(this.namespace)}:*`)
+    else await this.cache.clear()
+  }
+
+  /**
+   * Yields `[key, entry]` for every key of `namespace` (every key of the cache without one),
+   * walking `SCAN` and reading the values in batches. Keyv's `iterator()` calls it.
+   */
+  async *iterator<Value>(
+    namespace: string | undefined = this.namespace,
+  ): AsyncGenerator<Array<string | Awaited<Value> | undefined>, void> {
+    const pattern = namespace ? `${globEscape(namespace)}:*` : '*'
+    let batch: string[] = []
+    for await (const key of this.cache.iterKeys(pattern)) {
+      batch.push(key)
+      if (batch.length < ITERATOR_BATCH) continue
+      yield* this.#read<Value>(batch)
+      batch = []
+    }
+    if (batch.length > 0) yield* this.#read<Value>(batch)
+  }
+
+  /** Closes the cache when `closeOnDisconnect` is set; otherwise the cache stays open. */
+  async disconnect(): Promise<void> {
+    if (this.opts.closeOnDisconnect) await this.cache.close()
+  }
+
+  async *#read<Value>(keys: string[]): AsyncGenerator<Array<string | Awaited<Value> | undefined>> {
+    const entries = await this.getMany<Value>(keys)
+    for (let i = 0; i < keys.length; i++) {
+      // A key that expired between SCAN and MGET is simply skipped.
+      const entry = entries[i]
+      if (entry !== undefined) yield [keys[i] as string, entry as Awaited<Value>]
+    }
+  }
+
+  /** What a read hands Keyv: the stored value itself, or a `{ value, expires }` entry. */
+  #entry(value: unknown, pttl: number | null): unknown {
+    if (this.opts.serialization === 'keyv') return value
+    // pttl is null without expiry and 0 when the key vanished after the GET: no `expires` then.
+    return pttl === null || pttl <= 0 ? { value } : { value, expires: Date.now() + pttl }
+  }
+
+  /** What a write stores: Keyv's value as is, or the bare value of Keyv's entry. */
+  #toStored(value: unknown): unknown {
+    if (this.opts.serialization === 'keyv') return value
+    if (isEntry(value)) return value.value
+    throw new InvalidArgumentError(
+      typeof value === 'string'
+        ? "@cachex/keyv: Keyv serialized this value itself, but the store was created with serialization: 'cachex'. Create Keyv with serialize: undefined and deserialize: undefined (createKeyv() does), or create the store with serialization: 'keyv'"
+        : "@cachex/keyv: with serialization: 'cachex' the store takes Keyv entries ({ value, expires }); use it through Keyv",
+    )
+  }
+}
+
+/**
+ * A Keyv storage adapter backed by `cache`: `new Keyv({ store: createKeyvStore(cache) })`. With
+ * the default `serialization: 'keyv'`, Keyv's serialized strings are stored as cachex values; for
+ * values in cachex's (Django's) format use `createKeyv()`, or
+ * `createKeyvStore(cache, { serialization: 'cachex' })` in a Keyv with
+ * `serialize: undefined, deserialize: undefined`.
+ */
+export function createKeyvStore(cache: Cache, options?: KeyvCachexOptions): KeyvCachex {
+  return new KeyvCachex(cache, options)
+}
+
+/** Options of `createKeyv()`: Keyv's own options and the store's. */
+export interface CreateKeyvOptions
+  extends Omit<KeyvOptions, 'store' | 'serialize' | 'deserialize' | 'compression'>,
+    Omit<KeyvCachexOptions, 'serialization'> {}
+
+/**
+ * A Keyv whose values the cache serializes: the store in `'cachex'` mode inside a Keyv that does
+ * not serialize, so Redis holds what `cache.set()` — and Django — would write. The result goes
+ * where any Keyv goes: `createCache({ stores: [createKeyv(cache)] })` (cache-manager) or
+ * `CacheModule.register({ stores: [createKeyv(cache)] })` (NestJS).
+ *
+ * Keys are `namespace:key` (Keyv's default namespace is `'keyv'`); pass `namespace: undefined`
+ * to use the keys as given, e.g. to share them with Django.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: Keyv's own default value type
+export function createKeyv<Value = any>(
+  cache: Cache,
+  options: CreateKeyvOptions = {},
+): Keyv<Value> {
+  const { expires, closeOnDisconnect, ...keyvOptions } = options
+  const store = new KeyvCachex(cache, { serialization: 'cachex', expires, closeOnDisconnect })
+  return new Keyv<Value>({ ...keyvOptions, store, serialize: undefined, deserialize: undefined })
+}
+
+function isEntry(value: unknown): value is KeyvEntry {
+  return typeof value === 'object' && value !== null && Object.hasOwn(value, 'value')
+}
+
+/**
+ * Keyv's milliseconds → cachex seconds. `undefined`, `0`, NaN and Infinity never expire (Keyv
+ * treats a TTL of 0 as none); a negative TTL expires at once (cachex deletes the key).
+ */
+function toTimeout(ttl: number | undefined): number | null {
+  if (typeof ttl !== 'number' || Number.isNaN(ttl) || ttl === 0 || ttl === Infinity) return null
+  if (ttl < 0) return 0
+  // cachex sends `PX Math.trunc(seconds * 1000)`, and `ms / 1000 * 1000` is not always `ms` in
+  // floating point (1001 / 1000 * 1000 = 1000.9999999999999): half a millisecond more makes the
+  // truncation land on the intended millisecond.
+  return (Math.max(1, Math.trunc(ttl)) + 0.5) / 1000
+}

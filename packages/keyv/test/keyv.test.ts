@@ -1,0 +1,392 @@
+import { execFileSync } from 'node:child_process'
+import {
+  type Cache,
+  ClosedError,
+  type CreateCacheOptions,
+  createCache,
+  InvalidArgumentError,
+  pickleSerializer,
+} from '@cachex/redis'
+import { type RedisServer, startRedis, uniquePrefix } from '@cachex/test-utils'
+import { createCache as createCacheManager } from 'cache-manager'
+import { Keyv } from 'keyv'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createKeyv, createKeyvStore, KeyvCachex } from '../src/index.ts'
+
+let server: RedisServer
+const opened: Cache[] = []
+
+beforeAll(async () => {
+  server = await startRedis()
+})
+
+afterAll(async () => {
+  for (const cache of opened) await cache.close().catch(() => {})
+  await server?.stop()
+})
+
+/** A cache of its own (a unique key prefix) on the test server. */
+function newCache(options: CreateCacheOptions = {}): Cache {
+  const cache = createCache({ location: server.url, keyPrefix: uniquePrefix('keyv'), ...options })
+  opened.push(cache)
+  return cache
+}
+
+/** The bytes Redis holds for a user key of `cache`. */
+async function rawBytes(cache: Cache, key: string): Promise<Buffer | null> {
+  const reply = await cache.connection.command(['GET', cache.makeKey(key)])
+  if (reply === null) return null
+  return Buffer.isBuffer(reply) ? reply : Buffer.from(String(reply))
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/** Every `[key, value]` pair Keyv's `iterator()` yields. */
+async function iterate(keyv: Keyv): Promise<Array<[string, unknown]>> {
+  if (keyv.iterator === undefined) throw new Error('Keyv offers no iterator() for this store')
+  const items: Array<[string, unknown]> = []
+  for await (const item of keyv.iterator(undefined)) items.push(item as [string, unknown])
+  return items
+}
+
+describe('Keyv with createKeyv(): cachex serializes', () => {
+  it('round-trips values through set/get/delete', async () => {
+    const keyv = createKeyv(newCache())
+    const values: unknown[] = [
+      { name: 'Ada', tags: ['a', 'b'], nested: { n: 1.5 } },
+      'hello',
+      '42',
+      42,
+      -7,
+      2.5,
+      true,
+      false,
+      null,
+      [1, 'two', null],
+      '',
+    ]
+    for (const [i, value] of values.entries()) {
+      expect(await keyv.set(`k${i}`, value)).toBe(true)
+      expect(await keyv.get(`k${i}`)).toEqual(value)
+    }
+    expect(await keyv.get('missing')).toBeUndefined()
+    expect(await keyv.delete('k0')).toBe(true)
+    expect(await keyv.delete('k0')).toBe(false)
+    expect(await keyv.get('k0')).toBeUndefined()
+  })
+
+  it('has / getMany / setMany / deleteMany', async () => {
+    const keyv = createKeyv(newCache())
+    expect(
+      await keyv.setMany([
+        { key: 'a', value: 1 },
+        { key: 'b', value: { x: 'y' }, ttl: 60_000 },
+        { key: 'c', value: 'z', ttl: 30_000 },
+      ]),
+    ).toEqual([true, true, true])
+    expect(await keyv.has('a')).toBe(true)
+    expect(await keyv.has('nope')).toBe(false)
+    expect(await keyv.has(['a', 'nope', 'c'])).toEqual([true, false, true])
+    expect(await keyv.getMany(['a', 'nope', 'b', 'c'])).toEqual([1, undefined, { x: 'y' }, 'z'])
+    expect(await keyv.get(['c', 'a'])).toEqual(['z', 1])
+    expect(await keyv.deleteMany(['a', 'b', 'nope'])).toBe(true)
+    expect(await keyv.deleteMany(['a', 'b'])).toBe(false)
+    expect(await keyv.getMany(['a', 'b', 'c'])).toEqual([undefined, undefined, 'z'])
+  })
+
+  it('maps Keyv milliseconds to PX exactly, and no TTL to no expiry', async () => {
+    const cache = newCache({ timeout: 300 })
+    const keyv = createKeyv(cache)
+    await keyv.set('ttl', 'v', 1001)
+    const pttl = await cache.pttl('keyv:ttl')
+    expect(pttl).toBeGreaterThan(950)
+    expect(pttl).toBeLessThanOrEqual(1001)
+    // Not cachex's default timeout (300 s): Keyv's "no TTL" never expires.
+    await keyv.set('forever', 'v')
+    expect(await cache.ttl('keyv:forever')).toBeNull()
+    // ttl 0 is "no TTL" in Keyv, a negative one expires at once.
+    await keyv.set('zero', 'v', 0)
+    expect(await cache.ttl('keyv:zero')).toBeNull()
+    await keyv.set('negative', 'v', -5)
+    expect(await keyv.get('negative')).toBeUndefined()
+    expect(await cache.hasKey('keyv:negative')).toBe(false)
+  })
+
+  it('expires values after their TTL, per call and by the Keyv default', async () => {
+    const cache = newCache()
+    const keyv = createKeyv(cache, { ttl: 150 })
+    await keyv.set('default-ttl', 1)
+    await keyv.set('own-ttl', 2, 10_000)
+    await keyv.setMany([{ key: 'many', value: 3, ttl: 150 }])
+    expect(await keyv.get('default-ttl')).toBe(1)
+    expect(await cache.pttl('keyv:own-ttl')).toBeGreaterThan(9_000)
+    await delay(300)
+    expect(await keyv.get('default-ttl')).toBeUndefined()
+    expect(await keyv.get('many')).toBeUndefined()
+    expect(await keyv.get('own-ttl')).toBe(2)
+  })
+
+  it('reports expires in raw reads (what cache-manager ttl() and wrap read)', async () => {
+    const keyv = createKeyv(newCache())
+    const before = Date.now()
+    await keyv.set('r', 'v', 5_000)
+    const raw = await keyv.getRaw('r')
+    expect(raw?.value).toBe('v')
+    expect(raw?.expires).toBeGreaterThan(before + 4_000)
+    expect(raw?.expires).toBeLessThanOrEqual(Date.now() + 5_000)
+    await keyv.set('forever', 'v')
+    expect(await keyv.getRaw('forever')).toEqual({ value: 'v' })
+    const [a, b] = await keyv.getManyRaw(['r', 'nope'])
+    expect(a?.expires).toBeGreaterThan(before + 4_000)
+    expect(b).toBeUndefined()
+    // Without expires tracking, reads send no PTTL and carry no expires.
+    const lean = createKeyv(newCache(), { expires: false })
+    await lean.set('r', 'v', 5_000)
+    expect(await lean.getRaw('r')).toEqual({ value: 'v' })
+  })
+
+  it('keeps namespaces apart; clear() clears only its own namespace', async () => {
+    const cache = newCache()
+    const a = createKeyv(cache, { namespace: 'a' })
+    const b = createKeyv(cache, { namespace: 'b' })
+    await a.set('k', 'from a')
+    await b.set('k', 'from b')
+    await cache.set('other', 'not keyv')
+    expect(await a.get('k')).toBe('from a')
+    expect(await b.get('k')).toBe('from b')
+    expect(await rawBytes(cache, 'a:k')).not.toBeNull()
+    await a.clear()
+    expect(await a.get('k')).toBeUndefined()
+    expect(await b.get('k')).toBe('from b')
+    expect(await cache.get('other')).toBe('not keyv')
+  })
+
+  it('escapes glob characters of a namespace in clear()', async () => {
+    const cache = newCache()
+    const star = createKeyv(cache, { namespace: 'n*' })
+    const other = createKeyv(cache, { namespace: 'nx' })
+    await star.set('k', 1)
+    await other.set('k', 2)
+    await star.clear()
+    expect(await star.get('k')).toBeUndefined()
+    expect(await other.get('k')).toBe(2)
+  })
+
+  it('without a namespace, uses keys as given and clear() is cache.clear()', async () => {
+    const cache = newCache()
+    const keyv = createKeyv(cache, { namespace: undefined })
+    await keyv.set('plain', { shared: true })
+    expect(await cache.get('plain')).toEqual({ shared: true })
+    await cache.set('written-by-cache', [1, 2])
+    expect(await keyv.get('written-by-cache')).toEqual([1, 2])
+    await keyv.clear()
+    expect(await cache.keys('*')).toEqual([])
+  })
+
+  it('iterates the namespace with Keyv iterator(), across SCAN/MGET batches', async () => {
+    const cache = newCache()
+    const keyv = createKeyv(cache, { namespace: 'it' })
+    const other = createKeyv(cache, { namespace: 'other' })
+    const expected = new Map<string, unknown>()
+    for (let i = 0; i < 250; i++) expected.set(`key:${i}`, { i })
+    await keyv.setMany([...expected].map(([key, value]) => ({ key, value })))
+    await other.set('x', 'not mine')
+    const seen = await iterate(keyv)
+    expect(seen).toHaveLength(250)
+    expect(new Map(seen)).toEqual(expected)
+  })
+
+  it('stores values as cache.set() does: cache.get() reads them, INCR works on integers', async () => {
+    const cache = newCache()
+    const keyv = createKeyv(cache)
+    await keyv.set('user', { name: 'Ada', langs: ['py', 'ts'] })
+    expect(await cache.get('keyv:user')).toEqual({ name: 'Ada', langs: ['py', 'ts'] })
+    await cache.set('keyv:from-cache', { written: 'by cachex' })
+    expect(await keyv.get('from-cache')).toEqual({ written: 'by cachex' })
+    await keyv.set('counter', 41)
+    expect((await rawBytes(cache, 'keyv:counter'))?.toString()).toBe('41')
+    expect(await cache.incr('keyv:counter')).toBe(42)
+    expect(await keyv.get('counter')).toBe(42)
+  })
+
+  const FORMATS: Array<[string, CreateCacheOptions]> = [
+    ['json', { serializer: 'json' }],
+    ['msgpack', { serializer: 'msgpack' }],
+    ['pickle', { serializer: pickleSerializer() }],
+    ['json + zlib', { serializer: 'json', compressor: 'zlib' }],
+    ['msgpack + gzip', { serializer: 'msgpack', compressor: 'gzip' }],
+  ]
+  for (const [name, options] of FORMATS) {
+    it(`writes the bytes cache.set() writes (${name}), so Django reads them`, async () => {
+      const cache = newCache(options)
+      const keyv = createKeyv(cache, { namespace: undefined })
+      const value = { name: 'Ada Lovelace', born: 1815, tags: ['math', 'engines'], ratio: 0.5 }
+      await keyv.set('via-keyv', value, 60_000)
+      await cache.set('via-cache', value, { timeout: 60 })
+      const viaKeyv = await rawBytes(cache, 'via-keyv')
+      // gzip puts the current second in its header; compare the other bytes there.
+      const comparable = (bytes: Buffer | null) =>
+        name.includes('gzip') ? bytes?.subarray(10) : bytes
+      expect(comparable(viaKeyv)).toEqual(comparable(await rawBytes(cache, 'via-cache')))
+      expect(await cache.get('via-keyv')).toEqual(value)
+    })
+  }
+
+  it('writes pickle that CPython reads', async () => {
+    const cache = newCache({ serializer: pickleSerializer() })
+    const keyv = createKeyv(cache, { namespace: 'py' })
+    await keyv.set('v', { name: 'Ada', n: [1, 2.5, null, true] })
+    const bytes = await rawBytes(cache, 'py:v')
+    const printed = execFileSync(
+      'python3',
+      ['-c', 'import pickle, sys; print(repr(pickle.loads(sys.stdin.buffer.read())))'],
+      { input: bytes ?? Buffer.alloc(0) },
+    )
+    expect(printed.toString().trim()).toBe("{'name': 'Ada', 'n': [1, 2.5, None, True]}")
+  })
+})
+
+describe("Keyv's own serialization (createKeyvStore)", () => {
+  it('works as new Keyv({ store }) with every Keyv method', async () => {
+    const cache = newCache()
+    const store = createKeyvStore(cache)
+    const keyv = new Keyv({ store })
+    expect(keyv.store).toBe(store)
+    await keyv.set('a', { x: 1 })
+    await keyv.set('b', 'two', 60_000)
+    expect(await keyv.get('a')).toEqual({ x: 1 })
+    expect(await keyv.has('b')).toBe(true)
+    expect(await keyv.getMany(['a', 'nope', 'b'])).toEqual([{ x: 1 }, undefined, 'two'])
+    expect(await keyv.setMany([{ key: 'c', value: 3 }])).toEqual([true])
+    expect(await keyv.deleteMany(['a', 'c'])).toBe(true)
+    expect(await keyv.get('a')).toBeUndefined()
+    expect(await keyv.getRaw('b')).toMatchObject({ value: 'two', expires: expect.any(Number) })
+    // Redis holds Keyv's string, with a Redis TTL too.
+    expect(typeof (await cache.get('keyv:b'))).toBe('string')
+    expect(await cache.pttl('keyv:b')).toBeGreaterThan(50_000)
+    await keyv.set('d', 4)
+    expect(await iterate(keyv)).toEqual(
+      expect.arrayContaining([
+        ['b', 'two'],
+        ['d', 4],
+      ]),
+    )
+    await keyv.clear()
+    expect(await keyv.get('b')).toBeUndefined()
+  })
+
+  it('expires values after their TTL', async () => {
+    const keyv = new Keyv({ store: createKeyvStore(newCache()) })
+    await keyv.set('short', 'v', 100)
+    expect(await keyv.get('short')).toBe('v')
+    await delay(250)
+    expect(await keyv.get('short')).toBeUndefined()
+  })
+
+  it('works in a non-serializing Keyv too (entries stored whole)', async () => {
+    const keyv = new Keyv({
+      store: createKeyvStore(newCache()),
+      serialize: undefined,
+      deserialize: undefined,
+    })
+    await keyv.set('a', 'x')
+    expect(await keyv.get('a')).toBe('x')
+  })
+
+  it("rejects Keyv's serialized strings in serialization: 'cachex' with a clear message", async () => {
+    const keyv = new Keyv({
+      store: createKeyvStore(newCache(), { serialization: 'cachex' }),
+      throwOnErrors: true,
+    })
+    const failure = keyv.set('a', 1)
+    await expect(failure).rejects.toBeInstanceOf(InvalidArgumentError)
+    await expect(failure).rejects.toThrow(/serialize: undefined/)
+  })
+
+  it('checks its arguments', () => {
+    expect(() => createKeyvStore(undefined as unknown as Cache)).toThrow(InvalidArgumentError)
+    expect(
+      () => new KeyvCachex(newCache(), { serialization: 'nope' as unknown as 'keyv' }),
+    ).toThrow(InvalidArgumentError)
+  })
+})
+
+describe('errors and disconnect', () => {
+  it("surfaces the cache's typed errors through Keyv", async () => {
+    const cache = newCache()
+    const keyv = createKeyv(cache, { throwOnErrors: true })
+    const errors: unknown[] = []
+    keyv.on('error', (error: unknown) => errors.push(error))
+    await cache.close()
+    await expect(keyv.set('k', 'v')).rejects.toBeInstanceOf(ClosedError)
+    expect(errors[0]).toBeInstanceOf(ClosedError)
+  })
+
+  it('leaves the cache open on disconnect unless closeOnDisconnect', async () => {
+    const cache = newCache()
+    await createKeyv(cache).disconnect()
+    expect(await cache.set('still', 'open')).toBe(true)
+    await createKeyv(cache, { closeOnDisconnect: true }).disconnect()
+    await expect(cache.get('still')).rejects.toBeInstanceOf(ClosedError)
+  })
+})
+
+describe('cache-manager v7 over createKeyv()', () => {
+  it('get / set with ttl / del / mget / mset / ttl() / clear', async () => {
+    const cache = newCache()
+    const manager = createCacheManager({ stores: [createKeyv(cache, { namespace: 'cm' })] })
+    expect(await manager.set('a', { v: 1 }, 60_000)).toEqual({ v: 1 })
+    expect(await manager.get('a')).toEqual({ v: 1 })
+    expect(await cache.get('cm:a')).toEqual({ v: 1 })
+    const expires = await manager.ttl('a')
+    expect(expires).toBeGreaterThan(Date.now() + 50_000)
+    await manager.set('short', 'x', 100)
+    await manager.mset<number | string>([
+      { key: 'm1', value: 1 },
+      { key: 'm2', value: 'two', ttl: 60_000 },
+    ])
+    expect(await manager.mget(['m1', 'nope', 'm2'])).toEqual([1, undefined, 'two'])
+    expect(await manager.del('a')).toBe(true)
+    expect(await manager.get('a')).toBeUndefined()
+    await delay(250)
+    expect(await manager.get('short')).toBeUndefined()
+    await manager.clear()
+    expect(await manager.get('m1')).toBeUndefined()
+  })
+
+  it('wrap() calls the factory once, and refreshes ahead with refreshThreshold', async () => {
+    const manager = createCacheManager({ stores: [createKeyv(newCache())] })
+    let calls = 0
+    const load = async () => {
+      calls++
+      await delay(20)
+      return { report: calls }
+    }
+    const first = await Promise.all([
+      manager.wrap('report', load, 60_000),
+      manager.wrap('report', load, 60_000),
+    ])
+    expect(first).toEqual([{ report: 1 }, { report: 1 }])
+    expect(await manager.wrap('report', load, 60_000)).toEqual({ report: 1 })
+    expect(calls).toBe(1)
+    // 1 s TTL, refresh when less than 800 ms remain: after 300 ms the cached value is served and
+    // a refresh runs behind it (this needs the `expires` the store reports).
+    expect(await manager.wrap('fresh', load, 1_000, 800)).toEqual({ report: 2 })
+    await delay(300)
+    expect(await manager.wrap('fresh', load, 1_000, 800)).toEqual({ report: 2 })
+    await delay(100)
+    expect(calls).toBe(3)
+    expect(await manager.get('fresh')).toEqual({ report: 3 })
+  })
+
+  it("runs over Keyv's own serialization too", async () => {
+    const manager = createCacheManager({
+      stores: [new Keyv({ store: createKeyvStore(newCache()) })],
+    })
+    await manager.set('k', [1, 2, 3], 60_000)
+    expect(await manager.get('k')).toEqual([1, 2, 3])
+    expect(await manager.ttl('k')).toBeGreaterThan(Date.now())
+  })
+})
