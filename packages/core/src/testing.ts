@@ -5,11 +5,18 @@
 //   runSerializerSuite('my-format', () => myFormatSerializer(), { bytes: true })
 //
 // Needs `vitest` and `fast-check` (optional peers).
+
+// The package's own entry (a self-reference), not its files: the suites must use the very
+// classes codecs throw (`instanceof SerializationError`), and the build must not bundle a copy.
+import {
+  Codec,
+  CompressionError,
+  type Compressor,
+  SerializationError,
+  type Serializer,
+} from '@cachex/core'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { Codec } from './codec.ts'
-import { CompressionError, SerializationError } from './errors.ts'
-import type { Compressor, Serializer } from './types.ts'
 
 /** What a serializer can carry, so the suite generates only values it must round-trip. */
 export interface SerializerCapabilities {

@@ -1,0 +1,211 @@
+// `pnpm test:pack`: packs every published package as a user would get it (`pnpm pack`, which
+// turns `workspace:*` into versions), installs the tarballs with npm into a fresh project outside
+// the workspace, and checks there that:
+//   - installing @cachex/redis pulls no optional native codec (msgpackr, lz4-napi, zstd, lzma);
+//   - `import` (ESM) and `require` (CJS) of @cachex/redis work against a real redis-server;
+//   - the types resolve under `moduleResolution` node16 and bundler;
+//   - an optional codec that is not installed fails with an error naming the package.
+// Needs `pnpm build` first. Prints "pack: N passed, N failed".
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { startRedis } from '@cachex/test-utils'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const PACKAGES = ['core', 'serializers', 'compressors', 'connections', 'lock', 'redis', 'keyv']
+const packs = join(root, '.tmp', 'packs')
+let passed = 0
+let failed = 0
+
+function check(name: string, fn: () => void): void {
+  try {
+    fn()
+    passed++
+    console.log(`  ✓ ${name}`)
+  } catch (error) {
+    failed++
+    const e = error as { message?: string; stdout?: Buffer; stderr?: Buffer }
+    console.log(
+      `  ✗ ${name}\n${e.stdout?.toString() ?? ''}${e.stderr?.toString() ?? ''}${e.message}`,
+    )
+  }
+}
+
+function sh(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): string {
+  return execFileSync(command, args, {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 240_000,
+  }).toString()
+}
+
+for (const pkg of PACKAGES) {
+  if (!existsSync(join(root, 'packages', pkg, 'dist'))) {
+    console.error(`packages/${pkg}/dist is missing: run \`pnpm build\` first`)
+    process.exit(1)
+  }
+}
+
+rmSync(packs, { recursive: true, force: true })
+mkdirSync(packs, { recursive: true })
+console.log('packing')
+for (const pkg of PACKAGES) {
+  sh('pnpm', ['pack', '--pack-destination', packs], join(root, 'packages', pkg))
+}
+const tarballs = readdirSync(packs)
+  .filter((f) => f.endsWith('.tgz'))
+  .map((f) => join(packs, f))
+console.log(`  ${tarballs.length} tarballs`)
+
+const project = mkdtempSync(join(tmpdir(), 'cachex-pack-'))
+const server = await startRedis()
+try {
+  writeFileSync(
+    join(project, 'package.json'),
+    JSON.stringify({ name: 'cachex-pack-test', private: true, version: '1.0.0' }, null, 2),
+  )
+  console.log(`installing into ${project}`)
+  const redisTarball = tarballs.filter((t) => !t.includes('keyv'))
+  sh('npm', ['install', '--no-audit', '--no-fund', ...redisTarball], project)
+
+  const installed = (name: string) => existsSync(join(project, 'node_modules', name))
+  check('@cachex/redis alone pulls no optional native codec', () => {
+    for (const name of [
+      'msgpackr',
+      'lz4-napi',
+      '@toondepauw/node-zstd',
+      'lzma-native',
+      'zstd-napi',
+    ]) {
+      if (installed(name)) throw new Error(`${name} was installed`)
+    }
+    if (!installed('@redis/client')) throw new Error('@redis/client is missing')
+  })
+
+  writeFileSync(
+    join(project, 'esm.mjs'),
+    `import { createCache, Cache } from '@cachex/redis'
+const cache = createCache({ location: process.env.URL, keyPrefix: 'esm', compressor: 'zlib' })
+if (!(cache instanceof Cache)) throw new Error('not a Cache')
+await cache.set('k', { hello: 'esm', long: 'x'.repeat(100) })
+const v = await cache.get('k')
+if (v.hello !== 'esm') throw new Error('read back ' + JSON.stringify(v))
+await cache.set('n', 41)
+if ((await cache.incr('n')) !== 42) throw new Error('incr')
+await cache.lock('l', { timeout: 5 }).withLock(async () => {})
+await cache.close()
+console.log('esm ok')
+`,
+  )
+  writeFileSync(
+    join(project, 'cjs.cjs'),
+    `const { createCache, zlibCompressor, KeyNotFoundError } = require('@cachex/redis')
+;(async () => {
+  const cache = createCache({ location: process.env.URL, keyPrefix: 'cjs', compressor: zlibCompressor() })
+  await cache.set('k', [1, 2, 3])
+  const v = await cache.get('k')
+  if (JSON.stringify(v) !== '[1,2,3]') throw new Error('read back ' + JSON.stringify(v))
+  await cache.incr('missing').then(() => { throw new Error('incr on a missing key resolved') }, (e) => {
+    if (!(e instanceof KeyNotFoundError)) throw e
+  })
+  await cache.close()
+  console.log('cjs ok')
+})().catch((e) => { console.error(e); process.exit(1) })
+`,
+  )
+  writeFileSync(
+    join(project, 'missing-peer.mjs'),
+    `import { createCache } from '@cachex/redis'
+try {
+  createCache({ serializer: 'msgpack' })
+  throw new Error('createCache with msgpack but no msgpackr did not throw')
+} catch (error) {
+  if (!/npm install msgpackr/.test(error.message)) throw error
+}
+console.log('missing peer ok')
+`,
+  )
+  check('import (ESM) works against a real Redis', () => {
+    sh('node', ['esm.mjs'], project, { URL: server.url })
+  })
+  check('require (CJS) works against a real Redis', () => {
+    sh('node', ['cjs.cjs'], project, { URL: server.url })
+  })
+  check('a missing optional codec names the package to install', () => {
+    sh('node', ['missing-peer.mjs'], project)
+  })
+
+  // Types, as a TypeScript user sees them.
+  sh('npm', ['install', '--no-audit', '--no-fund', '@types/node@20.19.43'], project)
+  writeFileSync(
+    join(project, 'types.ts'),
+    `import { type Cache, createCache, type CreateCacheOptions, KeyNotFoundError } from '@cachex/redis'
+import type { Serializer } from '@cachex/core'
+import { zlibCompressor } from '@cachex/compressors/zlib'
+import { jsonSerializer } from '@cachex/serializers/json'
+const options: CreateCacheOptions = { location: 'redis://127.0.0.1:6379/0', timeout: null, compressor: zlibCompressor() }
+const cache: Cache = createCache(options)
+const s: Serializer = jsonSerializer({ pythonFormat: true })
+export async function use(): Promise<number | null> {
+  const found: Map<string, { n: number }> = await cache.getMany<{ n: number }>(['a'])
+  const ttl: number | null = await cache.ttl('a')
+  void found; void s; void KeyNotFoundError
+  return ttl
+}
+`,
+  )
+  const tsc = join(root, 'node_modules', '.bin', 'tsc')
+  for (const [resolution, module] of [
+    ['node16', 'node16'],
+    ['bundler', 'esnext'],
+  ] as const) {
+    check(`types resolve under moduleResolution ${resolution}`, () => {
+      sh(
+        tsc,
+        [
+          '--noEmit',
+          '--strict',
+          '--skipLibCheck',
+          'false',
+          '--types',
+          'node',
+          '--target',
+          'es2022',
+          '--module',
+          module,
+          '--moduleResolution',
+          resolution,
+          'types.ts',
+        ],
+        project,
+      )
+    })
+  }
+
+  // The Keyv bridge, with its peer.
+  sh('npm', ['install', '--no-audit', '--no-fund', 'keyv@5.6.0', ...tarballs], project)
+  writeFileSync(
+    join(project, 'keyv.mjs'),
+    `import { createKeyv } from '@cachex/keyv'
+import { createCache } from '@cachex/redis'
+const cache = createCache({ location: process.env.URL, keyPrefix: 'keyv' })
+const keyv = createKeyv(cache)
+await keyv.set('a', { b: 1 }, 60000)
+const v = await keyv.get('a')
+if (v?.b !== 1) throw new Error('keyv read back ' + JSON.stringify(v))
+await cache.close()
+console.log('keyv ok')
+`,
+  )
+  check('@cachex/keyv works with Keyv from the tarballs', () => {
+    sh('node', ['keyv.mjs'], project, { URL: server.url })
+  })
+} finally {
+  await server.stop()
+  rmSync(project, { recursive: true, force: true })
+}
+console.log(`\npack: ${passed} passed, ${failed} failed`)
+process.exit(failed === 0 ? 0 : 1)
