@@ -1,15 +1,14 @@
 import {
-  ClosedError,
+  type ClosedError,
   type CommandRoute,
   type Connection,
-  ConnectionError,
   type ConnectionOptions,
   InvalidArgumentError,
   type RedisArgument,
   ResponseError,
-  TimeoutError,
 } from '@cachex/core'
 import { createCluster, RESP_TYPES } from '@redis/client'
+import { closedError, closeWithin, connectBounded, SharedAttempt, scanNode } from './_connect.ts'
 import { Deadlines } from './_deadlines.ts'
 import { toCachexError } from './_errors.ts'
 import { keySlot, patternSlot } from './_slots.ts'
@@ -257,7 +256,7 @@ class ClusterConnection implements Connection {
   readonly #secrets: string[]
   readonly #where: string
   #closed = false
-  #connecting: Promise<void> | undefined
+  readonly #connecting = new SharedAttempt()
   #lastError: unknown
 
   constructor(options: ClusterOptions) {
@@ -370,19 +369,7 @@ class ClusterConnection implements Connection {
     const shard = slot === undefined ? undefined : this.#cluster.slots[slot]
     const primaries = shard === undefined ? [...this.#cluster.masters] : [shard.master]
     for (const node of primaries) {
-      let cursor = '0'
-      do {
-        const reply = (await this.#onNode(node, [
-          'SCAN',
-          cursor,
-          'MATCH',
-          pattern,
-          'COUNT',
-          String(count),
-        ])) as [Buffer, Buffer[]]
-        cursor = reply[0].toString()
-        yield reply[1].map((key) => key.toString('utf8'))
-      } while (cursor !== '0')
+      yield* scanNode((args) => this.#onNode(node, args), pattern, count)
     }
   }
 
@@ -407,15 +394,11 @@ class ClusterConnection implements Connection {
       cluster.destroy()
       return
     }
-    // A graceful close waits for pending replies; bound it so a frozen node cannot hang close().
-    const grace = this.#deadlines?.timeoutMs ?? this.#connectTimeoutMs
-    let timer: NodeJS.Timeout | undefined
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), grace).unref()
-    })
-    const result = await Promise.race([cluster.close().catch(() => undefined), timedOut])
-    clearTimeout(timer)
-    if (result === 'timeout') cluster.destroy()
+    await closeWithin(
+      () => cluster.close(),
+      () => cluster.destroy(),
+      this.#deadlines?.timeoutMs ?? this.#connectTimeoutMs,
+    )
   }
 
   /** Runs one command: split by slot, checked for one slot, or routed by its key; bounded. */
@@ -548,62 +531,30 @@ class ClusterConnection implements Connection {
 
   /** Waits for the slot map, at most `socketConnectTimeout`; starts the discovery if needed. */
   #connect(): Promise<void> {
-    if (this.#connecting !== undefined) return this.#connecting
-    const cluster = this.#cluster
-    const connecting = new Promise<void>((resolve, reject) => {
-      let settled = false
-      const finish = (error?: Error) => {
-        if (settled) return
-        settled = true
-        clearTimeout(timer)
-        cluster.off?.('connect', onReady)
-        if (error === undefined) resolve()
-        else reject(error)
-      }
-      const onReady = () => finish()
-      const timer = setTimeout(() => {
-        finish(
-          new TimeoutError(
-            `could not connect to ${this.#where} within ${this.#connectTimeoutMs} ms (socketConnectTimeout)${this.#lastErrorText()}`,
-            { cause: this.#lastError },
-          ),
-        )
-      }, this.#connectTimeoutMs)
-      timer.unref()
-      // The cluster emits 'connect' once it knows the slot map and reaches every primary.
-      cluster.on('connect', onReady)
-      if (!cluster.isOpen) {
-        cluster.connect().then(
-          () => finish(),
-          (error: unknown) => {
-            this.#lastError = error
-            finish(
-              new ConnectionError(`could not connect to ${this.#where}${this.#lastErrorText()}`, {
-                cause: error,
-              }),
-            )
-          },
-        )
-      } else if (cluster.isReady) {
-        finish()
-      }
+    return this.#connecting.run(() => {
+      const cluster = this.#cluster
+      return connectBounded({
+        emitter: cluster,
+        where: this.#where,
+        timeoutMs: this.#connectTimeoutMs,
+        // The cluster emits 'connect' once it knows the slot map and reaches every primary.
+        readyEvent: 'connect',
+        opening: !cluster.isOpen
+          ? cluster.connect()
+          : cluster.isReady
+            ? Promise.resolve()
+            : undefined,
+        lastError: () => this.#lastError,
+        setLastError: (error) => {
+          this.#lastError = error
+        },
+        describe: (error) => toCachexError(error, this.#secrets).message,
+      })
     })
-    this.#connecting = connecting
-    const clear = () => {
-      if (this.#connecting === connecting) this.#connecting = undefined
-    }
-    connecting.then(clear, clear)
-    return connecting
-  }
-
-  #lastErrorText(): string {
-    const error = this.#lastError
-    if (error === undefined) return ''
-    return `: ${toCachexError(error, this.#secrets).message}`
   }
 
   #closedError(): ClosedError {
-    return new ClosedError(`the connection to ${this.#where} is closed`)
+    return closedError(this.#where)
   }
 }
 

@@ -1,14 +1,13 @@
 import {
-  ClosedError,
+  type ClosedError,
   type CommandRoute,
   type Connection,
-  ConnectionError,
   type ConnectionOptions,
   InvalidArgumentError,
   type RedisArgument,
-  TimeoutError,
 } from '@cachex/core'
 import { createSentinel, ErrorReply } from '@redis/client'
+import { closedError, closeWithin, connectBounded, SharedAttempt, scanNode } from './_connect.ts'
 import { Deadlines } from './_deadlines.ts'
 import { toCachexError } from './_errors.ts'
 import {
@@ -147,7 +146,7 @@ class SentinelConnection implements Connection {
   /** `sentinel.connect()` in flight. */
   #opening: Promise<void> | undefined
   /** One bounded wait for `#opening`, shared by the calls that arrive meanwhile. */
-  #connecting: Promise<void> | undefined
+  readonly #connecting = new SharedAttempt()
   #lastError: unknown
   #replicasUp = false
   #replicasCheckedAt = Number.NEGATIVE_INFINITY
@@ -266,20 +265,8 @@ class SentinelConnection implements Connection {
     )
   }
 
-  async *scan(pattern: string, count: number): AsyncIterable<string[]> {
-    let cursor = '0'
-    do {
-      const reply = (await this.command([
-        'SCAN',
-        cursor,
-        'MATCH',
-        pattern,
-        'COUNT',
-        String(count),
-      ])) as [Buffer, Buffer[]]
-      cursor = reply[0].toString()
-      yield reply[1].map((key) => key.toString('utf8'))
-    } while (cursor !== '0')
+  scan(pattern: string, count: number): AsyncIterable<string[]> {
+    return scanNode((args) => this.command(args), pattern, count)
   }
 
   async flush(): Promise<void> {
@@ -298,15 +285,13 @@ class SentinelConnection implements Connection {
     this.#closed = true
     const sentinel = this.#sentinel
     if (!this.#closeSentinel || (!sentinel.isOpen && this.#opening === undefined)) return
-    // A graceful close waits for pending replies; bound it so that nothing can hang close().
-    const grace = this.#deadlines?.timeoutMs ?? this.#connectTimeoutMs
-    let timer: NodeJS.Timeout | undefined
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), grace).unref()
-    })
-    const result = await Promise.race([sentinel.close().catch(() => undefined), timedOut])
-    clearTimeout(timer)
-    if (result === 'timeout') sentinel.destroy().catch(() => undefined)
+    await closeWithin(
+      () => sentinel.close(),
+      () => {
+        sentinel.destroy().catch(() => undefined)
+      },
+      this.#deadlines?.timeoutMs ?? this.#connectTimeoutMs,
+    )
   }
 
   #send(args: RedisArgument[], readonly: boolean): Promise<unknown> {
@@ -361,7 +346,6 @@ class SentinelConnection implements Connection {
    * needed. A connection attempt that outlives the wait goes on, and later calls wait for it.
    */
   #connect(): Promise<void> {
-    if (this.#connecting !== undefined) return this.#connecting
     const sentinel = this.#sentinel
     if (this.#opening === undefined && !sentinel.isOpen) {
       const opening = sentinel.connect().then(() => undefined)
@@ -376,53 +360,21 @@ class SentinelConnection implements Connection {
     }
     const opening = this.#opening
     if (opening === undefined) return Promise.resolve()
-    const connecting = new Promise<void>((resolve, reject) => {
-      let settled = false
-      const finish = (error?: Error) => {
-        if (settled) return
-        settled = true
-        clearTimeout(timer)
-        sentinel.off('error', onError)
-        if (error === undefined) resolve()
-        else reject(error)
-      }
-      // A sentinel or a data node refused the handshake (a wrong password, an unknown user):
-      // retrying will not help, so fail now instead of at the end of socketConnectTimeout.
-      const onError = (error: unknown) => {
-        if (!isErrorReply(error)) return
-        finish(
-          new ConnectionError(`could not connect to ${this.#where}: ${this.#text(error)}`, {
-            cause: error,
-          }),
-        )
-      }
-      const timer = setTimeout(() => {
-        const last = this.#lastError
-        finish(
-          new TimeoutError(
-            `could not connect to ${this.#where} within ${this.#connectTimeoutMs} ms (socketConnectTimeout)${last === undefined ? '' : `: ${this.#text(last)}`}`,
-            { cause: last },
-          ),
-        )
-      }, this.#connectTimeoutMs)
-      timer.unref()
-      sentinel.on('error', onError)
-      opening.then(
-        () => finish(),
-        (error: unknown) =>
-          finish(
-            new ConnectionError(`could not connect to ${this.#where}: ${this.#text(error)}`, {
-              cause: error,
-            }),
-          ),
-      )
-    })
-    this.#connecting = connecting
-    const clear = () => {
-      if (this.#connecting === connecting) this.#connecting = undefined
-    }
-    connecting.then(clear, clear)
-    return connecting
+    return this.#connecting.run(() =>
+      connectBounded({
+        emitter: sentinel,
+        where: this.#where,
+        timeoutMs: this.#connectTimeoutMs,
+        opening,
+        // A sentinel or a data node refused the handshake (a wrong password, an unknown user).
+        isFatal: isErrorReply,
+        lastError: () => this.#lastError,
+        setLastError: (error) => {
+          this.#lastError = error
+        },
+        describe: (error) => this.#text(error),
+      }),
+    )
   }
 
   /** The message of `error` (a node-redis error, or the string node-redis sometimes emits), redacted. */
@@ -435,7 +387,7 @@ class SentinelConnection implements Connection {
   }
 
   #closedError(): ClosedError {
-    return new ClosedError(`the connection to ${this.#where} is closed`)
+    return closedError(this.#where)
   }
 }
 

@@ -1,14 +1,13 @@
 import {
-  ClosedError,
+  type ClosedError,
   type CommandRoute,
   type Connection,
-  ConnectionError,
   type ConnectionOptions,
   InvalidArgumentError,
   type RedisArgument,
-  TimeoutError,
 } from '@cachex/core'
 import { createClient, createClientPool, ErrorReply, RESP_TYPES } from '@redis/client'
+import { closedError, closeWithin, connectBounded, SharedAttempt, scanNode } from './_connect.ts'
 import { Deadlines } from './_deadlines.ts'
 import { toCachexError } from './_errors.ts'
 import { parseRedisUrl, redactUrl } from './url.ts'
@@ -82,7 +81,7 @@ export class StandaloneConnection implements Connection {
   readonly #where: string
   readonly #isPool: boolean
   #closed = false
-  #connecting: Promise<void> | undefined
+  readonly #connecting = new SharedAttempt()
   #lastError: unknown
 
   constructor(options: StandaloneOptions) {
@@ -179,20 +178,8 @@ export class StandaloneConnection implements Connection {
     return Promise.all(commands.map((args) => this.#send(args).catch((error: Error) => error)))
   }
 
-  async *scan(pattern: string, count: number): AsyncIterable<string[]> {
-    let cursor = '0'
-    do {
-      const reply = (await this.command([
-        'SCAN',
-        cursor,
-        'MATCH',
-        pattern,
-        'COUNT',
-        String(count),
-      ])) as [Buffer, Buffer[]]
-      cursor = reply[0].toString()
-      yield reply[1].map((key) => key.toString('utf8'))
-    } while (cursor !== '0')
+  scan(pattern: string, count: number): AsyncIterable<string[]> {
+    return scanNode((args) => this.command(args), pattern, count)
   }
 
   async flush(): Promise<void> {
@@ -214,15 +201,11 @@ export class StandaloneConnection implements Connection {
       client.destroy()
       return
     }
-    // A graceful close waits for pending replies; bound it so a frozen server cannot hang close().
-    const grace = this.#deadlines?.timeoutMs ?? this.#connectTimeoutMs
-    let timer: NodeJS.Timeout | undefined
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), grace).unref()
-    })
-    const result = await Promise.race([client.close().catch(() => undefined), timedOut])
-    clearTimeout(timer)
-    if (result === 'timeout') client.destroy()
+    await closeWithin(
+      () => client.close(),
+      () => client.destroy(),
+      this.#deadlines?.timeoutMs ?? this.#connectTimeoutMs,
+    )
   }
 
   #send(args: RedisArgument[]): Promise<unknown> {
@@ -242,78 +225,32 @@ export class StandaloneConnection implements Connection {
 
   #ready(): boolean {
     const client = this.#client
-    return this.#isPool ? client.isOpen && this.#connecting === undefined : client.isReady === true
+    return this.#isPool ? client.isOpen && !this.#connecting.pending : client.isReady === true
   }
 
   /** Waits for the client to be ready, at most `socketConnectTimeout`; starts connecting if needed. */
   #connect(): Promise<void> {
-    if (this.#connecting !== undefined) return this.#connecting
-    const client = this.#client
-    const connecting = new Promise<void>((resolve, reject) => {
-      let settled = false
-      const finish = (error?: Error) => {
-        if (settled) return
-        settled = true
-        clearTimeout(timer)
-        const off = (client as unknown as { off?: (e: string, l: (e: unknown) => void) => void })
-          .off
-        off?.call(client, 'ready', onReady)
-        off?.call(client, 'error', onError)
-        if (error === undefined) resolve()
-        else reject(error)
-      }
-      const onReady = () => finish()
-      // The server answered the handshake (AUTH, SELECT…) with an error, such as a wrong password:
-      // retrying will not help, so fail now instead of at the end of socketConnectTimeout.
-      const onError = (error: unknown) => {
-        if (!(error instanceof ErrorReply)) return
-        finish(
-          new ConnectionError(`could not connect to ${this.#where}${this.#lastErrorText()}`, {
-            cause: error,
-          }),
-        )
-      }
-      const timer = setTimeout(() => {
-        finish(
-          new TimeoutError(
-            `could not connect to ${this.#where} within ${this.#connectTimeoutMs} ms (socketConnectTimeout)${this.#lastErrorText()}`,
-            { cause: this.#lastError },
-          ),
-        )
-      }, this.#connectTimeoutMs)
-      timer.unref()
-      if (!this.#isPool) client.on('ready', onReady)
-      client.on('error', onError)
-      if (!client.isOpen) {
-        client.connect().then(
-          () => finish(),
-          (error) => {
-            this.#lastError = error
-            finish(
-              new ConnectionError(`could not connect to ${this.#where}${this.#lastErrorText()}`, {
-                cause: error,
-              }),
-            )
-          },
-        )
-      }
+    return this.#connecting.run(() => {
+      const client = this.#client
+      return connectBounded({
+        emitter: client,
+        where: this.#where,
+        timeoutMs: this.#connectTimeoutMs,
+        // A pool has no 'ready' event: its connect() settling is the signal.
+        readyEvent: this.#isPool ? undefined : 'ready',
+        opening: client.isOpen ? undefined : client.connect(),
+        isFatal: (error) => error instanceof ErrorReply,
+        lastError: () => this.#lastError,
+        setLastError: (error) => {
+          this.#lastError = error
+        },
+        describe: (error) => toCachexError(error, this.#secrets).message,
+      })
     })
-    this.#connecting = connecting
-    const clear = () => {
-      if (this.#connecting === connecting) this.#connecting = undefined
-    }
-    connecting.then(clear, clear)
-    return connecting
-  }
-
-  #lastErrorText(): string {
-    const error = this.#lastError
-    if (error === undefined) return ''
-    return `: ${toCachexError(error, this.#secrets).message}`
   }
 
   #closedError(): ClosedError {
-    return new ClosedError(`the connection to ${this.#where} is closed`)
+    return closedError(this.#where)
   }
 }
 

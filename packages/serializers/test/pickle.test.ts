@@ -1031,7 +1031,7 @@ describe('pickle: differential against CPython', () => {
           } catch {}
         },
       ),
-      { numRuns: 20_000 },
+      { numRuns: 4_000 },
     )
     const result = spawnSync(PYTHON, ['-c', DIFF_CANON], {
       input: `${accepted.map((d) => d.toString('hex')).join('\n')}\n`,
@@ -1047,7 +1047,7 @@ describe('pickle: differential against CPython', () => {
       if (/^ERR (MemoryError|UnicodeDecodeError)$/.test(theirs)) return
       expect(`OK ${diffCanon(reader.deserialize(data))}`, data.toString('hex')).toBe(theirs)
     })
-  })
+  }, 120_000)
 })
 
 // ---------------------------------------------------------------------------------------------
