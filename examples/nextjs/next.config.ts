@@ -8,6 +8,8 @@ const nextConfig: NextConfig = {
   outputFileTracingRoot: root,
   turbopack: { root },
   poweredByHeader: false,
+  // The examples' shared fake backend is a workspace package published as TypeScript source.
+  transpilePackages: ['@cachex/example-shared'],
 }
 
 export default nextConfig

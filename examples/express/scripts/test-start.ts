@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url'
-import { runSmoke, spawnApp } from '@cachex/example-smoke'
+import { runSmoke, spawnApp } from '@cachex/example-shared'
 
 // Starts Redis and the app (from source, no build), checks it over HTTP, stops both.
 await runSmoke({

@@ -1,6 +1,6 @@
+import { loadCount, loadItem, type NightlyRun, runNightlyJob } from '@cachex/example-shared/backend'
 import type { Cache } from '@cachex/redis'
 import { Router } from 'express'
-import { loadCount, loadItem, type NightlyRun, runNightlyJob } from './backend.ts'
 
 /** The routes, over the cache configured at start-up. */
 export function cacheRoutes(cache: Cache): Router {

@@ -1,6 +1,6 @@
+import { loadCount, loadItem, type NightlyRun, runNightlyJob } from '@cachex/example-shared/backend'
 import type { Cache } from '@cachex/redis'
 import { Hono } from 'hono'
-import { loadCount, loadItem, type NightlyRun, runNightlyJob } from './backend.ts'
 
 /** The app's context: the cache configured at start-up, as a context variable (`c.var.cache`). */
 export type AppEnv = { Variables: { cache: Cache } }

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { run, runSmoke, spawnApp } from '@cachex/example-smoke'
+import { run, runSmoke, spawnApp } from '@cachex/example-shared'
 
 const dir = fileURLToPath(new URL('..', import.meta.url))
 const next = join(dir, 'node_modules/next/dist/bin/next')

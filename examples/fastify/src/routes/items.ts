@@ -1,5 +1,5 @@
+import { loadCount, loadItem } from '@cachex/example-shared/backend'
 import type { FastifyPluginAsync } from 'fastify'
-import { loadCount, loadItem } from '../backend.ts'
 
 /** `/items`: a read-through cache of the backend, and its invalidation. */
 const items: FastifyPluginAsync = async (fastify) => {

@@ -1,5 +1,5 @@
+import { type NightlyRun, runNightlyJob } from '@cachex/example-shared/backend'
 import type { FastifyPluginAsync } from 'fastify'
-import { type NightlyRun, runNightlyJob } from '../backend.ts'
 
 /** `/jobs`: work that must not run twice at once, even across app instances. */
 const jobs: FastifyPluginAsync = async (fastify) => {

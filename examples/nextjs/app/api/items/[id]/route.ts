@@ -1,4 +1,4 @@
-import { loadCount, loadItem } from '@/lib/backend'
+import { loadCount, loadItem } from '@cachex/example-shared/backend'
 import { cache } from '@/lib/cache'
 
 export const runtime = 'nodejs'

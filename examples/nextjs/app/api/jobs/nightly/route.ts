@@ -1,4 +1,4 @@
-import { type NightlyRun, runNightlyJob } from '@/lib/backend'
+import { type NightlyRun, runNightlyJob } from '@cachex/example-shared/backend'
 import { cache } from '@/lib/cache'
 
 export const runtime = 'nodejs'
