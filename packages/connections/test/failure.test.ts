@@ -1,68 +1,17 @@
 import { type Connection, ConnectionError, TimeoutError } from '@cachex/core'
-import {
-  freePort,
-  type RedisServer,
-  startRedis,
-  trackUnhandledRejections,
-  uniquePrefix,
-} from '@cachex/test-utils'
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { delay, freePort, timed, uniquePrefix } from '@cachex/test-utils'
+import { useFailureHarness } from '@cachex/test-utils/failures'
+import { describe, expect, it } from 'vitest'
 import { standalone } from '../src/index.ts'
 
 /** Bounds of the failure tests: calls are bounded by 0.5 s; we allow ten times that. */
 const FAST = { socketConnectTimeout: 0.5, socketTimeout: 0.5 }
 const SETTLE_MS = 5000
 
-const servers: RedisServer[] = []
-const connections: Connection[] = []
-let unhandled: () => unknown[]
-
-beforeEach(() => {
-  unhandled = trackUnhandledRejections()
-})
-
-afterEach(async () => {
-  for (const server of servers) server.resume()
-  for (const c of connections.splice(0)) await c.close()
-  // let pending rejections surface before looking
-  await delay(50)
-  expect(unhandled()).toEqual([])
-})
-
-afterAll(async () => {
-  for (const server of servers.splice(0)) {
-    server.resume()
-    await server.stop()
-  }
-})
-
-async function server(): Promise<RedisServer> {
-  const s = await startRedis()
-  servers.push(s)
-  return s
-}
+const { server, closeAfterTest } = useFailureHarness()
 
 function open(options: Parameters<typeof standalone>[0]): Connection {
-  const c = standalone(options)
-  connections.push(c)
-  return c
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}
-
-/** How a promise settled, and how long it took. */
-async function timed(
-  promise: Promise<unknown>,
-): Promise<{ ms: number; error?: unknown; value?: unknown }> {
-  const started = performance.now()
-  try {
-    const value = await promise
-    return { ms: performance.now() - started, value }
-  } catch (error) {
-    return { ms: performance.now() - started, error }
-  }
+  return closeAfterTest(standalone(options))
 }
 
 async function drain(scan: AsyncIterable<string[]>): Promise<string[]> {

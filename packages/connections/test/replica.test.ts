@@ -6,9 +6,11 @@ import {
   TimeoutError,
 } from '@cachex/core'
 import {
+  delay,
   type RedisServer,
   type ReplicaSet,
   startReplicaSet,
+  timed,
   trackUnhandledRejections,
   uniquePrefix,
 } from '@cachex/test-utils'
@@ -64,10 +66,6 @@ async function raw(server: RedisServer): Promise<Raw> {
   return client
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}
-
 function text(reply: unknown): string | null {
   return reply === null ? null : String(reply)
 }
@@ -90,19 +88,6 @@ async function until(fn: () => Promise<boolean>, ms: number): Promise<void> {
   while (!(await fn())) {
     if (performance.now() > end) throw new Error(`not true within ${ms} ms`)
     await delay(50)
-  }
-}
-
-/** How a promise settled, and how long it took. */
-async function timed(
-  promise: Promise<unknown>,
-): Promise<{ ms: number; error?: unknown; value?: unknown }> {
-  const started = performance.now()
-  try {
-    const value = await promise
-    return { ms: performance.now() - started, value }
-  } catch (error) {
-    return { ms: performance.now() - started, error }
   }
 }
 

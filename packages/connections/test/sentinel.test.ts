@@ -1,10 +1,12 @@
 import { inspect } from 'node:util'
 import { ClosedError, type Connection, ConnectionError, InvalidArgumentError } from '@cachex/core'
 import {
+  delay,
   freePort,
   type RedisServer,
   type SentinelDeployment,
   startSentinels,
+  timed,
   trackUnhandledRejections,
   uniquePrefix,
 } from '@cachex/test-utils'
@@ -62,10 +64,6 @@ async function raw(server: RedisServer): Promise<Raw> {
   return client
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}
-
 function text(reply: unknown): string | null {
   return reply === null ? null : String(reply)
 }
@@ -74,18 +72,6 @@ async function gets(client: Raw): Promise<number> {
   const stats = await client.sendCommand(['INFO', 'commandstats'])
   const match = /cmdstat_get:calls=(\d+)/.exec(String(stats))
   return match === null ? 0 : Number(match[1])
-}
-
-async function timed(
-  promise: Promise<unknown>,
-): Promise<{ ms: number; error?: unknown; value?: unknown }> {
-  const started = performance.now()
-  try {
-    const value = await promise
-    return { ms: performance.now() - started, value }
-  } catch (error) {
-    return { ms: performance.now() - started, error }
-  }
 }
 
 async function until(fn: () => Promise<boolean>, ms: number): Promise<void> {

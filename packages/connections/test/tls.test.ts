@@ -1,6 +1,6 @@
 import { inspect } from 'node:util'
 import { type Connection, ConnectionError } from '@cachex/core'
-import { startTlsRedis, type TlsRedis, uniquePrefix } from '@cachex/test-utils'
+import { startTlsRedis, type TlsRedis, timed, uniquePrefix } from '@cachex/test-utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { standalone } from '../src/index.ts'
 
@@ -30,18 +30,6 @@ function open(options: Parameters<typeof standalone>[0]): Connection {
 
 function text(reply: unknown): string | null {
   return reply === null ? null : String(reply)
-}
-
-async function timed(
-  promise: Promise<unknown>,
-): Promise<{ ms: number; error?: unknown; value?: unknown }> {
-  const started = performance.now()
-  try {
-    const value = await promise
-    return { ms: performance.now() - started, value }
-  } catch (error) {
-    return { ms: performance.now() - started, error }
-  }
 }
 
 describe('rediss://', () => {

@@ -7,7 +7,7 @@ import {
   InvalidArgumentError,
   pickleSerializer,
 } from '@cachex/redis'
-import { type RedisServer, startRedis, uniquePrefix } from '@cachex/test-utils'
+import { delay, type RedisServer, startRedis, uniquePrefix } from '@cachex/test-utils'
 import { createCache as createCacheManager } from 'cache-manager'
 import { Keyv } from 'keyv'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -37,10 +37,6 @@ async function rawBytes(cache: Cache, key: string): Promise<Buffer | null> {
   const reply = await cache.connection.command(['GET', cache.makeKey(key)])
   if (reply === null) return null
   return Buffer.isBuffer(reply) ? reply : Buffer.from(String(reply))
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
 /** Every `[key, value]` pair Keyv's `iterator()` yields. */

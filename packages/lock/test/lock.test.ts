@@ -6,7 +6,7 @@ import {
   InvalidArgumentError,
   type RedisArgument,
 } from '@cachex/core'
-import { type RedisServer, startRedis, uniquePrefix } from '@cachex/test-utils'
+import { delay, type RedisServer, startRedis, uniquePrefix } from '@cachex/test-utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Lock, LockError, LockNotOwnedError, lockFactory } from '../src/index.ts'
 
@@ -42,10 +42,6 @@ async function get(key: string): Promise<string | null> {
 
 async function pttl(key: string): Promise<number> {
   return (await connection.command(['PTTL', key])) as number
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
 /** A real connection that counts the commands sent through it, by command name. */

@@ -1,10 +1,6 @@
-import {
-  freePort,
-  type RedisServer,
-  startRedis,
-  trackUnhandledRejections,
-} from '@cachex/test-utils'
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { delay, freePort, timed } from '@cachex/test-utils'
+import { useFailureHarness } from '@cachex/test-utils/failures'
+import { describe, expect, it } from 'vitest'
 import {
   type Cache,
   ConnectionError,
@@ -18,52 +14,10 @@ import {
 const FAST = { socketConnectTimeout: 0.5, socketTimeout: 0.5 }
 const SETTLE_MS = 5000
 
-const servers: RedisServer[] = []
-const caches: Cache[] = []
-let unhandled: () => unknown[]
-
-beforeEach(() => {
-  unhandled = trackUnhandledRejections()
-})
-
-afterEach(async () => {
-  for (const server of servers) server.resume()
-  for (const cache of caches.splice(0)) await cache.close()
-  await delay(50)
-  expect(unhandled()).toEqual([])
-})
-
-afterAll(async () => {
-  for (const server of servers.splice(0)) {
-    server.resume()
-    await server.stop()
-  }
-})
-
-async function server(): Promise<RedisServer> {
-  const s = await startRedis()
-  servers.push(s)
-  return s
-}
+const { server, closeAfterTest } = useFailureHarness()
 
 function cacheFor(location: string, options: CreateCacheOptions = {}): Cache {
-  const cache = createCache({ location, keyPrefix: 'f', ...FAST, ...options })
-  caches.push(cache)
-  return cache
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}
-
-async function timed<T>(promise: Promise<T>): Promise<{ ms: number; error?: unknown; value?: T }> {
-  const started = performance.now()
-  try {
-    const value = await promise
-    return { ms: performance.now() - started, value }
-  } catch (error) {
-    return { ms: performance.now() - started, error }
-  }
+  return closeAfterTest(createCache({ location, keyPrefix: 'f', ...FAST, ...options }))
 }
 
 async function eventually<T>(fn: () => Promise<T>, ms: number): Promise<T> {

@@ -80,3 +80,21 @@ export type { SentinelDeployment, StartSentinelsOptions } from './sentinel.ts'
 export { startSentinels } from './sentinel.ts'
 export type { StartTlsRedisOptions, TlsRedis } from './tls.ts'
 export { startTlsRedis } from './tls.ts'
+
+/** Resolves after `ms` milliseconds. */
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/** How a promise settled (its value or its error), and how many milliseconds that took. */
+export async function timed<T>(
+  promise: Promise<T>,
+): Promise<{ ms: number; error?: unknown; value?: T }> {
+  const started = performance.now()
+  try {
+    const value = await promise
+    return { ms: performance.now() - started, value }
+  } catch (error) {
+    return { ms: performance.now() - started, error }
+  }
+}
