@@ -7,10 +7,11 @@ import {
   type RedisArgument,
   ResponseError,
 } from '@cachex/core'
-import { createCluster, RESP_TYPES } from '@redis/client'
+import { createCluster } from '@redis/client'
 import { closedError, closeWithin, connectBounded, SharedAttempt, scanNode } from './_connect.ts'
 import { Deadlines } from './_deadlines.ts'
 import { toCachexError } from './_errors.ts'
+import { COMMAND_OPTIONS, TEXT_COMMAND_OPTIONS, withOptions } from './_options.ts'
 import { keySlot, patternSlot } from './_slots.ts'
 import { parseRedisUrl, redactUrl } from './url.ts'
 
@@ -113,14 +114,6 @@ const SUM = 3
 /** How a multi-key command is split by slot. */
 type Kind = typeof MGET | typeof MSET | typeof SUM
 
-/** Replies as raw bytes and flat arrays, whatever the cluster's own type mapping. */
-const TYPE_MAPPING = {
-  [RESP_TYPES.BLOB_STRING]: Buffer,
-  [RESP_TYPES.MAP]: Array,
-  [RESP_TYPES.SET]: Array,
-}
-/** `timeout: 0` turns off node-redis's per-command AbortSignal timer; `Deadlines` bounds calls instead. */
-const COMMAND_OPTIONS = { typeMapping: TYPE_MAPPING, timeout: 0 }
 const DEFAULT_CONNECT_TIMEOUT = 5
 const DEFAULT_SOCKET_TIMEOUT = 5
 const DEFAULT_TOPOLOGY_REFRESH_MS = 1000
@@ -250,6 +243,8 @@ class ClusterConnection implements Connection {
   readonly #cluster: NodeRedisClusterLike
   /** The cluster seen through `withCommandOptions(COMMAND_OPTIONS)`, for the routed fallback. */
   readonly #router: Pick<NodeRedisClusterLike, 'sendCommand'>
+  /** The same, replying with bulk strings as text. */
+  readonly #textRouter: Pick<NodeRedisClusterLike, 'sendCommand'>
   readonly #closeClient: boolean
   readonly #connectTimeoutMs: number
   readonly #deadlines: Deadlines | undefined
@@ -327,18 +322,15 @@ class ClusterConnection implements Connection {
       } as never) as unknown as NodeRedisClusterLike
       this.#closeClient = true
     }
-    const withOptions = (this.#cluster as { withCommandOptions?: (o: object) => unknown })
-      .withCommandOptions
-    this.#router =
-      typeof withOptions === 'function'
-        ? (withOptions.call(this.#cluster, COMMAND_OPTIONS) as Pick<
-            NodeRedisClusterLike,
-            'sendCommand'
-          >)
-        : {
-            sendCommand: (key, readonly, args) =>
-              this.#cluster.sendCommand(key, readonly, args, COMMAND_OPTIONS),
-          }
+    const cluster = this.#cluster
+    this.#router = withOptions(cluster, COMMAND_OPTIONS, () => ({
+      sendCommand: (key, readonly, args) =>
+        cluster.sendCommand(key, readonly, args, COMMAND_OPTIONS),
+    }))
+    this.#textRouter = withOptions(cluster, TEXT_COMMAND_OPTIONS, () => ({
+      sendCommand: (key, readonly, args) =>
+        cluster.sendCommand(key, readonly, args, TEXT_COMMAND_OPTIONS),
+    }))
     // An 'error' event without a listener crashes the process; remember it for messages instead.
     this.#cluster.on('error', (error) => {
       this.#lastError = error
@@ -413,26 +405,27 @@ class ClusterConnection implements Connection {
       atomic = split === undefined ? ATOMIC.get(name) : undefined
     }
     const readonly = route?.readonly === true
+    const text = route?.text === true
     let reply: Promise<unknown>
     if (split !== undefined) {
-      reply = this.#split(split, args, readonly)
+      reply = this.#split(split, args, readonly, text)
     } else if (atomic !== undefined) {
       const keys = atomic.keys(args)
       const error = crossSlot(name, keys, atomic)
       if (error !== undefined) return Promise.reject(error)
-      reply = this.#send(keys[0] ?? route?.key, readonly, args)
+      reply = this.#send(keys[0] ?? route?.key, readonly, args, text)
     } else {
-      reply = this.#send(route?.key ?? impliedKey(name, args), readonly, args)
+      reply = this.#send(route?.key ?? impliedKey(name, args), readonly, args, text)
     }
     return this.#bound(reply, name)
   }
 
   /** Splits a multi-key command by slot, runs the parts in parallel, and combines their replies. */
-  #split(kind: Kind, args: RedisArgument[], readonly: boolean): Promise<unknown> {
+  #split(kind: Kind, args: RedisArgument[], readonly: boolean, text: boolean): Promise<unknown> {
     const step = kind === MSET ? 2 : 1
     const count = (args.length - 1) / step
     // Malformed (no keys, a key without a value): let the server say what is wrong.
-    if (!Number.isInteger(count) || count < 1) return this.#send(args[1], readonly, args)
+    if (!Number.isInteger(count) || count < 1) return this.#send(args[1], readonly, args, text)
     const head = args[0] as RedisArgument
     const bySlot = new Map<number, number[]>()
     for (let i = 0; i < count; i++) {
@@ -442,7 +435,7 @@ class ClusterConnection implements Connection {
       else group.push(i)
     }
     // One slot: the command as it is, atomic as on one server.
-    if (bySlot.size === 1) return this.#send(args[1], readonly, args)
+    if (bySlot.size === 1) return this.#send(args[1], readonly, args, text)
     const groups = [...bySlot.values()]
     const parts = groups.map((group) => {
       const part: RedisArgument[] = [head]
@@ -450,7 +443,7 @@ class ClusterConnection implements Connection {
         part.push(args[1 + i * step] as RedisArgument)
         if (step === 2) part.push(args[2 + i * step] as RedisArgument)
       }
-      return this.#send(part[1], readonly, part)
+      return this.#send(part[1], readonly, part, text)
     })
     return Promise.all(parts).then((replies) => {
       if (kind === MSET) return replies[0]
@@ -480,21 +473,23 @@ class ClusterConnection implements Connection {
     key: RedisArgument | undefined,
     readonly: boolean,
     args: RedisArgument[],
+    text = false,
   ): Promise<unknown> {
-    if (key === undefined) return this.#router.sendCommand(undefined, readonly, args)
+    const router = text ? this.#textRouter : this.#router
+    if (key === undefined) return router.sendCommand(undefined, readonly, args)
     const slot = keySlot(key)
     const cluster = this.#cluster
     const shard = cluster.slots[slot]
-    if (shard === undefined) return this.#router.sendCommand(key, readonly, args)
+    if (shard === undefined) return router.sendCommand(key, readonly, args)
     const node = readonly ? cluster.getSlotRandomNode(slot) : shard.master
     const client = node.client
     const reply =
       client !== undefined
-        ? senderOf(client).sendCommand(args)
-        : cluster.nodeClient(node).then((c) => senderOf(c).sendCommand(args))
+        ? senderOf(client, text).sendCommand(args)
+        : cluster.nodeClient(node).then((c) => senderOf(c, text).sendCommand(args))
     return reply.catch((error: unknown) => {
       if (!isRedirect(error)) throw error
-      return this.#router.sendCommand(key, readonly, args)
+      return router.sendCommand(key, readonly, args)
     })
   }
 
@@ -503,8 +498,8 @@ class ClusterConnection implements Connection {
     const client = node.client
     const reply =
       client !== undefined
-        ? senderOf(client).sendCommand(args)
-        : this.#cluster.nodeClient(node).then((c) => senderOf(c).sendCommand(args))
+        ? senderOf(client, false).sendCommand(args)
+        : this.#cluster.nodeClient(node).then((c) => senderOf(c, false).sendCommand(args))
     return this.#bound(reply, String(args[0]))
   }
 
@@ -558,21 +553,25 @@ class ClusterConnection implements Connection {
   }
 }
 
-/** Each node client seen through `withCommandOptions(COMMAND_OPTIONS)`, made once per client. */
-const SENDERS = new WeakMap<NodeRedisNodeClientLike, Pick<NodeRedisNodeClientLike, 'sendCommand'>>()
+type NodeSender = Pick<NodeRedisNodeClientLike, 'sendCommand'>
+
+/** Each node client with cachex's command options, made once per client: bytes, and text. */
+const SENDERS = new WeakMap<NodeRedisNodeClientLike, NodeSender>()
+const TEXT_SENDERS = new WeakMap<NodeRedisNodeClientLike, NodeSender>()
 
 /**
  * `client` with cachex's command options set once: passing them on each call costs node-redis
  * more than half its throughput on one node client (measured: 200k against 460k GET/s).
  */
-function senderOf(client: NodeRedisNodeClientLike): Pick<NodeRedisNodeClientLike, 'sendCommand'> {
-  let sender = SENDERS.get(client)
+function senderOf(client: NodeRedisNodeClientLike, text: boolean): NodeSender {
+  const cache = text ? TEXT_SENDERS : SENDERS
+  let sender = cache.get(client)
   if (sender === undefined) {
-    sender =
-      typeof client.withCommandOptions === 'function'
-        ? client.withCommandOptions(COMMAND_OPTIONS)
-        : { sendCommand: (args) => client.sendCommand(args, COMMAND_OPTIONS) }
-    SENDERS.set(client, sender)
+    const options = text ? TEXT_COMMAND_OPTIONS : COMMAND_OPTIONS
+    sender = withOptions<NodeSender>(client, options, () => ({
+      sendCommand: (args) => client.sendCommand(args, options),
+    }))
+    cache.set(client, sender)
   }
   return sender
 }

@@ -102,36 +102,36 @@ class ReplicaConnection implements Connection {
   command(args: RedisArgument[], route?: CommandRoute): Promise<unknown> {
     if (this.#closed) return Promise.reject(this.#closedError())
     if (!this.#started) this.#start()
-    if (route?.readonly !== true) return this.#primary.command(args)
+    if (route?.readonly !== true) return this.#primary.command(args, route)
     const index = this.#pick()
-    if (index < 0) return this.#primary.command(args)
-    return (this.#replicas[index] as StandaloneConnection).command(args).catch((error) => {
+    if (index < 0) return this.#primary.command(args, route)
+    return (this.#replicas[index] as StandaloneConnection).command(args, route).catch((error) => {
       if (this.#closed || !isReplicaFailure(error)) throw error
       this.#bench(index)
       if (!retriesOnPrimary(error)) throw error
-      return this.#primary.command(args)
+      return this.#primary.command(args, route)
     })
   }
 
   async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
     if (this.#closed) throw this.#closedError()
     if (!this.#started) this.#start()
-    if (route?.readonly !== true) return this.#primary.batch(commands)
+    if (route?.readonly !== true) return this.#primary.batch(commands, route)
     const index = this.#pick()
-    if (index < 0) return this.#primary.batch(commands)
+    if (index < 0) return this.#primary.batch(commands, route)
     let replies: unknown[]
     try {
-      replies = await (this.#replicas[index] as StandaloneConnection).batch(commands)
+      replies = await (this.#replicas[index] as StandaloneConnection).batch(commands, route)
     } catch (error) {
       if (this.#closed || !isReplicaFailure(error)) throw error
       this.#bench(index)
       if (!retriesOnPrimary(error)) throw error
-      return this.#primary.batch(commands)
+      return this.#primary.batch(commands, route)
     }
     if (!this.#closed && replies.some(isReplicaFailure)) {
       this.#bench(index)
       // The replica went away half-way: the commands only read, so the primary runs them again.
-      if (replies.some(retriesOnPrimary)) return this.#primary.batch(commands)
+      if (replies.some(retriesOnPrimary)) return this.#primary.batch(commands, route)
     }
     return replies
   }

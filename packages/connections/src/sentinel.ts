@@ -10,8 +10,8 @@ import { createSentinel, ErrorReply } from '@redis/client'
 import { closedError, closeWithin, connectBounded, SharedAttempt, scanNode } from './_connect.ts'
 import { Deadlines } from './_deadlines.ts'
 import { toCachexError } from './_errors.ts'
+import { COMMAND_OPTIONS, TEXT_COMMAND_OPTIONS, withOptions } from './_options.ts'
 import {
-  COMMAND_OPTIONS,
   DEFAULT_CONNECT_TIMEOUT,
   DEFAULT_SOCKET_TIMEOUT,
   isClientClosed,
@@ -136,6 +136,8 @@ class SentinelConnection implements Connection {
   readonly #sentinel: RedisSentinelLike
   /** The sentinel seen through `withCommandOptions(COMMAND_OPTIONS)`. */
   readonly #sender: Pick<RedisSentinelLike, 'sendCommand'>
+  /** The same, replying with bulk strings as text. */
+  readonly #textSender: Pick<RedisSentinelLike, 'sendCommand'>
   readonly #closeSentinel: boolean
   readonly #connectTimeoutMs: number
   readonly #deadlines: Deadlines | undefined
@@ -227,18 +229,15 @@ class SentinelConnection implements Connection {
       }) as unknown as RedisSentinelLike
       this.#closeSentinel = true
     }
-    const withOptions = (this.#sentinel as { withCommandOptions?: (o: object) => unknown })
-      .withCommandOptions
-    this.#sender =
-      typeof withOptions === 'function'
-        ? (withOptions.call(this.#sentinel, COMMAND_OPTIONS) as Pick<
-            RedisSentinelLike,
-            'sendCommand'
-          >)
-        : {
-            sendCommand: (isReadonly, args) =>
-              this.#sentinel.sendCommand(isReadonly, args, COMMAND_OPTIONS),
-          }
+    const sentinel = this.#sentinel
+    this.#sender = withOptions(sentinel, COMMAND_OPTIONS, () => ({
+      sendCommand: (isReadonly: boolean, args: ReadonlyArray<RedisArgument>) =>
+        sentinel.sendCommand(isReadonly, args, COMMAND_OPTIONS),
+    }))
+    this.#textSender = withOptions(sentinel, TEXT_COMMAND_OPTIONS, () => ({
+      sendCommand: (isReadonly: boolean, args: ReadonlyArray<RedisArgument>) =>
+        sentinel.sendCommand(isReadonly, args, TEXT_COMMAND_OPTIONS),
+    }))
     // An 'error' event without a listener crashes the process; remember it for messages instead.
     this.#sentinel.on('error', (error) => {
       this.#lastError = error
@@ -252,16 +251,18 @@ class SentinelConnection implements Connection {
   command(args: RedisArgument[], route?: CommandRoute): Promise<unknown> {
     if (this.#closed) return Promise.reject(this.#closedError())
     const readonly = route?.readonly === true
-    if (!this.#ready()) return this.#connect().then(() => this.#send(args, readonly))
-    return this.#send(args, readonly)
+    const text = route?.text === true
+    if (!this.#ready()) return this.#connect().then(() => this.#send(args, readonly, text))
+    return this.#send(args, readonly, text)
   }
 
   async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
     if (this.#closed) throw this.#closedError()
     if (!this.#ready()) await this.#connect()
     const readonly = route?.readonly === true
+    const text = route?.text === true
     return Promise.all(
-      commands.map((args) => this.#send(args, readonly).catch((error: Error) => error)),
+      commands.map((args) => this.#send(args, readonly, text).catch((error: Error) => error)),
     )
   }
 
@@ -294,14 +295,15 @@ class SentinelConnection implements Connection {
     )
   }
 
-  #send(args: RedisArgument[], readonly: boolean): Promise<unknown> {
+  #send(args: RedisArgument[], readonly: boolean, text: boolean): Promise<unknown> {
     const onReplica = readonly && this.#useReplicas && this.#replicasReady()
-    let reply = this.#sender.sendCommand(onReplica, args)
+    const sender = text ? this.#textSender : this.#sender
+    let reply = sender.sendCommand(onReplica, args)
     if (onReplica) {
       reply = reply.catch((error: unknown) => {
         if (this.#closed || !isReplicaFailure(error)) throw error
         this.#replicasCheckedAt = Number.NEGATIVE_INFINITY
-        return this.#sender.sendCommand(false, args)
+        return sender.sendCommand(false, args)
       })
     }
     if (this.#deadlines === undefined) {

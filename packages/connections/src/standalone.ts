@@ -6,10 +6,11 @@ import {
   InvalidArgumentError,
   type RedisArgument,
 } from '@cachex/core'
-import { createClient, createClientPool, ErrorReply, RESP_TYPES } from '@redis/client'
+import { createClient, createClientPool, ErrorReply } from '@redis/client'
 import { closedError, closeWithin, connectBounded, SharedAttempt, scanNode } from './_connect.ts'
 import { Deadlines } from './_deadlines.ts'
 import { toCachexError } from './_errors.ts'
+import { COMMAND_OPTIONS, TEXT_COMMAND_OPTIONS, withOptions } from './_options.ts'
 import { parseRedisUrl, redactUrl } from './url.ts'
 
 /** What the standalone factory needs of a node-redis client or client pool. */
@@ -32,14 +33,6 @@ export interface StandaloneOptions extends ConnectionOptions {
   location?: ConnectionOptions['location']
 }
 
-/** Replies as raw bytes and flat arrays, whatever the client's own type mapping. */
-const TYPE_MAPPING = {
-  [RESP_TYPES.BLOB_STRING]: Buffer,
-  [RESP_TYPES.MAP]: Array,
-  [RESP_TYPES.SET]: Array,
-}
-/** `timeout: 0` turns off node-redis's per-command AbortSignal timer; `Deadlines` bounds calls instead. */
-export const COMMAND_OPTIONS = { typeMapping: TYPE_MAPPING, timeout: 0 }
 const DEFAULT_URL = 'redis://127.0.0.1:6379/0'
 export const DEFAULT_CONNECT_TIMEOUT = 5
 export const DEFAULT_SOCKET_TIMEOUT = 5
@@ -72,8 +65,9 @@ export function isNodeRedisClient(value: unknown): value is NodeRedisClientLike 
  */
 export class StandaloneConnection implements Connection {
   readonly #client: NodeRedisClientLike
-  /** The client seen through `withCommandOptions(COMMAND_OPTIONS)`: options set once, not per call. */
+  /** The client with cachex's command options: replies as bytes, or as text. */
   readonly #sender: Pick<NodeRedisClientLike, 'sendCommand'>
+  readonly #textSender: Pick<NodeRedisClientLike, 'sendCommand'>
   readonly #closeClient: boolean
   readonly #connectTimeoutMs: number
   readonly #deadlines: Deadlines | undefined
@@ -131,16 +125,15 @@ export class StandaloneConnection implements Connection {
         : createClient(clientOptions as never)) as unknown as NodeRedisClientLike
       this.#closeClient = true
     }
-    // Per-call options cost node-redis about half its throughput; a proxy carries them for free.
-    const withOptions = (this.#client as { withCommandOptions?: (o: object) => unknown })
-      .withCommandOptions
-    this.#sender =
-      typeof withOptions === 'function'
-        ? (withOptions.call(this.#client, COMMAND_OPTIONS) as Pick<
-            NodeRedisClientLike,
-            'sendCommand'
-          >)
-        : { sendCommand: (args) => this.#client.sendCommand(args, COMMAND_OPTIONS) }
+    const client = this.#client
+    this.#sender = withOptions(client, COMMAND_OPTIONS, () => ({
+      sendCommand: (args: ReadonlyArray<RedisArgument>) =>
+        client.sendCommand(args, COMMAND_OPTIONS),
+    }))
+    this.#textSender = withOptions(client, TEXT_COMMAND_OPTIONS, () => ({
+      sendCommand: (args: ReadonlyArray<RedisArgument>) =>
+        client.sendCommand(args, TEXT_COMMAND_OPTIONS),
+    }))
     // An 'error' event without a listener crashes the process; remember it for messages instead.
     this.#client.on('error', (error) => {
       this.#lastError = error
@@ -165,17 +158,21 @@ export class StandaloneConnection implements Connection {
     this.#connect().catch(() => undefined)
   }
 
-  command(args: RedisArgument[], _route?: CommandRoute): Promise<unknown> {
+  command(args: RedisArgument[], route?: CommandRoute): Promise<unknown> {
     if (this.#closed) return Promise.reject(this.#closedError())
-    if (!this.#ready()) return this.#connect().then(() => this.#send(args))
-    return this.#send(args)
+    const text = route?.text === true
+    if (!this.#ready()) return this.#connect().then(() => this.#send(args, text))
+    return this.#send(args, text)
   }
 
-  async batch(commands: RedisArgument[][], _route?: CommandRoute): Promise<unknown[]> {
+  async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
     if (this.#closed) throw this.#closedError()
     if (!this.#ready()) await this.#connect()
     // Commands sent in the same tick leave in one write: one round trip.
-    return Promise.all(commands.map((args) => this.#send(args).catch((error: Error) => error)))
+    const text = route?.text === true
+    return Promise.all(
+      commands.map((args) => this.#send(args, text).catch((error: Error) => error)),
+    )
   }
 
   scan(pattern: string, count: number): AsyncIterable<string[]> {
@@ -208,8 +205,8 @@ export class StandaloneConnection implements Connection {
     )
   }
 
-  #send(args: RedisArgument[]): Promise<unknown> {
-    const reply = this.#sender.sendCommand(args)
+  #send(args: RedisArgument[], text = false): Promise<unknown> {
+    const reply = (text ? this.#textSender : this.#sender).sendCommand(args)
     if (this.#deadlines === undefined) {
       return reply.catch((error: unknown) => {
         throw this.#mapError(error)

@@ -1,8 +1,8 @@
 // Reading raw RESP2/RESP3 replies the same way whatever the client's protocol or type mapping.
 
-/** A reply as bytes: node-redis maps bulk strings to Buffer; a custom connection may give strings. */
-export function toBuffer(reply: unknown): Buffer {
-  return Buffer.isBuffer(reply) ? reply : Buffer.from(String(reply))
+/** A value reply for the codec: a Buffer, or a string where the connection replied with text. */
+export function toData(reply: unknown): Buffer | string {
+  return Buffer.isBuffer(reply) || typeof reply === 'string' ? reply : Buffer.from(String(reply))
 }
 
 /** A reply as text (keys, hash fields). */

@@ -1,4 +1,4 @@
-import { toArray, toBuffer, toNumber, toPairs, toScore, toScoreOrNull, toText } from './_replies.ts'
+import { toArray, toData, toNumber, toPairs, toScore, toScoreOrNull, toText } from './_replies.ts'
 import { checkSeconds, describe, timeoutToMs } from './_timeout.ts'
 import { Codec } from './codec.ts'
 import {
@@ -177,6 +177,8 @@ export class Cache {
   readonly #logger: Logger
   readonly #itersize: number
   readonly #lockFactory: LockFactory | undefined
+  /** Whether replies come as UTF-8 text (the codec reads text: JSON without compression). */
+  readonly #text: boolean
   /** When each kind of ignored error was last logged. */
   readonly #loggedAt = new Map<string, number>()
   /** getOrSet computations in flight, by Redis key. */
@@ -196,6 +198,7 @@ export class Cache {
     const serializers = toList(options.serializer)
     const compressors = toList(options.compressor ?? undefined)
     this.#codec = new Codec(serializers.length > 0 ? serializers : [jsonSerializer()], compressors)
+    this.#text = this.#codec.readsText
     this.#ignoreExceptions = options.ignoreExceptions ?? false
     this.#logIgnored = options.logIgnoredExceptions ?? false
     this.#logger = options.logger ?? console
@@ -235,8 +238,12 @@ export class Cache {
     const fallback = defaultValue === undefined ? null : defaultValue
     try {
       const rkey = this.#key(key, options)
-      const reply = await this.#connection.command(['GET', rkey], { key: rkey, readonly: READ })
-      return reply === null ? fallback : (this.#codec.decode(toBuffer(reply)) as T)
+      const reply = await this.#connection.command(['GET', rkey], {
+        key: rkey,
+        readonly: READ,
+        text: this.#text,
+      })
+      return reply === null ? fallback : (this.#codec.decode(toData(reply)) as T)
     } catch (error) {
       return this.#fail(error, fallback)
     }
@@ -299,12 +306,16 @@ export class Cache {
       if (list.length === 0) return found
       const rkeys = list.map((key) => this.#key(key, options))
       const replies = toArray(
-        await this.#connection.command(['MGET', ...rkeys], { key: rkeys[0], readonly: READ }),
+        await this.#connection.command(['MGET', ...rkeys], {
+          key: rkeys[0],
+          readonly: READ,
+          text: this.#text,
+        }),
       )
       for (let i = 0; i < list.length; i++) {
         const reply = replies[i]
         if (reply !== null && reply !== undefined) {
-          found.set(list[i] as string, this.#codec.decode(toBuffer(reply)) as T)
+          found.set(list[i] as string, this.#codec.decode(toData(reply)) as T)
         }
       }
       return found
@@ -412,7 +423,7 @@ export class Cache {
       }
       if (reply === null || reply === undefined)
         throw new KeyNotFoundError(`key '${key}' not found`)
-      return this.#codec.decode(toBuffer(reply)) as number | bigint
+      return this.#codec.decode(toData(reply)) as number | bigint
     } catch (error) {
       return this.#fail(error, null) as never
     }
@@ -670,7 +681,7 @@ export class Cache {
       (reply) => {
         const result: Record<string, T> = {}
         for (const [field, value] of toPairs(reply)) {
-          result[toText(field)] = this.#codec.decode(toBuffer(value)) as T
+          result[toText(field)] = this.#codec.decode(toData(value)) as T
         }
         return result
       },
@@ -1069,7 +1080,11 @@ export class Cache {
   ): Promise<T> {
     try {
       const rkey = this.makeKey(key)
-      const reply = await this.#connection.command(build(rkey), { key: rkey, readonly })
+      const reply = await this.#connection.command(build(rkey), {
+        key: rkey,
+        readonly,
+        text: this.#text,
+      })
       return convert(reply)
     } catch (error) {
       return this.#fail(error, null) as never
@@ -1121,16 +1136,16 @@ export class Cache {
   }
 
   #decodeOrNull<T>(reply: unknown): T | null {
-    return reply === null || reply === undefined ? null : (this.#codec.decode(toBuffer(reply)) as T)
+    return reply === null || reply === undefined ? null : (this.#codec.decode(toData(reply)) as T)
   }
 
   #decodeAll<T>(reply: unknown): T[] {
-    return toArray(reply).map((r) => this.#codec.decode(toBuffer(r)) as T)
+    return toArray(reply).map((r) => this.#codec.decode(toData(r)) as T)
   }
 
   #withScores<T>(reply: unknown): Array<[T, number]> {
     return toPairs(reply).map(([member, score]) => [
-      this.#codec.decode(toBuffer(member)) as T,
+      this.#codec.decode(toData(member)) as T,
       toScore(score),
     ])
   }
@@ -1162,7 +1177,7 @@ export class Cache {
   async #incrSlow(key: string, rkey: string, delta: number | bigint): Promise<number | bigint> {
     const reply = await this.#connection.command(['GET', rkey], { key: rkey })
     if (reply === null) throw new KeyNotFoundError(`key '${key}' not found`)
-    const current = this.#codec.decode(toBuffer(reply))
+    const current = this.#codec.decode(toData(reply))
     const next = addNumbers(current, delta, key)
     await this.#connection.command(['SET', rkey, this.#codec.encode(next), 'KEEPTTL'], {
       key: rkey,

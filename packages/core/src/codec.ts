@@ -10,12 +10,15 @@ const PY_INT = /^[ \t\n\v\f\r]*([+-]?)(\d+(?:_\d+)*)[ \t\n\v\f\r]*$/
 const MAX_SAFE_DIGITS = 15
 
 /**
- * Reads `data` as Python's `int(bytes)` would, or returns `undefined` when it is not an integer.
+ * Reads `data` (bytes, or text already decoded) as Python's `int(bytes)` would, or returns
+ * `undefined` when it is not an integer.
  * Safe integers come back as `number`, larger ones as `bigint`.
  */
-export function parseInteger(data: Buffer): number | bigint | undefined {
-  if (data.length === 0 || INT_START[data[0] as number] === 0) return undefined
-  const match = PY_INT.exec(data.toString('latin1'))
+export function parseInteger(data: Buffer | string): number | bigint | undefined {
+  if (data.length === 0) return undefined
+  const first = typeof data === 'string' ? data.charCodeAt(0) : (data[0] as number)
+  if (first > 0xff || INT_START[first] === 0) return undefined
+  const match = PY_INT.exec(typeof data === 'string' ? data : data.toString('latin1'))
   if (match === null) return undefined
   const digits = (match[2] as string).replaceAll('_', '')
   if (digits.length <= MAX_SAFE_DIGITS) {
@@ -41,6 +44,11 @@ export class Codec {
   readonly #compressors: readonly Compressor[]
   readonly #writer: Serializer
   readonly #compressor: Compressor | undefined
+  /**
+   * Whether replies may come as UTF-8 text: no compressor (compressed bytes are binary) and
+   * every serializer reads text (`deserializeText`).
+   */
+  readonly readsText: boolean
 
   constructor(serializers: readonly Serializer[], compressors: readonly Compressor[] = []) {
     if (serializers.length === 0) throw new TypeError('a Codec needs at least one serializer')
@@ -48,6 +56,8 @@ export class Codec {
     this.#compressors = compressors
     this.#writer = serializers[0] as Serializer
     this.#compressor = compressors[0]
+    this.readsText =
+      compressors.length === 0 && serializers.every((s) => typeof s.deserializeText === 'function')
   }
 
   /** Encodes one value for Redis. Throws `SerializationError` or `CompressionError`. */
@@ -78,10 +88,17 @@ export class Codec {
     }
   }
 
-  /** Decodes bytes read from Redis. Throws `SerializationError` when no serializer can read them. */
-  decode(data: Buffer): unknown {
+  /**
+   * Decodes a value read from Redis: bytes, or UTF-8 text when `readsText`. Throws
+   * `SerializationError` when no serializer can read it.
+   */
+  decode(data: Buffer | string): unknown {
     const integer = parseInteger(data)
     if (integer !== undefined) return integer
+    if (typeof data === 'string') {
+      if (this.readsText) return this.#decodeText(data)
+      data = Buffer.from(data)
+    }
     const bytes = this.#compressors.length === 0 ? data : this.#decompress(data)
     const serializers = this.#serializers
     if (serializers.length === 1) {
@@ -95,6 +112,18 @@ export class Codec {
     for (const serializer of serializers) {
       try {
         return serializer.deserialize(bytes)
+      } catch (error) {
+        first ??= error
+      }
+    }
+    throw this.#unreadable(first)
+  }
+
+  #decodeText(text: string): unknown {
+    let first: unknown
+    for (const serializer of this.#serializers) {
+      try {
+        return (serializer.deserializeText as (text: string) => unknown)(text)
       } catch (error) {
         first ??= error
       }

@@ -31,21 +31,25 @@ export function jsonSerializer(options: JsonSerializerOptions = {}): Serializer 
     name: 'json',
     serialize: stringify,
     deserialize(data) {
-      const text = data.toString('utf8')
-      let value: unknown
-      try {
-        value = JSON.parse(text)
-      } catch (error) {
-        // Python's NaN/Infinity literals, or not JSON at all (then this throws too).
-        if (text.includes('NaN') || text.includes('Infinity')) return parsePythonJson(text)
-        throw error
-      }
-      // An integer beyond 2^53 lost digits in JSON.parse: parse again, keeping it as a bigint.
-      // Such an integer needs 16+ digits in a row; a regex finds that fastest in short texts.
-      const suspect = text.length <= 4096 ? LONG_DIGITS.test(text) : true
-      return suspect && hasUnsafeInteger(value) ? parsePythonJson(text) : value
+      return parseText(data.toString('utf8'))
     },
+    deserializeText: parseText,
   }
+}
+
+/** `JSON.parse`, plus Python's `NaN`/`Infinity` literals and integers beyond 2^53 as `bigint`. */
+function parseText(text: string): unknown {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (error) {
+    // Python's NaN/Infinity literals, or not JSON at all (then this throws too).
+    if (text.includes('NaN') || text.includes('Infinity')) return parsePythonJson(text)
+    throw error
+  }
+  // An integer beyond 2^53 lost digits in JSON.parse: parse again, keeping it as a bigint.
+  // (Walking the parsed value is cheaper than scanning the text for long digit runs.)
+  return hasUnsafeInteger(value) ? parsePythonJson(text) : value
 }
 
 function stringifyFast(value: unknown): string {
@@ -64,8 +68,6 @@ function stringifyFast(value: unknown): string {
   if (text === undefined) throw new TypeError(`a ${typeof value} cannot be stored as JSON`)
   return text
 }
-
-const LONG_DIGITS = /\d{16}/
 
 /**
  * Whether a JSON value holds an integral number beyond 2^53 (where digits may be lost, or that

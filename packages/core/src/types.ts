@@ -12,6 +12,12 @@ export interface Serializer {
   serialize(value: unknown): Buffer | string
   /** Decodes bytes written by `serialize` (or by the Python serializer it is compatible with). */
   deserialize(data: Buffer): unknown
+  /**
+   * Optional: decodes a value the connection already decoded as UTF-8 text. A text format (JSON)
+   * that has it lets a cache without compressors read replies as strings, which spares a Buffer
+   * per value.
+   */
+  deserializeText?(text: string): unknown
 }
 
 /**
@@ -40,6 +46,11 @@ export interface CommandRoute {
   key?: RedisArgument
   /** `true` when the command only reads; a topology with replicas may send it to one. */
   readonly?: boolean
+  /**
+   * `true` to receive bulk strings as UTF-8 strings instead of Buffers: the cache asks for it
+   * when its codec reads text. A connection may ignore it and reply with Buffers.
+   */
+  text?: boolean
 }
 
 /**
@@ -48,8 +59,8 @@ export interface CommandRoute {
  * each call so that nothing hangs, and rejects only with `CachexError` subclasses
  * (`ConnectionError`, `TimeoutError`, `ResponseError`).
  *
- * Replies are raw RESP values: bulk strings as `Buffer`, integers as `number`, arrays as arrays,
- * maps as flat `[key, value, …]` arrays, nil as `null`.
+ * Replies are raw RESP values: bulk strings as `Buffer` (as UTF-8 strings for a `text` route),
+ * integers as `number`, arrays as arrays, maps as flat `[key, value, …]` arrays, nil as `null`.
  */
 export interface Connection {
   /** Runs one command and resolves to its raw reply. */
