@@ -1,0 +1,127 @@
+import type { Connection, ConnectionFactory } from '@cachex/core'
+import { type RedisServer, startRedis } from '@cachex/test-utils'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { caches, configureCaches, createCache, standalone } from '../src/index.ts'
+
+let server: RedisServer
+let secured: RedisServer
+const PASSWORD = 'pw-Zq81-never-log-me'
+
+beforeAll(async () => {
+  ;[server, secured] = await Promise.all([
+    startRedis(),
+    startRedis({ args: ['--requirepass', PASSWORD], password: PASSWORD }),
+  ])
+})
+
+afterAll(async () => {
+  await caches.close()
+  await Promise.all([server?.stop(), secured?.stop()])
+})
+
+/** A factory that counts the commands its connections run. */
+function counting(counter: { commands: number; built: number }): ConnectionFactory {
+  return (options) => {
+    counter.built++
+    const inner: Connection = standalone(options)
+    return {
+      command: (args, route) => {
+        counter.commands++
+        return inner.command(args, route)
+      },
+      batch: (commands, route) => {
+        counter.commands += commands.length
+        return inner.batch(commands, route)
+      },
+      scan: (pattern, count) => inner.scan(pattern, count),
+      flush: () => inner.flush(),
+      client: (o) => inner.client(o),
+      close: () => inner.close(),
+    }
+  }
+}
+
+describe('custom connection factories', () => {
+  it('connectionFactory on one cache builds its connection and sees its commands', async () => {
+    const counter = { commands: 0, built: 0 }
+    const cache = createCache({
+      location: server.url,
+      keyPrefix: 'own',
+      connectionFactory: counting(counter),
+    })
+    await cache.set('a', 1)
+    expect(await cache.get('a')).toBe(1)
+    expect(counter).toEqual({ commands: 2, built: 1 })
+    await cache.close()
+  })
+
+  it('client takes a factory too (CLIENT_CLASS as a function)', async () => {
+    const counter = { commands: 0, built: 0 }
+    const cache = createCache({ location: server.url, keyPrefix: 'cls', client: counting(counter) })
+    await cache.setMany({ a: 1, b: 2 }, { timeout: 60 })
+    expect(counter.commands).toBe(2) // one pipelined SET … PX per key
+    await cache.close()
+  })
+
+  it('a registry-wide connectionFactory applies to every alias that sets none', async () => {
+    const global = { commands: 0, built: 0 }
+    const own = { commands: 0, built: 0 }
+    configureCaches(
+      {
+        default: { location: server.url, keyPrefix: 'reg-a' },
+        other: { location: server.url, keyPrefix: 'reg-b', connectionFactory: counting(own) },
+      },
+      { connectionFactory: counting(global) },
+    )
+    await caches.get('default').set('k', 'v')
+    await caches.get('other').set('k', 'v')
+    expect(global).toEqual({ commands: 1, built: 1 })
+    expect(own).toEqual({ commands: 1, built: 1 })
+    await caches.close()
+  })
+})
+
+describe('passwords never appear in errors or logs', () => {
+  const wrong = `${PASSWORD}-wrong`
+
+  it('not in the logged lines of ignored errors', async () => {
+    const lines: string[] = []
+    const logger = { error: (...args: unknown[]) => lines.push(args.map(String).join(' ')) }
+    for (const options of [
+      { location: `redis://:${encodeURIComponent(wrong)}@127.0.0.1:${secured.port}` },
+      { location: `redis://127.0.0.1:${secured.port}`, password: wrong },
+    ]) {
+      const cache = createCache({
+        ...options,
+        socketConnectTimeout: 1,
+        ignoreExceptions: true,
+        logIgnoredExceptions: true,
+        logger,
+      })
+      expect(await cache.get('k', 'default')).toBe('default')
+      await cache.close()
+    }
+    expect(lines.length).toBeGreaterThanOrEqual(2)
+    for (const line of lines) {
+      expect(line).toMatch(/WRONGPASS|invalid|auth/i)
+      expect(line).not.toContain(wrong)
+      expect(line).not.toContain(PASSWORD)
+    }
+  })
+
+  it('not in the message, the stack or the cause chain of a rejection', async () => {
+    const cache = createCache({
+      location: `redis://app:${encodeURIComponent(wrong)}@127.0.0.1:${secured.port}`,
+      socketConnectTimeout: 1,
+    })
+    const error = (await cache.get('k').catch((e: unknown) => e)) as Error
+    expect(error).toBeInstanceOf(Error)
+    let text = ''
+    for (let e: unknown = error; e instanceof Error; e = e.cause) {
+      text += `${e.message}\n${e.stack}\n${String(e)}\n`
+    }
+    expect(text).not.toContain(wrong)
+    expect(text).not.toContain(PASSWORD)
+    await cache.close()
+  })
+})
