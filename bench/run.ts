@@ -10,6 +10,7 @@
 import { createCache } from '@cachex/redis'
 import { startRedis } from '@cachex/test-utils'
 import { createClient } from '@redis/client'
+import { runClusterBench } from './cluster.ts'
 import { runCodecBench } from './codecs.ts'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -162,6 +163,10 @@ async function main() {
     print(rows)
     await walkMillion(url, raw)
     runCodecBench()
+    if (process.env.BENCH_CLUSTER !== '0') {
+      console.log('\ncluster (BENCH_CLUSTER=0 skips it)')
+      await runClusterBench()
+    }
   } finally {
     await cache.deletePattern('*').catch(() => {})
     await zcache.deletePattern('*').catch(() => {})
