@@ -1,4 +1,5 @@
-import { ClosedError, ConnectionError, TimeoutError } from '@cachex/core'
+import { ClosedError, ConnectionError, InvalidArgumentError, TimeoutError } from '@cachex/core'
+import { Deadlines } from './_deadlines.ts'
 
 /** What a node-redis client, cluster or sentinel offers for watching it connect. */
 interface Emitter {
@@ -140,4 +141,39 @@ export async function* scanNode(
 /** The error every call of a closed connection rejects with. */
 export function closedError(where: string): ClosedError {
   return new ClosedError(`the connection to ${where} is closed`)
+}
+
+/** Seconds a call waits for a connection, unless `socketConnectTimeout` says otherwise. */
+export const DEFAULT_CONNECT_TIMEOUT = 5
+/** Seconds a call waits for its reply, unless `socketTimeout` says otherwise. */
+export const DEFAULT_SOCKET_TIMEOUT = 5
+
+/** A positive number of seconds (or `fallback`) in whole milliseconds, at least 1. */
+export function seconds(value: number | undefined, fallback: number, what: string): number {
+  const s = value ?? fallback
+  if (typeof s !== 'number' || !Number.isFinite(s) || s <= 0) {
+    throw new InvalidArgumentError(`${what} must be a positive number of seconds`)
+  }
+  return Math.max(1, Math.round(s * 1000))
+}
+
+/**
+ * The bounds every call of a connection gets: how long to wait for a connection, and the
+ * `Deadlines` that bound each reply (none when `socketTimeout` is `null`).
+ */
+export function callBounds(options: {
+  socketConnectTimeout?: number
+  socketTimeout?: number | null
+}): { connectTimeoutMs: number; deadlines: Deadlines | undefined } {
+  return {
+    connectTimeoutMs: seconds(
+      options.socketConnectTimeout,
+      DEFAULT_CONNECT_TIMEOUT,
+      'socketConnectTimeout',
+    ),
+    deadlines:
+      options.socketTimeout === null
+        ? undefined
+        : new Deadlines(seconds(options.socketTimeout, DEFAULT_SOCKET_TIMEOUT, 'socketTimeout')),
+  }
 }

@@ -106,3 +106,21 @@ export class Deadlines {
     }
   }
 }
+
+/**
+ * `reply` bounded by `deadlines` (when there are any), its failure mapped by `mapError` either
+ * way: what every topology does with every command.
+ */
+export function bounded(
+  deadlines: Deadlines | undefined,
+  reply: Promise<unknown>,
+  command: string,
+  mapError: (error: unknown) => Error,
+): Promise<unknown> {
+  if (deadlines === undefined) {
+    return reply.catch((error: unknown) => {
+      throw mapError(error)
+    })
+  }
+  return deadlines.track(reply, command, mapError)
+}

@@ -8,8 +8,15 @@ import {
   ResponseError,
 } from '@cachex/core'
 import { createCluster } from '@redis/client'
-import { closedError, closeWithin, connectBounded, SharedAttempt, scanNode } from './_connect.ts'
-import { Deadlines } from './_deadlines.ts'
+import {
+  callBounds,
+  closedError,
+  closeWithin,
+  connectBounded,
+  SharedAttempt,
+  scanNode,
+} from './_connect.ts'
+import { bounded, type Deadlines } from './_deadlines.ts'
 import { toCachexError } from './_errors.ts'
 import { COMMAND_OPTIONS, TEXT_COMMAND_OPTIONS, withOptions } from './_options.ts'
 import { keySlot, patternSlot } from './_slots.ts'
@@ -114,8 +121,6 @@ const SUM = 3
 /** How a multi-key command is split by slot. */
 type Kind = typeof MGET | typeof MSET | typeof SUM
 
-const DEFAULT_CONNECT_TIMEOUT = 5
-const DEFAULT_SOCKET_TIMEOUT = 5
 const DEFAULT_TOPOLOGY_REFRESH_MS = 1000
 
 const TAG_HINT =
@@ -255,16 +260,9 @@ class ClusterConnection implements Connection {
   #lastError: unknown
 
   constructor(options: ClusterOptions) {
-    this.#connectTimeoutMs = milliseconds(
-      options.socketConnectTimeout,
-      DEFAULT_CONNECT_TIMEOUT,
-      'socketConnectTimeout',
-    )
-    const socketTimeout =
-      options.socketTimeout === null
-        ? null
-        : milliseconds(options.socketTimeout, DEFAULT_SOCKET_TIMEOUT, 'socketTimeout')
-    this.#deadlines = socketTimeout === null ? undefined : new Deadlines(socketTimeout)
+    const { connectTimeoutMs, deadlines } = callBounds(options)
+    this.#connectTimeoutMs = connectTimeoutMs
+    this.#deadlines = deadlines
     const location = options.location
     if (isNodeRedisCluster(location)) {
       this.#cluster = location
@@ -504,12 +502,7 @@ class ClusterConnection implements Connection {
   }
 
   #bound(reply: Promise<unknown>, command: string): Promise<unknown> {
-    if (this.#deadlines === undefined) {
-      return reply.catch((error: unknown) => {
-        throw this.#mapError(error)
-      })
-    }
-    return this.#deadlines.track(reply, command, this.#mapError)
+    return bounded(this.#deadlines, reply, command, this.#mapError)
   }
 
   readonly #mapError = (error: unknown): Error => {
@@ -635,12 +628,4 @@ function seedUrls(location: ClusterOptions['location']): string[] {
     throw new InvalidArgumentError('the cluster connection needs at least one seed node URL')
   }
   return urls
-}
-
-function milliseconds(value: number | undefined, fallback: number, what: string): number {
-  const s = value ?? fallback
-  if (typeof s !== 'number' || !Number.isFinite(s) || s <= 0) {
-    throw new InvalidArgumentError(`${what} must be a positive number of seconds`)
-  }
-  return Math.max(1, Math.round(s * 1000))
 }

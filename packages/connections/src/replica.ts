@@ -9,12 +9,8 @@ import {
   ResponseError,
   TimeoutError,
 } from '@cachex/core'
-import {
-  DEFAULT_CONNECT_TIMEOUT,
-  isNodeRedisClient,
-  StandaloneConnection,
-  seconds,
-} from './standalone.ts'
+import { DEFAULT_CONNECT_TIMEOUT, seconds } from './_connect.ts'
+import { isNodeRedisClient, StandaloneConnection } from './standalone.ts'
 
 /**
  * Options of the `replica` factory: a primary and its read replicas, as django-redis's

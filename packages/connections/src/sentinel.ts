@@ -7,16 +7,18 @@ import {
   type RedisArgument,
 } from '@cachex/core'
 import { createSentinel, ErrorReply } from '@redis/client'
-import { closedError, closeWithin, connectBounded, SharedAttempt, scanNode } from './_connect.ts'
-import { Deadlines } from './_deadlines.ts'
+import {
+  callBounds,
+  closedError,
+  closeWithin,
+  connectBounded,
+  SharedAttempt,
+  scanNode,
+} from './_connect.ts'
+import { bounded, type Deadlines } from './_deadlines.ts'
 import { toCachexError } from './_errors.ts'
 import { COMMAND_OPTIONS, TEXT_COMMAND_OPTIONS, withOptions } from './_options.ts'
-import {
-  DEFAULT_CONNECT_TIMEOUT,
-  DEFAULT_SOCKET_TIMEOUT,
-  isClientClosed,
-  seconds,
-} from './standalone.ts'
+import { isClientClosed } from './standalone.ts'
 import { parseRedisUrl, redactUrl } from './url.ts'
 
 /**
@@ -154,16 +156,9 @@ class SentinelConnection implements Connection {
   #replicasCheckedAt = Number.NEGATIVE_INFINITY
 
   constructor(options: SentinelOptions) {
-    this.#connectTimeoutMs = seconds(
-      options.socketConnectTimeout,
-      DEFAULT_CONNECT_TIMEOUT,
-      'socketConnectTimeout',
-    )
-    const socketTimeout =
-      options.socketTimeout === null
-        ? null
-        : seconds(options.socketTimeout, DEFAULT_SOCKET_TIMEOUT, 'socketTimeout')
-    this.#deadlines = socketTimeout === null ? undefined : new Deadlines(socketTimeout)
+    const { connectTimeoutMs, deadlines } = callBounds(options)
+    this.#connectTimeoutMs = connectTimeoutMs
+    this.#deadlines = deadlines
     const extra = (options.sentinelOptions ?? {}) as SentinelConnectionOptions
     const location = options.location
     if (isRedisSentinel(location)) {
@@ -306,12 +301,7 @@ class SentinelConnection implements Connection {
         return sender.sendCommand(false, args)
       })
     }
-    if (this.#deadlines === undefined) {
-      return reply.catch((error: unknown) => {
-        throw this.#mapError(error)
-      })
-    }
-    return this.#deadlines.track(reply, String(args[0]), this.#mapError)
+    return bounded(this.#deadlines, reply, String(args[0]), this.#mapError)
   }
 
   readonly #mapError = (error: unknown): Error =>

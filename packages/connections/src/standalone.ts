@@ -7,8 +7,15 @@ import {
   type RedisArgument,
 } from '@cachex/core'
 import { createClient, createClientPool, ErrorReply } from '@redis/client'
-import { closedError, closeWithin, connectBounded, SharedAttempt, scanNode } from './_connect.ts'
-import { Deadlines } from './_deadlines.ts'
+import {
+  callBounds,
+  closedError,
+  closeWithin,
+  connectBounded,
+  SharedAttempt,
+  scanNode,
+} from './_connect.ts'
+import { bounded, type Deadlines } from './_deadlines.ts'
 import { toCachexError } from './_errors.ts'
 import { COMMAND_OPTIONS, TEXT_COMMAND_OPTIONS, withOptions } from './_options.ts'
 import { parseRedisUrl, redactUrl } from './url.ts'
@@ -34,8 +41,6 @@ export interface StandaloneOptions extends ConnectionOptions {
 }
 
 const DEFAULT_URL = 'redis://127.0.0.1:6379/0'
-export const DEFAULT_CONNECT_TIMEOUT = 5
-export const DEFAULT_SOCKET_TIMEOUT = 5
 
 /**
  * A connection to one Redis server. Connects on first use, reconnects by itself, and bounds every
@@ -79,16 +84,9 @@ export class StandaloneConnection implements Connection {
   #lastError: unknown
 
   constructor(options: StandaloneOptions) {
-    this.#connectTimeoutMs = seconds(
-      options.socketConnectTimeout,
-      DEFAULT_CONNECT_TIMEOUT,
-      'socketConnectTimeout',
-    )
-    const socketTimeout =
-      options.socketTimeout === null
-        ? null
-        : seconds(options.socketTimeout, DEFAULT_SOCKET_TIMEOUT, 'socketTimeout')
-    this.#deadlines = socketTimeout === null ? undefined : new Deadlines(socketTimeout)
+    const { connectTimeoutMs, deadlines } = callBounds(options)
+    this.#connectTimeoutMs = connectTimeoutMs
+    this.#deadlines = deadlines
     const location = options.location ?? DEFAULT_URL
     if (isNodeRedisClient(location)) {
       this.#client = location
@@ -207,12 +205,7 @@ export class StandaloneConnection implements Connection {
 
   #send(args: RedisArgument[], text = false): Promise<unknown> {
     const reply = (text ? this.#textSender : this.#sender).sendCommand(args)
-    if (this.#deadlines === undefined) {
-      return reply.catch((error: unknown) => {
-        throw this.#mapError(error)
-      })
-    }
-    return this.#deadlines.track(reply, String(args[0]), this.#mapError)
+    return bounded(this.#deadlines, reply, String(args[0]), this.#mapError)
   }
 
   readonly #mapError = (error: unknown): Error =>
@@ -270,12 +263,4 @@ function single(location: string | readonly string[]): string {
     )
   }
   return location[0] as string
-}
-
-export function seconds(value: number | undefined, fallback: number, what: string): number {
-  const s = value ?? fallback
-  if (typeof s !== 'number' || !Number.isFinite(s) || s <= 0) {
-    throw new InvalidArgumentError(`${what} must be a positive number of seconds`)
-  }
-  return Math.max(1, Math.round(s * 1000))
 }
