@@ -1,4 +1,4 @@
-// The same slice of the cache API on each topology with replicas: a primary with read replicas
+// The cache API, every method, on each topology with replicas: a primary with read replicas
 // (`location: [primary, replica, replica]`) and Redis Sentinel (`client: 'sentinel'`). Reads go
 // to replicas, which replication reaches a moment after the write: `synced()` waits for it (WAIT)
 // where a test reads what it just wrote.
@@ -193,6 +193,94 @@ describe.each(topologies)('$name', (topology) => {
     expect(await lock.locked()).toBe(false)
     expect(await other.acquire({ blocking: false })).toBe(true)
     await other.release()
+  })
+
+  it('every other method: versions, expiry, getOrSet', async () => {
+    expect(await cache.add('v', { n: 1 }, 60)).toBe(true)
+    await synced()
+    expect(await cache.getOrSet('v', () => 'never')).toEqual({ n: 1 })
+    expect(await cache.getOrSet('computed', async () => 'made', { timeout: 60 })).toBe('made')
+    expect(await cache.incrVersion('v')).toBe(2)
+    await synced()
+    expect(await cache.get('v', null, { version: 2 })).toEqual({ n: 1 })
+    expect(await cache.decrVersion('v', 1, { version: 2 })).toBe(1)
+    expect(await cache.expire('v', 100)).toBe(true)
+    expect(await cache.pexpire('computed', 50_000)).toBe(true)
+    await synced()
+    const pttl = (await cache.pttl('computed')) as number
+    expect(pttl).toBeGreaterThan(40_000)
+    expect(pttl).toBeLessThanOrEqual(50_000)
+    expect(await cache.expireAt('v', new Date(Date.now() + 200_000))).toBe(true)
+    expect(await cache.pexpireAt('computed', Date.now() + 300_000)).toBe(true)
+    await synced()
+    expect(await cache.ttl('v')).toBeGreaterThan(150)
+    expect(await cache.persist('v')).toBe(true)
+    await synced()
+    expect(await cache.ttl('v')).toBeNull()
+    expect(await cache.deleteMany(['v', 'computed', 'none'])).toBe(2)
+  })
+
+  it('every other method: hashes', async () => {
+    await cache.hmset('h', { a: 1, b: 'two', c: [3] })
+    expect(await cache.hsetnx('h', 'a', 9)).toBe(false)
+    expect(await cache.hsetnx('h', 'd', 4)).toBe(true)
+    expect(await cache.hincrby('h', 'a', 5)).toBe(6)
+    expect(await cache.hincrbyfloat('h', 'f', 1.5)).toBe(1.5)
+    await synced()
+    expect(await cache.hexists('h', 'b')).toBe(true)
+    expect(await cache.hlen('h')).toBe(5)
+    expect(await cache.hmget('h', 'a', 'b', 'zz')).toEqual([6, 'two', null])
+    expect((await cache.hkeys('h')).sort()).toEqual(['a', 'b', 'c', 'd', 'f'])
+    expect(await cache.hvals('h')).toHaveLength(5)
+    expect(await cache.hdel('h', 'a', 'zz')).toBe(1)
+    await synced()
+    expect(await cache.hget('h', 'a')).toBeNull()
+  })
+
+  it('every other method: sorted sets', async () => {
+    expect(
+      await cache.zadd('z', [
+        [1, 'a'],
+        [2, 'b'],
+        [3, 'c'],
+        [4, 'd'],
+      ]),
+    ).toBe(4)
+    expect(await cache.zincrby('z', 10, 'a')).toBe(11)
+    await synced()
+    expect(await cache.zcard('z')).toBe(4)
+    expect(await cache.zcount('z', '(2', '+inf')).toBe(3)
+    expect(await cache.zrangebyscore('z', 2, 4, { withScores: true })).toEqual([
+      ['b', 2],
+      ['c', 3],
+      ['d', 4],
+    ])
+    expect(await cache.zrank('z', 'a')).toBe(3)
+    expect(await cache.zrevrank('z', 'a')).toBe(0)
+    expect(await cache.zscore('z', 'b')).toBe(2)
+    expect(await cache.zmscore('z', 'b', 'nope')).toEqual([2, null])
+    expect(await cache.zrem('z', 'b', 'nope')).toBe(1)
+    expect(await cache.zremrangebyrank('z', 0, 0)).toBe(1)
+    await synced()
+    expect(await cache.zrange('z', 0, -1)).toEqual(['d', 'a'])
+  })
+
+  it('every other method: lists', async () => {
+    expect(await cache.lpush('l', 'b', 'a')).toBe(2)
+    expect(await cache.rpush('l', 'c', 'd', 'e')).toBe(5)
+    expect(await cache.lset('l', 0, 'A')).toBe(true)
+    expect(await cache.ltrim('l', 0, 3)).toBe(true)
+    await synced()
+    expect(await cache.llen('l')).toBe(4)
+    expect(await cache.lindex('l', 0)).toBe('A')
+    expect(await cache.lpos('l', 'c')).toBe(2)
+    expect(await cache.lpos('l', 'c', { count: 0 })).toEqual([2])
+    expect(await cache.lpop('l')).toBe('A')
+    expect(await cache.rpop('l', 2)).toEqual(['d', 'c'])
+    expect(await cache.lmove('l', 'l2', 'LEFT', 'RIGHT')).toBe('b')
+    await synced()
+    expect(await cache.lrange('l2', 0, -1)).toEqual(['b'])
+    expect(await cache.llen('l')).toBe(0)
   })
 
   it('reads run on the replicas, writes on the primary', async () => {
