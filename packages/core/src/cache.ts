@@ -302,15 +302,14 @@ export class Cache {
   ): Promise<Map<string, T>> {
     const found = new Map<string, T>()
     try {
-      const list = [...keys]
+      const list = Array.isArray(keys) ? (keys as string[]) : [...keys]
       if (list.length === 0) return found
-      const rkeys = list.map((key) => this.#key(key, options))
+      const version = options?.version ?? this.version
+      const args: RedisArgument[] = new Array(list.length + 1)
+      args[0] = 'MGET'
+      for (let i = 0; i < list.length; i++) args[i + 1] = this.makeKey(list[i] as string, version)
       const replies = toArray(
-        await this.#connection.command(['MGET', ...rkeys], {
-          key: rkeys[0],
-          readonly: READ,
-          text: this.#text,
-        }),
+        await this.#connection.command(args, { key: args[1], readonly: READ, text: this.#text }),
       )
       for (let i = 0; i < list.length; i++) {
         const reply = replies[i]

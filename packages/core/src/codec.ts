@@ -120,6 +120,13 @@ export class Codec {
   }
 
   #decodeText(text: string): unknown {
+    if (this.#serializers.length === 1) {
+      try {
+        return (this.#writer.deserializeText as (text: string) => unknown)(text)
+      } catch (error) {
+        throw this.#unreadable(error)
+      }
+    }
     let first: unknown
     for (const serializer of this.#serializers) {
       try {
