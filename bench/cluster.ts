@@ -11,9 +11,9 @@
 import { createCache, keySlot } from '@cachex/redis'
 import { startCluster } from '@cachex/test-utils'
 import { createCluster } from '@redis/client'
+import { IN_FLIGHT, throughput } from './_measure.ts'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
-const IN_FLIGHT = 100
 
 /** One measured case: operations per second of raw node-redis and of cachex. */
 export interface ClusterBenchRow {
@@ -82,20 +82,6 @@ export async function runClusterBench(): Promise<ClusterBenchRow[]> {
     raw.destroy()
     await cluster.stop()
   }
-}
-
-/** Runs `ops` operations keeping `IN_FLIGHT` in flight; returns operations per second. */
-async function throughput(ops: number, fn: () => Promise<unknown>): Promise<number> {
-  let started = 0
-  const t0 = performance.now()
-  const worker = async () => {
-    while (started < ops) {
-      started++
-      await fn()
-    }
-  }
-  await Promise.all(Array.from({ length: IN_FLIGHT }, worker))
-  return ops / ((performance.now() - t0) / 1000)
 }
 
 async function compare(

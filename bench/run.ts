@@ -10,11 +10,11 @@
 import { createCache } from '@cachex/redis'
 import { startRedis } from '@cachex/test-utils'
 import { createClient } from '@redis/client'
+import { IN_FLIGHT, throughput } from './_measure.ts'
 import { runClusterBench } from './cluster.ts'
 import { runCodecBench } from './codecs.ts'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
-const IN_FLIGHT = 100
 
 type Client = ReturnType<typeof createClient>
 
@@ -217,20 +217,6 @@ async function walkMillion(url: string, raw: Client) {
   console.log(
     `\nwalking ${total.toLocaleString('en-US')} keys (scanItersize 1000): iterKeys saw ${seen.toLocaleString('en-US')} in ${(iterMs / 1000).toFixed(1)} s, heap peak +${mb(iterPeak)}; deletePattern removed ${deleted.toLocaleString('en-US')} in ${(deleteMs / 1000).toFixed(1)} s, heap peak +${mb(deletePeak)} (the keys themselves would take ~${Math.round((total * 60) / 1024 / 1024)} MB)`,
   )
-}
-
-/** Runs `ops` operations keeping `IN_FLIGHT` in flight; returns operations per second. */
-async function throughput(ops: number, fn: () => Promise<unknown>): Promise<number> {
-  let started = 0
-  const t0 = performance.now()
-  const worker = async () => {
-    while (started < ops) {
-      started++
-      await fn()
-    }
-  }
-  await Promise.all(Array.from({ length: IN_FLIGHT }, worker))
-  return ops / ((performance.now() - t0) / 1000)
 }
 
 async function compare(
