@@ -6,9 +6,11 @@ import {
   TimeoutError,
 } from '@cachex/core'
 import {
+  commandCalls,
   delay,
   type RedisServer,
   type ReplicaSet,
+  replyText,
   startReplicaSet,
   timed,
   trackUnhandledRejections,
@@ -66,17 +68,6 @@ async function raw(server: RedisServer): Promise<Raw> {
   return client
 }
 
-function text(reply: unknown): string | null {
-  return reply === null ? null : String(reply)
-}
-
-/** How many GETs `server` has run since its stats were reset. */
-async function gets(client: Raw): Promise<number> {
-  const stats = await client.sendCommand(['INFO', 'commandstats'])
-  const match = /cmdstat_get:calls=(\d+)/.exec(String(stats))
-  return match === null ? 0 : Number(match[1])
-}
-
 async function role(client: unknown): Promise<string> {
   const info = await (client as Raw).sendCommand(['INFO', 'replication'])
   return /role:(\w+)/.exec(String(info))?.[1] ?? '?'
@@ -101,7 +92,7 @@ async function warm(c: Connection, nodes: Raw[], key: string): Promise<void> {
   for (const node of nodes) await node.sendCommand(['CONFIG', 'RESETSTAT'])
   await until(async () => {
     for (let i = 0; i < 10; i++) await c.command(['GET', key], { readonly: true })
-    for (const node of nodes) if ((await gets(node)) === 0) return false
+    for (const node of nodes) if ((await commandCalls(node, 'get')) === 0) return false
     return true
   }, 10_000)
 }
@@ -109,7 +100,7 @@ async function warm(c: Connection, nodes: Raw[], key: string): Promise<void> {
 describe('routing', () => {
   it('sends writes to the primary, and they replicate', async () => {
     const key = uniquePrefix('write')
-    expect(text(await connection.command(['SET', key, 'v1']))).toBe('OK')
+    expect(replyText(await connection.command(['SET', key, 'v1']))).toBe('OK')
     expect(await connection.command(['INCR', `${key}:n`])).toBe(1)
     const primary = await raw(set.primary)
     expect(await primary.get(key)).toBe('v1')
@@ -130,10 +121,10 @@ describe('routing', () => {
     await warm(connection, replicas, key)
     for (const node of [primary, ...replicas]) await node.sendCommand(['CONFIG', 'RESETSTAT'])
     for (let i = 0; i < 200; i++) {
-      expect(text(await connection.command(['GET', key], { readonly: true }))).toBe('hello')
+      expect(replyText(await connection.command(['GET', key], { readonly: true }))).toBe('hello')
     }
-    const counts = await Promise.all(replicas.map(gets))
-    expect(await gets(primary)).toBe(0)
+    const counts = await Promise.all(replicas.map((r) => commandCalls(r, 'get')))
+    expect(await commandCalls(primary, 'get')).toBe(0)
     expect((counts[0] as number) + (counts[1] as number)).toBe(200)
     // picked at random: each replica took a fair share
     for (const count of counts) expect(count).toBeGreaterThan(40)
@@ -149,7 +140,7 @@ describe('routing', () => {
       await first.set(key, 'from-replica-1')
       const seen = new Set<string | null>()
       for (let i = 0; i < 40; i++) {
-        seen.add(text(await connection.command(['GET', key], { readonly: true })))
+        seen.add(replyText(await connection.command(['GET', key], { readonly: true })))
       }
       // from replica 1 sometimes, from replica 2 (which does not have it) the other times
       expect(seen).toEqual(new Set(['from-replica-1', null]))
@@ -167,7 +158,7 @@ describe('routing', () => {
       ['SET', key, 'a'],
       ['INCR', `${key}:n`],
     ])
-    expect(text(written[0])).toBe('OK')
+    expect(replyText(written[0])).toBe('OK')
     expect(written[1]).toBe(1)
     await synced()
     const replies = await connection.batch(
@@ -177,7 +168,7 @@ describe('routing', () => {
       ],
       { readonly: true },
     )
-    expect(replies.map(text)).toEqual(['a', '1'])
+    expect(replies.map(replyText)).toEqual(['a', '1'])
   })
 
   it('client({ write: false }) is a replica, client() the primary', async () => {
@@ -210,7 +201,7 @@ describe('routing', () => {
       await c.command(['SET', key, 'x'])
       await c.command(['WAIT', '1', '5000'])
       expect(await role(await c.client({ write: false }))).toBe('slave')
-      expect(text(await c.command(['GET', key], { readonly: true }))).toBe('x')
+      expect(replyText(await c.command(['GET', key], { readonly: true }))).toBe('x')
       const wrong = open({ location: bare, password: 'not-it', ...FAST })
       const error = (await timed(wrong.command(['GET', key], { readonly: true }))).error
       expect(error).toBeInstanceOf(ConnectionError)
@@ -273,7 +264,7 @@ describe('replicas failing', () => {
     const results = await Promise.all(reads)
     for (const result of results) {
       expect(result.error).toBeUndefined()
-      expect(text(result.value)).toBe('value')
+      expect(replyText(result.value)).toBe('value')
       expect(result.ms).toBeLessThan(SETTLE_MS)
     }
     expect(await role(await c.client({ write: false }))).toBe('slave')
@@ -283,7 +274,7 @@ describe('replicas failing', () => {
     for (let i = 0; i < 50; i++) {
       const read = await timed(c.command(['GET', key], { readonly: true }))
       expect(read.error).toBeUndefined()
-      expect(text(read.value)).toBe('value')
+      expect(replyText(read.value)).toBe('value')
       expect(read.ms).toBeLessThan(SETTLE_MS)
     }
     expect(await role(await c.client({ write: false }))).toBe('master')
@@ -296,7 +287,10 @@ describe('replicas failing', () => {
     for (const node of back) await node.sendCommand(['CONFIG', 'RESETSTAT'])
     await until(async () => {
       await c.command(['GET', key], { readonly: true })
-      return (await gets(back[0] as Raw)) > 0 && (await gets(back[1] as Raw)) > 0
+      return (
+        (await commandCalls(back[0] as Raw, 'get')) > 0 &&
+        (await commandCalls(back[1] as Raw, 'get')) > 0
+      )
     }, 10_000)
   }, 30_000)
 
@@ -318,7 +312,8 @@ describe('replicas failing', () => {
       expect(failed).toHaveLength(1)
       for (const r of failed) expect(r.error).toBeInstanceOf(TimeoutError)
       for (const r of results) expect(r.ms).toBeLessThan(500 + 1000)
-      for (const r of results.filter((r) => r.error === undefined)) expect(text(r.value)).toBe('v')
+      for (const r of results.filter((r) => r.error === undefined))
+        expect(replyText(r.value)).toBe('v')
     } finally {
       frozen.resume()
     }

@@ -1,9 +1,11 @@
 import { inspect } from 'node:util'
 import { ClosedError, type Connection, ConnectionError, InvalidArgumentError } from '@cachex/core'
 import {
+  commandCalls,
   delay,
   freePort,
   type RedisServer,
+  replyText,
   type SentinelDeployment,
   startSentinels,
   timed,
@@ -64,16 +66,6 @@ async function raw(server: RedisServer): Promise<Raw> {
   return client
 }
 
-function text(reply: unknown): string | null {
-  return reply === null ? null : String(reply)
-}
-
-async function gets(client: Raw): Promise<number> {
-  const stats = await client.sendCommand(['INFO', 'commandstats'])
-  const match = /cmdstat_get:calls=(\d+)/.exec(String(stats))
-  return match === null ? 0 : Number(match[1])
-}
-
 async function until(fn: () => Promise<boolean>, ms: number): Promise<void> {
   const end = performance.now() + ms
   while (!(await fn())) {
@@ -92,10 +84,10 @@ describe('through the sentinels', () => {
   it('runs commands on the primary, with raw replies', async () => {
     const c = open({ location: main.location, sentinels: main.addresses })
     const key = uniquePrefix('basic')
-    expect(text(await c.command(['SET', key, 'hello']))).toBe('OK')
+    expect(replyText(await c.command(['SET', key, 'hello']))).toBe('OK')
     const value = await c.command(['GET', key])
     expect(Buffer.isBuffer(value)).toBe(true)
-    expect(text(value)).toBe('hello')
+    expect(replyText(value)).toBe('hello')
     expect(await c.command(['INCRBY', `${key}:n`, '5'])).toBe(5)
     await c.command(['HSET', `${key}:h`, 'a', '1'])
     expect((await c.command(['HGETALL', `${key}:h`])) as Buffer[]).toEqual([
@@ -103,7 +95,7 @@ describe('through the sentinels', () => {
       Buffer.from('1'),
     ])
     const replies = await c.batch([['SET', `${key}:b`, '1'], ['INCR', `${key}:b`], ['NOSUCHCMD']])
-    expect(text(replies[0])).toBe('OK')
+    expect(replyText(replies[0])).toBe('OK')
     expect(replies[1]).toBe(2)
     expect(replies[2]).toBeInstanceOf(Error)
     expect(await (await raw(main.primary)).get(key)).toBe('hello')
@@ -118,10 +110,10 @@ describe('through the sentinels', () => {
     const replicas = await Promise.all(main.replicas.map(raw))
     for (const node of [primary, ...replicas]) await node.sendCommand(['CONFIG', 'RESETSTAT'])
     for (let i = 0; i < 100; i++) {
-      expect(text(await c.command(['GET', key], { readonly: true }))).toBe('r')
+      expect(replyText(await c.command(['GET', key], { readonly: true }))).toBe('r')
     }
-    expect(await gets(primary)).toBe(0)
-    const counts = await Promise.all(replicas.map(gets))
+    expect(await commandCalls(primary, 'get')).toBe(0)
+    const counts = await Promise.all(replicas.map((r) => commandCalls(r, 'get')))
     expect(counts.reduce((a, b) => a + b, 0)).toBe(100)
     for (const count of counts) expect(count).toBeGreaterThan(0)
   })
@@ -137,9 +129,9 @@ describe('through the sentinels', () => {
     const primary = await raw(main.primary)
     await primary.sendCommand(['CONFIG', 'RESETSTAT'])
     for (let i = 0; i < 20; i++) {
-      expect(text(await c.command(['GET', key], { readonly: true }))).toBe('p')
+      expect(replyText(await c.command(['GET', key], { readonly: true }))).toBe('p')
     }
-    expect(await gets(primary)).toBe(20)
+    expect(await commandCalls(primary, 'get')).toBe(20)
   })
 
   it('client() is the connected RedisSentinel, for reads and writes', async () => {
@@ -235,7 +227,7 @@ describe('passwords', () => {
     const key = uniquePrefix('secured')
     await c.command(['SET', key, 'ok'])
     await c.command(['WAIT', '1', '5000'])
-    expect(text(await c.command(['GET', key], { readonly: true }))).toBe('ok')
+    expect(replyText(await c.command(['GET', key], { readonly: true }))).toBe('ok')
     // the password option works where the URL has none
     const byOption = open({
       location: 'redis://mymaster/0',
@@ -243,7 +235,7 @@ describe('passwords', () => {
       sentinels: secured.addresses,
       sentinelOptions: { password: SENTINEL_PASSWORD },
     })
-    expect(text(await byOption.command(['GET', key]))).toBe('ok')
+    expect(replyText(await byOption.command(['GET', key]))).toBe('ok')
   })
 
   const wrongs: Record<
@@ -311,7 +303,7 @@ describe('failures', () => {
       for (let i = 0; i < 100; i++) read()
       for (const result of await Promise.all(reads)) {
         expect(result.error).toBeUndefined()
-        expect(text(result.value)).toBe('still-here')
+        expect(replyText(result.value)).toBe('still-here')
         expect(result.ms).toBeLessThan(2000)
       }
     } finally {
@@ -361,7 +353,7 @@ describe('failures', () => {
     // the write landed on the promoted replica, and what was written before is there
     const node = await raw(promoted)
     expect(await node.get(`${key}:after`)).not.toBeNull()
-    expect(text(await c.command(['GET', key]))).toBe('before')
-    expect(text(await c.command(['GET', key], { readonly: true }))).toBe('before')
+    expect(replyText(await c.command(['GET', key]))).toBe('before')
+    expect(replyText(await c.command(['GET', key], { readonly: true }))).toBe('before')
   }, 40_000)
 })

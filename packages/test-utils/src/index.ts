@@ -98,3 +98,21 @@ export async function timed<T>(
     return { ms: performance.now() - started, error }
   }
 }
+
+/** A reply as text, `null` kept: for comparing replies that may come as Buffers. */
+export function replyText(reply: unknown): string | null {
+  return reply === null ? null : String(reply)
+}
+
+/**
+ * How many times a server ran `command` (lower case, such as `'get'`), from `INFO commandstats`,
+ * asked through any client with node-redis's `sendCommand(args)`.
+ */
+export async function commandCalls(
+  client: { sendCommand(args: string[]): Promise<unknown> },
+  command: string,
+): Promise<number> {
+  const stats = await client.sendCommand(['INFO', 'commandstats'])
+  const match = new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(String(stats))
+  return match === null ? 0 : Number(match[1])
+}
