@@ -4,6 +4,76 @@
 // done beyond one pass over the input (copies made by constructors) is metered.
 
 import {
+  ADDITEMS,
+  APPEND,
+  APPENDS,
+  BINBYTES,
+  BINBYTES8,
+  BINFLOAT,
+  BINGET,
+  BININT,
+  BININT1,
+  BININT2,
+  BINPERSID,
+  BINPUT,
+  BINSTRING,
+  BINUNICODE,
+  BINUNICODE8,
+  BUILD,
+  BYTEARRAY8,
+  DICT,
+  DUP,
+  EMPTY_DICT,
+  EMPTY_LIST,
+  EMPTY_SET,
+  EMPTY_TUPLE,
+  EXT1,
+  EXT2,
+  EXT4,
+  FLOAT,
+  FRAME,
+  FROZENSET,
+  GET,
+  GLOBAL,
+  INST,
+  INT,
+  LIST,
+  LONG,
+  LONG_BINGET,
+  LONG_BINPUT,
+  LONG1,
+  LONG4,
+  MARK,
+  MEMOIZE,
+  NEWFALSE,
+  NEWOBJ,
+  NEWOBJ_EX,
+  NEWTRUE,
+  NEXT_BUFFER,
+  NONE,
+  OBJ,
+  PERSID,
+  POP,
+  POP_MARK,
+  PROTO,
+  PUT,
+  READONLY_BUFFER,
+  REDUCE,
+  SETITEM,
+  SETITEMS,
+  SHORT_BINBYTES,
+  SHORT_BINSTRING,
+  SHORT_BINUNICODE,
+  STACK_GLOBAL,
+  STOP,
+  STRING,
+  TUPLE,
+  TUPLE1,
+  TUPLE2,
+  TUPLE3,
+  UNICODE,
+} from './_pickle-opcodes.ts'
+import {
   initUuid,
   PyDate,
   PyDateTime,
@@ -14,76 +84,6 @@ import {
   PyTimezone,
   PyUUID,
 } from './_pickle-values.ts'
-
-// Opcodes (pickletools' names).
-const MARK = 0x28
-const STOP = 0x2e
-const POP = 0x30
-const POP_MARK = 0x31
-const DUP = 0x32
-const FLOAT = 0x46
-const INT = 0x49
-const BININT = 0x4a
-const BININT1 = 0x4b
-const LONG = 0x4c
-const BININT2 = 0x4d
-const NONE = 0x4e
-const PERSID = 0x50
-const BINPERSID = 0x51
-const REDUCE = 0x52
-const STRING = 0x53
-const BINSTRING = 0x54
-const SHORT_BINSTRING = 0x55
-const UNICODE = 0x56
-const BINUNICODE = 0x58
-const APPEND = 0x61
-const BUILD = 0x62
-const GLOBAL = 0x63
-const DICT = 0x64
-const EMPTY_DICT = 0x7d
-const APPENDS = 0x65
-const GET = 0x67
-const BINGET = 0x68
-const INST = 0x69
-const LONG_BINGET = 0x6a
-const LIST = 0x6c
-const EMPTY_LIST = 0x5d
-const OBJ = 0x6f
-const PUT = 0x70
-const BINPUT = 0x71
-const LONG_BINPUT = 0x72
-const SETITEM = 0x73
-const TUPLE = 0x74
-const EMPTY_TUPLE = 0x29
-const SETITEMS = 0x75
-const BINFLOAT = 0x47
-const PROTO = 0x80
-const NEWOBJ = 0x81
-const EXT1 = 0x82
-const EXT2 = 0x83
-const EXT4 = 0x84
-const TUPLE1 = 0x85
-const TUPLE2 = 0x86
-const TUPLE3 = 0x87
-const NEWTRUE = 0x88
-const NEWFALSE = 0x89
-const LONG1 = 0x8a
-const LONG4 = 0x8b
-const BINBYTES = 0x42
-const SHORT_BINBYTES = 0x43
-const SHORT_BINUNICODE = 0x8c
-const BINUNICODE8 = 0x8d
-const BINBYTES8 = 0x8e
-const EMPTY_SET = 0x8f
-const ADDITEMS = 0x90
-const FROZENSET = 0x91
-const NEWOBJ_EX = 0x92
-const STACK_GLOBAL = 0x93
-const MEMOIZE = 0x94
-const FRAME = 0x95
-const BYTEARRAY8 = 0x96
-const NEXT_BUFFER = 0x97
-const READONLY_BUFFER = 0x98
 
 const HIGHEST_PROTOCOL = 5
 // Python 3.11 refuses to convert decimal text of more digits than this to an int.

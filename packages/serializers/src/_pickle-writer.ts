@@ -4,6 +4,50 @@
 // exactly n*1000 items), and protocol 4 framing (frames of at most ~64 KiB, committed at the
 // start of an object, none under 4 bytes, large str/bytes payloads outside any frame).
 
+import {
+  ADDITEMS,
+  APPEND,
+  APPENDS,
+  BINBYTES,
+  BINBYTES8,
+  BINFLOAT,
+  BINGET,
+  BININT,
+  BININT1,
+  BININT2,
+  BINPUT,
+  BINUNICODE,
+  BINUNICODE8,
+  BUILD,
+  EMPTY_DICT,
+  EMPTY_LIST,
+  EMPTY_SET,
+  EMPTY_TUPLE,
+  FRAME,
+  GLOBAL,
+  LONG_BINGET,
+  LONG_BINPUT,
+  LONG1,
+  LONG4,
+  MARK,
+  MEMOIZE,
+  NEWFALSE,
+  NEWOBJ,
+  NEWTRUE,
+  NONE,
+  POP,
+  POP_MARK,
+  PROTO,
+  REDUCE,
+  SETITEM,
+  SETITEMS,
+  SHORT_BINBYTES,
+  SHORT_BINUNICODE,
+  STACK_GLOBAL,
+  STOP,
+  TUPLE,
+  TUPLE1,
+} from './_pickle-opcodes.ts'
 import { ALLOWED_GLOBALS } from './_pickle-reader.ts'
 import {
   PyDate,
@@ -16,49 +60,6 @@ import {
   PyTuple,
   PyUUID,
 } from './_pickle-values.ts'
-
-const MARK = 0x28
-const STOP = 0x2e
-const POP = 0x30
-const POP_MARK = 0x31
-const BININT = 0x4a
-const BININT1 = 0x4b
-const BININT2 = 0x4d
-const NONE = 0x4e
-const REDUCE = 0x52
-const BINUNICODE = 0x58
-const APPEND = 0x61
-const BUILD = 0x62
-const GLOBAL = 0x63
-const EMPTY_DICT = 0x7d
-const APPENDS = 0x65
-const BINGET = 0x68
-const LONG_BINGET = 0x6a
-const EMPTY_LIST = 0x5d
-const BINPUT = 0x71
-const LONG_BINPUT = 0x72
-const SETITEM = 0x73
-const TUPLE = 0x74
-const EMPTY_TUPLE = 0x29
-const SETITEMS = 0x75
-const BINFLOAT = 0x47
-const PROTO = 0x80
-const NEWOBJ = 0x81
-const TUPLE1 = 0x85
-const NEWTRUE = 0x88
-const NEWFALSE = 0x89
-const LONG1 = 0x8a
-const LONG4 = 0x8b
-const BINBYTES = 0x42
-const SHORT_BINBYTES = 0x43
-const SHORT_BINUNICODE = 0x8c
-const BINUNICODE8 = 0x8d
-const BINBYTES8 = 0x8e
-const EMPTY_SET = 0x8f
-const ADDITEMS = 0x90
-const STACK_GLOBAL = 0x93
-const MEMOIZE = 0x94
-const FRAME = 0x95
 
 const BATCHSIZE = 1000
 const FRAME_SIZE_TARGET = 64 * 1024
