@@ -1,3 +1,4 @@
+import { setOwn } from './_own.ts'
 import { toArray, toData, toNumber, toPairs, toScore, toScoreOrNull, toText } from './_replies.ts'
 import { checkSeconds, describe, timeoutToMs } from './_timeout.ts'
 import { Codec } from './codec.ts'
@@ -679,8 +680,9 @@ export class Cache {
       key,
       (reply) => {
         const result: Record<string, T> = {}
+        // Field names come from Redis: `__proto__` must stay a field, not become the prototype.
         for (const [field, value] of toPairs(reply)) {
-          result[toText(field)] = this.#codec.decode(toData(value)) as T
+          setOwn(result, toText(field), this.#codec.decode(toData(value)))
         }
         return result
       },

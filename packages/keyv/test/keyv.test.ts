@@ -244,6 +244,36 @@ describe('Keyv with createKeyv(): cachex serializes', () => {
   })
 })
 
+describe('keys that are Object.prototype names', () => {
+  const NAMES = ['__proto__', 'constructor', 'prototype', 'hasOwnProperty', 'toString']
+
+  for (const [mode, make] of [
+    ['createKeyv', (cache: Cache) => createKeyv(cache)],
+    ['createKeyvStore', (cache: Cache) => new Keyv({ store: createKeyvStore(cache) })],
+  ] as const) {
+    it(`stay keys through set, get, getMany and iterator (${mode})`, async () => {
+      const cache = newCache()
+      const keyv: Keyv = make(cache)
+      for (const [i, name] of NAMES.entries()) await keyv.set(name, { i })
+      for (const [i, name] of NAMES.entries()) expect(await keyv.get(name)).toEqual({ i })
+      expect(await keyv.getMany(NAMES)).toEqual(NAMES.map((_, i) => ({ i })))
+      const seen = await iterate(keyv)
+      expect(seen.map(([key]) => key).sort()).toEqual([...NAMES].sort())
+      for (const [key, value] of seen) expect(value).toEqual({ i: NAMES.indexOf(key) })
+      expect(({} as { i?: unknown }).i).toBeUndefined()
+    })
+  }
+
+  it('an entry stored under "__proto__" reads back as its value, not as a prototype', async () => {
+    const cache = newCache()
+    const keyv = createKeyv(cache, { namespace: undefined })
+    await cache.set('k', JSON.parse('{"__proto__": {"isAdmin": true}}'))
+    const value = (await keyv.get('k')) as Record<string, unknown>
+    expect((value as { isAdmin?: unknown }).isAdmin).toBeUndefined()
+    expect(Object.keys(value)).toEqual(['__proto__'])
+  })
+})
+
 describe("Keyv's own serialization (createKeyvStore)", () => {
   it('works as new Keyv({ store }) with every Keyv method', async () => {
     const cache = newCache()
