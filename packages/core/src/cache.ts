@@ -1,4 +1,5 @@
 import { setOwn } from './_own.ts'
+import { SingleFlight, TIMED_OUT } from './_single-flight.ts'
 import { toArray, toData, toNumber, toPairs, toScore, toScoreOrNull, toText } from './_replies.ts'
 import { checkSeconds, describe, timeoutToMs } from './_timeout.ts'
 import { Codec } from './codec.ts'
@@ -81,6 +82,17 @@ export interface TimeoutOption extends VersionOption {
   timeout?: number | null
 }
 
+/** Options of `getOrSet()`. */
+export interface GetOrSetOptions extends TimeoutOption {
+  /**
+   * Seconds a call waits for the same key's computation started by another call in this process.
+   * After that it calls its own factory (the shared computation may hang; the request goes on).
+   * `null` waits as long as it takes; `0` never waits (every call computes).
+   * @default 10
+   */
+  waitTimeout?: number | null
+}
+
 /** Options of `iterKeys()` and `deletePattern()`. */
 export interface ScanOptions {
   /** Keys fetched per `SCAN`. @default the cache's `scanItersize` */
@@ -148,6 +160,9 @@ const DEFAULT_TIMEOUT = 300
 const DEFAULT_ITERSIZE = 1000
 const MISSING: unique symbol = Symbol('missing')
 const LOG_EVERY_MS = 60_000
+// Longer than a typical computation (a few queries of at most socketTimeout, 5 s, each), shorter
+// than the 30–60 s after which proxies and load balancers give up on a request.
+const DEFAULT_WAIT_TIMEOUT = 10
 
 // INCRBY only when the key exists; return the stored digits so integers beyond 2^53 keep every digit.
 const INCR_SCRIPT = defineScript(`if redis.call('EXISTS', KEYS[1]) == 1 then
@@ -183,7 +198,7 @@ export class Cache {
   /** When each kind of ignored error was last logged. */
   readonly #loggedAt = new Map<string, number>()
   /** getOrSet computations in flight, by Redis key. */
-  readonly #computing = new Map<string, Promise<unknown>>()
+  readonly #flights = new SingleFlight()
 
   constructor(options: CacheOptions) {
     if (options?.connection === undefined) {
@@ -465,25 +480,32 @@ export class Cache {
    * The value at `key`; when there is none, computes it (calling `valueOrFactory` if it is a
    * function, awaiting it if it is a promise), stores it with `add`, and resolves it — or the value
    * another writer stored first. Concurrent calls for the same key in this process share one
-   * call of the factory.
+   * call of the factory; a call that joined another's computation waits at most `waitTimeout`
+   * seconds for it, then computes the value itself.
    */
   async getOrSet<T>(
     key: string,
     valueOrFactory: T | (() => T | Promise<T>),
-    options: TimeoutOption = {},
+    options: GetOrSetOptions = {},
   ): Promise<T> {
+    const waitMs = waitTimeoutToMs(options.waitTimeout)
     const found = await this.get<T | typeof MISSING>(key, MISSING, options)
     if (found !== MISSING) return found as T
     // Calls for the same key in this process share one computation (no stampede from one process).
     const rkey = this.#key(key, options)
-    const pending = this.#computing.get(rkey)
-    if (pending !== undefined) return pending as Promise<T>
-    const computation = this.#computeAndAdd(key, valueOrFactory, options)
-    this.#computing.set(rkey, computation)
-    const forget = () => {
-      if (this.#computing.get(rkey) === computation) this.#computing.delete(rkey)
+    const joined = this.#flights.join(rkey, waitMs)
+    if (joined !== undefined) {
+      // Returned, not awaited: a waiter then holds a reaction and a closure instead of a suspended
+      // call (about 380 bytes instead of 570 each, measured with 200,000 waiters).
+      return joined.then((outcome) =>
+        outcome === TIMED_OUT
+          ? // The shared computation outlived our bound (a hung factory?): compute our own value.
+            this.#computeAndAdd(key, valueOrFactory, options)
+          : (outcome as T),
+      )
     }
-    computation.then(forget, forget)
+    const computation = this.#computeAndAdd(key, valueOrFactory, options)
+    this.#flights.start(rkey, computation)
     return computation
   }
 
@@ -1266,6 +1288,13 @@ function checkMs(value: unknown): number {
     )
   }
   return value
+}
+
+function waitTimeoutToMs(waitTimeout: number | null | undefined): number | null {
+  if (waitTimeout === null) return null
+  const seconds = checkSeconds(waitTimeout ?? DEFAULT_WAIT_TIMEOUT, 'waitTimeout')
+  if (seconds < 0) throw new InvalidArgumentError('waitTimeout must not be negative')
+  return seconds * 1000
 }
 
 function nullableSeconds(value: number | null, what: string): number | null {

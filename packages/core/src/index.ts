@@ -1,5 +1,6 @@
 export type {
   CacheOptions,
+  GetOrSetOptions,
   ListSide,
   LPosOptions,
   ScanOptions,
