@@ -3,6 +3,7 @@ export type {
   GetOrSetOptions,
   ListSide,
   LPosOptions,
+  OrIgnored,
   ScanOptions,
   ScoreBound,
   SetOptions,

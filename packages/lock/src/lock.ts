@@ -132,7 +132,8 @@ export class Lock implements CacheLock {
    * holds it).
    */
   release(): Promise<void> {
-    if (this.#token === null) return Promise.reject(new LockError('cannot release an unlocked lock'))
+    if (this.#token === null)
+      return Promise.reject(new LockError('cannot release an unlocked lock'))
     // A second call while one is in flight shares its outcome instead of racing it.
     this.#releasing ??= this.#release(this.#token).finally(() => {
       this.#releasing = null

@@ -25,7 +25,7 @@ export type CachesConfig = Record<string, CreateCacheOptions>
 
 let config: CachesConfig | undefined
 let globals: CacheGlobals = {}
-const instances = new Map<string, Cache>()
+const instances = new Map<string, Cache<boolean>>()
 
 /**
  * Sets the caches of the process, once at start-up, as Django's `CACHES` setting:
@@ -47,8 +47,12 @@ export function configureCaches(caches: CachesConfig, defaults: CacheGlobals = {
 
 /** The configured caches, by alias (Django's `django.core.cache.caches`). */
 export const caches = {
-  /** The cache of `alias`, created on first use; one instance per alias. */
-  get(alias = 'default'): Cache {
+  /**
+   * The cache of `alias`, created on first use; one instance per alias. Typed `Cache<boolean>`:
+   * an alias may ignore errors (its own `ignoreExceptions` or the globals'), so `incr`, `hincrby`,
+   * `lpush`… may resolve `null`.
+   */
+  get(alias = 'default'): Cache<boolean> {
     const existing = instances.get(alias)
     if (existing !== undefined) return existing
     const options = config?.[alias]

@@ -87,7 +87,7 @@ function timers(): number {
   return process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length
 }
 
-describe('getOrSet bounds the wait on another call\'s computation (waitTimeout)', () => {
+describe("getOrSet bounds the wait on another call's computation (waitTimeout)", () => {
   it('a waiter on a hung factory computes its own value after waitTimeout', async () => {
     const hung = hungFactory()
     void cache.getOrSet('hung', hung.factory)
@@ -150,9 +150,9 @@ describe('getOrSet bounds the wait on another call\'s computation (waitTimeout)'
     const first = cache.getOrSet('nul', () => new Promise<string>((r) => (release = r)))
     await delay(20)
     let zeroCalls = 0
-    expect(
-      await cache.getOrSet('nul', () => `zero${++zeroCalls}`, { waitTimeout: 0 }),
-    ).toBe('zero1')
+    expect(await cache.getOrSet('nul', () => `zero${++zeroCalls}`, { waitTimeout: 0 })).toBe(
+      'zero1',
+    )
     await cache.delete('nul')
     const patient = cache.getOrSet('nul', () => 'never called', { waitTimeout: null })
     await delay(300)
@@ -162,7 +162,12 @@ describe('getOrSet bounds the wait on another call\'s computation (waitTimeout)'
   })
 
   it('rejects a bad waitTimeout with InvalidArgumentError', async () => {
-    for (const waitTimeout of [-1, Number.NaN, Number.POSITIVE_INFINITY, '1' as unknown as number]) {
+    for (const waitTimeout of [
+      -1,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      '1' as unknown as number,
+    ]) {
       await expect(cache.getOrSet('bad', 1, { waitTimeout })).rejects.toBeInstanceOf(
         InvalidArgumentError,
       )

@@ -173,7 +173,8 @@ describe('field names that are Object.prototype names stay data', () => {
   it('hgetall() holds every such name as an own, enumerable property', async () => {
     const mapping = new Map(NAMES.map((name, i) => [name, { i }]))
     await cache.hmset('names', mapping)
-    for (const name of NAMES) expect(await cache.hget('names', name)).toEqual({ i: NAMES.indexOf(name) })
+    for (const name of NAMES)
+      expect(await cache.hget('names', name)).toEqual({ i: NAMES.indexOf(name) })
     const result = await cache.hgetall<{ i: number }>('names')
     expect(Object.getPrototypeOf(result)).toBe(Object.prototype)
     expect(Object.keys(result).sort()).toEqual([...NAMES].sort())
