@@ -1,7 +1,9 @@
 export type {
   CacheOptions,
+  GetOrSetOptions,
   ListSide,
   LPosOptions,
+  OrIgnored,
   ScanOptions,
   ScoreBound,
   SetOptions,

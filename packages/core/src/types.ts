@@ -115,10 +115,12 @@ export interface ConnectionOptions {
 /** Builds a `Connection` from options; `@cachex/connections` has `standalone`, and later `replica`, `sentinel`, `cluster`. */
 export type ConnectionFactory = (options: ConnectionOptions) => Connection
 
-/** Where a cache sends messages about errors that `ignoreExceptions` swallowed. `console` fits. */
+/** Where cachex sends messages: errors `ignoreExceptions` swallowed, configuration warnings. `console` fits. */
 export interface Logger {
   /** Logs one ignored error. */
   error(message: string, ...details: unknown[]): void
+  /** Logs a warning about the configuration (overlapping prefixes); `error` when absent. */
+  warn?(message: string, ...details: unknown[]): void
 }
 
 /** Builds a Redis key from the user's key, the cache's prefix and the version. */
