@@ -3,7 +3,7 @@ import express, { type ErrorRequestHandler } from 'express'
 import { cacheRoutes } from './routes.ts'
 
 /** The Express app, over a cache the caller configured. */
-export function createApp(cache: Cache<boolean>): express.Express {
+export function createApp(cache: Cache): express.Express {
   const app = express()
   app.use(cacheRoutes(cache))
   // Express 5 forwards rejected promises of async handlers here (a Redis timeout, say).

@@ -3,7 +3,7 @@ import type { Cache } from '@cachex/redis'
 import { Router } from 'express'
 
 /** The routes, over the cache configured at start-up. */
-export function cacheRoutes(cache: Cache<boolean>): Router {
+export function cacheRoutes(cache: Cache): Router {
   const router = Router()
 
   // Read-through: served from Redis when cached, loaded from the backend (and cached) otherwise.

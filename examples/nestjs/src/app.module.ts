@@ -18,7 +18,7 @@ import { ReportService } from './report.service.ts'
     // CacheInterceptor stores lands under `nest-example:1:http:<url>`, in cachex's JSON.
     CacheModule.registerAsync({
       inject: [CACHEX],
-      useFactory: (cache: Cache<boolean>) => ({
+      useFactory: (cache: Cache) => ({
         stores: [createKeyv(cache, { namespace: 'http' })],
         ttl: 60_000, // cache-manager speaks milliseconds
       }),

@@ -4,7 +4,7 @@ import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/comm
 /** The injection token of the default cachex cache. */
 export const CACHEX = Symbol('cachex')
 
-/** Injects the default cachex cache: `constructor(@InjectCachex() cache: Cache<boolean>)`. */
+/** Injects the default cachex cache: `constructor(@InjectCachex() cache: Cache)`. */
 export const InjectCachex = (): ParameterDecorator => Inject(CACHEX)
 
 /**
@@ -16,7 +16,7 @@ export const InjectCachex = (): ParameterDecorator => Inject(CACHEX)
   providers: [
     {
       provide: CACHEX,
-      useFactory: (): Cache<boolean> => {
+      useFactory: (): Cache => {
         configureCaches({
           default: {
             location: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0',

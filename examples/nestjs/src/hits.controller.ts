@@ -4,7 +4,7 @@ import { InjectCachex } from './cachex.module.ts'
 
 @Controller('hits')
 export class HitsController {
-  constructor(@InjectCachex() private readonly cache: Cache<boolean>) {}
+  constructor(@InjectCachex() private readonly cache: Cache) {}
 
   /** Counts one hit with an atomic `INCRBY`; resolves the new count. */
   @Post()

@@ -8,7 +8,7 @@ import { type Item, ItemsService } from './items.service.ts'
 export class ItemsController {
   constructor(
     private readonly items: ItemsService,
-    @InjectCachex() private readonly cache: Cache<boolean>,
+    @InjectCachex() private readonly cache: Cache,
   ) {}
 
   /**

@@ -7,7 +7,7 @@ export class JobsController {
   /** How many times the nightly job ran in this process. */
   private runs = 0
 
-  constructor(@InjectCachex() private readonly cache: Cache<boolean>) {}
+  constructor(@InjectCachex() private readonly cache: Cache) {}
 
   /**
    * Runs the nightly job unless it is already running anywhere: the lock is a Redis key, so this

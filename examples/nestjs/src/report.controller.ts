@@ -7,7 +7,7 @@ import { type Report, ReportService } from './report.service.ts'
 export class ReportController {
   constructor(
     private readonly reports: ReportService,
-    @InjectCachex() private readonly cache: Cache<boolean>,
+    @InjectCachex() private readonly cache: Cache,
   ) {}
 
   /** Built at most once per 30 s: `getOrSet` reads, or builds and stores (`SET NX`). */

@@ -187,8 +187,13 @@ return false`)
  * A Redis cache with the complete API of Django's Redis cache backends. Every method is async;
  * timeouts are in seconds. A `Cache` knows nothing of the Redis topology: it builds keys, encodes
  * values and applies Django's semantics, and its `Connection` runs the commands.
+ *
+ * `IgnoreErrors` says whether the cache may swallow errors (`ignoreExceptions`): `createCache()`
+ * gives `Cache<false>` (or `Cache<true>` with `ignoreExceptions: true`). The bare name `Cache`
+ * is `Cache<boolean>`, any cache, so a function typed `(cache: Cache)` accepts every one; the few
+ * methods with no neutral fallback (`incr`, `lpush`…) then include `null` in their result.
  */
-export class Cache<out IgnoreErrors extends boolean = false> {
+export class Cache<out IgnoreErrors extends boolean = boolean> {
   /** The key prefix (`KEY_PREFIX`). */
   readonly keyPrefix: string
   /** The default key version (`VERSION`). */

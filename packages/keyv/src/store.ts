@@ -64,7 +64,7 @@ const MISSING: unique symbol = Symbol('missing')
 // store's does: this one resolves a boolean per entry, so it implements the rest of the contract.
 export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, 'setMany'> {
   /** The cache every command goes through (with or without `ignoreExceptions`). */
-  readonly cache: Cache<boolean>
+  readonly cache: Cache
   /** This store's settings, as Keyv expects to find them. */
   readonly opts: KeyvCachexOpts
   /**
@@ -73,7 +73,7 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
    */
   namespace?: string | undefined
 
-  constructor(cache: Cache<boolean>, options: KeyvCachexOptions = {}) {
+  constructor(cache: Cache, options: KeyvCachexOptions = {}) {
     super()
     if (cache === null || typeof cache !== 'object' || typeof cache.get !== 'function') {
       throw new InvalidArgumentError('createKeyvStore() takes a cachex Cache')
@@ -245,7 +245,7 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
  * `createKeyvStore(cache, { serialization: 'cachex' })` in a Keyv with
  * `serialize: undefined, deserialize: undefined`.
  */
-export function createKeyvStore(cache: Cache<boolean>, options?: KeyvCachexOptions): KeyvCachex {
+export function createKeyvStore(cache: Cache, options?: KeyvCachexOptions): KeyvCachex {
   return new KeyvCachex(cache, options)
 }
 
@@ -265,7 +265,7 @@ export interface CreateKeyvOptions
  */
 // biome-ignore lint/suspicious/noExplicitAny: Keyv's own default value type
 export function createKeyv<Value = any>(
-  cache: Cache<boolean>,
+  cache: Cache,
   options: CreateKeyvOptions = {},
 ): Keyv<Value> {
   const { expires, closeOnDisconnect, ...keyvOptions } = options

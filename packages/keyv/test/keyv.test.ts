@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createKeyv, createKeyvStore, KeyvCachex } from '../src/index.ts'
 
 let server: RedisServer
-const opened: Cache<boolean>[] = []
+const opened: Cache[] = []
 
 beforeAll(async () => {
   server = await startRedis()

@@ -88,7 +88,8 @@ const CLIENTS: Record<ClientName, ConnectionFactory> = {
  * Creates a `Cache` from Django-style options: picks the connection factory, resolves serializers
  * and compressors given by name, and wires in `@cachex/lock` so that `cache.lock()` works.
  * Nothing connects until the first command. `ignoreExceptions: true` gives a `Cache<true>`, whose
- * `incr`, `hincrby`, `lpush`… may resolve `null`; without it, a `Cache<false>` (`Cache`).
+ * `incr`, `hincrby`, `lpush`… may resolve `null`; without it, a `Cache<false>`. Both pass
+ * for a bare `Cache` (`Cache<boolean>`, any cache).
  */
 export function createCache<IgnoreErrors extends boolean = false>(
   options: CreateCacheOptions<IgnoreErrors> = {},

@@ -26,7 +26,7 @@ export type CachesConfig = Record<string, CreateCacheOptions>
 
 let config: CachesConfig | undefined
 let globals: CacheGlobals = {}
-const instances = new Map<string, Cache<boolean>>()
+const instances = new Map<string, Cache>()
 
 /**
  * Sets the caches of the process, once at start-up, as Django's `CACHES` setting:
@@ -58,11 +58,11 @@ export function configureCaches(caches: CachesConfig, defaults: CacheGlobals = {
 /** The configured caches, by alias (Django's `django.core.cache.caches`). */
 export const caches = {
   /**
-   * The cache of `alias`, created on first use; one instance per alias. Typed `Cache<boolean>`:
+   * The cache of `alias`, created on first use; one instance per alias. Typed `Cache`:
    * an alias may ignore errors (its own `ignoreExceptions` or the globals'), so `incr`, `hincrby`,
    * `lpush`… may resolve `null`.
    */
-  get(alias = 'default'): Cache<boolean> {
+  get(alias = 'default'): Cache {
     const existing = instances.get(alias)
     if (existing !== undefined) return existing
     const options = config?.[alias]

@@ -14,7 +14,7 @@ import { raw, rawGet } from './helpers.ts'
 
 let server: { url: string; stop(): Promise<void> }
 let cache: Cache
-const opened: Cache<boolean>[] = []
+const opened: Cache[] = []
 
 function make(options: CreateCacheOptions<false> = {}): Cache {
   const c = createCache({ location: server.url, keyPrefix: uniquePrefix('edge'), ...options })

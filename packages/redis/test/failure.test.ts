@@ -16,7 +16,7 @@ const SETTLE_MS = 5000
 
 const { server, closeAfterTest } = useFailureHarness()
 
-function cacheFor(location: string, options: CreateCacheOptions = {}): Cache<boolean> {
+function cacheFor(location: string, options: CreateCacheOptions = {}): Cache {
   return closeAfterTest(createCache({ location, keyPrefix: 'f', ...FAST, ...options }))
 }
 
@@ -33,7 +33,7 @@ async function eventually<T>(fn: () => Promise<T>, ms: number): Promise<T> {
 }
 
 /** The calls of the ignoreExceptions tests, with what each resolves to when Redis is away. */
-function ignoredCalls(cache: Cache<boolean>): Array<[string, Promise<unknown>, unknown]> {
+function ignoredCalls(cache: Cache): Array<[string, Promise<unknown>, unknown]> {
   return [
     ['get default', cache.get('k', 'fallback'), 'fallback'],
     ['get', cache.get('k'), null],

@@ -140,7 +140,8 @@ describe('types', () => {
     const either = createCache({ ignoreExceptions: flag, location: 'redis://127.0.0.1:1' })
     expectTypeOf(ignoring).toEqualTypeOf<Cache<true>>()
     expectTypeOf(strict).toEqualTypeOf<Cache<false>>()
-    expectTypeOf(strict).toEqualTypeOf<Cache>()
+    // The bare name is any cache.
+    expectTypeOf<Cache>().toEqualTypeOf<Cache<boolean>>()
     expectTypeOf(explicit).toEqualTypeOf<Cache<false>>()
     expectTypeOf(either).toEqualTypeOf<Cache<boolean>>()
     expectTypeOf(ignoring.incr).returns.toEqualTypeOf<Promise<number | bigint | null>>()
@@ -160,10 +161,11 @@ describe('types', () => {
     expectTypeOf(ignoring.deleteMany).returns.toEqualTypeOf<Promise<number>>()
     expectTypeOf(ignoring.setMany).returns.toEqualTypeOf<Promise<string[]>>()
     expectTypeOf<OrIgnored<boolean, number>>().toEqualTypeOf<number | null>()
-    // A Cache<false> must not pass for a Cache<true>, nor a Cache<boolean> for a Cache<false>.
+    // A Cache<true> must not pass for a Cache<false>, nor a Cache<boolean>; every cache passes for a Cache.
     expectTypeOf(ignoring).not.toMatchTypeOf<Cache<false>>()
     expectTypeOf(either).not.toMatchTypeOf<Cache<false>>()
-    expectTypeOf(strict).toMatchTypeOf<Cache<boolean>>()
+    expectTypeOf(strict).toMatchTypeOf<Cache>()
+    expectTypeOf(ignoring).toMatchTypeOf<Cache>()
     // Nothing connected: close the caches without a server.
     return Promise.all([ignoring.close(), strict.close(), explicit.close(), either.close()])
   })

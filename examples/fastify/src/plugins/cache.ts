@@ -4,7 +4,7 @@ import fp from 'fastify-plugin'
 declare module 'fastify' {
   interface FastifyInstance {
     /** The cachex cache: created once when the app starts, closed when the app closes. */
-    cache: Cache<boolean>
+    cache: Cache
   }
 }
 
