@@ -1,7 +1,8 @@
 // The pickle reader: a stack machine over protocols 0–5 that rebuilds plain data and a fixed
 // allow-list of classes without running any code. Iterative (no recursion on nesting depth),
-// bounded: every length is checked against the input before anything is allocated, and the work
-// done beyond one pass over the input (copies made by constructors) is metered.
+// bounded: every length is checked against the input before anything is allocated, the work
+// done beyond one pass over the input (copies made by constructors) is metered, text opcodes
+// are parsed by one-pass scanners within line caps, and nesting stops at MAX_READ_DEPTH.
 
 import { SerializationError } from '@cachex/core'
 import {
@@ -1740,7 +1741,7 @@ class Reader {
   }
 }
 
-/** Reads one pickle (protocols 0–5). Throws an `Error` on anything it does not accept. */
+/** Reads one pickle (protocols 0–5). Throws a `SerializationError` on anything it does not accept. */
 export function loadPickle(data: Uint8Array): unknown {
   const buffer = Buffer.isBuffer(data)
     ? data
