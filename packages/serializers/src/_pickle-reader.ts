@@ -773,6 +773,99 @@ function uuidFromState(state: unknown): { int: bigint; isSafe: number | null } {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Nesting depth of a finished value.
+
+function tooDeep(): never {
+  return fail(`value nested more than ${MAX_READ_DEPTH} levels deep`)
+}
+
+/**
+ * Throws when a value without shared containers (a tree: each container once, no cycle) nests
+ * more than MAX_READ_DEPTH deep. Iterative, each container visited once: should more than the
+ * `containers` made turn up, the value is not a tree after all and the general check takes over.
+ */
+function treeDepthCheck(root: object, containers: number): void {
+  // Pairs of (object, its depth); leaves are pushed too and skipped when popped, which is
+  // cheaper than telling them apart before.
+  const stack: unknown[] = [root, 1]
+  let visits = 0
+  while (stack.length > 0) {
+    const depth = stack.pop() as number
+    const node = stack.pop() as object
+    let dict = false
+    if (!Array.isArray(node)) {
+      const proto = Object.getPrototypeOf(node)
+      dict = proto === Object.prototype || proto === null
+      if (!dict && proto !== Map.prototype && proto !== Set.prototype) continue // a leaf
+    }
+    if (depth > MAX_READ_DEPTH) tooDeep()
+    if (++visits > containers) return longestChainCheck(root)
+    const next = depth + 1
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        const item = node[i]
+        if (typeof item === 'object' && item !== null) stack.push(item, next)
+      }
+    } else if (dict) {
+      const object = node as Record<string, unknown>
+      for (const key in object) {
+        const item = object[key]
+        if (typeof item === 'object' && item !== null) stack.push(item, next)
+      }
+    } else {
+      for (const item of childrenOf(node)) {
+        if (typeof item === 'object' && item !== null) stack.push(item, next)
+      }
+    }
+  }
+}
+
+/**
+ * Throws when the longest chain of containers in `root`, each inside the one before, is longer
+ * than MAX_READ_DEPTH: a shared container counts on every chain it is on (as a recursive walk
+ * of the value meets it), and the reference that closes a cycle ends a chain. Iterative, each
+ * container once, with its height remembered.
+ */
+function longestChainCheck(root: object): void {
+  const heights = new Map<object, number>() // 0 while the container is on the current chain
+  const path: object[] = []
+  const items: (readonly unknown[])[] = []
+  const next: number[] = []
+  const best: number[] = []
+  const enter = (node: object) => {
+    if (path.length >= MAX_READ_DEPTH) tooDeep()
+    heights.set(node, 0)
+    path.push(node)
+    items.push(childrenOf(node))
+    next.push(0)
+    best.push(0)
+  }
+  enter(root)
+  while (path.length > 0) {
+    const top = path.length - 1
+    const list = items[top] as readonly unknown[]
+    const i = next[top] as number
+    if (i < list.length) {
+      next[top] = i + 1
+      const child = list[i]
+      if (!isContainer(child)) continue
+      const height = heights.get(child)
+      if (height === undefined) enter(child)
+      else if (height > (best[top] as number)) best[top] = height
+      continue
+    }
+    const height = (best[top] as number) + 1
+    if (height > MAX_READ_DEPTH) tooDeep()
+    heights.set(path[top] as object, height)
+    path.pop()
+    items.pop()
+    next.pop()
+    best.pop()
+    if (top > 0 && height > (best[top - 1] as number)) best[top - 1] = height
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // The machine.
 
 class Reader {
@@ -802,10 +895,10 @@ class Reader {
   private readonly hashableTuples = new Set<unknown[]>()
   // Work beyond reading the input: items copied by constructors, dict conversions, fix-ups.
   private budget: number
-  // The height of every container holding another (see grow), and whether a container was
-  // taken again from the memo or by DUP, after which a container's contents can change while it
-  // is inside another: heights are then checked again on the finished value (checkDepth).
-  private readonly heights = new Map<object, number>()
+  // How many containers (lists, tuples, dicts, sets) were made: no value nests deeper. And
+  // whether a container was taken again from the memo or by DUP (containers may then be shared
+  // and hold cycles).
+  private containers = 0
   private shared = false
 
   constructor(data: Buffer) {
@@ -815,41 +908,11 @@ class Reader {
 
   private tuple(items: unknown[]): unknown[] {
     this.tuples.add(items)
-    this.growAll(items, items, 0, items.length)
+    this.containers++
     return items
   }
 
-  /**
-   * Records that `child` went into `container`: the container's height (the containers nested
-   * in it, itself included) is at least one more than the child's. Containers of height 1 (only
-   * scalars) are not in the map. Throws as soon as a height passes MAX_READ_DEPTH, so that a
-   * million nested lists stop after two thousand. While no container is shared (see `shared`),
-   * a child cannot change once it is inside its container (it left the stack), so the heights
-   * are exact (or too high, if a dict key was written twice).
-   */
-  private grow(container: object, child: unknown): void {
-    if (typeof child !== 'object' || child === null) return
-    const heights = this.heights
-    let height = heights.get(child)
-    if (height === undefined) {
-      if (!isContainer(child)) return
-      height = 1
-    }
-    height++
-    if (height > (heights.get(container) ?? 1)) {
-      if (height > MAX_READ_DEPTH) fail(`value nested more than ${MAX_READ_DEPTH} levels deep`)
-      heights.set(container, height)
-    }
-  }
-
-  private growAll(container: object, items: readonly unknown[], from: number, to: number): void {
-    for (let i = from; i < to; i++) {
-      const item = items[i]
-      if (typeof item === 'object' && item !== null) this.grow(container, item)
-    }
-  }
-
-  /** A value taken again from the memo or by DUP: a shared container makes heights inexact. */
+  /** A value taken again from the memo or by DUP: containers may now be shared. */
   private reuse(value: unknown): unknown {
     if (!this.shared && isContainer(value)) this.shared = true
     return value
@@ -1035,7 +1098,6 @@ class Reader {
     this.checkHashables(items, from, to, 2)
     if (target instanceof Map) {
       for (let i = from; i + 1 < to; i += 2) setPy(target, items[i], items[i + 1])
-      this.growAll(target, items, from, to)
       return
     }
     const dict = target
@@ -1043,10 +1105,8 @@ class Reader {
       const key = items[i]
       if (typeof key !== 'string') {
         // Not every key is a str: the dict becomes a Map, in insertion order.
-        this.growAll(dict, items, from, i)
         const map = this.toMap(dict)
         for (let j = i; j + 1 < to; j += 2) setPy(map, items[j], items[j + 1])
-        this.growAll(map, items, i, to)
         this.stack[slot] = map
         return
       }
@@ -1063,7 +1123,6 @@ class Reader {
         dict[key] = items[i + 1]
       }
     }
-    this.growAll(dict, items, from, to)
   }
 
   private trackOrder(dict: Record<string, unknown>, key: string): void {
@@ -1086,8 +1145,6 @@ class Reader {
     for (const key of keys) map.set(key, dict[key])
     this.converted ??= new Map()
     this.converted.set(dict, map)
-    const height = this.heights.get(dict)
-    if (height !== undefined) this.heights.set(map, height)
     return map
   }
 
@@ -1100,6 +1157,7 @@ class Reader {
     const list = args
     try {
       const value = this.call(what, list, viaNew)
+      if (value instanceof Map || value instanceof Set) this.containers++
       if (what === 'builtins.frozenset' && value instanceof Set) this.frozensets.add(value)
       if (what === 'builtins.bytearray' && Buffer.isBuffer(value)) this.bytearrays.add(value)
       return value
@@ -1143,8 +1201,6 @@ class Reader {
           if (!Array.isArray(kv) || kv.length !== 2) fail('OrderedDict() items must be pairs')
           this.checkHashable(kv[0])
           setPy(map, kv[0], kv[1])
-          this.grow(map, kv[0])
-          this.grow(map, kv[1])
         }
         return map
       }
@@ -1157,7 +1213,6 @@ class Reader {
         this.checkHashables(items, 0, items.length, 1)
         const set = new Set<unknown>()
         for (const item of items) addPy(set, item)
-        this.growAll(set, items, 0, items.length)
         return set
       }
       case 'builtins.bytes':
@@ -1321,51 +1376,13 @@ class Reader {
   }
 
   /**
-   * Throws when containers nest more than MAX_READ_DEPTH deep: when the longest chain of
-   * containers, each inside the one before, is longer (shared containers count on every chain
-   * they are on; the reference that closes a cycle ends a chain). Iterative, each container once.
+   * Throws when containers nest more than MAX_READ_DEPTH deep in the finished value. Skipped when
+   * too few containers were made for that (nearly every value); else one iterative walk.
    */
   private checkDepth(root: unknown): void {
-    // Without sharing, grow() already measured. Every container costs at least one opcode byte:
-    // a short pickle cannot nest too deep.
-    if (!this.shared || this.data.length <= MAX_READ_DEPTH || !isContainer(root)) return
-    const tooDeep = () => fail(`value nested more than ${MAX_READ_DEPTH} levels deep`)
-    const heights = new Map<object, number>() // 0 while the container is on the current chain
-    const path: object[] = []
-    const items: (readonly unknown[])[] = []
-    const next: number[] = []
-    const best: number[] = []
-    const enter = (node: object) => {
-      if (path.length >= MAX_READ_DEPTH) tooDeep()
-      heights.set(node, 0)
-      path.push(node)
-      items.push(childrenOf(node))
-      next.push(0)
-      best.push(0)
-    }
-    enter(root as object)
-    while (path.length > 0) {
-      const top = path.length - 1
-      const list = items[top] as readonly unknown[]
-      const i = next[top] as number
-      if (i < list.length) {
-        next[top] = i + 1
-        const child = list[i]
-        if (!isContainer(child)) continue
-        const height = heights.get(child)
-        if (height === undefined) enter(child)
-        else if (height > (best[top] as number)) best[top] = height
-        continue
-      }
-      const height = (best[top] as number) + 1
-      if (height > MAX_READ_DEPTH) tooDeep()
-      heights.set(path[top] as object, height)
-      path.pop()
-      items.pop()
-      next.pop()
-      best.pop()
-      if (top > 0 && height > (best[top - 1] as number)) best[top - 1] = height
-    }
+    if (this.containers <= MAX_READ_DEPTH || !isContainer(root)) return
+    if (this.shared) longestChainCheck(root)
+    else treeDepthCheck(root, this.containers)
   }
 
   // --- the loop -----------------------------------------------------------------------------
@@ -1549,11 +1566,12 @@ class Reader {
           fail('READONLY_BUFFER: out-of-band buffers are not available')
           break
         case EMPTY_LIST:
+          this.containers++
           stack.push([])
           break
         case LIST: {
+          this.containers++
           const items = this.popToMark()
-          this.growAll(items, items, 0, items.length)
           stack.push(items)
           break
         }
@@ -1563,7 +1581,6 @@ class Reader {
           if (!Array.isArray(list) || this.tuples.has(list))
             fail(`APPEND to ${describe(list)}, not a list`)
           list.push(value)
-          this.grow(list, value)
           break
         }
         case APPENDS: {
@@ -1573,7 +1590,6 @@ class Reader {
             fail(`APPENDS to ${describe(list)}, not a list`)
           }
           for (let i = mark; i < stack.length; i++) list.push(stack[i])
-          this.growAll(list, stack, mark, stack.length)
           this.truncate(mark)
           break
         }
@@ -1600,11 +1616,13 @@ class Reader {
           break
         }
         case EMPTY_DICT:
+          this.containers++
           stack.push({})
           break
         case DICT: {
           const items = this.popToMark()
           if (items.length % 2 !== 0) fail('odd number of items for DICT')
+          this.containers++
           stack.push({})
           this.setItems(stack[stack.length - 1], items, 0, items.length, stack.length - 1)
           break
@@ -1624,6 +1642,7 @@ class Reader {
           break
         }
         case EMPTY_SET:
+          this.containers++
           stack.push(new Set())
           break
         case ADDITEMS: {
@@ -1634,7 +1653,6 @@ class Reader {
           }
           this.checkHashables(stack, mark, stack.length, 1)
           for (let i = mark; i < stack.length; i++) addPy(set, stack[i])
-          this.growAll(set, stack, mark, stack.length)
           this.truncate(mark)
           break
         }
@@ -1643,7 +1661,7 @@ class Reader {
           this.checkHashables(items, 0, items.length, 1)
           const set = new Set<unknown>()
           for (const item of items) addPy(set, item)
-          this.growAll(set, items, 0, items.length)
+          this.containers++
           this.frozensets.add(set)
           stack.push(set)
           break
