@@ -799,7 +799,10 @@ function treeDepthCheck(root: object, containers: number): void {
       if (!dict && proto !== Map.prototype && proto !== Set.prototype) continue // a leaf
     }
     if (depth > MAX_READ_DEPTH) tooDeep()
-    if (++visits > containers) return longestChainCheck(root)
+    if (++visits > containers) {
+      longestChainCheck(root)
+      return
+    }
     const next = depth + 1
     if (Array.isArray(node)) {
       for (let i = 0; i < node.length; i++) {
