@@ -1,6 +1,7 @@
 import * as zlib from 'node:zlib'
-import { type Compressor, requireOptional } from '@cachex/core'
-import { type CompressorOptions, defineCompressor } from './_zlib-family.ts'
+import { type Compressor, decompressionLimitError, requireOptional } from '@cachex/core'
+import { type FrameBound, FrameReader, isSkippable, refuseBeyond } from './_frames.ts'
+import { type CompressorOptions, decompressBounded, defineCompressor } from './_zlib-family.ts'
 
 /** Options of `zstdCompressor`. */
 export interface ZstdOptions extends CompressorOptions {
@@ -16,7 +17,7 @@ interface NodeZstd {
 /** `node:zlib` has zstd from Node 22.15 / 23.8 on. */
 interface ZlibWithZstd {
   zstdCompressSync(data: Buffer, options: object): Buffer
-  zstdDecompressSync(data: Buffer): Buffer
+  zstdDecompressSync(data: Buffer, options?: { maxOutputLength?: number }): Buffer
   constants: { ZSTD_c_compressionLevel: number }
 }
 
@@ -25,12 +26,22 @@ interface ZlibWithZstd {
  * `pyzstd` write it (python-zstandard cannot read a frame without the content size). Level 3,
  * values over 15 bytes. Uses `node:zlib` where Node has zstd (22.15+), else the optional peer
  * `@toondepauw/node-zstd` (prebuilt binaries, nothing to compile).
+ *
+ * `maxValueSize`: the frames are walked first (`zstdFrameBound`) and a value that would exceed
+ * the limit is refused without decoding; `node:zlib` also gets `maxOutputLength`. node-zstd's
+ * `decodeSync` (the Rust `zstd` crate's streaming `Decoder`, read to the end into one growing
+ * Vec) writes the whole output before returning. What it does with a frame's content size, read
+ * in its source and tried: it allocates nothing from it — libzstd's streaming decoder sizes its
+ * buffers by the window, refuses a window beyond 128 MiB ("Frame requires too much memory"),
+ * and reports a content size that the blocks do not produce as corruption; a 18-byte frame
+ * declaring 2^40 bytes fails in 0.1 ms with no memory taken. libzstd also refuses any block
+ * larger than the window or 128 KiB, which is what makes the walk's bound hold.
  */
 export function zstdCompressor(options: ZstdOptions = {}): Compressor {
   const level = options.level ?? 3
   const native = zlib as unknown as Partial<ZlibWithZstd>
   let compress: (data: Buffer) => Buffer
-  let decompress: (data: Buffer) => Buffer
+  let decode: (data: Buffer, max: number | undefined) => Buffer
   if (
     typeof native.zstdCompressSync === 'function' &&
     native.zstdDecompressSync &&
@@ -39,7 +50,8 @@ export function zstdCompressor(options: ZstdOptions = {}): Compressor {
     const z = native as ZlibWithZstd
     const params = { [z.constants.ZSTD_c_compressionLevel]: level }
     compress = (data) => withContentSize(z.zstdCompressSync(data, { params }), data.length)
-    decompress = (data) => z.zstdDecompressSync(data)
+    decode = (data, max) =>
+      decompressBounded('zstd', max, (limit) => z.zstdDecompressSync(data, limit))
   } else {
     const zstd = requireOptional<NodeZstd>(
       '@toondepauw/node-zstd',
@@ -49,13 +61,19 @@ export function zstdCompressor(options: ZstdOptions = {}): Compressor {
     const encoder = new zstd.Encoder(level)
     const decoder = new zstd.Decoder()
     compress = (data) => withContentSize(encoder.encodeSync(data), data.length)
-    decompress = (data) => decoder.decodeSync(data)
+    decode = (data) => decoder.decodeSync(data)
   }
   return defineCompressor(
     'zstd',
     options.minLength ?? 15,
     compress,
-    decompress,
+    (data, max) => {
+      if (max === undefined) return decode(data, undefined)
+      refuseBeyond('zstd', zstdFrameBound(data), max)
+      const out = decode(data, max)
+      if (out.length > max) throw decompressionLimitError('zstd', max)
+      return out
+    },
     // The zstd frame magic number 0xFD2FB528, little-endian.
     (data) =>
       data.length > 4 &&
@@ -87,4 +105,64 @@ export function withContentSize(frame: Buffer, size: number): Buffer {
   const head = Buffer.from(frame.subarray(0, headerEnd))
   head[4] = descriptor | (code << 6)
   return Buffer.concat([head, field, frame.subarray(headerEnd)])
+}
+
+const ZSTD_MAGIC = 0xfd2fb528
+/** The largest block of any frame (RFC 8878 §3.1.1.2.4): Block_Maximum_Size ≤ 128 KiB. */
+const ZSTD_BLOCK_MAX = 128 << 10
+
+/**
+ * Walks a value of Zstandard frames (RFC 8878: magic, frame header with its window, dictionary
+ * id and optional Frame_Content_Size, 3-byte block headers, optional checksum; skippable frames;
+ * several frames back to back) in linear time without decoding, and bounds its output: a raw or
+ * RLE block by its Block_Size (exact), a compressed block by Block_Maximum_Size = min(window,
+ * 128 KiB), which libzstd enforces. Throws `NotAFrameError` on anything else (reserved bits or
+ * block type, a block beyond Block_Maximum_Size, truncation).
+ */
+export function zstdFrameBound(data: Buffer): FrameBound {
+  const r = new FrameReader(data, 'zstd')
+  let bound = 0
+  let slack = 0
+  let declared = 0
+  while (!r.done) {
+    const magic = r.u32()
+    if (isSkippable(magic)) {
+      r.skip(r.u32())
+      continue
+    }
+    if (magic !== ZSTD_MAGIC) r.fail('not a Zstandard frame')
+    const descriptor = r.u8()
+    if ((descriptor & 0x08) !== 0) r.fail('reserved bit set')
+    const singleSegment = (descriptor & 0x20) !== 0
+    let window = 0
+    if (!singleSegment) {
+      const w = r.u8()
+      const base = 2 ** (10 + (w >> 3))
+      window = base + (base / 8) * (w & 0x07)
+    }
+    r.skip(DICT_ID_BYTES[descriptor & 0x03] ?? 0)
+    const sizeFlag = descriptor >> 6
+    let contentSize: number | undefined
+    if (sizeFlag === 1) contentSize = r.u16() + 256
+    else if (sizeFlag === 2) contentSize = r.u32()
+    else if (sizeFlag === 3) contentSize = r.u64()
+    else if (singleSegment) contentSize = r.u8()
+    if (contentSize !== undefined) declared += contentSize
+    // A single-segment frame's window is its content size.
+    const blockMax = Math.min(singleSegment ? (contentSize as number) : window, ZSTD_BLOCK_MAX)
+    slack = Math.max(slack, blockMax)
+    for (;;) {
+      const header = r.u24()
+      const type = (header >> 1) & 0x03
+      const size = header >>> 3
+      if (type === 3) r.fail('reserved block type')
+      if (size > blockMax) r.fail('block larger than the frame allows')
+      // Raw: size bytes, copied; RLE: one byte, repeated size times; compressed: size bytes.
+      r.skip(type === 1 ? 1 : size)
+      bound += type === 2 ? blockMax : size
+      if ((header & 0x01) !== 0) break // Last_Block
+    }
+    if ((descriptor & 0x04) !== 0) r.skip(4) // content checksum
+  }
+  return { bound, slack, declared }
 }
