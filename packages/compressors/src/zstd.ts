@@ -27,15 +27,17 @@ interface ZlibWithZstd {
  * values over 15 bytes. Uses `node:zlib` where Node has zstd (22.15+), else the optional peer
  * `@toondepauw/node-zstd` (prebuilt binaries, nothing to compile).
  *
- * `maxValueSize`: the frames are walked first (`zstdFrameBound`) and a value that would exceed
- * the limit is refused without decoding; `node:zlib` also gets `maxOutputLength`. node-zstd's
- * `decodeSync` (the Rust `zstd` crate's streaming `Decoder`, read to the end into one growing
- * Vec) writes the whole output before returning. What it does with a frame's content size, read
- * in its source and tried: it allocates nothing from it — libzstd's streaming decoder sizes its
- * buffers by the window, refuses a window beyond 128 MiB ("Frame requires too much memory"),
- * and reports a content size that the blocks do not produce as corruption; a 18-byte frame
- * declaring 2^40 bytes fails in 0.1 ms with no memory taken. libzstd also refuses any block
- * larger than the window or 128 KiB, which is what makes the walk's bound hold.
+ * `maxValueSize`: a value whose frames declare more is refused at once. `node:zlib` stops at
+ * `maxOutputLength` by itself. node-zstd's `decodeSync` (the Rust `zstd` crate's streaming
+ * `Decoder`, read to the end into one growing Vec) writes the whole output before returning, so
+ * there the frames are walked first and a value that could produce more than the limit is
+ * refused without decoding (`boundedForNodeZstd`: a frame's declared content size, which the
+ * decoder is made to enforce, else its blocks). What node-zstd does with a declared content
+ * size, read in its source and tried: it allocates nothing from it — libzstd's streaming decoder
+ * sizes its buffers by the window (or the content size, when smaller), refuses a window beyond
+ * 128 MiB ("Frame requires too much memory"), and reports a content size the blocks do not
+ * produce as corruption; an 18-byte frame declaring 2^40 bytes fails in 0.1 ms with no memory
+ * taken. libzstd also refuses any block larger than the window or 128 KiB.
  */
 export function zstdCompressor(options: ZstdOptions = {}): Compressor {
   const level = options.level ?? 3
@@ -50,8 +52,11 @@ export function zstdCompressor(options: ZstdOptions = {}): Compressor {
     const z = native as ZlibWithZstd
     const params = { [z.constants.ZSTD_c_compressionLevel]: level }
     compress = (data) => withContentSize(z.zstdCompressSync(data, { params }), data.length)
-    decode = (data, max) =>
-      decompressBounded('zstd', max, (limit) => z.zstdDecompressSync(data, limit))
+    decode = (data, max) => {
+      // node:zlib stops at maxOutputLength by itself; refuse a declared size beyond it at once.
+      if (max !== undefined) refuseBeyond('zstd', { ...zstdFrameBound(data), bound: 0 }, max)
+      return decompressBounded('zstd', max, (limit) => z.zstdDecompressSync(data, limit))
+    }
   } else {
     const zstd = requireOptional<NodeZstd>(
       '@toondepauw/node-zstd',
@@ -61,7 +66,12 @@ export function zstdCompressor(options: ZstdOptions = {}): Compressor {
     const encoder = new zstd.Encoder(level)
     const decoder = new zstd.Decoder()
     compress = (data) => withContentSize(encoder.encodeSync(data), data.length)
-    decode = (data) => decoder.decodeSync(data)
+    decode = (data, max) => {
+      if (max === undefined) return decoder.decodeSync(data)
+      const { bound, input } = boundedForNodeZstd(data)
+      refuseBeyond('zstd', bound, max)
+      return decoder.decodeSync(input)
+    }
   }
   return defineCompressor(
     'zstd',
@@ -69,7 +79,6 @@ export function zstdCompressor(options: ZstdOptions = {}): Compressor {
     compress,
     (data, max) => {
       if (max === undefined) return decode(data, undefined)
-      refuseBeyond('zstd', zstdFrameBound(data), max)
       const out = decode(data, max)
       if (out.length > max) throw decompressionLimitError('zstd', max)
       return out
@@ -110,21 +119,40 @@ export function withContentSize(frame: Buffer, size: number): Buffer {
 const ZSTD_MAGIC = 0xfd2fb528
 /** The largest block of any frame (RFC 8878 §3.1.1.2.4): Block_Maximum_Size ≤ 128 KiB. */
 const ZSTD_BLOCK_MAX = 128 << 10
+/**
+ * The largest window libzstd decodes by default (ZSTD_WINDOWLOG_LIMIT_DEFAULT, 2^27 bytes): a
+ * single-segment frame's window is its content size, so only frames up to this size can be
+ * made single-segment (`asSingleSegment`).
+ */
+const ZSTD_SINGLE_SEGMENT_MAX = 2 ** 27
+
+/** One Zstandard frame of a value, as the walk found it. */
+interface ZstdFrame {
+  /** Where the frame starts and ends in the value. */
+  start: number
+  end: number
+  /** The Frame_Header_Descriptor. */
+  descriptor: number
+  /** Frame_Content_Size, when the frame declares one. */
+  contentSize: number | undefined
+  /** The most its blocks can produce: raw and RLE exactly, compressed up to `blockMax`. */
+  bound: number
+  /** Block_Maximum_Size: min(window, 128 KiB). */
+  blockMax: number
+}
 
 /**
  * Walks a value of Zstandard frames (RFC 8878: magic, frame header with its window, dictionary
- * id and optional Frame_Content_Size, 3-byte block headers, optional checksum; skippable frames;
- * several frames back to back) in linear time without decoding, and bounds its output: a raw or
- * RLE block by its Block_Size (exact), a compressed block by Block_Maximum_Size = min(window,
- * 128 KiB), which libzstd enforces. Throws `NotAFrameError` on anything else (reserved bits or
- * block type, a block beyond Block_Maximum_Size, truncation).
+ * id and optional Frame_Content_Size, 3-byte block headers, optional checksum; skippable frames
+ * are passed over; several frames back to back) in linear time without decoding. Throws
+ * `NotAFrameError` on anything else (reserved bits or block type, a block beyond
+ * Block_Maximum_Size, which libzstd refuses too, truncation).
  */
-export function zstdFrameBound(data: Buffer): FrameBound {
+function zstdFrames(data: Buffer): ZstdFrame[] {
   const r = new FrameReader(data, 'zstd')
-  let bound = 0
-  let slack = 0
-  let declared = 0
+  const frames: ZstdFrame[] = []
   while (!r.done) {
+    const start = r.pos
     const magic = r.u32()
     if (isSkippable(magic)) {
       r.skip(r.u32())
@@ -147,10 +175,9 @@ export function zstdFrameBound(data: Buffer): FrameBound {
     else if (sizeFlag === 2) contentSize = r.u32()
     else if (sizeFlag === 3) contentSize = r.u64()
     else if (singleSegment) contentSize = r.u8()
-    if (contentSize !== undefined) declared += contentSize
     // A single-segment frame's window is its content size.
     const blockMax = Math.min(singleSegment ? (contentSize as number) : window, ZSTD_BLOCK_MAX)
-    slack = Math.max(slack, blockMax)
+    let bound = 0
     for (;;) {
       const header = r.u24()
       const type = (header >> 1) & 0x03
@@ -163,6 +190,63 @@ export function zstdFrameBound(data: Buffer): FrameBound {
       if ((header & 0x01) !== 0) break // Last_Block
     }
     if ((descriptor & 0x04) !== 0) r.skip(4) // content checksum
+    frames.push({ start, end: r.pos, descriptor, contentSize, bound, blockMax })
+  }
+  return frames
+}
+
+/**
+ * The output bound of a value of Zstandard frames by their blocks alone: raw and RLE blocks
+ * exactly, compressed blocks by Block_Maximum_Size (libzstd refuses a block beyond it). zstd's
+ * block splitter (levels 16 and up, now and then below) writes compressed blocks smaller than the
+ * maximum, so this bound may be several times a legitimate value's size; `zstdCompressor` relies
+ * on the content size instead where a frame declares one.
+ */
+export function zstdFrameBound(data: Buffer): FrameBound {
+  let bound = 0
+  let slack = 0
+  let declared = 0
+  for (const frame of zstdFrames(data)) {
+    bound += frame.bound
+    slack = Math.max(slack, frame.blockMax)
+    declared += frame.contentSize ?? 0
   }
   return { bound, slack, declared }
+}
+
+/**
+ * The bound node-zstd decoding keeps to, and the value rewritten so that it does. A frame that
+ * declares its content size (every frame Python and cachex write) is decoded as a single-segment
+ * frame — the same blocks, the window byte dropped — so libzstd's output buffer is exactly that
+ * size and a frame whose blocks produce more fails at the block that crosses it ("Destination
+ * buffer is too small", tried: a frame declaring 64 MiB over 1 GiB of blocks stops after 64 MiB).
+ * Without the rewrite libzstd decodes into a ring buffer the size of the window and notices a
+ * wrong content size only at the end, after producing all of it.
+ */
+function boundedForNodeZstd(data: Buffer): { bound: FrameBound; input: Buffer } {
+  let bound = 0
+  let slack = 0
+  let declared = 0
+  const parts: Buffer[] = []
+  let copied = 0
+  for (const frame of zstdFrames(data)) {
+    const size = frame.contentSize
+    declared += size ?? 0
+    if (size === undefined || size > ZSTD_SINGLE_SEGMENT_MAX) {
+      bound += frame.bound
+      slack = Math.max(slack, frame.blockMax)
+      continue
+    }
+    bound += size
+    if ((frame.descriptor & 0x20) !== 0) continue // already single-segment
+    // magic | descriptor | window byte | rest  →  magic | descriptor + Single_Segment | rest
+    parts.push(
+      data.subarray(copied, frame.start + 4),
+      Buffer.from([frame.descriptor | 0x20]),
+      data.subarray(frame.start + 6, frame.end),
+    )
+    copied = frame.end
+  }
+  const input = parts.length === 0 ? data : Buffer.concat([...parts, data.subarray(copied)])
+  return { bound: { bound, slack, declared }, input }
 }
