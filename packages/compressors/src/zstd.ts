@@ -27,12 +27,12 @@ interface ZlibWithZstd {
  * values over 15 bytes. Uses `node:zlib` where Node has zstd (22.15+), else the optional peer
  * `@toondepauw/node-zstd` (prebuilt binaries, nothing to compile).
  *
- * `maxValueSize`: a value whose frames declare more is refused at once. `node:zlib` stops at
- * `maxOutputLength` by itself. node-zstd's `decodeSync` (the Rust `zstd` crate's streaming
- * `Decoder`, read to the end into one growing Vec) writes the whole output before returning, so
- * there the frames are walked first and a value that could produce more than the limit is
- * refused without decoding (`boundedForNodeZstd`: a frame's declared content size, which the
- * decoder is made to enforce, else its blocks). What node-zstd does with a declared content
+ * `maxValueSize`: the frames are walked first; a value whose frames declare more is refused at
+ * once, and frames that declare a size are made to keep to it (`declaredSizesEnforced`).
+ * `node:zlib` then stops at `maxOutputLength` by itself. node-zstd's `decodeSync` (the Rust `zstd`
+ * crate's streaming `Decoder`, read to the end into one growing Vec) writes the whole output
+ * before returning, so there a value that could produce more than the limit (by its declared
+ * sizes, else its blocks) is refused without decoding. What node-zstd does with a declared content
  * size, read in its source and tried: it allocates nothing from it — libzstd's streaming decoder
  * sizes its buffers by the window (or the content size, when smaller), refuses a window beyond
  * 128 MiB ("Frame requires too much memory"), and reports a content size the blocks do not
@@ -53,9 +53,11 @@ export function zstdCompressor(options: ZstdOptions = {}): Compressor {
     const params = { [z.constants.ZSTD_c_compressionLevel]: level }
     compress = (data) => withContentSize(z.zstdCompressSync(data, { params }), data.length)
     decode = (data, max) => {
-      // node:zlib stops at maxOutputLength by itself; refuse a declared size beyond it at once.
-      if (max !== undefined) refuseBeyond('zstd', { ...zstdFrameBound(data), bound: 0 }, max)
-      return decompressBounded('zstd', max, (limit) => z.zstdDecompressSync(data, limit))
+      if (max === undefined) return z.zstdDecompressSync(data)
+      const { bound, input } = declaredSizesEnforced(data)
+      // node:zlib stops at maxOutputLength by itself: refuse at once only what frames declare.
+      refuseBeyond('zstd', { ...bound, bound: 0 }, max)
+      return decompressBounded('zstd', max, (limit) => z.zstdDecompressSync(input, limit))
     }
   } else {
     const zstd = requireOptional<NodeZstd>(
@@ -68,7 +70,8 @@ export function zstdCompressor(options: ZstdOptions = {}): Compressor {
     compress = (data) => withContentSize(encoder.encodeSync(data), data.length)
     decode = (data, max) => {
       if (max === undefined) return decoder.decodeSync(data)
-      const { bound, input } = boundedForNodeZstd(data)
+      // node-zstd decodes the whole value at once: refuse what could exceed the limit first.
+      const { bound, input } = declaredSizesEnforced(data)
       refuseBeyond('zstd', bound, max)
       return decoder.decodeSync(input)
     }
@@ -215,15 +218,16 @@ export function zstdFrameBound(data: Buffer): FrameBound {
 }
 
 /**
- * The bound node-zstd decoding keeps to, and the value rewritten so that it does. A frame that
- * declares its content size (every frame Python and cachex write) is decoded as a single-segment
- * frame — the same blocks, the window byte dropped — so libzstd's output buffer is exactly that
- * size and a frame whose blocks produce more fails at the block that crosses it ("Destination
- * buffer is too small", tried: a frame declaring 64 MiB over 1 GiB of blocks stops after 64 MiB).
- * Without the rewrite libzstd decodes into a ring buffer the size of the window and notices a
- * wrong content size only at the end, after producing all of it.
+ * The value rewritten so that libzstd keeps to the content sizes its frames declare, and the bound
+ * that follows. A frame that declares its content size (every frame Python and cachex write) is
+ * decoded as a single-segment frame — the same blocks, the window byte dropped — so libzstd's
+ * output buffer is exactly that size and a frame whose blocks produce more fails at the block that
+ * crosses it ("Destination buffer is too small"; tried: a frame declaring 64 MiB over 1 GiB of
+ * blocks stops after 64 MiB). Without the rewrite libzstd decodes into a ring buffer the size of
+ * the window and notices a wrong content size only at the end, after producing all of it. Frames
+ * without a content size are bounded by their blocks.
  */
-function boundedForNodeZstd(data: Buffer): { bound: FrameBound; input: Buffer } {
+function declaredSizesEnforced(data: Buffer): { bound: FrameBound; input: Buffer } {
   let bound = 0
   let slack = 0
   let declared = 0
