@@ -105,7 +105,7 @@ describe('every compressor stops at maxOutputLength', () => {
   ]
 
   it.each(compressors)('%s: exactly the limit reads, one byte less refuses', (name, c) => {
-    for (const size of [1000, 300_000, 5 * MiB + 3]) {
+    for (const size of [1000, 300_000, MiB + 3]) {
       const data = sample(size)
       const compressed = c.compress(data)
       expect(c.decompress(compressed, size).equals(data)).toBe(true)
@@ -136,7 +136,7 @@ describe('every compressor stops at maxOutputLength', () => {
   })
 
   it('the bombs are valid: each decodes fully without a limit', () => {
-    const size = 8 * MiB
+    const size = 4 * MiB
     const zeros = (out: Buffer) => out.length === size && out.every((b) => b === 0)
     expect(zeros(zlibCompressor().decompress(zlibBomb(size)))).toBe(true)
     expect(zeros(gzipCompressor().decompress(gzipBomb(size)))).toBe(true)
@@ -246,7 +246,7 @@ describe('zstdFrameBound', () => {
   })
 
   it('reads a value at exactly its size even when zstd split its blocks (level 19)', () => {
-    const rows = Array.from({ length: 20_000 }, (_, i) => ({
+    const rows = Array.from({ length: 6_000 }, (_, i) => ({
       id: i,
       name: `row ${i}`,
       tags: ['a'],
