@@ -11,6 +11,8 @@ import {
 } from '@cachex/test-utils/bombs'
 import { describe, expect, it } from 'vitest'
 import { NotAFrameError, refuseBeyond } from '../src/_frames.ts'
+import { lz4FrameBound } from '../src/_lz4-frames.ts'
+import { zstdFrameBound } from '../src/_zstd-frames.ts'
 import {
   brotliCompressor,
   gzipCompressor,
@@ -19,8 +21,6 @@ import {
   zlibCompressor,
   zstdCompressor,
 } from '../src/index.ts'
-import { lz4FrameBound } from '../src/lz4.ts'
-import { zstdFrameBound } from '../src/zstd.ts'
 
 const MiB = 1024 * 1024
 const lz4 = lz4Compressor()
