@@ -49,6 +49,19 @@ export interface CacheOptions<IgnoreErrors extends boolean = boolean> {
   /** The compressor, or several: the first writes, all are tried on read. @default none */
   compressor?: Compressor | readonly Compressor[] | null
   /**
+   * The largest value, in bytes after decompression (the serialized form), that the cache reads
+   * or writes; `null` for no limit. Reading a value beyond it rejects with a `CompressionError`
+   * (compressors stop as soon as their output passes the limit, so a decompression bomb costs at
+   * most this much memory) or, uncompressed, a `SerializationError` before deserializing; writing
+   * one rejects with a `SerializationError`, so the cache never writes what it would refuse to
+   * read. A cache value beyond 64 MiB is almost always a mistake, and the limit bounds the memory
+   * and event-loop time one poisoned key can cost (without it, a 1.6 KB brotli value expands to
+   * 2.2 GB on `get`). For comparison, Redis stores values up to `proto-max-bulk-len` (512 MB) and
+   * Django's backends have no limit.
+   * @default 67_108_864 (64 MiB)
+   */
+  maxValueSize?: number | null
+  /**
    * Turn connection errors, timeouts and error replies into fallbacks (`IGNORE_EXCEPTIONS`): each
    * method resolves a value of its declared type (`get` its default, `set` `false`, counts `0`,
    * lists `[]`…; the table is in docs/configuration.md). Methods with no neutral value (`incr`,
@@ -230,7 +243,11 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
     this.#reverseKeyFunction = options.reverseKeyFunction ?? defaultReverseKeyFunction
     const serializers = toList(options.serializer)
     const compressors = toList(options.compressor ?? undefined)
-    this.#codec = new Codec(serializers.length > 0 ? serializers : [jsonSerializer()], compressors)
+    this.#codec = new Codec(
+      serializers.length > 0 ? serializers : [jsonSerializer()],
+      compressors,
+      { maxValueSize: options.maxValueSize },
+    )
     this.#text = this.#codec.readsText
     this.#ignoreExceptions = options.ignoreExceptions ?? false
     this.#logIgnored = options.logIgnoredExceptions ?? false

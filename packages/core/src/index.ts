@@ -1,3 +1,4 @@
+export { DEFAULT_MAX_VALUE_SIZE, MAX_INTEGER_DIGITS, MAX_JSON_DEPTH } from './_limits.ts'
 export type {
   CacheOptions,
   GetOrSetOptions,
@@ -15,12 +16,14 @@ export type {
   ZRangeOptions,
 } from './cache.ts'
 export { Cache } from './cache.ts'
+export type { CodecOptions } from './codec.ts'
 export { Codec, parseInteger } from './codec.ts'
 export {
   CachexError,
   ClosedError,
   CompressionError,
   ConnectionError,
+  decompressionLimitError,
   InvalidArgumentError,
   isIgnorable,
   KeyNotFoundError,

@@ -1,4 +1,5 @@
 import { parsePythonJson, pythonFloat, stringifyPython } from './_json-python.ts'
+import { MAX_JSON_DEPTH } from './_limits.ts'
 import type { Serializer } from './types.ts'
 
 /** Options of `jsonSerializer`. */
@@ -48,8 +49,9 @@ function parseText(text: string): unknown {
     throw error
   }
   // An integer beyond 2^53 lost digits in JSON.parse: parse again, keeping it as a bigint.
-  // (Walking the parsed value is cheaper than scanning the text for long digit runs.)
-  return hasUnsafeInteger(value) ? parsePythonJson(text) : value
+  // (Walking the parsed value is cheaper than scanning the text for long digit runs.) The walk
+  // also bounds the nesting JSON.parse accepted, as parsePythonJson does.
+  return hasUnsafeInteger(value, 0) ? parsePythonJson(text) : value
 }
 
 function stringifyFast(value: unknown): string {
@@ -71,17 +73,22 @@ function stringifyFast(value: unknown): string {
 
 /**
  * Whether a JSON value holds an integral number beyond 2^53 (where digits may be lost, or that
- * JSON.stringify writes as digits).
+ * JSON.stringify writes as digits), or a number literal too large for a double (`Infinity`: an
+ * integer of hundreds of digits, which Python reads exactly, or a float such as `1e400`).
+ * Throws when arrays and objects nest deeper than `MAX_JSON_DEPTH`.
  */
-function hasUnsafeInteger(value: unknown): boolean {
+function hasUnsafeInteger(value: unknown, depth: number): boolean {
   if (typeof value !== 'object' || value === null) {
-    return typeof value === 'number' && !Number.isSafeInteger(value) && Number.isInteger(value)
+    return typeof value === 'number' && !Number.isSafeInteger(value) && !isFractional(value)
+  }
+  if (depth >= MAX_JSON_DEPTH) {
+    throw new SyntaxError(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`)
   }
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const item = value[i]
       if ((typeof item === 'object' && item !== null) || typeof item === 'number') {
-        if (hasUnsafeInteger(item)) return true
+        if (hasUnsafeInteger(item, depth + 1)) return true
       }
     }
     return false
@@ -90,8 +97,13 @@ function hasUnsafeInteger(value: unknown): boolean {
   for (const key in object) {
     const item = object[key]
     if ((typeof item === 'object' && item !== null) || typeof item === 'number') {
-      if (hasUnsafeInteger(item)) return true
+      if (hasUnsafeInteger(item, depth + 1)) return true
     }
   }
   return false
+}
+
+/** A finite number with a fractional part (JSON.parse never gives NaN). */
+function isFractional(value: number): boolean {
+  return Number.isFinite(value) && !Number.isInteger(value)
 }

@@ -31,8 +31,18 @@ export interface Compressor {
   readonly minLength: number
   /** Compresses bytes. */
   compress(data: Buffer): Buffer
-  /** Decompresses bytes written by `compress`; throws when `data` is not this format. */
-  decompress(data: Buffer): Buffer
+  /**
+   * Decompresses bytes written by `compress` (or by the Python compressor it is compatible with).
+   *
+   * When `maxOutputLength` is given (the cache's `maxValueSize`), stops as soon as the output would
+   * exceed it — without first producing the whole output — and throws the `CompressionError` of
+   * `decompressionLimitError(name, maxOutputLength)`: a 2 KB value can expand to gigabytes.
+   *
+   * A `CompressionError` means "this format, but refused": the codec surfaces it. Any other error
+   * means `data` is not this format (or not compressed at all), and the codec tries the next
+   * compressor, then reads the bytes raw.
+   */
+  decompress(data: Buffer, maxOutputLength?: number): Buffer
   /**
    * Optional quick test (magic bytes) that `data` may be this compressor's output. When present
    * and it answers `false`, `decompress` is not tried.
