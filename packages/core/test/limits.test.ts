@@ -246,6 +246,22 @@ describe('JSON reading, hostile input', () => {
     }
   })
 
+  it('refuses a long text nested too deep before JSON.parse builds it', () => {
+    const codec = new Codec([jsonSerializer()])
+    // 16 Mi levels: JSON.parse alone spends seconds building them; the depth scan stops at 4,097.
+    const text = '['.repeat(16 * 1024 * 1024)
+    let error: Error | undefined
+    const ms = timed(() => (error = thrown(() => codec.decode(text))))
+    expect(error).toBeInstanceOf(SerializationError)
+    expect(error?.message).toMatch(/nested deeper than 4096 levels/)
+    // Generous: the scan stops after a few thousand characters (well under 1 ms); parsing it all
+    // takes over 10 s here.
+    expect(ms).toBeLessThan(2000)
+    // Brackets inside strings (escaped quotes included) are not nesting.
+    const inStrings = JSON.stringify({ a: '['.repeat(300_000), b: '\\"{'.repeat(10_000) })
+    expect(codec.decode(inStrings)).toEqual(JSON.parse(inStrings))
+  })
+
   it('keeps "__proto__" an own property on both parse paths, as JSON.parse does', () => {
     for (const text of [
       '{"__proto__": {"isAdmin": true}, "n": 1}',
