@@ -15,6 +15,7 @@ export type {
 export { Cache } from './cache.ts'
 export { Codec, parseInteger } from './codec.ts'
 export {
+  BackpressureError,
   CachexError,
   ClosedError,
   CompressionError,
