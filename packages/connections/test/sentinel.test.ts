@@ -364,6 +364,7 @@ describe('failures', () => {
       await delay(100)
     }
     expect(recoveredAfter, `no write succeeded within 30 s: ${errors.map(String)}`).toBeDefined()
+    console.log(`writes work again ${recoveredAfter?.toFixed(0)} ms after the primary was killed`)
     for (const error of errors) expect(error).toBeInstanceOf(ConnectionError)
 
     const promoted = await main.waitForFailover(old)
