@@ -220,7 +220,10 @@ export class CrossSlotError extends ResponseError {
  * routes every command to the primary of its key's hash slot, and follows the cluster when slots
  * move or a replica is promoted (node-redis rediscovers the slot map on `MOVED` and when a node
  * stops answering). Calls are bounded as in `standalone`: waiting for the cluster by
- * `socketConnectTimeout`, each call by `socketTimeout`, with one timer per connection.
+ * `socketConnectTimeout`, each call by `socketTimeout`, with one timer per connection, and
+ * `maxInFlightBytes` caps what awaits replies. Once the discovery failed, calls reject with a
+ * `ConnectionError` at once while it is retried in the background (`reconnectDelay` apart); a
+ * node that is down fails its calls at once (its client has no offline queue).
  *
  * Multi-key commands are split by slot and the parts run in parallel, one command per slot,
  * pipelined per node: `MGET` (the replies come back in the order of the keys), `MSET`, and

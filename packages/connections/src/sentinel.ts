@@ -111,6 +111,12 @@ export function isRedisSentinel(value: unknown): value is RedisSentinelLike {
  * Connecting (to a sentinel, then to the nodes it reports) is bounded by `socketConnectTimeout`;
  * errors are `CachexError`s without passwords.
  *
+ * Fail fast: once connecting failed, calls reject with a `ConnectionError` at once while it is
+ * retried in the background (`reconnectDelay` apart). While node-redis reports its client of the
+ * primary down (its `Master Client (…)` error events), calls for the primary reject at once while
+ * a `PING` checks it in the background; a new primary announced by the sentinels ends that too.
+ * `maxInFlightBytes` caps what awaits replies.
+ *
  * `client()` resolves the connected node-redis `RedisSentinel` for both `write: true` and
  * `write: false`: it routes each command itself (`sentinel.sendCommand(isReadonly, args)`, or
  * its command methods, which send read-only commands to replicas when it has replica clients).
