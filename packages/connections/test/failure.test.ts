@@ -184,6 +184,26 @@ describe('server paused (SIGSTOP)', () => {
     }
   })
 
+  it('with a connection pool too: a timeout resets it, later calls fail fast, and it works after resume', async () => {
+    const s = await server()
+    const c = open({ location: s.url, ...FAST, connectionPool: { minimum: 1, maximum: 4 } })
+    expect(text(await c.command(['PING']))).toBe('PONG')
+    try {
+      s.pause()
+      const results = await Promise.all(Array.from({ length: 8 }, () => timed(c.command(['PING']))))
+      for (const result of results) {
+        expect(result.error).toBeInstanceOf(ConnectionError)
+        expect(result.ms).toBeLessThan(500 + 2000)
+      }
+      const later = await timed(c.command(['PING']))
+      expect(later.error).toBeInstanceOf(ConnectionError)
+      expect(later.ms).toBeLessThan(250)
+    } finally {
+      s.resume()
+    }
+    expect(text(await eventually(() => c.command(['PING']), SETTLE_MS))).toBe('PONG')
+  })
+
   it('a timeout drops the commands queued behind it: they are not applied when the server wakes', async () => {
     const s = await server()
     // no cap: this test is about the reset, not about maxInFlightBytes
