@@ -1,6 +1,6 @@
 import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib'
 import type { Compressor } from '@cachex/core'
-import { type CompressorOptions, defineCompressor } from './_zlib-family.ts'
+import { type CompressorOptions, decompressBounded, defineCompressor } from './_zlib-family.ts'
 
 /** Options of `brotliCompressor`. */
 export interface BrotliOptions extends CompressorOptions {
@@ -11,15 +11,20 @@ export interface BrotliOptions extends CompressorOptions {
 /**
  * Brotli decoding that rejects input it did not consume entirely: Node's decoder "succeeds" on a
  * few bytes such as `3.5` (reading an empty stream and ignoring the rest), and a short value
- * stored uncompressed must not be mistaken for brotli.
+ * stored uncompressed must not be mistaken for brotli. With `maxOutputLength`, Node stops once
+ * the output passes it: brotli has no magic bytes, so this runs on every value a brotli cache
+ * reads, and a 1.6 KB stream can expand to 2.2 GB. (Bytes that were never brotli could only hit
+ * the limit by being a valid brotli stream that long, that is, a bomb.)
  */
-function decompressWhole(data: Buffer): Buffer {
-  const { buffer, engine } = brotliDecompressSync(data, { info: true } as object) as unknown as {
-    buffer: Buffer
-    engine: { bytesWritten: number }
-  }
-  if (engine.bytesWritten !== data.length) throw new Error('not a whole brotli stream')
-  return buffer
+function decompressWhole(data: Buffer, maxOutputLength?: number): Buffer {
+  return decompressBounded('brotli', maxOutputLength, (limit) => {
+    const { buffer, engine } = brotliDecompressSync(data, {
+      info: true,
+      ...limit,
+    } as object) as unknown as { buffer: Buffer; engine: { bytesWritten: number } }
+    if (engine.bytesWritten !== data.length) throw new Error('not a whole brotli stream')
+    return buffer
+  })
 }
 
 /**

@@ -1,6 +1,6 @@
 import { gunzipSync, gzipSync } from 'node:zlib'
 import type { Compressor } from '@cachex/core'
-import { type CompressorOptions, defineCompressor } from './_zlib-family.ts'
+import { type CompressorOptions, decompressBounded, defineCompressor } from './_zlib-family.ts'
 
 /** Options of `gzipCompressor`. */
 export interface GzipOptions extends CompressorOptions {
@@ -15,7 +15,7 @@ export function gzipCompressor(options: GzipOptions = {}): Compressor {
     'gzip',
     options.minLength ?? 15,
     (data) => gzipSync(data, { level }),
-    (data) => gunzipSync(data),
+    (data, max) => decompressBounded('gzip', max, (limit) => gunzipSync(data, limit)),
     (data) => data.length > 2 && data[0] === 0x1f && data[1] === 0x8b,
   )
 }

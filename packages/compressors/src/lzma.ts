@@ -1,4 +1,4 @@
-import { type Compressor, requireOptional } from '@cachex/core'
+import { type Compressor, decompressionLimitError, requireOptional } from '@cachex/core'
 import { type CompressorOptions, defineCompressor } from './_zlib-family.ts'
 
 /** Options of `lzmaCompressor`. */
@@ -23,33 +23,72 @@ interface LzmaNative {
 const XZ_MAGIC = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])
 
 /**
+ * The most output one input byte of an `.xz` stream produces, measured: xz of zeros (the best
+ * case for LZMA) comes out at 6,869 bytes per byte at every preset — an LZMA2 chunk of 2 MiB
+ * in 305 bytes, which is what the range coder's probability resolution allows. Rounded up.
+ */
+const XZ_WORST_RATIO = 8192
+/**
+ * The smallest input slice fed to the decoder once the output nears the limit: at most
+ * 64 × 8 KiB = 512 KiB of output beyond `maxValueSize` before the decoder is stopped.
+ */
+const XZ_MIN_SLICE = 64
+
+/**
  * LZMA in the `.xz` container with a CRC64 check, as django-redis's `LzmaCompressor` (Python's
  * `lzma.compress(value, preset=4)`): the same liblzma, the same bytes. Values over 100 bytes.
  * Needs the optional peer `lzma-native` (it ships prebuilt binaries), driven synchronously.
+ *
+ * `maxValueSize`: lzma-native's synchronous `code()` runs liblzma over all the input it is given
+ * and keeps every output chunk until it returns, so the input is fed in slices small enough that
+ * even the best-compressed stream cannot produce more than the room left under the limit (the
+ * room ÷ 8,192, at least 64 bytes), and the output is counted as it comes; decoding stops once
+ * it passes the limit. The `.xz` index, which states the sizes, is not trusted.
  */
 export function lzmaCompressor(options: LzmaOptions = {}): Compressor {
   const lzma = requireOptional<LzmaNative>('lzma-native', 'lzmaCompressor', import.meta.url)
   const preset = options.preset ?? 4
-  const run = (setup: (stream: LzmaStream) => void, data: Buffer): Buffer => {
+  const run = (
+    setup: (stream: LzmaStream) => void,
+    data: Buffer,
+    maxOutputLength?: number,
+  ): Buffer => {
     const stream = new lzma.Stream()
     setup(stream)
     const chunks: Buffer[] = []
+    let total = 0
     let failure: Error | null = null
     // In synchronous mode the native coder calls this before `code()` returns.
     stream.bufferHandler = (buf, _processed, error) => {
       if (error) failure ??= error
-      else if (buf) chunks.push(buf)
+      else if (buf) {
+        chunks.push(buf)
+        total += buf.length
+      }
     }
-    stream.code(data, false)
+    if (maxOutputLength === undefined) {
+      stream.code(data, false)
+    } else {
+      for (let at = 0; at < data.length && failure === null; ) {
+        const room = Math.max(0, maxOutputLength - total)
+        const slice = Math.max(XZ_MIN_SLICE, Math.floor(room / XZ_WORST_RATIO))
+        stream.code(data.subarray(at, at + slice), false)
+        at += slice
+        if (total > maxOutputLength) throw decompressionLimitError('lzma', maxOutputLength)
+      }
+    }
     if (failure === null) stream.code(null, false)
     if (failure !== null) throw failure
+    if (maxOutputLength !== undefined && total > maxOutputLength) {
+      throw decompressionLimitError('lzma', maxOutputLength)
+    }
     return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)
   }
   return defineCompressor(
     'lzma',
     options.minLength ?? 100,
     (data) => run((s) => s.easyEncoder({ preset, check: lzma.CHECK_CRC64 }), data),
-    (data) => run((s) => s.autoDecoder({}), data),
+    (data, max) => run((s) => s.autoDecoder({}), data, max),
     (data) => data.length > 6 && data.subarray(0, 6).equals(XZ_MAGIC),
   )
 }

@@ -1,6 +1,6 @@
 import { deflateSync, inflateSync } from 'node:zlib'
 import type { Compressor } from '@cachex/core'
-import { type CompressorOptions, defineCompressor } from './_zlib-family.ts'
+import { type CompressorOptions, decompressBounded, defineCompressor } from './_zlib-family.ts'
 
 /** Options of `zlibCompressor`. */
 export interface ZlibOptions extends CompressorOptions {
@@ -15,7 +15,7 @@ export function zlibCompressor(options: ZlibOptions = {}): Compressor {
     'zlib',
     options.minLength ?? 15,
     (data) => deflateSync(data, { level }),
-    (data) => inflateSync(data),
+    (data, max) => decompressBounded('zlib', max, (limit) => inflateSync(data, limit)),
     // CMF 0x?8 (deflate) and a header checksum divisible by 31.
     (data) =>
       data.length > 2 &&

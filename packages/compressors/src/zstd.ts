@@ -1,6 +1,8 @@
 import * as zlib from 'node:zlib'
-import { type Compressor, requireOptional } from '@cachex/core'
-import { type CompressorOptions, defineCompressor } from './_zlib-family.ts'
+import { type Compressor, decompressionLimitError, requireOptional } from '@cachex/core'
+import { refuseBeyond } from './_frames.ts'
+import { type CompressorOptions, decompressBounded, defineCompressor } from './_zlib-family.ts'
+import { DICT_ID_BYTES, declaredSizesEnforced } from './_zstd-frames.ts'
 
 /** Options of `zstdCompressor`. */
 export interface ZstdOptions extends CompressorOptions {
@@ -16,7 +18,7 @@ interface NodeZstd {
 /** `node:zlib` has zstd from Node 22.15 / 23.8 on. */
 interface ZlibWithZstd {
   zstdCompressSync(data: Buffer, options: object): Buffer
-  zstdDecompressSync(data: Buffer): Buffer
+  zstdDecompressSync(data: Buffer, options?: { maxOutputLength?: number }): Buffer
   constants: { ZSTD_c_compressionLevel: number }
 }
 
@@ -25,12 +27,24 @@ interface ZlibWithZstd {
  * `pyzstd` write it (python-zstandard cannot read a frame without the content size). Level 3,
  * values over 15 bytes. Uses `node:zlib` where Node has zstd (22.15+), else the optional peer
  * `@toondepauw/node-zstd` (prebuilt binaries, nothing to compile).
+ *
+ * `maxValueSize`: the frames are walked first; a value whose frames declare more is refused at
+ * once, and frames that declare a size are made to keep to it (`declaredSizesEnforced`).
+ * `node:zlib` then stops at `maxOutputLength` by itself. node-zstd's `decodeSync` (the Rust `zstd`
+ * crate's streaming `Decoder`, read to the end into one growing Vec) writes the whole output
+ * before returning, so there a value that could produce more than the limit (by its declared
+ * sizes, else its blocks) is refused without decoding. What node-zstd does with a declared content
+ * size, read in its source and tried: it allocates nothing from it — libzstd's streaming decoder
+ * sizes its buffers by the window (or the content size, when smaller), refuses a window beyond
+ * 128 MiB ("Frame requires too much memory"), and reports a content size the blocks do not
+ * produce as corruption; an 18-byte frame declaring 2^40 bytes fails in 0.1 ms with no memory
+ * taken. libzstd also refuses any block larger than the window or 128 KiB.
  */
 export function zstdCompressor(options: ZstdOptions = {}): Compressor {
   const level = options.level ?? 3
   const native = zlib as unknown as Partial<ZlibWithZstd>
   let compress: (data: Buffer) => Buffer
-  let decompress: (data: Buffer) => Buffer
+  let decode: (data: Buffer, max: number | undefined) => Buffer
   if (
     typeof native.zstdCompressSync === 'function' &&
     native.zstdDecompressSync &&
@@ -39,7 +53,13 @@ export function zstdCompressor(options: ZstdOptions = {}): Compressor {
     const z = native as ZlibWithZstd
     const params = { [z.constants.ZSTD_c_compressionLevel]: level }
     compress = (data) => withContentSize(z.zstdCompressSync(data, { params }), data.length)
-    decompress = (data) => z.zstdDecompressSync(data)
+    decode = (data, max) => {
+      if (max === undefined) return z.zstdDecompressSync(data)
+      const { bound, input } = declaredSizesEnforced(data)
+      // node:zlib stops at maxOutputLength by itself: refuse at once only what frames declare.
+      refuseBeyond('zstd', { ...bound, bound: 0 }, max)
+      return decompressBounded('zstd', max, (limit) => z.zstdDecompressSync(input, limit))
+    }
   } else {
     const zstd = requireOptional<NodeZstd>(
       '@toondepauw/node-zstd',
@@ -49,13 +69,24 @@ export function zstdCompressor(options: ZstdOptions = {}): Compressor {
     const encoder = new zstd.Encoder(level)
     const decoder = new zstd.Decoder()
     compress = (data) => withContentSize(encoder.encodeSync(data), data.length)
-    decompress = (data) => decoder.decodeSync(data)
+    decode = (data, max) => {
+      if (max === undefined) return decoder.decodeSync(data)
+      // node-zstd decodes the whole value at once: refuse what could exceed the limit first.
+      const { bound, input } = declaredSizesEnforced(data)
+      refuseBeyond('zstd', bound, max)
+      return decoder.decodeSync(input)
+    }
   }
   return defineCompressor(
     'zstd',
     options.minLength ?? 15,
     compress,
-    decompress,
+    (data, max) => {
+      if (max === undefined) return decode(data, undefined)
+      const out = decode(data, max)
+      if (out.length > max) throw decompressionLimitError('zstd', max)
+      return out
+    },
     // The zstd frame magic number 0xFD2FB528, little-endian.
     (data) =>
       data.length > 4 &&
@@ -65,8 +96,6 @@ export function zstdCompressor(options: ZstdOptions = {}): Compressor {
       data[3] === 0xfd,
   )
 }
-
-const DICT_ID_BYTES = [0, 1, 2, 4] as const
 
 /**
  * Puts the content size into a zstd frame header that lacks it (RFC 8878 §3.1.1.1): a streaming

@@ -1,12 +1,16 @@
 // JSON as Python reads and writes it: NaN/Infinity literals, integers of any size, and (for
 // writing) the exact bytes of `json.dumps(value, cls=DjangoJSONEncoder)`.
 
+import { MAX_INTEGER_DIGITS, MAX_JSON_DEPTH } from './_limits.ts'
+
 /**
  * Parses JSON that Python may have written: like `JSON.parse`, plus the `NaN`, `Infinity` and
- * `-Infinity` literals, and integers beyond 2^53 as `bigint` (no digit lost). Nesting depth is
- * bounded by `maxDepth` so hostile input cannot overflow the stack.
+ * `-Infinity` literals, and integers beyond 2^53 as `bigint` (no digit lost). As Python's
+ * `json.loads`, refuses integers of more than 4,300 digits (`MAX_INTEGER_DIGITS`: converting
+ * them is quadratic). Nesting depth is bounded by `maxDepth` so hostile input cannot overflow the
+ * stack. One pass, no regular expression: linear in the length of `text`.
  */
-export function parsePythonJson(text: string, maxDepth = 10_000): unknown {
+export function parsePythonJson(text: string, maxDepth = MAX_JSON_DEPTH): unknown {
   let i = 0
   const n = text.length
   const fail = (what: string): never => {
@@ -66,13 +70,21 @@ export function parsePythonJson(text: string, maxDepth = 10_000): unknown {
     if (token === '' || token === '-') fail('unexpected token')
     const value = Number(token)
     if (Number.isNaN(value)) fail(`invalid number '${token}'`)
-    if (integer && !Number.isSafeInteger(value)) return BigInt(token)
+    if (integer && !Number.isSafeInteger(value)) {
+      const digits = token.length - (token.charCodeAt(0) === 0x2d ? 1 : 0)
+      if (digits > MAX_INTEGER_DIGITS) {
+        i = start
+        fail(`integer of more than ${MAX_INTEGER_DIGITS} digits (${digits})`)
+      }
+      return BigInt(token)
+    }
     return value
   }
+  // `depth`: how many arrays and objects enclose this value; at most `maxDepth` may nest.
   const value = (depth: number): unknown => {
-    if (depth > maxDepth) fail('nesting too deep')
     ws()
     const c = text[i]
+    if ((c === '{' || c === '[') && depth >= maxDepth) fail(`nested deeper than ${maxDepth} levels`)
     switch (c) {
       case '{': {
         i++
@@ -218,8 +230,16 @@ export function stringifyPython(value: unknown): string {
         return pythonString(v)
       case 'number':
         return Number.isSafeInteger(v) ? String(v) : pythonFloat(v)
-      case 'bigint':
-        return v.toString()
+      case 'bigint': {
+        const digits = v.toString()
+        // Python's json.dumps and json.loads stop there too; never write what is not read back.
+        if (digits.length - (v < 0n ? 1 : 0) > MAX_INTEGER_DIGITS) {
+          throw new TypeError(
+            `an integer of more than ${MAX_INTEGER_DIGITS} digits cannot be stored`,
+          )
+        }
+        return digits
+      }
       case 'boolean':
         return v ? 'true' : 'false'
       case 'object': {

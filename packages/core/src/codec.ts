@@ -1,35 +1,96 @@
-import { CompressionError, SerializationError } from './errors.ts'
+import { DEFAULT_MAX_VALUE_SIZE, MAX_INTEGER_DIGITS } from './_limits.ts'
+import {
+  CompressionError,
+  decompressionLimitError,
+  InvalidArgumentError,
+  SerializationError,
+} from './errors.ts'
 import type { Compressor, RedisArgument, Serializer } from './types.ts'
 
 // Bytes that may start something Python's int() accepts: whitespace, sign, digits.
 const INT_START = new Uint8Array(256)
 for (const c of ' \t\n\v\f\r+-0123456789') INT_START[c.charCodeAt(0)] = 1
-// Python's int(bytes): surrounding ASCII whitespace, an optional sign, digits with single `_`
-// between them.
-const PY_INT = /^[ \t\n\v\f\r]*([+-]?)(\d+(?:_\d+)*)[ \t\n\v\f\r]*$/
 const MAX_SAFE_DIGITS = 15
+
+/** Python's `bytes.isspace()` / `int()` whitespace: space, \t \n \v \f \r. */
+function isSpace(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d)
+}
 
 /**
  * Reads `data` (bytes, or text already decoded) as Python's `int(bytes)` would, or returns
- * `undefined` when it is not an integer.
- * Safe integers come back as `number`, larger ones as `bigint`.
+ * `undefined` when it is not an integer: surrounding ASCII whitespace, an optional sign, digits
+ * with single `_` between them, at most 4,300 digits (`MAX_INTEGER_DIGITS`, Python's limit).
+ * Safe integers come back as `number`, larger ones as `bigint`. One linear pass that stops at
+ * the first byte that cannot belong to an integer.
  */
 export function parseInteger(data: Buffer | string): number | bigint | undefined {
   if (data.length === 0) return undefined
-  const first = typeof data === 'string' ? data.charCodeAt(0) : (data[0] as number)
-  if (first > 0xff || INT_START[first] === 0) return undefined
-  const match = PY_INT.exec(typeof data === 'string' ? data : data.toString('latin1'))
-  if (match === null) return undefined
-  const digits = (match[2] as string).replaceAll('_', '')
-  if (digits.length <= MAX_SAFE_DIGITS) {
-    const n = Number(digits)
-    // -0 is not an integer Python writes; keep it 0.
-    return match[1] === '-' && n !== 0 ? -n : n
+  // The common non-integer case (JSON `{`, `[`, `"`, binary formats) is one table lookup.
+  if (typeof data === 'string') {
+    const first = data.charCodeAt(0)
+    return first > 0xff || INT_START[first] === 0 ? undefined : scanInteger(data)
   }
-  const big = BigInt(match[1] === '-' ? `-${digits}` : digits)
+  return INT_START[data[0] as number] === 0 ? undefined : scanInteger(data)
+}
+
+/** The byte (or UTF-16 code unit) at `i`. */
+function codeAt(data: Buffer | string, i: number): number {
+  return typeof data === 'string' ? data.charCodeAt(i) : (data[i] as number)
+}
+
+function scanInteger(data: Buffer | string): number | bigint | undefined {
+  const n = data.length
+  let i = 0
+  let c = codeAt(data, 0)
+  while (isSpace(c)) {
+    if (++i === n) return undefined
+    c = codeAt(data, i)
+  }
+  const negative = c === 0x2d
+  if (negative || c === 0x2b) i++
+  const start = i
+  let digits = 0
+  let value = 0
+  // A `_` must follow a digit and be followed by one: start as if after an underscore.
+  let afterUnderscore = true
+  let underscores = false
+  for (; i < n; i++) {
+    c = codeAt(data, i)
+    if (c >= 0x30 && c <= 0x39) {
+      if (++digits > MAX_INTEGER_DIGITS) return undefined
+      if (digits <= MAX_SAFE_DIGITS) value = value * 10 + (c - 0x30)
+      afterUnderscore = false
+    } else if (c === 0x5f && !afterUnderscore) {
+      afterUnderscore = true
+      underscores = true
+    } else {
+      break
+    }
+  }
+  if (digits === 0 || afterUnderscore) return undefined
+  const end = i
+  for (; i < n; i++) if (!isSpace(codeAt(data, i))) return undefined
+  // -0 is not an integer Python writes; keep it 0.
+  if (digits <= MAX_SAFE_DIGITS) return negative && value !== 0 ? -value : value
+  let literal =
+    typeof data === 'string' ? data.slice(start, end) : data.toString('latin1', start, end)
+  if (underscores) literal = literal.replaceAll('_', '')
+  const big = BigInt(negative ? `-${literal}` : literal)
   return big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER)
     ? Number(big)
     : big
+}
+
+/** Options of a `Codec`. */
+export interface CodecOptions {
+  /**
+   * The largest value, in bytes after decompression, that is read or written; `null` for no
+   * limit. Compressors stop at it, stored values beyond it are refused before deserializing, and
+   * a value whose serialized form exceeds it is refused on write. See the cache option.
+   * @default 67_108_864 (64 MiB, `DEFAULT_MAX_VALUE_SIZE`)
+   */
+  maxValueSize?: number | null
 }
 
 /**
@@ -37,27 +98,55 @@ export function parseInteger(data: Buffer | string): number | bigint | undefined
  * them); everything else is serialized by the first serializer, then compressed by the first
  * compressor when longer than its `minLength`. Reading tries the integer form, then every
  * compressor (falling back to the raw bytes, as Django does), then every serializer in order —
- * which is how a live cache migrates from one format to another.
+ * which is how a live cache migrates from one format to another. No value beyond `maxValueSize`
+ * bytes (serialized, before compression) is written, decompressed or deserialized.
  */
 export class Codec {
   readonly #serializers: readonly Serializer[]
   readonly #compressors: readonly Compressor[]
   readonly #writer: Serializer
   readonly #compressor: Compressor | undefined
+  /** `maxValueSize`, or `undefined` for no limit (what compressors receive). */
+  readonly #limit: number | undefined
+  /** `maxValueSize` as a number to compare with: `Infinity` for no limit. */
+  readonly #maxBytes: number
+  /**
+   * Text longer than this many UTF-16 code units may exceed `maxValueSize` bytes: a code unit
+   * takes at most 3 bytes of UTF-8, so shorter text is within the limit without measuring it.
+   */
+  readonly #maxUnits: number
   /**
    * Whether replies may come as UTF-8 text: no compressor (compressed bytes are binary) and
    * every serializer reads text (`deserializeText`).
    */
   readonly readsText: boolean
 
-  constructor(serializers: readonly Serializer[], compressors: readonly Compressor[] = []) {
+  constructor(
+    serializers: readonly Serializer[],
+    compressors: readonly Compressor[] = [],
+    options: CodecOptions = {},
+  ) {
     if (serializers.length === 0) throw new TypeError('a Codec needs at least one serializer')
+    const max = options.maxValueSize === undefined ? DEFAULT_MAX_VALUE_SIZE : options.maxValueSize
+    if (max !== null && !(Number.isSafeInteger(max) && max > 0)) {
+      throw new InvalidArgumentError(
+        `maxValueSize must be a positive integer (bytes) or null, got ${String(max)}`,
+      )
+    }
     this.#serializers = serializers
     this.#compressors = compressors
     this.#writer = serializers[0] as Serializer
     this.#compressor = compressors[0]
+    this.#limit = max ?? undefined
+    this.#maxBytes = max ?? Number.POSITIVE_INFINITY
+    this.#maxUnits = Math.floor(this.#maxBytes / 3)
     this.readsText =
       compressors.length === 0 && serializers.every((s) => typeof s.deserializeText === 'function')
+  }
+
+  /** `maxValueSize` in bytes, or `null` when values are not limited. */
+  get maxValueSize(): number | null {
+    return this.#limit ?? null
   }
 
   /** Encodes one value for Redis. Throws `SerializationError` or `CompressionError`. */
@@ -65,7 +154,14 @@ export class Codec {
     if (typeof value === 'number') {
       if (Number.isSafeInteger(value)) return String(value)
     } else if (typeof value === 'bigint') {
-      return value.toString()
+      const digits = value.toString()
+      // Python (and this codec) would not read more digits back as an integer.
+      if (digits.length - (value < 0n ? 1 : 0) > MAX_INTEGER_DIGITS) {
+        throw new SerializationError(
+          `an integer of more than ${MAX_INTEGER_DIGITS} digits cannot be stored: Python's int() and this cache read no more`,
+        )
+      }
+      return digits
     }
     let data: Buffer | string
     try {
@@ -75,6 +171,12 @@ export class Codec {
         `${this.#writer.name} cannot serialize this value: ${(error as Error)?.message ?? error}`,
         { cause: error },
       )
+    }
+    // Refuse to write what reading would refuse. Text needs measuring only when it is long.
+    if (typeof data === 'string') {
+      if (data.length > this.#maxUnits) this.#checkWritten(Buffer.byteLength(data))
+    } else if (data.length > this.#maxBytes) {
+      this.#checkWritten(data.length)
     }
     const compressor = this.#compressor
     if (compressor === undefined) return data
@@ -90,7 +192,8 @@ export class Codec {
 
   /**
    * Decodes a value read from Redis: bytes, or UTF-8 text when `readsText`. Throws
-   * `SerializationError` when no serializer can read it.
+   * `SerializationError` when no serializer can read it or it is larger than `maxValueSize`, and
+   * `CompressionError` when it would decompress to more than `maxValueSize` bytes.
    */
   decode(data: Buffer | string): unknown {
     const integer = parseInteger(data)
@@ -99,7 +202,13 @@ export class Codec {
       if (this.readsText) return this.#decodeText(data)
       data = Buffer.from(data)
     }
-    const bytes = this.#compressors.length === 0 ? data : this.#decompress(data)
+    let bytes: Buffer
+    if (this.#compressors.length === 0) {
+      if (data.length > this.#maxBytes) throw this.#tooLarge(data.length)
+      bytes = data
+    } else {
+      bytes = this.#decompress(data)
+    }
     const serializers = this.#serializers
     if (serializers.length === 1) {
       try {
@@ -120,6 +229,10 @@ export class Codec {
   }
 
   #decodeText(text: string): unknown {
+    if (text.length > this.#maxUnits) {
+      const size = Buffer.byteLength(text)
+      if (size > this.#maxBytes) throw this.#tooLarge(size)
+    }
     if (this.#serializers.length === 1) {
       try {
         return (this.#writer.deserializeText as (text: string) => unknown)(text)
@@ -146,19 +259,43 @@ export class Codec {
     )
   }
 
+  #tooLarge(size: number): SerializationError {
+    return new SerializationError(
+      `a stored value of ${size} bytes exceeds maxValueSize (${this.#maxBytes} bytes)`,
+    )
+  }
+
+  #checkWritten(size: number): void {
+    if (size > this.#maxBytes) {
+      throw new SerializationError(
+        `the serialized value (${size} bytes) exceeds maxValueSize (${this.#maxBytes} bytes)`,
+      )
+    }
+  }
+
   #decompress(data: Buffer): Buffer {
+    const limit = this.#limit
     for (const compressor of this.#compressors) {
       if (compressor.matches !== undefined && !compressor.matches(data)) continue
+      let out: Buffer
       try {
-        const out = compressor.decompress(data)
-        // No value is ever compressed to nothing (the serialized length must exceed minLength), but
-        // Node's brotli "decodes" many raw values (`3.5`, `7.25`) as an empty stream plus ignored
-        // trailing bytes: an empty result means the bytes were not this format.
-        if (out.length > 0) return out
-      } catch {
-        // Not this format (or not compressed at all): Django reads such values raw.
+        out = compressor.decompress(data, limit)
+      } catch (error) {
+        // A CompressionError means "this format, but refused" (over maxValueSize): surface it, or
+        // a bomb would be read as raw bytes. Anything else: not this format (or not compressed at
+        // all), and Django reads such values raw.
+        if (error instanceof CompressionError) throw error
+        continue
       }
+      // A compressor that ignores the limit still must not hand more to the serializer.
+      if (out.length > this.#maxBytes)
+        throw decompressionLimitError(compressor.name, this.#maxBytes)
+      // No value is ever compressed to nothing (the serialized length must exceed minLength), but
+      // Node's brotli "decodes" many raw values (`3.5`, `7.25`) as an empty stream plus ignored
+      // trailing bytes: an empty result means the bytes were not this format.
+      if (out.length > 0) return out
     }
+    if (data.length > this.#maxBytes) throw this.#tooLarge(data.length)
     return data
   }
 }

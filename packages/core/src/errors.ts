@@ -51,6 +51,23 @@ export class CompressionError extends CachexError {
   override readonly code: string = 'E_COMPRESSION'
 }
 
+/**
+ * The `CompressionError` a `Compressor` throws when a value would decompress to more than the
+ * `maxOutputLength` it was given (the cache's `maxValueSize`). Its message names the option, so
+ * that whoever meets it knows which setting to change:
+ * `lz4: decompressed value exceeds maxValueSize (67108864 bytes)`.
+ */
+export function decompressionLimitError(
+  compressor: string,
+  maxOutputLength: number,
+  options?: { cause?: unknown },
+): CompressionError {
+  return new CompressionError(
+    `${compressor}: decompressed value exceeds maxValueSize (${maxOutputLength} bytes)`,
+    options,
+  )
+}
+
 /** An argument is not of the accepted type or range (a non-numeric timeout, an empty key list where one is needed). */
 export class InvalidArgumentError extends CachexError {
   override readonly code: string = 'E_INVALID_ARGUMENT'

@@ -1,7 +1,10 @@
+export { DEFAULT_MAX_VALUE_SIZE, MAX_INTEGER_DIGITS, MAX_JSON_DEPTH } from './_limits.ts'
 export type {
   CacheOptions,
+  GetOrSetOptions,
   ListSide,
   LPosOptions,
+  OrIgnored,
   ScanOptions,
   ScoreBound,
   SetOptions,
@@ -13,6 +16,7 @@ export type {
   ZRangeOptions,
 } from './cache.ts'
 export { Cache } from './cache.ts'
+export type { CodecOptions } from './codec.ts'
 export { Codec, parseInteger } from './codec.ts'
 export {
   BackpressureError,
@@ -20,6 +24,7 @@ export {
   ClosedError,
   CompressionError,
   ConnectionError,
+  decompressionLimitError,
   InvalidArgumentError,
   isIgnorable,
   KeyNotFoundError,

@@ -30,7 +30,10 @@ export interface CacheLock extends AsyncDisposable {
   readonly token: string | null
   /** Takes the lock; resolves `false` when it could not be had (not blocking, or the wait ran out). */
   acquire(options?: AcquireOptions): Promise<boolean>
-  /** Releases the lock; rejects with `LockNotOwnedError` when it is no longer ours. */
+  /**
+   * Releases the lock; rejects with `LockNotOwnedError` when it is no longer ours. A release that
+   * failed without an answer keeps the token, so that it can be retried.
+   */
   release(): Promise<void>
   /** Adds `seconds` to the remaining time (or sets it, with `replaceTtl`). */
   extend(seconds: number, options?: { replaceTtl?: boolean }): Promise<boolean>

@@ -147,8 +147,10 @@ export function runSerializerSuite(
 /**
  * Registers a vitest suite proving that `create()`'s compressor round-trips any bytes, recognises
  * its own output (`matches`), compresses through a `Codec` only above `minLength`, falls back to
- * the raw bytes for values it did not write (as Django does), and fails on corrupt input with an
- * error — never a crash or a hang.
+ * the raw bytes for values it did not write (as Django does), fails on corrupt input with an
+ * error — never a crash or a hang — and honours `maxOutputLength` (the cache's `maxValueSize`):
+ * output of exactly the limit reads, one byte less is the `CompressionError` of
+ * `decompressionLimitError`.
  */
 export function runCompressorSuite(
   name: string,
@@ -222,16 +224,50 @@ export function runCompressorSuite(
               corrupted[at] = (corrupted[at] as number) ^ ((noise[i] as number) | 1)
             }
             for (const input of [truncated, corrupted]) {
-              try {
-                compressor.decompress(input)
-              } catch (error) {
-                expect(error).toBeInstanceOf(Error)
+              // Without a limit and with one (the frame walks of bounded decoders see it too).
+              for (const limit of [undefined, 64 * 1024]) {
+                try {
+                  const out = compressor.decompress(input, limit)
+                  if (limit !== undefined) expect(out.length).toBeLessThanOrEqual(limit)
+                } catch (error) {
+                  expect(error).toBeInstanceOf(Error)
+                }
               }
             }
           },
         ),
         { numRuns: runs },
       )
+    })
+
+    it('stops at maxOutputLength with a CompressionError naming maxValueSize', () => {
+      for (const size of [1000, 300_000]) {
+        const data = compressible(size)
+        const compressed = Buffer.from(compressor.compress(data))
+        expect(Buffer.from(compressor.decompress(compressed, size)).equals(data)).toBe(true)
+        let caught: unknown
+        try {
+          compressor.decompress(compressed, size - 1)
+        } catch (error) {
+          caught = error
+        }
+        expect(caught).toBeInstanceOf(CompressionError)
+        expect((caught as Error).message).toMatch(/maxValueSize \(\d+ bytes\)/)
+      }
+    })
+
+    it('refuses a value that expands far beyond maxOutputLength', () => {
+      const compressed = Buffer.from(compressor.compress(Buffer.alloc(4 * 1024 * 1024)))
+      expect(() => compressor.decompress(compressed, 64 * 1024)).toThrow(CompressionError)
+    })
+
+    it('inside a Codec, a value beyond maxValueSize is a CompressionError, never read raw', () => {
+      const writer = new Codec([jsonForSuite], [compressor], { maxValueSize: null })
+      const reader = new Codec([jsonForSuite], [compressor], { maxValueSize: 1000 })
+      const stored = Buffer.from(writer.encode('z'.repeat(5000)))
+      expect(() => reader.decode(stored)).toThrow(CompressionError)
+      expect(() => reader.encode('z'.repeat(5000))).toThrow(SerializationError)
+      expect(reader.decode(Buffer.from(writer.encode('z'.repeat(998))))).toBe('z'.repeat(998))
     })
 
     it('wraps compression failures in CompressionError inside a Codec', () => {
@@ -245,6 +281,13 @@ export function runCompressorSuite(
       expect(() => failing.encode('y'.repeat(compressor.minLength + 10))).toThrow(CompressionError)
     })
   })
+}
+
+/** `size` deterministic bytes that compress, but not to nothing: a repeating 997-byte pattern. */
+function compressible(size: number): Buffer {
+  const out = Buffer.alloc(size)
+  for (let i = 0; i < size; i++) out[i] = ((i % 997) * 31 + ((i % 997) >> 3)) & 0xff
+  return out
 }
 
 const jsonForSuite: Serializer = {

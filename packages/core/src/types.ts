@@ -31,8 +31,18 @@ export interface Compressor {
   readonly minLength: number
   /** Compresses bytes. */
   compress(data: Buffer): Buffer
-  /** Decompresses bytes written by `compress`; throws when `data` is not this format. */
-  decompress(data: Buffer): Buffer
+  /**
+   * Decompresses bytes written by `compress` (or by the Python compressor it is compatible with).
+   *
+   * When `maxOutputLength` is given (the cache's `maxValueSize`), stops as soon as the output would
+   * exceed it — without first producing the whole output — and throws the `CompressionError` of
+   * `decompressionLimitError(name, maxOutputLength)`: a 2 KB value can expand to gigabytes.
+   *
+   * A `CompressionError` means "this format, but refused": the codec surfaces it. Any other error
+   * means `data` is not this format (or not compressed at all), and the codec tries the next
+   * compressor, then reads the bytes raw.
+   */
+  decompress(data: Buffer, maxOutputLength?: number): Buffer
   /**
    * Optional quick test (magic bytes) that `data` may be this compressor's output. When present
    * and it answers `false`, `decompress` is not tried.
@@ -134,10 +144,12 @@ export interface ConnectionOptions {
 /** Builds a `Connection` from options; `@cachex/connections` has `standalone`, and later `replica`, `sentinel`, `cluster`. */
 export type ConnectionFactory = (options: ConnectionOptions) => Connection
 
-/** Where a cache sends messages about errors that `ignoreExceptions` swallowed. `console` fits. */
+/** Where cachex sends messages: errors `ignoreExceptions` swallowed, configuration warnings. `console` fits. */
 export interface Logger {
   /** Logs one ignored error. */
   error(message: string, ...details: unknown[]): void
+  /** Logs a warning about the configuration (overlapping prefixes); `error` when absent. */
+  warn?(message: string, ...details: unknown[]): void
 }
 
 /** Builds a Redis key from the user's key, the cache's prefix and the version. */

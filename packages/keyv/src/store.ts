@@ -63,7 +63,7 @@ const MISSING: unique symbol = Symbol('missing')
 // Keyv 5 types a store's `setMany` as resolving nothing, yet `keyv.setMany()` resolves what the
 // store's does: this one resolves a boolean per entry, so it implements the rest of the contract.
 export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, 'setMany'> {
-  /** The cache every command goes through. */
+  /** The cache every command goes through (with or without `ignoreExceptions`). */
   readonly cache: Cache
   /** This store's settings, as Keyv expects to find them. */
   readonly opts: KeyvCachexOpts
@@ -122,12 +122,15 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
     )
   }
 
-  /** Stores an entry; `ttl` is in milliseconds (`undefined` or `0`: no expiry). */
+  /**
+   * Stores an entry; `ttl` is in milliseconds (`undefined` or `0`: no expiry). Resolves whether it
+   * was written: `false` only when `ignoreExceptions` swallowed a failure. A TTL ≤ 0 deletes the
+   * key, which is a successful write of an expired entry.
+   */
   async set(key: string, value: unknown, ttl?: number): Promise<boolean> {
-    const stored = await this.cache.set(key, this.#toStored(value), { timeout: toTimeout(ttl) })
-    // Only `ignoreExceptions` gives null (a failure it swallowed); a TTL ≤ 0 deletes, which is a
-    // successful write of an expired entry.
-    return stored !== null
+    const timeout = toTimeout(ttl)
+    const stored = await this.cache.set(key, this.#toStored(value), { timeout })
+    return stored || timeout === 0
   }
 
   /**
@@ -148,8 +151,7 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
     const failed = new Set<string>()
     await Promise.all(
       [...groups].map(async ([timeout, group]) => {
-        const failures = (await this.cache.setMany(group, { timeout })) as string[] | null
-        for (const key of failures ?? group.keys()) failed.add(key)
+        for (const key of await this.cache.setMany(group, { timeout })) failed.add(key)
       }),
     )
     return entries.map(({ key }) => !failed.has(key))
@@ -157,17 +159,17 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
 
   /** Deletes `key`; resolves whether it existed. */
   async delete(key: string): Promise<boolean> {
-    return (await this.cache.delete(key)) === true
+    return this.cache.delete(key)
   }
 
   /** Deletes `keys` in one command; resolves whether any of them existed. */
   async deleteMany(keys: string[]): Promise<boolean> {
-    return ((await this.cache.deleteMany(keys)) ?? 0) > 0
+    return (await this.cache.deleteMany(keys)) > 0
   }
 
   /** Whether `key` exists. */
   async has(key: string): Promise<boolean> {
-    return (await this.cache.hasKey(key)) === true
+    return this.cache.hasKey(key)
   }
 
   /** Whether each of `keys` exists; the commands share one round trip. */

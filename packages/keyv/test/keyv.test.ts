@@ -26,7 +26,7 @@ afterAll(async () => {
 })
 
 /** A cache of its own (a unique key prefix) on the test server. */
-function newCache(options: CreateCacheOptions = {}): Cache {
+function newCache(options: CreateCacheOptions<false> = {}): Cache {
   const cache = createCache({ location: server.url, keyPrefix: uniquePrefix('keyv'), ...options })
   opened.push(cache)
   return cache
@@ -207,7 +207,7 @@ describe('Keyv with createKeyv(): cachex serializes', () => {
     expect(await keyv.get('counter')).toBe(42)
   })
 
-  const FORMATS: Array<[string, CreateCacheOptions]> = [
+  const FORMATS: Array<[string, CreateCacheOptions<false>]> = [
     ['json', { serializer: 'json' }],
     ['msgpack', { serializer: 'msgpack' }],
     ['pickle', { serializer: pickleSerializer() }],
@@ -241,6 +241,36 @@ describe('Keyv with createKeyv(): cachex serializes', () => {
       { input: bytes ?? Buffer.alloc(0) },
     )
     expect(printed.toString().trim()).toBe("{'name': 'Ada', 'n': [1, 2.5, None, True]}")
+  })
+})
+
+describe('keys that are Object.prototype names', () => {
+  const NAMES = ['__proto__', 'constructor', 'prototype', 'hasOwnProperty', 'toString']
+
+  for (const [mode, make] of [
+    ['createKeyv', (cache: Cache) => createKeyv(cache)],
+    ['createKeyvStore', (cache: Cache) => new Keyv({ store: createKeyvStore(cache) })],
+  ] as const) {
+    it(`stay keys through set, get, getMany and iterator (${mode})`, async () => {
+      const cache = newCache()
+      const keyv: Keyv = make(cache)
+      for (const [i, name] of NAMES.entries()) await keyv.set(name, { i })
+      for (const [i, name] of NAMES.entries()) expect(await keyv.get(name)).toEqual({ i })
+      expect(await keyv.getMany(NAMES)).toEqual(NAMES.map((_, i) => ({ i })))
+      const seen = await iterate(keyv)
+      expect(seen.map(([key]) => key).sort()).toEqual([...NAMES].sort())
+      for (const [key, value] of seen) expect(value).toEqual({ i: NAMES.indexOf(key) })
+      expect(({} as { i?: unknown }).i).toBeUndefined()
+    })
+  }
+
+  it('an entry stored under "__proto__" reads back as its value, not as a prototype', async () => {
+    const cache = newCache()
+    const keyv = createKeyv(cache, { namespace: undefined })
+    await cache.set('k', JSON.parse('{"__proto__": {"isAdmin": true}}'))
+    const value = (await keyv.get('k')) as Record<string, unknown>
+    expect((value as { isAdmin?: unknown }).isAdmin).toBeUndefined()
+    expect(Object.keys(value)).toEqual(['__proto__'])
   })
 })
 
@@ -319,6 +349,38 @@ describe('errors and disconnect', () => {
     await expect(keyv.set('k', 'v')).rejects.toBeInstanceOf(ClosedError)
     expect(errors[0]).toBeInstanceOf(ClosedError)
   })
+
+  for (const mode of ['createKeyv', 'createKeyvStore'] as const) {
+    it(`over an ignoreExceptions cache whose server is gone, reports nothing stored (${mode})`, async () => {
+      const gone = await startRedis()
+      const cache = createCache({
+        location: gone.url,
+        keyPrefix: uniquePrefix('keyv'),
+        ignoreExceptions: true,
+        socketConnectTimeout: 0.5,
+        socketTimeout: 0.5,
+      })
+      opened.push(cache)
+      const keyv =
+        mode === 'createKeyv' ? createKeyv(cache) : new Keyv({ store: createKeyvStore(cache) })
+      expect(await keyv.set('k', 'v')).toBe(true)
+      await gone.stop()
+      expect(await keyv.set('k', 'w')).toBe(false)
+      expect(await keyv.set('k', 'w', 5000)).toBe(false)
+      expect(await keyv.get('k')).toBeUndefined()
+      expect(await keyv.getMany(['k', 'j'])).toEqual([undefined, undefined])
+      expect(await keyv.has('k')).toBe(false)
+      expect(await keyv.delete('k')).toBe(false)
+      expect(await keyv.deleteMany(['k', 'j'])).toBe(false)
+      expect(
+        await keyv.setMany([
+          { key: 'a', value: 1 },
+          { key: 'b', value: 2, ttl: 1000 },
+        ]),
+      ).toEqual([false, false])
+      await keyv.clear()
+    })
+  }
 
   it('leaves the cache open on disconnect unless closeOnDisconnect', async () => {
     const cache = newCache()

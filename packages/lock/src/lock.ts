@@ -12,8 +12,13 @@ import {
   runScript,
 } from '@cachex/core'
 
-// The scripts of redis-py's Lock: compare the token and act in one atomic step.
-const RELEASE = defineScript(`if redis.call('get', KEYS[1]) ~= ARGV[1] then
+// The scripts of redis-py's Lock: compare the token and act in one atomic step. RELEASE tells a
+// missing key (-1) from another holder's token (0), which a retry after a lost reply needs.
+const RELEASE = defineScript(`local token = redis.call('get', KEYS[1])
+if not token then
+  return -1
+end
+if token ~= ARGV[1] then
   return 0
 end
 redis.call('del', KEYS[1])
@@ -63,6 +68,13 @@ export class Lock implements CacheLock {
 
   readonly #connection: Connection
   #token: string | null = null
+  /** The release in flight, shared by concurrent `release()` calls. */
+  #releasing: Promise<void> | null = null
+  /**
+   * Whether a release of the current token failed without an answer (a timeout, a dropped
+   * connection): it may have run on the server anyway, so a retry that finds the key gone succeeds.
+   */
+  #releaseUnknown = false
 
   constructor(connection: Connection, name: string, options: LockOptions = {}) {
     if (typeof name !== 'string' || name === '') {
@@ -101,6 +113,7 @@ export class Lock implements CacheLock {
     for (;;) {
       if ((await this.#connection.command(args, { key: this.name })) !== null) {
         this.#token = token
+        this.#releaseUnknown = false
         return true
       }
       if (!blocking) return false
@@ -110,13 +123,40 @@ export class Lock implements CacheLock {
     }
   }
 
-  /** Releases the lock. Rejects with `LockError` when not held, `LockNotOwnedError` when no longer ours. */
-  async release(): Promise<void> {
-    const token = this.#token
-    if (token === null) throw new LockError('cannot release an unlocked lock')
+  /**
+   * Releases the lock. Rejects with `LockError` when not held, `LockNotOwnedError` when no longer
+   * ours. The lock keeps its token until the server confirms the release: when the release fails
+   * without an answer (`TimeoutError`, `ConnectionError`), it rejects with that error and a retry
+   * can release the lock. Such a release may still have run on the server, so a retry after it
+   * resolves when the lock key is gone (and rejects with `LockNotOwnedError` when another token
+   * holds it).
+   */
+  release(): Promise<void> {
+    if (this.#token === null)
+      return Promise.reject(new LockError('cannot release an unlocked lock'))
+    // A second call while one is in flight shares its outcome instead of racing it.
+    this.#releasing ??= this.#release(this.#token).finally(() => {
+      this.#releasing = null
+    })
+    return this.#releasing
+  }
+
+  async #release(token: string): Promise<void> {
+    let reply: unknown
+    try {
+      reply = await runScript(this.#connection, RELEASE, [this.name], [token])
+    } catch (error) {
+      // Unknown outcome: keep the token so that a retry can release a lock that may still exist.
+      this.#releaseUnknown = true
+      throw error
+    }
+    const unknownBefore = this.#releaseUnknown
     this.#token = null
-    const released = await runScript(this.#connection, RELEASE, [this.name], [token])
-    if (released !== 1) throw new LockNotOwnedError("cannot release a lock that's no longer owned")
+    this.#releaseUnknown = false
+    if (reply === 1) return
+    // The key is gone and an earlier attempt of ours may have deleted it: released.
+    if (reply === -1 && unknownBefore) return
+    throw new LockNotOwnedError("cannot release a lock that's no longer owned")
   }
 
   /**

@@ -35,10 +35,10 @@ export type ClientName = 'default' | 'sentinel' | 'cluster'
 
 /**
  * Options of `createCache`: Django's `CACHES` entry, with `OPTIONS` flattened in. Seconds stay
- * seconds.
+ * seconds. `IgnoreErrors` is the type of `ignoreExceptions`.
  */
-export interface CreateCacheOptions
-  extends Omit<CacheOptions, 'connection' | 'serializer' | 'compressor'>,
+export interface CreateCacheOptions<IgnoreErrors extends boolean = boolean>
+  extends Omit<CacheOptions<IgnoreErrors>, 'connection' | 'serializer' | 'compressor'>,
     ConnectionOptions,
     Pick<ClusterOptions, 'readFromReplicas' | 'clusterOptions'> {
   /**
@@ -87,9 +87,13 @@ const CLIENTS: Record<ClientName, ConnectionFactory> = {
 /**
  * Creates a `Cache` from Django-style options: picks the connection factory, resolves serializers
  * and compressors given by name, and wires in `@cachex/lock` so that `cache.lock()` works.
- * Nothing connects until the first command.
+ * Nothing connects until the first command. `ignoreExceptions: true` gives a `Cache<true>`, whose
+ * `incr`, `hincrby`, `lpush`… may resolve `null`; without it, a `Cache<false>`. Both pass
+ * for a bare `Cache` (`Cache<boolean>`, any cache).
  */
-export function createCache(options: CreateCacheOptions = {}): Cache {
+export function createCache<IgnoreErrors extends boolean = false>(
+  options: CreateCacheOptions<IgnoreErrors> = {},
+): Cache<IgnoreErrors> {
   // Resolve every name first, so that a bad one throws before a connection exists.
   const serializer = toList(options.serializer ?? 'json').map((s) => resolveSerializer(s, options))
   const compressor = toList(options.compressor ?? 'none')

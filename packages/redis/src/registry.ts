@@ -1,4 +1,5 @@
 import { type Cache, type ConnectionFactory, InvalidArgumentError, type Logger } from '@cachex/core'
+import { prefixOverlaps } from './_overlaps.ts'
 import { type CreateCacheOptions, createCache } from './create-cache.ts'
 
 /**
@@ -31,6 +32,10 @@ const instances = new Map<string, Cache>()
  * Sets the caches of the process, once at start-up, as Django's `CACHES` setting:
  * `configureCaches({ default: { location: 'redis://…' }, sessions: { … } })`. Calling it again
  * after a cache was used rejects; call `caches.close()` first.
+ *
+ * Warns through the globals' `logger` (`warn`, else `error`) when two caches on one server and
+ * database have overlapping prefixes — equal, one the other plus `:…` (`ab` and `ab:c`), or one
+ * empty — since then one's `clear()` deletes the other's keys.
  */
 export function configureCaches(caches: CachesConfig, defaults: CacheGlobals = {}): void {
   if (instances.size > 0) {
@@ -43,11 +48,20 @@ export function configureCaches(caches: CachesConfig, defaults: CacheGlobals = {
   }
   config = { ...caches }
   globals = { ...defaults }
+  const logger = globals.logger ?? console
+  for (const message of prefixOverlaps(config)) {
+    if (typeof logger.warn === 'function') logger.warn(message)
+    else logger.error(message)
+  }
 }
 
 /** The configured caches, by alias (Django's `django.core.cache.caches`). */
 export const caches = {
-  /** The cache of `alias`, created on first use; one instance per alias. */
+  /**
+   * The cache of `alias`, created on first use; one instance per alias. Typed `Cache`:
+   * an alias may ignore errors (its own `ignoreExceptions` or the globals'), so `incr`, `hincrby`,
+   * `lpush`… may resolve `null`.
+   */
   get(alias = 'default'): Cache {
     const existing = instances.get(alias)
     if (existing !== undefined) return existing

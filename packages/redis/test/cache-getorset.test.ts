@@ -1,5 +1,7 @@
-import { type Cache, createCache } from '@cachex/redis'
-import { standaloneServer, uniquePrefix } from '@cachex/test-utils'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
+import { type Cache, createCache, InvalidArgumentError } from '@cachex/redis'
+import { delay, standaloneServer, timed, uniquePrefix } from '@cachex/test-utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 let server: { url: string; stop(): Promise<void> }
@@ -65,5 +67,137 @@ describe('getOrSet shares one computation per key in a process', () => {
     expect(calls).toBe(2)
     expect(await cache.get('ver')).toBe(v1)
     expect(await cache.get('ver', null, { version: 2 })).toBe(v2)
+  })
+})
+
+/** A factory that never settles, counting its calls. */
+function hungFactory(): { factory: () => Promise<string>; calls(): number } {
+  let calls = 0
+  return {
+    factory: () => {
+      calls++
+      return new Promise<string>(() => {})
+    },
+    calls: () => calls,
+  }
+}
+
+/** Timers alive in this process (a waiter must not cost one). */
+function timers(): number {
+  return process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length
+}
+
+describe("getOrSet bounds the wait on another call's computation (waitTimeout)", () => {
+  it('a waiter on a hung factory computes its own value after waitTimeout', async () => {
+    const hung = hungFactory()
+    void cache.getOrSet('hung', hung.factory)
+    await delay(20)
+    const result = await timed(cache.getOrSet('hung', () => 'mine', { waitTimeout: 0.2 }))
+    expect(result.value).toBe('mine')
+    // The bound plus its tick, with room for a busy machine; without a bound it never settles.
+    expect(result.ms).toBeGreaterThanOrEqual(190)
+    expect(result.ms).toBeLessThan(5000)
+    expect(hung.calls()).toBe(1)
+    expect(await cache.get('hung')).toBe('mine')
+  })
+
+  it('thousands of waiters share a handful of timers, and later callers do not join a hung computation', async () => {
+    const hung = hungFactory()
+    void cache.getOrSet('many', hung.factory)
+    await delay(20)
+    const before = timers()
+    let ownCalls = 0
+    const own = async () => {
+      ownCalls++
+      return 'own'
+    }
+    const waiters = Array.from({ length: 5000 }, () =>
+      cache.getOrSet('many', own, { waitTimeout: 0.3 }),
+    )
+    await delay(150)
+    // One timer for the flight (and whatever the connection runs), not one per waiter.
+    expect(timers() - before).toBeLessThanOrEqual(2)
+    expect(ownCalls).toBe(0)
+    const results = await timed(Promise.all(waiters))
+    expect(results.error).toBeUndefined()
+    expect(new Set(results.value)).toEqual(new Set(['own']))
+    expect(ownCalls).toBe(5000)
+    expect(hung.calls()).toBe(1)
+    // The hung computation was given up: a new caller for a missing key computes at once.
+    await cache.delete('many')
+    const next = await timed(cache.getOrSet('many', () => 'fresh', { waitTimeout: 60 }))
+    expect(next.value).toBe('fresh')
+    expect(next.ms).toBeLessThan(5000)
+    expect(hung.calls()).toBe(1)
+  })
+
+  it('waiters still share a computation that ends within their bound', async () => {
+    let calls = 0
+    const slow = async () => {
+      calls++
+      await delay(100)
+      return calls
+    }
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => cache.getOrSet('shared', slow, { waitTimeout: 30 })),
+    )
+    expect(calls).toBe(1)
+    expect(new Set(results)).toEqual(new Set([1]))
+  })
+
+  it('waitTimeout: null waits as long as it takes; 0 never waits', async () => {
+    let release: (value: string) => void = () => {}
+    const first = cache.getOrSet('nul', () => new Promise<string>((r) => (release = r)))
+    await delay(20)
+    let zeroCalls = 0
+    expect(await cache.getOrSet('nul', () => `zero${++zeroCalls}`, { waitTimeout: 0 })).toBe(
+      'zero1',
+    )
+    await cache.delete('nul')
+    const patient = cache.getOrSet('nul', () => 'never called', { waitTimeout: null })
+    await delay(300)
+    release('shared')
+    expect(await first).toBe('shared')
+    expect(await patient).toBe('shared')
+  })
+
+  it('rejects a bad waitTimeout with InvalidArgumentError', async () => {
+    for (const waitTimeout of [
+      -1,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      '1' as unknown as number,
+    ]) {
+      await expect(cache.getOrSet('bad', 1, { waitTimeout })).rejects.toBeInstanceOf(
+        InvalidArgumentError,
+      )
+    }
+  })
+
+  it('keeps nothing once every caller settled: the computed value can be collected', async () => {
+    setFlagsFromString('--expose-gc')
+    const gc = runInNewContext('gc') as () => void
+    let ref: WeakRef<object> | undefined
+    await (async () => {
+      const value = { big: 'x'.repeat(1 << 20) }
+      ref = new WeakRef(value)
+      let release: (v: object) => void = () => {}
+      const gate = new Promise<object>((r) => (release = r))
+      const factory = () => gate
+      const callers = [
+        cache.getOrSet('gone', factory, { timeout: 0 }),
+        cache.getOrSet('gone', factory, { timeout: 0 }),
+        cache.getOrSet('gone', factory, { timeout: 0, waitTimeout: 0.05 }),
+      ]
+      // The third caller gives up after 50 ms and calls the factory too.
+      await delay(150)
+      release(value)
+      await Promise.all(callers)
+    })()
+    for (let i = 0; i < 5 && ref?.deref() !== undefined; i++) {
+      await delay(10)
+      gc()
+    }
+    expect(ref?.deref()).toBeUndefined()
   })
 })

@@ -156,3 +156,47 @@ describe('hashes', () => {
     expect(await cache.hlen('h')).toBe(0)
   })
 })
+
+describe('field names that are Object.prototype names stay data', () => {
+  const NAMES = ['__proto__', 'constructor', 'prototype', 'hasOwnProperty', 'toString']
+
+  it('hset("__proto__", …) never reaches the prototype of hgetall()', async () => {
+    expect(await cache.hset('p', '__proto__', { isAdmin: true })).toBe(1)
+    const result = await cache.hgetall<unknown>('p')
+    expect((result as { isAdmin?: unknown }).isAdmin).toBeUndefined()
+    expect(Object.getPrototypeOf(result)).toBe(Object.prototype)
+    expect(Object.keys(result)).toEqual(['__proto__'])
+    expect(Object.getOwnPropertyDescriptor(result, '__proto__')?.value).toEqual({ isAdmin: true })
+    expect(({} as { isAdmin?: unknown }).isAdmin).toBeUndefined()
+  })
+
+  it('hgetall() holds every such name as an own, enumerable property', async () => {
+    const mapping = new Map(NAMES.map((name, i) => [name, { i }]))
+    await cache.hmset('names', mapping)
+    for (const name of NAMES)
+      expect(await cache.hget('names', name)).toEqual({ i: NAMES.indexOf(name) })
+    const result = await cache.hgetall<{ i: number }>('names')
+    expect(Object.getPrototypeOf(result)).toBe(Object.prototype)
+    expect(Object.keys(result).sort()).toEqual([...NAMES].sort())
+    for (const [i, name] of NAMES.entries()) {
+      expect(Object.hasOwn(result, name)).toBe(true)
+      expect(Object.getOwnPropertyDescriptor(result, name)).toEqual({
+        value: { i },
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      })
+    }
+    expect(new Map(Object.entries(result))).toEqual(mapping)
+    expect(await cache.hkeys('names')).toEqual(expect.arrayContaining(NAMES))
+    expect(await cache.hmget('names', ...NAMES)).toEqual(NAMES.map((_, i) => ({ i })))
+  })
+
+  it('hmset() from a plain object with an own "__proto__" writes that field', async () => {
+    const mapping = JSON.parse('{"__proto__": 1, "constructor": 2}') as Record<string, number>
+    await cache.hmset('fromjson', mapping)
+    const result = await cache.hgetall('fromjson')
+    expect(Object.keys(result).sort()).toEqual(['__proto__', 'constructor'])
+    expect(result).toEqual(mapping)
+  })
+})

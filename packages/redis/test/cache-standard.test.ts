@@ -17,7 +17,7 @@ let cache: Cache
 const extra: Cache[] = []
 
 /** A second cache on the same server, closed in afterAll. */
-function another(options: Parameters<typeof createCache>[0] = {}): Cache {
+function another(options: Parameters<typeof createCache<false>>[0] = {}): Cache {
   const c = createCache({ location: server.url, keyPrefix: uniquePrefix(), ...options })
   extra.push(c)
   return c

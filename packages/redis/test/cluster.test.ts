@@ -14,7 +14,7 @@ let testCluster: TestCluster
 let cache: Cache
 const extra: Cache[] = []
 
-function another(options: Parameters<typeof createCache>[0] = {}): Cache {
+function another(options: Parameters<typeof createCache<false>>[0] = {}): Cache {
   const c = createCache({ client: 'cluster', location: [...testCluster.seeds], ...options })
   extra.push(c)
   return c

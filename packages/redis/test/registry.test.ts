@@ -126,3 +126,143 @@ describe('caches registry', () => {
     expect(await client.get(`${prefixA}:1:k`)).toBe('"from a"')
   })
 })
+
+describe('configureCaches warns when prefixes overlap on one location', () => {
+  /** The warnings one configuration logs (through `warn`), nothing connected. */
+  async function warnings(
+    config: Parameters<typeof configureCaches>[0],
+    logger: { error(m: string): void; warn?(m: string): void } | undefined = undefined,
+  ): Promise<string[]> {
+    await caches.close()
+    const logged: string[] = []
+    configureCaches(config, {
+      logger: logger ?? { error: () => logged.push('error'), warn: (m) => logged.push(m) },
+    })
+    return logged
+  }
+
+  it('warns for equal prefixes, for ab and ab:c, and for an empty prefix', async () => {
+    const url = 'redis://127.0.0.1:6390/0'
+    const equal = await warnings({
+      a: { location: url, keyPrefix: 'x' },
+      b: { location: url, keyPrefix: 'x' },
+    })
+    expect(equal).toHaveLength(1)
+    expect(equal[0]).toMatch(
+      /'a' \(keyPrefix 'x'\) and 'b' \(keyPrefix 'x'\) share 127\.0\.0\.1:6390, database 0/,
+    )
+
+    const nested = await warnings({
+      a: { location: url, keyPrefix: 'ab' },
+      b: { location: url, keyPrefix: 'ab:c' },
+    })
+    expect(nested).toHaveLength(1)
+    expect(nested[0]).toMatch(/'a'\.clear\(\) deletes 'ab:\*', which holds every key of 'b'/)
+    // The other order finds it too.
+    expect(
+      await warnings({
+        b: { location: url, keyPrefix: 'ab:c' },
+        a: { location: url, keyPrefix: 'ab' },
+      }),
+    ).toHaveLength(1)
+
+    const empty = await warnings({ all: { location: url }, b: { location: url, keyPrefix: 'b' } })
+    expect(empty).toHaveLength(1)
+    expect(empty[0]).toMatch(/'all' has no keyPrefix, so its clear\(\) runs FLUSHDB/)
+  })
+
+  it('stays silent for prefixes that do not overlap, or different databases or servers', async () => {
+    const url = 'redis://127.0.0.1:6390/0'
+    expect(
+      await warnings({
+        a: { location: url, keyPrefix: 'ab' },
+        b: { location: url, keyPrefix: 'abc' },
+        c: { location: url, keyPrefix: 'b:ab' },
+        d: { location: 'redis://127.0.0.1:6390/1', keyPrefix: 'ab' },
+        e: { location: 'redis://127.0.0.1:6391/0', keyPrefix: 'ab' },
+        f: { location: 'redis://127.0.0.1:6390/2' },
+      }),
+    ).toEqual([])
+  })
+
+  it('compares locations as parsed: host names, default port and database, ?db=, replicas', async () => {
+    const pairs: Array<[unknown, unknown]> = [
+      ['redis://localhost:6379/0', 'redis://127.0.0.1'],
+      [undefined, 'redis://127.0.0.1:6379/0'],
+      ['redis://:secret@127.0.0.1:6390/3', 'redis://127.0.0.1:6390?db=3'],
+      [['redis://127.0.0.1:6390', 'redis://127.0.0.1:6391'], 'redis://127.0.0.1:6391/0'],
+      ['redis://127.0.0.1:6390,redis://127.0.0.1:6391', 'rediss://127.0.0.1:6390/0'],
+      ['unix:///tmp/r.sock?db=2', 'unix:///tmp/r.sock?db=2'],
+    ]
+    for (const [first, second] of pairs) {
+      const logged = await warnings({
+        a: { location: first as string, keyPrefix: 'p' },
+        b: { location: second as string, keyPrefix: 'p' },
+      })
+      expect(logged, `${String(first)} / ${String(second)}`).toHaveLength(1)
+      expect(logged[0]).not.toMatch(/secret/)
+    }
+  })
+
+  it('compares a client object by identity', async () => {
+    const client = { a: 'node-redis client' }
+    const same = await warnings({
+      a: { location: client, keyPrefix: 'p' },
+      b: { location: client, keyPrefix: 'p' },
+    })
+    expect(same).toHaveLength(1)
+    expect(same[0]).toMatch(/the same client object/)
+    expect(
+      await warnings({
+        a: { location: client, keyPrefix: 'p' },
+        b: { location: { other: true }, keyPrefix: 'p' },
+      }),
+    ).toEqual([])
+  })
+
+  it("falls back to the logger's error without warn, and to console without a logger", async () => {
+    const errors: string[] = []
+    await warnings(
+      { a: { keyPrefix: 'p' }, b: { keyPrefix: 'p' } },
+      { error: (m: string) => errors.push(m) },
+    )
+    expect(errors).toHaveLength(1)
+    const warned: unknown[] = []
+    const original = console.warn
+    console.warn = (...args: unknown[]) => void warned.push(args[0])
+    try {
+      await caches.close()
+      configureCaches({ a: { keyPrefix: 'p' }, b: { keyPrefix: 'p:q' } })
+    } finally {
+      console.warn = original
+    }
+    expect(warned).toHaveLength(1)
+    await caches.close()
+  })
+})
+
+describe('what the warning is about, against a real server', () => {
+  it("clear() on 'ab' deletes the keys of 'ab:c'; lock('k') and set('k') share one key", async () => {
+    await caches.close()
+    const base = uniquePrefix('ovl')
+    configureCaches(
+      {
+        outer: { location: server.url, keyPrefix: base },
+        inner: { location: server.url, keyPrefix: `${base}:c` },
+      },
+      { logger: { error: () => {}, warn: () => {} } },
+    )
+    const outer = caches.get('outer')
+    const inner = caches.get('inner')
+    await inner.set('k', 'inner value')
+    await outer.clear()
+    expect(await inner.get('k')).toBeNull()
+
+    expect(outer.lock('user:1').name).toBe(outer.makeKey('user:1'))
+    await outer.set('user:1', 'profile')
+    const lock = outer.lock('user:1', { timeout: 10 })
+    // The key holds a value, so SET NX fails: the lock cannot be taken.
+    expect(await lock.acquire({ blocking: false })).toBe(false)
+    await caches.close()
+  })
+})

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 
 interface Deployment {
   /** The options that pick the topology. */
-  options: CreateCacheOptions
+  options: CreateCacheOptions<false>
   primary: RedisServer
   replicas: readonly RedisServer[]
   stop(): Promise<void>

@@ -1,8 +1,10 @@
 // The pickle reader: a stack machine over protocols 0–5 that rebuilds plain data and a fixed
 // allow-list of classes without running any code. Iterative (no recursion on nesting depth),
-// bounded: every length is checked against the input before anything is allocated, and the work
-// done beyond one pass over the input (copies made by constructors) is metered.
+// bounded: every length is checked against the input before anything is allocated, the work
+// done beyond one pass over the input (copies made by constructors) is metered, text opcodes
+// are parsed by one-pass scanners within line caps, and nesting stops at MAX_READ_DEPTH.
 
+import { SerializationError } from '@cachex/core'
 import {
   ADDITEMS,
   APPEND,
@@ -86,8 +88,25 @@ import {
 } from './_pickle-values.ts'
 
 const HIGHEST_PROTOCOL = 5
-// Python 3.11 refuses to convert decimal text of more digits than this to an int.
-const MAX_INT_DIGITS = 4300
+// Python 3.11 refuses to convert decimal text of more digits than this to an int (and V8's
+// BigInt parsing and printing of decimal text is superlinear beyond it).
+export const MAX_INT_DIGITS = 4300
+/**
+ * How deeply containers (lists, tuples, dicts, sets) may nest in a value read: the pickle
+ * writer's own limit, so that every value read can be written back. CPython reads any depth, but
+ * its pickler stops at its recursion limit (about 500 nested lists by default).
+ */
+export const MAX_READ_DEPTH = 2000
+// The longest line each text opcode may have (the newline excluded). CPython has no caps; every
+// pickle CPython writes fits these with room to spare: INT/LONG hold at most MAX_INT_DIGITS digits
+// (Python's int() refuses more), a float's repr is at most 24 characters, a memo index at most
+// 10 digits, and a GLOBAL names a module and a class of the allow-list. STRING and UNICODE lines
+// are bounded by the input only (protocol 0 writes whole strings on one line): their decoding is
+// one linear pass.
+const MAX_INT_LINE = MAX_INT_DIGITS + 32
+const MAX_FLOAT_LINE = 64
+const MAX_INDEX_LINE = 64
+const MAX_NAME_LINE = 256
 
 /** The globals the reader rebuilds, in Python 3 spelling. */
 export const ALLOWED_GLOBALS: ReadonlySet<string> = new Set([
@@ -116,7 +135,12 @@ const PY2_MODULES: Readonly<Record<string, string>> = {
 }
 
 function fail(message: string): never {
-  throw new Error(`pickle: ${message}`)
+  throw new SerializationError(`pickle: ${message}`)
+}
+
+/** At most `max` characters of `text` for an error message, with an ellipsis when cut. */
+function clip(text: string, max = 40): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`
 }
 
 /** Resolves a global by name, refusing anything off the allow-list. */
@@ -125,7 +149,7 @@ function findGlobal(module: string, name: string): PyGlobal {
   const key = `${mod}.${name}`
   if (!ALLOWED_GLOBALS.has(key)) {
     fail(
-      `refusing to load global ${module}.${name} — only ${[...ALLOWED_GLOBALS].join(', ')} are allowed`,
+      `refusing to load global ${clip(module, 100)}.${clip(name, 100)} — only ${[...ALLOWED_GLOBALS].join(', ')} are allowed`,
     )
   }
   return new PyGlobal(mod, name)
@@ -147,6 +171,24 @@ function isIndexKey(key: string): boolean {
     if (d < 0x30 || d > 0x39) return false
   }
   return Number(key) < 4294967295
+}
+
+/** Whether `value` is a container the reader builds: a list or tuple, a dict, a set. */
+function isContainer(value: unknown): value is object {
+  if (typeof value !== 'object' || value === null) return false
+  return Array.isArray(value) || value instanceof Map || value instanceof Set || isPlainDict(value)
+}
+
+/** The values a container holds (a Map's keys and values both). */
+function childrenOf(node: object): readonly unknown[] {
+  if (Array.isArray(node)) return node
+  if (node instanceof Set) return [...node]
+  if (node instanceof Map) {
+    const out: unknown[] = []
+    for (const [key, value] of node) out.push(key, value)
+    return out
+  }
+  return Object.values(node)
 }
 
 /**
@@ -240,6 +282,19 @@ export function decodeUtf8(bytes: Buffer, start: number, end: number): string {
   return decodeUtf8Strict(bytes, start, end)
 }
 
+/** Whether `text` holds a surrogate that is not half of a pair (UTF-8 cannot encode it). */
+function hasLoneSurrogate(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c < 0xd800 || c > 0xdfff) continue
+    if (c > 0xdbff) return true // a low surrogate with no high one before it
+    const next = text.charCodeAt(i + 1)
+    if (!(next >= 0xdc00 && next <= 0xdfff)) return true
+    i++ // a pair
+  }
+  return false
+}
+
 function hexValue(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30
   if (c >= 0x61 && c <= 0x66) return c - 0x57
@@ -247,123 +302,168 @@ function hexValue(c: number): number {
   return -1
 }
 
-/** Python's `raw_unicode_escape` decoding (protocol 0's UNICODE opcode). */
-function decodeRawUnicodeEscape(bytes: Uint8Array, start: number, end: number): string {
-  let out = ''
-  let run = 0 // backslashes in a row just before i
+/**
+ * Python's `raw_unicode_escape` decoding (protocol 0's UNICODE opcode): `\uXXXX` and `\UXXXXXXXX`
+ * after an odd run of backslashes are escapes, every other byte is its latin-1 character. One
+ * pass; the output never has more UTF-16 units than the input has bytes.
+ */
+function decodeRawUnicodeEscape(bytes: Buffer, start: number, end: number): string {
+  const first = bytes.indexOf(0x5c, start)
+  if (first === -1 || first >= end) return bytes.toString('latin1', start, end)
+  const units = new Uint16Array(end - start)
+  let n = 0
   let i = start
   while (i < end) {
     const c = bytes[i] as number
-    if (c === 0x5c) {
-      run++
+    if (c !== 0x5c) {
+      units[n++] = c
       i++
       continue
     }
-    if ((c === 0x75 || c === 0x55) && run % 2 === 1) {
-      out += '\\'.repeat(run - 1)
-      run = 0
-      const digits = c === 0x75 ? 4 : 8
-      if (i + digits >= end + 1) fail('truncated \\uXXXX escape in a UNICODE opcode')
-      let cp = 0
-      for (let k = 1; k <= digits; k++) {
-        const h = hexValue(bytes[i + k] as number)
-        if (h < 0) fail('truncated \\uXXXX escape in a UNICODE opcode')
-        cp = cp * 16 + h
-      }
-      if (cp > 0x10ffff) fail('\\Uxxxxxxxx out of range in a UNICODE opcode')
-      out += String.fromCodePoint(cp)
-      i += digits + 1
-      continue
+    const run = i
+    while (i < end && bytes[i] === 0x5c) {
+      units[n++] = 0x5c
+      i++
     }
-    if (run > 0) {
-      out += '\\'.repeat(run)
-      run = 0
+    const u = i < end ? (bytes[i] as number) : -1
+    if ((i - run) % 2 === 0 || (u !== 0x75 && u !== 0x55)) continue
+    n-- // the escape's own backslash
+    const digits = u === 0x75 ? 4 : 8
+    if (i + digits >= end) fail('truncated \\uXXXX escape in a UNICODE opcode')
+    let cp = 0
+    for (let k = 1; k <= digits; k++) {
+      const h = hexValue(bytes[i + k] as number)
+      if (h < 0) fail('truncated \\uXXXX escape in a UNICODE opcode')
+      cp = cp * 16 + h
     }
-    out += String.fromCharCode(c)
-    i++
+    if (cp > 0x10ffff) fail('\\Uxxxxxxxx out of range in a UNICODE opcode')
+    if (cp >= 0x10000) {
+      cp -= 0x10000
+      units[n++] = 0xd800 + (cp >> 10)
+      units[n++] = 0xdc00 + (cp & 0x3ff)
+    } else {
+      units[n++] = cp
+    }
+    i += digits + 1
   }
-  if (run > 0) out += '\\'.repeat(run)
-  return out
+  return unitsToString(units, n)
 }
 
-/** Python's bytes-literal escapes (protocol 0's STRING opcode), giving latin-1 text. */
-function decodeEscapedString(text: string): string {
-  let out = ''
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i] as string
-    if (c !== '\\') {
-      out += c
+/** The string of `units[0..n)`, in chunks (an argument list has a size limit). */
+function unitsToString(units: Uint16Array, n: number): string {
+  const CHUNK = 8192
+  if (n <= CHUNK)
+    return String.fromCharCode.apply(null, units.subarray(0, n) as unknown as number[])
+  const parts: string[] = []
+  for (let k = 0; k < n; k += CHUNK) {
+    const chunk = units.subarray(k, Math.min(n, k + CHUNK))
+    parts.push(String.fromCharCode.apply(null, chunk as unknown as number[]))
+  }
+  return parts.join('')
+}
+
+function isOctalDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x37
+}
+
+/**
+ * Python's bytes-literal escapes (`PyBytes_DecodeEscape`, protocol 0's STRING opcode) of
+ * `bytes[start..end)`, giving latin-1 text. One pass; the output is never longer than the input.
+ */
+function decodeEscapedString(bytes: Buffer, start: number, end: number): string {
+  const first = bytes.indexOf(0x5c, start)
+  if (first === -1 || first >= end) return bytes.toString('latin1', start, end)
+  const out = Buffer.allocUnsafe(end - start)
+  let n = 0
+  let i = start
+  while (i < end) {
+    const c = bytes[i++] as number
+    if (c !== 0x5c) {
+      out[n++] = c
       continue
     }
-    i++
-    if (i >= text.length) fail('trailing \\ in a STRING opcode')
-    const e = text[i] as string
+    if (i >= end) fail('trailing \\ in a STRING opcode')
+    const e = bytes[i++] as number
     switch (e) {
-      case '\\':
-      case "'":
-      case '"':
-        out += e
+      case 0x5c: // \\ \' \"
+      case 0x27:
+      case 0x22:
+        out[n++] = e
         break
-      case 'n':
-        out += '\n'
+      case 0x6e: // \n
+        out[n++] = 0x0a
         break
-      case 'r':
-        out += '\r'
+      case 0x72: // \r
+        out[n++] = 0x0d
         break
-      case 't':
-        out += '\t'
+      case 0x74: // \t
+        out[n++] = 0x09
         break
-      case 'a':
-        out += '\x07'
+      case 0x61: // \a
+        out[n++] = 0x07
         break
-      case 'b':
-        out += '\b'
+      case 0x62: // \b
+        out[n++] = 0x08
         break
-      case 'f':
-        out += '\f'
+      case 0x66: // \f
+        out[n++] = 0x0c
         break
-      case 'v':
-        out += '\v'
+      case 0x76: // \v
+        out[n++] = 0x0b
         break
-      case '\n':
+      case 0x0a: // an escaped newline is dropped
         break
-      case 'x': {
-        const hex = text.slice(i + 1, i + 3)
-        if (!/^[0-9a-fA-F]{2}$/.test(hex)) fail('invalid \\x escape in a STRING opcode')
-        out += String.fromCharCode(Number.parseInt(hex, 16))
+      case 0x78: {
+        // \xHH: exactly two hex digits
+        const h1 = i < end ? hexValue(bytes[i] as number) : -1
+        const h2 = i + 1 < end ? hexValue(bytes[i + 1] as number) : -1
+        if (h1 < 0 || h2 < 0) fail('invalid \\x escape in a STRING opcode')
+        out[n++] = h1 * 16 + h2
         i += 2
         break
       }
       default:
-        if (e >= '0' && e <= '7') {
-          let j = i
-          while (
-            j < text.length &&
-            j < i + 3 &&
-            (text[j] as string) >= '0' &&
-            (text[j] as string) <= '7'
-          ) {
-            j++
+        if (isOctalDigit(e)) {
+          // \O, \OO or \OOO, truncated to a byte as C does.
+          let value = e - 0x30
+          for (let k = 0; k < 2 && i < end && isOctalDigit(bytes[i] as number); k++) {
+            value = value * 8 + (bytes[i++] as number) - 0x30
           }
-          out += String.fromCharCode(Number.parseInt(text.slice(i, j), 8) & 0xff)
-          i = j - 1
+          out[n++] = value & 0xff
         } else {
-          out += `\\${e}`
+          // Not an escape: the backslash and the character stay.
+          out[n++] = 0x5c
+          out[n++] = e
         }
     }
   }
-  return out
+  return out.toString('latin1', 0, n)
 }
 
 // ---------------------------------------------------------------------------------------------
-// Numbers.
+// Numbers. Hand-written scanners, one pass each: a regex over attacker-chosen text can backtrack.
 
 function toIntValue(value: bigint): number | bigint {
   return value >= -9007199254740991n && value <= 9007199254740991n ? Number(value) : value
 }
 
-const INT_TEXT =
-  /^[ \t\n\v\f\r]*([+-]?)(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)([ \t\n\v\f\r]*)$/
+/** ASCII whitespace, as C's isspace() and Python's int() skip: space, \t \n \v \f \r. */
+function isSpace(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d)
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39
+}
+
+function isBinaryDigit(c: number): boolean {
+  return c === 0x30 || c === 0x31
+}
+
+function isHexDigit(c: number): boolean {
+  return hexValue(c) >= 0
+}
+
 const INT64_MIN = -(2n ** 63n)
 const INT64_MAX = 2n ** 63n - 1n
 
@@ -372,53 +472,125 @@ const INT64_MAX = 2n ** 63n - 1n
  * `strtol(text, 0)` (a leading 0 means octal; it must fit 64 bits and end the line), and
  * otherwise — as LONG always does — Python's `int(text, 0)` (leading zeros refused).
  * `viaStrtol` tells which one read it: only `strtol`'s "00"/"01" are the booleans.
+ *
+ * Accepted: ASCII whitespace, a sign, then `0x…`, `0o…`, `0b…`, `0[0-7]*` or `[1-9][0-9]*`, then
+ * ASCII whitespace; at most MAX_INT_DIGITS characters of number.
  */
 function parseIntText(
   text: string,
   opcode: string,
   tryStrtol: boolean,
 ): { value: number | bigint; viaStrtol: boolean } {
-  // ASCII whitespace only, as C's isspace() and Python's int() skip.
-  const m = INT_TEXT.exec(text)
-  if (m === null) fail(`invalid ${opcode} literal ${JSON.stringify(text.slice(0, 40))}`)
-  const negative = m[1] === '-'
-  const body = m[2] as string
+  const invalid = (): never => fail(`invalid ${opcode} literal ${JSON.stringify(clip(text))}`)
+  const n = text.length
+  let i = 0
+  while (i < n && isSpace(text.charCodeAt(i))) i++
+  let negative = false
+  let c = text.charCodeAt(i)
+  if (c === 0x2b || c === 0x2d) {
+    negative = c === 0x2d
+    i++
+  }
+  const bodyStart = i
+  c = text.charCodeAt(i)
+  let prefix = 0 // 'x', 'o' or 'b' (lower case) after a leading 0
+  if (c === 0x30) {
+    const p = text.charCodeAt(i + 1) | 0x20
+    const isRadixDigit =
+      p === 0x78 ? isHexDigit : p === 0x6f ? isOctalDigit : p === 0x62 ? isBinaryDigit : null
+    if (isRadixDigit !== null) {
+      i += 2
+      const from = i
+      while (i < n && isRadixDigit(text.charCodeAt(i))) i++
+      if (i === from) invalid()
+      prefix = p
+    } else {
+      i++
+      while (i < n && isOctalDigit(text.charCodeAt(i))) i++
+    }
+  } else if (c >= 0x31 && c <= 0x39) {
+    i++
+    while (i < n && isDigit(text.charCodeAt(i))) i++
+  } else {
+    invalid()
+  }
+  const bodyEnd = i
+  while (i < n && isSpace(text.charCodeAt(i))) i++
+  if (i !== n) invalid()
+  const body = text.slice(bodyStart, bodyEnd)
   if (body.length > MAX_INT_DIGITS) fail(`${opcode} literal longer than ${MAX_INT_DIGITS} digits`)
-  const leadingZero = body.length > 1 && body[0] === '0' && /[0-7]/.test(body[1] as string)
-  if (tryStrtol && m[3] === '' && !/^0[oObB]/.test(body)) {
+  // "0" followed by octal digits: strtol's octal, a syntax error for int().
+  const leadingZero = prefix === 0 && body.length > 1 && body.charCodeAt(0) === 0x30
+  if (tryStrtol && bodyEnd === n && prefix !== 0x6f && prefix !== 0x62) {
     let value = BigInt(leadingZero ? `0o${body.slice(1)}` : body)
     if (negative) value = -value
     if (value >= INT64_MIN && value <= INT64_MAX)
       return { value: toIntValue(value), viaStrtol: true }
   }
-  if (leadingZero && /[1-7]/.test(body)) fail(`invalid ${opcode} literal with leading zeros`)
+  if (leadingZero) {
+    for (let k = 1; k < body.length; k++) {
+      if (body.charCodeAt(k) !== 0x30) fail(`invalid ${opcode} literal with leading zeros`)
+    }
+  }
   let value = BigInt(leadingZero ? '0' : body)
   if (negative) value = -value
   return { value: toIntValue(value), viaStrtol: false }
 }
 
-/** A memo index of protocol 0's GET and PUT (decimal). */
+/** A memo index of protocol 0's GET and PUT: decimal, with ASCII whitespace around it. */
 function parseIndex(text: string, opcode: string): number {
-  // Decimal, with ASCII whitespace around it (Python's int(text, 10)).
-  if (!/^[ \t\n\v\f\r]*[0-9]{1,15}[ \t\n\v\f\r]*$/.test(text)) {
-    fail(`invalid ${opcode} index ${JSON.stringify(text.slice(0, 40))}`)
+  const n = text.length
+  let i = 0
+  while (i < n && isSpace(text.charCodeAt(i))) i++
+  const from = i
+  while (i < n && isDigit(text.charCodeAt(i))) i++
+  const digits = i - from
+  while (i < n && isSpace(text.charCodeAt(i))) i++
+  if (digits === 0 || digits > 15 || i !== n) {
+    fail(`invalid ${opcode} index ${JSON.stringify(clip(text))}`)
   }
   return Number(text)
 }
 
-// PyOS_string_to_double: no surrounding whitespace; inf, infinity and nan in any case.
-const FLOAT_TEXT = /^[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf(?:inity)?|nan)$/i
-
+/**
+ * PyOS_string_to_double, as protocol 0's FLOAT opcode reads its text: no surrounding whitespace;
+ * `[+-]` then digits with an optional point (at least one digit) and an optional exponent, or
+ * `inf`, `infinity`, `nan` in any case. Out of range is an error, as in CPython.
+ */
 function parseFloatText(text: string): number {
-  if (!FLOAT_TEXT.test(text)) fail(`invalid FLOAT literal ${JSON.stringify(text.slice(0, 40))}`)
-  const t = text.toLowerCase()
-  const negative = t.startsWith('-')
-  const body = t.replace(/^[+-]/, '')
-  if (body.startsWith('inf')) return negative ? -Infinity : Infinity
-  if (body === 'nan') return Number.NaN
-  const value = Number(t)
-  if (!Number.isFinite(value))
-    fail(`FLOAT literal out of range ${JSON.stringify(text.slice(0, 40))}`)
+  const invalid = (): never => fail(`invalid FLOAT literal ${JSON.stringify(clip(text))}`)
+  const n = text.length
+  let i = 0
+  const sign = text.charCodeAt(0)
+  if (sign === 0x2b || sign === 0x2d) i = 1
+  const letter = text.charCodeAt(i) | 0x20
+  if (letter === 0x69 || letter === 0x6e) {
+    const word = text.slice(i).toLowerCase()
+    if (word === 'inf' || word === 'infinity') return sign === 0x2d ? -Infinity : Infinity
+    if (word === 'nan') return Number.NaN
+    invalid()
+  }
+  const intStart = i
+  while (i < n && isDigit(text.charCodeAt(i))) i++
+  let digits = i - intStart
+  if (text.charCodeAt(i) === 0x2e) {
+    i++
+    const fracStart = i
+    while (i < n && isDigit(text.charCodeAt(i))) i++
+    digits += i - fracStart
+  }
+  if (digits === 0) invalid()
+  if ((text.charCodeAt(i) | 0x20) === 0x65) {
+    i++
+    const s = text.charCodeAt(i)
+    if (s === 0x2b || s === 0x2d) i++
+    const expStart = i
+    while (i < n && isDigit(text.charCodeAt(i))) i++
+    if (i === expStart) invalid()
+  }
+  if (i !== n) invalid()
+  const value = Number(text)
+  if (!Number.isFinite(value)) fail(`FLOAT literal out of range ${JSON.stringify(clip(text))}`)
   return value
 }
 
@@ -431,8 +603,10 @@ function decodeLong(bytes: Uint8Array, start: number, n: number): number | bigin
     if ((bytes[start + n - 1] as number) & 0x80) value -= 2 ** (8 * n)
     return value
   }
-  let hex = ''
-  for (let i = n - 1; i >= 0; i--) hex += (bytes[start + i] as number).toString(16).padStart(2, '0')
+  // Big-endian hex (native copy, reverse and encoding), which BigInt parses in linear time.
+  const hex = Buffer.from(bytes.subarray(start, start + n))
+    .reverse()
+    .toString('hex')
   let value = BigInt(`0x${hex}`)
   if ((bytes[start + n - 1] as number) & 0x80) value -= 1n << BigInt(8 * n)
   return toIntValue(value)
@@ -561,12 +735,20 @@ function makeTimezone(args: unknown[]): PyTimezone {
   return new PyTimezone(offset, name ?? null)
 }
 
+const MAX_INT_DECIMAL = 10n ** BigInt(MAX_INT_DIGITS)
+
 function makeDecimal(args: unknown[]): PyDecimal {
   if (args.length > 1) fail('decimal.Decimal() takes at most 1 argument here')
   const value = args.length === 0 ? '0' : args[0]
   if (typeof value === 'string') return new PyDecimal(value)
   if (typeof value === 'number' && Number.isInteger(value)) return new PyDecimal(String(value))
-  if (typeof value === 'bigint') return new PyDecimal(String(value))
+  if (typeof value === 'bigint') {
+    // Printing a bigint in decimal is superlinear (a 1 MB LONG4 takes a second): Python's limit.
+    if (value >= MAX_INT_DECIMAL || value <= -MAX_INT_DECIMAL) {
+      fail(`decimal.Decimal() of an int of more than ${MAX_INT_DIGITS} digits`)
+    }
+    return new PyDecimal(String(value))
+  }
   return fail(`decimal.Decimal() argument must be a str or an int, got ${describe(value)}`)
 }
 
@@ -588,6 +770,102 @@ function uuidFromState(state: unknown): { int: bigint; isSafe: number | null } {
   const safe = Object.hasOwn(merged, 'is_safe') ? merged.is_safe : null
   if (safe !== null && safe !== 0 && safe !== -1) fail('uuid.UUID is_safe must be 0, -1 or None')
   return { int: value, isSafe: safe }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Nesting depth of a finished value.
+
+function tooDeep(): never {
+  return fail(`value nested more than ${MAX_READ_DEPTH} levels deep`)
+}
+
+/**
+ * Throws when a value without shared containers (a tree: each container once, no cycle) nests
+ * more than MAX_READ_DEPTH deep. Iterative, each container visited once: should more than the
+ * `containers` made turn up, the value is not a tree after all and the general check takes over.
+ */
+function treeDepthCheck(root: object, containers: number): void {
+  // Pairs of (object, its depth); leaves are pushed too and skipped when popped, which is
+  // cheaper than telling them apart before.
+  const stack: unknown[] = [root, 1]
+  let visits = 0
+  while (stack.length > 0) {
+    const depth = stack.pop() as number
+    const node = stack.pop() as object
+    let dict = false
+    if (!Array.isArray(node)) {
+      const proto = Object.getPrototypeOf(node)
+      dict = proto === Object.prototype || proto === null
+      if (!dict && proto !== Map.prototype && proto !== Set.prototype) continue // a leaf
+    }
+    if (depth > MAX_READ_DEPTH) tooDeep()
+    if (++visits > containers) {
+      longestChainCheck(root)
+      return
+    }
+    const next = depth + 1
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        const item = node[i]
+        if (typeof item === 'object' && item !== null) stack.push(item, next)
+      }
+    } else if (dict) {
+      const object = node as Record<string, unknown>
+      for (const key in object) {
+        const item = object[key]
+        if (typeof item === 'object' && item !== null) stack.push(item, next)
+      }
+    } else {
+      for (const item of childrenOf(node)) {
+        if (typeof item === 'object' && item !== null) stack.push(item, next)
+      }
+    }
+  }
+}
+
+/**
+ * Throws when the longest chain of containers in `root`, each inside the one before, is longer
+ * than MAX_READ_DEPTH: a shared container counts on every chain it is on (as a recursive walk
+ * of the value meets it), and the reference that closes a cycle ends a chain. Iterative, each
+ * container once, with its height remembered.
+ */
+function longestChainCheck(root: object): void {
+  const heights = new Map<object, number>() // 0 while the container is on the current chain
+  const path: object[] = []
+  const items: (readonly unknown[])[] = []
+  const next: number[] = []
+  const best: number[] = []
+  const enter = (node: object) => {
+    if (path.length >= MAX_READ_DEPTH) tooDeep()
+    heights.set(node, 0)
+    path.push(node)
+    items.push(childrenOf(node))
+    next.push(0)
+    best.push(0)
+  }
+  enter(root)
+  while (path.length > 0) {
+    const top = path.length - 1
+    const list = items[top] as readonly unknown[]
+    const i = next[top] as number
+    if (i < list.length) {
+      next[top] = i + 1
+      const child = list[i]
+      if (!isContainer(child)) continue
+      const height = heights.get(child)
+      if (height === undefined) enter(child)
+      else if (height > (best[top] as number)) best[top] = height
+      continue
+    }
+    const height = (best[top] as number) + 1
+    if (height > MAX_READ_DEPTH) tooDeep()
+    heights.set(path[top] as object, height)
+    path.pop()
+    items.pop()
+    next.pop()
+    best.pop()
+    if (top > 0 && height > (best[top - 1] as number)) best[top - 1] = height
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -620,6 +898,11 @@ class Reader {
   private readonly hashableTuples = new Set<unknown[]>()
   // Work beyond reading the input: items copied by constructors, dict conversions, fix-ups.
   private budget: number
+  // How many containers (lists, tuples, dicts, sets) were made: no value nests deeper. And
+  // whether a container was taken again from the memo or by DUP (containers may then be shared
+  // and hold cycles).
+  private containers = 0
+  private shared = false
 
   constructor(data: Buffer) {
     this.data = data
@@ -628,7 +911,14 @@ class Reader {
 
   private tuple(items: unknown[]): unknown[] {
     this.tuples.add(items)
+    this.containers++
     return items
+  }
+
+  /** A value taken again from the memo or by DUP: containers may now be shared. */
+  private reuse(value: unknown): unknown {
+    if (!this.shared && isContainer(value)) this.shared = true
+    return value
   }
 
   /** Throws unless `value` can be a dict key or a set item in Python. */
@@ -678,20 +968,39 @@ class Reader {
     return start
   }
 
-  private readLine(): string {
-    const end = this.data.indexOf(0x0a, this.pos)
-    if (end === -1) fail('pickle data was truncated (no newline)')
+  /**
+   * The end (the newline's index) of the line starting at `pos`, which must come within `max`
+   * bytes: the scan stops there, so a missing newline costs at most `max` steps.
+   */
+  private lineEnd(max: number, opcode: string): number {
+    const data = this.data
+    const stop = Math.min(data.length, this.pos + max + 1)
+    for (let i = this.pos; i < stop; i++) if (data[i] === 0x0a) return i
+    if (stop === data.length) fail('pickle data was truncated (no newline)')
+    return fail(`${opcode} line longer than ${max} bytes`)
+  }
+
+  /** A text opcode's argument line (latin-1), at most `max` bytes long. */
+  private readLine(max: number, opcode: string): string {
+    const end = this.lineEnd(max, opcode)
     const text = this.data.toString('latin1', this.pos, end)
     this.pos = end + 1
     return text
   }
 
-  private readUtf8Line(): string {
-    const end = this.data.indexOf(0x0a, this.pos)
-    if (end === -1) fail('pickle data was truncated (no newline)')
+  /** A GLOBAL's module or name line (UTF-8), at most `max` bytes long. */
+  private readUtf8Line(max: number, opcode: string): string {
+    const end = this.lineEnd(max, opcode)
     const text = decodeUtf8(this.data, this.pos, end)
     this.pos = end + 1
     return text
+  }
+
+  /** The end of a STRING or UNICODE line: as long as the input allows (one native scan). */
+  private longLineEnd(): number {
+    const end = this.data.indexOf(0x0a, this.pos)
+    if (end === -1) fail('pickle data was truncated (no newline)')
+    return end
   }
 
   private readSize(width: 1 | 4 | 8): number {
@@ -851,6 +1160,7 @@ class Reader {
     const list = args
     try {
       const value = this.call(what, list, viaNew)
+      if (value instanceof Map || value instanceof Set) this.containers++
       if (what === 'builtins.frozenset' && value instanceof Set) this.frozensets.add(value)
       if (what === 'builtins.bytearray' && Buffer.isBuffer(value)) this.bytearrays.add(value)
       return value
@@ -998,12 +1308,10 @@ class Reader {
       return Buffer.from(text, 'latin1')
     }
     if (name === 'utf-8' || name === 'utf8') {
-      if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text)) {
-        fail(`${what}(): surrogates not allowed in utf-8`)
-      }
+      if (hasLoneSurrogate(text)) fail(`${what}(): surrogates not allowed in utf-8`)
       return Buffer.from(text, 'utf8')
     }
-    return fail(`${what}(): unsupported encoding ${JSON.stringify(encoding)}`)
+    return fail(`${what}(): unsupported encoding ${JSON.stringify(clip(encoding))}`)
   }
 
   private build(target: unknown, state: unknown): void {
@@ -1070,6 +1378,16 @@ class Reader {
     return swap(root)
   }
 
+  /**
+   * Throws when containers nest more than MAX_READ_DEPTH deep in the finished value. Skipped when
+   * too few containers were made for that (nearly every value); else one iterative walk.
+   */
+  private checkDepth(root: unknown): void {
+    if (this.containers <= MAX_READ_DEPTH || !isContainer(root)) return
+    if (this.shared) longestChainCheck(root)
+    else treeDepthCheck(root, this.containers)
+  }
+
   // --- the loop -----------------------------------------------------------------------------
 
   run(): unknown {
@@ -1097,9 +1415,14 @@ class Reader {
             fail('uuid.UUID created without its state')
           }
           value = this.fixConverted(value)
+          this.checkDepth(value)
           return value
         }
         case MARK:
+          // Every open MARK is a container being built, inside the one of the MARK before.
+          if (this.marks.length >= MAX_READ_DEPTH) {
+            fail(`value nested more than ${MAX_READ_DEPTH} levels deep (MARK)`)
+          }
           this.marks.push(stack.length)
           this.fence = stack.length
           break
@@ -1114,7 +1437,7 @@ class Reader {
           this.truncate(this.popMark())
           break
         case DUP:
-          stack.push(this.top())
+          stack.push(this.reuse(this.top()))
           break
         case NONE:
           stack.push(null)
@@ -1126,7 +1449,7 @@ class Reader {
           stack.push(false)
           break
         case INT: {
-          const line = this.readLine()
+          const line = this.readLine(MAX_INT_LINE, 'INT')
           const { value, viaStrtol } = parseIntText(line, 'INT', true)
           // Protocol 0/1 booleans are "I01" and "I00" (CPython: 2 characters read as 0 or 1).
           if (viaStrtol && line.length === 2 && (value === 0 || value === 1))
@@ -1144,7 +1467,8 @@ class Reader {
           stack.push(data.readUInt16LE(this.need(2)))
           break
         case LONG: {
-          let line = this.readLine()
+          // Python 2 writes a trailing L.
+          let line = this.readLine(MAX_INT_LINE + 1, 'LONG')
           if (line.endsWith('L')) line = line.slice(0, -1)
           stack.push(parseIntText(line, 'LONG', false).value)
           break
@@ -1161,18 +1485,19 @@ class Reader {
           break
         }
         case FLOAT:
-          stack.push(parseFloatText(this.readLine()))
+          stack.push(parseFloatText(this.readLine(MAX_FLOAT_LINE, 'FLOAT')))
           break
         case BINFLOAT:
           stack.push(data.readDoubleBE(this.need(8)))
           break
         case STRING: {
-          const line = this.readLine()
-          const q = line[0]
-          if (line.length < 2 || (q !== "'" && q !== '"') || line[line.length - 1] !== q) {
+          const lineEnd = this.longLineEnd()
+          const q = data[this.pos] as number
+          if (lineEnd - this.pos < 2 || (q !== 0x27 && q !== 0x22) || data[lineEnd - 1] !== q) {
             fail('the STRING opcode argument must be quoted')
           }
-          stack.push(decodeEscapedString(line.slice(1, -1)))
+          stack.push(decodeEscapedString(data, this.pos + 1, lineEnd - 1))
+          this.pos = lineEnd + 1
           break
         }
         case BINSTRING: {
@@ -1188,8 +1513,7 @@ class Reader {
           break
         }
         case UNICODE: {
-          const lineEnd = data.indexOf(0x0a, this.pos)
-          if (lineEnd === -1) fail('pickle data was truncated (no newline)')
+          const lineEnd = this.longLineEnd()
           stack.push(decodeRawUnicodeEscape(data, this.pos, lineEnd))
           this.pos = lineEnd + 1
           break
@@ -1245,11 +1569,15 @@ class Reader {
           fail('READONLY_BUFFER: out-of-band buffers are not available')
           break
         case EMPTY_LIST:
+          this.containers++
           stack.push([])
           break
-        case LIST:
-          stack.push(this.popToMark())
+        case LIST: {
+          this.containers++
+          const items = this.popToMark()
+          stack.push(items)
           break
+        }
         case APPEND: {
           const value = this.pop()
           const list = this.under(stack.length)
@@ -1291,11 +1619,13 @@ class Reader {
           break
         }
         case EMPTY_DICT:
+          this.containers++
           stack.push({})
           break
         case DICT: {
           const items = this.popToMark()
           if (items.length % 2 !== 0) fail('odd number of items for DICT')
+          this.containers++
           stack.push({})
           this.setItems(stack[stack.length - 1], items, 0, items.length, stack.length - 1)
           break
@@ -1315,6 +1645,7 @@ class Reader {
           break
         }
         case EMPTY_SET:
+          this.containers++
           stack.push(new Set())
           break
         case ADDITEMS: {
@@ -1333,21 +1664,24 @@ class Reader {
           this.checkHashables(items, 0, items.length, 1)
           const set = new Set<unknown>()
           for (const item of items) addPy(set, item)
+          this.containers++
           this.frozensets.add(set)
           stack.push(set)
           break
         }
         case GET:
-          stack.push(this.memoGet(parseIndex(this.readLine(), 'GET')))
+          stack.push(
+            this.reuse(this.memoGet(parseIndex(this.readLine(MAX_INDEX_LINE, 'GET'), 'GET'))),
+          )
           break
         case BINGET:
-          stack.push(this.memoGet(this.readSize(1)))
+          stack.push(this.reuse(this.memoGet(this.readSize(1))))
           break
         case LONG_BINGET:
-          stack.push(this.memoGet(this.readSize(4)))
+          stack.push(this.reuse(this.memoGet(this.readSize(4))))
           break
         case PUT: {
-          this.memoPut(parseIndex(this.readLine(), 'PUT'), this.top())
+          this.memoPut(parseIndex(this.readLine(MAX_INDEX_LINE, 'PUT'), 'PUT'), this.top())
           break
         }
         case BINPUT:
@@ -1361,8 +1695,8 @@ class Reader {
           this.memoPut(this.memoCount, this.top())
           break
         case GLOBAL: {
-          const module = this.readUtf8Line()
-          const name = this.readUtf8Line()
+          const module = this.readUtf8Line(MAX_NAME_LINE, 'GLOBAL')
+          const name = this.readUtf8Line(MAX_NAME_LINE, 'GLOBAL')
           stack.push(findGlobal(module, name))
           break
         }
@@ -1428,7 +1762,7 @@ class Reader {
   }
 }
 
-/** Reads one pickle (protocols 0–5). Throws an `Error` on anything it does not accept. */
+/** Reads one pickle (protocols 0–5). Throws a `SerializationError` on anything it does not accept. */
 export function loadPickle(data: Uint8Array): unknown {
   const buffer = Buffer.isBuffer(data)
     ? data

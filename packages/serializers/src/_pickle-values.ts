@@ -383,30 +383,109 @@ export class PyDateTime {
   }
 }
 
-// What Python's Decimal() accepts: digits with PEP 515 underscores, a point, an exponent; or
-// Infinity / NaN / sNaN (with a payload), in any case.
-const DECIMAL_FINITE =
-  /^([+-])?(?:(\d+(?:_\d+)*)(?:\.(\d+(?:_\d+)*)?)?|\.(\d+(?:_\d+)*))(?:e([+-]?\d+(?:_\d+)*))?$/i
-const DECIMAL_SPECIAL = /^([+-])?(?:(inf(?:inity)?)|(s?nan)(\d+(?:_\d+)*)?)$/i
+/** At most 40 characters of `text` for an error message. */
+function clip(text: string): string {
+  return text.length <= 40 ? text : `${text.slice(0, 40)}…`
+}
+
+/**
+ * The end of a run of ASCII digits with PEP 515 single underscores between them (`1_000`)
+ * starting at `i`, or -1 when no digit is there. A hand-written scan: one pass, no backtracking.
+ */
+function digitRun(text: string, i: number): number {
+  if (!isAsciiDigit(text.charCodeAt(i))) return -1
+  let j = i + 1
+  for (;;) {
+    while (isAsciiDigit(text.charCodeAt(j))) j++
+    if (text.charCodeAt(j) === 0x5f && isAsciiDigit(text.charCodeAt(j + 1))) j += 2
+    else return j
+  }
+}
+
+function isAsciiDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39
+}
+
+/** `text` without its leading zeros. */
+function stripZeros(text: string): string {
+  let i = 0
+  while (text.charCodeAt(i) === 0x30) i++
+  return text.slice(i)
+}
+
+/**
+ * The parts of what Python's `Decimal()` accepts: `[+-]`, digits with an optional point (or a
+ * point and digits), an optional exponent; or Infinity / Inf / NaN / sNaN (with a payload) in
+ * any case. Digits may have PEP 515 underscores. `null` when `text` is none of these.
+ */
+function scanDecimal(
+  text: string,
+):
+  | { sign: string; special: 'Infinity' | 'NaN' | 'sNaN'; payload: string }
+  | { sign: string; special: null; whole: string; fraction: string; exponent: string }
+  | null {
+  let i = 0
+  const c = text.charCodeAt(0)
+  const sign = c === 0x2d ? '-' : ''
+  if (c === 0x2b || c === 0x2d) i = 1
+  const lower = text.length - i <= 9 ? text.slice(i).toLowerCase() : ''
+  if (lower === 'inf' || lower === 'infinity') return { sign, special: 'Infinity', payload: '' }
+  const head = text.slice(i, i + 4).toLowerCase()
+  const nan = head.startsWith('nan') ? 3 : head === 'snan' ? 4 : 0
+  if (nan > 0) {
+    const end = i + nan === text.length ? i + nan : digitRun(text, i + nan)
+    if (end !== text.length) return null
+    return { sign, special: nan === 4 ? 'sNaN' : 'NaN', payload: text.slice(i + nan) }
+  }
+  let whole = ''
+  let fraction = ''
+  const wholeEnd = digitRun(text, i)
+  if (wholeEnd >= 0) {
+    whole = text.slice(i, wholeEnd)
+    i = wholeEnd
+    if (text.charCodeAt(i) === 0x2e) {
+      const fractionEnd = digitRun(text, i + 1)
+      i++
+      if (fractionEnd >= 0) {
+        fraction = text.slice(i, fractionEnd)
+        i = fractionEnd
+      }
+    }
+  } else if (text.charCodeAt(i) === 0x2e) {
+    const fractionEnd = digitRun(text, i + 1)
+    if (fractionEnd < 0) return null
+    fraction = text.slice(i + 1, fractionEnd)
+    i = fractionEnd
+  } else {
+    return null
+  }
+  let exponent = '0'
+  if ((text.charCodeAt(i) | 0x20) === 0x65) {
+    const s = text.charCodeAt(i + 1)
+    const digitsAt = s === 0x2b || s === 0x2d ? i + 2 : i + 1
+    const exponentEnd = digitRun(text, digitsAt)
+    if (exponentEnd < 0) return null
+    exponent = text.slice(i + 1, exponentEnd)
+    i = exponentEnd
+  }
+  if (i !== text.length) return null
+  return { sign, special: null, whole, fraction, exponent }
+}
 
 /** Python's `str(Decimal(text))`: the canonical form (`'1.5e3'` → `'1.5E+3'`, `'.5'` → `'0.5'`). */
 function normalizeDecimal(input: string): string {
-  const text = input.trim()
-  const special = DECIMAL_SPECIAL.exec(text)
-  if (special !== null) {
-    const sign = special[1] === '-' ? '-' : ''
-    if (special[2] !== undefined) return `${sign}Infinity`
-    const payload = (special[4] ?? '').replaceAll('_', '').replace(/^0+/, '')
-    return `${sign}${(special[3] as string).toLowerCase() === 'snan' ? 'sNaN' : 'NaN'}${payload}`
+  const parts = scanDecimal(input.trim())
+  if (parts === null) throw new RangeError(`invalid decimal literal: ${clip(input)}`)
+  const sign = parts.sign
+  if (parts.special !== null) {
+    if (parts.special === 'Infinity') return `${sign}Infinity`
+    return `${sign}${parts.special}${stripZeros(parts.payload.replaceAll('_', ''))}`
   }
-  const m = DECIMAL_FINITE.exec(text)
-  if (m === null) throw new RangeError(`invalid decimal literal: ${input}`)
-  const sign = m[1] === '-' ? '-' : ''
-  const fraction = (m[3] ?? m[4] ?? '').replaceAll('_', '')
-  const coefficient = `${(m[2] ?? '').replaceAll('_', '')}${fraction}`.replace(/^0+/, '') || '0'
-  const exponent = Number((m[5] ?? '0').replaceAll('_', '')) - fraction.length
+  const fraction = parts.fraction.replaceAll('_', '')
+  const coefficient = stripZeros(`${parts.whole.replaceAll('_', '')}${fraction}`) || '0'
+  const exponent = Number(parts.exponent.replaceAll('_', '')) - fraction.length
   if (!Number.isSafeInteger(exponent)) {
-    throw new RangeError(`decimal exponent out of range: ${input}`)
+    throw new RangeError(`decimal exponent out of range: ${clip(input)}`)
   }
   // _pydecimal's Decimal.__str__ (scientific notation, capital E).
   const leftDigits = exponent + coefficient.length

@@ -1,4 +1,5 @@
-import { requireOptional, type Serializer } from '@cachex/core'
+import { requireOptional, SerializationError, type Serializer } from '@cachex/core'
+import { checkMsgpack, MAX_MSGPACK_DEPTH } from './_msgpack-check.ts'
 
 /** Options of `msgpackSerializer`. */
 export interface MsgpackSerializerOptions {
@@ -28,9 +29,17 @@ const UINT64 = 0xcf
  * A number beyond 2^53 is a float (float64), as for the codec: write a `bigint` for an integer.
  * Needs the optional peer `msgpackr`.
  *
- * Maps decode to plain objects; Python dicts with non-string keys (which django-redis's own
- * reader refuses) come back with string keys. `undefined` is written as nil; a `Date` as the
- * msgpack timestamp extension (Python reads a `msgpack.Timestamp`).
+ * Maps decode to plain objects, every key an own property (`__proto__` included); Python dicts
+ * with non-string keys (which django-redis's own reader refuses) come back with string keys.
+ * `undefined` is written as nil; a `Date` as the msgpack timestamp extension (Python reads a
+ * `msgpack.Timestamp`).
+ *
+ * Reading accepts only what Python's msgpack writes: nil, booleans, integers, floats, str, bin,
+ * arrays, maps and the timestamp extension (type -1). msgpackr's own forms — records, bundled
+ * strings, structured clones and cycles, `RegExp`, `Set`, `Error`, typed arrays, any other
+ * extension type — are refused with a `SerializationError`, as are truncated input, bytes after
+ * the value and nesting deeper than 1024 levels (Python's msgpack reads and writes no deeper;
+ * writing such a value throws too).
  */
 export function msgpackSerializer(options: MsgpackSerializerOptions = {}): Serializer {
   const { Packr, Unpackr } = requireOptional<MsgpackrModule>(
@@ -39,11 +48,11 @@ export function msgpackSerializer(options: MsgpackSerializerOptions = {}): Seria
     import.meta.url,
   )
   const packr = new Packr({ useRecords: false, variableMapSize: true, encodeUndefinedAsNil: true })
-  const unpackr = new Unpackr({
-    useRecords: false,
-    mapsAsObjects: true,
-    int64AsType: options.int64AsType ?? 'auto',
-  })
+  const int64AsType = options.int64AsType ?? 'auto'
+  const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType })
+  // msgpackr renames a map key "__proto__" to "__proto_": such values are read as Maps instead,
+  // then turned into plain objects here.
+  const mapUnpackr = new Unpackr({ useRecords: false, mapsAsObjects: false, int64AsType })
   return {
     name: 'msgpack',
     serialize(value) {
@@ -51,20 +60,35 @@ export function msgpackSerializer(options: MsgpackSerializerOptions = {}): Seria
         throw new TypeError(`a ${typeof value} cannot be stored as MessagePack`)
       }
       // The common case holds no 64-bit integer: msgpackr alone writes Python's bytes.
-      if (!hasInt64(value)) return packr.pack(value)
+      if (!hasInt64(value, 0)) return packr.pack(value)
       return unsignInt64s(packr.pack(widenIntegers(value)))
     },
     deserialize(data) {
-      return unpackr.unpack(data)
+      const protoKey = checkMsgpack(data)
+      try {
+        return protoKey ? mapsToObjects(mapUnpackr.unpack(data)) : unpackr.unpack(data)
+      } catch (error) {
+        if (error instanceof SerializationError) throw error
+        throw new SerializationError(`msgpack: ${(error as Error)?.message ?? error}`, {
+          cause: error,
+        })
+      }
     },
   }
 }
 
+function tooDeep(): never {
+  throw new SerializationError(
+    `msgpack: value nested more than ${MAX_MSGPACK_DEPTH} levels deep (or circular): Python's msgpack reads no deeper`,
+  )
+}
+
 /**
  * Whether `value` holds a 64-bit integer: a safe integer outside the 32-bit range, or a `bigint`
- * (a read-only walk, no allocation).
+ * (a read-only walk, no allocation). Walks the whole value, which must not nest more than
+ * MAX_MSGPACK_DEPTH containers deep (it throws).
  */
-function hasInt64(value: unknown): boolean {
+function hasInt64(value: unknown, depth: number): boolean {
   if (typeof value !== 'object' || value === null) {
     return (
       typeof value === 'bigint' ||
@@ -73,27 +97,75 @@ function hasInt64(value: unknown): boolean {
         Number.isSafeInteger(value))
     )
   }
+  // Bytes and dates are leaves (a `for…in` would list every byte of a Buffer).
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Date) {
+    return false
+  }
+  if (depth >= MAX_MSGPACK_DEPTH) tooDeep()
+  let found = false
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const item = value[i]
-      if ((typeof item === 'object' && item !== null) || typeof item !== 'string') {
-        if (hasInt64(item)) return true
-      }
+      if (typeof item !== 'string' && hasInt64(item, depth + 1)) found = true
     }
-    return false
+    return found
   }
   if (value instanceof Map) {
-    for (const item of value.values()) if (hasInt64(item)) return true
-    return false
+    for (const item of value.values()) if (hasInt64(item, depth + 1)) found = true
+    return found
   }
   const object = value as Record<string, unknown>
   for (const key in object) {
     const item = object[key]
-    if ((typeof item === 'object' && item !== null) || typeof item !== 'string') {
-      if (hasInt64(item)) return true
+    if (typeof item !== 'string' && hasInt64(item, depth + 1)) found = true
+  }
+  return found
+}
+
+/**
+ * `data` as msgpackr's `mapsAsObjects` reads it, from a value read with Maps: each Map a plain
+ * object whose keys are own properties (`__proto__` too, which msgpackr would rename). Keys are
+ * turned into strings as msgpackr does. Recursive: checkMsgpack capped the depth.
+ */
+function mapsToObjects(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = mapsToObjects(value[i])
+    return value
+  }
+  if (!(value instanceof Map)) return value
+  const object: Record<string, unknown> = {}
+  for (const [key, item] of value) {
+    const name = keyName(key)
+    const converted = mapsToObjects(item)
+    if (name === '__proto__') {
+      Object.defineProperty(object, name, {
+        value: converted,
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      })
+    } else {
+      object[name] = converted
     }
   }
-  return false
+  return object
+}
+
+/** A map key as a property name, as msgpackr's `mapsAsObjects` names it. */
+function keyName(key: unknown): string {
+  if (typeof key === 'string') return key
+  if (
+    typeof key === 'number' ||
+    typeof key === 'boolean' ||
+    typeof key === 'bigint' ||
+    key === null ||
+    key === undefined
+  ) {
+    return String(key)
+  }
+  throw new SerializationError(
+    'msgpack: a map key must be a str, a number, a boolean or nil to become a property name',
+  )
 }
 
 /**
@@ -101,19 +173,20 @@ function hasInt64(value: unknown): boolean {
  * written as int64/uint64 like Python does. Containers are copied only on the path to such an
  * integer; the common case allocates nothing.
  */
-function widenIntegers(value: unknown, depth = 0): unknown {
+function widenIntegers(value: unknown): unknown {
   if (typeof value === 'number') {
     // Beyond 2^53 a number is a float (Python's float 1e16 reads back as one): float64.
     return Number.isSafeInteger(value) && (value < INT32_MIN || value > UINT32_MAX)
       ? BigInt(value)
       : value
   }
-  if (typeof value !== 'object' || value === null || depth > 1000) return value
+  // hasInt64 already walked the whole value: the depth is within the cap.
+  if (typeof value !== 'object' || value === null) return value
   if (Array.isArray(value)) {
     let copy: unknown[] | undefined
     for (let i = 0; i < value.length; i++) {
       const item = value[i]
-      const widened = widenIntegers(item, depth + 1)
+      const widened = widenIntegers(item)
       if (widened !== item) {
         copy ??= value.slice()
         copy[i] = widened
@@ -124,7 +197,7 @@ function widenIntegers(value: unknown, depth = 0): unknown {
   if (value instanceof Map) {
     let copy: Map<unknown, unknown> | undefined
     for (const [key, item] of value) {
-      const widened = widenIntegers(item, depth + 1)
+      const widened = widenIntegers(item)
       if (widened !== item) {
         copy ??= new Map(value)
         copy.set(key, widened)
@@ -137,7 +210,7 @@ function widenIntegers(value: unknown, depth = 0): unknown {
   let copy: Record<string, unknown> | undefined
   for (const key in value) {
     const item = (value as Record<string, unknown>)[key]
-    const widened = widenIntegers(item, depth + 1)
+    const widened = widenIntegers(item)
     if (widened !== item) {
       copy ??= { ...(value as Record<string, unknown>) }
       copy[key] = widened

@@ -42,7 +42,10 @@ export interface PickleOptions {
  * Reading accepts every protocol 0–5 and never runs code: the only globals it rebuilds are a fixed
  * allow-list (`datetime.*`, `decimal.Decimal`, `uuid.UUID`, `collections.OrderedDict`, `set`,
  * `frozenset`, `bytearray`, `bytes`, `_codecs.encode`, `copyreg._reconstructor` for UUID);
- * any other global — `os.system`, `builtins.eval`, a user class — is refused with an `Error`.
+ * any other global — `os.system`, `builtins.eval`, a user class — is refused with a
+ * `SerializationError`, as are malformed input, containers nested more than 2000 deep (what the
+ * writer writes) and text-opcode lines past their caps (`INT`/`LONG` 4300 digits, `FLOAT` 64
+ * bytes, `GET`/`PUT` 64, `GLOBAL` names 256), in time linear in the input.
  * `None` reads as `null`, `int` as `number` when safe else `bigint`, `bytes` and `bytearray` as
  * `Buffer`, `list` and `tuple` as arrays, `dict` as a plain object (a `Map` when a key is not a
  * str; `OrderedDict` is always a `Map`), `set` and `frozenset` as `Set`, Python 2 `str` as a

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { InvalidArgumentError } from '@cachex/core'
+import { InvalidArgumentError, SerializationError } from '@cachex/core'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
@@ -702,7 +702,7 @@ function expectPickleError(run: () => unknown, message?: RegExp): void {
   } catch (e) {
     error = e
   }
-  expect(error).toBeInstanceOf(Error)
+  expect(error).toBeInstanceOf(SerializationError)
   expect((error as Error).message).toMatch(/^pickle: /)
   if (message !== undefined) expect((error as Error).message).toMatch(message)
 }
@@ -713,7 +713,7 @@ function loadsOrFailsCleanly(data: Buffer): void {
   try {
     reader.deserialize(data)
   } catch (error) {
-    if (!(error instanceof Error) || !error.message.startsWith('pickle: ')) throw error
+    if (!(error instanceof SerializationError) || !error.message.startsWith('pickle: ')) throw error
   }
   const elapsed = performance.now() - start
   if (elapsed > 1000) throw new Error(`took ${elapsed} ms on ${data.length} bytes`)
@@ -762,7 +762,8 @@ describe('pickle: malformed input', () => {
     ['ADDITEMS to a list', '](K\x01\x90.', /not a set/],
     ['STACK_GLOBAL of non-str', 'K\x01K\x02\x93.', /requires str/],
     ['an INT that is not a number', 'Iabc\n.', /invalid INT literal/],
-    ['an INT of more than 4300 digits', `I${'9'.repeat(5000)}\n.`, /4300 digits/],
+    ['an INT of more than 4300 digits', `I${'9'.repeat(4301)}\n.`, /4300 digits/],
+    ['an INT line past its cap', `I${'9'.repeat(5000)}\n.`, /INT line longer than/],
     ['an unquoted STRING', 'Sabc\n.', /must be quoted/],
     ['invalid UTF-8 in a str', 'X\x02\x00\x00\x00\xff\xfe.', /invalid UTF-8/],
     ['a truncated UTF-8 sequence', '\x8c\x02a\xe2.', /invalid UTF-8/],
@@ -786,16 +787,17 @@ describe('pickle: malformed input', () => {
     expect(performance.now() - start).toBeLessThan(100)
   })
 
-  it('reads 100 000 levels of nesting without recursion', () => {
-    const depth = 100_000
-    const data = Buffer.concat([Buffer.alloc(depth, '('), Buffer.alloc(depth, 'l'), b('.')])
-    let node = reader.deserialize(data) as unknown[]
+  it('reads 2000 levels of nesting without recursion, and refuses 100 000', () => {
+    const nested = (depth: number) =>
+      Buffer.concat([Buffer.alloc(depth, '('), Buffer.alloc(depth, 'l'), b('.')])
+    let node = reader.deserialize(nested(2000)) as unknown[]
     let levels = 1
     while (node.length > 0) {
       node = node[0] as unknown[]
       levels++
     }
-    expect(levels).toBe(depth)
+    expect(levels).toBe(2000)
+    expectPickleError(() => reader.deserialize(nested(100_000)), /nested more than 2000 levels/)
   })
 
   it('stops a pickle bomb (one big list copied into sets again and again)', () => {

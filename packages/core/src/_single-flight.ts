@@ -1,0 +1,116 @@
+/** What a waiter's promise resolves to when it waited its full bound. */
+export const TIMED_OUT: unique symbol = Symbol('timed out')
+
+/** Waiters whose bound ends at the same tick share one promise: no timer, no object per waiter. */
+interface Bucket {
+  readonly due: number
+  readonly promise: Promise<unknown>
+  readonly resolve: (value: unknown) => void
+}
+
+/** One computation in flight, and the buckets of the callers waiting on it. */
+interface Flight {
+  readonly promise: Promise<unknown>
+  /** Ordered by `due`. */
+  readonly buckets: Bucket[]
+  timer: NodeJS.Timeout | undefined
+}
+
+/**
+ * Computations in flight by key, so that concurrent callers for one key share one computation,
+ * each waiting a bounded time.
+ *
+ * A waiter's bound is rounded up to a tick (a tenth of the bound, between 5 ms and 1 s): waiters
+ * whose bounds end on the same tick share one promise, and each flight has at most one timer, armed
+ * for its earliest tick. 200,000 waiters on one key therefore cost 200,000 suspended calls and a
+ * handful of promises, not 200,000 timers. A flight leaves the map as soon as it settles, or as
+ * soon as a waiter gave up on it (it is presumed hung: later callers start a computation of their
+ * own instead of waiting on it again); nothing is kept once every caller settled.
+ */
+export class SingleFlight {
+  readonly #flights = new Map<string, Flight>()
+
+  /**
+   * Joins the computation in flight for `key`: a promise of its value (or its error), or of
+   * `TIMED_OUT` once `waitMs` passed (`null`: no bound). `undefined` when nothing is in flight.
+   */
+  join(key: string, waitMs: number | null): Promise<unknown> | undefined {
+    const flight = this.#flights.get(key)
+    if (flight === undefined) return undefined
+    if (waitMs === null) return flight.promise
+    if (waitMs <= 0) return Promise.resolve(TIMED_OUT)
+    return this.#bucket(key, flight, waitMs).promise
+  }
+
+  /** Registers `promise` as the computation in flight for `key` until it settles. */
+  start(key: string, promise: Promise<unknown>): void {
+    const flight: Flight = { promise, buckets: [], timer: undefined }
+    this.#flights.set(key, flight)
+    const settle = () => {
+      if (flight.timer !== undefined) clearTimeout(flight.timer)
+      flight.timer = undefined
+      // Every bucket follows the promise already (see #bucket).
+      flight.buckets.length = 0
+      this.#forget(key, flight)
+    }
+    promise.then(settle, settle)
+  }
+
+  #bucket(key: string, flight: Flight, waitMs: number): Bucket {
+    const tick = Math.min(1000, Math.max(5, Math.floor(waitMs / 10)))
+    const due = Math.ceil((performance.now() + waitMs) / tick) * tick
+    const { buckets } = flight
+    // Waiters with one bound arrive in due order: the last bucket is almost always the one.
+    let at = buckets.length
+    while (at > 0 && (buckets[at - 1] as Bucket).due > due) at--
+    const previous = buckets[at - 1]
+    if (previous !== undefined && previous.due === due) return previous
+    let resolve: (value: unknown) => void = () => {}
+    let reject: (error: unknown) => void = () => {}
+    const promise = new Promise<unknown>((res, rej) => {
+      resolve = res
+      reject = rej
+    })
+    flight.promise.then(resolve, reject)
+    const bucket: Bucket = { due, promise, resolve }
+    buckets.splice(at, 0, bucket)
+    if (at === 0) this.#arm(key, flight)
+    return bucket
+  }
+
+  /** Arms the flight's one timer for its earliest bucket. */
+  #arm(key: string, flight: Flight): void {
+    if (flight.timer !== undefined) clearTimeout(flight.timer)
+    const first = flight.buckets[0]
+    if (first === undefined) {
+      flight.timer = undefined
+      return
+    }
+    flight.timer = setTimeout(
+      () => this.#expire(key, flight),
+      Math.max(0, first.due - performance.now()),
+    )
+  }
+
+  #expire(key: string, flight: Flight): void {
+    flight.timer = undefined
+    const now = performance.now()
+    let expired = 0
+    for (const bucket of flight.buckets) {
+      // A timer may fire a fraction of a millisecond before performance.now() reaches `due`.
+      if (bucket.due > now + 1) break
+      bucket.resolve(TIMED_OUT)
+      expired++
+    }
+    if (expired > 0) {
+      flight.buckets.splice(0, expired)
+      // Someone waited the full bound: the computation looks hung, so new callers do not join it.
+      this.#forget(key, flight)
+    }
+    this.#arm(key, flight)
+  }
+
+  #forget(key: string, flight: Flight): void {
+    if (this.#flights.get(key) === flight) this.#flights.delete(key)
+  }
+}

@@ -1,0 +1,93 @@
+import { parseRedisUrl } from '@cachex/connections'
+import type { CreateCacheOptions } from './create-cache.ts'
+
+// What createCache connects to when no location is given (the standalone default).
+const DEFAULT_LOCATION = 'redis://127.0.0.1:6379/0'
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1'])
+
+/**
+ * Why two caches of a configuration step on each other's keys, one sentence per pair: both on
+ * one server and database (as configured: a shared URL, replica or seed node, or the same client
+ * object) and one's `clear()` reaches the other's keys. With the default key function
+ * (`prefix:version:key`) that is the case when the prefixes are equal, when one is the other plus
+ * `:…` (`ab` and `ab:c`: `clear()` on `ab` deletes `ab:*`, and `ab:1`'s keys are `ab`'s keys of
+ * version 1), or when one is empty (`clear()` runs `FLUSHDB`). `ab` and `abc` do not overlap.
+ */
+export function prefixOverlaps(caches: Readonly<Record<string, CreateCacheOptions>>): string[] {
+  const identities = new Map<object, number>()
+  const entries = Object.entries(caches).map(([alias, options]) => ({
+    alias,
+    prefix: options?.keyPrefix ?? '',
+    where: endpoints(options ?? {}, identities),
+  }))
+  const messages: string[] = []
+  for (let i = 0; i < entries.length; i++) {
+    for (let j = i + 1; j < entries.length; j++) {
+      const a = entries[i] as (typeof entries)[number]
+      const b = entries[j] as (typeof entries)[number]
+      const shared = [...a.where].find((endpoint) => b.where.has(endpoint))
+      if (shared === undefined) continue
+      const why = overlap(a, b) ?? overlap(b, a)
+      if (why === undefined) continue
+      messages.push(
+        `cachex: the caches '${a.alias}' (keyPrefix '${a.prefix}') and '${b.alias}' (keyPrefix '${b.prefix}') share ${shared}: ${why}. Give each cache its own prefix (none a ':'-prefix of another) or its own database.`,
+      )
+    }
+  }
+  return messages
+}
+
+/** Why `outer.clear()` reaches `inner`'s keys, or `undefined`. */
+function overlap(
+  outer: { alias: string; prefix: string },
+  inner: { alias: string; prefix: string },
+): string | undefined {
+  if (outer.prefix === '') {
+    return `'${outer.alias}' has no keyPrefix, so its clear() runs FLUSHDB and deletes every key of '${inner.alias}' too`
+  }
+  if (outer.prefix === inner.prefix) {
+    return `each one's clear() deletes the other's keys, and equal keys of equal versions are one Redis key`
+  }
+  if (inner.prefix.startsWith(`${outer.prefix}:`)) {
+    return `'${outer.alias}'.clear() deletes '${outer.prefix}:*', which holds every key of '${inner.alias}', and their keys can collide`
+  }
+  return undefined
+}
+
+/**
+ * The servers and databases a cache's options point at, as comparable strings (`host:port/db`,
+ * never a password); a client object stands for itself. A location that does not parse is left
+ * out: createCache reports it.
+ */
+function endpoints(options: CreateCacheOptions, identities: Map<object, number>): Set<string> {
+  const found = new Set<string>()
+  const location = options.location ?? DEFAULT_LOCATION
+  if (typeof location === 'object' && !Array.isArray(location)) {
+    let id = identities.get(location)
+    if (id === undefined) {
+      id = identities.size + 1
+      identities.set(location, id)
+    }
+    found.add(`the same client object (#${id})`)
+    return found
+  }
+  const urls = typeof location === 'string' ? location.split(',') : (location as readonly string[])
+  // A sentinel location names a service, not a host: keep the two apart.
+  const kind = options.client === 'sentinel' ? 'sentinel service ' : ''
+  for (const url of urls) {
+    if (typeof url !== 'string' || url.trim() === '') continue
+    try {
+      const address = parseRedisUrl(url.trim())
+      if (address.path !== undefined) {
+        found.add(`unix socket ${address.path}, database ${address.database}`)
+      } else {
+        const host = (address.host ?? '').toLowerCase()
+        const name = LOOPBACK.has(host) ? '127.0.0.1' : host
+        found.add(`${kind}${name}:${address.port ?? 6379}, database ${address.database}`)
+      }
+    } catch {
+      // Not a URL this check understands; createCache rejects it with a proper error.
+    }
+  }
+  return found
+}

@@ -1,0 +1,225 @@
+// The gate in front of msgpackr's unpacker: one linear pass over the bytes that accepts only the
+// MessagePack Python's `msgpack` writes, so that msgpackr never meets one of its own extensions
+// (records, structured clones, bundled strings, RegExp, Set, Error, typed arrays, …) in bytes
+// that anyone with write access to Redis may have put there.
+
+import { SerializationError } from '@cachex/core'
+
+/**
+ * How deeply arrays and maps may nest: Python's msgpack reads 1024 levels (its C unpacker's
+ * stack, `StackError` beyond) and its packer writes no deeper. msgpackr reads recursively, so
+ * this also keeps it well inside the call stack.
+ */
+export const MAX_MSGPACK_DEPTH = 1024
+
+// The items still to read in each open container (a map counts keys and values). At most the
+// input's length, so they fit 32 bits.
+const remaining = new Int32Array(MAX_MSGPACK_DEPTH)
+
+// The whole size of an item from its first byte, for the items of a fixed size (fixints, fixstr,
+// nil, booleans, numbers); 0 for the others (containers, str/bin 8–32, extensions, 0xc1, and a
+// fixstr of 9 bytes, which may be "__proto__"). One table lookup for most items.
+const FIXED_SIZE = new Uint8Array(256)
+for (let b = 0x00; b <= 0x7f; b++) FIXED_SIZE[b] = 1
+for (let b = 0xe0; b <= 0xff; b++) FIXED_SIZE[b] = 1
+for (let b = 0xa0; b <= 0xbf; b++) FIXED_SIZE[b] = 1 + (b & 0x1f)
+FIXED_SIZE[0xa9] = 0
+for (const b of [0xc0, 0xc2, 0xc3]) FIXED_SIZE[b] = 1
+for (const b of [0xcc, 0xd0]) FIXED_SIZE[b] = 2
+for (const b of [0xcd, 0xd1]) FIXED_SIZE[b] = 3
+for (const b of [0xca, 0xce, 0xd2]) FIXED_SIZE[b] = 5
+for (const b of [0xcb, 0xcf, 0xd3]) FIXED_SIZE[b] = 9
+
+function fail(message: string): never {
+  throw new SerializationError(`msgpack: ${message}`)
+}
+
+function truncated(): never {
+  return fail('data was truncated')
+}
+
+/**
+ * Throws a `SerializationError` unless `data` is exactly one MessagePack value made of nil,
+ * booleans, integers, floats, str, bin, arrays, maps and the timestamp extension (type -1, with 4,
+ * 8 or 12 bytes and fewer than 10^9 nanoseconds, as `msgpack.Timestamp` requires), nested at
+ * most MAX_MSGPACK_DEPTH deep, with nothing after it. Refused: every other extension type, the
+ * never-used byte 0xc1, truncated input and trailing bytes.
+ *
+ * Returns whether a str of 9 bytes is `__proto__` (msgpackr renames such a map key).
+ * Iterative, one pass, no allocation.
+ */
+export function checkMsgpack(data: Uint8Array): boolean {
+  const end = data.length
+  let pos = 0
+  let depth = 0
+  let left = 1 // items still to read at the current level (the top level holds one)
+  let proto = false
+  for (;;) {
+    if (left === 0) {
+      do {
+        if (depth === 0) {
+          if (pos > end) truncated()
+          if (pos < end) fail(`${end - pos} bytes after the value`)
+          return proto
+        }
+        left = remaining[--depth] as number
+      } while (left === 0)
+    }
+    left--
+    if (pos >= end) truncated()
+    const b = data[pos] as number
+    const size = FIXED_SIZE[b] as number
+    if (size !== 0) {
+      pos += size
+      continue
+    }
+    let items: number // the items of a container that starts here
+    if (b >= 0x80 && b <= 0x9f) {
+      items = b <= 0x8f ? (b & 0x0f) * 2 : b & 0x0f // fixmap, fixarray
+      pos++
+    } else {
+      switch (b) {
+        case 0xa9: // fixstr of 9 bytes
+          if (isProto(data, pos + 1)) proto = true
+          pos += 10
+          continue
+        case 0xc4: // bin 8, str 8
+        case 0xd9: {
+          if (pos + 2 > end) truncated()
+          const n = data[pos + 1] as number
+          if (n === 9 && b === 0xd9 && isProto(data, pos + 2)) proto = true
+          pos += 2 + n
+          continue
+        }
+        case 0xc5: // bin 16, str 16
+        case 0xda: {
+          if (pos + 3 > end) truncated()
+          const n = u16(data, pos + 1)
+          if (n === 9 && b === 0xda && isProto(data, pos + 3)) proto = true
+          pos += 3 + n
+          continue
+        }
+        case 0xc6: // bin 32, str 32
+        case 0xdb: {
+          if (pos + 5 > end) truncated()
+          const n = u32(data, pos + 1)
+          if (n === 9 && b === 0xdb && isProto(data, pos + 5)) proto = true
+          pos += 5 + n
+          continue
+        }
+        case 0xdc: // array 16, array 32, map 16, map 32
+          if (pos + 3 > end) truncated()
+          items = u16(data, pos + 1)
+          pos += 3
+          break
+        case 0xdd:
+          if (pos + 5 > end) truncated()
+          items = u32(data, pos + 1)
+          pos += 5
+          break
+        case 0xde:
+          if (pos + 3 > end) truncated()
+          items = u16(data, pos + 1) * 2
+          pos += 3
+          break
+        case 0xdf:
+          if (pos + 5 > end) truncated()
+          items = u32(data, pos + 1) * 2
+          pos += 5
+          break
+        case 0xd4: // fixext 1, 2, 4, 8, 16: type, then the data
+          pos = timestamp(data, pos + 1, 1)
+          continue
+        case 0xd5:
+          pos = timestamp(data, pos + 1, 2)
+          continue
+        case 0xd6:
+          pos = timestamp(data, pos + 1, 4)
+          continue
+        case 0xd7:
+          pos = timestamp(data, pos + 1, 8)
+          continue
+        case 0xd8:
+          pos = timestamp(data, pos + 1, 16)
+          continue
+        case 0xc7: // ext 8, ext 16, ext 32: length, type, data
+          if (pos + 2 > end) truncated()
+          pos = timestamp(data, pos + 2, data[pos + 1] as number)
+          continue
+        case 0xc8:
+          if (pos + 3 > end) truncated()
+          pos = timestamp(data, pos + 3, u16(data, pos + 1))
+          continue
+        case 0xc9:
+          if (pos + 5 > end) truncated()
+          pos = timestamp(data, pos + 5, u32(data, pos + 1))
+          continue
+        default: // 0xc1
+          return fail('byte 0xc1 (never used by MessagePack) found')
+      }
+    }
+    // A container starts: Python's unpacker refuses one more level than it can hold, even empty.
+    if (depth >= MAX_MSGPACK_DEPTH) fail(`value nested more than ${MAX_MSGPACK_DEPTH} levels deep`)
+    // Every item takes at least one byte.
+    if (items > end - pos) truncated()
+    if (items > 0) {
+      remaining[depth++] = left
+      left = items
+    }
+  }
+}
+
+/**
+ * Checks the extension whose type byte is at `at` and whose data (`length` bytes) follows it:
+ * only a timestamp (type -1) of 4, 8 or 12 bytes is accepted. Returns the offset after it.
+ */
+function timestamp(data: Uint8Array, at: number, length: number): number {
+  if (at >= data.length) truncated()
+  const type = data[at] as number
+  if (type !== 0xff) extension(type)
+  const start = at + 1
+  if (start + length > data.length) truncated()
+  let nanoseconds = 0
+  if (length === 8) {
+    // 30 bits of nanoseconds, then 34 bits of seconds.
+    nanoseconds =
+      (data[start] as number) * 0x400000 +
+      (((data[start + 1] as number) << 14) |
+        ((data[start + 2] as number) << 6) |
+        ((data[start + 3] as number) >> 2))
+  } else if (length === 12) {
+    nanoseconds = u32(data, start)
+  } else if (length !== 4) {
+    fail(`a timestamp of ${length} bytes (Python's msgpack reads 4, 8 or 12)`)
+  }
+  if (nanoseconds > 999_999_999) fail('a timestamp with 10^9 nanoseconds or more')
+  return start + length
+}
+
+function extension(type: number): never {
+  const signed = type > 127 ? type - 256 : type
+  return fail(
+    `extension type ${signed} refused: only Python msgpack's forms are read (the timestamp, type -1)`,
+  )
+}
+
+function u16(data: Uint8Array, at: number): number {
+  return ((data[at] as number) << 8) | (data[at + 1] as number)
+}
+
+function u32(data: Uint8Array, at: number): number {
+  return (
+    (data[at] as number) * 0x1000000 +
+    (((data[at + 1] as number) << 16) | ((data[at + 2] as number) << 8) | (data[at + 3] as number))
+  )
+}
+
+// "__proto__"
+const PROTO = [0x5f, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x5f, 0x5f]
+
+/** Whether the 9 bytes at `at` spell `__proto__`. */
+function isProto(data: Uint8Array, at: number): boolean {
+  if (at + 9 > data.length) return false
+  for (let i = 0; i < 9; i++) if (data[at + i] !== PROTO[i]) return false
+  return true
+}
