@@ -1,5 +1,5 @@
 import { ClosedError, ConnectionError, InvalidArgumentError, TimeoutError } from '@cachex/core'
-import { Deadlines } from './_deadlines.ts'
+import { DEFAULT_MAX_IN_FLIGHT_BYTES, Deadlines } from './_deadlines.ts'
 
 /** What a node-redis client, cluster or sentinel offers for watching it connect. */
 interface Emitter {
@@ -19,7 +19,10 @@ export interface ConnectWait {
   readyEvent?: string
   /** An opening in progress (`client.connect()`), if this wait started one. */
   opening?: Promise<unknown>
-  /** Whether an error event is a handshake refusal (wrong password…) that retrying cannot fix. */
+  /**
+   * Whether an error event ends the wait with a `ConnectionError` now: a refused or reset
+   * connection, or a handshake refusal (wrong password…), rather than waiting for a retry.
+   */
   isFatal?: (error: unknown) => boolean
   /** The last error the client reported, for the timeout message. */
   lastError(): unknown
@@ -31,9 +34,9 @@ export interface ConnectWait {
 
 /**
  * Waits until the client is ready, at most `timeoutMs`: resolves on the ready event or when the
- * opening resolves; rejects with a `ConnectionError` when the opening fails or the server refuses
- * the handshake, and with a `TimeoutError` (naming the last error seen) when time runs out. One
- * timer per wait, never one per command.
+ * opening resolves; rejects with a `ConnectionError` when the opening fails or an error event is
+ * fatal (`isFatal`), and with a `TimeoutError` (naming the last error seen) when time runs out.
+ * One timer per wait, never one per command.
  */
 export function connectBounded(wait: ConnectWait): Promise<void> {
   const { emitter, where } = wait
@@ -51,8 +54,8 @@ export function connectBounded(wait: ConnectWait): Promise<void> {
       else reject(error)
     }
     const onReady = () => finish()
-    // A refused handshake (AUTH, SELECT…): retrying will not help, so fail now instead of at the
-    // end of socketConnectTimeout.
+    // A refused connection or handshake: fail now instead of at the end of socketConnectTimeout
+    // (the client goes on retrying in the background).
     const onError = (error: unknown) => {
       if (wait.isFatal?.(error)) finish(failure(error))
     }
@@ -159,21 +162,138 @@ export function seconds(value: number | undefined, fallback: number, what: strin
 
 /**
  * The bounds every call of a connection gets: how long to wait for a connection, and the
- * `Deadlines` that bound each reply (none when `socketTimeout` is `null`).
+ * `Deadlines` that bound each reply (no bound when `socketTimeout` is `null`) and cap the bytes
+ * in flight (`maxInFlightBytes`).
  */
 export function callBounds(options: {
   socketConnectTimeout?: number
   socketTimeout?: number | null
-}): { connectTimeoutMs: number; deadlines: Deadlines | undefined } {
+  maxInFlightBytes?: number | null
+}): { connectTimeoutMs: number; deadlines: Deadlines } {
+  const max = options.maxInFlightBytes
+  if (max !== undefined && max !== null && !(typeof max === 'number' && max > 0)) {
+    throw new InvalidArgumentError('maxInFlightBytes must be a positive number of bytes, or null')
+  }
   return {
     connectTimeoutMs: seconds(
       options.socketConnectTimeout,
       DEFAULT_CONNECT_TIMEOUT,
       'socketConnectTimeout',
     ),
-    deadlines:
+    deadlines: new Deadlines(
       options.socketTimeout === null
         ? undefined
-        : new Deadlines(seconds(options.socketTimeout, DEFAULT_SOCKET_TIMEOUT, 'socketTimeout')),
+        : seconds(options.socketTimeout, DEFAULT_SOCKET_TIMEOUT, 'socketTimeout'),
+      max === null ? Number.POSITIVE_INFINITY : (max ?? DEFAULT_MAX_IN_FLIGHT_BYTES),
+    ),
   }
+}
+
+/** Milliseconds before the first reconnection attempt after a failed one. */
+export const FIRST_RECONNECT_DELAY = 100
+/** The longest wait between two reconnection attempts, in milliseconds. */
+export const MAX_RECONNECT_DELAY = 2000
+
+/**
+ * Milliseconds to wait before reconnection attempt `retries` (0 for the first after a failure):
+ * 100 ms, doubling up to 2 s, each shortened by up to 20 % at random so that many processes that
+ * lost the same server do not all knock at once. Never gives up: a connection that cachex made is
+ * retried for as long as it is open. node-redis's `reconnectStrategy` for the clients cachex
+ * creates.
+ */
+export function reconnectDelay(retries: number): number {
+  const base = Math.min(MAX_RECONNECT_DELAY, FIRST_RECONNECT_DELAY * 2 ** Math.min(retries, 16))
+  return Math.round(base * (1 - 0.2 * Math.random()))
+}
+
+/**
+ * The circuit breaker of a connection whose client says little about its health (a sentinel, a
+ * cluster): once an attempt failed, the connection is down — calls reject at once (`error()`)
+ * instead of waiting — and `attempt` runs again in the background, one at a time,
+ * `reconnectDelay` apart, until one succeeds or `up()` is called (the client said it is ready).
+ */
+export class Breaker {
+  #down = false
+  #cause: unknown
+  #retries = 0
+  #timer: NodeJS.Timeout | undefined
+  #running = false
+  #closed = false
+
+  /** Whether the connection is known to be down. */
+  get isDown(): boolean {
+    return this.#down
+  }
+
+  /** Why it is down: the last failure. */
+  get cause(): unknown {
+    return this.#cause
+  }
+
+  /** Marks the connection down because of `cause`, and retries `attempt` in the background. */
+  down(cause: unknown, attempt: () => Promise<unknown>): void {
+    if (this.#closed) return
+    this.#down = true
+    this.#cause = cause
+    this.#schedule(attempt)
+  }
+
+  /** The connection works: calls go through again, and the backoff starts over. */
+  up(): void {
+    this.#down = false
+    this.#cause = undefined
+    this.#retries = 0
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+  }
+
+  /** Stops retrying for good. */
+  close(): void {
+    this.#closed = true
+    this.up()
+  }
+
+  /** The error a call rejects with while the connection is down. */
+  error(what: string, describe: (error: unknown) => string): ConnectionError {
+    const cause = this.#cause
+    return new ConnectionError(
+      `${what} is unreachable, not waiting (retrying in the background)${cause === undefined ? '' : `: ${describe(cause)}`}`,
+      { cause },
+    )
+  }
+
+  #schedule(attempt: () => Promise<unknown>): void {
+    if (this.#timer !== undefined || this.#running || this.#closed) return
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined
+        if (!this.#down || this.#closed) return
+        this.#running = true
+        attempt().then(
+          () => {
+            this.#running = false
+            this.up()
+          },
+          (error: unknown) => {
+            this.#running = false
+            if (!this.#down || this.#closed) return
+            this.#cause = error
+            this.#schedule(attempt)
+          },
+        )
+      },
+      reconnectDelay(this.#retries++),
+    )
+    this.#timer.unref()
+  }
+}
+
+/** `promise`, or a `TimeoutError` saying `what` when it has not settled within `ms`. */
+export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError(`${what} within ${ms} ms`)), ms)
+    timer.unref()
+  })
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer))
 }

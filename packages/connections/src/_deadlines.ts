@@ -1,4 +1,4 @@
-import { TimeoutError } from '@cachex/core'
+import { BackpressureError, type RedisArgument, TimeoutError } from '@cachex/core'
 
 interface Entry {
   expires: number
@@ -9,32 +9,108 @@ interface Entry {
 }
 
 /**
- * Bounds every call with one timer per connection instead of one per command (node-redis's own
- * per-command `AbortSignal.timeout` costs about 3× throughput on small pipelined commands).
+ * Bytes a command counts for on top of its arguments in `maxInFlightBytes`: what node-redis and
+ * the promises of one call hold besides the arguments, so that a flood of tiny commands is capped
+ * too.
+ */
+export const COMMAND_OVERHEAD = 64
+
+/** The default `maxInFlightBytes`: 32 MiB. */
+export const DEFAULT_MAX_IN_FLIGHT_BYTES = 32 * 1024 * 1024
+
+/**
+ * What a command counts for in `maxInFlightBytes`: the length of each argument (bytes for a
+ * Buffer, UTF-16 code units for a string — the same for ASCII), plus `COMMAND_OVERHEAD`.
+ */
+export function commandWeight(args: readonly RedisArgument[]): number {
+  let bytes = COMMAND_OVERHEAD
+  for (let i = 0; i < args.length; i++) bytes += (args[i] as RedisArgument).length
+  return bytes
+}
+
+/**
+ * The bookkeeping of the calls in flight on one connection: it bounds each call's wait for its
+ * reply, and caps the bytes of commands awaiting a reply.
  *
- * Every tracked call gets the same timeout, so entries expire in the order they were added: a
- * linked list ordered by deadline. A ticker running `resolution` ms apart rejects the expired ones
- * at the head; settled entries are dropped from the head as they finish, which keeps the list
- * short on one connection where replies arrive in order. A call therefore settles between
- * `timeoutMs` and `timeoutMs + resolution` after it started, whatever the server does.
+ * Deadlines: one timer per connection instead of one per command (node-redis's own per-command
+ * `AbortSignal.timeout` costs about 3× throughput on small pipelined commands). Every tracked call
+ * gets the same timeout, so entries expire in the order they were added: a linked list ordered by
+ * deadline. A ticker running `resolution` ms apart rejects the expired ones at the head; settled
+ * entries are dropped from the head as they finish, which keeps the list short on one connection
+ * where replies arrive in order. A call therefore settles between `timeoutMs` and
+ * `timeoutMs + resolution` after it started, whatever the server does. `onExpire` runs once per
+ * tick in which calls timed out, so the connection can be reset (the commands still queued behind
+ * a stalled server would otherwise all stay in memory, and all run once it wakes up).
+ *
+ * The cap: a call counts its `commandWeight` from when it is sent until node-redis settles its
+ * reply — not until the call times out, since a timed-out command still sits in node-redis's queue
+ * and on the socket. `refuse` is asked before each send.
  */
 export class Deadlines {
-  readonly timeoutMs: number
+  /** Milliseconds a call may wait for its reply; `undefined` for no bound. */
+  readonly timeoutMs: number | undefined
+  /** Most bytes awaiting a reply (`Infinity` for no cap). */
+  readonly maxInFlightBytes: number
+  /** Called once per tick in which calls timed out. */
+  onExpire: (() => void) | undefined
   readonly #resolution: number
+  #inFlight = 0
   #head: Entry | undefined
   #tail: Entry | undefined
   #timer: NodeJS.Timeout | undefined
 
-  constructor(timeoutMs: number) {
+  constructor(timeoutMs: number | undefined, maxInFlightBytes = DEFAULT_MAX_IN_FLIGHT_BYTES) {
     this.timeoutMs = timeoutMs
-    this.#resolution = Math.min(1000, Math.max(5, Math.floor(timeoutMs / 10)))
+    this.maxInFlightBytes = maxInFlightBytes
+    this.#resolution =
+      timeoutMs === undefined ? 0 : Math.min(1000, Math.max(5, Math.floor(timeoutMs / 10)))
   }
 
-  /** `promise`, rejected with a `TimeoutError` when it has not settled within `timeoutMs`. */
-  track<T>(promise: Promise<T>, command: string, mapError: (error: unknown) => Error): Promise<T> {
+  /** Bytes of commands sent and not answered yet (timed-out ones included, until they settle). */
+  get inFlightBytes(): number {
+    return this.#inFlight
+  }
+
+  /**
+   * A `BackpressureError` when a command of `weight` bytes would take the bytes in flight past the
+   * cap (unless nothing is in flight: a single big command still runs); `undefined` to send it.
+   */
+  refuse(weight: number, command: RedisArgument, where: string): BackpressureError | undefined {
+    const inFlight = this.#inFlight
+    if (inFlight === 0 || inFlight + weight <= this.maxInFlightBytes) return undefined
+    return new BackpressureError(
+      `${String(command)} not sent to ${where}: ${inFlight} bytes of commands already await their replies, and ${weight} more would pass maxInFlightBytes (${this.maxInFlightBytes}); the server is not keeping up`,
+    )
+  }
+
+  /**
+   * `promise` (a reply from node-redis), counted as `weight` bytes in flight until it settles,
+   * its failure mapped by `mapError`, and rejected with a `TimeoutError` when it has not settled
+   * within `timeoutMs`.
+   */
+  track<T>(
+    promise: Promise<T>,
+    command: string,
+    mapError: (error: unknown) => Error,
+    weight: number,
+  ): Promise<T> {
+    this.#inFlight += weight
+    if (this.timeoutMs === undefined) {
+      return promise.then(
+        (value) => {
+          this.#inFlight -= weight
+          return value
+        },
+        (error: unknown) => {
+          this.#inFlight -= weight
+          throw mapError(error)
+        },
+      )
+    }
+    const timeoutMs = this.timeoutMs
     return new Promise<T>((resolve, reject) => {
       const entry: Entry = {
-        expires: performance.now() + this.timeoutMs,
+        expires: performance.now() + timeoutMs,
         settled: false,
         reject,
         command,
@@ -46,29 +122,19 @@ export class Deadlines {
       this.#timer ??= setInterval(() => this.#tick(), this.#resolution).unref()
       promise.then(
         (value) => {
+          this.#inFlight -= weight
           entry.settled = true
           this.#dropSettled()
           resolve(value)
         },
         (error) => {
+          this.#inFlight -= weight
           entry.settled = true
           this.#dropSettled()
           reject(mapError(error))
         },
       )
     })
-  }
-
-  /** Rejects every pending call now (used when the connection is closed or destroyed). */
-  rejectAll(error: Error): void {
-    for (let entry = this.#head; entry !== undefined; entry = entry.next) {
-      if (!entry.settled) {
-        entry.settled = true
-        entry.reject(error)
-      }
-    }
-    this.#head = this.#tail = undefined
-    this.#stop()
   }
 
   #dropSettled(): void {
@@ -81,12 +147,14 @@ export class Deadlines {
   #tick(): void {
     const now = performance.now()
     let head = this.#head
+    let expired = false
     while (head !== undefined && (head.settled || head.expires <= now)) {
       if (!head.settled) {
         head.settled = true
+        expired = true
         head.reject(
           new TimeoutError(
-            `${head.command} did not complete within ${this.timeoutMs} ms (socketTimeout)`,
+            `${head.command} did not complete within ${this.timeoutMs} ms (socketTimeout); if it writes, it may or may not have been applied`,
           ),
         )
       }
@@ -97,6 +165,7 @@ export class Deadlines {
       this.#tail = undefined
       this.#stop()
     }
+    if (expired) this.onExpire?.()
   }
 
   #stop(): void {
@@ -105,22 +174,4 @@ export class Deadlines {
       this.#timer = undefined
     }
   }
-}
-
-/**
- * `reply` bounded by `deadlines` (when there are any), its failure mapped by `mapError` either
- * way: what every topology does with every command.
- */
-export function bounded(
-  deadlines: Deadlines | undefined,
-  reply: Promise<unknown>,
-  command: string,
-  mapError: (error: unknown) => Error,
-): Promise<unknown> {
-  if (deadlines === undefined) {
-    return reply.catch((error: unknown) => {
-      throw mapError(error)
-    })
-  }
-  return deadlines.track(reply, command, mapError)
 }

@@ -9,6 +9,7 @@ import {
 } from '@cachex/core'
 import { createCluster } from '@redis/client'
 import {
+  Breaker,
   callBounds,
   closedError,
   closeWithin,
@@ -16,7 +17,7 @@ import {
   SharedAttempt,
   scanNode,
 } from './_connect.ts'
-import { bounded, type Deadlines } from './_deadlines.ts'
+import { commandWeight, type Deadlines } from './_deadlines.ts'
 import { toCachexError } from './_errors.ts'
 import { COMMAND_OPTIONS, TEXT_COMMAND_OPTIONS, withOptions } from './_options.ts'
 import { keySlot, patternSlot } from './_slots.ts'
@@ -219,7 +220,10 @@ export class CrossSlotError extends ResponseError {
  * routes every command to the primary of its key's hash slot, and follows the cluster when slots
  * move or a replica is promoted (node-redis rediscovers the slot map on `MOVED` and when a node
  * stops answering). Calls are bounded as in `standalone`: waiting for the cluster by
- * `socketConnectTimeout`, each call by `socketTimeout`, with one timer per connection.
+ * `socketConnectTimeout`, each call by `socketTimeout`, with one timer per connection, and
+ * `maxInFlightBytes` caps what awaits replies. Once the discovery failed, calls reject with a
+ * `ConnectionError` at once while it is retried in the background (`reconnectDelay` apart); a
+ * node that is down fails its calls at once (its client has no offline queue).
  *
  * Multi-key commands are split by slot and the parts run in parallel, one command per slot,
  * pipelined per node: `MGET` (the replies come back in the order of the keys), `MSET`, and
@@ -252,11 +256,13 @@ class ClusterConnection implements Connection {
   readonly #textRouter: Pick<NodeRedisClusterLike, 'sendCommand'>
   readonly #closeClient: boolean
   readonly #connectTimeoutMs: number
-  readonly #deadlines: Deadlines | undefined
+  readonly #deadlines: Deadlines
   readonly #secrets: string[]
   readonly #where: string
   #closed = false
   readonly #connecting = new SharedAttempt()
+  /** After the discovery failed: calls fail fast while it is retried in the background. */
+  readonly #breaker = new Breaker()
   #lastError: unknown
 
   constructor(options: ClusterOptions) {
@@ -333,17 +339,17 @@ class ClusterConnection implements Connection {
     this.#cluster.on('error', (error) => {
       this.#lastError = error
     })
+    // The slot map is known and every primary reached, whoever started the discovery.
+    this.#cluster.on('connect', () => this.#breaker.up())
   }
 
   command(args: RedisArgument[], route?: CommandRoute): Promise<unknown> {
-    if (this.#closed) return Promise.reject(this.#closedError())
-    if (!this.#cluster.isReady) return this.#connect().then(() => this.#run(args, route))
-    return this.#run(args, route)
+    if (!this.#closed && this.#cluster.isReady) return this.#run(args, route)
+    return this.#whenReady().then(() => this.#run(args, route))
   }
 
   async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
-    if (this.#closed) throw this.#closedError()
-    if (!this.#cluster.isReady) await this.#connect()
+    await this.#whenReady()
     // Each command goes to the node of its own key (its first argument; `route.key` names only
     // the first command's). Sent in the same tick, they leave in one write per node: one round
     // trip.
@@ -352,8 +358,7 @@ class ClusterConnection implements Connection {
   }
 
   async *scan(pattern: string, count: number): AsyncIterable<string[]> {
-    if (this.#closed) throw this.#closedError()
-    if (!this.#cluster.isReady) await this.#connect()
+    await this.#whenReady()
     // A pattern that pins a hash tag (`:1:user:{42}:*`) can only match keys of one slot.
     const slot = patternSlot(pattern)
     const shard = slot === undefined ? undefined : this.#cluster.slots[slot]
@@ -364,20 +369,19 @@ class ClusterConnection implements Connection {
   }
 
   async flush(): Promise<void> {
-    if (this.#closed) throw this.#closedError()
-    if (!this.#cluster.isReady) await this.#connect()
+    await this.#whenReady()
     await Promise.all(this.#cluster.masters.map((node) => this.#onNode(node, ['FLUSHDB'])))
   }
 
   async client(): Promise<unknown> {
-    if (this.#closed) throw this.#closedError()
-    if (!this.#cluster.isReady) await this.#connect()
+    await this.#whenReady()
     return this.#cluster
   }
 
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    this.#breaker.close()
     const cluster = this.#cluster
     if (!this.#closeClient || !cluster.isOpen) return
     if (!cluster.isReady) {
@@ -387,7 +391,7 @@ class ClusterConnection implements Connection {
     await closeWithin(
       () => cluster.close(),
       () => cluster.destroy(),
-      this.#deadlines?.timeoutMs ?? this.#connectTimeoutMs,
+      this.#deadlines.timeoutMs ?? this.#connectTimeoutMs,
     )
   }
 
@@ -404,6 +408,9 @@ class ClusterConnection implements Connection {
     }
     const readonly = route?.readonly === true
     const text = route?.text === true
+    const weight = commandWeight(args)
+    const refused = this.#deadlines.refuse(weight, name, this.#where)
+    if (refused !== undefined) return Promise.reject(refused)
     let reply: Promise<unknown>
     if (split !== undefined) {
       reply = this.#split(split, args, readonly, text)
@@ -415,7 +422,7 @@ class ClusterConnection implements Connection {
     } else {
       reply = this.#send(route?.key ?? impliedKey(name, args), readonly, args, text)
     }
-    return this.#bound(reply, name)
+    return this.#bound(reply, name, weight)
   }
 
   /** Splits a multi-key command by slot, runs the parts in parallel, and combines their replies. */
@@ -493,16 +500,19 @@ class ClusterConnection implements Connection {
 
   /** Runs a command on one given node (SCAN, FLUSHDB on each primary); bounded. */
   #onNode(node: NodeRedisClusterNodeLike, args: RedisArgument[]): Promise<unknown> {
+    const weight = commandWeight(args)
+    const refused = this.#deadlines.refuse(weight, args[0] as RedisArgument, this.#where)
+    if (refused !== undefined) return Promise.reject(refused)
     const client = node.client
     const reply =
       client !== undefined
         ? senderOf(client, false).sendCommand(args)
         : this.#cluster.nodeClient(node).then((c) => senderOf(c, false).sendCommand(args))
-    return this.#bound(reply, String(args[0]))
+    return this.#bound(reply, String(args[0]), weight)
   }
 
-  #bound(reply: Promise<unknown>, command: string): Promise<unknown> {
-    return bounded(this.#deadlines, reply, command, this.#mapError)
+  #bound(reply: Promise<unknown>, command: string, weight: number): Promise<unknown> {
+    return this.#deadlines.track(reply, command, this.#mapError, weight)
   }
 
   readonly #mapError = (error: unknown): Error => {
@@ -515,6 +525,29 @@ class ClusterConnection implements Connection {
       )
     }
     return typed
+  }
+
+  /**
+   * Resolves when the cluster is ready; waits for its discovery (at most `socketConnectTimeout`)
+   * the first time, and rejects at once while the last discovery failed (it is retried in the
+   * background, `reconnectDelay` apart).
+   */
+  #whenReady(): Promise<void> {
+    if (this.#closed) return Promise.reject(this.#closedError())
+    if (this.#cluster.isReady) return Promise.resolve()
+    if (this.#breaker.isDown) {
+      return Promise.reject(this.#breaker.error(this.#where, (error) => this.#describe(error)))
+    }
+    return this.#connect().catch((error: unknown) => {
+      if (!this.#closed) this.#breaker.down(error, this.#reconnect)
+      throw error
+    })
+  }
+
+  readonly #reconnect = (): Promise<void> => this.#connect()
+
+  #describe(error: unknown): string {
+    return toCachexError(error, this.#secrets).message
   }
 
   /** Waits for the slot map, at most `socketConnectTimeout`; starts the discovery if needed. */
@@ -536,7 +569,7 @@ class ClusterConnection implements Connection {
         setLastError: (error) => {
           this.#lastError = error
         },
-        describe: (error) => toCachexError(error, this.#secrets).message,
+        describe: (error) => this.#describe(error),
       })
     })
   }

@@ -34,8 +34,11 @@ const DEFAULT_URL = 'redis://127.0.0.1:6379/0'
  * `readonly` (the cache's reads), which run on a replica picked at random among the ready ones.
  * A replica that is down, still connecting, loading its data or unreachable is skipped, and a
  * read it fails with a connection error runs again on the primary, so a replica going away never
- * fails a read. A replica that failed or timed out is left out for `socketConnectTimeout`. `scan`
- * and `flush` run on the primary. Every node is a `standalone` connection, with its bounds.
+ * fails a read. A replica that failed or timed out is left out for `socketConnectTimeout`, and
+ * after that for as long as its connection is known to be down (a timeout resets it, and it is
+ * not ready until it answers again): a dead or frozen replica does not slow reads. `scan` and
+ * `flush` run on the primary. Every node is a `standalone` connection, with its bounds and its
+ * circuit breaker.
  *
  * `client({ write: false })` resolves a replica's node-redis client (the primary's when no
  * replica can be reached); `client()` the primary's.

@@ -8,14 +8,16 @@ import {
 } from '@cachex/core'
 import { createSentinel, ErrorReply } from '@redis/client'
 import {
+  Breaker,
   callBounds,
   closedError,
   closeWithin,
   connectBounded,
   SharedAttempt,
   scanNode,
+  within,
 } from './_connect.ts'
-import { bounded, type Deadlines } from './_deadlines.ts'
+import { commandWeight, type Deadlines } from './_deadlines.ts'
 import { toCachexError } from './_errors.ts'
 import { COMMAND_OPTIONS, TEXT_COMMAND_OPTIONS, withOptions } from './_options.ts'
 import { isClientClosed } from './standalone.ts'
@@ -109,6 +111,12 @@ export function isRedisSentinel(value: unknown): value is RedisSentinelLike {
  * Connecting (to a sentinel, then to the nodes it reports) is bounded by `socketConnectTimeout`;
  * errors are `CachexError`s without passwords.
  *
+ * Fail fast: once connecting failed, calls reject with a `ConnectionError` at once while it is
+ * retried in the background (`reconnectDelay` apart). While node-redis reports its client of the
+ * primary down (its `Master Client (…)` error events), calls for the primary reject at once while
+ * a `PING` checks it in the background; a new primary announced by the sentinels ends that too.
+ * `maxInFlightBytes` caps what awaits replies.
+ *
  * `client()` resolves the connected node-redis `RedisSentinel` for both `write: true` and
  * `write: false`: it routes each command itself (`sentinel.sendCommand(isReadonly, args)`, or
  * its command methods, which send read-only commands to replicas when it has replica clients).
@@ -131,6 +139,11 @@ function isErrorReply(error: unknown): boolean {
   return false
 }
 
+/** Whether an error event of node-redis's sentinel comes from its client of the primary. */
+function isPrimaryError(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('Master Client (')
+}
+
 /** How long the answer to "is a replica connected?" is reused. */
 const REPLICA_CHECK_MS = 100
 
@@ -142,7 +155,7 @@ class SentinelConnection implements Connection {
   readonly #textSender: Pick<RedisSentinelLike, 'sendCommand'>
   readonly #closeSentinel: boolean
   readonly #connectTimeoutMs: number
-  readonly #deadlines: Deadlines | undefined
+  readonly #deadlines: Deadlines
   readonly #secrets: string[]
   readonly #where: string
   readonly #useReplicas: boolean
@@ -151,6 +164,14 @@ class SentinelConnection implements Connection {
   #opening: Promise<void> | undefined
   /** One bounded wait for `#opening`, shared by the calls that arrive meanwhile. */
   readonly #connecting = new SharedAttempt()
+  /** After connecting failed: calls fail fast while it is retried in the background. */
+  readonly #breaker = new Breaker()
+  /**
+   * After node-redis reported an error of the primary's client: calls for the primary fail fast
+   * while a `PING` checks it in the background, until one answers, a new primary is announced,
+   * or the sentinel is ready again.
+   */
+  readonly #primary = new Breaker()
   #lastError: unknown
   #replicasUp = false
   #replicasCheckedAt = Number.NEGATIVE_INFINITY
@@ -237,23 +258,31 @@ class SentinelConnection implements Connection {
     this.#sentinel.on('error', (error) => {
       this.#lastError = error
       this.#replicasCheckedAt = Number.NEGATIVE_INFINITY
+      // node-redis passes its primary client's errors on (passthroughClientErrorEvents) as
+      // "Master Client (host:port): …": the only sign it gives that the primary is unreachable.
+      if (isPrimaryError(error) && this.#ready() && !this.#closed) {
+        this.#primary.down(error, this.#checkPrimary)
+      }
     })
-    this.#sentinel.on('topology-change', () => {
+    this.#sentinel.on('topology-change', (event) => {
       this.#replicasCheckedAt = Number.NEGATIVE_INFINITY
+      if ((event as { type?: string } | undefined)?.type === 'MASTER_CHANGE') this.#primary.up()
+    })
+    this.#sentinel.on('ready', () => {
+      this.#breaker.up()
+      this.#primary.up()
     })
   }
 
   command(args: RedisArgument[], route?: CommandRoute): Promise<unknown> {
-    if (this.#closed) return Promise.reject(this.#closedError())
     const readonly = route?.readonly === true
     const text = route?.text === true
-    if (!this.#ready()) return this.#connect().then(() => this.#send(args, readonly, text))
-    return this.#send(args, readonly, text)
+    if (!this.#closed && this.#ready()) return this.#send(args, readonly, text)
+    return this.#whenReady().then(() => this.#send(args, readonly, text))
   }
 
   async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
-    if (this.#closed) throw this.#closedError()
-    if (!this.#ready()) await this.#connect()
+    await this.#whenReady()
     const readonly = route?.readonly === true
     const text = route?.text === true
     return Promise.all(
@@ -271,14 +300,15 @@ class SentinelConnection implements Connection {
 
   /** The connected node-redis `RedisSentinel`, whatever `write` says: it routes commands itself. */
   async client(_options?: { write?: boolean }): Promise<unknown> {
-    if (this.#closed) throw this.#closedError()
-    if (!this.#ready()) await this.#connect()
+    await this.#whenReady()
     return this.#sentinel
   }
 
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    this.#breaker.close()
+    this.#primary.close()
     const sentinel = this.#sentinel
     if (!this.#closeSentinel || (!sentinel.isOpen && this.#opening === undefined)) return
     await closeWithin(
@@ -286,12 +316,20 @@ class SentinelConnection implements Connection {
       () => {
         sentinel.destroy().catch(() => undefined)
       },
-      this.#deadlines?.timeoutMs ?? this.#connectTimeoutMs,
+      this.#deadlines.timeoutMs ?? this.#connectTimeoutMs,
     )
   }
 
   #send(args: RedisArgument[], readonly: boolean, text: boolean): Promise<unknown> {
+    const weight = commandWeight(args)
+    const refused = this.#deadlines.refuse(weight, args[0] as RedisArgument, this.#where)
+    if (refused !== undefined) return Promise.reject(refused)
     const onReplica = readonly && this.#useReplicas && this.#replicasReady()
+    if (!onReplica && this.#primary.isDown) {
+      return Promise.reject(
+        this.#primary.error(`the primary of ${this.#where}`, (error) => this.#text(error)),
+      )
+    }
     const sender = text ? this.#textSender : this.#sender
     let reply = sender.sendCommand(onReplica, args)
     if (onReplica) {
@@ -301,7 +339,7 @@ class SentinelConnection implements Connection {
         return sender.sendCommand(false, args)
       })
     }
-    return bounded(this.#deadlines, reply, String(args[0]), this.#mapError)
+    return this.#deadlines.track(reply, String(args[0]), this.#mapError, weight)
   }
 
   readonly #mapError = (error: unknown): Error =>
@@ -332,6 +370,33 @@ class SentinelConnection implements Connection {
   #ready(): boolean {
     return this.#sentinel.isOpen && this.#opening === undefined
   }
+
+  /**
+   * Resolves when the sentinel is connected; waits for it (at most `socketConnectTimeout`) the
+   * first time, and rejects at once while the last attempt failed (it is retried in the
+   * background, `reconnectDelay` apart).
+   */
+  #whenReady(): Promise<void> {
+    if (this.#closed) return Promise.reject(this.#closedError())
+    if (this.#ready()) return Promise.resolve()
+    if (this.#breaker.isDown) {
+      return Promise.reject(this.#breaker.error(this.#where, (error) => this.#text(error)))
+    }
+    return this.#connect().catch((error: unknown) => {
+      if (!this.#closed) this.#breaker.down(error, this.#reconnect)
+      throw error
+    })
+  }
+
+  readonly #reconnect = (): Promise<void> => this.#connect()
+
+  /** The background check of a primary reported down: a `PING`, bounded by `socketTimeout`. */
+  readonly #checkPrimary = (): Promise<unknown> =>
+    within(
+      this.#sender.sendCommand(false, ['PING']),
+      this.#deadlines.timeoutMs ?? this.#connectTimeoutMs,
+      `no PING reply from the primary of ${this.#where}`,
+    )
 
   /**
    * Waits for the sentinel to connect, at most `socketConnectTimeout`; starts connecting if

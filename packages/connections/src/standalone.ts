@@ -2,9 +2,11 @@ import {
   type ClosedError,
   type CommandRoute,
   type Connection,
+  ConnectionError,
   type ConnectionOptions,
   InvalidArgumentError,
   type RedisArgument,
+  TimeoutError,
 } from '@cachex/core'
 import { createClient, createClientPool, ErrorReply } from '@redis/client'
 import {
@@ -12,10 +14,11 @@ import {
   closedError,
   closeWithin,
   connectBounded,
+  reconnectDelay,
   SharedAttempt,
   scanNode,
 } from './_connect.ts'
-import { bounded, type Deadlines } from './_deadlines.ts'
+import { commandWeight, type Deadlines } from './_deadlines.ts'
 import { toCachexError } from './_errors.ts'
 import { COMMAND_OPTIONS, TEXT_COMMAND_OPTIONS, withOptions } from './_options.ts'
 import { parseRedisUrl, redactUrl } from './url.ts'
@@ -46,8 +49,17 @@ const DEFAULT_URL = 'redis://127.0.0.1:6379/0'
  * A connection to one Redis server. Connects on first use, reconnects by itself, and bounds every
  * call: waiting for a connection by `socketConnectTimeout`, waiting for a reply by
  * `socketTimeout` — so no call waits forever, whatever the server does. Commands are never queued
- * while disconnected (node-redis's offline queue is off): a call made during an outage waits for
- * the reconnection at most `socketConnectTimeout`, then rejects with `ConnectionError`.
+ * while disconnected (node-redis's offline queue is off).
+ *
+ * A circuit breaker keeps an outage from costing every call its bounds. The first call waits for
+ * the connection (at most `socketConnectTimeout`), but a refused or reset connection rejects it
+ * with a `ConnectionError` at once. From then on, while the connection is known to be down, calls
+ * reject with a `ConnectionError` at once instead of waiting (open), and one reconnection attempt
+ * at a time runs in the background (half-open), 100 ms after the failure, then doubling up to 2 s
+ * apart (`reconnectDelay`); the first call after the server is back finds the connection ready
+ * (closed). A call that times out resets the connection (as redis-py does): the commands still
+ * queued on it reject at once instead of piling up behind a stalled server, and a new connection
+ * is made in the background. `maxInFlightBytes` caps what awaits a reply meanwhile.
  */
 export function standalone(options: StandaloneOptions = {}): Connection {
   return new StandaloneConnection(options)
@@ -63,33 +75,57 @@ export function isNodeRedisClient(value: unknown): value is NodeRedisClientLike 
   )
 }
 
+type Sender = Pick<NodeRedisClientLike, 'sendCommand'>
+
 /**
  * The connection `standalone()` returns. Exported for the other topologies of this package, which
  * compose one per node; not part of the public API.
  * @internal
  */
 export class StandaloneConnection implements Connection {
-  readonly #client: NodeRedisClientLike
+  #client: NodeRedisClientLike
   /** The client with cachex's command options: replies as bytes, or as text. */
-  readonly #sender: Pick<NodeRedisClientLike, 'sendCommand'>
-  readonly #textSender: Pick<NodeRedisClientLike, 'sendCommand'>
+  #sender!: Sender
+  #textSender!: Sender
+  /**
+   * Makes a new client, for a connection cachex created from a URL: a client that timed out is
+   * replaced by a fresh one (node-redis cannot drop a socket and keep the client). `undefined` for
+   * a client the user handed in, which is never destroyed by cachex.
+   */
+  readonly #makeClient: (() => NodeRedisClientLike) | undefined
   readonly #closeClient: boolean
   readonly #connectTimeoutMs: number
-  readonly #deadlines: Deadlines | undefined
+  readonly #deadlines: Deadlines
   readonly #secrets: string[]
   readonly #where: string
   readonly #isPool: boolean
   #closed = false
   readonly #connecting = new SharedAttempt()
   #lastError: unknown
+  /** Whether the connection is known to be down: calls reject at once meanwhile. */
+  #down = false
+  /** Why it is down. */
+  #downCause: unknown
+  /** The `connect()` of a pool cachex opened, until it resolves (a pool has no ready event). */
+  #opening: Promise<unknown> | undefined
+  /** Failed reconnection attempts in a row, for the backoff of the ones cachex starts itself. */
+  #attempts = 0
+  /** The next reconnection attempt cachex starts itself (for a client that gave up). */
+  #retry: NodeJS.Timeout | undefined
+  /** Bounds a handshake that never answers (a frozen server accepts TCP connections). */
+  #watchdog: NodeJS.Timeout | undefined
+  /** Why the last client was replaced, for the errors of the commands it dropped. */
+  #resetReason = ''
 
   constructor(options: StandaloneOptions) {
     const { connectTimeoutMs, deadlines } = callBounds(options)
     this.#connectTimeoutMs = connectTimeoutMs
     this.#deadlines = deadlines
+    deadlines.onExpire = () => this.#onTimeout()
     const location = options.location ?? DEFAULT_URL
     if (isNodeRedisClient(location)) {
       this.#client = location
+      this.#makeClient = undefined
       this.#closeClient = options.closeConnection ?? false
       this.#secrets = options.password ? [options.password] : []
       this.#where = 'the given client'
@@ -115,27 +151,25 @@ export class StandaloneConnection implements Connection {
         password,
         database: address.database,
         disableOfflineQueue: true,
-        socket: { ...socket, connectTimeout: this.#connectTimeoutMs, ...extra.socket },
+        socket: {
+          ...socket,
+          connectTimeout: this.#connectTimeoutMs,
+          // Retry for as long as the connection is open, with a short backoff: the circuit
+          // breaker relies on the client reconnecting by itself.
+          reconnectStrategy: reconnectDelay,
+          ...extra.socket,
+        },
       }
-      this.#isPool = options.connectionPool !== undefined
-      this.#client = (this.#isPool
-        ? createClientPool(clientOptions as never, options.connectionPool as never)
-        : createClient(clientOptions as never)) as unknown as NodeRedisClientLike
+      const pool = options.connectionPool
+      this.#isPool = pool !== undefined
+      this.#makeClient = () =>
+        (pool !== undefined
+          ? createClientPool(clientOptions as never, pool as never)
+          : createClient(clientOptions as never)) as unknown as NodeRedisClientLike
+      this.#client = this.#makeClient()
       this.#closeClient = true
     }
-    const client = this.#client
-    this.#sender = withOptions(client, COMMAND_OPTIONS, () => ({
-      sendCommand: (args: ReadonlyArray<RedisArgument>) =>
-        client.sendCommand(args, COMMAND_OPTIONS),
-    }))
-    this.#textSender = withOptions(client, TEXT_COMMAND_OPTIONS, () => ({
-      sendCommand: (args: ReadonlyArray<RedisArgument>) =>
-        client.sendCommand(args, TEXT_COMMAND_OPTIONS),
-    }))
-    // An 'error' event without a listener crashes the process; remember it for messages instead.
-    this.#client.on('error', (error) => {
-      this.#lastError = error
-    })
+    this.#bind(this.#client)
   }
 
   /**
@@ -143,7 +177,7 @@ export class StandaloneConnection implements Connection {
    * @internal
    */
   get ready(): boolean {
-    return !this.#closed && this.#ready()
+    return !this.#closed && !this.#down && this.#ready()
   }
 
   /**
@@ -153,19 +187,20 @@ export class StandaloneConnection implements Connection {
    */
   warm(): void {
     if (this.#closed || this.#ready()) return
-    this.#connect().catch(() => undefined)
+    if (this.#down) this.#kick()
+    else this.#connect().catch(() => undefined)
   }
 
   command(args: RedisArgument[], route?: CommandRoute): Promise<unknown> {
-    if (this.#closed) return Promise.reject(this.#closedError())
     const text = route?.text === true
-    if (!this.#ready()) return this.#connect().then(() => this.#send(args, text))
-    return this.#send(args, text)
+    if (!this.#closed && !this.#down && this.#ready()) return this.#send(args, text)
+    const refused = this.#refused()
+    if (refused !== undefined) return Promise.reject(refused)
+    return this.#connect().then(() => this.#send(args, text))
   }
 
   async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
-    if (this.#closed) throw this.#closedError()
-    if (!this.#ready()) await this.#connect()
+    await this.#whenReady()
     // Commands sent in the same tick leave in one write: one round trip.
     const text = route?.text === true
     return Promise.all(
@@ -182,14 +217,15 @@ export class StandaloneConnection implements Connection {
   }
 
   async client(): Promise<unknown> {
-    if (this.#closed) throw this.#closedError()
-    if (!this.#ready()) await this.#connect()
+    await this.#whenReady()
     return this.#client
   }
 
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    this.#disarm()
+    clearTimeout(this.#retry)
     const client = this.#client
     if (!this.#closeClient || !client.isOpen) return
     if (!this.#ready()) {
@@ -199,26 +235,211 @@ export class StandaloneConnection implements Connection {
     await closeWithin(
       () => client.close(),
       () => client.destroy(),
-      this.#deadlines?.timeoutMs ?? this.#connectTimeoutMs,
+      this.#deadlines.timeoutMs ?? this.#connectTimeoutMs,
+    )
+  }
+
+  /** Resolves when a command may be sent; rejects at once when closed or known down. */
+  #whenReady(): Promise<void> {
+    if (!this.#closed && !this.#down && this.#ready()) return Promise.resolve()
+    const refused = this.#refused()
+    return refused !== undefined ? Promise.reject(refused) : this.#connect()
+  }
+
+  /** The error a call rejects with at once: the connection is closed, or known down. */
+  #refused(): Error | undefined {
+    if (this.#closed) return this.#closedError()
+    if (!this.#down) return undefined
+    this.#kick()
+    const cause = this.#downCause
+    return new ConnectionError(
+      `${this.#where} is unreachable, not waiting (reconnecting in the background): ${this.#describe(cause)}`,
+      { cause },
     )
   }
 
   #send(args: RedisArgument[], text = false): Promise<unknown> {
+    const deadlines = this.#deadlines
+    const weight = commandWeight(args)
+    const refused = deadlines.refuse(weight, args[0] as RedisArgument, this.#where)
+    if (refused !== undefined) return Promise.reject(refused)
     const reply = (text ? this.#textSender : this.#sender).sendCommand(args)
-    return bounded(this.#deadlines, reply, String(args[0]), this.#mapError)
+    return deadlines.track(reply, String(args[0]), this.#mapError, weight)
   }
 
-  readonly #mapError = (error: unknown): Error =>
-    this.#closed && isClientClosed(error)
-      ? this.#closedError()
-      : toCachexError(error, this.#secrets)
+  readonly #mapError = (error: unknown): Error => {
+    if (this.#closed && (isClientClosed(error) || isDisconnected(error))) {
+      return this.#closedError()
+    }
+    if (isDisconnected(error) && this.#resetReason !== '') {
+      return new ConnectionError(
+        `the connection to ${this.#where} was reset (${this.#resetReason}) before this command's reply came; if it writes, it may or may not have been applied`,
+        { cause: error },
+      )
+    }
+    return toCachexError(error, this.#secrets)
+  }
 
   #ready(): boolean {
     const client = this.#client
-    return this.#isPool ? client.isOpen && !this.#connecting.pending : client.isReady === true
+    return this.#isPool ? client.isOpen && this.#opening === undefined : client.isReady === true
   }
 
-  /** Waits for the client to be ready, at most `socketConnectTimeout`; starts connecting if needed. */
+  /** Uses `client` from now on: its senders, and its events for the circuit breaker. */
+  #bind(client: NodeRedisClientLike): void {
+    this.#client = client
+    this.#opening = undefined
+    this.#sender = withOptions(client, COMMAND_OPTIONS, () => ({
+      sendCommand: (args: ReadonlyArray<RedisArgument>) =>
+        client.sendCommand(args, COMMAND_OPTIONS),
+    }))
+    this.#textSender = withOptions(client, TEXT_COMMAND_OPTIONS, () => ({
+      sendCommand: (args: ReadonlyArray<RedisArgument>) =>
+        client.sendCommand(args, TEXT_COMMAND_OPTIONS),
+    }))
+    // An 'error' event without a listener crashes the process; remember it for messages, and as
+    // the sign that the connection is down when the client is not ready.
+    client.on('error', (error) => {
+      if (client !== this.#client) return
+      this.#lastError = error
+      if (!this.#ready()) {
+        this.#disarm()
+        this.#markDown(error)
+      }
+    })
+    if (this.#isPool) return
+    client.on('ready', () => {
+      if (client === this.#client) this.#up()
+    })
+    // The TCP connection is up and the handshake starts: a frozen server accepts the connection
+    // (the kernel does) but never answers it, and node-redis would wait forever.
+    if (this.#makeClient !== undefined) {
+      client.on('connect', () => {
+        if (client !== this.#client || this.#closed) return
+        this.#disarm()
+        this.#watchdog = setTimeout(() => {
+          this.#watchdog = undefined
+          if (client !== this.#client || this.#ready()) return
+          this.#replace(
+            new TimeoutError(
+              `${this.#where} accepted the connection but did not answer the handshake within ${this.#connectTimeoutMs} ms (socketConnectTimeout)`,
+            ),
+          )
+        }, this.#connectTimeoutMs).unref()
+      })
+    }
+  }
+
+  /** The connection works (again): calls go through. */
+  #up(): void {
+    this.#down = false
+    this.#downCause = undefined
+    this.#attempts = 0
+    this.#disarm()
+  }
+
+  #markDown(cause: unknown): void {
+    if (this.#closed) return
+    this.#down = true
+    this.#downCause = cause
+    this.#lastError = cause
+  }
+
+  #disarm(): void {
+    if (this.#watchdog !== undefined) {
+      clearTimeout(this.#watchdog)
+      this.#watchdog = undefined
+    }
+  }
+
+  /**
+   * A call timed out. A client cachex made is replaced; a client the user handed in is reported
+   * down until it answers a `PING` again (or reconnects), so that calls stop waiting on it.
+   */
+  #onTimeout(): void {
+    if (this.#closed) return
+    const reason = new TimeoutError(
+      `a call to ${this.#where} did not complete within ${this.#deadlines.timeoutMs} ms (socketTimeout)`,
+    )
+    if (this.#makeClient !== undefined) {
+      this.#replace(reason)
+      return
+    }
+    if (this.#down) return
+    this.#markDown(reason)
+    const client = this.#client
+    const answered = () => {
+      if (client === this.#client && this.#downCause === reason) this.#up()
+    }
+    // Queued behind the commands that timed out: answered once the server has caught up.
+    this.#sender.sendCommand(['PING']).then(answered, (error: unknown) => {
+      if (error instanceof ErrorReply) answered()
+    })
+  }
+
+  /**
+   * Destroys the client — every command still queued on it rejects now, and what it held is
+   * freed — and connects a new one in the background; calls fail fast until it is ready.
+   */
+  #replace(reason: Error): void {
+    const make = this.#makeClient
+    if (make === undefined || this.#closed) return
+    this.#markDown(reason)
+    this.#resetReason = reason.message
+    this.#disarm()
+    const old = this.#client
+    this.#bind(make())
+    old.destroy()
+    this.#open(this.#client).catch(() => undefined)
+  }
+
+  /**
+   * Opens `client` (node-redis retries by itself, with `reconnectDelay`); for a pool, also
+   * records that it is open, as it has no ready event.
+   */
+  #open(client: NodeRedisClientLike): Promise<unknown> {
+    const opening = client.connect()
+    if (this.#isPool) {
+      this.#opening = opening
+      opening.then(
+        () => {
+          if (client !== this.#client) return
+          this.#opening = undefined
+          this.#up()
+        },
+        (error: unknown) => {
+          if (client !== this.#client) return
+          this.#opening = undefined
+          this.#markDown(error)
+        },
+      )
+    }
+    return opening
+  }
+
+  /**
+   * While down, makes sure an attempt to reconnect is under way: node-redis retries a client
+   * that is open by itself; one that gave up (a handed-in client whose reconnect strategy
+   * stopped, a pool whose opening failed) is opened again after the backoff.
+   */
+  #kick(): void {
+    if (this.#closed || this.#retry !== undefined || this.#connecting.pending) return
+    if (this.#client.isOpen) return
+    this.#retry = setTimeout(
+      () => {
+        this.#retry = undefined
+        if (this.#closed || this.#client.isOpen) return
+        this.#connect().catch(() => undefined)
+      },
+      reconnectDelay(this.#attempts++),
+    ).unref()
+  }
+
+  /**
+   * Waits for the client to be ready, at most `socketConnectTimeout`; starts connecting if
+   * needed. Any error while connecting (refused, reset, a refused handshake) ends the wait with a
+   * `ConnectionError` at once and marks the connection down.
+   */
   #connect(): Promise<void> {
     return this.#connecting.run(() => {
       const client = this.#client
@@ -228,20 +449,32 @@ export class StandaloneConnection implements Connection {
         timeoutMs: this.#connectTimeoutMs,
         // A pool has no 'ready' event: its connect() settling is the signal.
         readyEvent: this.#isPool ? undefined : 'ready',
-        opening: client.isOpen ? undefined : client.connect(),
-        isFatal: (error) => error instanceof ErrorReply,
+        opening: client.isOpen ? this.#opening : this.#open(client),
+        isFatal: () => true,
         lastError: () => this.#lastError,
         setLastError: (error) => {
           this.#lastError = error
         },
-        describe: (error) => toCachexError(error, this.#secrets).message,
+        describe: (error) => this.#describe(error),
+      }).catch((error: unknown) => {
+        if (client === this.#client) this.#markDown(error)
+        throw error
       })
     })
+  }
+
+  #describe(error: unknown): string {
+    return toCachexError(error, this.#secrets).message
   }
 
   #closedError(): ClosedError {
     return closedError(this.#where)
   }
+}
+
+/** node-redis's error for the commands of a client that was destroyed. */
+function isDisconnected(error: unknown): boolean {
+  return error instanceof Error && error.constructor.name === 'DisconnectsClientError'
 }
 
 export function isClientClosed(error: unknown): boolean {

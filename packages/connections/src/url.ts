@@ -28,7 +28,9 @@ export function parseRedisUrl(url: string): RedisAddress {
   // WHATWG URL refuses credentials without a host, which `unix://user:pw@/path` has: take them
   // out before parsing.
   let userinfo: string | undefined
-  const unix = /^unix:\/\/([^/?#]*)@/i.exec(url)
+  // The userinfo runs to the last `@` before the path, so that a raw `@` or `/` in a password
+  // stays in it.
+  const unix = /^unix:\/\/([^/?#][^?#]*)@(?=\/)/i.exec(url)
   if (unix !== null) {
     userinfo = unix[1] as string
     url = `unix://${url.slice(unix[0].length)}`
@@ -36,7 +38,9 @@ export function parseRedisUrl(url: string): RedisAddress {
   try {
     parsed = new URL(url)
   } catch (error) {
-    throw new InvalidArgumentError(`invalid Redis URL: ${redactUrl(url)}`, { cause: error })
+    throw new InvalidArgumentError(`invalid Redis URL: ${redactUrl(url)}`, {
+      cause: scrubbed(error, url),
+    })
   }
   const query = parsed.searchParams
   const colon = userinfo?.indexOf(':') ?? -1
@@ -73,12 +77,38 @@ export function parseRedisUrl(url: string): RedisAddress {
   return address
 }
 
-/** The URL with any password replaced by `***`, for messages and logs. */
+/**
+ * The URL with any password replaced by `***`, for messages and logs: everything between the
+ * user name (up to the first `:` after `//`) and the last `@` — a password may hold a raw `@`, `:`,
+ * `/`, `?` or `#` that a URL parser would take for the end of the userinfo — and a `password=`
+ * query parameter.
+ */
 export function redactUrl(url: string): string {
-  // The userinfo runs to the last `@` before the path, so a raw `@` in a password is hidden too.
-  return url
-    .replace(/\/\/([^/?#@:]*):([^/?#]*)@/, '//$1:***@')
-    .replace(/([?&]password=)[^&]*/i, '$1***')
+  let out = url
+  const start = url.indexOf('//')
+  const at = url.lastIndexOf('@')
+  if (start >= 0 && at > start) {
+    const userinfo = url.slice(start + 2, at)
+    const colon = userinfo.indexOf(':')
+    if (colon >= 0) out = `${url.slice(0, start + 2 + colon)}:***${url.slice(at)}`
+  }
+  return out.replace(/([?&]password=)[^&]*/gi, '$1***')
+}
+
+/**
+ * The URL parser's error without the URL: Node's `TypeError` keeps it in `input` (and in its
+ * `util.inspect` output), password included. A copy with the same message and code, and the
+ * redacted URL as `input`.
+ */
+function scrubbed(error: unknown, url: string): Error {
+  const source = error instanceof Error ? error : new Error(String(error))
+  const message = source.message.split(url).join(redactUrl(url))
+  const copy = source instanceof TypeError ? new TypeError(message) : new Error(message)
+  const code = (source as { code?: unknown }).code
+  return Object.assign(copy, {
+    ...(typeof code === 'string' ? { code } : {}),
+    input: redactUrl(url),
+  })
 }
 
 /** Percent-decodes like Python's `unquote`: a malformed escape such as a lone `%` stays as is. */
@@ -95,7 +125,10 @@ function parseDatabase(text: string | null, url: string): number {
   if (text === null || text === '') return 0
   const db = /^\d+$/.test(text) ? Number(text) : Number.NaN
   if (!Number.isSafeInteger(db)) {
-    throw new InvalidArgumentError(`invalid database number '${text}' in ${redactUrl(url)}`)
+    // A raw `/` in a password moves part of it into the path: name the text only when the URL
+    // has no userinfo it could come from.
+    const shown = url.includes('@') ? '' : ` '${text}'`
+    throw new InvalidArgumentError(`invalid database number${shown} in ${redactUrl(url)}`)
   }
   return db
 }

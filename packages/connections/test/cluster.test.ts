@@ -305,6 +305,34 @@ describe('options and lifecycle', () => {
     expect(error.message).not.toContain('hunter2')
   })
 
+  it('after a failed discovery, calls fail at once; it is retried in the background, not once per call', async () => {
+    // A seed that accepts connections and drops them at once, counting them.
+    let connections = 0
+    const dropping: Server = createServer((socket) => {
+      connections++
+      socket.destroy()
+    })
+    await new Promise<void>((resolve) => dropping.listen(0, '127.0.0.1', resolve))
+    const port = (dropping.address() as { port: number }).port
+    try {
+      const c = cluster({ location: [`redis://127.0.0.1:${port}`], socketConnectTimeout: 1 })
+      opened.push(c)
+      const first = await c.command(['GET', 'x']).catch((e: unknown) => e)
+      expect(first).toBeInstanceOf(ConnectionError)
+      const before = connections
+      const started = performance.now()
+      for (let i = 0; i < 200; i++) {
+        const error = await c.command(['GET', 'x']).catch((e: unknown) => e)
+        expect(error).toBeInstanceOf(ConnectionError)
+      }
+      expect(performance.now() - started).toBeLessThan(1000)
+      // a few discoveries in the background (100, 200, 400 ms… apart), not one per call
+      expect(connections - before).toBeLessThan(20)
+    } finally {
+      dropping.close()
+    }
+  })
+
   it('bounds the discovery by socketConnectTimeout when a seed never answers', async () => {
     const sockets: Socket[] = []
     const silent: Server = createServer((socket) => sockets.push(socket))

@@ -1,8 +1,15 @@
-import { type Connection, ConnectionError, TimeoutError } from '@cachex/core'
+import {
+  BackpressureError,
+  type Connection,
+  ConnectionError,
+  InvalidArgumentError,
+  TimeoutError,
+} from '@cachex/core'
 import { delay, freePort, timed, uniquePrefix } from '@cachex/test-utils'
 import { useFailureHarness } from '@cachex/test-utils/failures'
+import { createClient } from '@redis/client'
 import { describe, expect, it } from 'vitest'
-import { standalone } from '../src/index.ts'
+import { replica, standalone } from '../src/index.ts'
 
 /** Bounds of the failure tests: calls are bounded by 0.5 s; we allow ten times that. */
 const FAST = { socketConnectTimeout: 0.5, socketTimeout: 0.5 }
@@ -20,18 +27,30 @@ async function drain(scan: AsyncIterable<string[]>): Promise<string[]> {
   return keys
 }
 
-/** Retries `fn` until it resolves, for at most `ms`. */
-async function eventually<T>(fn: () => Promise<T>, ms: number): Promise<T> {
+/** Retries `fn` until it resolves, for at most `ms`, every `every` ms. */
+async function eventually<T>(fn: () => Promise<T>, ms: number, every = 100): Promise<T> {
   const until = performance.now() + ms
   for (;;) {
     try {
       return await fn()
     } catch (error) {
       if (performance.now() > until) throw error
-      await delay(100)
+      await delay(every)
     }
   }
 }
+
+/** The error `promise` rejects with, or `undefined`. */
+function errorOf(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  )
+}
+
+/** The longest wait between two reconnection attempts (`MAX_RECONNECT_DELAY`). */
+const RECONNECT_INTERVAL_MS = 2000
+const READ = { readonly: true }
 
 function text(reply: unknown): string | null {
   return reply === null ? null : String(reply)
@@ -113,7 +132,7 @@ describe('server stopped', () => {
 })
 
 describe('server paused (SIGSTOP)', () => {
-  it('pending and new calls reject with TimeoutError, and the connection recovers on resume', async () => {
+  it('pending and new calls reject with typed errors within the bound, and the connection recovers on resume', async () => {
     const s = await server()
     const c = open({ location: s.url, ...FAST })
     const key = uniquePrefix('paused')
@@ -131,42 +150,107 @@ describe('server paused (SIGSTOP)', () => {
       await delay(200)
       const fresh = [c.command(['GET', key]), c.command(['PING'])].map(timed)
       const results = await Promise.all([...pending, ...fresh])
+      // The first call to time out rejects with TimeoutError and resets the connection: the
+      // others reject then too, with a TimeoutError or a ConnectionError (the reset).
+      const errors: unknown[] = []
       for (const [i, result] of results.entries()) {
         if (i === 1) {
-          // a batch resolves one entry per command: each is the TimeoutError
+          // a batch resolves one entry per command
           const entries = result.value as unknown[]
           expect(entries).toHaveLength(2)
-          for (const entry of entries) expect(entry).toBeInstanceOf(TimeoutError)
+          errors.push(...entries)
         } else {
-          expect(result.error, `call ${i}`).toBeInstanceOf(TimeoutError)
+          errors.push(result.error)
         }
         expect(result.ms, `call ${i}`).toBeLessThan(500 + 2000)
       }
+      for (const error of errors) expect(error).toBeInstanceOf(ConnectionError)
+      expect(errors.some((error) => error instanceof TimeoutError)).toBe(true)
+      // while the server is still frozen, calls do not wait: the connection is known down
+      const later = await timed(c.command(['GET', key]))
+      expect(later.error).toBeInstanceOf(ConnectionError)
+      expect(later.error).not.toBeInstanceOf(TimeoutError)
+      expect(later.ms).toBeLessThan(250)
     } finally {
       s.resume()
     }
-    // the same connection works again, no action needed
-    const back = await timed(c.command(['GET', key]))
+    // the same connection works again by itself
+    const back = await timed(eventually(() => c.command(['GET', key]), SETTLE_MS))
     expect(back.error).toBeUndefined()
     expect(text(back.value)).toBe('v')
-    expect(back.ms).toBeLessThan(SETTLE_MS)
-    // and replies are not mixed up after the timed-out ones arrive late
+    // and replies are not mixed up with late replies to the timed-out commands
     for (let i = 0; i < 20; i++) {
       expect(text(await c.command(['ECHO', `m${i}`]))).toBe(`m${i}`)
     }
   })
 
-  it('a first connection to a paused server rejects within the connect bound', async () => {
+  it('with a connection pool too: a timeout resets it, later calls fail fast, and it works after resume', async () => {
     const s = await server()
+    const c = open({ location: s.url, ...FAST, connectionPool: { minimum: 1, maximum: 4 } })
+    expect(text(await c.command(['PING']))).toBe('PONG')
     try {
       s.pause()
-      const c = open({ location: s.url, ...FAST })
-      const result = await timed(c.command(['PING']))
-      expect(result.error).toBeInstanceOf(ConnectionError)
-      expect(result.ms).toBeLessThan(SETTLE_MS)
+      const results = await Promise.all(Array.from({ length: 8 }, () => timed(c.command(['PING']))))
+      for (const result of results) {
+        expect(result.error).toBeInstanceOf(ConnectionError)
+        expect(result.ms).toBeLessThan(500 + 2000)
+      }
+      const later = await timed(c.command(['PING']))
+      expect(later.error).toBeInstanceOf(ConnectionError)
+      expect(later.ms).toBeLessThan(250)
     } finally {
       s.resume()
     }
+    expect(text(await eventually(() => c.command(['PING']), SETTLE_MS))).toBe('PONG')
+  })
+
+  it('a timeout drops the commands queued behind it: they are not applied when the server wakes', async () => {
+    const s = await server()
+    // no cap: this test is about the reset, not about maxInFlightBytes
+    const c = open({ location: s.url, ...FAST, maxInFlightBytes: null })
+    const prefix = uniquePrefix('dropped')
+    await c.command(['PING'])
+    const value = Buffer.alloc(10 * 1024, 'v')
+    const count = 3000 // 30 MB: more than the kernel's socket buffers hold
+    let results: Array<{ ms: number; error?: unknown }>
+    try {
+      s.pause()
+      results = await Promise.all(
+        Array.from({ length: count }, (_, i) => timed(c.command(['SET', `${prefix}:${i}`, value]))),
+      )
+    } finally {
+      s.resume()
+    }
+    for (const result of results) {
+      expect(result.error).toBeInstanceOf(ConnectionError)
+      expect(result.ms).toBeLessThan(SETTLE_MS)
+    }
+    await eventually(() => c.command(['PING']), SETTLE_MS)
+    // What reached the server's socket before it froze may run; the rest was dropped with the
+    // connection (before: every one of them ran once the server woke up).
+    await delay(200)
+    const applied = Number(await c.command(['DBSIZE']))
+    expect(applied).toBeLessThan(count)
+  }, 30_000)
+
+  it('a first connection to a paused server rejects within the connect bound, then fails fast', async () => {
+    const s = await server()
+    const c = open({ location: s.url, ...FAST })
+    try {
+      s.pause()
+      const result = await timed(c.command(['PING']))
+      expect(result.error).toBeInstanceOf(ConnectionError)
+      expect(result.ms).toBeLessThan(SETTLE_MS)
+      const next = await timed(c.command(['PING']))
+      expect(next.error).toBeInstanceOf(ConnectionError)
+      expect(next.ms).toBeLessThan(250)
+      // the handshake that never got an answer is given up and tried again in the background
+      await delay(1500)
+    } finally {
+      s.resume()
+    }
+    const back = await eventually(() => c.command(['PING']), SETTLE_MS)
+    expect(text(back)).toBe('PONG')
   })
 
   it('close() does not hang on a paused server', async () => {
@@ -215,13 +299,16 @@ describe('nothing listening', () => {
     }
   })
 
-  it('with the default bounds too (5 s), nothing hangs', async () => {
+  it('a refused connection rejects with a ConnectionError at once, not after socketConnectTimeout', async () => {
     const port = await freePort()
-    const c = open({ location: `redis://127.0.0.1:${port}` })
+    const c = open({ location: `redis://127.0.0.1:${port}` }) // socketConnectTimeout: 5 s
     const result = await timed(c.command(['PING']))
     expect(result.error).toBeInstanceOf(ConnectionError)
-    expect(result.ms).toBeLessThan(10_000)
-  }, 20_000)
+    expect(result.error).not.toBeInstanceOf(TimeoutError)
+    expect((result.error as Error).message).toMatch(/ECONNREFUSED/)
+    // far below the 5 s the call would have waited before
+    expect(result.ms).toBeLessThan(2500)
+  })
 
   it('with a connection pool, the first call rejects within the connect bound', async () => {
     const port = await freePort()
@@ -297,4 +384,178 @@ describe('restart under load', () => {
     expect(text(back.value)).toBe('ok')
     expect(back.ms).toBeLessThan(10_000)
   }, 40_000)
+})
+
+describe('circuit breaker', () => {
+  it('while the server is down, calls fail at once, one reconnection runs at a time, and calls work again within one interval of its return', async () => {
+    const s = await server()
+    const c = open({ location: s.url, ...FAST })
+    // a healthy connection's first call waits for the connection and succeeds
+    expect(text(await c.command(['PING']))).toBe('PONG')
+    const client = (await c.client()) as { on(event: string, listener: () => void): unknown }
+    let attempts = 0
+    client.on('reconnecting', () => {
+      attempts++
+    })
+    await s.kill()
+    // the first call may race the client noticing the closed socket; either way it fails
+    await expect(c.command(['GET', 'k'])).rejects.toBeInstanceOf(ConnectionError)
+    const downAt = performance.now()
+    await expect(c.command(['GET', 'k'])).rejects.toBeInstanceOf(ConnectionError)
+    const errors: unknown[] = []
+    const started = performance.now()
+    for (let i = 0; i < 1000; i++) errors.push(await errorOf(c.command(['GET', 'k'])))
+    const ms = performance.now() - started
+    console.log(`1,000 calls while the server is down: ${ms.toFixed(0)} ms`)
+    expect(ms).toBeLessThan(1000)
+    for (const error of errors) {
+      expect(error).toBeInstanceOf(ConnectionError)
+      expect(error).not.toBeInstanceOf(TimeoutError)
+    }
+    // Down long enough for the backoff to reach its cap (100 + 200 + 400 + 800 + 1,600 ms):
+    // about 6 attempts, one at a time — not one per call.
+    await delay(Math.max(0, 4000 - (performance.now() - downAt)))
+    expect(attempts).toBeGreaterThanOrEqual(2)
+    expect(attempts).toBeLessThanOrEqual(12)
+    await s.start()
+    const back = await timed(eventually(() => c.command(['PING']), 10_000, 10))
+    console.log(`back ${back.ms.toFixed(0)} ms after the server's return`)
+    expect(back.error).toBeUndefined()
+    // within one reconnect interval, plus a margin for a busy machine
+    expect(back.ms).toBeLessThan(RECONNECT_INTERVAL_MS + 2000)
+  }, 30_000)
+
+  it('a dead replica does not slow reads: they go to the primary at once', async () => {
+    const primary = await server()
+    const other = await server()
+    const key = uniquePrefix('replica')
+    // Two unrelated servers, each with its own value, to see which one answers.
+    const c = closeAfterTest(replica({ location: [primary.url, other.url], ...FAST }))
+    await c.command(['SET', key, 'primary'])
+    await open({ location: other.url, ...FAST }).command(['SET', key, 'replica'])
+    await eventually(async () => {
+      if (text(await c.command(['GET', key], READ)) !== 'replica') throw new Error('not yet')
+    }, SETTLE_MS)
+    await other.kill()
+    const replies: Array<string | null> = []
+    const started = performance.now()
+    for (let i = 0; i < 1000; i++) replies.push(text(await c.command(['GET', key], READ)))
+    const ms = performance.now() - started
+    console.log(`1,000 reads with the replica dead: ${ms.toFixed(0)} ms`)
+    expect(ms).toBeLessThan(1000)
+    expect(new Set(replies)).toEqual(new Set(['primary']))
+  })
+
+  it('a frozen replica costs one read its timeout; then reads go to the primary until it is back', async () => {
+    const primary = await server()
+    const other = await server()
+    const key = uniquePrefix('frozen')
+    const c = closeAfterTest(replica({ location: [primary.url, other.url], ...FAST }))
+    await c.command(['SET', key, 'primary'])
+    await open({ location: other.url, ...FAST }).command(['SET', key, 'replica'])
+    await eventually(async () => {
+      if (text(await c.command(['GET', key], READ)) !== 'replica') throw new Error('not yet')
+    }, SETTLE_MS)
+    const slow: number[] = []
+    const failed: unknown[] = []
+    try {
+      other.pause()
+      // Before: every time the replica's bench (socketConnectTimeout) ran out, the next read went
+      // to it again and waited its whole socketTimeout.
+      const until = performance.now() + 3000
+      while (performance.now() < until) {
+        const read = await timed(c.command(['GET', key], READ))
+        if (read.ms > 250) slow.push(read.ms)
+        if (read.error !== undefined) failed.push(read.error)
+        else expect(text(read.value)).toBe('primary')
+      }
+    } finally {
+      other.resume()
+    }
+    expect(slow.length).toBeLessThanOrEqual(1)
+    expect(failed.length).toBeLessThanOrEqual(1)
+    for (const error of failed) expect(error).toBeInstanceOf(TimeoutError)
+    // back on the replica once it answers again
+    await eventually(async () => {
+      if (text(await c.command(['GET', key], READ)) !== 'replica') throw new Error('not yet')
+    }, SETTLE_MS)
+  }, 20_000)
+
+  it('maxInFlightBytes: past the cap, commands reject at once with a BackpressureError, unsent', async () => {
+    const s = await server()
+    const c = open({
+      location: s.url,
+      socketConnectTimeout: 1,
+      socketTimeout: 2,
+      maxInFlightBytes: 100_000,
+    })
+    const key = uniquePrefix('cap')
+    await c.command(['PING'])
+    const value = Buffer.alloc(10_000, 'b')
+    let sent: Array<Promise<{ ms: number; error?: unknown }>> = []
+    try {
+      s.pause()
+      // 9 × ~10.1 KB in flight: under the cap
+      sent = Array.from({ length: 9 }, (_, i) => timed(c.command(['SET', `${key}:${i}`, value])))
+      const refused = await timed(c.command(['SET', `${key}:x`, value]))
+      expect(refused.error).toBeInstanceOf(BackpressureError)
+      expect(refused.error).toBeInstanceOf(ConnectionError)
+      expect((refused.error as BackpressureError).code).toBe('E_BACKPRESSURE')
+      expect((refused.error as Error).message).toMatch(/maxInFlightBytes/)
+      expect(refused.ms).toBeLessThan(250)
+      // a batch: each command is admitted or refused on its own
+      const batch = await c.batch([
+        ['SET', `${key}:y`, value],
+        ['GET', key],
+      ])
+      expect(batch[0]).toBeInstanceOf(BackpressureError)
+      expect(batch[1]).not.toBeInstanceOf(BackpressureError)
+    } finally {
+      s.resume()
+    }
+    for (const result of await Promise.all(sent)) {
+      if (result.error !== undefined) expect(result.error).toBeInstanceOf(ConnectionError)
+    }
+    await eventually(() => c.command(['PING']), SETTLE_MS)
+    // the refused ones were never sent
+    expect(Number(await c.command(['EXISTS', `${key}:x`, `${key}:y`]))).toBe(0)
+    // a single command bigger than the cap runs when nothing else is in flight
+    expect(text(await c.command(['SET', `${key}:big`, Buffer.alloc(300_000, 'B')]))).toBe('OK')
+  })
+
+  it('rejects a bad maxInFlightBytes with InvalidArgumentError', () => {
+    for (const bad of [0, -1, Number.NaN, '1000']) {
+      expect(() => standalone({ maxInFlightBytes: bad as never })).toThrow(InvalidArgumentError)
+    }
+  })
+
+  it('a client you handed in: after a timeout, calls fail fast until it answers again; the cap applies', async () => {
+    const s = await server()
+    const client = createClient({ url: s.url })
+    client.on('error', () => {})
+    await client.connect()
+    closeAfterTest({ close: async () => client.destroy() })
+    const c = open({ location: client, ...FAST, maxInFlightBytes: 50_000 })
+    const value = Buffer.alloc(20_000, 'u')
+    try {
+      s.pause()
+      const calls = Array.from({ length: 3 }, () => timed(c.command(['SET', 'u', value])))
+      const [first, second, third] = await Promise.all(calls)
+      expect(first?.error).toBeInstanceOf(TimeoutError)
+      expect(second?.error).toBeInstanceOf(TimeoutError)
+      // the third would have passed the cap: refused at once
+      expect(third?.error).toBeInstanceOf(BackpressureError)
+      expect(third?.ms).toBeLessThan(250)
+      // the client timed out: calls do not wait on it any more
+      const next = await timed(c.command(['GET', 'u']))
+      expect(next.error).toBeInstanceOf(ConnectionError)
+      expect(next.error).not.toBeInstanceOf(TimeoutError)
+      expect(next.ms).toBeLessThan(250)
+    } finally {
+      s.resume()
+    }
+    // once the server answers again (the timed-out commands first, then a PING), calls go through
+    expect(text(await eventually(() => c.command(['PING']), SETTLE_MS))).toBe('PONG')
+    expect(client.isOpen).toBe(true)
+  })
 })

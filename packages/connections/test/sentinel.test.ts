@@ -194,6 +194,25 @@ describe('through the sentinels', () => {
     expect((await timed(c.close())).ms).toBeLessThan(3000)
   })
 
+  it('after a failed connection, calls fail at once while it is retried in the background', async () => {
+    const port = await freePort()
+    const c = open({
+      location: 'redis://mymaster/0',
+      sentinels: [['127.0.0.1', port]],
+      socketConnectTimeout: 1,
+    })
+    const first = await timed(c.command(['GET', 'k']))
+    expect(first.error).toBeInstanceOf(ConnectionError)
+    expect(first.ms).toBeLessThan(3000)
+    const started = performance.now()
+    for (let i = 0; i < 100; i++) {
+      const result = await c.command(['GET', 'k']).catch((e: unknown) => e)
+      expect(result).toBeInstanceOf(ConnectionError)
+    }
+    // before, each of them waited its socketConnectTimeout (1 s)
+    expect(performance.now() - started).toBeLessThan(1000)
+  })
+
   it('settles within the connect bound for a service the sentinels do not know', async () => {
     const c = open({
       location: 'redis://no-such-service/0',
@@ -345,6 +364,7 @@ describe('failures', () => {
       await delay(100)
     }
     expect(recoveredAfter, `no write succeeded within 30 s: ${errors.map(String)}`).toBeDefined()
+    console.log(`writes work again ${recoveredAfter?.toFixed(0)} ms after the primary was killed`)
     for (const error of errors) expect(error).toBeInstanceOf(ConnectionError)
 
     const promoted = await main.waitForFailover(old)
@@ -356,4 +376,55 @@ describe('failures', () => {
     expect(replyText(await c.command(['GET', key]))).toBe('before')
     expect(replyText(await c.command(['GET', key], { readonly: true }))).toBe('before')
   }, 40_000)
+})
+
+describe('a primary that is down, with no failover', () => {
+  let deployment: SentinelDeployment
+
+  beforeAll(async () => {
+    // The sentinels would fail over only after a minute: the primary stays down meanwhile.
+    deployment = await startSentinels({ replicas: 1, sentinels: 1, downAfterMs: 60_000 })
+  })
+
+  afterAll(async () => {
+    await deployment?.stop()
+  })
+
+  it('writes fail at once while it is down, and succeed again soon after it returns', async () => {
+    const c = open({
+      location: deployment.location,
+      sentinels: deployment.addresses,
+      socketConnectTimeout: 1,
+      socketTimeout: 1,
+    })
+    const key = uniquePrefix('primary-down')
+    await c.command(['SET', key, 'before'])
+    await deployment.primary.kill()
+    // the first writes may race node-redis noticing the closed socket
+    await until(async () => {
+      const result = await timed(c.command(['SET', key, 'during']))
+      expect(result.error).toBeInstanceOf(ConnectionError)
+      return result.ms < 100
+    }, 5000)
+    const started = performance.now()
+    for (let i = 0; i < 100; i++) {
+      const error = await c.command(['SET', key, 'during']).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(ConnectionError)
+    }
+    // before, each of them waited its socketTimeout (1 s)
+    expect(performance.now() - started).toBeLessThan(1000)
+    await deployment.primary.start()
+    const back = await timed(
+      (async () => {
+        for (;;) {
+          const result = await timed(c.command(['SET', key, 'after']))
+          if (result.error === undefined) return
+          await delay(10)
+        }
+      })(),
+    )
+    console.log(`writes work again ${back.ms.toFixed(0)} ms after the primary's return`)
+    // within one reconnect interval (2 s), with a margin for a busy machine
+    expect(back.ms).toBeLessThan(2000 + 3000)
+  }, 30_000)
 })

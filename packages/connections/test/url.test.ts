@@ -1,6 +1,40 @@
+import { inspect } from 'node:util'
 import { InvalidArgumentError } from '@cachex/core'
 import { describe, expect, it } from 'vitest'
-import { parseRedisUrl, redactUrl } from '../src/index.ts'
+import { cluster, parseRedisUrl, redactUrl, replica, sentinel, standalone } from '../src/index.ts'
+
+/**
+ * Every text an error shows or carries: its message, stack, `util.inspect` output, and, walked
+ * recursively, every own property (enumerable or not) and its `cause`.
+ */
+function textsOf(error: unknown): string[] {
+  const texts = [inspect(error, { depth: 10 })]
+  const seen = new Set<unknown>()
+  const walk = (value: unknown, depth: number) => {
+    if (depth > 10 || seen.has(value)) return
+    if (typeof value === 'string') {
+      texts.push(value)
+      return
+    }
+    if (typeof value !== 'object' || value === null) return
+    seen.add(value)
+    for (const name of Object.getOwnPropertyNames(value)) {
+      walk((value as Record<string, unknown>)[name], depth + 1)
+    }
+    if (value instanceof Error) walk(value.cause, depth + 1)
+  }
+  walk(error, 0)
+  return texts
+}
+
+function thrownBy(fn: () => unknown): unknown {
+  try {
+    fn()
+  } catch (error) {
+    return error
+  }
+  return undefined
+}
 
 describe('parseRedisUrl', () => {
   it('parses host, port and database', () => {
@@ -185,5 +219,56 @@ describe('redactUrl', () => {
     ]) {
       expect(redactUrl(url)).toBe(url)
     }
+  })
+})
+
+describe('a URL that cannot be parsed never shows its password', () => {
+  const specials = ['#', '?', '/', '@', ':', '%', ' ']
+  const urls = (password: string) => [
+    `redis://user:${password}@127.0.0.1:notaport/0`,
+    `redis://:${password}@127.0.0.1:notaport/0`,
+    `rediss://user:${password}@127.0.0.1:notaport`,
+    `redis://user:${password}@127.0.0.1:6379/0`,
+    `redis://user:${password}@127.0.0.1:6379/x`,
+    `unix://user:${password}@/tmp/redis.sock?db=x`,
+  ]
+
+  for (const special of specials) {
+    it(`with a raw '${special}' in the password`, () => {
+      const password = `Bad${special}Pw${special}9z`
+      for (const url of urls(password)) {
+        const factories: Array<[string, () => unknown]> = [
+          ['parseRedisUrl', () => parseRedisUrl(url)],
+          ['standalone', () => standalone({ location: url })],
+          ['replica', () => replica({ location: [url, url] })],
+          ['cluster', () => cluster({ location: [url] })],
+          ['sentinel', () => sentinel({ location: url, sentinels: [['127.0.0.1', 26379]] })],
+        ]
+        for (const [name, factory] of factories) {
+          const error = thrownBy(factory)
+          // Some of these URLs parse (the password's tail taken for a path): then nothing throws.
+          if (error === undefined) continue
+          expect(error, `${name}: ${url}`).toBeInstanceOf(InvalidArgumentError)
+          for (const text of textsOf(error)) {
+            expect(text, `${name}: ${url}`).not.toContain(password)
+            expect(text, `${name}: ${url}`).not.toContain(`Pw${special}9z`)
+          }
+        }
+      }
+    })
+  }
+
+  it('keeps the parser error as a scrubbed cause', () => {
+    const error = thrownBy(() => parseRedisUrl('redis://user:Bad#Pw@127.0.0.1:notaport/0'))
+    const cause = (error as Error).cause as TypeError & { code?: string; input?: string }
+    expect(cause).toBeInstanceOf(TypeError)
+    expect(cause.code).toBe('ERR_INVALID_URL')
+    expect(cause.input).toBe('redis://user:***@127.0.0.1:notaport/0')
+  })
+
+  it('redacts everything up to the last @', () => {
+    expect(redactUrl('redis://user:a#b?c/d@e:f@host:1/0')).toBe('redis://user:***@host:1/0')
+    expect(redactUrl('unix://:p/w@/tmp/x.sock')).toBe('unix://:***@/tmp/x.sock')
+    expect(redactUrl('redis://h/0?db=1&password=a#b&x=1')).toBe('redis://h/0?db=1&password=***&x=1')
   })
 })

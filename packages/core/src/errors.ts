@@ -17,9 +17,23 @@ export class ConnectionError extends CachexError {
   override readonly code: string = 'E_CONNECTION'
 }
 
-/** A command did not complete within the `socketTimeout` (or connecting took longer than `socketConnectTimeout`). */
+/**
+ * A command did not complete within the `socketTimeout` (or connecting took longer than
+ * `socketConnectTimeout`). A write that timed out has an unknown outcome: the server may or may
+ * not have applied it.
+ */
 export class TimeoutError extends ConnectionError {
   override readonly code: string = 'E_TIMEOUT'
+}
+
+/**
+ * A command was refused before it was sent because too many bytes of commands already await
+ * their replies on the connection (`maxInFlightBytes`): the server is not keeping up (it is
+ * stalled, or the network is), and queueing more would only grow memory. Nothing was sent, so the
+ * command had no effect. A `ConnectionError`, so `ignoreExceptions` covers it.
+ */
+export class BackpressureError extends ConnectionError {
+  override readonly code: string = 'E_BACKPRESSURE'
 }
 
 /** Redis answered a command with an error reply (`WRONGTYPE`, `CROSSSLOT`, `NOSCRIPT`, …). */

@@ -19,6 +19,7 @@ export { Cache } from './cache.ts'
 export type { CodecOptions } from './codec.ts'
 export { Codec, parseInteger } from './codec.ts'
 export {
+  BackpressureError,
   CachexError,
   ClosedError,
   CompressionError,

@@ -106,10 +106,29 @@ export interface ConnectionOptions {
   location?: string | readonly string[] | object
   /** Password for every node, used where the URL has none. */
   password?: string
-  /** Seconds to wait for a connection to be established. */
+  /**
+   * Seconds the first call waits for a connection to be established. Once a connection attempt
+   * failed, calls no longer wait: they reject with a `ConnectionError` at once while the
+   * connection reconnects in the background.
+   * @default 5
+   */
   socketConnectTimeout?: number
-  /** Seconds one call may take before it rejects with a `TimeoutError`; `null` for no bound. */
+  /**
+   * Seconds one call may take before it rejects with a `TimeoutError`; `null` for no bound. A
+   * timeout also resets the connection (the commands still queued on it reject at once), and a
+   * write that timed out has an unknown outcome: the server may or may not have applied it.
+   * @default 5
+   */
   socketTimeout?: number | null
+  /**
+   * Most bytes of commands (their arguments, plus 64 bytes each) that may await their replies on
+   * one connection; a command that would go past it rejects at once with a `BackpressureError`
+   * (a `ConnectionError`), unsent. It bounds the memory a stalled server can make cachex hold
+   * (without it, 5 s of writes pile up before the first timeout). A single command larger than
+   * the cap still runs when nothing else is in flight. `null` for no cap.
+   * @default 33554432 (32 MiB)
+   */
+  maxInFlightBytes?: number | null
   /** Connection-pool settings, passed to the topology (node-redis `createClientPool` options for standalone). */
   connectionPool?: Record<string, unknown>
   /** Sentinel addresses as `[host, port]` pairs (`client: 'sentinel'`). */

@@ -1,6 +1,6 @@
 import { standalone } from '@cachex/connections'
-import { TimeoutError } from '@cachex/core'
-import { uniquePrefix } from '@cachex/test-utils'
+import { type Connection, ConnectionError, TimeoutError } from '@cachex/core'
+import { delay, uniquePrefix } from '@cachex/test-utils'
 import { useFailureHarness } from '@cachex/test-utils/failures'
 import { describe, expect, it } from 'vitest'
 import { Lock, LockNotOwnedError } from '../src/index.ts'
@@ -10,6 +10,23 @@ const { server, closeAfterTest } = useFailureHarness()
 /** A connection whose calls give up after 0.3 s, so a paused server times them out quickly. */
 function shortConnection(url: string) {
   return closeAfterTest(standalone({ location: url, socketTimeout: 0.3 }))
+}
+
+/**
+ * Waits until `connection` answers again after the server resumed: a timeout resets the
+ * connection, and calls fail fast until it has reconnected (a few milliseconds on loopback).
+ */
+async function back(connection: Connection): Promise<void> {
+  const until = performance.now() + 5000
+  for (;;) {
+    try {
+      await connection.command(['PING'])
+      return
+    } catch (error) {
+      if (!(error instanceof ConnectionError) || performance.now() > until) throw error
+      await delay(10)
+    }
+  }
 }
 
 describe('a release whose outcome is unknown keeps the token', () => {
@@ -30,6 +47,7 @@ describe('a release whose outcome is unknown keeps the token', () => {
     } finally {
       s.resume()
     }
+    await back(connection)
     await lock.release()
     expect(lock.token).toBeNull()
     expect(await observer.command(['EXISTS', name])).toBe(0)
@@ -48,6 +66,7 @@ describe('a release whose outcome is unknown keeps the token', () => {
     } finally {
       s.resume()
     }
+    await back(connection)
     // Whether or not the timed-out release ran once the server woke, another holder now has it.
     await observer.command(['SET', name, 'someone-else'])
     await expect(lock.release()).rejects.toBeInstanceOf(LockNotOwnedError)
@@ -66,11 +85,22 @@ describe('a release whose outcome is unknown keeps the token', () => {
     s.pause()
     try {
       await expect(lock.extend(10)).rejects.toBeInstanceOf(TimeoutError)
+      expect(lock.token).toBe(token)
+      // the connection is known down now: a call fails at once, unsent, and keeps the token too
+      await expect(lock.reacquire()).rejects.toBeInstanceOf(ConnectionError)
+      expect(lock.token).toBe(token)
+    } finally {
+      s.resume()
+    }
+    await back(connection)
+    s.pause()
+    try {
       await expect(lock.reacquire()).rejects.toBeInstanceOf(TimeoutError)
       expect(lock.token).toBe(token)
     } finally {
       s.resume()
     }
+    await back(connection)
     await lock.release()
     expect(await observer.command(['EXISTS', name])).toBe(0)
   })

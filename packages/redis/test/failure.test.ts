@@ -1,7 +1,10 @@
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { delay, freePort, timed } from '@cachex/test-utils'
 import { useFailureHarness } from '@cachex/test-utils/failures'
 import { describe, expect, it } from 'vitest'
 import {
+  BackpressureError,
   type Cache,
   ConnectionError,
   type CreateCacheOptions,
@@ -20,17 +23,25 @@ function cacheFor(location: string, options: CreateCacheOptions = {}): Cache {
   return closeAfterTest(createCache({ location, keyPrefix: 'f', ...FAST, ...options }))
 }
 
-async function eventually<T>(fn: () => Promise<T>, ms: number): Promise<T> {
+async function eventually<T>(fn: () => Promise<T>, ms: number, every = 100): Promise<T> {
   const until = performance.now() + ms
   for (;;) {
     try {
       return await fn()
     } catch (error) {
       if (performance.now() > until) throw error
-      await delay(100)
+      await delay(every)
     }
   }
 }
+
+/** A full garbage collection, so that RSS samples count what is held, not what awaits collection. */
+function fullGc(): () => void {
+  setFlagsFromString('--expose-gc')
+  return runInNewContext('gc') as () => void
+}
+
+const MB = 2 ** 20
 
 /** The calls of the ignoreExceptions tests, with what each resolves to when Redis is away. */
 function ignoredCalls(cache: Cache): Array<[string, Promise<unknown>, unknown]> {
@@ -153,7 +164,7 @@ describe('ignoreExceptions and other errors', () => {
 })
 
 describe('server paused (SIGSTOP)', () => {
-  it('calls reject with TimeoutError, and the same cache works after resume', async () => {
+  it('calls reject with typed errors within the bound, and the same cache works after resume', async () => {
     const s = await server()
     const cache = cacheFor(s.url)
     await cache.set('k', 'before')
@@ -166,16 +177,24 @@ describe('server paused (SIGSTOP)', () => {
       ]
       await delay(100)
       calls.push(timed(cache.get('k')))
-      for (const result of await Promise.all(calls)) {
-        expect(result.error).toBeInstanceOf(TimeoutError)
+      // The first call to time out rejects with TimeoutError and resets the connection; the
+      // calls still waiting behind it reject then, with a ConnectionError.
+      const results = await Promise.all(calls)
+      for (const result of results) {
+        expect(result.error).toBeInstanceOf(ConnectionError)
         expect(result.ms).toBeLessThan(500 + 2000)
       }
+      expect(results.some((result) => result.error instanceof TimeoutError)).toBe(true)
+      // while the server is still frozen, calls fail at once
+      const later = await timed(cache.get('k'))
+      expect(later.error).toBeInstanceOf(ConnectionError)
+      expect(later.ms).toBeLessThan(250)
     } finally {
       s.resume()
     }
-    const back = await timed(cache.get('k'))
+    const back = await timed(eventually(() => cache.get('k'), SETTLE_MS))
     expect(back.error).toBeUndefined()
-    // the SET sent during the pause may have run once the server woke up
+    // the SET sent during the pause may or may not have run: a timed-out write has an unknown outcome
     expect(['before', 'during']).toContain(back.value)
     expect(await cache.set('k', 'after')).toBe(true)
     expect(await cache.get('k')).toBe('after')
@@ -192,12 +211,16 @@ describe('server paused (SIGSTOP)', () => {
       expect(get.ms).toBeLessThan(SETTLE_MS)
       const many = await timed(cache.getMany(['k']))
       expect((many.value as Map<string, unknown>).size).toBe(0)
+      expect(many.ms).toBeLessThan(250) // the connection is known down: no wait
       const set = await timed(cache.set('k', 'w'))
       expect(set.value).toBe(false)
+      expect(set.ms).toBeLessThan(250)
     } finally {
       s.resume()
     }
-    expect(await cache.set('k', 'x')).toBe(true)
+    await eventually(async () => {
+      if ((await cache.set('k', 'x')) !== true) throw new Error('not back yet')
+    }, SETTLE_MS)
     expect(await cache.get('k')).toBe('x')
   })
 
@@ -258,4 +281,133 @@ describe('restart', () => {
     expect(back.error).toBeUndefined()
     expect(back.value).toEqual({ ok: true })
   }, 40_000)
+})
+
+describe('Redis down: calls fail fast (circuit breaker)', () => {
+  it('with ignoreExceptions, 1,000 gets take under 1 s after the first, and the cache works again within one reconnect interval of the server coming back', async () => {
+    const s = await server()
+    // the default bounds: before, each of these gets waited its 5 s socketConnectTimeout
+    const cache = cacheFor(s.url, {
+      ignoreExceptions: true,
+      socketConnectTimeout: 5,
+      socketTimeout: 5,
+    })
+    await cache.set('k', 'stored')
+    await s.kill()
+    const downAt = performance.now()
+    const first = await timed(cache.get('k', 'fallback'))
+    expect(first.value).toBe('fallback')
+    expect(first.ms).toBeLessThan(2500)
+    const started = performance.now()
+    let fallbacks = 0
+    for (let i = 0; i < 1000; i++)
+      if ((await cache.get('k', 'fallback')) === 'fallback') fallbacks++
+    const ms = performance.now() - started
+    console.log(`1,000 gets with Redis down: ${ms.toFixed(0)} ms`)
+    expect(fallbacks).toBe(1000)
+    expect(ms).toBeLessThan(1000)
+    // down long enough for the reconnection backoff to reach its cap (2 s)
+    await delay(Math.max(0, 4000 - (performance.now() - downAt)))
+    await s.start()
+    const back = await timed(
+      eventually(
+        async () => {
+          if ((await cache.set('k', 'again')) !== true) throw new Error('not back yet')
+        },
+        10_000,
+        10,
+      ),
+    )
+    console.log(`the cache works again ${back.ms.toFixed(0)} ms after Redis came back`)
+    expect(back.error).toBeUndefined()
+    // one reconnect interval (at most 2 s), plus a margin for a busy machine
+    expect(back.ms).toBeLessThan(2000 + 2000)
+    expect(await cache.get('k')).toBe('again')
+  }, 30_000)
+})
+
+describe('a stalled server (SIGSTOP) under a write load', () => {
+  it('6,400 sets/s of 10 KB: RSS grows by less than 64 MB, every call settles with a typed error, and the cache works again after SIGCONT', async () => {
+    const gc = fullGc()
+    const s = await server()
+    // the default bounds and cap, as a user gets them
+    const cache = cacheFor(s.url, { socketConnectTimeout: 5, socketTimeout: 5 })
+    const value = 'x'.repeat(10 * 1024)
+    const rate = 6400
+    const outcomes = new Map<string, number>()
+    const settled: Array<Promise<unknown>> = []
+    let sent = 0
+    const send = () => {
+      sent++
+      const call = cache.set(`k${sent % 64}`, value).then(
+        () => 'ok',
+        (error: unknown) => {
+          if (!(error instanceof ConnectionError)) throw error
+          return error.constructor.name
+        },
+      )
+      settled.push(
+        call.then((kind) => {
+          outcomes.set(kind, (outcomes.get(kind) ?? 0) + 1)
+        }),
+      )
+    }
+    /** Sends `rate` sets a second for `ms`, catching up when the event loop was late. */
+    const load = async (ms: number, sample?: () => void) => {
+      const started = performance.now()
+      const before = sent
+      let tick = 0
+      while (performance.now() - started < ms) {
+        const due = Math.floor(((performance.now() - started) / 1000) * rate) - (sent - before)
+        for (let i = 0; i < due; i++) send()
+        await delay(10)
+        if (++tick % 50 === 0) sample?.()
+      }
+    }
+    // The same load on the healthy server first, so that the heap has grown to what this load
+    // needs anyway; what the stall adds on top is what is measured.
+    await load(2000)
+    await Promise.all(settled.splice(0))
+    outcomes.clear()
+    gc()
+    const held = () => {
+      const memory = process.memoryUsage()
+      return memory.heapUsed + memory.external
+    }
+    const rss0 = process.memoryUsage().rss
+    const held0 = held()
+    let growth = 0
+    let heldGrowth = 0
+    const sentBefore = sent
+    try {
+      s.pause()
+      const sample = () => {
+        gc()
+        growth = Math.max(growth, process.memoryUsage().rss - rss0)
+        heldGrowth = Math.max(heldGrowth, held() - held0)
+      }
+      await load(6000, sample)
+      sample()
+      // nothing hangs: every call settles within its bound of being sent
+      const all = await timed(Promise.all(settled))
+      expect(all.error).toBeUndefined()
+      expect(all.ms).toBeLessThan(5000 + 5000)
+    } finally {
+      s.resume()
+    }
+    console.log(
+      `${sent - sentBefore} sets while the server was stopped: RSS grew by ${(growth / MB).toFixed(1)} MB, the heap and buffers by ${(heldGrowth / MB).toFixed(1)} MB; outcomes ${JSON.stringify(Object.fromEntries(outcomes))}`,
+    )
+    expect(growth).toBeLessThan(64 * MB)
+    // what is held, V8's spare pages aside: the queued commands, capped by maxInFlightBytes
+    expect(heldGrowth).toBeLessThan(64 * MB)
+    // every call was rejected with a typed error: the timeout, the reset, the cap
+    expect(outcomes.get('ok') ?? 0).toBe(0)
+    expect(outcomes.get('TimeoutError')).toBeGreaterThan(0)
+    expect(outcomes.get(BackpressureError.name)).toBeGreaterThan(0)
+    await eventually(async () => {
+      if ((await cache.set('after', 'ok')) !== true) throw new Error('not back yet')
+    }, SETTLE_MS)
+    expect(await cache.get('after')).toBe('ok')
+  }, 60_000)
 })
