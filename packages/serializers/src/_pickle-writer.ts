@@ -130,6 +130,18 @@ class FreshStr {
   constructor(readonly text: string) {}
 }
 
+/**
+ * A str that CPython shares with equal strs of one kind only, not with the others: pytz's zone
+ * names (one object per zone, used by all its states, built at run time, so never one of the
+ * application's strs).
+ */
+class ScopedStr {
+  constructor(
+    readonly text: string,
+    readonly scope: Map<string, number>,
+  ) {}
+}
+
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 const nativeWellFormed =
   typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed === 'function'
@@ -248,6 +260,7 @@ class Writer {
   // Named time zones by value: Python shares one object per pytz state and per cached zoneinfo
   // key (pytz.timezone() and ZoneInfo() return cached instances), so equal zones are one object.
   private readonly zoneMemo = new Map<string, number>()
+  private readonly pytzNames = new Map<string, number>()
   private depth = 0
   private readonly classes: ClassTable | null
 
@@ -436,7 +449,11 @@ class Writer {
     } else if (Array.isArray(value)) this.saveList(value)
     else if (value instanceof Uint8Array) this.saveBytes(value)
     else if (value instanceof FreshStr) this.saveStr(value.text)
-    else if (value instanceof PyTuple) this.saveTuple(value, value.items)
+    else if (value instanceof ScopedStr) {
+      const index = value.scope.get(value.text)
+      if (index !== undefined) this.memoGet(index)
+      else value.scope.set(value.text, this.saveStr(value.text))
+    } else if (value instanceof PyTuple) this.saveTuple(value, value.items)
     else if (value instanceof Map) this.saveMap(value)
     else if (value instanceof Set) this.saveSet(value)
     else if (value instanceof PyDateTime) this.saveDatetime(value, value)
@@ -831,11 +848,14 @@ class Writer {
       this.saveSharedZone('pytz-utc', zone, () => this.saveReduce(PYTZ_UTC, [], zone))
       return
     }
+    // The abbreviation of each state is a str of its own (read from the zone's file).
+    const name = new ScopedStr(zone.zone, this.pytzNames)
     const args =
       zone.utcoffsetSeconds === null
-        ? [zone.zone]
-        : [zone.zone, zone.utcoffsetSeconds, zone.dstSeconds, zone.tzname]
-    this.saveSharedZone(`pytz\n${args.join('\n')}`, zone, () => this.saveReduce(PYTZ_P, args, zone))
+        ? [name]
+        : [name, zone.utcoffsetSeconds, zone.dstSeconds, new FreshStr(zone.tzname as string)]
+    const key = `pytz\n${zone.zone}\n${zone.utcoffsetSeconds}\n${zone.dstSeconds}\n${zone.tzname}`
+    this.saveSharedZone(key, zone, () => this.saveReduce(PYTZ_P, args, zone))
   }
 
   /**
