@@ -113,6 +113,12 @@ export function classTable(
         `pickle classes: ${global} needs both type and write to be written, or neither`,
       )
     }
+    for (const member of ['setState', 'type', 'write'] as const) {
+      const value = handler[member]
+      if (value !== undefined && typeof value !== 'function') {
+        throw new InvalidArgumentError(`pickle classes: ${global}.${member} must be a function`)
+      }
+    }
     const entry: ClassEntry = { module, name, handler: handler as PickleClass<unknown> }
     byGlobal.set(`${module}\n${name}`, entry)
     if (handler.type !== undefined) writers.push(entry)

@@ -517,6 +517,16 @@ describe('pickle: refuses every other shape of getattr, pytz, zoneinfo and SafeS
       /refusing builtins\.getattr\(global zoneinfo\.ZoneInfo, "something_else"\)/,
     ],
     [
+      "getattr(builtins.object, '__subclasses__')",
+      `\x80\x02${GETATTR2}c__builtin__\nobject\nX\x0e\x00\x00\x00__subclasses__\x86R.`,
+      /refusing builtins\.getattr\(global builtins\.object, "__subclasses__"\)/,
+    ],
+    [
+      "getattr(getattr, '__self__')",
+      `\x80\x02${GETATTR2}${GETATTR2}X\x08\x00\x00\x00__self__\x86R.`,
+      /refusing builtins\.getattr\(builtins\.getattr, "__self__"\)/,
+    ],
+    [
       "getattr(datetime.datetime, 'now')",
       `\x80\x02${GETATTR2}cdatetime\ndatetime\nX\x03\x00\x00\x00now\x86R.`,
       /refusing builtins\.getattr\(global datetime\.datetime, "now"\)/,
@@ -638,6 +648,33 @@ describe('pickle: refuses every other shape of getattr, pytz, zoneinfo and SafeS
     expect(error).toBeInstanceOf(SerializationError)
     expect((error as Error).message).toMatch(/^pickle: /)
     expect((error as Error).message).toMatch(message)
+  })
+
+  it('fuzz: mutated and truncated zone and SafeString pickles load or throw a pickle error', () => {
+    let seed = 9
+    const random = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0
+      return (seed >>> 8) % n
+    }
+    const sources = Object.values(vectors).flatMap((v) =>
+      [...v.c, ...v.py].filter((x): x is string => typeof x === 'string'),
+    )
+    let loaded = 0
+    for (let i = 0; i < 2000; i++) {
+      const data = Buffer.from(sources[random(sources.length)] as string, 'hex')
+      const mutated = Buffer.from(data)
+      for (let k = 0; k <= random(3); k++) mutated[random(mutated.length)] = random(256)
+      const input = random(4) === 0 ? mutated.subarray(0, random(mutated.length)) : mutated
+      try {
+        reader.deserialize(input)
+        loaded++
+      } catch (error) {
+        if (!(error instanceof SerializationError) || !error.message.startsWith('pickle: ')) {
+          throw error
+        }
+      }
+    }
+    expect(loaded).toBeGreaterThan(0)
   })
 
   it('names the global, and the two ways forward, when it refuses one', () => {
@@ -829,6 +866,8 @@ describe('pickle: an application class table (classes)', () => {
       [{ Money: { read } }, /is not a global name/],
       [{ 'a.b': {} }, /needs a read\(args, kind\) function/],
       [{ 'a.b': { read, type: Money } }, /needs both type and write/],
+      [{ 'a.b': { read, type: {}, write: read } }, /a\.b\.type must be a function/],
+      [{ 'a.b': { read, setState: 1 } }, /a\.b\.setState must be a function/],
     ] as const) {
       expect(() => pickleSerializer({ classes: table as unknown as PickleClasses })).toThrow(
         InvalidArgumentError,
