@@ -20,7 +20,7 @@ export class DjangoApp {
   readonly #pending = new Map<number, (answer: Answer) => void>()
   #next = 0
   #exited: Promise<number | null>
-  #stderr = ''
+  readonly #stderr: () => string
 
   /** Django's version, as the project reports it. */
   readonly version: string
@@ -31,11 +31,13 @@ export class DjangoApp {
     version: string,
     exited: Promise<number | null>,
     lines: AsyncIterator<string>,
+    stderr: () => string,
   ) {
     this.#child = child
     this.#dir = dir
     this.version = version
     this.#exited = exited
+    this.#stderr = stderr
     void (async () => {
       for (let line = await lines.next(); line.done !== true; line = await lines.next()) {
         const answer = JSON.parse(line.value) as Answer
@@ -85,11 +87,7 @@ export class DjangoApp {
       throw new Error(`django_app.py did not start (${JSON.stringify(first)}):\n${stderr}`)
     }
     const ready = JSON.parse(first.value) as { ready: boolean; django: string }
-    const app = new DjangoApp(child, dir, ready.django, exited, lines)
-    child.stderr.on('data', (chunk: Buffer) => {
-      app.#stderr = (app.#stderr + chunk.toString('utf8')).slice(-4000)
-    })
-    return app
+    return new DjangoApp(child, dir, ready.django, exited, lines, () => stderr)
   }
 
   /** Runs one operation of django_app.py's `Ops`; rejects with Python's error. */
@@ -105,7 +103,7 @@ export class DjangoApp {
       })
       this.#exited.then((code) => {
         if (this.#pending.delete(id)) {
-          reject(new Error(`django_app.py exited (${code}) during ${op}:\n${this.#stderr}`))
+          reject(new Error(`django_app.py exited (${code}) during ${op}:\n${this.#stderr()}`))
         }
       })
       this.#child.stdin.write(`${JSON.stringify({ id, op, args })}\n`)
