@@ -438,10 +438,6 @@ export class Topology {
       // Nodes whose probe is still out come last, the most recently asked first.
       ...alive.filter((node) => node.probeSince !== 0).sort((a, b) => b.probeSince - a.probeSince),
     ]
-    if (process.env.TOPO_DEBUG)
-      console.log(
-        `refresh: ${sources.length} sources of ${inUse.size} at ${Math.round(performance.now())}`,
-      )
     for (const source of sources.slice(0, 3)) {
       try {
         await this.connect(source)
@@ -452,15 +448,9 @@ export class Topology {
         )
         const ranges = parseSlots(reply, source.host)
         if (ranges.length === 0) continue
-        const changed = this.#apply(ranges)
-        if (process.env.TOPO_DEBUG)
-          console.log(
-            `refresh from ${source.address}: changed=${changed} at ${Math.round(performance.now())}`,
-          )
-        if (changed) this.#nudge(source)
+        if (this.#apply(ranges)) this.#nudge(source)
         return
-      } catch (e) {
-        if (process.env.TOPO_DEBUG) console.log(`refresh from ${source.address} failed: ${e}`)
+      } catch {
         // Ask the next one.
       }
     }
