@@ -143,12 +143,16 @@ export interface TopologyOptions {
 export const WATCH_INTERVAL_MS = 200
 /** How long the watch waits for the probes' answers before it asks for the slot map. */
 const PROBE_WAIT_MS = 100
+/** The longest one node is given to answer `CLUSTER SLOTS` before the next is asked. */
+const MAX_REFRESH_WAIT_MS = 1000
 /** The least time between two slot-map refreshes. */
 const REFRESH_INTERVAL_MS = 200
 /** A node that failed is not asked for the slot map for this long (it may have restarted empty). */
 const SOURCE_QUARANTINE_MS = 10_000
 /** How often replicas cachex reads from are checked (`INFO replication`). */
 export const REPLICA_CHECK_MS = 1000
+/** Every how many replica checks the slot map is asked again, for new replicas. */
+const REPLICA_DISCOVERY_TICKS = 5
 /** An idle client cachex opened for a node outside the slot map is closed after this long. */
 const IDLE_CLIENT_MS = 60_000
 
@@ -208,10 +212,17 @@ export class Topology {
   readonly #options: TopologyOptions
   readonly #cluster: NodeRedisClusterLike
   readonly #handles = new Map<string, NodeHandle>()
+  readonly #connecting = new Map<NodeHandle, Promise<void>>()
   #shards = new Map<string, Shard>()
   #built = false
   #closed = false
   #watchTimer: NodeJS.Timeout | undefined
+  /** A watch round is scheduled or running. */
+  #watching = false
+  /** Something asked for another round while one ran. */
+  #watchAgain = false
+  /** The listeners on node-redis's cluster, removed on close. */
+  readonly #listeners: Array<[string, (...args: unknown[]) => void]>
   #replicaTimer: NodeJS.Timeout | undefined
   #refreshing: Promise<void> | undefined
   #refreshAgain = false
@@ -221,11 +232,13 @@ export class Topology {
   constructor(options: TopologyOptions) {
     this.#options = options
     this.#cluster = options.cluster
-    const cluster = options.cluster
     // node-redis's node clients: a lost connection is a reason to look at the slot map.
-    cluster.on('node-error', (_error, info) => this.#onNodeTrouble(info))
-    cluster.on('node-reconnecting', (info) => this.#onNodeTrouble(info))
-    cluster.on('node-ready', (info) => this.#onNodeReady(info))
+    this.#listeners = [
+      ['node-error', (_error, info) => this.#onNodeTrouble(this.#bySocket(info))],
+      ['node-reconnecting', (info) => this.#onNodeTrouble(this.#bySocket(info))],
+      ['node-ready', (info) => this.#onNodeReady(this.#bySocket(info))],
+    ]
+    for (const [event, listener] of this.#listeners) options.cluster.on(event, listener)
   }
 
   /** Whether the map was built (from node-redis's, once it connected). */
@@ -354,9 +367,17 @@ export class Topology {
     return node
   }
 
-  /** Something went wrong (a timeout, a stall, a lost connection): watch the nodes a while. */
+  /**
+   * Something went wrong (a timeout, a stall, a lost connection, `CLUSTERDOWN`): watch the nodes
+   * and the slot map — at least one round, and more while a node is in trouble.
+   */
   watch(): void {
-    if (this.#watchTimer !== undefined || this.#closed || !this.#built) return
+    if (this.#closed || !this.#built) return
+    if (this.#watching) {
+      this.#watchAgain = true
+      return
+    }
+    this.#watching = true
     this.#watchTimer = setTimeout(this.#cycle, 0)
     this.#watchTimer.unref()
   }
@@ -369,9 +390,18 @@ export class Topology {
     }
   }
 
-  /** Resolves `node`'s client: node-redis's for it, or one cachex opens. */
-  async connect(node: NodeHandle): Promise<void> {
-    if (node.sender !== undefined && node.client?.isOpen !== false) return
+  /** Resolves `node`'s client: node-redis's for it, or one cachex opens (one attempt at a time). */
+  connect(node: NodeHandle): Promise<void> {
+    if (node.sender !== undefined && node.client?.isOpen !== false) return Promise.resolve()
+    let connecting = this.#connecting.get(node)
+    if (connecting === undefined) {
+      connecting = this.#resolve(node).finally(() => this.#connecting.delete(node))
+      this.#connecting.set(node, connecting)
+    }
+    return connecting
+  }
+
+  async #resolve(node: NodeHandle): Promise<void> {
     const cluster = this.#cluster
     const known = cluster.nodeByAddress?.get(node.address)
     if (known !== undefined) {
@@ -398,10 +428,10 @@ export class Topology {
       this.#refreshAgain = true
       return this.#refreshing
     }
-    const wait = this.#lastRefresh + REFRESH_INTERVAL_MS - performance.now()
     const run = async () => {
-      if (wait > 0) await sleep(wait)
       do {
+        const wait = this.#lastRefresh + REFRESH_INTERVAL_MS - performance.now()
+        if (wait > 0) await sleep(wait)
         this.#refreshAgain = false
         this.#lastRefresh = performance.now()
         await this.#refreshOnce()
@@ -419,6 +449,7 @@ export class Topology {
     this.#closed = true
     clearTimeout(this.#watchTimer)
     clearInterval(this.#replicaTimer)
+    for (const [event, listener] of this.#listeners) this.#cluster.off?.(event, listener)
     const own = [...this.#handles.values()].filter((node) => node.own && node.client !== undefined)
     await Promise.all(own.map((node) => this.#closeClient(node.client as NodeRedisNodeClientLike)))
   }
@@ -443,7 +474,7 @@ export class Topology {
         await this.connect(source)
         const reply = await within(
           (source.textSender as NodeSender).sendCommand(['CLUSTER', 'SLOTS']),
-          this.#options.askTimeoutMs,
+          Math.min(this.#options.askTimeoutMs, MAX_REFRESH_WAIT_MS),
           `CLUSTER SLOTS on ${source.address}`,
         )
         const ranges = parseSlots(reply, source.host)
@@ -542,7 +573,11 @@ export class Topology {
 
   readonly #cycle = async (): Promise<void> => {
     this.#watchTimer = undefined
-    if (this.#closed) return
+    this.#watchAgain = false
+    if (this.#closed) {
+      this.#watching = false
+      return
+    }
     const now = performance.now()
     let trouble = false
     const dirty = new Set<NodeHandle>()
@@ -559,9 +594,11 @@ export class Topology {
     // The slot map is asked of a node that just answered its probe: give them a moment.
     if (probes.length > 0) await Promise.race([Promise.all(probes), sleep(PROBE_WAIT_MS)])
     await this.refresh()
-    if (trouble && !this.#closed && this.#watchTimer === undefined) {
+    if ((trouble || this.#watchAgain) && !this.#closed) {
       this.#watchTimer = setTimeout(this.#cycle, WATCH_INTERVAL_MS)
       this.#watchTimer.unref()
+    } else {
+      this.#watching = false
     }
   }
 
@@ -620,9 +657,11 @@ export class Topology {
     }
   }
 
-  /** A node-redis node client errored or is reconnecting. */
-  #onNodeTrouble(info: unknown): void {
-    const node = this.#bySocket(info)
+  /**
+   * A node's connection errored or is reconnecting: the node may be down, or may come back
+   * another node (restarted empty), so a replica leaves the read rotation until checked again.
+   */
+  #onNodeTrouble(node: NodeHandle | undefined): void {
     if (node !== undefined) {
       node.failedAt = performance.now()
       if (node.replica !== undefined) {
@@ -635,8 +674,8 @@ export class Topology {
     this.watch()
   }
 
-  #onNodeReady(info: unknown): void {
-    const node = this.#bySocket(info)
+  /** A node's connection is up (again): a replica is checked before it serves reads. */
+  #onNodeReady(node: NodeHandle | undefined): void {
     if (node !== undefined && this.#options.readFromReplicas) void this.#checkReplica(node)
   }
 
@@ -649,10 +688,14 @@ export class Topology {
 
   #startReplicaChecks(): void {
     if (this.#replicaTimer !== undefined || this.#closed) return
+    let ticks = 0
     this.#replicaTimer = setInterval(() => {
       for (const shard of this.#shards.values()) {
         for (const replica of shard.replicas) void this.#checkReplica(replica)
       }
+      // Redis lists a replica in CLUSTER SLOTS only once it has replicated something: a map made
+      // early may have none, and a replica may be added. Look again now and then.
+      if (++ticks % REPLICA_DISCOVERY_TICKS === 0) void this.refresh()
     }, REPLICA_CHECK_MS)
     this.#replicaTimer.unref()
   }
@@ -747,10 +790,7 @@ export class Topology {
       destroy(): void
       on(event: string, listener: (...args: unknown[]) => void): unknown
     }
-    client.on('error', () => {
-      node.failedAt = performance.now()
-      this.watch()
-    })
+    client.on('error', () => this.#onNodeTrouble(node))
     try {
       await within(client.connect(), this.#options.askTimeoutMs, `connecting to ${node.address}`)
     } catch (error) {
@@ -769,6 +809,10 @@ export class Topology {
       return
     }
     this.#setClient(node, client, true, this.#options.readFromReplicas)
+    // Back after a reconnection (the first connection is checked when the node joins the map).
+    client.on('ready', () => {
+      if (node.client === client) this.#onNodeReady(node)
+    })
   }
 
   #closeClient(client: NodeRedisNodeClientLike): Promise<void> {

@@ -574,8 +574,10 @@ class ClusterConnection implements Connection {
       const message = error.message
       let reply: Promise<unknown>
       if (error instanceof ErrorReply && message.startsWith('MOVED ')) {
+        if (++redirects > this.#maxRedirects) throw error
         reply = this.#topology.sendTo(this.#topology.moved(slot, target(message)), args, text)
       } else if (error instanceof ErrorReply && message.startsWith('ASK ')) {
+        if (++redirects > this.#maxRedirects) throw error
         reply = this.#topology.asking(this.#topology.handle(target(message)), args, text)
       } else if (error instanceof ErrorReply && message.startsWith('TRYAGAIN')) {
         const now = performance.now()
@@ -588,6 +590,7 @@ class ClusterConnection implements Connection {
         wait = Math.min(wait * 2, TRYAGAIN_MAX_MS)
         reply = this.#sendOnce(slot, readonly, args, text)
       } else if (isClientClosed(error)) {
+        if (++redirects > this.#maxRedirects) throw error
         this.#topology.forgetClosed()
         reply = this.#sendOnce(slot, readonly, args, text)
       } else {
@@ -596,7 +599,6 @@ class ClusterConnection implements Connection {
         }
         throw error
       }
-      if (++redirects > this.#maxRedirects) throw error
       try {
         return await reply
       } catch (next) {
