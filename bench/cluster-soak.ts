@@ -5,7 +5,8 @@
 // node --conditions=@cachex/source --import tsx bench/cluster-soak.ts <scenario> [<scenario>…]
 //   scenarios: reshard, add-primary, kill, stop, restart-empty   (SOAK_RATE=300 calls/s,
 //   SOAK_REPLICA_READS=1 for readFromReplicas, SOAK_NODE_TIMEOUT=2000 ms cluster-node-timeout,
-//   SOAK_SOCKET_TIMEOUT=1 s)
+//   SOAK_SOCKET_TIMEOUT=1 s; SOAK_CONNECTION=<module> uses that module's `cluster` factory, to
+//   compare with another implementation)
 //
 // The load is open-loop (calls keep coming while the cluster is in trouble): get, set and
 // getMany of 10 keys spread over the slots, plus getMany/setMany of 5 keys sharing a hash tag
@@ -14,7 +15,9 @@
 // miss, a value never written is a wrong value, and at the end every key must hold its last
 // acknowledged value (or a later one whose outcome was unknown).
 import { execFile } from 'node:child_process'
+import { resolve } from 'node:path'
 import { promisify } from 'node:util'
+import type { ConnectionFactory } from '@cachex/core'
 import { createCache, keySlot } from '@cachex/redis'
 import { type ClusterNode, delay, startCluster, type TestCluster } from '@cachex/test-utils'
 import { createClient } from '@redis/client'
@@ -84,7 +87,12 @@ async function soak(scenario: string): Promise<void> {
     replicasPerPrimary: 1,
     nodeTimeout: NODE_TIMEOUT,
   })
+  const other =
+    env.SOAK_CONNECTION === undefined
+      ? undefined
+      : ((await import(resolve(env.SOAK_CONNECTION))) as { cluster: ConnectionFactory }).cluster
   const cache = createCache({
+    connectionFactory: other,
     client: 'cluster',
     location: [...cluster.seeds],
     keyPrefix: PREFIX,
@@ -165,8 +173,11 @@ async function soak(scenario: string): Promise<void> {
       return seq
     })
     try {
-      if (keys.length === 1) await cache.set(keys[0] as string, values[0], 3600)
-      else await cache.setMany(Object.fromEntries(keys.map((k, i) => [k, values[i]])), 3600)
+      if (keys.length === 1) await cache.set(keys[0] as string, values[0], { timeout: 3600 })
+      else
+        await cache.setMany(Object.fromEntries(keys.map((k, i) => [k, values[i]])), {
+          timeout: 3600,
+        })
       keys.forEach((k, i) => {
         const entry = ledger.get(k) as Entry
         const seq = values[i] as number

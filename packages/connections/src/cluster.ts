@@ -65,16 +65,21 @@ export interface ClusterOptions extends ConnectionOptions {
   /** Closes a cluster handed in as `location` when this connection is closed. @default false */
   closeConnection?: boolean
   /**
-   * Send read-only commands (`get`, `getMany`, `ttl`…) to a random node of the key's shard,
-   * replicas included (node-redis `useReplicas`). Replicas lag behind their primary, so a read
-   * right after a write may miss it. @default false
+   * Send read-only commands (`get`, `getMany`, `ttl`…) to the nodes of the key's shard in turn,
+   * replicas included (node-redis `useReplicas`). A replica takes reads only while it reports
+   * `role:slave` with `master_link_status:up` (checked every second, and again whenever its
+   * connection comes back), so one that restarted empty gets none until it has resynchronised;
+   * while the shard's primary is down, a replica that had synchronised keeps serving. Replicas lag
+   * behind their primary, so a read right after a write may miss it. @default false
    */
   readFromReplicas?: boolean
   /**
-   * Extra `createCluster()` options, such as `nodeAddressMap` (for nodes behind NAT or Docker) or
-   * `maxCommandRedirections`. cachex sets `topologyRefreshOnReconnectionAttemptStrategy` to 1000
-   * (rediscover the slot map one second after a node starts reconnecting, instead of node-redis's
-   * five) so that a failover is noticed soon; set it here to change that.
+   * Extra `createCluster()` options, such as `nodeAddressMap` (for nodes behind NAT or Docker;
+   * cachex applies it to the nodes it connects to itself too) or `maxCommandRedirections` (how
+   * many `MOVED`/`ASK` one call follows, 16 by default). cachex sets
+   * `topologyRefreshOnReconnectionAttemptStrategy` to 1000 (node-redis rediscovers its own slot
+   * map, used for key-less commands, one second after a node starts reconnecting, instead of
+   * five); set it here to change that.
    * @default {}
    */
   clusterOptions?: Record<string, unknown>
@@ -202,17 +207,25 @@ export class CrossSlotError extends ResponseError {
 /**
  * A connection to a Redis Cluster. Discovers the cluster from its seed nodes on first use,
  * routes every command to the primary of its key's hash slot, and follows the cluster when slots
- * move or a replica is promoted (node-redis rediscovers the slot map on `MOVED` and when a node
- * stops answering). Calls are bounded as in `standalone`: waiting for the cluster by
+ * move or a replica is promoted. Calls are bounded as in `standalone`: waiting for the cluster by
  * `socketConnectTimeout`, each call by `socketTimeout`, with one timer per connection, and
  * `maxInFlightBytes` caps what awaits replies. Once the discovery failed, calls reject with a
- * `ConnectionError` at once while it is retried in the background (`reconnectDelay` apart); a
- * node that is down fails its calls at once (its client has no offline queue).
+ * `ConnectionError` at once while it is retried in the background (`reconnectDelay` apart).
+ *
+ * While the cluster changes: `MOVED` and `ASK` are followed to any node (connecting to it when
+ * node-redis has no client for it, such as a new primary that owns no slot yet), and `TRYAGAIN`
+ * (a multi-key command on a slot being migrated) is retried within `socketTimeout`. cachex keeps
+ * its own slot map and, when a call times out or waits long, a node's connection fails or a reply
+ * says `CLUSTERDOWN`, probes the nodes and asks a primary that answers for the map, every 200 ms
+ * while a node is in trouble: a node silent for `socketTimeout` fails its calls at once (a dead
+ * one already does: its client has no offline queue), and the replica promoted in its place gets
+ * its slots as soon as the cluster says so.
  *
  * Multi-key commands are split by slot and the parts run in parallel, one command per slot,
  * pipelined per node: `MGET` (the replies come back in the order of the keys), `MSET`, and
  * `DEL`/`UNLINK`/`EXISTS`/`TOUCH` (the counts are summed), as redis-py's `mget_nonatomic` and
- * `mset_nonatomic` do. Such a command is atomic only among keys of one slot. Commands that must
+ * `mset_nonatomic` do. Such a command is atomic only among keys of one slot, and a part of a read
+ * or a delete that keeps meeting `TRYAGAIN` runs key by key. Commands that must
  * stay atomic across their keys — `RENAME` (`incrVersion`), `LMOVE`, scripts — run as they are
  * when their keys share a slot, and otherwise reject with a `CrossSlotError` that explains hash
  * tags.
