@@ -35,6 +35,20 @@ async function onNode(node: ClusterNode, ...args: string[]): Promise<unknown> {
   }
 }
 
+/**
+ * Writes on `node` directly and waits (at most 3 s) for its replica to acknowledge: `WAIT` counts
+ * the writes of its own connection.
+ */
+async function writeAndWait(node: ClusterNode, ...args: string[]): Promise<void> {
+  const direct = standalone({ location: node.url })
+  try {
+    await direct.command(args)
+    expect(await direct.command(['WAIT', '1', '3000'])).toBe(1)
+  } finally {
+    await direct.close()
+  }
+}
+
 /** How many `command` calls `node` ran, from `INFO commandstats`. */
 async function calls(node: ClusterNode, command: string): Promise<number> {
   const stats = String(await onNode(node, 'INFO', 'commandstats'))
@@ -56,6 +70,26 @@ async function otherPrimary(node: ClusterNode): Promise<ClusterNode> {
   const other = (await testCluster.primaries()).find((n) => n !== node)
   if (other === undefined) throw new Error('no other primary')
   return other
+}
+
+/** The `n`-th primary that has a live replica, and that replica. */
+async function shard(n: number): Promise<[ClusterNode, ClusterNode]> {
+  const found: Array<[ClusterNode, ClusterNode]> = []
+  for (const primary of await testCluster.primaries()) {
+    const replica = await testCluster.replicaOf(primary)
+    if (replica !== undefined) found.push([primary, replica])
+  }
+  const pair = found[n % found.length]
+  if (pair === undefined) throw new Error('no primary has a replica')
+  return pair
+}
+
+/** A key served by `primary`, with a hash tag so that more keys can join its slot. */
+async function tagOn(primary: ClusterNode): Promise<string> {
+  for (let i = 0; ; i++) {
+    const tag = `{rr${i}}`
+    if ((await testCluster.primaryFor(tag)) === primary) return tag
+  }
 }
 
 beforeAll(async () => {
@@ -150,31 +184,10 @@ describe('a slot being migrated', () => {
 })
 
 describe('replica reads', () => {
-  /** The `n`-th primary that has a live replica, and that replica. */
-  async function shard(n: number): Promise<[ClusterNode, ClusterNode]> {
-    const found: Array<[ClusterNode, ClusterNode]> = []
-    for (const primary of await testCluster.primaries()) {
-      const replica = await testCluster.replicaOf(primary)
-      if (replica !== undefined) found.push([primary, replica])
-    }
-    const pair = found[n % found.length]
-    if (pair === undefined) throw new Error('no primary has a replica')
-    return pair
-  }
-
-  /** A key served by `primary`, with a hash tag so that more keys can join its slot. */
-  async function tagOn(primary: ClusterNode): Promise<string> {
-    for (let i = 0; ; i++) {
-      const tag = `{rr${i}}`
-      if ((await testCluster.primaryFor(tag)) === primary) return tag
-    }
-  }
-
   it('reads from a replica only while its link to the primary is up', async () => {
     const [primary, replica] = await shard(0)
     const tag = await tagOn(primary)
-    await onNode(primary, 'SET', `${tag}:old`, 'old')
-    await onNode(primary, 'WAIT', '1', '2000')
+    await writeAndWait(primary, 'SET', `${tag}:old`, 'old')
     // Connected once the replica has replicated something: Redis lists it in the slot map then.
     const c = open({ readFromReplicas: true })
 
@@ -224,8 +237,7 @@ describe('replica reads', () => {
     const [primary, replica] = await shard(1)
     const tag = await tagOn(primary)
     const keys = Array.from({ length: 10 }, (_, i) => `${tag}:${i}`)
-    await onNode(primary, 'MSET', ...keys.flatMap((k) => [k, k]))
-    await onNode(primary, 'WAIT', '1', '2000')
+    await writeAndWait(primary, 'MSET', ...keys.flatMap((k) => [k, k]))
     const c = open({ readFromReplicas: true })
     // Reads reach the replica while it is healthy.
     await until(
@@ -261,12 +273,12 @@ describe('replica reads', () => {
 
 describe('a frozen primary', () => {
   it('is routed around once its replica is promoted, without waiting for it to wake', async () => {
+    await testCluster.waitUntilHealthy(30_000)
+    const [victim, replica] = await shard(2)
+    const key = `frozen:${await tagOn(victim)}`
+    await writeAndWait(victim, 'SET', key, 'v0')
     const c = open({ socketTimeout: 0.5 })
-    const key = 'frozen:{f}'
-    await c.command(['SET', key, 'v0'])
-    const victim = await testCluster.primaryFor(key)
-    const replica = (await testCluster.replicaOf(victim)) as ClusterNode
-    expect(await c.command(['WAIT', '1', '2000'], { key })).toBe(1)
+    expect(text(await c.command(['GET', key], { key }))).toBe('v0')
 
     testCluster.pause(victim)
     const errors: unknown[] = []
