@@ -519,7 +519,10 @@ export class Topology {
       inUse.add(shard.master)
       for (const replica of shard.replicas) inUse.add(replica)
     }
+    let stale = false
     for (const node of inUse) {
+      // A node marked down earlier that is back in the map: probe it again before long.
+      if (node.down) stale = true
       // Connect the nodes now, not on the first call that needs them.
       if (node.sender === undefined) this.connect(node).catch(() => {})
       if (node.replica === undefined && shards.get(node.address) === undefined) {
@@ -535,14 +538,21 @@ export class Topology {
         if (client !== undefined) void this.#closeClient(client)
       }
     }
+    if (stale) this.watch()
     return true
   }
 
   /** Tells node-redis to rediscover the cluster too (for the commands it routes), from `source`. */
   #nudge(source: NodeHandle): void {
     const slots = this.#cluster._slots
-    if (this.#nudging || typeof slots?.rediscover !== 'function' || source.client === undefined)
+    if (
+      this.#nudging ||
+      this.#closed ||
+      typeof slots?.rediscover !== 'function' ||
+      source.client === undefined
+    ) {
       return
+    }
     this.#nudging = true
     const down = new Set(
       [...this.#handles.values()].filter((n) => n.down || n.probeSince !== 0).map((n) => n.address),
