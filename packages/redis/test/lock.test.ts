@@ -60,10 +60,9 @@ describe('cache.lock()', () => {
     }
   })
 
-  it('works with await using and withLock', async () => {
+  it('works with await using (acquireLock) and withLock', async () => {
     {
-      await using lock = cache.lock('scoped')
-      expect(await lock.acquire()).toBe(true)
+      await using lock = await cache.acquireLock('scoped')
       expect(await lock.owned()).toBe(true)
     }
     expect(await cache.connection.command(['EXISTS', 'p:1:scoped'])).toBe(0)
