@@ -2,7 +2,7 @@
 // key versions. Each check costs nothing when the argument is absent (the hot path), and a short
 // loop over the keys of an options object when one is given.
 
-import { describe } from './_timeout.ts'
+import { checkSeconds, describe } from './_timeout.ts'
 import { InvalidArgumentError } from './errors.ts'
 
 /** An options object: its keys, for the unknown-key check. */
@@ -49,7 +49,7 @@ export function timeoutArguments<O extends { timeout?: number | null }>(
   }
   if (typeof timeoutOrOptions === 'number') {
     checkOptions(options, method, withoutTimeout(allowed))
-    return [timeoutOrOptions, options as O | undefined]
+    return [checkSeconds(timeoutOrOptions, `${method}() timeout`), options as O | undefined]
   }
   if (typeof timeoutOrOptions === 'object' && !Array.isArray(timeoutOrOptions)) {
     checkOptions(timeoutOrOptions, method, allowed)
@@ -58,7 +58,9 @@ export function timeoutArguments<O extends { timeout?: number | null }>(
         `${method}() takes the timeout in seconds followed by options, or one options object, not two objects`,
       )
     }
-    return [timeoutOrOptions.timeout, timeoutOrOptions]
+    const timeout = timeoutOrOptions.timeout
+    if (timeout !== undefined && timeout !== null) checkSeconds(timeout, `${method}() timeout`)
+    return [timeout, timeoutOrOptions]
   }
   throw new InvalidArgumentError(
     `${method}() takes a timeout in seconds (a number, or null for no expiry) or an options object { ${allowed.join(', ')} }, got ${describeArgument(timeoutOrOptions)}`,
