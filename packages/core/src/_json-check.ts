@@ -1,6 +1,6 @@
 // What the JSON serializer refuses to write, checked in one walk before writing: values that
-// `JSON.stringify` would silently change (a Map written as `{}`, a nested `undefined` dropped, a
-// class instance read back as a plain object) or that would not be read back (nesting deeper
+// `JSON.stringify` would silently change (a Map written as `{}`, an `undefined` array item
+// written as `null`, a class instance read back as a plain object) or that would not be read back (nesting deeper
 // than MAX_JSON_DEPTH). The walk also says whether `JSON.stringify` can write the value exactly,
 // or whether it holds a number it would write as `null` (NaN, ±Infinity) or a `bigint` it refuses.
 //
@@ -21,7 +21,8 @@ const HINT = 'use the msgpack or pickle serializer, or convert it'
  * what JSON would change and what to do instead. Allowed: plain objects (any realm, or a null
  * prototype), arrays, `Date` (written as an ISO string, as Django's encoder does, read back as a
  * string) and objects with their own `toJSON()` (their choice of form), strings, finite numbers,
- * booleans, `null`.
+ * booleans, `null`; a property whose value is `undefined` is left out, as `JSON.stringify`
+ * does (reading it back gives `undefined` all the same).
  */
 export function checkJsonValue(value: object): number {
   return walk(value, 0, value, undefined)
@@ -105,9 +106,8 @@ function walkObject(
     } else if (type === 'bigint') {
       flags = NEEDS_PYTHON
     } else if (type === 'undefined') {
-      throw new TypeError(
-        `undefined at key '${key}' would be dropped: store null instead, or leave the key out`,
-      )
+      // Left out, as JSON.stringify does: reading the property back gives `undefined` either way
+      // (an optional property in TypeScript), and objects built with optional fields are common.
     } else if (type === 'function' && key === 'toJSON') {
       // An object with its own toJSON() says how it is written: JSON.stringify calls it.
       return EXACT

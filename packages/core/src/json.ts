@@ -23,11 +23,12 @@ export interface JsonSerializerOptions {
  *
  * What JSON cannot represent is refused with a `SerializationError` that says what to do instead,
  * rather than silently changed: a `Map` or `Set` (which `JSON.stringify` writes as `{}`), a
- * `Buffer` or typed array, an `undefined`, function or symbol inside an object or array (dropped,
- * or `null` in an array), an instance of a class (read back as a plain object) unless it has a
- * `toJSON()`, a circular structure, and nesting deeper than 4,096 levels (`MAX_JSON_DEPTH`, which
- * the reader refuses). A `Date` is written as an ISO string, as Django's `DjangoJSONEncoder` does,
- * and reads back as that string.
+ * `Buffer` or typed array, a function or symbol inside an object or array (dropped, or `null` in
+ * an array), an `undefined` array item (`null`), an instance of a class (read back as a plain
+ * object) unless it has a `toJSON()`, a circular structure, and nesting deeper than 4,096 levels
+ * (`MAX_JSON_DEPTH`, which the reader refuses). An object property whose value is `undefined` is
+ * left out, as `JSON.stringify` does: reading it back gives `undefined` all the same. A `Date` is
+ * written as an ISO string, as Django's `DjangoJSONEncoder` does, and reads back as that string.
  *
  * Numbers: `NaN` and `±Infinity` anywhere are written as Python's `json` writes them (`NaN`,
  * `Infinity`, `-Infinity`: not strict JSON, but what Python writes and reads), and `bigint`s as
