@@ -180,6 +180,8 @@ export async function use(): Promise<number | null> {
           module,
           '--moduleResolution',
           resolution,
+          // TypeScript 6 deprecates node10, which older projects still use.
+          ...(resolution === 'node10' ? ['--ignoreDeprecations', '6.0'] : []),
           'types.ts',
         ],
         project,
