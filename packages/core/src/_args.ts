@@ -92,6 +92,20 @@ function describeArgument(value: unknown): string {
   return describe(value)
 }
 
+/**
+ * Splits the options object off the end of a string-variadic argument list (`hdel(key, 'a', 'b',
+ * { version: 2 })`): unambiguous, since the other arguments are strings.
+ */
+export function splitOptions(
+  args: ReadonlyArray<string | { version?: number }>,
+): [names: string[], options: { version?: number } | undefined] {
+  const last = args[args.length - 1]
+  if (last !== null && typeof last === 'object') {
+    return [args.slice(0, -1) as string[], last]
+  }
+  return [args as string[], undefined]
+}
+
 // The option keys of each method family, shared so that the lists live in one place.
 export const VERSION_ONLY = ['version'] as const
 export const SET_KEYS = ['timeout', 'version', 'nx', 'xx'] as const

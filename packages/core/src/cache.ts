@@ -8,6 +8,7 @@ import {
   LPOS_KEYS,
   SCAN_KEYS,
   SET_KEYS,
+  splitOptions,
   TIMEOUT_KEYS,
   timeoutArguments,
   VERSION_ONLY,
@@ -16,6 +17,7 @@ import {
   ZRANGEBYSCORE_KEYS,
 } from './_args.ts'
 import { HeldLockHandle } from './_held-lock.ts'
+import { isWrongType, lockNameOf, REDIS_TYPES, unsafeResult, whyNotAcquired } from './_messages.ts'
 import { setOwn } from './_own.ts'
 import { toArray, toData, toNumber, toPairs, toScore, toScoreOrNull, toText } from './_replies.ts'
 import { SingleFlight, TIMED_OUT } from './_single-flight.ts'
@@ -920,7 +922,9 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
       )
     }
     if (typeof key !== 'string' || key === '') {
-      throw new InvalidArgumentError(`${method}() needs a non-empty lock name, got ${nameOf(key)}`)
+      throw new InvalidArgumentError(
+        `${method}() needs a non-empty lock name, got ${lockNameOf(key)}`,
+      )
     }
     const { version, ...lockOptions } = options
     return this.#lockFactory(
@@ -1928,55 +1932,6 @@ function withKeyContext(error: unknown, key: string, field: string | undefined):
     return new CompressionError(`cannot read ${where}: ${error.message}`, { cause: error.cause })
   }
   return error
-}
-
-/** Readable names of the Redis types `TYPE` answers, for `WRONGTYPE` messages. */
-const REDIS_TYPES: Record<string, string> = {
-  string: 'string value',
-  list: 'list',
-  hash: 'hash',
-  set: 'set',
-  zset: 'sorted set',
-  stream: 'stream',
-}
-
-function isWrongType(error: unknown): error is ResponseError {
-  return error instanceof ResponseError && error.message.startsWith('WRONGTYPE')
-}
-
-/** The rejection of `incr(…, { as: 'number' })` when the result is not a safe integer. */
-function unsafeResult(key: string): NotANumberError {
-  return new NotANumberError(
-    `incr() on key '${key}' with as: 'number': the result would be beyond ±(2^53 - 1), which a number cannot hold exactly; the value was left unchanged (without as: 'number', incr() resolves a bigint)`,
-  )
-}
-
-/** Why `acquireLock` could not take a lock, from the options it was given. */
-function whyNotAcquired(options: LockOptions): string {
-  if (options.blocking === false) return 'another owner holds it (blocking: false)'
-  if (typeof options.blockingTimeout === 'number') {
-    return `another owner held it for the whole blockingTimeout (${options.blockingTimeout} s)`
-  }
-  return 'another owner holds it'
-}
-
-/** A lock name for an error message: the name, or what was given instead. */
-function nameOf(key: unknown): string {
-  return typeof key === 'string' ? `'${key}'` : describe(key)
-}
-
-/**
- * Splits the options object off the end of a string-variadic argument list (`hdel(key, 'a', 'b',
- * { version: 2 })`): unambiguous, since the other arguments are strings.
- */
-function splitOptions(
-  args: ReadonlyArray<string | VersionOption>,
-): [names: string[], options: VersionOption | undefined] {
-  const last = args[args.length - 1]
-  if (last !== null && typeof last === 'object') {
-    return [args.slice(0, -1) as string[], last]
-  }
-  return [args as string[], undefined]
 }
 
 function toList<T>(value: T | readonly T[] | undefined): readonly T[] {
