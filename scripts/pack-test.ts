@@ -3,7 +3,7 @@
 // the workspace, and checks there that:
 //   - installing @cachex/redis pulls no optional native codec (msgpackr, lz4-napi, zstd, lzma);
 //   - `import` (ESM) and `require` (CJS) of @cachex/redis work against a real redis-server;
-//   - the types resolve under `moduleResolution` node16 and bundler;
+//   - the types resolve under `moduleResolution` node16, bundler and node10;
 //   - an optional codec that is not installed fails with an error naming the package.
 // Needs `pnpm build` first. Prints "pack: N passed, N failed".
 import { execFileSync } from 'node:child_process'
@@ -161,6 +161,8 @@ export async function use(): Promise<number | null> {
   for (const [resolution, module] of [
     ['node16', 'node16'],
     ['bundler', 'esnext'],
+    // No `exports` support: subpaths resolve through each package's `typesVersions`.
+    ['node10', 'commonjs'],
   ] as const) {
     check(`types resolve under moduleResolution ${resolution}`, () => {
       sh(
@@ -178,6 +180,8 @@ export async function use(): Promise<number | null> {
           module,
           '--moduleResolution',
           resolution,
+          // TypeScript 6 deprecates node10, which older projects still use.
+          ...(resolution === 'node10' ? ['--ignoreDeprecations', '6.0'] : []),
           'types.ts',
         ],
         project,

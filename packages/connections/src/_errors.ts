@@ -1,4 +1,10 @@
-import { CachexError, ClosedError, ConnectionError, ResponseError } from '@cachex/core'
+import {
+  CachexError,
+  ClosedError,
+  ConnectionError,
+  ResponseError,
+  TimeoutError,
+} from '@cachex/core'
 import { ErrorReply } from '@redis/client'
 
 /**
@@ -24,4 +30,33 @@ export function redact(text: string, secrets: readonly string[]): string {
     if (secret !== '') out = out.split(secret).join('***')
   }
   return out
+}
+
+const TLS_HINT =
+  'the TLS handshake did not complete — is the server configured for TLS? Use redis:// for a plain server'
+
+/**
+ * A failed connection to a `rediss://` URL with a hint: against a plain server, the TLS
+ * handshake either waits for an answer that never comes (the server reads the ClientHello as the
+ * start of a command) or fails with an SSL error, neither of which says "TLS". Other errors (a
+ * refused connection, a wrong password) pass through.
+ */
+export function withTlsHint(error: unknown): unknown {
+  if (error instanceof TimeoutError) {
+    return new TimeoutError(`${error.message} (${TLS_HINT})`, { cause: error.cause ?? error })
+  }
+  if (error instanceof ConnectionError && !(error instanceof ClosedError) && isTlsFailure(error)) {
+    return new ConnectionError(`${error.message} (${TLS_HINT})`, { cause: error.cause ?? error })
+  }
+  return error
+}
+
+/** Whether an error (or its cause) comes from the TLS layer: OpenSSL codes and messages. */
+function isTlsFailure(error: unknown): boolean {
+  for (let e: unknown = error, i = 0; e instanceof Error && i < 5; e = e.cause, i++) {
+    const code = (e as { code?: unknown }).code
+    if (typeof code === 'string' && /SSL|TLS|EPROTO/i.test(code)) return true
+    if (/\b(SSL|TLS)\b|wrong version number|packet length too long/i.test(e.message)) return true
+  }
+  return false
 }

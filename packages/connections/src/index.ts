@@ -1,3 +1,4 @@
+export type { RedisConnectionClient, RedisConnectionClients } from './client-types.ts'
 export type {
   ClusterOptions,
   NodeRedisClusterLike,

@@ -19,7 +19,7 @@ import {
   scanNode,
 } from './_connect.ts'
 import { commandWeight, type Deadlines } from './_deadlines.ts'
-import { toCachexError } from './_errors.ts'
+import { toCachexError, withTlsHint } from './_errors.ts'
 import { COMMAND_OPTIONS, TEXT_COMMAND_OPTIONS, withOptions } from './_options.ts'
 import { parseRedisUrl, redactUrl } from './url.ts'
 
@@ -116,6 +116,8 @@ export class StandaloneConnection implements Connection {
   #watchdog: NodeJS.Timeout | undefined
   /** Why the last client was replaced, for the errors of the commands it dropped. */
   #resetReason = ''
+  /** Whether the URL asked for TLS (`rediss://`): connection failures then carry a TLS hint. */
+  #tls = false
 
   constructor(options: StandaloneOptions) {
     const { connectTimeoutMs, deadlines } = callBounds(options)
@@ -138,6 +140,7 @@ export class StandaloneConnection implements Connection {
       }
       const url = single(location as string | readonly string[])
       const address = parseRedisUrl(url)
+      this.#tls = address.tls
       const password = address.password ?? options.password
       this.#secrets = password ? [password] : []
       this.#where = redactUrl(url)
@@ -456,7 +459,8 @@ export class StandaloneConnection implements Connection {
           this.#lastError = error
         },
         describe: (error) => this.#describe(error),
-      }).catch((error: unknown) => {
+      }).catch((failure: unknown) => {
+        const error = this.#tls ? withTlsHint(failure) : failure
         if (client === this.#client) this.#markDown(error)
         throw error
       })

@@ -54,6 +54,13 @@ export function parseRedisUrl(url: string): RedisAddress {
   switch (parsed.protocol) {
     case 'redis:':
     case 'rediss:': {
+      // `redis:/host` (one slash) parses as a path with no host: the host would silently become
+      // 127.0.0.1 and the path a database number.
+      if (!/^rediss?:\/\//i.test(url)) {
+        throw new InvalidArgumentError(
+          `invalid Redis URL (expected ${parsed.protocol}//host:port/db, with two slashes): ${redactUrl(url)}`,
+        )
+      }
       address.tls = parsed.protocol === 'rediss:'
       address.host = parsed.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1'
       address.port = parsed.port === '' ? 6379 : Number(parsed.port)

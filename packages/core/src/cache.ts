@@ -1,3 +1,23 @@
+import {
+  ACQUIRE_LOCK_KEYS,
+  checkOptions,
+  checkVersionOption,
+  GET_OR_SET_KEYS,
+  INCR_KEYS,
+  LOCK_KEYS,
+  LPOS_KEYS,
+  SCAN_KEYS,
+  SET_KEYS,
+  splitOptions,
+  TIMEOUT_KEYS,
+  timeoutArguments,
+  VERSION_ONLY,
+  ZADD_KEYS,
+  ZRANGE_KEYS,
+  ZRANGEBYSCORE_KEYS,
+} from './_args.ts'
+import { HeldLockHandle } from './_held-lock.ts'
+import { isWrongType, lockNameOf, REDIS_TYPES, unsafeResult, whyNotAcquired } from './_messages.ts'
 import { setOwn } from './_own.ts'
 import { toArray, toData, toNumber, toPairs, toScore, toScoreOrNull, toText } from './_replies.ts'
 import { SingleFlight, TIMED_OUT } from './_single-flight.ts'
@@ -17,7 +37,13 @@ import {
 } from './errors.ts'
 import { jsonSerializer } from './json.ts'
 import { defaultKeyFunction, defaultReverseKeyFunction, globEscape } from './key-function.ts'
-import type { CacheLock, LockFactory, LockOptions } from './lock-types.ts'
+import type {
+  AcquireLockOptions,
+  CacheLock,
+  HeldLock,
+  LockFactory,
+  LockOptions,
+} from './lock-types.ts'
 import { defineScript, runScript } from './script.ts'
 import type {
   Compressor,
@@ -114,14 +140,14 @@ export interface GetOrSetOptions extends TimeoutOption {
   waitTimeout?: number | null
 }
 
-/** Options of `iterKeys()` and `deletePattern()`. */
-export interface ScanOptions {
+/** Options of `iterKeys()` and `deletePattern()`; `version` selects the keys of another version. */
+export interface ScanOptions extends VersionOption {
   /** Keys fetched per `SCAN`. @default the cache's `scanItersize` */
   itersize?: number
 }
 
 /** Options of `zadd()`. */
-export interface ZAddOptions {
+export interface ZAddOptions extends VersionOption {
   /** Only add new members. */
   nx?: boolean
   /** Only update existing members. */
@@ -137,7 +163,7 @@ export interface ZAddOptions {
 }
 
 /** Options of `zrange()`. */
-export interface ZRangeOptions {
+export interface ZRangeOptions extends VersionOption {
   /** Highest score first. */
   desc?: boolean
   /** Return `[member, score]` pairs. */
@@ -145,7 +171,7 @@ export interface ZRangeOptions {
 }
 
 /** Options of `zrangebyscore()`. */
-export interface ZRangeByScoreOptions {
+export interface ZRangeByScoreOptions extends VersionOption {
   /** Skip this many members (with `count`). */
   offset?: number
   /** Return at most this many members (with `offset`). */
@@ -155,7 +181,7 @@ export interface ZRangeByScoreOptions {
 }
 
 /** Options of `lpos()`. */
-export interface LPosOptions {
+export interface LPosOptions extends VersionOption {
   /** Which match to return: 1 the first, -1 the last, 2 the second… */
   rank?: number
   /** Return up to this many positions (0 = all) as an array. */
@@ -179,8 +205,19 @@ export type ZAddMembers =
  */
 export type OrIgnored<IgnoreErrors extends boolean, T> = IgnoreErrors extends false ? T : T | null
 
-/** Which end of a list `lmove` takes from or pushes to. */
-export type ListSide = 'LEFT' | 'RIGHT'
+/** Which end of a list `lmove` takes from or pushes to, in any case (`'LEFT'`, `'left'`). */
+export type ListSide = 'LEFT' | 'RIGHT' | 'left' | 'right'
+
+/** Options of `incr()` and `decr()`. */
+export interface IncrOptions extends VersionOption {
+  /**
+   * `'number'`: resolve a `number`, never a `bigint`. When the result would not be a safe integer
+   * (beyond ±(2^53 − 1)), the call rejects with `NotANumberError` and the stored value is left as
+   * it was. Without it, `incr` resolves a `bigint` for such results, and its type is
+   * `number | bigint`.
+   */
+  as?: 'number'
+}
 
 const READ = true
 const DEFAULT_TIMEOUT = 300
@@ -192,11 +229,19 @@ const LOG_EVERY_MS = 60_000
 const DEFAULT_WAIT_TIMEOUT = 10
 
 // INCRBY only when the key exists; return the stored digits so integers beyond 2^53 keep every digit.
-const INCR_SCRIPT = defineScript(`if redis.call('EXISTS', KEYS[1]) == 1 then
-  redis.call('INCRBY', KEYS[1], ARGV[1])
-  return redis.call('GET', KEYS[1])
+// With ARGV[2] = '1' (`as: 'number'`), a result beyond ±(2^53 - 1) puts the old bytes back (the
+// TTL kept) and returns 0 instead: the caller rejects and nothing changed. INCRBY's reply is a
+// double in Lua, exact at the bound, so the comparison is exact.
+const INCR_SCRIPT = defineScript(`local old = redis.call('GET', KEYS[1])
+if not old then
+  return false
 end
-return false`)
+local n = redis.call('INCRBY', KEYS[1], ARGV[1])
+if ARGV[2] == '1' and (n > 9007199254740991 or n < -9007199254740991) then
+  redis.call('SET', KEYS[1], old, 'KEEPTTL')
+  return 0
+end
+return redis.call('GET', KEYS[1])`)
 
 /**
  * A Redis cache with the complete API of Django's Redis cache backends. Every method is async;
@@ -281,15 +326,26 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
 
   // ---------------------------------------------------------------- standard API
 
-  /** The value stored at `key`, or `defaultValue` (`null` unless given) when there is none. */
+  /**
+   * The value stored at `key`, or `defaultValue` (`null` unless given) when there is none. `T` is
+   * the type you expect to find (nothing checks it); with a default other than `null`, the result
+   * is a `T`: `get('theme', 'light')` resolves a `string`.
+   */
+  get<T = unknown>(key: string, defaultValue?: null, options?: VersionOption): Promise<T | null>
+  get<T extends {}>(key: string, defaultValue: T, options?: VersionOption): Promise<T>
+  get<T = unknown>(
+    key: string,
+    defaultValue: T | null | undefined,
+    options?: VersionOption,
+  ): Promise<T | null>
   async get<T = unknown>(
     key: string,
-    defaultValue?: T,
+    defaultValue?: T | null,
     options?: VersionOption,
   ): Promise<T | null> {
     const fallback = defaultValue === undefined ? null : defaultValue
     try {
-      const rkey = this.#key(key, options)
+      const rkey = this.#key(key, options, 'get')
       const reply = await this.#connection.command(['GET', rkey], {
         key: rkey,
         readonly: READ,
@@ -305,20 +361,44 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
    * Stores `value` at `key`. With `nx` only when the key is new, with `xx` only when it exists.
    * Resolves `true` when the value was stored. A timeout ≤ 0 deletes the key instead (with `nx`,
    * it resolves whether the key was absent), as django-redis does.
+   *
+   * The timeout comes as Django passes it, in seconds (`set(k, v, 60)`, `null` never expires,
+   * `undefined` the cache's default), optionally followed by the other options
+   * (`set(k, v, 60, { nx: true })`), or inside one options object (`set(k, v, { timeout: 60 })`).
+   * Anything else rejects with `InvalidArgumentError`.
    */
-  async set(key: string, value: unknown, options: SetOptions = {}): Promise<boolean> {
+  set(key: string, value: unknown, options?: SetOptions): Promise<boolean>
+  set(
+    key: string,
+    value: unknown,
+    timeout: number | null | undefined,
+    options?: Omit<SetOptions, 'timeout'>,
+  ): Promise<boolean>
+  async set(
+    key: string,
+    value: unknown,
+    timeoutOrOptions?: number | null | SetOptions,
+    options?: Omit<SetOptions, 'timeout'>,
+  ): Promise<boolean> {
     try {
-      return await this.#set(key, value, options)
+      const [timeout, rest] = timeoutArguments('set', timeoutOrOptions, options, SET_KEYS)
+      return await this.#set(key, value, timeout, rest)
     } catch (error) {
       return this.#fail(error, false)
     }
   }
 
-  /** `set` without the error policy. */
-  async #set(key: string, value: unknown, options: SetOptions): Promise<boolean> {
-    const { nx = false, xx = false } = options
+  /** `set` without the error policy, its arguments checked by `timeoutArguments`. */
+  async #set(
+    key: string,
+    value: unknown,
+    timeout: number | null | undefined,
+    options: Omit<SetOptions, 'timeout'> | undefined,
+  ): Promise<boolean> {
+    const nx = options?.nx ?? false
+    const xx = options?.xx ?? false
     if (nx && xx) throw new InvalidArgumentError('set() takes nx or xx, not both')
-    const ms = timeoutToMs(options.timeout, this.defaultTimeout)
+    const ms = timeoutToMs(timeout, this.defaultTimeout)
     const rkey = this.#key(key, options)
     const data = this.#codec.encode(value)
     if (ms !== null && ms <= 0) {
@@ -332,20 +412,36 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
     return (await this.#connection.command(args, { key: rkey })) !== null
   }
 
-  /** Stores `value` only when `key` does not exist; resolves whether it was stored. */
+  /**
+   * Stores `value` only when `key` does not exist; resolves whether it was stored. The timeout
+   * comes in seconds (`add(k, v, 60)`, then `{ version }` if needed) or in an options object
+   * (`add(k, v, { timeout: 60, version: 2 })`), as for `set`.
+   */
+  add(key: string, value: unknown, options?: TimeoutOption): Promise<boolean>
   add(
     key: string,
     value: unknown,
-    timeout?: number | null,
+    timeout: number | null | undefined,
+    options?: VersionOption,
+  ): Promise<boolean>
+  async add(
+    key: string,
+    value: unknown,
+    timeoutOrOptions?: number | null | TimeoutOption,
     options?: VersionOption,
   ): Promise<boolean> {
-    return this.set(key, value, { timeout, nx: true, version: options?.version })
+    try {
+      const [timeout, rest] = timeoutArguments('add', timeoutOrOptions, options, TIMEOUT_KEYS)
+      return await this.#set(key, value, timeout, { nx: true, version: rest?.version })
+    } catch (error) {
+      return this.#fail(error, false)
+    }
   }
 
   /** Deletes `key`; resolves whether it existed. */
   async delete(key: string, options?: VersionOption): Promise<boolean> {
     try {
-      const rkey = this.#key(key, options)
+      const rkey = this.#key(key, options, 'delete')
       return (await this.#connection.command(['UNLINK', rkey], { key: rkey })) === 1
     } catch (error) {
       return this.#fail(error, false)
@@ -360,8 +456,9 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
     const found = new Map<string, T>()
     try {
       const list = Array.isArray(keys) ? (keys as string[]) : [...keys]
+      checkOptions(options, 'getMany', VERSION_ONLY)
       if (list.length === 0) return found
-      const version = options?.version ?? this.version
+      const version = checkVersionOption(options?.version) ?? this.version
       const args: RedisArgument[] = new Array(list.length + 1)
       args[0] = 'MGET'
       for (let i = 0; i < list.length; i++) args[i + 1] = this.makeKey(list[i] as string, version)
@@ -384,19 +481,37 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
   /**
    * Stores many values in one round trip: one `MSET` without a timeout, one pipeline of `SET … PX`
    * with one. Every value is encoded first, so a value that cannot be encoded stores nothing.
-   * Resolves the keys that failed.
+   * Resolves the keys that failed. The timeout comes in seconds (`setMany(entries, 60)`) or in an
+   * options object (`setMany(entries, { timeout: 60, version: 2 })`), as for `set`.
    */
+  setMany(
+    entries: Record<string, unknown> | Map<string, unknown>,
+    options?: TimeoutOption,
+  ): Promise<string[]>
+  setMany(
+    entries: Record<string, unknown> | Map<string, unknown>,
+    timeout: number | null | undefined,
+    options?: VersionOption,
+  ): Promise<string[]>
   async setMany(
     entries: Record<string, unknown> | Map<string, unknown>,
-    options: TimeoutOption = {},
+    timeoutOrOptions?: number | null | TimeoutOption,
+    versionOptions?: VersionOption,
   ): Promise<string[]> {
     let keys: string[] = []
     try {
+      const [timeout, options] = timeoutArguments(
+        'setMany',
+        timeoutOrOptions,
+        versionOptions,
+        TIMEOUT_KEYS,
+      )
       const pairs = entries instanceof Map ? [...entries] : Object.entries(entries ?? {})
       if (pairs.length === 0) return []
-      const ms = timeoutToMs(options.timeout, this.defaultTimeout)
+      const ms = timeoutToMs(timeout, this.defaultTimeout)
       keys = pairs.map(([key]) => key)
-      const rkeys = keys.map((key) => this.#key(key, options))
+      const version = checkVersionOption(options?.version) ?? this.version
+      const rkeys = keys.map((key) => this.makeKey(key, version))
       const values = pairs.map(([, value]) => this.#codec.encode(value))
       if (ms !== null && ms <= 0) {
         await this.#connection.command(['UNLINK', ...rkeys], { key: rkeys[0] })
@@ -424,7 +539,9 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
   /** Deletes many keys in one command; resolves how many existed. */
   async deleteMany(keys: Iterable<string>, options?: VersionOption): Promise<number> {
     try {
-      const rkeys = [...keys].map((key) => this.#key(key, options))
+      checkOptions(options, 'deleteMany', VERSION_ONLY)
+      const version = checkVersionOption(options?.version) ?? this.version
+      const rkeys = [...keys].map((key) => this.makeKey(key, version))
       if (rkeys.length === 0) return 0
       return toNumber(await this.#connection.command(['UNLINK', ...rkeys], { key: rkeys[0] }))
     } catch (error) {
@@ -451,7 +568,7 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
   /** Whether `key` exists. */
   async hasKey(key: string, options?: VersionOption): Promise<boolean> {
     try {
-      return await this.#exists(this.#key(key, options))
+      return await this.#exists(this.#key(key, options, 'hasKey'))
     } catch (error) {
       return this.#fail(error, false)
     }
@@ -459,29 +576,62 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
 
   /**
    * Adds `delta` to the integer at `key` atomically and resolves the new value (a `bigint` beyond
-   * 2^53). Rejects with `KeyNotFoundError` when the key is missing. A value Redis cannot `INCRBY`
-   * (a float, or beyond 64 bits) is read, added to and written back with its TTL kept, as
-   * django-redis does; a value that is not a number rejects with `NotANumberError`.
+   * 2^53, unless `{ as: 'number' }`). Rejects with `KeyNotFoundError` when the key is missing, as
+   * Django's `incr` does: store a number first (`add(key, 0)` creates it only when missing). A
+   * value Redis cannot `INCRBY` (a float, or beyond 64 bits) is read, added to and written back
+   * with its TTL kept, as django-redis does; a value that is not a number rejects with
+   * `NotANumberError`, a key holding a list or another Redis type with a `ResponseError` naming it.
    */
+  incr(
+    key: string,
+    delta?: number | bigint,
+    options?: IncrOptions & { as?: undefined },
+  ): Promise<OrIgnored<IgnoreErrors, number | bigint>>
+  incr(
+    key: string,
+    delta: number | bigint | undefined,
+    options: IncrOptions & { as: 'number' },
+  ): Promise<OrIgnored<IgnoreErrors, number>>
+  incr(
+    key: string,
+    delta?: number | bigint,
+    options?: IncrOptions,
+  ): Promise<OrIgnored<IgnoreErrors, number | bigint>>
   async incr(
     key: string,
     delta: number | bigint = 1,
-    options?: VersionOption,
+    options?: IncrOptions,
   ): Promise<OrIgnored<IgnoreErrors, number | bigint>> {
     try {
       if (!(typeof delta === 'bigint' || Number.isSafeInteger(delta))) {
         throw new InvalidArgumentError(`incr() takes an integer delta, got ${describe(delta)}`)
       }
+      checkOptions(options, 'incr', INCR_KEYS)
+      const asNumber = options?.as !== undefined
+      if (asNumber && options?.as !== 'number') {
+        throw new InvalidArgumentError(
+          `incr() takes as: 'number' or no as, got ${describe(options?.as)}`,
+        )
+      }
       const rkey = this.#key(key, options)
       let reply: unknown
       try {
-        reply = await runScript(this.#connection, INCR_SCRIPT, [rkey], [String(delta)])
+        reply = await runScript(
+          this.#connection,
+          INCR_SCRIPT,
+          [rkey],
+          [String(delta), asNumber ? '1' : '0'],
+        )
       } catch (error) {
         if (!(error instanceof ResponseError)) throw error
-        return await this.#incrSlow(key, rkey, delta)
+        if (isWrongType(error)) throw await this.#wrongType(error, 'incr', key, rkey)
+        return await this.#incrSlow(key, rkey, delta, asNumber)
       }
       if (reply === null || reply === undefined)
-        throw new KeyNotFoundError(`key '${key}' not found`)
+        throw new KeyNotFoundError(
+          `key '${key}' not found: incr() and decr() need a stored number (as in Django); store one first, e.g. add('${key}', 0)`,
+        )
+      if (reply === 0) throw unsafeResult(key)
       return this.#decode(reply, key) as number | bigint
     } catch (error) {
       return this.#failOrNull<number | bigint>(error)
@@ -491,8 +641,23 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
   /** Subtracts `delta` from the integer at `key`; see `incr`. */
   decr(
     key: string,
+    delta?: number | bigint,
+    options?: IncrOptions & { as?: undefined },
+  ): Promise<OrIgnored<IgnoreErrors, number | bigint>>
+  decr(
+    key: string,
+    delta: number | bigint | undefined,
+    options: IncrOptions & { as: 'number' },
+  ): Promise<OrIgnored<IgnoreErrors, number>>
+  decr(
+    key: string,
+    delta?: number | bigint,
+    options?: IncrOptions,
+  ): Promise<OrIgnored<IgnoreErrors, number | bigint>>
+  decr(
+    key: string,
     delta: number | bigint = 1,
-    options?: VersionOption,
+    options?: IncrOptions,
   ): Promise<OrIgnored<IgnoreErrors, number | bigint>> {
     // Negate numbers only: `-'1'` would coerce a bad delta into a valid one before incr checks it.
     const negated = typeof delta === 'bigint' || typeof delta === 'number' ? -delta : delta
@@ -501,10 +666,23 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
 
   /**
    * Sets a new timeout on `key` (`undefined` → the default, `null` → never expire); resolves
-   * whether the key exists.
+   * whether the key exists. The timeout comes in seconds (`touch(k, 60)`, then `{ version }` if
+   * needed) or in an options object (`touch(k, { timeout: 60 })`), as for `set`.
    */
-  async touch(key: string, timeout?: number | null, options?: VersionOption): Promise<boolean> {
+  touch(key: string, options?: TimeoutOption): Promise<boolean>
+  touch(key: string, timeout: number | null | undefined, options?: VersionOption): Promise<boolean>
+  async touch(
+    key: string,
+    timeoutOrOptions?: number | null | TimeoutOption,
+    versionOptions?: VersionOption,
+  ): Promise<boolean> {
     try {
+      const [timeout, options] = timeoutArguments(
+        'touch',
+        timeoutOrOptions,
+        versionOptions,
+        TIMEOUT_KEYS,
+      )
       const ms = timeoutToMs(timeout, this.defaultTimeout)
       const rkey = this.#key(key, options)
       if (ms === null) {
@@ -531,16 +709,36 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
    * call of the factory; a call that joined another's computation waits at most `waitTimeout`
    * seconds for it, then computes the value itself.
    */
+  getOrSet<T>(
+    key: string,
+    valueOrFactory: T | (() => T | Promise<T>),
+    options?: GetOrSetOptions,
+  ): Promise<T>
+  getOrSet<T>(
+    key: string,
+    valueOrFactory: T | (() => T | Promise<T>),
+    timeout: number | null | undefined,
+    options?: Omit<GetOrSetOptions, 'timeout'>,
+  ): Promise<T>
   async getOrSet<T>(
     key: string,
     valueOrFactory: T | (() => T | Promise<T>),
-    options: GetOrSetOptions = {},
+    timeoutOrOptions?: number | null | GetOrSetOptions,
+    moreOptions?: Omit<GetOrSetOptions, 'timeout'>,
   ): Promise<T> {
-    const waitMs = waitTimeoutToMs(options.waitTimeout)
-    const found = await this.get<T | typeof MISSING>(key, MISSING, options)
+    const [timeout, options] = timeoutArguments(
+      'getOrSet',
+      timeoutOrOptions,
+      moreOptions,
+      GET_OR_SET_KEYS,
+    )
+    const waitMs = waitTimeoutToMs(options?.waitTimeout)
+    const version = checkVersionOption(options?.version)
+    const at: VersionOption | undefined = version === undefined ? undefined : { version }
+    const found = await this.get<T | typeof MISSING>(key, MISSING, at)
     if (found !== MISSING) return found as T
     // Calls for the same key in this process share one computation (no stampede from one process).
-    const rkey = this.#key(key, options)
+    const rkey = this.#key(key, at)
     const joined = this.#flights.join(rkey, waitMs)
     if (joined !== undefined) {
       // Returned, not awaited: a waiter then holds a reaction and a closure instead of a suspended
@@ -548,11 +746,11 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
       return joined.then((outcome) =>
         outcome === TIMED_OUT
           ? // The shared computation outlived our bound (a hung factory?): compute our own value.
-            this.#computeAndAdd(key, valueOrFactory, options)
+            this.#computeAndAdd(key, valueOrFactory, timeout, version)
           : (outcome as T),
       )
     }
-    const computation = this.#computeAndAdd(key, valueOrFactory, options)
+    const computation = this.#computeAndAdd(key, valueOrFactory, timeout, version)
     this.#flights.start(rkey, computation)
     return computation
   }
@@ -560,7 +758,8 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
   async #computeAndAdd<T>(
     key: string,
     valueOrFactory: T | (() => T | Promise<T>),
-    options: TimeoutOption,
+    timeout: number | null | undefined,
+    version: number | undefined,
   ): Promise<T> {
     const value =
       typeof valueOrFactory === 'function'
@@ -568,14 +767,14 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
         : await valueOrFactory
     let added: boolean
     try {
-      added = await this.#set(key, value, { ...options, nx: true })
+      added = await this.#set(key, value, timeout, { nx: true, version })
     } catch (error) {
       // Under ignoreExceptions the computed value is the answer; no second round trip to fail.
       return this.#fail(error, value)
     }
     if (added) return value
     // Someone else stored a value between our get and add: theirs wins, as in Django.
-    return (await this.get<T>(key, value, options)) as T
+    return (await this.get<T>(key, value, version === undefined ? undefined : { version })) as T
   }
 
   /**
@@ -593,7 +792,8 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
           `incrVersion() takes an integer delta, got ${describe(delta)}`,
         )
       }
-      const version = options?.version ?? this.version
+      checkOptions(options, 'incrVersion', VERSION_ONLY)
+      const version = checkVersionOption(options?.version) ?? this.version
       const next = checkVersion(version + delta)
       const from = this.makeKey(key, version)
       const to = this.makeKey(key, next)
@@ -625,141 +825,263 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
     await this.#connection.close()
   }
 
+  /**
+   * Closes the cache at the end of an `await using` block: `await using cache = createCache()`.
+   * Declared before `await using lock = await cache.acquireLock(…)`, it is disposed of after the
+   * lock, so the lock is released while the cache is still open.
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
+  }
+
   // ---------------------------------------------------------------- extended API
 
   /** Seconds until `key` expires: `null` when it never does, `0` when it does not exist. */
-  async ttl(key: string): Promise<number | null> {
-    return this.#ttl('TTL', key)
+  async ttl(key: string, options?: VersionOption): Promise<number | null> {
+    return this.#ttl('TTL', key, 'ttl', options)
   }
 
   /** Milliseconds until `key` expires: `null` when it never does, `0` when it does not exist. */
-  async pttl(key: string): Promise<number | null> {
-    return this.#ttl('PTTL', key)
+  async pttl(key: string, options?: VersionOption): Promise<number | null> {
+    return this.#ttl('PTTL', key, 'pttl', options)
   }
 
   /** Makes `key` expire in `seconds` (fractions allowed); resolves whether the key exists. */
-  async expire(key: string, seconds: number): Promise<boolean> {
-    return this.#bool(key, (rkey) => [
-      'PEXPIRE',
-      rkey,
-      String(Math.trunc(checkSeconds(seconds, 'seconds') * 1000)),
-    ])
+  async expire(key: string, seconds: number, options?: VersionOption): Promise<boolean> {
+    return this.#bool(
+      key,
+      (rkey) => ['PEXPIRE', rkey, String(Math.trunc(checkSeconds(seconds, 'seconds') * 1000))],
+      'expire',
+      options,
+    )
   }
 
   /** Makes `key` expire in `milliseconds`; resolves whether the key exists. */
-  async pexpire(key: string, milliseconds: number): Promise<boolean> {
-    return this.#bool(key, (rkey) => ['PEXPIRE', rkey, String(Math.trunc(checkMs(milliseconds)))])
+  async pexpire(key: string, milliseconds: number, options?: VersionOption): Promise<boolean> {
+    return this.#bool(
+      key,
+      (rkey) => ['PEXPIRE', rkey, String(Math.trunc(checkMs(milliseconds)))],
+      'pexpire',
+      options,
+    )
   }
 
   /** Makes `key` expire at `when` (a `Date` or Unix seconds); resolves whether the key exists. */
-  async expireAt(key: string, when: Date | number): Promise<boolean> {
-    return this.#bool(key, (rkey) => [
-      'PEXPIREAT',
-      rkey,
-      String(
-        when instanceof Date
-          ? checkMs(when.getTime())
-          : Math.trunc(checkSeconds(when, 'when') * 1000),
-      ),
-    ])
+  async expireAt(key: string, when: Date | number, options?: VersionOption): Promise<boolean> {
+    return this.#bool(
+      key,
+      (rkey) => [
+        'PEXPIREAT',
+        rkey,
+        String(
+          when instanceof Date
+            ? checkMs(when.getTime())
+            : Math.trunc(checkSeconds(when, 'when') * 1000),
+        ),
+      ],
+      'expireAt',
+      options,
+    )
   }
 
   /** Makes `key` expire at `when` (a `Date` or Unix milliseconds); resolves whether the key exists. */
-  async pexpireAt(key: string, when: Date | number): Promise<boolean> {
-    return this.#bool(key, (rkey) => [
-      'PEXPIREAT',
-      rkey,
-      String(Math.trunc(checkMs(when instanceof Date ? when.getTime() : when))),
-    ])
+  async pexpireAt(key: string, when: Date | number, options?: VersionOption): Promise<boolean> {
+    return this.#bool(
+      key,
+      (rkey) => [
+        'PEXPIREAT',
+        rkey,
+        String(Math.trunc(checkMs(when instanceof Date ? when.getTime() : when))),
+      ],
+      'pexpireAt',
+      options,
+    )
   }
 
   /** Removes the timeout of `key`; resolves whether a timeout was removed. */
-  async persist(key: string): Promise<boolean> {
-    return this.#bool(key, (rkey) => ['PERSIST', rkey])
+  async persist(key: string, options?: VersionOption): Promise<boolean> {
+    return this.#bool(key, (rkey) => ['PERSIST', rkey], 'persist', options)
   }
 
   /**
-   * A distributed lock on `key` (the key function applies), with redis-py `Lock` semantics.
-   * Needs a lock factory: `createCache()` from `@cachex/redis` provides `@cachex/lock`'s.
+   * A distributed lock on `key` (the key function applies), with redis-py `Lock` semantics; it is
+   * not taken yet: call `acquire()` (resolves whether it got the lock), then `release()`, or
+   * `withLock(fn)`. For a lock held for the length of a block, use
+   * `await using lock = await cache.acquireLock(key, …)`. Needs a lock factory: `createCache()`
+   * from `@cachex/redis` provides `@cachex/lock`'s.
    */
-  lock(key: string, options: LockOptions = {}): CacheLock {
-    if (this.#lockFactory === undefined) {
-      throw new LockError(
-        'cache.lock() needs a lock factory: create the cache with @cachex/redis, or pass lockFactory from @cachex/lock',
-      )
-    }
-    return this.#lockFactory(this.#connection, this.makeKey(key), options)
+  lock(key: string, options: LockOptions & VersionOption = {}): CacheLock {
+    checkOptions(options, 'lock', LOCK_KEYS)
+    return this.#lock('lock', key, options)
   }
 
-  /** Every user key matching the glob `pattern`, walked with `SCAN` (never `KEYS`). */
-  async keys(pattern = '*'): Promise<string[]> {
+  #lock(method: string, key: string, options: LockOptions & VersionOption): CacheLock {
+    if (this.#lockFactory === undefined) {
+      throw new LockError(
+        `cache.${method}() needs a lock factory: create the cache with @cachex/redis, or pass lockFactory from @cachex/lock`,
+      )
+    }
+    if (typeof key !== 'string' || key === '') {
+      throw new InvalidArgumentError(
+        `${method}() needs a non-empty lock name, got ${lockNameOf(key)}`,
+      )
+    }
+    const { version, ...lockOptions } = options
+    return this.#lockFactory(
+      this.#connection,
+      this.makeKey(key, checkVersionOption(version) ?? this.version),
+      lockOptions,
+    )
+  }
+
+  /**
+   * Takes the lock on `key` — waiting as `blocking` and `blockingTimeout` say, as redis-py's
+   * `with lock:` does — and resolves a `HeldLock`, which releases it at the end of an
+   * `await using` block:
+   *
+   * ```ts nocheck
+   * await using lock = await cache.acquireLock('lock:nightly', { timeout: 60, blockingTimeout: 5 })
+   * ```
+   *
+   * Rejects with `LockError` naming the lock when it could not be had (held by another owner, and
+   * not blocking or the wait ran out). `token` stores that token instead of a random one.
+   */
+  async acquireLock(key: string, options: AcquireLockOptions = {}): Promise<HeldLock> {
+    checkOptions(options, 'acquireLock', ACQUIRE_LOCK_KEYS)
+    const { token, ...lockOptions } = options
+    const lock = this.#lock('acquireLock', key, lockOptions)
+    if (!(await lock.acquire(token === undefined ? undefined : { token }))) {
+      throw new LockError(`could not acquire the lock '${key}': ${whyNotAcquired(lockOptions)}`)
+    }
+    return new HeldLockHandle(lock)
+  }
+
+  /**
+   * Every user key matching the glob `pattern`, walked with `SCAN` (never `KEYS`). An empty
+   * pattern rejects with `InvalidArgumentError` (it would match no key: `'*'` matches every one).
+   */
+  async keys(pattern = '*', options?: ScanOptions): Promise<string[]> {
     try {
+      const [redisPattern, itersize, version] = this.#scanArguments('keys', pattern, options)
       const keys: string[] = []
-      for await (const key of this.#iterKeys(pattern, this.#itersize)) keys.push(key)
+      for await (const key of this.#iterKeys(redisPattern, itersize, version)) keys.push(key)
       return keys
     } catch (error) {
       return this.#fail(error, [])
     }
   }
 
-  /** Yields the user keys matching the glob `pattern`, one `SCAN` batch at a time. */
-  iterKeys(pattern = '*', options: ScanOptions = {}): AsyncIterable<string> {
-    const itersize = checkItersize(options.itersize ?? this.#itersize)
-    return this.#guardedIterKeys(pattern, itersize)
+  /**
+   * Yields the user keys matching the glob `pattern`, one `SCAN` batch at a time. An empty
+   * pattern throws `InvalidArgumentError`, as for `keys`.
+   */
+  iterKeys(pattern = '*', options?: ScanOptions): AsyncIterable<string> {
+    const [redisPattern, itersize, version] = this.#scanArguments('iterKeys', pattern, options)
+    return this.#guardedIterKeys(redisPattern, itersize, version)
   }
 
   /** `#iterKeys` under the error policy: with `ignoreExceptions`, a failure ends the iteration. */
-  async *#guardedIterKeys(pattern: string, itersize: number): AsyncGenerator<string> {
+  async *#guardedIterKeys(
+    redisPattern: string,
+    itersize: number,
+    version: number,
+  ): AsyncGenerator<string> {
     try {
-      yield* this.#iterKeys(pattern, itersize)
+      yield* this.#iterKeys(redisPattern, itersize, version)
     } catch (error) {
       this.#fail(error, undefined)
     }
   }
 
-  /** Deletes every user key matching the glob `pattern`; resolves how many were deleted. */
-  async deletePattern(pattern: string, options: ScanOptions = {}): Promise<number> {
+  /**
+   * Deletes every user key matching the glob `pattern`; resolves how many were deleted. An empty
+   * pattern rejects with `InvalidArgumentError`, as for `keys`.
+   */
+  async deletePattern(pattern: string, options?: ScanOptions): Promise<number> {
     try {
-      return await this.#deleteMatching(
-        this.makePattern(pattern),
-        checkItersize(options.itersize ?? this.#itersize),
-      )
+      const [redisPattern, itersize] = this.#scanArguments('deletePattern', pattern, options)
+      return await this.#deleteMatching(redisPattern, itersize)
     } catch (error) {
       return this.#fail(error, 0)
     }
   }
 
+  /** The Redis pattern, `itersize` and version of a key scan, checked. */
+  #scanArguments(
+    method: string,
+    pattern: string,
+    options: ScanOptions | undefined,
+  ): [redisPattern: string, itersize: number, version: number] {
+    checkOptions(options, method, SCAN_KEYS)
+    if (pattern === '') {
+      throw new InvalidArgumentError(
+        `${method}() got an empty pattern, which matches no key: use '*' for every key`,
+      )
+    }
+    const version = checkVersionOption(options?.version) ?? this.version
+    return [
+      this.makePattern(pattern, version),
+      checkItersize(options?.itersize ?? this.#itersize),
+      version,
+    ]
+  }
+
   // ---------------------------------------------------------------- hashes
 
   /** Sets `field` of the hash at `key`; resolves 1 when the field is new, 0 when it was updated. */
-  async hset(key: string, field: string, value: unknown): Promise<number> {
-    return this.#run((rkey) => ['HSET', rkey, field, this.#codec.encode(value)], key, toNumber, 0)
+  async hset(key: string, field: string, value: unknown, options?: VersionOption): Promise<number> {
+    return this.#run(
+      (rkey) => ['HSET', rkey, field, this.#codec.encode(value)],
+      key,
+      toNumber,
+      0,
+      false,
+      'hset',
+      options,
+    )
   }
 
-  /** Deletes fields of the hash; resolves how many existed. */
-  async hdel(key: string, ...fields: string[]): Promise<number> {
-    if (fields.length === 0) return 0
-    return this.#run((rkey) => ['HDEL', rkey, ...fields], key, toNumber, 0)
+  /**
+   * Deletes fields of the hash; resolves how many existed. A last argument that is an object is
+   * the options: `hdel(key, 'a', 'b', { version: 2 })`.
+   */
+  async hdel(key: string, ...fields: string[] | [...string[], VersionOption]): Promise<number> {
+    const [names, options] = splitOptions(fields)
+    if (names.length === 0) {
+      checkOptions(options, 'hdel', VERSION_ONLY)
+      return 0
+    }
+    return this.#run((rkey) => ['HDEL', rkey, ...names], key, toNumber, 0, false, 'hdel', options)
   }
 
   /** Whether the hash has `field`. */
-  async hexists(key: string, field: string): Promise<boolean> {
-    return this.#run((rkey) => ['HEXISTS', rkey, field], key, isOne, false, READ)
+  async hexists(key: string, field: string, options?: VersionOption): Promise<boolean> {
+    return this.#run(
+      (rkey) => ['HEXISTS', rkey, field],
+      key,
+      isOne,
+      false,
+      READ,
+      'hexists',
+      options,
+    )
   }
 
   /** The value of `field`, or `null`. */
-  async hget<T = unknown>(key: string, field: string): Promise<T | null> {
+  async hget<T = unknown>(key: string, field: string, options?: VersionOption): Promise<T | null> {
     return this.#run(
       (rkey) => ['HGET', rkey, field],
       key,
       (r) => this.#decodeOrNull<T>(r, key, field),
       null,
       READ,
+      'hget',
+      options,
     )
   }
 
   /** Every field and value of the hash. */
-  async hgetall<T = unknown>(key: string): Promise<Record<string, T>> {
+  async hgetall<T = unknown>(key: string, options?: VersionOption): Promise<Record<string, T>> {
     return this.#run(
       (rkey) => ['HGETALL', rkey],
       key,
@@ -774,15 +1096,24 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
       },
       {},
       READ,
+      'hgetall',
+      options,
     )
   }
 
   /** Adds an integer to `field`; resolves the new value. */
-  async hincrby(key: string, field: string, amount = 1): Promise<OrIgnored<IgnoreErrors, number>> {
+  async hincrby(
+    key: string,
+    field: string,
+    amount = 1,
+    options?: VersionOption,
+  ): Promise<OrIgnored<IgnoreErrors, number>> {
     return this.#runOrNull(
       (rkey) => ['HINCRBY', rkey, field, String(checkInteger(amount))],
       key,
       toNumber,
+      'hincrby',
+      options,
     )
   }
 
@@ -791,28 +1122,43 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
     key: string,
     field: string,
     amount = 1,
+    options?: VersionOption,
   ): Promise<OrIgnored<IgnoreErrors, number>> {
     return this.#runOrNull(
       (rkey) => ['HINCRBYFLOAT', rkey, field, String(checkNumber(amount))],
       key,
       toScore,
+      'hincrbyfloat',
+      options,
     )
   }
 
   /** How many fields the hash has. */
-  async hlen(key: string): Promise<number> {
-    return this.#run((rkey) => ['HLEN', rkey], key, toNumber, 0, READ)
+  async hlen(key: string, options?: VersionOption): Promise<number> {
+    return this.#run((rkey) => ['HLEN', rkey], key, toNumber, 0, READ, 'hlen', options)
   }
 
-  /** The values of `fields`, `null` where a field is missing. */
-  async hmget<T = unknown>(key: string, ...fields: string[]): Promise<Array<T | null>> {
-    if (fields.length === 0) return []
+  /**
+   * The values of `fields`, `null` where a field is missing. A last argument that is an object is
+   * the options: `hmget(key, 'a', 'b', { version: 2 })`.
+   */
+  async hmget<T = unknown>(
+    key: string,
+    ...fields: string[] | [...string[], VersionOption]
+  ): Promise<Array<T | null>> {
+    const [names, options] = splitOptions(fields)
+    if (names.length === 0) {
+      checkOptions(options, 'hmget', VERSION_ONLY)
+      return []
+    }
     return this.#run(
-      (rkey) => ['HMGET', rkey, ...fields],
+      (rkey) => ['HMGET', rkey, ...names],
       key,
-      (reply) => toArray(reply).map((r, i) => this.#decodeOrNull<T>(r, key, fields[i])),
-      fields.map(() => null),
+      (reply) => toArray(reply).map((r, i) => this.#decodeOrNull<T>(r, key, names[i])),
+      names.map(() => null),
       READ,
+      'hmget',
+      options,
     )
   }
 
@@ -820,9 +1166,13 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
   async hmset(
     key: string,
     mapping: Record<string, unknown> | Map<string, unknown>,
+    options?: VersionOption,
   ): Promise<boolean> {
     const pairs = mapping instanceof Map ? [...mapping] : Object.entries(mapping ?? {})
-    if (pairs.length === 0) return true
+    if (pairs.length === 0) {
+      checkOptions(options, 'hmset', VERSION_ONLY)
+      return true
+    }
     return this.#run(
       (rkey) => {
         const args: RedisArgument[] = ['HSET', rkey]
@@ -832,38 +1182,53 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
       key,
       () => true,
       false,
+      false,
+      'hmset',
+      options,
     )
   }
 
   /** Sets `field` only when it does not exist; resolves whether it was set. */
-  async hsetnx(key: string, field: string, value: unknown): Promise<boolean> {
+  async hsetnx(
+    key: string,
+    field: string,
+    value: unknown,
+    options?: VersionOption,
+  ): Promise<boolean> {
     return this.#run(
       (rkey) => ['HSETNX', rkey, field, this.#codec.encode(value)],
       key,
       isOne,
       false,
+      false,
+      'hsetnx',
+      options,
     )
   }
 
   /** Every value of the hash. */
-  async hvals<T = unknown>(key: string): Promise<T[]> {
+  async hvals<T = unknown>(key: string, options?: VersionOption): Promise<T[]> {
     return this.#run(
       (rkey) => ['HVALS', rkey],
       key,
       (reply) => this.#decodeAll<T>(reply, key),
       [],
       READ,
+      'hvals',
+      options,
     )
   }
 
   /** Every field name of the hash. */
-  async hkeys(key: string): Promise<string[]> {
+  async hkeys(key: string, options?: VersionOption): Promise<string[]> {
     return this.#run(
       (rkey) => ['HKEYS', rkey],
       key,
       (reply) => toArray(reply).map(toText),
       [],
       READ,
+      'hkeys',
+      options,
     )
   }
 
@@ -874,6 +1239,7 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
    * the member's new score (`null` when `nx`/`xx` prevented it).
    */
   async zadd(key: string, members: ZAddMembers, options: ZAddOptions = {}): Promise<number | null> {
+    checkOptions(options, 'zadd', ZADD_KEYS)
     const { nx, xx, gt, lt, ch, incr } = options
     if (nx && xx) throw this.#argument('zadd() takes nx or xx, not both')
     if (gt && lt) throw this.#argument('zadd() takes gt or lt, not both')
@@ -899,17 +1265,33 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
       key,
       incr ? toScoreOrNull : toNumber,
       incr ? null : 0,
+      false,
+      undefined,
+      options,
     )
   }
 
   /** How many members the sorted set has. */
-  async zcard(key: string): Promise<number> {
-    return this.#run((rkey) => ['ZCARD', rkey], key, toNumber, 0, READ)
+  async zcard(key: string, options?: VersionOption): Promise<number> {
+    return this.#run((rkey) => ['ZCARD', rkey], key, toNumber, 0, READ, 'zcard', options)
   }
 
   /** How many members have a score between `min` and `max`. */
-  async zcount(key: string, min: ScoreBound, max: ScoreBound): Promise<number> {
-    return this.#run((rkey) => ['ZCOUNT', rkey, bound(min), bound(max)], key, toNumber, 0, READ)
+  async zcount(
+    key: string,
+    min: ScoreBound,
+    max: ScoreBound,
+    options?: VersionOption,
+  ): Promise<number> {
+    return this.#run(
+      (rkey) => ['ZCOUNT', rkey, bound(min), bound(max)],
+      key,
+      toNumber,
+      0,
+      READ,
+      'zcount',
+      options,
+    )
   }
 
   /** Adds `amount` to the score of `member`; resolves the new score. */
@@ -917,11 +1299,14 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
     key: string,
     amount: number,
     member: unknown,
+    options?: VersionOption,
   ): Promise<OrIgnored<IgnoreErrors, number>> {
     return this.#runOrNull(
       (rkey) => ['ZINCRBY', rkey, scoreArgument(amount), this.#codec.encode(member)],
       key,
       toScore,
+      'zincrby',
+      options,
     )
   }
 
@@ -944,6 +1329,7 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
     end: number,
     options: ZRangeOptions = {},
   ): Promise<T[] | Array<[T, number]>> {
+    checkOptions(options, 'zrange', ZRANGE_KEYS)
     return this.#run(
       (rkey) => {
         const args: RedisArgument[] = [
@@ -961,6 +1347,8 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
         options.withScores ? this.#withScores<T>(reply, key) : this.#decodeAll<T>(reply, key),
       [],
       READ,
+      undefined,
+      options,
     )
   }
 
@@ -983,6 +1371,7 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
     max: ScoreBound,
     options: ZRangeByScoreOptions = {},
   ): Promise<T[] | Array<[T, number]>> {
+    checkOptions(options, 'zrangebyscore', ZRANGEBYSCORE_KEYS)
     const { offset, count, withScores } = options
     if ((offset === undefined) !== (count === undefined)) {
       throw this.#argument('zrangebyscore() takes offset and count together')
@@ -1000,32 +1389,41 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
       (reply) => (withScores ? this.#withScores<T>(reply, key) : this.#decodeAll<T>(reply, key)),
       [],
       READ,
+      undefined,
+      options,
     )
   }
 
   /** The rank of `member`, lowest score first, or `null`. */
-  async zrank(key: string, member: unknown): Promise<number | null> {
+  async zrank(key: string, member: unknown, options?: VersionOption): Promise<number | null> {
     return this.#run(
       (rkey) => ['ZRANK', rkey, this.#codec.encode(member)],
       key,
       numberOrNull,
       null,
       READ,
+      'zrank',
+      options,
     )
   }
 
   /** The rank of `member`, highest score first, or `null`. */
-  async zrevrank(key: string, member: unknown): Promise<number | null> {
+  async zrevrank(key: string, member: unknown, options?: VersionOption): Promise<number | null> {
     return this.#run(
       (rkey) => ['ZREVRANK', rkey, this.#codec.encode(member)],
       key,
       numberOrNull,
       null,
       READ,
+      'zrevrank',
+      options,
     )
   }
 
-  /** Removes members; resolves how many existed. */
+  /**
+   * Removes members; resolves how many existed. Members are any values, so this method takes no
+   * options: it works on the cache's `version`.
+   */
   async zrem(key: string, ...members: unknown[]): Promise<number> {
     if (members.length === 0) return 0
     return this.#run(
@@ -1037,27 +1435,40 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
   }
 
   /** Removes members by rank from `start` to `end`; resolves how many. */
-  async zremrangebyrank(key: string, start: number, end: number): Promise<number> {
+  async zremrangebyrank(
+    key: string,
+    start: number,
+    end: number,
+    options?: VersionOption,
+  ): Promise<number> {
     return this.#run(
       (rkey) => ['ZREMRANGEBYRANK', rkey, String(checkInteger(start)), String(checkInteger(end))],
       key,
       toNumber,
       0,
+      false,
+      'zremrangebyrank',
+      options,
     )
   }
 
   /** The score of `member`, or `null`. */
-  async zscore(key: string, member: unknown): Promise<number | null> {
+  async zscore(key: string, member: unknown, options?: VersionOption): Promise<number | null> {
     return this.#run(
       (rkey) => ['ZSCORE', rkey, this.#codec.encode(member)],
       key,
       toScoreOrNull,
       null,
       READ,
+      'zscore',
+      options,
     )
   }
 
-  /** The scores of `members`, `null` where one is missing. */
+  /**
+   * The scores of `members`, `null` where one is missing. Members are any values, so this method
+   * takes no options: it works on the cache's `version`.
+   */
   async zmscore(key: string, ...members: unknown[]): Promise<Array<number | null>> {
     if (members.length === 0) return []
     return this.#run(
@@ -1072,73 +1483,108 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
   // ---------------------------------------------------------------- lists
 
   /** The length of the list. */
-  async llen(key: string): Promise<number> {
-    return this.#run((rkey) => ['LLEN', rkey], key, toNumber, 0, READ)
+  async llen(key: string, options?: VersionOption): Promise<number> {
+    return this.#run((rkey) => ['LLEN', rkey], key, toNumber, 0, READ, 'llen', options)
   }
 
-  /** Prepends values (the last given ends up first); resolves the new length. */
+  /**
+   * Prepends values (the last given ends up first); resolves the new length. Values are any
+   * values, so this method takes no options: it works on the cache's `version`.
+   */
   async lpush(key: string, ...values: unknown[]): Promise<OrIgnored<IgnoreErrors, number>> {
     return this.#push('LPUSH', key, values)
   }
 
-  /** Appends values; resolves the new length. */
+  /** Appends values; resolves the new length. Like `lpush`, it takes no options. */
   async rpush(key: string, ...values: unknown[]): Promise<OrIgnored<IgnoreErrors, number>> {
     return this.#push('RPUSH', key, values)
   }
 
   /** Removes and returns the first value (or the first `count` values), or `null`. */
-  lpop<T = unknown>(key: string): Promise<T | null>
-  lpop<T = unknown>(key: string, count: number): Promise<T[] | null>
-  async lpop<T = unknown>(key: string, count?: number): Promise<T | T[] | null> {
-    return this.#pop<T>('LPOP', key, count)
+  lpop<T = unknown>(key: string, count?: undefined, options?: VersionOption): Promise<T | null>
+  lpop<T = unknown>(key: string, count: number, options?: VersionOption): Promise<T[] | null>
+  async lpop<T = unknown>(
+    key: string,
+    count?: number,
+    options?: VersionOption,
+  ): Promise<T | T[] | null> {
+    return this.#pop<T>('LPOP', key, count, options)
   }
 
   /** Removes and returns the last value (or the last `count` values), or `null`. */
-  rpop<T = unknown>(key: string): Promise<T | null>
-  rpop<T = unknown>(key: string, count: number): Promise<T[] | null>
-  async rpop<T = unknown>(key: string, count?: number): Promise<T | T[] | null> {
-    return this.#pop<T>('RPOP', key, count)
+  rpop<T = unknown>(key: string, count?: undefined, options?: VersionOption): Promise<T | null>
+  rpop<T = unknown>(key: string, count: number, options?: VersionOption): Promise<T[] | null>
+  async rpop<T = unknown>(
+    key: string,
+    count?: number,
+    options?: VersionOption,
+  ): Promise<T | T[] | null> {
+    return this.#pop<T>('RPOP', key, count, options)
   }
 
   /** The value at `index` (negative counts from the end), or `null`. */
-  async lindex<T = unknown>(key: string, index: number): Promise<T | null> {
+  async lindex<T = unknown>(
+    key: string,
+    index: number,
+    options?: VersionOption,
+  ): Promise<T | null> {
     return this.#run(
       (rkey) => ['LINDEX', rkey, String(checkInteger(index))],
       key,
       (r) => this.#decodeOrNull<T>(r, key),
       null,
       READ,
+      'lindex',
+      options,
     )
   }
 
   /** Values from `start` to `end` (inclusive; negative counts from the end). */
-  async lrange<T = unknown>(key: string, start: number, end: number): Promise<T[]> {
+  async lrange<T = unknown>(
+    key: string,
+    start: number,
+    end: number,
+    options?: VersionOption,
+  ): Promise<T[]> {
     return this.#run(
       (rkey) => ['LRANGE', rkey, String(checkInteger(start)), String(checkInteger(end))],
       key,
       (reply) => this.#decodeAll<T>(reply, key),
       [],
       READ,
+      'lrange',
+      options,
     )
   }
 
   /** Replaces the value at `index`; rejects with `ResponseError` when out of range. */
-  async lset(key: string, index: number, value: unknown): Promise<boolean> {
+  async lset(
+    key: string,
+    index: number,
+    value: unknown,
+    options?: VersionOption,
+  ): Promise<boolean> {
     return this.#run(
       (rkey) => ['LSET', rkey, String(checkInteger(index)), this.#codec.encode(value)],
       key,
       () => true,
       false,
+      false,
+      'lset',
+      options,
     )
   }
 
   /** Keeps only the values from `start` to `end`. */
-  async ltrim(key: string, start: number, end: number): Promise<boolean> {
+  async ltrim(key: string, start: number, end: number, options?: VersionOption): Promise<boolean> {
     return this.#run(
       (rkey) => ['LTRIM', rkey, String(checkInteger(start)), String(checkInteger(end))],
       key,
       () => true,
       false,
+      false,
+      'ltrim',
+      options,
     )
   }
 
@@ -1154,6 +1600,7 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
     element: unknown,
     options: LPosOptions = {},
   ): Promise<number | null | number[]> {
+    checkOptions(options, 'lpos', LPOS_KEYS)
     return this.#run(
       (rkey) => {
         const args: RedisArgument[] = ['LPOS', rkey, this.#codec.encode(element)]
@@ -1166,31 +1613,50 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
       (reply) => (options.count !== undefined ? toArray(reply).map(toNumber) : numberOrNull(reply)),
       options.count !== undefined ? [] : null,
       READ,
+      undefined,
+      options,
     )
   }
 
   /**
    * Pops a value from one end of `source` and pushes it onto one end of `destination`, atomically;
-   * resolves the value, or `null` when `source` is empty.
+   * resolves the value, or `null` when `source` is empty. Sides are `'LEFT'` or `'RIGHT'`, in any
+   * case; `version` applies to both keys.
    */
   async lmove<T = unknown>(
     source: string,
     destination: string,
     sourceSide: ListSide = 'LEFT',
     destinationSide: ListSide = 'RIGHT',
+    options?: VersionOption,
   ): Promise<T | null> {
     return this.#run(
-      (rkey) => ['LMOVE', rkey, this.makeKey(destination), side(sourceSide), side(destinationSide)],
+      (rkey) => [
+        'LMOVE',
+        rkey,
+        this.#key(destination, options),
+        side(sourceSide),
+        side(destinationSide),
+      ],
       source,
       (r) => this.#decodeOrNull<T>(r, source),
       null,
+      false,
+      'lmove',
+      options,
     )
   }
 
   // ---------------------------------------------------------------- internals
 
-  #key(key: string, options: VersionOption | undefined): string {
-    return this.makeKey(key, options?.version === undefined ? this.version : options.version)
+  /**
+   * The Redis key of `key` at the version `options` select. With `method`, the options are
+   * checked first (the method takes `{ version }` only).
+   */
+  #key(key: string, options: VersionOption | undefined, method?: string): string {
+    if (options === undefined) return this.makeKey(key, this.version)
+    if (method !== undefined) checkOptions(options, method, VERSION_ONLY)
+    return this.makeKey(key, checkVersionOption(options.version) ?? this.version)
   }
 
   #argument(message: string): InvalidArgumentError {
@@ -1199,7 +1665,8 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
 
   /**
    * Builds one command for `key`, runs it, and converts the reply; errors go through the policy,
-   * which resolves `fallback` for an error `ignoreExceptions` ignores.
+   * which resolves `fallback` for an error `ignoreExceptions` ignores. `options` selects the key
+   * version; with `method`, they are checked first (the method takes `{ version }` only).
    */
   async #run<T>(
     build: (rkey: string) => RedisArgument[],
@@ -1207,16 +1674,25 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
     convert: (reply: unknown) => T,
     fallback: NoInfer<T>,
     readonly = false,
+    method?: string,
+    options?: VersionOption,
   ): Promise<T> {
+    let rkey: string | undefined
+    let args: RedisArgument[] | undefined
     try {
-      const rkey = this.makeKey(key)
-      const reply = await this.#connection.command(build(rkey), {
+      rkey = this.#key(key, options, method)
+      args = build(rkey)
+      const reply = await this.#connection.command(args, {
         key: rkey,
         readonly,
         text: this.#text,
       })
       return convert(reply)
     } catch (error) {
+      if (isWrongType(error) && rkey !== undefined) {
+        const command = String(args?.[0] ?? '').toLowerCase()
+        return this.#fail(await this.#wrongType(error, command, key, rkey), fallback)
+      }
       return this.#fail(error, fallback)
     }
   }
@@ -1226,15 +1702,29 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
     build: (rkey: string) => RedisArgument[],
     key: string,
     convert: (reply: unknown) => T,
+    method: string,
+    options: VersionOption | undefined,
   ): Promise<OrIgnored<IgnoreErrors, T>> {
-    return this.#run<T | null>(build, key, convert, null) as Promise<OrIgnored<IgnoreErrors, T>>
+    return this.#run<T | null>(build, key, convert, null, false, method, options) as Promise<
+      OrIgnored<IgnoreErrors, T>
+    >
   }
 
-  async #bool(key: string, build: (rkey: string) => RedisArgument[]): Promise<boolean> {
-    return this.#run(build, key, isOne, false)
+  async #bool(
+    key: string,
+    build: (rkey: string) => RedisArgument[],
+    method: string,
+    options: VersionOption | undefined,
+  ): Promise<boolean> {
+    return this.#run(build, key, isOne, false, false, method, options)
   }
 
-  async #ttl(command: 'TTL' | 'PTTL', key: string): Promise<number | null> {
+  async #ttl(
+    command: 'TTL' | 'PTTL',
+    key: string,
+    method: string,
+    options: VersionOption | undefined,
+  ): Promise<number | null> {
     return this.#run(
       (rkey) => [command, rkey],
       key,
@@ -1244,6 +1734,33 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
       },
       0,
       READ,
+      method,
+      options,
+    )
+  }
+
+  /**
+   * A `WRONGTYPE` reply as a `ResponseError` that names the user's key and what it holds (asked
+   * with `TYPE`, on this error path only): `incr() on key 'hits': it holds a list, …`.
+   */
+  async #wrongType(
+    error: ResponseError,
+    method: string,
+    key: string,
+    rkey: string,
+  ): Promise<ResponseError> {
+    let holds = 'another kind of value'
+    try {
+      const type = toText(
+        await this.#connection.command(['TYPE', rkey], { key: rkey, readonly: READ }),
+      )
+      if (type !== '' && type !== 'none') holds = `a ${REDIS_TYPES[type] ?? type}`
+    } catch {
+      // The message only loses the type.
+    }
+    return new ResponseError(
+      `${method}() on key '${key}': it holds ${holds}, which ${method}() does not work on (${error.message})`,
+      { cause: error },
     )
   }
 
@@ -1262,10 +1779,17 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
       (rkey) => [command, rkey, ...values.map((v) => this.#codec.encode(v))],
       key,
       toNumber,
+      command.toLowerCase(),
+      undefined,
     )
   }
 
-  async #pop<T>(command: 'LPOP' | 'RPOP', key: string, count?: number): Promise<T | T[] | null> {
+  async #pop<T>(
+    command: 'LPOP' | 'RPOP',
+    key: string,
+    count: number | undefined,
+    options: VersionOption | undefined,
+  ): Promise<T | T[] | null> {
     return this.#run(
       (rkey) =>
         count === undefined ? [command, rkey] : [command, rkey, String(checkInteger(count))],
@@ -1277,6 +1801,9 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
             ? null
             : this.#decodeAll<T>(reply, key),
       null,
+      false,
+      command.toLowerCase(),
+      options,
     )
   }
 
@@ -1304,10 +1831,13 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
     return toPairs(reply).map(([member, score]) => [this.#decode(member, key) as T, toScore(score)])
   }
 
-  async *#iterKeys(pattern: string, itersize: number): AsyncGenerator<string> {
-    const redisPattern = this.makePattern(pattern)
+  async *#iterKeys(
+    redisPattern: string,
+    itersize: number,
+    version: number,
+  ): AsyncGenerator<string> {
     for await (const batch of this.#connection.scan(redisPattern, itersize)) {
-      for (const rkey of batch) yield this.#reverseKeyFunction(rkey, this.keyPrefix, this.version)
+      for (const rkey of batch) yield this.#reverseKeyFunction(rkey, this.keyPrefix, version)
     }
   }
 
@@ -1327,12 +1857,21 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
     return deleted
   }
 
-  /** django-redis's fallback when `INCRBY` refuses the value: read, add, write back with the TTL kept. */
-  async #incrSlow(key: string, rkey: string, delta: number | bigint): Promise<number | bigint> {
+  /**
+   * django-redis's fallback when `INCRBY` refuses the value: read, add, write back with the TTL
+   * kept. With `asNumber`, a result that is a `bigint` is refused before anything is written.
+   */
+  async #incrSlow(
+    key: string,
+    rkey: string,
+    delta: number | bigint,
+    asNumber: boolean,
+  ): Promise<number | bigint> {
     const reply = await this.#connection.command(['GET', rkey], { key: rkey })
     if (reply === null) throw new KeyNotFoundError(`key '${key}' not found`)
     const current = this.#decode(reply, key)
     const next = addNumbers(current, delta, key)
+    if (asNumber && typeof next === 'bigint') throw unsafeResult(key)
     await this.#connection.command(['SET', rkey, this.#codec.encode(next), 'KEEPTTL'], {
       key: rkey,
     })
@@ -1470,11 +2009,14 @@ function bound(value: ScoreBound): string {
   return scoreArgument(value)
 }
 
-function side(value: ListSide): ListSide {
-  if (value !== 'LEFT' && value !== 'RIGHT') {
-    throw new InvalidArgumentError(`a list side is 'LEFT' or 'RIGHT', got ${describe(value)}`)
+function side(value: ListSide): 'LEFT' | 'RIGHT' {
+  const upper = typeof value === 'string' ? value.toUpperCase() : value
+  if (upper !== 'LEFT' && upper !== 'RIGHT') {
+    throw new InvalidArgumentError(
+      `a list side is 'LEFT' or 'RIGHT' (any case), got ${typeof value === 'string' ? `'${value}'` : describe(value)}`,
+    )
   }
-  return value
+  return upper
 }
 
 function* scoredMembers(members: ZAddMembers): Iterable<readonly [number, unknown]> {

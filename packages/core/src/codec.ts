@@ -1,4 +1,5 @@
 import { DEFAULT_MAX_VALUE_SIZE, MAX_INTEGER_DIGITS } from './_limits.ts'
+import { sniff } from './_sniff.ts'
 import {
   CompressionError,
   decompressionLimitError,
@@ -214,7 +215,7 @@ export class Codec {
       try {
         return this.#writer.deserialize(bytes)
       } catch (error) {
-        throw this.#unreadable(error)
+        throw this.#unreadable(error, bytes)
       }
     }
     let first: unknown
@@ -225,7 +226,7 @@ export class Codec {
         first ??= error
       }
     }
-    throw this.#unreadable(first)
+    throw this.#unreadable(first, bytes)
   }
 
   #decodeText(text: string): unknown {
@@ -237,7 +238,7 @@ export class Codec {
       try {
         return (this.#writer.deserializeText as (text: string) => unknown)(text)
       } catch (error) {
-        throw this.#unreadable(error)
+        throw this.#unreadable(error, text)
       }
     }
     let first: unknown
@@ -248,13 +249,32 @@ export class Codec {
         first ??= error
       }
     }
-    throw this.#unreadable(first)
+    throw this.#unreadable(first, text)
   }
 
-  #unreadable(error: unknown): SerializationError {
-    const names = this.#serializers.map((s) => s.name).join(', ')
+  /**
+   * The error for bytes no serializer could read: which serializers and compressors were tried,
+   * what the bytes look like (from their first bytes: "zlib-compressed data", "a pickle"), and,
+   * when that is another serializer's or compressor's format, the setting that differs. A value
+   * written by another codec is the usual cause. No content of the value is quoted: `data` is
+   * what the serializers got (decompressed, or the stored bytes when no compressor applied).
+   */
+  #unreadable(error: unknown, data: Buffer | string): SerializationError {
+    const serializers = this.#serializers.map((s) => s.name)
+    const compressors = this.#compressors.map((c) => c.name)
+    const tried = `serializer ${serializers.join(', ')} (compressor ${compressors.length > 0 ? compressors.join(', ') : 'none'})`
+    const seen = sniff(data)
+    let hint = ''
+    if (seen.compressor !== undefined && !compressors.includes(seen.compressor)) {
+      hint = ` — written with compressor '${seen.compressor}'? Configure the same compressor as the writer`
+    } else if (seen.serializer !== undefined && !serializers.includes(seen.serializer)) {
+      hint = ` — written with serializer '${seen.serializer}'? Configure the same serializer as the writer`
+    } else if (seen.binary === true && !compressors.includes('brotli')) {
+      hint =
+        ' — written with another serializer or compressor? Configure the same ones as the writer'
+    }
     return new SerializationError(
-      `stored bytes cannot be read by ${names}: ${(error as Error)?.message ?? error}`,
+      `stored bytes cannot be read by ${tried}: they look like ${seen.looks}${hint} (${detail(error)})`,
       { cause: error },
     )
   }
@@ -298,4 +318,19 @@ export class Codec {
     if (data.length > this.#maxBytes) throw this.#tooLarge(data.length)
     return data
   }
+}
+
+/**
+ * A deserializer's message without quoted input: V8's `JSON.parse` errors quote the text around
+ * the error (`Unexpected token 'x', "x\u009c…" is not valid JSON`), which may be the value.
+ */
+function detail(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error)
+  return message.replace(
+    /^Unexpected token '(.)', ".*"(?:\.\.\.)? is not valid JSON$/s,
+    (_, token: string) =>
+      /^[\x21-\x7e]$/.test(token)
+        ? `Unexpected token '${token}' (not valid JSON)`
+        : 'Unexpected character (not valid JSON)',
+  )
 }

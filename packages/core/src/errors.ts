@@ -78,7 +78,10 @@ export class KeyNotFoundError extends CachexError {
   override readonly code: string = 'E_KEY_NOT_FOUND'
 }
 
-/** `incr` or `decr` on a value that is not a number. */
+/**
+ * `incr` or `decr` on a value that is not a number, or, with `{ as: 'number' }`, whose result
+ * would not be a safe integer (the value is then left unchanged).
+ */
 export class NotANumberError extends CachexError {
   override readonly code: string = 'E_NOT_A_NUMBER'
 }
@@ -91,6 +94,15 @@ export class LockError extends CachexError {
 /** The lock is held, but no longer by this `Lock` (it expired and someone else took it, or it was deleted). */
 export class LockNotOwnedError extends LockError {
   override readonly code: string = 'E_LOCK_NOT_OWNED'
+}
+
+/**
+ * An optional package that a codec needs is not installed (`msgpackr` for `serializer:
+ * 'msgpack'`, `lz4-napi`, `@toondepauw/node-zstd`, `lzma-native`); the message names the package
+ * and the command that installs it.
+ */
+export class MissingDependencyError extends CachexError {
+  override readonly code: string = 'E_MISSING_DEPENDENCY'
 }
 
 /** The cache or connection was closed with `close()` and cannot run commands any more. */

@@ -2,6 +2,7 @@ export { DEFAULT_MAX_VALUE_SIZE, MAX_INTEGER_DIGITS, MAX_JSON_DEPTH } from './_l
 export type {
   CacheOptions,
   GetOrSetOptions,
+  IncrOptions,
   ListSide,
   LPosOptions,
   OrIgnored,
@@ -30,6 +31,7 @@ export {
   KeyNotFoundError,
   LockError,
   LockNotOwnedError,
+  MissingDependencyError,
   NotANumberError,
   ResponseError,
   SerializationError,
@@ -38,7 +40,14 @@ export {
 export type { JsonSerializerOptions } from './json.ts'
 export { jsonSerializer } from './json.ts'
 export { defaultKeyFunction, defaultReverseKeyFunction, globEscape } from './key-function.ts'
-export type { AcquireOptions, CacheLock, LockFactory, LockOptions } from './lock-types.ts'
+export type {
+  AcquireLockOptions,
+  AcquireOptions,
+  CacheLock,
+  HeldLock,
+  LockFactory,
+  LockOptions,
+} from './lock-types.ts'
 export { requireOptional } from './optional.ts'
 export type { Script } from './script.ts'
 export { defineScript, runScript } from './script.ts'

@@ -1,3 +1,4 @@
+import { checkJsonValue, NEEDS_PYTHON } from './_json-check.ts'
 import { parsePythonJson, pythonFloat, stringifyPython } from './_json-python.ts'
 import { MAX_JSON_DEPTH } from './_limits.ts'
 import type { Serializer } from './types.ts'
@@ -18,16 +19,26 @@ export interface JsonSerializerOptions {
 /**
  * JSON: the zero-dependency default. Writes UTF-8 JSON (`JSON.stringify`, or Python's exact form
  * with `pythonFormat`); reads everything Python's `json.dumps` writes, including `NaN`/`Infinity`
- * and integers beyond 2^53 (as `bigint`). Values JSON cannot represent — functions, symbols,
- * `undefined`, circular structures — are refused rather than silently changed. In the default
- * mode, as with `JSON.stringify`, `NaN` and `±Infinity` inside objects become `null`, and
- * `bigint`s inside objects are written as digits. A top-level number that is not a safe integer
- * is written as Python writes a float (`1e+16`, `NaN`); inside objects, `JSON.stringify` writes
- * an integral double beyond 2^53 as digits, which Python (and this reader) take for an integer
- * of the same value — use `pythonFormat` where such a number must stay a float.
+ * and integers beyond 2^53 (as `bigint`).
+ *
+ * What JSON cannot represent is refused with a `SerializationError` that says what to do instead,
+ * rather than silently changed: a `Map` or `Set` (which `JSON.stringify` writes as `{}`), a
+ * `Buffer` or typed array, a function or symbol inside an object or array (dropped, or `null` in
+ * an array), an `undefined` array item (`null`), an instance of a class (read back as a plain
+ * object) unless it has a `toJSON()`, a circular structure, and nesting deeper than 4,096 levels
+ * (`MAX_JSON_DEPTH`, which the reader refuses). An object property whose value is `undefined` is
+ * left out, as `JSON.stringify` does: reading it back gives `undefined` all the same. A `Date` is
+ * written as an ISO string, as Django's `DjangoJSONEncoder` does, and reads back as that string.
+ *
+ * Numbers: `NaN` and `±Infinity` anywhere are written as Python's `json` writes them (`NaN`,
+ * `Infinity`, `-Infinity`: not strict JSON, but what Python writes and reads), and `bigint`s as
+ * digits. A top-level number that is not a safe integer is written as Python writes a float
+ * (`1e+16`); inside objects, `JSON.stringify` writes an integral double beyond 2^53 as digits,
+ * which Python (and this reader) take for an integer of the same value — use `pythonFormat`
+ * where such a number must stay a float.
  */
 export function jsonSerializer(options: JsonSerializerOptions = {}): Serializer {
-  const stringify = options.pythonFormat === true ? stringifyPython : stringifyFast
+  const stringify = options.pythonFormat === true ? stringifyChecked : stringifyFast
   return {
     name: 'json',
     serialize: stringify,
@@ -61,6 +72,10 @@ function stringifyFast(value: unknown): string {
   // JSON.stringify writes 1e16 as digits (an int to Python, a bigint when read back) and a
   // lone NaN/±Infinity as null. (The codec writes safe integers as digits before this.)
   if (typeof value === 'number' && !Number.isSafeInteger(value)) return pythonFloat(value)
+  // Refuses what JSON.stringify would change; NaN, ±Infinity and bigints need Python's writer.
+  if (typeof value === 'object' && value !== null && checkJsonValue(value) === NEEDS_PYTHON) {
+    return stringifyPython(value)
+  }
   let text: string | undefined
   try {
     text = JSON.stringify(value)
@@ -72,6 +87,12 @@ function stringifyFast(value: unknown): string {
   // JSON.stringify returns undefined for undefined, functions and symbols at the top level.
   if (text === undefined) throw new TypeError(`a ${typeof value} cannot be stored as JSON`)
   return text
+}
+
+/** Python's exact form, refusing what the default mode refuses. */
+function stringifyChecked(value: unknown): string {
+  if (typeof value === 'object' && value !== null) checkJsonValue(value)
+  return stringifyPython(value)
 }
 
 /**

@@ -22,8 +22,22 @@ export interface AcquireOptions {
   token?: string
 }
 
-/** A distributed lock, as `cache.lock()` returns it. `@cachex/lock` implements it. */
-export interface CacheLock extends AsyncDisposable {
+/**
+ * Options of `cache.acquireLock()`: the lock's options, the key version, and the token to store.
+ */
+export interface AcquireLockOptions extends LockOptions {
+  /** The key version of the lock's name. @default the cache's `version` */
+  version?: number
+  /** The token to store, instead of a fresh random one. */
+  token?: string
+}
+
+/**
+ * A distributed lock, as `cache.lock()` returns it — not taken until `acquire()` resolves `true`.
+ * `@cachex/lock` implements it. It is deliberately not `AsyncDisposable`: `await using` on a lock
+ * that was never taken would protect nothing; `cache.acquireLock()` resolves a `HeldLock` for that.
+ */
+export interface CacheLock {
   /** The Redis key of the lock. */
   readonly name: string
   /** The token this lock holds, or `null` when it does not hold the lock. */
@@ -45,6 +59,40 @@ export interface CacheLock extends AsyncDisposable {
   owned(): Promise<boolean>
   /** Acquires the lock, runs `fn`, and releases the lock however `fn` ends. */
   withLock<T>(fn: () => T | Promise<T>): Promise<T>
+}
+
+/**
+ * A lock that is held, as `cache.acquireLock()` resolves it: redis-py's `with lock:` is
+ * `await using lock = await cache.acquireLock(name, …)`, which releases it at the end of the block.
+ */
+export interface HeldLock extends AsyncDisposable {
+  /** The Redis key of the lock. */
+  readonly name: string
+  /** The token this lock holds, or `null` once it was released. */
+  readonly token: string | null
+  /** The `CacheLock` behind it, as `cache.lock()` would give it: to take the lock again after a release. */
+  readonly lock: CacheLock
+  /**
+   * Releases the lock; rejects with `LockNotOwnedError` when it is no longer ours (it expired and
+   * someone else took it). Disposal does not release it again.
+   */
+  release(): Promise<void>
+  /** Adds `seconds` to the remaining time (or sets it, with `replaceTtl`). */
+  extend(seconds: number, options?: { replaceTtl?: boolean }): Promise<boolean>
+  /** Resets the remaining time to the lock's `timeout`. */
+  reacquire(): Promise<boolean>
+  /** Whether anyone holds the lock. */
+  locked(): Promise<boolean>
+  /** Whether this lock's token is still the one stored. */
+  owned(): Promise<boolean>
+  /**
+   * Releases the lock if it is still held, at the end of an `await using` block. Rejects with
+   * `LockNotOwnedError` when the lock expired meanwhile and another owner took it (the block ran
+   * unprotected for a while: a lock `timeout` shorter than the work). When the cache was closed
+   * first, the lock cannot be released: disposal resolves, and the lock expires by its `timeout`
+   * (declare `await using cache` before `await using lock` so that the lock goes first).
+   */
+  [Symbol.asyncDispose](): Promise<void>
 }
 
 /**

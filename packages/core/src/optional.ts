@@ -1,13 +1,13 @@
 import { createRequire } from 'node:module'
-import { CachexError } from './errors.ts'
+import { MissingDependencyError } from './errors.ts'
 
 const loaded = new Map<string, unknown>()
 
 /**
  * Loads an optional peer dependency once, synchronously, for the codec that needs it, resolving
  * it from `from` — the caller's `import.meta.url`, so that the package declaring the peer finds
- * it under strict layouts such as pnpm's. When it is missing, throws a `CachexError` that says
- * exactly what to install.
+ * it under strict layouts such as pnpm's. When it is missing, throws a `MissingDependencyError`
+ * (`E_MISSING_DEPENDENCY`) that says exactly what to install.
  */
 export function requireOptional<T>(packageName: string, neededBy: string, from: string): T {
   if (loaded.has(packageName)) return loaded.get(packageName) as T
@@ -15,7 +15,7 @@ export function requireOptional<T>(packageName: string, neededBy: string, from: 
   try {
     mod = createRequire(from)(packageName) as T
   } catch (error) {
-    throw new CachexError(
+    throw new MissingDependencyError(
       `${neededBy} needs the optional package '${packageName}': install it with \`npm install ${packageName}\` (or pnpm add / yarn add)`,
       { cause: error },
     )

@@ -1,3 +1,10 @@
-export type { AcquireOptions, CacheLock, LockFactory, LockOptions } from '@cachex/core'
+export type {
+  AcquireLockOptions,
+  AcquireOptions,
+  CacheLock,
+  HeldLock,
+  LockFactory,
+  LockOptions,
+} from '@cachex/core'
 export { LockError, LockNotOwnedError } from '@cachex/core'
 export { Lock, lockFactory } from './lock.ts'

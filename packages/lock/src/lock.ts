@@ -51,8 +51,10 @@ return 1`)
 /**
  * A distributed lock with redis-py `Lock` semantics. The lock is a Redis key holding a random
  * token (stored raw, not serialized); only the holder of the token can release or extend it, and
- * both happen atomically in Lua. Use `withLock(fn)` or `await using lock = …` to release it
- * however the work ends.
+ * both happen atomically in Lua. Creating one takes nothing: `acquire()` does. Use `withLock(fn)`
+ * to release it however the work ends, or `cache.acquireLock()`, which resolves a held lock for
+ * `await using`. A `Lock` itself is not disposable, so that `await using lock = cache.lock(…)` —
+ * which would never take the lock — does not compile.
  */
 export class Lock implements CacheLock {
   /** The Redis key of the lock. */
@@ -219,11 +221,6 @@ export class Lock implements CacheLock {
     } finally {
       await this.release()
     }
-  }
-
-  /** Releases the lock if this object still holds it, for `await using`. */
-  async [Symbol.asyncDispose](): Promise<void> {
-    if (this.#token !== null) await this.release()
   }
 }
 

@@ -10,5 +10,5 @@ export type {
   SerializerName,
 } from './create-cache.ts'
 export { createCache } from './create-cache.ts'
-export type { CacheGlobals, CachesConfig } from './registry.ts'
+export type { CacheGlobals, CachesConfig, GetRedisConnectionOptions } from './registry.ts'
 export { caches, configureCaches, getRedisConnection } from './registry.ts'

@@ -1,6 +1,13 @@
+import {
+  isNodeRedisClient,
+  isNodeRedisCluster,
+  isRedisSentinel,
+  type RedisConnectionClient,
+  type RedisConnectionClients,
+} from '@cachex/connections'
 import { type Cache, type ConnectionFactory, InvalidArgumentError, type Logger } from '@cachex/core'
 import { prefixOverlaps } from './_overlaps.ts'
-import { type CreateCacheOptions, createCache } from './create-cache.ts'
+import { type ClientName, type CreateCacheOptions, createCache } from './create-cache.ts'
 
 /**
  * Registry-wide defaults, Django's `DJANGO_REDIS_*` settings. Each applies to every alias that
@@ -91,13 +98,57 @@ export const caches = {
   },
 }
 
+/** Options of `getRedisConnection`. */
+export interface GetRedisConnectionOptions<Client extends ClientName = ClientName> {
+  /** The primary (`true`) or, where the cache has replicas, a replica (`false`). @default true */
+  write?: boolean
+  /**
+   * The topology you configured for the alias: the result is then typed as that topology's
+   * node-redis object, and the call rejects with `InvalidArgumentError` if the cache's client is
+   * of another kind. Without it, the result is the union of them all.
+   */
+  client?: Client
+}
+
 /**
  * The connected node-redis client behind a cache, for commands cachex does not wrap: the primary
- * with `write: true` (the default), a replica for reads where there are replicas.
+ * with `write: true` (the default), a replica for reads where there are replicas. It is typed by
+ * topology: `getRedisConnection('default', { client: 'cluster' })` resolves a `RedisClusterType`
+ * (and checks that it is one); without `client`, the union of node-redis's client, client pool,
+ * sentinel and cluster types.
  */
+export function getRedisConnection(
+  alias?: string,
+  options?: GetRedisConnectionOptions & { client?: undefined },
+): Promise<RedisConnectionClient>
+export function getRedisConnection<Client extends ClientName>(
+  alias: string,
+  options: GetRedisConnectionOptions<Client> & { client: Client },
+): Promise<RedisConnectionClients[Client]>
 export async function getRedisConnection(
   alias = 'default',
-  options: { write?: boolean } = {},
-): Promise<unknown> {
-  return caches.get(alias).connection.client({ write: options.write ?? true })
+  options: GetRedisConnectionOptions = {},
+): Promise<RedisConnectionClient> {
+  const client = await caches.get(alias).connection.client({ write: options.write ?? true })
+  if (options.client !== undefined && kindOf(client) !== options.client) {
+    throw new InvalidArgumentError(
+      `getRedisConnection('${alias}', { client: '${String(options.client)}' }): the cache '${alias}' runs on a ${KIND_NAMES[kindOf(client)]}`,
+    )
+  }
+  return client as RedisConnectionClient
+}
+
+const KIND_NAMES: Record<ClientName | 'other', string> = {
+  default: "node-redis client or client pool (client: 'default')",
+  sentinel: "Redis Sentinel (client: 'sentinel')",
+  cluster: "Redis Cluster (client: 'cluster')",
+  other: 'connection of its own (a custom connection factory)',
+}
+
+/** Which topology's node-redis object `client` is. */
+function kindOf(client: unknown): ClientName | 'other' {
+  if (isNodeRedisCluster(client)) return 'cluster'
+  if (isRedisSentinel(client)) return 'sentinel'
+  if (isNodeRedisClient(client)) return 'default'
+  return 'other'
 }

@@ -1,9 +1,14 @@
 import { startCluster, type TestCluster, uniquePrefix } from '@cachex/test-utils'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import type { RedisClusterType } from '@redis/client'
+import { afterAll, beforeAll, beforeEach, describe, expect, expectTypeOf, it } from 'vitest'
 import {
   type Cache,
   CrossSlotError,
+  caches,
+  configureCaches,
   createCache,
+  getRedisConnection,
+  InvalidArgumentError,
   KeyNotFoundError,
   keySlot,
   LockNotOwnedError,
@@ -299,6 +304,26 @@ describe('lock on a cluster', () => {
 })
 
 describe('the cluster client', () => {
+  it("getRedisConnection(alias, { client: 'cluster' }) resolves the RedisCluster, typed", async () => {
+    const alias = uniquePrefix('alias')
+    configureCaches({ [alias]: { client: 'cluster', location: [...testCluster.seeds] } })
+    try {
+      const cluster = await getRedisConnection(alias, { client: 'cluster' })
+      expectTypeOf(cluster).toEqualTypeOf<RedisClusterType>()
+      expect(cluster.masters.length).toBe(3)
+      await cluster.set('{typed}k', 'v')
+      expect(await cluster.get('{typed}k')).toBe('v')
+      await expect(getRedisConnection(alias, { client: 'default' })).rejects.toThrow(
+        /runs on a Redis Cluster \(client: 'cluster'\)/,
+      )
+      await expect(getRedisConnection(alias, { client: 'sentinel' })).rejects.toBeInstanceOf(
+        InvalidArgumentError,
+      )
+    } finally {
+      await caches.close()
+    }
+  })
+
   it('getRedisConnection-style client() gives the node-redis cluster', async () => {
     const client = (await cache.connection.client()) as { get(key: string): Promise<unknown> }
     await cache.set('visible', 7)

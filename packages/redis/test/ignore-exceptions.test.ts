@@ -144,11 +144,15 @@ describe('types', () => {
     expectTypeOf<Cache>().toEqualTypeOf<Cache<boolean>>()
     expectTypeOf(explicit).toEqualTypeOf<Cache<false>>()
     expectTypeOf(either).toEqualTypeOf<Cache<boolean>>()
-    expectTypeOf(ignoring.incr).returns.toEqualTypeOf<Promise<number | bigint | null>>()
-    expectTypeOf(strict.incr).returns.toEqualTypeOf<Promise<number | bigint>>()
-    expectTypeOf(either.incr).returns.toEqualTypeOf<Promise<number | bigint | null>>()
+    expectTypeOf<ReturnType<typeof ignoring.incr>>().toEqualTypeOf<
+      Promise<number | bigint | null>
+    >()
+    expectTypeOf<ReturnType<typeof strict.incr>>().toEqualTypeOf<Promise<number | bigint>>()
+    expectTypeOf<ReturnType<typeof either.incr>>().toEqualTypeOf<Promise<number | bigint | null>>()
     expectTypeOf(caches.get).returns.toEqualTypeOf<Cache<boolean>>()
-    expectTypeOf(ignoring.decr).returns.toEqualTypeOf<Promise<number | bigint | null>>()
+    expectTypeOf<ReturnType<typeof ignoring.decr>>().toEqualTypeOf<
+      Promise<number | bigint | null>
+    >()
     expectTypeOf(ignoring.incrVersion).returns.toEqualTypeOf<Promise<number | null>>()
     expectTypeOf(strict.incrVersion).returns.toEqualTypeOf<Promise<number>>()
     expectTypeOf(ignoring.hincrby).returns.toEqualTypeOf<Promise<number | null>>()

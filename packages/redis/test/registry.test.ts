@@ -5,9 +5,11 @@ import {
   configureCaches,
   getRedisConnection,
   InvalidArgumentError,
+  type RedisConnectionClient,
 } from '@cachex/redis'
 import { freePort, standaloneServer, uniquePrefix } from '@cachex/test-utils'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { RedisClientPoolType, RedisClientType } from '@redis/client'
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
 
 interface NodeRedis {
   sendCommand(args: string[]): Promise<unknown>
@@ -84,6 +86,22 @@ describe('caches registry', () => {
     expect(await client.get(caches.get().makeKey('k'))).toBe('"from a"')
     const other = (await getRedisConnection('other', { write: false })) as NodeRedis
     expect(await other.get(caches.get('other').makeKey('k'))).toBe('"from b"')
+  })
+
+  it('getRedisConnection is typed per topology, and checks the topology it is told', async () => {
+    const any = await getRedisConnection()
+    expectTypeOf(any).toEqualTypeOf<RedisConnectionClient>()
+    // Every node-redis type has the commands: usable without a cast.
+    expect(await any.get(caches.get().makeKey('k'))).toBe('"from a"')
+    const client = await getRedisConnection('default', { client: 'default' })
+    expectTypeOf(client).toEqualTypeOf<RedisClientType | RedisClientPoolType>()
+    expect(await client.hSet(caches.get().makeKey('h'), 'f', 'v')).toBe(1)
+    await expect(getRedisConnection('default', { client: 'cluster' })).rejects.toThrow(
+      "getRedisConnection('default', { client: 'cluster' }): the cache 'default' runs on a node-redis client or client pool (client: 'default')",
+    )
+    await expect(
+      getRedisConnection('other', { client: 'sentinel', write: false }),
+    ).rejects.toBeInstanceOf(InvalidArgumentError)
   })
 
   it('getRedisConnection of an unknown alias rejects', async () => {

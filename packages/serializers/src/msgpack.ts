@@ -60,7 +60,7 @@ export function msgpackSerializer(options: MsgpackSerializerOptions = {}): Seria
         throw new TypeError(`a ${typeof value} cannot be stored as MessagePack`)
       }
       // The common case holds no 64-bit integer: msgpackr alone writes Python's bytes.
-      if (!hasInt64(value, 0)) return packr.pack(value)
+      if (!withDepthCheck(value, hasInt64)) return packr.pack(value)
       return unsignInt64s(packr.pack(widenIntegers(value)))
     },
     deserialize(data) {
@@ -77,10 +77,63 @@ export function msgpackSerializer(options: MsgpackSerializerOptions = {}): Seria
   }
 }
 
+/** Thrown by the walks below past MAX_MSGPACK_DEPTH; `withDepthCheck` says why. */
+class TooDeep extends Error {}
+
 function tooDeep(): never {
-  throw new SerializationError(
-    `msgpack: value nested more than ${MAX_MSGPACK_DEPTH} levels deep (or circular): Python's msgpack reads no deeper`,
-  )
+  throw new TooDeep()
+}
+
+/**
+ * Runs a walk that throws `TooDeep` past MAX_MSGPACK_DEPTH levels, and turns that into the
+ * `SerializationError` that says whether `value` is circular or only deep (told apart on this
+ * error path only).
+ */
+function withDepthCheck<T>(value: unknown, walk: (value: unknown, depth: number) => T): T {
+  try {
+    return walk(value, 0)
+  } catch (error) {
+    if (!(error instanceof TooDeep)) throw error
+    throw new SerializationError(
+      isCircular(value)
+        ? 'msgpack: a circular structure cannot be stored as MessagePack'
+        : `msgpack: value nested more than ${MAX_MSGPACK_DEPTH} levels deep: Python's msgpack reads no deeper`,
+    )
+  }
+}
+
+/** Whether `root` contains itself (arrays, Maps and objects), with an explicit stack. */
+function isCircular(root: unknown): boolean {
+  const onPath = new Set<unknown>()
+  const stack: Array<{ value: unknown; children: unknown[] }> = []
+  const containers = (value: unknown): unknown[] => {
+    if (typeof value !== 'object' || value === null) return []
+    if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Date) {
+      return []
+    }
+    const items = Array.isArray(value)
+      ? value
+      : value instanceof Map
+        ? [...value.values()]
+        : Object.values(value)
+    return items.filter((item) => typeof item === 'object' && item !== null)
+  }
+  onPath.add(root)
+  stack.push({ value: root, children: containers(root) })
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1] as { value: unknown; children: unknown[] }
+    if (top.children.length === 0) {
+      onPath.delete(top.value)
+      stack.pop()
+      continue
+    }
+    const next = top.children.pop()
+    if (onPath.has(next)) return true
+    if (stack.length > MAX_MSGPACK_DEPTH) continue
+    onPath.add(next)
+    stack.push({ value: next, children: containers(next) })
+  }
+  return false
 }
 
 /**

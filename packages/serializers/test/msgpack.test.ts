@@ -208,7 +208,7 @@ describe('msgpack: nesting depth', () => {
     expect(() => serializer.serialize([{ big: 2n ** 40n }, [value]])).toThrow(SerializationError)
     const loop: unknown[] = []
     loop.push(loop)
-    expect(() => serializer.serialize(loop)).toThrow(/or circular/)
+    expect(() => serializer.serialize(loop)).toThrow(/a circular structure cannot be stored/)
   })
 })
 

@@ -45,6 +45,11 @@ export const VALUE_CASES: readonly ValueCase[] = [
   { id: 'float-nan', js: Number.NaN },
   { id: 'float-inf', js: Number.POSITIVE_INFINITY },
   { id: 'float-minus-inf', js: Number.NEGATIVE_INFINITY },
+  // Inside containers too: JSON.stringify would write null; cachex writes Python's literals.
+  {
+    id: 'floats-non-finite-nested',
+    js: { nan: Number.NaN, inf: [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1.5] },
+  },
   {
     // Integer-valued doubles beyond 2^53 are floats to JS; Python must not read them as ints.
     // JSON's default mode writes them as digits inside containers (JSON.stringify); its

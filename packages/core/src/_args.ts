@@ -1,0 +1,121 @@
+// Argument checks shared by the cache methods: options objects, Django's positional timeout and
+// key versions. Each check costs nothing when the argument is absent (the hot path), and a short
+// loop over the keys of an options object when one is given.
+
+import { checkSeconds, describe } from './_timeout.ts'
+import { InvalidArgumentError } from './errors.ts'
+
+/** An options object: its keys, for the unknown-key check. */
+type Options = object | undefined
+
+/**
+ * Throws `InvalidArgumentError` unless `options` is `undefined` or a plain object whose keys are
+ * all in `allowed`: a misspelt or misplaced option (`ttl(key, { versoin: 2 })`) would otherwise
+ * be ignored without a word.
+ */
+export function checkOptions(options: unknown, method: string, allowed: readonly string[]): void {
+  if (options === undefined) return
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new InvalidArgumentError(
+      `${method}() takes an options object { ${allowed.join(', ')} }, got ${describeArgument(options)}`,
+    )
+  }
+  for (const name in options) {
+    if (!allowed.includes(name)) {
+      throw new InvalidArgumentError(
+        `${method}() does not take the option '${name}' (it takes ${allowed.join(', ')})`,
+      )
+    }
+  }
+}
+
+/**
+ * Django's positional timeout or an options object, in one argument position: `set(k, v, 60)`,
+ * `set(k, v, null)`, `set(k, v, { timeout: 60, nx: true })`, and `set(k, v, 60, { nx: true })`
+ * (the positional seconds, then the other options). Returns the options object to read
+ * everything but the timeout from, and the timeout (`undefined` → the cache's default), checked
+ * here except for its value, which `timeoutToMs` checks. `allowed` lists the option keys,
+ * `timeout` included.
+ */
+export function timeoutArguments<O extends { timeout?: number | null }>(
+  method: string,
+  timeoutOrOptions: number | null | O | undefined,
+  options: Options,
+  allowed: readonly string[],
+): [timeout: number | null | undefined, options: O | undefined] {
+  if (timeoutOrOptions === undefined || timeoutOrOptions === null) {
+    checkOptions(options, method, withoutTimeout(allowed))
+    return [timeoutOrOptions, options as O | undefined]
+  }
+  if (typeof timeoutOrOptions === 'number') {
+    checkOptions(options, method, withoutTimeout(allowed))
+    return [checkSeconds(timeoutOrOptions, `${method}() timeout`), options as O | undefined]
+  }
+  if (typeof timeoutOrOptions === 'object' && !Array.isArray(timeoutOrOptions)) {
+    checkOptions(timeoutOrOptions, method, allowed)
+    if (options !== undefined) {
+      throw new InvalidArgumentError(
+        `${method}() takes the timeout in seconds followed by options, or one options object, not two objects`,
+      )
+    }
+    const timeout = timeoutOrOptions.timeout
+    if (timeout !== undefined && timeout !== null) checkSeconds(timeout, `${method}() timeout`)
+    return [timeout, timeoutOrOptions]
+  }
+  throw new InvalidArgumentError(
+    `${method}() takes a timeout in seconds (a number, or null for no expiry) or an options object { ${allowed.join(', ')} }, got ${describeArgument(timeoutOrOptions)}`,
+  )
+}
+
+const NO_TIMEOUT = new Map<readonly string[], readonly string[]>()
+
+/** `allowed` without `timeout`, computed once per list. */
+function withoutTimeout(allowed: readonly string[]): readonly string[] {
+  let list = NO_TIMEOUT.get(allowed)
+  if (list === undefined) {
+    list = allowed.filter((name) => name !== 'timeout')
+    NO_TIMEOUT.set(allowed, list)
+  }
+  return list
+}
+
+/** A key version given in options: an integer, or `undefined` for the cache's own. */
+export function checkVersionOption(version: unknown): number | undefined {
+  if (version === undefined || Number.isSafeInteger(version)) return version as number | undefined
+  throw new InvalidArgumentError(`version must be an integer, got ${describe(version)}`)
+}
+
+/** `describe`, telling arrays and strings apart from other objects. */
+function describeArgument(value: unknown): string {
+  if (Array.isArray(value)) return 'an array'
+  if (typeof value === 'string') return 'a string'
+  return describe(value)
+}
+
+/**
+ * Splits the options object off the end of a string-variadic argument list (`hdel(key, 'a', 'b',
+ * { version: 2 })`): unambiguous, since the other arguments are strings.
+ */
+export function splitOptions(
+  args: ReadonlyArray<string | { version?: number }>,
+): [names: string[], options: { version?: number } | undefined] {
+  const last = args[args.length - 1]
+  if (last !== null && typeof last === 'object') {
+    return [args.slice(0, -1) as string[], last]
+  }
+  return [args as string[], undefined]
+}
+
+// The option keys of each method family, shared so that the lists live in one place.
+export const VERSION_ONLY = ['version'] as const
+export const SET_KEYS = ['timeout', 'version', 'nx', 'xx'] as const
+export const TIMEOUT_KEYS = ['timeout', 'version'] as const
+export const GET_OR_SET_KEYS = ['timeout', 'version', 'waitTimeout'] as const
+export const SCAN_KEYS = ['itersize', 'version'] as const
+export const INCR_KEYS = ['version', 'as'] as const
+export const ZADD_KEYS = ['nx', 'xx', 'gt', 'lt', 'ch', 'incr', 'version'] as const
+export const ZRANGE_KEYS = ['desc', 'withScores', 'version'] as const
+export const ZRANGEBYSCORE_KEYS = ['offset', 'count', 'withScores', 'version'] as const
+export const LPOS_KEYS = ['rank', 'count', 'maxlen', 'version'] as const
+export const LOCK_KEYS = ['timeout', 'sleep', 'blocking', 'blockingTimeout', 'version'] as const
+export const ACQUIRE_LOCK_KEYS = [...LOCK_KEYS, 'token'] as const

@@ -1,0 +1,214 @@
+// What the JSON serializer refuses to write, checked in one walk before writing: values that
+// `JSON.stringify` would silently change (a Map written as `{}`, an `undefined` array item
+// written as `null`, a class instance read back as a plain object) or that would not be read back (nesting deeper
+// than MAX_JSON_DEPTH). The walk also says whether `JSON.stringify` can write the value exactly,
+// or whether it holds a number it would write as `null` (NaN, ±Infinity) or a `bigint` it refuses.
+//
+// It costs one pass over the value's own properties, no allocation; JSON.stringify costs about
+// three to five times as much on the same value (measured on the bench values, see json.ts).
+
+import { MAX_JSON_DEPTH } from './_limits.ts'
+
+/** `JSON.stringify` writes the value exactly. */
+export const EXACT = 0
+/** The value holds NaN, ±Infinity or a `bigint`: Python's form must write it. */
+export const NEEDS_PYTHON = 1
+
+const HINT = 'use the msgpack or pickle serializer, or convert it'
+
+/**
+ * Walks `value` (an object) and returns `EXACT` or `NEEDS_PYTHON`; throws a `TypeError` saying
+ * what JSON would change and what to do instead. Allowed: plain objects (any realm, or a null
+ * prototype), arrays, `Date` (written as an ISO string, as Django's encoder does, read back as a
+ * string) and objects with their own `toJSON()` (their choice of form), strings, finite numbers,
+ * booleans, `null`; a property whose value is `undefined` is left out, as `JSON.stringify`
+ * does (reading it back gives `undefined` all the same).
+ */
+export function checkJsonValue(value: object): number {
+  return walk(value, 0, value, undefined)
+}
+
+/**
+ * Containers nested deeper than this are walked with an explicit stack: a recursive walk as deep
+ * as MAX_JSON_DEPTH may overflow the call stack (measured: about 4,000 frames of this walk under
+ * a test runner).
+ */
+const RECURSE_TO = 512
+
+/** Containers left to walk, with their depths: the explicit stack of a deep walk. */
+interface Pending {
+  values: object[]
+  depths: number[]
+}
+
+/**
+ * Checks one container. Children are walked recursively, or, with `pending`, pushed onto it (the
+ * caller's loop walks them). Returns `NEEDS_PYTHON` when this container (or a child walked
+ * recursively) holds NaN, ±Infinity or a bigint. Arrays and objects have a loop each, so that
+ * each stays monomorphic (measured: a quarter faster than one loop for both).
+ */
+function walk(value: object, depth: number, root: object, pending: Pending | undefined): number {
+  if (depth >= RECURSE_TO) {
+    if (depth >= MAX_JSON_DEPTH) throw tooDeep(root)
+    if (pending === undefined) return walkDeep(value, depth, root)
+  }
+  if (Array.isArray(value)) return walkArray(value, depth, root, pending)
+  const proto: unknown = Object.getPrototypeOf(value)
+  if (proto !== Object.prototype && proto !== null && !isPlainPrototype(proto)) {
+    return leaf(value)
+  }
+  return walkObject(value as Record<string, unknown>, depth, root, pending)
+}
+
+function walkArray(
+  array: readonly unknown[],
+  depth: number,
+  root: object,
+  pending: Pending | undefined,
+): number {
+  let flags = EXACT
+  for (let i = 0; i < array.length; i++) {
+    const item = array[i]
+    const type = typeof item
+    if (type === 'string' || type === 'boolean') continue
+    if (type === 'number') {
+      if (!Number.isFinite(item)) flags = NEEDS_PYTHON
+    } else if (type === 'object') {
+      if (item !== null) flags |= child(item as object, depth + 1, root, pending)
+    } else if (type === 'bigint') {
+      flags = NEEDS_PYTHON
+    } else if (type === 'undefined') {
+      throw new TypeError(
+        `undefined at index ${i} of an array would be stored as null: store null instead`,
+      )
+    } else {
+      throw new TypeError(`a ${type} at index ${i} of an array would be stored as null: ${HINT}`)
+    }
+  }
+  return flags
+}
+
+function walkObject(
+  object: Record<string, unknown>,
+  depth: number,
+  root: object,
+  pending: Pending | undefined,
+): number {
+  let flags = EXACT
+  for (const key in object) {
+    const item = object[key]
+    const type = typeof item
+    if (type === 'string' || type === 'boolean') continue
+    if (type === 'number') {
+      if (!Number.isFinite(item)) flags = NEEDS_PYTHON
+    } else if (type === 'object') {
+      if (item !== null) flags |= child(item as object, depth + 1, root, pending)
+    } else if (type === 'bigint') {
+      flags = NEEDS_PYTHON
+    } else if (type === 'undefined') {
+      // Left out, as JSON.stringify does: reading the property back gives `undefined` either way
+      // (an optional property in TypeScript), and objects built with optional fields are common.
+    } else if (type === 'function' && key === 'toJSON') {
+      // An object with its own toJSON() says how it is written: JSON.stringify calls it.
+      return EXACT
+    } else {
+      throw new TypeError(`a ${type} at key '${key}' would be dropped: ${HINT}`)
+    }
+  }
+  return flags
+}
+
+/** A child container: walked now, or, in a deep walk, pushed for the caller's loop. */
+function child(item: object, depth: number, root: object, pending: Pending | undefined): number {
+  if (pending === undefined) return walk(item, depth, root, undefined)
+  pending.values.push(item)
+  pending.depths.push(depth)
+  return EXACT
+}
+
+/** The walk below `RECURSE_TO` levels: the same checks, with an explicit stack. */
+function walkDeep(value: object, depth: number, root: object): number {
+  const pending: Pending = { values: [value], depths: [depth] }
+  let flags = EXACT
+  for (;;) {
+    const next = pending.values.pop()
+    if (next === undefined) return flags
+    if (walk(next, pending.depths.pop() as number, root, pending) === NEEDS_PYTHON) {
+      flags = NEEDS_PYTHON
+    }
+  }
+}
+
+/** An object that is not a plain object or an array: allowed as a whole, or refused. */
+function leaf(value: object): number {
+  if (value instanceof Date) return EXACT
+  if (value instanceof Map) {
+    throw new TypeError(
+      `a Map would be stored as {}: ${HINT} (Object.fromEntries(map) for string keys)`,
+    )
+  }
+  if (value instanceof Set) {
+    throw new TypeError(
+      `a Set would be stored as {}: use the pickle serializer (a Python set), or convert it ([...set])`,
+    )
+  }
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
+    const name = Buffer.isBuffer(value) ? 'Buffer' : (value.constructor?.name ?? 'binary value')
+    throw new TypeError(
+      `a ${name} would be stored as ${name === 'Buffer' ? '{ type, data }' : 'an object of numbers'}: use the msgpack or pickle serializer (bytes), or convert it (a base64 string)`,
+    )
+  }
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return EXACT
+  const name = (value.constructor as { name?: unknown } | undefined)?.name
+  throw new TypeError(
+    `${typeof name === 'string' && name !== '' ? `a ${name} instance` : 'an object with a prototype'} would be read back as a plain object: convert it ({ ...value }), give its class a toJSON(), or use the pickle serializer with pickleClasses`,
+  )
+}
+
+/** `Object.prototype` of another realm (a `vm` context, a worker's structured clone). */
+function isPlainPrototype(proto: unknown): boolean {
+  return (
+    typeof proto === 'object' &&
+    proto !== null &&
+    Object.getPrototypeOf(proto) === null &&
+    (proto as { constructor?: { name?: unknown } }).constructor?.name === 'Object'
+  )
+}
+
+/** Too deep: circular, or nested deeper than what is read back. Told apart on this path only. */
+function tooDeep(root: object): TypeError {
+  return new TypeError(
+    isCircular(root)
+      ? 'a circular structure cannot be stored as JSON'
+      : `a value nested deeper than ${MAX_JSON_DEPTH} levels cannot be stored as JSON (it would not be read back)`,
+  )
+}
+
+function isCircular(root: object): boolean {
+  // Depth-first with an explicit stack (a circular value is as deep as the walk went): an object
+  // met again while it is still on the current path closes a cycle.
+  const onPath = new Set<object>()
+  const stack: Array<{ value: object; children: object[] }> = []
+  const enter = (value: object): boolean => {
+    if (onPath.has(value)) return true
+    onPath.add(value)
+    const items = Array.isArray(value) ? value : Object.values(value)
+    stack.push({
+      value,
+      children: items.filter((item): item is object => typeof item === 'object' && item !== null),
+    })
+    return false
+  }
+  if (enter(root)) return true
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1] as { value: object; children: object[] }
+    const child = top.children.pop()
+    if (child === undefined) {
+      onPath.delete(top.value)
+      stack.pop()
+    } else if (stack.length <= MAX_JSON_DEPTH && enter(child)) {
+      return true
+    }
+  }
+  return false
+}

@@ -1,0 +1,123 @@
+// What stored bytes look like, from their first few bytes (magic numbers) only, for the message of
+// a value no serializer could read: a value written by another serializer or compressor is the
+// usual cause, and naming the format says which setting differs. Never returns any content.
+
+/** A guess at the format of stored bytes. */
+export interface Sniffed {
+  /** How the bytes look, for a message: `'zlib-compressed data'`, `'a pickle (protocol 4)'`. */
+  readonly looks: string
+  /** The compressor or serializer name that writes such bytes, when one does. */
+  readonly compressor?: string
+  readonly serializer?: string
+  /** Binary data of no format told here (brotli, or a serializer's binary form). */
+  readonly binary?: boolean
+}
+
+// A byte ≥ 0x80 seen only as U+FFFD in text (the reply was decoded as UTF-8 and it was invalid).
+const HIGH = -1
+// A non-ASCII character that was valid UTF-8.
+const CHAR = -2
+
+/** The first bytes of `data`: real bytes, or for text, ASCII codes with HIGH and CHAR as above. */
+function head(data: Buffer | string, n: number): number[] {
+  const out: number[] = []
+  const length = Math.min(n, data.length)
+  for (let i = 0; i < length; i++) {
+    if (typeof data !== 'string') {
+      out.push(data[i] as number)
+      continue
+    }
+    const c = data.charCodeAt(i)
+    out.push(c < 0x80 ? c : c === 0xfffd ? HIGH : CHAR)
+  }
+  return out
+}
+
+/** Whether byte `b` is `expected`, or (in text) a high byte that may have been it. */
+function byte(b: number | undefined, expected: number): boolean {
+  return b === expected || (expected >= 0x80 && b === HIGH)
+}
+
+function ascii(bytes: readonly number[], from: number, text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (bytes[from + i] !== text.charCodeAt(i)) return false
+  return true
+}
+
+/** How `data` looks (a short guess from its first bytes), and who writes such bytes. */
+export function sniff(data: Buffer | string): Sniffed {
+  const b = head(data, 32)
+  const [b0, b1, b2, b3] = b
+  if (b0 === undefined) return { looks: 'empty' }
+  if (b0 === 0x1f && byte(b1, 0x8b)) return { looks: 'gzip-compressed data', compressor: 'gzip' }
+  if (
+    b0 === 0x78 &&
+    (b1 === 0x01 || b1 === 0x5e || byte(b1, 0x9c) || byte(b1, 0xda)) &&
+    (b1 === HIGH || ((b0 << 8) | (b1 as number)) % 31 === 0)
+  ) {
+    return { looks: 'zlib-compressed data', compressor: 'zlib' }
+  }
+  if (b0 === 0x28 && byte(b1, 0xb5) && b2 === 0x2f && byte(b3, 0xfd)) {
+    return { looks: 'zstd-compressed data', compressor: 'zstd' }
+  }
+  if (b0 === 0x04 && b1 === 0x22 && b2 === 0x4d && b3 === 0x18) {
+    return { looks: 'lz4-compressed data (frame format)', compressor: 'lz4' }
+  }
+  if (byte(b0, 0xfd) && ascii(b, 1, '7zXZ') && b[5] === 0) {
+    return { looks: 'xz-compressed data', compressor: 'lzma' }
+  }
+  // Pickle protocols 2–5 start with PROTO n; every pickle ends with STOP ('.').
+  if (byte(b0, 0x80) && b1 !== undefined && b1 >= 2 && b1 <= 5) {
+    return { looks: `a pickle (protocol ${b1})`, serializer: 'pickle' }
+  }
+  // Text is judged on characters: a Buffer's head decoded as UTF-8 (a character cut at the end of
+  // the head is not an error).
+  const t = typeof data === 'string' ? b : head(data.subarray(0, 32).toString('utf8'), 32)
+  if (typeof data !== 'string' && data.length > 32 && t[t.length - 1] === HIGH) t.pop()
+  let i = 0
+  while (t[i] === 0x20 || t[i] === 0x09 || t[i] === 0x0a || t[i] === 0x0d) i++
+  const first = t[i]
+  if (first !== undefined && isJsonStart(first) && isText(t)) {
+    return { looks: 'JSON', serializer: 'json' }
+  }
+  if (isText(t)) return { looks: 'text' }
+  if (typeof data !== 'string' && isMsgpackStart(b0)) {
+    return { looks: 'MessagePack', serializer: 'msgpack' }
+  }
+  if (b0 === HIGH) {
+    return { looks: 'binary data (MessagePack, or another binary format)', binary: true }
+  }
+  return {
+    looks: 'binary data of an unknown format (brotli has no signature to tell it by)',
+    binary: true,
+  }
+}
+
+/** `{`, `[`, `"`, a digit, `-`, or the first letter of `true`, `false`, `null`, `NaN`, `Infinity`. */
+function isJsonStart(c: number): boolean {
+  return (
+    c === 0x7b ||
+    c === 0x5b ||
+    c === 0x22 ||
+    c === 0x2d ||
+    (c >= 0x30 && c <= 0x39) ||
+    c === 0x74 ||
+    c === 0x66 ||
+    c === 0x6e ||
+    c === 0x4e ||
+    c === 0x49
+  )
+}
+
+/** Printable characters: no control character but tab and line breaks, no invalid UTF-8. */
+function isText(chars: readonly number[]): boolean {
+  for (const c of chars) {
+    if (c === HIGH || c === 0x7f) return false
+    if (c >= 0 && c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return false
+  }
+  return true
+}
+
+/** A first byte of MessagePack beyond ASCII (positive fixints look like text). */
+function isMsgpackStart(c: number): boolean {
+  return c >= 0x80 && c !== 0xc1 && !(c >= 0xc7 && c <= 0xc9) && !(c >= 0xd4 && c <= 0xd8)
+}

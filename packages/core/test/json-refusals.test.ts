@@ -1,0 +1,73 @@
+// The JSON serializer refuses what JSON.stringify would silently change (issue 10); the cases
+// against a real server are in packages/redis/test/error-messages.test.ts.
+import { runInNewContext } from 'node:vm'
+import { describe, expect, it } from 'vitest'
+import { jsonSerializer, MAX_JSON_DEPTH } from '../src/index.ts'
+
+const fast = jsonSerializer()
+const python = jsonSerializer({ pythonFormat: true })
+
+function nested(levels: number): unknown[] {
+  let value: unknown[] = []
+  for (let i = 1; i < levels; i++) value = [value]
+  return value
+}
+
+describe('jsonSerializer refusals', () => {
+  it(`writes ${MAX_JSON_DEPTH} nested levels and refuses one more, without a stack overflow`, () => {
+    const deepest = nested(MAX_JSON_DEPTH)
+    const text = fast.serialize(deepest)
+    expect(text).toBe(`${'['.repeat(MAX_JSON_DEPTH)}${']'.repeat(MAX_JSON_DEPTH)}`)
+    // Compared as text: a deep toEqual would overflow the stack itself.
+    expect(fast.serialize(fast.deserialize(Buffer.from(text)))).toBe(text)
+    expect(() => fast.serialize([deepest])).toThrow(
+      `a value nested deeper than ${MAX_JSON_DEPTH} levels cannot be stored as JSON (it would not be read back)`,
+    )
+    // Objects and arrays alternating, and a bad value deep down, found by the deep walk too.
+    let mixed: unknown = { bad: new Map() }
+    for (let i = 0; i < 1000; i++) mixed = i % 2 === 0 ? [mixed] : { a: mixed }
+    expect(() => fast.serialize(mixed)).toThrow(/a Map would be stored as \{\}/)
+    let nan: unknown = [Number.NaN]
+    for (let i = 0; i < 1000; i++) nan = { a: nan }
+    expect(fast.deserialize(Buffer.from(fast.serialize(nan)))).toEqual(nan)
+  })
+
+  it('tells a circular value from a deep one', () => {
+    const loop: unknown[] = [1]
+    loop.push({ back: loop })
+    for (const serializer of [fast, python]) {
+      expect(() => serializer.serialize({ loop })).toThrow(
+        'a circular structure cannot be stored as JSON',
+      )
+    }
+    // A value seen twice, not in a cycle, is fine.
+    const shared = { x: 1 }
+    expect(fast.serialize([shared, shared])).toBe('[{"x":1},{"x":1}]')
+  })
+
+  it('accepts plain objects of another realm and with a null prototype', () => {
+    const foreign = runInNewContext('({ a: [1, { b: "c" }] })') as object
+    expect(fast.serialize(foreign)).toBe('{"a":[1,{"b":"c"}]}')
+    const bare = Object.assign(Object.create(null) as object, { a: 1 })
+    expect(python.serialize(bare)).toBe('{"a": 1}')
+  })
+
+  it('writes NaN and ±Infinity as Python does, bigints as digits, in both modes', () => {
+    const value = {
+      n: [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY],
+      b: 2n ** 64n,
+    }
+    const expected = '{"n": [NaN, Infinity, -Infinity], "b": 18446744073709551616}'
+    expect(fast.serialize(value)).toBe(expected)
+    expect(python.serialize(value)).toBe(expected)
+    expect(fast.deserialize(Buffer.from(expected))).toEqual(value)
+  })
+
+  it('writes strings, numbers, booleans, null and Dates as before', () => {
+    expect(fast.serialize({ s: 'x', n: 1.5, t: true, z: null, d: new Date(0) })).toBe(
+      '{"s":"x","n":1.5,"t":true,"z":null,"d":"1970-01-01T00:00:00.000Z"}',
+    )
+    expect(fast.serialize('text')).toBe('"text"')
+    expect(() => fast.serialize(undefined)).toThrow(TypeError)
+  })
+})

@@ -1,0 +1,402 @@
+// One argument convention across the cache (issue 10): Django's positional timeout and the options
+// object in the same position, `{ version }` on every method that takes a key, no option silently
+// ignored, and the small type promises (a default makes `get` non-null, `incr` as a number).
+import {
+  type Cache,
+  createCache,
+  InvalidArgumentError,
+  NotANumberError,
+  ResponseError,
+} from '@cachex/redis'
+import { standaloneServer, uniquePrefix } from '@cachex/test-utils'
+import { afterAll, beforeAll, beforeEach, describe, expect, expectTypeOf, it } from 'vitest'
+import { raw, rawGet, rawPttl } from './helpers.ts'
+
+let server: { url: string; stop(): Promise<void> }
+let cache: Cache<false>
+
+beforeAll(async () => {
+  server = await standaloneServer()
+  cache = createCache({ location: server.url, keyPrefix: uniquePrefix('args'), timeout: 300 })
+})
+
+afterAll(async () => {
+  await cache?.close()
+  await server?.stop()
+})
+
+beforeEach(async () => {
+  await cache.clear()
+})
+
+/** Asserts that Redis holds `key` (at `version`) with a PTTL close to `seconds`. */
+async function expectTtl(key: string, seconds: number | null, version?: number): Promise<void> {
+  const pttl = await rawPttl(cache, key, version)
+  if (seconds === null) {
+    expect(pttl, `${key} has no expiry`).toBe(-1)
+  } else {
+    expect(pttl, `${key} expires in about ${seconds} s`).toBeGreaterThan(seconds * 1000 - 2000)
+    expect(pttl).toBeLessThanOrEqual(seconds * 1000)
+  }
+}
+
+describe('timeouts: positional seconds and the options object, in the same position', () => {
+  // Each method, each form, the PTTL Redis actually stored (the default is 300 s: 60 and null
+  // are told apart from it).
+  const forms = [
+    ['positional seconds', 60, undefined],
+    ['{ timeout }', { timeout: 60 }, undefined],
+    ['positional seconds, then { version }', 60, { version: 1 }],
+  ] as const
+
+  it.each(forms)('set: %s', async (_, timeout, more) => {
+    expect(await cache.set('k', 'v', timeout as never, more)).toBe(true)
+    await expectTtl('k', 60)
+  })
+
+  it.each(forms)('add: %s', async (_, timeout, more) => {
+    expect(await cache.add('k', 'v', timeout as never, more)).toBe(true)
+    await expectTtl('k', 60)
+    expect(await cache.add('k', 'w', timeout as never, more)).toBe(false)
+  })
+
+  it.each(forms)('touch: %s', async (_, timeout, more) => {
+    await cache.set('k', 'v', null)
+    expect(await cache.touch('k', timeout as never, more)).toBe(true)
+    await expectTtl('k', 60)
+  })
+
+  it.each(forms)('getOrSet: %s', async (_, timeout, more) => {
+    expect(await cache.getOrSet('k', () => 'v', timeout as never, more)).toBe('v')
+    await expectTtl('k', 60)
+  })
+
+  it.each(forms)('setMany: %s', async (_, timeout, more) => {
+    expect(await cache.setMany({ a: 1, b: 'x' }, timeout as never, more)).toEqual([])
+    await expectTtl('a', 60)
+    await expectTtl('b', 60)
+  })
+
+  it('null never expires and undefined is the default, in both forms', async () => {
+    await cache.set('a', 1, null)
+    await cache.set('b', 1, { timeout: null })
+    await cache.set('c', 1, undefined)
+    await cache.set('d', 1, {})
+    await expectTtl('a', null)
+    await expectTtl('b', null)
+    await expectTtl('c', 300)
+    await expectTtl('d', 300)
+    await cache.setMany({ e: 1 }, null)
+    await expectTtl('e', null)
+    await cache.touch('c', null)
+    await expectTtl('c', null)
+    expect(await cache.getOrSet('f', 'v', null)).toBe('v')
+    await expectTtl('f', null)
+  })
+
+  it('0 deletes the key in both forms, as in Django', async () => {
+    await cache.set('a', 1)
+    await cache.set('a', 2, 0)
+    expect(await rawGet(cache, 'a')).toBeNull()
+    await cache.set('a', 1)
+    await cache.touch('a', { timeout: 0 })
+    expect(await rawGet(cache, 'a')).toBeNull()
+  })
+
+  it('set takes nx/xx after positional seconds, and inside the options object', async () => {
+    expect(await cache.set('k', 1, 60, { nx: true })).toBe(true)
+    expect(await cache.set('k', 2, 60, { nx: true })).toBe(false)
+    expect(await cache.set('k', 3, { timeout: 30, xx: true })).toBe(true)
+    expect(await cache.get('k')).toBe(3)
+    await expectTtl('k', 30)
+  })
+
+  it('the version given with positional seconds selects the key', async () => {
+    await cache.set('k', 'v2', 60, { version: 2 })
+    await cache.add('a', 'v2', 60, { version: 2 })
+    await cache.setMany({ m: 1 }, 60, { version: 2 })
+    expect(await rawGet(cache, 'k')).toBeNull()
+    expect(await cache.get('k', null, { version: 2 })).toBe('v2')
+    expect(await cache.get('a', null, { version: 2 })).toBe('v2')
+    expect(await cache.get('m', null, { version: 2 })).toBe(1)
+    await expectTtl('k', 60, 2)
+    await cache.touch('k', 10, { version: 2 })
+    await expectTtl('k', 10, 2)
+    expect(await cache.getOrSet('g', 'x', 60, { version: 3 })).toBe('x')
+    await expectTtl('g', 60, 3)
+  })
+
+  const bad: Array<[string, unknown]> = [
+    ['a string', '60'],
+    ['a boolean', true],
+    ['an array', [60]],
+    ['a function', () => 60],
+    ['NaN', Number.NaN],
+    ['Infinity', Number.POSITIVE_INFINITY],
+    ['{ timeout: "x" }', { timeout: 'x' }],
+    ['an unknown option', { timeuot: 60 }],
+  ]
+
+  it.each(bad)('%s is refused by every method, which stores nothing', async (what, timeout) => {
+    const t = timeout as never
+    const calls: Array<[string, () => Promise<unknown>]> = [
+      ['set', () => cache.set('k', 'v', t)],
+      ['add', () => cache.add('k', 'v', t)],
+      ['touch', () => cache.touch('k', t)],
+      ['getOrSet', () => cache.getOrSet('k', 'v', t)],
+      ['setMany', () => cache.setMany({ k: 'v' }, t)],
+    ]
+    for (const [method, call] of calls) {
+      const error = await call().then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      expect(error, `${method}(${what})`).toBeInstanceOf(InvalidArgumentError)
+      expect(String((error as Error).message), method).toContain(`${method}()`)
+    }
+    expect(await rawGet(cache, 'k')).toBeNull()
+  })
+
+  it('says what is accepted', async () => {
+    await expect(cache.set('k', 'v', '60' as never)).rejects.toThrow(
+      /set\(\) takes a timeout in seconds \(a number, or null for no expiry\) or an options object \{ timeout, version, nx, xx \}, got a string/,
+    )
+    await expect(cache.add('k', 'v', { nx: true } as never)).rejects.toThrow(
+      /add\(\) does not take the option 'nx' \(it takes timeout, version\)/,
+    )
+    await expect(cache.set('k', 'v', 60, { timeout: 30 } as never)).rejects.toThrow(
+      /set\(\) does not take the option 'timeout'/,
+    )
+    await expect(cache.set('k', 'v', { timeout: 60 } as never, { nx: true })).rejects.toThrow(
+      /not two objects/,
+    )
+  })
+})
+
+describe('{ version } on every method that takes a key', () => {
+  // Each method run at version 7 must touch the key of version 7 and leave version 1 alone.
+  const at = { version: 7 }
+
+  it('strings and expiry', async () => {
+    await cache.set('k', 'seven', at)
+    await cache.set('k', 'one')
+    expect(await cache.get('k', null, at)).toBe('seven')
+    expect(await cache.ttl('k', at)).toBeGreaterThan(290)
+    expect(await cache.pttl('k', at)).toBeGreaterThan(290_000)
+    expect(await cache.expire('k', 50, at)).toBe(true)
+    await expectTtl('k', 50, 7)
+    expect(await cache.pexpire('k', 40_000, at)).toBe(true)
+    await expectTtl('k', 40, 7)
+    expect(await cache.expireAt('k', Date.now() / 1000 + 30, at)).toBe(true)
+    await expectTtl('k', 30, 7)
+    expect(await cache.pexpireAt('k', Date.now() + 20_000, at)).toBe(true)
+    await expectTtl('k', 20, 7)
+    expect(await cache.persist('k', at)).toBe(true)
+    await expectTtl('k', null, 7)
+    // Version 1 kept its own value and default timeout.
+    expect(await cache.get('k')).toBe('one')
+    await expectTtl('k', 300)
+    await cache.set('n', 1, at)
+    expect(await cache.incr('n', 1, at)).toBe(2)
+    expect(await cache.hasKey('n')).toBe(false)
+    expect(await cache.incrVersion('n', 1, at)).toBe(8)
+    expect(await cache.get('n', null, { version: 8 })).toBe(2)
+  })
+
+  it('keys, iterKeys and deletePattern', async () => {
+    await cache.setMany({ 'u:1': 1, 'u:2': 2 }, at)
+    await cache.set('u:3', 3)
+    expect((await cache.keys('u:*', at)).sort()).toEqual(['u:1', 'u:2'])
+    expect(await cache.keys('u:*')).toEqual(['u:3'])
+    const seen: string[] = []
+    for await (const key of cache.iterKeys('u:*', { ...at, itersize: 1 })) seen.push(key)
+    expect(seen.sort()).toEqual(['u:1', 'u:2'])
+    expect(await cache.deletePattern('u:*', at)).toBe(2)
+    expect(await cache.keys('u:*')).toEqual(['u:3'])
+  })
+
+  it('hashes', async () => {
+    expect(await cache.hset('h', 'a', 1, at)).toBe(1)
+    expect(await cache.hmset('h', { b: 2, c: 3 }, at)).toBe(true)
+    expect(await cache.hsetnx('h', 'd', 4, at)).toBe(true)
+    expect(await cache.hexists('h', 'a', at)).toBe(true)
+    expect(await cache.hget('h', 'a', at)).toBe(1)
+    expect(await cache.hmget('h', 'a', 'b', at)).toEqual([1, 2])
+    expect(await cache.hgetall('h', at)).toEqual({ a: 1, b: 2, c: 3, d: 4 })
+    expect(await cache.hincrby('h', 'a', 5, at)).toBe(6)
+    expect(await cache.hincrbyfloat('h', 'x', 0.5, at)).toBe(0.5)
+    expect(await cache.hlen('h', at)).toBe(5)
+    expect((await cache.hkeys('h', at)).sort()).toEqual(['a', 'b', 'c', 'd', 'x'])
+    expect((await cache.hvals('h', at)).length).toBe(5)
+    expect(await cache.hdel('h', 'a', 'b', at)).toBe(2)
+    expect(await cache.hlen('h')).toBe(0)
+    expect(await cache.hlen('h', at)).toBe(3)
+  })
+
+  it('sorted sets', async () => {
+    expect(await cache.zadd('z', { a: 1, b: 2, c: 3 }, at)).toBe(3)
+    expect(await cache.zcard('z', at)).toBe(3)
+    expect(await cache.zcount('z', 2, '+inf', at)).toBe(2)
+    expect(await cache.zincrby('z', 10, 'a', at)).toBe(11)
+    expect(await cache.zrange('z', 0, -1, at)).toEqual(['b', 'c', 'a'])
+    expect(await cache.zrangebyscore('z', 3, 20, { ...at, withScores: true })).toEqual([
+      ['c', 3],
+      ['a', 11],
+    ])
+    expect(await cache.zrank('z', 'a', at)).toBe(2)
+    expect(await cache.zrevrank('z', 'a', at)).toBe(0)
+    expect(await cache.zscore('z', 'a', at)).toBe(11)
+    expect(await cache.zremrangebyrank('z', 0, 0, at)).toBe(1)
+    expect(await cache.zcard('z')).toBe(0)
+    expect(await cache.zcard('z', at)).toBe(2)
+  })
+
+  it('lists', async () => {
+    await cache.rpush('l', 'x')
+    // lpush/rpush/zrem/zmscore take values of any kind, so no options: they use the cache's version.
+    await raw(cache, 'RPUSH', cache.makeKey('l', 7), '"a"', '"b"', '"c"')
+    expect(await cache.llen('l', at)).toBe(3)
+    expect(await cache.lindex('l', 0, at)).toBe('a')
+    expect(await cache.lrange('l', 0, -1, at)).toEqual(['a', 'b', 'c'])
+    expect(await cache.lset('l', 0, 'A', at)).toBe(true)
+    expect(await cache.lpos('l', 'b', at)).toBe(1)
+    expect(await cache.lpos('l', 'b', { ...at, count: 0 })).toEqual([1])
+    expect(await cache.lmove('l', 'm', 'left', 'right', at)).toBe('A')
+    expect(await cache.lrange('m', 0, -1, at)).toEqual(['A'])
+    expect(await cache.lpop('l', undefined, at)).toBe('b')
+    expect(await cache.rpop('l', 1, at)).toEqual(['c'])
+    await raw(cache, 'RPUSH', cache.makeKey('l', 7), '1', '2', '3')
+    expect(await cache.ltrim('l', 0, 0, at)).toBe(true)
+    expect(await cache.llen('l', at)).toBe(1)
+    expect(await cache.lrange('l', 0, -1)).toEqual(['x'])
+  })
+
+  it('an unknown or misplaced option is refused, never ignored', async () => {
+    const calls: Array<[string, () => Promise<unknown>]> = [
+      ['ttl', () => cache.ttl('k', { versoin: 2 } as never)],
+      ['hget', () => cache.hget('h', 'f', { timeout: 2 } as never)],
+      ['zrange', () => cache.zrange('z', 0, -1, { withscores: true } as never)],
+      ['get', () => cache.get('k', null, { version: 1, ttl: 5 } as never)],
+      ['getMany', () => cache.getMany(['k'], { versions: 2 } as never)],
+      ['keys', () => cache.keys('*', { count: 5 } as never)],
+      ['incr', () => cache.incr('k', 1, { as: 'bigint' } as never)],
+      ['lpos', () => cache.lpos('l', 'x', { limit: 2 } as never)],
+      ['hdel', () => cache.hdel('h', 'a', { version: 2, x: 1 } as never)],
+    ]
+    for (const [method, call] of calls) {
+      await expect(call(), method).rejects.toBeInstanceOf(InvalidArgumentError)
+    }
+    await expect(cache.ttl('k', { versoin: 2 } as never)).rejects.toThrow(
+      /ttl\(\) does not take the option 'versoin' \(it takes version\)/,
+    )
+    expect(() => cache.lock('l', { retries: 3 } as never)).toThrow(InvalidArgumentError)
+    expect(() => cache.iterKeys('*', { batch: 1 } as never)).toThrow(InvalidArgumentError)
+    await expect(cache.get('k', null, { version: 'two' } as never)).rejects.toThrow(
+      /version must be an integer/,
+    )
+  })
+})
+
+describe('keys, iterKeys and deletePattern with an empty pattern', () => {
+  it('reject with InvalidArgumentError instead of matching nothing', async () => {
+    await cache.set('a', 1)
+    await expect(cache.keys('')).rejects.toThrow(/empty pattern, which matches no key: use '\*'/)
+    await expect(cache.deletePattern('')).rejects.toBeInstanceOf(InvalidArgumentError)
+    expect(() => cache.iterKeys('')).toThrow(InvalidArgumentError)
+    expect(await cache.keys()).toEqual(['a'])
+  })
+})
+
+describe('lmove sides', () => {
+  it.each([
+    ['LEFT', 'RIGHT'],
+    ['left', 'right'],
+    ['Left', 'rIGHT'],
+  ])('%s / %s', async (from, to) => {
+    await cache.rpush('src', 1, 2, 3)
+    expect(await cache.lmove('src', 'dst', from as 'left', to as 'right')).toBe(1)
+    expect(await cache.lrange('dst', 0, -1)).toEqual([1])
+  })
+
+  it('anything else is refused with the accepted values', async () => {
+    await expect(cache.lmove('a', 'b', 'up' as never)).rejects.toThrow(
+      /a list side is 'LEFT' or 'RIGHT' \(any case\), got 'up'/,
+    )
+  })
+})
+
+describe('get with a default', () => {
+  it('resolves the default, typed without null', async () => {
+    const theme = await cache.get('theme', 'light')
+    expectTypeOf(theme).toEqualTypeOf<string>()
+    expect(theme).toBe('light')
+    const user = await cache.get<{ name: string }>('user')
+    expectTypeOf(user).toEqualTypeOf<{ name: string } | null>()
+    const orNull = await cache.get('k', null)
+    expectTypeOf(orNull).toEqualTypeOf<unknown>()
+    const maybe = 'x' as string | undefined
+    const either = await cache.get('k', maybe)
+    expectTypeOf(either).toEqualTypeOf<string | null>()
+    expect(either).toBe('x')
+    await cache.set('count', 0)
+    expect(await cache.get('count', 5)).toBe(0)
+  })
+})
+
+describe('incr', () => {
+  it('on a missing key rejects with KeyNotFoundError that says to store a number first', async () => {
+    await expect(cache.incr('hits')).rejects.toThrow(
+      /key 'hits' not found: incr\(\) and decr\(\) need a stored number \(as in Django\); store one first, e\.g\. add\('hits', 0\)/,
+    )
+    await cache.add('hits', 0)
+    expect(await cache.incr('hits')).toBe(1)
+  })
+
+  it("with as: 'number' resolves a number, typed number", async () => {
+    await cache.set('n', 41)
+    const n = await cache.incr('n', 1, { as: 'number' })
+    expectTypeOf(n).toEqualTypeOf<number>()
+    expect(n).toBe(42)
+    const either = await cache.incr('n')
+    expectTypeOf(either).toEqualTypeOf<number | bigint>()
+    const down = await cache.decr('n', 2, { as: 'number' })
+    expectTypeOf(down).toEqualTypeOf<number>()
+    expect(down).toBe(41)
+  })
+
+  it("with as: 'number' rejects beyond 2^53 and leaves the value and its TTL as they were", async () => {
+    const max = Number.MAX_SAFE_INTEGER
+    await cache.set('n', max - 1, 100)
+    expect(await cache.incr('n', 1, { as: 'number' })).toBe(max)
+    await expect(cache.incr('n', 1, { as: 'number' })).rejects.toBeInstanceOf(NotANumberError)
+    await expect(cache.incr('n', 1, { as: 'number' })).rejects.toThrow(/left unchanged/)
+    expect(String(await rawGet(cache, 'n'))).toBe(String(max))
+    await expectTtl('n', 100)
+    await cache.set('m', -max, 100)
+    await expect(cache.decr('m', 1, { as: 'number' })).rejects.toBeInstanceOf(NotANumberError)
+    expect(await cache.get('m')).toBe(-max)
+    // Without it, the bigint.
+    expect(await cache.incr('n')).toBe(BigInt(max) + 1n)
+    // The read-add-write path (a value beyond 64 bits) refuses before writing, too.
+    await cache.set('big', 2n ** 70n, 100)
+    await expect(cache.incr('big', 1, { as: 'number' })).rejects.toBeInstanceOf(NotANumberError)
+    expect(await cache.get('big')).toBe(2n ** 70n)
+    // A float stays a number.
+    await cache.set('f', 1.5)
+    expect(await cache.incr('f', 1, { as: 'number' })).toBe(2.5)
+  })
+
+  it('on a list rejects with a ResponseError naming the key and what it holds', async () => {
+    await cache.rpush('l', 1)
+    const error = await cache.incr('l').catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(ResponseError)
+    expect((error as Error).message).toMatch(
+      /^incr\(\) on key 'l': it holds a list, which incr\(\) does not work on \(WRONGTYPE/,
+    )
+    await cache.hset('h', 'f', 1)
+    await expect(cache.lpush('h', 1)).rejects.toThrow(
+      /^lpush\(\) on key 'h': it holds a hash, which lpush\(\) does not work on \(WRONGTYPE/,
+    )
+    await expect(cache.zcard('h')).rejects.toThrow(/on key 'h': it holds a hash/)
+  })
+})

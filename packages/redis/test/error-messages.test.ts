@@ -1,0 +1,282 @@
+// Errors that tell a newcomer what went wrong (issue 10): a value written by another codec, a
+// value JSON would change, a circular value, a one-slash URL, TLS against a plain server, a
+// missing optional package.
+import {
+  type Cache,
+  CachexError,
+  ConnectionError,
+  type CreateCacheOptions,
+  createCache,
+  InvalidArgumentError,
+  jsonSerializer,
+  MissingDependencyError,
+  parseRedisUrl,
+  requireOptional,
+  SerializationError,
+} from '@cachex/redis'
+import { standaloneServer, startRedis, uniquePrefix } from '@cachex/test-utils'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { raw } from './helpers.ts'
+
+let server: { url: string; stop(): Promise<void> }
+const prefix = uniquePrefix('errors')
+const opened: Cache[] = []
+
+function open(options: CreateCacheOptions<false> = {}): Cache {
+  const cache = createCache({ location: server.url, keyPrefix: prefix, ...options })
+  opened.push(cache)
+  return cache
+}
+
+beforeAll(async () => {
+  server = await standaloneServer()
+})
+
+afterAll(async () => {
+  await Promise.all(opened.map((c) => c.close()))
+  await server?.stop()
+})
+
+const SECRET = 'do-not-show-this-value'
+const value = { secret: SECRET, rows: Array.from({ length: 30 }, (_, i) => i) }
+
+/** The message of the error `fn` rejects with (and checks it is a SerializationError). */
+async function messageOf(fn: () => Promise<unknown>): Promise<string> {
+  const error = await fn().then(
+    () => undefined,
+    (e: unknown) => e,
+  )
+  expect(error).toBeInstanceOf(SerializationError)
+  return (error as Error).message
+}
+
+describe('reading a value written with another serializer or compressor', () => {
+  const cases: Array<[string, CreateCacheOptions<false>, CreateCacheOptions<false>, RegExp]> = [
+    [
+      'pickle read as JSON',
+      { serializer: 'pickle' },
+      {},
+      /by serializer json \(compressor none\): they look like a pickle \(protocol 4\) — written with serializer 'pickle'\? Configure the same serializer as the writer/,
+    ],
+    [
+      'msgpack read as msgpack-less JSON with zlib',
+      { serializer: 'msgpack' },
+      { compressor: 'zlib' },
+      /by serializer json \(compressor zlib\): they look like MessagePack — written with serializer 'msgpack'\?/,
+    ],
+    [
+      'msgpack read as JSON (text replies)',
+      { serializer: 'msgpack' },
+      {},
+      /they look like binary data \(MessagePack, or another binary format\) — written with another serializer or compressor\?/,
+    ],
+    [
+      'JSON read as pickle',
+      {},
+      { serializer: 'pickle' },
+      /by serializer pickle \(compressor none\): they look like JSON — written with serializer 'json'\?/,
+    ],
+    [
+      'zlib read without a compressor',
+      { compressor: 'zlib' },
+      {},
+      /by serializer json \(compressor none\): they look like zlib-compressed data — written with compressor 'zlib'\? Configure the same compressor as the writer/,
+    ],
+    [
+      'gzip read with zlib',
+      { compressor: 'gzip' },
+      { compressor: 'zlib' },
+      /\(compressor zlib\): they look like gzip-compressed data — written with compressor 'gzip'\?/,
+    ],
+    [
+      'zstd read with lz4',
+      { compressor: 'zstd' },
+      { compressor: 'lz4' },
+      /they look like zstd-compressed data — written with compressor 'zstd'\?/,
+    ],
+    [
+      'lz4 read as msgpack',
+      { compressor: 'lz4' },
+      { serializer: 'msgpack' },
+      /by serializer msgpack \(compressor none\): they look like lz4-compressed data \(frame format\) — written with compressor 'lz4'\?/,
+    ],
+    [
+      'lzma read without a compressor',
+      { compressor: 'lzma' },
+      {},
+      /they look like xz-compressed data — written with compressor 'lzma'\?/,
+    ],
+  ]
+
+  it.each(cases)(
+    '%s: names what was tried and what the bytes look like',
+    async (name, writer, reader, expected) => {
+      const key = `mismatch:${name}`
+      await open(writer).set(key, value)
+      const message = await messageOf(() => open(reader).get(key))
+      expect(message.startsWith(`cannot read key '${key}': stored bytes cannot be read by`)).toBe(
+        true,
+      )
+      expect(message).toMatch(expected)
+      // What the bytes look like, never what they hold.
+      expect(message).not.toContain(SECRET)
+      expect(message).not.toContain('rows')
+    },
+  )
+
+  it("quotes no part of the value from JSON.parse's message", async () => {
+    const cache = open()
+    await raw(cache, 'SET', cache.makeKey('text'), `hello ${SECRET} world`)
+    const message = await messageOf(() => cache.get('text'))
+    expect(message).toMatch(/they look like text \(Unexpected token 'h' \(not valid JSON\)\)$/)
+    expect(message).not.toContain(SECRET)
+  })
+})
+
+describe('values JSON would silently change are refused', () => {
+  class Point {
+    constructor(
+      readonly x: number,
+      readonly y: number,
+    ) {}
+  }
+  const refused: Array<[string, unknown, RegExp]> = [
+    [
+      'a Map',
+      { m: new Map([['a', 1]]) },
+      /a Map would be stored as \{\}: use the msgpack or pickle serializer, or convert it/,
+    ],
+    ['a Set', [new Set([1])], /a Set would be stored as \{\}: use the pickle serializer/],
+    [
+      'a Buffer',
+      { b: Buffer.from('x') },
+      /a Buffer would be stored as \{ type, data \}: use the msgpack or pickle serializer \(bytes\)/,
+    ],
+    ['a typed array', new Uint8Array(3), /a Uint8Array would be stored as an object of numbers/],
+    [
+      'undefined in an array',
+      [1, undefined],
+      /undefined at index 1 of an array would be stored as null/,
+    ],
+    ['a function', { f: () => 1 }, /a function at key 'f' would be dropped/],
+    ['a symbol', { s: Symbol('s') }, /a symbol at key 's' would be dropped/],
+    [
+      'a class instance',
+      { p: new Point(1, 2) },
+      /a Point instance would be read back as a plain object: convert it/,
+    ],
+  ]
+
+  it.each(refused)('%s, in both JSON modes', async (_, bad, expected) => {
+    for (const cache of [open(), open({ serializer: jsonSerializer({ pythonFormat: true }) })]) {
+      const message = await messageOf(() => cache.set('bad', bad))
+      expect(message).toMatch(/^json cannot serialize this value: /)
+      expect(message).toMatch(expected)
+      expect(await cache.hasKey('bad')).toBe(false)
+    }
+  })
+
+  it('a circular value says so', async () => {
+    const loop: Record<string, unknown> = { a: 1 }
+    loop.self = loop
+    expect(await messageOf(() => open().set('bad', loop))).toMatch(
+      /a circular structure cannot be stored as JSON/,
+    )
+    expect(await messageOf(() => open({ serializer: 'msgpack' }).set('bad', [loop]))).toBe(
+      'msgpack cannot serialize this value: msgpack: a circular structure cannot be stored as MessagePack',
+    )
+  })
+
+  it('nested NaN and ±Infinity are written as Python writes them, and read back', async () => {
+    const cache = open()
+    const numbers = { nan: Number.NaN, up: [Number.POSITIVE_INFINITY], down: -Infinity, n: 1.5 }
+    await cache.set('numbers', numbers)
+    const stored = await raw(cache, 'GET', cache.makeKey('numbers'))
+    expect(String(stored)).toBe('{"nan": NaN, "up": [Infinity], "down": -Infinity, "n": 1.5}')
+    expect(await cache.get('numbers')).toEqual(numbers)
+  })
+
+  it('a property whose value is undefined is left out, as JSON.stringify does', async () => {
+    const cache = open()
+    await cache.set('optional', { a: 1, b: undefined })
+    expect(String(await raw(cache, 'GET', cache.makeKey('optional')))).toBe('{"a":1}')
+    const read = (await cache.get('optional')) as { a: number; b?: number }
+    expect(read.b).toBeUndefined()
+  })
+
+  it('a Date is written as an ISO string (as Django writes datetimes) and reads back as one', async () => {
+    const cache = open()
+    await cache.set('when', { at: new Date(Date.UTC(2024, 0, 2, 3, 4, 5, 6)) })
+    expect(await cache.get('when')).toEqual({ at: '2024-01-02T03:04:05.006Z' })
+  })
+
+  it('an object with its own toJSON() is written as it says', async () => {
+    const cache = open()
+    await cache.set('money', { price: { toJSON: () => '12.50' } })
+    expect(await cache.get('money')).toEqual({ price: '12.50' })
+  })
+})
+
+describe('URLs and connections', () => {
+  it('redis:/host (one slash) is an invalid URL, not an invalid database number', () => {
+    expect(() => parseRedisUrl('redis:/localhost')).toThrow(
+      'invalid Redis URL (expected redis://host:port/db, with two slashes): redis:/localhost',
+    )
+    expect(() => createCache({ location: 'rediss:/cache.example.com:6380' })).toThrow(
+      InvalidArgumentError,
+    )
+    expect(() => createCache({ location: 'rediss:/cache.example.com:6380' })).toThrow(
+      /invalid Redis URL/,
+    )
+  })
+
+  it('rediss:// against a plain server says the TLS handshake did not complete', async () => {
+    const plain = await startRedis()
+    const cache = createCache({
+      location: plain.url.replace(/^redis:/, 'rediss:'),
+      socketConnectTimeout: 1,
+    })
+    try {
+      const error = await cache.get('k').catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(ConnectionError)
+      expect((error as Error).message).toMatch(
+        /the TLS handshake did not complete — is the server configured for TLS\? Use redis:\/\/ for a plain server/,
+      )
+      // The next call, refused at once while the connection is down, says it too.
+      await expect(cache.get('k')).rejects.toThrow(/is the server configured for TLS\?/)
+    } finally {
+      await cache.close()
+      await plain.stop()
+    }
+  })
+
+  it('redis:// against a stopped server has no TLS hint', async () => {
+    const gone = await startRedis()
+    await gone.stop()
+    const cache = createCache({ location: gone.url, socketConnectTimeout: 1 })
+    try {
+      const error = await cache.get('k').catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(ConnectionError)
+      expect((error as Error).message).not.toMatch(/TLS/)
+    } finally {
+      await cache.close()
+    }
+  })
+})
+
+describe('a missing optional package', () => {
+  it('rejects with MissingDependencyError (E_MISSING_DEPENDENCY) naming the install command', () => {
+    let error: unknown
+    try {
+      requireOptional('cachex-no-such-package', 'someCodec', import.meta.url)
+    } catch (e) {
+      error = e
+    }
+    expect(error).toBeInstanceOf(MissingDependencyError)
+    expect(error).toBeInstanceOf(CachexError)
+    expect((error as CachexError).code).toBe('E_MISSING_DEPENDENCY')
+    expect((error as Error).message).toContain(
+      "someCodec needs the optional package 'cachex-no-such-package': install it with `npm install cachex-no-such-package`",
+    )
+  })
+})
