@@ -26,7 +26,8 @@ function reroute(args: unknown[]): unknown[] {
   if (typeof first === 'object' && first !== null && !('path' in first && first.path)) {
     const options = first as { host?: string; port?: number | string; servername?: string }
     const to = routes.get(`${options.host ?? 'localhost'}:${Number(options.port ?? 0)}`)
-    // The TLS server name stays what the sample asked for only when it set one itself.
+    // Without a `servername` of the sample's own, TLS then checks the certificate against the
+    // loopback address really connected to (the test certificates name 127.0.0.1).
     return to === undefined ? args : [{ ...options, host: to.host, port: to.port }, ...rest]
   }
   if (typeof first === 'number' || (typeof first === 'string' && /^\d+$/.test(first))) {
