@@ -498,6 +498,10 @@ const runnable = samples.filter(
     s.norun === undefined && (only.length === 0 || only.some((text) => s.where.includes(text))),
 )
 const notRun = samples.filter((s) => s.norun !== undefined)
+if (runnable.length === 0 && only.length > 0) {
+  console.error(`docs: no runnable sample's file:line contains ${only.join(' or ')}`)
+  process.exit(1)
+}
 const workers = Math.min(4, Math.max(2, availableParallelism()))
 const started = performance.now()
 const againstDist = builtAndCurrent()
