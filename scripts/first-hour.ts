@@ -80,7 +80,7 @@ const cache = createCache({
 await cache.set('user:1', { name: 'Ada' }, { timeout: 60 })
 const user = await cache.get<User>('user:1')
 expect('get', user?.name, 'Ada')
-const theme: string | null = await cache.get('missing', 'light')
+const theme: string = await cache.get('missing', 'light')
 expect('get with a default', theme, 'light')
 const report = await cache.getOrSet('report', async () => ({ total: 42 }), { timeout: 30 })
 expect('getOrSet', report.total, 42)
@@ -99,15 +99,15 @@ expect('getMany', [...found.keys()], ['user:2', 'user:3'])
 await cache.deletePattern('user:*')
 expect('deletePattern', await cache.keys('user:*'), [])
 
-// LOCK (today's API): the lead swaps these lines for
-//   { await using lock = await cache.acquireLock('lock:nightly', { timeout: 10 }); … }
-// once cache.acquireLock() is merged.
+// The lock as the README shows it: taken for the block, released when it ends.
 let ran = false
-await cache.lock('lock:nightly', { timeout: 10 }).withLock(async () => {
+{
+  await using lock = await cache.acquireLock('lock:nightly', { timeout: 10 })
+  expect('lock held', await lock.owned(), true)
   ran = true
-})
-expect('withLock ran', ran, true)
-// END LOCK
+}
+expect('the locked block ran', ran, true)
+expect('released after the block', await cache.lock('lock:nightly').locked(), false)
 
 await cache.close()
 
@@ -121,8 +121,8 @@ configureCaches(
 )
 await caches.get('sessions').set('abc', { userId: 1 })
 expect('registry', await caches.get('sessions').get('abc'), { userId: 1 })
-const connection = await getRedisConnection('default')
-if (connection === null || connection === undefined) throw new Error('getRedisConnection')
+const connection = await getRedisConnection('default', { client: 'default' })
+expect('getRedisConnection', await connection.ping(), 'PONG')
 await caches.close()
 
 // A node-redis client of your own (docs/topologies.md), from your own @redis/client.
