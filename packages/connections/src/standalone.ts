@@ -116,6 +116,8 @@ export class StandaloneConnection implements Connection {
   #watchdog: NodeJS.Timeout | undefined
   /** Why the last client was replaced, for the errors of the commands it dropped. */
   #resetReason = ''
+  /** Counts the times the connection became ready (`generation`). */
+  #generation = 0
 
   constructor(options: StandaloneOptions) {
     const { connectTimeoutMs, deadlines } = callBounds(options)
@@ -178,6 +180,23 @@ export class StandaloneConnection implements Connection {
    */
   get ready(): boolean {
     return !this.#closed && !this.#down && this.#ready()
+  }
+
+  /**
+   * Whether the connection is known to be down (calls fail fast until it is back).
+   * @internal
+   */
+  get isDown(): boolean {
+    return this.#down
+  }
+
+  /**
+   * How many times the connection became ready: a new number means a new connection, possibly
+   * to a restarted server, so what was learnt about the server on an older one may be stale.
+   * @internal
+   */
+  get generation(): number {
+    return this.#generation
   }
 
   /**
@@ -332,6 +351,7 @@ export class StandaloneConnection implements Connection {
 
   /** The connection works (again): calls go through. */
   #up(): void {
+    this.#generation++
     this.#down = false
     this.#downCause = undefined
     this.#attempts = 0
