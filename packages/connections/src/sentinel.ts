@@ -186,6 +186,10 @@ class SentinelConnection implements Connection {
    * (`performance.now()`): writes wait or fail while there is one.
    */
   readonly #failovers = new Map<string, number>()
+  /** When a sentinel last announced a new primary (`+switch-master`), `performance.now()`. */
+  #switchedAt = Number.NEGATIVE_INFINITY
+  /** The newest `config-epoch` the primary was taken from. */
+  #epoch = 0
   /** The service's `failover-timeout`: a failover nobody confirms is forgotten after it. */
   #failoverTimeoutMs = 180_000
   #discovered = false
@@ -368,7 +372,7 @@ class SentinelConnection implements Connection {
       if (!this.#failingOver()) return this.#primary as StandaloneConnection
     }
     throw new FailoverError(
-      `no write sent to ${this.#where}: the sentinels are failing the primary over (${this.#primaryKey} until the new primary is announced)${this.#waitForPrimary ? `, and none was announced within ${this.#waitMs} ms` : '; writes wait for the new primary with sentinelOptions.waitForPrimary'}`,
+      `no write sent to ${this.#where}: the sentinels are failing over its primary ${this.#primaryKey}${this.#waitForPrimary ? `, and announced no new one within ${this.#waitMs} ms` : '; writes go on once they announce the new one (sentinelOptions.waitForPrimary makes them wait for it)'}`,
     )
   }
 
@@ -411,6 +415,7 @@ class SentinelConnection implements Connection {
         this.#failovers.clear()
         this.#stopPolling()
         this.#switchTo({ host: words[3], port })
+        this.#switchedAt = performance.now()
       }
       this.#refreshSoon()
       return
@@ -467,7 +472,14 @@ class SentinelConnection implements Connection {
     }
     const source = best ?? (views[0] as SentinelView)
     this.#failoverTimeoutMs = source.master.failoverTimeoutMs
-    if (best !== undefined || this.#primaryKey === undefined) this.#switchTo(source.master)
+    // Views asked before a sentinel announced a switch predate it: they would move writes back
+    // to the old primary. So would a sentinel that still has an older configuration.
+    const current =
+      best !== undefined && startedAt >= this.#switchedAt && best.master.epoch >= this.#epoch
+    if (current || this.#primaryKey === undefined) {
+      this.#switchTo(source.master)
+      this.#epoch = Math.max(this.#epoch, source.master.epoch)
+    }
     // The sentinels failing over the primary in use: until one announces the switch (the leader
     // keeps its flag a moment after the others took the new configuration).
     const failing = new Set(

@@ -1,0 +1,275 @@
+// `pnpm soak [scenario …] [--rate <calls/s>] [--warmup <s>] [--after <s>]`
+//
+// Soaks cachex through the topology changes of issue 11: for each scenario, starts a fresh Redis
+// Cluster (3 primaries + 3 replicas) or Sentinel deployment (1 primary, 2 replicas, 3 sentinels)
+// with @cachex/test-utils, runs a ledger-checked load at a steady rate (get, set with a timeout,
+// getMany of 10 keys across slots, setMany, incr, lock, deleteMany, deletePattern), does the
+// scenario's action, and prints what it measured: errors by code, when writes resumed after the
+// switch, false misses, acknowledged writes lost or wrong values, untyped errors, unhandled
+// rejections, the heap. Not part of `pnpm test`: a scenario takes a minute or so.
+//
+//   pnpm soak                     every scenario
+//   pnpm soak sentinel-failover   one (or several) by name; `pnpm soak --list` names them
+//   SOAK_RATE=1500 pnpm soak …    a lower rate for a small machine (default 2,700 calls/s)
+import type { Cache } from '@cachex/core'
+import { createCache } from '@cachex/redis'
+import {
+  delay,
+  type RedisServer,
+  type SentinelDeployment,
+  startCluster,
+  startSentinels,
+  type TestCluster,
+} from '@cachex/test-utils'
+import { Ledger } from './_ledger.ts'
+import { KEYS, Load, type LoadStats } from './_load.ts'
+import {
+  type Markers,
+  NODE_TIMEOUT_MS,
+  SCENARIOS,
+  type Scenario,
+  type Stage,
+} from './_scenarios.ts'
+
+interface Options {
+  rate: number
+  warmup: number
+  after: number | undefined
+  names: string[]
+}
+
+interface Row {
+  scenario: Scenario
+  markers: Markers
+  stats: LoadStats
+  ledger: Ledger
+  /** False misses counted from the restart of the node (the whole run otherwise). */
+  unhandled: number
+  heapStartMb: number
+  heapEndMb: number
+  seconds: number
+}
+
+function parseArgs(argv: string[]): Options {
+  const options: Options = {
+    // biome-ignore lint/suspicious/noUndeclaredEnvVars: pnpm soak is not a turbo task
+    rate: Number(process.env.SOAK_RATE ?? 2700),
+    warmup: 3,
+    after: undefined,
+    names: [],
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string
+    const next = () => Number(argv[++i])
+    if (arg === '--rate') options.rate = next()
+    else if (arg === '--warmup') options.warmup = next()
+    else if (arg === '--after') options.after = next()
+    else if (arg === '--list') {
+      for (const s of SCENARIOS) console.log(`${s.name.padEnd(24)} ${s.title}`)
+      process.exit(0)
+    } else options.names.push(arg)
+  }
+  return options
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2))
+  const chosen =
+    options.names.length === 0
+      ? SCENARIOS
+      : options.names.map((name) => {
+          const scenario = SCENARIOS.find((s) => s.name === name)
+          if (scenario === undefined) {
+            throw new Error(`no scenario '${name}': ${SCENARIOS.map((s) => s.name).join(', ')}`)
+          }
+          return scenario
+        })
+  let unhandled = 0
+  process.on('unhandledRejection', (reason) => {
+    unhandled++
+    console.error('unhandled rejection:', reason)
+  })
+  const rows: Row[] = []
+  for (const scenario of chosen) {
+    const before = unhandled
+    const row = await runScenario(scenario, options)
+    row.unhandled = unhandled - before
+    rows.push(row)
+    printDetails(row)
+  }
+  console.log(
+    `\n## pnpm soak — ${options.rate} calls/s, node ${process.version}, ${new Date().toISOString().slice(0, 10)}\n`,
+  )
+  console.log(table(rows))
+}
+
+async function runScenario(scenario: Scenario, options: Options): Promise<Row> {
+  const t0 = performance.now()
+  const log = (message: string) =>
+    console.log(`[${scenario.name} ${((performance.now() - t0) / 1000).toFixed(1)} s] ${message}`)
+  log(`starting the ${scenario.topology}`)
+  let cluster: TestCluster | undefined
+  let sentinel: SentinelDeployment | undefined
+  let cache: Cache
+  let verify: Cache
+  if (scenario.topology === 'cluster') {
+    cluster = await startCluster({ nodeTimeout: NODE_TIMEOUT_MS })
+    const base = { client: 'cluster' as const, location: [...cluster.seeds], keyPrefix: 'soak' }
+    cache = createCache({ ...base, readFromReplicas: true })
+    verify = createCache({ ...base, readFromReplicas: false })
+  } else {
+    sentinel = await startSentinels({ replicas: 2 })
+    const base = {
+      client: 'sentinel' as const,
+      location: sentinel.location,
+      sentinels: sentinel.addresses,
+      keyPrefix: 'soak',
+    }
+    cache = createCache(base)
+    verify = createCache({ ...base, sentinelOptions: { replicaPoolSize: 0 } })
+  }
+  const extra: RedisServer[] = []
+  const stage: Stage = {
+    now: () => performance.now() - t0,
+    log,
+    cluster,
+    sentinel,
+    extra,
+  }
+  try {
+    const ledger = new Ledger()
+    const load = new Load(cache, ledger, options.rate, t0)
+    log(`seeding ${KEYS} keys`)
+    await load.seed()
+    const heapStartMb = heapMb()
+    log(`load at ${options.rate} calls/s`)
+    load.start()
+    const progress = setInterval(() => {
+      const st = load.stats
+      log(`${st.calls} calls, ${st.failures.length} failed, ${st.skipped} skipped`)
+    }, 5000)
+    progress.unref()
+    await delay(options.warmup * 1000)
+    const markers = await scenario.act(stage)
+    const after = options.after ?? scenario.after ?? 15
+    log(`action over; ${after} s more load`)
+    await delay(after * 1000)
+    await load.stop()
+    clearInterval(progress)
+    const heapEndMb = heapMb()
+    log('load stopped; checking every key on the primaries')
+    if (cluster !== undefined) await cluster.waitUntilHealthy(60_000).catch(() => undefined)
+    await finalCheck(verify, ledger)
+    return {
+      scenario,
+      markers,
+      stats: load.stats,
+      ledger,
+      unhandled: 0,
+      heapStartMb,
+      heapEndMb,
+      seconds: (performance.now() - t0) / 1000,
+    }
+  } finally {
+    await Promise.allSettled([cache.close(), verify.close()])
+    await Promise.allSettled([
+      cluster?.stop(),
+      sentinel?.stop(),
+      ...extra.map((server) => server.stop()),
+    ])
+  }
+}
+
+/** Reads every key and counter of the ledger from the primaries, and checks it. */
+async function finalCheck(verify: Cache, ledger: Ledger): Promise<void> {
+  const keys = ledger.keys()
+  for (let i = 0; i < keys.length; i += 100) {
+    const chunk = keys.slice(i, i + 100)
+    const found = await retry(() => verify.getMany<string>(chunk))
+    for (const key of chunk) ledger.final(key, found.get(key) ?? null)
+  }
+  for (const key of ledger.counters()) {
+    const value = await retry(() => verify.get<number>(key))
+    ledger.counterFinal(key, value === null ? null : Number(value))
+  }
+}
+
+/** The topology may still be settling after the run: a few tries. */
+async function retry<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn()
+    } catch (error) {
+      if (attempt >= 20) throw error
+      await delay(500)
+    }
+  }
+}
+
+function heapMb(): number {
+  ;(globalThis as { gc?: () => void }).gc?.()
+  return process.memoryUsage().heapUsed / 2 ** 20
+}
+
+/** When writes worked again for good: the end of the last failed write, from the switch (or the action). */
+function writesResume(row: Row): string {
+  const { markers, stats } = row
+  const failed = stats.failures.filter((call) => call.write && call.end >= markers.actionAt)
+  if (failed.length === 0) return 'no outage'
+  const last = Math.max(...failed.map((call) => call.end))
+  const s = (ms: number) => `${ms >= 0 ? '+' : '−'}${(Math.abs(ms) / 1000).toFixed(1)} s`
+  if (markers.switchAt !== undefined) {
+    return `${s(last - markers.switchAt)} after the switch (switch at ${s(markers.switchAt - markers.actionAt)})`
+  }
+  return `${s(last - markers.actionAt)} after the action began`
+}
+
+function errorsText(stats: LoadStats): string {
+  if (stats.errors.size === 0) return '0'
+  return [...stats.errors]
+    .sort((a, b) => b[1] - a[1])
+    .map(([code, n]) => `${n.toLocaleString('en')} × \`${code}\``)
+    .join(', ')
+}
+
+/** Reads that failed after the action: reads stop when this is not 0. */
+function readFailures(row: Row): number {
+  return row.stats.failures.filter((call) => !call.write && call.end >= row.markers.actionAt).length
+}
+
+function table(rows: Row[]): string {
+  const lines = [
+    '| scenario | calls | errors | failed / stalled reads (slowest) | writes resume | false misses | lost / wrong | untyped / unhandled / hung | heap MB (start → end) | should be |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+  ]
+  for (const row of rows) {
+    const f = row.ledger.findings
+    const untyped = [...row.stats.errors]
+      .filter(([code]) => code.startsWith('untyped:'))
+      .reduce((sum, [, n]) => sum + n, 0)
+    lines.push(
+      `| ${row.scenario.title} | ${row.stats.calls.toLocaleString('en')} | ${errorsText(row.stats)} | ${readFailures(row)} / ${row.stats.stalledReads} (${row.stats.slowestReadMs.toFixed(0)} ms) | ${writesResume(row)} | ${f.falseMisses} | ${f.lost} / ${f.wrongValues + row.stats.doubleLocks} | ${untyped} / ${row.unhandled} / ${row.stats.inFlight} | ${row.heapStartMb.toFixed(0)} → ${row.heapEndMb.toFixed(0)} | ${row.scenario.target} |`,
+    )
+  }
+  return lines.join('\n')
+}
+
+function printDetails(row: Row): void {
+  const { stats, ledger, scenario } = row
+  console.log(
+    `\n${scenario.name}: ${stats.calls.toLocaleString('en')} calls in ${row.seconds.toFixed(0)} s, slowest ${stats.slowestMs.toFixed(0)} ms, ${stats.skipped} skipped, writes resume ${writesResume(row)}, ${readFailures(row)} failed reads after the action`,
+  )
+  for (const [code, samples] of stats.errorSamples) {
+    console.log(`  ${code} (${stats.errors.get(code)}): ${samples.join(' | ')}`)
+  }
+  for (const sample of ledger.findings.samples) console.log(`  ${sample}`)
+  if (stats.doubleLocks > 0) console.log(`  ${stats.doubleLocks} locks held twice at once`)
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error)
+    process.exit(1)
+  },
+)
