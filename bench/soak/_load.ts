@@ -5,8 +5,13 @@ import type { Cache } from '@cachex/core'
 import { BackpressureError, CachexError } from '@cachex/core'
 import type { Ledger } from './_ledger.ts'
 
-/** Keys the load reads and writes (`k:<n>`), counters (`c:<n>`), locks, `deletePattern` groups. */
+/**
+ * Keys the load reads and writes (`k:<n>`, of which `TAGGED` share a hash tag ten by ten:
+ * `k:{t<n>}:<i>`, for multi-key commands within one slot), counters (`c:<n>`), locks,
+ * `deletePattern` groups.
+ */
 export const KEYS = 5000
+const TAGGED = 1000
 const COUNTERS = 100
 const LOCKS = 20
 const GROUPS = 20
@@ -53,9 +58,11 @@ type Op = () => Promise<void>
 
 /**
  * Runs the calls against `cache` at `rate` per second until `stop()`: gets (35 %), sets with a
- * timeout (20 %), getMany of 10 keys across slots (10 %), setMany of 10 keys (5 %), incr (12 %),
- * a lock taken and released (8 %), deleteMany of 5 keys (6 %), and, now and then, a group of keys
- * written and removed with deletePattern (4 %).
+ * timeout (20 %), getMany of 10 keys (10 %), setMany of 10 keys (5 %), incr (12 %), a lock taken
+ * and released (8 %), deleteMany of 5 keys (6 %), and, now and then, a group of keys written and
+ * removed with deletePattern (4 %). The multi-key calls take keys across slots half the time, and
+ * the keys of one hash tag the other half (one MGET, MSET or UNLINK in one slot, which a slot
+ * being migrated answers with TRYAGAIN).
  */
 export class Load {
   readonly #cache: Cache
@@ -111,7 +118,10 @@ export class Load {
     const cache = this.#cache
     for (let i = 0; i < KEYS; i += 100) {
       const entries = new Map<string, string>()
-      for (let n = i; n < Math.min(KEYS, i + 100); n++) entries.set(`k:${n}`, this.#value(`k:${n}`))
+      for (let n = i; n < Math.min(KEYS, i + 100); n++) {
+        const key = this.#name(n)
+        entries.set(key, this.#value(key))
+      }
       const now = this.now()
       for (const [key, value] of entries) this.#ledger.send(key, value, now)
       const failed = await cache.setMany(entries)
@@ -168,6 +178,23 @@ export class Load {
     return (this.#ops[0] as [number, Op])[1]
   }
 
+  /** The name of key number `n`: the last `TAGGED` share a hash tag ten by ten. */
+  #name(n: number): string {
+    if (n < KEYS - TAGGED) return `k:${n}`
+    const t = n - (KEYS - TAGGED)
+    return `k:{t${Math.floor(t / 10)}}:${t % 10}`
+  }
+
+  /** The ten keys of one hash tag, chosen at random. */
+  #tag(): string[] {
+    const base = KEYS - TAGGED + Math.floor(Math.random() * (TAGGED / 10)) * 10
+    return Array.from({ length: 10 }, (_, i) => this.#name(base + i))
+  }
+
+  #randomKey(): string {
+    return this.#name(Math.floor(Math.random() * KEYS))
+  }
+
   #value(key: string): string {
     return `${key}#${++this.#seq}`
   }
@@ -175,13 +202,21 @@ export class Load {
   /** A key with no write in flight (`undefined` if none was found quickly). */
   #freeKey(taken?: Set<string>): string | undefined {
     for (let attempt = 0; attempt < 20; attempt++) {
-      const key = `k:${Math.floor(Math.random() * KEYS)}`
+      const key = this.#randomKey()
       if (!this.#ledger.busy(key) && !taken?.has(key)) return key
     }
     return undefined
   }
 
+  /**
+   * `count` keys with no write in flight: half the time across slots, half the time the keys of
+   * one hash tag (one multi-key command in one slot), or none when one of them is busy.
+   */
   #freeKeys(count: number): string[] {
+    if (Math.random() < 0.5) {
+      const tagged = this.#tag().slice(0, count)
+      return tagged.some((key) => this.#ledger.busy(key)) ? [] : tagged
+    }
     const keys = new Set<string>()
     while (keys.size < count) {
       const key = this.#freeKey(keys)
@@ -226,14 +261,16 @@ export class Load {
   }
 
   async #get(): Promise<void> {
-    const key = `k:${Math.floor(Math.random() * KEYS)}`
+    const key = this.#randomKey()
     const start = this.now()
     const value = await this.#call('get', false, () => this.#cache.get<string>(key))
     if (!(value instanceof Error)) this.#ledger.read(key, value, start, this.now())
   }
 
   async #getMany(): Promise<void> {
-    const keys = Array.from({ length: 10 }, () => `k:${Math.floor(Math.random() * KEYS)}`)
+    // Half across slots, half one hash tag (one MGET in one slot).
+    const keys =
+      Math.random() < 0.5 ? Array.from({ length: 10 }, () => this.#randomKey()) : this.#tag()
     const start = this.now()
     const found = await this.#call('getMany', false, () => this.#cache.getMany<string>(keys))
     if (found instanceof Error) return
@@ -258,10 +295,11 @@ export class Load {
     const entries = new Map(keys.map((key) => [key, this.#value(key)]))
     const now = this.now()
     for (const [key, value] of entries) this.#ledger.send(key, value, now)
-    const result = await this.#call('setMany', true, async () => {
-      const failed = await this.#cache.setMany(entries, { timeout: TTL })
-      return failed
-    })
+    // Keys of one hash tag without a timeout: one MSET; the others with one: SET … PX each.
+    const tagged = keys[0]?.includes('{') === true
+    const result = await this.#call('setMany', true, () =>
+      this.#cache.setMany(entries, { timeout: tagged ? null : TTL }),
+    )
     if (result instanceof Error) {
       this.#settle(keys, result)
       return

@@ -146,7 +146,9 @@ async function runScenario(scenario: Scenario, options: Options): Promise<Row> {
     load.start()
     const progress = setInterval(() => {
       const st = load.stats
-      log(`${st.calls} calls, ${st.failures.length} failed, ${st.skipped} skipped`)
+      log(
+        `${st.calls} calls, ${st.failures.length} failed, ${st.skipped} skipped, heap ${heapMb().toFixed(0)} MB`,
+      )
     }, 5000)
     progress.unref()
     await delay(options.warmup * 1000)
