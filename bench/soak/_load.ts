@@ -36,6 +36,8 @@ export interface LoadStats {
   calls: number
   /** Calls that failed, in the order they ended (at most 200,000). */
   failures: CallRecord[]
+  /** Calls that succeeded but took more than a second: they stalled (at most 200,000). */
+  stalled: CallRecord[]
   /** The slowest call, in milliseconds. */
   slowestMs: number
   /** The slowest read, in milliseconds. */
@@ -72,6 +74,7 @@ export class Load {
   readonly stats: LoadStats = {
     calls: 0,
     failures: [],
+    stalled: [],
     slowestMs: 0,
     slowestReadMs: 0,
     stalledReads: 0,
@@ -231,9 +234,13 @@ export class Load {
     const start = this.now()
     const stats = this.stats
     stats.calls++
-    const took = () => {
-      const ms = this.now() - start
+    const took = (failed: boolean) => {
+      const end = this.now()
+      const ms = end - start
       stats.slowestMs = Math.max(stats.slowestMs, ms)
+      if (!failed && ms > 1000 && stats.stalled.length < 200_000) {
+        stats.stalled.push({ op, write, start, end })
+      }
       if (!write) {
         stats.slowestReadMs = Math.max(stats.slowestReadMs, ms)
         if (ms > 1000) stats.stalledReads++
@@ -241,11 +248,11 @@ export class Load {
     }
     try {
       const value = await fn()
-      took()
+      took(false)
       return value
     } catch (error) {
       const end = this.now()
-      took()
+      took(true)
       const code =
         error instanceof CachexError
           ? error.code

@@ -213,10 +213,15 @@ function heapMb(): number {
   return process.memoryUsage().heapUsed / 2 ** 20
 }
 
-/** When writes worked again for good: the end of the last failed write, from the switch (or the action). */
+/**
+ * When writes worked again for good: the end of the last write that failed or stalled (took more
+ * than a second), from the switch (or the action).
+ */
 function writesResume(row: Row): string {
   const { markers, stats } = row
-  const failed = stats.failures.filter((call) => call.write && call.end >= markers.actionAt)
+  const failed = [...stats.failures, ...stats.stalled].filter(
+    (call) => call.write && call.end >= markers.actionAt,
+  )
   if (failed.length === 0) return 'no outage'
   const last = Math.max(...failed.map((call) => call.end))
   const s = (ms: number) => `${ms >= 0 ? '+' : '−'}${(Math.abs(ms) / 1000).toFixed(1)} s`
