@@ -92,6 +92,8 @@ export class Load {
   #startedAt = 0
   #seq = 0
   readonly #inFlight = new Set<Promise<void>>()
+  /** For `firstWriteAfter`: the times asked for, and the answers once known. */
+  readonly #watches = new Map<number, number | undefined>()
   readonly #ops: Array<[number, Op]>
 
   constructor(cache: Cache, ledger: Ledger, rate: number, t0: number) {
@@ -109,6 +111,19 @@ export class Load {
       [6, () => this.#deleteMany()],
       [4, () => this.#deletePattern()],
     ]
+  }
+
+  /**
+   * When the first write sent at or after `at` (ms since the run began) that succeeded ended;
+   * `at` must be asked for (`watchWritesAfter`) before that write is sent.
+   */
+  firstWriteAfter(at: number): number | undefined {
+    return this.#watches.get(at)
+  }
+
+  /** Starts watching for `firstWriteAfter(at)`. */
+  watchWritesAfter(at: number): void {
+    if (!this.#watches.has(at)) this.#watches.set(at, undefined)
   }
 
   /** Milliseconds since the run began. */
@@ -249,6 +264,12 @@ export class Load {
     try {
       const value = await fn()
       took(false)
+      if (write && this.#watches.size > 0) {
+        const end = this.now()
+        for (const [at, found] of this.#watches) {
+          if (found === undefined && start >= at) this.#watches.set(at, end)
+        }
+      }
       return value
     } catch (error) {
       const end = this.now()

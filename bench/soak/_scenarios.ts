@@ -26,6 +26,8 @@ export interface Markers {
 /** What a scenario gets to act on. */
 export interface Stage {
   now(): number
+  /** To be called the moment the switch is seen (the load then watches for the first write after it). */
+  switched(at: number): void
   log(message: string): void
   cluster?: TestCluster
   sentinel?: SentinelDeployment
@@ -247,7 +249,11 @@ async function watchPromotion(replica: ClusterNode, stage: Stage): Promise<numbe
   for (;;) {
     try {
       const role = (await call(replica.port, ['ROLE'])) as unknown[]
-      if (role[0] === 'master') return stage.now()
+      if (role[0] === 'master') {
+        const at = stage.now()
+        stage.switched(at)
+        return at
+      }
     } catch {
       // not answering for a moment: ask again
     }
@@ -269,7 +275,11 @@ async function watchSwitch(
     const client = createClient({ socket: { port: sentinel.port, reconnectStrategy: 100 } })
     client.on('error', () => {})
     await client.connect()
-    await client.subscribe('+switch-master', () => resolve(stage.now()))
+    await client.subscribe('+switch-master', () => {
+      const at = stage.now()
+      stage.switched(at)
+      resolve(at)
+    })
     clients.push(client)
   }
   // Wrapped: an async function returning a promise would wait for it.

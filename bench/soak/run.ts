@@ -48,6 +48,8 @@ interface Row {
   heapStartMb: number
   heapEndMb: number
   seconds: number
+  /** When the first write sent at or after `at` that succeeded ended. */
+  firstWriteAfter(at: number): number | undefined
 }
 
 function parseArgs(argv: string[]): Options {
@@ -129,8 +131,10 @@ async function runScenario(scenario: Scenario, options: Options): Promise<Row> {
     verify = createCache({ ...base, sentinelOptions: { replicaPoolSize: 0 } })
   }
   const extra: RedisServer[] = []
+  let load: Load | undefined
   const stage: Stage = {
     now: () => performance.now() - t0,
+    switched: (at) => load?.watchWritesAfter(at),
     log,
     cluster,
     sentinel,
@@ -138,14 +142,15 @@ async function runScenario(scenario: Scenario, options: Options): Promise<Row> {
   }
   try {
     const ledger = new Ledger()
-    const load = new Load(cache, ledger, options.rate, t0)
+    const running = new Load(cache, ledger, options.rate, t0)
+    load = running
     log(`seeding ${KEYS} keys`)
     await load.seed()
     const heapStartMb = heapMb()
     log(`load at ${options.rate} calls/s`)
     load.start()
     const progress = setInterval(() => {
-      const st = load.stats
+      const st = running.stats
       log(
         `${st.calls} calls, ${st.failures.length} failed, ${st.skipped} skipped, heap ${heapMb().toFixed(0)} MB`,
       )
@@ -171,6 +176,7 @@ async function runScenario(scenario: Scenario, options: Options): Promise<Row> {
       heapStartMb,
       heapEndMb,
       seconds: (performance.now() - t0) / 1000,
+      firstWriteAfter: (at) => load?.firstWriteAfter(at),
     }
   } finally {
     await Promise.allSettled([cache.close(), verify.close()])
@@ -214,21 +220,31 @@ function heapMb(): number {
 }
 
 /**
- * When writes worked again for good: the end of the last write that failed or stalled (took more
- * than a second), from the switch (or the action).
+ * When writes worked again: the later of the end of the last failed write and the end of the first
+ * write sent after the switch that succeeded (a write held until the topology settles ends late),
+ * from the switch — or from the action when there is no switch. Writes that stall later are counted
+ * apart (`stalledWrites`): a busy machine stalls a few too.
  */
 function writesResume(row: Row): string {
   const { markers, stats } = row
-  const failed = [...stats.failures, ...stats.stalled].filter(
-    (call) => call.write && call.end >= markers.actionAt,
-  )
-  if (failed.length === 0) return 'no outage'
-  const last = Math.max(...failed.map((call) => call.end))
+  const failed = stats.failures.filter((call) => call.write && call.end >= markers.actionAt)
   const s = (ms: number) => `${ms >= 0 ? '+' : '−'}${(Math.abs(ms) / 1000).toFixed(1)} s`
-  if (markers.switchAt !== undefined) {
-    return `${s(last - markers.switchAt)} after the switch (switch at ${s(markers.switchAt - markers.actionAt)})`
+  const lastFailure = Math.max(Number.NEGATIVE_INFINITY, ...failed.map((call) => call.end))
+  if (markers.switchAt === undefined) {
+    return failed.length === 0
+      ? 'no outage'
+      : `${s(lastFailure - markers.actionAt)} after the action began`
   }
-  return `${s(last - markers.actionAt)} after the action began`
+  const switchAt = markers.switchAt
+  const firstOk = row.firstWriteAfter(switchAt)
+  const resumed = Math.max(lastFailure, firstOk ?? Number.POSITIVE_INFINITY)
+  if (!Number.isFinite(resumed)) return 'never'
+  return `${s(resumed - switchAt)} after the switch (switch at ${s(switchAt - markers.actionAt)})`
+}
+
+/** Writes that succeeded but took more than a second, after the action. */
+function stalledWrites(row: Row): number {
+  return row.stats.stalled.filter((call) => call.write && call.start >= row.markers.actionAt).length
 }
 
 function errorsText(stats: LoadStats): string {
@@ -246,8 +262,8 @@ function readFailures(row: Row): number {
 
 function table(rows: Row[]): string {
   const lines = [
-    '| scenario | calls | errors | failed / stalled reads (slowest) | writes resume | false misses | lost / wrong | untyped / unhandled / hung | heap MB (start → end) | should be |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| scenario | calls | errors | failed / stalled reads (slowest) | writes resume | stalled writes | false misses | lost / wrong | untyped / unhandled / hung | heap MB (start → end) | should be |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   ]
   for (const row of rows) {
     const f = row.ledger.findings
@@ -255,7 +271,7 @@ function table(rows: Row[]): string {
       .filter(([code]) => code.startsWith('untyped:'))
       .reduce((sum, [, n]) => sum + n, 0)
     lines.push(
-      `| ${row.scenario.title} | ${row.stats.calls.toLocaleString('en')} | ${errorsText(row.stats)} | ${readFailures(row)} / ${row.stats.stalledReads} (${row.stats.slowestReadMs.toFixed(0)} ms) | ${writesResume(row)} | ${f.falseMisses} | ${f.lost} / ${f.wrongValues + row.stats.doubleLocks} | ${untyped} / ${row.unhandled} / ${row.stats.inFlight} | ${row.heapStartMb.toFixed(0)} → ${row.heapEndMb.toFixed(0)} | ${row.scenario.target} |`,
+      `| ${row.scenario.title} | ${row.stats.calls.toLocaleString('en')} | ${errorsText(row.stats)} | ${readFailures(row)} / ${row.stats.stalledReads} (${row.stats.slowestReadMs.toFixed(0)} ms) | ${writesResume(row)} | ${stalledWrites(row)} | ${f.falseMisses} | ${f.lost} / ${f.wrongValues + row.stats.doubleLocks} | ${untyped} / ${row.unhandled} / ${row.stats.inFlight} | ${row.heapStartMb.toFixed(0)} → ${row.heapEndMb.toFixed(0)} | ${row.scenario.target} |`,
     )
   }
   return lines.join('\n')
@@ -264,10 +280,20 @@ function table(rows: Row[]): string {
 function printDetails(row: Row): void {
   const { stats, ledger, scenario } = row
   console.log(
-    `\n${scenario.name}: ${stats.calls.toLocaleString('en')} calls in ${row.seconds.toFixed(0)} s, slowest ${stats.slowestMs.toFixed(0)} ms, ${stats.skipped} skipped, writes resume ${writesResume(row)}, ${readFailures(row)} failed reads after the action`,
+    `\n${scenario.name}: ${stats.calls.toLocaleString('en')} calls in ${row.seconds.toFixed(0)} s, slowest ${stats.slowestMs.toFixed(0)} ms, ${stats.skipped} skipped, writes resume ${writesResume(row)}, ${stalledWrites(row)} stalled writes and ${readFailures(row)} failed reads after the action`,
   )
   for (const [code, samples] of stats.errorSamples) {
     console.log(`  ${code} (${stats.errors.get(code)}): ${samples.join(' | ')}`)
+  }
+  const stalled = stats.stalled.filter((call) => call.write && call.start >= row.markers.actionAt)
+  if (stalled.length > 0) {
+    const shown = stalled
+      .slice(0, 5)
+      .map(
+        (call) =>
+          `${call.op} at ${((call.start - row.markers.actionAt) / 1000).toFixed(1)} s took ${(call.end - call.start).toFixed(0)} ms`,
+      )
+    console.log(`  ${stalled.length} writes stalled (> 1 s) after the action: ${shown.join(', ')}`)
   }
   for (const sample of ledger.findings.samples) console.log(`  ${sample}`)
   if (stats.doubleLocks > 0) console.log(`  ${stats.doubleLocks} locks held twice at once`)

@@ -518,8 +518,10 @@ class SentinelConnection implements Connection {
   }
 
   /**
-   * The replicas the sentinels report (not down) become the candidates of the read rotation;
-   * the connections to nodes no longer reported are closed.
+   * The replicas the sentinels list become the candidates of the read rotation, down or not: the
+   * rotation's own checks say which may serve reads (the sentinels flag a replica `disconnected`
+   * for a moment after every switch, and one that restarted empty is not flagged at all). The
+   * connections to nodes no longer listed are closed.
    */
   #setReplicas(replicas: SentinelView['replicas']): void {
     const wanted = new Set<string>()
@@ -527,7 +529,7 @@ class SentinelConnection implements Connection {
     if (rotation !== undefined) {
       for (const replica of replicas) {
         const id = key(replica)
-        if (id === this.#primaryKey || replica.host === '' || isDown(replica.flags)) continue
+        if (id === this.#primaryKey || replica.host === '') continue
         wanted.add(id)
         rotation.add(this.#node(replica))
       }
@@ -603,11 +605,6 @@ class SentinelConnection implements Connection {
   #closedError(): ClosedError {
     return closedError(this.#where)
   }
-}
-
-/** Whether the sentinels' flags say a node is down or unreachable. */
-function isDown(flags: readonly string[]): boolean {
-  return flags.some((flag) => flag === 's_down' || flag === 'o_down' || flag === 'disconnected')
 }
 
 function sentinelNodes(
