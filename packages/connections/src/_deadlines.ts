@@ -53,6 +53,13 @@ export class Deadlines {
   readonly maxInFlightBytes: number
   /** Called once per tick in which calls timed out. */
   onExpire: (() => void) | undefined
+  /**
+   * Called once per tick while the oldest call in flight has waited `stallMs` or more for its
+   * reply (long before it times out): a node may have stopped answering.
+   */
+  onStall: (() => void) | undefined
+  /** How long the oldest call may wait before `onStall` runs: half the timeout, at most 500 ms. */
+  readonly stallMs: number
   readonly #resolution: number
   #inFlight = 0
   #head: Entry | undefined
@@ -64,6 +71,7 @@ export class Deadlines {
     this.maxInFlightBytes = maxInFlightBytes
     this.#resolution =
       timeoutMs === undefined ? 0 : Math.min(1000, Math.max(5, Math.floor(timeoutMs / 10)))
+    this.stallMs = timeoutMs === undefined ? 0 : Math.min(500, timeoutMs / 2)
   }
 
   /** Bytes of commands sent and not answered yet (timed-out ones included, until they settle). */
@@ -164,6 +172,11 @@ export class Deadlines {
     if (head === undefined) {
       this.#tail = undefined
       this.#stop()
+    } else if (
+      this.onStall !== undefined &&
+      now - (head.expires - (this.timeoutMs as number)) >= this.stallMs
+    ) {
+      this.onStall()
     }
     if (expired) this.onExpire?.()
   }

@@ -7,7 +7,7 @@ import {
   type RedisArgument,
   ResponseError,
 } from '@cachex/core'
-import { createCluster } from '@redis/client'
+import { createCluster, ErrorReply } from '@redis/client'
 import {
   Breaker,
   callBounds,
@@ -21,44 +21,21 @@ import { commandWeight, type Deadlines } from './_deadlines.ts'
 import { toCachexError } from './_errors.ts'
 import { COMMAND_OPTIONS, TEXT_COMMAND_OPTIONS, withOptions } from './_options.ts'
 import { keySlot, patternSlot } from './_slots.ts'
+import {
+  isClientClosed,
+  type NodeHandle,
+  type NodeRedisClusterLike,
+  type Shard,
+  Topology,
+} from './_topology.ts'
 import { parseRedisUrl, redactUrl } from './url.ts'
 
 export { keySlot } from './_slots.ts'
-
-/** What the cluster factory needs of a node-redis client connected to one cluster node. */
-export interface NodeRedisNodeClientLike {
-  sendCommand(args: ReadonlyArray<RedisArgument>, options?: object): Promise<unknown>
-  withCommandOptions?(options: object): Pick<NodeRedisNodeClientLike, 'sendCommand'>
-}
-
-/** One node of node-redis's slot map (`cluster.slots[n].master`, `cluster.masters[i]`). */
-export interface NodeRedisClusterNodeLike {
-  /** `host:port`. */
-  readonly address?: string
-  /** The node's client once it is connected. */
-  readonly client?: NodeRedisNodeClientLike
-}
-
-/** What the cluster factory needs of a node-redis cluster (`createCluster()`). */
-export interface NodeRedisClusterLike {
-  sendCommand(
-    firstKey: RedisArgument | undefined,
-    isReadonly: boolean | undefined,
-    args: ReadonlyArray<RedisArgument>,
-    options?: object,
-  ): Promise<unknown>
-  connect(): Promise<unknown>
-  close(): Promise<unknown>
-  destroy(): void
-  on(event: string, listener: (...args: unknown[]) => void): unknown
-  off?(event: string, listener: (...args: unknown[]) => void): unknown
-  nodeClient(node: NodeRedisClusterNodeLike): Promise<NodeRedisNodeClientLike>
-  getSlotRandomNode(slot: number): NodeRedisClusterNodeLike
-  readonly slots: ReadonlyArray<{ master: NodeRedisClusterNodeLike } | undefined>
-  readonly masters: readonly NodeRedisClusterNodeLike[]
-  readonly isOpen: boolean
-  readonly isReady: boolean
-}
+export type {
+  NodeRedisClusterLike,
+  NodeRedisClusterNodeLike,
+  NodeRedisNodeClientLike,
+} from './_topology.ts'
 
 /** Options of the `cluster` factory: a Redis Cluster, reached through seed nodes or a cluster you made. */
 export interface ClusterOptions extends ConnectionOptions {
@@ -88,16 +65,21 @@ export interface ClusterOptions extends ConnectionOptions {
   /** Closes a cluster handed in as `location` when this connection is closed. @default false */
   closeConnection?: boolean
   /**
-   * Send read-only commands (`get`, `getMany`, `ttl`…) to a random node of the key's shard,
-   * replicas included (node-redis `useReplicas`). Replicas lag behind their primary, so a read
-   * right after a write may miss it. @default false
+   * Send read-only commands (`get`, `getMany`, `ttl`…) to the nodes of the key's shard in turn,
+   * replicas included (node-redis `useReplicas`). A replica takes reads only while it reports
+   * `role:slave` with `master_link_status:up` (checked every second, and again whenever its
+   * connection comes back), so one that restarted empty gets none until it has resynchronised;
+   * while the shard's primary is down, a replica that had synchronised keeps serving. Replicas lag
+   * behind their primary, so a read right after a write may miss it. @default false
    */
   readFromReplicas?: boolean
   /**
-   * Extra `createCluster()` options, such as `nodeAddressMap` (for nodes behind NAT or Docker) or
-   * `maxCommandRedirections`. cachex sets `topologyRefreshOnReconnectionAttemptStrategy` to 1000
-   * (rediscover the slot map one second after a node starts reconnecting, instead of node-redis's
-   * five) so that a failover is noticed soon; set it here to change that.
+   * Extra `createCluster()` options, such as `nodeAddressMap` (for nodes behind NAT or Docker;
+   * cachex applies it to the nodes it connects to itself too) or `maxCommandRedirections` (how
+   * many `MOVED`/`ASK` one call follows, 16 by default). cachex sets
+   * `topologyRefreshOnReconnectionAttemptStrategy` to 1000 (node-redis rediscovers its own slot
+   * map, used for key-less commands, one second after a node starts reconnecting, instead of
+   * five); set it here to change that.
    * @default {}
    */
   clusterOptions?: Record<string, unknown>
@@ -123,6 +105,13 @@ const SUM = 3
 type Kind = typeof MGET | typeof MSET | typeof SUM
 
 const DEFAULT_TOPOLOGY_REFRESH_MS = 1000
+/** How long a call retries `TRYAGAIN` without `socketTimeout`: most of 5 s. */
+const DEFAULT_RETRY_BUDGET_MS = 5000
+/** The first wait before a `TRYAGAIN` is retried, then doubled up to `TRYAGAIN_MAX_MS`. */
+const TRYAGAIN_FIRST_MS = 10
+const TRYAGAIN_MAX_MS = 100
+/** How many times a split read or delete retries `TRYAGAIN` whole before going key by key. */
+const TRYAGAIN_WHOLE = 3
 
 const TAG_HINT =
   "give the keys a common hash tag — the part of a key between '{' and '}' is all that is hashed, so 'cart:{user42}' and 'orders:{user42}' share a slot"
@@ -218,17 +207,25 @@ export class CrossSlotError extends ResponseError {
 /**
  * A connection to a Redis Cluster. Discovers the cluster from its seed nodes on first use,
  * routes every command to the primary of its key's hash slot, and follows the cluster when slots
- * move or a replica is promoted (node-redis rediscovers the slot map on `MOVED` and when a node
- * stops answering). Calls are bounded as in `standalone`: waiting for the cluster by
+ * move or a replica is promoted. Calls are bounded as in `standalone`: waiting for the cluster by
  * `socketConnectTimeout`, each call by `socketTimeout`, with one timer per connection, and
  * `maxInFlightBytes` caps what awaits replies. Once the discovery failed, calls reject with a
- * `ConnectionError` at once while it is retried in the background (`reconnectDelay` apart); a
- * node that is down fails its calls at once (its client has no offline queue).
+ * `ConnectionError` at once while it is retried in the background (`reconnectDelay` apart).
+ *
+ * While the cluster changes: `MOVED` and `ASK` are followed to any node (connecting to it when
+ * node-redis has no client for it, such as a new primary that owns no slot yet), and `TRYAGAIN`
+ * (a multi-key command on a slot being migrated) is retried within `socketTimeout`. cachex keeps
+ * its own slot map and, when a call times out or waits long, a node's connection fails or a reply
+ * says `CLUSTERDOWN`, probes the nodes and asks a primary that answers for the map, every 200 ms
+ * while a node is in trouble: a node silent for `socketTimeout` fails its calls at once (a dead
+ * one already does: its client has no offline queue), and the replica promoted in its place gets
+ * its slots as soon as the cluster says so.
  *
  * Multi-key commands are split by slot and the parts run in parallel, one command per slot,
  * pipelined per node: `MGET` (the replies come back in the order of the keys), `MSET`, and
  * `DEL`/`UNLINK`/`EXISTS`/`TOUCH` (the counts are summed), as redis-py's `mget_nonatomic` and
- * `mset_nonatomic` do. Such a command is atomic only among keys of one slot. Commands that must
+ * `mset_nonatomic` do. Such a command is atomic only among keys of one slot, and a part of a read
+ * or a delete that keeps meeting `TRYAGAIN` runs key by key. Commands that must
  * stay atomic across their keys — `RENAME` (`incrVersion`), `LMOVE`, scripts — run as they are
  * when their keys share a slot, and otherwise reject with a `CrossSlotError` that explains hash
  * tags.
@@ -264,6 +261,11 @@ class ClusterConnection implements Connection {
   /** After the discovery failed: calls fail fast while it is retried in the background. */
   readonly #breaker = new Breaker()
   #lastError: unknown
+  /** cachex's slot map and node health: what calls are routed by. */
+  readonly #topology: Topology
+  /** How long a call may retry `TRYAGAIN`: most of `socketTimeout`. */
+  readonly #retryBudgetMs: number
+  readonly #maxRedirects: number
 
   constructor(options: ClusterOptions) {
     const { connectTimeoutMs, deadlines } = callBounds(options)
@@ -327,6 +329,28 @@ class ClusterConnection implements Connection {
       this.#closeClient = true
     }
     const cluster = this.#cluster
+    // The nodes node-redis does not know are reached with its own node options.
+    const given = cluster._options
+    const redirects = (given as { maxCommandRedirections?: unknown } | undefined)
+      ?.maxCommandRedirections
+    this.#maxRedirects = typeof redirects === 'number' && redirects > 0 ? redirects : 16
+    const timeoutMs = this.#deadlines.timeoutMs
+    this.#retryBudgetMs = Math.round((timeoutMs ?? DEFAULT_RETRY_BUDGET_MS) * 0.8)
+    this.#topology = new Topology({
+      cluster,
+      nodeDefaults:
+        given === undefined ? undefined : ((given.defaults ?? {}) as Record<string, unknown>),
+      nodeAddressMap: given?.nodeAddressMap,
+      readFromReplicas: isNodeRedisCluster(location)
+        ? (given as { useReplicas?: boolean } | undefined)?.useReplicas === true
+        : (options.readFromReplicas ?? false),
+      downAfterMs: timeoutMs ?? DEFAULT_RETRY_BUDGET_MS,
+      askTimeoutMs: Math.min(this.#connectTimeoutMs, timeoutMs ?? this.#connectTimeoutMs),
+      where: this.#where,
+    })
+    // A call that timed out or waits long: a node may be frozen; watch the nodes and the map.
+    this.#deadlines.onExpire = () => this.#topology.watch()
+    this.#deadlines.onStall = () => this.#topology.watch()
     this.#router = withOptions(cluster, COMMAND_OPTIONS, () => ({
       sendCommand: (key, readonly, args) =>
         cluster.sendCommand(key, readonly, args, COMMAND_OPTIONS),
@@ -340,7 +364,10 @@ class ClusterConnection implements Connection {
       this.#lastError = error
     })
     // The slot map is known and every primary reached, whoever started the discovery.
-    this.#cluster.on('connect', () => this.#breaker.up())
+    this.#cluster.on('connect', () => {
+      this.#breaker.up()
+      this.#topology.build()
+    })
   }
 
   command(args: RedisArgument[], route?: CommandRoute): Promise<unknown> {
@@ -359,10 +386,11 @@ class ClusterConnection implements Connection {
 
   async *scan(pattern: string, count: number): AsyncIterable<string[]> {
     await this.#whenReady()
+    this.#topology.build()
     // A pattern that pins a hash tag (`:1:user:{42}:*`) can only match keys of one slot.
     const slot = patternSlot(pattern)
-    const shard = slot === undefined ? undefined : this.#cluster.slots[slot]
-    const primaries = shard === undefined ? [...this.#cluster.masters] : [shard.master]
+    const shard = slot === undefined ? undefined : this.#topology.table[slot]
+    const primaries = shard === undefined ? this.#topology.primaries() : [shard.master]
     for (const node of primaries) {
       yield* scanNode((args) => this.#onNode(node, args), pattern, count)
     }
@@ -370,7 +398,8 @@ class ClusterConnection implements Connection {
 
   async flush(): Promise<void> {
     await this.#whenReady()
-    await Promise.all(this.#cluster.masters.map((node) => this.#onNode(node, ['FLUSHDB'])))
+    this.#topology.build()
+    await Promise.all(this.#topology.primaries().map((node) => this.#onNode(node, ['FLUSHDB'])))
   }
 
   async client(): Promise<unknown> {
@@ -382,6 +411,7 @@ class ClusterConnection implements Connection {
     if (this.#closed) return
     this.#closed = true
     this.#breaker.close()
+    await this.#topology.close()
     const cluster = this.#cluster
     if (!this.#closeClient || !cluster.isOpen) return
     if (!cluster.isReady) {
@@ -440,7 +470,7 @@ class ClusterConnection implements Connection {
       else group.push(i)
     }
     // One slot: the command as it is, atomic as on one server.
-    if (bySlot.size === 1) return this.#send(args[1], readonly, args, text)
+    if (bySlot.size === 1) return this.#send(args[1], readonly, args, text, kind)
     const groups = [...bySlot.values()]
     const parts = groups.map((group) => {
       const part: RedisArgument[] = [head]
@@ -448,7 +478,7 @@ class ClusterConnection implements Connection {
         part.push(args[1 + i * step] as RedisArgument)
         if (step === 2) part.push(args[2 + i * step] as RedisArgument)
       }
-      return this.#send(part[1], readonly, part, text)
+      return this.#send(part[1], readonly, part, text, kind)
     })
     return Promise.all(parts).then((replies) => {
       if (kind === MSET) return replies[0]
@@ -468,47 +498,151 @@ class ClusterConnection implements Connection {
   }
 
   /**
-   * Sends one single-slot command straight to the node client that serves `key`'s slot (for a
-   * read with `readFromReplicas`, any node of the shard). node-redis's own `cluster.sendCommand`
-   * costs about half the throughput on this path (command-policy lookup, a parser per call), so it
-   * is kept for what needs it: a key-less command, a slot map not known yet, and a `MOVED`/`ASK`
-   * reply, which it follows and which makes it rediscover the slot map.
+   * Sends one single-slot command straight to the node that serves `key`'s slot in cachex's map
+   * (for a read with `readFromReplicas`, the next of the shard's healthy nodes). node-redis's own
+   * `cluster.sendCommand` costs about half the throughput on this path (command-policy lookup, a
+   * parser per call), so it is kept for key-less commands. A `MOVED`, `ASK` or `TRYAGAIN` reply
+   * is followed by `#recover`.
    */
   #send(
     key: RedisArgument | undefined,
     readonly: boolean,
     args: RedisArgument[],
     text = false,
+    kind?: Kind,
   ): Promise<unknown> {
-    const router = text ? this.#textRouter : this.#router
-    if (key === undefined) return router.sendCommand(undefined, readonly, args)
+    if (key === undefined) {
+      return (text ? this.#textRouter : this.#router).sendCommand(undefined, readonly, args)
+    }
     const slot = keySlot(key)
-    const cluster = this.#cluster
-    const shard = cluster.slots[slot]
-    if (shard === undefined) return router.sendCommand(key, readonly, args)
-    const node = readonly ? cluster.getSlotRandomNode(slot) : shard.master
-    const client = node.client
-    const reply =
-      client !== undefined
-        ? senderOf(client, text).sendCommand(args)
-        : cluster.nodeClient(node).then((c) => senderOf(c, text).sendCommand(args))
-    return reply.catch((error: unknown) => {
-      if (!isRedirect(error)) throw error
-      return router.sendCommand(key, readonly, args)
-    })
+    return this.#sendOnce(slot, readonly, args, text).catch((error: unknown) =>
+      this.#recover(error, slot, readonly, args, text, kind),
+    )
+  }
+
+  /** One attempt: to the node cachex's map names for `slot`. */
+  #sendOnce(
+    slot: number,
+    readonly: boolean,
+    args: RedisArgument[],
+    text: boolean,
+  ): Promise<unknown> {
+    const shard = this.#topology.table[slot]
+    if (shard === undefined) return this.#unmapped(slot, readonly, args, text)
+    const node = readonly ? reader(shard) : shard.master
+    if (node.down) return Promise.reject(this.#topology.downError(node))
+    const sender = text ? node.textSender : node.sender
+    if (sender !== undefined) return sender.sendCommand(args)
+    return this.#topology.sendTo(node, args, text)
+  }
+
+  /** A slot cachex's map has no node for: the map is built first, or node-redis routes it. */
+  #unmapped(
+    slot: number,
+    readonly: boolean,
+    args: RedisArgument[],
+    text: boolean,
+  ): Promise<unknown> {
+    if (!this.#topology.built) {
+      this.#topology.build()
+      if (this.#topology.table[slot] !== undefined)
+        return this.#sendOnce(slot, readonly, args, text)
+    }
+    // A slot no primary serves (the cluster lost a shard): node-redis says so in its own words.
+    void this.#topology.refresh()
+    return (text ? this.#textRouter : this.#router).sendCommand(args[1], readonly, args)
+  }
+
+  /**
+   * Follows what a node answered instead of a reply, bounded by `maxCommandRedirections` and, for
+   * `TRYAGAIN`, by most of `socketTimeout`:
+   * - `MOVED <slot> <host:port>`: the slot lives there now; the map says so at once for that slot
+   *   and is refreshed soon, and the command goes there — to any address, connecting when needed.
+   * - `ASK <slot> <host:port>`: the key is being migrated; the command goes there after
+   *   `ASKING`, even to a primary that owns no slot yet (node-redis finds only slot owners).
+   * - `TRYAGAIN`: a multi-key command met a slot half migrated; retried after 10 ms, doubling up
+   *   to 100 ms, until the migration of the slot is done. A part of a split read or delete
+   *   (`MGET`, `EXISTS`, `TOUCH`, `DEL`, `UNLINK`: `kind`) that still meets it after 3 tries runs
+   *   one key at a time instead (each key then follows its own `ASK`), as a migration left half
+   *   done would otherwise fail it for as long as it lasts; `MSET` stays whole.
+   * - a node client closed under cachex (node-redis dropped the node): sent again through the map.
+   * Anything else is the call's error; a lost connection or `CLUSTERDOWN` also sets cachex
+   * watching the nodes and the slot map.
+   */
+  async #recover(
+    first: unknown,
+    slot: number,
+    readonly: boolean,
+    args: RedisArgument[],
+    text: boolean,
+    kind?: Kind,
+  ): Promise<unknown> {
+    let error = first
+    let redirects = 0
+    let wait = TRYAGAIN_FIRST_MS
+    let retryingSince = 0
+    let tries = 0
+    for (;;) {
+      if (!(error instanceof Error) || this.#closed) throw error
+      const message = error.message
+      let reply: Promise<unknown>
+      if (error instanceof ErrorReply && message.startsWith('MOVED ')) {
+        if (++redirects > this.#maxRedirects) throw error
+        reply = this.#topology.sendTo(this.#topology.moved(slot, target(message)), args, text)
+      } else if (error instanceof ErrorReply && message.startsWith('ASK ')) {
+        if (++redirects > this.#maxRedirects) throw error
+        reply = this.#topology.asking(this.#topology.handle(target(message)), args, text)
+      } else if (error instanceof ErrorReply && message.startsWith('TRYAGAIN')) {
+        const now = performance.now()
+        retryingSince ||= now
+        if (++tries > TRYAGAIN_WHOLE && kind !== undefined && kind !== MSET && args.length > 2) {
+          return this.#keyByKey(kind, args, readonly, text)
+        }
+        if (now - retryingSince + wait > this.#retryBudgetMs) throw error
+        await delay(wait)
+        wait = Math.min(wait * 2, TRYAGAIN_MAX_MS)
+        reply = this.#sendOnce(slot, readonly, args, text)
+      } else if (isClientClosed(error)) {
+        if (++redirects > this.#maxRedirects) throw error
+        this.#topology.forgetClosed()
+        reply = this.#sendOnce(slot, readonly, args, text)
+      } else {
+        if (!(error instanceof ErrorReply) || message.startsWith('CLUSTERDOWN')) {
+          this.#topology.watch()
+        }
+        throw error
+      }
+      try {
+        return await reply
+      } catch (next) {
+        error = next
+      }
+    }
+  }
+
+  /** `MGET k1 k2…` as `MGET k1`, `MGET k2`…; `DEL k1 k2…` as `DEL k1`…, the counts summed. */
+  async #keyByKey(
+    kind: Kind,
+    args: RedisArgument[],
+    readonly: boolean,
+    text: boolean,
+  ): Promise<unknown> {
+    const head = args[0] as RedisArgument
+    const replies = await Promise.all(
+      args.slice(1).map((key) => this.#send(key, readonly, [head, key], text)),
+    )
+    if (kind === MGET) return replies.map((reply) => (reply as unknown[])[0] ?? null)
+    let sum = 0
+    for (const reply of replies) sum += Number(reply)
+    return sum
   }
 
   /** Runs a command on one given node (SCAN, FLUSHDB on each primary); bounded. */
-  #onNode(node: NodeRedisClusterNodeLike, args: RedisArgument[]): Promise<unknown> {
+  #onNode(node: NodeHandle, args: RedisArgument[]): Promise<unknown> {
     const weight = commandWeight(args)
     const refused = this.#deadlines.refuse(weight, args[0] as RedisArgument, this.#where)
     if (refused !== undefined) return Promise.reject(refused)
-    const client = node.client
-    const reply =
-      client !== undefined
-        ? senderOf(client, false).sendCommand(args)
-        : this.#cluster.nodeClient(node).then((c) => senderOf(c, false).sendCommand(args))
-    return this.#bound(reply, String(args[0]), weight)
+    return this.#bound(this.#topology.sendTo(node, args, false), String(args[0]), weight)
   }
 
   #bound(reply: Promise<unknown>, command: string, weight: number): Promise<unknown> {
@@ -579,29 +713,6 @@ class ClusterConnection implements Connection {
   }
 }
 
-type NodeSender = Pick<NodeRedisNodeClientLike, 'sendCommand'>
-
-/** Each node client with cachex's command options, made once per client: bytes, and text. */
-const SENDERS = new WeakMap<NodeRedisNodeClientLike, NodeSender>()
-const TEXT_SENDERS = new WeakMap<NodeRedisNodeClientLike, NodeSender>()
-
-/**
- * `client` with cachex's command options set once: passing them on each call costs node-redis
- * more than half its throughput on one node client (measured: 200k against 460k GET/s).
- */
-function senderOf(client: NodeRedisNodeClientLike, text: boolean): NodeSender {
-  const cache = text ? TEXT_SENDERS : SENDERS
-  let sender = cache.get(client)
-  if (sender === undefined) {
-    const options = text ? TEXT_COMMAND_OPTIONS : COMMAND_OPTIONS
-    sender = withOptions<NodeSender>(client, options, () => ({
-      sendCommand: (args) => client.sendCommand(args, options),
-    }))
-    cache.set(client, sender)
-  }
-  return sender
-}
-
 /** The `CrossSlotError` for a command whose keys span slots, or `undefined` when they share one. */
 function crossSlot(
   command: string,
@@ -628,15 +739,22 @@ function impliedKey(name: string, args: readonly RedisArgument[]): RedisArgument
   return KEYLESS.has(name) ? undefined : args[1]
 }
 
-/** A `MOVED`/`ASK` reply (the slot is served elsewhere), or a node client closed by a rediscovery. */
-function isRedirect(error: unknown): boolean {
-  if (!(error instanceof Error)) return false
-  const message = error.message
-  return message.startsWith('MOVED') || message.startsWith('ASK') || isClientClosed(error)
+/** The next node of a shard's read rotation (round robin). */
+function reader(shard: Shard): NodeHandle {
+  const readers = shard.readers
+  if (readers.length === 1) return readers[0] as NodeHandle
+  const node = readers[shard.turn % readers.length] as NodeHandle
+  shard.turn = (shard.turn + 1) & 0x3fffffff
+  return node
 }
 
-function isClientClosed(error: unknown): boolean {
-  return error instanceof Error && error.constructor.name === 'ClientClosedError'
+/** The `host:port` of a `MOVED`/`ASK` reply: its last word. */
+function target(message: string): string {
+  return message.slice(message.lastIndexOf(' ') + 1).trim()
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
 function seedUrls(location: ClusterOptions['location']): string[] {

@@ -5,6 +5,7 @@ import { checkSeconds, describe, timeoutToMs } from './_timeout.ts'
 import { Codec } from './codec.ts'
 import {
   CachexError,
+  CompressionError,
   ConnectionError,
   InvalidArgumentError,
   isIgnorable,
@@ -12,6 +13,7 @@ import {
   LockError,
   NotANumberError,
   ResponseError,
+  SerializationError,
 } from './errors.ts'
 import { jsonSerializer } from './json.ts'
 import { defaultKeyFunction, defaultReverseKeyFunction, globEscape } from './key-function.ts'
@@ -293,7 +295,7 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
         readonly: READ,
         text: this.#text,
       })
-      return reply === null ? fallback : (this.#codec.decode(toData(reply)) as T)
+      return reply === null ? fallback : (this.#decode(reply, key) as T)
     } catch (error) {
       return this.#fail(error, fallback)
     }
@@ -369,7 +371,8 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
       for (let i = 0; i < list.length; i++) {
         const reply = replies[i]
         if (reply !== null && reply !== undefined) {
-          found.set(list[i] as string, this.#codec.decode(toData(reply)) as T)
+          const key = list[i] as string
+          found.set(key, this.#decode(reply, key) as T)
         }
       }
       return found
@@ -479,7 +482,7 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
       }
       if (reply === null || reply === undefined)
         throw new KeyNotFoundError(`key '${key}' not found`)
-      return this.#codec.decode(toData(reply)) as number | bigint
+      return this.#decode(reply, key) as number | bigint
     } catch (error) {
       return this.#failOrNull<number | bigint>(error)
     }
@@ -749,7 +752,7 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
     return this.#run(
       (rkey) => ['HGET', rkey, field],
       key,
-      (r) => this.#decodeOrNull<T>(r),
+      (r) => this.#decodeOrNull<T>(r, key, field),
       null,
       READ,
     )
@@ -764,7 +767,8 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
         const result: Record<string, T> = {}
         // Field names come from Redis: `__proto__` must stay a field, not become the prototype.
         for (const [field, value] of toPairs(reply)) {
-          setOwn(result, toText(field), this.#codec.decode(toData(value)))
+          const name = toText(field)
+          setOwn(result, name, this.#decode(value, key, name))
         }
         return result
       },
@@ -806,7 +810,7 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
     return this.#run(
       (rkey) => ['HMGET', rkey, ...fields],
       key,
-      (reply) => toArray(reply).map((r) => this.#decodeOrNull<T>(r)),
+      (reply) => toArray(reply).map((r, i) => this.#decodeOrNull<T>(r, key, fields[i])),
       fields.map(() => null),
       READ,
     )
@@ -846,7 +850,7 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
     return this.#run(
       (rkey) => ['HVALS', rkey],
       key,
-      (reply) => this.#decodeAll<T>(reply),
+      (reply) => this.#decodeAll<T>(reply, key),
       [],
       READ,
     )
@@ -953,7 +957,8 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
         return args
       },
       key,
-      (reply) => (options.withScores ? this.#withScores<T>(reply) : this.#decodeAll<T>(reply)),
+      (reply) =>
+        options.withScores ? this.#withScores<T>(reply, key) : this.#decodeAll<T>(reply, key),
       [],
       READ,
     )
@@ -992,7 +997,7 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
         return args
       },
       key,
-      (reply) => (withScores ? this.#withScores<T>(reply) : this.#decodeAll<T>(reply)),
+      (reply) => (withScores ? this.#withScores<T>(reply, key) : this.#decodeAll<T>(reply, key)),
       [],
       READ,
     )
@@ -1100,7 +1105,7 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
     return this.#run(
       (rkey) => ['LINDEX', rkey, String(checkInteger(index))],
       key,
-      (r) => this.#decodeOrNull<T>(r),
+      (r) => this.#decodeOrNull<T>(r, key),
       null,
       READ,
     )
@@ -1111,7 +1116,7 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
     return this.#run(
       (rkey) => ['LRANGE', rkey, String(checkInteger(start)), String(checkInteger(end))],
       key,
-      (reply) => this.#decodeAll<T>(reply),
+      (reply) => this.#decodeAll<T>(reply, key),
       [],
       READ,
     )
@@ -1177,7 +1182,7 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
     return this.#run(
       (rkey) => ['LMOVE', rkey, this.makeKey(destination), side(sourceSide), side(destinationSide)],
       source,
-      (r) => this.#decodeOrNull<T>(r),
+      (r) => this.#decodeOrNull<T>(r, source),
       null,
     )
   }
@@ -1267,27 +1272,36 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
       key,
       (reply) =>
         count === undefined
-          ? this.#decodeOrNull<T>(reply)
+          ? this.#decodeOrNull<T>(reply, key)
           : reply === null
             ? null
-            : this.#decodeAll<T>(reply),
+            : this.#decodeAll<T>(reply, key),
       null,
     )
   }
 
-  #decodeOrNull<T>(reply: unknown): T | null {
-    return reply === null || reply === undefined ? null : (this.#codec.decode(toData(reply)) as T)
+  /**
+   * Decodes a value read at the user's `key` (and hash `field`). The codec knows no key: a value
+   * it cannot read is reported with the key here, the one place every read goes through.
+   */
+  #decode(reply: unknown, key: string, field?: string): unknown {
+    try {
+      return this.#codec.decode(toData(reply))
+    } catch (error) {
+      throw withKeyContext(error, key, field)
+    }
   }
 
-  #decodeAll<T>(reply: unknown): T[] {
-    return toArray(reply).map((r) => this.#codec.decode(toData(r)) as T)
+  #decodeOrNull<T>(reply: unknown, key: string, field?: string): T | null {
+    return reply === null || reply === undefined ? null : (this.#decode(reply, key, field) as T)
   }
 
-  #withScores<T>(reply: unknown): Array<[T, number]> {
-    return toPairs(reply).map(([member, score]) => [
-      this.#codec.decode(toData(member)) as T,
-      toScore(score),
-    ])
+  #decodeAll<T>(reply: unknown, key: string): T[] {
+    return toArray(reply).map((r) => this.#decode(r, key) as T)
+  }
+
+  #withScores<T>(reply: unknown, key: string): Array<[T, number]> {
+    return toPairs(reply).map(([member, score]) => [this.#decode(member, key) as T, toScore(score)])
   }
 
   async *#iterKeys(pattern: string, itersize: number): AsyncGenerator<string> {
@@ -1317,7 +1331,7 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
   async #incrSlow(key: string, rkey: string, delta: number | bigint): Promise<number | bigint> {
     const reply = await this.#connection.command(['GET', rkey], { key: rkey })
     if (reply === null) throw new KeyNotFoundError(`key '${key}' not found`)
-    const current = this.#codec.decode(toData(reply))
+    const current = this.#decode(reply, key)
     const next = addNumbers(current, delta, key)
     await this.#connection.command(['SET', rkey, this.#codec.encode(next), 'KEEPTTL'], {
       key: rkey,
@@ -1364,6 +1378,21 @@ function toCachexError(error: unknown): CachexError {
   if (error instanceof CachexError) return error
   const message = error instanceof Error ? error.message : String(error)
   return new ConnectionError(message, { cause: error })
+}
+
+/**
+ * A decoding error with the user's key (not the Redis key) at the front of its message: the same
+ * class, the same `cause`. Other errors pass through.
+ */
+function withKeyContext(error: unknown, key: string, field: string | undefined): unknown {
+  const where = field === undefined ? `key '${key}'` : `key '${key}' field '${field}'`
+  if (error instanceof SerializationError) {
+    return new SerializationError(`cannot read ${where}: ${error.message}`, { cause: error.cause })
+  }
+  if (error instanceof CompressionError) {
+    return new CompressionError(`cannot read ${where}: ${error.message}`, { cause: error.cause })
+  }
+  return error
 }
 
 function toList<T>(value: T | readonly T[] | undefined): readonly T[] {

@@ -19,7 +19,7 @@ import {
   type Serializer,
 } from '@cachex/core'
 import { lockFactory } from '@cachex/lock'
-import { msgpackSerializer, pickleSerializer } from '@cachex/serializers'
+import { msgpackSerializer, type PickleClasses, pickleSerializer } from '@cachex/serializers'
 
 /** Serializers `createCache` knows by name. */
 export type SerializerName = 'json' | 'msgpack' | 'pickle'
@@ -59,6 +59,13 @@ export interface CreateCacheOptions<IgnoreErrors extends boolean = boolean>
    * highest. @default 4
    */
   pickleVersion?: number
+  /**
+   * Application classes `serializer: 'pickle'` reads (and writes), by Python global name: the
+   * `classes` option of `pickleSerializer` (see docs/sharing-with-django.md). A handler is your
+   * code run on data from Redis: check what it receives.
+   * @default {} (none: globals off the built-in allow-list are refused)
+   */
+  pickleClasses?: PickleClasses
   /** The compressor (`COMPRESSOR`), by name or as an object; a list migrates formats. @default 'none' */
   compressor?: CompressorName | Compressor | ReadonlyArray<CompressorName | Compressor>
 }
@@ -66,7 +73,8 @@ export interface CreateCacheOptions<IgnoreErrors extends boolean = boolean>
 const SERIALIZERS: Record<SerializerName, (options: CreateCacheOptions) => Serializer> = {
   json: () => jsonSerializer(),
   msgpack: () => msgpackSerializer(),
-  pickle: (options) => pickleSerializer({ pickleVersion: options.pickleVersion }),
+  pickle: (options) =>
+    pickleSerializer({ pickleVersion: options.pickleVersion, classes: options.pickleClasses }),
 }
 
 const COMPRESSORS: Record<Exclude<CompressorName, 'none'>, () => Compressor> = {

@@ -92,7 +92,7 @@ describe('decompression bombs stop at the default maxValueSize (64 MiB)', () => 
       const { error, ms, rssGrowth } = await measuredGet(cache, 'bomb')
       expect(error).toBeInstanceOf(CompressionError)
       expect(error?.message).toBe(
-        `${name}: decompressed value exceeds maxValueSize (67108864 bytes)`,
+        `cannot read key 'bomb': ${name}: decompressed value exceeds maxValueSize (67108864 bytes)`,
       )
       // Unbounded, this read took 10–40 s and 2–6 GB. A bound that proves no hang on a busy machine.
       expect(ms).toBeLessThan(5000)
@@ -127,12 +127,12 @@ describe('a small maxValueSize: exactly at it reads, one byte more is refused', 
       if (compressor === 'none') {
         expect(error).toBeInstanceOf(SerializationError)
         expect(error?.message).toBe(
-          `a stored value of ${limit + 1} bytes exceeds maxValueSize (${limit} bytes)`,
+          `cannot read key 'over': a stored value of ${limit + 1} bytes exceeds maxValueSize (${limit} bytes)`,
         )
       } else {
         expect(error).toBeInstanceOf(CompressionError)
         expect(error?.message).toBe(
-          `${compressor}: decompressed value exceeds maxValueSize (${limit} bytes)`,
+          `cannot read key 'over': ${compressor}: decompressed value exceeds maxValueSize (${limit} bytes)`,
         )
       }
     },

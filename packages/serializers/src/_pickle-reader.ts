@@ -5,6 +5,7 @@
 // are parsed by one-pass scanners within line caps, and nesting stops at MAX_READ_DEPTH.
 
 import { SerializationError } from '@cachex/core'
+import type { ClassEntry, ClassTable, PickleCallKind } from './_pickle-classes.ts'
 import {
   ADDITEMS,
   APPEND,
@@ -81,10 +82,14 @@ import {
   PyDateTime,
   PyDecimal,
   PyGlobal,
+  PySafeString,
   PyTime,
   PyTimeDelta,
   PyTimezone,
+  PytzTimezone,
   PyUUID,
+  PyZoneInfo,
+  unpickledZone,
 } from './_pickle-values.ts'
 
 const HIGHEST_PROTOCOL = 5
@@ -126,7 +131,37 @@ export const ALLOWED_GLOBALS: ReadonlySet<string> = new Set([
   '_codecs.encode',
   'codecs.encode',
   'copyreg._reconstructor',
+  // Time zones as Django stores them: pytz.utc (Django 3.2's timezone.now()), pytz zones, and
+  // zoneinfo zones (Django 4+), each read only in the exact shape its pickler writes.
+  'pytz._UTC',
+  'pytz._p',
+  'zoneinfo.ZoneInfo',
+  // Django's text marked safe for HTML (format_html, mark_safe, {% cache %} fragments).
+  'django.utils.safestring.SafeString',
+  'django.utils.safestring.SafeText',
 ])
+
+/**
+ * The globals the reader handles itself, which an application's class table cannot replace:
+ * the allow-list, and `builtins.getattr`, which it reads only as `getattr(zoneinfo.ZoneInfo,
+ * '_unpickle')` (how CPython pickles a zoneinfo zone) and never gives out as a value.
+ */
+export const RESERVED_GLOBALS: ReadonlySet<string> = new Set([
+  ...ALLOWED_GLOBALS,
+  'builtins.getattr',
+])
+
+/**
+ * A callable that the reader knows but never gives out as a value: `builtins.getattr` and the
+ * `ZoneInfo._unpickle` it returns. Either left anywhere but in the callable position of a REDUCE
+ * (in a container, as the value read) is refused.
+ */
+class Internal {
+  constructor(readonly what: string) {}
+}
+
+const GETATTR = new Internal('builtins.getattr')
+const ZONEINFO_UNPICKLE = new Internal('zoneinfo.ZoneInfo._unpickle')
 
 // Python 2 module names, as Python 3's unpickler maps them (fix_imports).
 const PY2_MODULES: Readonly<Record<string, string>> = {
@@ -143,16 +178,15 @@ function clip(text: string, max = 40): string {
   return text.length <= max ? text : `${text.slice(0, max)}…`
 }
 
-/** Resolves a global by name, refusing anything off the allow-list. */
-function findGlobal(module: string, name: string): PyGlobal {
-  const mod = Object.hasOwn(PY2_MODULES, module) ? (PY2_MODULES[module] as string) : module
-  const key = `${mod}.${name}`
-  if (!ALLOWED_GLOBALS.has(key)) {
-    fail(
-      `refusing to load global ${clip(module, 100)}.${clip(name, 100)} — only ${[...ALLOWED_GLOBALS].join(', ')} are allowed`,
-    )
-  }
-  return new PyGlobal(mod, name)
+/** The error for a global off the allow-list: what it is, and the two ways forward. */
+function refuseGlobal(global: string): never {
+  return fail(
+    `refusing to load global ${global}: the pickle reader never runs code and rebuilds only known ` +
+      "classes (datetime, Decimal, UUID, Django's SafeString, pytz and zoneinfo zones…). Store " +
+      'plain data (dicts, lists, str, numbers) from Python instead, or read this global with a ' +
+      'handler of your own (pickleSerializer({ classes }), createCache({ pickleClasses })): see ' +
+      'docs/sharing-with-django.md',
+  )
 }
 
 function isPlainDict(value: unknown): value is Record<string, unknown> {
@@ -627,6 +661,7 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return 'a list or tuple'
   if (Buffer.isBuffer(value)) return 'bytes'
   if (value instanceof PyGlobal) return `global ${value.module}.${value.name}`
+  if (value instanceof Internal) return value.what
   if (value instanceof Map || isPlainDict(value)) return 'a dict'
   if (value instanceof Set) return 'a set'
   if (typeof value === 'object') {
@@ -649,10 +684,14 @@ function stateBytes(value: unknown): Uint8Array | null {
   return null
 }
 
-function asTzinfo(value: unknown): PyTimezone | null {
+function asTzinfo(value: unknown): PyTimezone | PyZoneInfo | PytzTimezone | null {
   if (value === undefined || value === null) return null
-  if (value instanceof PyTimezone) return value
-  return fail(`tzinfo must be None or a datetime.timezone, got ${describe(value)}`)
+  if (value instanceof PyTimezone || value instanceof PyZoneInfo || value instanceof PytzTimezone) {
+    return value
+  }
+  return fail(
+    `tzinfo must be None, a datetime.timezone, a zoneinfo.ZoneInfo or a pytz zone, got ${describe(value)}`,
+  )
 }
 
 function makeDatetime(args: unknown[]): PyDateTime {
@@ -770,6 +809,64 @@ function uuidFromState(state: unknown): { int: bigint; isSafe: number | null } {
   const safe = Object.hasOwn(merged, 'is_safe') ? merged.is_safe : null
   if (safe !== null && safe !== 0 && safe !== -1) fail('uuid.UUID is_safe must be 0, -1 or None')
   return { int: value, isSafe: safe }
+}
+
+function describeArgument(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(clip(value)) : describe(value)
+}
+
+/** `getattr(target, attribute)`: only `getattr(zoneinfo.ZoneInfo, '_unpickle')`. */
+function callGetattr(args: unknown[]): Internal {
+  const [target, attribute] = args
+  if (
+    args.length === 2 &&
+    target instanceof PyGlobal &&
+    target.module === 'zoneinfo' &&
+    target.name === 'ZoneInfo' &&
+    attribute === '_unpickle'
+  ) {
+    return ZONEINFO_UNPICKLE
+  }
+  const shown = args.map(describeArgument).join(', ')
+  return fail(
+    `refusing builtins.getattr(${clip(shown, 200)}): getattr is read only as ` +
+      "getattr(zoneinfo.ZoneInfo, '_unpickle'), the way CPython pickles a zoneinfo time zone",
+  )
+}
+
+/** `ZoneInfo._unpickle(key, from_cache)`: the zone `ZoneInfo(key)` or `ZoneInfo.no_cache(key)`. */
+function makeZoneInfo(args: unknown[]): PyZoneInfo {
+  const [key, fromCache] = args
+  if (args.length !== 2 || typeof key !== 'string' || (fromCache !== 0 && fromCache !== 1)) {
+    fail('zoneinfo.ZoneInfo._unpickle() takes (key: str, from_cache: 0 or 1)')
+  }
+  return unpickledZone('zoneinfo', key, fromCache === 1)
+}
+
+/**
+ * `pytz._p(zone)` (a zone with one fixed offset, or UTC) and `pytz._p(zone, utcoffset, dst,
+ * tzname)` (one state of a zone with daylight saving time), the two forms pytz pickles.
+ */
+function makePytz(args: unknown[]): PytzTimezone {
+  const [zone, utcoffset, dst, tzname] = args
+  if (args.length === 1 && typeof zone === 'string') return unpickledZone('pytz', zone)
+  if (
+    args.length === 4 &&
+    typeof zone === 'string' &&
+    Number.isSafeInteger(utcoffset) &&
+    Number.isSafeInteger(dst) &&
+    typeof tzname === 'string'
+  ) {
+    return unpickledZone('pytz', zone, {
+      utcoffsetSeconds: utcoffset as number,
+      dstSeconds: dst as number,
+      tzname,
+    })
+  }
+  const shown = args.map(describeArgument).join(', ')
+  return fail(
+    `pytz._p() takes (zone: str) or (zone: str, utcoffset: int, dst: int, tzname: str), got (${clip(shown, 200)})`,
+  )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -903,10 +1000,68 @@ class Reader {
   // and hold cycles).
   private containers = 0
   private shared = false
+  // The application's classes (pickleSerializer's `classes`), and the values their handlers
+  // made (a BUILD on one goes to its handler's setState).
+  private readonly classes: ClassTable | null
+  private handled: Map<object, ClassEntry> | null = null
+  // Whether builtins.getattr was loaded: the value read must then be checked for leftovers.
+  private internals = false
 
-  constructor(data: Buffer) {
+  constructor(data: Buffer, classes: ClassTable | null) {
     this.data = data
+    this.classes = classes
     this.budget = 16 * data.length + 1_000_000
+  }
+
+  /** Resolves a global by name: the allow-list, getattr, the application's classes. */
+  private global(module: string, name: string): PyGlobal | Internal {
+    const mod = Object.hasOwn(PY2_MODULES, module) ? (PY2_MODULES[module] as string) : module
+    const key = `${mod}.${name}`
+    if (ALLOWED_GLOBALS.has(key) || this.classes?.byGlobal.has(`${mod}\n${name}`) === true) {
+      return new PyGlobal(mod, name)
+    }
+    if (key === 'builtins.getattr') {
+      this.internals = true
+      return GETATTR
+    }
+    return refuseGlobal(`${clip(mod, 100)}.${clip(name, 100)}`)
+  }
+
+  /** Throws when `root` holds getattr, or what it returned, anywhere but where it was called. */
+  private checkNoInternals(root: unknown): void {
+    const seen = new Set<object>()
+    const todo: unknown[] = [root]
+    while (todo.length > 0) {
+      const value = todo.pop()
+      if (value instanceof Internal) {
+        fail(`${value.what} is read only as the callable of the call that creates a time zone`)
+      }
+      if (!isContainer(value) || seen.has(value)) continue
+      seen.add(value)
+      const children = childrenOf(value)
+      this.charge(children.length)
+      for (const child of children) todo.push(child)
+    }
+  }
+
+  /** Calls an application's handler on what the pickle holds; its errors keep their cause. */
+  private callHandler(entry: ClassEntry, args: unknown[], kind: PickleCallKind): unknown {
+    if (this.internals) this.checkNoInternals(args)
+    this.fixConverted(args)
+    let value: unknown
+    try {
+      value = entry.handler.read(args, kind)
+    } catch (error) {
+      throw new SerializationError(
+        `pickle: the handler of ${entry.module}.${entry.name} refused the pickled arguments: ${(error as Error)?.message ?? error}`,
+        { cause: error },
+      )
+    }
+    if (typeof value === 'object' && value !== null) {
+      this.handled ??= new Map()
+      this.handled.set(value, entry)
+    }
+    return value
   }
 
   private tuple(items: unknown[]): unknown[] {
@@ -1152,18 +1307,35 @@ class Reader {
   }
 
   private construct(callable: unknown, args: unknown, viaNew: boolean): unknown {
-    if (!(callable instanceof PyGlobal)) fail(`cannot call ${describe(callable)}`)
-    const what = `${callable.module}.${callable.name}`
+    if (!(callable instanceof PyGlobal) && !(callable instanceof Internal)) {
+      fail(`cannot call ${describe(callable)}`)
+    }
+    const what =
+      callable instanceof Internal ? callable.what : `${callable.module}.${callable.name}`
     if (!Array.isArray(args) || !this.tuples.has(args)) {
       fail(`arguments to ${what}() must be a tuple, got ${describe(args)}`)
     }
     const list = args
-    try {
+    if (callable instanceof Internal) {
+      if (viaNew) fail(`${what} is not a class`)
+      if (callable === GETATTR) return callGetattr(list)
+      return this.wrapErrors(what, () => makeZoneInfo(list))
+    }
+    const entry = this.classes?.byGlobal.get(`${callable.module}\n${callable.name}`)
+    if (entry !== undefined) return this.callHandler(entry, list, viaNew ? 'new' : 'reduce')
+    return this.wrapErrors(what, () => {
       const value = this.call(what, list, viaNew)
       if (value instanceof Map || value instanceof Set) this.containers++
       if (what === 'builtins.frozenset' && value instanceof Set) this.frozensets.add(value)
       if (what === 'builtins.bytearray' && Buffer.isBuffer(value)) this.bytearrays.add(value)
       return value
+    })
+  }
+
+  /** Runs `make`, turning a Py* constructor's error into a SerializationError naming `what`. */
+  private wrapErrors<T>(what: string, make: () => T): T {
+    try {
+      return make()
     } catch (error) {
       // The Py* constructors validate (a 30th of February, an hour of 24): say where it came from.
       if (error instanceof Error && !error.message.startsWith('pickle: ')) {
@@ -1187,6 +1359,19 @@ class Reader {
         return makeTimezone(list)
       case 'decimal.Decimal':
         return makeDecimal(list)
+      case 'pytz._UTC':
+        if (viaNew || list.length !== 0) fail('pytz._UTC() takes no arguments')
+        return PytzTimezone.utc
+      case 'pytz._p':
+        if (viaNew) fail('pytz._p is not a class')
+        return makePytz(list)
+      case 'django.utils.safestring.SafeString':
+      case 'django.utils.safestring.SafeText':
+        // CPython pickles a str subclass as cls.__new__(cls, str(self)) (NEWOBJ), only so.
+        if (!viaNew || list.length !== 1 || typeof list[0] !== 'string') {
+          fail(`${what} is read only as CPython pickles it: ${what}.__new__(${what}, str)`)
+        }
+        return new PySafeString(list[0])
       case 'uuid.UUID': {
         if (viaNew) {
           if (list.length > 0) fail('uuid.UUID.__new__ takes no arguments')
@@ -1260,6 +1445,8 @@ class Reader {
         if (`${base.module}.${base.name}` !== 'builtins.object' || state !== null) {
           fail(`copyreg._reconstructor() is only supported with base object and no state`)
         }
+        const entry = this.classes?.byGlobal.get(`${cls.module}\n${cls.name}`)
+        if (entry !== undefined) return this.callHandler(entry, [], 'new')
         if (`${cls.module}.${cls.name}` !== 'uuid.UUID') {
           fail(
             `copyreg._reconstructor() is only supported for uuid.UUID, not ${cls.module}.${cls.name}`,
@@ -1316,6 +1503,26 @@ class Reader {
 
   private build(target: unknown, state: unknown): void {
     const obj = this.resolve(target)
+    const entry = typeof obj === 'object' && obj !== null ? this.handled?.get(obj) : undefined
+    if (entry !== undefined) {
+      const setState = entry.handler.setState
+      const what = `${entry.module}.${entry.name}`
+      if (setState === undefined) {
+        fail(`${what} carries state (BUILD), and its handler has no setState`)
+      }
+      const value = this.resolve(state)
+      if (this.internals) this.checkNoInternals(value)
+      this.fixConverted(value)
+      try {
+        setState.call(entry.handler, obj, value)
+      } catch (error) {
+        throw new SerializationError(
+          `pickle: the handler of ${what} refused the pickled state: ${(error as Error)?.message ?? error}`,
+          { cause: error },
+        )
+      }
+      return
+    }
     if (obj instanceof PyUUID && this.pendingUuids?.has(obj) === true) {
       const { int, isSafe } = uuidFromState(this.resolve(state))
       initUuid(obj, int, isSafe)
@@ -1415,6 +1622,7 @@ class Reader {
             fail('uuid.UUID created without its state')
           }
           value = this.fixConverted(value)
+          if (this.internals) this.checkNoInternals(value)
           this.checkDepth(value)
           return value
         }
@@ -1697,7 +1905,7 @@ class Reader {
         case GLOBAL: {
           const module = this.readUtf8Line(MAX_NAME_LINE, 'GLOBAL')
           const name = this.readUtf8Line(MAX_NAME_LINE, 'GLOBAL')
-          stack.push(findGlobal(module, name))
+          stack.push(this.global(module, name))
           break
         }
         case STACK_GLOBAL: {
@@ -1706,7 +1914,7 @@ class Reader {
           if (typeof module !== 'string' || typeof name !== 'string') {
             fail('STACK_GLOBAL requires str')
           }
-          stack.push(findGlobal(module, name))
+          stack.push(this.global(module, name))
           break
         }
         case REDUCE: {
@@ -1763,9 +1971,9 @@ class Reader {
 }
 
 /** Reads one pickle (protocols 0–5). Throws a `SerializationError` on anything it does not accept. */
-export function loadPickle(data: Uint8Array): unknown {
+export function loadPickle(data: Uint8Array, classes: ClassTable | null = null): unknown {
   const buffer = Buffer.isBuffer(data)
     ? data
     : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
-  return new Reader(buffer).run()
+  return new Reader(buffer, classes).run()
 }

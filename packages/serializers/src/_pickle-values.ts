@@ -2,6 +2,8 @@
 // have no JS type of their own. `pickle.ts` re-exports them; this file is internal only so that
 // the reader and the writer can import them without a cycle.
 
+import { checkZone, offsetAt, offsetForWall, wallMs } from './_pickle-zones.ts'
+
 const US_PER_SECOND = 1_000_000n
 const US_PER_DAY = 86_400_000_000n
 const MAX_DAYS = 999_999_999
@@ -194,6 +196,213 @@ export class PyTimezone {
   }
 }
 
+const MAX_ZONE_NAME = 255
+
+function checkZoneName(name: unknown, what: string): asserts name is string {
+  if (typeof name !== 'string' || name.length === 0 || name.length > MAX_ZONE_NAME) {
+    throw new TypeError(`${what} must be a non-empty str of at most ${MAX_ZONE_NAME} characters`)
+  }
+}
+
+/**
+ * Python's `zoneinfo.ZoneInfo(key)`: an IANA time zone (`Europe/Paris`) whose UTC offset depends
+ * on the date, as Django 4+ uses for `TIME_ZONE` and `timezone.localtime()`. A datetime in this
+ * zone gives its instant from the zone's rules at its wall-clock time and `fold`, as Python does,
+ * computed from the time zone database of Node's ICU (`Intl.DateTimeFormat`). Pickled as Python
+ * does: `ZoneInfo._unpickle(key, fromCache)`.
+ */
+export class PyZoneInfo {
+  /** The IANA key, `'Europe/Paris'`. */
+  readonly key: string
+  /**
+   * Whether Python made it with `ZoneInfo(key)` (`true`, the usual case: Python then reads back
+   * the one shared instance of the zone) or with `ZoneInfo.no_cache(key)` (`false`).
+   */
+  readonly fromCache: boolean
+
+  /**
+   * Like Python's `ZoneInfo(key)` (or `ZoneInfo.no_cache(key)` with `fromCache: false`). Throws a
+   * `RangeError` when Node's time zone database does not know `key`: Python would not read it.
+   */
+  constructor(key: string, fromCache = true) {
+    checkZoneName(key, 'ZoneInfo key')
+    checkZone(key)
+    this.key = key
+    this.fromCache = fromCache === true
+  }
+
+  /** The key, as Python's `str(ZoneInfo)`. */
+  toString(): string {
+    return this.key
+  }
+}
+
+/**
+ * A pytz time zone, as Django 3.2 and older use (`timezone.now()` carries `pytz.utc`; with
+ * `TIME_ZONE` set, `localtime()` gives pytz zones). Three forms, each pickled as pytz does:
+ * `PytzTimezone.utc` (`pytz.utc`, pickled as `pytz._UTC()`); a zone with one fixed offset
+ * (`pytz.timezone('EST')`, pickled as `pytz._p('EST')`), whose offset comes from Node's time zone
+ * database; and one state of a zone with daylight saving time, as pytz's `localize()` and
+ * `normalize()` attach to a datetime (`pytz._p('Europe/Paris', 3600, 0, 'CET')`), which carries
+ * its own offset: a datetime in it has that offset, whatever its date (that is pytz's model).
+ */
+export class PytzTimezone {
+  /** The zone name, `'Europe/Paris'`; `'UTC'` for `pytz.utc`. */
+  readonly zone: string
+  /** The UTC offset of this state in seconds; `null` for `pytz.utc` and fixed-offset zones. */
+  readonly utcoffsetSeconds: number | null
+  /** The daylight saving part of that offset in seconds (0 in winter); `null` as above. */
+  readonly dstSeconds: number | null
+  /** The abbreviation of this state, `'CET'` or `'CEST'`; `null` as above. */
+  readonly tzname: string | null
+
+  /** Python's `pytz.utc`. */
+  static readonly utc: PytzTimezone = new PytzTimezone('UTC')
+
+  /**
+   * `new PytzTimezone(zone)` is `pytz.timezone(zone)` for a zone with one fixed offset (`'EST'`,
+   * `'Etc/GMT-3'`; `'UTC'` is `pytz.utc`); with a `state`, one state of a zone with daylight saving
+   * time, as pytz pickles it. Throws a `RangeError` when Node's time zone database does not know
+   * `zone`, or when an offset is not a whole number of seconds within a day.
+   */
+  constructor(
+    zone: string,
+    state?: { utcoffsetSeconds: number; dstSeconds: number; tzname: string },
+  ) {
+    checkZoneName(zone, 'pytz zone')
+    checkZone(zone)
+    if (state === undefined && zone.toUpperCase() !== 'UTC' && staticOffset(zone) === null) {
+      throw new RangeError(
+        `pytz zone ${zone} is not one of pytz's fixed-offset zones (EST, MST, HST, Etc/GMT+5, GMT…): give the state pytz's localize() picks ({ utcoffsetSeconds, dstSeconds, tzname }), or use new PyZoneInfo('${zone}')`,
+      )
+    }
+    if (state !== undefined) {
+      assertInteger(state.utcoffsetSeconds, 'pytz utcoffset', -86_399, 86_399)
+      assertInteger(state.dstSeconds, 'pytz dst', -86_399, 86_399)
+      checkZoneName(state.tzname, 'pytz tzname')
+    }
+    this.zone = zone
+    this.utcoffsetSeconds = state?.utcoffsetSeconds ?? null
+    this.dstSeconds = state?.dstSeconds ?? null
+    this.tzname = state?.tzname ?? null
+  }
+
+  /** Whether this is `pytz.utc` (`pytz.timezone('UTC')` is that same object in Python). */
+  get isUtc(): boolean {
+    return this.utcoffsetSeconds === null && this.zone.toUpperCase() === 'UTC'
+  }
+
+  /** The zone name, as Python's `str()` of a pytz zone. */
+  toString(): string {
+    return this.zone
+  }
+}
+
+const UTC_NAMES = /^(Etc\/)?(GMT|UTC|UCT|Universal|Zulu|Greenwich)([+-]?0)?$/
+const ETC_GMT = /^Etc\/GMT([+-])(\d{1,2})$/
+const US_STATIC: Readonly<Record<string, number>> = { EST: -18_000, MST: -25_200, HST: -36_000 }
+
+/**
+ * The offset in seconds of pytz's fixed-offset zones (its `StaticTzInfo`: `EST`, `MST`, `HST`,
+ * `Etc/GMT+5`, `GMT`, `Zulu`…), or `null` for another name. Exact, from the names themselves:
+ * Node's database now makes `EST` a link to `America/Panama`, which had another offset before 1908.
+ */
+function staticOffset(zone: string): number | null {
+  if (Object.hasOwn(US_STATIC, zone)) return US_STATIC[zone] as number
+  if (UTC_NAMES.test(zone)) return 0
+  const etc = ETC_GMT.exec(zone)
+  if (etc === null) return null
+  const hours = Number(etc[2])
+  if (hours > 14) return null
+  // POSIX style: Etc/GMT+5 is five hours behind UTC.
+  return (etc[1] === '+' ? -hours : hours) * 3600
+}
+
+/** The `tzinfo` of a `PyDateTime` or `PyTime`. */
+export type PyTzInfo = PyTimezone | PyZoneInfo | PytzTimezone
+
+function isTzInfo(value: unknown): value is PyTzInfo {
+  return value instanceof PyTimezone || value instanceof PyZoneInfo || value instanceof PytzTimezone
+}
+
+/**
+ * Builds a `PyZoneInfo` or `PytzTimezone` read from a pickle without asking Node's time zone
+ * database: Python may know a zone that this Node does not (reading it works; converting a
+ * datetime in it to an instant then throws).
+ */
+export function unpickledZone(kind: 'zoneinfo', key: string, fromCache: boolean): PyZoneInfo
+export function unpickledZone(
+  kind: 'pytz',
+  zone: string,
+  state?: { utcoffsetSeconds: number; dstSeconds: number; tzname: string },
+): PytzTimezone
+export function unpickledZone(
+  kind: 'zoneinfo' | 'pytz',
+  name: string,
+  extra?: boolean | { utcoffsetSeconds: number; dstSeconds: number; tzname: string },
+): PyZoneInfo | PytzTimezone {
+  checkZoneName(name, kind === 'zoneinfo' ? 'ZoneInfo key' : 'pytz zone')
+  if (kind === 'zoneinfo') {
+    const zone = Object.create(PyZoneInfo.prototype) as { key: string; fromCache: boolean }
+    zone.key = name
+    zone.fromCache = extra === true
+    return zone as PyZoneInfo
+  }
+  const state = typeof extra === 'object' ? extra : undefined
+  if (state === undefined && name.toUpperCase() === 'UTC') return PytzTimezone.utc
+  if (state !== undefined) {
+    assertInteger(state.utcoffsetSeconds, 'pytz utcoffset', -86_399, 86_399)
+    assertInteger(state.dstSeconds, 'pytz dst', -86_399, 86_399)
+    checkZoneName(state.tzname, 'pytz tzname')
+  }
+  const zone = Object.create(PytzTimezone.prototype) as {
+    zone: string
+    utcoffsetSeconds: number | null
+    dstSeconds: number | null
+    tzname: string | null
+  }
+  zone.zone = name
+  zone.utcoffsetSeconds = state?.utcoffsetSeconds ?? null
+  zone.dstSeconds = state?.dstSeconds ?? null
+  zone.tzname = state?.tzname ?? null
+  return zone as PytzTimezone
+}
+
+const ZERO = new PyTimeDelta(0)
+
+/**
+ * Python's `tz.utcoffset(dt)`: what the zone gives for the wall time of `dt` (or, for a `time`,
+ * with no date: `dt === null`). `null` where Python gives None.
+ */
+function utcoffsetOf(tz: PyTzInfo, dt: PyDateTime | null): PyTimeDelta | null {
+  if (tz instanceof PyTimezone) return tz.offset
+  if (tz instanceof PytzTimezone) {
+    if (tz.isUtc) return ZERO
+    if (tz.utcoffsetSeconds !== null)
+      return dt === null ? null : new PyTimeDelta(0, tz.utcoffsetSeconds)
+    // A fixed-offset zone: the same offset at any instant (any other name Python wrote: Node's
+    // database at this date).
+    const fixed = staticOffset(tz.zone)
+    if (fixed !== null) return new PyTimeDelta(0, fixed)
+    return new PyTimeDelta(0, offsetAt(tz.zone, dt === null ? 0 : wallOf(dt)) / 1000)
+  }
+  if (dt === null) return null
+  return new PyTimeDelta(0, offsetForWall(tz.key, wallOf(dt), dt.fold) / 1000)
+}
+
+/** The wall-clock time of `dt` as if it were UTC, in ms (microseconds cut). */
+function wallOf(dt: PyDateTime): number {
+  return wallMs(
+    dt.year,
+    dt.month,
+    dt.day,
+    dt.hour,
+    dt.minute,
+    dt.second,
+    Math.floor(dt.microsecond / 1000),
+  )
+}
+
 /** Python's `datetime.date`. */
 export class PyDate {
   /** 1..9999. */
@@ -229,7 +438,7 @@ export class PyDate {
   }
 }
 
-/** Python's `datetime.time`, with microseconds, an optional fixed-offset `tzinfo` and `fold`. */
+/** Python's `datetime.time`, with microseconds, an optional `tzinfo` and `fold`. */
 export class PyTime {
   /** 0..23. */
   readonly hour: number
@@ -240,7 +449,7 @@ export class PyTime {
   /** 0..999999. */
   readonly microsecond: number
   /** The time zone, or `null` for a naive time. */
-  readonly tzinfo: PyTimezone | null
+  readonly tzinfo: PyTzInfo | null
   /** Python's `fold` (0 or 1): which of two repeated wall-clock times is meant. */
   readonly fold: number
 
@@ -250,12 +459,12 @@ export class PyTime {
     minute = 0,
     second = 0,
     microsecond = 0,
-    tzinfo: PyTimezone | null = null,
+    tzinfo: PyTzInfo | null = null,
     fold = 0,
   ) {
     checkTime(hour, minute, second, microsecond, fold)
-    if (tzinfo !== null && !(tzinfo instanceof PyTimezone)) {
-      throw new TypeError('tzinfo must be a PyTimezone or null')
+    if (tzinfo !== null && !isTzInfo(tzinfo)) {
+      throw new TypeError('tzinfo must be a PyTimezone, PyZoneInfo, PytzTimezone or null')
     }
     this.hour = hour
     this.minute = minute
@@ -265,10 +474,19 @@ export class PyTime {
     this.fold = fold
   }
 
+  /**
+   * Python's `utcoffset()` of a time: the offset of a `PyTimezone`, pytz UTC or a fixed-offset
+   * pytz zone; `null` for a naive time and for zones whose offset needs a date (a time has none).
+   */
+  utcoffset(): PyTimeDelta | null {
+    return this.tzinfo === null ? null : utcoffsetOf(this.tzinfo, null)
+  }
+
   /** Python's `isoformat()`: `HH:MM:SS[.ffffff][+HH:MM]`. */
   toString(): string {
     const clock = formatClock(this.hour, this.minute, this.second, this.microsecond)
-    return this.tzinfo === null ? clock : clock + formatOffset(this.tzinfo.offset, ':')
+    const offset = this.utcoffset()
+    return offset === null ? clock : clock + formatOffset(offset, ':')
   }
 
   /** The same as `toString()`. */
@@ -279,8 +497,9 @@ export class PyTime {
 
 /**
  * Python's `datetime.datetime`: microsecond precision, naive (`tzinfo === null`) or aware (a
- * fixed-offset `PyTimezone`), and `fold`. A JS `Date` keeps neither microseconds nor the
- * naive/aware distinction, hence this class; `toDate()` and `fromDate()` convert.
+ * `PyTimezone`, `PyZoneInfo` or `PytzTimezone`), and `fold`. A JS `Date` keeps neither
+ * microseconds, the naive/aware distinction nor the zone, hence this class; `toDate()` and
+ * `fromDate()` convert.
  */
 export class PyDateTime {
   /** 1..9999. */
@@ -298,8 +517,8 @@ export class PyDateTime {
   /** 0..999999. */
   readonly microsecond: number
   /** The time zone, or `null` for a naive datetime. */
-  readonly tzinfo: PyTimezone | null
-  /** Python's `fold` (0 or 1). */
+  readonly tzinfo: PyTzInfo | null
+  /** Python's `fold` (0 or 1): which of two repeated wall-clock times is meant. */
   readonly fold: number
 
   /** Like Python's `datetime(year, month, day, hour, minute, second, microsecond, tzinfo, fold=fold)`. */
@@ -311,13 +530,13 @@ export class PyDateTime {
     minute = 0,
     second = 0,
     microsecond = 0,
-    tzinfo: PyTimezone | null = null,
+    tzinfo: PyTzInfo | null = null,
     fold = 0,
   ) {
     checkDate(year, month, day)
     checkTime(hour, minute, second, microsecond, fold)
-    if (tzinfo !== null && !(tzinfo instanceof PyTimezone)) {
-      throw new TypeError('tzinfo must be a PyTimezone or null')
+    if (tzinfo !== null && !isTzInfo(tzinfo)) {
+      throw new TypeError('tzinfo must be a PyTimezone, PyZoneInfo, PytzTimezone or null')
     }
     this.year = year
     this.month = month
@@ -330,50 +549,81 @@ export class PyDateTime {
     this.fold = fold
   }
 
-  /** An aware UTC datetime (`tzinfo === PyTimezone.utc`) at the instant of a JS `Date`. */
-  static fromDate(date: Date): PyDateTime {
+  /**
+   * The aware datetime at the instant of a JS `Date`, with its wall-clock time in `tzinfo` (UTC,
+   * `PyTimezone.utc`, by default), as Python's `datetime.fromtimestamp(t, tz)`: in a `PyZoneInfo`,
+   * the second of two repeated wall-clock times gets `fold` 1. A pytz zone must be `PytzTimezone.utc`
+   * or a fixed-offset one: a pytz state (`CET`) holds one offset, while the instant may need the
+   * zone's other state (`CEST`), which only pytz's own database can give — use a `PyZoneInfo`.
+   */
+  static fromDate(date: Date, tzinfo: PyTzInfo = PyTimezone.utc): PyDateTime {
     const ms = date.getTime()
     if (Number.isNaN(ms)) throw new RangeError('cannot convert an invalid Date')
+    if (!isTzInfo(tzinfo)) {
+      throw new TypeError('tzinfo must be a PyTimezone, PyZoneInfo or PytzTimezone')
+    }
+    let offsetMs: number
+    let fold = 0
+    if (tzinfo instanceof PyTimezone) {
+      offsetMs = Number(tzinfo.offset.totalMicroseconds() / 1000n)
+    } else if (tzinfo instanceof PytzTimezone) {
+      if (tzinfo.utcoffsetSeconds !== null) {
+        throw new TypeError(
+          `PyDateTime.fromDate() cannot place an instant in the pytz state ${tzinfo.zone} ${tzinfo.tzname}: use new PyZoneInfo('${tzinfo.zone}'), PytzTimezone.utc or a PyTimezone`,
+        )
+      }
+      const fixed = tzinfo.isUtc ? 0 : staticOffset(tzinfo.zone)
+      offsetMs = fixed !== null ? fixed * 1000 : offsetAt(tzinfo.zone, ms)
+    } else {
+      offsetMs = offsetAt(tzinfo.key, ms)
+      // The wall time occurs twice and this instant is the second occurrence: fold=1.
+      if (offsetForWall(tzinfo.key, ms + offsetMs, 0) !== offsetMs) fold = 1
+    }
+    const wall = new Date(ms + offsetMs)
     return new PyDateTime(
-      date.getUTCFullYear(),
-      date.getUTCMonth() + 1,
-      date.getUTCDate(),
-      date.getUTCHours(),
-      date.getUTCMinutes(),
-      date.getUTCSeconds(),
-      date.getUTCMilliseconds() * 1000,
-      PyTimezone.utc,
+      wall.getUTCFullYear(),
+      wall.getUTCMonth() + 1,
+      wall.getUTCDate(),
+      wall.getUTCHours(),
+      wall.getUTCMinutes(),
+      wall.getUTCSeconds(),
+      wall.getUTCMilliseconds() * 1000,
+      tzinfo,
+      fold,
     )
   }
 
   /**
-   * The instant as a JS `Date` (microseconds are cut to milliseconds). An aware datetime is exact;
-   * a naive one is read as UTC by default, or as the local time of this process with `'local'`.
+   * Python's `utcoffset()`: `null` for a naive datetime, else the zone's offset at this wall-clock
+   * time (and `fold`). Throws a `RangeError` for a zone Node's time zone database does not know.
+   */
+  utcoffset(): PyTimeDelta | null {
+    return this.tzinfo === null ? null : utcoffsetOf(this.tzinfo, this)
+  }
+
+  /**
+   * The instant as a JS `Date` (microseconds are cut to milliseconds). An aware datetime is exact
+   * (in a named zone, from the zone's rules, as `utcoffset()`); a naive one is read as UTC by
+   * default, or as the local time of this process with `'local'`.
    */
   toDate(naiveAs: 'utc' | 'local' = 'utc'): Date {
     const ms = Math.floor(this.microsecond / 1000)
-    let date: Date
     if (this.tzinfo === null && naiveAs === 'local') {
-      date = new Date(2000, this.month - 1, this.day, this.hour, this.minute, this.second, ms)
+      const date = new Date(2000, this.month - 1, this.day, this.hour, this.minute, this.second, ms)
       date.setFullYear(this.year)
       return date
     }
-    date = new Date(
-      Date.UTC(2000, this.month - 1, this.day, this.hour, this.minute, this.second, ms),
-    )
-    date.setUTCFullYear(this.year)
-    if (this.tzinfo !== null) {
-      const offsetMs = Number(this.tzinfo.offset.totalMicroseconds() / 1000n)
-      date = new Date(date.getTime() - offsetMs)
-    }
-    return date
+    const wall = wallOf(this)
+    const offset = this.utcoffset()
+    return new Date(offset === null ? wall : wall - Number(offset.totalMicroseconds() / 1000n))
   }
 
   /** Python's `isoformat()`: `YYYY-MM-DDTHH:MM:SS[.ffffff][+HH:MM]`. */
   toString(): string {
     const day = `${pad(this.year, 4)}-${pad(this.month, 2)}-${pad(this.day, 2)}`
     const clock = formatClock(this.hour, this.minute, this.second, this.microsecond)
-    const zone = this.tzinfo === null ? '' : formatOffset(this.tzinfo.offset, ':')
+    const offset = this.utcoffset()
+    const zone = offset === null ? '' : formatOffset(offset, ':')
     return `${day}T${clock}${zone}`
   }
 
@@ -614,4 +864,20 @@ export function initUuid(uuid: PyUUID, value: bigint, isSafe: number | null): vo
   const target = uuid as { int: bigint; isSafe: number | null }
   target.int = value
   target.isSafe = isSafe
+}
+
+/**
+ * Django's `SafeString` (`django.utils.safestring`, `SafeText` in Django 2.x): text marked safe
+ * for HTML, what `mark_safe()`, `format_html()`, `render_to_string()` and `{% cache %}` fragments
+ * give. A `String` object, so that it works where text does (templates, `${}`, `.length`,
+ * string methods, `JSON.stringify`), and writing it back keeps it marked: Django reads a
+ * `SafeString` and does not escape it again. Being an object, `typeof` is `'object'` and `===`
+ * compares identity: compare `String(value)`, or test `value instanceof PySafeString`.
+ */
+export class PySafeString extends String {
+  /** Like Django's `mark_safe(text)`. */
+  constructor(text: string) {
+    if (typeof text !== 'string') throw new TypeError('PySafeString text must be a string')
+    super(text)
+  }
 }

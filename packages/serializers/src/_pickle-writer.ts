@@ -4,6 +4,7 @@
 // exactly n*1000 items), and protocol 4 framing (frames of at most ~64 KiB, committed at the
 // start of an object, none under 4 bytes, large str/bytes payloads outside any frame).
 
+import type { ClassEntry, ClassTable, PickledInstance } from './_pickle-classes.ts'
 import {
   ADDITEMS,
   APPEND,
@@ -54,11 +55,14 @@ import {
   PyDateTime,
   PyDecimal,
   PyGlobal,
+  PySafeString,
   PyTime,
   PyTimeDelta,
   PyTimezone,
   PyTuple,
+  PytzTimezone,
   PyUUID,
+  PyZoneInfo,
 } from './_pickle-values.ts'
 
 const BATCHSIZE = 1000
@@ -77,6 +81,11 @@ interface GlobalSpec {
   readonly module: string
   readonly name: string
   readonly internedName: boolean
+  /**
+   * Whether the module name is a str of its own (a C function's `__module__`, such as getattr's
+   * `'builtins'`), never shared with an equal str; a class's `__module__` is interned.
+   */
+  readonly freshModule?: boolean
 }
 
 const g = (module: string, name: string, internedName = false): GlobalSpec => ({
@@ -94,7 +103,21 @@ const UUID = g('uuid', 'UUID', true)
 const SET = g('builtins', 'set')
 const BYTES = g('builtins', 'bytes')
 const CODECS_ENCODE = g('_codecs', 'encode')
-const INTERNED_NAMES = new Set(['uuid.UUID', 'copyreg._reconstructor'])
+// pytz's functions and Django's class are Python-defined (interned names); getattr and ZoneInfo
+// are C-defined (a fresh name each time).
+const PYTZ_UTC = g('pytz', '_UTC', true)
+const PYTZ_P = g('pytz', '_p', true)
+const GETATTR: GlobalSpec = { ...g('builtins', 'getattr'), freshModule: true }
+const ZONEINFO = new PyGlobal('zoneinfo', 'ZoneInfo')
+const SAFE_STRING = g('django.utils.safestring', 'SafeString', true)
+const INTERNED_NAMES = new Set([
+  'uuid.UUID',
+  'copyreg._reconstructor',
+  'pytz._UTC',
+  'pytz._p',
+  'django.utils.safestring.SafeString',
+  'django.utils.safestring.SafeText',
+])
 
 // Python 3 module names as protocols 0–2 write them (fix_imports).
 const PY2_MODULES: Readonly<Record<string, string>> = {
@@ -105,6 +128,18 @@ const PY2_MODULES: Readonly<Record<string, string>> = {
 /** A str that CPython creates afresh (never shared through the memo with an equal str). */
 class FreshStr {
   constructor(readonly text: string) {}
+}
+
+/**
+ * A str that CPython shares with equal strs of one kind only, not with the others: pytz's zone
+ * names (one object per zone, used by all its states, built at run time, so never one of the
+ * application's strs).
+ */
+class ScopedStr {
+  constructor(
+    readonly text: string,
+    readonly scope: Map<string, number>,
+  ) {}
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
@@ -196,7 +231,10 @@ function assertHashable(value: unknown, where: string): void {
       v instanceof PyTimezone ||
       v instanceof PyDecimal ||
       v instanceof PyUUID ||
-      v instanceof PyGlobal
+      v instanceof PyGlobal ||
+      v instanceof PySafeString ||
+      v instanceof PyZoneInfo ||
+      v instanceof PytzTimezone
     ) {
       continue
     }
@@ -219,10 +257,16 @@ class Writer {
   private readonly strMemo = new Map<string, number>()
   private readonly smallBytesMemo = new Map<number, number>()
   private readonly globalMemo = new Map<string, number>()
+  // Named time zones by value: Python shares one object per pytz state and per cached zoneinfo
+  // key (pytz.timezone() and ZoneInfo() return cached instances), so equal zones are one object.
+  private readonly zoneMemo = new Map<string, number>()
+  private readonly pytzNames = new Map<string, number>()
   private depth = 0
+  private readonly classes: ClassTable | null
 
-  constructor(proto: number) {
+  constructor(proto: number, classes: ClassTable | null) {
     this.proto = proto
+    this.classes = classes
   }
 
   // --- output -------------------------------------------------------------------------------
@@ -405,7 +449,11 @@ class Writer {
     } else if (Array.isArray(value)) this.saveList(value)
     else if (value instanceof Uint8Array) this.saveBytes(value)
     else if (value instanceof FreshStr) this.saveStr(value.text)
-    else if (value instanceof PyTuple) this.saveTuple(value, value.items)
+    else if (value instanceof ScopedStr) {
+      const index = value.scope.get(value.text)
+      if (index !== undefined) this.memoGet(index)
+      else value.scope.set(value.text, this.saveStr(value.text))
+    } else if (value instanceof PyTuple) this.saveTuple(value, value.items)
     else if (value instanceof Map) this.saveMap(value)
     else if (value instanceof Set) this.saveSet(value)
     else if (value instanceof PyDateTime) this.saveDatetime(value, value)
@@ -422,11 +470,21 @@ class Writer {
       this.saveReduce(DECIMAL, [new FreshStr(value.value)], value)
     } else if (value instanceof PyUUID) this.saveUuid(value)
     else if (value instanceof PyGlobal) this.saveGlobalRef(value)
+    else if (value instanceof PySafeString) this.saveSafeString(value)
+    else if (value instanceof PyZoneInfo) this.saveZoneInfo(value)
+    else if (value instanceof PytzTimezone) this.savePytz(value)
     else {
-      fail(
-        `cannot pickle an instance of ${typeName(value)}: only null, booleans, numbers, bigints, ` +
-          'strings, Buffer/Uint8Array, arrays, plain objects, Map, Set, Date and the Py* classes',
+      const entry = this.classes?.writers.find(
+        (e) => value instanceof (e.handler.type as abstract new (...args: never[]) => unknown),
       )
+      if (entry === undefined) {
+        fail(
+          `cannot pickle an instance of ${typeName(value)}: only null, booleans, numbers, bigints, ` +
+            'strings, Buffer/Uint8Array, arrays, plain objects, Map, Set, Date, the Py* classes ' +
+            'and the classes given to pickleSerializer({ classes })',
+        )
+      }
+      this.saveHandled(entry, value)
     }
     this.depth--
   }
@@ -678,7 +736,7 @@ class Writer {
       return
     }
     if (this.proto >= 4) {
-      this.save(spec.module)
+      this.save(spec.freshModule === true ? new FreshStr(spec.module) : spec.module)
       this.save(spec.internedName ? spec.name : new FreshStr(spec.name))
       this.op(STACK_GLOBAL)
     } else {
@@ -695,8 +753,11 @@ class Writer {
 
   private saveGlobalRef(ref: PyGlobal): void {
     const key = `${ref.module}.${ref.name}`
-    if (!ALLOWED_GLOBALS.has(key)) fail(`refusing to write global ${key}: not on the allow-list`)
-    this.saveGlobal(g(ref.module, ref.name, INTERNED_NAMES.has(key)))
+    const ours = this.classes?.byGlobal.has(`${ref.module}\n${ref.name}`) === true
+    if (!ALLOWED_GLOBALS.has(key) && !ours) {
+      fail(`refusing to write global ${key}: not on the allow-list`)
+    }
+    this.saveGlobal(g(ref.module, ref.name, ours || INTERNED_NAMES.has(key)))
   }
 
   /** `save_reduce(callable, args, obj=obj)` with a global callable. */
@@ -750,6 +811,99 @@ class Writer {
     this.saveReduce(TIME, time.tzinfo === null ? [state] : [state, time.tzinfo], time)
   }
 
+  /** A time zone Python shares by value: BINGET when an equal one was written, else `write()`. */
+  private saveSharedZone(key: string, zone: object, write: () => void): void {
+    const index = this.zoneMemo.get(key)
+    if (index !== undefined) {
+      this.memoGet(index)
+      return
+    }
+    write()
+    const written = this.memo.get(zone)
+    if (written !== undefined) this.zoneMemo.set(key, written)
+  }
+
+  /**
+   * `ZoneInfo.__reduce__`: `(ZoneInfo._unpickle, (key, from_cache))`, the bound classmethod being
+   * pickled as `getattr(ZoneInfo, '_unpickle')` (its name a fresh str each time).
+   */
+  private saveZoneInfo(zone: PyZoneInfo): void {
+    const write = () => {
+      this.saveGlobal(GETATTR)
+      this.save(new PyTuple([ZONEINFO, new FreshStr('_unpickle')]))
+      this.op(REDUCE)
+      this.memoPut() // the bound method: a new object each time, never fetched again
+      this.save(new PyTuple([zone.key, zone.fromCache ? 1 : 0]))
+      this.op(REDUCE)
+      this.remember(zone)
+    }
+    // ZoneInfo.no_cache() makes a new object each time: shared only by identity.
+    if (zone.fromCache) this.saveSharedZone(`zoneinfo\n${zone.key}`, zone, write)
+    else write()
+  }
+
+  /** pytz's `__reduce__`: `pytz._UTC()`, `pytz._p(zone)` or `pytz._p(zone, utcoffset, dst, tzname)`. */
+  private savePytz(zone: PytzTimezone): void {
+    if (zone.isUtc) {
+      this.saveSharedZone('pytz-utc', zone, () => this.saveReduce(PYTZ_UTC, [], zone))
+      return
+    }
+    // The abbreviation of each state is a str of its own (read from the zone's file).
+    const name = new ScopedStr(zone.zone, this.pytzNames)
+    const args =
+      zone.utcoffsetSeconds === null
+        ? [name]
+        : [name, zone.utcoffsetSeconds, zone.dstSeconds, new FreshStr(zone.tzname as string)]
+    const key = `pytz\n${zone.zone}\n${zone.utcoffsetSeconds}\n${zone.dstSeconds}\n${zone.tzname}`
+    this.saveSharedZone(key, zone, () => this.saveReduce(PYTZ_P, args, zone))
+  }
+
+  /**
+   * A str subclass from protocol 2 on: `cls.__new__(cls, str(self))`, a fresh copy of the text
+   * (but the empty str, which CPython never copies: its one empty str is shared).
+   */
+  private saveSafeString(text: PySafeString): void {
+    const copy = text.valueOf()
+    this.saveGlobal(SAFE_STRING)
+    this.save(new PyTuple([copy === '' ? copy : new FreshStr(copy)]))
+    this.op(NEWOBJ)
+    this.remember(text)
+  }
+
+  /** An instance of an application's class: its handler's `write`, as `save_reduce` writes it. */
+  private saveHandled(entry: ClassEntry, value: object): void {
+    let out: PickledInstance
+    try {
+      out = (entry.handler.write as (value: unknown) => PickledInstance)(value)
+    } catch (error) {
+      throw new Error(
+        `pickle: the handler of ${entry.module}.${entry.name} could not write a value: ${(error as Error)?.message ?? error}`,
+        { cause: error },
+      )
+    }
+    if (typeof out !== 'object' || out === null || !Array.isArray(out.args)) {
+      fail(`the handler of ${entry.module}.${entry.name} must return { args: [...] } from write()`)
+    }
+    if (out.kind !== undefined && out.kind !== 'new' && out.kind !== 'reduce') {
+      fail(`the handler of ${entry.module}.${entry.name} returned kind ${String(out.kind)}`)
+    }
+    this.saveGlobal(g(entry.module, entry.name, true))
+    this.save(new PyTuple(out.args))
+    this.op(out.kind === 'reduce' ? REDUCE : NEWOBJ)
+    const index = this.lookup(value)
+    if (index !== undefined) {
+      this.op(POP)
+      this.memoGet(index)
+    } else {
+      this.remember(value)
+    }
+    // As CPython: a state of None writes no BUILD.
+    if (out.state !== undefined && out.state !== null) {
+      this.save(out.state)
+      this.op(BUILD)
+    }
+  }
+
   /** `object.__reduce_ex__`: NEWOBJ with no arguments, then BUILD with `UUID.__getstate__()`. */
   private saveUuid(uuid: PyUUID): void {
     this.saveGlobal(UUID)
@@ -764,6 +918,10 @@ class Writer {
 }
 
 /** Pickles `value` with `protocol` (2–5), byte for byte as CPython 3.11's `pickle.dumps`. */
-export function dumpPickle(value: unknown, protocol: number): Buffer {
-  return new Writer(protocol).dump(value)
+export function dumpPickle(
+  value: unknown,
+  protocol: number,
+  classes: ClassTable | null = null,
+): Buffer {
+  return new Writer(protocol, classes).dump(value)
 }

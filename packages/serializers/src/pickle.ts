@@ -1,17 +1,28 @@
 import { InvalidArgumentError, type Serializer } from '@cachex/core'
-import { loadPickle } from './_pickle-reader.ts'
+import { classTable, type PickleClasses } from './_pickle-classes.ts'
+import { loadPickle, RESERVED_GLOBALS } from './_pickle-reader.ts'
 import { dumpPickle } from './_pickle-writer.ts'
 
+export type {
+  PickleCallKind,
+  PickleClass,
+  PickleClasses,
+  PickledInstance,
+} from './_pickle-classes.ts'
+export type { PyTzInfo } from './_pickle-values.ts'
 export {
   PyDate,
   PyDateTime,
   PyDecimal,
   PyGlobal,
+  PySafeString,
   PyTime,
   PyTimeDelta,
   PyTimezone,
   PyTuple,
+  PytzTimezone,
   PyUUID,
+  PyZoneInfo,
   tuple,
 } from './_pickle-values.ts'
 
@@ -24,6 +35,15 @@ export interface PickleOptions {
    * @default 4
    */
   pickleVersion?: number
+  /**
+   * An application's own Python classes to read (and write), by global name: `{ 'myapp.Money':
+   * { read(args, kind) { … }, setState?, type?, write? } }`. Off by default: a global off the
+   * built-in allow-list is refused. A handler is your code, run on data from Redis (whoever can
+   * write to Redis chooses it): check every argument, as the built-in readers do. Globals the
+   * serializer reads itself (`datetime.datetime`, …) cannot be replaced.
+   * @default {} (none)
+   */
+  classes?: PickleClasses
 }
 
 /**
@@ -34,16 +54,19 @@ export interface PickleOptions {
  * (None), booleans, numbers (a safe integer is an `int`, any other number a `float`), `bigint`
  * (`int`), strings (`str`), `Buffer`/`Uint8Array` (`bytes`), arrays (`list`), `PyTuple` / `tuple()`
  * (`tuple`), plain objects and `Map`s (`dict`, in insertion order), `Set` (`set`), and the `Py*`
- * classes (`datetime`, `date`, `time`, `timedelta`, `timezone`, `Decimal`, `UUID`); a JS `Date`
- * is written as an aware UTC `datetime`. Shared and circular references are written as memo
- * references, as CPython does. Anything else (functions, symbols, `undefined`, class instances)
- * throws.
+ * classes (`datetime`, `date`, `time`, `timedelta`, `timezone`, `Decimal`, `UUID`, zoneinfo and
+ * pytz zones, Django's `SafeString`); a JS `Date` is written as an aware UTC `datetime`. Shared
+ * and circular references are written as memo references, as CPython does. Anything else
+ * (functions, symbols, `undefined`, class instances not in `classes`) throws.
  *
  * Reading accepts every protocol 0–5 and never runs code: the only globals it rebuilds are a fixed
  * allow-list (`datetime.*`, `decimal.Decimal`, `uuid.UUID`, `collections.OrderedDict`, `set`,
- * `frozenset`, `bytearray`, `bytes`, `_codecs.encode`, `copyreg._reconstructor` for UUID);
- * any other global — `os.system`, `builtins.eval`, a user class — is refused with a
- * `SerializationError`, as are malformed input, containers nested more than 2000 deep (what the
+ * `frozenset`, `bytearray`, `bytes`, `_codecs.encode`, `copyreg._reconstructor` for UUID;
+ * `pytz.utc`, `pytz._p(…)` and `zoneinfo.ZoneInfo` zones and Django's `SafeString`, each only in
+ * the exact shape CPython writes — `builtins.getattr` only as `getattr(zoneinfo.ZoneInfo,
+ * '_unpickle')`) and the application's `classes`; any other global — `os.system`,
+ * `builtins.eval`, a user class — is refused with a `SerializationError` that names it and the
+ * ways forward, as are malformed input, containers nested more than 2000 deep (what the
  * writer writes) and text-opcode lines past their caps (`INT`/`LONG` 4300 digits, `FLOAT` 64
  * bytes, `GET`/`PUT` 64, `GLOBAL` names 256), in time linear in the input.
  * `None` reads as `null`, `int` as `number` when safe else `bigint`, `bytes` and `bytearray` as
@@ -59,9 +82,10 @@ export function pickleSerializer(options: PickleOptions = {}): Serializer {
       `pickleVersion must be 2, 3, 4, 5 or -1 (the highest), got ${String(options.pickleVersion)}`,
     )
   }
+  const classes = classTable(options.classes, RESERVED_GLOBALS)
   return {
     name: 'pickle',
-    serialize: (value) => dumpPickle(value, protocol),
-    deserialize: (data) => loadPickle(data),
+    serialize: (value) => dumpPickle(value, protocol, classes),
+    deserialize: (data) => loadPickle(data, classes),
   }
 }

@@ -26,8 +26,32 @@ export interface TestCluster {
    * `MIGRATING`, `MIGRATE`, `SETSLOT NODE`): clients with the old slot map get `MOVED`.
    */
   moveSlot(slot: number, to: ClusterNode): Promise<void>
+  /**
+   * Starts moving `slot` to the primary `to` and stops there (`SETSLOT IMPORTING` on `to`,
+   * `MIGRATING` on its owner): the returned move migrates keys step by step, so that a test sees
+   * what a client sees in the middle of a resharding — `ASK` for a key already moved, `TRYAGAIN`
+   * for a multi-key command whose keys are split between the two nodes.
+   */
+  beginSlotMove(slot: number, to: ClusterNode): Promise<SlotMove>
+  /**
+   * Starts one more node and joins it to the cluster (`CLUSTER MEET`) as a primary that owns no
+   * slots, as the first step of adding a shard; resolves once every live node knows it.
+   */
+  addNode(): Promise<ClusterNode>
   /** Kills a node with SIGKILL, as a crash would; its replica takes over after the node timeout. */
   kill(node: ClusterNode): Promise<void>
+  /**
+   * Starts a killed node again on its port, with its cluster config (`nodes.conf`) but no data,
+   * as a node without persistence restarts: it rejoins as a replica of whoever took its slots and
+   * resynchronises.
+   */
+  restart(node: ClusterNode): Promise<void>
+  /** Freezes a node (SIGSTOP): its connections stay open, nothing is answered. */
+  pause(node: ClusterNode): void
+  /** Thaws a frozen node (SIGCONT). */
+  resume(node: ClusterNode): void
+  /** What the node says of itself in `INFO replication`: its role, and for a replica its link. */
+  role(node: ClusterNode): Promise<{ role: 'master' | 'slave'; linkUp: boolean }>
   /**
    * Resolves once every live node reports `cluster_state:ok` with all 16384 slots served and every
    * live replica is in sync with its primary; rejects after `ms`.
@@ -35,6 +59,26 @@ export interface TestCluster {
   waitUntilHealthy(ms?: number): Promise<void>
   /** Stops every node and removes their directories. */
   stop(): Promise<void>
+}
+
+/** A slot move in progress, from `beginSlotMove`. */
+export interface SlotMove {
+  readonly slot: number
+  /** The primary that owns the slot. */
+  readonly from: ClusterNode
+  /** The primary that imports it. */
+  readonly to: ClusterNode
+  /** The keys of the slot still on `from`, at most `count`. */
+  keys(count?: number): Promise<string[]>
+  /** Moves `keys` (by default every key left) from `from` to `to` with `MIGRATE`. */
+  migrate(keys?: readonly string[]): Promise<void>
+  /** Assigns the slot to `to` on every primary (`SETSLOT NODE`): the move is done. */
+  finish(): Promise<void>
+  /**
+   * Gives up, as an interrupted `redis-cli --cluster rebalance` leaves things: `SETSLOT STABLE` on
+   * both nodes; keys already migrated stay on `to`.
+   */
+  abort(): Promise<void>
 }
 
 /** Options of `startCluster`. */
@@ -70,7 +114,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
   const count = primaries * (1 + replicas)
   const started = await Promise.allSettled(Array.from({ length: count }, () => startNode(options)))
   const nodes = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []))
-  const cluster = makeCluster(nodes, password)
+  const cluster = makeCluster(nodes, options)
   try {
     const failed = started.find((result) => result.status === 'rejected')
     if (failed !== undefined) throw (failed as PromiseRejectedResult).reason
@@ -128,7 +172,8 @@ async function startNode(options: StartClusterOptions): Promise<ClusterNode> {
   }
 }
 
-function makeCluster(nodes: ClusterNode[], password: string | undefined): TestCluster {
+function makeCluster(nodes: ClusterNode[], options: StartClusterOptions): TestCluster {
+  const password = options.password
   const alive = new Set(nodes)
   const byId = (id: string) => nodes.find((node) => node.id === id)
 
@@ -164,6 +209,72 @@ function makeCluster(nodes: ClusterNode[], password: string | undefined): TestCl
     return lines.every((line) => line.failed || alive.has(byId(line.id) as ClusterNode))
   }
 
+  const on = (node: ClusterNode, ...args: string[]) =>
+    cli(password, ['-p', String(node.port), ...args])
+
+  /** Starts moving `slot` to `to`; `undefined` when `to` serves it already. */
+  const beginSlotMove = async (slot: number, to: ClusterNode): Promise<SlotMove | undefined> => {
+    const owner = (await clusterNodes()).find(
+      (l) => l.primary && !l.failed && l.ranges.some(([a, b]) => slot >= a && slot <= b),
+    )
+    const from = owner === undefined ? undefined : byId(owner.id)
+    if (from === undefined) throw new Error(`no primary serves slot ${slot}`)
+    if (from === to) return undefined
+    // The importing side first, as redis-cli does: a client sent there by ASK must find it ready.
+    await on(to, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', from.id)
+    await on(from, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', to.id)
+    const auth = password === undefined ? [] : ['AUTH', password]
+    const keys = async (count = 100) =>
+      (await on(from, 'CLUSTER', 'GETKEYSINSLOT', String(slot), String(count)))
+        .split('\n')
+        .filter((key) => key !== '')
+    const migrate = async (some: readonly string[]) => {
+      if (some.length === 0) return
+      await on(
+        from,
+        'MIGRATE',
+        '127.0.0.1',
+        String(to.port),
+        '',
+        '0',
+        '5000',
+        ...auth,
+        'KEYS',
+        ...some,
+      )
+    }
+    return {
+      slot,
+      from,
+      to,
+      keys,
+      migrate: async (some) => {
+        if (some !== undefined) return migrate(some)
+        for (;;) {
+          const batch = await keys(100)
+          if (batch.length === 0) return
+          await migrate(batch)
+        }
+      },
+      finish: async () => {
+        const others = (await clusterNodes())
+          .filter((l) => l.primary && !l.failed)
+          .map((l) => byId(l.id))
+          .filter(
+            (n): n is ClusterNode => n !== undefined && n !== to && n !== from && alive.has(n),
+          )
+        // The new owner first, then the old one (which then answers MOVED), then the rest.
+        for (const node of [to, from, ...others]) {
+          await on(node, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', to.id)
+        }
+      },
+      abort: async () => {
+        await on(from, 'CLUSTER', 'SETSLOT', String(slot), 'STABLE')
+        await on(to, 'CLUSTER', 'SETSLOT', String(slot), 'STABLE')
+      },
+    }
+  }
+
   return {
     nodes,
     seeds: nodes.map((node) => node.url),
@@ -192,46 +303,68 @@ function makeCluster(nodes: ClusterNode[], password: string | undefined): TestCl
       return node
     },
     moveSlot: async (slot, to) => {
-      const owner = (await clusterNodes()).find(
-        (l) => l.primary && !l.failed && l.ranges.some(([a, b]) => slot >= a && slot <= b),
-      )
-      const from = owner === undefined ? undefined : byId(owner.id)
-      if (from === undefined) throw new Error(`no primary serves slot ${slot}`)
-      if (from === to) return
-      const on = (node: ClusterNode, ...args: string[]) =>
-        cli(password, ['-p', String(node.port), ...args])
-      await on(to, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', from.id)
-      await on(from, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', to.id)
-      const auth = password === undefined ? [] : ['AUTH', password]
+      const move = await beginSlotMove(slot, to)
+      if (move === undefined) return
+      await move.migrate()
+      await move.finish()
+    },
+    beginSlotMove: async (slot, to) => {
+      const move = await beginSlotMove(slot, to)
+      if (move === undefined) throw new Error(`slot ${slot} is already served by ${to.port}`)
+      return move
+    },
+    addNode: async () => {
+      const node = await startNode(options)
+      nodes.push(node)
+      alive.add(node)
+      const [peer] = [...alive].filter((n) => n !== node)
+      if (peer === undefined) throw new Error('no cluster node is alive')
+      await cli(password, [
+        '-p',
+        String(node.port),
+        'CLUSTER',
+        'MEET',
+        '127.0.0.1',
+        String(peer.port),
+        String(peer.busPort),
+      ])
+      const until = Date.now() + 30_000
       for (;;) {
-        const keys = (await on(from, 'CLUSTER', 'GETKEYSINSLOT', String(slot), '100'))
-          .split('\n')
-          .filter((key) => key !== '')
-        if (keys.length === 0) break
-        await on(
-          from,
-          'MIGRATE',
-          '127.0.0.1',
-          String(to.port),
-          '',
-          '0',
-          '5000',
-          ...auth,
-          'KEYS',
-          ...keys,
+        const known = await Promise.all(
+          [...alive].map(async (n) =>
+            (await cli(password, ['-p', String(n.port), 'CLUSTER', 'NODES'])).includes(node.id),
+          ),
         )
-      }
-      const others = (await clusterNodes())
-        .filter((l) => l.primary && !l.failed)
-        .map((l) => byId(l.id))
-        .filter((n): n is ClusterNode => n !== undefined && n !== to && n !== from && alive.has(n))
-      for (const node of [to, from, ...others]) {
-        await on(node, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', to.id)
+        // ...and it knows every slot's owner, or it answers CLUSTERDOWN (to a MIGRATE too).
+        const info = parseInfo(await cli(password, ['-p', String(node.port), 'CLUSTER', 'INFO']))
+        if (known.every(Boolean) && info.cluster_state === 'ok') return node
+        if (Date.now() > until)
+          throw new Error(`node ${node.port} did not join the cluster within 30 s`)
+        await new Promise((resolve) => setTimeout(resolve, 100))
       }
     },
     kill: async (node) => {
       alive.delete(node)
       await node.kill()
+    },
+    restart: async (node) => {
+      await node.start()
+      alive.add(node)
+    },
+    pause: (node) => {
+      alive.delete(node)
+      node.pause()
+    },
+    resume: (node) => {
+      node.resume()
+      alive.add(node)
+    },
+    role: async (node) => {
+      const info = parseInfo(await cli(password, ['-p', String(node.port), 'INFO', 'replication']))
+      return {
+        role: info.role === 'slave' ? 'slave' : 'master',
+        linkUp: info.master_link_status === 'up',
+      }
     },
     waitUntilHealthy: async (ms = 30_000) => {
       const until = Date.now() + ms

@@ -8,7 +8,7 @@ export const PYTHON = '/usr/bin/python3'
 const SCRIPT = fileURLToPath(new URL('./django_side.py', import.meta.url))
 const EXIT_MISSING = 3
 const PACKAGES =
-  'python3-django python3-django-redis python3-msgpack python3-lz4 python3-zstandard python3-brotli'
+  'python3-django python3-django-redis python3-msgpack python3-lz4 python3-zstandard python3-brotli python3-tz'
 
 /** The one line every interop test fails with when the Python side cannot run. */
 export function missingDjango(detail: string): Error {
@@ -24,7 +24,7 @@ export function requireDjango(): void {
   if (checked === undefined) {
     const probe = spawnSync(
       PYTHON,
-      ['-c', 'import django, django_redis, msgpack, lz4, zstandard, brotli'],
+      ['-c', 'import django, django_redis, msgpack, lz4, zstandard, brotli, pytz'],
       { encoding: 'utf8', env: pythonEnv() },
     )
     if (probe.error !== undefined) {

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("whoami/", views.whoami),
+    path("visit/", views.visit),
+    path("fragment/", views.fragment),
+]
