@@ -21,6 +21,8 @@ export interface Markers {
   switchAt?: number
   /** When the killed node was started again, empty. */
   restartAt?: number
+  /** Why the action failed, if it did. */
+  failed?: string
 }
 
 /** What a scenario gets to act on. */

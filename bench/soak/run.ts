@@ -117,7 +117,9 @@ async function runScenario(scenario: Scenario, options: Options): Promise<Row> {
   if (scenario.topology === 'cluster') {
     cluster = await startCluster({ nodeTimeout: NODE_TIMEOUT_MS })
     const base = { client: 'cluster' as const, location: [...cluster.seeds], keyPrefix: 'soak' }
-    cache = createCache({ ...base, readFromReplicas: true })
+    // SOAK_REPLICA_READS=0: reads on the primaries only.
+    // biome-ignore lint/suspicious/noUndeclaredEnvVars: pnpm soak is not a turbo task
+    cache = createCache({ ...base, readFromReplicas: process.env.SOAK_REPLICA_READS !== '0' })
     verify = createCache({ ...base, readFromReplicas: false })
   } else {
     sentinel = await startSentinels({ replicas: 2 })
@@ -157,7 +159,14 @@ async function runScenario(scenario: Scenario, options: Options): Promise<Row> {
     }, 5000)
     progress.unref()
     await delay(options.warmup * 1000)
-    const markers = await scenario.act(stage)
+    let markers: Markers
+    try {
+      markers = await scenario.act(stage)
+    } catch (error) {
+      // A step of the action failed (redis-cli on a busy machine…): report the run as it went.
+      log(`the action failed: ${error instanceof Error ? error.message : String(error)}`)
+      markers = { actionAt: stage.now(), doneAt: stage.now(), failed: String(error).slice(0, 200) }
+    }
     const after = options.after ?? scenario.after ?? 15
     log(`action over; ${after} s more load`)
     await delay(after * 1000)
@@ -271,7 +280,7 @@ function table(rows: Row[]): string {
       .filter(([code]) => code.startsWith('untyped:'))
       .reduce((sum, [, n]) => sum + n, 0)
     lines.push(
-      `| ${row.scenario.title} | ${row.stats.calls.toLocaleString('en')} | ${errorsText(row.stats)} | ${readFailures(row)} / ${row.stats.stalledReads} (${row.stats.slowestReadMs.toFixed(0)} ms) | ${writesResume(row)} | ${stalledWrites(row)} | ${f.falseMisses} | ${f.lost} / ${f.wrongValues + row.stats.doubleLocks} | ${untyped} / ${row.unhandled} / ${row.stats.inFlight} | ${row.heapStartMb.toFixed(0)} → ${row.heapEndMb.toFixed(0)} | ${row.scenario.target} |`,
+      `| ${row.scenario.title}${row.markers.failed === undefined ? '' : ' (the action failed)'} | ${row.stats.calls.toLocaleString('en')} | ${errorsText(row.stats)} | ${readFailures(row)} / ${row.stats.stalledReads} (${row.stats.slowestReadMs.toFixed(0)} ms) | ${writesResume(row)} | ${stalledWrites(row)} | ${f.falseMisses} | ${f.lost} / ${f.wrongValues + row.stats.doubleLocks} | ${untyped} / ${row.unhandled} / ${row.stats.inFlight} | ${row.heapStartMb.toFixed(0)} → ${row.heapEndMb.toFixed(0)} | ${row.scenario.target} |`,
     )
   }
   return lines.join('\n')
