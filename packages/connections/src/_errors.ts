@@ -60,3 +60,14 @@ function isTlsFailure(error: unknown): boolean {
   }
   return false
 }
+
+/**
+ * A write refused at once, unsent, because the Sentinel service has no primary to take it right
+ * now: the sentinels are failing over (from the first step they announce until the new primary is
+ * announced with `+switch-master`). Retry in a moment, or set `sentinelOptions.waitForPrimary` to
+ * have writes wait for the new primary within `socketTimeout`. Reads go on meanwhile. A
+ * `ConnectionError`, so `ignoreExceptions` covers it.
+ */
+export class FailoverError extends ConnectionError {
+  override readonly code: string = 'E_FAILOVER'
+}

@@ -17,8 +17,12 @@ export interface RedisConnectionClients {
    * client pool when `connectionPool` is set (or a pool was handed in).
    */
   default: RedisClientType | RedisClientPoolType
-  /** Redis Sentinel (`client: 'sentinel'`): node-redis's `RedisSentinel`, for reads and writes. */
-  sentinel: RedisSentinelType
+  /**
+   * Redis Sentinel (`client: 'sentinel'`): the node-redis client of the current primary (or, with
+   * `write: false`, of a replica in sync); node-redis's `RedisSentinel` when you handed one in.
+   * The primary's client changes with a failover: ask again rather than keep it.
+   */
+  sentinel: RedisClientType | RedisSentinelType
   /** Redis Cluster (`client: 'cluster'`): node-redis's `RedisCluster`. */
   cluster: RedisClusterType
 }

@@ -1,3 +1,4 @@
+export { FailoverError } from './_errors.ts'
 export type { RedisConnectionClient, RedisConnectionClients } from './client-types.ts'
 export type {
   ClusterOptions,

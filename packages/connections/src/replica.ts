@@ -2,14 +2,12 @@ import {
   ClosedError,
   type CommandRoute,
   type Connection,
-  ConnectionError,
   type ConnectionOptions,
   InvalidArgumentError,
   type RedisArgument,
-  ResponseError,
-  TimeoutError,
 } from '@cachex/core'
 import { DEFAULT_CONNECT_TIMEOUT, seconds } from './_connect.ts'
+import { firstHealthy, ReplicaRotation, readBatchOn, readOn } from './_rotation.ts'
 import { isNodeRedisClient, StandaloneConnection } from './standalone.ts'
 
 /**
@@ -31,47 +29,30 @@ const DEFAULT_URL = 'redis://127.0.0.1:6379/0'
 
 /**
  * A primary with read replicas. Every command runs on the primary, except those routed as
- * `readonly` (the cache's reads), which run on a replica picked at random among the ready ones.
- * A replica that is down, still connecting, loading its data or unreachable is skipped, and a
- * read it fails with a connection error runs again on the primary, so a replica going away never
- * fails a read. A replica that failed or timed out is left out for `socketConnectTimeout`, and
- * after that for as long as its connection is known to be down (a timeout resets it, and it is
- * not ready until it answers again): a dead or frozen replica does not slow reads. `scan` and
- * `flush` run on the primary. Every node is a `standalone` connection, with its bounds and its
- * circuit breaker.
+ * `readonly` (the cache's reads), which run on a replica picked at random among those in the read
+ * rotation. A replica enters the rotation only once it reports itself in sync with the primary
+ * (`role:slave` with `master_link_status:up`, asked with `INFO` on every new connection to it and
+ * every second after), and leaves it when that changes: a restarted, empty replica is not read
+ * from until it has synced again, and one cut off from a primary that still takes writes is left
+ * out (while the primary is known down, replicas that were in sync keep serving reads: their data
+ * is the newest there is). With no replica in the rotation, the primary serves reads. A read a
+ * replica fails with a connection error runs again on the primary, so a replica going away never
+ * fails a read; a replica that failed or timed out is left out for `socketConnectTimeout`, and
+ * after that until it is connected and checked again: a dead or frozen replica does not slow
+ * reads. `scan` and `flush` run on the primary. Every node is a `standalone` connection, with its
+ * bounds and its circuit breaker.
  *
- * `client({ write: false })` resolves a replica's node-redis client (the primary's when no
- * replica can be reached); `client()` the primary's.
+ * `client({ write: false })` resolves the node-redis client of a replica in the rotation (the
+ * primary's when none is); `client()` the primary's.
  */
 export function replica(options: ReplicaOptions = {}): Connection {
   return new ReplicaConnection(options)
 }
 
-/**
- * Whether a replica that failed a read this way is left out for a while: it could not be reached,
- * dropped the connection, did not answer in time, or cannot serve reads yet.
- */
-function isReplicaFailure(error: unknown): boolean {
-  if (error instanceof ConnectionError) return true
-  // A replica still loading its data set, or cut off from its primary with
-  // `replica-serve-stale-data no`, answers these; the primary can serve the read.
-  return error instanceof ResponseError && /^(LOADING|MASTERDOWN)\b/.test(error.message)
-}
-
-/**
- * Whether the primary runs a read again after the replica failed it. Not after a timeout: the
- * call has used up its `socketTimeout` already.
- */
-function retriesOnPrimary(error: unknown): boolean {
-  return isReplicaFailure(error) && !(error instanceof TimeoutError)
-}
-
 class ReplicaConnection implements Connection {
   readonly #primary: StandaloneConnection
   readonly #replicas: StandaloneConnection[]
-  /** `performance.now()` until which a replica is left out, after it failed. */
-  readonly #benchedUntil: number[]
-  readonly #benchMs: number
+  readonly #rotation: ReplicaRotation
   #closed = false
   #started = false
 
@@ -87,53 +68,36 @@ class ReplicaConnection implements Connection {
     if (primaryUrl === undefined) {
       throw new InvalidArgumentError('location must list at least one URL (the primary)')
     }
-    this.#benchMs = seconds(
+    const benchMs = seconds(
       options.socketConnectTimeout,
       DEFAULT_CONNECT_TIMEOUT,
       'socketConnectTimeout',
     )
     const node = (url: string) => new StandaloneConnection({ ...options, location: url })
-    this.#primary = node(primaryUrl)
+    const primary = node(primaryUrl)
+    this.#primary = primary
     this.#replicas = replicaUrls.map(node)
-    this.#benchedUntil = this.#replicas.map(() => 0)
+    // A replica whose link is down keeps serving reads only while the primary is known down:
+    // its data is then the newest there is.
+    this.#rotation = new ReplicaRotation({ primaryUp: () => !primary.isDown, benchMs })
   }
 
   command(args: RedisArgument[], route?: CommandRoute): Promise<unknown> {
     if (this.#closed) return Promise.reject(this.#closedError())
     if (!this.#started) this.#start()
     if (route?.readonly !== true) return this.#primary.command(args, route)
-    const index = this.#pick()
-    if (index < 0) return this.#primary.command(args, route)
-    return (this.#replicas[index] as StandaloneConnection).command(args, route).catch((error) => {
-      if (this.#closed || !isReplicaFailure(error)) throw error
-      this.#bench(index)
-      if (!retriesOnPrimary(error)) throw error
-      return this.#primary.command(args, route)
-    })
+    return readOn(this.#rotation, this.#primaryNode, args, route, this.#isClosed)
   }
 
   async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
     if (this.#closed) throw this.#closedError()
     if (!this.#started) this.#start()
     if (route?.readonly !== true) return this.#primary.batch(commands, route)
-    const index = this.#pick()
-    if (index < 0) return this.#primary.batch(commands, route)
-    let replies: unknown[]
-    try {
-      replies = await (this.#replicas[index] as StandaloneConnection).batch(commands, route)
-    } catch (error) {
-      if (this.#closed || !isReplicaFailure(error)) throw error
-      this.#bench(index)
-      if (!retriesOnPrimary(error)) throw error
-      return this.#primary.batch(commands, route)
-    }
-    if (!this.#closed && replies.some(isReplicaFailure)) {
-      this.#bench(index)
-      // The replica went away half-way: the commands only read, so the primary runs them again.
-      if (replies.some(retriesOnPrimary)) return this.#primary.batch(commands, route)
-    }
-    return replies
+    return readBatchOn(this.#rotation, this.#primaryNode, commands, route, this.#isClosed)
   }
+
+  readonly #primaryNode = (): StandaloneConnection => this.#primary
+  readonly #isClosed = (): boolean => this.#closed
 
   scan(pattern: string, count: number): AsyncIterable<string[]> {
     if (!this.#started && !this.#closed) this.#start()
@@ -149,61 +113,24 @@ class ReplicaConnection implements Connection {
     if (this.#closed) throw this.#closedError()
     if (!this.#started) this.#start()
     if (options.write !== false || this.#replicas.length === 0) return this.#primary.client()
-    const index = this.#pick()
-    if (index >= 0) return (this.#replicas[index] as StandaloneConnection).client()
-    // None is ready yet: the first replica that connects (each within socketConnectTimeout).
-    const now = performance.now()
-    const candidates = this.#replicas.filter((_, i) => (this.#benchedUntil[i] as number) <= now)
-    try {
-      return await Promise.any(candidates.map((node) => node.client()))
-    } catch {
-      if (this.#closed) throw this.#closedError()
-      return this.#primary.client()
-    }
+    return (await firstHealthy(this.#rotation, () => this.#closed)) ?? this.#primary.client()
   }
 
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    this.#rotation.close()
     await Promise.all([this.#primary, ...this.#replicas].map((node) => node.close()))
   }
 
-  /** On first use, every replica starts connecting, so that reads can move to them. */
+  /**
+   * On first use, every node starts connecting: the replicas are checked and enter the rotation
+   * once healthy, and the primary's state tells whether a replica cut off from it may still serve.
+   */
   #start(): void {
     this.#started = true
-    for (const node of this.#replicas) node.warm()
-  }
-
-  /**
-   * A random replica that is ready and not benched, or -1. Replicas that are not ready start
-   * connecting (again) in the background.
-   */
-  #pick(): number {
-    const replicas = this.#replicas
-    const count = replicas.length
-    if (count === 0) return -1
-    const first = Math.floor(Math.random() * count)
-    let now = 0
-    for (let step = 0; step < count; step++) {
-      const index = (first + step) % count
-      const node = replicas[index] as StandaloneConnection
-      if (!node.ready) {
-        node.warm()
-        continue
-      }
-      const benched = this.#benchedUntil[index] as number
-      if (benched !== 0) {
-        now ||= performance.now()
-        if (benched > now) continue
-        this.#benchedUntil[index] = 0
-      }
-      return index
-    }
-    return -1
-  }
-
-  #bench(index: number): void {
-    this.#benchedUntil[index] = performance.now() + this.#benchMs
+    this.#primary.warm()
+    for (const node of this.#replicas) this.#rotation.add(node)
   }
 
   #closedError(): ClosedError {

@@ -6,21 +6,18 @@ import {
   InvalidArgumentError,
   type RedisArgument,
 } from '@cachex/core'
-import { createSentinel, ErrorReply } from '@redis/client'
+import { Breaker, callBounds, closedError, SharedAttempt, scanNode } from './_connect.ts'
+import { FailoverError, toCachexError } from './_errors.ts'
+import { GivenSentinelConnection } from './_given-sentinel.ts'
+import { firstHealthy, ReplicaRotation, readBatchOn, readOn } from './_rotation.ts'
 import {
-  Breaker,
-  callBounds,
-  closedError,
-  closeWithin,
-  connectBounded,
-  SharedAttempt,
-  scanNode,
-  within,
-} from './_connect.ts'
-import { commandWeight, type Deadlines } from './_deadlines.ts'
-import { toCachexError } from './_errors.ts'
-import { COMMAND_OPTIONS, TEXT_COMMAND_OPTIONS, withOptions } from './_options.ts'
-import { isClientClosed } from './standalone.ts'
+  eventMasterAddress,
+  type NodeAddress,
+  type SentinelEvent,
+  type SentinelView,
+  SentinelWatch,
+} from './_sentinels.ts'
+import { StandaloneConnection } from './standalone.ts'
 import { parseRedisUrl, redactUrl } from './url.ts'
 
 /**
@@ -42,18 +39,25 @@ export type SentinelConnectionOptions = {
   /** Extra node-redis client options for the sentinel connections. @default {} */
   clientOptions?: Record<string, unknown>
   /**
-   * Connections to each replica. Above 0, commands routed as `readonly` (the cache's reads) run
-   * on the replicas, in turn; with 0 every command runs on the primary. @default 1
+   * 0 runs every command on the primary; above 0, commands routed as `readonly` (the cache's
+   * reads) run on the replicas in the read rotation. Each node gets one pipelined connection
+   * (`connectionPool` makes it a pool); a handed-in `RedisSentinel` keeps its own pools. @default 1
    */
   replicaPoolSize?: number
-  /** Connections to the primary. @default 1 */
+  /** Accepted for compatibility (1 or more): the primary gets one pipelined connection. @default 1 */
   masterPoolSize?: number
   /**
-   * Milliseconds between checks of the topology with the sentinels, on top of the
-   * notifications they publish (`switch-master`, `+sdown`…); 0 relies on the notifications
+   * Milliseconds between asks of the topology to the sentinels, on top of the notifications
+   * they publish (`+switch-master`, `+sdown`…) and of the asks after each; 0 relies on those
    * alone. @default 0
    */
   scanInterval?: number
+  /**
+   * While the sentinels fail the primary over (or it is known down), writes wait for the new
+   * primary, at most `socketTimeout`, instead of rejecting at once with a `FailoverError`.
+   * @default false
+   */
+  waitForPrimary?: boolean
 }
 
 /** Options of the `sentinel` factory: a primary and replicas found through Redis Sentinel. */
@@ -102,192 +106,192 @@ export function isRedisSentinel(value: unknown): value is RedisSentinelLike {
 }
 
 /**
- * A primary and its replicas found through Redis Sentinel (django-redis's `SentinelClient`),
- * over node-redis's `createSentinel`. Writes run on the current primary; commands routed as
- * `readonly` run on a replica when `sentinelOptions.replicaPoolSize` is above 0 (the default)
- * and one is connected, else on the primary, and a read a replica fails with a connection error
- * runs again on the primary. When the sentinels fail over, the connection moves to the promoted
- * replica by itself: commands sent during the failover wait for it, each within `socketTimeout`.
- * Connecting (to a sentinel, then to the nodes it reports) is bounded by `socketConnectTimeout`;
- * errors are `CachexError`s without passwords.
+ * A primary and its replicas found through Redis Sentinel (django-redis's `SentinelClient`).
+ * cachex talks to the sentinels itself: it asks one for the primary and the replicas
+ * (`SENTINEL MASTER`, `REPLICAS`, `SENTINELS`), and listens to every sentinel's notifications.
+ * Each data node is a `standalone` connection, with its bounds and its circuit breaker.
  *
- * Fail fast: once connecting failed, calls reject with a `ConnectionError` at once while it is
- * retried in the background (`reconnectDelay` apart). While node-redis reports its client of the
- * primary down (its `Master Client (…)` error events), calls for the primary reject at once while
- * a `PING` checks it in the background; a new primary announced by the sentinels ends that too.
- * `maxInFlightBytes` caps what awaits replies.
+ * - Writes run on the primary. When a sentinel announces that it fails the primary over
+ *   (`+try-failover`, before it promotes a replica), writes reject at once with a `FailoverError`
+ *   (or, with `sentinelOptions.waitForPrimary`, wait for the new primary, at most
+ *   `socketTimeout`) until the new primary is announced (`+switch-master`, from whichever sentinel
+ *   says it first), and then go to it at once. While the primary is down and no failover has
+ *   started yet, writes fail fast with the `ConnectionError` of its circuit breaker.
+ * - Reads (commands routed as `readonly`) run on a replica in the read rotation, picked at random:
+ *   a node enters it only once it reports itself in sync with its primary (`role:slave` with
+ *   `master_link_status:up`, asked on every new connection to it and every second after), so a
+ *   restarted, empty node serves no read until it has synced. Through a failover, the replicas
+ *   that were in sync keep serving reads although their link to the dead primary is down, as does
+ *   the replica being promoted. With none in the rotation, the primary serves reads; a read a
+ *   replica fails with a connection error runs again there.
+ * - Connecting (a sentinel, then the nodes) is bounded by `socketConnectTimeout`; once it failed,
+ *   calls reject with a `ConnectionError` at once while it is retried in the background. Errors
+ *   are `CachexError`s without passwords.
  *
- * `client()` resolves the connected node-redis `RedisSentinel` for both `write: true` and
- * `write: false`: it routes each command itself (`sentinel.sendCommand(isReadonly, args)`, or
- * its command methods, which send read-only commands to replicas when it has replica clients).
+ * `client()` resolves the primary's node-redis client, `client({ write: false })` a replica's in
+ * the rotation (the primary's when none is). An existing node-redis `RedisSentinel` handed in as
+ * `location` is used as it is instead: node-redis routes each command and follows failovers
+ * itself, and `client()` resolves it.
  */
 export function sentinel(options: SentinelOptions = {}): Connection {
-  return new SentinelConnection(options)
+  return isRedisSentinel(options.location)
+    ? new GivenSentinelConnection(options)
+    : new SentinelConnection(options)
 }
 
-/** A read on a replica that failed this way runs again on the primary. */
-function isReplicaFailure(error: unknown): boolean {
-  if (!(error instanceof ErrorReply)) return true
-  return /^(LOADING|MASTERDOWN)\b/.test(error.message)
+/** Notifications that a sentinel is failing the primary over: no more writes to it. */
+const FAILOVER_STEPS = new Set([
+  '+try-failover',
+  '+elected-leader',
+  '+failover-state-select-slave',
+  '+selected-slave',
+  '+failover-state-send-slaveof-noone',
+  '+failover-state-wait-promotion',
+  '+promoted-slave',
+  '+failover-state-reconf-slaves',
+])
+
+/** Milliseconds between two asks of the sentinels while a failover runs, in case a notification is lost. */
+const FAILOVER_POLL_MS = 500
+/** Milliseconds between two looks of the writes that wait for a primary (`waitForPrimary`). */
+const WAIT_POLL_MS = 20
+
+interface Waiter {
+  resolve(): void
+  until: number
 }
 
-/** Whether `error`, or an error it wraps, is an error reply (a wrong password, an unknown user…). */
-function isErrorReply(error: unknown): boolean {
-  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if (e instanceof ErrorReply) return true
-  }
-  return false
-}
-
-/** Whether an error event of node-redis's sentinel comes from its client of the primary. */
-function isPrimaryError(error: unknown): boolean {
-  return error instanceof Error && error.message.startsWith('Master Client (')
-}
-
-/** How long the answer to "is a replica connected?" is reused. */
-const REPLICA_CHECK_MS = 100
+const key = (node: NodeAddress) => `${node.host}:${node.port}`
 
 class SentinelConnection implements Connection {
-  readonly #sentinel: RedisSentinelLike
-  /** The sentinel seen through `withCommandOptions(COMMAND_OPTIONS)`. */
-  readonly #sender: Pick<RedisSentinelLike, 'sendCommand'>
-  /** The same, replying with bulk strings as text. */
-  readonly #textSender: Pick<RedisSentinelLike, 'sendCommand'>
-  readonly #closeSentinel: boolean
-  readonly #connectTimeoutMs: number
-  readonly #deadlines: Deadlines
-  readonly #secrets: string[]
   readonly #where: string
-  readonly #useReplicas: boolean
-  #closed = false
-  /** `sentinel.connect()` in flight. */
-  #opening: Promise<void> | undefined
-  /** One bounded wait for `#opening`, shared by the calls that arrive meanwhile. */
-  readonly #connecting = new SharedAttempt()
-  /** After connecting failed: calls fail fast while it is retried in the background. */
-  readonly #breaker = new Breaker()
+  readonly #watch: SentinelWatch
+  readonly #roots: NodeAddress[]
+  readonly #connectTimeoutMs: number
+  /** How long a write waits for a primary with `waitForPrimary`. */
+  readonly #waitMs: number
+  readonly #waitForPrimary: boolean
+  readonly #scanIntervalMs: number
+  readonly #secrets: string[]
+  /** A `standalone` connection to `node`. */
+  readonly #connect: (node: NodeAddress) => StandaloneConnection
+  /** `undefined` with `replicaPoolSize: 0`: reads run on the primary. */
+  readonly #rotation: ReplicaRotation | undefined
+  /** Every data node cachex is connected to, by `host:port`. */
+  readonly #nodes = new Map<string, StandaloneConnection>()
+  #primary: StandaloneConnection | undefined
+  #primaryKey: string | undefined
   /**
-   * After node-redis reported an error of the primary's client: calls for the primary fail fast
-   * while a `PING` checks it in the background, until one answers, a new primary is announced,
-   * or the sentinel is ready again.
+   * The sentinels failing the primary over now (`host:port`), and since when
+   * (`performance.now()`): writes wait or fail while there is one.
    */
-  readonly #primary = new Breaker()
-  #lastError: unknown
-  #replicasUp = false
-  #replicasCheckedAt = Number.NEGATIVE_INFINITY
+  readonly #failovers = new Map<string, number>()
+  /** When a sentinel last announced a new primary (`+switch-master`), `performance.now()`. */
+  #switchedAt = Number.NEGATIVE_INFINITY
+  /** The newest `config-epoch` the primary was taken from. */
+  #epoch = 0
+  /** The service's `failover-timeout`: a failover nobody confirms is forgotten after it. */
+  #failoverTimeoutMs = 180_000
+  #discovered = false
+  readonly #discovering = new SharedAttempt()
+  /** After discovery failed: calls fail fast while it is retried in the background. */
+  readonly #breaker = new Breaker()
+  #refreshing = false
+  #refreshAgain = false
+  #pollTimer: NodeJS.Timeout | undefined
+  #scanTimer: NodeJS.Timeout | undefined
+  #waiters: Waiter[] = []
+  #waitTimer: NodeJS.Timeout | undefined
+  #closed = false
 
   constructor(options: SentinelOptions) {
     const { connectTimeoutMs, deadlines } = callBounds(options)
     this.#connectTimeoutMs = connectTimeoutMs
-    this.#deadlines = deadlines
+    this.#waitMs = deadlines.timeoutMs ?? connectTimeoutMs
     const extra = (options.sentinelOptions ?? {}) as SentinelConnectionOptions
     const location = options.location
-    if (isRedisSentinel(location)) {
-      this.#sentinel = location
-      this.#closeSentinel = options.closeConnection ?? false
-      this.#secrets = [options.password, extra.password].filter((s): s is string => !!s)
-      this.#where = 'the given sentinel'
-      this.#useReplicas = true
-    } else {
-      if (typeof location !== 'string') {
-        throw new InvalidArgumentError(
-          "the sentinel connection needs location: 'redis://<service name>/<db>' (or a node-redis RedisSentinel)",
-        )
-      }
-      const address = parseRedisUrl(location)
-      if (address.path !== undefined) {
-        throw new InvalidArgumentError(
-          `the sentinel location names a service, not a socket: ${redactUrl(location)}`,
-        )
-      }
-      const name = address.host as string
-      const roots = sentinelNodes(options.sentinels)
-      const password = address.password ?? options.password
-      this.#secrets = [password, extra.password].filter((s): s is string => !!s)
-      this.#where = `sentinel service '${name}' (sentinels ${roots.map((n) => `${n.host}:${n.port}`).join(', ')})`
-      const replicaPoolSize = poolSize(extra.replicaPoolSize, 1, 'replicaPoolSize', 0)
-      this.#useReplicas = replicaPoolSize > 0
-      const clientOptions = (options.clientOptions ?? {}) as { socket?: object }
-      const sentinelClientOptions = (extra.clientOptions ?? {}) as { socket?: object }
-      this.#sentinel = createSentinel({
-        name,
-        sentinelRootNodes: roots,
-        nodeClientOptions: {
-          ...clientOptions,
-          username: address.username,
-          password,
-          database: address.database,
-          disableOfflineQueue: true,
-          socket: {
-            connectTimeout: this.#connectTimeoutMs,
-            ...(address.tls ? { tls: true as const } : {}),
-            ...clientOptions.socket,
-          },
-        } as never,
-        sentinelClientOptions: {
-          ...sentinelClientOptions,
-          username: extra.username,
-          password: extra.password,
-          socket: {
-            connectTimeout: this.#connectTimeoutMs,
-            ...(extra.tls ? { tls: true as const } : {}),
-            ...sentinelClientOptions.socket,
-            ...extra.socket,
-          },
-        } as never,
-        masterPoolSize: poolSize(extra.masterPoolSize, 1, 'masterPoolSize', 1),
-        replicaPoolSize,
-        scanInterval: extra.scanInterval ?? 0,
-        // Node client errors reach the 'error' listener below: for messages, and to fail fast
-        // on a wrong password instead of at the end of socketConnectTimeout.
-        passthroughClientErrorEvents: true,
-        commandOptions: COMMAND_OPTIONS,
-      }) as unknown as RedisSentinelLike
-      this.#closeSentinel = true
+    if (typeof location !== 'string') {
+      throw new InvalidArgumentError(
+        "the sentinel connection needs location: 'redis://<service name>/<db>' (or a node-redis RedisSentinel)",
+      )
     }
-    const sentinel = this.#sentinel
-    this.#sender = withOptions(sentinel, COMMAND_OPTIONS, () => ({
-      sendCommand: (isReadonly: boolean, args: ReadonlyArray<RedisArgument>) =>
-        sentinel.sendCommand(isReadonly, args, COMMAND_OPTIONS),
-    }))
-    this.#textSender = withOptions(sentinel, TEXT_COMMAND_OPTIONS, () => ({
-      sendCommand: (isReadonly: boolean, args: ReadonlyArray<RedisArgument>) =>
-        sentinel.sendCommand(isReadonly, args, TEXT_COMMAND_OPTIONS),
-    }))
-    // An 'error' event without a listener crashes the process; remember it for messages instead.
-    this.#sentinel.on('error', (error) => {
-      this.#lastError = error
-      this.#replicasCheckedAt = Number.NEGATIVE_INFINITY
-      // node-redis passes its primary client's errors on (passthroughClientErrorEvents) as
-      // "Master Client (host:port): …": the only sign it gives that the primary is unreachable.
-      if (isPrimaryError(error) && this.#ready() && !this.#closed) {
-        this.#primary.down(error, this.#checkPrimary)
-      }
+    const address = parseRedisUrl(location)
+    if (address.path !== undefined) {
+      throw new InvalidArgumentError(
+        `the sentinel location names a service, not a socket: ${redactUrl(location)}`,
+      )
+    }
+    const name = address.host as string
+    this.#roots = sentinelNodes(options.sentinels)
+    const password = address.password ?? options.password
+    this.#secrets = [password, extra.password].filter((s): s is string => !!s)
+    this.#where = `sentinel service '${name}' (sentinels ${this.#roots.map(key).join(', ')})`
+    const replicaPoolSize = poolSize(extra.replicaPoolSize, 1, 'replicaPoolSize', 0)
+    poolSize(extra.masterPoolSize, 1, 'masterPoolSize', 1)
+    const scanInterval = extra.scanInterval ?? 0
+    if (typeof scanInterval !== 'number' || !Number.isFinite(scanInterval) || scanInterval < 0) {
+      throw new InvalidArgumentError('sentinelOptions.scanInterval must be 0 or more milliseconds')
+    }
+    this.#scanIntervalMs = scanInterval
+    const wait = extra.waitForPrimary ?? false
+    if (typeof wait !== 'boolean') {
+      throw new InvalidArgumentError('sentinelOptions.waitForPrimary must be true or false')
+    }
+    this.#waitForPrimary = wait
+
+    const scheme = address.tls ? 'rediss' : 'redis'
+    const user = address.username === undefined ? '' : `${encodeURIComponent(address.username)}@`
+    const { sentinels: _s, sentinelOptions: _o, location: _l, ...nodeOptions } = options
+    this.#connect = (node) => {
+      const host = node.host.includes(':') ? `[${node.host}]` : node.host
+      return new StandaloneConnection({
+        ...nodeOptions,
+        location: `${scheme}://${user}${host}:${node.port}/${address.database}`,
+        password,
+      })
+    }
+
+    const sentinelClientOptions = (extra.clientOptions ?? {}) as { socket?: object }
+    this.#watch = new SentinelWatch({
+      name,
+      clientOptions: {
+        ...sentinelClientOptions,
+        username: extra.username,
+        password: extra.password,
+        socket: {
+          connectTimeout: connectTimeoutMs,
+          ...(extra.tls ? { tls: true as const } : {}),
+          ...sentinelClientOptions.socket,
+          ...extra.socket,
+        },
+      },
+      queryTimeoutMs: deadlines.timeoutMs ?? connectTimeoutMs,
+      secrets: this.#secrets,
+      onEvent: (event) => this.#onEvent(event),
+      onReconnect: () => this.#refreshSoon(),
     })
-    this.#sentinel.on('topology-change', (event) => {
-      this.#replicasCheckedAt = Number.NEGATIVE_INFINITY
-      if ((event as { type?: string } | undefined)?.type === 'MASTER_CHANGE') this.#primary.up()
-    })
-    this.#sentinel.on('ready', () => {
-      this.#breaker.up()
-      this.#primary.up()
-    })
+    if (replicaPoolSize > 0) {
+      this.#rotation = new ReplicaRotation({
+        // A replica cut off from its primary keeps serving reads only while there is no primary
+        // to write to: its data is then the newest there is.
+        primaryUp: () =>
+          !this.#failingOver() && this.#primary !== undefined && !this.#primary.isDown,
+        benchMs: connectTimeoutMs,
+      })
+    }
   }
 
   command(args: RedisArgument[], route?: CommandRoute): Promise<unknown> {
-    const readonly = route?.readonly === true
-    const text = route?.text === true
-    if (!this.#closed && this.#ready()) return this.#send(args, readonly, text)
-    return this.#whenReady().then(() => this.#send(args, readonly, text))
+    if (this.#closed) return Promise.reject(this.#closedError())
+    if (!this.#discovered) return this.#whenDiscovered().then(() => this.#route(args, route))
+    return this.#route(args, route)
   }
 
   async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
-    await this.#whenReady()
-    const readonly = route?.readonly === true
-    const text = route?.text === true
-    return Promise.all(
-      commands.map((args) => this.#send(args, readonly, text).catch((error: Error) => error)),
-    )
+    if (this.#closed) throw this.#closedError()
+    if (!this.#discovered) await this.#whenDiscovered()
+    if (route?.readonly !== true) return (await this.#writer()).batch(commands, route)
+    return readBatchOn(this.#rotation, this.#reader, commands, route, this.#isClosed)
   }
 
   scan(pattern: string, count: number): AsyncIterable<string[]> {
@@ -298,149 +302,304 @@ class SentinelConnection implements Connection {
     await this.command(['FLUSHDB'])
   }
 
-  /** The connected node-redis `RedisSentinel`, whatever `write` says: it routes commands itself. */
-  async client(_options?: { write?: boolean }): Promise<unknown> {
-    await this.#whenReady()
-    return this.#sentinel
+  /** The primary's node-redis client; with `write: false`, a replica's in the read rotation. */
+  async client(options: { write?: boolean } = {}): Promise<unknown> {
+    await this.#whenDiscovered()
+    const rotation = this.#rotation
+    if (options.write !== false || rotation === undefined) return this.#reader().client()
+    return (await firstHealthy(rotation, () => this.#closed)) ?? this.#reader().client()
   }
 
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
     this.#breaker.close()
-    this.#primary.close()
-    const sentinel = this.#sentinel
-    if (!this.#closeSentinel || (!sentinel.isOpen && this.#opening === undefined)) return
-    await closeWithin(
-      () => sentinel.close(),
-      () => {
-        sentinel.destroy().catch(() => undefined)
-      },
-      this.#deadlines.timeoutMs ?? this.#connectTimeoutMs,
+    this.#stopPolling()
+    clearInterval(this.#scanTimer)
+    this.#wake()
+    this.#watch.close()
+    this.#rotation?.close()
+    const nodes = [...this.#nodes.values()]
+    this.#nodes.clear()
+    await Promise.all(nodes.map((node) => node.close()))
+  }
+
+  #route(args: RedisArgument[], route: CommandRoute | undefined): Promise<unknown> {
+    if (route?.readonly === true) {
+      return readOn(this.#rotation, this.#reader, args, route, this.#isClosed)
+    }
+    const primary = this.#writable()
+    if (primary !== undefined) return primary.command(args, route)
+    return this.#writer().then((node) => node.command(args, route))
+  }
+
+  /**
+   * Where a read runs when no replica can serve it: the primary — during a failover too, since
+   * until the switch it is the newest copy, and a read changes nothing.
+   */
+  readonly #reader = (): StandaloneConnection => this.#primary as StandaloneConnection
+
+  readonly #isClosed = (): boolean => this.#closed
+
+  /**
+   * The primary, when a write may go to it now: no sentinel is failing it over (and, with
+   * `waitForPrimary`, it is not known down).
+   */
+  #writable(): StandaloneConnection | undefined {
+    if (this.#failingOver()) return undefined
+    const primary = this.#primary
+    if (this.#waitForPrimary && primary?.isDown) return undefined
+    return primary
+  }
+
+  /**
+   * The primary to write to: now, or, with `waitForPrimary`, once there is one (at most
+   * `socketTimeout`); a `FailoverError` while a failover runs otherwise.
+   */
+  async #writer(): Promise<StandaloneConnection> {
+    const now = this.#writable()
+    if (now !== undefined) return now
+    if (this.#waitForPrimary) {
+      await new Promise<void>((resolve) => {
+        this.#waiters.push({ resolve, until: performance.now() + this.#waitMs })
+        this.#waitTimer ??= setInterval(() => this.#wake(), WAIT_POLL_MS)
+        this.#waitTimer.unref()
+      })
+      if (this.#closed) throw this.#closedError()
+      const primary = this.#writable()
+      if (primary !== undefined) return primary
+      // Known down without a failover: its circuit breaker says why.
+      if (!this.#failingOver()) return this.#primary as StandaloneConnection
+    }
+    throw new FailoverError(
+      `no write sent to ${this.#where}: the sentinels are failing over its primary ${this.#primaryKey}${this.#waitForPrimary ? `, and announced no new one within ${this.#waitMs} ms` : '; writes go on once they announce the new one (sentinelOptions.waitForPrimary makes them wait for it)'}`,
     )
   }
 
-  #send(args: RedisArgument[], readonly: boolean, text: boolean): Promise<unknown> {
-    const weight = commandWeight(args)
-    const refused = this.#deadlines.refuse(weight, args[0] as RedisArgument, this.#where)
-    if (refused !== undefined) return Promise.reject(refused)
-    const onReplica = readonly && this.#useReplicas && this.#replicasReady()
-    if (!onReplica && this.#primary.isDown) {
-      return Promise.reject(
-        this.#primary.error(`the primary of ${this.#where}`, (error) => this.#text(error)),
-      )
+  /** Lets the writes waiting for a primary go (or fail) once there is one, or their time is up. */
+  #wake(): void {
+    if (this.#waiters.length === 0) return
+    const ready = this.#closed || this.#writable() !== undefined
+    const now = performance.now()
+    const waiting: Waiter[] = []
+    for (const waiter of this.#waiters) {
+      if (ready || now >= waiter.until) waiter.resolve()
+      else waiting.push(waiter)
     }
-    const sender = text ? this.#textSender : this.#sender
-    let reply = sender.sendCommand(onReplica, args)
-    if (onReplica) {
-      reply = reply.catch((error: unknown) => {
-        if (this.#closed || !isReplicaFailure(error)) throw error
-        this.#replicasCheckedAt = Number.NEGATIVE_INFINITY
-        return sender.sendCommand(false, args)
-      })
+    this.#waiters = waiting
+    if (waiting.length === 0) {
+      clearInterval(this.#waitTimer)
+      this.#waitTimer = undefined
     }
-    return this.#deadlines.track(reply, String(args[0]), this.#mapError, weight)
   }
 
-  readonly #mapError = (error: unknown): Error =>
-    this.#closed && isClientClosed(error)
-      ? this.#closedError()
-      : toCachexError(error, this.#secrets)
+  /** Whether a sentinel is failing the primary over; forgets the ones past `failover-timeout`. */
+  #failingOver(): boolean {
+    const failovers = this.#failovers
+    if (failovers.size === 0) return false
+    const now = performance.now()
+    for (const [from, since] of failovers) {
+      if (now - since > this.#failoverTimeoutMs) failovers.delete(from)
+    }
+    if (failovers.size === 0) this.#stopPolling()
+    return failovers.size > 0
+  }
+
+  #onEvent(event: SentinelEvent): void {
+    if (this.#closed || !this.#discovered) return
+    const { channel, words, from } = event
+    if (channel === '+switch-master') {
+      // +switch-master <name> <old ip> <old port> <new ip> <new port>: writes go there now.
+      const port = Number(words[4])
+      if (words[3] !== undefined && Number.isInteger(port)) {
+        this.#failovers.clear()
+        this.#stopPolling()
+        this.#switchTo({ host: words[3], port })
+        this.#switchedAt = performance.now()
+      }
+      this.#refreshSoon()
+      return
+    }
+    if (FAILOVER_STEPS.has(channel)) {
+      // Sent before the sentinel promotes a replica: a write acknowledged by the old primary
+      // after the promotion would be lost.
+      if (eventMasterAddress(words) === this.#primaryKey && !this.#failovers.has(from)) {
+        this.#failovers.set(from, performance.now())
+        this.#startPolling()
+      }
+      return
+    }
+    // The end of a failover (the sentinels are asked which primary won), or a change of the
+    // replicas or the sentinels.
+    this.#refreshSoon()
+  }
+
+  /** Asks every sentinel for its view again, one ask at a time (another follows if needed). */
+  #refreshSoon(): void {
+    if (this.#closed || !this.#discovered) return
+    if (this.#refreshing) {
+      this.#refreshAgain = true
+      return
+    }
+    this.#refreshing = true
+    const startedAt = performance.now()
+    this.#watch
+      .all()
+      .then((views) => {
+        if (!this.#closed && views.length > 0) this.#apply(views, startedAt)
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        this.#refreshing = false
+        if (this.#refreshAgain) {
+          this.#refreshAgain = false
+          this.#refreshSoon()
+        }
+      })
+  }
 
   /**
-   * Whether some replica has a ready client, so that node-redis can serve a read there (it throws
-   * when it has no replica client, and keeps re-asking the sentinels while the one it picked is
-   * down). Reused for `REPLICA_CHECK_MS`, and asked again after an error or a topology change.
+   * Follows what the sentinels say: the primary of the newest configuration (the highest
+   * `config-epoch` among the sentinels that are not failing over), the failovers under way, the
+   * replicas, and the sentinels they know. `startedAt`: when the views were asked; a failover
+   * announced after that is not undone by them.
    */
-  #replicasReady(): boolean {
-    const now = performance.now()
-    if (now - this.#replicasCheckedAt < REPLICA_CHECK_MS) return this.#replicasUp
-    this.#replicasCheckedAt = now
-    let up = false
-    for (const count of this.#sentinel.getReplicaNodes().values()) {
-      if (count > 0) {
-        up = true
-        break
+  #apply(views: SentinelView[], startedAt: number): void {
+    const settled = views.filter((view) => !view.master.flags.includes('failover_in_progress'))
+    let best: SentinelView | undefined
+    for (const view of settled) {
+      if (best === undefined || view.master.epoch > best.master.epoch) best = view
+    }
+    const source = best ?? (views[0] as SentinelView)
+    this.#failoverTimeoutMs = source.master.failoverTimeoutMs
+    // Views asked before a sentinel announced a switch predate it: they would move writes back
+    // to the old primary. So would a sentinel that still has an older configuration.
+    const current =
+      best !== undefined && startedAt >= this.#switchedAt && best.master.epoch >= this.#epoch
+    if (current || this.#primaryKey === undefined) {
+      this.#switchTo(source.master)
+      this.#epoch = Math.max(this.#epoch, source.master.epoch)
+    }
+    // The sentinels failing over the primary in use: until one announces the switch (the leader
+    // keeps its flag a moment after the others took the new configuration).
+    const failing = new Set(
+      views
+        .filter(
+          (view) =>
+            view.master.flags.includes('failover_in_progress') &&
+            key(view.master) === this.#primaryKey,
+        )
+        .map((view) => view.from),
+    )
+    for (const [from, since] of this.#failovers) {
+      if (since <= startedAt && !failing.has(from)) this.#failovers.delete(from)
+    }
+    for (const from of failing) {
+      this.#failovers.set(from, Math.max(this.#failovers.get(from) ?? 0, startedAt))
+    }
+    if (this.#failovers.size > 0) this.#startPolling()
+    else this.#stopPolling()
+    this.#setReplicas(source.replicas)
+    for (const view of views) {
+      for (const node of view.sentinels) if (node.host !== '') this.#watch.add(node)
+    }
+    this.#wake()
+  }
+
+  /** Makes `node` the primary: writes go there from now on. */
+  #switchTo(node: NodeAddress): void {
+    const id = key(node)
+    if (id === this.#primaryKey || node.host === '') return
+    const primary = this.#node(node)
+    this.#primary = primary
+    this.#primaryKey = id
+    this.#rotation?.remove(primary)
+    this.#wake()
+  }
+
+  /**
+   * The replicas the sentinels list become the candidates of the read rotation, down or not: the
+   * rotation's own checks say which may serve reads (the sentinels flag a replica `disconnected`
+   * for a moment after every switch, and one that restarted empty is not flagged at all). The
+   * connections to nodes no longer listed are closed.
+   */
+  #setReplicas(replicas: SentinelView['replicas']): void {
+    const wanted = new Set<string>()
+    const rotation = this.#rotation
+    if (rotation !== undefined) {
+      for (const replica of replicas) {
+        const id = key(replica)
+        if (id === this.#primaryKey || replica.host === '') continue
+        wanted.add(id)
+        rotation.add(this.#node(replica))
       }
     }
-    this.#replicasUp = up
-    return up
+    for (const [id, node] of this.#nodes) {
+      if (id === this.#primaryKey || wanted.has(id)) continue
+      rotation?.remove(node)
+      this.#nodes.delete(id)
+      node.close().catch(() => undefined)
+    }
   }
 
-  #ready(): boolean {
-    return this.#sentinel.isOpen && this.#opening === undefined
+  #node(node: NodeAddress): StandaloneConnection {
+    const id = key(node)
+    let connection = this.#nodes.get(id)
+    if (connection === undefined) {
+      connection = this.#connect(node)
+      this.#nodes.set(id, connection)
+    }
+    return connection
+  }
+
+  #startPolling(): void {
+    if (this.#pollTimer !== undefined || this.#closed) return
+    this.#pollTimer = setInterval(() => this.#refreshSoon(), FAILOVER_POLL_MS)
+    this.#pollTimer.unref()
+  }
+
+  #stopPolling(): void {
+    clearInterval(this.#pollTimer)
+    this.#pollTimer = undefined
   }
 
   /**
-   * Resolves when the sentinel is connected; waits for it (at most `socketConnectTimeout`) the
-   * first time, and rejects at once while the last attempt failed (it is retried in the
-   * background, `reconnectDelay` apart).
+   * Resolves once the sentinels told where the primary is; waits for it (at most
+   * `socketConnectTimeout`) the first time, and rejects at once while the last attempt failed
+   * (it is retried in the background, `reconnectDelay` apart).
    */
-  #whenReady(): Promise<void> {
+  #whenDiscovered(): Promise<void> {
     if (this.#closed) return Promise.reject(this.#closedError())
-    if (this.#ready()) return Promise.resolve()
+    if (this.#discovered) return Promise.resolve()
     if (this.#breaker.isDown) {
       return Promise.reject(this.#breaker.error(this.#where, (error) => this.#text(error)))
     }
-    return this.#connect().catch((error: unknown) => {
-      if (!this.#closed) this.#breaker.down(error, this.#reconnect)
+    return this.#discovering.run(this.#discover).catch((error: unknown) => {
+      if (!this.#closed) {
+        this.#breaker.down(error, () => this.#discovering.run(this.#discover))
+      }
       throw error
     })
   }
 
-  readonly #reconnect = (): Promise<void> => this.#connect()
-
-  /** The background check of a primary reported down: a `PING`, bounded by `socketTimeout`. */
-  readonly #checkPrimary = (): Promise<unknown> =>
-    within(
-      this.#sender.sendCommand(false, ['PING']),
-      this.#deadlines.timeoutMs ?? this.#connectTimeoutMs,
-      `no PING reply from the primary of ${this.#where}`,
-    )
-
-  /**
-   * Waits for the sentinel to connect, at most `socketConnectTimeout`; starts connecting if
-   * needed. A connection attempt that outlives the wait goes on, and later calls wait for it.
-   */
-  #connect(): Promise<void> {
-    const sentinel = this.#sentinel
-    if (this.#opening === undefined && !sentinel.isOpen) {
-      const opening = sentinel.connect().then(() => undefined)
-      this.#opening = opening
-      const clear = () => {
-        if (this.#opening === opening) this.#opening = undefined
-      }
-      opening.then(clear, (error: unknown) => {
-        this.#lastError = error
-        clear()
-      })
+  readonly #discover = async (): Promise<void> => {
+    for (const root of this.#roots) this.#watch.add(root)
+    const view = await this.#watch.first(this.#connectTimeoutMs, this.#where)
+    if (this.#closed) throw this.#closedError()
+    if (this.#discovered) return
+    this.#discovered = true
+    this.#breaker.up()
+    this.#apply([view], performance.now())
+    // The other sentinels may know a newer configuration.
+    this.#refreshSoon()
+    if (this.#scanIntervalMs > 0) {
+      this.#scanTimer = setInterval(() => this.#refreshSoon(), this.#scanIntervalMs)
+      this.#scanTimer.unref()
     }
-    const opening = this.#opening
-    if (opening === undefined) return Promise.resolve()
-    return this.#connecting.run(() =>
-      connectBounded({
-        emitter: sentinel,
-        where: this.#where,
-        timeoutMs: this.#connectTimeoutMs,
-        opening,
-        // A sentinel or a data node refused the handshake (a wrong password, an unknown user).
-        isFatal: isErrorReply,
-        lastError: () => this.#lastError,
-        setLastError: (error) => {
-          this.#lastError = error
-        },
-        describe: (error) => this.#text(error),
-      }),
-    )
   }
 
-  /** The message of `error` (a node-redis error, or the string node-redis sometimes emits), redacted. */
   #text(error: unknown): string {
-    const main = toCachexError(error, this.#secrets).message
-    const cause = error instanceof Error ? error.cause : undefined
-    return cause instanceof Error && !main.includes(cause.message)
-      ? `${main} (${toCachexError(cause, this.#secrets).message})`
-      : main
+    return toCachexError(error, this.#secrets).message
   }
 
   #closedError(): ClosedError {

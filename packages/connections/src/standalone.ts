@@ -118,6 +118,8 @@ export class StandaloneConnection implements Connection {
   #resetReason = ''
   /** Whether the URL asked for TLS (`rediss://`): connection failures then carry a TLS hint. */
   #tls = false
+  /** Counts the times the connection became ready (`generation`). */
+  #generation = 0
 
   constructor(options: StandaloneOptions) {
     const { connectTimeoutMs, deadlines } = callBounds(options)
@@ -181,6 +183,23 @@ export class StandaloneConnection implements Connection {
    */
   get ready(): boolean {
     return !this.#closed && !this.#down && this.#ready()
+  }
+
+  /**
+   * Whether the connection is known to be down (calls fail fast until it is back).
+   * @internal
+   */
+  get isDown(): boolean {
+    return this.#down
+  }
+
+  /**
+   * How many times the connection became ready: a new number means a new connection, possibly
+   * to a restarted server, so what was learnt about the server on an older one may be stale.
+   * @internal
+   */
+  get generation(): number {
+    return this.#generation
   }
 
   /**
@@ -335,6 +354,7 @@ export class StandaloneConnection implements Connection {
 
   /** The connection works (again): calls go through. */
   #up(): void {
+    this.#generation++
     this.#down = false
     this.#downCause = undefined
     this.#attempts = 0

@@ -50,6 +50,25 @@ function errorOf(promise: Promise<unknown>): Promise<unknown> {
 
 /** The longest wait between two reconnection attempts (`MAX_RECONNECT_DELAY`). */
 const RECONNECT_INTERVAL_MS = 2000
+
+/**
+ * Makes `other` a replica of `primary` (reads go only to replicas in sync), writable, with its
+ * own value for `key`: a read's reply says which node served it.
+ */
+async function holdOwnValue(
+  primary: { port: number },
+  other: { url: string },
+  key: string,
+): Promise<void> {
+  const node = open({ location: other.url })
+  await node.command(['REPLICAOF', '127.0.0.1', String(primary.port)])
+  await node.command(['CONFIG', 'SET', 'replica-read-only', 'no'])
+  await eventually(async () => {
+    const info = String(await node.command(['INFO', 'replication']))
+    if (!info.includes('master_link_status:up')) throw new Error('not in sync yet')
+  }, SETTLE_MS)
+  await node.command(['SET', key, 'replica'])
+}
 const READ = { readonly: true }
 
 function text(reply: unknown): string | null {
@@ -429,10 +448,9 @@ describe('circuit breaker', () => {
     const primary = await server()
     const other = await server()
     const key = uniquePrefix('replica')
-    // Two unrelated servers, each with its own value, to see which one answers.
     const c = closeAfterTest(replica({ location: [primary.url, other.url], ...FAST }))
     await c.command(['SET', key, 'primary'])
-    await open({ location: other.url, ...FAST }).command(['SET', key, 'replica'])
+    await holdOwnValue(primary, other, key)
     await eventually(async () => {
       if (text(await c.command(['GET', key], READ)) !== 'replica') throw new Error('not yet')
     }, SETTLE_MS)
@@ -452,7 +470,7 @@ describe('circuit breaker', () => {
     const key = uniquePrefix('frozen')
     const c = closeAfterTest(replica({ location: [primary.url, other.url], ...FAST }))
     await c.command(['SET', key, 'primary'])
-    await open({ location: other.url, ...FAST }).command(['SET', key, 'replica'])
+    await holdOwnValue(primary, other, key)
     await eventually(async () => {
       if (text(await c.command(['GET', key], READ)) !== 'replica') throw new Error('not yet')
     }, SETTLE_MS)

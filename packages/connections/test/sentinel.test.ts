@@ -1,5 +1,11 @@
 import { inspect } from 'node:util'
-import { ClosedError, type Connection, ConnectionError, InvalidArgumentError } from '@cachex/core'
+import {
+  ClosedError,
+  type Connection,
+  ConnectionError,
+  InvalidArgumentError,
+  TimeoutError,
+} from '@cachex/core'
 import {
   commandCalls,
   delay,
@@ -12,9 +18,9 @@ import {
   trackUnhandledRejections,
   uniquePrefix,
 } from '@cachex/test-utils'
-import { createClient } from '@redis/client'
+import { createClient, createSentinel } from '@redis/client'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { sentinel } from '../src/index.ts'
+import { FailoverError, sentinel } from '../src/index.ts'
 
 /** node-redis builds a client per node on connect, which takes a while on a busy machine. */
 const BOUNDS = { socketConnectTimeout: 5, socketTimeout: 2 }
@@ -74,10 +80,23 @@ async function until(fn: () => Promise<boolean>, ms: number): Promise<void> {
   }
 }
 
-interface SentinelClient {
-  getMasterNode(): { host: string; port: number } | undefined
-  getReplicaNodes(): Map<{ host: string; port: number }, number>
-  sendCommand(isReadonly: boolean, args: string[]): Promise<unknown>
+/** The port a node-redis client is connected to, as the server says. */
+async function port(client: Raw): Promise<number> {
+  return Number(/tcp_port:(\d+)/.exec(String(await client.sendCommand(['INFO', 'server'])))?.[1])
+}
+
+async function role(client: Raw): Promise<string> {
+  return /role:(\w+)/.exec(String(await client.sendCommand(['INFO', 'replication'])))?.[1] ?? '?'
+}
+
+/** Reads through `c` until every node in `nodes` has served one: all are in the read rotation. */
+async function warm(c: Connection, nodes: Raw[], key: string): Promise<void> {
+  for (const node of nodes) await node.sendCommand(['CONFIG', 'RESETSTAT'])
+  await until(async () => {
+    for (let i = 0; i < 10; i++) await c.command(['GET', key], { readonly: true })
+    for (const node of nodes) if ((await commandCalls(node, 'get')) === 0) return false
+    return true
+  }, 10_000)
 }
 
 describe('through the sentinels', () => {
@@ -108,6 +127,8 @@ describe('through the sentinels', () => {
     await c.command(['WAIT', '2', '5000'])
     const primary = await raw(main.primary)
     const replicas = await Promise.all(main.replicas.map(raw))
+    // once both replicas are checked (the first reads may run on the primary meanwhile)
+    await warm(c, replicas, key)
     for (const node of [primary, ...replicas]) await node.sendCommand(['CONFIG', 'RESETSTAT'])
     for (let i = 0; i < 100; i++) {
       expect(replyText(await c.command(['GET', key], { readonly: true }))).toBe('r')
@@ -134,15 +155,33 @@ describe('through the sentinels', () => {
     expect(await commandCalls(primary, 'get')).toBe(20)
   })
 
-  it('client() is the connected RedisSentinel, for reads and writes', async () => {
+  it("client() is the primary's node-redis client, client({ write: false }) a replica's", async () => {
     const c = open({ location: main.location, sentinels: main.addresses })
-    const client = (await c.client()) as SentinelClient
-    expect(client.getMasterNode()?.port).toBe(main.primary.port)
-    expect([...client.getReplicaNodes().keys()].map((n) => n.port).sort()).toEqual(
-      main.replicas.map((r) => r.port).sort(),
-    )
-    expect(await c.client({ write: false })).toBe(client)
-    expect(String(await client.sendCommand(false, ['PING']))).toBe('PONG')
+    const write = (await c.client()) as Raw
+    expect(await port(write)).toBe(main.primary.port)
+    expect(await role(write)).toBe('master')
+    const read = (await c.client({ write: false })) as Raw
+    expect(main.replicas.map((r) => r.port)).toContain(await port(read))
+    expect(await role(read)).toBe('slave')
+  })
+
+  it('uses a node-redis RedisSentinel handed in as it is: it routes commands itself', async () => {
+    const given = createSentinel({
+      name: main.name,
+      sentinelRootNodes: main.addresses.map(([host, p]) => ({ host, port: p })),
+      replicaPoolSize: 1,
+    })
+    given.on('error', () => {})
+    const c = open({ location: given as never, sentinels: main.addresses })
+    const key = uniquePrefix('given')
+    expect(replyText(await c.command(['SET', key, 'g']))).toBe('OK')
+    await c.command(['WAIT', '2', '5000'])
+    expect(replyText(await c.command(['GET', key], { readonly: true }))).toBe('g')
+    expect(await c.client()).toBe(given)
+    await c.close()
+    // not closed by cachex without closeConnection
+    expect(given.isOpen).toBe(true)
+    await given.close()
   })
 
   it('selects the database of the URL; scans and flushes on the primary', async () => {
@@ -344,9 +383,8 @@ describe('failures', () => {
     const key = uniquePrefix('failover')
     await c.command(['SET', key, 'before'])
     await c.command(['WAIT', '2', '5000'])
-    const client = (await c.client()) as SentinelClient
     const old = main.primary
-    expect(client.getMasterNode()?.port).toBe(old.port)
+    expect(await port((await c.client()) as Raw)).toBe(old.port)
 
     const killedAt = performance.now()
     await old.kill()
@@ -369,7 +407,7 @@ describe('failures', () => {
 
     const promoted = await main.waitForFailover(old)
     expect(promoted.port).not.toBe(old.port)
-    expect(client.getMasterNode()?.port).toBe(promoted.port)
+    expect(await port((await c.client()) as Raw)).toBe(promoted.port)
     // the write landed on the promoted replica, and what was written before is there
     const node = await raw(promoted)
     expect(await node.get(`${key}:after`)).not.toBeNull()
@@ -427,4 +465,277 @@ describe('a primary that is down, with no failover', () => {
     // within one reconnect interval (2 s), with a margin for a busy machine
     expect(back.ms).toBeLessThan(2000 + 3000)
   }, 30_000)
+})
+
+/** When a sentinel of `deployment` first announces a new primary (`+switch-master`). */
+async function watchSwitch(
+  deployment: SentinelDeployment,
+): Promise<{ at: () => number | undefined }> {
+  let at: number | undefined
+  for (const node of deployment.sentinels) {
+    const client = newClient(node.url)
+    client.on('error', () => {})
+    await client.connect()
+    raws.push(client)
+    await client.subscribe('+switch-master', () => {
+      at ??= performance.now()
+    })
+  }
+  return { at: () => at }
+}
+
+async function sentinelCall(deployment: SentinelDeployment, args: string[]): Promise<unknown> {
+  const client = newClient((deployment.sentinels[0] as RedisServer).url)
+  client.on('error', () => {})
+  await client.connect()
+  try {
+    return await client.sendCommand(args)
+  } finally {
+    client.destroy()
+  }
+}
+
+interface Call {
+  at: number
+  ms: number
+  error?: unknown
+}
+
+/**
+ * Reads of `seeded` keys (10 at a time) and writes of new keys (one at a time) through `c`, until
+ * `stop()`: every call, and what each acknowledged write wrote.
+ */
+function load(c: Connection, seeded: ReadonlyMap<string, string>, prefix: string) {
+  let running = true
+  const reads: Call[] = []
+  const writes: Call[] = []
+  let misses = 0
+  const acked = new Map<string, string>()
+  const keys = [...seeded.keys()]
+  const reading = (async () => {
+    for (let n = 0; running && keys.length > 0; n += 10) {
+      const batch = keys.slice(n % keys.length, (n % keys.length) + 10)
+      await Promise.all(
+        batch.map(async (key) => {
+          const at = performance.now()
+          const result = await timed(c.command(['GET', key], { readonly: true }))
+          reads.push({ at, ms: result.ms, error: result.error })
+          if (result.error === undefined && replyText(result.value) !== seeded.get(key)) misses++
+        }),
+      )
+      await delay(2)
+    }
+  })()
+  const writing = (async () => {
+    for (let i = 0; running; i++) {
+      const key = `${prefix}:w:${i}`
+      const at = performance.now()
+      const result = await timed(c.command(['SET', key, String(i)]))
+      writes.push({ at, ms: result.ms, error: result.error })
+      if (result.error === undefined) acked.set(key, String(i))
+      else await delay(5)
+    }
+  })()
+  return {
+    async stop() {
+      running = false
+      await Promise.all([reading, writing])
+      const failed = writes.filter((w) => w.error !== undefined)
+      return {
+        reads,
+        writes,
+        misses,
+        acked,
+        failed,
+        /** When the last failed write settled: from then on, every write succeeded. */
+        resumedAt: Math.max(0, ...failed.map((w) => w.at + w.ms)),
+      }
+    },
+  }
+}
+
+/** Writes `count` keys through `c` and waits until both replicas have them. */
+async function seed(
+  c: Connection,
+  prefix: string,
+  count: number,
+  replicas = 2,
+): Promise<Map<string, string>> {
+  const seeded = new Map<string, string>()
+  for (let i = 0; i < count; i++) seeded.set(`${prefix}:seed:${i}`, `v${i}`)
+  for (const [key, value] of seeded) await c.command(['SET', key, value])
+  await c.command(['WAIT', String(replicas), '1000'])
+  return seeded
+}
+
+/** Every acknowledged write is on `node`, with its value. */
+async function expectAcked(node: Raw, acked: ReadonlyMap<string, string>): Promise<void> {
+  const keys = [...acked.keys()]
+  for (let i = 0; i < keys.length; i += 500) {
+    const chunk = keys.slice(i, i + 500)
+    const values = await node.mGet(chunk)
+    expect(values).toEqual(chunk.map((key) => acked.get(key)))
+  }
+}
+
+describe('failovers', () => {
+  let manual: SentinelDeployment
+  let crash: SentinelDeployment
+
+  beforeAll(async () => {
+    ;[manual, crash] = await Promise.all([
+      startSentinels({ replicas: 2 }),
+      startSentinels({ replicas: 2 }),
+    ])
+  })
+
+  afterAll(async () => {
+    await Promise.all([manual?.stop(), crash?.stop()])
+  })
+
+  it('SENTINEL FAILOVER: reads never stop; writes fail fast with FailoverError, and resume at the switch', async () => {
+    const c = open({ location: manual.location, sentinels: manual.addresses })
+    const waiting = open({
+      location: manual.location,
+      sentinels: manual.addresses,
+      socketTimeout: 5,
+      sentinelOptions: { waitForPrimary: true },
+    })
+    const prefix = uniquePrefix('manual')
+    const seeded = await seed(c, prefix, 50)
+    await warm(c, await Promise.all(manual.replicas.map(raw)), [...seeded.keys()][0] as string)
+    await waiting.command(['PING'])
+    const switched = await watchSwitch(manual)
+    const loads = [load(c, seeded, prefix), load(waiting, new Map(), `${prefix}:wait`)]
+    await delay(300)
+    await sentinelCall(manual, ['SENTINEL', 'FAILOVER', manual.name])
+    const promoted = await manual.waitForFailover(manual.primary)
+    await until(async () => switched.at() !== undefined, 10_000)
+    await delay(1500)
+    const [stats, waited] = (await Promise.all(loads.map((l) => l.stop()))) as [
+      Awaited<ReturnType<ReturnType<typeof load>['stop']>>,
+      Awaited<ReturnType<ReturnType<typeof load>['stop']>>,
+    ]
+    const switchAt = switched.at() as number
+    const resumed = stats.resumedAt - switchAt
+    console.log(
+      `SENTINEL FAILOVER: ${stats.reads.length} reads, ${stats.writes.length} writes (${stats.failed.length} failed), writes resumed ${resumed.toFixed(0)} ms after the switch; slowest read ${Math.max(...stats.reads.map((r) => r.ms)).toFixed(0)} ms`,
+    )
+    // reads never stopped
+    expect(stats.reads.filter((r) => r.error !== undefined).map((r) => String(r.error))).toEqual([])
+    // a read takes milliseconds (the bound only proves that none waits for the failover)
+    for (const read of stats.reads) expect(read.ms).toBeLessThan(1500)
+    expect(stats.misses).toBe(0)
+    // writes failed fast, typed, and only around the switch
+    expect(stats.failed.some((w) => w.error instanceof FailoverError)).toBe(true)
+    for (const write of stats.failed) {
+      expect(write.error).toBeInstanceOf(ConnectionError)
+      expect(write.error).not.toBeInstanceOf(TimeoutError)
+      expect(write.ms).toBeLessThan(1000)
+    }
+    expect(resumed).toBeLessThan(1500)
+    // with waitForPrimary, no write failed: each waited for the new primary
+    expect(waited.failed.map((w) => String(w.error))).toEqual([])
+    for (const write of waited.writes) expect(write.ms).toBeLessThan(5000)
+    // no acknowledged write was lost (none went to the old primary after the promotion)
+    const node = await raw(promoted)
+    await node.sendCommand(['WAIT', '1', '5000'])
+    await expectAcked(node, stats.acked)
+    await expectAcked(node, waited.acked)
+  }, 60_000)
+
+  it('kill -9 of the primary: reads never stop, writes resume at the switch', async () => {
+    const c = open({ location: crash.location, sentinels: crash.addresses })
+    const prefix = uniquePrefix('crash')
+    const seeded = await seed(c, prefix, 50)
+    await warm(c, await Promise.all(crash.replicas.map(raw)), [...seeded.keys()][0] as string)
+    const switched = await watchSwitch(crash)
+    const running = load(c, seeded, prefix)
+    await delay(300)
+    const killedAt = performance.now()
+    await crash.primary.kill()
+    const promoted = await crash.waitForFailover(crash.primary)
+    await until(async () => switched.at() !== undefined, 10_000)
+    await delay(1500)
+    const stats = await running.stop()
+    const resumed = stats.resumedAt - (switched.at() as number)
+    if (process.env.DEBUG_FAILOVER)
+      console.log(
+        'read errors at (ms from switch)',
+        stats.reads
+          .filter((r) => r.error)
+          .map((r) => (r.at - (switched.at() as number)).toFixed(0)),
+        'kill at',
+        (killedAt - (switched.at() as number)).toFixed(0),
+      )
+    console.log(
+      `kill -9: ${stats.reads.length} reads, ${stats.writes.length} writes (${stats.failed.length} failed), writes resumed ${resumed.toFixed(0)} ms after the switch; slowest read ${Math.max(...stats.reads.map((r) => r.ms)).toFixed(0)} ms`,
+    )
+    expect(stats.reads.filter((r) => r.error !== undefined).map((r) => String(r.error))).toEqual([])
+    for (const read of stats.reads) expect(read.ms).toBeLessThan(1500)
+    expect(stats.misses).toBe(0)
+    for (const write of stats.failed) {
+      expect(write.error).toBeInstanceOf(ConnectionError)
+      expect(write.error).not.toBeInstanceOf(TimeoutError)
+      expect(write.ms).toBeLessThan(1000)
+    }
+    expect(resumed).toBeLessThan(1500)
+    const node = await raw(promoted)
+    await node.sendCommand(['WAIT', '1', '5000'])
+    await expectAcked(node, stats.acked)
+  }, 60_000)
+
+  it('the killed primary restarts empty: no read goes to it until it is a replica in sync', async () => {
+    const c = open({ location: crash.location, sentinels: crash.addresses })
+    const prefix = uniquePrefix('restart')
+    const seeded = await seed(c, prefix, 50, 1)
+    const old = crash.primary
+    const promoted = await crash.currentPrimary()
+    expect(promoted.port).not.toBe(old.port)
+    const readAll = async (ms: number) => {
+      const stats = load(c, seeded, prefix)
+      await delay(ms)
+      return stats.stop()
+    }
+    // restarted empty, it says it is a primary until the sentinels turn it into a replica
+    await old.start()
+    const empty = await raw(old)
+    await until(async () => {
+      const replicas = (await sentinelCall(crash, ['SENTINEL', 'REPLICAS', crash.name])) as unknown
+      return (
+        JSON.stringify(replicas).includes(String(old.port)) &&
+        !JSON.stringify(replicas).includes('s_down')
+      )
+    }, 15_000)
+    const whileEmpty = await readAll(2000)
+    expect(whileEmpty.reads.filter((r) => r.error !== undefined)).toEqual([])
+    expect(whileEmpty.misses).toBe(0)
+    expect(await commandCalls(empty, 'get')).toBe(0)
+    // turned into a replica, as the sentinels do, with a full sync that takes 2 s
+    const primary = await raw(promoted)
+    await primary.sendCommand(['CONFIG', 'SET', 'repl-diskless-sync-delay', '2'])
+    try {
+      await empty.sendCommand(['REPLICAOF', '127.0.0.1', String(promoted.port)])
+      const whileSyncing = await readAll(1500)
+      expect(whileSyncing.reads.filter((r) => r.error !== undefined)).toEqual([])
+      expect(whileSyncing.misses).toBe(0)
+      expect(await commandCalls(empty, 'get')).toBe(0)
+    } finally {
+      await primary.sendCommand(['CONFIG', 'SET', 'repl-diskless-sync-delay', '0'])
+    }
+    // in sync: it serves reads again
+    await until(
+      async () =>
+        (await role(empty)) === 'slave' &&
+        String(await empty.sendCommand(['INFO', 'replication'])).includes('master_link_status:up'),
+      15_000,
+    )
+    const key = [...seeded.keys()][0] as string
+    await until(async () => {
+      for (let i = 0; i < 10; i++) {
+        expect(replyText(await c.command(['GET', key], { readonly: true }))).toBe(seeded.get(key))
+      }
+      return (await commandCalls(empty, 'get')) > 0
+    }, 10_000)
+  }, 60_000)
 })

@@ -130,7 +130,7 @@ export async function getRedisConnection(
   options: GetRedisConnectionOptions = {},
 ): Promise<RedisConnectionClient> {
   const client = await caches.get(alias).connection.client({ write: options.write ?? true })
-  if (options.client !== undefined && kindOf(client) !== options.client) {
+  if (options.client !== undefined && !isKind(client, options.client, config?.[alias]?.client)) {
     throw new InvalidArgumentError(
       `getRedisConnection('${alias}', { client: '${String(options.client)}' }): the cache '${alias}' runs on a ${KIND_NAMES[kindOf(client)]}`,
     )
@@ -143,6 +143,17 @@ const KIND_NAMES: Record<ClientName | 'other', string> = {
   sentinel: "Redis Sentinel (client: 'sentinel')",
   cluster: "Redis Cluster (client: 'cluster')",
   other: 'connection of its own (a custom connection factory)',
+}
+
+/**
+ * Whether `client` is what the topology `kind` resolves: a Sentinel cache resolves the node-redis
+ * client of its primary or a replica (or the `RedisSentinel` handed in).
+ */
+function isKind(client: unknown, kind: ClientName, configured: unknown): boolean {
+  const actual = kindOf(client)
+  return (
+    actual === kind || (kind === 'sentinel' && actual === 'default' && configured === 'sentinel')
+  )
 }
 
 /** Which topology's node-redis object `client` is. */

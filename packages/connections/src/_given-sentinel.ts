@@ -1,0 +1,286 @@
+import type { ClosedError, CommandRoute, Connection, RedisArgument } from '@cachex/core'
+import { ErrorReply } from '@redis/client'
+import {
+  Breaker,
+  callBounds,
+  closedError,
+  closeWithin,
+  connectBounded,
+  SharedAttempt,
+  scanNode,
+  within,
+} from './_connect.ts'
+import { commandWeight, type Deadlines } from './_deadlines.ts'
+import { toCachexError } from './_errors.ts'
+import { COMMAND_OPTIONS, TEXT_COMMAND_OPTIONS, withOptions } from './_options.ts'
+import type { RedisSentinelLike, SentinelConnectionOptions, SentinelOptions } from './sentinel.ts'
+import { isClientClosed } from './standalone.ts'
+
+/** A read on a replica that failed this way runs again on the primary. */
+function isReplicaFailure(error: unknown): boolean {
+  if (!(error instanceof ErrorReply)) return true
+  return /^(LOADING|MASTERDOWN)\b/.test(error.message)
+}
+
+/** Whether `error`, or an error it wraps, is an error reply (a wrong password, an unknown user…). */
+function isErrorReply(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof ErrorReply) return true
+  }
+  return false
+}
+
+/** How long the answer to "is a replica connected?" is reused. */
+const REPLICA_CHECK_MS = 100
+
+/**
+ * The connection over a node-redis `RedisSentinel` the user handed in as `location`: node-redis
+ * routes each command and follows failovers itself (commands sent during one wait for it, each
+ * within `socketTimeout`). cachex bounds every call, fails fast once connecting failed, and while
+ * node-redis reports an error of its client of the primary (`client-error` events of type
+ * `MASTER`), until a `PING` answers or a new primary is announced.
+ */
+export class GivenSentinelConnection implements Connection {
+  readonly #sentinel: RedisSentinelLike
+  /** The sentinel seen through `withCommandOptions(COMMAND_OPTIONS)`. */
+  readonly #sender: Pick<RedisSentinelLike, 'sendCommand'>
+  /** The same, replying with bulk strings as text. */
+  readonly #textSender: Pick<RedisSentinelLike, 'sendCommand'>
+  readonly #closeSentinel: boolean
+  readonly #connectTimeoutMs: number
+  readonly #deadlines: Deadlines
+  readonly #secrets: string[]
+  readonly #where: string
+  #closed = false
+  /** `sentinel.connect()` in flight. */
+  #opening: Promise<void> | undefined
+  /** One bounded wait for `#opening`, shared by the calls that arrive meanwhile. */
+  readonly #connecting = new SharedAttempt()
+  /** After connecting failed: calls fail fast while it is retried in the background. */
+  readonly #breaker = new Breaker()
+  /**
+   * After node-redis reported an error of the primary's client: calls for the primary fail fast
+   * while a `PING` checks it in the background, until one answers, a new primary is announced,
+   * or the sentinel is ready again.
+   */
+  readonly #primary = new Breaker()
+  #lastError: unknown
+  #replicasUp = false
+  #replicasCheckedAt = Number.NEGATIVE_INFINITY
+
+  constructor(options: SentinelOptions) {
+    const { connectTimeoutMs, deadlines } = callBounds(options)
+    this.#connectTimeoutMs = connectTimeoutMs
+    this.#deadlines = deadlines
+    const extra = (options.sentinelOptions ?? {}) as SentinelConnectionOptions
+    const sentinel = options.location as RedisSentinelLike
+    this.#sentinel = sentinel
+    this.#closeSentinel = options.closeConnection ?? false
+    this.#secrets = [options.password, extra.password].filter((s): s is string => !!s)
+    this.#where = 'the given sentinel'
+    this.#sender = withOptions(sentinel, COMMAND_OPTIONS, () => ({
+      sendCommand: (isReadonly: boolean, args: ReadonlyArray<RedisArgument>) =>
+        sentinel.sendCommand(isReadonly, args, COMMAND_OPTIONS),
+    }))
+    this.#textSender = withOptions(sentinel, TEXT_COMMAND_OPTIONS, () => ({
+      sendCommand: (isReadonly: boolean, args: ReadonlyArray<RedisArgument>) =>
+        sentinel.sendCommand(isReadonly, args, TEXT_COMMAND_OPTIONS),
+    }))
+    // An 'error' event without a listener crashes the process; remember it for messages instead.
+    this.#sentinel.on('error', (error) => {
+      this.#lastError = error
+      this.#replicasCheckedAt = Number.NEGATIVE_INFINITY
+    })
+    // node-redis reports each error of its node clients as a 'client-error' event, whose type
+    // says which: a `MASTER` one means the primary is unreachable.
+    this.#sentinel.on('client-error', (event) => {
+      const { type, error } = (event ?? {}) as { type?: string; error?: unknown }
+      this.#replicasCheckedAt = Number.NEGATIVE_INFINITY
+      if (type === 'MASTER' && this.#ready() && !this.#closed) {
+        this.#lastError = error
+        this.#primary.down(error, this.#checkPrimary)
+      }
+    })
+    this.#sentinel.on('topology-change', (event) => {
+      this.#replicasCheckedAt = Number.NEGATIVE_INFINITY
+      if ((event as { type?: string } | undefined)?.type === 'MASTER_CHANGE') this.#primary.up()
+    })
+    this.#sentinel.on('ready', () => {
+      this.#breaker.up()
+      this.#primary.up()
+    })
+  }
+
+  command(args: RedisArgument[], route?: CommandRoute): Promise<unknown> {
+    const readonly = route?.readonly === true
+    const text = route?.text === true
+    if (!this.#closed && this.#ready()) return this.#send(args, readonly, text)
+    return this.#whenReady().then(() => this.#send(args, readonly, text))
+  }
+
+  async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
+    await this.#whenReady()
+    const readonly = route?.readonly === true
+    const text = route?.text === true
+    return Promise.all(
+      commands.map((args) => this.#send(args, readonly, text).catch((error: Error) => error)),
+    )
+  }
+
+  scan(pattern: string, count: number): AsyncIterable<string[]> {
+    return scanNode((args) => this.command(args), pattern, count)
+  }
+
+  async flush(): Promise<void> {
+    await this.command(['FLUSHDB'])
+  }
+
+  /** The connected node-redis `RedisSentinel`, whatever `write` says: it routes commands itself. */
+  async client(_options?: { write?: boolean }): Promise<unknown> {
+    await this.#whenReady()
+    return this.#sentinel
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.#breaker.close()
+    this.#primary.close()
+    const sentinel = this.#sentinel
+    if (!this.#closeSentinel || (!sentinel.isOpen && this.#opening === undefined)) return
+    await closeWithin(
+      () => sentinel.close(),
+      () => {
+        sentinel.destroy().catch(() => undefined)
+      },
+      this.#deadlines.timeoutMs ?? this.#connectTimeoutMs,
+    )
+  }
+
+  #send(args: RedisArgument[], readonly: boolean, text: boolean): Promise<unknown> {
+    const weight = commandWeight(args)
+    const refused = this.#deadlines.refuse(weight, args[0] as RedisArgument, this.#where)
+    if (refused !== undefined) return Promise.reject(refused)
+    const onReplica = readonly && this.#replicasReady()
+    if (!onReplica && this.#primary.isDown) {
+      return Promise.reject(
+        this.#primary.error(`the primary of ${this.#where}`, (error) => this.#text(error)),
+      )
+    }
+    const sender = text ? this.#textSender : this.#sender
+    let reply = sender.sendCommand(onReplica, args)
+    if (onReplica) {
+      reply = reply.catch((error: unknown) => {
+        if (this.#closed || !isReplicaFailure(error)) throw error
+        this.#replicasCheckedAt = Number.NEGATIVE_INFINITY
+        return sender.sendCommand(false, args)
+      })
+    }
+    return this.#deadlines.track(reply, String(args[0]), this.#mapError, weight)
+  }
+
+  readonly #mapError = (error: unknown): Error =>
+    this.#closed && isClientClosed(error)
+      ? this.#closedError()
+      : toCachexError(error, this.#secrets)
+
+  /**
+   * Whether some replica has a ready client, so that node-redis can serve a read there (it throws
+   * when it has no replica client, and keeps re-asking the sentinels while the one it picked is
+   * down). Reused for `REPLICA_CHECK_MS`, and asked again after an error or a topology change.
+   */
+  #replicasReady(): boolean {
+    const now = performance.now()
+    if (now - this.#replicasCheckedAt < REPLICA_CHECK_MS) return this.#replicasUp
+    this.#replicasCheckedAt = now
+    let up = false
+    for (const count of this.#sentinel.getReplicaNodes().values()) {
+      if (count > 0) {
+        up = true
+        break
+      }
+    }
+    this.#replicasUp = up
+    return up
+  }
+
+  #ready(): boolean {
+    return this.#sentinel.isOpen && this.#opening === undefined
+  }
+
+  /**
+   * Resolves when the sentinel is connected; waits for it (at most `socketConnectTimeout`) the
+   * first time, and rejects at once while the last attempt failed (it is retried in the
+   * background, `reconnectDelay` apart).
+   */
+  #whenReady(): Promise<void> {
+    if (this.#closed) return Promise.reject(this.#closedError())
+    if (this.#ready()) return Promise.resolve()
+    if (this.#breaker.isDown) {
+      return Promise.reject(this.#breaker.error(this.#where, (error) => this.#text(error)))
+    }
+    return this.#connect().catch((error: unknown) => {
+      if (!this.#closed) this.#breaker.down(error, this.#reconnect)
+      throw error
+    })
+  }
+
+  readonly #reconnect = (): Promise<void> => this.#connect()
+
+  /** The background check of a primary reported down: a `PING`, bounded by `socketTimeout`. */
+  readonly #checkPrimary = (): Promise<unknown> =>
+    within(
+      this.#sender.sendCommand(false, ['PING']),
+      this.#deadlines.timeoutMs ?? this.#connectTimeoutMs,
+      `no PING reply from the primary of ${this.#where}`,
+    )
+
+  /**
+   * Waits for the sentinel to connect, at most `socketConnectTimeout`; starts connecting if
+   * needed. A connection attempt that outlives the wait goes on, and later calls wait for it.
+   */
+  #connect(): Promise<void> {
+    const sentinel = this.#sentinel
+    if (this.#opening === undefined && !sentinel.isOpen) {
+      const opening = sentinel.connect().then(() => undefined)
+      this.#opening = opening
+      const clear = () => {
+        if (this.#opening === opening) this.#opening = undefined
+      }
+      opening.then(clear, (error: unknown) => {
+        this.#lastError = error
+        clear()
+      })
+    }
+    const opening = this.#opening
+    if (opening === undefined) return Promise.resolve()
+    return this.#connecting.run(() =>
+      connectBounded({
+        emitter: sentinel,
+        where: this.#where,
+        timeoutMs: this.#connectTimeoutMs,
+        opening,
+        // A sentinel or a data node refused the handshake (a wrong password, an unknown user).
+        isFatal: isErrorReply,
+        lastError: () => this.#lastError,
+        setLastError: (error) => {
+          this.#lastError = error
+        },
+        describe: (error) => this.#text(error),
+      }),
+    )
+  }
+
+  /** The message of `error` (a node-redis error, or the string node-redis sometimes emits), redacted. */
+  #text(error: unknown): string {
+    const main = toCachexError(error, this.#secrets).message
+    const cause = error instanceof Error ? error.cause : undefined
+    return cause instanceof Error && !main.includes(cause.message)
+      ? `${main} (${toCachexError(cause, this.#secrets).message})`
+      : main
+  }
+
+  #closedError(): ClosedError {
+    return closedError(this.#where)
+  }
+}

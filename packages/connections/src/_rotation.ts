@@ -1,0 +1,308 @@
+import {
+  type CommandRoute,
+  ConnectionError,
+  type RedisArgument,
+  ResponseError,
+  TimeoutError,
+} from '@cachex/core'
+import type { StandaloneConnection } from './standalone.ts'
+
+/** Milliseconds between two checks of a replica's replication state. */
+export const REPLICA_CHECK_MS = 1000
+
+/** What a replica says of itself in `INFO replication` and `INFO server`. */
+export interface ReplicaState {
+  /** `role`: `slave` or `master`. */
+  role: string
+  /** `master_link_status:up`: it is connected to its primary and in sync. */
+  linkUp: boolean
+  /** `master_sync_in_progress:1`: a full resynchronization, which replaces its data set, runs. */
+  syncing: boolean
+  /** `run_id`: a new one means the process restarted, with whatever data it loaded. */
+  runId: string
+}
+
+/** Parses the replies of `INFO replication` and `INFO server`. */
+export function replicaState(replication: string, server: string): ReplicaState {
+  const field = (text: string, name: string) =>
+    new RegExp(`^${name}:(.*)$`, 'm').exec(text)?.[1]?.trim() ?? ''
+  return {
+    role: field(replication, 'role'),
+    linkUp: field(replication, 'master_link_status') === 'up',
+    syncing: field(replication, 'master_sync_in_progress') === '1',
+    runId: field(server, 'run_id'),
+  }
+}
+
+/**
+ * Whether a node may serve reads:
+ * - `healthy`: a replica in sync with its primary (`role:slave`, `master_link_status:up`, no
+ *   full resynchronization running). Only this lets a node enter the rotation.
+ * - `complete`: it was healthy, is the same process since (same `run_id`) and has not started a
+ *   full resynchronization, but its link is down or it was promoted — while there is no primary
+ *   to write to (it died, or a failover runs). Its data is then the newest there is, so it keeps
+ *   serving reads through the failover.
+ * - `out`: anything else — an empty restarted node, a node still syncing, a replica cut off from a
+ *   primary that still takes writes (its data falls behind). It leaves the rotation.
+ */
+export function verdict(
+  state: ReplicaState,
+  trustedRunId: string | undefined,
+  primaryUp: boolean,
+): 'healthy' | 'complete' | 'out' {
+  if (state.syncing) return 'out'
+  if (state.role === 'slave' && state.linkUp) return 'healthy'
+  if (primaryUp || trustedRunId === undefined || state.runId !== trustedRunId) return 'out'
+  return state.role === 'slave' || state.role === 'master' ? 'complete' : 'out'
+}
+
+interface Member {
+  readonly node: StandaloneConnection
+  /** The connection generation `state` was read on; a new connection needs a new check. */
+  generation: number
+  state: ReplicaState | undefined
+  /** The `run_id` the node had when last seen healthy; cleared when it leaves the rotation. */
+  trustedRunId: string | undefined
+  /** `performance.now()` until which it is left out, after a read timed out on it. */
+  benchedUntil: number
+  checking: boolean
+}
+
+/** What a `ReplicaRotation` needs to know of the topology around it. */
+export interface RotationOptions {
+  /**
+   * Whether writes have a primary now (it is not known down, and no failover runs): while they
+   * do not, replicas that were healthy keep serving reads though their link is down.
+   */
+  primaryUp(): boolean
+  /** Milliseconds a replica whose read timed out is left out. */
+  benchMs: number
+  /** Milliseconds between two checks of each replica. @default REPLICA_CHECK_MS */
+  checkMs?: number
+}
+
+/**
+ * The read rotation of a topology with replicas (`replica`, `sentinel`): a node serves reads only
+ * once it reported itself a replica in sync with its primary (`role:slave`,
+ * `master_link_status:up`), checked on every new connection to it and every `checkMs` after, and
+ * leaves the rotation as soon as a check says otherwise (see `verdict`). A node is never read from
+ * on a connection that was not checked: a restarted, empty node reconnects first.
+ */
+export class ReplicaRotation {
+  readonly #members = new Map<StandaloneConnection, Member>()
+  readonly #options: RotationOptions
+  #timer: NodeJS.Timeout | undefined
+  #closed = false
+
+  constructor(options: RotationOptions) {
+    this.#options = options
+  }
+
+  /** The nodes that are candidates now. */
+  get nodes(): StandaloneConnection[] {
+    return [...this.#members.keys()]
+  }
+
+  /** Makes `node` a candidate: it serves reads once a check finds it healthy. */
+  add(node: StandaloneConnection): void {
+    if (this.#closed || this.#members.has(node)) return
+    this.#members.set(node, {
+      node,
+      generation: -1,
+      state: undefined,
+      trustedRunId: undefined,
+      benchedUntil: 0,
+      checking: false,
+    })
+    this.#check(this.#members.get(node) as Member)
+    this.#timer ??= setInterval(() => this.checkAll(), this.#options.checkMs ?? REPLICA_CHECK_MS)
+    this.#timer.unref()
+  }
+
+  /** Takes `node` out of the candidates (it is the primary now, or gone). */
+  remove(node: StandaloneConnection): void {
+    this.#members.delete(node)
+  }
+
+  /**
+   * A random node that may serve a read now, or `undefined` (then the primary serves it). Nodes
+   * not connected start connecting; nodes on a connection not checked yet are checked.
+   */
+  pick(): StandaloneConnection | undefined {
+    const members = this.#members
+    if (members.size === 0) return undefined
+    const primaryUp = this.#options.primaryUp()
+    let chosen: StandaloneConnection | undefined
+    let seen = 0
+    let now = 0
+    for (const member of members.values()) {
+      const node = member.node
+      if (!node.ready) {
+        node.warm()
+        continue
+      }
+      if (member.generation !== node.generation) {
+        this.#check(member)
+        continue
+      }
+      if (member.benchedUntil !== 0) {
+        now ||= performance.now()
+        if (member.benchedUntil > now) continue
+        member.benchedUntil = 0
+      }
+      const state = member.state
+      if (state === undefined || verdict(state, member.trustedRunId, primaryUp) === 'out') continue
+      // Reservoir sampling: each eligible node is chosen with the same odds, in one pass.
+      seen++
+      if (Math.random() * seen < 1) chosen = node
+    }
+    return chosen
+  }
+
+  /**
+   * Takes `node` out of the rotation after it failed a read with `error`, until a check finds it
+   * healthy again on a working connection (a replica the sentinels reconfigure drops its clients,
+   * and is back a moment later); after a timeout, for `benchMs` at least.
+   */
+  bench(node: StandaloneConnection, error: unknown): void {
+    const member = this.#members.get(node)
+    if (member === undefined) return
+    member.generation = -1
+    if (error instanceof TimeoutError)
+      member.benchedUntil = performance.now() + this.#options.benchMs
+  }
+
+  /** Checks every candidate now (after a topology change). */
+  checkAll(): void {
+    for (const member of this.#members.values()) this.#check(member)
+  }
+
+  /** Stops checking; the nodes are closed by their owner. */
+  close(): void {
+    this.#closed = true
+    clearInterval(this.#timer)
+    this.#timer = undefined
+    this.#members.clear()
+  }
+
+  /** Asks `INFO replication` and `INFO server` of one candidate (one round trip). */
+  #check(member: Member): void {
+    if (member.checking || this.#closed) return
+    const node = member.node
+    // Not connected and known down: nothing to ask until it reconnects.
+    if (node.isDown && !node.ready) {
+      node.warm()
+      return
+    }
+    member.checking = true
+    const generation = node.generation
+    Promise.all([
+      node.command(['INFO', 'replication'], { text: true }),
+      node.command(['INFO', 'server'], { text: true }),
+    ]).then(
+      ([replication, server]) => {
+        member.checking = false
+        // Sent on a connection that went away meanwhile: the next pick asks again.
+        if (node.generation !== generation || this.#members.get(node) !== member) return
+        const state = replicaState(String(replication), String(server))
+        member.state = state
+        member.generation = generation
+        const judged = verdict(state, member.trustedRunId, this.#options.primaryUp())
+        if (judged === 'healthy') member.trustedRunId = state.runId
+        else if (judged === 'out') member.trustedRunId = undefined
+      },
+      () => {
+        member.checking = false
+        member.generation = -1
+      },
+    )
+  }
+}
+
+/**
+ * Whether a replica that failed a read this way is left out for a while: it could not be reached,
+ * dropped the connection, did not answer in time, or cannot serve reads yet.
+ */
+export function isReplicaFailure(error: unknown): boolean {
+  if (error instanceof ConnectionError) return true
+  // A replica still loading its data set, or cut off from its primary with
+  // `replica-serve-stale-data no`, answers these; the primary can serve the read.
+  return error instanceof ResponseError && /^(LOADING|MASTERDOWN)\b/.test(error.message)
+}
+
+/**
+ * Whether the primary runs a read again after the replica failed it. Not after a timeout: the
+ * call has used up its `socketTimeout` already.
+ */
+export function retriesOnPrimary(error: unknown): boolean {
+  return isReplicaFailure(error) && !(error instanceof TimeoutError)
+}
+
+/**
+ * The node-redis client of a replica in the rotation, waiting for the first check (at most
+ * `REPLICA_CHECK_MS`) when none is in it yet; `undefined` when none is healthy.
+ */
+export async function firstHealthy(
+  rotation: ReplicaRotation,
+  closed: () => boolean,
+): Promise<unknown> {
+  const until = performance.now() + REPLICA_CHECK_MS
+  for (;;) {
+    const node = rotation.pick()
+    if (node !== undefined) return node.client()
+    if (closed() || performance.now() >= until) return undefined
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+/**
+ * Runs a read on a replica of the rotation (on `primary()` when none is in it). When the replica
+ * fails it with a connection error, the read runs once more, on another replica in the rotation
+ * or on the primary: a replica going away (or dropping its clients, as one the sentinels
+ * reconfigure does) fails no read.
+ */
+export function readOn(
+  rotation: ReplicaRotation | undefined,
+  primary: () => StandaloneConnection,
+  args: RedisArgument[],
+  route: CommandRoute | undefined,
+  closed: () => boolean,
+): Promise<unknown> {
+  const node = rotation?.pick()
+  if (node === undefined) return primary().command(args, route)
+  return node.command(args, route).catch((error: unknown) => {
+    if (closed() || !isReplicaFailure(error)) throw error
+    rotation?.bench(node, error)
+    if (!retriesOnPrimary(error)) throw error
+    return (rotation?.pick() ?? primary()).command(args, route)
+  })
+}
+
+/** `readOn` for a batch of reads. */
+export async function readBatchOn(
+  rotation: ReplicaRotation | undefined,
+  primary: () => StandaloneConnection,
+  commands: RedisArgument[][],
+  route: CommandRoute | undefined,
+  closed: () => boolean,
+): Promise<unknown[]> {
+  const node = rotation?.pick()
+  if (node === undefined) return primary().batch(commands, route)
+  let replies: unknown[]
+  try {
+    replies = await node.batch(commands, route)
+  } catch (error) {
+    if (closed() || !isReplicaFailure(error)) throw error
+    rotation?.bench(node, error)
+    if (!retriesOnPrimary(error)) throw error
+    return (rotation?.pick() ?? primary()).batch(commands, route)
+  }
+  const failure = replies.find(isReplicaFailure)
+  if (!closed() && failure !== undefined) {
+    rotation?.bench(node, failure)
+    // The replica went away half-way: the commands only read, so they run again elsewhere.
+    if (replies.some(retriesOnPrimary))
+      return (rotation?.pick() ?? primary()).batch(commands, route)
+  }
+  return replies
+}
