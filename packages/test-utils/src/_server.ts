@@ -95,12 +95,17 @@ export async function launch(options: LaunchOptions): Promise<RedisServer> {
     try {
       return await launchOn(port, options)
     } catch (error) {
-      // Another process may have taken the port between freePort() and the bind.
-      if (attempt >= 5 || !String((error as Error).message).includes('Address already in use')) {
-        throw error
-      }
+      // Another process may have taken the port between freePort() and the bind; on a loaded
+      // machine a server also exits now and then before it says anything. Both deserve a retry.
+      if (attempt >= 5 || !isEarlyExit(error)) throw error
     }
   }
+}
+
+/** Whether a launch failed because the server exited before it was ready (a port taken, …). */
+export function isEarlyExit(error: unknown): boolean {
+  const message = String((error as Error)?.message)
+  return message.includes('Address already in use') || /exited with \d+/.test(message)
 }
 
 async function launchOn(port: number, options: LaunchOptions): Promise<RedisServer> {

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process'
+import { isEarlyExit } from './_server.ts'
 import { freePort, type RedisServer, startRedis } from './index.ts'
 
 /** One node of a test cluster: a `redis-server` started with `--cluster-enabled yes`. */
@@ -165,9 +166,7 @@ async function startNode(options: StartClusterOptions): Promise<ClusterNode> {
       ).trim()
       return Object.assign(server, { busPort, id })
     } catch (error) {
-      if (attempt >= 5 || !String((error as Error).message).includes('Address already in use')) {
-        throw error
-      }
+      if (attempt >= 5 || !isEarlyExit(error)) throw error
     }
   }
 }
