@@ -3,8 +3,8 @@
 
 import { createRequire } from 'node:module'
 import { deflateSync, gunzipSync, gzipSync, inflateSync } from 'node:zlib'
+import { Codec } from '@cachex/core/internal'
 import {
-  Codec,
   type Compressor,
   DEFAULT_MAX_VALUE_SIZE,
   gzipCompressor,

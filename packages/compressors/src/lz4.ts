@@ -1,4 +1,5 @@
-import { type Compressor, decompressionLimitError, requireOptional } from '@cachex/core'
+import { type Compressor, decompressionLimitError } from '@cachex/core'
+import { requireOptional } from '@cachex/core/internal'
 import { refuseBeyond } from './_frames.ts'
 import { lz4FrameBound } from './_lz4-frames.ts'
 import { type CompressorOptions, defineCompressor } from './_zlib-family.ts'

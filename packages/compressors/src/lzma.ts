@@ -1,4 +1,5 @@
-import { type Compressor, decompressionLimitError, requireOptional } from '@cachex/core'
+import { type Compressor, decompressionLimitError } from '@cachex/core'
+import { requireOptional } from '@cachex/core/internal'
 import { type CompressorOptions, defineCompressor } from './_zlib-family.ts'
 
 /** Options of `lzmaCompressor`. */

@@ -1,5 +1,6 @@
 import * as zlib from 'node:zlib'
-import { type Compressor, decompressionLimitError, requireOptional } from '@cachex/core'
+import { type Compressor, decompressionLimitError } from '@cachex/core'
+import { requireOptional } from '@cachex/core/internal'
 import { refuseBeyond } from './_frames.ts'
 import { type CompressorOptions, decompressBounded, defineCompressor } from './_zlib-family.ts'
 import { DICT_ID_BYTES, declaredSizesEnforced } from './_zstd-frames.ts'

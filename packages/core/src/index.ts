@@ -17,8 +17,6 @@ export type {
   ZRangeOptions,
 } from './cache.ts'
 export { Cache } from './cache.ts'
-export type { CodecOptions } from './codec.ts'
-export { Codec, parseInteger } from './codec.ts'
 export {
   BackpressureError,
   CachexError,
@@ -48,7 +46,6 @@ export type {
   LockFactory,
   LockOptions,
 } from './lock-types.ts'
-export { requireOptional } from './optional.ts'
 export type { Script } from './script.ts'
 export { defineScript, runScript } from './script.ts'
 export type {

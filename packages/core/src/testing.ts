@@ -9,12 +9,12 @@
 // The package's own entry (a self-reference), not its files: the suites must use the very
 // classes codecs throw (`instanceof SerializationError`), and the build must not bundle a copy.
 import {
-  Codec,
   CompressionError,
   type Compressor,
   SerializationError,
   type Serializer,
 } from '@cachex/core'
+import { Codec } from '@cachex/core/internal'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 

@@ -2,14 +2,13 @@ import { deflateSync, inflateSync } from 'node:zlib'
 import fc from 'fast-check'
 import { describe, expect, it, vi } from 'vitest'
 import {
-  Codec,
   CompressionError,
   type Compressor,
   jsonSerializer,
-  parseInteger,
   SerializationError,
   type Serializer,
 } from '../src/index.ts'
+import { Codec, parseInteger } from '../src/internal.ts'
 
 const bytes = (text: string) => Buffer.from(text, 'latin1')
 

@@ -3,7 +3,6 @@
 import { deflateSync, inflateSync } from 'node:zlib'
 import { describe, expect, it, vi } from 'vitest'
 import {
-  Codec,
   CompressionError,
   type Compressor,
   DEFAULT_MAX_VALUE_SIZE,
@@ -12,10 +11,10 @@ import {
   jsonSerializer,
   MAX_INTEGER_DIGITS,
   MAX_JSON_DEPTH,
-  parseInteger,
   SerializationError,
   type Serializer,
 } from '../src/index.ts'
+import { Codec, parseInteger } from '../src/internal.ts'
 
 /** A zlib compressor that honours maxOutputLength through node:zlib. */
 function zlib(minLength = 0): Compressor {

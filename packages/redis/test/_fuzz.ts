@@ -19,12 +19,12 @@ import {
 } from '@cachex/compressors'
 import {
   CachexError,
-  Codec,
   type Compressor,
   ConnectionError,
   jsonSerializer,
   type Serializer,
 } from '@cachex/core'
+import { Codec } from '@cachex/core/internal'
 import {
   msgpackSerializer,
   PyDate,

@@ -1,6 +1,8 @@
 // Errors that tell a newcomer what went wrong (issue 10): a value written by another codec, a
 // value JSON would change, a circular value, a one-slash URL, TLS against a plain server, a
 // missing optional package.
+
+import { requireOptional } from '@cachex/core/internal'
 import {
   type Cache,
   CachexError,
@@ -11,7 +13,6 @@ import {
   jsonSerializer,
   MissingDependencyError,
   parseRedisUrl,
-  requireOptional,
   SerializationError,
 } from '@cachex/redis'
 import { standaloneServer, startRedis, uniquePrefix } from '@cachex/test-utils'

@@ -1,4 +1,5 @@
-import { requireOptional, SerializationError, type Serializer } from '@cachex/core'
+import { SerializationError, type Serializer } from '@cachex/core'
+import { requireOptional } from '@cachex/core/internal'
 import { checkMsgpack, MAX_MSGPACK_DEPTH } from './_msgpack-check.ts'
 
 /** Options of `msgpackSerializer`. */

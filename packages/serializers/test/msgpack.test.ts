@@ -3,7 +3,8 @@
 // SerializationError, nesting stops at Python's 1024 levels, and map keys never reach a prototype.
 
 import { createRequire } from 'node:module'
-import { Codec, SerializationError } from '@cachex/core'
+import { SerializationError } from '@cachex/core'
+import { Codec } from '@cachex/core/internal'
 import { describe, expect, it } from 'vitest'
 import { MAX_MSGPACK_DEPTH } from '../src/_msgpack-check.ts'
 import { msgpackSerializer } from '../src/msgpack.ts'
