@@ -99,6 +99,10 @@ describe('ACL user over TLS', () => {
     const key = uniquePrefix('acl')
     await c.command(['SET', key, 'in-db-2'])
     expect(text(await c.command(['GET', key]))).toBe('in-db-2')
+    // `/2` selected database 2: this connection says so, and database 0 does not hold the key.
+    expect(text(await c.command(['CLIENT', 'INFO']))).toMatch(/ db=2 /)
+    const admin = open({ location: server.url, clientOptions: { socket: { ca: server.ca } } })
+    expect(await admin.command(['EXISTS', key])).toBe(0)
   })
 
   it('a wrong password fails fast, and no error shows it', async () => {

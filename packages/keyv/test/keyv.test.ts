@@ -7,7 +7,7 @@ import {
   InvalidArgumentError,
   pickleSerializer,
 } from '@cachex/redis'
-import { delay, type RedisServer, startRedis, uniquePrefix } from '@cachex/test-utils'
+import { delay, monitor, type RedisServer, startRedis, uniquePrefix } from '@cachex/test-utils'
 import { createCache as createCacheManager } from 'cache-manager'
 import { Keyv } from 'keyv'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -95,10 +95,14 @@ describe('Keyv with createKeyv(): cachex serializes', () => {
   it('maps Keyv milliseconds to PX exactly, and no TTL to no expiry', async () => {
     const cache = newCache({ timeout: 300 })
     const keyv = createKeyv(cache)
-    await keyv.set('ttl', 'v', 1001)
-    const pttl = await cache.pttl('keyv:ttl')
-    expect(pttl).toBeGreaterThan(950)
-    expect(pttl).toBeLessThanOrEqual(1001)
+    const watch = await monitor(server.port)
+    try {
+      await keyv.set('ttl', 'v', 1001)
+      const sent = await watch.waitFor((c) => c[0] === 'SET' && c[1] === cache.makeKey('keyv:ttl'))
+      expect(sent.slice(3)).toEqual(['PX', '1001'])
+    } finally {
+      watch.stop()
+    }
     // Not cachex's default timeout (300 s): Keyv's "no TTL" never expires.
     await keyv.set('forever', 'v')
     expect(await cache.ttl('keyv:forever')).toBeNull()

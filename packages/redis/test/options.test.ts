@@ -125,3 +125,47 @@ describe('passwords never appear in errors or logs', () => {
     await cache.close()
   })
 })
+
+describe('custom keyFunction and reverseKeyFunction', () => {
+  // Django's KEY_FUNCTION / REVERSE_KEY_FUNCTION: here `prefix|version|key`.
+  const keyFunction = (key: string, prefix: string, version: number) =>
+    `${prefix}|${version}|${key}`
+  const reverseKeyFunction = (redisKey: string, prefix: string) =>
+    redisKey.slice(prefix.length + 1).replace(/^[^|]*\|/, '')
+
+  it('every key method stores under the custom key, and keys() reverses it', async () => {
+    const cache = createCache({
+      location: server.url,
+      keyPrefix: 'kf',
+      keyFunction,
+      reverseKeyFunction,
+    })
+    try {
+      await cache.clear()
+      await cache.set('a', 1)
+      await cache.set('b', 2, { version: 3 })
+      await cache.hset('h', 'f', 'v')
+      const raw = async (key: string) => cache.connection.command(['EXISTS', key])
+      expect(cache.makeKey('a')).toBe('kf|1|a')
+      expect(await raw('kf|1|a')).toBe(1)
+      expect(await raw('kf|3|b')).toBe(1)
+      expect(await raw('kf|1|h')).toBe(1)
+      expect(await raw('kf:1:a')).toBe(0)
+      expect(await cache.get('a')).toBe(1)
+      expect(await cache.get('b', null, { version: 3 })).toBe(2)
+      expect((await cache.keys('*')).sort()).toEqual(['a', 'h'])
+      expect(await cache.keys('*', { version: 3 })).toEqual(['b'])
+      const iterated: string[] = []
+      for await (const key of cache.iterKeys('*')) iterated.push(key)
+      expect(iterated.sort()).toEqual(['a', 'h'])
+      // Versions move through the key function too.
+      expect(await cache.incrVersion('a')).toBe(2)
+      expect(await raw('kf|2|a')).toBe(1)
+      expect(await raw('kf|1|a')).toBe(0)
+      expect(await cache.deletePattern('*', { version: 2 })).toBe(1)
+      expect(await raw('kf|2|a')).toBe(0)
+    } finally {
+      await cache.close()
+    }
+  })
+})

@@ -74,6 +74,8 @@ export function trackUnhandledRejections(): () => unknown[] {
 
 export type { ClusterNode, StartClusterOptions, TestCluster } from './cluster.ts'
 export { startCluster } from './cluster.ts'
+export type { Monitor } from './monitor.ts'
+export { monitor } from './monitor.ts'
 export type { ReplicaSet, StartReplicaSetOptions } from './replicas.ts'
 export { startReplicaSet } from './replicas.ts'
 export type { SentinelDeployment, StartSentinelsOptions } from './sentinel.ts'
