@@ -96,9 +96,6 @@ export function startDataNode(
     argv: (port, dir) => [
       `${dir}/redis.conf`,
       ...dataNodeArgs(port, dir),
-      // A replica's first sync waits 5 s for other replicas by default.
-      '--repl-diskless-sync-delay',
-      '0',
       ...auth,
       ...replicaOf,
       ...(options.args ?? []),
