@@ -119,3 +119,45 @@ export const ZRANGEBYSCORE_KEYS = ['offset', 'count', 'withScores', 'version'] a
 export const LPOS_KEYS = ['rank', 'count', 'maxlen', 'version'] as const
 export const LOCK_KEYS = ['timeout', 'sleep', 'blocking', 'blockingTimeout', 'version'] as const
 export const ACQUIRE_LOCK_KEYS = [...LOCK_KEYS, 'token'] as const
+
+/** A key version: an integer. */
+export function checkVersion(version: unknown): number {
+  if (!Number.isSafeInteger(version)) {
+    throw new InvalidArgumentError(`version must be an integer, got ${describe(version)}`)
+  }
+  return version as number
+}
+
+/** Keys per `SCAN`: a positive integer. */
+export function checkItersize(itersize: unknown): number {
+  if (!Number.isSafeInteger(itersize) || (itersize as number) < 1) {
+    throw new InvalidArgumentError(`itersize must be a positive integer, got ${describe(itersize)}`)
+  }
+  return itersize as number
+}
+
+/** An index, count or integer amount: a safe integer. */
+export function checkInteger(value: unknown): number {
+  if (!Number.isSafeInteger(value)) {
+    throw new InvalidArgumentError(`expected an integer, got ${describe(value)}`)
+  }
+  return value as number
+}
+
+/** A score or float amount: a number, not NaN (infinities are scores). */
+export function checkNumber(value: unknown): number {
+  if (typeof value !== 'number' || Number.isNaN(value)) {
+    throw new InvalidArgumentError(`expected a number, got ${describe(value)}`)
+  }
+  return value
+}
+
+/** Milliseconds (a duration or a Unix time): a finite number. */
+export function checkMs(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new InvalidArgumentError(
+      `expected milliseconds as a finite number, got ${describe(value)}`,
+    )
+  }
+  return value
+}

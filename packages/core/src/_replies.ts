@@ -50,3 +50,13 @@ export function toPairs(reply: unknown): Array<[unknown, unknown]> {
 export function toArray(reply: unknown): unknown[] {
   return Array.isArray(reply) ? reply : reply === null || reply === undefined ? [] : [reply]
 }
+
+/** An integer reply of 1 (a boolean answer such as `HEXISTS`, `PEXPIRE`). */
+export function isOne(reply: unknown): boolean {
+  return reply === 1
+}
+
+/** An integer reply, or `null` for a nil reply. */
+export function numberOrNull(reply: unknown): number | null {
+  return reply === null || reply === undefined ? null : toNumber(reply)
+}

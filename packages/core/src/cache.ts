@@ -1,247 +1,38 @@
 import {
-  ACQUIRE_LOCK_KEYS,
   checkOptions,
+  checkVersion,
   checkVersionOption,
-  GET_OR_SET_KEYS,
   INCR_KEYS,
-  LOCK_KEYS,
-  LPOS_KEYS,
-  SCAN_KEYS,
   SET_KEYS,
-  splitOptions,
   TIMEOUT_KEYS,
   timeoutArguments,
   VERSION_ONLY,
-  ZADD_KEYS,
-  ZRANGE_KEYS,
-  ZRANGEBYSCORE_KEYS,
 } from './_args.ts'
-import { HeldLockHandle } from './_held-lock.ts'
-import { isWrongType, lockNameOf, REDIS_TYPES, unsafeResult, whyNotAcquired } from './_messages.ts'
-import { setOwn } from './_own.ts'
-import { toArray, toData, toNumber, toPairs, toScore, toScoreOrNull, toText } from './_replies.ts'
-import { SingleFlight, TIMED_OUT } from './_single-flight.ts'
-import { checkSeconds, describe, timeoutToMs } from './_timeout.ts'
-import { Codec } from './codec.ts'
 import {
-  CachexError,
-  CompressionError,
-  ConnectionError,
-  InvalidArgumentError,
-  isIgnorable,
-  KeyNotFoundError,
-  LockError,
-  NotANumberError,
-  ResponseError,
-  SerializationError,
-} from './errors.ts'
-import { jsonSerializer } from './json.ts'
-import { defaultKeyFunction, defaultReverseKeyFunction, globEscape } from './key-function.ts'
+  attachCommands,
+  bindContext,
+  CacheContext,
+  contextOf,
+  type Implementation,
+} from './_context.ts'
+import { RedisValueStore } from './_redis-value-store.ts'
+import { describe, timeoutToMs } from './_timeout.ts'
+import type { CacheLike } from './cache-like.ts'
 import type {
-  AcquireLockOptions,
-  CacheLock,
-  HeldLock,
-  LockFactory,
-  LockOptions,
-} from './lock-types.ts'
-import { defineScript, runScript } from './script.ts'
-import type {
-  Compressor,
-  Connection,
-  KeyFunction,
-  Logger,
-  RedisArgument,
-  ReverseKeyFunction,
-  Serializer,
-} from './types.ts'
-
-/**
- * Options of a `Cache`. Seconds stay seconds, as in Django's `CACHES` settings. `IgnoreErrors` is
- * the type of `ignoreExceptions`, inferred by `new Cache()` and `createCache()`.
- */
-export interface CacheOptions<IgnoreErrors extends boolean = boolean> {
-  /** The connection every command goes through (`@cachex/connections` builds one). */
-  connection: Connection
-  /** Prepended to every key (`KEY_PREFIX`). @default '' */
-  keyPrefix?: string
-  /** The default key version (`VERSION`). @default 1 */
-  version?: number
-  /** Default timeout in seconds (`TIMEOUT`); `null` never expires. @default 300 */
-  timeout?: number | null
-  /** Builds Redis keys (`KEY_FUNCTION`). @default `${keyPrefix}:${version}:${key}` */
-  keyFunction?: KeyFunction
-  /** Turns Redis keys back into user keys for `keys()`/`iterKeys()`; needed with a custom `keyFunction`. */
-  reverseKeyFunction?: ReverseKeyFunction
-  /** The serializer, or several: the first writes, all are tried on read. @default JSON */
-  serializer?: Serializer | readonly Serializer[]
-  /** The compressor, or several: the first writes, all are tried on read. @default none */
-  compressor?: Compressor | readonly Compressor[] | null
-  /**
-   * The largest value, in bytes after decompression (the serialized form), that the cache reads
-   * or writes; `null` for no limit. Reading a value beyond it rejects with a `CompressionError`
-   * (compressors stop as soon as their output passes the limit, so a decompression bomb costs at
-   * most this much memory) or, uncompressed, a `SerializationError` before deserializing; writing
-   * one rejects with a `SerializationError`, so the cache never writes what it would refuse to
-   * read. A cache value beyond 64 MiB is almost always a mistake, and the limit bounds the memory
-   * and event-loop time one poisoned key can cost (without it, a 1.6 KB brotli value expands to
-   * 2.2 GB on `get`). For comparison, Redis stores values up to `proto-max-bulk-len` (512 MB) and
-   * Django's backends have no limit.
-   * @default 67_108_864 (64 MiB)
-   */
-  maxValueSize?: number | null
-  /**
-   * Turn connection errors, timeouts and error replies into fallbacks (`IGNORE_EXCEPTIONS`): each
-   * method resolves a value of its declared type (`get` its default, `set` `false`, counts `0`,
-   * lists `[]`…; the table is in docs/configuration.md). Methods with no neutral value (`incr`,
-   * `hincrby`, `lpush`…) resolve `null`, which their type then says: `Cache<true>`.
-   * @default false
-   */
-  ignoreExceptions?: IgnoreErrors
-  /** Log the errors that `ignoreExceptions` swallowed, once per kind (`code`) per minute. @default false */
-  logIgnoredExceptions?: boolean
-  /** Where ignored errors are logged. @default console */
-  logger?: Logger
-  /** Keys fetched per `SCAN` in `iterKeys`, `keys`, `deletePattern` and `clear`. @default 1000 */
-  scanItersize?: number
-  /** Creates the lock behind `lock()`; the umbrella passes `@cachex/lock`'s. */
-  lockFactory?: LockFactory
-}
-
-/** Selects a key version other than the cache's own, as Django's `version=` argument. */
-export interface VersionOption {
-  /** The key version to use for this call. @default the cache's `version` */
-  version?: number
-}
-
-/** Options of `set()`. */
-export interface SetOptions extends VersionOption {
-  /** Seconds until the value expires: `undefined` → the cache's default, `null` → never, ≤ 0 → at once. */
-  timeout?: number | null
-  /** Only set when the key does not exist. */
-  nx?: boolean
-  /** Only set when the key exists. */
-  xx?: boolean
-}
-
-/** Options of `setMany()` and `getOrSet()`. */
-export interface TimeoutOption extends VersionOption {
-  /** Seconds until the value expires: `undefined` → the cache's default, `null` → never, ≤ 0 → at once. */
-  timeout?: number | null
-}
-
-/** Options of `getOrSet()`. */
-export interface GetOrSetOptions extends TimeoutOption {
-  /**
-   * Seconds a call waits for the same key's computation started by another call in this process.
-   * After that it calls its own factory (the shared computation may hang; the request goes on).
-   * `null` waits as long as it takes; `0` never waits (every call computes).
-   * @default 10
-   */
-  waitTimeout?: number | null
-}
-
-/** Options of `iterKeys()` and `deletePattern()`; `version` selects the keys of another version. */
-export interface ScanOptions extends VersionOption {
-  /** Keys fetched per `SCAN`. @default the cache's `scanItersize` */
-  itersize?: number
-}
-
-/** Options of `zadd()`. */
-export interface ZAddOptions extends VersionOption {
-  /** Only add new members. */
-  nx?: boolean
-  /** Only update existing members. */
-  xx?: boolean
-  /** Only update when the new score is greater. */
-  gt?: boolean
-  /** Only update when the new score is less. */
-  lt?: boolean
-  /** Count changed members, not only added ones. */
-  ch?: boolean
-  /** Increment the score of the one given member and return the new score. */
-  incr?: boolean
-}
-
-/** Options of `zrange()`. */
-export interface ZRangeOptions extends VersionOption {
-  /** Highest score first. */
-  desc?: boolean
-  /** Return `[member, score]` pairs. */
-  withScores?: boolean
-}
-
-/** Options of `zrangebyscore()`. */
-export interface ZRangeByScoreOptions extends VersionOption {
-  /** Skip this many members (with `count`). */
-  offset?: number
-  /** Return at most this many members (with `offset`). */
-  count?: number
-  /** Return `[member, score]` pairs. */
-  withScores?: boolean
-}
-
-/** Options of `lpos()`. */
-export interface LPosOptions extends VersionOption {
-  /** Which match to return: 1 the first, -1 the last, 2 the second… */
-  rank?: number
-  /** Return up to this many positions (0 = all) as an array. */
-  count?: number
-  /** Compare at most this many elements. */
-  maxlen?: number
-}
-
-/** A score bound: a number or a Redis range string such as `'-inf'`, `'+inf'` or `'(5'`. */
-export type ScoreBound = number | string
-
-/** Sorted-set members with scores: `{ member: score }`, a `Map` of member to score, or `[score, member]` pairs. */
-export type ZAddMembers =
-  | Record<string, number>
-  | Map<unknown, number>
-  | ReadonlyArray<readonly [number, unknown]>
-
-/**
- * What a method with no neutral fallback (`incr`, `hincrby`, `lpush`…) resolves: `T`, or also
- * `null` when the cache may ignore errors (`ignoreExceptions`).
- */
-export type OrIgnored<IgnoreErrors extends boolean, T> = IgnoreErrors extends false ? T : T | null
-
-/** Which end of a list `lmove` takes from or pushes to, in any case (`'LEFT'`, `'left'`). */
-export type ListSide = 'LEFT' | 'RIGHT' | 'left' | 'right'
-
-/** Options of `incr()` and `decr()`. */
-export interface IncrOptions extends VersionOption {
-  /**
-   * `'number'`: resolve a `number`, never a `bigint`. When the result would not be a safe integer
-   * (beyond ±(2^53 − 1)), the call rejects with `NotANumberError` and the stored value is left as
-   * it was. Without it, `incr` resolves a `bigint` for such results, and its type is
-   * `number | bigint`.
-   */
-  as?: 'number'
-}
-
-const READ = true
-const DEFAULT_TIMEOUT = 300
-const DEFAULT_ITERSIZE = 1000
-const MISSING: unique symbol = Symbol('missing')
-const LOG_EVERY_MS = 60_000
-// Longer than a typical computation (a few queries of at most socketTimeout, 5 s, each), shorter
-// than the 30–60 s after which proxies and load balancers give up on a request.
-const DEFAULT_WAIT_TIMEOUT = 10
-
-// INCRBY only when the key exists; return the stored digits so integers beyond 2^53 keep every digit.
-// With ARGV[2] = '1' (`as: 'number'`), a result beyond ±(2^53 - 1) puts the old bytes back (the
-// TTL kept) and returns 0 instead: the caller rejects and nothing changed. INCRBY's reply is a
-// double in Lua, exact at the bound, so the comparison is exact.
-const INCR_SCRIPT = defineScript(`local old = redis.call('GET', KEYS[1])
-if not old then
-  return false
-end
-local n = redis.call('INCRBY', KEYS[1], ARGV[1])
-if ARGV[2] == '1' and (n > 9007199254740991 or n < -9007199254740991) then
-  redis.call('SET', KEYS[1], old, 'KEEPTTL')
-  return 0
-end
-return redis.call('GET', KEYS[1])`)
+  CacheOptions,
+  IncrOptions,
+  SetOptions,
+  TimeoutOption,
+  VersionOption,
+} from './cache-options.ts'
+import { getOrSetCommand } from './commands/get-or-set.ts'
+import { type HashCommands, hashCommands } from './commands/hashes.ts'
+import { keyCommands } from './commands/keys.ts'
+import { type ListCommands, listCommands } from './commands/lists.ts'
+import { type SortedSetCommands, sortedSetCommands } from './commands/sorted-sets.ts'
+import { InvalidArgumentError } from './errors.ts'
+import { globEscape } from './key-function.ts'
+import type { Connection } from './types.ts'
 
 /**
  * A Redis cache with the complete API of Django's Redis cache backends. Every method is async;
@@ -252,7 +43,12 @@ return redis.call('GET', KEYS[1])`)
  * gives `Cache<false>` (or `Cache<true>` with `ignoreExceptions: true`). The bare name `Cache`
  * is `Cache<boolean>`, any cache, so a function typed `(cache: Cache)` accepts every one; the few
  * methods with no neutral fallback (`incr`, `lpush`…) then include `null` in their result.
+ *
+ * The class is a facade: its standard and extended API (`CacheLike`) reads and writes string
+ * values through a value store; each data-structure family (hashes, sorted sets, lists) is a file
+ * of its own under `commands/`, attached below.
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface below types the methods attached at the end of this file
 export class Cache<out IgnoreErrors extends boolean = boolean> {
   /** The key prefix (`KEY_PREFIX`). */
   readonly keyPrefix: string
@@ -261,243 +57,131 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
   /** The default timeout in seconds; `null` never expires. */
   readonly defaultTimeout: number | null
 
-  readonly #connection: Connection
-  readonly #codec: Codec
-  readonly #keyFunction: KeyFunction
-  readonly #reverseKeyFunction: ReverseKeyFunction
-  readonly #ignoreExceptions: boolean
-  readonly #logIgnored: boolean
-  readonly #logger: Logger
-  readonly #itersize: number
-  readonly #lockFactory: LockFactory | undefined
-  /** Whether replies come as UTF-8 text (the codec reads text: JSON without compression). */
-  readonly #text: boolean
-  /** When each kind of ignored error was last logged. */
-  readonly #loggedAt = new Map<string, number>()
-  /** getOrSet computations in flight, by Redis key. */
-  readonly #flights = new SingleFlight()
+  readonly #context: CacheContext
 
   constructor(options: CacheOptions<IgnoreErrors>) {
-    if (options?.connection === undefined) {
-      throw new InvalidArgumentError('a Cache needs a connection')
-    }
-    this.#connection = options.connection
-    this.keyPrefix = options.keyPrefix ?? ''
-    this.version = checkVersion(options.version ?? 1)
-    this.defaultTimeout =
-      options.timeout === undefined ? DEFAULT_TIMEOUT : nullableSeconds(options.timeout, 'timeout')
-    this.#keyFunction = options.keyFunction ?? defaultKeyFunction
-    this.#reverseKeyFunction = options.reverseKeyFunction ?? defaultReverseKeyFunction
-    const serializers = toList(options.serializer)
-    const compressors = toList(options.compressor ?? undefined)
-    this.#codec = new Codec(
-      serializers.length > 0 ? serializers : [jsonSerializer()],
-      compressors,
-      { maxValueSize: options.maxValueSize },
-    )
-    this.#text = this.#codec.readsText
-    this.#ignoreExceptions = options.ignoreExceptions ?? false
-    this.#logIgnored = options.logIgnoredExceptions ?? false
-    this.#logger = options.logger ?? console
-    this.#itersize = checkItersize(options.scanItersize ?? DEFAULT_ITERSIZE)
-    this.#lockFactory = options.lockFactory
+    const context = new CacheContext(options)
+    context.store = new RedisValueStore(context)
+    this.#context = context
+    bindContext(this, context)
+    this.keyPrefix = context.keyPrefix
+    this.version = context.version
+    this.defaultTimeout = context.defaultTimeout
   }
 
   /** The connection this cache runs its commands on. */
   get connection(): Connection {
-    return this.#connection
+    return this.#context.connection
   }
 
   /** The Redis key for `key` (Django's `make_key`). */
   makeKey(key: string, version: number = this.version): string {
-    if (typeof key !== 'string') {
-      throw new InvalidArgumentError(`a cache key must be a string, got ${describe(key)}`)
-    }
-    return this.#keyFunction(key, this.keyPrefix, version)
+    return this.#context.makeKey(key, version)
   }
 
   /** The Redis glob pattern for a pattern over user keys; the prefix is glob-escaped. */
   makePattern(pattern: string, version: number = this.version): string {
-    if (typeof pattern !== 'string') {
-      throw new InvalidArgumentError(`a key pattern must be a string, got ${describe(pattern)}`)
-    }
-    return this.#keyFunction(pattern, globEscape(this.keyPrefix), version)
+    return this.#context.makePattern(pattern, version)
   }
 
-  // ---------------------------------------------------------------- standard API
+  /** Closes the connection. Later calls reject with `ClosedError`. */
+  async close(): Promise<void> {
+    await this.#context.connection.close()
+  }
 
   /**
-   * The value stored at `key`, or `defaultValue` (`null` unless given) when there is none. `T` is
-   * the type you expect to find (nothing checks it); with a default other than `null`, the result
-   * is a `T`: `get('theme', 'light')` resolves a `string`.
+   * Closes the cache at the end of an `await using` block: `await using cache = createCache()`.
+   * Declared before `await using lock = await cache.acquireLock(…)`, it is disposed of after the
+   * lock, so the lock is released while the cache is still open.
    */
-  get<T = unknown>(key: string, defaultValue?: null, options?: VersionOption): Promise<T | null>
-  get<T extends {}>(key: string, defaultValue: T, options?: VersionOption): Promise<T>
-  get<T = unknown>(
-    key: string,
-    defaultValue: T | null | undefined,
-    options?: VersionOption,
-  ): Promise<T | null>
-  async get<T = unknown>(
-    key: string,
-    defaultValue?: T | null,
-    options?: VersionOption,
-  ): Promise<T | null> {
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
+  }
+}
+
+// The rest of the API, typed by these interfaces and attached to the prototype at the end of this
+// file. A new family is one file under commands/ and one name on each of the two lists.
+export interface Cache<out IgnoreErrors extends boolean = boolean>
+  extends CacheLike<IgnoreErrors>,
+    HashCommands<IgnoreErrors>,
+    SortedSetCommands<IgnoreErrors>,
+    ListCommands<IgnoreErrors> {}
+
+/** The standard API over the value store: what `CacheLike` documents. */
+const standardCommands = {
+  async get(key: string, defaultValue?: unknown, options?: VersionOption): Promise<unknown> {
+    const context = contextOf(this)
     const fallback = defaultValue === undefined ? null : defaultValue
     try {
-      const rkey = this.#key(key, options, 'get')
-      const reply = await this.#connection.command(['GET', rkey], {
-        key: rkey,
-        readonly: READ,
-        text: this.#text,
-      })
-      return reply === null ? fallback : (this.#decode(reply, key) as T)
+      return await context.store.get(context.key(key, options, 'get'), key, fallback)
     } catch (error) {
-      return this.#fail(error, fallback)
+      return context.fail(error, fallback)
     }
-  }
+  },
 
-  /**
-   * Stores `value` at `key`. With `nx` only when the key is new, with `xx` only when it exists.
-   * Resolves `true` when the value was stored. A timeout ≤ 0 deletes the key instead (with `nx`,
-   * it resolves whether the key was absent), as django-redis does.
-   *
-   * The timeout comes as Django passes it, in seconds (`set(k, v, 60)`, `null` never expires,
-   * `undefined` the cache's default), optionally followed by the other options
-   * (`set(k, v, 60, { nx: true })`), or inside one options object (`set(k, v, { timeout: 60 })`).
-   * Anything else rejects with `InvalidArgumentError`.
-   */
-  set(key: string, value: unknown, options?: SetOptions): Promise<boolean>
-  set(
-    key: string,
-    value: unknown,
-    timeout: number | null | undefined,
-    options?: Omit<SetOptions, 'timeout'>,
-  ): Promise<boolean>
   async set(
     key: string,
     value: unknown,
     timeoutOrOptions?: number | null | SetOptions,
     options?: Omit<SetOptions, 'timeout'>,
   ): Promise<boolean> {
+    const context = contextOf(this)
     try {
       const [timeout, rest] = timeoutArguments('set', timeoutOrOptions, options, SET_KEYS)
-      return await this.#set(key, value, timeout, rest)
+      const nx = rest?.nx ?? false
+      const xx = rest?.xx ?? false
+      if (nx && xx) throw new InvalidArgumentError('set() takes nx or xx, not both')
+      return await context.storeValue(key, value, timeout, rest, nx ? 'nx' : xx ? 'xx' : undefined)
     } catch (error) {
-      return this.#fail(error, false)
+      return context.fail(error, false)
     }
-  }
+  },
 
-  /** `set` without the error policy, its arguments checked by `timeoutArguments`. */
-  async #set(
-    key: string,
-    value: unknown,
-    timeout: number | null | undefined,
-    options: Omit<SetOptions, 'timeout'> | undefined,
-  ): Promise<boolean> {
-    const nx = options?.nx ?? false
-    const xx = options?.xx ?? false
-    if (nx && xx) throw new InvalidArgumentError('set() takes nx or xx, not both')
-    const ms = timeoutToMs(timeout, this.defaultTimeout)
-    const rkey = this.#key(key, options)
-    const data = this.#codec.encode(value)
-    if (ms !== null && ms <= 0) {
-      if (nx) return (await this.#exists(rkey)) === false
-      return (await this.#connection.command(['UNLINK', rkey], { key: rkey })) === 1
-    }
-    const args: RedisArgument[] = ['SET', rkey, data]
-    if (ms !== null) args.push('PX', String(ms))
-    if (nx) args.push('NX')
-    else if (xx) args.push('XX')
-    return (await this.#connection.command(args, { key: rkey })) !== null
-  }
-
-  /**
-   * Stores `value` only when `key` does not exist; resolves whether it was stored. The timeout
-   * comes in seconds (`add(k, v, 60)`, then `{ version }` if needed) or in an options object
-   * (`add(k, v, { timeout: 60, version: 2 })`), as for `set`.
-   */
-  add(key: string, value: unknown, options?: TimeoutOption): Promise<boolean>
-  add(
-    key: string,
-    value: unknown,
-    timeout: number | null | undefined,
-    options?: VersionOption,
-  ): Promise<boolean>
   async add(
     key: string,
     value: unknown,
     timeoutOrOptions?: number | null | TimeoutOption,
     options?: VersionOption,
   ): Promise<boolean> {
+    const context = contextOf(this)
     try {
       const [timeout, rest] = timeoutArguments('add', timeoutOrOptions, options, TIMEOUT_KEYS)
-      return await this.#set(key, value, timeout, { nx: true, version: rest?.version })
+      return await context.storeValue(key, value, timeout, rest, 'nx')
     } catch (error) {
-      return this.#fail(error, false)
+      return context.fail(error, false)
     }
-  }
+  },
 
-  /** Deletes `key`; resolves whether it existed. */
   async delete(key: string, options?: VersionOption): Promise<boolean> {
+    const context = contextOf(this)
     try {
-      const rkey = this.#key(key, options, 'delete')
-      return (await this.#connection.command(['UNLINK', rkey], { key: rkey })) === 1
+      return await context.store.delete(context.key(key, options, 'delete'))
     } catch (error) {
-      return this.#fail(error, false)
+      return context.fail(error, false)
     }
-  }
+  },
 
-  /** The values of the keys that exist, in one `MGET`. */
-  async getMany<T = unknown>(
-    keys: Iterable<string>,
-    options?: VersionOption,
-  ): Promise<Map<string, T>> {
-    const found = new Map<string, T>()
+  async getMany(keys: Iterable<string>, options?: VersionOption): Promise<Map<string, unknown>> {
+    const context = contextOf(this)
     try {
       const list = Array.isArray(keys) ? (keys as string[]) : [...keys]
       checkOptions(options, 'getMany', VERSION_ONLY)
-      if (list.length === 0) return found
-      const version = checkVersionOption(options?.version) ?? this.version
-      const args: RedisArgument[] = new Array(list.length + 1)
-      args[0] = 'MGET'
-      for (let i = 0; i < list.length; i++) args[i + 1] = this.makeKey(list[i] as string, version)
-      const replies = toArray(
-        await this.#connection.command(args, { key: args[1], readonly: READ, text: this.#text }),
-      )
-      for (let i = 0; i < list.length; i++) {
-        const reply = replies[i]
-        if (reply !== null && reply !== undefined) {
-          const key = list[i] as string
-          found.set(key, this.#decode(reply, key) as T)
-        }
-      }
-      return found
+      if (list.length === 0) return new Map()
+      const version = checkVersionOption(options?.version) ?? context.version
+      const rkeys: string[] = new Array(list.length)
+      for (let i = 0; i < list.length; i++) rkeys[i] = context.makeKey(list[i] as string, version)
+      return await context.store.getMany(list, rkeys)
     } catch (error) {
-      return this.#fail(error, new Map<string, T>())
+      return context.fail(error, new Map())
     }
-  }
+  },
 
-  /**
-   * Stores many values in one round trip: one `MSET` without a timeout, one pipeline of `SET … PX`
-   * with one. Every value is encoded first, so a value that cannot be encoded stores nothing.
-   * Resolves the keys that failed. The timeout comes in seconds (`setMany(entries, 60)`) or in an
-   * options object (`setMany(entries, { timeout: 60, version: 2 })`), as for `set`.
-   */
-  setMany(
-    entries: Record<string, unknown> | Map<string, unknown>,
-    options?: TimeoutOption,
-  ): Promise<string[]>
-  setMany(
-    entries: Record<string, unknown> | Map<string, unknown>,
-    timeout: number | null | undefined,
-    options?: VersionOption,
-  ): Promise<string[]>
   async setMany(
     entries: Record<string, unknown> | Map<string, unknown>,
     timeoutOrOptions?: number | null | TimeoutOption,
     versionOptions?: VersionOption,
   ): Promise<string[]> {
+    const context = contextOf(this)
     let keys: string[] = []
     try {
       const [timeout, options] = timeoutArguments(
@@ -508,100 +192,60 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
       )
       const pairs = entries instanceof Map ? [...entries] : Object.entries(entries ?? {})
       if (pairs.length === 0) return []
-      const ms = timeoutToMs(timeout, this.defaultTimeout)
+      const ms = timeoutToMs(timeout, context.defaultTimeout)
       keys = pairs.map(([key]) => key)
-      const version = checkVersionOption(options?.version) ?? this.version
-      const rkeys = keys.map((key) => this.makeKey(key, version))
-      const values = pairs.map(([, value]) => this.#codec.encode(value))
-      if (ms !== null && ms <= 0) {
-        await this.#connection.command(['UNLINK', ...rkeys], { key: rkeys[0] })
-        return []
-      }
-      if (ms === null) {
-        const args: RedisArgument[] = ['MSET']
-        for (let i = 0; i < rkeys.length; i++)
-          args.push(rkeys[i] as string, values[i] as RedisArgument)
-        await this.#connection.command(args, { key: rkeys[0] })
-        return []
-      }
-      const px = String(ms)
-      const replies = await this.#connection.batch(
-        rkeys.map((rkey, i) => ['SET', rkey, values[i] as RedisArgument, 'PX', px]),
-        { key: rkeys[0] },
-      )
-      return keys.filter((_, i) => replies[i] instanceof Error)
+      const version = checkVersionOption(options?.version) ?? context.version
+      const rkeys = keys.map((key) => context.makeKey(key, version))
+      const values = pairs.map(([, value]) => value)
+      const stored = await context.store.setMany(rkeys, values, ms)
+      return keys.filter((_, i) => !stored[i])
     } catch (error) {
       // No key is known to be stored.
-      return this.#fail(error, keys)
+      return context.fail(error, keys)
     }
-  }
+  },
 
-  /** Deletes many keys in one command; resolves how many existed. */
   async deleteMany(keys: Iterable<string>, options?: VersionOption): Promise<number> {
+    const context = contextOf(this)
     try {
       checkOptions(options, 'deleteMany', VERSION_ONLY)
-      const version = checkVersionOption(options?.version) ?? this.version
-      const rkeys = [...keys].map((key) => this.makeKey(key, version))
+      const version = checkVersionOption(options?.version) ?? context.version
+      const rkeys = [...keys].map((key) => context.makeKey(key, version))
       if (rkeys.length === 0) return 0
-      return toNumber(await this.#connection.command(['UNLINK', ...rkeys], { key: rkeys[0] }))
+      return await context.store.deleteMany(rkeys)
     } catch (error) {
-      return this.#fail(error, 0)
+      return context.fail(error, 0)
     }
-  }
+  },
 
-  /**
-   * Removes this cache's keys: every version under `keyPrefix` when there is one, else the whole
-   * database (`FLUSHDB` on every primary), as django-redis does.
-   */
   async clear(): Promise<void> {
+    const context = contextOf(this)
     try {
-      if (this.keyPrefix === '') {
-        await this.#connection.flush()
+      if (context.keyPrefix === '') {
+        await context.store.flush()
         return
       }
-      await this.#deleteMatching(`${globEscape(this.keyPrefix)}:*`, this.#itersize)
+      await context.store.deleteMatching(`${globEscape(context.keyPrefix)}:*`, context.itersize)
     } catch (error) {
-      return this.#fail(error, undefined)
+      return context.fail(error, undefined)
     }
-  }
+  },
 
-  /** Whether `key` exists. */
   async hasKey(key: string, options?: VersionOption): Promise<boolean> {
+    const context = contextOf(this)
     try {
-      return await this.#exists(this.#key(key, options, 'hasKey'))
+      return await context.store.has(context.key(key, options, 'hasKey'))
     } catch (error) {
-      return this.#fail(error, false)
+      return context.fail(error, false)
     }
-  }
+  },
 
-  /**
-   * Adds `delta` to the integer at `key` atomically and resolves the new value (a `bigint` beyond
-   * 2^53, unless `{ as: 'number' }`). Rejects with `KeyNotFoundError` when the key is missing, as
-   * Django's `incr` does: store a number first (`add(key, 0)` creates it only when missing). A
-   * value Redis cannot `INCRBY` (a float, or beyond 64 bits) is read, added to and written back
-   * with its TTL kept, as django-redis does; a value that is not a number rejects with
-   * `NotANumberError`, a key holding a list or another Redis type with a `ResponseError` naming it.
-   */
-  incr(
-    key: string,
-    delta?: number | bigint,
-    options?: IncrOptions & { as?: undefined },
-  ): Promise<OrIgnored<IgnoreErrors, number | bigint>>
-  incr(
-    key: string,
-    delta: number | bigint | undefined,
-    options: IncrOptions & { as: 'number' },
-  ): Promise<OrIgnored<IgnoreErrors, number>>
-  incr(
-    key: string,
-    delta?: number | bigint,
-    options?: IncrOptions,
-  ): Promise<OrIgnored<IgnoreErrors, number | bigint>>
   async incr(
     key: string,
     delta: number | bigint = 1,
     options?: IncrOptions,
-  ): Promise<OrIgnored<IgnoreErrors, number | bigint>> {
+  ): Promise<number | bigint | null> {
+    const context = contextOf(this)
     try {
       if (!(typeof delta === 'bigint' || Number.isSafeInteger(delta))) {
         throw new InvalidArgumentError(`incr() takes an integer delta, got ${describe(delta)}`)
@@ -613,69 +257,24 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
           `incr() takes as: 'number' or no as, got ${describe(options?.as)}`,
         )
       }
-      const rkey = this.#key(key, options)
-      let reply: unknown
-      try {
-        reply = await runScript(
-          this.#connection,
-          INCR_SCRIPT,
-          [rkey],
-          [String(delta), asNumber ? '1' : '0'],
-        )
-      } catch (error) {
-        if (!(error instanceof ResponseError)) throw error
-        if (isWrongType(error)) throw await this.#wrongType(error, 'incr', key, rkey)
-        return await this.#incrSlow(key, rkey, delta, asNumber)
-      }
-      if (reply === null || reply === undefined)
-        throw new KeyNotFoundError(
-          `key '${key}' not found: incr() and decr() need a stored number (as in Django); store one first, e.g. add('${key}', 0)`,
-        )
-      if (reply === 0) throw unsafeResult(key)
-      return this.#decode(reply, key) as number | bigint
+      return await context.store.incr(context.key(key, options), key, delta, asNumber)
     } catch (error) {
-      return this.#failOrNull<number | bigint>(error)
+      return context.failOrNull<number | bigint>(error)
     }
-  }
+  },
 
-  /** Subtracts `delta` from the integer at `key`; see `incr`. */
-  decr(
-    key: string,
-    delta?: number | bigint,
-    options?: IncrOptions & { as?: undefined },
-  ): Promise<OrIgnored<IgnoreErrors, number | bigint>>
-  decr(
-    key: string,
-    delta: number | bigint | undefined,
-    options: IncrOptions & { as: 'number' },
-  ): Promise<OrIgnored<IgnoreErrors, number>>
-  decr(
-    key: string,
-    delta?: number | bigint,
-    options?: IncrOptions,
-  ): Promise<OrIgnored<IgnoreErrors, number | bigint>>
-  decr(
-    key: string,
-    delta: number | bigint = 1,
-    options?: IncrOptions,
-  ): Promise<OrIgnored<IgnoreErrors, number | bigint>> {
+  decr(this: Cache, key: string, delta: number | bigint = 1, options?: IncrOptions) {
     // Negate numbers only: `-'1'` would coerce a bad delta into a valid one before incr checks it.
     const negated = typeof delta === 'bigint' || typeof delta === 'number' ? -delta : delta
     return this.incr(key, negated, options)
-  }
+  },
 
-  /**
-   * Sets a new timeout on `key` (`undefined` → the default, `null` → never expire); resolves
-   * whether the key exists. The timeout comes in seconds (`touch(k, 60)`, then `{ version }` if
-   * needed) or in an options object (`touch(k, { timeout: 60 })`), as for `set`.
-   */
-  touch(key: string, options?: TimeoutOption): Promise<boolean>
-  touch(key: string, timeout: number | null | undefined, options?: VersionOption): Promise<boolean>
   async touch(
     key: string,
     timeoutOrOptions?: number | null | TimeoutOption,
     versionOptions?: VersionOption,
   ): Promise<boolean> {
+    const context = contextOf(this)
     try {
       const [timeout, options] = timeoutArguments(
         'touch',
@@ -683,109 +282,15 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
         versionOptions,
         TIMEOUT_KEYS,
       )
-      const ms = timeoutToMs(timeout, this.defaultTimeout)
-      const rkey = this.#key(key, options)
-      if (ms === null) {
-        const [, exists] = await this.#connection.batch(
-          [
-            ['PERSIST', rkey],
-            ['EXISTS', rkey],
-          ],
-          { key: rkey },
-        )
-        if (exists instanceof Error) throw exists
-        return exists === 1
-      }
-      return (await this.#connection.command(['PEXPIRE', rkey, String(ms)], { key: rkey })) === 1
+      const ms = timeoutToMs(timeout, context.defaultTimeout)
+      return await context.store.touch(context.key(key, options), ms)
     } catch (error) {
-      return this.#fail(error, false)
+      return context.fail(error, false)
     }
-  }
+  },
 
-  /**
-   * The value at `key`; when there is none, computes it (calling `valueOrFactory` if it is a
-   * function, awaiting it if it is a promise), stores it with `add`, and resolves it — or the value
-   * another writer stored first. Concurrent calls for the same key in this process share one
-   * call of the factory; a call that joined another's computation waits at most `waitTimeout`
-   * seconds for it, then computes the value itself.
-   */
-  getOrSet<T>(
-    key: string,
-    valueOrFactory: T | (() => T | Promise<T>),
-    options?: GetOrSetOptions,
-  ): Promise<T>
-  getOrSet<T>(
-    key: string,
-    valueOrFactory: T | (() => T | Promise<T>),
-    timeout: number | null | undefined,
-    options?: Omit<GetOrSetOptions, 'timeout'>,
-  ): Promise<T>
-  async getOrSet<T>(
-    key: string,
-    valueOrFactory: T | (() => T | Promise<T>),
-    timeoutOrOptions?: number | null | GetOrSetOptions,
-    moreOptions?: Omit<GetOrSetOptions, 'timeout'>,
-  ): Promise<T> {
-    const [timeout, options] = timeoutArguments(
-      'getOrSet',
-      timeoutOrOptions,
-      moreOptions,
-      GET_OR_SET_KEYS,
-    )
-    const waitMs = waitTimeoutToMs(options?.waitTimeout)
-    const version = checkVersionOption(options?.version)
-    const at: VersionOption | undefined = version === undefined ? undefined : { version }
-    const found = await this.get<T | typeof MISSING>(key, MISSING, at)
-    if (found !== MISSING) return found as T
-    // Calls for the same key in this process share one computation (no stampede from one process).
-    const rkey = this.#key(key, at)
-    const joined = this.#flights.join(rkey, waitMs)
-    if (joined !== undefined) {
-      // Returned, not awaited: a waiter then holds a reaction and a closure instead of a suspended
-      // call (about 380 bytes instead of 570 each, measured with 200,000 waiters).
-      return joined.then((outcome) =>
-        outcome === TIMED_OUT
-          ? // The shared computation outlived our bound (a hung factory?): compute our own value.
-            this.#computeAndAdd(key, valueOrFactory, timeout, version)
-          : (outcome as T),
-      )
-    }
-    const computation = this.#computeAndAdd(key, valueOrFactory, timeout, version)
-    this.#flights.start(rkey, computation)
-    return computation
-  }
-
-  async #computeAndAdd<T>(
-    key: string,
-    valueOrFactory: T | (() => T | Promise<T>),
-    timeout: number | null | undefined,
-    version: number | undefined,
-  ): Promise<T> {
-    const value =
-      typeof valueOrFactory === 'function'
-        ? await (valueOrFactory as () => T | Promise<T>)()
-        : await valueOrFactory
-    let added: boolean
-    try {
-      added = await this.#set(key, value, timeout, { nx: true, version })
-    } catch (error) {
-      // Under ignoreExceptions the computed value is the answer; no second round trip to fail.
-      return this.#fail(error, value)
-    }
-    if (added) return value
-    // Someone else stored a value between our get and add: theirs wins, as in Django.
-    return (await this.get<T>(key, value, version === undefined ? undefined : { version })) as T
-  }
-
-  /**
-   * Moves the value at `key` (and its TTL) to version `version + delta` with one atomic `RENAME`
-   * and resolves the new version. Rejects with `KeyNotFoundError` when the key is missing.
-   */
-  async incrVersion(
-    key: string,
-    delta = 1,
-    options?: VersionOption,
-  ): Promise<OrIgnored<IgnoreErrors, number>> {
+  async incrVersion(key: string, delta = 1, options?: VersionOption): Promise<number | null> {
+    const context = contextOf(this)
     try {
       if (!Number.isSafeInteger(delta)) {
         throw new InvalidArgumentError(
@@ -793,1255 +298,27 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
         )
       }
       checkOptions(options, 'incrVersion', VERSION_ONLY)
-      const version = checkVersionOption(options?.version) ?? this.version
+      const version = checkVersionOption(options?.version) ?? context.version
       const next = checkVersion(version + delta)
-      const from = this.makeKey(key, version)
-      const to = this.makeKey(key, next)
-      try {
-        await this.#connection.command(['RENAME', from, to], { key: from })
-      } catch (error) {
-        if (error instanceof ResponseError && /no such key/i.test(error.message)) {
-          throw new KeyNotFoundError(`key '${key}' not found`, { cause: error })
-        }
-        throw error
-      }
+      const from = context.makeKey(key, version)
+      await context.store.rename(from, context.makeKey(key, next), key)
       return next
     } catch (error) {
-      return this.#failOrNull<number>(error)
+      return context.failOrNull<number>(error)
     }
-  }
+  },
 
-  /** Moves the value at `key` to version `version - delta`; see `incrVersion`. */
-  decrVersion(
-    key: string,
-    delta = 1,
-    options?: VersionOption,
-  ): Promise<OrIgnored<IgnoreErrors, number>> {
+  decrVersion(this: Cache, key: string, delta = 1, options?: VersionOption) {
     return this.incrVersion(key, typeof delta === 'number' ? -delta : delta, options)
-  }
-
-  /** Closes the connection. Later calls reject with `ClosedError`. */
-  async close(): Promise<void> {
-    await this.#connection.close()
-  }
-
-  /**
-   * Closes the cache at the end of an `await using` block: `await using cache = createCache()`.
-   * Declared before `await using lock = await cache.acquireLock(…)`, it is disposed of after the
-   * lock, so the lock is released while the cache is still open.
-   */
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close()
-  }
-
-  // ---------------------------------------------------------------- extended API
-
-  /** Seconds until `key` expires: `null` when it never does, `0` when it does not exist. */
-  async ttl(key: string, options?: VersionOption): Promise<number | null> {
-    return this.#ttl('TTL', key, 'ttl', options)
-  }
-
-  /** Milliseconds until `key` expires: `null` when it never does, `0` when it does not exist. */
-  async pttl(key: string, options?: VersionOption): Promise<number | null> {
-    return this.#ttl('PTTL', key, 'pttl', options)
-  }
-
-  /** Makes `key` expire in `seconds` (fractions allowed); resolves whether the key exists. */
-  async expire(key: string, seconds: number, options?: VersionOption): Promise<boolean> {
-    return this.#bool(
-      key,
-      (rkey) => ['PEXPIRE', rkey, String(Math.trunc(checkSeconds(seconds, 'seconds') * 1000))],
-      'expire',
-      options,
-    )
-  }
-
-  /** Makes `key` expire in `milliseconds`; resolves whether the key exists. */
-  async pexpire(key: string, milliseconds: number, options?: VersionOption): Promise<boolean> {
-    return this.#bool(
-      key,
-      (rkey) => ['PEXPIRE', rkey, String(Math.trunc(checkMs(milliseconds)))],
-      'pexpire',
-      options,
-    )
-  }
-
-  /** Makes `key` expire at `when` (a `Date` or Unix seconds); resolves whether the key exists. */
-  async expireAt(key: string, when: Date | number, options?: VersionOption): Promise<boolean> {
-    return this.#bool(
-      key,
-      (rkey) => [
-        'PEXPIREAT',
-        rkey,
-        String(
-          when instanceof Date
-            ? checkMs(when.getTime())
-            : Math.trunc(checkSeconds(when, 'when') * 1000),
-        ),
-      ],
-      'expireAt',
-      options,
-    )
-  }
-
-  /** Makes `key` expire at `when` (a `Date` or Unix milliseconds); resolves whether the key exists. */
-  async pexpireAt(key: string, when: Date | number, options?: VersionOption): Promise<boolean> {
-    return this.#bool(
-      key,
-      (rkey) => [
-        'PEXPIREAT',
-        rkey,
-        String(Math.trunc(checkMs(when instanceof Date ? when.getTime() : when))),
-      ],
-      'pexpireAt',
-      options,
-    )
-  }
-
-  /** Removes the timeout of `key`; resolves whether a timeout was removed. */
-  async persist(key: string, options?: VersionOption): Promise<boolean> {
-    return this.#bool(key, (rkey) => ['PERSIST', rkey], 'persist', options)
-  }
-
-  /**
-   * A distributed lock on `key` (the key function applies), with redis-py `Lock` semantics; it is
-   * not taken yet: call `acquire()` (resolves whether it got the lock), then `release()`, or
-   * `withLock(fn)`. For a lock held for the length of a block, use
-   * `await using lock = await cache.acquireLock(key, …)`. Needs a lock factory: `createCache()`
-   * from `@cachex/redis` provides `@cachex/lock`'s.
-   */
-  lock(key: string, options: LockOptions & VersionOption = {}): CacheLock {
-    checkOptions(options, 'lock', LOCK_KEYS)
-    return this.#lock('lock', key, options)
-  }
-
-  #lock(method: string, key: string, options: LockOptions & VersionOption): CacheLock {
-    if (this.#lockFactory === undefined) {
-      throw new LockError(
-        `cache.${method}() needs a lock factory: create the cache with @cachex/redis, or pass lockFactory from @cachex/lock`,
-      )
-    }
-    if (typeof key !== 'string' || key === '') {
-      throw new InvalidArgumentError(
-        `${method}() needs a non-empty lock name, got ${lockNameOf(key)}`,
-      )
-    }
-    const { version, ...lockOptions } = options
-    return this.#lockFactory(
-      this.#connection,
-      this.makeKey(key, checkVersionOption(version) ?? this.version),
-      lockOptions,
-    )
-  }
-
-  /**
-   * Takes the lock on `key` — waiting as `blocking` and `blockingTimeout` say, as redis-py's
-   * `with lock:` does — and resolves a `HeldLock`, which releases it at the end of an
-   * `await using` block:
-   *
-   * ```ts nocheck
-   * await using lock = await cache.acquireLock('lock:nightly', { timeout: 60, blockingTimeout: 5 })
-   * ```
-   *
-   * Rejects with `LockError` naming the lock when it could not be had (held by another owner, and
-   * not blocking or the wait ran out). `token` stores that token instead of a random one.
-   */
-  async acquireLock(key: string, options: AcquireLockOptions = {}): Promise<HeldLock> {
-    checkOptions(options, 'acquireLock', ACQUIRE_LOCK_KEYS)
-    const { token, ...lockOptions } = options
-    const lock = this.#lock('acquireLock', key, lockOptions)
-    if (!(await lock.acquire(token === undefined ? undefined : { token }))) {
-      throw new LockError(`could not acquire the lock '${key}': ${whyNotAcquired(lockOptions)}`)
-    }
-    return new HeldLockHandle(lock)
-  }
-
-  /**
-   * Every user key matching the glob `pattern`, walked with `SCAN` (never `KEYS`). An empty
-   * pattern rejects with `InvalidArgumentError` (it would match no key: `'*'` matches every one).
-   */
-  async keys(pattern = '*', options?: ScanOptions): Promise<string[]> {
-    try {
-      const [redisPattern, itersize, version] = this.#scanArguments('keys', pattern, options)
-      const keys: string[] = []
-      for await (const key of this.#iterKeys(redisPattern, itersize, version)) keys.push(key)
-      return keys
-    } catch (error) {
-      return this.#fail(error, [])
-    }
-  }
-
-  /**
-   * Yields the user keys matching the glob `pattern`, one `SCAN` batch at a time. An empty
-   * pattern throws `InvalidArgumentError`, as for `keys`.
-   */
-  iterKeys(pattern = '*', options?: ScanOptions): AsyncIterable<string> {
-    const [redisPattern, itersize, version] = this.#scanArguments('iterKeys', pattern, options)
-    return this.#guardedIterKeys(redisPattern, itersize, version)
-  }
-
-  /** `#iterKeys` under the error policy: with `ignoreExceptions`, a failure ends the iteration. */
-  async *#guardedIterKeys(
-    redisPattern: string,
-    itersize: number,
-    version: number,
-  ): AsyncGenerator<string> {
-    try {
-      yield* this.#iterKeys(redisPattern, itersize, version)
-    } catch (error) {
-      this.#fail(error, undefined)
-    }
-  }
-
-  /**
-   * Deletes every user key matching the glob `pattern`; resolves how many were deleted. An empty
-   * pattern rejects with `InvalidArgumentError`, as for `keys`.
-   */
-  async deletePattern(pattern: string, options?: ScanOptions): Promise<number> {
-    try {
-      const [redisPattern, itersize] = this.#scanArguments('deletePattern', pattern, options)
-      return await this.#deleteMatching(redisPattern, itersize)
-    } catch (error) {
-      return this.#fail(error, 0)
-    }
-  }
-
-  /** The Redis pattern, `itersize` and version of a key scan, checked. */
-  #scanArguments(
-    method: string,
-    pattern: string,
-    options: ScanOptions | undefined,
-  ): [redisPattern: string, itersize: number, version: number] {
-    checkOptions(options, method, SCAN_KEYS)
-    if (pattern === '') {
-      throw new InvalidArgumentError(
-        `${method}() got an empty pattern, which matches no key: use '*' for every key`,
-      )
-    }
-    const version = checkVersionOption(options?.version) ?? this.version
-    return [
-      this.makePattern(pattern, version),
-      checkItersize(options?.itersize ?? this.#itersize),
-      version,
-    ]
-  }
-
-  // ---------------------------------------------------------------- hashes
-
-  /** Sets `field` of the hash at `key`; resolves 1 when the field is new, 0 when it was updated. */
-  async hset(key: string, field: string, value: unknown, options?: VersionOption): Promise<number> {
-    return this.#run(
-      (rkey) => ['HSET', rkey, field, this.#codec.encode(value)],
-      key,
-      toNumber,
-      0,
-      false,
-      'hset',
-      options,
-    )
-  }
-
-  /**
-   * Deletes fields of the hash; resolves how many existed. A last argument that is an object is
-   * the options: `hdel(key, 'a', 'b', { version: 2 })`.
-   */
-  async hdel(key: string, ...fields: string[] | [...string[], VersionOption]): Promise<number> {
-    const [names, options] = splitOptions(fields)
-    if (names.length === 0) {
-      checkOptions(options, 'hdel', VERSION_ONLY)
-      return 0
-    }
-    return this.#run((rkey) => ['HDEL', rkey, ...names], key, toNumber, 0, false, 'hdel', options)
-  }
-
-  /** Whether the hash has `field`. */
-  async hexists(key: string, field: string, options?: VersionOption): Promise<boolean> {
-    return this.#run(
-      (rkey) => ['HEXISTS', rkey, field],
-      key,
-      isOne,
-      false,
-      READ,
-      'hexists',
-      options,
-    )
-  }
-
-  /** The value of `field`, or `null`. */
-  async hget<T = unknown>(key: string, field: string, options?: VersionOption): Promise<T | null> {
-    return this.#run(
-      (rkey) => ['HGET', rkey, field],
-      key,
-      (r) => this.#decodeOrNull<T>(r, key, field),
-      null,
-      READ,
-      'hget',
-      options,
-    )
-  }
-
-  /** Every field and value of the hash. */
-  async hgetall<T = unknown>(key: string, options?: VersionOption): Promise<Record<string, T>> {
-    return this.#run(
-      (rkey) => ['HGETALL', rkey],
-      key,
-      (reply) => {
-        const result: Record<string, T> = {}
-        // Field names come from Redis: `__proto__` must stay a field, not become the prototype.
-        for (const [field, value] of toPairs(reply)) {
-          const name = toText(field)
-          setOwn(result, name, this.#decode(value, key, name))
-        }
-        return result
-      },
-      {},
-      READ,
-      'hgetall',
-      options,
-    )
-  }
-
-  /** Adds an integer to `field`; resolves the new value. */
-  async hincrby(
-    key: string,
-    field: string,
-    amount = 1,
-    options?: VersionOption,
-  ): Promise<OrIgnored<IgnoreErrors, number>> {
-    return this.#runOrNull(
-      (rkey) => ['HINCRBY', rkey, field, String(checkInteger(amount))],
-      key,
-      toNumber,
-      'hincrby',
-      options,
-    )
-  }
-
-  /** Adds a float to `field`; resolves the new value. */
-  async hincrbyfloat(
-    key: string,
-    field: string,
-    amount = 1,
-    options?: VersionOption,
-  ): Promise<OrIgnored<IgnoreErrors, number>> {
-    return this.#runOrNull(
-      (rkey) => ['HINCRBYFLOAT', rkey, field, String(checkNumber(amount))],
-      key,
-      toScore,
-      'hincrbyfloat',
-      options,
-    )
-  }
-
-  /** How many fields the hash has. */
-  async hlen(key: string, options?: VersionOption): Promise<number> {
-    return this.#run((rkey) => ['HLEN', rkey], key, toNumber, 0, READ, 'hlen', options)
-  }
-
-  /**
-   * The values of `fields`, `null` where a field is missing. A last argument that is an object is
-   * the options: `hmget(key, 'a', 'b', { version: 2 })`.
-   */
-  async hmget<T = unknown>(
-    key: string,
-    ...fields: string[] | [...string[], VersionOption]
-  ): Promise<Array<T | null>> {
-    const [names, options] = splitOptions(fields)
-    if (names.length === 0) {
-      checkOptions(options, 'hmget', VERSION_ONLY)
-      return []
-    }
-    return this.#run(
-      (rkey) => ['HMGET', rkey, ...names],
-      key,
-      (reply) => toArray(reply).map((r, i) => this.#decodeOrNull<T>(r, key, names[i])),
-      names.map(() => null),
-      READ,
-      'hmget',
-      options,
-    )
-  }
-
-  /** Sets several fields at once; resolves `true`. */
-  async hmset(
-    key: string,
-    mapping: Record<string, unknown> | Map<string, unknown>,
-    options?: VersionOption,
-  ): Promise<boolean> {
-    const pairs = mapping instanceof Map ? [...mapping] : Object.entries(mapping ?? {})
-    if (pairs.length === 0) {
-      checkOptions(options, 'hmset', VERSION_ONLY)
-      return true
-    }
-    return this.#run(
-      (rkey) => {
-        const args: RedisArgument[] = ['HSET', rkey]
-        for (const [field, value] of pairs) args.push(String(field), this.#codec.encode(value))
-        return args
-      },
-      key,
-      () => true,
-      false,
-      false,
-      'hmset',
-      options,
-    )
-  }
-
-  /** Sets `field` only when it does not exist; resolves whether it was set. */
-  async hsetnx(
-    key: string,
-    field: string,
-    value: unknown,
-    options?: VersionOption,
-  ): Promise<boolean> {
-    return this.#run(
-      (rkey) => ['HSETNX', rkey, field, this.#codec.encode(value)],
-      key,
-      isOne,
-      false,
-      false,
-      'hsetnx',
-      options,
-    )
-  }
-
-  /** Every value of the hash. */
-  async hvals<T = unknown>(key: string, options?: VersionOption): Promise<T[]> {
-    return this.#run(
-      (rkey) => ['HVALS', rkey],
-      key,
-      (reply) => this.#decodeAll<T>(reply, key),
-      [],
-      READ,
-      'hvals',
-      options,
-    )
-  }
-
-  /** Every field name of the hash. */
-  async hkeys(key: string, options?: VersionOption): Promise<string[]> {
-    return this.#run(
-      (rkey) => ['HKEYS', rkey],
-      key,
-      (reply) => toArray(reply).map(toText),
-      [],
-      READ,
-      'hkeys',
-      options,
-    )
-  }
-
-  // ---------------------------------------------------------------- sorted sets
-
-  /**
-   * Adds members with scores. Resolves how many were added (changed, with `ch`), or with `incr`
-   * the member's new score (`null` when `nx`/`xx` prevented it).
-   */
-  async zadd(key: string, members: ZAddMembers, options: ZAddOptions = {}): Promise<number | null> {
-    checkOptions(options, 'zadd', ZADD_KEYS)
-    const { nx, xx, gt, lt, ch, incr } = options
-    if (nx && xx) throw this.#argument('zadd() takes nx or xx, not both')
-    if (gt && lt) throw this.#argument('zadd() takes gt or lt, not both')
-    if (nx && (gt || lt)) throw this.#argument('zadd() cannot combine nx with gt or lt')
-    return this.#run(
-      (rkey) => {
-        const args: RedisArgument[] = ['ZADD', rkey]
-        if (nx) args.push('NX')
-        if (xx) args.push('XX')
-        if (gt) args.push('GT')
-        if (lt) args.push('LT')
-        if (ch) args.push('CH')
-        if (incr) args.push('INCR')
-        const start = args.length
-        for (const [score, member] of scoredMembers(members)) {
-          args.push(scoreArgument(score), this.#codec.encode(member))
-        }
-        if (args.length === start) throw this.#argument('zadd() needs at least one member')
-        if (incr && args.length !== start + 2)
-          throw this.#argument('zadd() with incr takes one member')
-        return args
-      },
-      key,
-      incr ? toScoreOrNull : toNumber,
-      incr ? null : 0,
-      false,
-      undefined,
-      options,
-    )
-  }
-
-  /** How many members the sorted set has. */
-  async zcard(key: string, options?: VersionOption): Promise<number> {
-    return this.#run((rkey) => ['ZCARD', rkey], key, toNumber, 0, READ, 'zcard', options)
-  }
-
-  /** How many members have a score between `min` and `max`. */
-  async zcount(
-    key: string,
-    min: ScoreBound,
-    max: ScoreBound,
-    options?: VersionOption,
-  ): Promise<number> {
-    return this.#run(
-      (rkey) => ['ZCOUNT', rkey, bound(min), bound(max)],
-      key,
-      toNumber,
-      0,
-      READ,
-      'zcount',
-      options,
-    )
-  }
-
-  /** Adds `amount` to the score of `member`; resolves the new score. */
-  async zincrby(
-    key: string,
-    amount: number,
-    member: unknown,
-    options?: VersionOption,
-  ): Promise<OrIgnored<IgnoreErrors, number>> {
-    return this.#runOrNull(
-      (rkey) => ['ZINCRBY', rkey, scoreArgument(amount), this.#codec.encode(member)],
-      key,
-      toScore,
-      'zincrby',
-      options,
-    )
-  }
-
-  /** Members by rank from `start` to `end` (inclusive; negative counts from the end). */
-  zrange<T = unknown>(
-    key: string,
-    start: number,
-    end: number,
-    options?: ZRangeOptions & { withScores?: false },
-  ): Promise<T[]>
-  zrange<T = unknown>(
-    key: string,
-    start: number,
-    end: number,
-    options: ZRangeOptions & { withScores: true },
-  ): Promise<Array<[T, number]>>
-  async zrange<T = unknown>(
-    key: string,
-    start: number,
-    end: number,
-    options: ZRangeOptions = {},
-  ): Promise<T[] | Array<[T, number]>> {
-    checkOptions(options, 'zrange', ZRANGE_KEYS)
-    return this.#run(
-      (rkey) => {
-        const args: RedisArgument[] = [
-          'ZRANGE',
-          rkey,
-          String(checkInteger(start)),
-          String(checkInteger(end)),
-        ]
-        if (options.desc) args.push('REV')
-        if (options.withScores) args.push('WITHSCORES')
-        return args
-      },
-      key,
-      (reply) =>
-        options.withScores ? this.#withScores<T>(reply, key) : this.#decodeAll<T>(reply, key),
-      [],
-      READ,
-      undefined,
-      options,
-    )
-  }
-
-  /** Members with a score between `min` and `max`, lowest first. */
-  zrangebyscore<T = unknown>(
-    key: string,
-    min: ScoreBound,
-    max: ScoreBound,
-    options?: ZRangeByScoreOptions & { withScores?: false },
-  ): Promise<T[]>
-  zrangebyscore<T = unknown>(
-    key: string,
-    min: ScoreBound,
-    max: ScoreBound,
-    options: ZRangeByScoreOptions & { withScores: true },
-  ): Promise<Array<[T, number]>>
-  async zrangebyscore<T = unknown>(
-    key: string,
-    min: ScoreBound,
-    max: ScoreBound,
-    options: ZRangeByScoreOptions = {},
-  ): Promise<T[] | Array<[T, number]>> {
-    checkOptions(options, 'zrangebyscore', ZRANGEBYSCORE_KEYS)
-    const { offset, count, withScores } = options
-    if ((offset === undefined) !== (count === undefined)) {
-      throw this.#argument('zrangebyscore() takes offset and count together')
-    }
-    return this.#run(
-      (rkey) => {
-        const args: RedisArgument[] = ['ZRANGEBYSCORE', rkey, bound(min), bound(max)]
-        if (withScores) args.push('WITHSCORES')
-        if (offset !== undefined) {
-          args.push('LIMIT', String(checkInteger(offset)), String(checkInteger(count as number)))
-        }
-        return args
-      },
-      key,
-      (reply) => (withScores ? this.#withScores<T>(reply, key) : this.#decodeAll<T>(reply, key)),
-      [],
-      READ,
-      undefined,
-      options,
-    )
-  }
-
-  /** The rank of `member`, lowest score first, or `null`. */
-  async zrank(key: string, member: unknown, options?: VersionOption): Promise<number | null> {
-    return this.#run(
-      (rkey) => ['ZRANK', rkey, this.#codec.encode(member)],
-      key,
-      numberOrNull,
-      null,
-      READ,
-      'zrank',
-      options,
-    )
-  }
-
-  /** The rank of `member`, highest score first, or `null`. */
-  async zrevrank(key: string, member: unknown, options?: VersionOption): Promise<number | null> {
-    return this.#run(
-      (rkey) => ['ZREVRANK', rkey, this.#codec.encode(member)],
-      key,
-      numberOrNull,
-      null,
-      READ,
-      'zrevrank',
-      options,
-    )
-  }
-
-  /**
-   * Removes members; resolves how many existed. Members are any values, so this method takes no
-   * options: it works on the cache's `version`.
-   */
-  async zrem(key: string, ...members: unknown[]): Promise<number> {
-    if (members.length === 0) return 0
-    return this.#run(
-      (rkey) => ['ZREM', rkey, ...members.map((m) => this.#codec.encode(m))],
-      key,
-      toNumber,
-      0,
-    )
-  }
-
-  /** Removes members by rank from `start` to `end`; resolves how many. */
-  async zremrangebyrank(
-    key: string,
-    start: number,
-    end: number,
-    options?: VersionOption,
-  ): Promise<number> {
-    return this.#run(
-      (rkey) => ['ZREMRANGEBYRANK', rkey, String(checkInteger(start)), String(checkInteger(end))],
-      key,
-      toNumber,
-      0,
-      false,
-      'zremrangebyrank',
-      options,
-    )
-  }
-
-  /** The score of `member`, or `null`. */
-  async zscore(key: string, member: unknown, options?: VersionOption): Promise<number | null> {
-    return this.#run(
-      (rkey) => ['ZSCORE', rkey, this.#codec.encode(member)],
-      key,
-      toScoreOrNull,
-      null,
-      READ,
-      'zscore',
-      options,
-    )
-  }
-
-  /**
-   * The scores of `members`, `null` where one is missing. Members are any values, so this method
-   * takes no options: it works on the cache's `version`.
-   */
-  async zmscore(key: string, ...members: unknown[]): Promise<Array<number | null>> {
-    if (members.length === 0) return []
-    return this.#run(
-      (rkey) => ['ZMSCORE', rkey, ...members.map((m) => this.#codec.encode(m))],
-      key,
-      (reply) => toArray(reply).map(toScoreOrNull),
-      members.map(() => null),
-      READ,
-    )
-  }
-
-  // ---------------------------------------------------------------- lists
-
-  /** The length of the list. */
-  async llen(key: string, options?: VersionOption): Promise<number> {
-    return this.#run((rkey) => ['LLEN', rkey], key, toNumber, 0, READ, 'llen', options)
-  }
-
-  /**
-   * Prepends values (the last given ends up first); resolves the new length. Values are any
-   * values, so this method takes no options: it works on the cache's `version`.
-   */
-  async lpush(key: string, ...values: unknown[]): Promise<OrIgnored<IgnoreErrors, number>> {
-    return this.#push('LPUSH', key, values)
-  }
-
-  /** Appends values; resolves the new length. Like `lpush`, it takes no options. */
-  async rpush(key: string, ...values: unknown[]): Promise<OrIgnored<IgnoreErrors, number>> {
-    return this.#push('RPUSH', key, values)
-  }
-
-  /** Removes and returns the first value (or the first `count` values), or `null`. */
-  lpop<T = unknown>(key: string, count?: undefined, options?: VersionOption): Promise<T | null>
-  lpop<T = unknown>(key: string, count: number, options?: VersionOption): Promise<T[] | null>
-  async lpop<T = unknown>(
-    key: string,
-    count?: number,
-    options?: VersionOption,
-  ): Promise<T | T[] | null> {
-    return this.#pop<T>('LPOP', key, count, options)
-  }
-
-  /** Removes and returns the last value (or the last `count` values), or `null`. */
-  rpop<T = unknown>(key: string, count?: undefined, options?: VersionOption): Promise<T | null>
-  rpop<T = unknown>(key: string, count: number, options?: VersionOption): Promise<T[] | null>
-  async rpop<T = unknown>(
-    key: string,
-    count?: number,
-    options?: VersionOption,
-  ): Promise<T | T[] | null> {
-    return this.#pop<T>('RPOP', key, count, options)
-  }
-
-  /** The value at `index` (negative counts from the end), or `null`. */
-  async lindex<T = unknown>(
-    key: string,
-    index: number,
-    options?: VersionOption,
-  ): Promise<T | null> {
-    return this.#run(
-      (rkey) => ['LINDEX', rkey, String(checkInteger(index))],
-      key,
-      (r) => this.#decodeOrNull<T>(r, key),
-      null,
-      READ,
-      'lindex',
-      options,
-    )
-  }
-
-  /** Values from `start` to `end` (inclusive; negative counts from the end). */
-  async lrange<T = unknown>(
-    key: string,
-    start: number,
-    end: number,
-    options?: VersionOption,
-  ): Promise<T[]> {
-    return this.#run(
-      (rkey) => ['LRANGE', rkey, String(checkInteger(start)), String(checkInteger(end))],
-      key,
-      (reply) => this.#decodeAll<T>(reply, key),
-      [],
-      READ,
-      'lrange',
-      options,
-    )
-  }
-
-  /** Replaces the value at `index`; rejects with `ResponseError` when out of range. */
-  async lset(
-    key: string,
-    index: number,
-    value: unknown,
-    options?: VersionOption,
-  ): Promise<boolean> {
-    return this.#run(
-      (rkey) => ['LSET', rkey, String(checkInteger(index)), this.#codec.encode(value)],
-      key,
-      () => true,
-      false,
-      false,
-      'lset',
-      options,
-    )
-  }
-
-  /** Keeps only the values from `start` to `end`. */
-  async ltrim(key: string, start: number, end: number, options?: VersionOption): Promise<boolean> {
-    return this.#run(
-      (rkey) => ['LTRIM', rkey, String(checkInteger(start)), String(checkInteger(end))],
-      key,
-      () => true,
-      false,
-      false,
-      'ltrim',
-      options,
-    )
-  }
-
-  /** The index of `element`, or `null`; with `count`, an array of indexes. */
-  lpos(
-    key: string,
-    element: unknown,
-    options?: LPosOptions & { count?: undefined },
-  ): Promise<number | null>
-  lpos(key: string, element: unknown, options: LPosOptions & { count: number }): Promise<number[]>
-  async lpos(
-    key: string,
-    element: unknown,
-    options: LPosOptions = {},
-  ): Promise<number | null | number[]> {
-    checkOptions(options, 'lpos', LPOS_KEYS)
-    return this.#run(
-      (rkey) => {
-        const args: RedisArgument[] = ['LPOS', rkey, this.#codec.encode(element)]
-        if (options.rank !== undefined) args.push('RANK', String(checkInteger(options.rank)))
-        if (options.count !== undefined) args.push('COUNT', String(checkInteger(options.count)))
-        if (options.maxlen !== undefined) args.push('MAXLEN', String(checkInteger(options.maxlen)))
-        return args
-      },
-      key,
-      (reply) => (options.count !== undefined ? toArray(reply).map(toNumber) : numberOrNull(reply)),
-      options.count !== undefined ? [] : null,
-      READ,
-      undefined,
-      options,
-    )
-  }
-
-  /**
-   * Pops a value from one end of `source` and pushes it onto one end of `destination`, atomically;
-   * resolves the value, or `null` when `source` is empty. Sides are `'LEFT'` or `'RIGHT'`, in any
-   * case; `version` applies to both keys.
-   */
-  async lmove<T = unknown>(
-    source: string,
-    destination: string,
-    sourceSide: ListSide = 'LEFT',
-    destinationSide: ListSide = 'RIGHT',
-    options?: VersionOption,
-  ): Promise<T | null> {
-    return this.#run(
-      (rkey) => [
-        'LMOVE',
-        rkey,
-        this.#key(destination, options),
-        side(sourceSide),
-        side(destinationSide),
-      ],
-      source,
-      (r) => this.#decodeOrNull<T>(r, source),
-      null,
-      false,
-      'lmove',
-      options,
-    )
-  }
-
-  // ---------------------------------------------------------------- internals
-
-  /**
-   * The Redis key of `key` at the version `options` select. With `method`, the options are
-   * checked first (the method takes `{ version }` only).
-   */
-  #key(key: string, options: VersionOption | undefined, method?: string): string {
-    if (options === undefined) return this.makeKey(key, this.version)
-    if (method !== undefined) checkOptions(options, method, VERSION_ONLY)
-    return this.makeKey(key, checkVersionOption(options.version) ?? this.version)
-  }
-
-  #argument(message: string): InvalidArgumentError {
-    return new InvalidArgumentError(message)
-  }
-
-  /**
-   * Builds one command for `key`, runs it, and converts the reply; errors go through the policy,
-   * which resolves `fallback` for an error `ignoreExceptions` ignores. `options` selects the key
-   * version; with `method`, they are checked first (the method takes `{ version }` only).
-   */
-  async #run<T>(
-    build: (rkey: string) => RedisArgument[],
-    key: string,
-    convert: (reply: unknown) => T,
-    fallback: NoInfer<T>,
-    readonly = false,
-    method?: string,
-    options?: VersionOption,
-  ): Promise<T> {
-    let rkey: string | undefined
-    let args: RedisArgument[] | undefined
-    try {
-      rkey = this.#key(key, options, method)
-      args = build(rkey)
-      const reply = await this.#connection.command(args, {
-        key: rkey,
-        readonly,
-        text: this.#text,
-      })
-      return convert(reply)
-    } catch (error) {
-      if (isWrongType(error) && rkey !== undefined) {
-        const command = String(args?.[0] ?? '').toLowerCase()
-        return this.#fail(await this.#wrongType(error, command, key, rkey), fallback)
-      }
-      return this.#fail(error, fallback)
-    }
-  }
-
-  /** `#run` for a method with no neutral fallback: an ignored error resolves `null`. */
-  #runOrNull<T>(
-    build: (rkey: string) => RedisArgument[],
-    key: string,
-    convert: (reply: unknown) => T,
-    method: string,
-    options: VersionOption | undefined,
-  ): Promise<OrIgnored<IgnoreErrors, T>> {
-    return this.#run<T | null>(build, key, convert, null, false, method, options) as Promise<
-      OrIgnored<IgnoreErrors, T>
-    >
-  }
-
-  async #bool(
-    key: string,
-    build: (rkey: string) => RedisArgument[],
-    method: string,
-    options: VersionOption | undefined,
-  ): Promise<boolean> {
-    return this.#run(build, key, isOne, false, false, method, options)
-  }
-
-  async #ttl(
-    command: 'TTL' | 'PTTL',
-    key: string,
-    method: string,
-    options: VersionOption | undefined,
-  ): Promise<number | null> {
-    return this.#run(
-      (rkey) => [command, rkey],
-      key,
-      (reply) => {
-        const t = toNumber(reply)
-        return t === -1 ? null : t === -2 ? 0 : t
-      },
-      0,
-      READ,
-      method,
-      options,
-    )
-  }
-
-  /**
-   * A `WRONGTYPE` reply as a `ResponseError` that names the user's key and what it holds (asked
-   * with `TYPE`, on this error path only): `incr() on key 'hits': it holds a list, …`.
-   */
-  async #wrongType(
-    error: ResponseError,
-    method: string,
-    key: string,
-    rkey: string,
-  ): Promise<ResponseError> {
-    let holds = 'another kind of value'
-    try {
-      const type = toText(
-        await this.#connection.command(['TYPE', rkey], { key: rkey, readonly: READ }),
-      )
-      if (type !== '' && type !== 'none') holds = `a ${REDIS_TYPES[type] ?? type}`
-    } catch {
-      // The message only loses the type.
-    }
-    return new ResponseError(
-      `${method}() on key '${key}': it holds ${holds}, which ${method}() does not work on (${error.message})`,
-      { cause: error },
-    )
-  }
-
-  async #exists(rkey: string): Promise<boolean> {
-    return (await this.#connection.command(['EXISTS', rkey], { key: rkey, readonly: READ })) === 1
-  }
-
-  async #push(
-    command: 'LPUSH' | 'RPUSH',
-    key: string,
-    values: unknown[],
-  ): Promise<OrIgnored<IgnoreErrors, number>> {
-    if (values.length === 0)
-      throw this.#argument(`${command.toLowerCase()}() needs at least one value`)
-    return this.#runOrNull(
-      (rkey) => [command, rkey, ...values.map((v) => this.#codec.encode(v))],
-      key,
-      toNumber,
-      command.toLowerCase(),
-      undefined,
-    )
-  }
-
-  async #pop<T>(
-    command: 'LPOP' | 'RPOP',
-    key: string,
-    count: number | undefined,
-    options: VersionOption | undefined,
-  ): Promise<T | T[] | null> {
-    return this.#run(
-      (rkey) =>
-        count === undefined ? [command, rkey] : [command, rkey, String(checkInteger(count))],
-      key,
-      (reply) =>
-        count === undefined
-          ? this.#decodeOrNull<T>(reply, key)
-          : reply === null
-            ? null
-            : this.#decodeAll<T>(reply, key),
-      null,
-      false,
-      command.toLowerCase(),
-      options,
-    )
-  }
-
-  /**
-   * Decodes a value read at the user's `key` (and hash `field`). The codec knows no key: a value
-   * it cannot read is reported with the key here, the one place every read goes through.
-   */
-  #decode(reply: unknown, key: string, field?: string): unknown {
-    try {
-      return this.#codec.decode(toData(reply))
-    } catch (error) {
-      throw withKeyContext(error, key, field)
-    }
-  }
-
-  #decodeOrNull<T>(reply: unknown, key: string, field?: string): T | null {
-    return reply === null || reply === undefined ? null : (this.#decode(reply, key, field) as T)
-  }
-
-  #decodeAll<T>(reply: unknown, key: string): T[] {
-    return toArray(reply).map((r) => this.#decode(r, key) as T)
-  }
-
-  #withScores<T>(reply: unknown, key: string): Array<[T, number]> {
-    return toPairs(reply).map(([member, score]) => [this.#decode(member, key) as T, toScore(score)])
-  }
-
-  async *#iterKeys(
-    redisPattern: string,
-    itersize: number,
-    version: number,
-  ): AsyncGenerator<string> {
-    for await (const batch of this.#connection.scan(redisPattern, itersize)) {
-      for (const rkey of batch) yield this.#reverseKeyFunction(rkey, this.keyPrefix, version)
-    }
-  }
-
-  /** Deletes every Redis key matching `redisPattern`, one `UNLINK` per `SCAN` batch. */
-  async #deleteMatching(redisPattern: string, itersize: number): Promise<number> {
-    const pending: Array<Promise<unknown>> = []
-    for await (const batch of this.#connection.scan(redisPattern, itersize)) {
-      if (batch.length > 0) {
-        const unlink = this.#connection.command(['UNLINK', ...batch], { key: batch[0] })
-        // If a later SCAN fails, nobody awaits these: mark them handled (Promise.all still sees errors).
-        unlink.catch(() => {})
-        pending.push(unlink)
-      }
-    }
-    let deleted = 0
-    for (const count of await Promise.all(pending)) deleted += toNumber(count)
-    return deleted
-  }
-
-  /**
-   * django-redis's fallback when `INCRBY` refuses the value: read, add, write back with the TTL
-   * kept. With `asNumber`, a result that is a `bigint` is refused before anything is written.
-   */
-  async #incrSlow(
-    key: string,
-    rkey: string,
-    delta: number | bigint,
-    asNumber: boolean,
-  ): Promise<number | bigint> {
-    const reply = await this.#connection.command(['GET', rkey], { key: rkey })
-    if (reply === null) throw new KeyNotFoundError(`key '${key}' not found`)
-    const current = this.#decode(reply, key)
-    const next = addNumbers(current, delta, key)
-    if (asNumber && typeof next === 'bigint') throw unsafeResult(key)
-    await this.#connection.command(['SET', rkey, this.#codec.encode(next), 'KEEPTTL'], {
-      key: rkey,
-    })
-    return next as number | bigint
-  }
-
-  /**
-   * Logs an ignored error, once per error kind (`code`) per minute: an outage fails every call,
-   * and one line per call would flood the log.
-   */
-  #logOnce(error: CachexError): void {
-    const now = Date.now()
-    const last = this.#loggedAt.get(error.code)
-    if (last !== undefined && now - last < LOG_EVERY_MS) return
-    this.#loggedAt.set(error.code, now)
-    this.#logger.error(
-      `cachex: ignored ${error.name} (${error.code}): ${error.message} — further ${error.code} errors are not logged for ${LOG_EVERY_MS / 1000} s`,
-    )
-  }
-
-  /**
-   * The policy for a method with no neutral fallback: an ignored error resolves `null`. Only a
-   * cache created with `ignoreExceptions` ignores errors, and its `IgnoreErrors` is `true` (or
-   * `boolean`), whose `OrIgnored` includes `null`: the one place the type is asserted.
-   */
-  #failOrNull<T>(error: unknown): OrIgnored<IgnoreErrors, T> {
-    return this.#fail(error, null) as OrIgnored<IgnoreErrors, T>
-  }
-
-  /** The error policy: ignorable errors become `fallback` under `ignoreExceptions`; others surface typed. */
-  #fail<F>(error: unknown, fallback: F): F {
-    const typed = toCachexError(error)
-    if (this.#ignoreExceptions && isIgnorable(typed)) {
-      if (this.#logIgnored) this.#logOnce(typed)
-      return fallback
-    }
-    throw typed
-  }
-}
-
-/** Any error as a `CachexError`: a foreign one (from a custom connection) becomes a `ConnectionError`. */
-function toCachexError(error: unknown): CachexError {
-  if (error instanceof CachexError) return error
-  const message = error instanceof Error ? error.message : String(error)
-  return new ConnectionError(message, { cause: error })
-}
-
-/**
- * A decoding error with the user's key (not the Redis key) at the front of its message: the same
- * class, the same `cause`. Other errors pass through.
- */
-function withKeyContext(error: unknown, key: string, field: string | undefined): unknown {
-  const where = field === undefined ? `key '${key}'` : `key '${key}' field '${field}'`
-  if (error instanceof SerializationError) {
-    return new SerializationError(`cannot read ${where}: ${error.message}`, { cause: error.cause })
-  }
-  if (error instanceof CompressionError) {
-    return new CompressionError(`cannot read ${where}: ${error.message}`, { cause: error.cause })
-  }
-  return error
-}
-
-function toList<T>(value: T | readonly T[] | undefined): readonly T[] {
-  if (value === undefined || value === null) return []
-  return Array.isArray(value) ? (value as readonly T[]) : [value as T]
-}
-
-function isOne(reply: unknown): boolean {
-  return reply === 1
-}
-
-function numberOrNull(reply: unknown): number | null {
-  return reply === null || reply === undefined ? null : toNumber(reply)
-}
-
-function checkVersion(version: unknown): number {
-  if (!Number.isSafeInteger(version)) {
-    throw new InvalidArgumentError(`version must be an integer, got ${describe(version)}`)
-  }
-  return version as number
-}
-
-function checkItersize(itersize: unknown): number {
-  if (!Number.isSafeInteger(itersize) || (itersize as number) < 1) {
-    throw new InvalidArgumentError(`itersize must be a positive integer, got ${describe(itersize)}`)
-  }
-  return itersize as number
-}
-
-function checkInteger(value: unknown): number {
-  if (!Number.isSafeInteger(value)) {
-    throw new InvalidArgumentError(`expected an integer, got ${describe(value)}`)
-  }
-  return value as number
-}
-
-function checkNumber(value: unknown): number {
-  if (typeof value !== 'number' || Number.isNaN(value)) {
-    throw new InvalidArgumentError(`expected a number, got ${describe(value)}`)
-  }
-  return value
-}
-
-function checkMs(value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new InvalidArgumentError(
-      `expected milliseconds as a finite number, got ${describe(value)}`,
-    )
-  }
-  return value
-}
-
-function waitTimeoutToMs(waitTimeout: number | null | undefined): number | null {
-  if (waitTimeout === null) return null
-  const seconds = checkSeconds(waitTimeout ?? DEFAULT_WAIT_TIMEOUT, 'waitTimeout')
-  if (seconds < 0) throw new InvalidArgumentError('waitTimeout must not be negative')
-  return seconds * 1000
-}
-
-function nullableSeconds(value: number | null, what: string): number | null {
-  return value === null ? null : checkSeconds(value, what)
-}
-
-function scoreArgument(score: unknown): string {
-  const n = checkNumber(score)
-  return n === Number.POSITIVE_INFINITY
-    ? '+inf'
-    : n === Number.NEGATIVE_INFINITY
-      ? '-inf'
-      : String(n)
-}
-
-function bound(value: ScoreBound): string {
-  if (typeof value === 'string') return value
-  return scoreArgument(value)
-}
-
-function side(value: ListSide): 'LEFT' | 'RIGHT' {
-  const upper = typeof value === 'string' ? value.toUpperCase() : value
-  if (upper !== 'LEFT' && upper !== 'RIGHT') {
-    throw new InvalidArgumentError(
-      `a list side is 'LEFT' or 'RIGHT' (any case), got ${typeof value === 'string' ? `'${value}'` : describe(value)}`,
-    )
-  }
-  return upper
-}
-
-function* scoredMembers(members: ZAddMembers): Iterable<readonly [number, unknown]> {
-  if (Array.isArray(members)) {
-    yield* members as ReadonlyArray<readonly [number, unknown]>
-  } else if (members instanceof Map) {
-    for (const [member, score] of members) yield [score, member]
-  } else {
-    for (const [member, score] of Object.entries(members ?? {})) yield [score, member]
-  }
-}
-
-function addNumbers(current: unknown, delta: number | bigint, key: string): number | bigint {
-  if (typeof current === 'bigint') return current + BigInt(delta)
-  if (typeof current === 'number') {
-    if (Number.isInteger(current) && typeof delta === 'bigint') {
-      const sum = BigInt(current) + delta
-      return sum >= BigInt(Number.MIN_SAFE_INTEGER) && sum <= BigInt(Number.MAX_SAFE_INTEGER)
-        ? Number(sum)
-        : sum
-    }
-    const sum = current + Number(delta)
-    if (Number.isInteger(current) && !Number.isSafeInteger(sum))
-      return BigInt(current) + BigInt(delta)
-    return sum
-  }
-  throw new NotANumberError(`the value at key '${key}' is not a number`)
-}
+  },
+} satisfies Implementation<Omit<CacheLike, ClassMembers | 'getOrSet' | keyof typeof keyCommands>>
+
+/** What the class itself defines. */
+type ClassMembers = 'makeKey' | 'makePattern' | 'close' | typeof Symbol.asyncDispose
+
+attachCommands(Cache, standardCommands)
+attachCommands(Cache, getOrSetCommand)
+attachCommands(Cache, keyCommands)
+attachCommands(Cache, hashCommands)
+attachCommands(Cache, sortedSetCommands)
+attachCommands(Cache, listCommands)

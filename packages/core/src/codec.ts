@@ -95,7 +95,7 @@ export interface CodecOptions {
 }
 
 /**
- * The value pipeline of DESIGN §3. Integers are stored as ASCII digits (so `INCRBY` works on
+ * The value pipeline (docs/packages/core.md, "The codec"). Integers are stored as ASCII digits (so `INCRBY` works on
  * them); everything else is serialized by the first serializer, then compressed by the first
  * compressor when longer than its `minLength`. Reading tries the integer form, then every
  * compressor (falling back to the raw bytes, as Django does), then every serializer in order —

@@ -1,22 +1,26 @@
 export { DEFAULT_MAX_VALUE_SIZE, MAX_INTEGER_DIGITS, MAX_JSON_DEPTH } from './_limits.ts'
+export { Cache } from './cache.ts'
+export type { CacheLike } from './cache-like.ts'
 export type {
   CacheOptions,
   GetOrSetOptions,
   IncrOptions,
-  ListSide,
-  LPosOptions,
   OrIgnored,
   ScanOptions,
-  ScoreBound,
   SetOptions,
   TimeoutOption,
   VersionOption,
+} from './cache-options.ts'
+export type { HashCommands } from './commands/hashes.ts'
+export type { ListCommands, ListSide, LPosOptions } from './commands/lists.ts'
+export type {
+  ScoreBound,
+  SortedSetCommands,
   ZAddMembers,
   ZAddOptions,
   ZRangeByScoreOptions,
   ZRangeOptions,
-} from './cache.ts'
-export { Cache } from './cache.ts'
+} from './commands/sorted-sets.ts'
 export {
   BackpressureError,
   CachexError,

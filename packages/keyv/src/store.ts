@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import { type Cache, globEscape, InvalidArgumentError } from '@cachex/core'
+import { type CacheLike, globEscape, InvalidArgumentError } from '@cachex/core'
 import { Keyv, type KeyvOptions, type KeyvStoreAdapter, type StoredData } from 'keyv'
 
 /**
@@ -33,13 +33,20 @@ export interface KeyvCachexOptions {
   closeOnDisconnect?: boolean
 }
 
-/** What the store reports as its `opts`; Keyv offers `iterator()` for the `'redis'` dialect. */
-export interface KeyvCachexOpts extends Required<KeyvCachexOptions> {
+/** What the store reports as its `opts`: its options resolved, and what Keyv looks for. */
+interface StoreOpts extends Required<KeyvCachexOptions> {
   /** Keyv enables its iterator for stores whose dialect it knows; this store walks `SCAN`. */
   dialect: 'redis'
   /** Keyv reads `opts.url` of some stores; this one has no URL of its own. */
   url: string
 }
+
+/**
+ * The type of `KeyvCachex.opts`.
+ * @deprecated Not an options type: pass `KeyvCachexOptions`; for the resolved settings, use
+ * `KeyvCachex['opts']`.
+ */
+export type KeyvCachexOpts = StoreOpts
 
 /** An entry as Keyv hands it to a store when it does not serialize (`serialize: undefined`). */
 interface KeyvEntry {
@@ -64,16 +71,16 @@ const MISSING: unique symbol = Symbol('missing')
 // store's does: this one resolves a boolean per entry, so it implements the rest of the contract.
 export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, 'setMany'> {
   /** The cache every command goes through (with or without `ignoreExceptions`). */
-  readonly cache: Cache
+  readonly cache: CacheLike
   /** This store's settings, as Keyv expects to find them. */
-  readonly opts: KeyvCachexOpts
+  readonly opts: StoreOpts
   /**
    * The Keyv namespace; Keyv sets it. `clear()` and `iterator()` stay inside it; without one,
    * `clear()` is `cache.clear()`.
    */
   namespace?: string | undefined
 
-  constructor(cache: Cache, options: KeyvCachexOptions = {}) {
+  constructor(cache: CacheLike, options: KeyvCachexOptions = {}) {
     super()
     if (cache === null || typeof cache !== 'object' || typeof cache.get !== 'function') {
       throw new InvalidArgumentError('createKeyvStore() takes a cachex Cache')
@@ -245,7 +252,7 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
  * `createKeyvStore(cache, { serialization: 'cachex' })` in a Keyv with
  * `serialize: undefined, deserialize: undefined`.
  */
-export function createKeyvStore(cache: Cache, options?: KeyvCachexOptions): KeyvCachex {
+export function createKeyvStore(cache: CacheLike, options?: KeyvCachexOptions): KeyvCachex {
   return new KeyvCachex(cache, options)
 }
 
@@ -265,7 +272,7 @@ export interface CreateKeyvOptions
  */
 // biome-ignore lint/suspicious/noExplicitAny: Keyv's own default value type
 export function createKeyv<Value = any>(
-  cache: Cache,
+  cache: CacheLike,
   options: CreateKeyvOptions = {},
 ): Keyv<Value> {
   const { expires, closeOnDisconnect, ...keyvOptions } = options

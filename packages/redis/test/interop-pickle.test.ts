@@ -66,7 +66,7 @@ describeMatrix(
 
 const a = (n: number) => 'a'.repeat(n)
 
-// None/bool/int/float/str/bytes/list/tuple/dict/set, as DESIGN §3 promises byte-identical output.
+// None/bool/int/float/str/bytes/list/tuple/dict/set, written byte-identical to CPython's pickle.
 // (A lone integer is stored as digits, so integers are checked inside a list.)
 const EXACT: Array<readonly [string, unknown]> = [
   ['None', null],

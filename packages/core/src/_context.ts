@@ -1,0 +1,363 @@
+// What every command family of a `Cache` is written against: the cache's keys, codec, connection,
+// value store and error policy, in one object. A family file (commands/*.ts) takes it with
+// `contextOf(this)` and never sees the class; `attachCommands` puts the family on `Cache`.
+import {
+  checkItersize,
+  checkOptions,
+  checkVersion,
+  checkVersionOption,
+  VERSION_ONLY,
+} from './_args.ts'
+import { isWrongType, REDIS_TYPES } from './_messages.ts'
+import { toArray, toData, toPairs, toScore, toText } from './_replies.ts'
+import { SingleFlight } from './_single-flight.ts'
+import { checkSeconds, describe, timeoutToMs } from './_timeout.ts'
+import type { SetCondition, ValueStore } from './_value-store.ts'
+import type { CacheOptions, VersionOption } from './cache-options.ts'
+import { Codec } from './codec.ts'
+import {
+  CachexError,
+  CompressionError,
+  ConnectionError,
+  InvalidArgumentError,
+  isIgnorable,
+  ResponseError,
+  SerializationError,
+} from './errors.ts'
+import { jsonSerializer } from './json.ts'
+import { defaultKeyFunction, defaultReverseKeyFunction, globEscape } from './key-function.ts'
+import type { LockFactory } from './lock-types.ts'
+import type { Connection, KeyFunction, Logger, RedisArgument, ReverseKeyFunction } from './types.ts'
+
+const DEFAULT_TIMEOUT = 300
+const DEFAULT_ITERSIZE = 1000
+const LOG_EVERY_MS = 60_000
+
+/**
+ * Whether a command only reads (`'read'`: a topology with replicas may send it to one) or writes
+ * (`'write'`: always the primary).
+ */
+export type Access = 'read' | 'write'
+
+/** One Redis command of a family method, for `CacheContext.run`. */
+export interface CommandSpec<T> {
+  /**
+   * The method's name. When given, the call's options are checked to be `{ version }` only; a
+   * method with more options checks them itself and leaves this out.
+   */
+  method?: string
+  /** Whether the command only reads. */
+  access: Access
+  /** The command's arguments, for the Redis key of the user's key. */
+  build(rkey: string): RedisArgument[]
+  /** The method's result from the raw reply. */
+  convert(reply: unknown): T
+}
+
+/** A `CommandSpec` and what an error `ignoreExceptions` ignores resolves. */
+export interface CommandWithFallback<T> extends CommandSpec<T> {
+  /** The neutral value of the method's type (`0`, `[]`, `null`…). */
+  fallback: NoInfer<T>
+}
+
+/**
+ * The state a `Cache` is made of, and the helpers its methods share: keys, the error policy
+ * (`run`, `fail`, `failOrNull`), decoding with the user's key in errors. One per cache.
+ */
+export class CacheContext {
+  /** The key prefix (`KEY_PREFIX`). */
+  readonly keyPrefix: string
+  /** The default key version (`VERSION`). */
+  readonly version: number
+  /** The default timeout in seconds; `null` never expires. */
+  readonly defaultTimeout: number | null
+  readonly connection: Connection
+  readonly codec: Codec
+  /** Whether replies come as UTF-8 text (the codec reads text: JSON without compression). */
+  readonly text: boolean
+  readonly reverseKeyFunction: ReverseKeyFunction
+  /** Keys per `SCAN` unless a call says otherwise. */
+  readonly itersize: number
+  readonly lockFactory: LockFactory | undefined
+  /** getOrSet computations in flight, by Redis key. */
+  readonly flights = new SingleFlight()
+  /**
+   * Where string values are read and written. `Cache` sets it once, right after building the
+   * context: the store is built over the context.
+   */
+  store!: ValueStore
+
+  readonly #keyFunction: KeyFunction
+  readonly #ignoreExceptions: boolean
+  readonly #logIgnored: boolean
+  readonly #logger: Logger
+  /** When each kind of ignored error was last logged. */
+  readonly #loggedAt = new Map<string, number>()
+
+  /** Checks `options` in the order `new Cache()` always has. */
+  constructor(options: CacheOptions) {
+    if (options?.connection === undefined) {
+      throw new InvalidArgumentError('a Cache needs a connection')
+    }
+    this.connection = options.connection
+    this.keyPrefix = options.keyPrefix ?? ''
+    this.version = checkVersion(options.version ?? 1)
+    this.defaultTimeout =
+      options.timeout === undefined
+        ? DEFAULT_TIMEOUT
+        : options.timeout === null
+          ? null
+          : checkSeconds(options.timeout, 'timeout')
+    this.#keyFunction = options.keyFunction ?? defaultKeyFunction
+    this.reverseKeyFunction = options.reverseKeyFunction ?? defaultReverseKeyFunction
+    const serializers = toList(options.serializer)
+    const compressors = toList(options.compressor ?? undefined)
+    this.codec = new Codec(serializers.length > 0 ? serializers : [jsonSerializer()], compressors, {
+      maxValueSize: options.maxValueSize,
+    })
+    this.text = this.codec.readsText
+    this.#ignoreExceptions = options.ignoreExceptions ?? false
+    this.#logIgnored = options.logIgnoredExceptions ?? false
+    this.#logger = options.logger ?? console
+    this.itersize = checkItersize(options.scanItersize ?? DEFAULT_ITERSIZE)
+    this.lockFactory = options.lockFactory
+  }
+
+  /** The Redis key for `key` (Django's `make_key`). */
+  makeKey(key: string, version: number): string {
+    if (typeof key !== 'string') {
+      throw new InvalidArgumentError(`a cache key must be a string, got ${describe(key)}`)
+    }
+    return this.#keyFunction(key, this.keyPrefix, version)
+  }
+
+  /** The Redis glob pattern for a pattern over user keys; the prefix is glob-escaped. */
+  makePattern(pattern: string, version: number): string {
+    if (typeof pattern !== 'string') {
+      throw new InvalidArgumentError(`a key pattern must be a string, got ${describe(pattern)}`)
+    }
+    return this.#keyFunction(pattern, globEscape(this.keyPrefix), version)
+  }
+
+  /**
+   * The Redis key of `key` at the version `options` select. With `method`, the options are
+   * checked first (the method takes `{ version }` only).
+   */
+  key(key: string, options: VersionOption | undefined, method?: string): string {
+    if (options === undefined) return this.makeKey(key, this.version)
+    if (method !== undefined) checkOptions(options, method, VERSION_ONLY)
+    return this.makeKey(key, checkVersionOption(options.version) ?? this.version)
+  }
+
+  /**
+   * Builds one command for `key`, runs it, and converts the reply; errors go through the policy,
+   * which resolves `command.fallback` for an error `ignoreExceptions` ignores. `options` selects
+   * the key version.
+   */
+  async run<T>(
+    key: string,
+    options: VersionOption | undefined,
+    command: CommandWithFallback<T>,
+  ): Promise<T> {
+    let rkey: string | undefined
+    let args: RedisArgument[] | undefined
+    try {
+      rkey = this.key(key, options, command.method)
+      args = command.build(rkey)
+      const reply = await this.connection.command(args, {
+        key: rkey,
+        readonly: command.access === 'read',
+        text: this.text,
+      })
+      return command.convert(reply)
+    } catch (error) {
+      if (isWrongType(error) && rkey !== undefined) {
+        const name = String(args?.[0] ?? '').toLowerCase()
+        return this.fail(await this.wrongType(error, name, key, rkey), command.fallback)
+      }
+      return this.fail(error, command.fallback)
+    }
+  }
+
+  /** `run` for a method with no neutral fallback: an ignored error resolves `null`. */
+  runOrNull<T>(
+    key: string,
+    options: VersionOption | undefined,
+    command: CommandSpec<T>,
+  ): Promise<T | null> {
+    return this.run<T | null>(key, options, { ...command, fallback: null })
+  }
+
+  /**
+   * Stores a value under `set`'s rules (for `set`, `add` and `getOrSet`): the timeout in
+   * milliseconds, the Redis key, then the store, which encodes the value.
+   */
+  storeValue(
+    key: string,
+    value: unknown,
+    timeout: number | null | undefined,
+    options: VersionOption | undefined,
+    condition: SetCondition | undefined,
+  ): Promise<boolean> {
+    const ms = timeoutToMs(timeout, this.defaultTimeout)
+    return this.store.set(this.key(key, options), value, ms, condition)
+  }
+
+  /**
+   * A `WRONGTYPE` reply as a `ResponseError` that names the user's key and what it holds (asked
+   * with `TYPE`, on this error path only): `incr() on key 'hits': it holds a list, …`.
+   */
+  async wrongType(
+    error: ResponseError,
+    method: string,
+    key: string,
+    rkey: string,
+  ): Promise<ResponseError> {
+    let holds = 'another kind of value'
+    try {
+      const type = toText(
+        await this.connection.command(['TYPE', rkey], { key: rkey, readonly: true }),
+      )
+      if (type !== '' && type !== 'none') holds = `a ${REDIS_TYPES[type] ?? type}`
+    } catch {
+      // The message only loses the type.
+    }
+    return new ResponseError(
+      `${method}() on key '${key}': it holds ${holds}, which ${method}() does not work on (${error.message})`,
+      { cause: error },
+    )
+  }
+
+  /**
+   * Decodes a value read at the user's `key` (and hash `field`). The codec knows no key: a value
+   * it cannot read is reported with the key here, the one place every read goes through.
+   */
+  decode(reply: unknown, key: string, field?: string): unknown {
+    try {
+      return this.codec.decode(toData(reply))
+    } catch (error) {
+      throw withKeyContext(error, key, field)
+    }
+  }
+
+  /** `decode`, or `null` for a nil reply. */
+  decodeOrNull<T>(reply: unknown, key: string, field?: string): T | null {
+    return reply === null || reply === undefined ? null : (this.decode(reply, key, field) as T)
+  }
+
+  /** Every value of an array reply, decoded. */
+  decodeAll<T>(reply: unknown, key: string): T[] {
+    return toArray(reply).map((r) => this.decode(r, key) as T)
+  }
+
+  /** A `WITHSCORES` reply as `[member, score]` pairs. */
+  withScores<T>(reply: unknown, key: string): Array<[T, number]> {
+    return toPairs(reply).map(([member, score]) => [this.decode(member, key) as T, toScore(score)])
+  }
+
+  /**
+   * The error policy: ignorable errors become `fallback` under `ignoreExceptions`; others surface
+   * typed.
+   */
+  fail<F>(error: unknown, fallback: F): F {
+    const typed = toCachexError(error)
+    if (this.#ignoreExceptions && isIgnorable(typed)) {
+      if (this.#logIgnored) this.#logOnce(typed)
+      return fallback
+    }
+    throw typed
+  }
+
+  /**
+   * The policy for a method with no neutral fallback: an ignored error resolves `null`. Only a
+   * cache created with `ignoreExceptions` ignores errors, and its `IgnoreErrors` is `true` (or
+   * `boolean`), whose `OrIgnored` includes `null`.
+   */
+  failOrNull<T>(error: unknown): T | null {
+    return this.fail(error, null)
+  }
+
+  /**
+   * Logs an ignored error, once per error kind (`code`) per minute: an outage fails every call,
+   * and one line per call would flood the log.
+   */
+  #logOnce(error: CachexError): void {
+    const now = Date.now()
+    const last = this.#loggedAt.get(error.code)
+    if (last !== undefined && now - last < LOG_EVERY_MS) return
+    this.#loggedAt.set(error.code, now)
+    this.#logger.error(
+      `cachex: ignored ${error.name} (${error.code}): ${error.message} — further ${error.code} errors are not logged for ${LOG_EVERY_MS / 1000} s`,
+    )
+  }
+}
+
+const CONTEXT: unique symbol = Symbol('cachex.context')
+
+interface Carrier {
+  [CONTEXT]: CacheContext
+}
+
+/** Gives `cache` its context, out of sight (not enumerable, not in the public type). */
+export function bindContext(cache: object, context: CacheContext): void {
+  Object.defineProperty(cache, CONTEXT, { value: context })
+}
+
+/** The context of a `Cache`, from a family method's `this`. */
+export function contextOf(cache: object): CacheContext {
+  return (cache as Carrier)[CONTEXT]
+}
+
+/**
+ * Puts the methods of a command family on a class's prototype, as class methods are (writable,
+ * configurable, not enumerable). The family's interface, merged into the class's, types them.
+ */
+export function attachCommands(target: { prototype: object }, commands: object): void {
+  for (const name of Reflect.ownKeys(commands)) {
+    const descriptor = Object.getOwnPropertyDescriptor(commands, name) as PropertyDescriptor
+    Object.defineProperty(target.prototype, name, {
+      value: descriptor.value,
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    })
+  }
+}
+
+/** Any error as a `CachexError`: a foreign one (from a custom connection) becomes a `ConnectionError`. */
+function toCachexError(error: unknown): CachexError {
+  if (error instanceof CachexError) return error
+  const message = error instanceof Error ? error.message : String(error)
+  return new ConnectionError(message, { cause: error })
+}
+
+/**
+ * A decoding error with the user's key (not the Redis key) at the front of its message: the same
+ * class, the same `cause`. Other errors pass through.
+ */
+function withKeyContext(error: unknown, key: string, field: string | undefined): unknown {
+  const where = field === undefined ? `key '${key}'` : `key '${key}' field '${field}'`
+  if (error instanceof SerializationError) {
+    return new SerializationError(`cannot read ${where}: ${error.message}`, { cause: error.cause })
+  }
+  if (error instanceof CompressionError) {
+    return new CompressionError(`cannot read ${where}: ${error.message}`, { cause: error.cause })
+  }
+  return error
+}
+
+function toList<T>(value: T | readonly T[] | undefined): readonly T[] {
+  if (value === undefined || value === null) return []
+  return Array.isArray(value) ? (value as readonly T[]) : [value as T]
+}
+
+/**
+ * The methods of `Family` as a command family's implementation must provide them: every one, by
+ * name (each is typed by the family's interface, which the cache merges in).
+ */
+export type Implementation<Family> = {
+  [K in keyof Family as Family[K] extends (...args: never[]) => unknown ? K : never]: (
+    // biome-ignore lint/suspicious/noExplicitAny: the family's interface types the arguments
+    ...args: any[]
+  ) => unknown
+}

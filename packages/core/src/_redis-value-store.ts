@@ -1,0 +1,263 @@
+// The `ValueStore` of every `Cache`: string values over the cache's `Connection`, with
+// django-redis's semantics (timeouts ≤ 0 delete, `incr` keeps every digit and falls back to
+// read-add-write for values `INCRBY` refuses).
+import type { CacheContext } from './_context.ts'
+import { isWrongType, unsafeResult } from './_messages.ts'
+import { isOne, toArray, toNumber } from './_replies.ts'
+import type { SetCondition, ValueStore } from './_value-store.ts'
+import { KeyNotFoundError, NotANumberError, ResponseError } from './errors.ts'
+import { defineScript, runScript } from './script.ts'
+import type { RedisArgument } from './types.ts'
+
+// INCRBY only when the key exists; return the stored digits so integers beyond 2^53 keep every digit.
+// With ARGV[2] = '1' (`as: 'number'`), a result beyond ±(2^53 - 1) puts the old bytes back (the
+// TTL kept) and returns 0 instead: the caller rejects and nothing changed. INCRBY's reply is a
+// double in Lua, exact at the bound, so the comparison is exact.
+const INCR_SCRIPT = defineScript(`local old = redis.call('GET', KEYS[1])
+if not old then
+  return false
+end
+local n = redis.call('INCRBY', KEYS[1], ARGV[1])
+if ARGV[2] == '1' and (n > 9007199254740991 or n < -9007199254740991) then
+  redis.call('SET', KEYS[1], old, 'KEEPTTL')
+  return 0
+end
+return redis.call('GET', KEYS[1])`)
+
+/** String values in Redis, through the context's connection and codec. */
+export class RedisValueStore implements ValueStore {
+  readonly #context: CacheContext
+
+  constructor(context: CacheContext) {
+    this.#context = context
+  }
+
+  async get(rkey: string, key: string, fallback: unknown): Promise<unknown> {
+    const context = this.#context
+    const reply = await context.connection.command(['GET', rkey], {
+      key: rkey,
+      readonly: true,
+      text: context.text,
+    })
+    return reply === null ? fallback : context.decode(reply, key)
+  }
+
+  async getMany(keys: readonly string[], rkeys: readonly string[]): Promise<Map<string, unknown>> {
+    const context = this.#context
+    const args: RedisArgument[] = new Array(rkeys.length + 1)
+    args[0] = 'MGET'
+    for (let i = 0; i < rkeys.length; i++) args[i + 1] = rkeys[i] as string
+    const replies = toArray(
+      await context.connection.command(args, { key: args[1], readonly: true, text: context.text }),
+    )
+    const found = new Map<string, unknown>()
+    for (let i = 0; i < keys.length; i++) {
+      const reply = replies[i]
+      if (reply !== null && reply !== undefined) {
+        const key = keys[i] as string
+        found.set(key, context.decode(reply, key))
+      }
+    }
+    return found
+  }
+
+  async set(
+    rkey: string,
+    value: unknown,
+    ms: number | null,
+    condition?: SetCondition,
+  ): Promise<boolean> {
+    const connection = this.#context.connection
+    const data = this.#context.codec.encode(value)
+    if (ms !== null && ms <= 0) {
+      if (condition === 'nx') return (await this.has(rkey)) === false
+      return (await connection.command(['UNLINK', rkey], { key: rkey })) === 1
+    }
+    const args: RedisArgument[] = ['SET', rkey, data]
+    if (ms !== null) args.push('PX', String(ms))
+    if (condition === 'nx') args.push('NX')
+    else if (condition === 'xx') args.push('XX')
+    return (await connection.command(args, { key: rkey })) !== null
+  }
+
+  async setMany(
+    rkeys: readonly string[],
+    values: readonly unknown[],
+    ms: number | null,
+  ): Promise<boolean[]> {
+    const connection = this.#context.connection
+    const data = values.map((value) => this.#context.codec.encode(value))
+    if (ms !== null && ms <= 0) {
+      await connection.command(['UNLINK', ...rkeys], { key: rkeys[0] })
+      return rkeys.map(() => true)
+    }
+    if (ms === null) {
+      const args: RedisArgument[] = ['MSET']
+      for (let i = 0; i < rkeys.length; i++) args.push(rkeys[i] as string, data[i] as RedisArgument)
+      await connection.command(args, { key: rkeys[0] })
+      return rkeys.map(() => true)
+    }
+    const px = String(ms)
+    const replies = await connection.batch(
+      rkeys.map((rkey, i) => ['SET', rkey, data[i] as RedisArgument, 'PX', px]),
+      { key: rkeys[0] },
+    )
+    return replies.map((reply) => !(reply instanceof Error))
+  }
+
+  async delete(rkey: string): Promise<boolean> {
+    return (await this.#context.connection.command(['UNLINK', rkey], { key: rkey })) === 1
+  }
+
+  async deleteMany(rkeys: readonly string[]): Promise<number> {
+    return toNumber(await this.#context.connection.command(['UNLINK', ...rkeys], { key: rkeys[0] }))
+  }
+
+  async has(rkey: string): Promise<boolean> {
+    const route = { key: rkey, readonly: true }
+    return (await this.#context.connection.command(['EXISTS', rkey], route)) === 1
+  }
+
+  async touch(rkey: string, ms: number | null): Promise<boolean> {
+    const connection = this.#context.connection
+    if (ms === null) {
+      const [, exists] = await connection.batch(
+        [
+          ['PERSIST', rkey],
+          ['EXISTS', rkey],
+        ],
+        { key: rkey },
+      )
+      if (exists instanceof Error) throw exists
+      return exists === 1
+    }
+    return (await connection.command(['PEXPIRE', rkey, String(ms)], { key: rkey })) === 1
+  }
+
+  async incr(
+    rkey: string,
+    key: string,
+    delta: number | bigint,
+    asNumber: boolean,
+  ): Promise<number | bigint> {
+    const context = this.#context
+    let reply: unknown
+    try {
+      reply = await runScript(
+        context.connection,
+        INCR_SCRIPT,
+        [rkey],
+        [String(delta), asNumber ? '1' : '0'],
+      )
+    } catch (error) {
+      if (!(error instanceof ResponseError)) throw error
+      if (isWrongType(error)) throw await context.wrongType(error, 'incr', key, rkey)
+      return await this.#incrSlow(key, rkey, delta, asNumber)
+    }
+    if (reply === null || reply === undefined)
+      throw new KeyNotFoundError(
+        `key '${key}' not found: incr() and decr() need a stored number (as in Django); store one first, e.g. add('${key}', 0)`,
+      )
+    if (reply === 0) throw unsafeResult(key)
+    return context.decode(reply, key) as number | bigint
+  }
+
+  /**
+   * django-redis's fallback when `INCRBY` refuses the value: read, add, write back with the TTL
+   * kept. With `asNumber`, a result that is a `bigint` is refused before anything is written.
+   */
+  async #incrSlow(
+    key: string,
+    rkey: string,
+    delta: number | bigint,
+    asNumber: boolean,
+  ): Promise<number | bigint> {
+    const context = this.#context
+    const reply = await context.connection.command(['GET', rkey], { key: rkey })
+    if (reply === null) throw new KeyNotFoundError(`key '${key}' not found`)
+    const current = context.decode(reply, key)
+    const next = addNumbers(current, delta, key)
+    if (asNumber && typeof next === 'bigint') throw unsafeResult(key)
+    await context.connection.command(['SET', rkey, context.codec.encode(next), 'KEEPTTL'], {
+      key: rkey,
+    })
+    return next
+  }
+
+  async rename(from: string, to: string, key: string): Promise<void> {
+    try {
+      await this.#context.connection.command(['RENAME', from, to], { key: from })
+    } catch (error) {
+      if (error instanceof ResponseError && /no such key/i.test(error.message)) {
+        throw new KeyNotFoundError(`key '${key}' not found`, { cause: error })
+      }
+      throw error
+    }
+  }
+
+  async ttl(rkey: string, unit: 's' | 'ms'): Promise<number | null> {
+    const command = unit === 's' ? 'TTL' : 'PTTL'
+    const route = { key: rkey, readonly: true, text: this.#context.text }
+    const t = toNumber(await this.#context.connection.command([command, rkey], route))
+    return t === -1 ? null : t === -2 ? 0 : t
+  }
+
+  async expire(rkey: string, ms: number): Promise<boolean> {
+    return this.#bool(['PEXPIRE', rkey, String(ms)])
+  }
+
+  async expireAt(rkey: string, unixMs: number): Promise<boolean> {
+    return this.#bool(['PEXPIREAT', rkey, String(unixMs)])
+  }
+
+  async persist(rkey: string): Promise<boolean> {
+    return this.#bool(['PERSIST', rkey])
+  }
+
+  scan(pattern: string, count: number): AsyncIterable<string[]> {
+    return this.#context.connection.scan(pattern, count)
+  }
+
+  /** One `UNLINK` per `SCAN` batch, sent as the walk goes on. */
+  async deleteMatching(pattern: string, count: number): Promise<number> {
+    const connection = this.#context.connection
+    const pending: Array<Promise<unknown>> = []
+    for await (const batch of connection.scan(pattern, count)) {
+      if (batch.length > 0) {
+        const unlink = connection.command(['UNLINK', ...batch], { key: batch[0] })
+        // If a later SCAN fails, nobody awaits these: mark them handled (Promise.all still sees errors).
+        unlink.catch(() => {})
+        pending.push(unlink)
+      }
+    }
+    let deleted = 0
+    for (const n of await Promise.all(pending)) deleted += toNumber(n)
+    return deleted
+  }
+
+  flush(): Promise<void> {
+    return this.#context.connection.flush()
+  }
+
+  async #bool(args: string[]): Promise<boolean> {
+    const route = { key: args[1], readonly: false, text: this.#context.text }
+    return isOne(await this.#context.connection.command(args, route))
+  }
+}
+
+function addNumbers(current: unknown, delta: number | bigint, key: string): number | bigint {
+  if (typeof current === 'bigint') return current + BigInt(delta)
+  if (typeof current === 'number') {
+    if (Number.isInteger(current) && typeof delta === 'bigint') {
+      const sum = BigInt(current) + delta
+      return sum >= BigInt(Number.MIN_SAFE_INTEGER) && sum <= BigInt(Number.MAX_SAFE_INTEGER)
+        ? Number(sum)
+        : sum
+    }
+    const sum = current + Number(delta)
+    if (Number.isInteger(current) && !Number.isSafeInteger(sum))
+      return BigInt(current) + BigInt(delta)
+    return sum
+  }
+  throw new NotANumberError(`the value at key '${key}' is not a number`)
+}

@@ -1,0 +1,119 @@
+// The options of a `Cache` and of its standard and extended methods. The options of a command
+// family (sorted sets, lists…) live in the family's file under commands/.
+import type { LockFactory } from './lock-types.ts'
+import type {
+  Compressor,
+  Connection,
+  KeyFunction,
+  Logger,
+  ReverseKeyFunction,
+  Serializer,
+} from './types.ts'
+
+/**
+ * Options of a `Cache`. Seconds stay seconds, as in Django's `CACHES` settings. `IgnoreErrors` is
+ * the type of `ignoreExceptions`, inferred by `new Cache()` and `createCache()`.
+ */
+export interface CacheOptions<IgnoreErrors extends boolean = boolean> {
+  /** The connection every command goes through (`@cachex/connections` builds one). */
+  connection: Connection
+  /** Prepended to every key (`KEY_PREFIX`). @default '' */
+  keyPrefix?: string
+  /** The default key version (`VERSION`). @default 1 */
+  version?: number
+  /** Default timeout in seconds (`TIMEOUT`); `null` never expires. @default 300 */
+  timeout?: number | null
+  /** Builds Redis keys (`KEY_FUNCTION`). @default `${keyPrefix}:${version}:${key}` */
+  keyFunction?: KeyFunction
+  /** Turns Redis keys back into user keys for `keys()`/`iterKeys()`; needed with a custom `keyFunction`. */
+  reverseKeyFunction?: ReverseKeyFunction
+  /** The serializer, or several: the first writes, all are tried on read. @default JSON */
+  serializer?: Serializer | readonly Serializer[]
+  /** The compressor, or several: the first writes, all are tried on read. @default none */
+  compressor?: Compressor | readonly Compressor[] | null
+  /**
+   * The largest value, in bytes after decompression (the serialized form), that the cache reads
+   * or writes; `null` for no limit. Reading a value beyond it rejects with a `CompressionError`
+   * (compressors stop as soon as their output passes the limit, so a decompression bomb costs at
+   * most this much memory) or, uncompressed, a `SerializationError` before deserializing; writing
+   * one rejects with a `SerializationError`, so the cache never writes what it would refuse to
+   * read. A cache value beyond 64 MiB is almost always a mistake, and the limit bounds the memory
+   * and event-loop time one poisoned key can cost (without it, a 1.6 KB brotli value expands to
+   * 2.2 GB on `get`). For comparison, Redis stores values up to `proto-max-bulk-len` (512 MB) and
+   * Django's backends have no limit.
+   * @default 67_108_864 (64 MiB)
+   */
+  maxValueSize?: number | null
+  /**
+   * Turn connection errors, timeouts and error replies into fallbacks (`IGNORE_EXCEPTIONS`): each
+   * method resolves a value of its declared type (`get` its default, `set` `false`, counts `0`,
+   * lists `[]`…; the table is in docs/configuration.md). Methods with no neutral value (`incr`,
+   * `hincrby`, `lpush`…) resolve `null`, which their type then says: `Cache<true>`.
+   * @default false
+   */
+  ignoreExceptions?: IgnoreErrors
+  /** Log the errors that `ignoreExceptions` swallowed, once per kind (`code`) per minute. @default false */
+  logIgnoredExceptions?: boolean
+  /** Where ignored errors are logged. @default console */
+  logger?: Logger
+  /** Keys fetched per `SCAN` in `iterKeys`, `keys`, `deletePattern` and `clear`. @default 1000 */
+  scanItersize?: number
+  /** Creates the lock behind `lock()`; the umbrella passes `@cachex/lock`'s. */
+  lockFactory?: LockFactory
+}
+
+/** Selects a key version other than the cache's own, as Django's `version=` argument. */
+export interface VersionOption {
+  /** The key version to use for this call. @default the cache's `version` */
+  version?: number
+}
+
+/** Options of `set()`. */
+export interface SetOptions extends VersionOption {
+  /** Seconds until the value expires: `undefined` → the cache's default, `null` → never, ≤ 0 → at once. */
+  timeout?: number | null
+  /** Only set when the key does not exist. */
+  nx?: boolean
+  /** Only set when the key exists. */
+  xx?: boolean
+}
+
+/** Options of `setMany()` and `getOrSet()`. */
+export interface TimeoutOption extends VersionOption {
+  /** Seconds until the value expires: `undefined` → the cache's default, `null` → never, ≤ 0 → at once. */
+  timeout?: number | null
+}
+
+/** Options of `getOrSet()`. */
+export interface GetOrSetOptions extends TimeoutOption {
+  /**
+   * Seconds a call waits for the same key's computation started by another call in this process.
+   * After that it calls its own factory (the shared computation may hang; the request goes on).
+   * `null` waits as long as it takes; `0` never waits (every call computes).
+   * @default 10
+   */
+  waitTimeout?: number | null
+}
+
+/** Options of `iterKeys()` and `deletePattern()`; `version` selects the keys of another version. */
+export interface ScanOptions extends VersionOption {
+  /** Keys fetched per `SCAN`. @default the cache's `scanItersize` */
+  itersize?: number
+}
+
+/**
+ * What a method with no neutral fallback (`incr`, `hincrby`, `lpush`…) resolves: `T`, or also
+ * `null` when the cache may ignore errors (`ignoreExceptions`).
+ */
+export type OrIgnored<IgnoreErrors extends boolean, T> = IgnoreErrors extends false ? T : T | null
+
+/** Options of `incr()` and `decr()`. */
+export interface IncrOptions extends VersionOption {
+  /**
+   * `'number'`: resolve a `number`, never a `bigint`. When the result would not be a safe integer
+   * (beyond ±(2^53 − 1)), the call rejects with `NotANumberError` and the stored value is left as
+   * it was. Without it, `incr` resolves a `bigint` for such results, and its type is
+   * `number | bigint`.
+   */
+  as?: 'number'
+}

@@ -1,0 +1,227 @@
+// The extended API on keys: expiry (ttl, expire, persist…), scans (keys, iterKeys,
+// deletePattern) and locks. Documented on `CacheLike`.
+import {
+  ACQUIRE_LOCK_KEYS,
+  checkItersize,
+  checkMs,
+  checkOptions,
+  checkVersionOption,
+  LOCK_KEYS,
+  SCAN_KEYS,
+} from '../_args.ts'
+import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
+import { HeldLockHandle } from '../_held-lock.ts'
+import { lockNameOf, whyNotAcquired } from '../_messages.ts'
+import { checkSeconds } from '../_timeout.ts'
+import type { CacheLike } from '../cache-like.ts'
+import type { ScanOptions, VersionOption } from '../cache-options.ts'
+import { InvalidArgumentError, LockError } from '../errors.ts'
+import type { AcquireLockOptions, CacheLock, HeldLock, LockOptions } from '../lock-types.ts'
+
+/** The extended API, attached to `Cache`. */
+export const keyCommands = {
+  ttl(key: string, options?: VersionOption): Promise<number | null> {
+    return ttl(contextOf(this), key, 's', 'ttl', options)
+  },
+
+  pttl(key: string, options?: VersionOption): Promise<number | null> {
+    return ttl(contextOf(this), key, 'ms', 'pttl', options)
+  },
+
+  async expire(key: string, seconds: number, options?: VersionOption): Promise<boolean> {
+    const context = contextOf(this)
+    try {
+      const rkey = context.key(key, options, 'expire')
+      return await context.store.expire(rkey, Math.trunc(checkSeconds(seconds, 'seconds') * 1000))
+    } catch (error) {
+      return context.fail(error, false)
+    }
+  },
+
+  async pexpire(key: string, milliseconds: number, options?: VersionOption): Promise<boolean> {
+    const context = contextOf(this)
+    try {
+      const rkey = context.key(key, options, 'pexpire')
+      return await context.store.expire(rkey, Math.trunc(checkMs(milliseconds)))
+    } catch (error) {
+      return context.fail(error, false)
+    }
+  },
+
+  async expireAt(key: string, when: Date | number, options?: VersionOption): Promise<boolean> {
+    const context = contextOf(this)
+    try {
+      const rkey = context.key(key, options, 'expireAt')
+      const unixMs =
+        when instanceof Date
+          ? checkMs(when.getTime())
+          : Math.trunc(checkSeconds(when, 'when') * 1000)
+      return await context.store.expireAt(rkey, unixMs)
+    } catch (error) {
+      return context.fail(error, false)
+    }
+  },
+
+  async pexpireAt(key: string, when: Date | number, options?: VersionOption): Promise<boolean> {
+    const context = contextOf(this)
+    try {
+      const rkey = context.key(key, options, 'pexpireAt')
+      const unixMs = Math.trunc(checkMs(when instanceof Date ? when.getTime() : when))
+      return await context.store.expireAt(rkey, unixMs)
+    } catch (error) {
+      return context.fail(error, false)
+    }
+  },
+
+  async persist(key: string, options?: VersionOption): Promise<boolean> {
+    const context = contextOf(this)
+    try {
+      return await context.store.persist(context.key(key, options, 'persist'))
+    } catch (error) {
+      return context.fail(error, false)
+    }
+  },
+
+  lock(key: string, options: LockOptions & VersionOption = {}): CacheLock {
+    checkOptions(options, 'lock', LOCK_KEYS)
+    return makeLock(contextOf(this), 'lock', key, options)
+  },
+
+  async acquireLock(key: string, options: AcquireLockOptions = {}): Promise<HeldLock> {
+    checkOptions(options, 'acquireLock', ACQUIRE_LOCK_KEYS)
+    const { token, ...lockOptions } = options
+    const lock = makeLock(contextOf(this), 'acquireLock', key, lockOptions)
+    if (!(await lock.acquire(token === undefined ? undefined : { token }))) {
+      throw new LockError(`could not acquire the lock '${key}': ${whyNotAcquired(lockOptions)}`)
+    }
+    return new HeldLockHandle(lock)
+  },
+
+  async keys(pattern = '*', options?: ScanOptions): Promise<string[]> {
+    const context = contextOf(this)
+    try {
+      const [redisPattern, itersize, version] = scanArguments(context, 'keys', pattern, options)
+      const keys: string[] = []
+      for await (const key of userKeys(context, redisPattern, itersize, version)) keys.push(key)
+      return keys
+    } catch (error) {
+      return context.fail(error, [])
+    }
+  },
+
+  iterKeys(pattern = '*', options?: ScanOptions): AsyncIterable<string> {
+    const context = contextOf(this)
+    const [redisPattern, itersize, version] = scanArguments(context, 'iterKeys', pattern, options)
+    return guardedUserKeys(context, redisPattern, itersize, version)
+  },
+
+  async deletePattern(pattern: string, options?: ScanOptions): Promise<number> {
+    const context = contextOf(this)
+    try {
+      const [redisPattern, itersize] = scanArguments(context, 'deletePattern', pattern, options)
+      return await context.store.deleteMatching(redisPattern, itersize)
+    } catch (error) {
+      return context.fail(error, 0)
+    }
+  },
+} satisfies Implementation<
+  Pick<
+    CacheLike,
+    | 'ttl'
+    | 'pttl'
+    | 'expire'
+    | 'pexpire'
+    | 'expireAt'
+    | 'pexpireAt'
+    | 'persist'
+    | 'lock'
+    | 'acquireLock'
+    | 'keys'
+    | 'iterKeys'
+    | 'deletePattern'
+  >
+>
+
+async function ttl(
+  context: CacheContext,
+  key: string,
+  unit: 's' | 'ms',
+  method: string,
+  options: VersionOption | undefined,
+): Promise<number | null> {
+  try {
+    return await context.store.ttl(context.key(key, options, method), unit)
+  } catch (error) {
+    return context.fail(error, 0)
+  }
+}
+
+function makeLock(
+  context: CacheContext,
+  method: string,
+  key: string,
+  options: LockOptions & VersionOption,
+): CacheLock {
+  if (context.lockFactory === undefined) {
+    throw new LockError(
+      `cache.${method}() needs a lock factory: create the cache with @cachex/redis, or pass lockFactory from @cachex/lock`,
+    )
+  }
+  if (typeof key !== 'string' || key === '') {
+    throw new InvalidArgumentError(
+      `${method}() needs a non-empty lock name, got ${lockNameOf(key)}`,
+    )
+  }
+  const { version, ...lockOptions } = options
+  return context.lockFactory(
+    context.connection,
+    context.makeKey(key, checkVersionOption(version) ?? context.version),
+    lockOptions,
+  )
+}
+
+/** The Redis pattern, `itersize` and version of a key scan, checked. */
+function scanArguments(
+  context: CacheContext,
+  method: string,
+  pattern: string,
+  options: ScanOptions | undefined,
+): [redisPattern: string, itersize: number, version: number] {
+  checkOptions(options, method, SCAN_KEYS)
+  if (pattern === '') {
+    throw new InvalidArgumentError(
+      `${method}() got an empty pattern, which matches no key: use '*' for every key`,
+    )
+  }
+  const version = checkVersionOption(options?.version) ?? context.version
+  return [
+    context.makePattern(pattern, version),
+    checkItersize(options?.itersize ?? context.itersize),
+    version,
+  ]
+}
+
+async function* userKeys(
+  context: CacheContext,
+  redisPattern: string,
+  itersize: number,
+  version: number,
+): AsyncGenerator<string> {
+  for await (const batch of context.store.scan(redisPattern, itersize)) {
+    for (const rkey of batch) yield context.reverseKeyFunction(rkey, context.keyPrefix, version)
+  }
+}
+
+/** `userKeys` under the error policy: with `ignoreExceptions`, a failure ends the iteration. */
+async function* guardedUserKeys(
+  context: CacheContext,
+  redisPattern: string,
+  itersize: number,
+  version: number,
+): AsyncGenerator<string> {
+  try {
+    yield* userKeys(context, redisPattern, itersize, version)
+  } catch (error) {
+    context.fail(error, undefined)
+  }
+}

@@ -1,0 +1,235 @@
+// The list commands of a `Cache`: elements go through the cache's codec.
+import { checkInteger, checkOptions, LPOS_KEYS } from '../_args.ts'
+import { contextOf, type Implementation } from '../_context.ts'
+import { numberOrNull, toArray, toNumber } from '../_replies.ts'
+import { describe } from '../_timeout.ts'
+import type { OrIgnored, VersionOption } from '../cache-options.ts'
+import { InvalidArgumentError } from '../errors.ts'
+import type { RedisArgument } from '../types.ts'
+
+/** Options of `lpos()`. */
+export interface LPosOptions extends VersionOption {
+  /** Which match to return: 1 the first, -1 the last, 2 the second… */
+  rank?: number
+  /** Return up to this many positions (0 = all) as an array. */
+  count?: number
+  /** Compare at most this many elements. */
+  maxlen?: number
+}
+
+/** Which end of a list `lmove` takes from or pushes to, in any case (`'LEFT'`, `'left'`). */
+export type ListSide = 'LEFT' | 'RIGHT' | 'left' | 'right'
+/** The list commands of a `Cache`. */
+export interface ListCommands<IgnoreErrors extends boolean = boolean> {
+  /** The length of the list. */
+  llen(key: string, options?: VersionOption): Promise<number>
+  /**
+   * Prepends values (the last given ends up first); resolves the new length. Values are any
+   * values, so this method takes no options: it works on the cache's `version`.
+   */
+  lpush(key: string, ...values: unknown[]): Promise<OrIgnored<IgnoreErrors, number>>
+  /** Appends values; resolves the new length. Like `lpush`, it takes no options. */
+  rpush(key: string, ...values: unknown[]): Promise<OrIgnored<IgnoreErrors, number>>
+  /** Removes and returns the first value (or the first `count` values), or `null`. */
+  lpop<T = unknown>(key: string, count?: undefined, options?: VersionOption): Promise<T | null>
+  lpop<T = unknown>(key: string, count: number, options?: VersionOption): Promise<T[] | null>
+  /** Removes and returns the last value (or the last `count` values), or `null`. */
+  rpop<T = unknown>(key: string, count?: undefined, options?: VersionOption): Promise<T | null>
+  rpop<T = unknown>(key: string, count: number, options?: VersionOption): Promise<T[] | null>
+  /** The value at `index` (negative counts from the end), or `null`. */
+  lindex<T = unknown>(key: string, index: number, options?: VersionOption): Promise<T | null>
+  /** Values from `start` to `end` (inclusive; negative counts from the end). */
+  lrange<T = unknown>(
+    key: string,
+    start: number,
+    end: number,
+    options?: VersionOption,
+  ): Promise<T[]>
+  /** Replaces the value at `index`; rejects with `ResponseError` when out of range. */
+  lset(key: string, index: number, value: unknown, options?: VersionOption): Promise<boolean>
+  /** Keeps only the values from `start` to `end`. */
+  ltrim(key: string, start: number, end: number, options?: VersionOption): Promise<boolean>
+  /** The index of `element`, or `null`; with `count`, an array of indexes. */
+  lpos(
+    key: string,
+    element: unknown,
+    options?: LPosOptions & { count?: undefined },
+  ): Promise<number | null>
+  lpos(key: string, element: unknown, options: LPosOptions & { count: number }): Promise<number[]>
+  /**
+   * Pops a value from one end of `source` and pushes it onto one end of `destination`, atomically;
+   * resolves the value, or `null` when `source` is empty. Sides are `'LEFT'` or `'RIGHT'`, in any
+   * case; `version` applies to both keys.
+   */
+  lmove<T = unknown>(
+    source: string,
+    destination: string,
+    sourceSide?: ListSide,
+    destinationSide?: ListSide,
+    options?: VersionOption,
+  ): Promise<T | null>
+}
+
+/** The list commands, attached to `Cache`. */
+export const listCommands = {
+  llen(key: string, options?: VersionOption) {
+    return contextOf(this).run(key, options, {
+      method: 'llen',
+      access: 'read',
+      build: (rkey) => ['LLEN', rkey],
+      convert: toNumber,
+      fallback: 0,
+    })
+  },
+
+  lpush(key: string, ...values: unknown[]) {
+    return push(this, 'LPUSH', key, values)
+  },
+
+  rpush(key: string, ...values: unknown[]) {
+    return push(this, 'RPUSH', key, values)
+  },
+
+  lpop(key: string, count?: number, options?: VersionOption) {
+    return pop(this, 'LPOP', key, count, options)
+  },
+
+  rpop(key: string, count?: number, options?: VersionOption) {
+    return pop(this, 'RPOP', key, count, options)
+  },
+
+  lindex(key: string, index: number, options?: VersionOption) {
+    const context = contextOf(this)
+    return context.run(key, options, {
+      method: 'lindex',
+      access: 'read',
+      build: (rkey) => ['LINDEX', rkey, String(checkInteger(index))],
+      convert: (reply) => context.decodeOrNull(reply, key),
+      fallback: null,
+    })
+  },
+
+  lrange(key: string, start: number, end: number, options?: VersionOption) {
+    const context = contextOf(this)
+    return context.run(key, options, {
+      method: 'lrange',
+      access: 'read',
+      build: (rkey) => ['LRANGE', rkey, String(checkInteger(start)), String(checkInteger(end))],
+      convert: (reply) => context.decodeAll(reply, key),
+      fallback: [],
+    })
+  },
+
+  lset(key: string, index: number, value: unknown, options?: VersionOption) {
+    const context = contextOf(this)
+    return context.run(key, options, {
+      method: 'lset',
+      access: 'write',
+      build: (rkey) => ['LSET', rkey, String(checkInteger(index)), context.codec.encode(value)],
+      convert: () => true,
+      fallback: false,
+    })
+  },
+
+  ltrim(key: string, start: number, end: number, options?: VersionOption) {
+    return contextOf(this).run(key, options, {
+      method: 'ltrim',
+      access: 'write',
+      build: (rkey) => ['LTRIM', rkey, String(checkInteger(start)), String(checkInteger(end))],
+      convert: () => true,
+      fallback: false,
+    })
+  },
+
+  async lpos(key: string, element: unknown, options: LPosOptions = {}) {
+    checkOptions(options, 'lpos', LPOS_KEYS)
+    const context = contextOf(this)
+    return context.run<number | null | number[]>(key, options, {
+      access: 'read',
+      build: (rkey) => {
+        const args: RedisArgument[] = ['LPOS', rkey, context.codec.encode(element)]
+        if (options.rank !== undefined) args.push('RANK', String(checkInteger(options.rank)))
+        if (options.count !== undefined) args.push('COUNT', String(checkInteger(options.count)))
+        if (options.maxlen !== undefined) args.push('MAXLEN', String(checkInteger(options.maxlen)))
+        return args
+      },
+      convert: (reply) =>
+        options.count !== undefined ? toArray(reply).map(toNumber) : numberOrNull(reply),
+      fallback: options.count !== undefined ? [] : null,
+    })
+  },
+
+  lmove(
+    source: string,
+    destination: string,
+    sourceSide: ListSide = 'LEFT',
+    destinationSide: ListSide = 'RIGHT',
+    options?: VersionOption,
+  ) {
+    const context = contextOf(this)
+    return context.run(source, options, {
+      method: 'lmove',
+      access: 'write',
+      build: (rkey) => [
+        'LMOVE',
+        rkey,
+        context.key(destination, options),
+        side(sourceSide),
+        side(destinationSide),
+      ],
+      convert: (reply) => context.decodeOrNull(reply, source),
+      fallback: null,
+    })
+  },
+} satisfies Implementation<ListCommands>
+
+async function push(
+  cache: object,
+  command: 'LPUSH' | 'RPUSH',
+  key: string,
+  values: unknown[],
+): Promise<number | null> {
+  if (values.length === 0) {
+    throw new InvalidArgumentError(`${command.toLowerCase()}() needs at least one value`)
+  }
+  const context = contextOf(cache)
+  return context.runOrNull(key, undefined, {
+    method: command.toLowerCase(),
+    access: 'write',
+    build: (rkey) => [command, rkey, ...values.map((v) => context.codec.encode(v))],
+    convert: toNumber,
+  })
+}
+
+function pop(
+  cache: object,
+  command: 'LPOP' | 'RPOP',
+  key: string,
+  count: number | undefined,
+  options: VersionOption | undefined,
+): Promise<unknown> {
+  const context = contextOf(cache)
+  return context.run<unknown>(key, options, {
+    method: command.toLowerCase(),
+    access: 'write',
+    build: (rkey) =>
+      count === undefined ? [command, rkey] : [command, rkey, String(checkInteger(count))],
+    convert: (reply) =>
+      count === undefined
+        ? context.decodeOrNull(reply, key)
+        : reply === null
+          ? null
+          : context.decodeAll(reply, key),
+    fallback: null,
+  })
+}
+
+function side(value: ListSide): 'LEFT' | 'RIGHT' {
+  const upper = typeof value === 'string' ? value.toUpperCase() : value
+  if (upper !== 'LEFT' && upper !== 'RIGHT') {
+    throw new InvalidArgumentError(
+      `a list side is 'LEFT' or 'RIGHT' (any case), got ${typeof value === 'string' ? `'${value}'` : describe(value)}`,
+    )
+  }
+  return upper
+}
