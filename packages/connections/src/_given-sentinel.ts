@@ -1,5 +1,4 @@
 import type { ClosedError, CommandRoute, Connection, RedisArgument } from '@cachex/core'
-import { ErrorReply } from '@redis/client'
 import {
   Breaker,
   callBounds,
@@ -11,24 +10,9 @@ import {
   within,
 } from './_connect.ts'
 import { commandWeight, type Deadlines } from './_deadlines.ts'
-import { toCachexError } from './_errors.ts'
+import { isClientClosed, isErrorReply, isReplicaFailure, toCachexError } from './_errors.ts'
 import { COMMAND_OPTIONS, TEXT_COMMAND_OPTIONS, withOptions } from './_options.ts'
 import type { RedisSentinelLike, SentinelConnectionOptions, SentinelOptions } from './sentinel.ts'
-import { isClientClosed } from './standalone.ts'
-
-/** A read on a replica that failed this way runs again on the primary. */
-function isReplicaFailure(error: unknown): boolean {
-  if (!(error instanceof ErrorReply)) return true
-  return /^(LOADING|MASTERDOWN)\b/.test(error.message)
-}
-
-/** Whether `error`, or an error it wraps, is an error reply (a wrong password, an unknown user…). */
-function isErrorReply(error: unknown): boolean {
-  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if (e instanceof ErrorReply) return true
-  }
-  return false
-}
 
 /** How long the answer to "is a replica connected?" is reused. */
 const REPLICA_CHECK_MS = 100

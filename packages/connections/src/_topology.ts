@@ -1,6 +1,7 @@
 import { ConnectionError, type RedisArgument } from '@cachex/core'
 import { createClient, ErrorReply } from '@redis/client'
 import { closeWithin, within } from './_connect.ts'
+import { isClientClosed } from './_errors.ts'
 import { COMMAND_OPTIONS, TEXT_COMMAND_OPTIONS, withOptions } from './_options.ts'
 import { SLOT_COUNT } from './_slots.ts'
 
@@ -176,11 +177,6 @@ export function senderOf(client: NodeRedisNodeClientLike, text: boolean): NodeSe
     cache.set(client, sender)
   }
   return sender
-}
-
-/** A node client closed under cachex (node-redis dropped the node from its slot map). */
-export function isClientClosed(error: unknown): boolean {
-  return error instanceof Error && error.constructor.name === 'ClientClosedError'
 }
 
 /**

@@ -3,6 +3,7 @@ import {
   type CommandRoute,
   type Connection,
   type ConnectionOptions,
+  CrossSlotError,
   InvalidArgumentError,
   type RedisArgument,
   ResponseError,
@@ -18,16 +19,11 @@ import {
   scanNode,
 } from './_connect.ts'
 import { commandWeight, type Deadlines } from './_deadlines.ts'
-import { toCachexError } from './_errors.ts'
+import { isClientClosed, toCachexError } from './_errors.ts'
+import { parseLocation } from './_location.ts'
 import { COMMAND_OPTIONS, TEXT_COMMAND_OPTIONS, withOptions } from './_options.ts'
 import { keySlot, patternSlot } from './_slots.ts'
-import {
-  isClientClosed,
-  type NodeHandle,
-  type NodeRedisClusterLike,
-  type Shard,
-  Topology,
-} from './_topology.ts'
+import { type NodeHandle, type NodeRedisClusterLike, type Shard, Topology } from './_topology.ts'
 import { parseRedisUrl, redactUrl } from './url.ts'
 
 export { keySlot } from './_slots.ts'
@@ -194,15 +190,6 @@ const KEYLESS = new Set([
 
 const LOWER = /[a-z]/
 const READONLY: CommandRoute = { readonly: true }
-
-/**
- * The error a multi-key command gets when its keys are in different hash slots: Redis Cluster
- * runs a command on one node, and atomically only within one slot. A `ResponseError`, as the
- * server's own `CROSSSLOT` reply would be, with a message that says how to fix it.
- */
-export class CrossSlotError extends ResponseError {
-  override readonly code: string = 'E_CROSSSLOT'
-}
 
 /**
  * A connection to a Redis Cluster. Discovers the cluster from its seed nodes on first use,
@@ -763,18 +750,12 @@ function seedUrls(location: ClusterOptions['location']): string[] {
       'the cluster connection needs location: the seed node URLs (or a node-redis cluster)',
     )
   }
-  const list =
-    typeof location === 'string'
-      ? location.split(',')
-      : Array.isArray(location) && location.every((url) => typeof url === 'string')
-        ? (location as readonly string[])
-        : undefined
-  if (list === undefined) {
+  const urls = parseLocation(location)
+  if (urls === undefined) {
     throw new InvalidArgumentError(
       'location must be a list of seed node URLs, a comma-separated string of them, or a node-redis cluster',
     )
   }
-  const urls = list.map((url) => url.trim()).filter(Boolean)
   if (urls.length === 0) {
     throw new InvalidArgumentError('the cluster connection needs at least one seed node URL')
   }

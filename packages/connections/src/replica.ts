@@ -6,8 +6,9 @@ import {
   InvalidArgumentError,
   type RedisArgument,
 } from '@cachex/core'
-import { DEFAULT_CONNECT_TIMEOUT, seconds } from './_connect.ts'
+import { DEFAULT_URL, parseLocation } from './_location.ts'
 import { firstHealthy, ReplicaRotation, readBatchOn, readOn } from './_rotation.ts'
+import { DEFAULT_CONNECT_TIMEOUT, secondsToMs } from './_seconds.ts'
 import { isNodeRedisClient, StandaloneConnection } from './standalone.ts'
 
 /**
@@ -24,8 +25,6 @@ export interface ReplicaOptions extends ConnectionOptions {
    */
   location?: ConnectionOptions['location']
 }
-
-const DEFAULT_URL = 'redis://127.0.0.1:6379/0'
 
 /**
  * A primary with read replicas. Every command runs on the primary, except those routed as
@@ -63,12 +62,15 @@ class ReplicaConnection implements Connection {
         'the replica connection takes URLs (the primary first, then the replicas), not a client',
       )
     }
-    const urls = splitUrls(location)
+    const urls = parseLocation(location)
+    if (urls === undefined) {
+      throw new InvalidArgumentError('location must be a Redis URL or a list of Redis URLs')
+    }
     const [primaryUrl, ...replicaUrls] = urls
     if (primaryUrl === undefined) {
       throw new InvalidArgumentError('location must list at least one URL (the primary)')
     }
-    const benchMs = seconds(
+    const benchMs = secondsToMs(
       options.socketConnectTimeout,
       DEFAULT_CONNECT_TIMEOUT,
       'socketConnectTimeout',
@@ -136,28 +138,4 @@ class ReplicaConnection implements Connection {
   #closedError(): ClosedError {
     return new ClosedError('the connection is closed')
   }
-}
-
-/** The URLs of `location`: a list, or a comma-separated string. */
-export function splitUrls(location: unknown): string[] {
-  const list =
-    typeof location === 'string'
-      ? location.split(',')
-      : Array.isArray(location)
-        ? (location as unknown[])
-        : undefined
-  if (list === undefined) {
-    throw new InvalidArgumentError('location must be a Redis URL or a list of Redis URLs')
-  }
-  const urls: string[] = []
-  for (const item of list) {
-    if (typeof item !== 'string') {
-      throw new InvalidArgumentError(
-        `location must list Redis URLs, got ${typeof item === 'object' ? 'an object' : typeof item}`,
-      )
-    }
-    const url = item.trim()
-    if (url !== '') urls.push(url)
-  }
-  return urls
 }

@@ -9,6 +9,7 @@ import {
 import { Breaker, callBounds, closedError, SharedAttempt, scanNode } from './_connect.ts'
 import { FailoverError, toCachexError } from './_errors.ts'
 import { GivenSentinelConnection } from './_given-sentinel.ts'
+import { parseLocation } from './_location.ts'
 import { firstHealthy, ReplicaRotation, readBatchOn, readOn } from './_rotation.ts'
 import {
   eventMasterAddress,
@@ -209,12 +210,13 @@ class SentinelConnection implements Connection {
     this.#connectTimeoutMs = connectTimeoutMs
     this.#waitMs = deadlines.timeoutMs ?? connectTimeoutMs
     const extra = (options.sentinelOptions ?? {}) as SentinelConnectionOptions
-    const location = options.location
-    if (typeof location !== 'string') {
+    const given = typeof options.location === 'string' ? parseLocation(options.location) : undefined
+    if (given?.length !== 1) {
       throw new InvalidArgumentError(
         "the sentinel connection needs location: 'redis://<service name>/<db>' (or a node-redis RedisSentinel)",
       )
     }
+    const location = given[0] as string
     const address = parseRedisUrl(location)
     if (address.path !== undefined) {
       throw new InvalidArgumentError(

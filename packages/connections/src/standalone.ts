@@ -19,7 +19,8 @@ import {
   scanNode,
 } from './_connect.ts'
 import { commandWeight, type Deadlines } from './_deadlines.ts'
-import { toCachexError, withTlsHint } from './_errors.ts'
+import { isClientClosed, isDisconnected, toCachexError, withTlsHint } from './_errors.ts'
+import { DEFAULT_URL, parseLocation } from './_location.ts'
 import { COMMAND_OPTIONS, TEXT_COMMAND_OPTIONS, withOptions } from './_options.ts'
 import { parseRedisUrl, redactUrl } from './url.ts'
 
@@ -42,8 +43,6 @@ export interface StandaloneOptions extends ConnectionOptions {
    */
   location?: ConnectionOptions['location']
 }
-
-const DEFAULT_URL = 'redis://127.0.0.1:6379/0'
 
 /**
  * A connection to one Redis server. Connects on first use, reconnects by itself, and bounds every
@@ -135,12 +134,18 @@ export class StandaloneConnection implements Connection {
       this.#where = 'the given client'
       this.#isPool = !('isReady' in location)
     } else {
-      if (typeof location !== 'string' && !Array.isArray(location)) {
+      const urls = parseLocation(location)
+      if (urls === undefined) {
         throw new InvalidArgumentError(
           'location must be a Redis URL, a list of URLs, or a node-redis client or client pool',
         )
       }
-      const url = single(location as string | readonly string[])
+      if (urls.length !== 1) {
+        throw new InvalidArgumentError(
+          `the standalone connection takes one URL, got ${urls.length}; use the replica factory for a primary with replicas`,
+        )
+      }
+      const url = urls[0] as string
       const address = parseRedisUrl(url)
       this.#tls = address.tls
       const password = address.password ?? options.password
@@ -494,30 +499,4 @@ export class StandaloneConnection implements Connection {
   #closedError(): ClosedError {
     return closedError(this.#where)
   }
-}
-
-/** node-redis's error for the commands of a client that was destroyed. */
-function isDisconnected(error: unknown): boolean {
-  return error instanceof Error && error.constructor.name === 'DisconnectsClientError'
-}
-
-export function isClientClosed(error: unknown): boolean {
-  return error instanceof Error && error.constructor.name === 'ClientClosedError'
-}
-
-function single(location: string | readonly string[]): string {
-  if (typeof location === 'string') {
-    const parts = location
-      .split(',')
-      .map((part) => part.trim())
-      .filter(Boolean)
-    if (parts.length === 1) return parts[0] as string
-    location = parts
-  }
-  if (location.length !== 1) {
-    throw new InvalidArgumentError(
-      `the standalone connection takes one URL, got ${location.length}; use the replica factory for a primary with replicas`,
-    )
-  }
-  return location[0] as string
 }

@@ -14,7 +14,8 @@ import {
 import { type RedisServer, startRedis, uniquePrefix } from '@cachex/test-utils'
 import { createClient, createClientPool } from '@redis/client'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { isNodeRedisClient, standalone } from '../src/index.ts'
+import { standalone } from '../src/index.ts'
+import { isNodeRedisClient } from '../src/internal.ts'
 
 let server: RedisServer
 let connection: Connection

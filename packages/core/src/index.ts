@@ -23,6 +23,7 @@ export {
   ClosedError,
   CompressionError,
   ConnectionError,
+  CrossSlotError,
   decompressionLimitError,
   InvalidArgumentError,
   isIgnorable,
