@@ -142,9 +142,11 @@ export async function* scanNode(
   } while (cursor !== '0')
 }
 
-/** The error every call of a closed connection rejects with. */
-export function closedError(where: string): ClosedError {
-  return new ClosedError(`the connection to ${where} is closed`)
+/** The error every call of a closed connection rejects with (`where` it went, if known). */
+export function closedError(where: string | undefined): ClosedError {
+  return new ClosedError(
+    where === undefined ? 'the connection is closed' : `the connection to ${where} is closed`,
+  )
 }
 
 /**

@@ -2,7 +2,7 @@ import { ConnectionError, type RedisArgument } from '@cachex/core'
 import { createClient, ErrorReply } from '@redis/client'
 import { closeWithin, within } from './_connect.ts'
 import { isClientClosed } from './_errors.ts'
-import { COMMAND_OPTIONS, TEXT_COMMAND_OPTIONS, withOptions } from './_options.ts'
+import { Sender } from './_options.ts'
 import { SLOT_COUNT } from './_slots.ts'
 
 /** What the cluster factory needs of a node-redis client connected to one cluster node. */
@@ -79,10 +79,8 @@ export interface NodeHandle {
   readonly port: number
   /** The client that reaches it: node-redis's own for this node, or one cachex opened. */
   client: NodeRedisNodeClientLike | undefined
-  /** `client` with cachex's command options: replies as bytes… */
-  sender: NodeSender | undefined
-  /** …and as text. */
-  textSender: NodeSender | undefined
+  /** `client` with cachex's command options (replies as bytes, or as text). */
+  sender: Sender<NodeSender> | undefined
   /** cachex opened `client` (node-redis has none for this node) and closes it. */
   own: boolean
   /** The client is in `READONLY` mode: it may read from a replica. */
@@ -157,24 +155,21 @@ const REPLICA_DISCOVERY_TICKS = 5
 /** An idle client cachex opened for a node outside the slot map is closed after this long. */
 const IDLE_CLIENT_MS = 60_000
 
-/** Each node client with cachex's command options, made once per client: bytes, and text. */
-const SENDERS = new WeakMap<NodeRedisNodeClientLike, NodeSender>()
-const TEXT_SENDERS = new WeakMap<NodeRedisNodeClientLike, NodeSender>()
+/** Each node client with cachex's command options, made once per client. */
+const SENDERS = new WeakMap<NodeRedisNodeClientLike, Sender<NodeSender>>()
 
 /**
  * `client` with cachex's command options set once: passing them on each call costs node-redis
  * more than half its throughput on one node client (measured: 200k against 460k GET/s).
  */
-export function senderOf(client: NodeRedisNodeClientLike, text: boolean): NodeSender {
-  const cache = text ? TEXT_SENDERS : SENDERS
-  let sender = cache.get(client)
+export function senderOf(client: NodeRedisNodeClientLike): Sender<NodeSender> {
+  let sender = SENDERS.get(client)
   if (sender === undefined) {
-    const options = text ? TEXT_COMMAND_OPTIONS : COMMAND_OPTIONS
-    sender = withOptions<NodeSender>(client, options, () => ({
+    sender = new Sender<NodeSender>(client, (options) => ({
       sendCommand: (args, extra) =>
         client.sendCommand(args, extra === undefined ? options : { ...options, ...extra }),
     }))
-    cache.set(client, sender)
+    SENDERS.set(client, sender)
   }
   return sender
 }
@@ -295,7 +290,6 @@ export class Topology {
       port,
       client: undefined,
       sender: undefined,
-      textSender: undefined,
       own: false,
       readonlyClient: false,
       down: false,
@@ -313,9 +307,9 @@ export class Topology {
   /** Sends `args` to `node`, failing at once when it is down. */
   sendTo(node: NodeHandle, args: ReadonlyArray<RedisArgument>, text: boolean): Promise<unknown> {
     if (node.down) return Promise.reject(this.downError(node))
-    const sender = text ? node.textSender : node.sender
-    if (sender !== undefined) return sender.sendCommand(args)
-    return this.connect(node).then(() => (text ? node.textSender : node.sender)?.sendCommand(args))
+    const sender = node.sender
+    if (sender !== undefined) return sender.as(text).sendCommand(args)
+    return this.connect(node).then(() => node.sender?.as(text).sendCommand(args))
   }
 
   /**
@@ -330,7 +324,7 @@ export class Topology {
     if (node.down) throw this.downError(node)
     node.usedAt = performance.now()
     await this.connect(node)
-    const sender = (text ? node.textSender : node.sender) as NodeSender
+    const sender = (node.sender as Sender<NodeSender>).as(text)
     const chain = { chainId: Symbol('ASKING') }
     const asking = sender.sendCommand(['ASKING'], chain)
     const reply = sender.sendCommand(args, chain)
@@ -469,7 +463,7 @@ export class Topology {
       try {
         await this.connect(source)
         const reply = await within(
-          (source.textSender as NodeSender).sendCommand(['CLUSTER', 'SLOTS']),
+          (source.sender as Sender<NodeSender>).as(true).sendCommand(['CLUSTER', 'SLOTS']),
           Math.min(this.#options.askTimeoutMs, MAX_REFRESH_WAIT_MS),
           `CLUSTER SLOTS on ${source.address}`,
         )
@@ -622,7 +616,7 @@ export class Topology {
     const sent = performance.now()
     node.probeSince = sent
     return this.connect(node)
-      .then(() => (node.sender as NodeSender).sendCommand(['PING']))
+      .then(() => (node.sender as Sender<NodeSender>).as(false).sendCommand(['PING']))
       .then(
         () => {
           if (node.probeSince === sent) node.probeSince = 0
@@ -714,7 +708,7 @@ export class Topology {
       await this.connect(node)
       const info = String(
         await within(
-          (node.textSender as NodeSender).sendCommand(['INFO', 'replication']),
+          (node.sender as Sender<NodeSender>).as(true).sendCommand(['INFO', 'replication']),
           this.#options.askTimeoutMs,
           `INFO replication on ${node.address}`,
         ),
@@ -766,8 +760,7 @@ export class Topology {
     node.client = client
     node.own = client !== undefined && own
     node.readonlyClient = client !== undefined && readonlyClient
-    node.sender = client === undefined ? undefined : senderOf(client, false)
-    node.textSender = client === undefined ? undefined : senderOf(client, true)
+    node.sender = client === undefined ? undefined : senderOf(client)
     if (node.replica !== undefined) {
       for (const shard of this.#shards.values()) {
         if (shard.replicas.includes(node)) this.#updateReaders(shard)

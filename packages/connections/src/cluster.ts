@@ -1,5 +1,4 @@
 import {
-  type ClosedError,
   type CommandRoute,
   type Connection,
   type ConnectionOptions,
@@ -9,19 +8,12 @@ import {
   ResponseError,
 } from '@cachex/core'
 import { createCluster, ErrorReply } from '@redis/client'
-import {
-  Breaker,
-  callBounds,
-  closedError,
-  closeWithin,
-  connectBounded,
-  SharedAttempt,
-  scanNode,
-} from './_connect.ts'
+import { callBounds, closeWithin, connectBounded, SharedAttempt, scanNode } from './_connect.ts'
 import { commandWeight, type Deadlines } from './_deadlines.ts'
 import { isClientClosed, toCachexError } from './_errors.ts'
+import { Lifecycle } from './_lifecycle.ts'
 import { parseLocation } from './_location.ts'
-import { COMMAND_OPTIONS, TEXT_COMMAND_OPTIONS, withOptions } from './_options.ts'
+import { Sender } from './_options.ts'
 import { keySlot, patternSlot } from './_slots.ts'
 import { type NodeHandle, type NodeRedisClusterLike, type Shard, Topology } from './_topology.ts'
 import { parseRedisUrl, redactUrl } from './url.ts'
@@ -234,19 +226,16 @@ export function isNodeRedisCluster(value: unknown): value is NodeRedisClusterLik
 
 class ClusterConnection implements Connection {
   readonly #cluster: NodeRedisClusterLike
-  /** The cluster seen through `withCommandOptions(COMMAND_OPTIONS)`, for the routed fallback. */
-  readonly #router: Pick<NodeRedisClusterLike, 'sendCommand'>
-  /** The same, replying with bulk strings as text. */
-  readonly #textRouter: Pick<NodeRedisClusterLike, 'sendCommand'>
+  /** The cluster seen through cachex's command options, for the commands node-redis routes. */
+  readonly #router: Sender<Pick<NodeRedisClusterLike, 'sendCommand'>>
   readonly #closeClient: boolean
   readonly #connectTimeoutMs: number
   readonly #deadlines: Deadlines
   readonly #secrets: string[]
   readonly #where: string
-  #closed = false
   readonly #connecting = new SharedAttempt()
-  /** After the discovery failed: calls fail fast while it is retried in the background. */
-  readonly #breaker = new Breaker()
+  /** Closed or not; the guard every call passes (a failed discovery trips its breaker). */
+  readonly #life: Lifecycle
   #lastError: unknown
   /** cachex's slot map and node health: what calls are routed by. */
   readonly #topology: Topology
@@ -315,6 +304,12 @@ class ClusterConnection implements Connection {
       } as never) as unknown as NodeRedisClusterLike
       this.#closeClient = true
     }
+    this.#life = new Lifecycle({
+      where: this.#where,
+      ready: () => this.#cluster.isReady,
+      connect: () => this.#connect(),
+      describe: (error) => this.#describe(error),
+    })
     const cluster = this.#cluster
     // The nodes node-redis does not know are reached with its own node options.
     const given = cluster._options
@@ -338,13 +333,8 @@ class ClusterConnection implements Connection {
     // A call that timed out or waits long: a node may be frozen; watch the nodes and the map.
     this.#deadlines.onExpire = () => this.#topology.watch()
     this.#deadlines.onStall = () => this.#topology.watch()
-    this.#router = withOptions(cluster, COMMAND_OPTIONS, () => ({
-      sendCommand: (key, readonly, args) =>
-        cluster.sendCommand(key, readonly, args, COMMAND_OPTIONS),
-    }))
-    this.#textRouter = withOptions(cluster, TEXT_COMMAND_OPTIONS, () => ({
-      sendCommand: (key, readonly, args) =>
-        cluster.sendCommand(key, readonly, args, TEXT_COMMAND_OPTIONS),
+    this.#router = new Sender(cluster, (options) => ({
+      sendCommand: (key, readonly, args) => cluster.sendCommand(key, readonly, args, options),
     }))
     // An 'error' event without a listener crashes the process; remember it for messages instead.
     this.#cluster.on('error', (error) => {
@@ -352,18 +342,18 @@ class ClusterConnection implements Connection {
     })
     // The slot map is known and every primary reached, whoever started the discovery.
     this.#cluster.on('connect', () => {
-      this.#breaker.up()
+      this.#life.breaker.up()
       this.#topology.build()
     })
   }
 
   command(args: RedisArgument[], route?: CommandRoute): Promise<unknown> {
-    if (!this.#closed && this.#cluster.isReady) return this.#run(args, route)
-    return this.#whenReady().then(() => this.#run(args, route))
+    if (this.#life.open) return this.#run(args, route)
+    return this.#life.whenReady().then(() => this.#run(args, route))
   }
 
   async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
-    await this.#whenReady()
+    await this.#life.whenReady()
     // Each command goes to the node of its own key (its first argument; `route.key` names only
     // the first command's). Sent in the same tick, they leave in one write per node: one round
     // trip.
@@ -372,7 +362,7 @@ class ClusterConnection implements Connection {
   }
 
   async *scan(pattern: string, count: number): AsyncIterable<string[]> {
-    await this.#whenReady()
+    await this.#life.whenReady()
     this.#topology.build()
     // A pattern that pins a hash tag (`:1:user:{42}:*`) can only match keys of one slot.
     const slot = patternSlot(pattern)
@@ -384,20 +374,18 @@ class ClusterConnection implements Connection {
   }
 
   async flush(): Promise<void> {
-    await this.#whenReady()
+    await this.#life.whenReady()
     this.#topology.build()
     await Promise.all(this.#topology.primaries().map((node) => this.#onNode(node, ['FLUSHDB'])))
   }
 
   async client(): Promise<unknown> {
-    await this.#whenReady()
+    await this.#life.whenReady()
     return this.#cluster
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return
-    this.#closed = true
-    this.#breaker.close()
+    if (!this.#life.close()) return
     await this.#topology.close()
     const cluster = this.#cluster
     if (!this.#closeClient || !cluster.isOpen) return
@@ -499,7 +487,7 @@ class ClusterConnection implements Connection {
     kind?: Kind,
   ): Promise<unknown> {
     if (key === undefined) {
-      return (text ? this.#textRouter : this.#router).sendCommand(undefined, readonly, args)
+      return this.#router.as(text).sendCommand(undefined, readonly, args)
     }
     const slot = keySlot(key)
     return this.#sendOnce(slot, readonly, args, text).catch((error: unknown) =>
@@ -518,8 +506,8 @@ class ClusterConnection implements Connection {
     if (shard === undefined) return this.#unmapped(slot, readonly, args, text)
     const node = readonly ? reader(shard) : shard.master
     if (node.down) return Promise.reject(this.#topology.downError(node))
-    const sender = text ? node.textSender : node.sender
-    if (sender !== undefined) return sender.sendCommand(args)
+    const sender = node.sender
+    if (sender !== undefined) return sender.as(text).sendCommand(args)
     return this.#topology.sendTo(node, args, text)
   }
 
@@ -537,7 +525,7 @@ class ClusterConnection implements Connection {
     }
     // A slot no primary serves (the cluster lost a shard): node-redis says so in its own words.
     void this.#topology.refresh()
-    return (text ? this.#textRouter : this.#router).sendCommand(args[1], readonly, args)
+    return this.#router.as(text).sendCommand(args[1], readonly, args)
   }
 
   /**
@@ -570,7 +558,7 @@ class ClusterConnection implements Connection {
     let retryingSince = 0
     let tries = 0
     for (;;) {
-      if (!(error instanceof Error) || this.#closed) throw error
+      if (!(error instanceof Error) || this.#life.closed) throw error
       const message = error.message
       let reply: Promise<unknown>
       if (error instanceof ErrorReply && message.startsWith('MOVED ')) {
@@ -637,7 +625,7 @@ class ClusterConnection implements Connection {
   }
 
   readonly #mapError = (error: unknown): Error => {
-    if (this.#closed && isClientClosed(error)) return this.#closedError()
+    if (this.#life.closed && isClientClosed(error)) return this.#life.closedError()
     const typed = toCachexError(error, this.#secrets)
     if (typed instanceof ResponseError && typed.message.startsWith('CROSSSLOT')) {
       return new CrossSlotError(
@@ -647,25 +635,6 @@ class ClusterConnection implements Connection {
     }
     return typed
   }
-
-  /**
-   * Resolves when the cluster is ready; waits for its discovery (at most `socketConnectTimeout`)
-   * the first time, and rejects at once while the last discovery failed (it is retried in the
-   * background, `reconnectDelay` apart).
-   */
-  #whenReady(): Promise<void> {
-    if (this.#closed) return Promise.reject(this.#closedError())
-    if (this.#cluster.isReady) return Promise.resolve()
-    if (this.#breaker.isDown) {
-      return Promise.reject(this.#breaker.error(this.#where, (error) => this.#describe(error)))
-    }
-    return this.#connect().catch((error: unknown) => {
-      if (!this.#closed) this.#breaker.down(error, this.#reconnect)
-      throw error
-    })
-  }
-
-  readonly #reconnect = (): Promise<void> => this.#connect()
 
   #describe(error: unknown): string {
     return toCachexError(error, this.#secrets).message
@@ -693,10 +662,6 @@ class ClusterConnection implements Connection {
         describe: (error) => this.#describe(error),
       })
     })
-  }
-
-  #closedError(): ClosedError {
-    return closedError(this.#where)
   }
 }
 

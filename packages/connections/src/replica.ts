@@ -1,11 +1,11 @@
 import {
-  ClosedError,
   type CommandRoute,
   type Connection,
   type ConnectionOptions,
   InvalidArgumentError,
   type RedisArgument,
 } from '@cachex/core'
+import { Lifecycle } from './_lifecycle.ts'
 import { DEFAULT_URL, parseLocation } from './_location.ts'
 import { firstHealthy, ReplicaRotation, readBatchOn, readOn } from './_rotation.ts'
 import { DEFAULT_CONNECT_TIMEOUT, secondsToMs } from './_seconds.ts'
@@ -52,7 +52,13 @@ class ReplicaConnection implements Connection {
   readonly #primary: StandaloneConnection
   readonly #replicas: StandaloneConnection[]
   readonly #rotation: ReplicaRotation
-  #closed = false
+  /** Closed or not: each node guards its own calls, and this the whole connection's. */
+  readonly #life = new Lifecycle({
+    where: undefined,
+    ready: () => true,
+    connect: () => Promise.resolve(),
+    describe: String,
+  })
   #started = false
 
   constructor(options: ReplicaOptions) {
@@ -85,42 +91,41 @@ class ReplicaConnection implements Connection {
   }
 
   command(args: RedisArgument[], route?: CommandRoute): Promise<unknown> {
-    if (this.#closed) return Promise.reject(this.#closedError())
+    if (this.#life.closed) return Promise.reject(this.#life.closedError())
     if (!this.#started) this.#start()
     if (route?.readonly !== true) return this.#primary.command(args, route)
     return readOn(this.#rotation, this.#primaryNode, args, route, this.#isClosed)
   }
 
   async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
-    if (this.#closed) throw this.#closedError()
+    if (this.#life.closed) throw this.#life.closedError()
     if (!this.#started) this.#start()
     if (route?.readonly !== true) return this.#primary.batch(commands, route)
     return readBatchOn(this.#rotation, this.#primaryNode, commands, route, this.#isClosed)
   }
 
   readonly #primaryNode = (): StandaloneConnection => this.#primary
-  readonly #isClosed = (): boolean => this.#closed
+  readonly #isClosed = (): boolean => this.#life.closed
 
   scan(pattern: string, count: number): AsyncIterable<string[]> {
-    if (!this.#started && !this.#closed) this.#start()
+    if (!this.#started && !this.#life.closed) this.#start()
     return this.#primary.scan(pattern, count)
   }
 
   flush(): Promise<void> {
-    if (!this.#started && !this.#closed) this.#start()
+    if (!this.#started && !this.#life.closed) this.#start()
     return this.#primary.flush()
   }
 
   async client(options: { write?: boolean } = {}): Promise<unknown> {
-    if (this.#closed) throw this.#closedError()
+    if (this.#life.closed) throw this.#life.closedError()
     if (!this.#started) this.#start()
     if (options.write !== false || this.#replicas.length === 0) return this.#primary.client()
-    return (await firstHealthy(this.#rotation, () => this.#closed)) ?? this.#primary.client()
+    return (await firstHealthy(this.#rotation, () => this.#life.closed)) ?? this.#primary.client()
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return
-    this.#closed = true
+    if (!this.#life.close()) return
     this.#rotation.close()
     await Promise.all([this.#primary, ...this.#replicas].map((node) => node.close()))
   }
@@ -133,9 +138,5 @@ class ReplicaConnection implements Connection {
     this.#started = true
     this.#primary.warm()
     for (const node of this.#replicas) this.#rotation.add(node)
-  }
-
-  #closedError(): ClosedError {
-    return new ClosedError('the connection is closed')
   }
 }

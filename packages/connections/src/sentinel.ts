@@ -1,14 +1,14 @@
 import {
-  type ClosedError,
   type CommandRoute,
   type Connection,
   type ConnectionOptions,
   InvalidArgumentError,
   type RedisArgument,
 } from '@cachex/core'
-import { Breaker, callBounds, closedError, SharedAttempt, scanNode } from './_connect.ts'
+import { callBounds, SharedAttempt, scanNode } from './_connect.ts'
 import { FailoverError, toCachexError } from './_errors.ts'
 import { GivenSentinelConnection } from './_given-sentinel.ts'
+import { Lifecycle } from './_lifecycle.ts'
 import { parseLocation } from './_location.ts'
 import { firstHealthy, ReplicaRotation, readBatchOn, readOn } from './_rotation.ts'
 import {
@@ -195,15 +195,17 @@ class SentinelConnection implements Connection {
   #failoverTimeoutMs = 180_000
   #discovered = false
   readonly #discovering = new SharedAttempt()
-  /** After discovery failed: calls fail fast while it is retried in the background. */
-  readonly #breaker = new Breaker()
+  /**
+   * Closed or not; the guard every call passes: ready once the sentinels told where the primary
+   * is (a failed discovery trips its breaker).
+   */
+  readonly #life: Lifecycle
   #refreshing = false
   #refreshAgain = false
   #pollTimer: NodeJS.Timeout | undefined
   #scanTimer: NodeJS.Timeout | undefined
   #waiters: Waiter[] = []
   #waitTimer: NodeJS.Timeout | undefined
-  #closed = false
 
   constructor(options: SentinelOptions) {
     const { connectTimeoutMs, deadlines } = callBounds(options)
@@ -228,6 +230,12 @@ class SentinelConnection implements Connection {
     const password = address.password ?? options.password
     this.#secrets = [password, extra.password].filter((s): s is string => !!s)
     this.#where = `sentinel service '${name}' (sentinels ${this.#roots.map(key).join(', ')})`
+    this.#life = new Lifecycle({
+      where: this.#where,
+      ready: () => this.#discovered,
+      connect: () => this.#discovering.run(this.#discover),
+      describe: (error) => this.#text(error),
+    })
     const replicaPoolSize = poolSize(extra.replicaPoolSize, 1, 'replicaPoolSize', 0)
     poolSize(extra.masterPoolSize, 1, 'masterPoolSize', 1)
     const scanInterval = extra.scanInterval ?? 0
@@ -284,14 +292,12 @@ class SentinelConnection implements Connection {
   }
 
   command(args: RedisArgument[], route?: CommandRoute): Promise<unknown> {
-    if (this.#closed) return Promise.reject(this.#closedError())
-    if (!this.#discovered) return this.#whenDiscovered().then(() => this.#route(args, route))
-    return this.#route(args, route)
+    if (this.#life.open) return this.#route(args, route)
+    return this.#life.whenReady().then(() => this.#route(args, route))
   }
 
   async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
-    if (this.#closed) throw this.#closedError()
-    if (!this.#discovered) await this.#whenDiscovered()
+    if (!this.#life.open) await this.#life.whenReady()
     if (route?.readonly !== true) return (await this.#writer()).batch(commands, route)
     return readBatchOn(this.#rotation, this.#reader, commands, route, this.#isClosed)
   }
@@ -306,16 +312,14 @@ class SentinelConnection implements Connection {
 
   /** The primary's node-redis client; with `write: false`, a replica's in the read rotation. */
   async client(options: { write?: boolean } = {}): Promise<unknown> {
-    await this.#whenDiscovered()
+    await this.#life.whenReady()
     const rotation = this.#rotation
     if (options.write !== false || rotation === undefined) return this.#reader().client()
-    return (await firstHealthy(rotation, () => this.#closed)) ?? this.#reader().client()
+    return (await firstHealthy(rotation, () => this.#life.closed)) ?? this.#reader().client()
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return
-    this.#closed = true
-    this.#breaker.close()
+    if (!this.#life.close()) return
     this.#stopPolling()
     clearInterval(this.#scanTimer)
     this.#wake()
@@ -341,7 +345,7 @@ class SentinelConnection implements Connection {
    */
   readonly #reader = (): StandaloneConnection => this.#primary as StandaloneConnection
 
-  readonly #isClosed = (): boolean => this.#closed
+  readonly #isClosed = (): boolean => this.#life.closed
 
   /**
    * The primary, when a write may go to it now: no sentinel is failing it over (and, with
@@ -367,7 +371,7 @@ class SentinelConnection implements Connection {
         this.#waitTimer ??= setInterval(() => this.#wake(), WAIT_POLL_MS)
         this.#waitTimer.unref()
       })
-      if (this.#closed) throw this.#closedError()
+      if (this.#life.closed) throw this.#life.closedError()
       const primary = this.#writable()
       if (primary !== undefined) return primary
       // Known down without a failover: its circuit breaker says why.
@@ -381,7 +385,7 @@ class SentinelConnection implements Connection {
   /** Lets the writes waiting for a primary go (or fail) once there is one, or their time is up. */
   #wake(): void {
     if (this.#waiters.length === 0) return
-    const ready = this.#closed || this.#writable() !== undefined
+    const ready = this.#life.closed || this.#writable() !== undefined
     const now = performance.now()
     const waiting: Waiter[] = []
     for (const waiter of this.#waiters) {
@@ -408,7 +412,7 @@ class SentinelConnection implements Connection {
   }
 
   #onEvent(event: SentinelEvent): void {
-    if (this.#closed || !this.#discovered) return
+    if (this.#life.closed || !this.#discovered) return
     const { channel, words, from } = event
     if (channel === '+switch-master') {
       // +switch-master <name> <old ip> <old port> <new ip> <new port>: writes go there now.
@@ -438,7 +442,7 @@ class SentinelConnection implements Connection {
 
   /** Asks every sentinel for its view again, one ask at a time (another follows if needed). */
   #refreshSoon(): void {
-    if (this.#closed || !this.#discovered) return
+    if (this.#life.closed || !this.#discovered) return
     if (this.#refreshing) {
       this.#refreshAgain = true
       return
@@ -448,7 +452,7 @@ class SentinelConnection implements Connection {
     this.#watch
       .all()
       .then((views) => {
-        if (!this.#closed && views.length > 0) this.#apply(views, startedAt)
+        if (!this.#life.closed && views.length > 0) this.#apply(views, startedAt)
       })
       .catch(() => undefined)
       .finally(() => {
@@ -555,7 +559,7 @@ class SentinelConnection implements Connection {
   }
 
   #startPolling(): void {
-    if (this.#pollTimer !== undefined || this.#closed) return
+    if (this.#pollTimer !== undefined || this.#life.closed) return
     this.#pollTimer = setInterval(() => this.#refreshSoon(), FAILOVER_POLL_MS)
     this.#pollTimer.unref()
   }
@@ -565,32 +569,13 @@ class SentinelConnection implements Connection {
     this.#pollTimer = undefined
   }
 
-  /**
-   * Resolves once the sentinels told where the primary is; waits for it (at most
-   * `socketConnectTimeout`) the first time, and rejects at once while the last attempt failed
-   * (it is retried in the background, `reconnectDelay` apart).
-   */
-  #whenDiscovered(): Promise<void> {
-    if (this.#closed) return Promise.reject(this.#closedError())
-    if (this.#discovered) return Promise.resolve()
-    if (this.#breaker.isDown) {
-      return Promise.reject(this.#breaker.error(this.#where, (error) => this.#text(error)))
-    }
-    return this.#discovering.run(this.#discover).catch((error: unknown) => {
-      if (!this.#closed) {
-        this.#breaker.down(error, () => this.#discovering.run(this.#discover))
-      }
-      throw error
-    })
-  }
-
   readonly #discover = async (): Promise<void> => {
     for (const root of this.#roots) this.#watch.add(root)
     const view = await this.#watch.first(this.#connectTimeoutMs, this.#where)
-    if (this.#closed) throw this.#closedError()
+    if (this.#life.closed) throw this.#life.closedError()
     if (this.#discovered) return
     this.#discovered = true
-    this.#breaker.up()
+    this.#life.breaker.up()
     this.#apply([view], performance.now())
     // The other sentinels may know a newer configuration.
     this.#refreshSoon()
@@ -602,10 +587,6 @@ class SentinelConnection implements Connection {
 
   #text(error: unknown): string {
     return toCachexError(error, this.#secrets).message
-  }
-
-  #closedError(): ClosedError {
-    return closedError(this.#where)
   }
 }
 

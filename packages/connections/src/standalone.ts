@@ -1,5 +1,4 @@
 import {
-  type ClosedError,
   type CommandRoute,
   type Connection,
   ConnectionError,
@@ -11,7 +10,6 @@ import {
 import { createClient, createClientPool, ErrorReply } from '@redis/client'
 import {
   callBounds,
-  closedError,
   closeWithin,
   connectBounded,
   reconnectDelay,
@@ -20,8 +18,9 @@ import {
 } from './_connect.ts'
 import { commandWeight, type Deadlines } from './_deadlines.ts'
 import { isClientClosed, isDisconnected, toCachexError, withTlsHint } from './_errors.ts'
+import { Lifecycle } from './_lifecycle.ts'
 import { DEFAULT_URL, parseLocation } from './_location.ts'
-import { COMMAND_OPTIONS, TEXT_COMMAND_OPTIONS, withOptions } from './_options.ts'
+import { Sender } from './_options.ts'
 import { parseRedisUrl, redactUrl } from './url.ts'
 
 /** What the standalone factory needs of a node-redis client or client pool. */
@@ -74,8 +73,6 @@ export function isNodeRedisClient(value: unknown): value is NodeRedisClientLike 
   )
 }
 
-type Sender = Pick<NodeRedisClientLike, 'sendCommand'>
-
 /**
  * The connection `standalone()` returns. Exported for the other topologies of this package, which
  * compose one per node; not part of the public API.
@@ -84,8 +81,7 @@ type Sender = Pick<NodeRedisClientLike, 'sendCommand'>
 export class StandaloneConnection implements Connection {
   #client: NodeRedisClientLike
   /** The client with cachex's command options: replies as bytes, or as text. */
-  #sender!: Sender
-  #textSender!: Sender
+  #sender!: Sender<Pick<NodeRedisClientLike, 'sendCommand'>>
   /**
    * Makes a new client, for a connection cachex created from a URL: a client that timed out is
    * replaced by a fresh one (node-redis cannot drop a socket and keep the client). `undefined` for
@@ -98,7 +94,8 @@ export class StandaloneConnection implements Connection {
   readonly #secrets: string[]
   readonly #where: string
   readonly #isPool: boolean
-  #closed = false
+  /** Closed or not; the guard every call passes (known down: `#refuse`). */
+  readonly #life: Lifecycle
   readonly #connecting = new SharedAttempt()
   #lastError: unknown
   /** Whether the connection is known to be down: calls reject at once meanwhile. */
@@ -179,6 +176,13 @@ export class StandaloneConnection implements Connection {
       this.#client = this.#makeClient()
       this.#closeClient = true
     }
+    this.#life = new Lifecycle({
+      where: this.#where,
+      ready: () => !this.#down && this.#ready(),
+      connect: () => this.#connect(),
+      describe: (error) => this.#describe(error),
+      refuse: () => this.#refuse(),
+    })
     this.#bind(this.#client)
   }
 
@@ -187,7 +191,7 @@ export class StandaloneConnection implements Connection {
    * @internal
    */
   get ready(): boolean {
-    return !this.#closed && !this.#down && this.#ready()
+    return this.#life.open
   }
 
   /**
@@ -213,21 +217,19 @@ export class StandaloneConnection implements Connection {
    * @internal
    */
   warm(): void {
-    if (this.#closed || this.#ready()) return
+    if (this.#life.closed || this.#ready()) return
     if (this.#down) this.#kick()
     else this.#connect().catch(() => undefined)
   }
 
   command(args: RedisArgument[], route?: CommandRoute): Promise<unknown> {
     const text = route?.text === true
-    if (!this.#closed && !this.#down && this.#ready()) return this.#send(args, text)
-    const refused = this.#refused()
-    if (refused !== undefined) return Promise.reject(refused)
-    return this.#connect().then(() => this.#send(args, text))
+    if (this.#life.open) return this.#send(args, text)
+    return this.#life.whenReady().then(() => this.#send(args, text))
   }
 
   async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
-    await this.#whenReady()
+    await this.#life.whenReady()
     // Commands sent in the same tick leave in one write: one round trip.
     const text = route?.text === true
     return Promise.all(
@@ -244,13 +246,12 @@ export class StandaloneConnection implements Connection {
   }
 
   async client(): Promise<unknown> {
-    await this.#whenReady()
+    await this.#life.whenReady()
     return this.#client
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return
-    this.#closed = true
+    if (!this.#life.close()) return
     this.#disarm()
     clearTimeout(this.#retry)
     const client = this.#client
@@ -266,16 +267,8 @@ export class StandaloneConnection implements Connection {
     )
   }
 
-  /** Resolves when a command may be sent; rejects at once when closed or known down. */
-  #whenReady(): Promise<void> {
-    if (!this.#closed && !this.#down && this.#ready()) return Promise.resolve()
-    const refused = this.#refused()
-    return refused !== undefined ? Promise.reject(refused) : this.#connect()
-  }
-
-  /** The error a call rejects with at once: the connection is closed, or known down. */
-  #refused(): Error | undefined {
-    if (this.#closed) return this.#closedError()
+  /** The error a call rejects with at once while the connection is known down. */
+  #refuse(): Error | undefined {
     if (!this.#down) return undefined
     this.#kick()
     const cause = this.#downCause
@@ -290,13 +283,13 @@ export class StandaloneConnection implements Connection {
     const weight = commandWeight(args)
     const refused = deadlines.refuse(weight, args[0] as RedisArgument, this.#where)
     if (refused !== undefined) return Promise.reject(refused)
-    const reply = (text ? this.#textSender : this.#sender).sendCommand(args)
+    const reply = this.#sender.as(text).sendCommand(args)
     return deadlines.track(reply, String(args[0]), this.#mapError, weight)
   }
 
   readonly #mapError = (error: unknown): Error => {
-    if (this.#closed && (isClientClosed(error) || isDisconnected(error))) {
-      return this.#closedError()
+    if (this.#life.closed && (isClientClosed(error) || isDisconnected(error))) {
+      return this.#life.closedError()
     }
     if (isDisconnected(error) && this.#resetReason !== '') {
       return new ConnectionError(
@@ -316,13 +309,8 @@ export class StandaloneConnection implements Connection {
   #bind(client: NodeRedisClientLike): void {
     this.#client = client
     this.#opening = undefined
-    this.#sender = withOptions(client, COMMAND_OPTIONS, () => ({
-      sendCommand: (args: ReadonlyArray<RedisArgument>) =>
-        client.sendCommand(args, COMMAND_OPTIONS),
-    }))
-    this.#textSender = withOptions(client, TEXT_COMMAND_OPTIONS, () => ({
-      sendCommand: (args: ReadonlyArray<RedisArgument>) =>
-        client.sendCommand(args, TEXT_COMMAND_OPTIONS),
+    this.#sender = new Sender(client, (options) => ({
+      sendCommand: (args: ReadonlyArray<RedisArgument>) => client.sendCommand(args, options),
     }))
     // An 'error' event without a listener crashes the process; remember it for messages, and as
     // the sign that the connection is down when the client is not ready.
@@ -342,7 +330,7 @@ export class StandaloneConnection implements Connection {
     // (the kernel does) but never answers it, and node-redis would wait forever.
     if (this.#makeClient !== undefined) {
       client.on('connect', () => {
-        if (client !== this.#client || this.#closed) return
+        if (client !== this.#client || this.#life.closed) return
         this.#disarm()
         this.#watchdog = setTimeout(() => {
           this.#watchdog = undefined
@@ -367,7 +355,7 @@ export class StandaloneConnection implements Connection {
   }
 
   #markDown(cause: unknown): void {
-    if (this.#closed) return
+    if (this.#life.closed) return
     this.#down = true
     this.#downCause = cause
     this.#lastError = cause
@@ -385,7 +373,7 @@ export class StandaloneConnection implements Connection {
    * down until it answers a `PING` again (or reconnects), so that calls stop waiting on it.
    */
   #onTimeout(): void {
-    if (this.#closed) return
+    if (this.#life.closed) return
     const reason = new TimeoutError(
       `a call to ${this.#where} did not complete within ${this.#deadlines.timeoutMs} ms (socketTimeout)`,
     )
@@ -400,9 +388,12 @@ export class StandaloneConnection implements Connection {
       if (client === this.#client && this.#downCause === reason) this.#up()
     }
     // Queued behind the commands that timed out: answered once the server has caught up.
-    this.#sender.sendCommand(['PING']).then(answered, (error: unknown) => {
-      if (error instanceof ErrorReply) answered()
-    })
+    this.#sender
+      .as(false)
+      .sendCommand(['PING'])
+      .then(answered, (error: unknown) => {
+        if (error instanceof ErrorReply) answered()
+      })
   }
 
   /**
@@ -411,7 +402,7 @@ export class StandaloneConnection implements Connection {
    */
   #replace(reason: Error): void {
     const make = this.#makeClient
-    if (make === undefined || this.#closed) return
+    if (make === undefined || this.#life.closed) return
     this.#markDown(reason)
     this.#resetReason = reason.message
     this.#disarm()
@@ -451,12 +442,12 @@ export class StandaloneConnection implements Connection {
    * stopped, a pool whose opening failed) is opened again after the backoff.
    */
   #kick(): void {
-    if (this.#closed || this.#retry !== undefined || this.#connecting.pending) return
+    if (this.#life.closed || this.#retry !== undefined || this.#connecting.pending) return
     if (this.#client.isOpen) return
     this.#retry = setTimeout(
       () => {
         this.#retry = undefined
-        if (this.#closed || this.#client.isOpen) return
+        if (this.#life.closed || this.#client.isOpen) return
         this.#connect().catch(() => undefined)
       },
       reconnectDelay(this.#attempts++),
@@ -494,9 +485,5 @@ export class StandaloneConnection implements Connection {
 
   #describe(error: unknown): string {
     return toCachexError(error, this.#secrets).message
-  }
-
-  #closedError(): ClosedError {
-    return closedError(this.#where)
   }
 }
