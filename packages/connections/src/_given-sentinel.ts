@@ -12,7 +12,11 @@ import { commandWeight, type Deadlines } from './_deadlines.ts'
 import { isClientClosed, isErrorReply, isReplicaFailure, toCachexError } from './_errors.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import { Sender } from './_options.ts'
-import type { RedisSentinelLike, SentinelConnectionOptions, SentinelOptions } from './sentinel.ts'
+import type {
+  RedisSentinelLike,
+  SentinelConnectionOptions,
+  SentinelOptions,
+} from './_sentinel-options.ts'
 
 /** How long the answer to "is a replica connected?" is reused. */
 const REPLICA_CHECK_MS = 100

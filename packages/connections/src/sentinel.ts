@@ -1,7 +1,6 @@
 import {
   type CommandRoute,
   type Connection,
-  type ConnectionOptions,
   InvalidArgumentError,
   type RedisArgument,
 } from '@cachex/core'
@@ -9,6 +8,21 @@ import { callBounds, SharedAttempt, scanNode } from './_connect.ts'
 import { FailoverError, toCachexError } from './_errors.ts'
 import { GivenSentinelConnection } from './_given-sentinel.ts'
 import { Lifecycle } from './_lifecycle.ts'
+import {
+  isRedisSentinel,
+  poolSize,
+  type SentinelConnectionOptions,
+  type SentinelOptions,
+  sentinelNodes,
+} from './_sentinel-options.ts'
+
+export type {
+  RedisSentinelLike,
+  SentinelConnectionOptions,
+  SentinelOptions,
+} from './_sentinel-options.ts'
+export { isRedisSentinel } from './_sentinel-options.ts'
+
 import { parseLocation } from './_location.ts'
 import { firstHealthy, ReplicaRotation, readBatchOn, readOn } from './_rotation.ts'
 import {
@@ -20,91 +34,6 @@ import {
 } from './_sentinels.ts'
 import { StandaloneConnection } from './standalone.ts'
 import { parseRedisUrl, redactUrl } from './url.ts'
-
-/**
- * `sentinelOptions` of the `sentinel` factory (django-redis's `SENTINEL_KWARGS`): how to reach
- * the sentinels themselves, and how many connections to open to the nodes they report.
- */
-export type SentinelConnectionOptions = {
-  /** Password of the sentinels (their `requirepass`); not the data nodes' password. @default none */
-  password?: string
-  /** ACL user of the sentinels, with `password`. @default none */
-  username?: string
-  /** Reach the sentinels over TLS. @default false */
-  tls?: boolean
-  /**
-   * Extra node-redis socket options for the sentinel connections, such as `ca`, `cert` and `key`
-   * for TLS. @default {}
-   */
-  socket?: Record<string, unknown>
-  /** Extra node-redis client options for the sentinel connections. @default {} */
-  clientOptions?: Record<string, unknown>
-  /**
-   * 0 runs every command on the primary; above 0, commands routed as `readonly` (the cache's
-   * reads) run on the replicas in the read rotation. Each node gets one pipelined connection
-   * (`connectionPool` makes it a pool); a handed-in `RedisSentinel` keeps its own pools. @default 1
-   */
-  replicaPoolSize?: number
-  /** Accepted for compatibility (1 or more): the primary gets one pipelined connection. @default 1 */
-  masterPoolSize?: number
-  /**
-   * Milliseconds between asks of the topology to the sentinels, on top of the notifications
-   * they publish (`+switch-master`, `+sdown`…) and of the asks after each; 0 relies on those
-   * alone. @default 0
-   */
-  scanInterval?: number
-  /**
-   * While the sentinels fail the primary over (or it is known down), writes wait for the new
-   * primary, at most `socketTimeout`, instead of rejecting at once with a `FailoverError`.
-   * @default false
-   */
-  waitForPrimary?: boolean
-}
-
-/** Options of the `sentinel` factory: a primary and replicas found through Redis Sentinel. */
-export interface SentinelOptions extends ConnectionOptions {
-  /**
-   * `redis://[[user]:password@]<service name>[/db]` (or `rediss://` for TLS to the data nodes):
-   * the host is the name the sentinels monitor (`sentinel monitor <name> …`), the path the
-   * database; the user and password are the data nodes' (`password` fills in where the URL has
-   * none). An existing node-redis `RedisSentinel` is used as it is.
-   * @default none (required)
-   */
-  location?: ConnectionOptions['location']
-  /** The sentinels as `[host, port]` pairs; one that answers is enough. @default none (required) */
-  sentinels?: ReadonlyArray<readonly [string, number]>
-  /** How to reach the sentinels, and the pool sizes. @default {} */
-  sentinelOptions?: SentinelConnectionOptions
-}
-
-/** What the sentinel factory needs of a node-redis `RedisSentinel`. */
-export interface RedisSentinelLike {
-  sendCommand(
-    isReadonly: boolean | undefined,
-    args: ReadonlyArray<RedisArgument>,
-    options?: object,
-  ): Promise<unknown>
-  connect(): Promise<unknown>
-  close(): Promise<unknown>
-  destroy(): Promise<unknown>
-  getMasterNode(): { host: string; port: number } | undefined
-  getReplicaNodes(): Map<{ host: string; port: number }, number>
-  on(event: string, listener: (...args: unknown[]) => void): unknown
-  off(event: string, listener: (...args: unknown[]) => void): unknown
-  readonly isOpen: boolean
-  readonly isReady: boolean
-}
-
-/** Whether `value` looks like a node-redis `RedisSentinel`. */
-export function isRedisSentinel(value: unknown): value is RedisSentinelLike {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as RedisSentinelLike).sendCommand === 'function' &&
-    typeof (value as RedisSentinelLike).getMasterNode === 'function' &&
-    typeof (value as RedisSentinelLike).getReplicaNodes === 'function'
-  )
-}
 
 /**
  * A primary and its replicas found through Redis Sentinel (django-redis's `SentinelClient`).
@@ -588,31 +517,4 @@ class SentinelConnection implements Connection {
   #text(error: unknown): string {
     return toCachexError(error, this.#secrets).message
   }
-}
-
-function sentinelNodes(
-  sentinels: SentinelOptions['sentinels'] | undefined,
-): Array<{ host: string; port: number }> {
-  if (!Array.isArray(sentinels) || sentinels.length === 0) {
-    throw new InvalidArgumentError(
-      'the sentinel connection needs sentinels: a list of [host, port] pairs',
-    )
-  }
-  return sentinels.map((pair: unknown) => {
-    const [host, port] = Array.isArray(pair) ? pair : []
-    if (typeof host !== 'string' || host === '' || !Number.isInteger(port) || port <= 0) {
-      throw new InvalidArgumentError(
-        `each sentinel must be a [host, port] pair, got ${JSON.stringify(pair)}`,
-      )
-    }
-    return { host, port: port as number }
-  })
-}
-
-function poolSize(value: unknown, fallback: number, what: string, min: number): number {
-  const size = value ?? fallback
-  if (typeof size !== 'number' || !Number.isInteger(size) || size < min) {
-    throw new InvalidArgumentError(`sentinelOptions.${what} must be a whole number, ${min} or more`)
-  }
-  return size
 }
