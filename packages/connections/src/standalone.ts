@@ -2,12 +2,10 @@ import {
   type CommandRoute,
   type Connection,
   ConnectionError,
-  type ConnectionOptions,
-  InvalidArgumentError,
   type RedisArgument,
   TimeoutError,
 } from '@cachex/core'
-import { createClient, createClientPool, ErrorReply } from '@redis/client'
+import { ErrorReply } from '@redis/client'
 import {
   callBounds,
   closeWithin,
@@ -19,29 +17,15 @@ import {
 import { commandWeight, type Deadlines } from './_deadlines.ts'
 import { isClientClosed, isDisconnected, toCachexError, withTlsHint } from './_errors.ts'
 import { Lifecycle } from './_lifecycle.ts'
-import { DEFAULT_URL, parseLocation } from './_location.ts'
 import { Sender } from './_options.ts'
-import { parseRedisUrl, redactUrl } from './url.ts'
+import {
+  clientSource,
+  type NodeRedisClientLike,
+  type StandaloneOptions,
+} from './_standalone-options.ts'
 
-/** What the standalone factory needs of a node-redis client or client pool. */
-export interface NodeRedisClientLike {
-  sendCommand(args: ReadonlyArray<RedisArgument>, options?: object): Promise<unknown>
-  connect(): Promise<unknown>
-  close(): Promise<unknown>
-  destroy(): void
-  on(event: string, listener: (...args: unknown[]) => void): unknown
-  readonly isOpen: boolean
-  readonly isReady?: boolean
-}
-
-/** Options of the `standalone` factory: one Redis server, reached by URL or through a client you made. */
-export interface StandaloneOptions extends ConnectionOptions {
-  /**
-   * A `redis://`, `rediss://` or `unix://` URL, or an existing node-redis client or client pool.
-   * @default 'redis://127.0.0.1:6379/0'
-   */
-  location?: ConnectionOptions['location']
-}
+export type { NodeRedisClientLike, StandaloneOptions } from './_standalone-options.ts'
+export { isNodeRedisClient } from './_standalone-options.ts'
 
 /**
  * A connection to one Redis server. Connects on first use, reconnects by itself, and bounds every
@@ -61,16 +45,6 @@ export interface StandaloneOptions extends ConnectionOptions {
  */
 export function standalone(options: StandaloneOptions = {}): Connection {
   return new StandaloneConnection(options)
-}
-
-/** Whether `value` looks like a node-redis client or client pool handed in by the user. */
-export function isNodeRedisClient(value: unknown): value is NodeRedisClientLike {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as NodeRedisClientLike).sendCommand === 'function' &&
-    typeof (value as NodeRedisClientLike).connect === 'function'
-  )
 }
 
 /**
@@ -113,7 +87,7 @@ export class StandaloneConnection implements Connection {
   /** Why the last client was replaced, for the errors of the commands it dropped. */
   #resetReason = ''
   /** Whether the URL asked for TLS (`rediss://`): connection failures then carry a TLS hint. */
-  #tls = false
+  readonly #tls: boolean
   /** Counts the times the connection became ready (`generation`). */
   #generation = 0
 
@@ -122,60 +96,14 @@ export class StandaloneConnection implements Connection {
     this.#connectTimeoutMs = connectTimeoutMs
     this.#deadlines = deadlines
     deadlines.onExpire = () => this.#onTimeout()
-    const location = options.location ?? DEFAULT_URL
-    if (isNodeRedisClient(location)) {
-      this.#client = location
-      this.#makeClient = undefined
-      this.#closeClient = options.closeConnection ?? false
-      this.#secrets = options.password ? [options.password] : []
-      this.#where = 'the given client'
-      this.#isPool = !('isReady' in location)
-    } else {
-      const urls = parseLocation(location)
-      if (urls === undefined) {
-        throw new InvalidArgumentError(
-          'location must be a Redis URL, a list of URLs, or a node-redis client or client pool',
-        )
-      }
-      if (urls.length !== 1) {
-        throw new InvalidArgumentError(
-          `the standalone connection takes one URL, got ${urls.length}; use the replica factory for a primary with replicas`,
-        )
-      }
-      const url = urls[0] as string
-      const address = parseRedisUrl(url)
-      this.#tls = address.tls
-      const password = address.password ?? options.password
-      this.#secrets = password ? [password] : []
-      this.#where = redactUrl(url)
-      const extra = (options.clientOptions ?? {}) as { socket?: object }
-      const socket = address.path
-        ? { path: address.path }
-        : { host: address.host, port: address.port, ...(address.tls ? { tls: true as const } : {}) }
-      const clientOptions = {
-        ...extra,
-        username: address.username,
-        password,
-        database: address.database,
-        disableOfflineQueue: true,
-        socket: {
-          ...socket,
-          connectTimeout: this.#connectTimeoutMs,
-          // Retry for as long as the connection is open, with a short backoff: the circuit
-          // breaker relies on the client reconnecting by itself.
-          reconnectStrategy: reconnectDelay,
-          ...extra.socket,
-        },
-      }
-      const pool = options.connectionPool
-      this.#isPool = pool !== undefined
-      this.#makeClient = () =>
-        (pool !== undefined
-          ? createClientPool(clientOptions as never, pool as never)
-          : createClient(clientOptions as never)) as unknown as NodeRedisClientLike
-      this.#client = this.#makeClient()
-      this.#closeClient = true
-    }
+    const source = clientSource(options, connectTimeoutMs)
+    this.#client = source.client
+    this.#makeClient = source.makeClient
+    this.#closeClient = source.closeClient
+    this.#secrets = source.secrets
+    this.#where = source.where
+    this.#isPool = source.isPool
+    this.#tls = source.tls
     this.#life = new Lifecycle({
       where: this.#where,
       ready: () => !this.#down && this.#ready(),

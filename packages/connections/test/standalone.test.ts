@@ -264,6 +264,11 @@ describe('options', () => {
     )
   })
 
+  it('counts a blank entry of a list as an entry, as a string drops its blank parts', () => {
+    expect(() => standalone({ location: [server.url, ''] })).toThrow(/takes one URL, got 2/)
+    expect(() => standalone({ location: [''] })).toThrow(InvalidArgumentError)
+  })
+
   it('takes a one-element list of URLs', async () => {
     const c = open({ location: [server.url] })
     expect(text(await c.command(['PING']))).toBe('PONG')
