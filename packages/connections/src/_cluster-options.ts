@@ -1,7 +1,7 @@
 import { type ConnectionOptions, InvalidArgumentError } from '@cachex/core'
 import { createCluster } from '@redis/client'
+import type { NodeRedisClusterLike } from './_cluster-nodes.ts'
 import { parseLocation } from './_location.ts'
-import type { NodeRedisClusterLike } from './_topology.ts'
 import { parseRedisUrl, redactUrl } from './url.ts'
 
 /** Options of the `cluster` factory: a Redis Cluster, reached through seed nodes or a cluster you made. */

@@ -1,5 +1,6 @@
 import { type CommandRoute, type Connection, type RedisArgument, ResponseError } from '@cachex/core'
 import { ErrorReply } from '@redis/client'
+import type { NodeHandle, NodeRedisClusterLike } from './_cluster-nodes.ts'
 import { type ClusterOptions, clusterFromSeeds, isNodeRedisCluster } from './_cluster-options.ts'
 import { callBounds, closeWithin, connectBounded, SharedAttempt, scanNode } from './_connect.ts'
 import { commandWeight, type Deadlines } from './_deadlines.ts'
@@ -16,16 +17,17 @@ import {
   splitBySlot,
   withCrossSlotHint,
 } from './_routing.ts'
+import type { Shard } from './_slot-map.ts'
 import { keySlot, patternSlot } from './_slots.ts'
-import { type NodeHandle, type NodeRedisClusterLike, type Shard, Topology } from './_topology.ts'
+import { Topology } from './_topology.ts'
 
-export type { ClusterOptions } from './_cluster-options.ts'
-export { isNodeRedisCluster } from './_cluster-options.ts'
 export type {
   NodeRedisClusterLike,
   NodeRedisClusterNodeLike,
   NodeRedisNodeClientLike,
-} from './_topology.ts'
+} from './_cluster-nodes.ts'
+export type { ClusterOptions } from './_cluster-options.ts'
+export { isNodeRedisCluster } from './_cluster-options.ts'
 
 /** How long a call retries `TRYAGAIN` without `socketTimeout`: most of 5 s. */
 const DEFAULT_RETRY_BUDGET_MS = 5000
