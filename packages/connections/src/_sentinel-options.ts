@@ -1,5 +1,7 @@
 import type { ConnectionOptions, RedisArgument } from '@cachex/core'
 import { InvalidArgumentError } from '@cachex/core'
+import { parseLocation } from './_location.ts'
+import { parseRedisUrl, type RedisAddress, redactUrl } from './url.ts'
 
 /**
  * `sentinelOptions` of the `sentinel` factory (django-redis's `SENTINEL_KWARGS`): how to reach
@@ -86,7 +88,63 @@ export function isRedisSentinel(value: unknown): value is RedisSentinelLike {
   )
 }
 
-export function sentinelNodes(
+/** What the sentinel connection takes from its options, checked. */
+export interface SentinelSettings {
+  /** The `location` URL: the service name (its host), the database, the data nodes' credentials. */
+  address: RedisAddress
+  /** The service name the sentinels monitor. */
+  name: string
+  /** The sentinels given, to ask first. */
+  roots: Array<{ host: string; port: number }>
+  /** The data nodes' password: the URL's, else `password`. */
+  password: string | undefined
+  /** `sentinelOptions`, as given. */
+  extra: SentinelConnectionOptions
+  replicaPoolSize: number
+  scanIntervalMs: number
+  waitForPrimary: boolean
+}
+
+/** Checks the options of the sentinel connection (not a handed-in `RedisSentinel`). */
+export function sentinelSettings(options: SentinelOptions): SentinelSettings {
+  const extra = (options.sentinelOptions ?? {}) as SentinelConnectionOptions
+  const given = typeof options.location === 'string' ? parseLocation(options.location) : undefined
+  if (given?.length !== 1) {
+    throw new InvalidArgumentError(
+      "the sentinel connection needs location: 'redis://<service name>/<db>' (or a node-redis RedisSentinel)",
+    )
+  }
+  const location = given[0] as string
+  const address = parseRedisUrl(location)
+  if (address.path !== undefined) {
+    throw new InvalidArgumentError(
+      `the sentinel location names a service, not a socket: ${redactUrl(location)}`,
+    )
+  }
+  const roots = sentinelNodes(options.sentinels)
+  const replicaPoolSize = poolSize(extra.replicaPoolSize, 1, 'replicaPoolSize', 0)
+  poolSize(extra.masterPoolSize, 1, 'masterPoolSize', 1)
+  const scanInterval = extra.scanInterval ?? 0
+  if (typeof scanInterval !== 'number' || !Number.isFinite(scanInterval) || scanInterval < 0) {
+    throw new InvalidArgumentError('sentinelOptions.scanInterval must be 0 or more milliseconds')
+  }
+  const wait = extra.waitForPrimary ?? false
+  if (typeof wait !== 'boolean') {
+    throw new InvalidArgumentError('sentinelOptions.waitForPrimary must be true or false')
+  }
+  return {
+    address,
+    name: address.host as string,
+    roots,
+    password: address.password ?? options.password,
+    extra,
+    replicaPoolSize,
+    scanIntervalMs: scanInterval,
+    waitForPrimary: wait,
+  }
+}
+
+function sentinelNodes(
   sentinels: SentinelOptions['sentinels'] | undefined,
 ): Array<{ host: string; port: number }> {
   if (!Array.isArray(sentinels) || sentinels.length === 0) {
@@ -105,7 +163,7 @@ export function sentinelNodes(
   })
 }
 
-export function poolSize(value: unknown, fallback: number, what: string, min: number): number {
+function poolSize(value: unknown, fallback: number, what: string, min: number): number {
   const size = value ?? fallback
   if (typeof size !== 'number' || !Number.isInteger(size) || size < min) {
     throw new InvalidArgumentError(`sentinelOptions.${what} must be a whole number, ${min} or more`)

@@ -1,30 +1,11 @@
-import {
-  type CommandRoute,
-  type Connection,
-  InvalidArgumentError,
-  type RedisArgument,
-} from '@cachex/core'
+import type { CommandRoute, Connection, RedisArgument } from '@cachex/core'
 import { callBounds, SharedAttempt, scanNode } from './_connect.ts'
-import { FailoverError, toCachexError } from './_errors.ts'
+import { toCachexError } from './_errors.ts'
+import { FailoverGate } from './_failover.ts'
 import { GivenSentinelConnection } from './_given-sentinel.ts'
 import { Lifecycle } from './_lifecycle.ts'
-import {
-  isRedisSentinel,
-  poolSize,
-  type SentinelConnectionOptions,
-  type SentinelOptions,
-  sentinelNodes,
-} from './_sentinel-options.ts'
-
-export type {
-  RedisSentinelLike,
-  SentinelConnectionOptions,
-  SentinelOptions,
-} from './_sentinel-options.ts'
-export { isRedisSentinel } from './_sentinel-options.ts'
-
-import { parseLocation } from './_location.ts'
 import { firstHealthy, ReplicaRotation, readBatchOn, readOn } from './_rotation.ts'
+import { isRedisSentinel, type SentinelOptions, sentinelSettings } from './_sentinel-options.ts'
 import {
   eventMasterAddress,
   type NodeAddress,
@@ -33,7 +14,13 @@ import {
   SentinelWatch,
 } from './_sentinels.ts'
 import { StandaloneConnection } from './standalone.ts'
-import { parseRedisUrl, redactUrl } from './url.ts'
+
+export type {
+  RedisSentinelLike,
+  SentinelConnectionOptions,
+  SentinelOptions,
+} from './_sentinel-options.ts'
+export { isRedisSentinel } from './_sentinel-options.ts'
 
 /**
  * A primary and its replicas found through Redis Sentinel (django-redis's `SentinelClient`).
@@ -81,16 +68,6 @@ const FAILOVER_STEPS = new Set([
   '+failover-state-reconf-slaves',
 ])
 
-/** Milliseconds between two asks of the sentinels while a failover runs, in case a notification is lost. */
-const FAILOVER_POLL_MS = 500
-/** Milliseconds between two looks of the writes that wait for a primary (`waitForPrimary`). */
-const WAIT_POLL_MS = 20
-
-interface Waiter {
-  resolve(): void
-  until: number
-}
-
 const key = (node: NodeAddress) => `${node.host}:${node.port}`
 
 class SentinelConnection implements Connection {
@@ -98,9 +75,8 @@ class SentinelConnection implements Connection {
   readonly #watch: SentinelWatch
   readonly #roots: NodeAddress[]
   readonly #connectTimeoutMs: number
-  /** How long a write waits for a primary with `waitForPrimary`. */
-  readonly #waitMs: number
-  readonly #waitForPrimary: boolean
+  /** The failovers under way, where writes go through them, and the writes that wait. */
+  readonly #failover: FailoverGate
   readonly #scanIntervalMs: number
   readonly #secrets: string[]
   /** A `standalone` connection to `node`. */
@@ -111,17 +87,10 @@ class SentinelConnection implements Connection {
   readonly #nodes = new Map<string, StandaloneConnection>()
   #primary: StandaloneConnection | undefined
   #primaryKey: string | undefined
-  /**
-   * The sentinels failing the primary over now (`host:port`), and since when
-   * (`performance.now()`): writes wait or fail while there is one.
-   */
-  readonly #failovers = new Map<string, number>()
   /** When a sentinel last announced a new primary (`+switch-master`), `performance.now()`. */
   #switchedAt = Number.NEGATIVE_INFINITY
   /** The newest `config-epoch` the primary was taken from. */
   #epoch = 0
-  /** The service's `failover-timeout`: a failover nobody confirms is forgotten after it. */
-  #failoverTimeoutMs = 180_000
   #discovered = false
   readonly #discovering = new SharedAttempt()
   /**
@@ -131,32 +100,14 @@ class SentinelConnection implements Connection {
   readonly #life: Lifecycle
   #refreshing = false
   #refreshAgain = false
-  #pollTimer: NodeJS.Timeout | undefined
   #scanTimer: NodeJS.Timeout | undefined
-  #waiters: Waiter[] = []
-  #waitTimer: NodeJS.Timeout | undefined
 
   constructor(options: SentinelOptions) {
     const { connectTimeoutMs, deadlines } = callBounds(options)
     this.#connectTimeoutMs = connectTimeoutMs
-    this.#waitMs = deadlines.timeoutMs ?? connectTimeoutMs
-    const extra = (options.sentinelOptions ?? {}) as SentinelConnectionOptions
-    const given = typeof options.location === 'string' ? parseLocation(options.location) : undefined
-    if (given?.length !== 1) {
-      throw new InvalidArgumentError(
-        "the sentinel connection needs location: 'redis://<service name>/<db>' (or a node-redis RedisSentinel)",
-      )
-    }
-    const location = given[0] as string
-    const address = parseRedisUrl(location)
-    if (address.path !== undefined) {
-      throw new InvalidArgumentError(
-        `the sentinel location names a service, not a socket: ${redactUrl(location)}`,
-      )
-    }
-    const name = address.host as string
-    this.#roots = sentinelNodes(options.sentinels)
-    const password = address.password ?? options.password
+    const { address, name, password, extra, replicaPoolSize, ...settings } =
+      sentinelSettings(options)
+    this.#roots = settings.roots
     this.#secrets = [password, extra.password].filter((s): s is string => !!s)
     this.#where = `sentinel service '${name}' (sentinels ${this.#roots.map(key).join(', ')})`
     this.#life = new Lifecycle({
@@ -165,18 +116,17 @@ class SentinelConnection implements Connection {
       connect: () => this.#discovering.run(this.#discover),
       describe: (error) => this.#text(error),
     })
-    const replicaPoolSize = poolSize(extra.replicaPoolSize, 1, 'replicaPoolSize', 0)
-    poolSize(extra.masterPoolSize, 1, 'masterPoolSize', 1)
-    const scanInterval = extra.scanInterval ?? 0
-    if (typeof scanInterval !== 'number' || !Number.isFinite(scanInterval) || scanInterval < 0) {
-      throw new InvalidArgumentError('sentinelOptions.scanInterval must be 0 or more milliseconds')
-    }
-    this.#scanIntervalMs = scanInterval
-    const wait = extra.waitForPrimary ?? false
-    if (typeof wait !== 'boolean') {
-      throw new InvalidArgumentError('sentinelOptions.waitForPrimary must be true or false')
-    }
-    this.#waitForPrimary = wait
+    this.#scanIntervalMs = settings.scanIntervalMs
+    this.#failover = new FailoverGate({
+      waitForPrimary: settings.waitForPrimary,
+      waitMs: deadlines.timeoutMs ?? connectTimeoutMs,
+      where: this.#where,
+      primary: () => this.#primary,
+      primaryKey: () => this.#primaryKey,
+      poll: () => this.#refreshSoon(),
+      closed: () => this.#life.closed,
+      closedError: () => this.#life.closedError(),
+    })
 
     const scheme = address.tls ? 'rediss' : 'redis'
     const user = address.username === undefined ? '' : `${encodeURIComponent(address.username)}@`
@@ -214,7 +164,7 @@ class SentinelConnection implements Connection {
         // A replica cut off from its primary keeps serving reads only while there is no primary
         // to write to: its data is then the newest there is.
         primaryUp: () =>
-          !this.#failingOver() && this.#primary !== undefined && !this.#primary.isDown,
+          !this.#failover.failingOver() && this.#primary !== undefined && !this.#primary.isDown,
         benchMs: connectTimeoutMs,
       })
     }
@@ -227,7 +177,7 @@ class SentinelConnection implements Connection {
 
   async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
     if (!this.#life.open) await this.#life.whenReady()
-    if (route?.readonly !== true) return (await this.#writer()).batch(commands, route)
+    if (route?.readonly !== true) return (await this.#failover.writer()).batch(commands, route)
     return readBatchOn(this.#rotation, this.#reader, commands, route, this.#isClosed)
   }
 
@@ -249,9 +199,8 @@ class SentinelConnection implements Connection {
 
   async close(): Promise<void> {
     if (!this.#life.close()) return
-    this.#stopPolling()
+    this.#failover.close()
     clearInterval(this.#scanTimer)
-    this.#wake()
     this.#watch.close()
     this.#rotation?.close()
     const nodes = [...this.#nodes.values()]
@@ -263,9 +212,9 @@ class SentinelConnection implements Connection {
     if (route?.readonly === true) {
       return readOn(this.#rotation, this.#reader, args, route, this.#isClosed)
     }
-    const primary = this.#writable()
+    const primary = this.#failover.writable()
     if (primary !== undefined) return primary.command(args, route)
-    return this.#writer().then((node) => node.command(args, route))
+    return this.#failover.writer().then((node) => node.command(args, route))
   }
 
   /**
@@ -276,70 +225,6 @@ class SentinelConnection implements Connection {
 
   readonly #isClosed = (): boolean => this.#life.closed
 
-  /**
-   * The primary, when a write may go to it now: no sentinel is failing it over (and, with
-   * `waitForPrimary`, it is not known down).
-   */
-  #writable(): StandaloneConnection | undefined {
-    if (this.#failingOver()) return undefined
-    const primary = this.#primary
-    if (this.#waitForPrimary && primary?.isDown) return undefined
-    return primary
-  }
-
-  /**
-   * The primary to write to: now, or, with `waitForPrimary`, once there is one (at most
-   * `socketTimeout`); a `FailoverError` while a failover runs otherwise.
-   */
-  async #writer(): Promise<StandaloneConnection> {
-    const now = this.#writable()
-    if (now !== undefined) return now
-    if (this.#waitForPrimary) {
-      await new Promise<void>((resolve) => {
-        this.#waiters.push({ resolve, until: performance.now() + this.#waitMs })
-        this.#waitTimer ??= setInterval(() => this.#wake(), WAIT_POLL_MS)
-        this.#waitTimer.unref()
-      })
-      if (this.#life.closed) throw this.#life.closedError()
-      const primary = this.#writable()
-      if (primary !== undefined) return primary
-      // Known down without a failover: its circuit breaker says why.
-      if (!this.#failingOver()) return this.#primary as StandaloneConnection
-    }
-    throw new FailoverError(
-      `no write sent to ${this.#where}: the sentinels are failing over its primary ${this.#primaryKey}${this.#waitForPrimary ? `, and announced no new one within ${this.#waitMs} ms` : '; writes go on once they announce the new one (sentinelOptions.waitForPrimary makes them wait for it)'}`,
-    )
-  }
-
-  /** Lets the writes waiting for a primary go (or fail) once there is one, or their time is up. */
-  #wake(): void {
-    if (this.#waiters.length === 0) return
-    const ready = this.#life.closed || this.#writable() !== undefined
-    const now = performance.now()
-    const waiting: Waiter[] = []
-    for (const waiter of this.#waiters) {
-      if (ready || now >= waiter.until) waiter.resolve()
-      else waiting.push(waiter)
-    }
-    this.#waiters = waiting
-    if (waiting.length === 0) {
-      clearInterval(this.#waitTimer)
-      this.#waitTimer = undefined
-    }
-  }
-
-  /** Whether a sentinel is failing the primary over; forgets the ones past `failover-timeout`. */
-  #failingOver(): boolean {
-    const failovers = this.#failovers
-    if (failovers.size === 0) return false
-    const now = performance.now()
-    for (const [from, since] of failovers) {
-      if (now - since > this.#failoverTimeoutMs) failovers.delete(from)
-    }
-    if (failovers.size === 0) this.#stopPolling()
-    return failovers.size > 0
-  }
-
   #onEvent(event: SentinelEvent): void {
     if (this.#life.closed || !this.#discovered) return
     const { channel, words, from } = event
@@ -347,8 +232,7 @@ class SentinelConnection implements Connection {
       // +switch-master <name> <old ip> <old port> <new ip> <new port>: writes go there now.
       const port = Number(words[4])
       if (words[3] !== undefined && Number.isInteger(port)) {
-        this.#failovers.clear()
-        this.#stopPolling()
+        this.#failover.switched()
         this.#switchTo({ host: words[3], port })
         this.#switchedAt = performance.now()
       }
@@ -358,10 +242,7 @@ class SentinelConnection implements Connection {
     if (FAILOVER_STEPS.has(channel)) {
       // Sent before the sentinel promotes a replica: a write acknowledged by the old primary
       // after the promotion would be lost.
-      if (eventMasterAddress(words) === this.#primaryKey && !this.#failovers.has(from)) {
-        this.#failovers.set(from, performance.now())
-        this.#startPolling()
-      }
+      if (eventMasterAddress(words) === this.#primaryKey) this.#failover.started(from)
       return
     }
     // The end of a failover (the sentinels are asked which primary won), or a change of the
@@ -406,7 +287,7 @@ class SentinelConnection implements Connection {
       if (best === undefined || view.master.epoch > best.master.epoch) best = view
     }
     const source = best ?? (views[0] as SentinelView)
-    this.#failoverTimeoutMs = source.master.failoverTimeoutMs
+    this.#failover.failoverTimeoutMs = source.master.failoverTimeoutMs
     // Views asked before a sentinel announced a switch predate it: they would move writes back
     // to the old primary. So would a sentinel that still has an older configuration.
     const current =
@@ -426,19 +307,12 @@ class SentinelConnection implements Connection {
         )
         .map((view) => view.from),
     )
-    for (const [from, since] of this.#failovers) {
-      if (since <= startedAt && !failing.has(from)) this.#failovers.delete(from)
-    }
-    for (const from of failing) {
-      this.#failovers.set(from, Math.max(this.#failovers.get(from) ?? 0, startedAt))
-    }
-    if (this.#failovers.size > 0) this.#startPolling()
-    else this.#stopPolling()
+    this.#failover.settle(failing, startedAt)
     this.#setReplicas(source.replicas)
     for (const view of views) {
       for (const node of view.sentinels) if (node.host !== '') this.#watch.add(node)
     }
-    this.#wake()
+    this.#failover.wake()
   }
 
   /** Makes `node` the primary: writes go there from now on. */
@@ -449,7 +323,7 @@ class SentinelConnection implements Connection {
     this.#primary = primary
     this.#primaryKey = id
     this.#rotation?.remove(primary)
-    this.#wake()
+    this.#failover.wake()
   }
 
   /**
@@ -485,17 +359,6 @@ class SentinelConnection implements Connection {
       this.#nodes.set(id, connection)
     }
     return connection
-  }
-
-  #startPolling(): void {
-    if (this.#pollTimer !== undefined || this.#life.closed) return
-    this.#pollTimer = setInterval(() => this.#refreshSoon(), FAILOVER_POLL_MS)
-    this.#pollTimer.unref()
-  }
-
-  #stopPolling(): void {
-    clearInterval(this.#pollTimer)
-    this.#pollTimer = undefined
   }
 
   readonly #discover = async (): Promise<void> => {
