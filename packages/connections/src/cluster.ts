@@ -1,5 +1,4 @@
 import { type CommandRoute, type Connection, type RedisArgument, ResponseError } from '@cachex/core'
-import { ErrorReply } from '@redis/client'
 import type { NodeHandle, NodeRedisClusterLike } from './_cluster-nodes.ts'
 import { type ClusterOptions, clusterFromSeeds, isNodeRedisCluster } from './_cluster-options.ts'
 import { callBounds, closeWithin, connectBounded, SharedAttempt, scanNode } from './_connect.ts'
@@ -7,12 +6,11 @@ import { commandWeight, type Deadlines } from './_deadlines.ts'
 import { isClientClosed, toCachexError } from './_errors.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import { Sender } from './_options.ts'
+import { followRedirects, type RedirectContext } from './_redirects.ts'
 import {
   crossSlot,
   impliedKey,
   type Kind,
-  keyByKey,
-  MSET,
   routingOf,
   splitBySlot,
   withCrossSlotHint,
@@ -31,11 +29,6 @@ export { isNodeRedisCluster } from './_cluster-options.ts'
 
 /** How long a call retries `TRYAGAIN` without `socketTimeout`: most of 5 s. */
 const DEFAULT_RETRY_BUDGET_MS = 5000
-/** The first wait before a `TRYAGAIN` is retried, then doubled up to `TRYAGAIN_MAX_MS`. */
-const TRYAGAIN_FIRST_MS = 10
-const TRYAGAIN_MAX_MS = 100
-/** How many times a split read or delete retries `TRYAGAIN` whole before going key by key. */
-const TRYAGAIN_WHOLE = 3
 
 const READONLY: CommandRoute = { readonly: true }
 
@@ -84,9 +77,8 @@ class ClusterConnection implements Connection {
   #lastError: unknown
   /** cachex's slot map and node health: what calls are routed by. */
   readonly #topology: Topology
-  /** How long a call may retry `TRYAGAIN`: most of `socketTimeout`. */
-  readonly #retryBudgetMs: number
-  readonly #maxRedirects: number
+  /** What `followRedirects` uses: the map, the bounds, the senders. */
+  readonly #redirects: RedirectContext
 
   constructor(options: ClusterOptions) {
     const { connectTimeoutMs, deadlines } = callBounds(options)
@@ -116,9 +108,7 @@ class ClusterConnection implements Connection {
     const given = cluster._options
     const redirects = (given as { maxCommandRedirections?: unknown } | undefined)
       ?.maxCommandRedirections
-    this.#maxRedirects = typeof redirects === 'number' && redirects > 0 ? redirects : 16
     const timeoutMs = this.#deadlines.timeoutMs
-    this.#retryBudgetMs = Math.round((timeoutMs ?? DEFAULT_RETRY_BUDGET_MS) * 0.8)
     this.#topology = new Topology({
       cluster,
       nodeDefaults:
@@ -131,6 +121,14 @@ class ClusterConnection implements Connection {
       askTimeoutMs: Math.min(this.#connectTimeoutMs, timeoutMs ?? this.#connectTimeoutMs),
       where: this.#where,
     })
+    this.#redirects = {
+      topology: this.#topology,
+      maxRedirects: typeof redirects === 'number' && redirects > 0 ? redirects : 16,
+      retryBudgetMs: Math.round((timeoutMs ?? DEFAULT_RETRY_BUDGET_MS) * 0.8),
+      closed: () => this.#life.closed,
+      sendOnce: (slot, readonly, args, text) => this.#sendOnce(slot, readonly, args, text),
+      send: (key, readonly, args, text) => this.#send(key, readonly, args, text),
+    }
     // A call that timed out or waits long: a node may be frozen; watch the nodes and the map.
     this.#deadlines.onExpire = () => this.#topology.watch()
     this.#deadlines.onStall = () => this.#topology.watch()
@@ -230,7 +228,7 @@ class ClusterConnection implements Connection {
    * (for a read with `readFromReplicas`, the next of the shard's healthy nodes). node-redis's own
    * `cluster.sendCommand` costs about half the throughput on this path (command-policy lookup, a
    * parser per call), so it is kept for key-less commands. A `MOVED`, `ASK` or `TRYAGAIN` reply
-   * is followed by `#recover`.
+   * is followed by `followRedirects`.
    */
   #send(
     key: RedisArgument | undefined,
@@ -244,7 +242,7 @@ class ClusterConnection implements Connection {
     }
     const slot = keySlot(key)
     return this.#sendOnce(slot, readonly, args, text).catch((error: unknown) =>
-      this.#recover(error, slot, readonly, args, text, kind),
+      followRedirects(this.#redirects, error, slot, readonly, args, text, kind),
     )
   }
 
@@ -279,73 +277,6 @@ class ClusterConnection implements Connection {
     // A slot no primary serves (the cluster lost a shard): node-redis says so in its own words.
     void this.#topology.refresh()
     return this.#router.as(text).sendCommand(args[1], readonly, args)
-  }
-
-  /**
-   * Follows what a node answered instead of a reply, bounded by `maxCommandRedirections` and, for
-   * `TRYAGAIN`, by most of `socketTimeout`:
-   * - `MOVED <slot> <host:port>`: the slot lives there now; the map says so at once for that slot
-   *   and is refreshed soon, and the command goes there — to any address, connecting when needed.
-   * - `ASK <slot> <host:port>`: the key is being migrated; the command goes there after
-   *   `ASKING`, even to a primary that owns no slot yet (node-redis finds only slot owners).
-   * - `TRYAGAIN`: a multi-key command met a slot half migrated; retried after 10 ms, doubling up
-   *   to 100 ms, until the migration of the slot is done. A part of a split read or delete
-   *   (`MGET`, `EXISTS`, `TOUCH`, `DEL`, `UNLINK`: `kind`) that still meets it after 3 tries runs
-   *   one key at a time instead (each key then follows its own `ASK`), as a migration left half
-   *   done would otherwise fail it for as long as it lasts; `MSET` stays whole.
-   * - a node client closed under cachex (node-redis dropped the node): sent again through the map.
-   * Anything else is the call's error; a lost connection or `CLUSTERDOWN` also sets cachex
-   * watching the nodes and the slot map.
-   */
-  async #recover(
-    first: unknown,
-    slot: number,
-    readonly: boolean,
-    args: RedisArgument[],
-    text: boolean,
-    kind?: Kind,
-  ): Promise<unknown> {
-    let error = first
-    let redirects = 0
-    let wait = TRYAGAIN_FIRST_MS
-    let retryingSince = 0
-    let tries = 0
-    for (;;) {
-      if (!(error instanceof Error) || this.#life.closed) throw error
-      const message = error.message
-      let reply: Promise<unknown>
-      if (error instanceof ErrorReply && message.startsWith('MOVED ')) {
-        if (++redirects > this.#maxRedirects) throw error
-        reply = this.#topology.sendTo(this.#topology.moved(slot, target(message)), args, text)
-      } else if (error instanceof ErrorReply && message.startsWith('ASK ')) {
-        if (++redirects > this.#maxRedirects) throw error
-        reply = this.#topology.asking(this.#topology.handle(target(message)), args, text)
-      } else if (error instanceof ErrorReply && message.startsWith('TRYAGAIN')) {
-        const now = performance.now()
-        retryingSince ||= now
-        if (++tries > TRYAGAIN_WHOLE && kind !== undefined && kind !== MSET && args.length > 2) {
-          return keyByKey(kind, args, (key, part) => this.#send(key, readonly, part, text))
-        }
-        if (now - retryingSince + wait > this.#retryBudgetMs) throw error
-        await delay(wait)
-        wait = Math.min(wait * 2, TRYAGAIN_MAX_MS)
-        reply = this.#sendOnce(slot, readonly, args, text)
-      } else if (isClientClosed(error)) {
-        if (++redirects > this.#maxRedirects) throw error
-        this.#topology.forgetClosed()
-        reply = this.#sendOnce(slot, readonly, args, text)
-      } else {
-        if (!(error instanceof ErrorReply) || message.startsWith('CLUSTERDOWN')) {
-          this.#topology.watch()
-        }
-        throw error
-      }
-      try {
-        return await reply
-      } catch (next) {
-        error = next
-      }
-    }
   }
 
   /** Runs a command on one given node (SCAN, FLUSHDB on each primary); bounded. */
@@ -402,13 +333,4 @@ function reader(shard: Shard): NodeHandle {
   const node = readers[shard.turn % readers.length] as NodeHandle
   shard.turn = (shard.turn + 1) & 0x3fffffff
   return node
-}
-
-/** The `host:port` of a `MOVED`/`ASK` reply: its last word. */
-function target(message: string): string {
-  return message.slice(message.lastIndexOf(' ') + 1).trim()
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
 }
