@@ -1,5 +1,6 @@
 import { ClosedError, ConnectionError, InvalidArgumentError, TimeoutError } from '@cachex/core'
 import { DEFAULT_MAX_IN_FLIGHT_BYTES, Deadlines } from './_deadlines.ts'
+import { DEFAULT_CONNECT_TIMEOUT, DEFAULT_SOCKET_TIMEOUT, secondsToMs } from './_seconds.ts'
 
 /** What a node-redis client, cluster or sentinel offers for watching it connect. */
 interface Emitter {
@@ -141,23 +142,11 @@ export async function* scanNode(
   } while (cursor !== '0')
 }
 
-/** The error every call of a closed connection rejects with. */
-export function closedError(where: string): ClosedError {
-  return new ClosedError(`the connection to ${where} is closed`)
-}
-
-/** Seconds a call waits for a connection, unless `socketConnectTimeout` says otherwise. */
-export const DEFAULT_CONNECT_TIMEOUT = 5
-/** Seconds a call waits for its reply, unless `socketTimeout` says otherwise. */
-export const DEFAULT_SOCKET_TIMEOUT = 5
-
-/** A positive number of seconds (or `fallback`) in whole milliseconds, at least 1. */
-export function seconds(value: number | undefined, fallback: number, what: string): number {
-  const s = value ?? fallback
-  if (typeof s !== 'number' || !Number.isFinite(s) || s <= 0) {
-    throw new InvalidArgumentError(`${what} must be a positive number of seconds`)
-  }
-  return Math.max(1, Math.round(s * 1000))
+/** The error every call of a closed connection rejects with (`where` it went, if known). */
+export function closedError(where: string | undefined): ClosedError {
+  return new ClosedError(
+    where === undefined ? 'the connection is closed' : `the connection to ${where} is closed`,
+  )
 }
 
 /**
@@ -175,7 +164,7 @@ export function callBounds(options: {
     throw new InvalidArgumentError('maxInFlightBytes must be a positive number of bytes, or null')
   }
   return {
-    connectTimeoutMs: seconds(
+    connectTimeoutMs: secondsToMs(
       options.socketConnectTimeout,
       DEFAULT_CONNECT_TIMEOUT,
       'socketConnectTimeout',
@@ -183,7 +172,7 @@ export function callBounds(options: {
     deadlines: new Deadlines(
       options.socketTimeout === null
         ? undefined
-        : seconds(options.socketTimeout, DEFAULT_SOCKET_TIMEOUT, 'socketTimeout'),
+        : secondsToMs(options.socketTimeout, DEFAULT_SOCKET_TIMEOUT, 'socketTimeout'),
       max === null ? Number.POSITIVE_INFINITY : (max ?? DEFAULT_MAX_IN_FLIGHT_BYTES),
     ),
   }

@@ -71,3 +71,36 @@ function isTlsFailure(error: unknown): boolean {
 export class FailoverError extends ConnectionError {
   override readonly code: string = 'E_FAILOVER'
 }
+
+/** A node-redis client closed under cachex (closed by its owner, or dropped from a slot map). */
+export function isClientClosed(error: unknown): boolean {
+  return error instanceof Error && error.constructor.name === 'ClientClosedError'
+}
+
+/** node-redis's error for the commands of a client that was destroyed. */
+export function isDisconnected(error: unknown): boolean {
+  return error instanceof Error && error.constructor.name === 'DisconnectsClientError'
+}
+
+/** Whether `error`, or an error it wraps, is an error reply (a wrong password, an unknown user…). */
+export function isErrorReply(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof ErrorReply) return true
+  }
+  return false
+}
+
+/**
+ * Whether a replica that failed a read this way should leave the read rotation for a while, and
+ * the read run elsewhere: it could not be reached, dropped the connection, did not answer in
+ * time, or cannot serve reads yet (`LOADING` while it loads its data set, `MASTERDOWN` when cut
+ * off from its primary with `replica-serve-stale-data no`). Takes a cachex error or a raw
+ * node-redis one (mapped as `toCachexError` maps it); anything that is not an error (a reply in a
+ * batch) is not a failure.
+ */
+export function isReplicaFailure(error: unknown): boolean {
+  if (!(error instanceof Error)) return false
+  const typed = toCachexError(error)
+  if (typed instanceof ConnectionError) return true
+  return typed instanceof ResponseError && /^(LOADING|MASTERDOWN)\b/.test(typed.message)
+}

@@ -1,9 +1,7 @@
-import type { ClosedError, CommandRoute, Connection, RedisArgument } from '@cachex/core'
-import { ErrorReply } from '@redis/client'
+import type { CommandRoute, Connection, RedisArgument } from '@cachex/core'
 import {
   Breaker,
   callBounds,
-  closedError,
   closeWithin,
   connectBounded,
   SharedAttempt,
@@ -11,24 +9,14 @@ import {
   within,
 } from './_connect.ts'
 import { commandWeight, type Deadlines } from './_deadlines.ts'
-import { toCachexError } from './_errors.ts'
-import { COMMAND_OPTIONS, TEXT_COMMAND_OPTIONS, withOptions } from './_options.ts'
-import type { RedisSentinelLike, SentinelConnectionOptions, SentinelOptions } from './sentinel.ts'
-import { isClientClosed } from './standalone.ts'
-
-/** A read on a replica that failed this way runs again on the primary. */
-function isReplicaFailure(error: unknown): boolean {
-  if (!(error instanceof ErrorReply)) return true
-  return /^(LOADING|MASTERDOWN)\b/.test(error.message)
-}
-
-/** Whether `error`, or an error it wraps, is an error reply (a wrong password, an unknown user…). */
-function isErrorReply(error: unknown): boolean {
-  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if (e instanceof ErrorReply) return true
-  }
-  return false
-}
+import { isClientClosed, isErrorReply, isReplicaFailure, toCachexError } from './_errors.ts'
+import { Lifecycle } from './_lifecycle.ts'
+import { Sender } from './_options.ts'
+import type {
+  RedisSentinelLike,
+  SentinelConnectionOptions,
+  SentinelOptions,
+} from './_sentinel-options.ts'
 
 /** How long the answer to "is a replica connected?" is reused. */
 const REPLICA_CHECK_MS = 100
@@ -42,22 +30,19 @@ const REPLICA_CHECK_MS = 100
  */
 export class GivenSentinelConnection implements Connection {
   readonly #sentinel: RedisSentinelLike
-  /** The sentinel seen through `withCommandOptions(COMMAND_OPTIONS)`. */
-  readonly #sender: Pick<RedisSentinelLike, 'sendCommand'>
-  /** The same, replying with bulk strings as text. */
-  readonly #textSender: Pick<RedisSentinelLike, 'sendCommand'>
+  /** The sentinel seen through cachex's command options. */
+  readonly #sender: Sender<Pick<RedisSentinelLike, 'sendCommand'>>
   readonly #closeSentinel: boolean
   readonly #connectTimeoutMs: number
   readonly #deadlines: Deadlines
   readonly #secrets: string[]
   readonly #where: string
-  #closed = false
   /** `sentinel.connect()` in flight. */
   #opening: Promise<void> | undefined
   /** One bounded wait for `#opening`, shared by the calls that arrive meanwhile. */
   readonly #connecting = new SharedAttempt()
-  /** After connecting failed: calls fail fast while it is retried in the background. */
-  readonly #breaker = new Breaker()
+  /** Closed or not; the guard every call passes (a failed connect trips its breaker). */
+  readonly #life: Lifecycle
   /**
    * After node-redis reported an error of the primary's client: calls for the primary fail fast
    * while a `PING` checks it in the background, until one answers, a new primary is announced,
@@ -78,13 +63,15 @@ export class GivenSentinelConnection implements Connection {
     this.#closeSentinel = options.closeConnection ?? false
     this.#secrets = [options.password, extra.password].filter((s): s is string => !!s)
     this.#where = 'the given sentinel'
-    this.#sender = withOptions(sentinel, COMMAND_OPTIONS, () => ({
+    this.#life = new Lifecycle({
+      where: this.#where,
+      ready: () => this.#ready(),
+      connect: () => this.#connect(),
+      describe: (error) => this.#text(error),
+    })
+    this.#sender = new Sender(sentinel, (options) => ({
       sendCommand: (isReadonly: boolean, args: ReadonlyArray<RedisArgument>) =>
-        sentinel.sendCommand(isReadonly, args, COMMAND_OPTIONS),
-    }))
-    this.#textSender = withOptions(sentinel, TEXT_COMMAND_OPTIONS, () => ({
-      sendCommand: (isReadonly: boolean, args: ReadonlyArray<RedisArgument>) =>
-        sentinel.sendCommand(isReadonly, args, TEXT_COMMAND_OPTIONS),
+        sentinel.sendCommand(isReadonly, args, options),
     }))
     // An 'error' event without a listener crashes the process; remember it for messages instead.
     this.#sentinel.on('error', (error) => {
@@ -96,7 +83,7 @@ export class GivenSentinelConnection implements Connection {
     this.#sentinel.on('client-error', (event) => {
       const { type, error } = (event ?? {}) as { type?: string; error?: unknown }
       this.#replicasCheckedAt = Number.NEGATIVE_INFINITY
-      if (type === 'MASTER' && this.#ready() && !this.#closed) {
+      if (type === 'MASTER' && this.#ready() && !this.#life.closed) {
         this.#lastError = error
         this.#primary.down(error, this.#checkPrimary)
       }
@@ -106,7 +93,7 @@ export class GivenSentinelConnection implements Connection {
       if ((event as { type?: string } | undefined)?.type === 'MASTER_CHANGE') this.#primary.up()
     })
     this.#sentinel.on('ready', () => {
-      this.#breaker.up()
+      this.#life.breaker.up()
       this.#primary.up()
     })
   }
@@ -114,12 +101,12 @@ export class GivenSentinelConnection implements Connection {
   command(args: RedisArgument[], route?: CommandRoute): Promise<unknown> {
     const readonly = route?.readonly === true
     const text = route?.text === true
-    if (!this.#closed && this.#ready()) return this.#send(args, readonly, text)
-    return this.#whenReady().then(() => this.#send(args, readonly, text))
+    if (this.#life.open) return this.#send(args, readonly, text)
+    return this.#life.whenReady().then(() => this.#send(args, readonly, text))
   }
 
   async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
-    await this.#whenReady()
+    await this.#life.whenReady()
     const readonly = route?.readonly === true
     const text = route?.text === true
     return Promise.all(
@@ -137,14 +124,12 @@ export class GivenSentinelConnection implements Connection {
 
   /** The connected node-redis `RedisSentinel`, whatever `write` says: it routes commands itself. */
   async client(_options?: { write?: boolean }): Promise<unknown> {
-    await this.#whenReady()
+    await this.#life.whenReady()
     return this.#sentinel
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return
-    this.#closed = true
-    this.#breaker.close()
+    if (!this.#life.close()) return
     this.#primary.close()
     const sentinel = this.#sentinel
     if (!this.#closeSentinel || (!sentinel.isOpen && this.#opening === undefined)) return
@@ -167,11 +152,11 @@ export class GivenSentinelConnection implements Connection {
         this.#primary.error(`the primary of ${this.#where}`, (error) => this.#text(error)),
       )
     }
-    const sender = text ? this.#textSender : this.#sender
+    const sender = this.#sender.as(text)
     let reply = sender.sendCommand(onReplica, args)
     if (onReplica) {
       reply = reply.catch((error: unknown) => {
-        if (this.#closed || !isReplicaFailure(error)) throw error
+        if (this.#life.closed || !isReplicaFailure(error)) throw error
         this.#replicasCheckedAt = Number.NEGATIVE_INFINITY
         return sender.sendCommand(false, args)
       })
@@ -180,8 +165,8 @@ export class GivenSentinelConnection implements Connection {
   }
 
   readonly #mapError = (error: unknown): Error =>
-    this.#closed && isClientClosed(error)
-      ? this.#closedError()
+    this.#life.closed && isClientClosed(error)
+      ? this.#life.closedError()
       : toCachexError(error, this.#secrets)
 
   /**
@@ -208,29 +193,10 @@ export class GivenSentinelConnection implements Connection {
     return this.#sentinel.isOpen && this.#opening === undefined
   }
 
-  /**
-   * Resolves when the sentinel is connected; waits for it (at most `socketConnectTimeout`) the
-   * first time, and rejects at once while the last attempt failed (it is retried in the
-   * background, `reconnectDelay` apart).
-   */
-  #whenReady(): Promise<void> {
-    if (this.#closed) return Promise.reject(this.#closedError())
-    if (this.#ready()) return Promise.resolve()
-    if (this.#breaker.isDown) {
-      return Promise.reject(this.#breaker.error(this.#where, (error) => this.#text(error)))
-    }
-    return this.#connect().catch((error: unknown) => {
-      if (!this.#closed) this.#breaker.down(error, this.#reconnect)
-      throw error
-    })
-  }
-
-  readonly #reconnect = (): Promise<void> => this.#connect()
-
   /** The background check of a primary reported down: a `PING`, bounded by `socketTimeout`. */
   readonly #checkPrimary = (): Promise<unknown> =>
     within(
-      this.#sender.sendCommand(false, ['PING']),
+      this.#sender.as(false).sendCommand(false, ['PING']),
       this.#deadlines.timeoutMs ?? this.#connectTimeoutMs,
       `no PING reply from the primary of ${this.#where}`,
     )
@@ -278,9 +244,5 @@ export class GivenSentinelConnection implements Connection {
     return cause instanceof Error && !main.includes(cause.message)
       ? `${main} (${toCachexError(cause, this.#secrets).message})`
       : main
-  }
-
-  #closedError(): ClosedError {
-    return closedError(this.#where)
   }
 }

@@ -25,3 +25,24 @@ export function withOptions<T>(target: object, options: object, fallback: () => 
     .withCommandOptions
   return typeof method === 'function' ? (method.call(target, options) as T) : fallback()
 }
+
+/**
+ * A client, pool, cluster or sentinel seen through cachex's command options, both ways, made
+ * once: every topology sends through one, and the route's `text` flag picks replies as UTF-8
+ * text or as bytes. `fallback(options)` builds the sender where the target has no
+ * `withCommandOptions` (it then passes `options` with every call).
+ */
+export class Sender<S> {
+  readonly #bytes: S
+  readonly #text: S
+
+  constructor(target: object, fallback: (options: object) => S) {
+    this.#bytes = withOptions(target, COMMAND_OPTIONS, () => fallback(COMMAND_OPTIONS))
+    this.#text = withOptions(target, TEXT_COMMAND_OPTIONS, () => fallback(TEXT_COMMAND_OPTIONS))
+  }
+
+  /** The target replying with bulk strings as text (`text: true`, a `text` route) or as bytes. */
+  as(text: boolean): S {
+    return text ? this.#text : this.#bytes
+  }
+}

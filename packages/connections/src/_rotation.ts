@@ -1,10 +1,5 @@
-import {
-  type CommandRoute,
-  ConnectionError,
-  type RedisArgument,
-  ResponseError,
-  TimeoutError,
-} from '@cachex/core'
+import { type CommandRoute, type RedisArgument, TimeoutError } from '@cachex/core'
+import { isReplicaFailure } from './_errors.ts'
 import type { StandaloneConnection } from './standalone.ts'
 
 /** Milliseconds between two checks of a replica's replication state. */
@@ -217,17 +212,6 @@ export class ReplicaRotation {
       },
     )
   }
-}
-
-/**
- * Whether a replica that failed a read this way is left out for a while: it could not be reached,
- * dropped the connection, did not answer in time, or cannot serve reads yet.
- */
-export function isReplicaFailure(error: unknown): boolean {
-  if (error instanceof ConnectionError) return true
-  // A replica still loading its data set, or cut off from its primary with
-  // `replica-serve-stale-data no`, answers these; the primary can serve the read.
-  return error instanceof ResponseError && /^(LOADING|MASTERDOWN)\b/.test(error.message)
 }
 
 /**

@@ -1,142 +1,38 @@
 import { ConnectionError, type RedisArgument } from '@cachex/core'
-import { createClient, ErrorReply } from '@redis/client'
-import { closeWithin, within } from './_connect.ts'
-import { COMMAND_OPTIONS, TEXT_COMMAND_OPTIONS, withOptions } from './_options.ts'
+import {
+  NodeClients,
+  type NodeClientsOptions,
+  type NodeHandle,
+  type NodeRedisClusterLike,
+  type NodeSender,
+} from './_cluster-nodes.ts'
+import { within } from './_connect.ts'
+import { checkReplica, type HealthContext, markDown, probe } from './_node-health.ts'
+import type { Sender } from './_options.ts'
+import {
+  buildTable,
+  nodesOf,
+  parseSlots,
+  type Range,
+  rangesOfCluster,
+  refreshSources,
+  type Shard,
+  setAllReaders,
+  setReadersOf,
+  tableChanged,
+} from './_slot-map.ts'
 import { SLOT_COUNT } from './_slots.ts'
 
-/** What the cluster factory needs of a node-redis client connected to one cluster node. */
-export interface NodeRedisNodeClientLike {
-  sendCommand(args: ReadonlyArray<RedisArgument>, options?: object): Promise<unknown>
-  withCommandOptions?(options: object): Pick<NodeRedisNodeClientLike, 'sendCommand'>
-  /** Whether the client is usable (not closed); node-redis clients have it. */
-  readonly isOpen?: boolean
-  /** Whether the connection is up; node-redis clients have it. */
-  readonly isReady?: boolean
-}
-
-/** One node of node-redis's slot map (`cluster.slots[n].master`, `cluster.masters[i]`). */
-export interface NodeRedisClusterNodeLike {
-  /** `host:port`. */
-  readonly address?: string
-  readonly host?: string
-  readonly port?: number
-  /** Whether node-redis connected to it in `READONLY` mode (a replica it reads from). */
-  readonly readonly?: boolean
-  /** The node's client once it is connected. */
-  readonly client?: NodeRedisNodeClientLike
-}
-
-/** What the cluster factory needs of a node-redis cluster (`createCluster()`). */
-export interface NodeRedisClusterLike {
-  sendCommand(
-    firstKey: RedisArgument | undefined,
-    isReadonly: boolean | undefined,
-    args: ReadonlyArray<RedisArgument>,
-    options?: object,
-  ): Promise<unknown>
-  connect(): Promise<unknown>
-  close(): Promise<unknown>
-  destroy(): void
-  on(event: string, listener: (...args: unknown[]) => void): unknown
-  off?(event: string, listener: (...args: unknown[]) => void): unknown
-  nodeClient(node: NodeRedisClusterNodeLike): Promise<NodeRedisNodeClientLike>
-  getSlotRandomNode(slot: number): NodeRedisClusterNodeLike
-  readonly slots: ReadonlyArray<
-    { master: NodeRedisClusterNodeLike; replicas?: readonly NodeRedisClusterNodeLike[] } | undefined
-  >
-  readonly masters: readonly NodeRedisClusterNodeLike[]
-  readonly isOpen: boolean
-  readonly isReady: boolean
-  /** node-redis's nodes by `host:port`: their clients are shared with cachex. */
-  readonly nodeByAddress?: ReadonlyMap<string, NodeRedisClusterNodeLike>
-  /** node-redis's options: `defaults` and `nodeAddressMap` for the nodes cachex connects to itself. */
-  readonly _options?: { defaults?: object; nodeAddressMap?: unknown }
-  /** node-redis's slot map, told to rediscover the cluster when cachex saw it change. */
-  readonly _slots?: {
-    rediscover?(startWith?: unknown, excludedAddresses?: ReadonlySet<string>): Promise<unknown>
-  }
-}
-
-/** A node client seen through cachex's command options (bytes, or text). */
-export type NodeSender = {
-  sendCommand(args: ReadonlyArray<RedisArgument>, options?: object): Promise<unknown>
-}
-
-/** Replica health, from its own `INFO replication`. */
-interface ReplicaState {
-  /** `master_link_status:up`. */
-  linkUp: boolean
-  /** It synchronised with its primary since it started (its data is whole, if old). */
-  synced: boolean
-}
-
-/** One cluster node as cachex routes to it. */
-export interface NodeHandle {
-  /** `host:port`, as the cluster announces it (`CLUSTER SLOTS`, `MOVED`, `ASK`). */
-  readonly address: string
-  readonly host: string
-  readonly port: number
-  /** The client that reaches it: node-redis's own for this node, or one cachex opened. */
-  client: NodeRedisNodeClientLike | undefined
-  /** `client` with cachex's command options: replies as bytes… */
-  sender: NodeSender | undefined
-  /** …and as text. */
-  textSender: NodeSender | undefined
-  /** cachex opened `client` (node-redis has none for this node) and closes it. */
-  own: boolean
-  /** The client is in `READONLY` mode: it may read from a replica. */
-  readonlyClient: boolean
-  /**
-   * Known to be down: its probe went unanswered for `socketTimeout`, or its connection is lost.
-   * Calls to it fail at once until it answers again.
-   */
-  down: boolean
-  /** Why it is down, for messages. */
-  downReason: string
-  /** When the probe (`PING`) in flight was sent, or 0. */
-  probeSince: number
-  /** When it last failed (0 never): it is not asked for the slot map for a while after. */
-  failedAt: number
-  /** When a call last went to it outside the slot map (an `ASK` target), for closing idle clients. */
-  usedAt: number
-  /** For a replica cachex reads from: its health at the last check, `undefined` until known. */
-  replica: ReplicaState | undefined
-  /** `host:port` of its socket (after `nodeAddressMap`), to match node-redis's node events. */
-  readonly socketKey: string
-}
-
-/** The nodes that serve a range of slots. */
-export interface Shard {
-  readonly master: NodeHandle
-  readonly replicas: readonly NodeHandle[]
-  /** Where reads go with `readFromReplicas`: the primary and its healthy replicas. */
-  readers: NodeHandle[]
-  /** Round-robin position in `readers`. */
-  turn: number
-}
-
-/** A range of slots and its nodes, as `CLUSTER SLOTS` gives them. */
-interface Range {
-  from: number
-  to: number
-  master: { host: string; port: number }
-  replicas: Array<{ host: string; port: number }>
-}
-
-/** Options of a `Topology`. */
-export interface TopologyOptions {
-  cluster: NodeRedisClusterLike
-  /** node-redis client options for the nodes cachex connects to itself; `undefined`: it cannot. */
-  nodeDefaults: Record<string, unknown> | undefined
-  /** node-redis's `nodeAddressMap` (an object or a function), if any. */
-  nodeAddressMap: unknown
-  readFromReplicas: boolean
+/** Options of a `Topology`: the cluster and its nodes' options, and the bounds. */
+export interface TopologyOptions
+  extends Pick<
+    NodeClientsOptions,
+    'cluster' | 'nodeDefaults' | 'nodeAddressMap' | 'readFromReplicas' | 'where'
+  > {
   /** A node whose probe went unanswered this long is down (`socketTimeout`). */
   downAfterMs: number
   /** How long one `CLUSTER SLOTS` (or `INFO`) may take, and cachex's own connects. */
   askTimeoutMs: number
-  /** Where the cluster is, for messages. */
-  where: string
 }
 
 /** How often the watch runs while a node is in trouble: probes, and a slot-map refresh. */
@@ -147,41 +43,12 @@ const PROBE_WAIT_MS = 100
 const MAX_REFRESH_WAIT_MS = 1000
 /** The least time between two slot-map refreshes. */
 const REFRESH_INTERVAL_MS = 200
-/** A node that failed is not asked for the slot map for this long (it may have restarted empty). */
-const SOURCE_QUARANTINE_MS = 10_000
 /** How often replicas cachex reads from are checked (`INFO replication`). */
 export const REPLICA_CHECK_MS = 1000
 /** Every how many replica checks the slot map is asked again, for new replicas. */
 const REPLICA_DISCOVERY_TICKS = 5
 /** An idle client cachex opened for a node outside the slot map is closed after this long. */
 const IDLE_CLIENT_MS = 60_000
-
-/** Each node client with cachex's command options, made once per client: bytes, and text. */
-const SENDERS = new WeakMap<NodeRedisNodeClientLike, NodeSender>()
-const TEXT_SENDERS = new WeakMap<NodeRedisNodeClientLike, NodeSender>()
-
-/**
- * `client` with cachex's command options set once: passing them on each call costs node-redis
- * more than half its throughput on one node client (measured: 200k against 460k GET/s).
- */
-export function senderOf(client: NodeRedisNodeClientLike, text: boolean): NodeSender {
-  const cache = text ? TEXT_SENDERS : SENDERS
-  let sender = cache.get(client)
-  if (sender === undefined) {
-    const options = text ? TEXT_COMMAND_OPTIONS : COMMAND_OPTIONS
-    sender = withOptions<NodeSender>(client, options, () => ({
-      sendCommand: (args, extra) =>
-        client.sendCommand(args, extra === undefined ? options : { ...options, ...extra }),
-    }))
-    cache.set(client, sender)
-  }
-  return sender
-}
-
-/** A node client closed under cachex (node-redis dropped the node from its slot map). */
-export function isClientClosed(error: unknown): boolean {
-  return error instanceof Error && error.constructor.name === 'ClientClosedError'
-}
 
 /**
  * cachex's view of a Redis Cluster: which node serves each slot, and how each node is doing.
@@ -211,8 +78,10 @@ export class Topology {
   table: Array<Shard | undefined> = []
   readonly #options: TopologyOptions
   readonly #cluster: NodeRedisClusterLike
-  readonly #handles = new Map<string, NodeHandle>()
-  readonly #connecting = new Map<NodeHandle, Promise<void>>()
+  /** The node handles and their clients. */
+  readonly #nodes: NodeClients
+  /** What the probes and replica checks use. */
+  readonly #health: HealthContext
   #shards = new Map<string, Shard>()
   #built = false
   #closed = false
@@ -232,11 +101,27 @@ export class Topology {
   constructor(options: TopologyOptions) {
     this.#options = options
     this.#cluster = options.cluster
+    this.#nodes = new NodeClients({
+      cluster: options.cluster,
+      nodeDefaults: options.nodeDefaults,
+      nodeAddressMap: options.nodeAddressMap,
+      readFromReplicas: options.readFromReplicas,
+      closeTimeoutMs: options.downAfterMs,
+      connectTimeoutMs: options.askTimeoutMs,
+      where: options.where,
+      onTrouble: (node) => this.#onNodeTrouble(node),
+      onReady: (node) => this.#onNodeReady(node),
+      onClientChange: (node) => {
+        if (node.replica !== undefined) setReadersOf(this.#shards, node)
+      },
+    })
+    const nodes = this.#nodes
+    this.#health = { nodes, shards: () => this.#shards, askTimeoutMs: options.askTimeoutMs }
     // node-redis's node clients: a lost connection is a reason to look at the slot map.
     this.#listeners = [
-      ['node-error', (_error, info) => this.#onNodeTrouble(this.#bySocket(info))],
-      ['node-reconnecting', (info) => this.#onNodeTrouble(this.#bySocket(info))],
-      ['node-ready', (info) => this.#onNodeReady(this.#bySocket(info))],
+      ['node-error', (_error, info) => this.#onNodeTrouble(nodes.bySocket(info))],
+      ['node-reconnecting', (info) => this.#onNodeTrouble(nodes.bySocket(info))],
+      ['node-ready', (info) => this.#onNodeReady(nodes.bySocket(info))],
     ]
     for (const [event, listener] of this.#listeners) options.cluster.on(event, listener)
   }
@@ -249,31 +134,7 @@ export class Topology {
   /** Builds the map from node-redis's, once: when the cluster connected. */
   build(): void {
     if (this.#built || this.#closed) return
-    const slots = this.#cluster.slots
-    const ranges: Range[] = []
-    let current: Range | undefined
-    let previous: unknown
-    for (let slot = 0; slot < SLOT_COUNT; slot++) {
-      const shard = slots[slot]
-      if (shard === undefined) {
-        current = undefined
-        previous = undefined
-        continue
-      }
-      if (shard === previous && current !== undefined) {
-        current.to = slot
-        continue
-      }
-      previous = shard
-      const replicas = this.#options.readFromReplicas ? (shard.replicas ?? []) : []
-      current = {
-        from: slot,
-        to: slot,
-        master: hostPort(shard.master),
-        replicas: replicas.map(hostPort),
-      }
-      ranges.push(current)
-    }
+    const ranges = rangesOfCluster(this.#cluster.slots, this.#options.readFromReplicas)
     if (ranges.length === 0) return
     this.#built = true
     this.#apply(ranges)
@@ -287,39 +148,15 @@ export class Topology {
 
   /** The handle of the node at `address` (`host:port`), made when it is new. */
   handle(address: string): NodeHandle {
-    const known = this.#handles.get(address)
-    if (known !== undefined) return known
-    const colon = address.lastIndexOf(':')
-    const host = address.slice(0, colon)
-    const port = Number(address.slice(colon + 1))
-    const mapped = this.#mapAddress(address)
-    const handle: NodeHandle = {
-      address,
-      host,
-      port,
-      client: undefined,
-      sender: undefined,
-      textSender: undefined,
-      own: false,
-      readonlyClient: false,
-      down: false,
-      downReason: '',
-      probeSince: 0,
-      failedAt: 0,
-      usedAt: 0,
-      replica: undefined,
-      socketKey: mapped === undefined ? address : `${mapped.host}:${mapped.port}`,
-    }
-    this.#handles.set(address, handle)
-    return handle
+    return this.#nodes.handle(address)
   }
 
   /** Sends `args` to `node`, failing at once when it is down. */
   sendTo(node: NodeHandle, args: ReadonlyArray<RedisArgument>, text: boolean): Promise<unknown> {
     if (node.down) return Promise.reject(this.downError(node))
-    const sender = text ? node.textSender : node.sender
-    if (sender !== undefined) return sender.sendCommand(args)
-    return this.connect(node).then(() => (text ? node.textSender : node.sender)?.sendCommand(args))
+    const sender = node.sender
+    if (sender !== undefined) return sender.as(text).sendCommand(args)
+    return this.#nodes.connect(node).then(() => node.sender?.as(text).sendCommand(args))
   }
 
   /**
@@ -333,8 +170,8 @@ export class Topology {
   ): Promise<unknown> {
     if (node.down) throw this.downError(node)
     node.usedAt = performance.now()
-    await this.connect(node)
-    const sender = (text ? node.textSender : node.sender) as NodeSender
+    await this.#nodes.connect(node)
+    const sender = (node.sender as Sender<NodeSender>).as(text)
     const chain = { chainId: Symbol('ASKING') }
     const asking = sender.sendCommand(['ASKING'], chain)
     const reply = sender.sendCommand(args, chain)
@@ -384,38 +221,7 @@ export class Topology {
 
   /** node-redis closed a client under cachex: forget the closed clients, so they are resolved again. */
   forgetClosed(): void {
-    for (const node of this.#handles.values()) {
-      if (node.client !== undefined && node.client.isOpen === false)
-        this.#setClient(node, undefined)
-    }
-  }
-
-  /** Resolves `node`'s client: node-redis's for it, or one cachex opens (one attempt at a time). */
-  connect(node: NodeHandle): Promise<void> {
-    if (node.sender !== undefined && node.client?.isOpen !== false) return Promise.resolve()
-    let connecting = this.#connecting.get(node)
-    if (connecting === undefined) {
-      connecting = this.#resolve(node).finally(() => this.#connecting.delete(node))
-      this.#connecting.set(node, connecting)
-    }
-    return connecting
-  }
-
-  async #resolve(node: NodeHandle): Promise<void> {
-    const cluster = this.#cluster
-    const known = cluster.nodeByAddress?.get(node.address)
-    if (known !== undefined) {
-      try {
-        const client = known.client ?? (await cluster.nodeClient(known))
-        if (client.isOpen !== false) {
-          this.#setClient(node, client, false, known.readonly === true)
-          return
-        }
-      } catch {
-        // node-redis could not connect it: try a client of cachex's own.
-      }
-    }
-    await this.#open(node)
+    this.#nodes.forgetClosed()
   }
 
   /**
@@ -450,30 +256,16 @@ export class Topology {
     clearTimeout(this.#watchTimer)
     clearInterval(this.#replicaTimer)
     for (const [event, listener] of this.#listeners) this.#cluster.off?.(event, listener)
-    const own = [...this.#handles.values()].filter((node) => node.own && node.client !== undefined)
-    await Promise.all(own.map((node) => this.#closeClient(node.client as NodeRedisNodeClientLike)))
+    await this.#nodes.close()
   }
 
   async #refreshOnce(): Promise<void> {
-    const now = performance.now()
-    const inUse = new Set<NodeHandle>()
-    for (const shard of this.#shards.values()) inUse.add(shard.master)
-    // Primaries that answer, and did not fail lately (a node that restarted may still claim the
-    // slots it had before its replica was promoted); then any that answers.
-    const alive = [...inUse].filter((node) => !node.down && node.client?.isReady !== false)
-    const answered = alive.filter((node) => node.probeSince === 0)
-    const trusted = shuffle(answered.filter((node) => now - node.failedAt > SOURCE_QUARANTINE_MS))
-    const sources = [
-      ...trusted,
-      ...shuffle(answered.filter((node) => !trusted.includes(node))),
-      // Nodes whose probe is still out come last, the most recently asked first.
-      ...alive.filter((node) => node.probeSince !== 0).sort((a, b) => b.probeSince - a.probeSince),
-    ]
+    const sources = refreshSources(this.#shards, performance.now())
     for (const source of sources.slice(0, 3)) {
       try {
-        await this.connect(source)
+        await this.#nodes.connect(source)
         const reply = await within(
-          (source.textSender as NodeSender).sendCommand(['CLUSTER', 'SLOTS']),
+          (source.sender as Sender<NodeSender>).as(true).sendCommand(['CLUSTER', 'SLOTS']),
           Math.min(this.#options.askTimeoutMs, MAX_REFRESH_WAIT_MS),
           `CLUSTER SLOTS on ${source.address}`,
         )
@@ -489,55 +281,28 @@ export class Topology {
 
   /** Makes the map from `ranges`; whether it changed. */
   #apply(ranges: Range[]): boolean {
-    const table = new Array<Shard | undefined>(SLOT_COUNT)
-    const shards = new Map<string, Shard>()
-    for (const range of ranges) {
-      const address = `${range.master.host}:${range.master.port}`
-      let shard = shards.get(address)
-      if (shard === undefined) {
-        const replicas = this.#options.readFromReplicas
-          ? range.replicas.map((r) => this.handle(`${r.host}:${r.port}`))
-          : []
-        shard = { master: this.handle(address), replicas, readers: [], turn: 0 }
-        shards.set(address, shard)
-      }
-      for (let slot = range.from; slot <= range.to && slot < SLOT_COUNT; slot++) table[slot] = shard
-    }
-    const old = this.table
-    let changed = old.length === 0
-    for (let slot = 0; slot < SLOT_COUNT && !changed; slot++) {
-      const a = old[slot]
-      const b = table[slot]
-      if (a?.master !== b?.master || !sameNodes(a?.replicas, b?.replicas)) changed = true
-    }
-    if (!changed) return false
+    const { table, shards } = buildTable(
+      ranges,
+      (address) => this.handle(address),
+      this.#options.readFromReplicas,
+    )
+    if (!tableChanged(this.table, table)) return false
     this.#shards = shards
-    for (const shard of shards.values()) this.#updateReaders(shard)
+    setAllReaders(shards)
     this.table = table
-    const inUse = new Set<NodeHandle>()
-    for (const shard of shards.values()) {
-      inUse.add(shard.master)
-      for (const replica of shard.replicas) inUse.add(replica)
-    }
+    const inUse = nodesOf(shards)
     let stale = false
     for (const node of inUse) {
       // A node marked down earlier that is back in the map: probe it again before long.
       if (node.down) stale = true
       // Connect the nodes now, not on the first call that needs them.
-      if (node.sender === undefined) this.connect(node).catch(() => {})
+      if (node.sender === undefined) this.#nodes.connect(node).catch(() => {})
       if (node.replica === undefined && shards.get(node.address) === undefined) {
         void this.#checkReplica(node)
       }
     }
     // Clients cachex opened for nodes that left the map and are not used any more.
-    const now = performance.now()
-    for (const node of this.#handles.values()) {
-      if (!inUse.has(node) && node.own && now - node.usedAt > IDLE_CLIENT_MS) {
-        const client = node.client
-        this.#setClient(node, undefined)
-        if (client !== undefined) void this.#closeClient(client)
-      }
-    }
+    this.#nodes.closeIdle(inUse, IDLE_CLIENT_MS)
     if (stale) this.watch()
     return true
   }
@@ -555,30 +320,15 @@ export class Topology {
     }
     this.#nudging = true
     const down = new Set(
-      [...this.#handles.values()].filter((n) => n.down || n.probeSince !== 0).map((n) => n.address),
+      [...this.#nodes.all()].filter((n) => n.down || n.probeSince !== 0).map((n) => n.address),
     )
     slots
       .rediscover(source.client, down)
       .catch(() => {})
       .finally(() => {
         this.#nudging = false
-        this.#adopt()
+        this.#nodes.adopt()
       })
-  }
-
-  /** Switches nodes from cachex's own clients to node-redis's, once node-redis has one. */
-  #adopt(): void {
-    for (const node of this.#handles.values()) {
-      if (!node.own || node.client === undefined) continue
-      const known = this.#cluster.nodeByAddress?.get(node.address)
-      const client = known?.client
-      if (client === undefined || client.isReady !== true) continue
-      if (this.#options.readFromReplicas && node.readonlyClient && known?.readonly !== true)
-        continue
-      const mine = node.client
-      this.#setClient(node, client, false, known?.readonly === true)
-      void this.#closeClient(mine)
-    }
   }
 
   readonly #cycle = async (): Promise<void> => {
@@ -592,15 +342,15 @@ export class Topology {
     let trouble = false
     const dirty = new Set<NodeHandle>()
     const probes: Promise<void>[] = []
-    for (const node of this.#nodesInUse()) {
-      if (node.probeSince === 0) probes.push(this.#probe(node))
+    for (const node of nodesOf(this.#shards)) {
+      if (node.probeSince === 0) probes.push(probe(this.#health, node))
       else if (!node.down && now - node.probeSince >= this.#options.downAfterMs) {
-        this.#markDown(node, `no reply for ${Math.round(now - node.probeSince)} ms`)
+        markDown(node, `no reply for ${Math.round(now - node.probeSince)} ms`, this.#shards)
         dirty.add(node)
       }
       if (node.down || node.probeSince !== 0 || node.client?.isReady === false) trouble = true
     }
-    if (dirty.size > 0) this.#updateAllReaders()
+    if (dirty.size > 0) setAllReaders(this.#shards)
     // The slot map is asked of a node that just answered its probe: give them a moment.
     if (probes.length > 0) await Promise.race([Promise.all(probes), sleep(PROBE_WAIT_MS)])
     await this.refresh()
@@ -609,61 +359,6 @@ export class Topology {
       this.#watchTimer.unref()
     } else {
       this.#watching = false
-    }
-  }
-
-  #nodesInUse(): Set<NodeHandle> {
-    const nodes = new Set<NodeHandle>()
-    for (const shard of this.#shards.values()) {
-      nodes.add(shard.master)
-      for (const replica of shard.replicas) nodes.add(replica)
-    }
-    return nodes
-  }
-
-  /** `PING`s `node`; its answer clears `down`, a lost connection sets it. Never rejects. */
-  #probe(node: NodeHandle): Promise<void> {
-    const sent = performance.now()
-    node.probeSince = sent
-    return this.connect(node)
-      .then(() => (node.sender as NodeSender).sendCommand(['PING']))
-      .then(
-        () => {
-          if (node.probeSince === sent) node.probeSince = 0
-          if (node.down) {
-            node.down = false
-            node.downReason = ''
-            this.#updateAllReaders()
-          }
-        },
-        (error: unknown) => {
-          if (node.probeSince === sent) node.probeSince = 0
-          if (isClientClosed(error)) {
-            // node-redis dropped its client: resolve it again at the next probe.
-            this.#setClient(node, undefined)
-            return
-          }
-          if (error instanceof ErrorReply) {
-            // An error reply is an answer (LOADING, MASTERDOWN…): the node is up.
-            if (node.down) {
-              node.down = false
-              this.#updateAllReaders()
-            }
-            return
-          }
-          this.#markDown(node, error instanceof Error ? error.message : String(error))
-          this.#updateAllReaders()
-        },
-      )
-  }
-
-  #markDown(node: NodeHandle, reason: string): void {
-    node.down = true
-    node.downReason = reason
-    node.failedAt = performance.now()
-    if (node.replica !== undefined && this.#shards.get(node.address) === undefined) {
-      // A replica that comes back is checked again before it serves reads.
-      node.replica = undefined
     }
   }
 
@@ -676,9 +371,7 @@ export class Topology {
       node.failedAt = performance.now()
       if (node.replica !== undefined) {
         node.replica = undefined
-        for (const shard of this.#shards.values()) {
-          if (shard.replicas.includes(node)) this.#updateReaders(shard)
-        }
+        setReadersOf(this.#shards, node)
       }
     }
     this.watch()
@@ -687,13 +380,6 @@ export class Topology {
   /** A node's connection is up (again): a replica is checked before it serves reads. */
   #onNodeReady(node: NodeHandle | undefined): void {
     if (node !== undefined && this.#options.readFromReplicas) void this.#checkReplica(node)
-  }
-
-  #bySocket(info: unknown): NodeHandle | undefined {
-    const { host, port } = (info ?? {}) as { host?: string; port?: number }
-    const key = `${host}:${port}`
-    for (const node of this.#handles.values()) if (node.socketKey === key) return node
-    return undefined
   }
 
   #startReplicaChecks(): void {
@@ -710,196 +396,11 @@ export class Topology {
     this.#replicaTimer.unref()
   }
 
-  /** Asks a replica for `INFO replication`; it serves reads only when it reports a live link. */
-  async #checkReplica(node: NodeHandle): Promise<void> {
-    if (!this.#options.readFromReplicas || node.down || this.#closed) return
-    let state: ReplicaState | undefined
-    try {
-      await this.connect(node)
-      const info = String(
-        await within(
-          (node.textSender as NodeSender).sendCommand(['INFO', 'replication']),
-          this.#options.askTimeoutMs,
-          `INFO replication on ${node.address}`,
-        ),
-      )
-      const field = (name: string) => new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim()
-      if (field('role') === 'slave') {
-        const linkUp = field('master_link_status') === 'up'
-        const downSince = Number(field('master_link_down_since_seconds') ?? -1)
-        const syncing = field('master_sync_in_progress') === '1'
-        state = { linkUp, synced: linkUp || (downSince >= 0 && !syncing) }
-      }
-    } catch {
-      state = undefined
-    }
-    const before = node.replica
-    node.replica = state
-    if (before?.linkUp !== state?.linkUp || before?.synced !== state?.synced) {
-      for (const shard of this.#shards.values()) {
-        if (shard.replicas.includes(node)) this.#updateReaders(shard)
-      }
-    }
+  /** Checks a replica (`INFO replication`) unless closed, down or not reading from replicas. */
+  #checkReplica(node: NodeHandle): Promise<void> {
+    if (!this.#options.readFromReplicas || node.down || this.#closed) return Promise.resolve()
+    return checkReplica(this.#health, node)
   }
-
-  #updateAllReaders(): void {
-    for (const shard of this.#shards.values()) this.#updateReaders(shard)
-  }
-
-  /**
-   * The read rotation of a shard: its primary unless it is down, and each replica in `READONLY`
-   * mode that reports a live link to it — or, while the primary is down, that had synchronised.
-   */
-  #updateReaders(shard: Shard): void {
-    const master = shard.master
-    const readers: NodeHandle[] = master.down ? [] : [master]
-    for (const replica of shard.replicas) {
-      const state = replica.replica
-      if (replica.down || !replica.readonlyClient || state === undefined) continue
-      if (state.linkUp || (master.down && state.synced)) readers.push(replica)
-    }
-    shard.readers = readers.length > 0 ? readers : [master]
-  }
-
-  #setClient(
-    node: NodeHandle,
-    client: NodeRedisNodeClientLike | undefined,
-    own = false,
-    readonlyClient = false,
-  ): void {
-    node.client = client
-    node.own = client !== undefined && own
-    node.readonlyClient = client !== undefined && readonlyClient
-    node.sender = client === undefined ? undefined : senderOf(client, false)
-    node.textSender = client === undefined ? undefined : senderOf(client, true)
-    if (node.replica !== undefined) {
-      for (const shard of this.#shards.values()) {
-        if (shard.replicas.includes(node)) this.#updateReaders(shard)
-      }
-    }
-  }
-
-  /** Opens cachex's own client to `node`, with the cluster's node options; waits for it (bounded). */
-  async #open(node: NodeHandle): Promise<void> {
-    const defaults = this.#options.nodeDefaults
-    if (defaults === undefined) {
-      throw new ConnectionError(
-        `cannot reach the cluster node ${node.address}: it is not in node-redis's slot map`,
-      )
-    }
-    const base = (defaults.socket ?? {}) as object
-    const client = createClient({
-      ...defaults,
-      socket: {
-        ...base,
-        ...(this.#mapAddress(node.address) ?? { host: node.host, port: node.port }),
-      },
-      readonly: this.#options.readFromReplicas,
-    } as never) as unknown as NodeRedisNodeClientLike & {
-      connect(): Promise<unknown>
-      destroy(): void
-      on(event: string, listener: (...args: unknown[]) => void): unknown
-    }
-    client.on('error', () => this.#onNodeTrouble(node))
-    try {
-      await within(client.connect(), this.#options.askTimeoutMs, `connecting to ${node.address}`)
-    } catch (error) {
-      client.destroy()
-      throw new ConnectionError(`could not connect to the cluster node ${node.address}`, {
-        cause: error,
-      })
-    }
-    if (this.#closed) {
-      client.destroy()
-      throw new ConnectionError(`the connection to ${this.#options.where} is closed`)
-    }
-    // Another call may have resolved it meanwhile.
-    if (node.sender !== undefined && node.client?.isOpen !== false) {
-      void this.#closeClient(client)
-      return
-    }
-    this.#setClient(node, client, true, this.#options.readFromReplicas)
-    // Back after a reconnection (the first connection is checked when the node joins the map).
-    client.on('ready', () => {
-      if (node.client === client) this.#onNodeReady(node)
-    })
-  }
-
-  #closeClient(client: NodeRedisNodeClientLike): Promise<void> {
-    const c = client as NodeRedisNodeClientLike & { close?(): Promise<unknown>; destroy?(): void }
-    if (c.close === undefined) {
-      c.destroy?.()
-      return Promise.resolve()
-    }
-    return closeWithin(
-      () => (c.close as () => Promise<unknown>).call(c),
-      () => c.destroy?.(),
-      this.#options.downAfterMs,
-    )
-  }
-
-  /** node-redis's `nodeAddressMap` applied to `address`, as node-redis applies it. */
-  #mapAddress(address: string): { host: string; port: number } | undefined {
-    const map = this.#options.nodeAddressMap
-    if (typeof map === 'function')
-      return (map as (a: string) => { host: string; port: number })(address)
-    if (typeof map === 'object' && map !== null) {
-      return (map as Record<string, { host: string; port: number } | undefined>)[address]
-    }
-    return undefined
-  }
-}
-
-function hostPort(node: NodeRedisClusterNodeLike): { host: string; port: number } {
-  if (node.host !== undefined && node.port !== undefined)
-    return { host: node.host, port: node.port }
-  const address = node.address ?? ''
-  const colon = address.lastIndexOf(':')
-  return { host: address.slice(0, colon), port: Number(address.slice(colon + 1)) }
-}
-
-/**
- * The ranges of a `CLUSTER SLOTS` reply: `[from, to, [host, port, id…], [replica…]…]` each. An
- * empty host means the node that was asked (`askedHost`).
- */
-export function parseSlots(reply: unknown, askedHost: string): Range[] {
-  if (!Array.isArray(reply)) return []
-  const ranges: Range[] = []
-  for (const entry of reply) {
-    if (!Array.isArray(entry) || entry.length < 3) continue
-    const node = (value: unknown) => {
-      const fields = value as unknown[]
-      const host = String(fields[0] ?? '')
-      return { host: host === '' ? askedHost : host, port: Number(fields[1]) }
-    }
-    const nodes = entry.slice(2).filter(Array.isArray).map(node)
-    const master = nodes[0]
-    if (master === undefined || master.host === '?') continue
-    ranges.push({
-      from: Number(entry[0]),
-      to: Number(entry[1]),
-      master,
-      replicas: nodes.slice(1).filter((n) => n.host !== '?'),
-    })
-  }
-  return ranges
-}
-
-function sameNodes(
-  a: readonly NodeHandle[] | undefined,
-  b: readonly NodeHandle[] | undefined,
-): boolean {
-  if (a === b) return true
-  if (a === undefined || b === undefined || a.length !== b.length) return false
-  return a.every((node) => b.includes(node))
-}
-
-function shuffle<T>(list: T[]): T[] {
-  for (let i = list.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1))
-    ;[list[i], list[j]] = [list[j] as T, list[i] as T]
-  }
-  return list
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,21 +1,16 @@
+// `@cachex/connections`: the connection factories, their options, and the errors and helpers
+// users meet. What cachex's own packages share besides lives in `@cachex/connections/internal`.
+export { CrossSlotError } from '@cachex/core'
 export { FailoverError } from './_errors.ts'
+export { keySlot } from './_slots.ts'
 export type { RedisConnectionClient, RedisConnectionClients } from './client-types.ts'
-export type {
-  ClusterOptions,
-  NodeRedisClusterLike,
-  NodeRedisClusterNodeLike,
-  NodeRedisNodeClientLike,
-} from './cluster.ts'
-export { CrossSlotError, cluster, isNodeRedisCluster, keySlot } from './cluster.ts'
+export type { ClusterOptions } from './cluster.ts'
+export { cluster } from './cluster.ts'
 export type { ReplicaOptions } from './replica.ts'
 export { replica } from './replica.ts'
-export type {
-  RedisSentinelLike,
-  SentinelConnectionOptions,
-  SentinelOptions,
-} from './sentinel.ts'
-export { isRedisSentinel, sentinel } from './sentinel.ts'
-export type { NodeRedisClientLike, StandaloneOptions } from './standalone.ts'
-export { isNodeRedisClient, standalone } from './standalone.ts'
+export type { SentinelConnectionOptions, SentinelOptions } from './sentinel.ts'
+export { sentinel } from './sentinel.ts'
+export type { StandaloneOptions } from './standalone.ts'
+export { standalone } from './standalone.ts'
 export type { RedisAddress } from './url.ts'
 export { parseRedisUrl, redactUrl } from './url.ts'

@@ -1,13 +1,14 @@
 import {
-  ClosedError,
   type CommandRoute,
   type Connection,
   type ConnectionOptions,
   InvalidArgumentError,
   type RedisArgument,
 } from '@cachex/core'
-import { DEFAULT_CONNECT_TIMEOUT, seconds } from './_connect.ts'
+import { Lifecycle } from './_lifecycle.ts'
+import { DEFAULT_URL, parseLocation } from './_location.ts'
 import { firstHealthy, ReplicaRotation, readBatchOn, readOn } from './_rotation.ts'
+import { DEFAULT_CONNECT_TIMEOUT, secondsToMs } from './_seconds.ts'
 import { isNodeRedisClient, StandaloneConnection } from './standalone.ts'
 
 /**
@@ -24,8 +25,6 @@ export interface ReplicaOptions extends ConnectionOptions {
    */
   location?: ConnectionOptions['location']
 }
-
-const DEFAULT_URL = 'redis://127.0.0.1:6379/0'
 
 /**
  * A primary with read replicas. Every command runs on the primary, except those routed as
@@ -53,7 +52,13 @@ class ReplicaConnection implements Connection {
   readonly #primary: StandaloneConnection
   readonly #replicas: StandaloneConnection[]
   readonly #rotation: ReplicaRotation
-  #closed = false
+  /** Closed or not: each node guards its own calls, and this the whole connection's. */
+  readonly #life = new Lifecycle({
+    where: undefined,
+    ready: () => true,
+    connect: () => Promise.resolve(),
+    describe: String,
+  })
   #started = false
 
   constructor(options: ReplicaOptions) {
@@ -63,12 +68,15 @@ class ReplicaConnection implements Connection {
         'the replica connection takes URLs (the primary first, then the replicas), not a client',
       )
     }
-    const urls = splitUrls(location)
+    const urls = parseLocation(location)
+    if (urls === undefined) {
+      throw new InvalidArgumentError('location must be a Redis URL or a list of Redis URLs')
+    }
     const [primaryUrl, ...replicaUrls] = urls
     if (primaryUrl === undefined) {
       throw new InvalidArgumentError('location must list at least one URL (the primary)')
     }
-    const benchMs = seconds(
+    const benchMs = secondsToMs(
       options.socketConnectTimeout,
       DEFAULT_CONNECT_TIMEOUT,
       'socketConnectTimeout',
@@ -83,42 +91,41 @@ class ReplicaConnection implements Connection {
   }
 
   command(args: RedisArgument[], route?: CommandRoute): Promise<unknown> {
-    if (this.#closed) return Promise.reject(this.#closedError())
+    if (this.#life.closed) return Promise.reject(this.#life.closedError())
     if (!this.#started) this.#start()
     if (route?.readonly !== true) return this.#primary.command(args, route)
     return readOn(this.#rotation, this.#primaryNode, args, route, this.#isClosed)
   }
 
   async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
-    if (this.#closed) throw this.#closedError()
+    if (this.#life.closed) throw this.#life.closedError()
     if (!this.#started) this.#start()
     if (route?.readonly !== true) return this.#primary.batch(commands, route)
     return readBatchOn(this.#rotation, this.#primaryNode, commands, route, this.#isClosed)
   }
 
   readonly #primaryNode = (): StandaloneConnection => this.#primary
-  readonly #isClosed = (): boolean => this.#closed
+  readonly #isClosed = (): boolean => this.#life.closed
 
   scan(pattern: string, count: number): AsyncIterable<string[]> {
-    if (!this.#started && !this.#closed) this.#start()
+    if (!this.#started && !this.#life.closed) this.#start()
     return this.#primary.scan(pattern, count)
   }
 
   flush(): Promise<void> {
-    if (!this.#started && !this.#closed) this.#start()
+    if (!this.#started && !this.#life.closed) this.#start()
     return this.#primary.flush()
   }
 
   async client(options: { write?: boolean } = {}): Promise<unknown> {
-    if (this.#closed) throw this.#closedError()
+    if (this.#life.closed) throw this.#life.closedError()
     if (!this.#started) this.#start()
     if (options.write !== false || this.#replicas.length === 0) return this.#primary.client()
-    return (await firstHealthy(this.#rotation, () => this.#closed)) ?? this.#primary.client()
+    return (await firstHealthy(this.#rotation, () => this.#life.closed)) ?? this.#primary.client()
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return
-    this.#closed = true
+    if (!this.#life.close()) return
     this.#rotation.close()
     await Promise.all([this.#primary, ...this.#replicas].map((node) => node.close()))
   }
@@ -132,32 +139,4 @@ class ReplicaConnection implements Connection {
     this.#primary.warm()
     for (const node of this.#replicas) this.#rotation.add(node)
   }
-
-  #closedError(): ClosedError {
-    return new ClosedError('the connection is closed')
-  }
-}
-
-/** The URLs of `location`: a list, or a comma-separated string. */
-export function splitUrls(location: unknown): string[] {
-  const list =
-    typeof location === 'string'
-      ? location.split(',')
-      : Array.isArray(location)
-        ? (location as unknown[])
-        : undefined
-  if (list === undefined) {
-    throw new InvalidArgumentError('location must be a Redis URL or a list of Redis URLs')
-  }
-  const urls: string[] = []
-  for (const item of list) {
-    if (typeof item !== 'string') {
-      throw new InvalidArgumentError(
-        `location must list Redis URLs, got ${typeof item === 'object' ? 'an object' : typeof item}`,
-      )
-    }
-    const url = item.trim()
-    if (url !== '') urls.push(url)
-  }
-  return urls
 }

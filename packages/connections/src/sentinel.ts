@@ -1,15 +1,11 @@
-import {
-  type ClosedError,
-  type CommandRoute,
-  type Connection,
-  type ConnectionOptions,
-  InvalidArgumentError,
-  type RedisArgument,
-} from '@cachex/core'
-import { Breaker, callBounds, closedError, SharedAttempt, scanNode } from './_connect.ts'
-import { FailoverError, toCachexError } from './_errors.ts'
+import type { CommandRoute, Connection, RedisArgument } from '@cachex/core'
+import { callBounds, SharedAttempt, scanNode } from './_connect.ts'
+import { toCachexError } from './_errors.ts'
+import { FailoverGate } from './_failover.ts'
 import { GivenSentinelConnection } from './_given-sentinel.ts'
+import { Lifecycle } from './_lifecycle.ts'
 import { firstHealthy, ReplicaRotation, readBatchOn, readOn } from './_rotation.ts'
+import { isRedisSentinel, type SentinelOptions, sentinelSettings } from './_sentinel-options.ts'
 import {
   eventMasterAddress,
   type NodeAddress,
@@ -18,92 +14,13 @@ import {
   SentinelWatch,
 } from './_sentinels.ts'
 import { StandaloneConnection } from './standalone.ts'
-import { parseRedisUrl, redactUrl } from './url.ts'
 
-/**
- * `sentinelOptions` of the `sentinel` factory (django-redis's `SENTINEL_KWARGS`): how to reach
- * the sentinels themselves, and how many connections to open to the nodes they report.
- */
-export type SentinelConnectionOptions = {
-  /** Password of the sentinels (their `requirepass`); not the data nodes' password. @default none */
-  password?: string
-  /** ACL user of the sentinels, with `password`. @default none */
-  username?: string
-  /** Reach the sentinels over TLS. @default false */
-  tls?: boolean
-  /**
-   * Extra node-redis socket options for the sentinel connections, such as `ca`, `cert` and `key`
-   * for TLS. @default {}
-   */
-  socket?: Record<string, unknown>
-  /** Extra node-redis client options for the sentinel connections. @default {} */
-  clientOptions?: Record<string, unknown>
-  /**
-   * 0 runs every command on the primary; above 0, commands routed as `readonly` (the cache's
-   * reads) run on the replicas in the read rotation. Each node gets one pipelined connection
-   * (`connectionPool` makes it a pool); a handed-in `RedisSentinel` keeps its own pools. @default 1
-   */
-  replicaPoolSize?: number
-  /** Accepted for compatibility (1 or more): the primary gets one pipelined connection. @default 1 */
-  masterPoolSize?: number
-  /**
-   * Milliseconds between asks of the topology to the sentinels, on top of the notifications
-   * they publish (`+switch-master`, `+sdown`…) and of the asks after each; 0 relies on those
-   * alone. @default 0
-   */
-  scanInterval?: number
-  /**
-   * While the sentinels fail the primary over (or it is known down), writes wait for the new
-   * primary, at most `socketTimeout`, instead of rejecting at once with a `FailoverError`.
-   * @default false
-   */
-  waitForPrimary?: boolean
-}
-
-/** Options of the `sentinel` factory: a primary and replicas found through Redis Sentinel. */
-export interface SentinelOptions extends ConnectionOptions {
-  /**
-   * `redis://[[user]:password@]<service name>[/db]` (or `rediss://` for TLS to the data nodes):
-   * the host is the name the sentinels monitor (`sentinel monitor <name> …`), the path the
-   * database; the user and password are the data nodes' (`password` fills in where the URL has
-   * none). An existing node-redis `RedisSentinel` is used as it is.
-   * @default none (required)
-   */
-  location?: ConnectionOptions['location']
-  /** The sentinels as `[host, port]` pairs; one that answers is enough. @default none (required) */
-  sentinels?: ReadonlyArray<readonly [string, number]>
-  /** How to reach the sentinels, and the pool sizes. @default {} */
-  sentinelOptions?: SentinelConnectionOptions
-}
-
-/** What the sentinel factory needs of a node-redis `RedisSentinel`. */
-export interface RedisSentinelLike {
-  sendCommand(
-    isReadonly: boolean | undefined,
-    args: ReadonlyArray<RedisArgument>,
-    options?: object,
-  ): Promise<unknown>
-  connect(): Promise<unknown>
-  close(): Promise<unknown>
-  destroy(): Promise<unknown>
-  getMasterNode(): { host: string; port: number } | undefined
-  getReplicaNodes(): Map<{ host: string; port: number }, number>
-  on(event: string, listener: (...args: unknown[]) => void): unknown
-  off(event: string, listener: (...args: unknown[]) => void): unknown
-  readonly isOpen: boolean
-  readonly isReady: boolean
-}
-
-/** Whether `value` looks like a node-redis `RedisSentinel`. */
-export function isRedisSentinel(value: unknown): value is RedisSentinelLike {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as RedisSentinelLike).sendCommand === 'function' &&
-    typeof (value as RedisSentinelLike).getMasterNode === 'function' &&
-    typeof (value as RedisSentinelLike).getReplicaNodes === 'function'
-  )
-}
+export type {
+  RedisSentinelLike,
+  SentinelConnectionOptions,
+  SentinelOptions,
+} from './_sentinel-options.ts'
+export { isRedisSentinel } from './_sentinel-options.ts'
 
 /**
  * A primary and its replicas found through Redis Sentinel (django-redis's `SentinelClient`).
@@ -151,16 +68,6 @@ const FAILOVER_STEPS = new Set([
   '+failover-state-reconf-slaves',
 ])
 
-/** Milliseconds between two asks of the sentinels while a failover runs, in case a notification is lost. */
-const FAILOVER_POLL_MS = 500
-/** Milliseconds between two looks of the writes that wait for a primary (`waitForPrimary`). */
-const WAIT_POLL_MS = 20
-
-interface Waiter {
-  resolve(): void
-  until: number
-}
-
 const key = (node: NodeAddress) => `${node.host}:${node.port}`
 
 class SentinelConnection implements Connection {
@@ -168,9 +75,8 @@ class SentinelConnection implements Connection {
   readonly #watch: SentinelWatch
   readonly #roots: NodeAddress[]
   readonly #connectTimeoutMs: number
-  /** How long a write waits for a primary with `waitForPrimary`. */
-  readonly #waitMs: number
-  readonly #waitForPrimary: boolean
+  /** The failovers under way, where writes go through them, and the writes that wait. */
+  readonly #failover: FailoverGate
   readonly #scanIntervalMs: number
   readonly #secrets: string[]
   /** A `standalone` connection to `node`. */
@@ -181,63 +87,46 @@ class SentinelConnection implements Connection {
   readonly #nodes = new Map<string, StandaloneConnection>()
   #primary: StandaloneConnection | undefined
   #primaryKey: string | undefined
-  /**
-   * The sentinels failing the primary over now (`host:port`), and since when
-   * (`performance.now()`): writes wait or fail while there is one.
-   */
-  readonly #failovers = new Map<string, number>()
   /** When a sentinel last announced a new primary (`+switch-master`), `performance.now()`. */
   #switchedAt = Number.NEGATIVE_INFINITY
   /** The newest `config-epoch` the primary was taken from. */
   #epoch = 0
-  /** The service's `failover-timeout`: a failover nobody confirms is forgotten after it. */
-  #failoverTimeoutMs = 180_000
   #discovered = false
   readonly #discovering = new SharedAttempt()
-  /** After discovery failed: calls fail fast while it is retried in the background. */
-  readonly #breaker = new Breaker()
+  /**
+   * Closed or not; the guard every call passes: ready once the sentinels told where the primary
+   * is (a failed discovery trips its breaker).
+   */
+  readonly #life: Lifecycle
   #refreshing = false
   #refreshAgain = false
-  #pollTimer: NodeJS.Timeout | undefined
   #scanTimer: NodeJS.Timeout | undefined
-  #waiters: Waiter[] = []
-  #waitTimer: NodeJS.Timeout | undefined
-  #closed = false
 
   constructor(options: SentinelOptions) {
     const { connectTimeoutMs, deadlines } = callBounds(options)
     this.#connectTimeoutMs = connectTimeoutMs
-    this.#waitMs = deadlines.timeoutMs ?? connectTimeoutMs
-    const extra = (options.sentinelOptions ?? {}) as SentinelConnectionOptions
-    const location = options.location
-    if (typeof location !== 'string') {
-      throw new InvalidArgumentError(
-        "the sentinel connection needs location: 'redis://<service name>/<db>' (or a node-redis RedisSentinel)",
-      )
-    }
-    const address = parseRedisUrl(location)
-    if (address.path !== undefined) {
-      throw new InvalidArgumentError(
-        `the sentinel location names a service, not a socket: ${redactUrl(location)}`,
-      )
-    }
-    const name = address.host as string
-    this.#roots = sentinelNodes(options.sentinels)
-    const password = address.password ?? options.password
+    const { address, name, password, extra, replicaPoolSize, ...settings } =
+      sentinelSettings(options)
+    this.#roots = settings.roots
     this.#secrets = [password, extra.password].filter((s): s is string => !!s)
     this.#where = `sentinel service '${name}' (sentinels ${this.#roots.map(key).join(', ')})`
-    const replicaPoolSize = poolSize(extra.replicaPoolSize, 1, 'replicaPoolSize', 0)
-    poolSize(extra.masterPoolSize, 1, 'masterPoolSize', 1)
-    const scanInterval = extra.scanInterval ?? 0
-    if (typeof scanInterval !== 'number' || !Number.isFinite(scanInterval) || scanInterval < 0) {
-      throw new InvalidArgumentError('sentinelOptions.scanInterval must be 0 or more milliseconds')
-    }
-    this.#scanIntervalMs = scanInterval
-    const wait = extra.waitForPrimary ?? false
-    if (typeof wait !== 'boolean') {
-      throw new InvalidArgumentError('sentinelOptions.waitForPrimary must be true or false')
-    }
-    this.#waitForPrimary = wait
+    this.#life = new Lifecycle({
+      where: this.#where,
+      ready: () => this.#discovered,
+      connect: () => this.#discovering.run(this.#discover),
+      describe: (error) => this.#text(error),
+    })
+    this.#scanIntervalMs = settings.scanIntervalMs
+    this.#failover = new FailoverGate({
+      waitForPrimary: settings.waitForPrimary,
+      waitMs: deadlines.timeoutMs ?? connectTimeoutMs,
+      where: this.#where,
+      primary: () => this.#primary,
+      primaryKey: () => this.#primaryKey,
+      poll: () => this.#refreshSoon(),
+      closed: () => this.#life.closed,
+      closedError: () => this.#life.closedError(),
+    })
 
     const scheme = address.tls ? 'rediss' : 'redis'
     const user = address.username === undefined ? '' : `${encodeURIComponent(address.username)}@`
@@ -275,22 +164,20 @@ class SentinelConnection implements Connection {
         // A replica cut off from its primary keeps serving reads only while there is no primary
         // to write to: its data is then the newest there is.
         primaryUp: () =>
-          !this.#failingOver() && this.#primary !== undefined && !this.#primary.isDown,
+          !this.#failover.failingOver() && this.#primary !== undefined && !this.#primary.isDown,
         benchMs: connectTimeoutMs,
       })
     }
   }
 
   command(args: RedisArgument[], route?: CommandRoute): Promise<unknown> {
-    if (this.#closed) return Promise.reject(this.#closedError())
-    if (!this.#discovered) return this.#whenDiscovered().then(() => this.#route(args, route))
-    return this.#route(args, route)
+    if (this.#life.open) return this.#route(args, route)
+    return this.#life.whenReady().then(() => this.#route(args, route))
   }
 
   async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
-    if (this.#closed) throw this.#closedError()
-    if (!this.#discovered) await this.#whenDiscovered()
-    if (route?.readonly !== true) return (await this.#writer()).batch(commands, route)
+    if (!this.#life.open) await this.#life.whenReady()
+    if (route?.readonly !== true) return (await this.#failover.writer()).batch(commands, route)
     return readBatchOn(this.#rotation, this.#reader, commands, route, this.#isClosed)
   }
 
@@ -304,19 +191,16 @@ class SentinelConnection implements Connection {
 
   /** The primary's node-redis client; with `write: false`, a replica's in the read rotation. */
   async client(options: { write?: boolean } = {}): Promise<unknown> {
-    await this.#whenDiscovered()
+    await this.#life.whenReady()
     const rotation = this.#rotation
     if (options.write !== false || rotation === undefined) return this.#reader().client()
-    return (await firstHealthy(rotation, () => this.#closed)) ?? this.#reader().client()
+    return (await firstHealthy(rotation, () => this.#life.closed)) ?? this.#reader().client()
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return
-    this.#closed = true
-    this.#breaker.close()
-    this.#stopPolling()
+    if (!this.#life.close()) return
+    this.#failover.close()
     clearInterval(this.#scanTimer)
-    this.#wake()
     this.#watch.close()
     this.#rotation?.close()
     const nodes = [...this.#nodes.values()]
@@ -328,9 +212,9 @@ class SentinelConnection implements Connection {
     if (route?.readonly === true) {
       return readOn(this.#rotation, this.#reader, args, route, this.#isClosed)
     }
-    const primary = this.#writable()
+    const primary = this.#failover.writable()
     if (primary !== undefined) return primary.command(args, route)
-    return this.#writer().then((node) => node.command(args, route))
+    return this.#failover.writer().then((node) => node.command(args, route))
   }
 
   /**
@@ -339,81 +223,16 @@ class SentinelConnection implements Connection {
    */
   readonly #reader = (): StandaloneConnection => this.#primary as StandaloneConnection
 
-  readonly #isClosed = (): boolean => this.#closed
-
-  /**
-   * The primary, when a write may go to it now: no sentinel is failing it over (and, with
-   * `waitForPrimary`, it is not known down).
-   */
-  #writable(): StandaloneConnection | undefined {
-    if (this.#failingOver()) return undefined
-    const primary = this.#primary
-    if (this.#waitForPrimary && primary?.isDown) return undefined
-    return primary
-  }
-
-  /**
-   * The primary to write to: now, or, with `waitForPrimary`, once there is one (at most
-   * `socketTimeout`); a `FailoverError` while a failover runs otherwise.
-   */
-  async #writer(): Promise<StandaloneConnection> {
-    const now = this.#writable()
-    if (now !== undefined) return now
-    if (this.#waitForPrimary) {
-      await new Promise<void>((resolve) => {
-        this.#waiters.push({ resolve, until: performance.now() + this.#waitMs })
-        this.#waitTimer ??= setInterval(() => this.#wake(), WAIT_POLL_MS)
-        this.#waitTimer.unref()
-      })
-      if (this.#closed) throw this.#closedError()
-      const primary = this.#writable()
-      if (primary !== undefined) return primary
-      // Known down without a failover: its circuit breaker says why.
-      if (!this.#failingOver()) return this.#primary as StandaloneConnection
-    }
-    throw new FailoverError(
-      `no write sent to ${this.#where}: the sentinels are failing over its primary ${this.#primaryKey}${this.#waitForPrimary ? `, and announced no new one within ${this.#waitMs} ms` : '; writes go on once they announce the new one (sentinelOptions.waitForPrimary makes them wait for it)'}`,
-    )
-  }
-
-  /** Lets the writes waiting for a primary go (or fail) once there is one, or their time is up. */
-  #wake(): void {
-    if (this.#waiters.length === 0) return
-    const ready = this.#closed || this.#writable() !== undefined
-    const now = performance.now()
-    const waiting: Waiter[] = []
-    for (const waiter of this.#waiters) {
-      if (ready || now >= waiter.until) waiter.resolve()
-      else waiting.push(waiter)
-    }
-    this.#waiters = waiting
-    if (waiting.length === 0) {
-      clearInterval(this.#waitTimer)
-      this.#waitTimer = undefined
-    }
-  }
-
-  /** Whether a sentinel is failing the primary over; forgets the ones past `failover-timeout`. */
-  #failingOver(): boolean {
-    const failovers = this.#failovers
-    if (failovers.size === 0) return false
-    const now = performance.now()
-    for (const [from, since] of failovers) {
-      if (now - since > this.#failoverTimeoutMs) failovers.delete(from)
-    }
-    if (failovers.size === 0) this.#stopPolling()
-    return failovers.size > 0
-  }
+  readonly #isClosed = (): boolean => this.#life.closed
 
   #onEvent(event: SentinelEvent): void {
-    if (this.#closed || !this.#discovered) return
+    if (this.#life.closed || !this.#discovered) return
     const { channel, words, from } = event
     if (channel === '+switch-master') {
       // +switch-master <name> <old ip> <old port> <new ip> <new port>: writes go there now.
       const port = Number(words[4])
       if (words[3] !== undefined && Number.isInteger(port)) {
-        this.#failovers.clear()
-        this.#stopPolling()
+        this.#failover.switched()
         this.#switchTo({ host: words[3], port })
         this.#switchedAt = performance.now()
       }
@@ -423,10 +242,7 @@ class SentinelConnection implements Connection {
     if (FAILOVER_STEPS.has(channel)) {
       // Sent before the sentinel promotes a replica: a write acknowledged by the old primary
       // after the promotion would be lost.
-      if (eventMasterAddress(words) === this.#primaryKey && !this.#failovers.has(from)) {
-        this.#failovers.set(from, performance.now())
-        this.#startPolling()
-      }
+      if (eventMasterAddress(words) === this.#primaryKey) this.#failover.started(from)
       return
     }
     // The end of a failover (the sentinels are asked which primary won), or a change of the
@@ -436,7 +252,7 @@ class SentinelConnection implements Connection {
 
   /** Asks every sentinel for its view again, one ask at a time (another follows if needed). */
   #refreshSoon(): void {
-    if (this.#closed || !this.#discovered) return
+    if (this.#life.closed || !this.#discovered) return
     if (this.#refreshing) {
       this.#refreshAgain = true
       return
@@ -446,7 +262,7 @@ class SentinelConnection implements Connection {
     this.#watch
       .all()
       .then((views) => {
-        if (!this.#closed && views.length > 0) this.#apply(views, startedAt)
+        if (!this.#life.closed && views.length > 0) this.#apply(views, startedAt)
       })
       .catch(() => undefined)
       .finally(() => {
@@ -471,7 +287,7 @@ class SentinelConnection implements Connection {
       if (best === undefined || view.master.epoch > best.master.epoch) best = view
     }
     const source = best ?? (views[0] as SentinelView)
-    this.#failoverTimeoutMs = source.master.failoverTimeoutMs
+    this.#failover.failoverTimeoutMs = source.master.failoverTimeoutMs
     // Views asked before a sentinel announced a switch predate it: they would move writes back
     // to the old primary. So would a sentinel that still has an older configuration.
     const current =
@@ -491,19 +307,12 @@ class SentinelConnection implements Connection {
         )
         .map((view) => view.from),
     )
-    for (const [from, since] of this.#failovers) {
-      if (since <= startedAt && !failing.has(from)) this.#failovers.delete(from)
-    }
-    for (const from of failing) {
-      this.#failovers.set(from, Math.max(this.#failovers.get(from) ?? 0, startedAt))
-    }
-    if (this.#failovers.size > 0) this.#startPolling()
-    else this.#stopPolling()
+    this.#failover.settle(failing, startedAt)
     this.#setReplicas(source.replicas)
     for (const view of views) {
       for (const node of view.sentinels) if (node.host !== '') this.#watch.add(node)
     }
-    this.#wake()
+    this.#failover.wake()
   }
 
   /** Makes `node` the primary: writes go there from now on. */
@@ -514,7 +323,7 @@ class SentinelConnection implements Connection {
     this.#primary = primary
     this.#primaryKey = id
     this.#rotation?.remove(primary)
-    this.#wake()
+    this.#failover.wake()
   }
 
   /**
@@ -552,43 +361,13 @@ class SentinelConnection implements Connection {
     return connection
   }
 
-  #startPolling(): void {
-    if (this.#pollTimer !== undefined || this.#closed) return
-    this.#pollTimer = setInterval(() => this.#refreshSoon(), FAILOVER_POLL_MS)
-    this.#pollTimer.unref()
-  }
-
-  #stopPolling(): void {
-    clearInterval(this.#pollTimer)
-    this.#pollTimer = undefined
-  }
-
-  /**
-   * Resolves once the sentinels told where the primary is; waits for it (at most
-   * `socketConnectTimeout`) the first time, and rejects at once while the last attempt failed
-   * (it is retried in the background, `reconnectDelay` apart).
-   */
-  #whenDiscovered(): Promise<void> {
-    if (this.#closed) return Promise.reject(this.#closedError())
-    if (this.#discovered) return Promise.resolve()
-    if (this.#breaker.isDown) {
-      return Promise.reject(this.#breaker.error(this.#where, (error) => this.#text(error)))
-    }
-    return this.#discovering.run(this.#discover).catch((error: unknown) => {
-      if (!this.#closed) {
-        this.#breaker.down(error, () => this.#discovering.run(this.#discover))
-      }
-      throw error
-    })
-  }
-
   readonly #discover = async (): Promise<void> => {
     for (const root of this.#roots) this.#watch.add(root)
     const view = await this.#watch.first(this.#connectTimeoutMs, this.#where)
-    if (this.#closed) throw this.#closedError()
+    if (this.#life.closed) throw this.#life.closedError()
     if (this.#discovered) return
     this.#discovered = true
-    this.#breaker.up()
+    this.#life.breaker.up()
     this.#apply([view], performance.now())
     // The other sentinels may know a newer configuration.
     this.#refreshSoon()
@@ -601,35 +380,4 @@ class SentinelConnection implements Connection {
   #text(error: unknown): string {
     return toCachexError(error, this.#secrets).message
   }
-
-  #closedError(): ClosedError {
-    return closedError(this.#where)
-  }
-}
-
-function sentinelNodes(
-  sentinels: SentinelOptions['sentinels'] | undefined,
-): Array<{ host: string; port: number }> {
-  if (!Array.isArray(sentinels) || sentinels.length === 0) {
-    throw new InvalidArgumentError(
-      'the sentinel connection needs sentinels: a list of [host, port] pairs',
-    )
-  }
-  return sentinels.map((pair: unknown) => {
-    const [host, port] = Array.isArray(pair) ? pair : []
-    if (typeof host !== 'string' || host === '' || !Number.isInteger(port) || port <= 0) {
-      throw new InvalidArgumentError(
-        `each sentinel must be a [host, port] pair, got ${JSON.stringify(pair)}`,
-      )
-    }
-    return { host, port: port as number }
-  })
-}
-
-function poolSize(value: unknown, fallback: number, what: string, min: number): number {
-  const size = value ?? fallback
-  if (typeof size !== 'number' || !Number.isInteger(size) || size < min) {
-    throw new InvalidArgumentError(`sentinelOptions.${what} must be a whole number, ${min} or more`)
-  }
-  return size
 }

@@ -1,17 +1,13 @@
 import {
-  type ClosedError,
   type CommandRoute,
   type Connection,
   ConnectionError,
-  type ConnectionOptions,
-  InvalidArgumentError,
   type RedisArgument,
   TimeoutError,
 } from '@cachex/core'
-import { createClient, createClientPool, ErrorReply } from '@redis/client'
+import { ErrorReply } from '@redis/client'
 import {
   callBounds,
-  closedError,
   closeWithin,
   connectBounded,
   reconnectDelay,
@@ -19,31 +15,17 @@ import {
   scanNode,
 } from './_connect.ts'
 import { commandWeight, type Deadlines } from './_deadlines.ts'
-import { toCachexError, withTlsHint } from './_errors.ts'
-import { COMMAND_OPTIONS, TEXT_COMMAND_OPTIONS, withOptions } from './_options.ts'
-import { parseRedisUrl, redactUrl } from './url.ts'
+import { isClientClosed, isDisconnected, toCachexError, withTlsHint } from './_errors.ts'
+import { Lifecycle } from './_lifecycle.ts'
+import { Sender } from './_options.ts'
+import {
+  clientSource,
+  type NodeRedisClientLike,
+  type StandaloneOptions,
+} from './_standalone-options.ts'
 
-/** What the standalone factory needs of a node-redis client or client pool. */
-export interface NodeRedisClientLike {
-  sendCommand(args: ReadonlyArray<RedisArgument>, options?: object): Promise<unknown>
-  connect(): Promise<unknown>
-  close(): Promise<unknown>
-  destroy(): void
-  on(event: string, listener: (...args: unknown[]) => void): unknown
-  readonly isOpen: boolean
-  readonly isReady?: boolean
-}
-
-/** Options of the `standalone` factory: one Redis server, reached by URL or through a client you made. */
-export interface StandaloneOptions extends ConnectionOptions {
-  /**
-   * A `redis://`, `rediss://` or `unix://` URL, or an existing node-redis client or client pool.
-   * @default 'redis://127.0.0.1:6379/0'
-   */
-  location?: ConnectionOptions['location']
-}
-
-const DEFAULT_URL = 'redis://127.0.0.1:6379/0'
+export type { NodeRedisClientLike, StandaloneOptions } from './_standalone-options.ts'
+export { isNodeRedisClient } from './_standalone-options.ts'
 
 /**
  * A connection to one Redis server. Connects on first use, reconnects by itself, and bounds every
@@ -65,18 +47,6 @@ export function standalone(options: StandaloneOptions = {}): Connection {
   return new StandaloneConnection(options)
 }
 
-/** Whether `value` looks like a node-redis client or client pool handed in by the user. */
-export function isNodeRedisClient(value: unknown): value is NodeRedisClientLike {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as NodeRedisClientLike).sendCommand === 'function' &&
-    typeof (value as NodeRedisClientLike).connect === 'function'
-  )
-}
-
-type Sender = Pick<NodeRedisClientLike, 'sendCommand'>
-
 /**
  * The connection `standalone()` returns. Exported for the other topologies of this package, which
  * compose one per node; not part of the public API.
@@ -85,8 +55,7 @@ type Sender = Pick<NodeRedisClientLike, 'sendCommand'>
 export class StandaloneConnection implements Connection {
   #client: NodeRedisClientLike
   /** The client with cachex's command options: replies as bytes, or as text. */
-  #sender!: Sender
-  #textSender!: Sender
+  #sender!: Sender<Pick<NodeRedisClientLike, 'sendCommand'>>
   /**
    * Makes a new client, for a connection cachex created from a URL: a client that timed out is
    * replaced by a fresh one (node-redis cannot drop a socket and keep the client). `undefined` for
@@ -99,7 +68,8 @@ export class StandaloneConnection implements Connection {
   readonly #secrets: string[]
   readonly #where: string
   readonly #isPool: boolean
-  #closed = false
+  /** Closed or not; the guard every call passes (known down: `#refuse`). */
+  readonly #life: Lifecycle
   readonly #connecting = new SharedAttempt()
   #lastError: unknown
   /** Whether the connection is known to be down: calls reject at once meanwhile. */
@@ -117,7 +87,7 @@ export class StandaloneConnection implements Connection {
   /** Why the last client was replaced, for the errors of the commands it dropped. */
   #resetReason = ''
   /** Whether the URL asked for TLS (`rediss://`): connection failures then carry a TLS hint. */
-  #tls = false
+  readonly #tls: boolean
   /** Counts the times the connection became ready (`generation`). */
   #generation = 0
 
@@ -126,54 +96,21 @@ export class StandaloneConnection implements Connection {
     this.#connectTimeoutMs = connectTimeoutMs
     this.#deadlines = deadlines
     deadlines.onExpire = () => this.#onTimeout()
-    const location = options.location ?? DEFAULT_URL
-    if (isNodeRedisClient(location)) {
-      this.#client = location
-      this.#makeClient = undefined
-      this.#closeClient = options.closeConnection ?? false
-      this.#secrets = options.password ? [options.password] : []
-      this.#where = 'the given client'
-      this.#isPool = !('isReady' in location)
-    } else {
-      if (typeof location !== 'string' && !Array.isArray(location)) {
-        throw new InvalidArgumentError(
-          'location must be a Redis URL, a list of URLs, or a node-redis client or client pool',
-        )
-      }
-      const url = single(location as string | readonly string[])
-      const address = parseRedisUrl(url)
-      this.#tls = address.tls
-      const password = address.password ?? options.password
-      this.#secrets = password ? [password] : []
-      this.#where = redactUrl(url)
-      const extra = (options.clientOptions ?? {}) as { socket?: object }
-      const socket = address.path
-        ? { path: address.path }
-        : { host: address.host, port: address.port, ...(address.tls ? { tls: true as const } : {}) }
-      const clientOptions = {
-        ...extra,
-        username: address.username,
-        password,
-        database: address.database,
-        disableOfflineQueue: true,
-        socket: {
-          ...socket,
-          connectTimeout: this.#connectTimeoutMs,
-          // Retry for as long as the connection is open, with a short backoff: the circuit
-          // breaker relies on the client reconnecting by itself.
-          reconnectStrategy: reconnectDelay,
-          ...extra.socket,
-        },
-      }
-      const pool = options.connectionPool
-      this.#isPool = pool !== undefined
-      this.#makeClient = () =>
-        (pool !== undefined
-          ? createClientPool(clientOptions as never, pool as never)
-          : createClient(clientOptions as never)) as unknown as NodeRedisClientLike
-      this.#client = this.#makeClient()
-      this.#closeClient = true
-    }
+    const source = clientSource(options, connectTimeoutMs)
+    this.#client = source.client
+    this.#makeClient = source.makeClient
+    this.#closeClient = source.closeClient
+    this.#secrets = source.secrets
+    this.#where = source.where
+    this.#isPool = source.isPool
+    this.#tls = source.tls
+    this.#life = new Lifecycle({
+      where: this.#where,
+      ready: () => !this.#down && this.#ready(),
+      connect: () => this.#connect(),
+      describe: (error) => this.#describe(error),
+      refuse: () => this.#refuse(),
+    })
     this.#bind(this.#client)
   }
 
@@ -182,7 +119,7 @@ export class StandaloneConnection implements Connection {
    * @internal
    */
   get ready(): boolean {
-    return !this.#closed && !this.#down && this.#ready()
+    return this.#life.open
   }
 
   /**
@@ -208,21 +145,19 @@ export class StandaloneConnection implements Connection {
    * @internal
    */
   warm(): void {
-    if (this.#closed || this.#ready()) return
+    if (this.#life.closed || this.#ready()) return
     if (this.#down) this.#kick()
     else this.#connect().catch(() => undefined)
   }
 
   command(args: RedisArgument[], route?: CommandRoute): Promise<unknown> {
     const text = route?.text === true
-    if (!this.#closed && !this.#down && this.#ready()) return this.#send(args, text)
-    const refused = this.#refused()
-    if (refused !== undefined) return Promise.reject(refused)
-    return this.#connect().then(() => this.#send(args, text))
+    if (this.#life.open) return this.#send(args, text)
+    return this.#life.whenReady().then(() => this.#send(args, text))
   }
 
   async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
-    await this.#whenReady()
+    await this.#life.whenReady()
     // Commands sent in the same tick leave in one write: one round trip.
     const text = route?.text === true
     return Promise.all(
@@ -239,13 +174,12 @@ export class StandaloneConnection implements Connection {
   }
 
   async client(): Promise<unknown> {
-    await this.#whenReady()
+    await this.#life.whenReady()
     return this.#client
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return
-    this.#closed = true
+    if (!this.#life.close()) return
     this.#disarm()
     clearTimeout(this.#retry)
     const client = this.#client
@@ -261,16 +195,8 @@ export class StandaloneConnection implements Connection {
     )
   }
 
-  /** Resolves when a command may be sent; rejects at once when closed or known down. */
-  #whenReady(): Promise<void> {
-    if (!this.#closed && !this.#down && this.#ready()) return Promise.resolve()
-    const refused = this.#refused()
-    return refused !== undefined ? Promise.reject(refused) : this.#connect()
-  }
-
-  /** The error a call rejects with at once: the connection is closed, or known down. */
-  #refused(): Error | undefined {
-    if (this.#closed) return this.#closedError()
+  /** The error a call rejects with at once while the connection is known down. */
+  #refuse(): Error | undefined {
     if (!this.#down) return undefined
     this.#kick()
     const cause = this.#downCause
@@ -285,13 +211,13 @@ export class StandaloneConnection implements Connection {
     const weight = commandWeight(args)
     const refused = deadlines.refuse(weight, args[0] as RedisArgument, this.#where)
     if (refused !== undefined) return Promise.reject(refused)
-    const reply = (text ? this.#textSender : this.#sender).sendCommand(args)
+    const reply = this.#sender.as(text).sendCommand(args)
     return deadlines.track(reply, String(args[0]), this.#mapError, weight)
   }
 
   readonly #mapError = (error: unknown): Error => {
-    if (this.#closed && (isClientClosed(error) || isDisconnected(error))) {
-      return this.#closedError()
+    if (this.#life.closed && (isClientClosed(error) || isDisconnected(error))) {
+      return this.#life.closedError()
     }
     if (isDisconnected(error) && this.#resetReason !== '') {
       return new ConnectionError(
@@ -311,13 +237,8 @@ export class StandaloneConnection implements Connection {
   #bind(client: NodeRedisClientLike): void {
     this.#client = client
     this.#opening = undefined
-    this.#sender = withOptions(client, COMMAND_OPTIONS, () => ({
-      sendCommand: (args: ReadonlyArray<RedisArgument>) =>
-        client.sendCommand(args, COMMAND_OPTIONS),
-    }))
-    this.#textSender = withOptions(client, TEXT_COMMAND_OPTIONS, () => ({
-      sendCommand: (args: ReadonlyArray<RedisArgument>) =>
-        client.sendCommand(args, TEXT_COMMAND_OPTIONS),
+    this.#sender = new Sender(client, (options) => ({
+      sendCommand: (args: ReadonlyArray<RedisArgument>) => client.sendCommand(args, options),
     }))
     // An 'error' event without a listener crashes the process; remember it for messages, and as
     // the sign that the connection is down when the client is not ready.
@@ -337,7 +258,7 @@ export class StandaloneConnection implements Connection {
     // (the kernel does) but never answers it, and node-redis would wait forever.
     if (this.#makeClient !== undefined) {
       client.on('connect', () => {
-        if (client !== this.#client || this.#closed) return
+        if (client !== this.#client || this.#life.closed) return
         this.#disarm()
         this.#watchdog = setTimeout(() => {
           this.#watchdog = undefined
@@ -362,7 +283,7 @@ export class StandaloneConnection implements Connection {
   }
 
   #markDown(cause: unknown): void {
-    if (this.#closed) return
+    if (this.#life.closed) return
     this.#down = true
     this.#downCause = cause
     this.#lastError = cause
@@ -380,7 +301,7 @@ export class StandaloneConnection implements Connection {
    * down until it answers a `PING` again (or reconnects), so that calls stop waiting on it.
    */
   #onTimeout(): void {
-    if (this.#closed) return
+    if (this.#life.closed) return
     const reason = new TimeoutError(
       `a call to ${this.#where} did not complete within ${this.#deadlines.timeoutMs} ms (socketTimeout)`,
     )
@@ -395,9 +316,12 @@ export class StandaloneConnection implements Connection {
       if (client === this.#client && this.#downCause === reason) this.#up()
     }
     // Queued behind the commands that timed out: answered once the server has caught up.
-    this.#sender.sendCommand(['PING']).then(answered, (error: unknown) => {
-      if (error instanceof ErrorReply) answered()
-    })
+    this.#sender
+      .as(false)
+      .sendCommand(['PING'])
+      .then(answered, (error: unknown) => {
+        if (error instanceof ErrorReply) answered()
+      })
   }
 
   /**
@@ -406,7 +330,7 @@ export class StandaloneConnection implements Connection {
    */
   #replace(reason: Error): void {
     const make = this.#makeClient
-    if (make === undefined || this.#closed) return
+    if (make === undefined || this.#life.closed) return
     this.#markDown(reason)
     this.#resetReason = reason.message
     this.#disarm()
@@ -446,12 +370,12 @@ export class StandaloneConnection implements Connection {
    * stopped, a pool whose opening failed) is opened again after the backoff.
    */
   #kick(): void {
-    if (this.#closed || this.#retry !== undefined || this.#connecting.pending) return
+    if (this.#life.closed || this.#retry !== undefined || this.#connecting.pending) return
     if (this.#client.isOpen) return
     this.#retry = setTimeout(
       () => {
         this.#retry = undefined
-        if (this.#closed || this.#client.isOpen) return
+        if (this.#life.closed || this.#client.isOpen) return
         this.#connect().catch(() => undefined)
       },
       reconnectDelay(this.#attempts++),
@@ -490,34 +414,4 @@ export class StandaloneConnection implements Connection {
   #describe(error: unknown): string {
     return toCachexError(error, this.#secrets).message
   }
-
-  #closedError(): ClosedError {
-    return closedError(this.#where)
-  }
-}
-
-/** node-redis's error for the commands of a client that was destroyed. */
-function isDisconnected(error: unknown): boolean {
-  return error instanceof Error && error.constructor.name === 'DisconnectsClientError'
-}
-
-export function isClientClosed(error: unknown): boolean {
-  return error instanceof Error && error.constructor.name === 'ClientClosedError'
-}
-
-function single(location: string | readonly string[]): string {
-  if (typeof location === 'string') {
-    const parts = location
-      .split(',')
-      .map((part) => part.trim())
-      .filter(Boolean)
-    if (parts.length === 1) return parts[0] as string
-    location = parts
-  }
-  if (location.length !== 1) {
-    throw new InvalidArgumentError(
-      `the standalone connection takes one URL, got ${location.length}; use the replica factory for a primary with replicas`,
-    )
-  }
-  return location[0] as string
 }

@@ -14,7 +14,8 @@ import {
 import { type RedisServer, startRedis, uniquePrefix } from '@cachex/test-utils'
 import { createClient, createClientPool } from '@redis/client'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { isNodeRedisClient, standalone } from '../src/index.ts'
+import { standalone } from '../src/index.ts'
+import { isNodeRedisClient } from '../src/internal.ts'
 
 let server: RedisServer
 let connection: Connection
@@ -261,6 +262,11 @@ describe('options', () => {
     expect(() => standalone({ location: server.url, socketTimeout: Number.NaN })).toThrow(
       InvalidArgumentError,
     )
+  })
+
+  it('counts a blank entry of a list as an entry, as a string drops its blank parts', () => {
+    expect(() => standalone({ location: [server.url, ''] })).toThrow(/takes one URL, got 2/)
+    expect(() => standalone({ location: [''] })).toThrow(InvalidArgumentError)
   })
 
   it('takes a one-element list of URLs', async () => {

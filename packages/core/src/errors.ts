@@ -41,6 +41,16 @@ export class ResponseError extends CachexError {
   override readonly code: string = 'E_RESPONSE'
 }
 
+/**
+ * The error a multi-key command gets when its keys are in different hash slots of a Redis
+ * Cluster: the cluster runs a command on one node, and atomically only within one slot. A
+ * `ResponseError`, as the server's own `CROSSSLOT` reply would be, with a message that says how
+ * to fix it (hash tags).
+ */
+export class CrossSlotError extends ResponseError {
+  override readonly code: string = 'E_CROSSSLOT'
+}
+
 /** A value could not be serialized, or stored bytes could not be deserialized. */
 export class SerializationError extends CachexError {
   override readonly code: string = 'E_SERIALIZATION'

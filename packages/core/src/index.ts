@@ -27,6 +27,7 @@ export {
   ClosedError,
   CompressionError,
   ConnectionError,
+  CrossSlotError,
   decompressionLimitError,
   InvalidArgumentError,
   isIgnorable,

@@ -131,10 +131,6 @@ export interface ConnectionOptions {
   maxInFlightBytes?: number | null
   /** Connection-pool settings, passed to the topology (node-redis `createClientPool` options for standalone). */
   connectionPool?: Record<string, unknown>
-  /** Sentinel addresses as `[host, port]` pairs (`client: 'sentinel'`). */
-  sentinels?: ReadonlyArray<readonly [string, number]>
-  /** Options for the connections to the sentinels themselves (password, TLS…). */
-  sentinelOptions?: Record<string, unknown>
   /** Closes a client that the user handed in as `location` when the cache is closed. */
   closeConnection?: boolean
   /** Extra node-redis client options, merged into every client the factory creates. */

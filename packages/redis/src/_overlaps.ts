@@ -1,8 +1,7 @@
 import { parseRedisUrl } from '@cachex/connections'
+import { DEFAULT_URL, parseLocation } from '@cachex/connections/internal'
 import type { CreateCacheOptions } from './create-cache.ts'
 
-// What createCache connects to when no location is given (the standalone default).
-const DEFAULT_LOCATION = 'redis://127.0.0.1:6379/0'
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1'])
 
 /**
@@ -61,7 +60,7 @@ function overlap(
  */
 function endpoints(options: CreateCacheOptions, identities: Map<object, number>): Set<string> {
   const found = new Set<string>()
-  const location = options.location ?? DEFAULT_LOCATION
+  const location = options.location ?? DEFAULT_URL
   if (typeof location === 'object' && !Array.isArray(location)) {
     let id = identities.get(location)
     if (id === undefined) {
@@ -71,13 +70,18 @@ function endpoints(options: CreateCacheOptions, identities: Map<object, number>)
     found.add(`the same client object (#${id})`)
     return found
   }
-  const urls = typeof location === 'string' ? location.split(',') : (location as readonly string[])
+  let urls: string[]
+  try {
+    urls = parseLocation(location) ?? []
+  } catch {
+    // Not a list this check understands; createCache rejects it with a proper error.
+    return found
+  }
   // A sentinel location names a service, not a host: keep the two apart.
   const kind = options.client === 'sentinel' ? 'sentinel service ' : ''
   for (const url of urls) {
-    if (typeof url !== 'string' || url.trim() === '') continue
     try {
-      const address = parseRedisUrl(url.trim())
+      const address = parseRedisUrl(url)
       if (address.path !== undefined) {
         found.add(`unix socket ${address.path}, database ${address.database}`)
       } else {

@@ -6,7 +6,15 @@ import {
   zlibCompressor,
   zstdCompressor,
 } from '@cachex/compressors'
-import { type ClusterOptions, cluster, replica, sentinel, standalone } from '@cachex/connections'
+import {
+  type ClusterOptions,
+  cluster,
+  replica,
+  type SentinelOptions,
+  sentinel,
+  standalone,
+} from '@cachex/connections'
+import { parseLocation } from '@cachex/connections/internal'
 import {
   Cache,
   type CacheOptions,
@@ -40,7 +48,8 @@ export type ClientName = 'default' | 'sentinel' | 'cluster'
 export interface CreateCacheOptions<IgnoreErrors extends boolean = boolean>
   extends Omit<CacheOptions<IgnoreErrors>, 'connection' | 'serializer' | 'compressor'>,
     ConnectionOptions,
-    Pick<ClusterOptions, 'readFromReplicas' | 'clusterOptions'> {
+    Pick<ClusterOptions, 'readFromReplicas' | 'clusterOptions'>,
+    Pick<SentinelOptions, 'sentinels' | 'sentinelOptions'> {
   /**
    * Where Redis is (`LOCATION`): a URL (`redis://`, `rediss://`, `unix://`), a list of URLs or
    * a comma-separated string (the primary first, then read replicas), `redis://<service>/<db>`
@@ -123,13 +132,7 @@ export function createCache<IgnoreErrors extends boolean = false>(
  * as read replicas.
  */
 function defaultClient(options: ConnectionOptions): Connection {
-  return listsSeveralUrls(options.location) ? replica(options) : standalone(options)
-}
-
-function listsSeveralUrls(location: ConnectionOptions['location']): boolean {
-  const list = typeof location === 'string' ? location.split(',') : location
-  if (!Array.isArray(list)) return false
-  return list.filter((url) => typeof url !== 'string' || url.trim() !== '').length > 1
+  return (parseLocation(options.location)?.length ?? 0) > 1 ? replica(options) : standalone(options)
 }
 
 function resolveClient(client: ClientName | ConnectionFactory): ConnectionFactory {

@@ -1,10 +1,9 @@
+import type { RedisConnectionClient, RedisConnectionClients } from '@cachex/connections'
 import {
   isNodeRedisClient,
   isNodeRedisCluster,
   isRedisSentinel,
-  type RedisConnectionClient,
-  type RedisConnectionClients,
-} from '@cachex/connections'
+} from '@cachex/connections/internal'
 import { type Cache, type ConnectionFactory, InvalidArgumentError, type Logger } from '@cachex/core'
 import { prefixOverlaps } from './_overlaps.ts'
 import { type ClientName, type CreateCacheOptions, createCache } from './create-cache.ts'

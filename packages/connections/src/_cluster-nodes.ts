@@ -1,0 +1,363 @@
+import { ConnectionError, type RedisArgument } from '@cachex/core'
+import { createClient } from '@redis/client'
+import { closeWithin, within } from './_connect.ts'
+import { Sender } from './_options.ts'
+
+// The clients of a cluster's nodes as cachex routes to them: node-redis's own for each node, or
+// one cachex opens (and closes) for a node node-redis does not know.
+
+/** What the cluster factory needs of a node-redis client connected to one cluster node. */
+export interface NodeRedisNodeClientLike {
+  sendCommand(args: ReadonlyArray<RedisArgument>, options?: object): Promise<unknown>
+  withCommandOptions?(options: object): Pick<NodeRedisNodeClientLike, 'sendCommand'>
+  /** Whether the client is usable (not closed); node-redis clients have it. */
+  readonly isOpen?: boolean
+  /** Whether the connection is up; node-redis clients have it. */
+  readonly isReady?: boolean
+}
+
+/** One node of node-redis's slot map (`cluster.slots[n].master`, `cluster.masters[i]`). */
+export interface NodeRedisClusterNodeLike {
+  /** `host:port`. */
+  readonly address?: string
+  readonly host?: string
+  readonly port?: number
+  /** Whether node-redis connected to it in `READONLY` mode (a replica it reads from). */
+  readonly readonly?: boolean
+  /** The node's client once it is connected. */
+  readonly client?: NodeRedisNodeClientLike
+}
+
+/** What the cluster factory needs of a node-redis cluster (`createCluster()`). */
+export interface NodeRedisClusterLike {
+  sendCommand(
+    firstKey: RedisArgument | undefined,
+    isReadonly: boolean | undefined,
+    args: ReadonlyArray<RedisArgument>,
+    options?: object,
+  ): Promise<unknown>
+  connect(): Promise<unknown>
+  close(): Promise<unknown>
+  destroy(): void
+  on(event: string, listener: (...args: unknown[]) => void): unknown
+  off?(event: string, listener: (...args: unknown[]) => void): unknown
+  nodeClient(node: NodeRedisClusterNodeLike): Promise<NodeRedisNodeClientLike>
+  getSlotRandomNode(slot: number): NodeRedisClusterNodeLike
+  readonly slots: ReadonlyArray<
+    { master: NodeRedisClusterNodeLike; replicas?: readonly NodeRedisClusterNodeLike[] } | undefined
+  >
+  readonly masters: readonly NodeRedisClusterNodeLike[]
+  readonly isOpen: boolean
+  readonly isReady: boolean
+  /** node-redis's nodes by `host:port`: their clients are shared with cachex. */
+  readonly nodeByAddress?: ReadonlyMap<string, NodeRedisClusterNodeLike>
+  /** node-redis's options: `defaults` and `nodeAddressMap` for the nodes cachex connects to itself. */
+  readonly _options?: { defaults?: object; nodeAddressMap?: unknown }
+  /** node-redis's slot map, told to rediscover the cluster when cachex saw it change. */
+  readonly _slots?: {
+    rediscover?(startWith?: unknown, excludedAddresses?: ReadonlySet<string>): Promise<unknown>
+  }
+}
+
+/** A node client seen through cachex's command options (bytes, or text). */
+export type NodeSender = {
+  sendCommand(args: ReadonlyArray<RedisArgument>, options?: object): Promise<unknown>
+}
+
+/** Replica health, from its own `INFO replication`. */
+export interface ReplicaState {
+  /** `master_link_status:up`. */
+  linkUp: boolean
+  /** It synchronised with its primary since it started (its data is whole, if old). */
+  synced: boolean
+}
+
+/** One cluster node as cachex routes to it. */
+export interface NodeHandle {
+  /** `host:port`, as the cluster announces it (`CLUSTER SLOTS`, `MOVED`, `ASK`). */
+  readonly address: string
+  readonly host: string
+  readonly port: number
+  /** The client that reaches it: node-redis's own for this node, or one cachex opened. */
+  client: NodeRedisNodeClientLike | undefined
+  /** `client` with cachex's command options (replies as bytes, or as text). */
+  sender: Sender<NodeSender> | undefined
+  /** cachex opened `client` (node-redis has none for this node) and closes it. */
+  own: boolean
+  /** The client is in `READONLY` mode: it may read from a replica. */
+  readonlyClient: boolean
+  /**
+   * Known to be down: its probe went unanswered for `socketTimeout`, or its connection is lost.
+   * Calls to it fail at once until it answers again.
+   */
+  down: boolean
+  /** Why it is down, for messages. */
+  downReason: string
+  /** When the probe (`PING`) in flight was sent, or 0. */
+  probeSince: number
+  /** When it last failed (0 never): it is not asked for the slot map for a while after. */
+  failedAt: number
+  /** When a call last went to it outside the slot map (an `ASK` target), for closing idle clients. */
+  usedAt: number
+  /** For a replica cachex reads from: its health at the last check, `undefined` until known. */
+  replica: ReplicaState | undefined
+  /** `host:port` of its socket (after `nodeAddressMap`), to match node-redis's node events. */
+  readonly socketKey: string
+}
+
+/** Each node client with cachex's command options, made once per client. */
+const SENDERS = new WeakMap<NodeRedisNodeClientLike, Sender<NodeSender>>()
+
+/**
+ * `client` with cachex's command options set once: passing them on each call costs node-redis
+ * more than half its throughput on one node client (measured: 200k against 460k GET/s).
+ */
+export function senderOf(client: NodeRedisNodeClientLike): Sender<NodeSender> {
+  let sender = SENDERS.get(client)
+  if (sender === undefined) {
+    sender = new Sender<NodeSender>(client, (options) => ({
+      sendCommand: (args, extra) =>
+        client.sendCommand(args, extra === undefined ? options : { ...options, ...extra }),
+    }))
+    SENDERS.set(client, sender)
+  }
+  return sender
+}
+
+/** Options of `NodeClients`. */
+export interface NodeClientsOptions {
+  cluster: NodeRedisClusterLike
+  /** node-redis client options for the nodes cachex connects to itself; `undefined`: it cannot. */
+  nodeDefaults: Record<string, unknown> | undefined
+  /** node-redis's `nodeAddressMap` (an object or a function), if any. */
+  nodeAddressMap: unknown
+  /** Open cachex's own clients in `READONLY` mode (they may read from a replica). */
+  readFromReplicas: boolean
+  /** How long closing a client may take before it is destroyed. */
+  closeTimeoutMs: number
+  /** How long cachex's own connects may take. */
+  connectTimeoutMs: number
+  /** Where the cluster is, for messages. */
+  where: string
+  /** A client cachex opened reported an error: the node may be in trouble. */
+  onTrouble(node: NodeHandle): void
+  /** A client cachex opened is ready again after a reconnection. */
+  onReady(node: NodeHandle): void
+  /** A node's client was set, replaced or dropped. */
+  onClientChange(node: NodeHandle): void
+}
+
+/**
+ * The handle of each cluster node cachex knows (`handle`), and its client: resolved on demand
+ * (`connect`) to node-redis's client of the node, or to one cachex opens with the cluster's node
+ * options; switched back to node-redis's once it has one (`adopt`); closed when idle out of the
+ * map (`closeIdle`) or when the connection closes (`close`).
+ */
+export class NodeClients {
+  readonly #options: NodeClientsOptions
+  readonly #handles = new Map<string, NodeHandle>()
+  readonly #connecting = new Map<NodeHandle, Promise<void>>()
+  #closed = false
+
+  constructor(options: NodeClientsOptions) {
+    this.#options = options
+  }
+
+  /** Every node handle made so far. */
+  all(): IterableIterator<NodeHandle> {
+    return this.#handles.values()
+  }
+
+  /** The handle of the node at `address` (`host:port`), made when it is new. */
+  handle(address: string): NodeHandle {
+    const known = this.#handles.get(address)
+    if (known !== undefined) return known
+    const colon = address.lastIndexOf(':')
+    const host = address.slice(0, colon)
+    const port = Number(address.slice(colon + 1))
+    const mapped = this.#mapAddress(address)
+    const handle: NodeHandle = {
+      address,
+      host,
+      port,
+      client: undefined,
+      sender: undefined,
+      own: false,
+      readonlyClient: false,
+      down: false,
+      downReason: '',
+      probeSince: 0,
+      failedAt: 0,
+      usedAt: 0,
+      replica: undefined,
+      socketKey: mapped === undefined ? address : `${mapped.host}:${mapped.port}`,
+    }
+    this.#handles.set(address, handle)
+    return handle
+  }
+
+  /** The handle whose socket is node-redis's node event `info` (`{ host, port }`), if any. */
+  bySocket(info: unknown): NodeHandle | undefined {
+    const { host, port } = (info ?? {}) as { host?: string; port?: number }
+    const key = `${host}:${port}`
+    for (const node of this.#handles.values()) if (node.socketKey === key) return node
+    return undefined
+  }
+
+  /** Resolves `node`'s client: node-redis's for it, or one cachex opens (one attempt at a time). */
+  connect(node: NodeHandle): Promise<void> {
+    if (node.sender !== undefined && node.client?.isOpen !== false) return Promise.resolve()
+    let connecting = this.#connecting.get(node)
+    if (connecting === undefined) {
+      connecting = this.#resolve(node).finally(() => this.#connecting.delete(node))
+      this.#connecting.set(node, connecting)
+    }
+    return connecting
+  }
+
+  /** node-redis closed a client under cachex: forget the closed clients, so they are resolved again. */
+  forgetClosed(): void {
+    for (const node of this.#handles.values()) {
+      if (node.client !== undefined && node.client.isOpen === false) this.set(node, undefined)
+    }
+  }
+
+  /** Switches nodes from cachex's own clients to node-redis's, once node-redis has one. */
+  adopt(): void {
+    for (const node of this.#handles.values()) {
+      if (!node.own || node.client === undefined) continue
+      const known = this.#options.cluster.nodeByAddress?.get(node.address)
+      const client = known?.client
+      if (client === undefined || client.isReady !== true) continue
+      if (this.#options.readFromReplicas && node.readonlyClient && known?.readonly !== true)
+        continue
+      const mine = node.client
+      this.set(node, client, false, known?.readonly === true)
+      void this.#closeClient(mine)
+    }
+  }
+
+  /** Closes the clients cachex opened for nodes out of `inUse` and unused for `idleMs`. */
+  closeIdle(inUse: ReadonlySet<NodeHandle>, idleMs: number): void {
+    const now = performance.now()
+    for (const node of this.#handles.values()) {
+      if (!inUse.has(node) && node.own && now - node.usedAt > idleMs) {
+        const client = node.client
+        this.set(node, undefined)
+        if (client !== undefined) void this.#closeClient(client)
+      }
+    }
+  }
+
+  /** Closes the clients cachex opened; no client is opened after. */
+  async close(): Promise<void> {
+    this.#closed = true
+    const own = [...this.#handles.values()].filter((node) => node.own && node.client !== undefined)
+    await Promise.all(own.map((node) => this.#closeClient(node.client as NodeRedisNodeClientLike)))
+  }
+
+  /** Sets (or, `undefined`, drops) `node`'s client: whether cachex owns it, whether `READONLY`. */
+  set(
+    node: NodeHandle,
+    client: NodeRedisNodeClientLike | undefined,
+    own = false,
+    readonlyClient = false,
+  ): void {
+    node.client = client
+    node.own = client !== undefined && own
+    node.readonlyClient = client !== undefined && readonlyClient
+    node.sender = client === undefined ? undefined : senderOf(client)
+    this.#options.onClientChange(node)
+  }
+
+  async #resolve(node: NodeHandle): Promise<void> {
+    const cluster = this.#options.cluster
+    const known = cluster.nodeByAddress?.get(node.address)
+    if (known !== undefined) {
+      try {
+        const client = known.client ?? (await cluster.nodeClient(known))
+        if (client.isOpen !== false) {
+          this.set(node, client, false, known.readonly === true)
+          return
+        }
+      } catch {
+        // node-redis could not connect it: try a client of cachex's own.
+      }
+    }
+    await this.#open(node)
+  }
+
+  /** Opens cachex's own client to `node`, with the cluster's node options; waits for it (bounded). */
+  async #open(node: NodeHandle): Promise<void> {
+    const defaults = this.#options.nodeDefaults
+    if (defaults === undefined) {
+      throw new ConnectionError(
+        `cannot reach the cluster node ${node.address}: it is not in node-redis's slot map`,
+      )
+    }
+    const base = (defaults.socket ?? {}) as object
+    const client = createClient({
+      ...defaults,
+      socket: {
+        ...base,
+        ...(this.#mapAddress(node.address) ?? { host: node.host, port: node.port }),
+      },
+      readonly: this.#options.readFromReplicas,
+    } as never) as unknown as NodeRedisNodeClientLike & {
+      connect(): Promise<unknown>
+      destroy(): void
+      on(event: string, listener: (...args: unknown[]) => void): unknown
+    }
+    client.on('error', () => this.#options.onTrouble(node))
+    try {
+      await within(
+        client.connect(),
+        this.#options.connectTimeoutMs,
+        `connecting to ${node.address}`,
+      )
+    } catch (error) {
+      client.destroy()
+      throw new ConnectionError(`could not connect to the cluster node ${node.address}`, {
+        cause: error,
+      })
+    }
+    if (this.#closed) {
+      client.destroy()
+      throw new ConnectionError(`the connection to ${this.#options.where} is closed`)
+    }
+    // Another call may have resolved it meanwhile.
+    if (node.sender !== undefined && node.client?.isOpen !== false) {
+      void this.#closeClient(client)
+      return
+    }
+    this.set(node, client, true, this.#options.readFromReplicas)
+    // Back after a reconnection (the first connection is checked when the node joins the map).
+    client.on('ready', () => {
+      if (node.client === client) this.#options.onReady(node)
+    })
+  }
+
+  #closeClient(client: NodeRedisNodeClientLike): Promise<void> {
+    const c = client as NodeRedisNodeClientLike & { close?(): Promise<unknown>; destroy?(): void }
+    if (c.close === undefined) {
+      c.destroy?.()
+      return Promise.resolve()
+    }
+    return closeWithin(
+      () => (c.close as () => Promise<unknown>).call(c),
+      () => c.destroy?.(),
+      this.#options.closeTimeoutMs,
+    )
+  }
+
+  /** node-redis's `nodeAddressMap` applied to `address`, as node-redis applies it. */
+  #mapAddress(address: string): { host: string; port: number } | undefined {
+    const map = this.#options.nodeAddressMap
+    if (typeof map === 'function')
+      return (map as (a: string) => { host: string; port: number })(address)
+    if (typeof map === 'object' && map !== null) {
+      return (map as Record<string, { host: string; port: number } | undefined>)[address]
+    }
+    return undefined
+  }
+}

@@ -1,0 +1,142 @@
+import { type ConnectionOptions, InvalidArgumentError } from '@cachex/core'
+import { createCluster } from '@redis/client'
+import type { NodeRedisClusterLike } from './_cluster-nodes.ts'
+import { parseLocation } from './_location.ts'
+import { parseRedisUrl, redactUrl } from './url.ts'
+
+/** Options of the `cluster` factory: a Redis Cluster, reached through seed nodes or a cluster you made. */
+export interface ClusterOptions extends ConnectionOptions {
+  /**
+   * The seed nodes: a list of `redis://` / `rediss://` URLs, or one string of comma-separated URLs
+   * (any node will do; the rest of the cluster is discovered from it), or an existing node-redis
+   * cluster (`createCluster()`), closed by `close()` only with `closeConnection: true`. A user
+   * name and password in a URL apply to every node. No default: a cluster needs seeds.
+   */
+  location?: ConnectionOptions['location']
+  /** Password for every node, used where no seed URL has one. @default none */
+  password?: string
+  /**
+   * Seconds to wait for the cluster: the discovery of its slot map and, for each node, a TCP
+   * connection. @default 5
+   */
+  socketConnectTimeout?: number
+  /** Seconds one call may take (a split command counts as one call); `null` for no bound. @default 5 */
+  socketTimeout?: number | null
+  /**
+   * Extra node-redis client options for every node connection (node-redis `defaults`): `socket`
+   * TLS files (`ca`, `cert`, `key`), `RESP`… @default {}
+   */
+  clientOptions?: Record<string, unknown>
+  /** Not used: node-redis keeps one connection per cluster node and pipelines on it. */
+  connectionPool?: Record<string, unknown>
+  /** Closes a cluster handed in as `location` when this connection is closed. @default false */
+  closeConnection?: boolean
+  /**
+   * Send read-only commands (`get`, `getMany`, `ttl`…) to the nodes of the key's shard in turn,
+   * replicas included (node-redis `useReplicas`). A replica takes reads only while it reports
+   * `role:slave` with `master_link_status:up` (checked every second, and again whenever its
+   * connection comes back), so one that restarted empty gets none until it has resynchronised;
+   * while the shard's primary is down, a replica that had synchronised keeps serving. Replicas lag
+   * behind their primary, so a read right after a write may miss it. @default false
+   */
+  readFromReplicas?: boolean
+  /**
+   * Extra `createCluster()` options, such as `nodeAddressMap` (for nodes behind NAT or Docker;
+   * cachex applies it to the nodes it connects to itself too) or `maxCommandRedirections` (how
+   * many `MOVED`/`ASK` one call follows, 16 by default). cachex sets
+   * `topologyRefreshOnReconnectionAttemptStrategy` to 1000 (node-redis rediscovers its own slot
+   * map, used for key-less commands, one second after a node starts reconnecting, instead of
+   * five); set it here to change that.
+   * @default {}
+   */
+  clusterOptions?: Record<string, unknown>
+}
+
+/** How soon node-redis rediscovers its own slot map after a node starts reconnecting. */
+const DEFAULT_TOPOLOGY_REFRESH_MS = 1000
+
+/** Whether `value` looks like a node-redis cluster (`createCluster()`) handed in by the user. */
+export function isNodeRedisCluster(value: unknown): value is NodeRedisClusterLike {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as NodeRedisClusterLike).sendCommand === 'function' &&
+    typeof (value as NodeRedisClusterLike).nodeClient === 'function' &&
+    typeof (value as NodeRedisClusterLike).getSlotRandomNode === 'function'
+  )
+}
+
+/** A node-redis cluster made from the seed URLs of `location`, and how to talk about it. */
+export function clusterFromSeeds(
+  options: ClusterOptions,
+  connectTimeoutMs: number,
+): { cluster: NodeRedisClusterLike; secrets: string[]; where: string } {
+  const location = options.location
+  const urls = seedUrls(location)
+  const seeds = urls.map((url) => ({ url, address: parseRedisUrl(url) }))
+  for (const { url, address } of seeds) {
+    if (address.path !== undefined) {
+      throw new InvalidArgumentError(
+        `a cluster node is reached over TCP, not a Unix socket: ${redactUrl(url)}`,
+      )
+    }
+    if (address.database !== 0) {
+      throw new InvalidArgumentError(
+        `Redis Cluster has only database 0, got ${address.database} in ${redactUrl(url)}`,
+      )
+    }
+  }
+  const withAuth = seeds.find(({ address }) => address.password !== undefined)?.address
+  const password = withAuth?.password ?? options.password
+  const username = withAuth?.username ?? seeds.find((s) => s.address.username)?.address.username
+  const secrets = [
+    ...new Set(
+      [options.password, ...seeds.map((s) => s.address.password)].filter(
+        (p): p is string => typeof p === 'string' && p !== '',
+      ),
+    ),
+  ]
+  const where = `the cluster at ${urls.map(redactUrl).join(', ')}`
+  const tls = seeds.some(({ address }) => address.tls)
+  const extra = (options.clientOptions ?? {}) as { socket?: object }
+  const cluster = createCluster({
+    rootNodes: seeds.map(({ address }) => ({
+      socket: { host: address.host, port: address.port },
+    })),
+    // What every node connection gets; rootNodes only serve the discovery.
+    defaults: {
+      ...extra,
+      username,
+      password,
+      // A node that is down fails its commands at once instead of queueing them.
+      disableOfflineQueue: true,
+      socket: {
+        connectTimeout: connectTimeoutMs,
+        ...(tls ? { tls: true as const } : {}),
+        ...extra.socket,
+      },
+    },
+    useReplicas: options.readFromReplicas ?? false,
+    topologyRefreshOnReconnectionAttemptStrategy: DEFAULT_TOPOLOGY_REFRESH_MS,
+    ...options.clusterOptions,
+  } as never) as unknown as NodeRedisClusterLike
+  return { cluster, secrets, where }
+}
+
+function seedUrls(location: ClusterOptions['location']): string[] {
+  if (location === undefined) {
+    throw new InvalidArgumentError(
+      'the cluster connection needs location: the seed node URLs (or a node-redis cluster)',
+    )
+  }
+  const urls = parseLocation(location)
+  if (urls === undefined) {
+    throw new InvalidArgumentError(
+      'location must be a list of seed node URLs, a comma-separated string of them, or a node-redis cluster',
+    )
+  }
+  if (urls.length === 0) {
+    throw new InvalidArgumentError('the cluster connection needs at least one seed node URL')
+  }
+  return urls
+}

@@ -1,0 +1,77 @@
+import type { ClosedError } from '@cachex/core'
+import { Breaker, closedError } from './_connect.ts'
+
+/** What a `Lifecycle` asks of the topology it guards. */
+export interface LifecycleOptions {
+  /** Where the connection goes, for messages (passwords redacted); `undefined`: say nothing. */
+  where: string | undefined
+  /** Whether a call may go now: connected and ready (not asked once closed). */
+  ready(): boolean
+  /** One attempt to get ready, bounded by `socketConnectTimeout`. */
+  connect(): Promise<void>
+  /** The message of an error, passwords redacted. */
+  describe(error: unknown): string
+  /**
+   * The error a call rejects with at once while the connection is known down, or `undefined`
+   * to connect; for a topology that tracks its health itself. Without it, a failed `connect()`
+   * trips the lifecycle's `breaker`: calls then reject at once while `connect()` is retried in
+   * the background, `reconnectDelay` apart.
+   */
+  refuse?(): Error | undefined
+}
+
+/**
+ * The lifecycle of one connection, the same for every topology: closed or not, and the guard
+ * every call passes — run now when ready, reject at once when closed or known down, otherwise
+ * wait for one bounded attempt to connect.
+ */
+export class Lifecycle {
+  /** Set by `close()`; never cleared. */
+  closed = false
+  /** Open while the last attempt to connect failed (unless the topology refuses itself). */
+  readonly breaker = new Breaker()
+  readonly #options: LifecycleOptions
+
+  constructor(options: LifecycleOptions) {
+    this.#options = options
+  }
+
+  /** Whether a call may go now: not closed, and ready. */
+  get open(): boolean {
+    return !this.closed && this.#options.ready()
+  }
+
+  /**
+   * Resolves when a call may go: at once when ready; rejects at once when closed or known down;
+   * otherwise after one bounded attempt to connect (shared by the calls that arrive meanwhile).
+   */
+  whenReady(): Promise<void> {
+    const options = this.#options
+    if (this.closed) return Promise.reject(this.closedError())
+    if (options.ready()) return Promise.resolve()
+    if (options.refuse !== undefined) {
+      const refused = options.refuse()
+      return refused !== undefined ? Promise.reject(refused) : options.connect()
+    }
+    if (this.breaker.isDown) {
+      return Promise.reject(this.breaker.error(options.where ?? 'the connection', options.describe))
+    }
+    return options.connect().catch((error: unknown) => {
+      if (!this.closed) this.breaker.down(error, options.connect)
+      throw error
+    })
+  }
+
+  /** Marks the connection closed and stops the breaker; `false` when it already was. */
+  close(): boolean {
+    if (this.closed) return false
+    this.closed = true
+    this.breaker.close()
+    return true
+  }
+
+  /** The error every call of a closed connection rejects with. */
+  closedError(): ClosedError {
+    return closedError(this.#options.where)
+  }
+}

@@ -1,0 +1,94 @@
+import { ErrorReply } from '@redis/client'
+import type { NodeClients, NodeHandle, NodeSender } from './_cluster-nodes.ts'
+import { within } from './_connect.ts'
+import { isClientClosed } from './_errors.ts'
+import type { Sender } from './_options.ts'
+import { replicaStateOf, type Shard, setAllReaders, setReadersOf } from './_slot-map.ts'
+
+// How each cluster node is doing: a `PING` probe marks it down or up, an `INFO replication`
+// check lets a replica into the read rotation or out of it. The state lives on the node handles;
+// the read rotations of the current map (`shards()`) follow it.
+
+/** What the probes and checks use of the topology. */
+export interface HealthContext {
+  nodes: NodeClients
+  /** The shards of the current slot map (it is replaced on each change). */
+  shards(): ReadonlyMap<string, Shard>
+  /** How long one `INFO replication` may take. */
+  askTimeoutMs: number
+}
+
+/** `PING`s `node`; its answer clears `down`, a lost connection sets it. Never rejects. */
+export function probe(context: HealthContext, node: NodeHandle): Promise<void> {
+  const sent = performance.now()
+  node.probeSince = sent
+  return context.nodes
+    .connect(node)
+    .then(() => (node.sender as Sender<NodeSender>).as(false).sendCommand(['PING']))
+    .then(
+      () => {
+        if (node.probeSince === sent) node.probeSince = 0
+        if (node.down) {
+          node.down = false
+          node.downReason = ''
+          setAllReaders(context.shards())
+        }
+      },
+      (error: unknown) => {
+        if (node.probeSince === sent) node.probeSince = 0
+        if (isClientClosed(error)) {
+          // node-redis dropped its client: resolve it again at the next probe.
+          context.nodes.set(node, undefined)
+          return
+        }
+        if (error instanceof ErrorReply) {
+          // An error reply is an answer (LOADING, MASTERDOWN…): the node is up.
+          if (node.down) {
+            node.down = false
+            setAllReaders(context.shards())
+          }
+          return
+        }
+        markDown(node, error instanceof Error ? error.message : String(error), context.shards())
+        setAllReaders(context.shards())
+      },
+    )
+}
+
+/** Marks `node` down for `reason` (its calls fail at once); a replica is checked again after. */
+export function markDown(
+  node: NodeHandle,
+  reason: string,
+  shards: ReadonlyMap<string, Shard>,
+): void {
+  node.down = true
+  node.downReason = reason
+  node.failedAt = performance.now()
+  if (node.replica !== undefined && shards.get(node.address) === undefined) {
+    // A replica that comes back is checked again before it serves reads.
+    node.replica = undefined
+  }
+}
+
+/** Asks a replica for `INFO replication`; it serves reads only when it reports a live link. */
+export async function checkReplica(context: HealthContext, node: NodeHandle): Promise<void> {
+  let state: ReturnType<typeof replicaStateOf>
+  try {
+    await context.nodes.connect(node)
+    const info = String(
+      await within(
+        (node.sender as Sender<NodeSender>).as(true).sendCommand(['INFO', 'replication']),
+        context.askTimeoutMs,
+        `INFO replication on ${node.address}`,
+      ),
+    )
+    state = replicaStateOf(info)
+  } catch {
+    state = undefined
+  }
+  const before = node.replica
+  node.replica = state
+  if (before?.linkUp !== state?.linkUp || before?.synced !== state?.synced) {
+    setReadersOf(context.shards(), node)
+  }
+}

@@ -1,0 +1,110 @@
+import type { RedisArgument } from '@cachex/core'
+import { ErrorReply } from '@redis/client'
+import { isClientClosed } from './_errors.ts'
+import { type Kind, keyByKey, MSET } from './_routing.ts'
+import type { Topology } from './_topology.ts'
+
+// What a cluster call does when a node answers `MOVED`, `ASK` or `TRYAGAIN` instead of a reply.
+
+/** The first wait before a `TRYAGAIN` is retried, then doubled up to `TRYAGAIN_MAX_MS`. */
+const TRYAGAIN_FIRST_MS = 10
+const TRYAGAIN_MAX_MS = 100
+/** How many times a split read or delete retries `TRYAGAIN` whole before going key by key. */
+const TRYAGAIN_WHOLE = 3
+
+/** What following a redirection needs of the cluster connection. */
+export interface RedirectContext {
+  topology: Topology
+  /** How many `MOVED`/`ASK` one call follows (`maxCommandRedirections`). */
+  maxRedirects: number
+  /** How long a call may retry `TRYAGAIN`: most of `socketTimeout`. */
+  retryBudgetMs: number
+  /** Whether the connection is closed: nothing is followed then. */
+  closed(): boolean
+  /** One attempt: to the node cachex's map names for `slot`. */
+  sendOnce(slot: number, readonly: boolean, args: RedisArgument[], text: boolean): Promise<unknown>
+  /** Sends a single-slot command by its key, following redirections itself. */
+  send(
+    key: RedisArgument | undefined,
+    readonly: boolean,
+    args: RedisArgument[],
+    text: boolean,
+  ): Promise<unknown>
+}
+
+/**
+ * Follows what a node answered instead of a reply, bounded by `maxCommandRedirections` and, for
+ * `TRYAGAIN`, by most of `socketTimeout`:
+ * - `MOVED <slot> <host:port>`: the slot lives there now; the map says so at once for that slot
+ *   and is refreshed soon, and the command goes there — to any address, connecting when needed.
+ * - `ASK <slot> <host:port>`: the key is being migrated; the command goes there after
+ *   `ASKING`, even to a primary that owns no slot yet (node-redis finds only slot owners).
+ * - `TRYAGAIN`: a multi-key command met a slot half migrated; retried after 10 ms, doubling up
+ *   to 100 ms, until the migration of the slot is done. A part of a split read or delete
+ *   (`MGET`, `EXISTS`, `TOUCH`, `DEL`, `UNLINK`: `kind`) that still meets it after 3 tries runs
+ *   one key at a time instead (each key then follows its own `ASK`), as a migration left half
+ *   done would otherwise fail it for as long as it lasts; `MSET` stays whole.
+ * - a node client closed under cachex (node-redis dropped the node): sent again through the map.
+ * Anything else is the call's error; a lost connection or `CLUSTERDOWN` also sets cachex
+ * watching the nodes and the slot map.
+ */
+export async function followRedirects(
+  context: RedirectContext,
+  first: unknown,
+  slot: number,
+  readonly: boolean,
+  args: RedisArgument[],
+  text: boolean,
+  kind?: Kind,
+): Promise<unknown> {
+  let error = first
+  let redirects = 0
+  let wait = TRYAGAIN_FIRST_MS
+  let retryingSince = 0
+  let tries = 0
+  for (;;) {
+    if (!(error instanceof Error) || context.closed()) throw error
+    const message = error.message
+    let reply: Promise<unknown>
+    if (error instanceof ErrorReply && message.startsWith('MOVED ')) {
+      if (++redirects > context.maxRedirects) throw error
+      reply = context.topology.sendTo(context.topology.moved(slot, target(message)), args, text)
+    } else if (error instanceof ErrorReply && message.startsWith('ASK ')) {
+      if (++redirects > context.maxRedirects) throw error
+      reply = context.topology.asking(context.topology.handle(target(message)), args, text)
+    } else if (error instanceof ErrorReply && message.startsWith('TRYAGAIN')) {
+      const now = performance.now()
+      retryingSince ||= now
+      if (++tries > TRYAGAIN_WHOLE && kind !== undefined && kind !== MSET && args.length > 2) {
+        return keyByKey(kind, args, (key, part) => context.send(key, readonly, part, text))
+      }
+      if (now - retryingSince + wait > context.retryBudgetMs) throw error
+      await delay(wait)
+      wait = Math.min(wait * 2, TRYAGAIN_MAX_MS)
+      reply = context.sendOnce(slot, readonly, args, text)
+    } else if (isClientClosed(error)) {
+      if (++redirects > context.maxRedirects) throw error
+      context.topology.forgetClosed()
+      reply = context.sendOnce(slot, readonly, args, text)
+    } else {
+      if (!(error instanceof ErrorReply) || message.startsWith('CLUSTERDOWN')) {
+        context.topology.watch()
+      }
+      throw error
+    }
+    try {
+      return await reply
+    } catch (next) {
+      error = next
+    }
+  }
+}
+
+/** The `host:port` of a `MOVED`/`ASK` reply: its last word. */
+function target(message: string): string {
+  return message.slice(message.lastIndexOf(' ') + 1).trim()
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}

@@ -1,0 +1,172 @@
+import type { ConnectionOptions, RedisArgument } from '@cachex/core'
+import { InvalidArgumentError } from '@cachex/core'
+import { parseLocation } from './_location.ts'
+import { parseRedisUrl, type RedisAddress, redactUrl } from './url.ts'
+
+/**
+ * `sentinelOptions` of the `sentinel` factory (django-redis's `SENTINEL_KWARGS`): how to reach
+ * the sentinels themselves, and how many connections to open to the nodes they report.
+ */
+export type SentinelConnectionOptions = {
+  /** Password of the sentinels (their `requirepass`); not the data nodes' password. @default none */
+  password?: string
+  /** ACL user of the sentinels, with `password`. @default none */
+  username?: string
+  /** Reach the sentinels over TLS. @default false */
+  tls?: boolean
+  /**
+   * Extra node-redis socket options for the sentinel connections, such as `ca`, `cert` and `key`
+   * for TLS. @default {}
+   */
+  socket?: Record<string, unknown>
+  /** Extra node-redis client options for the sentinel connections. @default {} */
+  clientOptions?: Record<string, unknown>
+  /**
+   * 0 runs every command on the primary; above 0, commands routed as `readonly` (the cache's
+   * reads) run on the replicas in the read rotation. Each node gets one pipelined connection
+   * (`connectionPool` makes it a pool); a handed-in `RedisSentinel` keeps its own pools. @default 1
+   */
+  replicaPoolSize?: number
+  /** Accepted for compatibility (1 or more): the primary gets one pipelined connection. @default 1 */
+  masterPoolSize?: number
+  /**
+   * Milliseconds between asks of the topology to the sentinels, on top of the notifications
+   * they publish (`+switch-master`, `+sdown`…) and of the asks after each; 0 relies on those
+   * alone. @default 0
+   */
+  scanInterval?: number
+  /**
+   * While the sentinels fail the primary over (or it is known down), writes wait for the new
+   * primary, at most `socketTimeout`, instead of rejecting at once with a `FailoverError`.
+   * @default false
+   */
+  waitForPrimary?: boolean
+}
+
+/** Options of the `sentinel` factory: a primary and replicas found through Redis Sentinel. */
+export interface SentinelOptions extends ConnectionOptions {
+  /**
+   * `redis://[[user]:password@]<service name>[/db]` (or `rediss://` for TLS to the data nodes):
+   * the host is the name the sentinels monitor (`sentinel monitor <name> …`), the path the
+   * database; the user and password are the data nodes' (`password` fills in where the URL has
+   * none). An existing node-redis `RedisSentinel` is used as it is.
+   * @default none (required)
+   */
+  location?: ConnectionOptions['location']
+  /** The sentinels as `[host, port]` pairs; one that answers is enough. @default none (required) */
+  sentinels?: ReadonlyArray<readonly [string, number]>
+  /** How to reach the sentinels, and the pool sizes. @default {} */
+  sentinelOptions?: SentinelConnectionOptions
+}
+
+/** What the sentinel factory needs of a node-redis `RedisSentinel`. */
+export interface RedisSentinelLike {
+  sendCommand(
+    isReadonly: boolean | undefined,
+    args: ReadonlyArray<RedisArgument>,
+    options?: object,
+  ): Promise<unknown>
+  connect(): Promise<unknown>
+  close(): Promise<unknown>
+  destroy(): Promise<unknown>
+  getMasterNode(): { host: string; port: number } | undefined
+  getReplicaNodes(): Map<{ host: string; port: number }, number>
+  on(event: string, listener: (...args: unknown[]) => void): unknown
+  off(event: string, listener: (...args: unknown[]) => void): unknown
+  readonly isOpen: boolean
+  readonly isReady: boolean
+}
+
+/** Whether `value` looks like a node-redis `RedisSentinel`. */
+export function isRedisSentinel(value: unknown): value is RedisSentinelLike {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as RedisSentinelLike).sendCommand === 'function' &&
+    typeof (value as RedisSentinelLike).getMasterNode === 'function' &&
+    typeof (value as RedisSentinelLike).getReplicaNodes === 'function'
+  )
+}
+
+/** What the sentinel connection takes from its options, checked. */
+export interface SentinelSettings {
+  /** The `location` URL: the service name (its host), the database, the data nodes' credentials. */
+  address: RedisAddress
+  /** The service name the sentinels monitor. */
+  name: string
+  /** The sentinels given, to ask first. */
+  roots: Array<{ host: string; port: number }>
+  /** The data nodes' password: the URL's, else `password`. */
+  password: string | undefined
+  /** `sentinelOptions`, as given. */
+  extra: SentinelConnectionOptions
+  replicaPoolSize: number
+  scanIntervalMs: number
+  waitForPrimary: boolean
+}
+
+/** Checks the options of the sentinel connection (not a handed-in `RedisSentinel`). */
+export function sentinelSettings(options: SentinelOptions): SentinelSettings {
+  const extra = (options.sentinelOptions ?? {}) as SentinelConnectionOptions
+  const given = typeof options.location === 'string' ? parseLocation(options.location) : undefined
+  if (given?.length !== 1) {
+    throw new InvalidArgumentError(
+      "the sentinel connection needs location: 'redis://<service name>/<db>' (or a node-redis RedisSentinel)",
+    )
+  }
+  const location = given[0] as string
+  const address = parseRedisUrl(location)
+  if (address.path !== undefined) {
+    throw new InvalidArgumentError(
+      `the sentinel location names a service, not a socket: ${redactUrl(location)}`,
+    )
+  }
+  const roots = sentinelNodes(options.sentinels)
+  const replicaPoolSize = poolSize(extra.replicaPoolSize, 1, 'replicaPoolSize', 0)
+  poolSize(extra.masterPoolSize, 1, 'masterPoolSize', 1)
+  const scanInterval = extra.scanInterval ?? 0
+  if (typeof scanInterval !== 'number' || !Number.isFinite(scanInterval) || scanInterval < 0) {
+    throw new InvalidArgumentError('sentinelOptions.scanInterval must be 0 or more milliseconds')
+  }
+  const wait = extra.waitForPrimary ?? false
+  if (typeof wait !== 'boolean') {
+    throw new InvalidArgumentError('sentinelOptions.waitForPrimary must be true or false')
+  }
+  return {
+    address,
+    name: address.host as string,
+    roots,
+    password: address.password ?? options.password,
+    extra,
+    replicaPoolSize,
+    scanIntervalMs: scanInterval,
+    waitForPrimary: wait,
+  }
+}
+
+function sentinelNodes(
+  sentinels: SentinelOptions['sentinels'] | undefined,
+): Array<{ host: string; port: number }> {
+  if (!Array.isArray(sentinels) || sentinels.length === 0) {
+    throw new InvalidArgumentError(
+      'the sentinel connection needs sentinels: a list of [host, port] pairs',
+    )
+  }
+  return sentinels.map((pair: unknown) => {
+    const [host, port] = Array.isArray(pair) ? pair : []
+    if (typeof host !== 'string' || host === '' || !Number.isInteger(port) || port <= 0) {
+      throw new InvalidArgumentError(
+        `each sentinel must be a [host, port] pair, got ${JSON.stringify(pair)}`,
+      )
+    }
+    return { host, port: port as number }
+  })
+}
+
+function poolSize(value: unknown, fallback: number, what: string, min: number): number {
+  const size = value ?? fallback
+  if (typeof size !== 'number' || !Number.isInteger(size) || size < min) {
+    throw new InvalidArgumentError(`sentinelOptions.${what} must be a whole number, ${min} or more`)
+  }
+  return size
+}

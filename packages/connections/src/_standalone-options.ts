@@ -1,0 +1,134 @@
+import { type ConnectionOptions, InvalidArgumentError, type RedisArgument } from '@cachex/core'
+import { createClient, createClientPool } from '@redis/client'
+import { reconnectDelay } from './_connect.ts'
+import { DEFAULT_URL, parseLocation } from './_location.ts'
+import { parseRedisUrl, redactUrl } from './url.ts'
+
+/** What the standalone factory needs of a node-redis client or client pool. */
+export interface NodeRedisClientLike {
+  sendCommand(args: ReadonlyArray<RedisArgument>, options?: object): Promise<unknown>
+  connect(): Promise<unknown>
+  close(): Promise<unknown>
+  destroy(): void
+  on(event: string, listener: (...args: unknown[]) => void): unknown
+  readonly isOpen: boolean
+  readonly isReady?: boolean
+}
+
+/** Options of the `standalone` factory: one Redis server, reached by URL or through a client you made. */
+export interface StandaloneOptions extends ConnectionOptions {
+  /**
+   * A `redis://`, `rediss://` or `unix://` URL, or an existing node-redis client or client pool.
+   * @default 'redis://127.0.0.1:6379/0'
+   */
+  location?: ConnectionOptions['location']
+}
+
+/** Whether `value` looks like a node-redis client or client pool handed in by the user. */
+export function isNodeRedisClient(value: unknown): value is NodeRedisClientLike {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as NodeRedisClientLike).sendCommand === 'function' &&
+    typeof (value as NodeRedisClientLike).connect === 'function'
+  )
+}
+
+/** The client of a standalone connection, and how to talk about it. */
+export interface ClientSource {
+  /** The client (or pool) to use first. */
+  client: NodeRedisClientLike
+  /**
+   * Makes a new client for the URL, to replace one that timed out; `undefined` for a client the
+   * user handed in, which cachex never destroys.
+   */
+  makeClient: (() => NodeRedisClientLike) | undefined
+  /** Whether `close()` closes the client: always for one cachex made, else `closeConnection`. */
+  closeClient: boolean
+  /** Whether it is a client pool (a handed-in pool, or `connectionPool` set). */
+  isPool: boolean
+  /** Whether the URL asked for TLS (`rediss://`). */
+  tls: boolean
+  /** The passwords that must never appear in a message. */
+  secrets: string[]
+  /** The URL, password redacted, or "the given client", for messages. */
+  where: string
+}
+
+/**
+ * The client of the standalone connection for `options.location`: the node-redis client or pool
+ * handed in, or one made for the one URL listed — its address, database and credentials, no
+ * offline queue, `socketConnectTimeout` and cachex's reconnection backoff, `clientOptions` on
+ * top. Refuses a location that is not exactly one URL.
+ */
+export function clientSource(options: StandaloneOptions, connectTimeoutMs: number): ClientSource {
+  const location = options.location ?? DEFAULT_URL
+  if (isNodeRedisClient(location)) {
+    return {
+      client: location,
+      makeClient: undefined,
+      closeClient: options.closeConnection ?? false,
+      isPool: !('isReady' in location),
+      tls: false,
+      secrets: options.password ? [options.password] : [],
+      where: 'the given client',
+    }
+  }
+  const url = singleUrl(location)
+  const address = parseRedisUrl(url)
+  const password = address.password ?? options.password
+  const extra = (options.clientOptions ?? {}) as { socket?: object }
+  const socket = address.path
+    ? { path: address.path }
+    : { host: address.host, port: address.port, ...(address.tls ? { tls: true as const } : {}) }
+  const clientOptions = {
+    ...extra,
+    username: address.username,
+    password,
+    database: address.database,
+    disableOfflineQueue: true,
+    socket: {
+      ...socket,
+      connectTimeout: connectTimeoutMs,
+      // Retry for as long as the connection is open, with a short backoff: the circuit
+      // breaker relies on the client reconnecting by itself.
+      reconnectStrategy: reconnectDelay,
+      ...extra.socket,
+    },
+  }
+  const pool = options.connectionPool
+  const makeClient = () =>
+    (pool !== undefined
+      ? createClientPool(clientOptions as never, pool as never)
+      : createClient(clientOptions as never)) as unknown as NodeRedisClientLike
+  return {
+    client: makeClient(),
+    makeClient,
+    closeClient: true,
+    isPool: pool !== undefined,
+    tls: address.tls,
+    secrets: password ? [password] : [],
+    where: redactUrl(url),
+  }
+}
+
+/**
+ * The one URL of `location`. A comma-separated string drops its blank parts; a list counts
+ * every entry, blank ones included (`['redis://a', '']` is two entries, refused).
+ */
+function singleUrl(location: unknown): string {
+  const urls = parseLocation(location)
+  if (urls === undefined) {
+    throw new InvalidArgumentError(
+      'location must be a Redis URL, a list of URLs, or a node-redis client or client pool',
+    )
+  }
+  const count = Array.isArray(location) ? location.length : urls.length
+  if (count !== 1) {
+    throw new InvalidArgumentError(
+      `the standalone connection takes one URL, got ${count}; use the replica factory for a primary with replicas`,
+    )
+  }
+  // A one-entry list holding a blank: `parseRedisUrl('')` refuses it as an invalid URL.
+  return urls[0] ?? ''
+}
