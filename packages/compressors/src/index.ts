@@ -1,4 +1,4 @@
-export type { CompressorOptions } from './_zlib-family.ts'
+export type { CompressorOptions } from './types.ts'
 export type { BrotliOptions } from './brotli.ts'
 export { brotliCompressor } from './brotli.ts'
 export type { GzipOptions } from './gzip.ts'

@@ -17,6 +17,8 @@ export type {
   ZRangeOptions,
 } from './cache.ts'
 export { Cache } from './cache.ts'
+export type { CompressorDefinition, SerializerDefinition } from './define.ts'
+export { defineCompressor, defineSerializer } from './define.ts'
 export {
   BackpressureError,
   CachexError,
