@@ -74,9 +74,9 @@ describe('defineCompressor', () => {
       InvalidArgumentError,
     )
     expect(() => defineCompressor({ ...ok, magic: Buffer.alloc(0) })).toThrow(/magic/)
-    expect(() =>
-      defineCompressor({ ...ok, magic: Buffer.from([1]), matches: () => true }),
-    ).toThrow(/not both/)
+    expect(() => defineCompressor({ ...ok, magic: Buffer.from([1]), matches: () => true })).toThrow(
+      /not both/,
+    )
   })
 })
 
