@@ -90,7 +90,7 @@ import {
   PyUUID,
   PyZoneInfo,
   unpickledZone,
-} from './_pickle-values.ts'
+} from './py-values.ts'
 
 const HIGHEST_PROTOCOL = 5
 // Python 3.11 refuses to convert decimal text of more digits than this to an int (and V8's

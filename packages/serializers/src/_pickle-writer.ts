@@ -63,7 +63,7 @@ import {
   PytzTimezone,
   PyUUID,
   PyZoneInfo,
-} from './_pickle-values.ts'
+} from './py-values.ts'
 
 const BATCHSIZE = 1000
 const FRAME_SIZE_TARGET = 64 * 1024

@@ -9,7 +9,7 @@ export type {
   PickleClasses,
   PickledInstance,
 } from './_pickle-classes.ts'
-export type { PyTzInfo } from './_pickle-values.ts'
+export type { PyTzInfo } from './py-values.ts'
 export {
   PyDate,
   PyDateTime,
@@ -24,7 +24,7 @@ export {
   PyUUID,
   PyZoneInfo,
   tuple,
-} from './_pickle-values.ts'
+} from './py-values.ts'
 
 /** Options of `pickleSerializer`. */
 export interface PickleOptions {
