@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type Serializer } from '@cachex/core'
+import { defineSerializer, InvalidArgumentError, type Serializer } from '@cachex/core'
 import { classTable, type PickleClasses } from './_pickle-classes.ts'
 import { loadPickle, RESERVED_GLOBALS } from './_pickle-reader.ts'
 import { dumpPickle } from './_pickle-writer.ts'
@@ -83,9 +83,9 @@ export function pickleSerializer(options: PickleOptions = {}): Serializer {
     )
   }
   const classes = classTable(options.classes, RESERVED_GLOBALS)
-  return {
+  return defineSerializer({
     name: 'pickle',
     serialize: (value) => dumpPickle(value, protocol, classes),
     deserialize: (data) => loadPickle(data, classes),
-  }
+  })
 }
