@@ -139,3 +139,24 @@ export function declaredSizesEnforced(data: Buffer): { bound: FrameBound; input:
   const input = parts.length === 0 ? data : Buffer.concat([...parts, data.subarray(copied)])
   return { bound: { bound, slack, declared }, input }
 }
+
+/**
+ * Puts the content size into a zstd frame header that lacks it (RFC 8878 §3.1.1.1): a streaming
+ * encoder leaves it out. The blocks are untouched; only the Frame_Header_Descriptor's
+ * Frame_Content_Size_Flag is set and the 4- or 8-byte field is inserted after the window and
+ * dictionary fields.
+ */
+export function withContentSize(frame: Buffer, size: number): Buffer {
+  const descriptor = frame[4]
+  if (frame.length < 6 || descriptor === undefined) return frame
+  // Already has a content size, or is single-segment (which implies one): leave it.
+  if ((descriptor & 0xc0) !== 0 || (descriptor & 0x20) !== 0) return frame
+  const headerEnd = 6 + (DICT_ID_BYTES[descriptor & 0x03] ?? 0)
+  const code = size < 2 ** 32 ? 2 : 3
+  const field = Buffer.alloc(code === 2 ? 4 : 8)
+  if (code === 2) field.writeUInt32LE(size)
+  else field.writeBigUInt64LE(BigInt(size))
+  const head = Buffer.from(frame.subarray(0, headerEnd))
+  head[4] = descriptor | (code << 6)
+  return Buffer.concat([head, field, frame.subarray(headerEnd)])
+}

@@ -1,6 +1,7 @@
 import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib'
-import type { Compressor } from '@cachex/core'
-import { type CompressorOptions, decompressBounded, defineCompressor } from './_zlib-family.ts'
+import { type Compressor, defineCompressor } from '@cachex/core'
+import { decompressBounded } from './_zlib-bounded.ts'
+import type { CompressorOptions } from './types.ts'
 
 /** Options of `brotliCompressor`. */
 export interface BrotliOptions extends CompressorOptions {
@@ -36,10 +37,10 @@ function decompressWhole(data: Buffer, maxOutputLength?: number): Buffer {
 export function brotliCompressor(options: BrotliOptions = {}): Compressor {
   const quality = options.quality ?? 11
   const params = { [constants.BROTLI_PARAM_QUALITY]: quality }
-  return defineCompressor(
-    'brotli',
-    options.minLength ?? 15,
-    (data) => brotliCompressSync(data, { params }),
-    decompressWhole,
-  )
+  return defineCompressor({
+    name: 'brotli',
+    minLength: options.minLength ?? 15,
+    compress: (data) => brotliCompressSync(data, { params }),
+    decompress: decompressWhole,
+  })
 }

@@ -1,6 +1,7 @@
 import { gunzipSync, gzipSync } from 'node:zlib'
-import type { Compressor } from '@cachex/core'
-import { type CompressorOptions, decompressBounded, defineCompressor } from './_zlib-family.ts'
+import { type Compressor, defineCompressor } from '@cachex/core'
+import { decompressBounded } from './_zlib-bounded.ts'
+import type { CompressorOptions } from './types.ts'
 
 /** Options of `gzipCompressor`. */
 export interface GzipOptions extends CompressorOptions {
@@ -8,14 +9,16 @@ export interface GzipOptions extends CompressorOptions {
   level?: number
 }
 
+const GZIP_MAGIC = Buffer.from([0x1f, 0x8b])
+
 /** gzip (RFC 1952), as django-redis's `GzipCompressor`: level 9, values over 15 bytes. */
 export function gzipCompressor(options: GzipOptions = {}): Compressor {
   const level = options.level ?? 9
-  return defineCompressor(
-    'gzip',
-    options.minLength ?? 15,
-    (data) => gzipSync(data, { level }),
-    (data, max) => decompressBounded('gzip', max, (limit) => gunzipSync(data, limit)),
-    (data) => data.length > 2 && data[0] === 0x1f && data[1] === 0x8b,
-  )
+  return defineCompressor({
+    name: 'gzip',
+    minLength: options.minLength ?? 15,
+    compress: (data) => gzipSync(data, { level }),
+    decompress: (data, max) => decompressBounded('gzip', max, (limit) => gunzipSync(data, limit)),
+    magic: GZIP_MAGIC,
+  })
 }

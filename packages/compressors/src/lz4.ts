@@ -1,8 +1,11 @@
-import { type Compressor, decompressionLimitError } from '@cachex/core'
+import { type Compressor, decompressionLimitError, defineCompressor } from '@cachex/core'
 import { requireOptional } from '@cachex/core/internal'
 import { refuseBeyond } from './_frames.ts'
 import { lz4FrameBound } from './_lz4-frames.ts'
-import { type CompressorOptions, defineCompressor } from './_zlib-family.ts'
+import type { CompressorOptions } from './types.ts'
+
+/** The LZ4 frame magic number 0x184D2204, little-endian. */
+const LZ4_MAGIC = Buffer.from([0x04, 0x22, 0x4d, 0x18])
 
 interface Lz4Module {
   compressFrameSync(data: Buffer): Buffer
@@ -25,23 +28,17 @@ interface Lz4Module {
  */
 export function lz4Compressor(options: CompressorOptions = {}): Compressor {
   const lz4 = requireOptional<Lz4Module>('lz4-napi', 'lz4Compressor', import.meta.url)
-  return defineCompressor(
-    'lz4',
-    options.minLength ?? 15,
-    (data) => lz4.compressFrameSync(data),
-    (data, max) => {
+  return defineCompressor({
+    name: 'lz4',
+    minLength: options.minLength ?? 15,
+    compress: (data) => lz4.compressFrameSync(data),
+    decompress: (data, max) => {
       if (max === undefined) return lz4.decompressFrameSync(data)
       refuseBeyond('lz4', lz4FrameBound(data), max)
       const out = lz4.decompressFrameSync(data)
       if (out.length > max) throw decompressionLimitError('lz4', max)
       return out
     },
-    // The LZ4 frame magic number 0x184D2204, little-endian.
-    (data) =>
-      data.length > 4 &&
-      data[0] === 0x04 &&
-      data[1] === 0x22 &&
-      data[2] === 0x4d &&
-      data[3] === 0x18,
-  )
+    magic: LZ4_MAGIC,
+  })
 }

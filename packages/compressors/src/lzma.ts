@@ -1,6 +1,6 @@
-import { type Compressor, decompressionLimitError } from '@cachex/core'
+import { type Compressor, decompressionLimitError, defineCompressor } from '@cachex/core'
 import { requireOptional } from '@cachex/core/internal'
-import { type CompressorOptions, defineCompressor } from './_zlib-family.ts'
+import type { CompressorOptions } from './types.ts'
 
 /** Options of `lzmaCompressor`. */
 export interface LzmaOptions extends CompressorOptions {
@@ -85,11 +85,11 @@ export function lzmaCompressor(options: LzmaOptions = {}): Compressor {
     }
     return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)
   }
-  return defineCompressor(
-    'lzma',
-    options.minLength ?? 100,
-    (data) => run((s) => s.easyEncoder({ preset, check: lzma.CHECK_CRC64 }), data),
-    (data, max) => run((s) => s.autoDecoder({}), data, max),
-    (data) => data.length > 6 && data.subarray(0, 6).equals(XZ_MAGIC),
-  )
+  return defineCompressor({
+    name: 'lzma',
+    minLength: options.minLength ?? 100,
+    compress: (data) => run((s) => s.easyEncoder({ preset, check: lzma.CHECK_CRC64 }), data),
+    decompress: (data, max) => run((s) => s.autoDecoder({}), data, max),
+    magic: XZ_MAGIC,
+  })
 }

@@ -1,15 +1,19 @@
 import * as zlib from 'node:zlib'
-import { type Compressor, decompressionLimitError } from '@cachex/core'
+import { type Compressor, decompressionLimitError, defineCompressor } from '@cachex/core'
 import { requireOptional } from '@cachex/core/internal'
 import { refuseBeyond } from './_frames.ts'
-import { type CompressorOptions, decompressBounded, defineCompressor } from './_zlib-family.ts'
-import { DICT_ID_BYTES, declaredSizesEnforced } from './_zstd-frames.ts'
+import { decompressBounded } from './_zlib-bounded.ts'
+import { declaredSizesEnforced, withContentSize } from './_zstd-frames.ts'
+import type { CompressorOptions } from './types.ts'
 
 /** Options of `zstdCompressor`. */
 export interface ZstdOptions extends CompressorOptions {
   /** Compression level, 1–22. @default 3 (zstd's and Python's default) */
   level?: number
 }
+
+/** The zstd frame magic number 0xFD2FB528, little-endian. */
+const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd])
 
 interface NodeZstd {
   Encoder: new (level: number) => { encodeSync(data: Buffer): Buffer }
@@ -78,43 +82,16 @@ export function zstdCompressor(options: ZstdOptions = {}): Compressor {
       return decoder.decodeSync(input)
     }
   }
-  return defineCompressor(
-    'zstd',
-    options.minLength ?? 15,
+  return defineCompressor({
+    name: 'zstd',
+    minLength: options.minLength ?? 15,
     compress,
-    (data, max) => {
+    decompress: (data, max) => {
       if (max === undefined) return decode(data, undefined)
       const out = decode(data, max)
       if (out.length > max) throw decompressionLimitError('zstd', max)
       return out
     },
-    // The zstd frame magic number 0xFD2FB528, little-endian.
-    (data) =>
-      data.length > 4 &&
-      data[0] === 0x28 &&
-      data[1] === 0xb5 &&
-      data[2] === 0x2f &&
-      data[3] === 0xfd,
-  )
-}
-
-/**
- * Puts the content size into a zstd frame header that lacks it (RFC 8878 §3.1.1.1): a streaming
- * encoder leaves it out. The blocks are untouched; only the Frame_Header_Descriptor's
- * Frame_Content_Size_Flag is set and the 4- or 8-byte field is inserted after the window and
- * dictionary fields.
- */
-export function withContentSize(frame: Buffer, size: number): Buffer {
-  const descriptor = frame[4]
-  if (frame.length < 6 || descriptor === undefined) return frame
-  // Already has a content size, or is single-segment (which implies one): leave it.
-  if ((descriptor & 0xc0) !== 0 || (descriptor & 0x20) !== 0) return frame
-  const headerEnd = 6 + (DICT_ID_BYTES[descriptor & 0x03] ?? 0)
-  const code = size < 2 ** 32 ? 2 : 3
-  const field = Buffer.alloc(code === 2 ? 4 : 8)
-  if (code === 2) field.writeUInt32LE(size)
-  else field.writeBigUInt64LE(BigInt(size))
-  const head = Buffer.from(frame.subarray(0, headerEnd))
-  head[4] = descriptor | (code << 6)
-  return Buffer.concat([head, field, frame.subarray(headerEnd)])
+    magic: ZSTD_MAGIC,
+  })
 }

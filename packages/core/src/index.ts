@@ -21,6 +21,8 @@ export type {
   ZRangeByScoreOptions,
   ZRangeOptions,
 } from './commands/sorted-sets.ts'
+export type { CompressorDefinition, SerializerDefinition } from './define.ts'
+export { defineCompressor, defineSerializer } from './define.ts'
 export {
   BackpressureError,
   CachexError,

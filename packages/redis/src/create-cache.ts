@@ -1,45 +1,27 @@
-import {
-  brotliCompressor,
-  gzipCompressor,
-  lz4Compressor,
-  lzmaCompressor,
-  zlibCompressor,
-  zstdCompressor,
-} from '@cachex/compressors'
-import {
-  type ClusterOptions,
-  cluster,
-  replica,
-  type SentinelOptions,
-  sentinel,
-  standalone,
-} from '@cachex/connections'
-import { parseLocation } from '@cachex/connections/internal'
+import type { ClusterOptions, SentinelOptions } from '@cachex/connections'
 import {
   Cache,
   type CacheOptions,
   type Compressor,
-  type Connection,
   type ConnectionFactory,
   type ConnectionOptions,
-  InvalidArgumentError,
-  jsonSerializer,
   type Serializer,
 } from '@cachex/core'
 import { lockFactory } from '@cachex/lock'
-import { msgpackSerializer, type PickleClasses, pickleSerializer } from '@cachex/serializers'
+import type { PickleClasses } from '@cachex/serializers'
+import { CLIENTS, COMPRESSORS, lookup, SERIALIZERS } from './_tables.ts'
 
-/** Serializers `createCache` knows by name. */
-export type SerializerName = 'json' | 'msgpack' | 'pickle'
+/** Serializers `createCache` knows by name: the keys of its serializer table. */
+export type SerializerName = keyof typeof SERIALIZERS
 /** Compressors `createCache` knows by name; `'none'` stores values uncompressed. */
-export type CompressorName = 'none' | 'zlib' | 'gzip' | 'brotli' | 'lz4' | 'zstd' | 'lzma'
+export type CompressorName = 'none' | keyof typeof COMPRESSORS
 /**
  * Topologies `createCache` knows by name (`CLIENT_CLASS`): `'default'` is one server, or a
  * primary with read replicas when `location` lists several URLs; `'sentinel'` finds the primary
  * and replicas through Redis Sentinel (`location: 'redis://<service>/<db>'`, `sentinels`);
  * `'cluster'` is a Redis Cluster (`location`: the seed node URLs).
  */
-export type ClientName = 'default' | 'sentinel' | 'cluster'
+export type ClientName = keyof typeof CLIENTS
 
 /**
  * Options of `createCache`: Django's `CACHES` entry, with `OPTIONS` flattened in. Seconds stay
@@ -79,28 +61,6 @@ export interface CreateCacheOptions<IgnoreErrors extends boolean = boolean>
   compressor?: CompressorName | Compressor | ReadonlyArray<CompressorName | Compressor>
 }
 
-const SERIALIZERS: Record<SerializerName, (options: CreateCacheOptions) => Serializer> = {
-  json: () => jsonSerializer(),
-  msgpack: () => msgpackSerializer(),
-  pickle: (options) =>
-    pickleSerializer({ pickleVersion: options.pickleVersion, classes: options.pickleClasses }),
-}
-
-const COMPRESSORS: Record<Exclude<CompressorName, 'none'>, () => Compressor> = {
-  zlib: () => zlibCompressor(),
-  gzip: () => gzipCompressor(),
-  brotli: () => brotliCompressor(),
-  lz4: () => lz4Compressor(),
-  zstd: () => zstdCompressor(),
-  lzma: () => lzmaCompressor(),
-}
-
-const CLIENTS: Record<ClientName, ConnectionFactory> = {
-  default: defaultClient,
-  sentinel,
-  cluster,
-}
-
 /**
  * Creates a `Cache` from Django-style options: picks the connection factory, resolves serializers
  * and compressors given by name, and wires in `@cachex/lock` so that `cache.lock()` works.
@@ -126,24 +86,9 @@ export function createCache<IgnoreErrors extends boolean = false>(
   })
 }
 
-/**
- * `client: 'default'` (django-redis's `DefaultClient`): one server, or, when `location` lists
- * more than one URL (a list or a comma-separated string), the first as the primary and the rest
- * as read replicas.
- */
-function defaultClient(options: ConnectionOptions): Connection {
-  return (parseLocation(options.location)?.length ?? 0) > 1 ? replica(options) : standalone(options)
-}
-
 function resolveClient(client: ClientName | ConnectionFactory): ConnectionFactory {
   if (typeof client === 'function') return client
-  const factory = CLIENTS[client]
-  if (factory === undefined) {
-    throw new InvalidArgumentError(
-      `unknown client '${String(client)}': use ${Object.keys(CLIENTS).join(', ')} or a connection factory`,
-    )
-  }
-  return factory
+  return lookup(CLIENTS, 'client', client, 'a connection factory')
 }
 
 function resolveSerializer(
@@ -151,24 +96,12 @@ function resolveSerializer(
   options: CreateCacheOptions,
 ): Serializer {
   if (typeof serializer !== 'string') return serializer
-  const make = SERIALIZERS[serializer]
-  if (make === undefined) {
-    throw new InvalidArgumentError(
-      `unknown serializer '${serializer}': use ${Object.keys(SERIALIZERS).join(', ')} or a Serializer object`,
-    )
-  }
-  return make(options)
+  return lookup(SERIALIZERS, 'serializer', serializer, 'a Serializer object')(options)
 }
 
 function resolveCompressor(compressor: CompressorName | Compressor): Compressor {
   if (typeof compressor !== 'string') return compressor
-  const make = COMPRESSORS[compressor as Exclude<CompressorName, 'none'>]
-  if (make === undefined) {
-    throw new InvalidArgumentError(
-      `unknown compressor '${compressor}': use none, ${Object.keys(COMPRESSORS).join(', ')} or a Compressor object`,
-    )
-  }
-  return make()
+  return lookup(COMPRESSORS, 'compressor', compressor, 'a Compressor object', ['none'])()
 }
 
 function toList<T>(value: T | ReadonlyArray<T>): T[] {

@@ -1,4 +1,4 @@
-import { SerializationError, type Serializer } from '@cachex/core'
+import { defineSerializer, SerializationError, type Serializer } from '@cachex/core'
 import { requireOptional } from '@cachex/core/internal'
 import { checkMsgpack, MAX_MSGPACK_DEPTH } from './_msgpack-check.ts'
 
@@ -54,7 +54,7 @@ export function msgpackSerializer(options: MsgpackSerializerOptions = {}): Seria
   // msgpackr renames a map key "__proto__" to "__proto_": such values are read as Maps instead,
   // then turned into plain objects here.
   const mapUnpackr = new Unpackr({ useRecords: false, mapsAsObjects: false, int64AsType })
-  return {
+  return defineSerializer({
     name: 'msgpack',
     serialize(value) {
       if (typeof value === 'function' || typeof value === 'symbol') {
@@ -75,7 +75,7 @@ export function msgpackSerializer(options: MsgpackSerializerOptions = {}): Seria
         })
       }
     },
-  }
+  })
 }
 
 /** Thrown by the walks below past MAX_MSGPACK_DEPTH; `withDepthCheck` says why. */

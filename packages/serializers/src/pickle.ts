@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type Serializer } from '@cachex/core'
+import { defineSerializer, InvalidArgumentError, type Serializer } from '@cachex/core'
 import { classTable, type PickleClasses } from './_pickle-classes.ts'
 import { loadPickle, RESERVED_GLOBALS } from './_pickle-reader.ts'
 import { dumpPickle } from './_pickle-writer.ts'
@@ -9,7 +9,7 @@ export type {
   PickleClasses,
   PickledInstance,
 } from './_pickle-classes.ts'
-export type { PyTzInfo } from './_pickle-values.ts'
+export type { PyTzInfo } from './py-values.ts'
 export {
   PyDate,
   PyDateTime,
@@ -24,7 +24,7 @@ export {
   PyUUID,
   PyZoneInfo,
   tuple,
-} from './_pickle-values.ts'
+} from './py-values.ts'
 
 /** Options of `pickleSerializer`. */
 export interface PickleOptions {
@@ -83,9 +83,9 @@ export function pickleSerializer(options: PickleOptions = {}): Serializer {
     )
   }
   const classes = classTable(options.classes, RESERVED_GLOBALS)
-  return {
+  return defineSerializer({
     name: 'pickle',
     serialize: (value) => dumpPickle(value, protocol, classes),
     deserialize: (data) => loadPickle(data, classes),
-  }
+  })
 }

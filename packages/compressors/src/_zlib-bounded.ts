@@ -1,27 +1,5 @@
 import { constants as buffer } from 'node:buffer'
-import { type Compressor, decompressionLimitError } from '@cachex/core'
-
-/** Options every compressor takes. */
-export interface CompressorOptions {
-  /** Values of this many bytes or fewer are stored uncompressed. @default 15 */
-  minLength?: number
-}
-
-/** Builds a `Compressor` from sync compress/decompress functions. */
-export function defineCompressor(
-  name: string,
-  minLength: number,
-  compress: (data: Buffer) => Buffer,
-  decompress: (data: Buffer, maxOutputLength?: number) => Buffer,
-  matches?: (data: Buffer) => boolean,
-): Compressor {
-  if (!Number.isInteger(minLength) || minLength < 0) {
-    throw new TypeError(`${name}: minLength must be a non-negative integer`)
-  }
-  return matches === undefined
-    ? { name, minLength, compress, decompress }
-    : { name, minLength, compress, decompress, matches }
-}
+import { decompressionLimitError } from '@cachex/core'
 
 /**
  * Runs a `node:zlib` synchronous decompression (`inflateSync`, `gunzipSync`,

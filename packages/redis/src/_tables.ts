@@ -1,0 +1,77 @@
+// The umbrella's registries: one table per plug-in kind, name → factory. `createCache` reads
+// them, and the name types (`SerializerName`, `CompressorName`, `ClientName`) are their keys: a
+// new built-in is one line here (`scripts/check-package-metadata.ts` checks that every factory of
+// @cachex/serializers and @cachex/compressors has its line).
+import {
+  brotliCompressor,
+  gzipCompressor,
+  lz4Compressor,
+  lzmaCompressor,
+  zlibCompressor,
+  zstdCompressor,
+} from '@cachex/compressors'
+import { cluster, replica, sentinel, standalone } from '@cachex/connections'
+import { parseLocation } from '@cachex/connections/internal'
+import {
+  type Compressor,
+  type Connection,
+  type ConnectionFactory,
+  type ConnectionOptions,
+  InvalidArgumentError,
+  jsonSerializer,
+  type Serializer,
+} from '@cachex/core'
+import { msgpackSerializer, pickleSerializer } from '@cachex/serializers'
+import type { CreateCacheOptions } from './create-cache.ts'
+
+/** Serializers by name (`serializer: 'json'`); each gets the cache's options. */
+export const SERIALIZERS = {
+  json: () => jsonSerializer(),
+  msgpack: () => msgpackSerializer(),
+  pickle: (options) =>
+    pickleSerializer({ pickleVersion: options.pickleVersion, classes: options.pickleClasses }),
+} satisfies Record<string, (options: CreateCacheOptions) => Serializer>
+
+/** Compressors by name (`compressor: 'zlib'`); `'none'` is not one of them. */
+export const COMPRESSORS = {
+  zlib: () => zlibCompressor(),
+  gzip: () => gzipCompressor(),
+  brotli: () => brotliCompressor(),
+  lz4: () => lz4Compressor(),
+  zstd: () => zstdCompressor(),
+  lzma: () => lzmaCompressor(),
+} satisfies Record<string, () => Compressor>
+
+/** Topologies by name (`client: 'sentinel'`, django-redis's `CLIENT_CLASS`). */
+export const CLIENTS = {
+  default: defaultClient,
+  sentinel,
+  cluster,
+} satisfies Record<string, ConnectionFactory>
+
+/**
+ * The factory named `name` in `table` (own keys only), else an `InvalidArgumentError` that lists
+ * the names (after `extra` ones such as `'none'`) and `alternative`.
+ */
+export function lookup<Table extends Record<string, unknown>>(
+  table: Table,
+  kind: string,
+  name: string,
+  alternative: string,
+  extra: readonly string[] = [],
+): Table[keyof Table] {
+  if (Object.hasOwn(table, name)) return table[name] as Table[keyof Table]
+  const names = [...extra, ...Object.keys(table)].join(', ')
+  throw new InvalidArgumentError(
+    `unknown ${kind} '${String(name)}': use ${names} or ${alternative}`,
+  )
+}
+
+/**
+ * `client: 'default'` (django-redis's `DefaultClient`): one server, or, when `location` lists
+ * more than one URL (a list or a comma-separated string), the first as the primary and the rest
+ * as read replicas.
+ */
+function defaultClient(options: ConnectionOptions): Connection {
+  return (parseLocation(options.location)?.length ?? 0) > 1 ? replica(options) : standalone(options)
+}

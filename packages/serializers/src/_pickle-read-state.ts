@@ -1,0 +1,323 @@
+// The pickle reader's state: the input and its caps, the stack and marks, the memo, the work
+// budget, and how globals are resolved. The rooms above it: _pickle-read-objects.ts, then the
+// opcode loop in _pickle-reader.ts.
+
+import { SerializationError } from '@cachex/core'
+import type { ClassEntry, ClassTable, PickleCallKind } from './_pickle-classes.ts'
+import { childrenOf, isContainer, isPlainDict } from './_pickle-read-containers.ts'
+import {
+  ALLOWED_GLOBALS,
+  clip,
+  fail,
+  GETATTR,
+  Internal,
+  PY2_MODULES,
+  refuseGlobal,
+} from './_pickle-read-rules.ts'
+import { decodeUtf8 } from './_pickle-read-text.ts'
+import { PyGlobal, type PyUUID } from './py-values.ts'
+
+/** One `loads` call's state; `ObjectReader` and `Reader` build on it. */
+export abstract class ReaderState {
+  protected readonly data: Buffer
+  protected pos = 0
+  protected readonly stack: unknown[] = []
+  protected readonly marks: number[] = []
+  protected fence = 0
+  // The memo: an array, and a Map for indices far beyond it (PUT takes any index). No stored
+  // value is ever `undefined`, so `undefined` means "not set".
+  protected readonly memo: unknown[] = []
+  protected memoFar: Map<number, unknown> | null = null
+  protected memoCount = 0
+  // Dicts that started as plain objects and became Maps when a non-str key arrived.
+  protected converted: Map<object, Map<unknown, unknown>> | null = null
+  // Insertion order of plain-object dicts that have array-index keys (JS objects reorder those).
+  protected indexKeyOrder: Map<object, string[]> | null = null
+  // UUIDs made by __new__ that still wait for their state.
+  protected pendingUuids: Set<PyUUID> | null = null
+  // What JS values cannot tell apart: which arrays are tuples (lists are the others), which
+  // Sets are frozensets, which Buffers are bytearrays. Python refuses to append to a tuple, to
+  // call with a list of arguments, or to hash a list, dict, set or bytearray (a dict key or set
+  // item); so does this reader.
+  protected readonly tuples = new Set<unknown[]>()
+  protected readonly frozensets = new Set<Set<unknown>>()
+  protected readonly bytearrays = new Set<Buffer>()
+  protected readonly hashableTuples = new Set<unknown[]>()
+  // Work beyond reading the input: items copied by constructors, dict conversions, fix-ups.
+  protected budget: number
+  // How many containers (lists, tuples, dicts, sets) were made: no value nests deeper. And
+  // whether a container was taken again from the memo or by DUP (containers may then be shared
+  // and hold cycles).
+  protected containers = 0
+  protected shared = false
+  // The application's classes (pickleSerializer's `classes`), and the values their handlers
+  // made (a BUILD on one goes to its handler's setState).
+  protected readonly classes: ClassTable | null
+  protected handled: Map<object, ClassEntry> | null = null
+  // Whether builtins.getattr was loaded: the value read must then be checked for leftovers.
+  protected internals = false
+
+  constructor(data: Buffer, classes: ClassTable | null) {
+    this.data = data
+    this.classes = classes
+    this.budget = 16 * data.length + 1_000_000
+  }
+
+  /** Resolves a global by name: the allow-list, getattr, the application's classes. */
+  protected global(module: string, name: string): PyGlobal | Internal {
+    const mod = Object.hasOwn(PY2_MODULES, module) ? (PY2_MODULES[module] as string) : module
+    const key = `${mod}.${name}`
+    if (ALLOWED_GLOBALS.has(key) || this.classes?.byGlobal.has(`${mod}\n${name}`) === true) {
+      return new PyGlobal(mod, name)
+    }
+    if (key === 'builtins.getattr') {
+      this.internals = true
+      return GETATTR
+    }
+    return refuseGlobal(`${clip(mod, 100)}.${clip(name, 100)}`)
+  }
+
+  /** Throws when `root` holds getattr, or what it returned, anywhere but where it was called. */
+  protected checkNoInternals(root: unknown): void {
+    const seen = new Set<object>()
+    const todo: unknown[] = [root]
+    while (todo.length > 0) {
+      const value = todo.pop()
+      if (value instanceof Internal) {
+        fail(`${value.what} is read only as the callable of the call that creates a time zone`)
+      }
+      if (!isContainer(value) || seen.has(value)) continue
+      seen.add(value)
+      const children = childrenOf(value)
+      this.charge(children.length)
+      for (const child of children) todo.push(child)
+    }
+  }
+
+  /** Calls an application's handler on what the pickle holds; its errors keep their cause. */
+  protected callHandler(entry: ClassEntry, args: unknown[], kind: PickleCallKind): unknown {
+    if (this.internals) this.checkNoInternals(args)
+    this.fixConverted(args)
+    let value: unknown
+    try {
+      value = entry.handler.read(args, kind)
+    } catch (error) {
+      throw new SerializationError(
+        `pickle: the handler of ${entry.module}.${entry.name} refused the pickled arguments: ${(error as Error)?.message ?? error}`,
+        { cause: error },
+      )
+    }
+    if (typeof value === 'object' && value !== null) {
+      this.handled ??= new Map()
+      this.handled.set(value, entry)
+    }
+    return value
+  }
+
+  protected tuple(items: unknown[]): unknown[] {
+    this.tuples.add(items)
+    this.containers++
+    return items
+  }
+
+  /** A value taken again from the memo or by DUP: containers may now be shared. */
+  protected reuse(value: unknown): unknown {
+    if (!this.shared && isContainer(value)) this.shared = true
+    return value
+  }
+
+  /** Throws unless `value` can be a dict key or a set item in Python. */
+  protected checkHashable(value: unknown): void {
+    if (typeof value !== 'object' || value === null) return
+    const todo: unknown[] = [value]
+    while (todo.length > 0) {
+      const v = todo.pop()
+      if (typeof v !== 'object' || v === null) continue
+      let kind: string | null = null
+      if (Array.isArray(v)) {
+        if (!this.tuples.has(v)) kind = 'list'
+        else if (!this.hashableTuples.has(v)) {
+          this.charge(v.length)
+          this.hashableTuples.add(v) // (the check fails as a whole if an item is unhashable)
+          for (const item of v) todo.push(item)
+        }
+      } else if (v instanceof Set) {
+        if (!this.frozensets.has(v)) kind = 'set'
+      } else if (Buffer.isBuffer(v)) {
+        if (this.bytearrays.has(v)) kind = 'bytearray'
+      } else if (v instanceof Map || isPlainDict(v)) {
+        kind = 'dict'
+      }
+      if (kind !== null) fail(`unhashable type: '${kind}' (as a dict key or set item)`)
+    }
+  }
+
+  protected checkHashables(items: readonly unknown[], from: number, to: number, step: 1 | 2): void {
+    for (let i = from; i < to; i += step) {
+      const item = items[i]
+      if (typeof item === 'object' && item !== null) this.checkHashable(item)
+    }
+  }
+
+  protected charge(units: number): void {
+    this.budget -= units
+    if (this.budget < 0) fail('too much work for the size of the input (a pickle bomb?)')
+  }
+
+  // --- input --------------------------------------------------------------------------------
+
+  protected need(n: number): number {
+    const start = this.pos
+    if (n > this.data.length - start) fail('pickle data was truncated')
+    this.pos = start + n
+    return start
+  }
+
+  /**
+   * The end (the newline's index) of the line starting at `pos`, which must come within `max`
+   * bytes: the scan stops there, so a missing newline costs at most `max` steps.
+   */
+  protected lineEnd(max: number, opcode: string): number {
+    const data = this.data
+    const stop = Math.min(data.length, this.pos + max + 1)
+    for (let i = this.pos; i < stop; i++) if (data[i] === 0x0a) return i
+    if (stop === data.length) fail('pickle data was truncated (no newline)')
+    return fail(`${opcode} line longer than ${max} bytes`)
+  }
+
+  /** A text opcode's argument line (latin-1), at most `max` bytes long. */
+  protected readLine(max: number, opcode: string): string {
+    const end = this.lineEnd(max, opcode)
+    const text = this.data.toString('latin1', this.pos, end)
+    this.pos = end + 1
+    return text
+  }
+
+  /** A GLOBAL's module or name line (UTF-8), at most `max` bytes long. */
+  protected readUtf8Line(max: number, opcode: string): string {
+    const end = this.lineEnd(max, opcode)
+    const text = decodeUtf8(this.data, this.pos, end)
+    this.pos = end + 1
+    return text
+  }
+
+  /** The end of a STRING or UNICODE line: as long as the input allows (one native scan). */
+  protected longLineEnd(): number {
+    const end = this.data.indexOf(0x0a, this.pos)
+    if (end === -1) fail('pickle data was truncated (no newline)')
+    return end
+  }
+
+  protected readSize(width: 1 | 4 | 8): number {
+    const at = this.need(width)
+    if (width === 1) return this.data[at] as number
+    if (width === 4) return this.data.readUInt32LE(at)
+    const lo = this.data.readUInt32LE(at)
+    const hi = this.data.readUInt32LE(at + 4)
+    // Anything past 2^53 is past the input anyway: keep it huge so that need() refuses it.
+    return hi >= 0x200000 ? Number.MAX_SAFE_INTEGER : hi * 0x100000000 + lo
+  }
+
+  // --- stack --------------------------------------------------------------------------------
+
+  protected pop(): unknown {
+    if (this.stack.length <= this.fence) fail('unpickling stack underflow')
+    return this.stack.pop()
+  }
+
+  protected top(): unknown {
+    if (this.stack.length <= this.fence) fail('unpickling stack underflow')
+    return this.stack[this.stack.length - 1]
+  }
+
+  protected popMark(): number {
+    const mark = this.marks.pop()
+    if (mark === undefined) fail('could not find MARK')
+    this.fence = this.marks.length > 0 ? (this.marks[this.marks.length - 1] as number) : 0
+    return mark
+  }
+
+  /** Pops everything down to the last MARK, and the MARK. */
+  protected popToMark(): unknown[] {
+    const mark = this.popMark()
+    const items = this.stack.splice(mark)
+    return items
+  }
+
+  protected memoGet(index: number): unknown {
+    let value = index < this.memo.length ? this.memo[index] : undefined
+    if (value === undefined && this.memoFar !== null) value = this.memoFar.get(index)
+    if (value === undefined) fail(`memo key ${index} not found`)
+    return value
+  }
+
+  protected memoPut(index: number, value: unknown): void {
+    if (index <= this.memo.length + 4096 && this.memoFar?.has(index) !== true) {
+      if (this.memo[index] === undefined) this.memoCount++
+      this.memo[index] = value
+    } else {
+      this.memoFar ??= new Map()
+      if (!this.memoFar.has(index)) this.memoCount++
+      this.memoFar.set(index, value)
+    }
+  }
+
+  /** Drops the stack down to `length` items. */
+  protected truncate(length: number): void {
+    const stack = this.stack
+    while (stack.length > length) stack.pop()
+  }
+
+  /** Replaces every reference to a dict that became a Map (iteratively, each object once). */
+  protected fixConverted(root: unknown): unknown {
+    const converted = this.converted
+    if (converted === null) return root
+    const swap = (v: unknown): unknown =>
+      typeof v === 'object' && v !== null ? (converted.get(v) ?? v) : v
+    const seen = new Set<object>()
+    const todo: unknown[] = [swap(root)]
+    while (todo.length > 0) {
+      const node = todo.pop()
+      if (typeof node !== 'object' || node === null || seen.has(node)) continue
+      seen.add(node)
+      if (Array.isArray(node)) {
+        this.charge(node.length)
+        for (let i = 0; i < node.length; i++) {
+          node[i] = swap(node[i])
+          todo.push(node[i])
+        }
+      } else if (node instanceof Map) {
+        this.charge(node.size)
+        let keysChanged = false
+        for (const [k, v] of node) {
+          if (swap(k) !== k) keysChanged = true
+          const nv = swap(v)
+          if (nv !== v) node.set(k, nv)
+          todo.push(swap(k), nv)
+        }
+        if (keysChanged) {
+          const entries = [...node].map(([k, v]) => [swap(k), v] as const)
+          node.clear()
+          for (const [k, v] of entries) node.set(k, v)
+        }
+      } else if (node instanceof Set) {
+        this.charge(node.size)
+        const items = [...node]
+        if (items.some((x) => swap(x) !== x)) {
+          node.clear()
+          for (const x of items) node.add(swap(x))
+        }
+        for (const x of node) todo.push(x)
+      } else if (isPlainDict(node)) {
+        const keys = Object.keys(node)
+        this.charge(keys.length)
+        for (const k of keys) {
+          const nv = swap(node[k])
+          if (nv !== node[k]) node[k] = nv
+          todo.push(nv)
+        }
+      }
+    }
+    return swap(root)
+  }
+}
