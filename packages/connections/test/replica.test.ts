@@ -11,6 +11,7 @@ import {
   freePort,
   type RedisServer,
   type ReplicaSet,
+  replicated,
   replyText,
   startReplicaSet,
   timed,
@@ -85,7 +86,7 @@ async function until(fn: () => Promise<boolean>, ms: number): Promise<void> {
 
 /** Waits until every replica of `set` has applied every write the primary took so far. */
 async function synced(replicas = 2): Promise<void> {
-  await connection.command(['WAIT', String(replicas), '5000'])
+  await replicated(connection, replicas)
 }
 
 /** Reads through `c` until every replica in `nodes` has served one, so that all are ready. */
@@ -187,7 +188,7 @@ describe('routing', () => {
     expect(keys.sort()).toEqual(Array.from({ length: 25 }, (_, i) => `${prefix}:${i}`).sort())
     await other.flush()
     expect(await other.command(['DBSIZE'])).toBe(0)
-    await other.command(['WAIT', '2', '5000'])
+    await replicated(other, 2)
     expect(await other.command(['DBSIZE'], { readonly: true })).toBe(0)
     // database 0 was not touched
     expect(await connection.command(['DBSIZE'])).toBeGreaterThan(0)
@@ -200,7 +201,7 @@ describe('routing', () => {
       const c = open({ location: bare.join(' , '), password: 's3cret-pw' })
       const key = uniquePrefix('pw')
       await c.command(['SET', key, 'x'])
-      await c.command(['WAIT', '1', '5000'])
+      await replicated(c, 1)
       expect(await role(await c.client({ write: false }))).toBe('slave')
       expect(replyText(await c.command(['GET', key], { readonly: true }))).toBe('x')
       const wrong = open({ location: bare, password: 'not-it', ...FAST })
@@ -249,7 +250,7 @@ describe('replicas failing', () => {
     const c = open({ location: own.urls, ...FAST })
     const key = uniquePrefix('down')
     await c.command(['SET', key, 'value'])
-    await c.command(['WAIT', '2', '5000'])
+    await replicated(c, 2)
     const replicas = await Promise.all(own.replicas.map(raw))
     await warm(c, replicas, key)
     const [gone, kept] = own.replicas as [RedisServer, RedisServer]
@@ -302,7 +303,7 @@ describe('replicas failing', () => {
     const c = open({ location: own.urls, socketConnectTimeout: 3, socketTimeout: 0.5 })
     const key = uniquePrefix('frozen')
     await c.command(['SET', key, 'v'])
-    await c.command(['WAIT', '2', '5000'])
+    await replicated(c, 2)
     const replicas = await Promise.all(own.replicas.map(raw))
     await warm(c, replicas, key)
     const frozen = own.replicas[0] as RedisServer
@@ -328,7 +329,7 @@ describe('replicas failing', () => {
     const c = open({ location: own.urls, ...FAST })
     const key = uniquePrefix('cut-off')
     await c.command(['SET', key, 'old'])
-    await c.command(['WAIT', '2', '5000'])
+    await replicated(c, 2)
     const replicas = await Promise.all(own.replicas.map(raw))
     await warm(c, replicas, key)
     const [cut, kept] = replicas as [Raw, Raw]
@@ -336,7 +337,7 @@ describe('replicas failing', () => {
     await cut.sendCommand(['REPLICAOF', '127.0.0.1', String(await freePort())])
     try {
       await c.command(['SET', key, 'new'])
-      await c.command(['WAIT', '1', '5000'])
+      await replicated(c, 1)
       // within a check or two, every read sees the primary's value
       await until(async () => {
         for (let i = 0; i < 20; i++) {
@@ -367,7 +368,7 @@ describe('replicas failing', () => {
     const c = open({ location: own.urls, ...FAST })
     const key = uniquePrefix('restarted')
     await c.command(['SET', key, 'kept'])
-    await c.command(['WAIT', '2', '5000'])
+    await replicated(c, 2)
     const replicas = await Promise.all(own.replicas.map(raw))
     await warm(c, replicas, key)
     const primary = await raw(own.primary)

@@ -11,6 +11,7 @@ import {
   delay,
   freePort,
   type RedisServer,
+  replicated,
   replyText,
   type SentinelDeployment,
   startSentinels,
@@ -124,7 +125,7 @@ describe('through the sentinels', () => {
     const c = open({ location: main.location, sentinels: main.addresses })
     const key = uniquePrefix('reads')
     await c.command(['SET', key, 'r'])
-    await c.command(['WAIT', '2', '5000'])
+    await replicated(c, 2)
     const primary = await raw(main.primary)
     const replicas = await Promise.all(main.replicas.map(raw))
     // once both replicas are checked (the first reads may run on the primary meanwhile)
@@ -175,7 +176,7 @@ describe('through the sentinels', () => {
     const c = open({ location: given as never, sentinels: main.addresses })
     const key = uniquePrefix('given')
     expect(replyText(await c.command(['SET', key, 'g']))).toBe('OK')
-    await c.command(['WAIT', '2', '5000'])
+    await replicated(c, 2)
     expect(replyText(await c.command(['GET', key], { readonly: true }))).toBe('g')
     expect(await c.client()).toBe(given)
     await c.close()
@@ -284,7 +285,7 @@ describe('passwords', () => {
     })
     const key = uniquePrefix('secured')
     await c.command(['SET', key, 'ok'])
-    await c.command(['WAIT', '1', '5000'])
+    await replicated(c, 1)
     expect(replyText(await c.command(['GET', key], { readonly: true }))).toBe('ok')
     // the password option works where the URL has none
     const byOption = open({
@@ -343,7 +344,7 @@ describe('failures', () => {
     const c = open({ location: main.location, sentinels: main.addresses })
     const key = uniquePrefix('replica-down')
     await c.command(['SET', key, 'still-here'])
-    await c.command(['WAIT', '2', '5000'])
+    await replicated(c, 2)
     const [first, second] = main.replicas as [RedisServer, RedisServer]
     const reads: ReturnType<typeof timed>[] = []
     const read = () => {
@@ -382,7 +383,7 @@ describe('failures', () => {
     const c = open({ location: main.location, sentinels: main.addresses })
     const key = uniquePrefix('failover')
     await c.command(['SET', key, 'before'])
-    await c.command(['WAIT', '2', '5000'])
+    await replicated(c, 2)
     const old = main.primary
     expect(await port((await c.client()) as Raw)).toBe(old.port)
 
@@ -564,7 +565,7 @@ async function seed(
   const seeded = new Map<string, string>()
   for (let i = 0; i < count; i++) seeded.set(`${prefix}:seed:${i}`, `v${i}`)
   for (const [key, value] of seeded) await c.command(['SET', key, value])
-  await c.command(['WAIT', String(replicas), '1000'])
+  await replicated(c, replicas)
   return seeded
 }
 

@@ -101,6 +101,26 @@ export async function timed<T>(
   }
 }
 
+/**
+ * Waits until `replicas` replicas acknowledged every write made before on `connection` (`WAIT`),
+ * asking in 200 ms steps for at most `ms`: one long `WAIT` would outlast a short `socketTimeout`
+ * of the connection under test, and replicas take longer to acknowledge on a busy machine.
+ */
+export async function replicated(
+  connection: { command(args: string[]): Promise<unknown> },
+  replicas: number,
+  ms = 15_000,
+): Promise<void> {
+  const until = performance.now() + ms
+  for (;;) {
+    const acked = Number(await connection.command(['WAIT', String(replicas), '200']))
+    if (acked >= replicas) return
+    if (performance.now() > until) {
+      throw new Error(`${acked} of ${replicas} replicas acknowledged the writes within ${ms} ms`)
+    }
+  }
+}
+
 /** A reply as text, `null` kept: for comparing replies that may come as Buffers. */
 export function replyText(reply: unknown): string | null {
   return reply === null ? null : String(reply)
