@@ -21,8 +21,15 @@ import {
   jsonSerializer,
   type Serializer,
 } from '@cachex/core'
-import { msgpackSerializer, pickleSerializer } from '@cachex/serializers'
-import type { CreateCacheOptions } from './create-cache.ts'
+import { msgpackSerializer, type PickleClasses, pickleSerializer } from '@cachex/serializers'
+
+/** What the serializers of the table read from `createCache`'s options. */
+export interface SerializerSettings {
+  /** `pickleVersion` of `createCache`. */
+  pickleVersion?: number
+  /** `pickleClasses` of `createCache`. */
+  pickleClasses?: PickleClasses
+}
 
 /** Serializers by name (`serializer: 'json'`); each gets the cache's options. */
 export const SERIALIZERS = {
@@ -30,7 +37,7 @@ export const SERIALIZERS = {
   msgpack: () => msgpackSerializer(),
   pickle: (options) =>
     pickleSerializer({ pickleVersion: options.pickleVersion, classes: options.pickleClasses }),
-} satisfies Record<string, (options: CreateCacheOptions) => Serializer>
+} satisfies Record<string, (options: SerializerSettings) => Serializer>
 
 /** Compressors by name (`compressor: 'zlib'`); `'none'` is not one of them. */
 export const COMPRESSORS = {

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process'
-import { isEarlyExit } from './_server.ts'
-import { freePort, type RedisServer, startRedis } from './index.ts'
+import { startRedis } from './_redis.ts'
+import { freePort, isEarlyExit, type RedisServer } from './_server.ts'
 
 /** One node of a test cluster: a `redis-server` started with `--cluster-enabled yes`. */
 export interface ClusterNode extends RedisServer {

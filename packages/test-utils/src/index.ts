@@ -1,25 +1,10 @@
 import { Socket } from 'node:net'
-import { dataNodeArgs, launch, type RedisServer } from './_server.ts'
+import { startRedis } from './_redis.ts'
 
+export type { StartRedisOptions } from './_redis.ts'
+export { startRedis } from './_redis.ts'
 export type { RedisServer } from './_server.ts'
 export { freePort } from './_server.ts'
-
-/** Options of `startRedis`. */
-export interface StartRedisOptions {
-  /** Extra `redis-server` arguments, such as `['--requirepass', 'secret']`. */
-  args?: string[]
-  /** Put in the URL as the password. */
-  password?: string
-}
-
-/** Starts `redis-server` on a free loopback port, keeping nothing on disk. */
-export function startRedis(options: StartRedisOptions = {}): Promise<RedisServer> {
-  const auth = options.password === undefined ? '' : `:${encodeURIComponent(options.password)}@`
-  return launch({
-    argv: (port, dir) => [...dataNodeArgs(port, dir), ...(options.args ?? [])],
-    url: (port) => `redis://${auth}127.0.0.1:${port}`,
-  })
-}
 
 /**
  * The server the standalone suites use: `REDIS_URL` when it is set (a server the tests may write
