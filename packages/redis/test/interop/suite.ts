@@ -96,7 +96,7 @@ export function useInteropServer(): () => string {
  * Runs `setup` in a `beforeAll` that never throws, and returns a getter of its result that
  * throws the setup's error instead — in each test, so none is reported as skipped.
  */
-export function setupOnce<T>(setup: () => Promise<T>, timeout = 60_000): () => T {
+export function setupOnce<T>(setup: () => Promise<T>, timeout = 180_000): () => T {
   let result: { ok: true; value: T } | { ok: false; error: unknown } | undefined
   beforeAll(async () => {
     try {
@@ -354,9 +354,10 @@ function ref(refs: Map<string, Ref>, name: string): Ref {
   return r
 }
 
-// A TTL seen on the other side is at most what was set, and less by the time the batches took
-// (seconds under load); far from Django's default 300 and from "no expiry".
-const SLACK_S = 10
+// A TTL seen on the other side is at most what was set, and less by the time the batches took:
+// seconds, and up to 17 s seen with every core busy. Within 40 s of 60 it is still far from
+// Django's default 300, from "no expiry" and from seconds taken as milliseconds.
+const SLACK_S = 40
 
 function expectAbout(actual: unknown, expected: number, slack: number): void {
   expect(typeof actual).toBe('number')
