@@ -58,6 +58,8 @@ export type {
   KeyFunction,
   ListCommands,
   ListSide,
+  LocalOptions,
+  LocalStats,
   LockFactory,
   LockOptions,
   Logger,
