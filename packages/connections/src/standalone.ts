@@ -21,12 +21,12 @@ import { commandWeight, type Deadlines } from './_deadlines.ts'
 import { isClientClosed, isDisconnected, toCachexError, withTlsHint } from './_errors.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import { Sender } from './_options.ts'
-import { startTracking, type TrackingClientLike } from './_tracking.ts'
 import {
   clientSource,
   type NodeRedisClientLike,
   type StandaloneOptions,
 } from './_standalone-options.ts'
+import { startTracking, type TrackingClientLike } from './_tracking.ts'
 
 export type { NodeRedisClientLike, StandaloneOptions } from './_standalone-options.ts'
 export { isNodeRedisClient } from './_standalone-options.ts'

@@ -67,14 +67,18 @@ export function checkLocalOptions(local: unknown): {
   const count = (value: unknown, name: string): number | undefined => {
     if (value === undefined) return undefined
     if (!Number.isSafeInteger(value) || (value as number) < 1) {
-      throw new InvalidArgumentError(`local.${name} must be a positive integer, got ${describe(value)}`)
+      throw new InvalidArgumentError(
+        `local.${name} must be a positive integer, got ${describe(value)}`,
+      )
     }
     return value as number
   }
   const entries = count(maxEntries, 'maxEntries')
   const bytes = count(maxBytes, 'maxBytes')
   if (ttl !== undefined && !(typeof ttl === 'number' && Number.isFinite(ttl) && ttl > 0)) {
-    throw new InvalidArgumentError(`local.ttl must be a positive number of seconds, got ${describe(ttl)}`)
+    throw new InvalidArgumentError(
+      `local.ttl must be a positive number of seconds, got ${describe(ttl)}`,
+    )
   }
   return {
     maxEntries: entries ?? (bytes === undefined ? DEFAULT_MAX_ENTRIES : Number.POSITIVE_INFINITY),

@@ -75,6 +75,8 @@ export type {
   SetOptions,
   SortedSetCommands,
   TimeoutOption,
+  Tracking,
+  TrackingListener,
   VersionOption,
   ZAddMembers,
   ZAddOptions,

@@ -9,7 +9,12 @@ let other: ReturnType<typeof createClient>
 const caches: Cache[] = []
 
 function localCache(local: object = {}, options: object = {}): Cache {
-  const cache = createCache({ location: server.url, keyPrefix: uniquePrefix('local'), local, ...options })
+  const cache = createCache({
+    location: server.url,
+    keyPrefix: uniquePrefix('local'),
+    local,
+    ...options,
+  })
   caches.push(cache)
   return cache
 }
