@@ -79,6 +79,38 @@ async function main() {
       }),
     )
 
+    // A hot get served by the local tier (CLIENT TRACKING keeps it coherent), against raw.
+    const lcache = createCache({ location: url, keyPrefix: 'benchl', timeout: null, local: {} })
+    try {
+      await lcache.set('small', value)
+      await lcache.get('small')
+      for (let i = 0; i < 1_000 && lcache.localStats()?.tracking !== true; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+      await lcache.get('small')
+      rows.push({
+        ...(await compare('hot get, local tier, 100 in flight', 'ops/s', n, {
+          raw: () => raw.get('bench:raw:small').then((r) => JSON.parse(r as string)),
+          cachex: () => lcache.get('small'),
+        })),
+        note: `local tier: ${lcache.localStats()?.hits.toLocaleString('en-US')} hits, ${lcache.localStats()?.misses} misses`,
+      })
+      const r = await latency(
+        () => raw.get('bench:raw:small').then((x) => JSON.parse(x as string)),
+        50,
+      )
+      const c = await latency(() => lcache.get('small'), 50)
+      rows.push({
+        name: 'sequential get p50, local tier hit',
+        unit: 'µs',
+        raw: r,
+        cachex: c,
+        higherIsBetter: false,
+      })
+    } finally {
+      await lcache.close()
+    }
+
     // Sequential get latency.
     for (const p of [50, 99]) {
       const r = await latency(

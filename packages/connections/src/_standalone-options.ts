@@ -2,6 +2,7 @@ import { type ConnectionOptions, InvalidArgumentError, type RedisArgument } from
 import { createClient, createClientPool } from '@redis/client'
 import { reconnectDelay } from './_connect.ts'
 import { DEFAULT_URL, parseLocation } from './_location.ts'
+import type { TrackingClientLike } from './_tracking.ts'
 import { parseRedisUrl, redactUrl } from './url.ts'
 
 /** What the standalone factory needs of a node-redis client or client pool. */
@@ -53,6 +54,11 @@ export interface ClientSource {
   secrets: string[]
   /** The URL, password redacted, or "the given client", for messages. */
   where: string
+  /**
+   * Makes the dedicated RESP3 client of `Connection.track` (same server, database and
+   * credentials); `undefined` for a handed-in pool, which cannot be duplicated.
+   */
+  makeTrackingClient: (() => TrackingClientLike) | undefined
 }
 
 /**
@@ -64,7 +70,18 @@ export interface ClientSource {
 export function clientSource(options: StandaloneOptions, connectTimeoutMs: number): ClientSource {
   const location = options.location ?? DEFAULT_URL
   if (isNodeRedisClient(location)) {
+    const given = location as NodeRedisClientLike & { duplicate?: (options: object) => unknown }
+    const duplicate = 'isReady' in given ? given.duplicate : undefined
     return {
+      makeTrackingClient:
+        typeof duplicate === 'function'
+          ? () =>
+              duplicate.call(given, {
+                RESP: 3,
+                emitInvalidate: true,
+                clientSideCache: undefined,
+              }) as TrackingClientLike
+          : undefined,
       client: location,
       makeClient: undefined,
       closeClient: options.closeConnection ?? false,
@@ -104,6 +121,12 @@ export function clientSource(options: StandaloneOptions, connectTimeoutMs: numbe
   return {
     client: makeClient(),
     makeClient,
+    makeTrackingClient: () =>
+      createClient({
+        ...clientOptions,
+        RESP: 3,
+        emitInvalidate: true,
+      } as never) as unknown as TrackingClientLike,
     closeClient: true,
     isPool: pool !== undefined,
     tls: address.tls,

@@ -2,8 +2,11 @@ import {
   type CommandRoute,
   type Connection,
   ConnectionError,
+  InvalidArgumentError,
   type RedisArgument,
   TimeoutError,
+  type Tracking,
+  type TrackingListener,
 } from '@cachex/core'
 import { ErrorReply } from '@redis/client'
 import {
@@ -23,6 +26,7 @@ import {
   type NodeRedisClientLike,
   type StandaloneOptions,
 } from './_standalone-options.ts'
+import { startTracking, type TrackingClientLike } from './_tracking.ts'
 
 export type { NodeRedisClientLike, StandaloneOptions } from './_standalone-options.ts'
 export { isNodeRedisClient } from './_standalone-options.ts'
@@ -90,6 +94,9 @@ export class StandaloneConnection implements Connection {
   readonly #tls: boolean
   /** Counts the times the connection became ready (`generation`). */
   #generation = 0
+  readonly #makeTrackingClient: (() => TrackingClientLike) | undefined
+  /** The tracking connections opened by `track`, closed with this connection. */
+  readonly #trackings = new Set<Tracking>()
 
   constructor(options: StandaloneOptions) {
     const { connectTimeoutMs, deadlines } = callBounds(options)
@@ -104,6 +111,7 @@ export class StandaloneConnection implements Connection {
     this.#where = source.where
     this.#isPool = source.isPool
     this.#tls = source.tls
+    this.#makeTrackingClient = source.makeTrackingClient
     this.#life = new Lifecycle({
       where: this.#where,
       ready: () => !this.#down && this.#ready(),
@@ -178,8 +186,32 @@ export class StandaloneConnection implements Connection {
     return this.#client
   }
 
+  /**
+   * A dedicated RESP3 connection to the same server with `CLIENT TRACKING on BCAST` for
+   * `prefixes` (see `Connection.track`). A handed-in client pool cannot be duplicated: refused.
+   */
+  track(prefixes: readonly string[], listener: TrackingListener): Tracking {
+    const make = this.#makeTrackingClient
+    if (make === undefined) {
+      throw new InvalidArgumentError(
+        'the local tier needs a tracking connection, which a handed-in client pool cannot open: pass a URL or a node-redis client',
+      )
+    }
+    const tracking = startTracking(make(), prefixes, listener)
+    const trackings = this.#trackings
+    trackings.add(tracking)
+    return {
+      close: async () => {
+        trackings.delete(tracking)
+        await tracking.close()
+      },
+    }
+  }
+
   async close(): Promise<void> {
     if (!this.#life.close()) return
+    for (const tracking of this.#trackings) tracking.close().catch(() => undefined)
+    this.#trackings.clear()
     this.#disarm()
     clearTimeout(this.#retry)
     const client = this.#client

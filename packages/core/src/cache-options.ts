@@ -1,5 +1,6 @@
 // The options of a `Cache` and of its standard and extended methods. The options of a command
 // family (sorted sets, lists…) live in the family's file under commands/.
+import type { LocalOptions } from './_local-tier.ts'
 import type { LockFactory } from './lock-types.ts'
 import type {
   Compressor,
@@ -60,6 +61,15 @@ export interface CacheOptions<IgnoreErrors extends boolean = boolean> {
   scanItersize?: number
   /** Creates the lock behind `lock()`; the umbrella passes `@cachex/lock`'s. */
   lockFactory?: LockFactory
+  /**
+   * An in-process tier of decoded values in front of Redis, kept coherent by the server (RESP3
+   * `CLIENT TRACKING` on a dedicated connection): a write to a key by any client drops the local
+   * copy; while the tracking connection is down the tier is emptied and bypassed. Standalone
+   * topology only for now (others throw `InvalidArgumentError`). `{}` holds up to 10,000 values.
+   * See docs/local-tier.md.
+   * @default none (every read goes to Redis)
+   */
+  local?: LocalOptions
 }
 
 /** Selects a key version other than the cache's own, as Django's `version=` argument. */

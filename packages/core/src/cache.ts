@@ -15,6 +15,7 @@ import {
   contextOf,
   type Implementation,
 } from './_context.ts'
+import { checkLocalOptions, type LocalStats, LocalTier } from './_local-tier.ts'
 import { RedisValueStore } from './_redis-value-store.ts'
 import { describe, timeoutToMs } from './_timeout.ts'
 import type { CacheLike } from './cache-like.ts'
@@ -58,10 +59,22 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
   readonly defaultTimeout: number | null
 
   readonly #context: CacheContext
+  /** The local tier (`local` option), if any. */
+  readonly #local: LocalTier | undefined
 
   constructor(options: CacheOptions<IgnoreErrors>) {
     const context = new CacheContext(options)
     context.store = new RedisValueStore(context)
+    if (options.local !== undefined) {
+      // With the default key function every key starts with `prefix:`; else track every key.
+      const prefixes =
+        options.keyFunction === undefined && context.keyPrefix !== ''
+          ? [`${context.keyPrefix}:`]
+          : []
+      const tier = new LocalTier(context, context.store, checkLocalOptions(options.local), prefixes)
+      context.store = tier
+      this.#local = tier
+    }
     this.#context = context
     bindContext(this, context)
     this.keyPrefix = context.keyPrefix
@@ -84,8 +97,17 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
     return this.#context.makePattern(pattern, version)
   }
 
-  /** Closes the connection. Later calls reject with `ClosedError`. */
+  /**
+   * The counters of the local tier (`local` option): hits, misses, evictions, invalidations,
+   * entries and their estimated bytes, and whether tracking is up; `null` without a local tier.
+   */
+  localStats(): LocalStats | null {
+    return this.#local?.stats() ?? null
+  }
+
+  /** Closes the connection (and the local tier's tracking connection). Later calls reject with `ClosedError`. */
   async close(): Promise<void> {
+    await this.#local?.close()
     await this.#context.connection.close()
   }
 

@@ -1,4 +1,5 @@
 export { DEFAULT_MAX_VALUE_SIZE, MAX_INTEGER_DIGITS, MAX_JSON_DEPTH } from './_limits.ts'
+export type { LocalOptions, LocalStats } from './_local-tier.ts'
 export { Cache } from './cache.ts'
 export type { CacheLike } from './cache-like.ts'
 export type {
@@ -66,4 +67,6 @@ export type {
   RedisArgument,
   ReverseKeyFunction,
   Serializer,
+  Tracking,
+  TrackingListener,
 } from './types.ts'

@@ -95,6 +95,32 @@ export interface Connection {
   client(options?: { write?: boolean }): Promise<unknown>
   /** Closes what this connection opened. Pending commands settle; later ones reject with `ClosedError`. */
   close(): Promise<void>
+  /**
+   * Opens a dedicated connection with server-assisted client-side caching (`CLIENT TRACKING on
+   * BCAST`, RESP3 push messages) for the keys starting with one of `prefixes` (every key when
+   * the list is empty), and reports to `listener`: `up` once tracking is on, `invalidate` for
+   * every key a client wrote or that expired or was evicted (`null`: every key, after a
+   * `FLUSHDB`/`FLUSHALL`), `down` when the tracking connection was lost (messages may have been
+   * lost with it; it reconnects by itself and reports `up` again). Only the topologies that can
+   * vouch for every key the cache reads have it (standalone); the local tier refuses the others.
+   */
+  track?(prefixes: readonly string[], listener: TrackingListener): Tracking
+}
+
+/** What a tracking connection reports (see `Connection.track`). */
+export interface TrackingListener {
+  /** Tracking is on: from now on every write to a tracked key is reported. */
+  up(): void
+  /** Tracking was lost: writes may go unreported until the next `up`. */
+  down(): void
+  /** These keys were written, expired or evicted; `null`: every key (a flush). */
+  invalidate(keys: readonly string[] | null): void
+}
+
+/** A running tracking connection (see `Connection.track`). */
+export interface Tracking {
+  /** Closes the tracking connection; no report follows. */
+  close(): Promise<void>
 }
 
 /** What a `ConnectionFactory` receives: the connection part of a cache's options. */

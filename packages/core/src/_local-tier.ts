@@ -1,0 +1,430 @@
+// The local tier: decoded values held in process memory in front of Redis, kept coherent by the
+// server (`Connection.track`: CLIENT TRACKING in BCAST mode), never by a message bus of ours.
+import type { CacheContext } from './_context.ts'
+import { ENTRY_OVERHEAD, estimateSize, LruRoom } from './_lru.ts'
+import { describe } from './_timeout.ts'
+import type { SetCondition, ValueStore } from './_value-store.ts'
+import { InvalidArgumentError } from './errors.ts'
+import type { Tracking } from './types.ts'
+
+/** Options of the local tier (`local` of `createCache`). */
+export interface LocalOptions {
+  /** Most values held. @default 10000 (when `maxBytes` is not given either) */
+  maxEntries?: number
+  /**
+   * Most bytes held, by an estimate of each decoded value's size in memory (strings at 2 bytes a
+   * character, plus object headers and property slots; see docs/local-tier.md).
+   * @default no bound
+   */
+  maxBytes?: number
+  /**
+   * Seconds a value is held at most, whatever its Redis TTL (a value is never held past its Redis
+   * TTL either). @default no bound beyond the Redis TTL
+   */
+  ttl?: number
+}
+
+/** What `cache.localStats()` reports. */
+export interface LocalStats {
+  /** Reads served from memory. */
+  hits: number
+  /** Reads that went to Redis (the tier empty for the key, or bypassed while tracking is down). */
+  misses: number
+  /** Entries dropped to stay within `maxEntries` / `maxBytes`. */
+  evictions: number
+  /** Entries dropped because their key was written (by anyone), expired, or flushed. */
+  invalidations: number
+  /** Entries held now. */
+  entries: number
+  /** Their estimated size in bytes. */
+  bytes: number
+  /** Whether the tracking connection is up (the tier is bypassed while it is not). */
+  tracking: boolean
+}
+
+const DEFAULT_MAX_ENTRIES = 10_000
+const LOCAL_KEYS = new Set(['maxEntries', 'maxBytes', 'ttl'])
+
+/** Checks the `local` option; the bounds it selects. */
+export function checkLocalOptions(local: unknown): {
+  maxEntries: number
+  maxBytes: number
+  ttlMs: number
+} {
+  if (typeof local !== 'object' || local === null || Array.isArray(local)) {
+    throw new InvalidArgumentError(
+      `local takes an object { maxEntries?, maxBytes?, ttl? }, got ${describe(local)}`,
+    )
+  }
+  for (const name of Object.keys(local)) {
+    if (!LOCAL_KEYS.has(name)) {
+      throw new InvalidArgumentError(
+        `local takes maxEntries, maxBytes and ttl, got an unknown option '${name}'`,
+      )
+    }
+  }
+  const { maxEntries, maxBytes, ttl } = local as LocalOptions
+  const count = (value: unknown, name: string): number | undefined => {
+    if (value === undefined) return undefined
+    if (!Number.isSafeInteger(value) || (value as number) < 1) {
+      throw new InvalidArgumentError(
+        `local.${name} must be a positive integer, got ${describe(value)}`,
+      )
+    }
+    return value as number
+  }
+  const entries = count(maxEntries, 'maxEntries')
+  const bytes = count(maxBytes, 'maxBytes')
+  if (ttl !== undefined && !(typeof ttl === 'number' && Number.isFinite(ttl) && ttl > 0)) {
+    throw new InvalidArgumentError(
+      `local.ttl must be a positive number of seconds, got ${describe(ttl)}`,
+    )
+  }
+  return {
+    maxEntries: entries ?? (bytes === undefined ? DEFAULT_MAX_ENTRIES : Number.POSITIVE_INFINITY),
+    maxBytes: bytes ?? Number.POSITIVE_INFINITY,
+    ttlMs: ttl === undefined ? Number.POSITIVE_INFINITY : ttl * 1000,
+  }
+}
+
+/** Reads of a key in flight, and whether its key was invalidated since each began. */
+interface InFlight {
+  /** Reads (or writes) of the key in flight. */
+  count: number
+  /** The invalidation sequence number of the key's last invalidation. */
+  invalidatedAt: number
+}
+
+/**
+ * A `ValueStore` that holds decoded string values in memory in front of another store. A read
+ * hit costs no round trip and no decode. Coherence comes from the server: a tracking connection
+ * reports every write to the cache's keys, by any client, and the entry is dropped. While the
+ * tracking connection is down (and until it is back on), the tier is emptied and bypassed.
+ *
+ * The race between a read's reply and an invalidation of its key (they arrive on two sockets) is
+ * closed by a sequence number: a read records it when it starts, every invalidation of a key
+ * with a read in flight stamps the key, and a read whose key was stamped after it started does
+ * not store its value. A tracking loss changes the epoch, which no read that spans it survives.
+ */
+export class LocalTier implements ValueStore {
+  readonly #inner: ValueStore
+  readonly #context: CacheContext
+  readonly #room: LruRoom
+  readonly #ttlMs: number
+  readonly #prefixes: readonly string[]
+  readonly #inFlight = new Map<string, InFlight>()
+  #tracking: Tracking | undefined
+  #up = false
+  #closed = false
+  /** Bumped by every invalidation. */
+  #sequence = 0
+  /** Bumped when tracking goes down or up, and by a flush. */
+  #epoch = 0
+  #hits = 0
+  #misses = 0
+  #invalidations = 0
+
+  /**
+   * `prefixes`: the Redis key prefixes the cache's keys start with (empty: track every key).
+   * Throws `InvalidArgumentError` when the connection cannot track (a topology the tier does
+   * not support yet).
+   */
+  constructor(
+    context: CacheContext,
+    inner: ValueStore,
+    options: ReturnType<typeof checkLocalOptions>,
+    prefixes: readonly string[],
+  ) {
+    if (typeof context.connection.track !== 'function') {
+      throw new InvalidArgumentError(
+        'local: this connection cannot keep a local tier coherent (no CLIENT TRACKING support); the local tier works with the standalone topology (one server, client: "default" with one URL) for now',
+      )
+    }
+    this.#context = context
+    this.#inner = inner
+    this.#room = new LruRoom(options.maxEntries, options.maxBytes)
+    this.#ttlMs = options.ttlMs
+    this.#prefixes = prefixes
+  }
+
+  /** The counters of `cache.localStats()`. */
+  stats(): LocalStats {
+    return {
+      hits: this.#hits,
+      misses: this.#misses,
+      evictions: this.#room.evictions,
+      invalidations: this.#invalidations,
+      entries: this.#room.size,
+      bytes: this.#room.bytes,
+      tracking: this.#up,
+    }
+  }
+
+  /** Closes the tracking connection and empties the tier. */
+  async close(): Promise<void> {
+    this.#closed = true
+    this.#setDown()
+    const tracking = this.#tracking
+    this.#tracking = undefined
+    await tracking?.close()
+  }
+
+  /** Whether the tier may serve and store: tracking is on. Opens it on first use. */
+  #usable(): boolean {
+    if (this.#up) return true
+    if (this.#tracking === undefined && !this.#closed) this.#start()
+    return false
+  }
+
+  #start(): void {
+    const track = this.#context.connection.track
+    if (track === undefined) return
+    this.#tracking = track.call(this.#context.connection, this.#prefixes, {
+      up: () => {
+        if (this.#closed) return
+        this.#epoch++
+        this.#up = true
+      },
+      down: () => this.#setDown(),
+      invalidate: (keys) => {
+        if (keys === null) this.#flushLocal()
+        else for (const key of keys) this.#invalidate(key)
+      },
+    })
+  }
+
+  #setDown(): void {
+    this.#up = false
+    this.#flushLocal()
+  }
+
+  /** Drops every entry, and keeps every read in flight from storing. */
+  #flushLocal(): void {
+    this.#epoch++
+    this.#invalidations += this.#room.clear()
+  }
+
+  /** Drops `rkey`, and keeps its reads in flight from storing. */
+  #invalidate(rkey: string): void {
+    const sequence = ++this.#sequence
+    const flight = this.#inFlight.get(rkey)
+    if (flight !== undefined) flight.invalidatedAt = sequence
+    if (this.#room.delete(rkey)) this.#invalidations++
+  }
+
+  /** Registers an operation on `rkey` in flight; the token `#settle` takes. */
+  #begin(rkey: string): { sequence: number; epoch: number } {
+    const flight = this.#inFlight.get(rkey)
+    if (flight === undefined) this.#inFlight.set(rkey, { count: 1, invalidatedAt: 0 })
+    else flight.count++
+    return { sequence: this.#sequence, epoch: this.#epoch }
+  }
+
+  /** Ends an operation on `rkey`; whether nothing invalidated its key or the tier since it began. */
+  #settle(rkey: string, token: { sequence: number; epoch: number }): boolean {
+    const flight = this.#inFlight.get(rkey) as InFlight
+    const clean = flight.invalidatedAt <= token.sequence && token.epoch === this.#epoch && this.#up
+    if (--flight.count === 0) this.#inFlight.delete(rkey)
+    return clean
+  }
+
+  /** Holds `value` for `ms` milliseconds at most (`null`: the tier's own bound only). */
+  #hold(rkey: string, value: unknown, ms: number | null): void {
+    const now = Date.now()
+    const ttl = ms === null ? this.#ttlMs : Math.min(ms, this.#ttlMs)
+    const bytes = ENTRY_OVERHEAD + 2 * rkey.length + estimateSize(value)
+    this.#room.set(rkey, { value, expiresAt: now + ttl, bytes })
+  }
+
+  async get(rkey: string, key: string, fallback: unknown): Promise<unknown> {
+    if (!this.#usable()) {
+      this.#misses++
+      return this.#inner.get(rkey, key, fallback)
+    }
+    const entry = this.#room.get(rkey, Date.now())
+    if (entry !== undefined) {
+      this.#hits++
+      return entry.value
+    }
+    this.#misses++
+    const context = this.#context
+    const token = this.#begin(rkey)
+    let value: unknown
+    let pttl: unknown
+    try {
+      // One round trip: the value and how long it lives.
+      const [reply, ttl] = await context.connection.batch(
+        [
+          ['GET', rkey],
+          ['PTTL', rkey],
+        ],
+        { key: rkey, readonly: true, text: context.text },
+      )
+      if (reply instanceof Error) throw reply
+      if (reply === null || reply === undefined) {
+        this.#settle(rkey, token)
+        return fallback
+      }
+      value = context.decode(reply, key)
+      pttl = ttl
+    } catch (error) {
+      this.#settle(rkey, token)
+      throw error
+    }
+    if (this.#settle(rkey, token)) {
+      const ms = Number(pttl)
+      // -2: gone since the GET; an error or an odd reply: not held.
+      if (ms === -1) this.#hold(rkey, value, null)
+      else if (Number.isFinite(ms) && ms > 0) this.#hold(rkey, value, ms)
+    }
+    return value
+  }
+
+  async getMany(keys: readonly string[], rkeys: readonly string[]): Promise<Map<string, unknown>> {
+    if (!this.#usable()) {
+      this.#misses += keys.length
+      return this.#inner.getMany(keys, rkeys)
+    }
+    const found = new Map<string, unknown>()
+    const missingKeys: string[] = []
+    const missingRkeys: string[] = []
+    const now = Date.now()
+    for (let i = 0; i < keys.length; i++) {
+      const rkey = rkeys[i] as string
+      const entry = this.#room.get(rkey, now)
+      if (entry === undefined) {
+        missingKeys.push(keys[i] as string)
+        missingRkeys.push(rkey)
+      } else {
+        this.#hits++
+        found.set(keys[i] as string, entry.value)
+      }
+    }
+    this.#misses += missingKeys.length
+    if (missingKeys.length === 0) return found
+    // The misses are read but not held (a `get` fills the tier).
+    const rest = await this.#inner.getMany(missingKeys, missingRkeys)
+    // In the order of `keys`, as the store without a tier.
+    const ordered = new Map<string, unknown>()
+    for (const key of keys) {
+      if (found.has(key)) ordered.set(key, found.get(key))
+      else if (rest.has(key)) ordered.set(key, rest.get(key))
+    }
+    return ordered
+  }
+
+  async set(
+    rkey: string,
+    value: unknown,
+    ms: number | null,
+    condition?: SetCondition,
+  ): Promise<boolean> {
+    this.#invalidate(rkey)
+    const token = this.#begin(rkey)
+    let stored: boolean
+    try {
+      stored = await this.#inner.set(rkey, value, ms, condition)
+    } catch (error) {
+      this.#settle(rkey, token)
+      this.#invalidate(rkey)
+      throw error
+    }
+    // Held only when nothing else wrote the key meanwhile (this write's own invalidation may
+    // also arrive first: then the next read fills the tier).
+    if (this.#settle(rkey, token) && stored && (ms === null || ms > 0)) {
+      this.#hold(rkey, value, ms)
+    } else {
+      this.#invalidate(rkey)
+    }
+    return stored
+  }
+
+  async setMany(
+    rkeys: readonly string[],
+    values: readonly unknown[],
+    ms: number | null,
+  ): Promise<boolean[]> {
+    return this.#writing(rkeys, () => this.#inner.setMany(rkeys, values, ms))
+  }
+
+  delete(rkey: string): Promise<boolean> {
+    return this.#writing([rkey], () => this.#inner.delete(rkey))
+  }
+
+  deleteMany(rkeys: readonly string[]): Promise<number> {
+    return this.#writing(rkeys, () => this.#inner.deleteMany(rkeys))
+  }
+
+  has(rkey: string): Promise<boolean> {
+    return this.#inner.has(rkey)
+  }
+
+  touch(rkey: string, ms: number | null): Promise<boolean> {
+    return this.#writing([rkey], () => this.#inner.touch(rkey, ms))
+  }
+
+  incr(
+    rkey: string,
+    key: string,
+    delta: number | bigint,
+    asNumber: boolean,
+  ): Promise<number | bigint> {
+    return this.#writing([rkey], () => this.#inner.incr(rkey, key, delta, asNumber))
+  }
+
+  rename(from: string, to: string, key: string): Promise<void> {
+    return this.#writing([from, to], () => this.#inner.rename(from, to, key))
+  }
+
+  ttl(rkey: string, unit: 's' | 'ms'): Promise<number | null> {
+    return this.#inner.ttl(rkey, unit)
+  }
+
+  expire(rkey: string, ms: number): Promise<boolean> {
+    return this.#writing([rkey], () => this.#inner.expire(rkey, ms))
+  }
+
+  expireAt(rkey: string, unixMs: number): Promise<boolean> {
+    return this.#writing([rkey], () => this.#inner.expireAt(rkey, unixMs))
+  }
+
+  persist(rkey: string): Promise<boolean> {
+    return this.#writing([rkey], () => this.#inner.persist(rkey))
+  }
+
+  scan(pattern: string, count: number): AsyncIterable<string[]> {
+    return this.#inner.scan(pattern, count)
+  }
+
+  async deleteMatching(pattern: string, count: number): Promise<number> {
+    this.#flushLocal()
+    try {
+      return await this.#inner.deleteMatching(pattern, count)
+    } finally {
+      this.#flushLocal()
+    }
+  }
+
+  async flush(): Promise<void> {
+    this.#flushLocal()
+    try {
+      await this.#inner.flush()
+    } finally {
+      this.#flushLocal()
+    }
+  }
+
+  /**
+   * A write that is not held locally: its keys are dropped before it is sent (so that no read in
+   * flight stores the old value) and after it settles (so that this process reads its own write
+   * even before the server's invalidation arrives).
+   */
+  async #writing<T>(rkeys: readonly string[], write: () => Promise<T>): Promise<T> {
+    for (const rkey of rkeys) this.#invalidate(rkey)
+    try {
+      return await write()
+    } finally {
+      for (const rkey of rkeys) this.#invalidate(rkey)
+    }
+  }
+}

@@ -1,0 +1,220 @@
+import { type Cache, createCache, InvalidArgumentError } from '@cachex/redis'
+import { commandCalls, delay, standaloneServer, uniquePrefix } from '@cachex/test-utils'
+import { createClient } from '@redis/client'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+let server: { url: string; stop(): Promise<void> }
+/** A plain node-redis client: the stand-in for redis-cli, Django or another service. */
+let other: ReturnType<typeof createClient>
+const caches: Cache[] = []
+
+function localCache(local: object = {}, options: object = {}): Cache {
+  const cache = createCache({
+    location: server.url,
+    keyPrefix: uniquePrefix('local'),
+    local,
+    ...options,
+  })
+  caches.push(cache)
+  return cache
+}
+
+/** Waits until `check` holds (the invalidation travels one round trip); bounded only against hangs. */
+async function eventually(check: () => Promise<boolean> | boolean, ms = 20_000): Promise<void> {
+  const until = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error('condition not met in time')
+    await delay(10)
+  }
+}
+
+/** A cache whose tracking connection is up (the tier serves from memory only then). */
+async function tracked(local: object = {}, options: object = {}): Promise<Cache> {
+  const cache = localCache(local, options)
+  await cache.get('warm-up')
+  await eventually(() => cache.localStats()?.tracking === true)
+  return cache
+}
+
+/**
+ * Reads `key` until a read is served by the tier (a read does not fill it when an invalidation
+ * of the key, such as the one of the cache's own write, arrives meanwhile); the value.
+ */
+async function held(cache: Cache, key: string): Promise<unknown> {
+  let value: unknown
+  await eventually(async () => {
+    const before = cache.localStats()?.hits ?? 0
+    value = await cache.get(key)
+    return cache.localStats()?.hits === before + 1
+  })
+  return value
+}
+
+/** Stores JSON values by a raw client, lets their invalidations arrive, then reads each once (fills). */
+async function fill(cache: Cache, entries: Array<[string, unknown]>): Promise<void> {
+  for (const [key, value] of entries) {
+    await other.sendCommand(['SET', cache.makeKey(key), JSON.stringify(value), 'EX', '300'])
+  }
+  await delay(200)
+  for (const [key] of entries) await cache.get(key)
+}
+
+beforeAll(async () => {
+  server = await standaloneServer()
+  other = createClient({ url: server.url })
+  other.on('error', () => undefined)
+  await other.connect()
+})
+
+afterAll(async () => {
+  await Promise.all(caches.map((c) => c.close()))
+  await other?.close()
+  await server?.stop()
+})
+
+describe('local tier', () => {
+  it('serves hits from memory without a GET round trip', async () => {
+    const cache = await tracked()
+    await cache.set('k', { a: 1 })
+    await held(cache, 'k')
+    const gets = await commandCalls(other, 'get')
+    for (let i = 0; i < 100; i++) expect(await cache.get('k')).toEqual({ a: 1 })
+    expect(await commandCalls(other, 'get')).toBe(gets)
+    const stats = cache.localStats()
+    expect(stats?.hits).toBeGreaterThanOrEqual(100)
+    expect(stats?.entries).toBe(1)
+    expect(stats?.bytes).toBeGreaterThan(0)
+  })
+
+  it('is dropped by a write from another client', async () => {
+    const cache = await tracked()
+    await cache.set('k', 'one')
+    expect(await held(cache, 'k')).toBe('one')
+    await other.sendCommand(['SET', cache.makeKey('k'), '"two"'])
+    await eventually(async () => (await cache.get('k')) === 'two')
+    expect(cache.localStats()?.invalidations).toBeGreaterThan(0)
+  })
+
+  it('is dropped by a DEL from Lua', async () => {
+    const cache = await tracked()
+    await cache.set('k', 1)
+    await held(cache, 'k')
+    await other.sendCommand(['EVAL', "return redis.call('DEL', KEYS[1])", '1', cache.makeKey('k')])
+    await eventually(async () => (await cache.get('k')) === null)
+  })
+
+  it('is dropped when the key expires in Redis (EXPIRE)', async () => {
+    const cache = await tracked()
+    await cache.set('k', 'v', null)
+    await held(cache, 'k')
+    await other.sendCommand(['PEXPIRE', cache.makeKey('k'), '100'])
+    await eventually(async () => (await cache.get('k')) === null)
+  })
+
+  it('is emptied by FLUSHDB', async () => {
+    const cache = await tracked()
+    await cache.set('a', 1)
+    await cache.set('b', 2)
+    await held(cache, 'a')
+    await other.sendCommand(['FLUSHDB'])
+    await eventually(async () => (await cache.get('a')) === null && (await cache.get('b')) === null)
+  })
+
+  it('never holds a value past its Redis TTL, nor past its own ttl', async () => {
+    const cache = await tracked()
+    await cache.set('short', 'v', 0.2)
+    await held(cache, 'short')
+    await delay(400)
+    expect(await cache.get('short')).toBeNull()
+
+    const own = await tracked({ ttl: 0.2 })
+    await own.set('k', 'v', null)
+    await held(own, 'k')
+    await delay(400)
+    const gets = await commandCalls(other, 'get')
+    expect(await own.get('k')).toBe('v')
+    expect(await commandCalls(other, 'get')).toBe(gets + 1)
+  })
+
+  it('reads its own writes at once', async () => {
+    const cache = await tracked()
+    for (let i = 0; i < 50; i++) {
+      await cache.set('k', i)
+      expect(await cache.get('k')).toBe(i)
+      if (i % 5 === 0) {
+        await cache.incr('n', 1).catch(() => cache.set('n', 0))
+      }
+    }
+    await cache.set('n', 1)
+    await held(cache, 'n')
+    await cache.incr('n', 5)
+    expect(await cache.get('n')).toBe(6)
+    await cache.delete('n')
+    expect(await cache.get('n')).toBeNull()
+    await cache.set('m', 1)
+    await held(cache, 'm')
+    await cache.clear()
+    expect(await cache.get('m')).toBeNull()
+  })
+
+  it('stays within maxEntries and maxBytes, evicting the least recently used', async () => {
+    const cache = await tracked({ maxEntries: 10 })
+    await fill(
+      cache,
+      Array.from({ length: 30 }, (_, i): [string, unknown] => [`k${i}`, i]),
+    )
+    const stats = cache.localStats()
+    expect(stats?.entries).toBeLessThanOrEqual(10)
+    expect(stats?.evictions).toBeGreaterThan(0)
+
+    const bounded = await tracked({ maxBytes: 20_000 })
+    await fill(
+      bounded,
+      Array.from({ length: 50 }, (_, i): [string, unknown] => [`k${i}`, 'x'.repeat(1000)]),
+    )
+    expect(bounded.localStats()?.bytes).toBeLessThanOrEqual(20_000)
+    // 1,000 characters at 2 bytes each, plus bookkeeping: about 9 fit.
+    expect(bounded.localStats()?.bytes).toBeGreaterThan(18_000)
+    expect(bounded.localStats()?.entries).toBeGreaterThan(5)
+    expect(bounded.localStats()?.evictions).toBeGreaterThan(0)
+  })
+
+  it('is emptied and bypassed while the tracking connection is down, then comes back', async () => {
+    const cache = await tracked()
+    await cache.set('k', 'one')
+    await held(cache, 'k')
+    // Kill the tracking connection (the one in BCAST tracking mode), then write behind its back.
+    const list = String(await other.sendCommand(['CLIENT', 'LIST']))
+    const ids = list
+      .split('\n')
+      .filter((line) => /flags=\S*t/.test(line) || / resp=3 /.test(line))
+      .map((line) => /id=(\d+)/.exec(line)?.[1])
+      .filter((id): id is string => id !== undefined)
+    expect(ids.length).toBeGreaterThan(0)
+    for (const id of ids) await other.sendCommand(['CLIENT', 'KILL', 'ID', id])
+    await other.sendCommand(['SET', cache.makeKey('k'), '"two"'])
+    // Never the old value, whether the tier noticed the loss yet or not.
+    expect(await cache.get('k')).toBe('two')
+    await eventually(() => cache.localStats()?.tracking === true)
+    await held(cache, 'k')
+    await other.sendCommand(['SET', cache.makeKey('k'), '"three"'])
+    await eventually(async () => (await cache.get('k')) === 'three')
+  })
+
+  it('refuses bad options and unsupported topologies', () => {
+    expect(() => localCache({ maxEntries: 0 })).toThrow(InvalidArgumentError)
+    expect(() => localCache({ maxBytes: -1 })).toThrow(InvalidArgumentError)
+    expect(() => localCache({ ttl: 'x' })).toThrow(InvalidArgumentError)
+    expect(() => localCache({ size: 1 })).toThrow(InvalidArgumentError)
+    expect(() => localCache(null as never)).toThrow(InvalidArgumentError)
+    expect(() =>
+      createCache({ location: ['redis://127.0.0.1:1', 'redis://127.0.0.1:2'], local: {} }),
+    ).toThrow(/standalone/)
+  })
+
+  it('reports null stats without a local tier', () => {
+    const plain = createCache({ location: server.url })
+    caches.push(plain)
+    expect(plain.localStats()).toBeNull()
+  })
+})
