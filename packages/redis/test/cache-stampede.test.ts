@@ -1,7 +1,19 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { type Cache, createCache, InvalidArgumentError } from '@cachex/redis'
-import { delay, standaloneServer, uniquePrefix } from '@cachex/test-utils'
+import {
+  type Cache,
+  type CreateCacheOptions,
+  createCache,
+  InvalidArgumentError,
+} from '@cachex/redis'
+import {
+  delay,
+  standaloneServer,
+  startCluster,
+  startReplicaSet,
+  startSentinels,
+  uniquePrefix,
+} from '@cachex/test-utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 const CHILD = fileURLToPath(new URL('./stampede/child.ts', import.meta.url))
@@ -231,6 +243,81 @@ describe('grace: stale-while-revalidate and fail-safe', () => {
     expect(String(logged[0]?.[0])).toContain("getOrSet('failsafe')")
     expect(await logging.get('failsafe')).toBe('old')
     await logging.close()
+  })
+})
+
+const TOPOLOGIES: Array<{
+  name: string
+  start(): Promise<{ options: CreateCacheOptions<false>; stop(): Promise<void> }>
+}> = [
+  {
+    name: 'primary + 2 replicas',
+    start: async () => {
+      const set = await startReplicaSet({ replicas: 2 })
+      return { options: { location: [...set.urls] }, stop: () => set.stop() }
+    },
+  },
+  {
+    name: 'sentinel',
+    start: async () => {
+      const d = await startSentinels({ replicas: 1 })
+      return {
+        options: { client: 'sentinel', location: d.location, sentinels: d.addresses },
+        stop: () => d.stop(),
+      }
+    },
+  },
+  {
+    name: 'cluster',
+    start: async () => {
+      const c = await startCluster({ primaries: 3, replicasPerPrimary: 0 })
+      return { options: { client: 'cluster', location: [...c.seeds] }, stop: () => c.stop() }
+    },
+  },
+]
+
+describe.each(TOPOLOGIES)('on $name', ({ start }) => {
+  let deployment: Awaited<ReturnType<typeof start>>
+  let caches: Cache[]
+
+  beforeAll(async () => {
+    deployment = await start()
+    const keyPrefix = uniquePrefix('topo')
+    // Two caches: two connections, as two processes would have.
+    caches = [0, 1].map(() => createCache({ ...deployment.options, keyPrefix }))
+  }, 120_000)
+
+  afterAll(async () => {
+    for (const c of caches ?? []) await c.close()
+    await deployment?.stop()
+  })
+
+  it('distributed: one computation for 2 connections × 20 callers', async () => {
+    let calls = 0
+    const factory = async () => {
+      calls++
+      await delay(300)
+      return 'one'
+    }
+    const all = await Promise.all(
+      caches.flatMap((c) =>
+        Array.from({ length: 20 }, () => c.getOrSet('cold', factory, { distributed: true })),
+      ),
+    )
+    expect(new Set(all)).toEqual(new Set(['one']))
+    expect(calls).toBe(1)
+  })
+
+  it('grace and earlyRecompute: read value + PTTL + delta, serve stale, refresh', async () => {
+    let calls = 0
+    const factory = async () => `v${++calls}`
+    const options = { timeout: 1, grace: 60, earlyRecompute: 1, distributed: true }
+    const [a] = caches as [Cache, Cache]
+    expect(await a.getOrSet('swr', factory, options)).toBe('v1')
+    await delay(1200)
+    expect(await a.getOrSet('swr', factory, options)).toBe('v1')
+    await expect.poll(() => a.getOrSet('swr', factory, options), { timeout: 10_000 }).toBe('v2')
+    expect(calls).toBe(2)
   })
 })
 

@@ -250,12 +250,17 @@ async function computeOnce<T>(call: Call<T>): Promise<T> {
 }
 
 async function holdAndCompute<T>(call: Call<T>, lockKey: string, token: string): Promise<T> {
-  const { context, cache, key, rkey, at, stampede } = call
+  const { context, key, rkey, stampede } = call
   const stop = heartbeat(context, lockKey, token, stampede.lockMs)
   try {
-    // The previous holder may have stored the value between our read and our lock.
-    const found = await cache.get<T | typeof MISSING>(key, MISSING, at)
-    if (found !== MISSING) return found as T
+    // The previous holder may have stored the value between our read and our lock. Asked of the
+    // primary: a replica may not have it yet.
+    const raw = await context.connection.command(['GET', rkey], {
+      key: rkey,
+      readonly: false,
+      text: context.text,
+    })
+    if (raw !== null && raw !== undefined) return context.decode(raw, key) as T
     return await computeAndStore(call, 'nx')
   } finally {
     stop()
