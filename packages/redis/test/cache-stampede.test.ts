@@ -129,7 +129,7 @@ describe('distributed: one computation across processes', () => {
     await counter.close()
   }, 120_000)
 
-  it('in one process, wakes waiters when the holder stores (no poll needed)', async () => {
+  it('two caches (two connections) in one process share one computation', async () => {
     let calls = 0
     const factory = async () => {
       calls++
