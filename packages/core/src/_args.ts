@@ -110,7 +110,15 @@ export function splitOptions(
 export const VERSION_ONLY = ['version'] as const
 export const SET_KEYS = ['timeout', 'version', 'nx', 'xx'] as const
 export const TIMEOUT_KEYS = ['timeout', 'version'] as const
-export const GET_OR_SET_KEYS = ['timeout', 'version', 'waitTimeout'] as const
+export const GET_OR_SET_KEYS = [
+  'timeout',
+  'version',
+  'waitTimeout',
+  'distributed',
+  'earlyRecompute',
+  'grace',
+  'lockTimeout',
+] as const
 export const SCAN_KEYS = ['itersize', 'version'] as const
 export const INCR_KEYS = ['version', 'as'] as const
 export const ZADD_KEYS = ['nx', 'xx', 'gt', 'lt', 'ch', 'incr', 'version'] as const

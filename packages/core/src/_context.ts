@@ -90,7 +90,8 @@ export class CacheContext {
   readonly #keyFunction: KeyFunction
   readonly #ignoreExceptions: boolean
   readonly #logIgnored: boolean
-  readonly #logger: Logger
+  /** Where errors the cache does not throw (ignored ones, failed background refreshes) are logged. */
+  readonly logger: Logger
   /** When each kind of ignored error was last logged. */
   readonly #loggedAt = new Map<string, number>()
 
@@ -118,7 +119,7 @@ export class CacheContext {
     this.text = this.codec.readsText
     this.#ignoreExceptions = options.ignoreExceptions ?? false
     this.#logIgnored = options.logIgnoredExceptions ?? false
-    this.#logger = options.logger ?? console
+    this.logger = options.logger ?? console
     this.itersize = checkItersize(options.scanItersize ?? DEFAULT_ITERSIZE)
     this.lockFactory = options.lockFactory
   }
@@ -286,7 +287,7 @@ export class CacheContext {
     const last = this.#loggedAt.get(error.code)
     if (last !== undefined && now - last < LOG_EVERY_MS) return
     this.#loggedAt.set(error.code, now)
-    this.#logger.error(
+    this.logger.error(
       `cachex: ignored ${error.name} (${error.code}): ${error.message} — further ${error.code} errors are not logged for ${LOG_EVERY_MS / 1000} s`,
     )
   }

@@ -42,6 +42,11 @@ export class SingleFlight {
     return this.#bucket(key, flight, waitMs).promise
   }
 
+  /** Whether a computation for `key` is in flight (and not presumed hung). */
+  has(key: string): boolean {
+    return this.#flights.has(key)
+  }
+
   /** Registers `promise` as the computation in flight for `key` until it settles. */
   start(key: string, promise: Promise<unknown>): void {
     const flight: Flight = { promise, buckets: [], timer: undefined }

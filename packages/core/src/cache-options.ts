@@ -103,6 +103,40 @@ export interface GetOrSetOptions extends TimeoutOption {
    * @default 10
    */
   waitTimeout?: number | null
+  /**
+   * One computation across every process sharing the Redis database, not only within this one:
+   * on a miss the first caller takes a short lock (`__cachex:lock:<redis key>`, a random token,
+   * kept alive while the factory runs, released by compare-and-delete), and the others wait for
+   * the value — woken by a message on the `__cachex:stampede` channel, with a slow poll as a
+   * safety net — for at most `waitTimeout`, then compute their own. If the holder dies, its lock
+   * expires after `lockTimeout` and one waiter takes over. Costs one `SET NX` on a miss, and a
+   * subscriber connection per cache while it waits. See docs/stampede.md.
+   * @default false
+   */
+  distributed?: boolean
+  /**
+   * XFetch's `beta` (Vattani et al., VLDB 2015): on a hit, a caller recomputes the value before it
+   * expires with a probability that rises as expiry nears, weighted by how long the factory took
+   * (stored in `__cachex:delta:<redis key>`, expiring with the value): `1` is the paper's default,
+   * more recomputes earlier, `0` never. One caller per process (per fleet with `distributed`)
+   * recomputes; the others get the current value. A hit then costs `GET` + `PTTL` + `GET` in one
+   * round trip.
+   */
+  earlyRecompute?: number
+  /**
+   * Seconds a value is kept after its timeout, served stale while one caller recomputes it in the
+   * background (stale-while-revalidate); when that recomputation throws, the error is logged with
+   * the cache's `logger` and the stale value keeps being served (fail-safe). The value is stored
+   * with a TTL of `timeout + grace`, so Django and `get()` read it until then. No effect with a
+   * `null` (never) or non-positive timeout.
+   */
+  grace?: number
+  /**
+   * Seconds the `distributed` lock lives without its holder's heartbeat: how long waiters wait
+   * before one takes over from a holder that died.
+   * @default 5
+   */
+  lockTimeout?: number
 }
 
 /** Options of `iterKeys()` and `deletePattern()`; `version` selects the keys of another version. */

@@ -2,10 +2,22 @@
 import { checkVersionOption, GET_OR_SET_KEYS, timeoutArguments } from '../_args.ts'
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
 import { TIMED_OUT } from '../_single-flight.ts'
-import { checkSeconds } from '../_timeout.ts'
+import { checkSeconds, timeoutToMs } from '../_timeout.ts'
 import type { CacheLike } from '../cache-like.ts'
 import type { GetOrSetOptions, VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError } from '../errors.ts'
+import {
+  checkStampede,
+  companionKey,
+  heartbeat,
+  notifierOf,
+  readWithMeta,
+  releaseAndNotify,
+  type Stampede,
+  storeDelta,
+  tryLock,
+  xfetch,
+} from './_stampede.ts'
 
 const MISSING: unique symbol = Symbol('missing')
 // Longer than a typical computation (a few queries of at most socketTimeout, 5 s, each), shorter
@@ -33,6 +45,10 @@ export const getOrSetCommand = {
     const waitMs = waitTimeoutToMs(options?.waitTimeout)
     const version = checkVersionOption(options?.version)
     const at: VersionOption | undefined = version === undefined ? undefined : { version }
+    const stampede = options === undefined ? undefined : checkStampede(options)
+    if (stampede !== undefined) {
+      return getOrSetControlled(this, context, key, valueOrFactory, timeout, at, waitMs, stampede)
+    }
     const found = await this.get<T | typeof MISSING>(key, MISSING, at)
     if (found !== MISSING) return found as T
     // Calls for the same key in this process share one computation (no stampede from one process).
@@ -83,4 +99,196 @@ function waitTimeoutToMs(waitTimeout: number | null | undefined): number | null 
   const seconds = checkSeconds(waitTimeout ?? DEFAULT_WAIT_TIMEOUT, 'waitTimeout')
   if (seconds < 0) throw new InvalidArgumentError('waitTimeout must not be negative')
   return seconds * 1000
+}
+
+/** One getOrSet call under stampede control. */
+interface Call<T> {
+  cache: CacheLike
+  context: CacheContext
+  key: string
+  rkey: string
+  valueOrFactory: Factory<T>
+  at: VersionOption | undefined
+  /** The timeout of `set`, in milliseconds (`null`: never). */
+  timeoutMs: number | null
+  /** What the value is stored with: `timeoutMs`, plus the grace. */
+  storeMs: number | null
+  waitMs: number | null
+  stampede: Stampede
+}
+
+async function getOrSetControlled<T>(
+  cache: CacheLike,
+  context: CacheContext,
+  key: string,
+  valueOrFactory: Factory<T>,
+  timeout: number | null | undefined,
+  at: VersionOption | undefined,
+  waitMs: number | null,
+  stampede: Stampede,
+): Promise<T> {
+  const rkey = context.key(key, at)
+  const timeoutMs = timeoutToMs(timeout, context.defaultTimeout)
+  const graced = stampede.graceMs > 0 && timeoutMs !== null && timeoutMs > 0
+  const call: Call<T> = {
+    cache,
+    context,
+    key,
+    rkey,
+    valueOrFactory,
+    at,
+    timeoutMs,
+    storeMs: graced ? (timeoutMs as number) + stampede.graceMs : timeoutMs,
+    waitMs,
+    stampede,
+  }
+  if (stampede.beta > 0 || graced) {
+    let read: Awaited<ReturnType<typeof readWithMeta>> | undefined
+    try {
+      read = await readWithMeta(context, rkey, stampede.beta > 0)
+    } catch (error) {
+      context.fail(error, undefined)
+    }
+    if (read !== undefined && read.raw !== null) {
+      const value = context.decode(read.raw, key) as T
+      const { pttl } = read
+      if (graced && pttl !== null && pttl <= stampede.graceMs) {
+        // Past its timeout, within its grace: served stale while one caller refreshes it.
+        if (!context.flights.has(rkey)) void refresh(call, value).catch(() => {})
+        return value
+      }
+      const deltaMs = read.delta
+      if (stampede.beta > 0 && pttl !== null && deltaMs !== undefined) {
+        const ttl = graced ? pttl - stampede.graceMs : pttl
+        if (xfetch(deltaMs, stampede.beta, ttl) && !context.flights.has(rkey)) {
+          return refresh(call, value)
+        }
+      }
+      return value
+    }
+  } else {
+    const found = await cache.get<T | typeof MISSING>(key, MISSING, at)
+    if (found !== MISSING) return found as T
+  }
+  // A miss: one computation per process (and across processes with `distributed`).
+  const joined = context.flights.join(rkey, waitMs)
+  if (joined !== undefined) {
+    return joined.then((outcome) =>
+      outcome === TIMED_OUT ? computeAndStore(call, 'nx') : (outcome as T),
+    )
+  }
+  const computation = stampede.distributed ? computeOnce(call) : computeAndStore(call, 'nx')
+  context.flights.start(rkey, computation)
+  return computation
+}
+
+/**
+ * Recomputes a value that is still there (early, or stale within its grace) and overwrites it;
+ * one caller per process, one per fleet with `distributed` (a caller that finds the lock taken
+ * keeps the current value). A failure is logged and the current value returned.
+ */
+function refresh<T>(call: Call<T>, current: T): Promise<T> {
+  const { context, rkey } = call
+  const work = (async () => {
+    let token: string | undefined
+    const lockKey = companionKey(rkey, 'lock')
+    if (call.stampede.distributed) {
+      try {
+        token = await tryLock(context, lockKey, call.stampede.lockMs)
+      } catch {
+        return current
+      }
+      if (token === undefined) return current
+    }
+    const stop =
+      token === undefined ? undefined : heartbeat(context, lockKey, token, call.stampede.lockMs)
+    try {
+      return await computeAndStore(call, undefined)
+    } catch (error) {
+      context.logger.error(
+        `cachex: getOrSet('${call.key}') kept the current value: its recomputation failed`,
+        error,
+      )
+      return current
+    } finally {
+      stop?.()
+      if (token !== undefined) await releaseAndNotify(context, lockKey, token, rkey)
+    }
+  })()
+  context.flights.start(rkey, work)
+  return work
+}
+
+/**
+ * The distributed miss path: take the lock and compute, or wait for the holder's value (woken by
+ * its message, or a poll that slows from 50 ms to 1 s), taking over when its lock expired; after
+ * `waitMs`, compute our own value as the in-process path does.
+ */
+async function computeOnce<T>(call: Call<T>): Promise<T> {
+  const { context, cache, key, rkey, at, stampede } = call
+  const lockKey = companionKey(rkey, 'lock')
+  const deadline = call.waitMs === null ? Number.POSITIVE_INFINITY : performance.now() + call.waitMs
+  const notifier = notifierOf(context)
+  let pollMs = 50
+  for (;;) {
+    let token: string | undefined
+    try {
+      token = await tryLock(context, lockKey, stampede.lockMs)
+    } catch (error) {
+      // Under ignoreExceptions, Redis is out of the picture: compute here.
+      context.fail(error, undefined)
+      return computeAndStore(call, 'nx')
+    }
+    if (token !== undefined) return holdAndCompute(call, lockKey, token)
+    const left = deadline - performance.now()
+    if (left <= 0) return computeAndStore(call, 'nx')
+    await notifier.wait(rkey, Math.min(pollMs, left))
+    pollMs = Math.min(pollMs * 2, 1000)
+    const found = await cache.get<T | typeof MISSING>(key, MISSING, at)
+    if (found !== MISSING) return found as T
+  }
+}
+
+async function holdAndCompute<T>(call: Call<T>, lockKey: string, token: string): Promise<T> {
+  const { context, key, rkey, stampede } = call
+  const stop = heartbeat(context, lockKey, token, stampede.lockMs)
+  try {
+    // The previous holder may have stored the value between our read and our lock. Asked of the
+    // primary: a replica may not have it yet.
+    const raw = await context.connection.command(['GET', rkey], {
+      key: rkey,
+      readonly: false,
+      text: context.text,
+    })
+    if (raw !== null && raw !== undefined) return context.decode(raw, key) as T
+    return await computeAndStore(call, 'nx')
+  } finally {
+    stop()
+    await releaseAndNotify(context, lockKey, token, rkey)
+  }
+}
+
+/** Calls the factory, timing it, and stores the value (and, for XFetch, its compute time). */
+async function computeAndStore<T>(call: Call<T>, condition: 'nx' | undefined): Promise<T> {
+  const { context, cache, key, rkey, at, valueOrFactory, storeMs, stampede } = call
+  const started = performance.now()
+  const value =
+    typeof valueOrFactory === 'function'
+      ? await (valueOrFactory as () => T | Promise<T>)()
+      : await valueOrFactory
+  const deltaMs = performance.now() - started
+  let stored: boolean
+  try {
+    const writes: Promise<unknown>[] = [context.store.set(rkey, value, storeMs, condition)]
+    if (stampede.beta > 0 && (storeMs === null || storeMs > 0)) {
+      writes.push(storeDelta(context, rkey, deltaMs, storeMs))
+    }
+    const [added] = await Promise.all(writes)
+    stored = added as boolean
+  } catch (error) {
+    return context.fail(error, value)
+  }
+  if (stored || condition === undefined) return value
+  // Someone else stored a value between our read and our add: theirs wins, as in Django.
+  return (await cache.get<T>(key, value, at)) as T
 }

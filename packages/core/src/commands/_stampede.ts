@@ -1,0 +1,304 @@
+// What getOrSet's stampede options (`distributed`, `earlyRecompute`, `grace`) need from Redis:
+// companion keys, a short lock with a token, a wake-up channel, and a read of value + expiry.
+import { randomUUID } from 'node:crypto'
+import type { CacheContext } from '../_context.ts'
+import { InvalidArgumentError } from '../errors.ts'
+import type { RedisArgument } from '../types.ts'
+
+/**
+ * Companion keys live outside the key function's keyspace: Django's keys are
+ * `<prefix>:<int version>:<key>`, and `__cachex:<kind>:…` parses as prefix `__cachex`, version
+ * `<kind>` (not an integer), so no Django or cachex user key can be one unless a cache uses the
+ * reserved prefix `__cachex:<kind>`.
+ */
+export function companionKey(rkey: string, kind: 'lock' | 'delta'): string {
+  return `__cachex:${kind}:${rkey}`
+}
+
+/** The one channel a holder announces a settled computation on; the message is the Redis key. */
+export const STAMPEDE_CHANNEL = '__cachex:stampede'
+
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`
+const EXTEND = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`
+
+/** The stampede options of one call, checked. */
+export interface Stampede {
+  distributed: boolean
+  /** XFetch's beta; 0: no early recomputation. */
+  beta: number
+  /** Milliseconds a value is kept (and served stale) after its timeout; 0: none. */
+  graceMs: number
+  /** Milliseconds the computation lock lives without a heartbeat. */
+  lockMs: number
+}
+
+const DEFAULT_LOCK_TIMEOUT = 5
+
+/** The stampede options, checked; `undefined` when the call uses none (the plain path). */
+export function checkStampede(options: {
+  distributed?: unknown
+  earlyRecompute?: unknown
+  grace?: unknown
+  lockTimeout?: unknown
+}): Stampede | undefined {
+  const { distributed, earlyRecompute, grace, lockTimeout } = options
+  if (distributed !== undefined && typeof distributed !== 'boolean') {
+    throw new InvalidArgumentError(`distributed must be a boolean, got ${typeof distributed}`)
+  }
+  const beta = nonNegative(earlyRecompute, 'earlyRecompute', 'a number (XFetch beta, e.g. 1)')
+  const grace_ = nonNegative(grace, 'grace', 'a number of seconds')
+  const lock = nonNegative(lockTimeout, 'lockTimeout', 'a number of seconds')
+  if (lock === 0 && lockTimeout !== undefined) {
+    throw new InvalidArgumentError('lockTimeout must be more than 0 seconds')
+  }
+  if (distributed !== true && beta === 0 && grace_ === 0) return undefined
+  return {
+    distributed: distributed === true,
+    beta,
+    graceMs: Math.trunc(grace_ * 1000),
+    lockMs: Math.max(
+      1,
+      Math.trunc((lockTimeout === undefined ? DEFAULT_LOCK_TIMEOUT : lock) * 1000),
+    ),
+  }
+}
+
+function nonNegative(value: unknown, what: string, kind: string): number {
+  if (value === undefined) return 0
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    const got = typeof value === 'number' ? String(value) : typeof value
+    throw new InvalidArgumentError(`${what} must be ${kind}, at least 0, got ${got}`)
+  }
+  return value
+}
+
+/** Takes the lock at `lockKey` for `ms` (SET NX PX); resolves its token, or `undefined` when held. */
+export async function tryLock(
+  context: CacheContext,
+  lockKey: string,
+  ms: number,
+): Promise<string | undefined> {
+  const token = randomUUID()
+  const reply = await context.connection.command(['SET', lockKey, token, 'NX', 'PX', String(ms)], {
+    key: lockKey,
+    text: true,
+  })
+  return reply === null || reply === undefined ? undefined : token
+}
+
+/** Keeps a held lock alive (compare-and-PEXPIRE every third of its life) until the stop function runs. */
+export function heartbeat(
+  context: CacheContext,
+  lockKey: string,
+  token: string,
+  ms: number,
+): () => void {
+  const timer = setInterval(
+    () => {
+      context.connection
+        .command(['EVAL', EXTEND, '1', lockKey, token, String(ms)], { key: lockKey })
+        .catch(() => {
+          // A missed beat only shortens the lock: at worst another process computes too.
+        })
+    },
+    Math.max(1, Math.floor(ms / 3)),
+  )
+  timer.unref()
+  return () => clearInterval(timer)
+}
+
+/**
+ * Releases the lock if it is still ours (compare-and-delete), then wakes the waiters of `rkey`.
+ * Errors are swallowed: the lock expires by itself and waiters poll.
+ */
+export async function releaseAndNotify(
+  context: CacheContext,
+  lockKey: string,
+  token: string,
+  rkey: string,
+): Promise<void> {
+  try {
+    await context.connection.command(['EVAL', RELEASE, '1', lockKey, token], { key: lockKey })
+  } catch {
+    // It expires.
+  }
+  try {
+    await context.connection.command(['PUBLISH', STAMPEDE_CHANNEL, rkey], { key: rkey })
+  } catch {
+    // Waiters poll.
+  }
+}
+
+/** The value at `rkey` with its expiry and, for XFetch, the stored compute time. */
+export interface ValueWithMeta {
+  /** The raw reply (`null`: missing). */
+  raw: unknown
+  /** Milliseconds to expiry; `null` for a key that never expires or is missing. */
+  pttl: number | null
+  /** The factory's last compute time in milliseconds, when stored. */
+  delta: number | undefined
+}
+
+/** GET + PTTL (+ GET of the delta companion) in one round trip. */
+export async function readWithMeta(
+  context: CacheContext,
+  rkey: string,
+  withDelta: boolean,
+): Promise<ValueWithMeta> {
+  const commands: RedisArgument[][] = [
+    ['GET', rkey],
+    ['PTTL', rkey],
+  ]
+  if (withDelta) commands.push(['GET', companionKey(rkey, 'delta')])
+  const replies = await context.connection.batch(commands, {
+    key: rkey,
+    readonly: true,
+    text: context.text,
+  })
+  for (const reply of replies) if (reply instanceof Error) throw reply
+  const [raw, pttl, delta] = replies
+  const ms = Number(pttl)
+  const d = delta === null || delta === undefined ? Number.NaN : Number(String(delta))
+  return {
+    raw: raw ?? null,
+    pttl: Number.isFinite(ms) && ms >= 0 ? ms : null,
+    delta: Number.isFinite(d) && d > 0 ? d : undefined,
+  }
+}
+
+/**
+ * XFetch (Vattani, Chierichetti, Lowenstein, VLDB 2015): recompute now when
+ * `now − delta·beta·ln(rand) ≥ expiry`, that is `−delta·beta·ln(rand) ≥ ttl`.
+ */
+export function xfetch(deltaMs: number, beta: number, ttlMs: number): boolean {
+  return -deltaMs * beta * Math.log(Math.random()) >= ttlMs
+}
+
+/** Stores the compute time next to the value, expiring with it. */
+export function storeDelta(
+  context: CacheContext,
+  rkey: string,
+  deltaMs: number,
+  ms: number | null,
+): Promise<unknown> {
+  const key = companionKey(rkey, 'delta')
+  const args: RedisArgument[] = ['SET', key, String(Math.max(1, Math.round(deltaMs)))]
+  if (ms !== null) args.push('PX', String(ms))
+  return context.connection.command(args, { key })
+}
+
+interface Subscriber {
+  close(): Promise<void>
+}
+
+/**
+ * Wakes the processes waiting on a computation: one subscriber connection per cache on
+ * `STAMPEDE_CHANNEL`, opened when a first waiter waits and closed when the last one left (a
+ * stampede is an episode, not a steady state). Where the connection's client cannot be duplicated
+ * into a subscriber, waiters only poll.
+ */
+class Notifier {
+  readonly #context: CacheContext
+  readonly #waiters = new Map<string, Set<() => void>>()
+  #subscriber: Promise<Subscriber | undefined> | undefined
+  #count = 0
+
+  constructor(context: CacheContext) {
+    this.#context = context
+  }
+
+  /** Resolves when `rkey` is announced or after `ms`, whichever comes first. */
+  wait(rkey: string, ms: number): Promise<void> {
+    this.#ensureSubscribed()
+    return new Promise<void>((resolve) => {
+      let set = this.#waiters.get(rkey)
+      if (set === undefined) {
+        set = new Set()
+        this.#waiters.set(rkey, set)
+      }
+      const waiters = set
+      this.#count++
+      const done = () => {
+        clearTimeout(timer)
+        if (waiters.delete(done)) {
+          this.#count--
+          if (waiters.size === 0 && this.#waiters.get(rkey) === waiters) this.#waiters.delete(rkey)
+          if (this.#count === 0) this.#closeSoon()
+        }
+        resolve()
+      }
+      const timer = setTimeout(done, Math.max(0, ms))
+      waiters.add(done)
+    })
+  }
+
+  #wake(rkey: string): void {
+    const set = this.#waiters.get(rkey)
+    if (set === undefined) return
+    for (const done of [...set]) done()
+  }
+
+  #ensureSubscribed(): void {
+    this.#subscriber ??= this.#subscribe().catch(() => undefined)
+  }
+
+  async #subscribe(): Promise<Subscriber | undefined> {
+    const client = (await this.#context.connection.client({ write: true })) as {
+      duplicate?: () => unknown
+    }
+    if (typeof client?.duplicate !== 'function') return undefined
+    const sub = client.duplicate() as {
+      on?: (event: string, fn: (e: unknown) => void) => void
+      connect(): Promise<unknown>
+      subscribe(channel: string, fn: (message: string) => void): Promise<unknown>
+      unref?: () => void
+      close?: () => Promise<unknown>
+      quit?: () => Promise<unknown>
+      destroy?: () => void
+    }
+    if (typeof sub?.subscribe !== 'function' || typeof sub.connect !== 'function') return undefined
+    sub.on?.('error', () => {
+      // Waiters poll while it reconnects.
+    })
+    try {
+      await sub.connect()
+      sub.unref?.()
+      await sub.subscribe(STAMPEDE_CHANNEL, (message) => this.#wake(String(message)))
+    } catch {
+      sub.destroy?.()
+      return undefined
+    }
+    return {
+      close: async () => {
+        try {
+          await (sub.close?.() ?? sub.quit?.())
+        } catch {
+          sub.destroy?.()
+        }
+      },
+    }
+  }
+
+  #closeSoon(): void {
+    const subscriber = this.#subscriber
+    if (subscriber === undefined) return
+    const timer = setTimeout(() => {
+      if (this.#count > 0 || this.#subscriber !== subscriber) return
+      this.#subscriber = undefined
+      void subscriber.then((s) => s?.close())
+    }, 1000)
+    timer.unref()
+  }
+}
+
+const notifiers = new WeakMap<CacheContext, Notifier>()
+
+/** The notifier of a cache. */
+export function notifierOf(context: CacheContext): Notifier {
+  let notifier = notifiers.get(context)
+  if (notifier === undefined) {
+    notifier = new Notifier(context)
+    notifiers.set(context, notifier)
+  }
+  return notifier
+}
