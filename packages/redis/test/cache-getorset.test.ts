@@ -104,7 +104,8 @@ describe("getOrSet bounds the wait on another call's computation (waitTimeout)",
   it('thousands of waiters share a handful of timers, and later callers do not join a hung computation', async () => {
     const hung = hungFactory()
     void cache.getOrSet('many', hung.factory)
-    await delay(20)
+    // The flight exists once its factory runs (its get of the missing key came first).
+    while (hung.calls() === 0) await delay(5)
     const before = timers()
     let ownCalls = 0
     const own = async () => {
@@ -112,7 +113,7 @@ describe("getOrSet bounds the wait on another call's computation (waitTimeout)",
       return 'own'
     }
     const waiters = Array.from({ length: 5000 }, () =>
-      cache.getOrSet('many', own, { waitTimeout: 0.3 }),
+      cache.getOrSet('many', own, { waitTimeout: 1 }),
     )
     await delay(150)
     // One timer for the flight (and whatever the connection runs), not one per waiter.
