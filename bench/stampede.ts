@@ -13,7 +13,12 @@
 import { type ChildProcess, fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
-const LIBRARIES = ['cachex distributed', 'cachex (per process)', 'cache-manager wrap', 'bentocache'] as const
+const LIBRARIES = [
+  'cachex distributed',
+  'cachex (per process)',
+  'cache-manager wrap',
+  'bentocache',
+] as const
 type Library = (typeof LIBRARIES)[number]
 
 const ROUNDS = Number(process.env.STAMPEDE_ROUNDS ?? 3)
@@ -24,7 +29,9 @@ const FACTORY_MS = Number(process.env.STAMPEDE_FACTORY_MS ?? 200)
 /** Parent → child. */
 type Order = { kind: 'round'; library: Library; key: string } | { kind: 'exit' }
 /** Child → parent. */
-type Report = { kind: 'ready' } | { kind: 'done'; calls: number; latencies: number[]; errors: number }
+type Report =
+  | { kind: 'ready' }
+  | { kind: 'done'; calls: number; latencies: number[]; errors: number }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
