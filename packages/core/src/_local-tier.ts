@@ -42,6 +42,9 @@ export interface LocalStats {
   tracking: boolean
 }
 
+/** What `LocalTier.peek` returns when it holds no value for the key. */
+export const MISS: unique symbol = Symbol('cachex.local.miss')
+
 const DEFAULT_MAX_ENTRIES = 10_000
 const LOCAL_KEYS = new Set(['maxEntries', 'maxBytes', 'ttl'])
 
@@ -234,6 +237,19 @@ export class LocalTier implements ValueStore {
     const ttl = ms === null ? this.#ttlMs : Math.min(ms, this.#ttlMs)
     const bytes = ENTRY_OVERHEAD + 2 * rkey.length + estimateSize(value)
     this.#room.set(rkey, { value, expiresAt: now + ttl, bytes })
+  }
+
+  /**
+   * The value held for `rkey`, synchronously, counted as a hit; `MISS` when none is usable (not
+   * held, expired, or tracking down), counting nothing: the `get` that follows counts the miss.
+   * Lets `Cache.get` answer a hit without entering the async store path.
+   */
+  peek(rkey: string): unknown {
+    if (!this.#up) return MISS
+    const entry = this.#room.get(rkey)
+    if (entry === undefined) return MISS
+    this.#hits++
+    return entry.value
   }
 
   async get(rkey: string, key: string, fallback: unknown): Promise<unknown> {

@@ -15,7 +15,7 @@ import {
   contextOf,
   type Implementation,
 } from './_context.ts'
-import { checkLocalOptions, type LocalStats, LocalTier } from './_local-tier.ts'
+import { checkLocalOptions, type LocalStats, LocalTier, MISS } from './_local-tier.ts'
 import { RedisValueStore } from './_redis-value-store.ts'
 import { describe, timeoutToMs } from './_timeout.ts'
 import type { CacheLike } from './cache-like.ts'
@@ -129,16 +129,40 @@ export interface Cache<out IgnoreErrors extends boolean = boolean>
     SortedSetCommands<IgnoreErrors>,
     ListCommands<IgnoreErrors> {}
 
+/** `get` through the value store (a local tier's miss, or no tier). */
+async function getFromStore(
+  context: CacheContext,
+  key: string,
+  defaultValue: unknown,
+  options: VersionOption | undefined,
+): Promise<unknown> {
+  const fallback = defaultValue === undefined ? null : defaultValue
+  try {
+    return await context.store.get(context.key(key, options, 'get'), key, fallback)
+  } catch (error) {
+    return context.fail(error, fallback)
+  }
+}
+
 /** The standard API over the value store: what `CacheLike` documents. */
 const standardCommands = {
-  async get(key: string, defaultValue?: unknown, options?: VersionOption): Promise<unknown> {
-    const context = contextOf(this)
-    const fallback = defaultValue === undefined ? null : defaultValue
+  get(key: string, defaultValue?: unknown, options?: VersionOption): Promise<unknown> {
+    let context: CacheContext | undefined
     try {
-      return await context.store.get(context.key(key, options, 'get'), key, fallback)
+      context = contextOf(this)
+      const store = context.store
+      // A local tier hit is answered here, with the one promise the caller awaits: no async
+      // function, no await of the store. Anything else (options, an odd key, a key function
+      // that throws, a miss) takes the path below, which applies the error policy.
+      if (store instanceof LocalTier && options === undefined && typeof key === 'string') {
+        const value = store.peek(context.makeKey(key, context.version))
+        if (value !== MISS) return Promise.resolve(value)
+      }
     } catch (error) {
-      return context.fail(error, fallback)
+      if (context === undefined) return Promise.reject(error)
+      // The path below runs the key function again and reports its error.
     }
+    return getFromStore(context, key, defaultValue, options)
   },
 
   async set(
