@@ -228,6 +228,39 @@ describe('read-after-write', () => {
   }, 120_000)
 })
 
+describe('a read reply and an invalidation of its key, on two sockets', () => {
+  it('never holds the value read when its key was written while the read was in flight', async () => {
+    const cache = await tracked()
+    const rkey = cache.makeKey('race')
+    // A large value read just before each race: the read's reply waits behind it on the cache's
+    // socket while the write's invalidation arrives on the tracking socket, so the invalidation
+    // is seen first. (Read by getMany, whose misses the tier does not hold.)
+    await other.sendCommand(['SET', cache.makeKey('big'), JSON.stringify('x'.repeat(8_000_000))])
+    const stale: Array<[number, unknown]> = []
+    /** Reads that got the old value: their GET ran before the write (the race was set up). */
+    let raced = 0
+    for (let i = 0; i < 12; i++) {
+      await other.sendCommand(['SET', rkey, JSON.stringify(`old-${i}`)])
+      // The tier does not hold the key (its invalidation arrived): the next read is a miss.
+      await eventually(() => cache.localStats()?.entries === 0)
+      const big = cache.getMany(['big'])
+      const read = cache.get('race')
+      await delay(i % 4)
+      await other.sendCommand(['SET', rkey, JSON.stringify(`new-${i}`)])
+      const [, got] = await Promise.all([big, read])
+      if (got === `old-${i}`) raced++
+      // Let any late invalidation arrive, then read twice (the second from memory if held).
+      await delay(20)
+      for (const value of [await cache.get('race'), await cache.get('race')]) {
+        if (value !== `new-${i}`) stale.push([i, value])
+      }
+    }
+    expect(stale).toEqual([])
+    expect(raced).toBeGreaterThan(0)
+    expect(cache.localStats()?.hits).toBeGreaterThan(0)
+  }, 120_000)
+})
+
 describe('randomized: writer and reader processes', () => {
   it('every read returns a value current at some instant of the read (per key, modulo one invalidation delay)', async () => {
     const prefix = uniquePrefix('history')
@@ -240,7 +273,7 @@ describe('randomized: writer and reader processes', () => {
       await seeder.set(key, `init:${key}`, 300)
       seeded.push([key, `init:${key}`, start, Date.now()])
     }
-    const ms = '8000'
+    const ms = '6000'
     const keyList = keys.join(',')
     const writers = [1, 2].map((w) =>
       startChild(['writer', server.url, prefix, `w${w}`, keyList, ms, String(1000 + w)]),
@@ -259,8 +292,8 @@ describe('randomized: writer and reader processes', () => {
     const reads = readerReports.flatMap((r) => r.ops)
     // The history is worth checking: many writes, many reads, most of them from memory, and
     // values seen changing.
-    expect(writes.length).toBeGreaterThan(50)
-    expect(reads.length).toBeGreaterThan(1000)
+    expect(writes.length).toBeGreaterThan(20)
+    expect(reads.length).toBeGreaterThan(300)
     const hits = readerReports.reduce((n, r) => n + r.hits, 0)
     const misses = readerReports.reduce((n, r) => n + r.misses, 0)
     expect(hits).toBeGreaterThan(misses)
@@ -268,10 +301,11 @@ describe('randomized: writer and reader processes', () => {
 
     // Writers never read one of their own older values after a write.
     expect(writerReports.flatMap((r) => r.violations)).toEqual([])
-    // Each read's value was current at some instant of [start - 500 ms, end]. The writers
-    // pause 1.5–2.5 s between bursts, so a stale copy that outlives its invalidation (a lost
-    // message, a read reply that lost the race) is seen for far longer than that.
-    const stale = staleReads(writes, reads, 500)
+    // Each read's value was current at some instant of [start - 1 s, end] (1 s: one
+    // invalidation's trip, with room for a loaded machine). The writers pause 2–3 s between
+    // bursts, so a stale copy that outlives its invalidation (a lost message, a read reply that
+    // lost the race) is seen for longer than that.
+    const stale = staleReads(writes, reads, 1000)
     expect(stale.slice(0, 5)).toEqual([])
   }, 120_000)
 })

@@ -82,7 +82,7 @@ if (mode === 'set') {
         }
         await sleep(Math.floor(rand() * 15))
       }
-      await sleep(1500 + Math.floor(rand() * 1000))
+      await sleep(2000 + Math.floor(rand() * 1000))
     }
   } else {
     while (Date.now() < until) {
