@@ -273,12 +273,12 @@ describe('randomized: writer and reader processes', () => {
       await seeder.set(key, `init:${key}`, 300)
       seeded.push([key, `init:${key}`, start, Date.now()])
     }
-    const ms = '6000'
+    const ms = '5000'
     const keyList = keys.join(',')
     const writers = [1, 2].map((w) =>
       startChild(['writer', server.url, prefix, `w${w}`, keyList, ms, String(1000 + w)]),
     )
-    const readers = [1, 2, 3].map((r) =>
+    const readers = [1, 2].map((r) =>
       startChild(['reader', server.url, prefix, `r${r}`, keyList, ms, String(2000 + r)]),
     )
     const children = [...writers, ...readers]
@@ -286,7 +286,7 @@ describe('randomized: writer and reader processes', () => {
     for (const c of children) c.process.stdin?.write('go\n')
     const writerReports = await Promise.all(writers.map(report))
     const readerReports = await Promise.all(readers.map(report))
-    expect(await Promise.all(children.map((c) => c.exited))).toEqual([0, 0, 0, 0, 0])
+    expect(await Promise.all(children.map((c) => c.exited))).toEqual([0, 0, 0, 0])
 
     const writes = [...seeded, ...writerReports.flatMap((r) => r.ops)]
     const reads = readerReports.flatMap((r) => r.ops)

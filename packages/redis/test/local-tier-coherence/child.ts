@@ -6,8 +6,9 @@
 // waits for a line on stdin, then works for <ms> milliseconds and prints one JSON line of what
 // it did (`Report`), then exits. A writer writes "<id>:<n>" (n increasing) to a random key in
 // bursts separated by quiet spells, and reads each key back after writing it (read-after-write:
-// it must never read a value of its own older than the one it wrote). A reader reads random keys,
-// logging when each read started and ended (Date.now(), the clock every process shares).
+// it must never read a value of its own older than the one it wrote). A reader runs two tasks
+// reading random keys, logging when each read started and ended (Date.now(), the clock every
+// process shares).
 import { setImmediate as tick } from 'node:timers/promises'
 import { createCache } from '@cachex/redis'
 
@@ -85,20 +86,24 @@ if (mode === 'set') {
       await sleep(2000 + Math.floor(rand() * 1000))
     }
   } else {
-    while (Date.now() < until) {
-      const key = pick()
-      const start = Date.now()
-      // Let the event loop read what is waiting on the sockets (invalidations that arrived
-      // before `start`): a read is then judged against what the server had at `start`.
-      await tick()
-      try {
-        const value = (await cache.get(key)) as string | null
-        report.ops.push([key, value, start, Date.now()])
-      } catch {
-        report.errors++
+    // Two reading tasks sharing the process's tier, each with its own random sequence.
+    const task = async (next: () => number) => {
+      while (Date.now() < until) {
+        const key = keys[Math.floor(next() * keys.length)] as string
+        const start = Date.now()
+        // Let the event loop read what is waiting on the sockets (invalidations that arrived
+        // before `start`): a read is then judged against what the server had at `start`.
+        await tick()
+        try {
+          const value = (await cache.get(key)) as string | null
+          report.ops.push([key, value, start, Date.now()])
+        } catch {
+          report.errors++
+        }
+        if (next() < 0.5) await sleep(1)
       }
-      if (rand() < 0.5) await sleep(1)
     }
+    await Promise.all([task(rand), task(random(Number(seed) + 7919))])
   }
   const stats = cache.localStats()
   report.hits = stats?.hits ?? 0
