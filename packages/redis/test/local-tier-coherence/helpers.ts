@@ -1,0 +1,125 @@
+// Child processes of the local tier's coherence tests, and the check of a history of reads
+// against the writes that made it.
+import { type ChildProcess, spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import type { Op, Report } from './child.ts'
+
+export type { Op, Report } from './child.ts'
+
+const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url))
+const ROOT = fileURLToPath(new URL('../../../..', import.meta.url))
+
+/** A running child.ts. */
+export interface Child {
+  process: ChildProcess
+  /** Lines printed so far. */
+  lines: string[]
+  /** Resolves with the first line starting with `prefix`; rejects if the child exits first. */
+  line(prefix: string): Promise<string>
+  /** The exit code. */
+  exited: Promise<number | null>
+}
+
+/** Starts child.ts with `args` (its mode first). */
+export function startChild(args: string[]): Child {
+  const child = spawn(
+    process.execPath,
+    ['--conditions=@cachex/source', '--import', 'tsx', CHILD, ...args],
+    { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
+  )
+  const lines: string[] = []
+  const listeners: Array<() => void> = []
+  let buffer = ''
+  child.stdout?.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString()
+    let at = buffer.indexOf('\n')
+    while (at >= 0) {
+      lines.push(buffer.slice(0, at))
+      buffer = buffer.slice(at + 1)
+      at = buffer.indexOf('\n')
+    }
+    for (const listener of listeners) listener()
+  })
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  return {
+    process: child,
+    lines,
+    exited,
+    line: (prefix) =>
+      new Promise((resolve, reject) => {
+        const check = () => {
+          const found = lines.find((l) => l.startsWith(prefix))
+          if (found !== undefined) resolve(found)
+        }
+        listeners.push(check)
+        check()
+        void exited.then(() => {
+          check()
+          reject(new Error(`child ${child.pid} exited without printing '${prefix}'`))
+        })
+      }),
+  }
+}
+
+/** The report a writer or reader printed (its last line, a JSON object). */
+export async function report(child: Child): Promise<Report> {
+  return JSON.parse(await child.line('{')) as Report
+}
+
+/** A read that returned a value not current at any instant of [start - allowance, end]. */
+export interface StaleRead {
+  read: Op
+  /** The write of the value read (undefined: a value nobody wrote). */
+  write: Op | undefined
+  /** The latest instant the value read may still have been current. */
+  currentUntil: number
+}
+
+/**
+ * Checks reads against writes, key by key. A write is a [key, value, start, ack] interval; its
+ * value may be current from its start until the ack of the first write that started after its
+ * own ack (a write certainly ordered after it by the server), or for ever when there is none.
+ * A read [key, value, start, end] is good when its value's write started before the read
+ * ended and may still have been current at `start - allowance` or later: linearizable per key
+ * modulo an invalidation delay of `allowance` ms. Values must be unique per key.
+ */
+export function staleReads(writes: readonly Op[], reads: readonly Op[], allowance: number) {
+  const byKey = new Map<string, Op[]>()
+  for (const write of writes) {
+    const list = byKey.get(write[0]) ?? []
+    list.push(write)
+    byKey.set(write[0], list)
+  }
+  // For each write, the ack of the first write of its key certainly ordered after it.
+  const currentUntil = new Map<string, number>()
+  for (const [key, list] of byKey) {
+    const byStart = [...list].sort((a, b) => a[2] - b[2])
+    // Suffix minimum of acks, over writes sorted by start.
+    const minAck: number[] = new Array(byStart.length + 1).fill(Number.POSITIVE_INFINITY)
+    for (let i = byStart.length - 1; i >= 0; i--) {
+      minAck[i] = Math.min(minAck[i + 1] as number, (byStart[i] as Op)[3])
+    }
+    for (const write of list) {
+      // The first write starting strictly after this one's ack.
+      let lo = 0
+      let hi = byStart.length
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1
+        if ((byStart[mid] as Op)[2] > write[3]) hi = mid
+        else lo = mid + 1
+      }
+      currentUntil.set(`${key}\0${write[1]}`, minAck[lo] as number)
+    }
+  }
+  const stale: StaleRead[] = []
+  const index = new Map(writes.map((w) => [`${w[0]}\0${w[1]}`, w]))
+  for (const read of reads) {
+    const id = `${read[0]}\0${read[1]}`
+    const write = index.get(id)
+    const until = currentUntil.get(id) ?? Number.NEGATIVE_INFINITY
+    if (write === undefined || write[2] > read[3] || until < read[2] - allowance) {
+      stale.push({ read, write, currentUntil: until })
+    }
+  }
+  return stale
+}
