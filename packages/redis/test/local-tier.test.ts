@@ -1,6 +1,6 @@
 import { type Cache, createCache, InvalidArgumentError } from '@cachex/redis'
 import { commandCalls, delay, standaloneServer, uniquePrefix } from '@cachex/test-utils'
-import { createClient } from '@redis/client'
+import { createClient, createClientPool } from '@redis/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 let server: { url: string; stop(): Promise<void> }
@@ -207,9 +207,10 @@ describe('local tier', () => {
     expect(() => localCache({ ttl: 'x' })).toThrow(InvalidArgumentError)
     expect(() => localCache({ size: 1 })).toThrow(InvalidArgumentError)
     expect(() => localCache(null as never)).toThrow(InvalidArgumentError)
+    // A handed-in client pool cannot open a tracking connection.
     expect(() =>
-      createCache({ location: ['redis://127.0.0.1:1', 'redis://127.0.0.1:2'], local: {} }),
-    ).toThrow(/standalone/)
+      createCache({ location: createClientPool({ url: server.url }) as never, local: {} }),
+    ).toThrow(InvalidArgumentError)
   })
 
   it('reports null stats without a local tier', () => {
