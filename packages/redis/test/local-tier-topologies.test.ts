@@ -3,6 +3,7 @@
 // lost tracking connection or a failover never lets a stale value be read.
 import { type Cache, createCache } from '@cachex/redis'
 import {
+  type ClusterNode,
   delay,
   type RedisServer,
   startCluster,
@@ -13,7 +14,7 @@ import {
 import { createClient, createCluster } from '@redis/client'
 import { afterAll, describe, expect, it } from 'vitest'
 
-type Raw = ReturnType<typeof createClient>
+type Raw = { sendCommand(args: string[]): Promise<unknown> }
 const closers: Array<() => Promise<unknown>> = []
 
 afterAll(async () => {
@@ -166,4 +167,59 @@ describe('local tier on a cluster', () => {
       expect(await held(cache, name)).toBe('two')
     }
   }, 180_000)
+})
+
+describe('local tier on a cluster that changes', () => {
+  it('serves no stale value when a tracking connection is killed, a slot moves or a primary fails over', async () => {
+    const c = await startCluster({ primaries: 3, replicasPerPrimary: 1 })
+    closers.push(() => c.stop())
+    const other = createCluster({ rootNodes: c.seeds.map((url) => ({ url })) })
+    other.on('error', () => undefined)
+    await other.connect()
+    closers.push(() => other.close())
+    const cache = localCache({ client: 'cluster', location: [...c.seeds] })
+    await tracked(cache)
+    const rkey = cache.makeKey('k')
+    const write = async (value: string) => {
+      await other.set(rkey, JSON.stringify(value))
+      await eventually(async () => (await cache.get('k')) === value)
+      expect(await held(cache, 'k')).toBe(value)
+    }
+    await write('one')
+
+    // The tracking connection of the key's node killed, then a write behind its back.
+    const owner = await c.primaryFor(rkey)
+    const node = await raw(owner.url)
+    expect(await killTracking(node)).toBeGreaterThan(0)
+    await other.set(rkey, '"two"')
+    await eventually(async () => (await cache.get('k')) === 'two')
+    await eventually(() => cache.localStats()?.tracking === true)
+    await write('three')
+
+    // Resharding: the key's slot moves to another primary; writes go there now.
+    const slot = Number(await node.sendCommand(['CLUSTER', 'KEYSLOT', rkey]))
+    const target = (await c.primaries()).find((p) => p.port !== owner.port) as ClusterNode
+    await c.moveSlot(slot, target)
+    await write('four')
+    await write('five')
+
+    // Failover: the key's primary dies, its replica is promoted.
+    const before = await c.primaryFor(rkey)
+    await c.kill(before)
+    await eventually(
+      async () => (await c.primaryFor(rkey).catch(() => before)).port !== before.port,
+      120_000,
+    )
+    await eventually(async () => {
+      try {
+        await other.set(rkey, '"six"')
+        return true
+      } catch {
+        return false
+      }
+    }, 120_000)
+    await eventually(async () => (await cache.get('k').catch(() => null)) === 'six', 120_000)
+    await eventually(() => cache.localStats()?.tracking === true, 120_000)
+    await write('seven')
+  }, 300_000)
 })
