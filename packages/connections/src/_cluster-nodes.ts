@@ -2,6 +2,7 @@ import { ConnectionError, type RedisArgument } from '@cachex/core'
 import { createClient } from '@redis/client'
 import { closeWithin, within } from './_connect.ts'
 import { Sender } from './_options.ts'
+import type { TrackingClientLike } from './_tracking.ts'
 
 // The clients of a cluster's nodes as cachex routes to them: node-redis's own for each node, or
 // one cachex opens (and closes) for a node node-redis does not know.
@@ -285,6 +286,25 @@ export class NodeClients {
       }
     }
     await this.#open(node)
+  }
+
+  /**
+   * A new RESP3 client to `node` for the local tier's tracking (`emitInvalidate`), with the
+   * cluster's node options; `undefined` when they are unknown (a handed-in cluster without them).
+   */
+  trackingClient(node: NodeHandle): TrackingClientLike | undefined {
+    const defaults = this.#options.nodeDefaults
+    if (defaults === undefined) return undefined
+    const base = (defaults.socket ?? {}) as object
+    return createClient({
+      ...defaults,
+      socket: {
+        ...base,
+        ...(this.#mapAddress(node.address) ?? { host: node.host, port: node.port }),
+      },
+      RESP: 3,
+      emitInvalidate: true,
+    } as never) as unknown as TrackingClientLike
   }
 
   /** Opens cachex's own client to `node`, with the cluster's node options; waits for it (bounded). */

@@ -22,6 +22,7 @@ import {
   tableChanged,
 } from './_slot-map.ts'
 import { SLOT_COUNT } from './_slots.ts'
+import type { TrackingClientLike } from './_tracking.ts'
 
 /** Options of a `Topology`: the cluster and its nodes' options, and the bounds. */
 export interface TopologyOptions
@@ -124,6 +125,19 @@ export class Topology {
       ['node-ready', (info) => this.#onNodeReady(nodes.bySocket(info))],
     ]
     for (const [event, listener] of this.#listeners) options.cluster.on(event, listener)
+  }
+
+  /** Called after every change of the slot map (the local tier re-tracks the nodes). */
+  onChange: (() => void) | undefined
+
+  /** The nodes reads may go to: every primary, and the replicas with `readFromReplicas`. */
+  readers(): NodeHandle[] {
+    return this.#options.readFromReplicas ? [...nodesOf(this.#shards)] : this.primaries()
+  }
+
+  /** A new tracking client to `node` (see `NodeClients.trackingClient`). */
+  trackingClient(node: NodeHandle): TrackingClientLike | undefined {
+    return this.#nodes.trackingClient(node)
   }
 
   /** Whether the map was built (from node-redis's, once it connected). */
@@ -304,6 +318,7 @@ export class Topology {
     // Clients cachex opened for nodes that left the map and are not used any more.
     this.#nodes.closeIdle(inUse, IDLE_CLIENT_MS)
     if (stale) this.watch()
+    this.onChange?.()
     return true
   }
 

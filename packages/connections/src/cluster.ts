@@ -1,4 +1,12 @@
-import { type CommandRoute, type Connection, type RedisArgument, ResponseError } from '@cachex/core'
+import {
+  type CommandRoute,
+  type Connection,
+  InvalidArgumentError,
+  type RedisArgument,
+  ResponseError,
+  type Tracking,
+  type TrackingListener,
+} from '@cachex/core'
 import type { NodeHandle, NodeRedisClusterLike } from './_cluster-nodes.ts'
 import { type ClusterOptions, clusterFromSeeds, isNodeRedisCluster } from './_cluster-options.ts'
 import { callBounds, closeWithin, connectBounded, SharedAttempt, scanNode } from './_connect.ts'
@@ -18,6 +26,8 @@ import {
 import type { Shard } from './_slot-map.ts'
 import { keySlot, patternSlot } from './_slots.ts'
 import { Topology } from './_topology.ts'
+import { startTracking } from './_tracking.ts'
+import { type TrackableNode, TrackingGroup } from './_tracking-group.ts'
 
 export type {
   NodeRedisClusterLike,
@@ -77,6 +87,8 @@ class ClusterConnection implements Connection {
   #lastError: unknown
   /** cachex's slot map and node health: what calls are routed by. */
   readonly #topology: Topology
+  /** The tracking groups of `track`, closed with the connection. */
+  readonly #groups = new Map<TrackingGroup<TrackableNode>, () => void>()
   /** What `followRedirects` uses: the map, the bounds, the senders. */
   readonly #redirects: RedirectContext
 
@@ -160,6 +172,52 @@ class ClusterConnection implements Connection {
     return Promise.all(commands.map((args) => this.#run(args, each).catch((error: Error) => error)))
   }
 
+  /**
+   * Tracks every node reads go to (each primary; each replica too with `readFromReplicas`) on a
+   * RESP3 connection of its own (see `Connection.track`), up only while all of them are. A change
+   * of the slot map (resharding, failover) empties the tier and tracks the nodes of the new map.
+   */
+  track(prefixes: readonly string[], listener: TrackingListener): Tracking {
+    if (this.#life.closed) throw this.#life.closedError()
+    const topology = this.#topology
+    const trackers = new Map<string, TrackableNode>()
+    const group = new TrackingGroup<TrackableNode>(prefixes, listener)
+    const retrack = () => {
+      const nodes = topology.readers().map((node) => {
+        let tracker = trackers.get(node.address)
+        if (tracker === undefined) {
+          tracker = {
+            track: (p, l) => {
+              const client = topology.trackingClient(node)
+              if (client === undefined) {
+                throw new InvalidArgumentError(
+                  'the local tier needs the cluster node options to open its tracking connections: pass seed URLs, not a cluster client without them',
+                )
+              }
+              return startTracking(client, p, l)
+            },
+          }
+          trackers.set(node.address, tracker)
+        }
+        return tracker
+      })
+      group.set(nodes)
+      group.reset()
+    }
+    this.#groups.set(group, retrack)
+    topology.onChange = () => {
+      for (const again of this.#groups.values()) again()
+    }
+    if (topology.built) retrack()
+    else this.#life.whenReady().catch(() => undefined)
+    return {
+      close: async () => {
+        this.#groups.delete(group)
+        await group.close()
+      },
+    }
+  }
+
   async *scan(pattern: string, count: number): AsyncIterable<string[]> {
     await this.#life.whenReady()
     this.#topology.build()
@@ -185,6 +243,8 @@ class ClusterConnection implements Connection {
 
   async close(): Promise<void> {
     if (!this.#life.close()) return
+    for (const group of this.#groups.keys()) group.close().catch(() => undefined)
+    this.#groups.clear()
     await this.#topology.close()
     const cluster = this.#cluster
     if (!this.#closeClient || !cluster.isOpen) return

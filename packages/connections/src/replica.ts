@@ -4,11 +4,14 @@ import {
   type ConnectionOptions,
   InvalidArgumentError,
   type RedisArgument,
+  type Tracking,
+  type TrackingListener,
 } from '@cachex/core'
 import { Lifecycle } from './_lifecycle.ts'
 import { DEFAULT_URL, parseLocation } from './_location.ts'
 import { firstHealthy, ReplicaRotation, readBatchOn, readOn } from './_rotation.ts'
 import { DEFAULT_CONNECT_TIMEOUT, secondsToMs } from './_seconds.ts'
+import { TrackingGroup } from './_tracking-group.ts'
 import { isNodeRedisClient, StandaloneConnection } from './standalone.ts'
 
 /**
@@ -122,6 +125,18 @@ class ReplicaConnection implements Connection {
     if (!this.#started) this.#start()
     if (options.write !== false || this.#replicas.length === 0) return this.#primary.client()
     return (await firstHealthy(this.#rotation, () => this.#life.closed)) ?? this.#primary.client()
+  }
+
+  /**
+   * Tracks every node (the primary and each replica: any of them may serve a read) on a
+   * connection of its own (see `Connection.track`); up only while all of them are.
+   */
+  track(prefixes: readonly string[], listener: TrackingListener): Tracking {
+    if (this.#life.closed) throw this.#life.closedError()
+    if (!this.#started) this.#start()
+    const group = new TrackingGroup<StandaloneConnection>(prefixes, listener)
+    group.set([this.#primary, ...this.#replicas])
+    return group
   }
 
   async close(): Promise<void> {

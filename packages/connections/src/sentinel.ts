@@ -1,4 +1,10 @@
-import type { CommandRoute, Connection, RedisArgument } from '@cachex/core'
+import type {
+  CommandRoute,
+  Connection,
+  RedisArgument,
+  Tracking,
+  TrackingListener,
+} from '@cachex/core'
 import { callBounds, SharedAttempt, scanNode } from './_connect.ts'
 import { toCachexError } from './_errors.ts'
 import { FailoverGate } from './_failover.ts'
@@ -13,6 +19,7 @@ import {
   type SentinelView,
   SentinelWatch,
 } from './_sentinels.ts'
+import { TrackingGroup } from './_tracking-group.ts'
 import { StandaloneConnection } from './standalone.ts'
 
 export type {
@@ -101,6 +108,8 @@ class SentinelConnection implements Connection {
   #refreshing = false
   #refreshAgain = false
   #scanTimer: NodeJS.Timeout | undefined
+  /** The tracking groups of `track`: every data node in use, re-tracked when they change. */
+  readonly #trackings = new Set<TrackingGroup<StandaloneConnection>>()
 
   constructor(options: SentinelOptions) {
     const { connectTimeoutMs, deadlines } = callBounds(options)
@@ -197,8 +206,34 @@ class SentinelConnection implements Connection {
     return (await firstHealthy(rotation, () => this.#life.closed)) ?? this.#reader().client()
   }
 
+  /**
+   * Tracks every data node in use (the primary and the replicas of the read rotation) on a
+   * connection of its own (see `Connection.track`), up only while all of them are. A failover
+   * (`+switch-master`) empties the tier; the nodes the sentinels list later are tracked too.
+   */
+  track(prefixes: readonly string[], listener: TrackingListener): Tracking {
+    if (this.#life.closed) throw this.#life.closedError()
+    const group = new TrackingGroup<StandaloneConnection>(prefixes, listener)
+    this.#trackings.add(group)
+    if (this.#discovered) group.set(this.#nodes.values())
+    else this.#life.whenReady().catch(() => undefined)
+    return {
+      close: async () => {
+        this.#trackings.delete(group)
+        await group.close()
+      },
+    }
+  }
+
+  /** Tracks the data nodes in use now (a new one empties the tier until it is tracked). */
+  #retrack(): void {
+    for (const group of this.#trackings) group.set(this.#nodes.values())
+  }
+
   async close(): Promise<void> {
     if (!this.#life.close()) return
+    for (const group of this.#trackings) group.close().catch(() => undefined)
+    this.#trackings.clear()
     this.#failover.close()
     clearInterval(this.#scanTimer)
     this.#watch.close()
@@ -235,6 +270,7 @@ class SentinelConnection implements Connection {
         this.#failover.switched()
         this.#switchTo({ host: words[3], port })
         this.#switchedAt = performance.now()
+        this.#retrack()
       }
       this.#refreshSoon()
       return
@@ -309,6 +345,7 @@ class SentinelConnection implements Connection {
     )
     this.#failover.settle(failing, startedAt)
     this.#setReplicas(source.replicas)
+    this.#retrack()
     for (const view of views) {
       for (const node of view.sentinels) if (node.host !== '') this.#watch.add(node)
     }
@@ -319,6 +356,8 @@ class SentinelConnection implements Connection {
   #switchTo(node: NodeAddress): void {
     const id = key(node)
     if (id === this.#primaryKey || node.host === '') return
+    // Another primary: the local tier is emptied (a write the old one took may be lost).
+    if (this.#primaryKey !== undefined) for (const group of this.#trackings) group.reset()
     const primary = this.#node(node)
     this.#primary = primary
     this.#primaryKey = id

@@ -140,7 +140,7 @@ export class LocalTier implements ValueStore {
   ) {
     if (typeof context.connection.track !== 'function') {
       throw new InvalidArgumentError(
-        'local: this connection cannot keep a local tier coherent (no CLIENT TRACKING support); the local tier works with the standalone topology (one server, client: "default" with one URL) for now',
+        'local: this connection cannot keep a local tier coherent (no CLIENT TRACKING support); the local tier works with the standalone, replica, sentinel and cluster topologies of cachex',
       )
     }
     this.#context = context

@@ -64,8 +64,9 @@ export interface CacheOptions<IgnoreErrors extends boolean = boolean> {
   /**
    * An in-process tier of decoded values in front of Redis, kept coherent by the server (RESP3
    * `CLIENT TRACKING` on a dedicated connection): a write to a key by any client drops the local
-   * copy; while the tracking connection is down the tier is emptied and bypassed. Standalone
-   * topology only for now (others throw `InvalidArgumentError`). `{}` holds up to 10,000 values.
+   * copy; while a tracking connection is down the tier is emptied and bypassed. Every topology
+   * (replicas, Sentinel, Cluster: one tracking connection per node reads may go to); a handed-in
+   * client pool throws `InvalidArgumentError`. `{}` holds up to 10,000 values.
    * See docs/local-tier.md.
    * @default none (every read goes to Redis)
    */

@@ -101,8 +101,9 @@ export interface Connection {
    * the list is empty), and reports to `listener`: `up` once tracking is on, `invalidate` for
    * every key a client wrote or that expired or was evicted (`null`: every key, after a
    * `FLUSHDB`/`FLUSHALL`), `down` when the tracking connection was lost (messages may have been
-   * lost with it; it reconnects by itself and reports `up` again). Only the topologies that can
-   * vouch for every key the cache reads have it (standalone); the local tier refuses the others.
+   * lost with it; it reconnects by itself and reports `up` again). A topology of several nodes
+   * tracks every node reads may go to and is up only while all are; a change of its nodes (a
+   * failover, a slot move) reports `down` then `up`. Without it the local tier is refused.
    */
   track?(prefixes: readonly string[], listener: TrackingListener): Tracking
 }

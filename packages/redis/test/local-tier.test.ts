@@ -1,6 +1,6 @@
 import { type Cache, createCache, InvalidArgumentError } from '@cachex/redis'
 import { commandCalls, delay, standaloneServer, uniquePrefix } from '@cachex/test-utils'
-import { createClient } from '@redis/client'
+import { createClient, createClientPool } from '@redis/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 let server: { url: string; stop(): Promise<void> }
@@ -201,15 +201,21 @@ describe('local tier', () => {
     await eventually(async () => (await cache.get('k')) === 'three')
   })
 
-  it('refuses bad options and unsupported topologies', () => {
+  it('refuses bad options', () => {
     expect(() => localCache({ maxEntries: 0 })).toThrow(InvalidArgumentError)
     expect(() => localCache({ maxBytes: -1 })).toThrow(InvalidArgumentError)
     expect(() => localCache({ ttl: 'x' })).toThrow(InvalidArgumentError)
     expect(() => localCache({ size: 1 })).toThrow(InvalidArgumentError)
     expect(() => localCache(null as never)).toThrow(InvalidArgumentError)
-    expect(() =>
-      createCache({ location: ['redis://127.0.0.1:1', 'redis://127.0.0.1:2'], local: {} }),
-    ).toThrow(/standalone/)
+  })
+
+  it('refuses a handed-in client pool, which cannot open a tracking connection', async () => {
+    const pool = createClientPool({ url: server.url })
+    const cache = createCache({ location: pool as never, local: {} })
+    caches.push(cache)
+    await expect(cache.get('k')).rejects.toThrow(InvalidArgumentError)
+    await cache.close()
+    await pool.close().catch(() => undefined)
   })
 
   it('reports null stats without a local tier', () => {

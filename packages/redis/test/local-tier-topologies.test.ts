@@ -1,0 +1,225 @@
+// The local tier on a primary with replicas and on Sentinel: a tracking connection on every data
+// node that may serve a read; a write by a raw client on the primary drops the local copy, and a
+// lost tracking connection or a failover never lets a stale value be read.
+import { type Cache, createCache } from '@cachex/redis'
+import {
+  type ClusterNode,
+  delay,
+  type RedisServer,
+  startCluster,
+  startReplicaSet,
+  startSentinels,
+  uniquePrefix,
+} from '@cachex/test-utils'
+import { createClient, createCluster } from '@redis/client'
+import { afterAll, describe, expect, it } from 'vitest'
+
+type Raw = { sendCommand(args: string[]): Promise<unknown> }
+const closers: Array<() => Promise<unknown>> = []
+
+afterAll(async () => {
+  for (const close of closers.reverse()) await close().catch(() => undefined)
+})
+
+async function raw(url: string): Promise<Raw> {
+  const client = createClient({ url })
+  client.on('error', () => undefined)
+  await client.connect()
+  closers.push(() => client.close())
+  return client
+}
+
+/** Waits until `check` holds; bounded only against hangs. */
+async function eventually(check: () => Promise<boolean> | boolean, ms = 60_000): Promise<void> {
+  const until = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error('condition not met in time')
+    await delay(20)
+  }
+}
+
+function localCache(options: object): Cache {
+  const cache = createCache({ keyPrefix: uniquePrefix('localtopo'), local: {}, ...options })
+  closers.push(() => cache.close())
+  return cache
+}
+
+async function tracked(cache: Cache): Promise<void> {
+  await cache.get('warm-up')
+  await eventually(() => cache.localStats()?.tracking === true)
+}
+
+/** Reads `key` until a read is served by the tier; the value. */
+async function held(cache: Cache, key: string): Promise<unknown> {
+  let value: unknown
+  await eventually(async () => {
+    const before = cache.localStats()?.hits ?? 0
+    value = await cache.get(key)
+    return cache.localStats()?.hits === before + 1
+  })
+  return value
+}
+
+/** Kills every RESP3 connection of `node` (the tracking connections). */
+async function killTracking(node: Raw): Promise<number> {
+  const list = String(await node.sendCommand(['CLIENT', 'LIST']))
+  const ids = list
+    .split('\n')
+    .filter((line) => /flags=\S*t/.test(line) || / resp=3 /.test(line))
+    .map((line) => /id=(\d+)/.exec(line)?.[1])
+    .filter((id): id is string => id !== undefined)
+  for (const id of ids) await node.sendCommand(['CLIENT', 'KILL', 'ID', id])
+  return ids.length
+}
+
+describe('local tier on a primary with replicas', () => {
+  it('tracks every node: a raw write on the primary drops the copy; a lost tracking connection never serves stale', async () => {
+    const set = await startReplicaSet({ replicas: 2 })
+    closers.push(() => set.stop())
+    const primary = await raw(set.primary.url)
+    const replicas = await Promise.all(set.replicas.map((r) => raw(r.url)))
+    const cache = localCache({ location: [...set.urls] })
+    await tracked(cache)
+    const rkey = cache.makeKey('k')
+
+    await primary.sendCommand(['SET', rkey, '"one"'])
+    await eventually(async () => (await cache.get('k')) === 'one')
+    expect(await held(cache, 'k')).toBe('one')
+    await primary.sendCommand(['SET', rkey, '"two"'])
+    await eventually(async () => (await cache.get('k')) === 'two')
+    expect(await held(cache, 'k')).toBe('two')
+
+    // Expiry on the primary reaches the replicas as a DEL: the copy goes too.
+    await primary.sendCommand(['PEXPIRE', rkey, '300'])
+    await eventually(async () => (await cache.get('k')) === null)
+
+    // A tracking connection lost on one replica: the tier is emptied and bypassed, then back.
+    await primary.sendCommand(['SET', rkey, '"three"', 'EX', '300'])
+    expect(await held(cache, 'k')).toBe('three')
+    expect(await killTracking(replicas[0] as Raw)).toBeGreaterThan(0)
+    await primary.sendCommand(['SET', rkey, '"four"', 'EX', '300'])
+    await eventually(async () => (await cache.get('k')) === 'four')
+    await eventually(() => cache.localStats()?.tracking === true)
+    expect(await held(cache, 'k')).toBe('four')
+    await primary.sendCommand(['SET', rkey, '"five"', 'EX', '300'])
+    await eventually(async () => (await cache.get('k')) === 'five')
+  }, 180_000)
+})
+
+describe('local tier on Sentinel', () => {
+  it('drops the copy on a raw write, and across a failover serves no stale value, then comes back', async () => {
+    const d = await startSentinels({ replicas: 1 })
+    closers.push(() => d.stop())
+    const cache = localCache({
+      client: 'sentinel',
+      location: d.location,
+      sentinels: d.addresses,
+    })
+    await tracked(cache)
+    const rkey = cache.makeKey('k')
+    let primary = await raw(d.primary.url)
+
+    await primary.sendCommand(['SET', rkey, '"one"', 'EX', '300'])
+    await eventually(async () => (await cache.get('k')) === 'one')
+    expect(await held(cache, 'k')).toBe('one')
+    await primary.sendCommand(['SET', rkey, '"two"', 'EX', '300'])
+    await eventually(async () => (await cache.get('k')) === 'two')
+    expect(await held(cache, 'k')).toBe('two')
+
+    // Failover: the old primary dies, the replica is promoted; a write on the new primary.
+    const old: RedisServer = d.primary
+    await old.kill()
+    const promoted = await d.waitForFailover(old, 120_000)
+    primary = await raw(promoted.url)
+    await primary.sendCommand(['SET', rkey, '"three"', 'EX', '300'])
+    // Never the old value once the new primary has the new one.
+    await eventually(async () => (await cache.get('k')) === 'three')
+    expect(await cache.get('k')).toBe('three')
+
+    // The old primary back (as a replica): every node tracked again, the tier serves.
+    await old.start()
+    await eventually(() => cache.localStats()?.tracking === true, 120_000)
+    expect(await held(cache, 'k')).toBe('three')
+    await primary.sendCommand(['SET', rkey, '"four"', 'EX', '300'])
+    await eventually(async () => (await cache.get('k')) === 'four')
+    expect(await cache.get('k')).toBe('four')
+  }, 300_000)
+})
+
+describe('local tier on a cluster', () => {
+  it('tracks every primary: a raw write drops the copy, on whichever node the key lives', async () => {
+    const c = await startCluster({ primaries: 3, replicasPerPrimary: 0 })
+    closers.push(() => c.stop())
+    const other = createCluster({ rootNodes: c.seeds.map((url) => ({ url })) })
+    other.on('error', () => undefined)
+    await other.connect()
+    closers.push(() => other.close())
+    const cache = localCache({ client: 'cluster', location: [...c.seeds] })
+    await tracked(cache)
+    // Keys spread over the slots of every primary.
+    for (const name of ['a', 'b', 'c', 'd', 'e', 'f']) {
+      const rkey = cache.makeKey(name)
+      await other.set(rkey, '"one"')
+      await eventually(async () => (await cache.get(name)) === 'one')
+      expect(await held(cache, name)).toBe('one')
+      await other.set(rkey, '"two"')
+      await eventually(async () => (await cache.get(name)) === 'two')
+      expect(await held(cache, name)).toBe('two')
+    }
+  }, 180_000)
+})
+
+describe('local tier on a cluster that changes', () => {
+  it('serves no stale value when a tracking connection is killed, a slot moves or a primary fails over', async () => {
+    const c = await startCluster({ primaries: 3, replicasPerPrimary: 1 })
+    closers.push(() => c.stop())
+    const other = createCluster({ rootNodes: c.seeds.map((url) => ({ url })) })
+    other.on('error', () => undefined)
+    await other.connect()
+    closers.push(() => other.close())
+    const cache = localCache({ client: 'cluster', location: [...c.seeds] })
+    await tracked(cache)
+    const rkey = cache.makeKey('k')
+    const write = async (value: string) => {
+      await other.set(rkey, JSON.stringify(value))
+      await eventually(async () => (await cache.get('k')) === value)
+      expect(await held(cache, 'k')).toBe(value)
+    }
+    await write('one')
+
+    // The tracking connection of the key's node killed, then a write behind its back.
+    const owner = await c.primaryFor(rkey)
+    const node = await raw(owner.url)
+    expect(await killTracking(node)).toBeGreaterThan(0)
+    await other.set(rkey, '"two"')
+    await eventually(async () => (await cache.get('k')) === 'two')
+    await eventually(() => cache.localStats()?.tracking === true)
+    await write('three')
+
+    // Resharding: the key's slot moves to another primary; writes go there now.
+    const slot = Number(await node.sendCommand(['CLUSTER', 'KEYSLOT', rkey]))
+    const target = (await c.primaries()).find((p) => p.port !== owner.port) as ClusterNode
+    await c.moveSlot(slot, target)
+    await write('four')
+    await write('five')
+
+    // Failover: the key's primary dies, its replica is promoted.
+    const before = await c.primaryFor(rkey)
+    await c.kill(before)
+    await eventually(
+      async () => (await c.primaryFor(rkey).catch(() => before)).port !== before.port,
+      120_000,
+    )
+    await eventually(async () => {
+      try {
+        await other.set(rkey, '"six"')
+        return true
+      } catch {
+        return false
+      }
+    }, 120_000)
+    await eventually(async () => (await cache.get('k').catch(() => null)) === 'six', 120_000)
+    await eventually(() => cache.localStats()?.tracking === true, 120_000)
+    await write('seven')
+  }, 300_000)
+})
