@@ -79,9 +79,11 @@ describe('local tier', () => {
     await held(cache, 'k')
     const gets = await commandCalls(other, 'get')
     for (let i = 0; i < 100; i++) expect(await cache.get('k')).toEqual({ a: 1 })
-    expect(await commandCalls(other, 'get')).toBe(gets)
+    // At most one GET: the server reports our own set to the tracking connection too, and on a
+    // busy machine that report may land after `held` saw a hit, dropping the entry once.
+    expect((await commandCalls(other, 'get')) - gets).toBeLessThanOrEqual(1)
     const stats = cache.localStats()
-    expect(stats?.hits).toBeGreaterThanOrEqual(100)
+    expect(stats?.hits).toBeGreaterThanOrEqual(99)
     expect(stats?.entries).toBe(1)
     expect(stats?.bytes).toBeGreaterThan(0)
   })
