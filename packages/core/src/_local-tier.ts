@@ -4,25 +4,9 @@ import type { CacheContext } from './_context.ts'
 import { ENTRY_OVERHEAD, estimateSize, LruRoom } from './_lru.ts'
 import { describe } from './_timeout.ts'
 import type { SetCondition, ValueStore } from './_value-store.ts'
+import type { LocalOptions } from './cache-options.ts'
 import { InvalidArgumentError } from './errors.ts'
 import type { Tracking } from './types.ts'
-
-/** Options of the local tier (`local` of `createCache`). */
-export interface LocalOptions {
-  /** Most values held. @default 10000 (when `maxBytes` is not given either) */
-  maxEntries?: number
-  /**
-   * Most bytes held, by an estimate of each decoded value's size in memory (strings at 2 bytes a
-   * character, plus object headers and property slots; see docs/local-tier.md).
-   * @default no bound
-   */
-  maxBytes?: number
-  /**
-   * Seconds a value is held at most, whatever its Redis TTL (a value is never held past its Redis
-   * TTL either). @default no bound beyond the Redis TTL
-   */
-  ttl?: number
-}
 
 /** What `cache.localStats()` reports. */
 export interface LocalStats {

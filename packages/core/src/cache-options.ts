@@ -1,6 +1,5 @@
 // The options of a `Cache` and of its standard and extended methods. The options of a command
 // family (sorted sets, lists…) live in the family's file under commands/.
-import type { LocalOptions } from './_local-tier.ts'
 import type { LockFactory } from './lock-types.ts'
 import type {
   Compressor,
@@ -161,4 +160,21 @@ export interface IncrOptions extends VersionOption {
    * `number | bigint`.
    */
   as?: 'number'
+}
+
+/** Options of the local tier (`local` of `createCache`). */
+export interface LocalOptions {
+  /** Most values held. @default 10000 (when `maxBytes` is not given either) */
+  maxEntries?: number
+  /**
+   * Most bytes held, by an estimate of each decoded value's size in memory (strings at 2 bytes a
+   * character, plus object headers and property slots; see docs/local-tier.md).
+   * @default no bound
+   */
+  maxBytes?: number
+  /**
+   * Seconds a value is held at most, whatever its Redis TTL (a value is never held past its Redis
+   * TTL either). @default no bound beyond the Redis TTL
+   */
+  ttl?: number
 }
