@@ -182,7 +182,8 @@ describe('integers: at most 4,300 digits, as Python', () => {
     // The cap stops the scan after 4,301 digits; a generous bound that holds on a busy machine.
     expect(timed(() => (result = parseInteger(digits)))).toBeLessThan(500)
     expect(result).toBeUndefined()
-    expect(timed(() => (result = parseInteger(digits.toString('latin1'))))).toBeLessThan(500)
+    const text = digits.toString('latin1') // 32 MB of text: hundreds of ms under load, not timed
+    expect(timed(() => (result = parseInteger(text)))).toBeLessThan(500)
     expect(result).toBeUndefined()
   })
 
