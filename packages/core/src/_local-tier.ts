@@ -1,10 +1,9 @@
 // The local tier: decoded values held in process memory in front of Redis, kept coherent by the
 // server (`Connection.track`: CLIENT TRACKING in BCAST mode), never by a message bus of ours.
 import type { CacheContext } from './_context.ts'
+import type { LocalBounds } from './_local-options.ts'
 import { ENTRY_OVERHEAD, estimateSize, LruRoom } from './_lru.ts'
-import { describe } from './_timeout.ts'
 import type { SetCondition, ValueStore } from './_value-store.ts'
-import type { LocalOptions } from './cache-options.ts'
 import { InvalidArgumentError } from './errors.ts'
 import type { Tracking } from './types.ts'
 
@@ -28,51 +27,6 @@ export interface LocalStats {
 
 /** What `LocalTier.peek` returns when it holds no value for the key. */
 export const MISS: unique symbol = Symbol('cachex.local.miss')
-
-const DEFAULT_MAX_ENTRIES = 10_000
-const LOCAL_KEYS = new Set(['maxEntries', 'maxBytes', 'ttl'])
-
-/** Checks the `local` option; the bounds it selects. */
-export function checkLocalOptions(local: unknown): {
-  maxEntries: number
-  maxBytes: number
-  ttlMs: number
-} {
-  if (typeof local !== 'object' || local === null || Array.isArray(local)) {
-    throw new InvalidArgumentError(
-      `local takes an object { maxEntries?, maxBytes?, ttl? }, got ${describe(local)}`,
-    )
-  }
-  for (const name of Object.keys(local)) {
-    if (!LOCAL_KEYS.has(name)) {
-      throw new InvalidArgumentError(
-        `local takes maxEntries, maxBytes and ttl, got an unknown option '${name}'`,
-      )
-    }
-  }
-  const { maxEntries, maxBytes, ttl } = local as LocalOptions
-  const count = (value: unknown, name: string): number | undefined => {
-    if (value === undefined) return undefined
-    if (!Number.isSafeInteger(value) || (value as number) < 1) {
-      throw new InvalidArgumentError(
-        `local.${name} must be a positive integer, got ${describe(value)}`,
-      )
-    }
-    return value as number
-  }
-  const entries = count(maxEntries, 'maxEntries')
-  const bytes = count(maxBytes, 'maxBytes')
-  if (ttl !== undefined && !(typeof ttl === 'number' && Number.isFinite(ttl) && ttl > 0)) {
-    throw new InvalidArgumentError(
-      `local.ttl must be a positive number of seconds, got ${describe(ttl)}`,
-    )
-  }
-  return {
-    maxEntries: entries ?? (bytes === undefined ? DEFAULT_MAX_ENTRIES : Number.POSITIVE_INFINITY),
-    maxBytes: bytes ?? Number.POSITIVE_INFINITY,
-    ttlMs: ttl === undefined ? Number.POSITIVE_INFINITY : ttl * 1000,
-  }
-}
 
 /** Reads of a key in flight, and whether its key was invalidated since each began. */
 interface InFlight {
@@ -119,7 +73,7 @@ export class LocalTier implements ValueStore {
   constructor(
     context: CacheContext,
     inner: ValueStore,
-    options: ReturnType<typeof checkLocalOptions>,
+    options: LocalBounds,
     prefixes: readonly string[],
   ) {
     if (typeof context.connection.track !== 'function') {

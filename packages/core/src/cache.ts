@@ -15,7 +15,8 @@ import {
   contextOf,
   type Implementation,
 } from './_context.ts'
-import { checkLocalOptions, type LocalStats, LocalTier, MISS } from './_local-tier.ts'
+import { checkLocalOptions } from './_local-options.ts'
+import { type LocalStats, LocalTier, MISS } from './_local-tier.ts'
 import { RedisValueStore } from './_redis-value-store.ts'
 import { describe, timeoutToMs } from './_timeout.ts'
 import type { CacheLike } from './cache-like.ts'

@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import {
   type Cache,
@@ -8,9 +7,11 @@ import {
 } from '@cachex/redis'
 import {
   delay,
+  type ScriptChild,
   standaloneServer,
   startCluster,
   startReplicaSet,
+  startScript,
   startSentinels,
   uniquePrefix,
 } from '@cachex/test-utils'
@@ -32,53 +33,10 @@ afterAll(async () => {
   await server?.stop()
 })
 
-interface Child {
-  process: ChildProcess
-  /** Lines printed so far. */
-  lines: string[]
-  /** Resolves when a line starting with `prefix` was printed. */
-  line(prefix: string): Promise<string>
-  exited: Promise<number | null>
-}
+type Child = ScriptChild
 
 function startChild(args: string[]): Child {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=@cachex/source', '--import', 'tsx', CHILD, ...args],
-    { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
-  )
-  const lines: string[] = []
-  const listeners: Array<() => void> = []
-  let buffer = ''
-  child.stdout?.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString()
-    let at = buffer.indexOf('\n')
-    while (at >= 0) {
-      lines.push(buffer.slice(0, at))
-      buffer = buffer.slice(at + 1)
-      at = buffer.indexOf('\n')
-    }
-    for (const listener of listeners) listener()
-  })
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-  return {
-    process: child,
-    lines,
-    exited,
-    line: (prefix) =>
-      new Promise((resolve, reject) => {
-        const check = () => {
-          const found = lines.find((l) => l.startsWith(prefix))
-          if (found !== undefined) resolve(found)
-        }
-        listeners.push(check)
-        check()
-        void exited.then(() => {
-          check()
-          reject(new Error(`child exited without printing '${prefix}'`))
-        })
-      }),
-  }
+  return startScript(CHILD, args, ROOT)
 }
 
 /** Starts `n` processes, waits until every one is connected, then lets them all go at once. */

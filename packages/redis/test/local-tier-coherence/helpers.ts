@@ -1,7 +1,8 @@
 // Child processes of the local tier's coherence tests, and the check of a history of reads
 // against the writes that made it.
-import { type ChildProcess, spawn } from 'node:child_process'
+
 import { fileURLToPath } from 'node:url'
+import { type ScriptChild, startScript } from '@cachex/test-utils'
 import type { Op, Report } from './child.ts'
 
 export type { Op, Report } from './child.ts'
@@ -10,55 +11,11 @@ const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url))
 const ROOT = fileURLToPath(new URL('../../../..', import.meta.url))
 
 /** A running child.ts. */
-export interface Child {
-  process: ChildProcess
-  /** Lines printed so far. */
-  lines: string[]
-  /** Resolves with the first line starting with `prefix`; rejects if the child exits first. */
-  line(prefix: string): Promise<string>
-  /** The exit code. */
-  exited: Promise<number | null>
-}
+export type Child = ScriptChild
 
 /** Starts child.ts with `args` (its mode first). */
 export function startChild(args: string[]): Child {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=@cachex/source', '--import', 'tsx', CHILD, ...args],
-    { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
-  )
-  const lines: string[] = []
-  const listeners: Array<() => void> = []
-  let buffer = ''
-  child.stdout?.on('data', (chunk: Buffer) => {
-    buffer += chunk.toString()
-    let at = buffer.indexOf('\n')
-    while (at >= 0) {
-      lines.push(buffer.slice(0, at))
-      buffer = buffer.slice(at + 1)
-      at = buffer.indexOf('\n')
-    }
-    for (const listener of listeners) listener()
-  })
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-  return {
-    process: child,
-    lines,
-    exited,
-    line: (prefix) =>
-      new Promise((resolve, reject) => {
-        const check = () => {
-          const found = lines.find((l) => l.startsWith(prefix))
-          if (found !== undefined) resolve(found)
-        }
-        listeners.push(check)
-        check()
-        void exited.then(() => {
-          check()
-          reject(new Error(`child ${child.pid} exited without printing '${prefix}'`))
-        })
-      }),
-  }
+  return startScript(CHILD, args, ROOT)
 }
 
 /** The report a writer or reader printed (its last line, a JSON object). */
