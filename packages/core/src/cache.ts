@@ -156,7 +156,7 @@ const standardCommands = {
       // function, no await of the store. Anything else (options, an odd key, a key function
       // that throws, a miss) takes the path below, which applies the error policy.
       if (store instanceof LocalTier && options === undefined && typeof key === 'string') {
-        const value = store.peek(context.makeKey(key, context.version))
+        const value = store.peek(context.hotKey(key))
         if (value !== MISS) return Promise.resolve(value)
       }
     } catch (error) {
