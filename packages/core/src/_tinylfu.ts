@@ -69,7 +69,7 @@ class Queue {
 }
 
 /**
- * A room with the W-TinyLFU policy. A new entry enters a window (1% of the bounds, LRU); the
+ * A room with the W-TinyLFU policy. A new entry enters a window (1% of the bounds at first, LRU; resized by hill climbing); the
  * window's oldest entry then moves to the main region's probation queue as a candidate, and when
  * the room is over its bounds the candidate and probation's oldest entry (the victim) meet at
  * the door: the one the frequency sketch saw less often lately leaves. A hit in probation
@@ -87,10 +87,19 @@ export class TinyLfuRoom implements Room {
   readonly #sketch: FrequencySketch
   readonly #maxEntries: number
   readonly #maxBytes: number
-  readonly #windowEntries: number
-  readonly #windowBytes: number
-  readonly #protectedEntries: number
-  readonly #protectedBytes: number
+  #windowEntries = 1
+  #windowBytes = 1
+  #protectedEntries = 0
+  #protectedBytes = 0
+  /** The window's share of the bounds, tuned by `#climb`. */
+  #share = 0.01
+  /** The climber's step: how much the share moves next (its sign is the direction). */
+  #step = 0.0625
+  /** Reads per climbing sample, and the reads and misses of the current sample. */
+  readonly #sample: number
+  #reads = 0
+  #misses = 0
+  #lastHitRate = 0
   readonly #hits: Node[] = new Array<Node>(HIT_BUFFER)
   #pending = 0
   /** A fixed-seed generator for the rare admission of a warm candidate that lost. */
@@ -101,10 +110,8 @@ export class TinyLfuRoom implements Room {
   constructor(maxEntries: number, maxBytes: number) {
     this.#maxEntries = maxEntries
     this.#maxBytes = maxBytes
-    this.#windowEntries = Math.max(1, Math.floor(maxEntries / 100))
-    this.#windowBytes = Math.max(1, Math.floor(maxBytes / 100))
-    this.#protectedEntries = Math.floor((maxEntries - this.#windowEntries) * 0.8)
-    this.#protectedBytes = Math.floor((maxBytes - this.#windowBytes) * 0.8)
+    this.#resize()
+    this.#sample = 10 * Math.min(Math.max(maxEntries, 100), 100_000)
     this.#sketch = new FrequencySketch(Number.isFinite(maxEntries) ? maxEntries : 1 << 22)
   }
 
@@ -121,11 +128,16 @@ export class TinyLfuRoom implements Room {
    * defaults to `Date.now()`, read only for an entry that expires.
    */
   get(key: string, now?: number): LocalEntry | undefined {
+    this.#reads++
     const node = this.#index.get(key)
-    if (node === undefined) return undefined
+    if (node === undefined) {
+      this.#misses++
+      return undefined
+    }
     const entry = node.entry
     if (entry.expiresAt !== Number.POSITIVE_INFINITY && entry.expiresAt <= (now ?? Date.now())) {
       this.#remove(node)
+      this.#misses++
       return undefined
     }
     if (this.#pending < HIT_BUFFER) this.#hits[this.#pending++] = node
@@ -135,6 +147,7 @@ export class TinyLfuRoom implements Room {
   /** Stores `entry` at `key`, then evicts what the policy picks until the room is in bounds. */
   set(key: string, entry: LocalEntry): void {
     this.#drain()
+    if (this.#reads >= this.#sample) this.#climb()
     const held = this.#index.get(key)
     if (entry.bytes > this.#maxBytes) {
       if (held !== undefined) this.#remove(held)
@@ -175,6 +188,32 @@ export class TinyLfuRoom implements Room {
     this.#hits.fill(undefined as unknown as Node, 0, this.#pending)
     this.#pending = 0
     return n
+  }
+
+  /** The regions' bounds for the window's current share. */
+  #resize(): void {
+    this.#windowEntries = Math.max(1, Math.floor(this.#maxEntries * this.#share))
+    this.#windowBytes = Math.max(1, Math.floor(this.#maxBytes * this.#share))
+    this.#protectedEntries = Math.floor((this.#maxEntries - this.#windowEntries) * 0.8)
+    this.#protectedBytes = Math.floor((this.#maxBytes - this.#windowBytes) * 0.8)
+  }
+
+  /**
+   * Hill climbing, as Caffeine tunes its window: after each sample of reads, keep moving the
+   * window's share the same way if the hit rate rose, turn back if it fell; the step shrinks as
+   * the rate settles and grows again when the workload changes. A recency-biased workload so
+   * gets a large window (LRU), a frequency-biased one a small one.
+   */
+  #climb(): void {
+    const hitRate = 1 - this.#misses / this.#reads
+    const delta = hitRate - this.#lastHitRate
+    this.#lastHitRate = hitRate
+    this.#reads = 0
+    this.#misses = 0
+    if (delta < 0) this.#step = -this.#step
+    this.#share = Math.min(0.8, Math.max(0.01, this.#share + this.#step))
+    this.#step = Math.abs(delta) >= 0.05 ? Math.sign(this.#step) * 0.0625 : this.#step * 0.98
+    this.#resize()
   }
 
   #queue(region: number): Queue {
