@@ -107,6 +107,7 @@ export class TinyLfuRoom implements Room {
   /** Entries dropped to make room (not expiry, not invalidation). */
   evictions = 0
 
+  /** A room of at most `maxEntries` entries and `maxBytes` estimated bytes (`Infinity`: no bound). */
   constructor(maxEntries: number, maxBytes: number) {
     this.#maxEntries = maxEntries
     this.#maxBytes = maxBytes
