@@ -2,6 +2,7 @@
 // semantics, and what each policy keeps. Pure in-memory structures: no Redis needed.
 import { describe, expect, it } from 'vitest'
 import { type LocalEntry, LruRoom, type Room } from '../src/_lru.ts'
+import { FrequencySketch, hashKey } from '../src/_sketch.ts'
 import { TinyLfuRoom } from '../src/_tinylfu.ts'
 
 const FOREVER = Number.POSITIVE_INFINITY
@@ -163,5 +164,46 @@ describe('TinyLfuRoom', () => {
     }
     expect(hits(new LruRoom(100, FOREVER))).toBe(0)
     expect(hits(new TinyLfuRoom(100, FOREVER))).toBeGreaterThan(20 * 110 * 0.5)
+  })
+
+  it('follows a recency-biased workload about as well as CLOCK (its window grows)', () => {
+    // 20% of reads are of a new key; the rest re-read the key read d reads ago, d geometric.
+    const random = prng(11)
+    const trace: string[] = []
+    for (let i = 0; i < 200_000; i++) {
+      if (i === 0 || random() < 0.2) trace.push(`new${i}`)
+      else {
+        const d = Math.min(i, 1 + Math.floor(Math.log(1 - random()) / Math.log(1 - 1 / 50)))
+        trace.push(trace[i - d] as string)
+      }
+    }
+    const ratio = (room: Room) => {
+      let n = 0
+      for (const key of trace) {
+        if (room.get(key) !== undefined) n++
+        else room.set(key, entry())
+      }
+      return n / trace.length
+    }
+    const lru = ratio(new LruRoom(100, FOREVER))
+    const tinyLfu = ratio(new TinyLfuRoom(100, FOREVER))
+    expect(lru).toBeGreaterThan(0.5)
+    expect(tinyLfu).toBeGreaterThan(lru - 0.03)
+  })
+})
+
+describe('FrequencySketch', () => {
+  it('counts up to 15, and halves every count after 10 × width recordings', () => {
+    const sketch = new FrequencySketch(16)
+    const a = hashKey('a')
+    expect(sketch.estimate(a)).toBe(0)
+    for (let i = 0; i < 7; i++) sketch.increment(a)
+    expect(sketch.estimate(a)).toBe(7)
+    for (let i = 0; i < 20; i++) sketch.increment(a)
+    expect(sketch.estimate(a)).toBe(15)
+    // Width 16: the 160th counted recording halves every counter (keys that stop at 15 do not count).
+    for (let i = 0; i < 160 - 15; i++) sketch.increment(hashKey(`other${i}`))
+    expect(sketch.estimate(a)).toBeLessThanOrEqual(8)
+    expect(sketch.estimate(a)).toBeGreaterThanOrEqual(7)
   })
 })
