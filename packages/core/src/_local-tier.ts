@@ -2,7 +2,8 @@
 // server (`Connection.track`: CLIENT TRACKING in BCAST mode), never by a message bus of ours.
 import type { CacheContext } from './_context.ts'
 import type { LocalBounds } from './_local-options.ts'
-import { ENTRY_OVERHEAD, estimateSize, LruRoom } from './_lru.ts'
+import { ENTRY_OVERHEAD, estimateSize, type Room } from './_lru.ts'
+import { TinyLfuRoom } from './_tinylfu.ts'
 import type { SetCondition, ValueStore } from './_value-store.ts'
 import { InvalidArgumentError } from './errors.ts'
 import type { Tracking } from './types.ts'
@@ -50,7 +51,7 @@ interface InFlight {
 export class LocalTier implements ValueStore {
   readonly #inner: ValueStore
   readonly #context: CacheContext
-  readonly #room: LruRoom
+  readonly #room: Room
   readonly #ttlMs: number
   readonly #prefixes: readonly string[]
   readonly #inFlight = new Map<string, InFlight>()
@@ -83,7 +84,7 @@ export class LocalTier implements ValueStore {
     }
     this.#context = context
     this.#inner = inner
-    this.#room = new LruRoom(options.maxEntries, options.maxBytes)
+    this.#room = new TinyLfuRoom(options.maxEntries, options.maxBytes)
     this.#ttlMs = options.ttlMs
     this.#prefixes = prefixes
   }

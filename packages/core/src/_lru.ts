@@ -12,6 +12,24 @@ export interface LocalEntry {
   used?: boolean
 }
 
+/** A bounded map of decoded values by Redis key, as the local tier uses it. */
+export interface Room {
+  /** Entries held. */
+  readonly size: number
+  /** Their estimated bytes. */
+  readonly bytes: number
+  /** Entries dropped to make room (not expiry, not invalidation). */
+  evictions: number
+  /** The live entry at `key` (a dead one is dropped); `now` defaults to `Date.now()`. */
+  get(key: string, now?: number): LocalEntry | undefined
+  /** Stores `entry` at `key`, evicting beyond the bounds; an entry larger than them is not held. */
+  set(key: string, entry: LocalEntry): void
+  /** Drops `key`; whether it was held. */
+  delete(key: string): boolean
+  /** Drops every entry; how many there were. */
+  clear(): number
+}
+
 /**
  * A least-recently-used map over a `Map`'s insertion order, approximated by CLOCK (second
  * chance): a hit only marks its entry as used, and eviction walks from the front, moving a used
@@ -20,7 +38,7 @@ export interface LocalEntry {
  * thousand entries against tens of millions for a lookup and a mark. Eviction is O(1) amortized
  * (each entry it moves was marked by a hit since).
  */
-export class LruRoom {
+export class LruRoom implements Room {
   readonly #entries = new Map<string, LocalEntry>()
   readonly #maxEntries: number
   readonly #maxBytes: number

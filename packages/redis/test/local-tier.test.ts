@@ -159,7 +159,7 @@ describe('local tier', () => {
     expect(await cache.get('m')).toBeNull()
   })
 
-  it('stays within maxEntries and maxBytes, evicting the least recently used', async () => {
+  it('stays within maxEntries and maxBytes, evicting to stay within them', async () => {
     const cache = await tracked({ maxEntries: 10 })
     await fill(
       cache,
