@@ -135,6 +135,8 @@ export interface ValueWithMeta {
   raw: unknown
   /** Milliseconds to expiry; `null` for a key that never expires or is missing. */
   pttl: number | null
+  /** Whether the key exists without an expiry (`PTTL` -1). */
+  persistent: boolean
   /** The factory's last compute time in milliseconds, when stored. */
   delta: number | undefined
 }
@@ -162,6 +164,7 @@ export async function readWithMeta(
   return {
     raw: raw ?? null,
     pttl: Number.isFinite(ms) && ms >= 0 ? ms : null,
+    persistent: ms === -1,
     delta: Number.isFinite(d) && d > 0 ? d : undefined,
   }
 }
