@@ -222,8 +222,8 @@ function refresh<T>(call: Call<T>, current: T): Promise<T> {
 
 /**
  * The distributed miss path: take the lock and compute, or wait for the holder's value (woken by
- * its message, or a poll that slows from 50 ms to 1 s), taking over when its lock expired; after
- * `waitMs`, compute our own value as the in-process path does.
+ * its message; polling from 50 ms to 1 s until subscribed, then every `lockMs` at least), taking
+ * over when its lock expired; after `waitMs`, compute our own value as the in-process path does.
  */
 async function computeOnce<T>(call: Call<T>): Promise<T> {
   const { context, cache, key, rkey, at, stampede } = call
@@ -245,6 +245,9 @@ async function computeOnce<T>(call: Call<T>): Promise<T> {
     if (left <= 0) return computeAndStore(call, 'nx')
     await notifier.wait(rkey, Math.min(pollMs, left))
     pollMs = Math.min(pollMs * 2, 1000)
+    // Subscribed, the holder's message wakes us: poll only for a holder that died (its lock
+    // expires within lockMs) or a message lost since (the subscriber failing wakes us too).
+    if (notifier.live) pollMs = Math.max(pollMs, stampede.lockMs)
     const found = await cache.get<T | typeof MISSING>(key, MISSING, at)
     if (found !== MISSING) return found as T
   }
