@@ -61,10 +61,10 @@ describe('distributed: the wake-up', () => {
     const publish = seen.findIndex((c) => c[0]?.toUpperCase() === 'PUBLISH' && c[2] === rkey)
     expect(publish).toBeGreaterThan(waitFrom - from)
     // During the 5 s wait, per waiter: its first read (the miss), then one poll while its
-    // subscriber connects (50 ms), perhaps one or two more on a loaded machine; then none.
-    // Polling from 50 ms to 1 s, as a waiter without the message must, would be 9 or more.
+    // subscriber connects (50 ms), a few more on a loaded machine; then none. Polling from
+    // 50 ms to 1 s, as a waiter without the message must, is 9 or more (46 in all, measured).
     const during = seen.slice(waitFrom - from, publish).filter(isGet)
-    expect(during.length).toBeLessThanOrEqual(5 * 4)
+    expect(during.length).toBeLessThanOrEqual(5 * 5)
     // Then each waiter read the value once, after the PUBLISH.
     expect(seen.slice(publish).filter(isGet)).toHaveLength(5)
     await Promise.all([holder, ...waiters].map((c) => c.close()))
