@@ -114,7 +114,17 @@ describe.each([
         `outcomes ${JSON.stringify(results.map((r) => r.error ?? r.value))}`,
       )
 
-      // After the failover: a new cold key, 2 connections × 10 callers, one computation.
+      // After the failover (once both connections reach the new primary): a new cold key,
+      // 2 connections × 10 callers, one computation (with the default 5 s lock, which a loaded
+      // machine's pauses do not outlast).
+      for (const c of [a, b]) {
+        await eventually(() =>
+          c.set('reached', 1).then(
+            () => true,
+            () => false,
+          ),
+        )
+      }
       let cold = 0
       const coldFactory = async () => {
         cold++
@@ -123,7 +133,9 @@ describe.each([
       }
       const after = await Promise.all(
         [a, b].flatMap((c) =>
-          Array.from({ length: 10 }, () => c.getOrSet('cold', coldFactory, options)),
+          Array.from({ length: 10 }, () =>
+            c.getOrSet('cold', coldFactory, { timeout: 300, distributed: true }),
+          ),
         ),
       )
       expect(new Set(after)).toEqual(new Set(['cold']))
