@@ -2,6 +2,7 @@
 // server (`Connection.track`: CLIENT TRACKING in BCAST mode), never by a message bus of ours.
 import type { CacheContext } from './_context.ts'
 import type { LocalBounds } from './_local-options.ts'
+import type { HeldForStampede, StampedeEntry, StampedeRead } from './_local-stampede.ts'
 import { ENTRY_OVERHEAD, estimateSize, type Room } from './_lru.ts'
 import { TinyLfuRoom } from './_tinylfu.ts'
 import type { SetCondition, ValueStore } from './_value-store.ts'
@@ -170,12 +171,22 @@ export class LocalTier implements ValueStore {
     return clean
   }
 
-  /** Holds `value` for `ms` milliseconds at most (`null`: the tier's own bound only). */
-  #hold(rkey: string, value: unknown, ms: number | null): void {
-    const now = Date.now()
+  /**
+   * Holds `value` for `ms` milliseconds at most (`null`: the tier's own bound only), counted from
+   * `from`, with the compute time `delta` when known.
+   */
+  #hold(
+    rkey: string,
+    value: unknown,
+    ms: number | null,
+    from = Date.now(),
+    delta?: number | null,
+  ): void {
     const ttl = ms === null ? this.#ttlMs : Math.min(ms, this.#ttlMs)
     const bytes = ENTRY_OVERHEAD + 2 * rkey.length + estimateSize(value)
-    this.#room.set(rkey, { value, expiresAt: now + ttl, bytes })
+    const until = ms === null ? Number.POSITIVE_INFINITY : from + ms
+    const entry: StampedeEntry = { value, expiresAt: from + ttl, bytes, until, delta }
+    this.#room.set(rkey, entry)
   }
 
   /**
@@ -235,6 +246,59 @@ export class LocalTier implements ValueStore {
     return value
   }
 
+  /**
+   * For getOrSet's stampede options: the value held for `rkey` with its Redis expiry (and its
+   * compute time when `withDelta`), counted as a hit; `undefined` (counted as a miss) when none
+   * is usable or its compute time is not known here, and the caller reads Redis.
+   */
+  peekStampede(rkey: string, withDelta: boolean): HeldForStampede | undefined {
+    const now = Date.now()
+    const entry = this.#up ? (this.#room.get(rkey, now) as StampedeEntry | undefined) : undefined
+    if (entry === undefined || (withDelta && entry.delta === undefined)) {
+      this.#misses++
+      return undefined
+    }
+    this.#hits++
+    return {
+      value: entry.value,
+      pttl: entry.until === Number.POSITIVE_INFINITY ? null : entry.until - now,
+      delta: entry.delta ?? undefined,
+    }
+  }
+
+  /**
+   * Runs getOrSet's read of `rkey` from Redis (value, expiry, compute time) and holds what it
+   * found, with that metadata, unless the key was invalidated meanwhile.
+   */
+  async readStampede(rkey: string, read: () => Promise<StampedeRead>): Promise<StampedeRead> {
+    if (!this.#usable()) return read()
+    const token = this.#begin(rkey)
+    // The expiry counts from before the request: never later than Redis's.
+    const from = Date.now()
+    let found: StampedeRead
+    try {
+      found = await read()
+    } catch (error) {
+      this.#settle(rkey, token)
+      throw error
+    }
+    const { value, pttl, persistent, delta } = found
+    if (
+      this.#settle(rkey, token) &&
+      value !== MISS &&
+      (persistent || (pttl !== null && pttl > 0))
+    ) {
+      this.#hold(rkey, value, persistent ? null : pttl, from, delta ?? null)
+    }
+    return found
+  }
+
+  /** Records the compute time of the value getOrSet just stored at `rkey`, if it is held. */
+  noteDelta(rkey: string, value: unknown, deltaMs: number): void {
+    const entry = this.#room.get(rkey) as StampedeEntry | undefined
+    if (entry !== undefined && entry.value === value) entry.delta = Math.max(1, Math.round(deltaMs))
+  }
+
   async getMany(keys: readonly string[], rkeys: readonly string[]): Promise<Map<string, unknown>> {
     if (!this.#usable()) {
       this.#misses += keys.length
@@ -276,6 +340,8 @@ export class LocalTier implements ValueStore {
   ): Promise<boolean> {
     this.#invalidate(rkey)
     const token = this.#begin(rkey)
+    // The expiry counts from before the write: never later than Redis's.
+    const from = Date.now()
     let stored: boolean
     try {
       stored = await this.#inner.set(rkey, value, ms, condition)
@@ -287,7 +353,7 @@ export class LocalTier implements ValueStore {
     // Held only when nothing else wrote the key meanwhile (this write's own invalidation may
     // also arrive first: then the next read fills the tier).
     if (this.#settle(rkey, token) && stored && (ms === null || ms > 0)) {
-      this.#hold(rkey, value, ms)
+      this.#hold(rkey, value, ms, from)
     } else {
       this.#invalidate(rkey)
     }

@@ -135,6 +135,8 @@ export interface ValueWithMeta {
   raw: unknown
   /** Milliseconds to expiry; `null` for a key that never expires or is missing. */
   pttl: number | null
+  /** Whether the key exists without an expiry (`PTTL` -1). */
+  persistent: boolean
   /** The factory's last compute time in milliseconds, when stored. */
   delta: number | undefined
 }
@@ -162,6 +164,7 @@ export async function readWithMeta(
   return {
     raw: raw ?? null,
     pttl: Number.isFinite(ms) && ms >= 0 ? ms : null,
+    persistent: ms === -1,
     delta: Number.isFinite(d) && d > 0 ? d : undefined,
   }
 }
@@ -202,9 +205,21 @@ class Notifier {
   readonly #waiters = new Map<string, Set<() => void>>()
   #subscriber: Promise<Subscriber | undefined> | undefined
   #count = 0
+  #live = false
+  /** Bumped when the subscriber is let go: a late event of an old one changes nothing. */
+  #generation = 0
 
   constructor(context: CacheContext) {
     this.#context = context
+  }
+
+  /**
+   * Whether every announcement reaches the waiters: the subscriber is subscribed and has not
+   * failed since (messages sent while it reconnects are lost, so a failure ends it until the
+   * subscriber is closed and opened again). Waiters then need to poll only as a safety net.
+   */
+  get live(): boolean {
+    return this.#live
   }
 
   /** Resolves when `rkey` is announced or after `ms`, whichever comes first. */
@@ -238,6 +253,12 @@ class Notifier {
     for (const done of [...set]) done()
   }
 
+  /** The subscriber failed: no announcement can be trusted to arrive, every waiter polls again. */
+  #lost(): void {
+    this.#live = false
+    for (const set of [...this.#waiters.values()]) for (const done of [...set]) done()
+  }
+
   #ensureSubscribed(): void {
     this.#subscriber ??= this.#subscribe().catch(() => undefined)
   }
@@ -257,8 +278,12 @@ class Notifier {
       destroy?: () => void
     }
     if (typeof sub?.subscribe !== 'function' || typeof sub.connect !== 'function') return undefined
+    const generation = this.#generation
+    let failed = false
     sub.on?.('error', () => {
-      // Waiters poll while it reconnects.
+      // Waiters poll while it reconnects (and until it is opened afresh).
+      failed = true
+      if (generation === this.#generation) this.#lost()
     })
     try {
       await sub.connect()
@@ -268,6 +293,7 @@ class Notifier {
       sub.destroy?.()
       return undefined
     }
+    if (generation === this.#generation) this.#live = !failed
     return {
       close: async () => {
         try {
@@ -285,6 +311,8 @@ class Notifier {
     const timer = setTimeout(() => {
       if (this.#count > 0 || this.#subscriber !== subscriber) return
       this.#subscriber = undefined
+      this.#generation++
+      this.#live = false
       void subscriber.then((s) => s?.close())
     }, 1000)
     timer.unref()

@@ -1,6 +1,7 @@
 // `getOrSet`: read, or compute once per process and `add`. Documented on `CacheLike`.
 import { checkVersionOption, GET_OR_SET_KEYS, timeoutArguments } from '../_args.ts'
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
+import { LocalTier } from '../_local-tier.ts'
 import { TIMED_OUT } from '../_single-flight.ts'
 import { checkSeconds, timeoutToMs } from '../_timeout.ts'
 import type { CacheLike } from '../cache-like.ts'
@@ -11,13 +12,13 @@ import {
   companionKey,
   heartbeat,
   notifierOf,
-  readWithMeta,
   releaseAndNotify,
   type Stampede,
   storeDelta,
   tryLock,
   xfetch,
 } from './_stampede.ts'
+import { type Found, readForStampede } from './_stampede-read.ts'
 
 const MISSING: unique symbol = Symbol('missing')
 // Longer than a typical computation (a few queries of at most socketTimeout, 5 s, each), shorter
@@ -143,14 +144,14 @@ async function getOrSetControlled<T>(
     stampede,
   }
   if (stampede.beta > 0 || graced) {
-    let read: Awaited<ReturnType<typeof readWithMeta>> | undefined
+    let read: Found | undefined
     try {
-      read = await readWithMeta(context, rkey, stampede.beta > 0)
+      read = await readForStampede(context, rkey, key, stampede.beta > 0)
     } catch (error) {
       context.fail(error, undefined)
     }
-    if (read !== undefined && read.raw !== null) {
-      const value = context.decode(read.raw, key) as T
+    if (read !== undefined) {
+      const value = read.value as T
       const { pttl } = read
       if (graced && pttl !== null && pttl <= stampede.graceMs) {
         // Past its timeout, within its grace: served stale while one caller refreshes it.
@@ -221,8 +222,8 @@ function refresh<T>(call: Call<T>, current: T): Promise<T> {
 
 /**
  * The distributed miss path: take the lock and compute, or wait for the holder's value (woken by
- * its message, or a poll that slows from 50 ms to 1 s), taking over when its lock expired; after
- * `waitMs`, compute our own value as the in-process path does.
+ * its message; polling from 50 ms to 1 s until subscribed, then every `lockMs` at least), taking
+ * over when its lock expired; after `waitMs`, compute our own value as the in-process path does.
  */
 async function computeOnce<T>(call: Call<T>): Promise<T> {
   const { context, cache, key, rkey, at, stampede } = call
@@ -244,6 +245,9 @@ async function computeOnce<T>(call: Call<T>): Promise<T> {
     if (left <= 0) return computeAndStore(call, 'nx')
     await notifier.wait(rkey, Math.min(pollMs, left))
     pollMs = Math.min(pollMs * 2, 1000)
+    // Subscribed, the holder's message wakes us: poll only for a holder that died (its lock
+    // expires within lockMs) or a message lost since (the subscriber failing wakes us too).
+    if (notifier.live) pollMs = Math.max(pollMs, stampede.lockMs)
     const found = await cache.get<T | typeof MISSING>(key, MISSING, at)
     if (found !== MISSING) return found as T
   }
@@ -287,6 +291,10 @@ async function computeAndStore<T>(call: Call<T>, condition: 'nx' | undefined): P
     stored = added as boolean
   } catch (error) {
     return context.fail(error, value)
+  }
+  // A local tier holds what `set` wrote; XFetch there needs the compute time too.
+  if (stored && stampede.beta > 0 && context.store instanceof LocalTier) {
+    context.store.noteDelta(rkey, value, deltaMs)
   }
   if (stored || condition === undefined) return value
   // Someone else stored a value between our read and our add: theirs wins, as in Django.
