@@ -27,6 +27,8 @@ export interface TrackingGroupOptions<Node> {
    * store). The others (the primaries) must be up for the group to be. @default none is gated
    */
   gated?(node: Node): boolean
+  /** Called after `node`'s tracking connection went up or down (and the group reported it). */
+  onMember?(node: Node): void
 }
 
 /**
@@ -63,6 +65,7 @@ export class TrackingGroup<Node extends TrackableNode> {
   readonly #listener: TrackingListener
   readonly #members = new Map<Node, Member>()
   readonly #gated: (node: Node) => boolean
+  readonly #onMember: ((node: Node) => void) | undefined
   /** What was last reported: `up` or not. */
   #up = false
   #closed = false
@@ -75,6 +78,7 @@ export class TrackingGroup<Node extends TrackableNode> {
     this.#prefixes = prefixes
     this.#listener = listener
     this.#gated = options.gated ?? (() => false)
+    this.#onMember = options.onMember
   }
 
   /** Whether `node` is a member whose tracking connection is up now. */
@@ -135,6 +139,7 @@ export class TrackingGroup<Node extends TrackableNode> {
         if (!current()) return
         member.up = true
         this.#report()
+        this.#onMember?.(node)
       },
       down: () => {
         if (!current()) return
@@ -143,6 +148,7 @@ export class TrackingGroup<Node extends TrackableNode> {
         // A read may be in flight on it (it was admitted while up): no read in flight stores.
         if (was) this.reset()
         else this.#report()
+        this.#onMember?.(node)
       },
       invalidate: (keys) => {
         if (current()) this.#listener.invalidate(keys)

@@ -74,6 +74,17 @@ async function writeSeen(
   expect(hits(cache)).toBe(before + 20)
 }
 
+/** Kills every connection of `node` but `node`'s own and a monitor's. */
+async function killClients(node: Raw, only: (line: string) => boolean = () => true): Promise<void> {
+  const me = String(await node.sendCommand(['CLIENT', 'ID']))
+  const clients = String(await node.sendCommand(['CLIENT', 'LIST', 'TYPE', 'normal']))
+  for (const line of clients.split('\n')) {
+    const id = /^id=(\d+) /.exec(line)?.[1]
+    if (id === undefined || id === me || /flags=\S*O/.test(line) || !only(line)) continue
+    await node.sendCommand(['CLIENT', 'KILL', 'ID', id]).catch(() => undefined)
+  }
+}
+
 const isTrackingOn = (command: string[]) =>
   command[0]?.toUpperCase() === 'CLIENT' &&
   command[1]?.toUpperCase() === 'TRACKING' &&
@@ -102,16 +113,9 @@ describe('local tier with a replica that stays down', () => {
     const watch = await monitor(dead.port)
     closers.push(async () => watch.stop())
     const back = await raw(dead.url)
-    const me = String(await back.sendCommand(['CLIENT', 'ID']))
-    const clients = String(await back.sendCommand(['CLIENT', 'LIST', 'TYPE', 'normal']))
-    for (const line of clients.split('\n')) {
-      const id = /^id=(\d+) /.exec(line)?.[1]
-      // Not the monitor (flag O), not this client.
-      if (id === undefined || id === me || /flags=\S*O/.test(line)) continue
-      await back.sendCommand(['CLIENT', 'KILL', 'ID', id]).catch(() => undefined)
-    }
-    const isRead = (command: string[]) =>
-      command[0]?.toUpperCase() === 'GET' && command[1]?.includes(':miss-') === true
+    await killClients(back)
+    // A read of a key (GET, or the PTTL the tier asks with it).
+    const isRead = (command: string[]) => command[1]?.includes(':miss-') === true
     let n = 0
     await eventually(async () => {
       expect(await cache.get(`miss-${n++}`)).toBeNull()
@@ -176,5 +180,62 @@ describe('local tier on a cluster reading from replicas whose replica stays down
     await c.kill(replica as NonNullable<typeof replica>)
     await writeSeen(cache, 'k', 'two', write)
     await writeSeen(cache, 'k', 'three', write)
+  }, 300_000)
+})
+
+describe('local tier on a cluster reading from a replica that cannot be tracked', () => {
+  it('reads nothing from it while its tracking is down, keeps the tier up, and lets it back once tracked', async () => {
+    const c = await startCluster({ primaries: 3, replicasPerPrimary: 1 })
+    closers.push(() => c.stop())
+    const other = createCluster({ rootNodes: c.seeds.map((url) => ({ url })) })
+    other.on('error', () => undefined)
+    await other.connect()
+    closers.push(() => other.close())
+    const cache = localCache({ client: 'cluster', location: [...c.seeds], readFromReplicas: true })
+    const write = (rkey: string, json: string) => other.set(rkey, json)
+    await writeSeen(cache, 'k', 'one', write)
+
+    // The replica of the key's shard refuses CLIENT TRACKING: its tracking connection cannot
+    // come back, while the node itself stays alive and in sync.
+    const owner = await c.primaryFor(cache.makeKey('k'))
+    const node = (await c.replicaOf(owner)) as NonNullable<Awaited<ReturnType<typeof c.replicaOf>>>
+    expect(node).toBeDefined()
+    const replica = await raw(node.url)
+    await replica.sendCommand(['ACL', 'SETUSER', 'default', '-client|tracking'])
+    const watch = await monitor(node.port)
+    closers.push(async () => watch.stop())
+    await killClients(replica, (line) => / resp=3\b/.test(line) && /flags=\S*t/.test(line))
+    await writeSeen(cache, 'k', 'two', write)
+    // Misses on the key's shard: none is read from that replica.
+    const sameShard: string[] = []
+    for (let i = 0; sameShard.length < 30 && i < 1000; i++) {
+      const primary = await c.primaryFor(cache.makeKey(`miss-${i}`))
+      if (primary.port === owner.port) sameShard.push(`miss-${i}`)
+    }
+    expect(sameShard.length).toBe(30)
+    const mark = watch.commands.length
+    for (const key of sameShard) expect(await cache.get(key)).toBeNull()
+    // A read of a key (GET, or the PTTL the tier asks with it).
+    const isRead = (command: string[]) => command[1]?.includes(':miss-') === true
+    expect(watch.commands.slice(mark).filter(isRead)).toEqual([])
+    await writeSeen(cache, 'k', 'three', write)
+
+    // Tracking allowed again: its tracking connection comes back on its next connection, and
+    // only then does it serve reads.
+    await replica.sendCommand(['ACL', 'SETUSER', 'default', '+client|tracking'])
+    const from = watch.commands.length
+    await killClients(replica, (line) => / resp=3\b/.test(line))
+    // Fresh keys (a key read once may be held by the tier): a third of them on its shard.
+    const isReadAgain = (command: string[]) => command[1]?.includes(':again-') === true
+    let n = 0
+    await eventually(async () => {
+      expect(await cache.get(`again-${n++}`)).toBeNull()
+      return watch.commands.slice(from).some(isReadAgain)
+    })
+    const seen = watch.commands.slice(from)
+    const trackingOn = seen.findIndex(isTrackingOn)
+    expect(trackingOn).toBeGreaterThanOrEqual(0)
+    expect(trackingOn).toBeLessThan(seen.findIndex(isReadAgain))
+    await writeSeen(cache, 'k', 'four', write)
   }, 300_000)
 })
