@@ -75,14 +75,22 @@ async function writeSeen(
 }
 
 /** Kills every connection of `node` but `node`'s own and a monitor's. */
-async function killClients(node: Raw, only: (line: string) => boolean = () => true): Promise<void> {
+async function killClients(
+  node: Raw,
+  only: (line: string) => boolean = () => true,
+): Promise<number> {
+  let killed = 0
   const me = String(await node.sendCommand(['CLIENT', 'ID']))
   const clients = String(await node.sendCommand(['CLIENT', 'LIST', 'TYPE', 'normal']))
   for (const line of clients.split('\n')) {
     const id = /^id=(\d+) /.exec(line)?.[1]
     if (id === undefined || id === me || /flags=\S*O/.test(line) || !only(line)) continue
-    await node.sendCommand(['CLIENT', 'KILL', 'ID', id]).catch(() => undefined)
+    await node.sendCommand(['CLIENT', 'KILL', 'ID', id]).then(
+      () => killed++,
+      () => undefined,
+    )
   }
+  return killed
 }
 
 const isTrackingOn = (command: string[]) =>
@@ -201,10 +209,17 @@ describe('local tier on a cluster reading from a replica that cannot be tracked'
     const node = (await c.replicaOf(owner)) as NonNullable<Awaited<ReturnType<typeof c.replicaOf>>>
     expect(node).toBeDefined()
     const replica = await raw(node.url)
+    // Once the cache tracks it (a replica joins cachex's slot map once it has synced).
+    const trackingLine = (line: string) => / resp=3\b/.test(line) && /flags=\S*t/.test(line)
+    await eventually(async () =>
+      String(await replica.sendCommand(['CLIENT', 'LIST']))
+        .split('\n')
+        .some(trackingLine),
+    )
     await replica.sendCommand(['ACL', 'SETUSER', 'default', '-client|tracking'])
     const watch = await monitor(node.port)
     closers.push(async () => watch.stop())
-    await killClients(replica, (line) => / resp=3\b/.test(line) && /flags=\S*t/.test(line))
+    expect(await killClients(replica, trackingLine)).toBeGreaterThan(0)
     await writeSeen(cache, 'k', 'two', write)
     // Misses on the key's shard: none is read from that replica.
     const sameShard: string[] = []
