@@ -110,7 +110,7 @@ export class TrackingGroup<Node extends TrackableNode> {
 
   /**
    * The topology changed (a failover, a slot move): reports `down` (the tier is emptied and no
-   * read in flight stores), then `up` again if every member is on.
+   * read in flight stores), then `up` again if every required member is on.
    */
   reset(): void {
     if (this.#closed) return
