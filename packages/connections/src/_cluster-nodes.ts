@@ -102,6 +102,11 @@ export interface NodeHandle {
   usedAt: number
   /** For a replica cachex reads from: its health at the last check, `undefined` until known. */
   replica: ReplicaState | undefined
+  /**
+   * With a local tier: its tracking connection is not up in every tracking group, so as a
+   * replica it serves no reads (a value read from it could not be kept coherent).
+   */
+  untracked: boolean
   /** `host:port` of its socket (after `nodeAddressMap`), to match node-redis's node events. */
   readonly socketKey: string
 }
@@ -191,6 +196,7 @@ export class NodeClients {
       failedAt: 0,
       usedAt: 0,
       replica: undefined,
+      untracked: false,
       socketKey: mapped === undefined ? address : `${mapped.host}:${mapped.port}`,
     }
     this.#handles.set(address, handle)

@@ -74,6 +74,11 @@ export interface RotationOptions {
   benchMs: number
   /** Milliseconds between two checks of each replica. @default REPLICA_CHECK_MS */
   checkMs?: number
+  /**
+   * Whether `node` may serve a read now besides its health: with a local tier, only while its
+   * tracking connection is up (`TrackingGate.admits`). @default every node may
+   */
+  admits?(node: StandaloneConnection): boolean
 }
 
 /**
@@ -81,7 +86,8 @@ export interface RotationOptions {
  * once it reported itself a replica in sync with its primary (`role:slave`,
  * `master_link_status:up`), checked on every new connection to it and every `checkMs` after, and
  * leaves the rotation as soon as a check says otherwise (see `verdict`). A node is never read from
- * on a connection that was not checked: a restarted, empty node reconnects first.
+ * on a connection that was not checked: a restarted, empty node reconnects first. With a local
+ * tier, a node serves reads only while its tracking connection is up too (`admits`).
  */
 export class ReplicaRotation {
   readonly #members = new Map<StandaloneConnection, Member>()
@@ -127,6 +133,7 @@ export class ReplicaRotation {
     const members = this.#members
     if (members.size === 0) return undefined
     const primaryUp = this.#options.primaryUp()
+    const admits = this.#options.admits
     let chosen: StandaloneConnection | undefined
     let seen = 0
     let now = 0
@@ -147,6 +154,8 @@ export class ReplicaRotation {
       }
       const state = member.state
       if (state === undefined || verdict(state, member.trustedRunId, primaryUp) === 'out') continue
+      // A local tier stores what a node returns only while that node's tracking is up.
+      if (admits !== undefined && !admits(node)) continue
       // Reservoir sampling: each eligible node is chosen with the same odds, in one pass.
       seen++
       if (Math.random() * seen < 1) chosen = node

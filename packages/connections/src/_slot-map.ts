@@ -166,14 +166,16 @@ export function refreshSources(shards: ReadonlyMap<string, Shard>, now: number):
 /**
  * Sets the read rotation of a shard: its primary unless it is down, and each replica in
  * `READONLY` mode that reports a live link to it — or, while the primary is down, that had
- * synchronised. The primary alone when none qualifies.
+ * synchronised — and, with a local tier, whose tracking connection is up. The primary alone when
+ * none qualifies.
  */
 export function setReaders(shard: Shard): void {
   const master = shard.master
   const readers: NodeHandle[] = master.down ? [] : [master]
   for (const replica of shard.replicas) {
     const state = replica.replica
-    if (replica.down || !replica.readonlyClient || state === undefined) continue
+    if (replica.down || replica.untracked || !replica.readonlyClient || state === undefined)
+      continue
     if (state.linkUp || (master.down && state.synced)) readers.push(replica)
   }
   shard.readers = readers.length > 0 ? readers : [master]

@@ -135,6 +135,11 @@ export class Topology {
     return this.#options.readFromReplicas ? [...nodesOf(this.#shards)] : this.primaries()
   }
 
+  /** `node`'s eligibility for reads changed (its tracking): the read rotations follow. */
+  readersChanged(node: NodeHandle): void {
+    setReadersOf(this.#shards, node)
+  }
+
   /** A new tracking client to `node` (see `NodeClients.trackingClient`). */
   trackingClient(node: NodeHandle): TrackingClientLike | undefined {
     return this.#nodes.trackingClient(node)

@@ -1,7 +1,12 @@
 // The tracking of a topology with several nodes (replicas, sentinel, cluster): one tracking
-// connection per node that may serve a read, seen by the local tier as one. It is up only while
-// every member is up; a member lost, added, or a change of the topology (a failover, a slot
-// move) reports `down`, so the tier is emptied, then `up` again once every member is on.
+// connection per node that may serve a read, seen by the local tier as one. A value read from a
+// node may be stored only if that node's tracking connection was up for the whole read. So the
+// group is up only while every REQUIRED member is up — the primaries, and the replicas reads may
+// go to — and a `TrackingGate` keeps a replica out of the read rotation while its tracking is not
+// up: a replica that stays down does not keep the tier off. A member lost (required or not), a
+// member added or removed, or a change of the topology (a failover, a slot move) reports `down`,
+// so the tier is emptied and no read in flight stores, then `up` again once the required members
+// are on.
 import type { Tracking, TrackingListener } from '@cachex/core'
 
 /** A node that can open a tracking connection of its own (a `StandaloneConnection`). */
@@ -14,21 +19,71 @@ interface Member {
   up: boolean
 }
 
+/** How a `TrackingGroup` treats its members. */
+export interface TrackingGroupOptions<Node> {
+  /**
+   * Whether reads go to `node` only while its tracking is up (a replica behind a `TrackingGate`):
+   * the group is up without it, and its loss only empties the tier (in-flight reads do not
+   * store). The others (the primaries) must be up for the group to be. @default none is gated
+   */
+  gated?(node: Node): boolean
+  /** Called after `node`'s tracking connection went up or down (and the group reported it). */
+  onMember?(node: Node): void
+}
+
 /**
- * Several tracking connections reported to one listener as one: `up` when every member is up,
- * `down` as soon as one is not, every member's invalidations as they come.
+ * The read gate of one connection: with no tracking group (no local tier), every node may serve
+ * reads; with some, a node may only while every group tracks it and its tracking is up there.
+ */
+export class TrackingGate<Node extends TrackableNode> {
+  readonly #groups = new Set<TrackingGroup<Node>>()
+
+  /** Gates reads on `group`'s tracking too. */
+  add(group: TrackingGroup<Node>): void {
+    this.#groups.add(group)
+  }
+
+  /** Stops gating reads on `group` (closed). */
+  delete(group: TrackingGroup<Node>): void {
+    this.#groups.delete(group)
+  }
+
+  /** Whether a read may go to `node` now. */
+  admits(node: Node): boolean {
+    for (const group of this.#groups) if (!group.tracks(node)) return false
+    return true
+  }
+}
+
+/**
+ * Several tracking connections reported to one listener as one: `up` when every required
+ * member (not `gated`) is up, `down` as soon as one is not — and for a moment (the tier is
+ * emptied) when a gated one goes down — every member's invalidations as they come.
  */
 export class TrackingGroup<Node extends TrackableNode> {
   readonly #prefixes: readonly string[]
   readonly #listener: TrackingListener
   readonly #members = new Map<Node, Member>()
+  readonly #gated: (node: Node) => boolean
+  readonly #onMember: ((node: Node) => void) | undefined
   /** What was last reported: `up` or not. */
   #up = false
   #closed = false
 
-  constructor(prefixes: readonly string[], listener: TrackingListener) {
+  constructor(
+    prefixes: readonly string[],
+    listener: TrackingListener,
+    options: TrackingGroupOptions<Node> = {},
+  ) {
     this.#prefixes = prefixes
     this.#listener = listener
+    this.#gated = options.gated ?? (() => false)
+    this.#onMember = options.onMember
+  }
+
+  /** Whether `node` is a member whose tracking connection is up now. */
+  tracks(node: Node): boolean {
+    return !this.#closed && this.#members.get(node)?.up === true
   }
 
   /**
@@ -55,7 +110,7 @@ export class TrackingGroup<Node extends TrackableNode> {
 
   /**
    * The topology changed (a failover, a slot move): reports `down` (the tier is emptied and no
-   * read in flight stores), then `up` again if every member is on.
+   * read in flight stores), then `up` again if every required member is on.
    */
   reset(): void {
     if (this.#closed) return
@@ -84,11 +139,16 @@ export class TrackingGroup<Node extends TrackableNode> {
         if (!current()) return
         member.up = true
         this.#report()
+        this.#onMember?.(node)
       },
       down: () => {
         if (!current()) return
+        const was = member.up
         member.up = false
-        this.#report()
+        // A read may be in flight on it (it was admitted while up): no read in flight stores.
+        if (was) this.reset()
+        else this.#report()
+        this.#onMember?.(node)
       },
       invalidate: (keys) => {
         if (current()) this.#listener.invalidate(keys)
@@ -96,11 +156,21 @@ export class TrackingGroup<Node extends TrackableNode> {
     })
   }
 
-  /** Reports a change of the group's state: up when every member is up (and there is one). */
+  /**
+   * Reports a change of the group's state: up when every required member is up (and there is
+   * one). A gated member that is not up serves no read (the gate), so it is not waited for.
+   */
   #report(): void {
     if (this.#closed) return
-    let up = this.#members.size > 0
-    for (const member of this.#members.values()) up &&= member.up
+    let up = false
+    for (const [node, member] of this.#members) {
+      if (this.#gated(node)) continue
+      if (!member.up) {
+        up = false
+        break
+      }
+      up = true
+    }
     if (up === this.#up) return
     this.#up = up
     if (up) this.#listener.up()

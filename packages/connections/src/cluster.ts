@@ -1,7 +1,6 @@
 import {
   type CommandRoute,
   type Connection,
-  InvalidArgumentError,
   type RedisArgument,
   ResponseError,
   type Tracking,
@@ -9,6 +8,7 @@ import {
 } from '@cachex/core'
 import type { NodeHandle, NodeRedisClusterLike } from './_cluster-nodes.ts'
 import { type ClusterOptions, clusterFromSeeds, isNodeRedisCluster } from './_cluster-options.ts'
+import { ClusterTracking } from './_cluster-tracking.ts'
 import { callBounds, closeWithin, connectBounded, SharedAttempt, scanNode } from './_connect.ts'
 import { commandWeight, type Deadlines } from './_deadlines.ts'
 import { isClientClosed, toCachexError } from './_errors.ts'
@@ -26,8 +26,6 @@ import {
 import type { Shard } from './_slot-map.ts'
 import { keySlot, patternSlot } from './_slots.ts'
 import { Topology } from './_topology.ts'
-import { startTracking } from './_tracking.ts'
-import { type TrackableNode, TrackingGroup } from './_tracking-group.ts'
 
 export type {
   NodeRedisClusterLike,
@@ -88,7 +86,7 @@ class ClusterConnection implements Connection {
   /** cachex's slot map and node health: what calls are routed by. */
   readonly #topology: Topology
   /** The tracking groups of `track`, closed with the connection. */
-  readonly #groups = new Map<TrackingGroup<TrackableNode>, () => void>()
+  readonly #tracking: ClusterTracking
   /** What `followRedirects` uses: the map, the bounds, the senders. */
   readonly #redirects: RedirectContext
 
@@ -121,18 +119,20 @@ class ClusterConnection implements Connection {
     const redirects = (given as { maxCommandRedirections?: unknown } | undefined)
       ?.maxCommandRedirections
     const timeoutMs = this.#deadlines.timeoutMs
+    const readFromReplicas = isNodeRedisCluster(location)
+      ? (given as { useReplicas?: boolean } | undefined)?.useReplicas === true
+      : (options.readFromReplicas ?? false)
     this.#topology = new Topology({
       cluster,
       nodeDefaults:
         given === undefined ? undefined : ((given.defaults ?? {}) as Record<string, unknown>),
       nodeAddressMap: given?.nodeAddressMap,
-      readFromReplicas: isNodeRedisCluster(location)
-        ? (given as { useReplicas?: boolean } | undefined)?.useReplicas === true
-        : (options.readFromReplicas ?? false),
+      readFromReplicas,
       downAfterMs: timeoutMs ?? DEFAULT_RETRY_BUDGET_MS,
       askTimeoutMs: Math.min(this.#connectTimeoutMs, timeoutMs ?? this.#connectTimeoutMs),
       where: this.#where,
     })
+    this.#tracking = new ClusterTracking(this.#topology, readFromReplicas)
     this.#redirects = {
       topology: this.#topology,
       maxRedirects: typeof redirects === 'number' && redirects > 0 ? redirects : 16,
@@ -174,48 +174,15 @@ class ClusterConnection implements Connection {
 
   /**
    * Tracks every node reads go to (each primary; each replica too with `readFromReplicas`) on a
-   * RESP3 connection of its own (see `Connection.track`), up only while all of them are. A change
-   * of the slot map (resharding, failover) empties the tier and tracks the nodes of the new map.
+   * RESP3 connection of its own (see `Connection.track`). Up while every primary's is; a replica
+   * serves reads only while its own is up. A change of the slot map (resharding, failover)
+   * empties the tier and tracks the nodes of the new map.
    */
   track(prefixes: readonly string[], listener: TrackingListener): Tracking {
     if (this.#life.closed) throw this.#life.closedError()
-    const topology = this.#topology
-    const trackers = new Map<string, TrackableNode>()
-    const group = new TrackingGroup<TrackableNode>(prefixes, listener)
-    const retrack = () => {
-      const nodes = topology.readers().map((node) => {
-        let tracker = trackers.get(node.address)
-        if (tracker === undefined) {
-          tracker = {
-            track: (p, l) => {
-              const client = topology.trackingClient(node)
-              if (client === undefined) {
-                throw new InvalidArgumentError(
-                  'the local tier needs the cluster node options to open its tracking connections: pass seed URLs, not a cluster client without them',
-                )
-              }
-              return startTracking(client, p, l)
-            },
-          }
-          trackers.set(node.address, tracker)
-        }
-        return tracker
-      })
-      group.set(nodes)
-      group.reset()
-    }
-    this.#groups.set(group, retrack)
-    topology.onChange = () => {
-      for (const again of this.#groups.values()) again()
-    }
-    if (topology.built) retrack()
-    else this.#life.whenReady().catch(() => undefined)
-    return {
-      close: async () => {
-        this.#groups.delete(group)
-        await group.close()
-      },
-    }
+    const tracking = this.#tracking.track(prefixes, listener)
+    if (!this.#topology.built) this.#life.whenReady().catch(() => undefined)
+    return tracking
   }
 
   async *scan(pattern: string, count: number): AsyncIterable<string[]> {
@@ -243,8 +210,7 @@ class ClusterConnection implements Connection {
 
   async close(): Promise<void> {
     if (!this.#life.close()) return
-    for (const group of this.#groups.keys()) group.close().catch(() => undefined)
-    this.#groups.clear()
+    this.#tracking.close()
     await this.#topology.close()
     const cluster = this.#cluster
     if (!this.#closeClient || !cluster.isOpen) return

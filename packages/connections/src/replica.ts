@@ -11,7 +11,7 @@ import { Lifecycle } from './_lifecycle.ts'
 import { DEFAULT_URL, parseLocation } from './_location.ts'
 import { firstHealthy, ReplicaRotation, readBatchOn, readOn } from './_rotation.ts'
 import { DEFAULT_CONNECT_TIMEOUT, secondsToMs } from './_seconds.ts'
-import { TrackingGroup } from './_tracking-group.ts'
+import { TrackingGate, TrackingGroup } from './_tracking-group.ts'
 import { isNodeRedisClient, StandaloneConnection } from './standalone.ts'
 
 /**
@@ -55,6 +55,8 @@ class ReplicaConnection implements Connection {
   readonly #primary: StandaloneConnection
   readonly #replicas: StandaloneConnection[]
   readonly #rotation: ReplicaRotation
+  /** With a local tier, a replica serves reads only while tracked (see `track`). */
+  readonly #gate = new TrackingGate<StandaloneConnection>()
   /** Closed or not: each node guards its own calls, and this the whole connection's. */
   readonly #life = new Lifecycle({
     where: undefined,
@@ -90,7 +92,12 @@ class ReplicaConnection implements Connection {
     this.#replicas = replicaUrls.map(node)
     // A replica whose link is down keeps serving reads only while the primary is known down:
     // its data is then the newest there is.
-    this.#rotation = new ReplicaRotation({ primaryUp: () => !primary.isDown, benchMs })
+    const gate = this.#gate
+    this.#rotation = new ReplicaRotation({
+      primaryUp: () => !primary.isDown,
+      benchMs,
+      admits: (node) => gate.admits(node),
+    })
   }
 
   command(args: RedisArgument[], route?: CommandRoute): Promise<unknown> {
@@ -129,14 +136,25 @@ class ReplicaConnection implements Connection {
 
   /**
    * Tracks every node (the primary and each replica: any of them may serve a read) on a
-   * connection of its own (see `Connection.track`); up only while all of them are.
+   * connection of its own (see `Connection.track`). Up while the primary's is; a replica serves
+   * reads only while its own is up (one down leaves the rotation, the tier is emptied once, and
+   * it comes back once tracked again).
    */
   track(prefixes: readonly string[], listener: TrackingListener): Tracking {
     if (this.#life.closed) throw this.#life.closedError()
     if (!this.#started) this.#start()
-    const group = new TrackingGroup<StandaloneConnection>(prefixes, listener)
-    group.set([this.#primary, ...this.#replicas])
-    return group
+    const primary = this.#primary
+    const group = new TrackingGroup<StandaloneConnection>(prefixes, listener, {
+      gated: (node) => node !== primary,
+    })
+    group.set([primary, ...this.#replicas])
+    this.#gate.add(group)
+    return {
+      close: async () => {
+        this.#gate.delete(group)
+        await group.close()
+      },
+    }
   }
 
   async close(): Promise<void> {

@@ -19,7 +19,7 @@ import {
   type SentinelView,
   SentinelWatch,
 } from './_sentinels.ts'
-import { TrackingGroup } from './_tracking-group.ts'
+import { TrackingGate, TrackingGroup } from './_tracking-group.ts'
 import { StandaloneConnection } from './standalone.ts'
 
 export type {
@@ -110,6 +110,8 @@ class SentinelConnection implements Connection {
   #scanTimer: NodeJS.Timeout | undefined
   /** The tracking groups of `track`: every data node in use, re-tracked when they change. */
   readonly #trackings = new Set<TrackingGroup<StandaloneConnection>>()
+  /** With a local tier, a replica serves reads only while tracked (see `track`). */
+  readonly #gate = new TrackingGate<StandaloneConnection>()
 
   constructor(options: SentinelOptions) {
     const { connectTimeoutMs, deadlines } = callBounds(options)
@@ -169,7 +171,9 @@ class SentinelConnection implements Connection {
       onReconnect: () => this.#refreshSoon(),
     })
     if (replicaPoolSize > 0) {
+      const gate = this.#gate
       this.#rotation = new ReplicaRotation({
+        admits: (node) => gate.admits(node),
         // A replica cut off from its primary keeps serving reads only while there is no primary
         // to write to: its data is then the newest there is.
         primaryUp: () =>
@@ -207,19 +211,25 @@ class SentinelConnection implements Connection {
   }
 
   /**
-   * Tracks every data node in use (the primary and the replicas of the read rotation) on a
-   * connection of its own (see `Connection.track`), up only while all of them are. A failover
-   * (`+switch-master`) empties the tier; the nodes the sentinels list later are tracked too.
+   * Tracks every data node in use (the primary and the replicas the sentinels list) on a
+   * connection of its own (see `Connection.track`). Up while the primary's is; a replica serves
+   * reads only while its own is up, so one that stays down (the old primary after a failover)
+   * does not keep the tier off. A failover (`+switch-master`) empties the tier; the nodes the
+   * sentinels list later are tracked too.
    */
   track(prefixes: readonly string[], listener: TrackingListener): Tracking {
     if (this.#life.closed) throw this.#life.closedError()
-    const group = new TrackingGroup<StandaloneConnection>(prefixes, listener)
+    const group = new TrackingGroup<StandaloneConnection>(prefixes, listener, {
+      gated: (node) => node !== this.#primary,
+    })
     this.#trackings.add(group)
+    this.#gate.add(group)
     if (this.#discovered) group.set(this.#nodes.values())
     else this.#life.whenReady().catch(() => undefined)
     return {
       close: async () => {
         this.#trackings.delete(group)
+        this.#gate.delete(group)
         await group.close()
       },
     }
@@ -356,12 +366,14 @@ class SentinelConnection implements Connection {
   #switchTo(node: NodeAddress): void {
     const id = key(node)
     if (id === this.#primaryKey || node.host === '') return
-    // Another primary: the local tier is emptied (a write the old one took may be lost).
-    if (this.#primaryKey !== undefined) for (const group of this.#trackings) group.reset()
+    const first = this.#primaryKey === undefined
     const primary = this.#node(node)
     this.#primary = primary
     this.#primaryKey = id
     this.#rotation?.remove(primary)
+    // Another primary: the local tier is emptied (a write the old one took may be lost), and is
+    // up again once the new primary is tracked (the old one is a gated replica now).
+    if (!first) for (const group of this.#trackings) group.reset()
     this.#failover.wake()
   }
 
