@@ -89,6 +89,8 @@ class ClusterConnection implements Connection {
   readonly #tracking: ClusterTracking
   /** What `followRedirects` uses: the map, the bounds, the senders. */
   readonly #redirects: RedirectContext
+  /** While a read batch is sent: the node each shard's reads go to (see `batch`). */
+  #pinned: Map<Shard, NodeHandle> | undefined
 
   constructor(options: ClusterOptions) {
     const { connectTimeoutMs, deadlines } = callBounds(options)
@@ -169,7 +171,16 @@ class ClusterConnection implements Connection {
     // the first command's). Sent in the same tick, they leave in one write per node: one round
     // trip.
     const each = route?.readonly === true ? READONLY : undefined
-    return Promise.all(commands.map((args) => this.#run(args, each).catch((error: Error) => error)))
+    // Reads of one batch that land on one shard go to one of its nodes, not round robin: GET and
+    // PTTL of a key must see the same copy of it.
+    if (each !== undefined) this.#pinned = new Map()
+    try {
+      return Promise.all(
+        commands.map((args) => this.#run(args, each).catch((error: Error) => error)),
+      )
+    } finally {
+      this.#pinned = undefined
+    }
   }
 
   /**
@@ -281,11 +292,23 @@ class ClusterConnection implements Connection {
   ): Promise<unknown> {
     const shard = this.#topology.table[slot]
     if (shard === undefined) return this.#unmapped(slot, readonly, args, text)
-    const node = readonly ? reader(shard) : shard.master
+    const node = readonly ? this.#reader(shard) : shard.master
     if (node.down) return Promise.reject(this.#topology.downError(node))
     const sender = node.sender
     if (sender !== undefined) return sender.as(text).sendCommand(args)
     return this.#topology.sendTo(node, args, text)
+  }
+
+  /** The node of `shard` a read goes to: the batch's pick while one is sent, else the next. */
+  #reader(shard: Shard): NodeHandle {
+    const pinned = this.#pinned
+    if (pinned === undefined) return reader(shard)
+    let node = pinned.get(shard)
+    if (node === undefined) {
+      node = reader(shard)
+      pinned.set(shard, node)
+    }
+    return node
   }
 
   /** A slot cachex's map has no node for: the map is built first, or node-redis routes it. */

@@ -233,6 +233,46 @@ describe('replica reads', () => {
     await testCluster.waitUntilHealthy(30_000)
   }, 90_000)
 
+  it('sends the reads of one batch to one node of their shard (GET and PTTL see one copy)', async () => {
+    const [primary, replica] = await shard(0)
+    const tag = await tagOn(primary)
+    await writeAndWait(primary, 'SET', `${tag}:k`, 'v', 'PX', '600000')
+    const c = open({ readFromReplicas: true })
+    const counts = async () =>
+      Promise.all([primary, replica].flatMap((n) => [calls(n, 'get'), calls(n, 'pttl')]))
+    // Until the replica serves reads (it enters the rotation after its first health check).
+    await until(
+      async () => {
+        const before = await calls(replica, 'get')
+        for (let i = 0; i < 20; i++) await c.command(['GET', `${tag}:k`], { readonly: true })
+        return (await calls(replica, 'get')) > before
+      },
+      15_000,
+      'reads did not reach the replica',
+    )
+    const [pGet0, pTtl0, rGet0, rTtl0] = await counts()
+    for (let i = 0; i < 30; i++) {
+      const [value, ttl] = await c.batch(
+        [
+          ['GET', `${tag}:k`],
+          ['PTTL', `${tag}:k`],
+        ],
+        { readonly: true },
+      )
+      expect(text(value)).toBe('v')
+      expect(Number(ttl)).toBeGreaterThan(0)
+    }
+    const [pGet1, pTtl1, rGet1, rTtl1] = await counts()
+    const onPrimary = [(pGet1 as number) - (pGet0 as number), (pTtl1 as number) - (pTtl0 as number)]
+    const onReplica = [(rGet1 as number) - (rGet0 as number), (rTtl1 as number) - (rTtl0 as number)]
+    // Each batch went to one node: as many GETs as PTTLs on each; both nodes still served some.
+    expect(onPrimary[0]).toBe(onPrimary[1])
+    expect(onReplica[0]).toBe(onReplica[1])
+    expect((onPrimary[0] as number) + (onReplica[0] as number)).toBe(30)
+    expect(onReplica[0]).toBeGreaterThan(0)
+    expect(onPrimary[0]).toBeGreaterThan(0)
+  }, 60_000)
+
   it('sends no read to a replica that restarted empty and has not resynchronised', async () => {
     const [primary, replica] = await shard(1)
     const tag = await tagOn(primary)
