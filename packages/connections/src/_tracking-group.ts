@@ -25,10 +25,20 @@ export class TrackingGroup<Node extends TrackableNode> {
   /** What was last reported: `up` or not. */
   #up = false
   #closed = false
+  readonly #isReplica: (node: Node) => boolean
 
-  constructor(prefixes: readonly string[], listener: TrackingListener) {
+  /**
+   * `isReplica`: whether a node is a replica now (its invalidations are reported with `replica`);
+   * none is by default.
+   */
+  constructor(
+    prefixes: readonly string[],
+    listener: TrackingListener,
+    isReplica: (node: Node) => boolean = () => false,
+  ) {
     this.#prefixes = prefixes
     this.#listener = listener
+    this.#isReplica = isReplica
   }
 
   /**
@@ -91,7 +101,7 @@ export class TrackingGroup<Node extends TrackableNode> {
         this.#report()
       },
       invalidate: (keys) => {
-        if (current()) this.#listener.invalidate(keys)
+        if (current()) this.#listener.invalidate(keys, this.#isReplica(node))
       },
     })
   }

@@ -181,8 +181,12 @@ class ClusterConnection implements Connection {
     if (this.#life.closed) throw this.#life.closedError()
     const topology = this.#topology
     const trackers = new Map<string, TrackableNode>()
-    const group = new TrackingGroup<TrackableNode>(prefixes, listener)
+    /** The tracked nodes that are replicas in the slot map now (with `readFromReplicas`). */
+    const replicas = new Set<TrackableNode>()
+    const group = new TrackingGroup<TrackableNode>(prefixes, listener, (node) => replicas.has(node))
     const retrack = () => {
+      const primaries = new Set(topology.primaries().map((node) => node.address))
+      replicas.clear()
       const nodes = topology.readers().map((node) => {
         let tracker = trackers.get(node.address)
         if (tracker === undefined) {
@@ -199,6 +203,7 @@ class ClusterConnection implements Connection {
           }
           trackers.set(node.address, tracker)
         }
+        if (!primaries.has(node.address)) replicas.add(tracker)
         return tracker
       })
       group.set(nodes)

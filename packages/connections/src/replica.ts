@@ -134,7 +134,11 @@ class ReplicaConnection implements Connection {
   track(prefixes: readonly string[], listener: TrackingListener): Tracking {
     if (this.#life.closed) throw this.#life.closedError()
     if (!this.#started) this.#start()
-    const group = new TrackingGroup<StandaloneConnection>(prefixes, listener)
+    const group = new TrackingGroup<StandaloneConnection>(
+      prefixes,
+      listener,
+      (node) => node !== this.#primary,
+    )
     group.set([this.#primary, ...this.#replicas])
     return group
   }

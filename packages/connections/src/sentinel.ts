@@ -213,7 +213,12 @@ class SentinelConnection implements Connection {
    */
   track(prefixes: readonly string[], listener: TrackingListener): Tracking {
     if (this.#life.closed) throw this.#life.closedError()
-    const group = new TrackingGroup<StandaloneConnection>(prefixes, listener)
+    // A node is a replica once the primary is known and it is not that one (while the primary is
+    // unknown, every invalidation counts as the primary's).
+    const group = new TrackingGroup<StandaloneConnection>(prefixes, listener, (node) => {
+      const primary = this.#primaryKey === undefined ? undefined : this.#nodes.get(this.#primaryKey)
+      return primary !== undefined && primary !== node
+    })
     this.#trackings.add(group)
     if (this.#discovered) group.set(this.#nodes.values())
     else this.#life.whenReady().catch(() => undefined)

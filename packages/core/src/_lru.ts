@@ -10,6 +10,8 @@ export interface LocalEntry {
   bytes: number
   /** Read since it was stored or last spared by eviction (the CLOCK bit; set by the room). */
   used?: boolean
+  /** Held by a write of this process (the primary's value when it acknowledged it). */
+  written?: boolean
 }
 
 /**
@@ -55,6 +57,11 @@ export class LruRoom {
     }
     entry.used = true
     return entry
+  }
+
+  /** The entry at `key`, live or not, without marking it as used. */
+  peek(key: string): LocalEntry | undefined {
+    return this.#entries.get(key)
   }
 
   /** Stores `entry` at `key`, evicting the least recently used entries beyond the bounds. */
