@@ -13,6 +13,7 @@ import {
   eventually,
   held,
   type Op,
+  readsBack,
   report,
   staleReads,
   startChild,
@@ -86,13 +87,13 @@ describe.each(TOPOLOGIES)('local tier coherence on %s', (name) => {
     )
     // Django's write is acknowledged: the invalidation is at most one trip behind (from the
     // primary, or from the replica that applied it).
-    await eventually(async () => ((await local.get('k')) as { from: string }).from === 'django')
+    await readsBack(local, 'k', { from: 'django' })
     expect(await held(local, 'k')).toEqual({ from: 'django' })
     // And a delete by Django drops it too.
     await local.set('gone', 1)
     expect(await held(local, 'gone')).toBe(1)
     expect(await django(local, 'gone', (b) => b.delete('gone'))).toBe(true)
-    await eventually(async () => (await local.get('gone')) === null)
+    await readsBack(local, 'gone', null)
   }, 120_000)
 
   it('a write and a delete from redis-cli replace and drop the value this process holds', async () => {
@@ -101,10 +102,10 @@ describe.each(TOPOLOGIES)('local tier coherence on %s', (name) => {
     await local.set('k', 'mine')
     expect(await held(local, 'k')).toBe('mine')
     expect((await topology.cli(rkey, ['SET', rkey, '"cli"'])).trim()).toBe('OK')
-    await eventually(async () => (await local.get('k')) === 'cli')
+    await readsBack(local, 'k', 'cli')
     expect(await held(local, 'k')).toBe('cli')
     expect((await topology.cli(rkey, ['DEL', rkey])).trim()).toBe('1')
-    await eventually(async () => (await local.get('k')) === null)
+    await readsBack(local, 'k', null)
   }, 120_000)
 
   it('a write from another cachex process replaces the value this process holds', async () => {
@@ -115,7 +116,7 @@ describe.each(TOPOLOGIES)('local tier coherence on %s', (name) => {
     const child = startChild(['set', where, local.keyPrefix, 'k', '"theirs"'])
     await child.line('done')
     expect(await child.exited).toBe(0)
-    await eventually(async () => (await local.get('k')) === 'theirs')
+    await readsBack(local, 'k', 'theirs')
     expect(await held(local, 'k')).toBe('theirs')
     expect(local.localStats()?.invalidations).toBeGreaterThan(0)
   }, 120_000)
@@ -214,11 +215,11 @@ describe.each(TOPOLOGIES)('local tier coherence on %s', (name) => {
       const local = await tracked()
       const rkey = local.makeKey('f')
       await topology.send(rkey, ['SET', rkey, '"old"'])
-      await eventually(async () => (await local.get('f')) === 'old')
+      await readsBack(local, 'f', 'old')
       await topology.send(rkey, ['SET', rkey, '"before"'])
       // Every replica has it: the failover cannot lose it (replication is asynchronous).
       await topology.synced(rkey)
-      await eventually(async () => (await local.get('f')) === 'before')
+      await readsBack(local, 'f', 'before')
       expect(await held(local, 'f')).toBe('before')
 
       // Read all along, from before the failover until the tier is back.
@@ -243,14 +244,14 @@ describe.each(TOPOLOGIES)('local tier coherence on %s', (name) => {
         return true
       }, 120_000)
       const written = Date.now()
-      await eventually(async () => (await local.get('f')) === 'after', 120_000)
+      await readsBack(local, 'f', 'after', 120_000)
       await eventually(() => reads.filter((r) => r.start > written + CATCH_UP_MS).length >= 10)
       // The killed node rejoins (as a replica): the tier serves again, still kept coherent.
       await topology.rejoin?.()
       await eventually(() => local.localStats()?.tracking === true, 120_000)
       expect(await held(local, 'f')).toBe('after')
       await topology.send(rkey, ['SET', rkey, '"later"'])
-      await eventually(async () => (await local.get('f')) === 'later')
+      await readsBack(local, 'f', 'later')
       expect(await held(local, 'f')).toBe('later')
       reading = false
       await reader

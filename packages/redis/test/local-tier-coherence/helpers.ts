@@ -33,6 +33,34 @@ export async function eventually(
   }
 }
 
+/**
+ * Reads `key` until it reads `expected` (compared as JSON); bounded only against hangs. When it
+ * never does, the error says what the last reads returned and whether the tier served them.
+ */
+export async function readsBack(
+  cache: Cache,
+  key: string,
+  expected: unknown,
+  ms = 60_000,
+): Promise<void> {
+  const want = JSON.stringify(expected)
+  try {
+    await eventually(async () => JSON.stringify(await cache.get(key)) === want, ms)
+  } catch {
+    const last: string[] = []
+    for (let i = 0; i < 3; i++) {
+      const hits = cache.localStats()?.hits ?? 0
+      const value = await cache.get(key).catch((error: Error) => `error ${error.message}`)
+      const from = cache.localStats()?.hits === hits + 1 ? 'tier' : 'redis'
+      last.push(`${JSON.stringify(value)} (${from})`)
+    }
+    const stats = JSON.stringify(cache.localStats())
+    throw new Error(
+      `${key} never read ${want} in ${ms} ms: last reads ${last.join(', ')}; ${stats}`,
+    )
+  }
+}
+
 /** Reads `key` until a read is served by the tier; the value. */
 export async function held(cache: Cache, key: string): Promise<unknown> {
   let value: unknown
