@@ -151,7 +151,9 @@ export class TrackingGroup<Node extends TrackableNode> {
         this.#onMember?.(node)
       },
       invalidate: (keys) => {
-        if (current()) this.#listener.invalidate(keys)
+        // A gated member is a replica: its invalidations are reported as such (see
+        // `TrackingListener.invalidate`).
+        if (current()) this.#listener.invalidate(keys, this.#gated(node))
       },
     })
   }

@@ -36,6 +36,8 @@ interface InFlight {
   count: number
   /** The invalidation sequence number of the key's last invalidation. */
   invalidatedAt: number
+  /** That of its last invalidation not reported by a replica (see `#invalidate`). */
+  writtenAt: number
 }
 
 /**
@@ -129,9 +131,9 @@ export class LocalTier implements ValueStore {
         this.#up = true
       },
       down: () => this.#setDown(),
-      invalidate: (keys) => {
+      invalidate: (keys, replica) => {
         if (keys === null) this.#flushLocal()
-        else for (const key of keys) this.#invalidate(key)
+        else for (const key of keys) this.#invalidate(key, replica === true)
       },
     })
   }
@@ -147,33 +149,47 @@ export class LocalTier implements ValueStore {
     this.#invalidations += this.#room.clear()
   }
 
-  /** Drops `rkey`, and keeps its reads in flight from storing. */
-  #invalidate(rkey: string): void {
+  /**
+   * Drops `rkey`, and keeps its reads in flight from storing. An invalidation reported by a
+   * replica spares a value this process wrote, and does not keep its writes in flight from
+   * holding theirs: the replica applies writes after its primary, whose own report of any later
+   * write drops the value (a late one, for a write older than this process's, would drop the
+   * newer value and send the next read to a replica that may not have it yet).
+   */
+  #invalidate(rkey: string, replica = false): void {
     const sequence = ++this.#sequence
     const flight = this.#inFlight.get(rkey)
-    if (flight !== undefined) flight.invalidatedAt = sequence
+    if (flight !== undefined) {
+      flight.invalidatedAt = sequence
+      if (!replica) flight.writtenAt = sequence
+    }
+    if (replica && this.#room.peek(rkey)?.written === true) return
     if (this.#room.delete(rkey)) this.#invalidations++
   }
 
   /** Registers an operation on `rkey` in flight; the token `#settle` takes. */
   #begin(rkey: string): { sequence: number; epoch: number } {
     const flight = this.#inFlight.get(rkey)
-    if (flight === undefined) this.#inFlight.set(rkey, { count: 1, invalidatedAt: 0 })
+    if (flight === undefined) this.#inFlight.set(rkey, { count: 1, invalidatedAt: 0, writtenAt: 0 })
     else flight.count++
     return { sequence: this.#sequence, epoch: this.#epoch }
   }
 
-  /** Ends an operation on `rkey`; whether nothing invalidated its key or the tier since it began. */
-  #settle(rkey: string, token: { sequence: number; epoch: number }): boolean {
+  /**
+   * Ends an operation on `rkey`; whether nothing invalidated its key or the tier since it began
+   * (for a `write`, no invalidation but a replica's, see `#invalidate`).
+   */
+  #settle(rkey: string, token: { sequence: number; epoch: number }, write = false): boolean {
     const flight = this.#inFlight.get(rkey) as InFlight
-    const clean = flight.invalidatedAt <= token.sequence && token.epoch === this.#epoch && this.#up
+    const at = write ? flight.writtenAt : flight.invalidatedAt
+    const clean = at <= token.sequence && token.epoch === this.#epoch && this.#up
     if (--flight.count === 0) this.#inFlight.delete(rkey)
     return clean
   }
 
   /**
    * Holds `value` for `ms` milliseconds at most (`null`: the tier's own bound only), counted from
-   * `from`, with the compute time `delta` when known.
+   * `from`, with the compute time `delta` when known; `written`: by a write of this process.
    */
   #hold(
     rkey: string,
@@ -181,11 +197,12 @@ export class LocalTier implements ValueStore {
     ms: number | null,
     from = Date.now(),
     delta?: number | null,
+    written = false,
   ): void {
     const ttl = ms === null ? this.#ttlMs : Math.min(ms, this.#ttlMs)
     const bytes = ENTRY_OVERHEAD + 2 * rkey.length + estimateSize(value)
     const until = ms === null ? Number.POSITIVE_INFINITY : from + ms
-    const entry: StampedeEntry = { value, expiresAt: from + ttl, bytes, until, delta }
+    const entry: StampedeEntry = { value, expiresAt: from + ttl, bytes, until, delta, written }
     this.#room.set(rkey, entry)
   }
 
@@ -352,8 +369,8 @@ export class LocalTier implements ValueStore {
     }
     // Held only when nothing else wrote the key meanwhile (this write's own invalidation may
     // also arrive first: then the next read fills the tier).
-    if (this.#settle(rkey, token) && stored && (ms === null || ms > 0)) {
-      this.#hold(rkey, value, ms, from)
+    if (this.#settle(rkey, token, true) && stored && (ms === null || ms > 0)) {
+      this.#hold(rkey, value, ms, from, undefined, true)
     } else {
       this.#invalidate(rkey)
     }

@@ -10,6 +10,8 @@ export interface LocalEntry {
   bytes: number
   /** Read since it was stored or last spared by eviction (the CLOCK bit; set by the room). */
   used?: boolean
+  /** Held by a write of this process (the primary's value when it acknowledged it). */
+  written?: boolean
 }
 
 /** A bounded map of decoded values by Redis key, as the local tier uses it. */
@@ -22,6 +24,8 @@ export interface Room {
   evictions: number
   /** The live entry at `key` (a dead one is dropped); `now` defaults to `Date.now()`. */
   get(key: string, now?: number): LocalEntry | undefined
+  /** The entry at `key`, live or not, without counting a read of it. */
+  peek(key: string): LocalEntry | undefined
   /** Stores `entry` at `key`, evicting beyond the bounds; an entry larger than them is not held. */
   set(key: string, entry: LocalEntry): void
   /** Drops `key`; whether it was held. */
@@ -73,6 +77,11 @@ export class LruRoom implements Room {
     }
     entry.used = true
     return entry
+  }
+
+  /** The entry at `key`, live or not, without marking it as used. */
+  peek(key: string): LocalEntry | undefined {
+    return this.#entries.get(key)
   }
 
   /** Stores `entry` at `key`, evicting the least recently used entries beyond the bounds. */

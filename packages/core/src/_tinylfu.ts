@@ -124,6 +124,11 @@ export class TinyLfuRoom implements Room {
     return this.#window.bytes + this.#probation.bytes + this.#protected.bytes
   }
 
+  /** The entry at `key`, live or not, without recording a hit. */
+  peek(key: string): LocalEntry | undefined {
+    return this.#index.get(key)?.entry
+  }
+
   /**
    * The live entry at `key`, its hit recorded for the next write; a dead one is dropped. `now`
    * defaults to `Date.now()`, read only for an entry that expires.

@@ -114,8 +114,12 @@ export interface TrackingListener {
   up(): void
   /** Tracking was lost: writes may go unreported until the next `up`. */
   down(): void
-  /** These keys were written, expired or evicted; `null`: every key (a flush). */
-  invalidate(keys: readonly string[] | null): void
+  /**
+   * These keys were written, expired or evicted; `null`: every key (a flush). `replica`: reported
+   * by a replica's tracking connection, for a write it applied from its primary — a write the
+   * primary (tracked too) reported first, or one older than a value this process wrote since.
+   */
+  invalidate(keys: readonly string[] | null, replica?: boolean): void
 }
 
 /** A running tracking connection (see `Connection.track`). */

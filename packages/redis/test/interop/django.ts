@@ -47,7 +47,10 @@ function pythonEnv(): NodeJS.ProcessEnv {
 
 /** How the Django cache is configured (Django's `CACHES['default']`). */
 export interface DjangoConfig {
+  /** `LOCATION`: one URL, or several comma-separated (primary first, then read replicas). */
   url: string
+  /** Sentinels (`OPTIONS['SENTINELS']`, with django-redis's `SentinelClient`): `url` names the service. */
+  sentinels?: ReadonlyArray<readonly [string, number]>
   serializer: 'json' | 'msgpack' | 'pickle'
   compressor: string
   prefix: string
@@ -164,6 +167,7 @@ export class DjangoBatch {
     ]
     if (config.pickleVersion !== undefined)
       args.push('--pickle-version', String(config.pickleVersion))
+    for (const [host, port] of config.sentinels ?? []) args.push('--sentinel', `${host}:${port}`)
     const { code, stdout, stderr } = await runPython(args, JSON.stringify(this.#ops, bigintJson))
     if (code === EXIT_MISSING) throw missingDjango(stderr.trim())
     if (code !== 0) {

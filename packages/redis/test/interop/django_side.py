@@ -192,14 +192,21 @@ def from_tagged(tagged):
     raise ValueError(f"unknown tag {tag!r}")
 
 
-def configure(url, serializer, compressor, prefix, pickle_version):
+def configure(url, serializer, compressor, prefix, pickle_version, sentinels=None):
     options = {
         "SERIALIZER": SERIALIZERS[serializer],
         "COMPRESSOR": COMPRESSORS[compressor],
     }
     if pickle_version is not None:
         options["PICKLE_VERSION"] = pickle_version
+    extra = {}
+    if sentinels:
+        # django-redis's Sentinel client: LOCATION names the service, SENTINELS lists them.
+        options["CLIENT_CLASS"] = "django_redis.client.SentinelClient"
+        options["SENTINELS"] = sentinels
+        extra["DJANGO_REDIS_CONNECTION_FACTORY"] = "django_redis.pool.SentinelConnectionFactory"
     settings.configure(
+        **extra,
         CACHES={
             "default": {
                 "BACKEND": "django_redis.cache.RedisCache",
@@ -322,6 +329,9 @@ def main():
     parser.add_argument("compressor", choices=sorted(COMPRESSORS))
     parser.add_argument("--prefix", default="")
     parser.add_argument("--pickle-version", type=int)
+    parser.add_argument(
+        "--sentinel", action="append", default=[], help="host:port of a sentinel"
+    )
     args = parser.parse_args()
 
     configure(
@@ -330,6 +340,7 @@ def main():
         args.compressor,
         args.prefix,
         args.pickle_version,
+        [(h, int(p)) for h, p in (a.rsplit(":", 1) for a in args.sentinel)],
     )
     runner = Runner()
     results = []

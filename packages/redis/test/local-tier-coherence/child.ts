@@ -1,7 +1,8 @@
 // One process of the local tier's coherence tests (local-tier-coherence.test.ts). Modes:
-//   set <url> <prefix> <key> <json>        writes one value (no local tier), prints "done", exits
-//   writer <url> <prefix> <id> <keys> <ms> <seed>
-//   reader <url> <prefix> <id> <keys> <ms> <seed>
+//   set <where> <prefix> <key> <json>        writes one value (no local tier), prints "done", exits
+//   writer <where> <prefix> <id> <keys> <ms> <seed>
+//   reader <where> <prefix> <id> <keys> <ms> <seed>
+// <where> is a URL, or the JSON of createCache's connection options (`{"client":"cluster",...}`).
 // A writer or a reader holds a local tier, prints "ready" once its tracking connection is up,
 // waits for a line on stdin, then works for <ms> milliseconds and prints one JSON line of what
 // it did (`Report`), then exits. A writer writes "<id>:<n>" (n increasing) to a random key in
@@ -39,11 +40,15 @@ function random(seed: number): () => number {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-const [mode, url, keyPrefix, ...rest] = process.argv.slice(2)
+const [mode, where, keyPrefix, ...rest] = process.argv.slice(2)
+/** How to reach the topology: createCache's connection options. */
+const connection = (where as string).startsWith('{')
+  ? (JSON.parse(where as string) as object)
+  : { location: where as string }
 
 if (mode === 'set') {
   const [key, json] = rest as [string, string]
-  const cache = createCache({ location: url as string, keyPrefix })
+  const cache = createCache({ ...connection, keyPrefix })
   await cache.set(key, JSON.parse(json), 300)
   await cache.close()
   process.stdout.write('done\n')
@@ -52,7 +57,7 @@ if (mode === 'set') {
   const keys = keyList.split(',')
   const rand = random(Number(seed))
   const pick = () => keys[Math.floor(rand() * keys.length)] as string
-  const cache = createCache({ location: url as string, keyPrefix, local: {} })
+  const cache = createCache({ ...connection, keyPrefix, local: {} })
   // Open the tier and wait until its tracking connection is up.
   await cache.get('warm-up')
   while (cache.localStats()?.tracking !== true) await sleep(10)

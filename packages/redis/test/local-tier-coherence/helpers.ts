@@ -2,13 +2,75 @@
 // against the writes that made it.
 
 import { fileURLToPath } from 'node:url'
-import { type ScriptChild, startScript } from '@cachex/test-utils'
+import type { Cache } from '@cachex/redis'
+import { delay, type ScriptChild, startScript } from '@cachex/test-utils'
 import type { Op, Report } from './child.ts'
 
 export type { Op, Report } from './child.ts'
 
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url))
 const ROOT = fileURLToPath(new URL('../../../..', import.meta.url))
+
+/**
+ * Waits until `check` holds (a check that throws, such as a read while the connection is still
+ * reconnecting, does not hold yet); bounded only against hangs.
+ */
+export async function eventually(
+  check: () => Promise<boolean> | boolean,
+  ms = 60_000,
+): Promise<void> {
+  const until = Date.now() + ms
+  const holds = async () => {
+    try {
+      return await check()
+    } catch {
+      return false
+    }
+  }
+  while (!(await holds())) {
+    if (Date.now() > until) throw new Error('condition not met in time')
+    await delay(10)
+  }
+}
+
+/**
+ * Reads `key` until it reads `expected` (compared as JSON); bounded only against hangs. When it
+ * never does, the error says what the last reads returned and whether the tier served them.
+ */
+export async function readsBack(
+  cache: Cache,
+  key: string,
+  expected: unknown,
+  ms = 60_000,
+): Promise<void> {
+  const want = JSON.stringify(expected)
+  try {
+    await eventually(async () => JSON.stringify(await cache.get(key)) === want, ms)
+  } catch {
+    const last: string[] = []
+    for (let i = 0; i < 3; i++) {
+      const hits = cache.localStats()?.hits ?? 0
+      const value = await cache.get(key).catch((error: Error) => `error ${error.message}`)
+      const from = cache.localStats()?.hits === hits + 1 ? 'tier' : 'redis'
+      last.push(`${JSON.stringify(value)} (${from})`)
+    }
+    const stats = JSON.stringify(cache.localStats())
+    throw new Error(
+      `${key} never read ${want} in ${ms} ms: last reads ${last.join(', ')}; ${stats}`,
+    )
+  }
+}
+
+/** Reads `key` until a read is served by the tier; the value. */
+export async function held(cache: Cache, key: string): Promise<unknown> {
+  let value: unknown
+  await eventually(async () => {
+    const before = cache.localStats()?.hits ?? 0
+    value = await cache.get(key)
+    return cache.localStats()?.hits === before + 1
+  })
+  return value
+}
 
 /** A running child.ts. */
 export type Child = ScriptChild
