@@ -4,6 +4,7 @@ import type { CacheContext } from './_context.ts'
 import type { LocalBounds } from './_local-options.ts'
 import type { HeldForStampede, StampedeEntry, StampedeRead } from './_local-stampede.ts'
 import { ENTRY_OVERHEAD, estimateSize, type Room } from './_lru.ts'
+import { RecentWrites } from './_recent-writes.ts'
 import { TinyLfuRoom } from './_tinylfu.ts'
 import type { SetCondition, ValueStore } from './_value-store.ts'
 import { InvalidArgumentError } from './errors.ts'
@@ -58,6 +59,8 @@ export class LocalTier implements ValueStore {
   readonly #ttlMs: number
   readonly #prefixes: readonly string[]
   readonly #inFlight = new Map<string, InFlight>()
+  /** Keys this process wrote lately: read on the primary (read-your-writes over replicas). */
+  readonly #recent = new RecentWrites()
   #tracking: Tracking | undefined
   #up = false
   #closed = false
@@ -220,9 +223,10 @@ export class LocalTier implements ValueStore {
   }
 
   async get(rkey: string, key: string, fallback: unknown): Promise<unknown> {
+    const primary = this.#recent.has(rkey)
     if (!this.#usable()) {
       this.#misses++
-      return this.#inner.get(rkey, key, fallback)
+      return this.#inner.get(rkey, key, fallback, primary)
     }
     const entry = this.#room.get(rkey, Date.now())
     if (entry !== undefined) {
@@ -241,7 +245,7 @@ export class LocalTier implements ValueStore {
           ['GET', rkey],
           ['PTTL', rkey],
         ],
-        { key: rkey, readonly: true, text: context.text },
+        { key: rkey, readonly: !primary, text: context.text },
       )
       if (reply instanceof Error) throw reply
       if (reply === null || reply === undefined) {
@@ -319,7 +323,7 @@ export class LocalTier implements ValueStore {
   async getMany(keys: readonly string[], rkeys: readonly string[]): Promise<Map<string, unknown>> {
     if (!this.#usable()) {
       this.#misses += keys.length
-      return this.#inner.getMany(keys, rkeys)
+      return this.#inner.getMany(keys, rkeys, this.#recent.hasAny(rkeys))
     }
     const found = new Map<string, unknown>()
     const missingKeys: string[] = []
@@ -339,7 +343,11 @@ export class LocalTier implements ValueStore {
     this.#misses += missingKeys.length
     if (missingKeys.length === 0) return found
     // The misses are read but not held (a `get` fills the tier).
-    const rest = await this.#inner.getMany(missingKeys, missingRkeys)
+    const rest = await this.#inner.getMany(
+      missingKeys,
+      missingRkeys,
+      this.#recent.hasAny(missingRkeys),
+    )
     // In the order of `keys`, as the store without a tier.
     const ordered = new Map<string, unknown>()
     for (const key of keys) {
@@ -365,10 +373,12 @@ export class LocalTier implements ValueStore {
     } catch (error) {
       this.#settle(rkey, token)
       this.#invalidate(rkey)
+      this.#recent.note(rkey) // it may have been applied
       throw error
     }
     // Held only when nothing else wrote the key meanwhile (this write's own invalidation may
     // also arrive first: then the next read fills the tier).
+    this.#recent.note(rkey)
     if (this.#settle(rkey, token, true) && stored && (ms === null || ms > 0)) {
       this.#hold(rkey, value, ms, from, undefined, true)
     } else {
@@ -462,7 +472,10 @@ export class LocalTier implements ValueStore {
     try {
       return await write()
     } finally {
-      for (const rkey of rkeys) this.#invalidate(rkey)
+      for (const rkey of rkeys) {
+        this.#invalidate(rkey)
+        this.#recent.note(rkey)
+      }
     }
   }
 }

@@ -32,23 +32,31 @@ export class RedisValueStore implements ValueStore {
     this.#context = context
   }
 
-  async get(rkey: string, key: string, fallback: unknown): Promise<unknown> {
+  async get(rkey: string, key: string, fallback: unknown, primary = false): Promise<unknown> {
     const context = this.#context
     const reply = await context.connection.command(['GET', rkey], {
       key: rkey,
-      readonly: true,
+      readonly: !primary,
       text: context.text,
     })
     return reply === null ? fallback : context.decode(reply, key)
   }
 
-  async getMany(keys: readonly string[], rkeys: readonly string[]): Promise<Map<string, unknown>> {
+  async getMany(
+    keys: readonly string[],
+    rkeys: readonly string[],
+    primary = false,
+  ): Promise<Map<string, unknown>> {
     const context = this.#context
     const args: RedisArgument[] = new Array(rkeys.length + 1)
     args[0] = 'MGET'
     for (let i = 0; i < rkeys.length; i++) args[i + 1] = rkeys[i] as string
     const replies = toArray(
-      await context.connection.command(args, { key: args[1], readonly: true, text: context.text }),
+      await context.connection.command(args, {
+        key: args[1],
+        readonly: !primary,
+        text: context.text,
+      }),
     )
     const found = new Map<string, unknown>()
     for (let i = 0; i < keys.length; i++) {

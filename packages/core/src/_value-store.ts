@@ -13,13 +13,20 @@
  * (`ignoreExceptions`) above it.
  */
 export interface ValueStore {
-  /** The value at `rkey` decoded, or `fallback` when the key does not exist. */
-  get(rkey: string, key: string, fallback: unknown): Promise<unknown>
+  /**
+   * The value at `rkey` decoded, or `fallback` when the key does not exist. `primary`: read on
+   * the primary even where reads go to replicas.
+   */
+  get(rkey: string, key: string, fallback: unknown, primary?: boolean): Promise<unknown>
   /**
    * The values of the keys that exist, decoded, by user key: `rkeys[i]` is the Redis key of
-   * `keys[i]`; at least one key.
+   * `keys[i]`; at least one key. `primary`: as for `get`.
    */
-  getMany(keys: readonly string[], rkeys: readonly string[]): Promise<Map<string, unknown>>
+  getMany(
+    keys: readonly string[],
+    rkeys: readonly string[],
+    primary?: boolean,
+  ): Promise<Map<string, unknown>>
   /**
    * Stores `value` at `rkey`, expiring in `ms` milliseconds (`null`: never). `'nx'` stores only a
    * new key, `'xx'` only an existing one. Resolves whether it stored. With `ms` ≤ 0 the key is
