@@ -1,6 +1,7 @@
 // The local tier: decoded values held in process memory in front of Redis, kept coherent by the
 // server (`Connection.track`: CLIENT TRACKING in BCAST mode), never by a message bus of ours.
 import type { CacheContext } from './_context.ts'
+import { Flights, type FlightToken } from './_flights.ts'
 import type { LocalBounds } from './_local-options.ts'
 import type { HeldForStampede, StampedeEntry, StampedeRead } from './_local-stampede.ts'
 import { ENTRY_OVERHEAD, estimateSize, type Room } from './_lru.ts'
@@ -31,16 +32,6 @@ export interface LocalStats {
 /** What `LocalTier.peek` returns when it holds no value for the key. */
 export const MISS: unique symbol = Symbol('cachex.local.miss')
 
-/** Reads of a key in flight, and whether its key was invalidated since each began. */
-interface InFlight {
-  /** Reads (or writes) of the key in flight. */
-  count: number
-  /** The invalidation sequence number of the key's last invalidation. */
-  invalidatedAt: number
-  /** That of its last invalidation not reported by a replica (see `#invalidate`). */
-  writtenAt: number
-}
-
 /**
  * A `ValueStore` that holds decoded string values in memory in front of another store. A read
  * hit costs no round trip and no decode. Coherence comes from the server: a tracking connection
@@ -48,9 +39,8 @@ interface InFlight {
  * tracking connection is down (and until it is back on), the tier is emptied and bypassed.
  *
  * The race between a read's reply and an invalidation of its key (they arrive on two sockets) is
- * closed by a sequence number: a read records it when it starts, every invalidation of a key
- * with a read in flight stamps the key, and a read whose key was stamped after it started does
- * not store its value. A tracking loss changes the epoch, which no read that spans it survives.
+ * closed by `Flights`: a read whose key was invalidated while it was in flight does not store its
+ * value, and a tracking loss spoils every read in flight.
  */
 export class LocalTier implements ValueStore {
   readonly #inner: ValueStore
@@ -58,16 +48,12 @@ export class LocalTier implements ValueStore {
   readonly #room: Room
   readonly #ttlMs: number
   readonly #prefixes: readonly string[]
-  readonly #inFlight = new Map<string, InFlight>()
+  readonly #flights = new Flights()
   /** Keys this process wrote lately: read on the primary (read-your-writes over replicas). */
   readonly #recent = new RecentWrites()
   #tracking: Tracking | undefined
   #up = false
   #closed = false
-  /** Bumped by every invalidation. */
-  #sequence = 0
-  /** Bumped when tracking goes down or up, and by a flush. */
-  #epoch = 0
   #hits = 0
   #misses = 0
   #invalidations = 0
@@ -130,7 +116,7 @@ export class LocalTier implements ValueStore {
     this.#tracking = track.call(this.#context.connection, this.#prefixes, {
       up: () => {
         if (this.#closed) return
-        this.#epoch++
+        this.#flights.newEpoch()
         this.#up = true
       },
       down: () => this.#setDown(),
@@ -148,7 +134,7 @@ export class LocalTier implements ValueStore {
 
   /** Drops every entry, and keeps every read in flight from storing. */
   #flushLocal(): void {
-    this.#epoch++
+    this.#flights.newEpoch()
     this.#invalidations += this.#room.clear()
   }
 
@@ -160,34 +146,22 @@ export class LocalTier implements ValueStore {
    * newer value and send the next read to a replica that may not have it yet).
    */
   #invalidate(rkey: string, replica = false): void {
-    const sequence = ++this.#sequence
-    const flight = this.#inFlight.get(rkey)
-    if (flight !== undefined) {
-      flight.invalidatedAt = sequence
-      if (!replica) flight.writtenAt = sequence
-    }
+    this.#flights.invalidated(rkey, replica)
     if (replica && this.#room.peek(rkey)?.written === true) return
     if (this.#room.delete(rkey)) this.#invalidations++
   }
 
   /** Registers an operation on `rkey` in flight; the token `#settle` takes. */
-  #begin(rkey: string): { sequence: number; epoch: number } {
-    const flight = this.#inFlight.get(rkey)
-    if (flight === undefined) this.#inFlight.set(rkey, { count: 1, invalidatedAt: 0, writtenAt: 0 })
-    else flight.count++
-    return { sequence: this.#sequence, epoch: this.#epoch }
+  #begin(rkey: string): FlightToken {
+    return this.#flights.begin(rkey)
   }
 
   /**
-   * Ends an operation on `rkey`; whether nothing invalidated its key or the tier since it began
-   * (for a `write`, no invalidation but a replica's, see `#invalidate`).
+   * Ends an operation on `rkey`: whether it may store (nothing invalidated its key or the tier
+   * since it began — for a `write`, nothing but a replica — and tracking is up).
    */
-  #settle(rkey: string, token: { sequence: number; epoch: number }, write = false): boolean {
-    const flight = this.#inFlight.get(rkey) as InFlight
-    const at = write ? flight.writtenAt : flight.invalidatedAt
-    const clean = at <= token.sequence && token.epoch === this.#epoch && this.#up
-    if (--flight.count === 0) this.#inFlight.delete(rkey)
-    return clean
+  #settle(rkey: string, token: FlightToken, write = false): boolean {
+    return this.#flights.settle(rkey, token, write) && this.#up
   }
 
   /**
