@@ -80,7 +80,7 @@ export async function sweeps(all: Peer[], dir: string): Promise<string> {
   const peers = all.filter((p) => LIBS.includes(p.library))
   const out: string[] = []
   for (const sweep of SWEEPS) {
-    const runners = peers.filter((p) => p.has.includes(sweep.workload))
+    const runners = peers.filter((p) => p.alive && p.has.includes(sweep.workload))
     const ys = new Map<Library, number[]>()
     process.stdout.write(`sweep ${sweep.file}:`)
     for (const x of sweep.xs) {
@@ -99,6 +99,7 @@ export async function sweeps(all: Peer[], dir: string): Promise<string> {
             inFlight,
             param: x,
           })
+          if (!r) continue
           if (r.invalid + r.errors > 0)
             console.log(`\n${p.library} at ${x}: ${r.invalid} wrong, ${r.errors} errors`)
           rates.set(p.library, [...(rates.get(p.library) ?? []), r.ok / r.seconds])

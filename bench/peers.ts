@@ -59,44 +59,81 @@ function has(binary: string): boolean {
 export interface Peer {
   library: Library
   has: Workload[]
-  ask(order: Order): Promise<Result>
+  /** False once the child failed, exited or did not answer: it is left out from then on. */
+  readonly alive: boolean
+  /** Runs `order`; resolves undefined (and says why) when the child failed. */
+  ask(order: Order): Promise<Result | undefined>
   exit(): Promise<void>
 }
+
+/** How long a child may take beyond an order's own duration before it is given up. */
+const GRACE_MS = 120_000
 
 async function startPeer(library: Library, url: string): Promise<Peer | undefined> {
   const file = fileURLToPath(new URL('./_peers-child.ts', import.meta.url))
   const child: ChildProcess = fork(file, [library, url], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
-  const next = () =>
+  const next = (ms: number) =>
     new Promise<Report>((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`${library} exited (${code})`))
-      child.once('message', (report: Report) => {
+      const done = () => {
+        clearTimeout(timer)
+        child.off('message', onMessage)
         child.off('exit', onExit)
+      }
+      const onMessage = (report: Report) => {
+        done()
         resolve(report)
-      })
-      child.once('exit', onExit)
+      }
+      const onExit = (code: number | null) => {
+        done()
+        reject(new Error(`${library} exited (${code})`))
+      }
+      const timer = setTimeout(() => {
+        done()
+        reject(new Error(`${library} did not answer in ${ms} ms`))
+      }, ms)
+      child.on('message', onMessage)
+      child.on('exit', onExit)
     })
-  const ready = await next()
+  const ready = await next(GRACE_MS).catch((error: Error) => ({
+    kind: 'failed' as const,
+    message: error.message,
+  }))
   if (ready.kind !== 'ready') {
-    console.log(`${library}: ${ready.kind === 'failed' ? ready.message : ready.kind}`)
-    child.kill()
+    console.log(`${library} left out: ${ready.kind === 'failed' ? ready.message : ready.kind}`)
+    child.kill('SIGKILL')
     return undefined
   }
   if (PIN && child.pid) execFileSync('taskset', ['-a', '-p', '-c', '1', String(child.pid)])
+  let alive = true
   return {
     library,
     has: ready.has,
+    get alive() {
+      return alive
+    },
     async ask(order) {
-      const done = next()
-      child.send(order)
-      const report = await done
-      if (report.kind !== 'result') throw new Error(`${library}: ${JSON.stringify(report)}`)
-      return report
+      if (!alive) return undefined
+      try {
+        const done = next((order.kind === 'run' ? order.ms : 0) + GRACE_MS)
+        child.send(order)
+        const report = await done
+        if (report.kind !== 'result') throw new Error(JSON.stringify(report))
+        return report
+      } catch (error) {
+        alive = false
+        console.log(`\n${library} left out from here on: ${(error as Error).message}`)
+        child.kill('SIGKILL')
+        return undefined
+      }
     },
     async exit() {
+      if (child.exitCode !== null || child.signalCode !== null) return
       const gone = new Promise((resolve) => child.once('exit', resolve))
-      child.send({ kind: 'exit' } satisfies Order)
+      try {
+        child.send({ kind: 'exit' } satisfies Order)
+      } catch {}
       await Promise.race([gone, new Promise((resolve) => setTimeout(resolve, 5_000))])
       child.kill('SIGKILL')
     },
@@ -189,13 +226,14 @@ async function main() {
     if (rb) await admin.set('key:__rand_int__', 'x'.repeat(100))
 
     for (const [workload, inFlight] of TABLE) {
-      const runners = peers.filter((p) => p.has.includes(workload))
+      const runners = peers.filter((p) => p.alive && p.has.includes(workload))
       process.stdout.write(`${workload}:`)
       for (const p of runners) await p.ask({ kind: 'run', workload, ms: MS / 2, inFlight })
       for (let round = 0; round < ROUNDS; round++) {
         const order = runners.map((_, i) => runners[(i + round) % runners.length] as Peer)
         for (const p of order) {
           const r = await p.ask({ kind: 'run', workload, ms: MS, inFlight })
+          if (!r) continue
           const c = cell(p.library, workload)
           c.rates.push(r.ok / r.seconds)
           if (r.p50 !== undefined) c.p50s.push(r.p50)
@@ -213,7 +251,7 @@ async function main() {
       if (workload !== 'sequential get') {
         for (const p of runners) {
           const before = await commandCalls(admin)
-          await p.ask({ kind: 'count', workload, calls: COUNT_CALLS, inFlight })
+          if (!(await p.ask({ kind: 'count', workload, calls: COUNT_CALLS, inFlight }))) continue
           cell(p.library, workload).commands = perCall(
             before,
             await commandCalls(admin),
