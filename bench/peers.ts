@@ -16,7 +16,7 @@
 //   PEERS_SWEEPS=0        skip the sweeps and the plots
 //   PEERS_SWEEP_ROUNDS=3  PEERS_SWEEP_MS=300: rounds and duration of each sweep point
 //   PEERS_PIN=0           do not pin redis-server to core 0 and the clients to core 1
-//   PEERS_RB_REQUESTS=50000  requests of each redis-benchmark run (0 skips it)
+//   PEERS_RB_REQUESTS=20000  requests of each redis-benchmark run, 5× that pipelined (0 skips it)
 //   PEERS_SVG_DIR=docs/img    where the plots go; PEERS_MARKDOWN=file also writes the tables there
 import { type ChildProcess, execFileSync, fork, spawnSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -33,7 +33,7 @@ const env = process.env
 const ROUNDS = Number(env.PEERS_ROUNDS ?? 5)
 const MS = Number(env.PEERS_MS ?? 300)
 const PIN = env.PEERS_PIN !== '0' && cpus().length >= 2 && has('taskset')
-const RB_REQUESTS = Number(env.PEERS_RB_REQUESTS ?? 50_000)
+const RB_REQUESTS = Number(env.PEERS_RB_REQUESTS ?? 20_000)
 const IN_FLIGHT = 100
 const COUNT_CALLS = 200
 const BASE: Library = 'raw node-redis (timeout 0)'
@@ -175,7 +175,8 @@ function redisBenchmark(port: number, test: 'get' | 'set', args: string[]): numb
   const argv = ['-h', '127.0.0.1', '-p', String(port), '-t', test, '-d', '100']
   const cmd = PIN ? 'taskset' : 'redis-benchmark'
   const all = [...(PIN ? ['-c', '1', 'redis-benchmark'] : []), ...argv, ...args]
-  all.push('-n', String(RB_REQUESTS), '--csv')
+  const pipelined = args.includes('-P') && args[args.indexOf('-P') + 1] !== '1'
+  all.push('-n', String(pipelined ? 5 * RB_REQUESTS : RB_REQUESTS), '--csv')
   const out = execFileSync(cmd, all, { encoding: 'utf8' })
   return Number(out.match(new RegExp(`"${test.toUpperCase()}","([\\d.]+)"`))?.[1] ?? 0)
 }
