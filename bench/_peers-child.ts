@@ -18,7 +18,15 @@ export type Workload =
 
 /** Parent → child. `ms`: how long to run; `calls`: run exactly that many instead (not timed). */
 export type Order =
-  | { kind: 'run'; workload: Workload; ms: number; inFlight: number; param?: number }
+  | {
+      kind: 'run'
+      workload: Workload
+      ms: number
+      inFlight: number
+      param?: number
+      /** Write the keys the workload reads first (values may have expired since the last time). */
+      prepare?: boolean
+    }
   | { kind: 'count'; workload: Workload; calls: number; inFlight: number; param?: number }
   | { kind: 'exit' }
 
@@ -34,6 +42,8 @@ export type Report =
       invalid: number
       /** Calls that threw. */
       errors: number
+      /** The first error thrown, if any. */
+      firstError?: string
       seconds: number
       /** Sequential latency percentiles, µs (sequential get only). */
       p50?: number
@@ -82,6 +92,7 @@ async function setAll(lib: Adapter, keys: string[], value: unknown) {
 }
 
 interface Counts {
+  firstError?: string
   ok: number
   invalid: number
   errors: number
@@ -111,8 +122,9 @@ async function drive(
       try {
         if (await call()) counts.ok++
         else counts.invalid++
-      } catch {
+      } catch (error) {
         counts.errors++
+        counts.firstError ??= String((error as Error)?.message ?? error).slice(0, 300)
       }
       if (sample) counts.latencies.push((performance.now() - c0) * 1000)
     }
@@ -123,13 +135,35 @@ async function drive(
 }
 
 const prepared = new Set<string>()
+const sizedValues = new Map<number, unknown>()
+
+/** Writes the keys `name` reads, afresh (cachex's default timeout expires them after 300 s). */
+async function write(lib: Adapter, name: Workload, param: number): Promise<void> {
+  if (name === 'get' || name === 'sequential get' || name === 'in flight')
+    await lib.set('small', SMALL)
+  if (name === 'getMany 100') await setAll(lib, M, SMALL)
+  if (name === 'get 100 KB') await lib.set('big', BIG)
+  if (name === 'incr' && lib.incr) await lib.set('counter', 0)
+  if (name === 'size') {
+    const value = sizedValues.get(param)
+    if (value) await lib.set(`s${param}`, value)
+  }
+  if (name === 'batch' && prepared.has(`b${param}`) && lib.setMany)
+    await setAll(
+      lib,
+      Array.from({ length: param }, (_, i) => `b${i}`),
+      SMALL,
+    )
+}
 
 /** The call of one workload, and a check to run after the calls (for writes: read back). */
 async function workload(
   lib: Adapter,
   name: Workload,
   param = 0,
+  prepare = false,
 ): Promise<{ call: () => Promise<boolean>; after?: () => Promise<boolean> } | undefined> {
+  if (prepare) await write(lib, name, param)
   switch (name) {
     case 'get':
     case 'sequential get':
@@ -182,6 +216,7 @@ async function workload(
       const key = `s${param}`
       if (!prepared.has(key)) await lib.set(key, value)
       prepared.add(key)
+      sizedValues.set(param, value)
       const ok = okRows(value.rows.length)
       return { call: async () => ok(await lib.get(key)) }
     }
@@ -234,7 +269,12 @@ async function main(library: Library, url: string) {
       process.disconnect()
       return
     }
-    const w = await workload(lib, order.workload, order.param)
+    const w = await workload(
+      lib,
+      order.workload,
+      order.param,
+      order.kind === 'run' && order.prepare === true,
+    )
     if (!w) {
       send({ kind: 'failed', message: `${library} has no ${order.workload}` })
       return

@@ -87,7 +87,14 @@ export async function sweeps(all: Peer[], dir: string): Promise<string> {
       const rates = new Map<Library, number[]>()
       const inFlight = sweep.inFlight(x)
       for (const p of runners) {
-        await p.ask({ kind: 'run', workload: sweep.workload, ms: MS / 3, inFlight, param: x })
+        await p.ask({
+          kind: 'run',
+          workload: sweep.workload,
+          ms: MS / 3,
+          inFlight,
+          param: x,
+          prepare: true,
+        })
       }
       for (let round = 0; round < ROUNDS; round++) {
         for (let i = 0; i < runners.length; i++) {
@@ -101,7 +108,9 @@ export async function sweeps(all: Peer[], dir: string): Promise<string> {
           })
           if (!r) continue
           if (r.invalid + r.errors > 0)
-            console.log(`\n${p.library} at ${x}: ${r.invalid} wrong, ${r.errors} errors`)
+            console.log(
+              `\n${p.library} at ${x}: ${r.invalid} wrong, ${r.errors} errors${r.firstError ? ` (${r.firstError})` : ''}`,
+            )
           rates.set(p.library, [...(rates.get(p.library) ?? []), r.ok / r.seconds])
         }
       }

@@ -146,6 +146,7 @@ interface Cell {
   p99s: number[]
   invalid: number
   errors: number
+  firstError?: string
   commands?: string
 }
 
@@ -229,7 +230,8 @@ async function main() {
     for (const [workload, inFlight] of TABLE) {
       const runners = peers.filter((p) => p.alive && p.has.includes(workload))
       process.stdout.write(`${workload}:`)
-      for (const p of runners) await p.ask({ kind: 'run', workload, ms: MS / 2, inFlight })
+      for (const p of runners)
+        await p.ask({ kind: 'run', workload, ms: MS / 2, inFlight, prepare: true })
       for (let round = 0; round < ROUNDS; round++) {
         const order = runners.map((_, i) => runners[(i + round) % runners.length] as Peer)
         for (const p of order) {
@@ -241,6 +243,7 @@ async function main() {
           if (r.p99 !== undefined) c.p99s.push(r.p99)
           c.invalid += r.invalid
           c.errors += r.errors
+          c.firstError ??= r.firstError
         }
         if (rb && (workload === 'get' || workload === 'set')) {
           for (const [name, args] of RB_ROWS) {
@@ -332,6 +335,9 @@ function tables(names: string[], cells: Map<string, Cell>, machine: string): str
         `| ${w} | ${l} | ${fmt(s.median)} | ${fmt(s.min)}–${fmt(s.max)} | ${pct} % | ${c.invalid} | ${c.errors} |`,
       )
     }
+  }
+  for (const [key, c] of cells) {
+    if (c.firstError) out.push('', `First error of ${key.replace('\u0000', ', ')}: ${c.firstError}`)
   }
   out.push('', `Commands per call (\`INFO commandstats\` deltas over ${COUNT_CALLS} calls):`, '')
   const counted = TABLE.filter(([w]) => w !== 'sequential get')
