@@ -48,6 +48,7 @@ export function lineChart(chart: Chart): string {
   const py = (y: number) => M.top + ph - ((Math.log10(y) - y0) / (y1 - y0)) * ph
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<title>${xml(chart.title)}</title>`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
     `<text x="${M.left}" y="22" font-size="14" font-weight="bold">${xml(chart.title)}</text>`,
   ]
