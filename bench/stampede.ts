@@ -3,7 +3,7 @@
 // - cachex `getOrSet(key, factory, { distributed: true })` (one computation across processes),
 // - cachex `getOrSet` without it (single flight per process: one computation per process),
 // - cache-manager 7 `wrap` over a Redis Keyv store (cachex's own Keyv adapter, @cachex/keyv, on
-//   the same redis-server: there is no other Redis Keyv store among the devDependencies),
+//   the same redis-server; `pnpm bench:peers` measures cache-manager over @keyv/redis),
 // - bentocache `getOrSet` with an L1 memory layer and an L2 Redis layer (its redis driver over
 //   ioredis), no bus.
 // Each round uses a fresh key; every process is started and connected before the round begins.
