@@ -27,6 +27,8 @@ interface Row {
   cachex: number
   higherIsBetter: boolean
   note?: string
+  /** cachex / raw of each round, raw and cachex back to back. */
+  ratios?: number[]
 }
 
 async function main() {
@@ -161,6 +163,24 @@ async function main() {
         cachex: () => cache.setMany(entries),
       })),
       note,
+    })
+    rows.push({
+      ...(await compare('deleteMany 100 keys', 'ops/s', 5_000, {
+        raw: () => raw.unlink(rawKeys),
+        cachex: () => cache.deleteMany(keys),
+      })),
+      note: 'one UNLINK of 100 keys each side; after the first call the keys are gone (the cost is the command, not freeing values)',
+    })
+
+    // incr: raw INCR against cachex's script (EXISTS + INCRBY: a missing key raises, as in Django).
+    await raw.set('bench:raw:n', '0')
+    await cache.set('n', 0)
+    rows.push({
+      ...(await compare('incr, 100 in flight', 'ops/s', n, {
+        raw: () => raw.incr('bench:raw:n'),
+        cachex: () => cache.incr('n'),
+      })),
+      note: 'raw INCR creates a missing key; cachex runs one script (EVALSHA) so that a missing key raises instead, atomically — see docs/benchmarks.md',
     })
 
     // A 100 KB value, plain and zlib-compressed.
@@ -314,15 +334,27 @@ function diff(after: Record<string, number>, before: Record<string, number>, cmd
   return (after[cmd] ?? 0) - (before[cmd] ?? 0)
 }
 
+/** The median of per-round ratios and their range, e.g. `1.02× (0.91–1.10×)`; `–` without rounds. */
+function spread(ratios: number[] | undefined): string {
+  if (ratios === undefined || ratios.length === 0) return '–'
+  const sorted = [...ratios].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  const median =
+    sorted.length % 2 === 1
+      ? (sorted[mid] as number)
+      : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
+  return `${median.toFixed(2)}× (${(sorted[0] as number).toFixed(2)}–${(sorted[sorted.length - 1] as number).toFixed(2)}×)`
+}
+
 function print(rows: Row[]) {
   const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(1))
   console.log('')
-  console.log('| case | raw node-redis | cachex | cachex / raw |')
-  console.log('|---|---:|---:|---:|')
+  console.log('| case | raw node-redis | cachex | cachex / raw | per round: median (range) |')
+  console.log('|---|---:|---:|---:|---:|')
   for (const row of rows) {
     const ratio = row.higherIsBetter ? row.cachex / row.raw : row.raw / row.cachex
     console.log(
-      `| ${row.name} | ${fmt(row.raw)} ${row.unit} | ${fmt(row.cachex)} ${row.unit} | ${ratio.toFixed(2)}× |`,
+      `| ${row.name} | ${fmt(row.raw)} ${row.unit} | ${fmt(row.cachex)} ${row.unit} | ${ratio.toFixed(2)}× | ${spread(row.ratios)} |`,
     )
   }
   console.log('')

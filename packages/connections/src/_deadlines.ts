@@ -147,7 +147,7 @@ export class Deadlines {
 
   #dropSettled(): void {
     let head = this.#head
-    while (head?.settled) head = head.next
+    while (head?.settled) head = unlink(head)
     this.#head = head
     if (head === undefined) this.#tail = undefined
   }
@@ -166,7 +166,7 @@ export class Deadlines {
           ),
         )
       }
-      head = head.next
+      head = unlink(head)
     }
     this.#head = head
     if (head === undefined) {
@@ -187,4 +187,20 @@ export class Deadlines {
       this.#timer = undefined
     }
   }
+}
+
+function settledAlready(): void {}
+
+/**
+ * Drops a settled entry from the list and returns the next one. The entry lets go of what it
+ * holds: it has usually lived long enough to reach the old generation, where, dead but not yet
+ * collected, it would keep its call's promise — and the reply in it — alive through every young
+ * collection, and the next entries with it (measured: twice the CPU a call on `MGET` of 100 keys
+ * at 100 in flight, most of it in the garbage collector).
+ */
+function unlink(entry: Entry): Entry | undefined {
+  const next = entry.next
+  entry.next = undefined
+  entry.reject = settledAlready
+  return next
 }

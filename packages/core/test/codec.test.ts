@@ -345,3 +345,81 @@ describe('round-trip property', () => {
     )
   })
 })
+
+describe('JSON reading: integers beyond 2^53 (found by a scan for 16 digits in a row)', () => {
+  const json = jsonSerializer()
+  const read = (text: string) => (json.deserializeText as (text: string) => unknown)(text)
+  /** What an exact reader gives for a JSON integer literal. */
+  const exact = (n: bigint) =>
+    n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n
+
+  it('keeps long digit runs inside strings as strings', () => {
+    expect(read('{"id":"12345678901234567890"}')).toStrictEqual({ id: '12345678901234567890' })
+    expect(read('["9007199254740993", 1]')).toStrictEqual(['9007199254740993', 1])
+    expect(read('{"id":"12345678901234567890","n":9007199254740993}')).toStrictEqual({
+      id: '12345678901234567890',
+      n: 9007199254740993n,
+    })
+  })
+
+  it('reads integers beyond 2^53 exactly, at the bound and beyond', () => {
+    expect(read('[9007199254740991,-9007199254740991]')).toStrictEqual([
+      9007199254740991, -9007199254740991,
+    ])
+    expect(read('[9007199254740992,-9007199254740993]')).toStrictEqual([
+      9007199254740992n,
+      -9007199254740993n,
+    ])
+    expect(read('{"a":{"b":[123456789012345678901234567890]}}')).toStrictEqual({
+      a: { b: [123456789012345678901234567890n] },
+    })
+  })
+
+  it('reads floats with long digit runs, and exponents, as numbers', () => {
+    expect(read('{"f":0.30000000000000004,"g":12345678901234567.5}')).toStrictEqual({
+      f: 0.30000000000000004,
+      g: Number('12345678901234567.5'),
+    })
+    expect(read('{"e":1e16,"big":1E400,"n":-9.9e15}')).toStrictEqual({
+      e: 1e16,
+      big: Number.POSITIVE_INFINITY,
+      n: -9.9e15,
+    })
+  })
+
+  it('finds a 16-digit integer at any offset, and nothing in 15 digits', () => {
+    for (let pad = 0; pad < 40; pad++) {
+      const prefix = `{"p":"${'x'.repeat(pad)}","n":`
+      expect(read(`${prefix}9007199254740993}`)).toStrictEqual({
+        p: 'x'.repeat(pad),
+        n: 9007199254740993n,
+      })
+      expect(read(`${prefix}-900719925474099}`)).toStrictEqual({
+        p: 'x'.repeat(pad),
+        n: -900719925474099,
+      })
+    }
+  })
+
+  it('reads integer literals of any size in any array exactly (property)', () => {
+    const literal = fc.bigInt({ min: -(10n ** 22n), max: 10n ** 22n })
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(literal, fc.string({ maxLength: 20 })), { maxLength: 30 }),
+        (items) => {
+          const text = `[${items.map((v) => (typeof v === 'bigint' ? v.toString() : JSON.stringify(v))).join(',')}]`
+          expect(read(text)).toStrictEqual(items.map((v) => (typeof v === 'bigint' ? exact(v) : v)))
+        },
+      ),
+      { numRuns: 500 },
+    )
+  })
+
+  it('reads a bigint in a text long enough to be walked for depth', () => {
+    const filler = Array.from({ length: 2_000 }, (_, i) => ({ i, s: `row ${i}` }))
+    const text = JSON.stringify({ filler, n: 1 }).replace('"n":1', '"n":18446744073709551615')
+    expect(text.length).toBeGreaterThan(2 * 4097)
+    expect((read(text) as { n: unknown }).n).toBe(18446744073709551615n)
+    expect(read(JSON.stringify({ filler }))).toStrictEqual({ filler })
+  })
+})

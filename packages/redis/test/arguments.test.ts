@@ -386,6 +386,35 @@ describe('incr', () => {
     expect(await cache.incr('f', 1, { as: 'number' })).toBe(2.5)
   })
 
+  it('resolves 0 and the bounds of the safe integers exactly, with and without as', async () => {
+    const max = Number.MAX_SAFE_INTEGER
+    await cache.set('z', 1)
+    expect(await cache.decr('z', 1, { as: 'number' })).toBe(0)
+    expect(await cache.incr('z', 0)).toBe(0)
+    expect(await cache.incr('z', -max)).toBe(-max)
+    expect(await cache.decr('z')).toBe(-(BigInt(max) + 1n))
+    expect(await cache.incr('z', 1, { as: 'number' })).toBe(-max)
+    expect(await cache.incr('z', BigInt(max) * 2n)).toBe(max)
+    expect(await cache.incr('z')).toBe(BigInt(max) + 1n)
+    expect(await cache.incr('z', -1)).toBe(max)
+    expect(await cache.get('z')).toBe(max)
+    // Where the script's reply changes from an integer to the digits, and where node-redis reads
+    // integer replies inexactly (2^53 - 47 and up).
+    for (const v of [2 ** 52 - 1, 2 ** 52, max - 48, max - 47, max - 1, max]) {
+      // Toward the bound, from a safe integer: v from below, -v from above.
+      for (const [n, step] of [
+        [v, 1],
+        [-v, -1],
+      ] as const) {
+        await cache.set('w', n - step)
+        expect(await cache.incr('w', step)).toBe(n)
+        expect(await cache.decr('w', step, { as: 'number' })).toBe(n - step)
+        expect(await cache.incr('w', step, { as: 'number' })).toBe(n)
+        expect(await cache.get('w')).toBe(n)
+      }
+    }
+  })
+
   it('on a list rejects with a ResponseError naming the key and what it holds', async () => {
     await cache.rpush('l', 1)
     const error = await cache.incr('l').catch((e: unknown) => e)
