@@ -6,9 +6,10 @@ import { ResponseError } from './errors.ts'
 import type { CommandRoute, RedisArgument } from './types.ts'
 
 /**
- * Keys per `MGET` at most; a tick with more sends several. Measured with 100, 200 and 1,000
- * gets in flight (bench/run.ts): 64, 128 and 512 move the same keys/s within noise, and a
- * smaller batch keeps one reply (and one event-loop turn parsing it) short.
+ * Keys per `MGET` at most; a tick with more sends several. With 1,000 gets of distinct keys in
+ * flight, 64, 128 and 512 measured within the (large) noise of a shared 2-core machine, 128
+ * ahead in median in two runs; a bounded batch also keeps one reply, and the event-loop turn
+ * that parses it, short.
  */
 export const COALESCE_MAX = 128
 
@@ -30,7 +31,8 @@ interface Batch {
 
 /**
  * Gathers the string reads of one tick and sends them when the microtask queue runs (no timer,
- * so a lone read waits for nothing), as one `GET` for one read and one `MGET` for several.
+ * so a lone read waits for nothing), as one `GET` for one read and one `MGET` for several. A key
+ * read twice in one tick is asked twice: sending it once measured no faster.
  *
  * `MGET` answers nil both for a missing key and for a key of another type, where `GET` fails
  * with `WRONGTYPE`. A batch with nil replies therefore asks `EXISTS` of those keys: 0 (the usual
@@ -95,13 +97,13 @@ export class ReadCoalescer {
       for (const waiter of waiters) waiter.reject(error)
       return
     }
-    let nils: number[] | undefined
+    const nils: number[] = []
     for (let i = 0; i < waiters.length; i++) {
       const reply = replies[i]
-      if (reply === null || reply === undefined) (nils ??= []).push(i)
+      if (reply === null || reply === undefined) nils.push(i)
       else this.#answer(waiters[i] as Waiter, reply)
     }
-    if (nils !== undefined) this.#checkMissing(args, waiters, nils)
+    if (nils.length > 0) this.#checkMissing(args, waiters, nils)
   }
 
   /** The nils of a batch: missing when `EXISTS` says none exists, else each read again with `GET`. */
