@@ -76,6 +76,19 @@ async function main() {
         cachex: () => cache.get('small'),
       }),
     )
+    // The same with 100 distinct keys, so that a coalesced MGET carries 100 keys, not one
+    // key 100 times.
+    const distinct = Array.from({ length: 100 }, (_, i) => `d${i}`)
+    await cache.setMany(Object.fromEntries(distinct.map((k) => [k, value])))
+    await raw.mSet(distinct.map((k) => [`bench:raw:${k}`, text] as [string, string]))
+    let next = 0
+    rows.push(
+      await compare('get, 100 in flight, 100 distinct keys', 'ops/s', n, {
+        raw: () =>
+          raw.get(`bench:raw:${distinct[next++ % 100]}`).then((r) => JSON.parse(r as string)),
+        cachex: () => cache.get(distinct[next++ % 100] as string),
+      }),
+    )
     rows.push(
       await compare('set, 100 in flight', 'ops/s', n, {
         raw: () => raw.set('bench:raw:small', JSON.stringify(value)),

@@ -144,6 +144,15 @@ export function checkItersize(itersize: unknown): number {
   return itersize as number
 }
 
+/** The `coalesceReads` option: a boolean, `true` when absent. */
+export function checkCoalesce(coalesce: unknown): boolean {
+  if (coalesce === undefined) return true
+  if (typeof coalesce !== 'boolean') {
+    throw new InvalidArgumentError(`coalesceReads must be a boolean, got ${describe(coalesce)}`)
+  }
+  return coalesce
+}
+
 /** An index, count or integer amount: a safe integer. */
 export function checkInteger(value: unknown): number {
   if (!Number.isSafeInteger(value)) {

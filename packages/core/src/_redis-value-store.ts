@@ -1,6 +1,7 @@
 // The `ValueStore` of every `Cache`: string values over the cache's `Connection`, with
 // django-redis's semantics (timeouts ≤ 0 delete, `incr` keeps every digit and falls back to
 // read-add-write for values `INCRBY` refuses).
+import { ReadCoalescer } from './_coalesce.ts'
 import type { CacheContext } from './_context.ts'
 import { isWrongType, unsafeResult } from './_messages.ts'
 import { isOne, toArray, toNumber } from './_replies.ts'
@@ -41,12 +42,22 @@ return redis.call('GET', KEYS[1])`)
 /** String values in Redis, through the context's connection and codec. */
 export class RedisValueStore implements ValueStore {
   readonly #context: CacheContext
+  /** The `get`s of one tick as one `MGET` (`coalesceReads`); `undefined`: one `GET` each. */
+  readonly #reads: ReadCoalescer | undefined
 
-  constructor(context: CacheContext) {
+  /** `coalesce`: send the `get`s of one tick as one `MGET` (the `coalesceReads` option). */
+  constructor(context: CacheContext, coalesce = true) {
     this.#context = context
+    this.#reads = coalesce ? new ReadCoalescer(context) : undefined
   }
 
-  async get(rkey: string, key: string, fallback: unknown, primary = false): Promise<unknown> {
+  get(rkey: string, key: string, fallback: unknown, primary = false): Promise<unknown> {
+    const reads = this.#reads
+    if (reads !== undefined && !primary) return reads.get(rkey, key, fallback)
+    return this.#getOne(rkey, key, fallback, primary)
+  }
+
+  async #getOne(rkey: string, key: string, fallback: unknown, primary: boolean): Promise<unknown> {
     const context = this.#context
     const reply = await context.connection.command(['GET', rkey], {
       key: rkey,

@@ -58,6 +58,16 @@ export interface CacheOptions<IgnoreErrors extends boolean = boolean> {
   logger?: Logger
   /** Keys fetched per `SCAN` in `iterKeys`, `keys`, `deletePattern` and `clear`. @default 1000 */
   scanItersize?: number
+  /**
+   * Send the `get`s issued in one tick as one `MGET` (several of at most 128 keys for more), each
+   * caller answered on its own: its value, its default, its error (a value that cannot be decoded
+   * rejects only its caller; a connection error or timeout rejects every caller of the `MGET`).
+   * The batch is sent when the microtask queue runs, with no timer: a lone `get` is sent at once
+   * as a plain `GET`. On a cluster the `MGET` is split by slot; with replicas it goes to one.
+   * `false` sends one `GET` per call. Reads of the local tier's misses are not coalesced.
+   * @default true
+   */
+  coalesceReads?: boolean
   /** Creates the lock behind `lock()`; the umbrella passes `@cachex/lock`'s. */
   lockFactory?: LockFactory
   /**

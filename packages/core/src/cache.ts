@@ -1,4 +1,5 @@
 import {
+  checkCoalesce,
   checkOptions,
   checkVersion,
   checkVersionOption,
@@ -65,7 +66,7 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
 
   constructor(options: CacheOptions<IgnoreErrors>) {
     const context = new CacheContext(options)
-    context.store = new RedisValueStore(context)
+    context.store = new RedisValueStore(context, checkCoalesce(options.coalesceReads))
     if (options.local !== undefined) {
       // With the default key function every key starts with `prefix:`; else track every key.
       const prefixes =

@@ -1,0 +1,275 @@
+// Coalesced reads (`coalesceReads`): the gets of one tick reach Redis as one MGET, each caller
+// answered on its own.
+import {
+  type Monitor,
+  monitor,
+  type RedisServer,
+  startCluster,
+  startRedis,
+  startReplicaSet,
+  type TestCluster,
+  timed,
+  uniquePrefix,
+} from '@cachex/test-utils'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import {
+  type Cache,
+  ConnectionError,
+  type CreateCacheOptions,
+  createCache,
+  InvalidArgumentError,
+  ResponseError,
+  SerializationError,
+} from '../src/index.ts'
+import { raw } from './helpers.ts'
+
+let server: RedisServer
+let watch: Monitor | undefined
+const open: Cache[] = []
+
+function cacheFor(options: CreateCacheOptions = {}): Cache {
+  const cache = createCache({ location: server.url, keyPrefix: uniquePrefix('co'), ...options })
+  open.push(cache)
+  return cache
+}
+
+/** The commands the server ran while `fn` ran, of the given names, from MONITOR. */
+async function sent(names: string[], fn: () => Promise<unknown>): Promise<string[][]> {
+  watch = await monitor(server.port)
+  await fn()
+  // A marker after the calls: every command before it has been seen once it is.
+  const marker = uniquePrefix('marker')
+  await raw(open[0] as Cache, 'EXISTS', marker)
+  await watch.waitFor((c) => c[0] === 'EXISTS' && c[1] === marker, 10_000)
+  const seen = watch.commands.filter((c) => names.includes(c[0]?.toUpperCase() as string))
+  watch.stop()
+  watch = undefined
+  return seen
+}
+
+beforeAll(async () => {
+  server = await startRedis()
+})
+
+afterEach(async () => {
+  watch?.stop()
+  watch = undefined
+  for (const cache of open.splice(0)) await cache.close()
+})
+
+afterAll(async () => {
+  await server?.stop()
+})
+
+describe('coalesced gets on one server', () => {
+  it('sends 100 gets of one tick as ceil(100/128) MGET, each caller answered', async () => {
+    const cache = cacheFor()
+    const keys = Array.from({ length: 100 }, (_, i) => `k${i}`)
+    await cache.setMany(Object.fromEntries(keys.map((k, i) => [k, { i }])))
+    let values: unknown[] = []
+    const commands = await sent(['GET', 'MGET'], async () => {
+      values = await Promise.all(keys.map((k) => cache.get(k)))
+    })
+    expect(values).toEqual(keys.map((_, i) => ({ i })))
+    expect(commands.map((c) => c[0]?.toUpperCase())).toEqual(['MGET'])
+    expect(commands[0]).toHaveLength(101)
+  })
+
+  it('splits a tick of 300 gets into MGETs of at most 128 keys', async () => {
+    const cache = cacheFor()
+    await cache.set('hot', 'v')
+    let values: unknown[] = []
+    const commands = await sent(['GET', 'MGET'], async () => {
+      values = await Promise.all(Array.from({ length: 300 }, () => cache.get('hot')))
+    })
+    expect(values).toEqual(Array.from({ length: 300 }, () => 'v'))
+    expect(commands.map((c) => c.length - 1)).toEqual([128, 128, 44])
+  })
+
+  it('sends a lone get as a plain GET', async () => {
+    const cache = cacheFor()
+    await cache.set('one', 1)
+    let value: unknown
+    const commands = await sent(['GET', 'MGET'], async () => {
+      value = await cache.get('one')
+    })
+    expect(value).toBe(1)
+    expect(commands).toEqual([['GET', cache.makeKey('one')]])
+  })
+
+  it('answers each caller with its own default for missing keys, and a fresh object each', async () => {
+    const cache = cacheFor()
+    await cache.set('a', { n: 1 })
+    const [a1, a2, b, c, d] = await Promise.all([
+      cache.get('a'),
+      cache.get('a'),
+      cache.get('b', 'B'),
+      cache.get('c'),
+      cache.get('d', 0),
+    ])
+    expect(a1).toEqual({ n: 1 })
+    expect(a2).toEqual({ n: 1 })
+    expect(a1).not.toBe(a2)
+    expect([b, c, d]).toEqual(['B', null, 0])
+  })
+
+  it('a value that cannot be decoded rejects only its caller, naming its key', async () => {
+    const cache = cacheFor()
+    await cache.set('good', 'fine')
+    await raw(cache, 'SET', cache.makeKey('junk'), '\x00\xffnot json')
+    const [good, junk, missing] = await Promise.allSettled([
+      cache.get('good'),
+      cache.get('junk'),
+      cache.get('missing', 'm'),
+    ])
+    expect(good).toEqual({ status: 'fulfilled', value: 'fine' })
+    expect(missing).toEqual({ status: 'fulfilled', value: 'm' })
+    expect(junk.status).toBe('rejected')
+    const error = (junk as PromiseRejectedResult).reason
+    expect(error).toBeInstanceOf(SerializationError)
+    expect(String(error.message)).toContain("'junk'")
+  })
+
+  it('a key of another type rejects its caller with WRONGTYPE, as a plain GET does', async () => {
+    const cache = cacheFor()
+    await cache.set('s', 'str')
+    await cache.lpush('list', 'x')
+    const [s, list, none] = await Promise.allSettled([
+      cache.get('s'),
+      cache.get('list'),
+      cache.get('none', 'n'),
+    ])
+    expect(s).toEqual({ status: 'fulfilled', value: 'str' })
+    expect(none).toEqual({ status: 'fulfilled', value: 'n' })
+    expect(list.status).toBe('rejected')
+    expect((list as PromiseRejectedResult).reason).toBeInstanceOf(ResponseError)
+    expect(String((list as PromiseRejectedResult).reason.message)).toMatch(/WRONGTYPE/)
+  })
+
+  it('with ignoreExceptions, each caller gets its own default for its own error', async () => {
+    const cache = cacheFor({ ignoreExceptions: true })
+    await cache.set('s', 'str')
+    await cache.lpush('list', 'x')
+    await raw(cache, 'SET', cache.makeKey('junk'), '\x00\xffnot json')
+    const results = await Promise.allSettled([
+      cache.get('s', 'd1'),
+      cache.get('list', 'd2'),
+      cache.get('junk', 'd3'),
+    ])
+    expect(results[0]).toEqual({ status: 'fulfilled', value: 'str' })
+    // WRONGTYPE is ignored (a server error reply); a value that cannot be decoded is not.
+    expect(results[1]).toEqual({ status: 'fulfilled', value: 'd2' })
+    expect(results[2].status).toBe('rejected')
+    expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(SerializationError)
+  })
+
+  it('coalesceReads: false sends one GET per call', async () => {
+    const cache = cacheFor({ coalesceReads: false })
+    await cache.set('x', 'v')
+    const commands = await sent(['GET', 'MGET'], async () => {
+      expect(await Promise.all([cache.get('x'), cache.get('x'), cache.get('y', 1)])).toEqual([
+        'v',
+        'v',
+        1,
+      ])
+    })
+    expect(commands.map((c) => c[0]?.toUpperCase())).toEqual(['GET', 'GET', 'GET'])
+  })
+
+  it('refuses a coalesceReads that is not a boolean', () => {
+    expect(() => cacheFor({ coalesceReads: 'yes' as unknown as boolean })).toThrow(
+      InvalidArgumentError,
+    )
+  })
+})
+
+/** `a`, `b` and `c` read together, tried again for up to 10 s while the connection recovers. */
+async function readAll(cache: Cache): Promise<unknown[] | undefined> {
+  let values: unknown[] | undefined
+  for (let i = 0; i < 100 && values === undefined; i++) {
+    values = await Promise.all(['a', 'b', 'c'].map((k) => cache.get(k))).catch(() => undefined)
+    if (values === undefined) await new Promise((r) => setTimeout(r, 100))
+  }
+  return values
+}
+
+describe('coalesced gets when the server stalls', () => {
+  it('rejects every caller of the MGET within the bound, and works after resume', async () => {
+    const stalled = await startRedis()
+    const cache = createCache({
+      location: stalled.url,
+      keyPrefix: 'st',
+      socketConnectTimeout: 0.5,
+      socketTimeout: 0.5,
+    })
+    const setup = createCache({ location: stalled.url, keyPrefix: 'st' })
+    try {
+      // The writes and the first connection with the default bounds: on a loaded machine a
+      // 0.5 s bound may pass before the server answers its first command.
+      await setup.setMany({ a: 1, b: 2, c: 3 })
+      await setup.close()
+      await readAll(cache)
+      stalled.pause()
+      const results = await Promise.all(['a', 'b', 'c', 'd'].map((k) => timed(cache.get(k))))
+      for (const result of results) {
+        expect(result.error).toBeInstanceOf(ConnectionError)
+        expect(result.ms).toBeLessThan(500 + 4500)
+      }
+      stalled.resume()
+      expect(await readAll(cache)).toEqual([1, 2, 3])
+    } finally {
+      stalled.resume()
+      await setup.close()
+      await cache.close()
+      await stalled.stop()
+    }
+  })
+})
+
+describe('coalesced gets on other topologies', () => {
+  let cluster: TestCluster | undefined
+
+  afterAll(async () => {
+    await cluster?.stop()
+  })
+
+  it('on a cluster, gets of keys in many slots all resolve (no CROSSSLOT)', async () => {
+    cluster = await startCluster({ primaries: 3, replicasPerPrimary: 0 })
+    const cache = createCache({ client: 'cluster', location: [...cluster.seeds], keyPrefix: 'cl' })
+    open.push(cache)
+    const keys = Array.from({ length: 200 }, (_, i) => `user:${i}`)
+    await cache.setMany(Object.fromEntries(keys.map((k, i) => [k, i])))
+    const values = await Promise.all([...keys, 'absent'].map((k) => cache.get(k, 'none')))
+    expect(values).toEqual([...keys.map((_, i) => i), 'none'])
+  })
+
+  it('with replicas, the MGET goes to a replica', async () => {
+    const set = await startReplicaSet({ replicas: 1 })
+    try {
+      await set.waitForSync()
+      const cache = createCache({ location: [...set.urls], keyPrefix: 'rp' })
+      open.push(cache)
+      await cache.setMany({ a: 'A', b: 'B' })
+      await cache.connection.command(['WAIT', '1', '5000'])
+      const replica = set.replicas[0] as RedisServer
+      const seen = await monitor(replica.port)
+      try {
+        // The replica enters the read rotation once it reports itself in sync; until then the
+        // primary serves reads.
+        const until = performance.now() + 15_000
+        let mget: string[] | undefined
+        while (mget === undefined && performance.now() < until) {
+          expect(await Promise.all([cache.get('a'), cache.get('b')])).toEqual(['A', 'B'])
+          await new Promise((r) => setTimeout(r, 100))
+          mget = seen.commands.find((c) => c[0]?.toUpperCase() === 'MGET')
+        }
+        expect(mget).toEqual(['MGET', cache.makeKey('a'), cache.makeKey('b')])
+      } finally {
+        seen.stop()
+      }
+    } finally {
+      for (const cache of open.splice(0)) await cache.close()
+      await set.stop()
+    }
+  })
+})
