@@ -181,11 +181,17 @@ export class Codec {
     }
     const compressor = this.#compressor
     if (compressor === undefined) return data
-    // Measure in bytes without copying when the serialized form is a string.
-    const length = typeof data === 'string' ? Buffer.byteLength(data) : data.length
-    if (length <= compressor.minLength) return data
+    // A string of more UTF-16 code units than minLength has more bytes too: encode it once
+    // (measuring it first would read a large value twice). A shorter one is measured without
+    // copying, and most stay below minLength.
+    let bytes: Buffer
+    if (typeof data !== 'string') bytes = data
+    else if (data.length > compressor.minLength) bytes = Buffer.from(data)
+    else if (Buffer.byteLength(data) > compressor.minLength) bytes = Buffer.from(data)
+    else return data
+    if (bytes.length <= compressor.minLength) return data
     try {
-      return compressor.compress(typeof data === 'string' ? Buffer.from(data) : data)
+      return compressor.compress(bytes)
     } catch (error) {
       throw new CompressionError(`${compressor.name} failed to compress a value`, { cause: error })
     }

@@ -1,5 +1,7 @@
 // `defineCompressor` and `defineSerializer`: a plug-in in a few lines, checked once when it is
 // built rather than failing on the first value.
+
+import { utf8Text } from './_utf8.ts'
 import { decompressionLimitError, InvalidArgumentError } from './errors.ts'
 import type { Compressor, Serializer } from './types.ts'
 
@@ -155,7 +157,7 @@ export function defineSerializer(definition: SerializerDefinition): Serializer {
     return {
       name,
       serialize,
-      deserialize: (data) => deserializeText(data.toString('utf8')),
+      deserialize: (data) => deserializeText(utf8Text(data)),
       deserializeText,
     }
   }

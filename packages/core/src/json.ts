@@ -1,6 +1,7 @@
 import { checkJsonValue, NEEDS_PYTHON } from './_json-check.ts'
 import { parsePythonJson, pythonFloat, stringifyPython } from './_json-python.ts'
 import { MAX_JSON_DEPTH } from './_limits.ts'
+import { utf8Text } from './_utf8.ts'
 import type { Serializer } from './types.ts'
 
 /** Options of `jsonSerializer`. */
@@ -43,7 +44,7 @@ export function jsonSerializer(options: JsonSerializerOptions = {}): Serializer 
     name: 'json',
     serialize: stringify,
     deserialize(data) {
-      return parseText(data.toString('utf8'))
+      return parseText(utf8Text(data))
     },
     deserializeText: parseText,
   }
