@@ -1,7 +1,7 @@
 // Large values (issue 14): a 10 MB value round-trips byte for byte with and without compression,
 // and a bulk string that reaches node-redis in many TCP chunks decodes to the same text whether it
-// is pure ASCII (the patched decoder's latin1 fast path, docs/architecture.md) or not (multi-byte
-// characters, some of which straddle the chunk boundaries).
+// is pure ASCII (where a latin1 read of the bytes is the same text: the fast path of core's
+// _utf8.ts) or not (multi-byte characters, some of which straddle the chunk boundaries).
 import { type Cache, type CompressorName, createCache } from '@cachex/redis'
 import { standaloneServer, uniquePrefix } from '@cachex/test-utils'
 import { createClient, RESP_TYPES } from '@redis/client'
