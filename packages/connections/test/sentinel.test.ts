@@ -680,7 +680,9 @@ describe('failovers', () => {
       expect(write.error).not.toBeInstanceOf(TimeoutError)
       expect(write.ms).toBeLessThan(1000)
     }
-    expect(resumed).toBeLessThan(1500)
+    // Soon after the switch, not after a socket timeout (5 s): 1.5 s was passed by 49 ms with
+    // every core busy.
+    expect(resumed).toBeLessThan(3000)
     const node = await raw(promoted)
     await node.sendCommand(['WAIT', '1', '5000'])
     await expectAcked(node, stats.acked)

@@ -107,6 +107,16 @@ export function fuzzParameters(numRuns: number): fc.Parameters<unknown> {
  * be paid for three times.
  */
 export const READ_CPU_BOUND_MS = 200
+
+/**
+ * The CPU bound of one read of `bytes` bytes: `READ_CPU_BOUND_MS`, plus 75 ms per MiB beyond the
+ * first for the hand-made megabyte inputs (a 4 MB stored value is decompressed, copied and
+ * scanned in linear time: 35–50 ms for the JSON reader alone, over 200 ms with the decompression
+ * on a machine whose every core is busy). Still far below what a quadratic read costs (seconds).
+ */
+export function readCpuBound(bytes: number): number {
+  return READ_CPU_BOUND_MS + 75 * Math.max(0, bytes / MiB - 1)
+}
 /**
  * The bound on how much memory one read may take — the growth of the process's peak RSS while it
  * runs, from `resourceUsage().maxRSS`, the kernel's high-water mark, since the peak of a

@@ -24,6 +24,7 @@ import {
   measureRead,
   prototypesFingerprint,
   RSS_BOUND_BYTES,
+  readCpuBound,
   type SeedPool,
   seedPool,
   TIMEOUTS,
@@ -48,11 +49,12 @@ async function checkDecode(codec: ComboCodec, data: Buffer): Promise<Violation[]
   const violations: Violation[] = []
   for (const [name, read] of reads) {
     const before = prototypesFingerprint()
-    const outcome = await measureRead(read)
+    const cpuMs = readCpuBound(data.length)
+    const outcome = await measureRead(read, { cpuMs })
     if (outcome.cpuMs > slowest.cpuMs) {
       slowest = { cpuMs: outcome.cpuMs, what: `${codec.combo.name} ${describeBytes(data)}` }
     }
-    violations.push(...judge(name, outcome, codec.combo.serializer))
+    violations.push(...judge(name, outcome, codec.combo.serializer, { cpuMs }))
     if (prototypesFingerprint() !== before) {
       violations.push({ read: name, problem: 'changed a built-in prototype' })
     }
