@@ -1,48 +1,19 @@
 // The local tier on a primary with replicas and on Sentinel: a tracking connection on every data
 // node that may serve a read; a write by a raw client on the primary drops the local copy, and a
 // lost tracking connection or a failover never lets a stale value be read.
-import { type Cache, createCache } from '@cachex/redis'
+import type { Cache } from '@cachex/redis'
 import {
   type ClusterNode,
-  delay,
   type RedisServer,
   startCluster,
   startReplicaSet,
   startSentinels,
-  uniquePrefix,
 } from '@cachex/test-utils'
-import { createClient, createCluster } from '@redis/client'
-import { afterAll, describe, expect, it } from 'vitest'
+import { createCluster } from '@redis/client'
+import { describe, expect, it } from 'vitest'
+import { eventually, openers, type Raw } from './local-tier-helpers.ts'
 
-type Raw = { sendCommand(args: string[]): Promise<unknown> }
-const closers: Array<() => Promise<unknown>> = []
-
-afterAll(async () => {
-  for (const close of closers.reverse()) await close().catch(() => undefined)
-})
-
-async function raw(url: string): Promise<Raw> {
-  const client = createClient({ url })
-  client.on('error', () => undefined)
-  await client.connect()
-  closers.push(() => client.close())
-  return client
-}
-
-/** Waits until `check` holds; bounded only against hangs. */
-async function eventually(check: () => Promise<boolean> | boolean, ms = 60_000): Promise<void> {
-  const until = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error('condition not met in time')
-    await delay(20)
-  }
-}
-
-function localCache(options: object): Cache {
-  const cache = createCache({ keyPrefix: uniquePrefix('localtopo'), local: {}, ...options })
-  closers.push(() => cache.close())
-  return cache
-}
+const { closers, raw, localCache } = openers('localtopo')
 
 async function tracked(cache: Cache): Promise<void> {
   await cache.get('warm-up')
