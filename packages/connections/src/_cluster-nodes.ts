@@ -1,6 +1,6 @@
 import { ConnectionError, type RedisArgument } from '@cachex/core'
 import { createClient } from '@redis/client'
-import { closeWithin, within } from './_connect.ts'
+import { closeWithin, destroyClient, within } from './_connect.ts'
 import { Sender } from './_options.ts'
 import type { TrackingClientLike } from './_tracking.ts'
 
@@ -333,6 +333,9 @@ export class NodeClients {
       connect(): Promise<unknown>
       destroy(): void
       on(event: string, listener: (...args: unknown[]) => void): unknown
+      once(event: 'connect', listener: () => void): unknown
+      readonly isOpen: boolean
+      readonly isReady: boolean
     }
     client.on('error', () => this.#options.onTrouble(node))
     try {
@@ -342,7 +345,7 @@ export class NodeClients {
         `connecting to ${node.address}`,
       )
     } catch (error) {
-      client.destroy()
+      destroyClient(client)
       throw new ConnectionError(`could not connect to the cluster node ${node.address}`, {
         cause: error,
       })

@@ -125,6 +125,27 @@ export async function closeWithin(
   if (result === 'timeout') destroy()
 }
 
+/** What `destroyClient` needs of a node-redis client. */
+export interface DestroyableClient {
+  readonly isOpen: boolean
+  readonly isReady?: boolean
+  destroy(): void
+  once?(event: 'connect', listener: () => void): unknown
+}
+
+/**
+ * Destroys a node-redis client now, also one that is still connecting. node-redis 6 keeps the
+ * socket of a connection attempt that was under way when `destroy()` ran, and that socket then
+ * holds the process open for good (a script that closed its cache right after its first call did
+ * not exit). Its `destroy()` tears down a socket it still holds, so a client that was connecting
+ * is destroyed once more when the attempt connects.
+ */
+export function destroyClient(client: DestroyableClient): void {
+  const connecting = client.isOpen && client.isReady === false
+  client.destroy()
+  if (connecting) client.once?.('connect', () => client.destroy())
+}
+
 /** Walks `SCAN` on one node through `run`, yielding each reply's keys as one batch. */
 export async function* scanNode(
   run: (args: string[]) => Promise<unknown>,

@@ -31,6 +31,8 @@ export class Lifecycle {
   /** Open while the last attempt to connect failed (unless the topology refuses itself). */
   readonly breaker = new Breaker()
   readonly #options: LifecycleOptions
+  /** The calls waiting for an attempt to connect: rejected by `close()`. */
+  readonly #waiting = new Set<() => void>()
 
   constructor(options: LifecycleOptions) {
     this.#options = options
@@ -51,23 +53,53 @@ export class Lifecycle {
     if (options.ready()) return Promise.resolve()
     if (options.refuse !== undefined) {
       const refused = options.refuse()
-      return refused !== undefined ? Promise.reject(refused) : options.connect()
+      return refused !== undefined ? Promise.reject(refused) : this.#untilClosed(options.connect())
     }
     if (this.breaker.isDown) {
       return Promise.reject(this.breaker.error(options.where ?? 'the connection', options.describe))
     }
-    return options.connect().catch((error: unknown) => {
-      if (!this.closed) this.breaker.down(error, options.connect)
-      throw error
-    })
+    return this.#untilClosed(
+      options.connect().catch((error: unknown) => {
+        if (!this.closed) this.breaker.down(error, options.connect)
+        throw error
+      }),
+    )
   }
 
-  /** Marks the connection closed and stops the breaker; `false` when it already was. */
+  /**
+   * Marks the connection closed and stops the breaker; the calls waiting for an attempt to
+   * connect reject now with a `ClosedError`. `false` when it already was closed.
+   */
   close(): boolean {
     if (this.closed) return false
     this.closed = true
     this.breaker.close()
+    const waiting = [...this.#waiting]
+    this.#waiting.clear()
+    for (const stop of waiting) stop()
     return true
+  }
+
+  /**
+   * `attempt`, unless the connection is closed first: then a `ClosedError` at once (an attempt
+   * under way may take until `socketConnectTimeout` to notice).
+   */
+  #untilClosed(attempt: Promise<void>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const stop = () => reject(this.closedError())
+      this.#waiting.add(stop)
+      attempt.then(
+        () => {
+          this.#waiting.delete(stop)
+          if (this.closed) stop()
+          else resolve()
+        },
+        (error: unknown) => {
+          this.#waiting.delete(stop)
+          reject(this.closed ? this.closedError() : error)
+        },
+      )
+    })
   }
 
   /** The error every call of a closed connection rejects with. */

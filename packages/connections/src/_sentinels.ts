@@ -1,6 +1,6 @@
 import { ConnectionError } from '@cachex/core'
 import { createClient } from '@redis/client'
-import { reconnectDelay, within } from './_connect.ts'
+import { destroyClient, reconnectDelay, within } from './_connect.ts'
 import { toCachexError } from './_errors.ts'
 import { TEXT_COMMAND_OPTIONS } from './_options.ts'
 
@@ -206,7 +206,7 @@ export class SentinelWatch {
   close(): void {
     this.#closed = true
     for (const link of this.#links.values()) {
-      if (link.client.isOpen) link.client.destroy()
+      if (link.client.isOpen) destroyClient(link.client)
     }
     this.#links.clear()
   }

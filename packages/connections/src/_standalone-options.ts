@@ -12,6 +12,7 @@ export interface NodeRedisClientLike {
   close(): Promise<unknown>
   destroy(): void
   on(event: string, listener: (...args: unknown[]) => void): unknown
+  once?(event: 'connect', listener: () => void): unknown
   readonly isOpen: boolean
   readonly isReady?: boolean
 }

@@ -1,6 +1,7 @@
 // The tracking connection of the local tier: a dedicated RESP3 client with
 // `CLIENT TRACKING on BCAST PREFIX …`, whose invalidation pushes are reported to a listener.
 import type { Tracking, TrackingListener } from '@cachex/core'
+import { destroyClient } from './_connect.ts'
 
 /** What the tracking connection needs of a node-redis client made with `RESP: 3, emitInvalidate: true`. */
 export interface TrackingClientLike {
@@ -8,7 +9,9 @@ export interface TrackingClientLike {
   connect(): Promise<unknown>
   destroy(): void
   on(event: string, listener: (...args: unknown[]) => void): unknown
+  once?(event: 'connect', listener: () => void): unknown
   readonly isOpen: boolean
+  readonly isReady?: boolean
 }
 
 /**
@@ -63,7 +66,7 @@ export function startTracking(
       if (closed) return
       closed = true
       isUp = false
-      if (client.isOpen) client.destroy()
+      if (client.isOpen) destroyClient(client)
     },
   }
 }

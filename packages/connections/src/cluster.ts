@@ -80,6 +80,8 @@ class ClusterConnection implements Connection {
   readonly #secrets: string[]
   readonly #where: string
   readonly #connecting = new SharedAttempt()
+  /** The discovery cachex started, if any. */
+  #opening: Promise<unknown> | undefined
   /** Closed or not; the guard every call passes (a failed discovery trips its breaker). */
   readonly #life: Lifecycle
   #lastError: unknown
@@ -226,6 +228,17 @@ class ClusterConnection implements Connection {
     const cluster = this.#cluster
     if (!this.#closeClient || !cluster.isOpen) return
     if (!cluster.isReady) {
+      // Destroyed while it discovers, node-redis goes on connecting to the nodes it finds, and
+      // keeps the sockets of those it was connecting to: it is destroyed once the discovery ends
+      // (the calls waiting for it were rejected already).
+      const opening = this.#opening
+      if (opening !== undefined) {
+        await closeWithin(
+          () => opening,
+          () => undefined,
+          this.#connectTimeoutMs,
+        )
+      }
       cluster.destroy()
       return
     }
@@ -350,6 +363,13 @@ class ClusterConnection implements Connection {
     return toCachexError(error, this.#secrets).message
   }
 
+  /** Starts the discovery of `cluster` (cachex's own); `close()` waits for it to end. */
+  #open(cluster: NodeRedisClusterLike): Promise<unknown> {
+    const opening = cluster.connect()
+    this.#opening = opening
+    return opening
+  }
+
   /** Waits for the slot map, at most `socketConnectTimeout`; starts the discovery if needed. */
   #connect(): Promise<void> {
     return this.#connecting.run(() => {
@@ -361,7 +381,7 @@ class ClusterConnection implements Connection {
         // The cluster emits 'connect' once it knows the slot map and reaches every primary.
         readyEvent: 'connect',
         opening: !cluster.isOpen
-          ? cluster.connect()
+          ? this.#open(cluster)
           : cluster.isReady
             ? Promise.resolve()
             : undefined,

@@ -13,6 +13,7 @@ import {
   callBounds,
   closeWithin,
   connectBounded,
+  destroyClient,
   reconnectDelay,
   SharedAttempt,
   scanNode,
@@ -217,7 +218,7 @@ export class StandaloneConnection implements Connection {
     const client = this.#client
     if (!this.#closeClient || !client.isOpen) return
     if (!this.#ready()) {
-      client.destroy()
+      destroyClient(client)
       return
     }
     await closeWithin(
@@ -368,7 +369,7 @@ export class StandaloneConnection implements Connection {
     this.#disarm()
     const old = this.#client
     this.#bind(make())
-    old.destroy()
+    destroyClient(old)
     this.#open(this.#client).catch(() => undefined)
   }
 
@@ -436,6 +437,8 @@ export class StandaloneConnection implements Connection {
         },
         describe: (error) => this.#describe(error),
       }).catch((failure: unknown) => {
+        // close() ends an attempt in flight: the calls waiting on it see why.
+        if (this.#life.closed) throw this.#life.closedError()
         const error = this.#tls ? withTlsHint(failure) : failure
         if (client === this.#client) this.#markDown(error)
         throw error
