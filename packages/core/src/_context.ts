@@ -142,6 +142,17 @@ export class CacheContext {
     return this.#keyFunction(key, this.keyPrefix, version)
   }
 
+  /** The Redis keys of `keys` at `version`. */
+  makeKeys(keys: readonly string[], version: number): string[] {
+    const rkeys: string[] = new Array(keys.length)
+    if (version === this.version && this.#hotKeys !== undefined) {
+      for (let i = 0; i < keys.length; i++) rkeys[i] = this.hotKey(keys[i] as string)
+    } else {
+      for (let i = 0; i < keys.length; i++) rkeys[i] = this.makeKey(keys[i] as string, version)
+    }
+    return rkeys
+  }
+
   /**
    * `makeKey(key, this.version)`, the same string for the same key while it is remembered (up to
    * `HOT_KEYS` keys). For the local tier's hit path.

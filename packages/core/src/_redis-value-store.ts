@@ -118,17 +118,25 @@ export class RedisValueStore implements ValueStore {
     values: readonly unknown[],
     ms: number | null,
   ): Promise<boolean[]> {
-    const connection = this.#context.connection
-    const data = values.map((value) => this.#context.codec.encode(value))
-    if (ms !== null && ms <= 0) {
-      await connection.command(['UNLINK', ...rkeys], { key: rkeys[0] })
-      return rkeys.map(() => true)
-    }
+    const context = this.#context
+    const connection = context.connection
+    const n = rkeys.length
     if (ms === null) {
-      const args: RedisArgument[] = ['MSET']
-      for (let i = 0; i < rkeys.length; i++) args.push(rkeys[i] as string, data[i] as RedisArgument)
+      // Encoded straight into MSET's arguments: every value before anything is sent.
+      const args: RedisArgument[] = new Array(2 * n + 1)
+      args[0] = 'MSET'
+      for (let i = 0; i < n; i++) {
+        args[2 * i + 1] = rkeys[i] as string
+        args[2 * i + 2] = context.codec.encode(values[i])
+      }
       await connection.command(args, { key: rkeys[0] })
-      return rkeys.map(() => true)
+      return new Array<boolean>(n).fill(true)
+    }
+    const data: RedisArgument[] = new Array(n)
+    for (let i = 0; i < n; i++) data[i] = context.codec.encode(values[i])
+    if (ms <= 0) {
+      await connection.command(['UNLINK', ...rkeys], { key: rkeys[0] })
+      return new Array<boolean>(n).fill(true)
     }
     const px = String(ms)
     const replies = await connection.batch(

@@ -216,9 +216,7 @@ const standardCommands = {
       checkOptions(options, 'getMany', VERSION_ONLY)
       if (list.length === 0) return new Map()
       const version = checkVersionOption(options?.version) ?? context.version
-      const rkeys: string[] = new Array(list.length)
-      for (let i = 0; i < list.length; i++) rkeys[i] = context.makeKey(list[i] as string, version)
-      return await context.store.getMany(list, rkeys)
+      return await context.store.getMany(list, context.makeKeys(list, version))
     } catch (error) {
       return context.fail(error, new Map())
     }
@@ -238,15 +236,22 @@ const standardCommands = {
         versionOptions,
         TIMEOUT_KEYS,
       )
-      const pairs = entries instanceof Map ? [...entries] : Object.entries(entries ?? {})
-      if (pairs.length === 0) return []
+      let values: unknown[]
+      if (entries instanceof Map) {
+        keys = [...entries.keys()]
+        values = [...entries.values()]
+      } else {
+        const record = entries ?? {}
+        keys = Object.keys(record)
+        values = new Array(keys.length)
+        for (let i = 0; i < keys.length; i++) values[i] = record[keys[i] as string]
+      }
+      if (keys.length === 0) return []
       const ms = timeoutToMs(timeout, context.defaultTimeout)
-      keys = pairs.map(([key]) => key)
       const version = checkVersionOption(options?.version) ?? context.version
-      const rkeys = keys.map((key) => context.makeKey(key, version))
-      const values = pairs.map(([, value]) => value)
+      const rkeys = context.makeKeys(keys, version)
       const stored = await context.store.setMany(rkeys, values, ms)
-      return keys.filter((_, i) => !stored[i])
+      return stored.includes(false) ? keys.filter((_, i) => !stored[i]) : []
     } catch (error) {
       // No key is known to be stored.
       return context.fail(error, keys)
@@ -258,7 +263,7 @@ const standardCommands = {
     try {
       checkOptions(options, 'deleteMany', VERSION_ONLY)
       const version = checkVersionOption(options?.version) ?? context.version
-      const rkeys = [...keys].map((key) => context.makeKey(key, version))
+      const rkeys = context.makeKeys(Array.isArray(keys) ? (keys as string[]) : [...keys], version)
       if (rkeys.length === 0) return 0
       return await context.store.deleteMany(rkeys)
     } catch (error) {
