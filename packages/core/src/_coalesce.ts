@@ -68,6 +68,12 @@ export class ReadCoalescer {
     return promise
   }
 
+  /** Sends what is gathered now: a command sent after it must not overtake it. */
+  flush(): void {
+    const batch = this.#batch
+    if (batch !== undefined) this.#send(batch)
+  }
+
   #send(batch: Batch): void {
     if (this.#batch === batch) this.#batch = undefined
     if (batch.sent) return

@@ -2,13 +2,14 @@
 // django-redis's semantics (timeouts ≤ 0 delete, `incr` keeps every digit and falls back to
 // read-add-write for values `INCRBY` refuses).
 import { ReadCoalescer } from './_coalesce.ts'
+import { IncrCoalescer } from './_coalesce-incr.ts'
 import type { CacheContext } from './_context.ts'
 import { isWrongType, unsafeResult } from './_messages.ts'
 import { isOne, toArray, toNumber } from './_replies.ts'
 import type { SetCondition, ValueStore } from './_value-store.ts'
 import { KeyNotFoundError, NotANumberError, ResponseError } from './errors.ts'
 import { defineScript, runScript } from './script.ts'
-import type { RedisArgument } from './types.ts'
+import type { Connection, RedisArgument } from './types.ts'
 
 // INCRBY only when the key exists (django-redis's script). INCRBY's result comes back as an
 // integer reply while it is within ±2^52, else as the stored digits, so that integers beyond 2^53
@@ -44,11 +45,24 @@ export class RedisValueStore implements ValueStore {
   readonly #context: CacheContext
   /** The `get`s of one tick as one `MGET` (`coalesceReads`); `undefined`: one `GET` each. */
   readonly #reads: ReadCoalescer | undefined
+  /** The `incr`s of one key in one tick as one script. */
+  readonly #incrs: IncrCoalescer
 
   /** `coalesce`: send the `get`s of one tick as one `MGET` (the `coalesceReads` option). */
   constructor(context: CacheContext, coalesce = true) {
     this.#context = context
     this.#reads = coalesce ? new ReadCoalescer(context) : undefined
+    this.#incrs = new IncrCoalescer(context, INCR_SCRIPT)
+  }
+
+  /**
+   * The connection, once the coalesced calls gathered so far are sent: a command must not
+   * overtake a call made before it.
+   */
+  get #connection(): Connection {
+    this.#reads?.flush()
+    this.#incrs.flush()
+    return this.#context.connection
   }
 
   get(rkey: string, key: string, fallback: unknown, primary = false): Promise<unknown> {
@@ -59,7 +73,7 @@ export class RedisValueStore implements ValueStore {
 
   async #getOne(rkey: string, key: string, fallback: unknown, primary: boolean): Promise<unknown> {
     const context = this.#context
-    const reply = await context.connection.command(['GET', rkey], {
+    const reply = await this.#connection.command(['GET', rkey], {
       key: rkey,
       readonly: !primary,
       text: context.text,
@@ -77,7 +91,7 @@ export class RedisValueStore implements ValueStore {
     args[0] = 'MGET'
     for (let i = 0; i < rkeys.length; i++) args[i + 1] = rkeys[i] as string
     const replies = toArray(
-      await context.connection.command(args, {
+      await this.#connection.command(args, {
         key: args[1],
         readonly: !primary,
         text: context.text,
@@ -100,7 +114,7 @@ export class RedisValueStore implements ValueStore {
     ms: number | null,
     condition?: SetCondition,
   ): Promise<boolean> {
-    const connection = this.#context.connection
+    const connection = this.#connection
     const data = this.#context.codec.encode(value)
     if (ms !== null && ms <= 0) {
       if (condition === 'nx') return (await this.has(rkey)) === false
@@ -119,7 +133,7 @@ export class RedisValueStore implements ValueStore {
     ms: number | null,
   ): Promise<boolean[]> {
     const context = this.#context
-    const connection = context.connection
+    const connection = this.#connection
     const n = rkeys.length
     if (ms === null) {
       // Encoded straight into MSET's arguments: every value before anything is sent.
@@ -147,20 +161,20 @@ export class RedisValueStore implements ValueStore {
   }
 
   async delete(rkey: string): Promise<boolean> {
-    return (await this.#context.connection.command(['UNLINK', rkey], { key: rkey })) === 1
+    return (await this.#connection.command(['UNLINK', rkey], { key: rkey })) === 1
   }
 
   async deleteMany(rkeys: readonly string[]): Promise<number> {
-    return toNumber(await this.#context.connection.command(['UNLINK', ...rkeys], { key: rkeys[0] }))
+    return toNumber(await this.#connection.command(['UNLINK', ...rkeys], { key: rkeys[0] }))
   }
 
   async has(rkey: string): Promise<boolean> {
     const route = { key: rkey, readonly: true }
-    return (await this.#context.connection.command(['EXISTS', rkey], route)) === 1
+    return (await this.#connection.command(['EXISTS', rkey], route)) === 1
   }
 
   async touch(rkey: string, ms: number | null): Promise<boolean> {
-    const connection = this.#context.connection
+    const connection = this.#connection
     if (ms === null) {
       const [, exists] = await connection.batch(
         [
@@ -184,8 +198,9 @@ export class RedisValueStore implements ValueStore {
     const context = this.#context
     let reply: unknown
     try {
-      const script = asNumber ? INCR_NUMBER_SCRIPT : INCR_SCRIPT
-      reply = await runScript(context.connection, script, [rkey], [String(delta)])
+      reply = asNumber
+        ? await runScript(this.#connection, INCR_NUMBER_SCRIPT, [rkey], [String(delta)])
+        : await this.#incrs.incr(rkey, String(delta))
     } catch (error) {
       if (!(error instanceof ResponseError)) throw error
       if (isWrongType(error)) throw await context.wrongType(error, 'incr', key, rkey)
@@ -216,12 +231,12 @@ export class RedisValueStore implements ValueStore {
     asNumber: boolean,
   ): Promise<number | bigint> {
     const context = this.#context
-    const reply = await context.connection.command(['GET', rkey], { key: rkey })
+    const reply = await this.#connection.command(['GET', rkey], { key: rkey })
     if (reply === null) throw new KeyNotFoundError(`key '${key}' not found`)
     const current = context.decode(reply, key)
     const next = addNumbers(current, delta, key)
     if (asNumber && typeof next === 'bigint') throw unsafeResult(key)
-    await context.connection.command(['SET', rkey, context.codec.encode(next), 'KEEPTTL'], {
+    await this.#connection.command(['SET', rkey, context.codec.encode(next), 'KEEPTTL'], {
       key: rkey,
     })
     return next
@@ -229,7 +244,7 @@ export class RedisValueStore implements ValueStore {
 
   async rename(from: string, to: string, key: string): Promise<void> {
     try {
-      await this.#context.connection.command(['RENAME', from, to], { key: from })
+      await this.#connection.command(['RENAME', from, to], { key: from })
     } catch (error) {
       if (error instanceof ResponseError && /no such key/i.test(error.message)) {
         throw new KeyNotFoundError(`key '${key}' not found`, { cause: error })
@@ -241,7 +256,7 @@ export class RedisValueStore implements ValueStore {
   async ttl(rkey: string, unit: 's' | 'ms'): Promise<number | null> {
     const command = unit === 's' ? 'TTL' : 'PTTL'
     const route = { key: rkey, readonly: true, text: this.#context.text }
-    const t = toNumber(await this.#context.connection.command([command, rkey], route))
+    const t = toNumber(await this.#connection.command([command, rkey], route))
     return t === -1 ? null : t === -2 ? 0 : t
   }
 
@@ -258,12 +273,12 @@ export class RedisValueStore implements ValueStore {
   }
 
   scan(pattern: string, count: number): AsyncIterable<string[]> {
-    return this.#context.connection.scan(pattern, count)
+    return this.#connection.scan(pattern, count)
   }
 
   /** One `UNLINK` per `SCAN` batch, sent as the walk goes on. */
   async deleteMatching(pattern: string, count: number): Promise<number> {
-    const connection = this.#context.connection
+    const connection = this.#connection
     const pending: Array<Promise<unknown>> = []
     for await (const batch of connection.scan(pattern, count)) {
       if (batch.length > 0) {
@@ -279,12 +294,12 @@ export class RedisValueStore implements ValueStore {
   }
 
   flush(): Promise<void> {
-    return this.#context.connection.flush()
+    return this.#connection.flush()
   }
 
   async #bool(args: string[]): Promise<boolean> {
     const route = { key: args[1], readonly: false, text: this.#context.text }
-    return isOne(await this.#context.connection.command(args, route))
+    return isOne(await this.#connection.command(args, route))
   }
 }
 

@@ -18,6 +18,7 @@ import {
   type CreateCacheOptions,
   createCache,
   InvalidArgumentError,
+  KeyNotFoundError,
   ResponseError,
   SerializationError,
 } from '../src/index.ts'
@@ -192,6 +193,132 @@ async function readAll(cache: Cache): Promise<unknown[] | undefined> {
   }
   return values
 }
+
+describe('order with coalesced calls', () => {
+  it('a write made after a get in the same tick does not overtake it', async () => {
+    const cache = cacheFor()
+    await cache.set('k', 'old')
+    const [before] = await Promise.all([cache.get('k'), cache.set('k', 'new')])
+    expect(before).toBe('old')
+    expect(await cache.get('k')).toBe('new')
+  })
+
+  it('a write made after an incr in the same tick does not overtake it', async () => {
+    const cache = cacheFor()
+    await cache.set('n', 4)
+    // Once the server knows the script (a first EVALSHA answered NOSCRIPT is sent again as EVAL,
+    // a round trip later).
+    await cache.incr('n')
+    const [result] = await Promise.all([cache.incr('n'), cache.set('n', 0)])
+    expect(result).toBe(6)
+    expect(await cache.get('n')).toBe(0)
+    const [, deleted] = await Promise.all([cache.incr('n'), cache.delete('n')])
+    expect(deleted).toBe(true)
+    expect(await cache.hasKey('n')).toBe(false)
+  })
+})
+
+describe('coalesced incr', () => {
+  it('runs the incrs of one key in one tick as one script, each caller answered in order', async () => {
+    const cache = cacheFor()
+    await cache.set('n', 0)
+    // The server learns the script (EVALSHA, NOSCRIPT, then EVAL).
+    await Promise.all([cache.incr('n', 0), cache.incr('n', 0)])
+    let results: unknown[] = []
+    const commands = await sent(['EVALSHA', 'EVAL', 'INCRBY', 'INCR'], async () => {
+      results = await Promise.all(Array.from({ length: 100 }, (_, i) => cache.incr('n', i + 1)))
+    })
+    // Each caller sees the value after its own increment: 1, 1+2, 1+2+3…
+    expect(results).toEqual(Array.from({ length: 100 }, (_, i) => ((i + 1) * (i + 2)) / 2))
+    expect(await cache.get('n')).toBe(5050)
+    const scripts = commands.filter((c) => /^EVAL/i.test(c[0] as string))
+    expect(scripts).toHaveLength(1)
+    // The script's one key, then the 100 deltas.
+    expect(scripts[0]?.slice(2, 5)).toEqual(['1', cache.makeKey('n'), '1'])
+    expect(scripts[0]).toHaveLength(104)
+  })
+
+  it('sends the incrs of different keys apart, and a lone incr as the one-key script', async () => {
+    const cache = cacheFor()
+    await cache.setMany({ a: 0, b: 10 })
+    let results: unknown[] = []
+    const commands = await sent(['EVALSHA', 'EVAL'], async () => {
+      results = await Promise.all([
+        cache.incr('a'),
+        cache.incr('b'),
+        cache.incr('a'),
+        cache.decr('b'),
+      ])
+    })
+    expect(results).toEqual([1, 11, 2, 10])
+    expect(commands).toHaveLength(2)
+    expect((await Promise.all([cache.incr('a')]))[0]).toBe(3)
+  })
+
+  it('splits a tick of 300 incrs of one key into scripts of at most 128', async () => {
+    const cache = cacheFor()
+    await cache.set('hot', 0)
+    let results: unknown[] = []
+    const commands = await sent(['EVALSHA', 'EVAL'], async () => {
+      results = await Promise.all(Array.from({ length: 300 }, () => cache.incr('hot')))
+    })
+    expect(results).toEqual(Array.from({ length: 300 }, (_, i) => i + 1))
+    expect(commands.map((c) => c.length - 4)).toEqual([128, 128, 44])
+  })
+
+  it('a missing key rejects every caller with KeyNotFoundError, and creates nothing', async () => {
+    const cache = cacheFor()
+    const outcomes = await Promise.allSettled(Array.from({ length: 5 }, () => cache.incr('absent')))
+    for (const outcome of outcomes) {
+      expect(outcome.status).toBe('rejected')
+      expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(KeyNotFoundError)
+    }
+    expect(await cache.hasKey('absent')).toBe(false)
+  })
+
+  it('a key of another type rejects every caller with its WRONGTYPE error', async () => {
+    const cache = cacheFor()
+    await raw(cache, 'HSET', cache.makeKey('h'), 'f', '1')
+    const outcomes = await Promise.allSettled([cache.incr('h'), cache.incr('h')])
+    for (const outcome of outcomes) {
+      expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(ResponseError)
+      expect(String((outcome as PromiseRejectedResult).reason)).toMatch(/WRONGTYPE/)
+    }
+  })
+
+  it("a value INCRBY refuses takes django-redis's read-add-write path for each caller", async () => {
+    const cache = cacheFor()
+    await cache.set('f', 1.5)
+    const results = await Promise.all([cache.incr('f', 1), cache.incr('f', 1)])
+    // Each read-add-write runs on its own, as concurrent calls did before: both read 1.5 or one
+    // reads the other's result.
+    expect(results.every((r) => r === 2.5 || r === 3.5)).toBe(true)
+    expect([2.5, 3.5]).toContain(await cache.get('f'))
+  })
+
+  it('results beyond 2^53 keep every digit, each caller its own', async () => {
+    const cache = cacheFor()
+    await cache.set('big', 2n ** 60n)
+    const results = await Promise.all([cache.incr('big'), cache.incr('big', 2)])
+    expect(results).toEqual([2n ** 60n + 1n, 2n ** 60n + 3n])
+  })
+
+  it('an overflow rejects only its own caller; the next step still runs', async () => {
+    const cache = cacheFor()
+    await raw(cache, 'SET', cache.makeKey('edge'), '9223372036854775806')
+    const outcomes = await Promise.allSettled([
+      cache.incr('edge', 1),
+      cache.incr('edge', 1),
+      cache.incr('edge', -5),
+    ])
+    expect(outcomes[0]).toEqual({ status: 'fulfilled', value: 9223372036854775807n })
+    expect(outcomes[2]).toEqual({ status: 'fulfilled', value: 9223372036854775802n })
+    // INCRBY refused the second: django-redis's read-add-write path runs for it, after the
+    // script (as a concurrent call's would), on what the third left.
+    expect(outcomes[1]).toEqual({ status: 'fulfilled', value: 9223372036854775803n })
+    expect(await cache.get('edge')).toBe(9223372036854775803n)
+  })
+})
 
 describe('coalesced gets when the server stalls', () => {
   it('rejects every caller of the MGET within the bound, and works after resume', async () => {
