@@ -12,7 +12,7 @@
 import { createCache } from '@cachex/redis'
 import { startRedis } from '@cachex/test-utils'
 import { createClient } from '@redis/client'
-import { IN_FLIGHT, throughput } from './_measure.ts'
+import { IN_FLIGHT, pinApart, throughput } from './_measure.ts'
 import { runClusterBench } from './cluster.ts'
 import { runCodecBench } from './codecs.ts'
 
@@ -37,6 +37,11 @@ async function main() {
   const raw: Client = createClient({ url, commandOptions: { timeout: 0 } })
   raw.on('error', () => {})
   await raw.connect()
+  const serverPid = server
+    ? /process_id:(\d+)/.exec((await raw.info('server')) as string)?.[1]
+    : undefined
+  const pinning = pinApart(serverPid)
+  console.log(pinning.note)
   const cache = createCache({ location: url, keyPrefix: 'bench', timeout: null })
   const zcache = createCache({
     location: url,
@@ -193,7 +198,19 @@ async function main() {
         raw: () => raw.incr('bench:raw:n'),
         cachex: () => cache.incr('n'),
       })),
-      note: 'raw INCR creates a missing key; cachex runs one script (EVALSHA) so that a missing key raises instead, atomically — see docs/benchmarks.md',
+      note: 'raw INCR creates a missing key; cachex runs a script (EVALSHA) so that a missing key raises instead, atomically: the 100 calls of a tick on one key as one script — see docs/benchmarks.md',
+    })
+
+    // incr of 100 distinct keys: one script a call (coalescing gathers the calls of one key).
+    await raw.mSet(distinct.map((k) => [`bench:raw:n:${k}`, '0'] as [string, string]))
+    await cache.setMany(Object.fromEntries(distinct.map((k) => [`n:${k}`, 0])))
+    let nextIncr = 0
+    rows.push({
+      ...(await compare('incr, 100 in flight, 100 distinct keys', 'ops/s', n, {
+        raw: () => raw.incr(`bench:raw:n:${distinct[nextIncr++ % 100]}`),
+        cachex: () => cache.incr(`n:${distinct[nextIncr++ % 100]}`),
+      })),
+      note: 'each call of another key: one EVALSHA each (no two calls of one key in a tick to coalesce)',
     })
 
     // A 100 KB value, plain and zlib-compressed.
@@ -240,6 +257,8 @@ async function main() {
     await walkMillion(url, raw)
     runCodecBench()
     if (process.env.BENCH_CLUSTER !== '0') {
+      // Six nodes on the machine's cores: not pinned.
+      pinning.unpin()
       console.log('\ncluster (BENCH_CLUSTER=0 skips it)')
       await runClusterBench()
     }
