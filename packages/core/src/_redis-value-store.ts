@@ -7,7 +7,7 @@ import type { CacheContext } from './_context.ts'
 import { isWrongType, unsafeResult } from './_messages.ts'
 import { isOne, toArray, toNumber } from './_replies.ts'
 import type { SetCondition, ValueStore } from './_value-store.ts'
-import { KeyNotFoundError, NotANumberError, ResponseError } from './errors.ts'
+import { CrossSlotError, KeyNotFoundError, NotANumberError, ResponseError } from './errors.ts'
 import { defineScript, runScript } from './script.ts'
 import type { Connection, RedisArgument } from './types.ts'
 
@@ -25,6 +25,15 @@ if n >= 4503599627370496 or n <= -4503599627370496 then
   return redis.call('GET', KEYS[1])
 end
 return n`)
+
+// setMany with an expiry: one `SET … PX` per key, in one script. Redis 7.0 has no MSET with an
+// expiry; one script instead of a pipeline of `SET`s is one command for the client to send and
+// track, and cheaper for the server (see docs/benchmarks.md). A script stops at its first error:
+// the keys set before it stay set, and the call rejects (no key is known to be stored).
+const SET_MANY_SCRIPT = defineScript(`for i = 1, #KEYS do
+  redis.call('SET', KEYS[i], ARGV[i + 1], 'PX', ARGV[1])
+end
+return #KEYS`)
 
 // `as: 'number'`: returns the stored digits, or, for a result beyond ±(2^53 - 1), puts the old
 // bytes back (the TTL kept) and returns the integer 0 instead: the caller rejects and nothing
@@ -45,6 +54,11 @@ export class RedisValueStore implements ValueStore {
   readonly #context: CacheContext
   /** The `get`s of one tick as one `MGET` (`coalesceReads`); `undefined`: one `GET` each. */
   readonly #reads: ReadCoalescer | undefined
+  /**
+   * Whether `setMany` with an expiry runs as one script; off once the connection refused one for
+   * keys of several cluster slots.
+   */
+  #setManyScript = true
   /** The `incr`s of one key in one tick as one script. */
   readonly #incrs: IncrCoalescer
 
@@ -153,6 +167,16 @@ export class RedisValueStore implements ValueStore {
       return new Array<boolean>(n).fill(true)
     }
     const px = String(ms)
+    if (n > 1 && this.#setManyScript) {
+      try {
+        await runScript(connection, SET_MANY_SCRIPT, rkeys, [px, ...data])
+        return new Array<boolean>(n).fill(true)
+      } catch (error) {
+        // Keys of several slots of a cluster: one pipeline of SETs, from now on.
+        if (!(error instanceof CrossSlotError)) throw error
+        this.#setManyScript = false
+      }
+    }
     const replies = await connection.batch(
       rkeys.map((rkey, i) => ['SET', rkey, data[i] as RedisArgument, 'PX', px]),
       { key: rkeys[0] },

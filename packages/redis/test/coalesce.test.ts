@@ -320,6 +320,35 @@ describe('coalesced incr', () => {
   })
 })
 
+describe('setMany with an expiry', () => {
+  it('sends one script for the keys, each stored with its expiry', async () => {
+    const cache = cacheFor()
+    const entries = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`s${i}`, { i }]))
+    await cache.setMany({ warm: 1, up: 2 }, 60) // the server learns the script
+    const commands = await sent(['EVALSHA', 'EVAL', 'SET'], async () => {
+      expect(await cache.setMany(entries, 60)).toEqual([])
+    })
+    // MONITOR shows the script's own SETs after it.
+    expect(commands.map((c) => c[0]?.toUpperCase())).toEqual([
+      'EVALSHA',
+      ...Array.from({ length: 50 }, () => 'SET'),
+    ])
+    expect(await cache.getMany(Object.keys(entries))).toEqual(new Map(Object.entries(entries)))
+    for (const key of ['s0', 's49']) {
+      const pttl = Number(await raw(cache, 'PTTL', cache.makeKey(key)))
+      expect(pttl).toBeGreaterThan(55_000)
+      expect(pttl).toBeLessThanOrEqual(60_000)
+    }
+  })
+
+  it('a key of another type already there is overwritten, as SET does', async () => {
+    const cache = cacheFor()
+    await raw(cache, 'HSET', cache.makeKey('h'), 'f', '1')
+    expect(await cache.setMany({ h: 'now a string', other: 1 }, 60)).toEqual([])
+    expect(await cache.get('h')).toBe('now a string')
+  })
+})
+
 describe('coalesced gets when the server stalls', () => {
   it('rejects every caller of the MGET within the bound, and works after resume', async () => {
     const stalled = await startRedis()
@@ -368,6 +397,28 @@ describe('coalesced gets on other topologies', () => {
     await cache.setMany(Object.fromEntries(keys.map((k, i) => [k, i])))
     const values = await Promise.all([...keys, 'absent'].map((k) => cache.get(k, 'none')))
     expect(values).toEqual([...keys.map((_, i) => i), 'none'])
+  })
+
+  it('on a cluster, setMany with an expiry over many slots stores every key, twice', async () => {
+    cluster ??= await startCluster({ primaries: 3, replicasPerPrimary: 0 })
+    const cache = createCache({ client: 'cluster', location: [...cluster.seeds], keyPrefix: 'cx' })
+    open.push(cache)
+    const entries = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`k:${i}`, i]))
+    // The first call finds the keys span slots (one pipeline of SETs instead); the second goes
+    // there at once.
+    for (let round = 0; round < 2; round++) {
+      expect(await cache.setMany(entries, 60)).toEqual([])
+      expect(await cache.getMany(Object.keys(entries))).toEqual(new Map(Object.entries(entries)))
+      expect(await cache.ttl('k:7')).toBeGreaterThan(50)
+    }
+    // Keys of one slot (a hash tag) on the cluster, after that: still stored.
+    expect(await cache.setMany({ '{t}a': 1, '{t}b': 2 }, 60)).toEqual([])
+    expect(await cache.getMany(['{t}a', '{t}b'])).toEqual(
+      new Map([
+        ['{t}a', 1],
+        ['{t}b', 2],
+      ]),
+    )
   })
 
   it('with replicas, the MGET goes to a replica', async () => {
