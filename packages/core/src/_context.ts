@@ -75,6 +75,11 @@ export class CacheContext {
   /** The default timeout in seconds; `null` never expires. */
   readonly defaultTimeout: number | null
   readonly connection: Connection
+  /**
+   * Sends the calls the value store gathered in this tick (coalesced `get`s and `incr`s), so that
+   * a command sent now does not overtake them. Set by the store.
+   */
+  sendGathered: () => void = () => {}
   readonly codec: Codec
   /** Whether replies come as UTF-8 text (the codec reads text: JSON without compression). */
   readonly text: boolean
@@ -202,6 +207,7 @@ export class CacheContext {
     try {
       rkey = this.key(key, options, command.method)
       args = command.build(rkey)
+      this.sendGathered()
       const reply = await this.connection.command(args, {
         key: rkey,
         readonly: command.access === 'read',

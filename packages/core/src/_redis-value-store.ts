@@ -3,11 +3,12 @@
 // read-add-write for values `INCRBY` refuses).
 import { ReadCoalescer } from './_coalesce.ts'
 import { IncrCoalescer } from './_coalesce-incr.ts'
+import { WriteCoalescer } from './_coalesce-set.ts'
 import type { CacheContext } from './_context.ts'
 import { isWrongType, unsafeResult } from './_messages.ts'
 import { isOne, toArray, toNumber } from './_replies.ts'
 import type { SetCondition, ValueStore } from './_value-store.ts'
-import { CrossSlotError, KeyNotFoundError, NotANumberError, ResponseError } from './errors.ts'
+import { KeyNotFoundError, NotANumberError, ResponseError } from './errors.ts'
 import { defineScript, runScript } from './script.ts'
 import type { Connection, RedisArgument } from './types.ts'
 
@@ -26,15 +27,6 @@ if n >= 4503599627370496 or n <= -4503599627370496 then
 end
 return n`)
 
-// setMany with an expiry: one `SET … PX` per key, in one script. Redis 7.0 has no MSET with an
-// expiry; one script instead of a pipeline of `SET`s is one command for the client to send and
-// track, and cheaper for the server (see docs/benchmarks.md). A script stops at its first error:
-// the keys set before it stay set, and the call rejects (no key is known to be stored).
-const SET_MANY_SCRIPT = defineScript(`for i = 1, #KEYS do
-  redis.call('SET', KEYS[i], ARGV[i + 1], 'PX', ARGV[1])
-end
-return #KEYS`)
-
 // `as: 'number'`: returns the stored digits, or, for a result beyond ±(2^53 - 1), puts the old
 // bytes back (the TTL kept) and returns the integer 0 instead: the caller rejects and nothing
 // changed.
@@ -49,16 +41,18 @@ if n > 9007199254740991 or n < -9007199254740991 then
 end
 return redis.call('GET', KEYS[1])`)
 
+/** What the store asks of each coalescer: to send what it gathered. */
+interface Coalescer {
+  flush(): void
+}
+
 /** String values in Redis, through the context's connection and codec. */
 export class RedisValueStore implements ValueStore {
   readonly #context: CacheContext
   /** The `get`s of one tick as one `MGET` (`coalesceReads`); `undefined`: one `GET` each. */
   readonly #reads: ReadCoalescer | undefined
-  /**
-   * Whether `setMany` with an expiry runs as one script; off once the connection refused one for
-   * keys of several cluster slots.
-   */
-  #setManyScript = true
+  /** The unconditional `set`s of one tick as one script. */
+  readonly #writes: WriteCoalescer
   /** The `incr`s of one key in one tick as one script. */
   readonly #incrs: IncrCoalescer
 
@@ -67,6 +61,9 @@ export class RedisValueStore implements ValueStore {
     this.#context = context
     this.#reads = coalesce ? new ReadCoalescer(context) : undefined
     this.#incrs = new IncrCoalescer(context, INCR_SCRIPT)
+    this.#writes = new WriteCoalescer(context)
+    // The other command families send through the context: they must not overtake either.
+    context.sendGathered = this.#sendGathered
   }
 
   /**
@@ -74,14 +71,38 @@ export class RedisValueStore implements ValueStore {
    * overtake a call made before it.
    */
   get #connection(): Connection {
+    this.#sendGathered()
+    return this.#context.connection
+  }
+
+  readonly #sendGathered = (): void => {
     this.#reads?.flush()
     this.#incrs.flush()
-    return this.#context.connection
+    this.#writes.flush()
+  }
+
+  /** The coalescer gathering the calls of this tick now, if any. */
+  #gathering: Coalescer | undefined
+
+  /**
+   * `coalescer`, once the calls another coalescer gathered before are sent: calls of different
+   * kinds (gets, sets, incrs) reach Redis in the order they were made.
+   */
+  #gather<C extends Coalescer>(coalescer: C): C {
+    const gathering = this.#gathering
+    if (gathering !== coalescer) {
+      gathering?.flush()
+      this.#gathering = coalescer
+    }
+    return coalescer
   }
 
   get(rkey: string, key: string, fallback: unknown, primary = false): Promise<unknown> {
     const reads = this.#reads
-    if (reads !== undefined && !primary) return reads.get(rkey, key, fallback)
+    if (reads !== undefined && !primary) {
+      this.#gather(reads)
+      return reads.get(rkey, key, fallback)
+    }
     return this.#getOne(rkey, key, fallback, primary)
   }
 
@@ -128,8 +149,13 @@ export class RedisValueStore implements ValueStore {
     ms: number | null,
     condition?: SetCondition,
   ): Promise<boolean> {
-    const connection = this.#connection
     const data = this.#context.codec.encode(value)
+    if (condition === undefined && (ms === null || ms > 0)) {
+      // After the other coalesced calls gathered before it: sent in call order.
+      this.#gather(this.#writes)
+      return this.#writes.set(rkey, data, ms)
+    }
+    const connection = this.#connection
     if (ms !== null && ms <= 0) {
       if (condition === 'nx') return (await this.has(rkey)) === false
       return (await connection.command(['UNLINK', rkey], { key: rkey })) === 1
@@ -166,21 +192,8 @@ export class RedisValueStore implements ValueStore {
       await connection.command(['UNLINK', ...rkeys], { key: rkeys[0] })
       return new Array<boolean>(n).fill(true)
     }
-    const px = String(ms)
-    if (n > 1 && this.#setManyScript) {
-      try {
-        await runScript(connection, SET_MANY_SCRIPT, rkeys, [px, ...data])
-        return new Array<boolean>(n).fill(true)
-      } catch (error) {
-        // Keys of several slots of a cluster: one pipeline of SETs, from now on.
-        if (!(error instanceof CrossSlotError)) throw error
-        this.#setManyScript = false
-      }
-    }
-    const replies = await connection.batch(
-      rkeys.map((rkey, i) => ['SET', rkey, data[i] as RedisArgument, 'PX', px]),
-      { key: rkeys[0] },
-    )
+    // One script of `SET … PX` (one pipeline of SETs when the keys span cluster slots).
+    const replies = await this.#writes.setAll(rkeys, data, String(ms))
     return replies.map((reply) => !(reply instanceof Error))
   }
 
@@ -224,7 +237,7 @@ export class RedisValueStore implements ValueStore {
     try {
       reply = asNumber
         ? await runScript(this.#connection, INCR_NUMBER_SCRIPT, [rkey], [String(delta)])
-        : await this.#incrs.incr(rkey, String(delta))
+        : await this.#gather(this.#incrs).incr(rkey, String(delta))
     } catch (error) {
       if (!(error instanceof ResponseError)) throw error
       if (isWrongType(error)) throw await context.wrongType(error, 'incr', key, rkey)

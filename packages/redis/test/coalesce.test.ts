@@ -203,6 +203,14 @@ describe('order with coalesced calls', () => {
     expect(await cache.get('k')).toBe('new')
   })
 
+  it('a command of another family made after a get in the same tick does not overtake it', async () => {
+    const cache = cacheFor()
+    // Sent first, the get finds no key (its default); overtaken, it would meet a hash (WRONGTYPE).
+    const [value] = await Promise.all([cache.get('h', 'none'), cache.hset('h', 'f', 1)])
+    expect(value).toBe('none')
+    expect(await cache.hget('h', 'f')).toBe(1)
+  })
+
   it('a write made after an incr in the same tick does not overtake it', async () => {
     const cache = cacheFor()
     await cache.set('n', 4)
@@ -320,6 +328,72 @@ describe('coalesced incr', () => {
   })
 })
 
+describe('coalesced sets', () => {
+  it('runs the sets of one tick as one script, each caller answered, each key with its expiry', async () => {
+    const cache = cacheFor()
+    await Promise.all([cache.set('w1', 1), cache.set('w2', 2)]) // the server learns the script
+    let results: unknown[] = []
+    const commands = await sent(['EVALSHA', 'EVAL', 'SET', 'MSET'], async () => {
+      results = await Promise.all(
+        Array.from({ length: 100 }, (_, i) => cache.set(`s${i}`, { i }, 60)),
+      )
+    })
+    expect(results).toEqual(Array.from({ length: 100 }, () => true))
+    // MONITOR shows the script's own SETs after it.
+    expect(commands.filter((c) => /^EVAL/i.test(c[0] as string))).toHaveLength(1)
+    expect(await cache.get('s99')).toEqual({ i: 99 })
+    const pttl = Number(await raw(cache, 'PTTL', cache.makeKey('s0')))
+    expect(pttl).toBeGreaterThan(55_000)
+    expect(pttl).toBeLessThanOrEqual(60_000)
+  })
+
+  it('sends a lone set as a plain SET, and a set with nx or xx on its own', async () => {
+    const cache = cacheFor()
+    const commands = await sent(['EVALSHA', 'EVAL', 'SET'], async () => {
+      expect(await cache.set('one', 1)).toBe(true)
+      expect(await Promise.all([cache.add('two', 2), cache.add('two', 3)])).toEqual([true, false])
+    })
+    expect(commands.map((c) => c.slice(0, 3).join(' '))).toEqual([
+      `SET ${cache.makeKey('one')} 1`,
+      `SET ${cache.makeKey('two')} 2`,
+      `SET ${cache.makeKey('two')} 3`,
+    ])
+    expect(await cache.get('two')).toBe(2)
+  })
+
+  it('keeps the order of calls: sets with other expiries, gets and sets of one key', async () => {
+    const cache = cacheFor()
+    const [, , first, , second] = await Promise.all([
+      cache.set('k', 'a', 10),
+      cache.set('k', 'b', 100),
+      cache.get('k'),
+      cache.set('k', 'c', null),
+      cache.get('k'),
+    ])
+    expect([first, second]).toEqual(['b', 'c'])
+    expect(await cache.ttl('k')).toBeNull()
+    await Promise.all([cache.set('k', 'd', 100), cache.delete('k')])
+    expect(await cache.hasKey('k')).toBe(false)
+  })
+
+  it('a value that cannot be encoded rejects only its caller', async () => {
+    const cache = cacheFor()
+    const outcomes = await Promise.allSettled([
+      cache.set('ok', 1),
+      cache.set('bad', new Map()),
+      cache.set('ok2', 2),
+    ])
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+    expect((outcomes[1] as PromiseRejectedResult).reason).toBeInstanceOf(SerializationError)
+    expect(await cache.getMany(['ok', 'bad', 'ok2'])).toEqual(
+      new Map([
+        ['ok', 1],
+        ['ok2', 2],
+      ]),
+    )
+  })
+})
+
 describe('setMany with an expiry', () => {
   it('sends one script for the keys, each stored with its expiry', async () => {
     const cache = cacheFor()
@@ -419,6 +493,17 @@ describe('coalesced gets on other topologies', () => {
         ['{t}b', 2],
       ]),
     )
+  })
+
+  it('on a cluster, sets of one tick over many slots are all stored, twice', async () => {
+    cluster ??= await startCluster({ primaries: 3, replicasPerPrimary: 0 })
+    const cache = createCache({ client: 'cluster', location: [...cluster.seeds], keyPrefix: 'cs' })
+    open.push(cache)
+    for (let round = 0; round < 2; round++) {
+      const keys = Array.from({ length: 100 }, (_, i) => `w:${round}:${i}`)
+      expect(await Promise.all(keys.map((k, i) => cache.set(k, i)))).toEqual(keys.map(() => true))
+      expect(await cache.getMany(keys)).toEqual(new Map(keys.map((k, i) => [k, i])))
+    }
   })
 
   it('with replicas, the MGET goes to a replica', async () => {
