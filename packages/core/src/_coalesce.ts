@@ -13,6 +13,16 @@ import type { CommandRoute, RedisArgument } from './types.ts'
  */
 export const COALESCE_MAX = 128
 
+/** A value of more bytes (or UTF-16 code units) than this is read with a `GET` of its own. */
+export const LARGE_VALUE = 16 * 1024
+
+/** Large keys remembered at most (then forgotten all at once). */
+const LARGE_KEYS = 10_000
+
+function isLarge(reply: unknown): boolean {
+  return (typeof reply === 'string' || Buffer.isBuffer(reply)) && reply.length > LARGE_VALUE
+}
+
 /** One caller of a coalesced read. */
 interface Waiter {
   key: string
@@ -46,6 +56,13 @@ interface Batch {
 export class ReadCoalescer {
   readonly #context: CacheContext
   #batch: Batch | undefined
+  /**
+   * Keys whose last value read was larger than `LARGE_VALUE`: read with a `GET` of their own.
+   * An `MGET` of many large values is one reply that node-redis assembles whole before anything
+   * is decoded (100 gets of a 105 KB value in flight: 0.86–0.89× raw node-redis coalesced,
+   * 0.99–1.06× not).
+   */
+  readonly #large = new Set<string>()
 
   constructor(context: CacheContext) {
     this.#context = context
@@ -53,6 +70,7 @@ export class ReadCoalescer {
 
   /** The value at `rkey` decoded (errors name the user's `key`), or `fallback` when missing. */
   get(rkey: string, key: string, fallback: unknown): Promise<unknown> {
+    if (this.#large.has(rkey)) return this.#getAlone(rkey, key, fallback)
     let batch = this.#batch
     if (batch === undefined) {
       const fresh: Batch = { args: ['MGET'], waiters: [], sent: false }
@@ -114,7 +132,7 @@ export class ReadCoalescer {
     for (let i = 0; i < waiters.length; i++) {
       const reply = replies[i]
       if (reply === null || reply === undefined) nils.push(i)
-      else this.#answer(waiters[i] as Waiter, reply)
+      else this.#answer(waiters[i] as Waiter, reply, args[i + 1])
     }
     if (nils.length > 0)
       this.#checkMissing(args, waiters, nils, waiters.length - nils.length, exists)
@@ -165,10 +183,30 @@ export class ReadCoalescer {
     }
   }
 
-  #answer(waiter: Waiter, reply: unknown): void {
+  /** A key known to hold a large value: one `GET`, not gathered. */
+  #getAlone(rkey: string, key: string, fallback: unknown): Promise<unknown> {
+    const route = { key: rkey, readonly: true, text: this.#context.text }
+    return new Promise<unknown>((resolve, reject) => {
+      const waiter: Waiter = { key, fallback, resolve, reject }
+      this.#run(['GET', rkey], route).then(
+        (reply) => {
+          // Smaller now (or gone): gathered again from the next call.
+          if (!isLarge(reply)) this.#large.delete(rkey)
+          this.#answer(waiter, reply)
+        },
+        (error) => waiter.reject(error),
+      )
+    })
+  }
+
+  #answer(waiter: Waiter, reply: unknown, rkey?: RedisArgument): void {
     if (reply === null || reply === undefined) {
       waiter.resolve(waiter.fallback)
       return
+    }
+    if (rkey !== undefined && isLarge(reply)) {
+      if (this.#large.size >= LARGE_KEYS) this.#large.clear()
+      this.#large.add(String(rkey))
     }
     try {
       waiter.resolve(this.#context.decode(reply, waiter.key))

@@ -164,6 +164,26 @@ describe('coalesced gets on one server', () => {
     expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(SerializationError)
   })
 
+  it('reads a key whose value was large with a GET of its own, and gathers it again once small', async () => {
+    const cache = cacheFor()
+    const big = 'x'.repeat(64 * 1024)
+    await cache.setMany({ big, small: 's' })
+    // The first read learns that the value is large.
+    expect(await Promise.all([cache.get('big'), cache.get('small')])).toEqual([big, 's'])
+    let values: unknown[] = []
+    const commands = await sent(['GET', 'MGET'], async () => {
+      values = await Promise.all([cache.get('big'), cache.get('small'), cache.get('big')])
+    })
+    expect(values).toEqual([big, 's', big])
+    expect(commands.map((c) => c[0]?.toUpperCase()).sort()).toEqual(['GET', 'GET', 'GET'])
+    await cache.set('big', 'small now')
+    await Promise.all([cache.get('big'), cache.get('big')])
+    const after = await sent(['GET', 'MGET'], async () => {
+      expect(await Promise.all([cache.get('big'), cache.get('small')])).toEqual(['small now', 's'])
+    })
+    expect(after.map((c) => c[0]?.toUpperCase())).toEqual(['MGET'])
+  })
+
   it('coalesceReads: false sends one GET per call', async () => {
     const cache = cacheFor({ coalesceReads: false })
     await cache.set('x', 'v')
