@@ -1,7 +1,7 @@
 // The `ValueStore` of every `Cache`: string values over the cache's `Connection`, with
 // django-redis's semantics (timeouts ≤ 0 delete, `incr` keeps every digit and falls back to
 // read-add-write for values `INCRBY` refuses).
-import { ReadCoalescer } from './_coalesce.ts'
+import { LARGE_VALUE, ReadCoalescer } from './_coalesce.ts'
 import { IncrCoalescer } from './_coalesce-incr.ts'
 import { WriteCoalescer } from './_coalesce-set.ts'
 import type { CacheContext } from './_context.ts'
@@ -150,7 +150,8 @@ export class RedisValueStore implements ValueStore {
     condition?: SetCondition,
   ): Promise<boolean> {
     const data = this.#context.codec.encode(value)
-    if (condition === undefined && (ms === null || ms > 0)) {
+    // A large value goes alone: a batch stays small, and within `maxInFlightBytes`.
+    if (condition === undefined && (ms === null || ms > 0) && data.length <= LARGE_VALUE) {
       // After the other coalesced calls gathered before it: sent in call order.
       this.#gather(this.#writes)
       return this.#writes.set(rkey, data, ms)

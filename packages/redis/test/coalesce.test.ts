@@ -396,6 +396,38 @@ describe('coalesced sets', () => {
     expect(await cache.hasKey('k')).toBe(false)
   })
 
+  it('a large value is sent alone, in call order with the batch around it', async () => {
+    const cache = cacheFor()
+    await Promise.all([cache.set('w1', 1), cache.set('w2', 2)]) // the server learns the script
+    const big = 'y'.repeat(32 * 1024)
+    const commands = await sent(['EVALSHA', 'EVAL', 'SET'], async () => {
+      await Promise.all([
+        cache.set('a', 1),
+        cache.set('b', 2),
+        cache.set('big', big),
+        cache.set('c', 3),
+      ])
+    })
+    // MONITOR shows each script's own SETs after it.
+    expect(
+      commands.map((c) => `${c[0]?.toUpperCase()} ${c[0] === 'EVALSHA' ? c[3] : c[1]}`),
+    ).toEqual([
+      `EVALSHA ${cache.makeKey('a')}`,
+      `SET ${cache.makeKey('a')}`,
+      `SET ${cache.makeKey('b')}`,
+      `SET ${cache.makeKey('big')}`,
+      `SET ${cache.makeKey('c')}`,
+    ])
+    expect(await cache.getMany(['a', 'b', 'big', 'c'])).toEqual(
+      new Map<string, unknown>([
+        ['a', 1],
+        ['b', 2],
+        ['big', big],
+        ['c', 3],
+      ]),
+    )
+  })
+
   it('a value that cannot be encoded rejects only its caller', async () => {
     const cache = cacheFor()
     const outcomes = await Promise.allSettled([
