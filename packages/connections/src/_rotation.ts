@@ -249,10 +249,66 @@ export async function firstHealthy(
 }
 
 /**
+ * Where a read runs when the rotation has no replica for it: the primary. With `waitMs`
+ * (Sentinel), while the primary is known down, the read waits (at most `waitMs`) for a replica
+ * to enter the rotation or for a live primary — the one the sentinels announce after a failover —
+ * instead of failing at once on the dead one; then runs on the primary as it is.
+ */
+async function readerWhileDown(
+  rotation: ReplicaRotation | undefined,
+  primary: () => StandaloneConnection,
+  closed: () => boolean,
+  waitMs: number,
+): Promise<StandaloneConnection> {
+  const until = performance.now() + waitMs
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    const node = rotation?.pick() ?? primary()
+    if (!node.isDown || closed() || performance.now() >= until) return node
+  }
+}
+
+/** The node a read goes to when the rotation picks none (see `readerWhileDown`). */
+function fallbackReader(
+  rotation: ReplicaRotation | undefined,
+  primary: () => StandaloneConnection,
+  closed: () => boolean,
+  waitMs: number,
+): StandaloneConnection | Promise<StandaloneConnection> {
+  const node = rotation?.pick() ?? primary()
+  return waitMs > 0 && node.isDown && !closed()
+    ? readerWhileDown(rotation, primary, closed, waitMs)
+    : node
+}
+
+/**
+ * Runs `send` on the node `fallbackReader` gives. With `waitMs`, when that node fails it with a
+ * connection error (the primary dying as the read is sent), once more on the next live node.
+ */
+function onFallback<T>(
+  rotation: ReplicaRotation | undefined,
+  primary: () => StandaloneConnection,
+  closed: () => boolean,
+  waitMs: number,
+  send: (node: StandaloneConnection) => Promise<T>,
+): Promise<T> {
+  const reader = fallbackReader(rotation, primary, closed, waitMs)
+  if (waitMs === 0 && !(reader instanceof Promise)) return send(reader)
+  return (async () => {
+    try {
+      return await send(await reader)
+    } catch (error) {
+      if (closed() || !retriesOnPrimary(error)) throw error
+      return send(await readerWhileDown(rotation, primary, closed, waitMs))
+    }
+  })()
+}
+
+/**
  * Runs a read on a replica of the rotation (on `primary()` when none is in it). When the replica
  * fails it with a connection error, the read runs once more, on another replica in the rotation
  * or on the primary: a replica going away (or dropping its clients, as one the sentinels
- * reconfigure does) fails no read.
+ * reconfigure does) fails no read. `waitMs`: see `readerWhileDown`.
  */
 export function readOn(
   rotation: ReplicaRotation | undefined,
@@ -260,14 +316,16 @@ export function readOn(
   args: RedisArgument[],
   route: CommandRoute | undefined,
   closed: () => boolean,
+  waitMs = 0,
 ): Promise<unknown> {
   const node = rotation?.pick()
-  if (node === undefined) return primary().command(args, route)
+  const send = (on: StandaloneConnection) => on.command(args, route)
+  if (node === undefined) return onFallback(rotation, primary, closed, waitMs, send)
   return node.command(args, route).catch((error: unknown) => {
     if (closed() || !isReplicaFailure(error)) throw error
     rotation?.bench(node, error)
     if (!retriesOnPrimary(error)) throw error
-    return (rotation?.pick() ?? primary()).command(args, route)
+    return onFallback(rotation, primary, closed, waitMs, send)
   })
 }
 
@@ -278,9 +336,12 @@ export async function readBatchOn(
   commands: RedisArgument[][],
   route: CommandRoute | undefined,
   closed: () => boolean,
+  waitMs = 0,
 ): Promise<unknown[]> {
   const node = rotation?.pick()
-  if (node === undefined) return primary().batch(commands, route)
+  const elsewhere = () =>
+    onFallback(rotation, primary, closed, waitMs, (on) => on.batch(commands, route))
+  if (node === undefined) return elsewhere()
   let replies: unknown[]
   try {
     replies = await node.batch(commands, route)
@@ -288,14 +349,13 @@ export async function readBatchOn(
     if (closed() || !isReplicaFailure(error)) throw error
     rotation?.bench(node, error)
     if (!retriesOnPrimary(error)) throw error
-    return (rotation?.pick() ?? primary()).batch(commands, route)
+    return elsewhere()
   }
   const failure = replies.find(isReplicaFailure)
   if (!closed() && failure !== undefined) {
     rotation?.bench(node, failure)
     // The replica went away half-way: the commands only read, so they run again elsewhere.
-    if (replies.some(retriesOnPrimary))
-      return (rotation?.pick() ?? primary()).batch(commands, route)
+    if (replies.some(retriesOnPrimary)) return elsewhere()
   }
   return replies
 }

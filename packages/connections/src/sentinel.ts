@@ -82,6 +82,11 @@ class SentinelConnection implements Connection {
   readonly #watch: SentinelWatch
   readonly #roots: NodeAddress[]
   readonly #connectTimeoutMs: number
+  /**
+   * How long a write waits for the new primary with `waitForPrimary`, and a read with no replica
+   * to run on for a live node while the sentinels fail a dead primary over (`socketTimeout`).
+   */
+  readonly #waitMs: number
   /** The failovers under way, where writes go through them, and the writes that wait. */
   readonly #failover: FailoverGate
   readonly #scanIntervalMs: number
@@ -128,9 +133,10 @@ class SentinelConnection implements Connection {
       describe: (error) => this.#text(error),
     })
     this.#scanIntervalMs = settings.scanIntervalMs
+    this.#waitMs = deadlines.timeoutMs ?? connectTimeoutMs
     this.#failover = new FailoverGate({
       waitForPrimary: settings.waitForPrimary,
-      waitMs: deadlines.timeoutMs ?? connectTimeoutMs,
+      waitMs: this.#waitMs,
       where: this.#where,
       primary: () => this.#primary,
       primaryKey: () => this.#primaryKey,
@@ -191,7 +197,14 @@ class SentinelConnection implements Connection {
   async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
     if (!this.#life.open) await this.#life.whenReady()
     if (route?.readonly !== true) return (await this.#failover.writer()).batch(commands, route)
-    return readBatchOn(this.#rotation, this.#reader, commands, route, this.#isClosed)
+    return readBatchOn(
+      this.#rotation,
+      this.#reader,
+      commands,
+      route,
+      this.#isClosed,
+      this.#readWaitMs(),
+    )
   }
 
   scan(pattern: string, count: number): AsyncIterable<string[]> {
@@ -255,7 +268,7 @@ class SentinelConnection implements Connection {
 
   #route(args: RedisArgument[], route: CommandRoute | undefined): Promise<unknown> {
     if (route?.readonly === true) {
-      return readOn(this.#rotation, this.#reader, args, route, this.#isClosed)
+      return readOn(this.#rotation, this.#reader, args, route, this.#isClosed, this.#readWaitMs())
     }
     const primary = this.#failover.writable()
     if (primary !== undefined) return primary.command(args, route)
@@ -264,11 +277,24 @@ class SentinelConnection implements Connection {
 
   /**
    * Where a read runs when no replica can serve it: the primary — during a failover too, since
-   * until the switch it is the newest copy, and a read changes nothing.
+   * until the switch it is the newest copy, and a read changes nothing. While it is down, the
+   * read waits for a replica or the new primary (`#readWaitMs`).
    */
   readonly #reader = (): StandaloneConnection => this.#primary as StandaloneConnection
 
   readonly #isClosed = (): boolean => this.#life.closed
+
+  /**
+   * How long a read that finds no replica waits for one, or for a live primary, while the
+   * primary is down, instead of failing on the dead one (`#waitMs`): with replicas in use, a
+   * replica checked just as its primary died is out until it is promoted, and the sentinels drop
+   * the promoted one's clients before they announce it; without replicas, the new primary is
+   * what a read waits for while the sentinels fail the old one over. Otherwise a read on a dead
+   * primary fails fast, as any call to it.
+   */
+  #readWaitMs(): number {
+    return this.#rotation !== undefined || this.#failover.failingOver() ? this.#waitMs : 0
+  }
 
   #onEvent(event: SentinelEvent): void {
     if (this.#life.closed || !this.#discovered) return

@@ -118,6 +118,22 @@ describe('local tier on Sentinel whose old primary stays down', () => {
       primary.sendCommand(['SET', rkey, json, 'EX', '300'])
     await writeSeen(cache, 'k', 'one', write)
 
+    // Reads never fail: one every 10 ms from the kill until the cache writes to the new primary.
+    // A read that finds no replica waits for one or for the new primary (a replica checked just
+    // as its primary died is out until it is promoted; the sentinels drop the promoted one's
+    // clients, its tracking with them, before they announce it).
+    const failures: unknown[] = []
+    let reads = 0
+    let reading = true
+    const reader = (async () => {
+      while (reading) {
+        await cache.get('k').then(
+          () => reads++,
+          (error: unknown) => failures.push(error),
+        )
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+    })()
     const old: RedisServer = d.primary
     await old.kill()
     const promoted = await d.waitForFailover(old, 120_000)
@@ -131,6 +147,18 @@ describe('local tier on Sentinel whose old primary stays down', () => {
         return false
       }
     }, 120_000)
+    await eventually(
+      () =>
+        cache.set('probe', 1).then(
+          () => true,
+          () => false,
+        ),
+      120_000,
+    )
+    reading = false
+    await reader
+    expect(failures).toEqual([])
+    expect(reads).toBeGreaterThan(0)
     await writeSeen(cache, 'k', 'two', write)
     await writeSeen(cache, 'k', 'three', write)
   }, 300_000)
