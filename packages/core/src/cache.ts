@@ -32,6 +32,7 @@ import { getOrSetCommand } from './commands/get-or-set.ts'
 import { type HashCommands, hashCommands } from './commands/hashes.ts'
 import { keyCommands } from './commands/keys.ts'
 import { type ListCommands, listCommands } from './commands/lists.ts'
+import { type SetCommands, setCommands } from './commands/sets.ts'
 import { type SortedSetCommands, sortedSetCommands } from './commands/sorted-sets.ts'
 import { InvalidArgumentError } from './errors.ts'
 import { globEscape } from './key-function.ts'
@@ -48,7 +49,7 @@ import type { Connection } from './types.ts'
  * methods with no neutral fallback (`incr`, `lpush`…) then include `null` in their result.
  *
  * The class is a facade: its standard and extended API (`CacheLike`) reads and writes string
- * values through a value store; each data-structure family (hashes, sorted sets, lists) is a file
+ * values through a value store; each data-structure family (hashes, sorted sets, lists, sets) is a file
  * of its own under `commands/`, attached below.
  */
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface below types the methods attached at the end of this file
@@ -129,7 +130,8 @@ export interface Cache<out IgnoreErrors extends boolean = boolean>
   extends CacheLike<IgnoreErrors>,
     HashCommands<IgnoreErrors>,
     SortedSetCommands<IgnoreErrors>,
-    ListCommands<IgnoreErrors> {}
+    ListCommands<IgnoreErrors>,
+    SetCommands {}
 
 /** `get` through the value store (a local tier's miss, or no tier). */
 async function getFromStore(
@@ -375,3 +377,4 @@ attachCommands(Cache, keyCommands)
 attachCommands(Cache, hashCommands)
 attachCommands(Cache, sortedSetCommands)
 attachCommands(Cache, listCommands)
+attachCommands(Cache, setCommands)

@@ -15,6 +15,7 @@ export type {
 } from './cache-options.ts'
 export type { HashCommands } from './commands/hashes.ts'
 export type { ListCommands, ListSide, LPosOptions } from './commands/lists.ts'
+export type { SetCommands, SScanOptions } from './commands/sets.ts'
 export type {
   ScoreBound,
   SortedSetCommands,

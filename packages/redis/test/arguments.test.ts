@@ -271,6 +271,25 @@ describe('{ version } on every method that takes a key', () => {
     expect(await cache.lrange('l', 0, -1)).toEqual(['x'])
   })
 
+  it('sets', async () => {
+    await cache.sadd('s', 'x')
+    // sadd/srem/smismember take values of any kind, so no options: they use the cache's version.
+    await raw(cache, 'SADD', cache.makeKey('s', 7), '"a"', '"b"', '"c"')
+    expect(await cache.scard('s', at)).toBe(3)
+    expect(await cache.sismember('s', 'a', at)).toBe(true)
+    expect(((await cache.smembers<string>('s', at)) as string[]).sort()).toEqual(['a', 'b', 'c'])
+    expect(await cache.smove('s', 't', 'a', at)).toBe(true)
+    expect(await cache.smembers('t', at)).toEqual(['a'])
+    expect(await cache.srandmember('t', undefined, at)).toBe('a')
+    expect(await cache.srandmember('t', 2, at)).toEqual(['a'])
+    expect(await cache.sinter('s', 't', at)).toEqual([])
+    expect(await cache.sinterstore('i', 's', at)).toBe(2)
+    expect(await cache.sdiffstore('i', 's', 'i', at)).toBe(0)
+    expect(await cache.spop('t', undefined, at)).toBe('a')
+    expect(await cache.spop('s', 5, at)).toHaveLength(2)
+    expect(await cache.smembers('s')).toEqual(['x'])
+  })
+
   it('an unknown or misplaced option is refused, never ignored', async () => {
     const calls: Array<[string, () => Promise<unknown>]> = [
       ['ttl', () => cache.ttl('k', { versoin: 2 } as never)],
@@ -282,6 +301,8 @@ describe('{ version } on every method that takes a key', () => {
       ['incr', () => cache.incr('k', 1, { as: 'bigint' } as never)],
       ['lpos', () => cache.lpos('l', 'x', { limit: 2 } as never)],
       ['hdel', () => cache.hdel('h', 'a', { version: 2, x: 1 } as never)],
+      ['sinter', () => cache.sinter('a', 'b', { version: 2, x: 1 } as never)],
+      ['spop', () => cache.spop('s', 1, { count: 2 } as never)],
     ]
     for (const [method, call] of calls) {
       await expect(call(), method).rejects.toBeInstanceOf(InvalidArgumentError)
@@ -291,6 +312,7 @@ describe('{ version } on every method that takes a key', () => {
     )
     expect(() => cache.lock('l', { retries: 3 } as never)).toThrow(InvalidArgumentError)
     expect(() => cache.iterKeys('*', { batch: 1 } as never)).toThrow(InvalidArgumentError)
+    expect(() => cache.sscan('s', { itersize: 1 } as never)).toThrow(InvalidArgumentError)
     await expect(cache.get('k', null, { version: 'two' } as never)).rejects.toThrow(
       /version must be an integer/,
     )

@@ -283,6 +283,44 @@ describe('lists on a cluster', () => {
   })
 })
 
+describe('sets on a cluster', () => {
+  it('every set method; several sets in one slot by a hash tag, a clear error across slots', async () => {
+    expect(await cache.sadd('s', 'a', 'b', 'c')).toBe(3)
+    expect(await cache.srem('s', 'c')).toBe(1)
+    expect((await cache.smembers<string>('s')).sort()).toEqual(['a', 'b'])
+    expect(await cache.sismember('s', 'a')).toBe(true)
+    expect(await cache.smismember('s', 'a', 'z')).toEqual([true, false])
+    expect(await cache.scard('s')).toBe(2)
+    expect(['a', 'b']).toContain(await cache.srandmember('s'))
+    const members = Array.from({ length: 200 }, (_, i) => i)
+    await cache.sadd('big', ...members)
+    const seen: unknown[] = []
+    for await (const member of cache.sscan('big', { count: 20 })) seen.push(member)
+    expect((seen as number[]).sort((a, b) => a - b)).toEqual(members)
+
+    await cache.sadd('{team}:a', 1, 2, 3)
+    await cache.sadd('{team}:b', 2, 3, 4)
+    expect(await cache.sdiff('{team}:a', '{team}:b')).toEqual([1])
+    expect((await cache.sinter<number>('{team}:a', '{team}:b')).sort()).toEqual([2, 3])
+    expect(await cache.sunionstore('{team}:all', '{team}:a', '{team}:b')).toBe(4)
+    expect(await cache.smove('{team}:a', '{team}:b', 1)).toBe(true)
+    expect(await cache.spop('{team}:a', 5)).toHaveLength(2)
+
+    expect(keySlot(cache.makeKey('x'))).not.toBe(keySlot(cache.makeKey('y')))
+    await cache.sadd('x', 1)
+    for (const call of [
+      () => cache.sinter('x', 'y'),
+      () => cache.sunionstore('x', 'y'),
+      () => cache.smove('x', 'y', 1),
+    ]) {
+      const error = await call().catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(CrossSlotError)
+      expect((error as Error).message).toMatch(/across hash slots.*hash tag/)
+    }
+    expect(await cache.smembers('x')).toEqual([1])
+  })
+})
+
 describe('lock on a cluster', () => {
   it('acquires, extends, reacquires and releases', async () => {
     const lock = cache.lock('job', { timeout: 5 })

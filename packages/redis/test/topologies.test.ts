@@ -283,6 +283,25 @@ describe.each(topologies)('$name', (topology) => {
     expect(await cache.llen('l')).toBe(0)
   })
 
+  it('every other method: sets', async () => {
+    expect(await cache.sadd('s', 'a', 'b', 'c')).toBe(3)
+    expect(await cache.sadd('t', 'b', 'd')).toBe(2)
+    expect(await cache.srem('s', 'c')).toBe(1)
+    expect(await cache.smove('s', 't', 'a')).toBe(true)
+    expect(await cache.sunionstore('u', 's', 't')).toBe(3)
+    await synced()
+    expect(await cache.smembers('s')).toEqual(['b'])
+    expect(await cache.sismember('t', 'a')).toBe(true)
+    expect(await cache.smismember('t', 'a', 'z')).toEqual([true, false])
+    expect(await cache.scard('u')).toBe(3)
+    expect(await cache.sinter('s', 't')).toEqual(['b'])
+    expect((await cache.sdiff<string>('t', 's')).sort()).toEqual(['a', 'd'])
+    const scanned: unknown[] = []
+    for await (const member of cache.sscan('u')) scanned.push(member)
+    expect(scanned.sort()).toEqual(['a', 'b', 'd'])
+    expect(await cache.spop('s')).toBe('b')
+  })
+
   it('reads run on the replicas, writes on the primary', async () => {
     await cache.set('routed', 'r')
     await synced()

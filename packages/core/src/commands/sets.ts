@@ -1,0 +1,337 @@
+// The set commands of a `Cache` (django-cachex's `sadd` … `sscan`): members go through the
+// cache's codec, so `1`, `'1'` and `{ id: 1 }` are three distinct members, as in Django.
+import { checkInteger, checkOptions, splitOptions, VERSION_ONLY } from '../_args.ts'
+import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
+import { isWrongType } from '../_messages.ts'
+import { toArray, toNumber } from '../_replies.ts'
+import { describe } from '../_timeout.ts'
+import type { VersionOption } from '../cache-options.ts'
+import { InvalidArgumentError } from '../errors.ts'
+import type { RedisArgument } from '../types.ts'
+
+/** Options of `sscan()`. */
+export interface SScanOptions extends VersionOption {
+  /**
+   * A Redis glob matched against each member **as stored** (encoded): with the JSON serializer
+   * the string `'a'` is stored as `"a"`, so `match: '"a*'` finds the strings that start with `a`.
+   */
+  match?: string
+  /** Members Redis looks at per `SSCAN` call (a hint). @default the cache's `scanItersize` */
+  count?: number
+}
+
+/** Set names then, optionally, the options: `sinter('a', 'b', { version: 2 })`. */
+type KeysThenOptions = string[] | [...string[], VersionOption]
+
+/** The set commands of a `Cache`. */
+export interface SetCommands {
+  /**
+   * Adds members; resolves how many were not in the set yet. Members are any values, so this
+   * method takes no options: it works on the cache's `version` (as `lpush`).
+   */
+  sadd(key: string, ...members: unknown[]): Promise<number>
+  /** Removes members; resolves how many were in the set. Like `sadd`, it takes no options. */
+  srem(key: string, ...members: unknown[]): Promise<number>
+  /** Every member, in no particular order (`[]` for a missing key). */
+  smembers<T = unknown>(key: string, options?: VersionOption): Promise<T[]>
+  /** Whether `member` is in the set. */
+  sismember(key: string, member: unknown, options?: VersionOption): Promise<boolean>
+  /** For each member given, whether it is in the set. Like `sadd`, it takes no options. */
+  smismember(key: string, ...members: unknown[]): Promise<boolean[]>
+  /** How many members the set has (0 for a missing key). */
+  scard(key: string, options?: VersionOption): Promise<number>
+  /** Removes and returns a random member, or `null`; with `count`, up to `count` of them. */
+  spop<T = unknown>(key: string, count?: undefined, options?: VersionOption): Promise<T | null>
+  spop<T = unknown>(key: string, count: number, options?: VersionOption): Promise<T[]>
+  /**
+   * A random member, or `null`; with `count`, up to `count` distinct members (a negative
+   * `count`: exactly `-count`, possibly repeated). Nothing is removed.
+   */
+  srandmember<T = unknown>(
+    key: string,
+    count?: undefined,
+    options?: VersionOption,
+  ): Promise<T | null>
+  srandmember<T = unknown>(key: string, count: number, options?: VersionOption): Promise<T[]>
+  /**
+   * Moves `member` from `source` to `destination`, atomically; resolves whether it was in
+   * `source`. `version` applies to both keys.
+   */
+  smove(
+    source: string,
+    destination: string,
+    member: unknown,
+    options?: VersionOption,
+  ): Promise<boolean>
+  /** The members of the first set that are in none of the others: `sdiff('a', 'b', { version })`. */
+  sdiff<T = unknown>(...keys: KeysThenOptions): Promise<T[]>
+  /** The members in every one of the sets. */
+  sinter<T = unknown>(...keys: KeysThenOptions): Promise<T[]>
+  /** The members in any of the sets. */
+  sunion<T = unknown>(...keys: KeysThenOptions): Promise<T[]>
+  /** Stores `sdiff` of `keys` in `destination` (replacing it); resolves its size. */
+  sdiffstore(destination: string, ...keys: KeysThenOptions): Promise<number>
+  /** Stores `sinter` of `keys` in `destination` (replacing it); resolves its size. */
+  sinterstore(destination: string, ...keys: KeysThenOptions): Promise<number>
+  /** Stores `sunion` of `keys` in `destination` (replacing it); resolves its size. */
+  sunionstore(destination: string, ...keys: KeysThenOptions): Promise<number>
+  /**
+   * Every member, a batch of `SSCAN` at a time, without holding the whole set: `for await (const
+   * member of cache.sscan('tags'))`. A member added or removed during the scan may or may not
+   * be seen; one present throughout is seen at least once (Redis's `SSCAN` guarantee).
+   */
+  sscan<T = unknown>(key: string, options?: SScanOptions): AsyncIterable<T>
+}
+
+const SSCAN_KEYS = ['match', 'count', 'version'] as const
+
+/** The set commands, attached to `Cache`. */
+export const setCommands = {
+  sadd(key: string, ...members: unknown[]) {
+    return addOrRemove(this, 'SADD', key, members)
+  },
+
+  srem(key: string, ...members: unknown[]) {
+    return addOrRemove(this, 'SREM', key, members)
+  },
+
+  smembers(key: string, options?: VersionOption) {
+    const context = contextOf(this)
+    return context.run(key, options, {
+      method: 'smembers',
+      access: 'read',
+      build: (rkey) => ['SMEMBERS', rkey],
+      convert: (reply) => context.decodeAll(reply, key),
+      fallback: [],
+    })
+  },
+
+  sismember(key: string, member: unknown, options?: VersionOption) {
+    const context = contextOf(this)
+    return context.run(key, options, {
+      method: 'sismember',
+      access: 'read',
+      build: (rkey) => ['SISMEMBER', rkey, context.codec.encode(member)],
+      convert: (reply) => toNumber(reply) === 1,
+      fallback: false,
+    })
+  },
+
+  async smismember(key: string, ...members: unknown[]) {
+    if (members.length === 0) {
+      throw new InvalidArgumentError('smismember() needs at least one member')
+    }
+    const context = contextOf(this)
+    return context.run(key, undefined, {
+      method: 'smismember',
+      access: 'read',
+      build: (rkey) => ['SMISMEMBER', rkey, ...members.map((m) => context.codec.encode(m))],
+      convert: (reply) => toArray(reply).map((r) => toNumber(r) === 1),
+      fallback: members.map(() => false),
+    })
+  },
+
+  scard(key: string, options?: VersionOption) {
+    return contextOf(this).run(key, options, {
+      method: 'scard',
+      access: 'read',
+      build: (rkey) => ['SCARD', rkey],
+      convert: toNumber,
+      fallback: 0,
+    })
+  },
+
+  spop(key: string, count?: number, options?: VersionOption) {
+    return pick(this, 'SPOP', 'write', key, count, options)
+  },
+
+  srandmember(key: string, count?: number, options?: VersionOption) {
+    return pick(this, 'SRANDMEMBER', 'read', key, count, options)
+  },
+
+  smove(source: string, destination: string, member: unknown, options?: VersionOption) {
+    const context = contextOf(this)
+    return context.run(source, options, {
+      method: 'smove',
+      access: 'write',
+      build: (rkey) => [
+        'SMOVE',
+        rkey,
+        context.key(destination, options),
+        context.codec.encode(member),
+      ],
+      convert: (reply) => toNumber(reply) === 1,
+      fallback: false,
+    })
+  },
+
+  sdiff(...keys: KeysThenOptions) {
+    return combine(this, 'SDIFF', keys)
+  },
+
+  sinter(...keys: KeysThenOptions) {
+    return combine(this, 'SINTER', keys)
+  },
+
+  sunion(...keys: KeysThenOptions) {
+    return combine(this, 'SUNION', keys)
+  },
+
+  sdiffstore(destination: string, ...keys: KeysThenOptions) {
+    return combineInto(this, 'SDIFFSTORE', destination, keys)
+  },
+
+  sinterstore(destination: string, ...keys: KeysThenOptions) {
+    return combineInto(this, 'SINTERSTORE', destination, keys)
+  },
+
+  sunionstore(destination: string, ...keys: KeysThenOptions) {
+    return combineInto(this, 'SUNIONSTORE', destination, keys)
+  },
+
+  sscan(key: string, options: SScanOptions = {}) {
+    const context = contextOf(this)
+    checkOptions(options, 'sscan', SSCAN_KEYS)
+    const rkey = context.key(key, options)
+    const count = options.count ?? context.itersize
+    if (!Number.isSafeInteger(count) || count < 1) {
+      throw new InvalidArgumentError(
+        `sscan: count must be a positive integer, got ${describe(count)}`,
+      )
+    }
+    const { match } = options
+    if (match !== undefined && (typeof match !== 'string' || match === '')) {
+      throw new InvalidArgumentError(
+        `sscan: match must be a non-empty string, got ${describe(match)}`,
+      )
+    }
+    return guardedScan(context, key, rkey, match, count)
+  },
+} satisfies Implementation<SetCommands>
+
+async function addOrRemove(
+  cache: object,
+  command: 'SADD' | 'SREM',
+  key: string,
+  members: unknown[],
+): Promise<number> {
+  const method = command.toLowerCase()
+  if (members.length === 0) throw new InvalidArgumentError(`${method}() needs at least one member`)
+  const context = contextOf(cache)
+  return context.run(key, undefined, {
+    method,
+    access: 'write',
+    build: (rkey) => [command, rkey, ...members.map((m) => context.codec.encode(m))],
+    convert: toNumber,
+    fallback: 0,
+  })
+}
+
+/** `spop` / `srandmember`: one member or `null`, or with `count` an array. */
+function pick(
+  cache: object,
+  command: 'SPOP' | 'SRANDMEMBER',
+  access: 'read' | 'write',
+  key: string,
+  count: number | undefined,
+  options: VersionOption | undefined,
+): Promise<unknown> {
+  const context = contextOf(cache)
+  return context.run<unknown>(key, options, {
+    method: command.toLowerCase(),
+    access,
+    build: (rkey) =>
+      count === undefined ? [command, rkey] : [command, rkey, String(checkInteger(count))],
+    convert: (reply) =>
+      count === undefined ? context.decodeOrNull(reply, key) : context.decodeAll(reply ?? [], key),
+    fallback: count === undefined ? null : [],
+  })
+}
+
+/** The Redis keys of a multi-set command's sets; the first names the call for errors. */
+function setKeys(
+  context: CacheContext,
+  method: string,
+  keys: KeysThenOptions,
+): [first: string, rest: string[], options: VersionOption | undefined] {
+  const [names, options] = splitOptions(keys)
+  checkOptions(options, method, VERSION_ONLY)
+  const [first, ...rest] = names
+  if (first === undefined) throw new InvalidArgumentError(`${method}() needs at least one key`)
+  return [first, rest.map((name) => context.key(name, options)), options]
+}
+
+async function combine(
+  cache: object,
+  command: 'SDIFF' | 'SINTER' | 'SUNION',
+  keys: KeysThenOptions,
+) {
+  const context = contextOf(cache)
+  const method = command.toLowerCase()
+  const [first, rest, options] = setKeys(context, method, keys)
+  return context.run<unknown[]>(first, options, {
+    method,
+    access: 'read',
+    build: (rkey) => [command, rkey, ...rest],
+    convert: (reply) => context.decodeAll(reply, first),
+    fallback: [],
+  })
+}
+
+async function combineInto(
+  cache: object,
+  command: 'SDIFFSTORE' | 'SINTERSTORE' | 'SUNIONSTORE',
+  destination: string,
+  keys: KeysThenOptions,
+) {
+  const context = contextOf(cache)
+  const method = command.toLowerCase()
+  const [first, rest, options] = setKeys(context, method, keys)
+  return context.run(destination, options, {
+    method,
+    access: 'write',
+    build: (rkey) => [command, rkey, context.key(first, options), ...rest],
+    convert: toNumber,
+    fallback: 0,
+  })
+}
+
+/** `SSCAN` from cursor 0 until Redis answers 0 again, each member decoded. */
+async function* scanMembers(
+  context: CacheContext,
+  key: string,
+  rkey: string,
+  match: string | undefined,
+  count: number,
+): AsyncGenerator<unknown> {
+  let cursor = '0'
+  do {
+    const args: RedisArgument[] = ['SSCAN', rkey, cursor]
+    if (match !== undefined) args.push('MATCH', match)
+    args.push('COUNT', String(count))
+    context.sendGathered()
+    const reply = toArray(
+      await context.connection.command(args, { key: rkey, readonly: true, text: context.text }),
+    )
+    cursor = String(reply[0])
+    for (const member of toArray(reply[1])) yield context.decode(member, key)
+  } while (cursor !== '0')
+}
+
+/** `scanMembers` under the error policy: with `ignoreExceptions`, a failure ends the iteration. */
+async function* guardedScan(
+  context: CacheContext,
+  key: string,
+  rkey: string,
+  match: string | undefined,
+  count: number,
+): AsyncGenerator<unknown> {
+  try {
+    yield* scanMembers(context, key, rkey, match, count)
+  } catch (error) {
+    context.fail(
+      isWrongType(error) ? await context.wrongType(error, 'sscan', key, rkey) : error,
+      undefined,
+    )
+  }
+}
