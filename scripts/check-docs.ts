@@ -190,7 +190,9 @@ function brokenLinks(): string[] {
 /** The addresses a sample names, in order: `scheme://[auth@]host:port` and `['host', port]`. */
 function addressesIn(code: string): string[] {
   const found: Array<[number, string]> = []
-  for (const m of code.matchAll(/\brediss?:\/\/(?:[^@\s'"/]*@)?([A-Za-z0-9.-]+):(\d+)/g)) {
+  for (const m of code.matchAll(
+    /\b(?:redis|valkey)s?:\/\/(?:[^@\s'"/]*@)?([A-Za-z0-9.-]+):(\d+)/g,
+  )) {
     found.push([m.index, `${m[1]}:${m[2]}`])
   }
   for (const m of code.matchAll(/\[\s*'([A-Za-z0-9.-]+)'\s*,\s*(\d+)\s*\]/g)) {

@@ -21,7 +21,9 @@ export interface RedisAddress {
 /**
  * Parses `redis://[[user]:password@]host[:port][/db]`, `rediss://…` (TLS) and
  * `unix://[[user]:password@]/path/to.sock[?db=N]` as django-redis and redis-py do. `db`,
- * `username` and `password` may also come as query parameters.
+ * `username` and `password` may also come as query parameters. `valkey://` and `valkeys://`
+ * (Valkey's own schemes, which valkey-py and django-cachex accept) read as `redis://` and
+ * `rediss://`: Valkey speaks the same protocol.
  */
 export function parseRedisUrl(url: string): RedisAddress {
   let parsed: URL
@@ -53,15 +55,17 @@ export function parseRedisUrl(url: string): RedisAddress {
   const address: RedisAddress = { tls: false, database: 0, username, password }
   switch (parsed.protocol) {
     case 'redis:':
-    case 'rediss:': {
+    case 'rediss:':
+    case 'valkey:':
+    case 'valkeys:': {
       // `redis:/host` (one slash) parses as a path with no host: the host would silently become
       // 127.0.0.1 and the path a database number.
-      if (!/^rediss?:\/\//i.test(url)) {
+      if (!/^(redis|valkey)s?:\/\//i.test(url)) {
         throw new InvalidArgumentError(
           `invalid Redis URL (expected ${parsed.protocol}//host:port/db, with two slashes): ${redactUrl(url)}`,
         )
       }
-      address.tls = parsed.protocol === 'rediss:'
+      address.tls = parsed.protocol === 'rediss:' || parsed.protocol === 'valkeys:'
       address.host = parsed.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1'
       address.port = parsed.port === '' ? 6379 : Number(parsed.port)
       // As redis-py: a `?db=` wins over the path.
@@ -78,7 +82,7 @@ export function parseRedisUrl(url: string): RedisAddress {
     }
     default:
       throw new InvalidArgumentError(
-        `unsupported Redis URL scheme '${parsed.protocol}' (use redis://, rediss:// or unix://): ${redactUrl(url)}`,
+        `unsupported Redis URL scheme '${parsed.protocol}' (use redis://, rediss://, unix://, valkey:// or valkeys://): ${redactUrl(url)}`,
       )
   }
   return address

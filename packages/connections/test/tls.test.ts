@@ -43,6 +43,14 @@ describe('rediss://', () => {
     expect(client.options?.socket?.tls).toBe(true)
   })
 
+  it('valkeys:// is TLS too', async () => {
+    const location = server.url.replace(/^rediss:/, 'valkeys:')
+    const c = open({ location, clientOptions: { socket: { ca: server.ca } } })
+    expect(text(await c.command(['PING']))).toBe('PONG')
+    const client = (await c.client()) as { options?: { socket?: { tls?: boolean } } }
+    expect(client.options?.socket?.tls).toBe(true)
+  })
+
   it('without the CA, fails with a clear certificate error within the connect bound', async () => {
     const c = open({ location: server.url, ...FAST })
     for (let i = 0; i < 2; i++) {

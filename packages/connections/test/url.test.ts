@@ -88,6 +88,19 @@ describe('parseRedisUrl', () => {
     expect(parseRedisUrl('redis://example.com').tls).toBe(false)
   })
 
+  it('reads valkey:// and valkeys:// as redis:// and rediss://', () => {
+    expect(parseRedisUrl('valkey://u:pw@example.com:6390/3')).toEqual(
+      parseRedisUrl('redis://u:pw@example.com:6390/3'),
+    )
+    expect(parseRedisUrl('valkeys://:pw@example.com/2')).toEqual(
+      parseRedisUrl('rediss://:pw@example.com/2'),
+    )
+    expect(parseRedisUrl('VALKEYS://example.com').tls).toBe(true)
+    expect(parseRedisUrl('valkey://example.com').tls).toBe(false)
+    expect(() => parseRedisUrl('valkey:/example.com')).toThrow(/two slashes/)
+    expect(() => parseRedisUrl('valkey+tls://example.com')).toThrow(/valkey:\/\/ or valkeys:\/\//)
+  })
+
   it('parses unix:// sockets with ?db=', () => {
     expect(parseRedisUrl('unix:///tmp/x.sock?db=2')).toMatchObject({
       path: '/tmp/x.sock',

@@ -41,6 +41,43 @@ function counting(counter: { commands: number; built: number }): ConnectionFacto
   }
 }
 
+describe('valkey:// locations', () => {
+  it('a cache on valkey:// (with a password and a db) works as on redis://', async () => {
+    const port = new URL(secured.url).port
+    const location = `valkey://:${PASSWORD}@127.0.0.1:${port}/3`
+    const cache = createCache({ location, keyPrefix: 'vk' })
+    const twin = createCache({ location: location.replace(/^valkey:/, 'redis:'), keyPrefix: 'vk' })
+    try {
+      expect(await cache.set('k', { a: 1 })).toBe(true)
+      expect(await twin.get('k')).toEqual({ a: 1 })
+      // In database 3, not 0.
+      const zero = createCache({
+        location: `redis://:${PASSWORD}@127.0.0.1:${port}/0`,
+        keyPrefix: 'vk',
+      })
+      expect(await zero.get('k')).toBeNull()
+      await zero.close()
+    } finally {
+      await cache.close()
+      await twin.close()
+    }
+  })
+
+  it('a sentinel location and cluster seeds may be valkey:// too', () => {
+    // Parsed at creation: a scheme the parser refused would throw here.
+    const a = createCache({
+      client: 'sentinel',
+      location: 'valkey://mymaster/0',
+      sentinels: [['127.0.0.1', 1]],
+    })
+    const b = createCache({
+      client: 'cluster',
+      location: ['valkey://127.0.0.1:1', 'valkeys://127.0.0.1:2'],
+    })
+    return Promise.all([a.close(), b.close()])
+  })
+})
+
 describe('custom connection factories', () => {
   it('connectionFactory on one cache builds its connection and sees its commands', async () => {
     const counter = { commands: 0, built: 0 }
