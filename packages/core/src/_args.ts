@@ -124,6 +124,7 @@ export const INCR_KEYS = ['version', 'as'] as const
 export const ZADD_KEYS = ['nx', 'xx', 'gt', 'lt', 'ch', 'incr', 'version'] as const
 export const ZRANGE_KEYS = ['desc', 'withScores', 'version'] as const
 export const ZRANGEBYSCORE_KEYS = ['offset', 'count', 'withScores', 'version'] as const
+export const ZREVRANGE_KEYS = ['withScores', 'version'] as const
 export const LPOS_KEYS = ['rank', 'count', 'maxlen', 'version'] as const
 export const LOCK_KEYS = ['timeout', 'sleep', 'blocking', 'blockingTimeout', 'version'] as const
 export const ACQUIRE_LOCK_KEYS = [...LOCK_KEYS, 'token'] as const

@@ -30,6 +30,7 @@ import type {
 } from './cache-options.ts'
 import { getOrSetCommand } from './commands/get-or-set.ts'
 import { type HashCommands, hashCommands } from './commands/hashes.ts'
+import { type KeyHelperCommands, keyHelperCommands } from './commands/key-helpers.ts'
 import { keyCommands } from './commands/keys.ts'
 import { type ListCommands, listCommands } from './commands/lists.ts'
 import { type SetCommands, setCommands } from './commands/sets.ts'
@@ -131,7 +132,8 @@ export interface Cache<out IgnoreErrors extends boolean = boolean>
     HashCommands<IgnoreErrors>,
     SortedSetCommands<IgnoreErrors>,
     ListCommands<IgnoreErrors>,
-    SetCommands {}
+    SetCommands,
+    KeyHelperCommands {}
 
 /** `get` through the value store (a local tier's miss, or no tier). */
 async function getFromStore(
@@ -378,3 +380,4 @@ attachCommands(Cache, hashCommands)
 attachCommands(Cache, sortedSetCommands)
 attachCommands(Cache, listCommands)
 attachCommands(Cache, setCommands)
+attachCommands(Cache, keyHelperCommands)

@@ -13,17 +13,25 @@ export type {
   TimeoutOption,
   VersionOption,
 } from './cache-options.ts'
+export type { MemberScanOptions } from './commands/_scan.ts'
 export type { HashCommands } from './commands/hashes.ts'
-export type { ListCommands, ListSide, LPosOptions } from './commands/lists.ts'
-export type { SetCommands, SScanOptions } from './commands/sets.ts'
+export type {
+  KeyHelperCommands,
+  KeyType,
+  RenameOptions,
+  SlowlogEntry,
+} from './commands/key-helpers.ts'
+export type { ListCommands, ListPosition, ListSide, LPosOptions } from './commands/lists.ts'
+export type { SetCommands } from './commands/sets.ts'
 export type {
   ScoreBound,
-  SortedSetCommands,
   ZAddMembers,
   ZAddOptions,
   ZRangeByScoreOptions,
   ZRangeOptions,
-} from './commands/sorted-sets.ts'
+  ZRevRangeOptions,
+} from './commands/sorted-set-options.ts'
+export type { SortedSetCommands } from './commands/sorted-sets.ts'
 export type { CompressorDefinition, SerializerDefinition } from './define.ts'
 export { defineCompressor, defineSerializer } from './define.ts'
 export {

@@ -321,6 +321,44 @@ describe('sets on a cluster', () => {
   })
 })
 
+describe("django-cachex's additions on a cluster", () => {
+  it('lists, sorted sets, hashes and key helpers; rename within a slot, a clear error across', async () => {
+    await cache.rpush('l', 'a', 'c')
+    expect(await cache.linsert('l', 'before', 'c', 'b')).toBe(3)
+    expect(await cache.lrem('l', 0, 'a')).toBe(1)
+    await cache.zadd('z', { a: 1, b: 2, c: 3 })
+    expect(await cache.zrevrange('z', 0, 0)).toEqual(['c'])
+    expect(await cache.zrevrangebyscore('z', 2, 1)).toEqual(['b', 'a'])
+    expect(await cache.zpopmax('z')).toEqual([['c', 3]])
+    expect(await cache.zpopmin('z')).toEqual([['a', 1]])
+    const scanned: unknown[] = []
+    for await (const pair of cache.zscan('z')) scanned.push(pair)
+    expect(scanned).toEqual([['b', 2]])
+    expect(await cache.hset('h', { f: 1, g: 2 })).toBe(2)
+    const fields: unknown[] = []
+    for await (const [field] of cache.hscan('h')) fields.push(field)
+    expect(fields.sort()).toEqual(['f', 'g'])
+    expect(await cache.type('h')).toBe('hash')
+    expect(typeof (await cache.info('server')).redis_version).toBe('string')
+    expect(await cache.slowlogLen()).toBeGreaterThanOrEqual(0)
+
+    await cache.set('{acct}:a', 1)
+    expect(await cache.rename('{acct}:a', '{acct}:b')).toBe(true)
+    expect(await cache.get('{acct}:b')).toBe(1)
+    expect(keySlot(cache.makeKey('src'))).not.toBe(keySlot(cache.makeKey('dst')))
+    await cache.set('src', 1)
+    const error = await cache.rename('src', 'dst').catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(CrossSlotError)
+    expect(await cache.get('src')).toBe(1)
+
+    // Every primary is walked: keys of every slot, in every version, go.
+    await cache.set('v', 1, { version: 5 })
+    expect(await cache.clearAllVersions()).toBeGreaterThanOrEqual(5)
+    expect(await cache.keys('*')).toEqual([])
+    expect(await cache.get('v', null, { version: 5 })).toBeNull()
+  })
+})
+
 describe('lock on a cluster', () => {
   it('acquires, extends, reacquires and releases', async () => {
     const lock = cache.lock('job', { timeout: 5 })

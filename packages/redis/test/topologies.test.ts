@@ -302,6 +302,27 @@ describe.each(topologies)('$name', (topology) => {
     expect(await cache.spop('s')).toBe('b')
   })
 
+  it("every other method: django-cachex's additions", async () => {
+    await cache.rpush('l', 'a', 'c')
+    expect(await cache.linsert('l', 'after', 'a', 'b')).toBe(3)
+    expect(await cache.lrem('l', 1, 'c')).toBe(1)
+    await cache.zadd('z', { a: 1, b: 2 })
+    expect(await cache.hset('h', { f: 1 })).toBe(1)
+    await cache.set('r', 1)
+    expect(await cache.rename('r', 'r2')).toBe(true)
+    await synced()
+    expect(await cache.lrange('l', 0, -1)).toEqual(['a', 'b'])
+    expect(await cache.zrevrange('z', 0, -1)).toEqual(['b', 'a'])
+    expect(await cache.zrevrangebyscore('z', '+inf', 2)).toEqual(['b'])
+    const pairs: unknown[] = []
+    for await (const pair of cache.hscan('h')) pairs.push(pair)
+    expect(pairs).toEqual([['f', 1]])
+    expect(await cache.type('r2')).toBe('string')
+    expect(await cache.zpopmin('z')).toEqual([['a', 1]])
+    expect(typeof (await cache.info()).redis_version).toBe('string')
+    expect(await cache.clearAllVersions()).toBeGreaterThan(0)
+  })
+
   it('reads run on the replicas, writes on the primary', async () => {
     await cache.set('routed', 'r')
     await synced()

@@ -1,15 +1,27 @@
 // The hash commands of a `Cache`: field values go through the cache's codec, field names stay text.
 import { checkInteger, checkNumber, checkOptions, splitOptions, VERSION_ONLY } from '../_args.ts'
-import { contextOf, type Implementation } from '../_context.ts'
+import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
 import { setOwn } from '../_own.ts'
 import { isOne, toArray, toNumber, toPairs, toScore, toText } from '../_replies.ts'
+import { describe } from '../_timeout.ts'
 import type { OrIgnored, VersionOption } from '../cache-options.ts'
+import { InvalidArgumentError } from '../errors.ts'
 import type { RedisArgument } from '../types.ts'
+import { type MemberScanOptions, scanKey } from './_scan.ts'
 
 /** The hash commands of a `Cache`. */
 export interface HashCommands<IgnoreErrors extends boolean = boolean> {
   /** Sets `field` of the hash at `key`; resolves 1 when the field is new, 0 when it was updated. */
   hset(key: string, field: string, value: unknown, options?: VersionOption): Promise<number>
+  /**
+   * Sets several fields at once, django-cachex's `hset(key, mapping=…)`: `hset(key, { a: 1, b: 2
+   * })` (or a `Map`); resolves how many fields are new.
+   */
+  hset(
+    key: string,
+    mapping: Record<string, unknown> | Map<string, unknown>,
+    options?: VersionOption,
+  ): Promise<number>
   /**
    * Deletes fields of the hash; resolves how many existed. A last argument that is an object is
    * the options: `hdel(key, 'a', 'b', { version: 2 })`.
@@ -57,16 +69,49 @@ export interface HashCommands<IgnoreErrors extends boolean = boolean> {
   hvals<T = unknown>(key: string, options?: VersionOption): Promise<T[]>
   /** Every field name of the hash. */
   hkeys(key: string, options?: VersionOption): Promise<string[]>
+  /**
+   * Every `[field, value]`, a batch of `HSCAN` at a time, without holding the whole hash; `match`
+   * is a glob on field names. A field present throughout the walk is seen at least once.
+   */
+  hscan<T = unknown>(key: string, options?: MemberScanOptions): AsyncIterable<[string, T]>
 }
 
 /** The hash commands, attached to `Cache`. */
 export const hashCommands = {
-  hset(key: string, field: string, value: unknown, options?: VersionOption) {
+  async hset(
+    key: string,
+    fieldOrMapping: string | Record<string, unknown> | Map<string, unknown>,
+    valueOrOptions?: unknown,
+    options?: VersionOption,
+  ) {
     const context = contextOf(this)
-    return context.run(key, options, {
+    if (typeof fieldOrMapping === 'string') {
+      return context.run(key, options, {
+        method: 'hset',
+        access: 'write',
+        build: (rkey) => ['HSET', rkey, fieldOrMapping, context.codec.encode(valueOrOptions)],
+        convert: toNumber,
+        fallback: 0,
+      })
+    }
+    if (fieldOrMapping === null || typeof fieldOrMapping !== 'object') {
+      throw new InvalidArgumentError(
+        `hset() takes a field name and a value, or a mapping of fields to values; got ${describe(fieldOrMapping)}`,
+      )
+    }
+    if (options !== undefined) {
+      throw new InvalidArgumentError('hset() with a mapping takes (key, mapping, options)')
+    }
+    const mappingOptions = valueOrOptions as VersionOption | undefined
+    const pairs = fieldPairs(fieldOrMapping)
+    if (pairs.length === 0) {
+      checkOptions(mappingOptions, 'hset', VERSION_ONLY)
+      return 0
+    }
+    return context.run(key, mappingOptions, {
       method: 'hset',
       access: 'write',
-      build: (rkey) => ['HSET', rkey, field, context.codec.encode(value)],
+      build: (rkey) => hsetArguments(context, rkey, pairs),
       convert: toNumber,
       fallback: 0,
     })
@@ -176,7 +221,7 @@ export const hashCommands = {
     mapping: Record<string, unknown> | Map<string, unknown>,
     options?: VersionOption,
   ) {
-    const pairs = mapping instanceof Map ? [...mapping] : Object.entries(mapping ?? {})
+    const pairs = fieldPairs(mapping ?? {})
     if (pairs.length === 0) {
       checkOptions(options, 'hmset', VERSION_ONLY)
       return true
@@ -185,11 +230,7 @@ export const hashCommands = {
     return context.run(key, options, {
       method: 'hmset',
       access: 'write',
-      build: (rkey) => {
-        const args: RedisArgument[] = ['HSET', rkey]
-        for (const [field, value] of pairs) args.push(String(field), context.codec.encode(value))
-        return args
-      },
+      build: (rkey) => hsetArguments(context, rkey, pairs),
       convert: () => true,
       fallback: false,
     })
@@ -226,4 +267,32 @@ export const hashCommands = {
       fallback: [],
     })
   },
+
+  hscan(key: string, options: MemberScanOptions = {}) {
+    const context = contextOf(this)
+    return scanKey(context, 'HSCAN', key, options, function* (flat) {
+      for (const [field, value] of toPairs(flat)) {
+        const name = toText(field)
+        yield [name, context.decode(value, key, name)] as [string, unknown]
+      }
+    })
+  },
 } satisfies Implementation<HashCommands>
+
+/** The field–value pairs of a mapping (a `Map` or a plain object's own entries). */
+function fieldPairs(
+  mapping: Record<string, unknown> | Map<string, unknown>,
+): Array<[unknown, unknown]> {
+  return mapping instanceof Map ? [...mapping] : Object.entries(mapping)
+}
+
+/** `HSET key field value …`, each value encoded. */
+function hsetArguments(
+  context: CacheContext,
+  rkey: string,
+  pairs: Array<[unknown, unknown]>,
+): RedisArgument[] {
+  const args: RedisArgument[] = ['HSET', rkey]
+  for (const [field, value] of pairs) args.push(String(field), context.codec.encode(value))
+  return args
+}

@@ -19,6 +19,9 @@ export interface LPosOptions extends VersionOption {
 
 /** Which end of a list `lmove` takes from or pushes to, in any case (`'LEFT'`, `'left'`). */
 export type ListSide = 'LEFT' | 'RIGHT' | 'left' | 'right'
+/** Where `linsert` puts the value, in any case (`'BEFORE'`, `'after'`). */
+export type ListPosition = 'BEFORE' | 'AFTER' | 'before' | 'after'
+
 /** The list commands of a `Cache`. */
 export interface ListCommands<IgnoreErrors extends boolean = boolean> {
   /** The length of the list. */
@@ -68,6 +71,22 @@ export interface ListCommands<IgnoreErrors extends boolean = boolean> {
     destinationSide?: ListSide,
     options?: VersionOption,
   ): Promise<T | null>
+  /**
+   * Inserts `value` just before or after the first element equal to `pivot`; resolves the new
+   * length, `-1` when `pivot` is not in the list, `0` when the list is missing.
+   */
+  linsert(
+    key: string,
+    where: ListPosition,
+    pivot: unknown,
+    value: unknown,
+    options?: VersionOption,
+  ): Promise<OrIgnored<IgnoreErrors, number>>
+  /**
+   * Removes elements equal to `value`: the first `count` from the head (`count` > 0), the last
+   * `-count` from the tail (`count` < 0), or all of them (`0`); resolves how many.
+   */
+  lrem(key: string, count: number, value: unknown, options?: VersionOption): Promise<number>
 }
 
 /** The list commands, attached to `Cache`. */
@@ -181,6 +200,39 @@ export const listCommands = {
       fallback: null,
     })
   },
+
+  linsert(
+    key: string,
+    where: ListPosition,
+    pivot: unknown,
+    value: unknown,
+    options?: VersionOption,
+  ) {
+    const context = contextOf(this)
+    return context.runOrNull(key, options, {
+      method: 'linsert',
+      access: 'write',
+      build: (rkey) => [
+        'LINSERT',
+        rkey,
+        oneOf(where, ['BEFORE', 'AFTER'], 'a list position'),
+        context.codec.encode(pivot),
+        context.codec.encode(value),
+      ],
+      convert: toNumber,
+    })
+  },
+
+  lrem(key: string, count: number, value: unknown, options?: VersionOption) {
+    const context = contextOf(this)
+    return context.run(key, options, {
+      method: 'lrem',
+      access: 'write',
+      build: (rkey) => ['LREM', rkey, String(checkInteger(count)), context.codec.encode(value)],
+      convert: toNumber,
+      fallback: 0,
+    })
+  },
 } satisfies Implementation<ListCommands>
 
 async function push(
@@ -225,11 +277,16 @@ function pop(
 }
 
 function side(value: ListSide): 'LEFT' | 'RIGHT' {
+  return oneOf(value, ['LEFT', 'RIGHT'], 'a list side')
+}
+
+/** `value` upper-cased when it is one of `words` in any case; else an `InvalidArgumentError`. */
+function oneOf<W extends string>(value: unknown, words: readonly W[], what: string): W {
   const upper = typeof value === 'string' ? value.toUpperCase() : value
-  if (upper !== 'LEFT' && upper !== 'RIGHT') {
+  if (!words.includes(upper as W)) {
     throw new InvalidArgumentError(
-      `a list side is 'LEFT' or 'RIGHT' (any case), got ${typeof value === 'string' ? `'${value}'` : describe(value)}`,
+      `${what} is ${words.map((w) => `'${w}'`).join(' or ')} (any case), got ${typeof value === 'string' ? `'${value}'` : describe(value)}`,
     )
   }
-  return upper
+  return upper as W
 }

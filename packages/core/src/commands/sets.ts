@@ -2,23 +2,10 @@
 // cache's codec, so `1`, `'1'` and `{ id: 1 }` are three distinct members, as in Django.
 import { checkInteger, checkOptions, splitOptions, VERSION_ONLY } from '../_args.ts'
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
-import { isWrongType } from '../_messages.ts'
 import { toArray, toNumber } from '../_replies.ts'
-import { describe } from '../_timeout.ts'
 import type { VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError } from '../errors.ts'
-import type { RedisArgument } from '../types.ts'
-
-/** Options of `sscan()`. */
-export interface SScanOptions extends VersionOption {
-  /**
-   * A Redis glob matched against each member **as stored** (encoded): with the JSON serializer
-   * the string `'a'` is stored as `"a"`, so `match: '"a*'` finds the strings that start with `a`.
-   */
-  match?: string
-  /** Members Redis looks at per `SSCAN` call (a hint). @default the cache's `scanItersize` */
-  count?: number
-}
+import { type MemberScanOptions, scanKey } from './_scan.ts'
 
 /** Set names then, optionally, the options: `sinter('a', 'b', { version: 2 })`. */
 type KeysThenOptions = string[] | [...string[], VersionOption]
@@ -80,10 +67,8 @@ export interface SetCommands {
    * member of cache.sscan('tags'))`. A member added or removed during the scan may or may not
    * be seen; one present throughout is seen at least once (Redis's `SSCAN` guarantee).
    */
-  sscan<T = unknown>(key: string, options?: SScanOptions): AsyncIterable<T>
+  sscan<T = unknown>(key: string, options?: MemberScanOptions): AsyncIterable<T>
 }
-
-const SSCAN_KEYS = ['match', 'count', 'version'] as const
 
 /** The set commands, attached to `Cache`. */
 export const setCommands = {
@@ -189,23 +174,11 @@ export const setCommands = {
     return combineInto(this, 'SUNIONSTORE', destination, keys)
   },
 
-  sscan(key: string, options: SScanOptions = {}) {
+  sscan(key: string, options: MemberScanOptions = {}) {
     const context = contextOf(this)
-    checkOptions(options, 'sscan', SSCAN_KEYS)
-    const rkey = context.key(key, options)
-    const count = options.count ?? context.itersize
-    if (!Number.isSafeInteger(count) || count < 1) {
-      throw new InvalidArgumentError(
-        `sscan: count must be a positive integer, got ${describe(count)}`,
-      )
-    }
-    const { match } = options
-    if (match !== undefined && (typeof match !== 'string' || match === '')) {
-      throw new InvalidArgumentError(
-        `sscan: match must be a non-empty string, got ${describe(match)}`,
-      )
-    }
-    return guardedScan(context, key, rkey, match, count)
+    return scanKey(context, 'SSCAN', key, options, (members) =>
+      members.map((member) => context.decode(member, key)),
+    )
   },
 } satisfies Implementation<SetCommands>
 
@@ -294,44 +267,4 @@ async function combineInto(
     convert: toNumber,
     fallback: 0,
   })
-}
-
-/** `SSCAN` from cursor 0 until Redis answers 0 again, each member decoded. */
-async function* scanMembers(
-  context: CacheContext,
-  key: string,
-  rkey: string,
-  match: string | undefined,
-  count: number,
-): AsyncGenerator<unknown> {
-  let cursor = '0'
-  do {
-    const args: RedisArgument[] = ['SSCAN', rkey, cursor]
-    if (match !== undefined) args.push('MATCH', match)
-    args.push('COUNT', String(count))
-    context.sendGathered()
-    const reply = toArray(
-      await context.connection.command(args, { key: rkey, readonly: true, text: context.text }),
-    )
-    cursor = String(reply[0])
-    for (const member of toArray(reply[1])) yield context.decode(member, key)
-  } while (cursor !== '0')
-}
-
-/** `scanMembers` under the error policy: with `ignoreExceptions`, a failure ends the iteration. */
-async function* guardedScan(
-  context: CacheContext,
-  key: string,
-  rkey: string,
-  match: string | undefined,
-  count: number,
-): AsyncGenerator<unknown> {
-  try {
-    yield* scanMembers(context, key, rkey, match, count)
-  } catch (error) {
-    context.fail(
-      isWrongType(error) ? await context.wrongType(error, 'sscan', key, rkey) : error,
-      undefined,
-    )
-  }
 }

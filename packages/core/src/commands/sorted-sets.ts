@@ -6,66 +6,22 @@ import {
   ZADD_KEYS,
   ZRANGE_KEYS,
   ZRANGEBYSCORE_KEYS,
+  ZREVRANGE_KEYS,
 } from '../_args.ts'
 import { contextOf, type Implementation } from '../_context.ts'
 import { numberOrNull, toArray, toNumber, toScore, toScoreOrNull } from '../_replies.ts'
 import type { OrIgnored, VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError } from '../errors.ts'
 import type { RedisArgument } from '../types.ts'
-
-export interface ZAddOptions extends VersionOption {
-  /** Only add new members. */
-  nx?: boolean
-  /** Only update existing members. */
-  xx?: boolean
-  /** Only update when the new score is greater. */
-  gt?: boolean
-  /** Only update when the new score is less. */
-  lt?: boolean
-  /** Count changed members, not only added ones. */
-  ch?: boolean
-  /** Increment the score of the one given member and return the new score. */
-  incr?: boolean
-}
-
-/** Options of `zrange()`. */
-export interface ZRangeOptions extends VersionOption {
-  /** Highest score first. */
-  desc?: boolean
-  /** Return `[member, score]` pairs. */
-  withScores?: boolean
-}
-
-/** Options of `zrangebyscore()`. */
-export interface ZRangeByScoreOptions extends VersionOption {
-  /** Skip this many members (with `count`). */
-  offset?: number
-  /** Return at most this many members (with `offset`). */
-  count?: number
-  /** Return `[member, score]` pairs. */
-  withScores?: boolean
-}
-
-/** Options of `lpos()`. */
-export interface LPosOptions extends VersionOption {
-  /** Which match to return: 1 the first, -1 the last, 2 the second… */
-  rank?: number
-  /** Return up to this many positions (0 = all) as an array. */
-  count?: number
-  /** Compare at most this many elements. */
-  maxlen?: number
-}
-
-/** A score bound: a number or a Redis range string such as `'-inf'`, `'+inf'` or `'(5'`. */
-export type ScoreBound = number | string
-
-/** Sorted-set members with scores: `{ member: score }`, a `Map` of member to score, or `[score, member]` pairs. */
-export type ZAddMembers =
-  | Record<string, number>
-  | Map<unknown, number>
-  | ReadonlyArray<readonly [number, unknown]>
-
-/**
+import { type MemberScanOptions, scanKey } from './_scan.ts'
+import type {
+  ScoreBound,
+  ZAddMembers,
+  ZAddOptions,
+  ZRangeByScoreOptions,
+  ZRangeOptions,
+  ZRevRangeOptions,
+} from './sorted-set-options.ts'
 
 /** The sorted-set commands of a `Cache`. */
 export interface SortedSetCommands<IgnoreErrors extends boolean = boolean> {
@@ -129,6 +85,53 @@ export interface SortedSetCommands<IgnoreErrors extends boolean = boolean> {
    * takes no options: it works on the cache's `version`.
    */
   zmscore(key: string, ...members: unknown[]): Promise<Array<number | null>>
+  /**
+   * Removes and returns the member with the lowest score (or the `count` lowest), as
+   * `[member, score]` pairs, lowest first; `[]` when the set is empty or missing.
+   */
+  zpopmin<T = unknown>(
+    key: string,
+    count?: number,
+    options?: VersionOption,
+  ): Promise<Array<[T, number]>>
+  /** `zpopmin` from the other end: the highest scores, highest first. */
+  zpopmax<T = unknown>(
+    key: string,
+    count?: number,
+    options?: VersionOption,
+  ): Promise<Array<[T, number]>>
+  /** Members by rank from `start` to `end`, highest score first (`zrange` with `desc`). */
+  zrevrange<T = unknown>(
+    key: string,
+    start: number,
+    end: number,
+    options?: ZRevRangeOptions & { withScores?: false },
+  ): Promise<T[]>
+  zrevrange<T = unknown>(
+    key: string,
+    start: number,
+    end: number,
+    options: ZRevRangeOptions & { withScores: true },
+  ): Promise<Array<[T, number]>>
+  /** Members with a score between `max` and `min` (that order, as Redis), highest first. */
+  zrevrangebyscore<T = unknown>(
+    key: string,
+    max: ScoreBound,
+    min: ScoreBound,
+    options?: ZRangeByScoreOptions & { withScores?: false },
+  ): Promise<T[]>
+  zrevrangebyscore<T = unknown>(
+    key: string,
+    max: ScoreBound,
+    min: ScoreBound,
+    options: ZRangeByScoreOptions & { withScores: true },
+  ): Promise<Array<[T, number]>>
+  /**
+   * Every `[member, score]`, a batch of `ZSCAN` at a time, without holding the whole set. A
+   * member present throughout the walk is seen at least once; one added or removed during it
+   * may or may not be.
+   */
+  zscan<T = unknown>(key: string, options?: MemberScanOptions): AsyncIterable<[T, number]>
 }
 
 /** The sorted-set commands, attached to `Cache`. */
@@ -197,24 +200,12 @@ export const sortedSetCommands = {
 
   async zrange(key: string, start: number, end: number, options: ZRangeOptions = {}) {
     checkOptions(options, 'zrange', ZRANGE_KEYS)
-    const context = contextOf(this)
-    return context.run<unknown[]>(key, options, {
-      access: 'read',
-      build: (rkey) => {
-        const args: RedisArgument[] = [
-          'ZRANGE',
-          rkey,
-          String(checkInteger(start)),
-          String(checkInteger(end)),
-        ]
-        if (options.desc) args.push('REV')
-        if (options.withScores) args.push('WITHSCORES')
-        return args
-      },
-      convert: (reply) =>
-        options.withScores ? context.withScores(reply, key) : context.decodeAll(reply, key),
-      fallback: [],
-    })
+    return byRank(this, key, start, end, options.desc === true, options)
+  },
+
+  async zrevrange(key: string, start: number, end: number, options: ZRevRangeOptions = {}) {
+    checkOptions(options, 'zrevrange', ZREVRANGE_KEYS)
+    return byRank(this, key, start, end, true, options)
   },
 
   async zrangebyscore(
@@ -223,26 +214,16 @@ export const sortedSetCommands = {
     max: ScoreBound,
     options: ZRangeByScoreOptions = {},
   ) {
-    checkOptions(options, 'zrangebyscore', ZRANGEBYSCORE_KEYS)
-    const { offset, count, withScores } = options
-    if ((offset === undefined) !== (count === undefined)) {
-      throw new InvalidArgumentError('zrangebyscore() takes offset and count together')
-    }
-    const context = contextOf(this)
-    return context.run<unknown[]>(key, options, {
-      access: 'read',
-      build: (rkey) => {
-        const args: RedisArgument[] = ['ZRANGEBYSCORE', rkey, bound(min), bound(max)]
-        if (withScores) args.push('WITHSCORES')
-        if (offset !== undefined) {
-          args.push('LIMIT', String(checkInteger(offset)), String(checkInteger(count as number)))
-        }
-        return args
-      },
-      convert: (reply) =>
-        withScores ? context.withScores(reply, key) : context.decodeAll(reply, key),
-      fallback: [],
-    })
+    return byScore(this, 'ZRANGEBYSCORE', key, min, max, options)
+  },
+
+  async zrevrangebyscore(
+    key: string,
+    max: ScoreBound,
+    min: ScoreBound,
+    options: ZRangeByScoreOptions = {},
+  ) {
+    return byScore(this, 'ZREVRANGEBYSCORE', key, max, min, options)
   },
 
   zrank(key: string, member: unknown, options?: VersionOption) {
@@ -300,7 +281,100 @@ export const sortedSetCommands = {
       fallback: members.map(() => null),
     })
   },
+
+  zpopmin(key: string, count?: number, options?: VersionOption) {
+    return pop(this, 'ZPOPMIN', key, count, options)
+  },
+
+  zpopmax(key: string, count?: number, options?: VersionOption) {
+    return pop(this, 'ZPOPMAX', key, count, options)
+  },
+
+  zscan(key: string, options: MemberScanOptions = {}) {
+    const context = contextOf(this)
+    return scanKey(context, 'ZSCAN', key, options, (flat) => context.withScores(flat, key))
+  },
 } satisfies Implementation<SortedSetCommands>
+
+/** `zrange` / `zrevrange`: members by rank, `[member, score]` pairs with `withScores`. */
+function byRank(
+  cache: object,
+  key: string,
+  start: number,
+  end: number,
+  desc: boolean,
+  options: VersionOption & { withScores?: boolean },
+): Promise<unknown[]> {
+  const context = contextOf(cache)
+  return context.run<unknown[]>(key, options, {
+    access: 'read',
+    build: (rkey) => {
+      const args: RedisArgument[] = [
+        'ZRANGE',
+        rkey,
+        String(checkInteger(start)),
+        String(checkInteger(end)),
+      ]
+      if (desc) args.push('REV')
+      if (options.withScores) args.push('WITHSCORES')
+      return args
+    },
+    convert: (reply) =>
+      options.withScores ? context.withScores(reply, key) : context.decodeAll(reply, key),
+    fallback: [],
+  })
+}
+
+/** `zrangebyscore` / `zrevrangebyscore` (whose bounds come `max` first). */
+function byScore(
+  cache: object,
+  command: 'ZRANGEBYSCORE' | 'ZREVRANGEBYSCORE',
+  key: string,
+  from: ScoreBound,
+  to: ScoreBound,
+  options: ZRangeByScoreOptions,
+): Promise<unknown[]> {
+  const method = command.toLowerCase()
+  checkOptions(options, method, ZRANGEBYSCORE_KEYS)
+  const { offset, count, withScores } = options
+  if ((offset === undefined) !== (count === undefined)) {
+    throw new InvalidArgumentError(`${method}() takes offset and count together`)
+  }
+  const context = contextOf(cache)
+  return context.run<unknown[]>(key, options, {
+    access: 'read',
+    build: (rkey) => {
+      const args: RedisArgument[] = [command, rkey, bound(from), bound(to)]
+      if (withScores) args.push('WITHSCORES')
+      if (offset !== undefined) {
+        args.push('LIMIT', String(checkInteger(offset)), String(checkInteger(count as number)))
+      }
+      return args
+    },
+    convert: (reply) =>
+      withScores ? context.withScores(reply, key) : context.decodeAll(reply, key),
+    fallback: [],
+  })
+}
+
+/** `zpopmin` / `zpopmax`: `[member, score]` pairs, `[]` for an empty or missing set. */
+function pop(
+  cache: object,
+  command: 'ZPOPMIN' | 'ZPOPMAX',
+  key: string,
+  count: number | undefined,
+  options: VersionOption | undefined,
+): Promise<Array<[unknown, number]>> {
+  const context = contextOf(cache)
+  return context.run(key, options, {
+    method: command.toLowerCase(),
+    access: 'write',
+    build: (rkey) =>
+      count === undefined ? [command, rkey] : [command, rkey, String(checkInteger(count))],
+    convert: (reply) => context.withScores(reply, key),
+    fallback: [],
+  })
+}
 
 function rank(
   cache: object,

@@ -1,0 +1,97 @@
+// The cursor walks over one key's members (`SSCAN`, `ZSCAN`, `HSCAN`) that `sscan`, `zscan` and
+// `hscan` share: the arguments checked before anything is sent, then `SCAN` from cursor 0 until
+// Redis answers 0 again, each batch turned into the caller's items.
+import { checkOptions } from '../_args.ts'
+import type { CacheContext } from '../_context.ts'
+import { isWrongType } from '../_messages.ts'
+import { toArray, toText } from '../_replies.ts'
+import { describe } from '../_timeout.ts'
+import type { VersionOption } from '../cache-options.ts'
+import { InvalidArgumentError } from '../errors.ts'
+import type { RedisArgument } from '../types.ts'
+
+/** Options of `sscan()`, `zscan()` and `hscan()`. */
+export interface MemberScanOptions extends VersionOption {
+  /**
+   * A Redis glob. `hscan` matches it against field names; `sscan` and `zscan` against each
+   * member **as stored** (encoded): with the JSON serializer the string `'a'` is stored as `"a"`,
+   * so `match: '"a*'` finds the strings that start with `a`.
+   */
+  match?: string
+  /** Items Redis looks at per call (a hint). @default the cache's `scanItersize` */
+  count?: number
+}
+
+const MEMBER_SCAN_KEYS = ['match', 'count', 'version'] as const
+
+/**
+ * The items of `key` by `command`, `items` turning each batch's flat reply (members, or
+ * member–score / field–value pairs) into the caller's items. The arguments are checked now (a
+ * bad one throws before anything is sent); with `ignoreExceptions`, a failure ends the walk.
+ */
+export function scanKey<T>(
+  context: CacheContext,
+  command: 'SSCAN' | 'ZSCAN' | 'HSCAN',
+  key: string,
+  options: MemberScanOptions,
+  items: (flat: unknown[]) => Iterable<T>,
+): AsyncIterable<T> {
+  const method = command.toLowerCase()
+  checkOptions(options, method, MEMBER_SCAN_KEYS)
+  const rkey = context.key(key, options)
+  const count = options.count ?? context.itersize
+  if (!Number.isSafeInteger(count) || count < 1) {
+    throw new InvalidArgumentError(
+      `${method}: count must be a positive integer, got ${describe(count)}`,
+    )
+  }
+  const { match } = options
+  if (match !== undefined && (typeof match !== 'string' || match === '')) {
+    throw new InvalidArgumentError(
+      `${method}: match must be a non-empty string, got ${describe(match)}`,
+    )
+  }
+  const tail: RedisArgument[] = match === undefined ? [] : ['MATCH', match]
+  tail.push('COUNT', String(count))
+  return guarded(context, method, key, rkey, walk(context, command, rkey, tail, items))
+}
+
+async function* walk<T>(
+  context: CacheContext,
+  command: string,
+  rkey: string,
+  tail: RedisArgument[],
+  items: (flat: unknown[]) => Iterable<T>,
+): AsyncGenerator<T> {
+  let cursor = '0'
+  do {
+    context.sendGathered()
+    const reply = toArray(
+      await context.connection.command([command, rkey, cursor, ...tail], {
+        key: rkey,
+        readonly: true,
+        text: context.text,
+      }),
+    )
+    cursor = toText(reply[0])
+    yield* items(toArray(reply[1]))
+  } while (cursor !== '0')
+}
+
+/** `walk` under the error policy: with `ignoreExceptions`, a failure ends the iteration. */
+async function* guarded<T>(
+  context: CacheContext,
+  method: string,
+  key: string,
+  rkey: string,
+  items: AsyncGenerator<T>,
+): AsyncGenerator<T> {
+  try {
+    yield* items
+  } catch (error) {
+    context.fail(
+      isWrongType(error) ? await context.wrongType(error, method, key, rkey) : error,
+      undefined,
+    )
+  }
+}
