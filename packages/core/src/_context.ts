@@ -208,11 +208,13 @@ export class CacheContext {
       rkey = this.key(key, options, command.method)
       args = command.build(rkey)
       this.sendGathered()
-      const reply = await this.connection.command(args, {
-        key: rkey,
-        readonly: command.access === 'read',
-        text: this.text,
-      })
+      const sent = args
+      const route = { key: rkey, readonly: command.access === 'read', text: this.text }
+      const reply =
+        command.access === 'read'
+          ? await this.connection.command(sent, route)
+          : // A write may replace a string value a local tier holds (`SUNIONSTORE` into it).
+            await this.store.writing([rkey], () => this.connection.command(sent, route))
       return command.convert(reply)
     } catch (error) {
       if (isWrongType(error) && rkey !== undefined) {

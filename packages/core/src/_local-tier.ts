@@ -373,6 +373,10 @@ export class LocalTier implements ValueStore {
     return this.#writing([rkey], () => this.#inner.delete(rkey))
   }
 
+  writing<T>(rkeys: readonly string[], write: () => Promise<T>): Promise<T> {
+    return this.#writing(rkeys, () => this.#inner.writing(rkeys, write))
+  }
+
   deleteMany(rkeys: readonly string[]): Promise<number> {
     return this.#writing(rkeys, () => this.#inner.deleteMany(rkeys))
   }

@@ -198,6 +198,10 @@ export class RedisValueStore implements ValueStore {
     return replies.map((reply) => !(reply instanceof Error))
   }
 
+  writing<T>(_rkeys: readonly string[], write: () => Promise<T>): Promise<T> {
+    return write()
+  }
+
   async delete(rkey: string): Promise<boolean> {
     return (await this.#connection.command(['UNLINK', rkey], { key: rkey })) === 1
   }

@@ -36,6 +36,12 @@ export interface ValueStore {
    */
   set(rkey: string, value: unknown, ms: number | null, condition?: SetCondition): Promise<boolean>
   /**
+   * Runs `write`, a command of another family that may replace the values at `rkeys` (a rename,
+   * `SUNIONSTORE` into a key that held a string): a store that keeps values in the process drops
+   * them before and after, as it does around its own writes.
+   */
+  writing<T>(rkeys: readonly string[], write: () => Promise<T>): Promise<T>
+  /**
    * Stores many values, all expiring in `ms` milliseconds (`null`: never; ≤ 0: deletes the keys).
    * Every value is encoded before anything is sent. Resolves, per entry, whether it was stored.
    */

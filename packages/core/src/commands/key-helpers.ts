@@ -171,7 +171,9 @@ async function rename(
     const from = context.makeKey(source, checkVersionOption(options.versionSrc) ?? version)
     const to = context.makeKey(destination, checkVersionOption(options.versionDst) ?? version)
     context.sendGathered()
-    const reply = await context.connection.command([command, from, to], { key: from })
+    const reply = await context.store.writing([from, to], () =>
+      context.connection.command([command, from, to], { key: from }),
+    )
     return command === 'RENAME' || toNumber(reply) === 1
   } catch (error) {
     // A missing source is the caller's to know, as Django's ValueError: never ignored.
