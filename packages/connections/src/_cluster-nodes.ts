@@ -1,5 +1,6 @@
 import { ConnectionError, type RedisArgument } from '@cachex/core'
 import { createClient } from '@redis/client'
+import type { BlockingClient } from './_blocking.ts'
 import { closeWithin, destroyClient, within } from './_connect.ts'
 import { Sender } from './_options.ts'
 import type { TrackingClientLike } from './_tracking.ts'
@@ -311,6 +312,23 @@ export class NodeClients {
       RESP: 3,
       emitInvalidate: true,
     } as never) as unknown as TrackingClientLike
+  }
+
+  /**
+   * A new client to `node` for blocking commands (see `BlockingClients`), with the cluster's node
+   * options; `undefined` when they are unknown (a handed-in cluster without them).
+   */
+  blockingClient(node: NodeHandle): BlockingClient | undefined {
+    const defaults = this.#options.nodeDefaults
+    if (defaults === undefined) return undefined
+    const base = (defaults.socket ?? {}) as object
+    return createClient({
+      ...defaults,
+      socket: {
+        ...base,
+        ...(this.#mapAddress(node.address) ?? { host: node.host, port: node.port }),
+      },
+    } as never) as unknown as BlockingClient
   }
 
   /** Opens cachex's own client to `node`, with the cluster's node options; waits for it (bounded). */

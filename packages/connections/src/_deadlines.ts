@@ -94,15 +94,19 @@ export class Deadlines {
   /**
    * `promise` (a reply from node-redis), counted as `weight` bytes in flight until it settles,
    * its failure mapped by `mapError`, and rejected with a `TimeoutError` when it has not settled
-   * within `timeoutMs`.
+   * within `timeoutMs` (`timeoutMs + blockMs` for a blocking command, see `#trackBlocking`).
    */
   track<T>(
     promise: Promise<T>,
     command: string,
     mapError: (error: unknown) => Error,
     weight: number,
+    blockMs = 0,
   ): Promise<T> {
     this.#inFlight += weight
+    if (blockMs > 0 && this.timeoutMs !== undefined) {
+      return this.#trackBlocking(promise, command, mapError, weight, blockMs)
+    }
     if (this.timeoutMs === undefined) {
       return promise.then(
         (value) => {
@@ -139,6 +143,51 @@ export class Deadlines {
           this.#inFlight -= weight
           entry.settled = true
           this.#dropSettled()
+          reject(mapError(error))
+        },
+      )
+    })
+  }
+
+  /**
+   * A blocking command (`CommandRoute.blockMs`: `XREAD BLOCK`, `BLPOP`…) is bounded by
+   * `timeoutMs + blockMs`: the server holds its reply back for up to `blockMs` on purpose. It
+   * cannot join the list (ordered by one common timeout), nor count as a stall, so it gets a
+   * timer of its own — blocking calls are few and long, unlike the hot path. Its expiry does not
+   * run `onExpire`: the command runs on a dedicated client, which the caller drops.
+   */
+  #trackBlocking<T>(
+    promise: Promise<T>,
+    command: string,
+    mapError: (error: unknown) => Error,
+    weight: number,
+    blockMs: number,
+  ): Promise<T> {
+    const boundMs = (this.timeoutMs as number) + blockMs
+    return new Promise<T>((resolve, reject) => {
+      let settled = false
+      const timer = setTimeout(() => {
+        if (settled) return
+        settled = true
+        reject(
+          new TimeoutError(
+            `${command} did not complete within ${boundMs} ms (its block of ${blockMs} ms plus socketTimeout)`,
+          ),
+        )
+      }, boundMs).unref()
+      promise.then(
+        (value) => {
+          this.#inFlight -= weight
+          if (settled) return
+          settled = true
+          clearTimeout(timer)
+          resolve(value)
+        },
+        (error: unknown) => {
+          this.#inFlight -= weight
+          if (settled) return
+          settled = true
+          clearTimeout(timer)
           reject(mapError(error))
         },
       )

@@ -101,8 +101,11 @@ export class GivenSentinelConnection implements Connection {
   command(args: RedisArgument[], route?: CommandRoute): Promise<unknown> {
     const readonly = route?.readonly === true
     const text = route?.text === true
-    if (this.#life.open) return this.#send(args, readonly, text)
-    return this.#life.whenReady().then(() => this.#send(args, readonly, text))
+    // A blocking command (`route.blockMs`) gets its block on top of the bound; node-redis's
+    // sentinel runs it on a client of its own pools (`masterPoolSize`, `replicaPoolSize`).
+    const blockMs = route?.blockMs ?? 0
+    if (this.#life.open) return this.#send(args, readonly, text, blockMs)
+    return this.#life.whenReady().then(() => this.#send(args, readonly, text, blockMs))
   }
 
   async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
@@ -142,7 +145,7 @@ export class GivenSentinelConnection implements Connection {
     )
   }
 
-  #send(args: RedisArgument[], readonly: boolean, text: boolean): Promise<unknown> {
+  #send(args: RedisArgument[], readonly: boolean, text: boolean, blockMs = 0): Promise<unknown> {
     const weight = commandWeight(args)
     const refused = this.#deadlines.refuse(weight, args[0] as RedisArgument, this.#where)
     if (refused !== undefined) return Promise.reject(refused)
@@ -161,7 +164,7 @@ export class GivenSentinelConnection implements Connection {
         return sender.sendCommand(false, args)
       })
     }
-    return this.#deadlines.track(reply, String(args[0]), this.#mapError, weight)
+    return this.#deadlines.track(reply, String(args[0]), this.#mapError, weight, blockMs)
   }
 
   readonly #mapError = (error: unknown): Error =>

@@ -42,6 +42,17 @@ const scriptKeys = (args: readonly RedisArgument[]) => {
   return Number.isSafeInteger(count) && count > 0 ? args.slice(3, 3 + count) : []
 }
 const pairKeys = (args: readonly RedisArgument[]) => args.filter((_, i) => i % 2 === 1)
+/**
+ * XREAD / XREADGROUP: the keys are the first half of what follows `STREAMS` (then the IDs);
+ * XREADGROUP's `GROUP group consumer` comes first, and those names may be anything.
+ */
+const streamKeys = (args: readonly RedisArgument[]) => {
+  const from = String(args[0]).toUpperCase() === 'XREADGROUP' ? 4 : 1
+  const at = args.findIndex((arg, i) => i >= from && String(arg).toUpperCase() === 'STREAMS')
+  if (at === -1) return []
+  const rest = args.slice(at + 1)
+  return rest.slice(0, Math.floor(rest.length / 2))
+}
 
 const VERSION_HINT =
   "put a hash tag in the key, such as 'user:{42}', so that every version of it (':1:user:{42}', ':2:user:{42}') shares a slot"
@@ -71,6 +82,8 @@ export const ATOMIC: ReadonlyMap<string, Atomic> = new Map([
   ['SDIFF', { keys: allKeys, what: 'a set operation', hint: TAG_HINT }],
   ['PFMERGE', { keys: allKeys, what: 'a HyperLogLog merge', hint: TAG_HINT }],
   ['PFCOUNT', { keys: allKeys, what: 'a HyperLogLog count', hint: TAG_HINT }],
+  ['XREAD', { keys: streamKeys, what: 'a read of several streams', hint: TAG_HINT }],
+  ['XREADGROUP', { keys: streamKeys, what: 'a read of several streams', hint: TAG_HINT }],
 ])
 
 /**

@@ -60,6 +60,12 @@ export interface ClientSource {
    * credentials); `undefined` for a handed-in pool, which cannot be duplicated.
    */
   makeTrackingClient: (() => TrackingClientLike) | undefined
+  /**
+   * Makes a dedicated client of the same server for blocking commands (`CommandRoute.blockMs`);
+   * `undefined` for a pool, which gives each command a client of its own already, and for a
+   * handed-in client that cannot be duplicated (blocking commands then run on it).
+   */
+  makeBlockingClient: (() => NodeRedisClientLike) | undefined
 }
 
 /**
@@ -82,6 +88,10 @@ export function clientSource(options: StandaloneOptions, connectTimeoutMs: numbe
                 emitInvalidate: true,
                 clientSideCache: undefined,
               }) as TrackingClientLike
+          : undefined,
+      makeBlockingClient:
+        typeof duplicate === 'function'
+          ? () => duplicate.call(given, {}) as NodeRedisClientLike
           : undefined,
       client: location,
       makeClient: undefined,
@@ -122,6 +132,10 @@ export function clientSource(options: StandaloneOptions, connectTimeoutMs: numbe
   return {
     client: makeClient(),
     makeClient,
+    makeBlockingClient:
+      pool !== undefined
+        ? undefined
+        : () => createClient(clientOptions as never) as unknown as NodeRedisClientLike,
     makeTrackingClient: () =>
       createClient({
         ...clientOptions,

@@ -1,4 +1,5 @@
 import { ConnectionError, type RedisArgument } from '@cachex/core'
+import type { BlockingClient } from './_blocking.ts'
 import {
   NodeClients,
   type NodeClientsOptions,
@@ -138,6 +139,11 @@ export class Topology {
   /** `node`'s eligibility for reads changed (its tracking): the read rotations follow. */
   readersChanged(node: NodeHandle): void {
     setReadersOf(this.#shards, node)
+  }
+
+  /** A new client to `node` for blocking commands (see `NodeClients.blockingClient`). */
+  blockingClient(node: NodeHandle): BlockingClient | undefined {
+    return this.#nodes.blockingClient(node)
   }
 
   /** A new tracking client to `node` (see `NodeClients.trackingClient`). */

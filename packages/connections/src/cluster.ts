@@ -6,6 +6,7 @@ import {
   type Tracking,
   type TrackingListener,
 } from '@cachex/core'
+import { type BlockingClient, BlockingClients } from './_blocking.ts'
 import type { NodeHandle, NodeRedisClusterLike } from './_cluster-nodes.ts'
 import { type ClusterOptions, clusterFromSeeds, isNodeRedisCluster } from './_cluster-options.ts'
 import { ClusterTracking } from './_cluster-tracking.ts'
@@ -16,6 +17,7 @@ import { Lifecycle } from './_lifecycle.ts'
 import { Sender } from './_options.ts'
 import { followRedirects, type RedirectContext } from './_redirects.ts'
 import {
+  type Atomic,
   crossSlot,
   impliedKey,
   type Kind,
@@ -93,6 +95,10 @@ class ClusterConnection implements Connection {
   readonly #redirects: RedirectContext
   /** While a read batch is sent: the node each shard's reads go to (see `batch`). */
   #pinned: Map<Shard, NodeHandle> | undefined
+  /** The dedicated clients of blocking commands, by node address (see `#runBlocking`). */
+  readonly #blocking = new Map<string, BlockingClients>()
+  /** Whether the nodes' options are known, so that dedicated clients can be opened. */
+  readonly #dedicatedBlocking: boolean
 
   constructor(options: ClusterOptions) {
     const { connectTimeoutMs, deadlines } = callBounds(options)
@@ -120,6 +126,7 @@ class ClusterConnection implements Connection {
     const cluster = this.#cluster
     // The nodes node-redis does not know are reached with its own node options.
     const given = cluster._options
+    this.#dedicatedBlocking = given !== undefined
     const redirects = (given as { maxCommandRedirections?: unknown } | undefined)
       ?.maxCommandRedirections
     const timeoutMs = this.#deadlines.timeoutMs
@@ -224,6 +231,8 @@ class ClusterConnection implements Connection {
   async close(): Promise<void> {
     if (!this.#life.close()) return
     this.#tracking.close()
+    for (const clients of this.#blocking.values()) clients.close()
+    this.#blocking.clear()
     await this.#topology.close()
     const cluster = this.#cluster
     if (!this.#closeClient || !cluster.isOpen) return
@@ -257,6 +266,14 @@ class ClusterConnection implements Connection {
     const weight = commandWeight(args)
     const refused = this.#deadlines.refuse(weight, name, this.#where)
     if (refused !== undefined) return Promise.reject(refused)
+    const blockMs = route?.blockMs
+    if (blockMs !== undefined && blockMs > 0) {
+      const keys = atomic?.keys(args)
+      const error = keys === undefined ? undefined : crossSlot(name, keys, atomic as Atomic)
+      if (error !== undefined) return Promise.reject(error)
+      const key = keys?.[0] ?? route?.key ?? impliedKey(name, args)
+      return this.#runBlocking(args, key, readonly, text, name, weight, blockMs)
+    }
     let reply: Promise<unknown>
     if (split !== undefined) {
       reply = splitBySlot(split, args, (key, part, kind) =>
@@ -271,6 +288,52 @@ class ClusterConnection implements Connection {
       reply = this.#send(route?.key ?? impliedKey(name, args), readonly, args, text)
     }
     return this.#bound(reply, name, weight)
+  }
+
+  /**
+   * A blocking command (`route.blockMs`) on a dedicated client of the primary of `key`'s slot
+   * (see `BlockingClients`), so that it holds up none of the node's other calls; bounded by
+   * `socketTimeout + blockMs`. A handed-in cluster whose node options are unknown runs it on the
+   * node's own client instead. Redirects are not followed: a slot that moved answers `MOVED`,
+   * and the map is refreshed for the next call.
+   */
+  #runBlocking(
+    args: RedisArgument[],
+    key: RedisArgument | undefined,
+    readonly: boolean,
+    text: boolean,
+    name: string,
+    weight: number,
+    blockMs: number,
+  ): Promise<unknown> {
+    const topology = this.#topology
+    topology.build()
+    const node = key === undefined ? undefined : topology.table[keySlot(key)]?.master
+    if (node === undefined || !this.#dedicatedBlocking) {
+      return this.#deadlines.track(
+        this.#send(key, readonly, args, text),
+        name,
+        this.#mapError,
+        weight,
+        blockMs,
+      )
+    }
+    if (node.down) return Promise.reject(topology.downError(node))
+    let clients = this.#blocking.get(node.address)
+    if (clients === undefined) {
+      clients = new BlockingClients({
+        make: () => topology.blockingClient(node) as BlockingClient,
+        connectTimeoutMs: this.#connectTimeoutMs,
+        deadlines: this.#deadlines,
+        mapError: this.#mapError,
+        where: `the cluster node ${node.address}`,
+      })
+      this.#blocking.set(node.address, clients)
+    }
+    return clients.run(args, text, blockMs).catch((error: unknown) => {
+      if (error instanceof Error && error.message.startsWith('MOVED')) void topology.refresh()
+      throw error
+    })
   }
 
   /**

@@ -9,6 +9,7 @@ import {
   type TrackingListener,
 } from '@cachex/core'
 import { ErrorReply } from '@redis/client'
+import { BlockingClients } from './_blocking.ts'
 import {
   callBounds,
   closeWithin,
@@ -98,6 +99,11 @@ export class StandaloneConnection implements Connection {
   readonly #makeTrackingClient: (() => TrackingClientLike) | undefined
   /** The tracking connections opened by `track`, closed with this connection. */
   readonly #trackings = new Set<Tracking>()
+  /**
+   * The dedicated clients of blocking commands (`CommandRoute.blockMs`); `undefined` where the
+   * client is a pool (it isolates each command already) or cannot be duplicated.
+   */
+  readonly #blocking: BlockingClients | undefined
 
   constructor(options: StandaloneOptions) {
     const { connectTimeoutMs, deadlines } = callBounds(options)
@@ -113,6 +119,17 @@ export class StandaloneConnection implements Connection {
     this.#isPool = source.isPool
     this.#tls = source.tls
     this.#makeTrackingClient = source.makeTrackingClient
+    const makeBlocking = source.makeBlockingClient
+    this.#blocking =
+      makeBlocking === undefined
+        ? undefined
+        : new BlockingClients({
+            make: makeBlocking,
+            connectTimeoutMs,
+            deadlines,
+            mapError: this.#mapError,
+            where: this.#where,
+          })
     this.#life = new Lifecycle({
       where: this.#where,
       ready: () => !this.#down && this.#ready(),
@@ -161,6 +178,12 @@ export class StandaloneConnection implements Connection {
 
   command(args: RedisArgument[], route?: CommandRoute): Promise<unknown> {
     const text = route?.text === true
+    const blockMs = route?.blockMs
+    if (blockMs !== undefined && blockMs > 0) {
+      // Through the same guard (closed, known down, connecting) as every call.
+      if (this.#life.open) return this.#sendBlocking(args, text, blockMs)
+      return this.#life.whenReady().then(() => this.#sendBlocking(args, text, blockMs))
+    }
     if (this.#life.open) return this.#send(args, text)
     return this.#life.whenReady().then(() => this.#send(args, text))
   }
@@ -213,6 +236,7 @@ export class StandaloneConnection implements Connection {
     if (!this.#life.close()) return
     for (const tracking of this.#trackings) tracking.close().catch(() => undefined)
     this.#trackings.clear()
+    this.#blocking?.close()
     this.#disarm()
     clearTimeout(this.#retry)
     const client = this.#client
@@ -246,6 +270,21 @@ export class StandaloneConnection implements Connection {
     if (refused !== undefined) return Promise.reject(refused)
     const reply = this.#sender.as(text).sendCommand(args)
     return deadlines.track(reply, String(args[0]), this.#mapError, weight)
+  }
+
+  /**
+   * A blocking command: on a dedicated client (see `BlockingClients`), or, on a pool or a
+   * handed-in client that cannot be duplicated, on the client itself; bounded by
+   * `socketTimeout + blockMs` either way.
+   */
+  #sendBlocking(args: RedisArgument[], text: boolean, blockMs: number): Promise<unknown> {
+    if (this.#blocking !== undefined) return this.#blocking.run(args, text, blockMs)
+    const deadlines = this.#deadlines
+    const weight = commandWeight(args)
+    const refused = deadlines.refuse(weight, args[0] as RedisArgument, this.#where)
+    if (refused !== undefined) return Promise.reject(refused)
+    const reply = this.#sender.as(text).sendCommand(args)
+    return deadlines.track(reply, String(args[0]), this.#mapError, weight, blockMs)
   }
 
   readonly #mapError = (error: unknown): Error => {

@@ -27,6 +27,7 @@ import {
 import { jsonSerializer } from './json.ts'
 import { defaultKeyFunction, defaultReverseKeyFunction, globEscape } from './key-function.ts'
 import type { LockFactory } from './lock-types.ts'
+import type { SemaphoreFactory } from './semaphore-types.ts'
 import type { Connection, KeyFunction, Logger, RedisArgument, ReverseKeyFunction } from './types.ts'
 
 const DEFAULT_TIMEOUT = 300
@@ -52,6 +53,17 @@ export interface CommandSpec<T> {
   build(rkey: string): RedisArgument[]
   /** The method's result from the raw reply. */
   convert(reply: unknown): T
+  /**
+   * Milliseconds a blocking command waits on the server (`XREAD BLOCK`, `BLPOP`…): passed on as
+   * `CommandRoute.blockMs`, which adds it to the call's bound and runs the command where it holds
+   * up no other call.
+   */
+  blockMs?: number
+  /**
+   * The method's name in a `WRONGTYPE` error, where it is not the command's
+   * (`xgroupCreate()` for `XGROUP CREATE`). @default the command's name, in lower case
+   */
+  label?: string
 }
 
 /** A `CommandSpec` and what an error `ignoreExceptions` ignores resolves. */
@@ -87,6 +99,7 @@ export class CacheContext {
   /** Keys per `SCAN` unless a call says otherwise. */
   readonly itersize: number
   readonly lockFactory: LockFactory | undefined
+  readonly semaphoreFactory: SemaphoreFactory | undefined
   /** getOrSet computations in flight, by Redis key. */
   readonly flights = new SingleFlight()
   /**
@@ -137,6 +150,7 @@ export class CacheContext {
     this.logger = options.logger ?? console
     this.itersize = checkItersize(options.scanItersize ?? DEFAULT_ITERSIZE)
     this.lockFactory = options.lockFactory
+    this.semaphoreFactory = options.semaphoreFactory
   }
 
   /** The Redis key for `key` (Django's `make_key`). */
@@ -209,7 +223,12 @@ export class CacheContext {
       args = command.build(rkey)
       this.sendGathered()
       const sent = args
-      const route = { key: rkey, readonly: command.access === 'read', text: this.text }
+      const route = {
+        key: rkey,
+        readonly: command.access === 'read',
+        text: this.text,
+        blockMs: command.blockMs,
+      }
       const reply =
         command.access === 'read'
           ? await this.connection.command(sent, route)
@@ -218,7 +237,7 @@ export class CacheContext {
       return command.convert(reply)
     } catch (error) {
       if (isWrongType(error) && rkey !== undefined) {
-        const name = String(args?.[0] ?? '').toLowerCase()
+        const name = command.label ?? String(args?.[0] ?? '').toLowerCase()
         return this.fail(await this.wrongType(error, name, key, rkey), command.fallback)
       }
       return this.fail(error, command.fallback)

@@ -20,6 +20,10 @@ export class HeldLockHandle implements HeldLock {
     return this.lock.token
   }
 
+  get fencingToken(): number | null {
+    return this.lock.fencingToken
+  }
+
   release(): Promise<void> {
     return this.lock.release()
   }

@@ -1,6 +1,7 @@
 // The options of a `Cache` and of its standard and extended methods. The options of a command
 // family (sorted sets, lists…) live in the family's file under commands/.
 import type { LockFactory } from './lock-types.ts'
+import type { SemaphoreFactory } from './semaphore-types.ts'
 import type {
   Compressor,
   Connection,
@@ -70,6 +71,8 @@ export interface CacheOptions<IgnoreErrors extends boolean = boolean> {
   coalesceReads?: boolean
   /** Creates the lock behind `lock()`; the umbrella passes `@cachex/lock`'s. */
   lockFactory?: LockFactory
+  /** Creates the semaphore behind `semaphore()`; the umbrella passes `@cachex/lock`'s. */
+  semaphoreFactory?: SemaphoreFactory
   /**
    * An in-process tier of decoded values in front of Redis, kept coherent by the server (RESP3
    * `CLIENT TRACKING` on a dedicated connection): a write to a key by any client drops the local

@@ -33,8 +33,10 @@ import { type HashCommands, hashCommands } from './commands/hashes.ts'
 import { type KeyHelperCommands, keyHelperCommands } from './commands/key-helpers.ts'
 import { keyCommands } from './commands/keys.ts'
 import { type ListCommands, listCommands } from './commands/lists.ts'
+import { type SemaphoreCommands, semaphoreCommands } from './commands/semaphore.ts'
 import { type SetCommands, setCommands } from './commands/sets.ts'
 import { type SortedSetCommands, sortedSetCommands } from './commands/sorted-sets.ts'
+import { type StreamCommands, streamCommands } from './commands/streams.ts'
 import { InvalidArgumentError } from './errors.ts'
 import { globEscape } from './key-function.ts'
 import type { Connection } from './types.ts'
@@ -133,6 +135,8 @@ export interface Cache<out IgnoreErrors extends boolean = boolean>
     SortedSetCommands<IgnoreErrors>,
     ListCommands<IgnoreErrors>,
     SetCommands,
+    StreamCommands,
+    SemaphoreCommands,
     KeyHelperCommands {}
 
 /** `get` through the value store (a local tier's miss, or no tier). */
@@ -380,4 +384,6 @@ attachCommands(Cache, hashCommands)
 attachCommands(Cache, sortedSetCommands)
 attachCommands(Cache, listCommands)
 attachCommands(Cache, setCommands)
+attachCommands(Cache, streamCommands)
+attachCommands(Cache, semaphoreCommands)
 attachCommands(Cache, keyHelperCommands)

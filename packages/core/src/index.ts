@@ -22,6 +22,7 @@ export type {
   SlowlogEntry,
 } from './commands/key-helpers.ts'
 export type { ListCommands, ListPosition, ListSide, LPosOptions } from './commands/lists.ts'
+export type { SemaphoreCommands } from './commands/semaphore.ts'
 export type { SetCommands } from './commands/sets.ts'
 export type {
   ScoreBound,
@@ -32,6 +33,27 @@ export type {
   ZRevRangeOptions,
 } from './commands/sorted-set-options.ts'
 export type { SortedSetCommands } from './commands/sorted-sets.ts'
+export type {
+  StreamEntry,
+  StreamInfo,
+  StreamOffsets,
+  StreamRead,
+  StreamTrimOptions,
+  XAddOptions,
+  XAutoClaimIdsResult,
+  XAutoClaimOptions,
+  XAutoClaimResult,
+  XClaimOptions,
+  XGroupCreateOptions,
+  XPendingEntry,
+  XPendingRangeOptions,
+  XPendingSummary,
+  XRangeOptions,
+  XReadGroupOptions,
+  XReadOptions,
+  XTrimOptions,
+} from './commands/stream-types.ts'
+export type { StreamCommands } from './commands/streams.ts'
 export type { CompressorDefinition, SerializerDefinition } from './define.ts'
 export { defineCompressor, defineSerializer } from './define.ts'
 export {
@@ -66,6 +88,12 @@ export type {
 } from './lock-types.ts'
 export type { Script } from './script.ts'
 export { defineScript, runScript } from './script.ts'
+export type {
+  CacheSemaphore,
+  HeldPermit,
+  SemaphoreFactory,
+  SemaphoreOptions,
+} from './semaphore-types.ts'
 export type {
   CommandRoute,
   Compressor,

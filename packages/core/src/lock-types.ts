@@ -42,6 +42,15 @@ export interface CacheLock {
   readonly name: string
   /** The token this lock holds, or `null` when it does not hold the lock. */
   readonly token: string | null
+  /**
+   * The fencing token of the current hold: a number that strictly increases with each successful
+   * `acquire()` of this lock name, across processes and caches; `null` before the lock is
+   * acquired and once it is released. Hand it to the resource the lock protects with each write,
+   * and have the resource refuse a token lower than one it has seen: a holder paused past its
+   * `timeout` (GC, a stalled VM) wakes up believing it still holds the lock while another holds
+   * it — the lock alone cannot stop its late write; the fencing token can.
+   */
+  readonly fencingToken: number | null
   /** Takes the lock; resolves `false` when it could not be had (not blocking, or the wait ran out). */
   acquire(options?: AcquireOptions): Promise<boolean>
   /**
@@ -70,6 +79,8 @@ export interface HeldLock extends AsyncDisposable {
   readonly name: string
   /** The token this lock holds, or `null` once it was released. */
   readonly token: string | null
+  /** The fencing token of this hold (see `CacheLock.fencingToken`), or `null` once released. */
+  readonly fencingToken: number | null
   /** The `CacheLock` behind it, as `cache.lock()` would give it: to take the lock again after a release. */
   readonly lock: CacheLock
   /**

@@ -61,6 +61,13 @@ export interface CommandRoute {
    * when its codec reads text. A connection may ignore it and reply with Buffers.
    */
   text?: boolean
+  /**
+   * Milliseconds the command may wait on the server for data before it replies: a blocking
+   * command (`XREAD BLOCK`, `BLPOP`, `BLMOVE`…). A connection bounds the call by `socketTimeout`
+   * plus this, and runs it where it holds up no other call (a dedicated client of the node), so
+   * a long block neither times out nor stalls the commands sent after it. Positive and finite.
+   */
+  blockMs?: number
 }
 
 /**

@@ -11,6 +11,8 @@ import {
   type LockOptions,
   runScript,
 } from '@cachex/core'
+import { fenceKey } from './_fence-key.ts'
+import { delay, optionalSeconds, positiveSeconds } from './_seconds.ts'
 
 // The scripts of redis-py's Lock: compare the token and act in one atomic step. RELEASE tells a
 // missing key (-1) from another holder's token (0), which a retry after a lost reply needs.
@@ -23,6 +25,27 @@ if token ~= ARGV[1] then
 end
 redis.call('del', KEYS[1])
 return 1`)
+
+// redis-py's `SET NX PX`, unchanged (a Python process sees the same key and token), and in the
+// same atomic step the fencing token: INCR of a counter in the lock key's slot that never
+// expires. If the counter cannot be incremented (someone wrote a non-integer to it, or it is
+// past 2^53 where a JS number stops counting exactly), the lock just set is deleted again and the
+// script fails: no lock is held without its token.
+const ACQUIRE = defineScript(`local set
+if ARGV[2] == '' then
+  set = redis.call('set', KEYS[1], ARGV[1], 'NX')
+else
+  set = redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
+end
+if not set then
+  return 0
+end
+local fence = redis.pcall('incr', KEYS[2])
+if type(fence) ~= 'number' or fence > 9007199254740991 then
+  redis.call('del', KEYS[1])
+  return redis.error_reply('ERR the fencing counter ' .. KEYS[2] .. ' does not hold an integer below 2^53: delete it, or set it above the last token handed out')
+end
+return fence`)
 
 const EXTEND = defineScript(`local token = redis.call('get', KEYS[1])
 if not token or token ~= ARGV[1] then
@@ -70,6 +93,7 @@ export class Lock implements CacheLock {
 
   readonly #connection: Connection
   #token: string | null = null
+  #fencingToken: number | null = null
   /** The release in flight, shared by concurrent `release()` calls. */
   #releasing: Promise<void> | null = null
   /**
@@ -96,8 +120,32 @@ export class Lock implements CacheLock {
   }
 
   /**
-   * Takes the lock with `SET NX` (and `PX timeout`). Blocking, it tries again every `sleep`
-   * seconds until it succeeds or `blockingTimeout` runs out. Resolves whether it got the lock.
+   * The fencing token of the current hold: strictly greater than the token of every earlier
+   * successful `acquire()` of this lock name, by any process or cache on the same Redis database;
+   * `null` before the lock is acquired and once a release was confirmed (kept with the token when
+   * a release failed without an answer).
+   *
+   * Why: a lock with a `timeout` can expire while its holder is paused (a GC pause, a stalled VM,
+   * a slow network) — the holder wakes up, still believing it holds the lock, and writes to the
+   * resource while the next holder does too. No lock can prevent that late write on its own
+   * (Martin Kleppmann, "How to do distributed locking", 2016). Send the fencing token with each
+   * write, and have the resource remember the highest token it has accepted and refuse lower ones:
+   * the paused holder's token is lower than its successor's, so its write is refused.
+   *
+   * The token is the `INCR` of a counter key in the lock key's hash slot
+   * (`__cachex:fence:{<tag>}`, shared by the lock names of that slot, never expiring), taken in
+   * the same Lua script as the lock. Tokens are numbers, exact up to 2^53 − 1; consecutive tokens
+   * of one name may skip values. Deleting the counter key (or `FLUSHDB`) starts the count again:
+   * resources then see lower tokens. A Python (redis-py) holder of the same lock takes no token.
+   */
+  get fencingToken(): number | null {
+    return this.#fencingToken
+  }
+
+  /**
+   * Takes the lock with `SET NX` (and `PX timeout`) and its fencing token, in one Lua script.
+   * Blocking, it tries again every `sleep` seconds until it succeeds or `blockingTimeout` runs
+   * out. Resolves whether it got the lock.
    */
   async acquire(options: AcquireOptions = {}): Promise<boolean> {
     const blocking = options.blocking ?? this.blocking
@@ -110,11 +158,21 @@ export class Lock implements CacheLock {
       blockingTimeout === null
         ? Number.POSITIVE_INFINITY
         : performance.now() + blockingTimeout * 1000
-    const args = ['SET', this.name, token, 'NX']
-    if (this.timeout !== null) args.push('PX', String(Math.max(1, Math.trunc(this.timeout * 1000))))
+    const keys = [this.name, fenceKey(this.name)]
+    const args = [
+      token,
+      this.timeout === null ? '' : String(Math.max(1, Math.trunc(this.timeout * 1000))),
+    ]
     for (;;) {
-      if ((await this.#connection.command(args, { key: this.name })) !== null) {
+      const reply = await runScript(this.#connection, ACQUIRE, keys, args)
+      if (reply !== 0) {
+        // Nothing read from Redis is trusted: anything but a token our script can return means
+        // the server is not running our script; the lock (if set) expires by its timeout.
+        if (typeof reply !== 'number' || !Number.isSafeInteger(reply) || reply < 1) {
+          throw new LockError(`unexpected reply to the acquisition of the lock '${this.name}'`)
+        }
         this.#token = token
+        this.#fencingToken = reply
         this.#releaseUnknown = false
         return true
       }
@@ -154,6 +212,7 @@ export class Lock implements CacheLock {
     }
     const unknownBefore = this.#releaseUnknown
     this.#token = null
+    this.#fencingToken = null
     this.#releaseUnknown = false
     if (reply === 1) return
     // The key is gone and an earlier attempt of ours may have deleted it: released.
@@ -227,25 +286,3 @@ export class Lock implements CacheLock {
 /** The `LockFactory` that `@cachex/redis` hands every `Cache`, so that `cache.lock()` returns a `Lock`. */
 export const lockFactory: LockFactory = (connection, name, options) =>
   new Lock(connection, name, options)
-
-function optionalSeconds(value: number | null, what: string): number | null {
-  return value === null ? null : positiveSeconds(value, what, true)
-}
-
-function positiveSeconds(value: unknown, what: string, allowZero = false): number {
-  if (
-    typeof value !== 'number' ||
-    !Number.isFinite(value) ||
-    value < 0 ||
-    (!allowZero && value === 0)
-  ) {
-    throw new InvalidArgumentError(
-      `${what} must be a ${allowZero ? 'non-negative' : 'positive'} number of seconds`,
-    )
-  }
-  return value
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}

@@ -7,7 +7,7 @@ import {
   type ConnectionOptions,
   type Serializer,
 } from '@cachex/core'
-import { lockFactory } from '@cachex/lock'
+import { lockFactory, semaphoreFactory } from '@cachex/lock'
 import type { PickleClasses } from '@cachex/serializers'
 import { CLIENTS, COMPRESSORS, lookup, SERIALIZERS } from './_tables.ts'
 
@@ -63,7 +63,7 @@ export interface CreateCacheOptions<IgnoreErrors extends boolean = boolean>
 
 /**
  * Creates a `Cache` from Django-style options: picks the connection factory, resolves serializers
- * and compressors given by name, and wires in `@cachex/lock` so that `cache.lock()` works.
+ * and compressors given by name, and wires in `@cachex/lock` so that `cache.lock()` and `cache.semaphore()` work.
  * Nothing connects until the first command. `ignoreExceptions: true` gives a `Cache<true>`, whose
  * `incr`, `hincrby`, `lpush`… may resolve `null`; without it, a `Cache<false>`. Both pass
  * for a bare `Cache` (`Cache<boolean>`, any cache).
@@ -83,6 +83,7 @@ export function createCache<IgnoreErrors extends boolean = false>(
     serializer,
     compressor,
     lockFactory: options.lockFactory ?? lockFactory,
+    semaphoreFactory: options.semaphoreFactory ?? semaphoreFactory,
   })
 }
 

@@ -321,6 +321,50 @@ describe('sets on a cluster', () => {
   })
 })
 
+describe('streams on a cluster', () => {
+  it('every stream method; several streams in one slot by a hash tag, a clear error across slots', async () => {
+    const id = await cache.xadd('st', { job: { n: 1 } })
+    expect(await cache.xlen('st')).toBe(1)
+    expect(await cache.xrange('st')).toEqual([{ id, fields: { job: { n: 1 } } }])
+    expect(await cache.xrevrange('st')).toHaveLength(1)
+    expect(await cache.xgroupCreate('st', 'g', { id: '0' })).toBe(true)
+    const read = await cache.xreadgroup('g', 'c', { st: '>' })
+    expect(read).toEqual([{ key: 'st', entries: [{ id, fields: { job: { n: 1 } } }] }])
+    expect((await cache.xpending('st', 'g')).count).toBe(1)
+    expect(await cache.xclaim('st', 'g', 'd', 0, [id as string], { justid: true })).toEqual([id])
+    expect((await cache.xautoclaim('st', 'g', 'e', 0)).entries).toHaveLength(1)
+    expect(await cache.xack('st', 'g', id as string)).toBe(1)
+    expect((await cache.xinfoStream('st'))?.groups).toBe(1)
+    expect(await cache.xgroupDestroy('st', 'g')).toBe(true)
+    expect(await cache.xdel('st', id as string)).toBe(1)
+    expect(await cache.xtrim('st', { maxlen: 0 })).toBe(0)
+
+    await cache.xadd('{feed}:a', { n: 1 }, { id: '1-0' })
+    await cache.xadd('{feed}:b', { n: 2 }, { id: '1-0' })
+    expect(await cache.xread({ '{feed}:a': '0', '{feed}:b': '0' })).toEqual([
+      { key: '{feed}:a', entries: [{ id: '1-0', fields: { n: 1 } }] },
+      { key: '{feed}:b', entries: [{ id: '1-0', fields: { n: 2 } }] },
+    ])
+    // A blocking read runs on a dedicated client of the slot's primary, answered by a later xadd.
+    const waiting = cache.xread({ '{feed}:a': '1-0' }, { block: 20_000 })
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(await cache.get('other')).toBeNull()
+    await another({ keyPrefix: cache.keyPrefix }).xadd('{feed}:a', { n: 3 }, { id: '2-0' })
+    expect(await waiting).toEqual([{ key: '{feed}:a', entries: [{ id: '2-0', fields: { n: 3 } }] }])
+
+    expect(keySlot(cache.makeKey('x'))).not.toBe(keySlot(cache.makeKey('y')))
+    for (const call of [
+      () => cache.xread({ x: '0', y: '0' }),
+      () => cache.xread({ x: '0', y: '0' }, { block: 100 }),
+      () => cache.xreadgroup('g', 'c', { x: '>', y: '>' }),
+    ]) {
+      const error = await call().catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(CrossSlotError)
+      expect((error as Error).message).toMatch(/across hash slots.*hash tag/)
+    }
+  })
+})
+
 describe("django-cachex's additions on a cluster", () => {
   it('lists, sorted sets, hashes and key helpers; rename within a slot, a clear error across', async () => {
     await cache.rpush('l', 'a', 'c')

@@ -125,6 +125,36 @@ function calls(cache: Cache<true>): Array<[string, () => Promise<unknown>, unkno
     ['sinterstore', () => cache.sinterstore('d', 's', 't'), 0],
     ['sunionstore', () => cache.sunionstore('d', 's', 't'), 0],
     ['sscan', () => collect(cache.sscan('s')), []],
+    ['xadd', () => cache.xadd('x', { f: 1 }), null],
+    ['xlen', () => cache.xlen('x'), 0],
+    ['xrange', () => cache.xrange('x'), []],
+    ['xrevrange', () => cache.xrevrange('x'), []],
+    ['xread', () => cache.xread({ x: '0' }), []],
+    ['xread block', () => cache.xread({ x: '$' }, { block: 100 }), []],
+    ['xtrim', () => cache.xtrim('x', { maxlen: 1 }), 0],
+    ['xdel', () => cache.xdel('x', '1-0'), 0],
+    ['xgroupCreate', () => cache.xgroupCreate('x', 'g'), false],
+    ['xgroupDestroy', () => cache.xgroupDestroy('x', 'g'), false],
+    ['xreadgroup', () => cache.xreadgroup('g', 'c', { x: '>' }, { block: 100 }), []],
+    ['xack', () => cache.xack('x', 'g', '1-0'), 0],
+    [
+      'xpending',
+      () => cache.xpending('x', 'g'),
+      { count: 0, smallest: null, largest: null, consumers: [] },
+    ],
+    ['xpending count', () => cache.xpending('x', 'g', { count: 10 }), []],
+    ['xclaim', () => cache.xclaim('x', 'g', 'c', 0, ['1-0']), []],
+    [
+      'xautoclaim',
+      () => cache.xautoclaim('x', 'g', 'c', 0),
+      { nextId: '0-0', entries: [], deletedIds: [] },
+    ],
+    [
+      'xautoclaim justid',
+      () => cache.xautoclaim('x', 'g', 'c', 0, { justid: true }),
+      { nextId: '0-0', ids: [], deletedIds: [] },
+    ],
+    ['xinfoStream', () => cache.xinfoStream('x'), null],
   ]
 }
 

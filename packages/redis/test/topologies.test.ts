@@ -323,6 +323,34 @@ describe.each(topologies)('$name', (topology) => {
     expect(await cache.clearAllVersions()).toBeGreaterThan(0)
   })
 
+  it('every other method: streams', async () => {
+    const first = (await cache.xadd('st', { job: { n: 1 } }, { id: '1-0' })) as string
+    await cache.xadd('st', { job: 'two' }, { id: '2-0' })
+    expect(await cache.xgroupCreate('st', 'g', { id: '0' })).toBe(true)
+    const read = await cache.xreadgroup('g', 'c', { st: '>' }, { count: 1 })
+    expect(read).toEqual([{ key: 'st', entries: [{ id: first, fields: { job: { n: 1 } } }] }])
+    expect(await cache.xclaim('st', 'g', 'd', 0, [first])).toHaveLength(1)
+    expect((await cache.xautoclaim('st', 'g', 'e', 0, { justid: true })).ids).toEqual([first])
+    expect(await cache.xack('st', 'g', first)).toBe(1)
+    await synced()
+    expect(await cache.xlen('st')).toBe(2)
+    expect((await cache.xrange('st')).map((e) => e.fields.job)).toEqual([{ n: 1 }, 'two'])
+    expect((await cache.xrevrange('st', '+', '-', { count: 1 }))[0]?.id).toBe('2-0')
+    expect(await cache.xread({ st: '1-0' })).toEqual([
+      { key: 'st', entries: [{ id: '2-0', fields: { job: 'two' } }] },
+    ])
+    expect((await cache.xpending('st', 'g')).count).toBe(0)
+    expect((await cache.xinfoStream('st'))?.length).toBe(2)
+    // A blocking read (on a replica: a read) is answered once the entry replicates.
+    const waiting = cache.xread({ st: '2-0' }, { block: 20_000 })
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    await cache.xadd('st', { job: 3 }, { id: '3-0' })
+    expect((await waiting)[0]?.entries).toEqual([{ id: '3-0', fields: { job: 3 } }])
+    expect(await cache.xdel('st', '1-0')).toBe(1)
+    expect(await cache.xtrim('st', { maxlen: 1 })).toBe(1)
+    expect(await cache.xgroupDestroy('st', 'g')).toBe(true)
+  })
+
   it('reads run on the replicas, writes on the primary', async () => {
     await cache.set('routed', 'r')
     await synced()

@@ -1,0 +1,243 @@
+// The stream commands' argument checks and reply parsing (`./streams.ts`).
+import type { CacheContext } from '../_context.ts'
+import { setOwn } from '../_own.ts'
+import { toArray, toNumber, toPairs, toText } from '../_replies.ts'
+import { describe } from '../_timeout.ts'
+import { InvalidArgumentError } from '../errors.ts'
+import type { RedisArgument } from '../types.ts'
+import type {
+  StreamEntry,
+  StreamInfo,
+  StreamOffsets,
+  StreamTrimOptions,
+  XPendingSummary,
+} from './stream-types.ts'
+
+/** The streams and IDs of `xread` / `xreadgroup`, checked: at least one, names and IDs text. */
+export function streamOffsets(streams: StreamOffsets, method: string): Array<[string, string]> {
+  let pairs: Array<[string, string]>
+  if (streams instanceof Map) pairs = [...streams]
+  else if (typeof streams === 'object' && streams !== null && !Array.isArray(streams)) {
+    pairs = Object.entries(streams)
+  } else {
+    throw new InvalidArgumentError(
+      `${method}() takes the streams as an object or a Map of key to ID ({ orders: '0' }), got ${describe(streams)}`,
+    )
+  }
+  if (pairs.length === 0) throw new InvalidArgumentError(`${method}() needs at least one stream`)
+  for (const [name, id] of pairs) {
+    if (typeof name !== 'string') {
+      throw new InvalidArgumentError(`a cache key must be a string, got ${describe(name)}`)
+    }
+    checkId(id, method, `the ID of stream '${name}'`)
+  }
+  return pairs
+}
+
+/** An entry listed without fields: a pending ID whose entry was deleted from the stream. */
+export interface DeletedEntry {
+  id: string
+  fields: null
+}
+
+/** Stream entries, a deleted one (`[id, nil]`) with `fields: null`. */
+export function entriesOf(
+  context: CacheContext,
+  reply: unknown,
+  key: string,
+): Array<StreamEntry | DeletedEntry> {
+  return toArray(reply).map((raw) => {
+    const [id, fields] = toArray(raw)
+    if (fields === null || fields === undefined) return { id: toText(id), fields: null }
+    return { id: toText(id), fields: fieldsOf(context, fields, key) }
+  })
+}
+
+/** Stream entries of a command that lists only entries that exist (XRANGE, XCLAIM). */
+export function liveEntries(context: CacheContext, reply: unknown, key: string): StreamEntry[] {
+  return entriesOf(context, reply, key).filter(
+    (entry): entry is StreamEntry => entry.fields !== null,
+  )
+}
+
+/** An entry's `[field, value, …]` as an object, values decoded (errors name the key and field). */
+export function fieldsOf(
+  context: CacheContext,
+  reply: unknown,
+  key: string,
+): Record<string, unknown> {
+  const result: Record<string, unknown> = {}
+  // Field names come from Redis: `__proto__` must stay a field, not become the prototype.
+  for (const [field, value] of toPairs(reply)) {
+    const name = toText(field)
+    setOwn(result, name, context.decode(value, key, name))
+  }
+  return result
+}
+
+/** `XPENDING key group`: `[count, smallest, largest, [[consumer, count], …]]`. */
+export function pendingSummary(reply: unknown): XPendingSummary {
+  const [count, smallest, largest, consumers] = toArray(reply)
+  return {
+    count: toNumber(count),
+    smallest: smallest === null || smallest === undefined ? null : toText(smallest),
+    largest: largest === null || largest === undefined ? null : toText(largest),
+    consumers: toPairs(consumers).map(([name, pending]) => ({
+      name: toText(name),
+      pending: toNumber(pending),
+    })),
+  }
+}
+
+/** The `XINFO STREAM` fields cachex reports, by Redis name; others are left out. */
+export const INFO_FIELDS: ReadonlyMap<
+  string,
+  [name: keyof StreamInfo, kind: 'number' | 'id' | 'entry']
+> = new Map([
+  ['length', ['length', 'number']],
+  ['radix-tree-keys', ['radixTreeKeys', 'number']],
+  ['radix-tree-nodes', ['radixTreeNodes', 'number']],
+  ['last-generated-id', ['lastGeneratedId', 'id']],
+  ['max-deleted-entry-id', ['maxDeletedEntryId', 'id']],
+  ['entries-added', ['entriesAdded', 'number']],
+  ['recorded-first-entry-id', ['recordedFirstEntryId', 'id']],
+  ['groups', ['groups', 'number']],
+  ['first-entry', ['firstEntry', 'entry']],
+  ['last-entry', ['lastEntry', 'entry']],
+])
+
+export function streamInfo(context: CacheContext, reply: unknown, key: string): StreamInfo {
+  const info: Record<string, unknown> = { firstEntry: null, lastEntry: null }
+  for (const [field, value] of toPairs(reply)) {
+    const known = INFO_FIELDS.get(toText(field))
+    if (known === undefined) continue
+    const [name, kind] = known
+    if (kind === 'number') info[name] = toNumber(value)
+    else if (kind === 'id') info[name] = toText(value)
+    else
+      info[name] =
+        value === null || value === undefined
+          ? null
+          : (liveEntries(context, [value], key)[0] ?? null)
+  }
+  return info as unknown as StreamInfo
+}
+
+/** The field pairs of `xadd`: an object or a Map, at least one field, names as text. */
+export function fieldPairs(
+  fields: Record<string, unknown> | Map<string, unknown>,
+): Array<[string, unknown]> {
+  let pairs: Array<[unknown, unknown]>
+  if (fields instanceof Map) pairs = [...fields]
+  else if (typeof fields === 'object' && fields !== null && !Array.isArray(fields)) {
+    pairs = Object.entries(fields)
+  } else {
+    throw new InvalidArgumentError(
+      `xadd() takes the fields as an object or a Map of field names to values, got ${describe(fields)}`,
+    )
+  }
+  if (pairs.length === 0) throw new InvalidArgumentError('xadd() needs at least one field')
+  return pairs.map(([field, value]) => {
+    if (typeof field !== 'string') {
+      throw new InvalidArgumentError(
+        `xadd(): a field name must be a string, got ${describe(field)}`,
+      )
+    }
+    return [field, value]
+  })
+}
+
+/** `MAXLEN [~] n` / `MINID [~] id` and `LIMIT n`, checked; `required` for `xtrim`. */
+export function trimArguments(
+  options: StreamTrimOptions,
+  method: string,
+  required: boolean,
+): RedisArgument[] {
+  const { maxlen, minid, approximate, limit } = options
+  if (maxlen !== undefined && minid !== undefined) {
+    throw new InvalidArgumentError(`${method}() takes maxlen or minid, not both`)
+  }
+  if (maxlen === undefined && minid === undefined) {
+    if (required) throw new InvalidArgumentError(`${method}() needs maxlen or minid`)
+    if (approximate !== undefined || limit !== undefined) {
+      throw new InvalidArgumentError(`${method}(): approximate and limit go with maxlen or minid`)
+    }
+    return []
+  }
+  if (approximate !== undefined && typeof approximate !== 'boolean') {
+    throw new InvalidArgumentError(
+      `${method}(): approximate must be a boolean, got ${describe(approximate)}`,
+    )
+  }
+  const args: RedisArgument[] = [maxlen !== undefined ? 'MAXLEN' : 'MINID']
+  if (approximate === true) args.push('~')
+  args.push(
+    maxlen !== undefined ? nonNegative(maxlen, method, 'maxlen') : checkId(minid, method, 'minid'),
+  )
+  if (limit !== undefined) {
+    if (approximate !== true) {
+      throw new InvalidArgumentError(`${method}(): limit needs approximate: true (Redis's '~')`)
+    }
+    args.push('LIMIT', nonNegative(limit, method, 'limit'))
+  }
+  return args
+}
+
+/** `block`: a positive integer of milliseconds, or `undefined` for no wait. */
+export function checkBlock(block: unknown, method: string): number | undefined {
+  if (block === undefined) return undefined
+  if (block === 0) {
+    throw new InvalidArgumentError(
+      `${method}(): block: 0 (wait forever) is refused, since a call that may never end cannot be bounded; give a finite number of milliseconds and call again when it runs out`,
+    )
+  }
+  if (!Number.isSafeInteger(block) || (block as number) < 0) {
+    throw new InvalidArgumentError(
+      `${method}(): block must be a positive integer of milliseconds, got ${describe(block)}`,
+    )
+  }
+  return block as number
+}
+
+/** An optional `count`: a positive integer, as text. */
+export function optionalCount(count: unknown, method: string): string | undefined {
+  return count === undefined ? undefined : positive(count, method, 'count')
+}
+
+export function positive(value: unknown, method: string, what: string): string {
+  if (!Number.isSafeInteger(value) || (value as number) < 1) {
+    throw new InvalidArgumentError(
+      `${method}(): ${what} must be a positive integer, got ${describe(value)}`,
+    )
+  }
+  return String(value)
+}
+
+export function nonNegative(value: unknown, method: string, what: string): string {
+  if (!Number.isSafeInteger(value) || (value as number) < 0) {
+    throw new InvalidArgumentError(
+      `${method}(): ${what} must be a non-negative integer, got ${describe(value)}`,
+    )
+  }
+  return String(value)
+}
+
+/** A stream ID (or `'-'`, `'+'`, `'$'`, `'>'`, `'*'`, `'(1-0'`): a non-empty string. */
+export function checkId(id: unknown, method: string, what: string): string {
+  if (typeof id !== 'string' || id === '') {
+    throw new InvalidArgumentError(
+      `${method}(): ${what} must be a stream ID string, got ${describe(id)}`,
+    )
+  }
+  return id
+}
+
+/** A group or consumer name: a non-empty string. */
+export function checkName(name: unknown, method: string, what: string): string {
+  if (typeof name !== 'string' || name === '') {
+    throw new InvalidArgumentError(
+      `${method}(): ${what} must be a non-empty string, got ${describe(name)}`,
+    )
+  }
+  return name
+}

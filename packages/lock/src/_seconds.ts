@@ -1,0 +1,27 @@
+// Argument checks and the sleep shared by the lock and the semaphore.
+import { InvalidArgumentError } from '@cachex/core'
+
+/** Seconds or `null` (no bound): a non-negative number. */
+export function optionalSeconds(value: number | null, what: string): number | null {
+  return value === null ? null : positiveSeconds(value, what, true)
+}
+
+/** Seconds: a positive (or, with `allowZero`, non-negative) finite number. */
+export function positiveSeconds(value: unknown, what: string, allowZero = false): number {
+  if (
+    typeof value !== 'number' ||
+    !Number.isFinite(value) ||
+    value < 0 ||
+    (!allowZero && value === 0)
+  ) {
+    throw new InvalidArgumentError(
+      `${what} must be a ${allowZero ? 'non-negative' : 'positive'} number of seconds`,
+    )
+  }
+  return value
+}
+
+/** Resolves after `ms` milliseconds. */
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}

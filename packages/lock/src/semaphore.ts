@@ -1,0 +1,265 @@
+import { randomBytes } from 'node:crypto'
+import {
+  type AcquireOptions,
+  type CacheSemaphore,
+  type Connection,
+  defineScript,
+  InvalidArgumentError,
+  LockError,
+  LockNotOwnedError,
+  runScript,
+  type SemaphoreFactory,
+  type SemaphoreOptions,
+} from '@cachex/core'
+import { delay, optionalSeconds, positiveSeconds } from './_seconds.ts'
+
+/** Seconds a holder keeps its permits without releasing them, unless `timeout` says otherwise. */
+export const DEFAULT_SEMAPHORE_TIMEOUT = 60
+
+// The semaphore is one sorted set: a member `<weight>:<token>` per holder, scored by the time its
+// permits expire (milliseconds since the epoch by the server's clock, `TIME`; `+inf` for never).
+// One key, so any Redis Cluster slot will do. The key itself expires with its last holder, so an
+// abandoned semaphore leaves nothing behind.
+const EXPIRE_WITH_LAST_HOLDER = `local last = redis.call('zrange', KEYS[1], -1, -1, 'WITHSCORES')
+if last[2] == 'inf' then
+  redis.call('persist', KEYS[1])
+elseif last[2] then
+  redis.call('pexpireat', KEYS[1], string.format('%.0f', tonumber(last[2]) + 1))
+end`
+
+// In one atomic step: drop the holders whose time is up, add up the weights of the others, and
+// admit the newcomer only if its weight still fits in the limit. The sum stops as soon as it is
+// over the limit, so a call reads at most `limit` members of a semaphore used with one limit.
+// ARGV: member, weight, limit, milliseconds to live ('' for never).
+const ACQUIRE = defineScript(`if redis.replicate_commands then
+  redis.replicate_commands()
+end
+local time = redis.call('time')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+redis.call('zremrangebyscore', KEYS[1], '-inf', string.format('%.0f', now))
+local used = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+if used > limit then
+  return 0
+end
+local holders = redis.call('zrange', KEYS[1], 0, -1)
+for i = 1, #holders do
+  local weight = tonumber(string.match(holders[i], '^(%d+):'))
+  if weight == nil then
+    return redis.error_reply('ERR ' .. KEYS[1] .. ' holds a sorted set that is not a cachex semaphore')
+  end
+  used = used + weight
+  if used > limit then
+    return 0
+  end
+end
+local expiry = '+inf'
+if ARGV[4] ~= '' then
+  expiry = string.format('%.0f', now + tonumber(ARGV[4]))
+end
+redis.call('zadd', KEYS[1], expiry, ARGV[1])
+${EXPIRE_WITH_LAST_HOLDER}
+return 1`)
+
+// 1 when the holder was still there (its permits were never counted out, even if its time had
+// passed: nobody was admitted in its place), 0 when an acquisition dropped it after its time.
+const RELEASE = defineScript(`local removed = redis.call('zrem', KEYS[1], ARGV[1])
+if removed == 1 then
+${EXPIRE_WITH_LAST_HOLDER}
+end
+return removed`)
+
+/**
+ * A distributed counting semaphore: at most `limit` permits are held at once by every process
+ * sharing the Redis database, each holder taking `weight` of them. A holder that dies frees its
+ * permits after `timeout` seconds, judged by the Redis server's clock (so the clocks of the
+ * holders' machines do not matter). Acquiring is one Lua script — drop expired holders, sum the
+ * weights, admit or refuse — so no interleaving of holders can admit more than `limit`.
+ *
+ * Like `Lock`: creating one takes nothing, `acquire()` does, blocking polls every `sleep` seconds
+ * (there is no queue: waiters are not served in order, and a heavy `weight` may wait behind a
+ * stream of light ones), and the object itself is not disposable — `cache.acquirePermit()`
+ * resolves a `HeldPermit` for `await using`. One `Semaphore` holds at most one set of permits at a
+ * time: create one per concurrent holder.
+ */
+export class Semaphore implements CacheSemaphore {
+  /** The Redis key of the semaphore. */
+  readonly name: string
+  /** How many permits the semaphore has. */
+  readonly limit: number
+  /** How many permits this holder takes. */
+  readonly weight: number
+  /** Seconds a holder keeps its permits without releasing them; `null` for ever. */
+  readonly timeout: number | null
+  /** Seconds to sleep between tries while blocking. */
+  readonly sleep: number
+  /** Whether `acquire()` waits by default. */
+  readonly blocking: boolean
+  /** Seconds `acquire()` waits at most by default; `null` waits as long as it takes. */
+  readonly blockingTimeout: number | null
+
+  readonly #connection: Connection
+  #token: string | null = null
+  /** Whether an `acquire()` is in flight: a second one would lose track of the first's permits. */
+  #acquiring = false
+  /** The release in flight, shared by concurrent `release()` calls. */
+  #releasing: Promise<void> | null = null
+  /** Whether a release of the current permits failed without an answer (see `Lock`). */
+  #releaseUnknown = false
+
+  constructor(connection: Connection, name: string, options: SemaphoreOptions) {
+    if (typeof name !== 'string' || name === '') {
+      throw new InvalidArgumentError('a semaphore needs a non-empty name')
+    }
+    if (options === null || typeof options !== 'object') {
+      throw new InvalidArgumentError('a semaphore needs options with a limit: { limit: 5 }')
+    }
+    this.#connection = connection
+    this.name = name
+    this.limit = permits(options.limit, 'limit')
+    this.weight = permits(options.weight ?? 1, 'weight')
+    if (this.weight > this.limit) {
+      throw new InvalidArgumentError(
+        `weight (${this.weight}) cannot exceed the semaphore's limit (${this.limit}): it could never be acquired`,
+      )
+    }
+    this.timeout =
+      options.timeout === null
+        ? null
+        : positiveSeconds(options.timeout ?? DEFAULT_SEMAPHORE_TIMEOUT, 'timeout')
+    this.sleep = positiveSeconds(options.sleep ?? 0.1, 'sleep')
+    this.blocking = checkBoolean(options.blocking ?? true, 'blocking')
+    this.blockingTimeout = optionalSeconds(options.blockingTimeout ?? null, 'blockingTimeout')
+  }
+
+  /** The random token of the permits this semaphore holds, or `null` when it holds none. */
+  get token(): string | null {
+    return this.#token
+  }
+
+  /**
+   * Takes `weight` permits when they fit within `limit` (one Lua script). Blocking, it tries again
+   * every `sleep` seconds until it succeeds or `blockingTimeout` runs out. Resolves whether it got
+   * the permits. Rejects with `LockError` when this semaphore holds permits already (or is
+   * acquiring them).
+   */
+  async acquire(
+    options: Pick<AcquireOptions, 'blocking' | 'blockingTimeout'> = {},
+  ): Promise<boolean> {
+    const blocking =
+      options.blocking === undefined ? this.blocking : checkBoolean(options.blocking, 'blocking')
+    const blockingTimeout =
+      options.blockingTimeout === undefined
+        ? this.blockingTimeout
+        : optionalSeconds(options.blockingTimeout, 'blockingTimeout')
+    if (this.#token !== null || this.#acquiring) {
+      throw new LockError(
+        `this semaphore already holds (or is acquiring) permits of '${this.name}': release them first, or create another semaphore for another holder`,
+      )
+    }
+    const token = randomBytes(16).toString('hex')
+    const args = [
+      `${this.weight}:${token}`,
+      String(this.weight),
+      String(this.limit),
+      this.timeout === null ? '' : String(Math.max(1, Math.trunc(this.timeout * 1000))),
+    ]
+    const stopAt =
+      blockingTimeout === null
+        ? Number.POSITIVE_INFINITY
+        : performance.now() + blockingTimeout * 1000
+    this.#acquiring = true
+    try {
+      for (;;) {
+        const reply = await runScript(this.#connection, ACQUIRE, [this.name], args)
+        if (reply === 1) {
+          this.#token = token
+          this.#releaseUnknown = false
+          return true
+        }
+        if (reply !== 0) {
+          throw new LockError(`unexpected reply to an acquisition of the semaphore '${this.name}'`)
+        }
+        if (!blocking) return false
+        const left = stopAt - performance.now()
+        if (left <= 0) return false
+        await delay(Math.min(this.sleep * 1000, left))
+      }
+    } finally {
+      this.#acquiring = false
+    }
+  }
+
+  /**
+   * Gives the permits back. Rejects with `LockError` when none are held, and with
+   * `LockNotOwnedError` when they had expired and were dropped — by another acquisition, or with
+   * the key when they were the last — so that others may have been admitted in their place; a
+   * late release that finds them still in place resolves. A release that fails without an answer (`TimeoutError`,
+   * `ConnectionError`) keeps the token, so that a retry can release them; such a release may have
+   * run on the server anyway, so a retry that finds them gone resolves.
+   */
+  release(): Promise<void> {
+    const token = this.#token
+    if (token === null) {
+      return Promise.reject(new LockError('cannot release a semaphore that holds no permits'))
+    }
+    this.#releasing ??= this.#release(`${this.weight}:${token}`).finally(() => {
+      this.#releasing = null
+    })
+    return this.#releasing
+  }
+
+  async #release(member: string): Promise<void> {
+    let reply: unknown
+    try {
+      reply = await runScript(this.#connection, RELEASE, [this.name], [member])
+    } catch (error) {
+      this.#releaseUnknown = true
+      throw error
+    }
+    const unknownBefore = this.#releaseUnknown
+    this.#token = null
+    this.#releaseUnknown = false
+    if (reply === 1) return
+    if (reply === 0 && unknownBefore) return
+    throw new LockNotOwnedError(
+      `cannot release permits of the semaphore '${this.name}' that are no longer held: they expired after ${this.timeout} s and may have been given to others`,
+    )
+  }
+
+  /**
+   * Takes the permits (blocking as configured), runs `fn`, and gives them back however `fn`
+   * ends. Rejects with `LockError` when the permits could not be had.
+   */
+  async withPermit<T>(fn: () => T | Promise<T>): Promise<T> {
+    if (!(await this.acquire())) {
+      throw new LockError(`could not acquire permits of the semaphore '${this.name}'`)
+    }
+    try {
+      return await fn()
+    } finally {
+      await this.release()
+    }
+  }
+}
+
+/** The `SemaphoreFactory` that `@cachex/redis` hands every `Cache`, so that `cache.semaphore()` returns a `Semaphore`. */
+export const semaphoreFactory: SemaphoreFactory = (connection, name, options) =>
+  new Semaphore(connection, name, options)
+
+/** A count of permits: a positive safe integer. */
+function permits(value: unknown, what: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new InvalidArgumentError(
+      `a semaphore's ${what} must be a positive integer, got ${typeof value === 'number' ? value : typeof value}`,
+    )
+  }
+  return value
+}
+
+function checkBoolean(value: unknown, what: string): boolean {
+  if (typeof value !== 'boolean') {
+    throw new InvalidArgumentError(`${what} must be true or false, got ${typeof value}`)
+  }
+  return value
+}
