@@ -42,6 +42,8 @@ const scriptKeys = (args: readonly RedisArgument[]) => {
   return Number.isSafeInteger(count) && count > 0 ? args.slice(3, 3 + count) : []
 }
 const pairKeys = (args: readonly RedisArgument[]) => args.filter((_, i) => i % 2 === 1)
+/** BLPOP / BRPOP: every argument between the command and the timeout. */
+const popKeys = (args: readonly RedisArgument[]) => args.slice(1, -1)
 /**
  * XREAD / XREADGROUP: the keys are the first half of what follows `STREAMS` (then the IDs);
  * XREADGROUP's `GROUP group consumer` comes first, and those names may be anything.
@@ -65,6 +67,8 @@ export const ATOMIC: ReadonlyMap<string, Atomic> = new Map([
   ['BLMOVE', { keys: twoKeys, what: 'a list move', hint: MOVE_HINT }],
   ['RPOPLPUSH', { keys: twoKeys, what: 'a list move', hint: MOVE_HINT }],
   ['BRPOPLPUSH', { keys: twoKeys, what: 'a list move', hint: MOVE_HINT }],
+  ['BLPOP', { keys: popKeys, what: 'a blocking pop of several lists', hint: TAG_HINT }],
+  ['BRPOP', { keys: popKeys, what: 'a blocking pop of several lists', hint: TAG_HINT }],
   ['SMOVE', { keys: twoKeys, what: 'a set move', hint: MOVE_HINT }],
   ['COPY', { keys: twoKeys, what: 'a copy', hint: MOVE_HINT }],
   ['MSETNX', { keys: pairKeys, what: 'an all-or-nothing MSETNX', hint: TAG_HINT }],

@@ -1,7 +1,7 @@
 // The list commands of a `Cache`: elements go through the cache's codec.
-import { checkInteger, checkOptions, LPOS_KEYS } from '../_args.ts'
+import { checkInteger, checkOptions, LPOS_KEYS, VERSION_ONLY } from '../_args.ts'
 import { contextOf, type Implementation } from '../_context.ts'
-import { numberOrNull, toArray, toNumber } from '../_replies.ts'
+import { numberOrNull, toArray, toNumber, toText } from '../_replies.ts'
 import { describe } from '../_timeout.ts'
 import type { OrIgnored, VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError } from '../errors.ts'
@@ -87,6 +87,37 @@ export interface ListCommands<IgnoreErrors extends boolean = boolean> {
    * `-count` from the tail (`count` < 0), or all of them (`0`); resolves how many.
    */
   lrem(key: string, count: number, value: unknown, options?: VersionOption): Promise<number>
+  /**
+   * Removes and returns the first value of the first non-empty list of `keys` (checked in
+   * order), as `[key, value]` with the user's key; waits up to `timeout` seconds (a positive
+   * number: waiting forever, Redis's `0`, is refused, as a call must be bounded — call again when
+   * it resolves `null`) for one to have a value, then resolves `null`. The call's bound is
+   * `socketTimeout` plus `timeout`, and it waits on a connection of its own, holding up no other
+   * call. On a cluster, several keys must share a slot (a hash tag).
+   */
+  blpop<T = unknown>(
+    keys: string | readonly string[],
+    timeout: number,
+    options?: VersionOption,
+  ): Promise<[string, T] | null>
+  /** `blpop` from the tail: the last value of the first non-empty list. */
+  brpop<T = unknown>(
+    keys: string | readonly string[],
+    timeout: number,
+    options?: VersionOption,
+  ): Promise<[string, T] | null>
+  /**
+   * `lmove` that waits up to `timeout` seconds (positive, as for `blpop`) for `source` to have
+   * a value; resolves the value moved, or `null` when none came.
+   */
+  blmove<T = unknown>(
+    source: string,
+    destination: string,
+    timeout: number,
+    sourceSide?: ListSide,
+    destinationSide?: ListSide,
+    options?: VersionOption,
+  ): Promise<T | null>
 }
 
 /** The list commands, attached to `Cache`. */
@@ -233,7 +264,94 @@ export const listCommands = {
       fallback: 0,
     })
   },
+
+  blpop(keys: string | readonly string[], timeout: number, options?: VersionOption) {
+    return blockingPop(this, 'BLPOP', keys, timeout, options)
+  },
+
+  brpop(keys: string | readonly string[], timeout: number, options?: VersionOption) {
+    return blockingPop(this, 'BRPOP', keys, timeout, options)
+  },
+
+  async blmove(
+    source: string,
+    destination: string,
+    timeout: number,
+    sourceSide: ListSide = 'LEFT',
+    destinationSide: ListSide = 'RIGHT',
+    options?: VersionOption,
+  ) {
+    const context = contextOf(this)
+    const seconds = blockSeconds(timeout, 'blmove')
+    return context.run(source, options, {
+      method: 'blmove',
+      access: 'write',
+      build: (rkey) => [
+        'BLMOVE',
+        rkey,
+        context.key(destination, options),
+        side(sourceSide),
+        side(destinationSide),
+        String(seconds),
+      ],
+      convert: (reply) => context.decodeOrNull(reply, source),
+      fallback: null,
+      blockMs: Math.ceil(seconds * 1000),
+    })
+  },
 } satisfies Implementation<ListCommands>
+
+/** `blpop` / `brpop`: `[user key, value]` of the list that had one, or `null` after `timeout`. */
+async function blockingPop(
+  cache: object,
+  command: 'BLPOP' | 'BRPOP',
+  keys: string | readonly string[],
+  timeout: number,
+  options: VersionOption | undefined,
+): Promise<[string, unknown] | null> {
+  const method = command.toLowerCase()
+  const names = typeof keys === 'string' ? [keys] : [...(keys ?? [])]
+  const [first, ...rest] = names
+  if (first === undefined) throw new InvalidArgumentError(`${method}() needs at least one key`)
+  const seconds = blockSeconds(timeout, method)
+  const context = contextOf(cache)
+  checkOptions(options, method, VERSION_ONLY)
+  const others = rest.map((name) => context.key(name, options))
+  let rkeys: string[] = []
+  return context.run<[string, unknown] | null>(first, options, {
+    method,
+    access: 'write',
+    build: (rkey) => {
+      rkeys = [rkey, ...others]
+      return [command, ...rkeys, String(seconds)]
+    },
+    convert: (reply) => {
+      if (reply === null || reply === undefined) return null
+      const [from, value] = toArray(reply)
+      // The user's key of the list that answered (matched by its Redis key).
+      const at = rkeys.indexOf(toText(from))
+      const key = names[at === -1 ? 0 : at] as string
+      return [key, context.decode(value, key)]
+    },
+    fallback: null,
+    blockMs: Math.ceil(seconds * 1000),
+  })
+}
+
+/** A blocking command's timeout: positive seconds; `0` (forever) is refused. */
+function blockSeconds(timeout: unknown, method: string): number {
+  if (timeout === 0) {
+    throw new InvalidArgumentError(
+      `${method}(): a timeout of 0 (wait forever) is refused, since a call that may never end cannot be bounded; give a number of seconds and call again when it resolves null`,
+    )
+  }
+  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0) {
+    throw new InvalidArgumentError(
+      `${method}(): timeout must be a positive number of seconds, got ${describe(timeout)}`,
+    )
+  }
+  return timeout
+}
 
 async function push(
   cache: object,
