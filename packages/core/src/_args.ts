@@ -108,7 +108,7 @@ export function splitOptions(
 
 // The option keys of each method family, shared so that the lists live in one place.
 export const VERSION_ONLY = ['version'] as const
-export const SET_KEYS = ['timeout', 'version', 'nx', 'xx'] as const
+export const SET_KEYS = ['timeout', 'version', 'nx', 'xx', 'get'] as const
 export const TIMEOUT_KEYS = ['timeout', 'version'] as const
 export const GET_OR_SET_KEYS = [
   'timeout',

@@ -373,6 +373,16 @@ export class LocalTier implements ValueStore {
     return this.#writing([rkey], () => this.#inner.delete(rkey))
   }
 
+  setGet(
+    rkey: string,
+    key: string,
+    value: unknown,
+    ms: number | null,
+    condition?: SetCondition,
+  ): Promise<unknown> {
+    return this.#writing([rkey], () => this.#inner.setGet(rkey, key, value, ms, condition))
+  }
+
   writing<T>(rkeys: readonly string[], write: () => Promise<T>): Promise<T> {
     return this.#writing(rkeys, () => this.#inner.writing(rkeys, write))
   }

@@ -198,6 +198,30 @@ export class RedisValueStore implements ValueStore {
     return replies.map((reply) => !(reply instanceof Error))
   }
 
+  async setGet(
+    rkey: string,
+    key: string,
+    value: unknown,
+    ms: number | null,
+    condition?: SetCondition,
+  ): Promise<unknown> {
+    const context = this.#context
+    const data = context.codec.encode(value)
+    let args: RedisArgument[]
+    if (ms !== null && ms <= 0) {
+      // Expired at once, as `set` does: deleted (or, with nx, left alone), its value returned.
+      args = condition === 'nx' ? ['GET', rkey] : ['GETDEL', rkey]
+    } else {
+      args = ['SET', rkey, data]
+      if (ms !== null) args.push('PX', String(ms))
+      if (condition === 'nx') args.push('NX')
+      else if (condition === 'xx') args.push('XX')
+      args.push('GET')
+    }
+    const reply = await this.#connection.command(args, { key: rkey, text: context.text })
+    return reply === null || reply === undefined ? null : context.decode(reply, key)
+  }
+
   writing<T>(_rkeys: readonly string[], write: () => Promise<T>): Promise<T> {
     return write()
   }

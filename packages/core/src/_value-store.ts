@@ -36,6 +36,17 @@ export interface ValueStore {
    */
   set(rkey: string, value: unknown, ms: number | null, condition?: SetCondition): Promise<boolean>
   /**
+   * `set`, resolving the value `rkey` held before, decoded (errors name the user's `key`), or
+   * `null` (`SET … GET`). With `ms` ≤ 0 the key is deleted (`GETDEL`), or with `'nx'` left alone.
+   */
+  setGet(
+    rkey: string,
+    key: string,
+    value: unknown,
+    ms: number | null,
+    condition?: SetCondition,
+  ): Promise<unknown>
+  /**
    * Runs `write`, a command of another family that may replace the values at `rkeys` (a rename,
    * `SUNIONSTORE` into a key that held a string): a store that keeps values in the process drops
    * them before and after, as it does around its own writes.

@@ -56,13 +56,29 @@ export interface CacheLike<out IgnoreErrors extends boolean = boolean> {
    * (`set(k, v, 60, { nx: true })`), or inside one options object (`set(k, v, { timeout: 60 })`).
    * Anything else rejects with `InvalidArgumentError`.
    */
-  set(key: string, value: unknown, options?: SetOptions): Promise<boolean>
+  set(key: string, value: unknown, options?: SetOptions & { get?: false }): Promise<boolean>
   set(
     key: string,
     value: unknown,
     timeout: number | null | undefined,
-    options?: Omit<SetOptions, 'timeout'>,
+    options?: Omit<SetOptions, 'timeout'> & { get?: false },
   ): Promise<boolean>
+  /**
+   * With `get: true`: stores `value` as `set` does and resolves the value the key held before,
+   * decoded, or `null` (none, or a write `nx`/`xx` prevented — the old value is returned all the
+   * same). Under `ignoreExceptions` an ignored error resolves `null`.
+   */
+  set<T = unknown>(
+    key: string,
+    value: unknown,
+    options: SetOptions & { get: true },
+  ): Promise<T | null>
+  set<T = unknown>(
+    key: string,
+    value: unknown,
+    timeout: number | null | undefined,
+    options: Omit<SetOptions, 'timeout'> & { get: true },
+  ): Promise<T | null>
 
   /**
    * Stores `value` only when `key` does not exist; resolves whether it was stored. The timeout

@@ -99,6 +99,12 @@ export interface SetOptions extends VersionOption {
   nx?: boolean
   /** Only set when the key exists. */
   xx?: boolean
+  /**
+   * Resolve the value the key held before (decoded), or `null` when it held none, instead of
+   * whether the value was stored (Redis's `SET … GET`, django-cachex's `set(…, get=True)`). A
+   * key of another type than a string value rejects (`WRONGTYPE`).
+   */
+  get?: boolean
 }
 
 /** Options of `setMany()` and `getOrSet()`. */

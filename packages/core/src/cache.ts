@@ -180,16 +180,24 @@ const standardCommands = {
     value: unknown,
     timeoutOrOptions?: number | null | SetOptions,
     options?: Omit<SetOptions, 'timeout'>,
-  ): Promise<boolean> {
+  ): Promise<boolean | unknown> {
     const context = contextOf(this)
+    let get = false
     try {
       const [timeout, rest] = timeoutArguments('set', timeoutOrOptions, options, SET_KEYS)
       const nx = rest?.nx ?? false
       const xx = rest?.xx ?? false
+      get = rest?.get ?? false
       if (nx && xx) throw new InvalidArgumentError('set() takes nx or xx, not both')
-      return await context.storeValue(key, value, timeout, rest, nx ? 'nx' : xx ? 'xx' : undefined)
+      if (typeof get !== 'boolean') throw new InvalidArgumentError('set(): get must be a boolean')
+      const condition = nx ? 'nx' : xx ? 'xx' : undefined
+      if (get) {
+        const ms = timeoutToMs(timeout, context.defaultTimeout)
+        return await context.store.setGet(context.key(key, rest), key, value, ms, condition)
+      }
+      return await context.storeValue(key, value, timeout, rest, condition)
     } catch (error) {
-      return context.fail(error, false)
+      return context.fail(error, get ? null : false)
     }
   },
 

@@ -24,6 +24,7 @@ function calls(cache: Cache<true>): Array<[string, () => Promise<unknown>, unkno
     ['set', () => cache.set('k', 1), false],
     ['set nx', () => cache.set('k', 1, { nx: true }), false],
     ['set timeout 0', () => cache.set('k', 1, { timeout: 0 }), false],
+    ['set get', () => cache.set('k', 1, { get: true }), null],
     ['add', () => cache.add('k', 1), false],
     ['delete', () => cache.delete('k'), false],
     ['getMany', () => cache.getMany(['a', 'b']), new Map()],
@@ -229,7 +230,10 @@ describe('types', () => {
     expectTypeOf(ignoring.lpush).returns.toEqualTypeOf<Promise<number | null>>()
     expectTypeOf(strict.rpush).returns.toEqualTypeOf<Promise<number>>()
     // Methods with a fallback of their own type keep it either way.
-    expectTypeOf(ignoring.set).returns.toEqualTypeOf<Promise<boolean>>()
+    const plainSet = (c: typeof ignoring) => c.set('k', 1, { nx: true })
+    const getSet = (c: typeof strict) => c.set<string>('k', 1, { get: true })
+    expectTypeOf(plainSet).returns.toEqualTypeOf<Promise<boolean>>()
+    expectTypeOf(getSet).returns.toEqualTypeOf<Promise<string | null>>()
     expectTypeOf(ignoring.deleteMany).returns.toEqualTypeOf<Promise<number>>()
     expectTypeOf(ignoring.setMany).returns.toEqualTypeOf<Promise<string[]>>()
     expectTypeOf<OrIgnored<boolean, number>>().toEqualTypeOf<number | null>()
