@@ -159,7 +159,7 @@ describe('timeouts: positional seconds and the options object, in the same posit
 
   it('says what is accepted', async () => {
     await expect(cache.set('k', 'v', '60' as never)).rejects.toThrow(
-      /set\(\) takes a timeout in seconds \(a number, or null for no expiry\) or an options object \{ timeout, version, nx, xx \}, got a string/,
+      /set\(\) takes a timeout in seconds \(a number, or null for no expiry\) or an options object \{ timeout, version, nx, xx, get \}, got a string/,
     )
     await expect(cache.add('k', 'v', { nx: true } as never)).rejects.toThrow(
       /add\(\) does not take the option 'nx' \(it takes timeout, version\)/,

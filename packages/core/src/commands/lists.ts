@@ -216,20 +216,7 @@ export const listCommands = {
     destinationSide: ListSide = 'RIGHT',
     options?: VersionOption,
   ) {
-    const context = contextOf(this)
-    return context.run(source, options, {
-      method: 'lmove',
-      access: 'write',
-      build: (rkey) => [
-        'LMOVE',
-        rkey,
-        context.key(destination, options),
-        side(sourceSide),
-        side(destinationSide),
-      ],
-      convert: (reply) => context.decodeOrNull(reply, source),
-      fallback: null,
-    })
+    return move(this, source, destination, sourceSide, destinationSide, options, undefined)
   },
 
   linsert(
@@ -281,25 +268,42 @@ export const listCommands = {
     destinationSide: ListSide = 'RIGHT',
     options?: VersionOption,
   ) {
-    const context = contextOf(this)
     const seconds = blockSeconds(timeout, 'blmove')
-    return context.run(source, options, {
-      method: 'blmove',
-      access: 'write',
-      build: (rkey) => [
-        'BLMOVE',
+    return move(this, source, destination, sourceSide, destinationSide, options, seconds)
+  },
+} satisfies Implementation<ListCommands>
+
+/** `lmove`, or with `seconds` `blmove` (waiting on a connection of its own). */
+function move(
+  cache: object,
+  source: string,
+  destination: string,
+  sourceSide: ListSide,
+  destinationSide: ListSide,
+  options: VersionOption | undefined,
+  seconds: number | undefined,
+): Promise<unknown> {
+  const context = contextOf(cache)
+  const method = seconds === undefined ? 'lmove' : 'blmove'
+  return context.run(source, options, {
+    method,
+    access: 'write',
+    build: (rkey) => {
+      const args: RedisArgument[] = [
+        method.toUpperCase(),
         rkey,
         context.key(destination, options),
         side(sourceSide),
         side(destinationSide),
-        String(seconds),
-      ],
-      convert: (reply) => context.decodeOrNull(reply, source),
-      fallback: null,
-      blockMs: Math.ceil(seconds * 1000),
-    })
-  },
-} satisfies Implementation<ListCommands>
+      ]
+      if (seconds !== undefined) args.push(String(seconds))
+      return args
+    },
+    convert: (reply) => context.decodeOrNull(reply, source),
+    fallback: null,
+    blockMs: seconds === undefined ? undefined : Math.ceil(seconds * 1000),
+  })
+}
 
 /** `blpop` / `brpop`: `[user key, value]` of the list that had one, or `null` after `timeout`. */
 async function blockingPop(
