@@ -56,6 +56,7 @@ export type {
 export type { StreamCommands } from './commands/streams.ts'
 export type { CompressorDefinition, SerializerDefinition } from './define.ts'
 export { defineCompressor, defineSerializer } from './define.ts'
+export { keySlot, SLOT_COUNT } from './key-slot.ts'
 export {
   BackpressureError,
   CachexError,
