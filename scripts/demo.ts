@@ -1,13 +1,24 @@
 // `pnpm demo`: a small end-to-end tour of cachex against a real Redis.
 // It uses REDIS_URL when set (and writes only keys under `cachex-demo:`), otherwise it starts a
-// throw-away redis-server on a free loopback port and stops it at the end.
+// throw-away redis-server on a free loopback port and stops it at the end. With neither (no
+// REDIS_URL, no redis-server on PATH) it runs on `memory://`, cachex's in-process backend.
+import { spawnSync } from 'node:child_process'
 import { caches, configureCaches, getRedisConnection, KeyNotFoundError } from '@cachex/redis'
 import { startRedis } from '@cachex/test-utils'
 
-const server = process.env.REDIS_URL ? undefined : await startRedis()
-const location = process.env.REDIS_URL ?? (server?.url as string)
+/** Whether `redis-server` can be run (it is on PATH). */
+function hasRedisServer(): boolean {
+  const probe = spawnSync('redis-server', ['--version'], { stdio: 'ignore', timeout: 5000 })
+  return probe.error === undefined && probe.status === 0
+}
+
+const inMemory = !process.env.REDIS_URL && !hasRedisServer()
+const server = process.env.REDIS_URL || inMemory ? undefined : await startRedis()
+const location = inMemory ? 'memory://demo' : (process.env.REDIS_URL ?? (server?.url as string))
 console.log(
-  `cachex demo against ${server ? `a redis-server it started on port ${server.port}` : 'REDIS_URL'}\n`,
+  inMemory
+    ? 'cachex demo on memory:// (no REDIS_URL and no redis-server on PATH): the in-process backend, same API and wire format, nothing persisted\n'
+    : `cachex demo against ${server ? `a redis-server it started on port ${server.port}` : 'REDIS_URL'}\n`,
 )
 
 configureCaches({
@@ -75,10 +86,15 @@ try {
   const compressed = caches.get('compressed')
   const big = { text: 'cachex '.repeat(2000) }
   await compressed.set('big', big)
-  const client = (await getRedisConnection('compressed')) as {
-    sendCommand(args: string[]): Promise<unknown>
-  }
-  const stored = (await client.sendCommand(['STRLEN', compressed.makeKey('big')])) as number
+  // memory:// has no node-redis client: its connection runs the raw command.
+  const strlen = ['STRLEN', compressed.makeKey('big')]
+  const stored = inMemory
+    ? ((await compressed.connection.command(strlen)) as number)
+    : ((await (
+        (await getRedisConnection('compressed')) as {
+          sendCommand(args: string[]): Promise<unknown>
+        }
+      ).sendCommand(strlen)) as number)
   step('zlib: JSON bytes vs stored bytes', `${JSON.stringify(big).length} vs ${stored}`)
   step('…and it reads back equal', ((await compressed.get('big')) as typeof big).text === big.text)
 
@@ -86,7 +102,9 @@ try {
   step("keys('user:*')", await cache.keys('user:*'))
   step("deletePattern('*') (this cache's keys)", await cache.deletePattern('*'))
   await compressed.clear()
-  console.log('\ndemo finished: every step ran against a real Redis')
+  console.log(
+    `\ndemo finished: every step ran against ${inMemory ? 'memory:// (in this process)' : 'a real Redis'}`,
+  )
 } finally {
   await caches.close()
   await server?.stop()

@@ -8,6 +8,7 @@ export type {
   NodeRedisNodeClientLike,
 } from './cluster.ts'
 export { isNodeRedisCluster } from './cluster.ts'
+export { isMemoryLocation } from './memory/index.ts'
 export type { RedisSentinelLike } from './sentinel.ts'
 export { isRedisSentinel } from './sentinel.ts'
 export type { NodeRedisClientLike } from './standalone.ts'

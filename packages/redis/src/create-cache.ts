@@ -1,10 +1,17 @@
-import type { ClusterOptions, SentinelOptions } from '@cachex/connections'
+import {
+  type ClusterOptions,
+  type MemoryOptions,
+  memory,
+  type SentinelOptions,
+} from '@cachex/connections'
+import { isMemoryLocation } from '@cachex/connections/internal'
 import {
   Cache,
   type CacheOptions,
   type Compressor,
   type ConnectionFactory,
   type ConnectionOptions,
+  InvalidArgumentError,
   type Serializer,
 } from '@cachex/core'
 import { lockFactory, semaphoreFactory } from '@cachex/lock'
@@ -31,11 +38,14 @@ export interface CreateCacheOptions<IgnoreErrors extends boolean = boolean>
   extends Omit<CacheOptions<IgnoreErrors>, 'connection' | 'serializer' | 'compressor'>,
     ConnectionOptions,
     Pick<ClusterOptions, 'readFromReplicas' | 'clusterOptions'>,
-    Pick<SentinelOptions, 'sentinels' | 'sentinelOptions'> {
+    Pick<SentinelOptions, 'sentinels' | 'sentinelOptions'>,
+    Pick<MemoryOptions, 'memoryOptions'> {
   /**
    * Where Redis is (`LOCATION`): a URL (`redis://`, `rediss://`, `unix://`), a list of URLs or
    * a comma-separated string (the primary first, then read replicas), `redis://<service>/<db>`
-   * with `client: 'sentinel'`, or an existing node-redis client or client pool.
+   * with `client: 'sentinel'`, an existing node-redis client or client pool, or `memory://` /
+   * `memory://<name>`: the in-process backend (a private store, or one shared by name within the
+   * process; see docs/topologies.md).
    * @default 'redis://127.0.0.1:6379/0'
    */
   location?: ConnectionOptions['location']
@@ -76,7 +86,11 @@ export function createCache<IgnoreErrors extends boolean = false>(
   const compressor = toList(options.compressor ?? 'none')
     .filter((c) => c !== 'none')
     .map(resolveCompressor)
-  const factory = options.connectionFactory ?? resolveClient(options.client ?? 'default')
+  const factory =
+    options.connectionFactory ??
+    (isMemoryLocation(options.location)
+      ? memoryClient(options.client)
+      : resolveClient(options.client ?? 'default'))
   return new Cache({
     ...options,
     connection: factory(options),
@@ -85,6 +99,15 @@ export function createCache<IgnoreErrors extends boolean = false>(
     lockFactory: options.lockFactory ?? lockFactory,
     semaphoreFactory: options.semaphoreFactory ?? semaphoreFactory,
   })
+}
+
+/** `location: 'memory://…'`: the in-process backend, which is one topology of its own. */
+function memoryClient(client: ClientName | ConnectionFactory | undefined): ConnectionFactory {
+  if (client === undefined || client === 'default') return memory
+  if (typeof client === 'function') return client
+  throw new InvalidArgumentError(
+    `client '${String(client)}' cannot use a memory:// location: the in-memory backend has no ${String(client)}; leave client unset`,
+  )
 }
 
 function resolveClient(client: ClientName | ConnectionFactory): ConnectionFactory {

@@ -1,4 +1,5 @@
 import type { Cache } from '@cachex/redis'
+import { standaloneServer, uniquePrefix } from '@cachex/test-utils'
 import { RESP_TYPES } from '@redis/client'
 
 const BYTES = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } }
@@ -7,8 +8,34 @@ interface RawClient {
   sendCommand(args: string[], options?: object): Promise<unknown>
 }
 
-/** Runs a raw command on the cache's own node-redis client; bulk strings come back as Buffers. */
+/** Where a parametrized suite runs: a real `redis-server`, or the in-process `memory://`. */
+export type Backend = 'redis' | 'memory'
+
+/** Both backends, for `describe.each(BACKENDS)`: one suite body, run against each. */
+export const BACKENDS: readonly Backend[] = ['redis', 'memory']
+
+/**
+ * A server for `backend`: a fresh `redis-server`, or a `memory://<name>` store of its own (every
+ * cache created with its `url` shares it, as caches on one server share its keys).
+ */
+export async function backendServer(
+  backend: Backend,
+): Promise<{ url: string; stop(): Promise<void> }> {
+  if (backend === 'redis') return standaloneServer()
+  return { url: `memory://${uniquePrefix('suite')}`, stop: async () => undefined }
+}
+
+/** Whether `cache` runs on the in-process backend (which has no node-redis client). */
+export function isMemory(cache: Cache): boolean {
+  return typeof (cache.connection as { storeName?: unknown }).storeName === 'string'
+}
+
+/**
+ * Runs a raw command on the cache's own node-redis client (on `memory://`, on its connection);
+ * bulk strings come back as Buffers.
+ */
 export async function raw(cache: Cache, ...args: string[]): Promise<unknown> {
+  if (isMemory(cache)) return cache.connection.command(args, { key: args[1] })
   const client = (await cache.connection.client()) as RawClient
   return client.sendCommand(args, BYTES)
 }

@@ -1,0 +1,166 @@
+// What a command of the in-memory backend answers, before it is shaped as node-redis would shape
+// it: bulk strings as binary strings (one char per byte), status replies as `Status`, integers as
+// numbers, arrays, nil as `null`, and errors (inside an array) as `ResponseError`s.
+import { type RedisArgument, ResponseError } from '@cachex/core'
+
+/** A simple-string reply (`OK`, `PONG`, `string`): node-redis gives it as a JS string. */
+export class Status {
+  constructor(readonly text: string) {}
+}
+
+export const OK = new Status('OK')
+
+/**
+ * A double reply (a score): RESP3 gives it to node-redis as a number; inside a script (RESP2)
+ * it is the bulk string Redis 7.0 formats (`%.17g`).
+ */
+export class Double {
+  constructor(readonly value: number) {}
+}
+
+/**
+ * Members with their scores (`WITHSCORES`, `ZPOPMIN`): RESP3 gives `[[member, score], …]` pairs
+ * (`nested`) or one flat `[member, score]` (`ZPOPMIN` without a count); a script sees RESP2's
+ * flat list of bulk strings.
+ */
+export class Scored {
+  constructor(
+    readonly items: ReadonlyArray<{ member: string; score: number }>,
+    readonly nested: boolean,
+  ) {}
+}
+
+/** One reply: bulk (binary string), status, integer, nil, array, or an error inside an array. */
+export type Reply = string | number | null | Status | Double | Scored | ResponseError | Reply[]
+
+/** The reply as a script sees it (RESP2): doubles and scores as bulk strings. */
+export function resp2(reply: Reply): Reply {
+  if (reply instanceof Double) return formatDouble(reply.value)
+  if (reply instanceof Scored) return reply.items.flatMap((i) => [i.member, formatDouble(i.score)])
+  if (Array.isArray(reply)) return reply.map(resp2)
+  return reply
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: bytes 0–127 are ASCII, control bytes included
+const ASCII = /^[\x00-\x7f]*$/
+
+/** An argument as a binary string: one char per byte (Redis is binary-safe). */
+export function bin(arg: RedisArgument): string {
+  if (typeof arg === 'string')
+    return ASCII.test(arg) ? arg : Buffer.from(arg, 'utf8').toString('latin1')
+  return arg.toString('latin1')
+}
+
+/** A binary string as the UTF-8 text it holds. */
+export function text(value: string): string {
+  return ASCII.test(value) ? value : Buffer.from(value, 'latin1').toString('utf8')
+}
+
+/**
+ * The reply as node-redis (RESP3, maps and sets flattened) gives it to cachex: bulk strings as
+ * Buffers, or as text for a `text` route; doubles as numbers.
+ */
+export function shape(reply: Reply, asText: boolean): unknown {
+  if (typeof reply === 'string') return asText ? text(reply) : Buffer.from(reply, 'latin1')
+  if (reply instanceof Status) return reply.text
+  if (reply instanceof Double) return reply.value
+  if (reply instanceof Scored) {
+    const pairs = reply.items.map((i) => [shape(i.member, asText), i.score])
+    return reply.nested ? pairs : (pairs[0] ?? [])
+  }
+  if (Array.isArray(reply)) return reply.map((item) => shape(item, asText))
+  return reply
+}
+
+/** An error reply, thrown by a command. */
+export function fail(message: string): ResponseError {
+  return new ResponseError(message)
+}
+
+export const WRONGTYPE = 'WRONGTYPE Operation against a key holding the wrong kind of value'
+export const SYNTAX = 'ERR syntax error'
+export const NOT_INTEGER = 'ERR value is not an integer or out of range'
+export const NOT_FLOAT = 'ERR value is not a valid float'
+
+/** Redis's error for a command called with the wrong number of arguments. */
+export function arity(name: string): ResponseError {
+  return fail(`ERR wrong number of arguments for '${name.toLowerCase()}' command`)
+}
+
+const INTEGER = /^-?(0|[1-9][0-9]*)$/
+const INT64_MAX = 9223372036854775807n
+const INT64_MIN = -9223372036854775808n
+
+/** A 64-bit integer argument, as Redis's `string2ll` reads it (strict), or `undefined`. */
+export function toBigInt(value: string): bigint | undefined {
+  if (value.length > 20 || !INTEGER.test(value)) return undefined
+  const n = BigInt(value)
+  return n > INT64_MAX || n < INT64_MIN ? undefined : n
+}
+
+/** Whether a bigint fits in a signed 64-bit integer. */
+export function fitsInt64(n: bigint): boolean {
+  return n <= INT64_MAX && n >= INT64_MIN
+}
+
+/** An integer argument as a number, or the `ERR value is not an integer` error. */
+export function integer(value: string, message = NOT_INTEGER): number {
+  const n = toBigInt(value)
+  if (n === undefined) throw fail(message)
+  return Number(n)
+}
+
+const FLOAT = /^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$/
+const INFINITE = /^([+-]?)inf(inity)?$/i
+
+/** A float argument as Redis's `strtod`-based parsers read it, or `undefined` (NaN refused). */
+export function toFloat(value: string): number | undefined {
+  const inf = INFINITE.exec(value)
+  if (inf !== null) return inf[1] === '-' ? -Infinity : Infinity
+  if (value.length > 400 || !FLOAT.test(value)) return undefined
+  return Number(value)
+}
+
+/** A float argument, or the given error. */
+export function float(value: string, message = NOT_FLOAT): number {
+  const n = toFloat(value)
+  if (n === undefined) throw fail(message)
+  return n
+}
+
+/** A double as Redis 7.0 replies it (`%.17g`; `inf`, `-inf`): scores, `ZINCRBY`. */
+export function formatDouble(x: number): string {
+  if (x === Infinity) return 'inf'
+  if (x === -Infinity) return '-inf'
+  if (Object.is(x, -0)) return '-0'
+  const [mantissa = '0', exp = '0'] = x.toExponential(16).split('e')
+  const e = Number(exp)
+  if (e < -4 || e >= 17) {
+    const m = stripZeros(mantissa)
+    const digits = String(Math.abs(e)).padStart(2, '0')
+    return `${m}e${e < 0 ? '-' : '+'}${digits}`
+  }
+  return stripZeros(x.toFixed(Math.max(0, 16 - e)))
+}
+
+/** A double as `HINCRBYFLOAT` / `INCRBYFLOAT` reply it: plain decimal, no exponent. */
+export function formatHuman(x: number): string {
+  if (Number.isInteger(x) && Math.abs(x) < 1e21) return BigInt(x).toString()
+  const s = String(x)
+  const at = s.indexOf('e')
+  if (at < 0) return s
+  const mantissa = s.slice(0, at)
+  const e = Number(s.slice(at + 1))
+  const decimals = (mantissa.split('.')[1]?.length ?? 0) - e
+  return stripZeros(x.toFixed(Math.min(100, Math.max(0, decimals))))
+}
+
+function stripZeros(s: string): string {
+  if (!s.includes('.')) return s
+  return s.replace(/0+$/, '').replace(/\.$/, '')
+}
+
+/** A number of a reply as a bulk string of its digits. */
+export function digits(n: number | bigint): string {
+  return String(n)
+}

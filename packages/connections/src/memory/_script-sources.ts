@@ -1,0 +1,47 @@
+// The Lua sources of cachex's own scripts, verbatim (byte for byte: they are looked up by SHA1).
+// The in-memory backend runs none of them: each is matched by its SHA1 to a native implementation
+// (scripts.ts). test/memory-scripts.test.ts checks that these still equal the sources in
+// @cachex/core and @cachex/lock, so an edited script fails that test instead of `NOSCRIPT` at run time.
+// Generated from packages/core/src/{_redis-value-store,_coalesce-set,_coalesce-incr,commands/_stampede}.ts
+// and packages/lock/src/{lock,semaphore}.ts.
+
+export const SOURCES = {
+  /** redis-value-store:INCR_SCRIPT */
+  INCR: "if redis.call('EXISTS', KEYS[1]) == 0 then\n  return false\nend\nlocal n = redis.call('INCRBY', KEYS[1], ARGV[1])\nif n >= 4503599627370496 or n <= -4503599627370496 then\n  return redis.call('GET', KEYS[1])\nend\nreturn n",
+  /** redis-value-store:INCR_NUMBER_SCRIPT */
+  INCR_NUMBER:
+    "local old = redis.call('GET', KEYS[1])\nif not old then\n  return false\nend\nlocal n = redis.call('INCRBY', KEYS[1], ARGV[1])\nif n > 9007199254740991 or n < -9007199254740991 then\n  redis.call('SET', KEYS[1], old, 'KEEPTTL')\n  return 0\nend\nreturn redis.call('GET', KEYS[1])",
+  /** coalesce-set:SET_MANY_SCRIPT */
+  SET_MANY:
+    "local px = ARGV[1]\nfor i = 1, #KEYS do\n  if px == '' then\n    redis.call('SET', KEYS[i], ARGV[i + 1])\n  else\n    redis.call('SET', KEYS[i], ARGV[i + 1], 'PX', px)\n  end\nend\nreturn #KEYS",
+  /** coalesce-incr:INCR_MANY_SCRIPT */
+  INCR_MANY:
+    "if redis.call('EXISTS', KEYS[1]) == 0 then\n  return false\nend\nlocal out = {}\nfor i = 1, #ARGV do\n  local n = redis.pcall('INCRBY', KEYS[1], ARGV[i])\n  if type(n) == 'table' then\n    out[i] = n\n  elseif n >= 4503599627370496 or n <= -4503599627370496 then\n    out[i] = redis.call('GET', KEYS[1])\n  else\n    out[i] = n\n  end\nend\nreturn out",
+  /** stampede:RELEASE */
+  STAMPEDE_RELEASE:
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+  /** stampede:EXTEND */
+  STAMPEDE_EXTEND:
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0",
+  /** lock:RELEASE */
+  LOCK_RELEASE:
+    "local token = redis.call('get', KEYS[1])\nif not token then\n  return -1\nend\nif token ~= ARGV[1] then\n  return 0\nend\nredis.call('del', KEYS[1])\nreturn 1",
+  /** lock:ACQUIRE */
+  LOCK_ACQUIRE:
+    "local set\nif ARGV[2] == '' then\n  set = redis.call('set', KEYS[1], ARGV[1], 'NX')\nelse\n  set = redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])\nend\nif not set then\n  return 0\nend\nlocal fence = redis.pcall('incr', KEYS[2])\nif type(fence) ~= 'number' or fence > 9007199254740991 then\n  redis.call('del', KEYS[1])\n  return redis.error_reply('ERR the fencing counter ' .. KEYS[2] .. ' does not hold an integer below 2^53: delete it, or set it above the last token handed out')\nend\nreturn fence",
+  /** lock:EXTEND */
+  LOCK_EXTEND:
+    "local token = redis.call('get', KEYS[1])\nif not token or token ~= ARGV[1] then\n  return 0\nend\nlocal expiration = redis.call('pttl', KEYS[1])\nif not expiration then\n  expiration = 0\nend\nif expiration < 0 then\n  return 0\nend\nlocal newttl = ARGV[2]\nif ARGV[3] == \"0\" then\n  newttl = ARGV[2] + expiration\nend\nredis.call('pexpire', KEYS[1], newttl)\nreturn 1",
+  /** lock:REACQUIRE */
+  LOCK_REACQUIRE:
+    "if redis.call('get', KEYS[1]) ~= ARGV[1] then\n  return 0\nend\nredis.call('pexpire', KEYS[1], ARGV[2])\nreturn 1",
+  /** semaphore:ACQUIRE */
+  SEMAPHORE_ACQUIRE:
+    "if redis.replicate_commands then\n  redis.replicate_commands()\nend\nlocal time = redis.call('time')\nlocal now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)\nredis.call('zremrangebyscore', KEYS[1], '-inf', string.format('%.0f', now))\nlocal used = tonumber(ARGV[2])\nlocal limit = tonumber(ARGV[3])\nif used > limit then\n  return 0\nend\nlocal holders = redis.call('zrange', KEYS[1], 0, -1)\nfor i = 1, #holders do\n  local weight = tonumber(string.match(holders[i], '^(%d+):'))\n  if weight == nil then\n    return redis.error_reply('ERR ' .. KEYS[1] .. ' holds a sorted set that is not a cachex semaphore')\n  end\n  used = used + weight\n  if used > limit then\n    return 0\n  end\nend\nlocal expiry = '+inf'\nif ARGV[4] ~= '' then\n  expiry = string.format('%.0f', now + tonumber(ARGV[4]))\nend\nredis.call('zadd', KEYS[1], expiry, ARGV[1])\nlocal last = redis.call('zrange', KEYS[1], -1, -1, 'WITHSCORES')\nif last[2] == 'inf' then\n  redis.call('persist', KEYS[1])\nelseif last[2] then\n  redis.call('pexpireat', KEYS[1], string.format('%.0f', tonumber(last[2]) + 1))\nend\nreturn 1",
+  /** semaphore:RELEASE */
+  SEMAPHORE_RELEASE:
+    "local removed = redis.call('zrem', KEYS[1], ARGV[1])\nif removed == 1 then\nlocal last = redis.call('zrange', KEYS[1], -1, -1, 'WITHSCORES')\nif last[2] == 'inf' then\n  redis.call('persist', KEYS[1])\nelseif last[2] then\n  redis.call('pexpireat', KEYS[1], string.format('%.0f', tonumber(last[2]) + 1))\nend\nend\nreturn removed",
+} as const
+
+/** The name of one of cachex's scripts. */
+export type ScriptName = keyof typeof SOURCES

@@ -1,0 +1,310 @@
+// The `Connection` of `memory://`: every command cachex sends, run in this process on a `Store`.
+import {
+  ClosedError,
+  type CommandRoute,
+  type Connection,
+  type ConnectionOptions,
+  InvalidArgumentError,
+  type RedisArgument,
+} from '@cachex/core'
+import { scanNode } from '../_connect.ts'
+import type { Call, CommandSpec } from './_command.ts'
+import { arity, bin, fail, type Reply, shape, text } from './_reply.ts'
+import { HASHES } from './hashes.ts'
+import { KEYS } from './keys.ts'
+import { BLOCKING, blockingKeys, blockingTimeout, LISTS, tryBlocking } from './lists.ts'
+import { scriptCommands } from './scripts.ts'
+import { SETS } from './sets.ts'
+import { acquireStore, releaseStore, type Store } from './store.ts'
+import { STREAMS } from './streams.ts'
+import { STRINGS } from './strings.ts'
+import { ZSETS } from './zsets.ts'
+
+/** Settings of the in-memory store (`memoryOptions` of `createCache`). */
+export interface MemoryStoreOptions {
+  /**
+   * Most bytes the store holds (keys, values and a per-element overhead, approximately); past it,
+   * the least recently used keys are evicted (Redis's `allkeys-lru`), and a write larger than the
+   * bound on its own is refused with Redis's `OOM` error. `null` for no bound. A store shared by
+   * name (`memory://name`) keeps the settings of the connection that created it.
+   * @default 268435456 (256 MiB)
+   */
+  maxBytes?: number | null
+  /**
+   * Milliseconds between two runs of the sweep that drops expired keys nobody reads (expired keys
+   * are also dropped whenever they are touched). 0 turns the sweep off.
+   * @default 1000
+   */
+  sweepInterval?: number
+}
+
+/** Options of `memory()`: the connection options, of which only `location` is read, and the store's. */
+export interface MemoryOptions extends ConnectionOptions {
+  /** `memory://` (a private store) or `memory://<name>` (shared by name within the process). */
+  location?: ConnectionOptions['location']
+  /** Settings of the store. */
+  memoryOptions?: MemoryStoreOptions
+}
+
+const DEFAULT_MAX_BYTES = 256 * 1024 * 1024
+/** Arguments of one command at most (Redis's own limit on a multibulk is far higher). */
+const MAX_ARGS = 1024 * 1024
+
+/** Whether `location` names the in-memory backend (`memory://…`). */
+export function isMemoryLocation(location: unknown): location is string {
+  return typeof location === 'string' && location.trim().toLowerCase().startsWith('memory://')
+}
+
+/** The store name of a `memory://[name]` location (`''`: a private store). */
+export function memoryStoreName(location: string): string {
+  const rest = location.trim().slice('memory://'.length)
+  const name = rest.replace(/\/+$/, '')
+  if (name.length > 256 || /[\s/?#]/.test(name)) {
+    throw new InvalidArgumentError(
+      `invalid memory location ${JSON.stringify(location)}: use memory:// or memory://<name> (no /, ?, # or spaces)`,
+    )
+  }
+  return decodeURIComponent(name)
+}
+
+/**
+ * A connection to an in-process Redis: `memory://` (a store of its own) or `memory://name` (the
+ * store shared by every connection of that name in this process). The whole cachex API runs on
+ * it — strings, hashes, lists, sets, sorted sets, streams, cachex's scripts, blocking pops — with
+ * node-redis's reply shapes and Redis's error replies. No persistence, no other process, no
+ * replicas, no client-side tracking (the local tier is refused), no node-redis client.
+ */
+export function memory(options: MemoryOptions = {}): Connection {
+  return new MemoryConnection(options)
+}
+
+/** The connection `memory()` returns. */
+export class MemoryConnection implements Connection {
+  readonly #name: string
+  readonly #store: Store
+  readonly #commands: Map<string, CommandSpec>
+  #closed = false
+  /** Blocked calls, woken with a `ClosedError` by `close()`. */
+  readonly #blocked = new Set<(error: Error) => void>()
+
+  constructor(options: MemoryOptions = {}) {
+    const location = options.location ?? 'memory://'
+    if (!isMemoryLocation(location)) {
+      throw new InvalidArgumentError('memory() needs a location of memory:// or memory://<name>')
+    }
+    this.#name = memoryStoreName(location)
+    const settings = options.memoryOptions ?? {}
+    const maxBytes = settings.maxBytes === undefined ? DEFAULT_MAX_BYTES : settings.maxBytes
+    if (maxBytes !== null && (!Number.isSafeInteger(maxBytes) || maxBytes < 1)) {
+      throw new InvalidArgumentError(
+        `memoryOptions.maxBytes must be a positive integer or null, got ${maxBytes}`,
+      )
+    }
+    const sweep = settings.sweepInterval ?? 1000
+    if (!Number.isFinite(sweep) || sweep < 0) {
+      throw new InvalidArgumentError(
+        `memoryOptions.sweepInterval must be 0 or more milliseconds, got ${sweep}`,
+      )
+    }
+    this.#store = acquireStore(this.#name, maxBytes, sweep)
+    const table = new Map<string, CommandSpec>()
+    for (const family of [KEYS, STRINGS, HASHES, LISTS, SETS, ZSETS, STREAMS]) {
+      for (const [name, spec] of Object.entries(family)) table.set(name, spec)
+    }
+    const now = { value: 0 }
+    this.#now = now
+    for (const [name, spec] of Object.entries(
+      scriptCommands((command, args) => this.#run(command, args, now.value)),
+    )) {
+      table.set(name, spec)
+    }
+    this.#commands = table
+  }
+
+  /** The time of the command running (scripts run their commands at it). */
+  readonly #now: { value: number }
+
+  /** The store's name (`''` for a private store). */
+  get storeName(): string {
+    return this.#name
+  }
+
+  command(args: RedisArgument[], route?: CommandRoute): Promise<unknown> {
+    if (this.#closed) return Promise.reject(this.#closedError())
+    try {
+      const name = this.#name_(args)
+      const rest = args.slice(1).map(bin)
+      const asText = route?.text === true
+      if (BLOCKING.has(name)) return this.#block(name, rest, asText)
+      return Promise.resolve(shape(this.#top(name, rest), asText))
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
+    if (this.#closed) throw this.#closedError()
+    return Promise.all(
+      commands.map((args) => this.command(args, route).catch((error: Error) => error)),
+    )
+  }
+
+  /**
+   * Runs the commands as one transaction: nothing else runs in between (this process runs them
+   * in one go). An unknown command or a wrong number of arguments aborts it (`EXECABORT`) before
+   * any runs; an error while running is that command's entry, and the others still run.
+   */
+  async transaction(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
+    if (this.#closed) throw this.#closedError()
+    const parsed = commands.map((args) => {
+      const name = this.#name_(args)
+      return { name, args: args.slice(1).map(bin) }
+    })
+    for (const { name, args } of parsed) {
+      if (BLOCKING.has(name)) continue
+      this.#spec(name, args)
+    }
+    const asText = route?.text === true
+    return parsed.map(({ name, args }) => {
+      try {
+        if (BLOCKING.has(name)) {
+          const reply = tryBlocking(name, this.#call(args, Date.now()))
+          return shape(reply ?? null, asText)
+        }
+        return shape(this.#top(name, args), asText)
+      } catch (error) {
+        return error
+      }
+    })
+  }
+
+  scan(pattern: string, count: number): AsyncIterable<string[]> {
+    return scanNode((args) => this.command(args), pattern, count)
+  }
+
+  async flush(): Promise<void> {
+    await this.command(['FLUSHDB'])
+  }
+
+  async client(): Promise<unknown> {
+    throw new InvalidArgumentError(
+      'a memory:// connection has no node-redis client: it runs in this process (use cache.connection.command() for raw commands)',
+    )
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    const error = this.#closedError()
+    for (const wake of [...this.#blocked]) wake(error)
+    this.#blocked.clear()
+    releaseStore(this.#name, this.#store)
+  }
+
+  #closedError(): ClosedError {
+    return new ClosedError(
+      `the connection to ${this.#name === '' ? 'memory://' : `memory://${this.#name}`} is closed`,
+    )
+  }
+
+  #name_(args: RedisArgument[]): string {
+    const first = args[0]
+    if (first === undefined) throw fail('ERR empty command')
+    if (args.length > MAX_ARGS) throw fail('ERR Protocol error: invalid multibulk length')
+    return text(bin(first)).toUpperCase()
+  }
+
+  #spec(name: string, args: readonly string[]): CommandSpec {
+    const spec = this.#commands.get(name)
+    if (spec === undefined) {
+      const shown = args
+        .slice(0, 8)
+        .map((a) => `'${text(a).slice(0, 128)}' `)
+        .join('')
+      throw fail(`ERR unknown command '${name}', with args beginning with: ${shown}`)
+    }
+    const count = args.length + 1
+    if (spec.arity >= 0 ? count !== spec.arity : count < -spec.arity) throw arity(name)
+    return spec
+  }
+
+  #call(args: readonly string[], now: number): Call {
+    return { store: this.#store, now, args }
+  }
+
+  /** Runs one command sent by the caller: bounded, then evicting past `maxBytes`. */
+  #top(name: string, args: readonly string[]): Reply {
+    const spec = this.#spec(name, args)
+    const max = this.#store.maxBytes
+    if (spec.write === true && max !== null) {
+      let size = 0
+      for (const a of args) size += a.length
+      if (size > max) throw fail("OOM command not allowed when used memory > 'maxmemory'.")
+    }
+    const now = Date.now()
+    const saved = this.#now.value
+    this.#now.value = now
+    try {
+      const reply = spec.run(this.#call(args, now))
+      if (spec.write === true) this.#store.fit(args[0])
+      return reply
+    } finally {
+      this.#now.value = saved
+    }
+  }
+
+  /** A command run inside a script (same time, no eviction until the script ends). */
+  #run(name: string, args: string[], now: number): Reply {
+    const spec = this.#spec(name, args)
+    if (BLOCKING.has(name)) throw fail('ERR This Redis command is not allowed from script')
+    return spec.run(this.#call(args, now))
+  }
+
+  /** BLPOP, BRPOP, BLMOVE: try now, else wait for a write to one of the keys, or the timeout. */
+  #block(name: string, args: string[], asText: boolean): Promise<unknown> {
+    const seconds = blockingTimeout(name, args)
+    const keys = blockingKeys(name, args)
+    const first = tryBlocking(name, this.#call(args, Date.now()))
+    if (first !== undefined) {
+      this.#store.fit()
+      return Promise.resolve(shape(first, asText))
+    }
+    return new Promise((resolve, reject) => {
+      let stopWaiting = (): void => undefined
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const settle = (): void => {
+        stopWaiting()
+        clearTimeout(timer)
+        this.#blocked.delete(fail_)
+      }
+      const fail_ = (error: Error): void => {
+        settle()
+        reject(error)
+      }
+      const attempt = (): void => {
+        stopWaiting()
+        let reply: Reply | undefined
+        try {
+          reply = tryBlocking(name, this.#call(args, Date.now()))
+        } catch (error) {
+          fail_(error as Error)
+          return
+        }
+        if (reply === undefined) {
+          stopWaiting = this.#store.waitFor(keys, () => queueMicrotask(attempt))
+          return
+        }
+        settle()
+        resolve(shape(reply, asText))
+      }
+      this.#blocked.add(fail_)
+      stopWaiting = this.#store.waitFor(keys, () => queueMicrotask(attempt))
+      if (seconds > 0) {
+        timer = setTimeout(() => {
+          settle()
+          resolve(null)
+        }, seconds * 1000)
+      }
+    })
+  }
+}

@@ -1,0 +1,382 @@
+// Sorted sets: a member → score `Map` and an array kept sorted by (score, member bytes), as a
+// skiplist orders them.
+import { arg, type Call, type CommandTable, is } from './_command.ts'
+import {
+  Double,
+  fail,
+  float,
+  formatDouble,
+  integer,
+  NOT_FLOAT,
+  type Reply,
+  Scored,
+  SYNTAX,
+  toFloat,
+} from './_reply.ts'
+import { parseCursor, scanOptions } from './keys.ts'
+import { ELEMENT_OVERHEAD, type Entry, type Store } from './store.ts'
+
+/** One sorted set. */
+export interface ZSet {
+  scores: Map<string, number>
+  /** Members in order, lowest score first (ties by member bytes). */
+  order: Array<{ member: string; score: number }>
+}
+
+function before(a: { member: string; score: number }, score: number, member: string): boolean {
+  return a.score < score || (a.score === score && a.member < member)
+}
+
+/** The index of the first item not ordered before (score, member). */
+function lowerBound(zset: ZSet, score: number, member: string): number {
+  let lo = 0
+  let hi = zset.order.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (before(zset.order[mid] as ZSet['order'][number], score, member)) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+export function zsetOf(store: Store, key: string, now: number): ZSet | undefined {
+  return store.typed(key, 'zset', now)?.value as ZSet | undefined
+}
+
+function createZset(store: Store, key: string, now: number): Entry {
+  return store.create(key, 'zset', now, () => ({ scores: new Map(), order: [] }))
+}
+
+/** Sets the score of `member`; whether it is new. */
+export function zsetAdd(store: Store, entry: Entry, member: string, score: number): boolean {
+  const zset = entry.value as ZSet
+  const old = zset.scores.get(member)
+  if (old !== undefined) {
+    if (old === score) return false
+    zset.order.splice(lowerBound(zset, old, member), 1)
+  } else store.grow(entry, member.length + ELEMENT_OVERHEAD + 8)
+  zset.scores.set(member, score)
+  zset.order.splice(lowerBound(zset, score, member), 0, { member, score })
+  return old === undefined
+}
+
+/** Removes `member`; whether it was there. */
+export function zsetRemove(store: Store, entry: Entry, member: string): boolean {
+  const zset = entry.value as ZSet
+  const old = zset.scores.get(member)
+  if (old === undefined) return false
+  zset.scores.delete(member)
+  zset.order.splice(lowerBound(zset, old, member), 1)
+  store.grow(entry, -(member.length + ELEMENT_OVERHEAD + 8))
+  return true
+}
+
+/** A score bound: `(1.5` exclusive, `-inf`, `+inf`, `1.5`. */
+export interface Bound {
+  value: number
+  exclusive: boolean
+}
+
+export function parseBound(text: string): Bound {
+  const exclusive = text.startsWith('(')
+  const value = toFloat(exclusive ? text.slice(1) : text)
+  if (value === undefined) throw fail('ERR min or max is not a float')
+  return { value, exclusive }
+}
+
+function aboveMin(score: number, min: Bound): boolean {
+  return min.exclusive ? score > min.value : score >= min.value
+}
+
+function belowMax(score: number, max: Bound): boolean {
+  return max.exclusive ? score < max.value : score <= max.value
+}
+
+/** The items of `zset` within [min, max], in order. */
+export function byScore(zset: ZSet, min: Bound, max: Bound): ZSet['order'] {
+  return zset.order.filter((item) => aboveMin(item.score, min) && belowMax(item.score, max))
+}
+
+/** Start/stop ranks (negative from the end) as a [from, to] slice of `length` items. */
+function rankRange(start: number, stop: number, length: number): [number, number] {
+  let from = start < 0 ? length + start : start
+  let to = stop < 0 ? length + stop : stop
+  if (from < 0) from = 0
+  if (to >= length) to = length - 1
+  return from > to || from >= length ? [0, 0] : [from, to + 1]
+}
+
+function flat(items: ZSet['order'], withScores: boolean): Reply {
+  if (withScores) return new Scored(items, true)
+  return items.map((item) => item.member)
+}
+
+function limitOf(items: ZSet['order'], offset: number, count: number): ZSet['order'] {
+  if (offset < 0) return []
+  return count < 0 ? items.slice(offset) : items.slice(offset, offset + count)
+}
+
+/** ZRANGE key start stop [BYSCORE | BYLEX] [REV] [LIMIT offset count] [WITHSCORES]. */
+function zrange(call: Call): Reply {
+  let byscore = false
+  let rev = false
+  let withScores = false
+  let limit: [number, number] | undefined
+  for (let i = 3; i < call.args.length; i++) {
+    const word = arg(call, i).toUpperCase()
+    if (word === 'BYSCORE') byscore = true
+    else if (word === 'REV') rev = true
+    else if (word === 'WITHSCORES') withScores = true
+    else if (word === 'LIMIT' && i + 2 < call.args.length) {
+      limit = [integer(arg(call, i + 1)), integer(arg(call, i + 2))]
+      i += 2
+    } else throw fail(SYNTAX)
+  }
+  if (limit !== undefined && !byscore) {
+    throw fail(
+      'ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX',
+    )
+  }
+  if (byscore) {
+    const [lo, hi] = rev ? [arg(call, 2), arg(call, 1)] : [arg(call, 1), arg(call, 2)]
+    return rangeByScore(call, lo, hi, rev, withScores, limit)
+  }
+  const start = integer(arg(call, 1))
+  const stop = integer(arg(call, 2))
+  const zset = zsetOf(call.store, arg(call, 0), call.now)
+  if (zset === undefined) return []
+  const items = rev ? [...zset.order].reverse() : zset.order
+  const [from, to] = rankRange(start, stop, items.length)
+  return flat(items.slice(from, to), withScores)
+}
+
+function rangeByScore(
+  call: Call,
+  min: string,
+  max: string,
+  rev: boolean,
+  withScores: boolean,
+  limit: [number, number] | undefined,
+): Reply {
+  const lo = parseBound(min)
+  const hi = parseBound(max)
+  const zset = zsetOf(call.store, arg(call, 0), call.now)
+  if (zset === undefined) return []
+  let items = byScore(zset, lo, hi)
+  if (rev) items = items.reverse()
+  if (limit !== undefined) items = limitOf(items, limit[0], limit[1])
+  return flat(items, withScores)
+}
+
+function zrangeByScore(rev: boolean) {
+  return (call: Call): Reply => {
+    let withScores = false
+    let limit: [number, number] | undefined
+    for (let i = 3; i < call.args.length; i++) {
+      if (is(arg(call, i), 'WITHSCORES')) withScores = true
+      else if (is(arg(call, i), 'LIMIT') && i + 2 < call.args.length) {
+        limit = [integer(arg(call, i + 1)), integer(arg(call, i + 2))]
+        i += 2
+      } else throw fail(SYNTAX)
+    }
+    const [min, max] = rev ? [arg(call, 2), arg(call, 1)] : [arg(call, 1), arg(call, 2)]
+    return rangeByScore(call, min, max, rev, withScores, limit)
+  }
+}
+
+function zadd(call: Call): Reply {
+  const flags = new Set<string>()
+  let i = 1
+  for (; i < call.args.length; i++) {
+    const word = arg(call, i).toUpperCase()
+    if (['NX', 'XX', 'GT', 'LT', 'CH', 'INCR'].includes(word)) flags.add(word)
+    else break
+  }
+  const pairs = call.args.slice(i)
+  if (pairs.length === 0 || pairs.length % 2 !== 0) throw fail(SYNTAX)
+  const [nx, xx, gt, lt, ch, incr] = ['NX', 'XX', 'GT', 'LT', 'CH', 'INCR'].map((f) => flags.has(f))
+  if (nx && xx) throw fail('ERR XX and NX options at the same time are not compatible')
+  if ((gt && nx) || (lt && nx) || (gt && lt)) {
+    throw fail('ERR GT, LT, and/or NX options at the same time are not compatible')
+  }
+  if (incr && pairs.length > 2)
+    throw fail('ERR INCR option supports a single increment-element pair')
+  const scores = pairs.filter((_, j) => j % 2 === 0).map((s) => float(s, NOT_FLOAT))
+  const key = arg(call, 0)
+  let entry = call.store.typed(key, 'zset', call.now)
+  if (entry === undefined && xx) return incr ? null : 0
+  entry ??= createZset(call.store, key, call.now)
+  const zset = entry.value as ZSet
+  let added = 0
+  let changed = 0
+  let result: number | null = null
+  for (let j = 0; j < scores.length; j++) {
+    const member = pairs[j * 2 + 1] as string
+    let score = scores[j] as number
+    const old = zset.scores.get(member)
+    if ((nx && old !== undefined) || (xx && old === undefined)) continue
+    if (incr && old !== undefined) {
+      score = old + score
+      if (Number.isNaN(score)) throw fail('ERR resulting score is not a number (NaN)')
+    }
+    if (old !== undefined && ((gt && !(score > old)) || (lt && !(score < old)))) continue
+    result = score
+    if (old === undefined) added++
+    else if (old !== score) changed++
+    zsetAdd(call.store, entry, member, score)
+  }
+  call.store.dropIfEmpty(key, entry, zset.scores.size)
+  if (incr) return result === null ? null : new Double(result)
+  return ch ? added + changed : added
+}
+
+function pop(max: boolean) {
+  return (call: Call): Reply => {
+    if (call.args.length > 2) throw fail(SYNTAX)
+    const count = call.args.length === 2 ? integer(arg(call, 1)) : 1
+    if (count < 0) throw fail('ERR value is out of range, must be positive')
+    const key = arg(call, 0)
+    const entry = call.store.typed(key, 'zset', call.now)
+    if (entry === undefined) return []
+    const zset = entry.value as ZSet
+    const out: ZSet['order'] = []
+    for (let n = 0; n < count && zset.order.length > 0; n++) {
+      const item = (
+        max ? zset.order[zset.order.length - 1] : zset.order[0]
+      ) as ZSet['order'][number]
+      zsetRemove(call.store, entry, item.member)
+      out.push(item)
+    }
+    call.store.dropIfEmpty(key, entry, zset.scores.size)
+    return new Scored(out, call.args.length === 2)
+  }
+}
+
+function rank(rev: boolean) {
+  return (call: Call): Reply => {
+    if (call.args.length > 2) throw fail(SYNTAX)
+    const zset = zsetOf(call.store, arg(call, 0), call.now)
+    const score = zset?.scores.get(arg(call, 1))
+    if (zset === undefined || score === undefined) return null
+    const at = lowerBound(zset, score, arg(call, 1))
+    return rev ? zset.order.length - 1 - at : at
+  }
+}
+
+/** Removes `items` from the sorted set at the call's key; how many. */
+function removeItems(call: Call, entry: Entry, items: ZSet['order']): number {
+  for (const item of [...items]) zsetRemove(call.store, entry, item.member)
+  call.store.dropIfEmpty(arg(call, 0), entry, (entry.value as ZSet).scores.size)
+  return items.length
+}
+
+export const ZSETS: CommandTable = {
+  ZADD: { arity: -4, write: true, run: zadd },
+  ZCARD: { arity: 2, run: (call) => zsetOf(call.store, arg(call, 0), call.now)?.scores.size ?? 0 },
+  ZCOUNT: {
+    arity: 4,
+    run: (call) => {
+      const [min, max] = [parseBound(arg(call, 1)), parseBound(arg(call, 2))]
+      const zset = zsetOf(call.store, arg(call, 0), call.now)
+      return zset === undefined ? 0 : byScore(zset, min, max).length
+    },
+  },
+  ZINCRBY: {
+    arity: 4,
+    write: true,
+    run: (call) => {
+      const delta = float(arg(call, 1), NOT_FLOAT)
+      const entry = createZset(call.store, arg(call, 0), call.now)
+      const old = (entry.value as ZSet).scores.get(arg(call, 2)) ?? 0
+      const score = old + delta
+      if (Number.isNaN(score)) {
+        call.store.dropIfEmpty(arg(call, 0), entry, (entry.value as ZSet).scores.size)
+        throw fail('ERR resulting score is not a number (NaN)')
+      }
+      zsetAdd(call.store, entry, arg(call, 2), score)
+      return new Double(score)
+    },
+  },
+  ZSCORE: {
+    arity: 3,
+    run: (call) => {
+      const score = zsetOf(call.store, arg(call, 0), call.now)?.scores.get(arg(call, 1))
+      return score === undefined ? null : new Double(score)
+    },
+  },
+  ZMSCORE: {
+    arity: -3,
+    run: (call) => {
+      const zset = zsetOf(call.store, arg(call, 0), call.now)
+      return call.args.slice(1).map((m) => {
+        const score = zset?.scores.get(m)
+        return score === undefined ? null : new Double(score)
+      })
+    },
+  },
+  ZRANGE: { arity: -4, run: zrange },
+  ZRANGEBYSCORE: { arity: -4, run: zrangeByScore(false) },
+  ZREVRANGEBYSCORE: { arity: -4, run: zrangeByScore(true) },
+  ZREVRANGE: {
+    arity: -4,
+    run: (call) =>
+      zrange({ ...call, args: [...call.args.slice(0, 3), 'REV', ...call.args.slice(3)] }),
+  },
+  ZRANK: { arity: -3, run: rank(false) },
+  ZREVRANK: { arity: -3, run: rank(true) },
+  ZREM: {
+    arity: -3,
+    write: true,
+    run: (call) => {
+      const entry = call.store.typed(arg(call, 0), 'zset', call.now)
+      if (entry === undefined) return 0
+      const removed = call.args.slice(1).filter((m) => zsetRemove(call.store, entry, m)).length
+      call.store.dropIfEmpty(arg(call, 0), entry, (entry.value as ZSet).scores.size)
+      return removed
+    },
+  },
+  ZREMRANGEBYRANK: {
+    arity: 4,
+    write: true,
+    run: (call) => {
+      const start = integer(arg(call, 1))
+      const stop = integer(arg(call, 2))
+      const entry = call.store.typed(arg(call, 0), 'zset', call.now)
+      if (entry === undefined) return 0
+      const order = (entry.value as ZSet).order
+      const [from, to] = rankRange(start, stop, order.length)
+      return removeItems(call, entry, order.slice(from, to))
+    },
+  },
+  ZREMRANGEBYSCORE: {
+    arity: 4,
+    write: true,
+    run: (call) => {
+      const [min, max] = [parseBound(arg(call, 1)), parseBound(arg(call, 2))]
+      const entry = call.store.typed(arg(call, 0), 'zset', call.now)
+      if (entry === undefined) return 0
+      return removeItems(call, entry, byScore(entry.value as ZSet, min, max))
+    },
+  },
+  ZPOPMIN: { arity: -2, write: true, run: pop(false) },
+  ZPOPMAX: { arity: -2, write: true, run: pop(true) },
+  ZSCAN: {
+    arity: -3,
+    run: (call) => {
+      const cursor = parseCursor(arg(call, 1))
+      const { match, count } = scanOptions(call.args, 2, false)
+      const zset = zsetOf(call.store, arg(call, 0), call.now)
+      if (zset === undefined) return ['0', []]
+      const [next, members] = call.store.cursor(cursor, count, () =>
+        zset.order.map((i) => i.member),
+      )
+      const out: string[] = []
+      for (const member of members) {
+        const score = zset.scores.get(member)
+        if (score !== undefined && (match === undefined || match(member)))
+          out.push(member, formatDouble(score))
+      }
+      return [String(next), out]
+    },
+  },
+}

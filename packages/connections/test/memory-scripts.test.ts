@@ -1,0 +1,52 @@
+// The memory:// backend runs cachex's Lua scripts natively, found by the SHA1 of their source: a
+// script edited in core or lock without its copy in memory/_script-sources.ts fails here, not
+// with NOSCRIPT at run time.
+import { createHash } from 'node:crypto'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { knownScripts } from '../src/memory/scripts.ts'
+
+const root = new URL('../../', import.meta.url).pathname
+
+/** Every `.ts` file under `dir`. */
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name)
+    if (entry.isDirectory()) return sources(path)
+    return entry.name.endsWith('.ts') ? [path] : []
+  })
+}
+
+/**
+ * The Lua of `defineScript(\`…\`)` and of the sources sent with `EVAL` (`['EVAL', NAME, …]`),
+ * with the file's constants put in for `${NAME}`, as the module evaluates them.
+ */
+function luaIn(text: string): string[] {
+  const constants = new Map<string, string>()
+  for (const m of text.matchAll(/^const (\w+) = `([^`]*)`$/gm))
+    constants.set(m[1] as string, m[2] as string)
+  const expand = (lua: string) =>
+    lua.replace(/\$\{(\w+)\}/g, (whole, name: string) => constants.get(name) ?? whole)
+  const found: string[] = []
+  for (const m of text.matchAll(/defineScript\(`([^`]*)`\)/g)) found.push(expand(m[1] as string))
+  for (const m of text.matchAll(/\['EVAL', (\w+),/g)) {
+    const lua = constants.get(m[1] as string)
+    if (lua !== undefined) found.push(expand(lua))
+  }
+  return found
+}
+
+describe('memory:// and the scripts of core and lock', () => {
+  it('runs every Lua script cachex sends', () => {
+    const files = [...sources(join(root, 'core/src')), ...sources(join(root, 'lock/src'))]
+    const scripts = files.flatMap((file) => luaIn(readFileSync(file, 'utf8')))
+    // 4 in core's value store and coalescers, 2 of the stampede lock, 4 of the lock, 2 of the semaphore.
+    expect(scripts.length).toBe(12)
+    const known = knownScripts()
+    const missing = scripts.filter(
+      (lua) => !known.has(createHash('sha1').update(lua).digest('hex')),
+    )
+    expect(missing).toEqual([])
+  })
+})
