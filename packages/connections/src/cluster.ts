@@ -28,6 +28,7 @@ import {
 import type { Shard } from './_slot-map.ts'
 import { keySlot, patternSlot } from './_slots.ts'
 import { Topology } from './_topology.ts'
+import { runMulti, transactionKey } from './_transaction.ts'
 
 export type {
   NodeRedisClusterLike,
@@ -190,6 +191,21 @@ class ClusterConnection implements Connection {
     } finally {
       this.#pinned = undefined
     }
+  }
+
+  /**
+   * The commands as one `MULTI … EXEC` on the primary of their slot (see
+   * `Connection.transaction`): keys in several slots reject with `CrossSlotError`, unsent.
+   */
+  async transaction(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
+    const key = transactionKey(commands)
+    if (key instanceof Error) throw key
+    await this.#life.whenReady()
+    const weight = commands.reduce((sum, args) => sum + commandWeight(args), 0)
+    const refused = this.#deadlines.refuse(weight, 'EXEC', this.#where)
+    if (refused !== undefined) throw refused
+    const exec = runMulti(this.#cluster, commands, route?.text === true, this.#mapError, key)
+    return this.#deadlines.track(exec, 'EXEC', this.#mapError, weight)
   }
 
   /**

@@ -107,6 +107,11 @@ class ReplicaConnection implements Connection {
     return readOn(this.#rotation, this.#primaryNode, args, route, this.#isClosed)
   }
 
+  /** A transaction runs on the primary (see `Connection.transaction`). */
+  transaction(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
+    return this.#primary.transaction(commands, route)
+  }
+
   async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
     if (this.#life.closed) throw this.#life.closedError()
     if (!this.#started) this.#start()

@@ -194,6 +194,11 @@ class SentinelConnection implements Connection {
     return this.#life.whenReady().then(() => this.#route(args, route))
   }
 
+  /** A transaction runs on the primary (see `Connection.transaction`). */
+  async transaction(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
+    return (await this.#failover.writer()).transaction(commands, route)
+  }
+
   async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
     if (!this.#life.open) await this.#life.whenReady()
     if (route?.readonly !== true) return (await this.#failover.writer()).batch(commands, route)

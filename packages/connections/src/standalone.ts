@@ -29,6 +29,7 @@ import {
   type StandaloneOptions,
 } from './_standalone-options.ts'
 import { startTracking, type TrackingClientLike } from './_tracking.ts'
+import { runMulti } from './_transaction.ts'
 
 export type { NodeRedisClientLike, StandaloneOptions } from './_standalone-options.ts'
 export { isNodeRedisClient } from './_standalone-options.ts'
@@ -195,6 +196,16 @@ export class StandaloneConnection implements Connection {
     return Promise.all(
       commands.map((args) => this.#send(args, text).catch((error: Error) => error)),
     )
+  }
+
+  /** The commands as one `MULTI … EXEC` (see `Connection.transaction`), bounded as one call. */
+  async transaction(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
+    await this.#life.whenReady()
+    const weight = commands.reduce((sum, args) => sum + commandWeight(args), 0)
+    const refused = this.#deadlines.refuse(weight, 'EXEC', this.#where)
+    if (refused !== undefined) throw refused
+    const exec = runMulti(this.#client, commands, route?.text === true, this.#mapError)
+    return this.#deadlines.track(exec, 'EXEC', this.#mapError, weight)
   }
 
   scan(pattern: string, count: number): AsyncIterable<string[]> {

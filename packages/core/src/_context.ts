@@ -119,6 +119,17 @@ export class CacheContext {
   readonly #logIgnored: boolean
   /** Where errors the cache does not throw (ignored ones, failed background refreshes) are logged. */
   readonly logger: Logger
+  /**
+   * While a pipeline queues a call (synchronously, see `_pipeline.ts`): where `run` hands its
+   * command instead of sending it. `undefined` otherwise.
+   */
+  recorder:
+    | (<T>(
+        key: string,
+        options: VersionOption | undefined,
+        command: CommandWithFallback<T>,
+      ) => Promise<T>)
+    | undefined
   /** When each kind of ignored error was last logged. */
   readonly #loggedAt = new Map<string, number>()
 
@@ -216,6 +227,7 @@ export class CacheContext {
     options: VersionOption | undefined,
     command: CommandWithFallback<T>,
   ): Promise<T> {
+    if (this.recorder !== undefined) return this.recorder(key, options, command)
     let rkey: string | undefined
     let args: RedisArgument[] | undefined
     try {

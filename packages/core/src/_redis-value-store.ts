@@ -18,7 +18,7 @@ import type { Connection, RedisArgument } from './types.ts'
 // `* 10 + byte - 48` step rounding above 2^53 - 48.) INCRBY's reply is a double in Lua, exact
 // there, so the comparison is exact. EXISTS rather than GET: no copy of the value into Lua, and
 // no second GET (measured: 2.7 µs of server CPU a call instead of 3.3; docs/benchmarks.md).
-const INCR_SCRIPT = defineScript(`if redis.call('EXISTS', KEYS[1]) == 0 then
+export const INCR_SCRIPT = defineScript(`if redis.call('EXISTS', KEYS[1]) == 0 then
   return false
 end
 local n = redis.call('INCRBY', KEYS[1], ARGV[1])
@@ -30,7 +30,7 @@ return n`)
 // `as: 'number'`: returns the stored digits, or, for a result beyond ±(2^53 - 1), puts the old
 // bytes back (the TTL kept) and returns the integer 0 instead: the caller rejects and nothing
 // changed.
-const INCR_NUMBER_SCRIPT = defineScript(`local old = redis.call('GET', KEYS[1])
+export const INCR_NUMBER_SCRIPT = defineScript(`local old = redis.call('GET', KEYS[1])
 if not old then
   return false
 end

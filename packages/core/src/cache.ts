@@ -18,6 +18,7 @@ import {
 } from './_context.ts'
 import { checkLocalOptions } from './_local-options.ts'
 import { type LocalStats, LocalTier, MISS } from './_local-tier.ts'
+import { CachePipeline } from './_pipeline.ts'
 import { RedisValueStore } from './_redis-value-store.ts'
 import { describe, timeoutToMs } from './_timeout.ts'
 import type { CacheLike } from './cache-like.ts'
@@ -39,6 +40,7 @@ import { type SortedSetCommands, sortedSetCommands } from './commands/sorted-set
 import { type StreamCommands, streamCommands } from './commands/streams.ts'
 import { InvalidArgumentError } from './errors.ts'
 import { globEscape } from './key-function.ts'
+import type { Pipeline } from './pipeline.ts'
 import type { Connection } from './types.ts'
 
 /**
@@ -109,6 +111,27 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
    */
   localStats(): LocalStats | null {
     return this.#local?.stats() ?? null
+  }
+
+  /**
+   * A pipeline: the cache's methods, chained, each queueing its commands; `exec()` sends them in
+   * one round trip (one per node on a cluster) and resolves one result per call, in order (a
+   * failed call's error in its slot). Not atomic: see `transaction()`. Writes drop the local
+   * tier's copies of their keys; reads go to Redis.
+   */
+  pipeline(): Pipeline<IgnoreErrors> {
+    return new CachePipeline(this, this.#context, false) as unknown as Pipeline<IgnoreErrors>
+  }
+
+  /**
+   * `pipeline()` sent as one `MULTI … EXEC`: no other client's command runs in between. A command
+   * that fails at `EXEC` (`WRONGTYPE`) gets its error and the others still run (Redis has no
+   * rollback); a command Redis refuses while queueing aborts the whole transaction (`exec()`
+   * rejects, nothing ran). On a cluster every key must be in one hash slot (a hash tag), else
+   * `exec()` rejects with `CrossSlotError` before sending anything.
+   */
+  transaction(): Pipeline<IgnoreErrors> {
+    return new CachePipeline(this, this.#context, true) as unknown as Pipeline<IgnoreErrors>
   }
 
   /** Closes the connection (and the local tier's tracking connection). Later calls reject with `ClosedError`. */

@@ -56,7 +56,6 @@ export type {
 export type { StreamCommands } from './commands/streams.ts'
 export type { CompressorDefinition, SerializerDefinition } from './define.ts'
 export { defineCompressor, defineSerializer } from './define.ts'
-export { keySlot, SLOT_COUNT } from './key-slot.ts'
 export {
   BackpressureError,
   CachexError,
@@ -79,6 +78,7 @@ export {
 export type { JsonSerializerOptions } from './json.ts'
 export { jsonSerializer } from './json.ts'
 export { defaultKeyFunction, defaultReverseKeyFunction, globEscape } from './key-function.ts'
+export { keySlot, SLOT_COUNT } from './key-slot.ts'
 export type {
   AcquireLockOptions,
   AcquireOptions,
@@ -87,6 +87,7 @@ export type {
   LockFactory,
   LockOptions,
 } from './lock-types.ts'
+export type { Pipeline, PipelineMethod, PipelineResults } from './pipeline.ts'
 export type { Script } from './script.ts'
 export { defineScript, runScript } from './script.ts'
 export type {

@@ -89,6 +89,14 @@ export interface Connection {
    */
   batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]>
   /**
+   * Optional: runs the commands as one `MULTI … EXEC` transaction on the node of `route.key` and
+   * resolves to one entry per command: its reply, or the `ResponseError` it failed with at `EXEC`
+   * (Redis still runs the others). Rejects when the transaction ran nothing: a command Redis
+   * refused while queueing (`EXECABORT`), a connection error, or, on a cluster, keys in more than
+   * one hash slot (`CrossSlotError`, before anything is sent). `cache.transaction()` needs it.
+   */
+  transaction?(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]>
+  /**
    * Walks every key matching a Redis glob `pattern` with `SCAN … COUNT count`, on every primary,
    * yielding the keys of each reply as one batch, so that memory stays flat.
    */

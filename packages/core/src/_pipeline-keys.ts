@@ -1,0 +1,162 @@
+// The key commands of the standard API in a pipeline (ttl, expire…, persist, rename): each a
+// `context.run` command, queued by the recorder, as in `_pipeline-standard.ts`.
+import { checkMs, checkOptions, checkVersionOption, VERSION_ONLY } from './_args.ts'
+import { contextOf } from './_context.ts'
+import type { CachePipeline, PipelineCommand } from './_pipeline.ts'
+import { checked, type Entry, run, ttlOf, versionOf } from './_pipeline-standard.ts'
+import { isOne, toNumber } from './_replies.ts'
+import { checkSeconds } from './_timeout.ts'
+import type { VersionOption } from './cache-options.ts'
+import { KeyNotFoundError } from './errors.ts'
+
+/** The pipeline versions of the key commands, by method name. */
+export const keyEntries: Record<string, Entry> = {
+  ttl(pipe: CachePipeline, key: string, options?: VersionOption) {
+    const context = contextOf(pipe.cache)
+    return checked<number | null>(context, 0, () => {
+      checkOptions(options, 'ttl', VERSION_ONLY)
+      return run<number | null>(
+        context,
+        key,
+        versionOf(options),
+        'ttl',
+        'read',
+        (k) => ['TTL', k],
+        ttlOf,
+        0,
+      )
+    })
+  },
+
+  pttl(pipe: CachePipeline, key: string, options?: VersionOption) {
+    const context = contextOf(pipe.cache)
+    return checked<number | null>(context, 0, () => {
+      checkOptions(options, 'pttl', VERSION_ONLY)
+      return run<number | null>(
+        context,
+        key,
+        versionOf(options),
+        'pttl',
+        'read',
+        (k) => ['PTTL', k],
+        ttlOf,
+        0,
+      )
+    })
+  },
+
+  expire(pipe: CachePipeline, key: string, seconds: number, options?: VersionOption) {
+    return expiry(pipe, 'expire', 'PEXPIRE', key, options, () =>
+      Math.trunc(checkSeconds(seconds, 'seconds') * 1000),
+    )
+  },
+
+  pexpire(pipe: CachePipeline, key: string, milliseconds: number, options?: VersionOption) {
+    return expiry(pipe, 'pexpire', 'PEXPIRE', key, options, () => Math.trunc(checkMs(milliseconds)))
+  },
+
+  expireAt(pipe: CachePipeline, key: string, when: Date | number, options?: VersionOption) {
+    return expiry(pipe, 'expireAt', 'PEXPIREAT', key, options, () =>
+      when instanceof Date
+        ? checkMs(when.getTime())
+        : Math.trunc(checkSeconds(when, 'when') * 1000),
+    )
+  },
+
+  pexpireAt(pipe: CachePipeline, key: string, when: Date | number, options?: VersionOption) {
+    return expiry(pipe, 'pexpireAt', 'PEXPIREAT', key, options, () =>
+      Math.trunc(checkMs(when instanceof Date ? when.getTime() : when)),
+    )
+  },
+
+  persist(pipe: CachePipeline, key: string, options?: VersionOption) {
+    const context = contextOf(pipe.cache)
+    return checked(context, false, () => {
+      checkOptions(options, 'persist', VERSION_ONLY)
+      return run(
+        context,
+        key,
+        versionOf(options),
+        'persist',
+        'write',
+        (k) => ['PERSIST', k],
+        isOne,
+        false,
+      )
+    })
+  },
+
+  rename(pipe: CachePipeline, source: string, destination: string, options?: RenameOptions) {
+    return rename(pipe, 'RENAME', source, destination, options)
+  },
+
+  renamenx(pipe: CachePipeline, source: string, destination: string, options?: RenameOptions) {
+    return rename(pipe, 'RENAMENX', source, destination, options)
+  },
+}
+
+function expiry(
+  pipe: CachePipeline,
+  method: string,
+  command: 'PEXPIRE' | 'PEXPIREAT',
+  key: string,
+  options: VersionOption | undefined,
+  ms: () => number,
+): Promise<boolean> {
+  const context = contextOf(pipe.cache)
+  return checked(context, false, () => {
+    checkOptions(options, method, VERSION_ONLY)
+    const value = String(ms())
+    return run(
+      context,
+      key,
+      versionOf(options),
+      method,
+      'write',
+      (k) => [command, k, value],
+      isOne,
+      false,
+    )
+  })
+}
+
+interface RenameOptions extends VersionOption {
+  versionSrc?: number
+  versionDst?: number
+}
+
+/** rename/renamenx: a missing source is never ignored (`KeyNotFoundError`), as the method. */
+function rename(
+  pipe: CachePipeline,
+  command_: 'RENAME' | 'RENAMENX',
+  source: string,
+  destination: string,
+  options: RenameOptions = {},
+): Promise<boolean> {
+  const context = contextOf(pipe.cache)
+  const method = command_.toLowerCase()
+  return checked(context, false, () => {
+    checkOptions(options, method, ['version', 'versionSrc', 'versionDst'])
+    const version = checkVersionOption(options.version) ?? context.version
+    const from = checkVersionOption(options.versionSrc) ?? version
+    const to = context.makeKey(destination, checkVersionOption(options.versionDst) ?? version)
+    const command: PipelineCommand<boolean> = {
+      label: method,
+      access: 'write',
+      build: (rkey) => [command_, rkey, to],
+      convert: (reply) => command_ === 'RENAME' || toNumber(reply) === 1,
+      fallback: false,
+      alsoWrites: [to],
+      // A missing source is the caller's to know, as Django's ValueError: never ignored.
+      onError: (error) =>
+        error instanceof Error && /\bno such key\b/i.test(error.message)
+          ? Promise.reject(
+              new KeyNotFoundError(`${method}(): the key '${source}' does not exist`, {
+                cause: error,
+              }),
+            )
+          : undefined,
+    }
+    return context.run(source, { version: from }, command)
+  })
+}

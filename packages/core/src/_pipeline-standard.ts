@@ -1,0 +1,379 @@
+// The standard API in a pipeline. The methods go through the value store (coalescing, a local
+// tier, scripts run with EVALSHA), which sends at once: here each is a `context.run` command with
+// the store's semantics (SET … PX/NX/XX, ≤ 0 deletes, the incr scripts), queued by the recorder.
+import {
+  checkOptions,
+  checkVersionOption,
+  INCR_KEYS,
+  SET_KEYS,
+  TIMEOUT_KEYS,
+  timeoutArguments,
+  VERSION_ONLY,
+} from './_args.ts'
+import { type CacheContext, type CommandWithFallback, contextOf } from './_context.ts'
+import { unsafeResult } from './_messages.ts'
+import type { CachePipeline, PipelineCommand } from './_pipeline.ts'
+import { INCR_NUMBER_SCRIPT, INCR_SCRIPT } from './_redis-value-store.ts'
+import { isOne, toArray, toNumber } from './_replies.ts'
+import { describe, timeoutToMs } from './_timeout.ts'
+import type { IncrOptions, SetOptions, TimeoutOption, VersionOption } from './cache-options.ts'
+import { InvalidArgumentError, KeyNotFoundError, ResponseError } from './errors.ts'
+import type { Script } from './script.ts'
+import type { RedisArgument } from './types.ts'
+
+export type Entry = (pipe: CachePipeline, ...args: never[]) => Promise<unknown>
+
+/** `{ version }` of checked options, for `context.run` (which checks nothing more). */
+export function versionOf(options: VersionOption | undefined): VersionOption | undefined {
+  const version = checkVersionOption(options?.version)
+  return version === undefined ? undefined : { version }
+}
+
+/** One command on `key`, read or written, with a converter and `fallback`. */
+export function run<T>(
+  context: CacheContext,
+  key: string,
+  options: VersionOption | undefined,
+  label: string,
+  access: 'read' | 'write',
+  build: (rkey: string) => RedisArgument[],
+  convert: (reply: unknown) => T,
+  fallback: T,
+): Promise<T> {
+  const command: CommandWithFallback<T> = { label, access, build, convert, fallback }
+  return context.run(key, options, command)
+}
+
+/** A call checked before it is queued: its error is the call's result (under the policy). */
+export function checked<T>(
+  context: CacheContext,
+  fallback: T,
+  queue: () => Promise<T>,
+): Promise<T> {
+  try {
+    return queue()
+  } catch (error) {
+    return Promise.resolve().then(() => context.fail(error, fallback))
+  }
+}
+
+/** `set`/`add`: SET with PX and NX/XX; a timeout ≤ 0 deletes (or, with NX, checks absence). */
+function storeValue(
+  context: CacheContext,
+  label: string,
+  key: string,
+  value: unknown,
+  timeout: number | null | undefined,
+  options: VersionOption | undefined,
+  condition: 'nx' | 'xx' | undefined,
+): Promise<boolean> {
+  const ms = timeoutToMs(timeout, context.defaultTimeout)
+  const version = versionOf(options)
+  if (ms !== null && ms <= 0) {
+    if (condition === 'nx') {
+      return run(
+        context,
+        key,
+        version,
+        label,
+        'read',
+        (k) => ['EXISTS', k],
+        (r) => r === 0,
+        false,
+      )
+    }
+    return run(context, key, version, label, 'write', (k) => ['UNLINK', k], isOne, false)
+  }
+  // Encoded now, as the method does before anything is sent.
+  const data = context.codec.encode(value)
+  const build = (rkey: string): RedisArgument[] => {
+    const args: RedisArgument[] = ['SET', rkey, data]
+    if (ms !== null) args.push('PX', String(ms))
+    if (condition === 'nx') args.push('NX')
+    else if (condition === 'xx') args.push('XX')
+    return args
+  }
+  return run(context, key, version, label, 'write', build, (r) => r !== null, false)
+}
+
+/** What a TTL/PTTL reply means: `null` never expires, `0` no such key. */
+export function ttlOf(reply: unknown): number | null {
+  const t = toNumber(reply)
+  return t === -1 ? null : t === -2 ? 0 : t
+}
+
+function incr(
+  pipe: CachePipeline,
+  key: string,
+  delta: number | bigint = 1,
+  options?: IncrOptions,
+): Promise<unknown> {
+  const context = contextOf(pipe.cache)
+  return checked<number | bigint | null>(context, null, () => {
+    if (!(typeof delta === 'bigint' || Number.isSafeInteger(delta))) {
+      throw new InvalidArgumentError(`incr() takes an integer delta, got ${describe(delta)}`)
+    }
+    checkOptions(options, 'incr', INCR_KEYS)
+    const asNumber = options?.as !== undefined
+    if (asNumber && options?.as !== 'number') {
+      throw new InvalidArgumentError(
+        `incr() takes as: 'number' or no as, got ${describe(options?.as)}`,
+      )
+    }
+    // EVAL, not EVALSHA: a NOSCRIPT retry would run after the commands queued behind it.
+    const script: Script = asNumber ? INCR_NUMBER_SCRIPT : INCR_SCRIPT
+    const convert = (reply: unknown): number | bigint => {
+      if (reply === null || reply === undefined) {
+        throw new KeyNotFoundError(
+          `key '${key}' not found: incr() and decr() need a stored number (as in Django); store one first, e.g. add('${key}', 0)`,
+        )
+      }
+      if (asNumber) {
+        if (reply === 0) throw unsafeResult(key)
+      } else if (typeof reply === 'number' && Number.isSafeInteger(reply)) {
+        return reply
+      }
+      return context.decode(reply, key) as number | bigint
+    }
+    const command: PipelineCommand<number | bigint | null> = {
+      label: 'incr',
+      access: 'write',
+      build: (rkey) => ['EVAL', script.source, '1', rkey, String(delta)],
+      convert,
+      fallback: null,
+      // INCRBY refuses a value that is not an integer's digits (a float, a pickled number): the
+      // method then reads, adds and writes back, which a pipeline cannot; here the method runs
+      // after the batch (not in a transaction, which has run already: the error stays).
+      onError: (error) =>
+        pipe.transaction || !(error instanceof ResponseError) || isRedirectOrType(error)
+          ? undefined
+          : (pipe.cache.incr(key, delta, options) as Promise<number | bigint | null>),
+    }
+    return context.run(key, versionOf(options), command)
+  })
+}
+
+/** A reply error that is not INCRBY refusing the value. */
+function isRedirectOrType(error: ResponseError): boolean {
+  return /^(WRONGTYPE|CROSSSLOT|MOVED|ASK|TRYAGAIN|NOSCRIPT)/.test(error.message)
+}
+
+/** The standard API's queueing functions, by method name. */
+export const standardEntries: Record<string, Entry> = {
+  get(pipe: CachePipeline, key: string, defaultValue?: unknown, options?: VersionOption) {
+    const context = contextOf(pipe.cache)
+    const fallback = defaultValue === undefined ? null : defaultValue
+    return checked(context, fallback, () => {
+      checkOptions(options, 'get', VERSION_ONLY)
+      const convert = (r: unknown) => (r === null ? fallback : context.decode(r, key))
+      return run(
+        context,
+        key,
+        versionOf(options),
+        'get',
+        'read',
+        (k) => ['GET', k],
+        convert,
+        fallback,
+      )
+    })
+  },
+
+  set(
+    pipe: CachePipeline,
+    key: string,
+    value: unknown,
+    timeoutOrOptions?: number | null | SetOptions,
+    options?: Omit<SetOptions, 'timeout'>,
+  ) {
+    const context = contextOf(pipe.cache)
+    return checked(context, false, () => {
+      const [timeout, rest] = timeoutArguments('set', timeoutOrOptions, options, SET_KEYS)
+      if (rest?.get === true) {
+        throw new InvalidArgumentError(
+          'set() with get: true cannot be pipelined yet: call it on the cache',
+        )
+      }
+      const nx = rest?.nx ?? false
+      const xx = rest?.xx ?? false
+      if (nx && xx) throw new InvalidArgumentError('set() takes nx or xx, not both')
+      const condition = nx ? 'nx' : xx ? 'xx' : undefined
+      return storeValue(context, 'set', key, value, timeout, rest, condition)
+    })
+  },
+
+  add(
+    pipe: CachePipeline,
+    key: string,
+    value: unknown,
+    timeoutOrOptions?: number | null | TimeoutOption,
+    options?: VersionOption,
+  ) {
+    const context = contextOf(pipe.cache)
+    return checked(context, false, () => {
+      const [timeout, rest] = timeoutArguments('add', timeoutOrOptions, options, TIMEOUT_KEYS)
+      return storeValue(context, 'add', key, value, timeout, rest, 'nx')
+    })
+  },
+
+  delete(pipe: CachePipeline, key: string, options?: VersionOption) {
+    const context = contextOf(pipe.cache)
+    return checked(context, false, () => {
+      checkOptions(options, 'delete', VERSION_ONLY)
+      return run(
+        context,
+        key,
+        versionOf(options),
+        'delete',
+        'write',
+        (k) => ['UNLINK', k],
+        isOne,
+        false,
+      )
+    })
+  },
+
+  hasKey(pipe: CachePipeline, key: string, options?: VersionOption) {
+    const context = contextOf(pipe.cache)
+    return checked(context, false, () => {
+      checkOptions(options, 'hasKey', VERSION_ONLY)
+      return run(
+        context,
+        key,
+        versionOf(options),
+        'hasKey',
+        'read',
+        (k) => ['EXISTS', k],
+        isOne,
+        false,
+      )
+    })
+  },
+
+  getMany(pipe: CachePipeline, keys: Iterable<string>, options?: VersionOption) {
+    const context = contextOf(pipe.cache)
+    return checked(context, new Map<string, unknown>(), () => {
+      const list = [...keys]
+      checkOptions(options, 'getMany', VERSION_ONLY)
+      const version = checkVersionOption(options?.version) ?? context.version
+      const rkeys = context.makeKeys(list, version)
+      const first = list[0]
+      if (first === undefined) return Promise.resolve(new Map<string, unknown>())
+      const convert = (reply: unknown) => {
+        const replies = toArray(reply)
+        const found = new Map<string, unknown>()
+        for (let i = 0; i < list.length; i++) {
+          const r = replies[i]
+          const k = list[i] as string
+          if (r !== null && r !== undefined) found.set(k, context.decode(r, k))
+        }
+        return found
+      }
+      const build = (): RedisArgument[] => ['MGET', ...rkeys]
+      return run(context, first, { version }, 'getMany', 'read', build, convert, new Map())
+    })
+  },
+
+  setMany(
+    pipe: CachePipeline,
+    entries: Record<string, unknown> | Map<string, unknown>,
+    timeoutOrOptions?: number | null | TimeoutOption,
+    versionOptions?: VersionOption,
+  ) {
+    const context = contextOf(pipe.cache)
+    const keys =
+      entries instanceof Map ? [...entries.keys()] : Object.keys((entries ?? {}) as object)
+    return checked<string[]>(context, keys, () => {
+      const [timeout, options] = timeoutArguments(
+        'setMany',
+        timeoutOrOptions,
+        versionOptions,
+        TIMEOUT_KEYS,
+      )
+      const values =
+        entries instanceof Map
+          ? [...entries.values()]
+          : keys.map((k) => (entries as Record<string, unknown>)[k])
+      const first = keys[0]
+      if (first === undefined) return Promise.resolve([])
+      const ms = timeoutToMs(timeout, context.defaultTimeout)
+      const version = checkVersionOption(options?.version) ?? context.version
+      const rkeys = context.makeKeys(keys, version)
+      const data = values.map((value) => context.codec.encode(value))
+      const v = { version }
+      if (ms !== null && ms <= 0) {
+        const build = (): RedisArgument[] => ['UNLINK', ...rkeys]
+        return run(context, first, v, 'setMany', 'write', build, () => [], keys)
+      }
+      if (ms === null) {
+        const build = (): RedisArgument[] => [
+          'MSET',
+          ...rkeys.flatMap((k, i) => [k, data[i] as RedisArgument]),
+        ]
+        return run(context, first, v, 'setMany', 'write', build, () => [], keys)
+      }
+      // One SET … PX per key, each routed by its own key.
+      const px = String(ms)
+      const sets = keys.map((k, i) =>
+        run(
+          context,
+          k,
+          v,
+          'setMany',
+          'write',
+          (rkey) => ['SET', rkey, data[i] as RedisArgument, 'PX', px],
+          () => true,
+          false,
+        ),
+      )
+      return Promise.all(sets).then((stored) => keys.filter((_, i) => !stored[i]))
+    })
+  },
+
+  deleteMany(pipe: CachePipeline, keys: Iterable<string>, options?: VersionOption) {
+    const context = contextOf(pipe.cache)
+    return checked(context, 0, () => {
+      checkOptions(options, 'deleteMany', VERSION_ONLY)
+      const list = [...keys]
+      const version = checkVersionOption(options?.version) ?? context.version
+      const rkeys = context.makeKeys(list, version)
+      const first = list[0]
+      if (first === undefined) return Promise.resolve(0)
+      const build = (): RedisArgument[] => ['UNLINK', ...rkeys]
+      return run(context, first, { version }, 'deleteMany', 'write', build, toNumber, 0)
+    })
+  },
+
+  incr,
+
+  decr(pipe: CachePipeline, key: string, delta: number | bigint = 1, options?: IncrOptions) {
+    const negated = typeof delta === 'bigint' || typeof delta === 'number' ? -delta : delta
+    return incr(pipe, key, negated, options)
+  },
+
+  touch(
+    pipe: CachePipeline,
+    key: string,
+    timeoutOrOptions?: number | null | TimeoutOption,
+    versionOptions?: VersionOption,
+  ) {
+    const context = contextOf(pipe.cache)
+    return checked(context, false, () => {
+      const [timeout, options] = timeoutArguments(
+        'touch',
+        timeoutOrOptions,
+        versionOptions,
+        TIMEOUT_KEYS,
+      )
+      const ms = timeoutToMs(timeout, context.defaultTimeout)
+      const v = versionOf(options)
+      if (ms === null) {
+        // PERSIST answers 0 for a key without expiry too: EXISTS says whether it exists.
+        const persist = run(context, key, v, 'touch', 'write', (k) => ['PERSIST', k], isOne, false)
+        const exists = run(context, key, v, 'touch', 'read', (k) => ['EXISTS', k], isOne, false)
+        return Promise.all([persist, exists]).then(([, found]) => found)
+      }
+      return run(context, key, v, 'touch', 'write', (k) => ['PEXPIRE', k, String(ms)], isOne, false)
+    })
+  },
+}

@@ -1,0 +1,359 @@
+// `cache.pipeline()` and `cache.transaction()`: the cache's methods, queued, then sent in one
+// round trip. A queued call runs the method itself with the context's `recorder` set, so that
+// `context.run` hands over its command (key built, options checked, values encoded, exactly as
+// the method would) instead of sending it; the method's own promise is the call's result, and
+// `exec()` settles it with the command's reply, converted under the method's error policy.
+import type { CacheContext, CommandWithFallback } from './_context.ts'
+import { isWrongType } from './_messages.ts'
+import { keyEntries } from './_pipeline-keys.ts'
+import { standardEntries } from './_pipeline-standard.ts'
+import type { Cache } from './cache.ts'
+import type { VersionOption } from './cache-options.ts'
+import { InvalidArgumentError } from './errors.ts'
+import type { CommandRoute, RedisArgument } from './types.ts'
+
+/**
+ * A `context.run` command as the standard API's pipeline entries give it: with what to do with an
+ * error before the policy sees it (a method that handles some errors itself).
+ */
+export interface PipelineCommand<T> extends CommandWithFallback<T> {
+  /**
+   * The call's result for `error` (a reply error, or one `convert` threw) when the method handles
+   * it itself; `undefined` leaves it to the policy.
+   */
+  onError?(error: unknown): Promise<T> | undefined
+  /** Other Redis keys the command writes (a rename's destination), for the local tier. */
+  alsoWrites?: readonly string[]
+}
+
+/** One command of a queued call. */
+export interface QueuedCommand {
+  args: RedisArgument[]
+  /** The Redis key it routes by. */
+  rkey: string
+  /** Whether it only reads: a write goes through the value store's `writing` (local tier). */
+  readonly: boolean
+  /** Other keys it writes. */
+  alsoWrites?: readonly string[] | undefined
+  /** Receives the raw reply, or the error the command failed with. */
+  settle(reply: unknown): void
+}
+
+/** One queued call: its commands and the method's result. */
+interface QueuedCall {
+  commands: QueuedCommand[]
+  /** The method's promise, its rejection turned into the error itself. */
+  result: Promise<unknown>
+}
+
+/**
+ * The family methods a pipeline queues by running them with the recorder set: each calls
+ * `context.run` synchronously, once, before any `await` (pipeline.test.ts checks each one).
+ */
+export const FAMILY_METHODS = [
+  // hashes
+  'hset',
+  'hdel',
+  'hexists',
+  'hget',
+  'hgetall',
+  'hincrby',
+  'hincrbyfloat',
+  'hlen',
+  'hmget',
+  'hmset',
+  'hsetnx',
+  'hvals',
+  'hkeys',
+  // sorted sets
+  'zadd',
+  'zcard',
+  'zcount',
+  'zincrby',
+  'zrange',
+  'zrevrange',
+  'zrangebyscore',
+  'zrevrangebyscore',
+  'zrank',
+  'zrevrank',
+  'zrem',
+  'zremrangebyrank',
+  'zscore',
+  'zmscore',
+  'zpopmin',
+  'zpopmax',
+  // lists
+  'llen',
+  'lpush',
+  'rpush',
+  'lpop',
+  'rpop',
+  'lindex',
+  'lrange',
+  'lset',
+  'ltrim',
+  'lpos',
+  'lmove',
+  'linsert',
+  'lrem',
+  // sets
+  'sadd',
+  'srem',
+  'smembers',
+  'sismember',
+  'smismember',
+  'scard',
+  'spop',
+  'srandmember',
+  'smove',
+  'sdiff',
+  'sinter',
+  'sunion',
+  'sdiffstore',
+  'sinterstore',
+  'sunionstore',
+  // streams (without `block`)
+  'xadd',
+  'xlen',
+  'xrange',
+  'xrevrange',
+  'xread',
+  'xtrim',
+  'xdel',
+  'xgroupCreate',
+  'xgroupDestroy',
+  'xreadgroup',
+  'xack',
+  'xpending',
+  'xclaim',
+  'xautoclaim',
+  'xinfoStream',
+  // keys
+  'type',
+] as const
+
+/** The implementation behind `cache.pipeline()` and `cache.transaction()`. */
+export class CachePipeline {
+  readonly #cache: Cache
+  readonly #context: CacheContext
+  readonly #transaction: boolean
+  readonly #calls: QueuedCall[] = []
+  #executed = false
+  /** The first command that could not be built (bad arguments, a value that does not encode). */
+  #refused: unknown
+
+  constructor(cache: Cache, context: CacheContext, transaction: boolean) {
+    this.#cache = cache
+    this.#context = context
+    this.#transaction = transaction
+  }
+
+  /** Whether this is a transaction (`MULTI … EXEC`). */
+  get transaction(): boolean {
+    return this.#transaction
+  }
+
+  /** How many calls are queued. */
+  get length(): number {
+    return this.#calls.length
+  }
+
+  /** The cache the calls are made on. */
+  get cache(): Cache {
+    return this.#cache
+  }
+
+  /**
+   * Queues the call `invoke` makes: the commands it hands `context.run` while it runs (it must
+   * call it synchronously), and the promise it returns as the call's result.
+   */
+  queue(invoke: () => Promise<unknown>): this {
+    if (this.#executed) {
+      throw new InvalidArgumentError(
+        'this pipeline was executed already: start another with cache.pipeline()',
+      )
+    }
+    const context = this.#context
+    const commands: QueuedCommand[] = []
+    const previous = context.recorder
+    context.recorder = <T>(
+      key: string,
+      options: VersionOption | undefined,
+      command: CommandWithFallback<T>,
+    ) => this.#record(commands, key, options, command)
+    let result: Promise<unknown>
+    try {
+      result = invoke()
+    } catch (error) {
+      result = Promise.reject(error)
+    } finally {
+      context.recorder = previous
+    }
+    this.#calls.push({ commands, result: result.then(undefined, (error: unknown) => error) })
+    return this
+  }
+
+  /** What `context.run` does with the recorder set: builds the command and queues it. */
+  #record<T>(
+    commands: QueuedCommand[],
+    key: string,
+    options: VersionOption | undefined,
+    command: CommandWithFallback<T>,
+  ): Promise<T> {
+    const context = this.#context
+    let rkey: string
+    let args: RedisArgument[]
+    try {
+      if (command.blockMs !== undefined) {
+        throw new InvalidArgumentError(
+          `${command.method ?? command.label ?? 'this method'}() with block cannot be pipelined: a blocking read waits on the server and would hold up the whole pipeline; call it on the cache`,
+        )
+      }
+      rkey = context.key(key, options, command.method)
+      args = command.build(rkey)
+    } catch (error) {
+      this.#refused ??= error
+      return Promise.resolve().then(() => context.fail(error, command.fallback))
+    }
+    return new Promise<T>((resolve) => {
+      commands.push({
+        args,
+        rkey,
+        readonly: command.access === 'read',
+        alsoWrites: (command as PipelineCommand<T>).alsoWrites,
+        settle: (reply) => resolve(this.#convert(key, rkey, args, command, reply)),
+      })
+    })
+  }
+
+  /** `run`'s conversion and error policy, for one reply. */
+  async #convert<T>(
+    key: string,
+    rkey: string,
+    args: RedisArgument[],
+    command: CommandWithFallback<T>,
+    reply: unknown,
+  ): Promise<T> {
+    const context = this.#context
+    try {
+      if (reply instanceof Error) throw reply
+      return command.convert(reply)
+    } catch (error) {
+      const recovered = (command as PipelineCommand<T>).onError?.(error)
+      if (recovered !== undefined) {
+        try {
+          return await recovered
+        } catch (failure) {
+          return context.fail(failure, command.fallback)
+        }
+      }
+      if (isWrongType(error)) {
+        const name = command.label ?? String(args[0] ?? '').toLowerCase()
+        return context.fail(await context.wrongType(error, name, key, rkey), command.fallback)
+      }
+      return context.fail(error, command.fallback)
+    }
+  }
+
+  /**
+   * Sends every queued command in one round trip (one per node on a cluster, the nodes in
+   * parallel) and resolves one result per call, in order: what the method would resolve, or the
+   * error it would reject with.
+   */
+  async exec(): Promise<unknown[]> {
+    if (this.#executed) {
+      throw new InvalidArgumentError(
+        'this pipeline was executed already: start another with cache.pipeline()',
+      )
+    }
+    this.#executed = true
+    const calls = this.#calls
+    const queued: QueuedCommand[] = []
+    for (const call of calls) for (const command of call.commands) queued.push(command)
+    // All or nothing: a call of a transaction that failed here (bad arguments) sends nothing.
+    if (this.#transaction) await this.#checkBuilt(calls)
+    if (queued.length > 0) await this.#send(queued)
+    return Promise.all(calls.map((call) => call.result))
+  }
+
+  /** Rejects with the error of a call that failed before anything was sent, if any. */
+  async #checkBuilt(calls: QueuedCall[]): Promise<void> {
+    if (this.#refused !== undefined) throw this.#refused
+    // A call that queued no command has settled already (its method checked its arguments).
+    for (const call of calls) {
+      if (call.commands.length > 0) continue
+      const result = await call.result
+      if (result instanceof Error) throw result
+    }
+  }
+
+  async #send(queued: QueuedCommand[]): Promise<void> {
+    const context = this.#context
+    const connection = context.connection
+    const written: string[] = []
+    for (const command of queued) {
+      if (command.readonly) continue
+      written.push(command.rkey)
+      if (command.alsoWrites !== undefined) written.push(...command.alsoWrites)
+    }
+    // Reads go to a replica only in a pipeline of reads: after a write they must see it.
+    const route: CommandRoute = {
+      key: (queued[0] as QueuedCommand).rkey,
+      readonly: written.length === 0,
+      text: context.text,
+    }
+    const commands = queued.map((command) => command.args)
+    let send: () => Promise<unknown[]>
+    if (this.#transaction) {
+      const transaction = connection.transaction
+      if (transaction === undefined) {
+        throw new InvalidArgumentError(
+          'cache.transaction() needs a connection with transactions (MULTI/EXEC): this connection has none',
+        )
+      }
+      send = () => transaction.call(connection, commands, route)
+    } else {
+      send = () => connection.batch(commands, route)
+    }
+    // Calls gathered for coalescing before this pipeline are sent first: no overtaking.
+    context.sendGathered()
+    let replies: unknown[]
+    try {
+      // A write drops the values a local tier holds for its keys, as the method would.
+      replies = written.length === 0 ? await send() : await context.store.writing(written, send)
+    } catch (error) {
+      // Nothing ran. Without `ignoreExceptions` (or for an error it does not ignore) exec()
+      // rejects; else every call resolves its method's fallback.
+      context.fail(error, undefined)
+      for (const command of queued) command.settle(error)
+      return
+    }
+    for (let i = 0; i < queued.length; i++) (queued[i] as QueuedCommand).settle(replies[i])
+  }
+}
+
+/** Puts the queueing methods on `CachePipeline`'s prototype: the standard API and the families. */
+function attachQueueing(): void {
+  const prototype = CachePipeline.prototype as unknown as Record<string, unknown>
+  for (const name of FAMILY_METHODS) {
+    Object.defineProperty(prototype, name, {
+      value(this: CachePipeline, ...args: unknown[]) {
+        const cache = this.cache as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>
+        return this.queue(() => (cache[name] as (...a: unknown[]) => Promise<unknown>)(...args))
+      },
+      writable: true,
+      configurable: true,
+    })
+  }
+  for (const [name, entry] of Object.entries({ ...standardEntries, ...keyEntries })) {
+    Object.defineProperty(prototype, name, {
+      value(this: CachePipeline, ...args: unknown[]) {
+        return this.queue(() => (entry as (...a: unknown[]) => Promise<unknown>)(this, ...args))
+      },
+      writable: true,
+      configurable: true,
+    })
+  }
+}
+
+attachQueueing()

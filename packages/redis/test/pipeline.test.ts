@@ -1,0 +1,397 @@
+// cache.pipeline() and cache.transaction(): the cache's methods queued and sent in one round trip
+// (one MULTI … EXEC), one result per call, in order, each as the method would resolve it.
+import {
+  type RedisServer,
+  startCluster,
+  startRedis,
+  type TestCluster,
+  uniquePrefix,
+} from '@cachex/test-utils'
+import { afterAll, afterEach, beforeAll, describe, expect, expectTypeOf, it, vi } from 'vitest'
+import {
+  type Cache,
+  ConnectionError,
+  type CreateCacheOptions,
+  CrossSlotError,
+  createCache,
+  InvalidArgumentError,
+  KeyNotFoundError,
+  ResponseError,
+  SerializationError,
+} from '../src/index.ts'
+import { raw } from './helpers.ts'
+
+let server: RedisServer
+const open: Cache[] = []
+
+function cacheFor(options: CreateCacheOptions = {}): Cache {
+  const cache = createCache({ location: server.url, keyPrefix: uniquePrefix('pl'), ...options })
+  open.push(cache)
+  return cache
+}
+
+/** Counts the connection's sends while `fn` runs. */
+async function sends(cache: Cache, fn: () => Promise<unknown>) {
+  const connection = cache.connection
+  const batch = vi.spyOn(connection, 'batch')
+  const command = vi.spyOn(connection, 'command')
+  try {
+    await fn()
+    return { batch: batch.mock.calls.length, command: command.mock.calls.length }
+  } finally {
+    batch.mockRestore()
+    command.mockRestore()
+  }
+}
+
+beforeAll(async () => {
+  server = await startRedis()
+})
+
+afterEach(async () => {
+  for (const cache of open.splice(0)) await cache.close()
+})
+
+afterAll(async () => {
+  await server?.stop()
+})
+
+describe('pipeline()', () => {
+  it('resolves one result per call, in order, as each method would', async () => {
+    const cache = cacheFor()
+    await cache.set('counter', 41)
+    const results = await cache
+      .pipeline()
+      .set('user', { name: 'Ada' })
+      .get('user')
+      .get('missing', 'dflt')
+      .add('user', 'other')
+      .incr('counter')
+      .decr('counter', 2)
+      .hasKey('user')
+      .delete('nothing')
+      .setMany({ a: 1, b: [2] }, 60)
+      .getMany(['a', 'b', 'c'])
+      .deleteMany(['a', 'c'])
+      .ttl('b')
+      .pttl('missing')
+      .expire('b', 100)
+      .persist('b')
+      .ttl('b')
+      .touch('user', null)
+      .exec()
+    expect(results).toEqual([
+      true,
+      { name: 'Ada' },
+      'dflt',
+      false,
+      42,
+      40,
+      true,
+      false,
+      [],
+      new Map<string, unknown>([
+        ['a', 1],
+        ['b', [2]],
+      ]),
+      1,
+      60,
+      0,
+      true,
+      true,
+      null,
+      true,
+    ])
+    expect(await cache.get('user')).toEqual({ name: 'Ada' })
+  })
+
+  it('sends everything in one batch, nothing else', async () => {
+    const cache = cacheFor()
+    await cache.set('k', 1)
+    const counts = await sends(cache, () =>
+      cache
+        .pipeline()
+        .get('k')
+        .set('j', 2, { nx: true })
+        .incr('k')
+        .hset('h', 'f', 'v')
+        .zadd('z', { m: 1 })
+        .rpush('l', 'x', 'y')
+        .sadd('s', 'a')
+        .exec(),
+    )
+    expect(counts).toEqual({ batch: 1, command: 0 })
+  })
+
+  it('runs the families with keys versioned and values decoded', async () => {
+    const cache = cacheFor()
+    const results = await cache
+      .pipeline()
+      .hset('h', { a: 1, b: { x: 2 } }, { version: 2 })
+      .hget('h', 'b', { version: 2 })
+      .hgetall('h', { version: 2 })
+      .hget('h', 'b')
+      .zadd('z', { one: 1, two: 2 })
+      .zrange('z', 0, -1, { withScores: true })
+      .zscore('z', 'two')
+      .rpush('l', 'x', { y: 1 })
+      .lrange('l', 0, -1)
+      .llen('l')
+      .sadd('s', 'a', 'b')
+      .sismember('s', 'a')
+      .scard('s')
+      .xadd('st', { f: 'v' }, { id: '1-1' })
+      .xlen('st')
+      .type('h', { version: 2 })
+      .type('nothing')
+      .exec()
+    expect(results).toEqual([
+      2,
+      { x: 2 },
+      { a: 1, b: { x: 2 } },
+      null,
+      2,
+      [
+        ['one', 1],
+        ['two', 2],
+      ],
+      2,
+      2,
+      ['x', { y: 1 }],
+      2,
+      2,
+      true,
+      2,
+      '1-1',
+      1,
+      'hash',
+      null,
+    ])
+    expect(await raw(cache, 'EXISTS', cache.makeKey('h', 2))).toBe(1)
+  })
+
+  it('gives a failed call its error and the others their results', async () => {
+    const cache = cacheFor()
+    await cache.rpush('list', 'x')
+    await raw(cache, 'SET', cache.makeKey('garbage'), 'not json {')
+    const results = await cache
+      .pipeline()
+      .set('a', 1)
+      .hget('list', 'f')
+      .get('garbage')
+      .incr('missing')
+      .incr('list')
+      .rename('nothing', 'b')
+      .get('a')
+      .exec()
+    expect(results[0]).toBe(true)
+    expect(results[1]).toBeInstanceOf(ResponseError)
+    expect((results[1] as Error).message).toMatch(/^hget\(\) on key 'list': it holds a list/)
+    expect(results[2]).toBeInstanceOf(SerializationError)
+    expect((results[2] as Error).message).toContain("key 'garbage'")
+    expect(results[3]).toBeInstanceOf(KeyNotFoundError)
+    expect(results[4]).toBeInstanceOf(ResponseError)
+    expect((results[4] as Error).message).toMatch(/^incr\(\) on key 'list'/)
+    expect(results[5]).toBeInstanceOf(KeyNotFoundError)
+    expect(results[6]).toBe(1)
+  })
+
+  it('fails a call with bad arguments in its slot, without sending it', async () => {
+    const cache = cacheFor()
+    const results = await cache
+      .pipeline()
+      .set('a', 1, { nx: true, xx: true })
+      .get('a')
+      .xread({ st: '0' }, { block: 10 })
+      .exec()
+    expect(results[0]).toBeInstanceOf(InvalidArgumentError)
+    expect(results[1]).toBeNull()
+    expect(results[2]).toBeInstanceOf(InvalidArgumentError)
+    expect((results[2] as Error).message).toMatch(/cannot be pipelined/)
+  })
+
+  it('resolves the method results of an empty pipeline and of calls with nothing to send', async () => {
+    const cache = cacheFor()
+    expect(await cache.pipeline().exec()).toEqual([])
+    expect(await cache.pipeline().getMany([]).setMany({}).deleteMany([]).exec()).toEqual([
+      new Map(),
+      [],
+      0,
+    ])
+  })
+
+  it('applies timeouts ≤ 0 as the methods do', async () => {
+    const cache = cacheFor()
+    await cache.set('a', 1)
+    const results = await cache.pipeline().set('a', 2, 0).add('b', 1, 0).get('a').exec()
+    expect(results).toEqual([true, true, null])
+  })
+
+  it('falls back to read-add-write for a float, outside a transaction', async () => {
+    const cache = cacheFor()
+    await cache.set('f', 1.5)
+    expect(await cache.pipeline().incr('f').exec()).toEqual([2.5])
+  })
+
+  it('is sent once', async () => {
+    const cache = cacheFor()
+    const pipe = cache.pipeline().get('a')
+    await pipe.exec()
+    await expect(pipe.exec()).rejects.toThrow(InvalidArgumentError)
+    expect(() => pipe.get('b')).toThrow(InvalidArgumentError)
+  })
+
+  it('rejects exec() when nothing could be sent; ignoreExceptions resolves the fallbacks', async () => {
+    const down = createCache({
+      location: 'redis://127.0.0.1:1',
+      socketConnectTimeout: 0.2,
+    })
+    open.push(down)
+    await expect(down.pipeline().get('a').set('b', 1).exec()).rejects.toThrow(ConnectionError)
+    const ignoring = createCache({
+      location: 'redis://127.0.0.1:1',
+      socketConnectTimeout: 0.2,
+      ignoreExceptions: true,
+    })
+    open.push(ignoring)
+    expect(await ignoring.pipeline().get('a', 'd').set('b', 1).incr('c').hlen('h').exec()).toEqual([
+      'd',
+      false,
+      null,
+      0,
+    ])
+  })
+
+  it('under ignoreExceptions, an entry Redis refuses resolves its fallback', async () => {
+    const cache = cacheFor({ ignoreExceptions: true })
+    await cache.rpush('list', 'x')
+    const results = await cache.pipeline().hlen('list').get('list').llen('list').exec()
+    expect(results).toEqual([0, null, 1])
+  })
+
+  it('types the results from the calls', async () => {
+    const cache = cacheFor()
+    const results = await cache.pipeline().set('a', 1).hlen('h').ttl('a').exec()
+    expectTypeOf(results).toEqualTypeOf<
+      [
+        boolean | import('../src/index.ts').CachexError,
+        number | import('../src/index.ts').CachexError,
+        number | null | import('../src/index.ts').CachexError,
+      ]
+    >()
+    expect(results).toEqual([true, 0, 300])
+  })
+})
+
+describe('pipeline() with a local tier', () => {
+  it('a pipelined write drops the local copy', async () => {
+    const cache = cacheFor({ local: {} })
+    await cache.set('k', 'old')
+    expect(await cache.get('k')).toBe('old')
+    expect(await cache.get('k')).toBe('old')
+    const [stored] = await cache.pipeline().set('k', 'new').exec()
+    expect(stored).toBe(true)
+    expect(await cache.get('k')).toBe('new')
+    await cache.pipeline().delete('k').exec()
+    expect(await cache.get('k')).toBeNull()
+    await cache.set('k2', 'v')
+    expect(await cache.get('k2')).toBe('v')
+    await cache.pipeline().rename('k2', 'k').exec()
+    expect(await cache.get('k')).toBe('v')
+    expect(await cache.get('k2')).toBeNull()
+  })
+})
+
+describe('transaction()', () => {
+  it('runs the calls as MULTI … EXEC', async () => {
+    const cache = cacheFor()
+    const results = await cache
+      .transaction()
+      .set('a', 1)
+      .incr('a')
+      .get('a')
+      .hset('h', 'f', 'v')
+      .exec()
+    expect(results).toEqual([true, 2, 2, 1])
+    const stats = String(await raw(cache, 'INFO', 'commandstats'))
+    expect(stats).toMatch(/cmdstat_multi:calls=[1-9]/)
+    expect(stats).toMatch(/cmdstat_exec:calls=[1-9]/)
+  })
+
+  it('gives a command that fails at EXEC its error; the others run', async () => {
+    const cache = cacheFor()
+    await cache.rpush('list', 'x')
+    const results = await cache.transaction().set('a', 1).hlen('list').incr('a').exec()
+    expect(results[0]).toBe(true)
+    expect(results[1]).toBeInstanceOf(ResponseError)
+    expect((results[1] as Error).message).toMatch(/^hlen\(\) on key 'list'/)
+    expect(results[2]).toBe(2)
+  })
+
+  it('sends nothing when a call fails before sending (bad arguments)', async () => {
+    const cache = cacheFor()
+    const transaction = cache.transaction().set('a', 1).sadd('s').set('b', { big: 1n })
+    await expect(transaction.exec()).rejects.toThrow(InvalidArgumentError)
+    expect(await cache.get('a')).toBeNull()
+  })
+
+  it('runs nothing when Redis refuses a command while queueing', async () => {
+    const cache = cacheFor()
+    const key = cache.makeKey('a')
+    // GET without its key: refused while queueing, so EXEC runs nothing.
+    const transaction = cache.connection.transaction?.([['SET', key, '1'], ['GET']])
+    await expect(transaction).rejects.toThrow(ResponseError)
+    await expect(transaction).rejects.toThrow(/wrong number of arguments/)
+    expect(await raw(cache, 'EXISTS', key)).toBe(0)
+  })
+})
+
+describe('on a cluster', () => {
+  let cluster: TestCluster
+  let cache: Cache
+
+  beforeAll(async () => {
+    cluster = await startCluster()
+    cache = createCache({
+      client: 'cluster',
+      location: [...cluster.seeds],
+      keyPrefix: uniquePrefix('plc'),
+    })
+  }, 60_000)
+
+  afterAll(async () => {
+    await cache?.close()
+    await cluster?.stop()
+  })
+
+  it('sends each entry to its node and keeps the order', async () => {
+    const keys = Array.from({ length: 30 }, (_, i) => `key-${i}`)
+    const pipe = cache.pipeline()
+    for (const key of keys) pipe.set(key, key.toUpperCase())
+    for (const key of keys) pipe.get(key)
+    pipe.getMany(keys).deleteMany(keys.slice(0, 10)).hset('h', 'f', 1).hget('h', 'f')
+    // Queued in a loop, the calls are not in the pipeline's type: the results are unknown[].
+    const results: unknown[] = await pipe.exec()
+    expect(results.slice(0, 30)).toEqual(keys.map(() => true))
+    expect(results.slice(30, 60)).toEqual(keys.map((k) => k.toUpperCase()))
+    expect(results[60]).toEqual(new Map(keys.map((k) => [k, k.toUpperCase()])))
+    expect(results.slice(61)).toEqual([10, 1, 1])
+  })
+
+  it('runs a transaction in one slot', async () => {
+    const results = await cache
+      .transaction()
+      .set('{u1}:a', 1)
+      .incr('{u1}:a')
+      .hset('{u1}:h', 'f', 'v')
+      .get('{u1}:a')
+      .exec()
+    expect(results).toEqual([true, 2, 1, 2])
+  })
+
+  it('refuses a transaction across slots before sending it', async () => {
+    const transaction = cache.transaction().set('a', 1).set('b', 2)
+    await expect(transaction.exec()).rejects.toThrow(CrossSlotError)
+    expect(await cache.get('a')).toBeNull()
+  })
+})
