@@ -1,6 +1,7 @@
 import { keySlot } from '@cachex/core'
 
-export { keySlot, SLOT_COUNT } from '@cachex/core'
+export { keySlot } from '@cachex/core'
+export { SLOT_COUNT } from '@cachex/core/internal'
 
 /**
  * The one slot every key matching the glob `pattern` hashes to, when the pattern pins it: the

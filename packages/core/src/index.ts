@@ -78,7 +78,7 @@ export {
 export type { JsonSerializerOptions } from './json.ts'
 export { jsonSerializer } from './json.ts'
 export { defaultKeyFunction, defaultReverseKeyFunction, globEscape } from './key-function.ts'
-export { keySlot, SLOT_COUNT } from './key-slot.ts'
+export { keySlot } from './key-slot.ts'
 export type {
   AcquireLockOptions,
   AcquireOptions,

@@ -4,4 +4,5 @@
 export type { SetCondition, ValueStore } from './_value-store.ts'
 export type { CodecOptions } from './codec.ts'
 export { Codec, parseInteger } from './codec.ts'
+export { SLOT_COUNT } from './key-slot.ts'
 export { requireOptional } from './optional.ts'

@@ -2,7 +2,8 @@
 // touches both, and a Redis Cluster runs a script only on keys of one slot), and shared by every
 // lock name of that slot, so that there are at most 16,384 counter keys however many lock names
 // come and go.
-import { keySlot, SLOT_COUNT } from '@cachex/core'
+import { keySlot } from '@cachex/core'
+import { SLOT_COUNT } from '@cachex/core/internal'
 
 export { keySlot }
 

@@ -19,6 +19,8 @@ export {
 } from '@cachex/compressors'
 export type {
   ClusterOptions,
+  MemoryOptions,
+  MemoryStoreOptions,
   RedisAddress,
   RedisConnectionClient,
   RedisConnectionClients,
@@ -32,6 +34,7 @@ export {
   cluster,
   FailoverError,
   keySlot,
+  memory,
   parseRedisUrl,
   redactUrl,
   replica,
@@ -148,7 +151,13 @@ export {
   SerializationError,
   TimeoutError,
 } from '@cachex/core'
-export { Lock, lockFactory, Semaphore, semaphoreFactory } from '@cachex/lock'
+export {
+  DEFAULT_SEMAPHORE_TIMEOUT,
+  Lock,
+  lockFactory,
+  Semaphore,
+  semaphoreFactory,
+} from '@cachex/lock'
 export type {
   MsgpackSerializerOptions,
   PickleCallKind,
