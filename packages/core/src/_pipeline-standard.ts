@@ -96,6 +96,30 @@ function storeValue(
   return run(context, key, version, label, 'write', build, (r) => r !== null, false)
 }
 
+/** `set` with `get: true`: `SET … GET` (`GETDEL`, or `GET` with nx, for a timeout ≤ 0), decoded. */
+function setGet(
+  context: CacheContext,
+  key: string,
+  value: unknown,
+  timeout: number | null | undefined,
+  options: VersionOption | undefined,
+  condition: 'nx' | 'xx' | undefined,
+): Promise<unknown> {
+  const ms = timeoutToMs(timeout, context.defaultTimeout)
+  const data = context.codec.encode(value)
+  const build = (rkey: string): RedisArgument[] => {
+    if (ms !== null && ms <= 0) return [condition === 'nx' ? 'GET' : 'GETDEL', rkey]
+    const args: RedisArgument[] = ['SET', rkey, data]
+    if (ms !== null) args.push('PX', String(ms))
+    if (condition === 'nx') args.push('NX')
+    else if (condition === 'xx') args.push('XX')
+    args.push('GET')
+    return args
+  }
+  const decode = (reply: unknown) => context.decodeOrNull(reply, key)
+  return run<unknown>(context, key, versionOf(options), 'set', 'write', build, decode, null)
+}
+
 /** What a TTL/PTTL reply means: `null` never expires, `0` no such key. */
 export function ttlOf(reply: unknown): number | null {
   const t = toNumber(reply)
@@ -189,15 +213,13 @@ export const standardEntries: Record<string, Entry> = {
     const context = contextOf(pipe.cache)
     return checked(context, false, () => {
       const [timeout, rest] = timeoutArguments('set', timeoutOrOptions, options, SET_KEYS)
-      if (rest?.get === true) {
-        throw new InvalidArgumentError(
-          'set() with get: true cannot be pipelined yet: call it on the cache',
-        )
-      }
       const nx = rest?.nx ?? false
       const xx = rest?.xx ?? false
+      const get = rest?.get ?? false
       if (nx && xx) throw new InvalidArgumentError('set() takes nx or xx, not both')
+      if (typeof get !== 'boolean') throw new InvalidArgumentError('set(): get must be a boolean')
       const condition = nx ? 'nx' : xx ? 'xx' : undefined
+      if (get) return setGet(context, key, value, timeout, rest, condition) as Promise<boolean>
       return storeValue(context, 'set', key, value, timeout, rest, condition)
     })
   },

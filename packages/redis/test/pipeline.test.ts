@@ -227,6 +227,23 @@ describe('pipeline()', () => {
     expect(results).toEqual([true, true, null])
   })
 
+  it('set with get: true resolves the old value, decoded, as the method does', async () => {
+    const cache = cacheFor()
+    await cache.set('a', { v: 1 })
+    await cache.set('z', 'gone')
+    const results = await cache
+      .pipeline()
+      .set('a', { v: 2 }, { get: true })
+      .set('new', 1, 60, { get: true })
+      .set('a', 'ignored', { nx: true, get: true })
+      .set('z', 'x', 0, { get: true })
+      .get('a')
+      .exec()
+    expect(results).toEqual([{ v: 1 }, null, { v: 2 }, 'gone', { v: 2 }])
+    expect(await cache.hasKey('z')).toBe(false)
+    expect(await cache.ttl('new')).toBeGreaterThan(50)
+  })
+
   it('falls back to read-add-write for a float, outside a transaction', async () => {
     const cache = cacheFor()
     await cache.set('f', 1.5)

@@ -354,6 +354,22 @@ describe.each(topologies)('$name', (topology) => {
     expect(await cache.xgroupDestroy('st', 'g')).toBe(true)
   })
 
+  it('pipelines and transactions run on the primary', async () => {
+    await cache.set('p', 1)
+    const results = await cache
+      .pipeline()
+      .set('p', 2, { get: true })
+      .incr('p')
+      .sadd('ps', 'a')
+      .get('p')
+      .exec()
+    expect(results).toEqual([1, 3, 1, 3])
+    const tx = await cache.transaction().hset('ph', { f: 1 }).hget('ph', 'f').incr('p').exec()
+    expect(tx).toEqual([1, 1, 4])
+    await synced()
+    expect(await cache.get('p')).toBe(4)
+  })
+
   it('reads run on the replicas, writes on the primary', async () => {
     await cache.set('routed', 'r')
     await synced()
