@@ -171,8 +171,10 @@ describe('holders killed mid-hold', () => {
     expect(mostInside(holds)).toBeLessThanOrEqual(limit)
     // The semaphore was contended: it was (nearly) full at some moment.
     expect(mostInside(holds)).toBeGreaterThanOrEqual(limit - 1)
-    // Each victim died holding permits.
-    for (const i of victims) expect(holdingNow(children[i] as ScriptChild)).toBe(true)
+    // A victim died holding permits. (Each was killed while its last line said it held them, but
+    // it may have released them, and said so, between that look and the signal: a race of the
+    // test, not of the semaphore. One dead holder is enough for the check below.)
+    expect([...victims].some((i) => holdingNow(children[i] as ScriptChild))).toBe(true)
     // The dead holders' permits came back: had they been held for ever, the survivors' later
     // holds would have put more than the limit inside.
     const deadForever = children.flatMap((c, i) =>
