@@ -3,6 +3,7 @@
 // loop over the keys of an options object when one is given.
 
 import { checkSeconds, describe } from './_timeout.ts'
+import type { IncrOptions, SetOptions } from './cache-options.ts'
 import { InvalidArgumentError } from './errors.ts'
 
 /** An options object: its keys, for the unknown-key check. */
@@ -178,4 +179,41 @@ export function checkMs(value: unknown): number {
     )
   }
   return value
+}
+
+/**
+ * `set()`'s arguments, checked: the timeout, the other options, the write's condition and
+ * whether it resolves the old value (`get`). Shared by the method and its pipeline form.
+ */
+export function setArguments(
+  timeoutOrOptions: number | null | SetOptions | undefined,
+  options: Omit<SetOptions, 'timeout'> | undefined,
+): [
+  timeout: number | null | undefined,
+  rest: SetOptions | undefined,
+  condition: 'nx' | 'xx' | undefined,
+  get: boolean,
+] {
+  const [timeout, rest] = timeoutArguments('set', timeoutOrOptions, options, SET_KEYS)
+  const nx = rest?.nx ?? false
+  const xx = rest?.xx ?? false
+  const get = rest?.get ?? false
+  if (nx && xx) throw new InvalidArgumentError('set() takes nx or xx, not both')
+  if (typeof get !== 'boolean') throw new InvalidArgumentError('set(): get must be a boolean')
+  return [timeout, rest, nx ? 'nx' : xx ? 'xx' : undefined, get]
+}
+
+/** `incr()`'s delta and options, checked; resolves whether it answers a number (`as: 'number'`). */
+export function incrArguments(delta: unknown, options: IncrOptions | undefined): boolean {
+  if (!(typeof delta === 'bigint' || Number.isSafeInteger(delta))) {
+    throw new InvalidArgumentError(`incr() takes an integer delta, got ${describe(delta)}`)
+  }
+  checkOptions(options, 'incr', INCR_KEYS)
+  const asNumber = options?.as !== undefined
+  if (asNumber && options?.as !== 'number') {
+    throw new InvalidArgumentError(
+      `incr() takes as: 'number' or no as, got ${describe(options?.as)}`,
+    )
+  }
+  return asNumber
 }

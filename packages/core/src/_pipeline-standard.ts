@@ -4,8 +4,8 @@
 import {
   checkOptions,
   checkVersionOption,
-  INCR_KEYS,
-  SET_KEYS,
+  incrArguments,
+  setArguments,
   TIMEOUT_KEYS,
   timeoutArguments,
   VERSION_ONLY,
@@ -15,9 +15,9 @@ import { unsafeResult } from './_messages.ts'
 import type { CachePipeline, PipelineCommand } from './_pipeline.ts'
 import { INCR_NUMBER_SCRIPT, INCR_SCRIPT } from './_redis-value-store.ts'
 import { isOne, toArray, toNumber } from './_replies.ts'
-import { describe, timeoutToMs } from './_timeout.ts'
+import { timeoutToMs } from './_timeout.ts'
 import type { IncrOptions, SetOptions, TimeoutOption, VersionOption } from './cache-options.ts'
-import { InvalidArgumentError, KeyNotFoundError, ResponseError } from './errors.ts'
+import { KeyNotFoundError, ResponseError } from './errors.ts'
 import type { Script } from './script.ts'
 import type { RedisArgument } from './types.ts'
 
@@ -134,16 +134,7 @@ function incr(
 ): Promise<unknown> {
   const context = contextOf(pipe.cache)
   return checked<number | bigint | null>(context, null, () => {
-    if (!(typeof delta === 'bigint' || Number.isSafeInteger(delta))) {
-      throw new InvalidArgumentError(`incr() takes an integer delta, got ${describe(delta)}`)
-    }
-    checkOptions(options, 'incr', INCR_KEYS)
-    const asNumber = options?.as !== undefined
-    if (asNumber && options?.as !== 'number') {
-      throw new InvalidArgumentError(
-        `incr() takes as: 'number' or no as, got ${describe(options?.as)}`,
-      )
-    }
+    const asNumber = incrArguments(delta, options)
     // EVAL, not EVALSHA: a NOSCRIPT retry would run after the commands queued behind it.
     const script: Script = asNumber ? INCR_NUMBER_SCRIPT : INCR_SCRIPT
     const convert = (reply: unknown): number | bigint => {
@@ -212,13 +203,7 @@ export const standardEntries: Record<string, Entry> = {
   ) {
     const context = contextOf(pipe.cache)
     return checked(context, false, () => {
-      const [timeout, rest] = timeoutArguments('set', timeoutOrOptions, options, SET_KEYS)
-      const nx = rest?.nx ?? false
-      const xx = rest?.xx ?? false
-      const get = rest?.get ?? false
-      if (nx && xx) throw new InvalidArgumentError('set() takes nx or xx, not both')
-      if (typeof get !== 'boolean') throw new InvalidArgumentError('set(): get must be a boolean')
-      const condition = nx ? 'nx' : xx ? 'xx' : undefined
+      const [timeout, rest, condition, get] = setArguments(timeoutOrOptions, options)
       if (get) return setGet(context, key, value, timeout, rest, condition) as Promise<boolean>
       return storeValue(context, 'set', key, value, timeout, rest, condition)
     })

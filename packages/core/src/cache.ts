@@ -3,8 +3,8 @@ import {
   checkOptions,
   checkVersion,
   checkVersionOption,
-  INCR_KEYS,
-  SET_KEYS,
+  incrArguments,
+  setArguments,
   TIMEOUT_KEYS,
   timeoutArguments,
   VERSION_ONLY,
@@ -207,13 +207,8 @@ const standardCommands = {
     const context = contextOf(this)
     let get = false
     try {
-      const [timeout, rest] = timeoutArguments('set', timeoutOrOptions, options, SET_KEYS)
-      const nx = rest?.nx ?? false
-      const xx = rest?.xx ?? false
-      get = rest?.get ?? false
-      if (nx && xx) throw new InvalidArgumentError('set() takes nx or xx, not both')
-      if (typeof get !== 'boolean') throw new InvalidArgumentError('set(): get must be a boolean')
-      const condition = nx ? 'nx' : xx ? 'xx' : undefined
+      const [timeout, rest, condition, wantsOld] = setArguments(timeoutOrOptions, options)
+      get = wantsOld
       if (get) {
         const ms = timeoutToMs(timeout, context.defaultTimeout)
         return await context.store.setGet(context.key(key, rest), key, value, ms, condition)
@@ -339,16 +334,7 @@ const standardCommands = {
   ): Promise<number | bigint | null> {
     const context = contextOf(this)
     try {
-      if (!(typeof delta === 'bigint' || Number.isSafeInteger(delta))) {
-        throw new InvalidArgumentError(`incr() takes an integer delta, got ${describe(delta)}`)
-      }
-      checkOptions(options, 'incr', INCR_KEYS)
-      const asNumber = options?.as !== undefined
-      if (asNumber && options?.as !== 'number') {
-        throw new InvalidArgumentError(
-          `incr() takes as: 'number' or no as, got ${describe(options?.as)}`,
-        )
-      }
+      const asNumber = incrArguments(delta, options)
       return await context.store.incr(context.key(key, options), key, delta, asNumber)
     } catch (error) {
       return context.failOrNull<number | bigint>(error)
