@@ -37,6 +37,7 @@ import { type ListCommands, listCommands } from './commands/lists.ts'
 import { type SemaphoreCommands, semaphoreCommands } from './commands/semaphore.ts'
 import { type SetCommands, setCommands } from './commands/sets.ts'
 import { type SortedSetCommands, sortedSetCommands } from './commands/sorted-sets.ts'
+import { type StreamGroupCommands, streamGroupCommands } from './commands/stream-groups.ts'
 import { type StreamCommands, streamCommands } from './commands/streams.ts'
 import { InvalidArgumentError } from './errors.ts'
 import { globEscape } from './key-function.ts'
@@ -159,6 +160,7 @@ export interface Cache<out IgnoreErrors extends boolean = boolean>
     ListCommands<IgnoreErrors>,
     SetCommands,
     StreamCommands,
+    StreamGroupCommands,
     SemaphoreCommands,
     KeyHelperCommands {}
 
@@ -402,5 +404,6 @@ attachCommands(Cache, sortedSetCommands)
 attachCommands(Cache, listCommands)
 attachCommands(Cache, setCommands)
 attachCommands(Cache, streamCommands)
+attachCommands(Cache, streamGroupCommands)
 attachCommands(Cache, semaphoreCommands)
 attachCommands(Cache, keyHelperCommands)

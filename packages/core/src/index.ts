@@ -33,6 +33,7 @@ export type {
   ZRevRangeOptions,
 } from './commands/sorted-set-options.ts'
 export type { SortedSetCommands } from './commands/sorted-sets.ts'
+export type { StreamGroupCommands } from './commands/stream-groups.ts'
 export type {
   StreamEntry,
   StreamInfo,

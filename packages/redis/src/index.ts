@@ -93,6 +93,7 @@ export type {
   SlowlogEntry,
   SortedSetCommands,
   StreamCommands,
+  StreamGroupCommands,
   StreamEntry,
   StreamInfo,
   StreamOffsets,
