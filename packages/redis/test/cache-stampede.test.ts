@@ -13,24 +13,228 @@ import {
   startReplicaSet,
   startScript,
   startSentinels,
+  timed,
   uniquePrefix,
 } from '@cachex/test-utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { BACKENDS, backendServer, raw } from './helpers.ts'
 
 const CHILD = fileURLToPath(new URL('./stampede/child.ts', import.meta.url))
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url))
 
-let server: { url: string; stop(): Promise<void> }
-let cache: Cache
+describe.each(BACKENDS)('%s', (backend) => {
+  let server: { url: string; stop(): Promise<void> }
+  let cache: Cache
 
-beforeAll(async () => {
-  server = await standaloneServer()
-  cache = createCache({ location: server.url, keyPrefix: uniquePrefix('stampede') })
-})
+  beforeAll(async () => {
+    server = await backendServer(backend)
+    cache = createCache({ location: server.url, keyPrefix: uniquePrefix('stampede') })
+  })
 
-afterAll(async () => {
-  await cache?.close()
-  await server?.stop()
+  afterAll(async () => {
+    await cache?.close()
+    await server?.stop()
+  })
+
+  describe('distributed: one computation across connections of one process', () => {
+    it('two caches (two connections) in one process share one computation', async () => {
+      let calls = 0
+      const factory = async () => {
+        calls++
+        await delay(100)
+        return 'v'
+      }
+      const a = createCache({ location: server.url, keyPrefix: cache.keyPrefix })
+      const [x, y] = await Promise.all([
+        cache.getOrSet('wake', factory, { distributed: true }),
+        a.getOrSet('wake', factory, { distributed: true }),
+      ])
+      expect([x, y]).toEqual(['v', 'v'])
+      expect(calls).toBe(1)
+      await a.close()
+    })
+
+    it('2 caches × 20 callers of a missing key run a 300 ms factory once', async () => {
+      let calls = 0
+      const factory = async () => {
+        calls++
+        await delay(300)
+        return 'one'
+      }
+      // Two caches: two connections, as two processes would have.
+      const keyPrefix = uniquePrefix('pair')
+      const caches = [0, 1].map(() => createCache({ location: server.url, keyPrefix }))
+      try {
+        const all = await Promise.all(
+          caches.flatMap((c) =>
+            Array.from({ length: 20 }, () =>
+              c.getOrSet('cold', factory, { distributed: true, waitTimeout: 60 }),
+            ),
+          ),
+        )
+        expect(new Set(all)).toEqual(new Set(['one']))
+        expect(calls).toBe(1)
+      } finally {
+        await Promise.all(caches.map((c) => c.close()))
+      }
+    })
+
+    it('a holder whose connection closed mid-computation: its lock expires, a waiter of another cache takes over', async () => {
+      const holder = createCache({ location: server.url, keyPrefix: cache.keyPrefix })
+      const lockKey = `__cachex:lock:${cache.makeKey('orphan')}`
+      const options = { distributed: true, lockTimeout: 0.3, waitTimeout: 60 }
+      let computing!: () => void
+      const started = new Promise<void>((resolve) => {
+        computing = resolve
+      })
+      // Its factory never ends; its heartbeat fails once the connection is closed.
+      void holder.getOrSet(
+        'orphan',
+        () => {
+          computing()
+          return new Promise<string>(() => {})
+        },
+        options,
+      )
+      await started
+      const orphaned = String(await raw(cache, 'GET', lockKey))
+      await holder.close()
+      let calls = 0
+      let lockDuringFactory: string | null = null
+      const taken = await timed(
+        cache.getOrSet(
+          'orphan',
+          async () => {
+            calls++
+            const held = await raw(cache, 'GET', lockKey)
+            lockDuringFactory = held === null ? null : String(held)
+            return 'taken over'
+          },
+          options,
+        ),
+      )
+      expect(taken.value).toBe('taken over')
+      expect(calls).toBe(1)
+      // The waiter computed under a lock of its own (not after giving up at waitTimeout).
+      expect(lockDuringFactory).not.toBeNull()
+      expect(lockDuringFactory).not.toBe(orphaned)
+      expect(taken.ms).toBeLessThan(30_000)
+      // It released its lock.
+      expect(await raw(cache, 'EXISTS', lockKey)).toBe(0)
+    })
+
+    it('a factory error releases the lock: the next call computes', async () => {
+      await expect(
+        cache.getOrSet('boom', () => Promise.reject(new Error('down')), { distributed: true }),
+      ).rejects.toThrow('down')
+      expect(await cache.getOrSet('boom', () => 'ok', { distributed: true })).toBe('ok')
+    })
+  })
+
+  describe('earlyRecompute: XFetch', () => {
+    it('refreshes a hot key before it expires, one caller at a time; the key never goes missing', async () => {
+      let calls = 0
+      let running = 0
+      let most = 0
+      const factory = async () => {
+        calls++
+        running++
+        most = Math.max(most, running)
+        await delay(50)
+        running--
+        return calls
+      }
+      const options = { timeout: 3, earlyRecompute: 10 }
+      const seen: number[] = []
+      expect(await cache.getOrSet('hot', factory, options)).toBe(1)
+      const end = Date.now() + 7000
+      while (Date.now() < end) {
+        const batch = await Promise.all(
+          Array.from({ length: 10 }, () => cache.getOrSet('hot', factory, options)),
+        )
+        seen.push(...batch)
+        // Every read found the key: a miss would show as a failed hasKey at some point.
+        expect(await cache.hasKey('hot')).toBe(true)
+        await delay(20)
+      }
+      // The TTL is 3 s over 7 s of reads: refreshed at least twice, never by two callers at once.
+      expect(calls).toBeGreaterThanOrEqual(3)
+      expect(most).toBe(1)
+      expect(Math.max(...seen)).toBe(calls)
+    })
+
+    it('stores the compute time next to the value, expiring with it; the value is plain', async () => {
+      await cache.getOrSet(
+        'plain',
+        async () => {
+          await delay(30)
+          return { a: 1 }
+        },
+        { timeout: 60, earlyRecompute: 1 },
+      )
+      const rkey = cache.makeKey('plain')
+      expect(JSON.parse(String(await raw(cache, 'GET', rkey)))).toEqual({ a: 1 })
+      const delta = Number(String(await raw(cache, 'GET', `__cachex:delta:${rkey}`)))
+      expect(delta).toBeGreaterThanOrEqual(25)
+      expect(Number(await raw(cache, 'PTTL', `__cachex:delta:${rkey}`))).toBeGreaterThan(0)
+    })
+  })
+
+  describe('grace: stale-while-revalidate and fail-safe', () => {
+    it('serves the stale value while one caller recomputes in the background', async () => {
+      let calls = 0
+      const factory = async () => {
+        calls++
+        await delay(300)
+        return `v${calls}`
+      }
+      expect(await cache.getOrSet('swr', factory, { timeout: 1, grace: 60 })).toBe('v1')
+      // The stored TTL is timeout + grace: readable by get() (and Django) all along.
+      expect(await cache.ttl('swr')).toBeGreaterThan(55)
+      await delay(1200)
+      const stale = await Promise.all(
+        Array.from({ length: 10 }, () => cache.getOrSet('swr', factory, { timeout: 1, grace: 60 })),
+      )
+      expect(stale).toEqual(Array(10).fill('v1'))
+      await expect.poll(() => cache.get('swr'), { timeout: 10_000 }).toBe('v2')
+      expect(calls).toBe(2)
+      expect(await cache.getOrSet('swr', factory, { timeout: 1, grace: 60 })).toBe('v2')
+    })
+
+    it('serves the stale value and logs when the factory throws', async () => {
+      const logged: unknown[][] = []
+      const logging = createCache({
+        location: server.url,
+        keyPrefix: cache.keyPrefix,
+        logger: { error: (...args: unknown[]) => logged.push(args) },
+      })
+      await logging.getOrSet('failsafe', () => 'old', { timeout: 1, grace: 60 })
+      await delay(1200)
+      const failing = () => Promise.reject(new Error('database down'))
+      expect(await logging.getOrSet('failsafe', failing, { timeout: 1, grace: 60 })).toBe('old')
+      await expect.poll(() => logged.length, { timeout: 10_000 }).toBe(1)
+      expect(String(logged[0]?.[0])).toContain("getOrSet('failsafe')")
+      expect(await logging.get('failsafe')).toBe('old')
+      await logging.close()
+    })
+  })
+
+  describe('options', () => {
+    it('rejects bad stampede options with InvalidArgumentError', async () => {
+      const bad = [
+        { distributed: 'yes' },
+        { earlyRecompute: '1' },
+        { earlyRecompute: -1 },
+        { earlyRecompute: Number.NaN },
+        { grace: '5' },
+        { grace: -1 },
+        { lockTimeout: 0 },
+      ]
+      for (const options of bad) {
+        await expect(cache.getOrSet('k', 1, options as never)).rejects.toThrow(InvalidArgumentError)
+      }
+    })
+  })
 })
 
 type Child = ScriptChild
@@ -53,7 +257,18 @@ function results(child: Child): Array<{ by: number; n: number }> {
   return JSON.parse(last)
 }
 
+// Several processes on one server: redis only (a memory:// store lives in one process).
 describe('distributed: one computation across processes', () => {
+  let server: { url: string; stop(): Promise<void> }
+
+  beforeAll(async () => {
+    server = await standaloneServer()
+  })
+
+  afterAll(async () => {
+    await server?.stop()
+  })
+
   it('4 processes × 50 concurrent calls of a missing key run the 200 ms factory once', async () => {
     const prefix = uniquePrefix('fleet')
     const counter = createCache({ location: server.url, keyPrefix: prefix })
@@ -86,124 +301,9 @@ describe('distributed: one computation across processes', () => {
     expect(new Set(all.map((r) => r.by))).toEqual(new Set([computed[0]?.process.pid]))
     await counter.close()
   }, 120_000)
-
-  it('two caches (two connections) in one process share one computation', async () => {
-    let calls = 0
-    const factory = async () => {
-      calls++
-      await delay(100)
-      return 'v'
-    }
-    const a = createCache({ location: server.url, keyPrefix: cache.keyPrefix })
-    const [x, y] = await Promise.all([
-      cache.getOrSet('wake', factory, { distributed: true }),
-      a.getOrSet('wake', factory, { distributed: true }),
-    ])
-    expect([x, y]).toEqual(['v', 'v'])
-    expect(calls).toBe(1)
-    await a.close()
-  })
-
-  it('a factory error releases the lock: the next call computes', async () => {
-    await expect(
-      cache.getOrSet('boom', () => Promise.reject(new Error('down')), { distributed: true }),
-    ).rejects.toThrow('down')
-    expect(await cache.getOrSet('boom', () => 'ok', { distributed: true })).toBe('ok')
-  })
 })
 
-describe('earlyRecompute: XFetch', () => {
-  it('refreshes a hot key before it expires, one caller at a time; the key never goes missing', async () => {
-    let calls = 0
-    let running = 0
-    let most = 0
-    const factory = async () => {
-      calls++
-      running++
-      most = Math.max(most, running)
-      await delay(50)
-      running--
-      return calls
-    }
-    const options = { timeout: 3, earlyRecompute: 10 }
-    const seen: number[] = []
-    expect(await cache.getOrSet('hot', factory, options)).toBe(1)
-    const end = Date.now() + 7000
-    while (Date.now() < end) {
-      const batch = await Promise.all(
-        Array.from({ length: 10 }, () => cache.getOrSet('hot', factory, options)),
-      )
-      seen.push(...batch)
-      // Every read found the key: a miss would show as a failed hasKey at some point.
-      expect(await cache.hasKey('hot')).toBe(true)
-      await delay(20)
-    }
-    // The TTL is 3 s over 7 s of reads: refreshed at least twice, never by two callers at once.
-    expect(calls).toBeGreaterThanOrEqual(3)
-    expect(most).toBe(1)
-    expect(Math.max(...seen)).toBe(calls)
-  })
-
-  it('stores the compute time next to the value, expiring with it; the value is plain', async () => {
-    await cache.getOrSet(
-      'plain',
-      async () => {
-        await delay(30)
-        return { a: 1 }
-      },
-      { timeout: 60, earlyRecompute: 1 },
-    )
-    const client = (await cache.connection.client()) as {
-      sendCommand(args: string[]): Promise<unknown>
-    }
-    const rkey = cache.makeKey('plain')
-    const raw = await client.sendCommand(['GET', rkey])
-    expect(JSON.parse(String(raw))).toEqual({ a: 1 })
-    const delta = Number(await client.sendCommand(['GET', `__cachex:delta:${rkey}`]))
-    expect(delta).toBeGreaterThanOrEqual(25)
-    expect(Number(await client.sendCommand(['PTTL', `__cachex:delta:${rkey}`]))).toBeGreaterThan(0)
-  })
-})
-
-describe('grace: stale-while-revalidate and fail-safe', () => {
-  it('serves the stale value while one caller recomputes in the background', async () => {
-    let calls = 0
-    const factory = async () => {
-      calls++
-      await delay(300)
-      return `v${calls}`
-    }
-    expect(await cache.getOrSet('swr', factory, { timeout: 1, grace: 60 })).toBe('v1')
-    // The stored TTL is timeout + grace: readable by get() (and Django) all along.
-    expect(await cache.ttl('swr')).toBeGreaterThan(55)
-    await delay(1200)
-    const stale = await Promise.all(
-      Array.from({ length: 10 }, () => cache.getOrSet('swr', factory, { timeout: 1, grace: 60 })),
-    )
-    expect(stale).toEqual(Array(10).fill('v1'))
-    await expect.poll(() => cache.get('swr'), { timeout: 10_000 }).toBe('v2')
-    expect(calls).toBe(2)
-    expect(await cache.getOrSet('swr', factory, { timeout: 1, grace: 60 })).toBe('v2')
-  })
-
-  it('serves the stale value and logs when the factory throws', async () => {
-    const logged: unknown[][] = []
-    const logging = createCache({
-      location: server.url,
-      keyPrefix: cache.keyPrefix,
-      logger: { error: (...args: unknown[]) => logged.push(args) },
-    })
-    await logging.getOrSet('failsafe', () => 'old', { timeout: 1, grace: 60 })
-    await delay(1200)
-    const failing = () => Promise.reject(new Error('database down'))
-    expect(await logging.getOrSet('failsafe', failing, { timeout: 1, grace: 60 })).toBe('old')
-    await expect.poll(() => logged.length, { timeout: 10_000 }).toBe(1)
-    expect(String(logged[0]?.[0])).toContain("getOrSet('failsafe')")
-    expect(await logging.get('failsafe')).toBe('old')
-    await logging.close()
-  })
-})
-
+// Replicas, Sentinel and Cluster need servers: redis only.
 const TOPOLOGIES: Array<{
   name: string
   start(): Promise<{ options: CreateCacheOptions<false>; stop(): Promise<void> }>
@@ -276,22 +376,5 @@ describe.each(TOPOLOGIES)('on $name', ({ start }) => {
     expect(await a.getOrSet('swr', factory, options)).toBe('v1')
     await expect.poll(() => a.getOrSet('swr', factory, options), { timeout: 10_000 }).toBe('v2')
     expect(calls).toBe(2)
-  })
-})
-
-describe('options', () => {
-  it('rejects bad stampede options with InvalidArgumentError', async () => {
-    const bad = [
-      { distributed: 'yes' },
-      { earlyRecompute: '1' },
-      { earlyRecompute: -1 },
-      { earlyRecompute: Number.NaN },
-      { grace: '5' },
-      { grace: -1 },
-      { lockTimeout: 0 },
-    ]
-    for (const options of bad) {
-      await expect(cache.getOrSet('k', 1, options as never)).rejects.toThrow(InvalidArgumentError)
-    }
   })
 })

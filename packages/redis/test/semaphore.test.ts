@@ -1,4 +1,4 @@
-import { standaloneServer, startCluster, type TestCluster, uniquePrefix } from '@cachex/test-utils'
+import { startCluster, type TestCluster, uniquePrefix } from '@cachex/test-utils'
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
 import {
   type Cache,
@@ -13,198 +13,206 @@ import {
   LockNotOwnedError,
   Semaphore,
 } from '../src/index.ts'
+import { BACKENDS, backendServer } from './helpers.ts'
 
-let server: { url: string; stop(): Promise<void> }
-let cache: Cache
-let prefix: string
+describe.each(BACKENDS)('%s', (backend) => {
+  let server: { url: string; stop(): Promise<void> }
+  let cache: Cache
+  let prefix: string
 
-beforeAll(async () => {
-  server = await standaloneServer()
-  prefix = uniquePrefix('sem')
-  cache = createCache({ location: server.url, keyPrefix: prefix })
-})
-
-afterAll(async () => {
-  await cache?.close()
-  await server?.stop()
-})
-
-describe('cache.semaphore()', () => {
-  it('returns a Semaphore whose key goes through the key function', async () => {
-    const s = cache.semaphore('pool', { limit: 2, timeout: 5 })
-    expect(s).toBeInstanceOf(Semaphore)
-    expect(s.name).toBe(`${prefix}:1:pool`)
-    expect(cache.semaphore('pool', { limit: 2, version: 7 }).name).toBe(`${prefix}:7:pool`)
-    expect(await s.acquire()).toBe(true)
-    expect(await cache.connection.command(['ZCARD', s.name])).toBe(1)
-    await s.release()
-    expectTypeOf(s).toEqualTypeOf<CacheSemaphore>()
+  beforeAll(async () => {
+    server = await backendServer(backend)
+    prefix = uniquePrefix('sem')
+    cache = createCache({ location: server.url, keyPrefix: prefix })
   })
 
-  it('counts holders of every cache sharing the name, and keeps prefixes and versions apart', async () => {
-    const twin = createCache({ location: server.url, keyPrefix: prefix })
-    const stranger = createCache({ location: server.url, keyPrefix: `${prefix}-other` })
-    try {
-      const mine = cache.semaphore('shared', { limit: 1 })
-      expect(await mine.acquire()).toBe(true)
-      expect(await twin.semaphore('shared', { limit: 1 }).acquire({ blocking: false })).toBe(false)
-      const elsewhere = stranger.semaphore('shared', { limit: 1 })
-      expect(await elsewhere.acquire({ blocking: false })).toBe(true)
-      const v2 = cache.semaphore('shared', { limit: 1, version: 2 })
-      expect(await v2.acquire({ blocking: false })).toBe(true)
-      await Promise.all([mine.release(), elsewhere.release(), v2.release()])
-    } finally {
-      await Promise.all([twin.close(), stranger.close()])
-    }
+  afterAll(async () => {
+    await cache?.close()
+    await server?.stop()
   })
 
-  it('checks its options before anything is sent', () => {
-    const bad: unknown[] = [
-      undefined,
-      {},
-      { limit: 0 },
-      { limit: 2, weight: 3 },
-      { limit: 1.5 },
-      { limit: 2, version: 1.5 },
-      { limit: 2, timeout: -1 },
-      { limit: 2, token: 'x' },
-      { limit: 2, blockingTimout: 1 },
-    ]
-    for (const options of bad) {
-      expect(
-        () => cache.semaphore('x', options as { limit: number }),
-        JSON.stringify(options),
-      ).toThrow(InvalidArgumentError)
-    }
-    expect(() => cache.semaphore('', { limit: 1 })).toThrow(
-      "semaphore() needs a non-empty semaphore name, got ''",
-    )
-    expect(() => cache.semaphore('x', { limit: 1, blockingTimout: 1 } as never)).toThrow(
-      "semaphore() does not take the option 'blockingTimout'",
-    )
-  })
-
-  it('needs a semaphore factory when the Cache is built by hand', () => {
-    const bare = new CacheClass({ connection: cache.connection })
-    expect(() => bare.semaphore('x', { limit: 1 })).toThrow(LockError)
-    expect(() => bare.semaphore('x', { limit: 1 })).toThrow(/needs a semaphore factory/)
-  })
-
-  it('ignoreExceptions does not apply: a Redis error surfaces, as for locks', async () => {
-    const ignoring = createCache({
-      location: server.url,
-      keyPrefix: prefix,
-      ignoreExceptions: true,
+  describe('cache.semaphore()', () => {
+    it('returns a Semaphore whose key goes through the key function', async () => {
+      const s = cache.semaphore('pool', { limit: 2, timeout: 5 })
+      expect(s).toBeInstanceOf(Semaphore)
+      expect(s.name).toBe(`${prefix}:1:pool`)
+      expect(cache.semaphore('pool', { limit: 2, version: 7 }).name).toBe(`${prefix}:7:pool`)
+      expect(await s.acquire()).toBe(true)
+      expect(await cache.connection.command(['ZCARD', s.name])).toBe(1)
+      await s.release()
+      expectTypeOf(s).toEqualTypeOf<CacheSemaphore>()
     })
-    try {
-      await ignoring.set('not-a-semaphore', 'value')
-      await expect(ignoring.semaphore('not-a-semaphore', { limit: 1 }).acquire()).rejects.toThrow(
-        /WRONGTYPE/,
+
+    it('counts holders of every cache sharing the name, and keeps prefixes and versions apart', async () => {
+      const twin = createCache({ location: server.url, keyPrefix: prefix })
+      const stranger = createCache({ location: server.url, keyPrefix: `${prefix}-other` })
+      try {
+        const mine = cache.semaphore('shared', { limit: 1 })
+        expect(await mine.acquire()).toBe(true)
+        expect(await twin.semaphore('shared', { limit: 1 }).acquire({ blocking: false })).toBe(
+          false,
+        )
+        const elsewhere = stranger.semaphore('shared', { limit: 1 })
+        expect(await elsewhere.acquire({ blocking: false })).toBe(true)
+        const v2 = cache.semaphore('shared', { limit: 1, version: 2 })
+        expect(await v2.acquire({ blocking: false })).toBe(true)
+        await Promise.all([mine.release(), elsewhere.release(), v2.release()])
+      } finally {
+        await Promise.all([twin.close(), stranger.close()])
+      }
+    })
+
+    it('checks its options before anything is sent', () => {
+      const bad: unknown[] = [
+        undefined,
+        {},
+        { limit: 0 },
+        { limit: 2, weight: 3 },
+        { limit: 1.5 },
+        { limit: 2, version: 1.5 },
+        { limit: 2, timeout: -1 },
+        { limit: 2, token: 'x' },
+        { limit: 2, blockingTimout: 1 },
+      ]
+      for (const options of bad) {
+        expect(
+          () => cache.semaphore('x', options as { limit: number }),
+          JSON.stringify(options),
+        ).toThrow(InvalidArgumentError)
+      }
+      expect(() => cache.semaphore('', { limit: 1 })).toThrow(
+        "semaphore() needs a non-empty semaphore name, got ''",
       )
-    } finally {
-      await ignoring.close()
-    }
-  })
-})
+      expect(() => cache.semaphore('x', { limit: 1, blockingTimout: 1 } as never)).toThrow(
+        "semaphore() does not take the option 'blockingTimout'",
+      )
+    })
 
-describe('cache.acquirePermit()', () => {
-  it('`await using` gives the permits back at the end of the block', async () => {
-    let name = ''
-    {
-      await using permit = await cache.acquirePermit('block', { limit: 1, timeout: 10 })
-      expectTypeOf(permit).toEqualTypeOf<HeldPermit>()
-      name = permit.name
-      expect(permit.token).toMatch(/^[0-9a-f]{32}$/)
-      expect(permit.semaphore).toBeInstanceOf(Semaphore)
-      expect(await cache.semaphore('block', { limit: 1 }).acquire({ blocking: false })).toBe(false)
-    }
-    expect(await cache.connection.command(['EXISTS', name])).toBe(0)
-  })
+    it('needs a semaphore factory when the Cache is built by hand', () => {
+      const bare = new CacheClass({ connection: cache.connection })
+      expect(() => bare.semaphore('x', { limit: 1 })).toThrow(LockError)
+      expect(() => bare.semaphore('x', { limit: 1 })).toThrow(/needs a semaphore factory/)
+    })
 
-  it('gives them back when the block throws, and the block error is what surfaces', async () => {
-    const run = async () => {
-      await using _permit = await cache.acquirePermit('throws', { limit: 1 })
-      throw new Error('block failed')
-    }
-    await expect(run()).rejects.toThrow('block failed')
-    const again = cache.semaphore('throws', { limit: 1 })
-    expect(await again.acquire({ blocking: false })).toBe(true)
-    await again.release()
-  })
-
-  it('rejects with LockError naming the semaphore when no permit is free', async () => {
-    await using _held = await cache.acquirePermit('full', { limit: 2, weight: 2 })
-    await expect(cache.acquirePermit('full', { limit: 2, blocking: false })).rejects.toThrow(
-      "could not acquire a permit of the semaphore 'full': every permit is held (blocking: false)",
-    )
-    await expect(
-      cache.acquirePermit('full', { limit: 2, weight: 2, blockingTimeout: 0.1 }),
-    ).rejects.toThrow(
-      "could not acquire 2 permits of the semaphore 'full': not enough permits were free for the whole blockingTimeout (0.1 s)",
-    )
-  })
-
-  it('a release inside the block leaves nothing for the disposal to do', async () => {
-    await using permit = await cache.acquirePermit('early', { limit: 1 })
-    await permit.release()
-    expect(permit.token).toBeNull()
-  })
-
-  it('disposal after the permits were dropped and given away rejects with LockNotOwnedError', async () => {
-    const run = async () => {
-      await using _permit = await cache.acquirePermit('expired', { limit: 1, timeout: 0.1 })
-      // another holder is admitted once our 100 ms are up
-      const next = cache.semaphore('expired', { limit: 1, sleep: 0.02, blockingTimeout: 30 })
-      expect(await next.acquire()).toBe(true)
-    }
-    await expect(run()).rejects.toBeInstanceOf(LockNotOwnedError)
-  })
-
-  it('a cache closed inside the block: the disposal does not throw', async () => {
-    const closing = createCache({ location: server.url, keyPrefix: prefix })
-    {
-      await using permit = await closing.acquirePermit('closed', { limit: 1, timeout: 1 })
-      await closing.close()
-      await expect(permit.release()).rejects.toBeInstanceOf(ClosedError)
-    }
-  })
-
-  it('cache.semaphore() is not disposable: `await using` on it does not compile', () => {
-    expectTypeOf(cache.semaphore('x', { limit: 1 })).not.toMatchTypeOf<AsyncDisposable>()
-    const misuse = async () => {
-      // @ts-expect-error a semaphore from cache.semaphore() holds nothing: use `await cache.acquirePermit()`
-      await using s = cache.semaphore('never-taken', { limit: 1 })
-      void s
-    }
-    void misuse
-  })
-})
-
-describe('lock.fencingToken through caches', () => {
-  it('strictly increases across two caches taking the same lock', async () => {
-    const twin = createCache({ location: server.url, keyPrefix: prefix })
-    try {
-      const tokens: number[] = []
-      for (let i = 0; i < 6; i++) {
-        const lock = (i % 2 === 0 ? cache : twin).lock('fenced', { timeout: 5 })
-        expect(await lock.acquire()).toBe(true)
-        tokens.push(lock.fencingToken as number)
-        await lock.release()
-        expect(lock.fencingToken).toBeNull()
+    it('ignoreExceptions does not apply: a Redis error surfaces, as for locks', async () => {
+      const ignoring = createCache({
+        location: server.url,
+        keyPrefix: prefix,
+        ignoreExceptions: true,
+      })
+      try {
+        await ignoring.set('not-a-semaphore', 'value')
+        await expect(ignoring.semaphore('not-a-semaphore', { limit: 1 }).acquire()).rejects.toThrow(
+          /WRONGTYPE/,
+        )
+      } finally {
+        await ignoring.close()
       }
-      for (let i = 1; i < tokens.length; i++) {
-        expect(tokens[i]).toBeGreaterThan(tokens[i - 1] as number)
+    })
+  })
+
+  describe('cache.acquirePermit()', () => {
+    it('`await using` gives the permits back at the end of the block', async () => {
+      let name = ''
+      {
+        await using permit = await cache.acquirePermit('block', { limit: 1, timeout: 10 })
+        expectTypeOf(permit).toEqualTypeOf<HeldPermit>()
+        name = permit.name
+        expect(permit.token).toMatch(/^[0-9a-f]{32}$/)
+        expect(permit.semaphore).toBeInstanceOf(Semaphore)
+        expect(await cache.semaphore('block', { limit: 1 }).acquire({ blocking: false })).toBe(
+          false,
+        )
       }
-      // the held lock of acquireLock() has it too; clear() of a prefixed cache keeps the count
-      await cache.clear()
-      await using held = await cache.acquireLock('fenced', { timeout: 5 })
-      expect(held.fencingToken).toBeGreaterThan(tokens.at(-1) as number)
-    } finally {
-      await twin.close()
-    }
+      expect(await cache.connection.command(['EXISTS', name])).toBe(0)
+    })
+
+    it('gives them back when the block throws, and the block error is what surfaces', async () => {
+      const run = async () => {
+        await using _permit = await cache.acquirePermit('throws', { limit: 1 })
+        throw new Error('block failed')
+      }
+      await expect(run()).rejects.toThrow('block failed')
+      const again = cache.semaphore('throws', { limit: 1 })
+      expect(await again.acquire({ blocking: false })).toBe(true)
+      await again.release()
+    })
+
+    it('rejects with LockError naming the semaphore when no permit is free', async () => {
+      await using _held = await cache.acquirePermit('full', { limit: 2, weight: 2 })
+      await expect(cache.acquirePermit('full', { limit: 2, blocking: false })).rejects.toThrow(
+        "could not acquire a permit of the semaphore 'full': every permit is held (blocking: false)",
+      )
+      await expect(
+        cache.acquirePermit('full', { limit: 2, weight: 2, blockingTimeout: 0.1 }),
+      ).rejects.toThrow(
+        "could not acquire 2 permits of the semaphore 'full': not enough permits were free for the whole blockingTimeout (0.1 s)",
+      )
+    })
+
+    it('a release inside the block leaves nothing for the disposal to do', async () => {
+      await using permit = await cache.acquirePermit('early', { limit: 1 })
+      await permit.release()
+      expect(permit.token).toBeNull()
+    })
+
+    it('disposal after the permits were dropped and given away rejects with LockNotOwnedError', async () => {
+      const run = async () => {
+        await using _permit = await cache.acquirePermit('expired', { limit: 1, timeout: 0.1 })
+        // another holder is admitted once our 100 ms are up
+        const next = cache.semaphore('expired', { limit: 1, sleep: 0.02, blockingTimeout: 30 })
+        expect(await next.acquire()).toBe(true)
+      }
+      await expect(run()).rejects.toBeInstanceOf(LockNotOwnedError)
+    })
+
+    it('a cache closed inside the block: the disposal does not throw', async () => {
+      const closing = createCache({ location: server.url, keyPrefix: prefix })
+      {
+        await using permit = await closing.acquirePermit('closed', { limit: 1, timeout: 1 })
+        await closing.close()
+        await expect(permit.release()).rejects.toBeInstanceOf(ClosedError)
+      }
+    })
+
+    it('cache.semaphore() is not disposable: `await using` on it does not compile', () => {
+      expectTypeOf(cache.semaphore('x', { limit: 1 })).not.toMatchTypeOf<AsyncDisposable>()
+      const misuse = async () => {
+        // @ts-expect-error a semaphore from cache.semaphore() holds nothing: use `await cache.acquirePermit()`
+        await using s = cache.semaphore('never-taken', { limit: 1 })
+        void s
+      }
+      void misuse
+    })
+  })
+
+  describe('lock.fencingToken through caches', () => {
+    it('strictly increases across two caches taking the same lock', async () => {
+      const twin = createCache({ location: server.url, keyPrefix: prefix })
+      try {
+        const tokens: number[] = []
+        for (let i = 0; i < 6; i++) {
+          const lock = (i % 2 === 0 ? cache : twin).lock('fenced', { timeout: 5 })
+          expect(await lock.acquire()).toBe(true)
+          tokens.push(lock.fencingToken as number)
+          await lock.release()
+          expect(lock.fencingToken).toBeNull()
+        }
+        for (let i = 1; i < tokens.length; i++) {
+          expect(tokens[i]).toBeGreaterThan(tokens[i - 1] as number)
+        }
+        // the held lock of acquireLock() has it too; clear() of a prefixed cache keeps the count
+        await cache.clear()
+        await using held = await cache.acquireLock('fenced', { timeout: 5 })
+        expect(held.fencingToken).toBeGreaterThan(tokens.at(-1) as number)
+      } finally {
+        await twin.close()
+      }
+    })
   })
 })
 
+// A cluster needs servers: redis only.
 describe('on a cluster', () => {
   let cluster: TestCluster
   let onCluster: Cache

@@ -9,21 +9,29 @@ import { arg, type Call, type CommandTable } from './_command.ts'
 import { fail, formatDouble, integer, type Reply, resp2, Status } from './_reply.ts'
 import { type ScriptName, SOURCES } from './_script-sources.ts'
 
-/** Like `Redis`, but an error comes back as a reply (`redis.pcall`). */
-type PRedis = (name: string, ...args: string[]) => Reply
+/**
+ * A script's `redis.pcall`: an error comes back as a reply. An `undefined` argument is a Lua
+ * `nil` (a `KEYS[i]` or `ARGV[i]` the caller did not send), which Redis refuses.
+ */
+type PRedis = (name: string, ...args: Array<string | undefined>) => Reply
 
 interface ScriptCall {
+  /** `KEYS`; reading past its end gives `undefined`, Lua's `nil`. */
   keys: string[]
+  /** `ARGV`; reading past its end gives `undefined`, Lua's `nil`. */
   argv: string[]
-  call: (line: number, name: string, ...args: string[]) => Reply
+  /** `redis.call` from line `line` of the script: an error is raised, with that line. */
+  call: (line: number, name: string, ...args: Array<string | undefined>) => Reply
   pcall: PRedis
+  /** The Lua runtime error `message` raised at line `line` (as Redis reports it). */
+  luaError: (line: number, message: string) => ResponseError
   now: number
 }
 
 const TWO_52 = 4503599627370496
 const SAFE = 9007199254740991
 
-function exists(s: ScriptCall, line: number, key: string): boolean {
+function exists(s: ScriptCall, line: number, key: string | undefined): boolean {
   return s.call(line, 'EXISTS', key) !== 0
 }
 
@@ -32,26 +40,99 @@ function str(reply: Reply): string | null {
   return typeof reply === 'string' ? reply : null
 }
 
-function expireWithLastHolder(s: ScriptCall, key: string, line: number): void {
+/** C's `isspace`: what `strtod`, and so Lua's `tonumber`, skips around a number. */
+const SPACE = '[ \\t\\n\\v\\f\\r]*'
+/** What glibc's `strtod` reads: decimal, hexadecimal (with a binary exponent), inf, nan. */
+const LUA_NUMBER = new RegExp(
+  `^${SPACE}([+-]?)(?:(inf(?:inity)?)|(nan(?:\\([0-9a-z_]*\\))?)|0x([0-9a-f]*)(?:\\.([0-9a-f]*))?(?:p([+-]?\\d+))?|(\\d+(?:\\.\\d*)?(?:e[+-]?\\d+)?|\\.\\d+(?:e[+-]?\\d+)?))${SPACE}$`,
+  'i',
+)
+
+/**
+ * Lua 5.1's `tonumber(s)` (and its string-to-number coercion in arithmetic): `strtod`, then
+ * only spaces; `null` where Lua gives `nil`. Lengths are bounded by the caller's arguments.
+ */
+export function luaToNumber(s: string | undefined): number | null {
+  if (s === undefined) return null
+  // Lua hands strtod a C string: it ends at the first NUL byte
+  const nul = s.indexOf('\0')
+  const m = LUA_NUMBER.exec(nul < 0 ? s : s.slice(0, nul))
+  if (m === null) return null
+  const [, sign, inf, nan, hexInt, hexFrac, hexExp, decimal] = m
+  const negative = sign === '-'
+  let value: number
+  if (inf !== undefined) value = Number.POSITIVE_INFINITY
+  else if (nan !== undefined) value = Number.NaN
+  else if (decimal !== undefined) value = Number(decimal)
+  else {
+    // 0x… needs a hex digit, before or after the point
+    if ((hexInt ?? '') === '' && (hexFrac ?? '') === '') return null
+    const mantissa = Number(BigInt(`0x${hexInt ?? ''}${hexFrac ?? ''}`))
+    const exponent = Number(hexExp ?? '0') - 4 * (hexFrac ?? '').length
+    value = mantissa === 0 ? 0 : mantissa * 2 ** exponent
+  }
+  return negative ? -value : value
+}
+
+/** C's `printf('%.0f', x)` (`string.format('%.0f', x)` in Lua): ties to even, no exponent. */
+export function format0f(x: number): string {
+  if (Number.isNaN(x)) return 'nan'
+  if (x === Number.POSITIVE_INFINITY) return 'inf'
+  if (x === Number.NEGATIVE_INFINITY) return '-inf'
+  const floor = Math.floor(x)
+  const rest = x - floor
+  const n = rest < 0.5 ? floor : rest > 0.5 ? floor + 1 : floor % 2 === 0 ? floor : floor + 1
+  const digits = BigInt(n).toString()
+  return (n === 0 && (x < 0 || Object.is(x, -0)) ? '-' : '') + digits
+}
+
+/** A number handed to `redis.call` as Redis 7.0 turns it into an argument (`%.17g`). */
+function luaArgument(n: number): string {
+  return formatDouble(n)
+}
+
+/** The semaphore scripts' tail: the key expires with its last holder (`+inf`: never). */
+function expireWithLastHolder(s: ScriptCall, key: string | undefined, line: number): void {
   const last = s.call(line, 'ZRANGE', key, '-1', '-1', 'WITHSCORES') as string[]
   const score = last[1]
   if (score === 'inf') s.call(line + 2, 'PERSIST', key)
-  else if (score !== undefined) s.call(line + 4, 'PEXPIREAT', key, (Number(score) + 1).toFixed(0))
+  else if (score !== undefined) {
+    const at = luaToNumber(score)
+    if (at === null) throw s.luaError(line + 4, 'attempt to perform arithmetic on a nil value')
+    s.call(line + 4, 'PEXPIREAT', key, format0f(at + 1))
+  }
+}
+
+/**
+ * Lua's `a > b` on what `tonumber` gave: comparing with `nil` is a runtime error, which names
+ * the operands of `b < a` (what Lua 5.1 compiles `a > b` to).
+ */
+function greater(s: ScriptCall, line: number, a: number | null, b: number | null): boolean {
+  if (a === null || b === null) {
+    const what =
+      a === null && b === null
+        ? 'two nil values'
+        : b === null
+          ? 'nil with number'
+          : 'number with nil'
+    throw s.luaError(line, `attempt to compare ${what}`)
+  }
+  return a > b
 }
 
 const IMPLEMENTATIONS: Record<ScriptName, (s: ScriptCall) => Reply> = {
   INCR: (s) => {
-    const key = s.keys[0] ?? ''
+    const key = s.keys[0]
     if (!exists(s, 1, key)) return null
-    const n = s.call(4, 'INCRBY', key, s.argv[0] ?? '') as number
+    const n = s.call(4, 'INCRBY', key, s.argv[0]) as number
     if (n >= TWO_52 || n <= -TWO_52) return s.call(6, 'GET', key)
     return n
   },
   INCR_NUMBER: (s) => {
-    const key = s.keys[0] ?? ''
+    const key = s.keys[0]
     const old = str(s.call(1, 'GET', key))
     if (old === null) return null
-    const n = s.call(5, 'INCRBY', key, s.argv[0] ?? '') as number
+    const n = s.call(5, 'INCRBY', key, s.argv[0]) as number
     if (n > SAFE || n < -SAFE) {
       s.call(7, 'SET', key, old, 'KEEPTTL')
       return 0
@@ -59,16 +140,16 @@ const IMPLEMENTATIONS: Record<ScriptName, (s: ScriptCall) => Reply> = {
     return s.call(10, 'GET', key)
   },
   SET_MANY: (s) => {
-    const px = s.argv[0] ?? ''
+    const px = s.argv[0]
     s.keys.forEach((key, i) => {
-      const value = s.argv[i + 1] ?? ''
+      const value = s.argv[i + 1]
       if (px === '') s.call(4, 'SET', key, value)
       else s.call(6, 'SET', key, value, 'PX', px)
     })
     return s.keys.length
   },
   INCR_MANY: (s) => {
-    const key = s.keys[0] ?? ''
+    const key = s.keys[0]
     if (!exists(s, 1, key)) return null
     return s.argv.map((delta) => {
       const n = s.pcall('INCRBY', key, delta)
@@ -78,17 +159,17 @@ const IMPLEMENTATIONS: Record<ScriptName, (s: ScriptCall) => Reply> = {
     })
   },
   STAMPEDE_RELEASE: (s) => {
-    const key = s.keys[0] ?? ''
+    const key = s.keys[0]
     if (str(s.call(1, 'GET', key)) === s.argv[0]) return s.call(1, 'DEL', key)
     return 0
   },
   STAMPEDE_EXTEND: (s) => {
-    const key = s.keys[0] ?? ''
-    if (str(s.call(1, 'GET', key)) === s.argv[0]) return s.call(1, 'PEXPIRE', key, s.argv[1] ?? '')
+    const key = s.keys[0]
+    if (str(s.call(1, 'GET', key)) === s.argv[0]) return s.call(1, 'PEXPIRE', key, s.argv[1])
     return 0
   },
   LOCK_RELEASE: (s) => {
-    const key = s.keys[0] ?? ''
+    const key = s.keys[0]
     const token = str(s.call(1, 'get', key))
     if (token === null) return -1
     if (token !== s.argv[0]) return 0
@@ -96,14 +177,17 @@ const IMPLEMENTATIONS: Record<ScriptName, (s: ScriptCall) => Reply> = {
     return 1
   },
   LOCK_ACQUIRE: (s) => {
-    const [key = '', fenceKey = ''] = s.keys
-    const [token = '', ms = ''] = s.argv
+    const [key, fenceKey] = s.keys
+    const [token, ms] = s.argv
     const set =
       ms === '' ? s.call(3, 'set', key, token, 'NX') : s.call(5, 'set', key, token, 'NX', 'PX', ms)
     if (set === null) return 0
     const fence = s.pcall('incr', fenceKey)
     if (typeof fence !== 'number' || fence > SAFE) {
       s.call(12, 'del', key)
+      if (fenceKey === undefined) {
+        throw s.luaError(13, "attempt to concatenate field '?' (a nil value)")
+      }
       throw fail(
         `ERR the fencing counter ${fenceKey} does not hold an integer below 2^53: delete it, or set it above the last token handed out`,
       )
@@ -111,56 +195,62 @@ const IMPLEMENTATIONS: Record<ScriptName, (s: ScriptCall) => Reply> = {
     return fence
   },
   LOCK_EXTEND: (s) => {
-    const key = s.keys[0] ?? ''
+    const key = s.keys[0]
     const token = str(s.call(1, 'get', key))
     if (token === null || token !== s.argv[0]) return 0
     const expiration = s.call(5, 'pttl', key) as number
     if (expiration < 0) return 0
-    let newTtl = s.argv[1] ?? ''
-    if (s.argv[2] === '0') newTtl = luaNumber(Number(newTtl) + expiration)
+    let newTtl = s.argv[1]
+    if (s.argv[2] === '0') {
+      const ms = luaToNumber(newTtl)
+      if (ms === null) {
+        const what = newTtl === undefined ? 'nil' : 'string'
+        throw s.luaError(14, `attempt to perform arithmetic on field '?' (a ${what} value)`)
+      }
+      newTtl = luaArgument(ms + expiration)
+    }
     s.call(16, 'pexpire', key, newTtl)
     return 1
   },
   LOCK_REACQUIRE: (s) => {
-    const key = s.keys[0] ?? ''
+    const key = s.keys[0]
     if (str(s.call(1, 'get', key)) !== s.argv[0]) return 0
-    s.call(4, 'pexpire', key, s.argv[1] ?? '')
+    s.call(4, 'pexpire', key, s.argv[1])
     return 1
   },
   SEMAPHORE_ACQUIRE: (s) => {
-    const key = s.keys[0] ?? ''
-    const [member = '', weight = '', limitText = '', ttl = ''] = s.argv
+    const key = s.keys[0]
+    const [member, weight, limitText, ttl] = s.argv
     const now = s.now
-    s.call(6, 'zremrangebyscore', key, '-inf', now.toFixed(0))
-    let used = Number(weight)
-    const limit = Number(limitText)
-    if (used > limit) return 0
+    s.call(6, 'zremrangebyscore', key, '-inf', format0f(now))
+    let used = luaToNumber(weight)
+    const limit = luaToNumber(limitText)
+    if (greater(s, 9, used, limit)) return 0
     const holders = s.call(12, 'zrange', key, '0', '-1') as string[]
     for (const holder of holders) {
       const match = /^(\d+):/.exec(holder)
       if (match === null) {
         throw fail(`ERR ${key} holds a sorted set that is not a cachex semaphore`)
       }
-      used += Number(match[1])
-      if (used > limit) return 0
+      used = (used as number) + Number(match[1])
+      if (used > (limit as number)) return 0
     }
-    const expiry = ttl === '' ? '+inf' : (now + Number(ttl)).toFixed(0)
-    s.call(28, 'zadd', key, expiry, member)
-    expireWithLastHolder(s, key, 29)
+    let expiry = '+inf'
+    if (ttl !== '') {
+      const ms = luaToNumber(ttl)
+      if (ms === null) throw s.luaError(25, 'attempt to perform arithmetic on a nil value')
+      expiry = format0f(now + ms)
+    }
+    s.call(27, 'zadd', key, expiry, member)
+    expireWithLastHolder(s, key, 28)
     return 1
   },
   SEMAPHORE_RELEASE: (s) => {
-    const key = s.keys[0] ?? ''
-    const removed = s.call(1, 'zrem', key, s.argv[0] ?? '') as number
+    const key = s.keys[0]
+    const removed = s.call(1, 'zrem', key, s.argv[0]) as number
     if (removed === 1) expireWithLastHolder(s, key, 3)
     return removed
   },
-}
-
-/** A number as Lua 5.1 turns it into a string (`%.14g`). */
-function luaNumber(n: number): string {
-  if (Number.isInteger(n) && Math.abs(n) < 1e15) return String(n)
-  return formatDouble(n)
 }
 
 function sha1(source: string): string {
@@ -189,26 +279,37 @@ function runScript(call: Call, sha: string, dispatch: Dispatch): Reply {
     throw fail("ERR Number of keys can't be greater than number of args")
   const keys = call.args.slice(2, 2 + numkeys)
   const argv = call.args.slice(2 + numkeys)
+  const where = (line: number) => ` script: ${sha}, on @user_script:${line}.`
+  const nilArgument = 'ERR Lua redis lib command arguments must be strings or integers'
+  const dispatchArgs = (command: string, args: Array<string | undefined>): Reply => {
+    const given: string[] = []
+    for (const a of args) {
+      if (a === undefined) throw fail(nilArgument)
+      given.push(a)
+    }
+    return resp2(dispatch(command.toUpperCase(), given))
+  }
   return IMPLEMENTATIONS[name]({
     keys,
     argv,
     now: call.now,
     call: (line, command, ...args) => {
       try {
-        return resp2(dispatch(command.toUpperCase(), args))
+        return dispatchArgs(command, args)
       } catch (error) {
         if (!(error instanceof ResponseError)) throw error
-        throw fail(`${error.message} script: ${sha}, on @user_script:${line}.`)
+        throw fail(`${error.message}${where(line)}`)
       }
     },
     pcall: (command, ...args) => {
       try {
-        return resp2(dispatch(command.toUpperCase(), args))
+        return dispatchArgs(command, args)
       } catch (error) {
         if (error instanceof ResponseError) return error
         throw error
       }
     },
+    luaError: (line, message) => fail(`ERR user_script:${line}: ${message}${where(line)}`),
   })
 }
 
