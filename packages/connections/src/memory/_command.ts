@@ -31,3 +31,25 @@ export function arg(call: Call, i: number): string {
 export function is(value: string | undefined, word: string): boolean {
   return value !== undefined && value.length === word.length && value.toUpperCase() === word
 }
+
+/** What a blocking call waits for: writes to `keys`, for at most `ms` milliseconds (0: no bound). */
+export interface Wait {
+  readonly keys: readonly string[]
+  readonly ms: number
+  /**
+   * One try, run at once and then after each write to one of the keys: the reply, or
+   * `undefined` to wait on. The first try is the command's own; later ones may differ (a stream
+   * read served after blocking replies with the one stream that was written).
+   */
+  attempt(call: Call): Reply | undefined
+}
+
+/** A command that may block (BLPOP, XREAD BLOCK…); its non-blocking form is its `CommandSpec`. */
+export interface BlockingCommand {
+  /**
+   * The wait of this call, or `undefined` when this form does not block (XREAD without BLOCK):
+   * it then runs as its `CommandSpec`. Throws the command's argument errors, and inside a
+   * script (`script`) the error Redis gives a blocking form there.
+   */
+  wait(call: Call, script: boolean): Wait | undefined
+}

@@ -8,15 +8,15 @@ import {
   type RedisArgument,
 } from '@cachex/core'
 import { scanNode } from '../_connect.ts'
-import type { Call, CommandSpec } from './_command.ts'
+import type { BlockingCommand, Call, CommandSpec, Wait } from './_command.ts'
 import { arity, bin, fail, type Reply, shape, text } from './_reply.ts'
 import { HASHES } from './hashes.ts'
 import { KEYS } from './keys.ts'
-import { BLOCKING, blockingKeys, blockingTimeout, LISTS, tryBlocking } from './lists.ts'
+import { LIST_BLOCKING, LISTS } from './lists.ts'
 import { scriptCommands } from './scripts.ts'
 import { SETS } from './sets.ts'
 import { acquireStore, releaseStore, type Store } from './store.ts'
-import { STREAMS } from './streams.ts'
+import { STREAM_BLOCKING, STREAMS } from './streams.ts'
 import { STRINGS } from './strings.ts'
 import { ZSETS } from './zsets.ts'
 
@@ -49,6 +49,14 @@ export interface MemoryOptions extends ConnectionOptions {
 const DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 /** Arguments of one command at most (Redis's own limit on a multibulk is far higher). */
 const MAX_ARGS = 1024 * 1024
+
+/** The longest delay of one `setTimeout`. */
+const MAX_TIMER = 2 ** 31 - 1
+
+/** The commands that may block: BLPOP, BRPOP, BLMOVE, XREAD and XREADGROUP with BLOCK. */
+const BLOCKING = new Map<string, BlockingCommand>(
+  Object.entries({ ...LIST_BLOCKING, ...STREAM_BLOCKING }),
+)
 
 /** Whether `location` names the in-memory backend (`memory://…`). */
 export function isMemoryLocation(location: unknown): location is string {
@@ -135,7 +143,8 @@ export class MemoryConnection implements Connection {
       const name = this.#name_(args)
       const rest = args.slice(1).map(bin)
       const asText = route?.text === true
-      if (BLOCKING.has(name)) return this.#block(name, rest, asText)
+      const wait = this.#wait(name, rest, false)
+      if (wait !== undefined) return this.#block(wait, rest, asText)
       return Promise.resolve(shape(this.#top(name, rest), asText))
     } catch (error) {
       return Promise.reject(error)
@@ -160,17 +169,11 @@ export class MemoryConnection implements Connection {
       const name = this.#name_(args)
       return { name, args: args.slice(1).map(bin) }
     })
-    for (const { name, args } of parsed) {
-      if (BLOCKING.has(name)) continue
-      this.#spec(name, args)
-    }
+    for (const { name, args } of parsed) this.#spec(name, args)
     const asText = route?.text === true
     return parsed.map(({ name, args }) => {
       try {
-        if (BLOCKING.has(name)) {
-          const reply = tryBlocking(name, this.#call(args, Date.now()))
-          return shape(reply ?? null, asText)
-        }
+        // A blocking command runs once, as its non-blocking form (Redis does not block in MULTI).
         return shape(this.#top(name, args), asText)
       } catch (error) {
         return error
@@ -256,15 +259,29 @@ export class MemoryConnection implements Connection {
   /** A command run inside a script (same time, no eviction until the script ends). */
   #run(name: string, args: string[], now: number): Reply {
     const spec = this.#spec(name, args)
-    if (BLOCKING.has(name)) throw fail('ERR This Redis command is not allowed from script')
+    this.#wait(name, args, true, now)
     return spec.run(this.#call(args, now))
   }
 
-  /** BLPOP, BRPOP, BLMOVE: try now, else wait for a write to one of the keys, or the timeout. */
-  #block(name: string, args: string[], asText: boolean): Promise<unknown> {
-    const seconds = blockingTimeout(name, args)
-    const keys = blockingKeys(name, args)
-    const first = tryBlocking(name, this.#call(args, Date.now()))
+  /**
+   * The wait of a blocking call (BLPOP…, XREAD BLOCK…), or `undefined` when it runs as a plain
+   * command. In a script (`script`), throws the error Redis gives a blocking form there.
+   */
+  #wait(
+    name: string,
+    args: readonly string[],
+    script: boolean,
+    now = Date.now(),
+  ): Wait | undefined {
+    const blocking = BLOCKING.get(name)
+    if (blocking === undefined) return undefined
+    this.#spec(name, args)
+    return blocking.wait(this.#call(args, now), script)
+  }
+
+  /** A blocking call: try now, else again at each write to one of its keys, until its timeout. */
+  #block(wait: Wait, args: string[], asText: boolean): Promise<unknown> {
+    const first = wait.attempt(this.#call(args, Date.now()))
     if (first !== undefined) {
       this.#store.fit()
       return Promise.resolve(shape(first, asText))
@@ -285,26 +302,33 @@ export class MemoryConnection implements Connection {
         stopWaiting()
         let reply: Reply | undefined
         try {
-          reply = tryBlocking(name, this.#call(args, Date.now()))
+          reply = wait.attempt(this.#call(args, Date.now()))
         } catch (error) {
           fail_(error as Error)
           return
         }
         if (reply === undefined) {
-          stopWaiting = this.#store.waitFor(keys, () => queueMicrotask(attempt))
+          stopWaiting = this.#store.waitFor(wait.keys, () => queueMicrotask(attempt))
           return
         }
         settle()
+        this.#store.fit()
         resolve(shape(reply, asText))
       }
       this.#blocked.add(fail_)
-      stopWaiting = this.#store.waitFor(keys, () => queueMicrotask(attempt))
-      if (seconds > 0) {
-        timer = setTimeout(() => {
-          settle()
-          resolve(null)
-        }, seconds * 1000)
+      stopWaiting = this.#store.waitFor(wait.keys, () => queueMicrotask(attempt))
+      // A timer holds at most 2^31 - 1 ms: a longer block (XREAD's BLOCK is any integer) re-arms.
+      const arm = (ms: number): void => {
+        timer = setTimeout(
+          () => {
+            if (ms > MAX_TIMER) return arm(ms - MAX_TIMER)
+            settle()
+            resolve(null)
+          },
+          Math.min(ms, MAX_TIMER),
+        )
       }
+      if (wait.ms > 0) arm(wait.ms)
     })
   }
 }

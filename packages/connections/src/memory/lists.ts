@@ -1,6 +1,14 @@
-// Lists: an array per key. The blocking forms (BLPOP, BRPOP, BLMOVE) are run by the connection:
-// it tries `tryBlocking` and, when nothing is there, waits for a write to one of the keys.
-import { arg, type Call, type CommandTable, is } from './_command.ts'
+// Lists: an array per key. The blocking forms (BLPOP, BRPOP, BLMOVE) are run by the connection
+// through `LIST_BLOCKING`: it tries once and, when nothing is there, waits for a write to one of
+// the keys; in MULTI they run once, as their non-blocking forms.
+import {
+  arg,
+  type BlockingCommand,
+  type Call,
+  type CommandSpec,
+  type CommandTable,
+  is,
+} from './_command.ts'
 import { fail, integer, OK, type Reply, SYNTAX } from './_reply.ts'
 import { ELEMENT_OVERHEAD, type Entry, type Store } from './store.ts'
 
@@ -276,13 +284,13 @@ export const LISTS: CommandTable = {
       return removed
     },
   },
+  BLPOP: nonBlocking('BLPOP', -3),
+  BRPOP: nonBlocking('BRPOP', -3),
+  BLMOVE: nonBlocking('BLMOVE', 6),
 }
 
-/** The blocking list commands, with the keys they wait on. */
-export const BLOCKING = new Set(['BLPOP', 'BRPOP', 'BLMOVE'])
-
 /** A blocking command's timeout in seconds (its last argument for BLPOP/BRPOP, BLMOVE's 5th). */
-export function blockingTimeout(name: string, args: readonly string[]): number {
+function blockingTimeout(name: string, args: readonly string[]): number {
   const text = name === 'BLMOVE' ? args[4] : args[args.length - 1]
   const seconds = Number(text)
   if (text === undefined || text === '' || !Number.isFinite(seconds))
@@ -292,7 +300,7 @@ export function blockingTimeout(name: string, args: readonly string[]): number {
 }
 
 /** The keys a blocking command waits on. */
-export function blockingKeys(name: string, args: readonly string[]): string[] {
+function blockingKeys(name: string, args: readonly string[]): string[] {
   return name === 'BLMOVE' ? [args[0] ?? ''] : args.slice(0, -1)
 }
 
@@ -300,19 +308,49 @@ export function blockingKeys(name: string, args: readonly string[]): string[] {
  * One try of a blocking command, as its non-blocking form: the reply when there was data,
  * `undefined` to wait.
  */
-export function tryBlocking(name: string, call: Call): Reply | undefined {
+function tryBlocking(name: string, call: Call): Reply | undefined {
   if (name === 'BLMOVE') {
-    if (call.args.length !== 5) throw fail("ERR wrong number of arguments for 'blmove' command")
     const from = side(arg(call, 2))
     const to = side(arg(call, 3))
     const value = move(call.store, arg(call, 0), arg(call, 1), from, to, call.now)
     return value ?? undefined
   }
-  if (call.args.length < 2)
-    throw fail(`ERR wrong number of arguments for '${name.toLowerCase()}' command`)
   for (const key of blockingKeys(name, call.args)) {
     const [value] = take(call.store, key, name === 'BLPOP', 1, call.now) ?? []
     if (value !== undefined) return [key, value]
   }
   return undefined
+}
+
+/** BLPOP, BRPOP, BLMOVE as their non-blocking forms (in MULTI): the value or nil, at once. */
+function nonBlocking(name: string, arity: number): CommandSpec {
+  return {
+    arity,
+    write: true,
+    run: (call) => {
+      blockingTimeout(name, call.args)
+      return tryBlocking(name, call) ?? null
+    },
+  }
+}
+
+function blocking(name: string): BlockingCommand {
+  return {
+    wait(call, script) {
+      if (script) throw fail('ERR This Redis command is not allowed from script')
+      const ms = Math.ceil(blockingTimeout(name, call.args) * 1000)
+      return {
+        keys: blockingKeys(name, call.args),
+        ms,
+        attempt: (next) => tryBlocking(name, next),
+      }
+    },
+  }
+}
+
+/** The blocking list commands: they wait for a push to one of their keys. */
+export const LIST_BLOCKING: Record<string, BlockingCommand> = {
+  BLPOP: blocking('BLPOP'),
+  BRPOP: blocking('BRPOP'),
+  BLMOVE: blocking('BLMOVE'),
 }

@@ -103,6 +103,8 @@ export class Store {
     if (entry === undefined) return false
     this.keys.delete(key)
     this.used -= entry.bytes
+    // As Redis: a consumer group's reader blocked on a stream learns that it is gone.
+    if (entry.kind === 'stream') this.wake(key)
     return true
   }
 
@@ -117,11 +119,12 @@ export class Store {
     if (size === 0 && this.keys.get(key) === entry) this.delete(key)
   }
 
-  /** Removes every key. */
+  /** Removes every key (blocked calls look again: a stream they read may be gone). */
   clear(): void {
     this.keys.clear()
     this.used = 0
     this.#cursors.clear()
+    for (const key of [...this.#waiters.keys()]) this.wake(key)
   }
 
   /**
