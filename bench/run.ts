@@ -8,6 +8,7 @@
 //
 // BENCH_REDIS_URL=redis://… points it at an existing server (it writes keys under `bench:`).
 // BENCH_ONLY=hot runs only the first cases (get, set, the local tier's hot get and its p50).
+// BENCH_ONLY=telemetry runs only the telemetry rows (bench/telemetry.ts).
 // The stampede scenario is `pnpm bench:stampede` (bench/stampede.ts).
 import { createCache } from '@cachex/redis'
 import { startRedis } from '@cachex/test-utils'
@@ -15,6 +16,7 @@ import { createClient } from '@redis/client'
 import { IN_FLIGHT, pinApart, throughput } from './_measure.ts'
 import { runClusterBench } from './cluster.ts'
 import { runCodecBench } from './codecs.ts'
+import { runTelemetryBench } from './telemetry.ts'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 
@@ -72,6 +74,10 @@ async function main() {
     )
     await cache.set('small', value)
     await raw.set('bench:raw:small', text)
+    if (process.env.BENCH_ONLY === 'telemetry') {
+      await runTelemetryBench(url, value)
+      return
+    }
 
     // Small get / set throughput.
     const n = 100_000
@@ -254,6 +260,7 @@ async function main() {
     })
 
     print(rows)
+    await runTelemetryBench(url, value)
     await walkMillion(url, raw)
     runCodecBench()
     if (process.env.BENCH_CLUSTER !== '0') {

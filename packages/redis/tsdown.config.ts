@@ -1,3 +1,3 @@
 import { packageBuild } from '../../tsdown.shared.ts'
 
-export default packageBuild(['src/index.ts'])
+export default packageBuild(['src/index.ts', 'src/otel.ts'])

@@ -8,6 +8,7 @@ import {
   checkVersionOption,
   VERSION_ONLY,
 } from './_args.ts'
+import { CacheEvents } from './_events.ts'
 import { isWrongType, REDIS_TYPES } from './_messages.ts'
 import { toArray, toData, toPairs, toScore, toText } from './_replies.ts'
 import { SingleFlight } from './_single-flight.ts'
@@ -119,6 +120,13 @@ export class CacheContext {
   readonly #logIgnored: boolean
   /** Where errors the cache does not throw (ignored ones, failed background refreshes) are logged. */
   readonly logger: Logger
+  /** The listeners of `cache.on()`. */
+  readonly events: CacheEvents
+  /**
+   * While a `set` with `set` listeners hands its value to the store (synchronously): the sizes of
+   * the values encoded, in bytes, in order (see `encode`). `undefined` otherwise.
+   */
+  encoded: number[] | undefined
   /**
    * While a pipeline queues a call (synchronously, see `_pipeline.ts`): where `run` hands its
    * command instead of sending it. `undefined` otherwise.
@@ -159,6 +167,7 @@ export class CacheContext {
     this.#ignoreExceptions = options.ignoreExceptions ?? false
     this.#logIgnored = options.logIgnoredExceptions ?? false
     this.logger = options.logger ?? console
+    this.events = new CacheEvents(this.logger)
     this.itersize = checkItersize(options.scanItersize ?? DEFAULT_ITERSIZE)
     this.lockFactory = options.lockFactory
     this.semaphoreFactory = options.semaphoreFactory
@@ -248,11 +257,12 @@ export class CacheContext {
             await this.store.writing([rkey], () => this.connection.command(sent, route))
       return command.convert(reply)
     } catch (error) {
+      const name = command.label ?? String(args?.[0] ?? '').toLowerCase()
+      const operation = command.method ?? name
       if (isWrongType(error) && rkey !== undefined) {
-        const name = command.label ?? String(args?.[0] ?? '').toLowerCase()
-        return this.fail(await this.wrongType(error, name, key, rkey), command.fallback)
+        return this.fail(await this.wrongType(error, name, key, rkey), command.fallback, operation)
       }
-      return this.fail(error, command.fallback)
+      return this.fail(error, command.fallback, operation)
     }
   }
 
@@ -334,11 +344,13 @@ export class CacheContext {
 
   /**
    * The error policy: ignorable errors become `fallback` under `ignoreExceptions`; others surface
-   * typed.
+   * typed. `operation`: the method's name, for the `error` event.
    */
-  fail<F>(error: unknown, fallback: F): F {
+  fail<F>(error: unknown, fallback: F, operation: string): F {
     const typed = toCachexError(error)
-    if (this.#ignoreExceptions && isIgnorable(typed)) {
+    const ignored = this.#ignoreExceptions && isIgnorable(typed)
+    if (this.events.errors) this.events.emit('error', { operation, error: typed, ignored })
+    if (ignored) {
       if (this.#logIgnored) this.#logOnce(typed)
       return fallback
     }
@@ -350,8 +362,20 @@ export class CacheContext {
    * cache created with `ignoreExceptions` ignores errors, and its `IgnoreErrors` is `true` (or
    * `boolean`), whose `OrIgnored` includes `null`.
    */
-  failOrNull<T>(error: unknown): T | null {
-    return this.fail(error, null)
+  failOrNull<T>(error: unknown, operation: string): T | null {
+    return this.fail(error, null, operation)
+  }
+
+  /**
+   * `codec.encode`, noting the size when a `set` listener wants it (`encoded`). The value
+   * store encodes through this.
+   */
+  encode(value: unknown): RedisArgument {
+    const data = this.codec.encode(value)
+    if (this.encoded !== undefined) {
+      this.encoded.push(typeof data === 'string' ? Buffer.byteLength(data) : data.length)
+    }
+    return data
   }
 
   /**

@@ -135,7 +135,10 @@ export class LocalTier implements ValueStore {
   /** Drops every entry, and keeps every read in flight from storing. */
   #flushLocal(): void {
     this.#flights.newEpoch()
-    this.#invalidations += this.#room.clear()
+    const count = this.#room.clear()
+    this.#invalidations += count
+    const events = this.#context.events
+    if (count > 0 && events.invalidations) events.emit('invalidate', { count })
   }
 
   /**
@@ -148,7 +151,11 @@ export class LocalTier implements ValueStore {
   #invalidate(rkey: string, replica = false): void {
     this.#flights.invalidated(rkey, replica)
     if (replica && this.#room.peek(rkey)?.written === true) return
-    if (this.#room.delete(rkey)) this.#invalidations++
+    if (this.#room.delete(rkey)) {
+      this.#invalidations++
+      const events = this.#context.events
+      if (events.invalidations) events.emit('invalidate', { key: rkey, count: 1 })
+    }
   }
 
   /** Registers an operation on `rkey` in flight; the token `#settle` takes. */

@@ -13,7 +13,7 @@ import { KeyNotFoundError } from './errors.ts'
 export const keyEntries: Record<string, Entry> = {
   ttl(pipe: CachePipeline, key: string, options?: VersionOption) {
     const context = contextOf(pipe.cache)
-    return checked<number | null>(context, 0, () => {
+    return checked<number | null>(context, 'ttl', 0, () => {
       checkOptions(options, 'ttl', VERSION_ONLY)
       return run<number | null>(
         context,
@@ -30,7 +30,7 @@ export const keyEntries: Record<string, Entry> = {
 
   pttl(pipe: CachePipeline, key: string, options?: VersionOption) {
     const context = contextOf(pipe.cache)
-    return checked<number | null>(context, 0, () => {
+    return checked<number | null>(context, 'pttl', 0, () => {
       checkOptions(options, 'pttl', VERSION_ONLY)
       return run<number | null>(
         context,
@@ -71,7 +71,7 @@ export const keyEntries: Record<string, Entry> = {
 
   persist(pipe: CachePipeline, key: string, options?: VersionOption) {
     const context = contextOf(pipe.cache)
-    return checked(context, false, () => {
+    return checked(context, 'persist', false, () => {
       checkOptions(options, 'persist', VERSION_ONLY)
       return run(
         context,
@@ -104,7 +104,7 @@ function expiry(
   ms: () => number,
 ): Promise<boolean> {
   const context = contextOf(pipe.cache)
-  return checked(context, false, () => {
+  return checked(context, method, false, () => {
     checkOptions(options, method, VERSION_ONLY)
     const value = String(ms())
     return run(
@@ -135,7 +135,7 @@ function rename(
 ): Promise<boolean> {
   const context = contextOf(pipe.cache)
   const method = command_.toLowerCase()
-  return checked(context, false, () => {
+  return checked(context, method, false, () => {
     checkOptions(options, method, ['version', 'versionSrc', 'versionDst'])
     const version = checkVersionOption(options.version) ?? context.version
     const from = checkVersionOption(options.versionSrc) ?? version

@@ -47,13 +47,14 @@ export function run<T>(
 /** A call checked before it is queued: its error is the call's result (under the policy). */
 export function checked<T>(
   context: CacheContext,
+  method: string,
   fallback: T,
   queue: () => Promise<T>,
 ): Promise<T> {
   try {
     return queue()
   } catch (error) {
-    return Promise.resolve().then(() => context.fail(error, fallback))
+    return Promise.resolve().then(() => context.fail(error, fallback, method))
   }
 }
 
@@ -133,7 +134,7 @@ function incr(
   options?: IncrOptions,
 ): Promise<unknown> {
   const context = contextOf(pipe.cache)
-  return checked<number | bigint | null>(context, null, () => {
+  return checked<number | bigint | null>(context, 'incr', null, () => {
     const asNumber = incrArguments(delta, options)
     // EVAL, not EVALSHA: a NOSCRIPT retry would run after the commands queued behind it.
     const script: Script = asNumber ? INCR_NUMBER_SCRIPT : INCR_SCRIPT
@@ -178,7 +179,7 @@ export const standardEntries: Record<string, Entry> = {
   get(pipe: CachePipeline, key: string, defaultValue?: unknown, options?: VersionOption) {
     const context = contextOf(pipe.cache)
     const fallback = defaultValue === undefined ? null : defaultValue
-    return checked(context, fallback, () => {
+    return checked(context, 'get', fallback, () => {
       checkOptions(options, 'get', VERSION_ONLY)
       const convert = (r: unknown) => (r === null ? fallback : context.decode(r, key))
       return run(
@@ -202,7 +203,7 @@ export const standardEntries: Record<string, Entry> = {
     options?: Omit<SetOptions, 'timeout'>,
   ) {
     const context = contextOf(pipe.cache)
-    return checked(context, false, () => {
+    return checked(context, 'set', false, () => {
       const [timeout, rest, condition, get] = setArguments(timeoutOrOptions, options)
       if (get) return setGet(context, key, value, timeout, rest, condition) as Promise<boolean>
       return storeValue(context, 'set', key, value, timeout, rest, condition)
@@ -217,7 +218,7 @@ export const standardEntries: Record<string, Entry> = {
     options?: VersionOption,
   ) {
     const context = contextOf(pipe.cache)
-    return checked(context, false, () => {
+    return checked(context, 'add', false, () => {
       const [timeout, rest] = timeoutArguments('add', timeoutOrOptions, options, TIMEOUT_KEYS)
       return storeValue(context, 'add', key, value, timeout, rest, 'nx')
     })
@@ -225,7 +226,7 @@ export const standardEntries: Record<string, Entry> = {
 
   delete(pipe: CachePipeline, key: string, options?: VersionOption) {
     const context = contextOf(pipe.cache)
-    return checked(context, false, () => {
+    return checked(context, 'delete', false, () => {
       checkOptions(options, 'delete', VERSION_ONLY)
       return run(
         context,
@@ -242,7 +243,7 @@ export const standardEntries: Record<string, Entry> = {
 
   hasKey(pipe: CachePipeline, key: string, options?: VersionOption) {
     const context = contextOf(pipe.cache)
-    return checked(context, false, () => {
+    return checked(context, 'hasKey', false, () => {
       checkOptions(options, 'hasKey', VERSION_ONLY)
       return run(
         context,
@@ -259,7 +260,7 @@ export const standardEntries: Record<string, Entry> = {
 
   getMany(pipe: CachePipeline, keys: Iterable<string>, options?: VersionOption) {
     const context = contextOf(pipe.cache)
-    return checked(context, new Map<string, unknown>(), () => {
+    return checked(context, 'getMany', new Map<string, unknown>(), () => {
       const list = [...keys]
       checkOptions(options, 'getMany', VERSION_ONLY)
       const version = checkVersionOption(options?.version) ?? context.version
@@ -290,7 +291,7 @@ export const standardEntries: Record<string, Entry> = {
     const context = contextOf(pipe.cache)
     const keys =
       entries instanceof Map ? [...entries.keys()] : Object.keys((entries ?? {}) as object)
-    return checked<string[]>(context, keys, () => {
+    return checked<string[]>(context, 'setMany', keys, () => {
       const [timeout, options] = timeoutArguments(
         'setMany',
         timeoutOrOptions,
@@ -339,7 +340,7 @@ export const standardEntries: Record<string, Entry> = {
 
   deleteMany(pipe: CachePipeline, keys: Iterable<string>, options?: VersionOption) {
     const context = contextOf(pipe.cache)
-    return checked(context, 0, () => {
+    return checked(context, 'deleteMany', 0, () => {
       checkOptions(options, 'deleteMany', VERSION_ONLY)
       const list = [...keys]
       const version = checkVersionOption(options?.version) ?? context.version
@@ -365,7 +366,7 @@ export const standardEntries: Record<string, Entry> = {
     versionOptions?: VersionOption,
   ) {
     const context = contextOf(pipe.cache)
-    return checked(context, false, () => {
+    return checked(context, 'touch', false, () => {
       const [timeout, options] = timeoutArguments(
         'touch',
         timeoutOrOptions,

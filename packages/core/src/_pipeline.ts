@@ -213,7 +213,9 @@ export class CachePipeline {
       args = command.build(rkey)
     } catch (error) {
       this.#refused ??= error
-      return Promise.resolve().then(() => context.fail(error, command.fallback))
+      return Promise.resolve().then(() =>
+        context.fail(error, command.fallback, operationOf(command)),
+      )
     }
     return new Promise<T>((resolve) => {
       commands.push({
@@ -244,14 +246,18 @@ export class CachePipeline {
         try {
           return await recovered
         } catch (failure) {
-          return context.fail(failure, command.fallback)
+          return context.fail(failure, command.fallback, operationOf(command, args))
         }
       }
       if (isWrongType(error)) {
         const name = command.label ?? String(args[0] ?? '').toLowerCase()
-        return context.fail(await context.wrongType(error, name, key, rkey), command.fallback)
+        return context.fail(
+          await context.wrongType(error, name, key, rkey),
+          command.fallback,
+          operationOf(command, args),
+        )
       }
-      return context.fail(error, command.fallback)
+      return context.fail(error, command.fallback, operationOf(command, args))
     }
   }
 
@@ -324,12 +330,17 @@ export class CachePipeline {
     } catch (error) {
       // Nothing ran. Without `ignoreExceptions` (or for an error it does not ignore) exec()
       // rejects; else every call resolves its method's fallback.
-      context.fail(error, undefined)
+      context.fail(error, undefined, this.#transaction ? 'transaction' : 'pipeline')
       for (const command of queued) command.settle(error)
       return
     }
     for (let i = 0; i < queued.length; i++) (queued[i] as QueuedCommand).settle(replies[i])
   }
+}
+
+/** The method a queued command comes from, for the `error` event. */
+function operationOf(command: CommandWithFallback<unknown>, args?: RedisArgument[]): string {
+  return command.method ?? command.label ?? String(args?.[0] ?? 'pipeline').toLowerCase()
 }
 
 /** Puts the queueing methods on `CachePipeline`'s prototype: the standard API and the families. */

@@ -149,7 +149,7 @@ export class RedisValueStore implements ValueStore {
     ms: number | null,
     condition?: SetCondition,
   ): Promise<boolean> {
-    const data = this.#context.codec.encode(value)
+    const data = this.#context.encode(value)
     // A large value goes alone: a batch stays small, and within `maxInFlightBytes`.
     if (condition === undefined && (ms === null || ms > 0) && data.length <= LARGE_VALUE) {
       // After the other coalesced calls gathered before it: sent in call order.
@@ -182,13 +182,13 @@ export class RedisValueStore implements ValueStore {
       args[0] = 'MSET'
       for (let i = 0; i < n; i++) {
         args[2 * i + 1] = rkeys[i] as string
-        args[2 * i + 2] = context.codec.encode(values[i])
+        args[2 * i + 2] = context.encode(values[i])
       }
       await connection.command(args, { key: rkeys[0] })
       return new Array<boolean>(n).fill(true)
     }
     const data: RedisArgument[] = new Array(n)
-    for (let i = 0; i < n; i++) data[i] = context.codec.encode(values[i])
+    for (let i = 0; i < n; i++) data[i] = context.encode(values[i])
     if (ms <= 0) {
       await connection.command(['UNLINK', ...rkeys], { key: rkeys[0] })
       return new Array<boolean>(n).fill(true)
@@ -206,7 +206,7 @@ export class RedisValueStore implements ValueStore {
     condition?: SetCondition,
   ): Promise<unknown> {
     const context = this.#context
-    const data = context.codec.encode(value)
+    const data = context.encode(value)
     let args: RedisArgument[]
     if (ms !== null && ms <= 0) {
       // Expired at once, as `set` does: deleted (or, with nx, left alone), its value returned.

@@ -76,6 +76,18 @@ export {
   SerializationError,
   TimeoutError,
 } from './errors.ts'
+export type {
+  CacheDeleteEvent,
+  CacheErrorEvent,
+  CacheEventListener,
+  CacheEventMap,
+  CacheEventName,
+  CacheHitEvent,
+  CacheInvalidateEvent,
+  CacheMissEvent,
+  CacheOperationEvent,
+  CacheSetEvent,
+} from './events.ts'
 export type { JsonSerializerOptions } from './json.ts'
 export { jsonSerializer } from './json.ts'
 export { defaultKeyFunction, defaultReverseKeyFunction, globEscape } from './key-function.ts'

@@ -69,6 +69,32 @@ export interface CreateCacheOptions<IgnoreErrors extends boolean = boolean>
   pickleClasses?: PickleClasses
   /** The compressor (`COMPRESSOR`), by name or as an object; a list migrates formats. @default 'none' */
   compressor?: CompressorName | Compressor | ReadonlyArray<CompressorName | Compressor>
+  /**
+   * Telemetry attached to the cache once it is built: `openTelemetry()` from
+   * `@cachex/redis/otel` (metrics and spans), or your own `CacheTelemetry`. In the registry it
+   * gets each cache's alias. See docs/telemetry.md.
+   */
+  telemetry?: CacheTelemetry
+}
+
+/** What a `CacheTelemetry` learns of the cache it instruments. */
+export interface TelemetryTarget {
+  /** The cache's alias in the registry (`configureCaches`); absent for `createCache`. */
+  alias?: string
+  /**
+   * The cache's `location` (URL, URLs or client object), for server attributes; absent for a
+   * Sentinel service name (`client: 'sentinel'`), which names no server.
+   */
+  location?: unknown
+}
+
+/**
+ * Telemetry for the caches `createCache` builds (the `telemetry` option): `openTelemetry()`
+ * from `@cachex/redis/otel`, or anything with this shape (over `cache.on()`).
+ */
+export interface CacheTelemetry {
+  /** Starts reporting `cache`'s activity; returns the function that stops it. */
+  instrument(cache: Cache, target: TelemetryTarget): () => void
 }
 
 /**
@@ -81,6 +107,14 @@ export interface CreateCacheOptions<IgnoreErrors extends boolean = boolean>
 export function createCache<IgnoreErrors extends boolean = false>(
   options: CreateCacheOptions<IgnoreErrors> = {},
 ): Cache<IgnoreErrors> {
+  return buildCache(options, undefined)
+}
+
+/** `createCache`, for the registry's `alias` (which its `telemetry` reports). */
+export function buildCache<IgnoreErrors extends boolean = false>(
+  options: CreateCacheOptions<IgnoreErrors>,
+  alias: string | undefined,
+): Cache<IgnoreErrors> {
   // Resolve every name first, so that a bad one throws before a connection exists.
   const serializer = toList(options.serializer ?? 'json').map((s) => resolveSerializer(s, options))
   const compressor = toList(options.compressor ?? 'none')
@@ -91,14 +125,25 @@ export function createCache<IgnoreErrors extends boolean = false>(
     (isMemoryLocation(options.location)
       ? memoryClient(options.client)
       : resolveClient(options.client ?? 'default'))
-  return new Cache({
-    ...options,
+  const { telemetry, ...cacheOptions } = options
+  if (telemetry !== undefined && typeof telemetry?.instrument !== 'function') {
+    throw new InvalidArgumentError(
+      "telemetry takes what openTelemetry() from '@cachex/redis/otel' returns (an object with instrument())",
+    )
+  }
+  const cache = new Cache({
+    ...cacheOptions,
     connection: factory(options),
     serializer,
     compressor,
     lockFactory: options.lockFactory ?? lockFactory,
     semaphoreFactory: options.semaphoreFactory ?? semaphoreFactory,
   })
+  if (telemetry !== undefined) {
+    const location = options.client === 'sentinel' ? undefined : options.location
+    telemetry.instrument(cache, alias === undefined ? { location } : { alias, location })
+  }
+  return cache
 }
 
 /** `location: 'memory://…'`: the in-process backend, which is one topology of its own. */

@@ -44,10 +44,20 @@ export {
 export type {
   AcquireLockOptions,
   AcquireOptions,
+  CacheDeleteEvent,
+  CacheErrorEvent,
+  CacheEventListener,
+  CacheEventMap,
+  CacheEventName,
+  CacheHitEvent,
+  CacheInvalidateEvent,
   CacheLike,
   CacheLock,
+  CacheMissEvent,
+  CacheOperationEvent,
   CacheOptions,
   CacheSemaphore,
+  CacheSetEvent,
   CommandRoute,
   Compressor,
   CompressorDefinition,
@@ -93,8 +103,8 @@ export type {
   SlowlogEntry,
   SortedSetCommands,
   StreamCommands,
-  StreamGroupCommands,
   StreamEntry,
+  StreamGroupCommands,
   StreamInfo,
   StreamOffsets,
   StreamRead,
@@ -186,10 +196,12 @@ export {
   tuple,
 } from '@cachex/serializers'
 export type {
+  CacheTelemetry,
   ClientName,
   CompressorName,
   CreateCacheOptions,
   SerializerName,
+  TelemetryTarget,
 } from './create-cache.ts'
 export { createCache } from './create-cache.ts'
 export type { CacheGlobals, CachesConfig, GetRedisConnectionOptions } from './registry.ts'

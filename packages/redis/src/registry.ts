@@ -6,7 +6,12 @@ import {
 } from '@cachex/connections/internal'
 import { type Cache, type ConnectionFactory, InvalidArgumentError, type Logger } from '@cachex/core'
 import { prefixOverlaps } from './_overlaps.ts'
-import { type ClientName, type CreateCacheOptions, createCache } from './create-cache.ts'
+import {
+  buildCache,
+  type CacheTelemetry,
+  type ClientName,
+  type CreateCacheOptions,
+} from './create-cache.ts'
 
 /**
  * Registry-wide defaults, Django's `DJANGO_REDIS_*` settings. Each applies to every alias that
@@ -25,6 +30,11 @@ export interface CacheGlobals {
   closeConnection?: boolean
   /** `DJANGO_REDIS_SCAN_ITERSIZE`: keys per `SCAN`. @default 1000 (django-redis: 10) */
   scanItersize?: number
+  /**
+   * Telemetry for every cache (`openTelemetry()` from `@cachex/redis/otel`): each reports its
+   * alias as `cachex.cache.alias`. See docs/telemetry.md.
+   */
+  telemetry?: CacheTelemetry
 }
 
 /** Django's `CACHES`: options per alias. */
@@ -79,7 +89,7 @@ export const caches = {
           : `the cache alias '${alias}' is not configured (configured: ${Object.keys(config).join(', ')})`,
       )
     }
-    const cache = createCache({ ...globals, ...options })
+    const cache = buildCache({ ...globals, ...options }, alias)
     instances.set(alias, cache)
     return cache
   },

@@ -92,6 +92,7 @@ async function* guarded<T>(
     context.fail(
       isWrongType(error) ? await context.wrongType(error, method, key, rkey) : error,
       undefined,
+      method,
     )
   }
 }

@@ -11,6 +11,8 @@ export interface Found {
   pttl: number | null
   /** The factory's last compute time in ms, when stored. */
   delta: number | undefined
+  /** Whether the local tier held it (no round trip). */
+  local?: boolean
 }
 
 /**
@@ -31,7 +33,7 @@ export async function readForStampede(
     return { value: context.decode(read.raw, key), pttl: read.pttl, delta: read.delta }
   }
   const held = tier.peekStampede(rkey, withDelta)
-  if (held !== undefined) return held
+  if (held !== undefined) return { ...held, local: true }
   const read = await tier.readStampede(rkey, async () => {
     const { raw, pttl, persistent, delta } = await readWithMeta(context, rkey, withDelta)
     return { value: raw === null ? MISS : context.decode(raw, key), pttl, persistent, delta }

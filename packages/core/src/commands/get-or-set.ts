@@ -7,6 +7,7 @@ import { checkSeconds, timeoutToMs } from '../_timeout.ts'
 import type { CacheLike } from '../cache-like.ts'
 import type { GetOrSetOptions, VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError } from '../errors.ts'
+import { observedStore } from './_observed.ts'
 import {
   checkStampede,
   companionKey,
@@ -19,6 +20,7 @@ import {
   xfetch,
 } from './_stampede.ts'
 import { type Found, readForStampede } from './_stampede-read.ts'
+import { readValue } from './standard.ts'
 
 const MISSING: unique symbol = Symbol('missing')
 // Longer than a typical computation (a few queries of at most socketTimeout, 5 s, each), shorter
@@ -48,9 +50,9 @@ export const getOrSetCommand = {
     const at: VersionOption | undefined = version === undefined ? undefined : { version }
     const stampede = options === undefined ? undefined : checkStampede(options)
     if (stampede !== undefined) {
-      return getOrSetControlled(this, context, key, valueOrFactory, timeout, at, waitMs, stampede)
+      return getOrSetControlled(context, key, valueOrFactory, timeout, at, waitMs, stampede)
     }
-    const found = await this.get<T | typeof MISSING>(key, MISSING, at)
+    const found = await readValue(context, key, MISSING, at, 'getOrSet')
     if (found !== MISSING) return found as T
     // Calls for the same key in this process share one computation (no stampede from one process).
     const rkey = context.key(key, at)
@@ -61,18 +63,17 @@ export const getOrSetCommand = {
       return joined.then((outcome) =>
         outcome === TIMED_OUT
           ? // The shared computation outlived our bound (a hung factory?): compute our own value.
-            computeAndAdd(this, context, key, valueOrFactory, timeout, at)
+            computeAndAdd(context, key, valueOrFactory, timeout, at)
           : (outcome as T),
       )
     }
-    const computation = computeAndAdd(this, context, key, valueOrFactory, timeout, at)
+    const computation = computeAndAdd(context, key, valueOrFactory, timeout, at)
     context.flights.start(rkey, computation)
     return computation
   },
 } satisfies Implementation<Pick<CacheLike, 'getOrSet'>>
 
 async function computeAndAdd<T>(
-  cache: CacheLike,
   context: CacheContext,
   key: string,
   valueOrFactory: Factory<T>,
@@ -85,14 +86,24 @@ async function computeAndAdd<T>(
       : await valueOrFactory
   let added: boolean
   try {
-    added = await context.storeValue(key, value, timeout, at, 'nx')
+    added = context.events.writes
+      ? await observedStore(
+          context,
+          'getOrSet',
+          key,
+          value,
+          timeoutToMs(timeout, context.defaultTimeout),
+          context.key(key, at),
+          'nx',
+        )
+      : await context.storeValue(key, value, timeout, at, 'nx')
   } catch (error) {
     // Under ignoreExceptions the computed value is the answer; no second round trip to fail.
-    return context.fail(error, value)
+    return context.fail(error, value, 'getOrSet')
   }
   if (added) return value
   // Someone else stored a value between our get and add: theirs wins, as in Django.
-  return (await cache.get<T>(key, value, at)) as T
+  return (await readValue(context, key, value, at, 'getOrSet', false)) as T
 }
 
 function waitTimeoutToMs(waitTimeout: number | null | undefined): number | null {
@@ -104,7 +115,6 @@ function waitTimeoutToMs(waitTimeout: number | null | undefined): number | null 
 
 /** One getOrSet call under stampede control. */
 interface Call<T> {
-  cache: CacheLike
   context: CacheContext
   key: string
   rkey: string
@@ -119,7 +129,6 @@ interface Call<T> {
 }
 
 async function getOrSetControlled<T>(
-  cache: CacheLike,
   context: CacheContext,
   key: string,
   valueOrFactory: Factory<T>,
@@ -132,7 +141,6 @@ async function getOrSetControlled<T>(
   const timeoutMs = timeoutToMs(timeout, context.defaultTimeout)
   const graced = stampede.graceMs > 0 && timeoutMs !== null && timeoutMs > 0
   const call: Call<T> = {
-    cache,
     context,
     key,
     rkey,
@@ -147,8 +155,12 @@ async function getOrSetControlled<T>(
     let read: Found | undefined
     try {
       read = await readForStampede(context, rkey, key, stampede.beta > 0)
+      if (context.events.reads) {
+        if (read === undefined) context.events.emit('miss', { operation: 'getOrSet', key })
+        else context.events.emit('hit', { operation: 'getOrSet', key, local: read.local === true })
+      }
     } catch (error) {
-      context.fail(error, undefined)
+      context.fail(error, undefined, 'getOrSet')
     }
     if (read !== undefined) {
       const value = read.value as T
@@ -168,7 +180,7 @@ async function getOrSetControlled<T>(
       return value
     }
   } else {
-    const found = await cache.get<T | typeof MISSING>(key, MISSING, at)
+    const found = await readValue(context, key, MISSING, at, 'getOrSet')
     if (found !== MISSING) return found as T
   }
   // A miss: one computation per process (and across processes with `distributed`).
@@ -226,7 +238,7 @@ function refresh<T>(call: Call<T>, current: T): Promise<T> {
  * over when its lock expired; after `waitMs`, compute our own value as the in-process path does.
  */
 async function computeOnce<T>(call: Call<T>): Promise<T> {
-  const { context, cache, key, rkey, at, stampede } = call
+  const { context, key, rkey, at, stampede } = call
   const lockKey = companionKey(rkey, 'lock')
   const deadline = call.waitMs === null ? Number.POSITIVE_INFINITY : performance.now() + call.waitMs
   const notifier = notifierOf(context)
@@ -237,7 +249,7 @@ async function computeOnce<T>(call: Call<T>): Promise<T> {
       token = await tryLock(context, lockKey, stampede.lockMs)
     } catch (error) {
       // Under ignoreExceptions, Redis is out of the picture: compute here.
-      context.fail(error, undefined)
+      context.fail(error, undefined, 'getOrSet')
       return computeAndStore(call, 'nx')
     }
     if (token !== undefined) return holdAndCompute(call, lockKey, token)
@@ -248,7 +260,7 @@ async function computeOnce<T>(call: Call<T>): Promise<T> {
     // Subscribed, the holder's message wakes us: poll only for a holder that died (its lock
     // expires within lockMs) or a message lost since (the subscriber failing wakes us too).
     if (notifier.live) pollMs = Math.max(pollMs, stampede.lockMs)
-    const found = await cache.get<T | typeof MISSING>(key, MISSING, at)
+    const found = await readValue(context, key, MISSING, at, 'getOrSet', false)
     if (found !== MISSING) return found as T
   }
 }
@@ -274,7 +286,7 @@ async function holdAndCompute<T>(call: Call<T>, lockKey: string, token: string):
 
 /** Calls the factory, timing it, and stores the value (and, for XFetch, its compute time). */
 async function computeAndStore<T>(call: Call<T>, condition: 'nx' | undefined): Promise<T> {
-  const { context, cache, key, rkey, at, valueOrFactory, storeMs, stampede } = call
+  const { context, key, rkey, at, valueOrFactory, storeMs, stampede } = call
   const started = performance.now()
   const value =
     typeof valueOrFactory === 'function'
@@ -283,14 +295,18 @@ async function computeAndStore<T>(call: Call<T>, condition: 'nx' | undefined): P
   const deltaMs = performance.now() - started
   let stored: boolean
   try {
-    const writes: Promise<unknown>[] = [context.store.set(rkey, value, storeMs, condition)]
+    const writes: Promise<unknown>[] = [
+      context.events.writes
+        ? observedStore(context, 'getOrSet', key, value, storeMs, rkey, condition)
+        : context.store.set(rkey, value, storeMs, condition),
+    ]
     if (stampede.beta > 0 && (storeMs === null || storeMs > 0)) {
       writes.push(storeDelta(context, rkey, deltaMs, storeMs))
     }
     const [added] = await Promise.all(writes)
     stored = added as boolean
   } catch (error) {
-    return context.fail(error, value)
+    return context.fail(error, value, 'getOrSet')
   }
   // A local tier holds what `set` wrote; XFetch there needs the compute time too.
   if (stored && stampede.beta > 0 && context.store instanceof LocalTier) {
@@ -298,5 +314,5 @@ async function computeAndStore<T>(call: Call<T>, condition: 'nx' | undefined): P
   }
   if (stored || condition === undefined) return value
   // Someone else stored a value between our read and our add: theirs wins, as in Django.
-  return (await cache.get<T>(key, value, at)) as T
+  return (await readValue(context, key, value, at, 'getOrSet', false)) as T
 }

@@ -102,7 +102,7 @@ export const keyHelperCommands = {
       const args = section === undefined ? ['INFO'] : ['INFO', section]
       return parseInfo(toText(await context.connection.command(args, { text: true })))
     } catch (error) {
-      return context.fail(error, {})
+      return context.fail(error, {}, 'info')
     }
   },
 
@@ -119,7 +119,7 @@ export const keyHelperCommands = {
       })
       return toArray(reply).map(slowlogEntry)
     } catch (error) {
-      return context.fail(error, [])
+      return context.fail(error, [], 'slowlogGet')
     }
   },
 
@@ -128,7 +128,7 @@ export const keyHelperCommands = {
     try {
       return toNumber(await context.connection.command(['SLOWLOG', 'LEN']))
     } catch (error) {
-      return context.fail(error, 0)
+      return context.fail(error, 0, 'slowlogLen')
     }
   },
 
@@ -138,7 +138,7 @@ export const keyHelperCommands = {
       await context.connection.command(['SLOWLOG', 'RESET'])
       return true
     } catch (error) {
-      return context.fail(error, false)
+      return context.fail(error, false, 'slowlogReset')
     }
   },
 
@@ -151,7 +151,7 @@ export const keyHelperCommands = {
       const pattern = context.makePattern('*', '*' as unknown as number)
       return await context.store.deleteMatching(pattern, itersize)
     } catch (error) {
-      return context.fail(error, 0)
+      return context.fail(error, 0, 'clearAllVersions')
     }
   },
 } satisfies Implementation<KeyHelperCommands>
@@ -182,7 +182,7 @@ async function rename(
         cause: error,
       })
     }
-    return context.fail(error, false)
+    return context.fail(error, false, method)
   }
 }
 

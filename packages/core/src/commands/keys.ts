@@ -34,7 +34,7 @@ export const keyCommands = {
       const rkey = context.key(key, options, 'expire')
       return await context.store.expire(rkey, Math.trunc(checkSeconds(seconds, 'seconds') * 1000))
     } catch (error) {
-      return context.fail(error, false)
+      return context.fail(error, false, 'expire')
     }
   },
 
@@ -44,7 +44,7 @@ export const keyCommands = {
       const rkey = context.key(key, options, 'pexpire')
       return await context.store.expire(rkey, Math.trunc(checkMs(milliseconds)))
     } catch (error) {
-      return context.fail(error, false)
+      return context.fail(error, false, 'pexpire')
     }
   },
 
@@ -58,7 +58,7 @@ export const keyCommands = {
           : Math.trunc(checkSeconds(when, 'when') * 1000)
       return await context.store.expireAt(rkey, unixMs)
     } catch (error) {
-      return context.fail(error, false)
+      return context.fail(error, false, 'expireAt')
     }
   },
 
@@ -69,7 +69,7 @@ export const keyCommands = {
       const unixMs = Math.trunc(checkMs(when instanceof Date ? when.getTime() : when))
       return await context.store.expireAt(rkey, unixMs)
     } catch (error) {
-      return context.fail(error, false)
+      return context.fail(error, false, 'pexpireAt')
     }
   },
 
@@ -78,7 +78,7 @@ export const keyCommands = {
     try {
       return await context.store.persist(context.key(key, options, 'persist'))
     } catch (error) {
-      return context.fail(error, false)
+      return context.fail(error, false, 'persist')
     }
   },
 
@@ -105,7 +105,7 @@ export const keyCommands = {
       for await (const key of userKeys(context, redisPattern, itersize, version)) keys.push(key)
       return keys
     } catch (error) {
-      return context.fail(error, [])
+      return context.fail(error, [], 'keys')
     }
   },
 
@@ -121,7 +121,7 @@ export const keyCommands = {
       const [redisPattern, itersize] = scanArguments(context, 'deletePattern', pattern, options)
       return await context.store.deleteMatching(redisPattern, itersize)
     } catch (error) {
-      return context.fail(error, 0)
+      return context.fail(error, 0, 'deletePattern')
     }
   },
 } satisfies Implementation<
@@ -152,7 +152,7 @@ async function ttl(
   try {
     return await context.store.ttl(context.key(key, options, method), unit)
   } catch (error) {
-    return context.fail(error, 0)
+    return context.fail(error, 0, method)
   }
 }
 
@@ -222,6 +222,6 @@ async function* guardedUserKeys(
   try {
     yield* userKeys(context, redisPattern, itersize, version)
   } catch (error) {
-    context.fail(error, undefined)
+    context.fail(error, undefined, 'iterKeys')
   }
 }

@@ -1,0 +1,139 @@
+// The emitter behind `cache.on()` / `cache.off()`. Nothing is paid while nobody listens: the
+// places that emit check one boolean of this object (`reads`, `writes`, `errors`…) first, and
+// build no event object unless it is set.
+
+import { InvalidArgumentError } from './errors.ts'
+import type { CacheEventListener, CacheEventMap, CacheEventName } from './events.ts'
+import type { Logger } from './types.ts'
+
+type AnyListener = (event: never) => void
+
+const EVENT_NAMES: ReadonlySet<string> = new Set<CacheEventName>([
+  'hit',
+  'miss',
+  'set',
+  'delete',
+  'error',
+  'invalidate',
+  'operation',
+])
+
+/** One cache's listeners, by event. */
+export class CacheEvents {
+  /** Whether anyone listens to `hit` or `miss`. */
+  reads = false
+  /** Whether anyone listens to `set` or `delete`. */
+  writes = false
+  /** Whether anyone listens to `error`. */
+  errors = false
+  /** Whether anyone listens to `invalidate`. */
+  invalidations = false
+  /** Whether anyone listens to `operation`. */
+  timing = false
+  /**
+   * Calls to `timed` methods running now, synchronously: a method that calls another public
+   * method (`decr` calls `incr`) is one operation (see `_timing.ts`).
+   */
+  depth = 0
+  /** Called when `timing` changes, to put the timed methods on the cache or take them off. */
+  onTiming: ((on: boolean) => void) | undefined
+
+  /** The listeners by event; an array is replaced, never changed, so an emit in progress is safe. */
+  readonly #listeners = new Map<CacheEventName, readonly AnyListener[]>()
+  readonly #logger: Logger
+  /** Listeners whose throw was logged already, by event: once each. */
+  readonly #reported = new Map<CacheEventName, WeakSet<AnyListener>>()
+
+  constructor(logger: Logger) {
+    this.#logger = logger
+  }
+
+  /** Adds `listener` to `event`; the function returned removes it (once; later calls do nothing). */
+  on<E extends CacheEventName>(event: E, listener: CacheEventListener<E>): () => void {
+    if (!EVENT_NAMES.has(event)) {
+      throw new InvalidArgumentError(
+        `cache.on(): unknown event ${JSON.stringify(String(event))}; events: ${[...EVENT_NAMES].join(', ')}`,
+      )
+    }
+    if (typeof listener !== 'function') {
+      throw new InvalidArgumentError(`cache.on('${event}'): the listener must be a function`)
+    }
+    const list = this.#listeners.get(event) ?? []
+    this.#set(event, [...list, listener as AnyListener])
+    let subscribed = true
+    return () => {
+      if (!subscribed) return
+      subscribed = false
+      this.off(event, listener)
+    }
+  }
+
+  /** Removes one registration of `listener` from `event`; does nothing when it has none. */
+  off<E extends CacheEventName>(event: E, listener: CacheEventListener<E>): void {
+    const list = this.#listeners.get(event)
+    if (list === undefined) return
+    const at = list.lastIndexOf(listener as AnyListener)
+    if (at < 0) return
+    this.#set(event, [...list.slice(0, at), ...list.slice(at + 1)])
+  }
+
+  /** How many listeners `event` has. */
+  count(event: CacheEventName): number {
+    return this.#listeners.get(event)?.length ?? 0
+  }
+
+  /**
+   * Calls every listener of `event` with `payload`, synchronously, in the order they were added.
+   * A listener that throws (or returns a promise that rejects) is logged once through the
+   * cache's logger; the others still run, and the cache call goes on.
+   */
+  emit<E extends CacheEventName>(event: E, payload: CacheEventMap[E]): void {
+    const list = this.#listeners.get(event)
+    if (list === undefined) return
+    for (const listener of list) {
+      try {
+        const result: unknown = (listener as (event: CacheEventMap[E]) => unknown)(payload)
+        if (result !== undefined && typeof (result as PromiseLike<unknown>).then === 'function') {
+          ;(result as PromiseLike<unknown>).then(undefined, (error: unknown) =>
+            this.#report(event, listener, error),
+          )
+        }
+      } catch (error) {
+        this.#report(event, listener, error)
+      }
+    }
+  }
+
+  #report(event: CacheEventName, listener: AnyListener, error: unknown): void {
+    let reported = this.#reported.get(event)
+    if (reported === undefined) {
+      reported = new WeakSet()
+      this.#reported.set(event, reported)
+    }
+    if (reported.has(listener)) return
+    reported.add(listener)
+    try {
+      this.#logger.error(
+        `cachex: a '${event}' listener threw (the cache call went on; further errors of this listener are not logged)`,
+        error,
+      )
+    } catch {
+      // A logger that throws has nowhere left to report to.
+    }
+  }
+
+  #set(event: CacheEventName, list: readonly AnyListener[]): void {
+    if (list.length === 0) this.#listeners.delete(event)
+    else this.#listeners.set(event, list)
+    const has = (name: CacheEventName) => this.#listeners.has(name)
+    this.reads = has('hit') || has('miss')
+    this.writes = has('set') || has('delete')
+    this.errors = has('error')
+    this.invalidations = has('invalidate')
+    const timing = has('operation')
+    if (timing !== this.timing) {
+      this.timing = timing
+      this.onTiming?.(timing)
+    }
+  }
+}

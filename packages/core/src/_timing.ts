@@ -1,0 +1,264 @@
+// `operation` events: the duration of every public method call. Nothing of this runs until the
+// first `operation` listener is added: then each public method of the cache gets an instance
+// property (shadowing the prototype's method) that times the call, and the last listener removed
+// takes them off again, so a cache nobody times runs the prototype's methods untouched.
+import type { CacheContext } from './_context.ts'
+import type { CacheOperationEvent } from './events.ts'
+
+/**
+ * Methods that are no operation of their own: synchronous helpers, `close`, and the factories of
+ * objects whose methods are not timed (`lock()`, `semaphore()`; `pipeline()` and `transaction()`
+ * are timed by their `exec()`).
+ */
+export const UNTIMED: ReadonlySet<string> = new Set([
+  'constructor',
+  'makeKey',
+  'makePattern',
+  'localStats',
+  'lock',
+  'semaphore',
+  'close',
+  'on',
+  'off',
+])
+
+/** The methods that build a pipeline: the `exec()` of what they return is timed. */
+const PIPELINES: ReadonlySet<string> = new Set(['pipeline', 'transaction'])
+/** Methods on no key. */
+const NO_KEY: ReadonlySet<string> = new Set([
+  'clear',
+  'keys',
+  'iterKeys',
+  'deletePattern',
+  'info',
+  'slowlogGet',
+  'slowlogLen',
+  'slowlogReset',
+  'clearAllVersions',
+])
+/** Methods on two keys (a source and a destination). */
+const TWO_KEYS: ReadonlySet<string> = new Set(['rename', 'renamenx', 'lmove', 'blmove', 'smove'])
+/** Methods whose arguments are keys (then options). */
+const VARIADIC: ReadonlySet<string> = new Set([
+  'sdiff',
+  'sinter',
+  'sunion',
+  'sdiffstore',
+  'sinterstore',
+  'sunionstore',
+])
+/** Methods taking an iterable of keys first, which may be consumed once: made an array first. */
+const KEY_LISTS: ReadonlySet<string> = new Set(['getMany', 'deleteMany'])
+
+type Method = (...args: unknown[]) => unknown
+
+/**
+ * Puts a timed version of each of `names` on `cache` (an own property); returns the function that
+ * takes them off, restoring any own property that was there before.
+ */
+export function timeMethods(
+  cache: object,
+  context: CacheContext,
+  names: readonly string[],
+): () => void {
+  const target = cache as Record<string, unknown>
+  const saved = new Map<string, PropertyDescriptor | undefined>()
+  for (const name of names) {
+    if (UNTIMED.has(name)) continue
+    const original = target[name]
+    if (typeof original !== 'function') continue
+    saved.set(name, Object.getOwnPropertyDescriptor(cache, name))
+    const wrapped = PIPELINES.has(name)
+      ? timedPipeline(context, name, original as Method)
+      : timed(context, name, original as Method)
+    Object.defineProperty(cache, name, {
+      value: wrapped,
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    })
+  }
+  return () => {
+    for (const [name, descriptor] of saved) {
+      if (descriptor === undefined) delete target[name]
+      else Object.defineProperty(cache, name, descriptor)
+    }
+  }
+}
+
+/** `original`, emitting one `operation` event when its promise settles (or its iteration ends). */
+function timed(context: CacheContext, name: string, original: Method): Method {
+  return function (this: unknown, ...args: unknown[]): unknown {
+    const events = context.events
+    // A public method called by another (decr → incr) or queued by a pipeline is not an operation.
+    if (events.depth > 0 || context.recorder !== undefined) return original.apply(this, args)
+    if (KEY_LISTS.has(name) && args[0] != null && !Array.isArray(args[0])) {
+      args[0] = [...(args[0] as Iterable<unknown>)]
+    }
+    const [keyCount, key] = keysOf(name, args)
+    const start = performance.now()
+    let result: unknown
+    events.depth++
+    try {
+      result = original.apply(this, args)
+    } catch (error) {
+      emitOperation(context, name, start, keyCount, key, true, error)
+      throw error
+    } finally {
+      events.depth--
+    }
+    if (isPromiseLike(result)) {
+      return result.then(
+        (value) => {
+          emitOperation(context, name, start, keyCount, key, false, undefined)
+          return value
+        },
+        (error: unknown) => {
+          emitOperation(context, name, start, keyCount, key, true, error)
+          throw error
+        },
+      )
+    }
+    if (isAsyncIterable(result)) {
+      return timedIterable(result, (from, failed, error) =>
+        emitOperation(context, name, from, keyCount, key, failed, error),
+      )
+    }
+    emitOperation(context, name, start, keyCount, key, false, undefined)
+    return result
+  }
+}
+
+/** `pipeline()` / `transaction()`, whose `exec()` is timed: one operation of `length` calls. */
+function timedPipeline(context: CacheContext, name: string, original: Method): Method {
+  return function (this: unknown, ...args: unknown[]): unknown {
+    const pipe = original.apply(this, args) as { exec(): Promise<unknown>; length: number }
+    const exec = pipe.exec
+    Object.defineProperty(pipe, 'exec', {
+      value: () => {
+        const keyCount = pipe.length
+        const start = performance.now()
+        return exec.call(pipe).then(
+          (value) => {
+            emitOperation(context, name, start, keyCount, undefined, false, undefined)
+            return value
+          },
+          (error: unknown) => {
+            emitOperation(context, name, start, keyCount, undefined, true, error)
+            throw error
+          },
+        )
+      },
+      writable: true,
+      configurable: true,
+    })
+    return pipe
+  }
+}
+
+function emitOperation(
+  context: CacheContext,
+  operation: string,
+  start: number,
+  keyCount: number,
+  key: string | undefined,
+  failed: boolean,
+  error: unknown,
+): void {
+  const end = performance.now()
+  const event: CacheOperationEvent = {
+    operation,
+    durationMs: end - start,
+    startTime: performance.timeOrigin + start,
+    keyCount,
+  }
+  if (key !== undefined) event.key = key
+  if (failed) event.error = error
+  context.events.emit('operation', event)
+}
+
+/** How many keys a call is about, and its (first) key. */
+function keysOf(name: string, args: unknown[]): [number, string | undefined] {
+  if (NO_KEY.has(name)) return [0, undefined]
+  const first = args[0]
+  if (typeof first === 'string') {
+    if (TWO_KEYS.has(name)) return [2, first]
+    if (VARIADIC.has(name)) {
+      let n = 0
+      for (const arg of args) if (typeof arg === 'string') n++
+      return [n, first]
+    }
+    return [1, first]
+  }
+  if (Array.isArray(first)) return [first.length, undefined]
+  if (first instanceof Map) return [first.size, undefined]
+  if (first !== null && typeof first === 'object') return [Object.keys(first).length, undefined]
+  return [0, undefined]
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as PromiseLike<unknown>).then === 'function'
+  )
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function'
+  )
+}
+
+/**
+ * `iterable`, timed: each iteration is one operation, from its start (`for await` asking for the
+ * iterator) until it ends — done, left early (`break`: `return()`), or failed.
+ */
+function timedIterable<T>(
+  iterable: AsyncIterable<T>,
+  finish: (start: number, failed: boolean, error: unknown) => void,
+): AsyncIterable<T> {
+  return {
+    [Symbol.asyncIterator](): AsyncIterator<T> {
+      const start = performance.now()
+      const iterator = iterable[Symbol.asyncIterator]()
+      let ended = false
+      const end = (failed: boolean, error?: unknown) => {
+        if (ended) return
+        ended = true
+        finish(start, failed, error)
+      }
+      return {
+        async next(...args: [] | [unknown]) {
+          try {
+            const step = await iterator.next(...args)
+            if (step.done === true) end(false)
+            return step
+          } catch (error) {
+            end(true, error)
+            throw error
+          }
+        },
+        async return(value?: unknown) {
+          try {
+            return iterator.return === undefined
+              ? { done: true, value: value as T }
+              : await iterator.return(value)
+          } finally {
+            end(false)
+          }
+        },
+        async throw(error?: unknown) {
+          try {
+            if (iterator.throw === undefined) throw error
+            return await iterator.throw(error)
+          } finally {
+            end(true, error)
+          }
+        },
+      }
+    },
+  }
+}

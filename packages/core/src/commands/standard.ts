@@ -1,0 +1,332 @@
+// The standard API of a `Cache` (get, set, add, delete, the `many` forms, clear, hasKey, incr,
+// touch, incrVersion) over the value store. Documented on `CacheLike`.
+import {
+  checkOptions,
+  checkVersion,
+  checkVersionOption,
+  incrArguments,
+  setArguments,
+  TIMEOUT_KEYS,
+  timeoutArguments,
+  VERSION_ONLY,
+} from '../_args.ts'
+import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
+import { LocalTier, MISS } from '../_local-tier.ts'
+import { describe, timeoutToMs } from '../_timeout.ts'
+import type { Cache } from '../cache.ts'
+import type { CacheLike } from '../cache-like.ts'
+import type { IncrOptions, SetOptions, TimeoutOption, VersionOption } from '../cache-options.ts'
+import { InvalidArgumentError } from '../errors.ts'
+import { globEscape } from '../key-function.ts'
+import { measured, observedGet, observedGetMany, observedStore } from './_observed.ts'
+import type { keyCommands } from './keys.ts'
+
+/**
+ * `get`: the value at `key`, or `defaultValue` (`null` when `undefined`) when it is missing.
+ * `operation` names the method for events and errors; `observe: false` reports no `hit` or
+ * `miss` (getOrSet's second look at a key it already reported). `getOrSet` reads through this.
+ */
+export function readValue(
+  context: CacheContext,
+  key: string,
+  defaultValue: unknown,
+  options: VersionOption | undefined,
+  operation: string,
+  observe = true,
+): Promise<unknown> {
+  try {
+    const store = context.store
+    // A local tier hit is answered here, with the one promise the caller awaits: no async
+    // function, no await of the store. Anything else (options, an odd key, a key function that
+    // throws, a miss, a `hit` listener) takes the path below, which applies the error policy.
+    if (
+      store instanceof LocalTier &&
+      options === undefined &&
+      typeof key === 'string' &&
+      !(observe && context.events.reads)
+    ) {
+      const value = store.peek(context.hotKey(key))
+      if (value !== MISS) return Promise.resolve(value)
+    }
+  } catch {
+    // The path below runs the key function again and reports its error.
+  }
+  return getValue(context, key, defaultValue, options, operation, observe)
+}
+
+/** `readValue` through the value store (a local tier's miss, or no tier). */
+async function getValue(
+  context: CacheContext,
+  key: string,
+  defaultValue: unknown,
+  options: VersionOption | undefined,
+  operation: string,
+  observe: boolean,
+): Promise<unknown> {
+  const fallback = defaultValue === undefined ? null : defaultValue
+  try {
+    if (observe && context.events.reads) {
+      return await observedGet(context, key, fallback, options, operation)
+    }
+    return await context.store.get(context.key(key, options, 'get'), key, fallback)
+  } catch (error) {
+    return context.fail(error, fallback, operation)
+  }
+}
+
+/** What the class itself defines. */
+type ClassMembers = 'makeKey' | 'makePattern' | 'close' | typeof Symbol.asyncDispose
+
+/** The standard API over the value store: what `CacheLike` documents. */
+export const standardCommands = {
+  get(key: string, defaultValue?: unknown, options?: VersionOption): Promise<unknown> {
+    let context: CacheContext
+    try {
+      context = contextOf(this)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return readValue(context, key, defaultValue, options, 'get')
+  },
+
+  async set(
+    key: string,
+    value: unknown,
+    timeoutOrOptions?: number | null | SetOptions,
+    options?: Omit<SetOptions, 'timeout'>,
+  ): Promise<boolean | unknown> {
+    const context = contextOf(this)
+    let get = false
+    try {
+      const [timeout, rest, condition, wantsOld] = setArguments(timeoutOrOptions, options)
+      get = wantsOld
+      if (get) {
+        const ms = timeoutToMs(timeout, context.defaultTimeout)
+        const rkey = context.key(key, rest)
+        if (!context.events.writes) {
+          return await context.store.setGet(rkey, key, value, ms, condition)
+        }
+        const [old, sizes] = await measured(context, () =>
+          context.store.setGet(rkey, key, value, ms, condition),
+        )
+        // SET … GET stores unless a condition refused it (which the reply does not tell).
+        if (condition === undefined && (ms === null || ms > 0)) {
+          context.events.emit('set', { operation: 'set', key, bytes: sizes[0] })
+        }
+        return old
+      }
+      if (context.events.writes) {
+        const ms = timeoutToMs(timeout, context.defaultTimeout)
+        return await observedStore(
+          context,
+          'set',
+          key,
+          value,
+          ms,
+          context.key(key, rest),
+          condition,
+        )
+      }
+      return await context.storeValue(key, value, timeout, rest, condition)
+    } catch (error) {
+      return context.fail(error, get ? null : false, 'set')
+    }
+  },
+
+  async add(
+    key: string,
+    value: unknown,
+    timeoutOrOptions?: number | null | TimeoutOption,
+    options?: VersionOption,
+  ): Promise<boolean> {
+    const context = contextOf(this)
+    try {
+      const [timeout, rest] = timeoutArguments('add', timeoutOrOptions, options, TIMEOUT_KEYS)
+      if (context.events.writes) {
+        const ms = timeoutToMs(timeout, context.defaultTimeout)
+        return await observedStore(context, 'add', key, value, ms, context.key(key, rest), 'nx')
+      }
+      return await context.storeValue(key, value, timeout, rest, 'nx')
+    } catch (error) {
+      return context.fail(error, false, 'add')
+    }
+  },
+
+  async delete(key: string, options?: VersionOption): Promise<boolean> {
+    const context = contextOf(this)
+    try {
+      const deleted = await context.store.delete(context.key(key, options, 'delete'))
+      if (context.events.writes) context.events.emit('delete', { operation: 'delete', key })
+      return deleted
+    } catch (error) {
+      return context.fail(error, false, 'delete')
+    }
+  },
+
+  async getMany(keys: Iterable<string>, options?: VersionOption): Promise<Map<string, unknown>> {
+    const context = contextOf(this)
+    try {
+      const list = Array.isArray(keys) ? (keys as string[]) : [...keys]
+      checkOptions(options, 'getMany', VERSION_ONLY)
+      if (list.length === 0) return new Map()
+      const version = checkVersionOption(options?.version) ?? context.version
+      const rkeys = context.makeKeys(list, version)
+      if (context.events.reads) return await observedGetMany(context, list, rkeys)
+      return await context.store.getMany(list, rkeys)
+    } catch (error) {
+      return context.fail(error, new Map(), 'getMany')
+    }
+  },
+
+  async setMany(
+    entries: Record<string, unknown> | Map<string, unknown>,
+    timeoutOrOptions?: number | null | TimeoutOption,
+    versionOptions?: VersionOption,
+  ): Promise<string[]> {
+    const context = contextOf(this)
+    let keys: string[] = []
+    try {
+      const [timeout, options] = timeoutArguments(
+        'setMany',
+        timeoutOrOptions,
+        versionOptions,
+        TIMEOUT_KEYS,
+      )
+      let values: unknown[]
+      if (entries instanceof Map) {
+        keys = [...entries.keys()]
+        values = [...entries.values()]
+      } else {
+        const record = entries ?? {}
+        keys = Object.keys(record)
+        values = new Array(keys.length)
+        for (let i = 0; i < keys.length; i++) values[i] = record[keys[i] as string]
+      }
+      if (keys.length === 0) return []
+      const ms = timeoutToMs(timeout, context.defaultTimeout)
+      const version = checkVersionOption(options?.version) ?? context.version
+      const rkeys = context.makeKeys(keys, version)
+      let stored: boolean[]
+      if (context.events.writes) {
+        let sizes: number[]
+        ;[stored, sizes] = await measured(context, () => context.store.setMany(rkeys, values, ms))
+        if (ms === null || ms > 0) {
+          for (let i = 0; i < keys.length; i++) {
+            const key = keys[i] as string
+            if (stored[i])
+              context.events.emit('set', { operation: 'setMany', key, bytes: sizes[i] })
+          }
+        }
+      } else {
+        stored = await context.store.setMany(rkeys, values, ms)
+      }
+      return stored.includes(false) ? keys.filter((_, i) => !stored[i]) : []
+    } catch (error) {
+      // No key is known to be stored.
+      return context.fail(error, keys, 'setMany')
+    }
+  },
+
+  async deleteMany(keys: Iterable<string>, options?: VersionOption): Promise<number> {
+    const context = contextOf(this)
+    try {
+      checkOptions(options, 'deleteMany', VERSION_ONLY)
+      const version = checkVersionOption(options?.version) ?? context.version
+      const list = Array.isArray(keys) ? (keys as string[]) : [...keys]
+      const rkeys = context.makeKeys(list, version)
+      if (rkeys.length === 0) return 0
+      const deleted = await context.store.deleteMany(rkeys)
+      if (context.events.writes) {
+        for (const key of list) context.events.emit('delete', { operation: 'deleteMany', key })
+      }
+      return deleted
+    } catch (error) {
+      return context.fail(error, 0, 'deleteMany')
+    }
+  },
+
+  async clear(): Promise<void> {
+    const context = contextOf(this)
+    try {
+      if (context.keyPrefix === '') {
+        await context.store.flush()
+        return
+      }
+      await context.store.deleteMatching(`${globEscape(context.keyPrefix)}:*`, context.itersize)
+    } catch (error) {
+      return context.fail(error, undefined, 'clear')
+    }
+  },
+
+  async hasKey(key: string, options?: VersionOption): Promise<boolean> {
+    const context = contextOf(this)
+    try {
+      return await context.store.has(context.key(key, options, 'hasKey'))
+    } catch (error) {
+      return context.fail(error, false, 'hasKey')
+    }
+  },
+
+  async incr(
+    key: string,
+    delta: number | bigint = 1,
+    options?: IncrOptions,
+  ): Promise<number | bigint | null> {
+    const context = contextOf(this)
+    try {
+      const asNumber = incrArguments(delta, options)
+      return await context.store.incr(context.key(key, options), key, delta, asNumber)
+    } catch (error) {
+      return context.failOrNull<number | bigint>(error, 'incr')
+    }
+  },
+
+  decr(this: Cache, key: string, delta: number | bigint = 1, options?: IncrOptions) {
+    // Negate numbers only: `-'1'` would coerce a bad delta into a valid one before incr checks it.
+    const negated = typeof delta === 'bigint' || typeof delta === 'number' ? -delta : delta
+    return this.incr(key, negated, options)
+  },
+
+  async touch(
+    key: string,
+    timeoutOrOptions?: number | null | TimeoutOption,
+    versionOptions?: VersionOption,
+  ): Promise<boolean> {
+    const context = contextOf(this)
+    try {
+      const [timeout, options] = timeoutArguments(
+        'touch',
+        timeoutOrOptions,
+        versionOptions,
+        TIMEOUT_KEYS,
+      )
+      const ms = timeoutToMs(timeout, context.defaultTimeout)
+      return await context.store.touch(context.key(key, options), ms)
+    } catch (error) {
+      return context.fail(error, false, 'touch')
+    }
+  },
+
+  async incrVersion(key: string, delta = 1, options?: VersionOption): Promise<number | null> {
+    const context = contextOf(this)
+    try {
+      if (!Number.isSafeInteger(delta)) {
+        throw new InvalidArgumentError(
+          `incrVersion() takes an integer delta, got ${describe(delta)}`,
+        )
+      }
+      checkOptions(options, 'incrVersion', VERSION_ONLY)
+      const version = checkVersionOption(options?.version) ?? context.version
+      const next = checkVersion(version + delta)
+      const from = context.makeKey(key, version)
+      await context.store.rename(from, context.makeKey(key, next), key)
+      return next
+    } catch (error) {
+      return context.failOrNull<number>(error, 'incrVersion')
+    }
+  },
+
+  decrVersion(this: Cache, key: string, delta = 1, options?: VersionOption) {
+    return this.incrVersion(key, typeof delta === 'number' ? -delta : delta, options)
+  },
+} satisfies Implementation<Omit<CacheLike, ClassMembers | 'getOrSet' | keyof typeof keyCommands>>

@@ -1,0 +1,373 @@
+// `@cachex/redis/otel`: OpenTelemetry metrics and spans for a cache, from its events
+// (`cache.on()`). Only this subpath imports `@opentelemetry/api` (an optional peer): a program
+// that never imports it loads nothing of OpenTelemetry and pays nothing.
+import { parseRedisUrl } from '@cachex/connections'
+import type {
+  Cache,
+  CacheErrorEvent,
+  CacheHitEvent,
+  CacheOperationEvent,
+  CacheSetEvent,
+} from '@cachex/core'
+import {
+  type Attributes,
+  context,
+  type Histogram,
+  type Meter,
+  type MeterProvider,
+  metrics,
+  type ObservableCounter,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+  type TracerProvider,
+  trace,
+} from '@opentelemetry/api'
+import type { CacheTelemetry, TelemetryTarget } from './create-cache.ts'
+
+/** The instrumentation scope of the meter and the tracer. */
+const SCOPE = '@cachex/redis'
+
+/** The bucket boundaries, in seconds, OpenTelemetry's semantic conventions give `db.client.operation.duration`. */
+const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10]
+
+/** Bucket boundaries of `cachex.value.size`, in bytes: 64 B to 64 MiB. */
+const SIZE_BUCKETS = [
+  64, 256, 1024, 4096, 16_384, 65_536, 262_144, 1_048_576, 4_194_304, 67_108_864,
+]
+
+/** Options of `instrument` and `openTelemetry`. */
+export interface InstrumentOptions {
+  /**
+   * The cache's name on every metric and span (attribute `cachex.cache.alias`). The registry
+   * (`configureCaches(…, { telemetry })`) passes each cache's alias. @default 'default'
+   */
+  alias?: string
+  /** Where spans go. @default the global tracer provider (`trace.getTracerProvider()`) */
+  tracerProvider?: TracerProvider
+  /** Where metrics go. @default the global meter provider (`metrics.getMeterProvider()`) */
+  meterProvider?: MeterProvider
+  /**
+   * Puts the user's key on spans (attribute `cachex.key`) and error messages in span events.
+   * Keys can be personal data (`user:alice@example.com`): off unless you choose it.
+   * @default false
+   */
+  captureKeys?: boolean
+  /**
+   * The cache's Redis URL (or URLs, the primary first), for the attributes `server.address`,
+   * `server.port` and `db.namespace` (the database index). Its user name and password are never
+   * read. `createCache({ telemetry })` passes the cache's `location`.
+   */
+  location?: string | readonly string[]
+  /**
+   * Records `db.client.operation.duration`, one point per call. The SDK's cost of a point
+   * (about 1 µs, most of it hashing the attributes) is most of what this instrumentation costs
+   * on a busy process: `false` keeps the counters and spans and leaves the histogram out.
+   * @default true
+   */
+  durations?: boolean
+}
+
+/**
+ * What `createCache({ telemetry })` and `configureCaches(…, { telemetry })` take: OpenTelemetry
+ * for every cache they create, each with its alias (`cachex.cache.alias`). Importing it is what
+ * loads `@opentelemetry/api`; a program that does not pays nothing.
+ *
+ * ```ts
+ * import { configureCaches } from '@cachex/redis'
+ * import { openTelemetry } from '@cachex/redis/otel'
+ *
+ * configureCaches({ default: { location: 'memory://' } }, { telemetry: openTelemetry() })
+ * ```
+ */
+export function openTelemetry(options: InstrumentOptions = {}): CacheTelemetry {
+  return {
+    instrument(cache: Cache, target: TelemetryTarget = {}): () => void {
+      const location =
+        typeof target.location === 'string' || Array.isArray(target.location)
+          ? (target.location as string | readonly string[])
+          : undefined
+      return instrument(cache, {
+        ...options,
+        alias: options.alias ?? target.alias ?? 'default',
+        location: options.location ?? location,
+      })
+    },
+  }
+}
+
+/**
+ * Reports `cache`'s activity to OpenTelemetry, until the function it returns is called:
+ *
+ * - counters `cachex.hits`, `cachex.misses`, `cachex.sets`, `cachex.deletes`, `cachex.errors`
+ *   and `cachex.errors.ignored` (by `error.type`, the error's code), `cachex.local.hits`,
+ *   `cachex.local.invalidations`, each by `cachex.cache.alias` and `db.operation.name`;
+ * - histograms `db.client.operation.duration` (seconds, by operation, the semantic conventions'
+ *   database metric) and `cachex.value.size` (bytes of the values stored);
+ * - a span per operation (`get`, `hset`…; `PIPELINE` / `MULTI` for pipelines and
+ *   transactions), of kind CLIENT, child of the context active when the method was called, with
+ *   `db.system.name = redis`, `db.operation.name` and the server attributes; status ERROR with
+ *   `error.type` on failure. No value ever, and no key unless `captureKeys`.
+ *
+ * See docs/telemetry.md for every attribute.
+ */
+export function instrument(cache: Cache, options: InstrumentOptions = {}): () => void {
+  const alias = options.alias ?? 'default'
+  const captureKeys = options.captureKeys === true
+  const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE)
+  const tracer: Tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE)
+  const counters = countersOf(meter)
+  const { duration, valueSize } = histogramsOf(meter)
+  const durations = options.durations !== false
+  const server = serverAttributes(options.location)
+  // Metric points carry the attributes that tell series apart; the server's, constant for a
+  // cache (its alias names it), go on spans only: the SDK hashes every attribute of every point.
+  const metricBase: Attributes = { 'db.system.name': 'redis', 'cachex.cache.alias': alias }
+  const spanBase: Attributes = { 'db.system.name': 'redis', ...server, 'cachex.cache.alias': alias }
+
+  const count = (name: CounterName) => {
+    const byOperation = new Map<string, Series>()
+    return (operation: string, n = 1) => {
+      let series = byOperation.get(operation)
+      if (series === undefined) {
+        series = counters.series(name, alias, operation)
+        byOperation.set(operation, series)
+      }
+      series.value += n
+    }
+  }
+  const hits = count('cachex.hits')
+  const localHits = count('cachex.local.hits')
+  const misses = count('cachex.misses')
+  const sets = count('cachex.sets')
+  const deletes = count('cachex.deletes')
+  const invalidations = count('cachex.local.invalidations')
+
+  /** Attributes of `db.client.operation.duration` points and of spans, per operation and error type. */
+  const attributes = (base: Attributes) => {
+    const byId = new Map<string, Attributes>()
+    return (operation: string, errorType: string | undefined): Attributes => {
+      const id = errorType === undefined ? operation : `${operation}\u0000${errorType}`
+      let found = byId.get(id)
+      if (found === undefined) {
+        found = { ...base, 'db.operation.name': operationName(operation) }
+        if (errorType !== undefined) found['error.type'] = errorType
+        byId.set(id, found)
+      }
+      return found
+    }
+  }
+  const metricAttributes = attributes(metricBase)
+  const spanAttributes = attributes(spanBase)
+  const sizeAttributes = new Map<string, Attributes>()
+
+  const stops = [
+    cache.on('hit', (event: CacheHitEvent) => {
+      hits(event.operation)
+      if (event.local) localHits(event.operation)
+    }),
+    cache.on('miss', (event) => misses(event.operation)),
+    cache.on('set', (event: CacheSetEvent) => {
+      sets(event.operation)
+      if (event.bytes === undefined) return
+      let attributes = sizeAttributes.get(event.operation)
+      if (attributes === undefined) {
+        attributes = { 'cachex.cache.alias': alias, 'db.operation.name': event.operation }
+        sizeAttributes.set(event.operation, attributes)
+      }
+      valueSize.record(event.bytes, attributes)
+    }),
+    cache.on('delete', (event) => deletes(event.operation)),
+    cache.on('invalidate', (event) => invalidations('invalidate', event.count)),
+    cache.on('error', (event: CacheErrorEvent) => {
+      const name = event.ignored ? 'cachex.errors.ignored' : 'cachex.errors'
+      counters.series(name, alias, event.operation, event.error.code).value++
+    }),
+    cache.on('operation', (event: CacheOperationEvent) => {
+      const failed = 'error' in event
+      const errorType = failed ? errorTypeOf(event.error) : undefined
+      if (durations) {
+        duration.record(event.durationMs / 1000, metricAttributes(event.operation, errorType))
+      }
+      const span = tracer.startSpan(
+        operationName(event.operation),
+        {
+          kind: SpanKind.CLIENT,
+          startTime: event.startTime,
+          attributes: spanAttributes(event.operation, errorType),
+        },
+        context.active(),
+      )
+      if (span.isRecording()) {
+        if (event.keyCount !== 1 && isBatch(event.operation)) {
+          span.setAttribute('db.operation.batch.size', event.keyCount)
+        }
+        if (captureKeys && event.key !== undefined) span.setAttribute('cachex.key', event.key)
+        if (failed) {
+          const status = statusCodeOf(event.error)
+          if (status !== undefined) span.setAttribute('db.response.status_code', status)
+          span.setStatus({ code: SpanStatusCode.ERROR, message: errorType })
+          if (captureKeys && event.error instanceof Error) span.recordException(event.error)
+        }
+      }
+      span.end(event.startTime + event.durationMs)
+    }),
+  ]
+  return () => {
+    for (const stop of stops.splice(0)) stop()
+  }
+}
+
+/** The metric and span name of an operation: a pipeline is `PIPELINE`, a transaction `MULTI` (semantic conventions for Redis). */
+function operationName(operation: string): string {
+  return operation === 'pipeline' ? 'PIPELINE' : operation === 'transaction' ? 'MULTI' : operation
+}
+
+function isBatch(operation: string): boolean {
+  return operation === 'pipeline' || operation === 'transaction'
+}
+
+/** `error.type`: a cachex error's code (`E_TIMEOUT`), else the error's class name, else `_OTHER`. */
+function errorTypeOf(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code
+    if (typeof code === 'string' && code.startsWith('E_')) return code
+    return error.name || '_OTHER'
+  }
+  return '_OTHER'
+}
+
+/** `db.response.status_code`: the Redis error prefix (`WRONGTYPE`) of a reply error, if any. */
+function statusCodeOf(error: unknown): string | undefined {
+  let current: unknown = error
+  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
+    const prefix = /^([A-Z][A-Z_]{1,31})\b/.exec(current.message)
+    if (prefix !== null) return prefix[1]
+    current = current.cause
+  }
+  return undefined
+}
+
+/** `server.address`, `server.port` and `db.namespace` of a location URL; never its credentials. */
+function serverAttributes(location: string | readonly string[] | undefined): Attributes {
+  const url = typeof location === 'string' ? location.split(',')[0]?.trim() : location?.[0]
+  if (url === undefined || !/^(rediss?|valkeys?|unix):\/\//i.test(url)) return {}
+  let address: ReturnType<typeof parseRedisUrl>
+  try {
+    address = parseRedisUrl(url)
+  } catch {
+    return {}
+  }
+  const attributes: Attributes = { 'db.namespace': String(address.database) }
+  if (address.path !== undefined) attributes['server.address'] = address.path
+  else if (address.host !== undefined) {
+    attributes['server.address'] = address.host
+    attributes['server.port'] = address.port ?? 6379
+  }
+  return attributes
+}
+
+// Counters: counted in the process (a hit costs an addition, not an SDK call) and reported
+// through observable counters when the SDK collects. Shared by every cache instrumented on one
+// meter, so that two caches of one alias add up.
+
+type CounterName =
+  | 'cachex.hits'
+  | 'cachex.misses'
+  | 'cachex.sets'
+  | 'cachex.deletes'
+  | 'cachex.errors'
+  | 'cachex.errors.ignored'
+  | 'cachex.local.hits'
+  | 'cachex.local.invalidations'
+
+const COUNTERS: Record<CounterName, { description: string; unit: string }> = {
+  'cachex.hits': { description: 'Reads that found their key (local tier included)', unit: '{hit}' },
+  'cachex.misses': { description: 'Reads that did not find their key', unit: '{miss}' },
+  'cachex.sets': { description: 'Values stored', unit: '{value}' },
+  'cachex.deletes': { description: 'Keys deleted (asked for)', unit: '{key}' },
+  'cachex.errors': { description: 'Errors the cache raised', unit: '{error}' },
+  'cachex.errors.ignored': {
+    description: 'Errors ignoreExceptions turned into fallbacks',
+    unit: '{error}',
+  },
+  'cachex.local.hits': { description: 'Reads the local tier served', unit: '{hit}' },
+  'cachex.local.invalidations': {
+    description: 'Entries the local tier dropped (written, expired or flushed)',
+    unit: '{entry}',
+  },
+}
+
+/** One time series of a counter: its attributes and its running total. */
+interface Series {
+  readonly attributes: Attributes
+  value: number
+}
+
+interface Counters {
+  series(name: CounterName, alias: string, operation: string, errorType?: string): Series
+}
+
+const countersByMeter = new WeakMap<Meter, Counters>()
+
+function countersOf(meter: Meter): Counters {
+  const existing = countersByMeter.get(meter)
+  if (existing !== undefined) return existing
+  const all = new Map<CounterName, Map<string, Series>>()
+  const observables: Array<[CounterName, ObservableCounter]> = []
+  for (const [name, options] of Object.entries(COUNTERS) as Array<
+    [CounterName, (typeof COUNTERS)[CounterName]]
+  >) {
+    all.set(name, new Map())
+    observables.push([name, meter.createObservableCounter(name, options)])
+  }
+  meter.addBatchObservableCallback(
+    (result) => {
+      for (const [name, observable] of observables) {
+        for (const series of (all.get(name) as Map<string, Series>).values()) {
+          result.observe(observable, series.value, series.attributes)
+        }
+      }
+    },
+    observables.map(([, observable]) => observable),
+  )
+  const counters: Counters = {
+    series(name, alias, operation, errorType) {
+      const byId = all.get(name) as Map<string, Series>
+      const id = `${alias}\u0000${operation}\u0000${errorType ?? ''}`
+      let series = byId.get(id)
+      if (series === undefined) {
+        const attributes: Attributes = { 'cachex.cache.alias': alias }
+        if (name !== 'cachex.local.invalidations') attributes['db.operation.name'] = operation
+        if (errorType !== undefined) attributes['error.type'] = errorType
+        series = { attributes, value: 0 }
+        byId.set(id, series)
+      }
+      return series
+    },
+  }
+  countersByMeter.set(meter, counters)
+  return counters
+}
+
+const histogramsByMeter = new WeakMap<Meter, { duration: Histogram; valueSize: Histogram }>()
+
+function histogramsOf(meter: Meter): { duration: Histogram; valueSize: Histogram } {
+  let histograms = histogramsByMeter.get(meter)
+  if (histograms === undefined) {
+    histograms = {
+      duration: meter.createHistogram('db.client.operation.duration', {
+        description: 'Duration of cache operations',
+        unit: 's',
+        advice: { explicitBucketBoundaries: DURATION_BUCKETS },
+      }),
+      valueSize: meter.createHistogram('cachex.value.size', {
+        description: 'Size of the values stored, serialized and compressed',
+        unit: 'By',
+        advice: { explicitBucketBoundaries: SIZE_BUCKETS },
+      }),
+    }
+    histogramsByMeter.set(meter, histograms)
+  }
+  return histograms
+}

@@ -1,0 +1,290 @@
+// cache.on(): the typed events (hit, miss, set, delete, error, invalidate, operation), on a real
+// redis-server and on memory://; the local tier's events on Redis only (memory:// has no tier).
+import { type Cache, type CacheEventMap, type CacheEventName, createCache } from '@cachex/redis'
+import { delay, uniquePrefix } from '@cachex/test-utils'
+import { createClient } from '@redis/client'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { BACKENDS, backendServer } from './helpers.ts'
+
+type Recorded = { [E in CacheEventName]: Array<CacheEventMap[E]> }
+
+/** Records every event of `cache`; `stop()` unsubscribes them all. */
+function record(cache: Cache): Recorded & { stop(): void } {
+  const events = {
+    hit: [],
+    miss: [],
+    set: [],
+    delete: [],
+    error: [],
+    invalidate: [],
+    operation: [],
+  } as unknown as Recorded
+  const stops = (Object.keys(events) as CacheEventName[]).map((name) =>
+    cache.on(name, (event) => (events[name] as unknown[]).push(event)),
+  )
+  return Object.assign(events, {
+    stop: () => {
+      for (const stop of stops) stop()
+    },
+  })
+}
+
+/** The methods of the cache that are own properties of the instance (the timed ones). */
+function ownMethods(cache: Cache): string[] {
+  return Object.getOwnPropertyNames(cache).filter(
+    (name) => typeof (cache as unknown as Record<string, unknown>)[name] === 'function',
+  )
+}
+
+describe.each(BACKENDS)('events on %s', (backend) => {
+  let server: { url: string; stop(): Promise<void> }
+  const caches: Cache[] = []
+
+  beforeAll(async () => {
+    server = await backendServer(backend)
+  })
+  afterAll(async () => {
+    for (const cache of caches) await cache.close()
+    await server.stop()
+  })
+
+  function open(options: object = {}): Cache {
+    const cache = createCache({ location: server.url, keyPrefix: uniquePrefix('ev'), ...options })
+    caches.push(cache)
+    return cache
+  }
+
+  it('reports a hit or a miss per key read by get, getMany and getOrSet', async () => {
+    const cache = open()
+    await cache.set('a', 'A')
+    await cache.set('zero', 0)
+    const seen = record(cache)
+    expect(await cache.get('a')).toBe('A')
+    expect(await cache.get('nope', 'default')).toBe('default')
+    // A stored value equal to the caller's default is still a hit.
+    expect(await cache.get('zero', 0)).toBe(0)
+    expect(await cache.getMany(['a', 'nope', 'zero'])).toEqual(
+      new Map<string, unknown>([
+        ['a', 'A'],
+        ['zero', 0],
+      ]),
+    )
+    expect(await cache.getOrSet('computed', () => 42)).toBe(42)
+    expect(await cache.getOrSet('computed', () => 43)).toBe(42)
+    expect(seen.hit).toEqual([
+      { operation: 'get', key: 'a', local: false },
+      { operation: 'get', key: 'zero', local: false },
+      { operation: 'getMany', key: 'a', local: false },
+      { operation: 'getMany', key: 'zero', local: false },
+      { operation: 'getOrSet', key: 'computed', local: false },
+    ])
+    expect(seen.miss).toEqual([
+      { operation: 'get', key: 'nope' },
+      { operation: 'getMany', key: 'nope' },
+      { operation: 'getOrSet', key: 'computed' },
+    ])
+    seen.stop()
+  })
+
+  it('reports each value stored with its size, and each key deleted', async () => {
+    const cache = open()
+    const seen = record(cache)
+    expect(await cache.set('s', 'hello')).toBe(true)
+    expect(await cache.add('s', 'again')).toBe(false) // exists: nothing stored
+    expect(await cache.add('n', 12345)).toBe(true)
+    expect(await cache.setMany({ x: [1, 2], y: { a: 'b' } })).toEqual([])
+    expect(await cache.set('gone', 1, { timeout: 0 })).toBe(false) // deleted, not stored
+    expect(await cache.set('s', 'new', { get: true })).toBe('hello')
+    await cache.getOrSet('computed', () => 'value')
+    expect(seen.set).toEqual([
+      { operation: 'set', key: 's', bytes: Buffer.byteLength('"hello"') },
+      { operation: 'add', key: 'n', bytes: 5 }, // an integer is stored as its digits
+      { operation: 'setMany', key: 'x', bytes: Buffer.byteLength('[1,2]') },
+      { operation: 'setMany', key: 'y', bytes: Buffer.byteLength('{"a":"b"}') },
+      { operation: 'set', key: 's', bytes: Buffer.byteLength('"new"') },
+      { operation: 'getOrSet', key: 'computed', bytes: Buffer.byteLength('"value"') },
+    ])
+    expect(await cache.delete('s')).toBe(true)
+    expect(await cache.deleteMany(['x', 'y', 'never'])).toBe(2)
+    expect(seen.delete).toEqual([
+      { operation: 'delete', key: 's' },
+      { operation: 'deleteMany', key: 'x' },
+      { operation: 'deleteMany', key: 'y' },
+      { operation: 'deleteMany', key: 'never' },
+    ])
+    seen.stop()
+  })
+
+  it('reports errors, thrown or ignored, with the method and the typed error', async () => {
+    const cache = open()
+    await cache.hset('h', 'f', 1)
+    const seen = record(cache)
+    await expect(cache.get('h')).rejects.toMatchObject({ code: 'E_RESPONSE' })
+    await expect(cache.incr('h')).rejects.toMatchObject({ code: 'E_RESPONSE' })
+    expect(
+      seen.error.map(({ operation, ignored, error }) => [operation, ignored, error.code]),
+    ).toEqual([
+      ['get', false, 'E_RESPONSE'],
+      ['incr', false, 'E_RESPONSE'],
+    ])
+    seen.stop()
+
+    const ignoring = open({ ignoreExceptions: true, keyPrefix: cache.keyPrefix })
+    const quiet = record(ignoring)
+    expect(await ignoring.get('h', 'fallback')).toBe('fallback')
+    expect(await ignoring.lpush('h', 1)).toBe(null)
+    expect(
+      quiet.error.map(({ operation, ignored, error }) => [operation, ignored, error.name]),
+    ).toEqual([
+      ['get', true, 'ResponseError'],
+      ['lpush', true, 'ResponseError'],
+    ])
+    // The failed read is an error, not a miss.
+    expect(quiet.miss).toEqual([])
+    quiet.stop()
+  })
+
+  it('times every public call once: decr, getOrSet and a pipeline are one operation each', async () => {
+    const cache = open()
+    await cache.set('n', 10)
+    expect(ownMethods(cache)).toEqual([])
+    const seen = record(cache)
+    expect(ownMethods(cache)).toContain('get')
+    const before = Date.now()
+    await cache.get('n')
+    await cache.getMany(new Set(['n', 'm']))
+    await cache.decr('n')
+    await cache.getOrSet('g', async () => 'v')
+    await cache.setMany(new Map([['p', 1]]))
+    await cache.rename('p', 'q')
+    await cache.pipeline().get('n').incr('n').exec()
+    await expect(cache.hget('n', 'f')).rejects.toMatchObject({ code: 'E_RESPONSE' })
+    const keys: string[] = []
+    for await (const key of cache.iterKeys('*')) keys.push(key)
+    expect(keys.sort()).toEqual(['g', 'n', 'q'])
+    await cache.clear()
+    const ops = seen.operation
+    expect(ops.map(({ operation, keyCount, key }) => [operation, keyCount, key])).toEqual([
+      ['get', 1, 'n'],
+      ['getMany', 2, undefined],
+      ['decr', 1, 'n'],
+      ['getOrSet', 1, 'g'],
+      ['setMany', 1, undefined],
+      ['rename', 2, 'p'],
+      ['pipeline', 2, undefined],
+      ['hget', 1, 'n'],
+      ['iterKeys', 0, undefined],
+      ['clear', 0, undefined],
+    ])
+    for (const op of ops) {
+      expect(op.durationMs).toBeGreaterThanOrEqual(0)
+      expect(op.startTime).toBeGreaterThanOrEqual(before - 1)
+      expect(op.startTime).toBeLessThanOrEqual(Date.now() + 1)
+    }
+    expect(ops.filter((op) => 'error' in op).map((op) => op.operation)).toEqual(['hget'])
+    expect(ops.find((op) => op.operation === 'hget')?.error).toMatchObject({ code: 'E_RESPONSE' })
+    // The last listener gone, the prototype's methods run untouched again.
+    seen.stop()
+    expect(ownMethods(cache)).toEqual([])
+    await cache.get('n')
+    expect(seen.operation).toHaveLength(ops.length)
+  })
+
+  it('ends the operation of an iteration left early', async () => {
+    const cache = open()
+    await cache.setMany({ a: 1, b: 2, c: 3 })
+    const seen = record(cache)
+    for await (const _ of cache.iterKeys('*')) break
+    expect(seen.operation.map((op) => op.operation)).toEqual(['iterKeys'])
+    seen.stop()
+  })
+
+  it('stops a listener by the function on() returns, or by off()', async () => {
+    const cache = open()
+    const got: string[] = []
+    const listener = ({ key }: { key: string }) => got.push(key)
+    const stop = cache.on('miss', listener)
+    await cache.get('one')
+    stop()
+    stop() // a second call does nothing
+    await cache.get('two')
+    cache.on('miss', listener)
+    await cache.get('three')
+    cache.off('miss', listener)
+    await cache.get('four')
+    expect(got).toEqual(['one', 'three'])
+    expect(() => cache.on('nope' as CacheEventName, () => {})).toThrow(/unknown event/)
+    expect(() => cache.on('hit', 'no' as never)).toThrow(/must be a function/)
+  })
+
+  it('keeps the call going when a listener throws, and logs it once', async () => {
+    const logged: unknown[][] = []
+    const cache = open({ logger: { error: (...args: unknown[]) => logged.push(args) } })
+    await cache.set('k', 'v')
+    const thrower = () => {
+      throw new Error('listener bug')
+    }
+    cache.on('hit', thrower)
+    cache.on('operation', thrower)
+    const after: string[] = []
+    cache.on('hit', ({ key }) => after.push(key))
+    expect(await cache.get('k')).toBe('v')
+    expect(await cache.get('k')).toBe('v')
+    expect(after).toEqual(['k', 'k'])
+    // One line per throwing listener, not per call.
+    expect(logged.map(([message]) => String(message))).toEqual([
+      expect.stringContaining("a 'hit' listener threw"),
+      expect.stringContaining("a 'operation' listener threw"),
+    ])
+    expect(logged[0]?.[1]).toMatchObject({ message: 'listener bug' })
+  })
+})
+
+describe('local tier events (redis)', () => {
+  let server: { url: string; stop(): Promise<void> }
+  let other: ReturnType<typeof createClient>
+  const caches: Cache[] = []
+
+  beforeAll(async () => {
+    server = await backendServer('redis')
+    other = createClient({ url: server.url })
+    other.on('error', () => {})
+    await other.connect()
+  })
+  afterAll(async () => {
+    for (const cache of caches) await cache.close()
+    other.destroy()
+    await server.stop()
+  })
+
+  async function eventually(check: () => Promise<boolean> | boolean): Promise<void> {
+    const until = Date.now() + 20_000
+    while (!(await check())) {
+      if (Date.now() > until) throw new Error('condition not met in time')
+      await delay(10)
+    }
+  }
+
+  it('reports local hits and the invalidations of the tier', async () => {
+    const cache = createCache({ location: server.url, keyPrefix: uniquePrefix('evl'), local: {} })
+    caches.push(cache)
+    await cache.get('warm-up')
+    await eventually(() => cache.localStats()?.tracking === true)
+    await cache.set('k', 'v')
+    const seen = record(cache)
+    // Read until the tier serves it (the write's own invalidation may come after the first read).
+    await eventually(async () => {
+      await cache.get('k')
+      return seen.hit.some((hit) => hit.local)
+    })
+    await cache.getMany(['k', 'absent'])
+    expect(seen.hit.at(-1)).toEqual({ operation: 'getMany', key: 'k', local: true })
+    expect(seen.miss.at(-1)).toEqual({ operation: 'getMany', key: 'absent' })
+    // Another client writes the key: the tier drops it and says so.
+    await other.set(cache.makeKey('k'), '"changed"')
+    await eventually(() => seen.invalidate.length > 0)
+    expect(seen.invalidate[0]).toEqual({ key: cache.makeKey('k'), count: 1 })
+    expect(cache.localStats()?.invalidations).toBeGreaterThanOrEqual(1)
+    seen.stop()
+  })
+})
