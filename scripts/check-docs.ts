@@ -54,7 +54,16 @@ const out = join(root, '.tmp', 'doc-samples')
 /** scripts/_doc-sample-routes.ts as JavaScript, preloaded into every sample. */
 const routesModule = join(out, 'routes.mjs')
 /** The packages a sample may import, which must be built to run the samples against dist/. */
-const PACKAGES = ['core', 'serializers', 'compressors', 'connections', 'lock', 'redis', 'keyv']
+const PACKAGES = [
+  'core',
+  'serializers',
+  'compressors',
+  'connections',
+  'lock',
+  'redis',
+  'keyv',
+  'admin',
+]
 /** How long one sample may run, in ms: long enough on a loaded 2-core machine, short enough for CI. */
 const SAMPLE_TIME_LIMIT = 20_000
 /** The setups a sample can ask for, and the `k=v` parameters each takes. */

@@ -4,7 +4,8 @@
 //   - installing @cachex/redis pulls no optional native codec (msgpackr, lz4-napi, zstd, lzma);
 //   - `import` (ESM) and `require` (CJS) of @cachex/redis work against a real redis-server;
 //   - the types resolve under `moduleResolution` node16, bundler and node10;
-//   - an optional codec that is not installed fails with an error naming the package.
+//   - an optional codec that is not installed fails with an error naming the package;
+//   - @cachex/admin serves its web app and API from the tarball (ESM and CJS).
 // Needs `pnpm build` first. Prints "pack: N passed, N failed".
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
@@ -14,7 +15,16 @@ import { fileURLToPath } from 'node:url'
 import { startRedis } from '@cachex/test-utils'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const PACKAGES = ['core', 'serializers', 'compressors', 'connections', 'lock', 'redis', 'keyv']
+const PACKAGES = [
+  'core',
+  'serializers',
+  'compressors',
+  'connections',
+  'lock',
+  'redis',
+  'keyv',
+  'admin',
+]
 const packs = join(root, '.tmp', 'packs')
 let passed = 0
 let failed = 0
@@ -136,6 +146,54 @@ console.log('missing peer ok')
   })
   check('a missing optional codec names the package to install', () => {
     sh('node', ['missing-peer.mjs'], project)
+  })
+
+  // The admin's web app is built into the package: its page and script come from the tarball.
+  const adminCheck = (load: string) => `${load}
+const { createServer } = require('node:http')
+;(async () => {
+  const cache = createCache({ location: process.env.URL, keyPrefix: 'admin' })
+  await cache.set('k', { hello: 'admin' })
+  const token = 'pack-test-token-0123456789'
+  const handler = createAdminHandler({ caches: { default: cache }, auth: { token } })
+  const server = createServer(handler)
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const base = 'http://127.0.0.1:' + server.address().port
+  const auth = { headers: { Authorization: 'Bearer ' + token } }
+  const refused = await fetch(base + '/api/caches')
+  if (refused.status !== 401) throw new Error('api/caches without a token: ' + refused.status)
+  const page = await fetch(base + '/', auth)
+  const html = await page.text()
+  if (page.status !== 200 || !html.includes('assets/app.js')) throw new Error('page: ' + page.status + ' ' + html.slice(0, 200))
+  const app = await fetch(base + '/assets/app.js', auth)
+  const js = await app.text()
+  if (app.status !== 200 || js.length < 1000 || !app.headers.get('etag')) throw new Error('app.js: ' + app.status + ' ' + js.length)
+  if (!page.headers.get('content-security-policy').includes("default-src 'self'")) throw new Error('no CSP')
+  const key = await (await fetch(base + '/api/caches/default/key?key=k', auth)).json()
+  if (key.string.tree.entries[0][1].value !== 'admin') throw new Error('key: ' + JSON.stringify(key))
+  handler.close()
+  server.close()
+  await cache.close()
+  console.log('admin ok')
+})().catch((e) => { console.error(e); process.exit(1) })
+`
+  writeFileSync(
+    join(project, 'admin.cjs'),
+    adminCheck(
+      "const { createAdminHandler } = require('@cachex/admin')\nconst { createCache } = require('@cachex/redis')",
+    ),
+  )
+  writeFileSync(
+    join(project, 'admin.mjs'),
+    adminCheck(
+      "import { createRequire } from 'node:module'\nimport { createAdminHandler } from '@cachex/admin'\nimport { createCache } from '@cachex/redis'\nconst require = createRequire(import.meta.url)",
+    ),
+  )
+  check('@cachex/admin serves its page and API from the tarball (CJS)', () => {
+    sh('node', ['admin.cjs'], project, { URL: server.url })
+  })
+  check('@cachex/admin serves its page and API from the tarball (ESM)', () => {
+    sh('node', ['admin.mjs'], project, { URL: server.url })
   })
 
   // Types, as a TypeScript user sees them.

@@ -1,5 +1,5 @@
 // The memory:// backend runs cachex's Lua scripts natively, found by the SHA1 of their source: a
-// script edited in core or lock without its copy in memory/_script-sources.ts fails here, not
+// script edited in core, lock or admin without its copy in memory/_script-sources.ts fails here, not
 // with NOSCRIPT at run time.
 import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
@@ -37,12 +37,17 @@ function luaIn(text: string): string[] {
   return found
 }
 
-describe('memory:// and the scripts of core and lock', () => {
+describe('memory:// and the scripts of core, lock and admin', () => {
   it('runs every Lua script cachex sends', () => {
-    const files = [...sources(join(root, 'core/src')), ...sources(join(root, 'lock/src'))]
+    const files = [
+      ...sources(join(root, 'core/src')),
+      ...sources(join(root, 'lock/src')),
+      ...sources(join(root, 'admin/src')),
+    ]
     const scripts = files.flatMap((file) => luaIn(readFileSync(file, 'utf8')))
-    // 4 in core's value store and coalescers, 2 of the stampede lock, 4 of the lock, 2 of the semaphore.
-    expect(scripts.length).toBe(12)
+    // 4 in core's value store and coalescers, 2 of the stampede lock, 4 of the lock, 2 of the
+    // semaphore, 1 of the admin's compare-and-set.
+    expect(scripts.length).toBe(13)
     const known = knownScripts()
     const missing = scripts.filter(
       (lua) => !known.has(createHash('sha1').update(lua).digest('hex')),

@@ -83,6 +83,27 @@ function scanInteger(data: Buffer | string): number | bigint | undefined {
     : big
 }
 
+/**
+ * A serializer that can also report the kinds its JS values cannot tell apart, for inspection
+ * tools: pickle's tuples (arrays), frozensets (Sets) and bytearrays (Buffers).
+ */
+export interface InspectingSerializer extends Serializer {
+  /** `deserialize`, plus the kind of each such container in the value (`'tuple'`, `'frozenset'`…). */
+  inspect(data: Buffer): { value: unknown; kinds: ReadonlyMap<object, string> }
+}
+
+/** What `Codec.inspect` resolves: a stored value, decoded, and how it was stored. */
+export interface CodecInspection {
+  /** The value, as `decode` gives it. */
+  value: unknown
+  /** The serializer that read it; `null` for an integer stored as digits. */
+  serializer: string | null
+  /** The compressor that decompressed it; `null` when it was stored uncompressed. */
+  compressor: string | null
+  /** The kinds an `InspectingSerializer` reported, if the serializer is one. */
+  kinds: ReadonlyMap<object, string> | undefined
+}
+
 /** Options of a `Codec`. */
 export interface CodecOptions {
   /**
@@ -235,6 +256,42 @@ export class Codec {
     throw this.#unreadable(first, bytes)
   }
 
+  /**
+   * Decodes stored bytes as `decode` does, and says how they were stored: as integer digits, or
+   * which compressor (if any) and serializer read them. A serializer with `inspect`
+   * (`InspectingSerializer`, pickle's) also reports the Python kinds JS values cannot tell apart
+   * (which arrays were tuples). For inspection tools (the admin UI), not for the hot path.
+   */
+  inspect(data: Buffer): CodecInspection {
+    const integer = parseInteger(data)
+    if (integer !== undefined) {
+      return { value: integer, serializer: null, compressor: null, kinds: undefined }
+    }
+    let compressor: string | null = null
+    const bytes =
+      this.#compressors.length === 0
+        ? data
+        : this.#decompress(data, (name) => {
+            compressor = name
+          })
+    if (bytes.length > this.#maxBytes) throw this.#tooLarge(bytes.length)
+    let first: unknown
+    for (const serializer of this.#serializers) {
+      try {
+        const inspecting = serializer as Partial<InspectingSerializer>
+        if (typeof inspecting.inspect === 'function') {
+          const { value, kinds } = inspecting.inspect(bytes)
+          return { value, serializer: serializer.name, compressor, kinds }
+        }
+        const value = serializer.deserialize(bytes)
+        return { value, serializer: serializer.name, compressor, kinds: undefined }
+      } catch (error) {
+        first ??= error
+      }
+    }
+    throw this.#unreadable(first, bytes)
+  }
+
   #decodeText(text: string): unknown {
     if (text.length > this.#maxUnits) {
       const size = Buffer.byteLength(text)
@@ -299,7 +356,7 @@ export class Codec {
     }
   }
 
-  #decompress(data: Buffer): Buffer {
+  #decompress(data: Buffer, used?: (compressor: string) => void): Buffer {
     const limit = this.#limit
     for (const compressor of this.#compressors) {
       if (compressor.matches !== undefined && !compressor.matches(data)) continue
@@ -319,7 +376,10 @@ export class Codec {
       // No value is ever compressed to nothing (the serialized length must exceed minLength), but
       // Node's brotli "decodes" many raw values (`3.5`, `7.25`) as an empty stream plus ignored
       // trailing bytes: an empty result means the bytes were not this format.
-      if (out.length > 0) return out
+      if (out.length > 0) {
+        used?.(compressor.name)
+        return out
+      }
     }
     if (data.length > this.#maxBytes) throw this.#tooLarge(data.length)
     return data

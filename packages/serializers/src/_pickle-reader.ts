@@ -108,6 +108,15 @@ export {
 } from './_pickle-read-rules.ts'
 
 class Reader extends ObjectReader {
+  /** After `run()`: the tuples, frozensets and bytearrays of the value read, by kind. */
+  kinds(): Map<object, string> {
+    const kinds = new Map<object, string>()
+    for (const tuple of this.tuples) kinds.set(tuple, 'tuple')
+    for (const set of this.frozensets) kinds.set(set, 'frozenset')
+    for (const bytes of this.bytearrays) kinds.set(bytes, 'bytearray')
+    return kinds
+  }
+
   // --- the loop -----------------------------------------------------------------------------
 
   run(): unknown {
@@ -489,4 +498,20 @@ export function loadPickle(data: Uint8Array, classes: ClassTable | null = null):
     ? data
     : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
   return new Reader(buffer, classes).run()
+}
+
+/**
+ * `loadPickle`, plus the Python kind of each container JS cannot tell apart: which arrays were
+ * tuples, which Sets frozensets, which Buffers bytearrays (for inspection tools).
+ */
+export function inspectPickle(
+  data: Uint8Array,
+  classes: ClassTable | null = null,
+): { value: unknown; kinds: Map<object, string> } {
+  const buffer = Buffer.isBuffer(data)
+    ? data
+    : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+  const reader = new Reader(buffer, classes)
+  const value = reader.run()
+  return { value, kinds: reader.kinds() }
 }

@@ -1,6 +1,7 @@
 import { defineSerializer, InvalidArgumentError, type Serializer } from '@cachex/core'
+import type { InspectingSerializer } from '@cachex/core/internal'
 import { classTable, type PickleClasses } from './_pickle-classes.ts'
-import { loadPickle, RESERVED_GLOBALS } from './_pickle-reader.ts'
+import { inspectPickle, loadPickle, RESERVED_GLOBALS } from './_pickle-reader.ts'
 import { dumpPickle } from './_pickle-writer.ts'
 
 export type {
@@ -83,9 +84,15 @@ export function pickleSerializer(options: PickleOptions = {}): Serializer {
     )
   }
   const classes = classTable(options.classes, RESERVED_GLOBALS)
-  return defineSerializer({
+  const serializer = defineSerializer({
     name: 'pickle',
     serialize: (value) => dumpPickle(value, protocol, classes),
     deserialize: (data) => loadPickle(data, classes),
   })
+  // For inspection tools (the admin UI): which arrays were tuples, which Sets frozensets.
+  const inspecting: InspectingSerializer = {
+    ...serializer,
+    inspect: (data) => inspectPickle(data, classes),
+  }
+  return inspecting
 }

@@ -2,8 +2,8 @@
 // The in-memory backend runs none of them: each is matched by its SHA1 to a native implementation
 // (scripts.ts). test/memory-scripts.test.ts checks that these still equal the sources in
 // @cachex/core and @cachex/lock, so an edited script fails that test instead of `NOSCRIPT` at run time.
-// Generated from packages/core/src/{_redis-value-store,_coalesce-set,_coalesce-incr,commands/_stampede}.ts
-// and packages/lock/src/{lock,semaphore}.ts.
+// Generated from packages/core/src/{_redis-value-store,_coalesce-set,_coalesce-incr,commands/_stampede}.ts,
+// packages/lock/src/{lock,semaphore}.ts and packages/admin/src/_cas.ts.
 
 export const SOURCES = {
   /** redis-value-store:INCR_SCRIPT */
@@ -41,6 +41,9 @@ export const SOURCES = {
   /** semaphore:RELEASE */
   SEMAPHORE_RELEASE:
     "local removed = redis.call('zrem', KEYS[1], ARGV[1])\nif removed == 1 then\nlocal last = redis.call('zrange', KEYS[1], -1, -1, 'WITHSCORES')\nif last[2] == 'inf' then\n  redis.call('persist', KEYS[1])\nelseif last[2] then\n  redis.call('pexpireat', KEYS[1], string.format('%.0f', tonumber(last[2]) + 1))\nend\nend\nreturn removed",
+  /** admin:CAS */
+  ADMIN_CAS:
+    "local kind = redis.call('TYPE', KEYS[1])['ok']\nif ARGV[1] == 'digest' then\n  if kind == 'string' then\n    return {kind, redis.sha1hex(redis.call('GET', KEYS[1]))}\n  end\n  return {kind, ''}\nend\nif kind ~= ARGV[2] then\n  return 0\nend\nif kind == 'string' and redis.sha1hex(redis.call('GET', KEYS[1])) ~= ARGV[3] then\n  return 0\nend\nif ARGV[1] == 'delete' then\n  return redis.call('DEL', KEYS[1])\nend\nif ARGV[1] == 'set' then\n  redis.call('SET', KEYS[1], ARGV[5], 'KEEPTTL')\nend\nif ARGV[4] == 'persist' then\n  redis.call('PERSIST', KEYS[1])\nelseif ARGV[4] ~= '' then\n  redis.call('PEXPIRE', KEYS[1], ARGV[4])\nend\nreturn 1",
 } as const
 
 /** The name of one of cachex's scripts. */

@@ -1,5 +1,5 @@
 // Keys and the server: DEL/UNLINK, EXISTS, the expiry commands, TYPE, RENAME(NX), SCAN, FLUSHDB,
-// PING, INFO, SLOWLOG, DBSIZE, TIME, PUBLISH (no subscribers: 0).
+// PING, INFO, SLOWLOG, MEMORY USAGE, DBSIZE, TIME, PUBLISH (no subscribers: 0).
 import { arg, type Call, type CommandTable, is } from './_command.ts'
 import {
   fail,
@@ -218,6 +218,21 @@ export const KEYS: CommandTable = {
     run: (call) => [String(Math.floor(call.now / 1000)), String((call.now % 1000) * 1000)],
   },
   PUBLISH: { arity: 3, run: () => 0 },
+  MEMORY: {
+    arity: -2,
+    run: (call) => {
+      const sub = arg(call, 0).toUpperCase()
+      if (sub === 'USAGE' && call.args.length >= 2) {
+        // The store's approximate bytes of the key, without touching its LRU position.
+        const entry = call.store.keys.get(arg(call, 1))
+        if (entry === undefined || (entry.expiresAt !== 0 && entry.expiresAt <= call.now)) {
+          return null
+        }
+        return entry.bytes
+      }
+      throw fail(`ERR unknown subcommand '${arg(call, 0)}'. Try MEMORY HELP.`)
+    },
+  },
   SLOWLOG: {
     arity: -2,
     run: (call) => {

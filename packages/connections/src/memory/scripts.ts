@@ -245,6 +245,23 @@ const IMPLEMENTATIONS: Record<ScriptName, (s: ScriptCall) => Reply> = {
     expireWithLastHolder(s, key, 28)
     return 1
   },
+  ADMIN_CAS: (s) => {
+    const key = s.keys[0]
+    const [op, kindWanted, digest, ttl, value] = s.argv
+    const type = s.call(1, 'TYPE', key)
+    const kind = type instanceof Status ? type.text : String(type)
+    if (op === 'digest') {
+      if (kind === 'string') return [kind, sha1(str(s.call(4, 'GET', key)) ?? '')]
+      return [kind, '']
+    }
+    if (kind !== kindWanted) return 0
+    if (kind === 'string' && sha1(str(s.call(11, 'GET', key)) ?? '') !== digest) return 0
+    if (op === 'delete') return s.call(15, 'DEL', key)
+    if (op === 'set') s.call(18, 'SET', key, value, 'KEEPTTL')
+    if (ttl === 'persist') s.call(21, 'PERSIST', key)
+    else if (ttl !== '') s.call(23, 'PEXPIRE', key, ttl)
+    return 1
+  },
   SEMAPHORE_RELEASE: (s) => {
     const key = s.keys[0]
     const removed = s.call(1, 'zrem', key, s.argv[0]) as number

@@ -1,0 +1,235 @@
+// Who a request is: a bearer token (compared in constant time), a browser session (an HttpOnly,
+// SameSite=Strict cookie holding a random id, in memory, expiring) or the application's `auth`
+// function. Writes from a browser also need the session's CSRF token in a header.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { InvalidArgumentError } from '@cachex/core'
+import { cookie, HttpError, isHttps } from './_http.ts'
+import type { AdminAuthFunction, AdminTokenAuth } from './options.ts'
+
+/** The name of the session cookie. */
+export const SESSION_COOKIE = 'cachex_admin'
+/** The header a write sends its CSRF token in. */
+export const CSRF_HEADER = 'x-csrf-token'
+/** A session ends after this long without a request… */
+const IDLE_MS = 30 * 60_000
+/** …and after this long in any case. */
+const LIFETIME_MS = 12 * 60 * 60_000
+/** Sessions held at most: the oldest goes first. */
+const MAX_SESSIONS = 1000
+/** Failed logins allowed per minute, over every client; past it, logins answer 429. */
+const MAX_FAILURES_PER_MINUTE = 10
+/** The shortest token accepted. */
+export const MIN_TOKEN_LENGTH = 16
+
+/** One browser session. */
+export interface Session {
+  readonly id: string
+  readonly csrf: string
+  readonly created: number
+  seen: number
+  who: string
+}
+
+/** Who made a request, and how they proved it. */
+export interface Principal {
+  who: string
+  /** `bearer`: an `Authorization` header, which no other site can make a browser send. */
+  via: 'bearer' | 'session' | 'function'
+  session: Session | undefined
+}
+
+/** The checked `auth` option. */
+export type Auth =
+  | { kind: 'token'; digest: Buffer; label: string }
+  | { kind: 'function'; check: AdminAuthFunction }
+
+/** Checks the `auth` option: a token of 16 characters or more, or a function. */
+export function checkAuth(auth: unknown): Auth {
+  if (typeof auth === 'function') return { kind: 'function', check: auth as AdminAuthFunction }
+  if (auth === undefined || auth === null) {
+    throw new InvalidArgumentError(
+      'createAdminHandler() needs auth: { token } (16 characters or more) or a function (req) => boolean; the admin does not start without it',
+    )
+  }
+  if (typeof auth !== 'object') {
+    throw new InvalidArgumentError('auth must be { token } or a function (req) => boolean')
+  }
+  const { token, label } = auth as AdminTokenAuth
+  if (typeof token !== 'string' || token.length < MIN_TOKEN_LENGTH) {
+    throw new InvalidArgumentError(
+      `auth.token must be a string of at least ${MIN_TOKEN_LENGTH} characters (generate one: openssl rand -hex 32)`,
+    )
+  }
+  if (label !== undefined && (typeof label !== 'string' || label === '')) {
+    throw new InvalidArgumentError('auth.label must be a non-empty string')
+  }
+  return { kind: 'token', digest: digest(token), label: label ?? 'token' }
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest()
+}
+
+/** Compares two secrets in time that does not depend on where they differ (or their lengths). */
+function sameSecret(given: string, expected: Buffer): boolean {
+  return timingSafeEqual(digest(given), expected)
+}
+
+/** The sessions of one handler, in memory. */
+export class Sessions {
+  readonly #sessions = new Map<string, Session>()
+  #failures: number[] = []
+
+  create(who: string): Session {
+    while (this.#sessions.size >= MAX_SESSIONS) {
+      const oldest = this.#sessions.keys().next().value as string
+      this.#sessions.delete(oldest)
+    }
+    const now = Date.now()
+    const session: Session = {
+      id: randomBytes(32).toString('base64url'),
+      csrf: randomBytes(32).toString('base64url'),
+      created: now,
+      seen: now,
+      who,
+    }
+    this.#sessions.set(session.id, session)
+    return session
+  }
+
+  /** The live session of the request's cookie, if any. */
+  of(req: IncomingMessage): Session | undefined {
+    const id = cookie(req, SESSION_COOKIE)
+    if (id === undefined || id.length > 64) return undefined
+    const session = this.#sessions.get(id)
+    if (session === undefined) return undefined
+    const now = Date.now()
+    if (now - session.seen > IDLE_MS || now - session.created > LIFETIME_MS) {
+      this.#sessions.delete(id)
+      return undefined
+    }
+    session.seen = now
+    return session
+  }
+
+  delete(session: Session): void {
+    this.#sessions.delete(session.id)
+  }
+
+  clear(): void {
+    this.#sessions.clear()
+  }
+
+  /** Throws 429 while too many logins failed in the last minute. */
+  checkThrottle(): void {
+    const since = Date.now() - 60_000
+    this.#failures = this.#failures.filter((t) => t > since)
+    if (this.#failures.length >= MAX_FAILURES_PER_MINUTE) {
+      throw new HttpError(429, 'too many failed logins: wait a minute', 'throttled')
+    }
+  }
+
+  failed(): void {
+    this.#failures.push(Date.now())
+  }
+}
+
+/** Who the request is, or `null` (a 401). */
+export async function authenticate(
+  auth: Auth,
+  sessions: Sessions,
+  req: IncomingMessage,
+): Promise<Principal | null> {
+  if (auth.kind === 'token') {
+    const header = req.headers.authorization
+    if (typeof header === 'string' && /^bearer\s/i.test(header)) {
+      const given = header.slice(7).trim()
+      return sameSecret(given, auth.digest)
+        ? { who: auth.label, via: 'bearer', session: undefined }
+        : null
+    }
+    const session = sessions.of(req)
+    return session === undefined ? null : { who: session.who, via: 'session', session }
+  }
+  let verdict: boolean | string
+  try {
+    verdict = await auth.check(req)
+  } catch {
+    return null
+  }
+  if (verdict !== true && (typeof verdict !== 'string' || verdict === '')) return null
+  const who = typeof verdict === 'string' ? verdict : 'user'
+  const session = sessions.of(req)
+  if (session !== undefined) session.who = who
+  return { who, via: 'function', session }
+}
+
+/** Whether `token` is the admin's token (a login). */
+export function checkLogin(auth: Auth, token: unknown): boolean {
+  return auth.kind === 'token' && typeof token === 'string' && sameSecret(token, auth.digest)
+}
+
+/**
+ * Throws 403 unless a write may go on: a bearer request may; a browser's needs its session's CSRF
+ * token in `X-CSRF-Token`, and no sign that another site sent it.
+ */
+export function checkCsrf(principal: Principal, req: IncomingMessage): void {
+  if (principal.via === 'bearer') return
+  checkSameOrigin(req)
+  const session = principal.session
+  const given = req.headers[CSRF_HEADER]
+  if (session === undefined || typeof given !== 'string' || given.length > 128) {
+    throw new HttpError(403, 'a write needs the X-CSRF-Token header of the session', 'csrf')
+  }
+  if (!timingSafeEqual(digest(given), digest(session.csrf))) {
+    throw new HttpError(403, 'the X-CSRF-Token header does not match the session', 'csrf')
+  }
+}
+
+/**
+ * Throws 403 when the browser says the request came from another site (`Sec-Fetch-Site`), or its
+ * `Origin` names another host than the request's.
+ */
+export function checkSameOrigin(req: IncomingMessage): void {
+  const site = req.headers['sec-fetch-site']
+  if (typeof site === 'string' && site !== 'same-origin' && site !== 'none') {
+    throw new HttpError(403, 'a cross-site request cannot write', 'csrf')
+  }
+  const origin = req.headers.origin
+  if (typeof origin !== 'string' || origin === '') return
+  let host: string
+  try {
+    host = new URL(origin).host
+  } catch {
+    throw new HttpError(403, 'the Origin header is not a URL', 'csrf')
+  }
+  const hosts = [req.headers.host, req.headers['x-forwarded-host']]
+    .flatMap((h) => (typeof h === 'string' ? h.split(',') : []))
+    .map((h) => h.trim().toLowerCase())
+  if (!hosts.includes(host.toLowerCase())) {
+    throw new HttpError(403, 'the request comes from another origin', 'csrf')
+  }
+}
+
+/** Sets the session cookie (HttpOnly, SameSite=Strict, Secure over TLS) for `path`. */
+export function setSessionCookie(
+  req: IncomingMessage,
+  res: ServerResponse,
+  session: Session,
+  path: string,
+): void {
+  const secure = isHttps(req) ? '; Secure' : ''
+  res.setHeader(
+    'Set-Cookie',
+    `${SESSION_COOKIE}=${session.id}; Path=${path}; HttpOnly; SameSite=Strict; Max-Age=${LIFETIME_MS / 1000}${secure}`,
+  )
+}
+
+/** Clears the session cookie. */
+export function clearSessionCookie(res: ServerResponse, path: string): void {
+  res.setHeader(
+    'Set-Cookie',
+    `${SESSION_COOKIE}=; Path=${path}; HttpOnly; SameSite=Strict; Max-Age=0`,
+  )
+}

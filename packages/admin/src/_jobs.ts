@@ -1,0 +1,144 @@
+// `deletePattern` as a job the browser polls: a dry run counts the keys a pattern matches, then
+// the real run walks them again with SCAN and UNLINKs them chunk by chunk, reporting how far it
+// got. Jobs can be cancelled; finished ones are kept for a while, and only a few run at once.
+import { randomBytes } from 'node:crypto'
+import { setImmediate as yieldToEvents } from 'node:timers/promises'
+import type { AdminCache } from './_caches.ts'
+import { HttpError } from './_http.ts'
+
+/** Jobs running at once at most. */
+const MAX_RUNNING = 4
+/** Jobs kept (running and finished) at most. */
+const MAX_JOBS = 100
+/** A finished job is forgotten after this long. */
+const KEEP_MS = 10 * 60_000
+/** Keys per SCAN call. */
+const SCAN_COUNT = 1000
+/** Keys unlinked concurrently at most. */
+const UNLINK_CHUNK = 200
+
+/** What `GET api/jobs/:id` answers. */
+export interface JobView {
+  id: string
+  /** `count`: a dry run; `delete`: the real one. */
+  kind: 'count' | 'delete'
+  cache: string
+  pattern: string
+  state: 'running' | 'done' | 'failed' | 'cancelled'
+  /** Keys the pattern matched so far. */
+  matched: number
+  /** Keys deleted so far. */
+  deleted: number
+  /** The dry run's count the browser sent, for a progress bar. */
+  expected: number | null
+  error?: string
+}
+
+interface Job extends JobView {
+  cancelled: boolean
+  finished: number
+  who: string
+}
+
+/** The `deletePattern` jobs of one handler. */
+export class Jobs {
+  readonly #jobs = new Map<string, Job>()
+
+  /** Starts a job; `onEnd` runs once when it ends, however it ends. */
+  start(
+    entry: AdminCache,
+    kind: 'count' | 'delete',
+    pattern: string,
+    version: number,
+    expected: number | null,
+    who: string,
+    onEnd: (job: JobView) => void,
+  ): JobView {
+    this.#expire()
+    const running = [...this.#jobs.values()].filter((j) => j.state === 'running').length
+    if (running >= MAX_RUNNING) {
+      throw new HttpError(
+        429,
+        `${MAX_RUNNING} pattern jobs are running already: wait for one`,
+        'busy',
+      )
+    }
+    const job: Job = {
+      id: randomBytes(12).toString('base64url'),
+      kind,
+      cache: entry.alias,
+      pattern,
+      state: 'running',
+      matched: 0,
+      deleted: 0,
+      expected,
+      cancelled: false,
+      finished: 0,
+      who,
+    }
+    this.#jobs.set(job.id, job)
+    const redisPattern = entry.cache.makePattern(pattern, version)
+    void this.#run(entry, job, redisPattern).then(() => onEnd(view(job)))
+    return view(job)
+  }
+
+  async #run(entry: AdminCache, job: Job, redisPattern: string): Promise<void> {
+    const connection = entry.cache.connection
+    try {
+      for await (const batch of connection.scan(redisPattern, SCAN_COUNT)) {
+        if (job.cancelled) break
+        job.matched += batch.length
+        if (job.kind === 'delete') {
+          for (let i = 0; i < batch.length && !job.cancelled; i += UNLINK_CHUNK) {
+            const chunk = batch.slice(i, i + UNLINK_CHUNK)
+            const replies = await Promise.all(
+              chunk.map((key) => connection.command(['UNLINK', key], { key })),
+            )
+            for (const reply of replies) job.deleted += Number(reply)
+          }
+        }
+        // Let requests (and the progress polls) in between batches.
+        await yieldToEvents()
+      }
+      job.state = job.cancelled ? 'cancelled' : 'done'
+    } catch (error) {
+      job.state = 'failed'
+      job.error = error instanceof Error ? error.message : String(error)
+    }
+    job.finished = Date.now()
+  }
+
+  get(id: string): JobView {
+    this.#expire()
+    const job = this.#jobs.get(id)
+    if (job === undefined) throw new HttpError(404, 'there is no such job', 'not_found')
+    return view(job)
+  }
+
+  cancel(id: string): JobView {
+    const job = this.#jobs.get(id)
+    if (job === undefined) throw new HttpError(404, 'there is no such job', 'not_found')
+    if (job.state === 'running') job.cancelled = true
+    return view(job)
+  }
+
+  #expire(): void {
+    const before = Date.now() - KEEP_MS
+    for (const [id, job] of this.#jobs) {
+      if (job.state !== 'running' && job.finished < before) this.#jobs.delete(id)
+    }
+    for (const [id, job] of this.#jobs) {
+      if (this.#jobs.size < MAX_JOBS) break
+      if (job.state !== 'running') this.#jobs.delete(id)
+    }
+  }
+
+  close(): void {
+    for (const job of this.#jobs.values()) job.cancelled = true
+  }
+}
+
+function view(job: Job): JobView {
+  const { cancelled: _, finished: __, who: ___, ...rest } = job
+  return { ...rest }
+}

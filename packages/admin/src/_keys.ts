@@ -1,0 +1,193 @@
+// The key browser: a page of a cache's keys matching a pattern, walked with SCAN (never KEYS) on
+// every primary through the connection's `scan`, each with its type, TTL and size. The walk is
+// held between pages behind an opaque cursor (so it works on a cluster too), bounded in number
+// and idle time.
+import { randomBytes } from 'node:crypto'
+import type { AdminCache } from './_caches.ts'
+import { HttpError } from './_http.ts'
+
+/** Keys per page at most. */
+export const MAX_PAGE = 500
+/** SCAN calls one page may make at most (a sparse pattern answers a short page, and a cursor). */
+const MAX_SCANS_PER_PAGE = 200
+/** Open cursors at most; the least recently used is dropped. */
+const MAX_CURSORS = 64
+/** A cursor unused this long is dropped. */
+const CURSOR_IDLE_MS = 10 * 60_000
+/** Keys per SCAN call. */
+const SCAN_COUNT = 500
+
+/** One key of a page. */
+export interface KeyRow {
+  /** The user's key (the cache's reverse key function applied). */
+  key: string
+  /** The Redis key. */
+  redisKey: string
+  /** `string`, `hash`, `list`, `set`, `zset`, `stream`, or `none` when it went in between. */
+  type: string
+  /** Seconds to live; `null` when it never expires. */
+  ttl: number | null
+  /** Bytes, from `MEMORY USAGE` (or `STRLEN` for a string where that is refused); `null` unknown. */
+  size: number | null
+}
+
+interface Walk {
+  alias: string
+  iterator: AsyncIterator<string[]>
+  /** Keys of the last SCAN reply not yet handed out. */
+  pending: string[]
+  done: boolean
+  used: number
+  /** A page of this walk is being read: a second concurrent one waits for no one, it is refused. */
+  busy: boolean
+}
+
+/** The open key walks of one handler. */
+export class KeyWalks {
+  readonly #walks = new Map<string, Walk>()
+
+  /** A page of keys: `cursor` continues a walk, else a new one starts. */
+  async page(
+    entry: AdminCache,
+    pattern: string,
+    version: number,
+    count: number,
+    cursor: string | undefined,
+  ): Promise<{ keys: KeyRow[]; cursor: string | null }> {
+    this.#expire()
+    let id = cursor
+    let walk = id === undefined ? undefined : this.#walks.get(id)
+    if (id !== undefined && (walk === undefined || walk.alias !== entry.alias)) {
+      throw new HttpError(410, 'this key listing expired: search again', 'cursor_expired')
+    }
+    if (walk === undefined || id === undefined) {
+      const redisPattern = entry.cache.makePattern(pattern, version)
+      const iterator = entry.cache.connection.scan(redisPattern, SCAN_COUNT)[Symbol.asyncIterator]()
+      id = randomBytes(16).toString('base64url')
+      walk = {
+        alias: entry.alias,
+        iterator,
+        pending: [],
+        done: false,
+        used: Date.now(),
+        busy: false,
+      }
+      this.#walks.set(id, walk)
+      while (this.#walks.size > MAX_CURSORS) this.#drop(this.#walks.keys().next().value as string)
+    }
+    if (walk.busy) throw new HttpError(409, 'this page is being read already', 'busy')
+    walk.busy = true
+    const redisKeys: string[] = []
+    try {
+      let scans = 0
+      while (redisKeys.length < count) {
+        if (walk.pending.length > 0) {
+          redisKeys.push(...walk.pending.splice(0, count - redisKeys.length))
+          continue
+        }
+        if (walk.done || scans >= MAX_SCANS_PER_PAGE) break
+        scans++
+        const next = await walk.iterator.next()
+        if (next.done === true) walk.done = true
+        else walk.pending = next.value
+      }
+    } catch (error) {
+      this.#drop(id)
+      throw error
+    } finally {
+      walk.busy = false
+      walk.used = Date.now()
+    }
+    // Move it to the end: the map is in least-recently-used order.
+    this.#walks.delete(id)
+    const finished = walk.done && walk.pending.length === 0
+    if (!finished) this.#walks.set(id, walk)
+    else void walk.iterator.return?.()
+    const keys = await describeKeys(entry, redisKeys, version)
+    return { keys, cursor: finished ? null : id }
+  }
+
+  #drop(id: string): void {
+    const walk = this.#walks.get(id)
+    this.#walks.delete(id)
+    if (walk !== undefined && !walk.busy) void walk.iterator.return?.()?.catch(() => undefined)
+  }
+
+  #expire(): void {
+    const before = Date.now() - CURSOR_IDLE_MS
+    for (const [id, walk] of this.#walks) if (walk.used < before && !walk.busy) this.#drop(id)
+  }
+
+  close(): void {
+    for (const id of [...this.#walks.keys()]) this.#drop(id)
+  }
+}
+
+/** Type, TTL and size of each key, asked concurrently (node-redis pipelines them). */
+export async function describeKeys(
+  entry: AdminCache,
+  redisKeys: readonly string[],
+  version: number,
+): Promise<KeyRow[]> {
+  const connection = entry.cache.connection
+  const ask = (args: string[], key: string) =>
+    connection.command(args, { key, readonly: true, text: true })
+  const rows = await Promise.all(
+    redisKeys.map(async (redisKey): Promise<KeyRow> => {
+      const [type, pttl] = await Promise.all([
+        ask(['TYPE', redisKey], redisKey),
+        ask(['PTTL', redisKey], redisKey),
+      ])
+      const kind = String(type)
+      return {
+        key: entry.internals.userKey(redisKey, version),
+        redisKey,
+        type: kind,
+        ttl: ttlSeconds(Number(pttl)),
+        size: await sizeOf(entry, redisKey, kind),
+      }
+    }),
+  )
+  return rows
+}
+
+/** PTTL in seconds: `null` for no expiry (-1); 0 for a missing key (-2). */
+export function ttlSeconds(pttl: number): number | null {
+  if (pttl === -1) return null
+  if (pttl < 0 || !Number.isFinite(pttl)) return 0
+  return pttl / 1000
+}
+
+/**
+ * The bytes a key takes: `MEMORY USAGE` (Redis samples 5 elements of a container: bounded), or,
+ * where that is refused (an ACL, an old server), `STRLEN` of a string; `null` otherwise.
+ */
+export async function sizeOf(
+  entry: AdminCache,
+  redisKey: string,
+  type: string,
+): Promise<number | null> {
+  if (type === 'none') return null
+  const connection = entry.cache.connection
+  if (entry.memoryUsage) {
+    try {
+      const reply = await connection.command(['MEMORY', 'USAGE', redisKey], {
+        key: redisKey,
+        readonly: true,
+      })
+      return reply === null ? null : Number(reply)
+    } catch (error) {
+      if (/unknown command|NOPERM|unknown subcommand/i.test(String((error as Error)?.message))) {
+        entry.memoryUsage = false
+      } else {
+        return null
+      }
+    }
+  }
+  if (type !== 'string') return null
+  try {
+    return Number(await connection.command(['STRLEN', redisKey], { key: redisKey, readonly: true }))
+  } catch {
+    return null
+  }
+}

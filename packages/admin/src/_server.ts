@@ -1,0 +1,172 @@
+// The server pages: an `INFO` summary (chosen fields only: no paths, no addresses of other
+// nodes), the slow log (arguments of commands that carry secrets redacted), and memory by key
+// prefix from a sample of the cache's keys (`MEMORY USAGE`).
+import type { AdminCache } from './_caches.ts'
+import { sizeOf } from './_keys.ts'
+
+/** The `INFO` fields shown, by section. Anything else (paths, other nodes' addresses) is not. */
+const INFO_FIELDS: ReadonlyArray<readonly [section: string, fields: readonly string[]]> = [
+  [
+    'Server',
+    ['redis_version', 'redis_mode', 'cachex_backend', 'os', 'arch_bits', 'uptime_in_seconds'],
+  ],
+  ['Clients', ['connected_clients', 'blocked_clients', 'maxclients']],
+  [
+    'Memory',
+    [
+      'used_memory',
+      'used_memory_human',
+      'used_memory_peak_human',
+      'maxmemory',
+      'maxmemory_human',
+      'maxmemory_policy',
+      'mem_fragmentation_ratio',
+    ],
+  ],
+  [
+    'Stats',
+    [
+      'total_connections_received',
+      'total_commands_processed',
+      'instantaneous_ops_per_sec',
+      'keyspace_hits',
+      'keyspace_misses',
+      'expired_keys',
+      'evicted_keys',
+    ],
+  ],
+  ['Replication', ['role', 'connected_slaves']],
+  ['Persistence', ['loading', 'rdb_changes_since_last_save', 'aof_enabled']],
+]
+
+/** What `GET api/caches/:alias/info` answers. */
+export interface InfoView {
+  sections: Array<{ name: string; fields: Array<[string, string]> }>
+  /** `db0: keys=…` lines. */
+  keyspace: Array<{ db: string; keys: number; expires: number }>
+  /** Server-wide `keyspace_hits / (hits + misses)`, when the server counts them. */
+  hitRatio: number | null
+}
+
+export async function infoSummary(entry: AdminCache): Promise<InfoView> {
+  const info = await entry.cache.info()
+  const sections = INFO_FIELDS.map(([name, fields]) => ({
+    name,
+    fields: fields
+      .filter((field) => Object.hasOwn(info, field))
+      .map((field): [string, string] => [field, String(info[field])]),
+  })).filter((section) => section.fields.length > 0)
+  const keyspace: InfoView['keyspace'] = []
+  for (const [name, value] of Object.entries(info)) {
+    if (!/^db\d+$/.test(name) || typeof value !== 'object' || value === null) continue
+    const fields = value as Record<string, unknown>
+    keyspace.push({
+      db: name,
+      keys: Number(fields.keys ?? 0),
+      expires: Number(fields.expires ?? 0),
+    })
+  }
+  const hits = Number(info.keyspace_hits)
+  const misses = Number(info.keyspace_misses)
+  const hitRatio =
+    Number.isFinite(hits) && Number.isFinite(misses) && hits + misses > 0
+      ? hits / (hits + misses)
+      : null
+  return { sections, keyspace, hitRatio }
+}
+
+/** Commands whose arguments may hold a password: only their name is shown. */
+const SECRET_COMMANDS = new Set(['AUTH', 'HELLO', 'ACL', 'CONFIG', 'MIGRATE', 'MODULE'])
+/** Characters of one slow-log argument shown. */
+const MAX_ARG = 200
+
+/** One slow-log entry as the page shows it. */
+export interface SlowlogRow {
+  id: number
+  /** Unix seconds. */
+  time: number
+  /** Microseconds. */
+  duration: number
+  command: string[]
+  client: string
+}
+
+export async function slowlog(entry: AdminCache, count: number): Promise<SlowlogRow[]> {
+  const entries = await entry.cache.slowlogGet(count)
+  return entries.map((e) => {
+    const name = String(e.command[0] ?? '').toUpperCase()
+    const command = SECRET_COMMANDS.has(name)
+      ? [name, '(arguments redacted)']
+      : e.command.map((a) => (a.length > MAX_ARG ? `${a.slice(0, MAX_ARG)}…` : a))
+    return { id: e.id, time: e.startTime, duration: e.duration, command, client: e.clientAddress }
+  })
+}
+
+/** Keys sampled for memory by prefix at most. */
+export const MAX_SAMPLES = 10_000
+/** Prefix groups shown; the rest are summed as `(other)`. */
+const MAX_GROUPS = 15
+
+/** What `GET api/caches/:alias/memory` answers. */
+export interface MemoryView {
+  /** Keys looked at. */
+  sampled: number
+  /** Whether sizes are `MEMORY USAGE` bytes (else `STRLEN` of strings only). */
+  memoryUsage: boolean
+  groups: Array<{ prefix: string; keys: number; bytes: number }>
+}
+
+/**
+ * Memory by key prefix: up to `samples` keys of the cache (SCAN), each sized, grouped by the
+ * user key up to its first `:` (`user:42` → `user:`; a key without `:` is its own group).
+ */
+export async function memoryByPrefix(entry: AdminCache, samples: number): Promise<MemoryView> {
+  const connection = entry.cache.connection
+  const version = entry.cache.version
+  const keys: string[] = []
+  const walk = connection.scan(entry.cache.makePattern('*', version), 1000)
+  for await (const batch of walk) {
+    for (const key of batch) if (keys.length < samples) keys.push(key)
+    if (keys.length >= samples) break
+  }
+  const groups = new Map<string, { keys: number; bytes: number }>()
+  for (let i = 0; i < keys.length; i += 200) {
+    const chunk = keys.slice(i, i + 200)
+    const sizes = await Promise.all(
+      chunk.map(async (redisKey) => {
+        const type = entry.memoryUsage
+          ? 'string'
+          : String(
+              await connection.command(['TYPE', redisKey], {
+                key: redisKey,
+                readonly: true,
+                text: true,
+              }),
+            )
+        return sizeOf(entry, redisKey, type)
+      }),
+    )
+    chunk.forEach((redisKey, j) => {
+      const key = entry.internals.userKey(redisKey, version)
+      const colon = key.indexOf(':')
+      const prefix = colon === -1 ? key : key.slice(0, colon + 1)
+      const group = groups.get(prefix) ?? { keys: 0, bytes: 0 }
+      group.keys++
+      group.bytes += sizes[j] ?? 0
+      groups.set(prefix, group)
+    })
+  }
+  const sorted = [...groups]
+    .map(([prefix, g]) => ({ prefix, ...g }))
+    .sort((a, b) => b.bytes - a.bytes)
+  const shown = sorted.slice(0, MAX_GROUPS)
+  const rest = sorted.slice(MAX_GROUPS)
+  if (rest.length > 0) {
+    shown.push({
+      prefix: `(${rest.length} other prefixes)`,
+      keys: rest.reduce((n, g) => n + g.keys, 0),
+      bytes: rest.reduce((n, g) => n + g.bytes, 0),
+    })
+  }
+  return { sampled: keys.length, memoryUsage: entry.memoryUsage, groups: shown }
+}

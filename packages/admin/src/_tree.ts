@@ -1,0 +1,264 @@
+// A decoded value as the browser shows it: a tree of typed nodes, every Python type named
+// (`tuple`, `datetime`, `Decimal`…), bounded in nodes, text and depth whatever the value holds
+// (cycles of a pickle included). Keys of dicts are nodes in a list of pairs, never properties of
+// an object, so no name read from Redis reaches a prototype.
+
+/** One node of a value tree (see the README's API section). */
+export type TreeNode =
+  | { type: 'none' }
+  | { type: 'bool'; value: boolean }
+  | { type: 'int' | 'float'; value: string }
+  | { type: 'str'; value: string; length?: number }
+  | { type: 'bytes' | 'bytearray'; value: string; length: number }
+  | { type: 'list' | 'tuple' | 'set' | 'frozenset'; items: TreeNode[]; length: number }
+  | { type: 'dict'; entries: Array<[TreeNode, TreeNode]>; length: number; class?: string }
+  | { type: 'datetime' | 'date' | 'time' | 'timedelta' | 'Decimal' | 'UUID'; value: string }
+  | { type: 'timezone' | 'ZoneInfo' | 'SafeString' | 'global' | 'object'; value: string }
+  | { type: 'cycle' }
+  | { type: 'ref' }
+  | { type: 'deep' }
+  | { type: 'error'; message: string; preview: string; length: number }
+
+/** How much of a value one response shows. */
+export interface TreeBudget {
+  /** Nodes left. */
+  nodes: number
+  /** Characters of text left. */
+  chars: number
+}
+
+/** Nodes one response shows at most. */
+export const MAX_NODES = 20_000
+/** Characters of text one response shows at most. */
+export const MAX_CHARS = 2_000_000
+/** Characters of one string shown at most. */
+const MAX_STRING = 65_536
+/** Bytes of one bytes value shown at most. */
+const MAX_BYTES_SHOWN = 4096
+/** Levels shown at most. */
+const MAX_DEPTH = 64
+
+export function newBudget(): TreeBudget {
+  return { nodes: MAX_NODES, chars: MAX_CHARS }
+}
+
+/** The Python name of the stand-in classes of @cachex/serializers, by class name. */
+const PY_CLASSES: Record<string, TreeNode['type']> = {
+  PyDateTime: 'datetime',
+  PyDate: 'date',
+  PyTime: 'time',
+  PyTimeDelta: 'timedelta',
+  PyDecimal: 'Decimal',
+  PyUUID: 'UUID',
+  PyTimezone: 'timezone',
+  PytzTimezone: 'timezone',
+  PyZoneInfo: 'ZoneInfo',
+  PySafeString: 'SafeString',
+  PyGlobal: 'global',
+}
+
+/**
+ * The tree of `value`. `kinds` (from the codec's `inspect`) says which arrays were tuples and
+ * which Sets frozensets, which Buffers bytearrays.
+ */
+export function toTree(
+  value: unknown,
+  kinds: ReadonlyMap<object, string> | undefined,
+  budget: TreeBudget,
+): TreeNode {
+  return node(value, kinds, budget, { path: new Set(), seen: new Set() }, 0)
+}
+
+/** The containers on the way to a node (a cycle), and every one already shown (shared). */
+interface Walk {
+  path: Set<object>
+  seen: Set<object>
+}
+
+function text(value: string, budget: TreeBudget): { value: string; length?: number } {
+  const room = Math.max(0, Math.min(MAX_STRING, budget.chars))
+  budget.chars -= Math.min(value.length, room)
+  return value.length <= room ? { value } : { value: value.slice(0, room), length: value.length }
+}
+
+function node(
+  value: unknown,
+  kinds: ReadonlyMap<object, string> | undefined,
+  budget: TreeBudget,
+  walk: Walk,
+  depth: number,
+): TreeNode {
+  budget.nodes--
+  switch (typeof value) {
+    case 'string':
+      return { type: 'str', ...text(value, budget) }
+    case 'number':
+      return { type: Number.isInteger(value) ? 'int' : 'float', value: String(value) }
+    case 'bigint':
+      return { type: 'int', value: value.toString() }
+    case 'boolean':
+      return { type: 'bool', value }
+    case 'undefined':
+      return { type: 'none' }
+    case 'symbol':
+    case 'function':
+      return { type: 'object', value: typeof value }
+  }
+  if (value === null) return { type: 'none' }
+  const object = value as object
+  if (Buffer.isBuffer(object) || object instanceof Uint8Array) {
+    const bytes = Buffer.from(object.buffer, object.byteOffset, object.byteLength)
+    const type = kinds?.get(object) === 'bytearray' ? 'bytearray' : 'bytes'
+    const shown = escapeBytes(bytes, Math.min(MAX_BYTES_SHOWN, Math.max(0, budget.chars)))
+    budget.chars -= shown.length
+    return { type, value: shown, length: bytes.length }
+  }
+  if (object instanceof Date) {
+    return {
+      type: 'datetime',
+      value: Number.isNaN(object.getTime()) ? 'Invalid Date' : object.toISOString(),
+    }
+  }
+  const name = className(object)
+  if (name === 'PyTuple') {
+    const items = (object as { items?: unknown }).items
+    const list = Array.isArray(items) ? items : []
+    return container('tuple', list, list.length, kinds, budget, walk, depth, object)
+  }
+  const py = name === undefined ? undefined : PY_CLASSES[name]
+  if (py !== undefined) return { type: py, ...text(safeString(object), budget) } as TreeNode
+  if (walk.path.has(object)) return { type: 'cycle' }
+  // A container shown already (pickles share objects): once is enough, and it bounds the work.
+  if (walk.seen.has(object)) return { type: 'ref' }
+  if (depth >= MAX_DEPTH) return { type: 'deep' }
+  walk.seen.add(object)
+  if (Array.isArray(object)) {
+    const type = kinds?.get(object) === 'tuple' ? 'tuple' : 'list'
+    return container(type, object, object.length, kinds, budget, walk, depth, object)
+  }
+  if (object instanceof Set) {
+    const type = kinds?.get(object) === 'frozenset' ? 'frozenset' : 'set'
+    return container(type, object, object.size, kinds, budget, walk, depth, object)
+  }
+  if (object instanceof Map) {
+    return dict(object.entries(), object.size, kinds, budget, walk, depth, object)
+  }
+  const entries = Object.entries(object)
+  const proto = Object.getPrototypeOf(object)
+  const tree = dict(entries.values(), entries.length, kinds, budget, walk, depth, object)
+  if (proto !== Object.prototype && proto !== null && name !== undefined) {
+    return { ...tree, class: name } as TreeNode
+  }
+  return tree
+}
+
+function container(
+  type: 'list' | 'tuple' | 'set' | 'frozenset',
+  values: Iterable<unknown>,
+  length: number,
+  kinds: ReadonlyMap<object, string> | undefined,
+  budget: TreeBudget,
+  walk: Walk,
+  depth: number,
+  self: object,
+): TreeNode {
+  walk.path.add(self)
+  const items: TreeNode[] = []
+  for (const item of values) {
+    if (budget.nodes <= 0 || budget.chars <= 0) break
+    items.push(node(item, kinds, budget, walk, depth + 1))
+  }
+  walk.path.delete(self)
+  return { type, items, length }
+}
+
+function dict(
+  pairs: Iterator<[unknown, unknown]>,
+  length: number,
+  kinds: ReadonlyMap<object, string> | undefined,
+  budget: TreeBudget,
+  walk: Walk,
+  depth: number,
+  self: object,
+): TreeNode {
+  walk.path.add(self)
+  const entries: Array<[TreeNode, TreeNode]> = []
+  for (let next = pairs.next(); !next.done; next = pairs.next()) {
+    if (budget.nodes <= 0 || budget.chars <= 0) break
+    const [k, v] = next.value
+    entries.push([node(k, kinds, budget, walk, depth + 1), node(v, kinds, budget, walk, depth + 1)])
+  }
+  walk.path.delete(self)
+  return { type: 'dict', entries, length }
+}
+
+/** The name of an object's class, when it is not a plain object. */
+function className(object: object): string | undefined {
+  const proto = Object.getPrototypeOf(object)
+  if (proto === null || proto === Object.prototype) return undefined
+  const maker = (proto as { constructor?: unknown }).constructor
+  if (typeof maker !== 'function') return undefined
+  const name = (maker as { name?: unknown }).name
+  return typeof name === 'string' && name !== '' ? name : undefined
+}
+
+function safeString(object: object): string {
+  try {
+    return String(object)
+  } catch {
+    return '?'
+  }
+}
+
+/**
+ * Bytes as Python writes a `bytes` literal's inside: printable ASCII as is, `\\`, `\n`, `\r`,
+ * `\t`, every other byte as `\xNN`; at most `max` characters, then `…`.
+ */
+export function escapeBytes(bytes: Uint8Array, max: number): string {
+  let out = ''
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i] as number
+    let piece: string
+    if (b === 0x5c) piece = '\\\\'
+    else if (b === 0x0a) piece = '\\n'
+    else if (b === 0x0d) piece = '\\r'
+    else if (b === 0x09) piece = '\\t'
+    else if (b >= 0x20 && b < 0x7f) piece = String.fromCharCode(b)
+    else piece = `\\x${b.toString(16).padStart(2, '0')}`
+    if (out.length + piece.length > max) return `${out}…`
+    out += piece
+  }
+  return out
+}
+
+/** Nodes of an editable value at most, and its JSON text's length. */
+const MAX_EDITABLE_NODES = 100_000
+const MAX_EDITABLE_CHARS = 1024 * 1024
+const MAX_EDITABLE_DEPTH = 100
+
+/**
+ * The value as JSON text for the editor, or `null` when JSON cannot carry it as it is: a Python
+ * type (tuple, set, bytes, datetime, Decimal…), a dict with keys that are not strings, a number
+ * JSON would change (NaN, a bigint), a cycle, or a value too large or too deep to edit.
+ */
+export function editableJson(value: unknown, kinds: ReadonlyMap<object, string> | undefined) {
+  let nodes = 0
+  const plain = (v: unknown, depth: number): boolean => {
+    if (++nodes > MAX_EDITABLE_NODES || depth > MAX_EDITABLE_DEPTH) return false
+    if (v === null || typeof v === 'string' || typeof v === 'boolean') return true
+    if (typeof v === 'number') return Number.isFinite(v)
+    if (typeof v !== 'object') return false
+    if (Array.isArray(v)) {
+      if (kinds?.has(v) === true) return false
+      for (const item of v) if (!plain(item, depth + 1)) return false
+      return true
+    }
+    const proto = Object.getPrototypeOf(v)
+    if (proto !== Object.prototype && proto !== null) return false
+    for (const item of Object.values(v as object)) if (!plain(item, depth + 1)) return false
+    return true
+  }
+  if (!plain(value, 0)) return null
+  const json = JSON.stringify(value, null, 2)
+  return json.length > MAX_EDITABLE_CHARS ? null : json
+}

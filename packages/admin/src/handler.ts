@@ -1,0 +1,517 @@
+// `createAdminHandler`: the options checked once, then one function per request that finds the
+// route under the base path, authenticates, and answers JSON (the API) or the web app's files.
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { CachexError, InvalidArgumentError } from '@cachex/core'
+import { asset } from './_assets-table.ts'
+import {
+  type Auth,
+  authenticate,
+  CSRF_HEADER,
+  checkAuth,
+  checkCsrf,
+  checkLogin,
+  checkSameOrigin,
+  clearSessionCookie,
+  type Principal,
+  Sessions,
+  setSessionCookie,
+} from './_auth.ts'
+import { type AdminCache, addressOf, CacheSet } from './_caches.ts'
+import { BUCKET_SECONDS } from './_hits.ts'
+import { HttpError, readJsonBody, scrub, securityHeaders, sendError, sendJson } from './_http.ts'
+import { Jobs } from './_jobs.ts'
+import { MAX_ROWS, readKey } from './_key-page.ts'
+import { KeyWalks, MAX_PAGE } from './_keys.ts'
+import { infoSummary, MAX_SAMPLES, memoryByPrefix, slowlog } from './_server.ts'
+import { checkRevision, checkTtl, deleteKey, editKey } from './_write.ts'
+import type { AdminAuditEntry, AdminHandler, AdminOptions } from './options.ts'
+
+interface State {
+  auth: Auth
+  caches: CacheSet
+  readOnly: boolean
+  basePath: string
+  audit: (entry: AdminAuditEntry) => void
+  sessions: Sessions
+  walks: KeyWalks
+  jobs: Jobs
+}
+
+/** A request, parsed: the path under the base path, the query, where the base is outside. */
+interface Request {
+  req: IncomingMessage
+  res: ServerResponse
+  /** The path under the base path, from `/` (`/api/caches`). */
+  path: string
+  query: URLSearchParams
+  /** The base path as the browser sees it (`/admin`), for the cookie's `Path`. */
+  base: string
+  /** The path the browser asked for. */
+  external: string
+}
+
+/**
+ * The admin web app and its JSON API as one request handler of the `node:http` shape,
+ * `(req, res, next?)`: mount it in Express (`app.use('/admin', handler)`), Fastify (through
+ * `@fastify/middie`, or a raw route with `basePath`), Hono's node adapter, a Next.js route or a
+ * NestJS middleware (docs/admin.md shows each). It serves a key browser of `caches` to whoever
+ * `auth` lets in, and answers 401 to anyone else.
+ *
+ * Throws `InvalidArgumentError` without `auth` (a token of 16 characters or more, or a function),
+ * or without `caches`.
+ */
+export function createAdminHandler(options: AdminOptions): AdminHandler {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidArgumentError(
+      'createAdminHandler() takes options: { caches, auth, readOnly?, basePath?, audit? }',
+    )
+  }
+  const auth = checkAuth(options.auth)
+  const known = new Set(['caches', 'auth', 'readOnly', 'basePath', 'audit'])
+  for (const name of Object.keys(options)) {
+    if (!known.has(name)) {
+      throw new InvalidArgumentError(
+        `createAdminHandler(): unknown option '${name}' (options: ${[...known].join(', ')})`,
+      )
+    }
+  }
+  if (options.readOnly !== undefined && typeof options.readOnly !== 'boolean') {
+    throw new InvalidArgumentError('readOnly must be a boolean')
+  }
+  if (options.audit !== undefined && typeof options.audit !== 'function') {
+    throw new InvalidArgumentError('audit must be a function (entry) => void')
+  }
+  const state: State = {
+    auth,
+    caches: new CacheSet(options.caches),
+    readOnly: options.readOnly ?? false,
+    basePath: checkBasePath(options.basePath),
+    audit: options.audit ?? defaultAudit,
+    sessions: new Sessions(),
+    walks: new KeyWalks(),
+    jobs: new Jobs(),
+  }
+  const handler = ((req: IncomingMessage, res: ServerResponse, next?: (e?: unknown) => void) => {
+    let request: Request | null
+    try {
+      request = parse(state, req, res)
+    } catch (error) {
+      securityHeaders(res)
+      answerError(res, error)
+      return
+    }
+    if (request === null) {
+      if (typeof next === 'function') next()
+      else {
+        securityHeaders(res)
+        sendError(res, 404, 'not found', 'not_found')
+      }
+      return
+    }
+    securityHeaders(res)
+    route(state, request).catch((error: unknown) => answerError(res, error))
+  }) as AdminHandler
+  handler.close = () => {
+    state.caches.close()
+    state.sessions.clear()
+    state.walks.close()
+    state.jobs.close()
+  }
+  return handler
+}
+
+function checkBasePath(basePath: unknown): string {
+  if (basePath === undefined || basePath === '' || basePath === '/') return ''
+  if (typeof basePath !== 'string' || !/^\/[\w.~!$&'()*+,;=:@%/-]*$/.test(basePath)) {
+    throw new InvalidArgumentError(
+      `basePath must be a path such as '/admin', got ${String(basePath)}`,
+    )
+  }
+  return basePath.replace(/\/+$/, '')
+}
+
+function defaultAudit(entry: AdminAuditEntry): void {
+  console.info(`cachex admin: ${JSON.stringify(entry)}`)
+}
+
+/** The request under the base path, or `null` when it is not the admin's. */
+function parse(state: State, req: IncomingMessage, res: ServerResponse): Request | null {
+  const url = req.url ?? '/'
+  const original = (req as { originalUrl?: unknown }).originalUrl
+  const [pathname = '/', search = ''] = splitUrl(url)
+  let path: string
+  let external: string
+  if (typeof original === 'string' && original !== url) {
+    // Express, middie and NestJS strip their mount path and keep the whole one here.
+    path = pathname
+    external = splitUrl(original)[0] ?? '/'
+  } else {
+    external = pathname
+    const base = state.basePath
+    if (base === '') path = pathname
+    else if (pathname === base || pathname.startsWith(`${base}/`))
+      path = pathname.slice(base.length)
+    else return null
+  }
+  if (path === '') path = '/'
+  const base = external.endsWith(path)
+    ? external.slice(0, external.length - path.length)
+    : state.basePath
+  return { req, res, path, query: new URLSearchParams(search), base, external }
+}
+
+function splitUrl(url: string): [string, string] {
+  const q = url.indexOf('?')
+  return q === -1 ? [url, ''] : [url.slice(0, q), url.slice(q + 1)]
+}
+
+function answerError(res: ServerResponse, error: unknown): void {
+  if (res.headersSent) {
+    res.destroy()
+    return
+  }
+  if (error instanceof HttpError) {
+    sendError(res, error.status, error.message, error.code)
+  } else if (error instanceof InvalidArgumentError) {
+    sendError(res, 400, error.message, 'invalid')
+  } else if (error instanceof CachexError) {
+    sendError(res, 502, error.message, error.code)
+  } else {
+    sendError(res, 500, error instanceof Error ? error.message : String(error), 'internal')
+  }
+}
+
+async function route(state: State, request: Request): Promise<void> {
+  const { req, res, path } = request
+  const method = req.method ?? 'GET'
+  if (path === '/' && !request.external.endsWith('/')) {
+    // The app's links are relative: its page must be at a URL that ends with a slash.
+    const last = request.external.split('/').pop() || '.'
+    const search = splitUrl(req.url ?? '')[1]
+    res.statusCode = 308
+    res.setHeader('Location', `${last}/${search === '' ? '' : `?${search}`}`)
+    res.end()
+    return
+  }
+  if (path === '/' || path === '/index.html') {
+    if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed('GET')
+    const principal = await authenticate(state.auth, state.sessions, req)
+    // The page holds no data, but a request without credentials gets a 401 all the same (the
+    // page then shows its login form).
+    serveAsset(request, 'index.html', principal === null ? 401 : 200)
+    return
+  }
+  if (path.startsWith('/assets/')) {
+    if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed('GET')
+    serveAsset(request, path.slice('/assets/'.length), 200)
+    return
+  }
+  if (!path.startsWith('/api/')) throw new HttpError(404, 'not found', 'not_found')
+  const parts = path
+    .slice('/api/'.length)
+    .split('/')
+    .map((part) => {
+      try {
+        return decodeURIComponent(part)
+      } catch {
+        throw new HttpError(400, 'the path is not valid percent-encoding')
+      }
+    })
+  if (parts[0] === 'login' && parts.length === 1) return login(state, request, method)
+  if (parts[0] === 'logout' && parts.length === 1) return logout(state, request, method)
+  const principal = await authenticate(state.auth, state.sessions, req)
+  if (principal === null) {
+    res.setHeader('WWW-Authenticate', 'Bearer realm="cachex admin"')
+    throw new HttpError(
+      401,
+      'log in first: send Authorization: Bearer <token>, or log in on the page',
+      'unauthorized',
+    )
+  }
+  if (parts[0] === 'session' && parts.length === 1)
+    return session(state, request, principal, method)
+  if (parts[0] === 'caches' && parts.length === 1) {
+    if (method !== 'GET') throw methodNotAllowed('GET')
+    return listCaches(state, request)
+  }
+  if (parts[0] === 'caches' && parts.length === 3) {
+    const entry = state.caches.get(parts[1] as string)
+    return cacheRoute(state, request, principal, method, entry, parts[2] as string)
+  }
+  if (parts[0] === 'jobs' && parts.length === 2) {
+    const id = parts[1] as string
+    if (method === 'GET') return sendJson(res, 200, state.jobs.get(id))
+    if (method === 'DELETE') {
+      checkCsrf(principal, req)
+      return sendJson(res, 200, state.jobs.cancel(id))
+    }
+    throw methodNotAllowed('GET, DELETE')
+  }
+  throw new HttpError(404, 'no such API route', 'not_found')
+}
+
+function methodNotAllowed(allowed: string): HttpError {
+  return new HttpError(405, `this route answers ${allowed}`, 'method_not_allowed')
+}
+
+function serveAsset(request: Request, name: string, status: number): void {
+  const { req, res } = request
+  const file = asset(name)
+  if (file === undefined) throw new HttpError(404, 'not found', 'not_found')
+  res.setHeader('ETag', file.etag)
+  // The page may differ by status (401 or 200): never cached; the files are revalidated.
+  res.setHeader('Cache-Control', name === 'index.html' ? 'no-store' : 'no-cache')
+  if (status === 200 && req.headers['if-none-match'] === file.etag) {
+    res.statusCode = 304
+    res.end()
+    return
+  }
+  res.statusCode = status
+  res.setHeader('Content-Type', file.type)
+  res.setHeader('Content-Length', file.body.length)
+  res.end(req.method === 'HEAD' ? undefined : file.body)
+}
+
+function cookiePath(request: Request): string {
+  return `${request.base}/`
+}
+
+async function login(state: State, request: Request, method: string): Promise<void> {
+  const { req, res } = request
+  if (method !== 'POST') throw methodNotAllowed('POST')
+  if (state.auth.kind !== 'token') {
+    throw new HttpError(400, "this admin uses the application's own login (an auth function)")
+  }
+  checkSameOrigin(req)
+  state.sessions.checkThrottle()
+  const body = await readJsonBody(req)
+  if (!checkLogin(state.auth, body.token)) {
+    state.sessions.failed()
+    throw new HttpError(401, 'wrong token', 'unauthorized')
+  }
+  const created = state.sessions.create(state.auth.label)
+  setSessionCookie(req, res, created, cookiePath(request))
+  sendJson(res, 200, sessionView(state, created.who, created.csrf))
+}
+
+async function logout(state: State, request: Request, method: string): Promise<void> {
+  const { req, res } = request
+  if (method !== 'POST') throw methodNotAllowed('POST')
+  checkSameOrigin(req)
+  const current = state.sessions.of(req)
+  if (current !== undefined) state.sessions.delete(current)
+  clearSessionCookie(res, cookiePath(request))
+  res.statusCode = 204
+  res.setHeader('Cache-Control', 'no-store')
+  res.end()
+}
+
+function sessionView(state: State, who: string, csrf: string | null) {
+  return { who, csrf, readOnly: state.readOnly, auth: state.auth.kind, csrfHeader: CSRF_HEADER }
+}
+
+async function session(
+  state: State,
+  request: Request,
+  principal: Principal,
+  method: string,
+): Promise<void> {
+  if (method !== 'GET') throw methodNotAllowed('GET')
+  let current = principal.session
+  if (current === undefined && principal.via === 'function') {
+    // The application's auth let the browser in: a session of our own carries its CSRF token.
+    current = state.sessions.create(principal.who)
+    setSessionCookie(request.req, request.res, current, cookiePath(request))
+  }
+  sendJson(request.res, 200, sessionView(state, principal.who, current?.csrf ?? null))
+}
+
+async function listCaches(state: State, request: Request): Promise<void> {
+  const caches = await Promise.all(
+    state.caches.aliases().map(async (alias) => {
+      try {
+        const entry = state.caches.get(alias)
+        return {
+          alias,
+          keyPrefix: entry.cache.keyPrefix,
+          version: entry.cache.version,
+          defaultTimeout: entry.cache.defaultTimeout,
+          address: await addressOf(entry),
+          hitRate: entry.hits.available,
+        }
+      } catch (error) {
+        return { alias, error: scrub(error instanceof Error ? error.message : String(error)) }
+      }
+    }),
+  )
+  sendJson(request.res, 200, { caches, readOnly: state.readOnly })
+}
+
+/** An integer query parameter within bounds, or its default. */
+function intParam(
+  query: URLSearchParams,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+) {
+  const text = query.get(name)
+  if (text === null || text === '') return fallback
+  const n = Number(text)
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new HttpError(400, `${name} must be an integer from ${min} to ${max}`)
+  }
+  return n
+}
+
+function stringParam(query: URLSearchParams, name: string, max = 4096): string {
+  const text = query.get(name)
+  if (text === null || text === '') throw new HttpError(400, `${name} is required`)
+  if (text.length > max) throw new HttpError(400, `${name} is longer than ${max} characters`)
+  return text
+}
+
+async function cacheRoute(
+  state: State,
+  request: Request,
+  principal: Principal,
+  method: string,
+  entry: AdminCache,
+  what: string,
+): Promise<void> {
+  const { req, res, query } = request
+  const version = () => intParam(query, 'version', entry.cache.version, -(2 ** 31), 2 ** 31 - 1)
+  const write = () => {
+    if (state.readOnly) throw new HttpError(403, 'this admin is read-only', 'read_only')
+    checkCsrf(principal, req)
+  }
+  const audit = (fields: Omit<AdminAuditEntry, 'time' | 'who' | 'cache'>) => {
+    try {
+      state.audit({
+        time: new Date().toISOString(),
+        who: principal.who,
+        cache: entry.alias,
+        ...fields,
+      })
+    } catch {
+      // An audit sink that throws must not turn a done write into an error.
+    }
+  }
+  switch (what) {
+    case 'keys': {
+      if (method !== 'GET') throw methodNotAllowed('GET')
+      const pattern = query.get('pattern') || '*'
+      if (pattern.length > 1024) throw new HttpError(400, 'pattern is longer than 1024 characters')
+      const count = intParam(query, 'count', 50, 1, MAX_PAGE)
+      const cursor = query.get('cursor') || undefined
+      const page = await state.walks.page(entry, pattern, version(), count, cursor)
+      return sendJson(res, 200, page)
+    }
+    case 'key': {
+      const key = stringParam(query, 'key', 64 * 1024)
+      if (method === 'GET') {
+        const cursor = query.get('cursor') || undefined
+        const count = intParam(query, 'count', 100, 1, MAX_ROWS)
+        const view = await readKey(entry, key, version(), cursor, count)
+        return sendJson(res, 200, { ...view, readOnly: state.readOnly })
+      }
+      if (method === 'PUT') {
+        write()
+        const body = await readJsonBody(req)
+        const revision = checkRevision(body.revision)
+        const ttl = checkTtl(body.ttl)
+        const redisKey = entry.cache.makeKey(key, version())
+        try {
+          const done = await editKey(entry, redisKey, revision, body.value, ttl)
+          audit({ action: done.action, key, ok: true })
+          return sendJson(res, 200, { ok: true, revision: done.revision })
+        } catch (error) {
+          if (error instanceof HttpError && error.status === 409) {
+            audit({
+              action: body.value === undefined ? 'expire' : 'set',
+              key,
+              ok: false,
+              reason: 'conflict',
+            })
+          }
+          throw error
+        }
+      }
+      if (method === 'DELETE') {
+        write()
+        const given = query.get('revision')
+        const revision = given === null || given === '' ? undefined : checkRevision(given)
+        const redisKey = entry.cache.makeKey(key, version())
+        try {
+          const deleted = await deleteKey(entry, redisKey, revision)
+          audit({ action: 'delete', key, count: deleted ? 1 : 0, ok: true })
+          return sendJson(res, 200, { ok: true, deleted })
+        } catch (error) {
+          if (error instanceof HttpError && error.status === 409) {
+            audit({ action: 'delete', key, ok: false, reason: 'conflict' })
+          }
+          throw error
+        }
+      }
+      throw methodNotAllowed('GET, PUT, DELETE')
+    }
+    case 'delete-pattern': {
+      if (method !== 'POST') throw methodNotAllowed('POST')
+      const body = await readJsonBody(req)
+      const dryRun = body.dryRun === true
+      if (dryRun) checkCsrf(principal, req)
+      else write()
+      const pattern = body.pattern
+      if (typeof pattern !== 'string' || pattern === '' || pattern.length > 1024) {
+        throw new HttpError(400, 'pattern must be a non-empty glob pattern over the keys')
+      }
+      const v = body.version === undefined ? entry.cache.version : body.version
+      if (!Number.isSafeInteger(v)) throw new HttpError(400, 'version must be an integer')
+      const expected =
+        typeof body.expected === 'number' && Number.isSafeInteger(body.expected)
+          ? body.expected
+          : null
+      const job = state.jobs.start(
+        entry,
+        dryRun ? 'count' : 'delete',
+        pattern,
+        v as number,
+        expected,
+        principal.who,
+        (ended) => {
+          if (ended.kind !== 'delete') return
+          audit({
+            action: 'deletePattern',
+            pattern,
+            count: ended.deleted,
+            ok: ended.state === 'done',
+            ...(ended.state === 'done' ? {} : { reason: ended.error ?? ended.state }),
+          })
+        },
+      )
+      return sendJson(res, 202, job)
+    }
+    case 'info':
+      if (method !== 'GET') throw methodNotAllowed('GET')
+      return sendJson(res, 200, await infoSummary(entry))
+    case 'slowlog': {
+      if (method !== 'GET') throw methodNotAllowed('GET')
+      const count = intParam(query, 'count', 50, 1, 1000)
+      return sendJson(res, 200, { entries: await slowlog(entry, count) })
+    }
+    case 'memory': {
+      if (method !== 'GET') throw methodNotAllowed('GET')
+      const samples = intParam(query, 'samples', 1000, 1, MAX_SAMPLES)
+      return sendJson(res, 200, await memoryByPrefix(entry, samples))
+    }
+    case 'hits':
+      if (method !== 'GET') throw methodNotAllowed('GET')
+      return sendJson(res, 200, {
+        available: entry.hits.available,
+        bucketSeconds: BUCKET_SECONDS,
+        buckets: entry.hits.series(),
+      })
+    default:
+      throw new HttpError(404, 'no such API route', 'not_found')
+  }
+}

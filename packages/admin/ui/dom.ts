@@ -1,0 +1,94 @@
+// Building the page: elements made with createElement and filled with text nodes only. No
+// innerHTML anywhere, so a value read from Redis (`<script>…`) is shown as the text it is.
+
+type Child = Node | string | number | null | undefined | false
+type Attributes = Record<string, string | number | boolean | undefined | ((event: Event) => void)>
+
+/** An element with attributes (`on…` functions become listeners) and children (strings as text). */
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attributes: Attributes = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
+  const element = document.createElement(tag)
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined || value === false) continue
+    if (typeof value === 'function') {
+      element.addEventListener(name.replace(/^on/, '').toLowerCase(), value)
+    } else if (name === 'value' && 'value' in element) {
+      ;(element as HTMLInputElement).value = String(value)
+    } else {
+      element.setAttribute(name, value === true ? '' : String(value))
+    }
+  }
+  append(element, ...children)
+  return element
+}
+
+/** Appends children, strings as text nodes. */
+export function append(parent: Node, ...children: Child[]): void {
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue
+    parent.appendChild(typeof child === 'object' ? child : document.createTextNode(String(child)))
+  }
+}
+
+/** Removes every child of `element`. */
+export function clear(element: Element): void {
+  while (element.firstChild !== null) element.removeChild(element.firstChild)
+}
+
+const SVG_NS = 'http://www.w3.org/2000/svg'
+
+/** An SVG element with attributes. */
+export function svg(
+  tag: string,
+  attributes: Record<string, string | number> = {},
+  ...children: Child[]
+): SVGElement {
+  const element = document.createElementNS(SVG_NS, tag)
+  for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, String(value))
+  append(element, ...children)
+  return element as SVGElement
+}
+
+/** A small label of a type (`tuple`, `datetime`…); `py` marks types JSON does not have. */
+export function badge(text: string, kind = ''): HTMLElement {
+  return h('span', { class: `badge ${kind}`.trim() }, text)
+}
+
+/** Bytes in a readable unit. */
+export function bytes(n: number | null): string {
+  if (n === null || !Number.isFinite(n)) return '–'
+  if (n < 1024) return `${n} B`
+  const units = ['KiB', 'MiB', 'GiB', 'TiB']
+  let value = n / 1024
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`
+}
+
+/** Seconds to live, readable: `no expiry`, `42 s`, `3 h 5 min`. */
+export function ttl(seconds: number | null): string {
+  if (seconds === null) return 'no expiry'
+  if (seconds < 60) return `${Math.round(seconds * 10) / 10} s`
+  const s = Math.round(seconds)
+  const d = Math.floor(s / 86400)
+  const hours = Math.floor((s % 86400) / 3600)
+  const min = Math.floor((s % 3600) / 60)
+  if (d > 0) return `${d} d ${hours} h`
+  if (hours > 0) return `${hours} h ${min} min`
+  return `${min} min ${s % 60} s`
+}
+
+/** A message box: `error`, `ok` or `info`. */
+export function notice(kind: 'error' | 'ok' | 'info', ...children: Child[]): HTMLElement {
+  return h(
+    'div',
+    { class: `notice ${kind}`, role: kind === 'error' ? 'alert' : 'status' },
+    ...children,
+  )
+}
