@@ -234,6 +234,16 @@ describe.each(BACKENDS)('the admin over HTTP (%s)', (backend) => {
       ['p', '2'],
     ])
     expect((await client.get(keyPath('default', 's'))).json.container.rows[0][0].value).toBe('m')
+    await cache.xadd('x', { a: 1 }, { id: '1-1' })
+    await cache.xadd('x', { b: 'two' }, { id: '1-2' })
+    const x = await client.get(`${keyPath('default', 'x')}&count=1`)
+    expect(x.json.container.columns).toEqual(['id', 'fields'])
+    expect(x.json.container.total).toBe(2)
+    expect(x.json.container.rows[0][0].value).toBe('1-1')
+    expect(x.json.container.rows[0][1].entries[0][0].value).toBe('a')
+    expect(x.json.container.cursor).toBe('1-1')
+    const after = await client.get(`${keyPath('default', 'x')}&count=1&cursor=1-1`)
+    expect(after.json.container.rows[0][1].entries[0][1].value).toBe('two')
     expect((await client.get(keyPath('default', 'missing'))).status).toBe(404)
   })
 
