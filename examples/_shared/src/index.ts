@@ -3,6 +3,9 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { setTimeout as delay } from 'node:timers/promises'
 import { inspect } from 'node:util'
 import { freePort, type RedisServer, startRedis } from '@cachex/test-utils'
+import { adminToken, checkAdmin } from './admin-checks.ts'
+
+export { type AdminCheckOptions, adminToken, checkAdmin } from './admin-checks.ts'
 
 /** What `start` gets: where the app must listen and the environment to give it. */
 export interface SmokeContext {
@@ -10,7 +13,7 @@ export interface SmokeContext {
   port: number
   /** The URL of the Redis started for this run (also in `env.REDIS_URL`). */
   redisUrl: string
-  /** `process.env` plus `PORT`, `HOST=127.0.0.1` and `REDIS_URL`. */
+  /** `process.env` plus `PORT`, `HOST=127.0.0.1`, `REDIS_URL` (and `CACHEX_ADMIN_TOKEN`). */
   env: NodeJS.ProcessEnv
 }
 
@@ -25,6 +28,13 @@ export interface SmokeOptions {
   start(ctx: SmokeContext): ChildProcess
   /** Where the routes are mounted: `''` or `'/api'` (Next.js route handlers). @default '' */
   basePath?: string
+  /**
+   * Where the app mounts the admin UI (`@cachex/admin`) when `CACHEX_ADMIN_TOKEN` is set, from the
+   * origin: `'/admin'`. Given, the app gets a random `CACHEX_ADMIN_TOKEN` and, after the checks of
+   * the routes, the admin is checked (`checkAdmin`) and the app must see its edit of `hits` and
+   * its delete of `item:1`.
+   */
+  adminPath?: string
   /** Work to do before Redis and the app start, inside the global timeout (`next build`). */
   prepare?(): Promise<void>
   /** Milliseconds the app has to answer its first HTTP request. @default 30_000 */
@@ -180,7 +190,15 @@ export async function runSmoke(options: SmokeOptions): Promise<never> {
     }
     redis = await startRedis()
     const port = await freePort()
-    const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', REDIS_URL: redis.url }
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      REDIS_URL: redis.url,
+    }
+    const token = adminToken()
+    if (options.adminPath !== undefined) env.CACHEX_ADMIN_TOKEN = token
+    else delete env.CACHEX_ADMIN_TOKEN
     const child = options.start({ port, redisUrl: redis.url, env })
     app = child
     children.add(child)
@@ -196,6 +214,10 @@ export async function runSmoke(options: SmokeOptions): Promise<never> {
     await Promise.race([waitForHttp(base, options.startTimeoutMs ?? 30_000), exited])
     log(`app answers on ${base} (${elapsed()})`)
     await Promise.race([checks(base, log), exited])
+    if (options.adminPath !== undefined) {
+      const url = `http://127.0.0.1:${port}${options.adminPath}`
+      await Promise.race([adminChecks(base, url, token, log), exited])
+    }
     const code = await stopApp(child, options.stopTimeoutMs ?? 15_000, options.exitCodes ?? [0])
     log(`app stopped on SIGTERM with exit code ${code} (graceful shutdown)`)
     return await finish(0)
@@ -280,6 +302,24 @@ async function checks(base: string, log: (message: string) => void): Promise<voi
     'POST /jobs/nightly runs again once the first run released the lock',
   )
   log('5 concurrent POST /jobs/nightly: exactly one ran, the lock is released after it')
+}
+
+/** The admin's checks, then whether the app sees the admin's edit and delete. */
+async function adminChecks(
+  base: string,
+  url: string,
+  token: string,
+  log: (message: string) => void,
+): Promise<void> {
+  await checkAdmin({ url, token, counterKey: 'hits', deleteKey: 'item:1', log })
+  deepStrictEqual(
+    await expectJson('POST', `${base}/hits`, 200),
+    { hits: 101 },
+    'POST /hits after the admin set hits to 100',
+  )
+  const item = (await expectJson('GET', `${base}/items/1`, 200)) as { loaded?: unknown }
+  strictEqual(item.loaded, true, 'GET /items/1 after the admin deleted item:1 runs the loader')
+  log('the app reads what the admin wrote: hits counts on from 100, item 1 is loaded again')
 }
 
 async function request(method: string, url: string): Promise<{ status: number; text: string }> {

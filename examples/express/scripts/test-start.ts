@@ -4,6 +4,7 @@ import { runSmoke, spawnApp } from '@cachex/example-shared'
 // Starts Redis and the app (from source, no build), checks it over HTTP, stops both.
 await runSmoke({
   name: 'express',
+  adminPath: '/admin',
   start: ({ env }) =>
     spawnApp(
       process.execPath,

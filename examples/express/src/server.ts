@@ -1,3 +1,4 @@
+import { createAdminHandler } from '@cachex/admin'
 import { caches, configureCaches } from '@cachex/redis'
 import { createApp } from './app.ts'
 
@@ -12,11 +13,16 @@ configureCaches({
 
 const port = Number(process.env.PORT ?? 3000)
 const host = process.env.HOST ?? '127.0.0.1'
-const app = createApp(caches.get('default'))
+// The admin UI (`@cachex/admin`) at /admin, only when CACHEX_ADMIN_TOKEN is set: the example never
+// serves it without credentials (a token shorter than 16 characters makes the start fail).
+const token = process.env.CACHEX_ADMIN_TOKEN
+const admin = token ? createAdminHandler({ caches, auth: { token } }) : undefined
+const app = createApp(caches.get('default'), { admin })
 
 const server = app.listen(port, host, (error) => {
   if (error) throw error
   console.log(`express example listening on http://${host}:${port}`)
+  if (admin !== undefined) console.log(`admin UI on http://${host}:${port}/admin/`)
 })
 
 // Graceful shutdown: stop accepting connections, let requests in flight finish, close the cache.
@@ -27,6 +33,7 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
     process.exit(1)
   }, 10_000).unref()
   await new Promise<void>((resolve) => server.close(() => resolve()))
+  admin?.close()
   await caches.close()
 }
 

@@ -1,5 +1,6 @@
 import type { CreateCacheOptions } from '@cachex/redis'
 import Fastify, { type FastifyInstance } from 'fastify'
+import admin from './plugins/admin.ts'
 import cache from './plugins/cache.ts'
 import hits from './routes/hits.ts'
 import items from './routes/items.ts'
@@ -11,12 +12,18 @@ export interface AppOptions {
   cache: CreateCacheOptions
   /** Fastify's logger. @default true */
   logger?: boolean
+  /**
+   * The admin UI's token: given, the admin of the cache is served at `/admin`. Leave it out to
+   * serve no admin.
+   */
+  adminToken?: string | undefined
 }
 
 /** The Fastify app: the cache plugin first, then the routes that use `fastify.cache`. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: options.logger ?? true })
   await app.register(cache, options.cache)
+  if (options.adminToken) await app.register(admin, { token: options.adminToken })
   await app.register(items, { prefix: '/items' })
   await app.register(hits, { prefix: '/hits' })
   await app.register(jobs, { prefix: '/jobs' })

@@ -7,6 +7,9 @@ const app = await buildApp({
     keyPrefix: 'example-fastify',
     timeout: 300,
   },
+  // The admin UI (`@cachex/admin`) at /admin, only when CACHEX_ADMIN_TOKEN is set: the example
+  // never serves it without credentials (a token shorter than 16 characters makes the start fail).
+  adminToken: process.env.CACHEX_ADMIN_TOKEN,
 })
 
 await app.listen({ port: Number(process.env.PORT ?? 3000), host: process.env.HOST ?? '127.0.0.1' })

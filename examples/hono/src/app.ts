@@ -1,13 +1,41 @@
+import type { AdminHandler } from '@cachex/admin'
 import { loadCount, loadItem, type NightlyRun, runNightlyJob } from '@cachex/example-shared/backend'
 import type { Cache } from '@cachex/redis'
-import { Hono } from 'hono'
+import type { HttpBindings } from '@hono/node-server'
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
+import { type Context, Hono } from 'hono'
 
-/** The app's context: the cache configured at start-up, as a context variable (`c.var.cache`). */
-export type AppEnv = { Variables: { cache: Cache } }
+/**
+ * The app's context: the cache configured at start-up, as a context variable (`c.var.cache`), and
+ * Node's request and response, which the node adapter (`@hono/node-server`) binds to `c.env`.
+ */
+export type AppEnv = { Bindings: HttpBindings; Variables: { cache: Cache } }
+
+/** Options of `createApp`. */
+export interface AppOptions {
+  /**
+   * The admin UI (`createAdminHandler` with `basePath: '/admin'`), mounted at `/admin` when given.
+   */
+  admin?: AdminHandler | undefined
+}
 
 /** The Hono app, over a cache the caller configured. */
-export function createApp(cache: Cache): Hono<AppEnv> {
+export function createApp(cache: Cache, options: AppOptions = {}): Hono<AppEnv> {
   const app = new Hono<AppEnv>()
+
+  // The admin UI at /admin: a `node:http` handler, so it answers on Node's request and response
+  // (`c.env`, the node adapter's bindings) and reads the body itself; `RESPONSE_ALREADY_SENT`
+  // tells the adapter the answer is the admin's. Hono leaves the path in the URL: the admin was
+  // created with `basePath: '/admin'`.
+  const admin = options.admin
+  if (admin !== undefined) {
+    const mount = (c: Context<AppEnv>) => {
+      admin(c.env.incoming, c.env.outgoing)
+      return RESPONSE_ALREADY_SENT
+    }
+    app.all('/admin', mount)
+    app.all('/admin/*', mount)
+  }
 
   app.use(async (c, next) => {
     c.set('cache', cache)

@@ -1,3 +1,4 @@
+import { createAdminHandler } from '@cachex/admin'
 import { createCache } from '@cachex/redis'
 import { serve } from '@hono/node-server'
 import { createApp } from './app.ts'
@@ -11,8 +12,16 @@ const cache = createCache({
 
 const port = Number(process.env.PORT ?? 3000)
 const hostname = process.env.HOST ?? '127.0.0.1'
-const server = serve({ fetch: createApp(cache).fetch, port, hostname }, (info) => {
+// The admin UI (`@cachex/admin`) at /admin, only when CACHEX_ADMIN_TOKEN is set: the example never
+// serves it without credentials (a token shorter than 16 characters makes the start fail).
+const token = process.env.CACHEX_ADMIN_TOKEN
+const admin = token
+  ? createAdminHandler({ caches: { default: cache }, auth: { token }, basePath: '/admin' })
+  : undefined
+const app = createApp(cache, { admin })
+const server = serve({ fetch: app.fetch, port, hostname }, (info) => {
   console.log(`hono example listening on http://${info.address}:${info.port}`)
+  if (admin !== undefined) console.log(`admin UI on http://${info.address}:${info.port}/admin/`)
 })
 
 // Graceful shutdown: stop accepting connections, let requests in flight finish, close the cache.
@@ -23,6 +32,7 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
     process.exit(1)
   }, 10_000).unref()
   await new Promise<void>((resolve) => server.close(() => resolve()))
+  admin?.close()
   await cache.close()
 }
 

@@ -1,11 +1,13 @@
 // `pnpm test-start`: the smoke test of this example. It compiles the app with tsc (Nest needs the
 // decorator metadata only tsc emits), starts a redis-server on a free loopback port and the app
-// against it as a child process, makes real HTTP requests, checks the cached behaviour, and stops
-// everything. Exits 0 when every check passed, 1 with the reason otherwise; never hangs.
+// against it as a child process, makes real HTTP requests, checks the cached behaviour and the
+// admin UI at /admin, and stops everything. Exits 0 when every check passed, 1 with the reason
+// otherwise; never hangs.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { adminToken, checkAdmin } from '@cachex/example-shared'
 import { freePort, type RedisServer, startRedis } from '@cachex/test-utils'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -13,6 +15,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const RUN_TIMEOUT_MS = 120_000
 /** The app must answer HTTP within this after it was started. */
 const START_TIMEOUT_MS = 30_000
+/** The admin UI's token (`CACHEX_ADMIN_TOKEN`): the app serves the admin at /admin with it. */
+const ADMIN_TOKEN = adminToken()
 
 let redis: RedisServer | undefined
 let app: ChildProcess | undefined
@@ -64,7 +68,13 @@ async function startApp(port: number, redisUrl: string): Promise<string> {
     ['--conditions=@cachex/source', '--import', 'tsx', join(root, 'dist', 'main.js')],
     {
       cwd: root,
-      env: { ...process.env, REDIS_URL: redisUrl, PORT: String(port), HOST: '127.0.0.1' },
+      env: {
+        ...process.env,
+        REDIS_URL: redisUrl,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        CACHEX_ADMIN_TOKEN: ADMIN_TOKEN,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   )
@@ -181,7 +191,26 @@ async function run(): Promise<void> {
   const again = await request(base, 'POST', '/jobs/nightly')
   check('once released, the job can run again', again.status === 200, again)
 
-  // 6. Graceful shutdown: on SIGTERM the app closes its caches and exits 0 by itself.
+  // 6. The admin UI at /admin (Express middleware in main.ts): 401 without credentials, the keys
+  // with the token, writes with the CSRF token only; it sets `hits` to 100 and deletes the
+  // CacheInterceptor's entry of item 1 (`http:/items/1`), and the app sees both.
+  await checkAdmin({
+    url: `${base}/admin`,
+    token: ADMIN_TOKEN,
+    counterKey: 'hits',
+    deleteKey: 'http:/items/1',
+    log: (message) => check(message, true, null),
+  })
+  const counted = await request(base, 'POST', '/hits')
+  check('POST /hits after the admin set hits to 100 counts 101', counted.body.hits === 101, counted)
+  const dropped = await request(base, 'GET', '/items/1')
+  check(
+    'GET /items/1 after the admin deleted its entry is a MISS',
+    dropped.cache === 'MISS',
+    dropped,
+  )
+
+  // 7. Graceful shutdown: on SIGTERM the app closes its caches and exits 0 by itself.
   const exit = await stop()
   check('the app shuts down gracefully on SIGTERM (exit code 0)', exit === '0', exit)
   console.log(`\ntest-start (nestjs): all ${passed} checks passed`)

@@ -1,17 +1,33 @@
 import 'reflect-metadata'
+import { createAdminHandler } from '@cachex/admin'
+import { caches } from '@cachex/redis'
 import { NestFactory } from '@nestjs/core'
+import type { NestExpressApplication } from '@nestjs/platform-express'
 import { AppModule } from './app.module.ts'
 
-const app = await NestFactory.create(AppModule)
+const app = await NestFactory.create<NestExpressApplication>(AppModule)
+
+// The admin UI (`@cachex/admin`) at /admin, only when CACHEX_ADMIN_TOKEN is set: the example never
+// serves it without credentials (a token shorter than 16 characters makes the start fail). It is
+// Express middleware here: `app.use` strips the mount path (no `basePath`), and the admin takes
+// the JSON body Nest's body parser read. `caches` is the registry CachexModule configured.
+const token = process.env.CACHEX_ADMIN_TOKEN
+const admin = token ? createAdminHandler({ caches, auth: { token } }) : undefined
+if (admin !== undefined) app.use('/admin', admin)
+
 await app.listen(Number(process.env.PORT ?? 3000), process.env.HOST ?? '127.0.0.1')
 console.log(`cachex NestJS example listening on ${await app.getUrl()}`)
+if (admin !== undefined) console.log(`admin UI on ${await app.getUrl()}/admin/`)
 
 // Graceful shutdown: app.close() stops the server and runs the shutdown hooks (CachexModule
 // closes the caches), then the process exits 0. (enableShutdownHooks() would re-raise the signal.)
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
     app.close().then(
-      () => process.exit(0),
+      () => {
+        admin?.close()
+        process.exit(0)
+      },
       (error: unknown) => {
         console.error(error)
         process.exit(1)

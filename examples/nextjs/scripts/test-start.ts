@@ -7,19 +7,23 @@ const dir = fileURLToPath(new URL('..', import.meta.url))
 const next = join(dir, 'node_modules/next/dist/bin/next')
 const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1' }
 
-// Next.js bundles @cachex/redis from its `dist` build, as it would from npm: the source export
-// condition is for node and tsx, and Turbopack has no setting for extra conditions.
-if (!existsSync(join(dir, 'node_modules/@cachex/redis/dist/index.mjs'))) {
-  console.error(
-    '[nextjs] @cachex/redis is not built: run `pnpm build` first (`pnpm test:examples` does)',
-  )
-  process.exit(1)
+// Next.js bundles @cachex/redis and @cachex/admin from their `dist` build, as it would from npm:
+// the source export condition is for node and tsx, and Turbopack has no setting for extra
+// conditions.
+for (const name of ['redis', 'admin']) {
+  if (!existsSync(join(dir, `node_modules/@cachex/${name}/dist/index.mjs`))) {
+    console.error(
+      `[nextjs] @cachex/${name} is not built: run \`pnpm build\` first (\`pnpm test:examples\` does)`,
+    )
+    process.exit(1)
+  }
 }
 
 // `next build`, then Redis and `next start`; checks it over HTTP, stops both.
 await runSmoke({
   name: 'nextjs',
   basePath: '/api',
+  adminPath: '/api/admin',
   prepare: () => run(process.execPath, [next, 'build'], { cwd: dir, env, timeoutMs: 240_000 }),
   start: (ctx) =>
     spawnApp(
