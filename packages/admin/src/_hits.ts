@@ -1,20 +1,13 @@
 // Hit rate over time: the cache's `hit` and `miss` events counted in 10-second buckets, the last
 // hour kept in a fixed ring (no timer: a bucket moves on when an event or a reader comes).
 import type { Cache } from '@cachex/core'
+import type { HitBucket } from './_api-types.ts'
 
 /** Seconds per bucket. */
 export const BUCKET_SECONDS = 10
 /** Buckets kept: one hour. */
 const BUCKETS = 360
 const BUCKET_MS = BUCKET_SECONDS * 1000
-
-/** One bucket of the hit-rate series. */
-export interface HitBucket {
-  /** The bucket's start, in ms since the epoch. */
-  t: number
-  hits: number
-  misses: number
-}
 
 type Listen = (event: string, listener: () => void) => unknown
 

@@ -3,6 +3,7 @@
 // got. Jobs can be cancelled; finished ones are kept for a while, and only a few run at once.
 import { randomBytes } from 'node:crypto'
 import { setImmediate as yieldToEvents } from 'node:timers/promises'
+import type { JobView } from './_api-types.ts'
 import type { AdminCache } from './_caches.ts'
 import { HttpError } from './_http.ts'
 
@@ -16,23 +17,6 @@ const KEEP_MS = 10 * 60_000
 const SCAN_COUNT = 1000
 /** Keys unlinked concurrently at most. */
 const UNLINK_CHUNK = 200
-
-/** What `GET api/jobs/:id` answers. */
-export interface JobView {
-  id: string
-  /** `count`: a dry run; `delete`: the real one. */
-  kind: 'count' | 'delete'
-  cache: string
-  pattern: string
-  state: 'running' | 'done' | 'failed' | 'cancelled'
-  /** Keys the pattern matched so far. */
-  matched: number
-  /** Keys deleted so far. */
-  deleted: number
-  /** The dry run's count the browser sent, for a progress bar. */
-  expected: number | null
-  error?: string
-}
 
 interface Job extends JobView {
   cancelled: boolean

@@ -2,18 +2,13 @@
 // decoded by the cache's own codec — a string as a tree of typed nodes (its JSON too when it can
 // be edited as JSON), a container as a page of rows. A value the codec cannot read is shown as
 // escaped bytes with the codec's error; nothing read here is trusted.
+
+import type { ContainerView, KeyView, StringView, TreeNode } from './_api-types.ts'
 import type { AdminCache } from './_caches.ts'
 import { revisionOf, serverRevision } from './_cas.ts'
 import { HttpError } from './_http.ts'
 import { sizeOf, ttlSeconds } from './_keys.ts'
-import {
-  editableJson,
-  escapeBytes,
-  newBudget,
-  type TreeBudget,
-  type TreeNode,
-  toTree,
-} from './_tree.ts'
+import { editableJson, escapeBytes, newBudget, type TreeBudget, toTree } from './_tree.ts'
 
 /** A string longer than this is not fetched: its first bytes are shown, and Redis hashes it. */
 export const MAX_FETCH_BYTES = 16 * 1024 * 1024
@@ -21,51 +16,6 @@ export const MAX_FETCH_BYTES = 16 * 1024 * 1024
 const PREVIEW_BYTES = 1024
 /** Rows of a container per page at most. */
 export const MAX_ROWS = 500
-
-/** A string value as the page shows it. */
-export interface StringView {
-  /** Bytes stored. */
-  length: number
-  /** The serializer that read it; `null` for an integer stored as digits (or when unread). */
-  serializer: string | null
-  /** The compressor that decompressed it, if any. */
-  compressor: string | null
-  /** The decoded value, when the codec read it. */
-  tree?: TreeNode
-  /** The value as JSON text, when it can be edited as JSON. */
-  json?: string
-  /** Why the codec could not read it. */
-  error?: string
-  /** The first bytes, escaped (`\xNN`), when it could not be read or is too large. */
-  preview?: string
-  /** The value is larger than the admin fetches. */
-  tooLarge?: boolean
-}
-
-/** A page of a container's rows. */
-export interface ContainerView {
-  /** Column names: `field, value` (hash), `index, value` (list), `member` (set), `member, score` (zset), `id, fields` (stream). */
-  columns: string[]
-  rows: TreeNode[][]
-  /** Elements in the container. */
-  total: number
-  /** Where the next page starts; `null` at the end. */
-  cursor: string | null
-}
-
-/** What `GET api/caches/:alias/key` answers. */
-export interface KeyView {
-  key: string
-  redisKey: string
-  version: number
-  type: string
-  ttl: number | null
-  size: number | null
-  /** What a write of this key sends back (`PUT`, `DELETE`): it applies only if the key still has it. */
-  revision: string
-  string?: StringView
-  container?: ContainerView
-}
 
 /** The page of `key` at `version`. */
 export async function readKey(

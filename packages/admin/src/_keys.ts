@@ -3,6 +3,7 @@
 // held between pages behind an opaque cursor (so it works on a cluster too), bounded in number
 // and idle time.
 import { randomBytes } from 'node:crypto'
+import type { KeyRow } from './_api-types.ts'
 import type { AdminCache } from './_caches.ts'
 import { HttpError } from './_http.ts'
 
@@ -16,20 +17,6 @@ const MAX_CURSORS = 64
 const CURSOR_IDLE_MS = 10 * 60_000
 /** Keys per SCAN call. */
 const SCAN_COUNT = 500
-
-/** One key of a page. */
-export interface KeyRow {
-  /** The user's key (the cache's reverse key function applied). */
-  key: string
-  /** The Redis key. */
-  redisKey: string
-  /** `string`, `hash`, `list`, `set`, `zset`, `stream`, or `none` when it went in between. */
-  type: string
-  /** Seconds to live; `null` when it never expires. */
-  ttl: number | null
-  /** Bytes, from `MEMORY USAGE` (or `STRLEN` for a string where that is refused); `null` unknown. */
-  size: number | null
-}
 
 interface Walk {
   alias: string

@@ -1,6 +1,8 @@
 // The server pages: an `INFO` summary (chosen fields only: no paths, no addresses of other
 // nodes), the slow log (arguments of commands that carry secrets redacted), and memory by key
 // prefix from a sample of the cache's keys (`MEMORY USAGE`).
+
+import type { InfoView, MemoryView, SlowlogRow } from './_api-types.ts'
 import type { AdminCache } from './_caches.ts'
 import { sizeOf } from './_keys.ts'
 
@@ -39,15 +41,6 @@ const INFO_FIELDS: ReadonlyArray<readonly [section: string, fields: readonly str
   ['Persistence', ['loading', 'rdb_changes_since_last_save', 'aof_enabled']],
 ]
 
-/** What `GET api/caches/:alias/info` answers. */
-export interface InfoView {
-  sections: Array<{ name: string; fields: Array<[string, string]> }>
-  /** `db0: keys=…` lines. */
-  keyspace: Array<{ db: string; keys: number; expires: number }>
-  /** Server-wide `keyspace_hits / (hits + misses)`, when the server counts them. */
-  hitRatio: number | null
-}
-
 export async function infoSummary(entry: AdminCache): Promise<InfoView> {
   const info = await entry.cache.info()
   const sections = INFO_FIELDS.map(([name, fields]) => ({
@@ -80,17 +73,6 @@ const SECRET_COMMANDS = new Set(['AUTH', 'HELLO', 'ACL', 'CONFIG', 'MIGRATE', 'M
 /** Characters of one slow-log argument shown. */
 const MAX_ARG = 200
 
-/** One slow-log entry as the page shows it. */
-export interface SlowlogRow {
-  id: number
-  /** Unix seconds. */
-  time: number
-  /** Microseconds. */
-  duration: number
-  command: string[]
-  client: string
-}
-
 export async function slowlog(entry: AdminCache, count: number): Promise<SlowlogRow[]> {
   const entries = await entry.cache.slowlogGet(count)
   return entries.map((e) => {
@@ -106,15 +88,6 @@ export async function slowlog(entry: AdminCache, count: number): Promise<Slowlog
 export const MAX_SAMPLES = 10_000
 /** Prefix groups shown; the rest are summed as `(other)`. */
 const MAX_GROUPS = 15
-
-/** What `GET api/caches/:alias/memory` answers. */
-export interface MemoryView {
-  /** Keys looked at. */
-  sampled: number
-  /** Whether sizes are `MEMORY USAGE` bytes (else `STRLEN` of strings only). */
-  memoryUsage: boolean
-  groups: Array<{ prefix: string; keys: number; bytes: number }>
-}
 
 /**
  * Memory by key prefix: up to `samples` keys of the cache (SCAN), each sized, grouped by the

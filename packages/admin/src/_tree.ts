@@ -2,22 +2,7 @@
 // (`tuple`, `datetime`, `Decimal`…), bounded in nodes, text and depth whatever the value holds
 // (cycles of a pickle included). Keys of dicts are nodes in a list of pairs, never properties of
 // an object, so no name read from Redis reaches a prototype.
-
-/** One node of a value tree (see the README's API section). */
-export type TreeNode =
-  | { type: 'none' }
-  | { type: 'bool'; value: boolean }
-  | { type: 'int' | 'float'; value: string }
-  | { type: 'str'; value: string; length?: number }
-  | { type: 'bytes' | 'bytearray'; value: string; length: number }
-  | { type: 'list' | 'tuple' | 'set' | 'frozenset'; items: TreeNode[]; length: number }
-  | { type: 'dict'; entries: Array<[TreeNode, TreeNode]>; length: number; class?: string }
-  | { type: 'datetime' | 'date' | 'time' | 'timedelta' | 'Decimal' | 'UUID'; value: string }
-  | { type: 'timezone' | 'ZoneInfo' | 'SafeString' | 'global' | 'object'; value: string }
-  | { type: 'cycle' }
-  | { type: 'ref' }
-  | { type: 'deep' }
-  | { type: 'error'; message: string; preview: string; length: number }
+import type { TreeNode } from './_api-types.ts'
 
 /** How much of a value one response shows. */
 export interface TreeBudget {

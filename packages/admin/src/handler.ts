@@ -2,6 +2,7 @@
 // route under the base path, authenticates, and answers JSON (the API) or the web app's files.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { CachexError, InvalidArgumentError } from '@cachex/core'
+import type { KeyAnswer } from './_api-types.ts'
 import { asset } from './_assets-table.ts'
 import {
   type Auth,
@@ -413,7 +414,8 @@ async function cacheRoute(
         const cursor = query.get('cursor') || undefined
         const count = intParam(query, 'count', 100, 1, MAX_ROWS)
         const view = await readKey(entry, key, version(), cursor, count)
-        return sendJson(res, 200, { ...view, readOnly: state.readOnly })
+        const answer: KeyAnswer = { ...view, readOnly: state.readOnly }
+        return sendJson(res, 200, answer)
       }
       if (method === 'PUT') {
         write()
