@@ -2,10 +2,8 @@
 // route under the base path, authenticates, and answers JSON (the API) or the web app's files.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { CachexError, InvalidArgumentError } from '@cachex/core'
-import type { KeyAnswer } from './_api-types.ts'
 import { asset } from './_assets-table.ts'
 import {
-  type Auth,
   authenticate,
   CSRF_HEADER,
   checkAuth,
@@ -17,39 +15,13 @@ import {
   Sessions,
   setSessionCookie,
 } from './_auth.ts'
-import { type AdminCache, addressOf, CacheSet } from './_caches.ts'
-import { BUCKET_SECONDS } from './_hits.ts'
+import { cacheRoute, methodNotAllowed } from './_cache-routes.ts'
+import { addressOf, CacheSet } from './_caches.ts'
 import { HttpError, readJsonBody, scrub, securityHeaders, sendError, sendJson } from './_http.ts'
 import { Jobs } from './_jobs.ts'
-import { MAX_ROWS, readKey } from './_key-page.ts'
-import { KeyWalks, MAX_PAGE } from './_keys.ts'
-import { infoSummary, MAX_SAMPLES, memoryByPrefix, slowlog } from './_server.ts'
-import { checkRevision, checkTtl, deleteKey, editKey } from './_write.ts'
+import { KeyWalks } from './_keys.ts'
+import type { Request, State } from './_state.ts'
 import type { AdminAuditEntry, AdminHandler, AdminOptions } from './options.ts'
-
-interface State {
-  auth: Auth
-  caches: CacheSet
-  readOnly: boolean
-  basePath: string
-  audit: (entry: AdminAuditEntry) => void
-  sessions: Sessions
-  walks: KeyWalks
-  jobs: Jobs
-}
-
-/** A request, parsed: the path under the base path, the query, where the base is outside. */
-interface Request {
-  req: IncomingMessage
-  res: ServerResponse
-  /** The path under the base path, from `/` (`/api/caches`). */
-  path: string
-  query: URLSearchParams
-  /** The base path as the browser sees it (`/admin`), for the cookie's `Path`. */
-  base: string
-  /** The path the browser asked for. */
-  external: string
-}
 
 /**
  * The admin web app and its JSON API as one request handler of the `node:http` shape,
@@ -251,10 +223,6 @@ async function route(state: State, request: Request): Promise<void> {
   throw new HttpError(404, 'no such API route', 'not_found')
 }
 
-function methodNotAllowed(allowed: string): HttpError {
-  return new HttpError(405, `this route answers ${allowed}`, 'method_not_allowed')
-}
-
 function serveAsset(request: Request, name: string, status: number): void {
   const { req, res } = request
   const file = asset(name)
@@ -346,174 +314,4 @@ async function listCaches(state: State, request: Request): Promise<void> {
     }),
   )
   sendJson(request.res, 200, { caches, readOnly: state.readOnly })
-}
-
-/** An integer query parameter within bounds, or its default. */
-function intParam(
-  query: URLSearchParams,
-  name: string,
-  fallback: number,
-  min: number,
-  max: number,
-) {
-  const text = query.get(name)
-  if (text === null || text === '') return fallback
-  const n = Number(text)
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new HttpError(400, `${name} must be an integer from ${min} to ${max}`)
-  }
-  return n
-}
-
-function stringParam(query: URLSearchParams, name: string, max = 4096): string {
-  const text = query.get(name)
-  if (text === null || text === '') throw new HttpError(400, `${name} is required`)
-  if (text.length > max) throw new HttpError(400, `${name} is longer than ${max} characters`)
-  return text
-}
-
-async function cacheRoute(
-  state: State,
-  request: Request,
-  principal: Principal,
-  method: string,
-  entry: AdminCache,
-  what: string,
-): Promise<void> {
-  const { req, res, query } = request
-  const version = () => intParam(query, 'version', entry.cache.version, -(2 ** 31), 2 ** 31 - 1)
-  const write = () => {
-    if (state.readOnly) throw new HttpError(403, 'this admin is read-only', 'read_only')
-    checkCsrf(principal, req)
-  }
-  const audit = (fields: Omit<AdminAuditEntry, 'time' | 'who' | 'cache'>) => {
-    try {
-      state.audit({
-        time: new Date().toISOString(),
-        who: principal.who,
-        cache: entry.alias,
-        ...fields,
-      })
-    } catch {
-      // An audit sink that throws must not turn a done write into an error.
-    }
-  }
-  switch (what) {
-    case 'keys': {
-      if (method !== 'GET') throw methodNotAllowed('GET')
-      const pattern = query.get('pattern') || '*'
-      if (pattern.length > 1024) throw new HttpError(400, 'pattern is longer than 1024 characters')
-      const count = intParam(query, 'count', 50, 1, MAX_PAGE)
-      const cursor = query.get('cursor') || undefined
-      const page = await state.walks.page(entry, pattern, version(), count, cursor)
-      return sendJson(res, 200, page)
-    }
-    case 'key': {
-      const key = stringParam(query, 'key', 64 * 1024)
-      if (method === 'GET') {
-        const cursor = query.get('cursor') || undefined
-        const count = intParam(query, 'count', 100, 1, MAX_ROWS)
-        const view = await readKey(entry, key, version(), cursor, count)
-        const answer: KeyAnswer = { ...view, readOnly: state.readOnly }
-        return sendJson(res, 200, answer)
-      }
-      if (method === 'PUT') {
-        write()
-        const body = await readJsonBody(req)
-        const revision = checkRevision(body.revision)
-        const ttl = checkTtl(body.ttl)
-        const redisKey = entry.cache.makeKey(key, version())
-        try {
-          const done = await editKey(entry, redisKey, revision, body.value, ttl)
-          audit({ action: done.action, key, ok: true })
-          return sendJson(res, 200, { ok: true, revision: done.revision })
-        } catch (error) {
-          if (error instanceof HttpError && error.status === 409) {
-            audit({
-              action: body.value === undefined ? 'expire' : 'set',
-              key,
-              ok: false,
-              reason: 'conflict',
-            })
-          }
-          throw error
-        }
-      }
-      if (method === 'DELETE') {
-        write()
-        const given = query.get('revision')
-        const revision = given === null || given === '' ? undefined : checkRevision(given)
-        const redisKey = entry.cache.makeKey(key, version())
-        try {
-          const deleted = await deleteKey(entry, redisKey, revision)
-          audit({ action: 'delete', key, count: deleted ? 1 : 0, ok: true })
-          return sendJson(res, 200, { ok: true, deleted })
-        } catch (error) {
-          if (error instanceof HttpError && error.status === 409) {
-            audit({ action: 'delete', key, ok: false, reason: 'conflict' })
-          }
-          throw error
-        }
-      }
-      throw methodNotAllowed('GET, PUT, DELETE')
-    }
-    case 'delete-pattern': {
-      if (method !== 'POST') throw methodNotAllowed('POST')
-      const body = await readJsonBody(req)
-      const dryRun = body.dryRun === true
-      if (dryRun) checkCsrf(principal, req)
-      else write()
-      const pattern = body.pattern
-      if (typeof pattern !== 'string' || pattern === '' || pattern.length > 1024) {
-        throw new HttpError(400, 'pattern must be a non-empty glob pattern over the keys')
-      }
-      const v = body.version === undefined ? entry.cache.version : body.version
-      if (!Number.isSafeInteger(v)) throw new HttpError(400, 'version must be an integer')
-      const expected =
-        typeof body.expected === 'number' && Number.isSafeInteger(body.expected)
-          ? body.expected
-          : null
-      const job = state.jobs.start(
-        entry,
-        dryRun ? 'count' : 'delete',
-        pattern,
-        v as number,
-        expected,
-        principal.who,
-        (ended) => {
-          if (ended.kind !== 'delete') return
-          audit({
-            action: 'deletePattern',
-            pattern,
-            count: ended.deleted,
-            ok: ended.state === 'done',
-            ...(ended.state === 'done' ? {} : { reason: ended.error ?? ended.state }),
-          })
-        },
-      )
-      return sendJson(res, 202, job)
-    }
-    case 'info':
-      if (method !== 'GET') throw methodNotAllowed('GET')
-      return sendJson(res, 200, await infoSummary(entry))
-    case 'slowlog': {
-      if (method !== 'GET') throw methodNotAllowed('GET')
-      const count = intParam(query, 'count', 50, 1, 1000)
-      return sendJson(res, 200, { entries: await slowlog(entry, count) })
-    }
-    case 'memory': {
-      if (method !== 'GET') throw methodNotAllowed('GET')
-      const samples = intParam(query, 'samples', 1000, 1, MAX_SAMPLES)
-      return sendJson(res, 200, await memoryByPrefix(entry, samples))
-    }
-    case 'hits':
-      if (method !== 'GET') throw methodNotAllowed('GET')
-      return sendJson(res, 200, {
-        available: entry.hits.available,
-        bucketSeconds: BUCKET_SECONDS,
-        buckets: entry.hits.series(),
-      })
-    default:
-      throw new HttpError(404, 'no such API route', 'not_found')
-  }
 }
