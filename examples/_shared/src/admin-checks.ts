@@ -93,21 +93,21 @@ export async function checkAdmin(options: AdminCheckOptions): Promise<void> {
   const bearer = { authorization: `Bearer ${token}` }
   const api = `${url}/api/caches/${encodeURIComponent(alias)}`
 
-  // The mount itself redirects to the page's URL with a slash: its links are relative.
+  // The mount itself redirects to the page's index.html under it: its links are relative.
   const bare = await send('GET', url)
   expectStatus(bare, 308, `GET ${url}`)
   strictEqual(
     bare.headers.get('location'),
-    `${url.slice(url.lastIndexOf('/') + 1)}/`,
-    `GET ${url} redirects to the page's URL with a slash`,
+    `${url.slice(url.lastIndexOf('/') + 1)}/index.html`,
+    `GET ${url} redirects to the page's index.html under the mount`,
   )
 
   // The page: 401 (the login form) without credentials, 200 with the bearer token; strict CSP.
-  const anonymous = await send('GET', `${url}/`)
-  expectStatus(anonymous, 401, `GET ${url}/ without credentials`)
+  const anonymous = await send('GET', `${url}/index.html`)
+  expectStatus(anonymous, 401, `GET ${url}/index.html without credentials`)
   match(anonymous.headers.get('content-type') ?? '', /^text\/html/, 'the login page is HTML')
-  const page = await send('GET', `${url}/`, { headers: bearer })
-  expectStatus(page, 200, `GET ${url}/ with the bearer token`)
+  const page = await send('GET', `${url}/index.html`, { headers: bearer })
+  expectStatus(page, 200, `GET ${url}/index.html with the bearer token`)
   match(page.headers.get('content-type') ?? '', /^text\/html/, 'the page is HTML')
   match(
     page.headers.get('content-security-policy') ?? '',

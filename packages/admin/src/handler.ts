@@ -158,11 +158,13 @@ async function route(state: State, request: Request): Promise<void> {
   const { req, res, path } = request
   const method = req.method ?? 'GET'
   if (path === '/' && !request.external.endsWith('/')) {
-    // The app's links are relative: its page must be at a URL that ends with a slash.
+    // The app's links are relative, so its page must be at a URL under the mount: its
+    // `index.html` (a framework that strips trailing slashes, as Next.js does, leaves a file name
+    // alone, where a redirect to `<mount>/` would loop with it).
     const last = request.external.split('/').pop() || '.'
     const search = splitUrl(req.url ?? '')[1]
     res.statusCode = 308
-    res.setHeader('Location', `${last}/${search === '' ? '' : `?${search}`}`)
+    res.setHeader('Location', `${last}/index.html${search === '' ? '' : `?${search}`}`)
     res.end()
     return
   }

@@ -415,7 +415,7 @@ describe('mounting', () => {
   const cache = createCache({ location: 'memory://' })
   afterAll(() => cache.close())
 
-  it('serves under basePath, passes other paths to next, and redirects to the trailing slash', async () => {
+  it('serves under basePath, passes other paths to next, and redirects the bare mount to its index.html', async () => {
     const admin = await startAdmin(
       { caches: { default: cache }, auth: { token: TOKEN }, basePath: '/admin' },
       (handler) => (req, res) => {
@@ -430,7 +430,8 @@ describe('mounting', () => {
       expect((await root.get('elsewhere')).status).toBe(418)
       const redirect = await root.get('admin')
       expect(redirect.status).toBe(308)
-      expect(redirect.headers.get('location')).toBe('admin/')
+      expect(redirect.headers.get('location')).toBe('admin/index.html')
+      expect((await root.get('admin/index.html')).status).toBe(200)
       expect((await root.get('admin/')).status).toBe(200)
       expect((await root.get('admin/api/caches')).json.caches[0].alias).toBe('default')
       const browser = new Client(`${admin.url}/admin`)
@@ -459,7 +460,7 @@ describe('mounting', () => {
       const client = new Client(`${admin.url}/mounted`, TOKEN)
       expect((await client.get('api/caches')).status).toBe(200)
       const redirect = await new Client(admin.url, TOKEN).get('mounted')
-      expect(redirect.headers.get('location')).toBe('mounted/')
+      expect(redirect.headers.get('location')).toBe('mounted/index.html')
       const browser = new Client(`${admin.url}/mounted`)
       expect((await browser.login()).headers.get('set-cookie')).toMatch(/Path=\/mounted\//)
     } finally {
