@@ -5,7 +5,8 @@
 //   - `import` (ESM) and `require` (CJS) of @cachex/redis work against a real redis-server;
 //   - the types resolve under `moduleResolution` node16, bundler and node10;
 //   - an optional codec that is not installed fails with an error naming the package;
-//   - @cachex/admin serves its web app and API from the tarball (ESM and CJS).
+//   - @cachex/admin serves its web app and API from the tarball (ESM and CJS);
+//   - @cachex/redis/otel needs @opentelemetry/api, and with it reports to the SDK (ESM and CJS).
 // Needs `pnpm build` first. Prints "pack: N passed, N failed".
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
@@ -194,6 +195,71 @@ const { createServer } = require('node:http')
   })
   check('@cachex/admin serves its page and API from the tarball (ESM)', () => {
     sh('node', ['admin.mjs'], project, { URL: server.url })
+  })
+
+  // The OpenTelemetry bridge: a subpath whose peer (@opentelemetry/api) a user installs to use it.
+  const otelCheck = (load: string) => `${load}
+const reader = new PeriodicExportingMetricReader({
+  exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
+  exportIntervalMillis: 3_600_000,
+})
+;(async () => {
+  const cache = createCache({ location: process.env.URL, keyPrefix: 'otel' })
+  const stop = instrument(cache, { alias: 'packed', meterProvider: new MeterProvider({ readers: [reader] }) })
+  await cache.set('k', 1)
+  await cache.get('k')
+  await cache.get('missing')
+  const { resourceMetrics } = await reader.collect()
+  const names = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics.map((m) => m.descriptor.name))
+  for (const name of ['cachex.hits', 'cachex.misses', 'cachex.sets', 'db.client.operation.duration']) {
+    if (!names.includes(name)) throw new Error('no ' + name + ' in ' + names.join(', '))
+  }
+  stop()
+  await cache.close()
+  console.log('otel ok')
+})().catch((e) => { console.error(e); process.exit(1) })
+`
+  const sdk =
+    'AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader'
+  writeFileSync(
+    join(project, 'otel.cjs'),
+    otelCheck(
+      `const { instrument } = require('@cachex/redis/otel')\nconst { createCache } = require('@cachex/redis')\nconst { ${sdk} } = require('@opentelemetry/sdk-metrics')`,
+    ),
+  )
+  writeFileSync(
+    join(project, 'otel.mjs'),
+    otelCheck(
+      `import { instrument } from '@cachex/redis/otel'\nimport { createCache } from '@cachex/redis'\nimport { ${sdk} } from '@opentelemetry/sdk-metrics'`,
+    ),
+  )
+  check('@cachex/redis/otel without @opentelemetry/api names the missing package', () => {
+    writeFileSync(join(project, 'otel-missing.mjs'), "import '@cachex/redis/otel'\n")
+    try {
+      sh('node', ['otel-missing.mjs'], project)
+    } catch (error) {
+      const output = String((error as { stderr?: Buffer }).stderr ?? '')
+      if (output.includes("'@opentelemetry/api'")) return
+      throw error
+    }
+    throw new Error('@cachex/redis/otel loaded without @opentelemetry/api')
+  })
+  sh(
+    'npm',
+    [
+      'install',
+      '--no-audit',
+      '--no-fund',
+      '@opentelemetry/api@1.9.1',
+      '@opentelemetry/sdk-metrics@2.12.0',
+    ],
+    project,
+  )
+  check('@cachex/redis/otel reports to an OpenTelemetry SDK from the tarball (CJS)', () => {
+    sh('node', ['otel.cjs'], project, { URL: server.url })
+  })
+  check('@cachex/redis/otel reports to an OpenTelemetry SDK from the tarball (ESM)', () => {
+    sh('node', ['otel.mjs'], project, { URL: server.url })
   })
 
   // Types, as a TypeScript user sees them.
