@@ -88,14 +88,19 @@ export function timeMethods(
 
 /** `original`, emitting one `operation` event when its promise settles (or its iteration ends). */
 function timed(context: CacheContext, name: string, original: Method): Method {
+  // What the method's arguments are is known from its name: looked up once, not per call.
+  const shape = shapeOf(name)
+  const listFirst = KEY_LISTS.has(name)
   return function (this: unknown, ...args: unknown[]): unknown {
     const events = context.events
     // A public method called by another (decr → incr) or queued by a pipeline is not an operation.
     if (events.depth > 0 || context.recorder !== undefined) return original.apply(this, args)
-    if (KEY_LISTS.has(name) && args[0] != null && !Array.isArray(args[0])) {
+    if (listFirst && args[0] != null && !Array.isArray(args[0])) {
       args[0] = [...(args[0] as Iterable<unknown>)]
     }
-    const [keyCount, key] = keysOf(name, args)
+    const first = args[0]
+    const key = shape !== 'none' && typeof first === 'string' ? first : undefined
+    const keyCount = countKeys(shape, args)
     const start = performance.now()
     let result: unknown
     events.depth++
@@ -177,23 +182,37 @@ function emitOperation(
   context.events.emit('operation', event)
 }
 
-/** How many keys a call is about, and its (first) key. */
-function keysOf(name: string, args: unknown[]): [number, string | undefined] {
-  if (NO_KEY.has(name)) return [0, undefined]
+/**
+ * How a method's arguments name its keys: none (`clear`, `keys`…), one first (most methods; or a
+ * list, map or object of keys, as `getMany`, `setMany`), a source and a destination (`rename`,
+ * `lmove`…), or keys then options (`sinter`…).
+ */
+type Shape = 'none' | 'one' | 'two' | 'variadic'
+
+function shapeOf(name: string): Shape {
+  if (NO_KEY.has(name)) return 'none'
+  if (TWO_KEYS.has(name)) return 'two'
+  if (VARIADIC.has(name)) return 'variadic'
+  return 'one'
+}
+
+/** How many keys a call is about. */
+function countKeys(shape: Shape, args: unknown[]): number {
+  if (shape === 'none') return 0
   const first = args[0]
   if (typeof first === 'string') {
-    if (TWO_KEYS.has(name)) return [2, first]
-    if (VARIADIC.has(name)) {
+    if (shape === 'two') return 2
+    if (shape === 'variadic') {
       let n = 0
       for (const arg of args) if (typeof arg === 'string') n++
-      return [n, first]
+      return n
     }
-    return [1, first]
+    return 1
   }
-  if (Array.isArray(first)) return [first.length, undefined]
-  if (first instanceof Map) return [first.size, undefined]
-  if (first !== null && typeof first === 'object') return [Object.keys(first).length, undefined]
-  return [0, undefined]
+  if (Array.isArray(first)) return first.length
+  if (first instanceof Map) return first.size
+  if (first !== null && typeof first === 'object') return Object.keys(first).length
+  return 0
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

@@ -30,12 +30,25 @@ export async function observedGet(
       return held
     }
   }
-  const value = await store.get(rkey, key, MISS)
+  return reportRead(context, operation, key, await store.get(rkey, key, MISS), fallback)
+}
+
+/**
+ * What a read of `key` from Redis resolves, reported: a `miss` and `fallback` when the store gave
+ * `MISS` (asked with it as its fallback), else a `hit` and the value.
+ */
+export function reportRead(
+  context: CacheContext,
+  operation: string,
+  key: string,
+  value: unknown,
+  fallback: unknown,
+): unknown {
   if (value === MISS) {
-    events.emit('miss', { operation, key })
+    context.events.emit('miss', { operation, key })
     return fallback
   }
-  events.emit('hit', { operation, key, local: false })
+  context.events.emit('hit', { operation, key, local: false })
   return value
 }
 

@@ -18,7 +18,7 @@ import type { CacheLike } from '../cache-like.ts'
 import type { IncrOptions, SetOptions, TimeoutOption, VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError } from '../errors.ts'
 import { globEscape } from '../key-function.ts'
-import { measured, observedGet, observedGetMany, observedStore } from './_observed.ts'
+import { measured, observedGet, observedGetMany, observedStore, reportRead } from './_observed.ts'
 import type { keyCommands } from './keys.ts'
 
 /**
@@ -66,7 +66,13 @@ async function getValue(
   const fallback = defaultValue === undefined ? null : defaultValue
   try {
     if (observe && context.events.reads) {
-      return await observedGet(context, key, fallback, options, operation)
+      const store = context.store
+      if (store instanceof LocalTier) {
+        return await observedGet(context, key, fallback, options, operation)
+      }
+      // Without a tier, read here: one async function between the caller and the store.
+      const value = await store.get(context.key(key, options, 'get'), key, MISS)
+      return reportRead(context, operation, key, value, fallback)
     }
     return await context.store.get(context.key(key, options, 'get'), key, fallback)
   } catch (error) {
