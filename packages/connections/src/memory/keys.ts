@@ -1,6 +1,6 @@
 // Keys and the server: DEL/UNLINK, EXISTS, the expiry commands, TYPE, RENAME(NX), SCAN, FLUSHDB,
 // PING, INFO, SLOWLOG, MEMORY USAGE, DBSIZE, TIME, PUBLISH (no subscribers: 0).
-import { arg, type Call, type CommandTable, is } from './_command.ts'
+import { arg, type Call, type CommandSpec, type CommandTable, is } from './_command.ts'
 import {
   fail,
   fitsInt64,
@@ -163,23 +163,29 @@ function info(call: Call): Reply {
   return `${lines.join('\r\n')}\r\n`
 }
 
+/** DEL and UNLINK (which only frees memory later on a server): how many live keys went. */
+const DELETE: CommandSpec = {
+  arity: -2,
+  write: true,
+  run: (call) =>
+    unique(call.args).filter(
+      (k) => call.store.get(k, call.now) !== undefined && call.store.delete(k),
+    ).length,
+}
+
+/** FLUSHDB and FLUSHALL: a store is one database. */
+const FLUSH: CommandSpec = {
+  arity: -1,
+  write: true,
+  run: (call) => {
+    call.store.clear()
+    return OK
+  },
+}
+
 export const KEYS: CommandTable = {
-  DEL: {
-    arity: -2,
-    write: true,
-    run: (call) =>
-      unique(call.args).filter(
-        (k) => call.store.get(k, call.now) !== undefined && call.store.delete(k),
-      ).length,
-  },
-  UNLINK: {
-    arity: -2,
-    write: true,
-    run: (call) =>
-      unique(call.args).filter(
-        (k) => call.store.get(k, call.now) !== undefined && call.store.delete(k),
-      ).length,
-  },
+  DEL: DELETE,
+  UNLINK: DELETE,
   EXISTS: {
     arity: -2,
     run: (call) => call.args.filter((k) => call.store.get(k, call.now) !== undefined).length,
@@ -208,8 +214,8 @@ export const KEYS: CommandTable = {
   RENAMENX: { arity: 3, write: true, run: rename(true) },
   SCAN: { arity: -2, run: scan },
   DBSIZE: { arity: 1, run: (call) => call.store.keys.size },
-  FLUSHDB: { arity: -1, write: true, run: (call) => (call.store.clear(), OK) },
-  FLUSHALL: { arity: -1, write: true, run: (call) => (call.store.clear(), OK) },
+  FLUSHDB: FLUSH,
+  FLUSHALL: FLUSH,
   PING: { arity: -1, run: (call) => (call.args.length === 0 ? new Status('PONG') : arg(call, 0)) },
   ECHO: { arity: 2, run: (call) => arg(call, 0) },
   INFO: { arity: -1, run: info },
