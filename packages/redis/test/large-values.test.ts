@@ -41,7 +41,7 @@ function asciiText(bytes: number): string {
 /** About `bytes` bytes of UTF-8 with 2-, 3- and 4-byte characters spread through it. */
 function mixedText(bytes: number): string {
   let out = ''
-  for (let i = 0; Buffer.byteLength(out) < bytes; i++) out += `${asciiText(997)}é€𝄞`
+  while (Buffer.byteLength(out) < bytes) out += `${asciiText(997)}é€𝄞`
   return out
 }
 

@@ -48,7 +48,14 @@ function hset(call: Call): Reply {
 
 export const HASHES: CommandTable = {
   HSET: { arity: -4, write: true, run: hset },
-  HMSET: { arity: -4, write: true, run: (call) => (hset(call), OK) },
+  HMSET: {
+    arity: -4,
+    write: true,
+    run: (call) => {
+      hset(call)
+      return OK
+    },
+  },
   HSETNX: {
     arity: 4,
     write: true,
