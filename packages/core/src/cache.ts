@@ -67,7 +67,7 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
     let untime: (() => void) | undefined
     context.events.onTiming = (on) => {
       untime?.()
-      untime = on ? timeMethods(this, context, TIMED_METHODS) : undefined
+      untime = on ? timeMethods(this, context, TIMED_METHODS, SELF_TIMED) : undefined
     }
     this.keyPrefix = context.keyPrefix
     this.version = context.version
@@ -184,3 +184,5 @@ attachCommands(Cache, keyHelperCommands)
 
 /** The methods an `operation` listener times: every method of the prototype (see `_timing.ts`). */
 const TIMED_METHODS: readonly string[] = Object.getOwnPropertyNames(Cache.prototype)
+/** The methods that emit their own `operation` event (no wrapper: one promise fewer a call). */
+const SELF_TIMED: ReadonlySet<unknown> = new Set<unknown>([standardCommands.get])

@@ -13,6 +13,7 @@ import {
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
 import { LocalTier, MISS } from '../_local-tier.ts'
 import { describe, timeoutToMs } from '../_timeout.ts'
+import { emitOperation } from '../_timing.ts'
 import type { Cache } from '../cache.ts'
 import type { CacheLike } from '../cache-like.ts'
 import type { IncrOptions, SetOptions, TimeoutOption, VersionOption } from '../cache-options.ts'
@@ -54,7 +55,10 @@ export function readValue(
   return getValue(context, key, defaultValue, options, operation, observe)
 }
 
-/** `readValue` through the value store (a local tier's miss, or no tier). */
+/**
+ * `readValue` through the value store (a local tier's miss, or no tier). With a `start` time
+ * (`performance.now()`), it also emits the call's `operation` event when it settles.
+ */
 async function getValue(
   context: CacheContext,
   key: string,
@@ -62,22 +66,34 @@ async function getValue(
   options: VersionOption | undefined,
   operation: string,
   observe: boolean,
+  start = -1,
 ): Promise<unknown> {
   const fallback = defaultValue === undefined ? null : defaultValue
+  let value: unknown
   try {
     if (observe && context.events.reads) {
       const store = context.store
       if (store instanceof LocalTier) {
-        return await observedGet(context, key, fallback, options, operation)
+        value = await observedGet(context, key, fallback, options, operation)
+      } else {
+        // Without a tier, read here: one async function between the caller and the store.
+        const found = await store.get(context.key(key, options, 'get'), key, MISS)
+        value = reportRead(context, operation, key, found, fallback)
       }
-      // Without a tier, read here: one async function between the caller and the store.
-      const value = await store.get(context.key(key, options, 'get'), key, MISS)
-      return reportRead(context, operation, key, value, fallback)
+    } else {
+      value = await context.store.get(context.key(key, options, 'get'), key, fallback)
     }
-    return await context.store.get(context.key(key, options, 'get'), key, fallback)
   } catch (error) {
-    return context.fail(error, fallback, operation)
+    if (start < 0) return context.fail(error, fallback, operation)
+    try {
+      value = context.fail(error, fallback, operation)
+    } catch (failure) {
+      emitOperation(context, operation, start, key, true, failure)
+      throw failure
+    }
   }
+  if (start >= 0) emitOperation(context, operation, start, key, false, undefined)
+  return value
 }
 
 /** What the class itself defines. */
@@ -91,6 +107,12 @@ export const standardCommands = {
       context = contextOf(this)
     } catch (error) {
       return Promise.reject(error)
+    }
+    // Timed here rather than by a wrapper (see _timing.ts): the one async function between the
+    // caller and the store also emits the `operation` event, so a timed get costs no extra promise.
+    const events = context.events
+    if (events.timing && events.depth === 0 && context.recorder === undefined) {
+      return getValue(context, key, defaultValue, options, 'get', true, performance.now())
     }
     return readValue(context, key, defaultValue, options, 'get')
   },
