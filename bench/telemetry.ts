@@ -11,7 +11,7 @@
 //   same with `durations: false` (no `db.client.operation.duration` histogram).
 import { standalone } from '@cachex/connections'
 import { Cache } from '@cachex/core'
-import { instrument } from '@cachex/redis/otel'
+import { createMetricProducer, instrument } from '@cachex/redis/otel'
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics'
 import { throughput } from './_measure.ts'
 
@@ -64,7 +64,10 @@ export async function runTelemetryBench(url: string, value: unknown): Promise<vo
     return cache
   }
   const rows: TelemetryRow[] = []
-  const meterProvider = new MeterProvider({ readers: [new IdleReader()] })
+  const producer = createMetricProducer()
+  const meterProvider = new MeterProvider({
+    readers: [new IdleReader({ metricProducers: [producer] })],
+  })
   try {
     const off = make('bencht-off')
     await off.set('small', value)
@@ -90,6 +93,13 @@ export async function runTelemetryBench(url: string, value: unknown): Promise<vo
     await otel.set('small', value)
     instrument(otel, { alias: 'bench', meterProvider, location: url })
     rows.push(await compare('OpenTelemetry (SDK meter provider, no-op tracer)', off, otel))
+
+    const produced = make('bencht-producer') as Gettable & Cache
+    await produced.set('small', value)
+    instrument(produced, { alias: 'producer', meterProvider, location: url, producer })
+    rows.push(
+      await compare('OpenTelemetry, histograms through `createMetricProducer()`', off, produced),
+    )
 
     const lean = make('bencht-lean') as Gettable & Cache
     await lean.set('small', value)

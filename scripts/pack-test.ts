@@ -6,7 +6,8 @@
 //   - the types resolve under `moduleResolution` node16, bundler and node10;
 //   - an optional codec that is not installed fails with an error naming the package;
 //   - @cachex/admin serves its web app and API from the tarball (ESM and CJS);
-//   - @cachex/redis/otel needs @opentelemetry/api, and with it reports to the SDK (ESM and CJS).
+//   - @cachex/redis/otel needs @opentelemetry/api, and with it reports to the SDK (ESM and CJS),
+//     its histograms also through createMetricProducer().
 // Needs `pnpm build` first. Prints "pack: N passed, N failed".
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
@@ -199,23 +200,39 @@ const { createServer } = require('node:http')
 
   // The OpenTelemetry bridge: a subpath whose peer (@opentelemetry/api) a user installs to use it.
   const otelCheck = (load: string) => `${load}
+const producer = createMetricProducer()
 const reader = new PeriodicExportingMetricReader({
   exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
   exportIntervalMillis: 3_600_000,
+  metricProducers: [producer],
 })
 ;(async () => {
+  const meterProvider = new MeterProvider({ readers: [reader] })
   const cache = createCache({ location: process.env.URL, keyPrefix: 'otel' })
-  const stop = instrument(cache, { alias: 'packed', meterProvider: new MeterProvider({ readers: [reader] }) })
-  await cache.set('k', 1)
-  await cache.get('k')
-  await cache.get('missing')
+  const stop = instrument(cache, { alias: 'packed', meterProvider })
+  const produced = createCache({ location: process.env.URL, keyPrefix: 'otelp' })
+  instrument(produced, { alias: 'produced', meterProvider, producer })
+  for (const c of [cache, produced]) {
+    await c.set('k', 1)
+    await c.get('k')
+    await c.get('missing')
+  }
   const { resourceMetrics } = await reader.collect()
-  const names = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics.map((m) => m.descriptor.name))
+  const metrics = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics)
+  const names = metrics.map((m) => m.descriptor.name)
   for (const name of ['cachex.hits', 'cachex.misses', 'cachex.sets', 'db.client.operation.duration']) {
     if (!names.includes(name)) throw new Error('no ' + name + ' in ' + names.join(', '))
   }
+  const gets = metrics
+    .filter((m) => m.descriptor.name === 'db.client.operation.duration')
+    .flatMap((m) => m.dataPoints)
+    .filter((p) => p.attributes['db.operation.name'] === 'get')
+    .map((p) => p.attributes['cachex.cache.alias'] + ':' + p.value.count)
+    .sort()
+  if (gets.join() !== 'packed:2,produced:2') throw new Error('get durations: ' + gets.join())
   stop()
   await cache.close()
+  await produced.close()
   console.log('otel ok')
 })().catch((e) => { console.error(e); process.exit(1) })
 `
@@ -224,13 +241,13 @@ const reader = new PeriodicExportingMetricReader({
   writeFileSync(
     join(project, 'otel.cjs'),
     otelCheck(
-      `const { instrument } = require('@cachex/redis/otel')\nconst { createCache } = require('@cachex/redis')\nconst { ${sdk} } = require('@opentelemetry/sdk-metrics')`,
+      `const { createMetricProducer, instrument } = require('@cachex/redis/otel')\nconst { createCache } = require('@cachex/redis')\nconst { ${sdk} } = require('@opentelemetry/sdk-metrics')`,
     ),
   )
   writeFileSync(
     join(project, 'otel.mjs'),
     otelCheck(
-      `import { instrument } from '@cachex/redis/otel'\nimport { createCache } from '@cachex/redis'\nimport { ${sdk} } from '@opentelemetry/sdk-metrics'`,
+      `import { createMetricProducer, instrument } from '@cachex/redis/otel'\nimport { createCache } from '@cachex/redis'\nimport { ${sdk} } from '@opentelemetry/sdk-metrics'`,
     ),
   )
   check('@cachex/redis/otel without @opentelemetry/api names the missing package', () => {

@@ -96,6 +96,10 @@ try {
     check(body.includes(name), `the scrape has ${name}`, body)
   }
   check(/cachex_cache_alias="sessions"/.test(body), 'series are labelled by cache alias', body)
+  // The histograms come from createMetricProducer(): one count per getOrSet call so far.
+  const count =
+    /db_client_operation_duration_count\{[^}]*db_operation_name="getOrSet"[^}]*\} (\d+)/.exec(body)
+  check(Number(count?.[1]) >= 10, 'the producer reports a duration per getOrSet call', body)
   check(!body.includes(PASSWORD), 'no password in the scrape', body)
   prometheus.child.kill('SIGTERM')
   check((await exited(prometheus.child, 15_000)) === 0, 'it stops on SIGTERM', prometheus.output())

@@ -9,6 +9,7 @@ import type {
   CacheOperationEvent,
   CacheSetEvent,
 } from '@cachex/core'
+import { InvalidArgumentError } from '@cachex/core'
 import {
   type Attributes,
   context,
@@ -17,13 +18,24 @@ import {
   type MeterProvider,
   metrics,
   type ObservableCounter,
+  ProxyTracerProvider,
   SpanKind,
   SpanStatusCode,
   type Tracer,
   type TracerProvider,
   trace,
 } from '@opentelemetry/api'
+import {
+  type CachexMetricProducer,
+  type HistogramSeries,
+  type HistogramSpec,
+  isMetricProducer,
+  newMetricProducer,
+  seriesOf,
+} from './_otel-producer.ts'
 import type { CacheTelemetry, TelemetryTarget } from './create-cache.ts'
+
+export type { CachexMetricProducer, ProducedScopeMetrics } from './_otel-producer.ts'
 
 /** The instrumentation scope of the meter and the tracer. */
 const SCOPE = '@cachex/redis'
@@ -66,6 +78,35 @@ export interface InstrumentOptions {
    * @default true
    */
   durations?: boolean
+  /**
+   * Aggregates the histograms (`db.client.operation.duration`, `cachex.value.size`) in the
+   * process and reports them through this producer, made by `createMetricProducer()` and given
+   * to your reader as one of its `metricProducers`, instead of through the meter. A duration then
+   * costs a few additions, not an SDK call (about 1 µs); counters and spans are unchanged. The
+   * histograms are cumulative and ignore the meter provider's views.
+   */
+  producer?: CachexMetricProducer
+}
+
+/**
+ * Creates a producer for `instrument({ producer })` / `openTelemetry({ producer })`: the caches
+ * instrumented with it record their histograms in the process, and a reader collects them at
+ * every export, with the SDK's own metrics:
+ *
+ * ```ts
+ * import { createMetricProducer, openTelemetry } from '@cachex/redis/otel'
+ * import { MeterProvider, PeriodicExportingMetricReader, ConsoleMetricExporter } from '@opentelemetry/sdk-metrics'
+ *
+ * const producer = createMetricProducer()
+ * const reader = new PeriodicExportingMetricReader({
+ *   exporter: new ConsoleMetricExporter(),
+ *   metricProducers: [producer],
+ * })
+ * const telemetry = openTelemetry({ meterProvider: new MeterProvider({ readers: [reader] }), producer })
+ * ```
+ */
+export function createMetricProducer(): CachexMetricProducer {
+  return newMetricProducer(SCOPE)
 }
 
 /**
@@ -115,10 +156,18 @@ export function instrument(cache: Cache, options: InstrumentOptions = {}): () =>
   const alias = options.alias ?? 'default'
   const captureKeys = options.captureKeys === true
   const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE)
-  const tracer: Tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE)
   const counters = countersOf(meter)
-  const { duration, valueSize } = histogramsOf(meter)
+  const producer = options.producer
+  if (producer !== undefined && !isMetricProducer(producer)) {
+    throw new InvalidArgumentError('instrument(): `producer` must come from createMetricProducer()')
+  }
+  const histograms = producer === undefined ? histogramsOf(meter) : undefined
   const durations = options.durations !== false
+  // Spans are skipped while the tracer provider is the global one with no SDK behind it (its
+  // spans would record nothing); an SDK registered later is used from then on.
+  const tracerProvider = options.tracerProvider ?? trace.getTracerProvider()
+  const proxy = tracerProvider instanceof ProxyTracerProvider ? tracerProvider : undefined
+  const tracer: Tracer = tracerProvider.getTracer(SCOPE)
   const server = serverAttributes(options.location)
   // Metric points carry the attributes that tell series apart; the server's, constant for a
   // cache (its alias names it), go on spans only: the SDK hashes every attribute of every point.
@@ -161,6 +210,42 @@ export function instrument(cache: Cache, options: InstrumentOptions = {}): () =>
   const spanAttributes = attributes(spanBase)
   const sizeAttributes = new Map<string, Attributes>()
 
+  /**
+   * Records a point of a histogram at the attributes `attributesOf(…)`: in the producer's
+   * series (the attributes made once per series), or through the SDK's histogram.
+   */
+  const histogram = (
+    spec: HistogramSpec,
+    sdk: Histogram | undefined,
+    attributesOf: (operation: string, errorType: string | undefined) => Attributes,
+  ) => {
+    if (sdk !== undefined) {
+      return (value: number, operation: string, errorType: string | undefined) =>
+        sdk.record(value, attributesOf(operation, errorType))
+    }
+    const series = new Map<string, HistogramSeries>()
+    return (value: number, operation: string, errorType: string | undefined) => {
+      const id = errorType === undefined ? operation : `${operation}\u0000${errorType}`
+      let found = series.get(id)
+      if (found === undefined) {
+        // Keyed by alias too: caches of one alias on one producer add up, as counters do.
+        const attributes = attributesOf(operation, errorType)
+        found = seriesOf(producer as CachexMetricProducer, spec, `${alias}\u0000${id}`, attributes)
+        series.set(id, found)
+      }
+      found.record(value)
+    }
+  }
+  const recordDuration = histogram(DURATION, histograms?.duration, metricAttributes)
+  const recordSize = histogram(VALUE_SIZE, histograms?.valueSize, (operation) => {
+    let attributes = sizeAttributes.get(operation)
+    if (attributes === undefined) {
+      attributes = { 'cachex.cache.alias': alias, 'db.operation.name': operation }
+      sizeAttributes.set(operation, attributes)
+    }
+    return attributes
+  })
+
   const stops = [
     cache.on('hit', (event: CacheHitEvent) => {
       hits(event.operation)
@@ -169,13 +254,7 @@ export function instrument(cache: Cache, options: InstrumentOptions = {}): () =>
     cache.on('miss', (event) => misses(event.operation)),
     cache.on('set', (event: CacheSetEvent) => {
       sets(event.operation)
-      if (event.bytes === undefined) return
-      let attributes = sizeAttributes.get(event.operation)
-      if (attributes === undefined) {
-        attributes = { 'cachex.cache.alias': alias, 'db.operation.name': event.operation }
-        sizeAttributes.set(event.operation, attributes)
-      }
-      valueSize.record(event.bytes, attributes)
+      if (event.bytes !== undefined) recordSize(event.bytes, event.operation, undefined)
     }),
     cache.on('delete', (event) => deletes(event.operation)),
     cache.on('invalidate', (event) => invalidations('invalidate', event.count)),
@@ -186,9 +265,8 @@ export function instrument(cache: Cache, options: InstrumentOptions = {}): () =>
     cache.on('operation', (event: CacheOperationEvent) => {
       const failed = 'error' in event
       const errorType = failed ? errorTypeOf(event.error) : undefined
-      if (durations) {
-        duration.record(event.durationMs / 1000, metricAttributes(event.operation, errorType))
-      }
+      if (durations) recordDuration(event.durationMs / 1000, event.operation, errorType)
+      if (proxy !== undefined && proxy.getDelegate() === NOOP_TRACER_PROVIDER) return
       const span = tracer.startSpan(
         operationName(event.operation),
         {
@@ -350,23 +428,35 @@ function countersOf(meter: Meter): Counters {
   return counters
 }
 
+const DURATION: HistogramSpec = {
+  name: 'db.client.operation.duration',
+  description: 'Duration of cache operations',
+  unit: 's',
+  boundaries: DURATION_BUCKETS,
+}
+
+const VALUE_SIZE: HistogramSpec = {
+  name: 'cachex.value.size',
+  description: 'Size of the values stored, serialized and compressed',
+  unit: 'By',
+  boundaries: SIZE_BUCKETS,
+}
+
+/** The global tracer provider's delegate while no SDK is registered. */
+const NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate()
+
 const histogramsByMeter = new WeakMap<Meter, { duration: Histogram; valueSize: Histogram }>()
 
 function histogramsOf(meter: Meter): { duration: Histogram; valueSize: Histogram } {
   let histograms = histogramsByMeter.get(meter)
   if (histograms === undefined) {
-    histograms = {
-      duration: meter.createHistogram('db.client.operation.duration', {
-        description: 'Duration of cache operations',
-        unit: 's',
-        advice: { explicitBucketBoundaries: DURATION_BUCKETS },
-      }),
-      valueSize: meter.createHistogram('cachex.value.size', {
-        description: 'Size of the values stored, serialized and compressed',
-        unit: 'By',
-        advice: { explicitBucketBoundaries: SIZE_BUCKETS },
-      }),
-    }
+    const create = ({ name, description, unit, boundaries }: HistogramSpec) =>
+      meter.createHistogram(name, {
+        description,
+        unit,
+        advice: { explicitBucketBoundaries: [...boundaries] },
+      })
+    histograms = { duration: create(DURATION), valueSize: create(VALUE_SIZE) }
     histogramsByMeter.set(meter, histograms)
   }
   return histograms

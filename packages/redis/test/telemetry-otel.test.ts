@@ -1,14 +1,17 @@
 // @cachex/redis/otel against the real OpenTelemetry SDK (metrics and traces, in memory) and a
 // real redis-server: counters, histograms, spans, their parent, no key and no password.
 import { type Cache, caches, configureCaches, createCache } from '@cachex/redis'
-import { instrument, openTelemetry } from '@cachex/redis/otel'
+import { createMetricProducer, instrument, openTelemetry } from '@cachex/redis/otel'
 import { uniquePrefix } from '@cachex/test-utils'
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
 import {
+  AggregationTemporality,
   type DataPoint,
+  DataPointType,
   type Histogram,
   MeterProvider,
+  type MetricProducer,
   MetricReader,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics'
@@ -172,6 +175,77 @@ describe('instrument()', () => {
     expect(spans.getFinishedSpans().map((span) => span.name)).toEqual(['get'])
   })
 
+  it('reports the same histograms through createMetricProducer() as through the SDK', async () => {
+    // One cache, instrumented twice: the SDK's histograms on one meter provider, the producer's
+    // on another (whose reader collects the producer). Every operation is one event both see.
+    const producer = createMetricProducer()
+    const typed: MetricProducer = producer
+    const producerReader = new TestReader({ metricProducers: [typed] })
+    const producerMeters = new MeterProvider({ readers: [producerReader] })
+    const cache = cacheFor()
+    instrument(cache, { alias: 'both', meterProvider, tracerProvider })
+    instrument(cache, { alias: 'both', meterProvider: producerMeters, tracerProvider, producer })
+    await cache.set('a', 'x'.repeat(300))
+    await cache.setMany({ b: 1, c: 'y'.repeat(5000) })
+    for (let i = 0; i < 20; i++) await cache.get(i % 2 === 0 ? 'a' : 'missing')
+    await cache.getMany(['a', 'b'])
+    await cache.hset('h', 'f', 1)
+    await expect(cache.get('h')).rejects.toMatchObject({ code: 'E_RESPONSE' })
+
+    const fromProducer = await producerReader.collect()
+    expect(fromProducer.errors).toEqual([])
+    const sdk = await collect()
+    const summary = (metrics: ResourceMetrics, name: string) =>
+      (points(metrics, name) as DataPoint<Histogram>[])
+        .map((p) => ({
+          attributes: p.attributes,
+          counts: p.value.buckets.counts,
+          boundaries: p.value.buckets.boundaries,
+          count: p.value.count,
+          sum: p.value.sum,
+          min: p.value.min,
+          max: p.value.max,
+        }))
+        .sort((x, y) => JSON.stringify(x.attributes).localeCompare(JSON.stringify(y.attributes)))
+    for (const name of ['db.client.operation.duration', 'cachex.value.size']) {
+      const expected = summary(sdk, name)
+      expect(expected.length).toBeGreaterThan(0)
+      expect(summary(fromProducer.resourceMetrics, name)).toEqual(expected)
+    }
+    expect(
+      summary(fromProducer.resourceMetrics, 'db.client.operation.duration').find(
+        (p) => p.attributes['db.operation.name'] === 'get' && !('error.type' in p.attributes),
+      )?.count,
+    ).toBe(20)
+    // Cumulative, as histograms of the SDK's default temporality; the counters still come from
+    // the meter (the producer carries histograms only).
+    const histograms = fromProducer.resourceMetrics.scopeMetrics
+      .flatMap((scope) => scope.metrics)
+      .filter((metric) => metric.dataPointType === DataPointType.HISTOGRAM)
+    expect(histograms.map((metric) => metric.aggregationTemporality)).toEqual([
+      AggregationTemporality.CUMULATIVE,
+      AggregationTemporality.CUMULATIVE,
+    ])
+    expect(
+      counter(fromProducer.resourceMetrics, 'cachex.misses', { 'cachex.cache.alias': 'both' }),
+    ).toBe(10)
+    for (const point of points(fromProducer.resourceMetrics, 'db.client.operation.duration')) {
+      const [seconds, nanos] = point.startTime
+      expect(nanos).toBeGreaterThanOrEqual(0)
+      expect(nanos).toBeLessThan(1e9)
+      expect(Math.abs(seconds - Date.now() / 1000)).toBeLessThan(600)
+    }
+    await producerMeters.shutdown()
+  })
+
+  it('refuses a producer createMetricProducer did not make', () => {
+    const cache = cacheFor()
+    const fake = { collect: async () => ({}) } as unknown as ReturnType<typeof createMetricProducer>
+    expect(() => instrument(cache, { meterProvider, producer: fake })).toThrow(
+      expect.objectContaining({ code: 'E_INVALID_ARGUMENT' }),
+    )
+  })
+
   it('counts ignored errors apart', async () => {
     const cache = cacheFor({ ignoreExceptions: true })
     instrument(cache, { alias: 'lenient', meterProvider, tracerProvider })
@@ -320,13 +394,15 @@ describe('the global providers', () => {
     const stop = instrument(cache)
     // Nothing registered globally: the calls work, nothing is recorded anywhere.
     await cache.get('k')
-    stop()
     expect(trace.setGlobalTracerProvider(tracerProvider)).toBe(true)
     try {
-      const again = instrument(cache, { meterProvider })
+      // An SDK registered after instrument() gets the spans from then on.
       await cache.get('k')
+      stop()
+      const again = instrument(cache, { meterProvider })
+      await cache.hasKey('k')
       again()
-      expect(spans.getFinishedSpans().map((span) => span.name)).toEqual(['get'])
+      expect(spans.getFinishedSpans().map((span) => span.name)).toEqual(['get', 'hasKey'])
     } finally {
       trace.disable()
     }
