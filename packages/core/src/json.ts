@@ -54,7 +54,7 @@ export function jsonSerializer(options: JsonSerializerOptions = {}): Serializer 
 function parseText(text: string): unknown {
   // JSON.parse builds whatever nesting it is given before the walk below can refuse it (32 million
   // nested arrays in a 64 MiB value cost it tens of seconds): a long text is measured first.
-  if (text.length > DEPTH_SCAN_FROM) checkDepth(text)
+  const shallow = text.length > DEPTH_SCAN_FROM ? checkLongText(text) : isShallow(text)
   let value: unknown
   try {
     value = JSON.parse(text)
@@ -68,7 +68,7 @@ function parseText(text: string): unknown {
   // none, and JSON.parse's value is exact (a float such as `1e16` parses to the same double
   // either way). That check looks at about one character in 16 (see `hasDigitRun`); the walk it
   // spares cost a fifth of JSON.parse's time on the bench's 97-byte value.
-  if (!hasDigitRun(text, UNSAFE_DIGITS) && isShallow(text)) return value
+  if (shallow && !hasDigitRun(text, UNSAFE_DIGITS)) return value
   // The walk also bounds the nesting JSON.parse accepted, as parsePythonJson does.
   return hasUnsafeInteger(value, 0) ? parsePythonJson(text) : value
 }
@@ -83,15 +83,15 @@ const UNSAFE_DIGITS = 16
 const SHALLOW_BELOW = 2 * (MAX_JSON_DEPTH + 1)
 
 /**
- * Whether the parsed `text` is known to nest no deeper than `MAX_JSON_DEPTH` without walking it:
- * it is short, it was measured before parsing, or it opens no more arrays and objects than the
- * limit (brackets inside strings counted too). Counting them with `indexOf` cost 21–22 µs on the
- * bench's 105 KB value (2,401 objects), the walk 53–57 µs and `JSON.parse` 450–463 µs.
+ * Whether `text` (up to `DEPTH_SCAN_FROM` characters) is known to nest no deeper than
+ * `MAX_JSON_DEPTH` without walking what it parses to: it is short, or it opens no more arrays and
+ * objects than the limit (brackets inside strings counted too). Counting them with `indexOf` cost
+ * 21–22 µs on the bench's 105 KB value (2,401 objects), the walk 53–57 µs and `JSON.parse`
+ * 450–463 µs.
  */
 function isShallow(text: string): boolean {
   return (
     text.length < SHALLOW_BELOW ||
-    text.length > DEPTH_SCAN_FROM ||
     countUpTo(text, '[', MAX_JSON_DEPTH) + countUpTo(text, '{', MAX_JSON_DEPTH) <= MAX_JSON_DEPTH
   )
 }
@@ -191,27 +191,44 @@ function hasUnsafeInteger(value: unknown, depth: number): boolean {
  */
 const DEPTH_SCAN_FROM = 256 * 1024
 
+/**
+ * Measures a long `text` before `JSON.parse`; returns whether its nesting is known to be within
+ * `MAX_JSON_DEPTH` (else the walk after parsing bounds it). A text dense in opening brackets (more
+ * than one in `DENSE_BRACKETS` characters, as `[[[[…` is) is scanned, and refused at the first
+ * bracket past the limit: building 4 Mi levels costs `JSON.parse` 3 s. A sparser one costs
+ * `JSON.parse` no more per byte than flat arrays it accepts (`[],[],…`: 1 Mi of them in 3 MB, 0.5
+ * s; 4 Mi levels spaced by 8 blanks would be 36 MB), and is parsed first: scanning 1 MB of
+ * records (an object per 44 characters) cost 2.2–2.6 ms, a third of its `JSON.parse`.
+ */
+function checkLongText(text: string): boolean {
+  const dense = Math.floor(text.length / DENSE_BRACKETS)
+  const opens = countUpTo(text, '[', dense) + countUpTo(text, '{', dense)
+  if (opens <= MAX_JSON_DEPTH) return true
+  if (opens <= dense) return false
+  scanDepth(text)
+  return true
+}
+
+/** Opening brackets per character above which a long text is scanned before parsing: 1 in 8. */
+const DENSE_BRACKETS = 8
+
 /** Throws when the brackets of `text` (outside strings) nest deeper than `MAX_JSON_DEPTH`. */
-function checkDepth(text: string): void {
-  // Nesting deeper than the limit needs more opening brackets than the limit. Counting them with
-  // indexOf (a memchr) costs about a millisecond per 4 MB; only a text with that many is walked
-  // character by character (a walk costs about half of what JSON.parse does).
-  if (
-    countUpTo(text, '[', MAX_JSON_DEPTH) + countUpTo(text, '{', MAX_JSON_DEPTH) <=
-    MAX_JSON_DEPTH
-  ) {
-    return
-  }
+function scanDepth(text: string): void {
   let depth = 0
-  let inString = false
-  for (let i = 0; i < text.length; i++) {
+  const n = text.length
+  for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i)
-    if (inString) {
-      // A backslash escapes the next character.
-      if (c === 0x5c) i++
-      else if (c === 0x22) inString = false
-    } else if (c === 0x22) {
-      inString = true
+    if (c === 0x22) {
+      // To the closing quote: the next `"` after an even number of backslashes.
+      let end = text.indexOf('"', i + 1)
+      while (end !== -1) {
+        let before = end - 1
+        while (text.charCodeAt(before) === 0x5c) before--
+        if ((end - 1 - before) % 2 === 0) break
+        end = text.indexOf('"', end + 1)
+      }
+      if (end === -1) return
+      i = end
     } else if (c === 0x5b || c === 0x7b) {
       if (++depth > MAX_JSON_DEPTH) {
         throw new SyntaxError(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`)

@@ -262,6 +262,27 @@ describe('JSON reading, hostile input', () => {
     expect(codec.decode(inStrings)).toEqual(JSON.parse(inStrings))
   })
 
+  it('bounds the nesting of a long text sparse in brackets after parsing it', () => {
+    const codec = new Codec([jsonSerializer()])
+    // Over 256 KB, at most one opening bracket in 8 characters: parsed first, then walked.
+    const spaced = (depth: number, inner: string) =>
+      `${'[        '.repeat(depth)}${inner}${']'.repeat(depth)}${' '.repeat(300_000)}`
+    for (const inner of ['1', '12345678901234567890']) {
+      expect(() => codec.decode(spaced(MAX_JSON_DEPTH, inner))).not.toThrow()
+      const error = thrown(() => codec.decode(spaced(MAX_JSON_DEPTH + 1, inner)))
+      expect(error).toBeInstanceOf(SerializationError)
+      expect(error?.message).toMatch(/nested deeper than 4096 levels/)
+    }
+    // A long list of records (one object in ~40 characters) reads as JSON.parse reads it, with
+    // its integers beyond 2^53 exact.
+    const records = Array.from({ length: 20_000 }, (_, i) => ({ id: i, name: `user ${i}]"{` }))
+    const text = JSON.stringify(records)
+    expect(text.length).toBeGreaterThan(256 * 1024)
+    expect(codec.decode(text)).toEqual(records)
+    const big = `${text.slice(0, -1)},{"id":12345678901234567890}]`
+    expect((codec.decode(big) as Array<{ id: unknown }>).at(-1)?.id).toBe(12345678901234567890n)
+  })
+
   it('keeps "__proto__" an own property on both parse paths, as JSON.parse does', () => {
     for (const text of [
       '{"__proto__": {"isAdmin": true}, "n": 1}',
