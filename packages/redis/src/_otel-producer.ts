@@ -146,40 +146,33 @@ export function newMetricProducer(scope: string): CachexMetricProducer {
   return producer
 }
 
-/**
- * The series of histogram `spec` at `attributes` (identified by `id`) in `producer`. Throws a
- * `TypeError` for an object `createMetricProducer` did not make.
- */
-export function seriesOf(
-  producer: CachexMetricProducer,
+/** Finds or makes the series of histogram `spec` at `attributes` (identified by `id`). */
+export type SeriesFinder = (
   spec: HistogramSpec,
   id: string,
   attributes: Attributes,
-): HistogramSeries {
-  const histograms = stores.get(producer)
-  if (histograms === undefined) {
-    throw new TypeError('instrument(): `producer` must come from createMetricProducer()')
-  }
-  let histogram = histograms.get(spec.name)
-  if (histogram === undefined) {
-    histogram = { spec, series: new Map() }
-    histograms.set(spec.name, histogram)
-  }
-  let series = histogram.series.get(id)
-  if (series === undefined) {
-    series = new Series(spec.boundaries, attributes)
-    histogram.series.set(id, series)
-  }
-  return series
-}
+) => HistogramSeries
 
-/** Whether `producer` was made by `createMetricProducer`. */
-export function isMetricProducer(producer: unknown): producer is CachexMetricProducer {
-  return (
-    typeof producer === 'object' &&
-    producer !== null &&
-    stores.has(producer as CachexMetricProducer)
-  )
+/**
+ * The series finder of `producer`, or `undefined` when `createMetricProducer` did not make it
+ * (a plain object with a `collect` method, say).
+ */
+export function seriesFinderOf(producer: unknown): SeriesFinder | undefined {
+  const histograms = stores.get(producer as CachexMetricProducer)
+  if (histograms === undefined) return undefined
+  return (spec, id, attributes) => {
+    let histogram = histograms.get(spec.name)
+    if (histogram === undefined) {
+      histogram = { spec, series: new Map() }
+      histograms.set(spec.name, histogram)
+    }
+    let series = histogram.series.get(id)
+    if (series === undefined) {
+      series = new Series(spec.boundaries, attributes)
+      histogram.series.set(id, series)
+    }
+    return series
+  }
 }
 
 /** A resource with no attributes: `collect` must name one; readers use theirs. */

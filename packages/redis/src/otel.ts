@@ -35,9 +35,9 @@ import {
   type CachexMetricProducer,
   type HistogramSeries,
   type HistogramSpec,
-  isMetricProducer,
   newMetricProducer,
-  seriesOf,
+  type SeriesFinder,
+  seriesFinderOf,
 } from './_otel-producer.ts'
 import type { CacheTelemetry, TelemetryTarget } from './create-cache.ts'
 
@@ -156,7 +156,8 @@ export function instrument(cache: Cache, options: InstrumentOptions = {}): () =>
   const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE)
   const counters = countersOf(meter)
   const producer = options.producer
-  if (producer !== undefined && !isMetricProducer(producer)) {
+  const findSeries = producer === undefined ? undefined : seriesFinderOf(producer)
+  if (producer !== undefined && findSeries === undefined) {
     throw new InvalidArgumentError('instrument(): `producer` must come from createMetricProducer()')
   }
   const histograms = producer === undefined ? histogramsOf(meter) : undefined
@@ -194,7 +195,7 @@ export function instrument(cache: Cache, options: InstrumentOptions = {}): () =>
   const attributes = (base: Attributes) => {
     const byId = new Map<string, Attributes>()
     return (operation: string, errorType: string | undefined): Attributes => {
-      const id = errorType === undefined ? operation : `${operation}\u0000${errorType}`
+      const id = seriesId(operation, errorType)
       let found = byId.get(id)
       if (found === undefined) {
         found = { ...base, 'db.operation.name': operationName(operation) }
@@ -223,12 +224,15 @@ export function instrument(cache: Cache, options: InstrumentOptions = {}): () =>
     }
     const series = new Map<string, HistogramSeries>()
     return (value: number, operation: string, errorType: string | undefined) => {
-      const id = errorType === undefined ? operation : `${operation}\u0000${errorType}`
+      const id = seriesId(operation, errorType)
       let found = series.get(id)
       if (found === undefined) {
         // Keyed by alias too: caches of one alias on one producer add up, as counters do.
-        const attributes = attributesOf(operation, errorType)
-        found = seriesOf(producer as CachexMetricProducer, spec, `${alias}\u0000${id}`, attributes)
+        found = (findSeries as SeriesFinder)(
+          spec,
+          `${alias}\u0000${id}`,
+          attributesOf(operation, errorType),
+        )
         series.set(id, found)
       }
       found.record(value)
@@ -292,6 +296,11 @@ export function instrument(cache: Cache, options: InstrumentOptions = {}): () =>
   return () => {
     for (const stop of stops.splice(0)) stop()
   }
+}
+
+/** What tells the series of one operation apart: its name, and its error type on failure. */
+function seriesId(operation: string, errorType: string | undefined): string {
+  return errorType === undefined ? operation : `${operation}\u0000${errorType}`
 }
 
 /** The metric and span name of an operation: a pipeline is `PIPELINE`, a transaction `MULTI` (semantic conventions for Redis). */
