@@ -16,6 +16,12 @@ export const COALESCE_MAX = 128
 /** A value of more bytes (or UTF-16 code units) than this is read with a `GET` of its own. */
 export const LARGE_VALUE = 16 * 1024
 
+/**
+ * Batches sent with an `EXISTS` after one that had a nil (see `ReadCoalescer`): a workload with
+ * misses keeps its one round trip, one of hits stops paying for the `EXISTS`.
+ */
+const PROBE_BATCHES = 16
+
 /** Large keys remembered at most (then forgotten all at once). */
 const LARGE_KEYS = 10_000
 
@@ -45,13 +51,16 @@ interface Batch {
  * read twice in one tick is asked twice: sending it once measured no faster.
  *
  * `MGET` answers nil both for a missing key and for a key of another type, where `GET` fails
- * with `WRONGTYPE`. Each `MGET` is therefore sent with an `EXISTS` of its keys, in the same round
- * trip (asking only after a nil cost a second round trip and halved the throughput of misses):
- * when it counts just the keys `MGET` found (the usual case), the nils are missing keys;
- * otherwise (a key of another type, or one written between the two commands) the nil keys are
- * read again with `GET`, so each caller sees what its own `GET` would have. The two commands are
- * not atomic: a key deleted between them while another holds a non-string could hide that
- * one's `WRONGTYPE` (answering its default), a race on a misuse only.
+ * with `WRONGTYPE`. A nil is therefore checked with `EXISTS`: when it counts just the keys `MGET`
+ * found (the usual case), the nils are missing keys; otherwise (a key of another type, or one
+ * written between the two commands) the nil keys are read again with `GET`, so each caller sees
+ * what its own `GET` would have. While batches have nils, each `MGET` goes with an `EXISTS` of
+ * all its keys in the same round trip (asking only after a nil cost a second round trip and
+ * halved the throughput of misses); after `PROBE_BATCHES` batches without one, `MGET` goes alone
+ * and a nil is checked after it, with an `EXISTS` of the nil keys (the `EXISTS` of every batch
+ * cost a tenth of a hit's client CPU, measured). The two commands are not atomic: a key deleted
+ * between them while another holds a non-string could hide that one's `WRONGTYPE` (answering its
+ * default), a race on a misuse only.
  */
 export class ReadCoalescer {
   readonly #context: CacheContext
@@ -63,6 +72,8 @@ export class ReadCoalescer {
    * 0.99–1.06× not).
    */
   readonly #large = new Set<string>()
+  /** How many more batches go with an `EXISTS` of their keys (see `PROBE_BATCHES`). */
+  #probes = PROBE_BATCHES
 
   constructor(context: CacheContext) {
     this.#context = context
@@ -107,9 +118,13 @@ export class ReadCoalescer {
       )
       return
     }
-    // Sent with the MGET, in the same round trip: how many of the keys exist, of any type.
-    const exists = this.#run(['EXISTS', ...args.slice(1)], { key: args[1], readonly: true })
-    exists.catch(() => {}) // awaited only when the MGET has nils
+    // While misses come: sent with the MGET, in the same round trip, how many of the keys
+    // exist, of any type.
+    let exists: Promise<unknown> | undefined
+    if (this.#probes > 0) {
+      exists = this.#run(['EXISTS', ...args.slice(1)], { key: args[1], readonly: true })
+      exists.catch(() => {}) // awaited only when the MGET has nils
+    }
     this.#run(args, route).then(
       (replies) => this.#answerAll(batch, replies, exists),
       (error) => {
@@ -119,7 +134,7 @@ export class ReadCoalescer {
   }
 
   /** Resolves each waiter from `MGET`'s replies, after checking its nils with `EXISTS`. */
-  #answerAll(batch: Batch, replies: unknown, exists: Promise<unknown>): void {
+  #answerAll(batch: Batch, replies: unknown, exists: Promise<unknown> | undefined): void {
     const { args, waiters } = batch
     if (!Array.isArray(replies) || replies.length !== waiters.length) {
       const error = new ResponseError(
@@ -134,28 +149,35 @@ export class ReadCoalescer {
       if (reply === null || reply === undefined) nils.push(i)
       else this.#answer(waiters[i] as Waiter, reply, args[i + 1])
     }
-    if (nils.length > 0)
+    if (nils.length > 0) {
+      this.#probes = PROBE_BATCHES
       this.#checkMissing(args, waiters, nils, waiters.length - nils.length, exists)
+    } else if (this.#probes > 0) {
+      this.#probes--
+    }
   }
 
   /**
-   * The nils of a batch: missing when `EXISTS` counted only the keys `MGET` found (`found`),
-   * else each read again with `GET`.
+   * The nils of a batch: missing when `exists` (the `EXISTS` of every key of the batch) counted
+   * only the keys `MGET` found (`found`), or, without it, when an `EXISTS` of the nil keys sent
+   * now counts none; else each read again with `GET`.
    */
   #checkMissing(
     args: RedisArgument[],
     waiters: Waiter[],
     nils: number[],
     found: number,
-    exists: Promise<unknown>,
+    exists: Promise<unknown> | undefined,
   ): void {
     const context = this.#context
     const keys = nils.map((i) => args[i + 1] as RedisArgument)
     const reject = (error: unknown) => {
       for (const i of nils) (waiters[i] as Waiter).reject(error)
     }
+    const expected = exists === undefined ? 0 : found
+    exists ??= this.#run(['EXISTS', ...keys], { key: keys[0], readonly: true })
     exists.then((count) => {
-      if (toNumber(count) === found) {
+      if (toNumber(count) === expected) {
         for (const i of nils) {
           const waiter = waiters[i] as Waiter
           waiter.resolve(waiter.fallback)

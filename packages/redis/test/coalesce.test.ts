@@ -42,7 +42,9 @@ async function sent(names: string[], fn: () => Promise<unknown>): Promise<string
   const marker = uniquePrefix('marker')
   await raw(open[0] as Cache, 'EXISTS', marker)
   await watch.waitFor((c) => c[0] === 'EXISTS' && c[1] === marker, 10_000)
-  const seen = watch.commands.filter((c) => names.includes(c[0]?.toUpperCase() as string))
+  const seen = watch.commands.filter(
+    (c) => names.includes(c[0]?.toUpperCase() as string) && c[1] !== marker,
+  )
   watch.stop()
   watch = undefined
   return seen
@@ -145,6 +147,62 @@ describe('coalesced gets on one server', () => {
     expect(list.status).toBe('rejected')
     expect((list as PromiseRejectedResult).reason).toBeInstanceOf(ResponseError)
     expect(String((list as PromiseRejectedResult).reason.message)).toMatch(/WRONGTYPE/)
+  })
+
+  it('after batches of hits, sends MGET alone, checks a nil after it, and probes again', async () => {
+    const cache = cacheFor()
+    await cache.setMany({ a: 'A', b: 'B' })
+    await cache.lpush('list', 'x')
+    const pair = () => Promise.all([cache.get('a'), cache.get('b')])
+    // While batches come with no nil, each MGET goes with an EXISTS of its keys, 16 times.
+    const probed = await sent(['MGET', 'EXISTS'], async () => {
+      for (let i = 0; i < 16; i++) expect(await pair()).toEqual(['A', 'B'])
+    })
+    expect(probed.map((c) => c[0]?.toUpperCase())).toEqual(
+      Array.from({ length: 16 }, () => ['EXISTS', 'MGET']).flat(),
+    )
+    const alone = await sent(['MGET', 'EXISTS'], async () => {
+      expect(await pair()).toEqual(['A', 'B'])
+    })
+    expect(alone.map((c) => c[0]?.toUpperCase())).toEqual(['MGET'])
+    // A nil now: an EXISTS of the nil keys after the MGET. It counts the list, so both nil keys
+    // are read again, each as its own GET answers.
+    let results: PromiseSettledResult<unknown>[] = []
+    const checked = await sent(['MGET', 'EXISTS', 'GET'], async () => {
+      results = await Promise.allSettled([
+        cache.get('a'),
+        cache.get('none', 'n'),
+        cache.get('list'),
+      ])
+    })
+    expect(results[0]).toEqual({ status: 'fulfilled', value: 'A' })
+    expect(results[1]).toEqual({ status: 'fulfilled', value: 'n' })
+    expect(results[2]?.status).toBe('rejected')
+    expect(String((results[2] as PromiseRejectedResult).reason.message)).toMatch(/WRONGTYPE/)
+    expect(checked).toEqual([
+      ['MGET', cache.makeKey('a'), cache.makeKey('none'), cache.makeKey('list')],
+      ['EXISTS', cache.makeKey('none'), cache.makeKey('list')],
+      ['GET', cache.makeKey('none')],
+      ['GET', cache.makeKey('list')],
+    ])
+    // Only missing keys among the nils: their defaults, from the one EXISTS.
+    // And after a nil, the EXISTS goes with the MGET again.
+    const again = await sent(['MGET', 'EXISTS', 'GET'], async () => {
+      expect(await Promise.all([cache.get('a'), cache.get('gone', 'g')])).toEqual(['A', 'g'])
+    })
+    expect(again.map((c) => c[0]?.toUpperCase())).toEqual(['EXISTS', 'MGET'])
+  })
+
+  it('a nil after batches of hits is checked with one EXISTS: missing keys get their defaults', async () => {
+    const cache = cacheFor()
+    await cache.set('a', 'A')
+    for (let i = 0; i < 16; i++) await Promise.all([cache.get('a'), cache.get('a')])
+    let values: unknown[] = []
+    const commands = await sent(['MGET', 'EXISTS', 'GET'], async () => {
+      values = await Promise.all([cache.get('a'), cache.get('x', 1), cache.get('y')])
+    })
+    expect(values).toEqual(['A', 1, null])
+    expect(commands.map((c) => c[0]?.toUpperCase())).toEqual(['MGET', 'EXISTS'])
   })
 
   it('with ignoreExceptions, each caller gets its own default for its own error', async () => {
@@ -523,6 +581,11 @@ describe('coalesced gets on other topologies', () => {
     await cache.setMany(Object.fromEntries(keys.map((k, i) => [k, i])))
     const values = await Promise.all([...keys, 'absent'].map((k) => cache.get(k, 'none')))
     expect(values).toEqual([...keys.map((_, i) => i), 'none'])
+    // Batches of hits only, then nils in many slots, checked after the MGET: each a default.
+    for (let i = 0; i < 16; i++) await Promise.all(keys.map((k) => cache.get(k)))
+    const mixed = [...keys.slice(0, 50), ...keys.map((k) => `gone:${k}`)]
+    const after = await Promise.all(mixed.map((k) => cache.get(k, 'none')))
+    expect(after).toEqual([...keys.slice(0, 50).map((_, i) => i), ...keys.map(() => 'none')])
   })
 
   it('on a cluster, setMany with an expiry over many slots stores every key, twice', async () => {
