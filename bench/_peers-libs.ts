@@ -11,6 +11,7 @@ export const LIBRARIES = [
   'raw node-redis (timeout 0)',
   'raw node-redis (defaults)',
   'cachex',
+  'cachex (timeout: null)',
   'ioredis',
   'ioredis (auto-pipelining)',
   'Keyv + @keyv/redis',
@@ -82,12 +83,17 @@ export async function connect(library: Library, url: string): Promise<Adapter> {
       }
     }
     case 'cachex':
+    case 'cachex (timeout: null)':
     case 'cachex, local tier': {
       const { createCache } = await import('@cachex/redis')
       const local = library === 'cachex, local tier'
+      // `timeout: null`: values stored with no expiry, as the raw clients and ioredis store them
+      // (cachex's default is 300 s, Django's).
       const cache = local
         ? createCache({ location: url, keyPrefix: 'pl', local: {} })
-        : createCache({ location: url, keyPrefix: 'px' })
+        : library === 'cachex'
+          ? createCache({ location: url, keyPrefix: 'px' })
+          : createCache({ location: url, keyPrefix: 'pz', timeout: null })
       if (local) {
         // The tier serves hits once CLIENT TRACKING is on.
         await cache.get('warm-up')

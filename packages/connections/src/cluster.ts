@@ -23,6 +23,8 @@ import {
   type Kind,
   routingOf,
   splitBySlot,
+  splitKeys,
+  WHOLE,
   withCrossSlotHint,
 } from './_routing.ts'
 import type { Shard } from './_slot-map.ts'
@@ -291,7 +293,12 @@ class ClusterConnection implements Connection {
       return this.#runBlocking(args, key, readonly, text, name, weight, blockMs)
     }
     let reply: Promise<unknown>
-    if (split !== undefined) {
+    if (split !== undefined && route?.atomic === true) {
+      // Kept whole, as asked (not split, not retried key by key): one slot, or a CrossSlotError.
+      const error = crossSlot(name, splitKeys(split, args), WHOLE)
+      if (error !== undefined) return Promise.reject(error)
+      reply = this.#send(args[1], readonly, args, text)
+    } else if (split !== undefined) {
       reply = splitBySlot(split, args, (key, part, kind) =>
         this.#send(key, readonly, part, text, kind),
       )

@@ -194,6 +194,20 @@ describe('multi-key commands across slots', () => {
     expect(await conn.command(['EXISTS', 'k1', 'k2'])).toBe(0)
   })
 
+  it('keeps a command it would split whole with route.atomic: one slot runs, several refuse', async () => {
+    const route = { key: 'w1', atomic: true }
+    const refused = conn.command(['MSET', 'w1', '1', 'w2', '2'], route)
+    await expect(refused).rejects.toThrow(CrossSlotError)
+    await expect(refused).rejects.toThrow(
+      /MSET across hash slots \(asked to run as one command\).*'w1'.*'w2'/,
+    )
+    await expect(conn.command(['MGET', 'w1', 'w2'], route)).rejects.toThrow(CrossSlotError)
+    expect(await conn.command(['EXISTS', 'w1', 'w2'])).toBe(0)
+    await conn.command(['MSET', '{w}:1', '1', '{w}:2', '2'], { key: '{w}:1', atomic: true })
+    const values = await conn.command(['MGET', '{w}:1', '{w}:2'], { key: '{w}:1', atomic: true })
+    expect((values as unknown[]).map(text)).toEqual(['1', '2'])
+  })
+
   it('adds the hash-tag hint to a CROSSSLOT reply of the server', async () => {
     const error = await conn
       .command(['ZUNIONSTORE', 'dst', '2', 'z1', 'z2'], { key: 'dst' })

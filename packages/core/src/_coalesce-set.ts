@@ -1,25 +1,21 @@
-// Coalesced writes: the plain `set`s of one tick (no NX/XX) go to Redis as one script of `SET`s;
-// each caller is answered on its own.
+// Coalesced writes: the plain `set`s of one tick (no NX/XX) go to Redis as one `MSET`, or with an
+// expiry as one script of `SET … PX`; each caller is answered on its own.
 import type { CacheContext } from './_context.ts'
 import { CrossSlotError } from './errors.ts'
 import { defineScript, runScript } from './script.ts'
-import type { RedisArgument } from './types.ts'
+import type { CommandRoute, RedisArgument } from './types.ts'
 
 /** Writes per command at most; a tick with more sends several. */
 export const SET_COALESCE_MAX = 128
 
 /**
- * `SET` for each key, in one script: `ARGV[1]` is the expiry in milliseconds (empty: none),
- * `ARGV[i + 1]` the value of `KEYS[i]` (Redis 7.0 has no `MSET` with an expiry). A script stops
- * at its first error: the keys set before it stay set, and the call rejects.
+ * `SET … PX` for each key, in one script: `ARGV[1]` is the expiry in milliseconds, `ARGV[i + 1]`
+ * the value of `KEYS[i]` (Redis 7.0 has no `MSET` with an expiry). A script stops at its first
+ * error: the keys set before it stay set, and the call rejects.
  */
 export const SET_MANY_SCRIPT = defineScript(`local px = ARGV[1]
 for i = 1, #KEYS do
-  if px == '' then
-    redis.call('SET', KEYS[i], ARGV[i + 1])
-  else
-    redis.call('SET', KEYS[i], ARGV[i + 1], 'PX', px)
-  end
+  redis.call('SET', KEYS[i], ARGV[i + 1], 'PX', px)
 end
 return #KEYS`)
 
@@ -46,8 +42,8 @@ interface Batch {
 export class WriteCoalescer {
   readonly #context: CacheContext
   #batch: Batch | undefined
-  /** Off once the connection refused a script over keys of several cluster slots. */
-  #scripts = true
+  /** Off once the connection refused one command over keys of several cluster slots. */
+  #whole = true
 
   constructor(context: CacheContext) {
     this.#context = context
@@ -94,8 +90,8 @@ export class WriteCoalescer {
       this.#command(args).then((reply) => waiter.resolve(reply !== null), waiter.reject)
       return
     }
-    // One script even without an expiry (not MSET): on a cluster, keys of several slots then
-    // go as a pipeline, where a node that is down fails only the writes to it.
+    // One command (MSET, or a script with an expiry) sent whole: on a cluster, keys of several
+    // slots then go as a pipeline, where a node that is down fails only the writes to it.
     const replies = this.setAll(keys, values, px ?? '')
     replies.then(
       (each) => {
@@ -122,9 +118,10 @@ export class WriteCoalescer {
   }
 
   /**
-   * Stores each of `keys`, expiring in `px` milliseconds (`''`: never): one script, or, when the
-   * keys span cluster slots, one pipeline of `SET`s (from then on). Resolves the reply of each
-   * key, an `Error` for a `SET` of the pipeline that failed; rejects when the script fails.
+   * Stores each of `keys`, expiring in `px` milliseconds (`''`: never): one command (an `MSET`
+   * without an expiry, a script with one), or, when the keys span cluster slots, one pipeline of
+   * `SET`s (from then on). Resolves the reply of each key, an `Error` for a `SET` of the pipeline
+   * that failed; rejects when the one command fails.
    */
   async setAll(
     keys: readonly string[],
@@ -132,13 +129,14 @@ export class WriteCoalescer {
     px: string,
   ): Promise<unknown[]> {
     const connection = this.#context.connection
-    if (this.#scripts && keys.length > 1) {
+    if (this.#whole && keys.length > 1) {
       try {
-        await runScript(connection, SET_MANY_SCRIPT, keys, [px, ...values])
+        if (px === '') await connection.command(msetArguments(keys, values), wholeRoute(keys[0]))
+        else await runScript(connection, SET_MANY_SCRIPT, keys, [px, ...values])
         return new Array<unknown>(keys.length).fill('OK')
       } catch (error) {
         if (!(error instanceof CrossSlotError)) throw error
-        this.#scripts = false
+        this.#whole = false
       }
     }
     return connection.batch(
@@ -150,4 +148,23 @@ export class WriteCoalescer {
       { key: keys[0] },
     )
   }
+}
+
+/** The route of a command kept whole: on a cluster, one slot or a `CrossSlotError`. */
+function wholeRoute(key: string | undefined): CommandRoute {
+  return { key, atomic: true }
+}
+
+/** `MSET k1 v1 k2 v2 …`. */
+export function msetArguments(
+  keys: readonly string[],
+  values: readonly RedisArgument[],
+): RedisArgument[] {
+  const args: RedisArgument[] = new Array(2 * keys.length + 1)
+  args[0] = 'MSET'
+  for (let i = 0; i < keys.length; i++) {
+    args[2 * i + 1] = keys[i] as string
+    args[2 * i + 2] = values[i] as RedisArgument
+  }
+  return args
 }

@@ -3,7 +3,7 @@
 // read-add-write for values `INCRBY` refuses).
 import { LARGE_VALUE, ReadCoalescer } from './_coalesce.ts'
 import { IncrCoalescer } from './_coalesce-incr.ts'
-import { WriteCoalescer } from './_coalesce-set.ts'
+import { msetArguments, WriteCoalescer } from './_coalesce-set.ts'
 import type { CacheContext } from './_context.ts'
 import { isWrongType, unsafeResult } from './_messages.ts'
 import { isOne, toArray, toNumber } from './_replies.ts'
@@ -176,19 +176,13 @@ export class RedisValueStore implements ValueStore {
     const context = this.#context
     const connection = this.#connection
     const n = rkeys.length
-    if (ms === null) {
-      // Encoded straight into MSET's arguments: every value before anything is sent.
-      const args: RedisArgument[] = new Array(2 * n + 1)
-      args[0] = 'MSET'
-      for (let i = 0; i < n; i++) {
-        args[2 * i + 1] = rkeys[i] as string
-        args[2 * i + 2] = context.encode(values[i])
-      }
-      await connection.command(args, { key: rkeys[0] })
-      return new Array<boolean>(n).fill(true)
-    }
+    // Every value encoded before anything is sent.
     const data: RedisArgument[] = new Array(n)
     for (let i = 0; i < n; i++) data[i] = context.encode(values[i])
+    if (ms === null) {
+      await connection.command(msetArguments(rkeys, data), { key: rkeys[0] })
+      return new Array<boolean>(n).fill(true)
+    }
     if (ms <= 0) {
       await connection.command(['UNLINK', ...rkeys], { key: rkeys[0] })
       return new Array<boolean>(n).fill(true)

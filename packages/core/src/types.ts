@@ -68,6 +68,12 @@ export interface CommandRoute {
    * a long block neither times out nor stalls the commands sent after it. Positive and finite.
    */
   blockMs?: number
+  /**
+   * `true` to run a multi-key command whole, as one command on one node. A connection that
+   * splits multi-key commands by hash slot (a cluster's `MGET`, `MSET`, `DEL`…) rejects it with
+   * `CrossSlotError` instead when its keys span slots. Topologies that do not split ignore it.
+   */
+  atomic?: boolean
 }
 
 /**

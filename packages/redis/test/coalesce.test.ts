@@ -425,6 +425,29 @@ describe('coalesced sets', () => {
     expect(pttl).toBeLessThanOrEqual(60_000)
   })
 
+  it('sends the sets of one tick without an expiry as one MSET, each caller answered', async () => {
+    const cache = cacheFor({ timeout: null })
+    await cache.set('old', 'x', 60)
+    let results: unknown[] = []
+    const commands = await sent(['EVALSHA', 'EVAL', 'SET', 'MSET'], async () => {
+      results = await Promise.all([
+        cache.set('old', 'y'),
+        ...Array.from({ length: 99 }, (_, i) => cache.set(`m${i}`, { i })),
+      ])
+    })
+    expect(results).toEqual(Array.from({ length: 100 }, () => true))
+    expect(commands.map((c) => c[0]?.toUpperCase())).toEqual(['MSET'])
+    expect(commands[0]).toHaveLength(201)
+    expect(await cache.getMany(['old', 'm98'])).toEqual(
+      new Map<string, unknown>([
+        ['old', 'y'],
+        ['m98', { i: 98 }],
+      ]),
+    )
+    // MSET drops the expiry a key had, as SET does.
+    expect(Number(await raw(cache, 'PTTL', cache.makeKey('old')))).toBe(-1)
+  })
+
   it('sends a lone set as a plain SET, and a set with nx or xx on its own', async () => {
     const cache = cacheFor()
     const commands = await sent(['EVALSHA', 'EVAL', 'SET'], async () => {
@@ -612,12 +635,20 @@ describe('coalesced gets on other topologies', () => {
 
   it('on a cluster, sets of one tick over many slots are all stored, twice', async () => {
     cluster ??= await startCluster({ primaries: 3, replicasPerPrimary: 0 })
-    const cache = createCache({ client: 'cluster', location: [...cluster.seeds], keyPrefix: 'cs' })
-    open.push(cache)
-    for (let round = 0; round < 2; round++) {
-      const keys = Array.from({ length: 100 }, (_, i) => `w:${round}:${i}`)
-      expect(await Promise.all(keys.map((k, i) => cache.set(k, i)))).toEqual(keys.map(() => true))
-      expect(await cache.getMany(keys)).toEqual(new Map(keys.map((k, i) => [k, i])))
+    const seeds = [...cluster.seeds]
+    // With an expiry (a script) and without (an MSET), each sent whole, then a pipeline.
+    for (const timeout of [300, null]) {
+      const cache = createCache({ client: 'cluster', location: seeds, keyPrefix: 'cs', timeout })
+      open.push(cache)
+      for (let round = 0; round < 2; round++) {
+        const keys = Array.from({ length: 100 }, (_, i) => `w:${timeout}:${round}:${i}`)
+        const stored = await Promise.all(keys.map((k, i) => cache.set(k, i)))
+        expect(stored).toEqual(keys.map(() => true))
+        expect(await cache.getMany(keys)).toEqual(new Map(keys.map((k, i) => [k, i])))
+      }
+      const ttl = await cache.ttl(`w:${timeout}:1:7`)
+      if (timeout === null) expect(ttl).toBeNull()
+      else expect(ttl).toBeGreaterThan(290)
     }
   })
 

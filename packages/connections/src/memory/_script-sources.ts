@@ -13,7 +13,7 @@ export const SOURCES = {
     "local old = redis.call('GET', KEYS[1])\nif not old then\n  return false\nend\nlocal n = redis.call('INCRBY', KEYS[1], ARGV[1])\nif n > 9007199254740991 or n < -9007199254740991 then\n  redis.call('SET', KEYS[1], old, 'KEEPTTL')\n  return 0\nend\nreturn redis.call('GET', KEYS[1])",
   /** coalesce-set:SET_MANY_SCRIPT */
   SET_MANY:
-    "local px = ARGV[1]\nfor i = 1, #KEYS do\n  if px == '' then\n    redis.call('SET', KEYS[i], ARGV[i + 1])\n  else\n    redis.call('SET', KEYS[i], ARGV[i + 1], 'PX', px)\n  end\nend\nreturn #KEYS",
+    "local px = ARGV[1]\nfor i = 1, #KEYS do\n  redis.call('SET', KEYS[i], ARGV[i + 1], 'PX', px)\nend\nreturn #KEYS",
   /** coalesce-incr:INCR_MANY_SCRIPT */
   INCR_MANY:
     "if redis.call('EXISTS', KEYS[1]) == 0 then\n  return false\nend\nlocal out = {}\nfor i = 1, #ARGV do\n  local n = redis.pcall('INCRBY', KEYS[1], ARGV[i])\n  if type(n) == 'table' then\n    out[i] = n\n  elseif n >= 4503599627370496 or n <= -4503599627370496 then\n    out[i] = redis.call('GET', KEYS[1])\n  else\n    out[i] = n\n  end\nend\nreturn out",

@@ -142,9 +142,7 @@ const IMPLEMENTATIONS: Record<ScriptName, (s: ScriptCall) => Reply> = {
   SET_MANY: (s) => {
     const px = s.argv[0]
     s.keys.forEach((key, i) => {
-      const value = s.argv[i + 1]
-      if (px === '') s.call(4, 'SET', key, value)
-      else s.call(6, 'SET', key, value, 'PX', px)
+      s.call(3, 'SET', key, s.argv[i + 1], 'PX', px)
     })
     return s.keys.length
   },
