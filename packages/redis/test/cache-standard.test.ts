@@ -416,6 +416,37 @@ describe.each(BACKENDS)('%s', (backend) => {
       await expect(cache.incr('h')).rejects.toBeInstanceOf(ResponseError)
     })
 
+    it('answers each of the incrs of one tick over several keys as if it ran alone', async () => {
+      await cache.setMany({ a: 1, b: 10, f: 1.5, big: Number.MAX_SAFE_INTEGER })
+      await cache.hset('h', 'f', 1)
+      const results = await Promise.allSettled([
+        cache.incr('a'),
+        cache.incr('b', 5),
+        cache.incr('missing'),
+        cache.incr('a', 2),
+        cache.incr('f'),
+        cache.incr('h'),
+        cache.incr('big'),
+        cache.decr('b'),
+      ])
+      const values = results.map((r) => (r.status === 'fulfilled' ? r.value : r.reason))
+      expect(values[0]).toBe(2)
+      expect(values[1]).toBe(15)
+      expect(values[2]).toBeInstanceOf(KeyNotFoundError)
+      expect(values[3]).toBe(4)
+      expect(values[4]).toBe(2.5)
+      expect(values[5]).toBeInstanceOf(ResponseError)
+      expect(values[6]).toBe(9007199254740992n)
+      expect(values[7]).toBe(14)
+      expect(await cache.getMany(['a', 'b', 'f', 'missing'])).toEqual(
+        new Map<string, unknown>([
+          ['a', 4],
+          ['b', 14],
+          ['f', 2.5],
+        ]),
+      )
+    })
+
     it('goes beyond 2^53 with bigint results', async () => {
       await cache.set('n', Number.MAX_SAFE_INTEGER)
       const next = await cache.incr('n')

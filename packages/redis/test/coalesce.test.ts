@@ -320,25 +320,55 @@ describe('coalesced incr', () => {
     const scripts = commands.filter((c) => /^EVAL/i.test(c[0] as string))
     expect(scripts).toHaveLength(1)
     // The script's one key, then the 100 deltas.
-    expect(scripts[0]?.slice(2, 5)).toEqual(['1', cache.makeKey('n'), '1'])
+    expect(scripts[0]?.slice(2, 6)).toEqual(['1', cache.makeKey('n'), '1', '2'])
     expect(scripts[0]).toHaveLength(104)
   })
 
-  it('sends the incrs of different keys apart, and a lone incr as the one-key script', async () => {
+  it('runs the incrs of different keys in one tick as one script, each key looked up once', async () => {
     const cache = cacheFor()
     await cache.setMany({ a: 0, b: 10 })
-    let results: unknown[] = []
-    const commands = await sent(['EVALSHA', 'EVAL'], async () => {
-      results = await Promise.all([
+    await cache.lpush('list', 'x')
+    await Promise.all([cache.incr('a', 0), cache.incr('b', 0)]) // the server learns the script
+    let results: PromiseSettledResult<unknown>[] = []
+    const commands = await sent(['EVALSHA', 'EVAL', 'EXISTS'], async () => {
+      results = await Promise.allSettled([
         cache.incr('a'),
         cache.incr('b'),
+        cache.incr('gone'),
         cache.incr('a'),
         cache.decr('b'),
+        cache.incr('list'),
+        cache.incr('gone'),
       ])
     })
-    expect(results).toEqual([1, 11, 2, 10])
-    expect(commands).toHaveLength(2)
-    expect((await Promise.all([cache.incr('a')]))[0]).toBe(3)
+    const values = results.map((r) => (r.status === 'fulfilled' ? r.value : r.reason))
+    expect(values.slice(0, 2)).toEqual([1, 11])
+    expect(values[2]).toBeInstanceOf(KeyNotFoundError)
+    expect(values.slice(3, 5)).toEqual([2, 10])
+    expect(String((values[5] as Error).message)).toMatch(/WRONGTYPE/)
+    expect(values[6]).toBeInstanceOf(KeyNotFoundError)
+    const scripts = commands.filter((c) => /^EVAL/i.test(c[0] as string))
+    expect(scripts).toHaveLength(1)
+    expect(scripts[0]?.slice(2, 7)).toEqual([
+      '4',
+      cache.makeKey('a'),
+      cache.makeKey('b'),
+      cache.makeKey('gone'),
+      cache.makeKey('list'),
+    ])
+    // MONITOR shows the script's own commands: one EXISTS per key.
+    expect(commands.filter((c) => c[0]?.toUpperCase() === 'EXISTS')).toHaveLength(4)
+    expect(await cache.hasKey('gone')).toBe(false)
+  })
+
+  it('sends a lone incr as the one-key script', async () => {
+    const cache = cacheFor()
+    await cache.set('a', 2)
+    const commands = await sent(['EVALSHA', 'EVAL'], async () => {
+      expect(await cache.incr('a')).toBe(3)
+    })
+    expect(commands).toHaveLength(1)
+    expect(commands[0]?.slice(2)).toEqual(['1', cache.makeKey('a'), '1'])
   })
 
   it('splits a tick of 300 incrs of one key into scripts of at most 128', async () => {
@@ -649,6 +679,21 @@ describe('coalesced gets on other topologies', () => {
       const ttl = await cache.ttl(`w:${timeout}:1:7`)
       if (timeout === null) expect(ttl).toBeNull()
       else expect(ttl).toBeGreaterThan(290)
+    }
+  })
+
+  it('on a cluster, incrs of one tick over many slots are each answered, twice', async () => {
+    cluster ??= await startCluster({ primaries: 3, replicasPerPrimary: 0 })
+    const cache = createCache({ client: 'cluster', location: [...cluster.seeds], keyPrefix: 'ci' })
+    open.push(cache)
+    const keys = Array.from({ length: 50 }, (_, i) => `n:${i}`)
+    await cache.setMany(Object.fromEntries(keys.map((k, i) => [k, i])))
+    for (let round = 1; round <= 2; round++) {
+      const results = await Promise.allSettled([...keys, 'n:gone'].map((k) => cache.incr(k, 10)))
+      expect(results.slice(0, 50).map((r) => (r as PromiseFulfilledResult<number>).value)).toEqual(
+        keys.map((_, i) => i + 10 * round),
+      )
+      expect((results[50] as PromiseRejectedResult).reason).toBeInstanceOf(KeyNotFoundError)
     }
   })
 

@@ -35,6 +35,22 @@ function exists(s: ScriptCall, line: number, key: string | undefined): boolean {
   return s.call(line, 'EXISTS', key) !== 0
 }
 
+/**
+ * One step of the coalesced increments: `INCRBY` as `pcall` (its error is the step's reply), a
+ * result beyond ±2^52 as the stored digits (`GET` on Lua line `getLine`).
+ */
+function incrStep(
+  s: ScriptCall,
+  key: string | undefined,
+  delta: string | undefined,
+  getLine: number,
+): Reply {
+  const n = s.pcall('INCRBY', key, delta)
+  if (n instanceof ResponseError) return n
+  if ((n as number) >= TWO_52 || (n as number) <= -TWO_52) return s.call(getLine, 'GET', key)
+  return n
+}
+
 /** A Lua string-or-nil reply read as a string (`false` when nil). */
 function str(reply: Reply): string | null {
   return typeof reply === 'string' ? reply : null
@@ -149,12 +165,21 @@ const IMPLEMENTATIONS: Record<ScriptName, (s: ScriptCall) => Reply> = {
   INCR_MANY: (s) => {
     const key = s.keys[0]
     if (!exists(s, 1, key)) return null
-    return s.argv.map((delta) => {
-      const n = s.pcall('INCRBY', key, delta)
-      if (n instanceof ResponseError) return n
-      if ((n as number) >= TWO_52 || (n as number) <= -TWO_52) return s.call(10, 'GET', key)
-      return n
-    })
+    return s.argv.map((delta) => incrStep(s, key, delta, 10))
+  },
+  INCR_KEYS: (s) => {
+    const found = new Map<string, boolean>()
+    const out: Reply[] = []
+    for (let j = 0; j + 1 < s.argv.length; j += 2) {
+      const key = s.keys[Number(s.argv[j]) - 1] as string
+      let there = found.get(key)
+      if (there === undefined) {
+        there = exists(s, 7, key)
+        found.set(key, there)
+      }
+      out.push(there ? incrStep(s, key, s.argv[j + 1], 17) : null)
+    }
+    return out
   },
   STAMPEDE_RELEASE: (s) => {
     const key = s.keys[0]
