@@ -121,17 +121,18 @@ export const KEYLESS = new Set([
 
 const LOWER = /[a-z]/
 
-/** The keys of a command split by slot (see `Kind`). */
-export function splitKeys(kind: Kind, args: readonly RedisArgument[]): readonly RedisArgument[] {
-  return kind === MSET ? pairKeys(args) : args.slice(1)
+const WHOLE_WHAT = 'asked to run as one command'
+
+/**
+ * How a command that would be split by slot (of `kind`) is checked when sent with
+ * `route.atomic`: kept whole, its keys in one slot.
+ */
+export function wholeOf(kind: Kind): Atomic {
+  return kind === MSET ? WHOLE_PAIRS : WHOLE_KEYS
 }
 
-/** A command that would be split by slot, sent with `route.atomic`: kept whole (its keys: `splitKeys`). */
-export const WHOLE: Atomic = {
-  keys: (args) => args.slice(1),
-  what: 'asked to run as one command',
-  hint: TAG_HINT,
-}
+const WHOLE_PAIRS: Atomic = { keys: pairKeys, what: WHOLE_WHAT, hint: TAG_HINT }
+const WHOLE_KEYS: Atomic = { keys: (args) => args.slice(1), what: WHOLE_WHAT, hint: TAG_HINT }
 
 /** How a command is routed: its upper-case name, and how it is split or checked, if at all. */
 export interface Routing {

@@ -23,8 +23,7 @@ import {
   type Kind,
   routingOf,
   splitBySlot,
-  splitKeys,
-  WHOLE,
+  wholeOf,
   withCrossSlotHint,
 } from './_routing.ts'
 import type { Shard } from './_slot-map.ts'
@@ -295,7 +294,8 @@ class ClusterConnection implements Connection {
     let reply: Promise<unknown>
     if (split !== undefined && route?.atomic === true) {
       // Kept whole, as asked (not split, not retried key by key): one slot, or a CrossSlotError.
-      const error = crossSlot(name, splitKeys(split, args), WHOLE)
+      const whole = wholeOf(split)
+      const error = crossSlot(name, whole.keys(args), whole)
       if (error !== undefined) return Promise.reject(error)
       reply = this.#send(args[1], readonly, args, text)
     } else if (split !== undefined) {

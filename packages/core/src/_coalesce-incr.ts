@@ -72,10 +72,9 @@ interface Waiter {
 /**
  * Gathers the increments of one tick and sends them when the microtask queue runs: a lone one as
  * `single` (the one-key script), several of one key as one `INCR_MANY_SCRIPT`, several of many
- * keys as one `INCR_KEYS_SCRIPT` (measured:
- * one script call costs the server about as much as two `INCR`s, one `INCRBY` inside a script a
- * fraction of one). On a cluster, the first batch whose keys span slots turns this into one
- * script per key, from then on.
+ * keys as one `INCR_KEYS_SCRIPT` (measured: one script call costs the server about as much as
+ * two `INCR`s, one `INCRBY` inside a script a fraction of one). On a cluster, the first batch
+ * whose keys span slots turns this into one script per key, from then on.
  *
  * Each caller gets the raw reply its own script call would have given — `null` (missing), an
  * integer, the digits — or, for a step that failed, a `ResponseError`: the caller's own handling

@@ -3,7 +3,7 @@
 import type { CacheContext } from './_context.ts'
 import { CrossSlotError } from './errors.ts'
 import { defineScript, runScript } from './script.ts'
-import type { CommandRoute, RedisArgument } from './types.ts'
+import type { RedisArgument } from './types.ts'
 
 /** Writes per command at most; a tick with more sends several. */
 export const SET_COALESCE_MAX = 128
@@ -131,7 +131,8 @@ export class WriteCoalescer {
     const connection = this.#context.connection
     if (this.#whole && keys.length > 1) {
       try {
-        if (px === '') await connection.command(msetArguments(keys, values), wholeRoute(keys[0]))
+        if (px === '')
+          await connection.command(msetArguments(keys, values), { key: keys[0], atomic: true })
         else await runScript(connection, SET_MANY_SCRIPT, keys, [px, ...values])
         return new Array<unknown>(keys.length).fill('OK')
       } catch (error) {
@@ -148,11 +149,6 @@ export class WriteCoalescer {
       { key: keys[0] },
     )
   }
-}
-
-/** The route of a command kept whole: on a cluster, one slot or a `CrossSlotError`. */
-function wholeRoute(key: string | undefined): CommandRoute {
-  return { key, atomic: true }
 }
 
 /** `MSET k1 v1 k2 v2 …`. */
