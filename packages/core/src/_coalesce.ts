@@ -1,17 +1,10 @@
 // Coalesced reads: the `get`s of one tick go to Redis as one `MGET` (a lone one as a plain `GET`),
 // and each caller is answered on its own: its value decoded, its fallback, its error.
 import type { CacheContext } from './_context.ts'
+import { COALESCE_MAX } from './_gathering.ts'
 import { toNumber } from './_replies.ts'
 import { ResponseError } from './errors.ts'
 import type { CommandRoute, RedisArgument } from './types.ts'
-
-/**
- * Keys per `MGET` at most; a tick with more sends several. With 1,000 gets of distinct keys in
- * flight, 64, 128 and 512 measured within the (large) noise of a shared 2-core machine, 128
- * ahead in median in two runs; a bounded batch also keeps one reply, and the event-loop turn
- * that parses it, short.
- */
-export const COALESCE_MAX = 128
 
 /** A value of more bytes (or UTF-16 code units) than this is read with a `GET` of its own. */
 export const LARGE_VALUE = 16 * 1024

@@ -2,13 +2,16 @@
 // value store and error policy, in one object. A family file (commands/*.ts) takes it with
 // `contextOf(this)` and never sees the class; `attachCommands` puts the family on `Cache`.
 import {
+  checkCoalesce,
   checkItersize,
   checkOptions,
   checkVersion,
   checkVersionOption,
   VERSION_ONLY,
 } from './_args.ts'
+import { FieldReadCoalescer } from './_coalesce-fields.ts'
 import { CacheEvents } from './_events.ts'
+import { Gathering } from './_gathering.ts'
 import { isWrongType, REDIS_TYPES } from './_messages.ts'
 import { toArray, toData, toPairs, toScore, toText } from './_replies.ts'
 import { SingleFlight } from './_single-flight.ts'
@@ -55,6 +58,11 @@ export interface CommandSpec<T> {
   /** The method's result from the raw reply. */
   convert(reply: unknown): T
   /**
+   * Sends the command itself, through a coalescer (`hget`), instead of sending `build`'s
+   * arguments at once; resolves the raw reply. A pipeline still records `build`'s.
+   */
+  send?: (rkey: string) => Promise<unknown>
+  /**
    * Milliseconds a blocking command waits on the server (`XREAD BLOCK`, `BLPOP`…): passed on as
    * `CommandRoute.blockMs`, which adds it to the call's bound and runs the command where it holds
    * up no other call.
@@ -88,11 +96,12 @@ export class CacheContext {
   /** The default timeout in seconds; `null` never expires. */
   readonly defaultTimeout: number | null
   readonly connection: Connection
-  /**
-   * Sends the calls the value store gathered in this tick (coalesced `get`s and `incr`s), so that
-   * a command sent now does not overtake them. Set by the store.
-   */
-  sendGathered: () => void = () => {}
+  /** The coalescers of this cache (the store's and `hget`'s), and the order between them. */
+  readonly gathering = new Gathering()
+  /** Whether reads are coalesced (`coalesceReads`): `get`, `hasKey`, `hget`. */
+  readonly coalesce: boolean
+  /** The `hget`s of one tick, by hash, as one `HMGET` each; `undefined` without `coalesce`. */
+  readonly fieldReads: FieldReadCoalescer | undefined
   readonly codec: Codec
   /** Whether replies come as UTF-8 text (the codec reads text: JSON without compression). */
   readonly text: boolean
@@ -171,6 +180,18 @@ export class CacheContext {
     this.itersize = checkItersize(options.scanItersize ?? DEFAULT_ITERSIZE)
     this.lockFactory = options.lockFactory
     this.semaphoreFactory = options.semaphoreFactory
+    this.coalesce = checkCoalesce(options.coalesceReads)
+    this.fieldReads = this.coalesce
+      ? this.gathering.add(new FieldReadCoalescer(this.connection, this.text))
+      : undefined
+  }
+
+  /**
+   * Sends the calls gathered in this tick (coalesced `get`s, `set`s, `incr`s…), so that a command
+   * sent now does not overtake them.
+   */
+  sendGathered(): void {
+    this.gathering.flush()
   }
 
   /** The Redis key for `key` (Django's `make_key`). */
@@ -242,6 +263,7 @@ export class CacheContext {
     try {
       rkey = this.key(key, options, command.method)
       args = command.build(rkey)
+      if (command.send !== undefined) return command.convert(await command.send(rkey))
       this.sendGathered()
       const sent = args
       const route = {

@@ -2,9 +2,11 @@
 // django-redis's semantics (timeouts ≤ 0 delete, `incr` keeps every digit and falls back to
 // read-add-write for values `INCRBY` refuses).
 import { LARGE_VALUE, ReadCoalescer } from './_coalesce.ts'
+import { ExistsCoalescer } from './_coalesce-exists.ts'
 import { IncrCoalescer } from './_coalesce-incr.ts'
 import { msetArguments, WriteCoalescer } from './_coalesce-set.ts'
 import type { CacheContext } from './_context.ts'
+import type { Coalescer } from './_gathering.ts'
 import { isWrongType, unsafeResult } from './_messages.ts'
 import { isOne, toArray, toNumber } from './_replies.ts'
 import type { SetCondition, ValueStore } from './_value-store.ts'
@@ -41,29 +43,26 @@ if n > 9007199254740991 or n < -9007199254740991 then
 end
 return redis.call('GET', KEYS[1])`)
 
-/** What the store asks of each coalescer: to send what it gathered. */
-interface Coalescer {
-  flush(): void
-}
-
 /** String values in Redis, through the context's connection and codec. */
 export class RedisValueStore implements ValueStore {
   readonly #context: CacheContext
   /** The `get`s of one tick as one `MGET` (`coalesceReads`); `undefined`: one `GET` each. */
   readonly #reads: ReadCoalescer | undefined
+  /** The existence checks of one tick as one `EXISTS` (`coalesceReads`); `undefined`: one each. */
+  readonly #exists: ExistsCoalescer | undefined
   /** The unconditional `set`s of one tick as one script. */
   readonly #writes: WriteCoalescer
   /** The `incr`s of one key in one tick as one script. */
   readonly #incrs: IncrCoalescer
 
-  /** `coalesce`: send the `get`s of one tick as one `MGET` (the `coalesceReads` option). */
-  constructor(context: CacheContext, coalesce = true) {
+  /** Coalesces reads (`get`s, existence checks) when the context says so (`coalesceReads`). */
+  constructor(context: CacheContext) {
     this.#context = context
-    this.#reads = coalesce ? new ReadCoalescer(context) : undefined
-    this.#incrs = new IncrCoalescer(context, INCR_SCRIPT)
-    this.#writes = new WriteCoalescer(context)
-    // The other command families send through the context: they must not overtake either.
-    context.sendGathered = this.#sendGathered
+    const gathering = context.gathering
+    this.#reads = context.coalesce ? gathering.add(new ReadCoalescer(context)) : undefined
+    this.#exists = context.coalesce ? gathering.add(new ExistsCoalescer(context)) : undefined
+    this.#incrs = gathering.add(new IncrCoalescer(context, INCR_SCRIPT))
+    this.#writes = gathering.add(new WriteCoalescer(context))
   }
 
   /**
@@ -71,30 +70,13 @@ export class RedisValueStore implements ValueStore {
    * overtake a call made before it.
    */
   get #connection(): Connection {
-    this.#sendGathered()
+    this.#context.gathering.flush()
     return this.#context.connection
   }
 
-  readonly #sendGathered = (): void => {
-    this.#reads?.flush()
-    this.#incrs.flush()
-    this.#writes.flush()
-  }
-
-  /** The coalescer gathering the calls of this tick now, if any. */
-  #gathering: Coalescer | undefined
-
-  /**
-   * `coalescer`, once the calls another coalescer gathered before are sent: calls of different
-   * kinds (gets, sets, incrs) reach Redis in the order they were made.
-   */
+  /** `coalescer`, once the calls other coalescers gathered before are sent. */
   #gather<C extends Coalescer>(coalescer: C): C {
-    const gathering = this.#gathering
-    if (gathering !== coalescer) {
-      gathering?.flush()
-      this.#gathering = coalescer
-    }
-    return coalescer
+    return this.#context.gathering.use(coalescer)
   }
 
   get(rkey: string, key: string, fallback: unknown, primary = false): Promise<unknown> {
@@ -228,7 +210,14 @@ export class RedisValueStore implements ValueStore {
     return toNumber(await this.#connection.command(['UNLINK', ...rkeys], { key: rkeys[0] }))
   }
 
-  async has(rkey: string): Promise<boolean> {
+  has(rkey: string): Promise<boolean> {
+    const exists = this.#exists
+    return exists !== undefined && !exists.apart()
+      ? this.#gather(exists).has(rkey)
+      : this.#hasOne(rkey)
+  }
+
+  async #hasOne(rkey: string): Promise<boolean> {
     const route = { key: rkey, readonly: true }
     return (await this.#connection.command(['EXISTS', rkey], route)) === 1
   }

@@ -66,6 +66,9 @@ export interface CacheOptions<IgnoreErrors extends boolean = boolean> {
    * The batch is sent when the microtask queue runs, with no timer: a lone `get` is sent at once
    * as a plain `GET`. On a cluster the `MGET` is split by slot; with replicas it goes to one.
    * `false` sends one `GET` per call. Reads of the local tier's misses are not coalesced.
+   * The `hasKey`s of one tick go the same way as one `EXISTS` of their keys (answered per key
+   * when it counts all or none of them, else asked again key by key), and the `hget`s of one
+   * tick on one hash as one `HMGET`; `false` sends one `EXISTS` / `HGET` per call too.
    * @default true
    */
   coalesceReads?: boolean

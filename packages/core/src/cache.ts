@@ -1,4 +1,3 @@
-import { checkCoalesce } from './_args.ts'
 import { attachCommands, bindContext, CacheContext } from './_context.ts'
 import { checkLocalOptions } from './_local-options.ts'
 import { type LocalStats, LocalTier } from './_local-tier.ts'
@@ -51,7 +50,7 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
 
   constructor(options: CacheOptions<IgnoreErrors>) {
     const context = new CacheContext(options)
-    context.store = new RedisValueStore(context, checkCoalesce(options.coalesceReads))
+    context.store = new RedisValueStore(context)
     if (options.local !== undefined) {
       // With the default key function every key starts with `prefix:`; else track every key.
       const prefixes =

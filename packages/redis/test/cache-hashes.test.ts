@@ -39,6 +39,21 @@ describe.each(BACKENDS)('%s', (backend) => {
       expect(String(await raw(cache, 'HGET', cache.makeKey('h'), 'n'))).toBe('5')
     })
 
+    it('hgets of one tick each get their own field, over one hash and several', async () => {
+      await cache.hmset('h', { a: 1, b: [2], c: null })
+      await cache.hset('g', 'a', 'ga')
+      const values = await Promise.all([
+        cache.hget('h', 'a'),
+        cache.hget('g', 'a'),
+        cache.hget('h', 'b'),
+        cache.hget('h', 'c'),
+        cache.hget('h', 'zz'),
+        cache.hget('gone', 'a'),
+        cache.hget('h', 'a'),
+      ])
+      expect(values).toEqual([1, 'ga', [2], null, null, null, 1])
+    })
+
     it('hdel counts the fields that existed', async () => {
       await cache.hmset('h', { a: 1, b: 2, c: 3 })
       expect(await cache.hdel('h', 'a', 'b', 'zz')).toBe(2)

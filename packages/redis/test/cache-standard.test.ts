@@ -231,6 +231,20 @@ describe.each(BACKENDS)('%s', (backend) => {
       expect(await cache.hasKey('k')).toBe(true)
       expect(await cache.get('k', 'dflt')).toBeNull()
     })
+
+    it('hasKey calls of one tick each get their own answer: all there, none, some', async () => {
+      await cache.setMany({ a: 1, b: 2, c: null })
+      await cache.sadd('s', 'm')
+      const ask = (keys: string[]) => Promise.all(keys.map((k) => cache.hasKey(k)))
+      expect(await ask(['a', 'b', 'c', 's', 'a'])).toEqual([true, true, true, true, true])
+      expect(await ask(['x', 'y', 'z'])).toEqual([false, false, false])
+      expect(await ask(['a', 'x', 's', 'y', 'a'])).toEqual([true, false, true, false, true])
+      // The next ticks, some apart, some whole, answer the same.
+      for (let i = 0; i < 20; i++) {
+        expect(await ask(['x', 'a', 'y'])).toEqual([false, true, false])
+        expect(await ask(['a', 'b'])).toEqual([true, true])
+      }
+    })
   })
 
   describe('getMany / setMany', () => {

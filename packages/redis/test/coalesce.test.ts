@@ -272,6 +272,194 @@ async function readAll(cache: Cache): Promise<unknown[] | undefined> {
   return values
 }
 
+describe('coalesced hasKey', () => {
+  const keys = Array.from({ length: 100 }, (_, i) => `h${i}`)
+  const names = (commands: string[][]) => commands.map((c) => c.length - 1)
+
+  it('sends the hasKeys of one tick as one EXISTS: all there, then none there', async () => {
+    const cache = cacheFor()
+    await cache.setMany(Object.fromEntries(keys.map((k) => [k, 1])))
+    let found: boolean[] = []
+    let commands = await sent(['EXISTS'], async () => {
+      found = await Promise.all(keys.map((k) => cache.hasKey(k)))
+    })
+    expect(found).toEqual(keys.map(() => true))
+    expect(names(commands)).toEqual([100])
+    commands = await sent(['EXISTS'], async () => {
+      found = await Promise.all(keys.map((k) => cache.hasKey(`gone:${k}`)))
+    })
+    expect(found).toEqual(keys.map(() => false))
+    expect(names(commands)).toEqual([100])
+  })
+
+  it('a tick with some keys there asks each again, then the next calls send one EXISTS each', async () => {
+    const cache = cacheFor()
+    await cache.setMany({ a: 1, b: 2 })
+    const mixed = ['a', 'x', 'b', 'y']
+    let found: boolean[] = []
+    let commands = await sent(['EXISTS'], async () => {
+      found = await Promise.all(mixed.map((k) => cache.hasKey(k)))
+    })
+    expect(found).toEqual([true, false, true, false])
+    expect(names(commands)).toEqual([4, 1, 1, 1, 1])
+    // The next 64 calls (16 times that batch's 4): one EXISTS each.
+    commands = await sent(['EXISTS'], async () => {
+      for (let i = 0; i < 32; i++) {
+        expect(await Promise.all(['a', 'b'].map((k) => cache.hasKey(k)))).toEqual([true, true])
+      }
+    })
+    expect(names(commands)).toEqual(Array.from({ length: 64 }, () => 1))
+    // Then one EXISTS of all the keys again.
+    commands = await sent(['EXISTS'], async () => {
+      expect(await Promise.all(['a', 'b'].map((k) => cache.hasKey(k)))).toEqual([true, true])
+    })
+    expect(names(commands)).toEqual([2])
+  })
+
+  it('sends a lone hasKey as a plain EXISTS, and a key of another type is there', async () => {
+    const cache = cacheFor()
+    await cache.hset('h', 'f', 1)
+    let found: boolean | undefined
+    const commands = await sent(['EXISTS'], async () => {
+      found = await cache.hasKey('h')
+    })
+    expect(found).toBe(true)
+    expect(commands).toEqual([['EXISTS', cache.makeKey('h')]])
+  })
+
+  it('splits a tick of 300 hasKeys into EXISTS of at most 128 keys', async () => {
+    const cache = cacheFor()
+    const many = Array.from({ length: 300 }, (_, i) => `m${i}`)
+    const commands = await sent(['EXISTS'], async () => {
+      expect(await Promise.all(many.map((k) => cache.hasKey(k)))).toEqual(many.map(() => false))
+    })
+    expect(names(commands)).toEqual([128, 128, 44])
+  })
+
+  it('a delete made after a hasKey in the same tick does not overtake it', async () => {
+    const cache = cacheFor()
+    await cache.set('a', 1)
+    expect(await Promise.all([cache.hasKey('a'), cache.delete('a'), cache.hasKey('a')])).toEqual([
+      true,
+      true,
+      false,
+    ])
+  })
+
+  it('coalesceReads: false sends one EXISTS per call', async () => {
+    const cache = cacheFor({ coalesceReads: false })
+    const commands = await sent(['EXISTS'], async () => {
+      expect(await Promise.all(['a', 'b', 'c'].map((k) => cache.hasKey(k)))).toEqual([
+        false,
+        false,
+        false,
+      ])
+    })
+    expect(names(commands)).toEqual([1, 1, 1])
+  })
+})
+
+describe('coalesced hget', () => {
+  it('sends the hgets of one tick on one hash as one HMGET, each caller its own field', async () => {
+    const cache = cacheFor()
+    const fields = Array.from({ length: 100 }, (_, i) => `f${i}`)
+    for (const [i, field] of fields.entries()) await cache.hset('h', field, { i })
+    let values: unknown[] = []
+    const commands = await sent(['HGET', 'HMGET'], async () => {
+      values = await Promise.all([...fields, 'absent'].map((f) => cache.hget('h', f)))
+    })
+    expect(values).toEqual([...fields.map((_, i) => ({ i })), null])
+    expect(commands).toEqual([['HMGET', cache.makeKey('h'), ...fields, 'absent']])
+  })
+
+  it('sends one HMGET per hash read several times, and an HGET for a hash read once', async () => {
+    const cache = cacheFor()
+    await cache.hset('a', 'x', 1)
+    await cache.hset('a', 'y', 2)
+    await cache.hset('b', 'x', 3)
+    let values: unknown[] = []
+    const commands = await sent(['HGET', 'HMGET'], async () => {
+      values = await Promise.all([
+        cache.hget('a', 'x'),
+        cache.hget('b', 'x'),
+        cache.hget('a', 'y'),
+        cache.hget('gone', 'x'),
+        cache.hget('gone', 'y'),
+      ])
+    })
+    expect(values).toEqual([1, 3, 2, null, null])
+    expect(commands).toEqual([
+      ['HMGET', cache.makeKey('a'), 'x', 'y'],
+      ['HGET', cache.makeKey('b'), 'x'],
+      ['HMGET', cache.makeKey('gone'), 'x', 'y'],
+    ])
+  })
+
+  it('a key of another type rejects each of its callers with WRONGTYPE; the other hashes answer', async () => {
+    const cache = cacheFor()
+    await cache.set('s', 'str')
+    await cache.hset('h', 'f', 'v')
+    const results = await Promise.allSettled([
+      cache.hget('s', 'a'),
+      cache.hget('s', 'b'),
+      cache.hget('h', 'f'),
+    ])
+    expect(results[2]).toEqual({ status: 'fulfilled', value: 'v' })
+    for (const result of results.slice(0, 2)) {
+      expect(result.status).toBe('rejected')
+      const error = (result as PromiseRejectedResult).reason
+      expect(error).toBeInstanceOf(ResponseError)
+      expect(String(error.message)).toMatch(/WRONGTYPE/)
+    }
+    // With ignoreExceptions, each caller gets null.
+    const lenient = cacheFor({ ignoreExceptions: true, keyPrefix: cache.keyPrefix })
+    expect(await Promise.all([lenient.hget('s', 'a'), lenient.hget('s', 'b')])).toEqual([
+      null,
+      null,
+    ])
+  })
+
+  it('a field that cannot be decoded rejects only its caller, naming its field', async () => {
+    const cache = cacheFor()
+    await cache.hset('h', 'good', 'fine')
+    await raw(cache, 'HSET', cache.makeKey('h'), 'junk', '\x00\xffnot json')
+    const [good, junk] = await Promise.allSettled([
+      cache.hget('h', 'good'),
+      cache.hget('h', 'junk'),
+    ])
+    expect(good).toEqual({ status: 'fulfilled', value: 'fine' })
+    expect(junk.status).toBe('rejected')
+    const error = (junk as PromiseRejectedResult).reason
+    expect(error).toBeInstanceOf(SerializationError)
+    expect(String(error.message)).toContain('junk')
+  })
+
+  it('an hset made after an hget in the same tick does not overtake it', async () => {
+    const cache = cacheFor()
+    await cache.hset('h', 'f', 1)
+    const [before, , after] = await Promise.all([
+      cache.hget('h', 'f'),
+      cache.hset('h', 'f', 2),
+      cache.hget('h', 'f'),
+    ])
+    expect([before, after]).toEqual([1, 2])
+  })
+
+  it('a pipeline still sends HGET, and coalesceReads: false one HGET per call', async () => {
+    const cache = cacheFor({ coalesceReads: false })
+    await cache.hset('h', 'a', 1)
+    await cache.hset('h', 'b', 2)
+    let values: unknown[] = []
+    const commands = await sent(['HGET', 'HMGET'], async () => {
+      values = await Promise.all([cache.hget('h', 'a'), cache.hget('h', 'b')])
+      const pipe = cacheFor().pipeline()
+      values.push(...(await pipe.hget('h', 'a').exec()))
+    })
+    expect(values.slice(0, 2)).toEqual([1, 2])
+    expect(commands.map((c) => c[0]?.toUpperCase())).toEqual(['HGET', 'HGET', 'HGET'])
+  })
+})
+
 describe('order with coalesced calls', () => {
   it('a write made after a get in the same tick does not overtake it', async () => {
     const cache = cacheFor()
@@ -695,6 +883,37 @@ describe('coalesced gets on other topologies', () => {
       )
       expect((results[50] as PromiseRejectedResult).reason).toBeInstanceOf(KeyNotFoundError)
     }
+  })
+
+  it('on a cluster, hasKeys of one tick over many slots each get their own answer', async () => {
+    cluster ??= await startCluster({ primaries: 3, replicasPerPrimary: 0 })
+    const cache = createCache({ client: 'cluster', location: [...cluster.seeds], keyPrefix: 'ch' })
+    open.push(cache)
+    const keys = Array.from({ length: 100 }, (_, i) => `e:${i}`)
+    await cache.setMany(Object.fromEntries(keys.map((k) => [k, 1])))
+    const ask = (list: string[]) => Promise.all(list.map((k) => cache.hasKey(k)))
+    expect(await ask(keys)).toEqual(keys.map(() => true))
+    const gone = keys.map((k) => `gone:${k}`)
+    expect(await ask(gone)).toEqual(gone.map(() => false))
+    const mixed = keys.flatMap((k, i) => [k, gone[i] as string])
+    expect(await ask(mixed)).toEqual(mixed.map((_, i) => i % 2 === 0))
+  })
+
+  it('on a cluster, hgets of one tick over many hashes each get their own field', async () => {
+    cluster ??= await startCluster({ primaries: 3, replicasPerPrimary: 0 })
+    const cache = createCache({ client: 'cluster', location: [...cluster.seeds], keyPrefix: 'cg' })
+    open.push(cache)
+    const hashes = Array.from({ length: 30 }, (_, i) => `hash:${i}`)
+    for (const [i, hash] of hashes.entries()) {
+      await cache.hset(hash, 'a', i)
+      await cache.hset(hash, 'b', i + 100)
+    }
+    const calls = hashes.flatMap((h) => [
+      cache.hget(h, 'a'),
+      cache.hget(h, 'b'),
+      cache.hget(h, 'c'),
+    ])
+    expect(await Promise.all(calls)).toEqual(hashes.flatMap((_, i) => [i, i + 100, null]))
   })
 
   it('with replicas, the MGET goes to a replica', async () => {

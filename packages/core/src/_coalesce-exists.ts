@@ -1,0 +1,126 @@
+// Coalesced existence checks: the `hasKey`s of one tick go to Redis as one `EXISTS` of all their
+// keys (a lone one as a plain `EXISTS`), each caller answered with its own key's answer.
+import type { CacheContext } from './_context.ts'
+import { COALESCE_MAX } from './_gathering.ts'
+import { toNumber } from './_replies.ts'
+import type { CommandRoute, RedisArgument } from './types.ts'
+
+/**
+ * After a batch whose keys were partly there, the next calls (`APART_FIRST` times its size,
+ * doubled after each such batch up to `APART_MOST` times) are not gathered: one `EXISTS` each,
+ * as without coalescing. Back to `APART_FIRST` after a batch whose keys were all there or all
+ * missing.
+ */
+const APART_FIRST = 16
+const APART_MOST = 1024
+
+/** One caller: its Redis key, and how to answer it. */
+interface Waiter {
+  rkey: RedisArgument
+  resolve: (found: boolean) => void
+  reject: (error: unknown) => void
+}
+
+/**
+ * Gathers the existence checks of one tick and sends them when the microtask queue runs (no
+ * timer). `EXISTS` of many keys answers how many of them exist (a key named twice counted
+ * twice), not which: a count of all of them or of none answers every caller at once — the usual
+ * case, a tick of hits or of misses. A count in between asks each key again with an `EXISTS` of
+ * its own (a second round trip for that batch), and the next calls (16 times that batch's size,
+ * doubled each time this happens again, up to 1,024 times) each send their own `EXISTS`, as
+ * without coalescing, before calls are gathered again. On a cluster the `EXISTS` is split by
+ * slot and the counts summed; with replicas it goes to one, as a lone `EXISTS` does. A
+ * connection error or timeout of the `EXISTS` rejects each of its callers.
+ */
+export class ExistsCoalescer {
+  readonly #context: CacheContext
+  #batch: Waiter[] | undefined
+  /** How many more calls are not gathered. */
+  #apart = 0
+  /** `#apart`, in batches of the size of the one that was partly there, after such a batch. */
+  #window = APART_FIRST
+
+  constructor(context: CacheContext) {
+    this.#context = context
+  }
+
+  /** Whether `rkey` exists (of any type). */
+  has(rkey: string): Promise<boolean> {
+    let batch = this.#batch
+    if (batch === undefined) {
+      const fresh: Waiter[] = []
+      this.#batch = batch = fresh
+      queueMicrotask(() => this.#send(fresh))
+    }
+    const waiters = batch
+    const promise = new Promise<boolean>((resolve, reject) => {
+      waiters.push({ rkey, resolve, reject })
+    })
+    if (waiters.length >= COALESCE_MAX) this.#send(waiters)
+    return promise
+  }
+
+  /**
+   * Whether this call should send its own `EXISTS` rather than be gathered: for a while after a
+   * batch whose keys were partly there. Counts the call.
+   */
+  apart(): boolean {
+    if (this.#apart === 0) return false
+    this.#apart--
+    return true
+  }
+
+  /** Sends what is gathered now: a command sent after it must not overtake it. */
+  flush(): void {
+    const batch = this.#batch
+    if (batch !== undefined) this.#send(batch)
+  }
+
+  #send(batch: Waiter[]): void {
+    if (this.#batch === batch) this.#batch = undefined
+    // Emptied as it is sent: the microtask queued for it may come after an earlier `flush()`.
+    const waiters = batch.splice(0)
+    if (waiters.length === 0) return
+    if (waiters.length === 1) {
+      this.#one(waiters[0] as Waiter)
+      return
+    }
+    const args: RedisArgument[] = new Array(waiters.length + 1)
+    args[0] = 'EXISTS'
+    for (let i = 0; i < waiters.length; i++) args[i + 1] = (waiters[i] as Waiter).rkey
+    this.#run(args, { key: args[1], readonly: true }).then(
+      (reply) => {
+        const count = toNumber(reply)
+        if (count === waiters.length || count === 0) {
+          this.#window = APART_FIRST
+          const found = count > 0
+          for (const waiter of waiters) waiter.resolve(found)
+          return
+        }
+        this.#apart = this.#window * waiters.length
+        this.#window = Math.min(this.#window * 2, APART_MOST)
+        for (const waiter of waiters) this.#one(waiter)
+      },
+      (error: unknown) => {
+        for (const waiter of waiters) waiter.reject(error)
+      },
+    )
+  }
+
+  /** One `EXISTS` for one caller. */
+  #one(waiter: Waiter): void {
+    this.#run(['EXISTS', waiter.rkey], { key: waiter.rkey, readonly: true }).then(
+      (reply) => waiter.resolve(toNumber(reply) === 1),
+      waiter.reject,
+    )
+  }
+
+  /** `connection.command`, a synchronous throw (a broken custom connection) as a rejection. */
+  #run(args: RedisArgument[], route: CommandRoute): Promise<unknown> {
+    try {
+      return this.#context.connection.command(args, route)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+}
