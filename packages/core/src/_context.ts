@@ -9,7 +9,7 @@ import {
   checkVersionOption,
   VERSION_ONLY,
 } from './_args.ts'
-import { FieldReadCoalescer } from './_coalesce-fields.ts'
+import { MANY_MEMBERS, type MemberRead, MemberReadCoalescer } from './_coalesce-members.ts'
 import { CacheEvents } from './_events.ts'
 import { Gathering } from './_gathering.ts'
 import { isWrongType, REDIS_TYPES } from './_messages.ts'
@@ -58,10 +58,11 @@ export interface CommandSpec<T> {
   /** The method's result from the raw reply. */
   convert(reply: unknown): T
   /**
-   * Sends the command itself, through a coalescer (`hget`), instead of sending `build`'s
-   * arguments at once; resolves the raw reply. A pipeline still records `build`'s.
+   * Sends `build`'s arguments through a coalescer (`hget`, `sismember`, `zscore`: see
+   * `CacheContext.coalesced`) instead of at once; resolves the raw reply. A pipeline records
+   * them as it does without.
    */
-  send?: (rkey: string) => Promise<unknown>
+  send?: (args: RedisArgument[]) => Promise<unknown>
   /**
    * Milliseconds a blocking command waits on the server (`XREAD BLOCK`, `BLPOP`…): passed on as
    * `CommandRoute.blockMs`, which adds it to the call's bound and runs the command where it holds
@@ -100,8 +101,13 @@ export class CacheContext {
   readonly gathering = new Gathering()
   /** Whether reads are coalesced (`coalesceReads`): `get`, `hasKey`, `hget`. */
   readonly coalesce: boolean
-  /** The `hget`s of one tick, by hash, as one `HMGET` each; `undefined` without `coalesce`. */
-  readonly fieldReads: FieldReadCoalescer | undefined
+  /**
+   * For `CommandSpec.send`: the `HGET`s, `SISMEMBER`s and `ZSCORE`s of one tick on one key as
+   * one `HMGET`, `SMISMEMBER`, `ZMSCORE`; `undefined` without `coalesce`.
+   */
+  readonly coalesced:
+    | Readonly<Record<MemberRead, (args: RedisArgument[]) => Promise<unknown>>>
+    | undefined
   readonly codec: Codec
   /** Whether replies come as UTF-8 text (the codec reads text: JSON without compression). */
   readonly text: boolean
@@ -181,9 +187,18 @@ export class CacheContext {
     this.lockFactory = options.lockFactory
     this.semaphoreFactory = options.semaphoreFactory
     this.coalesce = checkCoalesce(options.coalesceReads)
-    this.fieldReads = this.coalesce
-      ? this.gathering.add(new FieldReadCoalescer(this.connection, this.text))
-      : undefined
+    this.coalesced = this.coalesce ? this.#memberReads() : undefined
+  }
+
+  /** One `MemberReadCoalescer` per command, registered, as `send` functions. */
+  #memberReads(): Record<MemberRead, (args: RedisArgument[]) => Promise<unknown>> {
+    const gathering = this.gathering
+    const sends = {} as Record<MemberRead, (args: RedisArgument[]) => Promise<unknown>>
+    for (const one of Object.keys(MANY_MEMBERS) as MemberRead[]) {
+      const reads = gathering.add(new MemberReadCoalescer(this.connection, this.text, one))
+      sends[one] = (args) => gathering.use(reads).read(args)
+    }
+    return sends
   }
 
   /**
@@ -263,7 +278,7 @@ export class CacheContext {
     try {
       rkey = this.key(key, options, command.method)
       args = command.build(rkey)
-      if (command.send !== undefined) return command.convert(await command.send(rkey))
+      if (command.send !== undefined) return command.convert(await command.send(args))
       this.sendGathered()
       const sent = args
       const route = {

@@ -67,8 +67,9 @@ export interface CacheOptions<IgnoreErrors extends boolean = boolean> {
    * as a plain `GET`. On a cluster the `MGET` is split by slot; with replicas it goes to one.
    * `false` sends one `GET` per call. Reads of the local tier's misses are not coalesced.
    * The `hasKey`s of one tick go the same way as one `EXISTS` of their keys (answered per key
-   * when it counts all or none of them, else asked again key by key), and the `hget`s of one
-   * tick on one hash as one `HMGET`; `false` sends one `EXISTS` / `HGET` per call too.
+   * when it counts all or none of them, else asked again key by key), and the `hget`s,
+   * `sismember`s and `zscore`s of one tick on one key as one `HMGET`, `SMISMEMBER`, `ZMSCORE`;
+   * `false` sends one command per call for these too.
    * @default true
    */
   coalesceReads?: boolean

@@ -54,6 +54,20 @@ describe.each(BACKENDS)('%s', (backend) => {
       expect(await cache.smismember('s', 1, 'a', '1')).toEqual([true, false, true])
     })
 
+    it('sismembers of one tick each get their own answer, over one set and several', async () => {
+      await cache.sadd('s', 'a', 1, { id: 7 })
+      await cache.sadd('t', 'b')
+      const found = await Promise.all([
+        cache.sismember('s', 'a'),
+        cache.sismember('t', 'b'),
+        cache.sismember('s', '1'),
+        cache.sismember('s', 1),
+        cache.sismember('s', { id: 7 }),
+        cache.sismember('none', 'a'),
+      ])
+      expect(found).toEqual([true, true, false, true, true, false])
+    })
+
     it('a missing key reads as an empty set', async () => {
       expect(await cache.smembers('none')).toEqual([])
       expect(await cache.scard('none')).toBe(0)

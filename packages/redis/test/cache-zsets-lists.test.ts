@@ -47,6 +47,20 @@ describe.each(BACKENDS)('%s', (backend) => {
       expect(await cache.zscore('z', 'a')).toBe(10)
     })
 
+    it('zscores of one tick each get their own score, over one sorted set and several', async () => {
+      await cache.zadd('z', { a: 1.5, b: -2, 42: 3 })
+      await cache.zadd('y', { a: 7 })
+      const scores = await Promise.all([
+        cache.zscore('z', 'a'),
+        cache.zscore('y', 'a'),
+        cache.zscore('z', 'b'),
+        cache.zscore('z', 42),
+        cache.zscore('z', 'nope'),
+        cache.zscore('none', 'a'),
+      ])
+      expect(scores).toEqual([1.5, 7, -2, null, null, null])
+    })
+
     it('zadd nx / xx', async () => {
       await cache.zadd('z', { a: 1 })
       expect(await cache.zadd('z', { a: 5, b: 2 }, { nx: true })).toBe(1)

@@ -460,6 +460,64 @@ describe('coalesced hget', () => {
   })
 })
 
+describe('coalesced sismember and zscore', () => {
+  it('sends the sismembers of one tick on one set as one SMISMEMBER, each caller its own', async () => {
+    const cache = cacheFor()
+    await cache.sadd('s', 'a', 'b', { c: 1 })
+    await cache.sadd('t', 'a')
+    let found: boolean[] = []
+    const commands = await sent(['SISMEMBER', 'SMISMEMBER'], async () => {
+      found = await Promise.all([
+        cache.sismember('s', 'a'),
+        cache.sismember('s', 'zz'),
+        cache.sismember('t', 'a'),
+        cache.sismember('s', { c: 1 }),
+        cache.sismember('gone', 'a'),
+      ])
+    })
+    expect(found).toEqual([true, false, true, true, false])
+    expect(commands.map((c) => [c[0]?.toUpperCase(), c.length - 2])).toEqual([
+      ['SMISMEMBER', 3],
+      ['SISMEMBER', 1],
+      ['SISMEMBER', 1],
+    ])
+  })
+
+  it('sends the zscores of one tick on one sorted set as one ZMSCORE, each caller its own', async () => {
+    const cache = cacheFor()
+    await cache.zadd('z', { a: 1.5, b: -2 })
+    let scores: Array<number | null> = []
+    const commands = await sent(['ZSCORE', 'ZMSCORE'], async () => {
+      scores = await Promise.all([
+        cache.zscore('z', 'a'),
+        cache.zscore('z', 'b'),
+        cache.zscore('z', 'zz'),
+        cache.zscore('gone', 'a'),
+      ])
+    })
+    expect(scores).toEqual([1.5, -2, null, null])
+    expect(commands.map((c) => [c[0]?.toUpperCase(), c.length - 2])).toEqual([
+      ['ZMSCORE', 3],
+      ['ZSCORE', 1],
+    ])
+  })
+
+  it('a key of another type rejects each caller with WRONGTYPE, as the command alone does', async () => {
+    const cache = cacheFor()
+    await cache.set('str', 1)
+    const results = await Promise.allSettled([
+      cache.sismember('str', 'a'),
+      cache.sismember('str', 'b'),
+      cache.zscore('str', 'a'),
+      cache.zscore('str', 'b'),
+    ])
+    for (const result of results) {
+      expect(result.status).toBe('rejected')
+      expect(String((result as PromiseRejectedResult).reason.message)).toMatch(/WRONGTYPE/)
+    }
+  })
+})
+
 describe('order with coalesced calls', () => {
   it('a write made after a get in the same tick does not overtake it', async () => {
     const cache = cacheFor()

@@ -144,13 +144,12 @@ export const hashCommands = {
 
   hget(key: string, field: string, options?: VersionOption) {
     const context = contextOf(this)
-    const reads = context.fieldReads
     return context.run(key, options, {
       method: 'hget',
       access: 'read',
       build: (rkey) => ['HGET', rkey, field],
       // The hgets of one tick on one hash: one HMGET (`coalesceReads`).
-      send: reads && ((rkey) => context.gathering.use(reads).hget(rkey, field)),
+      send: context.coalesced?.HGET,
       convert: (reply) => context.decodeOrNull(reply, key, field),
       fallback: null,
     })

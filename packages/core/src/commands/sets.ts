@@ -97,6 +97,8 @@ export const setCommands = {
       method: 'sismember',
       access: 'read',
       build: (rkey) => ['SISMEMBER', rkey, context.codec.encode(member)],
+      // The sismembers of one tick on one set: one SMISMEMBER (`coalesceReads`).
+      send: context.coalesced?.SISMEMBER,
       convert: (reply) => toNumber(reply) === 1,
       fallback: false,
     })

@@ -266,6 +266,8 @@ export const sortedSetCommands = {
       method: 'zscore',
       access: 'read',
       build: (rkey) => ['ZSCORE', rkey, context.codec.encode(member)],
+      // The zscores of one tick on one sorted set: one ZMSCORE (`coalesceReads`).
+      send: context.coalesced?.ZSCORE,
       convert: toScoreOrNull,
       fallback: null,
     })

@@ -1,40 +1,51 @@
-// Coalesced hash reads: the `hget`s of one tick on one hash go to Redis as one `HMGET` of their
-// fields (a lone one as a plain `HGET`), each caller answered with its own field's reply.
+// Coalesced member reads: the reads of one tick on one key by one command (`HGET`, `SISMEMBER`,
+// `ZSCORE`) go to Redis as one command of many members (`HMGET`, `SMISMEMBER`, `ZMSCORE`), a lone
+// one as itself, each caller answered with its own member's reply.
 import { COALESCE_MAX } from './_gathering.ts'
 import { ResponseError } from './errors.ts'
 import type { CommandRoute, Connection, RedisArgument } from './types.ts'
 
-/** One caller: its field, and how to answer it with the raw reply. */
+/** Each coalesced command, and the command of many members that answers it member by member. */
+export const MANY_MEMBERS = { HGET: 'HMGET', SISMEMBER: 'SMISMEMBER', ZSCORE: 'ZMSCORE' } as const
+
+/** A command `MemberReadCoalescer` gathers. */
+export type MemberRead = keyof typeof MANY_MEMBERS
+
+/** One caller: its member, and how to answer it with the raw reply. */
 interface Waiter {
-  field: RedisArgument
+  member: RedisArgument
   resolve: (reply: unknown) => void
   reject: (error: unknown) => void
 }
 
 /**
- * Gathers the `hget`s of one tick by hash and sends them when the microtask queue runs (no
- * timer): one `HGET` for a hash read once, one `HMGET` for a hash read several times (at most
- * `COALESCE_MAX` calls in all per batch). `HMGET` answers each field as `HGET` would, nil for a
- * missing field or hash, and fails with `WRONGTYPE` for a key of another type just as `HGET`
- * does, so each caller gets the reply or error its own `HGET` would have. Hashes of different
- * keys are not merged (Redis has no command for that): a tick of `hget`s over distinct hashes
- * sends one `HGET` each, as before.
+ * Gathers the calls of one command (`HGET key field`, `SISMEMBER key member`, `ZSCORE key
+ * member`) made in one tick, by key, and sends them when the microtask queue runs (no timer): the
+ * command itself for a key read once, its many-member form for a key read several times (at most
+ * `COALESCE_MAX` calls in all per batch). The many-member form answers each member as the command
+ * would — nil or 0 for a missing member or key — and fails with `WRONGTYPE` for a key of another
+ * type just as the command does, so each caller gets the reply or error its own command would
+ * have. Different keys are not merged (Redis has no command for that): a tick of reads over
+ * distinct keys sends one command each, as before.
  */
-export class FieldReadCoalescer {
+export class MemberReadCoalescer {
   readonly #connection: Connection
   /** Whether replies come as text (`CommandRoute.text`). */
   readonly #text: boolean
-  /** The reads gathered in this tick, by Redis key, each hash's in call order. */
+  readonly #one: MemberRead
+  /** The reads gathered in this tick, by Redis key, each key's in call order. */
   #pending: Map<string, Waiter[]> | undefined
   #count = 0
 
-  constructor(connection: Connection, text: boolean) {
+  constructor(connection: Connection, text: boolean, one: MemberRead) {
     this.#connection = connection
     this.#text = text
+    this.#one = one
   }
 
-  /** The raw reply of `HGET rkey field`. */
-  hget(rkey: string, field: RedisArgument): Promise<unknown> {
+  /** The raw reply of `args`: the command, its key, one member. */
+  read(args: readonly RedisArgument[]): Promise<unknown> {
+    const rkey = String(args[1])
     let pending = this.#pending
     if (pending === undefined) {
       const fresh = new Map<string, Waiter[]>()
@@ -47,8 +58,9 @@ export class FieldReadCoalescer {
       pending.set(rkey, waiters)
     }
     const list = waiters
+    const member = args[2] as RedisArgument
     const promise = new Promise<unknown>((resolve, reject) => {
-      list.push({ field, resolve, reject })
+      list.push({ member, resolve, reject })
     })
     if (++this.#count >= COALESCE_MAX) this.#flush(pending)
     return promise
@@ -75,18 +87,19 @@ export class FieldReadCoalescer {
     const route = { key: rkey, readonly: true, text: this.#text }
     if (waiters.length === 1) {
       const waiter = waiters[0] as Waiter
-      this.#run(['HGET', rkey, waiter.field], route).then(waiter.resolve, waiter.reject)
+      this.#run([this.#one, rkey, waiter.member], route).then(waiter.resolve, waiter.reject)
       return
     }
+    const many = MANY_MEMBERS[this.#one]
     const args: RedisArgument[] = new Array(waiters.length + 2)
-    args[0] = 'HMGET'
+    args[0] = many
     args[1] = rkey
-    for (let i = 0; i < waiters.length; i++) args[i + 2] = (waiters[i] as Waiter).field
+    for (let i = 0; i < waiters.length; i++) args[i + 2] = (waiters[i] as Waiter).member
     this.#run(args, route).then(
       (replies) => {
         if (!Array.isArray(replies) || replies.length !== waiters.length) {
           const error = new ResponseError(
-            `HMGET of ${waiters.length} fields replied ${Array.isArray(replies) ? `${replies.length} values` : typeof replies}`,
+            `${many} of ${waiters.length} members replied ${Array.isArray(replies) ? `${replies.length} values` : typeof replies}`,
           )
           for (const waiter of waiters) waiter.reject(error)
           return
