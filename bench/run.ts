@@ -241,6 +241,29 @@ async function main() {
       note: 'each call of another key: one EVALSHA each (no two calls of one key in a tick to coalesce)',
     })
 
+    // hasKey and hget: raw sends one EXISTS / HGET a call; cachex gathers the calls of a tick
+    // (coalesceReads): one EXISTS of their keys, one HMGET of one hash's fields.
+    rows.push({
+      ...(await compare('hasKey, 100 in flight, 100 distinct keys', 'ops/s', n, {
+        raw: () => raw.exists(`bench:raw:${distinct[next++ % 100]}`).then((r) => r === 1),
+        cachex: () => cache.hasKey(distinct[next++ % 100] as string),
+      })),
+      note: 'raw: one EXISTS a call; cachex: the hasKeys of a tick as one EXISTS of their keys',
+    })
+    const fields = Array.from({ length: 100 }, (_, i) => `f${i}`)
+    await raw.hSet('bench:raw:h', Object.fromEntries(fields.map((f) => [f, text])))
+    await cache.hmset('h', Object.fromEntries(fields.map((f) => [f, value])))
+    rows.push({
+      ...(await compare('hget, 100 in flight, one hash of 100 fields', 'ops/s', n, {
+        raw: () =>
+          raw
+            .hGet('bench:raw:h', fields[next++ % 100] as string)
+            .then((r) => JSON.parse(r as string)),
+        cachex: () => cache.hget('h', fields[next++ % 100] as string),
+      })),
+      note: 'raw: one HGET a call; cachex: the hgets of a tick on one hash as one HMGET',
+    })
+
     // A 100 KB value, plain and zlib-compressed.
     const big = {
       rows: Array.from({ length: 2400 }, (_, i) => ({ i, name: `row number ${i}`, v: i * 1.5 })),
