@@ -1,6 +1,7 @@
 // Coalesced increments: the `incr`s of one tick run as one script, each caller still answered with
 // its own result, as if each had run alone and in order.
 import type { CacheContext } from './_context.ts'
+import { KeyedTick } from './_gathering.ts'
 import { CrossSlotError, ResponseError } from './errors.ts'
 import { defineScript, runScript, type Script } from './script.ts'
 import type { RedisArgument } from './types.ts'
@@ -83,10 +84,8 @@ interface Waiter {
 export class IncrCoalescer {
   readonly #context: CacheContext
   readonly #single: Script
-  /** The increments gathered in this tick, by Redis key, each key's in call order. */
-  #pending: Map<string, Waiter[]> | undefined
-  /** How many increments `#pending` holds. */
-  #count = 0
+  /** The increments gathered in this tick, by Redis key. */
+  readonly #tick = new KeyedTick<Waiter>(INCR_COALESCE_MAX, (batches) => this.#sendTick(batches))
   /** Off once the connection refused a script over keys of several cluster slots. */
   #whole = true
 
@@ -97,34 +96,17 @@ export class IncrCoalescer {
 
   /** The raw reply for `INCRBY rkey delta` with a missing key answered `null`. */
   incr(rkey: string, delta: string): Promise<unknown> {
-    let pending = this.#pending
-    if (pending === undefined) {
-      const fresh = new Map<string, Waiter[]>()
-      this.#pending = pending = fresh
-      queueMicrotask(() => this.#flush(fresh))
-    }
-    let waiters = pending.get(rkey)
-    if (waiters === undefined) {
-      waiters = []
-      pending.set(rkey, waiters)
-    }
-    const list = waiters
-    const promise = new Promise<unknown>((resolve, reject) => {
-      list.push({ delta, resolve, reject })
+    return new Promise<unknown>((resolve, reject) => {
+      this.#tick.add(rkey, { delta, resolve, reject })
     })
-    if (++this.#count >= INCR_COALESCE_MAX) this.#flush(pending)
-    return promise
   }
 
-  #flush(pending: Map<string, Waiter[]>): void {
-    if (this.#pending === pending) {
-      this.#pending = undefined
-      this.#count = 0
-    }
-    // Emptied as it is sent: the microtask queued for it may come after an earlier `flush()`.
-    const batches = [...pending]
-    pending.clear()
-    if (batches.length === 0) return
+  /** Sends what is gathered now: a command sent after it must not overtake it. */
+  flush(): void {
+    this.#tick.flush()
+  }
+
+  #sendTick(batches: [string, Waiter[]][]): void {
     if (batches.length === 1 || !this.#whole) {
       for (const [rkey, waiters] of batches) this.#sendKey(rkey, waiters)
       return
@@ -138,12 +120,6 @@ export class IncrCoalescer {
         for (const [, waiters] of batches) for (const waiter of waiters) waiter.reject(error)
       }
     })
-  }
-
-  /** Sends what is gathered now: a command sent after it must not overtake it. */
-  flush(): void {
-    const pending = this.#pending
-    if (pending !== undefined) this.#flush(pending)
   }
 
   /** The increments of one key: the single-key script for one, else one script for them all. */

@@ -1,7 +1,7 @@
 // Coalesced member reads: the reads of one tick on one key by one command (`HGET`, `SISMEMBER`,
 // `ZSCORE`) go to Redis as one command of many members (`HMGET`, `SMISMEMBER`, `ZMSCORE`), a lone
 // one as itself, each caller answered with its own member's reply.
-import { COALESCE_MAX } from './_gathering.ts'
+import { COALESCE_MAX, KeyedTick } from './_gathering.ts'
 import { ResponseError } from './errors.ts'
 import type { CommandRoute, Connection, RedisArgument } from './types.ts'
 
@@ -33,9 +33,10 @@ export class MemberReadCoalescer {
   /** Whether replies come as text (`CommandRoute.text`). */
   readonly #text: boolean
   readonly #one: MemberRead
-  /** The reads gathered in this tick, by Redis key, each key's in call order. */
-  #pending: Map<string, Waiter[]> | undefined
-  #count = 0
+  /** The reads gathered in this tick, by Redis key. */
+  readonly #tick = new KeyedTick<Waiter>(COALESCE_MAX, (batches) => {
+    for (const [rkey, waiters] of batches) this.#send(rkey, waiters)
+  })
 
   constructor(connection: Connection, text: boolean, one: MemberRead) {
     this.#connection = connection
@@ -45,42 +46,15 @@ export class MemberReadCoalescer {
 
   /** The raw reply of `args`: the command, its key, one member. */
   read(args: readonly RedisArgument[]): Promise<unknown> {
-    const rkey = String(args[1])
-    let pending = this.#pending
-    if (pending === undefined) {
-      const fresh = new Map<string, Waiter[]>()
-      this.#pending = pending = fresh
-      queueMicrotask(() => this.#flush(fresh))
-    }
-    let waiters = pending.get(rkey)
-    if (waiters === undefined) {
-      waiters = []
-      pending.set(rkey, waiters)
-    }
-    const list = waiters
     const member = args[2] as RedisArgument
-    const promise = new Promise<unknown>((resolve, reject) => {
-      list.push({ member, resolve, reject })
+    return new Promise<unknown>((resolve, reject) => {
+      this.#tick.add(String(args[1]), { member, resolve, reject })
     })
-    if (++this.#count >= COALESCE_MAX) this.#flush(pending)
-    return promise
   }
 
   /** Sends what is gathered now: a command sent after it must not overtake it. */
   flush(): void {
-    const pending = this.#pending
-    if (pending !== undefined) this.#flush(pending)
-  }
-
-  #flush(pending: Map<string, Waiter[]>): void {
-    if (this.#pending === pending) {
-      this.#pending = undefined
-      this.#count = 0
-    }
-    // Emptied as it is sent: the microtask queued for it may come after an earlier `flush()`.
-    const batches = [...pending]
-    pending.clear()
-    for (const [rkey, waiters] of batches) this.#send(rkey, waiters)
+    this.#tick.flush()
   }
 
   #send(rkey: string, waiters: Waiter[]): void {

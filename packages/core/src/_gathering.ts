@@ -41,3 +41,52 @@ export class Gathering {
     for (const coalescer of this.#all) coalescer.flush()
   }
 }
+
+/**
+ * The calls of one tick by Redis key (keys in first-call order, each key's calls in call order),
+ * handed to `send` when the microtask queue runs (no timer), at once on `flush()`, or as soon as
+ * `max` calls are gathered.
+ */
+export class KeyedTick<W> {
+  readonly #max: number
+  readonly #send: (batches: [string, W[]][]) => void
+  #pending: Map<string, W[]> | undefined
+  /** How many calls `#pending` holds. */
+  #count = 0
+
+  constructor(max: number, send: (batches: [string, W[]][]) => void) {
+    this.#max = max
+    this.#send = send
+  }
+
+  /** Gathers `call` under `key`. */
+  add(key: string, call: W): void {
+    let pending = this.#pending
+    if (pending === undefined) {
+      const fresh = new Map<string, W[]>()
+      this.#pending = pending = fresh
+      queueMicrotask(() => this.#flush(fresh))
+    }
+    const calls = pending.get(key)
+    if (calls === undefined) pending.set(key, [call])
+    else calls.push(call)
+    if (++this.#count >= this.#max) this.#flush(pending)
+  }
+
+  /** Sends what is gathered now: a command sent after it must not overtake it. */
+  flush(): void {
+    const pending = this.#pending
+    if (pending !== undefined) this.#flush(pending)
+  }
+
+  #flush(pending: Map<string, W[]>): void {
+    if (this.#pending === pending) {
+      this.#pending = undefined
+      this.#count = 0
+    }
+    // Emptied as it is sent: the microtask queued for it may come after an earlier `flush()`.
+    const batches = [...pending]
+    pending.clear()
+    if (batches.length > 0) this.#send(batches)
+  }
+}
