@@ -1,9 +1,9 @@
 // Coalesced existence checks: the `hasKey`s of one tick go to Redis as one `EXISTS` of all their
 // keys (a lone one as a plain `EXISTS`), each caller answered with its own key's answer.
 import type { CacheContext } from './_context.ts'
-import { COALESCE_MAX } from './_gathering.ts'
+import { COALESCE_MAX, sendCommand } from './_gathering.ts'
 import { toNumber } from './_replies.ts'
-import type { CommandRoute, RedisArgument } from './types.ts'
+import type { RedisArgument } from './types.ts'
 
 /**
  * After a batch whose keys were partly there, the next calls (`APART_FIRST` times its size,
@@ -88,7 +88,7 @@ export class ExistsCoalescer {
     const args: RedisArgument[] = new Array(waiters.length + 1)
     args[0] = 'EXISTS'
     for (let i = 0; i < waiters.length; i++) args[i + 1] = (waiters[i] as Waiter).rkey
-    this.#run(args, { key: args[1], readonly: true }).then(
+    sendCommand(this.#context.connection, args, { key: args[1], readonly: true }).then(
       (reply) => {
         const count = toNumber(reply)
         if (count === waiters.length || count === 0) {
@@ -109,18 +109,9 @@ export class ExistsCoalescer {
 
   /** One `EXISTS` for one caller. */
   #one(waiter: Waiter): void {
-    this.#run(['EXISTS', waiter.rkey], { key: waiter.rkey, readonly: true }).then(
-      (reply) => waiter.resolve(toNumber(reply) === 1),
-      waiter.reject,
-    )
-  }
-
-  /** `connection.command`, a synchronous throw (a broken custom connection) as a rejection. */
-  #run(args: RedisArgument[], route: CommandRoute): Promise<unknown> {
-    try {
-      return this.#context.connection.command(args, route)
-    } catch (error) {
-      return Promise.reject(error)
-    }
+    sendCommand(this.#context.connection, ['EXISTS', waiter.rkey], {
+      key: waiter.rkey,
+      readonly: true,
+    }).then((reply) => waiter.resolve(toNumber(reply) === 1), waiter.reject)
   }
 }

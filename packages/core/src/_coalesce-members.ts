@@ -1,9 +1,9 @@
 // Coalesced member reads: the reads of one tick on one key by one command (`HGET`, `SISMEMBER`,
 // `ZSCORE`) go to Redis as one command of many members (`HMGET`, `SMISMEMBER`, `ZMSCORE`), a lone
 // one as itself, each caller answered with its own member's reply.
-import { COALESCE_MAX, KeyedTick } from './_gathering.ts'
+import { COALESCE_MAX, type Gathering, KeyedTick, sendCommand } from './_gathering.ts'
 import { ResponseError } from './errors.ts'
-import type { CommandRoute, Connection, RedisArgument } from './types.ts'
+import type { Connection, RedisArgument } from './types.ts'
 
 /** Each coalesced command, and the command of many members that answers it member by member. */
 export const MANY_MEMBERS = { HGET: 'HMGET', SISMEMBER: 'SMISMEMBER', ZSCORE: 'ZMSCORE' } as const
@@ -61,7 +61,10 @@ export class MemberReadCoalescer {
     const route = { key: rkey, readonly: true, text: this.#text }
     if (waiters.length === 1) {
       const waiter = waiters[0] as Waiter
-      this.#run([this.#one, rkey, waiter.member], route).then(waiter.resolve, waiter.reject)
+      sendCommand(this.#connection, [this.#one, rkey, waiter.member], route).then(
+        waiter.resolve,
+        waiter.reject,
+      )
       return
     }
     const many = MANY_MEMBERS[this.#one]
@@ -69,7 +72,7 @@ export class MemberReadCoalescer {
     args[0] = many
     args[1] = rkey
     for (let i = 0; i < waiters.length; i++) args[i + 2] = (waiters[i] as Waiter).member
-    this.#run(args, route).then(
+    sendCommand(this.#connection, args, route).then(
       (replies) => {
         if (!Array.isArray(replies) || replies.length !== waiters.length) {
           const error = new ResponseError(
@@ -85,13 +88,24 @@ export class MemberReadCoalescer {
       },
     )
   }
+}
 
-  /** `connection.command`, a synchronous throw (a broken custom connection) as a rejection. */
-  #run(args: RedisArgument[], route: CommandRoute): Promise<unknown> {
-    try {
-      return this.#connection.command(args, route)
-    } catch (error) {
-      return Promise.reject(error)
-    }
+/** A `CommandSpec.send` function: the arguments of one `HGET` / `SISMEMBER` / `ZSCORE`, coalesced. */
+export type SendMemberRead = (args: RedisArgument[]) => Promise<unknown>
+
+/**
+ * One `MemberReadCoalescer` per command, registered with `gathering`, as the `send` functions the
+ * command families hand to `CacheContext.run`.
+ */
+export function memberReads(
+  gathering: Gathering,
+  connection: Connection,
+  text: boolean,
+): Record<MemberRead, SendMemberRead> {
+  const sends = {} as Record<MemberRead, SendMemberRead>
+  for (const one of Object.keys(MANY_MEMBERS) as MemberRead[]) {
+    const reads = gathering.add(new MemberReadCoalescer(connection, text, one))
+    sends[one] = (args) => gathering.use(reads).read(args)
   }
+  return sends
 }

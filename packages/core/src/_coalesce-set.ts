@@ -1,6 +1,7 @@
 // Coalesced writes: the plain `set`s of one tick (no NX/XX) go to Redis as one `MSET`, or with an
 // expiry as one script of `SET … PX`; each caller is answered on its own.
 import type { CacheContext } from './_context.ts'
+import { sendCommand } from './_gathering.ts'
 import { CrossSlotError } from './errors.ts'
 import { defineScript, runScript } from './script.ts'
 import type { RedisArgument } from './types.ts'
@@ -87,7 +88,10 @@ export class WriteCoalescer {
       const args: RedisArgument[] = ['SET', keys[0] as string, values[0] as RedisArgument]
       if (px !== undefined) args.push('PX', px)
       const waiter = waiters[0] as Waiter
-      this.#command(args).then((reply) => waiter.resolve(reply !== null), waiter.reject)
+      sendCommand(this.#context.connection, args, { key: args[1] }).then(
+        (reply) => waiter.resolve(reply !== null),
+        waiter.reject,
+      )
       return
     }
     // One command (MSET, or a script with an expiry) sent whole: on a cluster, keys of several
@@ -106,15 +110,6 @@ export class WriteCoalescer {
         for (const waiter of waiters) waiter.reject(error)
       },
     )
-  }
-
-  /** `connection.command`, a synchronous throw (a broken custom connection) as a rejection. */
-  #command(args: RedisArgument[]): Promise<unknown> {
-    try {
-      return this.#context.connection.command(args, { key: args[1] })
-    } catch (error) {
-      return Promise.reject(error)
-    }
   }
 
   /**

@@ -1,10 +1,10 @@
 // Coalesced reads: the `get`s of one tick go to Redis as one `MGET` (a lone one as a plain `GET`),
 // and each caller is answered on its own: its value decoded, its fallback, its error.
 import type { CacheContext } from './_context.ts'
-import { COALESCE_MAX } from './_gathering.ts'
+import { COALESCE_MAX, sendCommand } from './_gathering.ts'
 import { toNumber } from './_replies.ts'
 import { ResponseError } from './errors.ts'
-import type { CommandRoute, RedisArgument } from './types.ts'
+import type { RedisArgument } from './types.ts'
 
 /** A value of more bytes (or UTF-16 code units) than this is read with a `GET` of its own. */
 export const LARGE_VALUE = 16 * 1024
@@ -105,7 +105,7 @@ export class ReadCoalescer {
     const route = { key: args[1], readonly: true, text: context.text }
     if (waiters.length === 1) {
       const waiter = waiters[0] as Waiter
-      this.#run(['GET', args[1] as RedisArgument], route).then(
+      sendCommand(this.#context.connection, ['GET', args[1] as RedisArgument], route).then(
         (reply) => this.#answer(waiter, reply),
         (error) => waiter.reject(error),
       )
@@ -115,10 +115,13 @@ export class ReadCoalescer {
     // exist, of any type.
     let exists: Promise<unknown> | undefined
     if (this.#probes > 0) {
-      exists = this.#run(['EXISTS', ...args.slice(1)], { key: args[1], readonly: true })
+      exists = sendCommand(this.#context.connection, ['EXISTS', ...args.slice(1)], {
+        key: args[1],
+        readonly: true,
+      })
       exists.catch(() => {}) // awaited only when the MGET has nils
     }
-    this.#run(args, route).then(
+    sendCommand(this.#context.connection, args, route).then(
       (replies) => this.#answerAll(batch, replies, exists),
       (error) => {
         for (const waiter of waiters) waiter.reject(error)
@@ -168,7 +171,10 @@ export class ReadCoalescer {
       for (const i of nils) (waiters[i] as Waiter).reject(error)
     }
     const expected = exists === undefined ? 0 : found
-    exists ??= this.#run(['EXISTS', ...keys], { key: keys[0], readonly: true })
+    exists ??= sendCommand(this.#context.connection, ['EXISTS', ...keys], {
+      key: keys[0],
+      readonly: true,
+    })
     exists.then((count) => {
       if (toNumber(count) === expected) {
         for (const i of nils) {
@@ -181,7 +187,11 @@ export class ReadCoalescer {
       for (let j = 0; j < nils.length; j++) {
         const waiter = waiters[nils[j] as number] as Waiter
         const rkey = keys[j] as RedisArgument
-        this.#run(['GET', rkey], { key: rkey, readonly: true, text: context.text }).then(
+        sendCommand(this.#context.connection, ['GET', rkey], {
+          key: rkey,
+          readonly: true,
+          text: context.text,
+        }).then(
           (reply) => this.#answer(waiter, reply),
           (error) => waiter.reject(error),
         )
@@ -189,21 +199,12 @@ export class ReadCoalescer {
     }, reject)
   }
 
-  /** `connection.command`, a synchronous throw (a broken custom connection) as a rejection. */
-  #run(args: RedisArgument[], route: CommandRoute): Promise<unknown> {
-    try {
-      return this.#context.connection.command(args, route)
-    } catch (error) {
-      return Promise.reject(error)
-    }
-  }
-
   /** A key known to hold a large value: one `GET`, not gathered. */
   #getAlone(rkey: string, key: string, fallback: unknown): Promise<unknown> {
     const route = { key: rkey, readonly: true, text: this.#context.text }
     return new Promise<unknown>((resolve, reject) => {
       const waiter: Waiter = { key, fallback, resolve, reject }
-      this.#run(['GET', rkey], route).then(
+      sendCommand(this.#context.connection, ['GET', rkey], route).then(
         (reply) => {
           // Smaller now (or gone): gathered again from the next call.
           if (!isLarge(reply)) this.#large.delete(rkey)

@@ -9,7 +9,7 @@ import {
   checkVersionOption,
   VERSION_ONLY,
 } from './_args.ts'
-import { MANY_MEMBERS, type MemberRead, MemberReadCoalescer } from './_coalesce-members.ts'
+import { type MemberRead, memberReads, type SendMemberRead } from './_coalesce-members.ts'
 import { CacheEvents } from './_events.ts'
 import { Gathering } from './_gathering.ts'
 import { isWrongType, REDIS_TYPES } from './_messages.ts'
@@ -97,17 +97,15 @@ export class CacheContext {
   /** The default timeout in seconds; `null` never expires. */
   readonly defaultTimeout: number | null
   readonly connection: Connection
-  /** The coalescers of this cache (the store's and `hget`'s), and the order between them. */
+  /** The coalescers of this cache (the store's and the member reads'), and their order. */
   readonly gathering = new Gathering()
-  /** Whether reads are coalesced (`coalesceReads`): `get`, `hasKey`, `hget`. */
+  /** Whether reads are coalesced (`coalesceReads`): `get`, `hasKey`, `hget`, `sismember`, `zscore`. */
   readonly coalesce: boolean
   /**
    * For `CommandSpec.send`: the `HGET`s, `SISMEMBER`s and `ZSCORE`s of one tick on one key as
    * one `HMGET`, `SMISMEMBER`, `ZMSCORE`; `undefined` without `coalesce`.
    */
-  readonly coalesced:
-    | Readonly<Record<MemberRead, (args: RedisArgument[]) => Promise<unknown>>>
-    | undefined
+  readonly coalesced: Readonly<Record<MemberRead, SendMemberRead>> | undefined
   readonly codec: Codec
   /** Whether replies come as UTF-8 text (the codec reads text: JSON without compression). */
   readonly text: boolean
@@ -187,18 +185,9 @@ export class CacheContext {
     this.lockFactory = options.lockFactory
     this.semaphoreFactory = options.semaphoreFactory
     this.coalesce = checkCoalesce(options.coalesceReads)
-    this.coalesced = this.coalesce ? this.#memberReads() : undefined
-  }
-
-  /** One `MemberReadCoalescer` per command, registered, as `send` functions. */
-  #memberReads(): Record<MemberRead, (args: RedisArgument[]) => Promise<unknown>> {
-    const gathering = this.gathering
-    const sends = {} as Record<MemberRead, (args: RedisArgument[]) => Promise<unknown>>
-    for (const one of Object.keys(MANY_MEMBERS) as MemberRead[]) {
-      const reads = gathering.add(new MemberReadCoalescer(this.connection, this.text, one))
-      sends[one] = (args) => gathering.use(reads).read(args)
-    }
-    return sends
+    this.coalesced = this.coalesce
+      ? memberReads(this.gathering, this.connection, this.text)
+      : undefined
   }
 
   /**

@@ -1,6 +1,7 @@
 // The coalescers of one cache, and the order between them: calls gathered in one tick by
 // different coalescers (gets, existence checks, hash reads, sets, incrs) reach Redis in the order
 // they were made, and a command sent at once does not overtake any of them.
+import type { CommandRoute, Connection, RedisArgument } from './types.ts'
 
 /**
  * Calls per coalesced read at most (keys per `MGET` or `EXISTS`, fields per `HMGET`); a tick
@@ -9,6 +10,22 @@
  * batch also keeps one reply, and the event-loop turn that parses it, short.
  */
 export const COALESCE_MAX = 128
+
+/**
+ * `connection.command(args, route)`, a synchronous throw (a broken custom connection) turned into
+ * a rejection: a coalescer answers its callers from the promise alone.
+ */
+export function sendCommand(
+  connection: Connection,
+  args: RedisArgument[],
+  route: CommandRoute,
+): Promise<unknown> {
+  try {
+    return connection.command(args, route)
+  } catch (error) {
+    return Promise.reject(error)
+  }
+}
 
 /** What each coalescer offers: to send what it gathered so far. */
 export interface Coalescer {
