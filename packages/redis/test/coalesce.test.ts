@@ -570,7 +570,7 @@ describe('coalesced incr', () => {
     expect(scripts[0]).toHaveLength(104)
   })
 
-  it('runs the incrs of different keys in one tick as one script, each key looked up once', async () => {
+  it('runs the incrs of different keys in one tick as one script, each key looked up once when one is missing', async () => {
     const cache = cacheFor()
     await cache.setMany({ a: 0, b: 10 })
     await cache.lpush('list', 'x')
@@ -602,14 +602,37 @@ describe('coalesced incr', () => {
       cache.makeKey('gone'),
       cache.makeKey('list'),
     ])
-    // MONITOR shows the script's own commands: one EXISTS per key.
-    expect(commands.filter((c) => c[0]?.toUpperCase() === 'EXISTS')).toHaveLength(4)
+    // MONITOR shows the script's own commands: one EXISTS of the four keys, which counts three,
+    // then one EXISTS per key.
+    const exists = commands.filter((c) => c[0]?.toUpperCase() === 'EXISTS')
+    expect(exists.map((c) => c.length - 1)).toEqual([4, 1, 1, 1, 1])
     expect(await cache.hasKey('gone')).toBe(false)
+  })
+
+  it('looks the keys up with one EXISTS when they all exist', async () => {
+    const cache = cacheFor()
+    await cache.setMany({ a: 0, b: 10, c: 20 })
+    await Promise.all([cache.incr('a', 0), cache.incr('b', 0)]) // the server learns the script
+    let results: unknown[] = []
+    const commands = await sent(['EVALSHA', 'EVAL', 'EXISTS', 'INCRBY'], async () => {
+      results = await Promise.all([
+        cache.incr('a'),
+        cache.incr('b', 5),
+        cache.incr('a'),
+        cache.decr('c', 2),
+      ])
+    })
+    expect(results).toEqual([1, 15, 2, 18])
+    expect(commands.filter((c) => /^EVAL/i.test(c[0] as string))).toHaveLength(1)
+    const exists = commands.filter((c) => c[0]?.toUpperCase() === 'EXISTS')
+    expect(exists.map((c) => c.length - 1)).toEqual([3])
+    expect(commands.filter((c) => c[0]?.toUpperCase() === 'INCRBY')).toHaveLength(4)
   })
 
   it('sends a lone incr as the one-key script', async () => {
     const cache = cacheFor()
     await cache.set('a', 2)
+    await cache.incr('a', 0) // the server learns the script
     const commands = await sent(['EVALSHA', 'EVAL'], async () => {
       expect(await cache.incr('a')).toBe(3)
     })

@@ -19,7 +19,7 @@ export const SOURCES = {
     "if redis.call('EXISTS', KEYS[1]) == 0 then\n  return false\nend\nlocal out = {}\nfor i = 1, #ARGV do\n  local n = redis.pcall('INCRBY', KEYS[1], ARGV[i])\n  if type(n) == 'table' then\n    out[i] = n\n  elseif n >= 4503599627370496 or n <= -4503599627370496 then\n    out[i] = redis.call('GET', KEYS[1])\n  else\n    out[i] = n\n  end\nend\nreturn out",
   /** coalesce-incr:INCR_KEYS_SCRIPT */
   INCR_KEYS:
-    "local out = {}\nlocal found = {}\nfor j = 1, #ARGV, 2 do\n  local i = tonumber(ARGV[j])\n  local key = KEYS[i]\n  if found[i] == nil then\n    found[i] = redis.call('EXISTS', key) == 1\n  end\n  local w = (j + 1) / 2\n  if not found[i] then\n    out[w] = false\n  else\n    local n = redis.pcall('INCRBY', key, ARGV[j + 1])\n    if type(n) == 'table' then\n      out[w] = n\n    elseif n >= 4503599627370496 or n <= -4503599627370496 then\n      out[w] = redis.call('GET', key)\n    else\n      out[w] = n\n    end\n  end\nend\nreturn out",
+    "local out = {}\nlocal all = redis.call('EXISTS', unpack(KEYS)) == #KEYS\nlocal found = {}\nfor j = 1, #ARGV, 2 do\n  local i = tonumber(ARGV[j])\n  local key = KEYS[i]\n  if not all and found[i] == nil then\n    found[i] = redis.call('EXISTS', key) == 1\n  end\n  local w = (j + 1) / 2\n  if not all and not found[i] then\n    out[w] = false\n  else\n    local n = redis.pcall('INCRBY', key, ARGV[j + 1])\n    if type(n) == 'table' then\n      out[w] = n\n    elseif n >= 4503599627370496 or n <= -4503599627370496 then\n      out[w] = redis.call('GET', key)\n    else\n      out[w] = n\n    end\n  end\nend\nreturn out",
   /** stampede:RELEASE */
   STAMPEDE_RELEASE:
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",

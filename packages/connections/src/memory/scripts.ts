@@ -168,16 +168,17 @@ const IMPLEMENTATIONS: Record<ScriptName, (s: ScriptCall) => Reply> = {
     return s.argv.map((delta) => incrStep(s, key, delta, 10))
   },
   INCR_KEYS: (s) => {
+    const all = s.call(2, 'EXISTS', ...s.keys) === s.keys.length
     const found = new Map<string, boolean>()
     const out: Reply[] = []
     for (let j = 0; j + 1 < s.argv.length; j += 2) {
       const key = s.keys[Number(s.argv[j]) - 1] as string
-      let there = found.get(key)
+      let there = all || found.get(key)
       if (there === undefined) {
-        there = exists(s, 7, key)
+        there = exists(s, 8, key)
         found.set(key, there)
       }
-      out.push(there ? incrStep(s, key, s.argv[j + 1], 17) : null)
+      out.push(there ? incrStep(s, key, s.argv[j + 1], 18) : null)
     }
     return out
   },
