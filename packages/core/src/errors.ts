@@ -12,6 +12,58 @@ export class CachexError extends Error {
   }
 }
 
+/**
+ * On the prototype of `CachexError`, in every copy of `@cachex/core` (`Symbol.for` is shared by
+ * the whole process): what tells another copy's errors from any other object.
+ */
+const BRAND = Symbol.for('@cachex/core.error')
+Object.defineProperty(CachexError.prototype, BRAND, { value: true })
+
+/**
+ * `instanceof` for cachex's error classes (inherited by each, `this` being the class), which also
+ * recognises the errors of another copy of `@cachex/core` loaded in the same process (two versions
+ * installed side by side, one package resolving each): an error of the other copy is an instance
+ * of this copy's class of the same `code`, or of a class that class derives from. A user's own
+ * subclass, and anything that is not a cachex error, is checked as usual.
+ */
+function isInstance(this: object, value: unknown): boolean {
+  if (Function.prototype[Symbol.hasInstance].call(this, value)) return true
+  if (!CORE_CLASSES.has(this) || typeof value !== 'object' || value === null) return false
+  if (!(BRAND in value)) return false
+  const code = codeOfClass(this)
+  // Each class of the other copy's chain, by its code (their prototypes carry the brand too).
+  for (let p: unknown = Object.getPrototypeOf(value); isBranded(p); p = Object.getPrototypeOf(p)) {
+    const type = Object.hasOwn(p, 'constructor')
+      ? (p as { constructor: unknown }).constructor
+      : null
+    if (typeof type === 'function' && codeOfClass(type) === code) return true
+  }
+  return false
+}
+Object.defineProperty(CachexError, Symbol.hasInstance, { value: isInstance })
+
+function isBranded(p: unknown): p is object {
+  return typeof p === 'object' && p !== null && BRAND in p
+}
+
+/** The `code` of each error class met, learnt once from an instance of it. */
+const classCodes = new WeakMap<object, string | undefined>()
+
+function codeOfClass(type: object): string | undefined {
+  if (classCodes.has(type)) return classCodes.get(type)
+  let code: string | undefined
+  try {
+    const sample = Reflect.construct(type as new (message: string) => object, ['']) as {
+      code?: unknown
+    }
+    code = typeof sample.code === 'string' ? sample.code : undefined
+  } catch {
+    // A class that needs other arguments matches no other copy's class.
+  }
+  classCodes.set(type, code)
+  return code
+}
+
 /** Redis could not be reached, the connection dropped, or the connection is closed. */
 export class ConnectionError extends CachexError {
   override readonly code: string = 'E_CONNECTION'
@@ -127,3 +179,22 @@ export class ClosedError extends ConnectionError {
 export function isIgnorable(error: unknown): boolean {
   return error instanceof ConnectionError || error instanceof ResponseError
 }
+
+/** The classes above: the ones another copy's errors are matched against, by code. */
+const CORE_CLASSES: ReadonlySet<object> = new Set<object>([
+  CachexError,
+  ConnectionError,
+  TimeoutError,
+  BackpressureError,
+  ResponseError,
+  CrossSlotError,
+  SerializationError,
+  CompressionError,
+  InvalidArgumentError,
+  KeyNotFoundError,
+  NotANumberError,
+  LockError,
+  LockNotOwnedError,
+  MissingDependencyError,
+  ClosedError,
+])
