@@ -238,7 +238,7 @@ async function main() {
         raw: () => raw.incr(`bench:raw:n:${distinct[nextIncr++ % 100]}`),
         cachex: () => cache.incr(`n:${distinct[nextIncr++ % 100]}`),
       })),
-      note: 'each call of another key: one EVALSHA each (no two calls of one key in a tick to coalesce)',
+      note: 'the incrs of a tick on 100 keys: one EVALSHA of them all (one EXISTS of the keys, then an INCRBY each)',
     })
 
     // hasKey and hget: raw sends one EXISTS / HGET a call; cachex gathers the calls of a tick
