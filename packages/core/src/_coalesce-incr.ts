@@ -37,9 +37,10 @@ return out`)
  * the key in `KEYS`, the delta), one per increment; the reply has one entry per pair, in order:
  * `false` when its key is missing, else as `INCR_MANY_SCRIPT` answers it. One `EXISTS` of all the
  * keys first: when it counts them all (counters that exist, the common case) no key is looked up
- * again, else each is, once (measured on 100 distinct counters: 88–96 µs of server time a script,
- * from `INFO commandstats`, instead of 120–124 µs with an `EXISTS` per key; 100 `incr`s in flight
- * went from 0.49–0.62× raw `INCR`'s rate to 0.68–0.78×, three runs each). (One key's increments go as `INCR_MANY_SCRIPT`, whose
+ * again, else each is, once (measured on 100 distinct counters: `INFO commandstats`' `usec` of
+ * the script and of the commands it ran, summed, 88–96 µs a script instead of 120–124 µs with an
+ * `EXISTS` per key; 100 `incr`s in flight went from 0.49–0.62× raw `INCR`'s rate to 0.68–0.78×,
+ * three runs each). (One key's increments go as `INCR_MANY_SCRIPT`, whose
  * steps cost the server less: measured 0.82× the rate of a hot counter with this one.)
  */
 const INCR_KEYS_SCRIPT = defineScript(`local out = {}
