@@ -48,6 +48,11 @@ export type Report =
       /** Sequential latency percentiles, µs (sequential get only). */
       p50?: number
       p99?: number
+      /**
+       * Minor page faults of the child during the run: memory handed back to the kernel and
+       * taken again (see the sweeps, where a 100 KB point can drop for it).
+       */
+      faults: number
     }
 
 /** The ~100-byte value of the small workloads. */
@@ -280,6 +285,7 @@ async function main(library: Library, url: string) {
       return
     }
     const sequential = order.workload === 'sequential get'
+    const faultsBefore = process.resourceUsage().minorPageFault
     const counts =
       order.kind === 'count'
         ? await drive(w.call, order.inFlight, Number.POSITIVE_INFINITY, order.calls)
@@ -299,7 +305,8 @@ async function main(library: Library, url: string) {
       p50 = at(0.5)
       p99 = at(0.99)
     }
-    send({ kind: 'result', ...rest, p50, p99 })
+    const faults = process.resourceUsage().minorPageFault - faultsBefore
+    send({ kind: 'result', ...rest, p50, p99, faults })
   })
   send({ kind: 'ready', has })
 }

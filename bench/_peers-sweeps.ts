@@ -23,6 +23,15 @@ export const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-U
 const ROUNDS = Number(process.env.PEERS_SWEEP_ROUNDS ?? 3)
 const MS = Number(process.env.PEERS_SWEEP_MS ?? 300)
 const LIBS: Library[] = ['cachex', 'raw node-redis (timeout 0)', 'ioredis']
+/**
+ * Minor page faults per call above which (and above 3× the fewest of any library at that point)
+ * a point is flagged: the child was handing memory back
+ * to the kernel and taking it again on every call (glibc trimming its heap after V8 freed the
+ * reply buffers on another thread, or V8 mapping and unmapping heap pages; seen with `strace`).
+ * A child in that state reads 100 KB values at a third to a half of its rate, whichever library
+ * it runs; which child falls into it changes from run to run.
+ */
+const FAULTS_FLAGGED = 5
 /** Operations in flight in the value-size and batch-size sweeps. */
 const IN_FLIGHT = 10
 
@@ -82,9 +91,11 @@ export async function sweeps(all: Peer[], dir: string): Promise<string> {
   for (const sweep of SWEEPS) {
     const runners = peers.filter((p) => p.alive && p.has.includes(sweep.workload))
     const ys = new Map<Library, number[]>()
+    const flagged: string[] = []
     process.stdout.write(`sweep ${sweep.file}:`)
     for (const x of sweep.xs) {
       const rates = new Map<Library, number[]>()
+      const faults = new Map<Library, number[]>()
       const inFlight = sweep.inFlight(x)
       for (const p of runners) {
         await p.ask({
@@ -112,12 +123,24 @@ export async function sweeps(all: Peer[], dir: string): Promise<string> {
               `\n${p.library} at ${x}: ${r.invalid} wrong, ${r.errors} errors${r.firstError ? ` (${r.firstError})` : ''}`,
             )
           rates.set(p.library, [...(rates.get(p.library) ?? []), r.ok / r.seconds])
+          faults.set(p.library, [...(faults.get(p.library) ?? []), r.faults / Math.max(1, r.ok)])
         }
       }
       for (const p of runners) {
         const y = sweep.y(stats(rates.get(p.library) ?? [0]).median, x)
         ys.set(p.library, [...(ys.get(p.library) ?? []), y])
       }
+      // Values of 1 MB and more are mapped fresh for every library alike (hundreds of faults a
+      // call each): a point is flagged only for a child that faults where another does not.
+      const perCall = runners.map((p) => stats(faults.get(p.library) ?? [0]).median)
+      const least = Math.min(...perCall)
+      runners.forEach((p, i) => {
+        const n = perCall[i] as number
+        if (n > FAULTS_FLAGGED && n > 3 * least)
+          flagged.push(
+            `${p.library} at ${(sweep.xTick ?? short)(x)}: ${n.toFixed(1)} page faults a call (median of the rounds; the fewest at that point ${least.toFixed(1)})`,
+          )
+      })
       process.stdout.write(` ${short(x)}`)
     }
     process.stdout.write('\n')
@@ -142,6 +165,12 @@ export async function sweeps(all: Peer[], dir: string): Promise<string> {
           `| ${(sweep.xTick ?? short)(x)} | ${runners.map((p) => fmt(ys.get(p.library)?.[i] ?? 0)).join(' | ')} |`,
       ),
       '',
+      ...(flagged.length > 0
+        ? [
+            `Taken while the child was faulting in fresh memory on every call (more than ${FAULTS_FLAGGED} minor page faults a call, and 3× the fewest), which slows any library: ${flagged.join('; ')}.`,
+            '',
+          ]
+        : []),
     )
   }
   return out.join('\n')
