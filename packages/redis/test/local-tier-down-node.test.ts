@@ -74,7 +74,13 @@ describe('local tier with a replica that stays down', () => {
     const set = await startReplicaSet({ replicas: 2 })
     closers.push(() => set.stop())
     const primary = await raw(set.primary.url)
-    const set1 = (rkey: string, json: string) => primary.sendCommand(['SET', rkey, json])
+    // Reads go to both replicas: the write is acknowledged by both (or, with one down, after a
+    // bounded wait) before "once seen, never the old value again" is asked of them. Without
+    // it, one replica can still lag the other by a write (seen in CI: null after 'one').
+    const set1 = async (rkey: string, json: string) => {
+      await primary.sendCommand(['SET', rkey, json])
+      await primary.sendCommand(['WAIT', '2', '2000'])
+    }
     const cache = localCache({ location: [...set.urls] })
     await writeSeen(cache, 'k', 'one', set1)
 
