@@ -250,13 +250,6 @@ async function main() {
       })),
       note: 'raw: one EXISTS a call; cachex: the hasKeys of a tick as one EXISTS of their keys',
     })
-    rows.push({
-      ...(await compare('ttl, 100 in flight, 100 distinct keys', 'ops/s', n, {
-        raw: () => raw.ttl(`bench:raw:${distinct[next++ % 100]}`),
-        cachex: () => cache.ttl(distinct[next++ % 100] as string),
-      })),
-      note: 'raw: one TTL a call; cachex: the ttls of a tick as one read-only script of their PTTLs (EVALSHA_RO)',
-    })
     const fields = Array.from({ length: 100 }, (_, i) => `f${i}`)
     await raw.hSet('bench:raw:h', Object.fromEntries(fields.map((f) => [f, text])))
     await cache.hmset('h', Object.fromEntries(fields.map((f) => [f, value])))
