@@ -5,7 +5,6 @@ import { LARGE_VALUE, ReadCoalescer } from './_coalesce.ts'
 import { ExistsCoalescer } from './_coalesce-exists.ts'
 import { IncrCoalescer } from './_coalesce-incr.ts'
 import { msetArguments, WriteCoalescer } from './_coalesce-set.ts'
-import { TtlCoalescer } from './_coalesce-ttl.ts'
 import type { CacheContext } from './_context.ts'
 import type { Coalescer } from './_gathering.ts'
 import { isWrongType, unsafeResult } from './_messages.ts'
@@ -51,8 +50,6 @@ export class RedisValueStore implements ValueStore {
   readonly #reads: ReadCoalescer | undefined
   /** The existence checks of one tick as one `EXISTS` (`coalesceReads`); `undefined`: one each. */
   readonly #exists: ExistsCoalescer | undefined
-  /** The `ttl`s of one tick as one script of `PTTL`s (`coalesceReads`); `undefined`: one each. */
-  readonly #ttls: TtlCoalescer | undefined
   /** The unconditional `set`s of one tick as one script. */
   readonly #writes: WriteCoalescer
   /** The `incr`s of one key in one tick as one script. */
@@ -64,7 +61,6 @@ export class RedisValueStore implements ValueStore {
     const gathering = context.gathering
     this.#reads = context.coalesce ? gathering.add(new ReadCoalescer(context)) : undefined
     this.#exists = context.coalesce ? gathering.add(new ExistsCoalescer(context)) : undefined
-    this.#ttls = context.coalesce ? gathering.add(new TtlCoalescer(context)) : undefined
     this.#incrs = gathering.add(new IncrCoalescer(context, INCR_SCRIPT))
     this.#writes = gathering.add(new WriteCoalescer(context))
   }
@@ -307,14 +303,9 @@ export class RedisValueStore implements ValueStore {
   }
 
   async ttl(rkey: string, unit: 's' | 'ms'): Promise<number | null> {
-    const ttls = this.#ttls
-    let t: number
-    if (ttls?.gathering === true) {
-      t = await this.#gather(ttls).ttl(rkey, unit === 's')
-    } else {
-      const route = { key: rkey, readonly: true }
-      t = toNumber(await this.#connection.command([unit === 's' ? 'TTL' : 'PTTL', rkey], route))
-    }
+    const command = unit === 's' ? 'TTL' : 'PTTL'
+    const route = { key: rkey, readonly: true, text: this.#context.text }
+    const t = toNumber(await this.#connection.command([command, rkey], route))
     return t === -1 ? null : t === -2 ? 0 : t
   }
 

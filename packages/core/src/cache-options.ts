@@ -68,8 +68,7 @@ export interface CacheOptions<IgnoreErrors extends boolean = boolean> {
    * `false` sends one `GET` per call. Reads of the local tier's misses are not coalesced.
    * The `hasKey`s of one tick go the same way as one `EXISTS` of their keys (answered per key
    * when it counts all or none of them, else asked again key by key), and the `hget`s,
-   * `sismember`s and `zscore`s of one tick on one key as one `HMGET`, `SMISMEMBER`, `ZMSCORE`,
-   * and the `ttl`s and `pttl`s of one tick as one read-only script of `PTTL`s (`EVALSHA_RO`);
+   * `sismember`s and `zscore`s of one tick on one key as one `HMGET`, `SMISMEMBER`, `ZMSCORE`;
    * `false` sends one command per call for these too.
    * @default true
    */

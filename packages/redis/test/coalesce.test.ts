@@ -359,127 +359,6 @@ describe('coalesced hasKey', () => {
   })
 })
 
-describe('coalesced ttl', () => {
-  const EXPIRY = ['EVALSHA_RO', 'EVAL_RO', 'TTL', 'PTTL']
-  const names = (commands: string[][]) => commands.map((c) => c[0]?.toUpperCase())
-
-  it('reads the ttls of one tick over several keys with one read-only script, each caller in its unit', async () => {
-    const keyPrefix = uniquePrefix('co')
-    const cache = cacheFor({ keyPrefix })
-    const plain = cacheFor({ keyPrefix, coalesceReads: false })
-    // Each key's expiry set apart, so that seconds round up (x.9 s) or down (x.25 s) as TTL does.
-    await cache.set('up', 1, null)
-    await cache.set('down', 1, null)
-    await cache.set('forever', 1, null)
-    await raw(cache, 'PEXPIRE', cache.makeKey('up'), '1000900')
-    await raw(cache, 'PEXPIRE', cache.makeKey('down'), '1000250')
-    // The script loaded (EVAL_RO after NOSCRIPT) by a first tick.
-    await Promise.all([cache.ttl('up'), cache.ttl('down')])
-    let got: Array<number | null> = []
-    const commands = await sent(EXPIRY, async () => {
-      got = await Promise.all([
-        cache.ttl('up'),
-        cache.ttl('down'),
-        cache.ttl('forever'),
-        cache.ttl('missing'),
-        cache.pttl('up'),
-        cache.pttl('forever'),
-        cache.pttl('missing'),
-      ])
-    })
-    // One script, its PTTLs inside (MONITOR shows them), nothing else.
-    expect(names(commands)).toEqual(['EVALSHA_RO', 'PTTL', 'PTTL', 'PTTL', 'PTTL'])
-    expect(got.slice(0, 4)).toEqual([1001, 1000, null, 0])
-    expect(got[4]).toBeGreaterThan(990_000)
-    expect(got[4]).toBeLessThanOrEqual(1_000_900)
-    expect(got.slice(5)).toEqual([null, 0])
-    // The same answers as one command a call.
-    expect(
-      await Promise.all(['up', 'down', 'forever', 'missing'].map((k) => plain.ttl(k))),
-    ).toEqual([1001, 1000, null, 0])
-  })
-
-  it('sends a lone ttl as its own TTL or PTTL, and one PTTL for a key read several times', async () => {
-    const cache = cacheFor()
-    await cache.set('a', 1, 100)
-    let commands = await sent(EXPIRY, async () => {
-      expect(await cache.ttl('a')).toBe(100)
-    })
-    expect(commands).toEqual([['TTL', cache.makeKey('a')]])
-    commands = await sent(EXPIRY, async () => {
-      const [s, ms] = await Promise.all([cache.ttl('a'), cache.pttl('a'), cache.ttl('a')])
-      expect(s).toBe(100)
-      expect(ms).toBeGreaterThan(90_000)
-    })
-    expect(commands).toEqual([['PTTL', cache.makeKey('a')]])
-  })
-
-  it('splits a tick of 300 ttls into scripts of at most 128 keys', async () => {
-    const cache = cacheFor()
-    const many = Array.from({ length: 300 }, (_, i) => `t${i}`)
-    const commands = await sent(['EVALSHA_RO', 'EVAL_RO'], async () => {
-      expect(await Promise.all(many.map((k) => cache.ttl(k)))).toEqual(many.map(() => 0))
-    })
-    // The key count of each script call (after NOSCRIPT, EVAL_RO sends the same batch again).
-    const counts = commands.filter((c) => c[0]?.toUpperCase() === 'EVALSHA_RO').map((c) => c[2])
-    expect(counts).toEqual(['128', '128', '44'])
-  })
-
-  it('an expire made after a ttl in the same tick does not overtake it', async () => {
-    const cache = cacheFor()
-    await cache.set('a', 1, null)
-    await cache.set('b', 1, null)
-    expect(
-      await Promise.all([cache.ttl('a'), cache.ttl('b'), cache.expire('a', 50), cache.ttl('a')]),
-    ).toEqual([null, null, true, 50])
-  })
-
-  it('coalesceReads: false sends one TTL per call', async () => {
-    const cache = cacheFor({ coalesceReads: false })
-    const commands = await sent(EXPIRY, async () => {
-      expect(await Promise.all(['a', 'b', 'a'].map((k) => cache.ttl(k)))).toEqual([0, 0, 0])
-    })
-    expect(names(commands)).toEqual(['TTL', 'TTL', 'TTL'])
-  })
-
-  it('an ACL user without scripts gets each ttl from its own command, from then on', async () => {
-    const admin = cacheFor()
-    await raw(
-      admin,
-      'ACL',
-      'SETUSER',
-      'noscripts',
-      'on',
-      '>noscripts-pw',
-      '~*',
-      '+@all',
-      '-@scripting',
-    )
-    try {
-      const url = new URL(server.url)
-      url.username = 'noscripts'
-      url.password = 'noscripts-pw'
-      const cache = createCache({ location: url.toString(), keyPrefix: uniquePrefix('acl') })
-      open.push(cache)
-      await cache.set('a', 1, 100)
-      for (let round = 0; round < 2; round++) {
-        const commands = await sent(EXPIRY, async () => {
-          expect(await Promise.all([cache.ttl('a'), cache.ttl('b'), cache.pttl('a')])).toEqual([
-            100,
-            0,
-            expect.any(Number),
-          ])
-        })
-        // The refused script (MONITOR does not show it), then one command per key (one PTTL
-        // for both calls on 'a'); after that, one command per call.
-        expect(names(commands)).toEqual(round === 0 ? ['PTTL', 'TTL'] : ['TTL', 'TTL', 'PTTL'])
-      }
-    } finally {
-      await raw(admin, 'ACL', 'DELUSER', 'noscripts')
-    }
-  })
-})
-
 describe('coalesced hget', () => {
   it('sends the hgets of one tick on one hash as one HMGET, each caller its own field', async () => {
     const cache = cacheFor()
@@ -1118,26 +997,7 @@ describe('coalesced gets on other topologies', () => {
     expect(await Promise.all(calls)).toEqual(hashes.flatMap((_, i) => [i, i + 100, null]))
   })
 
-  it('on a cluster, ttls of one tick over many slots each get their own answer, twice', async () => {
-    cluster ??= await startCluster({ primaries: 3, replicasPerPrimary: 0 })
-    const cache = createCache({ client: 'cluster', location: [...cluster.seeds], keyPrefix: 'ct' })
-    open.push(cache)
-    const keys = Array.from({ length: 60 }, (_, i) => `x:${i}`)
-    await cache.setMany(Object.fromEntries(keys.map((k) => [k, 1])), 200)
-    await cache.set('x:forever', 1, null)
-    for (let round = 0; round < 2; round++) {
-      const got = await Promise.all([...keys, 'x:forever', 'x:gone'].map((k) => cache.ttl(k)))
-      expect(got).toEqual([...keys.map(() => 200), null, 0])
-    }
-    // Keys of one slot (a hash tag): still answered.
-    await cache.setMany({ '{t}a': 1, '{t}b': 2 }, 100)
-    expect(await Promise.all([cache.ttl('{t}a'), cache.pttl('{t}b')])).toEqual([
-      100,
-      expect.any(Number),
-    ])
-  })
-
-  it("with replicas, the MGET and the ttls' script go to a replica", async () => {
+  it('with replicas, the MGET goes to a replica', async () => {
     const set = await startReplicaSet({ replicas: 1 })
     try {
       await set.waitForSync()
@@ -1158,12 +1018,6 @@ describe('coalesced gets on other topologies', () => {
           mget = seen.commands.find((c) => c[0]?.toUpperCase() === 'MGET')
         }
         expect(mget).toEqual(['MGET', cache.makeKey('a'), cache.makeKey('b')])
-        // The ttls of one tick: one read-only script there (EVAL_RO after its NOSCRIPT).
-        const [seconds, ms] = await Promise.all([cache.ttl('a'), cache.pttl('b')])
-        expect(seconds).toBeGreaterThan(280)
-        expect(ms).toBeGreaterThan(280_000)
-        const script = await seen.waitFor((c) => c[0]?.toUpperCase() === 'EVAL_RO')
-        expect(script.slice(2)).toEqual(['2', cache.makeKey('a'), cache.makeKey('b')])
       } finally {
         seen.stop()
       }

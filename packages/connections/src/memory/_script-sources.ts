@@ -2,7 +2,7 @@
 // The in-memory backend runs none of them: each is matched by its SHA1 to a native implementation
 // (scripts.ts). test/memory-scripts.test.ts checks that these still equal the sources in
 // @cachex/core and @cachex/lock, so an edited script fails that test instead of `NOSCRIPT` at run time.
-// Generated from packages/core/src/{_redis-value-store,_coalesce-set,_coalesce-incr,_coalesce-ttl,commands/_stampede}.ts,
+// Generated from packages/core/src/{_redis-value-store,_coalesce-set,_coalesce-incr,commands/_stampede}.ts,
 // packages/lock/src/{lock,semaphore}.ts and packages/admin/src/_cas.ts.
 
 export const SOURCES = {
@@ -20,9 +20,6 @@ export const SOURCES = {
   /** coalesce-incr:INCR_KEYS_SCRIPT */
   INCR_KEYS:
     "local out = {}\nlocal all = redis.call('EXISTS', unpack(KEYS)) == #KEYS\nlocal found = {}\nfor j = 1, #ARGV, 2 do\n  local i = tonumber(ARGV[j])\n  local key = KEYS[i]\n  if not all and found[i] == nil then\n    found[i] = redis.call('EXISTS', key) == 1\n  end\n  local w = (j + 1) / 2\n  if not all and not found[i] then\n    out[w] = false\n  else\n    local n = redis.pcall('INCRBY', key, ARGV[j + 1])\n    if type(n) == 'table' then\n      out[w] = n\n    elseif n >= 4503599627370496 or n <= -4503599627370496 then\n      out[w] = redis.call('GET', key)\n    else\n      out[w] = n\n    end\n  end\nend\nreturn out",
-  /** coalesce-ttl:PTTL_KEYS_SCRIPT */
-  PTTL_KEYS:
-    "local out = {}\nfor i = 1, #KEYS do\n  out[i] = redis.call('PTTL', KEYS[i])\nend\nreturn out",
   /** stampede:RELEASE */
   STAMPEDE_RELEASE:
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",

@@ -182,7 +182,6 @@ const IMPLEMENTATIONS: Record<ScriptName, (s: ScriptCall) => Reply> = {
     }
     return out
   },
-  PTTL_KEYS: (s) => s.keys.map((key) => s.call(3, 'PTTL', key)),
   STAMPEDE_RELEASE: (s) => {
     const key = s.keys[0]
     if (str(s.call(1, 'GET', key)) === s.argv[0]) return s.call(1, 'DEL', key)
@@ -312,18 +311,9 @@ export function knownScripts(): ReadonlyMap<string, string> {
 /** Runs one command of the keyspace (a handler of the command tables); throws its error. */
 export type Dispatch = (name: string, args: string[]) => Reply
 
-/** cachex's scripts that write nothing: the only ones `EVALSHA_RO` / `EVAL_RO` run. */
-const READ_ONLY: ReadonlySet<ScriptName> = new Set(['PTTL_KEYS'])
-
-function runScript(call: Call, sha: string, dispatch: Dispatch, readOnly = false): Reply {
+function runScript(call: Call, sha: string, dispatch: Dispatch): Reply {
   const name = BY_SHA.get(sha)
   if (name === undefined) throw fail('NOSCRIPT No matching script. Please use EVAL.')
-  if (readOnly && !READ_ONLY.has(name)) {
-    // Redis refuses the first write such a script makes; each of these writes.
-    throw fail(
-      `ERR Write commands are not allowed from read-only scripts. script: ${sha}, on @user_script:1.`,
-    )
-  }
   const numkeys = integer(arg(call, 1))
   if (numkeys < 0) throw fail("ERR Number of keys can't be negative")
   if (numkeys > call.args.length - 2)
@@ -364,34 +354,27 @@ function runScript(call: Call, sha: string, dispatch: Dispatch, readOnly = false
   })
 }
 
-/**
- * EVAL, EVALSHA, their read-only forms and SCRIPT, over `dispatch` for the commands a script
- * runs. The read-only forms run only the scripts that write nothing.
- */
+/** EVAL, EVALSHA and SCRIPT, over `dispatch` for the commands a script runs. */
 export function scriptCommands(dispatch: Dispatch): CommandTable {
-  const evalSha = (readOnly: boolean): CommandTable[string] => ({
-    arity: -3,
-    write: !readOnly,
-    run: (call) => runScript(call, arg(call, 0).toLowerCase(), dispatch, readOnly),
-  })
-  const evalSource = (readOnly: boolean): CommandTable[string] => ({
-    arity: -3,
-    write: !readOnly,
-    run: (call) => {
-      const sha = sha1(arg(call, 0))
-      if (!BY_SHA.has(sha)) {
-        throw fail(
-          "ERR the memory:// backend runs only cachex's own scripts (it has no Lua interpreter): this script is not one of them",
-        )
-      }
-      return runScript(call, sha, dispatch, readOnly)
-    },
-  })
   return {
-    EVALSHA: evalSha(false),
-    EVAL: evalSource(false),
-    EVALSHA_RO: evalSha(true),
-    EVAL_RO: evalSource(true),
+    EVALSHA: {
+      arity: -3,
+      write: true,
+      run: (call) => runScript(call, arg(call, 0).toLowerCase(), dispatch),
+    },
+    EVAL: {
+      arity: -3,
+      write: true,
+      run: (call) => {
+        const sha = sha1(arg(call, 0))
+        if (!BY_SHA.has(sha)) {
+          throw fail(
+            "ERR the memory:// backend runs only cachex's own scripts (it has no Lua interpreter): this script is not one of them",
+          )
+        }
+        return runScript(call, sha, dispatch)
+      },
+    },
     SCRIPT: {
       arity: -2,
       run: (call) => {
