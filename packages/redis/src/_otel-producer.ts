@@ -186,9 +186,12 @@ const EMPTY_RESOURCE = {
   },
 }
 
-/** The wall-clock time now, as OpenTelemetry's `[seconds, nanoseconds]`. */
+/**
+ * The wall-clock time now, as OpenTelemetry's `[seconds, nanoseconds]`: `Date.now()`, the clock
+ * of the events' `startTime` (`performance.timeOrigin` plus the monotonic clock drifts from it).
+ */
 function now(): HrTime {
-  const ms = performance.timeOrigin + performance.now()
+  const ms = Date.now()
   const seconds = Math.floor(ms / 1000)
   return [seconds, Math.min(999_999_999, Math.round((ms - seconds * 1000) * 1e6))]
 }
