@@ -401,6 +401,19 @@ describe('JSON reading: integers beyond 2^53 (found by a scan for 16 digits in a
     }
   })
 
+  it('finds a 16-digit integer after runs of up to 15 digits, in any alignment', () => {
+    for (let width = 1; width <= 15; width++) {
+      for (let count = 0; count < 20; count++) {
+        const filler = Array.from({ length: count }, () => '9'.repeat(width))
+        const items = [...filler, '9007199254740993']
+        expect((read(`[${items.join(',')}]`) as unknown[]).at(-1)).toBe(9007199254740993n)
+        // 15 digits at most: every number stays a number.
+        const safe = read(`[${[...filler, '900719925474099'].join(',')}]`) as unknown[]
+        expect(safe.every((v) => typeof v === 'number')).toBe(true)
+      }
+    }
+  })
+
   it('reads integer literals of any size in any array exactly (property)', () => {
     const literal = fc.bigInt({ min: -(10n ** 22n), max: 10n ** 22n })
     fc.assert(
