@@ -4,8 +4,12 @@ import { availableParallelism } from 'node:os'
 /** Operations kept in flight by `throughput`, as a busy service would. */
 export const IN_FLIGHT = 100
 
-/** Runs `ops` operations keeping `IN_FLIGHT` in flight; returns operations per second. */
-export async function throughput(ops: number, fn: () => Promise<unknown>): Promise<number> {
+/** Runs `ops` operations keeping `inFlight` in flight; returns operations per second. */
+export async function throughput(
+  ops: number,
+  fn: () => Promise<unknown>,
+  inFlight = IN_FLIGHT,
+): Promise<number> {
   let started = 0
   const t0 = performance.now()
   const worker = async () => {
@@ -14,7 +18,7 @@ export async function throughput(ops: number, fn: () => Promise<unknown>): Promi
       await fn()
     }
   }
-  await Promise.all(Array.from({ length: IN_FLIGHT }, worker))
+  await Promise.all(Array.from({ length: inFlight }, worker))
   return ops / ((performance.now() - t0) / 1000)
 }
 

@@ -100,6 +100,23 @@ async function main() {
         cachex: () => cache.get(distinct[next++ % 100] as string),
       }),
     )
+    // Few calls in flight: a tick gathers 2 or 10 gets, where coalescing has the least to win.
+    for (const few of [2, 10]) {
+      rows.push({
+        ...(await compare(
+          `get, ${few} in flight, 100 distinct keys`,
+          'ops/s',
+          20_000,
+          {
+            raw: () =>
+              raw.get(`bench:raw:${distinct[next++ % 100]}`).then((r) => JSON.parse(r as string)),
+            cachex: () => cache.get(distinct[next++ % 100] as string),
+          },
+          few,
+        )),
+        note: `raw: ${few} GETs pipelined; cachex: one MGET of ${few} keys`,
+      })
+    }
     rows.push(
       await compare('set, 100 in flight', 'ops/s', n, {
         raw: () => raw.set('bench:raw:small', JSON.stringify(value)),
@@ -250,6 +267,19 @@ async function main() {
       })),
       note: 'raw: one EXISTS a call; cachex: the hasKeys of a tick as one EXISTS of their keys',
     })
+    rows.push({
+      ...(await compare(
+        'hasKey, 2 in flight, 100 distinct keys',
+        'ops/s',
+        20_000,
+        {
+          raw: () => raw.exists(`bench:raw:${distinct[next++ % 100]}`).then((r) => r === 1),
+          cachex: () => cache.hasKey(distinct[next++ % 100] as string),
+        },
+        2,
+      )),
+      note: 'raw: 2 EXISTS pipelined; cachex: one EXISTS of 2 keys',
+    })
     const fields = Array.from({ length: 100 }, (_, i) => `f${i}`)
     await raw.hSet('bench:raw:h', Object.fromEntries(fields.map((f) => [f, text])))
     await cache.hmset('h', Object.fromEntries(fields.map((f) => [f, value])))
@@ -375,17 +405,18 @@ async function compare(
   unit: string,
   ops: number | [number, number],
   fns: { raw: () => Promise<unknown>; cachex: () => Promise<unknown> },
+  inFlight = IN_FLIGHT,
 ): Promise<Row & { ratios: number[] }> {
   const [rawOps, cachexOps] = typeof ops === 'number' ? [ops, ops] : ops
   // Warm up both paths (JIT, connection) before measuring.
-  await throughput(Math.min(rawOps, 20_000), fns.raw)
-  await throughput(Math.min(cachexOps, 20_000), fns.cachex)
+  await throughput(Math.min(rawOps, 20_000), fns.raw, inFlight)
+  await throughput(Math.min(cachexOps, 20_000), fns.cachex, inFlight)
   let raw = 0
   let cachex = 0
   const ratios: number[] = []
   for (let round = 0; round < ROUNDS; round++) {
-    const r = await throughput(rawOps, fns.raw)
-    const c = await throughput(cachexOps, fns.cachex)
+    const r = await throughput(rawOps, fns.raw, inFlight)
+    const c = await throughput(cachexOps, fns.cachex, inFlight)
     raw = Math.max(raw, r)
     cachex = Math.max(cachex, c)
     ratios.push(c / r)
