@@ -160,29 +160,44 @@ function stringifyChecked(value: unknown): string {
  * Throws when arrays and objects nest deeper than `MAX_JSON_DEPTH`.
  */
 function hasUnsafeInteger(value: unknown, depth: number): boolean {
-  if (typeof value !== 'object' || value === null) {
-    return typeof value === 'number' && !Number.isSafeInteger(value) && !isFractional(value)
-  }
+  if (typeof value === 'number') return isUnsafeInteger(value)
+  return typeof value === 'object' && value !== null && hasUnsafeIntegerIn(value, depth)
+}
+
+/**
+ * `hasUnsafeInteger` of an array or object. Numbers are checked in the loop, not by a call each:
+ * on a 1.1 MB value of 24,000 rows the walk took 465 µs instead of 719 µs (`JSON.parse` 5.5 ms).
+ */
+function hasUnsafeIntegerIn(container: object, depth: number): boolean {
   if (depth >= MAX_JSON_DEPTH) {
     throw new SyntaxError(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`)
   }
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const item = value[i]
-      if ((typeof item === 'object' && item !== null) || typeof item === 'number') {
-        if (hasUnsafeInteger(item, depth + 1)) return true
+  if (Array.isArray(container)) {
+    for (let i = 0; i < container.length; i++) {
+      const item: unknown = container[i]
+      if (typeof item === 'number') {
+        if (isUnsafeInteger(item)) return true
+      } else if (typeof item === 'object' && item !== null) {
+        if (hasUnsafeIntegerIn(item, depth + 1)) return true
       }
     }
     return false
   }
-  const object = value as Record<string, unknown>
+  const object = container as Record<string, unknown>
   for (const key in object) {
     const item = object[key]
-    if ((typeof item === 'object' && item !== null) || typeof item === 'number') {
-      if (hasUnsafeInteger(item, depth + 1)) return true
+    if (typeof item === 'number') {
+      if (isUnsafeInteger(item)) return true
+    } else if (typeof item === 'object' && item !== null) {
+      if (hasUnsafeIntegerIn(item, depth + 1)) return true
     }
   }
   return false
+}
+
+/** An integral number beyond ±(2^53 - 1), or ±Infinity (a literal too large for a double). */
+function isUnsafeInteger(n: number): boolean {
+  return !Number.isSafeInteger(n) && !isFractional(n)
 }
 
 /**
