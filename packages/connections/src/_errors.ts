@@ -5,6 +5,7 @@ import {
   ResponseError,
   TimeoutError,
 } from '@cachex/core'
+import { recognizeAcrossCopies } from '@cachex/core/internal'
 import { ErrorReply } from '@redis/client'
 
 /**
@@ -71,6 +72,8 @@ function isTlsFailure(error: unknown): boolean {
 export class FailoverError extends ConnectionError {
   override readonly code: string = 'E_FAILOVER'
 }
+// An error of another copy of this package is a FailoverError too, as core's classes are.
+recognizeAcrossCopies(FailoverError)
 
 /** A node-redis client closed under cachex (closed by its owner, or dropped from a slot map). */
 export function isClientClosed(error: unknown): boolean {

@@ -180,8 +180,11 @@ export function isIgnorable(error: unknown): boolean {
   return error instanceof ConnectionError || error instanceof ResponseError
 }
 
-/** The classes above: the ones another copy's errors are matched against, by code. */
-const CORE_CLASSES: ReadonlySet<object> = new Set<object>([
+/**
+ * The classes above, and those of cachex's other packages (`recognizeAcrossCopies`): the ones
+ * another copy's errors are matched against, by code.
+ */
+const CORE_CLASSES = new Set<object>([
   CachexError,
   ConnectionError,
   TimeoutError,
@@ -198,3 +201,12 @@ const CORE_CLASSES: ReadonlySet<object> = new Set<object>([
   MissingDependencyError,
   ClosedError,
 ])
+
+/**
+ * Has `instanceof` of `type` (a subclass of a cachex error class, in another cachex package)
+ * also recognise the errors of the same class from another copy of that package, by code, as it
+ * does for the classes of this module. For cachex's own packages (`@cachex/core/internal`).
+ */
+export function recognizeAcrossCopies(type: abstract new (...args: never[]) => CachexError): void {
+  CORE_CLASSES.add(type)
+}
