@@ -8,10 +8,16 @@ import { freePort, startRedis } from '@cachex/test-utils'
 const cwd = fileURLToPath(new URL('..', import.meta.url))
 const PASSWORD = 'smoke-secret-pw'
 
+/** How a child ended: its exit code, or the signal that ended it. */
+interface Ending {
+  code: number | null
+  signal: NodeJS.Signals | null
+}
+
 function start(
   script: string,
   env: NodeJS.ProcessEnv,
-): { child: ChildProcess; output: () => string } {
+): { child: ChildProcess; output: () => string; closed: Promise<Ending> } {
   const child = spawn(
     process.execPath,
     ['--conditions=@cachex/source', '--import', 'tsx', script],
@@ -28,7 +34,9 @@ function start(
   child.stderr?.on('data', (chunk: Buffer) => {
     text += chunk.toString()
   })
-  return { child, output: () => text }
+  // 'close' comes once the child has exited and its output has been read to the end.
+  const closed = once(child, 'close').then(([code, signal]) => ({ code, signal }) as Ending)
+  return { child, output: () => text, closed }
 }
 
 function check(condition: boolean, what: string, output: string): void {
@@ -39,12 +47,16 @@ function check(condition: boolean, what: string, output: string): void {
   console.log(`[telemetry] ok: ${what}`)
 }
 
-async function exited(child: ChildProcess, ms: number): Promise<number | null> {
-  if (child.exitCode !== null) return child.exitCode
-  const timer = setTimeout(() => child.kill('SIGKILL'), ms)
-  const [code] = (await once(child, 'exit')) as [number | null]
+/** How `run` ended, killing it after `ms` if it has not; its output is complete by then. */
+async function ended(run: ReturnType<typeof start>, ms: number): Promise<Ending> {
+  const timer = setTimeout(() => run.child.kill('SIGKILL'), ms)
+  const ending = await run.closed
   clearTimeout(timer)
-  return code
+  return ending
+}
+
+function describeEnding({ code, signal }: Ending): string {
+  return signal === null ? `exit code ${code}` : `killed by ${signal}`
 }
 
 const redis = await startRedis({ password: PASSWORD })
@@ -52,9 +64,13 @@ const redis = await startRedis({ password: PASSWORD })
 const REDIS_URL = redis.url
 try {
   const consoleRun = start('src/console.ts', { REDIS_URL })
-  const code = await exited(consoleRun.child, 60_000)
+  const consoleEnd = await ended(consoleRun, 60_000)
   const printed = consoleRun.output()
-  check(code === 0, 'the console example exits 0', printed)
+  check(
+    consoleEnd.code === 0,
+    `the console example exits 0 (${describeEnding(consoleEnd)})`,
+    printed,
+  )
   check(/name: 'GET \/users\/42'/.test(printed), 'it prints the request span', printed)
   for (const span of ['getOrSet', 'get', 'PIPELINE']) {
     check(printed.includes(`name: '${span}'`), `it prints a '${span}' span`, printed)
@@ -75,7 +91,11 @@ try {
   let body = ''
   const until = Date.now() + 60_000
   while (!/cachex_hits_total\{/.test(body)) {
-    if (Date.now() > until || prometheus.child.exitCode !== null) {
+    if (
+      Date.now() > until ||
+      prometheus.child.exitCode !== null ||
+      prometheus.child.signalCode !== null
+    ) {
       check(false, 'the Prometheus endpoint answers with cachex_hits_total', prometheus.output())
     }
     try {
@@ -102,7 +122,8 @@ try {
   check(Number(count?.[1]) >= 10, 'the producer reports a duration per getOrSet call', body)
   check(!body.includes(PASSWORD), 'no password in the scrape', body)
   prometheus.child.kill('SIGTERM')
-  check((await exited(prometheus.child, 15_000)) === 0, 'it stops on SIGTERM', prometheus.output())
+  const end = await ended(prometheus, 30_000)
+  check(end.code === 0, `it stops on SIGTERM (${describeEnding(end)})`, prometheus.output())
 } finally {
   await redis.stop()
 }

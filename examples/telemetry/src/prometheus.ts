@@ -45,14 +45,16 @@ for (; round < 10; round++) await work(round)
 const timer = setInterval(() => {
   work(round++).catch((error: unknown) => console.error(error))
 }, 200)
+// Before the server starts: a signal that comes once it answers finds its handler.
+process.once('SIGTERM', () => void stop())
+process.once('SIGINT', () => void stop())
 await exporter.startServer()
 console.log(`metrics at http://${host}:${port}/metrics`)
 
+/** Stops the timer, the endpoint and the caches; the process then ends by itself. */
 async function stop(): Promise<void> {
   clearInterval(timer)
   await exporter.stopServer()
   await caches.close()
   await meterProvider.shutdown()
 }
-process.once('SIGTERM', () => void stop())
-process.once('SIGINT', () => void stop())
