@@ -93,13 +93,12 @@ async function main() {
     await cache.setMany(Object.fromEntries(distinct.map((k) => [k, value])))
     await raw.mSet(distinct.map((k) => [`bench:raw:${k}`, text] as [string, string]))
     let next = 0
-    rows.push(
-      await compare('get, 100 in flight, 100 distinct keys', 'ops/s', n, {
-        raw: () =>
-          raw.get(`bench:raw:${distinct[next++ % 100]}`).then((r) => JSON.parse(r as string)),
-        cachex: () => cache.get(distinct[next++ % 100] as string),
-      }),
-    )
+    const getDistinct = {
+      raw: () =>
+        raw.get(`bench:raw:${distinct[next++ % 100]}`).then((r) => JSON.parse(r as string)),
+      cachex: () => cache.get(distinct[next++ % 100] as string),
+    }
+    rows.push(await compare('get, 100 in flight, 100 distinct keys', 'ops/s', n, getDistinct))
     // Few calls in flight: a tick gathers 2 or 10 gets, where coalescing has the least to win.
     for (const few of [2, 10]) {
       rows.push({
@@ -107,11 +106,7 @@ async function main() {
           `get, ${few} in flight, 100 distinct keys`,
           'ops/s',
           20_000,
-          {
-            raw: () =>
-              raw.get(`bench:raw:${distinct[next++ % 100]}`).then((r) => JSON.parse(r as string)),
-            cachex: () => cache.get(distinct[next++ % 100] as string),
-          },
+          getDistinct,
           few,
         )),
         note: `raw: ${few} GETs pipelined; cachex: one MGET of ${few} keys`,
@@ -260,24 +255,16 @@ async function main() {
 
     // hasKey and hget: raw sends one EXISTS / HGET a call; cachex gathers the calls of a tick
     // (coalesceReads): one EXISTS of their keys, one HMGET of one hash's fields.
+    const hasDistinct = {
+      raw: () => raw.exists(`bench:raw:${distinct[next++ % 100]}`).then((r) => r === 1),
+      cachex: () => cache.hasKey(distinct[next++ % 100] as string),
+    }
     rows.push({
-      ...(await compare('hasKey, 100 in flight, 100 distinct keys', 'ops/s', n, {
-        raw: () => raw.exists(`bench:raw:${distinct[next++ % 100]}`).then((r) => r === 1),
-        cachex: () => cache.hasKey(distinct[next++ % 100] as string),
-      })),
+      ...(await compare('hasKey, 100 in flight, 100 distinct keys', 'ops/s', n, hasDistinct)),
       note: 'raw: one EXISTS a call; cachex: the hasKeys of a tick as one EXISTS of their keys',
     })
     rows.push({
-      ...(await compare(
-        'hasKey, 2 in flight, 100 distinct keys',
-        'ops/s',
-        20_000,
-        {
-          raw: () => raw.exists(`bench:raw:${distinct[next++ % 100]}`).then((r) => r === 1),
-          cachex: () => cache.hasKey(distinct[next++ % 100] as string),
-        },
-        2,
-      )),
+      ...(await compare('hasKey, 2 in flight, 100 distinct keys', 'ops/s', 20_000, hasDistinct, 2)),
       note: 'raw: 2 EXISTS pipelined; cachex: one EXISTS of 2 keys',
     })
     const fields = Array.from({ length: 100 }, (_, i) => `f${i}`)
