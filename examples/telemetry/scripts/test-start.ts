@@ -124,6 +124,11 @@ try {
   prometheus.child.kill('SIGTERM')
   const end = await ended(prometheus, 30_000)
   check(end.code === 0, `it stops on SIGTERM (${describeEnding(end)})`, prometheus.output())
+  check(
+    !/Error/.test(prometheus.output()),
+    'it prints no error while it stops',
+    prometheus.output(),
+  )
 } finally {
   await redis.stop()
 }

@@ -42,8 +42,12 @@ async function work(round: number): Promise<void> {
 
 let round = 0
 for (; round < 10; round++) await work(round)
+// The rounds in flight: shutdown waits for them before it closes the caches.
+const inFlight = new Set<Promise<void>>()
 const timer = setInterval(() => {
-  work(round++).catch((error: unknown) => console.error(error))
+  const running = work(round++).catch((error: unknown) => console.error(error))
+  inFlight.add(running)
+  void running.finally(() => inFlight.delete(running))
 }, 200)
 // Before the server starts: a signal that comes once it answers finds its handler.
 process.once('SIGTERM', () => void stop())
@@ -51,9 +55,13 @@ process.once('SIGINT', () => void stop())
 await exporter.startServer()
 console.log(`metrics at http://${host}:${port}/metrics`)
 
-/** Stops the timer, the endpoint and the caches; the process then ends by itself. */
+/**
+ * Stops the timer, lets the rounds in flight finish, then stops the endpoint and the caches; the
+ * process then ends by itself.
+ */
 async function stop(): Promise<void> {
   clearInterval(timer)
+  await Promise.all(inFlight)
   await exporter.stopServer()
   await caches.close()
   await meterProvider.shutdown()

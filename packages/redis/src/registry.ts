@@ -4,7 +4,13 @@ import {
   isNodeRedisCluster,
   isRedisSentinel,
 } from '@cachex/connections/internal'
-import { type Cache, type ConnectionFactory, InvalidArgumentError, type Logger } from '@cachex/core'
+import {
+  type Cache,
+  ClosedError,
+  type ConnectionFactory,
+  InvalidArgumentError,
+  type Logger,
+} from '@cachex/core'
 import { prefixOverlaps } from './_overlaps.ts'
 import {
   buildCache,
@@ -43,11 +49,17 @@ export type CachesConfig = Record<string, CreateCacheOptions>
 let config: CachesConfig | undefined
 let globals: CacheGlobals = {}
 const instances = new Map<string, Cache>()
+/**
+ * Set by `caches.close()`, cleared by `configureCaches()`: work still in flight when the process
+ * shuts down must not open the caches again (new connections would keep the process alive).
+ */
+let closed = false
 
 /**
  * Sets the caches of the process, once at start-up, as Django's `CACHES` setting:
  * `configureCaches({ default: { location: 'redis://…' }, sessions: { … } })`. Calling it again
- * after a cache was used rejects; call `caches.close()` first.
+ * after a cache was used rejects; call `caches.close()` first. After `caches.close()`, calling it
+ * again opens the caches anew.
  *
  * Warns through the globals' `logger` (`warn`, else `error`) when two caches on one server and
  * database have overlapping prefixes — equal, one the other plus `:…` (`ab` and `ab:c`), or one
@@ -64,6 +76,7 @@ export function configureCaches(caches: CachesConfig, defaults: CacheGlobals = {
   }
   config = { ...caches }
   globals = { ...defaults }
+  closed = false
   const logger = globals.logger ?? console
   for (const message of prefixOverlaps(config)) {
     if (typeof logger.warn === 'function') logger.warn(message)
@@ -77,10 +90,19 @@ export const caches = {
    * The cache of `alias`, created on first use; one instance per alias. Typed `Cache`:
    * an alias may ignore errors (its own `ignoreExceptions` or the globals'), so `incr`, `hincrby`,
    * `lpush`… may resolve `null`.
+   *
+   * After `caches.close()` it throws `ClosedError` until `configureCaches()` is called again, so
+   * that a request still in flight during shutdown cannot open a new connection that would keep
+   * the process alive.
    */
   get(alias = 'default'): Cache {
     const existing = instances.get(alias)
     if (existing !== undefined) return existing
+    if (closed) {
+      throw new ClosedError(
+        `caches.get('${alias}'): the caches were closed with caches.close(); call configureCaches() to open them again`,
+      )
+    }
     const options = config?.[alias]
     if (options === undefined) {
       throw new InvalidArgumentError(
@@ -99,8 +121,13 @@ export const caches = {
     return Object.keys(config ?? {})
   },
 
-  /** Closes every cache created so far; `configureCaches()` may be called again afterwards. */
+  /**
+   * Closes every cache created so far. Until `configureCaches()` is called again, `caches.get()`
+   * throws `ClosedError` instead of opening a cache anew. Calls in flight on a closed cache
+   * reject with `ClosedError` (or resolve their default under `ignoreExceptions`).
+   */
   async close(): Promise<void> {
+    closed = true
     const open = [...instances.values()]
     instances.clear()
     await Promise.all(open.map((cache) => cache.close()))

@@ -7,7 +7,7 @@ import {
   InvalidArgumentError,
   type RedisConnectionClient,
 } from '@cachex/redis'
-import { freePort, standaloneServer, uniquePrefix } from '@cachex/test-utils'
+import { freePort, standaloneServer, startRedis, uniquePrefix } from '@cachex/test-utils'
 import type { RedisClientPoolType, RedisClientType } from '@redis/client'
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
 
@@ -142,6 +142,56 @@ describe('caches registry', () => {
     expect(await client.get(after.makeKey('k'))).toBe('"new"')
     // Keys written under the first configuration are still there.
     expect(await client.get(`${prefixA}:1:k`)).toBe('"from a"')
+  })
+
+  it('after caches.close(), work still in flight cannot open the caches again', async () => {
+    await caches.close()
+    // A server of its own: its count of connections received tells whether one was opened.
+    const own = await startRedis()
+    const prefix = uniquePrefix('reg-shutdown')
+    configureCaches({
+      default: { location: own.url, keyPrefix: prefix },
+      sessions: { location: own.url, keyPrefix: prefix },
+      quiet: { location: own.url, keyPrefix: prefix, ignoreExceptions: true },
+    })
+    const quiet = caches.get('quiet')
+    await caches.get().set('k', 'v')
+    const received = async (): Promise<number> => {
+      const info = String(await quiet.connection.command(['INFO', 'stats']))
+      return Number(/total_connections_received:(\d+)/.exec(info)?.[1])
+    }
+    const before = await received()
+    // A request handler in flight: its first call finishes, shutdown starts, then it goes on.
+    let resume!: () => void
+    const paused = new Promise<void>((resolve) => {
+      resume = resolve
+    })
+    const handler = (async () => {
+      const value = await caches.get().get('k')
+      await paused
+      return [value, await caches.get('sessions').get('k')]
+    })()
+    await caches.close()
+    resume()
+    await expect(handler).rejects.toBeInstanceOf(ClosedError)
+    await expect(handler).rejects.toThrow(
+      "caches.get('sessions'): the caches were closed with caches.close(); call configureCaches() to open them again",
+    )
+    expect(() => caches.get()).toThrow(ClosedError)
+    await expect(getRedisConnection()).rejects.toBeInstanceOf(ClosedError)
+    // A cache taken before the close: its calls reject, or resolve the default if it ignores errors.
+    expect(await quiet.get('k', 'fallback')).toBe('fallback')
+
+    try {
+      // configureCaches() opens them again; the only connection since is the one it opens now.
+      configureCaches({ default: { location: own.url, keyPrefix: prefix } })
+      expect(await caches.get().get('k')).toBe('v')
+      const info = String(await caches.get().connection.command(['INFO', 'stats']))
+      expect(Number(/total_connections_received:(\d+)/.exec(info)?.[1])).toBe(before + 1)
+    } finally {
+      await caches.close()
+      await own.stop()
+    }
   })
 })
 
