@@ -1,4 +1,9 @@
-import { BackpressureError, type RedisArgument, TimeoutError } from '@cachex/core'
+import {
+  BackpressureError,
+  InvalidArgumentError,
+  type RedisArgument,
+  TimeoutError,
+} from '@cachex/core'
 
 interface Entry {
   expires: number
@@ -24,7 +29,15 @@ export const DEFAULT_MAX_IN_FLIGHT_BYTES = 32 * 1024 * 1024
  */
 export function commandWeight(args: readonly RedisArgument[]): number {
   let bytes = COMMAND_OVERHEAD
-  for (let i = 0; i < args.length; i++) bytes += (args[i] as RedisArgument).length
+  for (let i = 0; i < args.length; i++) {
+    const arg: unknown = args[i]
+    // Anything else (a number, `undefined`) weighs NaN, which `refuse` turns into an error:
+    // counted, it would leave the bytes in flight NaN, and every later command refused.
+    bytes +=
+      typeof arg === 'string' || arg instanceof Uint8Array
+        ? (arg as RedisArgument).length
+        : Number.NaN
+  }
   return bytes
 }
 
@@ -80,10 +93,20 @@ export class Deadlines {
   }
 
   /**
-   * A `BackpressureError` when a command of `weight` bytes would take the bytes in flight past the
+   * An `InvalidArgumentError` when an argument is neither a string nor a Buffer (`weight` is
+   * NaN). A `BackpressureError` when a command of `weight` bytes would take the bytes in flight past the
    * cap (unless nothing is in flight: a single big command still runs); `undefined` to send it.
    */
-  refuse(weight: number, command: RedisArgument, where: string): BackpressureError | undefined {
+  refuse(
+    weight: number,
+    command: RedisArgument,
+    where: string,
+  ): BackpressureError | InvalidArgumentError | undefined {
+    if (Number.isNaN(weight)) {
+      return new InvalidArgumentError(
+        `${String(command)} not sent to ${where}: every argument of a command must be a string or a Buffer, and one is not (a key, field or member of another type?)`,
+      )
+    }
     const inFlight = this.#inFlight
     if (inFlight === 0 || inFlight + weight <= this.maxInFlightBytes) return undefined
     return new BackpressureError(

@@ -90,7 +90,50 @@ export function checkVersionOption(version: unknown): number | undefined {
 function describeArgument(value: unknown): string {
   if (Array.isArray(value)) return 'an array'
   if (typeof value === 'string') return 'a string'
+  if (value instanceof Set) return 'a Set'
+  if (value === undefined) return 'undefined'
+  if (typeof value === 'object' && value !== null) return 'an object'
   return describe(value)
+}
+
+/**
+ * The keys of a method on many keys (`getMany`, `deleteMany`): an array, or another iterable of
+ * keys. A string is refused (its characters would be read as keys), and so is anything not
+ * iterable, with `InvalidArgumentError` (never a `ConnectionError`, which `ignoreExceptions`
+ * would turn into an empty answer).
+ */
+export function keyList(keys: unknown, method: string): unknown[] {
+  if (Array.isArray(keys)) return keys
+  if (
+    typeof keys === 'object' &&
+    keys !== null &&
+    typeof (keys as Partial<Iterable<unknown>>)[Symbol.iterator] === 'function'
+  ) {
+    return [...(keys as Iterable<unknown>)]
+  }
+  throw new InvalidArgumentError(
+    `${method}() takes an array (or another iterable) of keys, got ${describeArgument(keys)}`,
+  )
+}
+
+/**
+ * Throws `InvalidArgumentError` unless `mapping` is a `Map` or an object that is not iterable
+ * (a plain object, whose own properties are the entries): an array, a `Set` or a string would
+ * otherwise have its indexes written as keys or fields (`setMany([['a', 1]])` storing key `0`),
+ * and `undefined` or a number would write nothing without a word.
+ */
+export function checkMapping(mapping: unknown, method: string, what: string): void {
+  if (mapping instanceof Map) return
+  if (
+    typeof mapping === 'object' &&
+    mapping !== null &&
+    typeof (mapping as Partial<Iterable<unknown>>)[Symbol.iterator] !== 'function'
+  ) {
+    return
+  }
+  throw new InvalidArgumentError(
+    `${method}() takes an object or a Map of ${what}, got ${describeArgument(mapping)}`,
+  )
 }
 
 /**

@@ -2,9 +2,11 @@
 // tier, scripts run with EVALSHA), which sends at once: here each is a `context.run` command with
 // the store's semantics (SET … PX/NX/XX, ≤ 0 deletes, the incr scripts), queued by the recorder.
 import {
+  checkMapping,
   checkOptions,
   checkVersionOption,
   incrArguments,
+  keyList,
   setArguments,
   TIMEOUT_KEYS,
   timeoutArguments,
@@ -261,7 +263,7 @@ export const standardEntries: Record<string, Entry> = {
   getMany(pipe: CachePipeline, keys: Iterable<string>, options?: VersionOption) {
     const context = contextOf(pipe.cache)
     return checked(context, 'getMany', new Map<string, unknown>(), () => {
-      const list = [...keys]
+      const list = keyList(keys, 'getMany') as string[]
       checkOptions(options, 'getMany', VERSION_ONLY)
       const version = checkVersionOption(options?.version) ?? context.version
       const rkeys = context.makeKeys(list, version)
@@ -290,8 +292,13 @@ export const standardEntries: Record<string, Entry> = {
   ) {
     const context = contextOf(pipe.cache)
     const keys =
-      entries instanceof Map ? [...entries.keys()] : Object.keys((entries ?? {}) as object)
+      entries instanceof Map
+        ? [...entries.keys()]
+        : typeof entries === 'object' && entries !== null
+          ? Object.keys(entries)
+          : []
     return checked<string[]>(context, 'setMany', keys, () => {
+      checkMapping(entries, 'setMany', 'keys to values')
       const [timeout, options] = timeoutArguments(
         'setMany',
         timeoutOrOptions,
@@ -342,7 +349,7 @@ export const standardEntries: Record<string, Entry> = {
     const context = contextOf(pipe.cache)
     return checked(context, 'deleteMany', 0, () => {
       checkOptions(options, 'deleteMany', VERSION_ONLY)
-      const list = [...keys]
+      const list = keyList(keys, 'deleteMany') as string[]
       const version = checkVersionOption(options?.version) ?? context.version
       const rkeys = context.makeKeys(list, version)
       const first = list[0]

@@ -10,7 +10,7 @@ import {
 } from '@cachex/redis'
 import { standaloneServer, uniquePrefix } from '@cachex/test-utils'
 import { afterAll, beforeAll, beforeEach, describe, expect, expectTypeOf, it } from 'vitest'
-import { raw, rawGet, rawPttl } from './helpers.ts'
+import { BACKENDS, backendServer, raw, rawGet, rawPttl } from './helpers.ts'
 
 let server: { url: string; stop(): Promise<void> }
 let cache: Cache<false>
@@ -449,5 +449,115 @@ describe('incr', () => {
       /^lpush\(\) on key 'h': it holds a hash, which lpush\(\) does not work on \(WRONGTYPE/,
     )
     await expect(cache.zcard('h')).rejects.toThrow(/on key 'h': it holds a hash/)
+  })
+})
+
+describe.each(BACKENDS)('arguments of the wrong kind (%s)', (backend) => {
+  // What a JavaScript caller (or a value built at run time) can hand in despite the types. Each is
+  // refused with InvalidArgumentError, which ignoreExceptions never turns into a default, and
+  // nothing is written under the indexes of an array or a string.
+  let where: { url: string; stop(): Promise<void> }
+  let strict: Cache<false>
+  let ignoring: Cache<true>
+
+  beforeAll(async () => {
+    where = await backendServer(backend)
+    const keyPrefix = uniquePrefix('wrong-kind')
+    strict = createCache({ location: where.url, keyPrefix })
+    ignoring = createCache({ location: where.url, keyPrefix, ignoreExceptions: true })
+  })
+
+  afterAll(async () => {
+    await strict?.close()
+    await ignoring?.close()
+    await where?.stop()
+  })
+
+  /** A pipeline's one slot, thrown if it holds an error (a call fails in its slot). */
+  const slotError = ([slot]: unknown[]): unknown => {
+    if (slot instanceof Error) throw slot
+    return slot
+  }
+
+  const refused: Array<[string, (c: Cache<boolean>) => Promise<unknown>, RegExp]> = [
+    [
+      'getMany(undefined)',
+      (c) => c.getMany(undefined as never),
+      /getMany\(\) takes an array .* got undefined/,
+    ],
+    [
+      'getMany(a string)',
+      (c) => c.getMany('abc' as never),
+      /getMany\(\) takes an array .* got a string/,
+    ],
+    ['getMany(an object)', (c) => c.getMany({ k: 1 } as never), /got an object/],
+    ['deleteMany(42)', (c) => c.deleteMany(42 as never), /deleteMany\(\) takes an array .* got 42/],
+    [
+      'setMany(entries)',
+      (c) => c.setMany([['a', 1]] as never),
+      /setMany\(\) takes an object or a Map .* got an array/,
+    ],
+    ['setMany(a string)', (c) => c.setMany('abc' as never), /got a string/],
+    ['setMany(undefined)', (c) => c.setMany(undefined as never), /got undefined/],
+    [
+      'pipeline setMany(a string)',
+      (c) =>
+        c
+          .pipeline()
+          .setMany('abc' as never)
+          .exec()
+          .then(slotError),
+      /setMany\(\) takes an object or a Map/,
+    ],
+    [
+      'pipeline getMany(42)',
+      (c) =>
+        c
+          .pipeline()
+          .getMany(42 as never)
+          .exec()
+          .then(slotError),
+      /getMany\(\) takes an array/,
+    ],
+    [
+      'hmset(an array)',
+      (c) => c.hmset('h', ['a', 'b'] as never),
+      /hmset\(\) takes an object or a Map/,
+    ],
+    ['hmset(5)', (c) => c.hmset('h', 5 as never), /got 5/],
+    ['hset(an array)', (c) => c.hset('h', ['a'] as never), /hset\(\) takes an object or a Map/],
+    ['zadd(not pairs)', (c) => c.zadd('z', [1] as never), /\[score, member\] pairs/],
+    ['zadd(a Set)', (c) => c.zadd('z', new Set(['a']) as never), /got a Set/],
+    ['blpop(42)', (c) => c.blpop(42 as never, 0.1), /blpop\(\) takes an array .* got 42/],
+    ['hget(a number field)', (c) => c.hget('h', 42 as never), /must be a string or a Buffer/],
+    [
+      'hdel(an undefined field)',
+      (c) => c.hdel('h', undefined as never),
+      /must be a string or a Buffer/,
+    ],
+  ]
+
+  it.each(refused)('%s rejects with InvalidArgumentError', async (_, call, message) => {
+    await expect(call(strict)).rejects.toBeInstanceOf(InvalidArgumentError)
+    await expect(call(strict)).rejects.toThrow(message)
+    await expect(call(ignoring)).rejects.toBeInstanceOf(InvalidArgumentError)
+    for (const key of ['0', '1', '2', 'a', 'h', 'z']) expect(await rawGet(strict, key)).toBeNull()
+    expect(Number(await raw(strict, 'EXISTS', strict.makeKey('h'), strict.makeKey('z')))).toBe(0)
+  })
+
+  it('a refused argument leaves the connection working (the bytes in flight stay counted right)', async () => {
+    // A number among a command's arguments once made the count of bytes in flight NaN, and then
+    // every command was refused with BackpressureError.
+    for (let i = 0; i < 3; i++) {
+      await expect(strict.hdel('h', 'a', 42 as never)).rejects.toBeInstanceOf(InvalidArgumentError)
+    }
+    await expect(
+      strict.connection.command(['SET', strict.makeKey('n'), 1 as never]),
+    ).rejects.toBeInstanceOf(InvalidArgumentError)
+    await strict.set('k', 'v')
+    expect(await strict.get('k')).toBe('v')
+    expect(await strict.hset('h', 'f', 1)).toBe(1)
+    expect(await strict.hget('h', 'f')).toBe(1)
+    await strict.deleteMany(['k', 'h'])
   })
 })

@@ -1,7 +1,7 @@
 // What a command of the in-memory backend answers, before it is shaped as node-redis would shape
 // it: bulk strings as binary strings (one char per byte), status replies as `Status`, integers as
 // numbers, arrays, nil as `null`, and errors (inside an array) as `ResponseError`s.
-import { type RedisArgument, ResponseError } from '@cachex/core'
+import { InvalidArgumentError, type RedisArgument, ResponseError } from '@cachex/core'
 
 /** A simple-string reply (`OK`, `PONG`, `string`): node-redis gives it as a JS string. */
 export class Status {
@@ -44,11 +44,21 @@ export function resp2(reply: Reply): Reply {
 // biome-ignore lint/suspicious/noControlCharactersInRegex: bytes 0–127 are ASCII, control bytes included
 const ASCII = /^[\x00-\x7f]*$/
 
-/** An argument as a binary string: one char per byte (Redis is binary-safe). */
+/**
+ * An argument as a binary string: one char per byte (Redis is binary-safe). Anything but a string
+ * or a Buffer is refused, as the Redis connections refuse it.
+ */
 export function bin(arg: RedisArgument): string {
   if (typeof arg === 'string')
     return ASCII.test(arg) ? arg : Buffer.from(arg, 'utf8').toString('latin1')
-  return arg.toString('latin1')
+  if (Buffer.isBuffer(arg)) return arg.toString('latin1')
+  if ((arg as unknown) instanceof Uint8Array) {
+    const bytes = arg as Uint8Array
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
+  }
+  throw new InvalidArgumentError(
+    'every argument of a command must be a string or a Buffer, and one is not (a key, field or member of another type?)',
+  )
 }
 
 /** A binary string as the UTF-8 text it holds. */

@@ -1,5 +1,12 @@
 // The hash commands of a `Cache`: field values go through the cache's codec, field names stay text.
-import { checkInteger, checkNumber, checkOptions, splitOptions, VERSION_ONLY } from '../_args.ts'
+import {
+  checkInteger,
+  checkMapping,
+  checkNumber,
+  checkOptions,
+  splitOptions,
+  VERSION_ONLY,
+} from '../_args.ts'
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
 import { setOwn } from '../_own.ts'
 import { isOne, toArray, toNumber, toPairs, toScore, toText } from '../_replies.ts'
@@ -103,6 +110,7 @@ export const hashCommands = {
       throw new InvalidArgumentError('hset() with a mapping takes (key, mapping, options)')
     }
     const mappingOptions = valueOrOptions as VersionOption | undefined
+    checkMapping(fieldOrMapping, 'hset', 'fields to values')
     const pairs = fieldPairs(fieldOrMapping)
     if (pairs.length === 0) {
       checkOptions(mappingOptions, 'hset', VERSION_ONLY)
@@ -223,7 +231,8 @@ export const hashCommands = {
     mapping: Record<string, unknown> | Map<string, unknown>,
     options?: VersionOption,
   ) {
-    const pairs = fieldPairs(mapping ?? {})
+    checkMapping(mapping, 'hmset', 'fields to values')
+    const pairs = fieldPairs(mapping)
     if (pairs.length === 0) {
       checkOptions(options, 'hmset', VERSION_ONLY)
       return true

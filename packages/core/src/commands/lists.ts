@@ -1,5 +1,5 @@
 // The list commands of a `Cache`: elements go through the cache's codec.
-import { checkInteger, checkOptions, LPOS_KEYS, VERSION_ONLY } from '../_args.ts'
+import { checkInteger, checkOptions, keyList, LPOS_KEYS, VERSION_ONLY } from '../_args.ts'
 import { contextOf, type Implementation } from '../_context.ts'
 import { numberOrNull, toArray, toNumber, toText } from '../_replies.ts'
 import { describe } from '../_timeout.ts'
@@ -314,7 +314,7 @@ async function blockingPop(
   options: VersionOption | undefined,
 ): Promise<[string, unknown] | null> {
   const method = command.toLowerCase()
-  const names = typeof keys === 'string' ? [keys] : [...(keys ?? [])]
+  const names = typeof keys === 'string' ? [keys] : (keyList(keys ?? [], method) as string[])
   const [first, ...rest] = names
   if (first === undefined) throw new InvalidArgumentError(`${method}() needs at least one key`)
   const seconds = blockSeconds(timeout, method)

@@ -1,6 +1,7 @@
 // The sorted-set commands of a `Cache`: members go through the cache's codec, scores are numbers.
 import {
   checkInteger,
+  checkMapping,
   checkNumber,
   checkOptions,
   ZADD_KEYS,
@@ -411,10 +412,18 @@ function bound(value: ScoreBound): string {
 
 function* scoredMembers(members: ZAddMembers): Iterable<readonly [number, unknown]> {
   if (Array.isArray(members)) {
-    yield* members as ReadonlyArray<readonly [number, unknown]>
+    for (const pair of members as readonly unknown[]) {
+      if (!Array.isArray(pair) || pair.length !== 2) {
+        throw new InvalidArgumentError(
+          'zadd() takes its members as an object or a Map of members to scores, or an array of [score, member] pairs',
+        )
+      }
+      yield pair as unknown as readonly [number, unknown]
+    }
   } else if (members instanceof Map) {
     for (const [member, score] of members) yield [score, member]
   } else {
+    checkMapping(members ?? {}, 'zadd', 'members to scores')
     for (const [member, score] of Object.entries(members ?? {})) yield [score, member]
   }
 }

@@ -1,10 +1,12 @@
 // The standard API of a `Cache` (get, set, add, delete, the `many` forms, clear, hasKey, incr,
 // touch, incrVersion) over the value store. Documented on `CacheLike`.
 import {
+  checkMapping,
   checkOptions,
   checkVersion,
   checkVersionOption,
   incrArguments,
+  keyList,
   setArguments,
   TIMEOUT_KEYS,
   timeoutArguments,
@@ -194,7 +196,7 @@ export const standardCommands = {
   async getMany(keys: Iterable<string>, options?: VersionOption): Promise<Map<string, unknown>> {
     const context = contextOf(this)
     try {
-      const list = Array.isArray(keys) ? (keys as string[]) : [...keys]
+      const list = keyList(keys, 'getMany') as string[]
       checkOptions(options, 'getMany', VERSION_ONLY)
       if (list.length === 0) return new Map()
       const version = checkVersionOption(options?.version) ?? context.version
@@ -220,12 +222,13 @@ export const standardCommands = {
         versionOptions,
         TIMEOUT_KEYS,
       )
+      checkMapping(entries, 'setMany', 'keys to values')
       let values: unknown[]
       if (entries instanceof Map) {
         keys = [...entries.keys()]
         values = [...entries.values()]
       } else {
-        const record = entries ?? {}
+        const record = entries
         keys = Object.keys(record)
         values = new Array(keys.length)
         for (let i = 0; i < keys.length; i++) values[i] = record[keys[i] as string]
@@ -260,7 +263,7 @@ export const standardCommands = {
     try {
       checkOptions(options, 'deleteMany', VERSION_ONLY)
       const version = checkVersionOption(options?.version) ?? context.version
-      const list = Array.isArray(keys) ? (keys as string[]) : [...keys]
+      const list = keyList(keys, 'deleteMany') as string[]
       const rkeys = context.makeKeys(list, version)
       if (rkeys.length === 0) return 0
       const deleted = await context.store.deleteMany(rkeys)
