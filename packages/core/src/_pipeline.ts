@@ -168,6 +168,9 @@ export class CachePipeline {
    * call it synchronously), and the promise it returns as the call's result.
    */
   queue(invoke: () => Promise<unknown>): this {
+    if (typeof invoke !== 'function') {
+      throw new InvalidArgumentError('queue() takes the function that makes the call')
+    }
     if (this.#executed) {
       throw new InvalidArgumentError(
         'this pipeline was executed already: start another with cache.pipeline()',
