@@ -4,6 +4,7 @@ import {
   type RedisArgument,
   TimeoutError,
 } from '@cachex/core'
+import { MAX_TIMER_MS } from '@cachex/core/internal'
 
 interface Entry {
   expires: number
@@ -187,17 +188,25 @@ export class Deadlines {
     blockMs: number,
   ): Promise<T> {
     const boundMs = (this.timeoutMs as number) + blockMs
+    const until = performance.now() + boundMs
     return new Promise<T>((resolve, reject) => {
       let settled = false
-      const timer = setTimeout(() => {
+      // A block longer than a timer can hold (XREAD's BLOCK is any integer) is waited in steps.
+      const expire = (): void => {
         if (settled) return
+        const left = until - performance.now()
+        if (left > 1) {
+          timer = setTimeout(expire, Math.min(left, MAX_TIMER_MS)).unref()
+          return
+        }
         settled = true
         reject(
           new TimeoutError(
             `${command} did not complete within ${boundMs} ms (its block of ${blockMs} ms plus socketTimeout)`,
           ),
         )
-      }, boundMs).unref()
+      }
+      let timer = setTimeout(expire, Math.min(boundMs, MAX_TIMER_MS)).unref()
       promise.then(
         (value) => {
           this.#inFlight -= weight

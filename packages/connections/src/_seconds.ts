@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '@cachex/core'
+import { MAX_TIMER_MS } from '@cachex/core/internal'
 
 /** Seconds a call waits for a connection, unless `socketConnectTimeout` says otherwise. */
 export const DEFAULT_CONNECT_TIMEOUT = 5
@@ -15,5 +16,12 @@ export function secondsToMs(value: number | undefined, fallback: number, what: s
   if (typeof s !== 'number' || !Number.isFinite(s) || s <= 0) {
     throw new InvalidArgumentError(`${what} must be a positive number of seconds`)
   }
-  return Math.max(1, Math.round(s * 1000))
+  const ms = Math.max(1, Math.round(s * 1000))
+  // A longer delay makes Node.js's timers fire after 1 ms instead (TimeoutOverflowWarning).
+  if (ms > MAX_TIMER_MS) {
+    throw new InvalidArgumentError(
+      `${what} must be at most ${MAX_TIMER_MS / 1000} seconds (about 24.8 days, the longest timer of Node.js), got ${s}`,
+    )
+  }
+  return ms
 }

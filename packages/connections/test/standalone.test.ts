@@ -246,7 +246,7 @@ describe('close()', () => {
 })
 
 describe('options', () => {
-  it('rejects bad options with InvalidArgumentError', () => {
+  it('rejects bad options with InvalidArgumentError', async () => {
     expect(() => standalone({ location: 'http://x' })).toThrow(InvalidArgumentError)
     expect(() => standalone({ location: `${server.url},${server.url}` })).toThrow(
       InvalidArgumentError,
@@ -262,6 +262,13 @@ describe('options', () => {
     expect(() => standalone({ location: server.url, socketTimeout: Number.NaN })).toThrow(
       InvalidArgumentError,
     )
+    // Longer than a Node.js timer holds (2^31 - 1 ms): such a timer fires after 1 ms.
+    for (const option of ['socketTimeout', 'socketConnectTimeout']) {
+      expect(() => standalone({ location: server.url, [option]: 3_000_000 })).toThrow(
+        new RegExp(`${option} must be at most 2147483.647 seconds`),
+      )
+    }
+    await standalone({ location: server.url, socketTimeout: 2_000_000 }).close()
   })
 
   it('counts a blank entry of a list as an entry, as a string drops its blank parts', () => {

@@ -24,3 +24,10 @@ export const MAX_INTEGER_DIGITS = 4300
  * `json` stops near 1,000.
  */
 export const MAX_JSON_DEPTH = 4096
+
+/**
+ * The longest delay a Node.js timer keeps: 2^31 - 1 ms (about 24.8 days). A longer one fires
+ * after 1 ms instead (with a TimeoutOverflowWarning), so every timer whose delay comes from an
+ * option is capped here and re-checks when it fires.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1

@@ -1,3 +1,4 @@
+import { MAX_TIMER_MS } from './_limits.ts'
 /** What a waiter's promise resolves to when it waited its full bound. */
 export const TIMED_OUT: unique symbol = Symbol('timed out')
 
@@ -91,9 +92,10 @@ export class SingleFlight {
       flight.timer = undefined
       return
     }
+    // Capped: #expire arms the timer again while the earliest bucket is not due.
     flight.timer = setTimeout(
       () => this.#expire(key, flight),
-      Math.max(0, first.due - performance.now()),
+      Math.min(MAX_TIMER_MS, Math.max(0, first.due - performance.now())),
     )
   }
 

@@ -3,6 +3,7 @@
 
 export type { CacheInternals } from './_internals.ts'
 export { cacheInternals } from './_internals.ts'
+export { MAX_TIMER_MS } from './_limits.ts'
 export type { SetCondition, ValueStore } from './_value-store.ts'
 export type { CodecInspection, CodecOptions, InspectingSerializer } from './codec.ts'
 export { Codec, parseInteger } from './codec.ts'

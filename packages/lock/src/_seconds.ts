@@ -1,5 +1,6 @@
 // Argument checks and the sleep shared by the lock and the semaphore.
 import { InvalidArgumentError } from '@cachex/core'
+import { MAX_TIMER_MS } from '@cachex/core/internal'
 
 /** Seconds or `null` (no bound): a non-negative number. */
 export function optionalSeconds(value: number | null, what: string): number | null {
@@ -21,7 +22,11 @@ export function positiveSeconds(value: unknown, what: string, allowZero = false)
   return value
 }
 
-/** Resolves after `ms` milliseconds. */
+/**
+ * Resolves after `ms` milliseconds, or after `MAX_TIMER_MS` when `ms` is longer (a longer timer
+ * would fire after 1 ms, and the waits it spaces out would spin): its callers look again and wait
+ * again.
+ */
 export function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
+  return new Promise((resolve) => setTimeout(resolve, Math.min(ms, MAX_TIMER_MS)))
 }

@@ -48,6 +48,15 @@ describe.each(BACKENDS)('%s', (backend) => {
       expect(await waiting).toEqual(['q', { job: 1 }])
     })
 
+    it('wait for a value with a timeout longer than a Node.js timer holds (25 days and more)', async () => {
+      // 3,000,000 s is past 2^31 - 1 ms: such a timer fires after 1 ms, and the call used to
+      // reject with TimeoutError at once.
+      const waiting = cache.blpop('long', 3_000_000)
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      await other.rpush('long', 'came')
+      expect(await waiting).toEqual(['long', 'came'])
+    })
+
     it('resolve null when the timeout runs out (past socketTimeout)', async () => {
       const started = performance.now()
       expect(await cache.brpop(['x', 'y'], 0.8)).toBeNull()

@@ -2,6 +2,7 @@
 // companion keys, a short lock with a token, a wake-up channel, and a read of value + expiry.
 import { randomUUID } from 'node:crypto'
 import type { CacheContext } from '../_context.ts'
+import { MAX_TIMER_MS } from '../_limits.ts'
 import { InvalidArgumentError } from '../errors.ts'
 import type { RedisArgument } from '../types.ts'
 
@@ -242,7 +243,8 @@ class Notifier {
         }
         resolve()
       }
-      const timer = setTimeout(done, Math.max(0, ms))
+      // Capped: waking early only makes the waiter look again.
+      const timer = setTimeout(done, Math.min(MAX_TIMER_MS, Math.max(0, ms)))
       waiters.add(done)
     })
   }
