@@ -159,6 +159,7 @@ export class CacheContext {
     if (options?.connection === undefined) {
       throw new InvalidArgumentError('a Cache needs a connection')
     }
+    checkConnection(options.connection)
     this.connection = options.connection
     this.keyPrefix = options.keyPrefix ?? ''
     this.version = checkVersion(options.version ?? 1)
@@ -452,6 +453,23 @@ export function attachCommands(target: { prototype: object }, commands: object):
 }
 
 /** Any error as a `CachexError`: a foreign one (from a custom connection) becomes a `ConnectionError`. */
+/** What every `Connection` has (`transaction` is optional). */
+const CONNECTION_METHODS = ['command', 'batch', 'scan', 'flush', 'client', 'close'] as const
+
+/**
+ * Throws `InvalidArgumentError` unless `connection` has the methods of a `Connection`: what a
+ * custom `connectionFactory` returns is checked before the first call would fail on it.
+ */
+function checkConnection(connection: unknown): void {
+  for (const method of CONNECTION_METHODS) {
+    if (typeof (connection as Partial<Connection> | null)?.[method] !== 'function') {
+      throw new InvalidArgumentError(
+        `a Cache needs a Connection (command, batch, scan, flush, client and close), and what it was given has no ${method}()`,
+      )
+    }
+  }
+}
+
 function toCachexError(error: unknown): CachexError {
   if (error instanceof CachexError) return error
   const message = error instanceof Error ? error.message : String(error)

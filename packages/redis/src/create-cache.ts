@@ -125,6 +125,11 @@ export function buildCache<IgnoreErrors extends boolean = false>(
     (isMemoryLocation(options.location)
       ? memoryClient(options.client)
       : resolveClient(options.client ?? 'default'))
+  if (typeof factory !== 'function') {
+    throw new InvalidArgumentError(
+      'connectionFactory takes a function that returns a Connection (given the cache options)',
+    )
+  }
   const { telemetry, ...cacheOptions } = options
   if (telemetry !== undefined && typeof telemetry?.instrument !== 'function') {
     throw new InvalidArgumentError(

@@ -1,7 +1,13 @@
 import type { Connection, ConnectionFactory } from '@cachex/core'
 import { type RedisServer, startRedis } from '@cachex/test-utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { caches, configureCaches, createCache, standalone } from '../src/index.ts'
+import {
+  caches,
+  configureCaches,
+  createCache,
+  InvalidArgumentError,
+  standalone,
+} from '../src/index.ts'
 
 let server: RedisServer
 let secured: RedisServer
@@ -90,6 +96,24 @@ describe('custom connection factories', () => {
     expect(await cache.get('a')).toBe(1)
     expect(counter).toEqual({ commands: 2, built: 1 })
     await cache.close()
+  })
+
+  it('a factory that is not a function, or that returns no Connection, is refused at once', () => {
+    for (const connectionFactory of ['standalone', 42, {}]) {
+      expect(() => createCache({ location: server.url, connectionFactory } as never)).toThrow(
+        /connectionFactory takes a function that returns a Connection/,
+      )
+    }
+    // What it returns is checked before a call (or close()) would fail on it with a TypeError.
+    expect(() =>
+      createCache({ location: server.url, connectionFactory: () => 1 } as never),
+    ).toThrow(/a Cache needs a Connection .* has no command\(\)/)
+    const partial = { command: async () => null, batch: async () => [] }
+    for (const client of [() => partial, () => null]) {
+      expect(() => createCache({ location: server.url, client } as never)).toThrow(
+        InvalidArgumentError,
+      )
+    }
   })
 
   it('client takes a factory too (CLIENT_CLASS as a function)', async () => {
