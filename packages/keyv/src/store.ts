@@ -117,6 +117,7 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
 
   /** The entries of `keys`, in order, `undefined` where a key is missing: one `MGET`. */
   async getMany<Value>(keys: string[]): Promise<Array<StoredData<Value | undefined>>> {
+    checkKeys(keys, 'getMany')
     const withExpires = this.opts.serialization === 'cachex' && this.opts.expires
     const [found, pttls] = await Promise.all([
       this.cache.getMany<unknown>(keys),
@@ -145,6 +146,11 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
    * parallel. Resolves, per entry, whether it was stored.
    */
   async setMany(entries: Array<{ key: string; value: unknown; ttl?: number }>): Promise<boolean[]> {
+    if (!Array.isArray(entries) || !entries.every(isKeyedEntry)) {
+      throw new InvalidArgumentError(
+        'setMany() takes an array of { key, value, ttl? } entries, each key a string',
+      )
+    }
     const groups = new Map<number | null, Map<string, unknown>>()
     for (const { key, value, ttl } of entries) {
       const timeout = toTimeout(ttl)
@@ -180,7 +186,8 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
   }
 
   /** Whether each of `keys` exists; the commands share one round trip. */
-  hasMany(keys: string[]): Promise<boolean[]> {
+  async hasMany(keys: string[]): Promise<boolean[]> {
+    checkKeys(keys, 'hasMany')
     return Promise.all(keys.map((key) => this.has(key)))
   }
 
@@ -201,6 +208,9 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
   async *iterator<Value>(
     namespace: string | undefined = this.namespace,
   ): AsyncGenerator<Array<string | Awaited<Value> | undefined>, void> {
+    if (namespace !== undefined && typeof namespace !== 'string') {
+      throw new InvalidArgumentError('iterator() takes a namespace string, or none')
+    }
     const pattern = namespace ? `${globEscape(namespace)}:*` : '*'
     let batch: string[] = []
     for await (const key of this.cache.iterKeys(pattern)) {
@@ -295,4 +305,18 @@ function toTimeout(ttl: number | undefined): number | null {
   // floating point (1001 / 1000 * 1000 = 1000.9999999999999): half a millisecond more makes the
   // truncation land on the intended millisecond.
   return (Math.max(1, Math.trunc(ttl)) + 0.5) / 1000
+}
+
+/** Throws `InvalidArgumentError` unless `keys` is an array (what Keyv hands its store). */
+function checkKeys(keys: unknown, method: string): void {
+  if (!Array.isArray(keys)) throw new InvalidArgumentError(`${method}() takes an array of keys`)
+}
+
+/** A `setMany` entry: an object with a string `key`. */
+function isKeyedEntry(entry: unknown): boolean {
+  return (
+    typeof entry === 'object' &&
+    entry !== null &&
+    typeof (entry as { key?: unknown }).key === 'string'
+  )
 }

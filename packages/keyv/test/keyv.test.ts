@@ -341,6 +341,24 @@ describe("Keyv's own serialization (createKeyvStore)", () => {
       () => new KeyvCachex(newCache(), { serialization: 'nope' as unknown as 'keyv' }),
     ).toThrow(InvalidArgumentError)
   })
+
+  it('refuses many-key arguments of the wrong kind with InvalidArgumentError, writing nothing', async () => {
+    const cache = newCache()
+    const store = new KeyvCachex(cache)
+    const calls: Array<() => Promise<unknown>> = [
+      () => store.getMany('abc' as never),
+      () => store.hasMany(42 as never),
+      () => store.deleteMany({} as never),
+      () => store.setMany({ key: 'a', value: 1 } as never),
+      () => store.setMany([{ key: 1, value: 2 }] as never),
+      () => store.setMany([null] as never),
+      async () => {
+        for await (const _ of store.iterator(42 as never)) break
+      },
+    ]
+    for (const call of calls) await expect(call()).rejects.toBeInstanceOf(InvalidArgumentError)
+    expect(await cache.keys('*')).toEqual([])
+  })
 })
 
 describe('errors and disconnect', () => {
