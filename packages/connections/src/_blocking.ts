@@ -1,4 +1,4 @@
-import { ConnectionError, type RedisArgument, ResponseError } from '@cachex/core'
+import { ClosedError, ConnectionError, type RedisArgument, ResponseError } from '@cachex/core'
 import { destroyClient, within } from './_connect.ts'
 import { commandWeight, type Deadlines } from './_deadlines.ts'
 import { Sender } from './_options.ts'
@@ -131,7 +131,7 @@ export class BlockingClients {
     }
     if (this.#closed) {
       this.#destroy(lease)
-      throw mapError(new ConnectionError(`the connection to ${where} is closed`))
+      throw new ClosedError(`the connection to ${where} is closed`)
     }
     return lease
   }
