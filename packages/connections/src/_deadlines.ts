@@ -95,8 +95,9 @@ export class Deadlines {
 
   /**
    * An `InvalidArgumentError` when an argument is neither a string nor a Buffer (`weight` is
-   * NaN). A `BackpressureError` when a command of `weight` bytes would take the bytes in flight past the
-   * cap (unless nothing is in flight: a single big command still runs); `undefined` to send it.
+   * NaN). A `BackpressureError` when a command of `weight` bytes would take the bytes in flight
+   * past the cap (unless nothing is in flight: a single big command still runs); `undefined` to
+   * send it.
    */
   refuse(
     weight: number,
