@@ -107,7 +107,28 @@ export interface CacheTelemetry {
 export function createCache<IgnoreErrors extends boolean = false>(
   options: CreateCacheOptions<IgnoreErrors> = {},
 ): Cache<IgnoreErrors> {
+  checkOptionsObject(options, 'createCache() takes')
   return buildCache(options, undefined)
+}
+
+/**
+ * Throws `InvalidArgumentError` unless `options` is an options object: a URL given alone
+ * (`createCache('redis://…')`) would otherwise make a cache on the default server. `what` begins
+ * the message.
+ */
+export function checkOptionsObject(options: unknown, what: string): void {
+  if (options !== null && typeof options === 'object' && !Array.isArray(options)) return
+  const kind =
+    options === null
+      ? 'null'
+      : Array.isArray(options)
+        ? 'an array'
+        : typeof options === 'string'
+          ? 'a string'
+          : `a ${typeof options}`
+  throw new InvalidArgumentError(
+    `${what} an options object ({ location: 'redis://…', … }), got ${kind}`,
+  )
 }
 
 /** `createCache`, for the registry's `alias` (which its `telemetry` reports). */

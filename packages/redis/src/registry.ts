@@ -17,6 +17,7 @@ import {
   type CacheTelemetry,
   type ClientName,
   type CreateCacheOptions,
+  checkOptionsObject,
 } from './create-cache.ts'
 
 /**
@@ -73,6 +74,9 @@ export function configureCaches(caches: CachesConfig, defaults: CacheGlobals = {
   }
   if (caches === null || typeof caches !== 'object') {
     throw new InvalidArgumentError('configureCaches() takes an object of cache aliases')
+  }
+  for (const [alias, options] of Object.entries(caches)) {
+    checkOptionsObject(options, `configureCaches(): the alias '${alias}' takes`)
   }
   config = { ...caches }
   globals = { ...defaults }

@@ -3,6 +3,7 @@ import {
   ClosedError,
   caches,
   configureCaches,
+  createCache,
   getRedisConnection,
   InvalidArgumentError,
   type RedisConnectionClient,
@@ -40,6 +41,19 @@ describe('caches registry', () => {
     expect(() => configureCaches(null as unknown as Record<string, never>)).toThrow(
       InvalidArgumentError,
     )
+  })
+
+  it('refuses an alias whose options are not an object (a URL alone would mean the default server)', () => {
+    for (const options of ['redis://elsewhere:6379', null, 42, []]) {
+      expect(() => configureCaches({ default: options } as never)).toThrow(
+        /configureCaches\(\): the alias 'default' takes an options object/,
+      )
+    }
+    expect(() => createCache('redis://elsewhere:6379' as never)).toThrow(
+      /createCache\(\) takes an options object .* got a string/,
+    )
+    // Nothing was configured.
+    expect(caches.aliases()).toEqual([])
   })
 
   it('creates one cache per alias, with its options and the globals', async () => {
