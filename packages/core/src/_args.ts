@@ -109,7 +109,15 @@ export function keyList(keys: unknown, method: string): unknown[] {
     keys !== null &&
     typeof (keys as Partial<Iterable<unknown>>)[Symbol.iterator] === 'function'
   ) {
-    return [...(keys as Iterable<unknown>)]
+    try {
+      return [...(keys as Iterable<unknown>)]
+    } catch (error) {
+      // The caller's own iterator failed: not an outage for ignoreExceptions to hide.
+      throw new InvalidArgumentError(
+        `${method}(): reading the keys failed: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      )
+    }
   }
   throw new InvalidArgumentError(
     `${method}() takes an array (or another iterable) of keys, got ${describeArgument(keys)}`,

@@ -491,6 +491,17 @@ describe.each(BACKENDS)('arguments of the wrong kind (%s)', (backend) => {
       /getMany\(\) takes an array .* got a string/,
     ],
     ['getMany(an object)', (c) => c.getMany({ k: 1 } as never), /got an object/],
+    [
+      'getMany(an iterator that throws)',
+      (c) =>
+        c.getMany(
+          (function* () {
+            yield 'a'
+            throw new Error('no more keys')
+          })(),
+        ),
+      /getMany\(\): reading the keys failed: no more keys/,
+    ],
     ['deleteMany(42)', (c) => c.deleteMany(42 as never), /deleteMany\(\) takes an array .* got 42/],
     [
       'setMany(entries)',
