@@ -169,9 +169,15 @@ export class CacheContext {
         : options.timeout === null
           ? null
           : checkSeconds(options.timeout, 'timeout')
-    this.#keyFunction = options.keyFunction ?? defaultKeyFunction
+    this.#keyFunction =
+      options.keyFunction === undefined
+        ? defaultKeyFunction
+        : checkedKeyFunction<KeyFunction>(options.keyFunction, 'keyFunction')
     this.#hotKeys = this.#keyFunction === defaultKeyFunction ? new Map() : undefined
-    this.reverseKeyFunction = options.reverseKeyFunction ?? defaultReverseKeyFunction
+    this.reverseKeyFunction =
+      options.reverseKeyFunction === undefined
+        ? defaultReverseKeyFunction
+        : checkedKeyFunction<ReverseKeyFunction>(options.reverseKeyFunction, 'reverseKeyFunction')
     const serializers = toList(options.serializer)
     const compressors = toList(options.compressor ?? undefined)
     this.codec = new Codec(serializers.length > 0 ? serializers : [jsonSerializer()], compressors, {
@@ -453,6 +459,37 @@ export function attachCommands(target: { prototype: object }, commands: object):
 }
 
 /** Any error as a `CachexError`: a foreign one (from a custom connection) becomes a `ConnectionError`. */
+/**
+ * A custom `keyFunction` or `reverseKeyFunction` (`name`), its failures typed: what it throws, or
+ * a key that is not a string, becomes an `InvalidArgumentError` (a plain error would be taken for
+ * an outage, which `ignoreExceptions` hides behind defaults on every call).
+ */
+function checkedKeyFunction<F extends (key: string, prefix: string, version: number) => string>(
+  fn: unknown,
+  name: string,
+): F {
+  if (typeof fn !== 'function') {
+    throw new InvalidArgumentError(
+      `${name} must be a function (key, prefix, version) => string, got ${describe(fn)}`,
+    )
+  }
+  return ((key: string, prefix: string, version: number) => {
+    let result: unknown
+    try {
+      result = fn(key, prefix, version)
+    } catch (error) {
+      throw new InvalidArgumentError(
+        `${name} failed: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      )
+    }
+    if (typeof result !== 'string') {
+      throw new InvalidArgumentError(`${name} must return a string, got ${describe(result)}`)
+    }
+    return result
+  }) as F
+}
+
 /** What every `Connection` has (`transaction` is optional). */
 const CONNECTION_METHODS = ['command', 'batch', 'scan', 'flush', 'client', 'close'] as const
 

@@ -556,6 +556,45 @@ describe.each(BACKENDS)('arguments of the wrong kind (%s)', (backend) => {
     expect(Number(await raw(strict, 'EXISTS', strict.makeKey('h'), strict.makeKey('z')))).toBe(0)
   })
 
+  it('a keyFunction that throws or returns no string fails typed, even under ignoreExceptions', async () => {
+    const throwing = createCache({
+      location: where.url,
+      ignoreExceptions: true,
+      keyFunction: () => {
+        throw new Error('no key for you')
+      },
+    })
+    const numbering = createCache({ location: where.url, keyFunction: () => 42 as never })
+    const unreversed = createCache({
+      location: where.url,
+      keyPrefix: uniquePrefix('rev'),
+      keyFunction: (key, prefix, version) => `${prefix}:${version}:${key}`,
+      reverseKeyFunction: () => {
+        throw new Error('cannot reverse')
+      },
+    })
+    try {
+      // Without the check, ignoreExceptions took this for an outage and answered the default.
+      await expect(throwing.get('k', 'fallback')).rejects.toThrow(
+        /keyFunction failed: no key for you/,
+      )
+      await expect(throwing.getMany(['k'])).rejects.toBeInstanceOf(InvalidArgumentError)
+      await expect(numbering.set('k', 1)).rejects.toThrow(
+        /keyFunction must return a string, got 42/,
+      )
+      await unreversed.set('k', 1)
+      await expect(unreversed.keys('*')).rejects.toThrow(
+        /reverseKeyFunction failed: cannot reverse/,
+      )
+      expect(() => createCache({ location: where.url, keyFunction: 'x' as never })).toThrow(
+        /keyFunction must be a function/,
+      )
+    } finally {
+      await unreversed.clear()
+      await Promise.all([throwing.close(), numbering.close(), unreversed.close()])
+    }
+  })
+
   it('a refused argument leaves the connection working (the bytes in flight stay counted right)', async () => {
     // A number among a command's arguments once made the count of bytes in flight NaN, and then
     // every command was refused with BackpressureError.
