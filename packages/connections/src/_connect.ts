@@ -1,4 +1,10 @@
-import { ClosedError, ConnectionError, InvalidArgumentError, TimeoutError } from '@cachex/core'
+import {
+  ClosedError,
+  ConnectionError,
+  InvalidArgumentError,
+  ResponseError,
+  TimeoutError,
+} from '@cachex/core'
 import { DEFAULT_MAX_IN_FLIGHT_BYTES, Deadlines } from './_deadlines.ts'
 import { DEFAULT_CONNECT_TIMEOUT, DEFAULT_SOCKET_TIMEOUT, secondsToMs } from './_seconds.ts'
 
@@ -153,13 +159,24 @@ export async function* scanNode(
   count: number,
 ): AsyncGenerator<string[]> {
   let cursor = '0'
+  // Redis never hands out a cursor twice in one walk (it advances in reverse-binary order until
+  // 0); a server that does (a proxy's bug) would keep the walk going forever.
+  const seen = new Set<string>()
   do {
-    const reply = (await run(['SCAN', cursor, 'MATCH', pattern, 'COUNT', String(count)])) as [
-      Buffer,
-      Buffer[],
-    ]
-    cursor = reply[0].toString()
-    yield reply[1].map((key) => key.toString('utf8'))
+    const reply = await run(['SCAN', cursor, 'MATCH', pattern, 'COUNT', String(count)])
+    if (!Array.isArray(reply) || reply.length !== 2 || !Array.isArray(reply[1])) {
+      throw new ResponseError('SCAN answered something other than [cursor, keys]')
+    }
+    cursor = String(reply[0])
+    if (seen.has(cursor)) {
+      throw new ResponseError(
+        `SCAN handed out the cursor ${cursor.slice(0, 20)} twice in one walk: the server's walk does not end`,
+      )
+    }
+    seen.add(cursor)
+    yield (reply[1] as unknown[]).map((key) =>
+      Buffer.isBuffer(key) ? key.toString('utf8') : String(key),
+    )
   } while (cursor !== '0')
 }
 

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs'
+import { type AddressInfo, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { inspect } from 'node:util'
@@ -534,5 +535,42 @@ describe('unix socket', () => {
     expect(text(await tcp2.command(['GET', key]))).toBe('in-2')
     const tcp0 = open({ location: socketServer.url })
     expect(await tcp0.command(['GET', key])).toBeNull()
+  })
+})
+
+describe('a server whose SCAN never ends', () => {
+  it('stops the walk with ResponseError when a cursor comes back (Redis never hands one out twice)', async () => {
+    // A fake server speaking just enough RESP3: every SCAN answers cursor 7 and no keys.
+    let scans = 0
+    const fake = createServer((socket) => {
+      socket.on('error', () => {})
+      socket.on('data', (chunk) => {
+        for (const command of chunk.toString('latin1').split(/(?=\*\d+\r\n\$)/)) {
+          const name = command.split('\r\n')[2]?.toUpperCase()
+          if (name === undefined) continue
+          if (name === 'HELLO') socket.write('%2\r\n+server\r\n+redis\r\n+proto\r\n:3\r\n')
+          else if (name === 'SCAN') {
+            scans++
+            socket.write('*2\r\n$1\r\n7\r\n*0\r\n')
+          } else socket.write('+OK\r\n')
+        }
+      })
+    })
+    await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve))
+    const c = open({ location: `redis://127.0.0.1:${(fake.address() as AddressInfo).port}` })
+    try {
+      const walk = (async () => {
+        for await (const _ of c.scan('*', 10)) {
+          // nothing to collect
+        }
+      })()
+      await expect(walk).rejects.toBeInstanceOf(ResponseError)
+      await expect(walk).rejects.toThrow(/cursor 7 twice in one walk/)
+      // It used to go on for as long as the server answered: 150,112 SCANs in 3 s.
+      expect(scans).toBe(2)
+    } finally {
+      await c.close()
+      await new Promise((resolve) => fake.close(resolve))
+    }
   })
 })
