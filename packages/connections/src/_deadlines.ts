@@ -21,6 +21,10 @@ interface Entry {
  */
 export const COMMAND_OVERHEAD = 64
 
+/** Why a command with an argument that is neither a string nor a Buffer is refused. */
+export const NOT_AN_ARGUMENT =
+  'every argument of a command must be a string or a Buffer, and one is not (a key, field or member of another type?)'
+
 /** The default `maxInFlightBytes`: 32 MiB. */
 export const DEFAULT_MAX_IN_FLIGHT_BYTES = 32 * 1024 * 1024
 
@@ -105,9 +109,7 @@ export class Deadlines {
     where: string,
   ): BackpressureError | InvalidArgumentError | undefined {
     if (Number.isNaN(weight)) {
-      return new InvalidArgumentError(
-        `${String(command)} not sent to ${where}: every argument of a command must be a string or a Buffer, and one is not (a key, field or member of another type?)`,
-      )
+      return new InvalidArgumentError(`${String(command)} not sent to ${where}: ${NOT_AN_ARGUMENT}`)
     }
     const inFlight = this.#inFlight
     if (inFlight === 0 || inFlight + weight <= this.maxInFlightBytes) return undefined

@@ -5,6 +5,7 @@
 import { checkSeconds, describe } from './_timeout.ts'
 import type { IncrOptions, SetOptions } from './cache-options.ts'
 import { InvalidArgumentError } from './errors.ts'
+import type { Connection } from './types.ts'
 
 /** An options object: its keys, for the unknown-key check. */
 type Options = object | undefined
@@ -87,7 +88,7 @@ export function checkVersionOption(version: unknown): number | undefined {
 }
 
 /** `describe`, telling arrays and strings apart from other objects. */
-function describeArgument(value: unknown): string {
+export function describeArgument(value: unknown): string {
   if (Array.isArray(value)) return 'an array'
   if (typeof value === 'string') return 'a string'
   if (value instanceof Set) return 'a Set'
@@ -104,11 +105,7 @@ function describeArgument(value: unknown): string {
  */
 export function keyList(keys: unknown, method: string): unknown[] {
   if (Array.isArray(keys)) return keys
-  if (
-    typeof keys === 'object' &&
-    keys !== null &&
-    typeof (keys as Partial<Iterable<unknown>>)[Symbol.iterator] === 'function'
-  ) {
+  if (typeof keys === 'object' && keys !== null && isIterable(keys)) {
     try {
       return [...(keys as Iterable<unknown>)]
     } catch (error) {
@@ -132,16 +129,31 @@ export function keyList(keys: unknown, method: string): unknown[] {
  */
 export function checkMapping(mapping: unknown, method: string, what: string): void {
   if (mapping instanceof Map) return
-  if (
-    typeof mapping === 'object' &&
-    mapping !== null &&
-    typeof (mapping as Partial<Iterable<unknown>>)[Symbol.iterator] !== 'function'
-  ) {
-    return
-  }
+  if (typeof mapping === 'object' && mapping !== null && !isIterable(mapping)) return
   throw new InvalidArgumentError(
     `${method}() takes an object or a Map of ${what}, got ${describeArgument(mapping)}`,
   )
+}
+
+function isIterable(value: object): value is Iterable<unknown> {
+  return typeof (value as Partial<Iterable<unknown>>)[Symbol.iterator] === 'function'
+}
+
+/** What every `Connection` has (`transaction` is optional). */
+const CONNECTION_METHODS = ['command', 'batch', 'scan', 'flush', 'client', 'close'] as const
+
+/**
+ * Throws `InvalidArgumentError` unless `connection` has the methods of a `Connection`: what a
+ * custom `connectionFactory` returns is checked before the first call would fail on it.
+ */
+export function checkConnection(connection: unknown): void {
+  for (const method of CONNECTION_METHODS) {
+    if (typeof (connection as Partial<Connection> | null)?.[method] !== 'function') {
+      throw new InvalidArgumentError(
+        `a Cache needs a Connection (command, batch, scan, flush, client and close), and what it was given has no ${method}()`,
+      )
+    }
+  }
 }
 
 /**

@@ -3,6 +3,7 @@
 // `contextOf(this)` and never sees the class; `attachCommands` puts the family on `Cache`.
 import {
   checkCoalesce,
+  checkConnection,
   checkItersize,
   checkOptions,
   checkVersion,
@@ -29,7 +30,12 @@ import {
   SerializationError,
 } from './errors.ts'
 import { jsonSerializer } from './json.ts'
-import { defaultKeyFunction, defaultReverseKeyFunction, globEscape } from './key-function.ts'
+import {
+  checkedKeyFunction,
+  defaultKeyFunction,
+  defaultReverseKeyFunction,
+  globEscape,
+} from './key-function.ts'
 import type { LockFactory } from './lock-types.ts'
 import type { SemaphoreFactory } from './semaphore-types.ts'
 import type { Connection, KeyFunction, Logger, RedisArgument, ReverseKeyFunction } from './types.ts'
@@ -459,54 +465,6 @@ export function attachCommands(target: { prototype: object }, commands: object):
 }
 
 /** Any error as a `CachexError`: a foreign one (from a custom connection) becomes a `ConnectionError`. */
-/**
- * A custom `keyFunction` or `reverseKeyFunction` (`name`), its failures typed: what it throws, or
- * a key that is not a string, becomes an `InvalidArgumentError` (a plain error would be taken for
- * an outage, which `ignoreExceptions` hides behind defaults on every call).
- */
-function checkedKeyFunction<F extends (key: string, prefix: string, version: number) => string>(
-  fn: unknown,
-  name: string,
-): F {
-  if (typeof fn !== 'function') {
-    throw new InvalidArgumentError(
-      `${name} must be a function (key, prefix, version) => string, got ${describe(fn)}`,
-    )
-  }
-  return ((key: string, prefix: string, version: number) => {
-    let result: unknown
-    try {
-      result = fn(key, prefix, version)
-    } catch (error) {
-      throw new InvalidArgumentError(
-        `${name} failed: ${error instanceof Error ? error.message : String(error)}`,
-        { cause: error },
-      )
-    }
-    if (typeof result !== 'string') {
-      throw new InvalidArgumentError(`${name} must return a string, got ${describe(result)}`)
-    }
-    return result
-  }) as F
-}
-
-/** What every `Connection` has (`transaction` is optional). */
-const CONNECTION_METHODS = ['command', 'batch', 'scan', 'flush', 'client', 'close'] as const
-
-/**
- * Throws `InvalidArgumentError` unless `connection` has the methods of a `Connection`: what a
- * custom `connectionFactory` returns is checked before the first call would fail on it.
- */
-function checkConnection(connection: unknown): void {
-  for (const method of CONNECTION_METHODS) {
-    if (typeof (connection as Partial<Connection> | null)?.[method] !== 'function') {
-      throw new InvalidArgumentError(
-        `a Cache needs a Connection (command, batch, scan, flush, client and close), and what it was given has no ${method}()`,
-      )
-    }
-  }
-}
-
 function toCachexError(error: unknown): CachexError {
   if (error instanceof CachexError) return error
   const message = error instanceof Error ? error.message : String(error)

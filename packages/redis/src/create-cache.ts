@@ -14,6 +14,7 @@ import {
   InvalidArgumentError,
   type Serializer,
 } from '@cachex/core'
+import { describeArgument } from '@cachex/core/internal'
 import { lockFactory, semaphoreFactory } from '@cachex/lock'
 import type { PickleClasses } from '@cachex/serializers'
 import { CLIENTS, COMPRESSORS, lookup, SERIALIZERS } from './_tables.ts'
@@ -118,16 +119,8 @@ export function createCache<IgnoreErrors extends boolean = false>(
  */
 export function checkOptionsObject(options: unknown, what: string): void {
   if (options !== null && typeof options === 'object' && !Array.isArray(options)) return
-  const kind =
-    options === null
-      ? 'null'
-      : Array.isArray(options)
-        ? 'an array'
-        : typeof options === 'string'
-          ? 'a string'
-          : `a ${typeof options}`
   throw new InvalidArgumentError(
-    `${what} an options object ({ location: 'redis://…', … }), got ${kind}`,
+    `${what} an options object ({ location: 'redis://…', … }), got ${describeArgument(options)}`,
   )
 }
 

@@ -2,6 +2,7 @@
 // it: bulk strings as binary strings (one char per byte), status replies as `Status`, integers as
 // numbers, arrays, nil as `null`, and errors (inside an array) as `ResponseError`s.
 import { InvalidArgumentError, type RedisArgument, ResponseError } from '@cachex/core'
+import { NOT_AN_ARGUMENT } from '../_deadlines.ts'
 
 /** A simple-string reply (`OK`, `PONG`, `string`): node-redis gives it as a JS string. */
 export class Status {
@@ -56,9 +57,7 @@ export function bin(arg: RedisArgument): string {
     const bytes = arg as Uint8Array
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
   }
-  throw new InvalidArgumentError(
-    'every argument of a command must be a string or a Buffer, and one is not (a key, field or member of another type?)',
-  )
+  throw new InvalidArgumentError(NOT_AN_ARGUMENT)
 }
 
 /** A binary string as the UTF-8 text it holds. */

@@ -7,6 +7,7 @@ import {
   InvalidArgumentError,
   type RedisArgument,
 } from '@cachex/core'
+import { MAX_TIMER_MS } from '@cachex/core/internal'
 import { scanNode } from '../_connect.ts'
 import type { BlockingCommand, Call, CommandSpec, Wait } from './_command.ts'
 import { arity, bin, fail, type Reply, shape, text } from './_reply.ts'
@@ -49,9 +50,6 @@ export interface MemoryOptions extends ConnectionOptions {
 const DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 /** Arguments of one command at most (Redis's own limit on a multibulk is far higher). */
 const MAX_ARGS = 1024 * 1024
-
-/** The longest delay of one `setTimeout`. */
-const MAX_TIMER = 2 ** 31 - 1
 
 /** The commands that may block: BLPOP, BRPOP, BLMOVE, XREAD and XREADGROUP with BLOCK. */
 const BLOCKING = new Map<string, BlockingCommand>(
@@ -321,11 +319,11 @@ export class MemoryConnection implements Connection {
       const arm = (ms: number): void => {
         timer = setTimeout(
           () => {
-            if (ms > MAX_TIMER) return arm(ms - MAX_TIMER)
+            if (ms > MAX_TIMER_MS) return arm(ms - MAX_TIMER_MS)
             settle()
             resolve(null)
           },
-          Math.min(ms, MAX_TIMER),
+          Math.min(ms, MAX_TIMER_MS),
         )
       }
       if (wait.ms > 0) arm(wait.ms)

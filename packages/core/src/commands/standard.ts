@@ -228,10 +228,9 @@ export const standardCommands = {
         keys = [...entries.keys()]
         values = [...entries.values()]
       } else {
-        const record = entries
-        keys = Object.keys(record)
+        keys = Object.keys(entries)
         values = new Array(keys.length)
-        for (let i = 0; i < keys.length; i++) values[i] = record[keys[i] as string]
+        for (let i = 0; i < keys.length; i++) values[i] = entries[keys[i] as string]
       }
       if (keys.length === 0) return []
       const ms = timeoutToMs(timeout, context.defaultTimeout)
