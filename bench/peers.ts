@@ -13,6 +13,7 @@
 //   PEERS_MS=300          how long one library runs one workload in one round
 //   PEERS_ONLY=a,b        only the libraries whose name contains one of these (raw node-redis
 //                         with the timeout off is always kept: it is the baseline)
+//   PEERS_WORKLOADS=a,b   only the table workloads whose name contains one of these
 //   PEERS_SWEEPS=0        skip the sweeps and the plots
 //   PEERS_SWEEP_ROUNDS=3  PEERS_SWEEP_MS=300: rounds and duration of each sweep point
 //   PEERS_PIN=0           do not pin redis-server to core 0 and the clients to core 1
@@ -227,7 +228,9 @@ async function main() {
     // redis-benchmark reads and writes this one key; its GETs read the 100 bytes its SETs write.
     if (rb) await admin.set('key:__rand_int__', 'x'.repeat(100))
 
+    const workloads = env.PEERS_WORKLOADS?.split(',').map((s) => s.trim().toLowerCase())
     for (const [workload, inFlight] of TABLE) {
+      if (workloads && !workloads.some((w) => workload.toLowerCase().includes(w))) continue
       const runners = peers.filter((p) => p.alive && p.has.includes(workload))
       process.stdout.write(`${workload}:`)
       for (const p of runners)

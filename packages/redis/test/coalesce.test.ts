@@ -242,6 +242,18 @@ describe('coalesced gets on one server', () => {
     expect(after.map((c) => c[0]?.toUpperCase())).toEqual(['MGET'])
   })
 
+  it('reads a large value of UTF-8 text beyond ASCII alone, as it was written', async () => {
+    const cache = cacheFor()
+    const big = { text: 'é€😀 '.repeat(8 * 1024), n: 2n ** 64n }
+    await cache.set('wide', big)
+    // The first read learns that the value is large.
+    expect(await Promise.all([cache.get('wide'), cache.get('wide')])).toEqual([big, big])
+    const commands = await sent(['GET', 'MGET'], async () => {
+      expect(await Promise.all([cache.get('wide'), cache.get('wide')])).toEqual([big, big])
+    })
+    expect(commands.map((c) => c[0]?.toUpperCase())).toEqual(['GET', 'GET'])
+  })
+
   it('coalesceReads: false sends one GET per call', async () => {
     const cache = cacheFor({ coalesceReads: false })
     await cache.set('x', 'v')
