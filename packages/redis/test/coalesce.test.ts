@@ -607,17 +607,17 @@ describe('coalesced incr', () => {
     expect(values[6]).toBeInstanceOf(KeyNotFoundError)
     const scripts = commands.filter((c) => /^EVAL/i.test(c[0] as string))
     expect(scripts).toHaveLength(1)
-    expect(scripts[0]?.slice(2, 7)).toEqual([
-      '4',
-      cache.makeKey('a'),
-      cache.makeKey('b'),
-      cache.makeKey('gone'),
-      cache.makeKey('list'),
+    // One key per increment, in the callers' order grouped by key, then the deltas beside them.
+    const [a, b, gone, list] = ['a', 'b', 'gone', 'list'].map((k) => cache.makeKey(k))
+    expect(scripts[0]?.slice(2)).toEqual([
+      '7',
+      ...[a, a, b, b, gone, gone, list],
+      ...['1', '1', '1', '-1', '1', '1', '1'],
     ])
-    // MONITOR shows the script's own commands: one EXISTS of the four keys, which counts three,
-    // then one EXISTS per key.
+    // MONITOR shows the script's own commands: one EXISTS of the seven, which counts five, then
+    // one EXISTS per key, each once.
     const exists = commands.filter((c) => c[0]?.toUpperCase() === 'EXISTS')
-    expect(exists.map((c) => c.length - 1)).toEqual([4, 1, 1, 1, 1])
+    expect(exists.map((c) => c.length - 1)).toEqual([7, 1, 1, 1, 1])
     expect(await cache.hasKey('gone')).toBe(false)
   })
 
@@ -637,7 +637,7 @@ describe('coalesced incr', () => {
     expect(results).toEqual([1, 15, 2, 18])
     expect(commands.filter((c) => /^EVAL/i.test(c[0] as string))).toHaveLength(1)
     const exists = commands.filter((c) => c[0]?.toUpperCase() === 'EXISTS')
-    expect(exists.map((c) => c.length - 1)).toEqual([3])
+    expect(exists.map((c) => c.length - 1)).toEqual([4])
     expect(commands.filter((c) => c[0]?.toUpperCase() === 'INCRBY')).toHaveLength(4)
   })
 

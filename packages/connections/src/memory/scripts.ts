@@ -170,17 +170,14 @@ const IMPLEMENTATIONS: Record<ScriptName, (s: ScriptCall) => Reply> = {
   INCR_KEYS: (s) => {
     const all = s.call(2, 'EXISTS', ...s.keys) === s.keys.length
     const found = new Map<string, boolean>()
-    const out: Reply[] = []
-    for (let j = 0; j + 1 < s.argv.length; j += 2) {
-      const key = s.keys[Number(s.argv[j]) - 1] as string
+    return s.keys.map((key, i) => {
       let there = all || found.get(key)
       if (there === undefined) {
-        there = exists(s, 8, key)
+        there = exists(s, 10, key)
         found.set(key, there)
       }
-      out.push(there ? incrStep(s, key, s.argv[j + 1], 18) : null)
-    }
-    return out
+      return there ? incrStep(s, key, s.argv[i], 21) : null
+    })
   },
   STAMPEDE_RELEASE: (s) => {
     const key = s.keys[0]
