@@ -1,11 +1,12 @@
 // The list commands of a `Cache`: elements go through the cache's codec.
-import { checkInteger, checkOptions, keyList, LPOS_KEYS, VERSION_ONLY } from '../_args.ts'
+import { checkInteger, checkOptions, LPOS_KEYS } from '../_args.ts'
 import { contextOf, type Implementation } from '../_context.ts'
-import { numberOrNull, toArray, toNumber, toText } from '../_replies.ts'
+import { numberOrNull, toArray, toNumber } from '../_replies.ts'
 import { describe } from '../_timeout.ts'
 import type { OrIgnored, VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError } from '../errors.ts'
 import type { RedisArgument } from '../types.ts'
+import { blockingPop, blockSeconds } from './_blocking-pop.ts'
 
 /** Options of `lpos()`. */
 export interface LPosOptions extends VersionOption {
@@ -303,58 +304,6 @@ function move(
     fallback: null,
     blockMs: seconds === undefined ? undefined : Math.ceil(seconds * 1000),
   })
-}
-
-/** `blpop` / `brpop`: `[user key, value]` of the list that had one, or `null` after `timeout`. */
-async function blockingPop(
-  cache: object,
-  command: 'BLPOP' | 'BRPOP',
-  keys: string | readonly string[],
-  timeout: number,
-  options: VersionOption | undefined,
-): Promise<[string, unknown] | null> {
-  const method = command.toLowerCase()
-  const names = typeof keys === 'string' ? [keys] : (keyList(keys ?? [], method) as string[])
-  const [first, ...rest] = names
-  if (first === undefined) throw new InvalidArgumentError(`${method}() needs at least one key`)
-  const seconds = blockSeconds(timeout, method)
-  const context = contextOf(cache)
-  checkOptions(options, method, VERSION_ONLY)
-  const others = rest.map((name) => context.key(name, options))
-  let rkeys: string[] = []
-  return context.run<[string, unknown] | null>(first, options, {
-    method,
-    access: 'write',
-    build: (rkey) => {
-      rkeys = [rkey, ...others]
-      return [command, ...rkeys, String(seconds)]
-    },
-    convert: (reply) => {
-      if (reply === null || reply === undefined) return null
-      const [from, value] = toArray(reply)
-      // The user's key of the list that answered (matched by its Redis key).
-      const at = rkeys.indexOf(toText(from))
-      const key = names[at === -1 ? 0 : at] as string
-      return [key, context.decode(value, key)]
-    },
-    fallback: null,
-    blockMs: Math.ceil(seconds * 1000),
-  })
-}
-
-/** A blocking command's timeout: positive seconds; `0` (forever) is refused. */
-function blockSeconds(timeout: unknown, method: string): number {
-  if (timeout === 0) {
-    throw new InvalidArgumentError(
-      `${method}(): a timeout of 0 (wait forever) is refused, since a call that may never end cannot be bounded; give a number of seconds and call again when it resolves null`,
-    )
-  }
-  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0) {
-    throw new InvalidArgumentError(
-      `${method}(): timeout must be a positive number of seconds, got ${describe(timeout)}`,
-    )
-  }
-  return timeout
 }
 
 async function push(

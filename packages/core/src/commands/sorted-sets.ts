@@ -1,8 +1,6 @@
 // The sorted-set commands of a `Cache`: members go through the cache's codec, scores are numbers.
 import {
   checkInteger,
-  checkMapping,
-  checkNumber,
   checkOptions,
   ZADD_KEYS,
   ZRANGE_KEYS,
@@ -15,6 +13,7 @@ import type { OrIgnored, VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError } from '../errors.ts'
 import type { RedisArgument } from '../types.ts'
 import { type MemberScanOptions, scanKey } from './_scan.ts'
+import { bound, scoreArgument, scoredMembers } from './_score-args.ts'
 import type {
   ScoreBound,
   ZAddMembers,
@@ -394,36 +393,4 @@ function rank(
     convert: numberOrNull,
     fallback: null,
   })
-}
-
-function scoreArgument(score: unknown): string {
-  const n = checkNumber(score)
-  return n === Number.POSITIVE_INFINITY
-    ? '+inf'
-    : n === Number.NEGATIVE_INFINITY
-      ? '-inf'
-      : String(n)
-}
-
-function bound(value: ScoreBound): string {
-  if (typeof value === 'string') return value
-  return scoreArgument(value)
-}
-
-function* scoredMembers(members: ZAddMembers): Iterable<readonly [number, unknown]> {
-  if (Array.isArray(members)) {
-    for (const pair of members as readonly unknown[]) {
-      if (!Array.isArray(pair) || pair.length !== 2) {
-        throw new InvalidArgumentError(
-          'zadd() takes its members as an object or a Map of members to scores, or an array of [score, member] pairs',
-        )
-      }
-      yield pair as unknown as readonly [number, unknown]
-    }
-  } else if (members instanceof Map) {
-    for (const [member, score] of members) yield [score, member]
-  } else {
-    checkMapping(members ?? {}, 'zadd', 'members to scores')
-    for (const [member, score] of Object.entries(members ?? {})) yield [score, member]
-  }
 }

@@ -1,0 +1,60 @@
+// The blocking pops of a `Cache`'s lists (`blpop`, `brpop`; `./lists.ts`), and the timeout
+// check they share with `blmove`.
+import { checkOptions, keyList, VERSION_ONLY } from '../_args.ts'
+import { contextOf } from '../_context.ts'
+import { toArray, toText } from '../_replies.ts'
+import { describe } from '../_timeout.ts'
+import type { VersionOption } from '../cache-options.ts'
+import { InvalidArgumentError } from '../errors.ts'
+
+/** `blpop` / `brpop`: `[user key, value]` of the list that had one, or `null` after `timeout`. */
+export async function blockingPop(
+  cache: object,
+  command: 'BLPOP' | 'BRPOP',
+  keys: string | readonly string[],
+  timeout: number,
+  options: VersionOption | undefined,
+): Promise<[string, unknown] | null> {
+  const method = command.toLowerCase()
+  const names = typeof keys === 'string' ? [keys] : (keyList(keys ?? [], method) as string[])
+  const [first, ...rest] = names
+  if (first === undefined) throw new InvalidArgumentError(`${method}() needs at least one key`)
+  const seconds = blockSeconds(timeout, method)
+  const context = contextOf(cache)
+  checkOptions(options, method, VERSION_ONLY)
+  const others = rest.map((name) => context.key(name, options))
+  let rkeys: string[] = []
+  return context.run<[string, unknown] | null>(first, options, {
+    method,
+    access: 'write',
+    build: (rkey) => {
+      rkeys = [rkey, ...others]
+      return [command, ...rkeys, String(seconds)]
+    },
+    convert: (reply) => {
+      if (reply === null || reply === undefined) return null
+      const [from, value] = toArray(reply)
+      // The user's key of the list that answered (matched by its Redis key).
+      const at = rkeys.indexOf(toText(from))
+      const key = names[at === -1 ? 0 : at] as string
+      return [key, context.decode(value, key)]
+    },
+    fallback: null,
+    blockMs: Math.ceil(seconds * 1000),
+  })
+}
+
+/** A blocking command's timeout: positive seconds; `0` (forever) is refused. */
+export function blockSeconds(timeout: unknown, method: string): number {
+  if (timeout === 0) {
+    throw new InvalidArgumentError(
+      `${method}(): a timeout of 0 (wait forever) is refused, since a call that may never end cannot be bounded; give a number of seconds and call again when it resolves null`,
+    )
+  }
+  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0) {
+    throw new InvalidArgumentError(
+      `${method}(): timeout must be a positive number of seconds, got ${describe(timeout)}`,
+    )
+  }
+  return timeout
+}
