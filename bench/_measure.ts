@@ -1,4 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 
 /** Operations kept in flight by `throughput`, as a busy service would. */
@@ -45,5 +46,45 @@ export function pinApart(serverPid: string | undefined): { note: string; unpin: 
       execFileSync('taskset', ['-a', '-p', '-c', `0-${cores - 1}`, String(process.pid)], {
         stdio: 'ignore',
       }),
+  }
+}
+
+/** Per-core CPU counters from /proc/stat: [steal, all] in clock ticks, or `undefined` off Linux. */
+function cpuTicks(): Array<[number, number]> | undefined {
+  let stat: string
+  try {
+    stat = readFileSync('/proc/stat', 'utf8')
+  } catch {
+    return undefined
+  }
+  const cores: Array<[number, number]> = []
+  for (const line of stat.split('\n')) {
+    if (!/^cpu\d+ /.test(line)) continue
+    // user nice system idle iowait irq softirq steal (guest time is counted in user already)
+    const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number)
+    cores.push([ticks[7] ?? 0, ticks.reduce((sum, t) => sum + t, 0)])
+  }
+  return cores
+}
+
+/**
+ * Starts watching the time the hypervisor took from this machine's cores (steal time, Linux
+ * only). The returned function says how much was taken since, per core: on a shared virtual
+ * machine a run with a few percent stolen moves its ratios by far more than the code does, so
+ * the reports print it beside the results.
+ */
+export function watchSteal(): () => string {
+  const before = cpuTicks()
+  return () => {
+    const after = cpuTicks()
+    if (before === undefined || after === undefined || after.length !== before.length) {
+      return 'steal time: not known (no /proc/stat)'
+    }
+    const shares = after.map(([steal, all], core) => {
+      const [steal0, all0] = before[core] as [number, number]
+      const share = all > all0 ? (100 * (steal - steal0)) / (all - all0) : 0
+      return `core ${core} ${share.toFixed(1)} %`
+    })
+    return `steal time (CPU the hypervisor took) during the run: ${shares.join(', ')}`
   }
 }

@@ -26,6 +26,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startRedis } from '@cachex/test-utils'
 import { createClient } from '@redis/client'
+import { watchSteal } from './_measure.ts'
 import type { Order, Report, Workload } from './_peers-child.ts'
 import { LIBRARIES, type Library, MEMORY_TIERS } from './_peers-libs.ts'
 import { fmt, stats, sweeps } from './_peers-sweeps.ts'
@@ -203,6 +204,7 @@ async function main() {
     `${ROUNDS} rounds × ${MS} ms per library and workload, ${new Date().toISOString().slice(0, 10)}`,
   ].join('; ')
   console.log(machine)
+  const steal = watchSteal()
 
   const only = env.PEERS_ONLY?.split(',').map((s) => s.trim().toLowerCase())
   const chosen = LIBRARIES.filter(
@@ -270,13 +272,14 @@ async function main() {
     }
 
     const names = [...peers.map((p) => p.library), ...(rb ? RB_ROWS.map(([n]) => n) : [])]
-    const markdown = tables(names, cells, machine)
+    const markdown = `${tables(names, cells, machine)}\n\nThe tables' ${steal()}.`
     console.log(`\n${markdown}`)
     if (env.PEERS_SWEEPS !== '0') {
       const dir =
         env.PEERS_SVG_DIR ?? join(fileURLToPath(new URL('..', import.meta.url)), 'docs/img')
       mkdirSync(dir, { recursive: true })
-      const sweepText = await sweeps(peers, dir)
+      const sweepSteal = watchSteal()
+      const sweepText = `${await sweeps(peers, dir)}\n\nThe sweeps' ${sweepSteal()}.`
       console.log(`\n${sweepText}`)
       if (env.PEERS_MARKDOWN) writeFileSync(env.PEERS_MARKDOWN, `${markdown}\n${sweepText}\n`)
     } else if (env.PEERS_MARKDOWN) writeFileSync(env.PEERS_MARKDOWN, `${markdown}\n`)

@@ -13,7 +13,7 @@
 import { createCache } from '@cachex/redis'
 import { startRedis } from '@cachex/test-utils'
 import { createClient } from '@redis/client'
-import { IN_FLIGHT, pinApart, throughput } from './_measure.ts'
+import { IN_FLIGHT, pinApart, throughput, watchSteal } from './_measure.ts'
 import { runClusterBench } from './cluster.ts'
 import { runCodecBench } from './codecs.ts'
 import { runTelemetryBench } from './telemetry.ts'
@@ -44,6 +44,7 @@ async function main() {
     : undefined
   const pinning = pinApart(serverPid)
   console.log(pinning.note)
+  const steal = watchSteal()
   const cache = createCache({ location: url, keyPrefix: 'bench', timeout: null })
   const zcache = createCache({
     location: url,
@@ -157,6 +158,7 @@ async function main() {
 
     if (process.env.BENCH_ONLY === 'hot') {
       print(rows)
+      console.log(`\n${steal()}`)
       return
     }
 
