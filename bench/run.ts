@@ -347,6 +347,7 @@ async function main() {
     })
 
     print(rows)
+    console.log(`\n${steal()}`)
     await runTelemetryBench(url, value)
     await walkMillion(url, raw)
     runCodecBench()
