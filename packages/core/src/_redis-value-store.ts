@@ -43,6 +43,17 @@ if n > 9007199254740991 or n < -9007199254740991 then
 end
 return redis.call('GET', KEYS[1])`)
 
+/**
+ * A large value's text as UTF-8 bytes. node-redis measures a string argument (`Buffer.byteLength`)
+ * and then has the socket encode it; given the bytes, it writes them as they are. Measured with
+ * raw node-redis (client CPU a `SET`, medians of 7 rounds, two runs): 100 KB 861 µs as bytes
+ * against 942 as text, 1 MB 10,233–10,376 against 11,713–13,271; at 20 KB level (183–195 against
+ * 186–207); at 10 MB 99–105 ms against 101–113 ms.
+ */
+function asBytes(data: RedisArgument): RedisArgument {
+  return typeof data === 'string' && data.length > LARGE_VALUE ? Buffer.from(data) : data
+}
+
 /** String values in Redis, through the context's connection and codec. */
 export class RedisValueStore implements ValueStore {
   readonly #context: CacheContext
@@ -143,7 +154,7 @@ export class RedisValueStore implements ValueStore {
       if (condition === 'nx') return (await this.has(rkey)) === false
       return (await connection.command(['UNLINK', rkey], { key: rkey })) === 1
     }
-    const args: RedisArgument[] = ['SET', rkey, data]
+    const args: RedisArgument[] = ['SET', rkey, asBytes(data)]
     if (ms !== null) args.push('PX', String(ms))
     if (condition === 'nx') args.push('NX')
     else if (condition === 'xx') args.push('XX')

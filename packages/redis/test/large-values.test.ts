@@ -103,3 +103,43 @@ describe('a bulk string in many TCP chunks, read as text by node-redis', () => {
     })
   }
 })
+
+describe('a large value of text is sent as its UTF-8 bytes', () => {
+  const value = { mixed: mixedText(200 * 1024), n: 2 ** 52 }
+  const json = JSON.stringify(value)
+
+  async function stored(cache: Cache, key: string): Promise<Buffer> {
+    const raw = (await cache.connection.client()) as {
+      sendCommand(args: string[], options: object): Promise<unknown>
+    }
+    return (await raw.sendCommand(['GET', cache.makeKey(key)], {
+      typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer },
+    })) as Buffer
+  }
+
+  it('by set with an expiry, add and set with xx, byte for byte as JSON.stringify writes it', async () => {
+    const cache = make()
+    expect(await cache.set('ttl', value, 60)).toBe(true)
+    expect(await cache.add('nx', value)).toBe(true)
+    expect(await cache.add('nx', { other: true })).toBe(false)
+    expect(await cache.set('xx', value, { xx: true })).toBe(false)
+    await cache.set('xx', 1)
+    expect(await cache.set('xx', value, { xx: true })).toBe(true)
+    for (const key of ['ttl', 'nx', 'xx']) {
+      expect((await stored(cache, key)).equals(Buffer.from(json))).toBe(true)
+      expect(await cache.get(key)).toEqual(value)
+    }
+    const ttl = await cache.ttl('ttl')
+    expect(ttl).toBeGreaterThan(50)
+    expect(ttl).toBeLessThanOrEqual(60)
+  })
+
+  it('and reads back the same through memory://', async () => {
+    const cache = createCache({ location: 'memory://', keyPrefix: uniquePrefix('large') })
+    opened.push(cache)
+    expect(await cache.set('ttl', value, 60)).toBe(true)
+    expect(await cache.add('nx', value)).toBe(true)
+    expect(await cache.get('ttl')).toEqual(value)
+    expect(await cache.get('nx')).toEqual(value)
+  })
+})
