@@ -171,7 +171,7 @@ export class RedisValueStore implements ValueStore {
     const n = rkeys.length
     // Every value encoded before anything is sent.
     const data: RedisArgument[] = new Array(n)
-    for (let i = 0; i < n; i++) data[i] = context.encode(values[i])
+    for (let i = 0; i < n; i++) data[i] = asBytes(context.encode(values[i]))
     if (ms === null) {
       await connection.command(msetArguments(rkeys, data), { key: rkeys[0] })
       return new Array<boolean>(n).fill(true)

@@ -117,7 +117,7 @@ describe('a large value of text is sent as its UTF-8 bytes', () => {
     })) as Buffer
   }
 
-  it('by set with an expiry, add and set with xx, byte for byte as JSON.stringify writes it', async () => {
+  it('by set with an expiry, add, set with xx and setMany, byte for byte as JSON.stringify writes it', async () => {
     const cache = make()
     expect(await cache.set('ttl', value, 60)).toBe(true)
     expect(await cache.add('nx', value)).toBe(true)
@@ -125,7 +125,15 @@ describe('a large value of text is sent as its UTF-8 bytes', () => {
     expect(await cache.set('xx', value, { xx: true })).toBe(false)
     await cache.set('xx', 1)
     expect(await cache.set('xx', value, { xx: true })).toBe(true)
-    for (const key of ['ttl', 'nx', 'xx']) {
+    await cache.setMany({ many: value, small: 1 })
+    await cache.setMany({ 'many-ttl': value, 'small-ttl': 1 }, 60)
+    expect(await cache.getMany(['small', 'small-ttl'])).toEqual(
+      new Map([
+        ['small', 1],
+        ['small-ttl', 1],
+      ]),
+    )
+    for (const key of ['ttl', 'nx', 'xx', 'many', 'many-ttl']) {
       expect((await stored(cache, key)).equals(Buffer.from(json))).toBe(true)
       expect(await cache.get(key)).toEqual(value)
     }
