@@ -41,6 +41,15 @@ function random(seed: number): () => number {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 const [mode, where, keyPrefix, ...rest] = process.argv.slice(2)
+
+/** Where this child is, for the watchdog's message. */
+let stage = 'starting'
+// A child that has not finished in 90 s (its work takes seconds) says where it stopped and exits,
+// so that the test fails with that message instead of waiting for its own timeout.
+setTimeout(() => {
+  process.stderr.write(`coherence child (${process.argv.slice(2, 3).join(' ')}): stuck ${stage}\n`)
+  process.exit(4)
+}, 90_000).unref()
 /** How to reach the topology: createCache's connection options. */
 const connection = (where as string).startsWith('{')
   ? (JSON.parse(where as string) as object)
@@ -59,10 +68,14 @@ if (mode === 'set') {
   const pick = () => keys[Math.floor(rand() * keys.length)] as string
   const cache = createCache({ ...connection, keyPrefix, local: {} })
   // Open the tier and wait until its tracking connection is up.
+  stage = 'at its first read'
   await cache.get('warm-up')
+  stage = 'waiting for its tracking connection'
   while (cache.localStats()?.tracking !== true) await sleep(10)
   process.stdout.write('ready\n')
+  stage = "waiting for the test's go"
   await new Promise((resolve) => process.stdin.once('data', resolve))
+  stage = 'working'
   const report: Report = { ops: [], violations: [], hits: 0, misses: 0, errors: 0 }
   const until = Date.now() + Number(ms)
   if (mode === 'writer') {
@@ -113,6 +126,7 @@ if (mode === 'set') {
   const stats = cache.localStats()
   report.hits = stats?.hits ?? 0
   report.misses = stats?.misses ?? 0
+  stage = `closing the cache (stats: ${JSON.stringify(stats)})`
   await cache.close()
   process.stdout.write(`${JSON.stringify(report)}\n`)
   process.stdin.destroy()
