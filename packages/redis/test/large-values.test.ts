@@ -31,6 +31,16 @@ afterAll(async () => {
   await server?.stop()
 })
 
+/** What Redis holds at the cache's `key`, read through the cache's own client as bytes. */
+async function stored(cache: Cache, key: string): Promise<Buffer> {
+  const raw = (await cache.connection.client()) as {
+    sendCommand(args: string[], options: object): Promise<unknown>
+  }
+  return (await raw.sendCommand(['GET', cache.makeKey(key)], {
+    typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer },
+  })) as Buffer
+}
+
 /** About `bytes` bytes of ASCII text that no compressor shrinks to nothing. */
 function asciiText(bytes: number): string {
   let out = ''
@@ -60,14 +70,9 @@ describe('a 10 MB value', () => {
       expect(got.ascii.length).toBe(value.ascii.length)
       expect(Buffer.from(JSON.stringify(got)).equals(Buffer.from(json))).toBe(true)
       // What Redis holds is the JSON (compressed or not): read back through a raw client as bytes.
-      const raw = (await cache.connection.client()) as {
-        sendCommand(args: string[], options: object): Promise<unknown>
-      }
-      const stored = (await raw.sendCommand(['GET', cache.makeKey('big')], {
-        typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer },
-      })) as Buffer
-      if (compressor === undefined) expect(stored.equals(Buffer.from(json))).toBe(true)
-      else expect(stored.length).toBeLessThan(Buffer.byteLength(json))
+      const bytes = await stored(cache, 'big')
+      if (compressor === undefined) expect(bytes.equals(Buffer.from(json))).toBe(true)
+      else expect(bytes.length).toBeLessThan(Buffer.byteLength(json))
     })
   }
 })
@@ -107,15 +112,6 @@ describe('a bulk string in many TCP chunks, read as text by node-redis', () => {
 describe('a large value of text is sent as its UTF-8 bytes', () => {
   const value = { mixed: mixedText(200 * 1024), n: 2 ** 52 }
   const json = JSON.stringify(value)
-
-  async function stored(cache: Cache, key: string): Promise<Buffer> {
-    const raw = (await cache.connection.client()) as {
-      sendCommand(args: string[], options: object): Promise<unknown>
-    }
-    return (await raw.sendCommand(['GET', cache.makeKey(key)], {
-      typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer },
-    })) as Buffer
-  }
 
   it('by set with an expiry, add, set with xx and setMany, byte for byte as JSON.stringify writes it', async () => {
     const cache = make()
