@@ -17,7 +17,7 @@ import {
   uniquePrefix,
 } from '@cachex/test-utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BACKENDS, backendServer, raw } from './helpers.ts'
+import { BACKENDS, backendServer, raw, rawGet } from './helpers.ts'
 
 const CHILD = fileURLToPath(new URL('./stampede/child.ts', import.meta.url))
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url))
@@ -377,4 +377,46 @@ describe.each(TOPOLOGIES)('on $name', ({ start }) => {
     await expect.poll(() => a.getOrSet('swr', factory, options), { timeout: 10_000 }).toBe('v2')
     expect(calls).toBe(2)
   })
+})
+
+describe('grace on replicas that lag behind the primary', () => {
+  it('a stale value read on a replica is not recomputed when the primary holds a fresh one', async () => {
+    const set = await startReplicaSet({ replicas: 2 })
+    const keyPrefix = uniquePrefix('lag')
+    const cache = createCache({ location: [...set.urls], keyPrefix })
+    // Each replica holds a stale copy (written on it directly: replication brings no change of
+    // this key until the primary writes it again), the primary a fresh one: a replica that has
+    // not received the latest refresh yet.
+    const onNodes = [set.primary, ...set.replicas].map((node) =>
+      createCache({ location: node.url, keyPrefix }),
+    )
+    try {
+      const [primary, ...replicas] = onNodes as [Cache, ...Cache[]]
+      await primary.set('swr', 'fresh', 120)
+      for (const replica of replicas) {
+        await raw(replica, 'CONFIG', 'SET', 'replica-read-only', 'no')
+        await replica.set('swr', 'stale', 30)
+      }
+      let calls = 0
+      const factory = async () => `computed ${++calls}`
+      const options = { timeout: 60, grace: 60 }
+      // Reads go to the primary until the replicas join the read rotation (in sync), then to
+      // them. Each stale value served starts a refresh, which finds the primary's fresh value.
+      let stale = 0
+      for (let i = 0; i < 200 && stale < 5; i++) {
+        const value = await cache.getOrSet('swr', factory, options)
+        expect(['stale', 'fresh']).toContain(value)
+        if (value === 'stale') stale++
+        await delay(50)
+      }
+      expect(stale).toBe(5)
+      await delay(200)
+      expect(calls).toBe(0)
+      expect(String(await rawGet(primary, 'swr'))).toContain('fresh')
+    } finally {
+      for (const c of onNodes) await c.close()
+      await cache.close()
+      await set.stop()
+    }
+  }, 120_000)
 })

@@ -142,11 +142,15 @@ export interface ValueWithMeta {
   delta: number | undefined
 }
 
-/** GET + PTTL (+ GET of the delta companion) in one round trip. */
+/**
+ * GET + PTTL (+ GET of the delta companion) in one round trip; on a replica when the connection
+ * reads from them, unless `readonly` is false.
+ */
 export async function readWithMeta(
   context: CacheContext,
   rkey: string,
   withDelta: boolean,
+  readonly = true,
 ): Promise<ValueWithMeta> {
   const commands: RedisArgument[][] = [
     ['GET', rkey],
@@ -155,7 +159,7 @@ export async function readWithMeta(
   if (withDelta) commands.push(['GET', companionKey(rkey, 'delta')])
   const replies = await context.connection.batch(commands, {
     key: rkey,
-    readonly: true,
+    readonly,
     text: context.text,
   })
   for (const reply of replies) if (reply instanceof Error) throw reply

@@ -13,6 +13,7 @@ import {
   companionKey,
   heartbeat,
   notifierOf,
+  readWithMeta,
   releaseAndNotify,
   type Stampede,
   storeDelta,
@@ -167,14 +168,14 @@ async function getOrSetControlled<T>(
       const { pttl } = read
       if (graced && pttl !== null && pttl <= stampede.graceMs) {
         // Past its timeout, within its grace: served stale while one caller refreshes it.
-        if (!context.flights.has(rkey)) void refresh(call, value).catch(() => {})
+        if (!context.flights.has(rkey)) void refresh(call, value, true).catch(() => {})
         return value
       }
       const deltaMs = read.delta
       if (stampede.beta > 0 && pttl !== null && deltaMs !== undefined) {
         const ttl = graced ? pttl - stampede.graceMs : pttl
         if (xfetch(deltaMs, stampede.beta, ttl) && !context.flights.has(rkey)) {
-          return refresh(call, value)
+          return refresh(call, value, false)
         }
       }
       return value
@@ -196,11 +197,11 @@ async function getOrSetControlled<T>(
 }
 
 /**
- * Recomputes a value that is still there (early, or stale within its grace) and overwrites it;
+ * Recomputes a value that is still there (early, or `stale` within its grace) and overwrites it;
  * one caller per process, one per fleet with `distributed` (a caller that finds the lock taken
  * keeps the current value). A failure is logged and the current value returned.
  */
-function refresh<T>(call: Call<T>, current: T): Promise<T> {
+function refresh<T>(call: Call<T>, current: T, stale: boolean): Promise<T> {
   const { context, rkey } = call
   const work = (async () => {
     let token: string | undefined
@@ -216,6 +217,10 @@ function refresh<T>(call: Call<T>, current: T): Promise<T> {
     const stop =
       token === undefined ? undefined : heartbeat(context, lockKey, token, call.stampede.lockMs)
     try {
+      if (stale) {
+        const fresh = await freshOnPrimary(call)
+        if (fresh !== MISSING) return fresh as T
+      }
       return await computeAndStore(call, undefined)
     } catch (error) {
       context.logger.error(
@@ -230,6 +235,22 @@ function refresh<T>(call: Call<T>, current: T): Promise<T> {
   })()
   context.flights.start(rkey, work)
   return work
+}
+
+/**
+ * The value on the primary when it is no longer stale: a refresh stored it after the stale read,
+ * which came from a replica that had not received it yet. Without this, every read of a lagging
+ * replica would recompute the value again. `MISSING` otherwise (or when the primary cannot say).
+ */
+async function freshOnPrimary<T>(call: Call<T>): Promise<T | typeof MISSING> {
+  const { context, rkey, key, stampede } = call
+  try {
+    const now = await readWithMeta(context, rkey, false, false)
+    if (now.raw === null || now.pttl === null || now.pttl <= stampede.graceMs) return MISSING
+    return context.decode(now.raw, key) as T
+  } catch {
+    return MISSING
+  }
 }
 
 /**
