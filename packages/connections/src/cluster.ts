@@ -7,7 +7,7 @@ import {
   type TrackingListener,
 } from '@cachex/core'
 import { type BlockingClient, BlockingClients } from './_blocking.ts'
-import type { NodeHandle, NodeRedisClusterLike } from './_cluster-nodes.ts'
+import { destroyLateClients, type NodeHandle, type NodeRedisClusterLike } from './_cluster-nodes.ts'
 import { type ClusterOptions, clusterFromSeeds, isNodeRedisCluster } from './_cluster-options.ts'
 import { ClusterTracking } from './_cluster-tracking.ts'
 import { callBounds, closeWithin, connectBounded, SharedAttempt, scanNode } from './_connect.ts'
@@ -266,13 +266,14 @@ class ClusterConnection implements Connection {
         )
       }
       cluster.destroy()
-      return
+    } else {
+      await closeWithin(
+        () => cluster.close(),
+        () => cluster.destroy(),
+        this.#deadlines.timeoutMs ?? this.#connectTimeoutMs,
+      )
     }
-    await closeWithin(
-      () => cluster.close(),
-      () => cluster.destroy(),
-      this.#deadlines.timeoutMs ?? this.#connectTimeoutMs,
-    )
+    destroyLateClients(cluster)
   }
 
   /** Runs one command: split by slot, checked for one slot, or routed by its key; bounded. */

@@ -82,6 +82,19 @@ async function clientsOf(server: RedisServer): Promise<number> {
 
 const counts = (servers: readonly RedisServer[]) => Promise.all(servers.map(clientsOf))
 
+/**
+ * The client counts of `servers` once they are back to `before`, or after 10 s: the servers see
+ * each close a moment later, and a leaked socket stays connected for good.
+ */
+async function countsBackTo(servers: readonly RedisServer[], before: number[]) {
+  let after = await counts(servers)
+  for (let waited = 0; waited < 10_000 && after.join() !== before.join(); waited += 200) {
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    after = await counts(servers)
+  }
+  return after
+}
+
 const stops: Array<() => Promise<void>> = []
 afterAll(async () => {
   await Promise.all(stops.splice(0).map((stop) => stop()))
@@ -107,12 +120,35 @@ describe.each(topologies)('%s', (_name, deploy) => {
     for (const outcome of outcomes) {
       if (outcome !== 'ok') expect(outcome).toBeInstanceOf(ClosedError)
     }
-    // A leaked socket stays connected for good: wait for the servers to see every close.
-    let after = await counts(deployment.servers)
-    for (let waited = 0; waited < 10_000 && after.join() !== before.join(); waited += 200) {
-      await new Promise((resolve) => setTimeout(resolve, 200))
-      after = await counts(deployment.servers)
+    expect(await countsBackTo(deployment.servers, before)).toEqual(before)
+  }, 120_000)
+})
+
+describe('cluster, while node-redis rediscovers its slot map', () => {
+  it('the clients the discovery opens after close() are destroyed: no connection stays open', async () => {
+    const c = await startCluster()
+    stops.push(() => c.stop())
+    const before = await counts(c.nodes)
+    const connection = cluster({ location: [...c.seeds] })
+    await connection.command(['SET', 'k', 'v'], { key: 'k' })
+    const client = (await connection.client()) as {
+      _slots: { rediscover(): Promise<unknown> }
     }
-    expect(after).toEqual(before)
+    // Every node paused for 500 ms: the rediscovery waits for the slot map while close() runs,
+    // then opens a client to each node of the map it got.
+    const admins = await Promise.all(
+      c.nodes.map(async (node) => {
+        const admin = createClient({ socket: { port: node.port, host: '127.0.0.1' } })
+        admin.on('error', () => {})
+        await admin.connect()
+        return admin
+      }),
+    )
+    await Promise.all(admins.map((admin) => admin.sendCommand(['CLIENT', 'PAUSE', '500', 'ALL'])))
+    const rediscovery = client._slots.rediscover().catch(() => undefined)
+    await connection.close()
+    await rediscovery
+    for (const admin of admins) admin.destroy()
+    expect(await countsBackTo(c.nodes, before)).toEqual(before)
   }, 120_000)
 })
