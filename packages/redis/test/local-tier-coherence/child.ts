@@ -128,6 +128,7 @@ if (mode === 'set') {
   report.misses = stats?.misses ?? 0
   stage = `closing the cache (stats: ${JSON.stringify(stats)})`
   await cache.close()
+  stage = 'closed, yet still running (a connection left open?)'
   process.stdout.write(`${JSON.stringify(report)}\n`)
   process.stdin.destroy()
 } else {
