@@ -457,10 +457,19 @@ describe('circuit breaker', () => {
     await other.kill()
     const replies: Array<string | null> = []
     const started = performance.now()
-    for (let i = 0; i < 1000; i++) replies.push(text(await c.command(['GET', key], READ)))
+    let slowest = 0
+    for (let i = 0; i < 1000; i++) {
+      const read = await timed(c.command(['GET', key], READ))
+      slowest = Math.max(slowest, read.ms)
+      replies.push(text(read.value))
+    }
     const ms = performance.now() - started
-    console.log(`1,000 reads with the replica dead: ${ms.toFixed(0)} ms`)
-    expect(ms).toBeLessThan(1000)
+    console.log(
+      `1,000 reads with the replica dead: ${ms.toFixed(0)} ms, the slowest ${slowest.toFixed(1)} ms`,
+    )
+    // None waited for the replica: that costs a connect or socket timeout (500 ms here). A read
+    // takes about 0.2 ms on an idle machine, 2 ms with every core busy.
+    expect(slowest).toBeLessThan(FAST.socketConnectTimeout * 1000)
     expect(new Set(replies)).toEqual(new Set(['primary']))
   })
 
