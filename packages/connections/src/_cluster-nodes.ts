@@ -1,7 +1,7 @@
 import { ConnectionError, type RedisArgument } from '@cachex/core'
 import { createClient } from '@redis/client'
 import type { BlockingClient } from './_blocking.ts'
-import { closeWithin, type DestroyableClient, destroyClient, within } from './_connect.ts'
+import { closeWithin, destroyClient, within } from './_connect.ts'
 import { Sender } from './_options.ts'
 import type { TrackingClientLike } from './_tracking.ts'
 
@@ -59,25 +59,6 @@ export interface NodeRedisClusterLike {
   readonly _slots?: {
     rediscover?(startWith?: unknown, excludedAddresses?: ReadonlySet<string>): Promise<unknown>
   }
-}
-
-/**
- * Destroys the node clients `cluster` opens after it was closed, now and as they show up. A
- * discovery under way when node-redis 6 closes a cluster goes on: once it has the slot map, it
- * opens a client to every node of it, and their sockets hold the process open for good (seen
- * under load, when cachex had just asked node-redis to rediscover a changed map). node-redis
- * forgets its nodes on close, so any client it knows of afterwards is one of those.
- */
-export function destroyLateClients(cluster: NodeRedisClusterLike): void {
-  const sweep = () => {
-    for (const node of cluster.nodeByAddress?.values() ?? []) {
-      const client = node.client as (NodeRedisNodeClientLike & DestroyableClient) | undefined
-      if (client?.isOpen === true) destroyClient(client)
-    }
-  }
-  sweep()
-  // A client reports itself once connected, failing, or retrying.
-  for (const event of ['node-ready', 'node-error', 'node-reconnecting']) cluster.on(event, sweep)
 }
 
 /** A node client seen through cachex's command options (bytes, or text). */

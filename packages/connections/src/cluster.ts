@@ -7,10 +7,11 @@ import {
   type TrackingListener,
 } from '@cachex/core'
 import { type BlockingClient, BlockingClients } from './_blocking.ts'
-import { destroyLateClients, type NodeHandle, type NodeRedisClusterLike } from './_cluster-nodes.ts'
+import { closeCluster } from './_cluster-close.ts'
+import type { NodeHandle, NodeRedisClusterLike } from './_cluster-nodes.ts'
 import { type ClusterOptions, clusterFromSeeds, isNodeRedisCluster } from './_cluster-options.ts'
 import { ClusterTracking } from './_cluster-tracking.ts'
-import { callBounds, closeWithin, connectBounded, SharedAttempt, scanNode } from './_connect.ts'
+import { callBounds, connectBounded, SharedAttempt, scanNode } from './_connect.ts'
 import { commandWeight, type Deadlines } from './_deadlines.ts'
 import { isClientClosed, toCachexError } from './_errors.ts'
 import { Lifecycle } from './_lifecycle.ts'
@@ -253,27 +254,11 @@ class ClusterConnection implements Connection {
     await this.#topology.close()
     const cluster = this.#cluster
     if (!this.#closeClient || !cluster.isOpen) return
-    if (!cluster.isReady) {
-      // Destroyed while it discovers, node-redis goes on connecting to the nodes it finds, and
-      // keeps the sockets of those it was connecting to: it is destroyed once the discovery ends
-      // (the calls waiting for it were rejected already).
-      const opening = this.#opening
-      if (opening !== undefined) {
-        await closeWithin(
-          () => opening,
-          () => undefined,
-          this.#connectTimeoutMs,
-        )
-      }
-      cluster.destroy()
-    } else {
-      await closeWithin(
-        () => cluster.close(),
-        () => cluster.destroy(),
-        this.#deadlines.timeoutMs ?? this.#connectTimeoutMs,
-      )
-    }
-    destroyLateClients(cluster)
+    await closeCluster(cluster, {
+      opening: this.#opening,
+      connectTimeoutMs: this.#connectTimeoutMs,
+      graceMs: this.#deadlines.timeoutMs ?? this.#connectTimeoutMs,
+    })
   }
 
   /** Runs one command: split by slot, checked for one slot, or routed by its key; bounded. */
