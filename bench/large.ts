@@ -20,6 +20,7 @@ import { createCache } from '@cachex/redis'
 import { startRedis } from '@cachex/test-utils'
 import { createClient } from '@redis/client'
 import { Redis } from 'ioredis'
+import { measuredBuild } from './_measure.ts'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 
@@ -99,6 +100,7 @@ async function main() {
     const pid = /process_id:(\d+)/.exec(await raw.info('server'))?.[1] as string
     execFileSync('taskset', ['-cp', process.env.BENCH_REDIS_CPU, pid])
   }
+  console.log(measuredBuild())
   const rawBytes = raw.withTypeMapping({ [RESP_BLOB]: Buffer })
   const io = new Redis(url, { lazyConnect: true })
   io.on('error', () => {})

@@ -26,7 +26,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startRedis } from '@cachex/test-utils'
 import { createClient } from '@redis/client'
-import { watchSteal } from './_measure.ts'
+import { measuredBuild, watchSteal } from './_measure.ts'
 import type { Order, Report, Workload } from './_peers-child.ts'
 import { LIBRARIES, type Library, MEMORY_TIERS } from './_peers-libs.ts'
 import { fmt, stats, sweeps } from './_peers-sweeps.ts'
@@ -202,6 +202,7 @@ async function main() {
     `redis-server ${serverInfo.match(/redis_version:(\S+)/)?.[1]} on loopback`,
     PIN ? 'redis-server pinned to core 0, the clients and redis-benchmark to core 1' : 'not pinned',
     `${ROUNDS} rounds × ${MS} ms per library and workload, ${new Date().toISOString().slice(0, 10)}`,
+    measuredBuild(),
   ].join('; ')
   console.log(machine)
   const steal = watchSteal()

@@ -13,7 +13,7 @@
 import { createCache } from '@cachex/redis'
 import { startRedis } from '@cachex/test-utils'
 import { createClient } from '@redis/client'
-import { IN_FLIGHT, pinApart, throughput, watchSteal } from './_measure.ts'
+import { IN_FLIGHT, measuredBuild, pinApart, throughput, watchSteal } from './_measure.ts'
 import { runClusterBench } from './cluster.ts'
 import { runCodecBench } from './codecs.ts'
 import { runTelemetryBench } from './telemetry.ts'
@@ -44,6 +44,7 @@ async function main() {
     : undefined
   const pinning = pinApart(serverPid)
   console.log(pinning.note)
+  console.log(measuredBuild())
   const steal = watchSteal()
   const cache = createCache({ location: url, keyPrefix: 'bench', timeout: null })
   const zcache = createCache({
