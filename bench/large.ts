@@ -171,6 +171,22 @@ async function main() {
               .getBuffer('rawz')
               .then((r) => check(JSON.parse(inflateSync(r as Buffer).toString()), n)),
         ],
+        [
+          'get zlib: raw node-redis, value returned',
+          () =>
+            rawBytes
+              .get('rawz')
+              .then((r) => JSON.parse(inflateSync(r as unknown as Buffer).toString()))
+              .then((v) => check(v, n)),
+        ],
+        [
+          'get zlib: ioredis, value returned',
+          () =>
+            io
+              .getBuffer('rawz')
+              .then((r) => JSON.parse(inflateSync(r as Buffer).toString()))
+              .then((v) => check(v, n)),
+        ],
         ['get zlib: cachex', () => zcache.get('v').then((r) => check(r, n))],
         ['get lz4: cachex', () => lcache.get('v').then((r) => check(r, n))],
         ['set: raw node-redis', () => raw.set('raw', JSON.stringify(value))],
