@@ -7,7 +7,7 @@
 // replies put back in key order). cachex runs with its defaults, hang protection included. Each
 // case alternates raw and cachex rounds and keeps the best round of each.
 //
-// node --conditions=@cachex/source --import tsx -e "import('./bench/cluster.ts').then(m => m.runClusterBench())"
+// Alone, on the build (as `pnpm bench` measures it): pnpm build && node --import tsx -e "import('./bench/cluster.ts').then(m => m.runClusterBench())"
 import { createCache, keySlot } from '@cachex/redis'
 import { startCluster } from '@cachex/test-utils'
 import { createCluster } from '@redis/client'
