@@ -11,6 +11,7 @@
 // Knobs (environment):
 //   PEERS_ROUNDS=5        rounds of each table workload
 //   PEERS_MS=300          how long one library runs one workload in one round
+//   PEERS_WARMUP_MS=1500  how long each library runs a workload before its first round
 //   PEERS_ONLY=a,b        only the libraries whose name contains one of these (raw node-redis
 //                         with the timeout off is always kept: it is the baseline)
 //   PEERS_WORKLOADS=a,b   only the table workloads whose name contains one of these
@@ -34,6 +35,11 @@ import { fmt, stats, sweeps } from './_peers-sweeps.ts'
 const env = process.env
 const ROUNDS = Number(env.PEERS_ROUNDS ?? 5)
 const MS = Number(env.PEERS_MS ?? 300)
+// A process that starts a new workload runs slower for a while: after the 150 ms warm-up this
+// had before, the rates of each library climbed over its first rounds (2026-12-03: raw
+// node-redis's get 308k → 384k/s over 7 rounds, the sequential p50 41–63 µs); after 1.5 s they
+// were level (p50 41.0–42.8 µs). Not isolated between V8's tiers and its heap sizing.
+const WARMUP_MS = Number(env.PEERS_WARMUP_MS ?? 1500)
 const PIN = env.PEERS_PIN !== '0' && cpus().length >= 2 && has('taskset')
 const RB_REQUESTS = Number(env.PEERS_RB_REQUESTS ?? 20_000)
 const IN_FLIGHT = 100
@@ -237,7 +243,7 @@ async function main() {
       const runners = peers.filter((p) => p.alive && p.has.includes(workload))
       process.stdout.write(`${workload}:`)
       for (const p of runners)
-        await p.ask({ kind: 'run', workload, ms: MS / 2, inFlight, prepare: true })
+        await p.ask({ kind: 'run', workload, ms: WARMUP_MS, inFlight, prepare: true })
       for (let round = 0; round < ROUNDS; round++) {
         const order = runners.map((_, i) => runners[(i + round) % runners.length] as Peer)
         for (const p of order) {
