@@ -285,7 +285,7 @@ async function main() {
     }
 
     const names = [...peers.map((p) => p.library), ...(rb ? RB_ROWS.map(([n]) => n) : [])]
-    const markdown = `${tables(names, cells, machine)}\n\nThe tables' ${steal()}.`
+    const markdown = `${tables(names, cells, machine)}\n\n${leads(names, cells)}\n\nThe tables' ${steal()}.`
     console.log(`\n${markdown}`)
     if (env.PEERS_SWEEPS !== '0') {
       const dir =
@@ -375,6 +375,80 @@ function tables(names: string[], cells: Map<string, Cell>, machine: string): str
     )
   }
   return out.join('\n')
+}
+
+/** The rows of cachex judged by the peers bar, and the libraries each is compared with. */
+const CACHEX_ROWS: Library[] = ['cachex', 'cachex (timeout: null)']
+/** Not peers: the baselines (raw node-redis has its own bars in `pnpm bench`). */
+const NOT_PEERS: Library[] = [BASE, 'raw node-redis (defaults)', ...CACHEX_ROWS]
+
+/**
+ * The peers bar (issue 14: cachex ahead of every other library on every workload it shares with
+ * it), from the medians: for each workload and each cachex row, the libraries it does not lead,
+ * with "within the spread" where the two libraries' rounds overlap. The memory tiers are judged
+ * among themselves: cachex's local tier against the others'.
+ */
+function leads(names: string[], cells: Map<string, Cell>): string {
+  const values = (l: string, w: Workload) => {
+    const c = cells.get(`${l}\u0000${w}`)
+    return w === 'sequential get' ? c?.p50s : c?.rates
+  }
+  const judge = (mine: string, others: string[]) => {
+    const out: string[] = []
+    for (const [w] of TABLE) {
+      const own = values(mine, w)
+      if (!own || own.length === 0) continue
+      const lower = w === 'sequential get'
+      const m = stats(own)
+      const behind: string[] = []
+      let compared = 0
+      let next: [string, number] | undefined
+      for (const other of others) {
+        const theirs = values(other, w)
+        if (!theirs || theirs.length === 0) continue
+        compared++
+        const t = stats(theirs)
+        if (!next || (lower ? t.median < next[1] : t.median > next[1])) next = [other, t.median]
+        if (lower ? t.median < m.median : t.median > m.median) {
+          const overlap = t.min <= m.max && m.min <= t.max
+          const unit = lower ? ' µs' : '/s'
+          behind.push(
+            `${other} (${fmt(t.median)}${unit} against ${fmt(m.median)}${unit}${overlap ? ', within the spread' : ''})`,
+          )
+        }
+      }
+      // A workload no other library has is not a cell of the bar.
+      if (compared === 0) continue
+      out.push(
+        `| ${w} | ${mine} | ${behind.length > 0 ? `trails ${behind.join(', ')}` : `leads; next ${next?.[0]}, ${fmt(next?.[1] ?? 0)}${lower ? ' µs' : '/s'} against ${fmt(m.median)}${lower ? ' µs' : '/s'}`} |`,
+      )
+    }
+    return out
+  }
+  const redisPeers = names.filter(
+    (l) =>
+      !NOT_PEERS.includes(l as Library) &&
+      !MEMORY_TIERS.includes(l as Library) &&
+      !l.startsWith('redis-benchmark'),
+  )
+  const rows = CACHEX_ROWS.filter((l) => names.includes(l)).flatMap((l) => judge(l, redisPeers))
+  const local: Library = 'cachex, local tier'
+  if (names.includes(local)) {
+    rows.push(
+      ...judge(
+        local,
+        names.filter((l) => l !== local && MEMORY_TIERS.includes(l as Library)),
+      ),
+    )
+  }
+  const trails = rows.filter((r) => r.includes('| trails ')).length
+  return [
+    `The peers bar: does cachex lead every other library on each workload it shares (medians; the memory tiers among themselves)? ${rows.length === 0 ? 'Not judged (no cachex row ran).' : trails === 0 ? 'Yes, in every cell.' : `No, in ${trails} of ${rows.length} cells.`}`,
+    '',
+    '| workload | cachex row | against the other libraries |',
+    '|---|---|---|',
+    ...rows,
+  ].join('\n')
 }
 
 await main()
