@@ -394,11 +394,12 @@ function leads(names: string[], cells: Map<string, Cell>): string {
     return w === 'sequential get' ? c?.p50s : c?.rates
   }
   const judge = (mine: string, others: string[]) => {
-    const out: string[] = []
+    const out: { line: string; trails: boolean }[] = []
     for (const [w] of TABLE) {
       const own = values(mine, w)
       if (!own || own.length === 0) continue
       const lower = w === 'sequential get'
+      const unit = lower ? ' µs' : '/s'
       const m = stats(own)
       const behind: string[] = []
       let compared = 0
@@ -411,7 +412,6 @@ function leads(names: string[], cells: Map<string, Cell>): string {
         if (!next || (lower ? t.median < next[1] : t.median > next[1])) next = [other, t.median]
         if (lower ? t.median < m.median : t.median > m.median) {
           const overlap = t.min <= m.max && m.min <= t.max
-          const unit = lower ? ' µs' : '/s'
           behind.push(
             `${other} (${fmt(t.median)}${unit} against ${fmt(m.median)}${unit}${overlap ? ', within the spread' : ''})`,
           )
@@ -419,9 +419,10 @@ function leads(names: string[], cells: Map<string, Cell>): string {
       }
       // A workload no other library has is not a cell of the bar.
       if (compared === 0) continue
-      out.push(
-        `| ${w} | ${mine} | ${behind.length > 0 ? `trails ${behind.join(', ')}` : `leads; next ${next?.[0]}, ${fmt(next?.[1] ?? 0)}${lower ? ' µs' : '/s'} against ${fmt(m.median)}${lower ? ' µs' : '/s'}`} |`,
-      )
+      out.push({
+        line: `| ${w} | ${mine} | ${behind.length > 0 ? `trails ${behind.join(', ')}` : `leads; next ${next?.[0]}, ${fmt(next?.[1] ?? 0)}${unit} against ${fmt(m.median)}${unit}`} |`,
+        trails: behind.length > 0,
+      })
     }
     return out
   }
@@ -441,13 +442,13 @@ function leads(names: string[], cells: Map<string, Cell>): string {
       ),
     )
   }
-  const trails = rows.filter((r) => r.includes('| trails ')).length
+  const trails = rows.filter((r) => r.trails).length
   return [
     `The peers bar: does cachex lead every other library on each workload it shares (medians; the memory tiers among themselves)? ${rows.length === 0 ? 'Not judged (no cachex row ran).' : trails === 0 ? 'Yes, in every cell.' : `No, in ${trails} of ${rows.length} cells.`}`,
     '',
     '| workload | cachex row | against the other libraries |',
     '|---|---|---|',
-    ...rows,
+    ...rows.map((r) => r.line),
   ].join('\n')
 }
 

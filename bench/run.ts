@@ -566,9 +566,10 @@ function bars(rows: Row[]): string {
         )
       } else {
         const ratio = row.cachex / row.raw
-        parts.push(
-          `${ratio.toFixed(2)}× (${label}) ${ratio >= (least as number) ? 'holds' : 'fails'}`,
-        )
+        const bar = least as number
+        // Three decimals where two would print the bar itself for a ratio just below it.
+        const digits = Math.abs(ratio - bar) < 0.005 ? 3 : 2
+        parts.push(`${ratio.toFixed(digits)}× (${label}) ${ratio >= bar ? 'holds' : 'fails'}`)
       }
     }
     if (parts.length > 0) out.push(`- ${bar}: ${parts.join('; ')}`)
