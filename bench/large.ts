@@ -9,7 +9,8 @@
 // client's callback; the "value returned" rows return it through a promise first, as a helper
 // of the application's (and cachex's `get`) does, which costs V8's young-generation collector
 // more (docs/configuration.md, "Large values"). Operations in flight: 100 for 100 KB, 10 for
-// 1 MB, 2 for 10 MB (100 × 10 MB in flight would be a gigabyte of replies).
+// 1 MB, 2 for 10 MB (100 × 10 MB in flight would be a gigabyte of replies). Each size ends with
+// a line on issue 14's bar: cachex against ioredis doing the same by hand, value returned.
 //
 // BENCH_ROUNDS (default 5), BENCH_SIZES (e.g. "100k,1m"), BENCH_REDIS_CPU / BENCH_CLIENT_CPU pin
 // redis-server (through taskset) and this process to a core, e.g. BENCH_REDIS_CPU=0
@@ -220,6 +221,7 @@ async function main() {
       )
       const base = new Map<string, number>()
       const cpuBase = new Map<string, number>()
+      const rates = new Map<string, { ops: number; lo: number; hi: number }>()
       for (const [name] of chosen) {
         const ss = seconds.get(name) as number[]
         const ops = size.ops / median(ss)
@@ -233,10 +235,12 @@ async function main() {
         const cpuRef = cpuBase.get(kind)
         const lo = size.ops / Math.max(...ss)
         const hi = size.ops / Math.min(...ss)
+        rates.set(name, { ops, lo, hi })
         lines.push(
           `| ${name} | ${ops.toFixed(1)} | ${mbs(median(ss)).toFixed(0)} | ${lo.toFixed(1)}–${hi.toFixed(1)} | ${ref ? `${(ops / ref).toFixed(2)}×` : '—'} | ${cpu.toFixed(0)} | ${cpuRef ? `${(cpu / cpuRef).toFixed(2)}×` : '—'} |`,
         )
       }
+      lines.push(aheadOfIoredis(rates))
       console.log(lines.splice(0).join('\n'))
     }
   } finally {
@@ -250,5 +254,34 @@ async function main() {
 }
 
 const RESP_BLOB = 36 // RESP_TYPES.BLOB_STRING
+
+/** Issue 14's large-value bar: cachex ahead of ioredis on get and set, with and without zlib. */
+const AGAINST_IOREDIS: [string, string][] = [
+  ['get: cachex', 'get: ioredis, value returned'],
+  ['set: cachex', 'set: ioredis'],
+  ['get zlib: cachex', 'get zlib: ioredis, value returned'],
+  ['set zlib: cachex', 'set zlib: ioredis'],
+]
+
+/**
+ * One line on the bar: each of cachex's rows against ioredis doing the same by hand (a get's
+ * value returned through a promise, as cachex's is), by medians, with "within the spread" where
+ * their rounds overlap. Pairs whose rows did not run are left out.
+ */
+function aheadOfIoredis(rates: Map<string, { ops: number; lo: number; hi: number }>): string {
+  const parts: string[] = []
+  for (const [mine, theirs] of AGAINST_IOREDIS) {
+    const m = rates.get(mine)
+    const t = rates.get(theirs)
+    if (!m || !t) continue
+    const overlap = t.lo <= m.hi && m.lo <= t.hi
+    parts.push(
+      `${mine.replace(': cachex', '')} ${(m.ops / t.ops).toFixed(2)}× ${m.ops >= t.ops ? 'ahead' : 'behind'}${overlap ? ' (within the spread)' : ''}`,
+    )
+  }
+  return parts.length === 0
+    ? ''
+    : `\nAhead of ioredis (issue 14), cachex / ioredis: ${parts.join('; ')}`
+}
 
 await main()
