@@ -163,6 +163,11 @@ interface Cell {
   commands?: string
 }
 
+/** The key of a library's cell for a workload in the results' map. */
+function cellKey(library: string, workload: string): string {
+  return `${library}\u0000${workload}`
+}
+
 type Client = ReturnType<typeof createClient>
 
 async function commandCalls(client: Client): Promise<Map<string, number>> {
@@ -230,7 +235,7 @@ async function main() {
     }
     const cells = new Map<string, Cell>()
     const cell = (l: string, w: string) => {
-      const key = `${l}\u0000${w}`
+      const key = cellKey(l, w)
       let c = cells.get(key)
       if (!c) {
         c = { rates: [], p50s: [], p99s: [], invalid: 0, errors: 0 }
@@ -305,7 +310,7 @@ async function main() {
 
 /** The summary (ratios), the detail (medians and spread) and the commands, as markdown. */
 function tables(names: string[], cells: Map<string, Cell>, machine: string): string {
-  const get = (l: string, w: string) => cells.get(`${l}\u0000${w}`)
+  const get = (l: string, w: string) => cells.get(cellKey(l, w))
   const base = (w: string) => stats(get(BASE, w)?.rates ?? [0]).median
   const out: string[] = [
     `Machine: ${machine}.`,
@@ -390,7 +395,7 @@ const NOT_PEERS: Library[] = [BASE, 'raw node-redis (defaults)', ...CACHEX_ROWS]
  */
 function leads(names: string[], cells: Map<string, Cell>): string {
   const values = (l: string, w: Workload) => {
-    const c = cells.get(`${l}\u0000${w}`)
+    const c = cells.get(cellKey(l, w))
     return w === 'sequential get' ? c?.p50s : c?.rates
   }
   const judge = (mine: string, others: string[]) => {
@@ -402,12 +407,10 @@ function leads(names: string[], cells: Map<string, Cell>): string {
       const unit = lower ? ' µs' : '/s'
       const m = stats(own)
       const behind: string[] = []
-      let compared = 0
       let next: [string, number] | undefined
       for (const other of others) {
         const theirs = values(other, w)
         if (!theirs || theirs.length === 0) continue
-        compared++
         const t = stats(theirs)
         if (!next || (lower ? t.median < next[1] : t.median > next[1])) next = [other, t.median]
         if (lower ? t.median < m.median : t.median > m.median) {
@@ -418,9 +421,9 @@ function leads(names: string[], cells: Map<string, Cell>): string {
         }
       }
       // A workload no other library has is not a cell of the bar.
-      if (compared === 0) continue
+      if (next === undefined) continue
       out.push({
-        line: `| ${w} | ${mine} | ${behind.length > 0 ? `trails ${behind.join(', ')}` : `leads; next ${next?.[0]}, ${fmt(next?.[1] ?? 0)}${unit} against ${fmt(m.median)}${unit}`} |`,
+        line: `| ${w} | ${mine} | ${behind.length > 0 ? `trails ${behind.join(', ')}` : `leads; next ${next[0]}, ${fmt(next[1])}${unit} against ${fmt(m.median)}${unit}`} |`,
         trails: behind.length > 0,
       })
     }
