@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer'
 import {
   ClosedError,
   ConnectionError,
@@ -157,7 +158,7 @@ export async function* scanNode(
   run: (args: string[]) => Promise<unknown>,
   pattern: string,
   count: number,
-): AsyncGenerator<string[]> {
+): AsyncGenerator<Array<string | Buffer>> {
   let cursor = '0'
   // Redis never hands out a cursor twice in one walk (it advances in reverse-binary order until
   // 0); a server that does (a proxy's bug) would keep the walk going forever.
@@ -174,10 +175,18 @@ export async function* scanNode(
       )
     }
     seen.add(cursor)
-    yield (reply[1] as unknown[]).map((key) =>
-      Buffer.isBuffer(key) ? key.toString('utf8') : String(key),
-    )
+    yield (reply[1] as unknown[]).map(scannedKey)
   } while (cursor !== '0')
+}
+
+/**
+ * A key of a `SCAN` reply: its text, or its bytes when they are not UTF-8. Decoding those would
+ * turn each invalid byte into U+FFFD, the name of another key (or of none): a caller that deletes
+ * what it scanned would delete that one instead.
+ */
+function scannedKey(key: unknown): string | Buffer {
+  if (!Buffer.isBuffer(key)) return String(key)
+  return isUtf8(key) ? key.toString('utf8') : key
 }
 
 /** The error every call of a closed connection rejects with (`where` it went, if known). */

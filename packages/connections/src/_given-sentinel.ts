@@ -117,7 +117,7 @@ export class GivenSentinelConnection implements Connection {
     )
   }
 
-  scan(pattern: string, count: number): AsyncIterable<string[]> {
+  scan(pattern: string, count: number): AsyncIterable<Array<string | Buffer>> {
     return scanNode((args) => this.command(args), pattern, count)
   }
 

@@ -223,7 +223,7 @@ class ClusterConnection implements Connection {
     return tracking
   }
 
-  async *scan(pattern: string, count: number): AsyncIterable<string[]> {
+  async *scan(pattern: string, count: number): AsyncIterable<Array<string | Buffer>> {
     await this.#life.whenReady()
     this.#topology.build()
     // A pattern that pins a hash tag (`:1:user:{42}:*`) can only match keys of one slot.

@@ -122,7 +122,7 @@ class ReplicaConnection implements Connection {
   readonly #primaryNode = (): StandaloneConnection => this.#primary
   readonly #isClosed = (): boolean => this.#life.closed
 
-  scan(pattern: string, count: number): AsyncIterable<string[]> {
+  scan(pattern: string, count: number): AsyncIterable<Array<string | Buffer>> {
     if (!this.#started && !this.#life.closed) this.#start()
     return this.#primary.scan(pattern, count)
   }

@@ -212,7 +212,7 @@ class SentinelConnection implements Connection {
     )
   }
 
-  scan(pattern: string, count: number): AsyncIterable<string[]> {
+  scan(pattern: string, count: number): AsyncIterable<Array<string | Buffer>> {
     return scanNode((args) => this.command(args), pattern, count)
   }
 

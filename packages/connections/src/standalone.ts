@@ -208,7 +208,7 @@ export class StandaloneConnection implements Connection {
     return this.#deadlines.track(exec, 'EXEC', this.#mapError, weight)
   }
 
-  scan(pattern: string, count: number): AsyncIterable<string[]> {
+  scan(pattern: string, count: number): AsyncIterable<Array<string | Buffer>> {
     return scanNode((args) => this.command(args), pattern, count)
   }
 

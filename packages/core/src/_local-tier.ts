@@ -435,7 +435,7 @@ export class LocalTier implements ValueStore {
     return this.#writing([rkey], () => this.#inner.persist(rkey))
   }
 
-  scan(pattern: string, count: number): AsyncIterable<string[]> {
+  scan(pattern: string, count: number): AsyncIterable<Array<string | Buffer>> {
     return this.#inner.scan(pattern, count)
   }
 

@@ -332,7 +332,7 @@ export class RedisValueStore implements ValueStore {
     return this.#bool(['PERSIST', rkey])
   }
 
-  scan(pattern: string, count: number): AsyncIterable<string[]> {
+  scan(pattern: string, count: number): AsyncIterable<Array<string | Buffer>> {
     return this.#connection.scan(pattern, count)
   }
 

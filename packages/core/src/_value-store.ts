@@ -96,8 +96,11 @@ export interface ValueStore {
   expireAt(rkey: string, unixMs: number): Promise<boolean>
   /** Removes the expiry of `rkey`; resolves whether there was one. */
   persist(rkey: string): Promise<boolean>
-  /** Yields the Redis keys matching the glob `pattern`, one `SCAN` batch (about `count` keys) at a time. */
-  scan(pattern: string, count: number): AsyncIterable<string[]>
+  /**
+   * Yields the Redis keys matching the glob `pattern`, one `SCAN` batch (about `count` keys) at a
+   * time: strings, and the exact bytes of a key that is not UTF-8 (see `Connection.scan`).
+   */
+  scan(pattern: string, count: number): AsyncIterable<Array<string | Buffer>>
   /** Deletes every key matching the glob `pattern`, batch by batch; resolves how many. */
   deleteMatching(pattern: string, count: number): Promise<number>
   /** Removes every key of the database (`FLUSHDB` on every primary). */

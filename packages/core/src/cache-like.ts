@@ -265,18 +265,21 @@ export interface CacheLike<out IgnoreErrors extends boolean = boolean> {
   /**
    * Every user key matching the glob `pattern`, walked with `SCAN` (never `KEYS`). An empty
    * pattern rejects with `InvalidArgumentError` (it would match no key: `'*'` matches every one).
+   * A key whose name is not UTF-8 (written by another client) is left out: no string names it.
    */
   keys(pattern?: string, options?: ScanOptions): Promise<string[]>
 
   /**
    * Yields the user keys matching the glob `pattern`, one `SCAN` batch at a time. An empty
-   * pattern throws `InvalidArgumentError`, as for `keys`.
+   * pattern throws `InvalidArgumentError`, as for `keys`. Keys whose names are not UTF-8 are left
+   * out, as for `keys`.
    */
   iterKeys(pattern?: string, options?: ScanOptions): AsyncIterable<string>
 
   /**
    * Deletes every user key matching the glob `pattern`; resolves how many were deleted. An empty
-   * pattern rejects with `InvalidArgumentError`, as for `keys`.
+   * pattern rejects with `InvalidArgumentError`, as for `keys`. Keys are deleted by the exact
+   * bytes `SCAN` returned, names that are not UTF-8 included.
    */
   deletePattern(pattern: string, options?: ScanOptions): Promise<number>
 }

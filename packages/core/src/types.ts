@@ -104,9 +104,11 @@ export interface Connection {
   transaction?(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]>
   /**
    * Walks every key matching a Redis glob `pattern` with `SCAN … COUNT count`, on every primary,
-   * yielding the keys of each reply as one batch, so that memory stays flat.
+   * yielding the keys of each reply as one batch, so that memory stays flat. A key is a string
+   * when its bytes are UTF-8, and its exact bytes (a `Buffer`) when they are not: decoded, such a
+   * name would become another key's (invalid bytes read as U+FFFD), which a delete would hit.
    */
-  scan(pattern: string, count: number): AsyncIterable<string[]>
+  scan(pattern: string, count: number): AsyncIterable<Array<string | Buffer>>
   /** Removes every key of the selected database (`FLUSHDB` on every primary). */
   flush(): Promise<void>
   /**

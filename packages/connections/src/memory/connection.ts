@@ -179,7 +179,7 @@ export class MemoryConnection implements Connection {
     })
   }
 
-  scan(pattern: string, count: number): AsyncIterable<string[]> {
+  scan(pattern: string, count: number): AsyncIterable<Array<string | Buffer>> {
     return scanNode((args) => this.command(args), pattern, count)
   }
 

@@ -208,7 +208,13 @@ async function* userKeys(
   version: number,
 ): AsyncGenerator<string> {
   for await (const batch of context.store.scan(redisPattern, itersize)) {
-    for (const rkey of batch) yield context.reverseKeyFunction(rkey, context.keyPrefix, version)
+    for (const rkey of batch) {
+      // A key whose name is not UTF-8 has no string that names it (a string key is written as
+      // UTF-8): yielding its lossy text would name another key. deletePattern still removes it.
+      if (typeof rkey === 'string') {
+        yield context.reverseKeyFunction(rkey, context.keyPrefix, version)
+      }
+    }
   }
 }
 
