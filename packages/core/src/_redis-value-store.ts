@@ -43,6 +43,18 @@ if n > 9007199254740991 or n < -9007199254740991 then
 end
 return redis.call('GET', KEYS[1])`)
 
+// incr's fallback (a value INCRBY refuses: a float, an integer beyond int64): writes the new value
+// over KEYS[1], its TTL kept, only if it still holds the bytes read (ARGV[1]); 0 when another
+// write came in between, and nothing changed.
+export const INCR_SWAP_SCRIPT = defineScript(`if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+return 1`)
+
+/** Reads and swaps one fallback `incr` tries before it gives up on a value that keeps changing. */
+const SWAP_ATTEMPTS = 100
+
 /**
  * A large value's text as UTF-8 bytes. node-redis measures a string argument (`Buffer.byteLength`)
  * and then has the socket encode it; given the bytes, it writes them as they are. Measured with
@@ -65,6 +77,8 @@ export class RedisValueStore implements ValueStore {
   readonly #writes: WriteCoalescer
   /** The `incr`s of one key in one tick as one script. */
   readonly #incrs: IncrCoalescer
+  /** The last fallback `incr` of each key under way: the next one on that key waits for it. */
+  readonly #slowIncrs = new Map<string, Promise<unknown>>()
 
   /** Coalesces reads (`get`s, existence checks) when the context says so (`coalesceReads`). */
   constructor(context: CacheContext) {
@@ -283,23 +297,57 @@ export class RedisValueStore implements ValueStore {
   /**
    * django-redis's fallback when `INCRBY` refuses the value: read, add, write back with the TTL
    * kept. With `asNumber`, a result that is a `bigint` is refused before anything is written.
+   * Unlike django-redis's, no increment is lost: the fallbacks of one key run one after another
+   * in call order (the `incr`s of one tick fail together), and the write happens only if the
+   * value is still the one read; when another client wrote in between, it reads again.
    */
-  async #incrSlow(
+  #incrSlow(
+    key: string,
+    rkey: string,
+    delta: number | bigint,
+    asNumber: boolean,
+  ): Promise<number | bigint> {
+    const slow = this.#slowIncrs
+    const before = slow.get(rkey)
+    const swap = () => this.#incrSwap(key, rkey, delta, asNumber)
+    const run = before === undefined ? swap() : before.then(swap, swap)
+    const done = run.then(
+      () => {},
+      () => {},
+    )
+    slow.set(rkey, done)
+    done.then(() => {
+      if (slow.get(rkey) === done) slow.delete(rkey)
+    })
+    return run
+  }
+
+  async #incrSwap(
     key: string,
     rkey: string,
     delta: number | bigint,
     asNumber: boolean,
   ): Promise<number | bigint> {
     const context = this.#context
-    const reply = await this.#connection.command(['GET', rkey], { key: rkey })
-    if (reply === null) throw new KeyNotFoundError(`key '${key}' not found`)
-    const current = context.decode(reply, key)
-    const next = addNumbers(current, delta, key)
-    if (asNumber && typeof next === 'bigint') throw unsafeResult(key)
-    await this.#connection.command(['SET', rkey, context.codec.encode(next), 'KEEPTTL'], {
-      key: rkey,
-    })
-    return next
+    const connection = this.#connection
+    for (let attempt = 0; attempt < SWAP_ATTEMPTS; attempt++) {
+      // As bytes (no `text` route): the swap compares exactly these.
+      const reply = await connection.command(['GET', rkey], { key: rkey })
+      if (reply === null) throw new KeyNotFoundError(`key '${key}' not found`)
+      const current = context.decode(reply, key)
+      const next = addNumbers(current, delta, key)
+      if (asNumber && typeof next === 'bigint') throw unsafeResult(key)
+      const swapped = await runScript(
+        connection,
+        INCR_SWAP_SCRIPT,
+        [rkey],
+        [reply as RedisArgument, context.codec.encode(next)],
+      )
+      if (swapped === 1) return next
+    }
+    throw new ResponseError(
+      `incr() on key '${key}': the value changed ${SWAP_ATTEMPTS} times between reading it and writing the sum (other clients write it); nothing was written`,
+    )
   }
 
   async rename(from: string, to: string, key: string): Promise<void> {

@@ -132,7 +132,8 @@ export interface CacheLike<out IgnoreErrors extends boolean = boolean> {
    * 2^53, unless `{ as: 'number' }`). Rejects with `KeyNotFoundError` when the key is missing, as
    * Django's `incr` does: store a number first (`add(key, 0)` creates it only when missing). A
    * value Redis cannot `INCRBY` (a float, or beyond 64 bits) is read, added to and written back
-   * with its TTL kept, as django-redis does; a value that is not a number rejects with
+   * with its TTL kept, as django-redis does, only while it still holds what was read (no
+   * increment is lost to a concurrent one); a value that is not a number rejects with
    * `NotANumberError`, a key holding a list or another Redis type with a `ResponseError` naming it.
    */
   incr(

@@ -11,6 +11,9 @@ export const SOURCES = {
   /** redis-value-store:INCR_NUMBER_SCRIPT */
   INCR_NUMBER:
     "local old = redis.call('GET', KEYS[1])\nif not old then\n  return false\nend\nlocal n = redis.call('INCRBY', KEYS[1], ARGV[1])\nif n > 9007199254740991 or n < -9007199254740991 then\n  redis.call('SET', KEYS[1], old, 'KEEPTTL')\n  return 0\nend\nreturn redis.call('GET', KEYS[1])",
+  /** redis-value-store:INCR_SWAP_SCRIPT */
+  INCR_SWAP:
+    "if redis.call('GET', KEYS[1]) ~= ARGV[1] then\n  return 0\nend\nredis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')\nreturn 1",
   /** coalesce-set:SET_MANY_SCRIPT */
   SET_MANY:
     "local px = ARGV[1]\nfor i = 1, #KEYS do\n  redis.call('SET', KEYS[i], ARGV[i + 1], 'PX', px)\nend\nreturn #KEYS",

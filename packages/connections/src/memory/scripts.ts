@@ -155,6 +155,12 @@ const IMPLEMENTATIONS: Record<ScriptName, (s: ScriptCall) => Reply> = {
     }
     return s.call(10, 'GET', key)
   },
+  INCR_SWAP: (s) => {
+    const key = s.keys[0]
+    if (str(s.call(1, 'GET', key)) !== s.argv[0]) return 0
+    s.call(4, 'SET', key, s.argv[1], 'KEEPTTL')
+    return 1
+  },
   SET_MANY: (s) => {
     const px = s.argv[0]
     s.keys.forEach((key, i) => {
