@@ -216,7 +216,11 @@ export class CacheContext {
     if (typeof key !== 'string') {
       throw new InvalidArgumentError(`a cache key must be a string, got ${describe(key)}`)
     }
-    return this.#keyFunction(key, this.keyPrefix, version)
+    const rkey = this.#keyFunction(key, this.keyPrefix, version)
+    // A lone surrogate is sent as U+FFFD (UTF-8 has no form for it), so Redis names that key, in
+    // replies and in the local tier's invalidations, with U+FFFD: so does everything kept by key
+    // here, or the tier would hold a copy that no invalidation reaches.
+    return rkey.isWellFormed() ? rkey : rkey.toWellFormed()
   }
 
   /** The Redis keys of `keys` at `version`. */

@@ -3,6 +3,7 @@
 import { type Cache, createCache, ResponseError } from '@cachex/redis'
 import { standaloneServer, uniquePrefix } from '@cachex/test-utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { eventually } from './local-tier-helpers.ts'
 
 let server: { url: string; stop(): Promise<void> }
 let cache: Cache
@@ -56,6 +57,26 @@ describe('the local tier and the other families', () => {
       expect(await cache.renamenx('c', 'b')).toBe(true)
       expect(await cache.get('c')).toBeNull()
       await cache.delete('s')
+    }
+  })
+
+  it('a key with a lone surrogate is dropped by a write to the key Redis names with U+FFFD', async () => {
+    // Redis stores 'k\ud83d' as 'k\ufffd' (UTF-8 has no form for a lone surrogate), and its
+    // invalidations name that. The tier once held the copy under the other spelling, for good.
+    const other = createCache({ location: server.url, keyPrefix: cache.keyPrefix })
+    try {
+      for (let round = 0; round < 5; round++) {
+        await cache.set('k\ud83d', `v${round}`)
+        await held('k\ud83d', `v${round}`)
+        await other.set('k\ufffd', `w${round}`)
+        await eventually(async () => (await cache.get('k\ud83d')) === `w${round}`, 20_000)
+        await held('k\ufffd', `w${round}`)
+        // This cache's own write through the other spelling drops the copy too.
+        await cache.delete('k\ud83d')
+        expect(await cache.get('k\ufffd')).toBeNull()
+      }
+    } finally {
+      await other.close()
     }
   })
 })
