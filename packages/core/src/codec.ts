@@ -336,9 +336,14 @@ export class Codec {
       hint =
         ' — written with another serializer or compressor? Configure the same ones as the writer'
     }
+    const why = detail(error)
+    // V8's JSON.parse quotes the start of the text it refused: the cause is then an error of the
+    // same type without it, so that logging the cause quotes no value either.
+    const quoted = error instanceof Error && error.message !== why
+    const cause = quoted ? new (error.constructor as ErrorConstructor)(why) : error
     return new SerializationError(
-      `stored bytes cannot be read by ${tried}: they look like ${seen.looks}${hint} (${detail(error)})`,
-      { cause: error },
+      `stored bytes cannot be read by ${tried}: they look like ${seen.looks}${hint} (${why})`,
+      { cause },
     )
   }
 
@@ -393,10 +398,12 @@ export class Codec {
 function detail(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error)
   return message.replace(
-    /^Unexpected token '(.)', ".*"(?:\.\.\.)? is not valid JSON$/s,
-    (_, token: string) =>
-      /^[\x21-\x7e]$/.test(token)
-        ? `Unexpected token '${token}' (not valid JSON)`
-        : 'Unexpected character (not valid JSON)',
+    /^(?:Unexpected token '(.)', )?".*"(?:\.\.\.)? is not valid JSON$/s,
+    (_, token: string | undefined) =>
+      token === undefined
+        ? 'not valid JSON'
+        : /^[\x21-\x7e]$/.test(token)
+          ? `Unexpected token '${token}' (not valid JSON)`
+          : 'Unexpected character (not valid JSON)',
   )
 }

@@ -310,6 +310,26 @@ describe('Codec.decode', () => {
     expect((caught as Error).message).toMatch(/json, spy/)
     expect((caught as Error).cause).toBeInstanceOf(Error)
   })
+
+  it('quotes no content of unreadable bytes, in the error or in its cause', () => {
+    const codec = new Codec([jsonSerializer()])
+    for (const text of ['x my-secret-token', 'undefined', 'u', '\u00e9t\u00e9 secret']) {
+      let caught: unknown
+      try {
+        codec.decode(bytes(text))
+      } catch (error) {
+        caught = error
+      }
+      expect(caught).toBeInstanceOf(SerializationError)
+      const cause = (caught as Error).cause as Error
+      expect(cause).toBeInstanceOf(SyntaxError)
+      for (const message of [(caught as Error).message, cause.message]) {
+        expect(message).toMatch(/not valid JSON/)
+        expect(message).not.toContain('secret')
+        expect(message).not.toContain('"')
+      }
+    }
+  })
 })
 
 describe('round-trip property', () => {
