@@ -79,6 +79,12 @@ export interface KeyRow {
   ttl: number | null
   /** Bytes, from `MEMORY USAGE` (or `STRLEN` for a string where that is refused); `null` unknown. */
   size: number | null
+  /**
+   * The Redis key's bytes in hex, when its name is not UTF-8: `key` and `redisKey` then show it
+   * with U+FFFD for the invalid bytes, a name that may be another key's, and the key routes
+   * refuse it (400): the admin lists such a key but cannot open, edit or delete it.
+   */
+  notUtf8?: string
 }
 
 /** What `GET api/jobs/:id` answers. */

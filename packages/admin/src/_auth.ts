@@ -17,8 +17,20 @@ const IDLE_MS = 30 * 60_000
 const LIFETIME_MS = 12 * 60 * 60_000
 /** Sessions held at most: the oldest goes first. */
 const MAX_SESSIONS = 1000
-/** Failed logins allowed per minute, over every client; past it, logins answer 429. */
+/**
+ * Sessions of one user (`who`) held at most: their oldest goes first, so that no one user (an
+ * `auth` function lets many browsers in) can push everyone else's sessions out.
+ */
+const MAX_SESSIONS_PER_WHO = 50
+/** Failed logins (or bearer tokens) allowed per minute from one address; past it, 429. */
 const MAX_FAILURES_PER_MINUTE = 10
+/** The window failures are counted over. */
+const THROTTLE_WINDOW_MS = 60_000
+/**
+ * Addresses whose failures are remembered at most: the one failing longest ago is forgotten
+ * first, so that many addresses cannot grow the table without bound.
+ */
+const MAX_THROTTLED_ADDRESSES = 10_000
 /** The shortest token accepted. */
 export const MIN_TOKEN_LENGTH = 16
 
@@ -76,12 +88,13 @@ function sameSecret(given: string, expected: Buffer): boolean {
   return timingSafeEqual(digest(given), expected)
 }
 
-/** The sessions of one handler, in memory. */
+/** The sessions of one handler, in memory, and its throttle of failed logins. */
 export class Sessions {
   readonly #sessions = new Map<string, Session>()
-  #failures: number[] = []
+  readonly #throttle = new Throttle()
 
   create(who: string): Session {
+    this.#dropOldestOf(who)
     while (this.#sessions.size >= MAX_SESSIONS) {
       const oldest = this.#sessions.keys().next().value as string
       this.#sessions.delete(oldest)
@@ -96,6 +109,16 @@ export class Sessions {
     }
     this.#sessions.set(session.id, session)
     return session
+  }
+
+  /** Makes room for one more session of `who` within `MAX_SESSIONS_PER_WHO` (theirs go first). */
+  #dropOldestOf(who: string): void {
+    const theirs: string[] = []
+    for (const session of this.#sessions.values()) if (session.who === who) theirs.push(session.id)
+    // The map is in creation order: the first of theirs is their oldest.
+    for (let i = 0; i <= theirs.length - MAX_SESSIONS_PER_WHO; i++) {
+      this.#sessions.delete(theirs[i] as string)
+    }
   }
 
   /** The live session of the request's cookie, if any. */
@@ -119,19 +142,82 @@ export class Sessions {
 
   clear(): void {
     this.#sessions.clear()
+    this.#throttle.clear()
   }
 
-  /** Throws 429 while too many logins failed in the last minute. */
-  checkThrottle(): void {
-    const since = Date.now() - 60_000
-    this.#failures = this.#failures.filter((t) => t > since)
-    if (this.#failures.length >= MAX_FAILURES_PER_MINUTE) {
-      throw new HttpError(429, 'too many failed logins: wait a minute', 'throttled')
+  /** Throws 429 while too many logins failed from the request's address in the last minute. */
+  checkThrottle(req: IncomingMessage): void {
+    this.#throttle.check(addressOf(req))
+  }
+
+  /** Counts a failed login (or bearer token) against the request's address. */
+  failed(req: IncomingMessage): void {
+    this.#throttle.failed(addressOf(req))
+  }
+
+  /** Addresses whose failures are remembered (a test checks the bound). */
+  get throttledAddresses(): number {
+    return this.#throttle.size
+  }
+}
+
+/**
+ * The client's address, as the socket has it. Behind a proxy every client shares the proxy's:
+ * the throttle then counts them together (headers such as `X-Forwarded-For` are not trusted, as
+ * anyone can send them).
+ */
+function addressOf(req: IncomingMessage): string {
+  return req.socket?.remoteAddress ?? 'unknown'
+}
+
+/** Failed attempts per address over the last minute, in a table of bounded size. */
+class Throttle {
+  /** Times of the failures of each address; the map is in order of each address's last failure. */
+  readonly #failures = new Map<string, number[]>()
+
+  get size(): number {
+    return this.#failures.size
+  }
+
+  check(address: string): void {
+    const recent = this.#recent(address)
+    if (recent !== undefined && recent.length >= MAX_FAILURES_PER_MINUTE) {
+      throw new HttpError(
+        429,
+        'too many failed logins from this address: wait a minute',
+        'throttled',
+      )
     }
   }
 
-  failed(): void {
-    this.#failures.push(Date.now())
+  failed(address: string): void {
+    const recent = this.#recent(address) ?? []
+    // Only the last few matter: the list stays short whatever a client sends.
+    if (recent.length >= MAX_FAILURES_PER_MINUTE) recent.shift()
+    recent.push(Date.now())
+    // Re-inserted last: the first entry is always the address that failed longest ago.
+    this.#failures.delete(address)
+    this.#failures.set(address, recent)
+    while (this.#failures.size > MAX_THROTTLED_ADDRESSES) {
+      this.#failures.delete(this.#failures.keys().next().value as string)
+    }
+  }
+
+  clear(): void {
+    this.#failures.clear()
+  }
+
+  /** The address's failures within the window (older ones dropped), if any. */
+  #recent(address: string): number[] | undefined {
+    const times = this.#failures.get(address)
+    if (times === undefined) return undefined
+    const since = Date.now() - THROTTLE_WINDOW_MS
+    while (times.length > 0 && (times[0] as number) <= since) times.shift()
+    if (times.length === 0) {
+      this.#failures.delete(address)
+      return undefined
+    }
+    return times
   }
 }
 
@@ -144,10 +230,14 @@ export async function authenticate(
   if (auth.kind === 'token') {
     const header = req.headers.authorization
     if (typeof header === 'string' && /^bearer\s/i.test(header)) {
+      // Bearer guesses count as failed logins do: an address that guesses is throttled, the
+      // right token included, until its minute passes.
+      sessions.checkThrottle(req)
       const given = header.slice(7).trim()
-      return sameSecret(given, auth.digest)
-        ? { who: auth.label, via: 'bearer', session: undefined }
-        : null
+      if (sameSecret(given, auth.digest))
+        return { who: auth.label, via: 'bearer', session: undefined }
+      sessions.failed(req)
+      return null
     }
     const session = sessions.of(req)
     return session === undefined ? null : { who: session.who, via: 'session', session }

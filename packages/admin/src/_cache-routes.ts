@@ -6,7 +6,7 @@ import type { AdminCache } from './_caches.ts'
 import { BUCKET_SECONDS } from './_hits.ts'
 import { HttpError, readJsonBody, sendJson } from './_http.ts'
 import { MAX_ROWS, readKey } from './_key-page.ts'
-import { MAX_PAGE } from './_keys.ts'
+import { checkNameable, MAX_PAGE } from './_keys.ts'
 import { infoSummary, MAX_SAMPLES, memoryByPrefix, slowlog } from './_server.ts'
 import type { Request, State } from './_state.ts'
 import { checkRevision, checkTtl, deleteKey, editKey } from './_write.ts'
@@ -81,6 +81,7 @@ export async function cacheRoute(
     }
     case 'key': {
       const key = stringParam(query, 'key', 64 * 1024)
+      checkNameable(key)
       if (method === 'GET') {
         const cursor = query.get('cursor') || undefined
         const count = intParam(query, 'count', 100, 1, MAX_ROWS)

@@ -8,6 +8,13 @@ export const CSP =
 
 /** Bytes of a request body the admin reads at most (an edited value, as JSON text). */
 export const MAX_BODY_BYTES = 4 * 1024 * 1024
+/**
+ * A body that sends nothing for this long is answered 408: a client that stalls mid-body must not
+ * hold a request (and what it sent so far) for as long as the socket lives.
+ */
+const BODY_IDLE_MS = 10_000
+/** …and one still arriving after this long is answered 408 too, however it trickles. */
+const BODY_TOTAL_MS = 60_000
 
 /** An error answered with its status and message. */
 export class HttpError extends Error {
@@ -42,6 +49,9 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 
 /** An error reply: `{ error: code, message }`. */
 export function sendError(res: ServerResponse, status: number, message: string, code = 'error') {
+  // A body refused unread (too large, too slow) is not drained: the connection ends with the
+  // reply, so its sender holds no socket and no buffer of ours.
+  if (status === 408 || status === 413) res.setHeader('Connection', 'close')
   sendJson(res, status, { error: code, message: scrub(message) })
 }
 
@@ -56,10 +66,14 @@ export function scrub(message: string): string {
 
 /**
  * The JSON body of a request: what a framework already parsed (`req.body`, Express's
- * `express.json()`, Next.js), else the stream, read up to `MAX_BODY_BYTES` (413 beyond). A body
- * that is not a JSON object is a 400.
+ * `express.json()`, Next.js), else the stream, read up to `maxBytes` (413 beyond), in
+ * `BODY_IDLE_MS` between chunks and `BODY_TOTAL_MS` in all (408 beyond). A body that is not a
+ * JSON object is a 400.
  */
-export async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+export async function readJsonBody(
+  req: IncomingMessage,
+  maxBytes = MAX_BODY_BYTES,
+): Promise<Record<string, unknown>> {
   const given = (req as { body?: unknown }).body
   let value: unknown
   if (given !== undefined && given !== null && !isEmptyParsed(given)) {
@@ -69,7 +83,7 @@ export async function readJsonBody(req: IncomingMessage): Promise<Record<string,
     if (!/^application\/json\b/i.test(type)) {
       throw new HttpError(415, 'send the body as application/json')
     }
-    value = parse(await readBody(req))
+    value = parse(await readBody(req, maxBytes))
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new HttpError(400, 'the body must be a JSON object')
@@ -95,23 +109,31 @@ function parse(text: string): unknown {
   }
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
   const declared = Number(req.headers['content-length'])
-  if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) {
-    return Promise.reject(new HttpError(413, `the body exceeds ${MAX_BODY_BYTES} bytes`))
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    return Promise.reject(tooLarge(maxBytes))
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
     let done = false
+    const timedOut = () =>
+      finish(new HttpError(408, 'the body did not arrive in time', 'request_timeout'))
+    let idle = setTimeout(timedOut, BODY_IDLE_MS)
+    const total = setTimeout(timedOut, BODY_TOTAL_MS)
     const finish = (error: Error | null, text?: string) => {
       if (done) return
       done = true
+      clearTimeout(idle)
+      clearTimeout(total)
       req.off('data', onData)
       req.off('end', onEnd)
       req.off('error', onError)
       if (error !== null) {
-        // Stop reading; the reply is sent by the caller, and the rest of the body is dropped.
+        // Stop reading: what was buffered goes now, and the rest of the body is dropped. The
+        // reply (sent by the caller) closes the connection, so a stalled sender holds nothing.
+        chunks.length = 0
         req.resume()
         reject(error)
       } else resolve(text ?? '')
@@ -119,11 +141,13 @@ function readBody(req: IncomingMessage): Promise<string> {
     const onData = (chunk: Buffer | string) => {
       const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
       size += buffer.length
-      if (size > MAX_BODY_BYTES) {
-        finish(new HttpError(413, `the body exceeds ${MAX_BODY_BYTES} bytes`))
+      if (size > maxBytes) {
+        finish(tooLarge(maxBytes))
         return
       }
       chunks.push(buffer)
+      clearTimeout(idle)
+      idle = setTimeout(timedOut, BODY_IDLE_MS)
     }
     const onEnd = () => finish(null, Buffer.concat(chunks).toString('utf8'))
     const onError = (error: Error) => finish(error)
@@ -132,6 +156,10 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('error', onError)
     if (req.readableEnded) finish(null, '')
   })
+}
+
+function tooLarge(maxBytes: number): HttpError {
+  return new HttpError(413, `the body exceeds ${maxBytes} bytes`, 'too_large')
 }
 
 /** The value of one cookie of the request, or `undefined`. */

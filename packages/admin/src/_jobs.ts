@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto'
 import { setImmediate as yieldToEvents } from 'node:timers/promises'
 import type { JobView } from './_api-types.ts'
 import type { AdminCache } from './_caches.ts'
-import { HttpError } from './_http.ts'
+import { HttpError, scrub } from './_http.ts'
 
 /** Jobs running at once at most. */
 const MAX_RUNNING = 4
@@ -74,6 +74,8 @@ export class Jobs {
         job.matched += batch.length
         if (job.kind === 'delete') {
           for (let i = 0; i < batch.length && !job.cancelled; i += UNLINK_CHUNK) {
+            // Each key as SCAN gave it: a name that is not UTF-8 stays its exact bytes, so the
+            // key deleted is the key matched (decoded, it would name another key, or none).
             const chunk = batch.slice(i, i + UNLINK_CHUNK)
             const replies = await Promise.all(
               chunk.map((key) => connection.command(['UNLINK', key], { key })),
@@ -87,7 +89,8 @@ export class Jobs {
       job.state = job.cancelled ? 'cancelled' : 'done'
     } catch (error) {
       job.state = 'failed'
-      job.error = error instanceof Error ? error.message : String(error)
+      // The error is sent to the browser as a job's state, not as an error reply: scrubbed here.
+      job.error = scrub(error instanceof Error ? error.message : String(error))
     }
     job.finished = Date.now()
   }

@@ -6,6 +6,15 @@
 import type { ContainerView, KeyView, StringView, TreeNode } from './_api-types.ts'
 import type { AdminCache } from './_caches.ts'
 import { revisionOf, serverRevision } from './_cas.ts'
+import {
+  type Element,
+  fetchPage,
+  HEAD_BYTES,
+  MAX_ELEMENT_BYTES,
+  MAX_PAGE_BYTES,
+  type StreamEntry,
+  type TooLarge,
+} from './_container-read.ts'
 import { HttpError } from './_http.ts'
 import { sizeOf, ttlSeconds } from './_keys.ts'
 import { editableJson, escapeBytes, newBudget, type TreeBudget, toTree } from './_tree.ts'
@@ -95,34 +104,103 @@ function decodeString(entry: AdminCache, raw: Buffer, budget: TreeBudget): Strin
   }
 }
 
+/** Whether the page's tree budget is spent: the rows after it are not decoded. */
+function spent(budget: TreeBudget): boolean {
+  return budget.nodes <= 0 || budget.chars <= 0
+}
+
 /** A stored element decoded by the codec, or an error node with its bytes. */
-function element(entry: AdminCache, reply: unknown, budget: TreeBudget): TreeNode {
-  const raw = Buffer.isBuffer(reply) ? reply : Buffer.from(String(reply ?? ''))
+function element(entry: AdminCache, fetched: Element, budget: TreeBudget): TreeNode {
+  if (!Buffer.isBuffer(fetched)) return charged(tooLargeNode(fetched), budget)
+  // Decoding costs what the element holds: past the budget, nothing would be shown of it.
+  if (spent(budget)) return notShown(fetched.length)
   try {
-    const { value, kinds } = entry.internals.codec.inspect(raw)
+    const { value, kinds } = entry.internals.codec.inspect(fetched)
     return toTree(value, kinds, budget)
   } catch (error) {
-    return {
+    const node: TreeNode = {
       type: 'error',
       message: message(error),
-      preview: escapeBytes(raw.subarray(0, 256), 1024),
-      length: raw.length,
+      preview: escapeBytes(fetched.subarray(0, 256), 1024),
+      length: fetched.length,
     }
+    return charged(node, budget)
   }
 }
 
+/** An error node, counted in the budget as the tree counts its nodes (one, and its text). */
+function charged(node: TreeNode & { type: 'error' }, budget: TreeBudget): TreeNode {
+  budget.nodes--
+  budget.chars -= node.preview.length
+  return node
+}
+
 /** A field name or stream id: text, shown as is (bounded). */
-function label(reply: unknown, budget: TreeBudget): TreeNode {
-  const text = Buffer.isBuffer(reply) ? reply.toString('utf8') : String(reply ?? '')
-  return toTree(text, undefined, budget)
+function label(fetched: Element, budget: TreeBudget): TreeNode {
+  if (!Buffer.isBuffer(fetched)) return charged(tooLargeNode(fetched), budget)
+  // The UTF-8 decoding is bounded too: what the budget cannot show is not decoded.
+  const room = Math.max(0, Math.min(fetched.length, budget.chars * 4))
+  const node = toTree(fetched.subarray(0, room).toString('utf8'), undefined, budget)
+  if (room < fetched.length && node.type === 'str') node.length = fetched.length
+  return node
+}
+
+/** An element the server did not send whole: its length and first bytes. */
+function tooLargeNode(fetched: TooLarge): TreeNode & { type: 'error' } {
+  return {
+    type: 'error' as const,
+    message: `too large to show here (${fetched.tooLarge} bytes; a page fetches elements of ${MAX_ELEMENT_BYTES} bytes, and ${MAX_PAGE_BYTES} in all)`,
+    preview: escapeBytes(fetched.head, HEAD_BYTES * 4),
+    length: fetched.tooLarge,
+  }
+}
+
+/** An element left undecoded: the page showed as much as it shows. */
+function notShown(length: number): TreeNode {
+  return {
+    type: 'error',
+    message: 'not shown: this page is full (ask for fewer rows to see it)',
+    preview: '',
+    length,
+  }
 }
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }
 
-function list(reply: unknown): unknown[] {
-  return Array.isArray(reply) ? reply : []
+/** The largest SCAN cursor and stream id part: Redis's are unsigned 64-bit integers. */
+const MAX_U64 = 2n ** 64n - 1n
+
+/** A SCAN cursor of the query: decimal digits up to 2^64 - 1 (what Redis accepts). */
+function scanCursor(at: string): string {
+  if (!/^\d{1,20}$/.test(at) || BigInt(at) > MAX_U64) {
+    throw new HttpError(400, 'cursor must be a number (the cursor the previous page gave)')
+  }
+  return at
+}
+
+/** A list or sorted-set offset of the query: an integer that stays exact past `count` more. */
+function offset(at: string, count: number): number {
+  const start = /^\d{1,16}$/.test(at) ? Number(at) : Number.NaN
+  if (!Number.isSafeInteger(start + count)) {
+    throw new HttpError(400, 'cursor must be an index (the cursor the previous page gave)')
+  }
+  return start
+}
+
+/** A stream id of the query (`ms-seq`, each part up to 2^64 - 1), or `undefined`. */
+function streamId(cursor: string | undefined): string | undefined {
+  if (cursor === undefined) return undefined
+  const parts = /^(\d{1,20})-(\d{1,20})$/.exec(cursor)
+  if (
+    parts === null ||
+    BigInt(parts[1] as string) > MAX_U64 ||
+    BigInt(parts[2] as string) > MAX_U64
+  ) {
+    throw new HttpError(400, 'cursor must be a stream id (the cursor the previous page gave)')
+  }
+  return cursor
 }
 
 async function readContainer(
@@ -135,107 +213,54 @@ async function readContainer(
 ): Promise<ContainerView> {
   const connection = entry.cache.connection
   const route = { key: redisKey, readonly: true }
-  const run = (args: string[]) => connection.command(args, route)
-  const at = cursor ?? '0'
-  if (
-    (kind === 'hash' || kind === 'set' || kind === 'list' || kind === 'zset') &&
-    !/^\d{1,20}$/.test(at)
-  ) {
-    throw new HttpError(400, 'cursor must be a number')
-  }
+  const length = async (command: string) =>
+    Number(await connection.command([command, redisKey], route))
+  const fetch = (at: string, n: string) => fetchPage(connection, kind, redisKey, at, n)
   switch (kind) {
-    case 'hash': {
-      const [total, reply] = await Promise.all([
-        run(['HLEN', redisKey]),
-        run(['HSCAN', redisKey, at, 'COUNT', String(count)]),
-      ])
-      const [next, flat] = list(reply)
-      const items = list(flat)
-      const rows: TreeNode[][] = []
-      for (let i = 0; i + 1 < items.length; i += 2) {
-        rows.push([label(items[i], budget), element(entry, items[i + 1], budget)])
-      }
-      return { columns: ['field', 'value'], rows, total: Number(total), cursor: endOf(next) }
-    }
+    case 'hash':
     case 'set': {
-      const [total, reply] = await Promise.all([
-        run(['SCARD', redisKey]),
-        run(['SSCAN', redisKey, at, 'COUNT', String(count)]),
+      const at = scanCursor(cursor ?? '0')
+      const [total, page] = await Promise.all([
+        length(kind === 'hash' ? 'HLEN' : 'SCARD'),
+        fetch(at, String(count)),
       ])
-      const [next, members] = list(reply)
-      const rows = list(members).map((m) => [element(entry, m, budget)])
-      return { columns: ['member'], rows, total: Number(total), cursor: endOf(next) }
+      const rows =
+        kind === 'hash' ? hashRows(entry, page.items, budget) : setRows(entry, page.items, budget)
+      const columns = kind === 'hash' ? ['field', 'value'] : ['member']
+      return { columns, rows, total, cursor: endOf(page.next) }
     }
-    case 'list': {
-      const start = Number(at)
-      const [total, reply] = await Promise.all([
-        run(['LLEN', redisKey]),
-        run(['LRANGE', redisKey, String(start), String(start + count - 1)]),
-      ])
-      const rows = list(reply).map((v, i) => [
-        { type: 'int', value: String(start + i) } as TreeNode,
-        element(entry, v, budget),
-      ])
-      const next = start + rows.length
-      return {
-        columns: ['index', 'value'],
-        rows,
-        total: Number(total),
-        cursor: rows.length === count && next < Number(total) ? String(next) : null,
-      }
-    }
+    case 'list':
     case 'zset': {
-      const start = Number(at)
-      const [total, reply] = await Promise.all([
-        run(['ZCARD', redisKey]),
-        run(['ZRANGE', redisKey, String(start), String(start + count - 1), 'WITHSCORES']),
+      const start = offset(cursor ?? '0', count)
+      const [total, page] = await Promise.all([
+        length(kind === 'list' ? 'LLEN' : 'ZCARD'),
+        fetch(String(start), String(start + count - 1)),
       ])
-      const rows = scored(list(reply)).map(([member, score]) => [
-        element(entry, member, budget),
-        { type: 'float', value: String(score) } as TreeNode,
-      ])
+      const fetched = kind === 'list' ? page.items.length : page.items.length / 2
+      const rows =
+        kind === 'list'
+          ? listRows(entry, page.items, start, budget)
+          : zsetRows(entry, page.items, budget)
       const next = start + rows.length
-      return {
-        columns: ['member', 'score'],
-        rows,
-        total: Number(total),
-        cursor: rows.length === count && next < Number(total) ? String(next) : null,
-      }
+      // A page cut short by the budget goes on where it stopped.
+      const more = rows.length < fetched || (rows.length === count && next < total)
+      const columns = kind === 'list' ? ['index', 'value'] : ['member', 'score']
+      return { columns, rows, total, cursor: more && next < total ? String(next) : null }
     }
     case 'stream': {
-      if (cursor !== undefined && !/^\d{1,20}-\d{1,20}$/.test(cursor)) {
-        throw new HttpError(400, 'cursor must be a stream id')
-      }
-      const [total, reply] = await Promise.all([
-        run(['XLEN', redisKey]),
-        run([
-          'XRANGE',
-          redisKey,
-          cursor === undefined ? '-' : `(${cursor}`,
-          '+',
-          'COUNT',
-          String(count),
-        ]),
+      const after = streamId(cursor)
+      const [total, page] = await Promise.all([
+        length('XLEN'),
+        fetch(after === undefined ? '-' : `(${after}`, String(count)),
       ])
-      const entries = list(reply)
-      const rows = entries.map((e) => {
-        const [id, fields] = list(e)
-        const flat = list(fields)
-        const pairs: Array<[TreeNode, TreeNode]> = []
-        for (let i = 0; i + 1 < flat.length; i += 2) {
-          pairs.push([label(flat[i], budget), element(entry, flat[i + 1], budget)])
-        }
-        return [
-          label(id, budget),
-          { type: 'dict', entries: pairs, length: pairs.length } as TreeNode,
-        ]
-      })
-      const last = list(entries[entries.length - 1])[0]
+      const rows = streamRows(page.entries, entry, budget)
+      const last = page.entries[rows.length - 1]?.id
+      const more = rows.length < page.entries.length || page.entries.length === count
       return {
         columns: ['id', 'fields'],
         rows,
-        total: Number(total),
-        cursor: entries.length === count && last !== undefined ? String(last) : null,
+        total,
+        cursor: more && last !== undefined ? last : null,
       }
     }
     default:
@@ -243,24 +268,75 @@ async function readContainer(
   }
 }
 
+/**
+ * Field and value rows. An HSCAN cursor cannot resume in the middle of its reply, so every row of
+ * it is kept; past the budget they are left undecoded (`element`).
+ */
+function hashRows(entry: AdminCache, items: Element[], budget: TreeBudget): TreeNode[][] {
+  const rows: TreeNode[][] = []
+  for (let i = 0; i + 1 < items.length; i += 2) {
+    rows.push([label(items[i] as Element, budget), element(entry, items[i + 1] as Element, budget)])
+  }
+  return rows
+}
+
+/** Member rows; as with a hash, the whole SSCAN reply, undecoded past the budget. */
+function setRows(entry: AdminCache, items: Element[], budget: TreeBudget): TreeNode[][] {
+  return items.map((member) => [element(entry, member, budget)])
+}
+
+/** Index and value rows, until the budget is spent (the next page starts where they stop). */
+function listRows(entry: AdminCache, items: Element[], start: number, budget: TreeBudget) {
+  const rows: TreeNode[][] = []
+  for (let i = 0; i < items.length && (rows.length === 0 || !spent(budget)); i++) {
+    rows.push([
+      { type: 'int', value: String(start + i) },
+      element(entry, items[i] as Element, budget),
+    ])
+  }
+  return rows
+}
+
+/** Member and score rows (a flat `member, score, …` list), until the budget is spent. */
+function zsetRows(entry: AdminCache, items: Element[], budget: TreeBudget): TreeNode[][] {
+  const rows: TreeNode[][] = []
+  for (let i = 0; i + 1 < items.length && (rows.length === 0 || !spent(budget)); i += 2) {
+    const score = items[i + 1]
+    const value = Buffer.isBuffer(score) ? Number(score.toString()) : Number.NaN
+    rows.push([
+      element(entry, items[i] as Element, budget),
+      { type: 'float', value: String(value) },
+    ])
+  }
+  return rows
+}
+
+/**
+ * Id and fields rows, until the budget is spent; an entry's fields stop there too, its `length`
+ * saying how many it has (as a dict cut short does), and so does the page.
+ */
+function streamRows(entries: StreamEntry[], entry: AdminCache, budget: TreeBudget): TreeNode[][] {
+  const rows: TreeNode[][] = []
+  for (const e of entries) {
+    if (rows.length > 0 && spent(budget)) break
+    const pairs: Array<[TreeNode, TreeNode]> = []
+    for (let i = 0; i + 1 < e.fields.length && !spent(budget); i += 2) {
+      pairs.push([
+        label(e.fields[i] as Element, budget),
+        element(entry, e.fields[i + 1] as Element, budget),
+      ])
+    }
+    const id: TreeNode = { type: 'str', value: e.id }
+    rows.push([id, { type: 'dict', entries: pairs, length: e.pairs }])
+    // An entry cut short (here, or by the fetch's bound on fields) ends the page: the next one
+    // starts after it.
+    if (pairs.length < e.pairs) break
+  }
+  return rows
+}
+
 /** A SCAN-family cursor: `null` when it is back at 0. */
 function endOf(next: unknown): string | null {
   const text = Buffer.isBuffer(next) ? next.toString() : String(next ?? '0')
   return text === '0' ? null : text
-}
-
-/** `ZRANGE … WITHSCORES`: RESP3 `[[member, score], …]` pairs, or RESP2's flat list. */
-function scored(reply: unknown[]): Array<[unknown, number]> {
-  if (reply.every((item) => Array.isArray(item))) {
-    return reply.map((pair) => {
-      const [member, score] = pair as [unknown, unknown]
-      return [member, Number(Buffer.isBuffer(score) ? score.toString() : score)]
-    })
-  }
-  const out: Array<[unknown, number]> = []
-  for (let i = 0; i + 1 < reply.length; i += 2) {
-    const score = reply[i + 1]
-    out.push([reply[i], Number(Buffer.isBuffer(score) ? score.toString() : score)])
-  }
-  return out
 }

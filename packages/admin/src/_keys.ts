@@ -20,9 +20,9 @@ const SCAN_COUNT = 500
 
 interface Walk {
   alias: string
-  iterator: AsyncIterator<string[]>
-  /** Keys of the last SCAN reply not yet handed out. */
-  pending: string[]
+  iterator: AsyncIterator<Array<string | Buffer>>
+  /** Keys of the last SCAN reply not yet handed out (a name that is not UTF-8 as its bytes). */
+  pending: Array<string | Buffer>
   done: boolean
   used: number
   /** A page of this walk is being read: a second concurrent one waits for no one, it is refused. */
@@ -64,7 +64,7 @@ export class KeyWalks {
     }
     if (walk.busy) throw new HttpError(409, 'this page is being read already', 'busy')
     walk.busy = true
-    const redisKeys: string[] = []
+    const redisKeys: Array<string | Buffer> = []
     try {
       let scans = 0
       while (redisKeys.length < count) {
@@ -110,14 +110,19 @@ export class KeyWalks {
   }
 }
 
-/** Type, TTL and size of each key, asked concurrently (node-redis pipelines them). */
+/**
+ * Type, TTL and size of each key, asked concurrently (node-redis pipelines them). A key whose
+ * name is not UTF-8 (SCAN yields its bytes) is asked about by those bytes, and listed under its
+ * name decoded with U+FFFD for each invalid byte, flagged with its bytes in hex: that lossy name
+ * may be another key's, so the key routes refuse it (`checkNameable`).
+ */
 export async function describeKeys(
   entry: AdminCache,
-  redisKeys: readonly string[],
+  redisKeys: ReadonlyArray<string | Buffer>,
   version: number,
 ): Promise<KeyRow[]> {
   const connection = entry.cache.connection
-  const ask = (args: string[], key: string) =>
+  const ask = (args: Array<string | Buffer>, key: string | Buffer) =>
     connection.command(args, { key, readonly: true, text: true })
   const rows = await Promise.all(
     redisKeys.map(async (redisKey): Promise<KeyRow> => {
@@ -126,16 +131,34 @@ export async function describeKeys(
         ask(['PTTL', redisKey], redisKey),
       ])
       const kind = String(type)
-      return {
-        key: entry.internals.userKey(redisKey, version),
-        redisKey,
+      const name = typeof redisKey === 'string' ? redisKey : redisKey.toString('utf8')
+      const row: KeyRow = {
+        key: entry.internals.userKey(name, version),
+        redisKey: name,
         type: kind,
         ttl: ttlSeconds(Number(pttl)),
         size: await sizeOf(entry, redisKey, kind),
       }
+      if (typeof redisKey !== 'string') row.notUtf8 = redisKey.toString('hex')
+      return row
     }),
   )
   return rows
+}
+
+/**
+ * Throws 400 for a key name holding U+FFFD: that is what a name that is not UTF-8 is listed as,
+ * and acting on it would reach another key (the one whose name is those characters) or none.
+ * The admin cannot name such a key; it refuses, rather than guess.
+ */
+export function checkNameable(key: string): void {
+  if (key.includes('\uFFFD')) {
+    throw new HttpError(
+      400,
+      "this key's name is not UTF-8; cachex cannot name it (a name holding U+FFFD, the character invalid bytes decode to, is refused)",
+      'not_utf8',
+    )
+  }
 }
 
 /** PTTL in seconds: `null` for no expiry (-1); 0 for a missing key (-2). */
@@ -151,7 +174,7 @@ export function ttlSeconds(pttl: number): number | null {
  */
 export async function sizeOf(
   entry: AdminCache,
-  redisKey: string,
+  redisKey: string | Buffer,
   type: string,
 ): Promise<number | null> {
   if (type === 'none') return null

@@ -86,22 +86,37 @@ export async function slowlog(entry: AdminCache, count: number): Promise<Slowlog
 
 /** Keys sampled for memory by prefix at most. */
 export const MAX_SAMPLES = 10_000
+/**
+ * SCAN calls one memory sample makes at most (as a page of keys does): a prefix with few keys
+ * among many others gets a smaller sample, not a walk of the whole keyspace.
+ */
+const MAX_SAMPLE_SCANS = 200
 /** Prefix groups shown; the rest are summed as `(other)`. */
 const MAX_GROUPS = 15
 
 /**
- * Memory by key prefix: up to `samples` keys of the cache (SCAN), each sized, grouped by the
+ * Up to `samples` keys of the cache, in at most `MAX_SAMPLE_SCANS` SCAN calls. A key whose name
+ * is not UTF-8 (SCAN yields its bytes) is skipped: the cache has no user key for it.
+ */
+async function sampleKeys(entry: AdminCache, samples: number): Promise<string[]> {
+  const keys: string[] = []
+  let scans = 0
+  const walk = entry.cache.connection.scan(entry.cache.makePattern('*', entry.cache.version), 1000)
+  for await (const batch of walk) {
+    for (const key of batch) if (keys.length < samples && typeof key === 'string') keys.push(key)
+    if (keys.length >= samples || ++scans >= MAX_SAMPLE_SCANS) break
+  }
+  return keys
+}
+
+/**
+ * Memory by key prefix: up to `samples` keys of the cache (`sampleKeys`), each sized, grouped by the
  * user key up to its first `:` (`user:42` → `user:`; a key without `:` is its own group).
  */
 export async function memoryByPrefix(entry: AdminCache, samples: number): Promise<MemoryView> {
   const connection = entry.cache.connection
   const version = entry.cache.version
-  const keys: string[] = []
-  const walk = connection.scan(entry.cache.makePattern('*', version), 1000)
-  for await (const batch of walk) {
-    for (const key of batch) if (keys.length < samples) keys.push(key)
-    if (keys.length >= samples) break
-  }
+  const keys = await sampleKeys(entry, samples)
   const groups = new Map<string, { keys: number; bytes: number }>()
   for (let i = 0; i < keys.length; i += 200) {
     const chunk = keys.slice(i, i + 200)

@@ -227,23 +227,46 @@ const MAX_EDITABLE_DEPTH = 100
  * JSON would change (NaN, a bigint), a cycle, or a value too large or too deep to edit.
  */
 export function editableJson(value: unknown, kinds: ReadonlyMap<object, string> | undefined) {
-  let nodes = 0
-  const plain = (v: unknown, depth: number): boolean => {
-    if (++nodes > MAX_EDITABLE_NODES || depth > MAX_EDITABLE_DEPTH) return false
-    if (v === null || typeof v === 'string' || typeof v === 'boolean') return true
-    if (typeof v === 'number') return Number.isFinite(v)
-    if (typeof v !== 'object') return false
-    if (Array.isArray(v)) {
-      if (kinds?.has(v) === true) return false
-      for (const item of v) if (!plain(item, depth + 1)) return false
-      return true
-    }
-    const proto = Object.getPrototypeOf(v)
-    if (proto !== Object.prototype && proto !== null) return false
-    for (const item of Object.values(v as object)) if (!plain(item, depth + 1)) return false
-    return true
-  }
-  if (!plain(value, 0)) return null
+  const walk = { nodes: 0, chars: 0 }
+  if (!plainJson(value, kinds, walk, 0)) return null
+  // The walk counted every string as often as JSON would write it (a pickle may share one string
+  // thousands of times): past the bound, nothing is stringified at all.
   const json = JSON.stringify(value, null, 2)
   return json.length > MAX_EDITABLE_CHARS ? null : json
+}
+
+/**
+ * Whether JSON carries `v` as it is, within the bounds: nodes, depth, and characters of the
+ * strings and keys JSON would write (counted at each occurrence, shared or not).
+ */
+function plainJson(
+  v: unknown,
+  kinds: ReadonlyMap<object, string> | undefined,
+  walk: { nodes: number; chars: number },
+  depth: number,
+): boolean {
+  if (++walk.nodes > MAX_EDITABLE_NODES || depth > MAX_EDITABLE_DEPTH) return false
+  if (typeof v === 'string') return addChars(walk, v.length)
+  if (v === null || typeof v === 'boolean') return true
+  if (typeof v === 'number') return Number.isFinite(v)
+  if (typeof v !== 'object') return false
+  if (Array.isArray(v)) {
+    if (kinds?.has(v) === true) return false
+    for (const item of v) if (!plainJson(item, kinds, walk, depth + 1)) return false
+    return true
+  }
+  const proto = Object.getPrototypeOf(v)
+  if (proto !== Object.prototype && proto !== null) return false
+  for (const key in v as object) {
+    if (!Object.hasOwn(v as object, key)) continue
+    if (!addChars(walk, key.length)) return false
+    if (!plainJson((v as Record<string, unknown>)[key], kinds, walk, depth + 1)) return false
+  }
+  return true
+}
+
+/** Adds `n` characters to the walk; `false` once they pass `MAX_EDITABLE_CHARS`. */
+function addChars(walk: { chars: number }, n: number): boolean {
+  walk.chars += n
+  return walk.chars <= MAX_EDITABLE_CHARS
 }

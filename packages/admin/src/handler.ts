@@ -23,6 +23,9 @@ import { KeyWalks } from './_keys.ts'
 import type { Request, State } from './_state.ts'
 import type { AdminAuditEntry, AdminHandler, AdminOptions } from './options.ts'
 
+/** Bytes of a login body read at most (before anyone is authenticated): 413 beyond. */
+const MAX_LOGIN_BODY_BYTES = 8 * 1024
+
 /**
  * The admin web app and its JSON API as one request handler of the `node:http` shape,
  * `(req, res, next?)`: mount it in Express (`app.use('/admin', handler)`), Fastify (through
@@ -254,10 +257,11 @@ async function login(state: State, request: Request, method: string): Promise<vo
     throw new HttpError(400, "this admin uses the application's own login (an auth function)")
   }
   checkSameOrigin(req)
-  state.sessions.checkThrottle()
-  const body = await readJsonBody(req)
+  state.sessions.checkThrottle(req)
+  // Anyone may post here: a token is a few dozen bytes, so a small body is all that is read.
+  const body = await readJsonBody(req, MAX_LOGIN_BODY_BYTES)
   if (!checkLogin(state.auth, body.token)) {
-    state.sessions.failed()
+    state.sessions.failed(req)
     throw new HttpError(401, 'wrong token', 'unauthorized')
   }
   const created = state.sessions.create(state.auth.label)

@@ -3,7 +3,7 @@ import { ApiError, api, segment, url } from './api.ts'
 import { append, badge, bytes, clear, h, notice, ttl } from './dom.ts'
 import { href, type Place } from './router.ts'
 import { renderTree } from './tree.ts'
-import type { CacheInfo, KeyPage, KeyView, SessionInfo, TreeNode } from './types.ts'
+import type { CacheInfo, KeyPage, KeyRow, KeyView, SessionInfo, TreeNode } from './types.ts'
 
 /** What every page gets. */
 export interface Context {
@@ -134,15 +134,7 @@ export async function keysPage(view: HTMLElement, context: Context): Promise<voi
           h(
             'tr',
             {},
-            h(
-              'td',
-              {},
-              h(
-                'a',
-                { href: href('key', alias, { k: row.key, v: version }), class: 'key' },
-                row.key,
-              ),
-            ),
+            h('td', {}, keyCell(row, alias, version)),
             h('td', {}, badge(row.type, `t-${row.type}`)),
             h('td', {}, ttl(row.ttl)),
             h('td', { class: 'num' }, bytes(row.size)),
@@ -458,4 +450,26 @@ function editForm(
     ),
   )
   return h('div', {}, form, h('div', { class: 'delete' }, deleteButton, confirmBox))
+}
+
+/**
+ * A key's name, linked to its page; a name that is not UTF-8 is shown (lossily, with its bytes in
+ * hex) but not linked: the admin cannot name that key, and its lossy name may be another key's.
+ */
+function keyCell(row: KeyRow, alias: string, version: string): HTMLElement {
+  if (row.notUtf8 === undefined) {
+    return h('a', { href: href('key', alias, { k: row.key, v: version }), class: 'key' }, row.key)
+  }
+  return h(
+    'span',
+    {
+      class: 'key',
+      title: 'This name is not UTF-8: the admin cannot open, edit or delete this key.',
+    },
+    row.key,
+    ' ',
+    badge('not UTF-8', 'not-utf8'),
+    ' ',
+    h('code', { class: 'muted' }, `bytes: ${row.notUtf8}`),
+  )
 }

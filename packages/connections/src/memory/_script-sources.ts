@@ -3,7 +3,7 @@
 // (scripts.ts). test/memory-scripts.test.ts checks that these still equal the sources in
 // @cachex/core and @cachex/lock, so an edited script fails that test instead of `NOSCRIPT` at run time.
 // Generated from packages/core/src/{_redis-value-store,_coalesce-set,_coalesce-incr,commands/_stampede}.ts,
-// packages/lock/src/{lock,semaphore}.ts and packages/admin/src/_cas.ts.
+// packages/lock/src/{lock,semaphore}.ts and packages/admin/src/{_cas,_container-read}.ts.
 
 export const SOURCES = {
   /** redis-value-store:INCR_SCRIPT */
@@ -47,6 +47,9 @@ export const SOURCES = {
   /** semaphore:RELEASE */
   SEMAPHORE_RELEASE:
     "local removed = redis.call('zrem', KEYS[1], ARGV[1])\nif removed == 1 then\nlocal last = redis.call('zrange', KEYS[1], -1, -1, 'WITHSCORES')\nif last[2] == 'inf' then\n  redis.call('persist', KEYS[1])\nelseif last[2] then\n  redis.call('pexpireat', KEYS[1], string.format('%.0f', tonumber(last[2]) + 1))\nend\nend\nreturn removed",
+  /** admin:READ (container-read) */
+  ADMIN_READ:
+    "local kind, at, n = ARGV[1], ARGV[2], ARGV[3]\nlocal max, left, npairs = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])\nlocal function cap(v)\n  if type(v) ~= 'string' then return v end\n  if #v > max or #v > left then return {#v, string.sub(v, 1, 256)} end\n  left = left - #v\n  return v\nend\nlocal function capAll(list, step)\n  for i = 1, #list, step do list[i] = cap(list[i]) end\n  return list\nend\nif kind == 'hash' or kind == 'set' then\n  local reply = redis.call(kind == 'hash' and 'HSCAN' or 'SSCAN', KEYS[1], at, 'COUNT', n)\n  return {reply[1], capAll(reply[2], 1)}\nend\nif kind == 'list' then\n  return {'', capAll(redis.call('LRANGE', KEYS[1], at, n), 1)}\nend\nif kind == 'zset' then\n  return {'', capAll(redis.call('ZRANGE', KEYS[1], at, n, 'WITHSCORES'), 2)}\nend\nlocal entries = redis.call('XRANGE', KEYS[1], at, '+', 'COUNT', n)\nlocal out = {}\nfor i = 1, #entries do\n  local fields, sent = entries[i][2], {}\n  local take = math.min(#fields, npairs * 2)\n  for j = 1, take do sent[j] = cap(fields[j]) end\n  npairs = npairs - math.floor(take / 2)\n  out[i] = {entries[i][1], #fields / 2, sent}\nend\nreturn {'', out}",
   /** admin:CAS */
   ADMIN_CAS:
     "local kind = redis.call('TYPE', KEYS[1])['ok']\nif ARGV[1] == 'digest' then\n  if kind == 'string' then\n    return {kind, redis.sha1hex(redis.call('GET', KEYS[1]))}\n  end\n  return {kind, ''}\nend\nif kind ~= ARGV[2] then\n  return 0\nend\nif kind == 'string' and redis.sha1hex(redis.call('GET', KEYS[1])) ~= ARGV[3] then\n  return 0\nend\nif ARGV[1] == 'delete' then\n  return redis.call('DEL', KEYS[1])\nend\nif ARGV[1] == 'set' then\n  redis.call('SET', KEYS[1], ARGV[5], 'KEEPTTL')\nend\nif ARGV[4] == 'persist' then\n  redis.call('PERSIST', KEYS[1])\nelseif ARGV[4] ~= '' then\n  redis.call('PEXPIRE', KEYS[1], ARGV[4])\nend\nreturn 1",

@@ -289,6 +289,40 @@ const IMPLEMENTATIONS: Record<ScriptName, (s: ScriptCall) => Reply> = {
     else if (ttl !== '') s.call(23, 'PEXPIRE', key, ttl)
     return 1
   },
+  ADMIN_READ: (s) => {
+    const key = s.keys[0]
+    const [kind, at, n] = s.argv
+    const max = luaToNumber(s.argv[3] ?? '') ?? 0
+    let left = luaToNumber(s.argv[4] ?? '') ?? 0
+    let pairs = luaToNumber(s.argv[5] ?? '') ?? 0
+    // An element sent whole while it fits, else its length and first 256 bytes.
+    const cap = (v: Reply): Reply => {
+      if (typeof v !== 'string') return v
+      if (v.length > max || v.length > left) return [v.length, v.slice(0, 256)]
+      left -= v.length
+      return v
+    }
+    const capAll = (list: Reply[], step: number): Reply[] =>
+      list.map((v, i) => (i % step === 0 ? cap(v) : v))
+    if (kind === 'hash' || kind === 'set') {
+      const reply = s.call(13, kind === 'hash' ? 'HSCAN' : 'SSCAN', key, at, 'COUNT', n) as Reply[]
+      return [reply[0] as Reply, capAll(reply[1] as Reply[], 1)]
+    }
+    if (kind === 'list') return ['', capAll(s.call(17, 'LRANGE', key, at, n) as Reply[], 1)]
+    if (kind === 'zset') {
+      return ['', capAll(s.call(20, 'ZRANGE', key, at, n, 'WITHSCORES') as Reply[], 2)]
+    }
+    const entries = s.call(22, 'XRANGE', key, at, '+', 'COUNT', n) as Reply[][]
+    return [
+      '',
+      entries.map(([id, fields]) => {
+        const all = fields as Reply[]
+        const take = Math.min(all.length, pairs * 2)
+        pairs -= Math.floor(take / 2)
+        return [id as Reply, Math.trunc(all.length / 2), all.slice(0, take).map(cap)]
+      }),
+    ]
+  },
   SEMAPHORE_RELEASE: (s) => {
     const key = s.keys[0]
     const removed = s.call(1, 'zrem', key, s.argv[0]) as number
