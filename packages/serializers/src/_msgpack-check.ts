@@ -41,7 +41,8 @@ function truncated(): never {
 /**
  * Throws a `SerializationError` unless `data` is exactly one MessagePack value made of nil,
  * booleans, integers, floats, str, bin, arrays, maps and the timestamp extension (type -1, with 4,
- * 8 or 12 bytes and fewer than 10^9 nanoseconds, as `msgpack.Timestamp` requires), nested at
+ * 8 or 12 bytes and fewer than 10^9 nanoseconds, as `msgpack.Timestamp` requires, and seconds a
+ * `Date` holds), nested at
  * most MAX_MSGPACK_DEPTH deep, with nothing after it. Refused: every other extension type, the
  * never-used byte 0xc1, truncated input and trailing bytes.
  *
@@ -170,8 +171,22 @@ export function checkMsgpack(data: Uint8Array): boolean {
 }
 
 /**
+ * The most seconds a timestamp may be from 1970 either way: a `Date` holds ±8.64e15 ms. Beyond
+ * it, msgpackr's reader does not fail: it reads only the low 48 bits of the 64-bit seconds (and
+ * their sign), so 2^48 + 86400 s would come back as 1970-01-02.
+ */
+const MAX_DATE_SECONDS = 8.64e12
+
+/**
  * Checks the extension whose type byte is at `at` and whose data (`length` bytes) follows it:
- * only a timestamp (type -1) of 4, 8 or 12 bytes is accepted. Returns the offset after it.
+ * only a timestamp (type -1) of 4, 8 or 12 bytes is accepted, with fewer than 10^9 nanoseconds
+ * and, for 12 bytes, seconds a `Date` holds. Returns the offset after it.
+ *
+ * The 4- and 8-byte forms need no range check: their 32 and 34 bits of unsigned seconds (up to
+ * the year 2514) are all in a `Date`'s range, and msgpackr reads every bit of them. Years beyond
+ * Python's `datetime` (1–9999) are accepted: Python's msgpack reads the extension as a
+ * `msgpack.Timestamp` (int64 seconds, no calendar), which is what it hands django-redis, and a
+ * `Date` of the year 10000 written here is read there; only `Timestamp.to_datetime()` refuses it.
  */
 function timestamp(data: Uint8Array, at: number, length: number): number {
   if (at >= data.length) truncated()
@@ -188,7 +203,24 @@ function timestamp(data: Uint8Array, at: number, length: number): number {
         ((data[start + 2] as number) << 6) |
         ((data[start + 3] as number) >> 2))
   } else if (length === 12) {
+    // 32 bits of nanoseconds, then 64 bits of signed seconds.
     nanoseconds = u32(data, start)
+    const high = i32(data, start + 4)
+    // |high| ≥ 2^11 puts the seconds at 2^43 (8.8e12) or more: out of range, and a double
+    // holds every value below exactly.
+    const seconds = Math.abs(high) < 0x800 ? high * 0x100000000 + u32(data, start + 8) : high
+    if (
+      Math.abs(high) >= 0x800 ||
+      seconds > MAX_DATE_SECONDS ||
+      seconds < -MAX_DATE_SECONDS ||
+      // 8.64e12 s and a nanosecond is past the last millisecond a Date holds.
+      (seconds === MAX_DATE_SECONDS && nanoseconds > 0)
+    ) {
+      const exact = (BigInt(high) << 32n) | BigInt(u32(data, start + 8))
+      fail(
+        `a timestamp of ${exact} seconds, beyond what a JavaScript Date holds (±${MAX_DATE_SECONDS} seconds from 1970)`,
+      )
+    }
   } else if (length !== 4) {
     fail(`a timestamp of ${length} bytes (Python's msgpack reads 4, 8 or 12)`)
   }
@@ -205,6 +237,16 @@ function extension(type: number): never {
 
 function u16(data: Uint8Array, at: number): number {
   return ((data[at] as number) << 8) | (data[at + 1] as number)
+}
+
+/** The big-endian signed 32-bit integer at `at`. */
+function i32(data: Uint8Array, at: number): number {
+  return (
+    ((data[at] as number) << 24) |
+    ((data[at + 1] as number) << 16) |
+    ((data[at + 2] as number) << 8) |
+    (data[at + 3] as number)
+  )
 }
 
 function u32(data: Uint8Array, at: number): number {

@@ -36,7 +36,8 @@ const UINT64 = 0xcf
  * `msgpack.Timestamp`).
  *
  * Reading accepts only what Python's msgpack writes: nil, booleans, integers, floats, str, bin,
- * arrays, maps and the timestamp extension (type -1). msgpackr's own forms — records, bundled
+ * arrays, maps and the timestamp extension (type -1, with seconds a `Date` holds: ±8.64e12 from
+ * 1970, years past Python's `datetime` included). msgpackr's own forms — records, bundled
  * strings, structured clones and cycles, `RegExp`, `Set`, `Error`, typed arrays, any other
  * extension type — are refused with a `SerializationError`, as are truncated input, bytes after
  * the value and nesting deeper than 1024 levels (Python's msgpack reads and writes no deeper;

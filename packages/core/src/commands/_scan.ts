@@ -70,7 +70,9 @@ async function* walk<T>(
       await context.connection.command([command, rkey, cursor, ...tail], {
         key: rkey,
         readonly: true,
-        text: context.text,
+        // HSCAN's field names as bytes: decoded as text, names that are not UTF-8 could not be
+        // told (hscan refuses them, as hgetall does).
+        text: command !== 'HSCAN' && context.text,
       }),
     )
     cursor = toText(reply[0])

@@ -5,6 +5,7 @@ import { toArray, toNumber, toPairs, toText } from '../_replies.ts'
 import { describe } from '../_timeout.ts'
 import { InvalidArgumentError } from '../errors.ts'
 import type { RedisArgument } from '../types.ts'
+import { fieldText } from './hashes.ts'
 import type {
   StreamEntry,
   StreamInfo,
@@ -67,9 +68,10 @@ export function fieldsOf(
   key: string,
 ): Record<string, unknown> {
   const result: Record<string, unknown> = {}
-  // Field names come from Redis: `__proto__` must stay a field, not become the prototype.
+  // Field names come from Redis: `__proto__` must stay a field, not become the prototype. A name
+  // that is not UTF-8 is refused: as text it could be another field's name (see `fieldText`).
   for (const [field, value] of toPairs(reply)) {
-    const name = toText(field)
+    const name = fieldText(field, 'a stream read', key)
     setOwn(result, name, context.decode(value, key, name))
   }
   return result

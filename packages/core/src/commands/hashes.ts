@@ -1,4 +1,5 @@
 // The hash commands of a `Cache`: field values go through the cache's codec, field names stay text.
+import { isUtf8 } from 'node:buffer'
 import {
   checkInteger,
   checkMapping,
@@ -9,10 +10,10 @@ import {
 } from '../_args.ts'
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
 import { setOwn } from '../_own.ts'
-import { isOne, toArray, toNumber, toPairs, toScore, toText } from '../_replies.ts'
+import { isOne, toArray, toNumber, toPairs, toScore } from '../_replies.ts'
 import { describe } from '../_timeout.ts'
 import type { OrIgnored, VersionOption } from '../cache-options.ts'
-import { InvalidArgumentError } from '../errors.ts'
+import { InvalidArgumentError, SerializationError } from '../errors.ts'
 import type { RedisArgument } from '../types.ts'
 import { type MemberScanOptions, scanKey } from './_scan.ts'
 
@@ -169,11 +170,12 @@ export const hashCommands = {
       method: 'hgetall',
       access: 'read',
       build: (rkey) => ['HGETALL', rkey],
+      send: checkedAsText(context, 2),
       convert: (reply) => {
         const result: Record<string, unknown> = {}
         // Field names come from Redis: `__proto__` must stay a field, not become the prototype.
         for (const [field, value] of toPairs(reply)) {
-          const name = toText(field)
+          const name = fieldText(field, 'hgetall()', key)
           setOwn(result, name, context.decode(value, key, name))
         }
         return result
@@ -270,11 +272,13 @@ export const hashCommands = {
   },
 
   hkeys(key: string, options?: VersionOption) {
-    return contextOf(this).run(key, options, {
+    const context = contextOf(this)
+    return context.run(key, options, {
       method: 'hkeys',
       access: 'read',
       build: (rkey) => ['HKEYS', rkey],
-      convert: (reply) => toArray(reply).map(toText),
+      send: checkedAsText(context, 1),
+      convert: (reply) => toArray(reply).map((field) => fieldText(field, 'hkeys()', key)),
       fallback: [],
     })
   },
@@ -283,12 +287,75 @@ export const hashCommands = {
     const context = contextOf(this)
     return scanKey(context, 'HSCAN', key, options, function* (flat) {
       for (const [field, value] of toPairs(flat)) {
-        const name = toText(field)
+        const name = fieldText(field, 'hscan()', key)
         yield [name, context.decode(value, key, name)] as [string, unknown]
       }
     })
   },
 } satisfies Implementation<HashCommands>
+
+/**
+ * A field name of a reply as a string, for the reads that hand field names out (`hgetall`,
+ * `hkeys`, `hscan`, stream entries). Bytes that are not UTF-8 are refused with a
+ * `SerializationError` naming the call (`what`: `'hgetall()'`) and the user's key, not the bytes
+ * (they may be anything): decoded,
+ * every invalid byte becomes U+FFFD, so fields `66 FF` and `66 FE` would get one name — one
+ * field silently lost from an object — and a name that is neither's (`hget` of it misses).
+ * django-cachex's `.decode()` raises too. A name that arrives as text (the connection decoded
+ * it: a text route) cannot be checked and is taken as it is.
+ */
+export function fieldText(field: unknown, what: string, key: string): string {
+  if (!Buffer.isBuffer(field)) return String(field)
+  if (!isUtf8(field)) {
+    throw new SerializationError(
+      `${what} on key '${key}': a field name is not valid UTF-8, so no string names it (written as bytes by another client)`,
+    )
+  }
+  return field.toString('utf8')
+}
+
+/**
+ * A `CommandSpec.send` for a cache whose replies are text (its codec reads text), so that field
+ * names that are not UTF-8 are caught: the connection decodes text leniently, each invalid byte
+ * becoming U+FFFD. The reply is read as text, as every read of such a cache is; only when a field
+ * name holds U+FFFD — invalid bytes, or (rarely) a real U+FFFD — is the command sent again with
+ * its reply as bytes, for `fieldText` to tell. That reply stands alone (a snapshot a moment
+ * later). `names` picks the field names of a reply: every item (`HKEYS`), or every other one
+ * (`HGETALL`). `undefined` (send as usual) for a cache that reads bytes anyway. A pipeline sends
+ * its commands itself: there, field names are taken as the text they arrive as.
+ */
+function checkedAsText(
+  context: CacheContext,
+  step: 1 | 2,
+): ((args: RedisArgument[]) => Promise<unknown>) | undefined {
+  if (!context.text) return undefined
+  return async (args) => {
+    // What `run` does before it sends: calls gathered before this one go first.
+    context.sendGathered()
+    const route = { key: String(args[1]), readonly: true, text: true }
+    const reply = await context.connection.command(args, route)
+    if (!hasReplacement(reply, step)) return reply
+    return context.connection.command(args, { ...route, text: false })
+  }
+}
+
+/**
+ * Whether a field name of a reply holds U+FFFD: in a flat array, every `step`th item from the
+ * first; else (a map reply as pairs or a `Map`) each pair's first.
+ */
+function hasReplacement(reply: unknown, step: 1 | 2): boolean {
+  if (Array.isArray(reply) && (step === 1 || !Array.isArray(reply[0]))) {
+    for (let i = 0; i < reply.length; i += step) {
+      const name = reply[i]
+      if (typeof name === 'string' && name.includes('\uFFFD')) return true
+    }
+    return false
+  }
+  for (const [name] of toPairs(reply)) {
+    if (typeof name === 'string' && name.includes('\uFFFD')) return true
+  }
+  return false
+}
 
 /** The field–value pairs of a mapping (a `Map` or a plain object's own entries). */
 function fieldPairs(
