@@ -95,6 +95,28 @@ const HOT_KEYS = 10_000
  * The state a `Cache` is made of, and the helpers its methods share: keys, the error policy
  * (`run`, `fail`, `failOrNull`), decoding with the user's key in errors. One per cache.
  */
+/**
+ * The methods (and commands, by their lowercase names) that send several keys in one command,
+ * with the Redis type they read their first key as (`null`: the first key is a destination,
+ * which Redis overwrites without looking at its type). A `WRONGTYPE` reply to them is pinned on
+ * the first key only when it holds another type (`wrongType`).
+ */
+const MULTI_KEY_METHODS: ReadonlyMap<string, string | null> = new Map([
+  ['sdiff', 'set'],
+  ['sinter', 'set'],
+  ['sunion', 'set'],
+  ['smove', 'set'],
+  ['sdiffstore', null],
+  ['sinterstore', null],
+  ['sunionstore', null],
+  ['lmove', 'list'],
+  ['blmove', 'list'],
+  ['blpop', 'list'],
+  ['brpop', 'list'],
+  ['xread', 'stream'],
+  ['xreadgroup', 'stream'],
+])
+
 export class CacheContext {
   /** The key prefix (`KEY_PREFIX`). */
   readonly keyPrefix: string
@@ -335,7 +357,9 @@ export class CacheContext {
 
   /**
    * A `WRONGTYPE` reply as a `ResponseError` that names the user's key and what it holds (asked
-   * with `TYPE`, on this error path only): `incr() on key 'hits': it holds a list, …`.
+   * with `TYPE`, on this error path only): `incr() on key 'hits': it holds a list, …`. A method
+   * of several keys (`sinter`, `smove`, `lmove`, `blpop`, `sunionstore`…) names none: Redis does
+   * not say which of them holds the wrong kind of value, and the first may not even exist.
    */
   async wrongType(
     error: ResponseError,
@@ -343,14 +367,24 @@ export class CacheContext {
     key: string,
     rkey: string,
   ): Promise<ResponseError> {
+    const expected = MULTI_KEY_METHODS.get(method)
     let holds = 'another kind of value'
-    try {
-      const type = toText(
-        await this.connection.command(['TYPE', rkey], { key: rkey, readonly: true }),
+    let type = ''
+    if (expected !== null) {
+      try {
+        type = toText(await this.connection.command(['TYPE', rkey], { key: rkey, readonly: true }))
+        if (type !== '' && type !== 'none') holds = `a ${REDIS_TYPES[type] ?? type}`
+      } catch {
+        // The message only loses the type.
+      }
+    }
+    // Several keys, and the first one missing, of the right type, or a destination: another one
+    // is at fault, and Redis does not say which.
+    if (expected !== undefined && (expected === null || type === expected || type === 'none')) {
+      return new ResponseError(
+        `${method}(): one of its keys holds a kind of value that ${method}() does not work on (${error.message})`,
+        { cause: error },
       )
-      if (type !== '' && type !== 'none') holds = `a ${REDIS_TYPES[type] ?? type}`
-    } catch {
-      // The message only loses the type.
     }
     return new ResponseError(
       `${method}() on key '${key}': it holds ${holds}, which ${method}() does not work on (${error.message})`,

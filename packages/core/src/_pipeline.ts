@@ -207,13 +207,15 @@ export class CachePipeline {
     let rkey: string
     let args: RedisArgument[]
     try {
-      if (command.blockMs !== undefined) {
-        throw new InvalidArgumentError(
-          `${command.method ?? command.label ?? 'this method'}() with block cannot be pipelined: a blocking read waits on the server and would hold up the whole pipeline; call it on the cache`,
-        )
-      }
       rkey = context.key(key, options, command.method)
       args = command.build(rkey)
+      if (command.blockMs !== undefined) {
+        // Named by its command when the method gives no name (`xread`, `xreadgroup`).
+        const method = command.method ?? command.label ?? String(args[0] ?? '').toLowerCase()
+        throw new InvalidArgumentError(
+          `${method}() with block cannot be pipelined: a blocking read waits on the server and would hold up the whole pipeline; call it on the cache`,
+        )
+      }
     } catch (error) {
       this.#refused ??= error
       return Promise.resolve().then(() =>

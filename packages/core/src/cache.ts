@@ -1,3 +1,4 @@
+import { checkVersionOption } from './_args.ts'
 import { attachCommands, bindContext, CacheContext } from './_context.ts'
 import { checkLocalOptions } from './_local-options.ts'
 import { type LocalStats, LocalTier } from './_local-tier.ts'
@@ -6,6 +7,7 @@ import { RedisValueStore } from './_redis-value-store.ts'
 import { timeMethods } from './_timing.ts'
 import type { CacheLike } from './cache-like.ts'
 import type { CacheOptions } from './cache-options.ts'
+import { closeNotifier } from './commands/_stampede.ts'
 import { getOrSetCommand } from './commands/get-or-set.ts'
 import { type HashCommands, hashCommands } from './commands/hashes.ts'
 import { type KeyHelperCommands, keyHelperCommands } from './commands/key-helpers.ts'
@@ -78,14 +80,24 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
     return this.#context.connection
   }
 
-  /** The Redis key for `key` (Django's `make_key`). */
-  makeKey(key: string, version: number = this.version): string {
-    return this.#context.makeKey(key, version)
+  /**
+   * The Redis key for `key` (Django's `make_key`), at `version`: the cache's own when it is
+   * `undefined` or `null` (as `make_key(key, None)`); anything but an integer is refused with
+   * `InvalidArgumentError`, as the methods' `{ version }` is.
+   */
+  makeKey(key: string, version?: number | null): string {
+    return this.#context.makeKey(key, checkVersionOption(version ?? undefined) ?? this.version)
   }
 
-  /** The Redis glob pattern for a pattern over user keys; the prefix is glob-escaped. */
-  makePattern(pattern: string, version: number = this.version): string {
-    return this.#context.makePattern(pattern, version)
+  /**
+   * The Redis glob pattern for a pattern over user keys at `version` (the cache's own when it is
+   * `undefined` or `null`); the prefix is glob-escaped.
+   */
+  makePattern(pattern: string, version?: number | null): string {
+    return this.#context.makePattern(
+      pattern,
+      checkVersionOption(version ?? undefined) ?? this.version,
+    )
   }
 
   /**
@@ -142,6 +154,9 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
 
   /** Closes the connection (and the local tier's tracking connection). Later calls reject with `ClosedError`. */
   async close(): Promise<void> {
+    // The stampede notifier's subscriber: a handed-in client (closeConnection: false) stays open,
+    // so the subscriber copied from it would not end with it.
+    closeNotifier(this.#context)
     await this.#local?.close()
     await this.#context.connection.close()
   }

@@ -7,7 +7,10 @@ export function optionalSeconds(value: number | null, what: string): number | nu
   return value === null ? null : positiveSeconds(value, what, true)
 }
 
-/** Seconds: a positive (or, with `allowZero`, non-negative) finite number. */
+/**
+ * Seconds: a positive (or, with `allowZero`, non-negative) finite number, at most about 285,000
+ * years.
+ */
 export function positiveSeconds(value: unknown, what: string, allowZero = false): number {
   if (
     typeof value !== 'number' ||
@@ -17,6 +20,15 @@ export function positiveSeconds(value: unknown, what: string, allowZero = false)
   ) {
     throw new InvalidArgumentError(
       `${what} must be a ${allowZero ? 'non-negative' : 'positive'} number of seconds`,
+    )
+  }
+  // As the cache's timeouts (`@cachex/core`'s `maxTimeoutMs`): the milliseconds must end no later
+  // than 2^53 − 1 ms after 1970, about 285,000 years from now. Redis refuses an expiry past
+  // 2^63 − 1 ms (`invalid expire time`), and past 2^53 milliseconds are no longer exact.
+  const limit = Number.MAX_SAFE_INTEGER - Date.now()
+  if (Math.trunc(value * 1000) > limit) {
+    throw new InvalidArgumentError(
+      `${what} of ${value} seconds is out of range: at most ${Math.floor(limit / 1000)} seconds (about 285,000 years) from now, the farthest expiry Redis and JavaScript both hold to the millisecond`,
     )
   }
   return value

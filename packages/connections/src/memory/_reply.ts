@@ -130,6 +130,39 @@ export function toFloat(value: string): number | undefined {
   return Number(value)
 }
 
+// C's `strtod` over a whole argument, as Redis's range parsers (`zslParseRange`) use it: leading
+// white space skipped, decimal or hexadecimal (`0x1.8p3`), `inf`/`infinity` in any case; no
+// trailing characters. An empty string (or nothing after the skipped spaces' absence) reads as 0,
+// since `strtod` then converts nothing and stops at the string's end.
+const C_SPACE = /^[ \t\n\v\f\r]*/
+const C_DECIMAL = /^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/
+const C_HEX = /^([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?(?:[pP]([+-]?[0-9]+))?$/
+const C_INFINITE = /^([+-]?)inf(?:inity)?$/i
+
+/**
+ * A whole argument as C's `strtod` reads it (what Redis's score ranges accept), or `undefined`
+ * when characters are left over or it is NaN. Overflow gives an infinity and underflow 0, as
+ * `strtod` returns them (the range parser does not look at `errno`).
+ */
+export function strtod(value: string): number | undefined {
+  if (value === '') return 0
+  const body = value.replace(C_SPACE, '')
+  const inf = C_INFINITE.exec(body)
+  if (inf !== null) return inf[1] === '-' ? -Infinity : Infinity
+  if (C_DECIMAL.test(body)) return Number(body)
+  const hex = C_HEX.exec(body)
+  if (hex === null) return undefined
+  const [, sign, whole = '', fraction = '', exponent] = hex
+  // `0x` with no digit is read as `0` followed by `x`: left over.
+  if (whole === '' && fraction === '') return undefined
+  const mantissa = Number(BigInt(`0x${whole}${fraction}` || '0x0'))
+  const power = Number(exponent ?? 0) - 4 * fraction.length
+  // Two steps, so that a power past a double's range on its own still scales a small mantissa.
+  const half = Math.trunc(power / 2)
+  const n = mantissa * 2 ** half * 2 ** (power - half)
+  return sign === '-' ? -n : n
+}
+
 /** A float argument, or the given error. */
 export function float(value: string, message = NOT_FLOAT): number {
   const n = toFloat(value)
@@ -150,18 +183,6 @@ export function formatDouble(x: number): string {
     return `${m}e${e < 0 ? '-' : '+'}${digits}`
   }
   return stripZeros(x.toFixed(Math.max(0, 16 - e)))
-}
-
-/** A double as `HINCRBYFLOAT` / `INCRBYFLOAT` reply it: plain decimal, no exponent. */
-export function formatHuman(x: number): string {
-  if (Number.isInteger(x) && Math.abs(x) < 1e21) return BigInt(x).toString()
-  const s = String(x)
-  const at = s.indexOf('e')
-  if (at < 0) return s
-  const mantissa = s.slice(0, at)
-  const e = Number(s.slice(at + 1))
-  const decimals = (mantissa.split('.')[1]?.length ?? 0) - e
-  return stripZeros(x.toFixed(Math.min(100, Math.max(0, decimals))))
 }
 
 function stripZeros(s: string): string {

@@ -1,16 +1,7 @@
 // Hashes: a `Map` of field → value per key (insertion order, as a small hash's listpack keeps it).
 import { arg, type Call, type CommandTable } from './_command.ts'
-import {
-  fail,
-  fitsInt64,
-  float,
-  formatHuman,
-  NOT_INTEGER,
-  OK,
-  type Reply,
-  toBigInt,
-  toFloat,
-} from './_reply.ts'
+import { add, formatLongDouble, isInfinite, parseLongDouble, ZERO } from './_long-double.ts'
+import { fail, fitsInt64, NOT_FLOAT, NOT_INTEGER, OK, type Reply, toBigInt } from './_reply.ts'
 import { parseCursor, scanOptions } from './keys.ts'
 import { ELEMENT_OVERHEAD, type Entry } from './store.ts'
 
@@ -117,13 +108,17 @@ export const HASHES: CommandTable = {
     arity: 4,
     write: true,
     run: (call) => {
-      const delta = float(arg(call, 2))
+      // In long doubles, as Redis (`./_long-double.ts`); an infinite increment is refused first.
+      const delta = parseLongDouble(arg(call, 2))
+      if (delta === undefined) throw fail(NOT_FLOAT)
+      if (isInfinite(delta)) throw fail('ERR value is NaN or Infinity')
       const old = read(call)?.get(arg(call, 1))
-      const current = old === undefined ? 0 : toFloat(old)
+      const current = old === undefined ? ZERO : parseLongDouble(old)
       if (current === undefined) throw fail('ERR hash value is not a float')
-      const result = current + delta
-      if (!Number.isFinite(result)) throw fail('ERR increment would produce NaN or Infinity')
-      const text = formatHuman(result)
+      const result = add(current, delta)
+      if (result === undefined || isInfinite(result))
+        throw fail('ERR increment would produce NaN or Infinity')
+      const text = formatLongDouble(result)
       setField(call, create(call), arg(call, 1), text)
       return text
     },

@@ -9,6 +9,7 @@ import {
   type CommandTable,
   is,
 } from './_command.ts'
+import { ceilTimes1000, parseLongDouble } from './_long-double.ts'
 import { fail, integer, OK, type Reply, SYNTAX } from './_reply.ts'
 import { ELEMENT_OVERHEAD, type Entry, type Store } from './store.ts'
 
@@ -289,14 +290,24 @@ export const LISTS: CommandTable = {
   BLMOVE: nonBlocking('BLMOVE', 6),
 }
 
-/** A blocking command's timeout in seconds (its last argument for BLPOP/BRPOP, BLMOVE's 5th). */
-function blockingTimeout(name: string, args: readonly string[]): number {
+const LLONG_MAX = 2n ** 63n - 1n
+
+/**
+ * A blocking command's timeout (its last argument for BLPOP/BRPOP, BLMOVE's 5th), in
+ * milliseconds, `0` for no bound, as Redis 7.0's `getTimeoutFromObjectOrReply` reads it: seconds
+ * as a long double (`string2ld`), `ceill(seconds * 1000)` cast to a signed 64-bit integer. Past
+ * 2^63 − 1 (an infinity included) the cast gives the lowest integer, hence `timeout is
+ * negative`; a timeout whose deadline (now + ms) overflows wraps around in Redis, where it then
+ * never fires: here too, it waits with no bound.
+ */
+function blockingTimeout(name: string, args: readonly string[], now: number): number {
   const text = name === 'BLMOVE' ? args[4] : args[args.length - 1]
-  const seconds = Number(text)
-  if (text === undefined || text === '' || !Number.isFinite(seconds))
-    throw fail('ERR timeout is not a float or out of range')
-  if (seconds < 0) throw fail('ERR timeout is negative')
-  return seconds
+  const seconds = text === undefined ? undefined : parseLongDouble(text)
+  if (seconds === undefined) throw fail('ERR timeout is not a float or out of range')
+  const ms = ceilTimes1000(seconds)
+  if (ms === undefined || ms > LLONG_MAX || ms < 0n) throw fail('ERR timeout is negative')
+  if (ms > LLONG_MAX - BigInt(now)) return 0
+  return Number(ms)
 }
 
 /** The keys a blocking command waits on. */
@@ -328,7 +339,7 @@ function nonBlocking(name: string, arity: number): CommandSpec {
     arity,
     write: true,
     run: (call) => {
-      blockingTimeout(name, call.args)
+      blockingTimeout(name, call.args, call.now)
       return tryBlocking(name, call) ?? null
     },
   }
@@ -338,7 +349,7 @@ function blocking(name: string): BlockingCommand {
   return {
     wait(call, script) {
       if (script) throw fail('ERR This Redis command is not allowed from script')
-      const ms = Math.ceil(blockingTimeout(name, call.args) * 1000)
+      const ms = blockingTimeout(name, call.args, call.now)
       return {
         keys: blockingKeys(name, call.args),
         ms,

@@ -117,7 +117,10 @@ function xadd(call: Call): Reply {
   } else if (parsed.seqGiven || parsed.id >> 64n !== last >> 64n) {
     next = parsed.id
   } else {
-    next = (last & U64) === U64 ? last : last + 1n
+    // `ms-*` on the last ID's millisecond, whose sequence is at its maximum: Redis 7.0 cannot
+    // advance it, and its XADD answers with this (misleading) message.
+    if ((last & U64) === U64) throw fail('ERR Elements are too large to be stored')
+    next = last + 1n
   }
   if (next <= last) {
     throw fail('ERR The ID specified in XADD is equal or smaller than the target stream top item')

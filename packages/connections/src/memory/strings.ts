@@ -1,10 +1,10 @@
 // Strings: GET, SET (NX/XX/GET/EX/PX/EXAT/PXAT/KEEPTTL), MGET, MSET, INCRBY and friends.
 import { arg, type Call, type CommandTable } from './_command.ts'
+import { add, formatLongDouble, isInfinite, parseLongDouble, ZERO } from './_long-double.ts'
 import {
   fail,
   fitsInt64,
-  float,
-  formatHuman,
+  NOT_FLOAT,
   NOT_INTEGER,
   OK,
   type Reply,
@@ -163,10 +163,14 @@ export const STRINGS: CommandTable = {
     write: true,
     run: (call) => {
       const entry = call.store.typed(arg(call, 0), 'string', call.now)
-      const current = entry === undefined ? 0 : float(entry.value as string)
-      const result = current + float(arg(call, 1))
-      if (!Number.isFinite(result)) throw fail('ERR increment would produce NaN or Infinity')
-      const text = formatHuman(result)
+      // In long doubles, as Redis (`./_long-double.ts`).
+      const current = entry === undefined ? ZERO : parseLongDouble(entry.value as string)
+      const delta = parseLongDouble(arg(call, 1))
+      if (current === undefined || delta === undefined) throw fail(NOT_FLOAT)
+      const result = add(current, delta)
+      if (result === undefined || isInfinite(result))
+        throw fail('ERR increment would produce NaN or Infinity')
+      const text = formatLongDouble(result)
       if (entry === undefined) putString(call.store, arg(call, 0), text)
       else {
         call.store.grow(entry, text.length - (entry.value as string).length)

@@ -11,7 +11,7 @@ import {
   type Reply,
   Scored,
   SYNTAX,
-  toFloat,
+  strtod,
 } from './_reply.ts'
 import { parseCursor, scanOptions } from './keys.ts'
 import { ELEMENT_OVERHEAD, type Entry, type Store } from './store.ts'
@@ -77,9 +77,10 @@ export interface Bound {
   exclusive: boolean
 }
 
+/** A score bound as Redis's `zslParseRange` reads it: `(`, then whatever `strtod` reads whole. */
 export function parseBound(text: string): Bound {
   const exclusive = text.startsWith('(')
-  const value = toFloat(exclusive ? text.slice(1) : text)
+  const value = strtod(exclusive ? text.slice(1) : text)
   if (value === undefined) throw fail('ERR min or max is not a float')
   return { value, exclusive }
 }

@@ -3,7 +3,7 @@
 import { checkOptions, keyList, VERSION_ONLY } from '../_args.ts'
 import { contextOf } from '../_context.ts'
 import { toArray, toText } from '../_replies.ts'
-import { describe } from '../_timeout.ts'
+import { checkTimeoutMs, describe } from '../_timeout.ts'
 import type { VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError } from '../errors.ts'
 
@@ -44,7 +44,10 @@ export async function blockingPop(
   })
 }
 
-/** A blocking command's timeout: positive seconds; `0` (forever) is refused. */
+/**
+ * A blocking command's timeout: positive seconds, at most `maxTimeoutMs()` from now; `0`
+ * (forever) is refused.
+ */
 export function blockSeconds(timeout: unknown, method: string): number {
   if (timeout === 0) {
     throw new InvalidArgumentError(
@@ -56,5 +59,9 @@ export function blockSeconds(timeout: unknown, method: string): number {
       `${method}(): timeout must be a positive number of seconds, got ${describe(timeout)}`,
     )
   }
+  // Redis adds the milliseconds to its clock in a signed 64-bit integer: past 2^63 − 1 it answers
+  // `timeout is negative`, and just under it the sum wraps and the call may block forever. Bounded
+  // here as every timeout is (`maxTimeoutMs`), so neither can happen.
+  checkTimeoutMs(Math.ceil(timeout * 1000), `${method}(): timeout`, `${timeout} seconds`)
   return timeout
 }

@@ -14,9 +14,26 @@ export function scoreArgument(score: unknown): string {
       : String(n)
 }
 
-/** A range bound: a Redis range string as given (`'(5'`, `'-inf'`), or a score. */
+/**
+ * A range bound's text: an optional `(` (exclusive), then a decimal number (`1.5`, `-2`, `+.5`,
+ * `3e-2`) or an infinity (`inf`, `+inf`, `-inf`, `infinity`, in any case, as Redis's `strtod`
+ * reads them).
+ */
+const BOUND = /^\(?(?:[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?inf(?:inity)?)$/i
+
+/**
+ * A range bound: a score, or a Redis range string (`'(5'`, `'-inf'`, `'+inf'`, `'2.5'`). Any
+ * other string is refused with `InvalidArgumentError`: Redis reads bounds with C's `strtod`,
+ * which takes `''` and `'('` as 0, skips leading spaces and reads hexadecimal (`'0x10'` is 16),
+ * so such a string would silently mean another range.
+ */
 export function bound(value: ScoreBound): string {
-  if (typeof value === 'string') return value
+  if (typeof value === 'string') {
+    if (BOUND.test(value)) return value
+    throw new InvalidArgumentError(
+      `a score bound must be a number, '-inf', '+inf', or the text of a decimal number or infinity, after '(' for an exclusive bound (such as '(1.5'), got ${value === '' ? 'an empty string' : `'${value.length > 40 ? `${value.slice(0, 40)}…` : value}'`}`,
+    )
+  }
   return scoreArgument(value)
 }
 
