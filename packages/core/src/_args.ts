@@ -2,7 +2,7 @@
 // key versions. Each check costs nothing when the argument is absent (the hot path), and a short
 // loop over the keys of an options object when one is given.
 
-import { checkSeconds, describe } from './_timeout.ts'
+import { checkSeconds, checkTimeoutMs, describe } from './_timeout.ts'
 import type { IncrOptions, SetOptions } from './cache-options.ts'
 import { InvalidArgumentError } from './errors.ts'
 import type { Connection } from './types.ts'
@@ -234,11 +234,21 @@ export function checkNumber(value: unknown): number {
   return value
 }
 
-/** Milliseconds (a duration or a Unix time): a finite number. */
-export function checkMs(value: unknown): number {
+/**
+ * Milliseconds: a duration within `maxTimeoutMs()` of now, or, with `at`, a Unix time in
+ * milliseconds that is a safe integer; else `InvalidArgumentError`.
+ */
+export function checkMs(value: unknown, at = false): number {
   if (typeof value !== 'number' || !Number.isFinite(value)) {
     throw new InvalidArgumentError(
       `expected milliseconds as a finite number, got ${describe(value)}`,
+    )
+  }
+  if (!at) checkTimeoutMs(value, 'milliseconds', `${value} ms`)
+  else if (!Number.isSafeInteger(Math.trunc(value))) {
+    // Redis would refuse it (`invalid expire time`, or not an integer): refused before sending.
+    throw new InvalidArgumentError(
+      `a time of ${value} ms since 1970 is out of range: at most ${Number.MAX_SAFE_INTEGER}`,
     )
   }
   return value

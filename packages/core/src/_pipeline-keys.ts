@@ -58,14 +58,14 @@ export const keyEntries: Record<string, Entry> = {
   expireAt(pipe: CachePipeline, key: string, when: Date | number, options?: VersionOption) {
     return expiry(pipe, 'expireAt', 'PEXPIREAT', key, options, () =>
       when instanceof Date
-        ? checkMs(when.getTime())
+        ? checkMs(when.getTime(), true)
         : Math.trunc(checkSeconds(when, 'when') * 1000),
     )
   },
 
   pexpireAt(pipe: CachePipeline, key: string, when: Date | number, options?: VersionOption) {
     return expiry(pipe, 'pexpireAt', 'PEXPIREAT', key, options, () =>
-      Math.trunc(checkMs(when instanceof Date ? when.getTime() : when)),
+      Math.trunc(checkMs(when instanceof Date ? when.getTime() : when, true)),
     )
   },
 

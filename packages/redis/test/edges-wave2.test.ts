@@ -72,7 +72,7 @@ describe.each(BACKENDS)('%s', (backend) => {
   describe('expiry timeouts past what Redis holds are InvalidArgumentError', () => {
     const huge = [9.3e15, 1e17, 1e300, 9.1e12, -1e300]
 
-    it.each(huge)('set, add, setMany, touch, getOrSet, expire and expireAt with %d', async (t) => {
+    it.each(huge)('set, add, setMany, touch, getOrSet (timeout, lockTimeout, grace), expire, expireAt, pexpire and pexpireAt (also pipelined) with %d', async (t) => {
       await cache.set('k', 'kept', null)
       const calls = [
         () => cache.set('k', 'v', t),
@@ -83,6 +83,17 @@ describe.each(BACKENDS)('%s', (backend) => {
         () => cache.getOrSet('new', () => 'v', t),
         () => cache.expire('k', t),
         () => cache.expireAt('k', t),
+        () => cache.pexpire('k', t * 1000),
+        () => cache.pexpireAt('k', t * 1000),
+        // A pipeline answers each entry: its refusal is the entry's result.
+        async () => {
+          throw (await cache.pipeline().pexpire('k', t * 1000).exec())[0]
+        },
+        async () => {
+          throw (await cache.pipeline().pexpireAt('k', t * 1000).exec())[0]
+        },
+        () => cache.getOrSet('new', () => 'v', { lockTimeout: Math.abs(t), distributed: true }),
+        () => cache.getOrSet('new', () => 'v', { grace: Math.abs(t) }),
       ]
       for (const call of calls) {
         const { error } = await rejection(call())

@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto'
 import type { CacheContext } from '../_context.ts'
 import { MAX_TIMER_MS } from '../_limits.ts'
+import { checkTimeoutMs } from '../_timeout.ts'
 import { InvalidArgumentError } from '../errors.ts'
 import type { RedisArgument } from '../types.ts'
 
@@ -52,6 +53,9 @@ export function checkStampede(options: {
   if (lock === 0 && lockTimeout !== undefined) {
     throw new InvalidArgumentError('lockTimeout must be more than 0 seconds')
   }
+  // Both become expiries (PX) in Redis: refused here when Redis could not hold them.
+  checkTimeoutMs(grace_ * 1000, 'grace', `${grace_} seconds`)
+  checkTimeoutMs(lock * 1000, 'lockTimeout', `${lock} seconds`)
   if (distributed !== true && beta === 0 && grace_ === 0) return undefined
   return {
     distributed: distributed === true,

@@ -54,7 +54,7 @@ export const keyCommands = {
       const rkey = context.key(key, options, 'expireAt')
       const unixMs =
         when instanceof Date
-          ? checkMs(when.getTime())
+          ? checkMs(when.getTime(), true)
           : Math.trunc(checkSeconds(when, 'when') * 1000)
       return await context.store.expireAt(rkey, unixMs)
     } catch (error) {
@@ -66,7 +66,7 @@ export const keyCommands = {
     const context = contextOf(this)
     try {
       const rkey = context.key(key, options, 'pexpireAt')
-      const unixMs = Math.trunc(checkMs(when instanceof Date ? when.getTime() : when))
+      const unixMs = Math.trunc(checkMs(when instanceof Date ? when.getTime() : when, true))
       return await context.store.expireAt(rkey, unixMs)
     } catch (error) {
       return context.fail(error, false, 'pexpireAt')
