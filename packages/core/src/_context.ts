@@ -70,6 +70,11 @@ export interface CommandSpec<T> {
    */
   send?: (args: RedisArgument[]) => Promise<unknown>
   /**
+   * `true`: the reply as bytes even where the cache reads text, so that names in it (stream
+   * field names) can be told valid UTF-8 or not: as text, each invalid byte is U+FFFD already.
+   */
+  bytes?: boolean
+  /**
    * Milliseconds a blocking command waits on the server (`XREAD BLOCK`, `BLPOP`…): passed on as
    * `CommandRoute.blockMs`, which adds it to the call's bound and runs the command where it holds
    * up no other call.
@@ -312,7 +317,7 @@ export class CacheContext {
       const route = {
         key: rkey,
         readonly: command.access === 'read',
-        text: this.text,
+        text: this.text && command.bytes !== true,
         blockMs: command.blockMs,
       }
       const reply =

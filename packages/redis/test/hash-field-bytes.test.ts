@@ -85,34 +85,37 @@ describe.each(BACKENDS)('%s: field names that are not UTF-8', (backend: Backend)
     })
   })
 
-  // A msgpack cache reads replies as bytes: hscan and stream entries get the names as bytes.
-  describe('msgpack cache: hscan and stream entries', () => {
-    let cache: Cache
+  // hscan and stream reads ask for their replies as bytes, whether the cache reads text or not.
+  describe.each(['json', 'msgpack'] as const)(
+    '%s cache: hscan and stream entries',
+    (serializer) => {
+      let cache: Cache
 
-    beforeAll(() => {
-      cache = createCache({
-        location: server.url,
-        keyPrefix: uniquePrefix('hfs'),
-        serializer: 'msgpack',
+      beforeAll(() => {
+        cache = createCache({
+          location: server.url,
+          keyPrefix: uniquePrefix('hfs'),
+          serializer,
+        })
+        caches.push(cache)
       })
-      caches.push(cache)
-    })
 
-    it('hscan refuses a field name that is not UTF-8', async () => {
-      await rawBytes(cache, 'HSET', cache.makeKey('h'), F_FF, '1', F_FE, '2')
-      const error = await refusal(collect(cache.hscan('h')))
-      expect(error.message).toMatch(/^hscan\(\) on key 'h': a field name is not valid UTF-8/)
-    })
+      it('hscan refuses a field name that is not UTF-8', async () => {
+        await rawBytes(cache, 'HSET', cache.makeKey('h'), F_FF, '1', F_FE, '2')
+        const error = await refusal(collect(cache.hscan('h')))
+        expect(error.message).toMatch(/^hscan\(\) on key 'h': a field name is not valid UTF-8/)
+      })
 
-    it('xrange and xread refuse an entry with such a field name', async () => {
-      const rkey = cache.makeKey('s')
-      await rawBytes(cache, 'XADD', rkey, '1-1', F_FF, '1', F_FE, '2')
-      const range = await refusal(cache.xrange('s'))
-      expect(range.message).toMatch(/on key 's': a field name is not valid UTF-8/)
-      await refusal(cache.xread({ s: '0-0' }))
-      // A valid entry still reads.
-      await rawBytes(cache, 'XADD', cache.makeKey('t'), '1-1', F_REPLACEMENT, '3')
-      expect(await cache.xrange('t')).toEqual([{ id: '1-1', fields: { 'f\uFFFD': 3 } }])
-    })
-  })
+      it('xrange and xread refuse an entry with such a field name', async () => {
+        const rkey = cache.makeKey('s')
+        await rawBytes(cache, 'XADD', rkey, '1-1', F_FF, '1', F_FE, '2')
+        const range = await refusal(cache.xrange('s'))
+        expect(range.message).toMatch(/on key 's': a field name is not valid UTF-8/)
+        await refusal(cache.xread({ s: '0-0' }))
+        // A valid entry still reads.
+        await rawBytes(cache, 'XADD', cache.makeKey('t'), '1-1', F_REPLACEMENT, '3')
+        expect(await cache.xrange('t')).toEqual([{ id: '1-1', fields: { 'f\uFFFD': 3 } }])
+      })
+    },
+  )
 })

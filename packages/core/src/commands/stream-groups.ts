@@ -269,6 +269,7 @@ export const streamGroupCommands = {
     const justid = options.justid === true
     return context.run<StreamEntry[] | string[]>(key, options, {
       access: 'write',
+      bytes: true,
       build: (rkey) => ['XCLAIM', rkey, group, consumer, minIdle, ...ids, ...tail],
       convert: (reply) => (justid ? toArray(reply).map(toText) : liveEntries(context, reply, key)),
       fallback: [],
@@ -296,6 +297,7 @@ export const streamGroupCommands = {
     const context = contextOf(this)
     return context.run<XAutoClaimResult | XAutoClaimIdsResult>(key, options, {
       access: 'write',
+      bytes: true,
       build: (rkey) => ['XAUTOCLAIM', rkey, group, consumer, minIdle, start, ...tail],
       convert: (reply) => {
         const [next, claimed, deleted] = toArray(reply)

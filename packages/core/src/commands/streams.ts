@@ -205,6 +205,7 @@ async function range(
   const context = contextOf(cache)
   return context.run<StreamEntry[]>(key, options, {
     access: 'read',
+    bytes: true,
     build: (rkey) =>
       count === undefined ? [command, rkey, from, to] : [command, rkey, from, to, 'COUNT', count],
     convert: (reply) => liveEntries(context, reply, key),
@@ -235,6 +236,7 @@ export async function readStreams(
   return context.run<StreamRead[]>(first, options, {
     access,
     blockMs,
+    bytes: true,
     build: () => [...head, 'STREAMS', ...rkeys, ...offsets.map(([, id]) => id)],
     convert: (reply) => {
       const result: StreamRead[] = []
