@@ -40,11 +40,20 @@ export function parsePythonJson(text: string, maxDepth = MAX_JSON_DEPTH): unknow
         escaped = true
         j++
       } else if (c === 0x22) break
+      else if (c < 0x20) {
+        // As JSON.parse and Python's json.loads (strict) refuse: a control character unescaped.
+        i = j
+        fail('invalid control character in a string')
+      }
     }
     if (j >= n) fail('unterminated string')
     const raw = text.slice(i, j + 1)
     i = j + 1
     return escaped ? (JSON.parse(raw) as string) : raw.slice(1, -1)
+  }
+  const isDigit = (c: number) => c >= 0x30 && c <= 0x39
+  const digits = () => {
+    while (i < n && isDigit(text.charCodeAt(i))) i++
   }
   const number = (): number | bigint => {
     const start = i
@@ -53,21 +62,28 @@ export function parsePythonJson(text: string, maxDepth = MAX_JSON_DEPTH): unknow
       i += 8
       return Number.NEGATIVE_INFINITY
     }
-    while (i < n && text.charCodeAt(i) >= 0x30 && text.charCodeAt(i) <= 0x39) i++
+    // JSON's grammar, as Python's json reads it: `0` or a digit 1-9 and more digits, then an
+    // optional fraction and exponent, each with at least one digit (`0123`, `.5`, `1.`, `1e`
+    // are refused, as Python refuses them).
+    if (text[i] === '0') i++
+    else if (isDigit(text.charCodeAt(i))) digits()
+    else fail('unexpected token')
     let integer = true
     if (text[i] === '.') {
       integer = false
       i++
-      while (i < n && text.charCodeAt(i) >= 0x30 && text.charCodeAt(i) <= 0x39) i++
+      if (!isDigit(text.charCodeAt(i))) fail('expected a digit after the decimal point')
+      digits()
     }
     if (text[i] === 'e' || text[i] === 'E') {
       integer = false
       i++
       if (text[i] === '+' || text[i] === '-') i++
-      while (i < n && text.charCodeAt(i) >= 0x30 && text.charCodeAt(i) <= 0x39) i++
+      if (!isDigit(text.charCodeAt(i))) fail('expected a digit in the exponent')
+      digits()
     }
+    if (isDigit(text.charCodeAt(i))) fail('a number with a leading zero')
     const token = text.slice(start, i)
-    if (token === '' || token === '-') fail('unexpected token')
     const value = Number(token)
     if (Number.isNaN(value)) fail(`invalid number '${token}'`)
     if (integer && !Number.isSafeInteger(value)) {

@@ -70,4 +70,27 @@ describe('jsonSerializer refusals', () => {
     expect(fast.serialize('text')).toBe('"text"')
     expect(() => fast.serialize(undefined)).toThrow(TypeError)
   })
+
+  it("reads Python's NaN/Infinity texts by JSON's grammar, refusing what Python refuses", () => {
+    // The texts with NaN or Infinity go through Python's reader (JSON.parse refuses those
+    // literals): its numbers and strings follow JSON's grammar, as json.loads (strict) does.
+    for (const text of [
+      '[0123, NaN]',
+      '[.5, NaN]',
+      '[1., NaN]',
+      '[1e, NaN]',
+      '[00, NaN]',
+      '[-, NaN]',
+      '["a\tb", NaN]',
+    ]) {
+      expect(() => fast.deserialize(Buffer.from(text)), text).toThrow()
+    }
+    expect(fast.deserialize(Buffer.from('[0, -0.5e-3, 1E+2, 10, NaN]'))).toEqual([
+      0,
+      -0.0005,
+      100,
+      10,
+      Number.NaN,
+    ])
+  })
 })
