@@ -482,10 +482,7 @@ writeFileSync(
   JSON.stringify(
     {
       extends: '../../tsconfig.base.json',
-      compilerOptions: {
-        noUnusedLocals: false,
-        lib: ['ES2022', 'ES2024.String', 'ESNext.Disposable', 'DOM'],
-      },
+      compilerOptions: { noUnusedLocals: false, lib: ['ES2022', 'ESNext.Disposable', 'DOM'] },
       include: ['*.ts'],
     },
     null,

@@ -248,7 +248,7 @@ describe('scan and flush', () => {
     for (const key of keys) args.push(key, '1')
     await conn.command(args)
     await conn.command(['SET', 'other', '1'])
-    const seen: string[] = []
+    const seen: Array<string | Buffer> = []
     let batches = 0
     for await (const batch of conn.scan('scan:*', 50)) {
       batches++
@@ -266,7 +266,7 @@ describe('scan and flush', () => {
     const keys = Array.from({ length: 20 }, (_, i) => `:1:user:{7}:${i}`)
     await conn.command(['MSET', ...keys.flatMap((k) => [k, '1'])])
     await conn.command(['SET', ':1:user:{8}:0', '1'])
-    const seen: string[] = []
+    const seen: Array<string | Buffer> = []
     let batches = 0
     for await (const batch of conn.scan(':1:user:{7}:*', 1000)) {
       batches++

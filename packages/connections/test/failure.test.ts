@@ -21,8 +21,8 @@ function open(options: Parameters<typeof standalone>[0]): Connection {
   return closeAfterTest(standalone(options))
 }
 
-async function drain(scan: AsyncIterable<string[]>): Promise<string[]> {
-  const keys: string[] = []
+async function drain(scan: AsyncIterable<Array<string | Buffer>>): Promise<Array<string | Buffer>> {
+  const keys: Array<string | Buffer> = []
   for await (const batch of scan) keys.push(...batch)
   return keys
 }

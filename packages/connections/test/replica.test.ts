@@ -183,7 +183,7 @@ describe('routing', () => {
     const prefix = uniquePrefix('scan')
     const other = open({ location: set.urls.map((url) => `${url}/2`).join(',') })
     for (let i = 0; i < 25; i++) await other.command(['SET', `${prefix}:${i}`, String(i)])
-    const keys: string[] = []
+    const keys: Array<string | Buffer> = []
     for await (const batch of other.scan(`${prefix}:*`, 10)) keys.push(...batch)
     expect(keys.sort()).toEqual(Array.from({ length: 25 }, (_, i) => `${prefix}:${i}`).sort())
     await other.flush()

@@ -189,7 +189,7 @@ describe('through the sentinels', () => {
     const c = open({ location: 'redis://mymaster/4', sentinels: main.addresses })
     const prefix = uniquePrefix('scan')
     for (let i = 0; i < 30; i++) await c.command(['SET', `${prefix}:${i}`, String(i)])
-    const keys: string[] = []
+    const keys: Array<string | Buffer> = []
     for await (const batch of c.scan(`${prefix}:*`, 7)) keys.push(...batch)
     expect(keys.sort()).toEqual(Array.from({ length: 30 }, (_, i) => `${prefix}:${i}`).sort())
     const primary = await raw(main.primary)

@@ -167,7 +167,7 @@ describe('scan', () => {
     await connection.batch(
       Array.from({ length: 40 }, (_, i) => ['SET', `${prefix}-other:k${i}`, '1']),
     )
-    const batches: string[][] = []
+    const batches: Array<Array<string | Buffer>> = []
     for await (const batch of connection.scan(`${prefix}:*`, 25)) {
       expect(Array.isArray(batch)).toBe(true)
       batches.push(batch)
@@ -178,7 +178,7 @@ describe('scan', () => {
   })
 
   it('yields nothing for a pattern with no match', async () => {
-    const keys: string[] = []
+    const keys: Array<string | Buffer> = []
     for await (const batch of connection.scan(`${uniquePrefix('none')}:*`, 100)) keys.push(...batch)
     expect(keys).toEqual([])
   })
@@ -474,7 +474,7 @@ describe('connection pool', () => {
     expect(text(batch[0])).toBe('OK')
     expect(batch[1]).toBeInstanceOf(ResponseError)
     expect(text(batch[2])).toBe('x')
-    const keys: string[] = []
+    const keys: Array<string | Buffer> = []
     for await (const found of c.scan(`${key}*`, 10)) keys.push(...found)
     expect(keys.sort()).toEqual([key, `${key}:b`])
   })

@@ -122,6 +122,15 @@ const MULTI_KEY_METHODS: ReadonlyMap<string, string | null> = new Map([
   ['xreadgroup', 'stream'],
 ])
 
+/**
+ * `String.prototype.isWellFormed` and `toWellFormed` (ES2024, in Node 20): typed here, so that
+ * the source also compiles where the lib is ES2022 (an app that type-checks it, as the examples).
+ */
+interface WellFormed {
+  isWellFormed(): boolean
+  toWellFormed(): string
+}
+
 export class CacheContext {
   /** The key prefix (`KEY_PREFIX`). */
   readonly keyPrefix: string
@@ -247,7 +256,8 @@ export class CacheContext {
     // A lone surrogate is sent as U+FFFD (UTF-8 has no form for it), so Redis names that key, in
     // replies and in the local tier's invalidations, with U+FFFD: so does everything kept by key
     // here, or the tier would hold a copy that no invalidation reaches.
-    return rkey.isWellFormed() ? rkey : rkey.toWellFormed()
+    const text = rkey as unknown as WellFormed
+    return text.isWellFormed() ? rkey : text.toWellFormed()
   }
 
   /** The Redis keys of `keys` at `version`. */

@@ -61,7 +61,7 @@ describe.each([
     const b = make(prefix, where)
     await a.set('f', 0.25)
     const rounds = 25
-    const calls: Array<Promise<number | bigint>> = []
+    const calls: Array<Promise<number | bigint | null>> = []
     for (let i = 0; i < rounds; i++) calls.push(a.incr('f'), b.incr('f', 2))
     const results = await Promise.all(calls)
     expect(await a.get('f')).toBe(0.25 + 3 * rounds)
