@@ -302,7 +302,9 @@ export class StandaloneConnection implements Connection {
     if (this.#life.closed && (isClientClosed(error) || isDisconnected(error))) {
       return this.#life.closedError()
     }
-    if (isDisconnected(error) && this.#resetReason !== '') {
+    // A pool cachex reset is destroyed whole: the commands in flight on it (a blocking one
+    // included) get node-redis's ClientClosedError, though this connection stays open.
+    if ((isDisconnected(error) || isClientClosed(error)) && this.#resetReason !== '') {
       return new ConnectionError(
         `the connection to ${this.#where} was reset (${this.#resetReason}) before this command's reply came; if it writes, it may or may not have been applied`,
         { cause: error },

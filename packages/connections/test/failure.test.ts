@@ -1,5 +1,6 @@
 import {
   BackpressureError,
+  ClosedError,
   type Connection,
   ConnectionError,
   InvalidArgumentError,
@@ -217,6 +218,28 @@ describe('server paused (SIGSTOP)', () => {
       const later = await timed(c.command(['PING']))
       expect(later.error).toBeInstanceOf(ConnectionError)
       expect(later.ms).toBeLessThan(250)
+    } finally {
+      s.resume()
+    }
+    expect(text(await eventually(() => c.command(['PING']), SETTLE_MS))).toBe('PONG')
+  })
+
+  it('with a pool, a command waiting for a pool client when a timeout resets it says so', async () => {
+    const s = await server()
+    const c = open({ location: s.url, ...FAST, connectionPool: { minimum: 1, maximum: 1 } })
+    expect(text(await c.command(['PING']))).toBe('PONG')
+    try {
+      s.pause()
+      // The pool's one client runs the PING; the BLPOP waits for it. The PING's timeout resets
+      // the pool, which ends the waiting BLPOP: a reset, not "the connection is closed" (a
+      // ClosedError, as it said, though the connection stays open).
+      const first = timed(c.command(['PING']))
+      const waiting = timed(c.command(['BLPOP', uniquePrefix('none'), '5'], { blockMs: 5000 }))
+      expect((await first).error).toBeInstanceOf(TimeoutError)
+      const blocked = await waiting
+      expect(blocked.error).toBeInstanceOf(ConnectionError)
+      expect(blocked.error).not.toBeInstanceOf(ClosedError)
+      expect((blocked.error as Error).message).toMatch(/was reset/)
     } finally {
       s.resume()
     }
