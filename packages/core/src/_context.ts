@@ -13,7 +13,7 @@ import {
 import { type MemberRead, memberReads, type SendMemberRead } from './_coalesce-members.ts'
 import { CacheEvents } from './_events.ts'
 import { Gathering } from './_gathering.ts'
-import { isWrongType, REDIS_TYPES } from './_messages.ts'
+import { isWrongType, wrongTypeError } from './_messages.ts'
 import { toArray, toData, toPairs, toScore, toText } from './_replies.ts'
 import { SingleFlight } from './_single-flight.ts'
 import { checkSeconds, describe, timeoutToMs } from './_timeout.ts'
@@ -26,7 +26,7 @@ import {
   ConnectionError,
   InvalidArgumentError,
   isIgnorable,
-  ResponseError,
+  type ResponseError,
   SerializationError,
 } from './errors.ts'
 import { jsonSerializer } from './json.ts'
@@ -97,32 +97,6 @@ export interface CommandWithFallback<T> extends CommandSpec<T> {
 const HOT_KEYS = 10_000
 
 /**
- * The state a `Cache` is made of, and the helpers its methods share: keys, the error policy
- * (`run`, `fail`, `failOrNull`), decoding with the user's key in errors. One per cache.
- */
-/**
- * The methods (and commands, by their lowercase names) that send several keys in one command,
- * with the Redis type they read their first key as (`null`: the first key is a destination,
- * which Redis overwrites without looking at its type). A `WRONGTYPE` reply to them is pinned on
- * the first key only when it holds another type (`wrongType`).
- */
-const MULTI_KEY_METHODS: ReadonlyMap<string, string | null> = new Map([
-  ['sdiff', 'set'],
-  ['sinter', 'set'],
-  ['sunion', 'set'],
-  ['smove', 'set'],
-  ['sdiffstore', null],
-  ['sinterstore', null],
-  ['sunionstore', null],
-  ['lmove', 'list'],
-  ['blmove', 'list'],
-  ['blpop', 'list'],
-  ['brpop', 'list'],
-  ['xread', 'stream'],
-  ['xreadgroup', 'stream'],
-])
-
-/**
  * `String.prototype.isWellFormed` and `toWellFormed` (ES2024, in Node 20): typed here, so that
  * the source also compiles where the lib is ES2022 (an app that type-checks it, as the examples).
  */
@@ -131,6 +105,10 @@ interface WellFormed {
   toWellFormed(): string
 }
 
+/**
+ * The state a `Cache` is made of, and the helpers its methods share: keys, the error policy
+ * (`run`, `fail`, `failOrNull`), decoding with the user's key in errors. One per cache.
+ */
 export class CacheContext {
   /** The key prefix (`KEY_PREFIX`). */
   readonly keyPrefix: string
@@ -370,40 +348,15 @@ export class CacheContext {
     return this.store.set(this.key(key, options), value, ms, condition)
   }
 
-  /**
-   * A `WRONGTYPE` reply as a `ResponseError` that names the user's key and what it holds (asked
-   * with `TYPE`, on this error path only): `incr() on key 'hits': it holds a list, …`. A method
-   * of several keys (`sinter`, `smove`, `lmove`, `blpop`, `sunionstore`…) names none: Redis does
-   * not say which of them holds the wrong kind of value, and the first may not even exist.
-   */
+  /** A `WRONGTYPE` reply at `rkey` as `wrongTypeError` words it, asking `TYPE` of `rkey`. */
   async wrongType(
     error: ResponseError,
     method: string,
     key: string,
     rkey: string,
   ): Promise<ResponseError> {
-    const expected = MULTI_KEY_METHODS.get(method)
-    let holds = 'another kind of value'
-    let type = ''
-    if (expected !== null) {
-      try {
-        type = toText(await this.connection.command(['TYPE', rkey], { key: rkey, readonly: true }))
-        if (type !== '' && type !== 'none') holds = `a ${REDIS_TYPES[type] ?? type}`
-      } catch {
-        // The message only loses the type.
-      }
-    }
-    // Several keys, and the first one missing, of the right type, or a destination: another one
-    // is at fault, and Redis does not say which.
-    if (expected !== undefined && (expected === null || type === expected || type === 'none')) {
-      return new ResponseError(
-        `${method}(): one of its keys holds a kind of value that ${method}() does not work on (${error.message})`,
-        { cause: error },
-      )
-    }
-    return new ResponseError(
-      `${method}() on key '${key}': it holds ${holds}, which ${method}() does not work on (${error.message})`,
-      { cause: error },
+    return wrongTypeError(error, method, key, async () =>
+      toText(await this.connection.command(['TYPE', rkey], { key: rkey, readonly: true })),
     )
   }
 

@@ -19,6 +19,66 @@ export function isWrongType(error: unknown): error is ResponseError {
   return error instanceof ResponseError && error.message.startsWith('WRONGTYPE')
 }
 
+/**
+ * The methods (and commands, by their lowercase names) that send several keys in one command,
+ * with the Redis type they read their first key as (`null`: the first key is a destination,
+ * which Redis overwrites without looking at its type). A `WRONGTYPE` reply to them is pinned on
+ * the first key only when it holds another type (`wrongType`).
+ */
+const MULTI_KEY_METHODS: ReadonlyMap<string, string | null> = new Map([
+  ['sdiff', 'set'],
+  ['sinter', 'set'],
+  ['sunion', 'set'],
+  ['smove', 'set'],
+  ['sdiffstore', null],
+  ['sinterstore', null],
+  ['sunionstore', null],
+  ['lmove', 'list'],
+  ['blmove', 'list'],
+  ['blpop', 'list'],
+  ['brpop', 'list'],
+  ['xread', 'stream'],
+  ['xreadgroup', 'stream'],
+])
+
+/**
+ * A `WRONGTYPE` reply as a `ResponseError` that names the user's key and what it holds (`typeOf`
+ * asks `TYPE`, on this error path only): `incr() on key 'hits': it holds a list, …`. A method of
+ * several keys (`sinter`, `smove`, `lmove`, `blpop`, `sunionstore`…) names none when its first key
+ * is not at fault: Redis does not say which of them holds the wrong kind of value, and the first
+ * may not even exist.
+ */
+export async function wrongTypeError(
+  error: ResponseError,
+  method: string,
+  key: string,
+  typeOf: () => Promise<string>,
+): Promise<ResponseError> {
+  const expected = MULTI_KEY_METHODS.get(method)
+  let holds = 'another kind of value'
+  let type = ''
+  if (expected !== null) {
+    try {
+      type = await typeOf()
+      if (type !== '' && type !== 'none') holds = `a ${REDIS_TYPES[type] ?? type}`
+    } catch {
+      // The message only loses the type.
+    }
+  }
+  // Several keys, and the first one missing, of the right type, or a destination: another one
+  // is at fault, and Redis does not say which.
+  if (expected !== undefined && (expected === null || type === expected || type === 'none')) {
+    return new ResponseError(
+      `${method}(): one of its keys holds a kind of value that ${method}() does not work on (${error.message})`,
+      { cause: error },
+    )
+  }
+  return new ResponseError(
+    `${method}() on key '${key}': it holds ${holds}, which ${method}() does not work on (${error.message})`,
+    { cause: error },
+  )
+}
+
 /** The rejection of `incr(…, { as: 'number' })` when the result is not a safe integer. */
 export function unsafeResult(key: string): NotANumberError {
   return new NotANumberError(

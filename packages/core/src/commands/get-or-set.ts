@@ -12,7 +12,6 @@ import {
   checkStampede,
   companionKey,
   heartbeat,
-  notifierOf,
   readWithMeta,
   releaseAndNotify,
   type Stampede,
@@ -20,6 +19,7 @@ import {
   tryLock,
   xfetch,
 } from './_stampede.ts'
+import { notifierOf } from './_stampede-notifier.ts'
 import { type Found, readForStampede } from './_stampede-read.ts'
 import { readValue } from './standard.ts'
 
