@@ -118,6 +118,15 @@ const semRelease = (member: string): Step => ({
   argv: [member],
 })
 const cmd = (...command: string[]): Step => ({ command })
+/** Keys beyond `KEYS`, for the scripts of many keys; each case that writes them deletes them. */
+const MANY = Array.from({ length: 20 }, (_, i) => `many:${i}`)
+const LOTS = Array.from({ length: 2500 }, (_, i) => `lots:${i}`)
+/** `SET_MANY_SCRIPT` storing `keys`, each with its own name as its value. */
+const setMany = (keys: string[], px: string): Step => ({
+  script: 'SET_MANY',
+  keys,
+  argv: [px, ...keys.map((key) => `v:${key}`)],
+})
 
 const CASES: Record<string, Step[]> = {
   'lock: acquire, held, release, release again': [
@@ -296,6 +305,45 @@ const CASES: Record<string, Step[]> = {
     cmd('HSET', 'L', 'f', 'v'),
     { script: 'STAMPEDE_RELEASE', keys: ['L'], argv: ['tok'] },
     { script: 'STAMPEDE_EXTEND', keys: ['L'], argv: ['tok', 'x'] },
+  ],
+  'set many: a SET … PX each up to 15 keys, an MSET and a PEXPIRE each from 16': [
+    cmd('DEL', ...MANY),
+    cmd('HSET', 'S', 'f', 'v'),
+    setMany(['L', 'S', 'other'], '300000'),
+    cmd('TTL', 'S'),
+    setMany(['F', ...MANY.slice(0, 15)], '300000'),
+    cmd('MGET', 'F', ...MANY.slice(0, 15)),
+    cmd('TTL', MANY[14] as string),
+    cmd('HSET', 'other', 'f', 'v'),
+    setMany(['other', 'L', ...MANY], '600000'),
+    cmd('MGET', ...MANY),
+    cmd('TTL', 'other'),
+    cmd('TTL', MANY[0] as string),
+    cmd('TTL', MANY[MANY.length - 1] as string),
+    cmd('DEL', ...MANY),
+  ],
+  'set many: a bad expiry fails before anything is stored, a missing value before anything': [
+    setMany(['L', 'F'], '0'),
+    setMany(['L', 'F', ...MANY], 'abc'),
+    setMany(['L', 'F', ...MANY], '-5'),
+    setMany(['L', 'F', ...MANY], '1.5'),
+    cmd('EXISTS', ...MANY),
+    { script: 'SET_MANY', keys: ['L', 'F', ...MANY], argv: ['300000', 'a'] },
+    { script: 'SET_MANY', keys: ['L', 'F'], argv: ['300000', 'a', 'b', 'c'] },
+    cmd('EXISTS', ...MANY),
+  ],
+  'set many: 2,500 keys go as MSETs of 1,000 (Lua unpacks about 8,000 values at most)': [
+    setMany(LOTS, '300000'),
+    cmd('EXISTS', ...LOTS),
+    cmd(
+      'MGET',
+      LOTS[0] as string,
+      LOTS[1000] as string,
+      LOTS[1001] as string,
+      LOTS[2499] as string,
+    ),
+    cmd('TTL', LOTS[2499] as string),
+    cmd('DEL', ...LOTS),
   ],
 }
 

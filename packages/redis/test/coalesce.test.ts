@@ -731,9 +731,12 @@ describe('coalesced sets', () => {
     // MONITOR shows the script's own SETs after it.
     expect(commands.filter((c) => /^EVAL/i.test(c[0] as string))).toHaveLength(1)
     expect(await cache.get('s99')).toEqual({ i: 99 })
-    const pttl = Number(await raw(cache, 'PTTL', cache.makeKey('s0')))
-    expect(pttl).toBeGreaterThan(55_000)
-    expect(pttl).toBeLessThanOrEqual(60_000)
+    // s0 by the script's first SET … PX, s99 by its MSET and a PEXPIRE
+    for (const key of ['s0', 's99']) {
+      const pttl = Number(await raw(cache, 'PTTL', cache.makeKey(key)))
+      expect(pttl).toBeGreaterThan(55_000)
+      expect(pttl).toBeLessThanOrEqual(60_000)
+    }
   })
 
   it('sends the sets of one tick without an expiry as one MSET, each caller answered', async () => {
@@ -843,20 +846,41 @@ describe('setMany with an expiry', () => {
     const cache = cacheFor()
     const entries = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`s${i}`, { i }]))
     await cache.setMany({ warm: 1, up: 2 }, 60) // the server learns the script
-    const commands = await sent(['EVALSHA', 'EVAL', 'SET'], async () => {
+    const commands = await sent(['EVALSHA', 'EVAL', 'SET', 'MSET', 'PEXPIRE'], async () => {
       expect(await cache.setMany(entries, 60)).toEqual([])
     })
-    // MONITOR shows the script's own SETs after it.
+    // MONITOR shows the script's own commands after it: from 16 keys, the first key's SET … PX
+    // (which refuses a bad expiry before anything is stored), one MSET, a PEXPIRE each.
     expect(commands.map((c) => c[0]?.toUpperCase())).toEqual([
       'EVALSHA',
-      ...Array.from({ length: 50 }, () => 'SET'),
+      'SET',
+      'MSET',
+      ...Array.from({ length: 49 }, () => 'PEXPIRE'),
     ])
+    expect(commands[2]).toHaveLength(1 + 2 * 49)
     expect(await cache.getMany(Object.keys(entries))).toEqual(new Map(Object.entries(entries)))
     for (const key of ['s0', 's49']) {
       const pttl = Number(await raw(cache, 'PTTL', cache.makeKey(key)))
       expect(pttl).toBeGreaterThan(55_000)
       expect(pttl).toBeLessThanOrEqual(60_000)
     }
+  })
+
+  it('up to 15 keys, sends one script of a SET … PX each', async () => {
+    const cache = cacheFor()
+    const entries = Object.fromEntries(Array.from({ length: 15 }, (_, i) => [`f${i}`, i]))
+    await cache.setMany({ warm: 1, up: 2 }, 60) // the server learns the script
+    const commands = await sent(['EVALSHA', 'EVAL', 'SET', 'MSET', 'PEXPIRE'], async () => {
+      expect(await cache.setMany(entries, 60)).toEqual([])
+    })
+    expect(commands.map((c) => c[0]?.toUpperCase())).toEqual([
+      'EVALSHA',
+      ...Array.from({ length: 15 }, () => 'SET'),
+    ])
+    expect(await cache.getMany(Object.keys(entries))).toEqual(new Map(Object.entries(entries)))
+    const pttl = Number(await raw(cache, 'PTTL', cache.makeKey('f14')))
+    expect(pttl).toBeGreaterThan(55_000)
+    expect(pttl).toBeLessThanOrEqual(60_000)
   })
 
   it('a key of another type already there is overwritten, as SET does', async () => {

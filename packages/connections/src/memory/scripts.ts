@@ -162,11 +162,24 @@ const IMPLEMENTATIONS: Record<ScriptName, (s: ScriptCall) => Reply> = {
     return 1
   },
   SET_MANY: (s) => {
+    const n = s.keys.length
+    if (s.argv.length !== n + 1) {
+      throw fail('ERR wrong number of arguments: an expiry, then one value per key')
+    }
     const px = s.argv[0]
-    s.keys.forEach((key, i) => {
-      s.call(3, 'SET', key, s.argv[i + 1], 'PX', px)
-    })
-    return s.keys.length
+    s.call(6, 'SET', s.keys[0], s.argv[1], 'PX', px)
+    if (n < 16) {
+      for (let i = 1; i < n; i++) s.call(9, 'SET', s.keys[i], s.argv[i + 1], 'PX', px)
+      return n
+    }
+    for (let i = 1; i < n; i += 1000) {
+      const args: string[] = []
+      for (let j = i; j < Math.min(i + 1000, n); j++)
+        args.push(s.keys[j] as string, s.argv[j + 1] as string)
+      s.call(22, 'MSET', ...args)
+    }
+    for (let j = 1; j < n; j++) s.call(26, 'PEXPIRE', s.keys[j], px)
+    return n
   },
   INCR_MANY: (s) => {
     const key = s.keys[0]
