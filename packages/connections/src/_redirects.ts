@@ -1,5 +1,6 @@
 import type { RedisArgument } from '@cachex/core'
 import { ErrorReply } from '@redis/client'
+import type { NodeHandle } from './_cluster-nodes.ts'
 import { isClientClosed } from './_errors.ts'
 import { type Kind, keyByKey, MSET } from './_routing.ts'
 import type { Topology } from './_topology.ts'
@@ -33,6 +34,38 @@ export interface RedirectContext {
 }
 
 /**
+ * How a call that met a redirection is sent again: to a node (`MOVED`), to a node after `ASKING`
+ * (`ASK`), or where the map now says (`TRYAGAIN`, a node client closed under cachex).
+ */
+export interface Resend {
+  to(node: NodeHandle): Promise<unknown>
+  asking(node: NodeHandle): Promise<unknown>
+  again(): Promise<unknown>
+  /** For a split read or delete that still meets `TRYAGAIN`: one key at a time. */
+  keyByKey?: (() => Promise<unknown>) | undefined
+}
+
+/** The `Resend` of one command (`kind`: the split read or delete it is part of, if any). */
+export function commandResend(
+  context: RedirectContext,
+  slot: number,
+  readonly: boolean,
+  args: RedisArgument[],
+  text: boolean,
+  kind?: Kind,
+): Resend {
+  return {
+    to: (node) => context.topology.sendTo(node, args, text),
+    asking: (node) => context.topology.asking(node, args, text),
+    again: () => context.sendOnce(slot, readonly, args, text),
+    keyByKey:
+      kind !== undefined && kind !== MSET && args.length > 2
+        ? () => keyByKey(kind, args, (key, part) => context.send(key, readonly, part, text))
+        : undefined,
+  }
+}
+
+/**
  * Follows what a node answered instead of a reply, bounded by `maxCommandRedirections` and, for
  * `TRYAGAIN`, by most of `socketTimeout`:
  * - `MOVED <slot> <host:port>`: the slot lives there now; the map says so at once for that slot
@@ -41,21 +74,19 @@ export interface RedirectContext {
  *   `ASKING`, even to a primary that owns no slot yet (node-redis finds only slot owners).
  * - `TRYAGAIN`: a multi-key command met a slot half migrated; retried after 10 ms, doubling up
  *   to 100 ms, until the migration of the slot is done. A part of a split read or delete
- *   (`MGET`, `EXISTS`, `TOUCH`, `DEL`, `UNLINK`: `kind`) that still meets it after 3 tries runs
- *   one key at a time instead (each key then follows its own `ASK`), as a migration left half
- *   done would otherwise fail it for as long as it lasts; `MSET` stays whole.
+ *   (`MGET`, `EXISTS`, `TOUCH`, `DEL`, `UNLINK`: `resend.keyByKey`) that still meets it after 3
+ *   tries runs one key at a time instead (each key then follows its own `ASK`), as a migration
+ *   left half done would otherwise fail it for as long as it lasts; `MSET` stays whole.
  * - a node client closed under cachex (node-redis dropped the node): sent again through the map.
  * Anything else is the call's error; a lost connection or `CLUSTERDOWN` also sets cachex
- * watching the nodes and the slot map.
+ * watching the nodes and the slot map. `resend` sends the call again (a command, or a
+ * transaction's chain).
  */
 export async function followRedirects(
   context: RedirectContext,
   first: unknown,
   slot: number,
-  readonly: boolean,
-  args: RedisArgument[],
-  text: boolean,
-  kind?: Kind,
+  resend: Resend,
 ): Promise<unknown> {
   let error = first
   let redirects = 0
@@ -68,24 +99,22 @@ export async function followRedirects(
     let reply: Promise<unknown>
     if (error instanceof ErrorReply && message.startsWith('MOVED ')) {
       if (++redirects > context.maxRedirects) throw error
-      reply = context.topology.sendTo(context.topology.moved(slot, target(message)), args, text)
+      reply = resend.to(context.topology.moved(slot, target(message)))
     } else if (error instanceof ErrorReply && message.startsWith('ASK ')) {
       if (++redirects > context.maxRedirects) throw error
-      reply = context.topology.asking(context.topology.handle(target(message)), args, text)
+      reply = resend.asking(context.topology.handle(target(message)))
     } else if (error instanceof ErrorReply && message.startsWith('TRYAGAIN')) {
       const now = performance.now()
       retryingSince ||= now
-      if (++tries > TRYAGAIN_WHOLE && kind !== undefined && kind !== MSET && args.length > 2) {
-        return keyByKey(kind, args, (key, part) => context.send(key, readonly, part, text))
-      }
+      if (++tries > TRYAGAIN_WHOLE && resend.keyByKey !== undefined) return resend.keyByKey()
       if (now - retryingSince + wait > context.retryBudgetMs) throw error
       await delay(wait)
       wait = Math.min(wait * 2, TRYAGAIN_MAX_MS)
-      reply = context.sendOnce(slot, readonly, args, text)
+      reply = resend.again()
     } else if (isClientClosed(error)) {
       if (++redirects > context.maxRedirects) throw error
       context.topology.forgetClosed()
-      reply = context.sendOnce(slot, readonly, args, text)
+      reply = resend.again()
     } else {
       if (!(error instanceof ErrorReply) || message.startsWith('CLUSTERDOWN')) {
         context.topology.watch()

@@ -24,6 +24,7 @@ import {
 } from './_slot-map.ts'
 import { SLOT_COUNT } from './_slots.ts'
 import type { TrackingClientLike } from './_tracking.ts'
+import { execChain } from './_transaction.ts'
 
 /** Options of a `Topology`: the cluster and its nodes' options, and the bounds. */
 export interface TopologyOptions
@@ -203,6 +204,23 @@ export class Topology {
     // Its failure shows in the reply (no ASKING, no answer to the command).
     asking.catch(() => {})
     return reply
+  }
+
+  /**
+   * Runs `commands` as one `MULTI … EXEC` chain on `node` (see `execChain`), after `ASKING` with
+   * `asking`; connects first when needed, fails at once when it is down.
+   */
+  async transaction(
+    node: NodeHandle,
+    commands: readonly RedisArgument[][],
+    text: boolean,
+    mapError: (error: unknown) => Error,
+    asking = false,
+  ): Promise<unknown[]> {
+    if (node.down) throw this.downError(node)
+    node.usedAt = performance.now()
+    if (node.sender === undefined) await this.#nodes.connect(node)
+    return execChain((node.sender as Sender<NodeSender>).as(text), commands, mapError, asking)
   }
 
   /** The error of a call to a node known to be down. */

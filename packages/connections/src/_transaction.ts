@@ -1,49 +1,67 @@
-// `Connection.transaction`: commands as one MULTI … EXEC through node-redis's own `multi()`
-// (a client, a pool, which leases one client for it, or a cluster, routed by a key), which keeps
-// the MULTI, the commands and the EXEC together on one connection.
+// `Connection.transaction`: MULTI, the commands and EXEC as one chain on one node-redis client (a
+// client; a pool leases one for it; on a cluster, the primary of the commands' slot).
 import { CrossSlotError, type RedisArgument } from '@cachex/core'
-import { MultiErrorReply } from '@redis/client'
 import { COMMAND_OPTIONS, TEXT_COMMAND_OPTIONS, withOptions } from './_options.ts'
 import { impliedKey, routingOf, TAG_HINT } from './_routing.ts'
 import { keySlot } from './_slots.ts'
 
-interface MultiLike {
-  /** A client's or pool's `addCommand(args)`; a cluster's takes `(firstKey, isReadonly, args)`. */
-  addCommand(...args: unknown[]): unknown
-  exec(): Promise<unknown[]>
+/** What a chain is sent through: a node-redis client, seen through cachex's command options. */
+export interface ChainSender {
+  sendCommand(args: ReadonlyArray<RedisArgument>, options?: { chainId?: symbol }): Promise<unknown>
 }
 
-interface MultiTarget {
-  multi(routing?: RedisArgument): MultiLike
+/** A node-redis client pool: `execute` leases one of its clients for a task. */
+export interface PoolLike {
+  execute<T>(task: (client: ChainSender) => T): Promise<Awaited<T>>
+}
+
+/** `client` seen through cachex's command options: replies as text, or as bytes. */
+export function chainSender(client: ChainSender, text: boolean): ChainSender {
+  const options = text ? TEXT_COMMAND_OPTIONS : COMMAND_OPTIONS
+  return withOptions(client, options, () => ({
+    sendCommand: (args: ReadonlyArray<RedisArgument>, extra?: { chainId?: symbol }) =>
+      client.sendCommand(args, { ...options, ...extra }),
+  }))
 }
 
 /**
- * Runs `commands` as MULTI … EXEC on `target` (seen through cachex's command options: replies
- * as bytes, or as text) and resolves one entry per command: its reply, or its error mapped by
- * `mapError`. Rejects (the raw error) when the transaction ran nothing (`EXECABORT`, a lost
- * connection). `routing`: the key a cluster picks the node by.
+ * Sends `MULTI`, `commands` and `EXEC` on `sender` as one node-redis chain, and resolves one
+ * entry per command: its reply, or its error mapped by `mapError`. node-redis writes a chain
+ * whole, nothing of another call in between, and drops what it has not written of it when the
+ * connection is lost. Each reply is typed as `sender`'s options say: node-redis's own `multi()`
+ * decodes `EXEC`'s reply with its default type mapping (bulk strings as UTF-8 text, whatever the
+ * options), so a compressed or MessagePack value came back as lossy text. Rejects, with the
+ * first error of the chain, when the transaction ran nothing (a command refused as it was
+ * queued, then `EXECABORT`; a lost connection). `asking`: `ASKING` goes first, for a transaction
+ * that follows an `ASK` redirection (it holds until `EXEC`).
  */
-export async function runMulti(
-  target: object,
+export async function execChain(
+  sender: ChainSender,
   commands: readonly RedisArgument[][],
-  text: boolean,
   mapError: (error: unknown) => Error,
-  routing?: RedisArgument,
+  asking = false,
 ): Promise<unknown[]> {
-  const options = text ? TEXT_COMMAND_OPTIONS : COMMAND_OPTIONS
-  const client = withOptions(target, options, () => target) as MultiTarget
-  const multi = routing === undefined ? client.multi() : client.multi(routing)
-  for (const args of commands) {
-    if (routing === undefined) multi.addCommand(args)
-    else multi.addCommand(routing, false, args)
-  }
+  const chain = { chainId: Symbol('MULTI') }
+  const queued: Promise<unknown>[] = []
+  if (asking) queued.push(sender.sendCommand(['ASKING'], chain))
+  queued.push(sender.sendCommand(['MULTI'], chain))
+  for (const args of commands) queued.push(sender.sendCommand(args, chain))
+  const exec = sender.sendCommand(['EXEC'], chain)
+  // Settled below, after the replies before it: not an unhandled rejection meanwhile.
+  exec.catch(() => {})
+  const settled = await Promise.allSettled(queued)
+  let replies: unknown
   try {
-    return await multi.exec()
+    replies = await exec
   } catch (error) {
-    if (!(error instanceof MultiErrorReply)) throw error
-    // Some commands failed at EXEC; Redis ran the others.
-    return error.replies.map((reply) => (reply instanceof Error ? mapError(reply) : reply))
+    const refused = settled.find((outcome) => outcome.status === 'rejected')
+    throw refused === undefined ? error : refused.reason
   }
+  if (!Array.isArray(replies)) {
+    // (EXEC answers nil only after a WATCH, which cachex never sends.)
+    throw new Error(`EXEC answered ${String(replies)} instead of the replies of the transaction`)
+  }
+  return replies.map((reply) => (reply instanceof Error ? mapError(reply) : reply))
 }
 
 /**

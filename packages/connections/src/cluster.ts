@@ -1,6 +1,7 @@
 import {
   type CommandRoute,
   type Connection,
+  ConnectionError,
   type RedisArgument,
   ResponseError,
   type Tracking,
@@ -16,7 +17,7 @@ import { commandWeight, type Deadlines } from './_deadlines.ts'
 import { isClientClosed, toCachexError } from './_errors.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import { Sender } from './_options.ts'
-import { followRedirects, type RedirectContext } from './_redirects.ts'
+import { commandResend, followRedirects, type RedirectContext } from './_redirects.ts'
 import {
   type Atomic,
   crossSlot,
@@ -30,7 +31,7 @@ import {
 import type { Shard } from './_slot-map.ts'
 import { keySlot, patternSlot } from './_slots.ts'
 import { Topology } from './_topology.ts'
-import { runMulti, transactionKey } from './_transaction.ts'
+import { transactionKey } from './_transaction.ts'
 
 export type {
   NodeRedisClusterLike,
@@ -206,8 +207,42 @@ class ClusterConnection implements Connection {
     const weight = commands.reduce((sum, args) => sum + commandWeight(args), 0)
     const refused = this.#deadlines.refuse(weight, 'EXEC', this.#where)
     if (refused !== undefined) throw refused
-    const exec = runMulti(this.#cluster, commands, route?.text === true, this.#mapError, key)
+    const exec = this.#transact(
+      key === undefined ? 0 : keySlot(key),
+      commands,
+      route?.text === true,
+    )
     return this.#deadlines.track(exec, 'EXEC', this.#mapError, weight)
+  }
+
+  /**
+   * `commands` as one `MULTI … EXEC` chain on the primary of `slot`, following `MOVED`, `ASK`
+   * and `TRYAGAIN` as a command does (a transaction refused as it was queued ran nothing, so
+   * it is sent again whole).
+   */
+  async #transact(slot: number, commands: RedisArgument[][], text: boolean): Promise<unknown[]> {
+    const topology = this.#topology
+    if (topology.table[slot] === undefined) topology.build()
+    const shard = topology.table[slot]
+    if (shard === undefined) {
+      void topology.refresh()
+      throw new ConnectionError(
+        `no primary of ${this.#where} serves hash slot ${slot} (the map is being refreshed): the transaction was not sent`,
+      )
+    }
+    const mapError = this.#mapError
+    const again = (): Promise<unknown[]> => {
+      const master = topology.table[slot]?.master ?? shard.master
+      return topology.transaction(master, commands, text, mapError)
+    }
+    return again().catch(
+      (error: unknown) =>
+        followRedirects(this.#redirects, error, slot, {
+          to: (node) => topology.transaction(node, commands, text, mapError),
+          asking: (node) => topology.transaction(node, commands, text, mapError, true),
+          again,
+        }) as Promise<unknown[]>,
+    )
   }
 
   /**
@@ -364,7 +399,12 @@ class ClusterConnection implements Connection {
     }
     const slot = keySlot(key)
     return this.#sendOnce(slot, readonly, args, text).catch((error: unknown) =>
-      followRedirects(this.#redirects, error, slot, readonly, args, text, kind),
+      followRedirects(
+        this.#redirects,
+        error,
+        slot,
+        commandResend(this.#redirects, slot, readonly, args, text, kind),
+      ),
     )
   }
 

@@ -29,7 +29,7 @@ import {
   type StandaloneOptions,
 } from './_standalone-options.ts'
 import { startTracking, type TrackingClientLike } from './_tracking.ts'
-import { runMulti } from './_transaction.ts'
+import { chainSender, execChain, type PoolLike } from './_transaction.ts'
 
 export type { NodeRedisClientLike, StandaloneOptions } from './_standalone-options.ts'
 export { isNodeRedisClient } from './_standalone-options.ts'
@@ -204,7 +204,13 @@ export class StandaloneConnection implements Connection {
     const weight = commands.reduce((sum, args) => sum + commandWeight(args), 0)
     const refused = this.#deadlines.refuse(weight, 'EXEC', this.#where)
     if (refused !== undefined) throw refused
-    const exec = runMulti(this.#client, commands, route?.text === true, this.#mapError)
+    const text = route?.text === true
+    // A pool leases one of its clients for the whole chain.
+    const exec = this.#isPool
+      ? (this.#client as unknown as PoolLike).execute((client) =>
+          execChain(chainSender(client, text), commands, this.#mapError),
+        )
+      : execChain(this.#sender.as(text), commands, this.#mapError)
     return this.#deadlines.track(exec, 'EXEC', this.#mapError, weight)
   }
 
@@ -323,7 +329,8 @@ export class StandaloneConnection implements Connection {
     this.#client = client
     this.#opening = undefined
     this.#sender = new Sender(client, (options) => ({
-      sendCommand: (args: ReadonlyArray<RedisArgument>) => client.sendCommand(args, options),
+      sendCommand: (args: ReadonlyArray<RedisArgument>, extra?: object) =>
+        client.sendCommand(args, extra === undefined ? options : { ...options, ...extra }),
     }))
     // An 'error' event without a listener crashes the process; remember it for messages, and as
     // the sign that the connection is down when the client is not ready.
