@@ -70,8 +70,10 @@ export interface CommandSpec<T> {
    */
   send?: (args: RedisArgument[]) => Promise<unknown>
   /**
-   * `true`: the reply as bytes even where the cache reads text, so that names in it (stream
-   * field names) can be told valid UTF-8 or not: as text, each invalid byte is U+FFFD already.
+   * `true`: the reply as bytes even where the cache reads text, so that names in it (hash and
+   * stream field names) can be told valid UTF-8 or not: as text, each invalid byte is U+FFFD
+   * already. With `send` as well, `send` decides how the call reads its reply, and `bytes` holds
+   * in a pipeline (which then reads all its replies as bytes).
    */
   bytes?: boolean
   /**

@@ -35,6 +35,12 @@ export interface QueuedCommand {
   readonly: boolean
   /** Other keys it writes. */
   alsoWrites?: readonly string[] | undefined
+  /**
+   * Whether its reply must come as bytes (`CommandSpec.bytes`: field names that may not be
+   * UTF-8). A pipeline that holds one reads every reply as bytes, as a cache with a compressor
+   * always does.
+   */
+  bytes: boolean
   /** Receives the raw reply, or the error the command failed with. */
   settle(reply: unknown): void
 }
@@ -228,6 +234,7 @@ export class CachePipeline {
         rkey,
         readonly: command.access === 'read',
         alsoWrites: (command as PipelineCommand<T>).alsoWrites,
+        bytes: command.bytes === true,
         settle: (reply) => resolve(this.#convert(key, rkey, args, command, reply)),
       })
     })
@@ -302,7 +309,9 @@ export class CachePipeline {
     const context = this.#context
     const connection = context.connection
     const written: string[] = []
+    let bytes = false
     for (const command of queued) {
+      if (command.bytes) bytes = true
       if (command.readonly) continue
       written.push(command.rkey)
       if (command.alsoWrites !== undefined) written.push(...command.alsoWrites)
@@ -311,7 +320,8 @@ export class CachePipeline {
     const route: CommandRoute = {
       key: (queued[0] as QueuedCommand).rkey,
       readonly: written.length === 0,
-      text: context.text,
+      // One reply as bytes means all: a connection decodes a whole pipeline one way.
+      text: context.text && !bytes,
     }
     const commands = queued.map((command) => command.args)
     let send: () => Promise<unknown[]>

@@ -83,6 +83,35 @@ describe.each(BACKENDS)('%s: field names that are not UTF-8', (backend: Backend)
       expect((await cache.hkeys('ok')).sort()).toEqual(['f\uFFFD', 'plain'])
       expect(await collect(cache.hscan('ok'))).toHaveLength(2)
     })
+
+    // A pipeline that holds such a read gets all its replies as bytes; the other calls in it
+    // read as they would alone.
+    it('in a pipeline and a transaction, hgetall, hkeys and xrange refuse such names too', async () => {
+      await rawBytes(cache, 'HSET', cache.makeKey('p'), F_FF, '1', F_FE, '2')
+      await rawBytes(cache, 'XADD', cache.makeKey('ps'), '1-1', F_FF, '1')
+      await cache.set('plain', { n: 1, s: 'é' })
+      await cache.hset('fine', 'f\uFFFD', 3)
+      for (const batch of [cache.pipeline(), cache.transaction()]) {
+        const [all, keys, range, plain, fine, fineKeys] = await batch
+          .hgetall('p')
+          .hkeys('p')
+          .xrange('ps')
+          .get('plain')
+          .hgetall('fine')
+          .hkeys('fine')
+          .exec()
+        expect(all).toBeInstanceOf(SerializationError)
+        expect((all as Error).message).toMatch(/^hgetall\(\) on key 'p': a field name is not/)
+        expect(keys).toBeInstanceOf(SerializationError)
+        expect((keys as Error).message).toMatch(/^hkeys\(\) on key 'p': a field name is not/)
+        expect(range).toBeInstanceOf(SerializationError)
+        expect(plain).toEqual({ n: 1, s: 'é' })
+        expect(fine).toEqual({ 'f\uFFFD': 3 })
+        expect(fineKeys).toEqual(['f\uFFFD'])
+      }
+      // Without such a read, a pipeline reads as before.
+      expect(await cache.pipeline().get('plain').hlen('p').exec()).toEqual([{ n: 1, s: 'é' }, 2])
+    })
   })
 
   // hscan and stream reads ask for their replies as bytes, whether the cache reads text or not.

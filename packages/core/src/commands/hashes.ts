@@ -171,6 +171,7 @@ export const hashCommands = {
       access: 'read',
       build: (rkey) => ['HGETALL', rkey],
       send: checkedAsText(context, 2),
+      bytes: true,
       convert: (reply) => {
         const result: Record<string, unknown> = {}
         // Field names come from Redis: `__proto__` must stay a field, not become the prototype.
@@ -278,6 +279,7 @@ export const hashCommands = {
       access: 'read',
       build: (rkey) => ['HKEYS', rkey],
       send: checkedAsText(context, 1),
+      bytes: true,
       convert: (reply) => toArray(reply).map((field) => fieldText(field, 'hkeys()', key)),
       fallback: [],
     })
@@ -322,7 +324,8 @@ export function fieldText(field: unknown, what: string, key: string): string {
  * its reply as bytes, for `fieldText` to tell. That reply stands alone (a snapshot a moment
  * later). `names` picks the field names of a reply: every item (`HKEYS`), or every other one
  * (`HGETALL`). `undefined` (send as usual) for a cache that reads bytes anyway. A pipeline sends
- * its commands itself: there, field names are taken as the text they arrive as.
+ * its commands itself: one that holds such a call (its spec says `bytes`) reads every reply as
+ * bytes.
  */
 function checkedAsText(
   context: CacheContext,
