@@ -1,6 +1,7 @@
 // cache.pipeline() and cache.transaction(): the cache's methods queued and sent in one round trip
 // (one MULTI … EXEC), one result per call, in order, each as the method would resolve it.
 import {
+  type ClusterNode,
   type RedisServer,
   startCluster,
   startRedis,
@@ -459,13 +460,19 @@ describe('on a cluster', () => {
     }
   })
 
+  /** A primary that does not serve `rkey`'s slot now. */
+  async function otherPrimary(rkey: string): Promise<ClusterNode> {
+    const from = await cluster.primaryFor(rkey)
+    const to = (await cluster.primaries()).find((node) => node.port !== from.port)
+    if (to === undefined) throw new Error('a cluster of one primary')
+    return to
+  }
+
   it('follows MOVED with the whole transaction when its slot moved', async () => {
     const key = '{moving}:a'
     await cache.set(key, 1)
     const rkey = cache.makeKey(key)
-    const from = await cluster.primaryFor(rkey)
-    const to = (await cluster.primaries()).find((node) => node.port !== from.port)
-    if (to === undefined) throw new Error('a cluster of one primary')
+    const to = await otherPrimary(rkey)
     await cluster.moveSlot(keySlot(rkey), to)
     const results = await cache.transaction().incr(key).get(key).exec()
     expect(results).toEqual([2, 2])
@@ -475,9 +482,7 @@ describe('on a cluster', () => {
     const key = '{asked}:a'
     await cache.set(key, 5)
     const rkey = cache.makeKey(key)
-    const from = await cluster.primaryFor(rkey)
-    const to = (await cluster.primaries()).find((node) => node.port !== from.port)
-    if (to === undefined) throw new Error('a cluster of one primary')
+    const to = await otherPrimary(rkey)
     const move = await cluster.beginSlotMove(keySlot(rkey), to)
     try {
       await move.migrate([rkey])
