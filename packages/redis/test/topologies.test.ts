@@ -302,6 +302,39 @@ describe.each(topologies)('$name', (topology) => {
     expect(await cache.spop('s')).toBe('b')
   })
 
+  it('sscan, zscan and hscan walk one node: every member once, over many cursor calls', async () => {
+    // Each replica holds a big set, zset and hash in its own order: a cursor from one means
+    // nothing to another, so a walk whose calls rotated among them skipped and repeated members.
+    const n = 2000
+    const names = Array.from({ length: n }, (_, i) => `m${i}`)
+    await cache.sadd('s', ...names)
+    await cache.zadd('z', Object.fromEntries(names.map((name, i) => [name, i])))
+    await cache.hset('h', Object.fromEntries(names.map((name, i) => [name, i])))
+    await synced()
+    const members: unknown[] = []
+    for await (const member of cache.sscan('s', { count: 20 })) members.push(member)
+    expect(members.length).toBe(n)
+    expect(new Set(members).size).toBe(n)
+    const scored = new Map<unknown, number>()
+    let zpairs = 0
+    for await (const [member, score] of cache.zscan('z', { count: 20 })) {
+      zpairs++
+      scored.set(member, score)
+    }
+    expect(zpairs).toBe(n)
+    expect(scored.size).toBe(n)
+    expect(scored.get('m1234')).toBe(1234)
+    const fields = new Map<string, unknown>()
+    let hpairs = 0
+    for await (const [field, value] of cache.hscan('h', { count: 20 })) {
+      hpairs++
+      fields.set(field, value)
+    }
+    expect(hpairs).toBe(n)
+    expect(fields.size).toBe(n)
+    expect(fields.get('m77')).toBe(77)
+  })
+
   it("every other method: django-cachex's additions", async () => {
     await cache.rpush('l', 'a', 'c')
     expect(await cache.linsert('l', 'after', 'a', 'b')).toBe(3)

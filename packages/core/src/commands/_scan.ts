@@ -69,7 +69,10 @@ async function* walk<T>(
     const reply = toArray(
       await context.connection.command([command, rkey, cursor, ...tail], {
         key: rkey,
-        readonly: true,
+        // On the primary, as key SCAN is: a cursor means something only to the node that handed
+        // it out, and reads over replicas rotate among them (each holds the members in its own
+        // order), so a walk across them would skip and repeat members.
+        readonly: false,
         // HSCAN's field names as bytes: decoded as text, names that are not UTF-8 could not be
         // told (hscan refuses them, as hgetall does).
         text: command !== 'HSCAN' && context.text,
