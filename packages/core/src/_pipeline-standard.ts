@@ -46,6 +46,31 @@ export function run<T>(
   return context.run(key, options, command)
 }
 
+/**
+ * One command that writes every key of `rkeys` (`MSET`, `UNLINK`), routed by the first: each is
+ * named to the local tier, which drops what it holds for them as the method alone would.
+ */
+function runWritingAll<T>(
+  context: CacheContext,
+  first: string,
+  options: VersionOption,
+  label: string,
+  rkeys: readonly string[],
+  build: () => RedisArgument[],
+  convert: (reply: unknown) => T,
+  fallback: T,
+): Promise<T> {
+  const command: PipelineCommand<T> = {
+    label,
+    access: 'write',
+    build,
+    convert,
+    fallback,
+    alsoWrites: rkeys.slice(1),
+  }
+  return context.run(first, options, command)
+}
+
 /** A call checked before it is queued: its error is the call's result (under the policy). */
 export function checked<T>(
   context: CacheContext,
@@ -318,14 +343,14 @@ export const standardEntries: Record<string, Entry> = {
       const v = { version }
       if (ms !== null && ms <= 0) {
         const build = (): RedisArgument[] => ['UNLINK', ...rkeys]
-        return run(context, first, v, 'setMany', 'write', build, () => [], keys)
+        return runWritingAll(context, first, v, 'setMany', rkeys, build, () => [], keys)
       }
       if (ms === null) {
         const build = (): RedisArgument[] => [
           'MSET',
           ...rkeys.flatMap((k, i) => [k, data[i] as RedisArgument]),
         ]
-        return run(context, first, v, 'setMany', 'write', build, () => [], keys)
+        return runWritingAll(context, first, v, 'setMany', rkeys, build, () => [], keys)
       }
       // One SET … PX per key, each routed by its own key.
       const px = String(ms)
@@ -355,7 +380,7 @@ export const standardEntries: Record<string, Entry> = {
       const first = list[0]
       if (first === undefined) return Promise.resolve(0)
       const build = (): RedisArgument[] => ['UNLINK', ...rkeys]
-      return run(context, first, { version }, 'deleteMany', 'write', build, toNumber, 0)
+      return runWritingAll(context, first, { version }, 'deleteMany', rkeys, build, toNumber, 0)
     })
   },
 

@@ -4,6 +4,7 @@
 import type { Cache } from '@cachex/redis'
 import {
   type ClusterNode,
+  commandCalls,
   type RedisServer,
   startCluster,
   startReplicaSet,
@@ -75,6 +76,37 @@ describe('local tier on a primary with replicas', () => {
     await primary.sendCommand(['SET', rkey, '"five"', 'EX', '300'])
     await eventually(async () => (await cache.get('k')) === 'five')
   }, 180_000)
+})
+
+describe('local tier on a primary with replicas: a pipeline that writes many keys', () => {
+  it('reads each key it wrote on the primary next, as a write of that key alone would', async () => {
+    // A replica applies a write after its primary: reading a key this process just wrote from a
+    // replica could return the value before the write. Every key of an MSET or UNLINK counts.
+    const set = await startReplicaSet({ replicas: 2 })
+    closers.push(() => set.stop())
+    const primary = await raw(set.primary.url)
+    const cache = localCache({ location: [...set.urls] })
+    await tracked(cache)
+    const keys = ['p1', 'p2', 'p3']
+    /** How many of reading `keys` ran on the primary. */
+    const onPrimary = async () => {
+      const before = await commandCalls(primary, 'get')
+      for (const key of keys) await cache.get(key)
+      return (await commandCalls(primary, 'get')) - before
+    }
+    for (const start of [() => cache.pipeline(), () => cache.transaction()]) {
+      await start()
+        .setMany(Object.fromEntries(keys.map((k) => [k, 2])), null)
+        .exec()
+      expect(await onPrimary()).toBe(keys.length)
+      await start()
+        .setMany(Object.fromEntries(keys.map((k) => [k, 4])), 0)
+        .exec()
+      expect(await onPrimary()).toBe(keys.length)
+      await start().deleteMany(keys).exec()
+      expect(await onPrimary()).toBe(keys.length)
+    }
+  })
 })
 
 describe('local tier on Sentinel', () => {
