@@ -176,12 +176,19 @@ export function crossSlot(
   return undefined
 }
 
-/** The key a command without a `route.key` is routed by: its first argument, unless it names none. */
+/** Commands whose first argument is a subcommand, the key after it (`XGROUP CREATE key …`). */
+const KEY_AFTER_SUBCOMMAND = new Set(['XGROUP', 'XINFO', 'OBJECT'])
+
+/**
+ * The key a command without a `route.key` is routed by: its first argument (the second after a
+ * subcommand), unless it names none.
+ */
 export function impliedKey(
   name: string,
   args: readonly RedisArgument[],
 ): RedisArgument | undefined {
-  return KEYLESS.has(name) ? undefined : args[1]
+  if (KEYLESS.has(name)) return undefined
+  return KEY_AFTER_SUBCOMMAND.has(name) ? args[2] : args[1]
 }
 
 /**

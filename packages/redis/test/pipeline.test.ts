@@ -444,6 +444,23 @@ describe('on a cluster', () => {
     expect(results).toEqual([true, 2, 1, 2])
   })
 
+  it('routes stream group and info commands by their key, not their subcommand', async () => {
+    // XGROUP CREATE key …, XINFO STREAM key: routed by 'CREATE' and 'STREAM', these would be
+    // taken for keys in other slots than the stream's, and the transaction refused.
+    const results = await cache
+      .transaction()
+      .xadd('{s}:st', { n: 1 }, { id: '1-0' })
+      .xgroupCreate('{s}:st', 'g', { id: '0' })
+      .xinfoStream('{s}:st')
+      .xgroupDestroy('{s}:st', 'g')
+      .xlen('{s}:st')
+      .exec()
+    expect(results[0]).toBe('1-0')
+    expect(results[1]).toBe(true)
+    expect(results[2]).toMatchObject({ length: 1, groups: 1 })
+    expect(results.slice(3)).toEqual([true, 1])
+  })
+
   it('reads values stored as bytes in a transaction (msgpack, zlib)', async () => {
     for (const options of [{ serializer: 'msgpack' }, { compressor: 'zlib' }] as const) {
       const binary = createCache({
