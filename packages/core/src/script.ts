@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { ResponseError } from './errors.ts'
+import { keySlot } from './key-slot.ts'
 import type { CommandRoute, Connection, RedisArgument } from './types.ts'
 
 /** A Lua script with its SHA1, run with `EVALSHA` and loaded on first use. */
@@ -15,9 +16,25 @@ export function defineScript(source: string): Script {
   return { source, sha1: createHash('sha1').update(source).digest('hex') }
 }
 
+/** Hash slots: a cluster node holds the scripts it ran, so what ran is noted per slot. */
+const SLOTS = 16_384
+
 /**
- * Runs `script` with `EVALSHA`, falling back to `EVAL` (which also caches it on the server) when
- * the server answers `NOSCRIPT` — after a restart or on a node that has not seen it yet.
+ * By connection, the hash slots where each script (by SHA1) has run since the last `NOSCRIPT`:
+ * one bit per slot. On a single server every slot is the same node; noting them apart costs one
+ * `EVAL` per slot used, once.
+ */
+const ran = new WeakMap<Connection, Map<string, Uint8Array>>()
+
+/**
+ * Runs `script`: with `EVAL` where it has not run yet (on this connection, in this hash slot),
+ * with `EVALSHA` after. `EVALSHA` answers `NOSCRIPT` where the server does not have the script
+ * (a new server, or one that restarted, failed over or flushed its scripts): retried with `EVAL`,
+ * the script would run after the commands sent behind it — a write overtaken by a later delete
+ * of the same key. So `EVALSHA` goes only where the script has run; after a `NOSCRIPT`, which
+ * says the node lost its scripts, every script goes with `EVAL` again until it has run.
+ * A read-only route (`route.readonly`, run on a replica) goes with `EVALSHA` at once: a read run
+ * late overtakes nothing it could undo.
  */
 export async function runScript(
   connection: Connection,
@@ -27,10 +44,41 @@ export async function runScript(
   route: CommandRoute = { key: keys[0] },
 ): Promise<unknown> {
   const tail = [String(keys.length), ...keys, ...args]
-  try {
-    return await connection.command(['EVALSHA', script.sha1, ...tail], route)
-  } catch (error) {
-    if (!(error instanceof ResponseError) || !error.message.startsWith('NOSCRIPT')) throw error
-    return connection.command(['EVAL', script.source, ...tail], route)
+  if (route.readonly === true) {
+    try {
+      return await connection.command(['EVALSHA', script.sha1, ...tail], route)
+    } catch (error) {
+      if (!isNoScript(error)) throw error
+      return connection.command(['EVAL', script.source, ...tail], route)
+    }
   }
+  let scripts = ran.get(connection)
+  if (scripts === undefined) {
+    scripts = new Map()
+    ran.set(connection, scripts)
+  }
+  const slot = route.key === undefined ? 0 : keySlot(route.key)
+  const byte = slot >>> 3
+  const bit = 1 << (slot & 7)
+  const slots = scripts.get(script.sha1)
+  if (slots !== undefined && (slots[byte] as number) & bit) {
+    try {
+      return await connection.command(['EVALSHA', script.sha1, ...tail], route)
+    } catch (error) {
+      if (!isNoScript(error)) throw error
+      scripts.clear()
+    }
+  }
+  const reply = await connection.command(['EVAL', script.source, ...tail], route)
+  let noted = scripts.get(script.sha1)
+  if (noted === undefined) {
+    noted = new Uint8Array(SLOTS / 8)
+    scripts.set(script.sha1, noted)
+  }
+  noted[byte] = (noted[byte] as number) | bit
+  return reply
+}
+
+function isNoScript(error: unknown): boolean {
+  return error instanceof ResponseError && error.message.startsWith('NOSCRIPT')
 }
