@@ -13,8 +13,6 @@ interface InFlight {
   count: number
   /** The sequence number of the key's last invalidation. */
   invalidatedAt: number
-  /** That of its last invalidation not reported by a replica (see `Flights.invalidated`). */
-  writtenAt: number
 }
 
 /**
@@ -35,34 +33,28 @@ export class Flights {
     this.#epoch++
   }
 
-  /**
-   * Notes an invalidation of `rkey`. One reported by a replica spoils the reads in flight, not
-   * the writes: the replica applies writes after its primary, which reports any later write too.
-   */
-  invalidated(rkey: string, replica: boolean): void {
+  /** Notes an invalidation of `rkey`: it spoils the operations on it in flight. */
+  invalidated(rkey: string): void {
     const sequence = ++this.#sequence
     const flight = this.#inFlight.get(rkey)
-    if (flight === undefined) return
-    flight.invalidatedAt = sequence
-    if (!replica) flight.writtenAt = sequence
+    if (flight !== undefined) flight.invalidatedAt = sequence
   }
 
   /** Registers an operation on `rkey` in flight. */
   begin(rkey: string): FlightToken {
     const flight = this.#inFlight.get(rkey)
-    if (flight === undefined) this.#inFlight.set(rkey, { count: 1, invalidatedAt: 0, writtenAt: 0 })
+    if (flight === undefined) this.#inFlight.set(rkey, { count: 1, invalidatedAt: 0 })
     else flight.count++
     return { sequence: this.#sequence, epoch: this.#epoch }
   }
 
   /**
-   * Ends an operation on `rkey`: whether nothing invalidated its key (for a `write`, nothing but
-   * a replica) nor began a new epoch since it began.
+   * Ends an operation on `rkey`: whether nothing invalidated its key nor began a new epoch since
+   * it began.
    */
-  settle(rkey: string, token: FlightToken, write: boolean): boolean {
+  settle(rkey: string, token: FlightToken): boolean {
     const flight = this.#inFlight.get(rkey) as InFlight
-    const at = write ? flight.writtenAt : flight.invalidatedAt
     if (--flight.count === 0) this.#inFlight.delete(rkey)
-    return at <= token.sequence && token.epoch === this.#epoch
+    return flight.invalidatedAt <= token.sequence && token.epoch === this.#epoch
   }
 }

@@ -120,9 +120,9 @@ export class LocalTier implements ValueStore {
         this.#up = true
       },
       down: () => this.#setDown(),
-      invalidate: (keys, replica) => {
+      invalidate: (keys) => {
         if (keys === null) this.#flushLocal()
-        else for (const key of keys) this.#invalidate(key, replica === true)
+        else for (const key of keys) this.#invalidate(key)
       },
     })
   }
@@ -141,16 +141,9 @@ export class LocalTier implements ValueStore {
     if (count > 0 && events.invalidations) events.emit('invalidate', { count })
   }
 
-  /**
-   * Drops `rkey`, and keeps its reads in flight from storing. An invalidation reported by a
-   * replica spares a value this process wrote, and does not keep its writes in flight from
-   * holding theirs: the replica applies writes after its primary, whose own report of any later
-   * write drops the value (a late one, for a write older than this process's, would drop the
-   * newer value and send the next read to a replica that may not have it yet).
-   */
-  #invalidate(rkey: string, replica = false): void {
-    this.#flights.invalidated(rkey, replica)
-    if (replica && this.#room.peek(rkey)?.written === true) return
+  /** Drops `rkey`, and keeps its reads in flight from storing. */
+  #invalidate(rkey: string): void {
+    this.#flights.invalidated(rkey)
     if (this.#room.delete(rkey)) {
       this.#invalidations++
       const events = this.#context.events
@@ -165,15 +158,15 @@ export class LocalTier implements ValueStore {
 
   /**
    * Ends an operation on `rkey`: whether it may store (nothing invalidated its key or the tier
-   * since it began — for a `write`, nothing but a replica — and tracking is up).
+   * since it began, and tracking is up).
    */
-  #settle(rkey: string, token: FlightToken, write = false): boolean {
-    return this.#flights.settle(rkey, token, write) && this.#up
+  #settle(rkey: string, token: FlightToken): boolean {
+    return this.#flights.settle(rkey, token) && this.#up
   }
 
   /**
    * Holds `value` for `ms` milliseconds at most (`null`: the tier's own bound only), counted from
-   * `from`, with the compute time `delta` when known; `written`: by a write of this process.
+   * `from`, with the compute time `delta` when known.
    */
   #hold(
     rkey: string,
@@ -181,12 +174,11 @@ export class LocalTier implements ValueStore {
     ms: number | null,
     from = Date.now(),
     delta?: number | null,
-    written = false,
   ): void {
     const ttl = ms === null ? this.#ttlMs : Math.min(ms, this.#ttlMs)
     const bytes = ENTRY_OVERHEAD + 2 * rkey.length + estimateSize(value)
     const until = ms === null ? Number.POSITIVE_INFINITY : from + ms
-    const entry: StampedeEntry = { value, expiresAt: from + ttl, bytes, until, delta, written }
+    const entry: StampedeEntry = { value, expiresAt: from + ttl, bytes, until, delta }
     this.#room.set(rkey, entry)
   }
 
@@ -295,12 +287,6 @@ export class LocalTier implements ValueStore {
     return found
   }
 
-  /** Records the compute time of the value getOrSet just stored at `rkey`, if it is held. */
-  noteDelta(rkey: string, value: unknown, deltaMs: number): void {
-    const entry = this.#room.get(rkey) as StampedeEntry | undefined
-    if (entry !== undefined && entry.value === value) entry.delta = Math.max(1, Math.round(deltaMs))
-  }
-
   async getMany(keys: readonly string[], rkeys: readonly string[]): Promise<Map<string, unknown>> {
     if (!this.#usable()) {
       this.#misses += keys.length
@@ -338,34 +324,14 @@ export class LocalTier implements ValueStore {
     return ordered
   }
 
-  async set(
-    rkey: string,
-    value: unknown,
-    ms: number | null,
-    condition?: SetCondition,
-  ): Promise<boolean> {
-    this.#invalidate(rkey)
-    const token = this.#begin(rkey)
-    // The expiry counts from before the write: never later than Redis's.
-    const from = Date.now()
-    let stored: boolean
-    try {
-      stored = await this.#inner.set(rkey, value, ms, condition)
-    } catch (error) {
-      this.#settle(rkey, token)
-      this.#invalidate(rkey)
-      this.#recent.note(rkey) // it may have been applied
-      throw error
-    }
-    // Held only when nothing else wrote the key meanwhile (this write's own invalidation may
-    // also arrive first: then the next read fills the tier).
-    this.#recent.note(rkey)
-    if (this.#settle(rkey, token, true) && stored && (ms === null || ms > 0)) {
-      this.#hold(rkey, value, ms, from, undefined, true)
-    } else {
-      this.#invalidate(rkey)
-    }
-    return stored
+  /**
+   * Not held: the value read back would be the caller's own object (a `Date` where Redis gives
+   * the string, and any later change the caller makes to it), not what was stored; and the
+   * server's report of this write, which cannot be told from another client's write right after
+   * it, drops it within the round trip anyway. The next read fills the tier.
+   */
+  set(rkey: string, value: unknown, ms: number | null, condition?: SetCondition): Promise<boolean> {
+    return this.#writing([rkey], () => this.#inner.set(rkey, value, ms, condition))
   }
 
   async setMany(

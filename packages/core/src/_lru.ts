@@ -10,8 +10,6 @@ export interface LocalEntry {
   bytes: number
   /** Read since it was stored or last spared by eviction (the CLOCK bit; set by the room). */
   used?: boolean
-  /** Held by a write of this process (the primary's value when it acknowledged it). */
-  written?: boolean
 }
 
 /** A bounded map of decoded values by Redis key, as the local tier uses it. */

@@ -159,6 +159,23 @@ describe('local tier', () => {
     expect(await cache.get('m')).toBeNull()
   })
 
+  it('reads back what Redis stored, never the object the caller wrote', async () => {
+    const cache = await tracked()
+    const at = new Date('2026-12-04T10:00:00.000Z')
+    const value = { at, n: 1 }
+    for (let i = 0; i < 20; i++) {
+      await cache.set('w', value)
+      value.n = 2 // a change after the write is not what was stored
+      const read = (await cache.get('w')) as { at: unknown; n: number }
+      // JSON stores a Date as its ISO string: so reads every other process, and this one.
+      expect(read).toEqual({ at: '2026-12-04T10:00:00.000Z', n: 1 })
+      expect(read).not.toBe(value)
+      value.n = 1
+    }
+    // and once held, the tier serves the same
+    expect(await held(cache, 'w')).toEqual({ at: '2026-12-04T10:00:00.000Z', n: 1 })
+  })
+
   it('stays within maxEntries and maxBytes, evicting to stay within them', async () => {
     const cache = await tracked({ maxEntries: 10 })
     await fill(

@@ -1,7 +1,6 @@
 // `getOrSet`: read, or compute once per process and `add`. Documented on `CacheLike`.
 import { checkVersionOption, GET_OR_SET_KEYS, timeoutArguments } from '../_args.ts'
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
-import { LocalTier } from '../_local-tier.ts'
 import { TIMED_OUT } from '../_single-flight.ts'
 import { checkSeconds, timeoutToMs } from '../_timeout.ts'
 import type { CacheLike } from '../cache-like.ts'
@@ -328,10 +327,6 @@ async function computeAndStore<T>(call: Call<T>, condition: 'nx' | undefined): P
     stored = added as boolean
   } catch (error) {
     return context.fail(error, value, 'getOrSet')
-  }
-  // A local tier holds what `set` wrote; XFetch there needs the compute time too.
-  if (stored && stampede.beta > 0 && context.store instanceof LocalTier) {
-    context.store.noteDelta(rkey, value, deltaMs)
   }
   if (stored || condition === undefined) return value
   // Someone else stored a value between our read and our add: theirs wins, as in Django.
