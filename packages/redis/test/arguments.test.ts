@@ -449,6 +449,15 @@ describe('incr', () => {
       /^lpush\(\) on key 'h': it holds a hash, which lpush\(\) does not work on \(WRONGTYPE/,
     )
     await expect(cache.zcard('h')).rejects.toThrow(/on key 'h': it holds a hash/)
+    // get and set … get word it the same, alone and in a pipeline
+    const words = /^get\(\) on key 'h': it holds a hash, which get\(\) does not work on \(WRONGTYPE/
+    await expect(cache.get('h')).rejects.toThrow(words)
+    const [queued] = await cache.pipeline().get('h').exec()
+    expect((queued as Error).message).toMatch(words)
+    await expect(cache.set('h', 1, { get: true })).rejects.toThrow(
+      /^set\(\) on key 'h': it holds a hash, which set\(\) does not work on \(WRONGTYPE/,
+    )
+    expect(await cache.hget('h', 'f')).toBe(1)
   })
 })
 

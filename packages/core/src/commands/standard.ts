@@ -14,6 +14,7 @@ import {
 } from '../_args.ts'
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
 import { LocalTier, MISS } from '../_local-tier.ts'
+import { isWrongType } from '../_messages.ts'
 import { describe, timeoutToMs } from '../_timeout.ts'
 import { emitOperation } from '../_timing.ts'
 import type { Cache } from '../cache.ts'
@@ -85,7 +86,10 @@ async function getValue(
     } else {
       value = await context.store.get(context.key(key, options, 'get'), key, fallback)
     }
-  } catch (error) {
+  } catch (caught) {
+    const error = isWrongType(caught)
+      ? await context.wrongType(caught, operation, key, context.key(key, options, 'get'))
+      : caught
     if (start < 0) return context.fail(error, fallback, operation)
     try {
       value = context.fail(error, fallback, operation)
@@ -127,17 +131,18 @@ export const standardCommands = {
   ): Promise<boolean | unknown> {
     const context = contextOf(this)
     let get = false
+    let rkey: string | undefined
     try {
       const [timeout, rest, condition, wantsOld] = setArguments(timeoutOrOptions, options)
       get = wantsOld
       if (get) {
         const ms = timeoutToMs(timeout, context.defaultTimeout)
-        const rkey = context.key(key, rest)
+        rkey = context.key(key, rest)
         if (!context.events.writes) {
           return await context.store.setGet(rkey, key, value, ms, condition)
         }
         const [old, sizes] = await measured(context, () =>
-          context.store.setGet(rkey, key, value, ms, condition),
+          context.store.setGet(rkey as string, key, value, ms, condition),
         )
         // SET … GET stores unless a condition refused it (which the reply does not tell).
         if (condition === undefined && (ms === null || ms > 0)) {
@@ -159,6 +164,10 @@ export const standardCommands = {
       }
       return await context.storeValue(key, value, timeout, rest, condition)
     } catch (error) {
+      if (rkey !== undefined && isWrongType(error)) {
+        // SET … GET reads the old value: a key of another type refuses it, as `get` words it.
+        return context.fail(await context.wrongType(error, 'set', key, rkey), null, 'set')
+      }
       return context.fail(error, get ? null : false, 'set')
     }
   },
