@@ -7,7 +7,7 @@ import { isWrongType } from '../_messages.ts'
 import { toArray, toText } from '../_replies.ts'
 import { describe } from '../_timeout.ts'
 import type { VersionOption } from '../cache-options.ts'
-import { InvalidArgumentError } from '../errors.ts'
+import { InvalidArgumentError, ResponseError } from '../errors.ts'
 import type { RedisArgument } from '../types.ts'
 
 /** Options of `sscan()`, `zscan()` and `hscan()`. */
@@ -64,6 +64,9 @@ async function* walk<T>(
   items: (flat: unknown[]) => Iterable<T>,
 ): AsyncGenerator<T> {
   let cursor = '0'
+  // Redis never hands out a cursor twice in one walk; a server that does (a proxy's bug) would
+  // keep the walk going forever.
+  const seen = new Set<string>()
   do {
     context.sendGathered()
     const reply = toArray(
@@ -79,6 +82,12 @@ async function* walk<T>(
       }),
     )
     cursor = toText(reply[0])
+    if (seen.has(cursor)) {
+      throw new ResponseError(
+        `${command} handed out the cursor ${cursor.slice(0, 20)} twice in one walk: the server's walk does not end`,
+      )
+    }
+    seen.add(cursor)
     yield* items(toArray(reply[1]))
   } while (cursor !== '0')
 }
