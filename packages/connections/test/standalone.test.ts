@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync } from 'node:fs'
-import { type AddressInfo, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { inspect } from 'node:util'
@@ -12,7 +11,7 @@ import {
   ResponseError,
   TimeoutError,
 } from '@cachex/core'
-import { type RedisServer, startRedis, uniquePrefix } from '@cachex/test-utils'
+import { fakeRedis, type RedisServer, startRedis, uniquePrefix } from '@cachex/test-utils'
 import { createClient, createClientPool } from '@redis/client'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { standalone } from '../src/index.ts'
@@ -540,24 +539,14 @@ describe('unix socket', () => {
 
 describe('a server whose SCAN never ends', () => {
   it('stops the walk with ResponseError when a cursor comes back (Redis never hands one out twice)', async () => {
-    // A fake server speaking just enough RESP3: every SCAN answers cursor 7 and no keys.
+    // Every SCAN answers cursor 7 and no keys.
     let scans = 0
-    const fake = createServer((socket) => {
-      socket.on('error', () => {})
-      socket.on('data', (chunk) => {
-        for (const command of chunk.toString('latin1').split(/(?=\*\d+\r\n\$)/)) {
-          const name = command.split('\r\n')[2]?.toUpperCase()
-          if (name === undefined) continue
-          if (name === 'HELLO') socket.write('%2\r\n+server\r\n+redis\r\n+proto\r\n:3\r\n')
-          else if (name === 'SCAN') {
-            scans++
-            socket.write('*2\r\n$1\r\n7\r\n*0\r\n')
-          } else socket.write('+OK\r\n')
-        }
-      })
+    const fake = await fakeRedis((name) => {
+      if (name !== 'SCAN') return undefined
+      scans++
+      return '*2\r\n$1\r\n7\r\n*0\r\n'
     })
-    await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve))
-    const c = open({ location: `redis://127.0.0.1:${(fake.address() as AddressInfo).port}` })
+    const c = open({ location: fake.url })
     try {
       const walk = (async () => {
         for await (const _ of c.scan('*', 10)) {
@@ -570,7 +559,7 @@ describe('a server whose SCAN never ends', () => {
       expect(scans).toBe(2)
     } finally {
       await c.close()
-      await new Promise((resolve) => fake.close(resolve))
+      await fake.close()
     }
   })
 })

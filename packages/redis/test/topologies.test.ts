@@ -311,28 +311,20 @@ describe.each(topologies)('$name', (topology) => {
     await cache.zadd('z', Object.fromEntries(names.map((name, i) => [name, i])))
     await cache.hset('h', Object.fromEntries(names.map((name, i) => [name, i])))
     await synced()
-    const members: unknown[] = []
-    for await (const member of cache.sscan('s', { count: 20 })) members.push(member)
-    expect(members.length).toBe(n)
-    expect(new Set(members).size).toBe(n)
-    const scored = new Map<unknown, number>()
-    let zpairs = 0
-    for await (const [member, score] of cache.zscan('z', { count: 20 })) {
-      zpairs++
-      scored.set(member, score)
+    /** Every item of a walk, and how many distinct names (members, fields) it held. */
+    const walked = async <T>(walk: AsyncIterable<T>, name: (item: T) => unknown) => {
+      const items: T[] = []
+      for await (const item of walk) items.push(item)
+      return { count: items.length, distinct: new Set(items.map(name)).size, items }
     }
-    expect(zpairs).toBe(n)
-    expect(scored.size).toBe(n)
-    expect(scored.get('m1234')).toBe(1234)
-    const fields = new Map<string, unknown>()
-    let hpairs = 0
-    for await (const [field, value] of cache.hscan('h', { count: 20 })) {
-      hpairs++
-      fields.set(field, value)
-    }
-    expect(hpairs).toBe(n)
-    expect(fields.size).toBe(n)
-    expect(fields.get('m77')).toBe(77)
+    const members = await walked(cache.sscan('s', { count: 20 }), (m) => m)
+    expect([members.count, members.distinct]).toEqual([n, n])
+    const scored = await walked(cache.zscan('z', { count: 20 }), ([m]) => m)
+    expect([scored.count, scored.distinct]).toEqual([n, n])
+    expect(new Map(scored.items).get('m1234')).toBe(1234)
+    const fields = await walked(cache.hscan('h', { count: 20 }), ([f]) => f)
+    expect([fields.count, fields.distinct]).toEqual([n, n])
+    expect(new Map(fields.items).get('m77')).toBe(77)
   })
 
   it("every other method: django-cachex's additions", async () => {

@@ -59,6 +59,8 @@ export function trackUnhandledRejections(): () => unknown[] {
 
 export type { ClusterNode, StartClusterOptions, TestCluster } from './cluster.ts'
 export { startCluster } from './cluster.ts'
+export type { FakeRedis } from './fake.ts'
+export { fakeRedis } from './fake.ts'
 export type { Monitor } from './monitor.ts'
 export { monitor } from './monitor.ts'
 export type { ReplicaSet, StartReplicaSetOptions } from './replicas.ts'
