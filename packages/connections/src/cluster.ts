@@ -77,6 +77,7 @@ export function cluster(options: ClusterOptions = {}): Connection {
 }
 
 class ClusterConnection implements Connection {
+  readonly routesBySlot = true
   readonly #cluster: NodeRedisClusterLike
   /** The cluster seen through cachex's command options, for the commands node-redis routes. */
   readonly #router: Sender<Pick<NodeRedisClusterLike, 'sendCommand'>>

@@ -3,6 +3,7 @@
 import type { CacheContext } from './_context.ts'
 import { KeyedTick } from './_gathering.ts'
 import { CrossSlotError, ResponseError } from './errors.ts'
+import { spansSlots } from './key-slot.ts'
 import { defineScript, runScript, type Script } from './script.ts'
 import type { RedisArgument } from './types.ts'
 
@@ -115,7 +116,12 @@ export class IncrCoalescer {
   }
 
   #sendTick(batches: [string, Waiter[]][]): void {
-    if (batches.length === 1 || !this.#whole) {
+    if (
+      batches.length === 1 ||
+      !this.#whole ||
+      // Keys a cluster would refuse in one script go apart at once, in call order.
+      (this.#context.connection.routesBySlot === true && spansSlots(batches.map(([rkey]) => rkey)))
+    ) {
       for (const [rkey, waiters] of batches) this.#sendKey(rkey, waiters)
       return
     }

@@ -3,6 +3,7 @@
 import type { CacheContext } from './_context.ts'
 import { sendCommand } from './_gathering.ts'
 import { CrossSlotError } from './errors.ts'
+import { spansSlots } from './key-slot.ts'
 import { defineScript, runScript } from './script.ts'
 import type { RedisArgument } from './types.ts'
 
@@ -150,7 +151,10 @@ export class WriteCoalescer {
     px: string,
   ): Promise<unknown[]> {
     const connection = this.#context.connection
-    if (this.#whole && keys.length > 1) {
+    // Keys a cluster would refuse whole go apart at once: learned from the refusal, they would
+    // be sent after the commands called behind them.
+    const apart = connection.routesBySlot === true && spansSlots(keys)
+    if (this.#whole && keys.length > 1 && !apart) {
       try {
         if (px === '')
           await connection.command(msetArguments(keys, values), { key: keys[0], atomic: true })

@@ -19,6 +19,14 @@ const TABLE = (() => {
 const OPEN = 0x7b // {
 const CLOSE = 0x7d // }
 
+/** Whether `keys` lie in more than one hash slot. */
+export function spansSlots(keys: readonly RedisArgument[]): boolean {
+  if (keys.length < 2) return false
+  const first = keySlot(keys[0] as RedisArgument)
+  for (let i = 1; i < keys.length; i++) if (keySlot(keys[i] as RedisArgument) !== first) return true
+  return false
+}
+
 /**
  * The hash slot (0–16383) of a Redis key, as Redis Cluster computes it: CRC16/XMODEM of the key's
  * UTF-8 bytes, modulo 16384. When the key has a hash tag — the part between its first `{` and the

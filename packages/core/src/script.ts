@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { ResponseError } from './errors.ts'
-import { keySlot } from './key-slot.ts'
+import { keySlot, SLOT_COUNT } from './key-slot.ts'
 import type { CommandRoute, Connection, RedisArgument } from './types.ts'
 
 /** A Lua script with its SHA1, run with `EVALSHA` and loaded on first use. */
@@ -16,12 +16,9 @@ export function defineScript(source: string): Script {
   return { source, sha1: createHash('sha1').update(source).digest('hex') }
 }
 
-/** Hash slots: a cluster node holds the scripts it ran, so what ran is noted per slot. */
-const SLOTS = 16_384
-
 /**
  * By connection, the hash slots where each script (by SHA1) has run since the last `NOSCRIPT`:
- * one bit per slot. On a single server every slot is the same node; noting them apart costs one
+ * one bit per slot (a cluster node holds the scripts it ran). On a single server every slot is the same node; noting them apart costs one
  * `EVAL` per slot used, once.
  */
 const ran = new WeakMap<Connection, Map<string, Uint8Array>>()
@@ -72,7 +69,7 @@ export async function runScript(
   const reply = await connection.command(['EVAL', script.source, ...tail], route)
   let noted = scripts.get(script.sha1)
   if (noted === undefined) {
-    noted = new Uint8Array(SLOTS / 8)
+    noted = new Uint8Array(SLOT_COUNT / 8)
     scripts.set(script.sha1, noted)
   }
   noted[byte] = (noted[byte] as number) | bit

@@ -86,6 +86,14 @@ export interface CommandRoute {
  * integers as `number`, arrays as arrays, maps as flat `[key, value, …]` arrays, nil as `null`.
  */
 export interface Connection {
+  /**
+   * `true` when the connection routes commands by hash slot (Redis Cluster): a multi-key command
+   * whose keys span slots is split by slot or, sent whole (`route.atomic`, a script), refused with
+   * `CrossSlotError` before anything is sent. The cache's coalesced writes read it to send the
+   * keys of several slots apart at once: learned from the refusal instead, the keys would go a
+   * round trip late, after the commands called behind them.
+   */
+  readonly routesBySlot?: boolean
   /** Runs one command and resolves to its raw reply. */
   command(args: RedisArgument[], route?: CommandRoute): Promise<unknown>
   /**
