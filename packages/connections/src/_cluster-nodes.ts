@@ -3,6 +3,7 @@ import { createClient } from '@redis/client'
 import type { BlockingClient } from './_blocking.ts'
 import { closeWithin, destroyClient, within } from './_connect.ts'
 import { Sender } from './_options.ts'
+import { nodesChanged } from './_scripts.ts'
 import type { TrackingClientLike } from './_tracking.ts'
 
 // The clients of a cluster's nodes as cachex routes to them: node-redis's own for each node, or
@@ -380,6 +381,8 @@ export class NodeClients {
     this.set(node, client, true, this.#options.readFromReplicas)
     // Back after a reconnection (the first connection is checked when the node joins the map).
     client.on('ready', () => {
+      // The node may have restarted, without the scripts it ran.
+      nodesChanged()
       if (node.client === client) this.#options.onReady(node)
     })
   }

@@ -12,6 +12,7 @@ import { commandWeight, type Deadlines } from './_deadlines.ts'
 import { isClientClosed, isErrorReply, isReplicaFailure, toCachexError } from './_errors.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import { Sender } from './_options.ts'
+import { nodesChanged, scriptEpoch } from './_scripts.ts'
 import type {
   RedisSentinelLike,
   SentinelConnectionOptions,
@@ -29,6 +30,11 @@ const REPLICA_CHECK_MS = 100
  * `MASTER`), until a `PING` answers or a new primary is announced.
  */
 export class GivenSentinelConnection implements Connection {
+  /** Changes when a node may have lost its Lua scripts (see `Connection.generation`). */
+  get generation(): number {
+    return scriptEpoch()
+  }
+
   readonly #sentinel: RedisSentinelLike
   /** The sentinel seen through cachex's command options. */
   readonly #sender: Sender<Pick<RedisSentinelLike, 'sendCommand'>>
@@ -89,10 +95,13 @@ export class GivenSentinelConnection implements Connection {
       }
     })
     this.#sentinel.on('topology-change', (event) => {
+      // Another primary, or nodes that came and went: they may not have the scripts.
+      nodesChanged()
       this.#replicasCheckedAt = Number.NEGATIVE_INFINITY
       if ((event as { type?: string } | undefined)?.type === 'MASTER_CHANGE') this.#primary.up()
     })
     this.#sentinel.on('ready', () => {
+      nodesChanged()
       this.#life.breaker.up()
       this.#primary.up()
     })

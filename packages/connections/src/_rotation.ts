@@ -143,7 +143,7 @@ export class ReplicaRotation {
         node.warm()
         continue
       }
-      if (member.generation !== node.generation) {
+      if (member.generation !== node.readyCount) {
         this.#check(member)
         continue
       }
@@ -199,7 +199,7 @@ export class ReplicaRotation {
       return
     }
     member.checking = true
-    const generation = node.generation
+    const generation = node.readyCount
     Promise.all([
       node.command(['INFO', 'replication'], { text: true }),
       node.command(['INFO', 'server'], { text: true }),
@@ -207,7 +207,7 @@ export class ReplicaRotation {
       ([replication, server]) => {
         member.checking = false
         // Sent on a connection that went away meanwhile: the next pick asks again.
-        if (node.generation !== generation || this.#members.get(node) !== member) return
+        if (node.readyCount !== generation || this.#members.get(node) !== member) return
         const state = replicaState(String(replication), String(server))
         member.state = state
         member.generation = generation

@@ -10,6 +10,7 @@ import {
 import { within } from './_connect.ts'
 import { checkReplica, type HealthContext, markDown, probe } from './_node-health.ts'
 import type { Sender } from './_options.ts'
+import { nodesChanged } from './_scripts.ts'
 import {
   buildTable,
   nodesOf,
@@ -347,6 +348,8 @@ export class Topology {
     // Clients cachex opened for nodes that left the map and are not used any more.
     this.#nodes.closeIdle(inUse, IDLE_CLIENT_MS)
     if (stale) this.watch()
+    // Slots served by other nodes (a failover, a migration): those may not have the scripts.
+    nodesChanged()
     this.onChange?.()
     return true
   }

@@ -28,6 +28,7 @@ import {
   wholeOf,
   withCrossSlotHint,
 } from './_routing.ts'
+import { asEval, noteEval, scriptEpoch } from './_scripts.ts'
 import type { Shard } from './_slot-map.ts'
 import { keySlot, patternSlot } from './_slots.ts'
 import { Topology } from './_topology.ts'
@@ -78,6 +79,11 @@ export function cluster(options: ClusterOptions = {}): Connection {
 
 class ClusterConnection implements Connection {
   readonly routesBySlot = true
+  /** Changes when a node may have lost its Lua scripts (see `Connection.generation`). */
+  get generation(): number {
+    return scriptEpoch()
+  }
+
   readonly #cluster: NodeRedisClusterLike
   /** The cluster seen through cachex's command options, for the commands node-redis routes. */
   readonly #router: Sender<Pick<NodeRedisClusterLike, 'sendCommand'>>
@@ -300,6 +306,7 @@ class ClusterConnection implements Connection {
   /** Runs one command: split by slot, checked for one slot, or routed by its key; bounded. */
   #run(args: RedisArgument[], route: CommandRoute | undefined): Promise<unknown> {
     const { name, split, atomic } = routingOf(args)
+    if (name === 'EVAL') noteEval(args)
     const readonly = route?.readonly === true
     const text = route?.text === true
     const weight = commandWeight(args)
@@ -404,7 +411,8 @@ class ClusterConnection implements Connection {
         this.#redirects,
         error,
         slot,
-        commandResend(this.#redirects, slot, readonly, args, text, kind),
+        // A script goes with its source: the node it goes to now may not have it.
+        commandResend(this.#redirects, slot, readonly, asEval(args), text, kind),
       ),
     )
   }

@@ -10,6 +10,7 @@ import {
 import { Lifecycle } from './_lifecycle.ts'
 import { DEFAULT_URL, parseLocation } from './_location.ts'
 import { firstHealthy, ReplicaRotation, readBatchOn, readOn } from './_rotation.ts'
+import { scriptEpoch } from './_scripts.ts'
 import { DEFAULT_CONNECT_TIMEOUT, secondsToMs } from './_seconds.ts'
 import { TrackingGate, TrackingGroup } from './_tracking-group.ts'
 import { isNodeRedisClient, StandaloneConnection } from './standalone.ts'
@@ -52,6 +53,11 @@ export function replica(options: ReplicaOptions = {}): Connection {
 }
 
 class ReplicaConnection implements Connection {
+  /** Changes when a node may have lost its Lua scripts (see `Connection.generation`). */
+  get generation(): number {
+    return scriptEpoch()
+  }
+
   readonly #primary: StandaloneConnection
   readonly #replicas: StandaloneConnection[]
   readonly #rotation: ReplicaRotation

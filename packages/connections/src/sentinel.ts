@@ -11,6 +11,7 @@ import { FailoverGate } from './_failover.ts'
 import { GivenSentinelConnection } from './_given-sentinel.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import { firstHealthy, ReplicaRotation, readBatchOn, readOn } from './_rotation.ts'
+import { nodesChanged, scriptEpoch } from './_scripts.ts'
 import { isRedisSentinel, type SentinelOptions, sentinelSettings } from './_sentinel-options.ts'
 import {
   eventMasterAddress,
@@ -78,6 +79,11 @@ const FAILOVER_STEPS = new Set([
 const key = (node: NodeAddress) => `${node.host}:${node.port}`
 
 class SentinelConnection implements Connection {
+  /** Changes when a node may have lost its Lua scripts (see `Connection.generation`). */
+  get generation(): number {
+    return scriptEpoch()
+  }
+
   readonly #where: string
   readonly #watch: SentinelWatch
   readonly #roots: NodeAddress[]
@@ -401,6 +407,8 @@ class SentinelConnection implements Connection {
     const primary = this.#node(node)
     this.#primary = primary
     this.#primaryKey = id
+    // A promoted replica never ran the scripts its primary ran.
+    nodesChanged()
     this.#rotation?.remove(primary)
     // Another primary: the local tier is emptied (a write the old one took may be lost), and is
     // up again once the new primary is tracked (the old one is a gated replica now).

@@ -23,6 +23,7 @@ import { commandWeight, type Deadlines } from './_deadlines.ts'
 import { isClientClosed, isDisconnected, toCachexError, withTlsHint } from './_errors.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import { Sender } from './_options.ts'
+import { nodesChanged, scriptEpoch } from './_scripts.ts'
 import {
   clientSource,
   type NodeRedisClientLike,
@@ -60,6 +61,11 @@ export function standalone(options: StandaloneOptions = {}): Connection {
  * @internal
  */
 export class StandaloneConnection implements Connection {
+  /** Changes when a node may have lost its Lua scripts (see `Connection.generation`). */
+  get generation(): number {
+    return scriptEpoch()
+  }
+
   #client: NodeRedisClientLike
   /** The client with cachex's command options: replies as bytes, or as text. */
   #sender!: Sender<Pick<NodeRedisClientLike, 'sendCommand'>>
@@ -95,8 +101,8 @@ export class StandaloneConnection implements Connection {
   #resetReason = ''
   /** Whether the URL asked for TLS (`rediss://`): connection failures then carry a TLS hint. */
   readonly #tls: boolean
-  /** Counts the times the connection became ready (`generation`). */
-  #generation = 0
+  /** Counts the times the connection became ready (`readyCount`). */
+  #readyCount = 0
   readonly #makeTrackingClient: (() => TrackingClientLike) | undefined
   /** The tracking connections opened by `track`, closed with this connection. */
   readonly #trackings = new Set<Tracking>()
@@ -162,8 +168,8 @@ export class StandaloneConnection implements Connection {
    * to a restarted server, so what was learnt about the server on an older one may be stale.
    * @internal
    */
-  get generation(): number {
-    return this.#generation
+  get readyCount(): number {
+    return this.#readyCount
   }
 
   /**
@@ -336,6 +342,9 @@ export class StandaloneConnection implements Connection {
     // the sign that the connection is down when the client is not ready.
     client.on('error', (error) => {
       if (client !== this.#client) return
+      // A pool's clients reconnect without a 'ready' here: the server may come back without
+      // the scripts it ran.
+      if (this.#isPool) nodesChanged()
       this.#lastError = error
       if (!this.#ready()) {
         this.#disarm()
@@ -344,7 +353,10 @@ export class StandaloneConnection implements Connection {
     })
     if (this.#isPool) return
     client.on('ready', () => {
-      if (client === this.#client) this.#up()
+      if (client !== this.#client) return
+      // A new connection: the server may have restarted, without the scripts it ran.
+      nodesChanged()
+      this.#up()
     })
     // The TCP connection is up and the handshake starts: a frozen server accepts the connection
     // (the kernel does) but never answers it, and node-redis would wait forever.
@@ -367,7 +379,7 @@ export class StandaloneConnection implements Connection {
 
   /** The connection works (again): calls go through. */
   #up(): void {
-    this.#generation++
+    this.#readyCount++
     this.#down = false
     this.#downCause = undefined
     this.#attempts = 0

@@ -16,20 +16,28 @@ export function defineScript(source: string): Script {
   return { source, sha1: createHash('sha1').update(source).digest('hex') }
 }
 
-/**
- * By connection, the hash slots where each script (by SHA1) has run since the last `NOSCRIPT`:
- * one bit per slot (a cluster node holds the scripts it ran). On a single server every slot is the same node; noting them apart costs one
- * `EVAL` per slot used, once.
- */
-const ran = new WeakMap<Connection, Map<string, Uint8Array>>()
+/** What `runScript` knows of where scripts ran, on one connection. */
+interface Ran {
+  /** `Connection.generation` when it was learnt: a new one forgets it. */
+  generation: number | undefined
+  /**
+   * By script (its SHA1), the hash slots where it ran: one bit per slot (a cluster node holds
+   * the scripts it ran). On a single server every slot is the same node; noting them apart costs
+   * one `EVAL` per slot used, once.
+   */
+  slots: Map<string, Uint8Array>
+}
+
+const ranOn = new WeakMap<Connection, Ran>()
 
 /**
- * Runs `script`: with `EVAL` where it has not run yet (on this connection, in this hash slot),
- * with `EVALSHA` after. `EVALSHA` answers `NOSCRIPT` where the server does not have the script
- * (a new server, or one that restarted, failed over or flushed its scripts): retried with `EVAL`,
- * the script would run after the commands sent behind it — a write overtaken by a later delete
- * of the same key. So `EVALSHA` goes only where the script has run; after a `NOSCRIPT`, which
- * says the node lost its scripts, every script goes with `EVAL` again until it has run.
+ * Runs `script`: with `EVAL` where it has not run yet (on this connection, in this hash slot,
+ * since the connection's `generation` last changed), with `EVALSHA` after. `EVALSHA` answers
+ * `NOSCRIPT` where the server does not have the script (a new server, one that restarted or
+ * failed over): retried with `EVAL`, the script would run after the commands sent behind it — a
+ * write overtaken by a later delete of the same key. So `EVALSHA` goes only where the script has
+ * run; a `NOSCRIPT` (a `SCRIPT FLUSH`, or a connection without `generation`) still says the node
+ * lost its scripts, and every script goes with `EVAL` again until it has run.
  * A read-only route (`route.readonly`, run on a replica) goes with `EVALSHA` at once: a read run
  * late overtakes nothing it could undo.
  */
@@ -49,11 +57,15 @@ export async function runScript(
       return connection.command(['EVAL', script.source, ...tail], route)
     }
   }
-  let scripts = ran.get(connection)
-  if (scripts === undefined) {
-    scripts = new Map()
-    ran.set(connection, scripts)
+  let ran = ranOn.get(connection)
+  if (ran === undefined) {
+    ran = { generation: connection.generation, slots: new Map() }
+    ranOn.set(connection, ran)
+  } else if (ran.generation !== connection.generation) {
+    ran.generation = connection.generation
+    ran.slots.clear()
   }
+  const scripts = ran.slots
   const slot = route.key === undefined ? 0 : keySlot(route.key)
   const byte = slot >>> 3
   const bit = 1 << (slot & 7)
@@ -66,7 +78,10 @@ export async function runScript(
       scripts.clear()
     }
   }
+  const generation = ran.generation
   const reply = await connection.command(['EVAL', script.source, ...tail], route)
+  // Ran where the connection sent it then: another node may serve the slot since.
+  if (ran.generation !== generation) return reply
   let noted = scripts.get(script.sha1)
   if (noted === undefined) {
     noted = new Uint8Array(SLOT_COUNT / 8)

@@ -94,6 +94,14 @@ export interface Connection {
    * round trip late, after the commands called behind them.
    */
   readonly routesBySlot?: boolean
+  /**
+   * A number that changes whenever a server this connection sends to may have lost its Lua
+   * scripts or been replaced: a (re)connection, a failover, a change of a cluster's slot map.
+   * `runScript` sends `EVALSHA` only where a script ran since it last changed (`EVAL` otherwise),
+   * so that a `NOSCRIPT` retry never runs a script after the commands sent behind it. Without it,
+   * only a `NOSCRIPT` reply tells that a server lost its scripts.
+   */
+  readonly generation?: number
   /** Runs one command and resolves to its raw reply. */
   command(args: RedisArgument[], route?: CommandRoute): Promise<unknown>
   /**

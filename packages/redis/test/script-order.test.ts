@@ -2,8 +2,8 @@
 // EVALSHA, it fails with NOSCRIPT on such a server, and a retry with EVAL runs it after the
 // commands sent behind it: a setMany overtaken by the deleteMany called after it, an incr by
 // the get after it. cachex sends EVAL until the script has run where it goes.
-import { type Cache, createCache } from '@cachex/redis'
-import { type RedisServer, startRedis, uniquePrefix } from '@cachex/test-utils'
+import { type Cache, type CreateCacheOptions, createCache } from '@cachex/redis'
+import { delay, type RedisServer, startRedis, uniquePrefix } from '@cachex/test-utils'
 import { createClient } from '@redis/client'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 
@@ -30,8 +30,8 @@ beforeEach(async () => {
 })
 
 /** A new cache (and connection) on the server. */
-function fresh(): Cache {
-  const cache = createCache({ location: server.url, keyPrefix: uniquePrefix('order') })
+function fresh(options: Partial<CreateCacheOptions> = {}): Cache {
+  const cache = createCache({ location: server.url, keyPrefix: uniquePrefix('order'), ...options })
   opened.push(cache)
   return cache
 }
@@ -66,6 +66,20 @@ describe('scripts on a server that does not have them yet', () => {
     await lock.release()
   })
 
+  it("after a restart (new connections, or a pool's): the first incr is not overtaken by the get after it", async () => {
+    for (const options of [{}, { connectionPool: { minimum: 1, maximum: 1 } }]) {
+      const cache = fresh(options)
+      await cache.set('r', 10)
+      expect(await cache.incr('r')).toBe(11) // the script has run: EVALSHA from now on
+      await server.kill()
+      await server.start()
+      // The cache reconnects (a call fails fast until it has).
+      await eventually(async () => (await cache.set('r', 10).catch(() => false)) === true)
+      const [incremented, read] = await Promise.all([cache.incr('r'), cache.get('r')])
+      expect([incremented, read]).toEqual([11, 11])
+    }
+  })
+
   it('runs each script once with EVAL, then with EVALSHA', async () => {
     const cache = fresh()
     await cache.set('n', 1)
@@ -83,6 +97,15 @@ describe('scripts on a server that does not have them yet', () => {
     expect(last.evalsha - after.evalsha).toBe(2)
   })
 })
+
+/** Waits until `check` holds; bounded only against hangs. */
+async function eventually(check: () => Promise<boolean>, ms = 30_000): Promise<void> {
+  const until = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error('condition not met in time')
+    await delay(50)
+  }
+}
 
 async function calls(): Promise<{ eval: number; evalsha: number }> {
   const stats = String(await raw.sendCommand(['INFO', 'commandstats']))
