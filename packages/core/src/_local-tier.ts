@@ -365,7 +365,7 @@ export class LocalTier implements ValueStore {
   }
 
   has(rkey: string): Promise<boolean> {
-    return this.#inner.has(rkey)
+    return this.#inner.has(rkey, this.#recent.has(rkey))
   }
 
   touch(rkey: string, ms: number | null): Promise<boolean> {
@@ -386,7 +386,7 @@ export class LocalTier implements ValueStore {
   }
 
   ttl(rkey: string, unit: 's' | 'ms'): Promise<number | null> {
-    return this.#inner.ttl(rkey, unit)
+    return this.#inner.ttl(rkey, unit, this.#recent.has(rkey))
   }
 
   expire(rkey: string, ms: number): Promise<boolean> {
@@ -411,6 +411,8 @@ export class LocalTier implements ValueStore {
       return await this.#inner.deleteMatching(pattern, count)
     } finally {
       this.#flushLocal()
+      // Which keys it deleted is not known here: every read goes to the primary a while.
+      this.#recent.noteAll()
     }
   }
 
@@ -420,6 +422,7 @@ export class LocalTier implements ValueStore {
       await this.#inner.flush()
     } finally {
       this.#flushLocal()
+      this.#recent.noteAll()
     }
   }
 

@@ -16,6 +16,8 @@ const MAX_KEYS = 100_000
  */
 export class RecentWrites {
   readonly #until = new Map<string, number>()
+  /** Until when every key counts as written (`noteAll`); 0 when no such time is pending. */
+  #allUntil = 0
 
   /** Notes a write of `rkey` now. */
   note(rkey: string): void {
@@ -29,8 +31,20 @@ export class RecentWrites {
     }
   }
 
+  /**
+   * Notes a write of keys not known one by one (a `deletePattern`, a flush): every key counts as
+   * written for the next `RECENT_WRITE_MS`.
+   */
+  noteAll(): void {
+    this.#allUntil = Date.now() + RECENT_WRITE_MS
+  }
+
   /** Whether `rkey` was written in the last `RECENT_WRITE_MS`. */
   has(rkey: string): boolean {
+    if (this.#allUntil !== 0) {
+      if (this.#allUntil > Date.now()) return true
+      this.#allUntil = 0
+    }
     const at = this.#until.get(rkey)
     if (at === undefined) return false
     if (at > Date.now()) return true
@@ -40,12 +54,13 @@ export class RecentWrites {
 
   /** Whether one of `rkeys` was. */
   hasAny(rkeys: readonly string[]): boolean {
-    if (this.#until.size === 0) return false
+    if (this.#until.size === 0 && this.#allUntil === 0) return false
     for (const rkey of rkeys) if (this.has(rkey)) return true
     return false
   }
 
   clear(): void {
     this.#until.clear()
+    this.#allUntil = 0
   }
 }

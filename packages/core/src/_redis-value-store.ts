@@ -235,15 +235,15 @@ export class RedisValueStore implements ValueStore {
     return toNumber(await this.#connection.command(['UNLINK', ...rkeys], { key: rkeys[0] }))
   }
 
-  has(rkey: string): Promise<boolean> {
+  has(rkey: string, primary = false): Promise<boolean> {
     const exists = this.#exists
-    return exists !== undefined && !exists.apart()
+    return exists !== undefined && !primary && !exists.apart()
       ? this.#gather(exists).has(rkey)
-      : this.#hasOne(rkey)
+      : this.#hasOne(rkey, primary)
   }
 
-  async #hasOne(rkey: string): Promise<boolean> {
-    const route = { key: rkey, readonly: true }
+  async #hasOne(rkey: string, primary: boolean): Promise<boolean> {
+    const route = { key: rkey, readonly: !primary }
     return (await this.#connection.command(['EXISTS', rkey], route)) === 1
   }
 
@@ -361,9 +361,9 @@ export class RedisValueStore implements ValueStore {
     }
   }
 
-  async ttl(rkey: string, unit: 's' | 'ms'): Promise<number | null> {
+  async ttl(rkey: string, unit: 's' | 'ms', primary = false): Promise<number | null> {
     const command = unit === 's' ? 'TTL' : 'PTTL'
-    const route = { key: rkey, readonly: true, text: this.#context.text }
+    const route = { key: rkey, readonly: !primary, text: this.#context.text }
     const t = toNumber(await this.#connection.command([command, rkey], route))
     return t === -1 ? null : t === -2 ? 0 : t
   }

@@ -65,8 +65,8 @@ export interface ValueStore {
   delete(rkey: string): Promise<boolean>
   /** Deletes the keys (at least one); resolves how many existed. */
   deleteMany(rkeys: readonly string[]): Promise<number>
-  /** Whether `rkey` exists. */
-  has(rkey: string): Promise<boolean>
+  /** Whether `rkey` exists; asked of the primary with `primary` (as `get`). */
+  has(rkey: string, primary?: boolean): Promise<boolean>
   /** Sets the expiry of `rkey` to `ms` milliseconds from now (`null`: never); resolves whether it exists. */
   touch(rkey: string, ms: number | null): Promise<boolean>
   /**
@@ -87,9 +87,9 @@ export interface ValueStore {
   rename(from: string, to: string, key: string): Promise<void>
   /**
    * Time until `rkey` expires, in seconds (`'s'`) or milliseconds (`'ms'`): `null` when it never
-   * does, `0` when the key does not exist.
+   * does, `0` when the key does not exist. Asked of the primary with `primary` (as `get`).
    */
-  ttl(rkey: string, unit: 's' | 'ms'): Promise<number | null>
+  ttl(rkey: string, unit: 's' | 'ms', primary?: boolean): Promise<number | null>
   /** Makes `rkey` expire in `ms` milliseconds; resolves whether it exists. */
   expire(rkey: string, ms: number): Promise<boolean>
   /** Makes `rkey` expire at `unixMs` (Unix time in milliseconds); resolves whether it exists. */

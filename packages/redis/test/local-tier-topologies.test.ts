@@ -109,6 +109,60 @@ describe('local tier on a primary with replicas: a pipeline that writes many key
   })
 })
 
+describe('local tier on a primary with replicas: reading its own writes while replication lags', () => {
+  it('after deletePattern, clearAllVersions, clear, delete and expire, get, hasKey and ttl read the primary', async () => {
+    const set = await startReplicaSet({ replicas: 2 })
+    closers.push(() => set.stop())
+    const primary = await raw(set.primary.url)
+    const replicas = await Promise.all(set.replicas.map((r) => raw(r.url)))
+    /** `write` by a new cache while the replicas apply nothing, then `read` 4 times. */
+    const lagging = async (
+      write: (cache: Cache) => Promise<unknown>,
+      read: (cache: Cache) => Promise<unknown>,
+    ): Promise<unknown[]> => {
+      const cache = localCache({ location: [...set.urls] })
+      await tracked(cache)
+      const rkey = cache.makeKey('k')
+      // Written long ago (not by this process), on every node.
+      await primary.sendCommand(['SET', rkey, '"old"'])
+      await eventually(async () => {
+        for (const replica of replicas) {
+          if ((await replica.sendCommand(['GET', rkey])) !== '"old"') return false
+        }
+        return true
+      })
+      // A replica paused for writes applies none of its primary's, and still serves reads.
+      for (const replica of replicas)
+        await replica.sendCommand(['CLIENT', 'PAUSE', '5000', 'WRITE'])
+      try {
+        await write(cache)
+        const seen: unknown[] = []
+        for (let i = 0; i < 4; i++) seen.push(await read(cache))
+        return seen
+      } finally {
+        for (const replica of replicas) await replica.sendCommand(['CLIENT', 'UNPAUSE'])
+      }
+    }
+    const get = (cache: Cache) => cache.get('k')
+    const none = [null, null, null, null]
+    expect(await lagging((cache) => cache.delete('k'), get)).toEqual(none)
+    expect(await lagging((cache) => cache.deletePattern('k*'), get)).toEqual(none)
+    expect(await lagging((cache) => cache.clearAllVersions(), get)).toEqual(none)
+    expect(await lagging((cache) => cache.clear(), get)).toEqual(none)
+    expect(
+      await lagging(
+        (cache) => cache.delete('k'),
+        (cache) => cache.hasKey('k'),
+      ),
+    ).toEqual([false, false, false, false])
+    const ttls = await lagging(
+      (cache) => cache.expire('k', 100),
+      (cache) => cache.ttl('k'),
+    )
+    for (const ttl of ttls) expect(ttl).toBeGreaterThan(90)
+  })
+})
+
 describe('local tier on Sentinel', () => {
   it('drops the copy on a raw write, and across a failover serves no stale value, then comes back', async () => {
     const d = await startSentinels({ replicas: 1 })
