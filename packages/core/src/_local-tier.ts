@@ -368,6 +368,11 @@ export class LocalTier implements ValueStore {
     return this.#inner.has(rkey, this.#recent.has(rkey))
   }
 
+  /** Whether this process wrote `rkey` lately: its reads then go to the primary. */
+  wroteLately(rkey: string): boolean {
+    return this.#recent.has(rkey)
+  }
+
   touch(rkey: string, ms: number | null): Promise<boolean> {
     return this.#writing([rkey], () => this.#inner.touch(rkey, ms))
   }

@@ -122,6 +122,13 @@ describe('local tier on a primary with replicas: reading its own writes while re
     ): Promise<unknown[]> => {
       const cache = localCache({ location: [...set.urls] })
       await tracked(cache)
+      // Reads go to the replicas once the cache found them in sync: 5 reads in a row there.
+      let onReplicas = 0
+      await eventually(async () => {
+        const info = await cache.connection.command(['INFO', 'replication'], { readonly: true })
+        onReplicas = /role:slave/.test(String(info)) ? onReplicas + 1 : 0
+        return onReplicas >= 5
+      })
       const rkey = cache.makeKey('k')
       // Written long ago (not by this process), on every node.
       await primary.sendCommand(['SET', rkey, '"old"'])
@@ -160,6 +167,14 @@ describe('local tier on a primary with replicas: reading its own writes while re
       (cache) => cache.ttl('k'),
     )
     for (const ttl of ttls) expect(ttl).toBeGreaterThan(90)
+    // getOrSet with grace or earlyRecompute reads the value with its expiry: on the primary too
+    for (const stampede of [{ grace: 60 }, { earlyRecompute: 1 }]) {
+      const read = await lagging(
+        (cache) => cache.set('k', 'new', 300),
+        (cache) => cache.getOrSet('k', () => 'computed', { timeout: 300, ...stampede }),
+      )
+      expect(read).toEqual(['new', 'new', 'new', 'new'])
+    }
   })
 })
 

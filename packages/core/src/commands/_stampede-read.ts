@@ -34,8 +34,10 @@ export async function readForStampede(
   }
   const held = tier.peekStampede(rkey, withDelta)
   if (held !== undefined) return { ...held, local: true }
+  // A key this process wrote lately is read on the primary: a replica may not have the write.
+  const readonly = !tier.wroteLately(rkey)
   const read = await tier.readStampede(rkey, async () => {
-    const { raw, pttl, persistent, delta } = await readWithMeta(context, rkey, withDelta)
+    const { raw, pttl, persistent, delta } = await readWithMeta(context, rkey, withDelta, readonly)
     return { value: raw === null ? MISS : context.decode(raw, key), pttl, persistent, delta }
   })
   return read.value === MISS ? undefined : read
