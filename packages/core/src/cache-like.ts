@@ -100,9 +100,11 @@ export interface CacheLike<out IgnoreErrors extends boolean = boolean> {
   getMany<T = unknown>(keys: Iterable<string>, options?: VersionOption): Promise<Map<string, T>>
 
   /**
-   * Stores many values in one round trip: one `MSET` without a timeout, one pipeline of `SET … PX`
-   * with one. Every value is encoded first, so a value that cannot be encoded stores nothing.
-   * Resolves the keys that failed. The timeout comes in seconds (`setMany(entries, 60)`) or in an
+   * Stores many values in one round trip: one `MSET` without a timeout, one script with one (a
+   * `SET … PX` each up to 15 keys; from 16, one `MSET` and a `PEXPIRE` each). On a cluster, keys
+   * of several slots go as one pipeline of `SET … PX`. Every value is encoded first, so a value
+   * that cannot be encoded stores nothing. Resolves the keys that failed: on a cluster, those
+   * whose node refused or could not be reached; a single command that fails rejects. The timeout comes in seconds (`setMany(entries, 60)`) or in an
    * options object (`setMany(entries, { timeout: 60, version: 2 })`), as for `set`.
    */
   setMany(
