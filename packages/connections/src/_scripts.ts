@@ -24,12 +24,14 @@ export function scriptEpoch(): number {
 
 /** Sources seen in `EVAL`s, by SHA1; at most this many, the oldest forgotten first. */
 const MAX_SOURCES = 256
+/** Sources longer than this are not kept (cachex's own are under 2 KB). */
+const MAX_SOURCE_LENGTH = 65_536
 const sources = new Map<string, RedisArgument>()
 
 /** Remembers the source of an `EVAL` (`args[1]`), so that `asEval` can resend its `EVALSHA`. */
 export function noteEval(args: readonly RedisArgument[]): void {
   const source = args[1]
-  if (source === undefined) return
+  if (source === undefined || source.length > MAX_SOURCE_LENGTH) return
   const sha1 = createHash('sha1').update(source).digest('hex')
   if (sources.has(sha1)) return
   if (sources.size >= MAX_SOURCES) sources.delete(sources.keys().next().value as string)
