@@ -4,6 +4,7 @@
 // the method would) instead of sending it; the method's own promise is the call's result, and
 // `exec()` settles it with the command's reply, converted under the method's error policy.
 import type { CacheContext, CommandWithFallback } from './_context.ts'
+import { LocalTier } from './_local-tier.ts'
 import { isWrongType } from './_messages.ts'
 import { keyEntries } from './_pipeline-keys.ts'
 import { standardEntries } from './_pipeline-standard.ts'
@@ -316,10 +317,16 @@ export class CachePipeline {
       written.push(command.rkey)
       if (command.alsoWrites !== undefined) written.push(...command.alsoWrites)
     }
-    // Reads go to a replica only in a pipeline of reads: after a write they must see it.
+    // Reads go to a replica only in a pipeline of reads: after a write they must see it, and
+    // so must reads of a key this process wrote lately (a local tier knows which).
+    const store = context.store
+    const recent =
+      written.length === 0 &&
+      store instanceof LocalTier &&
+      queued.some((command) => store.wroteLately(command.rkey))
     const route: CommandRoute = {
       key: (queued[0] as QueuedCommand).rkey,
-      readonly: written.length === 0,
+      readonly: written.length === 0 && !recent,
       // One reply as bytes means all: a connection decodes a whole pipeline one way.
       text: context.text && !bytes,
     }

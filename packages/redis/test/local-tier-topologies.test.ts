@@ -175,6 +175,12 @@ describe('local tier on a primary with replicas: reading its own writes while re
       )
       expect(read).toEqual(['new', 'new', 'new', 'new'])
     }
+    // and a pipeline of reads only
+    const piped = await lagging(
+      (cache) => cache.set('k', 'new', 300),
+      async (cache) => (await cache.pipeline().get('k').exec())[0],
+    )
+    expect(piped).toEqual(['new', 'new', 'new', 'new'])
   })
 })
 
