@@ -13,6 +13,7 @@ import {
 } from '@cachex/core'
 import { fenceKey } from './_fence-key.ts'
 import { delay, optionalSeconds, positiveSeconds } from './_seconds.ts'
+import { outcomeUnknown, releaseLater } from './_undo.ts'
 
 // The scripts of redis-py's Lock: compare the token and act in one atomic step. RELEASE tells a
 // missing key (-1) from another holder's token (0), which a retry after a lost reply needs.
@@ -164,7 +165,16 @@ export class Lock implements CacheLock {
       this.timeout === null ? '' : String(Math.max(1, Math.trunc(this.timeout * 1000))),
     ]
     for (;;) {
-      const reply = await runScript(this.#connection, ACQUIRE, keys, args)
+      let reply: unknown
+      try {
+        reply = await runScript(this.#connection, ACQUIRE, keys, args)
+      } catch (error) {
+        // Sent without an answer, it may still run: undo it then, unless we hold it by then.
+        if (outcomeUnknown(error)) {
+          releaseLater(this.#connection, RELEASE, [this.name], [token], () => this.#token === token)
+        }
+        throw error
+      }
       if (reply !== 0) {
         // Nothing read from Redis is trusted: anything but a token our script can return means
         // the server is not running our script; the lock (if set) expires by its timeout.

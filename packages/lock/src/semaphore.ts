@@ -12,6 +12,7 @@ import {
   type SemaphoreOptions,
 } from '@cachex/core'
 import { delay, optionalSeconds, positiveSeconds } from './_seconds.ts'
+import { outcomeUnknown, releaseLater } from './_undo.ts'
 
 /** Seconds a holder keeps its permits without releasing them, unless `timeout` says otherwise. */
 export const DEFAULT_SEMAPHORE_TIMEOUT = 60
@@ -171,7 +172,23 @@ export class Semaphore implements CacheSemaphore {
     this.#acquiring = true
     try {
       for (;;) {
-        const reply = await runScript(this.#connection, ACQUIRE, [this.name], args)
+        let reply: unknown
+        try {
+          reply = await runScript(this.#connection, ACQUIRE, [this.name], args)
+        } catch (error) {
+          // Sent without an answer, it may still run: give the permits back then.
+          if (outcomeUnknown(error)) {
+            const member = [`${this.weight}:${token}`]
+            releaseLater(
+              this.#connection,
+              RELEASE,
+              [this.name],
+              member,
+              () => this.#token === token,
+            )
+          }
+          throw error
+        }
         if (reply === 1) {
           this.#token = token
           this.#releaseUnknown = false
