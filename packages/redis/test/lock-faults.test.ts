@@ -43,7 +43,7 @@ describe('an acquisition that fails without an answer', () => {
       s.resume()
       // The server ran the acquisition it had been sent; the token goes again a moment later.
       const rkey = cache.makeKey('L')
-      await eventually(async () => (await raw.sendCommand(['EXISTS', rkey])) === 0)
+      await eventually(async () => Number(await raw.sendCommand(['EXISTS', rkey])) === 0)
       const other =
         kind === 'lock' ? cache.lock('L') : cache.semaphore('L', { limit: 1, timeout: null })
       expect(await other.acquire({ blocking: false })).toBe(true)
