@@ -2,21 +2,13 @@
 // when it wakes, and the lock (or permit) was then held by no one — for ever without a timeout.
 // The token is released in the background after such a failure.
 import { type Cache, CachexError, createCache } from '@cachex/redis'
-import { delay, timed } from '@cachex/test-utils'
+import { timed } from '@cachex/test-utils'
 import { useFailureHarness } from '@cachex/test-utils/failures'
 import { createClient } from '@redis/client'
 import { describe, expect, it } from 'vitest'
+import { eventually } from './local-tier-helpers.ts'
 
 const { server, closeAfterTest } = useFailureHarness()
-
-/** Waits until `check` holds; bounded only against hangs (the last release try is at 30 s). */
-async function eventually(check: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const until = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error('condition not met in time')
-    await delay(100)
-  }
-}
 
 describe('an acquisition that fails without an answer', () => {
   for (const kind of ['lock', 'semaphore'] as const) {

@@ -5,7 +5,6 @@
 // redirected EVALSHA as an EVAL.
 import { type Cache, createCache, keySlot } from '@cachex/redis'
 import {
-  delay,
   type SentinelDeployment,
   startCluster,
   startSentinels,
@@ -13,15 +12,7 @@ import {
   uniquePrefix,
 } from '@cachex/test-utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-
-/** Waits until `check` holds (a failed check counts as not yet); bounded only against hangs. */
-async function eventually(check: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const until = Date.now() + ms
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > until) throw new Error('condition not met in time')
-    await delay(100)
-  }
-}
+import { eventually } from './local-tier-helpers.ts'
 
 /** An incr and a get of `key` in one tick: the get must see the increment. */
 async function incrThenGet(cache: Cache, key: string): Promise<[unknown, unknown]> {
@@ -54,7 +45,7 @@ describe('Sentinel: after a failover', () => {
     const old = await deployment.currentPrimary()
     await old.kill()
     await deployment.waitForFailover(old, 60_000)
-    await eventually(async () => (await cache.set('n', 2)) === true)
+    await eventually(async () => (await cache.set('n', 2).catch(() => false)) === true)
     expect(await incrThenGet(cache, 'n')).toEqual([3, 3])
   })
 })
@@ -99,8 +90,13 @@ describe('Cluster: a node that never ran the scripts takes a slot over', () => {
     const before = await cluster.primaryFor(rkey)
     await cache.connection.command(['WAIT', '1', '5000'], { key: rkey })
     await cluster.kill(before)
-    await eventually(async () => (await cluster.primaryFor(rkey)).port !== before.port)
-    await eventually(async () => (await cache.get('f')) === 2)
+    await eventually(async () =>
+      cluster.primaryFor(rkey).then(
+        (node) => node.port !== before.port,
+        () => false,
+      ),
+    )
+    await eventually(async () => (await cache.get('f').catch(() => null)) === 2)
     expect(await incrThenGet(cache, 'f')).toEqual([3, 3])
   })
 })

@@ -3,9 +3,10 @@
 // commands sent behind it: a setMany overtaken by the deleteMany called after it, an incr by
 // the get after it. cachex sends EVAL until the script has run where it goes.
 import { type Cache, type CreateCacheOptions, createCache } from '@cachex/redis'
-import { delay, type RedisServer, startRedis, uniquePrefix } from '@cachex/test-utils'
+import { type RedisServer, startRedis, uniquePrefix } from '@cachex/test-utils'
 import { createClient } from '@redis/client'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { eventually } from './local-tier-helpers.ts'
 
 let server: RedisServer
 let raw: ReturnType<typeof createClient>
@@ -97,15 +98,6 @@ describe('scripts on a server that does not have them yet', () => {
     expect(last.evalsha - after.evalsha).toBe(2)
   })
 })
-
-/** Waits until `check` holds; bounded only against hangs. */
-async function eventually(check: () => Promise<boolean>, ms = 30_000): Promise<void> {
-  const until = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error('condition not met in time')
-    await delay(50)
-  }
-}
 
 async function calls(): Promise<{ eval: number; evalsha: number }> {
   const stats = String(await raw.sendCommand(['INFO', 'commandstats']))
