@@ -3,7 +3,6 @@
 
 import { checkZone, offsetAt, offsetForWall, wallMs } from './_pickle-zones.ts'
 import { assertInteger, MAX_DAYS, pad, US_PER_DAY, US_PER_SECOND } from './_py-checks.ts'
-import type { PyDateTime } from './py-datetime.ts'
 
 /**
  * Python's `datetime.timedelta`, normalised as Python does: `days` may be negative, `0 <= seconds
@@ -298,11 +297,23 @@ export function unpickledZone(
 
 const ZERO = new PyTimeDelta(0)
 
+/** The fields of a `PyDateTime` a zone reads: its wall-clock time and its `fold`. */
+export interface WallTime {
+  readonly year: number
+  readonly month: number
+  readonly day: number
+  readonly hour: number
+  readonly minute: number
+  readonly second: number
+  readonly microsecond: number
+  readonly fold: number
+}
+
 /**
  * Python's `tz.utcoffset(dt)`: what the zone gives for the wall time of `dt` (or, for a `time`,
  * with no date: `dt === null`). `null` where Python gives None.
  */
-export function utcoffsetOf(tz: PyTzInfo, dt: PyDateTime | null): PyTimeDelta | null {
+export function utcoffsetOf(tz: PyTzInfo, dt: WallTime | null): PyTimeDelta | null {
   if (tz instanceof PyTimezone) return tz.offset
   if (tz instanceof PytzTimezone) {
     if (tz.isUtc) return ZERO
@@ -319,7 +330,7 @@ export function utcoffsetOf(tz: PyTzInfo, dt: PyDateTime | null): PyTimeDelta | 
 }
 
 /** The wall-clock time of `dt` as if it were UTC, in ms (microseconds cut). */
-export function wallOf(dt: PyDateTime): number {
+export function wallOf(dt: WallTime): number {
   return wallMs(
     dt.year,
     dt.month,
