@@ -3,10 +3,20 @@
 // libraries interleaved; each sweep is written as an SVG chart and returned as a markdown table.
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Workload } from './_peers-child.ts'
+import type { Order, Report, Workload } from './_peers-child.ts'
 import type { Library } from './_peers-libs.ts'
 import { lineChart, short } from './_svg.ts'
-import type { Peer } from './peers.ts'
+
+/** A child process running one library. */
+export interface Peer {
+  library: Library
+  has: Workload[]
+  /** False once the child failed, exited or did not answer: it is left out from then on. */
+  readonly alive: boolean
+  /** Runs `order`; resolves undefined (and says why) when the child failed. */
+  ask(order: Order): Promise<Extract<Report, { kind: 'result' }> | undefined>
+  exit(): Promise<void>
+}
 
 /** Median, min and max of `values`. */
 export function stats(values: number[]): { median: number; min: number; max: number } {

@@ -31,7 +31,7 @@ import { createClient } from '@redis/client'
 import { measuredBuild, watchSteal } from './_measure.ts'
 import type { Order, Report, Workload } from './_peers-child.ts'
 import { LIBRARIES, type Library, MEMORY_TIERS } from './_peers-libs.ts'
-import { fmt, stats, sweeps } from './_peers-sweeps.ts'
+import { fmt, type Peer, stats, sweeps } from './_peers-sweeps.ts'
 
 const env = process.env
 const ROUNDS = Number(env.PEERS_ROUNDS ?? 5)
@@ -62,21 +62,8 @@ const TABLE: [Workload, number][] = [
   ['incr', IN_FLIGHT],
 ]
 
-type Result = Extract<Report, { kind: 'result' }>
-
 function has(binary: string): boolean {
   return spawnSync('which', [binary]).status === 0
-}
-
-/** A child process running one library. */
-export interface Peer {
-  library: Library
-  has: Workload[]
-  /** False once the child failed, exited or did not answer: it is left out from then on. */
-  readonly alive: boolean
-  /** Runs `order`; resolves undefined (and says why) when the child failed. */
-  ask(order: Order): Promise<Result | undefined>
-  exit(): Promise<void>
 }
 
 /** How long a child may take beyond an order's own duration before it is given up. */
