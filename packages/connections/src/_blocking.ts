@@ -119,7 +119,7 @@ export class BlockingClients {
       const typed = mapError(error)
       throw new ConnectionError(
         `could not open a connection to ${where} for a blocking command: ${typed.message}`,
-        { cause: error },
+        { cause: typed.cause ?? typed },
       )
     }
     const lease: Lease = {

@@ -2,6 +2,7 @@ import { ConnectionError, type RedisArgument } from '@cachex/core'
 import { createClient } from '@redis/client'
 import type { BlockingClient } from './_blocking.ts'
 import { closeWithin, destroyClient, within } from './_connect.ts'
+import { scrub } from './_errors.ts'
 import { Sender } from './_options.ts'
 import { nodesChanged } from './_scripts.ts'
 import type { TrackingClientLike } from './_tracking.ts'
@@ -365,8 +366,9 @@ export class NodeClients {
       )
     } catch (error) {
       destroyClient(client)
+      const password = this.#options.nodeDefaults?.password
       throw new ConnectionError(`could not connect to the cluster node ${node.address}`, {
-        cause: error,
+        cause: scrub(error, typeof password === 'string' ? [password] : []),
       })
     }
     if (this.#closed) {

@@ -7,6 +7,7 @@ import {
   TimeoutError,
 } from '@cachex/core'
 import { DEFAULT_MAX_IN_FLIGHT_BYTES, Deadlines } from './_deadlines.ts'
+import { scrub } from './_errors.ts'
 import { DEFAULT_CONNECT_TIMEOUT, DEFAULT_SOCKET_TIMEOUT, secondsToMs } from './_seconds.ts'
 
 /** What a node-redis client, cluster or sentinel offers for watching it connect. */
@@ -38,6 +39,8 @@ export interface ConnectWait {
   setLastError(error: unknown): void
   /** The message of an error, passwords redacted. */
   describe(error: unknown): string
+  /** The passwords to cut out of the errors kept as causes (see `scrub`). */
+  secrets?: readonly string[]
 }
 
 /**
@@ -49,7 +52,9 @@ export interface ConnectWait {
 export function connectBounded(wait: ConnectWait): Promise<void> {
   const { emitter, where } = wait
   const failure = (error: unknown) =>
-    new ConnectionError(`could not connect to ${where}: ${wait.describe(error)}`, { cause: error })
+    new ConnectionError(`could not connect to ${where}: ${wait.describe(error)}`, {
+      cause: scrub(error, wait.secrets),
+    })
   return new Promise<void>((resolve, reject) => {
     let settled = false
     const finish = (error?: Error) => {
@@ -72,7 +77,7 @@ export function connectBounded(wait: ConnectWait): Promise<void> {
       finish(
         new TimeoutError(
           `could not connect to ${where} within ${wait.timeoutMs} ms (socketConnectTimeout)${last === undefined ? '' : `: ${wait.describe(last)}`}`,
-          { cause: last },
+          { cause: scrub(last, wait.secrets) },
         ),
       )
     }, wait.timeoutMs)
@@ -289,12 +294,19 @@ export class Breaker {
     this.up()
   }
 
-  /** The error a call rejects with while the connection is down. */
-  error(what: string, describe: (error: unknown) => string): ConnectionError {
+  /**
+   * The error a call rejects with while the connection is down: `describe` gives the message of
+   * the failure, and `secrets` are cut out of the failure kept as its cause.
+   */
+  error(
+    what: string,
+    describe: (error: unknown) => string,
+    secrets: readonly string[] = [],
+  ): ConnectionError {
     const cause = this.#cause
     return new ConnectionError(
       `${what} is unreachable, not waiting (retrying in the background)${cause === undefined ? '' : `: ${describe(cause)}`}`,
-      { cause },
+      { cause: scrub(cause, secrets) },
     )
   }
 

@@ -16,12 +16,53 @@ export function toCachexError(error: unknown, secrets: readonly string[] = []): 
   if (error instanceof CachexError) return error
   const raw = error instanceof Error ? error.message : String(error)
   const message = redact(raw, secrets)
-  if (error instanceof ErrorReply) return new ResponseError(message, { cause: error })
+  const cause = scrub(error, secrets)
+  if (error instanceof ErrorReply) return new ResponseError(message, { cause })
   const name = error instanceof Error ? error.constructor.name : ''
   if (name === 'ClientClosedError') {
-    return new ClosedError('the connection is closed', { cause: error })
+    return new ClosedError('the connection is closed', { cause })
   }
-  return new ConnectionError(message || name || 'connection error', { cause: error })
+  return new ConnectionError(message || name || 'connection error', { cause })
+}
+
+/**
+ * `error`, to keep as the `cause` of an error cachex throws: itself when no secret appears in it
+ * or in the errors it wraps, otherwise a copy of that chain (same classes, codes and fields) with
+ * every secret cut out of each message, stack and other text. A server that does not know `HELLO`
+ * quotes the handshake, password included, in its error reply.
+ */
+export function scrub(error: unknown, secrets: readonly string[] = []): unknown {
+  if (!secrets.some((s) => s !== '') || !(error instanceof Error) || !mentions(error, secrets, 0))
+    return error
+  return scrubbedCopy(error, secrets, 0)
+}
+
+const MAX_CAUSES = 5
+
+function mentions(error: Error, secrets: readonly string[], depth: number): boolean {
+  for (const key of Reflect.ownKeys(error)) {
+    const value = (error as unknown as Record<PropertyKey, unknown>)[key]
+    if (typeof value === 'string' && secrets.some((s) => s !== '' && value.includes(s))) return true
+  }
+  const cause = error.cause
+  return depth < MAX_CAUSES && cause instanceof Error && mentions(cause, secrets, depth + 1)
+}
+
+function scrubbedCopy(error: Error, secrets: readonly string[], depth: number): Error {
+  const copy = Object.create(Object.getPrototypeOf(error) as object) as Error
+  for (const key of Reflect.ownKeys(error)) {
+    const descriptor = Object.getOwnPropertyDescriptor(error, key) as PropertyDescriptor
+    if ('value' in descriptor) {
+      const value: unknown = descriptor.value
+      if (typeof value === 'string') descriptor.value = redact(value, secrets)
+      else if (key === 'cause' && value instanceof Error) {
+        descriptor.value =
+          depth < MAX_CAUSES ? scrubbedCopy(value, secrets, depth + 1) : '(cut: too deep)'
+      }
+    }
+    Object.defineProperty(copy, key, descriptor)
+  }
+  return copy
 }
 
 /** `text` with every secret replaced by `***`. */

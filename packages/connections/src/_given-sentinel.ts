@@ -74,6 +74,7 @@ export class GivenSentinelConnection implements Connection {
       ready: () => this.#ready(),
       connect: () => this.#connect(),
       describe: (error) => this.#text(error),
+      secrets: this.#secrets,
     })
     this.#sender = new Sender(sentinel, (options) => ({
       sendCommand: (isReadonly: boolean, args: ReadonlyArray<RedisArgument>) =>
@@ -161,7 +162,11 @@ export class GivenSentinelConnection implements Connection {
     const onReplica = readonly && this.#replicasReady()
     if (!onReplica && this.#primary.isDown) {
       return Promise.reject(
-        this.#primary.error(`the primary of ${this.#where}`, (error) => this.#text(error)),
+        this.#primary.error(
+          `the primary of ${this.#where}`,
+          (error) => this.#text(error),
+          this.#secrets,
+        ),
       )
     }
     const sender = this.#sender.as(text)
@@ -245,6 +250,7 @@ export class GivenSentinelConnection implements Connection {
           this.#lastError = error
         },
         describe: (error) => this.#text(error),
+        secrets: this.#secrets,
       }),
     )
   }

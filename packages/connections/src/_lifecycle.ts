@@ -11,6 +11,8 @@ export interface LifecycleOptions {
   connect(): Promise<void>
   /** The message of an error, passwords redacted. */
   describe(error: unknown): string
+  /** The passwords to cut out of the errors kept as causes (see `scrub`). */
+  secrets?: readonly string[]
   /**
    * The error a call rejects with at once while the connection is known down, or `undefined`
    * to connect; for a topology that tracks its health itself. Without it, a failed `connect()`
@@ -56,7 +58,9 @@ export class Lifecycle {
       return refused !== undefined ? Promise.reject(refused) : this.#untilClosed(options.connect())
     }
     if (this.breaker.isDown) {
-      return Promise.reject(this.breaker.error(options.where ?? 'the connection', options.describe))
+      return Promise.reject(
+        this.breaker.error(options.where ?? 'the connection', options.describe, options.secrets),
+      )
     }
     return this.#untilClosed(
       options.connect().catch((error: unknown) => {

@@ -1,7 +1,7 @@
 import { ConnectionError } from '@cachex/core'
 import { createClient } from '@redis/client'
 import { destroyClient, reconnectDelay, within } from './_connect.ts'
-import { toCachexError } from './_errors.ts'
+import { scrub, toCachexError } from './_errors.ts'
 import { TEXT_COMMAND_OPTIONS } from './_options.ts'
 
 /** A data node or a sentinel, as the sentinels report it. */
@@ -188,7 +188,7 @@ export class SentinelWatch {
       const errors = error instanceof AggregateError ? error.errors : [error]
       const last = errors[errors.length - 1]
       throw new ConnectionError(`could not connect to ${where}: ${this.#describe(last)}`, {
-        cause: last,
+        cause: scrub(last, this.#options.secrets),
       })
     }
   }

@@ -133,6 +133,7 @@ class ClusterConnection implements Connection {
       ready: () => this.#cluster.isReady,
       connect: () => this.#connect(),
       describe: (error) => this.#describe(error),
+      secrets: this.#secrets,
     })
     const cluster = this.#cluster
     // The nodes node-redis does not know are reached with its own node options.
@@ -511,6 +512,7 @@ class ClusterConnection implements Connection {
           this.#lastError = error
         },
         describe: (error) => this.#describe(error),
+        secrets: this.#secrets,
       })
     })
   }

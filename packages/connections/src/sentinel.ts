@@ -137,6 +137,7 @@ class SentinelConnection implements Connection {
       ready: () => this.#discovered,
       connect: () => this.#discovering.run(this.#discover),
       describe: (error) => this.#text(error),
+      secrets: this.#secrets,
     })
     this.#scanIntervalMs = settings.scanIntervalMs
     this.#waitMs = deadlines.timeoutMs ?? connectTimeoutMs

@@ -20,7 +20,7 @@ import {
   scanNode,
 } from './_connect.ts'
 import { commandWeight, type Deadlines } from './_deadlines.ts'
-import { isClientClosed, isDisconnected, toCachexError, withTlsHint } from './_errors.ts'
+import { isClientClosed, isDisconnected, scrub, toCachexError, withTlsHint } from './_errors.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import { Sender } from './_options.ts'
 import { nodesChanged, scriptEpoch } from './_scripts.ts'
@@ -142,6 +142,7 @@ export class StandaloneConnection implements Connection {
       ready: () => !this.#down && this.#ready(),
       connect: () => this.#connect(),
       describe: (error) => this.#describe(error),
+      secrets: this.#secrets,
       refuse: () => this.#refuse(),
     })
     this.#bind(this.#client)
@@ -282,7 +283,7 @@ export class StandaloneConnection implements Connection {
     const cause = this.#downCause
     return new ConnectionError(
       `${this.#where} is unreachable, not waiting (reconnecting in the background): ${this.#describe(cause)}`,
-      { cause },
+      { cause: scrub(cause, this.#secrets) },
     )
   }
 
@@ -507,6 +508,7 @@ export class StandaloneConnection implements Connection {
           this.#lastError = error
         },
         describe: (error) => this.#describe(error),
+        secrets: this.#secrets,
       }).catch((failure: unknown) => {
         // close() ends an attempt in flight: the calls waiting on it see why.
         if (this.#life.closed) throw this.#life.closedError()

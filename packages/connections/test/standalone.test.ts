@@ -369,6 +369,39 @@ describe('authentication', () => {
     })
   }
 
+  it('never shows the password a server quotes back (no HELLO), in the error or its causes', async () => {
+    // A server without HELLO (Redis before 6, or HELLO renamed away) answers the handshake with
+    // "ERR unknown command 'HELLO', with args beginning with: '3' 'AUTH' 'default' '<password>'".
+    const quoting = await startRedis({
+      args: ['--requirepass', password, '--rename-command', 'HELLO', '""'],
+    })
+    try {
+      for (const given of [password, 'Wz4-wrong-Distinct-pw8']) {
+        const c = open({
+          location: `redis://:${given}@127.0.0.1:${quoting.port}`,
+          socketConnectTimeout: 2,
+        })
+        for (const attempt of [1, 2]) {
+          const error = await errorOf(c.command(['PING']))
+          expect(error, `attempt ${attempt}`).toBeInstanceOf(ConnectionError)
+          const chain: unknown[] = []
+          for (let e: unknown = error, i = 0; e instanceof Error && i < 8; e = e.cause, i++) {
+            chain.push(e)
+          }
+          expect(chain.length).toBeGreaterThan(1)
+          // The server's words stay, the password goes.
+          expect(inspect(error, { depth: 10 })).toMatch(/unknown command/)
+          for (const e of chain) {
+            expect(inspect(e, { depth: 10 })).not.toContain(given)
+            expect(String((e as Error).stack)).not.toContain(given)
+          }
+        }
+      }
+    } finally {
+      await quoting.stop()
+    }
+  })
+
   it('authenticates an ACL user from the URL', async () => {
     const admin = open({ location: secured.url })
     const user = uniquePrefix('alice')
