@@ -2,6 +2,7 @@ import { inspect } from 'node:util'
 import { InvalidArgumentError } from '@cachex/core'
 import { describe, expect, it } from 'vitest'
 import { cluster, parseRedisUrl, redactUrl, replica, sentinel, standalone } from '../src/index.ts'
+import { parseLocation } from '../src/internal.ts'
 
 /**
  * Every text an error shows or carries: its message, stack, `util.inspect` output, and, walked
@@ -199,6 +200,26 @@ describe('parseRedisUrl', () => {
   })
 })
 
+describe('parseLocation', () => {
+  it('splits a string at the commas before a URL, so a raw comma stays in a password', () => {
+    expect(parseLocation('redis://a:1/0, redis://b:2/0,unix:///tmp/r.sock')).toEqual([
+      'redis://a:1/0',
+      'redis://b:2/0',
+      'unix:///tmp/r.sock',
+    ])
+    const [first, second] = parseLocation('redis://app:Tr0ub,horse@a:1/0,rediss://:x,y@b:2') ?? []
+    expect(parseRedisUrl(first as string).password).toBe('Tr0ub,horse')
+    expect(parseRedisUrl(second as string).password).toBe('x,y')
+    // Blanks and stray commas are dropped, as before.
+    expect(parseLocation('redis://a:1/0,, ,redis://b:2/0,')).toEqual([
+      'redis://a:1/0',
+      'redis://b:2/0',
+    ])
+    expect(parseLocation(',')).toEqual([])
+    expect(parseLocation('')).toEqual([])
+  })
+})
+
 describe('redactUrl', () => {
   it('hides the password in the userinfo', () => {
     expect(redactUrl('redis://alice:s3cret@example.com:6379/0')).toBe(
@@ -236,7 +257,7 @@ describe('redactUrl', () => {
 })
 
 describe('a URL that cannot be parsed never shows its password', () => {
-  const specials = ['#', '?', '/', '@', ':', '%', ' ']
+  const specials = ['#', '?', '/', '@', ':', '%', ' ', ',']
   const urls = (password: string) => [
     `redis://user:${password}@127.0.0.1:notaport/0`,
     `redis://:${password}@127.0.0.1:notaport/0`,
