@@ -23,8 +23,8 @@ export interface BlockingClient {
 
 /** What `BlockingClients` needs of its connection. */
 export interface BlockingClientsOptions {
-  /** Makes a new client of the node (not connected yet). */
-  make: () => BlockingClient
+  /** Makes a new client of the node (not connected yet); may ask the server first. */
+  make: () => BlockingClient | Promise<BlockingClient>
   /** `socketConnectTimeout`, in milliseconds: how long opening a client may take. */
   connectTimeoutMs: number
   /** The connection's deadlines: they bound each call by `socketTimeout` plus its block. */
@@ -109,18 +109,31 @@ export class BlockingClients {
 
   async #open(): Promise<Lease> {
     const { make, connectTimeoutMs, mapError, where } = this.#options
-    const client = make()
+    const failure = (error: unknown) => {
+      const typed = mapError(error)
+      return new ConnectionError(
+        `could not open a connection to ${where} for a blocking command: ${typed.message}`,
+        { cause: typed.cause ?? typed },
+      )
+    }
+    let client: BlockingClient
+    try {
+      // Not connected yet: a client made after the time ran out holds no socket.
+      client = await within(
+        Promise.resolve().then(make),
+        connectTimeoutMs,
+        `connecting to ${where}`,
+      )
+    } catch (error) {
+      throw failure(error)
+    }
     // An 'error' event without a listener crashes the process; the call in flight reports it.
     client.on('error', () => undefined)
     try {
       await within(client.connect(), connectTimeoutMs, `connecting to ${where}`)
     } catch (error) {
       destroyClient(client)
-      const typed = mapError(error)
-      throw new ConnectionError(
-        `could not open a connection to ${where} for a blocking command: ${typed.message}`,
-        { cause: typed.cause ?? typed },
-      )
+      throw failure(error)
     }
     const lease: Lease = {
       client,

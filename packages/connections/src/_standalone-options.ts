@@ -65,7 +65,23 @@ export interface ClientSource {
    * `undefined` for a pool, which gives each command a client of its own already, and for a
    * handed-in client that cannot be duplicated (blocking commands then run on it).
    */
-  makeBlockingClient: (() => NodeRedisClientLike) | undefined
+  makeBlockingClient: (() => NodeRedisClientLike | Promise<NodeRedisClientLike>) | undefined
+}
+
+/**
+ * The database a handed-in client has selected now, from `db=` of `CLIENT INFO`: `client.select(n)`
+ * changes it, and node-redis's `duplicate()` does not follow (it takes the database the client
+ * was created with). `undefined` (the creation's database) where the server cannot say: before
+ * Redis 6.2, or a user without `CLIENT INFO`.
+ */
+async function selectedDatabase(client: NodeRedisClientLike): Promise<number | undefined> {
+  try {
+    const info = await client.sendCommand(['CLIENT', 'INFO'])
+    const db = /(?:^|\s)db=(\d+)/.exec(String(info))
+    return db === null ? undefined : Number(db[1])
+  } catch {
+    return undefined
+  }
 }
 
 /**
@@ -91,7 +107,10 @@ export function clientSource(options: StandaloneOptions, connectTimeoutMs: numbe
           : undefined,
       makeBlockingClient:
         typeof duplicate === 'function'
-          ? () => duplicate.call(given, {}) as NodeRedisClientLike
+          ? async () =>
+              duplicate.call(given, {
+                database: await selectedDatabase(given),
+              }) as NodeRedisClientLike
           : undefined,
       client: location,
       makeClient: undefined,

@@ -451,6 +451,32 @@ describe('an existing node-redis client as location', () => {
     }
   })
 
+  it('runs blocking commands in the database the client selected, not the one it was made with', async () => {
+    const client = createClient({ url: server.url })
+    client.on('error', () => {})
+    await client.connect()
+    await client.select(3)
+    try {
+      const c = standalone({ location: client })
+      const key = uniquePrefix('given-db')
+      await c.command(['RPUSH', key, 'job'])
+      // On a dedicated client of its own (node-redis's duplicate()), bounded by its block.
+      const popped = await c.command(['BLPOP', key, '1'], { blockMs: 1000 })
+      expect((popped as Buffer[]).map(String)).toEqual([key, 'job'])
+      expect(await client.exists(key)).toBe(0)
+      // A client that selected again: a new cache's dedicated client opens in the new database.
+      await c.close()
+      await client.select(4)
+      const d = standalone({ location: client })
+      await d.command(['RPUSH', key, 'job4'])
+      const again = await d.command(['BLPOP', key, '1'], { blockMs: 1000 })
+      expect((again as Buffer[]).map(String)).toEqual([key, 'job4'])
+      await d.close()
+    } finally {
+      if (client.isOpen) await client.close()
+    }
+  })
+
   it('takes a node-redis client pool too', async () => {
     const pool = createClientPool({ url: server.url }, { minimum: 1, maximum: 2 })
     pool.on('error', () => {})
