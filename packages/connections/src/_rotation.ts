@@ -249,41 +249,29 @@ export async function firstHealthy(
 }
 
 /**
- * Where a read runs when the rotation has no replica for it: the primary. With `waitMs`
- * (Sentinel), while the primary is known down, the read waits (at most `waitMs`) for a replica
- * to enter the rotation or for a live primary — the one the sentinels announce after a failover —
- * instead of failing at once on the dead one; then runs on the primary as it is.
+ * Where a read runs when the rotation has no replica for it: the primary. With a wait (Sentinel),
+ * while the primary is known down, the read waits (until `until`, a `performance.now()` time) for
+ * a replica to enter the rotation or for a live primary — the one the sentinels announce after a
+ * failover — instead of failing at once on the dead one; then runs on the primary as it is.
  */
 async function readerWhileDown(
   rotation: ReplicaRotation | undefined,
   primary: () => StandaloneConnection,
   closed: () => boolean,
-  waitMs: number,
+  until: number,
 ): Promise<StandaloneConnection> {
-  const until = performance.now() + waitMs
   for (;;) {
+    if (closed() || performance.now() >= until) return rotation?.pick() ?? primary()
     await new Promise((resolve) => setTimeout(resolve, 20))
     const node = rotation?.pick() ?? primary()
     if (!node.isDown || closed() || performance.now() >= until) return node
   }
 }
 
-/** The node a read goes to when the rotation picks none (see `readerWhileDown`). */
-function fallbackReader(
-  rotation: ReplicaRotation | undefined,
-  primary: () => StandaloneConnection,
-  closed: () => boolean,
-  waitMs: number,
-): StandaloneConnection | Promise<StandaloneConnection> {
-  const node = rotation?.pick() ?? primary()
-  return waitMs > 0 && node.isDown && !closed()
-    ? readerWhileDown(rotation, primary, closed, waitMs)
-    : node
-}
-
 /**
- * Runs `send` on the node `fallbackReader` gives. With `waitMs`, when that node fails it with a
- * connection error (the primary dying as the read is sent), once more on the next live node.
+ * Runs `send` on the node a read goes to when the rotation picks none (see `readerWhileDown`).
+ * With `waitMs`, when that node fails it with a connection error (the primary dying as the read
+ * is sent), once more on the next live node — both within one wait of at most `waitMs`.
  */
 function onFallback<T>(
   rotation: ReplicaRotation | undefined,
@@ -292,14 +280,17 @@ function onFallback<T>(
   waitMs: number,
   send: (node: StandaloneConnection) => Promise<T>,
 ): Promise<T> {
-  const reader = fallbackReader(rotation, primary, closed, waitMs)
-  if (waitMs === 0 && !(reader instanceof Promise)) return send(reader)
+  const node = rotation?.pick() ?? primary()
+  if (waitMs === 0) return send(node)
+  const until = performance.now() + waitMs
   return (async () => {
+    const reader =
+      node.isDown && !closed() ? await readerWhileDown(rotation, primary, closed, until) : node
     try {
-      return await send(await reader)
+      return await send(reader)
     } catch (error) {
       if (closed() || !retriesOnPrimary(error)) throw error
-      return send(await readerWhileDown(rotation, primary, closed, waitMs))
+      return send(await readerWhileDown(rotation, primary, closed, until))
     }
   })()
 }
@@ -308,7 +299,7 @@ function onFallback<T>(
  * Runs a read on a replica of the rotation (on `primary()` when none is in it). When the replica
  * fails it with a connection error, the read runs once more, on another replica in the rotation
  * or on the primary: a replica going away (or dropping its clients, as one the sentinels
- * reconfigure does) fails no read. `waitMs`: see `readerWhileDown`.
+ * reconfigure does) fails no read. `waitMs`: see `onFallback`.
  */
 export function readOn(
   rotation: ReplicaRotation | undefined,

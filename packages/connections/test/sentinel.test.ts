@@ -316,6 +316,21 @@ describe('passwords', () => {
       wrong: DATA_PASSWORD,
     },
   }
+  it('a wrong data-node password: a read waits for a live node once, at most socketTimeout', async () => {
+    const c = open({
+      location: 'redis://:not-the-data-pw@mymaster/0',
+      sentinels: secured.addresses,
+      sentinelOptions: { password: SENTINEL_PASSWORD },
+      socketConnectTimeout: 2,
+      socketTimeout: 4,
+    })
+    expect(String((await timed(c.command(['SET', 'k', 'v']))).error)).toMatch(/WRONGPASS/)
+    const read = await timed(c.command(['GET', 'k'], { readonly: true }))
+    expect(String(read.error)).toMatch(/WRONGPASS/)
+    // One wait of 4 s; it used to wait twice (8 s): once for the read, once more for its retry.
+    expect(read.ms).toBeLessThan(6500)
+  })
+
   for (const [name, { location, sentinelOptions, wrong }] of Object.entries(wrongs)) {
     it(`${name}: a ConnectionError within the bound that shows no password`, async () => {
       const c = open({
