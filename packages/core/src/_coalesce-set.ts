@@ -2,7 +2,7 @@
 // expiry as one script of `SET … PX`; each caller is answered on its own.
 import type { CacheContext } from './_context.ts'
 import { sendCommand } from './_gathering.ts'
-import { CrossSlotError } from './errors.ts'
+import { CrossSlotError, ResponseError } from './errors.ts'
 import { spansSlots } from './key-slot.ts'
 import { defineScript, runScript } from './script.ts'
 import type { RedisArgument } from './types.ts'
@@ -72,6 +72,11 @@ export class WriteCoalescer {
   #batch: Batch | undefined
   /** Off once the connection refused one command over keys of several cluster slots. */
   #whole = true
+  /**
+   * Off once the server refused the script (an ACL user without `@scripting`): writes with an
+   * expiry go as pipelines of `SET … PX`, as a lone `set` and django-redis's `set_many` do.
+   */
+  #scripts = true
 
   constructor(context: CacheContext) {
     this.#context = context
@@ -154,15 +159,17 @@ export class WriteCoalescer {
     // Keys a cluster would refuse whole go apart at once: learned from the refusal, they would
     // be sent after the commands called behind them.
     const apart = connection.routesBySlot === true && spansSlots(keys)
-    if (this.#whole && keys.length > 1 && !apart) {
+    if (this.#whole && keys.length > 1 && !apart && (px === '' || this.#scripts)) {
       try {
         if (px === '')
           await connection.command(msetArguments(keys, values), { key: keys[0], atomic: true })
         else await runScript(connection, SET_MANY_SCRIPT, keys, [px, ...values])
         return new Array<unknown>(keys.length).fill('OK')
       } catch (error) {
-        if (!(error instanceof CrossSlotError)) throw error
-        this.#whole = false
+        // Refused before anything ran: the pipeline below stores what the script would have.
+        if (error instanceof CrossSlotError) this.#whole = false
+        else if (px !== '' && isScriptRefused(error)) this.#scripts = false
+        else throw error
       }
     }
     return connection.batch(
@@ -174,6 +181,11 @@ export class WriteCoalescer {
       { key: keys[0] },
     )
   }
+}
+
+/** An ACL user without `@scripting`: `NOPERM … 'eval'` (or `'evalsha'`). */
+function isScriptRefused(error: unknown): boolean {
+  return error instanceof ResponseError && /^NOPERM\b.*'eval(sha)?'/i.test(error.message)
 }
 
 /** `MSET k1 v1 k2 v2 …`. */

@@ -1,0 +1,72 @@
+// Writes under an ACL user without scripting (`-@scripting`): a `set` and a `setMany` with an
+// expiry are `SET … PX` commands to this user, as in django-redis, however many are called at once.
+import { type RedisServer, startRedis } from '@cachex/test-utils'
+import { createClient } from '@redis/client'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createCache } from '../src/index.ts'
+
+let server: RedisServer
+
+beforeAll(async () => {
+  server = await startRedis()
+  const admin = createClient({ url: server.url })
+  await admin.connect()
+  await admin.sendCommand([
+    'ACL',
+    'SETUSER',
+    'plain',
+    'on',
+    '>plain-pw',
+    '~app:*',
+    '+@all',
+    '-@scripting',
+  ])
+  await admin.close()
+})
+
+afterAll(async () => {
+  await server?.stop()
+})
+
+const url = () => server.url.replace('redis://', 'redis://plain:plain-pw@')
+
+describe('an ACL user without scripting', () => {
+  it('sets of one tick, with the default expiry or their own, store with their expiry', async () => {
+    const cache = createCache({ location: url(), keyPrefix: 'app' })
+    try {
+      // Twice: the first batch learns the script is refused, the second goes without it.
+      for (const round of [1, 2]) {
+        const keys = Array.from({ length: 20 }, (_, i) => `r${round}-${i}`)
+        const stored = await Promise.all(
+          keys.map((key, i) => (i < 10 ? cache.set(key, i) : cache.set(key, i, 60))),
+        )
+        expect(stored).toEqual(keys.map(() => true))
+        expect([...(await cache.getMany(keys)).values()]).toEqual(keys.map((_, i) => i))
+        for (const [i, key] of keys.entries()) {
+          const ttl = await cache.ttl(key)
+          expect(ttl).toBeGreaterThan(i < 10 ? 200 : 50)
+          expect(ttl).toBeLessThanOrEqual(i < 10 ? 300 : 60)
+        }
+      }
+    } finally {
+      await cache.close()
+    }
+  })
+
+  it('setMany with a timeout stores every key with it', async () => {
+    const cache = createCache({ location: url(), keyPrefix: 'app' })
+    try {
+      expect(await cache.setMany({ x: 1, y: 2, z: 3 }, 60)).toEqual([])
+      expect(await cache.getMany(['x', 'y', 'z'])).toEqual(
+        new Map([
+          ['x', 1],
+          ['y', 2],
+          ['z', 3],
+        ]),
+      )
+      for (const key of ['x', 'y', 'z']) expect(await cache.ttl(key)).toBeGreaterThan(50)
+    } finally {
+      await cache.close()
+    }
+  })
+})
