@@ -98,6 +98,8 @@ class ClusterConnection implements Connection {
   /** Closed or not; the guard every call passes (a failed discovery trips its breaker). */
   readonly #life: Lifecycle
   #lastError: unknown
+  /** The last error node-redis emitted: why no seed answered (WRONGPASS, NOAUTH, refused…). */
+  #lastEvent: unknown
   /** cachex's slot map and node health: what calls are routed by. */
   readonly #topology: Topology
   /** The tracking groups of `track`, closed with the connection. */
@@ -173,6 +175,7 @@ class ClusterConnection implements Connection {
     // An 'error' event without a listener crashes the process; remember it for messages instead.
     this.#cluster.on('error', (error) => {
       this.#lastError = error
+      this.#lastEvent = error
     })
     // The slot map is known and every primary reached, whoever started the discovery.
     this.#cluster.on('connect', () => {
@@ -482,7 +485,15 @@ class ClusterConnection implements Connection {
   }
 
   #describe(error: unknown): string {
-    return toCachexError(error, this.#secrets).message
+    const text = toCachexError(error, this.#secrets).message
+    // node-redis says only that no seed answered; why is in the error it emitted last.
+    const why = this.#lastEvent
+    return error instanceof Error &&
+      error.constructor.name === 'RootNodesUnavailableError' &&
+      why instanceof Error &&
+      why !== error
+      ? `${text} (${toCachexError(why, this.#secrets).message})`
+      : text
   }
 
   /** Starts the discovery of `cluster` (cachex's own); `close()` waits for it to end. */

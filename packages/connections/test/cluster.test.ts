@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net'
+import { inspect } from 'node:util'
 import {
   type Connection,
   ConnectionError,
@@ -322,6 +323,19 @@ describe('options and lifecycle', () => {
     const error = (await c.command(['GET', 'x']).catch((e: unknown) => e)) as Error
     expect(error).toBeInstanceOf(ConnectionError)
     expect(error.message).not.toContain('hunter2')
+  })
+
+  it('names why the seeds refused it (WRONGPASS), not only that none answered', async () => {
+    const c = open({
+      location: testCluster.seeds.map((s) => s.replace('redis://', 'redis://nobody:Bad-pw-4821@')),
+      socketConnectTimeout: 2,
+    })
+    for (const attempt of [1, 2]) {
+      const error = (await c.command(['GET', 'x']).catch((e: unknown) => e)) as Error
+      expect(error, `attempt ${attempt}`).toBeInstanceOf(ConnectionError)
+      expect(error.message).toMatch(/WRONGPASS/)
+      expect(inspect(error, { depth: 10 })).not.toContain('Bad-pw-4821')
+    }
   })
 
   it('after a failed discovery, calls fail at once; it is retried in the background, not once per call', async () => {
