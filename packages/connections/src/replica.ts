@@ -14,6 +14,7 @@ import { scriptEpoch } from './_scripts.ts'
 import { DEFAULT_CONNECT_TIMEOUT, secondsToMs } from './_seconds.ts'
 import { TrackingGate, TrackingGroup } from './_tracking-group.ts'
 import { isNodeRedisClient, StandaloneConnection } from './standalone.ts'
+import { parseRedisUrl, redactUrl } from './url.ts'
 
 /**
  * Options of the `replica` factory: a primary and its read replicas, as django-redis's
@@ -86,6 +87,17 @@ class ReplicaConnection implements Connection {
     const [primaryUrl, ...replicaUrls] = urls
     if (primaryUrl === undefined) {
       throw new InvalidArgumentError('location must list at least one URL (the primary)')
+    }
+    // A replica holds every database of its primary: URLs naming different ones are a mistake
+    // that would send each read to another database than the writes.
+    const database = parseRedisUrl(primaryUrl).database
+    for (const url of replicaUrls) {
+      const other = parseRedisUrl(url).database
+      if (other !== database) {
+        throw new InvalidArgumentError(
+          `location lists database ${database} for the primary and ${other} for a replica (${redactUrl(url)}): a replica copies every database of its primary, so reads and writes must name the same one`,
+        )
+      }
     }
     const benchMs = secondsToMs(
       options.socketConnectTimeout,

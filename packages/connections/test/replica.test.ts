@@ -218,6 +218,20 @@ describe('routing', () => {
     expect(() => replica({ location: ' , ' })).toThrow(InvalidArgumentError)
     expect(() => replica({ location: ['redis://a', 42 as never] })).toThrow(InvalidArgumentError)
     expect(() => replica({ location: ['nope://a'] })).toThrow(InvalidArgumentError)
+    // A replica copies every database: URLs naming different ones would read another database
+    // than the one written.
+    for (const location of [
+      ['redis://:Pw-77x@a:6379/0', 'redis://:Pw-77x@b:6379/3'],
+      'redis://a:6379/2,redis://b:6379',
+      ['unix:///tmp/p.sock?db=1', 'redis://b:6379/1', 'redis://c:6379/4'],
+    ]) {
+      expect(() => replica({ location })).toThrow(/database .* for a replica/)
+      expect(() => replica({ location })).toThrow(InvalidArgumentError)
+    }
+    expect(
+      thrown(() => replica({ location: ['redis://:Pw-77x@a/0', 'redis://:Pw-77x@b/3'] })),
+    ).not.toContain('Pw-77x')
+    replica({ location: ['redis://a:6379/2', 'unix:///tmp/r.sock?db=2'] })
   })
 
   it('rejects every call after close() with ClosedError', async () => {
@@ -410,3 +424,12 @@ describe('replicas failing', () => {
     }, 10_000)
   }, 30_000)
 })
+
+function thrown(make: () => unknown): string {
+  try {
+    make()
+  } catch (error) {
+    return String(error)
+  }
+  return ''
+}
