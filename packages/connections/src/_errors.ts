@@ -93,14 +93,22 @@ export function withTlsHint(error: unknown): unknown {
   return error
 }
 
-/** Whether an error (or its cause) comes from the TLS layer: OpenSSL codes and messages. */
+/**
+ * Whether an error (or its cause) comes from the TLS layer (OpenSSL codes and messages) the way
+ * a plain server makes it fail. Not a certificate refused either way (a name the certificate does
+ * not list, an unknown CA, a client certificate the server requires): the server speaks TLS, and
+ * "use redis://" would be the wrong advice.
+ */
 function isTlsFailure(error: unknown): boolean {
+  let tls = false
   for (let e: unknown = error, i = 0; e instanceof Error && i < 5; e = e.cause, i++) {
     const code = (e as { code?: unknown }).code
-    if (typeof code === 'string' && /SSL|TLS|EPROTO/i.test(code)) return true
-    if (/\b(SSL|TLS)\b|wrong version number|packet length too long/i.test(e.message)) return true
+    const text = `${typeof code === 'string' ? code : ''} ${e.message}`
+    if (/CERT|ALTNAME|ALERT|self[- ]signed|unable to (get|verify)|altnames/i.test(text))
+      return false
+    if (/SSL|TLS|EPROTO|wrong version number|packet length too long/i.test(text)) tls = true
   }
-  return false
+  return tls
 }
 
 /**

@@ -15,7 +15,7 @@ import {
   parseRedisUrl,
   SerializationError,
 } from '@cachex/redis'
-import { standaloneServer, startRedis, uniquePrefix } from '@cachex/test-utils'
+import { standaloneServer, startRedis, startTlsRedis, uniquePrefix } from '@cachex/test-utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { raw } from './helpers.ts'
 
@@ -248,6 +248,40 @@ describe('URLs and connections', () => {
     } finally {
       await cache.close()
       await plain.stop()
+    }
+  })
+
+  it('a certificate refused either way has no "use redis://" hint: the server speaks TLS', async () => {
+    const [server, strict] = await Promise.all([
+      startTlsRedis(),
+      startTlsRedis({ authClients: 'yes' }),
+    ])
+    const cases = [
+      // A name the certificate does not list.
+      {
+        location: server.url,
+        clientOptions: { socket: { ca: server.ca, servername: 'cache.example.com' } },
+        shows: /altnames/,
+      },
+      // A server that requires a client certificate.
+      { location: strict.url, clientOptions: { socket: { ca: strict.ca } }, shows: /certificate/ },
+      // A CA the client does not know.
+      { location: server.url, clientOptions: {}, shows: /certificate/ },
+    ]
+    try {
+      for (const { shows, ...options } of cases) {
+        const cache = createCache({ ...options, socketConnectTimeout: 5 })
+        try {
+          const error = (await cache.set('k', 1).catch((e: unknown) => e)) as Error
+          expect(error).toBeInstanceOf(ConnectionError)
+          expect(error.message).toMatch(shows)
+          expect(error.message).not.toMatch(/Use redis:\/\//)
+        } finally {
+          await cache.close()
+        }
+      }
+    } finally {
+      await Promise.all([server.stop(), strict.stop()])
     }
   })
 
