@@ -2,6 +2,7 @@ import { type ConnectionOptions, InvalidArgumentError } from '@cachex/core'
 import { createCluster } from '@redis/client'
 import type { NodeRedisClusterLike } from './_cluster-nodes.ts'
 import { parseLocation } from './_location.ts'
+import type { Credentials } from './_options.ts'
 import { parseRedisUrl, redactUrl } from './url.ts'
 
 /** Options of the `cluster` factory: a Redis Cluster, reached through seed nodes or a cluster you made. */
@@ -87,18 +88,20 @@ export function clusterFromSeeds(
     }
   }
   const withAuth = seeds.find(({ address }) => address.password !== undefined)?.address
-  const password = withAuth?.password ?? options.password
-  const username = withAuth?.username ?? seeds.find((s) => s.address.username)?.address.username
+  const extra = (options.clientOptions ?? {}) as Credentials & { socket?: object }
+  // The URLs' credentials, else the options', else those of `clientOptions`.
+  const password = withAuth?.password ?? options.password ?? extra.password
+  const username =
+    withAuth?.username ?? seeds.find((s) => s.address.username)?.address.username ?? extra.username
   const secrets = [
     ...new Set(
-      [options.password, ...seeds.map((s) => s.address.password)].filter(
+      [options.password, extra.password, ...seeds.map((s) => s.address.password)].filter(
         (p): p is string => typeof p === 'string' && p !== '',
       ),
     ),
   ]
   const where = `the cluster at ${urls.map(redactUrl).join(', ')}`
   const tls = seeds.some(({ address }) => address.tls)
-  const extra = (options.clientOptions ?? {}) as { socket?: object }
   const cluster = createCluster({
     rootNodes: seeds.map(({ address }) => ({
       socket: { host: address.host, port: address.port },

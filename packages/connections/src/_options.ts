@@ -46,3 +46,9 @@ export class Sender<S> {
     return text ? this.#text : this.#bytes
   }
 }
+
+/** The credentials node-redis takes in its client options. */
+export interface Credentials {
+  username?: string
+  password?: string
+}

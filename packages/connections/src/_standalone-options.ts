@@ -2,6 +2,7 @@ import { type ConnectionOptions, InvalidArgumentError, type RedisArgument } from
 import { createClient, createClientPool } from '@redis/client'
 import { reconnectDelay } from './_connect.ts'
 import { DEFAULT_URL, parseLocation } from './_location.ts'
+import type { Credentials } from './_options.ts'
 import type { TrackingClientLike } from './_tracking.ts'
 import { parseRedisUrl, redactUrl } from './url.ts'
 
@@ -123,14 +124,16 @@ export function clientSource(options: StandaloneOptions, connectTimeoutMs: numbe
   }
   const url = singleUrl(location)
   const address = parseRedisUrl(url)
-  const password = address.password ?? options.password
-  const extra = (options.clientOptions ?? {}) as { socket?: object }
+  const extra = (options.clientOptions ?? {}) as Credentials & { socket?: object }
+  // The URL's credentials, else the options', else those of `clientOptions`.
+  const password = address.password ?? options.password ?? extra.password
+  const username = address.username ?? extra.username
   const socket = address.path
     ? { path: address.path }
     : { host: address.host, port: address.port, ...(address.tls ? { tls: true as const } : {}) }
   const clientOptions = {
     ...extra,
-    username: address.username,
+    username,
     password,
     database: address.database,
     disableOfflineQueue: true,
@@ -164,7 +167,7 @@ export function clientSource(options: StandaloneOptions, connectTimeoutMs: numbe
     closeClient: true,
     isPool: pool !== undefined,
     tls: address.tls,
-    secrets: password ? [password] : [],
+    secrets: [password, extra.password].filter((s): s is string => !!s),
     where: redactUrl(url),
   }
 }

@@ -10,6 +10,7 @@ import { toCachexError } from './_errors.ts'
 import { FailoverGate } from './_failover.ts'
 import { GivenSentinelConnection } from './_given-sentinel.ts'
 import { Lifecycle } from './_lifecycle.ts'
+import type { Credentials } from './_options.ts'
 import { firstHealthy, ReplicaRotation, readBatchOn, readOn } from './_rotation.ts'
 import { nodesChanged, scriptEpoch } from './_scripts.ts'
 import { isRedisSentinel, type SentinelOptions, sentinelSettings } from './_sentinel-options.ts'
@@ -130,7 +131,12 @@ class SentinelConnection implements Connection {
     const { address, name, password, extra, replicaPoolSize, ...settings } =
       sentinelSettings(options)
     this.#roots = settings.roots
-    this.#secrets = [password, extra.password].filter((s): s is string => !!s)
+    this.#secrets = [
+      password,
+      extra.password,
+      (extra.clientOptions as Credentials | undefined)?.password,
+      (options.clientOptions as Credentials | undefined)?.password,
+    ].filter((s): s is string => !!s)
     this.#where = `sentinel service '${name}' (sentinels ${this.#roots.map(key).join(', ')})`
     this.#life = new Lifecycle({
       where: this.#where,
@@ -164,13 +170,13 @@ class SentinelConnection implements Connection {
       })
     }
 
-    const sentinelClientOptions = (extra.clientOptions ?? {}) as { socket?: object }
+    const sentinelClientOptions = (extra.clientOptions ?? {}) as Credentials & { socket?: object }
     this.#watch = new SentinelWatch({
       name,
       clientOptions: {
         ...sentinelClientOptions,
-        username: extra.username,
-        password: extra.password,
+        username: extra.username ?? sentinelClientOptions.username,
+        password: extra.password ?? sentinelClientOptions.password,
         socket: {
           connectTimeout: connectTimeoutMs,
           ...(extra.tls ? { tls: true as const } : {}),

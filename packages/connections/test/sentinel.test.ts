@@ -297,6 +297,18 @@ describe('passwords', () => {
     expect(replyText(await byOption.command(['GET', key]))).toBe('ok')
   })
 
+  it('takes the credentials of clientOptions, for the data nodes and for the sentinels', async () => {
+    const c = open({
+      location: 'redis://mymaster/0',
+      sentinels: secured.addresses,
+      clientOptions: { password: DATA_PASSWORD },
+      sentinelOptions: { clientOptions: { password: SENTINEL_PASSWORD } },
+    })
+    const key = uniquePrefix('client-options')
+    await c.command(['SET', key, 'ok'])
+    expect(replyText(await c.command(['GET', key]))).toBe('ok')
+  })
+
   const wrongs: Record<
     string,
     { location?: string; sentinelOptions: Record<string, unknown>; wrong: string }

@@ -330,6 +330,20 @@ describe('authentication', () => {
     expect(text(await c.command(['PING']))).toBe('PONG')
   })
 
+  it('authenticates with credentials in clientOptions, and redacts a wrong one', async () => {
+    const c = open({ location: `redis://127.0.0.1:${secured.port}`, clientOptions: { password } })
+    expect(text(await c.command(['PING']))).toBe('PONG')
+    const wrong = 'Cl13nt-opt-wrong-pw'
+    const w = open({
+      location: `redis://127.0.0.1:${secured.port}`,
+      clientOptions: { username: 'default', password: wrong },
+      socketConnectTimeout: 2,
+    })
+    const error = await errorOf(w.command(['PING']))
+    expect((error as Error).message).toMatch(/WRONGPASS/)
+    expect(inspect(error, { depth: 10 })).not.toContain(wrong)
+  })
+
   it('rejects without a password at once, with a ConnectionError', async () => {
     // An error reply to the handshake fails the call now, not after socketConnectTimeout.
     const c = open({ location: `redis://127.0.0.1:${secured.port}`, socketConnectTimeout: 20 })
