@@ -62,7 +62,7 @@ export function msgpackSerializer(options: MsgpackSerializerOptions = {}): Seria
         throw new TypeError(`a ${typeof value} cannot be stored as MessagePack`)
       }
       // The common case holds no 64-bit integer: msgpackr alone writes Python's bytes.
-      if (!withDepthCheck(value, hasInt64)) return packr.pack(value)
+      if (!withDepthCheck(value, scan)) return packr.pack(value)
       return unsignInt64s(packr.pack(widenIntegers(value)))
     },
     deserialize(data) {
@@ -139,42 +139,124 @@ function isCircular(root: unknown): boolean {
 }
 
 /**
- * Whether `value` holds a 64-bit integer: a safe integer outside the 32-bit range, or a `bigint`
- * (a read-only walk, no allocation). Walks the whole value, which must not nest more than
- * MAX_MSGPACK_DEPTH containers deep (it throws).
+ * Whether `value` holds a 64-bit integer (a safe integer outside the 32-bit range, or a
+ * `bigint`), in one read-only walk that also refuses, with a `TypeError` saying what to do, what
+ * msgpackr would write without a word but not as it is: a string that is not well-formed UTF-16
+ * (a lone surrogate: msgpackr writes U+FFFD, Python's msgpack refuses it), a function or a symbol
+ * inside a container (written as nil), an invalid `Date` (unreadable), a `Set` (an array), a
+ * boxed primitive or a class instance (its own fields, read back as a plain object), and `Map`
+ * keys that are not scalars or that read back as one property name (`1` and `'1'`). Walks the
+ * whole value, which must not nest more than MAX_MSGPACK_DEPTH containers deep (it throws).
  */
-function hasInt64(value: unknown, depth: number): boolean {
-  if (typeof value !== 'object' || value === null) {
-    return (
-      typeof value === 'bigint' ||
-      (typeof value === 'number' &&
-        (value > UINT32_MAX || value < INT32_MIN) &&
-        Number.isSafeInteger(value))
-    )
+function scan(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+      if (!isWellFormed(value)) throw notWellFormed()
+      return false
+    case 'number':
+      return (value > UINT32_MAX || value < INT32_MIN) && Number.isSafeInteger(value)
+    case 'bigint':
+      return true
+    case 'boolean':
+    case 'undefined':
+      return false
+    case 'function':
+    case 'symbol':
+      throw new TypeError(
+        `a ${typeof value} inside a value would be stored as nil: leave it out or convert it`,
+      )
   }
-  // Bytes and dates are leaves (a `for…in` would list every byte of a Buffer).
-  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Date) {
-    return false
-  }
+  if (value === null) return false
+  // Bytes are leaves (a `for…in` would list every byte of a Buffer).
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return false
   if (depth >= MAX_MSGPACK_DEPTH) tooDeep()
   let found = false
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const item = value[i]
-      if (typeof item !== 'string' && hasInt64(item, depth + 1)) found = true
+    for (let i = 0; i < value.length; i++) if (scan(value[i], depth + 1)) found = true
+    return found
+  }
+  const proto: unknown = Object.getPrototypeOf(value)
+  if (proto === Object.prototype || proto === null || isPlainPrototype(proto)) {
+    const object = value as Record<string, unknown>
+    for (const key in object) {
+      if (!isWellFormed(key)) throw notWellFormed()
+      if (scan(object[key], depth + 1)) found = true
     }
     return found
   }
+  if (value instanceof Date) {
+    if (Number.isNaN(value.getTime())) throw new TypeError('an invalid Date cannot be stored')
+    return false
+  }
   if (value instanceof Map) {
-    for (const item of value.values()) if (hasInt64(item, depth + 1)) found = true
+    const names = new Set<string>()
+    for (const [key, item] of value) {
+      if (typeof key === 'string' && !isWellFormed(key)) throw notWellFormed()
+      const name = mapKeyName(key)
+      if (names.has(name)) {
+        throw new TypeError(
+          `a Map with the keys ${describeKeys(value, name)} would read back with one of them: they name the same property`,
+        )
+      }
+      names.add(name)
+      if (scan(item, depth + 1)) found = true
+    }
     return found
   }
-  const object = value as Record<string, unknown>
-  for (const key in object) {
-    const item = object[key]
-    if (typeof item !== 'string' && hasInt64(item, depth + 1)) found = true
+  if (value instanceof Set) {
+    throw new TypeError(
+      'a Set would be stored as an array: use the pickle serializer (a Python set), or convert it ([...set])',
+    )
   }
-  return found
+  const name = (value as { constructor?: { name?: unknown } }).constructor?.name
+  throw new TypeError(
+    `${typeof name === 'string' && name !== '' ? `${/^[AEIOU]/.test(name) ? 'an' : 'a'} ${name} instance` : 'an object with a prototype'} would be read back as a plain object: convert it ({ ...value }), or use the pickle serializer with pickleClasses`,
+  )
+}
+
+/** `String.prototype.isWellFormed` (ES2024, in Node 20): O(1) for a one-byte string. */
+function isWellFormed(text: string): boolean {
+  return (text as unknown as { isWellFormed(): boolean }).isWellFormed()
+}
+
+function notWellFormed(): TypeError {
+  return new TypeError(
+    "a string with a lone surrogate (half of a UTF-16 pair) cannot be stored as MessagePack's UTF-8: Python's msgpack refuses it too",
+  )
+}
+
+/** A `Map` key's property name once read back; refuses a key that is not a scalar. */
+function mapKeyName(key: unknown): string {
+  if (typeof key === 'object' && key !== null) {
+    throw new TypeError(
+      'a Map key must be a string, a number, a boolean, a bigint or null: other keys cannot be read back',
+    )
+  }
+  if (typeof key === 'function' || typeof key === 'symbol') {
+    throw new TypeError(`a ${typeof key} cannot be a Map key in MessagePack`)
+  }
+  return String(key)
+}
+
+/** The keys of `map` that read back as `name`, for a message. */
+function describeKeys(map: Map<unknown, unknown>, name: string): string {
+  const keys: string[] = []
+  for (const key of map.keys()) {
+    if (typeof key !== 'object' && String(key) === name) {
+      keys.push(typeof key === 'string' ? JSON.stringify(key) : String(key))
+    }
+  }
+  return keys.join(' and ')
+}
+
+/** `Object.prototype` of another realm (a `vm` context, a worker's structured clone). */
+function isPlainPrototype(proto: unknown): boolean {
+  return (
+    typeof proto === 'object' &&
+    proto !== null &&
+    Object.getPrototypeOf(proto) === null &&
+    (proto as { constructor?: { name?: unknown } }).constructor?.name === 'Object'
+  )
 }
 
 /**
@@ -235,7 +317,7 @@ function widenIntegers(value: unknown): unknown {
       ? BigInt(value)
       : value
   }
-  // hasInt64 already walked the whole value: the depth is within the cap.
+  // scan already walked the whole value: the depth is within the cap.
   if (typeof value !== 'object' || value === null) return value
   if (Array.isArray(value)) {
     let copy: unknown[] | undefined

@@ -173,6 +173,68 @@ describe('msgpack: refuses what only msgpackr writes', () => {
   })
 })
 
+describe('msgpack: refuses what it would store as something else', () => {
+  class Point {
+    constructor(
+      readonly x: number,
+      readonly y: number,
+    ) {}
+  }
+  const cases: Array<[string, unknown, RegExp]> = [
+    ['an invalid Date', new Date(Number.NaN), /invalid Date/],
+    ['a lone surrogate', 'a\ud800b', /lone surrogate/],
+    ['a lone surrogate in a key', { 'k\udc00': 1 }, /lone surrogate/],
+    ['a lone surrogate in a Map key', new Map([['\ud800', 1]]), /lone surrogate/],
+    ['a boxed number', [new Number(3)], /a Number instance/],
+    ['a class instance', { p: new Point(1, 2) }, /a Point instance/],
+    ['a RegExp', /x/, /a RegExp instance/],
+    ['an Error', new Error('e'), /an Error instance/],
+    ['a function inside', { f: () => 1 }, /a function inside/],
+    ['a symbol inside', [Symbol('s')], /a symbol inside/],
+    ['a Set', new Set([1, 2]), /a Set would be stored as an array/],
+    [
+      'Map keys read back as one name',
+      new Map<unknown, string>([
+        [1, 'int'],
+        ['1', 'str'],
+      ]),
+      /the keys 1 and "1"/,
+    ],
+    ['an object as a Map key', new Map([[{}, 1]]), /Map key must be/],
+  ]
+  for (const [name, value, message] of cases) {
+    it(`refuses ${name}, typed, and the codec says so`, () => {
+      expect(() => serializer.serialize(value)).toThrow(message)
+      expect(() => new Codec([serializer]).encode(value)).toThrow(SerializationError)
+    })
+  }
+
+  it('still writes what it reads back as it is', () => {
+    const values: unknown[] = [
+      'café 😀',
+      { 'clé 😀': [1, 2 ** 40, -(2 ** 40), 2n ** 63n - 1n, null, true, 1.5] },
+      Object.assign(Object.create(null), { a: 1 }),
+      Buffer.from([1, 2, 3]),
+      new Date(0),
+      { nested: { deeper: ['x', { y: undefined }] } },
+    ]
+    for (const value of values) {
+      expect(() => serializer.serialize(value)).not.toThrow()
+    }
+    // A Map of distinct keys reads back as a plain object, as documented.
+    const map = new Map<unknown, number>([
+      ['a', 1],
+      [2, 2],
+      [true, 3],
+    ])
+    expect(serializer.deserialize(serializer.serialize(map) as Buffer)).toEqual({
+      a: 1,
+      '2': 2,
+      true: 3,
+    })
+  })
+})
+
 describe('msgpack: nesting depth', () => {
   const nested = (depth: number) => Buffer.concat([Buffer.alloc(depth - 1, 0x91), hex('90')])
 
