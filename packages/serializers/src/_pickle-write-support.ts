@@ -195,3 +195,57 @@ export function assertHashable(value: unknown, where: string): void {
     )
   }
 }
+
+/**
+ * Refuses keys that are distinct in JavaScript but equal in Python, where the dict or set read
+ * back would keep one of them: `true`, `1` and `1n`; `false` and `0`; bytes, `Date`s and
+ * `PyTuple`s of equal contents. Keys of other kinds are told apart as JavaScript does.
+ */
+export function assertDistinctInPython(keys: Iterable<unknown>, where: string): void {
+  const seen = new Map<string, unknown>()
+  for (const key of keys) {
+    const name = pythonEquality(key, 0)
+    if (name === undefined) continue
+    if (seen.has(name)) {
+      fail(
+        `${where}s ${show(seen.get(name))} and ${show(key)} are equal in Python: the value read back would keep one of them`,
+      )
+    }
+    seen.set(name, key)
+  }
+}
+
+/** A string equal for keys Python finds equal; `undefined` for a key compared by identity. */
+function pythonEquality(key: unknown, depth: number): string | undefined {
+  switch (typeof key) {
+    case 'boolean':
+      return key ? 'i1' : 'i0'
+    case 'number':
+      return Number.isInteger(key) ? `i${BigInt(key)}` : `f${key}`
+    case 'bigint':
+      return `i${key}`
+    case 'string':
+      return `s${key}`
+  }
+  if (key === null) return 'n'
+  if (key instanceof Uint8Array)
+    return `b${Buffer.from(key.buffer, key.byteOffset, key.length).toString('latin1')}`
+  if (key instanceof Date) return `d${key.getTime()}`
+  if (key instanceof PyTuple && depth < 32) {
+    const items: string[] = []
+    for (const item of key.items) {
+      const name = pythonEquality(item, depth + 1)
+      if (name === undefined) return undefined
+      items.push(`${name.length}:${name}`)
+    }
+    return `t${items.join('')}`
+  }
+  return undefined
+}
+
+function show(key: unknown): string {
+  if (typeof key === 'string') return JSON.stringify(key)
+  if (typeof key === 'bigint') return `${key}n`
+  if (typeof key === 'object' && key !== null) return `a ${typeName(key)}`
+  return String(key)
+}

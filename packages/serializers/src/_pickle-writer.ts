@@ -31,6 +31,7 @@ import {
 } from './_pickle-opcodes.ts'
 import { PythonValueWriter } from './_pickle-write-python.ts'
 import {
+  assertDistinctInPython,
   assertHashable,
   BATCHSIZE,
   DECIMAL,
@@ -246,6 +247,7 @@ class Writer extends PythonValueWriter {
   /** A Map as a dict, in insertion order; its keys must be hashable in Python. */
   protected saveMap(map: Map<unknown, unknown>): void {
     for (const key of map.keys()) assertHashable(key, 'a Map key')
+    if (map.size > 1) assertDistinctInPython(map.keys(), 'the Map key')
     this.op(EMPTY_DICT)
     this.remember(map)
     if (map.size === 0) return
@@ -272,6 +274,7 @@ class Writer extends PythonValueWriter {
 
   protected saveSet(set: Set<unknown>): void {
     for (const item of set) assertHashable(item, 'a Set item')
+    if (set.size > 1) assertDistinctInPython(set, 'the Set item')
     if (this.proto < 4) {
       this.saveReduce(SET, [Array.from(set)], set)
       return

@@ -1096,6 +1096,44 @@ describe('pickle: what the writer refuses', () => {
     ['a dict as a Map key', new Map([[{}, 1]]), /a Map key must be hashable in Python; got Object/],
     ['a list inside a tuple Map key', new Map([[tuple([1]), 1]]), /must be hashable/],
     ['too deep a nesting', deep, /nested more than 2000 levels/],
+    [
+      'Map keys equal in Python (1, true)',
+      new Map<unknown, string>([
+        [1, 'one'],
+        [true, 'yes'],
+      ]),
+      /the Map keys 1 and true are equal in Python/,
+    ],
+    [
+      'Map keys equal in Python (false, 0n)',
+      new Map<unknown, string>([
+        [false, 'no'],
+        [0n, 'zero'],
+      ]),
+      /the Map keys false and 0n are equal in Python/,
+    ],
+    ['Set items equal in Python (1, 1n)', new Set([1, 1n]), /the Set items 1 and 1n/],
+    [
+      'Set items equal in Python (equal bytes)',
+      new Set([Buffer.from('ab'), Buffer.from('ab')]),
+      /the Set items a Buffer and a Buffer/,
+    ],
+    [
+      'Map keys equal in Python (equal tuples)',
+      new Map([
+        [tuple(1, 'a'), 1],
+        [tuple(true, 'a'), 2],
+      ]),
+      /are equal in Python/,
+    ],
+    [
+      'Map keys equal in Python (equal Dates)',
+      new Map([
+        [new Date(0), 1],
+        [new Date(0), 2],
+      ]),
+      /the Map keys a Date and a Date/,
+    ],
     ['an invalid Date', new Date(Number.NaN), /invalid Date/],
     [
       'a global off the allow-list',
@@ -1116,6 +1154,21 @@ describe('pickle: what the writer refuses', () => {
     expect(pickleSerializer().name).toBe('pickle')
     const highest = Buffer.from(pickleSerializer({ pickleVersion: -1 }).serialize(1.5) as Buffer)
     expect(highest.subarray(0, 2)).toEqual(Buffer.from([0x80, 5]))
+  })
+
+  it('keeps keys Python tells apart', () => {
+    const map = new Map<unknown, number>([
+      [1, 1],
+      ['1', 2],
+      [1.5, 3],
+      [2n, 4],
+      [null, 5],
+      [tuple(1, 2), 6],
+      [tuple(2, 1), 7],
+      [Buffer.from('a'), 8],
+    ])
+    expect(() => serializer.serialize(map)).not.toThrow()
+    expect(() => serializer.serialize(new Set([0, '0', 2, tuple(0, '0')]))).not.toThrow()
   })
 
   it('writes nesting of 2000 levels', () => {
