@@ -154,6 +154,11 @@ export class DjangoBatch {
     return this.#push({ op: 'zscore', key, member: tag(member) })
   }
 
+  /** `ZADD` of `member` encoded the way Django encodes values (django-cachex's `zadd`). */
+  zadd(key: string, member: unknown, score: number): Ref {
+    return this.#push({ op: 'zadd', key, member: tag(member), score })
+  }
+
   /** Runs the queued operations in one python process. */
   async run(config: DjangoConfig): Promise<DjangoResults> {
     requireDjango()

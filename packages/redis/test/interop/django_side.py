@@ -321,6 +321,12 @@ class Runner:
         member = self.cache.client.encode(from_tagged(op["member"]))
         return to_tagged(self.redis.zscore(self._redis_key(op), member))
 
+    def op_zadd(self, op):
+        """ZADD of a member encoded as Django encodes values (as django-cachex
+        adds members)."""
+        member = self.cache.client.encode(from_tagged(op["member"]))
+        return to_tagged(self.redis.zadd(self._redis_key(op), {member: op["score"]}))
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
