@@ -29,7 +29,7 @@ describe.each(['none', 'brotli', 'lzma'] as const)(
         )
         const batch = new DjangoBatch()
         const found: Ref[] = MEMBERS.map((member) => batch.zscore('from-js', member))
-        MEMBERS.forEach((member, i) => batch.zadd('from-py', member, 10 + i))
+        for (const [i, member] of MEMBERS.entries()) batch.zadd('from-py', member, 10 + i)
         const results = await batch.run({
           url: url(),
           serializer: 'pickle',
