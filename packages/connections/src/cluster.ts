@@ -14,7 +14,7 @@ import { type ClusterOptions, clusterFromSeeds, isNodeRedisCluster } from './_cl
 import { ClusterTracking } from './_cluster-tracking.ts'
 import { callBounds, connectBounded, SharedAttempt, scanNode } from './_connect.ts'
 import { commandWeight, type Deadlines } from './_deadlines.ts'
-import { isClientClosed, toCachexError } from './_errors.ts'
+import { isClientClosed, isDisconnected, toCachexError } from './_errors.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import { Sender } from './_options.ts'
 import { commandResend, followRedirects, type RedirectContext } from './_redirects.ts'
@@ -479,7 +479,9 @@ class ClusterConnection implements Connection {
   }
 
   readonly #mapError = (error: unknown): Error => {
-    if (this.#life.closed && isClientClosed(error)) return this.#life.closedError()
+    if (this.#life.closed && (isClientClosed(error) || isDisconnected(error))) {
+      return this.#life.closedError()
+    }
     const typed = toCachexError(error, this.#secrets)
     return typed instanceof ResponseError ? withCrossSlotHint(typed, error) : typed
   }

@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net'
 import { inspect } from 'node:util'
 import {
+  ClosedError,
   type Connection,
   ConnectionError,
   InvalidArgumentError,
@@ -388,6 +389,16 @@ describe('options and lifecycle', () => {
     await c.command(['PING'])
     await c.close()
     await expect(c.command(['GET', 'x'])).rejects.toThrow(/closed/)
+  })
+
+  it('rejects a blocking call in flight with ClosedError at close()', async () => {
+    const c = cluster({ location: [...testCluster.seeds] })
+    await c.command(['PING'])
+    const key = 'blocking-close'
+    const call = c.command(['BLPOP', key, '20'], { key, blockMs: 20_000 }).catch((e: unknown) => e)
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    await c.close()
+    expect(await call).toBeInstanceOf(ClosedError)
   })
 })
 
