@@ -152,6 +152,8 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
       )
     }
     const groups = new Map<number | null, Map<string, unknown>>()
+    // A key given twice is written once, with its last entry: the groups are written at once.
+    const groupOf = new Map<string, Map<string, unknown>>()
     for (const { key, value, ttl } of entries) {
       const timeout = toTimeout(ttl)
       let group = groups.get(timeout)
@@ -159,8 +161,11 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
         group = new Map()
         groups.set(timeout, group)
       }
+      groupOf.get(key)?.delete(key)
+      groupOf.set(key, group)
       group.set(key, this.#toStored(value))
     }
+    for (const [timeout, group] of groups) if (group.size === 0) groups.delete(timeout)
     const failed = new Set<string>()
     await Promise.all(
       [...groups].map(async ([timeout, group]) => {
@@ -278,7 +283,8 @@ export interface CreateKeyvOptions
  * `CacheModule.register({ stores: [createKeyv(cache)] })` (NestJS).
  *
  * Keys are `namespace:key` (Keyv's default namespace is `'keyv'`); pass `namespace: undefined`
- * to use the keys as given, e.g. to share them with Django.
+ * (or `useKeyPrefix: false`, which has no namespace then) to use the keys as given, e.g. to share
+ * them with Django.
  */
 // biome-ignore lint/suspicious/noExplicitAny: Keyv's own default value type
 export function createKeyv<Value = any>(
@@ -287,7 +293,16 @@ export function createKeyv<Value = any>(
 ): Keyv<Value> {
   const { expires, closeOnDisconnect, ...keyvOptions } = options
   const store = new KeyvCachex(cache, { serialization: 'cachex', expires, closeOnDisconnect })
-  return new Keyv<Value>({ ...keyvOptions, store, serialize: undefined, deserialize: undefined })
+  // Without Keyv's prefix the keys are bare: a namespace would leave them out of clear() and
+  // iterator() (Keyv would still hand the store its 'keyv' default).
+  const bare = keyvOptions.useKeyPrefix === false ? { namespace: undefined } : {}
+  return new Keyv<Value>({
+    ...keyvOptions,
+    ...bare,
+    store,
+    serialize: undefined,
+    deserialize: undefined,
+  })
 }
 
 function isEntry(value: unknown): value is KeyvEntry {

@@ -92,6 +92,41 @@ describe('Keyv with createKeyv(): cachex serializes', () => {
     expect(await keyv.getMany(['a', 'b', 'c'])).toEqual([undefined, undefined, 'z'])
   })
 
+  it('with useKeyPrefix: false, clear() and iterator() cover the bare keys it wrote', async () => {
+    const cache = newCache()
+    const keyv = createKeyv(cache, { useKeyPrefix: false })
+    await keyv.set('a', 1)
+    await keyv.set('b', 2)
+    expect((await cache.keys('*')).sort()).toEqual(['a', 'b'])
+    const seen: unknown[] = []
+    for await (const entry of keyv.iterator?.() ?? []) seen.push(entry)
+    expect(seen.sort()).toEqual([
+      ['a', 1],
+      ['b', 2],
+    ])
+    await keyv.clear()
+    expect(await keyv.get('a')).toBeUndefined()
+    expect(await cache.keys('*')).toEqual([])
+  })
+
+  it('setMany with a key given twice stores its last entry, with its TTL', async () => {
+    const keyv = createKeyv(newCache())
+    const entries = [
+      { key: 'dup', value: 1, ttl: 60_000 },
+      { key: 'dup', value: 2 },
+      { key: 'dup', value: 3, ttl: 60_000 },
+      { key: 'other', value: 4 },
+    ]
+    expect(await keyv.setMany(entries)).toEqual([true, true, true, true])
+    expect(await keyv.get('dup')).toBe(3)
+    expect(await keyv.get('other')).toBe(4)
+    await keyv.setMany([
+      { key: 'dup', value: 5, ttl: 60_000 },
+      { key: 'dup', value: 6 },
+    ])
+    expect(await keyv.get('dup')).toBe(6)
+  })
+
   it('maps Keyv milliseconds to PX exactly, and no TTL to no expiry', async () => {
     const cache = newCache({ timeout: 300 })
     const keyv = createKeyv(cache)
