@@ -98,9 +98,7 @@ describe('Keyv with createKeyv(): cachex serializes', () => {
     await keyv.set('a', 1)
     await keyv.set('b', 2)
     expect((await cache.keys('*')).sort()).toEqual(['a', 'b'])
-    const seen: unknown[] = []
-    for await (const entry of keyv.iterator?.() ?? []) seen.push(entry)
-    expect(seen.sort()).toEqual([
+    expect((await iterate(keyv)).sort()).toEqual([
       ['a', 1],
       ['b', 2],
     ])
