@@ -34,13 +34,32 @@ export async function closeCluster(
     }
     cluster.destroy()
   } else {
+    // node-redis forgets its node clients as its close() starts; a client still waiting on a
+    // frozen node (its handshake or a call) would then outlive the destroy below, socket open.
+    const clients = nodeClients(cluster)
     await closeWithin(
       () => cluster.close(),
-      () => cluster.destroy(),
+      () => {
+        cluster.destroy()
+        // Closing (no longer open) but still draining: destroy() ends its socket all the same.
+        for (const client of clients) destroyClient(client)
+      },
       how.graceMs,
     )
   }
   destroyLateClients(cluster)
+}
+
+/** The clients `cluster` holds to its nodes now. */
+function nodeClients(
+  cluster: NodeRedisClusterLike,
+): Array<NodeRedisNodeClientLike & DestroyableClient> {
+  const clients: Array<NodeRedisNodeClientLike & DestroyableClient> = []
+  for (const node of cluster.nodeByAddress?.values() ?? []) {
+    const client = node.client as (NodeRedisNodeClientLike & DestroyableClient) | undefined
+    if (client !== undefined) clients.push(client)
+  }
+  return clients
 }
 
 /**
@@ -52,10 +71,7 @@ export async function closeCluster(
  */
 function destroyLateClients(cluster: NodeRedisClusterLike): void {
   const sweep = () => {
-    for (const node of cluster.nodeByAddress?.values() ?? []) {
-      const client = node.client as (NodeRedisNodeClientLike & DestroyableClient) | undefined
-      if (client?.isOpen === true) destroyClient(client)
-    }
+    for (const client of nodeClients(cluster)) if (client.isOpen) destroyClient(client)
   }
   sweep()
   // A client reports itself once connected, failing, or retrying.

@@ -103,8 +103,10 @@ export function clusterFromSeeds(
   const where = `the cluster at ${urls.map(redactUrl).join(', ')}`
   const tls = seeds.some(({ address }) => address.tls)
   const cluster = createCluster({
+    // A seed that accepts the connection and never answers (frozen) would hold the discovery,
+    // and its socket, for good: its client (only the discovery's) gives up once idle that long.
     rootNodes: seeds.map(({ address }) => ({
-      socket: { host: address.host, port: address.port },
+      socket: { host: address.host, port: address.port, socketTimeout: connectTimeoutMs },
     })),
     // What every node connection gets; rootNodes only serve the discovery.
     defaults: {
@@ -120,6 +122,9 @@ export function clusterFromSeeds(
       },
     },
     useReplicas: options.readFromReplicas ?? false,
+    // The discovery ends with the slot map, without waiting to reach every node: a primary that
+    // is down or frozen as the cache starts would otherwise hold it until the node came back.
+    minimizeConnections: true,
     topologyRefreshOnReconnectionAttemptStrategy: DEFAULT_TOPOLOGY_REFRESH_MS,
     ...options.clusterOptions,
   } as never) as unknown as NodeRedisClusterLike
