@@ -79,6 +79,8 @@ export class StandaloneConnection implements Connection {
   readonly #connectTimeoutMs: number
   readonly #deadlines: Deadlines
   readonly #secrets: string[]
+  /** Stops the blocking calls in flight on the client itself (a pool's): they reject. */
+  readonly #blockingCalls = new Set<() => void>()
   readonly #where: string
   readonly #isPool: boolean
   /** Closed or not; the guard every call passes (known down: `#refuse`). */
@@ -261,11 +263,15 @@ export class StandaloneConnection implements Connection {
     for (const tracking of this.#trackings) tracking.close().catch(() => undefined)
     this.#trackings.clear()
     this.#blocking?.close()
+    // Blocking calls on the client itself: rejected now; a graceful close would wait for them.
+    const blocked = this.#blockingCalls.size > 0
+    for (const stop of this.#blockingCalls) stop()
+    this.#blockingCalls.clear()
     this.#disarm()
     clearTimeout(this.#retry)
     const client = this.#client
     if (!this.#closeClient || !client.isOpen) return
-    if (!this.#ready()) {
+    if (!this.#ready() || blocked) {
       destroyClient(client)
       return
     }
@@ -308,7 +314,22 @@ export class StandaloneConnection implements Connection {
     const refused = deadlines.refuse(weight, args[0] as RedisArgument, this.#where)
     if (refused !== undefined) return Promise.reject(refused)
     const reply = this.#sender.as(text).sendCommand(args)
-    return deadlines.track(reply, String(args[0]), this.#mapError, weight, blockMs)
+    const tracked = deadlines.track(reply, String(args[0]), this.#mapError, weight, blockMs)
+    // On a pool, or a client of yours, close() cannot end the command: its caller is told now.
+    return new Promise((resolve, reject) => {
+      const stop = () => reject(this.#life.closedError())
+      this.#blockingCalls.add(stop)
+      tracked.then(
+        (value) => {
+          this.#blockingCalls.delete(stop)
+          resolve(value)
+        },
+        (error: unknown) => {
+          this.#blockingCalls.delete(stop)
+          reject(error)
+        },
+      )
+    })
   }
 
   readonly #mapError = (error: unknown): Error => {

@@ -491,6 +491,32 @@ describe('an existing node-redis client as location', () => {
     }
   })
 
+  it('rejects a blocking call in flight on a pool with ClosedError at close(), at once', async () => {
+    const given = createClientPool({ url: server.url }, { minimum: 1, maximum: 2 })
+    given.on('error', () => {})
+    await given.connect()
+    try {
+      for (const location of [given, server.url]) {
+        const c = standalone(
+          location === server.url
+            ? { location, connectionPool: { minimum: 1, maximum: 2 } }
+            : { location },
+        )
+        await c.command(['PING'])
+        const key = uniquePrefix('pool-blocking')
+        const call = c.command(['BLPOP', key, '20'], { blockMs: 20_000 }).catch((e: unknown) => e)
+        await new Promise((resolve) => setTimeout(resolve, 200))
+        const started = performance.now()
+        await c.close()
+        expect(await call).toBeInstanceOf(ClosedError)
+        // It used to wait for the 20 s block (a handed-in pool) or for socketTimeout (its own).
+        expect(performance.now() - started).toBeLessThan(4000)
+      }
+    } finally {
+      given.destroy()
+    }
+  })
+
   it('takes a node-redis client pool too', async () => {
     const pool = createClientPool({ url: server.url }, { minimum: 1, maximum: 2 })
     pool.on('error', () => {})
