@@ -1,4 +1,4 @@
-import { ConnectionError, type RedisArgument } from '@cachex/core'
+import { ClosedError, ConnectionError, type RedisArgument } from '@cachex/core'
 import { createClient } from '@redis/client'
 import type { BlockingClient } from './_blocking.ts'
 import { closeWithin, destroyClient, within } from './_connect.ts'
@@ -281,16 +281,24 @@ export class NodeClients {
   }
 
   async #resolve(node: NodeHandle): Promise<void> {
+    if (this.#closed) throw this.#closedError()
     const cluster = this.#options.cluster
     const known = cluster.nodeByAddress?.get(node.address)
     if (known !== undefined) {
       try {
         const client = known.client ?? (await cluster.nodeClient(known))
+        // node-redis opens a node's client on first use: one opened as the cluster closed is
+        // no longer among its nodes, and nothing else would close it.
+        if (this.#closed) {
+          if (cluster.nodeByAddress?.get(node.address) !== known) destroyClient(client as never)
+          throw this.#closedError()
+        }
         if (client.isOpen !== false) {
           this.set(node, client, false, known.readonly === true)
           return
         }
-      } catch {
+      } catch (error) {
+        if (error instanceof ClosedError) throw error
         // node-redis could not connect it: try a client of cachex's own.
       }
     }
@@ -373,7 +381,7 @@ export class NodeClients {
     }
     if (this.#closed) {
       client.destroy()
-      throw new ConnectionError(`the connection to ${this.#options.where} is closed`)
+      throw this.#closedError()
     }
     // Another call may have resolved it meanwhile.
     if (node.sender !== undefined && node.client?.isOpen !== false) {
@@ -387,6 +395,10 @@ export class NodeClients {
       nodesChanged()
       if (node.client === client) this.#options.onReady(node)
     })
+  }
+
+  #closedError(): ClosedError {
+    return new ClosedError(`the connection to ${this.#options.where} is closed`)
   }
 
   #closeClient(client: NodeRedisNodeClientLike): Promise<void> {
