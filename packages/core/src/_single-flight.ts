@@ -30,6 +30,9 @@ interface Flight {
  */
 export class SingleFlight {
   readonly #flights = new Map<string, Flight>()
+  /** Resolves `TIMED_OUT` at `close()`: what the waiters without a bound wait for besides. */
+  #closing: { promise: Promise<unknown>; resolve: (value: unknown) => void } | undefined
+  #closed = false
 
   /**
    * Joins the computation in flight for `key`: a promise of its value (or its error), or of
@@ -38,8 +41,9 @@ export class SingleFlight {
   join(key: string, waitMs: number | null): Promise<unknown> | undefined {
     const flight = this.#flights.get(key)
     if (flight === undefined) return undefined
-    if (waitMs === null) return flight.promise
-    if (waitMs <= 0) return Promise.resolve(TIMED_OUT)
+    if (waitMs !== null && waitMs <= 0) return Promise.resolve(TIMED_OUT)
+    if (this.#closed) return Promise.resolve(TIMED_OUT)
+    if (waitMs === null) return Promise.race([flight.promise, this.#closingPromise()])
     return this.#bucket(key, flight, waitMs).promise
   }
 
@@ -60,6 +64,33 @@ export class SingleFlight {
       this.#forget(key, flight)
     }
     promise.then(settle, settle)
+  }
+
+  /**
+   * The cache closed: every waiter gives up on the computation it waits for now (`TIMED_OUT`;
+   * the caller then runs its own, which meets the closed connection), and its timers go.
+   */
+  close(): void {
+    this.#closed = true
+    for (const flight of this.#flights.values()) {
+      if (flight.timer !== undefined) clearTimeout(flight.timer)
+      flight.timer = undefined
+      for (const bucket of flight.buckets) bucket.resolve(TIMED_OUT)
+      flight.buckets.length = 0
+    }
+    this.#flights.clear()
+    this.#closing?.resolve(TIMED_OUT)
+  }
+
+  #closingPromise(): Promise<unknown> {
+    if (this.#closing === undefined) {
+      let resolve: (value: unknown) => void = () => {}
+      const promise = new Promise<unknown>((res) => {
+        resolve = res
+      })
+      this.#closing = { promise, resolve }
+    }
+    return this.#closing.promise
   }
 
   #bucket(key: string, flight: Flight, waitMs: number): Bucket {

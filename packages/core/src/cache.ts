@@ -157,6 +157,8 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
     // The stampede notifier's subscriber: a handed-in client (closeConnection: false) stays open,
     // so the subscriber copied from it would not end with it.
     closeNotifier(this.#context)
+    // Callers waiting on another call's getOrSet computation stop waiting.
+    this.#context.flights.close()
     await this.#local?.close()
     await this.#context.connection.close()
   }

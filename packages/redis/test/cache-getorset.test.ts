@@ -93,6 +93,28 @@ describe.each(BACKENDS)('%s', (backend) => {
   }
 
   describe("getOrSet bounds the wait on another call's computation (waitTimeout)", () => {
+    it('a caller waiting on a hung computation rejects with ClosedError when the cache closes', async () => {
+      const own = createCache({ location: server.url, keyPrefix: uniquePrefix('gos-close') })
+      await own.set('warm', 1)
+      // The first caller's factory never settles (a hung upstream call).
+      own.getOrSet('k', () => new Promise<never>(() => {})).catch(() => undefined)
+      const waiters = [undefined, null, 60].map((waitTimeout) =>
+        own.getOrSet('k', async () => 'mine', { waitTimeout }).catch((error: unknown) => error),
+      )
+      await delay(100)
+      await own.close()
+      // It used to wait out waitTimeout (10 s by default; for ever with null), its timer
+      // keeping the process alive.
+      const outcomes = await Promise.race([
+        Promise.all(waiters),
+        delay(5000).then(() => 'still waiting'),
+      ])
+      expect(outcomes).not.toBe('still waiting')
+      for (const outcome of outcomes as unknown[]) {
+        expect((outcome as Error).name).toBe('ClosedError')
+      }
+    })
+
     it('a waiter on a hung factory computes its own value after waitTimeout', async () => {
       const hung = hungFactory()
       void cache.getOrSet('hung', hung.factory)
