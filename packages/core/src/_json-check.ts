@@ -166,7 +166,7 @@ function leaf(value: object): number {
 }
 
 /** `Object.prototype` of another realm (a `vm` context, a worker's structured clone). */
-function isPlainPrototype(proto: unknown): boolean {
+export function isPlainPrototype(proto: unknown): boolean {
   return (
     typeof proto === 'object' &&
     proto !== null &&

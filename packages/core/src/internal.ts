@@ -4,6 +4,7 @@
 export { describeArgument } from './_args.ts'
 export type { CacheInternals } from './_internals.ts'
 export { cacheInternals } from './_internals.ts'
+export { isPlainPrototype } from './_json-check.ts'
 export { MAX_TIMER_MS } from './_limits.ts'
 export { checkTimeoutMs } from './_timeout.ts'
 export type { SetCondition, ValueStore } from './_value-store.ts'

@@ -1,5 +1,5 @@
 import { defineSerializer, SerializationError, type Serializer } from '@cachex/core'
-import { requireOptional } from '@cachex/core/internal'
+import { isPlainPrototype, requireOptional } from '@cachex/core/internal'
 import { checkMsgpack, MAX_MSGPACK_DEPTH } from './_msgpack-check.ts'
 
 /** Options of `msgpackSerializer`. */
@@ -247,16 +247,6 @@ function describeKeys(map: Map<unknown, unknown>, name: string): string {
     }
   }
   return keys.join(' and ')
-}
-
-/** `Object.prototype` of another realm (a `vm` context, a worker's structured clone). */
-function isPlainPrototype(proto: unknown): boolean {
-  return (
-    typeof proto === 'object' &&
-    proto !== null &&
-    Object.getPrototypeOf(proto) === null &&
-    (proto as { constructor?: { name?: unknown } }).constructor?.name === 'Object'
-  )
 }
 
 /**
