@@ -83,6 +83,11 @@ export const SCENARIOS: Scenario[] = [
           ],
           600_000,
         )
+        // redis-cli refuses to reshard until every node agrees on the new slot map.
+        await waitFor(async () => {
+          const out = await cli(['--cluster', 'check', `127.0.0.1:${to.port}`])
+          return !out.includes('[ERR]') && !out.includes('[WARNING]')
+        }, 30_000)
       }
       stage.log('moving 14 slots one by one')
       const slots = await ownedSlots(c, 14)
