@@ -93,6 +93,11 @@ export interface CommandSpec<T> {
 export interface CommandWithFallback<T> extends CommandSpec<T> {
   /** The neutral value of the method's type (`0`, `[]`, `null`…). */
   fallback: NoInfer<T>
+  /**
+   * Whether an error is the method's answer rather than a failure (`XINFO STREAM` of a missing
+   * key): the call then resolves `fallback`, with no error event, count or log.
+   */
+  answers?: (error: unknown) => boolean
 }
 
 /** How many user keys `CacheContext.hotKey` remembers. */
@@ -317,6 +322,7 @@ export class CacheContext {
             await this.store.writing([rkey], () => this.connection.command(sent, route))
       return command.convert(reply)
     } catch (error) {
+      if (command.answers?.(error) === true) return command.fallback
       const name = command.label ?? String(args?.[0] ?? '').toLowerCase()
       const operation = command.method ?? name
       if (isWrongType(error) && rkey !== undefined) {

@@ -254,6 +254,7 @@ export class CachePipeline {
       if (reply instanceof Error) throw reply
       return command.convert(reply)
     } catch (error) {
+      if (command.answers?.(error) === true) return command.fallback
       const recovered = (command as PipelineCommand<T>).onError?.(error)
       if (recovered !== undefined) {
         try {

@@ -385,6 +385,49 @@ describe.each(BACKENDS)('%s', (backend) => {
       }
     })
 
+    it('xclaim / xack / xdel take entry IDs only: an option word among the IDs claims nothing', async () => {
+      const id = await cache.xadd('c', { job: 'a' })
+      await cache.xgroupCreate('c', 'g', { id: '0' })
+      await cache.xreadgroup('g', 'dead', { c: '>' })
+      // Redis would read JUSTID as an option, claim the entry and answer as if it claimed none.
+      for (const ids of [[id, 'JUSTID'], ['FORCE'], ['x'], [' 1-0'], ['1-0-0']]) {
+        await expect(cache.xclaim('c', 'g', 'alive', 0, ids)).rejects.toThrow(InvalidArgumentError)
+      }
+      await expect(cache.xack('c', 'g', '1-0', 'IDLE')).rejects.toThrow(/must be an entry ID/)
+      await expect(cache.xdel('c', 'abc')).rejects.toThrow(InvalidArgumentError)
+      await expect(cache.xclaim('c', 'g', 'alive', 0, [id], { lastid: 'x' })).rejects.toThrow(
+        InvalidArgumentError,
+      )
+      // Nothing moved: the entry is still the dead consumer's.
+      const pending = await cache.xpending('c', 'g', { count: 10 })
+      expect(pending.map((p) => [p.id, p.consumer])).toEqual([[id, 'dead']])
+      // Boolean options are booleans, not truthy values.
+      await expect(
+        cache.xclaim('c', 'g', 'alive', 0, [id], { justid: 1 as never }),
+      ).rejects.toThrow(/justid must be a boolean/)
+      await expect(cache.xadd('n', { a: 1 }, { nomkstream: 'yes' as never })).rejects.toThrow(
+        /nomkstream must be a boolean/,
+      )
+      expect(await cache.xlen('n')).toBe(0)
+      // An ID of milliseconds alone is an entry ID (sequence 0), as Redis reads it.
+      const claimed = await cache.xclaim('c', 'g', 'alive', 0, [id.split('-')[0] as string])
+      expect(claimed.map((entry) => entry.id)).toEqual([id])
+    })
+
+    it('xinfoStream of a missing stream resolves null, with no error event', async () => {
+      const errors: unknown[] = []
+      const onError = (event: unknown) => errors.push(event)
+      cache.on('error', onError)
+      try {
+        expect(await cache.xinfoStream('missing')).toBeNull()
+        const [inPipeline] = await cache.pipeline().xinfoStream('missing').exec()
+        expect(inPipeline).toBeNull()
+      } finally {
+        cache.off('error', onError)
+      }
+      expect(errors).toEqual([])
+    })
+
     it('refuses bad arguments with InvalidArgumentError, before sending anything', async () => {
       const bad: Array<[string, () => Promise<unknown>]> = [
         ['xadd no fields', () => cache.xadd('s', {})],

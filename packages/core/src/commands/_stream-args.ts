@@ -234,6 +234,28 @@ export function checkId(id: unknown, method: string, what: string): string {
   return id
 }
 
+/**
+ * The ID of one entry (`xack`, `xclaim`, `xdel`): `<ms>-<seq>` or `<ms>`. These commands take
+ * their options after the IDs, so anything else could be read as an option (`'JUSTID'`).
+ */
+export function checkEntryId(id: unknown, method: string, what: string): string {
+  if (typeof id !== 'string' || !/^\d{1,20}(-\d{1,20})?$/.test(id)) {
+    throw new InvalidArgumentError(
+      `${method}(): ${what} must be an entry ID ('1700000000000-0'), got ${describe(id)}`,
+    )
+  }
+  return id
+}
+
+/** A boolean option (`mkstream`, `noack`, `justid`…): `true`, `false` or left out. */
+export function flag(value: unknown, method: string, what: string): boolean {
+  if (value === undefined) return false
+  if (typeof value !== 'boolean') {
+    throw new InvalidArgumentError(`${method}(): ${what} must be a boolean, got ${describe(value)}`)
+  }
+  return value
+}
+
 /** A group or consumer name: a non-empty string. */
 export function checkName(name: unknown, method: string, what: string): string {
   if (typeof name !== 'string' || name === '') {

@@ -9,9 +9,11 @@ import { InvalidArgumentError } from '../errors.ts'
 import type { RedisArgument } from '../types.ts'
 import {
   checkBlock,
+  checkEntryId,
   checkId,
   checkName,
   entriesOf,
+  flag,
   liveEntries,
   nonNegative,
   optionalCount,
@@ -135,7 +137,7 @@ export const streamGroupCommands = {
       label: 'xgroupCreate',
       build: (rkey) => {
         const args: RedisArgument[] = ['XGROUP', 'CREATE', rkey, group, id]
-        if (options.mkstream === true) args.push('MKSTREAM')
+        if (flag(options.mkstream, 'xgroupCreate', 'mkstream')) args.push('MKSTREAM')
         if (entriesRead !== undefined) args.push('ENTRIESREAD', entriesRead)
         return args
       },
@@ -170,7 +172,7 @@ export const streamGroupCommands = {
     if (count !== undefined) head.push('COUNT', count)
     const blockMs = checkBlock(options.block, 'xreadgroup')
     if (blockMs !== undefined) head.push('BLOCK', String(blockMs))
-    if (options.noack === true) head.push('NOACK')
+    if (flag(options.noack, 'xreadgroup', 'noack')) head.push('NOACK')
     return readStreams(this, 'xreadgroup', 'write', head, streams, options, blockMs)
   },
 
@@ -178,7 +180,7 @@ export const streamGroupCommands = {
     const [names, options] = splitOptions(ids)
     checkOptions(options, 'xack', VERSION_ONLY)
     checkName(group, 'xack', 'group')
-    for (const id of names) checkId(id, 'xack', 'an ID')
+    for (const id of names) checkEntryId(id, 'xack', 'an ID')
     if (names.length === 0) return 0
     return contextOf(this).run(key, options, {
       access: 'write',
@@ -254,19 +256,19 @@ export const streamGroupCommands = {
         `xclaim() needs a non-empty array of IDs, got ${describe(ids)}`,
       )
     }
-    for (const id of ids) checkId(id, 'xclaim', 'an ID')
+    for (const id of ids) checkEntryId(id, 'xclaim', 'an ID')
     const tail: RedisArgument[] = []
     if (options.idle !== undefined) tail.push('IDLE', nonNegative(options.idle, 'xclaim', 'idle'))
     if (options.time !== undefined) tail.push('TIME', nonNegative(options.time, 'xclaim', 'time'))
     if (options.retrycount !== undefined) {
       tail.push('RETRYCOUNT', nonNegative(options.retrycount, 'xclaim', 'retrycount'))
     }
-    if (options.force === true) tail.push('FORCE')
-    if (options.justid === true) tail.push('JUSTID')
+    if (flag(options.force, 'xclaim', 'force')) tail.push('FORCE')
+    if (flag(options.justid, 'xclaim', 'justid')) tail.push('JUSTID')
     if (options.lastid !== undefined)
-      tail.push('LASTID', checkId(options.lastid, 'xclaim', 'lastid'))
+      tail.push('LASTID', checkEntryId(options.lastid, 'xclaim', 'lastid'))
     const context = contextOf(this)
-    const justid = options.justid === true
+    const justid = flag(options.justid, 'xclaim', 'justid')
     return context.run<StreamEntry[] | string[]>(key, options, {
       access: 'write',
       bytes: true,
@@ -292,7 +294,7 @@ export const streamGroupCommands = {
     const tail: RedisArgument[] = []
     const count = optionalCount(options.count, 'xautoclaim')
     if (count !== undefined) tail.push('COUNT', count)
-    const justid = options.justid === true
+    const justid = flag(options.justid, 'xautoclaim', 'justid')
     if (justid) tail.push('JUSTID')
     const context = contextOf(this)
     return context.run<XAutoClaimResult | XAutoClaimIdsResult>(key, options, {

@@ -9,9 +9,11 @@ import { InvalidArgumentError, ResponseError } from '../errors.ts'
 import type { RedisArgument } from '../types.ts'
 import {
   checkBlock,
+  checkEntryId,
   checkId,
   entriesOf,
   fieldPairs,
+  flag,
   liveEntries,
   optionalCount,
   streamInfo,
@@ -104,7 +106,7 @@ export const streamCommands = {
       access: 'write',
       build: (rkey) => {
         const args: RedisArgument[] = ['XADD', rkey]
-        if (options.nomkstream === true) args.push('NOMKSTREAM')
+        if (flag(options.nomkstream, 'xadd', 'nomkstream')) args.push('NOMKSTREAM')
         args.push(...trim, id)
         for (const [field, value] of pairs) args.push(field, context.codec.encode(value))
         return args
@@ -159,7 +161,7 @@ export const streamCommands = {
   async xdel(key: string, ...ids: string[] | [...string[], VersionOption]) {
     const [names, options] = splitOptions(ids)
     checkOptions(options, 'xdel', VERSION_ONLY)
-    for (const id of names) checkId(id, 'xdel', 'an ID')
+    for (const id of names) checkEntryId(id, 'xdel', 'an ID')
     if (names.length === 0) return 0
     return contextOf(this).run(key, options, {
       access: 'write',
@@ -172,19 +174,15 @@ export const streamCommands = {
   async xinfoStream(key: string, options?: VersionOption) {
     checkOptions(options, 'xinfoStream', VERSION_ONLY)
     const context = contextOf(this)
-    try {
-      return await context.run<StreamInfo | null>(key, options, {
-        access: 'read',
-        label: 'xinfoStream',
-        build: (rkey) => ['XINFO', 'STREAM', rkey],
-        convert: (reply) => streamInfo(context, reply, key),
-        fallback: null,
-      })
-    } catch (error) {
+    return context.run<StreamInfo | null>(key, options, {
+      access: 'read',
+      label: 'xinfoStream',
+      build: (rkey) => ['XINFO', 'STREAM', rkey],
+      convert: (reply) => streamInfo(context, reply, key),
+      fallback: null,
       // A missing stream is an error reply of XINFO; a cache reports it as "nothing there".
-      if (error instanceof ResponseError && /no such key/i.test(error.message)) return null
-      throw error
-    }
+      answers: (error) => error instanceof ResponseError && /no such key/i.test(error.message),
+    })
   },
 } satisfies Implementation<StreamCommands>
 
