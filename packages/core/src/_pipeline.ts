@@ -319,12 +319,16 @@ export class CachePipeline {
       if (command.alsoWrites !== undefined) written.push(...command.alsoWrites)
     }
     // Reads go to a replica only in a pipeline of reads: after a write they must see it, and
-    // so must reads of a key this process wrote lately (a local tier knows which).
+    // so must reads of a key this process wrote lately (a local tier knows which). A read may
+    // name more keys than it routes by (`MGET`, `SINTER`): every argument is asked, which costs
+    // at most a needless trip to the primary for an argument spelled as a key written lately.
     const store = context.store
     const recent =
       written.length === 0 &&
       store instanceof LocalTier &&
-      queued.some((command) => store.wroteLately(command.rkey))
+      queued.some((command) =>
+        command.args.some((arg) => typeof arg === 'string' && store.wroteLately(arg)),
+      )
     const route: CommandRoute = {
       key: (queued[0] as QueuedCommand).rkey,
       readonly: written.length === 0 && !recent,

@@ -181,6 +181,15 @@ describe('local tier on a primary with replicas: reading its own writes while re
       async (cache) => (await cache.pipeline().get('k').exec())[0],
     )
     expect(piped).toEqual(['new', 'new', 'new', 'new'])
+    // and a pipelined getMany whose written key is not the one it routes by (its first)
+    const many = await lagging(
+      (cache) => cache.set('k', 'new', 300),
+      async (cache) => {
+        const [found] = await cache.pipeline().getMany(['other', 'k']).exec()
+        return (found as Map<string, unknown>).get('k')
+      },
+    )
+    expect(many).toEqual(['new', 'new', 'new', 'new'])
   })
 })
 
