@@ -144,6 +144,28 @@ describe.each(BACKENDS)('events on %s', (backend) => {
     quiet.stop()
   })
 
+  it('names the method of an error raised before anything is sent, streams and zsets too', async () => {
+    const cache = open()
+    const seen = record(cache)
+    const circular: Record<string, unknown> = {}
+    circular.self = circular
+    const calls: Array<[string, () => Promise<unknown>]> = [
+      ['xadd', () => cache.xadd(123 as never, { a: 1 })],
+      ['xadd', () => cache.xadd('s', { a: circular })],
+      ['xrange', () => cache.xrange('s', '-', '+', { version: 1.5 })],
+      ['xread', () => cache.xread({ s: '0', t: '0' }, { version: 1.5 })],
+      ['xreadgroup', () => cache.xreadgroup('g', 'c', { s: '>' }, { version: 1.5 })],
+      ['xtrim', () => cache.xtrim(123 as never, { maxlen: 1 })],
+      ['zadd', () => cache.zadd('z', [[1, circular]])],
+      ['zrange', () => cache.zrange(123 as never, 0, -1)],
+      ['zrevrange', () => cache.zrevrange(123 as never, 0, -1)],
+      ['lpos', () => cache.lpos('l', circular)],
+    ]
+    for (const [, call] of calls) await call().catch(() => undefined)
+    expect(seen.error.map(({ operation }) => operation)).toEqual(calls.map(([name]) => name))
+    seen.stop()
+  })
+
   it('times every public call once: decr, getOrSet and a pipeline are one operation each', async () => {
     const cache = open()
     await cache.set('n', 10)

@@ -197,6 +197,7 @@ export const listCommands = {
     const context = contextOf(this)
     return context.run<number | null | number[]>(key, options, {
       access: 'read',
+      label: 'lpos',
       build: (rkey) => {
         const args: RedisArgument[] = ['LPOS', rkey, context.codec.encode(element)]
         if (options.rank !== undefined) args.push('RANK', String(checkInteger(options.rank)))

@@ -145,6 +145,7 @@ export const sortedSetCommands = {
     const context = contextOf(this)
     return context.run<number | null>(key, options, {
       access: 'write',
+      label: 'zadd',
       build: (rkey) => {
         const args: RedisArgument[] = ['ZADD', rkey]
         if (nx) args.push('NX')
@@ -239,6 +240,7 @@ export const sortedSetCommands = {
     const context = contextOf(this)
     return context.run(key, undefined, {
       access: 'write',
+      label: 'zrem',
       build: (rkey) => ['ZREM', rkey, ...members.map((m) => context.codec.encode(m))],
       convert: toNumber,
       fallback: 0,
@@ -278,6 +280,7 @@ export const sortedSetCommands = {
     const context = contextOf(this)
     return context.run(key, undefined, {
       access: 'read',
+      label: 'zmscore',
       build: (rkey) => ['ZMSCORE', rkey, ...members.map((m) => context.codec.encode(m))],
       convert: (reply) => toArray(reply).map(toScoreOrNull),
       fallback: members.map(() => null),
@@ -310,6 +313,7 @@ function byRank(
   const context = contextOf(cache)
   return context.run<unknown[]>(key, options, {
     access: 'read',
+    label: desc ? 'zrevrange' : 'zrange',
     build: (rkey) => {
       const args: RedisArgument[] = [
         'ZRANGE',
@@ -345,6 +349,7 @@ function byScore(
   const context = contextOf(cache)
   return context.run<unknown[]>(key, options, {
     access: 'read',
+    label: method,
     build: (rkey) => {
       const args: RedisArgument[] = [command, rkey, bound(from), bound(to)]
       if (withScores) args.push('WITHSCORES')

@@ -184,6 +184,7 @@ export const streamGroupCommands = {
     if (names.length === 0) return 0
     return contextOf(this).run(key, options, {
       access: 'write',
+      label: 'xack',
       build: (rkey) => ['XACK', rkey, group, ...names],
       convert: toNumber,
       fallback: 0,
@@ -209,6 +210,7 @@ export const streamGroupCommands = {
       }
       return context.run<XPendingSummary>(key, options, {
         access: 'read',
+        label: 'xpending',
         build: (rkey) => ['XPENDING', rkey, group],
         convert: pendingSummary,
         fallback: EMPTY_SUMMARY(),
@@ -224,6 +226,7 @@ export const streamGroupCommands = {
     if (range.consumer !== undefined) args.push(checkName(range.consumer, 'xpending', 'consumer'))
     return context.run<XPendingEntry[]>(key, options, {
       access: 'read',
+      label: 'xpending',
       build: (rkey) => ['XPENDING', rkey, group, ...args],
       convert: (reply) =>
         toArray(reply).map((row) => {
@@ -271,6 +274,7 @@ export const streamGroupCommands = {
     const justid = flag(options.justid, 'xclaim', 'justid')
     return context.run<StreamEntry[] | string[]>(key, options, {
       access: 'write',
+      label: 'xclaim',
       bytes: true,
       build: (rkey) => ['XCLAIM', rkey, group, consumer, minIdle, ...ids, ...tail],
       convert: (reply) => (justid ? toArray(reply).map(toText) : liveEntries(context, reply, key)),
@@ -299,6 +303,7 @@ export const streamGroupCommands = {
     const context = contextOf(this)
     return context.run<XAutoClaimResult | XAutoClaimIdsResult>(key, options, {
       access: 'write',
+      label: 'xautoclaim',
       bytes: true,
       build: (rkey) => ['XAUTOCLAIM', rkey, group, consumer, minIdle, start, ...tail],
       convert: (reply) => {

@@ -104,6 +104,7 @@ export const streamCommands = {
     const context = contextOf(this)
     return context.run<string | null>(key, options, {
       access: 'write',
+      label: 'xadd',
       build: (rkey) => {
         const args: RedisArgument[] = ['XADD', rkey]
         if (flag(options.nomkstream, 'xadd', 'nomkstream')) args.push('NOMKSTREAM')
@@ -152,6 +153,7 @@ export const streamCommands = {
     const trim = trimArguments(options, 'xtrim', true)
     return contextOf(this).run(key, options, {
       access: 'write',
+      label: 'xtrim',
       build: (rkey) => ['XTRIM', rkey, ...trim],
       convert: toNumber,
       fallback: 0,
@@ -165,6 +167,7 @@ export const streamCommands = {
     if (names.length === 0) return 0
     return contextOf(this).run(key, options, {
       access: 'write',
+      label: 'xdel',
       build: (rkey) => ['XDEL', rkey, ...names],
       convert: toNumber,
       fallback: 0,
@@ -203,6 +206,7 @@ async function range(
   const context = contextOf(cache)
   return context.run<StreamEntry[]>(key, options, {
     access: 'read',
+    label: method,
     bytes: true,
     build: (rkey) =>
       count === undefined ? [command, rkey, from, to] : [command, rkey, from, to, 'COUNT', count],
@@ -227,15 +231,21 @@ export async function readStreams(
   const offsets = streamOffsets(streams, method)
   const context = contextOf(cache)
   const [first] = offsets[0] as [string, string]
-  // Every Redis key up front: a bad key or version fails before anything is sent.
-  const rkeys = offsets.map(([name]) => context.key(name, options))
   const userKeys = new Map<string, string>()
-  for (let i = 0; i < rkeys.length; i++) userKeys.set(rkeys[i] as string, offsets[i]?.[0] as string)
   return context.run<StreamRead[]>(first, options, {
     access,
+    label: method,
     blockMs,
     bytes: true,
-    build: () => [...head, 'STREAMS', ...rkeys, ...offsets.map(([, id]) => id)],
+    // Every Redis key before anything is sent; a bad key or version goes through the error
+    // policy (and its `error` event), as the first key's would.
+    build: () => {
+      const rkeys = offsets.map(([name]) => context.key(name, options))
+      for (let i = 0; i < rkeys.length; i++) {
+        userKeys.set(rkeys[i] as string, offsets[i]?.[0] as string)
+      }
+      return [...head, 'STREAMS', ...rkeys, ...offsets.map(([, id]) => id)]
+    },
     convert: (reply) => {
       const result: StreamRead[] = []
       // RESP2: [[key, entries], …]; RESP3 (a map, flattened): [key, entries, …].
