@@ -386,7 +386,7 @@ describe.each(BACKENDS)('%s', (backend) => {
     })
 
     it('xclaim / xack / xdel take entry IDs only: an option word among the IDs claims nothing', async () => {
-      const id = await cache.xadd('c', { job: 'a' })
+      const id = (await cache.xadd('c', { job: 'a' })) as string
       await cache.xgroupCreate('c', 'g', { id: '0' })
       await cache.xreadgroup('g', 'dead', { c: '>' })
       // Redis would read JUSTID as an option, claim the entry and answer as if it claimed none.
