@@ -9,7 +9,7 @@ import type {
   CacheOperationEvent,
   CacheSetEvent,
 } from '@cachex/core'
-import { InvalidArgumentError } from '@cachex/core'
+import { InvalidArgumentError, ResponseError } from '@cachex/core'
 import {
   type Attributes,
   context,
@@ -324,10 +324,14 @@ function errorTypeOf(error: unknown): string {
 
 /** `db.response.status_code`: the Redis error prefix (`WRONGTYPE`) of a reply error, if any. */
 function statusCodeOf(error: unknown): string | undefined {
+  // Only an error reply has a status code: an application's error (a getOrSet factory's) may
+  // begin with a capitalised word too.
   let current: unknown = error
   for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
-    const prefix = /^([A-Z][A-Z_]{1,31})\b/.exec(current.message)
-    if (prefix !== null) return prefix[1]
+    if (current instanceof ResponseError || current.constructor.name === 'ErrorReply') {
+      const prefix = /^([A-Z][A-Z_]{1,31})\b/.exec(current.message)
+      if (prefix !== null) return prefix[1]
+    }
     current = current.cause
   }
   return undefined

@@ -257,6 +257,19 @@ describe('instrument()', () => {
     expect(counter(m, 'cachex.errors', where)).toBe(0)
   })
 
+  it("puts no status code on a span for an application's error, only for an error reply", async () => {
+    const cache = cacheFor()
+    instrument(cache, { meterProvider, tracerProvider })
+    await expect(
+      cache.getOrSet('k', () => {
+        throw new Error('TOKEN for user 42 expired')
+      }),
+    ).rejects.toThrow('TOKEN')
+    const [span] = spans.getFinishedSpans().filter((s) => s.name === 'getOrSet')
+    expect(span?.status.code).toBe(SpanStatusCode.ERROR)
+    expect(span?.attributes['db.response.status_code']).toBeUndefined()
+  })
+
   it('makes a CLIENT span per operation, child of the active span, without keys or values', async () => {
     const cache = cacheFor({ password: 'hunter2-secret' })
     // A URL with a password (one the server does not check): never on a span or a metric.
