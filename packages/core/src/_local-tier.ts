@@ -352,8 +352,9 @@ export class LocalTier implements ValueStore {
     value: unknown,
     ms: number | null,
     condition?: SetCondition,
+    missing: unknown = null,
   ): Promise<unknown> {
-    return this.#writing([rkey], () => this.#inner.setGet(rkey, key, value, ms, condition))
+    return this.#writing([rkey], () => this.#inner.setGet(rkey, key, value, ms, condition, missing))
   }
 
   writing<T>(rkeys: readonly string[], write: () => Promise<T>): Promise<T> {

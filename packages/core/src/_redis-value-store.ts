@@ -205,6 +205,7 @@ export class RedisValueStore implements ValueStore {
     value: unknown,
     ms: number | null,
     condition?: SetCondition,
+    missing: unknown = null,
   ): Promise<unknown> {
     const context = this.#context
     const data = context.encode(value)
@@ -220,7 +221,7 @@ export class RedisValueStore implements ValueStore {
       args.push('GET')
     }
     const reply = await this.#connection.command(args, { key: rkey, text: context.text })
-    return reply === null || reply === undefined ? null : context.decode(reply, key)
+    return reply === null || reply === undefined ? missing : context.decode(reply, key)
   }
 
   writing<T>(_rkeys: readonly string[], write: () => Promise<T>): Promise<T> {

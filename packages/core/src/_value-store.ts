@@ -37,7 +37,8 @@ export interface ValueStore {
   set(rkey: string, value: unknown, ms: number | null, condition?: SetCondition): Promise<boolean>
   /**
    * `set`, resolving the value `rkey` held before, decoded (errors name the user's `key`), or
-   * `null` (`SET … GET`). With `ms` ≤ 0 the key is deleted (`GETDEL`), or with `'nx'` left alone.
+   * `missing` (default `null`) when it held none (`SET … GET`). With `ms` ≤ 0 the key is deleted
+   * (`GETDEL`), or with `'nx'` left alone.
    */
   setGet(
     rkey: string,
@@ -45,6 +46,7 @@ export interface ValueStore {
     value: unknown,
     ms: number | null,
     condition?: SetCondition,
+    missing?: unknown,
   ): Promise<unknown>
   /**
    * Runs `write`, a command of another family that may replace the values at `rkeys` (a rename,

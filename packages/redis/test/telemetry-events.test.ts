@@ -115,6 +115,21 @@ describe.each(BACKENDS)('events on %s', (backend) => {
     seen.stop()
   })
 
+  it('reports a set with { nx | xx, get } when it stored, from what the reply says', async () => {
+    const cache = open()
+    const seen = record(cache)
+    expect(await cache.set('c', 1, { nx: true, get: true })).toBe(null) // stored: was missing
+    expect(await cache.set('c', 2, { nx: true, get: true })).toBe(1) // refused: exists
+    expect(await cache.set('c', 3, { xx: true, get: true })).toBe(1) // stored: exists
+    expect(await cache.set('d', 4, { xx: true, get: true })).toBe(null) // refused: missing
+    await cache.set('n', null)
+    expect(await cache.set('n', 5, { nx: true, get: true })).toBe(null) // refused: holds null
+    expect(await cache.get('c')).toBe(3)
+    expect(await cache.get('n')).toBe(null)
+    expect(seen.set.map(({ key }) => key)).toEqual(['c', 'c', 'n'])
+    seen.stop()
+  })
+
   it('reports errors, thrown or ignored, with the method and the typed error', async () => {
     const cache = open()
     await cache.hset('h', 'f', 1)

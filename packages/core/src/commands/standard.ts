@@ -25,6 +25,9 @@ import { globEscape } from '../key-function.ts'
 import { measured, observedGet, observedGetMany, observedStore, reportRead } from './_observed.ts'
 import type { keyCommands } from './keys.ts'
 
+/** What `setGet` resolves for a key that held no value, told apart from a stored `null`. */
+const NO_OLD_VALUE: unique symbol = Symbol('no old value')
+
 /**
  * `get`: the value at `key`, or `defaultValue` (`null` when `undefined`) when it is missing.
  * `operation` names the method for events and errors; `observe: false` reports no `hit` or
@@ -142,13 +145,16 @@ export const standardCommands = {
           return await context.store.setGet(rkey, key, value, ms, condition)
         }
         const [old, sizes] = await measured(context, () =>
-          context.store.setGet(rkey as string, key, value, ms, condition),
+          context.store.setGet(rkey as string, key, value, ms, condition, NO_OLD_VALUE),
         )
-        // SET … GET stores unless a condition refused it (which the reply does not tell).
-        if (condition === undefined && (ms === null || ms > 0)) {
+        // SET … GET stores unless its condition refused: nx stores where there was no value,
+        // xx where there was one.
+        const had = old !== NO_OLD_VALUE
+        const stored = condition === undefined || (condition === 'nx') !== had
+        if (stored && (ms === null || ms > 0)) {
           context.events.emit('set', { operation: 'set', key, bytes: sizes[0] })
         }
-        return old
+        return had ? old : null
       }
       if (context.events.writes) {
         const ms = timeoutToMs(timeout, context.defaultTimeout)
