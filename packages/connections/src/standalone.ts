@@ -200,11 +200,48 @@ export class StandaloneConnection implements Connection {
 
   async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
     await this.#life.whenReady()
-    // Commands sent in the same tick leave in one write: one round trip.
     const text = route?.text === true
-    return Promise.all(
-      commands.map((args) => this.#send(args, text).catch((error: Error) => error)),
-    )
+    const deadlines = this.#deadlines
+    const weights = commands.map(commandWeight)
+    const total = weights.reduce((sum, weight) => sum + weight, 0)
+    // Commands sent in the same tick leave in one write: one round trip. A batch weighed whole
+    // against maxInFlightBytes, so that it is never sent with gaps; one larger than the cap goes
+    // in parts, each sent once the one before it is answered.
+    if (Number.isNaN(total) || total <= deadlines.maxInFlightBytes) {
+      const refused = Number.isNaN(total)
+        ? undefined
+        : deadlines.refuse(total, commands[0]?.[0] ?? 'batch', this.#where)
+      if (refused !== undefined) return commands.map(() => refused)
+      return Promise.all(
+        commands.map((args) => this.#send(args, text).catch((error: Error) => error)),
+      )
+    }
+    const results: unknown[] = []
+    let start = 0
+    while (start < commands.length) {
+      let end = start
+      let weight = 0
+      while (
+        end < commands.length &&
+        (end === start || weight + (weights[end] as number) <= deadlines.maxInFlightBytes)
+      ) {
+        weight += weights[end] as number
+        end++
+      }
+      const part = commands.slice(start, end)
+      const refused = deadlines.refuse(weight, part[0]?.[0] ?? 'batch', this.#where)
+      if (refused !== undefined) {
+        for (let i = start; i < commands.length; i++) results.push(refused)
+        break
+      }
+      results.push(
+        ...(await Promise.all(
+          part.map((args) => this.#send(args, text).catch((error: Error) => error)),
+        )),
+      )
+      start = end
+    }
+    return results
   }
 
   /** The commands as one `MULTI … EXEC` (see `Connection.transaction`), bounded as one call. */

@@ -553,13 +553,13 @@ describe('circuit breaker', () => {
       expect((refused.error as BackpressureError).code).toBe('E_BACKPRESSURE')
       expect((refused.error as Error).message).toMatch(/maxInFlightBytes/)
       expect(refused.ms).toBeLessThan(250)
-      // a batch: each command is admitted or refused on its own
+      // a batch is admitted or refused whole, so that a pipeline never runs with gaps
       const batch = await c.batch([
         ['SET', `${key}:y`, value],
         ['GET', key],
       ])
       expect(batch[0]).toBeInstanceOf(BackpressureError)
-      expect(batch[1]).not.toBeInstanceOf(BackpressureError)
+      expect(batch[1]).toBeInstanceOf(BackpressureError)
     } finally {
       s.resume()
     }
@@ -571,6 +571,20 @@ describe('circuit breaker', () => {
     expect(Number(await c.command(['EXISTS', `${key}:x`, `${key}:y`]))).toBe(0)
     // a single command bigger than the cap runs when nothing else is in flight
     expect(text(await c.command(['SET', `${key}:big`, Buffer.alloc(300_000, 'B')]))).toBe('OK')
+  })
+
+  it('maxInFlightBytes: a batch larger than the cap goes in parts on a server keeping up, whole', async () => {
+    const s = await server()
+    const c = open({ location: s.url, maxInFlightBytes: 64 * 1024 })
+    const key = uniquePrefix('parts')
+    const value = Buffer.alloc(2_000, 'p')
+    // 200 × ~2 KB: six times the cap, on an idle server.
+    const commands = Array.from({ length: 200 }, (_, i) => ['SET', `${key}:${i}`, value])
+    const replies = await c.batch(commands)
+    expect(replies.filter((reply) => reply instanceof Error)).toEqual([])
+    expect(Number(await c.command(['DBSIZE']))).toBeGreaterThanOrEqual(200)
+    const read = await c.batch(commands.map(([, k]) => ['STRLEN', k as string]))
+    expect(read.map(Number)).toEqual(commands.map(() => 2_000))
   })
 
   it('rejects a bad maxInFlightBytes with InvalidArgumentError', () => {
