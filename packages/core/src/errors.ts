@@ -174,9 +174,11 @@ export class ClosedError extends ConnectionError {
 
 /**
  * Errors that `ignoreExceptions` turns into defaults: Redis being unreachable, slow or answering
- * with an error. Programming errors (bad arguments, values that do not serialize) always surface.
+ * with an error. Programming errors (bad arguments, values that do not serialize, keys of one
+ * call in several cluster slots) always surface.
  */
 export function isIgnorable(error: unknown): boolean {
+  if (error instanceof CrossSlotError) return false
   return error instanceof ConnectionError || error instanceof ResponseError
 }
 

@@ -281,6 +281,22 @@ describe('lists on a cluster', () => {
     expect((error as Error).message).toMatch(/LMOVE across hash slots.*hash tag/)
     expect(await cache.llen('src')).toBe(1)
   })
+
+  it('under ignoreExceptions, keys of one call in several slots still reject: no retry fixes them', async () => {
+    const lenient = createCache({
+      client: 'cluster',
+      location: [...testCluster.seeds],
+      ignoreExceptions: true,
+      keyPrefix: cache.keyPrefix,
+    })
+    extra.push(lenient as unknown as Cache)
+    await lenient.set('src', 1)
+    await expect(lenient.rename('src', 'dst')).rejects.toBeInstanceOf(CrossSlotError)
+    await expect(lenient.transaction().set('src', 2).set('dst', 2).exec()).rejects.toBeInstanceOf(
+      CrossSlotError,
+    )
+    expect(await lenient.get('src')).toBe(1)
+  })
 })
 
 describe('sets on a cluster', () => {
