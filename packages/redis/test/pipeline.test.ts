@@ -406,7 +406,8 @@ describe('on a cluster', () => {
   let cache: Cache
 
   beforeAll(async () => {
-    cluster = await startCluster()
+    // No test here fails a node over: a longer node timeout keeps a busy machine from doing it.
+    cluster = await startCluster({ nodeTimeout: 5000 })
     cache = createCache({
       client: 'cluster',
       location: [...cluster.seeds],
