@@ -406,8 +406,7 @@ describe('on a cluster', () => {
   let cache: Cache
 
   beforeAll(async () => {
-    // No test here fails a node over: a longer node timeout keeps a busy machine from doing it.
-    cluster = await startCluster({ nodeTimeout: 5000 })
+    cluster = await startCluster()
     cache = createCache({
       client: 'cluster',
       location: [...cluster.seeds],
