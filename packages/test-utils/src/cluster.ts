@@ -262,9 +262,18 @@ function makeCluster(nodes: ClusterNode[], options: StartClusterOptions): TestCl
           .filter(
             (n): n is ClusterNode => n !== undefined && n !== to && n !== from && alive.has(n),
           )
-        // The new owner first, then the old one (which then answers MOVED), then the rest.
-        for (const node of [to, from, ...others]) {
+        // The new owner first, then the old one (which then answers MOVED), then the rest: a
+        // courtesy, since gossip tells them too; one a stale view still lists as a primary
+        // refuses it ("only with masters"), and that is no failure of the move.
+        for (const node of [to, from]) {
           await on(node, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', to.id)
+        }
+        for (const node of others) {
+          await on(node, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', to.id).catch(
+            (error: unknown) => {
+              if (!/only with masters/.test(String(error))) throw error
+            },
+          )
         }
       },
       abort: async () => {
