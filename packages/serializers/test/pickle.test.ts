@@ -948,14 +948,15 @@ for line in sys.stdin:
     # CPython may take minutes on a mutated pickle (2 of 12 runs did): each input gets 2 s.
     signal.alarm(2)
     try:
-        try: print('OK ' + canon(Restricted(io.BytesIO(data)).load()))
-        except Slow: raise
-        except Exception:
-            # A file-based load reads frames differently from pickle.loads(bytes), which is what
-            # django-redis calls. Only input whose globals this reader allowed gets here.
-            try: print('OK ' + canon(pickle.loads(data)))
+        # Both CPython readings, tab-separated: pickle.loads(bytes), which django-redis calls,
+        # and a file-based load, which reads a FRAME whose length a mutation broke differently
+        # (it can load another value). Only input whose globals this reader allowed gets here.
+        seen = []
+        for load in (lambda: pickle.loads(data), lambda: Restricted(io.BytesIO(data)).load()):
+            try: seen.append('OK ' + canon(load()))
             except Slow: raise
-            except Exception as e: print('ERR ' + type(e).__name__)
+            except Exception as e: seen.append('ERR ' + type(e).__name__)
+        print('\t'.join(seen))
     except Slow: print('ERR Slow')
     finally: signal.alarm(0)
 `
@@ -1059,12 +1060,15 @@ describe('pickle: differential against CPython', () => {
     const lines = result.stdout.trim().split('\n')
     expect(lines.length).toBe(accepted.length)
     accepted.forEach((data, i) => {
-      const theirs = lines[i] as string
+      const theirs = (lines[i] as string).split('\t')
       // Where CPython fails but this reader does not: a memo index too big for CPython's memo
       // array (MemoryError), Python 2 str bytes that are not ASCII (read here as latin-1), and
       // input CPython did not finish within 2 s (this reader already did, above).
-      if (/^ERR (MemoryError|UnicodeDecodeError|Slow)$/.test(theirs)) return
-      expect(`OK ${diffCanon(reader.deserialize(data))}`, data.toString('hex')).toBe(theirs)
+      const readings = theirs.filter((t) => !/^ERR (MemoryError|UnicodeDecodeError|Slow)$/.test(t))
+      if (readings.length === 0) return
+      // One of CPython's two readings: they differ only where a mutation broke a FRAME.
+      const ours = `OK ${diffCanon(reader.deserialize(data))}`
+      expect(ours, data.toString('hex')).toBe(readings.includes(ours) ? ours : readings.join(' | '))
     })
   }, 120_000)
 })
