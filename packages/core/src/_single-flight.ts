@@ -15,6 +15,8 @@ interface Flight {
   /** Ordered by `due`. */
   readonly buckets: Bucket[]
   timer: NodeJS.Timeout | undefined
+  /** Resolves `TIMED_OUT` at `close()`, for the waiters without a bound (made for the first). */
+  stop: { promise: Promise<unknown>; resolve: (value: unknown) => void } | undefined
 }
 
 /**
@@ -30,8 +32,6 @@ interface Flight {
  */
 export class SingleFlight {
   readonly #flights = new Map<string, Flight>()
-  /** Resolves `TIMED_OUT` at `close()`: what the waiters without a bound wait for besides. */
-  #closing: { promise: Promise<unknown>; resolve: (value: unknown) => void } | undefined
   #closed = false
 
   /**
@@ -43,7 +43,18 @@ export class SingleFlight {
     if (flight === undefined) return undefined
     if (waitMs !== null && waitMs <= 0) return Promise.resolve(TIMED_OUT)
     if (this.#closed) return Promise.resolve(TIMED_OUT)
-    if (waitMs === null) return Promise.race([flight.promise, this.#closingPromise()])
+    if (waitMs === null) {
+      // Per flight, so that nothing outlives it (one promise for the cache would keep a reaction
+      // of every such waiter until close()).
+      if (flight.stop === undefined) {
+        let resolve: (value: unknown) => void = () => {}
+        const promise = new Promise<unknown>((res) => {
+          resolve = res
+        })
+        flight.stop = { promise, resolve }
+      }
+      return Promise.race([flight.promise, flight.stop.promise])
+    }
     return this.#bucket(key, flight, waitMs).promise
   }
 
@@ -54,7 +65,7 @@ export class SingleFlight {
 
   /** Registers `promise` as the computation in flight for `key` until it settles. */
   start(key: string, promise: Promise<unknown>): void {
-    const flight: Flight = { promise, buckets: [], timer: undefined }
+    const flight: Flight = { promise, buckets: [], timer: undefined, stop: undefined }
     this.#flights.set(key, flight)
     const settle = () => {
       if (flight.timer !== undefined) clearTimeout(flight.timer)
@@ -77,20 +88,9 @@ export class SingleFlight {
       flight.timer = undefined
       for (const bucket of flight.buckets) bucket.resolve(TIMED_OUT)
       flight.buckets.length = 0
+      flight.stop?.resolve(TIMED_OUT)
     }
     this.#flights.clear()
-    this.#closing?.resolve(TIMED_OUT)
-  }
-
-  #closingPromise(): Promise<unknown> {
-    if (this.#closing === undefined) {
-      let resolve: (value: unknown) => void = () => {}
-      const promise = new Promise<unknown>((res) => {
-        resolve = res
-      })
-      this.#closing = { promise, resolve }
-    }
-    return this.#closing.promise
   }
 
   #bucket(key: string, flight: Flight, waitMs: number): Bucket {
