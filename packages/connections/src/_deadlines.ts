@@ -32,6 +32,28 @@ export const DEFAULT_MAX_IN_FLIGHT_BYTES = 32 * 1024 * 1024
  * What a command counts for in `maxInFlightBytes`: the length of each argument (bytes for a
  * Buffer, UTF-16 code units for a string — the same for ASCII), plus `COMMAND_OVERHEAD`.
  */
+/**
+ * Consecutive parts of commands of `weights`, each `[start, end, weight]` weighing at most `cap`
+ * (a single heavier command is a part of its own): a batch larger than `maxInFlightBytes`, sent
+ * one part at a time.
+ */
+export function* partsWithin(
+  weights: readonly number[],
+  cap: number,
+): Generator<[start: number, end: number, weight: number]> {
+  let start = 0
+  while (start < weights.length) {
+    let end = start
+    let weight = 0
+    while (end < weights.length && (end === start || weight + (weights[end] as number) <= cap)) {
+      weight += weights[end] as number
+      end++
+    }
+    yield [start, end, weight]
+    start = end
+  }
+}
+
 export function commandWeight(args: readonly RedisArgument[]): number {
   let bytes = COMMAND_OVERHEAD
   for (let i = 0; i < args.length; i++) {

@@ -55,14 +55,14 @@ export class Lifecycle {
     if (options.ready()) return Promise.resolve()
     if (options.refuse !== undefined) {
       const refused = options.refuse()
-      return refused !== undefined ? Promise.reject(refused) : this.#untilClosed(options.connect())
+      return refused !== undefined ? Promise.reject(refused) : this.untilClosed(options.connect())
     }
     if (this.breaker.isDown) {
       return Promise.reject(
         this.breaker.error(options.where ?? 'the connection', options.describe, options.secrets),
       )
     }
-    return this.#untilClosed(
+    return this.untilClosed(
       options.connect().catch((error: unknown) => {
         if (!this.closed) this.breaker.down(error, options.connect)
         throw error
@@ -84,19 +84,25 @@ export class Lifecycle {
     return true
   }
 
+  /** How many calls `untilClosed` holds now. */
+  get waiting(): number {
+    return this.#waiting.size
+  }
+
   /**
-   * `attempt`, unless the connection is closed first: then a `ClosedError` at once (an attempt
-   * under way may take until `socketConnectTimeout` to notice).
+   * `pending` (an attempt to connect, a command `close()` cannot end), unless the connection is
+   * closed first: then a `ClosedError` at once (an attempt under way may take until
+   * `socketConnectTimeout` to notice; a blocking command, its whole block).
    */
-  #untilClosed(attempt: Promise<void>): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  untilClosed<T>(pending: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
       const stop = () => reject(this.closedError())
       this.#waiting.add(stop)
-      attempt.then(
-        () => {
+      pending.then(
+        (value) => {
           this.#waiting.delete(stop)
           if (this.closed) stop()
-          else resolve()
+          else resolve(value)
         },
         (error: unknown) => {
           this.#waiting.delete(stop)

@@ -19,7 +19,7 @@ import {
   SharedAttempt,
   scanNode,
 } from './_connect.ts'
-import { commandWeight, type Deadlines } from './_deadlines.ts'
+import { commandWeight, type Deadlines, partsWithin } from './_deadlines.ts'
 import { isClientClosed, isDisconnected, scrub, toCachexError, withTlsHint } from './_errors.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import { Sender } from './_options.ts'
@@ -79,8 +79,6 @@ export class StandaloneConnection implements Connection {
   readonly #connectTimeoutMs: number
   readonly #deadlines: Deadlines
   readonly #secrets: string[]
-  /** Stops the blocking calls in flight on the client itself (a pool's): they reject. */
-  readonly #blockingCalls = new Set<() => void>()
   readonly #where: string
   readonly #isPool: boolean
   /** Closed or not; the guard every call passes (known down: `#refuse`). */
@@ -217,17 +215,7 @@ export class StandaloneConnection implements Connection {
       )
     }
     const results: unknown[] = []
-    let start = 0
-    while (start < commands.length) {
-      let end = start
-      let weight = 0
-      while (
-        end < commands.length &&
-        (end === start || weight + (weights[end] as number) <= deadlines.maxInFlightBytes)
-      ) {
-        weight += weights[end] as number
-        end++
-      }
+    for (const [start, end, weight] of partsWithin(weights, deadlines.maxInFlightBytes)) {
       const part = commands.slice(start, end)
       const refused = deadlines.refuse(weight, part[0]?.[0] ?? 'batch', this.#where)
       if (refused !== undefined) {
@@ -239,7 +227,6 @@ export class StandaloneConnection implements Connection {
           part.map((args) => this.#send(args, text).catch((error: Error) => error)),
         )),
       )
-      start = end
     }
     return results
   }
@@ -296,14 +283,13 @@ export class StandaloneConnection implements Connection {
   }
 
   async close(): Promise<void> {
+    // Blocking calls on the client itself, which the lifecycle rejects as it closes: a graceful
+    // close would wait for them.
+    const blocked = this.#life.waiting > 0
     if (!this.#life.close()) return
     for (const tracking of this.#trackings) tracking.close().catch(() => undefined)
     this.#trackings.clear()
     this.#blocking?.close()
-    // Blocking calls on the client itself: rejected now; a graceful close would wait for them.
-    const blocked = this.#blockingCalls.size > 0
-    for (const stop of this.#blockingCalls) stop()
-    this.#blockingCalls.clear()
     this.#disarm()
     clearTimeout(this.#retry)
     const client = this.#client
@@ -351,22 +337,10 @@ export class StandaloneConnection implements Connection {
     const refused = deadlines.refuse(weight, args[0] as RedisArgument, this.#where)
     if (refused !== undefined) return Promise.reject(refused)
     const reply = this.#sender.as(text).sendCommand(args)
-    const tracked = deadlines.track(reply, String(args[0]), this.#mapError, weight, blockMs)
     // On a pool, or a client of yours, close() cannot end the command: its caller is told now.
-    return new Promise((resolve, reject) => {
-      const stop = () => reject(this.#life.closedError())
-      this.#blockingCalls.add(stop)
-      tracked.then(
-        (value) => {
-          this.#blockingCalls.delete(stop)
-          resolve(value)
-        },
-        (error: unknown) => {
-          this.#blockingCalls.delete(stop)
-          reject(error)
-        },
-      )
-    })
+    return this.#life.untilClosed(
+      deadlines.track(reply, String(args[0]), this.#mapError, weight, blockMs),
+    )
   }
 
   readonly #mapError = (error: unknown): Error => {

@@ -166,13 +166,9 @@ export function trimArguments(
     }
     return []
   }
-  if (approximate !== undefined && typeof approximate !== 'boolean') {
-    throw new InvalidArgumentError(
-      `${method}(): approximate must be a boolean, got ${describe(approximate)}`,
-    )
-  }
+  const around = flag(approximate, method, 'approximate')
   const args: RedisArgument[] = [maxlen !== undefined ? 'MAXLEN' : 'MINID']
-  if (approximate === true) args.push('~')
+  if (around) args.push('~')
   args.push(
     maxlen !== undefined ? nonNegative(maxlen, method, 'maxlen') : checkId(minid, method, 'minid'),
   )
