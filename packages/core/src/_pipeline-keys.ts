@@ -2,8 +2,15 @@
 // `context.run` command, queued by the recorder, as in `_pipeline-standard.ts`.
 import { checkMs, checkOptions, checkVersionOption, VERSION_ONLY } from './_args.ts'
 import { contextOf } from './_context.ts'
-import type { CachePipeline, PipelineCommand } from './_pipeline.ts'
-import { checked, type Entry, run, ttlOf, versionOf } from './_pipeline-standard.ts'
+import {
+  checked,
+  type Entry,
+  type EntryPipe,
+  type PipelineCommand,
+  run,
+  ttlOf,
+  versionOf,
+} from './_pipeline-standard.ts'
 import { isOne, toNumber } from './_replies.ts'
 import { checkSeconds } from './_timeout.ts'
 import type { VersionOption } from './cache-options.ts'
@@ -11,7 +18,7 @@ import { KeyNotFoundError } from './errors.ts'
 
 /** The pipeline versions of the key commands, by method name. */
 export const keyEntries: Record<string, Entry> = {
-  ttl(pipe: CachePipeline, key: string, options?: VersionOption) {
+  ttl(pipe: EntryPipe, key: string, options?: VersionOption) {
     const context = contextOf(pipe.cache)
     return checked<number | null>(context, 'ttl', 0, () => {
       checkOptions(options, 'ttl', VERSION_ONLY)
@@ -28,7 +35,7 @@ export const keyEntries: Record<string, Entry> = {
     })
   },
 
-  pttl(pipe: CachePipeline, key: string, options?: VersionOption) {
+  pttl(pipe: EntryPipe, key: string, options?: VersionOption) {
     const context = contextOf(pipe.cache)
     return checked<number | null>(context, 'pttl', 0, () => {
       checkOptions(options, 'pttl', VERSION_ONLY)
@@ -45,17 +52,17 @@ export const keyEntries: Record<string, Entry> = {
     })
   },
 
-  expire(pipe: CachePipeline, key: string, seconds: number, options?: VersionOption) {
+  expire(pipe: EntryPipe, key: string, seconds: number, options?: VersionOption) {
     return expiry(pipe, 'expire', 'PEXPIRE', key, options, () =>
       Math.trunc(checkSeconds(seconds, 'seconds') * 1000),
     )
   },
 
-  pexpire(pipe: CachePipeline, key: string, milliseconds: number, options?: VersionOption) {
+  pexpire(pipe: EntryPipe, key: string, milliseconds: number, options?: VersionOption) {
     return expiry(pipe, 'pexpire', 'PEXPIRE', key, options, () => Math.trunc(checkMs(milliseconds)))
   },
 
-  expireAt(pipe: CachePipeline, key: string, when: Date | number, options?: VersionOption) {
+  expireAt(pipe: EntryPipe, key: string, when: Date | number, options?: VersionOption) {
     return expiry(pipe, 'expireAt', 'PEXPIREAT', key, options, () =>
       when instanceof Date
         ? checkMs(when.getTime(), true)
@@ -63,13 +70,13 @@ export const keyEntries: Record<string, Entry> = {
     )
   },
 
-  pexpireAt(pipe: CachePipeline, key: string, when: Date | number, options?: VersionOption) {
+  pexpireAt(pipe: EntryPipe, key: string, when: Date | number, options?: VersionOption) {
     return expiry(pipe, 'pexpireAt', 'PEXPIREAT', key, options, () =>
       Math.trunc(checkMs(when instanceof Date ? when.getTime() : when, true)),
     )
   },
 
-  persist(pipe: CachePipeline, key: string, options?: VersionOption) {
+  persist(pipe: EntryPipe, key: string, options?: VersionOption) {
     const context = contextOf(pipe.cache)
     return checked(context, 'persist', false, () => {
       checkOptions(options, 'persist', VERSION_ONLY)
@@ -86,17 +93,17 @@ export const keyEntries: Record<string, Entry> = {
     })
   },
 
-  rename(pipe: CachePipeline, source: string, destination: string, options?: RenameOptions) {
+  rename(pipe: EntryPipe, source: string, destination: string, options?: RenameOptions) {
     return rename(pipe, 'RENAME', source, destination, options)
   },
 
-  renamenx(pipe: CachePipeline, source: string, destination: string, options?: RenameOptions) {
+  renamenx(pipe: EntryPipe, source: string, destination: string, options?: RenameOptions) {
     return rename(pipe, 'RENAMENX', source, destination, options)
   },
 }
 
 function expiry(
-  pipe: CachePipeline,
+  pipe: EntryPipe,
   method: string,
   command: 'PEXPIRE' | 'PEXPIREAT',
   key: string,
@@ -127,7 +134,7 @@ interface RenameOptions extends VersionOption {
 
 /** rename/renamenx: a missing source is never ignored (`KeyNotFoundError`), as the method. */
 function rename(
-  pipe: CachePipeline,
+  pipe: EntryPipe,
   command_: 'RENAME' | 'RENAMENX',
   source: string,
   destination: string,

@@ -14,16 +14,38 @@ import {
 } from './_args.ts'
 import { type CacheContext, type CommandWithFallback, contextOf } from './_context.ts'
 import { unsafeResult } from './_messages.ts'
-import type { CachePipeline, PipelineCommand } from './_pipeline.ts'
 import { INCR_NUMBER_SCRIPT, INCR_SCRIPT } from './_redis-value-store.ts'
 import { isOne, toArray, toNumber } from './_replies.ts'
 import { timeoutToMs } from './_timeout.ts'
+import type { CacheLike } from './cache-like.ts'
 import type { IncrOptions, SetOptions, TimeoutOption, VersionOption } from './cache-options.ts'
 import { KeyNotFoundError, ResponseError } from './errors.ts'
 import type { Script } from './script.ts'
 import type { RedisArgument } from './types.ts'
 
-export type Entry = (pipe: CachePipeline, ...args: never[]) => Promise<unknown>
+/**
+ * A `context.run` command as the standard API's pipeline entries give it: with what to do with an
+ * error before the policy sees it (a method that handles some errors itself).
+ */
+export interface PipelineCommand<T> extends CommandWithFallback<T> {
+  /**
+   * The call's result for `error` (a reply error, or one `convert` threw) when the method handles
+   * it itself; `undefined` leaves it to the policy.
+   */
+  onError?(error: unknown): Promise<T> | undefined
+  /** Other Redis keys the command writes (a rename's destination), for the local tier. */
+  alsoWrites?: readonly string[]
+}
+
+/** What an entry needs of the pipeline it is queued on (`CachePipeline`). */
+export interface EntryPipe {
+  /** The cache the calls are made on. */
+  readonly cache: CacheLike
+  /** Whether the pipeline is a transaction. */
+  readonly transaction: boolean
+}
+
+export type Entry = (pipe: EntryPipe, ...args: never[]) => Promise<unknown>
 
 /** `{ version }` of checked options, for `context.run` (which checks nothing more). */
 export function versionOf(options: VersionOption | undefined): VersionOption | undefined {
@@ -155,7 +177,7 @@ export function ttlOf(reply: unknown): number | null {
 }
 
 function incr(
-  pipe: CachePipeline,
+  pipe: EntryPipe,
   key: string,
   delta: number | bigint = 1,
   options?: IncrOptions,
@@ -203,7 +225,7 @@ function isRedirectOrType(error: ResponseError): boolean {
 
 /** The standard API's queueing functions, by method name. */
 export const standardEntries: Record<string, Entry> = {
-  get(pipe: CachePipeline, key: string, defaultValue?: unknown, options?: VersionOption) {
+  get(pipe: EntryPipe, key: string, defaultValue?: unknown, options?: VersionOption) {
     const context = contextOf(pipe.cache)
     const fallback = defaultValue === undefined ? null : defaultValue
     return checked(context, 'get', fallback, () => {
@@ -223,7 +245,7 @@ export const standardEntries: Record<string, Entry> = {
   },
 
   set(
-    pipe: CachePipeline,
+    pipe: EntryPipe,
     key: string,
     value: unknown,
     timeoutOrOptions?: number | null | SetOptions,
@@ -238,7 +260,7 @@ export const standardEntries: Record<string, Entry> = {
   },
 
   add(
-    pipe: CachePipeline,
+    pipe: EntryPipe,
     key: string,
     value: unknown,
     timeoutOrOptions?: number | null | TimeoutOption,
@@ -251,7 +273,7 @@ export const standardEntries: Record<string, Entry> = {
     })
   },
 
-  delete(pipe: CachePipeline, key: string, options?: VersionOption) {
+  delete(pipe: EntryPipe, key: string, options?: VersionOption) {
     const context = contextOf(pipe.cache)
     return checked(context, 'delete', false, () => {
       checkOptions(options, 'delete', VERSION_ONLY)
@@ -268,7 +290,7 @@ export const standardEntries: Record<string, Entry> = {
     })
   },
 
-  hasKey(pipe: CachePipeline, key: string, options?: VersionOption) {
+  hasKey(pipe: EntryPipe, key: string, options?: VersionOption) {
     const context = contextOf(pipe.cache)
     return checked(context, 'hasKey', false, () => {
       checkOptions(options, 'hasKey', VERSION_ONLY)
@@ -285,7 +307,7 @@ export const standardEntries: Record<string, Entry> = {
     })
   },
 
-  getMany(pipe: CachePipeline, keys: Iterable<string>, options?: VersionOption) {
+  getMany(pipe: EntryPipe, keys: Iterable<string>, options?: VersionOption) {
     const context = contextOf(pipe.cache)
     return checked(context, 'getMany', new Map<string, unknown>(), () => {
       const list = keyList(keys, 'getMany') as string[]
@@ -310,7 +332,7 @@ export const standardEntries: Record<string, Entry> = {
   },
 
   setMany(
-    pipe: CachePipeline,
+    pipe: EntryPipe,
     entries: Record<string, unknown> | Map<string, unknown>,
     timeoutOrOptions?: number | null | TimeoutOption,
     versionOptions?: VersionOption,
@@ -370,7 +392,7 @@ export const standardEntries: Record<string, Entry> = {
     })
   },
 
-  deleteMany(pipe: CachePipeline, keys: Iterable<string>, options?: VersionOption) {
+  deleteMany(pipe: EntryPipe, keys: Iterable<string>, options?: VersionOption) {
     const context = contextOf(pipe.cache)
     return checked(context, 'deleteMany', 0, () => {
       checkOptions(options, 'deleteMany', VERSION_ONLY)
@@ -386,13 +408,13 @@ export const standardEntries: Record<string, Entry> = {
 
   incr,
 
-  decr(pipe: CachePipeline, key: string, delta: number | bigint = 1, options?: IncrOptions) {
+  decr(pipe: EntryPipe, key: string, delta: number | bigint = 1, options?: IncrOptions) {
     const negated = typeof delta === 'bigint' || typeof delta === 'number' ? -delta : delta
     return incr(pipe, key, negated, options)
   },
 
   touch(
-    pipe: CachePipeline,
+    pipe: EntryPipe,
     key: string,
     timeoutOrOptions?: number | null | TimeoutOption,
     versionOptions?: VersionOption,

@@ -7,25 +7,11 @@ import type { CacheContext, CommandWithFallback } from './_context.ts'
 import { LocalTier } from './_local-tier.ts'
 import { isWrongType } from './_messages.ts'
 import { keyEntries } from './_pipeline-keys.ts'
-import { standardEntries } from './_pipeline-standard.ts'
-import type { Cache } from './cache.ts'
+import { type PipelineCommand, standardEntries } from './_pipeline-standard.ts'
+import type { CacheLike } from './cache-like.ts'
 import type { VersionOption } from './cache-options.ts'
 import { InvalidArgumentError } from './errors.ts'
 import type { CommandRoute, RedisArgument } from './types.ts'
-
-/**
- * A `context.run` command as the standard API's pipeline entries give it: with what to do with an
- * error before the policy sees it (a method that handles some errors itself).
- */
-export interface PipelineCommand<T> extends CommandWithFallback<T> {
-  /**
-   * The call's result for `error` (a reply error, or one `convert` threw) when the method handles
-   * it itself; `undefined` leaves it to the policy.
-   */
-  onError?(error: unknown): Promise<T> | undefined
-  /** Other Redis keys the command writes (a rename's destination), for the local tier. */
-  alsoWrites?: readonly string[]
-}
 
 /** One command of a queued call. */
 export interface QueuedCommand {
@@ -141,7 +127,7 @@ export const FAMILY_METHODS = [
 
 /** The implementation behind `cache.pipeline()` and `cache.transaction()`. */
 export class CachePipeline {
-  readonly #cache: Cache
+  readonly #cache: CacheLike
   readonly #context: CacheContext
   readonly #transaction: boolean
   readonly #calls: QueuedCall[] = []
@@ -149,7 +135,7 @@ export class CachePipeline {
   /** The first command that could not be built (bad arguments, a value that does not encode). */
   #refused: unknown
 
-  constructor(cache: Cache, context: CacheContext, transaction: boolean) {
+  constructor(cache: CacheLike, context: CacheContext, transaction: boolean) {
     this.#cache = cache
     this.#context = context
     this.#transaction = transaction
@@ -166,7 +152,7 @@ export class CachePipeline {
   }
 
   /** The cache the calls are made on. */
-  get cache(): Cache {
+  get cache(): CacheLike {
     return this.#cache
   }
 

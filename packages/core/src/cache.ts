@@ -1,24 +1,24 @@
 import { checkVersionOption } from './_args.ts'
+import type { CacheApi } from './_cache-api.ts'
 import { attachCommands, bindContext, CacheContext } from './_context.ts'
 import { checkLocalOptions } from './_local-options.ts'
 import { type LocalStats, LocalTier } from './_local-tier.ts'
 import { CachePipeline } from './_pipeline.ts'
 import { RedisValueStore } from './_redis-value-store.ts'
 import { timeMethods } from './_timing.ts'
-import type { CacheLike } from './cache-like.ts'
 import type { CacheOptions } from './cache-options.ts'
 import { closeNotifier } from './commands/_stampede-notifier.ts'
 import { getOrSetCommand } from './commands/get-or-set.ts'
-import { type HashCommands, hashCommands } from './commands/hashes.ts'
-import { type KeyHelperCommands, keyHelperCommands } from './commands/key-helpers.ts'
+import { hashCommands } from './commands/hashes.ts'
+import { keyHelperCommands } from './commands/key-helpers.ts'
 import { keyCommands } from './commands/keys.ts'
-import { type ListCommands, listCommands } from './commands/lists.ts'
-import { type SemaphoreCommands, semaphoreCommands } from './commands/semaphore.ts'
-import { type SetCommands, setCommands } from './commands/sets.ts'
-import { type SortedSetCommands, sortedSetCommands } from './commands/sorted-sets.ts'
+import { listCommands } from './commands/lists.ts'
+import { semaphoreCommands } from './commands/semaphore.ts'
+import { setCommands } from './commands/sets.ts'
+import { sortedSetCommands } from './commands/sorted-sets.ts'
 import { standardCommands } from './commands/standard.ts'
-import { type StreamGroupCommands, streamGroupCommands } from './commands/stream-groups.ts'
-import { type StreamCommands, streamCommands } from './commands/streams.ts'
+import { streamGroupCommands } from './commands/stream-groups.ts'
+import { streamCommands } from './commands/streams.ts'
 import type { CacheEventListener, CacheEventName } from './events.ts'
 import type { Pipeline } from './pipeline.ts'
 import type { Connection } from './types.ts'
@@ -173,18 +173,9 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
   }
 }
 
-// The rest of the API, typed by these interfaces and attached to the prototype at the end of this
-// file. A new family is one file under commands/ and one name on each of the two lists.
-export interface Cache<out IgnoreErrors extends boolean = boolean>
-  extends CacheLike<IgnoreErrors>,
-    HashCommands<IgnoreErrors>,
-    SortedSetCommands<IgnoreErrors>,
-    ListCommands<IgnoreErrors>,
-    SetCommands,
-    StreamCommands,
-    StreamGroupCommands,
-    SemaphoreCommands,
-    KeyHelperCommands {}
+// The rest of the API, typed by `CacheApi` and attached to the prototype below. A new family is
+// one file under commands/, one name in `_cache-api.ts` and one line here.
+export interface Cache<out IgnoreErrors extends boolean = boolean> extends CacheApi<IgnoreErrors> {}
 
 attachCommands(Cache, standardCommands)
 attachCommands(Cache, getOrSetCommand)

@@ -1,7 +1,8 @@
 // The public types of `cache.pipeline()` and `cache.transaction()`; the implementation is
 // `_pipeline.ts` (the families) and `_pipeline-standard.ts` (the standard API).
+
+import type { CacheApi } from './_cache-api.ts'
 import type { FAMILY_METHODS } from './_pipeline.ts'
-import type { Cache } from './cache.ts'
 import type { CachexError } from './errors.ts'
 
 /**
@@ -66,7 +67,7 @@ type Queue<F, IgnoreErrors extends boolean, Results extends unknown[]> = F exten
  * ```
  */
 export type Pipeline<IgnoreErrors extends boolean = boolean, Results extends unknown[] = []> = {
-  [M in PipelineMethod]: Queue<Cache<IgnoreErrors>[M], IgnoreErrors, Results>
+  [M in PipelineMethod]: Queue<CacheApi<IgnoreErrors>[M], IgnoreErrors, Results>
 } & {
   /** Whether this is a transaction (`cache.transaction()`). */
   readonly transaction: boolean

@@ -17,7 +17,6 @@ import { LocalTier, MISS } from '../_local-tier.ts'
 import { isWrongType } from '../_messages.ts'
 import { describe, timeoutToMs } from '../_timeout.ts'
 import { emitOperation } from '../_timing.ts'
-import type { Cache } from '../cache.ts'
 import type { CacheLike } from '../cache-like.ts'
 import type { IncrOptions, SetOptions, TimeoutOption, VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError } from '../errors.ts'
@@ -326,7 +325,7 @@ export const standardCommands = {
     }
   },
 
-  decr(this: Cache, key: string, delta: number | bigint = 1, options?: IncrOptions) {
+  decr(this: CacheLike, key: string, delta: number | bigint = 1, options?: IncrOptions) {
     // Negate numbers only: `-'1'` would coerce a bad delta into a valid one before incr checks it.
     const negated = typeof delta === 'bigint' || typeof delta === 'number' ? -delta : delta
     return this.incr(key, negated, options)
@@ -371,7 +370,7 @@ export const standardCommands = {
     }
   },
 
-  decrVersion(this: Cache, key: string, delta = 1, options?: VersionOption) {
+  decrVersion(this: CacheLike, key: string, delta = 1, options?: VersionOption) {
     return this.incrVersion(key, typeof delta === 'number' ? -delta : delta, options)
   },
 } satisfies Implementation<Omit<CacheLike, ClassMembers | 'getOrSet' | keyof typeof keyCommands>>
