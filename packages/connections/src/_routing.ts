@@ -56,13 +56,11 @@ const streamKeys = (args: readonly RedisArgument[]) => {
   return rest.slice(0, Math.floor(rest.length / 2))
 }
 
-const VERSION_HINT =
-  "put a hash tag in the key, such as 'user:{42}', so that every version of it (':1:user:{42}', ':2:user:{42}') shares a slot"
 const MOVE_HINT = `${TAG_HINT}, such as 'jobs:{mail}:pending' and 'jobs:{mail}:done'`
 
 export const ATOMIC: ReadonlyMap<string, Atomic> = new Map([
-  ['RENAME', { keys: twoKeys, what: 'incrVersion/decrVersion', hint: VERSION_HINT }],
-  ['RENAMENX', { keys: twoKeys, what: 'a rename', hint: VERSION_HINT }],
+  ['RENAME', { keys: twoKeys, what: 'a rename', hint: MOVE_HINT }],
+  ['RENAMENX', { keys: twoKeys, what: 'a rename', hint: MOVE_HINT }],
   ['LMOVE', { keys: twoKeys, what: 'lmove', hint: MOVE_HINT }],
   ['BLMOVE', { keys: twoKeys, what: 'a list move', hint: MOVE_HINT }],
   ['RPOPLPUSH', { keys: twoKeys, what: 'a list move', hint: MOVE_HINT }],

@@ -169,6 +169,18 @@ describe('standard API on a cluster', () => {
     expect((error as Error).message).toMatch(/incrVersion.*different hash slots.*hash tag/)
     expect(await cache.get(key)).toBe('v')
   })
+
+  it('rename across slots names a rename and the hash tag that joins two keys, not versions', async () => {
+    expect(keySlot(cache.makeKey('s1'))).not.toBe(keySlot(cache.makeKey('s2')))
+    await cache.set('s1', 'v')
+    for (const call of [cache.rename('s1', 's2'), cache.renamenx('s1', 's2')]) {
+      const error = await call.catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(CrossSlotError)
+      expect((error as Error).message).toMatch(/RENAME(NX)? across hash slots \(a rename\).*hash tag/)
+      expect((error as Error).message).not.toMatch(/version/)
+    }
+    expect(await cache.get('s1')).toBe('v')
+  })
 })
 
 describe('extended API on a cluster', () => {

@@ -19,7 +19,7 @@ import { describe, timeoutToMs } from '../_timeout.ts'
 import { emitOperation } from '../_timing.ts'
 import type { CacheLike } from '../cache-like.ts'
 import type { IncrOptions, SetOptions, TimeoutOption, VersionOption } from '../cache-options.ts'
-import { InvalidArgumentError } from '../errors.ts'
+import { CrossSlotError, InvalidArgumentError } from '../errors.ts'
 import { globEscape } from '../key-function.ts'
 import { measured, observedGet, observedGetMany, observedStore, reportRead } from './_observed.ts'
 import type { keyCommands } from './keys.ts'
@@ -363,7 +363,9 @@ export const standardCommands = {
       const version = checkVersionOption(options?.version) ?? context.version
       const next = checkVersion(version + delta)
       const from = context.makeKey(key, version)
-      await context.store.rename(from, context.makeKey(key, next), key)
+      await context.store.rename(from, context.makeKey(key, next), key).catch((error: unknown) => {
+        throw error instanceof CrossSlotError ? versionsApart(key, version, next, error) : error
+      })
       return next
     } catch (error) {
       return context.failOrNull<number>(error, 'incrVersion')
@@ -374,3 +376,19 @@ export const standardCommands = {
     return this.incrVersion(key, typeof delta === 'number' ? -delta : delta, options)
   },
 } satisfies Implementation<Omit<CacheLike, ClassMembers | 'getOrSet' | keyof typeof keyCommands>>
+
+/**
+ * The cluster's `CrossSlotError` for the `RENAME` of `incrVersion`, told in its terms: the two
+ * versions of the key hash to different slots, and what keeps them in one.
+ */
+function versionsApart(
+  key: string,
+  from: number,
+  to: number,
+  error: CrossSlotError,
+): CrossSlotError {
+  return new CrossSlotError(
+    `incrVersion/decrVersion across hash slots: versions ${from} and ${to} of '${key}' are in different hash slots of the cluster, and a key moves between versions with one RENAME; put a hash tag in the key, such as 'user:{42}', so that every version of it (':1:user:{42}', ':2:user:{42}') shares a slot`,
+    { cause: error },
+  )
+}
