@@ -12,6 +12,7 @@ import {
   runScript,
 } from '@cachex/core'
 import { fenceKey } from './_fence-key.ts'
+import { holding } from './_holding.ts'
 import { delay, optionalSeconds, positiveSeconds } from './_seconds.ts'
 import { outcomeUnknown, releaseLater } from './_undo.ts'
 
@@ -279,17 +280,15 @@ export class Lock implements CacheLock {
 
   /**
    * Acquires the lock (blocking as configured), runs `fn`, and releases the lock however `fn`
-   * ends. Rejects with `LockError` when the lock could not be acquired.
+   * ends. Rejects with `LockError` when the lock could not be acquired; when the release fails
+   * after `fn` threw (the lock expired and was taken over), with a `SuppressedError` holding both,
+   * as `await using` does. A release refused because the cache was closed is dropped.
    */
   async withLock<T>(fn: () => T | Promise<T>): Promise<T> {
     if (!(await this.acquire())) {
       throw new LockError(`could not acquire the lock '${this.name}'`)
     }
-    try {
-      return await fn()
-    } finally {
-      await this.release()
-    }
+    return holding(fn, () => this.release())
   }
 }
 

@@ -11,6 +11,7 @@ import {
   type SemaphoreFactory,
   type SemaphoreOptions,
 } from '@cachex/core'
+import { holding } from './_holding.ts'
 import { delay, optionalSeconds, positiveSeconds } from './_seconds.ts'
 import { outcomeUnknown, releaseLater } from './_undo.ts'
 
@@ -246,17 +247,15 @@ export class Semaphore implements CacheSemaphore {
 
   /**
    * Takes the permits (blocking as configured), runs `fn`, and gives them back however `fn`
-   * ends. Rejects with `LockError` when the permits could not be had.
+   * ends. Rejects with `LockError` when the permits could not be had; when giving them back fails
+   * after `fn` threw (they expired and were taken), with a `SuppressedError` holding both, as
+   * `await using` does. A release refused because the cache was closed is dropped.
    */
   async withPermit<T>(fn: () => T | Promise<T>): Promise<T> {
     if (!(await this.acquire())) {
       throw new LockError(`could not acquire permits of the semaphore '${this.name}'`)
     }
-    try {
-      return await fn()
-    } finally {
-      await this.release()
-    }
+    return holding(fn, () => this.release())
   }
 }
 

@@ -430,6 +430,40 @@ describe.each(BACKENDS)('%s', (backend) => {
       expect(lock.token).toBeNull()
     })
 
+    it('withLock keeps the error of fn when the lock was lost meanwhile (a SuppressedError, as await using)', async () => {
+      const name = lockName()
+      const lock = new Lock(connection, name, { timeout: 0.2 })
+      const thief = new Lock(newConnection(), name, { timeout: 10 })
+      const boom = new Error('boom')
+      const error = await lock
+        .withLock(async () => {
+          await delay(400) // the lock expires on the server
+          expect(await thief.acquire()).toBe(true)
+          throw boom
+        })
+        .catch((e: unknown) => e)
+      expect((error as Error).name).toBe('SuppressedError')
+      expect((error as { suppressed: unknown }).suppressed).toBe(boom)
+      expect((error as { error: unknown }).error).toBeInstanceOf(LockNotOwnedError)
+      expect((error as Error).message).toMatch(/no longer owned.*boom/)
+      // the thief's lock is untouched
+      expect(await get(name)).toBe(thief.token)
+      await thief.release()
+    })
+
+    it('withLock resolves what fn returned when the connection closed while it ran', async () => {
+      const name = lockName()
+      const own = newConnection()
+      const lock = new Lock(own, name, { timeout: 10 })
+      expect(
+        await lock.withLock(async () => {
+          await own.close()
+          return 'done'
+        }),
+      ).toBe('done')
+      await connection.command(['DEL', name])
+    })
+
     it('withLock rejects with LockError when the lock cannot be had', async () => {
       const name = lockName()
       const holder = new Lock(connection, name)

@@ -264,6 +264,23 @@ describe.each(BACKENDS)('%s', (backend) => {
       )
       await holder.release()
     })
+    it('withPermit keeps the error of fn when the permits were lost meanwhile', async () => {
+      const name = semName()
+      const s = sem(name, { limit: 1, timeout: 0.2 })
+      const thief = sem(name, { limit: 1, timeout: 10 })
+      const boom = new Error('boom')
+      const error = await s
+        .withPermit(async () => {
+          await delay(400) // the permit expires
+          expect(await thief.acquire()).toBe(true)
+          throw boom
+        })
+        .catch((e: unknown) => e)
+      expect((error as Error).name).toBe('SuppressedError')
+      expect((error as { suppressed: unknown }).suppressed).toBe(boom)
+      expect((error as { error: unknown }).error).toBeInstanceOf(LockNotOwnedError)
+      await thief.release()
+    })
   })
 
   describe('misuse', () => {
