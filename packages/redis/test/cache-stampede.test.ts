@@ -54,6 +54,28 @@ describe.each(BACKENDS)('%s', (backend) => {
       await a.close()
     })
 
+    it('a lockTimeout of 100 days beats at most every 24.8 days, not every millisecond', async () => {
+      const warnings: Error[] = []
+      const onWarning = (warning: Error) => warnings.push(warning)
+      process.on('warning', onWarning)
+      try {
+        const value = await cache.getOrSet(
+          'long-lock',
+          async () => {
+            await delay(100)
+            return 'v'
+          },
+          { distributed: true, lockTimeout: 100 * 86_400 },
+        )
+        expect(value).toBe('v')
+        await delay(10) // warnings are emitted on the next tick
+      } finally {
+        process.off('warning', onWarning)
+      }
+      // Node turns an interval past 2^31 - 1 ms into 1 ms, and says so.
+      expect(warnings.filter((w) => w.name === 'TimeoutOverflowWarning')).toEqual([])
+    })
+
     it('2 caches × 20 callers of a missing key run a 300 ms factory once', async () => {
       let calls = 0
       const factory = async () => {
