@@ -184,7 +184,9 @@ describe('multi-key commands across slots', () => {
     const rename = conn.command(['RENAME', ':1:a', ':2:a'], { key: ':1:a' })
     await expect(rename).rejects.toThrow(CrossSlotError)
     await expect(rename).rejects.toThrow(ResponseError)
-    await expect(rename).rejects.toThrow(/incrVersion.*':1:a'.*':2:a'.*hash tag/)
+    await expect(rename).rejects.toThrow(
+      /RENAME across hash slots \(a rename\).*':1:a'.*':2:a'.*hash tag/,
+    )
     await expect(conn.command(['LMOVE', 'src', 'dst', 'LEFT', 'RIGHT'])).rejects.toThrow(
       /LMOVE across hash slots \(lmove\).*hash tag/,
     )
