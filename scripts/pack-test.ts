@@ -311,6 +311,8 @@ export async function use(): Promise<number | null> {
         [
           '--noEmit',
           '--strict',
+          // What \`tsc --init\` (TypeScript 6) turns on; with the libraries' own .d.ts checked.
+          '--exactOptionalPropertyTypes',
           '--skipLibCheck',
           'false',
           '--types',

@@ -173,7 +173,9 @@ export interface ConnectionOptions {
    * Where Redis is: a URL (`redis://`, `rediss://`, `unix://`), a list of URLs (the first is the
    * primary, the rest read replicas), or an existing node-redis client, pool, sentinel or cluster.
    */
-  location?: string | readonly string[] | object
+  // `| undefined`: each topology's options re-declare it as `ConnectionOptions['location']`, which
+  // holds `undefined`; without it they do not extend this under `exactOptionalPropertyTypes`.
+  location?: string | readonly string[] | object | undefined
   /** Password for every node, used where the URL has none. */
   password?: string
   /**
