@@ -63,8 +63,17 @@ export class BlockingClients {
     this.#options = options
   }
 
-  /** Runs one blocking command on a dedicated client; resolves its raw reply. */
-  async run(args: RedisArgument[], text: boolean, blockMs: number): Promise<unknown> {
+  /**
+   * Runs one blocking command on a dedicated client; resolves its raw reply. With `asking`, the
+   * command goes right after `ASKING` on the same client (how it follows an `ASK` to the node
+   * that imports its slot); the call is bounded by `socketTimeout + blockMs` from now.
+   */
+  async run(
+    args: RedisArgument[],
+    text: boolean,
+    blockMs: number,
+    asking = false,
+  ): Promise<unknown> {
     const { deadlines, mapError, where } = this.#options
     const weight = commandWeight(args)
     const refused = deadlines.refuse(weight, args[0] as RedisArgument, where)
@@ -72,8 +81,12 @@ export class BlockingClients {
     const lease = await this.#take()
     this.#busy.add(lease)
     try {
+      const sender = lease.sender.as(text)
+      const chain = asking ? { chainId: Symbol('ASKING') } : undefined
+      // Its failure shows in the reply (no ASKING, no answer to the command).
+      if (chain !== undefined) sender.sendCommand(['ASKING'], chain).catch(() => {})
       const reply = await deadlines.track(
-        lease.sender.as(text).sendCommand(args),
+        sender.sendCommand(args, chain),
         String(args[0]),
         mapError,
         weight,
@@ -138,7 +151,8 @@ export class BlockingClients {
     const lease: Lease = {
       client,
       sender: new Sender(client, (options) => ({
-        sendCommand: (args: ReadonlyArray<RedisArgument>) => client.sendCommand(args, options),
+        sendCommand: (args: ReadonlyArray<RedisArgument>, chain?: object) =>
+          client.sendCommand(args, chain === undefined ? options : { ...options, ...chain }),
       })),
       idleTimer: undefined,
     }

@@ -99,10 +99,10 @@ export async function followRedirects(
     let reply: Promise<unknown>
     if (error instanceof ErrorReply && message.startsWith('MOVED ')) {
       if (++redirects > context.maxRedirects) throw error
-      reply = resend.to(context.topology.moved(slot, target(message)))
+      reply = resend.to(context.topology.moved(slot, redirectTarget(message)))
     } else if (error instanceof ErrorReply && message.startsWith('ASK ')) {
       if (++redirects > context.maxRedirects) throw error
-      reply = resend.asking(context.topology.handle(target(message)))
+      reply = resend.asking(context.topology.handle(redirectTarget(message)))
     } else if (error instanceof ErrorReply && message.startsWith('TRYAGAIN')) {
       const now = performance.now()
       retryingSince ||= now
@@ -130,7 +130,7 @@ export async function followRedirects(
 }
 
 /** The `host:port` of a `MOVED`/`ASK` reply: its last word. */
-function target(message: string): string {
+export function redirectTarget(message: string): string {
   return message.slice(message.lastIndexOf(' ') + 1).trim()
 }
 

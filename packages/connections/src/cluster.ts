@@ -17,7 +17,12 @@ import { commandWeight, type Deadlines } from './_deadlines.ts'
 import { isClientClosed, isDisconnected, toCachexError } from './_errors.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import { Sender } from './_options.ts'
-import { commandResend, followRedirects, type RedirectContext } from './_redirects.ts'
+import {
+  commandResend,
+  followRedirects,
+  type RedirectContext,
+  redirectTarget,
+} from './_redirects.ts'
 import {
   type Atomic,
   crossSlot,
@@ -350,8 +355,10 @@ class ClusterConnection implements Connection {
    * A blocking command (`route.blockMs`) on a dedicated client of the primary of `key`'s slot
    * (see `BlockingClients`), so that it holds up none of the node's other calls; bounded by
    * `socketTimeout + blockMs`. A handed-in cluster whose node options are unknown runs it on the
-   * node's own client instead. Redirects are not followed: a slot that moved answers `MOVED`,
-   * and the map is refreshed for the next call.
+   * node's own client instead. `MOVED` and `ASK` are followed as `followRedirects` does, up to
+   * `maxCommandRedirections` times (a redirected command did not run, so it is sent again): on a
+   * dedicated client of the named node, after `ASKING` for an `ASK`; for a `MOVED`, the map says
+   * so at once for the slot and is refreshed soon. The whole call keeps the first send's bound.
    */
   #runBlocking(
     args: RedisArgument[],
@@ -364,8 +371,9 @@ class ClusterConnection implements Connection {
   ): Promise<unknown> {
     const topology = this.#topology
     topology.build()
-    const node = key === undefined ? undefined : topology.table[keySlot(key)]?.master
-    if (node === undefined || !this.#dedicatedBlocking) {
+    const slot = key === undefined ? undefined : keySlot(key)
+    const node = slot === undefined ? undefined : topology.table[slot]?.master
+    if (slot === undefined || node === undefined || !this.#dedicatedBlocking) {
       return this.#deadlines.track(
         this.#send(key, readonly, args, text),
         name,
@@ -374,9 +382,33 @@ class ClusterConnection implements Connection {
         blockMs,
       )
     }
-    if (node.down) return Promise.reject(topology.downError(node))
+    const until = performance.now() + blockMs
+    const attempt = (to: NodeHandle, asking: boolean, redirects: number): Promise<unknown> => {
+      if (to.down) return Promise.reject(topology.downError(to))
+      // Bounded by what is left of `socketTimeout + blockMs` since the first send.
+      const left = Math.max(1, until - performance.now())
+      return this.#blockingOf(to)
+        .run(args, text, left, asking)
+        .catch((error: unknown) => {
+          const message = error instanceof ResponseError ? error.message : ''
+          const moved = message.startsWith('MOVED ')
+          const followed = moved || message.startsWith('ASK ')
+          if (!followed || this.#life.closed || redirects >= this.#redirects.maxRedirects) {
+            throw error
+          }
+          const address = redirectTarget(message)
+          const next = moved ? topology.moved(slot, address) : topology.handle(address)
+          return attempt(next, !moved, redirects + 1)
+        })
+    }
+    return attempt(node, false, 0)
+  }
+
+  /** The dedicated clients of `node` for blocking commands, made on first use. */
+  #blockingOf(node: NodeHandle): BlockingClients {
     let clients = this.#blocking.get(node.address)
     if (clients === undefined) {
+      const topology = this.#topology
       clients = new BlockingClients({
         make: () => topology.blockingClient(node) as BlockingClient,
         connectTimeoutMs: this.#connectTimeoutMs,
@@ -386,10 +418,7 @@ class ClusterConnection implements Connection {
       })
       this.#blocking.set(node.address, clients)
     }
-    return clients.run(args, text, blockMs).catch((error: unknown) => {
-      if (error instanceof Error && error.message.startsWith('MOVED')) void topology.refresh()
-      throw error
-    })
+    return clients
   }
 
   /**
