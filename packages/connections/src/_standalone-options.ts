@@ -184,6 +184,12 @@ function singleUrl(location: unknown): string {
     )
   }
   const count = Array.isArray(location) ? location.length : urls.length
+  if (count === 0) {
+    // `location: process.env.REDIS_URL` with `REDIS_URL=` set empty, say.
+    throw new InvalidArgumentError(
+      `location holds no Redis URL (got ${JSON.stringify(location)}): give one, such as redis://127.0.0.1:6379/0, or leave location unset for that one`,
+    )
+  }
   if (count !== 1) {
     throw new InvalidArgumentError(
       `the standalone connection takes one URL, got ${count}; use the replica factory for a primary with replicas`,

@@ -273,6 +273,12 @@ describe('options', () => {
 
   it('counts a blank entry of a list as an entry, as a string drops its blank parts', () => {
     expect(() => standalone({ location: [server.url, ''] })).toThrow(/takes one URL, got 2/)
+    // An empty REDIS_URL: the message says the location is empty, not that it lists replicas.
+    for (const location of ['', ' ', ',', []]) {
+      expect(() => standalone({ location })).toThrow(
+        /^location holds no Redis URL \(got .*\): give one/,
+      )
+    }
     expect(() => standalone({ location: [''] })).toThrow(InvalidArgumentError)
   })
 
