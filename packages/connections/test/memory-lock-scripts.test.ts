@@ -2,6 +2,7 @@
 // scripts, with the same keyspace before them, sent to a real redis-server and to memory:// must
 // get the same replies (errors included, word for word) and leave the same keys behind. The
 // inputs go past what @cachex/lock sends: wrong types, overwritten tokens, odd counters, bounds.
+import { createHash } from 'node:crypto'
 import { memory, standalone } from '@cachex/connections'
 import { type Connection, ResponseError } from '@cachex/core'
 import { standaloneServer } from '@cachex/test-utils'
@@ -32,6 +33,11 @@ type Step = { script: Script; keys: string[]; argv: string[] } | { command: stri
 
 /** Keys every case starts from scratch on, and reads back at its end. */
 const KEYS = ['L', 'F', 'S', 'other']
+
+/** The SHA1 of `text`'s UTF-8 bytes, as a script's `redis.sha1hex` gives it. */
+function sha1(text: string): string {
+  return createHash('sha1').update(text).digest('hex')
+}
 
 async function send(connection: Connection, args: string[]): Promise<unknown> {
   try {
@@ -305,6 +311,19 @@ const CASES: Record<string, Step[]> = {
     cmd('HSET', 'L', 'f', 'v'),
     { script: 'STAMPEDE_RELEASE', keys: ['L'], argv: ['tok'] },
     { script: 'STAMPEDE_EXTEND', keys: ['L'], argv: ['tok', 'x'] },
+  ],
+  'stampede: a refresh replaces only the bytes it read (their SHA1)': [
+    cmd('SET', 'F', 'old\u00e9\u0000x', 'PX', '5000'),
+    { script: 'REFRESH_SWAP', keys: ['F'], argv: ['0'.repeat(40), 'new', '60000'] },
+    { script: 'REFRESH_SWAP', keys: ['F'], argv: [sha1('old\u00e9\u0000x'), 'new', '60000'] },
+    cmd('TTL', 'F'),
+    { script: 'REFRESH_SWAP', keys: ['F'], argv: [sha1('new'), 'newer', ''] },
+    cmd('TTL', 'F'),
+    { script: 'REFRESH_SWAP', keys: ['other'], argv: [sha1(''), 'x', '1000'] },
+    cmd('HSET', 'S', 'f', 'v'),
+    { script: 'REFRESH_SWAP', keys: ['S'], argv: [sha1(''), 'x', '1000'] },
+    cmd('SET', 'L', 'a'),
+    { script: 'REFRESH_SWAP', keys: ['L'], argv: [sha1('a'), 'b', 'x'] },
   ],
   'set many: a SET … PX each up to 15 keys, an MSET and a PEXPIRE each from 16': [
     cmd('DEL', ...MANY),

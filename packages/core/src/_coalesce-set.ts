@@ -2,7 +2,8 @@
 // expiry as one script of `SET … PX`; each caller is answered on its own.
 import type { CacheContext } from './_context.ts'
 import { sendCommand } from './_gathering.ts'
-import { CrossSlotError, ResponseError } from './errors.ts'
+import { isScriptRefused } from './_messages.ts'
+import { CrossSlotError } from './errors.ts'
 import { spansSlots } from './key-slot.ts'
 import { defineScript, runScript } from './script.ts'
 import type { RedisArgument } from './types.ts'
@@ -181,11 +182,6 @@ export class WriteCoalescer {
       { key: keys[0] },
     )
   }
-}
-
-/** An ACL user without `@scripting`: `NOPERM … 'eval'` (or `'evalsha'`). */
-function isScriptRefused(error: unknown): boolean {
-  return error instanceof ResponseError && /^NOPERM\b.*'eval(sha)?'/i.test(error.message)
 }
 
 /** `MSET k1 v1 k2 v2 …`. */

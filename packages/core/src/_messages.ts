@@ -19,6 +19,11 @@ export function isWrongType(error: unknown): error is ResponseError {
   return error instanceof ResponseError && error.message.startsWith('WRONGTYPE')
 }
 
+/** An ACL user without `@scripting`: `NOPERM … 'eval'` (or `'evalsha'`). */
+export function isScriptRefused(error: unknown): boolean {
+  return error instanceof ResponseError && /^NOPERM\b.*'eval(sha)?'/i.test(error.message)
+}
+
 /**
  * The methods (and commands, by their lowercase names) that send several keys in one command,
  * with the Redis type they read their first key as (`null`: the first key is a destination,

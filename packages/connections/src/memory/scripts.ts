@@ -161,6 +161,14 @@ const IMPLEMENTATIONS: Record<ScriptName, (s: ScriptCall) => Reply> = {
     s.call(4, 'SET', key, s.argv[1], 'KEEPTTL')
     return 1
   },
+  REFRESH_SWAP: (s) => {
+    const key = s.keys[0]
+    const stored = str(s.call(1, 'GET', key))
+    if (stored === null || sha1(stored) !== s.argv[0]) return 0
+    if (s.argv[2] === '') s.call(6, 'SET', key, s.argv[1])
+    else s.call(8, 'SET', key, s.argv[1], 'PX', s.argv[2])
+    return 1
+  },
   SET_MANY: (s) => {
     const n = s.keys.length
     if (s.argv.length !== n + 1) {

@@ -6,6 +6,7 @@ import { checkSeconds, timeoutToMs } from '../_timeout.ts'
 import type { CacheLike } from '../cache-like.ts'
 import type { GetOrSetOptions, VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError } from '../errors.ts'
+import type { RedisArgument } from '../types.ts'
 import { observedStore } from './_observed.ts'
 import {
   checkStampede,
@@ -20,9 +21,17 @@ import {
 } from './_stampede.ts'
 import { notifierOf } from './_stampede-notifier.ts'
 import { type Found, readForStampede } from './_stampede-read.ts'
+import { storeIfUnchanged } from './_stampede-refresh.ts'
 import { readValue } from './standard.ts'
 
 const MISSING: unique symbol = Symbol('missing')
+/**
+ * What a refresh's flight settles with when it stored nothing of its own (it failed, or another
+ * process holds the lock): its caller keeps the value it served, but a miss that joined the
+ * flight computes — the value the refresh started from may be gone (expired past its grace,
+ * deleted).
+ */
+const KEPT: unique symbol = Symbol('kept')
 // Longer than a typical computation (a few queries of at most socketTimeout, 5 s, each), shorter
 // than the 30–60 s after which proxies and load balancers give up on a request.
 const DEFAULT_WAIT_TIMEOUT = 10
@@ -61,8 +70,9 @@ export const getOrSetCommand = {
       // Returned, not awaited: a waiter then holds a reaction and a closure instead of a suspended
       // call (about 380 bytes instead of 570 each, measured with 200,000 waiters).
       return joined.then((outcome) =>
-        outcome === TIMED_OUT
-          ? // The shared computation outlived our bound (a hung factory?): compute our own value.
+        outcome === TIMED_OUT || outcome === KEPT
+          ? // The shared computation outlived our bound (a hung factory?), or was a refresh that
+            // kept the value we did not find: compute our own value.
             computeAndAdd(context, key, valueOrFactory, timeout, at)
           : (outcome as T),
       )
@@ -187,69 +197,69 @@ async function getOrSetControlled<T>(
   const joined = context.flights.join(rkey, waitMs)
   if (joined !== undefined) {
     return joined.then((outcome) =>
-      outcome === TIMED_OUT ? computeAndStore(call, 'nx') : (outcome as T),
+      outcome === TIMED_OUT
+        ? computeAndStore(call, 'nx')
+        : outcome === KEPT
+          ? missed(call)
+          : (outcome as T),
     )
   }
-  const computation = stampede.distributed ? computeOnce(call) : computeAndStore(call, 'nx')
+  const computation = missed(call)
   context.flights.start(rkey, computation)
   return computation
 }
 
+/** A miss's computation: once per fleet with `distributed`, else stored only if still missing. */
+function missed<T>(call: Call<T>): Promise<T> {
+  return call.stampede.distributed ? computeOnce(call) : computeAndStore(call, 'nx')
+}
+
 /**
- * Recomputes a value that is still there (early, or `stale` within its grace) and overwrites it;
- * one caller per process, one per fleet with `distributed` (a caller that finds the lock taken
+ * Recomputes a value that is still there (early, or `stale` within its grace) and replaces it —
+ * only if it is still the value this refresh read on the primary when it started: a `set()` or a
+ * `delete()` made meanwhile wins (the caller then gets what Redis holds, or its computed value).
+ * One caller per process, one per fleet with `distributed` (a caller that finds the lock taken
  * keeps the current value). A failure is logged and the current value returned.
  */
 function refresh<T>(call: Call<T>, current: T, stale: boolean): Promise<T> {
   const { context, rkey } = call
-  const work = (async () => {
+  const work = (async (): Promise<T | typeof KEPT> => {
     let token: string | undefined
     const lockKey = companionKey(rkey, 'lock')
     if (call.stampede.distributed) {
       try {
         token = await tryLock(context, lockKey, call.stampede.lockMs)
       } catch {
-        return current
+        return KEPT
       }
-      if (token === undefined) return current
+      if (token === undefined) return KEPT
     }
     const stop =
       token === undefined ? undefined : heartbeat(context, lockKey, token, call.stampede.lockMs)
     try {
-      if (stale) {
-        const fresh = await freshOnPrimary(call)
-        if (fresh !== MISSING) return fresh as T
+      // On the primary: the read that decided on the refresh may have come from a replica or the
+      // local tier, and a replica may lack a write the primary has.
+      const { raw, pttl } = await readWithMeta(context, rkey, false, false)
+      // Gone meanwhile (deleted, or expired): a miss, whose value is stored only if still missing.
+      if (typeof raw !== 'string' && !Buffer.isBuffer(raw)) return await computeAndStore(call, 'nx')
+      // Refreshed already, by a process whose write the stale read did not see yet.
+      if (stale && pttl !== null && pttl > call.stampede.graceMs) {
+        return context.decode(raw, call.key) as T
       }
-      return await computeAndStore(call, undefined)
+      return await computeAndStore(call, raw)
     } catch (error) {
       context.logger.error(
         `cachex: getOrSet('${call.key}') kept the current value: its recomputation failed`,
         error,
       )
-      return current
+      return KEPT
     } finally {
       stop?.()
       if (token !== undefined) await releaseAndNotify(context, lockKey, token, rkey)
     }
   })()
   context.flights.start(rkey, work)
-  return work
-}
-
-/**
- * The value on the primary when it is no longer stale: a refresh stored it after the stale read,
- * which came from a replica that had not received it yet. Without this, every read of a lagging
- * replica would recompute the value again. `MISSING` otherwise (or when the primary cannot say).
- */
-async function freshOnPrimary<T>(call: Call<T>): Promise<T | typeof MISSING> {
-  const { context, rkey, key, stampede } = call
-  try {
-    const now = await readWithMeta(context, rkey, false, false)
-    if (now.raw === null || now.pttl === null || now.pttl <= stampede.graceMs) return MISSING
-    return context.decode(now.raw, key) as T
-  } catch {
-    return MISSING
-  }
+  return work.then((outcome) => (outcome === KEPT ? current : outcome))
 }
 
 /**
@@ -304,8 +314,11 @@ async function holdAndCompute<T>(call: Call<T>, lockKey: string, token: string):
   }
 }
 
-/** Calls the factory, timing it, and stores the value (and, for XFetch, its compute time). */
-async function computeAndStore<T>(call: Call<T>, condition: 'nx' | undefined): Promise<T> {
+/**
+ * Calls the factory, timing it, and stores the value (and, for XFetch, its compute time): only if
+ * the key is missing (`'nx'`), or only if it still holds the bytes `condition` (a refresh).
+ */
+async function computeAndStore<T>(call: Call<T>, condition: 'nx' | RedisArgument): Promise<T> {
   const { context, key, rkey, at, valueOrFactory, storeMs, stampede } = call
   const started = performance.now()
   const value =
@@ -316,9 +329,11 @@ async function computeAndStore<T>(call: Call<T>, condition: 'nx' | undefined): P
   let stored: boolean
   try {
     const writes: Promise<unknown>[] = [
-      context.events.writes
-        ? observedStore(context, 'getOrSet', key, value, storeMs, rkey, condition)
-        : context.store.set(rkey, value, storeMs, condition),
+      condition !== 'nx' && (storeMs === null || storeMs > 0)
+        ? storeIfUnchanged(context, rkey, key, value, storeMs, condition)
+        : context.events.writes
+          ? observedStore(context, 'getOrSet', key, value, storeMs, rkey, 'nx')
+          : context.store.set(rkey, value, storeMs, 'nx'),
     ]
     if (stampede.beta > 0 && (storeMs === null || storeMs > 0)) {
       writes.push(storeDelta(context, rkey, deltaMs, storeMs))
@@ -328,7 +343,8 @@ async function computeAndStore<T>(call: Call<T>, condition: 'nx' | undefined): P
   } catch (error) {
     return context.fail(error, value, 'getOrSet')
   }
-  if (stored || condition === undefined) return value
-  // Someone else stored a value between our read and our add: theirs wins, as in Django.
+  if (stored) return value
+  // Someone else stored (or deleted) a value between our read and our write: theirs wins, as in
+  // Django.
   return (await readValue(context, key, value, at, 'getOrSet', false)) as T
 }

@@ -1,0 +1,55 @@
+// getOrSet's refresh (`earlyRecompute`, a stale value within its `grace`) replaces a value that is
+// still there, so it must not replace a newer one: a `set()` or a `delete()` made while the
+// factory ran wins, as a miss's `add` loses to a value stored meanwhile.
+import { createHash } from 'node:crypto'
+import type { CacheContext } from '../_context.ts'
+import { isScriptRefused } from '../_messages.ts'
+import { defineScript, runScript } from '../script.ts'
+import type { RedisArgument } from '../types.ts'
+import { measured } from './_observed.ts'
+
+// Stores ARGV[2] at KEYS[1] (expiring in ARGV[3] ms; '' never) only if the key still holds the
+// bytes whose SHA1 is ARGV[1]: the digest, not the bytes, so a large value is not sent twice.
+export const REFRESH_SWAP_SCRIPT = defineScript(`local v = redis.call('GET', KEYS[1])
+if not v or redis.sha1hex(v) ~= ARGV[1] then
+  return 0
+end
+if ARGV[3] == '' then
+  redis.call('SET', KEYS[1], ARGV[2])
+else
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+end
+return 1`)
+
+/**
+ * Stores `value` at `rkey` (expiring in `ms`; `null` never, > 0 otherwise) if it still holds
+ * `before`, the bytes the refresh decided to replace; resolves whether it stored. A user without
+ * `@scripting` stores it unconditionally (a `SET`), as before this check existed. Reports the
+ * `set` event of a value stored.
+ */
+export async function storeIfUnchanged(
+  context: CacheContext,
+  rkey: string,
+  key: string,
+  value: unknown,
+  ms: number | null,
+  before: RedisArgument,
+): Promise<boolean> {
+  const [stored, sizes] = await measured(context, () => {
+    const data = context.encode(value)
+    const digest = createHash('sha1').update(before).digest('hex')
+    return context.store.writing([rkey], async () => {
+      try {
+        const args = [digest, data, ms === null ? '' : String(ms)]
+        return (await runScript(context.connection, REFRESH_SWAP_SCRIPT, [rkey], args)) === 1
+      } catch (error) {
+        if (!isScriptRefused(error)) throw error
+        return context.store.set(rkey, value, ms)
+      }
+    })
+  })
+  if (stored && context.events.writes) {
+    context.events.emit('set', { operation: 'getOrSet', key, bytes: sizes[0] })
+  }
+  return stored
+}
