@@ -21,6 +21,13 @@ interface Waiter {
   reject: (error: unknown) => void
 }
 
+/** A batch whose `EXISTS` of several keys awaits its count. */
+interface Sent {
+  waiters: Waiter[]
+  /** Each key's own `EXISTS`, sent by `closing()` behind the batch's; `undefined` until then. */
+  again: Promise<unknown>[] | undefined
+}
+
 /**
  * Gathers the existence checks of one tick and sends them when the microtask queue runs (no
  * timer). `EXISTS` of many keys answers how many of them exist (a key named twice counted
@@ -28,9 +35,12 @@ interface Waiter {
  * case, a tick of hits or of misses. A count in between asks each key again with an `EXISTS` of
  * its own (a second round trip for that batch), and the next calls (16 times that batch's size,
  * doubled each time this happens again, up to 1,024 times) each send their own `EXISTS`, as
- * without coalescing, before calls are gathered again. On a cluster the `EXISTS` is split by
- * slot and the counts summed; with replicas it goes to one, as a lone `EXISTS` does. A
- * connection error or timeout of the `EXISTS` rejects each of its callers.
+ * without coalescing, before calls are gathered again. When `close()` comes while a batch awaits
+ * its count, each of its keys is asked at once, behind it (`closing()`): the connection answers
+ * what is in flight as it closes but refuses what is sent after, so the callers, who called
+ * before `close()`, are answered from those if the count is in between. On a cluster the
+ * `EXISTS` is split by slot and the counts summed; with replicas it goes to one, as a lone
+ * `EXISTS` does. A connection error or timeout of the `EXISTS` rejects each of its callers.
  */
 export class ExistsCoalescer {
   readonly #context: CacheContext
@@ -39,6 +49,8 @@ export class ExistsCoalescer {
   #apart = 0
   /** `#apart`, in batches of the size of the one that was partly there, after such a batch. */
   #window = APART_FIRST
+  /** The batches of several keys whose `EXISTS` awaits its count (for `closing()`). */
+  readonly #inFlight = new Set<Sent>()
 
   constructor(context: CacheContext) {
     this.#context = context
@@ -76,20 +88,41 @@ export class ExistsCoalescer {
     if (batch !== undefined) this.#send(batch)
   }
 
+  /**
+   * `close()` is about to close the connection, which then refuses new commands: each batch
+   * still awaiting its count sends its keys' own `EXISTS` now, behind it, so that a count in
+   * between is answered from them rather than from commands sent once the connection is closed.
+   */
+  closing(): void {
+    for (const sent of this.#inFlight) {
+      if (sent.again !== undefined) continue
+      sent.again = sent.waiters.map((waiter) => {
+        const reply = this.#exists(waiter.rkey)
+        reply.catch(() => {}) // read only when the count is in between
+        return reply
+      })
+    }
+  }
+
   #send(batch: Waiter[]): void {
     if (this.#batch === batch) this.#batch = undefined
     // Emptied as it is sent: the microtask queued for it may come after an earlier `flush()`.
     const waiters = batch.splice(0)
     if (waiters.length === 0) return
     if (waiters.length === 1) {
-      this.#one(waiters[0] as Waiter)
+      const waiter = waiters[0] as Waiter
+      this.#answer(waiter, this.#exists(waiter.rkey))
       return
     }
     const args: RedisArgument[] = new Array(waiters.length + 1)
     args[0] = 'EXISTS'
     for (let i = 0; i < waiters.length; i++) args[i + 1] = (waiters[i] as Waiter).rkey
+    const sent: Sent = { waiters, again: undefined }
+    const inFlight = this.#inFlight
+    inFlight.add(sent)
     sendCommand(this.#context.connection, args, { key: args[1], readonly: true }).then(
       (reply) => {
+        inFlight.delete(sent)
         const count = toNumber(reply)
         if (count === waiters.length || count === 0) {
           this.#window = APART_FIRST
@@ -99,19 +132,26 @@ export class ExistsCoalescer {
         }
         this.#apart = this.#window * waiters.length
         this.#window = Math.min(this.#window * 2, APART_MOST)
-        for (const waiter of waiters) this.#one(waiter)
+        const again = sent.again
+        for (let i = 0; i < waiters.length; i++) {
+          const waiter = waiters[i] as Waiter
+          this.#answer(waiter, again?.[i] ?? this.#exists(waiter.rkey))
+        }
       },
       (error: unknown) => {
+        inFlight.delete(sent)
         for (const waiter of waiters) waiter.reject(error)
       },
     )
   }
 
-  /** One `EXISTS` for one caller. */
-  #one(waiter: Waiter): void {
-    sendCommand(this.#context.connection, ['EXISTS', waiter.rkey], {
-      key: waiter.rkey,
-      readonly: true,
-    }).then((reply) => waiter.resolve(toNumber(reply) === 1), waiter.reject)
+  /** One `EXISTS` of one key. */
+  #exists(rkey: RedisArgument): Promise<unknown> {
+    return sendCommand(this.#context.connection, ['EXISTS', rkey], { key: rkey, readonly: true })
+  }
+
+  /** Answers `waiter` from the reply of an `EXISTS` of its key alone. */
+  #answer(waiter: Waiter, reply: Promise<unknown>): void {
+    reply.then((count) => waiter.resolve(toNumber(count) === 1), waiter.reject)
   }
 }

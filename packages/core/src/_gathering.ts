@@ -30,6 +30,12 @@ export function sendCommand(
 /** What each coalescer offers: to send what it gathered so far. */
 export interface Coalescer {
   flush(): void
+  /**
+   * The connection is about to close, after which it refuses new commands (those in flight are
+   * answered): a coalescer whose calls in flight may need another command once their reply
+   * comes sends it now, so that calls made before `close()` are answered.
+   */
+  closing?(): void
 }
 
 /** Every coalescer of a cache, and the one gathering the calls of this tick now. */
@@ -56,6 +62,15 @@ export class Gathering {
   /** Sends what every coalescer gathered: for a command about to be sent at once. */
   readonly flush = (): void => {
     for (const coalescer of this.#all) coalescer.flush()
+  }
+
+  /**
+   * Sends what every coalescer gathered, and what its calls in flight may still need (see
+   * `Coalescer.closing`): `close()` calls it right before it closes the connection.
+   */
+  closing(): void {
+    this.flush()
+    for (const coalescer of this.#all) coalescer.closing?.()
   }
 }
 

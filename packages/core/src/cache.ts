@@ -160,6 +160,9 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
     // Callers waiting on another call's getOrSet computation stop waiting.
     this.#context.flights.close()
     await this.#local?.close()
+    // What coalesced calls in flight may still need is sent now: the connection answers what is
+    // in flight as it closes, and refuses what comes after.
+    this.#context.gathering.closing()
     await this.#context.connection.close()
   }
 
