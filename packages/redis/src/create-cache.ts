@@ -17,6 +17,7 @@ import {
 import { describeArgument } from '@cachex/core/internal'
 import { lockFactory, semaphoreFactory } from '@cachex/lock'
 import type { PickleClasses } from '@cachex/serializers'
+import { checkCreateCacheOptions } from './_option-names.ts'
 import { CLIENTS, COMPRESSORS, lookup, SERIALIZERS } from './_tables.ts'
 
 /** Serializers `createCache` knows by name: the keys of its serializer table. */
@@ -129,6 +130,12 @@ export function buildCache<IgnoreErrors extends boolean = false>(
   options: CreateCacheOptions<IgnoreErrors>,
   alias: string | undefined,
 ): Cache<IgnoreErrors> {
+  // An unknown name is refused before anything is built (a misspelt keyPrefix left the prefix
+  // empty, and clear() then flushed the database).
+  checkCreateCacheOptions(
+    options,
+    alias === undefined ? 'createCache()' : `configureCaches(): the alias '${alias}'`,
+  )
   // Resolve every name first, so that a bad one throws before a connection exists.
   const serializer = toList(options.serializer ?? 'json').map((s) => resolveSerializer(s, options))
   const compressor = toList(options.compressor ?? 'none')

@@ -11,6 +11,8 @@ import {
   InvalidArgumentError,
   type Logger,
 } from '@cachex/core'
+import { describeArgument } from '@cachex/core/internal'
+import { checkCacheGlobals, checkCreateCacheOptions } from './_option-names.ts'
 import { prefixOverlaps } from './_overlaps.ts'
 import {
   buildCache,
@@ -77,7 +79,14 @@ export function configureCaches(caches: CachesConfig, defaults: CacheGlobals = {
   }
   for (const [alias, options] of Object.entries(caches)) {
     checkOptionsObject(options, `configureCaches(): the alias '${alias}' takes`)
+    checkCreateCacheOptions(options, `configureCaches(): the alias '${alias}'`)
   }
+  if (typeof defaults !== 'object' || Array.isArray(defaults)) {
+    throw new InvalidArgumentError(
+      `configureCaches() takes the registry-wide defaults as an object ({ ignoreExceptions: true, … }), got ${describeArgument(defaults)}`,
+    )
+  }
+  if (defaults !== null) checkCacheGlobals(defaults)
   config = { ...caches }
   globals = { ...defaults }
   closed = false
