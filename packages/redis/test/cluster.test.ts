@@ -176,7 +176,9 @@ describe('standard API on a cluster', () => {
     for (const call of [cache.rename('s1', 's2'), cache.renamenx('s1', 's2')]) {
       const error = await call.catch((e: unknown) => e)
       expect(error).toBeInstanceOf(CrossSlotError)
-      expect((error as Error).message).toMatch(/RENAME(NX)? across hash slots \(a rename\).*hash tag/)
+      expect((error as Error).message).toMatch(
+        /RENAME(NX)? across hash slots \(a rename\).*hash tag/,
+      )
       expect((error as Error).message).not.toMatch(/version/)
     }
     expect(await cache.get('s1')).toBe('v')
