@@ -36,6 +36,11 @@ interface Batch {
   args: RedisArgument[]
   waiters: Waiter[]
   sent: boolean
+  /**
+   * The `EXISTS` of all its keys, when it went with the `MGET` — or was sent behind it by
+   * `closing()`, for a batch that went without one.
+   */
+  exists?: Promise<unknown>
 }
 
 /**
@@ -67,6 +72,8 @@ export class ReadCoalescer {
   readonly #large = new Set<string>()
   /** How many more batches go with an `EXISTS` of their keys (see `PROBE_BATCHES`). */
   #probes = PROBE_BATCHES
+  /** Batches of several keys whose `MGET` went without an `EXISTS` and awaits its replies. */
+  readonly #unprobed = new Set<Batch>()
 
   constructor(context: CacheContext) {
     this.#context = context
@@ -96,6 +103,28 @@ export class ReadCoalescer {
     if (batch !== undefined) this.#send(batch)
   }
 
+  /**
+   * `close()` is about to close the connection, which then refuses new commands: each batch whose
+   * `MGET` went without an `EXISTS` sends it now, behind the `MGET`, so that its nils are checked
+   * with a command the connection answers as it closes (calls made before `close()` are answered).
+   */
+  closing(): void {
+    for (const batch of this.#unprobed) {
+      batch.exists ??= this.#exists(batch.args.slice(1))
+    }
+    this.#unprobed.clear()
+  }
+
+  /** An `EXISTS` of `keys`, whose rejection is handled where it is awaited. */
+  #exists(keys: RedisArgument[]): Promise<unknown> {
+    const exists = sendCommand(this.#context.connection, ['EXISTS', ...keys], {
+      key: keys[0],
+      readonly: true,
+    })
+    exists.catch(() => {}) // awaited only when the MGET has nils
+    return exists
+  }
+
   #send(batch: Batch): void {
     if (this.#batch === batch) this.#batch = undefined
     if (batch.sent) return
@@ -113,17 +142,15 @@ export class ReadCoalescer {
     }
     // While misses come: sent with the MGET, in the same round trip, how many of the keys
     // exist, of any type.
-    let exists: Promise<unknown> | undefined
-    if (this.#probes > 0) {
-      exists = sendCommand(this.#context.connection, ['EXISTS', ...args.slice(1)], {
-        key: args[1],
-        readonly: true,
-      })
-      exists.catch(() => {}) // awaited only when the MGET has nils
-    }
+    if (this.#probes > 0) batch.exists = this.#exists(args.slice(1))
+    else this.#unprobed.add(batch)
     sendCommand(this.#context.connection, args, route).then(
-      (replies) => this.#answerAll(batch, replies, exists),
+      (replies) => {
+        this.#unprobed.delete(batch)
+        this.#answerAll(batch, replies, batch.exists)
+      },
       (error) => {
+        this.#unprobed.delete(batch)
         for (const waiter of waiters) waiter.reject(error)
       },
     )

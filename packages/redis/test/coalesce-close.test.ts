@@ -1,6 +1,6 @@
-// close() with coalesced hasKeys in flight: every call made before close() is answered, as a lone
-// hasKey's EXISTS would be, even where the batch's EXISTS counts some keys only and its keys are
-// asked again one by one after close() has begun.
+// close() with coalesced hasKeys and gets in flight: every call made before close() is answered,
+// as a lone hasKey's EXISTS or get's GET would be, even where the batch's reply calls for another
+// command (its keys asked one by one, its nils checked) after close() has begun.
 import { startCluster, type TestCluster, uniquePrefix } from '@cachex/test-utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Cache, ClosedError, createCache } from '../src/index.ts'
@@ -43,6 +43,21 @@ describe.each(BACKENDS)('%s: close() with coalesced hasKeys in flight', (backend
     const answers = Promise.allSettled(keys.map((k) => cache.hasKey(k)))
     await cache.close()
     expect(await answers).toEqual(keys.map((_, i) => ({ status: 'fulfilled', value: i % 2 === 0 })))
+  })
+
+  it('answers the gets of one tick after a run of hits (MGET sent alone), then close()', async () => {
+    const cache = await connected(['a', 'b'])
+    // Batches without a nil: after a few of them, MGET goes without an EXISTS of its keys, and a
+    // nil is checked with one sent after its reply.
+    for (let i = 0; i < 40; i++) {
+      expect(await Promise.all([cache.get('a'), cache.get('b')])).toEqual([1, 1])
+    }
+    const answers = Promise.allSettled([cache.get('a'), cache.get('absent', 'default')])
+    await cache.close()
+    expect(await answers).toEqual([
+      { status: 'fulfilled', value: 1 },
+      { status: 'fulfilled', value: 'default' },
+    ])
   })
 
   it('answers the hasKeys of one tick when close() comes while their EXISTS is in flight', async () => {
