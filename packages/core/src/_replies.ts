@@ -15,6 +15,23 @@ export function toNumber(reply: unknown): number {
   return typeof reply === 'number' ? reply : Number(toText(reply))
 }
 
+/**
+ * An integer, from an integer reply or from stored digits (which node-redis 6 cannot round: it
+ * reads an integer reply as `n * 10 + d`, digit by digit, so replies near and above 2^53 come
+ * back rounded). A safe integer as a `number`, a larger one as a `bigint`, as `incr` resolves
+ * them.
+ */
+export function toInteger(reply: unknown): number | bigint {
+  if (typeof reply === 'number') return reply
+  const text = toText(reply)
+  if (!/^-?\d{1,20}$/.test(text)) return Number(text)
+  const n = BigInt(text)
+  return n >= MIN_SAFE && n <= MAX_SAFE ? Number(n) : n
+}
+
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER)
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
+
 /** A score: RESP3 doubles arrive as numbers, RESP2 ones as strings such as `"inf"` or `"-inf"`. */
 export function toScore(reply: unknown): number {
   if (typeof reply === 'number') return reply

@@ -224,7 +224,7 @@ describe('types', () => {
     >()
     expectTypeOf(ignoring.incrVersion).returns.toEqualTypeOf<Promise<number | null>>()
     expectTypeOf(strict.incrVersion).returns.toEqualTypeOf<Promise<number>>()
-    expectTypeOf(ignoring.hincrby).returns.toEqualTypeOf<Promise<number | null>>()
+    expectTypeOf(ignoring.hincrby).returns.toEqualTypeOf<Promise<number | bigint | null>>()
     expectTypeOf(ignoring.hincrbyfloat).returns.toEqualTypeOf<Promise<number | null>>()
     expectTypeOf(ignoring.zincrby).returns.toEqualTypeOf<Promise<number | null>>()
     expectTypeOf(ignoring.lpush).returns.toEqualTypeOf<Promise<number | null>>()
