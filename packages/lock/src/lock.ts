@@ -30,9 +30,10 @@ return 1`)
 
 // redis-py's `SET NX PX`, unchanged (a Python process sees the same key and token), and in the
 // same atomic step the fencing token: INCR of a counter in the lock key's slot that never
-// expires. If the counter cannot be incremented (someone wrote a non-integer to it, or it is
-// past 2^53 where a JS number stops counting exactly), the lock just set is deleted again and the
-// script fails: no lock is held without its token.
+// expires. If the counter cannot be incremented (someone wrote a non-integer to it), or is within
+// 64 of 2^53 (where node-redis 6 reads an integer reply inexactly, two tokens as one, and past
+// which a JS number stops counting), the lock just set is deleted again and the script fails: no
+// lock is held without its token.
 const ACQUIRE = defineScript(`local set
 if ARGV[2] == '' then
   set = redis.call('set', KEYS[1], ARGV[1], 'NX')
@@ -43,9 +44,9 @@ if not set then
   return 0
 end
 local fence = redis.pcall('incr', KEYS[2])
-if type(fence) ~= 'number' or fence > 9007199254740991 then
+if type(fence) ~= 'number' or fence > 9007199254740927 then
   redis.call('del', KEYS[1])
-  return redis.error_reply('ERR the fencing counter ' .. KEYS[2] .. ' does not hold an integer below 2^53: delete it, or set it above the last token handed out')
+  return redis.error_reply('ERR the fencing counter ' .. KEYS[2] .. ' does not hold an integer below 2^53 - 64: delete it, or set it above the last token handed out')
 end
 return fence`)
 

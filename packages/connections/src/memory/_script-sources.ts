@@ -38,7 +38,7 @@ export const SOURCES = {
     "local token = redis.call('get', KEYS[1])\nif not token then\n  return -1\nend\nif token ~= ARGV[1] then\n  return 0\nend\nredis.call('del', KEYS[1])\nreturn 1",
   /** lock:ACQUIRE */
   LOCK_ACQUIRE:
-    "local set\nif ARGV[2] == '' then\n  set = redis.call('set', KEYS[1], ARGV[1], 'NX')\nelse\n  set = redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])\nend\nif not set then\n  return 0\nend\nlocal fence = redis.pcall('incr', KEYS[2])\nif type(fence) ~= 'number' or fence > 9007199254740991 then\n  redis.call('del', KEYS[1])\n  return redis.error_reply('ERR the fencing counter ' .. KEYS[2] .. ' does not hold an integer below 2^53: delete it, or set it above the last token handed out')\nend\nreturn fence",
+    "local set\nif ARGV[2] == '' then\n  set = redis.call('set', KEYS[1], ARGV[1], 'NX')\nelse\n  set = redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])\nend\nif not set then\n  return 0\nend\nlocal fence = redis.pcall('incr', KEYS[2])\nif type(fence) ~= 'number' or fence > 9007199254740927 then\n  redis.call('del', KEYS[1])\n  return redis.error_reply('ERR the fencing counter ' .. KEYS[2] .. ' does not hold an integer below 2^53 - 64: delete it, or set it above the last token handed out')\nend\nreturn fence",
   /** lock:EXTEND */
   LOCK_EXTEND:
     "local token = redis.call('get', KEYS[1])\nif not token or token ~= ARGV[1] then\n  return 0\nend\nlocal expiration = redis.call('pttl', KEYS[1])\nif not expiration then\n  expiration = 0\nend\nif expiration < 0 then\n  return 0\nend\nlocal newttl = ARGV[2]\nif ARGV[3] == \"0\" then\n  newttl = ARGV[2] + expiration\nend\nredis.call('pexpire', KEYS[1], newttl)\nreturn 1",

@@ -30,6 +30,8 @@ interface ScriptCall {
 
 const TWO_52 = 4503599627370496
 const SAFE = 9007199254740991
+/** The last fencing token handed out: node-redis reads integer replies above it inexactly. */
+const FENCE_MAX = 9007199254740927
 
 function exists(s: ScriptCall, line: number, key: string | undefined): boolean {
   return s.call(line, 'EXISTS', key) !== 0
@@ -231,13 +233,13 @@ const IMPLEMENTATIONS: Record<ScriptName, (s: ScriptCall) => Reply> = {
       ms === '' ? s.call(3, 'set', key, token, 'NX') : s.call(5, 'set', key, token, 'NX', 'PX', ms)
     if (set === null) return 0
     const fence = s.pcall('incr', fenceKey)
-    if (typeof fence !== 'number' || fence > SAFE) {
+    if (typeof fence !== 'number' || fence > FENCE_MAX) {
       s.call(12, 'del', key)
       if (fenceKey === undefined) {
         throw s.luaError(13, "attempt to concatenate field '?' (a nil value)")
       }
       throw fail(
-        `ERR the fencing counter ${fenceKey} does not hold an integer below 2^53: delete it, or set it above the last token handed out`,
+        `ERR the fencing counter ${fenceKey} does not hold an integer below 2^53 - 64: delete it, or set it above the last token handed out`,
       )
     }
     return fence
