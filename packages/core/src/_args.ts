@@ -3,7 +3,7 @@
 // loop over the keys of an options object when one is given.
 
 import { checkSeconds, checkTimeoutMs, describe } from './_timeout.ts'
-import type { IncrOptions, SetOptions } from './cache-options.ts'
+import type { IncrOptions, MoveOptions, SetOptions, VersionOption } from './cache-options.ts'
 import { InvalidArgumentError } from './errors.ts'
 import type { Connection } from './types.ts'
 
@@ -160,18 +160,40 @@ export function checkConnection(connection: unknown): void {
  * Splits the options object off the end of a string-variadic argument list (`hdel(key, 'a', 'b',
  * { version: 2 })`): unambiguous, since the other arguments are strings.
  */
-export function splitOptions(
-  args: ReadonlyArray<string | { version?: number }>,
-): [names: string[], options: { version?: number } | undefined] {
+export function splitOptions<O extends object = VersionOption>(
+  args: ReadonlyArray<string | O>,
+): [names: string[], options: O | undefined] {
   const last = args[args.length - 1]
   if (last !== null && typeof last === 'object') {
-    return [args.slice(0, -1) as string[], last]
+    return [args.slice(0, -1) as string[], last as O]
   }
   return [args as string[], undefined]
 }
 
 // The option keys of each method family, shared so that the lists live in one place.
 export const VERSION_ONLY = ['version'] as const
+
+/** The keys of `MoveOptions`. */
+export const MOVE_KEYS = ['version', 'versionSrc', 'versionDst'] as const
+
+/**
+ * The `{ version }` of a move's source and of its destination, from its options (checked): each
+ * its own `versionSrc` / `versionDst`, else `version`; `undefined` for the cache's version.
+ */
+export function moveVersions(
+  options: MoveOptions | undefined,
+  method: string,
+): [from: VersionOption | undefined, to: VersionOption | undefined] {
+  if (options === undefined) return [undefined, undefined]
+  checkOptions(options, method, MOVE_KEYS)
+  const version = checkVersionOption(options.version)
+  const from = checkVersionOption(options.versionSrc) ?? version
+  const to = checkVersionOption(options.versionDst) ?? version
+  return [
+    from === undefined ? undefined : { version: from },
+    to === undefined ? undefined : { version: to },
+  ]
+}
 export const SET_KEYS = ['timeout', 'version', 'nx', 'xx', 'get'] as const
 export const TIMEOUT_KEYS = ['timeout', 'version'] as const
 export const GET_OR_SET_KEYS = [

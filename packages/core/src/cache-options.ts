@@ -95,6 +95,28 @@ export interface VersionOption {
   version?: number
 }
 
+/**
+ * Options of a call on two keys (`rename`, `renamenx`, `smove`, `lmove`, `blmove`): a version for
+ * each, as django-cachex's `version_src` and `version_dst`.
+ */
+export interface MoveOptions extends VersionOption {
+  /** The version of `source` (django-cachex's `version_src`). @default `version` */
+  versionSrc?: number
+  /** The version of `destination` (django-cachex's `version_dst`). @default `version` */
+  versionDst?: number
+}
+
+/**
+ * Options of `sdiffstore`, `sinterstore` and `sunionstore`: the destination's version and the
+ * sources', as django-cachex's `version_dest` and `version_keys`.
+ */
+export interface StoreOptions extends VersionOption {
+  /** The version of `destination` (django-cachex's `version_dest`). @default `version` */
+  versionDest?: number
+  /** The version of every source key (django-cachex's `version_keys`). @default `version` */
+  versionKeys?: number
+}
+
 /** Options of `set()`. */
 export interface SetOptions extends VersionOption {
   /** Seconds until the value expires: `undefined` → the cache's default, `null` → never, ≤ 0 → at once. */

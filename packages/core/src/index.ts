@@ -7,9 +7,11 @@ export type {
   GetOrSetOptions,
   IncrOptions,
   LocalOptions,
+  MoveOptions,
   OrIgnored,
   ScanOptions,
   SetOptions,
+  StoreOptions,
   TimeoutOption,
   VersionOption,
 } from './cache-options.ts'

@@ -4,19 +4,14 @@ import { checkItersize, checkOptions, checkVersionOption } from '../_args.ts'
 import { contextOf, type Implementation } from '../_context.ts'
 import { setOwn } from '../_own.ts'
 import { toArray, toNumber, toText } from '../_replies.ts'
-import type { VersionOption } from '../cache-options.ts'
+import type { MoveOptions, VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError, KeyNotFoundError } from '../errors.ts'
 
 /** What `type()` resolves: the Redis type of a key, or `null` when there is no such key. */
 export type KeyType = 'string' | 'list' | 'set' | 'zset' | 'hash' | 'stream'
 
-/** Options of `rename()` and `renamenx()`. */
-export interface RenameOptions extends VersionOption {
-  /** The version of `source` (django-cachex's `version_src`). @default `version` */
-  versionSrc?: number
-  /** The version of `destination` (django-cachex's `version_dst`). @default `version` */
-  versionDst?: number
-}
+/** Options of `rename()` and `renamenx()`: `MoveOptions`, a version for each key. */
+export type RenameOptions = MoveOptions
 
 /** One entry of the slow log (`SLOWLOG GET`). */
 export interface SlowlogEntry {

@@ -1,9 +1,9 @@
 // The list commands of a `Cache`: elements go through the cache's codec.
-import { checkInteger, checkOptions, LPOS_KEYS } from '../_args.ts'
+import { checkInteger, checkOptions, LPOS_KEYS, moveVersions } from '../_args.ts'
 import { contextOf, type Implementation } from '../_context.ts'
 import { numberOrNull, toArray, toNumber } from '../_replies.ts'
 import { describe } from '../_timeout.ts'
-import type { OrIgnored, VersionOption } from '../cache-options.ts'
+import type { MoveOptions, OrIgnored, VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError } from '../errors.ts'
 import type { RedisArgument } from '../types.ts'
 import { blockingPop, blockSeconds } from './_blocking-pop.ts'
@@ -63,14 +63,14 @@ export interface ListCommands<IgnoreErrors extends boolean = boolean> {
   /**
    * Pops a value from one end of `source` and pushes it onto one end of `destination`, atomically;
    * resolves the value, or `null` when `source` is empty. Sides are `'LEFT'` or `'RIGHT'`, in any
-   * case; `version` applies to both keys.
+   * case; `version` applies to both keys, `versionSrc` / `versionDst` to one.
    */
   lmove<T = unknown>(
     source: string,
     destination: string,
     sourceSide?: ListSide,
     destinationSide?: ListSide,
-    options?: VersionOption,
+    options?: MoveOptions,
   ): Promise<T | null>
   /**
    * Inserts `value` just before or after the first element equal to `pivot`; resolves the new
@@ -117,7 +117,7 @@ export interface ListCommands<IgnoreErrors extends boolean = boolean> {
     timeout: number,
     sourceSide?: ListSide,
     destinationSide?: ListSide,
-    options?: VersionOption,
+    options?: MoveOptions,
   ): Promise<T | null>
 }
 
@@ -216,7 +216,7 @@ export const listCommands = {
     destination: string,
     sourceSide: ListSide = 'LEFT',
     destinationSide: ListSide = 'RIGHT',
-    options?: VersionOption,
+    options?: MoveOptions,
   ) {
     return move(this, source, destination, sourceSide, destinationSide, options, undefined)
   },
@@ -268,7 +268,7 @@ export const listCommands = {
     timeout: number,
     sourceSide: ListSide = 'LEFT',
     destinationSide: ListSide = 'RIGHT',
-    options?: VersionOption,
+    options?: MoveOptions,
   ) {
     const seconds = blockSeconds(timeout, 'blmove')
     return move(this, source, destination, sourceSide, destinationSide, options, seconds)
@@ -276,25 +276,26 @@ export const listCommands = {
 } satisfies Implementation<ListCommands>
 
 /** `lmove`, or with `seconds` `blmove` (waiting on a connection of its own). */
-function move(
+async function move(
   cache: object,
   source: string,
   destination: string,
   sourceSide: ListSide,
   destinationSide: ListSide,
-  options: VersionOption | undefined,
+  options: MoveOptions | undefined,
   seconds: number | undefined,
 ): Promise<unknown> {
   const context = contextOf(cache)
   const method = seconds === undefined ? 'lmove' : 'blmove'
-  return context.run(source, options, {
+  const [from, to] = moveVersions(options, method)
+  return context.run(source, from, {
     method,
     access: 'write',
     build: (rkey) => {
       const args: RedisArgument[] = [
         method.toUpperCase(),
         rkey,
-        context.key(destination, options),
+        context.key(destination, to),
         side(sourceSide),
         side(destinationSide),
       ]

@@ -1,14 +1,26 @@
 // The set commands of a `Cache` (django-cachex's `sadd` … `sscan`): members go through the
 // cache's codec, so `1`, `'1'` and `{ id: 1 }` are three distinct members, as in Django.
-import { checkInteger, checkOptions, splitOptions, VERSION_ONLY } from '../_args.ts'
+import {
+  checkInteger,
+  checkOptions,
+  checkVersionOption,
+  moveVersions,
+  splitOptions,
+  VERSION_ONLY,
+} from '../_args.ts'
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
 import { toArray, toNumber } from '../_replies.ts'
-import type { VersionOption } from '../cache-options.ts'
+import type { MoveOptions, StoreOptions, VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError } from '../errors.ts'
 import { type MemberScanOptions, scanKey } from './_scan.ts'
 
 /** Set names then, optionally, the options: `sinter('a', 'b', { version: 2 })`. */
 type KeysThenOptions = string[] | [...string[], VersionOption]
+/** The sources, then optionally the options: `sdiffstore('d', 'a', 'b', { versionKeys: 1 })`. */
+type KeysThenStoreOptions = string[] | [...string[], StoreOptions]
+
+/** The keys of `StoreOptions`. */
+const STORE_KEYS = ['version', 'versionDest', 'versionKeys'] as const
 
 /** The set commands of a `Cache`. */
 export interface SetCommands {
@@ -42,13 +54,13 @@ export interface SetCommands {
   srandmember<T = unknown>(key: string, count: number, options?: VersionOption): Promise<T[]>
   /**
    * Moves `member` from `source` to `destination`, atomically; resolves whether it was in
-   * `source`. `version` applies to both keys.
+   * `source`. `version` applies to both keys, `versionSrc` / `versionDst` to one.
    */
   smove(
     source: string,
     destination: string,
     member: unknown,
-    options?: VersionOption,
+    options?: MoveOptions,
   ): Promise<boolean>
   /** The members of the first set that are in none of the others: `sdiff('a', 'b', { version })`. */
   sdiff<T = unknown>(...keys: KeysThenOptions): Promise<T[]>
@@ -56,12 +68,15 @@ export interface SetCommands {
   sinter<T = unknown>(...keys: KeysThenOptions): Promise<T[]>
   /** The members in any of the sets. */
   sunion<T = unknown>(...keys: KeysThenOptions): Promise<T[]>
-  /** Stores `sdiff` of `keys` in `destination` (replacing it); resolves its size. */
-  sdiffstore(destination: string, ...keys: KeysThenOptions): Promise<number>
-  /** Stores `sinter` of `keys` in `destination` (replacing it); resolves its size. */
-  sinterstore(destination: string, ...keys: KeysThenOptions): Promise<number>
-  /** Stores `sunion` of `keys` in `destination` (replacing it); resolves its size. */
-  sunionstore(destination: string, ...keys: KeysThenOptions): Promise<number>
+  /**
+   * Stores `sdiff` of `keys` in `destination` (replacing it); resolves its size. `version`
+   * applies to every key, `versionDest` to `destination` and `versionKeys` to the sources.
+   */
+  sdiffstore(destination: string, ...keys: KeysThenStoreOptions): Promise<number>
+  /** Stores `sinter` of `keys` in `destination` (replacing it); resolves its size. As `sdiffstore`. */
+  sinterstore(destination: string, ...keys: KeysThenStoreOptions): Promise<number>
+  /** Stores `sunion` of `keys` in `destination` (replacing it); resolves its size. As `sdiffstore`. */
+  sunionstore(destination: string, ...keys: KeysThenStoreOptions): Promise<number>
   /**
    * Every member, a batch of `SSCAN` at a time, without holding the whole set: `for await (const
    * member of cache.sscan('tags'))`. A member added or removed during the scan may or may not
@@ -136,17 +151,13 @@ export const setCommands = {
     return pick(this, 'SRANDMEMBER', 'read', key, count, options)
   },
 
-  smove(source: string, destination: string, member: unknown, options?: VersionOption) {
+  async smove(source: string, destination: string, member: unknown, options?: MoveOptions) {
     const context = contextOf(this)
-    return context.run(source, options, {
+    const [from, to] = moveVersions(options, 'smove')
+    return context.run(source, from, {
       method: 'smove',
       access: 'write',
-      build: (rkey) => [
-        'SMOVE',
-        rkey,
-        context.key(destination, options),
-        context.codec.encode(member),
-      ],
+      build: (rkey) => ['SMOVE', rkey, context.key(destination, to), context.codec.encode(member)],
       convert: (reply) => toNumber(reply) === 1,
       fallback: false,
     })
@@ -164,15 +175,15 @@ export const setCommands = {
     return combine(this, 'SUNION', keys)
   },
 
-  sdiffstore(destination: string, ...keys: KeysThenOptions) {
+  sdiffstore(destination: string, ...keys: KeysThenStoreOptions) {
     return combineInto(this, 'SDIFFSTORE', destination, keys)
   },
 
-  sinterstore(destination: string, ...keys: KeysThenOptions) {
+  sinterstore(destination: string, ...keys: KeysThenStoreOptions) {
     return combineInto(this, 'SINTERSTORE', destination, keys)
   },
 
-  sunionstore(destination: string, ...keys: KeysThenOptions) {
+  sunionstore(destination: string, ...keys: KeysThenStoreOptions) {
     return combineInto(this, 'SUNIONSTORE', destination, keys)
   },
 
@@ -257,15 +268,21 @@ async function combineInto(
   cache: object,
   command: 'SDIFFSTORE' | 'SINTERSTORE' | 'SUNIONSTORE',
   destination: string,
-  keys: KeysThenOptions,
+  keys: KeysThenStoreOptions,
 ) {
   const context = contextOf(cache)
   const method = command.toLowerCase()
-  const [first, rest, options] = setKeys(context, method, keys)
-  return context.run(destination, options, {
+  const [names, options] = splitOptions<StoreOptions>(keys)
+  checkOptions(options, method, STORE_KEYS)
+  const version = checkVersionOption(options?.version)
+  const into = checkVersionOption(options?.versionDest) ?? version
+  const from = checkVersionOption(options?.versionKeys) ?? version
+  const sources = from === undefined ? undefined : { version: from }
+  if (names.length === 0) throw new InvalidArgumentError(`${method}() needs at least one key`)
+  return context.run(destination, into === undefined ? undefined : { version: into }, {
     method,
     access: 'write',
-    build: (rkey) => [command, rkey, context.key(first, options), ...rest],
+    build: (rkey) => [command, rkey, ...names.map((name) => context.key(name, sources))],
     convert: toNumber,
     fallback: 0,
   })
