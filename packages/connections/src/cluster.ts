@@ -358,7 +358,8 @@ class ClusterConnection implements Connection {
    * node's own client instead. `MOVED` and `ASK` are followed as `followRedirects` does, up to
    * `maxCommandRedirections` times (a redirected command did not run, so it is sent again): on a
    * dedicated client of the named node, after `ASKING` for an `ASK`; for a `MOVED`, the map says
-   * so at once for the slot and is refreshed soon. The whole call keeps the first send's bound.
+   * so at once for the slot and is refreshed soon. Each send is bounded by `socketTimeout +
+   * blockMs`, so a call is bounded by that times the redirects it follows.
    */
   #runBlocking(
     args: RedisArgument[],
@@ -382,13 +383,12 @@ class ClusterConnection implements Connection {
         blockMs,
       )
     }
-    const until = performance.now() + blockMs
     const attempt = (to: NodeHandle, asking: boolean, redirects: number): Promise<unknown> => {
       if (to.down) return Promise.reject(topology.downError(to))
-      // Bounded by what is left of `socketTimeout + blockMs` since the first send.
-      const left = Math.max(1, until - performance.now())
+      // Each send its own bound: a block that a slot move cut short (Redis answers a blocked
+      // client MOVED) is sent again whole, and blocks its whole time again.
       return this.#blockingOf(to)
-        .run(args, text, left, asking)
+        .run(args, text, blockMs, asking)
         .catch((error: unknown) => {
           const message = error instanceof ResponseError ? error.message : ''
           const moved = message.startsWith('MOVED ')

@@ -135,6 +135,21 @@ describe('blocking commands while slots move', () => {
     expect(elapsed).toBeLessThan(1000 + 2000)
   })
 
+  it('a block whose slot moves midway (MOVED to the blocked client) waits again and answers null', async () => {
+    const c = open({ socketTimeout: 0.5 })
+    const key = '{bm}:q'
+    expect(await blocking(c, ['BLPOP', key, '0.2'], 200)).toBeNull()
+    const from = await testCluster.primaryFor(key)
+    const to = await otherPrimary(from)
+    const started = performance.now()
+    const call = blocking(c, ['BLPOP', key, '3'], 3000)
+    // Well into the block, past socketTimeout: the slot moves, Redis answers MOVED.
+    await new Promise((resolve) => setTimeout(resolve, 1500))
+    await testCluster.moveSlot(keySlot(key), to)
+    expect(await call).toBeNull()
+    expect(performance.now() - started).toBeGreaterThanOrEqual(1500)
+  })
+
   it('follows at most maxCommandRedirections redirects, then rejects with the server’s error', async () => {
     const c = open({ socketTimeout: 2, clusterOptions: { maxCommandRedirections: 3 } })
     const key = '{bl}:q'
