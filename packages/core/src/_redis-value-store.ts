@@ -337,7 +337,10 @@ export class RedisValueStore implements ValueStore {
       if (reply === null) throw new KeyNotFoundError(`key '${key}' not found`)
       const current = context.decode(reply, key)
       const next = addNumbers(current, delta, key)
-      if (asNumber && typeof next === 'bigint') throw unsafeResult(key)
+      // Beyond ±(2^53 - 1): an integer as a bigint, or a float past where numbers count exactly.
+      if (asNumber && (typeof next === 'bigint' || !(Math.abs(next) <= Number.MAX_SAFE_INTEGER))) {
+        throw unsafeResult(key)
+      }
       const swapped = await runScript(
         connection,
         INCR_SWAP_SCRIPT,
@@ -412,19 +415,25 @@ export class RedisValueStore implements ValueStore {
   }
 }
 
+/**
+ * `current + delta` as Python adds them: exact for integers (a `bigint` beyond ±(2^53 - 1), a
+ * `number` within), float arithmetic for a float. A `number` beyond 2^53 is a float — the codecs
+ * write larger integers from `bigint`s and read them back as such — so `1e20 + 1` stays `1e20`.
+ */
 function addNumbers(current: unknown, delta: number | bigint, key: string): number | bigint {
-  if (typeof current === 'bigint') return current + BigInt(delta)
+  if (typeof current === 'bigint') return narrowed(current + BigInt(delta))
   if (typeof current === 'number') {
-    if (Number.isInteger(current) && typeof delta === 'bigint') {
-      const sum = BigInt(current) + delta
-      return sum >= BigInt(Number.MIN_SAFE_INTEGER) && sum <= BigInt(Number.MAX_SAFE_INTEGER)
-        ? Number(sum)
-        : sum
-    }
-    const sum = current + Number(delta)
-    if (Number.isInteger(current) && !Number.isSafeInteger(sum))
-      return BigInt(current) + BigInt(delta)
-    return sum
+    if (!Number.isSafeInteger(current)) return current + Number(delta)
+    if (typeof delta === 'bigint') return narrowed(BigInt(current) + delta)
+    const sum = current + delta
+    return Number.isSafeInteger(sum) ? sum : BigInt(current) + BigInt(delta)
   }
   throw new NotANumberError(`the value at key '${key}' is not a number`)
+}
+
+/** `n` as a `number` when it is a safe integer, else as it is. */
+function narrowed(n: bigint): number | bigint {
+  return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER)
+    ? Number(n)
+    : n
 }

@@ -76,4 +76,29 @@ describe.each([
     await expect(cache.incr('s')).rejects.toMatchObject({ code: 'E_NOT_A_NUMBER' })
     expect(await cache.get('s')).toBe('text')
   })
+
+  it('a value brought back from beyond int64 into the safe range is a number again', async () => {
+    const cache = make(uniquePrefix('incr'))
+    await cache.set('k', INT64_MAX + 1n)
+    expect(await cache.decr('k', INT64_MAX - 4n)).toBe(5)
+    expect(await cache.get('k')).toBe(5)
+    await cache.set('z', 2n ** 64n)
+    expect(await cache.incr('z', -(2n ** 64n), { as: 'number' })).toBe(0)
+    await cache.set('s', 7)
+    expect(await cache.incr('s', 2n ** 70n)).toBe(2n ** 70n + 7n)
+    expect(await cache.incr('s', -(2n ** 70n), { as: 'number' })).toBe(7)
+  })
+
+  it('a float beyond 2^53 stays a float, as in Python (1e20 + 1 == 1e20)', async () => {
+    const cache = make(uniquePrefix('incr'))
+    await cache.set('f', 1e20)
+    expect(await cache.incr('f')).toBe(1e20)
+    expect(await cache.get('f')).toBe(1e20)
+    expect(await cache.incr('f', 2n ** 60n)).toBe(1e20 + 2 ** 60)
+    // as: 'number' refuses a result past where numbers count exactly, and changes nothing
+    await expect(cache.incr('f', 1, { as: 'number' })).rejects.toMatchObject({
+      code: 'E_NOT_A_NUMBER',
+    })
+    expect(await cache.get('f')).toBe(1e20 + 2 ** 60)
+  })
 })
