@@ -4,7 +4,7 @@
 import { type Cache, createCache, type GetOrSetOptions } from '@cachex/redis'
 import { delay, uniquePrefix } from '@cachex/test-utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BACKENDS, backendServer } from './helpers.ts'
+import { BACKENDS, backendServer, raw } from './helpers.ts'
 
 /** A factory that says when it started and returns (or throws) only once `open()` is called. */
 function gated<T>(outcome: () => T): {
@@ -104,6 +104,37 @@ describe.each(BACKENDS)('%s', (backend) => {
       expect(await call).toBe('v2')
       expect(await cache.get('early-alone')).toBe('v2')
       expect(await cache.ttl('early-alone')).toBeGreaterThan(50)
+    })
+
+    it('earlyRecompute: a set() of the same value without expiry, or a touch(), made meanwhile stays', async () => {
+      await seed('early-persist', early)
+      const refresh = gated(() => 'v2')
+      const call = cache.getOrSet('early-persist', refresh.factory, early)
+      await refresh.started
+      await cache.set('early-persist', 'v1', null) // the same bytes: only its expiry changed
+      refresh.open()
+      expect(await call).toBe('v1')
+      expect(await cache.ttl('early-persist')).toBeNull()
+
+      await seed('early-touch', early)
+      const second = gated(() => 'v2')
+      const touched = cache.getOrSet('early-touch', second.factory, early)
+      await second.started
+      expect(await cache.touch('early-touch', 600)).toBe(true)
+      second.open()
+      expect(await touched).toBe('v1')
+      expect(await cache.ttl('early-touch')).toBeGreaterThan(500)
+    })
+
+    it('earlyRecompute: a value whose bytes are not UTF-8 (another writer) is refreshed', async () => {
+      const rkey = cache.makeKey('not-utf8')
+      // JSON text holding a byte no UTF-8 decoder keeps (the json codec reads text), and the
+      // compute time a getOrSet stores beside a value.
+      const bytes = Buffer.from([0x22, 0xff, 0x22]) as unknown as string
+      await raw(cache, 'SET', rkey, bytes, 'PX', '60000')
+      await raw(cache, 'SET', `__cachex:delta:${rkey}`, '50', 'PX', '60000')
+      expect(await cache.getOrSet('not-utf8', () => 'fixed', early)).toBe('fixed')
+      expect(await cache.get('not-utf8')).toBe('fixed')
     })
 
     for (const distributed of [false, true]) {

@@ -26,7 +26,7 @@ export const SOURCES = {
     "local out = {}\nlocal all = redis.call('EXISTS', unpack(KEYS)) == #KEYS\nlocal found = {}\nfor i = 1, #KEYS do\n  local key = KEYS[i]\n  local there = all\n  if not all then\n    there = found[key]\n    if there == nil then\n      there = redis.call('EXISTS', key) == 1\n      found[key] = there\n    end\n  end\n  if not there then\n    out[i] = false\n  else\n    local n = redis.pcall('INCRBY', key, ARGV[i])\n    if type(n) == 'table' then\n      out[i] = n\n    elseif n >= 4503599627370496 or n <= -4503599627370496 then\n      out[i] = redis.call('GET', key)\n    else\n      out[i] = n\n    end\n  end\nend\nreturn out",
   /** stampede-refresh:REFRESH_SWAP_SCRIPT */
   REFRESH_SWAP:
-    "local v = redis.call('GET', KEYS[1])\nif not v or redis.sha1hex(v) ~= ARGV[1] then\n  return 0\nend\nif ARGV[3] == '' then\n  redis.call('SET', KEYS[1], ARGV[2])\nelse\n  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])\nend\nreturn 1",
+    "local v = redis.call('GET', KEYS[1])\nif not v or redis.sha1hex(v) ~= ARGV[1] then\n  return 0\nend\nlocal ttl = redis.call('PTTL', KEYS[1])\nif ARGV[4] == '' then\n  if ttl ~= -1 then\n    return 0\n  end\nelseif ttl == -1 or ttl > tonumber(ARGV[4]) then\n  return 0\nend\nif ARGV[3] == '' then\n  redis.call('SET', KEYS[1], ARGV[2])\nelse\n  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])\nend\nreturn 1",
   /** stampede:RELEASE */
   STAMPEDE_RELEASE:
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",

@@ -167,8 +167,14 @@ const IMPLEMENTATIONS: Record<ScriptName, (s: ScriptCall) => Reply> = {
     const key = s.keys[0]
     const stored = str(s.call(1, 'GET', key))
     if (stored === null || sha1(stored) !== s.argv[0]) return 0
-    if (s.argv[2] === '') s.call(6, 'SET', key, s.argv[1])
-    else s.call(8, 'SET', key, s.argv[1], 'PX', s.argv[2])
+    const ttl = s.call(5, 'PTTL', key) as number
+    if (s.argv[3] === '') {
+      if (ttl !== -1) return 0
+    } else if (ttl === -1 || ttl > (luaToNumber(s.argv[3]) ?? Number.NaN)) {
+      return 0
+    }
+    if (s.argv[2] === '') s.call(14, 'SET', key, s.argv[1])
+    else s.call(16, 'SET', key, s.argv[1], 'PX', s.argv[2])
     return 1
   },
   SET_MANY: (s) => {

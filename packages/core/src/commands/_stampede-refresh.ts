@@ -9,9 +9,19 @@ import type { RedisArgument } from '../types.ts'
 import { measured } from './_observed.ts'
 
 // Stores ARGV[2] at KEYS[1] (expiring in ARGV[3] ms; '' never) only if the key still holds the
-// bytes whose SHA1 is ARGV[1]: the digest, not the bytes, so a large value is not sent twice.
+// bytes whose SHA1 is ARGV[1] (the digest, not the bytes: a large value is not sent twice) and
+// its expiry has not been set again since it had ARGV[4] ms left ('' never expired): a PTTL only
+// falls, so one that grew, or a key persisted, was written meanwhile (a `set` of the same bytes).
 export const REFRESH_SWAP_SCRIPT = defineScript(`local v = redis.call('GET', KEYS[1])
 if not v or redis.sha1hex(v) ~= ARGV[1] then
+  return 0
+end
+local ttl = redis.call('PTTL', KEYS[1])
+if ARGV[4] == '' then
+  if ttl ~= -1 then
+    return 0
+  end
+elseif ttl == -1 or ttl > tonumber(ARGV[4]) then
   return 0
 end
 if ARGV[3] == '' then
@@ -21,11 +31,19 @@ else
 end
 return 1`)
 
+/** What a refresh read on the primary before its factory ran: the value it replaces. */
+export interface Unchanged {
+  /** The value's bytes. */
+  raw: RedisArgument
+  /** Its milliseconds to expiry then; `null` when it never expires. */
+  pttl: number | null
+}
+
 /**
  * Stores `value` at `rkey` (expiring in `ms`; `null` never, > 0 otherwise) if it still holds
- * `before`, the bytes the refresh decided to replace; resolves whether it stored. A user without
- * `@scripting` stores it unconditionally (a `SET`), as before this check existed. Reports the
- * `set` event of a value stored.
+ * `before`, the value the refresh decided to replace, with no expiry set since; resolves whether
+ * it stored. A user without `@scripting` stores it unconditionally (a `SET`), as before this
+ * check existed. Reports the `set` event of a value stored.
  */
 export async function storeIfUnchanged(
   context: CacheContext,
@@ -33,14 +51,15 @@ export async function storeIfUnchanged(
   key: string,
   value: unknown,
   ms: number | null,
-  before: RedisArgument,
+  before: Unchanged,
 ): Promise<boolean> {
   const [stored, sizes] = await measured(context, () => {
     const data = context.encode(value)
-    const digest = createHash('sha1').update(before).digest('hex')
+    const digest = createHash('sha1').update(before.raw).digest('hex')
     return context.store.writing([rkey], async () => {
       try {
-        const args = [digest, data, ms === null ? '' : String(ms)]
+        const ttl = before.pttl === null ? '' : String(before.pttl)
+        const args = [digest, data, ms === null ? '' : String(ms), ttl]
         return (await runScript(context.connection, REFRESH_SWAP_SCRIPT, [rkey], args)) === 1
       } catch (error) {
         if (!isScriptRefused(error)) throw error

@@ -149,13 +149,15 @@ export interface ValueWithMeta {
 
 /**
  * GET + PTTL (+ GET of the delta companion) in one round trip; on a replica when the connection
- * reads from them, unless `readonly` is false.
+ * reads from them, unless `readonly` is false. The value as the codec reads it (text or bytes),
+ * or as bytes with `text` false.
  */
 export async function readWithMeta(
   context: CacheContext,
   rkey: string,
   withDelta: boolean,
   readonly = true,
+  text = context.text,
 ): Promise<ValueWithMeta> {
   const commands: RedisArgument[][] = [
     ['GET', rkey],
@@ -165,7 +167,7 @@ export async function readWithMeta(
   const replies = await context.connection.batch(commands, {
     key: rkey,
     readonly,
-    text: context.text,
+    text,
   })
   for (const reply of replies) if (reply instanceof Error) throw reply
   const [raw, pttl, delta] = replies

@@ -6,7 +6,6 @@ import { checkSeconds, timeoutToMs } from '../_timeout.ts'
 import type { CacheLike } from '../cache-like.ts'
 import type { GetOrSetOptions, VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError } from '../errors.ts'
-import type { RedisArgument } from '../types.ts'
 import { observedStore } from './_observed.ts'
 import {
   checkStampede,
@@ -21,7 +20,7 @@ import {
 } from './_stampede.ts'
 import { notifierOf } from './_stampede-notifier.ts'
 import { type Found, readForStampede } from './_stampede-read.ts'
-import { storeIfUnchanged } from './_stampede-refresh.ts'
+import { storeIfUnchanged, type Unchanged } from './_stampede-refresh.ts'
 import { readValue } from './standard.ts'
 
 const MISSING: unique symbol = Symbol('missing')
@@ -239,14 +238,15 @@ function refresh<T>(call: Call<T>, current: T, stale: boolean): Promise<T> {
     try {
       // On the primary: the read that decided on the refresh may have come from a replica or the
       // local tier, and a replica may lack a write the primary has.
-      const { raw, pttl } = await readWithMeta(context, rkey, false, false)
+      // As bytes: the swap compares Redis's bytes, which text may not hold (invalid UTF-8).
+      const { raw, pttl, persistent } = await readWithMeta(context, rkey, false, false, false)
       // Gone meanwhile (deleted, or expired): a miss, whose value is stored only if still missing.
       if (typeof raw !== 'string' && !Buffer.isBuffer(raw)) return await computeAndStore(call, 'nx')
       // Refreshed already, by a process whose write the stale read did not see yet.
       if (stale && pttl !== null && pttl > call.stampede.graceMs) {
         return context.decode(raw, call.key) as T
       }
-      return await computeAndStore(call, raw)
+      return await computeAndStore(call, { raw, pttl: persistent ? null : pttl })
     } catch (error) {
       context.logger.error(
         `cachex: getOrSet('${call.key}') kept the current value: its recomputation failed`,
@@ -316,9 +316,9 @@ async function holdAndCompute<T>(call: Call<T>, lockKey: string, token: string):
 
 /**
  * Calls the factory, timing it, and stores the value (and, for XFetch, its compute time): only if
- * the key is missing (`'nx'`), or only if it still holds the bytes `condition` (a refresh).
+ * the key is missing (`'nx'`), or only if it still holds what a refresh read (`Unchanged`).
  */
-async function computeAndStore<T>(call: Call<T>, condition: 'nx' | RedisArgument): Promise<T> {
+async function computeAndStore<T>(call: Call<T>, condition: 'nx' | Unchanged): Promise<T> {
   const { context, key, rkey, at, valueOrFactory, storeMs, stampede } = call
   const started = performance.now()
   const value =
