@@ -335,6 +335,15 @@ const CASES: Record<string, Step[]> = {
     cmd('SET', 'L', 'a'),
     { script: 'REFRESH_SWAP', keys: ['L'], argv: [sha1('a'), 'b', 'x', ''] },
   ],
+  'incr many: the steps of a key after one that failed answer its error without running': [
+    cmd('SET', 'F', '9223372036854775806'),
+    { script: 'INCR_MANY', keys: ['F'], argv: ['1', '1', '-5', '1'] },
+    cmd('GET', 'F'),
+    cmd('SET', 'L', '1.5'),
+    cmd('SET', 'S', '1'),
+    { script: 'INCR_KEYS', keys: ['S', 'L', 'S', 'L', 'other'], argv: ['1', '1', '1', '1', '1'] },
+    cmd('MGET', 'S', 'L'),
+  ],
   'set many: a SET … PX each up to 15 keys, an MSET and a PEXPIRE each from 16': [
     cmd('DEL', ...MANY),
     cmd('HSET', 'S', 'f', 'v'),

@@ -13,9 +13,10 @@ export const INCR_COALESCE_MAX = 128
 /**
  * django-redis's "a missing key raises" for many increments of one key: `false` when the key is
  * missing, else one result per delta, in order. Each `INCRBY` is its own step (`pcall`): one
- * that fails (not an integer, an overflow) answers its caller with the error and the next steps
- * still run, as separate calls would. A result beyond ±2^52 is answered with the stored digits,
- * as the single-key script does.
+ * that fails (not an integer, an overflow) answers its caller with the error, and the steps after
+ * it the same error without running: each of those callers then takes its own way (the
+ * read-add-write fallback) after it, in call order, as separate calls would. A result beyond
+ * ±2^52 is answered with the stored digits, as the single-key script does.
  */
 const INCR_MANY_SCRIPT = defineScript(`if redis.call('EXISTS', KEYS[1]) == 0 then
   return false
@@ -24,7 +25,10 @@ local out = {}
 for i = 1, #ARGV do
   local n = redis.pcall('INCRBY', KEYS[1], ARGV[i])
   if type(n) == 'table' then
-    out[i] = n
+    for j = i, #ARGV do
+      out[j] = n
+    end
+    return out
   elseif n >= 4503599627370496 or n <= -4503599627370496 then
     out[i] = redis.call('GET', KEYS[1])
   else
@@ -36,7 +40,8 @@ return out`)
 /**
  * `INCR_MANY_SCRIPT` over several keys: one increment per entry, `KEYS[i]` by `ARGV[i]`, in order
  * (a key incremented twice is in `KEYS` twice); the reply has one entry per increment: `false`
- * when its key is missing, else as `INCR_MANY_SCRIPT` answers it. One `EXISTS` of all the keys
+ * when its key is missing, else as `INCR_MANY_SCRIPT` answers it (a key's steps after one that
+ * failed answer its error without running). One `EXISTS` of all the keys
  * first: when it counts them all (counters that exist, the common case; `EXISTS` counts a key
  * named twice twice) no key is looked up again, else each is, once. Measured on 100 distinct
  * counters, server CPU from `INFO cpu`, three runs: 0.59–0.61 µs an increment, against 0.74–0.80
@@ -47,6 +52,7 @@ return out`)
 const INCR_KEYS_SCRIPT = defineScript(`local out = {}
 local all = redis.call('EXISTS', unpack(KEYS)) == #KEYS
 local found = {}
+local failed = {}
 for i = 1, #KEYS do
   local key = KEYS[i]
   local there = all
@@ -59,10 +65,13 @@ for i = 1, #KEYS do
   end
   if not there then
     out[i] = false
+  elseif failed[key] then
+    out[i] = failed[key]
   else
     local n = redis.pcall('INCRBY', key, ARGV[i])
     if type(n) == 'table' then
       out[i] = n
+      failed[key] = n
     elseif n >= 4503599627370496 or n <= -4503599627370496 then
       out[i] = redis.call('GET', key)
     else

@@ -77,6 +77,30 @@ describe.each([
     expect(await cache.get('s')).toBe('text')
   })
 
+  it('incrs of one tick answer as one after another when a step crosses int64 midway', async () => {
+    const cache = make(uniquePrefix('incr'))
+    await cache.set('k', INT64_MAX - 1n)
+    const one = await Promise.all([
+      cache.incr('k', 1),
+      cache.incr('k', 1),
+      cache.incr('k', -5),
+      cache.incr('k', 1),
+    ])
+    expect(one).toEqual([INT64_MAX, INT64_MAX + 1n, INT64_MAX - 4n, INT64_MAX - 3n])
+    expect(await cache.get('k')).toBe(INT64_MAX - 3n)
+    // Two keys in one tick (one script over several keys), interleaved.
+    await cache.setMany({ a: INT64_MAX - 1n, b: 1 })
+    const two = await Promise.all([
+      cache.incr('a', 1),
+      cache.incr('b', 1),
+      cache.incr('a', 1),
+      cache.incr('b', 1),
+      cache.incr('a', -5),
+      cache.incr('a', 1),
+    ])
+    expect(two).toEqual([INT64_MAX, 2, INT64_MAX + 1n, 3, INT64_MAX - 4n, INT64_MAX - 3n])
+  })
+
   it('a value brought back from beyond int64 into the safe range is a number again', async () => {
     const cache = make(uniquePrefix('incr'))
     await cache.set('k', INT64_MAX + 1n)

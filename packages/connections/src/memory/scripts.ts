@@ -200,18 +200,34 @@ const IMPLEMENTATIONS: Record<ScriptName, (s: ScriptCall) => Reply> = {
   INCR_MANY: (s) => {
     const key = s.keys[0]
     if (!exists(s, 1, key)) return null
-    return s.argv.map((delta) => incrStep(s, key, delta, 10))
+    const out: Reply[] = []
+    for (const delta of s.argv) {
+      const n = incrStep(s, key, delta, 13)
+      out.push(n)
+      // The steps after a failed one answer its error without running.
+      if (n instanceof ResponseError) {
+        while (out.length < s.argv.length) out.push(n)
+        break
+      }
+    }
+    return out
   },
   INCR_KEYS: (s) => {
     const all = s.call(2, 'EXISTS', ...s.keys) === s.keys.length
     const found = new Map<string, boolean>()
+    const failed = new Map<string, Reply>()
     return s.keys.map((key, i) => {
       let there = all || found.get(key)
       if (there === undefined) {
-        there = exists(s, 10, key)
+        there = exists(s, 11, key)
         found.set(key, there)
       }
-      return there ? incrStep(s, key, s.argv[i], 21) : null
+      if (!there) return null
+      const error = failed.get(key)
+      if (error !== undefined) return error
+      const n = incrStep(s, key, s.argv[i], 25)
+      if (n instanceof ResponseError) failed.set(key, n)
+      return n
     })
   },
   STAMPEDE_RELEASE: (s) => {
