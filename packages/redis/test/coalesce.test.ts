@@ -709,7 +709,7 @@ describe('coalesced incr', () => {
     expect(results).toEqual([2n ** 60n + 1n, 2n ** 60n + 3n])
   })
 
-  it('an overflow rejects only its own caller; the next step still runs', async () => {
+  it('an overflow sends its caller and the steps after it down the fallback, in call order', async () => {
     const cache = cacheFor()
     await raw(cache, 'SET', cache.makeKey('edge'), '9223372036854775806')
     const outcomes = await Promise.allSettled([
@@ -717,11 +717,13 @@ describe('coalesced incr', () => {
       cache.incr('edge', 1),
       cache.incr('edge', -5),
     ])
-    expect(outcomes[0]).toEqual({ status: 'fulfilled', value: 9223372036854775807n })
-    expect(outcomes[2]).toEqual({ status: 'fulfilled', value: 9223372036854775802n })
-    // INCRBY refused the second: django-redis's read-add-write path runs for it, after the
-    // script (as a concurrent call's would), on what the third left.
-    expect(outcomes[1]).toEqual({ status: 'fulfilled', value: 9223372036854775803n })
+    // INCRBY refused the second: django-redis's read-add-write path runs for it, and for the
+    // third after it, each on what the one before it left, as calls one after another would.
+    expect(outcomes).toEqual([
+      { status: 'fulfilled', value: 9223372036854775807n },
+      { status: 'fulfilled', value: 9223372036854775808n },
+      { status: 'fulfilled', value: 9223372036854775803n },
+    ])
     expect(await cache.get('edge')).toBe(9223372036854775803n)
   })
 })
