@@ -70,3 +70,48 @@ describe('an ACL user without scripting', () => {
     }
   })
 })
+
+describe('hincrby for an ACL user without scripting: no script needed, exact digits', () => {
+  const SAFE = Number.MAX_SAFE_INTEGER
+
+  it('hincrby still works, alone and in a pipeline', async () => {
+    const cache = createCache({ location: url(), keyPrefix: 'app' })
+    try {
+      expect(await cache.hincrby('h', 'f')).toBe(1)
+      expect(await cache.hincrby('h', 'f', 41)).toBe(42)
+      // Several at once.
+      expect(await Promise.all([1, 2, 3].map(() => cache.hincrby('h', 'g', 2)))).toEqual([2, 4, 6])
+      expect(await cache.pipeline().hincrby('h', 'f', 1).hincrby('h', 'g', -6).exec()).toEqual([
+        43, 0,
+      ])
+      expect(await cache.transaction().hincrby('h', 'f', 1).hget('h', 'f').exec()).toEqual([44, 44])
+      // Near and beyond 2^53, read back exactly: no script is needed.
+      expect(await cache.hincrby('h', 's', SAFE - 2)).toBe(SAFE - 2)
+      expect(await cache.hincrby('h', 's', 12)).toBe(2n ** 53n + 9n)
+      const error = await cache.hincrby('h', 'x', 1.5).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(Error)
+    } finally {
+      await cache.close()
+    }
+  })
+
+  it('a pipeline is the first to call hincrby: it still works', async () => {
+    const cache = createCache({ location: url(), keyPrefix: 'app' })
+    try {
+      expect(await cache.pipeline().hincrby('p', 'f', 3).hget('p', 'f').exec()).toEqual([3, 3])
+      expect(await cache.hincrby('p', 'f', 1)).toBe(4)
+    } finally {
+      await cache.close()
+    }
+  })
+
+  it('a transaction is the first to call hincrby: it still works', async () => {
+    const cache = createCache({ location: url(), keyPrefix: 'app' })
+    try {
+      expect(await cache.transaction().hincrby('t', 'f', 3).hget('t', 'f').exec()).toEqual([3, 3])
+      expect(await cache.hincrby('t', 'f', 1)).toBe(4)
+    } finally {
+      await cache.close()
+    }
+  })
+})

@@ -1,16 +1,9 @@
 // hincrby() resolves the exact new value, as incr() does: a number while it is a safe integer, a
 // bigint beyond ±(2^53 - 1). node-redis 6 reads an integer reply digit by digit (`n * 10 + d`),
 // rounding replies near and above 2^53; such a result is read back as the field's digits (HGET).
-// It needs no script: an ACL user without scripting gets the same.
+// It needs no script: an ACL user without scripting gets the same (acl-no-scripting.test.ts).
 import { type Cache, createCache, ResponseError } from '@cachex/redis'
-import {
-  type RedisServer,
-  startCluster,
-  startRedis,
-  type TestCluster,
-  uniquePrefix,
-} from '@cachex/test-utils'
-import { createClient } from '@redis/client'
+import { startCluster, type TestCluster, uniquePrefix } from '@cachex/test-utils'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { BACKENDS, backendServer, raw } from './helpers.ts'
 
@@ -157,74 +150,6 @@ describe('cluster', () => {
         .hincrby('c', 'g', -1)
         .exec()
       expect(results).toEqual([SAFE - 90, -(SAFE - 64), -(SAFE - 63)])
-    } finally {
-      await cache.close()
-    }
-  })
-})
-
-describe('an ACL user without scripting', () => {
-  let server: RedisServer
-
-  beforeAll(async () => {
-    server = await startRedis()
-    const admin = createClient({ url: server.url })
-    await admin.connect()
-    await admin.sendCommand([
-      'ACL',
-      'SETUSER',
-      'plain',
-      'on',
-      '>plain-pw',
-      '~app:*',
-      '+@all',
-      '-@scripting',
-    ])
-    await admin.close()
-  })
-
-  afterAll(async () => {
-    await server?.stop()
-  })
-
-  const url = () => server.url.replace('redis://', 'redis://plain:plain-pw@')
-
-  it('hincrby still works, alone and in a pipeline', async () => {
-    const cache = createCache({ location: url(), keyPrefix: 'app' })
-    try {
-      expect(await cache.hincrby('h', 'f')).toBe(1)
-      expect(await cache.hincrby('h', 'f', 41)).toBe(42)
-      // Several at once.
-      expect(await Promise.all([1, 2, 3].map(() => cache.hincrby('h', 'g', 2)))).toEqual([2, 4, 6])
-      expect(await cache.pipeline().hincrby('h', 'f', 1).hincrby('h', 'g', -6).exec()).toEqual([
-        43, 0,
-      ])
-      expect(await cache.transaction().hincrby('h', 'f', 1).hget('h', 'f').exec()).toEqual([44, 44])
-      // Near and beyond 2^53, read back exactly: no script is needed.
-      expect(await cache.hincrby('h', 's', SAFE - 2)).toBe(SAFE - 2)
-      expect(await cache.hincrby('h', 's', 12)).toBe(2n ** 53n + 9n)
-      const error = await cache.hincrby('h', 'x', 1.5).catch((e: unknown) => e)
-      expect(error).toBeInstanceOf(Error)
-    } finally {
-      await cache.close()
-    }
-  })
-
-  it('a pipeline is the first to call hincrby: it still works', async () => {
-    const cache = createCache({ location: url(), keyPrefix: 'app' })
-    try {
-      expect(await cache.pipeline().hincrby('p', 'f', 3).hget('p', 'f').exec()).toEqual([3, 3])
-      expect(await cache.hincrby('p', 'f', 1)).toBe(4)
-    } finally {
-      await cache.close()
-    }
-  })
-
-  it('a transaction is the first to call hincrby: it still works', async () => {
-    const cache = createCache({ location: url(), keyPrefix: 'app' })
-    try {
-      expect(await cache.transaction().hincrby('t', 'f', 3).hget('t', 'f').exec()).toEqual([3, 3])
-      expect(await cache.hincrby('t', 'f', 1)).toBe(4)
     } finally {
       await cache.close()
     }
