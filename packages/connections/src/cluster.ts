@@ -7,7 +7,7 @@ import {
   type Tracking,
   type TrackingListener,
 } from '@cachex/core'
-import { type BlockingClient, BlockingClients } from './_blocking.ts'
+import { ClusterBlocking } from './_cluster-blocking.ts'
 import { closeCluster } from './_cluster-close.ts'
 import type { NodeHandle, NodeRedisClusterLike } from './_cluster-nodes.ts'
 import { type ClusterOptions, clusterFromSeeds, isNodeRedisCluster } from './_cluster-options.ts'
@@ -17,12 +17,7 @@ import { commandWeight, type Deadlines } from './_deadlines.ts'
 import { isClientClosed, isDisconnected, toCachexError } from './_errors.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import { Sender } from './_options.ts'
-import {
-  commandResend,
-  followRedirects,
-  type RedirectContext,
-  redirectTarget,
-} from './_redirects.ts'
+import { commandResend, followRedirects, type RedirectContext } from './_redirects.ts'
 import {
   type Atomic,
   crossSlot,
@@ -113,8 +108,8 @@ class ClusterConnection implements Connection {
   readonly #redirects: RedirectContext
   /** While a read batch is sent: the node each shard's reads go to (see `batch`). */
   #pinned: Map<Shard, NodeHandle> | undefined
-  /** The dedicated clients of blocking commands, by node address (see `#runBlocking`). */
-  readonly #blocking = new Map<string, BlockingClients>()
+  /** The dedicated clients of blocking commands (see `#runBlocking`). */
+  readonly #blocking: ClusterBlocking
   /** Whether the nodes' options are known, so that dedicated clients can be opened. */
   readonly #dedicatedBlocking: boolean
 
@@ -171,6 +166,14 @@ class ClusterConnection implements Connection {
       sendOnce: (slot, readonly, args, text) => this.#sendOnce(slot, readonly, args, text),
       send: (key, readonly, args, text) => this.#send(key, readonly, args, text),
     }
+    this.#blocking = new ClusterBlocking({
+      topology: this.#topology,
+      deadlines: this.#deadlines,
+      connectTimeoutMs: this.#connectTimeoutMs,
+      maxRedirects: this.#redirects.maxRedirects,
+      mapError: this.#mapError,
+      closed: () => this.#life.closed,
+    })
     // A call that timed out or waits long: a node may be frozen; watch the nodes and the map.
     this.#deadlines.onExpire = () => this.#topology.watch()
     this.#deadlines.onStall = () => this.#topology.watch()
@@ -300,8 +303,7 @@ class ClusterConnection implements Connection {
   async close(): Promise<void> {
     if (!this.#life.close()) return
     this.#tracking.close()
-    for (const clients of this.#blocking.values()) clients.close()
-    this.#blocking.clear()
+    this.#blocking.close()
     await this.#topology.close()
     const cluster = this.#cluster
     if (!this.#closeClient || !cluster.isOpen) return
@@ -353,13 +355,9 @@ class ClusterConnection implements Connection {
 
   /**
    * A blocking command (`route.blockMs`) on a dedicated client of the primary of `key`'s slot
-   * (see `BlockingClients`), so that it holds up none of the node's other calls; bounded by
-   * `socketTimeout + blockMs`. A handed-in cluster whose node options are unknown runs it on the
-   * node's own client instead. `MOVED` and `ASK` are followed as `followRedirects` does, up to
-   * `maxCommandRedirections` times (a redirected command did not run, so it is sent again): on a
-   * dedicated client of the named node, after `ASKING` for an `ASK`; for a `MOVED`, the map says
-   * so at once for the slot and is refreshed soon. Each send is bounded by `socketTimeout +
-   * blockMs`, so a call is bounded by that times the redirects it follows.
+   * (`ClusterBlocking`, which follows redirects), so that it holds up none of the node's other
+   * calls; bounded by `socketTimeout + blockMs`. A handed-in cluster whose node options are
+   * unknown runs it on the node's own client instead.
    */
   #runBlocking(
     args: RedisArgument[],
@@ -383,42 +381,7 @@ class ClusterConnection implements Connection {
         blockMs,
       )
     }
-    const attempt = (to: NodeHandle, asking: boolean, redirects: number): Promise<unknown> => {
-      if (to.down) return Promise.reject(topology.downError(to))
-      // Each send its own bound: a block that a slot move cut short (Redis answers a blocked
-      // client MOVED) is sent again whole, and blocks its whole time again.
-      return this.#blockingOf(to)
-        .run(args, text, blockMs, asking)
-        .catch((error: unknown) => {
-          const message = error instanceof ResponseError ? error.message : ''
-          const moved = message.startsWith('MOVED ')
-          const followed = moved || message.startsWith('ASK ')
-          if (!followed || this.#life.closed || redirects >= this.#redirects.maxRedirects) {
-            throw error
-          }
-          const address = redirectTarget(message)
-          const next = moved ? topology.moved(slot, address) : topology.handle(address)
-          return attempt(next, !moved, redirects + 1)
-        })
-    }
-    return attempt(node, false, 0)
-  }
-
-  /** The dedicated clients of `node` for blocking commands, made on first use. */
-  #blockingOf(node: NodeHandle): BlockingClients {
-    let clients = this.#blocking.get(node.address)
-    if (clients === undefined) {
-      const topology = this.#topology
-      clients = new BlockingClients({
-        make: () => topology.blockingClient(node) as BlockingClient,
-        connectTimeoutMs: this.#connectTimeoutMs,
-        deadlines: this.#deadlines,
-        mapError: this.#mapError,
-        where: `the cluster node ${node.address}`,
-      })
-      this.#blocking.set(node.address, clients)
-    }
-    return clients
+    return this.#blocking.run(args, slot, node, text, blockMs)
   }
 
   /**
