@@ -321,6 +321,8 @@ export class NodeClients {
       },
       RESP: 3,
       emitInvalidate: true,
+      // node-redis refuses emitInvalidate beside its own client-side cache.
+      clientSideCache: undefined,
     } as never) as unknown as TrackingClientLike
   }
 

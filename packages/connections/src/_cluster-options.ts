@@ -89,6 +89,12 @@ export function clusterFromSeeds(
   }
   const withAuth = seeds.find(({ address }) => address.password !== undefined)?.address
   const extra = (options.clientOptions ?? {}) as Credentials & { socket?: object }
+  const database = (extra as { database?: unknown }).database
+  if (database !== undefined && database !== 0) {
+    throw new InvalidArgumentError(
+      `Redis Cluster has only database 0, got clientOptions.database ${String(database)}`,
+    )
+  }
   // The URLs' credentials, else the options', else those of `clientOptions`.
   const password = withAuth?.password ?? options.password ?? extra.password
   const username =

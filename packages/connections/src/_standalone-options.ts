@@ -125,6 +125,7 @@ export function clientSource(options: StandaloneOptions, connectTimeoutMs: numbe
   const url = singleUrl(location)
   const address = parseRedisUrl(url)
   const extra = (options.clientOptions ?? {}) as Credentials & { socket?: object }
+  checkDatabase(extra as { database?: unknown }, address.database, url)
   // The URL's credentials, else the options', else those of `clientOptions`.
   const password = address.password ?? options.password ?? extra.password
   const username = address.username ?? extra.username
@@ -163,6 +164,8 @@ export function clientSource(options: StandaloneOptions, connectTimeoutMs: numbe
         ...clientOptions,
         RESP: 3,
         emitInvalidate: true,
+        // node-redis refuses emitInvalidate beside its own client-side cache.
+        clientSideCache: undefined,
       } as never) as unknown as TrackingClientLike,
     closeClient: true,
     isPool: pool !== undefined,
@@ -197,4 +200,15 @@ function singleUrl(location: unknown): string {
   }
   // A one-entry list holding a blank: `parseRedisUrl('')` refuses it as an invalid URL.
   return urls[0] ?? ''
+}
+
+/**
+ * Refuses a `clientOptions.database` other than the URL's (which is 0 when the URL names none):
+ * the URL's would win, and the cache would read and write another database than the one asked.
+ */
+function checkDatabase(extra: { database?: unknown }, database: number, url: string): void {
+  if (extra.database === undefined || extra.database === database) return
+  throw new InvalidArgumentError(
+    `clientOptions.database (${String(extra.database)}) is not the database of ${redactUrl(url)} (${database}${/\/\d+\/?$|[?&]db=/.test(url) ? '' : ', as the URL names none'}): name the database in the URL, such as redis://host:6379/${String(extra.database)}`,
+  )
 }

@@ -1,0 +1,84 @@
+// node-redis options in `clientOptions` that cachex's own clients must not trip over: its own
+// client-side cache beside the local tier's tracking clients, and a database that the URL would
+// silently override.
+import { type Cache, createCache, InvalidArgumentError } from '@cachex/redis'
+import type { RedisServer } from '@cachex/test-utils'
+import { startCluster, startRedis, type TestCluster, uniquePrefix } from '@cachex/test-utils'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+let server: RedisServer
+let cluster: TestCluster
+const opened: Cache[] = []
+
+beforeAll(async () => {
+  ;[server, cluster] = await Promise.all([
+    startRedis(),
+    startCluster({ primaries: 3, replicasPerPrimary: 0 }),
+  ])
+})
+
+afterAll(async () => {
+  await Promise.all(opened.map((c) => c.close()))
+  await Promise.all([server?.stop(), cluster?.stop()])
+})
+
+function open(options: Parameters<typeof createCache>[0]): Cache {
+  const cache = createCache(options)
+  opened.push(cache)
+  return cache
+}
+
+describe("clientOptions.clientSideCache (node-redis's own) beside the local tier", () => {
+  const clientSideCache = { ttl: 0, maxEntries: 100 }
+
+  it('one server: reads work, and the tier tracks', async () => {
+    const cache = open({
+      location: server.url,
+      keyPrefix: uniquePrefix('csc'),
+      clientOptions: { RESP: 3, clientSideCache },
+      local: {},
+    })
+    await cache.set('k', 'v')
+    expect(await cache.get('k')).toBe('v')
+    expect(await cache.getMany(['k', 'missing'])).toEqual(new Map([['k', 'v']]))
+    expect(await cache.getOrSet('g', () => 1)).toBe(1)
+    expect(cache.localStats()?.tracking).toBe(true)
+  })
+
+  it('a cluster: reads work', async () => {
+    const cache = open({
+      client: 'cluster',
+      location: [...cluster.seeds],
+      keyPrefix: uniquePrefix('csc'),
+      clientOptions: { RESP: 3, clientSideCache },
+      local: {},
+    })
+    await cache.set('k', 'v')
+    expect(await cache.get('k')).toBe('v')
+    expect(await cache.get('k')).toBe('v')
+  })
+})
+
+describe('clientOptions.database', () => {
+  it('other than the URL names (or 0 when it names none) is refused, not overridden', () => {
+    expect(() => createCache({ location: server.url, clientOptions: { database: 7 } })).toThrow(
+      /clientOptions.database \(7\) is not the database of .* \(0, as the URL names none\): name the database in the URL/,
+    )
+    expect(() =>
+      createCache({ location: `${server.url}/2`, clientOptions: { database: 7 } }),
+    ).toThrow(InvalidArgumentError)
+    expect(() =>
+      createCache({
+        client: 'cluster',
+        location: [...cluster.seeds],
+        clientOptions: { database: 1 },
+      }),
+    ).toThrow(/Redis Cluster has only database 0, got clientOptions.database 1/)
+  })
+
+  it('the same as the URL is taken', async () => {
+    const cache = open({ location: `${server.url}/7`, clientOptions: { database: 7 } })
+    await cache.set('in7', 1)
+    expect(await cache.get('in7')).toBe(1)
+  })
+})
