@@ -280,6 +280,9 @@ class ClusterConnection implements Connection {
   async *scan(pattern: string, count: number): AsyncIterable<Array<string | Buffer>> {
     await this.#life.whenReady()
     this.#topology.build()
+    // SCAN names no key, so no MOVED ever tells a walk that slots moved: the map is asked for
+    // first (one CLUSTER SLOTS), or a resharded slot's keys, a new primary's, would be missed.
+    await this.#topology.refresh()
     // A pattern that pins a hash tag (`:1:user:{42}:*`) can only match keys of one slot.
     const slot = patternSlot(pattern)
     const shard = slot === undefined ? undefined : this.#topology.table[slot]
@@ -292,6 +295,7 @@ class ClusterConnection implements Connection {
   async flush(): Promise<void> {
     await this.#life.whenReady()
     this.#topology.build()
+    await this.#topology.refresh() // as for `scan`: every primary of the map as it is now
     await Promise.all(this.#topology.primaries().map((node) => this.#onNode(node, ['FLUSHDB'])))
   }
 
