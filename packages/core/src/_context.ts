@@ -137,6 +137,8 @@ export class CacheContext {
   /** Whether replies come as UTF-8 text (the codec reads text: JSON without compression). */
   readonly text: boolean
   readonly reverseKeyFunction: ReverseKeyFunction
+  /** Whether keys are Django's `<prefix>:<version>:<key>` (no `keyFunction` of the user's). */
+  readonly defaultKeys: boolean
   /** Keys per `SCAN` unless a call says otherwise. */
   readonly itersize: number
   readonly lockFactory: LockFactory | undefined
@@ -188,7 +190,8 @@ export class CacheContext {
     }
     checkConnection(options.connection)
     this.connection = options.connection
-    this.keyPrefix = options.keyPrefix ?? ''
+    // As Redis stores it (UTF-8, a lone surrogate as U+FFFD), so that keys read back strip it.
+    this.keyPrefix = wellFormed(options.keyPrefix ?? '')
     this.version = checkVersion(options.version ?? 1)
     this.defaultTimeout =
       options.timeout === undefined
@@ -200,7 +203,8 @@ export class CacheContext {
       options.keyFunction === undefined
         ? defaultKeyFunction
         : checkedKeyFunction<KeyFunction>(options.keyFunction, 'keyFunction')
-    this.#hotKeys = this.#keyFunction === defaultKeyFunction ? new Map() : undefined
+    this.defaultKeys = this.#keyFunction === defaultKeyFunction
+    this.#hotKeys = this.defaultKeys ? new Map() : undefined
     this.reverseKeyFunction =
       options.reverseKeyFunction === undefined
         ? defaultReverseKeyFunction
@@ -514,4 +518,11 @@ export type Implementation<Family> = {
     // biome-ignore lint/suspicious/noExplicitAny: the family's interface types the arguments
     ...args: any[]
   ) => unknown
+}
+
+/** `text` with each lone surrogate as U+FFFD, as its UTF-8 bytes read back (`toWellFormed`). */
+function wellFormed(text: string): string {
+  return typeof text === 'string'
+    ? (text as unknown as { toWellFormed(): string }).toWellFormed()
+    : text
 }

@@ -269,13 +269,15 @@ export interface CacheLike<out IgnoreErrors extends boolean = boolean> {
    * Every user key matching the glob `pattern`, walked with `SCAN` (never `KEYS`). An empty
    * pattern rejects with `InvalidArgumentError` (it would match no key: `'*'` matches every one).
    * A key whose name is not UTF-8 (written by another client) is left out: no string names it.
+   * Each key comes once, as from `KEYS` (`SCAN` may name a key twice).
    */
   keys(pattern?: string, options?: ScanOptions): Promise<string[]>
 
   /**
    * Yields the user keys matching the glob `pattern`, one `SCAN` batch at a time. An empty
    * pattern throws `InvalidArgumentError`, as for `keys`. Keys whose names are not UTF-8 are left
-   * out, as for `keys`.
+   * out, as for `keys`. As `SCAN` (and django-redis's `iter_keys`), it may yield a key twice when
+   * the keyspace changes during the walk.
    */
   iterKeys(pattern?: string, options?: ScanOptions): AsyncIterable<string>
 

@@ -229,4 +229,42 @@ describe('custom keyFunction and reverseKeyFunction', () => {
       await cache.close()
     }
   })
+
+  it("clear() removes the cache's keys through the key function, every version, and no other", async () => {
+    const cache = createCache({
+      location: server.url,
+      keyPrefix: 'kc',
+      keyFunction,
+      reverseKeyFunction,
+    })
+    const other = createCache({ location: server.url, keyPrefix: 'kc' }) // Django's own form
+    try {
+      await cache.setMany({ a: 1, b: 2 })
+      await cache.set('c', 3, { version: 4 })
+      await other.set('kept', 1)
+      await cache.clear()
+      expect(await cache.keys('*')).toEqual([])
+      expect(await cache.get('c', null, { version: 4 })).toBeNull()
+      expect(await other.get('kept')).toBe(1)
+    } finally {
+      await cache.close()
+      await other.clear()
+      await other.close()
+    }
+  })
+})
+
+describe('a keyPrefix with a lone surrogate', () => {
+  it('is the prefix Redis stores (U+FFFD), so keys() strips it', async () => {
+    const cache = createCache({ location: server.url, keyPrefix: 'p\ud800' })
+    try {
+      expect(cache.keyPrefix).toBe('p\ufffd')
+      await cache.set('a', 1)
+      expect(await cache.keys('*')).toEqual(['a'])
+      expect(await cache.get('a')).toBe(1)
+    } finally {
+      await cache.clear()
+      await cache.close()
+    }
+  })
 })

@@ -36,3 +36,27 @@ describe('a server whose member scans never end', () => {
     }
   })
 })
+
+describe('a SCAN that names a key twice (as Redis may while its table is resized)', () => {
+  it('keys() gives each key once; iterKeys yields what SCAN gives', async () => {
+    // Cursor 0 → ['k:1:a', 'k:1:b'] and cursor 5; cursor 5 → ['k:1:b', 'k:1:c'] and cursor 0.
+    let scans = 0
+    const fake = await fakeRedis((name) => {
+      if (name !== 'SCAN') return undefined
+      scans++
+      return scans % 2 === 1
+        ? '*2\r\n$1\r\n5\r\n*2\r\n$5\r\nk:1:a\r\n$5\r\nk:1:b\r\n'
+        : '*2\r\n$1\r\n0\r\n*2\r\n$5\r\nk:1:b\r\n$5\r\nk:1:c\r\n'
+    })
+    const cache = createCache({ location: fake.url, keyPrefix: 'k' })
+    try {
+      expect(await cache.keys('*')).toEqual(['a', 'b', 'c'])
+      const walked: string[] = []
+      for await (const key of cache.iterKeys('*')) walked.push(key)
+      expect(walked).toEqual(['a', 'b', 'b', 'c'])
+    } finally {
+      await cache.close()
+      await fake.close()
+    }
+  })
+})

@@ -101,8 +101,17 @@ export const keyCommands = {
     const context = contextOf(this)
     try {
       const [redisPattern, itersize, version] = scanArguments(context, 'keys', pattern, options)
+      // SCAN may name a key twice (its table resized during the walk); KEYS, django-redis's,
+      // never does: each Redis key once.
+      const seen = new Set<string>()
+      for await (const batch of context.store.scan(redisPattern, itersize)) {
+        // A key whose name is not UTF-8 has no string that names it (see `userKeys`).
+        for (const rkey of batch) if (typeof rkey === 'string') seen.add(rkey)
+      }
       const keys: string[] = []
-      for await (const key of userKeys(context, redisPattern, itersize, version)) keys.push(key)
+      for (const rkey of seen) {
+        keys.push(context.reverseKeyFunction(rkey, context.keyPrefix, version))
+      }
       return keys
     } catch (error) {
       return context.fail(error, [], 'keys')

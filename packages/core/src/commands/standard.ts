@@ -296,7 +296,11 @@ export const standardCommands = {
         await context.store.flush()
         return
       }
-      await context.store.deleteMatching(`${globEscape(context.keyPrefix)}:*`, context.itersize)
+      // Every version: `<prefix>:*`, or the user's key function's pattern with the version `*`.
+      const pattern = context.defaultKeys
+        ? `${globEscape(context.keyPrefix)}:*`
+        : context.makePattern('*', '*' as unknown as number)
+      await context.store.deleteMatching(pattern, context.itersize)
     } catch (error) {
       return context.fail(error, undefined, 'clear')
     }
