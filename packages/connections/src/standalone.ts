@@ -89,6 +89,11 @@ export class StandaloneConnection implements Connection {
   #down = false
   /** Why it is down. */
   #downCause: unknown
+  /**
+   * A client of the user's that its owner closed (`close()`, `destroy()`): not opened again (its
+   * owner is shutting down; reopened, it would keep the process alive), until it is ready again.
+   */
+  #ownerClosed = false
   /** The `connect()` of a pool cachex opened, until it resolves (a pool has no ready event). */
   #opening: Promise<unknown> | undefined
   /** Failed reconnection attempts in a row, for the backoff of the ones cachex starts itself. */
@@ -308,6 +313,7 @@ export class StandaloneConnection implements Connection {
   /** The error a call rejects with at once while the connection is known down. */
   #refuse(): Error | undefined {
     if (!this.#down) return undefined
+    if (this.#ownerClosed) return this.#downCause as Error
     this.#kick()
     const cause = this.#downCause
     return new ConnectionError(
@@ -385,6 +391,18 @@ export class StandaloneConnection implements Connection {
       }
     })
     if (this.#isPool) return
+    if (this.#makeClient === undefined) {
+      // node-redis emits 'end' only when its socket is closed by close() or destroy().
+      client.on('end', () => {
+        if (client !== this.#client || this.#life.closed) return
+        this.#ownerClosed = true
+        this.#markDown(
+          new ConnectionError(
+            `${this.#where} was closed by its owner (close() or destroy()): the cache does not open a client of yours again; reopen it, or hand the cache an open one`,
+          ),
+        )
+      })
+    }
     client.on('ready', () => {
       if (client !== this.#client) return
       // A new connection: the server may have restarted, without the scripts it ran.
@@ -412,6 +430,7 @@ export class StandaloneConnection implements Connection {
 
   /** The connection works (again): calls go through. */
   #up(): void {
+    this.#ownerClosed = false
     this.#readyCount++
     this.#down = false
     this.#downCause = undefined
@@ -507,7 +526,8 @@ export class StandaloneConnection implements Connection {
    * stopped, a pool whose opening failed) is opened again after the backoff.
    */
   #kick(): void {
-    if (this.#life.closed || this.#retry !== undefined || this.#connecting.pending) return
+    if (this.#life.closed || this.#ownerClosed) return
+    if (this.#retry !== undefined || this.#connecting.pending) return
     if (this.#client.isOpen) return
     this.#retry = setTimeout(
       () => {
@@ -527,6 +547,7 @@ export class StandaloneConnection implements Connection {
   #connect(): Promise<void> {
     return this.#connecting.run(() => {
       const client = this.#client
+      if (this.#ownerClosed) return Promise.reject(this.#downCause)
       return connectBounded({
         emitter: client,
         where: this.#where,

@@ -1,0 +1,85 @@
+// A client of the user's that its owner closed (close(), destroy()) stays closed: the cache does
+// not open it again — which kept the process alive after its owner shut down.
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { fileURLToPath } from 'node:url'
+import { ConnectionError, createCache } from '@cachex/redis'
+import { delay, type RedisServer, startRedis } from '@cachex/test-utils'
+import { createClient } from '@redis/client'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+const child = fileURLToPath(new URL('./_owner-closed-child.ts', import.meta.url))
+const root = fileURLToPath(new URL('../../..', import.meta.url))
+
+let server: RedisServer
+
+beforeAll(async () => {
+  server = await startRedis()
+})
+
+afterAll(async () => {
+  await server?.stop()
+})
+
+describe('a client of yours that you closed', () => {
+  for (const how of ['close', 'destroy'] as const) {
+    it(`(${how}()) is not opened again: calls reject with a ConnectionError saying so`, async () => {
+      const client = createClient({ url: server.url })
+      await client.connect()
+      const cache = createCache({ location: client, keyPrefix: 'owner' })
+      try {
+        await cache.set('a', 1)
+        if (how === 'close') await client.close()
+        else client.destroy()
+        for (let i = 0; i < 3; i++) {
+          const error = await cache.get('a').catch((e: unknown) => e)
+          expect(error).toBeInstanceOf(ConnectionError)
+          expect((error as Error).message).toMatch(/closed by its owner/)
+          await delay(100)
+        }
+        expect(client.isOpen).toBe(false)
+        await cache.close()
+        expect(client.isOpen).toBe(false)
+      } finally {
+        await cache.close()
+      }
+    })
+  }
+
+  it('works again once its owner opens it again', async () => {
+    const client = createClient({ url: server.url })
+    await client.connect()
+    const cache = createCache({ location: client, keyPrefix: 'owner' })
+    try {
+      await cache.set('b', 2)
+      await client.close()
+      await expect(cache.get('b')).rejects.toThrow(/closed by its owner/)
+      await client.connect()
+      expect(await cache.get('b')).toBe(2)
+    } finally {
+      await cache.close()
+      if (client.isOpen) await client.close()
+    }
+  })
+
+  it('a process that closes its client, then the cache, exits by itself', async () => {
+    const proc = spawn(
+      process.execPath,
+      ['--conditions=@cachex/source', '--import', 'tsx', child, server.url],
+      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    let out = ''
+    proc.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString()
+    })
+    proc.stderr.on('data', (chunk: Buffer) => {
+      out += chunk.toString()
+    })
+    const exited = once(proc, 'exit')
+    // Generous bounds, for a busy machine: it used to run on for good.
+    const ended = await Promise.race([exited.then(() => true), delay(30_000).then(() => false)])
+    if (!ended) proc.kill('SIGKILL')
+    expect(out).toContain('closed ConnectionError false')
+    expect(ended, out).toBe(true)
+  })
+})
