@@ -88,6 +88,11 @@ class ClusterConnection implements Connection {
   /** The cluster seen through cachex's command options, for the commands node-redis routes. */
   readonly #router: Sender<Pick<NodeRedisClusterLike, 'sendCommand'>>
   readonly #closeClient: boolean
+  /**
+   * For a cluster of the user's, whether it was open once: closed since, its owner closed it, and
+   * it is not opened again (reopened, it would keep the owner's process alive after its shutdown).
+   */
+  #givenOpened: boolean | undefined
   readonly #connectTimeoutMs: number
   readonly #deadlines: Deadlines
   readonly #secrets: string[]
@@ -121,6 +126,7 @@ class ClusterConnection implements Connection {
     if (isNodeRedisCluster(location)) {
       this.#cluster = location
       this.#closeClient = options.closeConnection ?? false
+      this.#givenOpened = location.isOpen === true
       this.#secrets = options.password ? [options.password] : []
       this.#where = 'the given cluster'
     } else {
@@ -505,6 +511,13 @@ class ClusterConnection implements Connection {
   #connect(): Promise<void> {
     return this.#connecting.run(() => {
       const cluster = this.#cluster
+      if (this.#givenOpened === true && !cluster.isOpen) {
+        return Promise.reject(
+          new ConnectionError(
+            `${this.#where} was closed by its owner: the cache does not open a cluster of yours again; reopen it, or hand the cache an open one`,
+          ),
+        )
+      }
       return connectBounded({
         emitter: cluster,
         where: this.#where,
@@ -522,6 +535,9 @@ class ClusterConnection implements Connection {
         },
         describe: (error) => this.#describe(error),
         secrets: this.#secrets,
+      }).then(() => {
+        // Open now, by cachex's hand or its owner's: closed later, its owner closed it.
+        if (this.#givenOpened === false) this.#givenOpened = true
       })
     })
   }

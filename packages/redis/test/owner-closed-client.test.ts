@@ -4,8 +4,8 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { ConnectionError, createCache } from '@cachex/redis'
-import { delay, type RedisServer, startRedis } from '@cachex/test-utils'
-import { createClient } from '@redis/client'
+import { delay, type RedisServer, startCluster, startRedis } from '@cachex/test-utils'
+import { createClient, createCluster } from '@redis/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 const child = fileURLToPath(new URL('./_owner-closed-child.ts', import.meta.url))
@@ -81,5 +81,36 @@ describe('a client of yours that you closed', () => {
     if (!ended) proc.kill('SIGKILL')
     expect(out).toContain('closed ConnectionError false')
     expect(ended, out).toBe(true)
+  })
+})
+
+describe('a cluster of yours that you closed', () => {
+  it('is not opened again', async () => {
+    const cluster = await startCluster({ primaries: 3, replicasPerPrimary: 0 })
+    const given = createCluster({ rootNodes: cluster.seeds.map((url) => ({ url })) })
+    await given.connect()
+    const cache = createCache({ client: 'cluster', location: given, keyPrefix: 'owner' })
+    try {
+      await cache.set('a', 1)
+      await given.close()
+      // The cache's own connections to the nodes may still answer; the cluster of yours is not
+      // opened again.
+      for (let i = 0; i < 3; i++) {
+        const outcome = await cache.get('a').catch((e: unknown) => e)
+        if (outcome instanceof Error) {
+          expect(outcome).toBeInstanceOf(ConnectionError)
+          expect(outcome.message).toMatch(/closed by its owner/)
+        } else {
+          expect(outcome).toBe(1)
+        }
+        await delay(300)
+      }
+      expect(given.isOpen).toBe(false)
+      await cache.close()
+      expect(given.isOpen).toBe(false)
+    } finally {
+      await cache.close()
+      await cluster.stop()
+    }
   })
 })
