@@ -78,6 +78,13 @@ export class WriteCoalescer {
    * expiry go as pipelines of `SET … PX`, as a lone `set` and django-redis's `set_many` do.
    */
   #scripts = true
+  /** Whether a script was answered on this connection: its user may run scripts. */
+  #scriptsRan = false
+  /**
+   * The scripts in flight before that is known, with the pipeline that would store the same
+   * (`instead`, sent by `closing`): refused once `close()` has begun, it could not be sent after.
+   */
+  readonly #unsure = new Set<{ send: () => Promise<unknown[]>; instead?: Promise<unknown[]> }>()
 
   constructor(context: CacheContext) {
     this.#context = context
@@ -161,18 +168,62 @@ export class WriteCoalescer {
     // be sent after the commands called behind them.
     const apart = connection.routesBySlot === true && spansSlots(keys)
     if (this.#whole && keys.length > 1 && !apart && (px === '' || this.#scripts)) {
+      const unsure =
+        px === '' || this.#scriptsRan
+          ? undefined
+          : { send: () => this.#eachAtOnce(keys, values, px), instead: undefined }
+      if (unsure !== undefined) this.#unsure.add(unsure)
       try {
         if (px === '')
           await connection.command(msetArguments(keys, values), { key: keys[0], atomic: true })
         else await runScript(connection, SET_MANY_SCRIPT, keys, [px, ...values])
+        if (px !== '') this.#scriptsRan = true
         return new Array<unknown>(keys.length).fill('OK')
       } catch (error) {
         // Refused before anything ran: the pipeline below stores what the script would have.
         if (error instanceof CrossSlotError) this.#whole = false
-        else if (px !== '' && isScriptRefused(error)) this.#scripts = false
-        else throw error
+        else if (px !== '' && isScriptRefused(error)) {
+          this.#scripts = false
+          if (unsure?.instead !== undefined) return unsure.instead
+        } else throw error
+      } finally {
+        if (unsure !== undefined) this.#unsure.delete(unsure)
       }
     }
+    return this.#pipeline(keys, values, px)
+  }
+
+  /**
+   * `close()` is about to close the connection, which then refuses new commands: a script still
+   * unanswered while it is not known whether this user may run scripts has the pipeline that
+   * stores the same sent behind it now, for the case it is refused (`NOPERM`).
+   */
+  closing(): void {
+    for (const unsure of this.#unsure) {
+      if (unsure.instead !== undefined) continue
+      unsure.instead = unsure.send()
+      unsure.instead.catch(() => {}) // read only when the script is refused
+    }
+  }
+
+  /**
+   * One `SET … PX` per key, each sent now (a batch would be sent a tick later, once `close()` has
+   * begun); each key's reply, an `Error` for one that failed.
+   */
+  #eachAtOnce(keys: readonly string[], values: readonly RedisArgument[], px: string) {
+    const connection = this.#context.connection
+    return Promise.all(
+      keys.map((key, i) =>
+        connection
+          .command(['SET', key, values[i] as RedisArgument, 'PX', px], { key })
+          .catch((error: unknown) => error),
+      ),
+    )
+  }
+
+  /** One `SET` (with `PX px` unless `''`) per key, as one pipeline. */
+  #pipeline(keys: readonly string[], values: readonly RedisArgument[], px: string) {
+    const connection = this.#context.connection
     return connection.batch(
       keys.map((key, i) =>
         px === ''

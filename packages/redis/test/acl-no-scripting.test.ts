@@ -31,6 +31,26 @@ afterAll(async () => {
 const url = () => server.url.replace('redis://', 'redis://plain:plain-pw@')
 
 describe('an ACL user without scripting', () => {
+  it('sets made right before close() are stored (the script refused once close() began)', async () => {
+    const cache = createCache({ location: url(), keyPrefix: 'app' })
+    await cache.get('connected') // connected; no script tried yet
+    const sets = Promise.allSettled(['c1', 'c2', 'c3'].map((k) => cache.set(k, k, 60)))
+    await cache.close()
+    expect(await sets).toEqual(['c1', 'c2', 'c3'].map(() => ({ status: 'fulfilled', value: true })))
+    const check = createCache({ location: url(), keyPrefix: 'app' })
+    try {
+      expect(await check.getMany(['c1', 'c2', 'c3'])).toEqual(
+        new Map([
+          ['c1', 'c1'],
+          ['c2', 'c2'],
+          ['c3', 'c3'],
+        ]),
+      )
+    } finally {
+      await check.close()
+    }
+  })
+
   it('sets of one tick, with the default expiry or their own, store with their expiry', async () => {
     const cache = createCache({ location: url(), keyPrefix: 'app' })
     try {
