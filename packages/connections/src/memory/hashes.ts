@@ -20,6 +20,7 @@ function setField(call: Call, entry: Entry, field: string, value: string): boole
   const hash = entry.value as Hash
   const old = hash.get(field)
   hash.set(field, value)
+  if (old === undefined) call.store.added(hash, field)
   call.store.grow(
     entry,
     old === undefined ? field.length + value.length + ELEMENT_OVERHEAD : value.length - old.length,
@@ -130,13 +131,13 @@ export const HASHES: CommandTable = {
       const { match, count } = scanOptions(call.args, 2, false)
       const hash = read(call)
       if (hash === undefined) return ['0', []]
-      const [next, fields] = call.store.cursor(cursor, count, () => [...hash.keys()])
+      const [next, fields] = call.store.scanMembers(hash, cursor, count, () => [...hash.keys()])
       const out: string[] = []
       for (const field of fields) {
         const value = hash.get(field)
         if (value !== undefined && (match === undefined || match(field))) out.push(field, value)
       }
-      return [String(next), out]
+      return [next, out]
     },
   },
 }

@@ -108,17 +108,22 @@ export function scanOptions(
   return { match, count, type }
 }
 
-/** A `SCAN`-family cursor argument. */
-export function parseCursor(value: string): number {
-  if (!/^[0-9]{1,10}$/.test(value)) throw fail('ERR invalid cursor')
-  return Number(value)
+/** The largest cursor Redis takes (an unsigned 64-bit integer). */
+const MAX_CURSOR = (1n << 64n) - 1n
+
+/** A `SCAN`-family cursor argument: an unsigned 64-bit integer, as Redis reads it. */
+export function parseCursor(value: string): bigint {
+  if (!/^[0-9]{1,20}$/.test(value)) throw fail('ERR invalid cursor')
+  const cursor = BigInt(value)
+  if (cursor > MAX_CURSOR) throw fail('ERR invalid cursor')
+  return cursor
 }
 
 function scan(call: Call): Reply {
   const { store, now } = call
   const cursor = parseCursor(arg(call, 0))
   const { match, count, type } = scanOptions(call.args, 1, true)
-  const [next, keys] = store.cursor(cursor, count, () => [...store.keys.keys()])
+  const [next, keys] = store.scanKeys(cursor, count)
   const out: string[] = []
   for (const key of keys) {
     const entry = store.keys.get(key)
@@ -126,7 +131,7 @@ function scan(call: Call): Reply {
     if (type !== undefined && entry.kind !== (type as Kind)) continue
     if (match === undefined || match(key)) out.push(key)
   }
-  return [String(next), out]
+  return [next, out]
 }
 
 function info(call: Call): Reply {

@@ -18,6 +18,7 @@ function add(store: Store, entry: Entry, member: string): boolean {
   const set = entry.value as Members
   if (set.has(member)) return false
   set.add(member)
+  store.added(set, member)
   store.grow(entry, member.length + ELEMENT_OVERHEAD)
   return true
 }
@@ -95,8 +96,8 @@ function scan(call: Call): Reply {
   const { match, count } = scanOptions(call.args, 2, false)
   const set = read(call)
   if (set === undefined) return ['0', []]
-  const [next, items] = call.store.cursor(cursor, count, () => [...set])
-  return [String(next), items.filter((m) => set.has(m) && (match === undefined || match(m)))]
+  const [next, items] = call.store.scanMembers(set, cursor, count, () => [...set])
+  return [next, match === undefined ? items : items.filter(match)]
 }
 
 export const SETS: CommandTable = {

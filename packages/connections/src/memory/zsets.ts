@@ -56,6 +56,7 @@ export function zsetAdd(store: Store, entry: Entry, member: string, score: numbe
     zset.order.splice(lowerBound(zset, old, member), 1)
   } else store.grow(entry, member.length + ELEMENT_OVERHEAD + 8)
   zset.scores.set(member, score)
+  if (old === undefined) store.added(zset.scores, member)
   zset.order.splice(lowerBound(zset, score, member), 0, { member, score })
   return old === undefined
 }
@@ -368,7 +369,7 @@ export const ZSETS: CommandTable = {
       const { match, count } = scanOptions(call.args, 2, false)
       const zset = zsetOf(call.store, arg(call, 0), call.now)
       if (zset === undefined) return ['0', []]
-      const [next, members] = call.store.cursor(cursor, count, () =>
+      const [next, members] = call.store.scanMembers(zset.scores, cursor, count, () =>
         zset.order.map((i) => i.member),
       )
       const out: string[] = []
@@ -377,7 +378,7 @@ export const ZSETS: CommandTable = {
         if (score !== undefined && (match === undefined || match(member)))
           out.push(member, formatDouble(score))
       }
-      return [String(next), out]
+      return [next, out]
     },
   },
 }
