@@ -41,6 +41,8 @@ interface Batch {
    * `closing()`, for a batch that went without one.
    */
   exists?: Promise<unknown>
+  /** Each key's own `GET`, sent behind the batch by `closing()`: what a nil is read again with. */
+  again?: Promise<unknown>[]
 }
 
 /**
@@ -72,8 +74,8 @@ export class ReadCoalescer {
   readonly #large = new Set<string>()
   /** How many more batches go with an `EXISTS` of their keys (see `PROBE_BATCHES`). */
   #probes = PROBE_BATCHES
-  /** Batches of several keys whose `MGET` went without an `EXISTS` and awaits its replies. */
-  readonly #unprobed = new Set<Batch>()
+  /** Batches of several keys whose `MGET` awaits its replies (for `closing()`). */
+  readonly #inFlight = new Set<Batch>()
 
   constructor(context: CacheContext) {
     this.#context = context
@@ -105,14 +107,26 @@ export class ReadCoalescer {
 
   /**
    * `close()` is about to close the connection, which then refuses new commands: each batch whose
-   * `MGET` went without an `EXISTS` sends it now, behind the `MGET`, so that its nils are checked
-   * with a command the connection answers as it closes (calls made before `close()` are answered).
+   * `MGET` awaits its replies sends now, behind it, what its nils may need — the `EXISTS` of its
+   * keys (if it went without one) and each key's own `GET` — so that they are checked with
+   * commands the connection answers as it closes (calls made before `close()` are answered).
    */
   closing(): void {
-    for (const batch of this.#unprobed) {
-      batch.exists ??= this.#exists(batch.args.slice(1))
+    const context = this.#context
+    for (const batch of this.#inFlight) {
+      const keys = batch.args.slice(1)
+      batch.exists ??= this.#exists(keys)
+      batch.again ??= keys.map((rkey) => {
+        const reply = sendCommand(context.connection, ['GET', rkey], {
+          key: rkey,
+          readonly: true,
+          text: context.text,
+        })
+        reply.catch(() => {}) // read only for a nil that is not missing
+        return reply
+      })
     }
-    this.#unprobed.clear()
+    this.#inFlight.clear()
   }
 
   /** An `EXISTS` of `keys`, whose rejection is handled where it is awaited. */
@@ -143,14 +157,14 @@ export class ReadCoalescer {
     // While misses come: sent with the MGET, in the same round trip, how many of the keys
     // exist, of any type.
     if (this.#probes > 0) batch.exists = this.#exists(args.slice(1))
-    else this.#unprobed.add(batch)
+    this.#inFlight.add(batch)
     sendCommand(this.#context.connection, args, route).then(
       (replies) => {
-        this.#unprobed.delete(batch)
+        this.#inFlight.delete(batch)
         this.#answerAll(batch, replies, batch.exists)
       },
       (error) => {
-        this.#unprobed.delete(batch)
+        this.#inFlight.delete(batch)
         for (const waiter of waiters) waiter.reject(error)
       },
     )
@@ -174,7 +188,7 @@ export class ReadCoalescer {
     }
     if (nils.length > 0) {
       this.#probes = PROBE_BATCHES
-      this.#checkMissing(args, waiters, nils, waiters.length - nils.length, exists)
+      this.#checkMissing(args, waiters, nils, waiters.length - nils.length, exists, batch.again)
     } else if (this.#probes > 0) {
       this.#probes--
     }
@@ -191,6 +205,7 @@ export class ReadCoalescer {
     nils: number[],
     found: number,
     exists: Promise<unknown> | undefined,
+    again: Promise<unknown>[] | undefined,
   ): void {
     const context = this.#context
     const keys = nils.map((i) => args[i + 1] as RedisArgument)
@@ -214,11 +229,14 @@ export class ReadCoalescer {
       for (let j = 0; j < nils.length; j++) {
         const waiter = waiters[nils[j] as number] as Waiter
         const rkey = keys[j] as RedisArgument
-        sendCommand(this.#context.connection, ['GET', rkey], {
-          key: rkey,
-          readonly: true,
-          text: context.text,
-        }).then(
+        const reply =
+          again?.[nils[j] as number] ??
+          sendCommand(this.#context.connection, ['GET', rkey], {
+            key: rkey,
+            readonly: true,
+            text: context.text,
+          })
+        reply.then(
           (reply) => this.#answer(waiter, reply),
           (error) => waiter.reject(error),
         )

@@ -60,6 +60,18 @@ describe.each(BACKENDS)('%s: close() with coalesced hasKeys in flight', (backend
     ])
   })
 
+  it('answers the gets of a batch with a key of another type, then close(): null and WRONGTYPE', async () => {
+    const cache = await connected(['there'])
+    await cache.hset('h', 'f', 'v')
+    const answers = Promise.allSettled([cache.get('missing'), cache.get('h'), cache.get('there')])
+    await cache.close()
+    const [missing, hash, there] = await answers
+    expect(missing).toEqual({ status: 'fulfilled', value: null })
+    expect(there).toEqual({ status: 'fulfilled', value: 1 })
+    expect(hash?.status).toBe('rejected')
+    expect(String((hash as PromiseRejectedResult).reason)).toMatch(/WRONGTYPE/)
+  })
+
   it('answers the hasKeys of one tick when close() comes while their EXISTS is in flight', async () => {
     const cache = await connected(['a', 'c'])
     const answers = Promise.allSettled(['a', 'b', 'c', 'd'].map((k) => cache.hasKey(k)))
