@@ -2,8 +2,7 @@
 // others: a misspelt `keyPrefix` would otherwise leave the prefix empty, and clear() without a
 // prefix is FLUSHDB.
 import { InvalidArgumentError } from '@cachex/core'
-import type { CreateCacheOptions } from './create-cache.ts'
-import type { CacheGlobals } from './registry.ts'
+import type { CacheGlobals, CreateCacheOptions } from './_options.ts'
 
 // Each table has every key of its type, and no other: the compiler says when an option is added
 // to the type and not here. The options of every topology are in it (an option of another

@@ -1,6 +1,6 @@
 import { parseRedisUrl } from '@cachex/connections'
 import { DEFAULT_URL, parseLocation } from '@cachex/connections/internal'
-import type { CreateCacheOptions } from './create-cache.ts'
+import type { CreateCacheOptions } from './_options.ts'
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1'])
 

@@ -198,13 +198,15 @@ export {
   tuple,
 } from '@cachex/serializers'
 export type {
+  CacheGlobals,
+  CachesConfig,
   CacheTelemetry,
   ClientName,
   CompressorName,
   CreateCacheOptions,
   SerializerName,
   TelemetryTarget,
-} from './create-cache.ts'
+} from './_options.ts'
 export { createCache } from './create-cache.ts'
-export type { CacheGlobals, CachesConfig, GetRedisConnectionOptions } from './registry.ts'
+export type { GetRedisConnectionOptions } from './registry.ts'
 export { caches, configureCaches, getRedisConnection } from './registry.ts'

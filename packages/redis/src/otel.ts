@@ -23,6 +23,7 @@ import {
   type TracerProvider,
   trace,
 } from '@opentelemetry/api'
+import type { CacheTelemetry, TelemetryTarget } from './_options.ts'
 import {
   type CounterName,
   countersOf,
@@ -39,7 +40,6 @@ import {
   type SeriesFinder,
   seriesFinderOf,
 } from './_otel-producer.ts'
-import type { CacheTelemetry, TelemetryTarget } from './create-cache.ts'
 
 export type { CachexMetricProducer, ProducedScopeMetrics } from './_otel-producer.ts'
 

@@ -4,50 +4,12 @@ import {
   isNodeRedisCluster,
   isRedisSentinel,
 } from '@cachex/connections/internal'
-import {
-  type Cache,
-  ClosedError,
-  type ConnectionFactory,
-  InvalidArgumentError,
-  type Logger,
-} from '@cachex/core'
+import { type Cache, ClosedError, InvalidArgumentError } from '@cachex/core'
 import { describeArgument } from '@cachex/core/internal'
 import { checkCacheGlobals, checkCreateCacheOptions } from './_option-names.ts'
+import type { CacheGlobals, CachesConfig, ClientName } from './_options.ts'
 import { prefixOverlaps } from './_overlaps.ts'
-import {
-  buildCache,
-  type CacheTelemetry,
-  type ClientName,
-  type CreateCacheOptions,
-  checkOptionsObject,
-} from './create-cache.ts'
-
-/**
- * Registry-wide defaults, Django's `DJANGO_REDIS_*` settings. Each applies to every alias that
- * does not set it itself.
- */
-export interface CacheGlobals {
-  /** `DJANGO_REDIS_CONNECTION_FACTORY`: the connection factory of every cache. */
-  connectionFactory?: ConnectionFactory
-  /** `DJANGO_REDIS_IGNORE_EXCEPTIONS`. @default false */
-  ignoreExceptions?: boolean
-  /** `DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS`. @default false */
-  logIgnoredExceptions?: boolean
-  /** `DJANGO_REDIS_LOGGER`. @default console */
-  logger?: Logger
-  /** `DJANGO_REDIS_CLOSE_CONNECTION`. @default false */
-  closeConnection?: boolean
-  /** `DJANGO_REDIS_SCAN_ITERSIZE`: keys per `SCAN`. @default 1000 (django-redis: 10) */
-  scanItersize?: number
-  /**
-   * Telemetry for every cache (`openTelemetry()` from `@cachex/redis/otel`): each reports its
-   * alias as `cachex.cache.alias`. See docs/telemetry.md.
-   */
-  telemetry?: CacheTelemetry
-}
-
-/** Django's `CACHES`: options per alias. */
-export type CachesConfig = Record<string, CreateCacheOptions>
+import { buildCache, checkOptionsObject } from './create-cache.ts'
 
 let config: CachesConfig | undefined
 let globals: CacheGlobals = {}
