@@ -1,6 +1,6 @@
 // The key commands of the standard API in a pipeline (ttl, expire…, persist, rename): each a
 // `context.run` command, queued by the recorder, as in `_pipeline-standard.ts`.
-import { checkMs, checkOptions, checkVersionOption, VERSION_ONLY } from './_args.ts'
+import { checkMs, checkOptions, moveVersions, VERSION_ONLY } from './_args.ts'
 import { contextOf } from './_context.ts'
 import {
   checked,
@@ -13,7 +13,7 @@ import {
 } from './_pipeline-standard.ts'
 import { isOne, toNumber } from './_replies.ts'
 import { checkSeconds } from './_timeout.ts'
-import type { VersionOption } from './cache-options.ts'
+import type { MoveOptions, VersionOption } from './cache-options.ts'
 import { KeyNotFoundError } from './errors.ts'
 
 /** The pipeline versions of the key commands, by method name. */
@@ -93,11 +93,11 @@ export const keyEntries: Record<string, Entry> = {
     })
   },
 
-  rename(pipe: EntryPipe, source: string, destination: string, options?: RenameOptions) {
+  rename(pipe: EntryPipe, source: string, destination: string, options?: MoveOptions) {
     return rename(pipe, 'RENAME', source, destination, options)
   },
 
-  renamenx(pipe: EntryPipe, source: string, destination: string, options?: RenameOptions) {
+  renamenx(pipe: EntryPipe, source: string, destination: string, options?: MoveOptions) {
     return rename(pipe, 'RENAMENX', source, destination, options)
   },
 }
@@ -127,26 +127,19 @@ function expiry(
   })
 }
 
-interface RenameOptions extends VersionOption {
-  versionSrc?: number
-  versionDst?: number
-}
-
 /** rename/renamenx: a missing source is never ignored (`KeyNotFoundError`), as the method. */
 function rename(
   pipe: EntryPipe,
   command_: 'RENAME' | 'RENAMENX',
   source: string,
   destination: string,
-  options: RenameOptions = {},
+  options?: MoveOptions,
 ): Promise<boolean> {
   const context = contextOf(pipe.cache)
   const method = command_.toLowerCase()
   return checked(context, method, false, () => {
-    checkOptions(options, method, ['version', 'versionSrc', 'versionDst'])
-    const version = checkVersionOption(options.version) ?? context.version
-    const from = checkVersionOption(options.versionSrc) ?? version
-    const to = context.makeKey(destination, checkVersionOption(options.versionDst) ?? version)
+    const [from, toVersion] = moveVersions(options, method)
+    const to = context.key(destination, toVersion)
     const command: PipelineCommand<boolean> = {
       label: method,
       access: 'write',
@@ -164,6 +157,6 @@ function rename(
             )
           : undefined,
     }
-    return context.run(source, { version: from }, command)
+    return context.run(source, from, command)
   })
 }

@@ -1,6 +1,6 @@
 // django-cachex's key and server helpers: a key's type, renames (prefix and version applied to
 // both keys), `INFO`, the slow log, and `clearAllVersions`.
-import { checkItersize, checkOptions, checkVersionOption } from '../_args.ts'
+import { checkItersize, checkOptions, moveVersions } from '../_args.ts'
 import { contextOf, type Implementation } from '../_context.ts'
 import { setOwn } from '../_own.ts'
 import { toArray, toNumber, toText } from '../_replies.ts'
@@ -62,7 +62,6 @@ export interface KeyHelperCommands {
   clearAllVersions(options?: { itersize?: number }): Promise<number>
 }
 
-const RENAME_KEYS = ['version', 'versionSrc', 'versionDst'] as const
 const KEY_TYPES = new Set<string>(['string', 'list', 'set', 'zset', 'hash', 'stream'])
 
 /** The helpers, attached to `Cache`. */
@@ -156,15 +155,14 @@ async function rename(
   command: 'RENAME' | 'RENAMENX',
   source: string,
   destination: string,
-  options: RenameOptions = {},
+  options?: RenameOptions,
 ): Promise<boolean> {
   const context = contextOf(cache)
   const method = command.toLowerCase()
   try {
-    checkOptions(options, method, RENAME_KEYS)
-    const version = checkVersionOption(options.version) ?? context.version
-    const from = context.makeKey(source, checkVersionOption(options.versionSrc) ?? version)
-    const to = context.makeKey(destination, checkVersionOption(options.versionDst) ?? version)
+    const [fromVersion, toVersion] = moveVersions(options, method)
+    const from = context.key(source, fromVersion)
+    const to = context.key(destination, toVersion)
     context.sendGathered()
     const reply = await context.store.writing([from, to], () =>
       context.connection.command([command, from, to], { key: from }),
