@@ -123,12 +123,11 @@ export class WriteCoalescer {
     if (batch.sent) return
     batch.sent = true
     const { keys, values, waiters, ms } = batch
-    const px = ms === null ? undefined : String(ms)
+    const px = ms === null ? '' : String(ms)
     if (keys.length === 1) {
-      const args: RedisArgument[] = ['SET', keys[0] as string, values[0] as RedisArgument]
-      if (px !== undefined) args.push('PX', px)
+      const key = keys[0] as string
       const waiter = waiters[0] as Waiter
-      sendCommand(this.#context.connection, args, { key: args[1] }).then(
+      sendCommand(this.#context.connection, setArguments(key, values[0], px), { key }).then(
         (reply) => waiter.resolve(reply !== null),
         waiter.reject,
       )
@@ -136,7 +135,7 @@ export class WriteCoalescer {
     }
     // One command (MSET, or a script with an expiry) sent whole: on a cluster, keys of several
     // slots then go as a pipeline, where a node that is down fails only the writes to it.
-    const replies = this.setAll(keys, values, px ?? '')
+    const replies = this.setAll(keys, values, px)
     replies.then(
       (each) => {
         for (let i = 0; i < waiters.length; i++) {
@@ -215,7 +214,7 @@ export class WriteCoalescer {
     return Promise.all(
       keys.map((key, i) =>
         connection
-          .command(['SET', key, values[i] as RedisArgument, 'PX', px], { key })
+          .command(setArguments(key, values[i], px), { key })
           .catch((error: unknown) => error),
       ),
     )
@@ -225,14 +224,17 @@ export class WriteCoalescer {
   #pipeline(keys: readonly string[], values: readonly RedisArgument[], px: string) {
     const connection = this.#context.connection
     return connection.batch(
-      keys.map((key, i) =>
-        px === ''
-          ? ['SET', key, values[i] as RedisArgument]
-          : ['SET', key, values[i] as RedisArgument, 'PX', px],
-      ),
+      keys.map((key, i) => setArguments(key, values[i], px)),
       { key: keys[0] },
     )
   }
+}
+
+/** `SET key value`, with `PX px` unless `px` is `''`. */
+function setArguments(key: string, value: RedisArgument | undefined, px: string): RedisArgument[] {
+  const args = ['SET', key, value as RedisArgument]
+  if (px !== '') args.push('PX', px)
+  return args
 }
 
 /** `MSET k1 v1 k2 v2 …`. */
