@@ -1,5 +1,8 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { fileURLToPath } from 'node:url'
 import type { Cache } from '@cachex/redis'
-import { standaloneServer, uniquePrefix } from '@cachex/test-utils'
+import { delay, standaloneServer, uniquePrefix } from '@cachex/test-utils'
 import { RESP_TYPES } from '@redis/client'
 
 const BYTES = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } }
@@ -48,4 +51,63 @@ export async function rawGet(cache: Cache, key: string, version?: number): Promi
 /** The PTTL of the Redis key of `key` at `version`, as Redis reports it (-2 missing, -1 no expiry). */
 export async function rawPttl(cache: Cache, key: string, version?: number): Promise<number> {
   return Number(await raw(cache, 'PTTL', cache.makeKey(key, version)))
+}
+
+/** A test's companion script running in its own Node process (see `runChild`). */
+export interface ChildRun {
+  /** What it wrote to stdout so far. */
+  readonly out: string
+  /** What it wrote to stderr so far. */
+  readonly err: string
+  /** Its exit code, or `null` while it runs. */
+  readonly exitCode: number | null
+  /** Waits until its stdout includes `text`, or it exits, or `ms` pass. */
+  waitFor(text: string, ms: number): Promise<void>
+  /** Whether it exits by itself within `ms`; killed (`SIGKILL`) when it does not. */
+  exitsWithin(ms: number): Promise<boolean>
+}
+
+/**
+ * Runs `script` (a test's companion `.ts` file) with `args` in a new Node process, on the
+ * packages' TypeScript sources, as the tests run: for what only a process can show, such as
+ * exiting by itself once its caches are closed.
+ */
+export function runChild(script: string, args: readonly string[]): ChildRun {
+  const root = fileURLToPath(new URL('../../..', import.meta.url))
+  const proc = spawn(
+    process.execPath,
+    ['--conditions=@cachex/source', '--import', 'tsx', script, ...args],
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  let out = ''
+  let err = ''
+  proc.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString()
+  })
+  proc.stderr.on('data', (chunk: Buffer) => {
+    err += chunk.toString()
+  })
+  const exited = once(proc, 'exit').then(() => true)
+  return {
+    get out() {
+      return out
+    },
+    get err() {
+      return err
+    },
+    get exitCode() {
+      return proc.exitCode
+    },
+    async waitFor(text, ms) {
+      const until = performance.now() + ms
+      while (!out.includes(text) && proc.exitCode === null && performance.now() < until) {
+        await delay(50)
+      }
+    },
+    async exitsWithin(ms) {
+      const ended = await Promise.race([exited, delay(ms).then(() => false)])
+      if (!ended) proc.kill('SIGKILL')
+      return ended
+    },
+  }
 }

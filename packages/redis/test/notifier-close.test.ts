@@ -1,14 +1,10 @@
-// The stampede notifier's subscriber (distributed getOrSet) against a server that stops taking
-// new connections: opening it is bounded, a failed one is destroyed instead of reconnecting, and
-// closing the cache releases it, so that the process can exit. Real redis-server behind a TCP
-// proxy that forwards the first connection (the cache's own) and black-holes the later ones.
-import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { connect, createServer, type Server, type Socket } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { type Cache, ClosedError, createCache } from '@cachex/redis'
 import { delay, standaloneServer, uniquePrefix } from '@cachex/test-utils'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { runChild } from './helpers.ts'
 
 /** How a black-holed connection is treated: accepted and never answered, or reset at once. */
 type Hole = 'silent' | 'reset'
@@ -173,7 +169,6 @@ describe('the stampede subscriber against a server that takes no new connection'
 
 describe('a process that closed its cache exits by itself', () => {
   const child = fileURLToPath(new URL('./_notifier-close-child.ts', import.meta.url))
-  const root = fileURLToPath(new URL('../../..', import.meta.url))
 
   for (const hole of ['silent', 'reset'] as const) {
     it(`with its subscriber's connection ${hole === 'silent' ? 'never answered' : 'reset'}`, async () => {
@@ -181,30 +176,12 @@ describe('a process that closed its cache exits by itself', () => {
       proxies.push(proxy)
       const keyPrefix = uniquePrefix('notifier-exit')
       await holdLock(keyPrefix, 'k', 60_000)
-      const proc = spawn(
-        process.execPath,
-        ['--conditions=@cachex/source', '--import', 'tsx', child, proxy.url, keyPrefix],
-        { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
-      )
-      let out = ''
-      let err = ''
-      proc.stdout.on('data', (chunk: Buffer) => {
-        out += chunk.toString()
-      })
-      proc.stderr.on('data', (chunk: Buffer) => {
-        err += chunk.toString()
-      })
-      const exited = once(proc, 'exit')
+      const proc = runChild(child, [proxy.url, keyPrefix])
       // Starting node with tsx, then getOrSet's 1 s wait: generous, for a busy machine.
-      const until = performance.now() + 60_000
-      while (!out.includes('closed') && proc.exitCode === null && performance.now() < until) {
-        await delay(50)
-      }
-      expect(out, err).toContain('closed computed')
+      await proc.waitFor('closed', 60_000)
+      expect(proc.out, proc.err).toContain('closed computed')
       // Closed: it must end on its own, long before anything would time out.
-      const ended = await within(exited, 15_000)
-      if (!ended) proc.kill('SIGKILL')
-      expect(ended).toBe(true)
+      expect(await proc.exitsWithin(15_000)).toBe(true)
       expect(proc.exitCode).toBe(0)
       expect(proxy.holes.length).toBeGreaterThanOrEqual(1)
     })

@@ -1,15 +1,11 @@
-// A client of the user's that its owner closed (close(), destroy()) stays closed: the cache does
-// not open it again — which kept the process alive after its owner shut down.
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { ConnectionError, createCache } from '@cachex/redis'
 import { delay, type RedisServer, startCluster, startRedis } from '@cachex/test-utils'
 import { createClient, createCluster } from '@redis/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runChild } from './helpers.ts'
 
 const child = fileURLToPath(new URL('./_owner-closed-child.ts', import.meta.url))
-const root = fileURLToPath(new URL('../../..', import.meta.url))
 
 let server: RedisServer
 
@@ -63,22 +59,10 @@ describe('a client of yours that you closed', () => {
   })
 
   it('a process that closes its client, then the cache, exits by itself', async () => {
-    const proc = spawn(
-      process.execPath,
-      ['--conditions=@cachex/source', '--import', 'tsx', child, server.url],
-      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
-    )
-    let out = ''
-    proc.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString()
-    })
-    proc.stderr.on('data', (chunk: Buffer) => {
-      out += chunk.toString()
-    })
-    const exited = once(proc, 'exit')
+    const proc = runChild(child, [server.url])
     // Generous bounds, for a busy machine: it used to run on for good.
-    const ended = await Promise.race([exited.then(() => true), delay(30_000).then(() => false)])
-    if (!ended) proc.kill('SIGKILL')
+    const ended = await proc.exitsWithin(30_000)
+    const out = proc.out + proc.err
     expect(out).toContain('closed ConnectionError false')
     expect(ended, out).toBe(true)
   })
