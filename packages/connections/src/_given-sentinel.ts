@@ -119,7 +119,8 @@ export class GivenSentinelConnection implements Connection {
   }
 
   async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
-    await this.#life.whenReady()
+    // Sent in this tick when the connection is open: a call made after it must not overtake it.
+    if (!this.#life.open) await this.#life.whenReady()
     const readonly = route?.readonly === true
     const text = route?.text === true
     return Promise.all(

@@ -204,7 +204,8 @@ class ClusterConnection implements Connection {
   }
 
   async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
-    await this.#life.whenReady()
+    // Sent in this tick when the connection is open: a call made after it must not overtake it.
+    if (!this.#life.open) await this.#life.whenReady()
     // Each command goes to the node of its own key (its first argument; `route.key` names only
     // the first command's). Sent in the same tick, they leave in one write per node: one round
     // trip.
@@ -228,7 +229,7 @@ class ClusterConnection implements Connection {
   async transaction(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
     const key = transactionKey(commands)
     if (key instanceof Error) throw key
-    await this.#life.whenReady()
+    if (!this.#life.open) await this.#life.whenReady()
     const weight = commands.reduce((sum, args) => sum + commandWeight(args), 0)
     const refused = this.#deadlines.refuse(weight, 'EXEC', this.#where)
     if (refused !== undefined) throw refused

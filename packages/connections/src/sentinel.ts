@@ -209,12 +209,17 @@ class SentinelConnection implements Connection {
 
   /** A transaction runs on the primary (see `Connection.transaction`). */
   async transaction(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
-    return (await this.#failover.writer()).transaction(commands, route)
+    // On a primary that takes writes now, sent in this tick: a later call must not overtake it.
+    const writer = this.#failover.writable() ?? (await this.#failover.writer())
+    return writer.transaction(commands, route)
   }
 
   async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
     if (!this.#life.open) await this.#life.whenReady()
-    if (route?.readonly !== true) return (await this.#failover.writer()).batch(commands, route)
+    if (route?.readonly !== true) {
+      const writer = this.#failover.writable() ?? (await this.#failover.writer())
+      return writer.batch(commands, route)
+    }
     return readBatchOn(
       this.#rotation,
       this.#reader,

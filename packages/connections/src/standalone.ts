@@ -202,7 +202,8 @@ export class StandaloneConnection implements Connection {
   }
 
   async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
-    await this.#life.whenReady()
+    // Sent in this tick when the connection is open: a call made after it must not overtake it.
+    if (!this.#life.open) await this.#life.whenReady()
     const text = route?.text === true
     const deadlines = this.#deadlines
     const weights = commands.map(commandWeight)
@@ -238,7 +239,7 @@ export class StandaloneConnection implements Connection {
 
   /** The commands as one `MULTI … EXEC` (see `Connection.transaction`), bounded as one call. */
   async transaction(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
-    await this.#life.whenReady()
+    if (!this.#life.open) await this.#life.whenReady()
     const weight = commands.reduce((sum, args) => sum + commandWeight(args), 0)
     const refused = this.#deadlines.refuse(weight, 'EXEC', this.#where)
     if (refused !== undefined) throw refused

@@ -48,6 +48,9 @@ for j = 2, n do
 end
 return n`)
 
+/** Answers `1`, touching nothing: whether the user may run scripts (`WriteCoalescer`). */
+const NOTHING_SCRIPT = defineScript('return 1')
+
 interface Waiter {
   resolve: (stored: boolean) => void
   reject: (error: unknown) => void
@@ -78,13 +81,16 @@ export class WriteCoalescer {
    * expiry go as pipelines of `SET … PX`, as a lone `set` and django-redis's `set_many` do.
    */
   #scripts = true
-  /** Whether a script was answered on this connection: its user may run scripts. */
-  #scriptsRan = false
   /**
-   * The scripts in flight before that is known, with the pipeline that would store the same
-   * (`instead`, sent by `closing`): refused once `close()` has begun, it could not be sent after.
+   * Whether a script was answered on this connection: its user may run scripts. Until then,
+   * writes with an expiry go as pipelines of `SET … PX` (sent at once, in call order) while one
+   * script asks (`#probe`): a script that might be refused could only be replaced by writes sent
+   * after it — behind later calls (a `delete` of the same key undone), or refused once `close()`
+   * has begun.
    */
-  readonly #unsure = new Set<{ send: () => Promise<unknown[]>; instead?: Promise<unknown[]> }>()
+  #scriptsKnown = false
+  /** The script under way that finds out whether this user may run scripts. */
+  #probe: Promise<unknown> | undefined
 
   constructor(context: CacheContext) {
     this.#context = context
@@ -153,8 +159,8 @@ export class WriteCoalescer {
 
   /**
    * Stores each of `keys`, expiring in `px` milliseconds (`''`: never): one command (an `MSET`
-   * without an expiry, a script with one), or, when the keys span cluster slots, one pipeline of
-   * `SET`s (from then on). Resolves the reply of each key, an `Error` for a `SET` of the pipeline
+   * without an expiry, a script with one), or one pipeline of `SET`s: when the keys span cluster
+   * slots, and, with an expiry, until this user is known to run scripts (or when not allowed to). Resolves the reply of each key, an `Error` for a `SET` of the pipeline
    * that failed; rejects when the one command fails.
    */
   async setAll(
@@ -166,57 +172,38 @@ export class WriteCoalescer {
     // Keys a cluster would refuse whole go apart at once: learned from the refusal, they would
     // be sent after the commands called behind them.
     const apart = connection.routesBySlot === true && spansSlots(keys)
-    if (this.#whole && keys.length > 1 && !apart && (px === '' || this.#scripts)) {
-      const unsure =
-        px === '' || this.#scriptsRan
-          ? undefined
-          : { send: () => this.#eachAtOnce(keys, values, px), instead: undefined }
-      if (unsure !== undefined) this.#unsure.add(unsure)
+    const scripted = px !== ''
+    if (scripted && this.#scripts && !this.#scriptsKnown) this.#askScripts(keys[0] as string)
+    else if (this.#whole && keys.length > 1 && !apart && (!scripted || this.#scripts)) {
       try {
-        if (px === '')
-          await connection.command(msetArguments(keys, values), { key: keys[0], atomic: true })
-        else await runScript(connection, SET_MANY_SCRIPT, keys, [px, ...values])
-        if (px !== '') this.#scriptsRan = true
+        if (scripted) await runScript(connection, SET_MANY_SCRIPT, keys, [px, ...values])
+        else await connection.command(msetArguments(keys, values), { key: keys[0], atomic: true })
         return new Array<unknown>(keys.length).fill('OK')
       } catch (error) {
         // Refused before anything ran: the pipeline below stores what the script would have.
         if (error instanceof CrossSlotError) this.#whole = false
-        else if (px !== '' && isScriptRefused(error)) {
-          this.#scripts = false
-          if (unsure?.instead !== undefined) return unsure.instead
-        } else throw error
-      } finally {
-        if (unsure !== undefined) this.#unsure.delete(unsure)
+        else if (scripted && isScriptRefused(error)) this.#scripts = false
+        else throw error
       }
     }
     return this.#pipeline(keys, values, px)
   }
 
   /**
-   * `close()` is about to close the connection, which then refuses new commands: a script still
-   * unanswered while it is not known whether this user may run scripts has the pipeline that
-   * stores the same sent behind it now, for the case it is refused (`NOPERM`).
+   * Runs a script that does nothing, on `key`'s node, to learn whether this user may run scripts
+   * (`#scriptsKnown`, or `#scripts` off when refused); once at a time, again after a failure that
+   * says nothing (a lost connection).
    */
-  closing(): void {
-    for (const unsure of this.#unsure) {
-      if (unsure.instead !== undefined) continue
-      unsure.instead = unsure.send()
-      unsure.instead.catch(() => {}) // read only when the script is refused
-    }
-  }
-
-  /**
-   * One `SET … PX` per key, each sent now (a batch would be sent a tick later, once `close()` has
-   * begun); each key's reply, an `Error` for one that failed.
-   */
-  #eachAtOnce(keys: readonly string[], values: readonly RedisArgument[], px: string) {
-    const connection = this.#context.connection
-    return Promise.all(
-      keys.map((key, i) =>
-        connection
-          .command(setArguments(key, values[i], px), { key })
-          .catch((error: unknown) => error),
-      ),
+  #askScripts(key: string): void {
+    if (this.#probe !== undefined) return
+    this.#probe = runScript(this.#context.connection, NOTHING_SCRIPT, [key], []).then(
+      () => {
+        this.#scriptsKnown = true
+      },
+      (error: unknown) => {
+        if (isScriptRefused(error)) this.#scripts = false
+        else this.#probe = undefined
+      },
     )
   }
 

@@ -1,0 +1,148 @@
+// Calls land in the order they were made, on every topology: a batch of commands (a pipeline's
+// `exec()`, `touch`'s PERSIST + EXISTS, the SETs of a first set batch with an expiry) is sent in
+// the tick it is called in, not a tick later behind the calls made after it; and `close()` sends
+// nothing that could overtake them. Each of these once lost the later call: a delete undone, a
+// newer value replaced by an older one.
+import { type Cache, type CreateCacheOptions, createCache } from '@cachex/redis'
+import {
+  startCluster,
+  startRedis,
+  startReplicaSet,
+  startSentinels,
+  uniquePrefix,
+} from '@cachex/test-utils'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+interface Topology {
+  name: string
+  start(): Promise<{ options: CreateCacheOptions; stop(): Promise<void> }>
+}
+
+const TOPOLOGIES: Topology[] = [
+  {
+    name: 'standalone',
+    async start() {
+      const server = await startRedis()
+      return { options: { location: server.url }, stop: () => server.stop() }
+    },
+  },
+  {
+    name: 'memory://',
+    async start() {
+      return { options: { location: `memory://${uniquePrefix('order')}` }, stop: async () => {} }
+    },
+  },
+  {
+    name: 'primary and replicas',
+    async start() {
+      const set = await startReplicaSet({ replicas: 1 })
+      return { options: { location: [...set.urls] }, stop: () => set.stop() }
+    },
+  },
+  {
+    name: 'sentinel',
+    async start() {
+      const deployment = await startSentinels({ replicas: 0, sentinels: 1 })
+      return {
+        options: {
+          client: 'sentinel',
+          location: deployment.location,
+          sentinels: deployment.addresses,
+        },
+        stop: () => deployment.stop(),
+      }
+    },
+  },
+  {
+    name: 'cluster',
+    async start() {
+      const cluster = await startCluster({ primaries: 3, replicasPerPrimary: 0 })
+      return {
+        options: { client: 'cluster', location: [...cluster.seeds] },
+        stop: () => cluster.stop(),
+      }
+    },
+  },
+]
+
+describe.each(TOPOLOGIES)('$name: calls land in call order', (topology) => {
+  let deployment: Awaited<ReturnType<Topology['start']>>
+  const opened: Cache[] = []
+
+  beforeAll(async () => {
+    deployment = await topology.start()
+  }, 120_000)
+
+  afterAll(async () => {
+    await Promise.all(opened.map((cache) => cache.close()))
+    await deployment?.stop()
+  })
+
+  /** A connected cache on a prefix of its own (`keyPrefix` to share one). */
+  async function connected(keyPrefix = uniquePrefix('order')): Promise<Cache> {
+    const cache = createCache({ ...deployment.options, keyPrefix })
+    opened.push(cache)
+    await cache.get('connected')
+    return cache
+  }
+
+  it("a pipeline's exec(), then a delete of its key in the same tick: the delete lands last", async () => {
+    const cache = await connected()
+    const pipe = cache.pipeline()
+    pipe.set('a', 1)
+    const executed = pipe.exec()
+    const deleted = cache.delete('a')
+    expect(await executed).toEqual([true])
+    expect(await deleted).toBe(true)
+    expect(await cache.get('a')).toBe(null)
+  })
+
+  it('touch(key, null), then delete(key) in the same tick: both find the key', async () => {
+    const cache = await connected()
+    await cache.set('a', 1, 100)
+    const touched = cache.touch('a', null)
+    const deleted = cache.delete('a')
+    expect(await touched).toBe(true)
+    expect(await deleted).toBe(true)
+    expect(await cache.get('a')).toBe(null)
+  })
+
+  it('the first sets with an expiry, then a delete, then close(): the key stays deleted', async () => {
+    const keyPrefix = uniquePrefix('order')
+    const check = await connected(keyPrefix)
+    // A new cache: whether its user may run scripts is not known yet.
+    const cache = createCache({ ...deployment.options, keyPrefix })
+    await cache.get('connected')
+    const calls = Promise.all([cache.set('a', 1, 60), cache.set('b', 1, 60), cache.delete('a')])
+    await cache.close()
+    expect(await calls).toEqual([true, true, true])
+    expect(await check.get('a')).toBe(null)
+    expect(await check.get('b')).toBe(1)
+  })
+
+  it('the first sets with an expiry, then a newer set of one key, then close(): the newer value stays', async () => {
+    const keyPrefix = uniquePrefix('order')
+    const check = await connected(keyPrefix)
+    const cache = createCache({ ...deployment.options, keyPrefix })
+    await cache.get('connected')
+    const calls = Promise.all([
+      cache.set('a', 'old', 60),
+      cache.set('b', 'old', 60),
+      cache.set('a', 'new', 120), // another expiry: a lone SET, sent after the batch
+    ])
+    await cache.close()
+    expect(await calls).toEqual([true, true, true])
+    expect(await check.get('a')).toBe('new')
+  })
+
+  it('setMany with an expiry over many keys, then a delete of one in the same tick', async () => {
+    const cache = await connected()
+    const keys = Array.from({ length: 20 }, (_, i) => `k${i}`)
+    const stored = cache.setMany(Object.fromEntries(keys.map((k) => [k, k])), 60)
+    const deleted = cache.delete('k7')
+    expect(await stored).toEqual([])
+    expect(await deleted).toBe(true)
+    expect(await cache.get('k7')).toBe(null)
+    expect(await cache.get('k8')).toBe('k8')
+  })
+})
