@@ -156,3 +156,14 @@ export function isReplicaFailure(error: unknown): boolean {
   if (typed instanceof ConnectionError) return true
   return typed instanceof ResponseError && /^(LOADING|MASTERDOWN)\b/.test(typed.message)
 }
+
+/**
+ * The error of the calls on a client, client pool or sentinel of the user's that its owner closed
+ * (`close()`, `destroy()`): the cache does not open it again (its owner is shutting down; reopened,
+ * it would keep the process alive).
+ */
+export function ownerClosedError(where: string, what: string): ConnectionError {
+  return new ConnectionError(
+    `${where} was closed by its owner (close() or destroy()): the cache does not open a ${what} of yours again; reopen it, or hand the cache an open one`,
+  )
+}

@@ -9,7 +9,13 @@ import {
   within,
 } from './_connect.ts'
 import { commandWeight, type Deadlines } from './_deadlines.ts'
-import { isClientClosed, isErrorReply, isReplicaFailure, toCachexError } from './_errors.ts'
+import {
+  isClientClosed,
+  isErrorReply,
+  isReplicaFailure,
+  ownerClosedError,
+  toCachexError,
+} from './_errors.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import { Sender } from './_options.ts'
 import { nodesChanged, scriptEpoch } from './_scripts.ts'
@@ -58,6 +64,12 @@ export class GivenSentinelConnection implements Connection {
   #lastError: unknown
   #replicasUp = false
   #replicasCheckedAt = Number.NEGATIVE_INFINITY
+  /**
+   * Whether the sentinel was open once: closed since, its owner closed it (`close()`,
+   * `destroy()`), and it is not opened again (reopened, it would keep the owner's process alive
+   * after its shutdown).
+   */
+  #givenOpened: boolean
 
   constructor(options: SentinelOptions) {
     const { connectTimeoutMs, deadlines } = callBounds(options)
@@ -66,6 +78,7 @@ export class GivenSentinelConnection implements Connection {
     const extra = (options.sentinelOptions ?? {}) as SentinelConnectionOptions
     const sentinel = options.location as RedisSentinelLike
     this.#sentinel = sentinel
+    this.#givenOpened = sentinel.isOpen === true
     this.#closeSentinel = options.closeConnection ?? false
     this.#secrets = [options.password, extra.password].filter((s): s is string => !!s)
     this.#where = 'the given sentinel'
@@ -75,6 +88,8 @@ export class GivenSentinelConnection implements Connection {
       connect: () => this.#connect(),
       describe: (error) => this.#text(error),
       secrets: this.#secrets,
+      stopped: () =>
+        this.#closedByOwner() ? ownerClosedError(this.#where, 'sentinel') : undefined,
     })
     this.#sender = new Sender(sentinel, (options) => ({
       sendCommand: (isReadonly: boolean, args: ReadonlyArray<RedisArgument>) =>
@@ -102,6 +117,7 @@ export class GivenSentinelConnection implements Connection {
       if ((event as { type?: string } | undefined)?.type === 'MASTER_CHANGE') this.#primary.up()
     })
     this.#sentinel.on('ready', () => {
+      this.#givenOpened = true
       nodesChanged()
       this.#life.breaker.up()
       this.#primary.up()
@@ -211,6 +227,11 @@ export class GivenSentinelConnection implements Connection {
     return this.#sentinel.isOpen && this.#opening === undefined
   }
 
+  /** Whether the sentinel, open once, is closed now: by its owner. */
+  #closedByOwner(): boolean {
+    return this.#givenOpened && !this.#sentinel.isOpen
+  }
+
   /** The background check of a primary reported down: a `PING`, bounded by `socketTimeout`. */
   readonly #checkPrimary = (): Promise<unknown> =>
     within(
@@ -221,10 +242,12 @@ export class GivenSentinelConnection implements Connection {
 
   /**
    * Waits for the sentinel to connect, at most `socketConnectTimeout`; starts connecting if
-   * needed. A connection attempt that outlives the wait goes on, and later calls wait for it.
+   * needed. A connection attempt that outlives the wait goes on, and later calls wait for it. A
+   * sentinel its owner closed is not opened again.
    */
   #connect(): Promise<void> {
     const sentinel = this.#sentinel
+    if (this.#closedByOwner()) return Promise.reject(ownerClosedError(this.#where, 'sentinel'))
     if (this.#opening === undefined && !sentinel.isOpen) {
       const opening = sentinel.connect().then(() => undefined)
       this.#opening = opening
@@ -252,6 +275,9 @@ export class GivenSentinelConnection implements Connection {
         },
         describe: (error) => this.#text(error),
         secrets: this.#secrets,
+      }).then(() => {
+        // Open now, by the cache's hand or its owner's: closed later, its owner closed it.
+        this.#givenOpened = true
       }),
     )
   }

@@ -20,6 +20,11 @@ export interface LifecycleOptions {
    * the background, `reconnectDelay` apart.
    */
   refuse?(): Error | undefined
+  /**
+   * The error a call rejects with at once, and no attempt to connect made, while the topology
+   * must not connect: a client of the user's that its owner closed. `undefined` otherwise.
+   */
+  stopped?(): Error | undefined
 }
 
 /**
@@ -53,6 +58,8 @@ export class Lifecycle {
     const options = this.#options
     if (this.closed) return Promise.reject(this.closedError())
     if (options.ready()) return Promise.resolve()
+    const stopped = options.stopped?.()
+    if (stopped !== undefined) return Promise.reject(stopped)
     if (options.refuse !== undefined) {
       const refused = options.refuse()
       return refused !== undefined ? Promise.reject(refused) : this.untilClosed(options.connect())

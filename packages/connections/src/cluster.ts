@@ -14,7 +14,7 @@ import { type ClusterOptions, clusterFromSeeds, isNodeRedisCluster } from './_cl
 import { ClusterTracking } from './_cluster-tracking.ts'
 import { callBounds, connectBounded, SharedAttempt, scanNode } from './_connect.ts'
 import { commandWeight, type Deadlines } from './_deadlines.ts'
-import { isClientClosed, isDisconnected, toCachexError } from './_errors.ts'
+import { isClientClosed, isDisconnected, ownerClosedError, toCachexError } from './_errors.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import { Sender } from './_options.ts'
 import { commandResend, followRedirects, type RedirectContext } from './_redirects.ts'
@@ -142,6 +142,7 @@ class ClusterConnection implements Connection {
       connect: () => this.#connect(),
       describe: (error) => this.#describe(error),
       secrets: this.#secrets,
+      stopped: () => (this.#closedByOwner() ? ownerClosedError(this.#where, 'cluster') : undefined),
     })
     const cluster = this.#cluster
     // The nodes node-redis does not know are reached with its own node options.
@@ -501,6 +502,11 @@ class ClusterConnection implements Connection {
       : text
   }
 
+  /** Whether a cluster of the user's, open once, is closed now: by its owner. */
+  #closedByOwner(): boolean {
+    return this.#givenOpened === true && !this.#cluster.isOpen
+  }
+
   /** Starts the discovery of `cluster` (cachex's own); `close()` waits for it to end. */
   #open(cluster: NodeRedisClusterLike): Promise<unknown> {
     const opening = cluster.connect()
@@ -512,13 +518,7 @@ class ClusterConnection implements Connection {
   #connect(): Promise<void> {
     return this.#connecting.run(() => {
       const cluster = this.#cluster
-      if (this.#givenOpened === true && !cluster.isOpen) {
-        return Promise.reject(
-          new ConnectionError(
-            `${this.#where} was closed by its owner: the cache does not open a cluster of yours again; reopen it, or hand the cache an open one`,
-          ),
-        )
-      }
+      if (this.#closedByOwner()) return Promise.reject(ownerClosedError(this.#where, 'cluster'))
       return connectBounded({
         emitter: cluster,
         where: this.#where,

@@ -20,7 +20,14 @@ import {
   scanNode,
 } from './_connect.ts'
 import { commandWeight, type Deadlines, partsWithin } from './_deadlines.ts'
-import { isClientClosed, isDisconnected, scrub, toCachexError, withTlsHint } from './_errors.ts'
+import {
+  isClientClosed,
+  isDisconnected,
+  ownerClosedError,
+  scrub,
+  toCachexError,
+  withTlsHint,
+} from './_errors.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import { Sender } from './_options.ts'
 import { nodesChanged, scriptEpoch } from './_scripts.ts'
@@ -94,6 +101,11 @@ export class StandaloneConnection implements Connection {
    * owner is shutting down; reopened, it would keep the process alive), until it is ready again.
    */
   #ownerClosed = false
+  /**
+   * For a client pool of the user's, whether it was open once (a pool has no 'end' event): closed
+   * since, its owner closed it, and it is not opened again. `undefined` for any other client.
+   */
+  #givenOpened: boolean | undefined
   /** The `connect()` of a pool cachex opened, until it resolves (a pool has no ready event). */
   #opening: Promise<unknown> | undefined
   /** Failed reconnection attempts in a row, for the backoff of the ones cachex starts itself. */
@@ -130,6 +142,7 @@ export class StandaloneConnection implements Connection {
     this.#where = source.where
     this.#isPool = source.isPool
     this.#tls = source.tls
+    if (source.isPool && source.makeClient === undefined) this.#givenOpened = source.client.isOpen
     this.#makeTrackingClient = source.makeTrackingClient
     const makeBlocking = source.makeBlockingClient
     this.#blocking =
@@ -313,6 +326,7 @@ export class StandaloneConnection implements Connection {
 
   /** The error a call rejects with at once while the connection is known down. */
   #refuse(): Error | undefined {
+    if (this.#poolClosedByOwner()) return ownerClosedError(this.#where, 'client pool')
     if (!this.#down) return undefined
     if (this.#ownerClosed) return this.#downCause as Error
     this.#kick()
@@ -367,7 +381,17 @@ export class StandaloneConnection implements Connection {
 
   #ready(): boolean {
     const client = this.#client
-    return this.#isPool ? client.isOpen && this.#opening === undefined : client.isReady === true
+    if (!this.#isPool) return client.isReady === true
+    const ready = client.isOpen && this.#opening === undefined
+    // A pool of the user's seen open, by its owner's hand or the cache's: closed later, its owner
+    // closed it.
+    if (ready && this.#givenOpened === false) this.#givenOpened = true
+    return ready
+  }
+
+  /** Whether a client pool of the user's, open once, is closed now: by its owner. */
+  #poolClosedByOwner(): boolean {
+    return this.#givenOpened === true && !this.#client.isOpen
   }
 
   /** Uses `client` from now on: its senders, and its events for the circuit breaker. */
@@ -397,11 +421,7 @@ export class StandaloneConnection implements Connection {
       client.on('end', () => {
         if (client !== this.#client || this.#life.closed) return
         this.#ownerClosed = true
-        this.#markDown(
-          new ConnectionError(
-            `${this.#where} was closed by its owner (close() or destroy()): the cache does not open a client of yours again; reopen it, or hand the cache an open one`,
-          ),
-        )
+        this.#markDown(ownerClosedError(this.#where, 'client'))
       })
     }
     client.on('ready', () => {
@@ -509,6 +529,7 @@ export class StandaloneConnection implements Connection {
         () => {
           if (client !== this.#client) return
           this.#opening = undefined
+          if (this.#givenOpened === false) this.#givenOpened = true
           this.#up()
         },
         (error: unknown) => {
@@ -527,7 +548,7 @@ export class StandaloneConnection implements Connection {
    * stopped, a pool whose opening failed) is opened again after the backoff.
    */
   #kick(): void {
-    if (this.#life.closed || this.#ownerClosed) return
+    if (this.#life.closed || this.#ownerClosed || this.#poolClosedByOwner()) return
     if (this.#retry !== undefined || this.#connecting.pending) return
     if (this.#client.isOpen) return
     this.#retry = setTimeout(
@@ -549,6 +570,9 @@ export class StandaloneConnection implements Connection {
     return this.#connecting.run(() => {
       const client = this.#client
       if (this.#ownerClosed) return Promise.reject(this.#downCause)
+      if (this.#poolClosedByOwner()) {
+        return Promise.reject(ownerClosedError(this.#where, 'client pool'))
+      }
       return connectBounded({
         emitter: client,
         where: this.#where,
