@@ -1,7 +1,7 @@
 import { ClosedError, ConnectionError, type RedisArgument, ResponseError } from '@cachex/core'
 import { destroyClient, within } from './_connect.ts'
 import { commandWeight, type Deadlines } from './_deadlines.ts'
-import { Sender } from './_options.ts'
+import { type ReplyForm, Sender } from './_options.ts'
 
 // Blocking commands (`CommandRoute.blockMs`: XREAD BLOCK, BLPOP…) on clients of their own. Redis
 // answers one client's commands in order, so a command that waits on the server for data holds
@@ -70,7 +70,7 @@ export class BlockingClients {
    */
   async run(
     args: RedisArgument[],
-    text: boolean,
+    text: ReplyForm,
     blockMs: number,
     asking = false,
   ): Promise<unknown> {

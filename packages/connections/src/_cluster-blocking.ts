@@ -7,6 +7,7 @@ import { ResponseError } from '@cachex/core'
 import { type BlockingClient, BlockingClients } from './_blocking.ts'
 import type { NodeHandle } from './_cluster-nodes.ts'
 import type { Deadlines } from './_deadlines.ts'
+import type { ReplyForm } from './_options.ts'
 import { redirectTarget } from './_redirects.ts'
 import type { Topology } from './_topology.ts'
 
@@ -44,7 +45,7 @@ export class ClusterBlocking {
     args: RedisArgument[],
     slot: number,
     node: NodeHandle,
-    text: boolean,
+    text: ReplyForm,
     blockMs: number,
   ): Promise<unknown> {
     const { topology, maxRedirects, closed } = this.#options

@@ -17,7 +17,7 @@ import {
   toCachexError,
 } from './_errors.ts'
 import { Lifecycle } from './_lifecycle.ts'
-import { Sender } from './_options.ts'
+import { type ReplyForm, replyForm, Sender } from './_options.ts'
 import { nodesChanged, scriptEpoch } from './_scripts.ts'
 import type {
   RedisSentinelLike,
@@ -126,7 +126,7 @@ export class GivenSentinelConnection implements Connection {
 
   command(args: RedisArgument[], route?: CommandRoute): Promise<unknown> {
     const readonly = route?.readonly === true
-    const text = route?.text === true
+    const text = replyForm(route)
     // A blocking command (`route.blockMs`) gets its block on top of the bound; node-redis's
     // sentinel runs it on a client of its own pools (`masterPoolSize`, `replicaPoolSize`).
     const blockMs = route?.blockMs ?? 0
@@ -138,7 +138,7 @@ export class GivenSentinelConnection implements Connection {
     // Sent in this tick when the connection is open: a call made after it must not overtake it.
     if (!this.#life.open) await this.#life.whenReady()
     const readonly = route?.readonly === true
-    const text = route?.text === true
+    const text = replyForm(route)
     return Promise.all(
       commands.map((args) => this.#send(args, readonly, text).catch((error: Error) => error)),
     )
@@ -154,7 +154,7 @@ export class GivenSentinelConnection implements Connection {
 
   /** The connected node-redis `RedisSentinel`, whatever `write` says: it routes commands itself. */
   async client(_options?: { write?: boolean }): Promise<unknown> {
-    await this.#life.whenReady()
+    if (!this.#life.open) await this.#life.whenReady()
     return this.#sentinel
   }
 
@@ -172,7 +172,7 @@ export class GivenSentinelConnection implements Connection {
     )
   }
 
-  #send(args: RedisArgument[], readonly: boolean, text: boolean, blockMs = 0): Promise<unknown> {
+  #send(args: RedisArgument[], readonly: boolean, text: ReplyForm, blockMs = 0): Promise<unknown> {
     const weight = commandWeight(args)
     const refused = this.#deadlines.refuse(weight, args[0] as RedisArgument, this.#where)
     if (refused !== undefined) return Promise.reject(refused)

@@ -1,4 +1,7 @@
 import { RESP_TYPES } from '@redis/client'
+import type { ReplyForm } from './_reply-form.ts'
+
+export { type ReplyForm, replyForm } from './_reply-form.ts'
 
 const FLAT = { [RESP_TYPES.MAP]: Array, [RESP_TYPES.SET]: Array }
 
@@ -16,6 +19,16 @@ export const COMMAND_OPTIONS = {
 export const TEXT_COMMAND_OPTIONS = { typeMapping: FLAT, timeout: 0 }
 
 /**
+ * The same as `COMMAND_OPTIONS`, with integer replies as their decimal digits (a string): for
+ * `digits` routes. node-redis reads an integer reply digit by digit as `n * 10 + d`, which
+ * rounds from about 2^53 - 64 on; read as a string, every digit is kept.
+ */
+export const DIGITS_COMMAND_OPTIONS = {
+  typeMapping: { ...COMMAND_OPTIONS.typeMapping, [RESP_TYPES.NUMBER]: String },
+  timeout: 0,
+}
+
+/**
  * `target` seen through its `withCommandOptions(options)`: the options are set once, not passed
  * with every call, which costs node-redis about half its throughput. `fallback()` where the
  * target has no such method.
@@ -27,23 +40,31 @@ export function withOptions<T>(target: object, options: object, fallback: () => 
 }
 
 /**
- * A client, pool, cluster or sentinel seen through cachex's command options, both ways, made
- * once: every topology sends through one, and the route's `text` flag picks replies as UTF-8
- * text or as bytes. `fallback(options)` builds the sender where the target has no
- * `withCommandOptions` (it then passes `options` with every call).
+ * A client, pool, cluster or sentinel seen through cachex's command options, every way, made
+ * once: every topology sends through one, and the route's `text` and `digits` flags pick replies
+ * as UTF-8 text or as bytes, integers as numbers or as digits. `fallback(options)` builds the
+ * sender where the target has no `withCommandOptions` (it then passes `options` with every call).
  */
 export class Sender<S> {
   readonly #bytes: S
   readonly #text: S
+  readonly #digits: S
 
   constructor(target: object, fallback: (options: object) => S) {
     this.#bytes = withOptions(target, COMMAND_OPTIONS, () => fallback(COMMAND_OPTIONS))
     this.#text = withOptions(target, TEXT_COMMAND_OPTIONS, () => fallback(TEXT_COMMAND_OPTIONS))
+    this.#digits = withOptions(target, DIGITS_COMMAND_OPTIONS, () =>
+      fallback(DIGITS_COMMAND_OPTIONS),
+    )
   }
 
-  /** The target replying with bulk strings as text (`text: true`, a `text` route) or as bytes. */
-  as(text: boolean): S {
-    return text ? this.#text : this.#bytes
+  /**
+   * The target replying as `form` says (see `ReplyForm`): bulk strings as text (`true`, a `text`
+   * route) or as bytes (`false`); integers as digits (`'digits'`, a `digits` route).
+   */
+  as(form: ReplyForm): S {
+    if (form === false) return this.#bytes
+    return form === true ? this.#text : this.#digits
   }
 }
 

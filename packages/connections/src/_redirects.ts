@@ -2,6 +2,7 @@ import type { RedisArgument } from '@cachex/core'
 import { ErrorReply } from '@redis/client'
 import type { NodeHandle } from './_cluster-nodes.ts'
 import { isClientClosed } from './_errors.ts'
+import type { ReplyForm } from './_options.ts'
 import { type Kind, keyByKey, MSET } from './_routing.ts'
 import type { Topology } from './_topology.ts'
 
@@ -23,13 +24,18 @@ export interface RedirectContext {
   /** Whether the connection is closed: nothing is followed then. */
   closed(): boolean
   /** One attempt: to the node cachex's map names for `slot`. */
-  sendOnce(slot: number, readonly: boolean, args: RedisArgument[], text: boolean): Promise<unknown>
+  sendOnce(
+    slot: number,
+    readonly: boolean,
+    args: RedisArgument[],
+    text: ReplyForm,
+  ): Promise<unknown>
   /** Sends a single-slot command by its key, following redirections itself. */
   send(
     key: RedisArgument | undefined,
     readonly: boolean,
     args: RedisArgument[],
-    text: boolean,
+    text: ReplyForm,
   ): Promise<unknown>
 }
 
@@ -51,7 +57,7 @@ export function commandResend(
   slot: number,
   readonly: boolean,
   args: RedisArgument[],
-  text: boolean,
+  text: ReplyForm,
   kind?: Kind,
 ): Resend {
   return {

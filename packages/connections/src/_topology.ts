@@ -9,7 +9,7 @@ import {
 } from './_cluster-nodes.ts'
 import { within } from './_connect.ts'
 import { checkReplica, type HealthContext, markDown, probe } from './_node-health.ts'
-import type { Sender } from './_options.ts'
+import type { ReplyForm, Sender } from './_options.ts'
 import { nodesChanged } from './_scripts.ts'
 import {
   buildTable,
@@ -179,7 +179,7 @@ export class Topology {
   }
 
   /** Sends `args` to `node`, failing at once when it is down. */
-  sendTo(node: NodeHandle, args: ReadonlyArray<RedisArgument>, text: boolean): Promise<unknown> {
+  sendTo(node: NodeHandle, args: ReadonlyArray<RedisArgument>, text: ReplyForm): Promise<unknown> {
     if (node.down) return Promise.reject(this.downError(node))
     const sender = node.sender
     if (sender !== undefined) return sender.as(text).sendCommand(args)
@@ -193,7 +193,7 @@ export class Topology {
   async asking(
     node: NodeHandle,
     args: ReadonlyArray<RedisArgument>,
-    text: boolean,
+    text: ReplyForm,
   ): Promise<unknown> {
     if (node.down) throw this.downError(node)
     node.usedAt = performance.now()
@@ -214,7 +214,7 @@ export class Topology {
   async transaction(
     node: NodeHandle,
     commands: readonly RedisArgument[][],
-    text: boolean,
+    text: ReplyForm,
     mapError: (error: unknown) => Error,
     asking = false,
   ): Promise<unknown[]> {

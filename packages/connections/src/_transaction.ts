@@ -1,7 +1,13 @@
 // `Connection.transaction`: MULTI, the commands and EXEC as one chain on one node-redis client (a
 // client; a pool leases one for it; on a cluster, the primary of the commands' slot).
 import { CrossSlotError, type RedisArgument } from '@cachex/core'
-import { COMMAND_OPTIONS, TEXT_COMMAND_OPTIONS, withOptions } from './_options.ts'
+import {
+  COMMAND_OPTIONS,
+  DIGITS_COMMAND_OPTIONS,
+  type ReplyForm,
+  TEXT_COMMAND_OPTIONS,
+  withOptions,
+} from './_options.ts'
 import { impliedKey, routingOf, TAG_HINT } from './_routing.ts'
 import { keySlot } from './_slots.ts'
 
@@ -15,9 +21,10 @@ export interface PoolLike {
   execute<T>(task: (client: ChainSender) => T): Promise<Awaited<T>>
 }
 
-/** `client` seen through cachex's command options: replies as text, or as bytes. */
-export function chainSender(client: ChainSender, text: boolean): ChainSender {
-  const options = text ? TEXT_COMMAND_OPTIONS : COMMAND_OPTIONS
+/** `client` seen through cachex's command options: replies as text, as bytes, integers as digits. */
+export function chainSender(client: ChainSender, text: ReplyForm): ChainSender {
+  const options =
+    text === false ? COMMAND_OPTIONS : text === true ? TEXT_COMMAND_OPTIONS : DIGITS_COMMAND_OPTIONS
   return withOptions(client, options, () => ({
     sendCommand: (args: ReadonlyArray<RedisArgument>, extra?: { chainId?: symbol }) =>
       client.sendCommand(args, { ...options, ...extra }),

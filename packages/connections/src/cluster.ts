@@ -16,7 +16,7 @@ import { callBounds, connectBounded, SharedAttempt, scanNode } from './_connect.
 import { commandWeight, type Deadlines } from './_deadlines.ts'
 import { isClientClosed, isDisconnected, ownerClosedError, toCachexError } from './_errors.ts'
 import { Lifecycle } from './_lifecycle.ts'
-import { Sender } from './_options.ts'
+import { type ReplyForm, replyForm, Sender } from './_options.ts'
 import { commandResend, followRedirects, type RedirectContext } from './_redirects.ts'
 import {
   type Atomic,
@@ -46,6 +46,8 @@ export { isNodeRedisCluster } from './_cluster-options.ts'
 const DEFAULT_RETRY_BUDGET_MS = 5000
 
 const READONLY: CommandRoute = { readonly: true }
+const DIGITS: CommandRoute = { digits: true }
+const READONLY_DIGITS: CommandRoute = { readonly: true, digits: true }
 
 /**
  * A connection to a Redis Cluster. Discovers the cluster from its seed nodes on first use,
@@ -210,10 +212,12 @@ class ClusterConnection implements Connection {
     // Each command goes to the node of its own key (its first argument; `route.key` names only
     // the first command's). Sent in the same tick, they leave in one write per node: one round
     // trip.
-    const each = route?.readonly === true ? READONLY : undefined
+    const readonly = route?.readonly === true
+    let each = readonly ? READONLY : undefined
+    if (route?.digits === true) each = readonly ? READONLY_DIGITS : DIGITS
     // Reads of one batch that land on one shard go to one of its nodes, not round robin: GET and
     // PTTL of a key must see the same copy of it.
-    if (each !== undefined) this.#pinned = new Map()
+    if (readonly) this.#pinned = new Map()
     try {
       return Promise.all(
         commands.map((args) => this.#run(args, each).catch((error: Error) => error)),
@@ -234,11 +238,7 @@ class ClusterConnection implements Connection {
     const weight = commands.reduce((sum, args) => sum + commandWeight(args), 0)
     const refused = this.#deadlines.refuse(weight, 'EXEC', this.#where)
     if (refused !== undefined) throw refused
-    const exec = this.#transact(
-      key === undefined ? 0 : keySlot(key),
-      commands,
-      route?.text === true,
-    )
+    const exec = this.#transact(key === undefined ? 0 : keySlot(key), commands, replyForm(route))
     return this.#deadlines.track(exec, 'EXEC', this.#mapError, weight)
   }
 
@@ -247,7 +247,7 @@ class ClusterConnection implements Connection {
    * and `TRYAGAIN` as a command does (a transaction refused as it was queued ran nothing, so
    * it is sent again whole).
    */
-  async #transact(slot: number, commands: RedisArgument[][], text: boolean): Promise<unknown[]> {
+  async #transact(slot: number, commands: RedisArgument[][], text: ReplyForm): Promise<unknown[]> {
     const topology = this.#topology
     if (topology.table[slot] === undefined) topology.build()
     const shard = topology.table[slot]
@@ -331,7 +331,7 @@ class ClusterConnection implements Connection {
     const { name, split, atomic } = routingOf(args)
     if (name === 'EVAL') noteEval(args)
     const readonly = route?.readonly === true
-    const text = route?.text === true
+    const text = replyForm(route)
     const weight = commandWeight(args)
     const refused = this.#deadlines.refuse(weight, name, this.#where)
     if (refused !== undefined) return Promise.reject(refused)
@@ -351,8 +351,10 @@ class ClusterConnection implements Connection {
       if (error !== undefined) return Promise.reject(error)
       reply = this.#send(args[1], readonly, args, text)
     } else if (split !== undefined) {
+      // Its parts' integer replies are added up: numbers, whatever `route.digits` says.
+      const parts = text === 'digits' ? route?.text === true : text
       reply = splitBySlot(split, args, (key, part, kind) =>
-        this.#send(key, readonly, part, text, kind),
+        this.#send(key, readonly, part, parts, kind),
       )
     } else if (atomic !== undefined) {
       const keys = atomic.keys(args)
@@ -375,7 +377,7 @@ class ClusterConnection implements Connection {
     args: RedisArgument[],
     key: RedisArgument | undefined,
     readonly: boolean,
-    text: boolean,
+    text: ReplyForm,
     name: string,
     weight: number,
     blockMs: number,
@@ -407,7 +409,7 @@ class ClusterConnection implements Connection {
     key: RedisArgument | undefined,
     readonly: boolean,
     args: RedisArgument[],
-    text = false,
+    text: ReplyForm = false,
     kind?: Kind,
   ): Promise<unknown> {
     if (key === undefined) {
@@ -430,7 +432,7 @@ class ClusterConnection implements Connection {
     slot: number,
     readonly: boolean,
     args: RedisArgument[],
-    text: boolean,
+    text: ReplyForm,
   ): Promise<unknown> {
     const shard = this.#topology.table[slot]
     if (shard === undefined) return this.#unmapped(slot, readonly, args, text)
@@ -458,7 +460,7 @@ class ClusterConnection implements Connection {
     slot: number,
     readonly: boolean,
     args: RedisArgument[],
-    text: boolean,
+    text: ReplyForm,
   ): Promise<unknown> {
     if (!this.#topology.built) {
       this.#topology.build()

@@ -29,7 +29,7 @@ import {
   withTlsHint,
 } from './_errors.ts'
 import { Lifecycle } from './_lifecycle.ts'
-import { Sender } from './_options.ts'
+import { type ReplyForm, replyForm, Sender } from './_options.ts'
 import { nodesChanged, scriptEpoch } from './_scripts.ts'
 import {
   clientSource,
@@ -203,7 +203,7 @@ export class StandaloneConnection implements Connection {
   }
 
   command(args: RedisArgument[], route?: CommandRoute): Promise<unknown> {
-    const text = route?.text === true
+    const text = replyForm(route)
     const blockMs = route?.blockMs
     if (blockMs !== undefined && blockMs > 0) {
       // Through the same guard (closed, known down, connecting) as every call.
@@ -217,7 +217,7 @@ export class StandaloneConnection implements Connection {
   async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
     // Sent in this tick when the connection is open: a call made after it must not overtake it.
     if (!this.#life.open) await this.#life.whenReady()
-    const text = route?.text === true
+    const text = replyForm(route)
     const deadlines = this.#deadlines
     const weights = commands.map(commandWeight)
     const total = weights.reduce((sum, weight) => sum + weight, 0)
@@ -256,7 +256,7 @@ export class StandaloneConnection implements Connection {
     const weight = commands.reduce((sum, args) => sum + commandWeight(args), 0)
     const refused = this.#deadlines.refuse(weight, 'EXEC', this.#where)
     if (refused !== undefined) throw refused
-    const text = route?.text === true
+    const text = replyForm(route)
     // A pool leases one of its clients for the whole chain.
     const exec = this.#isPool
       ? (this.#client as unknown as PoolLike).execute((client) =>
@@ -275,7 +275,7 @@ export class StandaloneConnection implements Connection {
   }
 
   async client(): Promise<unknown> {
-    await this.#life.whenReady()
+    if (!this.#life.open) await this.#life.whenReady()
     return this.#client
   }
 
@@ -337,7 +337,7 @@ export class StandaloneConnection implements Connection {
     )
   }
 
-  #send(args: RedisArgument[], text = false): Promise<unknown> {
+  #send(args: RedisArgument[], text: ReplyForm = false): Promise<unknown> {
     const deadlines = this.#deadlines
     const weight = commandWeight(args)
     const refused = deadlines.refuse(weight, args[0] as RedisArgument, this.#where)
@@ -351,7 +351,7 @@ export class StandaloneConnection implements Connection {
    * handed-in client that cannot be duplicated, on the client itself; bounded by
    * `socketTimeout + blockMs` either way.
    */
-  #sendBlocking(args: RedisArgument[], text: boolean, blockMs: number): Promise<unknown> {
+  #sendBlocking(args: RedisArgument[], text: ReplyForm, blockMs: number): Promise<unknown> {
     if (this.#blocking !== undefined) return this.#blocking.run(args, text, blockMs)
     const deadlines = this.#deadlines
     const weight = commandWeight(args)

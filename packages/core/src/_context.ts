@@ -77,6 +77,13 @@ export interface CommandSpec<T> {
    */
   bytes?: boolean
   /**
+   * `true`: integer replies as their decimal digits (`CommandRoute.digits`), for a result that
+   * may lie beyond ±(2^53 - 1), where node-redis would round it (`hincrby`). `convert` then gets
+   * a string of digits, or a number from a connection that ignores the flag. In a pipeline, the
+   * other commands' integer replies are read back as numbers (and every reply as bytes).
+   */
+  digits?: boolean
+  /**
    * Milliseconds a blocking command waits on the server (`XREAD BLOCK`, `BLPOP`…): passed on as
    * `CommandRoute.blockMs`, which adds it to the call's bound and runs the command where it holds
    * up no other call.
@@ -318,6 +325,7 @@ export class CacheContext {
         readonly: command.access === 'read',
         text: this.text && command.bytes !== true,
         blockMs: command.blockMs,
+        digits: command.digits,
       }
       const reply =
         command.access === 'read'

@@ -28,6 +28,12 @@ export interface QueuedCommand {
    * always does.
    */
   bytes: boolean
+  /**
+   * Whether its integer replies must come as digits (`CommandSpec.digits`: `hincrby`). A
+   * pipeline that holds one is sent as a `digits` route, and the other commands' integer replies
+   * are turned back into numbers.
+   */
+  digits: boolean
   /** Receives the raw reply, or the error the command failed with. */
   settle(reply: unknown): void
 }
@@ -222,6 +228,7 @@ export class CachePipeline {
         readonly: command.access === 'read',
         alsoWrites: (command as PipelineCommand<T>).alsoWrites,
         bytes: command.bytes === true,
+        digits: command.digits === true,
         settle: (reply) => resolve(this.#convert(key, rkey, args, command, reply)),
       })
     })
@@ -298,8 +305,10 @@ export class CachePipeline {
     const connection = context.connection
     const written: string[] = []
     let bytes = false
+    let digits = false
     for (const command of queued) {
       if (command.bytes) bytes = true
+      if (command.digits) digits = true
       if (command.readonly) continue
       written.push(command.rkey)
       if (command.alsoWrites !== undefined) written.push(...command.alsoWrites)
@@ -320,6 +329,8 @@ export class CachePipeline {
       readonly: written.length === 0 && !recent,
       // One reply as bytes means all: a connection decodes a whole pipeline one way.
       text: context.text && !bytes,
+      // One reply as digits means all (and bulk strings as bytes): the others are read back.
+      digits,
     }
     const commands = queued.map((command) => command.args)
     let send: () => Promise<unknown[]>
@@ -347,8 +358,23 @@ export class CachePipeline {
       for (const command of queued) command.settle(error)
       return
     }
-    for (let i = 0; i < queued.length; i++) (queued[i] as QueuedCommand).settle(replies[i])
+    for (let i = 0; i < queued.length; i++) {
+      const command = queued[i] as QueuedCommand
+      command.settle(digits && !command.digits ? numbersOf(replies[i]) : replies[i])
+    }
   }
+}
+
+const INTEGER = /^-?\d+$/
+
+/**
+ * A reply of a `digits` route as it would have come without: integer replies (strings of digits,
+ * in arrays too) as numbers. Bulk strings are Buffers then, and no status reply cachex sends is
+ * all digits, so a string of digits is an integer reply.
+ */
+function numbersOf(reply: unknown): unknown {
+  if (typeof reply === 'string') return INTEGER.test(reply) ? Number(reply) : reply
+  return Array.isArray(reply) ? reply.map(numbersOf) : reply
 }
 
 /** The method a queued command comes from, for the `error` event. */

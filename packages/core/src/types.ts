@@ -74,6 +74,14 @@ export interface CommandRoute {
    * `CrossSlotError` instead when its keys span slots. Topologies that do not split ignore it.
    */
   atomic?: boolean
+  /**
+   * `true` to receive integer replies as their decimal digits (a string such as
+   * `'9007199254740993'`), exact beyond ±(2^53 - 1), where node-redis would read them as a
+   * `number` and round. Bulk strings then come as Buffers. The cache asks for it where a result
+   * may be that large (`hincrby`); a connection may ignore it for a command it splits (a
+   * cluster's multi-key `DEL`), whose integer replies it adds up.
+   */
+  digits?: boolean
 }
 
 /**

@@ -1,6 +1,6 @@
 // hincrby() resolves the exact new value, as incr() does: a number while it is a safe integer, a
 // bigint beyond ±(2^53 - 1). node-redis 6 reads an integer reply digit by digit (`n * 10 + d`),
-// rounding replies near and above 2^53; such a result is read back as the field's digits (HGET).
+// rounding replies near and above 2^53, so HINCRBY's reply is read as its digits instead.
 // It needs no script: an ACL user without scripting gets the same (acl-no-scripting.test.ts).
 import { type Cache, createCache, ResponseError } from '@cachex/redis'
 import { startCluster, type TestCluster, uniquePrefix } from '@cachex/test-utils'
@@ -101,7 +101,7 @@ describe.each(BACKENDS)('%s', (backend) => {
     expect(await cache.hget('h', 'c')).toBe(-8)
   })
 
-  it('through a pipeline and a transaction, the same results below 2^53 - 64 (not read back there)', async () => {
+  it('through a pipeline and a transaction, the same results below 2^53 - 64', async () => {
     const results = await cache
       .pipeline()
       .hincrby('h', 'f', SAFE - 100)

@@ -3,6 +3,7 @@
 // numbers, arrays, nil as `null`, and errors (inside an array) as `ResponseError`s.
 import { InvalidArgumentError, type RedisArgument, ResponseError } from '@cachex/core'
 import { NOT_AN_ARGUMENT } from '../_deadlines.ts'
+import type { ReplyForm } from '../_reply-form.ts'
 
 /** A simple-string reply (`OK`, `PONG`, `string`): node-redis gives it as a JS string. */
 export class Status {
@@ -31,8 +32,20 @@ export class Scored {
   ) {}
 }
 
-/** One reply: bulk (binary string), status, integer, nil, array, or an error inside an array. */
-export type Reply = string | number | null | Status | Double | Scored | ResponseError | Reply[]
+/**
+ * One reply: bulk (binary string), status, integer, nil, array, or an error inside an array. An
+ * integer beyond ±(2^53 - 1) may be a `bigint` (`HINCRBY`'s), exact for a `digits` route.
+ */
+export type Reply =
+  | string
+  | number
+  | bigint
+  | null
+  | Status
+  | Double
+  | Scored
+  | ResponseError
+  | Reply[]
 
 /** The reply as a script sees it (RESP2): doubles and scores as bulk strings. */
 export function resp2(reply: Reply): Reply {
@@ -66,18 +79,23 @@ export function text(value: string): string {
 }
 
 /**
- * The reply as node-redis (RESP3, maps and sets flattened) gives it to cachex: bulk strings as
- * Buffers, or as text for a `text` route; doubles as numbers.
+ * The reply as node-redis (RESP3, maps and sets flattened) gives it to cachex, read as `form`
+ * says (see `ReplyForm`): bulk strings as Buffers, or as text for a `text` route; integers as
+ * numbers, or as their decimal digits for a `digits` route; doubles as numbers.
  */
-export function shape(reply: Reply, asText: boolean): unknown {
-  if (typeof reply === 'string') return asText ? text(reply) : Buffer.from(reply, 'latin1')
+export function shape(reply: Reply, form: ReplyForm): unknown {
+  if (typeof reply === 'string') {
+    return form === true ? text(reply) : Buffer.from(reply, 'latin1')
+  }
+  if (typeof reply === 'number') return form === 'digits' ? String(reply) : reply
+  if (typeof reply === 'bigint') return form === 'digits' ? String(reply) : Number(reply)
   if (reply instanceof Status) return reply.text
   if (reply instanceof Double) return reply.value
   if (reply instanceof Scored) {
-    const pairs = reply.items.map((i) => [shape(i.member, asText), i.score])
+    const pairs = reply.items.map((i) => [shape(i.member, form), i.score])
     return reply.nested ? pairs : (pairs[0] ?? [])
   }
-  if (Array.isArray(reply)) return reply.map((item) => shape(item, asText))
+  if (Array.isArray(reply)) return reply.map((item) => shape(item, form))
   return reply
 }
 

@@ -9,6 +9,7 @@ import {
 } from '@cachex/core'
 import { MAX_TIMER_MS } from '@cachex/core/internal'
 import { scanNode } from '../_connect.ts'
+import { type ReplyForm, replyForm } from '../_reply-form.ts'
 import type { BlockingCommand, Call, CommandSpec, Wait } from './_command.ts'
 import { arity, bin, fail, type Reply, shape, text } from './_reply.ts'
 import { HASHES } from './hashes.ts'
@@ -140,7 +141,7 @@ export class MemoryConnection implements Connection {
     try {
       const name = this.#name_(args)
       const rest = args.slice(1).map(bin)
-      const asText = route?.text === true
+      const asText = replyForm(route)
       const wait = this.#wait(name, rest, false)
       if (wait !== undefined) return this.#block(wait, rest, asText)
       return Promise.resolve(shape(this.#top(name, rest), asText))
@@ -168,7 +169,7 @@ export class MemoryConnection implements Connection {
       return { name, args: args.slice(1).map(bin) }
     })
     for (const { name, args } of parsed) this.#spec(name, args)
-    const asText = route?.text === true
+    const asText = replyForm(route)
     return parsed.map(({ name, args }) => {
       try {
         // A blocking command runs once, as its non-blocking form (Redis does not block in MULTI).
@@ -278,7 +279,7 @@ export class MemoryConnection implements Connection {
   }
 
   /** A blocking call: try now, else again at each write to one of its keys, until its timeout. */
-  #block(wait: Wait, args: string[], asText: boolean): Promise<unknown> {
+  #block(wait: Wait, args: string[], asText: ReplyForm): Promise<unknown> {
     const first = wait.attempt(this.#call(args, Date.now()))
     if (first !== undefined) {
       this.#store.fit()

@@ -5,6 +5,9 @@ import { fail, fitsInt64, NOT_FLOAT, NOT_INTEGER, OK, type Reply, toBigInt } fro
 import { parseCursor, scanOptions } from './keys.ts'
 import { ELEMENT_OVERHEAD, type Entry } from './store.ts'
 
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER)
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
+
 type Hash = Map<string, string>
 
 function read(call: Call): Hash | undefined {
@@ -102,7 +105,8 @@ export const HASHES: CommandTable = {
       const result = current + delta
       if (!fitsInt64(result)) throw fail('ERR increment or decrement would overflow')
       setField(call, create(call), arg(call, 1), result.toString())
-      return Number(result)
+      // Exact: node-redis would read this reply as digits for a `digits` route.
+      return result >= MIN_SAFE && result <= MAX_SAFE ? Number(result) : result
     },
   },
   HINCRBYFLOAT: {

@@ -43,9 +43,9 @@ export interface HashCommands<IgnoreErrors extends boolean = boolean> {
   hgetall<T = unknown>(key: string, options?: VersionOption): Promise<Record<string, T>>
   /**
    * Adds an integer to `field`; resolves the new value, every digit kept: a `number` while it is a
-   * safe integer, a `bigint` beyond ±(2^53 - 1), as `incr`. A result from ±(2^53 - 64) on is read
-   * back with an `HGET` of the field (node-redis may round such an integer reply), which then
-   * includes an increment another client made in between; in a pipeline it is not read back.
+   * safe integer, a `bigint` beyond ±(2^53 - 1), as `incr`. `HINCRBY`'s own reply, read as its
+   * digits (node-redis would round an integer reply near 2^53), in a pipeline and a transaction
+   * too: concurrent increments each resolve their own result.
    */
   hincrby(
     key: string,
@@ -191,12 +191,12 @@ export const hashCommands = {
   },
 
   hincrby(key: string, field: string, amount = 1, options?: VersionOption) {
-    const context = contextOf(this)
-    return context.runOrNull(key, options, {
+    return contextOf(this).runOrNull(key, options, {
       method: 'hincrby',
       access: 'write',
       build: (rkey) => ['HINCRBY', rkey, field, String(checkInteger(amount))],
-      send: (args) => hincrbyExact(context, args),
+      // Its reply as digits: exact beyond 2^53, where node-redis would round it.
+      digits: true,
       convert: toInteger,
     })
   },
@@ -302,34 +302,6 @@ export const hashCommands = {
     })
   },
 } satisfies Implementation<HashCommands>
-
-/**
- * Where node-redis 6 may misread an integer reply: it reads one digit by digit as `n * 10 + d`,
- * so from here on the last step can round (2^53 - 3 reads as 2^53 - 4; beyond 2^53, any).
- */
-const ROUNDED_FROM = 2 ** 53 - 64
-
-/**
- * `HINCRBY` (`args`), its result read back as the field's digits where node-redis may have
- * rounded it: a counter this close to 2^53 is rare, so every other call stays one plain command
- * (no script: `HINCRBY` needs no `@scripting`, and a script doubles its server time).
- */
-async function hincrbyExact(context: CacheContext, args: RedisArgument[]): Promise<unknown> {
-  // What `run` does before it sends: calls gathered before this one go first.
-  context.sendGathered()
-  const rkey = args[1] as RedisArgument
-  const connection = context.connection
-  // A write may replace a string value a local tier holds (a WRONGTYPE then, but dropped anyway).
-  const reply = await context.store.writing([String(rkey)], () =>
-    connection.command(args, { key: rkey }),
-  )
-  if (typeof reply !== 'number' || Math.abs(reply) < ROUNDED_FROM) return reply
-  const digits = await connection.command(['HGET', rkey, args[2] as RedisArgument], {
-    key: rkey,
-    text: true,
-  })
-  return digits ?? reply
-}
 
 /**
  * A field name of a reply as a string, for the reads that hand field names out (`hgetall`,
