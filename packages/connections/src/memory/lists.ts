@@ -1,6 +1,7 @@
-// Lists: an array per key. The blocking forms (BLPOP, BRPOP, BLMOVE) are run by the connection
-// through `LIST_BLOCKING`: it tries once and, when nothing is there, waits for a write to one of
-// the keys; in MULTI they run once, as their non-blocking forms.
+// Lists: a deque (ring buffer, `_deque.ts`) per key, so that pushes and pops at either end are
+// O(1), as in Redis. The blocking forms (BLPOP, BRPOP, BLMOVE) are run by the connection through
+// `LIST_BLOCKING`: it tries once and, when nothing is there, waits for a write to one of the
+// keys; in MULTI they run once, as their non-blocking forms.
 import {
   arg,
   type BlockingCommand,
@@ -9,11 +10,12 @@ import {
   type CommandTable,
   is,
 } from './_command.ts'
+import { Deque } from './_deque.ts'
 import { ceilTimes1000, parseLongDouble } from './_long-double.ts'
 import { fail, integer, OK, type Reply, SYNTAX } from './_reply.ts'
 import { ELEMENT_OVERHEAD, type Entry, type Store } from './store.ts'
 
-type List = string[]
+type List = Deque<string>
 
 function listEntry(store: Store, key: string, now: number): Entry | undefined {
   return store.typed(key, 'list', now)
@@ -30,7 +32,7 @@ function push(
   left: boolean,
   now: number,
 ): number {
-  const entry = store.create(key, 'list', now, () => [])
+  const entry = store.create(key, 'list', now, () => new Deque<string>())
   const list = entry.value as List
   for (const value of values) {
     if (left) list.unshift(value)
@@ -52,8 +54,12 @@ function take(
   const entry = listEntry(store, key, now)
   if (entry === undefined) return undefined
   const list = entry.value as List
-  const out = left ? list.splice(0, count) : list.splice(Math.max(0, list.length - count)).reverse()
-  for (const value of out) store.grow(entry, -(value.length + ELEMENT_OVERHEAD))
+  const out: string[] = []
+  for (let n = Math.min(count, list.length); n > 0; n--) {
+    const value = (left ? list.shift() : list.pop()) as string
+    store.grow(entry, -(value.length + ELEMENT_OVERHEAD))
+    out.push(value)
+  }
   store.dropIfEmpty(key, entry, list.length)
   return out
 }
@@ -131,7 +137,7 @@ function lpos(call: Call): Reply {
   const n = list.length
   for (let step = 0; step < n && (maxlen === 0 || step < maxlen) && found.length < want; step++) {
     const i = rank > 0 ? step : n - 1 - step
-    if (list[i] !== element) continue
+    if (list.at(i) !== element) continue
     if (skip > 0) skip--
     else found.push(i)
   }
@@ -173,7 +179,7 @@ export const LISTS: CommandTable = {
     run: (call) => {
       const i = integer(arg(call, 1))
       const list = read(call)
-      return list === undefined ? null : (list[index(i, list.length)] ?? null)
+      return list === undefined ? null : (list.at(index(i, list.length)) ?? null)
     },
   },
   LRANGE: {
@@ -198,8 +204,8 @@ export const LISTS: CommandTable = {
       const list = entry.value as List
       const at = index(i, list.length)
       if (at < 0 || at >= list.length) throw fail('ERR index out of range')
-      call.store.grow(entry, arg(call, 2).length - (list[at] as string).length)
-      list[at] = arg(call, 2)
+      call.store.grow(entry, arg(call, 2).length - (list.at(at) as string).length)
+      list.set(at, arg(call, 2))
       return OK
     },
   },
@@ -214,11 +220,13 @@ export const LISTS: CommandTable = {
       const list = entry.value as List
       const from = Math.max(0, index(start, list.length))
       const to = Math.min(list.length - 1, index(stop, list.length))
-      const kept = from > to ? [] : list.slice(from, to + 1)
-      const removed = list.filter((_, i) => i < from || i > to)
-      for (const value of removed) call.store.grow(entry, -(value.length + ELEMENT_OVERHEAD))
-      entry.value = kept
-      call.store.dropIfEmpty(arg(call, 0), entry, kept.length)
+      // Drops the elements outside [from, to] from both ends: O(elements removed), as Redis.
+      const [head, tail] = from > to ? [list.length, 0] : [from, list.length - 1 - to]
+      let freed = 0
+      for (let n = 0; n < head; n++) freed += (list.shift() as string).length + ELEMENT_OVERHEAD
+      for (let n = 0; n < tail; n++) freed += (list.pop() as string).length + ELEMENT_OVERHEAD
+      call.store.grow(entry, -freed)
+      call.store.dropIfEmpty(arg(call, 0), entry, list.length)
       return OK
     },
   },
@@ -248,7 +256,7 @@ export const LISTS: CommandTable = {
       const list = entry.value as List
       const at = list.indexOf(arg(call, 2))
       if (at < 0) return -1
-      list.splice(is(where, 'BEFORE') ? at : at + 1, 0, arg(call, 3))
+      list.insert(is(where, 'BEFORE') ? at : at + 1, arg(call, 3))
       call.store.grow(entry, arg(call, 3).length + ELEMENT_OVERHEAD)
       call.store.wake(arg(call, 0))
       return list.length
@@ -264,21 +272,24 @@ export const LISTS: CommandTable = {
       const list = entry.value as List
       const value = arg(call, 2)
       const limit = count === 0 ? Infinity : Math.abs(count)
+      // One pass that closes the gaps: O(length), as Redis. From the tail (count < 0), the
+      // matches to remove are those from the `limit`-th last one on.
       let removed = 0
       if (count >= 0) {
-        for (let i = 0; i < list.length && removed < limit; ) {
-          if (list[i] === value) {
-            list.splice(i, 1)
-            removed++
-          } else i++
-        }
+        list.retain((v) => {
+          if (v !== value || removed >= limit) return true
+          removed++
+          return false
+        })
       } else {
+        let cut = list.length
         for (let i = list.length - 1; i >= 0 && removed < limit; i--) {
-          if (list[i] === value) {
-            list.splice(i, 1)
+          if (list.at(i) === value) {
             removed++
+            cut = i
           }
         }
+        if (removed > 0) list.retain((v) => v !== value, cut)
       }
       call.store.grow(entry, -removed * (value.length + ELEMENT_OVERHEAD))
       call.store.dropIfEmpty(arg(call, 0), entry, list.length)

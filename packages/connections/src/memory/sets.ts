@@ -1,10 +1,11 @@
-// Sets: a `Set` of members per key.
+// Sets: a `MemberSet` (a `Set` that can also pick members at random in O(1)) per key.
 import { arg, type Call, type CommandTable, is } from './_command.ts'
+import { MemberSet } from './_member-set.ts'
 import { fail, integer, type Reply, SYNTAX } from './_reply.ts'
 import { parseCursor, scanOptions } from './keys.ts'
 import { ELEMENT_OVERHEAD, type Entry, type Store } from './store.ts'
 
-type Members = Set<string>
+type Members = MemberSet
 
 function members(store: Store, key: string, now: number): Members | undefined {
   return store.typed(key, 'set', now)?.value as Members | undefined
@@ -34,7 +35,7 @@ function remove(store: Store, entry: Entry, member: string): boolean {
 function store_(store: Store, key: string, result: Iterable<string>, now: number): number {
   store.delete(key)
   let size = 0
-  const entry = store.create(key, 'set', now, () => new Set())
+  const entry = store.create(key, 'set', now, () => new MemberSet())
   for (const member of result) if (add(store, entry, member)) size++
   store.dropIfEmpty(key, entry, size)
   return size
@@ -59,17 +60,7 @@ function combine(kind: 'DIFF' | 'INTER' | 'UNION', call: Call, from: number): Se
 
 /** A random sample of `set`: `count` distinct members, or with repeats when `repeat`. */
 function sample(set: Members, count: number, repeat: boolean): string[] {
-  const all = [...set]
-  if (repeat)
-    return Array.from(
-      { length: count },
-      () => all[Math.floor(Math.random() * all.length)] as string,
-    )
-  for (let i = all.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1))
-    ;[all[i], all[j]] = [all[j] as string, all[i] as string]
-  }
-  return all.slice(0, count)
+  return repeat ? set.sampleWithRepeats(count) : set.sampleDistinct(count)
 }
 
 function pick(pop: boolean) {
@@ -105,7 +96,7 @@ export const SETS: CommandTable = {
     arity: -3,
     write: true,
     run: (call) => {
-      const entry = call.store.create(arg(call, 0), 'set', call.now, () => new Set())
+      const entry = call.store.create(arg(call, 0), 'set', call.now, () => new MemberSet())
       return call.args.slice(1).filter((m) => add(call.store, entry, m)).length
     },
   },
@@ -147,7 +138,7 @@ export const SETS: CommandTable = {
       call.store.dropIfEmpty(source, from, (from.value as Members).size)
       add(
         call.store,
-        call.store.create(destination, 'set', call.now, () => new Set()),
+        call.store.create(destination, 'set', call.now, () => new MemberSet()),
         member,
       )
       return 1

@@ -94,9 +94,26 @@ function belowMax(score: number, max: Bound): boolean {
   return max.exclusive ? score < max.value : score <= max.value
 }
 
-/** The items of `zset` within [min, max], in order. */
-export function byScore(zset: ZSet, min: Bound, max: Bound): ZSet['order'] {
-  return zset.order.filter((item) => aboveMin(item.score, min) && belowMax(item.score, max))
+/** The index of the first item of `zset.order` whose score is `past` (all after it are too). */
+function firstWhere(zset: ZSet, past: (score: number) => boolean): number {
+  let lo = 0
+  let hi = zset.order.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (past((zset.order[mid] as ZSet['order'][number]).score)) hi = mid
+    else lo = mid + 1
+  }
+  return lo
+}
+
+/**
+ * The items of `zset` within [min, max] as the slice [from, to) of its order (empty when
+ * `to <= from`): two binary searches, O(log n).
+ */
+export function scoreRange(zset: ZSet, min: Bound, max: Bound): [number, number] {
+  const from = firstWhere(zset, (score) => aboveMin(score, min))
+  const to = firstWhere(zset, (score) => !belowMax(score, max))
+  return [from, Math.max(from, to)]
 }
 
 /** Start/stop ranks (negative from the end) as a [from, to] slice of `length` items. */
@@ -113,9 +130,27 @@ function flat(items: ZSet['order'], withScores: boolean): Reply {
   return items.map((item) => item.member)
 }
 
-function limitOf(items: ZSet['order'], offset: number, count: number): ZSet['order'] {
+/**
+ * The items [from, to) of `order`, walked backward when `rev`, with a LIMIT's `offset` items
+ * skipped and at most `count` taken (all when negative; none when `offset` is negative): O(items
+ * returned), not O(to − from).
+ */
+function walk(
+  order: ZSet['order'],
+  from: number,
+  to: number,
+  rev: boolean,
+  offset = 0,
+  count = -1,
+): ZSet['order'] {
   if (offset < 0) return []
-  return count < 0 ? items.slice(offset) : items.slice(offset, offset + count)
+  const span = to - from - offset
+  const take = count < 0 ? span : Math.min(span, count)
+  const out: ZSet['order'] = []
+  for (let n = 0; n < take; n++) {
+    out.push(order[rev ? to - 1 - offset - n : from + offset + n] as ZSet['order'][number])
+  }
+  return out
 }
 
 /** ZRANGE key start stop [BYSCORE | BYLEX] [REV] [LIMIT offset count] [WITHSCORES]. */
@@ -147,9 +182,13 @@ function zrange(call: Call): Reply {
   const stop = integer(arg(call, 2))
   const zset = zsetOf(call.store, arg(call, 0), call.now)
   if (zset === undefined) return []
-  const items = rev ? [...zset.order].reverse() : zset.order
-  const [from, to] = rankRange(start, stop, items.length)
-  return flat(items.slice(from, to), withScores)
+  const length = zset.order.length
+  const [from, to] = rankRange(start, stop, length)
+  // REV ranks count from the end: [from, to) of the reversed order is [length − to, length − from).
+  const items = rev
+    ? walk(zset.order, length - to, length - from, true)
+    : walk(zset.order, from, to, false)
+  return flat(items, withScores)
 }
 
 function rangeByScore(
@@ -164,10 +203,8 @@ function rangeByScore(
   const hi = parseBound(max)
   const zset = zsetOf(call.store, arg(call, 0), call.now)
   if (zset === undefined) return []
-  let items = byScore(zset, lo, hi)
-  if (rev) items = items.reverse()
-  if (limit !== undefined) items = limitOf(items, limit[0], limit[1])
-  return flat(items, withScores)
+  const [from, to] = scoreRange(zset, lo, hi)
+  return flat(walk(zset.order, from, to, rev, limit?.[0], limit?.[1]), withScores)
 }
 
 function zrangeByScore(rev: boolean) {
@@ -241,14 +278,11 @@ function pop(max: boolean) {
     const entry = call.store.typed(key, 'zset', call.now)
     if (entry === undefined) return []
     const zset = entry.value as ZSet
-    const out: ZSet['order'] = []
-    for (let n = 0; n < count && zset.order.length > 0; n++) {
-      const item = (
-        max ? zset.order[zset.order.length - 1] : zset.order[0]
-      ) as ZSet['order'][number]
-      zsetRemove(call.store, entry, item.member)
-      out.push(item)
-    }
+    const length = zset.order.length
+    const n = Math.min(count, length)
+    const out = max
+      ? removeSlice(call.store, entry, length - n, length).reverse()
+      : removeSlice(call.store, entry, 0, n)
     call.store.dropIfEmpty(key, entry, zset.scores.size)
     return new Scored(out, call.args.length === 2)
   }
@@ -265,11 +299,25 @@ function rank(rev: boolean) {
   }
 }
 
-/** Removes `items` from the sorted set at the call's key; how many. */
-function removeItems(call: Call, entry: Entry, items: ZSet['order']): number {
-  for (const item of [...items]) zsetRemove(call.store, entry, item.member)
+/** Removes the items [from, to) of the order of the sorted set in `entry` in one splice; them. */
+function removeSlice(store: Store, entry: Entry, from: number, to: number): ZSet['order'] {
+  const zset = entry.value as ZSet
+  if (to <= from) return []
+  const items = zset.order.splice(from, to - from)
+  let freed = 0
+  for (const item of items) {
+    zset.scores.delete(item.member)
+    freed += item.member.length + ELEMENT_OVERHEAD + 8
+  }
+  store.grow(entry, -freed)
+  return items
+}
+
+/** Removes the items [from, to) from the sorted set at the call's key; how many. */
+function removeRange(call: Call, entry: Entry, from: number, to: number): number {
+  const removed = removeSlice(call.store, entry, from, to).length
   call.store.dropIfEmpty(arg(call, 0), entry, (entry.value as ZSet).scores.size)
-  return items.length
+  return removed
 }
 
 export const ZSETS: CommandTable = {
@@ -280,7 +328,9 @@ export const ZSETS: CommandTable = {
     run: (call) => {
       const [min, max] = [parseBound(arg(call, 1)), parseBound(arg(call, 2))]
       const zset = zsetOf(call.store, arg(call, 0), call.now)
-      return zset === undefined ? 0 : byScore(zset, min, max).length
+      if (zset === undefined) return 0
+      const [from, to] = scoreRange(zset, min, max)
+      return to - from
     },
   },
   ZINCRBY: {
@@ -345,9 +395,8 @@ export const ZSETS: CommandTable = {
       const stop = integer(arg(call, 2))
       const entry = call.store.typed(arg(call, 0), 'zset', call.now)
       if (entry === undefined) return 0
-      const order = (entry.value as ZSet).order
-      const [from, to] = rankRange(start, stop, order.length)
-      return removeItems(call, entry, order.slice(from, to))
+      const [from, to] = rankRange(start, stop, (entry.value as ZSet).order.length)
+      return removeRange(call, entry, from, to)
     },
   },
   ZREMRANGEBYSCORE: {
@@ -357,7 +406,8 @@ export const ZSETS: CommandTable = {
       const [min, max] = [parseBound(arg(call, 1)), parseBound(arg(call, 2))]
       const entry = call.store.typed(arg(call, 0), 'zset', call.now)
       if (entry === undefined) return 0
-      return removeItems(call, entry, byScore(entry.value as ZSet, min, max))
+      const [from, to] = scoreRange(entry.value as ZSet, min, max)
+      return removeRange(call, entry, from, to)
     },
   },
   ZPOPMIN: { arity: -2, write: true, run: pop(false) },
