@@ -76,7 +76,7 @@ export function parseRedisUrl(url: string): RedisAddress {
     case 'unix:': {
       if (parsed.pathname === '')
         throw new InvalidArgumentError(`no socket path in ${redactUrl(url)}`)
-      address.path = decodeURIComponent(parsed.pathname)
+      address.path = decode(parsed.pathname)
       address.database = parseDatabase(query.get('db'), url)
       break
     }

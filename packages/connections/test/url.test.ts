@@ -114,6 +114,12 @@ describe('parseRedisUrl', () => {
     expect(plain.host).toBeUndefined()
   })
 
+  it('decodes a unix:// socket path as redis-py does: a malformed %-escape stays as it is', () => {
+    expect(parseRedisUrl('unix:///tmp/my%20dir/x.sock').path).toBe('/tmp/my dir/x.sock')
+    expect(parseRedisUrl('unix:///tmp/%').path).toBe('/tmp/%')
+    expect(parseRedisUrl('unix:///tmp/%zz.sock').path).toBe('/tmp/%zz.sock')
+  })
+
   it('parses credentials of unix:// sockets', () => {
     expect(parseRedisUrl('unix://:pw@/tmp/x.sock')).toMatchObject({
       path: '/tmp/x.sock',

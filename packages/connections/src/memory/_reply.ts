@@ -114,9 +114,10 @@ export function arity(name: string): ResponseError {
   return fail(`ERR wrong number of arguments for '${name.toLowerCase()}' command`)
 }
 
-const INTEGER = /^-?(0|[1-9][0-9]*)$/
+// As `string2ll`: no sign on 0 (`-0` is refused), no leading zeros, no spaces.
+const INTEGER = /^(0|-?[1-9][0-9]*)$/
 const INT64_MAX = 9223372036854775807n
-const INT64_MIN = -9223372036854775808n
+export const INT64_MIN = -9223372036854775808n
 
 /** A 64-bit integer argument, as Redis's `string2ll` reads it (strict), or `undefined`. */
 export function toBigInt(value: string): bigint | undefined {

@@ -7,7 +7,7 @@ import {
   InvalidArgumentError,
   type RedisArgument,
 } from '@cachex/core'
-import { MAX_TIMER_MS } from '@cachex/core/internal'
+import { closestName, describeArgument, MAX_TIMER_MS, unknownName } from '@cachex/core/internal'
 import { scanNode } from '../_connect.ts'
 import { type ReplyForm, replyForm } from '../_reply-form.ts'
 import type { BlockingCommand, Call, CommandSpec, Wait } from './_command.ts'
@@ -34,8 +34,11 @@ export interface MemoryStoreOptions {
   maxBytes?: number | null
   /**
    * Milliseconds between two runs of the sweep that drops expired keys nobody reads (expired keys
-   * are also dropped whenever they are touched). 0 turns the sweep off.
-   * @default 1000
+   * are also dropped whenever they are touched), from 0 to 2^31 − 1. As Redis's active expiry, a
+   * run looks only at keys with a TTL, earliest expiry first, and works at most 25 ms; one that
+   * leaves expired keys behind is followed by another sooner (the sweep taking up to a quarter of
+   * the CPU) until it has caught up. 0 turns the sweep off.
+   * @default 100
    */
   sweepInterval?: number
 }
@@ -49,6 +52,8 @@ export interface MemoryOptions extends ConnectionOptions {
 }
 
 const DEFAULT_MAX_BYTES = 256 * 1024 * 1024
+/** Milliseconds between two runs of the expiry sweep, as Redis's `hz 10`. */
+const DEFAULT_SWEEP_MS = 100
 /** Arguments of one command at most (Redis's own limit on a multibulk is far higher). */
 const MAX_ARGS = 1024 * 1024
 
@@ -56,6 +61,51 @@ const MAX_ARGS = 1024 * 1024
 const BLOCKING = new Map<string, BlockingCommand>(
   Object.entries({ ...LIST_BLOCKING, ...STREAM_BLOCKING }),
 )
+
+/** The names `memoryOptions` takes (the compiler says when one is added to the type and not here). */
+const STORE_OPTIONS = Object.keys({
+  maxBytes: true,
+  sweepInterval: true,
+} as const satisfies Record<keyof MemoryStoreOptions, true>)
+
+/**
+ * Checks `memoryOptions`: an object of the names `MemoryStoreOptions` has, each in its range (a
+ * misspelt name would otherwise leave its default silently). The settings, defaults filled in.
+ */
+function checkMemoryStoreOptions(options: unknown): Required<MemoryStoreOptions> {
+  if (options === undefined) return { maxBytes: DEFAULT_MAX_BYTES, sweepInterval: DEFAULT_SWEEP_MS }
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new InvalidArgumentError(
+      `memoryOptions takes an object { maxBytes?, sweepInterval? }, got ${describeArgument(options)}`,
+    )
+  }
+  const name = unknownName(options, STORE_OPTIONS)
+  if (name !== undefined) {
+    const meant = closestName(name, STORE_OPTIONS)
+    throw new InvalidArgumentError(
+      `memoryOptions takes ${STORE_OPTIONS.join(' and ')}, got an unknown option '${name}'${meant === undefined ? '' : `: did you mean '${meant}'?`}`,
+    )
+  }
+  const settings = options as MemoryStoreOptions
+  const maxBytes = settings.maxBytes === undefined ? DEFAULT_MAX_BYTES : settings.maxBytes
+  if (maxBytes !== null && (!Number.isSafeInteger(maxBytes) || maxBytes < 1)) {
+    throw new InvalidArgumentError(
+      `memoryOptions.maxBytes must be a positive integer or null, got ${describeArgument(maxBytes)}`,
+    )
+  }
+  const sweepInterval = settings.sweepInterval ?? DEFAULT_SWEEP_MS
+  if (
+    typeof sweepInterval !== 'number' ||
+    !Number.isFinite(sweepInterval) ||
+    sweepInterval < 0 ||
+    sweepInterval > MAX_TIMER_MS
+  ) {
+    throw new InvalidArgumentError(
+      `memoryOptions.sweepInterval must be from 0 (no sweep) to ${MAX_TIMER_MS} milliseconds (a timer's longest delay), got ${describeArgument(sweepInterval)}`,
+    )
+  }
+  return { maxBytes, sweepInterval }
+}
 
 /** Whether `location` names the in-memory backend (`memory://…`). */
 export function isMemoryLocation(location: unknown): location is string {
@@ -71,7 +121,13 @@ export function memoryStoreName(location: string): string {
       `invalid memory location ${JSON.stringify(location)}: use memory:// or memory://<name> (no /, ?, # or spaces)`,
     )
   }
-  return decodeURIComponent(name)
+  try {
+    return decodeURIComponent(name)
+  } catch {
+    throw new InvalidArgumentError(
+      `invalid memory location ${JSON.stringify(location)}: its name has a malformed %-escape (write a % as %25)`,
+    )
+  }
 }
 
 /**
@@ -100,20 +156,8 @@ export class MemoryConnection implements Connection {
       throw new InvalidArgumentError('memory() needs a location of memory:// or memory://<name>')
     }
     this.#name = memoryStoreName(location)
-    const settings = options.memoryOptions ?? {}
-    const maxBytes = settings.maxBytes === undefined ? DEFAULT_MAX_BYTES : settings.maxBytes
-    if (maxBytes !== null && (!Number.isSafeInteger(maxBytes) || maxBytes < 1)) {
-      throw new InvalidArgumentError(
-        `memoryOptions.maxBytes must be a positive integer or null, got ${maxBytes}`,
-      )
-    }
-    const sweep = settings.sweepInterval ?? 1000
-    if (!Number.isFinite(sweep) || sweep < 0) {
-      throw new InvalidArgumentError(
-        `memoryOptions.sweepInterval must be 0 or more milliseconds, got ${sweep}`,
-      )
-    }
-    this.#store = acquireStore(this.#name, maxBytes, sweep)
+    const { maxBytes, sweepInterval } = checkMemoryStoreOptions(options.memoryOptions)
+    this.#store = acquireStore(this.#name, maxBytes, sweepInterval)
     const table = new Map<string, CommandSpec>()
     for (const family of [KEYS, STRINGS, HASHES, LISTS, SETS, ZSETS, STREAMS]) {
       for (const [name, spec] of Object.entries(family)) table.set(name, spec)

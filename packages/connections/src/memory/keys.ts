@@ -154,7 +154,10 @@ function info(call: Call): Reply {
     persistence: ['loading:0', 'rdb_changes_since_last_save:0'],
     stats: ['total_connections_received:1', 'total_commands_processed:0'],
     replication: ['role:master', 'connected_slaves:0'],
-    keyspace: store.keys.size === 0 ? [] : [`db0:keys=${store.keys.size},expires=0,avg_ttl=0`],
+    keyspace:
+      store.keys.size === 0
+        ? []
+        : [`db0:keys=${store.keys.size},expires=${store.expires},avg_ttl=0`],
   }
   const wanted = call.args.map((s) => s.toLowerCase())
   const all =

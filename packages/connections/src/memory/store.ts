@@ -1,6 +1,7 @@
 // The keyspace of the in-memory backend: one `Map` of binary-string keys (no prototype to
 // pollute), each entry typed and with its expiry. Expired keys are dropped when touched (lazy
-// expiry) and by a sweep timer; a `maxBytes` bound evicts the least recently used keys
+// expiry) and by a sweep that visits only the keys with a TTL, earliest expiry first (Redis's
+// active expiry); a `maxBytes` bound evicts the least recently used keys
 // (`allkeys-lru`). Stores are private to one connection (`memory://`) or shared by name within
 // the process (`memory://name`), through the registry at the bottom.
 import { fail, WRONGTYPE } from './_reply.ts'
@@ -23,12 +24,27 @@ export const KEY_OVERHEAD = 64
 /** Bytes counted per element of a hash, list, set, sorted set or stream besides its data. */
 export const ELEMENT_OVERHEAD = 24
 
-/** Keys the sweep looks at per run. */
-const SWEEP_BATCH = 2000
+/**
+ * Milliseconds one run of the sweep works at most before it yields: Redis's active expiry takes
+ * up to 25% of its 100 ms period. A run that leaves expired keys behind is followed by another
+ * three times its length later (so the sweep takes at most a quarter of the CPU) instead of at the
+ * next interval, until it has caught up.
+ */
+const SWEEP_BUDGET_MS = 25
+/** Expired keys a run drops between two looks at the clock. */
+const SWEEP_CLOCK_EVERY = 32
+/** Superseded places the expiry queue holds before it is rebuilt (besides one per key with a TTL). */
+const QUEUE_SLACK = 1024
 /** Hashes, sets and sorted sets of up to this many elements are scanned whole, as listpacks are. */
 const SCAN_WHOLE = 128
 /** Dead places a walk order keeps before it is compacted (besides one per live element). */
 const SCAN_SLACK = 1024
+
+/**
+ * The name of a dead place in the keyspace's walk order: a `String` object, equal (`===`) to no
+ * key, which are primitive strings (and found by no `Map.get` of the keyspace).
+ */
+const DEAD_PLACE = new String('<dead>') as unknown as string
 
 /**
  * The order `SCAN`, `HSCAN`, `SSCAN` and `ZSCAN` walk in: names by increasing sequence number,
@@ -42,6 +58,32 @@ class WalkOrder {
   names: string[] = []
   /** Places known dead (the keyspace counts them; collections compact on size). */
   dead = 0
+
+  /**
+   * Marks the place numbered `seq` dead (the keyspace's: a deleted key), so that compacting needs
+   * no look-up of its name.
+   */
+  kill(seq: number): void {
+    const at = this.find(seq)
+    if (this.seqs[at] === seq) this.names[at] = DEAD_PLACE
+    this.dead++
+  }
+
+  /** Drops the places marked dead: one pass over the arrays, no look-up. */
+  compact(): void {
+    const { seqs, names } = this
+    let kept = 0
+    for (let i = 0; i < seqs.length; i++) {
+      const name = names[i] as string
+      if (name === DEAD_PLACE) continue
+      seqs[kept] = seqs[i] as number
+      names[kept] = name
+      kept++
+    }
+    seqs.length = kept
+    names.length = kept
+    this.dead = 0
+  }
 
   push(seq: number, name: string): void {
     this.seqs.push(seq)
@@ -76,6 +118,199 @@ class WalkOrder {
     this.seqs = seqs
     this.names = names
     this.dead = 0
+  }
+}
+
+/**
+ * The keys with a TTL, as a binary min-heap by expiry time (three parallel arrays) with lazy
+ * deletion: a key's place is pushed whenever its expiry is set, and one that no longer matches
+ * the keyspace (the key deleted, replaced, or given another expiry since) is skipped when it comes
+ * up, and dropped in bulk once such places outnumber the live ones. `count` is exact: keys that
+ * have a TTL now.
+ */
+class ExpiryQueue {
+  /** Keys with a TTL in the keyspace (Redis's `expires` dictionary size). */
+  count = 0
+  #at: number[] = []
+  #keys: string[] = []
+  #entries: Slot[] = []
+  readonly #keyspace: ReadonlyMap<string, Entry>
+  /** Called when the queue becomes non-empty (the sweep's timer is then armed). */
+  readonly #onFirst: () => void
+
+  constructor(keyspace: ReadonlyMap<string, Entry>, onFirst: () => void) {
+    this.#keyspace = keyspace
+    this.#onFirst = onFirst
+  }
+
+  get size(): number {
+    return this.#at.length
+  }
+
+  /** The earliest expiry queued (possibly of a superseded place); `Infinity` when empty. */
+  get first(): number {
+    return this.#at[0] ?? Number.POSITIVE_INFINITY
+  }
+
+  /** A slot just put in the keyspace. */
+  added(key: string, slot: Slot): void {
+    const at = slot.expiresAt
+    if (at === 0) return
+    this.count++
+    this.#push(at, key, slot)
+  }
+
+  /** A slot just taken out of the keyspace. */
+  removed(slot: Slot): void {
+    if (slot.expiresAt !== 0) this.count--
+    this.#compactIfStale()
+  }
+
+  /** The expiry of `slot` changed from `before` (`EXPIRE`, `PERSIST`…). */
+  retimed(key: string, slot: Slot, before: number): void {
+    if (this.#keyspace.get(key) !== slot) return
+    const at = slot.expiresAt
+    if (before === 0 && at !== 0) this.count++
+    else if (before !== 0 && at === 0) this.count--
+    if (at !== 0 && at !== before) this.#push(at, key, slot)
+    else this.#compactIfStale()
+  }
+
+  /**
+   * Removes the earliest place; its key when the key is still in the keyspace with that expiry
+   * (`undefined` for a superseded place).
+   */
+  shift(): string | undefined {
+    const at = this.#at[0] as number
+    const key = this.#keys[0] as string
+    const slot = this.#entries[0] as Slot
+    const lastAt = this.#at.pop() as number
+    const lastKey = this.#keys.pop() as string
+    const lastSlot = this.#entries.pop() as Slot
+    if (this.#at.length > 0) this.#siftDown(0, lastAt, lastKey, lastSlot)
+    return this.#live(at, key, slot) ? key : undefined
+  }
+
+  clear(): void {
+    this.count = 0
+    this.#at = []
+    this.#keys = []
+    this.#entries = []
+  }
+
+  #live(at: number, key: string, slot: Slot): boolean {
+    return slot.expiresAt === at && this.#keyspace.get(key) === slot
+  }
+
+  #push(at: number, key: string, slot: Slot): void {
+    const heap = this.#at
+    let i = heap.length
+    heap.push(at)
+    this.#keys.push(key)
+    this.#entries.push(slot)
+    while (i > 0) {
+      const parent = (i - 1) >>> 1
+      const above = heap[parent] as number
+      if (above <= at) break
+      heap[i] = above
+      this.#keys[i] = this.#keys[parent] as string
+      this.#entries[i] = this.#entries[parent] as Slot
+      i = parent
+    }
+    heap[i] = at
+    this.#keys[i] = key
+    this.#entries[i] = slot
+    if (heap.length === 1) this.#onFirst()
+    else this.#compactIfStale()
+  }
+
+  /** Places `(at, key, slot)` at `i` or below, keeping the heap order. */
+  #siftDown(start: number, at: number, key: string, slot: Slot): void {
+    const heap = this.#at
+    const n = heap.length
+    let i = start
+    for (;;) {
+      let child = 2 * i + 1
+      if (child >= n) break
+      const right = child + 1
+      if (right < n && (heap[right] as number) < (heap[child] as number)) child = right
+      if ((heap[child] as number) >= at) break
+      heap[i] = heap[child] as number
+      this.#keys[i] = this.#keys[child] as string
+      this.#entries[i] = this.#entries[child] as Slot
+      i = child
+    }
+    heap[i] = at
+    this.#keys[i] = key
+    this.#entries[i] = slot
+  }
+
+  /**
+   * Drops the superseded places once they outnumber the live ones (and the slack): a cost in
+   * proportion to the places, paid once per as many removals or re-expiries.
+   */
+  #compactIfStale(): void {
+    if (this.#at.length <= 2 * this.count + QUEUE_SLACK) return
+    const at: number[] = []
+    const keys: string[] = []
+    const entries: Slot[] = []
+    const seen = new Set<Slot>()
+    for (let i = 0; i < this.#at.length; i++) {
+      const slot = this.#entries[i] as Slot
+      const key = this.#keys[i] as string
+      if (seen.has(slot) || !this.#live(this.#at[i] as number, key, slot)) continue
+      seen.add(slot)
+      at.push(this.#at[i] as number)
+      keys.push(key)
+      entries.push(slot)
+    }
+    this.#at = at
+    this.#keys = keys
+    this.#entries = entries
+    // Every key with a TTL has exactly one live place: the count is that.
+    this.count = at.length
+    for (let i = (at.length >>> 1) - 1; i >= 0; i--) {
+      this.#siftDown(i, at[i] as number, keys[i] as string, entries[i] as Slot)
+    }
+  }
+}
+
+/** An entry of the keyspace, which tells the expiry queue when its expiry is set. */
+class Slot implements Entry {
+  kind: Kind
+  value: unknown
+  bytes: number
+  seq: number
+  #expiresAt: number
+  readonly #key: string
+  readonly #queue: ExpiryQueue
+
+  constructor(
+    queue: ExpiryQueue,
+    key: string,
+    kind: Kind,
+    value: unknown,
+    expiresAt: number,
+    bytes: number,
+    seq: number,
+  ) {
+    this.#queue = queue
+    this.#key = key
+    this.kind = kind
+    this.value = value
+    this.#expiresAt = expiresAt
+    this.bytes = bytes
+    this.seq = seq
+  }
+
+  get expiresAt(): number {
+    return this.#expiresAt
+  }
+
+  set expiresAt(at: number) {
+    const before = this.#expiresAt
+    this.#expiresAt = at
+    this.#queue.retimed(this.#key, this, before)
   }
 }
 
@@ -154,23 +389,48 @@ export class Store {
   #order = new WalkOrder()
   /** The orders of the hashes, sets and sorted sets walked by `HSCAN`… since they were made. */
   #memberOrders = new WeakMap<Members, WalkOrder>()
-  #sweep: ReturnType<typeof setInterval> | undefined
-  #sweepIterator: Iterator<[string, Entry]> | undefined
+  /** The keys with a TTL, earliest expiry first. */
+  readonly #expiries: ExpiryQueue
+  /** Milliseconds between two runs of the sweep (0: none). */
+  #sweepMs: number
+  /** The next run of the sweep, armed while keys with a TTL are queued. */
+  #sweep: ReturnType<typeof setTimeout> | undefined
   /** Connections using this store; the sweep stops with the last. */
   refs = 0
 
   constructor(maxBytes: number | null, sweepMs: number) {
     this.maxBytes = maxBytes
-    if (sweepMs > 0) {
-      this.#sweep = setInterval(() => this.sweep(), sweepMs)
-      this.#sweep.unref?.()
-    }
+    this.#sweepMs = sweepMs
+    this.#expiries = new ExpiryQueue(this.keys, () => this.#arm(this.#sweepMs))
   }
 
-  /** Stops the sweep timer. */
+  /** Keys with a TTL (`INFO keyspace`'s `expires`). */
+  get expires(): number {
+    return this.#expiries.count
+  }
+
+  /** Stops the sweep timer, for good. */
   stop(): void {
-    clearInterval(this.#sweep)
+    clearTimeout(this.#sweep)
     this.#sweep = undefined
+    this.#sweepMs = 0
+  }
+
+  #arm(ms: number): void {
+    if (this.#sweepMs <= 0 || this.#sweep !== undefined) return
+    const timer = setTimeout(() => this.#tick(), ms)
+    timer.unref?.()
+    this.#sweep = timer
+  }
+
+  /** One run of the sweep, then the next: sooner when it left expired keys behind. */
+  #tick(): void {
+    this.#sweep = undefined
+    const started = performance.now()
+    const done = this.sweep(Date.now(), started + SWEEP_BUDGET_MS)
+    if (this.#expiries.size === 0) return
+    const spent = performance.now() - started
+    this.#arm(done ? this.#sweepMs : Math.min(this.#sweepMs, Math.max(1, 3 * spent)))
   }
 
   /** The live entry of `key` (dropping it when expired), moved to the end of the LRU order. */
@@ -197,13 +457,15 @@ export class Store {
   create(key: string, kind: Kind, now: number, make: () => unknown): Entry {
     const found = this.typed(key, kind, now)
     if (found !== undefined) return found
-    const entry: Entry = {
+    const entry = new Slot(
+      this.#expiries,
+      key,
       kind,
-      value: make(),
-      expiresAt: 0,
-      bytes: key.length + KEY_OVERHEAD,
-      seq: this.#place(key),
-    }
+      make(),
+      0,
+      key.length + KEY_OVERHEAD,
+      this.#place(key),
+    )
     this.keys.set(key, entry)
     this.used += entry.bytes
     return entry
@@ -217,9 +479,18 @@ export class Store {
     const old = this.keys.get(key)
     if (old !== undefined) this.#remove(key, old)
     const seq = old === undefined ? this.#place(key) : old.seq
-    const entry: Entry = { kind, value, expiresAt, bytes: key.length + KEY_OVERHEAD + bytes, seq }
+    const entry = new Slot(
+      this.#expiries,
+      key,
+      kind,
+      value,
+      expiresAt,
+      key.length + KEY_OVERHEAD + bytes,
+      seq,
+    )
     this.keys.set(key, entry)
     this.used += entry.bytes
+    this.#expiries.added(key, entry)
     return entry
   }
 
@@ -229,16 +500,15 @@ export class Store {
     if (entry === undefined) return false
     this.#remove(key, entry)
     const order = this.#order
-    order.dead++
-    if (order.dead > SCAN_SLACK && order.dead > this.keys.size) {
-      order.keep((name, seq) => this.keys.get(name)?.seq === seq)
-    }
+    order.kill(entry.seq)
+    if (order.dead > SCAN_SLACK && order.dead > this.keys.size) order.compact()
     return true
   }
 
   #remove(key: string, entry: Entry): void {
     this.keys.delete(key)
     this.used -= entry.bytes
+    this.#expiries.removed(entry as Slot)
     // As Redis: a consumer group's reader blocked on a stream learns that it is gone.
     if (entry.kind === 'stream') this.wake(key)
   }
@@ -265,6 +535,7 @@ export class Store {
   clear(): void {
     this.keys.clear()
     this.used = 0
+    this.#expiries.clear()
     // Sequence numbers go on from where they were: a walk begun before ends at once.
     this.#order = new WalkOrder()
     for (const key of [...this.#waiters.keys()]) this.wake(key)
@@ -283,19 +554,19 @@ export class Store {
     }
   }
 
-  /** Drops up to a batch of expired keys, resuming where the last run stopped. */
-  sweep(now = Date.now()): void {
-    let iterator = this.#sweepIterator ?? this.keys.entries()
-    for (let i = 0; i < SWEEP_BATCH; i++) {
-      const next = iterator.next()
-      if (next.done === true) {
-        iterator = this.keys.entries()
-        break
-      }
-      const [key, entry] = next.value
-      if (entry.expiresAt !== 0 && entry.expiresAt <= now) this.delete(key)
+  /**
+   * Drops the keys expired at `now`, earliest first, until none is left or `performance.now()`
+   * passes `deadline`; whether it got to the end. Only keys with a TTL are looked at, each once.
+   */
+  sweep(now = Date.now(), deadline = Number.POSITIVE_INFINITY): boolean {
+    const queue = this.#expiries
+    let n = 0
+    while (queue.first <= now) {
+      if (++n % SWEEP_CLOCK_EVERY === 0 && performance.now() > deadline) return false
+      const key = queue.shift()
+      if (key !== undefined) this.delete(key)
     }
-    this.#sweepIterator = iterator
+    return true
   }
 
   /** Wakes the blocked calls waiting on `key` (it was written). */

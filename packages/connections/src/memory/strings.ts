@@ -4,6 +4,7 @@ import { add, formatLongDouble, isInfinite, parseLongDouble, ZERO } from './_lon
 import {
   fail,
   fitsInt64,
+  INT64_MIN,
   NOT_FLOAT,
   NOT_INTEGER,
   OK,
@@ -95,6 +96,8 @@ function incrCommand(sign: 1n | -1n, fixed?: bigint) {
     if (delta === undefined) {
       delta = toBigInt(arg(call, 1))
       if (delta === undefined) throw fail(NOT_INTEGER)
+      // As Redis 7.0's DECRBY: the lowest integer cannot be negated, whatever the key holds.
+      if (sign === -1n && delta === INT64_MIN) throw fail('ERR decrement would overflow')
     }
     return Number(incrBy(call.store, arg(call, 0), sign * delta, call.now))
   }
