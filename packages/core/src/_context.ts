@@ -458,7 +458,13 @@ export class CacheContext {
   }
 }
 
-const CONTEXT: unique symbol = Symbol('cachex.context')
+/**
+ * Where a `Cache` keeps its context: a registered symbol, the same in every copy of this package
+ * a process loads (a bundler's and Node's, ESM's and CommonJS's), so that a tool of one copy (the
+ * admin UI's `cacheInternals`) reads a cache made by another. The number is that of what such a
+ * tool reads of a context: raised when it changes, so that copies that disagree do not mix.
+ */
+const CONTEXT: unique symbol = Symbol.for('@cachex/core:context:1')
 
 interface Carrier {
   [CONTEXT]: CacheContext
