@@ -16,7 +16,7 @@ export interface AdminCache {
   hits: HitRing
   /** `MEMORY USAGE` works (false after Redis refused it: an old server, an ACL). */
   memoryUsage: boolean
-  /** Where it is, `host:port/db` (no user, no password), once known. */
+  /** The question under way of where it is, `host:port/db` (no user, no password): `addressOf`. */
   address: Promise<string | null> | undefined
 }
 
@@ -107,8 +107,15 @@ export class CacheSet {
  * `memory://name` for the in-process backend; `null` when the server does not say.
  */
 export function addressOf(entry: AdminCache): Promise<string | null> {
-  entry.address ??= findAddress(entry.cache.connection)
-  return entry.address
+  // Asked each time (one short command), not kept: the server behind a connection changes (a
+  // Sentinel failover, a server back after an outage), and the page must name the one it is now.
+  // Pages asking at once share the answer under way.
+  if (entry.address !== undefined) return entry.address
+  const answer = findAddress(entry.cache.connection).finally(() => {
+    if (entry.address === answer) entry.address = undefined
+  })
+  entry.address = answer
+  return answer
 }
 
 async function findAddress(connection: Connection): Promise<string | null> {
