@@ -49,7 +49,7 @@ end
 return n`)
 
 /** Answers `1`, touching nothing: whether the user may run scripts (`WriteCoalescer`). */
-const NOTHING_SCRIPT = defineScript('return 1')
+const NOTHING_SCRIPT = defineScript(`return 1`)
 
 interface Waiter {
   resolve: (stored: boolean) => void

@@ -284,7 +284,12 @@ export class CachePipeline {
     const queued: QueuedCommand[] = []
     for (const call of calls) for (const command of call.commands) queued.push(command)
     // All or nothing: a call of a transaction that failed here (bad arguments) sends nothing.
-    if (this.#transaction) await this.#checkBuilt(calls)
+    // Checked without a wait unless a call queued no command (a call made after exec() in the
+    // same tick must not overtake the transaction).
+    if (this.#transaction) {
+      if (this.#refused !== undefined) throw this.#refused
+      if (calls.some((call) => call.commands.length === 0)) await this.#checkBuilt(calls)
+    }
     if (queued.length > 0) await this.#send(queued)
     return Promise.all(calls.map((call) => call.result))
   }

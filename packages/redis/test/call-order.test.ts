@@ -1,5 +1,5 @@
 // Calls land in the order they were made, on every topology: a batch of commands (a pipeline's
-// `exec()`, `touch`'s PERSIST + EXISTS, the SETs of a first set batch with an expiry) is sent in
+// or a transaction's `exec()`, `touch`'s PERSIST + EXISTS, the SETs of a first set batch with an expiry) is sent in
 // the tick it is called in, not a tick later behind the calls made after it; and `close()` sends
 // nothing that could overtake them. Each of these once lost the later call: a delete undone, a
 // newer value replaced by an older one.
@@ -95,6 +95,21 @@ describe.each(TOPOLOGIES)('$name: calls land in call order', (topology) => {
     expect(await executed).toEqual([true])
     expect(await deleted).toBe(true)
     expect(await cache.get('a')).toBe(null)
+  })
+
+  it("a transaction's exec(), then a delete and a set of its keys in the same tick: they land last", async () => {
+    const cache = await connected()
+    // One hash slot, for a cluster's transaction.
+    const tx = cache.transaction()
+    tx.set('{t}a', 1)
+    tx.set('{t}b', 'old')
+    const executed = tx.exec()
+    const deleted = cache.delete('{t}a')
+    const set = cache.set('{t}b', 'new')
+    expect(await executed).toEqual([true, true])
+    expect([await deleted, await set]).toEqual([true, true])
+    expect(await cache.get('{t}a')).toBe(null)
+    expect(await cache.get('{t}b')).toBe('new')
   })
 
   it('touch(key, null), then delete(key) in the same tick: both find the key', async () => {

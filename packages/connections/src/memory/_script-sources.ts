@@ -15,6 +15,8 @@ export const SOURCES = {
   /** redis-value-store:INCR_SWAP_SCRIPT */
   INCR_SWAP:
     "if redis.call('GET', KEYS[1]) ~= ARGV[1] then\n  return 0\nend\nredis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')\nreturn 1",
+  /** coalesce-set:NOTHING_SCRIPT */
+  NOTHING: 'return 1',
   /** coalesce-set:SET_MANY_SCRIPT */
   SET_MANY:
     "local n = #KEYS\nif #ARGV ~= n + 1 then\n  return redis.error_reply('ERR wrong number of arguments: an expiry, then one value per key')\nend\nlocal px = ARGV[1]\nredis.call('SET', KEYS[1], ARGV[2], 'PX', px)\nif n < 16 then\n  for i = 2, n do\n    redis.call('SET', KEYS[i], ARGV[i + 1], 'PX', px)\n  end\n  return n\nend\nlocal i = 2\nwhile i <= n do\n  local last = math.min(i + 999, n)\n  local args, k = {}, 0\n  for j = i, last do\n    args[k + 1] = KEYS[j]\n    args[k + 2] = ARGV[j + 1]\n    k = k + 2\n  end\n  redis.call('MSET', unpack(args))\n  i = last + 1\nend\nfor j = 2, n do\n  redis.call('PEXPIRE', KEYS[j], px)\nend\nreturn n",

@@ -230,6 +230,7 @@ const IMPLEMENTATIONS: Record<ScriptName, (s: ScriptCall) => Reply> = {
       return n
     })
   },
+  NOTHING: () => 1,
   STAMPEDE_RELEASE: (s) => {
     const key = s.keys[0]
     if (str(s.call(1, 'GET', key)) === s.argv[0]) return s.call(1, 'DEL', key)
