@@ -119,7 +119,7 @@ export async function checkAdmin(options: AdminCheckOptions): Promise<void> {
   expectStatus(script, 200, `GET ${url}/assets/app.js`)
   match(script.headers.get('content-type') ?? '', /^text\/javascript/, 'app.js is JavaScript')
   ok(script.text.length > 1000, 'app.js is the bundled web app')
-  log(`admin: ${url}/ answers 401 without credentials, the page and its script with them`)
+  log(`admin: ${url}/index.html answers 401 without credentials, the page and its script with them`)
 
   // The API: 401 without credentials or with a wrong token; the caches and keys with the token.
   const refused = await send('GET', `${url}/api/caches`)

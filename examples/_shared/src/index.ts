@@ -48,10 +48,24 @@ export interface SmokeOptions {
    * closed its server). @default [0]
    */
   exitCodes?: readonly number[]
+  /**
+   * Whether SIGTERM comes while a `POST /jobs/nightly` is in flight on a keep-alive connection
+   * (`fetch` keeps its connections open, as browsers do): it must still be answered 200, and the
+   * app must exit within `stopTimeoutMs` rather than wait for that connection's keep-alive
+   * timeout. @default true
+   */
+  inFlightOnStop?: boolean
 }
 
 /** Milliseconds one HTTP request may take. */
 const REQUEST_TIMEOUT_MS = 10_000
+/**
+ * Milliseconds the app has, once it answered the request in flight at SIGTERM, to exit. It takes
+ * tens; a shutdown that waits for that idle keep-alive connection takes seconds: until `fetch`
+ * closes it, 3 s later (the 5 s `Keep-Alive: timeout` Node's servers announce, less undici's 2 s
+ * margin), or until the server's `keepAliveTimeout` (Fastify's is 72 s).
+ */
+const IDLE_EXIT_MS = 2_000
 /** Lines of the app's output kept to print when the run fails. */
 const OUTPUT_LINES = 200
 
@@ -132,9 +146,10 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 /**
  * The smoke test of an example app, as its `test-start` script: starts a `redis-server` on a free
  * loopback port, starts the app with `REDIS_URL` pointing at it, makes real HTTP requests and checks
- * the cached behaviour, stops the app with SIGTERM (it must exit by itself, with one of `exitCodes`)
- * and Redis, then exits the process: 0 when every check passed, 1 with the reason and the app's
- * output otherwise. A global timeout bounds the whole run; children are killed however it ends.
+ * the cached behaviour, stops the app with SIGTERM (while a request is in flight on a keep-alive
+ * connection, see `inFlightOnStop`; it must exit by itself, with one of `exitCodes`) and Redis,
+ * then exits the process: 0 when every check passed, 1 with the reason and the app's output
+ * otherwise. A global timeout bounds the whole run; children are killed however it ends.
  *
  * The app must serve, under `basePath`:
  * - `GET /items/:id` → `{ item: { id, … }, loaded: boolean, loads: number }`: a `getOrSet`
@@ -218,8 +233,17 @@ export async function runSmoke(options: SmokeOptions): Promise<never> {
       const url = `http://127.0.0.1:${port}${options.adminPath}`
       await Promise.race([adminChecks(base, url, token, log), exited])
     }
-    const code = await stopApp(child, options.stopTimeoutMs ?? 15_000, options.exitCodes ?? [0])
-    log(`app stopped on SIGTERM with exit code ${code} (graceful shutdown)`)
+    const stopped = await stopApp(
+      child,
+      options.inFlightOnStop === false ? undefined : `${base}/jobs/nightly`,
+      options.stopTimeoutMs ?? 15_000,
+      options.exitCodes ?? [0],
+    )
+    log(
+      `app stopped on SIGTERM with exit code ${stopped.code} in ${stopped.ms} ms (graceful shutdown${
+        options.inFlightOnStop === false ? '' : ', a keep-alive request in flight answered'
+      })`,
+    )
     return await finish(0)
   } catch (error) {
     return await finish(1, error)
@@ -363,21 +387,60 @@ async function waitForHttp(base: string, ms: number): Promise<void> {
   throw new Error(`the app did not answer on ${base} within ${ms / 1000} s (${describe(last)})`)
 }
 
-/** Sends SIGTERM to the app alone and waits for it to exit by itself with one of `codes`. */
-async function stopApp(child: ChildProcess, ms: number, codes: readonly number[]): Promise<number> {
+/**
+ * Sends SIGTERM to the app alone and waits for it to exit by itself with one of `codes` within
+ * `ms`. With `inFlight`, SIGTERM comes while a POST to it is in flight on a keep-alive connection:
+ * it must be answered 200, and the app must exit within `IDLE_EXIT_MS` of answering it.
+ */
+async function stopApp(
+  child: ChildProcess,
+  inFlight: string | undefined,
+  ms: number,
+  codes: readonly number[],
+): Promise<{ code: number; ms: number }> {
   if (child.exitCode !== null || child.signalCode !== null) {
     throw new Error(`the app had already exited with ${child.signalCode ?? child.exitCode}`)
   }
+  let exitedAt = 0
   const exit = new Promise<number | string>((resolve) => {
-    child.once('exit', (code, signal) => resolve(signal ?? code ?? 'unknown'))
+    child.once('exit', (code, signal) => {
+      exitedAt = performance.now()
+      resolve(signal ?? code ?? 'unknown')
+    })
   })
+  let answered: Promise<{ status: number; text: string; at: number }> | undefined
+  if (inFlight !== undefined) {
+    answered = request('POST', inFlight).then((response) => ({
+      ...response,
+      at: performance.now(),
+    }))
+    answered.catch(() => {})
+    // The job takes a second: SIGTERM comes while the app works on it.
+    await delay(300)
+  }
+  const sent = performance.now()
   child.kill('SIGTERM')
   const result = await Promise.race([exit, delay(ms).then(() => 'timeout' as const)])
+  if (answered !== undefined) {
+    const response = await answered
+    strictEqual(
+      response.status,
+      200,
+      `POST ${inFlight}, in flight on a keep-alive connection at SIGTERM, is answered`,
+    )
+    if (result !== 'timeout' && exitedAt - response.at > IDLE_EXIT_MS) {
+      throw new Error(
+        `the app exited ${Math.round(exitedAt - response.at)} ms after answering the request in ` +
+          `flight at SIGTERM, expected within ${IDLE_EXIT_MS} ms: its shutdown waited for the ` +
+          'idle keep-alive connection to time out',
+      )
+    }
+  }
   if (result === 'timeout') throw new Error(`the app did not exit within ${ms / 1000} s of SIGTERM`)
   if (typeof result !== 'number' || !codes.includes(result)) {
     throw new Error(`the app exited with ${result} on SIGTERM, expected ${codes.join(' or ')}`)
   }
-  return result
+  return { code: result, ms: Math.round(exitedAt - sent) }
 }
 
 function collectOutput(child: ChildProcess, lines: string[]): void {

@@ -26,8 +26,18 @@ const server = app.listen(port, host, (error) => {
 })
 
 // Graceful shutdown: stop accepting connections, let requests in flight finish, close the cache.
+// `server.close()` closes the idle keep-alive connections, but one whose request is in flight would
+// stay open once answered, holding `close()` until the client or the keep-alive timeout (5 s)
+// closes it: close it as soon as its response is sent.
+let closing = false
+server.on('request', (_request, response) => {
+  response.once('finish', () => {
+    if (closing) server.closeIdleConnections()
+  })
+})
 async function shutdown(signal: NodeJS.Signals): Promise<void> {
   console.log(`${signal}: shutting down`)
+  closing = true
   setTimeout(() => {
     console.error('shutdown took longer than 10 s, exiting')
     process.exit(1)

@@ -1,3 +1,4 @@
+import type { Server } from 'node:http'
 import { createAdminHandler } from '@cachex/admin'
 import { createCache } from '@cachex/redis'
 import { serve } from '@hono/node-server'
@@ -19,14 +20,25 @@ const admin = token
   ? createAdminHandler({ caches: { default: cache }, auth: { token }, basePath: '/admin' })
   : undefined
 const app = createApp(cache, { admin })
+// `serve` starts a `node:http` server (no `createServer` option given).
 const server = serve({ fetch: app.fetch, port, hostname }, (info) => {
   console.log(`hono example listening on http://${info.address}:${info.port}`)
   if (admin !== undefined) console.log(`admin UI on http://${info.address}:${info.port}/admin/`)
-})
+}) as Server
 
 // Graceful shutdown: stop accepting connections, let requests in flight finish, close the cache.
+// `server.close()` closes the idle keep-alive connections, but one whose request is in flight would
+// stay open once answered, holding `close()` until the client or the keep-alive timeout (5 s)
+// closes it: close it as soon as its response is sent.
+let closing = false
+server.on('request', (_request, response) => {
+  response.once('finish', () => {
+    if (closing) server.closeIdleConnections()
+  })
+})
 async function shutdown(signal: NodeJS.Signals): Promise<void> {
   console.log(`${signal}: shutting down`)
+  closing = true
   setTimeout(() => {
     console.error('shutdown took longer than 10 s, exiting')
     process.exit(1)

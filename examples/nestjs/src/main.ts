@@ -1,4 +1,5 @@
 import 'reflect-metadata'
+import type { Server } from 'node:http'
 import { createAdminHandler } from '@cachex/admin'
 import { caches } from '@cachex/redis'
 import { NestFactory } from '@nestjs/core'
@@ -21,8 +22,20 @@ if (admin !== undefined) console.log(`admin UI on ${await app.getUrl()}/admin/`)
 
 // Graceful shutdown: app.close() stops the server and runs the shutdown hooks (CachexModule
 // closes the caches), then the process exits 0. (enableShutdownHooks() would re-raise the signal.)
+// Closing the server closes the idle keep-alive connections, but one whose request is in flight
+// would stay open once answered, holding app.close() until the client or the keep-alive timeout
+// (5 s) closes it: it is closed as soon as its response is sent. (Nest's `forceCloseConnections`
+// would cut the request in flight.)
+const server: Server = app.getHttpServer()
+let closing = false
+server.on('request', (_request, response) => {
+  response.once('finish', () => {
+    if (closing) server.closeIdleConnections()
+  })
+})
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
+    closing = true
     app.close().then(
       () => {
         admin?.close()

@@ -129,6 +129,39 @@ try {
     'it prints no error while it stops',
     prometheus.output(),
   )
+
+  // Redis down at start (nothing listens on the port): the rounds fail and are logged, but the
+  // script keeps running and serves /metrics all the same, and still stops on SIGTERM.
+  const downPort = await freePort()
+  const down = start('src/prometheus.ts', {
+    REDIS_URL: `redis://127.0.0.1:${await freePort()}/0`,
+    PORT: String(downPort),
+    HOST: '127.0.0.1',
+  })
+  let status = 0
+  const downUntil = Date.now() + 60_000
+  while (status !== 200) {
+    if (Date.now() > downUntil || down.child.exitCode !== null || down.child.signalCode !== null) {
+      check(false, 'with Redis down, the Prometheus endpoint answers', down.output())
+    }
+    try {
+      const response = await fetch(`http://127.0.0.1:${downPort}/metrics`)
+      await response.arrayBuffer()
+      status = response.status
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+  check(true, 'with Redis down at start, GET /metrics answers 200', '')
+  check(/ConnectionError/.test(down.output()), 'the failing rounds are logged', down.output())
+  down.child.kill('SIGTERM')
+  const downEnd = await ended(down, 30_000)
+  check(
+    downEnd.code === 0,
+    `with Redis down, it stops on SIGTERM (${describeEnding(downEnd)})`,
+    down.output(),
+  )
 } finally {
   await redis.stop()
 }

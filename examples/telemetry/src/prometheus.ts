@@ -41,7 +41,9 @@ async function work(round: number): Promise<void> {
 }
 
 let round = 0
-for (; round < 10; round++) await work(round)
+// A warm-up, so that the first scrape has something to show. A round that fails (Redis down at
+// start, say) is logged, as the timer's are: the endpoint is served whatever Redis does.
+for (; round < 10; round++) await work(round).catch((error: unknown) => console.error(error))
 // The rounds in flight: shutdown waits for them before it closes the caches.
 const inFlight = new Set<Promise<void>>()
 const timer = setInterval(() => {
