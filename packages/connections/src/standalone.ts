@@ -4,38 +4,18 @@ import {
   ConnectionError,
   InvalidArgumentError,
   type RedisArgument,
-  TimeoutError,
   type Tracking,
   type TrackingListener,
 } from '@cachex/core'
-import { ErrorReply } from '@redis/client'
 import { BlockingClients } from './_blocking.ts'
-import {
-  callBounds,
-  closeWithin,
-  connectBounded,
-  destroyClient,
-  reconnectDelay,
-  SharedAttempt,
-  scanNode,
-} from './_connect.ts'
+import { callBounds, closeWithin, destroyClient, scanNode } from './_connect.ts'
 import { commandWeight, type Deadlines, partsWithin } from './_deadlines.ts'
-import {
-  isClientClosed,
-  isDisconnected,
-  ownerClosedError,
-  scrub,
-  toCachexError,
-  withTlsHint,
-} from './_errors.ts'
+import { isClientClosed, isDisconnected, toCachexError } from './_errors.ts'
 import { Lifecycle } from './_lifecycle.ts'
-import { type ReplyForm, replyForm, Sender } from './_options.ts'
-import { nodesChanged, scriptEpoch } from './_scripts.ts'
-import {
-  clientSource,
-  type NodeRedisClientLike,
-  type StandaloneOptions,
-} from './_standalone-options.ts'
+import { type ReplyForm, replyForm } from './_options.ts'
+import { scriptEpoch } from './_scripts.ts'
+import { ClientLink } from './_standalone-link.ts'
+import { clientSource, type StandaloneOptions } from './_standalone-options.ts'
 import { startTracking, type TrackingClientLike } from './_tracking.ts'
 import { chainSender, execChain, type PoolLike } from './_transaction.ts'
 
@@ -73,53 +53,15 @@ export class StandaloneConnection implements Connection {
     return scriptEpoch()
   }
 
-  #client: NodeRedisClientLike
-  /** The client with cachex's command options: replies as bytes, or as text. */
-  #sender!: Sender<Pick<NodeRedisClientLike, 'sendCommand'>>
-  /**
-   * Makes a new client, for a connection cachex created from a URL: a client that timed out is
-   * replaced by a fresh one (node-redis cannot drop a socket and keep the client). `undefined` for
-   * a client the user handed in, which is never destroyed by cachex.
-   */
-  readonly #makeClient: (() => NodeRedisClientLike) | undefined
+  /** The client, and whether the server is known down. */
+  readonly #link: ClientLink
   readonly #closeClient: boolean
   readonly #connectTimeoutMs: number
   readonly #deadlines: Deadlines
-  readonly #secrets: string[]
   readonly #where: string
   readonly #isPool: boolean
-  /** Closed or not; the guard every call passes (known down: `#refuse`). */
+  /** Closed or not; the guard every call passes (known down: `ClientLink.refuse`). */
   readonly #life: Lifecycle
-  readonly #connecting = new SharedAttempt()
-  #lastError: unknown
-  /** Whether the connection is known to be down: calls reject at once meanwhile. */
-  #down = false
-  /** Why it is down. */
-  #downCause: unknown
-  /**
-   * A client of the user's that its owner closed (`close()`, `destroy()`): not opened again (its
-   * owner is shutting down; reopened, it would keep the process alive), until it is ready again.
-   */
-  #ownerClosed = false
-  /**
-   * For a client pool of the user's, whether it was open once (a pool has no 'end' event): closed
-   * since, its owner closed it, and it is not opened again. `undefined` for any other client.
-   */
-  #givenOpened: boolean | undefined
-  /** The `connect()` of a pool cachex opened, until it resolves (a pool has no ready event). */
-  #opening: Promise<unknown> | undefined
-  /** Failed reconnection attempts in a row, for the backoff of the ones cachex starts itself. */
-  #attempts = 0
-  /** The next reconnection attempt cachex starts itself (for a client that gave up). */
-  #retry: NodeJS.Timeout | undefined
-  /** Bounds a handshake that never answers (a frozen server accepts TCP connections). */
-  #watchdog: NodeJS.Timeout | undefined
-  /** Why the last client was replaced, for the errors of the commands it dropped. */
-  #resetReason = ''
-  /** Whether the URL asked for TLS (`rediss://`): connection failures then carry a TLS hint. */
-  readonly #tls: boolean
-  /** Counts the times the connection became ready (`readyCount`). */
-  #readyCount = 0
   readonly #makeTrackingClient: (() => TrackingClientLike) | undefined
   /** The tracking connections opened by `track`, closed with this connection. */
   readonly #trackings = new Set<Tracking>()
@@ -133,16 +75,10 @@ export class StandaloneConnection implements Connection {
     const { connectTimeoutMs, deadlines } = callBounds(options)
     this.#connectTimeoutMs = connectTimeoutMs
     this.#deadlines = deadlines
-    deadlines.onExpire = () => this.#onTimeout()
     const source = clientSource(options, connectTimeoutMs)
-    this.#client = source.client
-    this.#makeClient = source.makeClient
     this.#closeClient = source.closeClient
-    this.#secrets = source.secrets
     this.#where = source.where
     this.#isPool = source.isPool
-    this.#tls = source.tls
-    if (source.isPool && source.makeClient === undefined) this.#givenOpened = source.client.isOpen
     this.#makeTrackingClient = source.makeTrackingClient
     const makeBlocking = source.makeBlockingClient
     this.#blocking =
@@ -155,15 +91,23 @@ export class StandaloneConnection implements Connection {
             mapError: this.#mapError,
             where: this.#where,
           })
+    const link = new ClientLink({
+      source,
+      connectTimeoutMs,
+      deadlines,
+      closed: () => this.#life.closed,
+      closedError: () => this.#life.closedError(),
+    })
+    this.#link = link
+    deadlines.onExpire = () => link.timedOut()
     this.#life = new Lifecycle({
       where: this.#where,
-      ready: () => !this.#down && this.#ready(),
-      connect: () => this.#connect(),
-      describe: (error) => this.#describe(error),
-      secrets: this.#secrets,
-      refuse: () => this.#refuse(),
+      ready: () => !link.isDown && link.ready(),
+      connect: () => link.connect(),
+      describe: (error) => link.describe(error),
+      secrets: source.secrets,
+      refuse: () => link.refuse(),
     })
-    this.#bind(this.#client)
   }
 
   /**
@@ -179,7 +123,7 @@ export class StandaloneConnection implements Connection {
    * @internal
    */
   get isDown(): boolean {
-    return this.#down
+    return this.#link.isDown
   }
 
   /**
@@ -188,7 +132,7 @@ export class StandaloneConnection implements Connection {
    * @internal
    */
   get readyCount(): number {
-    return this.#readyCount
+    return this.#link.readyCount
   }
 
   /**
@@ -197,9 +141,10 @@ export class StandaloneConnection implements Connection {
    * @internal
    */
   warm(): void {
-    if (this.#life.closed || this.#ready()) return
-    if (this.#down) this.#kick()
-    else this.#connect().catch(() => undefined)
+    const link = this.#link
+    if (this.#life.closed || link.ready()) return
+    if (link.isDown) link.kick()
+    else link.connect().catch(() => undefined)
   }
 
   command(args: RedisArgument[], route?: CommandRoute): Promise<unknown> {
@@ -259,10 +204,10 @@ export class StandaloneConnection implements Connection {
     const text = replyForm(route)
     // A pool leases one of its clients for the whole chain.
     const exec = this.#isPool
-      ? (this.#client as unknown as PoolLike).execute((client) =>
+      ? (this.#link.client as unknown as PoolLike).execute((client) =>
           execChain(chainSender(client, text), commands, this.#mapError),
         )
-      : execChain(this.#sender.as(text), commands, this.#mapError)
+      : execChain(this.#link.sender.as(text), commands, this.#mapError)
     return this.#deadlines.track(exec, 'EXEC', this.#mapError, weight)
   }
 
@@ -276,7 +221,7 @@ export class StandaloneConnection implements Connection {
 
   async client(): Promise<unknown> {
     if (!this.#life.open) await this.#life.whenReady()
-    return this.#client
+    return this.#link.client
   }
 
   /**
@@ -309,11 +254,10 @@ export class StandaloneConnection implements Connection {
     for (const tracking of this.#trackings) tracking.close().catch(() => undefined)
     this.#trackings.clear()
     this.#blocking?.close()
-    this.#disarm()
-    clearTimeout(this.#retry)
-    const client = this.#client
+    this.#link.stop()
+    const client = this.#link.client
     if (!this.#closeClient || !client.isOpen) return
-    if (!this.#ready() || blocked) {
+    if (!this.#link.ready() || blocked) {
       destroyClient(client)
       return
     }
@@ -324,25 +268,12 @@ export class StandaloneConnection implements Connection {
     )
   }
 
-  /** The error a call rejects with at once while the connection is known down. */
-  #refuse(): Error | undefined {
-    if (this.#poolClosedByOwner()) return ownerClosedError(this.#where, 'client pool')
-    if (!this.#down) return undefined
-    if (this.#ownerClosed) return this.#downCause as Error
-    this.#kick()
-    const cause = this.#downCause
-    return new ConnectionError(
-      `${this.#where} is unreachable, not waiting (reconnecting in the background): ${this.#describe(cause)}`,
-      { cause: scrub(cause, this.#secrets) },
-    )
-  }
-
   #send(args: RedisArgument[], text: ReplyForm = false): Promise<unknown> {
     const deadlines = this.#deadlines
     const weight = commandWeight(args)
     const refused = deadlines.refuse(weight, args[0] as RedisArgument, this.#where)
     if (refused !== undefined) return Promise.reject(refused)
-    const reply = this.#sender.as(text).sendCommand(args)
+    const reply = this.#link.sender.as(text).sendCommand(args)
     return deadlines.track(reply, String(args[0]), this.#mapError, weight)
   }
 
@@ -357,7 +288,7 @@ export class StandaloneConnection implements Connection {
     const weight = commandWeight(args)
     const refused = deadlines.refuse(weight, args[0] as RedisArgument, this.#where)
     if (refused !== undefined) return Promise.reject(refused)
-    const reply = this.#sender.as(text).sendCommand(args)
+    const reply = this.#link.sender.as(text).sendCommand(args)
     // On a pool, or a client of yours, close() cannot end the command: its caller is told now.
     return this.#life.untilClosed(
       deadlines.track(reply, String(args[0]), this.#mapError, weight, blockMs),
@@ -370,234 +301,13 @@ export class StandaloneConnection implements Connection {
     }
     // A pool cachex reset is destroyed whole: the commands in flight on it (a blocking one
     // included) get node-redis's ClientClosedError, though this connection stays open.
-    if ((isDisconnected(error) || isClientClosed(error)) && this.#resetReason !== '') {
+    const reason = this.#link.resetReason
+    if ((isDisconnected(error) || isClientClosed(error)) && reason !== '') {
       return new ConnectionError(
-        `the connection to ${this.#where} was reset (${this.#resetReason}) before this command's reply came; if it writes, it may or may not have been applied`,
+        `the connection to ${this.#where} was reset (${reason}) before this command's reply came; if it writes, it may or may not have been applied`,
         { cause: error },
       )
     }
-    return toCachexError(error, this.#secrets)
-  }
-
-  #ready(): boolean {
-    const client = this.#client
-    if (!this.#isPool) return client.isReady === true
-    const ready = client.isOpen && this.#opening === undefined
-    // A pool of the user's seen open, by its owner's hand or the cache's: closed later, its owner
-    // closed it.
-    if (ready && this.#givenOpened === false) this.#givenOpened = true
-    return ready
-  }
-
-  /** Whether a client pool of the user's, open once, is closed now: by its owner. */
-  #poolClosedByOwner(): boolean {
-    return this.#givenOpened === true && !this.#client.isOpen
-  }
-
-  /** Uses `client` from now on: its senders, and its events for the circuit breaker. */
-  #bind(client: NodeRedisClientLike): void {
-    this.#client = client
-    this.#opening = undefined
-    this.#sender = new Sender(client, (options) => ({
-      sendCommand: (args: ReadonlyArray<RedisArgument>, extra?: object) =>
-        client.sendCommand(args, extra === undefined ? options : { ...options, ...extra }),
-    }))
-    // An 'error' event without a listener crashes the process; remember it for messages, and as
-    // the sign that the connection is down when the client is not ready.
-    client.on('error', (error) => {
-      if (client !== this.#client) return
-      // A pool's clients reconnect without a 'ready' here: the server may come back without
-      // the scripts it ran.
-      if (this.#isPool) nodesChanged()
-      this.#lastError = error
-      if (!this.#ready()) {
-        this.#disarm()
-        this.#markDown(error)
-      }
-    })
-    if (this.#isPool) return
-    if (this.#makeClient === undefined) {
-      // node-redis emits 'end' only when its socket is closed by close() or destroy().
-      client.on('end', () => {
-        if (client !== this.#client || this.#life.closed) return
-        this.#ownerClosed = true
-        this.#markDown(ownerClosedError(this.#where, 'client'))
-      })
-    }
-    client.on('ready', () => {
-      if (client !== this.#client) return
-      // A new connection: the server may have restarted, without the scripts it ran.
-      nodesChanged()
-      this.#up()
-    })
-    // The TCP connection is up and the handshake starts: a frozen server accepts the connection
-    // (the kernel does) but never answers it, and node-redis would wait forever.
-    if (this.#makeClient !== undefined) {
-      client.on('connect', () => {
-        if (client !== this.#client || this.#life.closed) return
-        this.#disarm()
-        this.#watchdog = setTimeout(() => {
-          this.#watchdog = undefined
-          if (client !== this.#client || this.#ready()) return
-          this.#replace(
-            new TimeoutError(
-              `${this.#where} accepted the connection but did not answer the handshake within ${this.#connectTimeoutMs} ms (socketConnectTimeout)`,
-            ),
-          )
-        }, this.#connectTimeoutMs).unref()
-      })
-    }
-  }
-
-  /** The connection works (again): calls go through. */
-  #up(): void {
-    this.#ownerClosed = false
-    this.#readyCount++
-    this.#down = false
-    this.#downCause = undefined
-    this.#attempts = 0
-    this.#disarm()
-  }
-
-  #markDown(cause: unknown): void {
-    if (this.#life.closed) return
-    this.#down = true
-    this.#downCause = cause
-    this.#lastError = cause
-  }
-
-  #disarm(): void {
-    if (this.#watchdog !== undefined) {
-      clearTimeout(this.#watchdog)
-      this.#watchdog = undefined
-    }
-  }
-
-  /**
-   * A call timed out. A client cachex made is replaced; a client the user handed in is reported
-   * down until it answers a `PING` again (or reconnects), so that calls stop waiting on it.
-   */
-  #onTimeout(): void {
-    if (this.#life.closed) return
-    const reason = new TimeoutError(
-      `a call to ${this.#where} did not complete within ${this.#deadlines.timeoutMs} ms (socketTimeout)`,
-    )
-    if (this.#makeClient !== undefined) {
-      this.#replace(reason)
-      return
-    }
-    if (this.#down) return
-    this.#markDown(reason)
-    const client = this.#client
-    const answered = () => {
-      if (client === this.#client && this.#downCause === reason) this.#up()
-    }
-    // Queued behind the commands that timed out: answered once the server has caught up.
-    this.#sender
-      .as(false)
-      .sendCommand(['PING'])
-      .then(answered, (error: unknown) => {
-        if (error instanceof ErrorReply) answered()
-      })
-  }
-
-  /**
-   * Destroys the client — every command still queued on it rejects now, and what it held is
-   * freed — and connects a new one in the background; calls fail fast until it is ready.
-   */
-  #replace(reason: Error): void {
-    const make = this.#makeClient
-    if (make === undefined || this.#life.closed) return
-    this.#markDown(reason)
-    this.#resetReason = reason.message
-    this.#disarm()
-    const old = this.#client
-    this.#bind(make())
-    destroyClient(old)
-    this.#open(this.#client).catch(() => undefined)
-  }
-
-  /**
-   * Opens `client` (node-redis retries by itself, with `reconnectDelay`); for a pool, also
-   * records that it is open, as it has no ready event.
-   */
-  #open(client: NodeRedisClientLike): Promise<unknown> {
-    const opening = client.connect()
-    if (this.#isPool) {
-      this.#opening = opening
-      opening.then(
-        () => {
-          if (client !== this.#client) return
-          this.#opening = undefined
-          if (this.#givenOpened === false) this.#givenOpened = true
-          this.#up()
-        },
-        (error: unknown) => {
-          if (client !== this.#client) return
-          this.#opening = undefined
-          this.#markDown(error)
-        },
-      )
-    }
-    return opening
-  }
-
-  /**
-   * While down, makes sure an attempt to reconnect is under way: node-redis retries a client
-   * that is open by itself; one that gave up (a handed-in client whose reconnect strategy
-   * stopped, a pool whose opening failed) is opened again after the backoff.
-   */
-  #kick(): void {
-    if (this.#life.closed || this.#ownerClosed || this.#poolClosedByOwner()) return
-    if (this.#retry !== undefined || this.#connecting.pending) return
-    if (this.#client.isOpen) return
-    this.#retry = setTimeout(
-      () => {
-        this.#retry = undefined
-        if (this.#life.closed || this.#client.isOpen) return
-        this.#connect().catch(() => undefined)
-      },
-      reconnectDelay(this.#attempts++),
-    ).unref()
-  }
-
-  /**
-   * Waits for the client to be ready, at most `socketConnectTimeout`; starts connecting if
-   * needed. Any error while connecting (refused, reset, a refused handshake) ends the wait with a
-   * `ConnectionError` at once and marks the connection down.
-   */
-  #connect(): Promise<void> {
-    return this.#connecting.run(() => {
-      const client = this.#client
-      if (this.#ownerClosed) return Promise.reject(this.#downCause)
-      if (this.#poolClosedByOwner()) {
-        return Promise.reject(ownerClosedError(this.#where, 'client pool'))
-      }
-      return connectBounded({
-        emitter: client,
-        where: this.#where,
-        timeoutMs: this.#connectTimeoutMs,
-        // A pool has no 'ready' event: its connect() settling is the signal.
-        readyEvent: this.#isPool ? undefined : 'ready',
-        opening: client.isOpen ? this.#opening : this.#open(client),
-        isFatal: () => true,
-        lastError: () => this.#lastError,
-        setLastError: (error) => {
-          this.#lastError = error
-        },
-        describe: (error) => this.#describe(error),
-        secrets: this.#secrets,
-      }).catch((failure: unknown) => {
-        // close() ends an attempt in flight: the calls waiting on it see why.
-        if (this.#life.closed) throw this.#life.closedError()
-        const error = this.#tls ? withTlsHint(failure) : failure
-        if (client === this.#client) this.#markDown(error)
-        throw error
-      })
-    })
-  }
-
-  #describe(error: unknown): string {
-    return toCachexError(error, this.#secrets).message
+    return toCachexError(error, this.#link.secrets)
   }
 }

@@ -1,0 +1,370 @@
+// The client of a standalone connection, and how it is doing: it connects and reconnects,
+// replaces a client that timed out, bounds a handshake that never answers, and knows when the
+// server is down (calls then fail fast) or when the user's own client was closed by its owner.
+// `StandaloneConnection` sends its commands through it.
+import { ConnectionError, type RedisArgument, TimeoutError } from '@cachex/core'
+import { ErrorReply } from '@redis/client'
+import { connectBounded, destroyClient, reconnectDelay, SharedAttempt } from './_connect.ts'
+import type { Deadlines } from './_deadlines.ts'
+import { ownerClosedError, scrub, toCachexError, withTlsHint } from './_errors.ts'
+import { Sender } from './_options.ts'
+import { nodesChanged } from './_scripts.ts'
+import type { ClientSource, NodeRedisClientLike } from './_standalone-options.ts'
+
+/** What a `ClientLink` asks of the connection it serves. */
+export interface LinkOptions {
+  /** The client to use first, and how to make another (`clientSource`). */
+  source: ClientSource
+  /** `socketConnectTimeout`: how long one attempt to connect may take. */
+  connectTimeoutMs: number
+  /** The connection's call bounds (`socketTimeout`, for messages). */
+  deadlines: Deadlines
+  /** Whether the connection was closed: nothing is opened or replaced then. */
+  closed(): boolean
+  /** The error of a call that waited for an attempt to connect that `close()` ended. */
+  closedError(): Error
+}
+
+/**
+ * A standalone connection's client and its health (see `StandaloneConnection` for the circuit
+ * breaker it implements): the client in use, whether the server is known down and why, the
+ * reconnection attempts cachex starts itself, and the watchdog of a handshake.
+ * @internal
+ */
+export class ClientLink {
+  #client: NodeRedisClientLike
+  /** The client with cachex's command options: replies as bytes, as text, or integers as digits. */
+  #sender!: Sender<Pick<NodeRedisClientLike, 'sendCommand'>>
+  /**
+   * Makes a new client, for a connection cachex created from a URL: a client that timed out is
+   * replaced by a fresh one (node-redis cannot drop a socket and keep the client). `undefined` for
+   * a client the user handed in, which is never destroyed by cachex.
+   */
+  readonly #makeClient: (() => NodeRedisClientLike) | undefined
+  readonly #connectTimeoutMs: number
+  readonly #deadlines: Deadlines
+  readonly #secrets: string[]
+  readonly #where: string
+  readonly #isPool: boolean
+  readonly #closed: () => boolean
+  readonly #closedError: () => Error
+  readonly #connecting = new SharedAttempt()
+  #lastError: unknown
+  /** Whether the connection is known to be down: calls reject at once meanwhile. */
+  #down = false
+  /** Why it is down. */
+  #downCause: unknown
+  /**
+   * A client of the user's that its owner closed (`close()`, `destroy()`): not opened again (its
+   * owner is shutting down; reopened, it would keep the process alive), until it is ready again.
+   */
+  #ownerClosed = false
+  /**
+   * For a client pool of the user's, whether it was open once (a pool has no 'end' event): closed
+   * since, its owner closed it, and it is not opened again. `undefined` for any other client.
+   */
+  #givenOpened: boolean | undefined
+  /** The `connect()` of a pool cachex opened, until it resolves (a pool has no ready event). */
+  #opening: Promise<unknown> | undefined
+  /** Failed reconnection attempts in a row, for the backoff of the ones cachex starts itself. */
+  #attempts = 0
+  /** The next reconnection attempt cachex starts itself (for a client that gave up). */
+  #retry: NodeJS.Timeout | undefined
+  /** Bounds a handshake that never answers (a frozen server accepts TCP connections). */
+  #watchdog: NodeJS.Timeout | undefined
+  /** Why the last client was replaced, for the errors of the commands it dropped. */
+  #resetReason = ''
+  /** Whether the URL asked for TLS (`rediss://`): connection failures then carry a TLS hint. */
+  readonly #tls: boolean
+  /** Counts the times the connection became ready (`readyCount`). */
+  #readyCount = 0
+
+  constructor(options: LinkOptions) {
+    const { source } = options
+    this.#connectTimeoutMs = options.connectTimeoutMs
+    this.#deadlines = options.deadlines
+    this.#closed = options.closed
+    this.#closedError = options.closedError
+    this.#client = source.client
+    this.#makeClient = source.makeClient
+    this.#secrets = source.secrets
+    this.#where = source.where
+    this.#isPool = source.isPool
+    this.#tls = source.tls
+    if (source.isPool && source.makeClient === undefined) this.#givenOpened = source.client.isOpen
+    this.#bind(this.#client)
+  }
+
+  /** The client in use now. */
+  get client(): NodeRedisClientLike {
+    return this.#client
+  }
+
+  /** The client in use now, with cachex's command options. */
+  get sender(): Sender<Pick<NodeRedisClientLike, 'sendCommand'>> {
+    return this.#sender
+  }
+
+  /** Whether the connection is known to be down (calls fail fast until it is back). */
+  get isDown(): boolean {
+    return this.#down
+  }
+
+  /** How many times the connection became ready. */
+  get readyCount(): number {
+    return this.#readyCount
+  }
+
+  /** The passwords to cut out of errors. */
+  get secrets(): readonly string[] {
+    return this.#secrets
+  }
+
+  /** Why the last client was replaced (`''` until one was): for the errors of its commands. */
+  get resetReason(): string {
+    return this.#resetReason
+  }
+
+  /** Stops the watchdog and the reconnection attempts cachex starts itself (the connection closes). */
+  stop(): void {
+    this.#disarm()
+    clearTimeout(this.#retry)
+  }
+
+  /** The error a call rejects with at once while the connection is known down. */
+  refuse(): Error | undefined {
+    if (this.#poolClosedByOwner()) return ownerClosedError(this.#where, 'client pool')
+    if (!this.#down) return undefined
+    if (this.#ownerClosed) return this.#downCause as Error
+    this.kick()
+    const cause = this.#downCause
+    return new ConnectionError(
+      `${this.#where} is unreachable, not waiting (reconnecting in the background): ${this.describe(cause)}`,
+      { cause: scrub(cause, this.#secrets) },
+    )
+  }
+
+  /** Whether the client is connected and ready (a pool: open, and not opening). */
+  ready(): boolean {
+    const client = this.#client
+    if (!this.#isPool) return client.isReady === true
+    const ready = client.isOpen && this.#opening === undefined
+    // A pool of the user's seen open, by its owner's hand or the cache's: closed later, its owner
+    // closed it.
+    if (ready && this.#givenOpened === false) this.#givenOpened = true
+    return ready
+  }
+
+  /** Whether a client pool of the user's, open once, is closed now: by its owner. */
+  #poolClosedByOwner(): boolean {
+    return this.#givenOpened === true && !this.#client.isOpen
+  }
+
+  /** Uses `client` from now on: its senders, and its events for the circuit breaker. */
+  #bind(client: NodeRedisClientLike): void {
+    this.#client = client
+    this.#opening = undefined
+    this.#sender = new Sender(client, (options) => ({
+      sendCommand: (args: ReadonlyArray<RedisArgument>, extra?: object) =>
+        client.sendCommand(args, extra === undefined ? options : { ...options, ...extra }),
+    }))
+    // An 'error' event without a listener crashes the process; remember it for messages, and as
+    // the sign that the connection is down when the client is not ready.
+    client.on('error', (error) => {
+      if (client !== this.#client) return
+      // A pool's clients reconnect without a 'ready' here: the server may come back without
+      // the scripts it ran.
+      if (this.#isPool) nodesChanged()
+      this.#lastError = error
+      if (!this.ready()) {
+        this.#disarm()
+        this.#markDown(error)
+      }
+    })
+    if (this.#isPool) return
+    if (this.#makeClient === undefined) {
+      // node-redis emits 'end' only when its socket is closed by close() or destroy().
+      client.on('end', () => {
+        if (client !== this.#client || this.#closed()) return
+        this.#ownerClosed = true
+        this.#markDown(ownerClosedError(this.#where, 'client'))
+      })
+    }
+    client.on('ready', () => {
+      if (client !== this.#client) return
+      // A new connection: the server may have restarted, without the scripts it ran.
+      nodesChanged()
+      this.#up()
+    })
+    // The TCP connection is up and the handshake starts: a frozen server accepts the connection
+    // (the kernel does) but never answers it, and node-redis would wait forever.
+    if (this.#makeClient !== undefined) {
+      client.on('connect', () => {
+        if (client !== this.#client || this.#closed()) return
+        this.#disarm()
+        this.#watchdog = setTimeout(() => {
+          this.#watchdog = undefined
+          if (client !== this.#client || this.ready()) return
+          this.#replace(
+            new TimeoutError(
+              `${this.#where} accepted the connection but did not answer the handshake within ${this.#connectTimeoutMs} ms (socketConnectTimeout)`,
+            ),
+          )
+        }, this.#connectTimeoutMs).unref()
+      })
+    }
+  }
+
+  /** The connection works (again): calls go through. */
+  #up(): void {
+    this.#ownerClosed = false
+    this.#readyCount++
+    this.#down = false
+    this.#downCause = undefined
+    this.#attempts = 0
+    this.#disarm()
+  }
+
+  #markDown(cause: unknown): void {
+    if (this.#closed()) return
+    this.#down = true
+    this.#downCause = cause
+    this.#lastError = cause
+  }
+
+  #disarm(): void {
+    if (this.#watchdog !== undefined) {
+      clearTimeout(this.#watchdog)
+      this.#watchdog = undefined
+    }
+  }
+
+  /**
+   * A call timed out. A client cachex made is replaced; a client the user handed in is reported
+   * down until it answers a `PING` again (or reconnects), so that calls stop waiting on it.
+   */
+  timedOut(): void {
+    if (this.#closed()) return
+    const reason = new TimeoutError(
+      `a call to ${this.#where} did not complete within ${this.#deadlines.timeoutMs} ms (socketTimeout)`,
+    )
+    if (this.#makeClient !== undefined) {
+      this.#replace(reason)
+      return
+    }
+    if (this.#down) return
+    this.#markDown(reason)
+    const client = this.#client
+    const answered = () => {
+      if (client === this.#client && this.#downCause === reason) this.#up()
+    }
+    // Queued behind the commands that timed out: answered once the server has caught up.
+    this.#sender
+      .as(false)
+      .sendCommand(['PING'])
+      .then(answered, (error: unknown) => {
+        if (error instanceof ErrorReply) answered()
+      })
+  }
+
+  /**
+   * Destroys the client — every command still queued on it rejects now, and what it held is
+   * freed — and connects a new one in the background; calls fail fast until it is ready.
+   */
+  #replace(reason: Error): void {
+    const make = this.#makeClient
+    if (make === undefined || this.#closed()) return
+    this.#markDown(reason)
+    this.#resetReason = reason.message
+    this.#disarm()
+    const old = this.#client
+    this.#bind(make())
+    destroyClient(old)
+    this.#open(this.#client).catch(() => undefined)
+  }
+
+  /**
+   * Opens `client` (node-redis retries by itself, with `reconnectDelay`); for a pool, also
+   * records that it is open, as it has no ready event.
+   */
+  #open(client: NodeRedisClientLike): Promise<unknown> {
+    const opening = client.connect()
+    if (this.#isPool) {
+      this.#opening = opening
+      opening.then(
+        () => {
+          if (client !== this.#client) return
+          this.#opening = undefined
+          if (this.#givenOpened === false) this.#givenOpened = true
+          this.#up()
+        },
+        (error: unknown) => {
+          if (client !== this.#client) return
+          this.#opening = undefined
+          this.#markDown(error)
+        },
+      )
+    }
+    return opening
+  }
+
+  /**
+   * While down, makes sure an attempt to reconnect is under way: node-redis retries a client
+   * that is open by itself; one that gave up (a handed-in client whose reconnect strategy
+   * stopped, a pool whose opening failed) is opened again after the backoff.
+   */
+  kick(): void {
+    if (this.#closed() || this.#ownerClosed || this.#poolClosedByOwner()) return
+    if (this.#retry !== undefined || this.#connecting.pending) return
+    if (this.#client.isOpen) return
+    this.#retry = setTimeout(
+      () => {
+        this.#retry = undefined
+        if (this.#closed() || this.#client.isOpen) return
+        this.connect().catch(() => undefined)
+      },
+      reconnectDelay(this.#attempts++),
+    ).unref()
+  }
+
+  /**
+   * Waits for the client to be ready, at most `socketConnectTimeout`; starts connecting if
+   * needed. Any error while connecting (refused, reset, a refused handshake) ends the wait with a
+   * `ConnectionError` at once and marks the connection down.
+   */
+  connect(): Promise<void> {
+    return this.#connecting.run(() => {
+      const client = this.#client
+      if (this.#ownerClosed) return Promise.reject(this.#downCause)
+      if (this.#poolClosedByOwner()) {
+        return Promise.reject(ownerClosedError(this.#where, 'client pool'))
+      }
+      return connectBounded({
+        emitter: client,
+        where: this.#where,
+        timeoutMs: this.#connectTimeoutMs,
+        // A pool has no 'ready' event: its connect() settling is the signal.
+        readyEvent: this.#isPool ? undefined : 'ready',
+        opening: client.isOpen ? this.#opening : this.#open(client),
+        isFatal: () => true,
+        lastError: () => this.#lastError,
+        setLastError: (error) => {
+          this.#lastError = error
+        },
+        describe: (error) => this.describe(error),
+        secrets: this.#secrets,
+      }).catch((failure: unknown) => {
+        // close() ends an attempt in flight: the calls waiting on it see why.
+        if (this.#closed()) throw this.#closedError()
+        const error = this.#tls ? withTlsHint(failure) : failure
+        if (client === this.#client) this.#markDown(error)
+        throw error
+      })
+    })
+  }
+
+  /** The message of `error`, passwords cut out. */
+  describe(error: unknown): string {
+    return toCachexError(error, this.#secrets).message
+  }
+}
