@@ -13,6 +13,7 @@ import {
 } from '@cachex/core'
 import { fenceKey } from './_fence-key.ts'
 import { holding } from './_holding.ts'
+import { slotMigrating } from './_migrating.ts'
 import { delay, optionalSeconds, positiveSeconds } from './_seconds.ts'
 import { outcomeUnknown, releaseLater } from './_undo.ts'
 
@@ -148,7 +149,11 @@ export class Lock implements CacheLock {
   /**
    * Takes the lock with `SET NX` (and `PX timeout`) and its fencing token, in one Lua script.
    * Blocking, it tries again every `sleep` seconds until it succeeds or `blockingTimeout` runs
-   * out. Resolves whether it got the lock.
+   * out. Resolves whether it got the lock. On a Redis Cluster whose slot of the lock is being
+   * migrated, the script names two keys (the lock's and its fencing counter) and the cluster
+   * refuses it (`TRYAGAIN`) until the migration of the slot's keys completes: the lock is then
+   * not taken, as if someone held it — after the connection's own retries of `TRYAGAIN`, which
+   * last up to 80 % of `socketTimeout` per try.
    */
   async acquire(options: AcquireOptions = {}): Promise<boolean> {
     const blocking = options.blocking ?? this.blocking
@@ -171,11 +176,22 @@ export class Lock implements CacheLock {
       try {
         reply = await runScript(this.#connection, ACQUIRE, keys, args)
       } catch (error) {
-        // Sent without an answer, it may still run: undo it then, unless we hold it by then.
-        if (outcomeUnknown(error)) {
-          releaseLater(this.#connection, RELEASE, [this.name], [token], () => this.#token === token)
+        // The slot is being migrated and the cluster ran nothing: not taken, as when contended.
+        if (slotMigrating(error)) {
+          reply = 0
+        } else {
+          // Sent without an answer, it may still run: undo it then, unless we hold it by then.
+          if (outcomeUnknown(error)) {
+            releaseLater(
+              this.#connection,
+              RELEASE,
+              [this.name],
+              [token],
+              () => this.#token === token,
+            )
+          }
+          throw error
         }
-        throw error
       }
       if (reply !== 0) {
         // Nothing read from Redis is trusted: anything but a token our script can return means

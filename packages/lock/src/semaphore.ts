@@ -12,6 +12,7 @@ import {
   type SemaphoreOptions,
 } from '@cachex/core'
 import { holding } from './_holding.ts'
+import { slotMigrating } from './_migrating.ts'
 import { delay, optionalSeconds, positiveSeconds } from './_seconds.ts'
 import { outcomeUnknown, releaseLater } from './_undo.ts'
 
@@ -32,19 +33,25 @@ end`
 // In one atomic step: drop the holders whose time is up, add up the weights of the others, and
 // admit the newcomer only if its weight still fits in the limit. The sum stops as soon as it is
 // over the limit, so a call reads at most `limit` members of a semaphore used with one limit.
-// ARGV: member, weight, limit, milliseconds to live ('' for never).
+// ARGV: member, weight, limit, milliseconds to live ('' for never; else at least 1).
+//
+// No command touches the key after one that may have deleted it: in a Redis Cluster slot being
+// migrated, a script that names a key its node no longer has fails ("Script attempted to access a
+// non local key") after its earlier writes were applied. So the expired holders are dropped last:
+// after the newcomer is added (whose time is not up, so the key stays), or just before refusing.
 const ACQUIRE = defineScript(`if redis.replicate_commands then
   redis.replicate_commands()
 end
 local time = redis.call('time')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-redis.call('zremrangebyscore', KEYS[1], '-inf', string.format('%.0f', now))
+local expired = string.format('%.0f', now)
 local used = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
 if used > limit then
+  redis.call('zremrangebyscore', KEYS[1], '-inf', expired)
   return 0
 end
-local holders = redis.call('zrange', KEYS[1], 0, -1)
+local holders = redis.call('zrangebyscore', KEYS[1], '(' .. expired, '+inf')
 for i = 1, #holders do
   local weight = tonumber(string.match(holders[i], '^(%d+):'))
   if weight == nil then
@@ -52,6 +59,7 @@ for i = 1, #holders do
   end
   used = used + weight
   if used > limit then
+    redis.call('zremrangebyscore', KEYS[1], '-inf', expired)
     return 0
   end
 end
@@ -60,13 +68,17 @@ if ARGV[4] ~= '' then
   expiry = string.format('%.0f', now + tonumber(ARGV[4]))
 end
 redis.call('zadd', KEYS[1], expiry, ARGV[1])
+redis.call('zremrangebyscore', KEYS[1], '-inf', expired)
 ${EXPIRE_WITH_LAST_HOLDER}
 return 1`)
 
 // 1 when the holder was still there (its permits were never counted out, even if its time had
 // passed: nobody was admitted in its place), 0 when an acquisition dropped it after its time.
-const RELEASE = defineScript(`local removed = redis.call('zrem', KEYS[1], ARGV[1])
-if removed == 1 then
+// When it was the last holder, ZREM deleted the key: nothing touches the key after that (see
+// ACQUIRE), and a deleted key needs no expiry.
+const RELEASE = defineScript(`local held = redis.call('zcard', KEYS[1])
+local removed = redis.call('zrem', KEYS[1], ARGV[1])
+if removed == 1 and held > 1 then
 ${EXPIRE_WITH_LAST_HOLDER}
 end
 return removed`)
@@ -143,7 +155,9 @@ export class Semaphore implements CacheSemaphore {
    * Takes `weight` permits when they fit within `limit` (one Lua script). Blocking, it tries again
    * every `sleep` seconds until it succeeds or `blockingTimeout` runs out. Resolves whether it got
    * the permits. Rejects with `LockError` when this semaphore holds permits already (or is
-   * acquiring them).
+   * acquiring them). A refusal by a Redis Cluster whose slot of the semaphore is being migrated
+   * (`TRYAGAIN`, or an `ASK` the connection gave up following: nothing ran) counts as not
+   * admitted, as when the permits are taken.
    */
   async acquire(
     options: Pick<AcquireOptions, 'blocking' | 'blockingTimeout'> = {},
@@ -177,18 +191,23 @@ export class Semaphore implements CacheSemaphore {
         try {
           reply = await runScript(this.#connection, ACQUIRE, [this.name], args)
         } catch (error) {
-          // Sent without an answer, it may still run: give the permits back then.
-          if (outcomeUnknown(error)) {
-            const member = [`${this.weight}:${token}`]
-            releaseLater(
-              this.#connection,
-              RELEASE,
-              [this.name],
-              member,
-              () => this.#token === token,
-            )
+          // A cluster slot being migrated, and nothing ran: not admitted, as when full.
+          if (slotMigrating(error)) {
+            reply = 0
+          } else {
+            // Sent without an answer, it may still run: give the permits back then.
+            if (outcomeUnknown(error)) {
+              const member = [`${this.weight}:${token}`]
+              releaseLater(
+                this.#connection,
+                RELEASE,
+                [this.name],
+                member,
+                () => this.#token === token,
+              )
+            }
+            throw error
           }
-          throw error
         }
         if (reply === 1) {
           this.#token = token

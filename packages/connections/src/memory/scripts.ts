@@ -295,27 +295,34 @@ const IMPLEMENTATIONS: Record<ScriptName, (s: ScriptCall) => Reply> = {
     const key = s.keys[0]
     const [member, weight, limitText, ttl] = s.argv
     const now = s.now
-    s.call(6, 'zremrangebyscore', key, '-inf', format0f(now))
+    const expired = format0f(now)
     let used = luaToNumber(weight)
     const limit = luaToNumber(limitText)
-    if (greater(s, 9, used, limit)) return 0
-    const holders = s.call(12, 'zrange', key, '0', '-1') as string[]
+    if (greater(s, 9, used, limit)) {
+      s.call(10, 'zremrangebyscore', key, '-inf', expired)
+      return 0
+    }
+    const holders = s.call(13, 'zrangebyscore', key, `(${expired}`, '+inf') as string[]
     for (const holder of holders) {
       const match = /^(\d+):/.exec(holder)
       if (match === null) {
         throw fail(`ERR ${key} holds a sorted set that is not a cachex semaphore`)
       }
       used = (used as number) + Number(match[1])
-      if (used > (limit as number)) return 0
+      if (used > (limit as number)) {
+        s.call(21, 'zremrangebyscore', key, '-inf', expired)
+        return 0
+      }
     }
     let expiry = '+inf'
     if (ttl !== '') {
       const ms = luaToNumber(ttl)
-      if (ms === null) throw s.luaError(25, 'attempt to perform arithmetic on a nil value')
+      if (ms === null) throw s.luaError(27, 'attempt to perform arithmetic on a nil value')
       expiry = format0f(now + ms)
     }
-    s.call(27, 'zadd', key, expiry, member)
-    expireWithLastHolder(s, key, 28)
+    s.call(29, 'zadd', key, expiry, member)
+    s.call(30, 'zremrangebyscore', key, '-inf', expired)
+    expireWithLastHolder(s, key, 31)
     return 1
   },
   ADMIN_CAS: (s) => {
@@ -371,8 +378,9 @@ const IMPLEMENTATIONS: Record<ScriptName, (s: ScriptCall) => Reply> = {
   },
   SEMAPHORE_RELEASE: (s) => {
     const key = s.keys[0]
-    const removed = s.call(1, 'zrem', key, s.argv[0]) as number
-    if (removed === 1) expireWithLastHolder(s, key, 3)
+    const held = s.call(1, 'zcard', key) as number
+    const removed = s.call(2, 'zrem', key, s.argv[0]) as number
+    if (removed === 1 && held > 1) expireWithLastHolder(s, key, 4)
     return removed
   },
 }
