@@ -7,7 +7,7 @@
 
 import { memory, standalone } from '@cachex/connections'
 import { type Connection, ResponseError } from '@cachex/core'
-import { standaloneServer } from '@cachex/test-utils'
+import { seededRandom, standaloneServer } from '@cachex/test-utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 let server: { url: string; stop(): Promise<void> }
@@ -25,22 +25,10 @@ afterAll(async () => {
   await server?.stop()
 })
 
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 const UNORDERED = new Set(['SMEMBERS', 'SDIFF', 'SINTER', 'SUNION', 'HKEYS', 'HVALS'])
 
 function generator(seed: number, streamsOnly = false): () => string[] {
-  const rand = prng(seed)
+  const rand = seededRandom(seed)
   const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1))
   const pick = <T>(items: readonly T[]): T => items[int(0, items.length - 1)] as T
   const key = () => pick(['k0', 'k1', 'k2', 'k3', 'k4', 'k5'])
@@ -305,7 +293,7 @@ describe('memory:// streams against redis-server: macro nodes', () => {
   // XINFO STREAM (radix tree keys and nodes included) must agree after each step.
   it.each([5, 99])('seed %i: long streams are trimmed alike', async (seed) => {
     await Promise.all([real.flush(), mem.flush()])
-    const rand = prng(seed)
+    const rand = seededRandom(seed)
     const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1))
     const pick = <T>(items: readonly T[]): T => items[int(0, items.length - 1)] as T
     const value = () =>

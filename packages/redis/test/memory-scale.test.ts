@@ -8,7 +8,7 @@
 
 import { memory, standalone } from '@cachex/connections'
 import { type Connection, ResponseError } from '@cachex/core'
-import { startRedis } from '@cachex/test-utils'
+import { seededRandom, startRedis } from '@cachex/test-utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 const BIG = 200_000
@@ -29,18 +29,6 @@ afterAll(async () => {
   await Promise.all([real?.close(), mem?.close()])
   await server?.stop()
 })
-
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** Writes `n` elements, 1000 a command. */
 async function fill(n: number, chunk: (from: number, to: number) => string[]): Promise<void> {
@@ -186,7 +174,7 @@ async function same(args: string[], i: number): Promise<unknown> {
 describe('memory:// answers as redis-server on the rewritten commands', () => {
   it.each([1, 2, 3])('lists, seed %i: 600 random commands get the same replies', async (seed) => {
     await Promise.all([real.flush(), mem.flush()])
-    const rand = prng(seed)
+    const rand = seededRandom(seed)
     const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1))
     const pick = <T>(items: readonly T[]): T => items[int(0, items.length - 1)] as T
     const key = () => pick(['l0', 'l0', 'l0', 'l1', 's'])
@@ -256,7 +244,7 @@ describe('memory:// answers as redis-server on the rewritten commands', () => {
     'sets, seed %i: SPOP and SRANDMEMBER keep Redis semantics over 400 random commands',
     async (seed) => {
       await Promise.all([real.flush(), mem.flush()])
-      const rand = prng(seed)
+      const rand = seededRandom(seed)
       const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1))
       const pick = <T>(items: readonly T[]): T => items[int(0, items.length - 1)] as T
       const key = () => pick(['s0', 's0', 's1', 'str'])
@@ -320,7 +308,7 @@ describe('memory:// answers as redis-server on the rewritten commands', () => {
     'sorted sets, seed %i: 600 random commands get the same replies',
     async (seed) => {
       await Promise.all([real.flush(), mem.flush()])
-      const rand = prng(seed)
+      const rand = seededRandom(seed)
       const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1))
       const pick = <T>(items: readonly T[]): T => items[int(0, items.length - 1)] as T
       const key = () => pick(['z0', 'z0', 'z0', 'z1', 'str'])

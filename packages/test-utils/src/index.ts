@@ -127,3 +127,18 @@ export async function commandCalls(
   const match = new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(String(stats))
   return match === null ? 0 : Number(match[1])
 }
+
+/**
+ * A seeded pseudo-random generator (mulberry32), uniform in [0, 1): the same `seed` gives the
+ * same sequence, so that a randomized test that fails can be run again as it was.
+ */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}

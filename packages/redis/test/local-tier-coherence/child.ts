@@ -10,8 +10,10 @@
 // it must never read a value of its own older than the one it wrote). A reader runs two tasks
 // reading random keys, logging when each read started and ended (Date.now(), the clock every
 // process shares).
+
 import { setImmediate as tick } from 'node:timers/promises'
 import { createCache } from '@cachex/redis'
+import { seededRandom } from '@cachex/test-utils'
 
 /** One write or read: key, value, start and end (ms since the epoch). */
 export type Op = [key: string, value: string | null, start: number, end: number]
@@ -24,18 +26,6 @@ export interface Report {
   hits: number
   misses: number
   errors: number
-}
-
-/** mulberry32: a small seeded PRNG, so that a run is repeatable. */
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -64,7 +54,7 @@ if (mode === 'set') {
 } else if (mode === 'writer' || mode === 'reader') {
   const [id, keyList, ms, seed] = rest as [string, string, string, string]
   const keys = keyList.split(',')
-  const rand = random(Number(seed))
+  const rand = seededRandom(Number(seed))
   const pick = () => keys[Math.floor(rand() * keys.length)] as string
   const cache = createCache({ ...connection, keyPrefix, local: {} })
   // Open the tier and wait until its tracking connection is up.
@@ -121,7 +111,7 @@ if (mode === 'set') {
         if (next() < 0.5) await sleep(1)
       }
     }
-    await Promise.all([task(rand), task(random(Number(seed) + 7919))])
+    await Promise.all([task(rand), task(seededRandom(Number(seed) + 7919))])
   }
   const stats = cache.localStats()
   report.hits = stats?.hits ?? 0
