@@ -194,7 +194,8 @@ export class RedisValueStore implements ValueStore {
       await connection.command(['UNLINK', ...rkeys], { key: rkeys[0] })
       return new Array<boolean>(n).fill(true)
     }
-    // One script of `SET … PX` (one pipeline of SETs when the keys span cluster slots).
+    // One script of `SET … PX`, or one pipeline of SETs (keys over cluster slots, or until this
+    // user is known to run scripts: see `WriteCoalescer.setAll`).
     const replies = await this.#writes.setAll(rkeys, data, String(ms))
     return replies.map((reply) => !(reply instanceof Error))
   }

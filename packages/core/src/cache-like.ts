@@ -101,8 +101,9 @@ export interface CacheLike<out IgnoreErrors extends boolean = boolean> {
 
   /**
    * Stores many values in one round trip: one `MSET` without a timeout, one script with one (a
-   * `SET … PX` each up to 15 keys; from 16, one `MSET` and a `PEXPIRE` each). On a cluster, keys
-   * of several slots go as one pipeline of `SET … PX`. Every value is encoded first, so a value
+   * `SET … PX` each up to 15 keys; from 16, one `MSET` and a `PEXPIRE` each) once the connection
+   * is known to run scripts; before that (a fresh cache's first batch), for a user without
+   * `@scripting`, and on a cluster for keys of several slots, one pipeline of `SET … PX`. Every value is encoded first, so a value
    * that cannot be encoded stores nothing. Resolves the keys that failed: on a cluster, those
    * whose node refused or could not be reached; a single command that fails rejects. The timeout comes in seconds (`setMany(entries, 60)`) or in an
    * options object (`setMany(entries, { timeout: 60, version: 2 })`), as for `set`.
