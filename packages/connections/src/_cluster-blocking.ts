@@ -60,7 +60,7 @@ export class ClusterBlocking {
             throw error
           }
           const address = redirectTarget(message)
-          const next = moved ? topology.moved(slot, address) : topology.handle(address)
+          const next = moved ? topology.moved(slot, address) : topology.askTarget(address)
           return attempt(next, !moved, redirects + 1)
         })
     }

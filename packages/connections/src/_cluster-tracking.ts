@@ -2,6 +2,8 @@
 // tracking connection per node reads go to. With `readFromReplicas`, a replica serves reads only
 // while every group tracks it (its handle's `untracked` flag, read by the shard's read rotation),
 // so a replica whose tracking is down does not keep the tier off: only the primaries must be up.
+// A node a redirection sends a command to is tracked too before the command goes: the new primary
+// a slot migrates to answers the keys already moved (`ASK`) though it owns no slot yet.
 import { InvalidArgumentError, type Tracking, type TrackingListener } from '@cachex/core'
 import type { NodeHandle } from './_cluster-nodes.ts'
 import type { Topology } from './_topology.ts'
@@ -16,8 +18,10 @@ interface ClusterTracker extends TrackableNode {
 interface Entry {
   /** The trackers of this group, by node address. */
   readonly trackers: Map<string, ClusterTracker>
-  /** Tracks the nodes of the current map. */
-  readonly retrack: () => void
+  /** The nodes the group tracks now. */
+  members: ReadonlySet<NodeHandle>
+  /** Tracks the nodes of the current map, and those redirections sent to since it changed. */
+  readonly retrack: (reset: boolean) => void
 }
 
 /** The tracking groups of one cluster connection, and the read gate they make. */
@@ -25,14 +29,21 @@ export class ClusterTracking {
   readonly #topology: Topology
   readonly #readFromReplicas: boolean
   readonly #groups = new Map<TrackingGroup<ClusterTracker>, Entry>()
+  /**
+   * The nodes outside the slot map a redirection sent a command to since the map last changed
+   * (the primary a slot migrates to, while it owns no slot): tracked as primaries are.
+   */
+  readonly #outside = new Set<NodeHandle>()
 
   constructor(topology: Topology, readFromReplicas: boolean) {
     this.#topology = topology
     this.#readFromReplicas = readFromReplicas
     topology.onChange = () => {
-      for (const entry of this.#groups.values()) entry.retrack()
+      this.#outside.clear()
+      for (const entry of this.#groups.values()) entry.retrack(true)
       this.#regateAll()
     }
+    topology.onRedirect = (node) => this.#redirected(node)
   }
 
   /**
@@ -44,24 +55,44 @@ export class ClusterTracking {
     const topology = this.#topology
     const trackers = new Map<string, ClusterTracker>()
     const group = new TrackingGroup<ClusterTracker>(prefixes, listener, {
-      // Without replica reads every node read from is a primary, which must be up.
-      gated: (tracker) => this.#readFromReplicas && !topology.primaries().includes(tracker.node),
+      // Without replica reads every node read from is a primary, which must be up; so must a
+      // node outside the map a redirection reads from.
+      gated: (tracker) =>
+        this.#readFromReplicas &&
+        !this.#outside.has(tracker.node) &&
+        !topology.primaries().includes(tracker.node),
       onMember: (tracker) => this.#regate(tracker.node),
     })
-    const retrack = () => {
-      const nodes = topology.readers().map((node) => {
-        let tracker = trackers.get(node.address)
-        if (tracker === undefined) {
-          tracker = { node, track: (p, l) => this.#open(node, p, l) }
-          trackers.set(node.address, tracker)
-        }
-        return tracker
-      })
-      group.set(nodes)
-      group.reset()
+    const entry: Entry = {
+      trackers,
+      members: new Set(),
+      retrack: (reset) => {
+        const members = new Set([...topology.readers(), ...this.#outside])
+        entry.members = members
+        const nodes = [...members].map((node) => {
+          let tracker = trackers.get(node.address)
+          if (tracker === undefined) {
+            tracker = { node, track: (p, l) => this.#open(node, p, l) }
+            trackers.set(node.address, tracker)
+          }
+          return tracker
+        })
+        // A new member keeps the group down until it is tracked, and no read in flight stores.
+        group.set(nodes)
+        if (reset) group.reset()
+      },
     }
-    this.#groups.set(group, { trackers, retrack })
-    if (topology.built) retrack()
+    this.#groups.set(group, entry)
+    if (topology.built) {
+      try {
+        entry.retrack(true)
+      } catch (error) {
+        // No tracking connection can be opened (a handed-in cluster without node options).
+        this.#groups.delete(group)
+        group.close().catch(() => undefined)
+        throw error
+      }
+    }
     this.#regateAll()
     return {
       close: async () => {
@@ -76,6 +107,28 @@ export class ClusterTracking {
   close(): void {
     for (const group of this.#groups.keys()) group.close().catch(() => undefined)
     this.#groups.clear()
+  }
+
+  /**
+   * A redirection sends a command to `node` next: every group that does not track it starts to,
+   * before the command goes — the group is down (the tier emptied, no read in flight stores)
+   * until `node`'s tracking connection is on, so no value read from it is held unwatched.
+   */
+  #redirected(node: NodeHandle): void {
+    let missing = false
+    for (const entry of this.#groups.values()) if (!entry.members.has(node)) missing = true
+    if (!missing) return
+    if (!this.#topology.readers().includes(node)) this.#outside.add(node)
+    for (const [group, entry] of this.#groups) {
+      if (entry.members.has(node)) continue
+      try {
+        entry.retrack(false)
+      } catch {
+        // No tracking connection can be opened: keep the tier off rather than fail the command.
+        group.reset()
+      }
+    }
+    this.#regateAll()
   }
 
   #open(node: NodeHandle, prefixes: readonly string[], listener: TrackingListener): Tracking {

@@ -79,7 +79,10 @@ export function commandResend(
  * - `ASK <slot> <host:port>`: the key is being migrated; the command goes there after
  *   `ASKING`, even to a primary that owns no slot yet (node-redis finds only slot owners).
  * - `TRYAGAIN`: a multi-key command met a slot half migrated; retried after 10 ms, doubling up
- *   to 100 ms, until the migration of the slot is done. A part of a split read or delete
+ *   to 100 ms, until the migration of the slot is done; the `ASK` that sends a retry back to
+ *   the importing node (the keys are on neither node, or only some on the importing one) is not
+ *   counted against `maxCommandRedirections`, and past the budget the call fails with the
+ *   `TRYAGAIN`. A part of a split read or delete
  *   (`MGET`, `EXISTS`, `TOUCH`, `DEL`, `UNLINK`: `resend.keyByKey`) that still meets it after 3
  *   tries runs one key at a time instead (each key then follows its own `ASK`), as a migration
  *   left half done would otherwise fail it for as long as it lasts; `MSET` stays whole.
@@ -99,6 +102,8 @@ export async function followRedirects(
   let wait = TRYAGAIN_FIRST_MS
   let retryingSince = 0
   let tries = 0
+  /** The error followed last was a `TRYAGAIN`: the call was just sent again. */
+  let afterTryAgain = false
   for (;;) {
     if (!(error instanceof Error) || context.closed()) throw error
     const message = error.message
@@ -107,8 +112,11 @@ export async function followRedirects(
       if (++redirects > context.maxRedirects) throw error
       reply = resend.to(context.topology.moved(slot, redirectTarget(message)))
     } else if (error instanceof ErrorReply && message.startsWith('ASK ')) {
-      if (++redirects > context.maxRedirects) throw error
-      reply = resend.asking(context.topology.handle(redirectTarget(message)))
+      // The `ASK` of a `TRYAGAIN` retry (the old owner sends the command back to the importing
+      // node, which says `TRYAGAIN` again) is not counted: the retry budget bounds that loop, and
+      // its error is the `TRYAGAIN`.
+      if (!afterTryAgain && ++redirects > context.maxRedirects) throw error
+      reply = resend.asking(context.topology.askTarget(redirectTarget(message)))
     } else if (error instanceof ErrorReply && message.startsWith('TRYAGAIN')) {
       const now = performance.now()
       retryingSince ||= now
@@ -127,6 +135,8 @@ export async function followRedirects(
       }
       throw error
     }
+    // Only the first redirection of a retry is free; each retry waits, within the budget.
+    afterTryAgain = error instanceof ErrorReply && message.startsWith('TRYAGAIN')
     try {
       return await reply
     } catch (next) {

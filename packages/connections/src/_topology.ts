@@ -133,6 +133,20 @@ export class Topology {
   /** Called after every change of the slot map (the local tier re-tracks the nodes). */
   onChange: (() => void) | undefined
 
+  /**
+   * Called before a command is sent to the node a redirection named (`MOVED`, `ASK`): the local
+   * tier tracks it too, if it does not yet (a new primary importing a slot owns none until the
+   * migration ends, and a `MOVED` changes the map for one slot only until the refresh).
+   */
+  onRedirect: ((node: NodeHandle) => void) | undefined
+
+  /** The node an `ASK` names, at `address`: reported to `onRedirect` (a command goes there next). */
+  askTarget(address: string): NodeHandle {
+    const node = this.handle(address)
+    this.onRedirect?.(node)
+    return node
+  }
+
   /** The nodes reads may go to: every primary, and the replicas with `readFromReplicas`. */
   readers(): NodeHandle[] {
     return this.#options.readFromReplicas ? [...nodesOf(this.#shards)] : this.primaries()
@@ -233,7 +247,7 @@ export class Topology {
 
   /**
    * `MOVED <slot> <address>`: the slot is served by `address` now. The map says so at once for
-   * that slot, and the whole map is refreshed soon.
+   * that slot, and the whole map is refreshed soon; `onRedirect` is told of the node.
    */
   moved(slot: number, address: string): NodeHandle {
     const node = this.handle(address)
@@ -245,6 +259,7 @@ export class Topology {
     if (this.table.length === 0) this.table = new Array<Shard | undefined>(SLOT_COUNT)
     this.table[slot] = shard
     void this.refresh()
+    this.onRedirect?.(node)
     return node
   }
 
