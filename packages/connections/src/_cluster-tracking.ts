@@ -10,6 +10,13 @@ import type { Topology } from './_topology.ts'
 import { startTracking } from './_tracking.ts'
 import { type TrackableNode, TrackingGroup } from './_tracking-group.ts'
 
+/**
+ * How long a node outside the slot map stays tracked after the last redirection that named it:
+ * one that no redirection names any more (a migration ended or aborted, a node that died outside
+ * the map, which no map change will ever drop) must not keep the tier off, nor a connection open.
+ */
+const OUTSIDE_KEPT_MS = 5_000
+
 /** A node as a tracking group sees it: its handle, and how to open a tracking connection to it. */
 interface ClusterTracker extends TrackableNode {
   readonly node: NodeHandle
@@ -31,15 +38,20 @@ export class ClusterTracking {
   readonly #groups = new Map<TrackingGroup<ClusterTracker>, Entry>()
   /**
    * The nodes outside the slot map a redirection sent a command to since the map last changed
-   * (the primary a slot migrates to, while it owns no slot): tracked as primaries are.
+   * (the primary a slot migrates to, while it owns no slot), each with when one last named it:
+   * tracked as primaries are, until `OUTSIDE_KEPT_MS` after that.
    */
-  readonly #outside = new Set<NodeHandle>()
+  readonly #outside = new Map<NodeHandle, number>()
+  /** Drops the nodes outside the map no redirection named for `OUTSIDE_KEPT_MS`. */
+  #outsideTimer: NodeJS.Timeout | undefined
 
   constructor(topology: Topology, readFromReplicas: boolean) {
     this.#topology = topology
     this.#readFromReplicas = readFromReplicas
     topology.onChange = () => {
       this.#outside.clear()
+      clearTimeout(this.#outsideTimer)
+      this.#outsideTimer = undefined
       for (const entry of this.#groups.values()) entry.retrack(true)
       this.#regateAll()
     }
@@ -67,7 +79,7 @@ export class ClusterTracking {
       trackers,
       members: new Set(),
       retrack: (reset) => {
-        const members = new Set([...topology.readers(), ...this.#outside])
+        const members = new Set([...topology.readers(), ...this.#outside.keys()])
         entry.members = members
         const nodes = [...members].map((node) => {
           let tracker = trackers.get(node.address)
@@ -105,6 +117,9 @@ export class ClusterTracking {
 
   /** Closes every group; no report follows. */
   close(): void {
+    clearTimeout(this.#outsideTimer)
+    this.#outsideTimer = undefined
+    this.#outside.clear()
     for (const group of this.#groups.keys()) group.close().catch(() => undefined)
     this.#groups.clear()
   }
@@ -115,16 +130,52 @@ export class ClusterTracking {
    * until `node`'s tracking connection is on, so no value read from it is held unwatched.
    */
   #redirected(node: NodeHandle): void {
+    if (this.#groups.size === 0) return
+    if (!this.#topology.readers().includes(node)) {
+      this.#outside.set(node, performance.now())
+      this.#outsideTimer ??= setTimeout(() => this.#dropOutside(), OUTSIDE_KEPT_MS).unref()
+    }
     let missing = false
     for (const entry of this.#groups.values()) if (!entry.members.has(node)) missing = true
     if (!missing) return
-    if (!this.#topology.readers().includes(node)) this.#outside.add(node)
     for (const [group, entry] of this.#groups) {
       if (entry.members.has(node)) continue
       try {
         entry.retrack(false)
       } catch {
         // No tracking connection can be opened: keep the tier off rather than fail the command.
+        group.reset()
+      }
+    }
+    this.#regateAll()
+  }
+
+  /**
+   * Stops tracking the nodes outside the map that no redirection named for `OUTSIDE_KEPT_MS`:
+   * each group tracks the others anew, emptied (what it read from a node it no longer watches
+   * must go), as after a change of the map.
+   */
+  #dropOutside(): void {
+    this.#outsideTimer = undefined
+    const now = performance.now()
+    let next = Number.POSITIVE_INFINITY
+    let dropped = false
+    for (const [node, at] of this.#outside) {
+      if (now - at >= OUTSIDE_KEPT_MS) {
+        this.#outside.delete(node)
+        dropped = true
+      } else {
+        next = Math.min(next, at + OUTSIDE_KEPT_MS - now)
+      }
+    }
+    if (next !== Number.POSITIVE_INFINITY) {
+      this.#outsideTimer = setTimeout(() => this.#dropOutside(), next).unref()
+    }
+    if (!dropped) return
+    for (const [group, entry] of this.#groups) {
+      try {
+        entry.retrack(true)
+      } catch {
         group.reset()
       }
     }
