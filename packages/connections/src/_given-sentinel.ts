@@ -17,6 +17,7 @@ import {
   toCachexError,
 } from './_errors.ts'
 import { Lifecycle } from './_lifecycle.ts'
+import { Listeners } from './_listeners.ts'
 import { type ReplyForm, replyForm, Sender } from './_options.ts'
 import { nodesChanged, scriptEpoch } from './_scripts.ts'
 import type {
@@ -62,6 +63,8 @@ export class GivenSentinelConnection implements Connection {
    */
   readonly #primary = new Breaker()
   #lastError: unknown
+  /** The listeners put on the user's object (or cachex's own), taken off when it is let go. */
+  readonly #listeners = new Listeners()
   #replicasUp = false
   #replicasCheckedAt = Number.NEGATIVE_INFINITY
   /**
@@ -96,13 +99,13 @@ export class GivenSentinelConnection implements Connection {
         sentinel.sendCommand(isReadonly, args, options),
     }))
     // An 'error' event without a listener crashes the process; remember it for messages instead.
-    this.#sentinel.on('error', (error) => {
+    this.#listeners.add(this.#sentinel, 'error', (error) => {
       this.#lastError = error
       this.#replicasCheckedAt = Number.NEGATIVE_INFINITY
     })
     // node-redis reports each error of its node clients as a 'client-error' event, whose type
     // says which: a `MASTER` one means the primary is unreachable.
-    this.#sentinel.on('client-error', (event) => {
+    this.#listeners.add(this.#sentinel, 'client-error', (event) => {
       const { type, error } = (event ?? {}) as { type?: string; error?: unknown }
       this.#replicasCheckedAt = Number.NEGATIVE_INFINITY
       if (type === 'MASTER' && this.#ready() && !this.#life.closed) {
@@ -110,13 +113,13 @@ export class GivenSentinelConnection implements Connection {
         this.#primary.down(error, this.#checkPrimary)
       }
     })
-    this.#sentinel.on('topology-change', (event) => {
+    this.#listeners.add(this.#sentinel, 'topology-change', (event) => {
       // Another primary, or nodes that came and went: they may not have the scripts.
       nodesChanged()
       this.#replicasCheckedAt = Number.NEGATIVE_INFINITY
       if ((event as { type?: string } | undefined)?.type === 'MASTER_CHANGE') this.#primary.up()
     })
-    this.#sentinel.on('ready', () => {
+    this.#listeners.add(this.#sentinel, 'ready', () => {
       this.#givenOpened = true
       nodesChanged()
       this.#life.breaker.up()
@@ -162,7 +165,12 @@ export class GivenSentinelConnection implements Connection {
     if (!this.#life.close()) return
     this.#primary.close()
     const sentinel = this.#sentinel
-    if (!this.#closeSentinel || (!sentinel.isOpen && this.#opening === undefined)) return
+    if (!this.#closeSentinel) {
+      // A sentinel of the user's, left open: it keeps none of this connection's listeners.
+      this.#listeners.clear()
+      return
+    }
+    if (!sentinel.isOpen && this.#opening === undefined) return
     await closeWithin(
       () => sentinel.close(),
       () => {

@@ -7,6 +7,7 @@ import { ErrorReply } from '@redis/client'
 import { connectBounded, destroyClient, reconnectDelay, SharedAttempt } from './_connect.ts'
 import type { Deadlines } from './_deadlines.ts'
 import { ownerClosedError, scrub, toCachexError, withTlsHint } from './_errors.ts'
+import { Listeners } from './_listeners.ts'
 import { Sender } from './_options.ts'
 import { nodesChanged } from './_scripts.ts'
 import type { ClientSource, NodeRedisClientLike } from './_standalone-options.ts'
@@ -78,6 +79,8 @@ export class ClientLink {
   readonly #tls: boolean
   /** Counts the times the connection became ready (`readyCount`). */
   #readyCount = 0
+  /** The listeners `#bind` put on the client in use. */
+  #listeners = new Listeners()
 
   constructor(options: LinkOptions) {
     const { source } = options
@@ -125,6 +128,15 @@ export class ClientLink {
     return this.#resetReason
   }
 
+  /**
+   * Takes this link's listeners off the client in use: for a client of the user's that outlives
+   * the connection (each closed cache would otherwise stay on it). One cachex closes keeps them,
+   * so that an error it emits while it goes finds a listener.
+   */
+  letGo(): void {
+    this.#listeners.clear()
+  }
+
   /** Stops the watchdog and the reconnection attempts cachex starts itself (the connection closes). */
   stop(): void {
     this.#disarm()
@@ -162,6 +174,9 @@ export class ClientLink {
 
   /** Uses `client` from now on: its senders, and its events for the circuit breaker. */
   #bind(client: NodeRedisClientLike): void {
+    // A replaced client is destroyed: its listeners stay on it (a late error must find one).
+    const listeners = new Listeners()
+    this.#listeners = listeners
     this.#client = client
     this.#opening = undefined
     this.#sender = new Sender(client, (options) => ({
@@ -170,7 +185,7 @@ export class ClientLink {
     }))
     // An 'error' event without a listener crashes the process; remember it for messages, and as
     // the sign that the connection is down when the client is not ready.
-    client.on('error', (error) => {
+    listeners.add(client, 'error', (error: unknown) => {
       if (client !== this.#client) return
       // A pool's clients reconnect without a 'ready' here: the server may come back without
       // the scripts it ran.
@@ -184,13 +199,13 @@ export class ClientLink {
     if (this.#isPool) return
     if (this.#makeClient === undefined) {
       // node-redis emits 'end' only when its socket is closed by close() or destroy().
-      client.on('end', () => {
+      listeners.add(client, 'end', () => {
         if (client !== this.#client || this.#closed()) return
         this.#ownerClosed = true
         this.#markDown(ownerClosedError(this.#where, 'client'))
       })
     }
-    client.on('ready', () => {
+    listeners.add(client, 'ready', () => {
       if (client !== this.#client) return
       // A new connection: the server may have restarted, without the scripts it ran.
       nodesChanged()
@@ -199,7 +214,7 @@ export class ClientLink {
     // The TCP connection is up and the handshake starts: a frozen server accepts the connection
     // (the kernel does) but never answers it, and node-redis would wait forever.
     if (this.#makeClient !== undefined) {
-      client.on('connect', () => {
+      listeners.add(client, 'connect', () => {
         if (client !== this.#client || this.#closed()) return
         this.#disarm()
         this.#watchdog = setTimeout(() => {

@@ -16,6 +16,7 @@ import { callBounds, connectBounded, SharedAttempt, scanNode } from './_connect.
 import { commandWeight, type Deadlines } from './_deadlines.ts'
 import { isClientClosed, isDisconnected, ownerClosedError, toCachexError } from './_errors.ts'
 import { Lifecycle } from './_lifecycle.ts'
+import { Listeners } from './_listeners.ts'
 import { type ReplyForm, replyForm, Sender } from './_options.ts'
 import { commandResend, followRedirects, type RedirectContext } from './_redirects.ts'
 import {
@@ -105,6 +106,8 @@ class ClusterConnection implements Connection {
   /** Closed or not; the guard every call passes (a failed discovery trips its breaker). */
   readonly #life: Lifecycle
   #lastError: unknown
+  /** The listeners put on the user's object (or cachex's own), taken off when it is let go. */
+  readonly #listeners = new Listeners()
   /** The last error node-redis emitted: why no seed answered (WRONGPASS, NOAUTH, refused…). */
   #lastEvent: unknown
   /** cachex's slot map and node health: what calls are routed by. */
@@ -190,12 +193,12 @@ class ClusterConnection implements Connection {
       sendCommand: (key, readonly, args) => cluster.sendCommand(key, readonly, args, options),
     }))
     // An 'error' event without a listener crashes the process; remember it for messages instead.
-    this.#cluster.on('error', (error) => {
+    this.#listeners.add(this.#cluster, 'error', (error: unknown) => {
       this.#lastError = error
       this.#lastEvent = error
     })
     // The slot map is known and every primary reached, whoever started the discovery.
-    this.#cluster.on('connect', () => {
+    this.#listeners.add(this.#cluster, 'connect', () => {
       this.#life.breaker.up()
       this.#topology.build()
     })
@@ -318,7 +321,12 @@ class ClusterConnection implements Connection {
     this.#blocking.close()
     await this.#topology.close()
     const cluster = this.#cluster
-    if (!this.#closeClient || !cluster.isOpen) return
+    if (!this.#closeClient) {
+      // A cluster of the user's, left open: it keeps none of this connection's listeners.
+      this.#listeners.clear()
+      return
+    }
+    if (!cluster.isOpen) return
     await closeCluster(cluster, {
       opening: this.#opening,
       connectTimeoutMs: this.#connectTimeoutMs,

@@ -256,7 +256,12 @@ export class StandaloneConnection implements Connection {
     this.#blocking?.close()
     this.#link.stop()
     const client = this.#link.client
-    if (!this.#closeClient || !client.isOpen) return
+    if (!this.#closeClient) {
+      // A client of the user's, left open: it keeps none of this connection's listeners.
+      this.#link.letGo()
+      return
+    }
+    if (!client.isOpen) return
     if (!this.#link.ready() || blocked) {
       destroyClient(client)
       return

@@ -1,5 +1,5 @@
 import { memory } from '@cachex/connections'
-import { isMemoryLocation } from '@cachex/connections/internal'
+import { isMemoryLocation, isNodeRedisCluster, isRedisSentinel } from '@cachex/connections/internal'
 import {
   Cache,
   type Compressor,
@@ -59,7 +59,7 @@ export function buildCache<IgnoreErrors extends boolean = false>(
     options.connectionFactory ??
     (isMemoryLocation(options.location)
       ? memoryClient(options.client)
-      : resolveClient(options.client ?? 'default'))
+      : resolveClient(options.client ?? impliedClient(options.location), options.location))
   if (typeof factory !== 'function') {
     throw new InvalidArgumentError(
       'connectionFactory takes a function that returns a Connection (given the cache options)',
@@ -95,8 +95,27 @@ function memoryClient(client: ClientName | ConnectionFactory | undefined): Conne
   )
 }
 
-function resolveClient(client: ClientName | ConnectionFactory): ConnectionFactory {
+/**
+ * The topology a `location` handed in as a node-redis object implies when `client` is unset: its
+ * cluster (`createCluster`) or sentinel (`createSentinel`) is one, not a server's client.
+ */
+function impliedClient(location: unknown): ClientName {
+  if (isNodeRedisCluster(location)) return 'cluster'
+  if (isRedisSentinel(location)) return 'sentinel'
+  return 'default'
+}
+
+function resolveClient(
+  client: ClientName | ConnectionFactory,
+  location: unknown,
+): ConnectionFactory {
   if (typeof client === 'function') return client
+  const implied = impliedClient(location)
+  if (implied !== 'default' && client !== implied) {
+    throw new InvalidArgumentError(
+      `location is a node-redis ${implied} (create${implied === 'cluster' ? 'Cluster' : 'Sentinel'}()): use client: '${implied}', or leave client unset, not client: '${client}'`,
+    )
+  }
   return lookup(CLIENTS, 'client', client, 'a connection factory')
 }
 
