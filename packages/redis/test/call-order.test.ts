@@ -5,6 +5,7 @@
 // newer value replaced by an older one.
 import { type Cache, type CreateCacheOptions, createCache } from '@cachex/redis'
 import {
+  replicated,
   startCluster,
   startRedis,
   startReplicaSet,
@@ -15,6 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 interface Topology {
   name: string
+  /** Replicas reads may go to: a check waits until they have every write (`settled`). */
+  replicas?: number
   start(): Promise<{ options: CreateCacheOptions; stop(): Promise<void> }>
 }
 
@@ -34,6 +37,7 @@ const TOPOLOGIES: Topology[] = [
   },
   {
     name: 'primary and replicas',
+    replicas: 1,
     async start() {
       const set = await startReplicaSet({ replicas: 1 })
       return { options: { location: [...set.urls] }, stop: () => set.stop() }
@@ -78,6 +82,17 @@ describe.each(TOPOLOGIES)('$name: calls land in call order', (topology) => {
     await deployment?.stop()
   })
 
+  /**
+   * Once the replicas have every write made so far (through any connection: one more write, which
+   * the replication stream carries after them, and `WAIT`), so that a read from one sees them.
+   */
+  async function settled(cache: Cache): Promise<void> {
+    const replicas = topology.replicas ?? 0
+    if (replicas === 0) return
+    await cache.set('settled', 1)
+    await replicated(cache.connection, replicas)
+  }
+
   /** A connected cache on a prefix of its own (`keyPrefix` to share one). */
   async function connected(keyPrefix = uniquePrefix('order')): Promise<Cache> {
     const cache = createCache({ ...deployment.options, keyPrefix })
@@ -94,6 +109,7 @@ describe.each(TOPOLOGIES)('$name: calls land in call order', (topology) => {
     const deleted = cache.delete('a')
     expect(await executed).toEqual([true])
     expect(await deleted).toBe(true)
+    await settled(cache)
     expect(await cache.get('a')).toBe(null)
   })
 
@@ -108,6 +124,7 @@ describe.each(TOPOLOGIES)('$name: calls land in call order', (topology) => {
     const set = cache.set('{t}b', 'new')
     expect(await executed).toEqual([true, true])
     expect([await deleted, await set]).toEqual([true, true])
+    await settled(cache)
     expect(await cache.get('{t}a')).toBe(null)
     expect(await cache.get('{t}b')).toBe('new')
   })
@@ -119,6 +136,7 @@ describe.each(TOPOLOGIES)('$name: calls land in call order', (topology) => {
     const deleted = cache.delete('a')
     expect(await touched).toBe(true)
     expect(await deleted).toBe(true)
+    await settled(cache)
     expect(await cache.get('a')).toBe(null)
   })
 
@@ -131,6 +149,7 @@ describe.each(TOPOLOGIES)('$name: calls land in call order', (topology) => {
     const calls = Promise.all([cache.set('a', 1, 60), cache.set('b', 1, 60), cache.delete('a')])
     await cache.close()
     expect(await calls).toEqual([true, true, true])
+    await settled(check)
     expect(await check.get('a')).toBe(null)
     expect(await check.get('b')).toBe(1)
   })
@@ -147,6 +166,7 @@ describe.each(TOPOLOGIES)('$name: calls land in call order', (topology) => {
     ])
     await cache.close()
     expect(await calls).toEqual([true, true, true])
+    await settled(check)
     expect(await check.get('a')).toBe('new')
   })
 
@@ -157,6 +177,7 @@ describe.each(TOPOLOGIES)('$name: calls land in call order', (topology) => {
     const deleted = cache.delete('k7')
     expect(await stored).toEqual([])
     expect(await deleted).toBe(true)
+    await settled(cache)
     expect(await cache.get('k7')).toBe(null)
     expect(await cache.get('k8')).toBe('k8')
   })
