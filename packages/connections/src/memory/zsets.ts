@@ -29,14 +29,7 @@ function before(a: { member: string; score: number }, score: number, member: str
 
 /** The index of the first item not ordered before (score, member). */
 function lowerBound(zset: ZSet, score: number, member: string): number {
-  let lo = 0
-  let hi = zset.order.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if (before(zset.order[mid] as ZSet['order'][number], score, member)) lo = mid + 1
-    else hi = mid
-  }
-  return lo
+  return firstWhere(zset, (item) => !before(item, score, member))
 }
 
 export function zsetOf(store: Store, key: string, now: number): ZSet | undefined {
@@ -94,13 +87,13 @@ function belowMax(score: number, max: Bound): boolean {
   return max.exclusive ? score < max.value : score <= max.value
 }
 
-/** The index of the first item of `zset.order` whose score is `past` (all after it are too). */
-function firstWhere(zset: ZSet, past: (score: number) => boolean): number {
+/** The index of the first item of `zset.order` that is `past` (every item after it is too). */
+function firstWhere(zset: ZSet, past: (item: ZSet['order'][number]) => boolean): number {
   let lo = 0
   let hi = zset.order.length
   while (lo < hi) {
     const mid = (lo + hi) >>> 1
-    if (past((zset.order[mid] as ZSet['order'][number]).score)) hi = mid
+    if (past(zset.order[mid] as ZSet['order'][number])) hi = mid
     else lo = mid + 1
   }
   return lo
@@ -111,8 +104,8 @@ function firstWhere(zset: ZSet, past: (score: number) => boolean): number {
  * `to <= from`): two binary searches, O(log n).
  */
 export function scoreRange(zset: ZSet, min: Bound, max: Bound): [number, number] {
-  const from = firstWhere(zset, (score) => aboveMin(score, min))
-  const to = firstWhere(zset, (score) => !belowMax(score, max))
+  const from = firstWhere(zset, (item) => aboveMin(item.score, min))
+  const to = firstWhere(zset, (item) => !belowMax(item.score, max))
   return [from, Math.max(from, to)]
 }
 
