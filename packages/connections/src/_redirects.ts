@@ -81,8 +81,8 @@ export function commandResend(
  * - `TRYAGAIN`: a multi-key command met a slot half migrated; retried after 10 ms, doubling up
  *   to 100 ms, until the migration of the slot is done; the `ASK` that sends a retry back to
  *   the importing node (the keys are on neither node, or only some on the importing one) is not
- *   counted against `maxCommandRedirections`, and past the budget the call fails with the
- *   `TRYAGAIN`. A part of a split read or delete
+ *   counted against `maxCommandRedirections`, and past the budget (at once for a route with
+ *   `tryAgain: false`, whose context has none) the call fails with the `TRYAGAIN`. A part of a split read or delete
  *   (`MGET`, `EXISTS`, `TOUCH`, `DEL`, `UNLINK`: `resend.keyByKey`) that still meets it after 3
  *   tries runs one key at a time instead (each key then follows its own `ASK`), as a migration
  *   left half done would otherwise fail it for as long as it lasts; `MSET` stays whole.

@@ -116,6 +116,8 @@ class ClusterConnection implements Connection {
   readonly #tracking: ClusterTracking
   /** What `followRedirects` uses: the map, the bounds, the senders. */
   readonly #redirects: RedirectContext
+  /** The same, for a call that has `TRYAGAIN` at once (`route.tryAgain: false`). */
+  readonly #noTryAgain: RedirectContext
   /** While a read batch is sent: the node each shard's reads go to (see `batch`). */
   #pinned: Map<Shard, NodeHandle> | undefined
   /** The dedicated clients of blocking commands (see `#runBlocking`). */
@@ -178,6 +180,7 @@ class ClusterConnection implements Connection {
       sendOnce: (slot, readonly, args, text) => this.#sendOnce(slot, readonly, args, text),
       send: (key, readonly, args, text) => this.#send(key, readonly, args, text),
     }
+    this.#noTryAgain = { ...this.#redirects, retryBudgetMs: 0 }
     this.#blocking = new ClusterBlocking({
       topology: this.#topology,
       deadlines: this.#deadlines,
@@ -364,13 +367,18 @@ class ClusterConnection implements Connection {
       reply = splitBySlot(split, args, (key, part, kind) =>
         this.#send(key, readonly, part, parts, kind),
       )
-    } else if (atomic !== undefined) {
-      const keys = atomic.keys(args)
-      const error = crossSlot(name, keys, atomic)
-      if (error !== undefined) return Promise.reject(error)
-      reply = this.#send(keys[0] ?? route?.key, readonly, args, text)
     } else {
-      reply = this.#send(route?.key ?? impliedKey(name, args), readonly, args, text)
+      let key: RedisArgument | undefined
+      if (atomic !== undefined) {
+        const keys = atomic.keys(args)
+        const error = crossSlot(name, keys, atomic)
+        if (error !== undefined) return Promise.reject(error)
+        key = keys[0] ?? route?.key
+      } else {
+        key = route?.key ?? impliedKey(name, args)
+      }
+      const redirects = route?.tryAgain === false ? this.#noTryAgain : this.#redirects
+      reply = this.#send(key, readonly, args, text, undefined, redirects)
     }
     return this.#bound(reply, name, weight)
   }
@@ -419,6 +427,7 @@ class ClusterConnection implements Connection {
     args: RedisArgument[],
     text: ReplyForm = false,
     kind?: Kind,
+    redirects: RedirectContext = this.#redirects,
   ): Promise<unknown> {
     if (key === undefined) {
       return this.#router.as(text).sendCommand(undefined, readonly, args)
@@ -426,11 +435,11 @@ class ClusterConnection implements Connection {
     const slot = keySlot(key)
     return this.#sendOnce(slot, readonly, args, text).catch((error: unknown) =>
       followRedirects(
-        this.#redirects,
+        redirects,
         error,
         slot,
         // A script goes with its source: the node it goes to now may not have it.
-        commandResend(this.#redirects, slot, readonly, asEval(args), text, kind),
+        commandResend(redirects, slot, readonly, asEval(args), text, kind),
       ),
     )
   }

@@ -82,6 +82,14 @@ export interface CommandRoute {
    * cluster's multi-key `DEL`), whose integer replies it adds up.
    */
   digits?: boolean
+  /**
+   * `false` to have a cluster's `TRYAGAIN` (a multi-key command or script whose slot is half
+   * migrated) as the call's error at once, where a connection would otherwise send it again
+   * for most of `socketTimeout`: for a caller that has its own way to wait, such as a lock's
+   * `acquire()`, which counts it as "not taken" and keeps to its own `blockingTimeout`.
+   * Topologies without slots ignore it.
+   */
+  tryAgain?: boolean
 }
 
 /**

@@ -174,7 +174,11 @@ export class Lock implements CacheLock {
     for (;;) {
       let reply: unknown
       try {
-        reply = await runScript(this.#connection, ACQUIRE, keys, args)
+        // A cluster's refusal for a half-migrated slot comes at once: this loop waits, by `sleep`.
+        reply = await runScript(this.#connection, ACQUIRE, keys, args, {
+          key: this.name,
+          tryAgain: false,
+        })
       } catch (error) {
         // The slot is being migrated and the cluster ran nothing: not taken, as when contended.
         if (slotMigrating(error)) {
