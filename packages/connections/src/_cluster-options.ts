@@ -3,6 +3,7 @@ import { createCluster } from '@redis/client'
 import type { NodeRedisClusterLike } from './_cluster-nodes.ts'
 import { parseLocation } from './_location.ts'
 import type { Credentials } from './_options.ts'
+import { refuseServerOptions } from './_standalone-options.ts'
 import { parseRedisUrl, redactUrl } from './url.ts'
 
 /** Options of the `cluster` factory: a Redis Cluster, reached through seed nodes or a cluster you made. */
@@ -89,6 +90,7 @@ export function clusterFromSeeds(
   }
   const withAuth = seeds.find(({ address }) => address.password !== undefined)?.address
   const extra = (options.clientOptions ?? {}) as Credentials & { socket?: object }
+  refuseServerOptions(extra, 'clientOptions')
   const database = (extra as { database?: unknown }).database
   if (database !== undefined && database !== 0) {
     throw new InvalidArgumentError(

@@ -1,6 +1,8 @@
 import type { ConnectionOptions, RedisArgument } from '@cachex/core'
 import { InvalidArgumentError } from '@cachex/core'
+import { closestName, describeArgument, unknownName } from '@cachex/core/internal'
 import { parseLocation } from './_location.ts'
+import { refuseServerOptions } from './_standalone-options.ts'
 import { parseRedisUrl, type RedisAddress, redactUrl } from './url.ts'
 
 /**
@@ -105,9 +107,47 @@ export interface SentinelSettings {
   waitForPrimary: boolean
 }
 
+// Every key of `SentinelConnectionOptions`, and no other: the compiler says when one is added to
+// the type and not here.
+const SENTINEL_OPTIONS_TABLE = {
+  password: true,
+  username: true,
+  tls: true,
+  socket: true,
+  clientOptions: true,
+  replicaPoolSize: true,
+  masterPoolSize: true,
+  scanInterval: true,
+  waitForPrimary: true,
+} as const satisfies Record<keyof SentinelConnectionOptions, true>
+const SENTINEL_OPTIONS = Object.keys(SENTINEL_OPTIONS_TABLE)
+
+/**
+ * `sentinelOptions`, checked to be an object of the names `SentinelConnectionOptions` has: a
+ * misspelt name (`waitForPrimay`, `pasword`) would otherwise leave its default silently.
+ */
+function checkSentinelOptions(given: unknown): SentinelConnectionOptions {
+  if (given === undefined) return {}
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) {
+    throw new InvalidArgumentError(
+      `sentinelOptions takes an object ({ password, waitForPrimary, … }), got ${describeArgument(given)}`,
+    )
+  }
+  const name = unknownName(given, SENTINEL_OPTIONS)
+  if (name !== undefined) {
+    const meant = closestName(name, SENTINEL_OPTIONS)
+    throw new InvalidArgumentError(
+      meant === undefined
+        ? `sentinelOptions does not take '${name}' (it takes ${SENTINEL_OPTIONS.join(', ')})`
+        : `sentinelOptions does not take '${name}': did you mean '${meant}'?`,
+    )
+  }
+  return given as SentinelConnectionOptions
+}
+
 /** Checks the options of the sentinel connection (not a handed-in `RedisSentinel`). */
 export function sentinelSettings(options: SentinelOptions): SentinelSettings {
-  const extra = (options.sentinelOptions ?? {}) as SentinelConnectionOptions
+  const extra = checkSentinelOptions(options.sentinelOptions)
   const given = typeof options.location === 'string' ? parseLocation(options.location) : undefined
   if (given?.length !== 1) {
     throw new InvalidArgumentError(
@@ -122,6 +162,10 @@ export function sentinelSettings(options: SentinelOptions): SentinelSettings {
     )
   }
   const roots = sentinelNodes(options.sentinels)
+  // The data nodes are the ones the sentinels report; the sentinels are `sentinels`.
+  refuseServerOptions(options.clientOptions, 'clientOptions')
+  refuseServerOptions(extra.clientOptions, 'sentinelOptions.clientOptions')
+  refuseServerOptions({ socket: extra.socket }, 'sentinelOptions')
   const replicaPoolSize = poolSize(extra.replicaPoolSize, 1, 'replicaPoolSize', 0)
   poolSize(extra.masterPoolSize, 1, 'masterPoolSize', 1)
   const scanInterval = extra.scanInterval ?? 0

@@ -125,6 +125,7 @@ export function clientSource(options: StandaloneOptions, connectTimeoutMs: numbe
   const url = singleUrl(location)
   const address = parseRedisUrl(url)
   const extra = (options.clientOptions ?? {}) as Credentials & { socket?: object }
+  refuseServerOptions(extra, 'clientOptions')
   checkDatabase(extra as { database?: unknown }, address.database, url)
   // The URL's credentials, else the options', else those of `clientOptions`.
   const password = address.password ?? options.password ?? extra.password
@@ -203,12 +204,34 @@ function singleUrl(location: unknown): string {
 }
 
 /**
+ * Refuses node-redis options in `given` (named `name` in messages) that name a server — `url`,
+ * `socket.host`, `socket.port`, `socket.path` — and would silently replace the one `location`
+ * names. Other socket options (`tls`, `keepAlive`…) pass.
+ */
+export function refuseServerOptions(given: unknown, name: string): void {
+  if (typeof given !== 'object' || given === null) return
+  const socket = (given as { socket?: unknown }).socket
+  const naming = [
+    ...('url' in given && given.url !== undefined ? ['url'] : []),
+    ...(typeof socket === 'object' && socket !== null
+      ? ['host', 'port', 'path']
+          .filter((key) => (socket as Record<string, unknown>)[key] !== undefined)
+          .map((key) => `socket.${key}`)
+      : []),
+  ]
+  if (naming.length === 0) return
+  throw new InvalidArgumentError(
+    `${naming.map((key) => `${name}.${key}`).join(', ')} would replace the server location names: name the server in location (such as redis://host:6379/0 or unix:///path.sock) instead`,
+  )
+}
+
+/**
  * Refuses a `clientOptions.database` other than the URL's (which is 0 when the URL names none):
  * the URL's would win, and the cache would read and write another database than the one asked.
  */
 function checkDatabase(extra: { database?: unknown }, database: number, url: string): void {
   if (extra.database === undefined || extra.database === database) return
   throw new InvalidArgumentError(
-    `clientOptions.database (${String(extra.database)}) is not the database of ${redactUrl(url)} (${database}${/\/\d+\/?$|[?&]db=/.test(url) ? '' : ', as the URL names none'}): name the database in the URL, such as redis://host:6379/${String(extra.database)}`,
+    `clientOptions.database (${String(extra.database)}) is not the database of ${redactUrl(url)} (${database}${/\/\d+\/?$|[?&]db=[^&#]/.test(url) ? '' : ', as the URL names none'}): name the database in the URL, such as redis://host:6379/${String(extra.database)}`,
   )
 }

@@ -21,7 +21,9 @@ export interface RedisAddress {
 /**
  * Parses `redis://[[user]:password@]host[:port][/db]`, `rediss://…` (TLS) and
  * `unix://[[user]:password@]/path/to.sock[?db=N]` as django-redis and redis-py do. `db`,
- * `username` and `password` may also come as query parameters. `valkey://` and `valkeys://`
+ * `username` and `password` may also come as query parameters (an empty one counts as absent);
+ * any other query parameter is refused with an `InvalidArgumentError`, since cachex takes every
+ * other setting as an option (`socketTimeout`, `clientOptions`…). `valkey://` and `valkeys://`
  * (Valkey's own schemes, which valkey-py and django-cachex accept) read as `redis://` and
  * `rediss://`: Valkey speaks the same protocol.
  */
@@ -44,14 +46,14 @@ export function parseRedisUrl(url: string): RedisAddress {
       cause: scrubbed(error, url),
     })
   }
-  const query = parsed.searchParams
+  const query = queryOf(parsed, url)
   const colon = userinfo?.indexOf(':') ?? -1
   const rawUser =
     userinfo === undefined ? parsed.username : userinfo.slice(0, colon < 0 ? undefined : colon)
   const rawPassword =
     userinfo === undefined ? parsed.password : colon < 0 ? '' : userinfo.slice(colon + 1)
-  const username = decode(rawUser) || query.get('username') || undefined
-  const password = decode(rawPassword) || query.get('password') || undefined
+  const username = decode(rawUser) || query.username
+  const password = decode(rawPassword) || query.password
   const address: RedisAddress = { tls: false, database: 0, username, password }
   switch (parsed.protocol) {
     case 'redis:':
@@ -68,16 +70,16 @@ export function parseRedisUrl(url: string): RedisAddress {
       address.tls = parsed.protocol === 'rediss:' || parsed.protocol === 'valkeys:'
       address.host = parsed.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1'
       address.port = parsed.port === '' ? 6379 : Number(parsed.port)
-      // As redis-py: a `?db=` wins over the path.
+      // As redis-py: a `?db=` wins over the path (an empty one is absent).
       const path = parsed.pathname.replace(/^\/+|\/+$/g, '')
-      address.database = parseDatabase(query.get('db') ?? path, url)
+      address.database = parseDatabase(query.db ?? path, url)
       break
     }
     case 'unix:': {
       if (parsed.pathname === '')
         throw new InvalidArgumentError(`no socket path in ${redactUrl(url)}`)
       address.path = decode(parsed.pathname)
-      address.database = parseDatabase(query.get('db'), url)
+      address.database = parseDatabase(query.db ?? null, url)
       break
     }
     default:
@@ -120,6 +122,36 @@ function scrubbed(error: unknown, url: string): Error {
     ...(typeof code === 'string' ? { code } : {}),
     input: redactUrl(url),
   })
+}
+
+/** The query parameters a Redis URL may carry. */
+const QUERY_PARAMETERS = ['db', 'username', 'password'] as const
+
+/**
+ * The `db`, `username` and `password` query parameters of `parsed`, each its first non-empty
+ * value (as redis-py's `parse_qs`, which drops blank values). Any other parameter is refused:
+ * dropping it would silently connect otherwise than the URL says (`?database=2` to database 0,
+ * `?ssl=true` without TLS).
+ */
+function queryOf(
+  parsed: URL,
+  url: string,
+): Partial<Record<(typeof QUERY_PARAMETERS)[number], string>> {
+  const query: Partial<Record<(typeof QUERY_PARAMETERS)[number], string>> = {}
+  for (const [name, value] of parsed.searchParams) {
+    if (!(QUERY_PARAMETERS as readonly string[]).includes(name)) {
+      // A raw `?` in a password may move part of it into the query: name the parameter only when
+      // no `@` follows the `?`.
+      const question = url.indexOf('?')
+      const shown = url.indexOf('@', question) < 0 ? ` '${name}'` : ''
+      throw new InvalidArgumentError(
+        `unknown query parameter${shown} in ${redactUrl(url)}: cachex reads only db, username and password from a URL; give the rest as options (socketTimeout, socketConnectTimeout, clientOptions.socket for TLS and other socket settings, and so on)`,
+      )
+    }
+    const key = name as (typeof QUERY_PARAMETERS)[number]
+    if (query[key] === undefined && value !== '') query[key] = value
+  }
+  return query
 }
 
 /** Percent-decodes like Python's `unquote`: a malformed escape such as a lone `%` stays as is. */

@@ -151,6 +151,44 @@ describe('parseRedisUrl', () => {
     expect(parseRedisUrl('redis://example.com/1?db=4').database).toBe(4)
   })
 
+  it('reads an empty ?db= as absent: the path names the database, as redis-py does', () => {
+    expect(parseRedisUrl('redis://h/3?db=').database).toBe(3)
+    expect(parseRedisUrl('redis://h?db=').database).toBe(0)
+    expect(parseRedisUrl('unix:///tmp/x.sock?db=').database).toBe(0)
+    expect(parseRedisUrl('redis://h/3?db=&db=').database).toBe(3)
+  })
+
+  it('refuses a query parameter other than db, username and password, naming it', () => {
+    for (const [url, name] of [
+      ['redis://h/0?database=2', 'database'],
+      ['redis://h/0?ssl=true', 'ssl'],
+      ['rediss://h/0?socket_timeout=0.5', 'socket_timeout'],
+      ['redis://h/0?DB=2', 'DB'],
+      ['redis://h/0?db=1&passwd=x', 'passwd'],
+      ['unix:///tmp/x.sock?db=1&timeout=3', 'timeout'],
+      ['valkey://h?db=1&protocol=3', 'protocol'],
+    ] as const) {
+      const error = thrownBy(() => parseRedisUrl(url))
+      expect(error, url).toBeInstanceOf(InvalidArgumentError)
+      const message = (error as Error).message
+      expect(message, url).toContain(`'${name}'`)
+      expect(message, url).toContain('socketTimeout')
+      expect(message, url).toContain('clientOptions')
+    }
+  })
+
+  it('never shows the password when it refuses a query parameter', () => {
+    for (const url of [
+      'redis://user:topsecret@h/0?ssl=true',
+      'redis://h/0?password=topsecret&ssl=true',
+      'unix://user:topsecret@/tmp/x.sock?ssl=true',
+    ]) {
+      const error = thrownBy(() => parseRedisUrl(url))
+      expect(error, url).toBeInstanceOf(InvalidArgumentError)
+      for (const text of textsOf(error)) expect(text, url).not.toContain('topsecret')
+    }
+  })
+
   it('parses IPv6 hosts', () => {
     expect(parseRedisUrl('redis://[::1]:6380/1')).toMatchObject({
       host: '::1',

@@ -233,11 +233,45 @@ export function checkItersize(itersize: unknown): number {
 
 /** The `coalesceReads` option: a boolean, `true` when absent. */
 export function checkCoalesce(coalesce: unknown): boolean {
-  if (coalesce === undefined) return true
-  if (typeof coalesce !== 'boolean') {
-    throw new InvalidArgumentError(`coalesceReads must be a boolean, got ${describe(coalesce)}`)
+  return checkBoolean(coalesce, 'coalesceReads', true)
+}
+
+/**
+ * A boolean option `name`: `fallback` when absent. Anything else is refused, a string above all:
+ * `'false'` (from an environment variable or a JSON file) would otherwise mean true.
+ */
+export function checkBoolean(value: unknown, name: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') {
+    throw new InvalidArgumentError(
+      `${name} must be a boolean, got ${typeof value === 'string' ? `the string '${value.slice(0, 20)}'` : describe(value)}`,
+    )
   }
-  return coalesce
+  return value
+}
+
+/**
+ * The `logger` option: an object with an `error()` method (and, if it has one, a `warn()`
+ * method), or `undefined`. Checked up front: a logger without them would turn every ignored
+ * error into an untyped `TypeError` at the moment it is logged.
+ */
+export function checkLogger(logger: unknown): void {
+  // `null` means the default (console), as `undefined` does.
+  if (logger === undefined || logger === null) return
+  if (
+    (typeof logger !== 'object' && typeof logger !== 'function') ||
+    typeof (logger as { error?: unknown }).error !== 'function'
+  ) {
+    throw new InvalidArgumentError(
+      `logger must be an object with an error() method (such as console), got ${describeArgument(logger)}${typeof logger === 'object' ? ' without one' : ''}`,
+    )
+  }
+  const warn = (logger as { warn?: unknown }).warn
+  if (warn !== undefined && typeof warn !== 'function') {
+    throw new InvalidArgumentError(
+      `logger.warn must be a method (or absent, for error() to be used), got ${describe(warn)}`,
+    )
+  }
 }
 
 /** An index, count or integer amount: a safe integer. */

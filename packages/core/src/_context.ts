@@ -2,9 +2,11 @@
 // value store and error policy, in one object. A family file (commands/*.ts) takes it with
 // `contextOf(this)` and never sees the class; `attachCommands` puts the family on `Cache`.
 import {
+  checkBoolean,
   checkCoalesce,
   checkConnection,
   checkItersize,
+  checkLogger,
   checkOptions,
   checkVersion,
   checkVersionOption,
@@ -222,8 +224,9 @@ export class CacheContext {
       maxValueSize: options.maxValueSize,
     })
     this.text = this.codec.readsText
-    this.#ignoreExceptions = options.ignoreExceptions ?? false
-    this.#logIgnored = options.logIgnoredExceptions ?? false
+    this.#ignoreExceptions = checkBoolean(options.ignoreExceptions, 'ignoreExceptions', false)
+    this.#logIgnored = checkBoolean(options.logIgnoredExceptions, 'logIgnoredExceptions', false)
+    checkLogger(options.logger)
     this.logger = options.logger ?? console
     this.events = new CacheEvents(this.logger)
     this.itersize = checkItersize(options.scanItersize ?? DEFAULT_ITERSIZE)

@@ -1,7 +1,7 @@
 // `@cachex/core/internal`: what cachex's own packages share and users need not see. No semver
 // promise: these names may change in any release.
 
-export { describeArgument } from './_args.ts'
+export { checkBoolean, checkLogger, describeArgument } from './_args.ts'
 export type { CacheInternals } from './_internals.ts'
 export { cacheInternals } from './_internals.ts'
 export { isPlainPrototype } from './_json-check.ts'

@@ -2,7 +2,7 @@
 // others: a misspelt `keyPrefix` would otherwise leave the prefix empty, and clear() without a
 // prefix is FLUSHDB.
 import { InvalidArgumentError } from '@cachex/core'
-import { closestName, unknownName } from '@cachex/core/internal'
+import { checkBoolean, checkLogger, closestName, unknownName } from '@cachex/core/internal'
 import type { CacheGlobals, CreateCacheOptions } from './_options.ts'
 
 // Each table has every key of its type, and no other: the compiler says when an option is added
@@ -98,4 +98,30 @@ export function checkCacheGlobals(defaults: object): void {
       ? `configureCaches() does not take the default '${name}' (it takes ${CACHE_GLOBALS.join(', ')})${own}`
       : `configureCaches() does not take the default '${name}': did you mean '${meant}'?`,
   )
+}
+
+/** The boolean options of createCache() and of the registry-wide defaults. */
+const BOOLEAN_OPTIONS = [
+  'ignoreExceptions',
+  'logIgnoredExceptions',
+  'closeConnection',
+  'readFromReplicas',
+] as const
+
+/**
+ * Throws `InvalidArgumentError` when a value of `options` (a cache's options, or the registry-wide
+ * defaults) is of the wrong kind where nothing later would notice before it mattered: a boolean
+ * option that is not a boolean (`'false'`, from an environment variable, would mean true), or a
+ * `logger` without an `error()` method (every ignored error would then be an untyped
+ * `TypeError`). `what` begins the message, when given (`configureCaches(): the alias '…'`).
+ */
+export function checkOptionValues(options: object, what?: string): void {
+  const values = options as Record<string, unknown>
+  try {
+    for (const name of BOOLEAN_OPTIONS) checkBoolean(values[name], name, false)
+    checkLogger(values.logger)
+  } catch (error) {
+    if (what === undefined || !(error instanceof InvalidArgumentError)) throw error
+    throw new InvalidArgumentError(`${what}: ${error.message}`)
+  }
 }

@@ -94,7 +94,7 @@ export interface CacheTelemetry {
 
 /**
  * Registry-wide defaults, Django's `DJANGO_REDIS_*` settings. Each applies to every alias that
- * does not set it itself.
+ * does not set it itself (an alias's option set to `undefined` leaves the default in force).
  */
 export interface CacheGlobals {
   /** `DJANGO_REDIS_CONNECTION_FACTORY`: the connection factory of every cache. */

@@ -1,5 +1,5 @@
 import { parseRedisUrl } from '@cachex/connections'
-import { DEFAULT_URL, parseLocation } from '@cachex/connections/internal'
+import { DEFAULT_URL, isMemoryLocation, parseLocation } from '@cachex/connections/internal'
 import type { CreateCacheOptions } from './_options.ts'
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1'])
@@ -55,7 +55,7 @@ function overlap(
 
 /**
  * The servers and databases a cache's options point at, as comparable strings (`host:port/db`,
- * never a password); a client object stands for itself. A location that does not parse is left
+ * never a password); a client object stands for itself, a named `memory://` store for itself. A location that does not parse is left
  * out: createCache reports it.
  */
 function endpoints(options: CreateCacheOptions, identities: Map<object, number>): Set<string> {
@@ -68,6 +68,12 @@ function endpoints(options: CreateCacheOptions, identities: Map<object, number>)
       identities.set(location, id)
     }
     found.add(`the same client object (#${id})`)
+    return found
+  }
+  if (isMemoryLocation(location)) {
+    // `memory://name` is one store shared by name in the process; `memory://` a private one.
+    const name = memoryStore(location)
+    if (name !== undefined && name !== '') found.add(`memory store ${name}`)
     return found
   }
   let urls: string[]
@@ -94,4 +100,18 @@ function endpoints(options: CreateCacheOptions, identities: Map<object, number>)
     }
   }
   return found
+}
+
+/**
+ * The store name of a `memory://[name]` location as the memory backend reads it (`''`: a private
+ * store), or `undefined` when it is not one it takes (createCache reports that).
+ */
+function memoryStore(location: string): string | undefined {
+  const name = location.trim().slice('memory://'.length).replace(/\/+$/, '')
+  if (name.length > 256 || /[\s/?#]/.test(name)) return undefined
+  try {
+    return decodeURIComponent(name)
+  } catch {
+    return undefined
+  }
 }

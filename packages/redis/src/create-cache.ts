@@ -9,7 +9,7 @@ import {
 } from '@cachex/core'
 import { describeArgument } from '@cachex/core/internal'
 import { lockFactory, semaphoreFactory } from '@cachex/lock'
-import { checkCreateCacheOptions } from './_option-names.ts'
+import { checkCreateCacheOptions, checkOptionValues } from './_option-names.ts'
 import type { ClientName, CompressorName, CreateCacheOptions, SerializerName } from './_options.ts'
 import { CLIENTS, COMPRESSORS, lookup, SERIALIZERS } from './_tables.ts'
 
@@ -49,6 +49,11 @@ export function buildCache<IgnoreErrors extends boolean = false>(
   checkCreateCacheOptions(
     options,
     alias === undefined ? 'createCache()' : `configureCaches(): the alias '${alias}'`,
+  )
+  // And a value of the wrong kind (`closeConnection: 'false'`) before a connection exists.
+  checkOptionValues(
+    options,
+    alias === undefined ? undefined : `configureCaches(): the alias '${alias}'`,
   )
   // Resolve every name first, so that a bad one throws before a connection exists.
   const serializer = toList(options.serializer ?? 'json').map((s) => resolveSerializer(s, options))

@@ -2,6 +2,7 @@
 // (`cache.on()`). Only this subpath imports `@opentelemetry/api` (an optional peer): a program
 // that never imports it loads nothing of OpenTelemetry and pays nothing.
 import { parseRedisUrl } from '@cachex/connections'
+import { parseLocation } from '@cachex/connections/internal'
 import type {
   Cache,
   CacheErrorEvent,
@@ -337,9 +338,18 @@ function statusCodeOf(error: unknown): string | undefined {
   return undefined
 }
 
-/** `server.address`, `server.port` and `db.namespace` of a location URL; never its credentials. */
+/**
+ * `server.address`, `server.port` and `db.namespace` of a location's first URL; never its
+ * credentials. The location is split as the connection splits it (`parseLocation`: a comma only
+ * before the next URL's scheme), so that a raw comma in a password stays in it.
+ */
 function serverAttributes(location: string | readonly string[] | undefined): Attributes {
-  const url = typeof location === 'string' ? location.split(',')[0]?.trim() : location?.[0]
+  let url: string | undefined
+  try {
+    url = parseLocation(location)?.[0]
+  } catch {
+    return {}
+  }
   if (url === undefined || !/^(rediss?|valkeys?|unix):\/\//i.test(url)) return {}
   let address: ReturnType<typeof parseRedisUrl>
   try {

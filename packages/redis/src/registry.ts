@@ -6,7 +6,7 @@ import {
 } from '@cachex/connections/internal'
 import { type Cache, ClosedError, InvalidArgumentError } from '@cachex/core'
 import { describeArgument } from '@cachex/core/internal'
-import { checkCacheGlobals, checkCreateCacheOptions } from './_option-names.ts'
+import { checkCacheGlobals, checkCreateCacheOptions, checkOptionValues } from './_option-names.ts'
 import type { CacheGlobals, CachesConfig, ClientName } from './_options.ts'
 import { prefixOverlaps } from './_overlaps.ts'
 import { buildCache, checkOptionsObject } from './create-cache.ts'
@@ -19,12 +19,15 @@ const instances = new Map<string, Cache>()
  * shuts down must not open the caches again (new connections would keep the process alive).
  */
 let closed = false
+/** The caches `caches.close()` is closing: a second call waits for them too. */
+let closing: Promise<void> = Promise.resolve()
 
 /**
  * Sets the caches of the process, once at start-up, as Django's `CACHES` setting:
  * `configureCaches({ default: { location: 'redis://…' }, sessions: { … } })`. Calling it again
  * after a cache was used rejects; call `caches.close()` first. After `caches.close()`, calling it
- * again opens the caches anew.
+ * again opens the caches anew. Every alias's options and the globals are checked first: a refused
+ * configuration (`InvalidArgumentError`) leaves the one before in force.
  *
  * Warns through the globals' `logger` (`warn`, else `error`) when two caches on one server and
  * database have overlapping prefixes — equal, one the other plus `:…` (`ab` and `ab:c`), or one
@@ -36,27 +39,53 @@ export function configureCaches(caches: CachesConfig, defaults: CacheGlobals = {
       'configureCaches() was already called and caches are in use: call caches.close() first',
     )
   }
-  if (caches === null || typeof caches !== 'object') {
-    throw new InvalidArgumentError('configureCaches() takes an object of cache aliases')
+  if (caches === null || typeof caches !== 'object' || Array.isArray(caches)) {
+    // An array would configure the aliases '0', '1'…
+    throw new InvalidArgumentError(
+      `configureCaches() takes an object of cache aliases ({ default: { location: 'redis://…' }, … }), got ${describeArgument(caches)}`,
+    )
   }
+  // Everything is checked before anything is configured.
   for (const [alias, options] of Object.entries(caches)) {
     checkOptionsObject(options, `configureCaches(): the alias '${alias}' takes`)
     checkCreateCacheOptions(options, `configureCaches(): the alias '${alias}'`)
+    checkOptionValues(options, `configureCaches(): the alias '${alias}'`)
   }
   if (typeof defaults !== 'object' || Array.isArray(defaults)) {
     throw new InvalidArgumentError(
       `configureCaches() takes the registry-wide defaults as an object ({ ignoreExceptions: true, … }), got ${describeArgument(defaults)}`,
     )
   }
-  if (defaults !== null) checkCacheGlobals(defaults)
+  if (defaults !== null) {
+    checkCacheGlobals(defaults)
+    checkOptionValues(defaults, 'configureCaches()')
+  }
+  const overlaps = prefixOverlaps(caches)
   config = { ...caches }
   globals = { ...defaults }
   closed = false
   const logger = globals.logger ?? console
-  for (const message of prefixOverlaps(config)) {
+  for (const message of overlaps) {
     if (typeof logger.warn === 'function') logger.warn(message)
     else logger.error(message)
   }
+}
+
+/** The options of `alias` (an own key of the configuration, never an `Object.prototype` member). */
+function aliasOptions(alias: string): CachesConfig[string] | undefined {
+  return config !== undefined && Object.hasOwn(config, alias) ? config[alias] : undefined
+}
+
+/**
+ * The globals with `options` on top, skipping the options set to `undefined`: an alias's
+ * `ignoreExceptions: process.env.X ? true : undefined` leaves the global in force.
+ */
+function withGlobals(options: CachesConfig[string]): CachesConfig[string] {
+  const merged: Record<string, unknown> = { ...globals }
+  for (const [name, value] of Object.entries(options)) {
+    if (value !== undefined) merged[name] = value
+  }
+  return merged as CachesConfig[string]
 }
 
 /** The configured caches, by alias (Django's `django.core.cache.caches`). */
@@ -78,7 +107,7 @@ export const caches = {
         `caches.get('${alias}'): the caches were closed with caches.close(); call configureCaches() to open them again`,
       )
     }
-    const options = config?.[alias]
+    const options = aliasOptions(alias)
     if (options === undefined) {
       throw new InvalidArgumentError(
         config === undefined
@@ -86,7 +115,7 @@ export const caches = {
           : `the cache alias '${alias}' is not configured (configured: ${Object.keys(config).join(', ')})`,
       )
     }
-    const cache = buildCache({ ...globals, ...options }, alias)
+    const cache = buildCache(withGlobals(options), alias)
     instances.set(alias, cache)
     return cache
   },
@@ -99,13 +128,20 @@ export const caches = {
   /**
    * Closes every cache created so far. Until `configureCaches()` is called again, `caches.get()`
    * throws `ClosedError` instead of opening a cache anew. Calls in flight on a closed cache
-   * reject with `ClosedError` (or resolve their default under `ignoreExceptions`).
+   * reject with `ClosedError` (or resolve their default under `ignoreExceptions`). A call while
+   * an earlier one is still closing (two shutdown hooks) resolves once that one's caches are
+   * closed too.
    */
   async close(): Promise<void> {
     closed = true
     const open = [...instances.values()]
     instances.clear()
-    await Promise.all(open.map((cache) => cache.close()))
+    const earlier = closing
+    const own = Promise.all(open.map((cache) => cache.close()))
+    // Never rejects: a later call waits for these caches, and reports only its own.
+    closing = Promise.allSettled([earlier, own]).then(() => undefined)
+    const [result] = await Promise.allSettled([own, earlier])
+    if (result.status === 'rejected') throw result.reason
   },
 }
 
@@ -141,7 +177,10 @@ export async function getRedisConnection(
   options: GetRedisConnectionOptions = {},
 ): Promise<RedisConnectionClient> {
   const client = await caches.get(alias).connection.client({ write: options.write ?? true })
-  if (options.client !== undefined && !isKind(client, options.client, config?.[alias]?.client)) {
+  if (
+    options.client !== undefined &&
+    !isKind(client, options.client, aliasOptions(alias)?.client)
+  ) {
     throw new InvalidArgumentError(
       `getRedisConnection('${alias}', { client: '${String(options.client)}' }): the cache '${alias}' runs on a ${KIND_NAMES[kindOf(client)]}`,
     )

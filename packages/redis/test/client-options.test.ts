@@ -82,3 +82,82 @@ describe('clientOptions.database', () => {
     expect(await cache.get('in7')).toBe(1)
   })
 })
+
+describe('clientOptions that name a server', () => {
+  // node-redis's `url` (and `socket.host`, `port`, `path`) would replace the server `location`
+  // names: the cache would read and write elsewhere while every message names `location`.
+  const naming: Array<[string, Record<string, unknown>]> = [
+    ['clientOptions.url', { url: 'redis://127.0.0.1:1/5' }],
+    ['clientOptions.socket.host', { socket: { host: '127.0.0.1' } }],
+    ['clientOptions.socket.port', { socket: { port: 1 } }],
+    ['clientOptions.socket.path', { socket: { path: '/tmp/elsewhere.sock' } }],
+  ]
+
+  for (const [name, clientOptions] of naming) {
+    it(`${name} is refused on every topology, naming it`, () => {
+      const topologies: Array<[string, Parameters<typeof createCache>[0]]> = [
+        ['standalone', { location: server.url, clientOptions }],
+        ['replica', { location: [server.url, server.url], clientOptions }],
+        ['cluster', { client: 'cluster', location: [...cluster.seeds], clientOptions }],
+        [
+          'sentinel',
+          {
+            client: 'sentinel',
+            location: 'redis://mymaster/0',
+            sentinels: [['127.0.0.1', 1]],
+            clientOptions,
+          },
+        ],
+        [
+          'sentinel (its own clients)',
+          {
+            client: 'sentinel',
+            location: 'redis://mymaster/0',
+            sentinels: [['127.0.0.1', 1]],
+            sentinelOptions: { clientOptions },
+          },
+        ],
+      ]
+      for (const [topology, options] of topologies) {
+        let error: unknown
+        try {
+          open(options)
+        } catch (e) {
+          error = e
+        }
+        expect(error, topology).toBeInstanceOf(InvalidArgumentError)
+        expect(String(error), topology).toContain(name.replace('clientOptions.', ''))
+        expect(String(error), topology).toContain('location')
+      }
+    })
+  }
+
+  it('sentinelOptions.socket.host is refused', () => {
+    expect(() =>
+      createCache({
+        client: 'sentinel',
+        location: 'redis://mymaster/0',
+        sentinels: [['127.0.0.1', 1]],
+        sentinelOptions: { socket: { host: '127.0.0.1' } },
+      }),
+    ).toThrow(/sentinelOptions\.socket\.host/)
+  })
+
+  it('other socket options are taken', async () => {
+    const cache = open({
+      location: `${server.url}/4`,
+      keyPrefix: uniquePrefix('sock'),
+      clientOptions: { socket: { keepAlive: true, noDelay: true }, name: 'cachex-test' },
+    })
+    await cache.set('k', 'v')
+    expect(await cache.get('k')).toBe('v')
+    const onCluster = open({
+      client: 'cluster',
+      location: [...cluster.seeds],
+      keyPrefix: uniquePrefix('sock'),
+      clientOptions: { socket: { keepAlive: true } },
+    })
+    await onCluster.set('k', 'v')
+    expect(await onCluster.get('k')).toBe('v')
+  })
+})

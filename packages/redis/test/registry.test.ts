@@ -30,6 +30,16 @@ afterAll(async () => {
   await server?.stop()
 })
 
+/** The error `run` throws (synchronously), or a failure when it throws none. */
+function thrown(run: () => unknown): unknown {
+  try {
+    run()
+  } catch (error) {
+    return error
+  }
+  throw new Error('expected an error, none was thrown')
+}
+
 describe('caches registry', () => {
   it('before configureCaches, get throws a clear error', () => {
     expect(() => caches.get()).toThrow(InvalidArgumentError)
@@ -346,5 +356,164 @@ describe('what the warning is about, against a real server', () => {
     // The key holds a value, so SET NX fails: the lock cannot be taken.
     expect(await lock.acquire({ blocking: false })).toBe(false)
     await caches.close()
+  })
+})
+
+describe('registry: aliases that name Object.prototype members', () => {
+  for (const alias of ['toString', 'constructor', 'hasOwnProperty', 'valueOf', '__proto__']) {
+    it(`caches.get('${alias}') and getRedisConnection('${alias}') are refused as not configured`, async () => {
+      await caches.close()
+      configureCaches({ default: { location: 'memory://' } })
+      let cache: unknown
+      let error: unknown
+      try {
+        cache = caches.get(alias) // never sent a command: nothing touches 127.0.0.1:6379
+      } catch (e) {
+        error = e
+      }
+      expect(cache).toBeUndefined()
+      expect(error).toBeInstanceOf(InvalidArgumentError)
+      expect(String(error)).toMatch(/is not configured \(configured: default\)/)
+      await expect(getRedisConnection(alias)).rejects.toThrow(/is not configured/)
+      await caches.close()
+    })
+  }
+
+  it('an alias really named like one works', async () => {
+    await caches.close()
+    configureCaches(
+      JSON.parse('{"toString": {"location": "memory://"}, "__proto__": {"location": "memory://"}}'),
+    )
+    expect(caches.aliases()).toEqual(['toString', '__proto__'])
+    await caches.get('toString').set('k', 1)
+    await caches.get('__proto__').set('k', 2)
+    expect(await caches.get('toString').get('k')).toBe(1)
+    expect(await caches.get('__proto__').get('k')).toBe(2)
+    await caches.close()
+  })
+})
+
+describe('registry: what configureCaches() refuses, before it configures anything', () => {
+  it('a list of aliases (an array)', async () => {
+    await caches.close()
+    configureCaches({ before: { location: 'memory://' } })
+    expect(() => configureCaches([{ location: 'memory://' }] as never)).toThrow(
+      /configureCaches\(\) takes an object of cache aliases .*got an array/,
+    )
+    expect(caches.aliases()).toEqual(['before'])
+  })
+
+  it('a globals logger without error(), or a boolean given as a string, configuring nothing', async () => {
+    await caches.close()
+    configureCaches({ before: { location: 'memory://' } })
+    const overlapping = {
+      a: { location: 'redis://127.0.0.1:1/0', keyPrefix: 'x' },
+      b: { location: 'redis://127.0.0.1:1/0' },
+    }
+    for (const defaults of [
+      { logger: {} },
+      { logger: { warn: () => undefined } },
+      { ignoreExceptions: 'false' },
+      { closeConnection: 'true' },
+    ]) {
+      const error = thrown(() => configureCaches(overlapping, defaults as never))
+      expect(error, JSON.stringify(defaults)).toBeInstanceOf(InvalidArgumentError)
+      expect(String(error)).toMatch(/logger|ignoreExceptions|closeConnection/)
+      expect(caches.aliases()).toEqual(['before'])
+    }
+  })
+
+  it("an alias's option value of the wrong kind, naming the alias", async () => {
+    await caches.close()
+    configureCaches({ before: { location: 'memory://' } })
+    const error = thrown(() =>
+      configureCaches({
+        good: { location: 'memory://' },
+        bad: { location: 'memory://', readFromReplicas: 'no' as never },
+      }),
+    )
+    expect(error).toBeInstanceOf(InvalidArgumentError)
+    expect(String(error)).toMatch(
+      /configureCaches\(\): the alias 'bad': readFromReplicas must be a boolean/,
+    )
+    expect(caches.aliases()).toEqual(['before'])
+  })
+})
+
+describe('registry: globals under an alias that leaves an option undefined', () => {
+  it('a global ignoreExceptions applies to an alias whose ignoreExceptions is undefined', async () => {
+    await caches.close()
+    const port = await freePort() // nothing listens there
+    configureCaches(
+      {
+        default: {
+          location: `redis://127.0.0.1:${port}/0`,
+          socketConnectTimeout: 1,
+          ignoreExceptions: undefined,
+          logger: undefined,
+        },
+      },
+      { ignoreExceptions: true, logger: { error: () => undefined } },
+    )
+    expect(await caches.get().get('k', 'fallback')).toBe('fallback')
+    await caches.close()
+  })
+})
+
+describe('registry: prefix overlap on a shared memory:// store', () => {
+  it('warns for two aliases on one named store, not for private stores', async () => {
+    await caches.close()
+    const logged: string[] = []
+    const logger = { error: (m: string) => logged.push(m), warn: (m: string) => logged.push(m) }
+    configureCaches(
+      {
+        app: { location: 'memory://reg-shared', keyPrefix: 'app' },
+        bare: { location: 'memory://reg-shared' },
+        elsewhere: { location: 'memory://reg-other', keyPrefix: 'app' },
+      },
+      { logger },
+    )
+    expect(logged).toHaveLength(1)
+    expect(logged[0]).toMatch(/'app' .* and 'bare' .* share memory store reg-shared/)
+    await caches.get('app').set('k', 1)
+    await caches.get('bare').clear()
+    expect(await caches.get('app').get('k')).toBeNull() // what the warning is about
+    await caches.close()
+
+    logged.length = 0
+    configureCaches(
+      { a: { location: 'memory://' }, b: { location: 'memory://', keyPrefix: 'b' } },
+      { logger },
+    )
+    expect(logged).toEqual([])
+    await caches.close()
+  })
+})
+
+describe('registry: caches.close() called twice (two shutdown hooks)', () => {
+  it('the second call resolves only once every cache is closed', async () => {
+    await caches.close()
+    const own = await startRedis()
+    try {
+      configureCaches({ default: { location: own.url, socketTimeout: 2 } })
+      const cache = caches.get()
+      await cache.set('k', 1)
+      own.pause() // a call in flight holds the first close() up to socketTimeout
+      const inflight = cache.get('k').catch(() => undefined)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      let firstDone = false
+      const first = caches.close().then(() => {
+        firstDone = true
+      })
+      await caches.close()
+      expect(firstDone, 'the second close() resolved while the caches were still closing').toBe(
+        true,
+      )
+      await first
+      await inflight
+    } finally {
+      own.resume()
+      await own.stop()
+    }
   })
 })

@@ -326,6 +326,26 @@ describe('instrument()', () => {
     }
   })
 
+  it('reads server.address and server.port from a location as the connection does, a raw comma in the password included', async () => {
+    const port = Number(new URL(server.url).port)
+    for (const location of [
+      // The password is '6390,horse': a raw comma is fine in a location.
+      `redis://app:6390,horse@127.0.0.1:${port}/0`,
+      `redis://app:6390,horse@127.0.0.1:${port}/0,redis://127.0.0.1:1/0`,
+      [`redis://app:6390,horse@127.0.0.1:${port}/0`],
+    ]) {
+      spans.reset()
+      const cache = cacheFor()
+      const stop = instrument(cache, { tracerProvider, location })
+      await cache.set('k', 1)
+      stop()
+      const [span] = spans.getFinishedSpans().filter((s) => s.name === 'set')
+      expect(span?.attributes['server.address'], String(location)).toBe('127.0.0.1')
+      expect(span?.attributes['server.port'], String(location)).toBe(port)
+      expect(JSON.stringify(span?.attributes)).not.toMatch(/horse|app/)
+    }
+  })
+
   it('puts the key on spans only with captureKeys', async () => {
     const cache = cacheFor()
     instrument(cache, { meterProvider, tracerProvider, captureKeys: true })
