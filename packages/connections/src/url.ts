@@ -92,18 +92,26 @@ export function parseRedisUrl(url: string): RedisAddress {
 
 /**
  * The URL with any password replaced by `***`, for messages and logs: everything between the
- * user name (up to the first `:` after `//`) and the last `@` — a password may hold a raw `@`, `:`,
- * `/`, `?` or `#` that a URL parser would take for the end of the userinfo — and a `password=`
- * query parameter.
+ * user name (up to the first `:` after the scheme and its slashes, however many) and the last
+ * `@` — a password may hold a raw `@`, `:`, `/`, `?` or `#` that a URL parser would take for the
+ * end of the userinfo — and a `password=` query parameter. Without an `@`, a `user:secret` where
+ * a host and port would be (a location split at a raw comma in its password) hides `secret`
+ * when it is not a port.
  */
 export function redactUrl(url: string): string {
   let out = url
-  const start = url.indexOf('//')
+  const scheme = /^[a-z][a-z0-9+.-]*:\/*/i.exec(url)
+  const slashes = url.indexOf('//')
+  const start = scheme !== null ? scheme[0].length : slashes >= 0 ? slashes + 2 : -1
   const at = url.lastIndexOf('@')
-  if (start >= 0 && at > start) {
-    const userinfo = url.slice(start + 2, at)
-    const colon = userinfo.indexOf(':')
-    if (colon >= 0) out = `${url.slice(0, start + 2 + colon)}:***${url.slice(at)}`
+  if (start >= 0 && at >= start) {
+    const colon = url.indexOf(':', start)
+    if (colon >= 0 && colon < at) out = `${url.slice(0, colon)}:***${url.slice(at)}`
+  } else if (start >= 0 && url[start] !== '[') {
+    const hostPort = /^([^:/?#]*):([^/?#]*)/.exec(url.slice(start))
+    if (hostPort !== null && !/^\d*$/.test(hostPort[2] as string)) {
+      out = `${url.slice(0, start)}${hostPort[1]}:***${url.slice(start + hostPort[0].length)}`
+    }
   }
   return out.replace(/([?&]password=)[^&]*/gi, '$1***')
 }

@@ -4,6 +4,16 @@ import { describe, expect, it } from 'vitest'
 import { cluster, parseRedisUrl, redactUrl, replica, sentinel, standalone } from '../src/index.ts'
 import { parseLocation } from '../src/internal.ts'
 
+/** What `make` throws (or `undefined`). */
+function catchError(make: () => unknown): unknown {
+  try {
+    make()
+  } catch (error) {
+    return error
+  }
+  return undefined
+}
+
 /**
  * Every text an error shows or carries: its message, stack, `util.inspect` output, and, walked
  * recursively, every own property (enumerable or not) and its `cause`.
@@ -278,6 +288,37 @@ describe('redactUrl', () => {
     const redacted = redactUrl('redis://alice:se@cr:et@example.com')
     expect(redacted).toBe('redis://alice:***@example.com')
     expect(redacted).not.toContain('cr')
+  })
+
+  it('hides the password of a URL with one slash, none or three after its scheme', () => {
+    for (const [url, shown] of [
+      ['redis:/u:Pw-9@127.0.0.1:1/0', 'redis:/u:***@127.0.0.1:1/0'],
+      ['redis:u:Pw-9@127.0.0.1:1/0', 'redis:u:***@127.0.0.1:1/0'],
+      ['rediss:/u:Pw-9@127.0.0.1:1/0', 'rediss:/u:***@127.0.0.1:1/0'],
+      ['redis:///u:Pw-9@127.0.0.1:1/0', 'redis:///u:***@127.0.0.1:1/0'],
+      ['redis//u:Pw-9@127.0.0.1:1/0', 'redis//u:***@127.0.0.1:1/0'],
+    ]) {
+      expect(redactUrl(url as string)).toBe(shown)
+    }
+    // And in the errors of every topology.
+    for (const make of [
+      () => standalone({ location: 'redis:/u:Pw-9@127.0.0.1:1/0' }),
+      () => cluster({ location: ['redis:/u:Pw-9@127.0.0.1:1'] }),
+      () => replica({ location: ['redis://127.0.0.1:1/0', 'redis:u:Pw-9@127.0.0.1:2/0'] }),
+    ]) {
+      const error = catchError(make)
+      expect(error).toBeInstanceOf(InvalidArgumentError)
+      expect(inspect(error)).not.toContain('Pw-9')
+    }
+  })
+
+  it('hides what reads as a password cut from its host (a location split at a raw comma)', () => {
+    expect(redactUrl('redis://u:S3cretPart')).toBe('redis://u:***')
+    expect(redactUrl('redis://u:S3cretPart/0')).toBe('redis://u:***/0')
+    // A port, or an IPv6 host, is no password.
+    for (const url of ['redis://example.com:6379', 'redis://[::1]:6379/0', 'redis://h:/0']) {
+      expect(redactUrl(url)).toBe(url)
+    }
   })
 
   it('hides a password in the query', () => {
