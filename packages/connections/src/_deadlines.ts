@@ -29,10 +29,6 @@ export const NOT_AN_ARGUMENT =
 export const DEFAULT_MAX_IN_FLIGHT_BYTES = 32 * 1024 * 1024
 
 /**
- * What a command counts for in `maxInFlightBytes`: the length of each argument (bytes for a
- * Buffer, UTF-16 code units for a string — the same for ASCII), plus `COMMAND_OVERHEAD`.
- */
-/**
  * Consecutive parts of commands of `weights`, each `[start, end, weight]` weighing at most `cap`
  * (a single heavier command is a part of its own): a batch larger than `maxInFlightBytes`, sent
  * one part at a time.
@@ -54,6 +50,10 @@ export function* partsWithin(
   }
 }
 
+/**
+ * What a command counts for in `maxInFlightBytes`: the length of each argument (bytes for a
+ * Buffer, UTF-16 code units for a string — the same for ASCII), plus `COMMAND_OVERHEAD`.
+ */
 export function commandWeight(args: readonly RedisArgument[]): number {
   let bytes = COMMAND_OVERHEAD
   for (let i = 0; i < args.length; i++) {
@@ -66,6 +66,46 @@ export function commandWeight(args: readonly RedisArgument[]): number {
         : Number.NaN
   }
   return bytes
+}
+
+/**
+ * Sends a batch (a pipeline) within `deadlines`' `maxInFlightBytes`: `send` sends the commands of
+ * a part in this tick and gives each one's reply, or its error as a value. A batch within the cap
+ * is weighed whole: admitted or refused as one (each entry the `BackpressureError`), never sent
+ * with gaps. A larger one goes in parts (`partsWithin`), each sent once the one before it is
+ * answered; a part that is refused refuses the rest with it. A single command over the cap is a
+ * part of its own, which runs when nothing else is in flight. The first part is sent before this
+ * returns, so that a call made after the batch does not overtake it. Arguments of another type
+ * than a string or a Buffer (a NaN weight) leave the batch whole, for `send` to refuse each.
+ */
+export async function batchWithin(
+  deadlines: Deadlines,
+  commands: readonly RedisArgument[][],
+  where: string,
+  send: (part: readonly RedisArgument[][]) => Array<Promise<unknown>>,
+): Promise<unknown[]> {
+  const cap = deadlines.maxInFlightBytes
+  const weights = commands.map(commandWeight)
+  const total = weights.reduce((sum, weight) => sum + weight, 0)
+  if (Number.isNaN(total) || total <= cap) {
+    const refused = Number.isNaN(total)
+      ? undefined
+      : deadlines.refuse(total, commands[0]?.[0] ?? 'batch', where)
+    if (refused !== undefined) return commands.map(() => refused)
+    return Promise.all(send(commands))
+  }
+  const results: unknown[] = []
+  for (const [start, end, weight] of partsWithin(weights, cap)) {
+    const part = commands.slice(start, end)
+    const refused = deadlines.refuse(weight, part[0]?.[0] ?? 'batch', where)
+    if (refused !== undefined) {
+      for (let i = start; i < commands.length; i++) results.push(refused)
+      break
+    }
+    // One by one: a part may hold more replies than a call takes arguments.
+    for (const reply of await Promise.all(send(part))) results.push(reply)
+  }
+  return results
 }
 
 /**

@@ -8,7 +8,7 @@ import {
   scanNode,
   within,
 } from './_connect.ts'
-import { commandWeight, type Deadlines } from './_deadlines.ts'
+import { batchWithin, commandWeight, type Deadlines } from './_deadlines.ts'
 import {
   isClientClosed,
   isErrorReply,
@@ -142,8 +142,9 @@ export class GivenSentinelConnection implements Connection {
     if (!this.#life.open) await this.#life.whenReady()
     const readonly = route?.readonly === true
     const text = replyForm(route)
-    return Promise.all(
-      commands.map((args) => this.#send(args, readonly, text).catch((error: Error) => error)),
+    // Weighed whole against maxInFlightBytes, or in parts when larger than the cap.
+    return batchWithin(this.#deadlines, commands, this.#where, (part) =>
+      part.map((args) => this.#send(args, readonly, text).catch((error: Error) => error)),
     )
   }
 

@@ -9,7 +9,7 @@ import {
 } from '@cachex/core'
 import { BlockingClients } from './_blocking.ts'
 import { callBounds, closeWithin, destroyClient, scanNode } from './_connect.ts'
-import { commandWeight, type Deadlines, partsWithin } from './_deadlines.ts'
+import { batchWithin, commandWeight, type Deadlines } from './_deadlines.ts'
 import { isClientClosed, isDisconnected, toCachexError } from './_errors.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import { type ReplyForm, replyForm } from './_options.ts'
@@ -163,36 +163,11 @@ export class StandaloneConnection implements Connection {
     // Sent in this tick when the connection is open: a call made after it must not overtake it.
     if (!this.#life.open) await this.#life.whenReady()
     const text = replyForm(route)
-    const deadlines = this.#deadlines
-    const weights = commands.map(commandWeight)
-    const total = weights.reduce((sum, weight) => sum + weight, 0)
-    // Commands sent in the same tick leave in one write: one round trip. A batch weighed whole
-    // against maxInFlightBytes, so that it is never sent with gaps; one larger than the cap goes
-    // in parts, each sent once the one before it is answered.
-    if (Number.isNaN(total) || total <= deadlines.maxInFlightBytes) {
-      const refused = Number.isNaN(total)
-        ? undefined
-        : deadlines.refuse(total, commands[0]?.[0] ?? 'batch', this.#where)
-      if (refused !== undefined) return commands.map(() => refused)
-      return Promise.all(
-        commands.map((args) => this.#send(args, text).catch((error: Error) => error)),
-      )
-    }
-    const results: unknown[] = []
-    for (const [start, end, weight] of partsWithin(weights, deadlines.maxInFlightBytes)) {
-      const part = commands.slice(start, end)
-      const refused = deadlines.refuse(weight, part[0]?.[0] ?? 'batch', this.#where)
-      if (refused !== undefined) {
-        for (let i = start; i < commands.length; i++) results.push(refused)
-        break
-      }
-      results.push(
-        ...(await Promise.all(
-          part.map((args) => this.#send(args, text).catch((error: Error) => error)),
-        )),
-      )
-    }
-    return results
+    // Commands sent in the same tick leave in one write: one round trip. Weighed whole against
+    // maxInFlightBytes, or in parts when larger than the cap (`batchWithin`).
+    return batchWithin(this.#deadlines, commands, this.#where, (part) =>
+      part.map((args) => this.#send(args, text).catch((error: Error) => error)),
+    )
   }
 
   /** The commands as one `MULTI … EXEC` (see `Connection.transaction`), bounded as one call. */

@@ -83,10 +83,10 @@ export class WriteCoalescer {
   #scripts = true
   /**
    * Whether a script was answered on this connection: its user may run scripts. Until then,
-   * writes with an expiry go as pipelines of `SET … PX` (sent at once, in call order) while one
-   * script asks (`#probe`): a script that might be refused could only be replaced by writes sent
-   * after it — behind later calls (a `delete` of the same key undone), or refused once `close()`
-   * has begun.
+   * writes with an expiry go as pipelines of `SET … PX` (sent at once, in call order), after
+   * which one script asks (`#probe`): a script that might be refused could only be replaced by
+   * writes sent after it — behind later calls (a `delete` of the same key undone), or refused
+   * once `close()` has begun.
    */
   #scriptsKnown = false
   /** The script under way that finds out whether this user may run scripts. */
@@ -160,8 +160,9 @@ export class WriteCoalescer {
   /**
    * Stores each of `keys`, expiring in `px` milliseconds (`''`: never): one command (an `MSET`
    * without an expiry, a script with one), or one pipeline of `SET`s: when the keys span cluster
-   * slots, and, with an expiry, until this user is known to run scripts (or when not allowed to). Resolves the reply of each key, an `Error` for a `SET` of the pipeline
-   * that failed; rejects when the one command fails.
+   * slots, and, with an expiry, until this user is known to run scripts (or when not allowed
+   * to). Resolves the reply of each key, an `Error` for a `SET` of the pipeline that failed;
+   * rejects when the one command fails.
    */
   async setAll(
     keys: readonly string[],
@@ -173,8 +174,16 @@ export class WriteCoalescer {
     // be sent after the commands called behind them.
     const apart = connection.routesBySlot === true && spansSlots(keys)
     const scripted = px !== ''
-    if (scripted && this.#scripts && !this.#scriptsKnown) this.#askScripts(keys[0] as string)
-    else if (this.#whole && keys.length > 1 && !apart && (!scripted || this.#scripts)) {
+    if (scripted && this.#scripts && !this.#scriptsKnown) {
+      // The writes first; the script asks once they are answered: in flight beside them, its
+      // few bytes would have `maxInFlightBytes` refuse a write over the cap, which runs while
+      // nothing else is in flight (a value of 32 to 64 MiB, by default).
+      const replies = this.#pipeline(keys, values, px)
+      const ask = (): void => this.#askScripts(keys[0] as string)
+      replies.then(ask, ask)
+      return replies
+    }
+    if (this.#whole && keys.length > 1 && !apart && (!scripted || this.#scripts)) {
       try {
         if (scripted) await runScript(connection, SET_MANY_SCRIPT, keys, [px, ...values])
         else await connection.command(msetArguments(keys, values), { key: keys[0], atomic: true })

@@ -197,6 +197,13 @@ export class RedisValueStore implements ValueStore {
     // One script of `SET … PX`, or one pipeline of SETs (keys over cluster slots, or until this
     // user is known to run scripts: see `WriteCoalescer.setAll`).
     const replies = await this.#writes.setAll(rkeys, data, String(ms))
+    // Keys that failed are a cluster's: a node that refused or could not be reached fails only
+    // the writes to it. Elsewhere the pipeline stands in for the one script, and fails as it
+    // does: the call rejects with the first error (other writes of the call may be stored).
+    if (connection.routesBySlot !== true) {
+      const failed = replies.find((reply) => reply instanceof Error)
+      if (failed !== undefined) throw failed
+    }
     return replies.map((reply) => !(reply instanceof Error))
   }
 

@@ -1,0 +1,344 @@
+// `maxInFlightBytes` never costs a write the connection could carry: a batch larger than the cap
+// goes in parts (on a cluster too), a single command over it runs while nothing else is in flight
+// (a fresh cache's first `setMany` with a timeout too, whose no-op script asking whether the user
+// may run scripts goes after its writes), and a `setMany` off a cluster rejects rather than
+// resolving keys that failed.
+import { randomBytes } from 'node:crypto'
+import { cluster } from '@cachex/connections'
+import { BackpressureError, ResponseError } from '@cachex/core'
+import { type Cache, type CreateCacheOptions, createCache } from '@cachex/redis'
+import {
+  type RedisServer,
+  replicated,
+  startCluster,
+  startRedis,
+  startReplicaSet,
+  startSentinels,
+  type TestCluster,
+  uniquePrefix,
+} from '@cachex/test-utils'
+import { createClient, createSentinel } from '@redis/client'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+const KB = 1024
+const MB = 1024 * KB
+
+/** Whether `key` is stored, asked of the primary that holds it. */
+async function stored(cache: Cache, key: string): Promise<number> {
+  const rkey = cache.makeKey(key)
+  return Number(await cache.connection.command(['EXISTS', rkey], { key: rkey }))
+}
+
+interface Topology {
+  name: string
+  /** Replicas reads may go to: a check waits until they have every write (`replicated`). */
+  replicas?: number
+  start(): Promise<{ options: CreateCacheOptions; stop(): Promise<void> }>
+}
+
+const TOPOLOGIES: Topology[] = [
+  {
+    name: 'standalone',
+    async start() {
+      const server = await startRedis()
+      return { options: { location: server.url }, stop: () => server.stop() }
+    },
+  },
+  {
+    name: 'primary and replicas',
+    replicas: 1,
+    async start() {
+      const set = await startReplicaSet({ replicas: 1 })
+      return { options: { location: [...set.urls] }, stop: () => set.stop() }
+    },
+  },
+  {
+    name: 'sentinel',
+    async start() {
+      const deployment = await startSentinels({ replicas: 0, sentinels: 1 })
+      return {
+        options: {
+          client: 'sentinel',
+          location: deployment.location,
+          sentinels: deployment.addresses,
+        },
+        stop: () => deployment.stop(),
+      }
+    },
+  },
+  {
+    name: 'a sentinel of yours',
+    async start() {
+      const deployment = await startSentinels({ replicas: 0, sentinels: 1 })
+      const given = createSentinel({
+        name: deployment.name,
+        sentinelRootNodes: deployment.addresses.map(([host, port]) => ({ host, port })),
+      }).on('error', () => {})
+      await given.connect()
+      return {
+        options: { location: given as never, sentinels: deployment.addresses },
+        stop: async () => {
+          given.destroy()
+          await deployment.stop()
+        },
+      }
+    },
+  },
+  {
+    name: 'cluster',
+    async start() {
+      const made = await startCluster({ primaries: 3, replicasPerPrimary: 0 })
+      return {
+        options: { client: 'cluster', location: [...made.seeds] },
+        stop: () => made.stop(),
+      }
+    },
+  },
+]
+
+describe.each(TOPOLOGIES)(
+  '$name: writes over maxInFlightBytes on an idle connection',
+  (topology) => {
+    let deployment: Awaited<ReturnType<Topology['start']>>
+    const opened: Cache[] = []
+
+    beforeAll(async () => {
+      deployment = await topology.start()
+    }, 120_000)
+
+    afterAll(async () => {
+      await Promise.all(opened.map((cache) => cache.close()))
+      await deployment?.stop()
+    })
+
+    /** Once the replicas reads may go to have every write made so far on `cache`. */
+    async function settled(cache: Cache): Promise<void> {
+      if (topology.replicas !== undefined) await replicated(cache.connection, topology.replicas)
+    }
+
+    /** A connected cache of its own prefix, with a cap of 64 KiB. */
+    async function connected(options: CreateCacheOptions = {}): Promise<Cache> {
+      const cache = createCache({
+        ...deployment.options,
+        keyPrefix: uniquePrefix('cap'),
+        serializer: 'msgpack',
+        maxInFlightBytes: 64 * KB,
+        ...options,
+      })
+      opened.push(cache)
+      await cache.get('connected')
+      return cache
+    }
+
+    it("a fresh cache's first setMany with a timeout of one value over the cap stores it", async () => {
+      const cache = await connected()
+      const value = randomBytes(100 * KB)
+      expect(await cache.setMany({ a: value }, 600)).toEqual([])
+      expect(await stored(cache, 'a')).toBe(1)
+      await settled(cache)
+      expect(await cache.get('a')).toEqual(value)
+    })
+
+    it('setMany with a timeout, and a pipeline of sets, of 12 values three times the cap store all', async () => {
+      const cache = await connected()
+      const entries: Record<string, Buffer> = {}
+      for (let i = 0; i < 12; i++) entries[`k${i}`] = randomBytes(20 * KB)
+      const keys = Object.keys(entries)
+      // Twice: a fresh cache's first batch goes as a pipeline, the next one as a script (off a
+      // cluster), or a pipeline again (keys of several slots).
+      for (const round of [1, 2]) {
+        expect({ round, failed: await cache.setMany(entries, 600) }).toEqual({ round, failed: [] })
+        await settled(cache)
+        expect((await cache.getMany(keys)).size).toBe(12)
+        await cache.deleteMany(keys)
+      }
+      const pipe = cache.pipeline()
+      for (const key of keys) pipe.set(key, entries[key], 600)
+      expect(await pipe.exec()).toEqual(keys.map(() => true))
+      await settled(cache)
+      const found = await cache.getMany<Buffer>(keys)
+      expect(keys.map((key) => found.get(key)?.equals(entries[key] as Buffer))).toEqual(
+        keys.map(() => true),
+      )
+    })
+  },
+)
+
+describe('the default cap (32 MiB)', () => {
+  let server: RedisServer
+  let made: TestCluster
+  const opened: Cache[] = []
+
+  beforeAll(async () => {
+    ;[server, made] = await Promise.all([
+      startRedis(),
+      startCluster({ primaries: 3, replicasPerPrimary: 0 }),
+    ])
+  }, 120_000)
+
+  afterAll(async () => {
+    await Promise.all(opened.map((cache) => cache.close()))
+    await Promise.all([server?.stop(), made?.stop()])
+  })
+
+  it("a fresh cache's first setMany({ a: 40 MB }, 600) on one server stores it", async () => {
+    const cache = createCache({
+      location: server.url,
+      keyPrefix: uniquePrefix('cap'),
+      serializer: 'msgpack',
+    })
+    opened.push(cache)
+    expect(await cache.setMany({ a: randomBytes(40 * MB) }, 600)).toEqual([])
+    expect(await stored(cache, 'a')).toBe(1)
+  }, 60_000)
+
+  it('on a cluster, setMany with a timeout of 12 values of 10 MB stores all 12', async () => {
+    const cache = createCache({
+      client: 'cluster',
+      location: [...made.seeds],
+      keyPrefix: uniquePrefix('cap'),
+      serializer: 'msgpack',
+    })
+    opened.push(cache)
+    await cache.set('warm', 1, 600)
+    const entries: Record<string, Buffer> = {}
+    for (let i = 0; i < 12; i++) entries[`k${i}`] = randomBytes(10 * MB)
+    const keys = Object.keys(entries)
+    expect(await cache.setMany(entries, 600)).toEqual([])
+    expect((await cache.getMany(keys)).size).toBe(12)
+  }, 120_000)
+})
+
+describe('a cluster batch and maxInFlightBytes', () => {
+  let made: TestCluster
+
+  beforeAll(async () => {
+    made = await startCluster({ primaries: 3, replicasPerPrimary: 1 })
+  }, 120_000)
+
+  afterAll(async () => {
+    await made?.stop()
+  })
+
+  it('is admitted or refused whole while other calls fill the cap, never sent with gaps', async () => {
+    const c = cluster({ location: [...made.seeds], maxInFlightBytes: 100_000 })
+    try {
+      const key = uniquePrefix('whole')
+      await c.command(['SET', key, 'x'])
+      // 90 KB in flight, not answered yet (sent in this tick).
+      const filling = [0, 1, 2].map((i) =>
+        c.command(['SET', `${key}:${i}`, Buffer.alloc(30_000, 'f')]),
+      )
+      const batch = await c.batch([
+        ['SET', `${key}:other`, Buffer.alloc(20_000, 'o')],
+        ['GET', key],
+      ])
+      expect(batch[0]).toBeInstanceOf(BackpressureError)
+      expect(batch[1]).toBeInstanceOf(BackpressureError)
+      await Promise.all(filling)
+      expect(Number(await c.command(['EXISTS', `${key}:other`]))).toBe(0)
+    } finally {
+      await c.close()
+    }
+  })
+
+  it('larger than the cap goes in parts, each after the one before; its reads of a shard go to one node', async () => {
+    const c = cluster({
+      location: [...made.seeds],
+      readFromReplicas: true,
+      maxInFlightBytes: 64 * KB,
+    })
+    const tag = uniquePrefix('pin')
+    // Keys of 10 KB in one slot: 20 GETs are three times the cap.
+    const keys = Array.from({ length: 20 }, (_, i) => `{${tag}}:${i}:${'k'.repeat(10 * KB)}`)
+    const counters = await Promise.all(
+      made.nodes.map(async (node) => {
+        const client = createClient({ url: node.url })
+        client.on('error', () => {})
+        await client.connect()
+        return client
+      }),
+    )
+    const gets = async (): Promise<number[]> =>
+      Promise.all(
+        counters.map(async (client) => {
+          const info = String(await client.sendCommand(['INFO', 'commandstats']))
+          return Number(/cmdstat_get:calls=(\d+)/.exec(info)?.[1] ?? 0)
+        }),
+      )
+    try {
+      const written = await c.batch(keys.map((key) => ['SET', key, key.slice(-3)]))
+      expect(written.filter((reply) => reply instanceof Error)).toEqual([])
+      await made.waitUntilHealthy(10_000)
+      for (let round = 0; round < 3; round++) {
+        const before = await gets()
+        const read = await c.batch(
+          keys.map((key) => ['GET', key]),
+          { readonly: true },
+        )
+        expect(read.map(String)).toEqual(keys.map((key) => key.slice(-3)))
+        const after = await gets()
+        const served = after.map((n, i) => n - (before[i] as number)).filter((n) => n > 0)
+        expect(served).toEqual([20])
+      }
+    } finally {
+      await c.close()
+      await Promise.all(counters.map((client) => client.close()))
+    }
+  })
+})
+
+describe('setMany off a cluster: a write that fails rejects, as the script does', () => {
+  let server: RedisServer
+  const opened: Cache[] = []
+
+  beforeAll(async () => {
+    server = await startRedis()
+    const admin = createClient({ url: server.url })
+    await admin.connect()
+    // Keys under `app:1:ok` only: a SET of another key is refused with NOPERM.
+    for (const [user, scripting] of [
+      ['scripter', '+@scripting'],
+      ['plain', '-@scripting'],
+    ]) {
+      await admin.sendCommand([
+        'ACL',
+        'SETUSER',
+        user as string,
+        'on',
+        '>pw',
+        '~app:1:ok*',
+        '+@all',
+        scripting as string,
+      ])
+    }
+    await admin.close()
+  })
+
+  afterAll(async () => {
+    await Promise.all(opened.map((cache) => cache.close()))
+    await server?.stop()
+  })
+
+  for (const user of ['scripter', 'plain']) {
+    it(`${user}: the first and later batches reject with the refusal`, async () => {
+      const cache = createCache({
+        location: server.url.replace('redis://', `redis://${user}:pw@`),
+        keyPrefix: 'app',
+      })
+      opened.push(cache)
+      await cache.get('ok-connected')
+      // A fresh cache's first batch (a pipeline of SET … PX), then one sent as a script (or a
+      // pipeline again for a user without scripting).
+      for (const round of [1, 2]) {
+        const outcome = await cache.setMany({ ok1: 1, no: 2, ok2: 3 }, 60).then(
+          (failed) => ({ round, failed }),
+          (error: unknown) => ({ round, error }),
+        )
+        expect(outcome).toEqual({ round, error: expect.any(ResponseError) })
+        expect(String((outcome as { error: Error }).error.message)).toMatch(/NOPERM/)
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+    })
+  }
+})
