@@ -166,7 +166,9 @@ export class LocalTier implements ValueStore {
 
   /**
    * Holds `value` for `ms` milliseconds at most (`null`: the tier's own bound only), counted from
-   * `from`, with the compute time `delta` when known.
+   * `from`, with the compute time `delta` when known. `stored`: the length of the reply it was
+   * decoded from, when known, the least its size is counted as (a decoded value takes at least
+   * that much memory; `estimateSize` only extrapolates what it does not walk).
    */
   #hold(
     rkey: string,
@@ -174,9 +176,10 @@ export class LocalTier implements ValueStore {
     ms: number | null,
     from = Date.now(),
     delta?: number | null,
+    stored = 0,
   ): void {
     const ttl = ms === null ? this.#ttlMs : Math.min(ms, this.#ttlMs)
-    const bytes = ENTRY_OVERHEAD + 2 * rkey.length + estimateSize(value)
+    const bytes = ENTRY_OVERHEAD + 2 * rkey.length + Math.max(estimateSize(value), stored)
     const until = ms === null ? Number.POSITIVE_INFINITY : from + ms
     const entry: StampedeEntry = { value, expiresAt: from + ttl, bytes, until, delta }
     this.#room.set(rkey, entry)
@@ -211,6 +214,7 @@ export class LocalTier implements ValueStore {
     const token = this.#begin(rkey)
     let value: unknown
     let pttl: unknown
+    let stored = 0
     try {
       // One round trip: the value and how long it lives.
       const [reply, ttl] = await context.connection.batch(
@@ -227,6 +231,7 @@ export class LocalTier implements ValueStore {
       }
       value = context.decode(reply, key)
       pttl = ttl
+      if (typeof reply === 'string' || Buffer.isBuffer(reply)) stored = reply.length
     } catch (error) {
       this.#settle(rkey, token)
       throw error
@@ -234,8 +239,8 @@ export class LocalTier implements ValueStore {
     if (this.#settle(rkey, token)) {
       const ms = Number(pttl)
       // -2: gone since the GET; an error or an odd reply: not held.
-      if (ms === -1) this.#hold(rkey, value, null)
-      else if (Number.isFinite(ms) && ms > 0) this.#hold(rkey, value, ms)
+      const life = ms === -1 ? null : Number.isFinite(ms) && ms > 0 ? ms : undefined
+      if (life !== undefined) this.#hold(rkey, value, life, undefined, undefined, stored)
     }
     return value
   }

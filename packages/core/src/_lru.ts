@@ -126,11 +126,23 @@ export class LruRoom implements Room {
 /** Bytes of bookkeeping per entry (the map slot, the entry object, the key string). */
 export const ENTRY_OVERHEAD = 96
 
+/** Nodes `estimateSize` walks one by one; beyond them, it extrapolates from a sample. */
+const WALK_NODES = 10_000
+/** The parts of a container (or of what the walk left) `estimateSize` samples beyond the walk. */
+const SAMPLE_PARTS = 8
+/** What the walk left that `estimateSize` samples. */
+const SAMPLE_LEFT = 64
+/** Containers `estimateSize` looks into while sampling; beyond them, each part is the average. */
+const SAMPLE_CONTAINERS = 2_000
+
 /**
  * An estimate of the memory a decoded value takes in V8: 2 bytes a string character (the
  * two-byte worst case), 8 a number, an object's header and its property slots, a Buffer's
- * bytes. Shared and cyclic references are counted once; the walk stops after 10,000 nodes
- * (what is left is counted as 64 bytes a node), so a huge value costs bounded time.
+ * bytes. Shared and cyclic references are counted once. So that a huge value costs bounded time,
+ * the walk stops after 10,000 nodes, and what it left is extrapolated from a sample: each of up to
+ * 64 parts spread among them is estimated from up to 8 of its own parts (recursively, up to 2,000
+ * containers), and their mean counts for every part left. Counting what is left as a fixed size
+ * would count a list of 100 lists of 10,000 strings as about one of them.
  */
 export function estimateSize(value: unknown): number {
   const seen = new Set<object>()
@@ -138,56 +150,121 @@ export function estimateSize(value: unknown): number {
   let total = 0
   let nodes = 0
   while (stack.length > 0) {
+    if (++nodes > WALK_NODES) {
+      const sampling: Sampling = { seen, left: SAMPLE_CONTAINERS, average: total / WALK_NODES }
+      return total + sampledSize(stack.length, SAMPLE_LEFT, (i) => guessSize(stack[i], sampling))
+    }
     const v = stack.pop()
-    if (++nodes > 10_000) {
-      total += (stack.length + 1) * 64
-      break
-    }
-    switch (typeof v) {
-      case 'string':
-        total += 16 + 2 * v.length
-        continue
-      case 'number':
-      case 'boolean':
-      case 'undefined':
-        total += 8
-        continue
-      case 'bigint':
-        total += 16 + Math.ceil(v.toString(16).length / 2)
-        continue
-      case 'object':
-        break
-      default:
-        total += 16
-        continue
-    }
-    if (v === null) {
-      total += 8
+    const size = leafSize(v)
+    if (size !== undefined) {
+      total += size
       continue
     }
-    if (seen.has(v)) continue
-    seen.add(v)
-    if (ArrayBuffer.isView(v)) {
-      total += 64 + v.byteLength
-    } else if (Array.isArray(v)) {
-      total += 32 + 8 * v.length
-      for (const item of v) stack.push(item)
-    } else if (v instanceof Map) {
-      total += 64 + 32 * v.size
-      for (const [k, item] of v) stack.push(k, item)
-    } else if (v instanceof Set) {
-      total += 64 + 16 * v.size
-      for (const item of v) stack.push(item)
-    } else if (v instanceof Date) {
+    const object = v as object
+    if (seen.has(object)) continue
+    seen.add(object)
+    if (ArrayBuffer.isView(object)) {
+      total += 64 + object.byteLength
+    } else if (object instanceof Date) {
       total += 32
+    } else if (Array.isArray(object)) {
+      total += 32 + 8 * object.length
+      for (const item of object) stack.push(item)
+    } else if (object instanceof Map) {
+      total += 64 + 32 * object.size
+      for (const [k, item] of object) stack.push(k, item)
+    } else if (object instanceof Set) {
+      total += 64 + 16 * object.size
+      for (const item of object) stack.push(item)
     } else {
-      const keys = Object.keys(v)
+      const keys = Object.keys(object)
       total += 32 + 8 * keys.length
       for (const k of keys) {
         total += 16 + 2 * k.length
-        stack.push((v as Record<string, unknown>)[k])
+        stack.push((object as Record<string, unknown>)[k])
       }
     }
   }
   return total
+}
+
+/** The size of a primitive (or `null`); `undefined` for an object. */
+function leafSize(v: unknown): number | undefined {
+  switch (typeof v) {
+    case 'string':
+      return 16 + 2 * v.length
+    case 'number':
+    case 'boolean':
+    case 'undefined':
+      return 8
+    case 'bigint':
+      return 16 + Math.ceil(v.toString(16).length / 2)
+    case 'object':
+      return v === null ? 8 : undefined
+    default:
+      return 16
+  }
+}
+
+/** The state of `estimateSize`'s sampling beyond its walk. */
+interface Sampling {
+  /** What the walk counted already (counted again as nothing). */
+  readonly seen: Set<object>
+  /** Containers still to look into; then each part counts as `average`. */
+  left: number
+  /** The walk's bytes a node. */
+  readonly average: number
+}
+
+/**
+ * The estimated size of `count` parts, from up to `samples` of them spread evenly (`partSize`
+ * of their index): their mean times `count`.
+ */
+function sampledSize(count: number, samples: number, partSize: (i: number) => number): number {
+  if (count === 0) return 0
+  const k = Math.min(count, samples)
+  let sum = 0
+  for (let i = 0; i < k; i++) sum += partSize(Math.floor((i * count) / k))
+  return (sum / k) * count
+}
+
+/** The estimated size of `v`, from a few of its parts (see `estimateSize`). */
+function guessSize(v: unknown, sampling: Sampling): number {
+  const size = leafSize(v)
+  if (size !== undefined) return size
+  const object = v as object
+  if (sampling.seen.has(object)) return 0
+  if (ArrayBuffer.isView(object)) return 64 + object.byteLength
+  if (object instanceof Date) return 32
+  const open = sampling.left-- > 0
+  if (Array.isArray(object)) {
+    const n = object.length
+    const header = 32 + 8 * n
+    if (!open) return header + n * sampling.average
+    return header + sampledSize(n, SAMPLE_PARTS, (i) => guessSize(object[i], sampling))
+  }
+  if (object instanceof Map || object instanceof Set) {
+    const n = object.size
+    const isMap = object instanceof Map
+    const header = 64 + (isMap ? 32 : 16) * n
+    if (!open || n === 0) return header + n * (isMap ? 2 : 1) * sampling.average
+    // The first few: a Map or a Set has no index to spread the sample by.
+    let sum = 0
+    let k = 0
+    for (const [key, item] of object.entries()) {
+      sum += (isMap ? guessSize(key, sampling) : 0) + guessSize(item, sampling)
+      if (++k === SAMPLE_PARTS) break
+    }
+    return header + (sum / k) * n
+  }
+  const keys = Object.keys(object)
+  const header = 32 + 8 * keys.length
+  if (!open) return header + keys.length * (16 + sampling.average)
+  return (
+    header +
+    sampledSize(keys.length, SAMPLE_PARTS, (i) => {
+      const key = keys[i] as string
+      return 16 + 2 * key.length + guessSize((object as Record<string, unknown>)[key], sampling)
+    })
+  )
 }

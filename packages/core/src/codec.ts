@@ -173,6 +173,20 @@ export class Codec {
 
   /** Encodes one value for Redis. Throws `SerializationError` or `CompressionError`. */
   encode(value: unknown): RedisArgument {
+    return this.#encode(value, true)
+  }
+
+  /**
+   * Encodes a value that is only compared with stored ones (a member to look up or remove: the
+   * `SREM`, `SISMEMBER`, `ZSCORE`, `LREM` argument, `LINSERT`'s pivot): as `encode`, to the same
+   * bytes, but with no `maxValueSize` check, since it stores nothing. A member over the limit that
+   * another writer stored can then still be found and removed.
+   */
+  encodeMatch(value: unknown): RedisArgument {
+    return this.#encode(value, false)
+  }
+
+  #encode(value: unknown, check: boolean): RedisArgument {
     if (typeof value === 'number') {
       if (Number.isSafeInteger(value)) return String(value)
     } else if (typeof value === 'bigint') {
@@ -194,10 +208,11 @@ export class Codec {
         { cause: error },
       )
     }
-    // Refuse to write what reading would refuse. Text needs measuring only when it is long.
+    // Refuse to write what reading would refuse (a value only compared is not written). Text
+    // needs measuring only when it is long.
     if (typeof data === 'string') {
-      if (data.length > this.#maxUnits) this.#checkWritten(Buffer.byteLength(data))
-    } else if (data.length > this.#maxBytes) {
+      if (check && data.length > this.#maxUnits) this.#checkWritten(Buffer.byteLength(data))
+    } else if (check && data.length > this.#maxBytes) {
       this.#checkWritten(data.length)
     }
     const compressor = this.#compressor
@@ -224,7 +239,9 @@ export class Codec {
    * `CompressionError` when it would decompress to more than `maxValueSize` bytes.
    */
   decode(data: Buffer | string): unknown {
-    const integer = parseInteger(data)
+    // Digits padded with whitespace beyond maxValueSize are refused below, not read as an
+    // integer. An integer is ASCII, so its length in code units is its length in bytes.
+    const integer = data.length > this.#maxBytes ? undefined : parseInteger(data)
     if (integer !== undefined) return integer
     if (typeof data === 'string') {
       if (this.readsText) return this.#decodeText(data)
@@ -263,7 +280,7 @@ export class Codec {
    * (which arrays were tuples). For inspection tools (the admin UI), not for the hot path.
    */
   inspect(data: Buffer): CodecInspection {
-    const integer = parseInteger(data)
+    const integer = data.length > this.#maxBytes ? undefined : parseInteger(data)
     if (integer !== undefined) {
       return { value: integer, serializer: null, compressor: null, kinds: undefined }
     }
@@ -295,7 +312,7 @@ export class Codec {
   #decodeText(text: string): unknown {
     if (text.length > this.#maxUnits) {
       const size = Buffer.byteLength(text)
-      if (size > this.#maxBytes) throw this.#tooLarge(size)
+      if (size > this.#maxBytes) this.#checkTextSize(text, size)
     }
     if (this.#serializers.length === 1) {
       try {
@@ -347,10 +364,28 @@ export class Codec {
     )
   }
 
-  #tooLarge(size: number): SerializationError {
+  #tooLarge(size: number, atLeast = false): SerializationError {
     return new SerializationError(
-      `a stored value of ${size} bytes exceeds maxValueSize (${this.#maxBytes} bytes)`,
+      `a stored value of ${atLeast ? 'at least ' : ''}${size} bytes exceeds maxValueSize (${this.#maxBytes} bytes)`,
     )
+  }
+
+  /**
+   * Refuses text read from Redis whose UTF-8 form, `size` bytes, exceeds `maxValueSize`, by the
+   * size of the bytes stored. Each U+FFFD in the text may stand for one byte that was not UTF-8
+   * (the reply was decoded before it got here) rather than for the 3 bytes of a U+FFFD stored:
+   * counting each as one byte gives the least the stored value can have been. When that is within
+   * the limit, the text is read, as a cache that reads bytes reads such a value (a text of
+   * U+FFFDs stored as such may then be read up to three times the limit).
+   */
+  #checkTextSize(text: string, size: number): void {
+    let replaced = 0
+    for (let at = text.indexOf('\ufffd'); at !== -1; at = text.indexOf('\ufffd', at + 1)) {
+      replaced++
+    }
+    if (replaced === 0) throw this.#tooLarge(size)
+    const least = size - 2 * replaced
+    if (least > this.#maxBytes) throw this.#tooLarge(least, true)
   }
 
   #checkWritten(size: number): void {

@@ -103,14 +103,55 @@ export class CrossSlotError extends ResponseError {
   override readonly code: string = 'E_CROSSSLOT'
 }
 
+/** The options of a `SerializationError` or `CompressionError`. */
+interface DecodingErrorOptions {
+  cause?: unknown
+  /** See `SerializationError.removed`. */
+  removed?: readonly unknown[]
+}
+
 /** A value could not be serialized, or stored bytes could not be deserialized. */
 export class SerializationError extends CachexError {
   override readonly code: string = 'E_SERIALIZATION'
+  /**
+   * Set when a command that removes the values it reads (`lpop`, `rpop`, `spop`, `zpopmin`,
+   * `zpopmax`, `blpop`, `brpop`) removed one it could not read: every value it removed, in the
+   * order Redis gave them, decoded where readable and as the stored bytes (a `Buffer`) where not;
+   * `[member, score]` pairs for `zpopmin` / `zpopmax`. Redis holds them no more: this is the one
+   * copy left. `undefined` for every other error.
+   */
+  declare readonly removed?: readonly unknown[]
+  /**
+   * Set when a stream read (`xrange`, `xrevrange`, `xread`, `xreadgroup`, `xclaim`,
+   * `xautoclaim`, `xinfoStream`) met an entry it could not read: that entry's ID, so that a
+   * consumer can step past it (`xack` or `xdel` it, or read on from it). `undefined` for every
+   * other error.
+   */
+  declare readonly entryId?: string
+
+  constructor(message: string, options?: DecodingErrorOptions) {
+    super(message, options)
+    if (options?.removed !== undefined) setRemoved(this, options.removed)
+  }
 }
 
 /** Bytes could not be compressed or decompressed. */
 export class CompressionError extends CachexError {
   override readonly code: string = 'E_COMPRESSION'
+  /** As `SerializationError.removed`: the values a pop removed, one of which it could not read. */
+  declare readonly removed?: readonly unknown[]
+  /** As `SerializationError.entryId`: the ID of the stream entry a read could not read. */
+  declare readonly entryId?: string
+
+  constructor(message: string, options?: DecodingErrorOptions) {
+    super(message, options)
+    if (options?.removed !== undefined) setRemoved(this, options.removed)
+  }
+}
+
+/** Sets `removed`, read-only, only on the errors that carry values (others have none at all). */
+function setRemoved(error: Error, removed: readonly unknown[]): void {
+  Object.defineProperty(error, 'removed', { value: removed, enumerable: true })
 }
 
 /**

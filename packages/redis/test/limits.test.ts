@@ -138,6 +138,39 @@ describe('a small maxValueSize: exactly at it reads, one byte more is refused', 
     },
   )
 
+  it.each<CompressorName>(['none', 'zlib'])(
+    '%s: a member over the limit that another cache stored can be looked up and removed',
+    async (compressor) => {
+      const keyPrefix = uniquePrefix('limits')
+      const limited = make({ keyPrefix, compressor, maxValueSize: limit })
+      const unlimited = make({ keyPrefix, compressor, maxValueSize: null })
+      const over = 'b'.repeat(limit - 1)
+      await unlimited.sadd('s', over, 'x')
+      await unlimited.rpush('l', over, 'x', over)
+      await unlimited.zadd('z', { [over]: 1, x: 2 })
+      // Arguments that only match stored members store nothing: no limit applies to them.
+      expect(await limited.sismember('s', over)).toBe(true)
+      expect(await limited.smismember('s', over, 'y')).toEqual([true, false])
+      expect(await limited.lpos('l', over)).toBe(0)
+      expect(await limited.zscore('z', over)).toBe(1)
+      expect(await limited.zmscore('z', over, 'x')).toEqual([1, 2])
+      expect(await limited.zrank('z', over)).toBe(0)
+      expect(await limited.zrevrank('z', over)).toBe(1)
+      expect(await limited.linsert('l', 'AFTER', over, 'y')).toBe(4)
+      expect(await limited.smove('s', 's2', over)).toBe(true)
+      expect(await limited.srem('s2', over)).toBe(1)
+      expect(await limited.lrem('l', 0, over)).toBe(2)
+      expect(await limited.zrem('z', over)).toBe(1)
+      expect(await limited.lrange('l', 0, -1)).toEqual(['y', 'x'])
+      expect(await limited.smembers('s')).toEqual(['x'])
+      expect(await limited.zrange('z', 0, -1)).toEqual(['x'])
+      // What is stored is still checked: the value linsert adds, a member added.
+      await expect(limited.linsert('l', 'AFTER', 'x', over)).rejects.toThrow(SerializationError)
+      await expect(limited.sadd('s', over)).rejects.toThrow(SerializationError)
+      await expect(limited.zincrby('z', 1, over)).rejects.toThrow(SerializationError)
+    },
+  )
+
   it('maxValueSize: null reads and writes values beyond the 64 MiB default', async () => {
     const keyPrefix = uniquePrefix('limits')
     const capped = make({ keyPrefix, compressor: 'zlib' })
@@ -177,6 +210,47 @@ describe('hostile plain values', () => {
     expect(await cache.get('int')).toBe(BigInt(digits))
     await storeRaw(cache, 'int', `8${digits}`)
     await expect(cache.get('int')).rejects.toThrow(SerializationError)
+  })
+
+  it('an integer padded with whitespace beyond maxValueSize is refused, not read', async () => {
+    for (const compressor of ['none', 'zlib'] as const) {
+      const cache = make({ compressor, maxValueSize: 10_000 })
+      await storeRaw(cache, 'int', `1${' '.repeat(10_100)}`)
+      await expect(cache.get('int')).rejects.toThrow(
+        new SerializationError(
+          "cannot read key 'int': a stored value of 10101 bytes exceeds maxValueSize (10000 bytes)",
+        ),
+      )
+      // Padded up to the limit, it is an integer still.
+      await storeRaw(cache, 'int', `1${' '.repeat(9_999)}`)
+      expect(await cache.get('int')).toBe(1)
+    }
+  })
+
+  it('bytes that are not UTF-8 are measured as stored, read as text or as bytes alike', async () => {
+    const keyPrefix = uniquePrefix('limits')
+    const text = make({ keyPrefix, maxValueSize: 10_000 })
+    const bytes = make({ keyPrefix, maxValueSize: 10_000, compressor: 'zlib' })
+    // 4,002 bytes, each 0xff read as U+FFFD (3 bytes of UTF-8 once decoded).
+    await storeRaw(
+      text,
+      'bad',
+      Buffer.concat([Buffer.from('"'), Buffer.alloc(4000, 0xff), Buffer.from('"')]),
+    )
+    expect(await text.get('bad')).toBe('\ufffd'.repeat(4000))
+    expect(await bytes.get('bad')).toBe('\ufffd'.repeat(4000))
+    // Beyond the limit in stored bytes, it is refused by both.
+    await storeRaw(
+      text,
+      'bad',
+      Buffer.concat([Buffer.from('"'), Buffer.alloc(10_000, 0xff), Buffer.from('"')]),
+    )
+    await expect(text.get('bad')).rejects.toThrow(
+      /a stored value of at least 10002 bytes exceeds maxValueSize/,
+    )
+    await expect(bytes.get('bad')).rejects.toThrow(
+      /a stored value of 10002 bytes exceeds maxValueSize/,
+    )
   })
 
   it('a million nested JSON arrays are a SerializationError, not a stack overflow', async () => {

@@ -198,6 +198,36 @@ describe('local tier', () => {
     expect(bounded.localStats()?.evictions).toBeGreaterThan(0)
   })
 
+  it('counts a value of many small parts as at least the bytes it was read from', async () => {
+    const maxBytes = 4_000_000
+    const cache = await tracked({ maxBytes })
+    // 30 arrays of 10,000 strings: about 13 MB of JSON, more nodes than the size estimate walks.
+    const value = Array.from({ length: 30 }, (_, i) =>
+      Array.from({ length: 10_000 }, (_, j) => `${i}-${j}-`.padEnd(40, 'z')),
+    )
+    const json = JSON.stringify(value)
+    await fill(cache, [
+      ['a', value],
+      ['b', value],
+      ['c', value],
+    ])
+    for (const key of ['a', 'b', 'c']) expect(await cache.get(key)).toEqual(value)
+    const stats = cache.localStats()
+    // Each is larger than maxBytes: none is held, and nothing is counted for them.
+    expect(stats?.entries).toBe(0)
+    expect(stats?.bytes).toBeLessThanOrEqual(maxBytes)
+    expect(json.length).toBeGreaterThan(3 * maxBytes)
+  }, 60_000)
+
+  it('counts a value as no smaller than the bytes it was read from', async () => {
+    const cache = await tracked({ maxBytes: 400_000 })
+    // 100,000 characters (200 KB estimated) stored as 600 KB of JSON escapes: not held.
+    const value = '\u0001'.repeat(100_000)
+    await fill(cache, [['escaped', value]])
+    expect(await cache.get('escaped')).toBe(value)
+    expect(cache.localStats()?.entries).toBe(0)
+  })
+
   it('is emptied and bypassed while the tracking connection is down, then comes back', async () => {
     const cache = await tracked()
     await cache.set('k', 'one')

@@ -6,6 +6,7 @@ import { toArray, toText } from '../_replies.ts'
 import { checkTimeoutMs, describe } from '../_timeout.ts'
 import type { VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError } from '../errors.ts'
+import { decodeRemoved } from './_removed.ts'
 
 /** `blpop` / `brpop`: `[user key, value]` of the list that had one, or `null` after `timeout`. */
 export async function blockingPop(
@@ -37,8 +38,11 @@ export async function blockingPop(
       // The user's key of the list that answered (matched by its Redis key).
       const at = rkeys.indexOf(toText(from))
       const key = names[at === -1 ? 0 : at] as string
-      return [key, context.decode(value, key)]
+      return [key, decodeRemoved(context, [value], key, method)[0]]
     },
+    // Removed from Redis before it is decoded: a value that cannot be read is given back as the
+    // stored bytes (`decodeRemoved`), which text may not hold.
+    bytes: true,
     fallback: null,
     blockMs: Math.ceil(seconds * 1000),
   })

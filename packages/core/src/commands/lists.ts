@@ -7,6 +7,7 @@ import type { MoveOptions, OrIgnored, VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError } from '../errors.ts'
 import type { RedisArgument } from '../types.ts'
 import { blockingPop, blockSeconds } from './_blocking-pop.ts'
+import { decodeMoved, decodeRemovedArray, decodeRemovedOne } from './_removed.ts'
 
 /** Options of `lpos()`. */
 export interface LPosOptions extends VersionOption {
@@ -199,7 +200,7 @@ export const listCommands = {
       access: 'read',
       label: 'lpos',
       build: (rkey) => {
-        const args: RedisArgument[] = ['LPOS', rkey, context.codec.encode(element)]
+        const args: RedisArgument[] = ['LPOS', rkey, context.codec.encodeMatch(element)]
         if (options.rank !== undefined) args.push('RANK', String(checkInteger(options.rank)))
         if (options.count !== undefined) args.push('COUNT', String(checkInteger(options.count)))
         if (options.maxlen !== undefined) args.push('MAXLEN', String(checkInteger(options.maxlen)))
@@ -236,7 +237,7 @@ export const listCommands = {
         'LINSERT',
         rkey,
         oneOf(where, ['BEFORE', 'AFTER'], 'a list position'),
-        context.codec.encode(pivot),
+        context.codec.encodeMatch(pivot),
         context.codec.encode(value),
       ],
       convert: toNumber,
@@ -248,7 +249,12 @@ export const listCommands = {
     return context.run(key, options, {
       method: 'lrem',
       access: 'write',
-      build: (rkey) => ['LREM', rkey, String(checkInteger(count)), context.codec.encode(value)],
+      build: (rkey) => [
+        'LREM',
+        rkey,
+        String(checkInteger(count)),
+        context.codec.encodeMatch(value),
+      ],
       convert: toNumber,
       fallback: 0,
     })
@@ -302,7 +308,7 @@ async function move(
       if (seconds !== undefined) args.push(String(seconds))
       return args
     },
-    convert: (reply) => context.decodeOrNull(reply, source),
+    convert: (reply) => decodeMoved(context, reply, source, destination, method),
     fallback: null,
     blockMs: seconds === undefined ? undefined : Math.ceil(seconds * 1000),
   })
@@ -334,17 +340,19 @@ function pop(
   options: VersionOption | undefined,
 ): Promise<unknown> {
   const context = contextOf(cache)
+  const method = command.toLowerCase()
   return context.run<unknown>(key, options, {
-    method: command.toLowerCase(),
+    method,
     access: 'write',
     build: (rkey) =>
       count === undefined ? [command, rkey] : [command, rkey, String(checkInteger(count))],
+    // Removed from Redis before they are decoded: one that cannot be read is given back as the
+    // stored bytes with the others (`decodeRemoved`), which text may not hold.
+    bytes: true,
     convert: (reply) =>
       count === undefined
-        ? context.decodeOrNull(reply, key)
-        : reply === null
-          ? null
-          : context.decodeAll(reply, key),
+        ? decodeRemovedOne(context, reply, key, method)
+        : decodeRemovedArray(context, reply, key, method),
     fallback: null,
   })
 }

@@ -12,6 +12,7 @@ import { type CacheContext, contextOf, type Implementation } from '../_context.t
 import { toArray, toNumber } from '../_replies.ts'
 import type { MoveOptions, StoreOptions, VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError } from '../errors.ts'
+import { decodeRemovedArray, decodeRemovedOne } from './_removed.ts'
 import { type MemberScanOptions, scanKey } from './_scan.ts'
 
 /** Set names then, optionally, the options: `sinter('a', 'b', { version: 2 })`. */
@@ -111,7 +112,7 @@ export const setCommands = {
     return context.run(key, options, {
       method: 'sismember',
       access: 'read',
-      build: (rkey) => ['SISMEMBER', rkey, context.codec.encode(member)],
+      build: (rkey) => ['SISMEMBER', rkey, context.codec.encodeMatch(member)],
       // The sismembers of one tick on one set: one SMISMEMBER (`coalesceReads`).
       send: context.coalesced?.SISMEMBER,
       convert: (reply) => toNumber(reply) === 1,
@@ -127,7 +128,7 @@ export const setCommands = {
     return context.run(key, undefined, {
       method: 'smismember',
       access: 'read',
-      build: (rkey) => ['SMISMEMBER', rkey, ...members.map((m) => context.codec.encode(m))],
+      build: (rkey) => ['SMISMEMBER', rkey, ...members.map((m) => context.codec.encodeMatch(m))],
       convert: (reply) => toArray(reply).map((r) => toNumber(r) === 1),
       fallback: members.map(() => false),
     })
@@ -157,7 +158,13 @@ export const setCommands = {
     return context.run(source, from, {
       method: 'smove',
       access: 'write',
-      build: (rkey) => ['SMOVE', rkey, context.key(destination, to), context.codec.encode(member)],
+      build: (rkey) => [
+        'SMOVE',
+        rkey,
+        context.key(destination, to),
+        // Moved only if stored already: compared, so not held to maxValueSize.
+        context.codec.encodeMatch(member),
+      ],
       convert: (reply) => toNumber(reply) === 1,
       fallback: false,
     })
@@ -207,7 +214,14 @@ async function addOrRemove(
   return context.run(key, undefined, {
     method,
     access: 'write',
-    build: (rkey) => [command, rkey, ...members.map((m) => context.codec.encode(m))],
+    build: (rkey) => {
+      const codec = context.codec
+      // A member to remove is only compared, so SREM's are not held to maxValueSize: a member
+      // over it that another writer stored can be removed.
+      const encode =
+        command === 'SADD' ? (m: unknown) => codec.encode(m) : (m: unknown) => codec.encodeMatch(m)
+      return [command, rkey, ...members.map(encode)]
+    },
     convert: toNumber,
     fallback: 0,
   })
@@ -223,8 +237,25 @@ function pick(
   options: VersionOption | undefined,
 ): Promise<unknown> {
   const context = contextOf(cache)
+  const method = command.toLowerCase()
+  if (command === 'SPOP') {
+    return context.run<unknown>(key, options, {
+      method,
+      access,
+      build: (rkey) =>
+        count === undefined ? [command, rkey] : [command, rkey, String(checkInteger(count))],
+      // Removed from Redis before they are decoded: one that cannot be read is given back as the
+      // stored bytes with the others (`decodeRemoved`), which text may not hold.
+      bytes: true,
+      convert: (reply) =>
+        count === undefined
+          ? decodeRemovedOne(context, reply, key, method)
+          : (decodeRemovedArray(context, reply, key, method) ?? []),
+      fallback: count === undefined ? null : [],
+    })
+  }
   return context.run<unknown>(key, options, {
-    method: command.toLowerCase(),
+    method,
     access,
     build: (rkey) =>
       count === undefined ? [command, rkey] : [command, rkey, String(checkInteger(count))],

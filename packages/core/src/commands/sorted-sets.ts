@@ -12,6 +12,7 @@ import { numberOrNull, toArray, toNumber, toScore, toScoreOrNull } from '../_rep
 import type { OrIgnored, VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError } from '../errors.ts'
 import type { RedisArgument } from '../types.ts'
+import { decodeRemovedPairs } from './_removed.ts'
 import { type MemberScanOptions, scanKey } from './_scan.ts'
 import { bound, scoreArgument, scoredMembers } from './_score-args.ts'
 import type {
@@ -241,7 +242,7 @@ export const sortedSetCommands = {
     return context.run(key, undefined, {
       access: 'write',
       label: 'zrem',
-      build: (rkey) => ['ZREM', rkey, ...members.map((m) => context.codec.encode(m))],
+      build: (rkey) => ['ZREM', rkey, ...members.map((m) => context.codec.encodeMatch(m))],
       convert: toNumber,
       fallback: 0,
     })
@@ -267,7 +268,7 @@ export const sortedSetCommands = {
     return context.run(key, options, {
       method: 'zscore',
       access: 'read',
-      build: (rkey) => ['ZSCORE', rkey, context.codec.encode(member)],
+      build: (rkey) => ['ZSCORE', rkey, context.codec.encodeMatch(member)],
       // The zscores of one tick on one sorted set: one ZMSCORE (`coalesceReads`).
       send: context.coalesced?.ZSCORE,
       convert: toScoreOrNull,
@@ -281,7 +282,7 @@ export const sortedSetCommands = {
     return context.run(key, undefined, {
       access: 'read',
       label: 'zmscore',
-      build: (rkey) => ['ZMSCORE', rkey, ...members.map((m) => context.codec.encode(m))],
+      build: (rkey) => ['ZMSCORE', rkey, ...members.map((m) => context.codec.encodeMatch(m))],
       convert: (reply) => toArray(reply).map(toScoreOrNull),
       fallback: members.map(() => null),
     })
@@ -373,12 +374,16 @@ function pop(
   options: VersionOption | undefined,
 ): Promise<Array<[unknown, number]>> {
   const context = contextOf(cache)
+  const method = command.toLowerCase()
   return context.run(key, options, {
-    method: command.toLowerCase(),
+    method,
     access: 'write',
     build: (rkey) =>
       count === undefined ? [command, rkey] : [command, rkey, String(checkInteger(count))],
-    convert: (reply) => context.withScores(reply, key),
+    // Removed from Redis before they are decoded: one that cannot be read is given back as the
+    // stored bytes with the others (`decodeRemovedPairs`), which text may not hold.
+    bytes: true,
+    convert: (reply) => decodeRemovedPairs(context, reply, key, method),
     fallback: [],
   })
 }
@@ -394,7 +399,7 @@ function rank(
   return context.run(key, options, {
     method: command.toLowerCase(),
     access: 'read',
-    build: (rkey) => [command, rkey, context.codec.encode(member)],
+    build: (rkey) => [command, rkey, context.codec.encodeMatch(member)],
     convert: numberOrNull,
     fallback: null,
   })

@@ -1,0 +1,130 @@
+// Decoding what a command removed from Redis (the pops of lists, sets and sorted sets, and the
+// moves of lists): Redis has removed the values before the reply is decoded, so a value that
+// cannot be read must not take the others with it. Each is decoded on its own; when one fails,
+// the call rejects with the error of the first failure, carrying every value removed
+// (`SerializationError.removed`), or saying where a moved value went.
+import type { CacheContext } from '../_context.ts'
+import { toArray, toData, toPairs, toScore } from '../_replies.ts'
+import { CompressionError, SerializationError } from '../errors.ts'
+
+/**
+ * The values `method` removed from `key` (an array reply, or one value), decoded. One that
+ * cannot be read rejects the call with its error, carrying them all (`removed`).
+ */
+export function decodeRemoved(
+  context: CacheContext,
+  replies: readonly unknown[],
+  key: string,
+  method: string,
+): unknown[] {
+  const values: unknown[] = new Array(replies.length)
+  let failure: unknown
+  for (let i = 0; i < replies.length; i++) {
+    const reply = replies[i]
+    try {
+      values[i] = context.decode(reply, key)
+    } catch (error) {
+      failure ??= error
+      values[i] = asBytes(reply)
+    }
+  }
+  if (failure !== undefined) throw removedError(failure, values, key, method)
+  return values
+}
+
+/** `decodeRemoved` of a `[member, score]` reply (`ZPOPMIN`): the pairs, members decoded. */
+export function decodeRemovedPairs(
+  context: CacheContext,
+  reply: unknown,
+  key: string,
+  method: string,
+): Array<[unknown, number]> {
+  const pairs = toPairs(reply)
+  const values: Array<[unknown, number]> = new Array(pairs.length)
+  let failure: unknown
+  for (let i = 0; i < pairs.length; i++) {
+    const [member, score] = pairs[i] as [unknown, unknown]
+    try {
+      values[i] = [context.decode(member, key), toScore(score)]
+    } catch (error) {
+      failure ??= error
+      values[i] = [asBytes(member), toScore(score)]
+    }
+  }
+  if (failure !== undefined) throw removedError(failure, values, key, method)
+  return values
+}
+
+/** One value `method` removed from `key`, decoded, or `null` for a nil reply. */
+export function decodeRemovedOne(
+  context: CacheContext,
+  reply: unknown,
+  key: string,
+  method: string,
+): unknown {
+  if (reply === null || reply === undefined) return null
+  return decodeRemoved(context, [reply], key, method)[0]
+}
+
+/**
+ * The value `method` moved from `source` to `destination`, decoded, or `null`. One that cannot
+ * be read rejects the call with an error that says it was moved all the same: it is at
+ * `destination`, as stored, so the error carries no copy of it.
+ */
+export function decodeMoved(
+  context: CacheContext,
+  reply: unknown,
+  source: string,
+  destination: string,
+  method: string,
+): unknown {
+  if (reply === null || reply === undefined) return null
+  try {
+    return context.decode(reply, source)
+  } catch (error) {
+    throw withNote(
+      error,
+      `${method} moved the value to key '${destination}' all the same`,
+      undefined,
+    )
+  }
+}
+
+/** Every value of an array reply `method` removed from `key`, or `null` for a nil reply. */
+export function decodeRemovedArray(
+  context: CacheContext,
+  reply: unknown,
+  key: string,
+  method: string,
+): unknown[] | null {
+  return reply === null || reply === undefined
+    ? null
+    : decodeRemoved(context, toArray(reply), key, method)
+}
+
+/** The decoding error `failure`, saying what `method` removed and carrying it. */
+function removedError(failure: unknown, removed: unknown[], key: string, method: string): unknown {
+  const n = removed.length
+  return withNote(
+    failure,
+    `${method} removed ${n} ${n === 1 ? 'value' : 'values'} from key '${key}' all the same: every one is in this error's removed (as stored bytes where unreadable)`,
+    removed,
+  )
+}
+
+/** `error` (of the codec) with `note` after its message and `removed` on it; others pass. */
+function withNote(error: unknown, note: string, removed: unknown[] | undefined): unknown {
+  if (error instanceof SerializationError) {
+    return new SerializationError(`${error.message}; ${note}`, { cause: error.cause, removed })
+  }
+  if (error instanceof CompressionError) {
+    return new CompressionError(`${error.message}; ${note}`, { cause: error.cause, removed })
+  }
+  return error
+}
+
+/** A reply as the bytes Redis stored (pops read their replies as bytes: `CommandSpec.bytes`). */
+function asBytes(reply: unknown): Buffer {
+  const data = toData(reply)
+  return typeof data === 'string' ? Buffer.from(data) : data
+}
