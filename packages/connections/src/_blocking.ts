@@ -57,6 +57,8 @@ export class BlockingClients {
   readonly #options: BlockingClientsOptions
   readonly #idle: Lease[] = []
   readonly #busy = new Set<Lease>()
+  /** How to cut short each opening under way (see `#open`). */
+  readonly #opening = new Set<() => void>()
   #closed = false
 
   constructor(options: BlockingClientsOptions) {
@@ -102,15 +104,21 @@ export class BlockingClients {
     }
   }
 
-  /** Closes every dedicated client; the calls on them reject. */
+  /**
+   * Closes every dedicated client; the calls on them reject, and so do the calls still opening
+   * one (with `ClosedError`, at once: not after `socketConnectTimeout`).
+   */
   close(): void {
     this.#closed = true
     for (const lease of this.#idle.splice(0)) this.#destroy(lease)
     for (const lease of this.#busy) this.#destroy(lease)
     this.#busy.clear()
+    for (const cut of this.#opening) cut()
+    this.#opening.clear()
   }
 
   async #take(): Promise<Lease> {
+    if (this.#closed) throw this.#closedError()
     for (let lease = this.#idle.pop(); lease !== undefined; lease = this.#idle.pop()) {
       clearTimeout(lease.idleTimer)
       lease.idleTimer = undefined
@@ -120,47 +128,71 @@ export class BlockingClients {
     return this.#open()
   }
 
+  /**
+   * Opens a dedicated client within `socketConnectTimeout`. `close()` cuts an opening short: the
+   * client is destroyed and the call rejects with `ClosedError` (a frozen server would otherwise
+   * hold it for the whole connect timeout after the connection was closed).
+   */
   async #open(): Promise<Lease> {
     const { make, connectTimeoutMs, mapError, where } = this.#options
     const failure = (error: unknown) => {
+      if (this.#closed) return this.#closedError()
       const typed = mapError(error)
       return new ConnectionError(
         `could not open a connection to ${where} for a blocking command: ${typed.message}`,
         { cause: typed.cause ?? typed },
       )
     }
-    let client: BlockingClient
+    let client: BlockingClient | undefined
+    let cut!: () => void
+    const closing = new Promise<never>((_, reject) => {
+      cut = () => {
+        if (client !== undefined) destroyClient(client)
+        reject(this.#closedError())
+      }
+    })
+    this.#opening.add(cut)
     try {
       // Not connected yet: a client made after the time ran out holds no socket.
-      client = await within(
-        Promise.resolve().then(make),
-        connectTimeoutMs,
-        `connecting to ${where}`,
-      )
+      client = await Promise.race([
+        within(Promise.resolve().then(make), connectTimeoutMs, `connecting to ${where}`),
+        closing,
+      ])
     } catch (error) {
+      this.#opening.delete(cut)
       throw failure(error)
     }
     // An 'error' event without a listener crashes the process; the call in flight reports it.
     client.on('error', () => undefined)
     try {
-      await within(client.connect(), connectTimeoutMs, `connecting to ${where}`)
+      await Promise.race([
+        within(client.connect(), connectTimeoutMs, `connecting to ${where}`),
+        closing,
+      ])
     } catch (error) {
       destroyClient(client)
       throw failure(error)
+    } finally {
+      this.#opening.delete(cut)
     }
+    const opened = client
     const lease: Lease = {
-      client,
-      sender: new Sender(client, (options) => ({
+      client: opened,
+      sender: new Sender(opened, (options) => ({
         sendCommand: (args: ReadonlyArray<RedisArgument>, chain?: object) =>
-          client.sendCommand(args, chain === undefined ? options : { ...options, ...chain }),
+          opened.sendCommand(args, chain === undefined ? options : { ...options, ...chain }),
       })),
       idleTimer: undefined,
     }
     if (this.#closed) {
       this.#destroy(lease)
-      throw new ClosedError(`the connection to ${where} is closed`)
+      throw this.#closedError()
     }
     return lease
+  }
+
+  #closedError(): ClosedError {
+    return new ClosedError(`the connection to ${this.#options.where} is closed`)
   }
 
   #giveBack(lease: Lease): void {

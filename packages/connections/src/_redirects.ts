@@ -9,8 +9,9 @@ import type { Topology } from './_topology.ts'
 // What a cluster call does when a node answers `MOVED`, `ASK` or `TRYAGAIN` instead of a reply.
 
 /** The first wait before a `TRYAGAIN` is retried, then doubled up to `TRYAGAIN_MAX_MS`. */
-const TRYAGAIN_FIRST_MS = 10
-const TRYAGAIN_MAX_MS = 100
+export const TRYAGAIN_FIRST_MS = 10
+/** The longest wait between two `TRYAGAIN` retries. */
+export const TRYAGAIN_MAX_MS = 100
 /** How many times a split read or delete retries `TRYAGAIN` whole before going key by key. */
 const TRYAGAIN_WHOLE = 3
 
@@ -150,6 +151,15 @@ export function redirectTarget(message: string): string {
   return message.slice(message.lastIndexOf(' ') + 1).trim()
 }
 
-function delay(ms: number): Promise<void> {
+/**
+ * How long a call may retry `TRYAGAIN` (`RedirectContext.retryBudgetMs`): 80 % of
+ * `socketTimeout` (`timeoutMs`), or of 5 seconds without one.
+ */
+export function tryAgainBudgetMs(timeoutMs: number | undefined): number {
+  return Math.round((timeoutMs ?? 5000) * 0.8)
+}
+
+/** Resolves after `ms` milliseconds. */
+export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }

@@ -18,7 +18,12 @@ import { isClientClosed, isDisconnected, ownerClosedError, toCachexError } from 
 import { Lifecycle } from './_lifecycle.ts'
 import { Listeners } from './_listeners.ts'
 import { type ReplyForm, replyForm, Sender } from './_options.ts'
-import { commandResend, followRedirects, type RedirectContext } from './_redirects.ts'
+import {
+  commandResend,
+  followRedirects,
+  type RedirectContext,
+  tryAgainBudgetMs,
+} from './_redirects.ts'
 import {
   type Atomic,
   crossSlot,
@@ -43,8 +48,8 @@ export type {
 export type { ClusterOptions } from './_cluster-options.ts'
 export { isNodeRedisCluster } from './_cluster-options.ts'
 
-/** How long a call retries `TRYAGAIN` without `socketTimeout`: most of 5 s. */
-const DEFAULT_RETRY_BUDGET_MS = 5000
+/** Without `socketTimeout`: how long a node may go unanswered before it counts as down. */
+const DEFAULT_DOWN_AFTER_MS = 5000
 
 const READONLY: CommandRoute = { readonly: true }
 const DIGITS: CommandRoute = { digits: true }
@@ -167,7 +172,7 @@ class ClusterConnection implements Connection {
         given === undefined ? undefined : ((given.defaults ?? {}) as Record<string, unknown>),
       nodeAddressMap: given?.nodeAddressMap,
       readFromReplicas,
-      downAfterMs: timeoutMs ?? DEFAULT_RETRY_BUDGET_MS,
+      downAfterMs: timeoutMs ?? DEFAULT_DOWN_AFTER_MS,
       askTimeoutMs: Math.min(this.#connectTimeoutMs, timeoutMs ?? this.#connectTimeoutMs),
       where: this.#where,
     })
@@ -175,7 +180,7 @@ class ClusterConnection implements Connection {
     this.#redirects = {
       topology: this.#topology,
       maxRedirects: typeof redirects === 'number' && redirects > 0 ? redirects : 16,
-      retryBudgetMs: Math.round((timeoutMs ?? DEFAULT_RETRY_BUDGET_MS) * 0.8),
+      retryBudgetMs: tryAgainBudgetMs(timeoutMs),
       closed: () => this.#life.closed,
       sendOnce: (slot, readonly, args, text) => this.#sendOnce(slot, readonly, args, text),
       send: (key, readonly, args, text) => this.#send(key, readonly, args, text),

@@ -3,7 +3,7 @@ import type { CacheContext } from '../_context.ts'
 import { setOwn } from '../_own.ts'
 import { toArray, toNumber, toPairs, toText } from '../_replies.ts'
 import { describe } from '../_timeout.ts'
-import { InvalidArgumentError } from '../errors.ts'
+import { CompressionError, InvalidArgumentError, SerializationError } from '../errors.ts'
 import type { RedisArgument } from '../types.ts'
 import { fieldText } from './hashes.ts'
 import type {
@@ -41,17 +41,46 @@ export interface DeletedEntry {
   fields: null
 }
 
-/** Stream entries, a deleted one (`[id, nil]`) with `fields: null`. */
+/**
+ * Stream entries, a deleted one (`[id, nil]`) with `fields: null`. An entry that cannot be read
+ * fails the whole reply with an error that names it and carries its ID (`entryId`): a consumer
+ * needs it to step past that entry.
+ */
 export function entriesOf(
   context: CacheContext,
   reply: unknown,
   key: string,
 ): Array<StreamEntry | DeletedEntry> {
   return toArray(reply).map((raw) => {
-    const [id, fields] = toArray(raw)
-    if (fields === null || fields === undefined) return { id: toText(id), fields: null }
-    return { id: toText(id), fields: fieldsOf(context, fields, key) }
+    const [rawId, fields] = toArray(raw)
+    const id = toText(rawId)
+    if (fields === null || fields === undefined) return { id, fields: null }
+    try {
+      return { id, fields: fieldsOf(context, fields, key) }
+    } catch (error) {
+      throw inEntry(error, key, id)
+    }
   })
+}
+
+/**
+ * A `SerializationError` or `CompressionError` met reading entry `id` of stream `key`, again with
+ * the entry named and its ID as `entryId`; any other error as it is.
+ */
+function inEntry(error: unknown, key: string, id: string): unknown {
+  const Class =
+    error instanceof SerializationError
+      ? SerializationError
+      : error instanceof CompressionError
+        ? CompressionError
+        : undefined
+  if (Class === undefined) return error
+  const named = new Class(
+    `${(error as Error).message} (entry ${id} of stream '${key}'; the error's entryId holds that ID, to xack or xdel the entry or read on after it)`,
+    { cause: (error as Error).cause },
+  )
+  Object.defineProperty(named, 'entryId', { value: id, enumerable: true })
+  return named
 }
 
 /** Stream entries of a command that lists only entries that exist (XRANGE, XCLAIM). */
