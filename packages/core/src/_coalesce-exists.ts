@@ -1,5 +1,6 @@
 // Coalesced existence checks: the `hasKey`s of one tick go to Redis as one `EXISTS` of all their
 // keys (a lone one as a plain `EXISTS`), each caller answered with its own key's answer.
+import { isNoPerm, refusesCommand } from './_coalesce.ts'
 import type { CacheContext } from './_context.ts'
 import { COALESCE_MAX, sendCommand } from './_gathering.ts'
 import { toNumber } from './_replies.ts'
@@ -40,7 +41,9 @@ interface Sent {
  * what is in flight as it closes but refuses what is sent after, so the callers, who called
  * before `close()`, are answered from those if the count is in between. On a cluster the
  * `EXISTS` is split by slot and the counts summed; with replicas it goes to one, as a lone
- * `EXISTS` does. A connection error or timeout of the `EXISTS` rejects each of its callers.
+ * `EXISTS` does. A connection error or timeout of the `EXISTS` rejects each of its callers; an
+ * ACL's refusal of one of its keys (`NOPERM`, nothing ran) asks each key again on its own, so
+ * that only the forbidden key's caller fails.
  */
 export class ExistsCoalescer {
   readonly #context: CacheContext
@@ -140,6 +143,16 @@ export class ExistsCoalescer {
       },
       (error: unknown) => {
         inFlight.delete(sent)
+        if (isNoPerm(error) && !refusesCommand(error, 'EXISTS')) {
+          // Refused by the ACL before it ran, for a key the user may not read: each key asked
+          // on its own, so that only that key's caller fails (a read sent late overtakes
+          // nothing it could undo).
+          for (let i = 0; i < waiters.length; i++) {
+            const waiter = waiters[i] as Waiter
+            this.#answer(waiter, sent.again?.[i] ?? this.#exists(waiter.rkey))
+          }
+          return
+        }
         for (const waiter of waiters) waiter.reject(error)
       },
     )

@@ -1,7 +1,10 @@
 // Coalesced increments: the `incr`s of one tick run as one script, each caller still answered with
 // its own result, as if each had run alone and in order.
+import { isNoPerm } from './_coalesce.ts'
+import { refusedWhole } from './_coalesce-set.ts'
 import type { CacheContext } from './_context.ts'
 import { KeyedTick } from './_gathering.ts'
+import { isScriptRefused } from './_messages.ts'
 import { CrossSlotError, ResponseError } from './errors.ts'
 import { spansSlots } from './key-slot.ts'
 import { defineScript, runScript, type Script } from './script.ts'
@@ -93,7 +96,8 @@ interface Waiter {
  * `single` (the one-key script), several of one key as one `INCR_MANY_SCRIPT`, several of many
  * keys as one `INCR_KEYS_SCRIPT` (measured: one script call costs the server about as much as
  * two `INCR`s, one `INCRBY` inside a script a fraction of one). On a cluster, the first batch
- * whose keys span slots turns this into one script per key, from then on.
+ * whose keys span slots turns this into one script per key, from then on; so does a script an ACL
+ * refused for one of its keys (`NOPERM`, after which its callers are rejected: nothing ran).
  *
  * Each caller gets the raw reply its own script call would have given — `null` (missing), an
  * integer, the digits — or, for a step that failed, a `ResponseError`: the caller's own handling
@@ -104,7 +108,11 @@ export class IncrCoalescer {
   readonly #single: Script
   /** The increments gathered in this tick, by Redis key. */
   readonly #tick = new KeyedTick<Waiter>(INCR_COALESCE_MAX, (batches) => this.#sendTick(batches))
-  /** Off once the connection refused a script over keys of several cluster slots. */
+  /**
+   * Off once the connection refused a script over several keys before running it: keys of
+   * several cluster slots, or an ACL's `NOPERM` for one of its keys (which then fails only its
+   * own callers).
+   */
   #whole = true
 
   constructor(context: CacheContext, single: Script) {
@@ -182,7 +190,15 @@ export class IncrCoalescer {
       replies = await this.#run(INCR_KEYS_SCRIPT, keys, deltas)
     } catch (error) {
       if (error instanceof CrossSlotError) throw error // nothing ran
-      for (const waiter of waiters) waiter.reject(error)
+      let refused = error
+      if (isNoPerm(error) && !isScriptRefused(error)) {
+        // Refused by the ACL for one of its keys, before it ran: not sent again (behind the
+        // calls made after these, a set or delete of the same key would be overtaken); each
+        // key goes with a script of its own from now on, so that only its own callers fail.
+        this.#whole = false
+        refused = refusedWhole(error, 'the incr() calls of one tick went to Redis as one script')
+      }
+      for (const waiter of waiters) waiter.reject(refused)
       return
     }
     answer(waiters, replies)

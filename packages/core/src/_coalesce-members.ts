@@ -1,6 +1,7 @@
 // Coalesced member reads: the reads of one tick on one key by one command (`HGET`, `SISMEMBER`,
 // `ZSCORE`) go to Redis as one command of many members (`HMGET`, `SMISMEMBER`, `ZMSCORE`), a lone
 // one as itself, each caller answered with its own member's reply.
+import { refusesCommand } from './_coalesce.ts'
 import { COALESCE_MAX, type Gathering, KeyedTick, sendCommand } from './_gathering.ts'
 import { ResponseError } from './errors.ts'
 import type { Connection, RedisArgument } from './types.ts'
@@ -26,13 +27,20 @@ interface Waiter {
  * would — nil or 0 for a missing member or key — and fails with `WRONGTYPE` for a key of another
  * type just as the command does, so each caller gets the reply or error its own command would
  * have. Different keys are not merged (Redis has no command for that): a tick of reads over
- * distinct keys sends one command each, as before.
+ * distinct keys sends one command each, as before. A user whose ACL refuses the many-member
+ * command (`NOPERM`) but allows the command itself has each read of that batch sent again as its
+ * own command, and every later read too.
  */
 export class MemberReadCoalescer {
   readonly #connection: Connection
   /** Whether replies come as text (`CommandRoute.text`). */
   readonly #text: boolean
   readonly #one: MemberRead
+  /**
+   * Set once the server refused the many-member command itself (an ACL user allowed `HGET` but
+   * not `HMGET`): each read is then its own command, as with one call at a time.
+   */
+  #alone = false
   /** The reads gathered in this tick, by Redis key. */
   readonly #tick = new KeyedTick<Waiter>(COALESCE_MAX, (batches) => {
     for (const [rkey, waiters] of batches) this.#send(rkey, waiters)
@@ -58,15 +66,11 @@ export class MemberReadCoalescer {
   }
 
   #send(rkey: string, waiters: Waiter[]): void {
-    const route = { key: rkey, readonly: true, text: this.#text }
-    if (waiters.length === 1) {
-      const waiter = waiters[0] as Waiter
-      sendCommand(this.#connection, [this.#one, rkey, waiter.member], route).then(
-        waiter.resolve,
-        waiter.reject,
-      )
+    if (waiters.length === 1 || this.#alone) {
+      this.#sendEach(rkey, waiters)
       return
     }
+    const route = { key: rkey, readonly: true, text: this.#text }
     const many = MANY_MEMBERS[this.#one]
     const args: RedisArgument[] = new Array(waiters.length + 2)
     args[0] = many
@@ -84,9 +88,27 @@ export class MemberReadCoalescer {
         for (let i = 0; i < waiters.length; i++) (waiters[i] as Waiter).resolve(replies[i] ?? null)
       },
       (error: unknown) => {
+        if (refusesCommand(error, many)) {
+          // Refused by the ACL before it ran: each read as its own command, from now on (a read
+          // sent late overtakes nothing it could undo). A refusal of the key fails each alike.
+          this.#alone = true
+          this.#sendEach(rkey, waiters)
+          return
+        }
         for (const waiter of waiters) waiter.reject(error)
       },
     )
+  }
+
+  /** Each read of `rkey` as its own command (`HGET`, `SISMEMBER`, `ZSCORE`). */
+  #sendEach(rkey: string, waiters: Waiter[]): void {
+    const route = { key: rkey, readonly: true, text: this.#text }
+    for (const waiter of waiters) {
+      sendCommand(this.#connection, [this.#one, rkey, waiter.member], route).then(
+        waiter.resolve,
+        waiter.reject,
+      )
+    }
   }
 }
 

@@ -1,9 +1,10 @@
 // Coalesced writes: the plain `set`s of one tick (no NX/XX) go to Redis as one `MSET`, or with an
 // expiry as one script of `SET … PX`; each caller is answered on its own.
+import { isNoPerm } from './_coalesce.ts'
 import type { CacheContext } from './_context.ts'
 import { sendCommand } from './_gathering.ts'
 import { isScriptRefused } from './_messages.ts'
-import { CrossSlotError } from './errors.ts'
+import { CrossSlotError, ResponseError } from './errors.ts'
 import { spansSlots } from './key-slot.ts'
 import { defineScript, runScript } from './script.ts'
 import type { RedisArgument } from './types.ts'
@@ -48,6 +49,20 @@ for j = 2, n do
 end
 return n`)
 
+/**
+ * The error of each write an ACL refused whole (`NOPERM`, `error`): the server's message, then
+ * how the writes went (`sentAs`: `'the set() calls of one tick went to Redis as one MSET'`) and
+ * what that means. Redis checks the command and each of its keys before it runs it, so nothing
+ * was stored; the writes are not sent again, as they would then go behind the calls made after
+ * them (a delete of the same key undone).
+ */
+export function refusedWhole(error: ResponseError, sentAs: string): ResponseError {
+  return new ResponseError(
+    `${error.message} (${sentAs}, which the server refused before running it: nothing was stored, and the next such writes go as one command each)`,
+    { cause: error },
+  )
+}
+
 /** Answers `1`, touching nothing: whether the user may run scripts (`WriteCoalescer`). */
 const NOTHING_SCRIPT = defineScript(`return 1`)
 
@@ -74,11 +89,17 @@ interface Batch {
 export class WriteCoalescer {
   readonly #context: CacheContext
   #batch: Batch | undefined
-  /** Off once the connection refused one command over keys of several cluster slots. */
+  /**
+   * Off once the connection refused one command over several keys before running it: keys of
+   * several cluster slots, or an ACL's `NOPERM` (for `MSET` itself, a user allowed only `SET`,
+   * or for one of the keys, which then fails only its own caller). Writes then go as pipelines
+   * of one `SET` each.
+   */
   #whole = true
   /**
-   * Off once the server refused the script (an ACL user without `@scripting`): writes with an
-   * expiry go as pipelines of `SET … PX`, as a lone `set` and django-redis's `set_many` do.
+   * Off once the server refused the script (an ACL user without `@scripting`, or whose
+   * scripting was revoked since): writes with an expiry go as pipelines of `SET … PX`, as a lone
+   * `set` and django-redis's `set_many` do.
    */
   #scripts = true
   /**
@@ -152,7 +173,14 @@ export class WriteCoalescer {
         }
       },
       (error: unknown) => {
-        for (const waiter of waiters) waiter.reject(error)
+        // Refused whole by the ACL: each caller told why (see `refusedWhole`).
+        const refused = isNoPerm(error)
+          ? refusedWhole(
+              error,
+              `the set() calls of one tick went to Redis as one ${px === '' ? 'MSET' : 'script'}`,
+            )
+          : error
+        for (const waiter of waiters) waiter.reject(refused)
       },
     )
   }
@@ -162,7 +190,8 @@ export class WriteCoalescer {
    * without an expiry, a script with one), or one pipeline of `SET`s: when the keys span cluster
    * slots, and, with an expiry, until this user is known to run scripts (or when not allowed
    * to). Resolves the reply of each key, an `Error` for a `SET` of the pipeline that failed;
-   * rejects when the one command fails.
+   * rejects when the one command fails — also when an ACL refused it (`NOPERM`: nothing ran),
+   * after which the next writes go as pipelines.
    */
   async setAll(
     keys: readonly string[],
@@ -189,10 +218,17 @@ export class WriteCoalescer {
         else await connection.command(msetArguments(keys, values), { key: keys[0], atomic: true })
         return new Array<unknown>(keys.length).fill('OK')
       } catch (error) {
-        // Refused before anything ran: the pipeline below stores what the script would have.
+        // Keys of several cluster slots, refused before anything ran: the pipeline below
+        // stores what the one command would have.
         if (error instanceof CrossSlotError) this.#whole = false
-        else if (scripted && isScriptRefused(error)) this.#scripts = false
-        else throw error
+        else {
+          // An ACL's refusal also comes before anything ran, but only once the command's reply
+          // is in: a pipeline sent now would go behind the calls made after these writes (a
+          // delete of one of their keys undone). Refused, then; the next writes go apart.
+          if (scripted && isScriptRefused(error)) this.#scripts = false
+          else if (isNoPerm(error)) this.#whole = false
+          throw error
+        }
       }
     }
     return this.#pipeline(keys, values, px)

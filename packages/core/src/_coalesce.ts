@@ -18,6 +18,24 @@ const PROBE_BATCHES = 16
 /** Large keys remembered at most (then forgotten all at once). */
 const LARGE_KEYS = 10_000
 
+/**
+ * Whether `error` is an ACL's refusal (`NOPERM`). Redis checks a command against the user's ACL
+ * — the command itself, and each key it names (a script's declared `KEYS` too) — before it runs
+ * it: a `NOPERM` reply means nothing ran.
+ */
+export function isNoPerm(error: unknown): error is ResponseError {
+  return error instanceof ResponseError && error.message.startsWith('NOPERM')
+}
+
+/**
+ * Whether `error` is an ACL's refusal of the command `name` itself (`'mget'`), not of one of its
+ * keys: `NOPERM this user has no permissions to run the 'mget' command` (Redis 7.0; 7.2 names the
+ * user instead of "this user").
+ */
+export function refusesCommand(error: unknown, name: string): boolean {
+  return isNoPerm(error) && error.message.toLowerCase().includes(`'${name.toLowerCase()}' command`)
+}
+
 function isLarge(reply: unknown): boolean {
   return (typeof reply === 'string' || Buffer.isBuffer(reply)) && reply.length > LARGE_VALUE
 }
@@ -61,6 +79,11 @@ interface Batch {
  * cost a tenth of a hit's client CPU, measured). The two commands are not atomic: a key deleted
  * between them while another holds a non-string could hide that one's `WRONGTYPE` (answering its
  * default), a race on a misuse only.
+ *
+ * An ACL checks the command and each of its keys before running it: a `MGET` refused (`NOPERM`)
+ * for one key the user may not read is sent again as one `GET` per key, so that only that key's
+ * caller fails; refused for `MGET` itself (a user allowed `GET` only), the same, and every later
+ * read is a `GET` of its own. An `EXISTS` refused the same way has the nils read again with `GET`.
  */
 export class ReadCoalescer {
   readonly #context: CacheContext
@@ -76,6 +99,16 @@ export class ReadCoalescer {
   #probes = PROBE_BATCHES
   /** Batches of several keys whose `MGET` awaits its replies (for `closing()`). */
   readonly #inFlight = new Set<Batch>()
+  /**
+   * Set once the server refused `MGET` itself (an ACL user allowed `GET` but not `MGET`): each
+   * read is then a `GET` of its own, as with one call at a time.
+   */
+  #alone = false
+  /**
+   * Set once the server refused `EXISTS` itself (an ACL user allowed `MGET` but not `EXISTS`):
+   * the nils of a batch are then read again with `GET`, each answered as its own `GET` would be.
+   */
+  #noExists = false
 
   constructor(context: CacheContext) {
     this.#context = context
@@ -115,7 +148,7 @@ export class ReadCoalescer {
     const context = this.#context
     for (const batch of this.#inFlight) {
       const keys = batch.args.slice(1)
-      batch.exists ??= this.#exists(keys)
+      if (!this.#noExists) batch.exists ??= this.#exists(keys)
       batch.again ??= keys.map((rkey) => {
         const reply = sendCommand(context.connection, ['GET', rkey], {
           key: rkey,
@@ -145,29 +178,57 @@ export class ReadCoalescer {
     batch.sent = true
     const context = this.#context
     const { args, waiters } = batch
-    const route = { key: args[1], readonly: true, text: context.text }
-    if (waiters.length === 1) {
-      const waiter = waiters[0] as Waiter
-      sendCommand(this.#context.connection, ['GET', args[1] as RedisArgument], route).then(
-        (reply) => this.#answer(waiter, reply),
-        (error) => waiter.reject(error),
-      )
+    if (waiters.length === 1 || this.#alone) {
+      this.#getEach(batch)
       return
     }
     // While misses come: sent with the MGET, in the same round trip, how many of the keys
     // exist, of any type.
-    if (this.#probes > 0) batch.exists = this.#exists(args.slice(1))
+    if (this.#probes > 0 && !this.#noExists) batch.exists = this.#exists(args.slice(1))
     this.#inFlight.add(batch)
-    sendCommand(this.#context.connection, args, route).then(
+    const route = { key: args[1], readonly: true, text: context.text }
+    sendCommand(context.connection, args, route).then(
       (replies) => {
         this.#inFlight.delete(batch)
         this.#answerAll(batch, replies, batch.exists)
       },
       (error) => {
         this.#inFlight.delete(batch)
+        if (isNoPerm(error)) {
+          // Refused by the ACL before it ran, for one of its keys or for `MGET` itself: each
+          // key read with a `GET` of its own, each caller answered as alone (a forbidden key
+          // fails only its caller). A read sent late overtakes nothing it could undo.
+          if (refusesCommand(error, 'MGET')) this.#alone = true
+          this.#getEach(batch)
+          return
+        }
         for (const waiter of waiters) waiter.reject(error)
       },
     )
+  }
+
+  /**
+   * Each waiter of `batch` answered from a `GET` of its key: the one `closing()` sent, or one
+   * sent now.
+   */
+  #getEach(batch: Batch): void {
+    const context = this.#context
+    const { args, waiters, again } = batch
+    for (let i = 0; i < waiters.length; i++) {
+      const waiter = waiters[i] as Waiter
+      const rkey = args[i + 1] as RedisArgument
+      const reply =
+        again?.[i] ??
+        sendCommand(context.connection, ['GET', rkey], {
+          key: rkey,
+          readonly: true,
+          text: context.text,
+        })
+      reply.then(
+        (reply) => this.#answer(waiter, reply),
+        (error) => waiter.reject(error),
+      )
+    }
   }
 
   /** Resolves each waiter from `MGET`'s replies, after checking its nils with `EXISTS`. */
@@ -209,29 +270,14 @@ export class ReadCoalescer {
   ): void {
     const context = this.#context
     const keys = nils.map((i) => args[i + 1] as RedisArgument)
-    const reject = (error: unknown) => {
-      for (const i of nils) (waiters[i] as Waiter).reject(error)
-    }
-    const expected = exists === undefined ? 0 : found
-    exists ??= sendCommand(this.#context.connection, ['EXISTS', ...keys], {
-      key: keys[0],
-      readonly: true,
-    })
-    exists.then((count) => {
-      if (toNumber(count) === expected) {
-        for (const i of nils) {
-          const waiter = waiters[i] as Waiter
-          waiter.resolve(waiter.fallback)
-        }
-        return
-      }
-      // Written since, or of another type: each as a plain GET would answer.
+    // Written since, or of another type: each as a plain GET would answer.
+    const readAgain = () => {
       for (let j = 0; j < nils.length; j++) {
         const waiter = waiters[nils[j] as number] as Waiter
         const rkey = keys[j] as RedisArgument
         const reply =
           again?.[nils[j] as number] ??
-          sendCommand(this.#context.connection, ['GET', rkey], {
+          sendCommand(context.connection, ['GET', rkey], {
             key: rkey,
             readonly: true,
             text: context.text,
@@ -241,7 +287,37 @@ export class ReadCoalescer {
           (error) => waiter.reject(error),
         )
       }
-    }, reject)
+    }
+    if (this.#noExists) {
+      readAgain()
+      return
+    }
+    const expected = exists === undefined ? 0 : found
+    exists ??= sendCommand(context.connection, ['EXISTS', ...keys], {
+      key: keys[0],
+      readonly: true,
+    })
+    exists.then(
+      (count) => {
+        if (toNumber(count) !== expected) {
+          readAgain()
+          return
+        }
+        for (const i of nils) {
+          const waiter = waiters[i] as Waiter
+          waiter.resolve(waiter.fallback)
+        }
+      },
+      (error: unknown) => {
+        if (!isNoPerm(error)) {
+          for (const i of nils) (waiters[i] as Waiter).reject(error)
+          return
+        }
+        // `EXISTS` refused by the ACL: the nils are read again, and from now on straight away.
+        if (refusesCommand(error, 'EXISTS')) this.#noExists = true
+        readAgain()
+      },
+    )
   }
 
   /**

@@ -1,10 +1,10 @@
 // The `ValueStore` of every `Cache`: string values over the cache's `Connection`, with
 // django-redis's semantics (timeouts ≤ 0 delete, `incr` keeps every digit and falls back to
 // read-add-write for values `INCRBY` refuses).
-import { LARGE_VALUE, ReadCoalescer } from './_coalesce.ts'
+import { isNoPerm, LARGE_VALUE, ReadCoalescer } from './_coalesce.ts'
 import { ExistsCoalescer } from './_coalesce-exists.ts'
 import { IncrCoalescer } from './_coalesce-incr.ts'
-import { msetArguments, WriteCoalescer } from './_coalesce-set.ts'
+import { msetArguments, refusedWhole, WriteCoalescer } from './_coalesce-set.ts'
 import type { CacheContext } from './_context.ts'
 import type { Coalescer } from './_gathering.ts'
 import { isWrongType, unsafeResult } from './_messages.ts'
@@ -195,8 +195,15 @@ export class RedisValueStore implements ValueStore {
       return new Array<boolean>(n).fill(true)
     }
     // One script of `SET … PX`, or one pipeline of SETs (keys over cluster slots, or until this
-    // user is known to run scripts: see `WriteCoalescer.setAll`).
-    const replies = await this.#writes.setAll(rkeys, data, String(ms))
+    // user is known to run scripts: see `WriteCoalescer.setAll`). A script the ACL refused
+    // (scripting revoked since it was learnt) is not replaced by a pipeline sent after calls made
+    // behind this one: the call rejects, nothing stored, and the next ones go as pipelines.
+    let replies: unknown[]
+    try {
+      replies = await this.#writes.setAll(rkeys, data, String(ms))
+    } catch (error) {
+      throw isNoPerm(error) ? refusedWhole(error, 'setMany() went to Redis as one script') : error
+    }
     // Keys that failed are a cluster's: a node that refused or could not be reached fails only
     // the writes to it. Elsewhere the pipeline stands in for the one script, and fails as it
     // does: the call rejects with the first error (other writes of the call may be stored).
@@ -285,7 +292,10 @@ export class RedisValueStore implements ValueStore {
         ? await runScript(this.#connection, INCR_NUMBER_SCRIPT, [rkey], [String(delta)])
         : await this.#gather(this.#incrs).incr(rkey, String(delta))
     } catch (error) {
-      if (!(error instanceof ResponseError)) throw error
+      // An ACL's refusal (`NOPERM`: of the script, for a user without `@scripting`, or of the
+      // key) is the answer: the fallback below is for values `INCRBY` refuses, and runs a script
+      // too (topologies.md: incr and decr need `@scripting`).
+      if (!(error instanceof ResponseError) || isNoPerm(error)) throw error
       if (isWrongType(error)) throw await context.wrongType(error, 'incr', key, rkey)
       return await this.#incrSlow(key, rkey, delta, asNumber)
     }

@@ -3,7 +3,7 @@
 import { type RedisServer, startRedis } from '@cachex/test-utils'
 import { createClient } from '@redis/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createCache } from '../src/index.ts'
+import { createCache, ResponseError } from '../src/index.ts'
 
 let server: RedisServer
 
@@ -85,6 +85,32 @@ describe('an ACL user without scripting', () => {
         ]),
       )
       for (const key of ['x', 'y', 'z']) expect(await cache.ttl(key)).toBeGreaterThan(50)
+    } finally {
+      await cache.close()
+    }
+  })
+})
+
+describe('incr for an ACL user without scripting', () => {
+  it('rejects with the NOPERM of its script, whether the key exists or not, and changes nothing', async () => {
+    const cache = createCache({ location: url(), keyPrefix: 'app' })
+    try {
+      await cache.set('n', 5)
+      const refused = async (call: Promise<unknown>) => {
+        const error = await call.then(
+          () => undefined,
+          (e: unknown) => e,
+        )
+        expect(error).toBeInstanceOf(ResponseError)
+        expect((error as Error).message).toMatch(/^NOPERM .*'eval/)
+      }
+      await refused(cache.incr('n'))
+      await refused(cache.incr('missing'))
+      await refused(cache.decr('missing', 2))
+      // Several in one tick, of one key and of several.
+      await Promise.all([cache.incr('n'), cache.incr('n'), cache.incr('missing')].map(refused))
+      expect(await cache.get('n')).toBe(5)
+      expect(await cache.hasKey('missing')).toBe(false)
     } finally {
       await cache.close()
     }

@@ -1,0 +1,322 @@
+// Coalesced calls under ACL users: the calls of one tick go to Redis as one command (MGET,
+// EXISTS, HMGET, MSET, a script), which an ACL refuses whole (`NOPERM`) for one forbidden key,
+// or for the command itself when the user may run only the single-key one. Each caller must still
+// be answered on its own — and a write refused whole must not be sent again behind later calls.
+import { delay, type Monitor, monitor, type RedisServer, startRedis } from '@cachex/test-utils'
+import { createClient } from '@redis/client'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { type Cache, createCache, ResponseError } from '../src/index.ts'
+
+let server: RedisServer
+let admin: ReturnType<typeof createClient>
+let watch: Monitor | undefined
+const open: Cache[] = []
+
+beforeAll(async () => {
+  server = await startRedis()
+  admin = createClient({ url: server.url })
+  await admin.connect()
+  const setUser = (...args: string[]) => admin.sendCommand(['ACL', 'SETUSER', ...args])
+  // Every command, on the keys `app:1:ok*` only.
+  await setUser('part', 'on', '>part-pw', '~app:1:ok*', '+@all')
+  // Single-key commands only: no MGET, MSET, HMGET, SMISMEMBER, ZMSCORE; scripts neither.
+  await setUser(
+    'single',
+    'on',
+    '>single-pw',
+    '~app:*',
+    '-@all',
+    ...['+get', '+set', '+unlink', '+pexpire', '+pttl', '+exists', '+ping', '+hello', '+auth'],
+    ...['+hset', '+hget', '+sadd', '+sismember', '+zadd', '+zscore'],
+  )
+  // MGET, but no EXISTS (what a nil of an MGET is checked with).
+  await setUser(
+    'noexists',
+    'on',
+    '>noexists-pw',
+    '~app:*',
+    '-@all',
+    ...['+get', '+mget', '+set', '+ping', '+hello', '+auth'],
+  )
+  // Everything; scripting is revoked during a test.
+  await setUser('revoked', 'on', '>revoked-pw', '~app:*', '+@all')
+})
+
+afterEach(async () => {
+  watch?.stop()
+  watch = undefined
+  for (const cache of open.splice(0)) await cache.close()
+})
+
+afterAll(async () => {
+  await admin?.close()
+  await server?.stop()
+})
+
+function cacheAs(user: string): Cache {
+  const location = server.url.replace('redis://', `redis://${user}:${user}-pw@`)
+  const cache = createCache({ location, keyPrefix: 'app' })
+  open.push(cache)
+  return cache
+}
+
+/** The commands the server ran while `fn` ran, of the given names (MONITOR: refused ones not). */
+async function sent(names: string[], fn: () => Promise<unknown>): Promise<string[][]> {
+  watch = await monitor(server.port)
+  await fn()
+  const marker = `marker-${Math.random()}`
+  await admin.sendCommand(['EXISTS', marker])
+  await watch.waitFor((c) => c[0] === 'EXISTS' && c[1] === marker, 10_000)
+  const seen = watch.commands.filter((c) => names.includes(c[0]?.toUpperCase() as string))
+  watch.stop()
+  watch = undefined
+  return seen
+}
+
+/** The outcome of each promise: its value, or its error's class and message. */
+async function outcomes(calls: Promise<unknown>[]): Promise<unknown[]> {
+  return (await Promise.allSettled(calls)).map((s) =>
+    s.status === 'fulfilled'
+      ? s.value
+      : s.reason instanceof ResponseError
+        ? `ResponseError: ${s.reason.message}`
+        : s.reason,
+  )
+}
+
+const KEY_REFUSED = /^ResponseError: NOPERM .*keys/
+
+/** Runs enough batches of sets with an expiry that the cache knows its user may run scripts. */
+async function learnScripts(cache: Cache): Promise<void> {
+  for (let i = 0; i < 3; i++) {
+    await Promise.all([cache.set('ok-w1', 1, 60), cache.set('ok-w2', 2, 60)])
+    await delay(20)
+  }
+}
+
+describe('one forbidden key among the reads of one tick', () => {
+  it('gets: the allowed one is answered, the forbidden one rejects with NOPERM, every time', async () => {
+    await admin.set('app:1:ok', '"v"')
+    const cache = cacheAs('part')
+    for (let round = 0; round < 2; round++) {
+      const [mine, missing, theirs] = await outcomes([
+        cache.get('ok'),
+        cache.get('ok-missing', 'default'),
+        cache.get('secret'),
+      ])
+      expect(mine).toBe('v')
+      expect(missing).toBe('default')
+      expect(theirs).toMatch(KEY_REFUSED)
+    }
+    // A refusal for a key does not stop gathering: allowed keys still go as one MGET.
+    const commands = await sent(['GET', 'MGET'], () =>
+      Promise.all([cache.get('ok'), cache.get('ok-missing')]),
+    )
+    expect(commands.map((c) => c[0]?.toUpperCase())).toEqual(['MGET'])
+  })
+
+  it('hasKey: the allowed one is answered, the forbidden one rejects with NOPERM', async () => {
+    await admin.set('app:1:ok', '"v"')
+    const cache = cacheAs('part')
+    const [mine, missing, theirs] = await outcomes([
+      cache.hasKey('ok'),
+      cache.hasKey('ok-missing'),
+      cache.hasKey('secret'),
+    ])
+    expect([mine, missing]).toEqual([true, false])
+    expect(theirs).toMatch(KEY_REFUSED)
+  })
+})
+
+describe('one forbidden key among the writes of one tick', () => {
+  it('sets without an expiry: the batch is refused whole, then each set goes alone', async () => {
+    const cache = cacheAs('part')
+    // Refused before anything ran: nothing stored, and not sent again behind later calls.
+    const first = await outcomes([cache.set('ok-a', 1, null), cache.set('secret', 1, null)])
+    expect(first).toEqual([expect.stringMatching(/MSET/), expect.stringMatching(/MSET/)])
+    expect(first[0]).toMatch(KEY_REFUSED)
+    expect(await admin.exists('app:1:ok-a')).toBe(0)
+    // From then on one SET each: only the forbidden key fails.
+    const second = await outcomes([cache.set('ok-a', 2, null), cache.set('secret', 2, null)])
+    expect(second[0]).toBe(true)
+    expect(second[1]).toMatch(KEY_REFUSED)
+    expect(await cache.get('ok-a')).toBe(2)
+  })
+
+  it('sets with an expiry, run as one script: refused whole, then each set goes alone', async () => {
+    const cache = cacheAs('part')
+    await learnScripts(cache)
+    const first = await outcomes([cache.set('ok-b', 1, 60), cache.set('secret', 1, 60)])
+    expect(first).toEqual([expect.stringMatching(/script/), expect.stringMatching(/script/)])
+    expect(first[0]).toMatch(KEY_REFUSED)
+    expect(await admin.exists('app:1:ok-b')).toBe(0)
+    const second = await outcomes([cache.set('ok-b', 2, 60), cache.set('secret', 2, 60)])
+    expect(second[0]).toBe(true)
+    expect(second[1]).toMatch(KEY_REFUSED)
+    expect(await cache.get('ok-b')).toBe(2)
+    expect(await cache.ttl('ok-b')).toBeGreaterThan(50)
+  })
+
+  it('a delete called after a refused batch of sets is not undone', async () => {
+    const cache = cacheAs('part')
+    await cache.set('ok-c', 0, null)
+    const [a, b, deleted] = await outcomes([
+      cache.set('ok-c', 1, null),
+      cache.set('secret', 1, null),
+      cache.delete('ok-c'),
+    ])
+    expect([a, b]).toEqual([expect.stringMatching(KEY_REFUSED), expect.stringMatching(KEY_REFUSED)])
+    expect(deleted).toBe(true)
+    await delay(50)
+    expect(await admin.exists('app:1:ok-c')).toBe(0)
+  })
+
+  it('incrs of several keys: the script is refused whole (nothing ran), then each key alone', async () => {
+    const cache = cacheAs('part')
+    await cache.set('ok-n', 1, null)
+    const first = await outcomes([cache.incr('ok-n'), cache.incr('secret')])
+    expect(first).toEqual([expect.stringMatching(KEY_REFUSED), expect.stringMatching(KEY_REFUSED)])
+    expect(await cache.get('ok-n')).toBe(1)
+    const second = await outcomes([cache.incr('ok-n'), cache.incr('secret')])
+    expect(second[0]).toBe(2)
+    expect(second[1]).toMatch(KEY_REFUSED)
+  })
+})
+
+describe('a refused batch of incrs is not answered late', () => {
+  it('a set called after the incrs of one tick is not overtaken by them', async () => {
+    const cache = cacheAs('part')
+    await cache.set('ok-m', 1, null)
+    const [mine, theirs, stored] = await outcomes([
+      cache.incr('ok-m'),
+      cache.incr('secret'),
+      cache.set('ok-m', 10, null),
+    ])
+    expect([mine, theirs]).toEqual([
+      expect.stringMatching(KEY_REFUSED),
+      expect.stringMatching(KEY_REFUSED),
+    ])
+    expect(stored).toBe(true)
+    await delay(50)
+    expect(await cache.get('ok-m')).toBe(10)
+  })
+})
+
+describe('a user allowed the single-key commands only', () => {
+  it('concurrent gets are answered as lone ones, and then go as one GET each', async () => {
+    await admin.set('app:1:a', '1')
+    await admin.set('app:1:b', '2')
+    const cache = cacheAs('single')
+    expect(await outcomes([cache.get('a'), cache.get('b'), cache.get('c', 'none')])).toEqual([
+      1,
+      2,
+      'none',
+    ])
+    const commands = await sent(['GET', 'MGET'], async () => {
+      expect(await Promise.all([cache.get('a'), cache.get('b')])).toEqual([1, 2])
+    })
+    expect(commands.map((c) => c[0]?.toUpperCase())).toEqual(['GET', 'GET'])
+  })
+
+  it('concurrent sets: the first tick is refused whole (nothing stored), the next ones each go alone', async () => {
+    const cache = cacheAs('single')
+    const refused = /^ResponseError: NOPERM .*'mset'.*MSET/
+    expect(await outcomes([cache.set('s1', 1, null), cache.set('s2', 2, null)])).toEqual([
+      expect.stringMatching(refused),
+      expect.stringMatching(refused),
+    ])
+    expect(await admin.exists(['app:1:s1', 'app:1:s2'])).toBe(0)
+    expect(await outcomes([cache.set('s1', 1, null), cache.set('s2', 2, null)])).toEqual([
+      true,
+      true,
+    ])
+    expect(await outcomes([cache.set('s1', 3, 60), cache.set('s2', 4, 60)])).toEqual([true, true])
+    expect(await Promise.all([cache.get('s1'), cache.get('s2')])).toEqual([3, 4])
+  })
+
+  it('concurrent hgets, sismembers and zscores are answered as lone ones', async () => {
+    const cache = cacheAs('single')
+    await cache.hset('h', 'f', 1)
+    await cache.hset('h', 'g', 2)
+    await cache.sadd('s', 1)
+    await cache.zadd('z', { a: 1, b: 2 })
+    for (let round = 0; round < 2; round++) {
+      expect(await outcomes([cache.hget('h', 'f'), cache.hget('h', 'g')])).toEqual([1, 2])
+      expect(await outcomes([cache.sismember('s', 1), cache.sismember('s', 2)])).toEqual([
+        true,
+        false,
+      ])
+      expect(await outcomes([cache.zscore('z', 'a'), cache.zscore('z', 'b')])).toEqual([1, 2])
+    }
+  })
+
+  it('concurrent hasKeys (EXISTS allowed) are answered', async () => {
+    await admin.set('app:1:a', '1')
+    const cache = cacheAs('single')
+    expect(await outcomes([cache.hasKey('a'), cache.hasKey('nope')])).toEqual([true, false])
+  })
+})
+
+describe('a user allowed MGET but not EXISTS', () => {
+  it('a nil of a coalesced get is answered as its own GET would (its default)', async () => {
+    await admin.set('app:1:there', '1')
+    const cache = cacheAs('noexists')
+    for (let round = 0; round < 2; round++) {
+      expect(
+        await outcomes([cache.get('there'), cache.get('missing', 'dflt'), cache.get('gone')]),
+      ).toEqual([1, 'dflt', null])
+    }
+  })
+})
+
+describe('scripting revoked while the cache runs', () => {
+  it('sets then a delete of one tick: the sets reject, the delete is not undone, later sets store', async () => {
+    await admin.sendCommand(['ACL', 'SETUSER', 'revoked', '+@scripting'])
+    const cache = cacheAs('revoked')
+    await learnScripts(cache)
+    await admin.sendCommand(['ACL', 'SETUSER', 'revoked', '-@scripting'])
+    try {
+      const [a, b, deleted] = await outcomes([
+        cache.set('ra', 1, 60),
+        cache.set('rb', 2, 60),
+        cache.delete('ra'),
+      ])
+      expect([a, b]).toEqual([
+        expect.stringMatching(/^ResponseError: NOPERM .*'eval/),
+        expect.stringMatching(/^ResponseError: NOPERM .*'eval/),
+      ])
+      expect(deleted).toBe(false)
+      await delay(50)
+      expect(await admin.exists(['app:1:ra', 'app:1:rb'])).toBe(0)
+      // The next writes go as SET … PX.
+      expect(await outcomes([cache.set('ra', 1, 60), cache.set('rb', 2, 60)])).toEqual([true, true])
+      expect(await cache.getMany(['ra', 'rb'])).toEqual(
+        new Map([
+          ['ra', 1],
+          ['rb', 2],
+        ]),
+      )
+      expect(await cache.ttl('ra')).toBeGreaterThan(50)
+    } finally {
+      await admin.sendCommand(['ACL', 'SETUSER', 'revoked', '+@scripting'])
+    }
+  })
+
+  it('setMany with an expiry then a delete: setMany rejects, the delete is not undone', async () => {
+    await admin.sendCommand(['ACL', 'SETUSER', 'revoked', '+@scripting'])
+    const cache = cacheAs('revoked')
+    await learnScripts(cache)
+    await admin.sendCommand(['ACL', 'SETUSER', 'revoked', '-@scripting'])
+    try {
+      const [many, deleted] = await outcomes([cache.setMany({ x: 1, y: 2 }, 60), cache.delete('x')])
+      expect(many).toMatch(/^ResponseError: NOPERM .*'eval/)
+      expect(deleted).toBe(false)
+      await delay(50)
+      expect(await admin.exists(['app:1:x', 'app:1:y'])).toBe(0)
+      expect(await cache.setMany({ x: 1, y: 2 }, 60)).toEqual([])
+      expect(await cache.get('y')).toBe(2)
+    } finally {
+      await admin.sendCommand(['ACL', 'SETUSER', 'revoked', '+@scripting'])
+    }
+  })
+})
