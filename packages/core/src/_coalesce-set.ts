@@ -208,8 +208,10 @@ export class WriteCoalescer {
       // few bytes would have `maxInFlightBytes` refuse a write over the cap, which runs while
       // nothing else is in flight (a value of 32 to 64 MiB, by default).
       const replies = this.#pipeline(keys, values, px)
-      const ask = (): void => this.#askScripts(keys[0] as string)
-      replies.then(ask, ask)
+      const ask = () => this.#askScripts(keys[0] as string)
+      // Answered once the script has answered too (one more round trip, once per connection):
+      // the caller's next batch then goes as one script.
+      await replies.then(ask, ask)
       return replies
     }
     if (this.#whole && keys.length > 1 && !apart && (!scripted || this.#scripts)) {
@@ -239,8 +241,8 @@ export class WriteCoalescer {
    * (`#scriptsKnown`, or `#scripts` off when refused); once at a time, again after a failure that
    * says nothing (a lost connection).
    */
-  #askScripts(key: string): void {
-    if (this.#probe !== undefined) return
+  #askScripts(key: string): Promise<unknown> {
+    if (this.#probe !== undefined) return this.#probe
     this.#probe = runScript(this.#context.connection, NOTHING_SCRIPT, [key], []).then(
       () => {
         this.#scriptsKnown = true
@@ -250,6 +252,7 @@ export class WriteCoalescer {
         else this.#probe = undefined
       },
     )
+    return this.#probe
   }
 
   /** One `SET` (with `PX px` unless `''`) per key, as one pipeline. */
