@@ -110,6 +110,11 @@ export interface NodeHandle {
    * replica it serves no reads (a value read from it could not be kept coherent).
    */
   untracked: boolean
+  /**
+   * The ACL user may not run `INFO` on it (`NOPERM`): as a replica it is never checked, and so
+   * serves no reads.
+   */
+  infoRefused: boolean
   /** `host:port` of its socket (after `nodeAddressMap`), to match node-redis's node events. */
   readonly socketKey: string
 }
@@ -200,6 +205,7 @@ export class NodeClients {
       usedAt: 0,
       replica: undefined,
       untracked: false,
+      infoRefused: false,
       socketKey: mapped === undefined ? address : `${mapped.host}:${mapped.port}`,
     }
     this.#handles.set(address, handle)

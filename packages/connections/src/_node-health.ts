@@ -1,4 +1,5 @@
 import { ErrorReply } from '@redis/client'
+import { refusedCommand, type Warn, warner } from './_acl.ts'
 import type { NodeClients, NodeHandle, NodeSender } from './_cluster-nodes.ts'
 import { within } from './_connect.ts'
 import { isClientClosed } from './_errors.ts'
@@ -16,7 +17,15 @@ export interface HealthContext {
   shards(): ReadonlyMap<string, Shard>
   /** How long one `INFO replication` may take. */
   askTimeoutMs: number
+  /**
+   * Where to say, once, that the replicas cannot be checked because the ACL user may not run
+   * `INFO` (reads then stay on the primaries). @default `warner()` (Node's `process.emitWarning`)
+   */
+  warn?: Warn
 }
+
+/** The node clients (one set per cluster connection) whose `INFO` refusal was reported. */
+const warned = new WeakSet<NodeClients>()
 
 /** `PING`s `node`; its answer clears `down`, a lost connection sets it. Never rejects. */
 export function probe(context: HealthContext, node: NodeHandle): Promise<void> {
@@ -70,8 +79,13 @@ export function markDown(
   }
 }
 
-/** Asks a replica for `INFO replication`; it serves reads only when it reports a live link. */
+/**
+ * Asks a replica for `INFO replication`; it serves reads only when it reports a live link. A
+ * user who may not run `INFO` (an ACL refusal, `NOPERM`) is not asked again: the replica serves
+ * no reads, and that is reported once per cluster connection.
+ */
 export async function checkReplica(context: HealthContext, node: NodeHandle): Promise<void> {
+  if (node.infoRefused) return
   let state: ReturnType<typeof replicaStateOf>
   try {
     await context.nodes.connect(node)
@@ -83,8 +97,17 @@ export async function checkReplica(context: HealthContext, node: NodeHandle): Pr
       ),
     )
     state = replicaStateOf(info)
-  } catch {
+  } catch (error) {
     state = undefined
+    if (refusedCommand(error) === 'info') {
+      node.infoRefused = true
+      if (!warned.has(context.nodes)) {
+        warned.add(context.nodes)
+        ;(context.warn ?? warner())(
+          `cachex: the Redis user may not run INFO on the cluster replica ${node.address} (NOPERM), which cachex needs to check that a replica is in sync with its primary (INFO replication): reads stay on the primaries (readFromReplicas has no effect). Grant the command ('+info') to read from the replicas.`,
+        )
+      }
+    }
   }
   const before = node.replica
   node.replica = state

@@ -1,4 +1,5 @@
 import { type CommandRoute, type RedisArgument, TimeoutError } from '@cachex/core'
+import { refusedCommand, type Warn, warner } from './_acl.ts'
 import { isReplicaFailure } from './_errors.ts'
 import type { StandaloneConnection } from './standalone.ts'
 
@@ -61,6 +62,8 @@ interface Member {
   /** `performance.now()` until which it is left out, after a read timed out on it. */
   benchedUntil: number
   checking: boolean
+  /** The ACL user may not run `INFO` on it: it is never checked again, and serves no reads. */
+  refused: boolean
 }
 
 /** What a `ReplicaRotation` needs to know of the topology around it. */
@@ -79,6 +82,11 @@ export interface RotationOptions {
    * tracking connection is up (`TrackingGate.admits`). @default every node may
    */
   admits?(node: StandaloneConnection): boolean
+  /**
+   * Where to say, once, that a replica cannot be checked because the ACL user may not run `INFO`
+   * (reads then stay on the primary). @default `warner()` (Node's `process.emitWarning`)
+   */
+  warn?: Warn
 }
 
 /**
@@ -94,6 +102,8 @@ export class ReplicaRotation {
   readonly #options: RotationOptions
   #timer: NodeJS.Timeout | undefined
   #closed = false
+  /** The `INFO` refusal was reported (once per rotation). */
+  #warned = false
 
   constructor(options: RotationOptions) {
     this.#options = options
@@ -114,6 +124,7 @@ export class ReplicaRotation {
       trustedRunId: undefined,
       benchedUntil: 0,
       checking: false,
+      refused: false,
     })
     this.#check(this.#members.get(node) as Member)
     this.#timer ??= setInterval(() => this.checkAll(), this.#options.checkMs ?? REPLICA_CHECK_MS)
@@ -139,6 +150,7 @@ export class ReplicaRotation {
     let now = 0
     for (const member of members.values()) {
       const node = member.node
+      if (member.refused) continue
       if (!node.ready) {
         node.warm()
         continue
@@ -189,9 +201,12 @@ export class ReplicaRotation {
     this.#members.clear()
   }
 
-  /** Asks `INFO replication` and `INFO server` of one candidate (one round trip). */
+  /**
+   * Asks `INFO replication` and `INFO server` of one candidate (one round trip). A user who may
+   * not run `INFO` (an ACL refusal, `NOPERM`) is not asked again: the node never serves reads.
+   */
   #check(member: Member): void {
-    if (member.checking || this.#closed) return
+    if (member.checking || member.refused || this.#closed) return
     const node = member.node
     // Not connected and known down: nothing to ask until it reconnects.
     if (node.isDown && !node.ready) {
@@ -215,10 +230,23 @@ export class ReplicaRotation {
         if (judged === 'healthy') member.trustedRunId = state.runId
         else if (judged === 'out') member.trustedRunId = undefined
       },
-      () => {
+      (error: unknown) => {
         member.checking = false
         member.generation = -1
+        if (refusedCommand(error) === 'info' && this.#members.get(node) === member) {
+          member.refused = true
+          this.#refused()
+        }
       },
+    )
+  }
+
+  /** Says once that the replicas cannot be checked, so that reads stay on the primary. */
+  #refused(): void {
+    if (this.#warned) return
+    this.#warned = true
+    ;(this.#options.warn ?? warner())(
+      "cachex: the Redis user may not run INFO on a read replica (NOPERM), which cachex needs to check that a replica is in sync with its primary (INFO replication): reads stay on the primary. Grant the command ('+info') to read from the replicas.",
     )
   }
 }

@@ -8,6 +8,7 @@
 // so the tier is emptied and no read in flight stores, then `up` again once the required members
 // are on.
 import type { Tracking, TrackingListener } from '@cachex/core'
+import { WARN_ONCE_FOR } from './_acl.ts'
 
 /** A node that can open a tracking connection of its own (a `StandaloneConnection`). */
 export interface TrackableNode {
@@ -155,7 +156,9 @@ export class TrackingGroup<Node extends TrackableNode> {
         // `TrackingListener.invalidate`).
         if (current()) this.#listener.invalidate(keys, this.#gated(node))
       },
-    })
+      // A refusal (a user who may not run CLIENT TRACKING) is said once for the group, not per node.
+      [WARN_ONCE_FOR]: this.#listener,
+    } as TrackingListener)
   }
 
   /**

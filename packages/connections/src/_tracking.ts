@@ -1,6 +1,7 @@
 // The tracking connection of the local tier: a dedicated RESP3 client with
 // `CLIENT TRACKING on BCAST PREFIX …`, whose invalidation pushes are reported to a listener.
 import type { Tracking, TrackingListener } from '@cachex/core'
+import { refusedCommand, WARN_ONCE_FOR, type Warn, warner, warnOnce } from './_acl.ts'
 import { destroyClient } from './_connect.ts'
 
 /** What the tracking connection needs of a node-redis client made with `RESP: 3, emitInvalidate: true`. */
@@ -14,21 +15,36 @@ export interface TrackingClientLike {
   readonly isReady?: boolean
 }
 
+/** Milliseconds before a tracking connection refused by the ACL (`NOPERM`) is tried again. */
+export const REFUSED_FIRST_RETRY_MS = 10_000
+/** The longest wait between two tries of a tracking connection the ACL keeps refusing. */
+export const REFUSED_MAX_RETRY_MS = 300_000
+
 /**
  * Starts tracking on `client` (not yet connected): on every `ready` (the first connection and
  * each reconnection, after which the server has forgotten the tracking state) it switches the
  * connection to BCAST mode for `prefixes` and reports `up`; on every error or end it reports
- * `down`. node-redis reconnects by itself (the client's reconnect strategy).
+ * `down`. node-redis reconnects by itself (the client's reconnect strategy, every 2 s at most),
+ * but not after an ACL refusal (`NOPERM`: a user who may not run `CLIENT TRACKING`, which
+ * node-redis sends in the handshake of a client made with `emitInvalidate`), which the next
+ * attempt would meet too: the client is closed, tracking stays down (the local tier stays off),
+ * `warn` says so once per `listener` (per the group of a listener that names one,
+ * `WARN_ONCE_FOR`), and it is tried again `REFUSED_FIRST_RETRY_MS` later, then twice as late each
+ * time, up to `REFUSED_MAX_RETRY_MS` (the permission may be granted meanwhile).
  */
 export function startTracking(
   client: TrackingClientLike,
   prefixes: readonly string[],
   listener: TrackingListener,
+  warn: Warn = warner(),
 ): Tracking {
   let closed = false
   /** Counts connections, so that a late `up` of a lost one is not reported. */
   let generation = 0
   let isUp = false
+  /** ACL refusals in a row; the next try waits the longer. */
+  let refusals = 0
+  let retry: NodeJS.Timeout | undefined
   const down = () => {
     generation++
     if (isUp) {
@@ -36,7 +52,34 @@ export function startTracking(
       if (!closed) listener.down()
     }
   }
-  client.on('error', down)
+  /** Tries again after a refusal: node-redis's reconnection loop ended when the client closed. */
+  const reconnect = () => {
+    if (closed || client.isOpen) return
+    client.connect().catch(() => {
+      // Reported by the error event.
+    })
+  }
+  client.on('error', (error: unknown) => {
+    down()
+    const command = refusedCommand(error)
+    if (command === undefined || closed) return
+    // node-redis would try again every 2 s, forever, each time refused: back off instead.
+    if (client.isOpen) client.destroy()
+    const key = (listener as { [WARN_ONCE_FOR]?: object })[WARN_ONCE_FOR] ?? listener
+    const what =
+      command === 'client|tracking'
+        ? 'CLIENT TRACKING'
+        : `${command.toUpperCase()} (on its tracking connection)`
+    warnOnce(
+      key,
+      warn,
+      `cachex: the Redis user may not run ${what} (NOPERM), which the local tier needs to hear of writes: the local tier stays off (localStats().tracking is false), and its tracking connection is tried again less and less often (after 10 s, then up to every 5 minutes). Grant the command ('+client|tracking') to use the local tier.`,
+    )
+    const ms = Math.min(REFUSED_MAX_RETRY_MS, REFUSED_FIRST_RETRY_MS * 2 ** Math.min(refusals++, 8))
+    clearTimeout(retry)
+    retry = setTimeout(reconnect, ms)
+    retry.unref()
+  })
   client.on('end', down)
   client.on('reconnecting', down)
   client.on('invalidate', (key: unknown) => {
@@ -51,6 +94,7 @@ export function startTracking(
     Promise.all([client.sendCommand(['CLIENT', 'TRACKING', 'OFF']), client.sendCommand(on)])
       .then(() => {
         if (closed || mine !== generation) return
+        refusals = 0
         isUp = true
         listener.up()
       })
@@ -66,6 +110,7 @@ export function startTracking(
       if (closed) return
       closed = true
       isUp = false
+      clearTimeout(retry)
       if (client.isOpen) destroyClient(client)
     },
   }

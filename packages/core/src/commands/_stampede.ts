@@ -3,9 +3,10 @@
 import { randomUUID } from 'node:crypto'
 import type { CacheContext } from '../_context.ts'
 import { MAX_TIMER_MS } from '../_limits.ts'
+import { isScriptRefused } from '../_messages.ts'
 import { checkTimeoutMs } from '../_timeout.ts'
 import { InvalidArgumentError } from '../errors.ts'
-import type { RedisArgument } from '../types.ts'
+import type { Connection, RedisArgument } from '../types.ts'
 
 /**
  * Companion keys live outside the key function's keyspace: Django's keys are
@@ -91,7 +92,67 @@ export async function tryLock(
   return reply === null || reply === undefined ? undefined : token
 }
 
-/** Keeps a held lock alive (compare-and-PEXPIRE every third of its life) until the stop function runs. */
+/**
+ * The connections whose server refused a script (an ACL user without `@scripting`): their locks
+ * are released and extended with plain commands (`ifStillHeld`), and no script is tried again.
+ */
+const scriptless = new WeakSet<Connection>()
+
+/**
+ * Milliseconds a lock must have left for `ifStillHeld` to act on it, beyond twice the round trip
+ * of its check: less, and it could expire and be taken by another process before the command
+ * arrives.
+ */
+const RACE_MARGIN_MS = 100
+
+/**
+ * Runs `command` (a `DEL` or `PEXPIRE` of `lockKey`) only while the lock still holds `token`:
+ * `script` (a compare-and-act) or, for a user who may not run scripts, a `GET` + `PTTL` and then
+ * the command. That pair is not atomic, as no Redis 7.0 command that a user without `@scripting`
+ * may run can compare and delete at once (a `WATCH` needs a connection of one's own, which the
+ * connection does not lend): a lock with less than `RACE_MARGIN_MS` plus two round trips left is
+ * left to expire instead, so that only a command delayed longer than that (a stalled process or
+ * network) can act on a lock another process took meanwhile.
+ */
+async function ifStillHeld(
+  context: CacheContext,
+  lockKey: string,
+  token: string,
+  script: string,
+  command: RedisArgument[],
+): Promise<void> {
+  const connection = context.connection
+  if (!scriptless.has(connection)) {
+    try {
+      // The command's arguments after the key are the script's after the token (the expiry).
+      await connection.command(['EVAL', script, '1', lockKey, token, ...command.slice(2)], {
+        key: lockKey,
+      })
+      return
+    } catch (error) {
+      if (!isScriptRefused(error)) throw error
+      scriptless.add(connection)
+    }
+  }
+  const started = performance.now()
+  const [held, pttl] = await connection.batch(
+    [
+      ['GET', lockKey],
+      ['PTTL', lockKey],
+    ],
+    { key: lockKey, text: true },
+  )
+  if (held instanceof Error) throw held
+  if (held === null || held === undefined || String(held) !== token) return
+  const roundTrip = performance.now() - started
+  if (typeof pttl === 'number' && pttl >= 0 && pttl < RACE_MARGIN_MS + 2 * roundTrip) return
+  await connection.command(command, { key: lockKey })
+}
+
+/**
+ * Keeps a held lock alive (compare-and-PEXPIRE every third of its life) until the stop function
+ * runs; without a script for a user who may not run them (see `ifStillHeld`).
+ */
 export function heartbeat(
   context: CacheContext,
   lockKey: string,
@@ -100,11 +161,9 @@ export function heartbeat(
 ): () => void {
   const timer = setInterval(
     () => {
-      context.connection
-        .command(['EVAL', EXTEND, '1', lockKey, token, String(ms)], { key: lockKey })
-        .catch(() => {
-          // A missed beat only shortens the lock: at worst another process computes too.
-        })
+      ifStillHeld(context, lockKey, token, EXTEND, ['PEXPIRE', lockKey, String(ms)]).catch(() => {
+        // A missed beat only shortens the lock: at worst another process computes too.
+      })
     },
     // A lock longer than 74 days beats every 24.8 days: Node fires a longer interval at once.
     Math.min(MAX_TIMER_MS, Math.max(1, Math.floor(ms / 3))),
@@ -114,8 +173,9 @@ export function heartbeat(
 }
 
 /**
- * Releases the lock if it is still ours (compare-and-delete), then wakes the waiters of `rkey`.
- * Errors are swallowed: the lock expires by itself and waiters poll.
+ * Releases the lock if it is still ours (compare-and-delete; without a script for a user who may
+ * not run them, see `ifStillHeld`), then wakes the waiters of `rkey`. Errors are swallowed: the
+ * lock expires by itself and waiters poll.
  */
 export async function releaseAndNotify(
   context: CacheContext,
@@ -124,7 +184,7 @@ export async function releaseAndNotify(
   rkey: string,
 ): Promise<void> {
   try {
-    await context.connection.command(['EVAL', RELEASE, '1', lockKey, token], { key: lockKey })
+    await ifStillHeld(context, lockKey, token, RELEASE, ['DEL', lockKey])
   } catch {
     // It expires.
   }
