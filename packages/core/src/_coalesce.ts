@@ -212,23 +212,26 @@ export class ReadCoalescer {
    * sent now.
    */
   #getEach(batch: Batch): void {
-    const context = this.#context
     const { args, waiters, again } = batch
     for (let i = 0; i < waiters.length; i++) {
-      const waiter = waiters[i] as Waiter
-      const rkey = args[i + 1] as RedisArgument
-      const reply =
-        again?.[i] ??
-        sendCommand(context.connection, ['GET', rkey], {
-          key: rkey,
-          readonly: true,
-          text: context.text,
-        })
-      reply.then(
-        (reply) => this.#answer(waiter, reply),
-        (error) => waiter.reject(error),
-      )
+      this.#readAlone(waiters[i] as Waiter, args[i + 1] as RedisArgument, again?.[i])
     }
+  }
+
+  /** Answers `waiter` from a `GET` of `rkey`: `sent` (the one `closing()` sent), or one sent now. */
+  #readAlone(waiter: Waiter, rkey: RedisArgument, sent: Promise<unknown> | undefined): void {
+    const context = this.#context
+    const reply =
+      sent ??
+      sendCommand(context.connection, ['GET', rkey], {
+        key: rkey,
+        readonly: true,
+        text: context.text,
+      })
+    reply.then(
+      (reply) => this.#answer(waiter, reply),
+      (error) => waiter.reject(error),
+    )
   }
 
   /** Resolves each waiter from `MGET`'s replies, after checking its nils with `EXISTS`. */
@@ -273,19 +276,8 @@ export class ReadCoalescer {
     // Written since, or of another type: each as a plain GET would answer.
     const readAgain = () => {
       for (let j = 0; j < nils.length; j++) {
-        const waiter = waiters[nils[j] as number] as Waiter
-        const rkey = keys[j] as RedisArgument
-        const reply =
-          again?.[nils[j] as number] ??
-          sendCommand(context.connection, ['GET', rkey], {
-            key: rkey,
-            readonly: true,
-            text: context.text,
-          })
-        reply.then(
-          (reply) => this.#answer(waiter, reply),
-          (error) => waiter.reject(error),
-        )
+        const i = nils[j] as number
+        this.#readAlone(waiters[i] as Waiter, keys[j] as RedisArgument, again?.[i])
       }
     }
     if (this.#noExists) {
