@@ -33,11 +33,12 @@ function luaIn(text: string): string[] {
   for (const m of text.matchAll(/defineScript\((['"`])((?:(?!\1)[^\\])*)\1\)/g)) {
     found.push(expand(m[2] as string))
   }
-  for (const m of text.matchAll(/\['EVAL', (\w+),/g)) {
-    const lua = constants.get(m[1] as string)
-    if (lua !== undefined) found.push(expand(lua))
+  // And every other constant of Lua (`redis.call`) not put into another script: sent with `EVAL`,
+  // by name or through a helper (`ifStillHeld(…, RELEASE, …)`).
+  for (const [name, lua] of constants) {
+    if (lua.includes('redis.call') && !text.includes(`\${${name}}`)) found.push(expand(lua))
   }
-  return found
+  return [...new Set(found)]
 }
 
 describe('memory:// and the scripts of core, lock and admin', () => {

@@ -37,11 +37,12 @@ export interface Wait {
   readonly keys: readonly string[]
   readonly ms: number
   /**
-   * One try, run at once and then after each write to one of the keys: the reply, or
-   * `undefined` to wait on. The first try is the command's own; later ones may differ (a stream
-   * read served after blocking replies with the one stream that was written).
+   * One try: the reply, or `undefined` to wait on. The first try (no `key`) is the command's own,
+   * with its errors (`WRONGTYPE`…). Later ones serve the call from `key`, one of its keys that was
+   * written, as Redis serves a blocked client from a ready key: a list pop takes only from a list
+   * there (a key of another type leaves it waiting), a stream read replies with that stream.
    */
-  attempt(call: Call): Reply | undefined
+  attempt(call: Call, key?: string): Reply | undefined
 }
 
 /** A command that may block (BLPOP, XREAD BLOCK…); its non-blocking form is its `CommandSpec`. */

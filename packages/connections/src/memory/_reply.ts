@@ -106,6 +106,8 @@ export function fail(message: string): ResponseError {
 
 export const WRONGTYPE = 'WRONGTYPE Operation against a key holding the wrong kind of value'
 export const SYNTAX = 'ERR syntax error'
+/** Redis's refusal of a command past `maxmemory` (here: past `maxBytes`). */
+export const OOM = "OOM command not allowed when used memory > 'maxmemory'."
 export const NOT_INTEGER = 'ERR value is not an integer or out of range'
 export const NOT_FLOAT = 'ERR value is not a valid float'
 

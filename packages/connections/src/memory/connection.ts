@@ -11,7 +11,7 @@ import { closestName, describeArgument, MAX_TIMER_MS, unknownName } from '@cache
 import { scanNode } from '../_connect.ts'
 import { type ReplyForm, replyForm } from '../_reply-form.ts'
 import type { BlockingCommand, Call, CommandSpec, Wait } from './_command.ts'
-import { arity, bin, fail, type Reply, shape, text } from './_reply.ts'
+import { arity, bin, fail, OOM, type Reply, shape, text } from './_reply.ts'
 import { HASHES } from './hashes.ts'
 import { KEYS } from './keys.ts'
 import { LIST_BLOCKING, LISTS } from './lists.ts'
@@ -191,6 +191,10 @@ export class MemoryConnection implements Connection {
       return Promise.resolve(shape(this.#top(name, rest), asText))
     } catch (error) {
       return Promise.reject(error)
+    } finally {
+      // As Redis after each command: the calls blocked on the keys it wrote are served now, before
+      // any other command runs (a pipeline's next one included).
+      this.#store.serveReady()
     }
   }
 
@@ -214,14 +218,20 @@ export class MemoryConnection implements Connection {
     })
     for (const { name, args } of parsed) this.#spec(name, args)
     const asText = replyForm(route)
-    return parsed.map(({ name, args }) => {
-      try {
-        // A blocking command runs once, as its non-blocking form (Redis does not block in MULTI).
-        return shape(this.#top(name, args), asText)
-      } catch (error) {
-        return error
-      }
-    })
+    try {
+      return parsed.map(({ name, args }) => {
+        try {
+          // A blocking command runs once, as its non-blocking form (Redis does not block in MULTI).
+          return shape(this.#top(name, args), asText)
+        } catch (error) {
+          return error
+        }
+      })
+    } finally {
+      // Blocked calls are served once the whole transaction ran, from the keys in the order it
+      // first wrote them.
+      this.#store.serveReady()
+    }
   }
 
   scan(pattern: string, count: number): AsyncIterable<Array<string | Buffer>> {
@@ -285,7 +295,7 @@ export class MemoryConnection implements Connection {
     if (spec.write === true && max !== null) {
       let size = 0
       for (const a of args) size += a.length
-      if (size > max) throw fail("OOM command not allowed when used memory > 'maxmemory'.")
+      if (size > max) throw fail(OOM)
     }
     const now = Date.now()
     const saved = this.#now.value
@@ -322,7 +332,10 @@ export class MemoryConnection implements Connection {
     return blocking.wait(this.#call(args, now), script)
   }
 
-  /** A blocking call: try now, else again at each write to one of its keys, until its timeout. */
+  /**
+   * A blocking call: try now, else wait in line on each of its keys, served from one when it is
+   * written (`Store.serveReady`), until its timeout.
+   */
   #block(wait: Wait, args: string[], asText: ReplyForm): Promise<unknown> {
     const first = wait.attempt(this.#call(args, Date.now()))
     if (first !== undefined) {
@@ -341,25 +354,19 @@ export class MemoryConnection implements Connection {
         settle()
         reject(error)
       }
-      const attempt = (): void => {
-        stopWaiting()
-        let reply: Reply | undefined
+      this.#blocked.add(fail_)
+      stopWaiting = this.#store.waitFor(wait.keys, (key) => {
         try {
-          reply = wait.attempt(this.#call(args, Date.now()))
+          const reply = wait.attempt(this.#call(args, Date.now()), key)
+          // Nothing for it there: it waits on, in its place.
+          if (reply === undefined) return
+          settle()
+          this.#store.fit()
+          resolve(shape(reply, asText))
         } catch (error) {
           fail_(error as Error)
-          return
         }
-        if (reply === undefined) {
-          stopWaiting = this.#store.waitFor(wait.keys, () => queueMicrotask(attempt))
-          return
-        }
-        settle()
-        this.#store.fit()
-        resolve(shape(reply, asText))
-      }
-      this.#blocked.add(fail_)
-      stopWaiting = this.#store.waitFor(wait.keys, () => queueMicrotask(attempt))
+      })
       // A timer holds at most 2^31 - 1 ms: a longer block (XREAD's BLOCK is any integer) re-arms.
       const arm = (ms: number): void => {
         timer = setTimeout(

@@ -1,17 +1,36 @@
 // Redis's glob (`stringmatchlen`): `*`, `?`, `[...]` (with `^`, ranges and `\` escapes) and `\`
 // escapes, compiled to tokens once and matched with the greedy two-pointer algorithm: at most
 // O(pattern × subject) steps, never the exponential backtracking of a naive matcher, and no
-// regular expression built from the pattern.
+// regular expression built from the pattern. Two of Redis's quirks are kept: a class range
+// compares bytes as C's (signed) chars, and a pattern of more than `MAX_STARS` stars matches
+// nothing.
 
 type Token =
   | { kind: 'star' }
   | { kind: 'any' }
   | { kind: 'char'; code: number }
-  | { kind: 'class'; negate: boolean; singles: Set<number>; ranges: Array<[number, number]> }
+  | {
+      kind: 'class'
+      negate: boolean
+      singles: Set<number>
+      /** Inclusive ranges of bytes read as signed chars (`s8`). */
+      ranges: Array<[number, number]>
+    }
 
 /** Most pattern bytes compiled; longer patterns are refused by the caller's bound on arguments. */
 const STAR: Token = { kind: 'star' }
 const ANY: Token = { kind: 'any' }
+
+/**
+ * Most runs of stars (`**` is one run; a trailing one is not counted) a pattern that matches
+ * anything has: `stringmatchlen` recurses at each other run, and gives up (no match) past 1000
+ * levels, whatever the subject.
+ */
+const MAX_STARS = 1000
+const NOTHING: Glob = { test: () => false }
+
+/** A byte read as C's `char` (signed on x86-64, where Redis compares class ranges with it). */
+const s8 = (c: number): number => (c << 24) >> 24
 
 /** A compiled glob: `test(subject)` on binary strings (one char per byte). */
 export interface Glob {
@@ -22,6 +41,9 @@ export interface Glob {
 export function compileGlob(pattern: string): Glob {
   const tokens = tokenize(pattern)
   if (tokens.length === 1 && tokens[0] === STAR) return { test: () => true }
+  let stars = 0
+  for (let i = 0; i < tokens.length - 1; i++) if (tokens[i] === STAR) stars++
+  if (stars > MAX_STARS) return NOTHING
   return { test: (subject) => matchTokens(tokens, subject) }
 }
 
@@ -53,8 +75,8 @@ function tokenize(p: string): Token[] {
           i++
           break
         } else if (i + 2 < n && p.charCodeAt(i + 1) === 45 /* - */) {
-          let start = d
-          let end = p.charCodeAt(i + 2)
+          let start = s8(d)
+          let end = s8(p.charCodeAt(i + 2))
           if (start > end) [start, end] = [end, start]
           ranges.push([start, end])
           i += 3
@@ -83,7 +105,8 @@ function matchOne(token: Token, code: number): boolean {
       return token.code === code
     case 'class': {
       let hit = token.singles.has(code)
-      if (!hit) for (const [a, b] of token.ranges) if (code >= a && code <= b) hit = true
+      const signed = s8(code)
+      if (!hit) for (const [a, b] of token.ranges) if (signed >= a && signed <= b) hit = true
       return hit !== token.negate
     }
     default:

@@ -356,6 +356,29 @@ function nonBlocking(name: string, arity: number): CommandSpec {
   }
 }
 
+/**
+ * A blocked call served from `key`, a key it waits on that was written, as Redis's
+ * `serveClientBlockedOnList`: only a list there serves it (a key renamed from a string leaves
+ * it waiting); a BLMOVE whose destination holds another type gets `WRONGTYPE`, the element left
+ * where it was.
+ */
+function serveBlocked(name: string, call: Call, key: string): Reply | undefined {
+  if (call.store.get(key, call.now)?.kind !== 'list') return undefined
+  if (name === 'BLMOVE') {
+    const value = move(
+      call.store,
+      key,
+      arg(call, 1),
+      side(arg(call, 2)),
+      side(arg(call, 3)),
+      call.now,
+    )
+    return value ?? undefined
+  }
+  const [value] = take(call.store, key, name === 'BLPOP', 1, call.now) ?? []
+  return value === undefined ? undefined : [key, value]
+}
+
 function blocking(name: string): BlockingCommand {
   return {
     wait(call, script) {
@@ -364,7 +387,8 @@ function blocking(name: string): BlockingCommand {
       return {
         keys: blockingKeys(name, call.args),
         ms,
-        attempt: (next) => tryBlocking(name, next),
+        attempt: (next, key) =>
+          key === undefined ? tryBlocking(name, next) : serveBlocked(name, next, key),
       }
     },
   }

@@ -3,7 +3,7 @@ import { arg, type Call, type CommandTable, is } from './_command.ts'
 import { MemberSet } from './_member-set.ts'
 import { fail, integer, type Reply, SYNTAX } from './_reply.ts'
 import { parseCursor, scanOptions } from './keys.ts'
-import { ELEMENT_OVERHEAD, type Entry, type Store } from './store.ts'
+import { ELEMENT_OVERHEAD, type Entry, KEY_OVERHEAD, type Store } from './store.ts'
 
 type Members = MemberSet
 
@@ -73,6 +73,14 @@ function pick(pop: boolean) {
     if (pop && count < 0) throw fail('ERR value is out of range, must be positive')
     if (entry === undefined) return hasCount ? [] : null
     const set = entry.value as Members
+    if (!pop && count < 0) {
+      // Each member repeated at will: the reply's size is the count's, bounded as a write is.
+      const perMember = Math.max(
+        ELEMENT_OVERHEAD,
+        (entry.bytes - key.length - KEY_OVERHEAD) / set.size,
+      )
+      call.store.checkReply(-count * perMember)
+    }
     const chosen = sample(set, Math.abs(count), !pop && count < 0)
     if (pop) {
       for (const m of chosen) remove(call.store, entry, m)

@@ -6,7 +6,7 @@
 // connection (`memory://`) or shared by name within the process (`memory://name`), through the
 // registry at the bottom.
 import { type Entry, ExpiryQueue, type Kind, Slot } from './_expiries.ts'
-import { fail, WRONGTYPE } from './_reply.ts'
+import { fail, OOM, WRONGTYPE } from './_reply.ts'
 import { type Members, SCAN_SLACK, WalkOrder, walkStep } from './_walk-order.ts'
 
 export type { Entry, Kind } from './_expiries.ts'
@@ -16,6 +16,11 @@ export type { Members } from './_walk-order.ts'
 export const KEY_OVERHEAD = 64
 /** Bytes counted per element of a hash, list, set, sorted set or stream besides its data. */
 export const ELEMENT_OVERHEAD = 24
+/**
+ * Most bytes (counted as the store counts them) of a reply that is not data the store holds, such
+ * as a random sample with repeats, when the store has no `maxBytes`.
+ */
+const UNBOUNDED_REPLY_BYTES = 256 * 1024 * 1024
 
 /**
  * Milliseconds one run of the sweep works at most before it yields: Redis's active expiry takes
@@ -29,6 +34,12 @@ const SWEEP_CLOCK_EVERY = 32
 /** Hashes, sets and sorted sets of up to this many elements are scanned whole, as listpacks are. */
 const SCAN_WHOLE = 128
 
+/**
+ * A blocked call waiting on keys: called with one of them when it was written, to serve itself
+ * from it (or find nothing there and wait on).
+ */
+export type Waiter = (key: string) => void
+
 /** A keyspace. */
 export class Store {
   /** Every key, least recently used first (a read or a write moves a key to the end). */
@@ -37,8 +48,15 @@ export class Store {
   used = 0
   /** The bound on `used`; `null` for none. */
   readonly maxBytes: number | null
-  /** Blocked calls (`BLPOP`…) waiting for a write to a key. */
-  readonly #waiters = new Map<string, Set<() => void>>()
+  /** Blocked calls (`BLPOP`…) by the keys they wait on, each key's first come first. */
+  readonly #waiters = new Map<string, Set<Waiter>>()
+  /**
+   * Keys written since blocked calls were last served, that blocked calls wait on: Redis's
+   * `ready_keys`, a key in it once, in the order of their first write.
+   */
+  readonly #ready = new Set<string>()
+  /** Whether `serveReady` is running (a call it serves may write a key: it is served after). */
+  #serving = false
   /** The last sequence number given (to a key, or to an element of a scanned collection). */
   #seq = 0
   /** The keys in `SCAN`'s order. */
@@ -84,6 +102,8 @@ export class Store {
     this.#sweep = undefined
     const started = performance.now()
     const done = this.sweep(Date.now(), started + SWEEP_BUDGET_MS)
+    // A stream gone serves its blocked group readers (with an error), as after a command.
+    this.serveReady()
     if (this.#expiries.size === 0) return
     const spent = performance.now() - started
     this.#arm(done ? this.#sweepMs : Math.min(this.#sweepMs, Math.max(1, 3 * spent)))
@@ -176,6 +196,15 @@ export class Store {
     return seq
   }
 
+  /**
+   * Refuses, with Redis's `OOM` error, to build a reply of `bytes` that the store does not hold
+   * (a random sample with repeats): past `maxBytes` (256 MiB with no bound), as a write that large
+   * is refused, rather than stall or exhaust the process building it.
+   */
+  checkReply(bytes: number): void {
+    if (bytes > (this.maxBytes ?? UNBOUNDED_REPLY_BYTES)) throw fail(OOM)
+  }
+
   /** Counts `delta` more bytes for `entry`. */
   grow(entry: Entry, delta: number): void {
     entry.bytes += delta
@@ -225,28 +254,60 @@ export class Store {
     return true
   }
 
-  /** Wakes the blocked calls waiting on `key` (it was written). */
+  /**
+   * Tells the blocked calls waiting on `key` that it was written: they are served from it at the
+   * next `serveReady()`, which the connection runs after each command (Redis's
+   * `signalKeyAsReady`).
+   */
   wake(key: string): void {
-    const set = this.#waiters.get(key)
-    if (set === undefined) return
-    this.#waiters.delete(key)
-    for (const wake of set) wake()
+    if (this.#waiters.has(key)) this.#ready.add(key)
   }
 
-  /** Calls `wake` at the next write to one of `keys`; returns how to stop waiting. */
-  waitFor(keys: readonly string[], wake: () => void): () => void {
+  /**
+   * Serves the blocked calls from the keys written since the last time, as Redis's
+   * `handleClientsBlockedOnKeys` after each command: key by key in the order they were first
+   * written, each key's waiters first come first, until none is left (a call served that writes
+   * a key, as BLMOVE does, has its waiters served in turn). A waiter that finds nothing for it
+   * keeps its place.
+   */
+  serveReady(): void {
+    if (this.#serving) return
+    this.#serving = true
+    try {
+      while (this.#ready.size > 0) {
+        // A key written again while this round runs comes again in the next round, unless it is
+        // still to be served in this one.
+        for (const key of [...this.#ready]) {
+          this.#ready.delete(key)
+          const waiters = this.#waiters.get(key)
+          if (waiters === undefined) continue
+          for (const waiter of [...waiters]) {
+            if (waiters.has(waiter)) waiter(key)
+          }
+        }
+      }
+    } finally {
+      this.#serving = false
+    }
+  }
+
+  /**
+   * Adds `waiter` at the end of the waiters of each of `keys` (once per key), to be called with
+   * a key when that key was written; it stays there until the returned function removes it.
+   */
+  waitFor(keys: readonly string[], waiter: Waiter): () => void {
     for (const key of keys) {
       let set = this.#waiters.get(key)
       if (set === undefined) {
         set = new Set()
         this.#waiters.set(key, set)
       }
-      set.add(wake)
+      set.add(waiter)
     }
     return () => {
       for (const key of keys) {
         const set = this.#waiters.get(key)
-        set?.delete(wake)
+        set?.delete(waiter)
         if (set?.size === 0) this.#waiters.delete(key)
       }
     }

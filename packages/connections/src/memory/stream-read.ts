@@ -147,30 +147,32 @@ function serve(call: Call, read: Read): Reply {
   return out.length === 0 ? null : out
 }
 
-/** A served blocked read: the first of its streams written past its ID, or `undefined`. */
-function serveBlocked(call: Call, read: Read): Reply | undefined {
-  for (let i = 0; i < read.keys.length; i++) {
-    const key = read.keys[i] as string
-    const entry = call.store.get(key, call.now)
-    const isStream = entry !== undefined && entry.kind === 'stream'
-    let after = read.ids[i] as bigint
-    let group: Group | undefined
-    if (read.group !== undefined) {
-      if (!isStream) throw fail('UNBLOCKED the stream key no longer exists')
-      group = stream(entry).groups.get(read.group.name)
-      if (group === undefined) {
-        throw fail('NOGROUP the consumer group this client was blocked on no longer exists')
-      }
-      after = group.lastId
-    } else if (!isStream) continue
-    const s = stream(entry)
-    if (s.lastId <= after) continue
-    const limited = { ...read, count: read.count === 0 ? BLOCKED_COUNT : read.count }
-    if (group === undefined) return [key, entries(s.range(after + 1n, MAX_ID, limited.count))]
-    const consumer = s.consumer(group, read.group?.consumer ?? '', call.now) as Consumer
-    return [key, deliver(call, entry, group, consumer, after + 1n, limited)]
-  }
-  return undefined
+/**
+ * A blocked read served from `key`, the stream that was written (Redis serves a blocked client
+ * from its ready key): its entries past the read's ID, or `undefined`.
+ */
+function serveBlocked(call: Call, read: Read, key: string): Reply | undefined {
+  // A key given twice waits on its first ID, as Redis keeps the first.
+  const i = read.keys.indexOf(key)
+  if (i < 0) return undefined
+  const entry = call.store.get(key, call.now)
+  const isStream = entry !== undefined && entry.kind === 'stream'
+  let after = read.ids[i] as bigint
+  let group: Group | undefined
+  if (read.group !== undefined) {
+    if (!isStream) throw fail('UNBLOCKED the stream key no longer exists')
+    group = stream(entry).groups.get(read.group.name)
+    if (group === undefined) {
+      throw fail('NOGROUP the consumer group this client was blocked on no longer exists')
+    }
+    after = group.lastId
+  } else if (!isStream) return undefined
+  const s = stream(entry)
+  if (s.lastId <= after) return undefined
+  const limited = { ...read, count: read.count === 0 ? BLOCKED_COUNT : read.count }
+  if (group === undefined) return [key, entries(s.range(after + 1n, MAX_ID, limited.count))]
+  const consumer = s.consumer(group, read.group?.consumer ?? '', call.now) as Consumer
+  return [key, deliver(call, entry, group, consumer, after + 1n, limited)]
 }
 
 /** Delivers new entries to a group (`>`): they become pending for `consumer` unless NOACK. */
@@ -216,13 +218,11 @@ function reader(grouped: boolean): BlockingCommand {
     wait(call, script): Wait | undefined {
       const read = parse(call, grouped, script)
       if (read.block < 0) return undefined
-      let first = true
       return {
         keys: read.keys,
         ms: read.block,
-        attempt(next) {
-          if (!first) return serveBlocked(next, read)
-          first = false
+        attempt(next, key) {
+          if (key !== undefined) return serveBlocked(next, read, key)
           return serve(next, read) ?? undefined
         },
       }
