@@ -21,7 +21,7 @@ import { SingleFlight } from './_single-flight.ts'
 import { checkSeconds, describe, timeoutToMs } from './_timeout.ts'
 import type { SetCondition, ValueStore } from './_value-store.ts'
 import type { CacheOptions, VersionOption } from './cache-options.ts'
-import { Codec } from './codec.ts'
+import { Codec, type DecodeBudget } from './codec.ts'
 import {
   CachexError,
   CompressionError,
@@ -189,6 +189,12 @@ export class CacheContext {
         command: CommandWithFallback<T>,
       ) => Promise<T>)
     | undefined
+  /**
+   * While a pipeline's replies are converted (synchronously, see `_pipeline.ts`): the one
+   * decompression budget of all its calls, which `decode` and `budget` then use. `undefined`
+   * otherwise.
+   */
+  sharedBudget: DecodeBudget | undefined
   /** When each kind of ignored error was last logged. */
   readonly #loggedAt = new Map<string, number>()
 
@@ -384,30 +390,48 @@ export class CacheContext {
   }
 
   /**
+   * The decompression budget of one call that decodes many values (`codec.budget()`: they may
+   * decompress to 4 × `maxValueSize` in all), to hand to each of its `decode`s; in a pipeline,
+   * the pipeline's. `undefined` when nothing is to be bounded. A call that decodes one value
+   * needs none (and a hot `get` allocates none).
+   */
+  budget(): DecodeBudget | undefined {
+    return this.sharedBudget ?? this.codec.budget()
+  }
+
+  /**
    * Decodes a value read at the user's `key` (and hash `field`). The codec knows no key: a value
    * it cannot read is reported with the key here, the one place every read goes through.
+   * `budget`: that of the call, when it decodes many values (`budget()`).
    */
-  decode(reply: unknown, key: string, field?: string): unknown {
+  decode(reply: unknown, key: string, field?: string, budget?: DecodeBudget): unknown {
     try {
-      return this.codec.decode(toData(reply))
+      return this.codec.decode(toData(reply), budget ?? this.sharedBudget)
     } catch (error) {
       throw withKeyContext(error, key, field)
     }
   }
 
   /** `decode`, or `null` for a nil reply. */
-  decodeOrNull<T>(reply: unknown, key: string, field?: string): T | null {
-    return reply === null || reply === undefined ? null : (this.decode(reply, key, field) as T)
+  decodeOrNull<T>(reply: unknown, key: string, field?: string, budget?: DecodeBudget): T | null {
+    return reply === null || reply === undefined
+      ? null
+      : (this.decode(reply, key, field, budget) as T)
   }
 
-  /** Every value of an array reply, decoded. */
+  /** Every value of an array reply, decoded under one budget. */
   decodeAll<T>(reply: unknown, key: string): T[] {
-    return toArray(reply).map((r) => this.decode(r, key) as T)
+    const budget = this.budget()
+    return toArray(reply).map((r) => this.decode(r, key, undefined, budget) as T)
   }
 
-  /** A `WITHSCORES` reply as `[member, score]` pairs. */
+  /** A `WITHSCORES` reply as `[member, score]` pairs, the members decoded under one budget. */
   withScores<T>(reply: unknown, key: string): Array<[T, number]> {
-    return toPairs(reply).map(([member, score]) => [this.decode(member, key) as T, toScore(score)])
+    const budget = this.budget()
+    return toPairs(reply).map(([member, score]) => [
+      this.decode(member, key, undefined, budget) as T,
+      toScore(score),
+    ])
   }
 
   /**

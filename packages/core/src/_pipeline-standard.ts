@@ -319,10 +319,12 @@ export const standardEntries: Record<string, Entry> = {
       const convert = (reply: unknown) => {
         const replies = toArray(reply)
         const found = new Map<string, unknown>()
+        // The pipeline's budget (`CacheContext.sharedBudget`), as the method's own getMany has one.
+        const budget = context.budget()
         for (let i = 0; i < list.length; i++) {
           const r = replies[i]
           const k = list[i] as string
-          if (r !== null && r !== undefined) found.set(k, context.decode(r, k))
+          if (r !== null && r !== undefined) found.set(k, context.decode(r, k, undefined, budget))
         }
         return found
       }

@@ -363,9 +363,20 @@ export class CachePipeline {
       for (const command of queued) command.settle(error)
       return
     }
-    for (let i = 0; i < queued.length; i++) {
-      const command = queued[i] as QueuedCommand
-      command.settle(digits && !command.digits ? numbersOf(replies[i]) : replies[i])
+    // One decompression budget for the values of every call (4 × maxValueSize, as for one
+    // `getMany`): the results are held together until exec() resolves, so a pipeline of many
+    // reads is bounded as one call reading many values is. Each call converts its reply
+    // synchronously here, so the budget is the context's only meanwhile; a call past it gets its
+    // CompressionError in its slot.
+    const previous = context.sharedBudget
+    context.sharedBudget = context.codec.budget()
+    try {
+      for (let i = 0; i < queued.length; i++) {
+        const command = queued[i] as QueuedCommand
+        command.settle(digits && !command.digits ? numbersOf(replies[i]) : replies[i])
+      }
+    } finally {
+      context.sharedBudget = previous
     }
   }
 }

@@ -140,11 +140,13 @@ export class RedisValueStore implements ValueStore {
       }),
     )
     const found = new Map<string, unknown>()
+    // The values decompress under one budget (4 × maxValueSize in all), not each under its own.
+    const budget = context.budget()
     for (let i = 0; i < keys.length; i++) {
       const reply = replies[i]
       if (reply !== null && reply !== undefined) {
         const key = keys[i] as string
-        found.set(key, context.decode(reply, key))
+        found.set(key, context.decode(reply, key, undefined, budget))
       }
     }
     return found

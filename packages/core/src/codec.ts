@@ -104,6 +104,20 @@ export interface CodecInspection {
   kinds: ReadonlyMap<object, string> | undefined
 }
 
+/**
+ * How many more bytes the values one call decodes may decompress to: created per call by
+ * `Codec.budget()` and handed to each `decode` of the call, which takes what it decompresses off
+ * `left`. Only decompressed output counts: a value stored uncompressed is in memory already, as
+ * the reply.
+ */
+export interface DecodeBudget {
+  /** Bytes left; a value that would decompress to more is refused (`CompressionError`). */
+  left: number
+}
+
+/** How many times `maxValueSize` the values of one call may decompress to (`Codec.budget`). */
+export const CALL_BUDGET_FACTOR = 4
+
 /** Options of a `Codec`. */
 export interface CodecOptions {
   /**
@@ -132,6 +146,11 @@ export class Codec {
   readonly #limit: number | undefined
   /** `maxValueSize` as a number to compare with: `Infinity` for no limit. */
   readonly #maxBytes: number
+  /**
+   * What the values of one call may decompress to (`CALL_BUDGET_FACTOR` × `maxValueSize`), or
+   * `undefined` when nothing is decompressed (no compressor) or values are not limited.
+   */
+  readonly #callBytes: number | undefined
   /**
    * Text longer than this many UTF-16 code units may exceed `maxValueSize` bytes: a code unit
    * takes at most 3 bytes of UTF-8, so shorter text is within the limit without measuring it.
@@ -162,6 +181,8 @@ export class Codec {
     this.#limit = max ?? undefined
     this.#maxBytes = max ?? Number.POSITIVE_INFINITY
     this.#maxUnits = Math.floor(this.#maxBytes / 3)
+    this.#callBytes =
+      max === null || compressors.length === 0 ? undefined : CALL_BUDGET_FACTOR * max
     this.readsText =
       compressors.length === 0 && serializers.every((s) => typeof s.deserializeText === 'function')
   }
@@ -169,6 +190,17 @@ export class Codec {
   /** `maxValueSize` in bytes, or `null` when values are not limited. */
   get maxValueSize(): number | null {
     return this.#limit ?? null
+  }
+
+  /**
+   * A fresh budget for the values one call decodes (`lrange`, `getMany`, a pipeline…): they may
+   * decompress to `CALL_BUDGET_FACTOR` × `maxValueSize` bytes in all. `undefined` when there is
+   * nothing to bound (no compressor, or `maxValueSize: null`), which `decode` takes as no budget.
+   * A call that decodes one value needs none: `maxValueSize` bounds it.
+   */
+  budget(): DecodeBudget | undefined {
+    const bytes = this.#callBytes
+    return bytes === undefined ? undefined : { left: bytes }
   }
 
   /** Encodes one value for Redis. Throws `SerializationError` or `CompressionError`. */
@@ -236,9 +268,11 @@ export class Codec {
   /**
    * Decodes a value read from Redis: bytes, or UTF-8 text when `readsText`. Throws
    * `SerializationError` when no serializer can read it or it is larger than `maxValueSize`, and
-   * `CompressionError` when it would decompress to more than `maxValueSize` bytes.
+   * `CompressionError` when it would decompress to more than `maxValueSize` bytes, or to more
+   * than the `budget` of its call has left (`budget()`; the bytes it decompresses to are taken
+   * off it).
    */
-  decode(data: Buffer | string): unknown {
+  decode(data: Buffer | string, budget?: DecodeBudget): unknown {
     // Digits padded with whitespace beyond maxValueSize are refused below, not read as an
     // integer. An integer is ASCII, so its length in code units is its length in bytes.
     const integer = data.length > this.#maxBytes ? undefined : parseInteger(data)
@@ -252,7 +286,7 @@ export class Codec {
       if (data.length > this.#maxBytes) throw this.#tooLarge(data.length)
       bytes = data
     } else {
-      bytes = this.#decompress(data)
+      bytes = this.#decompress(data, undefined, budget)
     }
     const serializers = this.#serializers
     if (serializers.length === 1) {
@@ -388,6 +422,14 @@ export class Codec {
     if (least > this.#maxBytes) throw this.#tooLarge(least, true)
   }
 
+  /** The error for a value past what its call's budget has left (`decode`'s `budget`). */
+  #overBudget(compressor: string, cause: unknown): CompressionError {
+    return decompressionLimitError(compressor, this.#callBytes as number, {
+      cause,
+      perCall: true,
+    })
+  }
+
   #checkWritten(size: number): void {
     if (size > this.#maxBytes) {
       throw new SerializationError(
@@ -396,18 +438,27 @@ export class Codec {
     }
   }
 
-  #decompress(data: Buffer, used?: (compressor: string) => void): Buffer {
-    const limit = this.#limit
+  #decompress(data: Buffer, used?: (compressor: string) => void, call?: DecodeBudget): Buffer {
+    // Without a limit there is no budget either (`budget()`).
+    const budget = this.#callBytes === undefined ? undefined : call
+    // What the call's budget has left bounds the value when it is below maxValueSize.
+    const left = budget === undefined ? this.#maxBytes : budget.left
+    const byBudget = left < this.#maxBytes
+    // Node's zlib refuses a maxOutputLength of 0: with nothing left, 1 byte is allowed and then
+    // refused below (a value never decompresses to nothing).
+    const limit = byBudget ? Math.max(left, 1) : this.#limit
     for (const compressor of this.#compressors) {
       if (compressor.matches !== undefined && !compressor.matches(data)) continue
       let out: Buffer
       try {
         out = compressor.decompress(data, limit)
       } catch (error) {
-        // A CompressionError means "this format, but refused" (over maxValueSize): surface it, or
-        // a bomb would be read as raw bytes. Anything else: not this format (or not compressed at
-        // all), and Django reads such values raw.
-        if (error instanceof CompressionError) throw error
+        // A CompressionError means "this format, but refused" (over maxValueSize, or over what
+        // the budget has left): surface it, or a bomb would be read as raw bytes. Anything else:
+        // not this format (or not compressed at all), and Django reads such values raw.
+        if (error instanceof CompressionError) {
+          throw byBudget ? this.#overBudget(compressor.name, error.cause) : error
+        }
         continue
       }
       // A compressor that ignores the limit still must not hand more to the serializer.
@@ -417,6 +468,10 @@ export class Codec {
       // Node's brotli "decodes" many raw values (`3.5`, `7.25`) as an empty stream plus ignored
       // trailing bytes: an empty result means the bytes were not this format.
       if (out.length > 0) {
+        if (budget !== undefined) {
+          if (out.length > left) throw this.#overBudget(compressor.name, undefined)
+          budget.left = left - out.length
+        }
         used?.(compressor.name)
         return out
       }

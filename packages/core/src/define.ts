@@ -18,7 +18,7 @@ export interface CompressorDefinition {
   compress(data: Buffer): Buffer
   /**
    * Decompresses bytes written by `compress`. With `maxOutputLength` (the cache's
-   * `maxValueSize`), stop as soon as the output would exceed it and throw
+   * `maxValueSize`, or what a many-value read's budget has left), stop as soon as the output would exceed it and throw
    * `decompressionLimitError(name, maxOutputLength)`: a 2 KB value can expand to gigabytes.
    * `node:zlib`'s `maxOutputLength` option does this (its `ERR_BUFFER_TOO_LARGE` is turned into
    * that error); a longer output is refused after the call all the same, but by then it was

@@ -159,12 +159,23 @@ function setRemoved(error: Error, removed: readonly unknown[]): void {
  * `maxOutputLength` it was given (the cache's `maxValueSize`). Its message names the option, so
  * that whoever meets it knows which setting to change:
  * `lz4: decompressed value exceeds maxValueSize (67108864 bytes)`.
+ *
+ * With `perCall: true` (the codec's, not a compressor's), what ran out is the budget of one call
+ * that reads many values (`lrange`, `getMany`, a pipeline), `maxOutputLength` bytes in all
+ * (4 × `maxValueSize`): `zlib: the values of one call would decompress to more than 268435456
+ * bytes (4 × maxValueSize); read them in smaller calls`.
  */
 export function decompressionLimitError(
   compressor: string,
   maxOutputLength: number,
-  options?: { cause?: unknown },
+  options?: { cause?: unknown; perCall?: boolean },
 ): CompressionError {
+  if (options?.perCall === true) {
+    return new CompressionError(
+      `${compressor}: the values of one call would decompress to more than ${maxOutputLength} bytes (4 × maxValueSize); read them in smaller calls`,
+      { cause: options.cause },
+    )
+  }
   return new CompressionError(
     `${compressor}: decompressed value exceeds maxValueSize (${maxOutputLength} bytes)`,
     options,

@@ -34,7 +34,8 @@ export interface Compressor {
   /**
    * Decompresses bytes written by `compress` (or by the Python compressor it is compatible with).
    *
-   * When `maxOutputLength` is given (the cache's `maxValueSize`), stops as soon as the output would
+   * When `maxOutputLength` is given (the cache's `maxValueSize`, or less: what the per-call
+   * budget of a many-value read has left), stops as soon as the output would
    * exceed it — without first producing the whole output — and throws the `CompressionError` of
    * `decompressionLimitError(name, maxOutputLength)`: a 2 KB value can expand to gigabytes.
    *

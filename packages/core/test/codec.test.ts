@@ -4,6 +4,7 @@ import { describe, expect, it, vi } from 'vitest'
 import {
   CompressionError,
   type Compressor,
+  defineCompressor,
   jsonSerializer,
   SerializationError,
   type Serializer,
@@ -454,5 +455,56 @@ describe('JSON reading: integers beyond 2^53 (found by a scan for 16 digits in a
     expect(text.length).toBeGreaterThan(2 * 4097)
     expect((read(text) as { n: unknown }).n).toBe(18446744073709551615n)
     expect(read(JSON.stringify({ filler }))).toStrictEqual({ filler })
+  })
+})
+
+describe('Codec.budget: the values of one call decompress to 4 × maxValueSize in all', () => {
+  const json = (size: number) => Buffer.from(JSON.stringify('x'.repeat(size - 2)))
+  /** A zlib that stops at maxOutputLength, as the built-in one does. */
+  const bounded = defineCompressor({
+    name: 'zlib',
+    compress: (data) => deflateSync(data),
+    decompress: (data, maxOutputLength) => inflateSync(data, { maxOutputLength }),
+  })
+  const perCall = (n: number) =>
+    `zlib: the values of one call would decompress to more than ${n} bytes (4 × maxValueSize); read them in smaller calls`
+
+  it('none without a compressor or a limit; 4 × maxValueSize otherwise', () => {
+    expect(new Codec([jsonSerializer()], [], { maxValueSize: 100 }).budget()).toBeUndefined()
+    expect(
+      new Codec([jsonSerializer()], [bounded], { maxValueSize: null }).budget(),
+    ).toBeUndefined()
+    expect(new Codec([jsonSerializer()], [bounded], { maxValueSize: 100 }).budget()).toEqual({
+      left: 400,
+    })
+    expect(new Codec([jsonSerializer()], [bounded]).budget()).toEqual({ left: 256 * 1024 * 1024 })
+  })
+
+  it.each([
+    ['a compressor that stops at maxOutputLength', bounded],
+    ['one that ignores it', zlib()],
+  ])('%s: what decompresses is taken off; exactly to 0 reads, one byte more rejects', (_, c) => {
+    const codec = new Codec([jsonSerializer()], [c], { maxValueSize: 100 })
+    const budget = codec.budget() as { left: number }
+    for (const size of [100, 100, 100]) codec.decode(deflateSync(json(size)), budget)
+    expect(budget.left).toBe(100)
+    // Stored uncompressed: in memory already, not counted.
+    expect(codec.decode(json(100), budget)).toBe('x'.repeat(98))
+    expect(budget.left).toBe(100)
+    expect(() => codec.decode(deflateSync(json(51)), { left: 50 })).toThrow(
+      new CompressionError(perCall(400)),
+    )
+    codec.decode(deflateSync(json(99)), budget)
+    expect(budget.left).toBe(1)
+    // Nothing left: a compressed value is refused, not read as raw bytes.
+    expect(() => codec.decode(deflateSync(json(20)), { left: 0 })).toThrow(
+      new CompressionError(perCall(400)),
+    )
+    expect(() => codec.decode(deflateSync(json(2)), budget)).toThrow(CompressionError)
+    expect(budget.left).toBe(1)
+    // One value over maxValueSize is refused as such, whatever the budget.
+    expect(() => codec.decode(deflateSync(json(101)), { left: 400 })).toThrow(
+      new CompressionError('zlib: decompressed value exceeds maxValueSize (100 bytes)'),
+    )
   })
 })

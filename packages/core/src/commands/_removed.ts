@@ -2,7 +2,8 @@
 // moves of lists): Redis has removed the values before the reply is decoded, so a value that
 // cannot be read must not take the others with it. Each is decoded on its own; when one fails,
 // the call rejects with the error of the first failure, carrying every value removed
-// (`SerializationError.removed`), or saying where a moved value went.
+// (`SerializationError.removed`), or saying where a moved value went. The values of one pop
+// decompress under one budget (`CacheContext.budget`): one past it is given back as stored bytes.
 import type { CacheContext } from '../_context.ts'
 import { toArray, toData, toPairs, toScore } from '../_replies.ts'
 import { CompressionError, SerializationError } from '../errors.ts'
@@ -18,11 +19,13 @@ export function decodeRemoved(
   method: string,
 ): unknown[] {
   const values: unknown[] = new Array(replies.length)
+  // Many values decompress under one budget; one, under maxValueSize alone.
+  const budget = replies.length > 1 ? context.budget() : undefined
   let failure: unknown
   for (let i = 0; i < replies.length; i++) {
     const reply = replies[i]
     try {
-      values[i] = context.decode(reply, key)
+      values[i] = context.decode(reply, key, undefined, budget)
     } catch (error) {
       failure ??= error
       values[i] = asBytes(reply)
@@ -41,11 +44,12 @@ export function decodeRemovedPairs(
 ): Array<[unknown, number]> {
   const pairs = toPairs(reply)
   const values: Array<[unknown, number]> = new Array(pairs.length)
+  const budget = pairs.length > 1 ? context.budget() : undefined
   let failure: unknown
   for (let i = 0; i < pairs.length; i++) {
     const [member, score] = pairs[i] as [unknown, unknown]
     try {
-      values[i] = [context.decode(member, key), toScore(score)]
+      values[i] = [context.decode(member, key, undefined, budget), toScore(score)]
     } catch (error) {
       failure ??= error
       values[i] = [asBytes(member), toScore(score)]

@@ -3,6 +3,7 @@ import type { CacheContext } from '../_context.ts'
 import { setOwn } from '../_own.ts'
 import { toArray, toNumber, toPairs, toText } from '../_replies.ts'
 import { describe } from '../_timeout.ts'
+import type { DecodeBudget } from '../codec.ts'
 import { CompressionError, InvalidArgumentError, SerializationError } from '../errors.ts'
 import type { RedisArgument } from '../types.ts'
 import { fieldText } from './hashes.ts'
@@ -44,19 +45,21 @@ export interface DeletedEntry {
 /**
  * Stream entries, a deleted one (`[id, nil]`) with `fields: null`. An entry that cannot be read
  * fails the whole reply with an error that names it and carries its ID (`entryId`): a consumer
- * needs it to step past that entry.
+ * needs it to step past that entry. The values decompress under `budget`, that of the call (one
+ * of its own when not given): a read of several streams (`xread`) hands the same to each.
  */
 export function entriesOf(
   context: CacheContext,
   reply: unknown,
   key: string,
+  budget: DecodeBudget | undefined = context.budget(),
 ): Array<StreamEntry | DeletedEntry> {
   return toArray(reply).map((raw) => {
     const [rawId, fields] = toArray(raw)
     const id = toText(rawId)
     if (fields === null || fields === undefined) return { id, fields: null }
     try {
-      return { id, fields: fieldsOf(context, fields, key) }
+      return { id, fields: fieldsOf(context, fields, key, budget) }
     } catch (error) {
       throw inEntry(error, key, id)
     }
@@ -84,24 +87,33 @@ function inEntry(error: unknown, key: string, id: string): unknown {
 }
 
 /** Stream entries of a command that lists only entries that exist (XRANGE, XCLAIM). */
-export function liveEntries(context: CacheContext, reply: unknown, key: string): StreamEntry[] {
-  return entriesOf(context, reply, key).filter(
+export function liveEntries(
+  context: CacheContext,
+  reply: unknown,
+  key: string,
+  budget?: DecodeBudget,
+): StreamEntry[] {
+  return entriesOf(context, reply, key, budget ?? context.budget()).filter(
     (entry): entry is StreamEntry => entry.fields !== null,
   )
 }
 
-/** An entry's `[field, value, …]` as an object, values decoded (errors name the key and field). */
+/**
+ * An entry's `[field, value, …]` as an object, values decoded under the call's `budget` (errors
+ * name the key and field).
+ */
 export function fieldsOf(
   context: CacheContext,
   reply: unknown,
   key: string,
+  budget: DecodeBudget | undefined,
 ): Record<string, unknown> {
   const result: Record<string, unknown> = {}
   // Field names come from Redis: `__proto__` must stay a field, not become the prototype. A name
   // that is not UTF-8 is refused: as text it could be another field's name (see `fieldText`).
   for (const [field, value] of toPairs(reply)) {
     const name = fieldText(field, 'a stream read', key)
-    setOwn(result, name, context.decode(value, key, name))
+    setOwn(result, name, context.decode(value, key, name, budget))
   }
   return result
 }
@@ -139,6 +151,8 @@ export const INFO_FIELDS: ReadonlyMap<
 
 export function streamInfo(context: CacheContext, reply: unknown, key: string): StreamInfo {
   const info: Record<string, unknown> = { firstEntry: null, lastEntry: null }
+  // The first and the last entry: one budget for both.
+  const budget = context.budget()
   for (const [field, value] of toPairs(reply)) {
     const known = INFO_FIELDS.get(toText(field))
     if (known === undefined) continue
@@ -149,7 +163,7 @@ export function streamInfo(context: CacheContext, reply: unknown, key: string): 
       info[name] =
         value === null || value === undefined
           ? null
-          : (liveEntries(context, [value], key)[0] ?? null)
+          : (liveEntries(context, [value], key, budget)[0] ?? null)
   }
   return info as unknown as StreamInfo
 }

@@ -179,10 +179,11 @@ export const hashCommands = {
       bytes: true,
       convert: (reply) => {
         const result: Record<string, unknown> = {}
+        const budget = context.budget()
         // Field names come from Redis: `__proto__` must stay a field, not become the prototype.
         for (const [field, value] of toPairs(reply)) {
           const name = fieldText(field, 'hgetall()', key)
-          setOwn(result, name, context.decode(value, key, name))
+          setOwn(result, name, context.decode(value, key, name, budget))
         }
         return result
       },
@@ -231,7 +232,10 @@ export const hashCommands = {
       method: 'hmget',
       access: 'read',
       build: (rkey) => ['HMGET', rkey, ...names],
-      convert: (reply) => toArray(reply).map((r, i) => context.decodeOrNull(r, key, names[i])),
+      convert: (reply) => {
+        const budget = context.budget()
+        return toArray(reply).map((r, i) => context.decodeOrNull(r, key, names[i], budget))
+      },
       fallback: names.map(() => null),
     })
   },
@@ -295,9 +299,11 @@ export const hashCommands = {
   hscan(key: string, options: MemberScanOptions = {}) {
     const context = contextOf(this)
     return scanKey(context, 'HSCAN', key, options, function* (flat) {
+      // One budget per page, as sscan and zscan decode theirs.
+      const budget = context.budget()
       for (const [field, value] of toPairs(flat)) {
         const name = fieldText(field, 'hscan()', key)
-        yield [name, context.decode(value, key, name)] as [string, unknown]
+        yield [name, context.decode(value, key, name, budget)] as [string, unknown]
       }
     })
   },

@@ -196,9 +196,7 @@ export const setCommands = {
 
   sscan(key: string, options: MemberScanOptions = {}) {
     const context = contextOf(this)
-    return scanKey(context, 'SSCAN', key, options, (members) =>
-      members.map((member) => context.decode(member, key)),
-    )
+    return scanKey(context, 'SSCAN', key, options, (members) => context.decodeAll(members, key))
   },
 } satisfies Implementation<SetCommands>
 

@@ -248,13 +248,15 @@ export async function readStreams(
     },
     convert: (reply) => {
       const result: StreamRead[] = []
+      // The entries of every stream read decompress under one budget.
+      const budget = context.budget()
       // RESP2: [[key, entries], …]; RESP3 (a map, flattened): [key, entries, …].
       for (const [rkey, raw] of toPairs(reply)) {
         const name = userKeys.get(toText(rkey))
         if (name === undefined) continue
         const entries: StreamEntry[] = []
         const deletedIds: string[] = []
-        for (const entry of entriesOf(context, raw, name)) {
+        for (const entry of entriesOf(context, raw, name, budget)) {
           if (entry.fields === null) deletedIds.push(entry.id)
           else entries.push(entry)
         }
