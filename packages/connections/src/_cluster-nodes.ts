@@ -267,6 +267,16 @@ export class NodeClients {
 
   /** Closes the clients cachex opened; no client is opened after. */
   async close(): Promise<void> {
+    // A client being opened carries calls made before the close (the first to a node): they are
+    // sent once it is open, and answered before it is closed below (at most its connect timeout).
+    const opening = [...this.#connecting.values()]
+    if (opening.length > 0) {
+      await closeWithin(
+        () => Promise.allSettled(opening),
+        () => undefined,
+        this.#options.connectTimeoutMs,
+      )
+    }
     this.#closed = true
     const own = [...this.#handles.values()].filter((node) => node.own && node.client !== undefined)
     await Promise.all(own.map((node) => this.#closeClient(node.client as NodeRedisNodeClientLike)))

@@ -29,28 +29,6 @@ export const NOT_AN_ARGUMENT =
 export const DEFAULT_MAX_IN_FLIGHT_BYTES = 32 * 1024 * 1024
 
 /**
- * Consecutive parts of commands of `weights`, each `[start, end, weight]` weighing at most `cap`
- * (a single heavier command is a part of its own): a batch larger than `maxInFlightBytes`, sent
- * one part at a time.
- */
-export function* partsWithin(
-  weights: readonly number[],
-  cap: number,
-): Generator<[start: number, end: number, weight: number]> {
-  let start = 0
-  while (start < weights.length) {
-    let end = start
-    let weight = 0
-    while (end < weights.length && (end === start || weight + (weights[end] as number) <= cap)) {
-      weight += weights[end] as number
-      end++
-    }
-    yield [start, end, weight]
-    start = end
-  }
-}
-
-/**
  * What a command counts for in `maxInFlightBytes`: the length of each argument (bytes for a
  * Buffer, UTF-16 code units for a string — the same for ASCII), plus `COMMAND_OVERHEAD`.
  */
@@ -69,43 +47,31 @@ export function commandWeight(args: readonly RedisArgument[]): number {
 }
 
 /**
- * Sends a batch (a pipeline) within `deadlines`' `maxInFlightBytes`: `send` sends the commands of
- * a part in this tick and gives each one's reply, or its error as a value. A batch within the cap
- * is weighed whole: admitted or refused as one (each entry the `BackpressureError`), never sent
- * with gaps. A larger one goes in parts (`partsWithin`), each sent once the one before it is
- * answered; a part that is refused refuses the rest with it. A single command over the cap is a
- * part of its own, which runs when nothing else is in flight. The first part is sent before this
- * returns, so that a call made after the batch does not overtake it. Arguments of another type
- * than a string or a Buffer (a NaN weight) leave the batch whole, for `send` to refuse each.
+ * Sends a batch (a pipeline) within `deadlines`' `maxInFlightBytes`, weighed whole as one command
+ * is: admitted or refused as one (each entry the `BackpressureError`), never sent with gaps, and
+ * one larger than the cap runs when nothing else is in flight. `send` sends every command in this
+ * tick, so that a call made after the batch does not overtake it (and `close()` finds it sent),
+ * and gives each one's reply, or its error as a value. Arguments of another type than a string or
+ * a Buffer (a NaN weight) leave the batch unweighed, for `send` to refuse each.
  */
-export async function batchWithin(
+export function batchWithin(
   deadlines: Deadlines,
   commands: readonly RedisArgument[][],
   where: string,
-  send: (part: readonly RedisArgument[][]) => Array<Promise<unknown>>,
+  send: (commands: readonly RedisArgument[][]) => Array<Promise<unknown>>,
 ): Promise<unknown[]> {
-  const cap = deadlines.maxInFlightBytes
-  const weights = commands.map(commandWeight)
-  const total = weights.reduce((sum, weight) => sum + weight, 0)
-  if (Number.isNaN(total) || total <= cap) {
-    const refused = Number.isNaN(total)
-      ? undefined
-      : deadlines.refuse(total, commands[0]?.[0] ?? 'batch', where)
-    if (refused !== undefined) return commands.map(() => refused)
+  let total = 0
+  for (const args of commands) total += commandWeight(args)
+  if (Number.isNaN(total)) return Promise.all(send(commands))
+  const refused = deadlines.refuse(total, commands[0]?.[0] ?? 'batch', where)
+  if (refused !== undefined) return Promise.resolve(commands.map(() => refused))
+  // Admitted whole: its commands are not weighed again one by one as they are sent.
+  deadlines.admitted = true
+  try {
     return Promise.all(send(commands))
+  } finally {
+    deadlines.admitted = false
   }
-  const results: unknown[] = []
-  for (const [start, end, weight] of partsWithin(weights, cap)) {
-    const part = commands.slice(start, end)
-    const refused = deadlines.refuse(weight, part[0]?.[0] ?? 'batch', where)
-    if (refused !== undefined) {
-      for (let i = start; i < commands.length; i++) results.push(refused)
-      break
-    }
-    // One by one: a part may hold more replies than a call takes arguments.
-    for (const reply of await Promise.all(send(part))) results.push(reply)
-  }
-  return results
 }
 
 /**
@@ -140,6 +106,12 @@ export class Deadlines {
   onStall: (() => void) | undefined
   /** How long the oldest call may wait before `onStall` runs: half the timeout, at most 500 ms. */
   readonly stallMs: number
+  /**
+   * While a batch admitted whole is sent (synchronously, by `batchWithin`): `refuse` passes its
+   * commands, which would otherwise be refused one by one once the batch's first ones fill the
+   * cap, leaving gaps in it.
+   */
+  admitted = false
   readonly #resolution: number
   #inFlight = 0
   #head: Entry | undefined
@@ -162,8 +134,8 @@ export class Deadlines {
   /**
    * An `InvalidArgumentError` when an argument is neither a string nor a Buffer (`weight` is
    * NaN). A `BackpressureError` when a command of `weight` bytes would take the bytes in flight
-   * past the cap (unless nothing is in flight: a single big command still runs); `undefined` to
-   * send it.
+   * past the cap (unless nothing is in flight: a single big command still runs; or while a
+   * batch admitted whole is sent); `undefined` to send it.
    */
   refuse(
     weight: number,
@@ -174,7 +146,9 @@ export class Deadlines {
       return new InvalidArgumentError(`${String(command)} not sent to ${where}: ${NOT_AN_ARGUMENT}`)
     }
     const inFlight = this.#inFlight
-    if (inFlight === 0 || inFlight + weight <= this.maxInFlightBytes) return undefined
+    if (this.admitted || inFlight === 0 || inFlight + weight <= this.maxInFlightBytes) {
+      return undefined
+    }
     return new BackpressureError(
       `${String(command)} not sent to ${where}: ${inFlight} bytes of commands already await their replies, and ${weight} more would pass maxInFlightBytes (${this.maxInFlightBytes}); the server is not keeping up`,
     )

@@ -142,9 +142,9 @@ export class GivenSentinelConnection implements Connection {
     if (!this.#life.open) await this.#life.whenReady()
     const readonly = route?.readonly === true
     const text = replyForm(route)
-    // Weighed whole against maxInFlightBytes, or in parts when larger than the cap.
-    return batchWithin(this.#deadlines, commands, this.#where, (part) =>
-      part.map((args) => this.#send(args, readonly, text).catch((error: Error) => error)),
+    // Weighed whole against maxInFlightBytes, as one command.
+    return batchWithin(this.#deadlines, commands, this.#where, (all) =>
+      all.map((args) => this.#send(args, readonly, text).catch((error: Error) => error)),
     )
   }
 

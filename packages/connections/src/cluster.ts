@@ -222,18 +222,17 @@ class ClusterConnection implements Connection {
     if (!this.#life.open) await this.#life.whenReady()
     // Each command goes to the node of its own key (its first argument; `route.key` names only
     // the first command's). Sent in the same tick, they leave in one write per node: one round
-    // trip. Weighed whole against maxInFlightBytes (the whole cluster connection's), or in parts
-    // when larger than the cap (`batchWithin`), as on one server.
+    // trip. Weighed whole against maxInFlightBytes (the whole cluster connection's), as one
+    // command (`batchWithin`), as on one server.
     const readonly = route?.readonly === true
     let each = readonly ? READONLY : undefined
     if (route?.digits === true) each = readonly ? READONLY_DIGITS : DIGITS
-    // Reads of one batch that land on one shard go to one of its nodes, not round robin, in
-    // every part: GET and PTTL of a key must see the same copy of it.
-    const pinned = readonly ? new Map<Shard, NodeHandle>() : undefined
-    return batchWithin(this.#deadlines, commands, this.#where, (part) => {
-      this.#pinned = pinned
+    return batchWithin(this.#deadlines, commands, this.#where, (all) => {
+      // Reads of one batch that land on one shard go to one of its nodes, not round robin: GET
+      // and PTTL of a key must see the same copy of it.
+      if (readonly) this.#pinned = new Map()
       try {
-        return part.map((args) => this.#run(args, each).catch((error: Error) => error))
+        return all.map((args) => this.#run(args, each).catch((error: Error) => error))
       } finally {
         this.#pinned = undefined
       }

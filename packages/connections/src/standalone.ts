@@ -164,9 +164,9 @@ export class StandaloneConnection implements Connection {
     if (!this.#life.open) await this.#life.whenReady()
     const text = replyForm(route)
     // Commands sent in the same tick leave in one write: one round trip. Weighed whole against
-    // maxInFlightBytes, or in parts when larger than the cap (`batchWithin`).
-    return batchWithin(this.#deadlines, commands, this.#where, (part) =>
-      part.map((args) => this.#send(args, text).catch((error: Error) => error)),
+    // maxInFlightBytes, as one command (`batchWithin`).
+    return batchWithin(this.#deadlines, commands, this.#where, (all) =>
+      all.map((args) => this.#send(args, text).catch((error: Error) => error)),
     )
   }
 

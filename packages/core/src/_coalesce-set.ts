@@ -63,6 +63,14 @@ export function refusedWhole(error: ResponseError, sentAs: string): ResponseErro
   )
 }
 
+/** Milliseconds before the script that asks whether scripts run is sent again after a failure. */
+const ASK_AGAIN_MS = 1000
+
+/** A server without the command (`ERR unknown command 'EVALSHA'`: renamed, or a proxy's). */
+function isUnknownCommand(error: unknown): boolean {
+  return error instanceof ResponseError && /^ERR unknown command\b/i.test(error.message)
+}
+
 /** Answers `1`, touching nothing: whether the user may run scripts (`WriteCoalescer`). */
 const NOTHING_SCRIPT = defineScript(`return 1`)
 
@@ -112,6 +120,8 @@ export class WriteCoalescer {
   #scriptsKnown = false
   /** The script under way that finds out whether this user may run scripts. */
   #probe: Promise<unknown> | undefined
+  /** `performance.now()` before which the script is not asked again (after a failure). */
+  #askAfter = 0
 
   constructor(context: CacheContext) {
     this.#context = context
@@ -206,12 +216,11 @@ export class WriteCoalescer {
     if (scripted && this.#scripts && !this.#scriptsKnown) {
       // The writes first; the script asks once they are answered: in flight beside them, its
       // few bytes would have `maxInFlightBytes` refuse a write over the cap, which runs while
-      // nothing else is in flight (a value of 32 to 64 MiB, by default).
+      // nothing else is in flight (a value of 32 to 64 MiB, by default). The callers are
+      // answered with the writes: a script the server holds up holds up none of them.
       const replies = this.#pipeline(keys, values, px)
       const ask = () => this.#askScripts(keys[0] as string)
-      // Answered once the script has answered too (one more round trip, once per connection):
-      // the caller's next batch then goes as one script.
-      await replies.then(ask, ask)
+      replies.then(ask, ask)
       return replies
     }
     if (this.#whole && keys.length > 1 && !apart && (!scripted || this.#scripts)) {
@@ -238,21 +247,25 @@ export class WriteCoalescer {
 
   /**
    * Runs a script that does nothing, on `key`'s node, to learn whether this user may run scripts
-   * (`#scriptsKnown`, or `#scripts` off when refused); once at a time, again after a failure that
-   * says nothing (a lost connection).
+   * (`#scriptsKnown`, or `#scripts` off when refused by the ACL or unknown to the server: a
+   * renamed `EVAL`, a proxy without scripts); once at a time, and again, a second later at the
+   * soonest, after a failure that says nothing of scripts (a lost connection, a busy server).
    */
-  #askScripts(key: string): Promise<unknown> {
-    if (this.#probe !== undefined) return this.#probe
+  #askScripts(key: string): void {
+    if (this.#probe !== undefined || performance.now() < this.#askAfter) return
     this.#probe = runScript(this.#context.connection, NOTHING_SCRIPT, [key], []).then(
       () => {
         this.#scriptsKnown = true
       },
       (error: unknown) => {
-        if (isScriptRefused(error)) this.#scripts = false
-        else this.#probe = undefined
+        if (isScriptRefused(error) || isUnknownCommand(error)) {
+          this.#scripts = false
+          return
+        }
+        this.#askAfter = performance.now() + ASK_AGAIN_MS
+        this.#probe = undefined
       },
     )
-    return this.#probe
   }
 
   /** One `SET` (with `PX px` unless `''`) per key, as one pipeline. */

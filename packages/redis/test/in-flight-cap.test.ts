@@ -1,5 +1,5 @@
-// `maxInFlightBytes` never costs a write the connection could carry: a batch larger than the cap
-// goes in parts (on a cluster too), a single command over it runs while nothing else is in flight
+// `maxInFlightBytes` never costs a write the connection could carry: a batch is weighed whole, as
+// one command (on a cluster too), and one over the cap runs while nothing else is in flight
 // (a fresh cache's first `setMany` with a timeout too, whose no-op script asking whether the user
 // may run scripts goes after its writes), and a `setMany` off a cluster rejects rather than
 // resolving keys that failed.
@@ -161,6 +161,31 @@ describe.each(TOPOLOGIES)(
         keys.map(() => true),
       )
     })
+
+    it('a pipeline over the cap is sent whole, in its tick: a call after it never goes first; close() after it answers it all', async () => {
+      const cache = await connected()
+      const value = randomBytes(20 * KB)
+      const keys = Array.from({ length: 12 }, (_, i) => `o${i}`)
+      const pipe = cache.pipeline()
+      for (const key of keys) pipe.set(key, value, 600)
+      const written = pipe.exec()
+      // Called after the pipeline, while all of it awaits its replies: refused, typed — not
+      // sent ahead of a part of it, to be undone by it.
+      const deleted = cache.delete('o11').catch((error: Error) => error)
+      expect(await written).toEqual(keys.map(() => true))
+      expect(await deleted).toBeInstanceOf(BackpressureError)
+      expect(await stored(cache, 'o11')).toBe(1)
+      // A fresh cache's first setMany with a timeout (a pipeline of SET … PX), then close().
+      const closing = await connected()
+      const entries = Object.fromEntries(keys.map((key) => [`c${key}`, value]))
+      const setMany = closing.setMany(entries, 600)
+      await closing.close()
+      expect(await setMany).toEqual([])
+      for (const key of Object.keys(entries)) {
+        const rkey = closing.makeKey(key)
+        expect(await cache.connection.command(['EXISTS', rkey], { key: rkey })).toBe(1)
+      }
+    })
   },
 )
 
@@ -242,7 +267,7 @@ describe('a cluster batch and maxInFlightBytes', () => {
     }
   })
 
-  it('larger than the cap goes in parts, each after the one before; its reads of a shard go to one node', async () => {
+  it('larger than the cap, on an idle connection, runs whole; its reads of a shard go to one node', async () => {
     const c = cluster({
       location: [...made.seeds],
       readFromReplicas: true,
