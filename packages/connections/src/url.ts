@@ -94,7 +94,7 @@ export function parseRedisUrl(url: string): RedisAddress {
  * The URL with any password replaced by `***`, for messages and logs: everything between the
  * user name (up to the first `:` after the scheme and its slashes, however many) and the last
  * `@` — a password may hold a raw `@`, `:`, `/`, `?` or `#` that a URL parser would take for the
- * end of the userinfo — and a `password=` query parameter. Without an `@`, a `user:secret` where
+ * end of the userinfo — and the value of every query parameter but `db`. Without an `@`, a `user:secret` where
  * a host and port would be (a location split at a raw comma in its password) hides `secret`
  * when it is not a port.
  */
@@ -113,7 +113,11 @@ export function redactUrl(url: string): string {
       out = `${url.slice(0, start)}${hostPort[1]}:***${url.slice(start + hostPort[0].length)}`
     }
   }
-  return out.replace(/([?&]password=)[^&]*/gi, '$1***')
+  // Every query value but `db`'s: `password` however its name is spelled (`pass%77ord`), and a
+  // misnamed one (`pwd`) that a refusal would otherwise echo.
+  return out.replace(/([?&])([^=&#]*)=([^&]*)/g, (whole, separator: string, name: string) =>
+    decode(name).toLowerCase() === 'db' ? whole : `${separator}${name}=***`,
+  )
 }
 
 /**

@@ -321,6 +321,19 @@ describe('redactUrl', () => {
     }
   })
 
+  it('hides every query value but the database, however the name is spelled', () => {
+    expect(redactUrl('redis://h:6390/0?pass%77ord=s3cret&db=2')).toBe(
+      'redis://h:6390/0?pass%77ord=***&db=2',
+    )
+    expect(redactUrl('redis://h/0?%70assword=s3cret')).toBe('redis://h/0?%70assword=***')
+    expect(redactUrl('redis://h/0?pwd=s3cret')).toBe('redis://h/0?pwd=***')
+    // parseRedisUrl reads that name as the password; refusing another, it echoes no value.
+    expect(parseRedisUrl('redis://h/0?pass%77ord=s3cret').password).toBe('s3cret')
+    const error = catchError(() => parseRedisUrl('redis://h/0?pwd=s3cret'))
+    expect(error).toBeInstanceOf(InvalidArgumentError)
+    expect(inspect(error)).not.toContain('s3cret')
+  })
+
   it('hides a password in the query', () => {
     expect(redactUrl('redis://example.com/0?password=s3cret&db=1')).toBe(
       'redis://example.com/0?password=***&db=1',
@@ -388,6 +401,8 @@ describe('a URL that cannot be parsed never shows its password', () => {
   it('redacts everything up to the last @', () => {
     expect(redactUrl('redis://user:a#b?c/d@e:f@host:1/0')).toBe('redis://user:***@host:1/0')
     expect(redactUrl('unix://:p/w@/tmp/x.sock')).toBe('unix://:***@/tmp/x.sock')
-    expect(redactUrl('redis://h/0?db=1&password=a#b&x=1')).toBe('redis://h/0?db=1&password=***&x=1')
+    expect(redactUrl('redis://h/0?db=1&password=a#b&x=1')).toBe(
+      'redis://h/0?db=1&password=***&x=***',
+    )
   })
 })
