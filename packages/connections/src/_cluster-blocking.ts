@@ -161,8 +161,8 @@ export class ClusterBlocking {
 
   /**
    * `args`, an `XREAD` whose IDs include `'$'`, with each `'$'` replaced by the ID of its stream's
-   * last entry (`0-0` for a stream without entries), asked first with `XREVRANGE … COUNT 1`; any
-   * other command as it is. `'$'` is taken by the node that runs the read: a read sent again
+   * last entry (`0-0` for a stream without entries), asked first with `XREVRANGE … COUNT 1` (as
+   * it is for a user the ACL refuses that); any other command as it is. `'$'` is taken by the node that runs the read: a read sent again
    * after a slot move would take it anew on the new owner, and miss what was added to the stream
    * while the slot moved.
    */
@@ -177,13 +177,14 @@ export class ClusterBlocking {
     let resolved = args
     for (const [i, key] of streams.keys.entries()) {
       if (String(args[first + i]) !== '$') continue
-      const last = await this.#follow(
-        ['XREVRANGE', key, '+', '-', 'COUNT', '1'],
-        slot,
-        node,
-        true,
-        0,
-      )
+      let last: unknown
+      try {
+        last = await this.#follow(['XREVRANGE', key, '+', '-', 'COUNT', '1'], slot, node, true, 0)
+      } catch (error) {
+        // A user who may not run XREVRANGE reads with `'$'` as sent, as on one server.
+        if (error instanceof ResponseError && error.message.startsWith('NOPERM')) return args
+        throw error
+      }
       const id = Array.isArray(last) && Array.isArray(last[0]) ? last[0][0] : undefined
       if (resolved === args) resolved = [...args]
       resolved[first + i] = id === undefined ? '0-0' : String(id)

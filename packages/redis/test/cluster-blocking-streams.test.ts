@@ -13,6 +13,7 @@ import {
   trackUnhandledRejections,
   uniquePrefix,
 } from '@cachex/test-utils'
+import { createClient } from '@redis/client'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 
 let cluster: TestCluster
@@ -186,6 +187,33 @@ describe("'$': a blocking xread that a slot move interrupts", () => {
     const r = await reading
     expect(r.error).toBeUndefined()
     expect(r.value).toEqual([{ key: '{d}fresh', entries: [{ id, fields: { n: 1 } }] }])
+  }, 60_000)
+
+  it("a user the ACL refuses XREVRANGE reads '$' as sent, as on one server", async () => {
+    const user = ['ACL', 'SETUSER', 'no-xrevrange', 'on', '>pw', '~*', '&*', '+@all', '-xrevrange']
+    await Promise.all(
+      cluster.nodes.map(async (node) => {
+        const client = createClient({ url: node.url })
+        await client.connect()
+        await client.sendCommand(user)
+        await client.close()
+      }),
+    )
+    const prefix = uniquePrefix('cbd3')
+    const reader = createCache({
+      client: 'cluster',
+      location: cluster.seeds.map((url) => url.replace('redis://', 'redis://no-xrevrange:pw@')),
+      keyPrefix: prefix,
+    })
+    caches.push(reader)
+    const writer = open(prefix)
+    await writer.xadd('{d}s', { n: 0 })
+    const reading = timed(reader.xread({ '{d}s': '$' }, { block: 3000 }))
+    await delay(300)
+    const id = await writer.xadd('{d}s', { n: 1 })
+    const r = await reading
+    expect(r.error).toBeUndefined()
+    expect(r.value).toEqual([{ key: '{d}s', entries: [{ id, fields: { n: 1 } }] }])
   }, 60_000)
 })
 
