@@ -19,6 +19,17 @@ interface Waiter {
   reject: (error: unknown) => void
 }
 
+/** A batch whose many-member command awaits its replies. */
+interface Sent {
+  rkey: string
+  waiters: Waiter[]
+  /**
+   * Each member's own command, sent by `closing()` behind the batch's: what each read is
+   * answered from if the many-member command is refused; `undefined` until then.
+   */
+  again: Promise<unknown>[] | undefined
+}
+
 /**
  * Gathers the calls of one command (`HGET key field`, `SISMEMBER key member`, `ZSCORE key
  * member`) made in one tick, by key, and sends them when the microtask queue runs (no timer): the
@@ -29,7 +40,10 @@ interface Waiter {
  * have. Different keys are not merged (Redis has no command for that): a tick of reads over
  * distinct keys sends one command each, as before. A user whose ACL refuses the many-member
  * command (`NOPERM`) but allows the command itself has each read of that batch sent again as its
- * own command, and every later read too.
+ * own command, and every later read too. When `close()` comes while a batch of several members
+ * awaits its reply, each member's own command is sent at once, behind it (`closing()`): the
+ * connection answers what is in flight as it closes but refuses what is sent after, so the
+ * callers, who called before `close()`, are answered from those if the batch is refused.
  */
 export class MemberReadCoalescer {
   readonly #connection: Connection
@@ -41,6 +55,8 @@ export class MemberReadCoalescer {
    * not `HMGET`): each read is then its own command, as with one call at a time.
    */
   #alone = false
+  /** The batches of several members whose command awaits its replies (for `closing()`). */
+  readonly #inFlight = new Set<Sent>()
   /** The reads gathered in this tick, by Redis key. */
   readonly #tick = new KeyedTick<Waiter>(COALESCE_MAX, (batches) => {
     for (const [rkey, waiters] of batches) this.#send(rkey, waiters)
@@ -65,6 +81,24 @@ export class MemberReadCoalescer {
     this.#tick.flush()
   }
 
+  /**
+   * `close()` is about to close the connection, which then refuses new commands: each batch
+   * whose many-member command awaits its replies sends each member's own command now, behind
+   * it, so that a refusal of that command (`NOPERM`) is answered from commands the connection
+   * answers as it closes.
+   */
+  closing(): void {
+    for (const sent of this.#inFlight) {
+      if (sent.again !== undefined) continue
+      const route = { key: sent.rkey, readonly: true, text: this.#text }
+      sent.again = sent.waiters.map((waiter) => {
+        const reply = sendCommand(this.#connection, [this.#one, sent.rkey, waiter.member], route)
+        reply.catch(() => {}) // read only when the many-member command is refused
+        return reply
+      })
+    }
+  }
+
   #send(rkey: string, waiters: Waiter[]): void {
     if (waiters.length === 1 || this.#alone) {
       this.#sendEach(rkey, waiters)
@@ -76,8 +110,12 @@ export class MemberReadCoalescer {
     args[0] = many
     args[1] = rkey
     for (let i = 0; i < waiters.length; i++) args[i + 2] = (waiters[i] as Waiter).member
+    const sent: Sent = { rkey, waiters, again: undefined }
+    const inFlight = this.#inFlight
+    inFlight.add(sent)
     sendCommand(this.#connection, args, route).then(
       (replies) => {
+        inFlight.delete(sent)
         if (!Array.isArray(replies) || replies.length !== waiters.length) {
           const error = new ResponseError(
             `${many} of ${waiters.length} members replied ${Array.isArray(replies) ? `${replies.length} values` : typeof replies}`,
@@ -88,11 +126,12 @@ export class MemberReadCoalescer {
         for (let i = 0; i < waiters.length; i++) (waiters[i] as Waiter).resolve(replies[i] ?? null)
       },
       (error: unknown) => {
+        inFlight.delete(sent)
         if (refusesCommand(error, many)) {
           // Refused by the ACL before it ran: each read as its own command, from now on (a read
           // sent late overtakes nothing it could undo). A refusal of the key fails each alike.
           this.#alone = true
-          this.#sendEach(rkey, waiters)
+          this.#sendEach(rkey, waiters, sent.again)
           return
         }
         for (const waiter of waiters) waiter.reject(error)
@@ -100,14 +139,17 @@ export class MemberReadCoalescer {
     )
   }
 
-  /** Each read of `rkey` as its own command (`HGET`, `SISMEMBER`, `ZSCORE`). */
-  #sendEach(rkey: string, waiters: Waiter[]): void {
+  /**
+   * Each read of `rkey` answered from its own command (`HGET`, `SISMEMBER`, `ZSCORE`): the one
+   * `closing()` sent (`again`), or one sent now.
+   */
+  #sendEach(rkey: string, waiters: Waiter[], again?: Promise<unknown>[]): void {
     const route = { key: rkey, readonly: true, text: this.#text }
-    for (const waiter of waiters) {
-      sendCommand(this.#connection, [this.#one, rkey, waiter.member], route).then(
-        waiter.resolve,
-        waiter.reject,
-      )
+    for (let i = 0; i < waiters.length; i++) {
+      const waiter = waiters[i] as Waiter
+      const reply =
+        again?.[i] ?? sendCommand(this.#connection, [this.#one, rkey, waiter.member], route)
+      reply.then(waiter.resolve, waiter.reject)
     }
   }
 }

@@ -19,6 +19,7 @@ import { isOne, toArray, toNumber } from './_replies.ts'
 import { timeoutToMs } from './_timeout.ts'
 import type { CacheLike } from './cache-like.ts'
 import type { IncrOptions, SetOptions, TimeoutOption, VersionOption } from './cache-options.ts'
+import { decodeReplaced, setGetWrites } from './commands/_removed.ts'
 import { KeyNotFoundError, ResponseError } from './errors.ts'
 import type { Script } from './script.ts'
 import type { RedisArgument } from './types.ts'
@@ -166,8 +167,17 @@ function setGet(
     args.push('GET')
     return args
   }
-  const decode = (reply: unknown) => context.decodeOrNull(reply, key)
-  return run<unknown>(context, key, versionOf(options), 'set', 'write', build, decode, null)
+  const written = setGetWrites(ms, condition)
+  return context.run<unknown>(key, versionOf(options), {
+    label: 'set',
+    access: 'write',
+    build,
+    // Read as bytes: an old value the codec cannot read was replaced or deleted all the same,
+    // and is given back as the stored bytes (`decodeReplaced`), which text may not hold.
+    bytes: true,
+    convert: (reply) => decodeReplaced(context, reply, key, written),
+    fallback: null,
+  })
 }
 
 /** What a TTL/PTTL reply means: `null` never expires, `0` no such key. */

@@ -10,6 +10,7 @@ import type { Coalescer } from './_gathering.ts'
 import { isWrongType, unsafeResult } from './_messages.ts'
 import { isOne, toArray, toNumber } from './_replies.ts'
 import type { SetCondition, ValueStore } from './_value-store.ts'
+import { decodeReplaced, setGetWrites } from './commands/_removed.ts'
 import { KeyNotFoundError, NotANumberError, ResponseError } from './errors.ts'
 import { defineScript, runScript } from './script.ts'
 import type { Connection, RedisArgument } from './types.ts'
@@ -237,8 +238,12 @@ export class RedisValueStore implements ValueStore {
       else if (condition === 'xx') args.push('XX')
       args.push('GET')
     }
-    const reply = await this.#connection.command(args, { key: rkey, text: context.text })
-    return reply === null || reply === undefined ? missing : context.decode(reply, key)
+    // Read as bytes: an old value the codec cannot read was replaced or deleted all the same,
+    // and is given back as the stored bytes (`decodeReplaced`), which text may not hold.
+    const reply = await this.#connection.command(args, { key: rkey, text: false })
+    return reply === null || reply === undefined
+      ? missing
+      : decodeReplaced(context, reply, key, setGetWrites(ms, condition))
   }
 
   writing<T>(_rkeys: readonly string[], write: () => Promise<T>): Promise<T> {

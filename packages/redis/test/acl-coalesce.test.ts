@@ -257,6 +257,40 @@ describe('a user allowed the single-key commands only', () => {
   })
 })
 
+describe('reads refused by the ACL with close() called right after them', () => {
+  // The many-member command is refused after close() began: each read is answered from its own
+  // command, sent behind the batch as the connection closes.
+  it('hgets, sismembers and zscores of one tick are answered as lone ones', async () => {
+    await admin.sendCommand(['HSET', 'app:1:ch', 'f1', '1', 'f2', '2'])
+    await admin.sendCommand(['SADD', 'app:1:cs', '1'])
+    await admin.sendCommand(['ZADD', 'app:1:cz', '5', '1'])
+    const reads: [string, (cache: Cache) => Promise<unknown>[], unknown[]][] = [
+      ['hget', (c) => [c.hget('ch', 'f1'), c.hget('ch', 'f2'), c.hget('ch', 'f3')], [1, 2, null]],
+      ['sismember', (c) => [c.sismember('cs', 1), c.sismember('cs', 2)], [true, false]],
+      ['zscore', (c) => [c.zscore('cz', 1), c.zscore('cz', 2)], [5, null]],
+    ]
+    for (const [name, calls, expected] of reads) {
+      const cache = cacheAs('single')
+      await cache.get('warm')
+      const pending = calls(cache)
+      const closed = cache.close()
+      expect([name, await outcomes(pending)]).toEqual([name, expected])
+      await closed
+    }
+  })
+
+  it('gets of one tick are answered as lone ones', async () => {
+    await admin.set('app:1:ca', '1')
+    await admin.set('app:1:cb', '2')
+    const cache = cacheAs('single')
+    await cache.get('warm')
+    const pending = [cache.get('ca'), cache.get('cb'), cache.get('cc', 'none')]
+    const closed = cache.close()
+    expect(await outcomes(pending)).toEqual([1, 2, 'none'])
+    await closed
+  })
+})
+
 describe('a user allowed MGET but not EXISTS', () => {
   it('a nil of a coalesced get is answered as its own GET would (its default)', async () => {
     await admin.set('app:1:there', '1')

@@ -134,6 +134,65 @@ describe.each(BACKENDS)('%s', (backend: Backend) => {
     expect(error.removed).toEqual([stored, 'good'])
   })
 
+  it('set with get: true over an old value it cannot read: stored all the same, the error carries the old bytes', async () => {
+    const [c, open] = pair()
+    // Over maxValueSize, and bytes that are not UTF-8 (which a reply read as text cannot hold).
+    const notUtf8 = Buffer.from([0x80, 0xff, 0xfe, 0x7b])
+    const olds: [string, Buffer, unknown][] = [
+      ['over', overBytes, SerializationError],
+      ['binary', notUtf8, SerializationError],
+    ]
+    for (const [name, oldBytes, type] of olds) {
+      const store = (key: string) =>
+        c.connection.command(['SET', c.makeKey(key), oldBytes], { key: c.makeKey(key) })
+      await store(name)
+      const error = await rejection(c.set(name, 'new', { get: true }))
+      expect(error).toBeInstanceOf(type)
+      expect(error.message).toMatch(
+        new RegExp(
+          `^cannot read key '${name}': .*; set stored the new value at key '${name}' all the same: the old value is in this error's removed \\(as stored bytes\\)$`,
+        ),
+      )
+      expect(error.removed).toEqual([oldBytes])
+      expect(await c.get(name)).toBe('new')
+      // xx: stored (there was a value); with a timeout.
+      await store(name)
+      const xx = await rejection(c.set(name, 'newer', 60, { xx: true, get: true }))
+      expect(xx.removed).toEqual([oldBytes])
+      expect(await c.get(name)).toBe('newer')
+      expect(await c.ttl(name)).toBeGreaterThan(50)
+      // A timeout of 0: GETDEL, the key deleted all the same.
+      await store(name)
+      const deleted = await rejection(c.set(name, 'ignored', { timeout: 0, get: true }))
+      expect(deleted).toBeInstanceOf(type)
+      expect(deleted.message).toMatch(
+        /; set deleted key '[a-z]+' all the same \(a timeout ≤ 0\): the old value is in this error's removed \(as stored bytes\)$/,
+      )
+      expect(deleted.removed).toEqual([oldBytes])
+      expect(await c.hasKey(name)).toBe(false)
+      // nx: nothing written (there was a value), so nothing removed: the decoding error alone.
+      await store(name)
+      const kept = await rejection(c.set(name, 'no', { nx: true, get: true }))
+      expect(kept).toBeInstanceOf(type)
+      expect(kept.message).not.toMatch(/all the same/)
+      expect(kept.removed).toBeUndefined()
+      const keptToo = await rejection(c.set(name, 'no', { timeout: 0, nx: true, get: true }))
+      expect(keptToo.removed).toBeUndefined()
+      expect(
+        await open.connection.command(['GET', c.makeKey(name)], { key: c.makeKey(name) }),
+      ).toEqual(oldBytes)
+      // In a pipeline, as the method: the error in the call's slot.
+      const [piped, after] = await c.pipeline().set(name, 'piped', { get: true }).get(name).exec()
+      expect(after).toBe('piped')
+      expect(piped).toBeInstanceOf(type)
+      expect((piped as SerializationError).message).toMatch(
+        /set stored the new value at key '[a-z]+' all the same/,
+      )
+      expect((piped as SerializationError).removed).toEqual([oldBytes])
+      expect(await c.get(name)).toBe('piped')
+    }
+  })
+
   it('values that all read resolve as before, in a pipeline too', async () => {
     const [c] = pair()
     await c.rpush('l', 'a', { b: 1 }, 3)

@@ -94,6 +94,48 @@ export function decodeMoved(
   }
 }
 
+/**
+ * The old value `set(key, value, { get: true })` read as it wrote, decoded, or `null` for a nil
+ * reply. `written` is what the command did to that value: `'stored'` (`SET … GET`, or with xx:
+ * the new value replaced it), `'deleted'` (`GETDEL`, a timeout ≤ 0), or `undefined` (with nx,
+ * which stores nothing over a value). One that cannot be read, replaced or deleted, rejects the
+ * call with its error, saying the write was made all the same and carrying the old value as the
+ * stored bytes (`removed`): the reply must be read as bytes. One read without a write rejects
+ * with the decoding error alone.
+ */
+export function decodeReplaced(
+  context: CacheContext,
+  reply: unknown,
+  key: string,
+  written: 'stored' | 'deleted' | undefined,
+): unknown {
+  if (reply === null || reply === undefined) return null
+  try {
+    return context.decode(reply, key)
+  } catch (error) {
+    if (written === undefined) throw error
+    const note =
+      written === 'deleted'
+        ? `set deleted key '${key}' all the same (a timeout ≤ 0)`
+        : `set stored the new value at key '${key}' all the same`
+    throw withNote(error, `${note}: the old value is in this error's removed (as stored bytes)`, [
+      asBytes(reply),
+    ])
+  }
+}
+
+/**
+ * What `set(…, { get: true })` does to the old value it reads (`decodeReplaced`'s `written`),
+ * for its expiry `ms` (≤ 0: `GETDEL`, or with nx a plain `GET`) and `condition`.
+ */
+export function setGetWrites(
+  ms: number | null,
+  condition: 'nx' | 'xx' | undefined,
+): 'stored' | 'deleted' | undefined {
+  if (condition === 'nx') return undefined
+  return ms !== null && ms <= 0 ? 'deleted' : 'stored'
+}
+
 /** Every value of an array reply `method` removed from `key`, or `null` for a nil reply. */
 export function decodeRemovedArray(
   context: CacheContext,
