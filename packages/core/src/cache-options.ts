@@ -128,7 +128,10 @@ export interface SetOptions extends VersionOption {
   /**
    * Resolve the value the key held before (decoded), or `null` when it held none, instead of
    * whether the value was stored (Redis's `SET … GET`, django-cachex's `set(…, get=True)`). A
-   * key of another type than a string value rejects (`WRONGTYPE`).
+   * key of another type than a string value rejects (`WRONGTYPE`). An old value the cache cannot
+   * read (over `maxValueSize`, or in another format) rejects with its `SerializationError` (or
+   * `CompressionError`), which says the new value was stored all the same and carries the old
+   * one's stored bytes in `removed`.
    */
   get?: boolean
 }
