@@ -3,74 +3,25 @@
 // the tick it is called in, not a tick later behind the calls made after it; and `close()` sends
 // nothing that could overtake them. Each of these once lost the later call: a delete undone, a
 // newer value replaced by an older one.
-import { type Cache, type CreateCacheOptions, createCache } from '@cachex/redis'
-import {
-  replicated,
-  startCluster,
-  startRedis,
-  startReplicaSet,
-  startSentinels,
-  uniquePrefix,
-} from '@cachex/test-utils'
+import { type Cache, createCache } from '@cachex/redis'
+import { replicated, uniquePrefix } from '@cachex/test-utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DEPLOYMENTS, type Deployment } from './helpers.ts'
 
-interface Topology {
-  name: string
-  /** Replicas reads may go to: a check waits until they have every write (`settled`). */
-  replicas?: number
-  start(): Promise<{ options: CreateCacheOptions; stop(): Promise<void> }>
-}
-
-const TOPOLOGIES: Topology[] = [
-  {
-    name: 'standalone',
-    async start() {
-      const server = await startRedis()
-      return { options: { location: server.url }, stop: () => server.stop() }
-    },
-  },
+// Every deployment, with memory:// second.
+const TOPOLOGIES: Deployment[] = [
+  DEPLOYMENTS[0] as Deployment,
   {
     name: 'memory://',
     async start() {
       return { options: { location: `memory://${uniquePrefix('order')}` }, stop: async () => {} }
     },
   },
-  {
-    name: 'primary and replicas',
-    replicas: 1,
-    async start() {
-      const set = await startReplicaSet({ replicas: 1 })
-      return { options: { location: [...set.urls] }, stop: () => set.stop() }
-    },
-  },
-  {
-    name: 'sentinel',
-    async start() {
-      const deployment = await startSentinels({ replicas: 0, sentinels: 1 })
-      return {
-        options: {
-          client: 'sentinel',
-          location: deployment.location,
-          sentinels: deployment.addresses,
-        },
-        stop: () => deployment.stop(),
-      }
-    },
-  },
-  {
-    name: 'cluster',
-    async start() {
-      const cluster = await startCluster({ primaries: 3, replicasPerPrimary: 0 })
-      return {
-        options: { client: 'cluster', location: [...cluster.seeds] },
-        stop: () => cluster.stop(),
-      }
-    },
-  },
+  ...DEPLOYMENTS.slice(1),
 ]
 
 describe.each(TOPOLOGIES)('$name: calls land in call order', (topology) => {
-  let deployment: Awaited<ReturnType<Topology['start']>>
+  let deployment: Awaited<ReturnType<Deployment['start']>>
   const opened: Cache[] = []
 
   beforeAll(async () => {

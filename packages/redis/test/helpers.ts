@@ -1,8 +1,16 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
-import type { Cache } from '@cachex/redis'
-import { delay, standaloneServer, uniquePrefix } from '@cachex/test-utils'
+import type { Cache, CreateCacheOptions } from '@cachex/redis'
+import {
+  delay,
+  standaloneServer,
+  startCluster,
+  startRedis,
+  startReplicaSet,
+  startSentinels,
+  uniquePrefix,
+} from '@cachex/test-utils'
 import { RESP_TYPES } from '@redis/client'
 
 const BYTES = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } }
@@ -111,3 +119,57 @@ export function runChild(script: string, args: readonly string[]): ChildRun {
     },
   }
 }
+
+/** A deployment a suite runs on, started for it (see `DEPLOYMENTS`). */
+export interface Deployment {
+  name: string
+  /** Replicas reads may go to: a check waits until they have every write (`replicated`). */
+  replicas?: number
+  start(): Promise<{ options: CreateCacheOptions; stop(): Promise<void> }>
+}
+
+/**
+ * One server, a primary with a replica, a Sentinel deployment (one sentinel, no replica) and a
+ * 3-primary cluster: for `describe.each` over the topologies, each started by its suite.
+ */
+export const DEPLOYMENTS: readonly Deployment[] = [
+  {
+    name: 'standalone',
+    async start() {
+      const server = await startRedis()
+      return { options: { location: server.url }, stop: () => server.stop() }
+    },
+  },
+  {
+    name: 'primary and replicas',
+    replicas: 1,
+    async start() {
+      const set = await startReplicaSet({ replicas: 1 })
+      return { options: { location: [...set.urls] }, stop: () => set.stop() }
+    },
+  },
+  {
+    name: 'sentinel',
+    async start() {
+      const deployment = await startSentinels({ replicas: 0, sentinels: 1 })
+      return {
+        options: {
+          client: 'sentinel',
+          location: deployment.location,
+          sentinels: deployment.addresses,
+        },
+        stop: () => deployment.stop(),
+      }
+    },
+  },
+  {
+    name: 'cluster',
+    async start() {
+      const made = await startCluster({ primaries: 3, replicasPerPrimary: 0 })
+      return {
+        options: { client: 'cluster', location: [...made.seeds] },
+        stop: () => made.stop(),
+      }
+    },
+  },
+]

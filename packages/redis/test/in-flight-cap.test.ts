@@ -12,13 +12,13 @@ import {
   replicated,
   startCluster,
   startRedis,
-  startReplicaSet,
   startSentinels,
   type TestCluster,
   uniquePrefix,
 } from '@cachex/test-utils'
 import { createClient, createSentinel } from '@redis/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DEPLOYMENTS, type Deployment } from './helpers.ts'
 
 const KB = 1024
 const MB = 1024 * KB
@@ -29,43 +29,8 @@ async function stored(cache: Cache, key: string): Promise<number> {
   return Number(await cache.connection.command(['EXISTS', rkey], { key: rkey }))
 }
 
-interface Topology {
-  name: string
-  /** Replicas reads may go to: a check waits until they have every write (`replicated`). */
-  replicas?: number
-  start(): Promise<{ options: CreateCacheOptions; stop(): Promise<void> }>
-}
-
-const TOPOLOGIES: Topology[] = [
-  {
-    name: 'standalone',
-    async start() {
-      const server = await startRedis()
-      return { options: { location: server.url }, stop: () => server.stop() }
-    },
-  },
-  {
-    name: 'primary and replicas',
-    replicas: 1,
-    async start() {
-      const set = await startReplicaSet({ replicas: 1 })
-      return { options: { location: [...set.urls] }, stop: () => set.stop() }
-    },
-  },
-  {
-    name: 'sentinel',
-    async start() {
-      const deployment = await startSentinels({ replicas: 0, sentinels: 1 })
-      return {
-        options: {
-          client: 'sentinel',
-          location: deployment.location,
-          sentinels: deployment.addresses,
-        },
-        stop: () => deployment.stop(),
-      }
-    },
-  },
+const TOPOLOGIES: Deployment[] = [
+  ...DEPLOYMENTS,
   {
     name: 'a sentinel of yours',
     async start() {
@@ -84,22 +49,12 @@ const TOPOLOGIES: Topology[] = [
       }
     },
   },
-  {
-    name: 'cluster',
-    async start() {
-      const made = await startCluster({ primaries: 3, replicasPerPrimary: 0 })
-      return {
-        options: { client: 'cluster', location: [...made.seeds] },
-        stop: () => made.stop(),
-      }
-    },
-  },
 ]
 
 describe.each(TOPOLOGIES)(
   '$name: writes over maxInFlightBytes on an idle connection',
   (topology) => {
-    let deployment: Awaited<ReturnType<Topology['start']>>
+    let deployment: Awaited<ReturnType<Deployment['start']>>
     const opened: Cache[] = []
 
     beforeAll(async () => {
