@@ -4,7 +4,8 @@
 // the call rejects with the error of the first failure, carrying every value removed
 // (`SerializationError.removed`), or saying where a moved value went. The values of one pop
 // decompress under one budget (`CacheContext.budget`): one past it is given back as stored bytes.
-import type { CacheContext } from '../_context.ts'
+import { checkInteger } from '../_args.ts'
+import type { CacheContext, CommandWithFallback } from '../_context.ts'
 import { toArray, toData, toPairs, toScore } from '../_replies.ts'
 import { CompressionError, SerializationError } from '../errors.ts'
 
@@ -33,6 +34,33 @@ export function decodeRemoved(
   }
   if (failure !== undefined) throw removedError(failure, values, key, method)
   return values
+}
+
+/**
+ * The command of a pop of one value, or of `count` (`LPOP`, `RPOP`, `SPOP`): its reply read
+ * as bytes, so that a value it cannot read is given back as stored (`decodeRemoved`), which text
+ * may not hold; `none` is what a pop of `count` from a missing key resolves.
+ */
+export function popSpec(
+  context: CacheContext,
+  command: string,
+  key: string,
+  count: number | undefined,
+  none: unknown[] | null,
+): CommandWithFallback<unknown> {
+  const method = command.toLowerCase()
+  return {
+    method,
+    access: 'write',
+    build: (rkey) =>
+      count === undefined ? [command, rkey] : [command, rkey, String(checkInteger(count))],
+    bytes: true,
+    convert: (reply) =>
+      count === undefined
+        ? decodeRemovedOne(context, reply, key, method)
+        : (decodeRemovedArray(context, reply, key, method) ?? none),
+    fallback: count === undefined ? null : none,
+  }
 }
 
 /** `decodeRemoved` of a `[member, score]` reply (`ZPOPMIN`): the pairs, members decoded. */

@@ -7,7 +7,7 @@ import type { MoveOptions, OrIgnored, VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError } from '../errors.ts'
 import type { RedisArgument } from '../types.ts'
 import { blockingPop, blockSeconds } from './_blocking-pop.ts'
-import { decodeMoved, decodeRemovedArray, decodeRemovedOne } from './_removed.ts'
+import { decodeMoved, popSpec } from './_removed.ts'
 
 /** Options of `lpos()`. */
 export interface LPosOptions extends VersionOption {
@@ -340,21 +340,7 @@ function pop(
   options: VersionOption | undefined,
 ): Promise<unknown> {
   const context = contextOf(cache)
-  const method = command.toLowerCase()
-  return context.run<unknown>(key, options, {
-    method,
-    access: 'write',
-    build: (rkey) =>
-      count === undefined ? [command, rkey] : [command, rkey, String(checkInteger(count))],
-    // Removed from Redis before they are decoded: one that cannot be read is given back as the
-    // stored bytes with the others (`decodeRemoved`), which text may not hold.
-    bytes: true,
-    convert: (reply) =>
-      count === undefined
-        ? decodeRemovedOne(context, reply, key, method)
-        : decodeRemovedArray(context, reply, key, method),
-    fallback: null,
-  })
+  return context.run<unknown>(key, options, popSpec(context, command, key, count, null))
 }
 
 function side(value: ListSide): 'LEFT' | 'RIGHT' {

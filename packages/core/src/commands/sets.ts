@@ -12,7 +12,7 @@ import { type CacheContext, contextOf, type Implementation } from '../_context.t
 import { toArray, toNumber } from '../_replies.ts'
 import type { MoveOptions, StoreOptions, VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError } from '../errors.ts'
-import { decodeRemovedArray, decodeRemovedOne } from './_removed.ts'
+import { popSpec } from './_removed.ts'
 import { type MemberScanOptions, scanKey } from './_scan.ts'
 
 /** Set names then, optionally, the options: `sinter('a', 'b', { version: 2 })`. */
@@ -237,20 +237,7 @@ function pick(
   const context = contextOf(cache)
   const method = command.toLowerCase()
   if (command === 'SPOP') {
-    return context.run<unknown>(key, options, {
-      method,
-      access,
-      build: (rkey) =>
-        count === undefined ? [command, rkey] : [command, rkey, String(checkInteger(count))],
-      // Removed from Redis before they are decoded: one that cannot be read is given back as the
-      // stored bytes with the others (`decodeRemoved`), which text may not hold.
-      bytes: true,
-      convert: (reply) =>
-        count === undefined
-          ? decodeRemovedOne(context, reply, key, method)
-          : (decodeRemovedArray(context, reply, key, method) ?? []),
-      fallback: count === undefined ? null : [],
-    })
+    return context.run<unknown>(key, options, popSpec(context, command, key, count, []))
   }
   return context.run<unknown>(key, options, {
     method,
