@@ -87,11 +87,14 @@ export class BlockingClients {
       const chain = asking ? { chainId: Symbol('ASKING') } : undefined
       // Its failure shows in the reply (no ASKING, no answer to the command).
       if (chain !== undefined) sender.sendCommand(['ASKING'], chain).catch(() => {})
+      // Weightless in maxInFlightBytes once sent: it waits on a client of its own, holding up no
+      // other call, and a worker's endless BLPOP would otherwise keep the connection from ever
+      // being idle for a command larger than the cap.
       const reply = await deadlines.track(
         sender.sendCommand(args, chain),
         String(args[0]),
         mapError,
-        weight,
+        0,
         blockMs,
       )
       this.#giveBack(lease)

@@ -25,6 +25,14 @@ export const COMMAND_OVERHEAD = 64
 export const NOT_AN_ARGUMENT =
   'every argument of a command must be a string or a Buffer, and one is not (a key, field or member of another type?)'
 
+/**
+ * The bytes of other commands a connection may have awaiting replies and still count as idle for
+ * a command (or a batch) larger than `maxInFlightBytes`: a few small ones, such as cachex's own
+ * (the script that asks whether scripts run), which would otherwise refuse a large write on a
+ * connection the caller left idle.
+ */
+export const IDLE_BYTES = 1024
+
 /** The default `maxInFlightBytes`: 32 MiB. */
 export const DEFAULT_MAX_IN_FLIGHT_BYTES = 32 * 1024 * 1024
 
@@ -49,9 +57,9 @@ export function commandWeight(args: readonly RedisArgument[]): number {
 /**
  * Sends a batch (a pipeline) within `deadlines`' `maxInFlightBytes`, weighed whole as one command
  * is: admitted or refused as one (each entry the `BackpressureError`), never sent with gaps, and
- * one larger than the cap runs when nothing else is in flight. `send` sends every command in this
- * tick, so that a call made after the batch does not overtake it (and `close()` finds it sent),
- * and gives each one's reply, or its error as a value. Arguments of another type than a string or
+ * one larger than the cap runs when nothing else is in flight (`IDLE_BYTES`). `send` sends every
+ * command in this tick, so that a call made after the batch does not overtake it (and `close()`
+ * finds it sent), and gives each one's reply, or its error as a value. Arguments of another type than a string or
  * a Buffer (a NaN weight) leave the batch unweighed, for `send` to refuse each.
  */
 export function batchWithin(
@@ -134,8 +142,8 @@ export class Deadlines {
   /**
    * An `InvalidArgumentError` when an argument is neither a string nor a Buffer (`weight` is
    * NaN). A `BackpressureError` when a command of `weight` bytes would take the bytes in flight
-   * past the cap (unless nothing is in flight: a single big command still runs; or while a
-   * batch admitted whole is sent); `undefined` to send it.
+   * past the cap (unless nothing is in flight but `IDLE_BYTES` of small commands: a single big
+   * command still runs; or while a batch admitted whole is sent); `undefined` to send it.
    */
   refuse(
     weight: number,
@@ -146,7 +154,7 @@ export class Deadlines {
       return new InvalidArgumentError(`${String(command)} not sent to ${where}: ${NOT_AN_ARGUMENT}`)
     }
     const inFlight = this.#inFlight
-    if (this.admitted || inFlight === 0 || inFlight + weight <= this.maxInFlightBytes) {
+    if (this.admitted || inFlight <= IDLE_BYTES || inFlight + weight <= this.maxInFlightBytes) {
       return undefined
     }
     return new BackpressureError(

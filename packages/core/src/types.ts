@@ -214,7 +214,8 @@ export interface ConnectionOptions {
    * one connection; a command that would go past it rejects at once with a `BackpressureError`
    * (a `ConnectionError`), unsent. It bounds the memory a stalled server can make cachex hold
    * (without it, 5 s of writes pile up before the first timeout). A single command larger than
-   * the cap still runs when nothing else is in flight. `null` for no cap.
+   * the cap still runs when nothing else is in flight (at most 1 KiB of small commands; a blocking
+   * call waiting on a client of its own does not count). `null` for no cap.
    * @default 33554432 (32 MiB)
    */
   maxInFlightBytes?: number | null

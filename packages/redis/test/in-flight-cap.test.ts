@@ -117,6 +117,33 @@ describe.each(TOPOLOGIES)(
       )
     })
 
+    it("a fresh cache's first sets, then a write over the cap: the script asking whether scripts run does not refuse it", async () => {
+      for (const first of ['setMany', 'coalesced sets'] as const) {
+        const cache = await connected()
+        if (first === 'setMany') expect(await cache.setMany({ a: 1, b: 2 }, 60)).toEqual([])
+        else
+          expect(await Promise.all([cache.set('a', 1, 60), cache.set('b', 2, 60)])).toEqual([
+            true,
+            true,
+          ])
+        const big = randomBytes(100 * KB)
+        expect({ first, stored: await cache.set('big', big, 60) }).toEqual({ first, stored: true })
+        await settled(cache)
+        expect((await cache.get<Buffer>('big'))?.equals(big)).toBe(true)
+      }
+    })
+
+    it('a blocking call waiting on its own client leaves the connection idle for a pipeline over the cap', async () => {
+      const cache = await connected()
+      const waiting = cache.blpop('queue', 1)
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      const value = randomBytes(10 * KB)
+      const pipe = cache.pipeline()
+      for (let i = 0; i < 20; i++) pipe.set(`w${i}`, value, 600)
+      expect(await pipe.exec()).toEqual(Array.from({ length: 20 }, () => true))
+      expect(await waiting).toBe(null)
+    })
+
     it('a pipeline over the cap is sent whole, in its tick: a call after it never goes first; close() after it answers it all', async () => {
       const cache = await connected()
       const value = randomBytes(20 * KB)
