@@ -113,12 +113,19 @@ export function redactUrl(url: string): string {
       out = `${url.slice(0, start)}${hostPort[1]}:***${url.slice(start + hostPort[0].length)}`
     }
   }
-  // Every query value but `db`'s: `password` however its name is spelled (`pass%77ord`), and a
-  // misnamed one (`pwd`) that a refusal would otherwise echo.
-  return out.replace(/([?&])([^=&#]*)=([^&]*)/g, (whole, separator: string, name: string) =>
-    decode(name).toLowerCase() === 'db' ? whole : `${separator}${name}=***`,
-  )
+  // Every query value but `db`'s: `password` however its name is spelled (`pass%77ord`), a
+  // misnamed one (`pwd`) that a refusal would otherwise echo, and an item that is no plain
+  // `name=value` (`?password:secret`, `?secret`, `password%3Dsecret`) whole.
+  return out.replace(/([?&])([^&]*)/g, (whole, separator: string, item: string) => {
+    const equals = item.indexOf('=')
+    const name = equals < 0 ? undefined : item.slice(0, equals)
+    if (name === undefined || !PLAIN_NAME.test(name)) return `${separator}***`
+    return name.toLowerCase() === 'db' ? whole : `${separator}${name}=***`
+  })
 }
+
+/** A query parameter's name that may be shown: letters, digits and `_`, as a name is written. */
+const PLAIN_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,31}$/
 
 /**
  * The URL parser's error without the URL: Node's `TypeError` keeps it in `input` (and in its
@@ -154,8 +161,15 @@ function queryOf(
     if (!(QUERY_PARAMETERS as readonly string[]).includes(name)) {
       // A raw `?` in a password may move part of it into the query: name the parameter only when
       // no `@` follows the `?`.
+      // Nor unless it is written as a plain `name=` (`?secret` alone may be a password).
       const question = url.indexOf('?')
-      const shown = url.indexOf('@', question) < 0 ? ` '${name}'` : ''
+      const plain =
+        PLAIN_NAME.test(name) &&
+        url
+          .slice(question + 1)
+          .split('&')
+          .includes(`${name}=${value}`)
+      const shown = plain && url.indexOf('@', question) < 0 ? ` '${name}'` : ''
       throw new InvalidArgumentError(
         `unknown query parameter${shown} in ${redactUrl(url)}: cachex reads only db, username and password from a URL; give the rest as options (socketTimeout, socketConnectTimeout, clientOptions.socket for TLS and other socket settings, and so on)`,
       )

@@ -322,11 +322,20 @@ describe('redactUrl', () => {
   })
 
   it('hides every query value but the database, however the name is spelled', () => {
-    expect(redactUrl('redis://h:6390/0?pass%77ord=s3cret&db=2')).toBe(
-      'redis://h:6390/0?pass%77ord=***&db=2',
-    )
-    expect(redactUrl('redis://h/0?%70assword=s3cret')).toBe('redis://h/0?%70assword=***')
+    expect(redactUrl('redis://h:6390/0?pass%77ord=s3cret&db=2')).toBe('redis://h:6390/0?***&db=2')
+    expect(redactUrl('redis://h/0?%70assword=s3cret')).toBe('redis://h/0?***')
     expect(redactUrl('redis://h/0?pwd=s3cret')).toBe('redis://h/0?pwd=***')
+    // An item that is no plain name=value is hidden whole.
+    expect(redactUrl('redis://h:6390?password:s3cret')).toBe('redis://h:6390?***')
+    expect(redactUrl('redis://h:6390/0?s3cret')).toBe('redis://h:6390/0?***')
+    expect(redactUrl('redis://h/0?db=0&password%3Ds3cret')).toBe('redis://h/0?db=0&***')
+    for (const url of [
+      'redis://h:6390?password:s3cret',
+      'redis://h:6390/0?s3cret',
+      'redis://h/0?db=0&password%3Ds3cret',
+    ]) {
+      expect(inspect(catchError(() => parseRedisUrl(url)))).not.toContain('s3cret')
+    }
     // parseRedisUrl reads that name as the password; refusing another, it echoes no value.
     expect(parseRedisUrl('redis://h/0?pass%77ord=s3cret').password).toBe('s3cret')
     const error = catchError(() => parseRedisUrl('redis://h/0?pwd=s3cret'))
