@@ -2,6 +2,7 @@
 // promise: these names may change in any release.
 
 export { checkBoolean, checkLogger, describeArgument } from './_args.ts'
+export { parseInteger } from './_integer.ts'
 export type { CacheInternals } from './_internals.ts'
 export { cacheInternals } from './_internals.ts'
 export { isPlainPrototype } from './_json-check.ts'
@@ -10,7 +11,7 @@ export { closestName, unknownName } from './_names.ts'
 export { checkTimeoutMs } from './_timeout.ts'
 export type { SetCondition, ValueStore } from './_value-store.ts'
 export type { CodecInspection, CodecOptions, InspectingSerializer } from './codec.ts'
-export { Codec, parseInteger } from './codec.ts'
+export { Codec } from './codec.ts'
 export { recognizeAcrossCopies } from './errors.ts'
 export { SLOT_COUNT } from './key-slot.ts'
 export { requireOptional } from './optional.ts'
