@@ -1,8 +1,11 @@
 // One key as its page shows it: type, TTL, size and revision (what a write checks), and its value
 // decoded by the cache's own codec — a string as a tree of typed nodes (its JSON too when it can
 // be edited as JSON), a container as a page of rows. A value the codec cannot read is shown as
-// escaped bytes with the codec's error; nothing read here is trusted.
+// escaped bytes with the codec's error; nothing read here is trusted. The values of one page
+// decompress to 4 × maxValueSize at most in all (one `Codec.budget()` per page), as those of one
+// call of the cache do.
 
+import type { Codec } from '@cachex/core/internal'
 import type { ContainerView, KeyView, StringView, TreeNode } from './_api-types.ts'
 import type { AdminCache } from './_caches.ts'
 import { revisionOf, serverRevision } from './_cas.ts'
@@ -25,6 +28,26 @@ export const MAX_FETCH_BYTES = 16 * 1024 * 1024
 const PREVIEW_BYTES = 1024
 /** Rows of a container per page at most. */
 export const MAX_ROWS = 500
+
+/** What the values one page decodes may still decompress to (`Codec.budget()`). */
+type DecodeBudget = NonNullable<ReturnType<Codec['budget']>>
+
+/**
+ * What one page shows (`TreeBudget`) and decompresses: one `Codec.budget()` for all its values
+ * (4 × maxValueSize in all), as one call of the cache has, so that a page of compressed values
+ * that `lrange` would refuse is not decompressed whole by one request.
+ */
+interface PageBudget extends TreeBudget {
+  /** What the page's values may still decompress to; `undefined` when nothing bounds it. */
+  decompress: DecodeBudget | undefined
+  /** What they may decompress to in all, in bytes (for the message past it). */
+  decompressBytes: number
+}
+
+function newPageBudget(entry: AdminCache): PageBudget {
+  const decompress = entry.internals.codec.budget()
+  return { ...newBudget(), decompress, decompressBytes: decompress?.left ?? 0 }
+}
 
 /** The page of `key` at `version`. */
 export async function readKey(
@@ -52,7 +75,7 @@ export async function readKey(
     size: await sizeOf(entry, redisKey, kind),
     revision: revisionOf(kind),
   }
-  const budget = newBudget()
+  const budget = newPageBudget(entry)
   if (kind === 'string') {
     const length = Number(await connection.command(['STRLEN', redisKey], route))
     if (length > MAX_FETCH_BYTES) {
@@ -81,9 +104,12 @@ export async function readKey(
   return view
 }
 
-function decodeString(entry: AdminCache, raw: Buffer, budget: TreeBudget): StringView {
+function decodeString(entry: AdminCache, raw: Buffer, budget: PageBudget): StringView {
   try {
-    const { value, serializer, compressor, kinds } = entry.internals.codec.inspect(raw)
+    const { value, serializer, compressor, kinds } = entry.internals.codec.inspect(
+      raw,
+      budget.decompress,
+    )
     const view: StringView = {
       length: raw.length,
       serializer,
@@ -109,18 +135,30 @@ function spent(budget: TreeBudget): boolean {
   return budget.nodes <= 0 || budget.chars <= 0
 }
 
-/** A stored element decoded by the codec, or an error node with its bytes. */
-function element(entry: AdminCache, fetched: Element, budget: TreeBudget): TreeNode {
+/**
+ * A stored element decoded by the codec, or an error node with its bytes: also when what it would
+ * decompress to is past what the page's decompression budget has left.
+ */
+function element(entry: AdminCache, fetched: Element, budget: PageBudget): TreeNode {
   if (!Buffer.isBuffer(fetched)) return charged(tooLargeNode(fetched), budget)
   // Decoding costs what the element holds: past the budget, nothing would be shown of it.
   if (spent(budget)) return notShown(fetched.length)
+  const codec = entry.internals.codec
+  const left = budget.decompress?.left
   try {
-    const { value, kinds } = entry.internals.codec.inspect(fetched)
+    const { value, kinds } = codec.inspect(fetched, budget.decompress)
     return toTree(value, kinds, budget)
   } catch (error) {
+    // With less left than maxValueSize, the codec holds the value to what is left, and a
+    // CompressionError is the budget's (as it is for a call of the cache). By its code: the
+    // cache may come from another copy of @cachex/core than the admin's.
+    const overBudget =
+      (error as { code?: unknown } | null)?.code === 'E_COMPRESSION' &&
+      left !== undefined &&
+      left < (codec.maxValueSize ?? Number.POSITIVE_INFINITY)
     const node: TreeNode = {
       type: 'error',
-      message: message(error),
+      message: overBudget ? budgetSpent(budget) : message(error),
       preview: escapeBytes(fetched.subarray(0, 256), 1024),
       length: fetched.length,
     }
@@ -163,6 +201,11 @@ function notShown(length: number): TreeNode {
     preview: '',
     length,
   }
+}
+
+/** Why an element was not decoded: the page's values decompressed to all they may. */
+function budgetSpent(budget: PageBudget): string {
+  return `not decoded: this page's decompression budget (4 × maxValueSize, ${budget.decompressBytes} bytes for all its values) is spent (ask for fewer rows to see it)`
 }
 
 function message(error: unknown): string {
@@ -209,7 +252,7 @@ async function readContainer(
   redisKey: string,
   cursor: string | undefined,
   count: number,
-  budget: TreeBudget,
+  budget: PageBudget,
 ): Promise<ContainerView> {
   const connection = entry.cache.connection
   const route = { key: redisKey, readonly: true }
@@ -272,7 +315,7 @@ async function readContainer(
  * Field and value rows. An HSCAN cursor cannot resume in the middle of its reply, so every row of
  * it is kept; past the budget they are left undecoded (`element`).
  */
-function hashRows(entry: AdminCache, items: Element[], budget: TreeBudget): TreeNode[][] {
+function hashRows(entry: AdminCache, items: Element[], budget: PageBudget): TreeNode[][] {
   const rows: TreeNode[][] = []
   for (let i = 0; i + 1 < items.length; i += 2) {
     rows.push([label(items[i] as Element, budget), element(entry, items[i + 1] as Element, budget)])
@@ -281,12 +324,12 @@ function hashRows(entry: AdminCache, items: Element[], budget: TreeBudget): Tree
 }
 
 /** Member rows; as with a hash, the whole SSCAN reply, undecoded past the budget. */
-function setRows(entry: AdminCache, items: Element[], budget: TreeBudget): TreeNode[][] {
+function setRows(entry: AdminCache, items: Element[], budget: PageBudget): TreeNode[][] {
   return items.map((member) => [element(entry, member, budget)])
 }
 
 /** Index and value rows, until the budget is spent (the next page starts where they stop). */
-function listRows(entry: AdminCache, items: Element[], start: number, budget: TreeBudget) {
+function listRows(entry: AdminCache, items: Element[], start: number, budget: PageBudget) {
   const rows: TreeNode[][] = []
   for (let i = 0; i < items.length && (rows.length === 0 || !spent(budget)); i++) {
     rows.push([
@@ -298,7 +341,7 @@ function listRows(entry: AdminCache, items: Element[], start: number, budget: Tr
 }
 
 /** Member and score rows (a flat `member, score, …` list), until the budget is spent. */
-function zsetRows(entry: AdminCache, items: Element[], budget: TreeBudget): TreeNode[][] {
+function zsetRows(entry: AdminCache, items: Element[], budget: PageBudget): TreeNode[][] {
   const rows: TreeNode[][] = []
   for (let i = 0; i + 1 < items.length && (rows.length === 0 || !spent(budget)); i += 2) {
     const score = items[i + 1]
@@ -315,7 +358,7 @@ function zsetRows(entry: AdminCache, items: Element[], budget: TreeBudget): Tree
  * Id and fields rows, until the budget is spent; an entry's fields stop there too, its `length`
  * saying how many it has (as a dict cut short does), and so does the page.
  */
-function streamRows(entries: StreamEntry[], entry: AdminCache, budget: TreeBudget): TreeNode[][] {
+function streamRows(entries: StreamEntry[], entry: AdminCache, budget: PageBudget): TreeNode[][] {
   const rows: TreeNode[][] = []
   for (const e of entries) {
     if (rows.length > 0 && spent(budget)) break
