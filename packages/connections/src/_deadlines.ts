@@ -142,8 +142,9 @@ export class Deadlines {
   /**
    * An `InvalidArgumentError` when an argument is neither a string nor a Buffer (`weight` is
    * NaN). A `BackpressureError` when a command of `weight` bytes would take the bytes in flight
-   * past the cap (unless nothing is in flight but `IDLE_BYTES` of small commands: a single big
-   * command still runs; or while a batch admitted whole is sent); `undefined` to send it.
+   * past the cap (unless it is larger than the cap on its own and nothing is in flight but
+   * `IDLE_BYTES` of small commands: a single big command still runs; or while a batch admitted
+   * whole is sent); `undefined` to send it.
    */
   refuse(
     weight: number,
@@ -154,7 +155,8 @@ export class Deadlines {
       return new InvalidArgumentError(`${String(command)} not sent to ${where}: ${NOT_AN_ARGUMENT}`)
     }
     const inFlight = this.#inFlight
-    if (this.admitted || inFlight <= IDLE_BYTES || inFlight + weight <= this.maxInFlightBytes) {
+    const cap = this.maxInFlightBytes
+    if (this.admitted || inFlight + weight <= cap || (weight > cap && inFlight <= IDLE_BYTES)) {
       return undefined
     }
     return new BackpressureError(

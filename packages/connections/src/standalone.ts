@@ -270,8 +270,10 @@ export class StandaloneConnection implements Connection {
     if (refused !== undefined) return Promise.reject(refused)
     const reply = this.#link.sender.as(text).sendCommand(args)
     // On a pool, or a client of yours, close() cannot end the command: its caller is told now.
+    // Weightless on a pool, which gives it a client of its own (see `BlockingClients.run`); on a
+    // client of yours it holds up the calls behind it, and counts.
     return this.#life.untilClosed(
-      deadlines.track(reply, String(args[0]), this.#mapError, weight, blockMs),
+      deadlines.track(reply, String(args[0]), this.#mapError, this.#isPool ? 0 : weight, blockMs),
     )
   }
 

@@ -103,7 +103,7 @@ export function redactUrl(url: string): string {
   const scheme = /^[a-z][a-z0-9+.-]*:\/*/i.exec(url)
   const slashes = url.indexOf('//')
   const start = scheme !== null ? scheme[0].length : slashes >= 0 ? slashes + 2 : -1
-  const at = url.lastIndexOf('@')
+  const at = userinfoEnd(url, start)
   if (start >= 0 && at >= start) {
     const colon = url.indexOf(':', start)
     if (colon >= 0 && colon < at) out = `${url.slice(0, colon)}:***${url.slice(at)}`
@@ -116,12 +116,33 @@ export function redactUrl(url: string): string {
   // Every query value but `db`'s: `password` however its name is spelled (`pass%77ord`), a
   // misnamed one (`pwd`) that a refusal would otherwise echo, and an item that is no plain
   // `name=value` (`?password:secret`, `?secret`, `password%3Dsecret`) whole.
-  return out.replace(/([?&])([^&]*)/g, (whole, separator: string, item: string) => {
+  const question = out.indexOf('?')
+  if (question < 0) return out
+  const query = out.slice(question).replace(/([?&])([^&]*)/g, (whole, separator: string, item) => {
     const equals = item.indexOf('=')
     const name = equals < 0 ? undefined : item.slice(0, equals)
     if (name === undefined || !PLAIN_NAME.test(name)) return `${separator}***`
-    return name.toLowerCase() === 'db' ? whole : `${separator}${name}=***`
+    // `db` as the parser reads it: a `DB=` it refuses may be anything.
+    return name === 'db' ? whole : `${separator}${name}=***`
   })
+  return out.slice(0, question) + query
+}
+
+/**
+ * Where the userinfo of `url` ends (its last `@`), or -1. An `@` in the query of a URL that
+ * parses with a host and no userinfo (`redis://h/0?password=p@ss`) is the query's.
+ */
+function userinfoEnd(url: string, start: number): number {
+  const at = url.lastIndexOf('@')
+  const question = url.indexOf('?', Math.max(start, 0))
+  if (at < 0 || question < 0 || at < question || url.lastIndexOf('@', question) >= 0) return at
+  try {
+    const parsed = new URL(url)
+    if (parsed.hostname !== '' && parsed.username === '' && parsed.password === '') return -1
+  } catch {
+    // Not a URL a parser reads (a raw `?` or `#` in the password): the last `@` it is.
+  }
+  return at
 }
 
 /** A query parameter's name that may be shown: letters, digits and `_`, as a name is written. */

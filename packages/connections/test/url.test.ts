@@ -343,6 +343,21 @@ describe('redactUrl', () => {
     expect(inspect(error)).not.toContain('s3cret')
   })
 
+  it('hides a query password that holds a raw @, and keeps host, port and database', () => {
+    expect(redactUrl('redis://h:6379/0?password=p@ssw0rd')).toBe('redis://h:6379/0?password=***')
+    expect(parseRedisUrl('redis://h:6379/0?password=p@ssw0rd').password).toBe('p@ssw0rd')
+    // A raw `?` or `#` in the userinfo's password: the last @ still ends it.
+    expect(redactUrl('redis://:pa?ss@h:1/0')).toBe('redis://:***@h:1/0')
+  })
+
+  it('redacts only the query: a socket path that holds & stays, and only `db` keeps its value', () => {
+    expect(redactUrl('unix:///run/a&b/redis.sock?db=2')).toBe('unix:///run/a&b/redis.sock?db=2')
+    expect(redactUrl('redis://h:6379/0?DB=s3cret')).toBe('redis://h:6379/0?DB=***')
+    expect(inspect(catchError(() => parseRedisUrl('redis://h:6379/0?DB=s3cret')))).not.toContain(
+      's3cret',
+    )
+  })
+
   it('hides a password in the query', () => {
     expect(redactUrl('redis://example.com/0?password=s3cret&db=1')).toBe(
       'redis://example.com/0?password=***&db=1',

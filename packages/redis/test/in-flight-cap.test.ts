@@ -171,6 +171,63 @@ describe.each(TOPOLOGIES)(
   },
 )
 
+describe('small commands and the cap, on one server', () => {
+  let server: RedisServer
+  beforeAll(async () => {
+    server = await startRedis()
+  }, 60_000)
+  afterAll(async () => {
+    server?.resume()
+    await server?.stop()
+  })
+
+  it('a small cap (200 bytes) bounds small commands against a stalled server', async () => {
+    const cache = createCache({
+      location: server.url,
+      keyPrefix: uniquePrefix('small'),
+      maxInFlightBytes: 200,
+      socketTimeout: 3,
+    })
+    try {
+      await cache.get('warm')
+      server.pause()
+      // Each SET of 30 bytes weighs about 100 (64 a command): a 200-byte cap admits 2.
+      const calls = Array.from({ length: 20 }, (_, i) =>
+        cache.connection.command(['SET', `k${i}`, 'x'.repeat(30)]).then(
+          () => 'sent',
+          (error: unknown) => (error instanceof BackpressureError ? 'refused' : 'sent'),
+        ),
+      )
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      server.resume()
+      const sent = (await Promise.all(calls)).filter((outcome) => outcome === 'sent')
+      expect(sent.length).toBeLessThanOrEqual(2)
+    } finally {
+      server.resume()
+      await cache.close()
+    }
+  }, 30_000)
+
+  it('on a pool, blocked blpops (each on a client of the pool) leave the connection idle for a write over the cap', async () => {
+    const cache = createCache({
+      location: server.url,
+      keyPrefix: uniquePrefix('pool'),
+      maxInFlightBytes: 16 * KB,
+      connectionPool: { minimum: 1, maximum: 30 },
+      serializer: 'msgpack',
+    })
+    try {
+      await cache.get('warm')
+      const waiting = Array.from({ length: 16 }, (_, i) => cache.blpop(`queue${i}`, 1))
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      expect(await cache.set('big', randomBytes(64 * KB), 60)).toBe(true)
+      expect(await Promise.all(waiting)).toEqual(waiting.map(() => null))
+    } finally {
+      await cache.close()
+    }
+  }, 30_000)
+})
+
 describe('the default cap (32 MiB)', () => {
   let server: RedisServer
   let made: TestCluster
