@@ -116,6 +116,10 @@ export function redactUrl(url: string): string {
   // Every query value but `db`'s: `password` however its name is spelled (`pass%77ord`), a
   // misnamed one (`pwd`) that a refusal would otherwise echo, and an item that is no plain
   // `name=value` (`?password:secret`, `?secret`, `password%3Dsecret`) whole.
+  // A database path with more after its digits (`/0&password=…`, an `&` typed for `?`): hidden.
+  if (!/^unix:/i.test(out)) {
+    out = out.replace(/^([a-z][a-z0-9+.-]*:\/*[^/?#]*\/\d*)([^?#]*[=&;][^?]*)/i, '$1***')
+  }
   const question = out.indexOf('?')
   if (question < 0) return out
   const query = out.slice(question).replace(/([?&])([^&]*)/g, (whole, separator: string, item) => {
@@ -217,7 +221,8 @@ function parseDatabase(text: string | null, url: string): number {
   if (!Number.isSafeInteger(db)) {
     // A raw `/` in a password moves part of it into the path: name the text only when the URL
     // has no userinfo it could come from.
-    const shown = url.includes('@') ? '' : ` '${text}'`
+    // Nor unless it is plain: `0&password=…` (an `&` typed for `?`) holds a password.
+    const shown = url.includes('@') || !/^[A-Za-z0-9_.-]{1,20}$/.test(text) ? '' : ` '${text}'`
     throw new InvalidArgumentError(`invalid database number${shown} in ${redactUrl(url)}`)
   }
   return db

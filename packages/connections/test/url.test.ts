@@ -358,6 +358,16 @@ describe('redactUrl', () => {
     )
   })
 
+  it('hides what follows the database in the path when it is no number (an & typed for ?)', () => {
+    for (const url of [
+      'redis://127.0.0.1:6390/0&password=S3cr3tXyZ',
+      'redis://127.0.0.1:6390/0;password=S3cr3tXyZ',
+    ]) {
+      expect(redactUrl(url)).toBe('redis://127.0.0.1:6390/0***')
+      expect(inspect(catchError(() => parseRedisUrl(url)))).not.toContain('S3cr3tXyZ')
+    }
+  })
+
   it('hides a password in the query', () => {
     expect(redactUrl('redis://example.com/0?password=s3cret&db=1')).toBe(
       'redis://example.com/0?password=***&db=1',

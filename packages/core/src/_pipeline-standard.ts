@@ -334,7 +334,9 @@ export const standardEntries: Record<string, Entry> = {
         for (let i = 0; i < list.length; i++) {
           const r = replies[i]
           const k = list[i] as string
-          if (r !== null && r !== undefined) found.set(k, context.decode(r, k, undefined, budget))
+          if (r !== null && r !== undefined && !found.has(k)) {
+            found.set(k, context.decode(r, k, undefined, budget))
+          }
         }
         return found
       }

@@ -145,8 +145,9 @@ export class RedisValueStore implements ValueStore {
     const budget = context.budget()
     for (let i = 0; i < keys.length; i++) {
       const reply = replies[i]
-      if (reply !== null && reply !== undefined) {
-        const key = keys[i] as string
+      const key = keys[i] as string
+      // A key named twice is decoded once: the budget counts what the answer holds.
+      if (reply !== null && reply !== undefined && !found.has(key)) {
         found.set(key, context.decode(reply, key, undefined, budget))
       }
     }

@@ -89,6 +89,12 @@ describe.each(BACKENDS)('%s', (backend: Backend) => {
     expect(error).toBeInstanceOf(CompressionError)
     expect(error.message).toBe(overBudget("key 'o4'"))
     for (let i = 0; i < 5; i++) expect(await c.get(over[i] as string)).toBe(OVER[i])
+    // A key named many times is decoded once, in a getMany and in a pipeline's.
+    const many = Array.from({ length: 8 }, () => 'o0')
+    expect(await c.getMany(many)).toEqual(new Map([['o0', OVER[0]]]))
+    const pipe = c.pipeline()
+    pipe.getMany(many)
+    expect(await pipe.exec()).toEqual([new Map([['o0', OVER[0]]])])
   })
 
   it('hgetall, hvals and hmget', async () => {
