@@ -1,8 +1,8 @@
 // Coalesced existence checks: the `hasKey`s of one tick go to Redis as one `EXISTS` of all their
 // keys (a lone one as a plain `EXISTS`), each caller answered with its own key's answer.
-import { isNoPerm, refusesCommand } from './_coalesce.ts'
 import type { CacheContext } from './_context.ts'
 import { COALESCE_MAX, sendCommand } from './_gathering.ts'
+import { isNoPerm, refusesCommand } from './_messages.ts'
 import { toNumber } from './_replies.ts'
 import type { RedisArgument } from './types.ts'
 

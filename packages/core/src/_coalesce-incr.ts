@@ -1,10 +1,9 @@
 // Coalesced increments: the `incr`s of one tick run as one script, each caller still answered with
 // its own result, as if each had run alone and in order.
-import { isNoPerm } from './_coalesce.ts'
 import { refusedWhole } from './_coalesce-set.ts'
 import type { CacheContext } from './_context.ts'
 import { KeyedTick } from './_gathering.ts'
-import { isScriptRefused } from './_messages.ts'
+import { isNoPerm, isScriptRefused } from './_messages.ts'
 import { CrossSlotError, ResponseError } from './errors.ts'
 import { spansSlots } from './key-slot.ts'
 import { defineScript, runScript, type Script } from './script.ts'

@@ -1,8 +1,8 @@
 // Coalesced member reads: the reads of one tick on one key by one command (`HGET`, `SISMEMBER`,
 // `ZSCORE`) go to Redis as one command of many members (`HMGET`, `SMISMEMBER`, `ZMSCORE`), a lone
 // one as itself, each caller answered with its own member's reply.
-import { refusesCommand } from './_coalesce.ts'
 import { COALESCE_MAX, type Gathering, KeyedTick, sendCommand } from './_gathering.ts'
+import { refusesCommand } from './_messages.ts'
 import { ResponseError } from './errors.ts'
 import type { Connection, RedisArgument } from './types.ts'
 

@@ -1,9 +1,8 @@
 // Coalesced writes: the plain `set`s of one tick (no NX/XX) go to Redis as one `MSET`, or with an
 // expiry as one script of `SET … PX`; each caller is answered on its own.
-import { isNoPerm } from './_coalesce.ts'
 import type { CacheContext } from './_context.ts'
 import { sendCommand } from './_gathering.ts'
-import { isScriptRefused } from './_messages.ts'
+import { isNoPerm, isScriptRefused } from './_messages.ts'
 import { CrossSlotError, ResponseError } from './errors.ts'
 import { spansSlots } from './key-slot.ts'
 import { defineScript, runScript } from './script.ts'

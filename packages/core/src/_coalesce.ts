@@ -2,6 +2,7 @@
 // and each caller is answered on its own: its value decoded, its fallback, its error.
 import type { CacheContext } from './_context.ts'
 import { COALESCE_MAX, sendCommand } from './_gathering.ts'
+import { isNoPerm, refusesCommand } from './_messages.ts'
 import { toNumber } from './_replies.ts'
 import { ResponseError } from './errors.ts'
 import type { RedisArgument } from './types.ts'
@@ -17,24 +18,6 @@ const PROBE_BATCHES = 16
 
 /** Large keys remembered at most (then forgotten all at once). */
 const LARGE_KEYS = 10_000
-
-/**
- * Whether `error` is an ACL's refusal (`NOPERM`). Redis checks a command against the user's ACL
- * — the command itself, and each key it names (a script's declared `KEYS` too) — before it runs
- * it: a `NOPERM` reply means nothing ran.
- */
-export function isNoPerm(error: unknown): error is ResponseError {
-  return error instanceof ResponseError && error.message.startsWith('NOPERM')
-}
-
-/**
- * Whether `error` is an ACL's refusal of the command `name` itself (`'mget'`), not of one of its
- * keys: `NOPERM this user has no permissions to run the 'mget' command` (Redis 7.0; 7.2 names the
- * user instead of "this user").
- */
-export function refusesCommand(error: unknown, name: string): boolean {
-  return isNoPerm(error) && error.message.toLowerCase().includes(`'${name.toLowerCase()}' command`)
-}
 
 function isLarge(reply: unknown): boolean {
   return (typeof reply === 'string' || Buffer.isBuffer(reply)) && reply.length > LARGE_VALUE

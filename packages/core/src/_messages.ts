@@ -19,6 +19,24 @@ export function isWrongType(error: unknown): error is ResponseError {
   return error instanceof ResponseError && error.message.startsWith('WRONGTYPE')
 }
 
+/**
+ * Whether `error` is an ACL's refusal (`NOPERM`). Redis checks a command against the user's ACL
+ * — the command itself, and each key it names (a script's declared `KEYS` too) — before it runs
+ * it: a `NOPERM` reply means nothing ran.
+ */
+export function isNoPerm(error: unknown): error is ResponseError {
+  return error instanceof ResponseError && error.message.startsWith('NOPERM')
+}
+
+/**
+ * Whether `error` is an ACL's refusal of the command `name` itself (`'mget'`), not of one of its
+ * keys: `NOPERM this user has no permissions to run the 'mget' command` (Redis 7.0; 7.2 names the
+ * user instead of "this user").
+ */
+export function refusesCommand(error: unknown, name: string): boolean {
+  return isNoPerm(error) && error.message.toLowerCase().includes(`'${name.toLowerCase()}' command`)
+}
+
 /** An ACL user without `@scripting`: `NOPERM … 'eval'` (or `'evalsha'`). */
 export function isScriptRefused(error: unknown): boolean {
   return error instanceof ResponseError && /^NOPERM\b.*'eval(sha)?'/i.test(error.message)

@@ -1,13 +1,13 @@
 // The `ValueStore` of every `Cache`: string values over the cache's `Connection`, with
 // django-redis's semantics (timeouts ≤ 0 delete, `incr` keeps every digit and falls back to
 // read-add-write for values `INCRBY` refuses).
-import { isNoPerm, LARGE_VALUE, ReadCoalescer } from './_coalesce.ts'
+import { LARGE_VALUE, ReadCoalescer } from './_coalesce.ts'
 import { ExistsCoalescer } from './_coalesce-exists.ts'
 import { IncrCoalescer } from './_coalesce-incr.ts'
 import { msetArguments, refusedWhole, WriteCoalescer } from './_coalesce-set.ts'
 import type { CacheContext } from './_context.ts'
 import type { Coalescer } from './_gathering.ts'
-import { isWrongType, unsafeResult } from './_messages.ts'
+import { isNoPerm, isWrongType, unsafeResult } from './_messages.ts'
 import { isOne, toArray, toNumber } from './_replies.ts'
 import type { SetCondition, ValueStore } from './_value-store.ts'
 import { decodeReplaced, setGetWrites } from './commands/_removed.ts'
