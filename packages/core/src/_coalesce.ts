@@ -26,6 +26,8 @@ function isLarge(reply: unknown): boolean {
 /** One caller of a coalesced read. */
 interface Waiter {
   key: string
+  /** Which of the batch's keys it reads (its index in `MGET`'s replies). */
+  at: number
   fallback: unknown
   resolve: (value: unknown) => void
   reject: (error: unknown) => void
@@ -33,7 +35,10 @@ interface Waiter {
 
 /** The reads gathered in one tick, sent together. */
 interface Batch {
-  /** `MGET`'s arguments: the command, then one Redis key per waiter. */
+  /**
+   * `MGET`'s arguments: the command, then the Redis keys read (a key read by calls one after the
+   * other is asked once).
+   */
   args: RedisArgument[]
   waiters: Waiter[]
   sent: boolean
@@ -42,14 +47,18 @@ interface Batch {
    * `closing()`, for a batch that went without one.
    */
   exists?: Promise<unknown>
-  /** Each key's own `GET`, sent behind the batch by `closing()`: what a nil is read again with. */
+  /**
+   * Each key's own `GET` (by its index among the keys), sent behind the batch by `closing()`: what
+   * a nil is read again with.
+   */
   again?: Promise<unknown>[]
 }
 
 /**
  * Gathers the string reads of one tick and sends them when the microtask queue runs (no timer,
- * so a lone read waits for nothing), as one `GET` for one read and one `MGET` for several. A key
- * read twice in one tick is asked twice: sending it once measured no faster.
+ * so a lone read waits for nothing), as one `GET` for one key and one `MGET` for several. Reads
+ * of one key made one after the other ask for it once, each caller decoding the reply on its own
+ * (a hot key read by 100 calls of a tick: one `GET`).
  *
  * `MGET` answers nil both for a missing key and for a key of another type, where `GET` fails
  * with `WRONGTYPE`. A nil is therefore checked with `EXISTS`: when it counts just the keys `MGET`
@@ -106,11 +115,15 @@ export class ReadCoalescer {
       this.#batch = batch = fresh
       queueMicrotask(() => this.#send(fresh))
     }
-    const waiters = batch.waiters
+    const { args, waiters } = batch
+    // The same key as the read before it: asked once. (Only the last key is compared: a lookup
+    // of every key gathered would cost each read of distinct keys more than it saves.)
+    let at = args.length - 1
+    if (at === 0 || args[at] !== rkey) args.push(rkey)
+    else at--
     const promise = new Promise<unknown>((resolve, reject) => {
-      waiters.push({ key, fallback, resolve, reject })
+      waiters.push({ key, at, fallback, resolve, reject })
     })
-    batch.args.push(rkey)
     if (waiters.length >= COALESCE_MAX) this.#send(batch)
     return promise
   }
@@ -161,7 +174,7 @@ export class ReadCoalescer {
     batch.sent = true
     const context = this.#context
     const { args, waiters } = batch
-    if (waiters.length === 1 || this.#alone) {
+    if (args.length === 2 || this.#alone) {
       this.#getEach(batch)
       return
     }
@@ -196,21 +209,28 @@ export class ReadCoalescer {
    */
   #getEach(batch: Batch): void {
     const { args, waiters, again } = batch
-    for (let i = 0; i < waiters.length; i++) {
-      this.#readAlone(waiters[i] as Waiter, args[i + 1] as RedisArgument, again?.[i])
+    const replies: Promise<unknown>[] = []
+    for (let at = 0; at < args.length - 1; at++) {
+      replies.push(this.#getKey(args[at + 1] as RedisArgument, again?.[at]))
     }
+    for (const waiter of waiters) this.#answerFrom(waiter, replies[waiter.at] as Promise<unknown>)
   }
 
-  /** Answers `waiter` from a `GET` of `rkey`: `sent` (the one `closing()` sent), or one sent now. */
-  #readAlone(waiter: Waiter, rkey: RedisArgument, sent: Promise<unknown> | undefined): void {
+  /** A `GET` of `rkey`: `sent` (the one `closing()` sent), or one sent now. */
+  #getKey(rkey: RedisArgument, sent: Promise<unknown> | undefined): Promise<unknown> {
     const context = this.#context
-    const reply =
+    return (
       sent ??
       sendCommand(context.connection, ['GET', rkey], {
         key: rkey,
         readonly: true,
         text: context.text,
       })
+    )
+  }
+
+  /** Answers `waiter` from `reply`, a `GET` of its key. */
+  #answerFrom(waiter: Waiter, reply: Promise<unknown>): void {
     reply.then(
       (reply) => this.#answer(waiter, reply),
       (error) => waiter.reject(error),
@@ -220,47 +240,57 @@ export class ReadCoalescer {
   /** Resolves each waiter from `MGET`'s replies, after checking its nils with `EXISTS`. */
   #answerAll(batch: Batch, replies: unknown, exists: Promise<unknown> | undefined): void {
     const { args, waiters } = batch
-    if (!Array.isArray(replies) || replies.length !== waiters.length) {
+    const keys = args.length - 1
+    if (!Array.isArray(replies) || replies.length !== keys) {
       const error = new ResponseError(
-        `MGET of ${waiters.length} keys replied ${Array.isArray(replies) ? `${replies.length} values` : typeof replies}`,
+        `MGET of ${keys} keys replied ${Array.isArray(replies) ? `${replies.length} values` : typeof replies}`,
       )
       for (const waiter of waiters) waiter.reject(error)
       return
     }
-    const nils: number[] = []
-    for (let i = 0; i < waiters.length; i++) {
-      const reply = replies[i]
-      if (reply === null || reply === undefined) nils.push(i)
-      else this.#answer(waiters[i] as Waiter, reply, args[i + 1])
+    let nils: number[] | undefined
+    for (let at = 0; at < keys; at++) {
+      const reply = replies[at]
+      if (reply === null || reply === undefined) (nils ??= []).push(at)
     }
-    if (nils.length > 0) {
+    for (const waiter of waiters) {
+      const reply = replies[waiter.at]
+      if (reply !== null && reply !== undefined) this.#answer(waiter, reply, args[waiter.at + 1])
+    }
+    if (nils !== undefined) {
       this.#probes = PROBE_BATCHES
-      this.#checkMissing(args, waiters, nils, waiters.length - nils.length, exists, batch.again)
+      this.#checkMissing(batch, nils, keys - nils.length, exists)
     } else if (this.#probes > 0) {
       this.#probes--
     }
   }
 
   /**
-   * The nils of a batch: missing when `exists` (the `EXISTS` of every key of the batch) counted
-   * only the keys `MGET` found (`found`), or, without it, when an `EXISTS` of the nil keys sent
-   * now counts none; else each read again with `GET`.
+   * The nils of a batch (`nils`: the indexes of its keys `MGET` answered nil): missing when
+   * `exists` (the `EXISTS` of every key of the batch) counted only the keys `MGET` found
+   * (`found`), or, without it, when an `EXISTS` of the nil keys sent now counts none; else each
+   * read again with `GET`.
    */
   #checkMissing(
-    args: RedisArgument[],
-    waiters: Waiter[],
+    batch: Batch,
     nils: number[],
     found: number,
     exists: Promise<unknown> | undefined,
-    again: Promise<unknown>[] | undefined,
   ): void {
     const context = this.#context
-    const keys = nils.map((i) => args[i + 1] as RedisArgument)
+    const { args, again } = batch
+    const keys = nils.map((at) => args[at + 1] as RedisArgument)
+    const isNil = new Set(nils)
+    const waiters = batch.waiters.filter((waiter) => isNil.has(waiter.at))
     // Written since, or of another type: each as a plain GET would answer.
     const readAgain = () => {
+      const replies = new Map<number, Promise<unknown>>()
       for (let j = 0; j < nils.length; j++) {
-        const i = nils[j] as number
-        this.#readAlone(waiters[i] as Waiter, keys[j] as RedisArgument, again?.[i])
+        const at = nils[j] as number
+        replies.set(at, this.#getKey(keys[j] as RedisArgument, again?.[at]))
+      }
+      for (const waiter of waiters) {
+        this.#answerFrom(waiter, replies.get(waiter.at) as Promise<unknown>)
       }
     }
     if (this.#noExists) {
@@ -278,14 +308,11 @@ export class ReadCoalescer {
           readAgain()
           return
         }
-        for (const i of nils) {
-          const waiter = waiters[i] as Waiter
-          waiter.resolve(waiter.fallback)
-        }
+        for (const waiter of waiters) waiter.resolve(waiter.fallback)
       },
       (error: unknown) => {
         if (!isNoPerm(error)) {
-          for (const i of nils) (waiters[i] as Waiter).reject(error)
+          for (const waiter of waiters) waiter.reject(error)
           return
         }
         // `EXISTS` refused by the ACL: the nils are read again, and from now on straight away.
@@ -306,7 +333,7 @@ export class ReadCoalescer {
   #getAlone(rkey: string, key: string, fallback: unknown): Promise<unknown> {
     const route = { key: rkey, readonly: true, text: false }
     return new Promise<unknown>((resolve, reject) => {
-      const waiter: Waiter = { key, fallback, resolve, reject }
+      const waiter: Waiter = { key, at: 0, fallback, resolve, reject }
       sendCommand(this.#context.connection, ['GET', rkey], route).then(
         (reply) => {
           // Smaller now (or gone): gathered again from the next call.

@@ -89,13 +89,81 @@ describe('coalesced gets on one server', () => {
 
   it('splits a tick of 300 gets into MGETs of at most 128 keys', async () => {
     const cache = cacheFor()
-    await cache.set('hot', 'v')
+    const keys = Array.from({ length: 300 }, (_, i) => `k${i}`)
+    await cache.setMany(Object.fromEntries(keys.map((k, i) => [k, i])))
+    let values: unknown[] = []
+    const commands = await sent(['GET', 'MGET'], async () => {
+      values = await Promise.all(keys.map((k) => cache.get(k)))
+    })
+    expect(values).toEqual(keys.map((_, i) => i))
+    expect(commands.map((c) => c.length - 1)).toEqual([128, 128, 44])
+  })
+
+  it('asks once for a key read by calls one after the other: a hot key is one GET a batch', async () => {
+    const cache = cacheFor()
+    await cache.set('hot', { v: 1 })
     let values: unknown[] = []
     const commands = await sent(['GET', 'MGET'], async () => {
       values = await Promise.all(Array.from({ length: 300 }, () => cache.get('hot')))
     })
-    expect(values).toEqual(Array.from({ length: 300 }, () => 'v'))
-    expect(commands.map((c) => c.length - 1)).toEqual([128, 128, 44])
+    expect(values).toEqual(Array.from({ length: 300 }, () => ({ v: 1 })))
+    // Each caller decodes its own object: one caller's change is not another's.
+    expect(new Set(values).size).toBe(300)
+    // 128 calls a batch at most, as for distinct keys.
+    expect(commands).toEqual(Array.from({ length: 3 }, () => ['GET', cache.makeKey('hot')]))
+  })
+
+  it('a key read again after another key is asked again; each caller gets its own answer', async () => {
+    const cache = cacheFor()
+    await cache.setMany({ a: 'A', b: 'B' })
+    let values: unknown[] = []
+    const commands = await sent(['GET', 'MGET'], async () => {
+      values = await Promise.all([
+        cache.get('a'),
+        cache.get('a'),
+        cache.get('b'),
+        cache.get('b'),
+        cache.get('none', 'n1'),
+        cache.get('none', 'n2'),
+        cache.get('a'),
+      ])
+    })
+    expect(values).toEqual(['A', 'A', 'B', 'B', 'n1', 'n2', 'A'])
+    const [a, b, none] = ['a', 'b', 'none'].map((k) => cache.makeKey(k))
+    expect(commands).toEqual([['MGET', a, b, none, a]])
+  })
+
+  it('callers of a key asked once share its errors: WRONGTYPE and an undecodable value', async () => {
+    const cache = cacheFor()
+    await cache.set('s', 'str')
+    await cache.lpush('list', 'x')
+    await raw(cache, 'SET', cache.makeKey('junk'), '\x00\xffnot json')
+    const results = await Promise.allSettled([
+      cache.get('list'),
+      cache.get('list'),
+      cache.get('s'),
+      cache.get('junk'),
+      cache.get('junk'),
+      cache.get('none', 'n'),
+      cache.get('none', 'm'),
+    ])
+    for (const i of [0, 1]) {
+      expect(results[i]?.status).toBe('rejected')
+      expect(String((results[i] as PromiseRejectedResult).reason.message)).toMatch(/WRONGTYPE/)
+    }
+    expect(results[2]).toEqual({ status: 'fulfilled', value: 'str' })
+    for (const i of [3, 4]) {
+      expect((results[i] as PromiseRejectedResult).reason).toBeInstanceOf(SerializationError)
+    }
+    expect(results.slice(5)).toEqual([
+      { status: 'fulfilled', value: 'n' },
+      { status: 'fulfilled', value: 'm' },
+    ])
+    // A hot key of another type alone in its batch: its one GET fails each caller.
+    const alone = await Promise.allSettled([cache.get('list'), cache.get('list')])
+    for (const result of alone) {
+      expect(String((result as PromiseRejectedResult).reason?.message)).toMatch(/WRONGTYPE/)
+    }
   })
 
   it('sends a lone get as a plain GET', async () => {
@@ -204,13 +272,18 @@ describe('coalesced gets on one server', () => {
 
   it('a nil after batches of hits is checked with one EXISTS: missing keys get their defaults', async () => {
     const cache = cacheFor()
-    await cache.set('a', 'A')
-    for (let i = 0; i < 16; i++) await Promise.all([cache.get('a'), cache.get('a')])
+    await cache.setMany({ a: 'A', b: 'B' })
+    for (let i = 0; i < 16; i++) await Promise.all([cache.get('a'), cache.get('b')])
     let values: unknown[] = []
     const commands = await sent(['MGET', 'EXISTS', 'GET'], async () => {
-      values = await Promise.all([cache.get('a'), cache.get('x', 1), cache.get('y')])
+      values = await Promise.all([
+        cache.get('a'),
+        cache.get('x', 1),
+        cache.get('x', 2),
+        cache.get('y'),
+      ])
     })
-    expect(values).toEqual(['A', 1, null])
+    expect(values).toEqual(['A', 1, 2, null])
     expect(commands.map((c) => c[0]?.toUpperCase())).toEqual(['MGET', 'EXISTS'])
   })
 
@@ -254,9 +327,9 @@ describe('coalesced gets on one server', () => {
   it('reads a large value of UTF-8 text beyond ASCII alone, as it was written', async () => {
     const cache = cacheFor()
     const big = { text: 'é€😀 '.repeat(8 * 1024), n: 2n ** 64n }
-    await cache.set('wide', big)
+    await cache.setMany({ wide: big, other: 1 })
     // The first read learns that the value is large.
-    expect(await Promise.all([cache.get('wide'), cache.get('wide')])).toEqual([big, big])
+    expect(await Promise.all([cache.get('wide'), cache.get('other')])).toEqual([big, 1])
     const commands = await sent(['GET', 'MGET'], async () => {
       expect(await Promise.all([cache.get('wide'), cache.get('wide')])).toEqual([big, big])
     })
