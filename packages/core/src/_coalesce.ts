@@ -248,16 +248,16 @@ export class ReadCoalescer {
       for (const waiter of waiters) waiter.reject(error)
       return
     }
-    let nils: number[] | undefined
+    const nils: number[] = []
     for (let at = 0; at < keys; at++) {
       const reply = replies[at]
-      if (reply === null || reply === undefined) (nils ??= []).push(at)
+      if (reply === null || reply === undefined) nils.push(at)
     }
     for (const waiter of waiters) {
       const reply = replies[waiter.at]
       if (reply !== null && reply !== undefined) this.#answer(waiter, reply, args[waiter.at + 1])
     }
-    if (nils !== undefined) {
+    if (nils.length > 0) {
       this.#probes = PROBE_BATCHES
       this.#checkMissing(batch, nils, keys - nils.length, exists)
     } else if (this.#probes > 0) {
