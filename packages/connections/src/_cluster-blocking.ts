@@ -8,25 +8,15 @@ import { type BlockingClient, BlockingClients } from './_blocking.ts'
 import type { NodeHandle } from './_cluster-nodes.ts'
 import type { Deadlines } from './_deadlines.ts'
 import type { ReplyForm } from './_options.ts'
-import {
-  delay,
-  redirectTarget,
-  TRYAGAIN_FIRST_MS,
-  TRYAGAIN_MAX_MS,
-  tryAgainBudgetMs,
-} from './_redirects.ts'
-import type { Topology } from './_topology.ts'
+import { followRedirects, type RedirectBounds } from './_redirects.ts'
 
 /** What `ClusterBlocking` needs of its connection. */
 export interface ClusterBlockingOptions {
-  topology: Topology
+  /** The cluster's map and the bounds its calls follow redirections within. */
+  redirects: RedirectBounds
   deadlines: Deadlines
   connectTimeoutMs: number
-  /** How many redirects a command follows (`maxCommandRedirections`). */
-  maxRedirects: number
   mapError: (error: unknown) => Error
-  /** Whether the connection was closed: no redirect is followed then. */
-  closed: () => boolean
 }
 
 /**
@@ -39,24 +29,17 @@ const UNBLOCKED_DELETED = 'UNBLOCKED the stream key no longer exists'
 export class ClusterBlocking {
   readonly #options: ClusterBlockingOptions
   readonly #clients = new Map<string, BlockingClients>()
-  /** How long a call may retry `TRYAGAIN`, as every cluster call: most of `socketTimeout`. */
-  readonly #retryBudgetMs: number
   #closed = false
 
   constructor(options: ClusterBlockingOptions) {
     this.#options = options
-    this.#retryBudgetMs = tryAgainBudgetMs(options.deadlines.timeoutMs)
   }
 
   /**
    * Runs `args` on a dedicated client of `node`, the primary of `slot`. What a node answers
-   * instead of a reply is followed as `followRedirects` does, up to `maxRedirects` times:
-   * - `MOVED` and `ASK` (a redirected command did not run, so it is sent again): on a dedicated
-   *   client of the named node, after `ASKING` for an `ASK`; for a `MOVED`, the map says so at
-   *   once for the slot and is refreshed soon.
-   * - `TRYAGAIN` (keys of the slot split by a migration): sent again where the map says after
-   *   10 ms, doubling up to 100 ms, within 80 % of `socketTimeout`, past which the call fails with
-   *   it; the `ASK` that sends a retry to the importing node is not counted.
+   * instead of a reply is followed by `followRedirects`, as for every cluster call, each send on
+   * a dedicated client of the node it names (after `ASKING` for an `ASK`; a `TRYAGAIN` where the
+   * map says), and one more case:
    * - `UNBLOCKED the stream key no longer exists` (a blocked `XREADGROUP` whose stream a reshard
    *   moved: `MIGRATE` deletes it on the old owner): if an `EXISTS` (sent and followed the same
    *   way) finds every stream of the call, the read is sent again, counted as a redirect,
@@ -93,59 +76,42 @@ export class ClusterBlocking {
     text: ReplyForm,
     blockMs: number,
   ): Promise<unknown> {
-    const { topology, maxRedirects, closed } = this.#options
+    const { redirects } = this.#options
+    const { topology } = redirects
     const startedAt = performance.now()
-    let to = node
-    let asking = false
     let command = args
     let block = blockMs
-    let redirects = 0
-    let wait = TRYAGAIN_FIRST_MS
-    let retryingSince = 0
-    /** The call was just sent again after a `TRYAGAIN`: the `ASK` it meets is not counted. */
-    let afterTryAgain = false
-    for (;;) {
-      if (to.down) throw topology.downError(to)
-      try {
-        return await this.#of(to).run(command, text, block, asking)
-      } catch (error) {
-        const message = error instanceof ResponseError ? error.message : ''
-        if (message === '' || closed()) throw error
-        const retried = afterTryAgain
-        afterTryAgain = false
-        if (message.startsWith('MOVED ')) {
-          if (++redirects > maxRedirects) throw error
-          to = topology.moved(slot, redirectTarget(message))
-          asking = false
-        } else if (message.startsWith('ASK ')) {
-          if (!retried && ++redirects > maxRedirects) throw error
-          to = topology.askTarget(redirectTarget(message))
-          asking = true
-        } else if (message.startsWith('TRYAGAIN')) {
-          const now = performance.now()
-          retryingSince ||= now
-          if (now - retryingSince + wait > this.#retryBudgetMs) throw error
-          await delay(wait)
-          wait = Math.min(wait * 2, TRYAGAIN_MAX_MS)
-          to = topology.table[slot]?.master ?? to
-          asking = false
-          afterTryAgain = true
-        } else if (message.startsWith(UNBLOCKED_DELETED)) {
+    /** The node sent to last: where a `TRYAGAIN` goes again when the map names no primary. */
+    let last = node
+    const send = (to: NodeHandle, asking: boolean): Promise<unknown> => {
+      last = to
+      if (to.down) return Promise.reject(topology.downError(to))
+      return this.#of(to).run(command, text, block, asking)
+    }
+    const again = () => send(topology.table[slot]?.master ?? last, false)
+    try {
+      return await send(node, false)
+    } catch (error) {
+      return followRedirects(redirects, error, slot, {
+        to: (to) => send(to, false),
+        asking: (to) => send(to, true),
+        again,
+        otherwise: async (error) => {
+          if (!(error instanceof ResponseError) || !error.message.startsWith(UNBLOCKED_DELETED)) {
+            return undefined
+          }
           const streams = streamsOf(args)
-          if (streams === undefined || redirects >= maxRedirects) throw error
-          if (!(await this.#stillThere(streams.keys, slot, to))) throw error
-          redirects++
+          if (streams === undefined || !(await this.#stillThere(streams.keys, slot, last))) {
+            return undefined
+          }
           command = [...args]
           if (streams.block !== undefined) {
             block = Math.max(1, Math.ceil(blockMs - (performance.now() - startedAt)))
             command[streams.block] = String(block)
           }
-          to = topology.table[slot]?.master ?? to
-          asking = false
-        } else {
-          throw error
-        }
-      }
+          return again
+        },
+      })
     }
   }
 
@@ -199,9 +165,9 @@ export class ClusterBlocking {
   #of(node: NodeHandle): BlockingClients {
     let clients = this.#clients.get(node.address)
     if (clients === undefined) {
-      const { topology, connectTimeoutMs, deadlines, mapError } = this.#options
+      const { redirects, connectTimeoutMs, deadlines, mapError } = this.#options
       clients = new BlockingClients({
-        make: () => topology.blockingClient(node) as BlockingClient,
+        make: () => redirects.topology.blockingClient(node) as BlockingClient,
         connectTimeoutMs,
         deadlines,
         mapError,

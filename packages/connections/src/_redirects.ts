@@ -1,4 +1,4 @@
-import type { RedisArgument } from '@cachex/core'
+import { type RedisArgument, ResponseError } from '@cachex/core'
 import { ErrorReply } from '@redis/client'
 import type { NodeHandle } from './_cluster-nodes.ts'
 import { isClientClosed } from './_errors.ts'
@@ -15,8 +15,8 @@ export const TRYAGAIN_MAX_MS = 100
 /** How many times a split read or delete retries `TRYAGAIN` whole before going key by key. */
 const TRYAGAIN_WHOLE = 3
 
-/** What following a redirection needs of the cluster connection. */
-export interface RedirectContext {
+/** What `followRedirects` needs of the cluster connection: its map and its bounds. */
+export interface RedirectBounds {
   topology: Topology
   /** How many `MOVED`/`ASK` one call follows (`maxCommandRedirections`). */
   maxRedirects: number
@@ -24,6 +24,10 @@ export interface RedirectContext {
   retryBudgetMs: number
   /** Whether the connection is closed: nothing is followed then. */
   closed(): boolean
+}
+
+/** What following a redirection needs of the cluster connection, with its senders. */
+export interface RedirectContext extends RedirectBounds {
   /** One attempt: to the node cachex's map names for `slot`. */
   sendOnce(
     slot: number,
@@ -50,6 +54,12 @@ export interface Resend {
   again(): Promise<unknown>
   /** For a split read or delete that still meets `TRYAGAIN`: one key at a time. */
   keyByKey?: (() => Promise<unknown>) | undefined
+  /**
+   * For an error that is not a redirection but that this call may still follow (a blocked read
+   * whose stream a reshard moved): how to send the call again, counted as a redirection, or
+   * `undefined` when the error is the call's.
+   */
+  otherwise?: ((error: Error) => Promise<(() => Promise<unknown>) | undefined>) | undefined
 }
 
 /** The `Resend` of one command (`kind`: the split read or delete it is part of, if any). */
@@ -88,12 +98,13 @@ export function commandResend(
  *   tries runs one key at a time instead (each key then follows its own `ASK`), as a migration
  *   left half done would otherwise fail it for as long as it lasts; `MSET` stays whole.
  * - a node client closed under cachex (node-redis dropped the node): sent again through the map.
+ * - what `resend.otherwise` says it follows (counted as a redirection).
  * Anything else is the call's error; a lost connection or `CLUSTERDOWN` also sets cachex
  * watching the nodes and the slot map. `resend` sends the call again (a command, or a
  * transaction's chain).
  */
 export async function followRedirects(
-  context: RedirectContext,
+  context: RedirectBounds,
   first: unknown,
   slot: number,
   resend: Resend,
@@ -107,18 +118,20 @@ export async function followRedirects(
   let afterTryAgain = false
   for (;;) {
     if (!(error instanceof Error) || context.closed()) throw error
-    const message = error.message
+    // The text of a server's error reply: node-redis's, or the `ResponseError` made of it.
+    const replied = error instanceof ErrorReply || error instanceof ResponseError
+    const message = replied ? error.message : ''
     let reply: Promise<unknown>
-    if (error instanceof ErrorReply && message.startsWith('MOVED ')) {
+    if (message.startsWith('MOVED ')) {
       if (++redirects > context.maxRedirects) throw error
       reply = resend.to(context.topology.moved(slot, redirectTarget(message)))
-    } else if (error instanceof ErrorReply && message.startsWith('ASK ')) {
+    } else if (message.startsWith('ASK ')) {
       // The `ASK` of a `TRYAGAIN` retry (the old owner sends the command back to the importing
       // node, which says `TRYAGAIN` again) is not counted: the retry budget bounds that loop, and
       // its error is the `TRYAGAIN`.
       if (!afterTryAgain && ++redirects > context.maxRedirects) throw error
       reply = resend.asking(context.topology.askTarget(redirectTarget(message)))
-    } else if (error instanceof ErrorReply && message.startsWith('TRYAGAIN')) {
+    } else if (message.startsWith('TRYAGAIN')) {
       const now = performance.now()
       retryingSince ||= now
       if (++tries > TRYAGAIN_WHOLE && resend.keyByKey !== undefined) return resend.keyByKey()
@@ -131,13 +144,19 @@ export async function followRedirects(
       context.topology.forgetClosed()
       reply = resend.again()
     } else {
-      if (!(error instanceof ErrorReply) || message.startsWith('CLUSTERDOWN')) {
-        context.topology.watch()
+      const again =
+        resend.otherwise === undefined || redirects >= context.maxRedirects
+          ? undefined
+          : await resend.otherwise(error)
+      if (again === undefined) {
+        if (!replied || message.startsWith('CLUSTERDOWN')) context.topology.watch()
+        throw error
       }
-      throw error
+      redirects++
+      reply = again()
     }
     // Only the first redirection of a retry is free; each retry waits, within the budget.
-    afterTryAgain = error instanceof ErrorReply && message.startsWith('TRYAGAIN')
+    afterTryAgain = message.startsWith('TRYAGAIN')
     try {
       return await reply
     } catch (next) {

@@ -187,12 +187,10 @@ class ClusterConnection implements Connection {
     }
     this.#noTryAgain = { ...this.#redirects, retryBudgetMs: 0 }
     this.#blocking = new ClusterBlocking({
-      topology: this.#topology,
+      redirects: this.#redirects,
       deadlines: this.#deadlines,
       connectTimeoutMs: this.#connectTimeoutMs,
-      maxRedirects: this.#redirects.maxRedirects,
       mapError: this.#mapError,
-      closed: () => this.#life.closed,
     })
     // A call that timed out or waits long: a node may be frozen; watch the nodes and the map.
     this.#deadlines.onExpire = () => this.#topology.watch()
