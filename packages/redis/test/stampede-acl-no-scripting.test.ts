@@ -144,3 +144,104 @@ describe('distributed getOrSet without scripting', () => {
     }
   })
 })
+
+// A refresh (here XFetch's, with a beta no draw escapes) replaces the value only if nobody wrote
+// the key while its factory ran: with the script, or for a user without `@scripting` with a read
+// of the key right before its SET.
+describe.each(['noscript', 'full'])('a refresh by user %s never replaces a newer write', (user) => {
+  const options = { earlyRecompute: 1e12 }
+
+  /** Stores `old` at `key`, then starts its refresh: its factory waits for `finish()`. */
+  async function refreshing(cache: ReturnType<typeof createCache>, key: string) {
+    expect(await cache.getOrSet(key, () => 'old', 60, options)).toBe('old')
+    let finish!: () => void
+    const gate = new Promise<void>((resolve) => {
+      finish = resolve
+    })
+    let started!: () => void
+    const running = new Promise<void>((resolve) => {
+      started = resolve
+    })
+    const result = cache.getOrSet(
+      key,
+      async () => {
+        started()
+        await gate
+        return 'refreshed'
+      },
+      60,
+      options,
+    )
+    await running
+    return { result, finish }
+  }
+
+  it('a set() made while the factory ran stays; the caller gets it', async () => {
+    const cache = createCache({ location: url(user), keyPrefix: `app-r${user}` })
+    try {
+      const { result, finish } = await refreshing(cache, 'set')
+      await cache.set('set', 'user', 60)
+      finish()
+      expect(await result).toBe('user')
+      expect(await cache.get('set')).toBe('user')
+    } finally {
+      await cache.close()
+    }
+  })
+
+  it('a key deleted while the factory ran stays deleted; the caller gets its value', async () => {
+    const cache = createCache({ location: url(user), keyPrefix: `app-r${user}` })
+    try {
+      const { result, finish } = await refreshing(cache, 'deleted')
+      await cache.delete('deleted')
+      finish()
+      expect(await result).toBe('refreshed')
+      expect(await admin.exists(`app-r${user}:1:deleted`)).toBe(0)
+    } finally {
+      await cache.close()
+    }
+  })
+
+  it('a touch() made while the factory ran stays: the value is not replaced', async () => {
+    const cache = createCache({ location: url(user), keyPrefix: `app-r${user}` })
+    try {
+      const { result, finish } = await refreshing(cache, 'touched')
+      await cache.touch('touched', 600)
+      finish()
+      expect(await result).toBe('old')
+      expect(await cache.get('touched')).toBe('old')
+      expect(await admin.pTTL(`app-r${user}:1:touched`)).toBeGreaterThan(120_000)
+    } finally {
+      await cache.close()
+    }
+  })
+
+  it('with no write meanwhile, the refreshed value is stored', async () => {
+    const cache = createCache({ location: url(user), keyPrefix: `app-r${user}` })
+    try {
+      const { result, finish } = await refreshing(cache, 'quiet')
+      finish()
+      expect(await result).toBe('refreshed')
+      expect(await cache.get('quiet')).toBe('refreshed')
+      expect(await admin.pTTL(`app-r${user}:1:quiet`)).toBeGreaterThan(50_000)
+    } finally {
+      await cache.close()
+    }
+  })
+})
+
+describe('a refresh without scripting', () => {
+  it('learns once that scripts are refused: later refreshes send none', async () => {
+    const cache = createCache({ location: url('noscript'), keyPrefix: 'app-refresh-once' })
+    try {
+      expect(await cache.getOrSet('k', () => 0, 60, { earlyRecompute: 1e12 })).toBe(0)
+      const before = await evalsRefused()
+      for (let i = 1; i <= 5; i++) {
+        expect(await cache.getOrSet('k', () => i, 60, { earlyRecompute: 1e12 })).toBe(i)
+      }
+      expect(await evalsRefused()).toBe(before + 1)
+    } finally {
+      await cache.close()
+    }
+  })
+})

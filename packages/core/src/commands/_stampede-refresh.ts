@@ -3,10 +3,10 @@
 // factory ran wins, as a miss's `add` loses to a value stored meanwhile.
 import { createHash } from 'node:crypto'
 import type { CacheContext } from '../_context.ts'
-import { isScriptRefused } from '../_messages.ts'
 import { defineScript, runScript } from '../script.ts'
 import type { RedisArgument } from '../types.ts'
 import { measured } from './_observed.ts'
+import { readWithMeta, scriptOr } from './_stampede.ts'
 
 // Stores ARGV[2] at KEYS[1] (expiring in ARGV[3] ms; '' never) only if the key still holds the
 // bytes whose SHA1 is ARGV[1] (the digest, not the bytes: a large value is not sent twice) and
@@ -42,8 +42,9 @@ export interface Unchanged {
 /**
  * Stores `value` at `rkey` (expiring in `ms`; `null` never, > 0 otherwise) if it still holds
  * `before`, the value the refresh decided to replace, with no expiry set since; resolves whether
- * it stored. A user without `@scripting` stores it unconditionally (a `SET`), as before this
- * check existed. Reports the `set` event of a value stored.
+ * it stored. One script; for a user without `@scripting`, the same check as a read of the key
+ * (`stillHolds`) and then a `SET`, two round trips: a write landing between them is overwritten.
+ * Reports the `set` event of a value stored.
  */
 export async function storeIfUnchanged(
   context: CacheContext,
@@ -56,19 +57,43 @@ export async function storeIfUnchanged(
   const [stored, sizes] = await measured(context, () => {
     const data = context.encode(value)
     const digest = createHash('sha1').update(before.raw).digest('hex')
-    return context.store.writing([rkey], async () => {
-      try {
-        const ttl = before.pttl === null ? '' : String(before.pttl)
-        const args = [digest, data, ms === null ? '' : String(ms), ttl]
-        return (await runScript(context.connection, REFRESH_SWAP_SCRIPT, [rkey], args)) === 1
-      } catch (error) {
-        if (!isScriptRefused(error)) throw error
-        return context.store.set(rkey, value, ms)
-      }
-    })
+    return context.store.writing([rkey], () =>
+      scriptOr(
+        context.connection,
+        async () => {
+          const ttl = before.pttl === null ? '' : String(before.pttl)
+          const args = [digest, data, ms === null ? '' : String(ms), ttl]
+          return (await runScript(context.connection, REFRESH_SWAP_SCRIPT, [rkey], args)) === 1
+        },
+        async () => (await stillHolds(context, rkey, before)) && context.store.set(rkey, value, ms),
+      ),
+    )
   })
   if (stored && context.events.writes) {
     context.events.emit('set', { operation: 'getOrSet', key, bytes: sizes[0] })
   }
   return stored
+}
+
+/**
+ * Whether `rkey` still holds `before` on the primary, with no expiry set since: the script's
+ * check (`REFRESH_SWAP_SCRIPT`), with the `GET` + `PTTL` the refresh read `before` with.
+ */
+async function stillHolds(
+  context: CacheContext,
+  rkey: string,
+  before: Unchanged,
+): Promise<boolean> {
+  // On the primary and as bytes, as `before` was read: a replica may lack the newer write.
+  const now = await readWithMeta(context, rkey, false, false, false)
+  if (!sameBytes(now.raw, before.raw)) return false
+  // A PTTL only falls: one that grew, or a key persisted, had its expiry set again meanwhile.
+  if (before.pttl === null) return now.persistent
+  return now.pttl !== null && now.pttl <= before.pttl
+}
+
+/** Whether a reply (`null` for a missing key) is the bytes of `raw`. */
+function sameBytes(reply: unknown, raw: RedisArgument): boolean {
+  const bytes = typeof reply === 'string' ? Buffer.from(reply) : reply
+  return Buffer.isBuffer(bytes) && bytes.equals(typeof raw === 'string' ? Buffer.from(raw) : raw)
 }

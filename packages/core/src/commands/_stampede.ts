@@ -94,9 +94,31 @@ export async function tryLock(
 
 /**
  * The connections whose server refused a script (an ACL user without `@scripting`): their locks
- * are released and extended with plain commands (`ifStillHeld`), and no script is tried again.
+ * are released and extended with plain commands (`ifStillHeld`), a refresh checks its value with
+ * them before storing it (`storeIfUnchanged`), and no script is tried again (see `scriptOr`).
  */
 const scriptless = new WeakSet<Connection>()
+
+/**
+ * Runs `script` (a call that sends a Lua script) or, for a user who may not run scripts, `plain`
+ * (its stand-in of plain commands). Learned once per connection, from the first script refused
+ * (`NOPERM`): trying each time would cost a rejected `EVAL` and a round trip on every call.
+ */
+export async function scriptOr<T>(
+  connection: Connection,
+  script: () => Promise<T>,
+  plain: () => Promise<T>,
+): Promise<T> {
+  if (!scriptless.has(connection)) {
+    try {
+      return await script()
+    } catch (error) {
+      if (!isScriptRefused(error)) throw error
+      scriptless.add(connection)
+    }
+  }
+  return plain()
+}
 
 /**
  * Milliseconds a lock must have left for `ifStillHeld` to act on it, beyond twice the round trip
@@ -122,31 +144,30 @@ async function ifStillHeld(
   command: RedisArgument[],
 ): Promise<void> {
   const connection = context.connection
-  if (!scriptless.has(connection)) {
-    try {
+  await scriptOr(
+    connection,
+    async () => {
       // The command's arguments after the key are the script's after the token (the expiry).
       await connection.command(['EVAL', script, '1', lockKey, token, ...command.slice(2)], {
         key: lockKey,
       })
-      return
-    } catch (error) {
-      if (!isScriptRefused(error)) throw error
-      scriptless.add(connection)
-    }
-  }
-  const started = performance.now()
-  const [held, pttl] = await connection.batch(
-    [
-      ['GET', lockKey],
-      ['PTTL', lockKey],
-    ],
-    { key: lockKey, text: true },
+    },
+    async () => {
+      const started = performance.now()
+      const [held, pttl] = await connection.batch(
+        [
+          ['GET', lockKey],
+          ['PTTL', lockKey],
+        ],
+        { key: lockKey, text: true },
+      )
+      if (held instanceof Error) throw held
+      if (held === null || held === undefined || String(held) !== token) return
+      const roundTrip = performance.now() - started
+      if (typeof pttl === 'number' && pttl >= 0 && pttl < RACE_MARGIN_MS + 2 * roundTrip) return
+      await connection.command(command, { key: lockKey })
+    },
   )
-  if (held instanceof Error) throw held
-  if (held === null || held === undefined || String(held) !== token) return
-  const roundTrip = performance.now() - started
-  if (typeof pttl === 'number' && pttl >= 0 && pttl < RACE_MARGIN_MS + 2 * roundTrip) return
-  await connection.command(command, { key: lockKey })
 }
 
 /**
