@@ -28,6 +28,11 @@ interface Waiter {
   key: string
   /** Which of the batch's keys it reads (its index in `MGET`'s replies). */
   at: number
+  /**
+   * Whether a caller before it reads the same reply: decoded from a copy of its bytes, which a
+   * serializer may hand back as they are (a msgpack `bin`, a custom serializer's `Buffer`).
+   */
+  shares: boolean
   fallback: unknown
   resolve: (value: unknown) => void
   reject: (error: unknown) => void
@@ -119,10 +124,11 @@ export class ReadCoalescer {
     // The same key as the read before it: asked once. (Only the last key is compared: a lookup
     // of every key gathered would cost each read of distinct keys more than it saves.)
     let at = args.length - 1
-    if (at === 0 || args[at] !== rkey) args.push(rkey)
-    else at--
+    const shares = at > 0 && args[at] === rkey
+    if (shares) at--
+    else args.push(rkey)
     const promise = new Promise<unknown>((resolve, reject) => {
-      waiters.push({ key, at, fallback, resolve, reject })
+      waiters.push({ key, at, shares, fallback, resolve, reject })
     })
     if (waiters.length >= COALESCE_MAX) this.#send(batch)
     return promise
@@ -333,7 +339,7 @@ export class ReadCoalescer {
   #getAlone(rkey: string, key: string, fallback: unknown): Promise<unknown> {
     const route = { key: rkey, readonly: true, text: false }
     return new Promise<unknown>((resolve, reject) => {
-      const waiter: Waiter = { key, at: 0, fallback, resolve, reject }
+      const waiter: Waiter = { key, at: 0, shares: false, fallback, resolve, reject }
       sendCommand(this.#context.connection, ['GET', rkey], route).then(
         (reply) => {
           // Smaller now (or gone): gathered again from the next call.
@@ -355,7 +361,8 @@ export class ReadCoalescer {
       this.#large.add(String(rkey))
     }
     try {
-      waiter.resolve(this.#context.decode(reply, waiter.key))
+      const own = waiter.shares && Buffer.isBuffer(reply) ? Buffer.from(reply) : reply
+      waiter.resolve(this.#context.decode(own, waiter.key))
     } catch (error) {
       waiter.reject(error)
     }

@@ -17,6 +17,7 @@ import {
   ConnectionError,
   type CreateCacheOptions,
   createCache,
+  defineSerializer,
   InvalidArgumentError,
   KeyNotFoundError,
   keySlot,
@@ -111,6 +112,29 @@ describe('coalesced gets on one server', () => {
     expect(new Set(values).size).toBe(300)
     // 128 calls a batch at most, as for distinct keys.
     expect(commands).toEqual(Array.from({ length: 3 }, () => ['GET', cache.makeKey('hot')]))
+  })
+
+  it('callers of a key asked once do not share its bytes: msgpack bin and a serializer returning them', async () => {
+    const bytes = defineSerializer({
+      name: 'bytes',
+      serialize: (value: unknown) => Buffer.from(value as Buffer),
+      deserialize: (data: Buffer) => data,
+    })
+    for (const serializer of ['msgpack', bytes] as const) {
+      const cache = cacheFor({ serializer })
+      await cache.setMany({ bin: Buffer.from('hello'), other: Buffer.from('o') })
+      // One GET for both callers, then an MGET naming the key once for two of its three callers.
+      const alone = (await Promise.all([cache.get('bin'), cache.get('bin')])) as Uint8Array[]
+      const among = (await Promise.all([
+        cache.get('bin'),
+        cache.get('bin'),
+        cache.get('other'),
+      ])) as Uint8Array[]
+      for (const [first, second] of [alone, among] as Uint8Array[][]) {
+        ;(first as Uint8Array)[0] = 0x4a // one caller changes what it got
+        expect(Buffer.from(second as Uint8Array).toString()).toBe('hello')
+      }
+    }
   })
 
   it('a key read again after another key is asked again; each caller gets its own answer', async () => {
