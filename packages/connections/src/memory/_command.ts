@@ -1,5 +1,6 @@
 // What every command family of the in-memory backend shares: the call a handler receives and the
 // table entry that declares it.
+import type { Kind } from './_expiries.ts'
 import type { Reply } from './_reply.ts'
 import type { Store } from './store.ts'
 
@@ -36,6 +37,11 @@ export function is(value: string | undefined, word: string): boolean {
 export interface Wait {
   readonly keys: readonly string[]
   readonly ms: number
+  /**
+   * The kind of value the call takes from (`'list'` for a pop): it is served only while its key
+   * holds one. None for a call that reads without taking (a stream read).
+   */
+  readonly takes?: Kind
   /**
    * One try: the reply, or `undefined` to wait on. The first try (no `key`) is the command's own,
    * with its errors (`WRONGTYPE`…). Later ones serve the call from `key`, one of its keys that was

@@ -355,18 +355,22 @@ export class MemoryConnection implements Connection {
         reject(error)
       }
       this.#blocked.add(fail_)
-      stopWaiting = this.#store.waitFor(wait.keys, (key) => {
-        try {
-          const reply = wait.attempt(this.#call(args, Date.now()), key)
-          // Nothing for it there: it waits on, in its place.
-          if (reply === undefined) return
-          settle()
-          this.#store.fit()
-          resolve(shape(reply, asText))
-        } catch (error) {
-          fail_(error as Error)
-        }
-      })
+      stopWaiting = this.#store.waitFor(
+        wait.keys,
+        (key) => {
+          try {
+            const reply = wait.attempt(this.#call(args, Date.now()), key)
+            // Nothing for it there: it waits on, in its place.
+            if (reply === undefined) return
+            settle()
+            this.#store.fit()
+            resolve(shape(reply, asText))
+          } catch (error) {
+            fail_(error as Error)
+          }
+        },
+        wait.takes,
+      )
       // A timer holds at most 2^31 - 1 ms: a longer block (XREAD's BLOCK is any integer) re-arms.
       const arm = (ms: number): void => {
         timer = setTimeout(

@@ -387,6 +387,7 @@ function blocking(name: string): BlockingCommand {
       return {
         keys: blockingKeys(name, call.args),
         ms,
+        takes: 'list',
         attempt: (next, key) =>
           key === undefined ? tryBlocking(name, next) : serveBlocked(name, next, key),
       }

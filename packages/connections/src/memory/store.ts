@@ -5,10 +5,12 @@
 // (`allkeys-lru`). `SCAN` and its kin walk `_walk-order.ts`'s orders. Stores are private to one
 // connection (`memory://`) or shared by name within the process (`memory://name`), through the
 // registry at the bottom.
+import { BlockedCalls, type Waiter } from './_blocked.ts'
 import { type Entry, ExpiryQueue, type Kind, Slot } from './_expiries.ts'
 import { fail, OOM, WRONGTYPE } from './_reply.ts'
 import { type Members, SCAN_SLACK, WalkOrder, walkStep } from './_walk-order.ts'
 
+export type { Waiter } from './_blocked.ts'
 export type { Entry, Kind } from './_expiries.ts'
 export type { Members } from './_walk-order.ts'
 
@@ -34,12 +36,6 @@ const SWEEP_CLOCK_EVERY = 32
 /** Hashes, sets and sorted sets of up to this many elements are scanned whole, as listpacks are. */
 const SCAN_WHOLE = 128
 
-/**
- * A blocked call waiting on keys: called with one of them when it was written, to serve itself
- * from it (or find nothing there and wait on).
- */
-export type Waiter = (key: string) => void
-
 /** A keyspace. */
 export class Store {
   /** Every key, least recently used first (a read or a write moves a key to the end). */
@@ -48,15 +44,8 @@ export class Store {
   used = 0
   /** The bound on `used`; `null` for none. */
   readonly maxBytes: number | null
-  /** Blocked calls (`BLPOP`…) by the keys they wait on, each key's first come first. */
-  readonly #waiters = new Map<string, Set<Waiter>>()
-  /**
-   * Keys written since blocked calls were last served, that blocked calls wait on: Redis's
-   * `ready_keys`, a key in it once, in the order of their first write.
-   */
-  readonly #ready = new Set<string>()
-  /** Whether `serveReady` is running (a call it serves may write a key: it is served after). */
-  #serving = false
+  /** Blocked calls (`BLPOP`…) by the keys they wait on, and the keys written since served. */
+  readonly #blocked = new BlockedCalls((key) => this.#kindAt(key))
   /** The last sequence number given (to a key, or to an element of a scanned collection). */
   #seq = 0
   /** The keys in `SCAN`'s order. */
@@ -223,7 +212,7 @@ export class Store {
     this.#expiries.clear()
     // Sequence numbers go on from where they were: a walk begun before ends at once.
     this.#order = new WalkOrder()
-    for (const key of [...this.#waiters.keys()]) this.wake(key)
+    for (const key of this.#blocked.keys()) this.wake(key)
   }
 
   /**
@@ -260,57 +249,37 @@ export class Store {
    * `signalKeyAsReady`).
    */
   wake(key: string): void {
-    if (this.#waiters.has(key)) this.#ready.add(key)
+    this.#blocked.wake(key)
   }
 
   /**
    * Serves the blocked calls from the keys written since the last time, as Redis's
-   * `handleClientsBlockedOnKeys` after each command: key by key in the order they were first
-   * written, each key's waiters first come first, until none is left (a call served that writes
-   * a key, as BLMOVE does, has its waiters served in turn). A waiter that finds nothing for it
-   * keeps its place.
+   * `handleClientsBlockedOnKeys` after each command (`_blocked.ts`): key by key in the order they
+   * were first written, each key's calls first come first; the calls that take from a list are
+   * served only while it lasts. A call that finds nothing for it keeps its place.
    */
   serveReady(): void {
-    if (this.#serving) return
-    this.#serving = true
-    try {
-      while (this.#ready.size > 0) {
-        // A key written again while this round runs comes again in the next round, unless it is
-        // still to be served in this one.
-        for (const key of [...this.#ready]) {
-          this.#ready.delete(key)
-          const waiters = this.#waiters.get(key)
-          if (waiters === undefined) continue
-          for (const waiter of [...waiters]) {
-            if (waiters.has(waiter)) waiter(key)
-          }
-        }
-      }
-    } finally {
-      this.#serving = false
-    }
+    this.#blocked.serveReady()
   }
 
   /**
    * Adds `waiter` at the end of the waiters of each of `keys` (once per key), to be called with
    * a key when that key was written; it stays there until the returned function removes it.
+   * `takes` is the kind of value the call takes from (`'list'` for BLPOP…), none for a read.
    */
-  waitFor(keys: readonly string[], waiter: Waiter): () => void {
-    for (const key of keys) {
-      let set = this.#waiters.get(key)
-      if (set === undefined) {
-        set = new Set()
-        this.#waiters.set(key, set)
-      }
-      set.add(waiter)
-    }
-    return () => {
-      for (const key of keys) {
-        const set = this.#waiters.get(key)
-        set?.delete(waiter)
-        if (set?.size === 0) this.#waiters.delete(key)
-      }
-    }
+  waitFor(keys: readonly string[], waiter: Waiter, takes?: Kind): () => void {
+    return this.#blocked.waitFor(keys, waiter, takes)
+  }
+
+  /**
+   * The kind of the live value at `key`, without dropping it when expired or moving it in the
+   * LRU order (the blocked call served from it reads it as a command does).
+   */
+  #kindAt(key: string): Kind | undefined {
+    const entry = this.keys.get(key)
+    if (entry === undefined) return undefined
+    if (entry.expiresAt !== 0 && entry.expiresAt <= Date.now()) return undefined
+    return entry.kind
   }
 
   /**
