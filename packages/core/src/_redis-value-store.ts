@@ -67,6 +67,32 @@ function asBytes(data: RedisArgument): RedisArgument {
   return typeof data === 'string' && data.length > LARGE_VALUE ? Buffer.from(data) : data
 }
 
+/**
+ * The errors `RedisValueStore.setMany` rejected with after a pipeline's replies said which of its
+ * writes were stored, with those (in the order of the call's keys); `null` for an error two calls
+ * rejected with at once, which cannot tell whose writes it speaks of.
+ */
+const partlyStored = new WeakMap<Error, boolean[] | null>()
+
+/** `error`, the first failed reply of a `setMany` pipeline, noted with the writes `stored`. */
+function noteStored(error: Error, stored: boolean[]): Error {
+  partlyStored.set(error, partlyStored.has(error) ? null : stored)
+  return error
+}
+
+/**
+ * Which entries of a `setMany` that rejected with `error` its replies say were stored, in the
+ * order of its keys, or `undefined` when none is known to be (one command refused or lost whole,
+ * a script stopped part way): a `set` event is due for each one stored, and under
+ * `ignoreExceptions` the call resolves the others. Read once, by the call that rejected.
+ */
+export function storedBeforeFailure(error: unknown): boolean[] | undefined {
+  if (!(error instanceof Error)) return undefined
+  const stored = partlyStored.get(error)
+  partlyStored.delete(error)
+  return stored ?? undefined
+}
+
 /** String values in Redis, through the context's connection and codec. */
 export class RedisValueStore implements ValueStore {
   readonly #context: CacheContext
@@ -210,12 +236,14 @@ export class RedisValueStore implements ValueStore {
     }
     // Keys that failed are a cluster's: a node that refused or could not be reached fails only
     // the writes to it. Elsewhere the pipeline stands in for the one script, and fails as it
-    // does: the call rejects with the first error (other writes of the call may be stored).
+    // does: the call rejects with the first error, which tells which writes the replies say were
+    // stored (`storedBeforeFailure`).
+    const stored = replies.map((reply) => !(reply instanceof Error))
     if (connection.routesBySlot !== true) {
       const failed = replies.find((reply) => reply instanceof Error)
-      if (failed !== undefined) throw failed
+      if (failed !== undefined) throw noteStored(failed as Error, stored)
     }
-    return replies.map((reply) => !(reply instanceof Error))
+    return stored
   }
 
   async setGet(

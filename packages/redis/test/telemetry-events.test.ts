@@ -1,7 +1,7 @@
 // cache.on(): the typed events (hit, miss, set, delete, error, invalidate, operation), on a real
 // redis-server and on memory://; the local tier's events on Redis only (memory:// has no tier).
 import { type Cache, type CacheEventMap, type CacheEventName, createCache } from '@cachex/redis'
-import { delay, uniquePrefix } from '@cachex/test-utils'
+import { delay, type RedisServer, startRedis, uniquePrefix } from '@cachex/test-utils'
 import { createClient } from '@redis/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BACKENDS, backendServer } from './helpers.ts'
@@ -127,6 +127,29 @@ describe.each(BACKENDS)('events on %s', (backend) => {
     expect(await cache.get('c')).toBe(3)
     expect(await cache.get('n')).toBe(null)
     expect(seen.set.map(({ key }) => key)).toEqual(['c', 'c', 'n'])
+    seen.stop()
+  })
+
+  it('reports a set with { get: true } over an old value it cannot read: stored all the same', async () => {
+    const limited = open({ maxValueSize: 1000 })
+    const unlimited = open({ maxValueSize: null, keyPrefix: limited.keyPrefix })
+    await unlimited.set('k', 'x'.repeat(5000))
+    await unlimited.set('gone', 'x'.repeat(5000))
+    await unlimited.set('kept', 'x'.repeat(5000))
+    const seen = record(limited)
+    const error = await limited.set('k', 'new', { get: true }).then(
+      () => expect.fail('resolved'),
+      (caught: unknown) => caught as { removed?: unknown[] },
+    )
+    expect(error.removed).toHaveLength(1)
+    expect(await limited.get('k')).toBe('new')
+    // A timeout ≤ 0 deletes, and nx stores nothing over a value: no set, though both reject.
+    await expect(limited.set('gone', 'new', { get: true, timeout: 0 })).rejects.toThrow(
+      /deleted key 'gone' all the same/,
+    )
+    await expect(limited.set('kept', 'new', { get: true, nx: true })).rejects.toThrow()
+    expect(seen.set).toEqual([{ operation: 'set', key: 'k', bytes: Buffer.byteLength('"new"') }])
+    expect(seen.error.map(({ operation }) => operation)).toEqual(['set', 'set', 'set'])
     seen.stop()
   })
 
@@ -324,6 +347,64 @@ describe('local tier events (redis)', () => {
     await eventually(() => seen.invalidate.length > 0)
     expect(seen.invalidate[0]).toEqual({ key: cache.makeKey('k'), count: 1 })
     expect(cache.localStats()?.invalidations).toBeGreaterThanOrEqual(1)
+    seen.stop()
+  })
+})
+
+describe('setMany rejected after storing some keys (redis, an ACL user allowed some keys)', () => {
+  let server: RedisServer
+  let admin: ReturnType<typeof createClient>
+  const caches: Cache[] = []
+
+  beforeAll(async () => {
+    server = await startRedis()
+    admin = createClient({ url: server.url })
+    await admin.connect()
+    // Every command, on the keys `app:1:ok*` only.
+    await admin.sendCommand(['ACL', 'SETUSER', 'part', 'on', '>part-pw', '~app:1:ok*', '+@all'])
+  })
+  afterAll(async () => {
+    for (const cache of caches) await cache.close()
+    await admin?.close()
+    await server?.stop()
+  })
+
+  /** A fresh cache of the user `part`: its first setMany with a timeout goes as a pipeline. */
+  function partial(options: object = {}): Cache {
+    const location = server.url.replace('redis://', 'redis://part:part-pw@')
+    const cache = createCache({ location, keyPrefix: 'app', ...options })
+    caches.push(cache)
+    return cache
+  }
+
+  it('reports a set for each key the pipeline stored, though the call rejects', async () => {
+    const cache = partial()
+    const seen = record(cache)
+    await expect(cache.setMany({ ok1: 1, bad: 2, ok2: 'two' })).rejects.toMatchObject({
+      code: 'E_RESPONSE',
+    })
+    expect(await admin.sendCommand(['MGET', 'app:1:ok1', 'app:1:bad', 'app:1:ok2'])).toEqual([
+      '1',
+      null,
+      '"two"',
+    ])
+    expect(seen.set).toEqual([
+      { operation: 'setMany', key: 'ok1', bytes: 1 },
+      { operation: 'setMany', key: 'ok2', bytes: Buffer.byteLength('"two"') },
+    ])
+    expect(seen.error.map(({ operation }) => operation)).toEqual(['setMany'])
+    seen.stop()
+  })
+
+  it('under ignoreExceptions resolves exactly the keys not stored', async () => {
+    const cache = partial({ ignoreExceptions: true, logIgnoredExceptions: false })
+    const seen = record(cache)
+    expect(await cache.setMany({ okn: 1, badn: 2, okm: 3 })).toEqual(['badn'])
+    expect(await admin.sendCommand(['EXISTS', 'app:1:okn', 'app:1:okm'])).toBe(2)
+    expect(seen.set.map(({ key }) => key)).toEqual(['okn', 'okm'])
+    // Without a timeout, one MSET refused whole: nothing stored, every key resolved.
+    expect(await cache.setMany({ okx: 1, badx: 2 }, null)).toEqual(['okx', 'badx'])
+    expect(await admin.sendCommand(['EXISTS', 'app:1:okx'])).toBe(0)
     seen.stop()
   })
 })

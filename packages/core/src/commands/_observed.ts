@@ -113,6 +113,19 @@ export async function measured<T>(
   write: () => Promise<T>,
 ): Promise<[T, number[]]> {
   const sizes: number[] = []
+  return [await measuredInto(context, sizes, write), sizes]
+}
+
+/**
+ * `measured`, the sizes pushed onto `sizes` as `write` encodes them: the caller still has them
+ * when `write` rejects after storing (`set(…, { get: true })` over an old value it cannot read, a
+ * `setMany` that stored some of its keys).
+ */
+export async function measuredInto<T>(
+  context: CacheContext,
+  sizes: number[],
+  write: () => Promise<T>,
+): Promise<T> {
   const outer = context.encoded
   context.encoded = sizes
   let pending: Promise<T>
@@ -121,7 +134,7 @@ export async function measured<T>(
   } finally {
     context.encoded = outer
   }
-  return [await pending, sizes]
+  return pending
 }
 
 /**

@@ -146,10 +146,27 @@ export function decodeReplaced(
       written === 'deleted'
         ? `set deleted key '${key}' all the same (a timeout ≤ 0)`
         : `set stored the new value at key '${key}' all the same`
-    throw withNote(error, `${note}: the old value is in this error's removed (as stored bytes)`, [
-      asBytes(reply),
-    ])
+    const noted = withNote(
+      error,
+      `${note}: the old value is in this error's removed (as stored bytes)`,
+      [asBytes(reply)],
+    )
+    // Only an error made here for this call: one passed on as thrown could be thrown again by a
+    // call that stored nothing.
+    if (written === 'stored' && noted !== error) storedAllTheSame.add(noted as object)
+    throw noted
   }
+}
+
+/** The errors of `decodeReplaced` whose call stored its new value (`storedNewValue`). */
+const storedAllTheSame = new WeakSet<object>()
+
+/**
+ * Whether `error`, a rejection of `set(…, { get: true })`, says the new value was stored all the
+ * same (an old value it could not read): the value is in Redis, so a `set` event is still due.
+ */
+export function storedNewValue(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && storedAllTheSame.has(error)
 }
 
 /**

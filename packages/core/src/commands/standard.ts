@@ -15,13 +15,21 @@ import {
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
 import { LocalTier, MISS } from '../_local-tier.ts'
 import { isWrongType } from '../_messages.ts'
+import { storedBeforeFailure } from '../_redis-value-store.ts'
 import { describe, timeoutToMs } from '../_timeout.ts'
 import { emitOperation } from '../_timing.ts'
 import type { CacheLike } from '../cache-like.ts'
 import type { IncrOptions, SetOptions, TimeoutOption, VersionOption } from '../cache-options.ts'
 import { CrossSlotError, InvalidArgumentError } from '../errors.ts'
 import { globEscape } from '../key-function.ts'
-import { measured, observedGet, observedGetMany, observedStore, reportRead } from './_observed.ts'
+import {
+  measuredInto,
+  observedGet,
+  observedGetMany,
+  observedStore,
+  reportRead,
+} from './_observed.ts'
+import { storedNewValue } from './_removed.ts'
 import type { keyCommands } from './keys.ts'
 
 /** What `setGet` resolves for a key that held no value, told apart from a stored `null`. */
@@ -104,6 +112,25 @@ async function getValue(
   return value
 }
 
+/**
+ * The `set` events of a `setMany` of `keys`: one for each key `stored` says was, with its size
+ * (`sizes`), unless the expiry `ms` (≤ 0) deleted them instead.
+ */
+function reportStored(
+  context: CacheContext,
+  keys: readonly string[],
+  stored: readonly boolean[],
+  sizes: readonly number[],
+  ms: number | null,
+): void {
+  if (ms !== null && ms <= 0) return
+  for (let i = 0; i < keys.length; i++) {
+    if (stored[i]) {
+      context.events.emit('set', { operation: 'setMany', key: keys[i] as string, bytes: sizes[i] })
+    }
+  }
+}
+
 /** What the class itself defines. */
 type ClassMembers = 'makeKey' | 'makePattern' | 'close' | typeof Symbol.asyncDispose
 
@@ -143,9 +170,19 @@ export const standardCommands = {
         if (!context.events.writes) {
           return await context.store.setGet(rkey, key, value, ms, condition)
         }
-        const [old, sizes] = await measured(context, () =>
-          context.store.setGet(rkey as string, key, value, ms, condition, NO_OLD_VALUE),
-        )
+        const sizes: number[] = []
+        let old: unknown
+        try {
+          old = await measuredInto(context, sizes, () =>
+            context.store.setGet(rkey as string, key, value, ms, condition, NO_OLD_VALUE),
+          )
+        } catch (error) {
+          // An old value it could not read rejects the call, but the new one is stored.
+          if (storedNewValue(error)) {
+            context.events.emit('set', { operation: 'set', key, bytes: sizes[0] })
+          }
+          throw error
+        }
         // SET … GET stores unless its condition refused: nx stores where there was no value,
         // xx where there was one.
         const had = old !== NO_OLD_VALUE
@@ -229,6 +266,9 @@ export const standardCommands = {
   ): Promise<string[]> {
     const context = contextOf(this)
     let keys: string[] = []
+    // The sizes of the values written, when a `set` listener wants them; and their expiry.
+    let sizes: number[] | undefined
+    let ms: number | null = null
     try {
       const [timeout, options] = timeoutArguments(
         'setMany',
@@ -247,27 +287,32 @@ export const standardCommands = {
         for (let i = 0; i < keys.length; i++) values[i] = entries[keys[i] as string]
       }
       if (keys.length === 0) return []
-      const ms = timeoutToMs(timeout, context.defaultTimeout)
+      ms = timeoutToMs(timeout, context.defaultTimeout)
+      const expiry = ms
       const version = checkVersionOption(options?.version) ?? context.version
       const rkeys = context.makeKeys(keys, version)
       let stored: boolean[]
       if (context.events.writes) {
-        let sizes: number[]
-        ;[stored, sizes] = await measured(context, () => context.store.setMany(rkeys, values, ms))
-        if (ms === null || ms > 0) {
-          for (let i = 0; i < keys.length; i++) {
-            const key = keys[i] as string
-            if (stored[i])
-              context.events.emit('set', { operation: 'setMany', key, bytes: sizes[i] })
-          }
-        }
+        sizes = []
+        stored = await measuredInto(context, sizes, () =>
+          context.store.setMany(rkeys, values, expiry),
+        )
+        reportStored(context, keys, stored, sizes, ms)
       } else {
         stored = await context.store.setMany(rkeys, values, ms)
       }
       return stored.includes(false) ? keys.filter((_, i) => !stored[i]) : []
     } catch (error) {
-      // No key is known to be stored.
-      return context.fail(error, keys, 'setMany')
+      // A pipeline that failed part way says which of its writes were stored; otherwise no key
+      // is known to be.
+      const stored = storedBeforeFailure(error)
+      if (stored === undefined) return context.fail(error, keys, 'setMany')
+      if (sizes !== undefined) reportStored(context, keys, stored, sizes, ms)
+      return context.fail(
+        error,
+        keys.filter((_, i) => !stored[i]),
+        'setMany',
+      )
     }
   },
 
