@@ -13,8 +13,8 @@ import {
   VERSION_ONLY,
 } from './_args.ts'
 import { type CacheContext, type CommandWithFallback, contextOf } from './_context.ts'
+import { INCR_NUMBER_SCRIPT, INCR_SCRIPT } from './_incr.ts'
 import { unsafeResult } from './_messages.ts'
-import { INCR_NUMBER_SCRIPT, INCR_SCRIPT } from './_redis-value-store.ts'
 import { isOne, toArray, toNumber } from './_replies.ts'
 import { timeoutToMs } from './_timeout.ts'
 import type { CacheLike } from './cache-like.ts'

@@ -2,17 +2,17 @@
 // The in-memory backend runs none of them: each is matched by its SHA1 to a native implementation
 // (scripts.ts). test/memory-scripts.test.ts checks that these still equal the sources in
 // @cachex/core and @cachex/lock, so an edited script fails that test instead of `NOSCRIPT` at run time.
-// Generated from packages/core/src/{_redis-value-store,_coalesce-set,_coalesce-incr,commands/_stampede,
+// Generated from packages/core/src/{_incr,_coalesce-set,_coalesce-incr,commands/_stampede,
 // commands/_stampede-refresh}.ts,
 // packages/lock/src/{lock,semaphore}.ts and packages/admin/src/{_cas,_container-read}.ts.
 
 export const SOURCES = {
-  /** redis-value-store:INCR_SCRIPT */
+  /** incr:INCR_SCRIPT */
   INCR: "if redis.call('EXISTS', KEYS[1]) == 0 then\n  return false\nend\nlocal n = redis.call('INCRBY', KEYS[1], ARGV[1])\nif n >= 4503599627370496 or n <= -4503599627370496 then\n  return redis.call('GET', KEYS[1])\nend\nreturn n",
-  /** redis-value-store:INCR_NUMBER_SCRIPT */
+  /** incr:INCR_NUMBER_SCRIPT */
   INCR_NUMBER:
     "local old = redis.call('GET', KEYS[1])\nif not old then\n  return false\nend\nlocal n = redis.call('INCRBY', KEYS[1], ARGV[1])\nif n > 9007199254740991 or n < -9007199254740991 then\n  redis.call('SET', KEYS[1], old, 'KEEPTTL')\n  return 0\nend\nreturn redis.call('GET', KEYS[1])",
-  /** redis-value-store:INCR_SWAP_SCRIPT */
+  /** incr:INCR_SWAP_SCRIPT */
   INCR_SWAP:
     "if redis.call('GET', KEYS[1]) ~= ARGV[1] then\n  return 0\nend\nredis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')\nreturn 1",
   /** coalesce-set:NOTHING_SCRIPT */
