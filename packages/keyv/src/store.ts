@@ -1,5 +1,12 @@
 import { EventEmitter } from 'node:events'
-import { type CacheLike, globEscape, InvalidArgumentError } from '@cachex/core'
+import {
+  type CacheLike,
+  CachexError,
+  ConnectionError,
+  globEscape,
+  InvalidArgumentError,
+} from '@cachex/core'
+import { checkTimeoutMs, describeArgument } from '@cachex/core/internal'
 import { Keyv, type KeyvOptions, type KeyvStoreAdapter, type StoredData } from 'keyv'
 
 /**
@@ -31,10 +38,19 @@ export interface KeyvCachexOptions {
    * @default false
    */
   closeOnDisconnect?: boolean
+  /**
+   * Reads (`get`, `getMany`, `has`, `hasMany`, and so Keyv's `getRaw` and `getManyRaw`) reject
+   * with the cache's error, as Keyv's own `throwOnErrors` asks; without it they answer a miss
+   * (`undefined`, `false`) after emitting the error as an `'error'` event, which Keyv forwards to
+   * its own. Keyv does not tell its store its `throwOnErrors`: `createKeyv()` keeps this in step
+   * with it; with `new Keyv({ store, throwOnErrors: true })`, pass it to the store too.
+   * @default false
+   */
+  throwOnErrors?: boolean
 }
 
 /** What the store reports as its `opts`: its options resolved, and what Keyv looks for. */
-interface StoreOpts extends Required<KeyvCachexOptions> {
+interface StoreOpts extends Required<Omit<KeyvCachexOptions, 'throwOnErrors'>> {
   /** Keyv enables its iterator for stores whose dialect it knows; this store walks `SCAN`. */
   dialect: 'redis'
   /** Keyv reads `opts.url` of some stores; this one has no URL of its own. */
@@ -79,6 +95,11 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
    * `clear()` is `cache.clear()`.
    */
   namespace?: string | undefined
+  /**
+   * Whether reads reject with their error (after emitting it) instead of answering a miss; see
+   * `KeyvCachexOptions.throwOnErrors`. May be changed at any time.
+   */
+  throwOnErrors: boolean
 
   constructor(cache: CacheLike, options: KeyvCachexOptions = {}) {
     super()
@@ -92,6 +113,7 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
       )
     }
     this.cache = cache
+    this.throwOnErrors = options.throwOnErrors === true
     this.opts = {
       dialect: 'redis',
       url: '',
@@ -101,33 +123,32 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
     }
   }
 
-  /** The stored entry: Keyv's own string in `'keyv'` mode, `{ value, expires }` in `'cachex'`. */
+  /**
+   * The stored entry: Keyv's own string in `'keyv'` mode, `{ value, expires }` in `'cachex'`.
+   * A failed read is an `'error'` event and a miss, or rejects with `throwOnErrors`.
+   */
   async get<Value>(key: string): Promise<StoredData<Value> | undefined> {
-    if (this.opts.serialization === 'keyv' || !this.opts.expires) {
-      const value = await this.cache.get<unknown>(key, MISSING)
-      return value === MISSING ? undefined : (this.#entry(value, null) as StoredData<Value>)
+    try {
+      return await this.#get<Value>(key)
+    } catch (error) {
+      return this.#readFailed(error, undefined)
     }
-    // Both commands leave in the same write, so this is still one round trip.
-    const [value, pttl] = await Promise.all([
-      this.cache.get<unknown>(key, MISSING),
-      this.cache.pttl(key),
-    ])
-    return value === MISSING ? undefined : (this.#entry(value, pttl) as StoredData<Value>)
   }
 
-  /** The entries of `keys`, in order, `undefined` where a key is missing: one `MGET`. */
+  /**
+   * The entries of `keys`, in order, `undefined` where a key is missing: one `MGET`. A failed
+   * read is an `'error'` event and all misses, or rejects with `throwOnErrors`.
+   */
   async getMany<Value>(keys: string[]): Promise<Array<StoredData<Value | undefined>>> {
     checkKeys(keys, 'getMany')
-    const withExpires = this.opts.serialization === 'cachex' && this.opts.expires
-    const [found, pttls] = await Promise.all([
-      this.cache.getMany<unknown>(keys),
-      withExpires ? Promise.all(keys.map((key) => this.cache.pttl(key))) : undefined,
-    ])
-    return keys.map((key, i) =>
-      found.has(key)
-        ? (this.#entry(found.get(key), pttls?.[i] ?? null) as StoredData<Value>)
-        : undefined,
-    )
+    try {
+      return await this.#getMany<Value>(keys)
+    } catch (error) {
+      return this.#readFailed(
+        error,
+        keys.map(() => undefined),
+      )
+    }
   }
 
   /**
@@ -135,7 +156,7 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
    * was written: `false` only when `ignoreExceptions` swallowed a failure. A TTL ≤ 0 deletes the
    * key, which is a successful write of an expired entry.
    */
-  async set(key: string, value: unknown, ttl?: number): Promise<boolean> {
+  async set(key: string, value: unknown, ttl?: number | null): Promise<boolean> {
     const timeout = toTimeout(ttl)
     const stored = await this.cache.set(key, this.#toStored(value), { timeout })
     return stored || timeout === 0
@@ -143,9 +164,14 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
 
   /**
    * Stores many entries: one `MSET` or one pipeline of `SET … PX` per distinct TTL, all in
-   * parallel. Resolves, per entry, whether it was stored.
+   * parallel. Resolves, per entry, whether it was stored. Every TTL is checked before anything is
+   * written; a group that fails (a value its serializer refuses, a connection error) is `false`
+   * for its entries and an `'error'` event, while the other groups stay written — or, with
+   * `throwOnErrors`, the call rejects with that error once every group has settled.
    */
-  async setMany(entries: Array<{ key: string; value: unknown; ttl?: number }>): Promise<boolean[]> {
+  async setMany(
+    entries: Array<{ key: string; value: unknown; ttl?: number | null }>,
+  ): Promise<boolean[]> {
     if (!Array.isArray(entries) || !entries.every(isKeyedEntry)) {
       throw new InvalidArgumentError(
         'setMany() takes an array of { key, value, ttl? } entries, each key a string',
@@ -154,6 +180,7 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
     const groups = new Map<number | null, Map<string, unknown>>()
     // A key given twice is written once, with its last entry: the groups are written at once.
     const groupOf = new Map<string, Map<string, unknown>>()
+    // All of this runs before the first write, so a bad TTL or value writes nothing.
     for (const { key, value, ttl } of entries) {
       const timeout = toTimeout(ttl)
       let group = groups.get(timeout)
@@ -167,11 +194,22 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
     }
     for (const [timeout, group] of groups) if (group.size === 0) groups.delete(timeout)
     const failed = new Set<string>()
-    await Promise.all(
+    const errors: unknown[] = []
+    // allSettled, not all: a group that fails must not hide that the others were written.
+    const settled = await Promise.allSettled(
       [...groups].map(async ([timeout, group]) => {
-        for (const key of await this.cache.setMany(group, { timeout })) failed.add(key)
+        try {
+          for (const key of await this.cache.setMany(group, { timeout })) failed.add(key)
+        } catch (error) {
+          for (const key of group.keys()) failed.add(key)
+          throw error
+        }
       }),
     )
+    for (const outcome of settled) if (outcome.status === 'rejected') errors.push(outcome.reason)
+    // Keyv emits what its store's setMany throws: thrown, the error is not emitted here too.
+    if (this.throwOnErrors && errors.length > 0) throw errors[0]
+    for (const error of errors) this.#emitError(error)
     return entries.map(({ key }) => !failed.has(key))
   }
 
@@ -185,15 +223,32 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
     return (await this.cache.deleteMany(keys)) > 0
   }
 
-  /** Whether `key` exists. */
+  /**
+   * Whether `key` exists. A failed read is an `'error'` event and `false`, or rejects with
+   * `throwOnErrors`.
+   */
   async has(key: string): Promise<boolean> {
-    return this.cache.hasKey(key)
+    try {
+      return await this.cache.hasKey(key)
+    } catch (error) {
+      return this.#readFailed(error, false)
+    }
   }
 
-  /** Whether each of `keys` exists; the commands share one round trip. */
+  /**
+   * Whether each of `keys` exists; the commands share one round trip. A failed read is one
+   * `'error'` event and all `false`, or rejects with `throwOnErrors`.
+   */
   async hasMany(keys: string[]): Promise<boolean[]> {
     checkKeys(keys, 'hasMany')
-    return Promise.all(keys.map((key) => this.has(key)))
+    try {
+      return await Promise.all(keys.map((key) => this.cache.hasKey(key)))
+    } catch (error) {
+      return this.#readFailed(
+        error,
+        keys.map(() => false),
+      )
+    }
   }
 
   /**
@@ -208,7 +263,9 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
 
   /**
    * Yields `[key, entry]` for every key of `namespace` (every key of the cache without one),
-   * walking `SCAN` and reading the values in batches. Keyv's `iterator()` calls it.
+   * walking `SCAN` and reading the values in batches. Keyv's `iterator()` calls it. A value that
+   * cannot be decoded is skipped with an `'error'` event (or rejects with `throwOnErrors`); a
+   * connection error rejects, since ending early would pass for a complete walk.
    */
   async *iterator<Value>(
     namespace: string | undefined = this.namespace,
@@ -232,13 +289,77 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
     if (this.opts.closeOnDisconnect) await this.cache.close()
   }
 
+  /** Yields the entries of `keys` that are still there. */
   async *#read<Value>(keys: string[]): AsyncGenerator<Array<string | Awaited<Value> | undefined>> {
-    const entries = await this.getMany<Value>(keys)
+    let entries: Array<StoredData<Value | undefined>>
+    try {
+      entries = await this.#getMany<Value>(keys)
+    } catch (error) {
+      // MGET decodes the whole batch or nothing: one value that cannot be decoded would hide the
+      // rest. Read the batch key by key then, leaving out (and reporting) the keys that fail.
+      if (!isDecodingError(error)) throw error
+      entries = []
+      for (const key of keys) {
+        try {
+          entries.push(await this.#get<Value>(key))
+        } catch (keyError) {
+          if (!isDecodingError(keyError)) throw keyError
+          entries.push(this.#readFailed(keyError, undefined))
+        }
+      }
+    }
     for (let i = 0; i < keys.length; i++) {
       // A key that expired between SCAN and MGET is simply skipped.
       const entry = entries[i]
       if (entry !== undefined) yield [keys[i] as string, entry as Awaited<Value>]
     }
+  }
+
+  /** `get()` without its error handling: rejects with the cache's error. */
+  async #get<Value>(key: string): Promise<StoredData<Value> | undefined> {
+    if (this.opts.serialization === 'keyv' || !this.opts.expires) {
+      const value = await this.cache.get<unknown>(key, MISSING)
+      return value === MISSING ? undefined : (this.#entry(value, null) as StoredData<Value>)
+    }
+    // Both commands leave in the same write, so this is still one round trip.
+    const [value, pttl] = await Promise.all([
+      this.cache.get<unknown>(key, MISSING),
+      this.cache.pttl(key),
+    ])
+    return value === MISSING ? undefined : (this.#entry(value, pttl) as StoredData<Value>)
+  }
+
+  /** `getMany()` without its error handling: rejects with the cache's error. */
+  async #getMany<Value>(keys: string[]): Promise<Array<StoredData<Value | undefined>>> {
+    const withExpires = this.opts.serialization === 'cachex' && this.opts.expires
+    const [found, pttls] = await Promise.all([
+      this.cache.getMany<unknown>(keys),
+      withExpires ? Promise.all(keys.map((key) => this.cache.pttl(key))) : undefined,
+    ])
+    return keys.map((key, i) =>
+      found.has(key)
+        ? (this.#entry(found.get(key), pttls?.[i] ?? null) as StoredData<Value>)
+        : undefined,
+    )
+  }
+
+  /**
+   * What a read answers when it failed with `error`: it emits the error (Keyv forwards its store's
+   * `'error'` events to its own, and reports none of a read's itself), then rejects with it under
+   * `throwOnErrors`, or answers `fallback`, the read's miss, as @keyv/redis does.
+   */
+  #readFailed<T>(error: unknown, fallback: T): T {
+    this.#emitError(error)
+    if (this.throwOnErrors) throw error
+    return fallback
+  }
+
+  /**
+   * Emits `error` as an `'error'` event when someone listens (Keyv always does). An EventEmitter
+   * throws an `'error'` nobody listens to, which would turn the miss a read answers into a throw.
+   */
+  #emitError(error: unknown): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error)
   }
 
   /** What a read hands Keyv: the stored value itself, or a `{ value, expires }` entry. */
@@ -293,16 +414,32 @@ export function createKeyv<Value = any>(
 ): Keyv<Value> {
   const { expires, closeOnDisconnect, ...keyvOptions } = options
   const store = new KeyvCachex(cache, { serialization: 'cachex', expires, closeOnDisconnect })
-  // Without Keyv's prefix the keys are bare: a namespace would leave them out of clear() and
-  // iterator() (Keyv would still hand the store its 'keyv' default).
-  const bare = keyvOptions.useKeyPrefix === false ? { namespace: undefined } : {}
-  return new Keyv<Value>({
+  // Without a namespace (`namespace: undefined` or `''` given, or `useKeyPrefix: false`) the keys
+  // are bare. Keyv must then be told `useKeyPrefix: false` too: with its prefix on, its iterator
+  // strips each key's first `:` segment ('user:1' → '1') even when it added none. And with
+  // `useKeyPrefix: false` it would still hand the store its 'keyv' default namespace, which would
+  // leave the bare keys out of clear() and iterator().
+  const bare =
+    keyvOptions.useKeyPrefix === false ||
+    (Object.hasOwn(keyvOptions, 'namespace') && !keyvOptions.namespace)
+  const keyv = new Keyv<Value>({
     ...keyvOptions,
-    ...bare,
+    ...(bare ? { namespace: undefined, useKeyPrefix: false } : {}),
     store,
     serialize: undefined,
     deserialize: undefined,
   })
+  // Keyv keeps its throwOnErrors to itself: the store reads it from the Keyv, so that setting
+  // `keyv.throwOnErrors` later applies to reads too.
+  Object.defineProperty(store, 'throwOnErrors', {
+    configurable: true,
+    enumerable: true,
+    get: () => keyv.throwOnErrors,
+    set: (value: boolean) => {
+      keyv.throwOnErrors = value
+    },
+  })
+  return keyv
 }
 
 function isEntry(value: unknown): value is KeyvEntry {
@@ -310,12 +447,21 @@ function isEntry(value: unknown): value is KeyvEntry {
 }
 
 /**
- * Keyv's milliseconds → cachex seconds. `undefined`, `0`, NaN and Infinity never expire (Keyv
- * treats a TTL of 0 as none); a negative TTL expires at once (cachex deletes the key).
+ * Keyv's milliseconds → cachex seconds. `undefined`, `null`, `0`, NaN and Infinity never expire
+ * (Keyv treats a TTL of 0 as none); a negative TTL expires at once (cachex deletes the key). Any
+ * other non-number (a string read from an environment variable, say) and a TTL past the farthest
+ * expiry Redis and JavaScript both hold are `InvalidArgumentError`, thrown before anything is sent.
  */
-function toTimeout(ttl: number | undefined): number | null {
-  if (typeof ttl !== 'number' || Number.isNaN(ttl) || ttl === 0 || ttl === Infinity) return null
+function toTimeout(ttl: unknown): number | null {
+  if (ttl === undefined || ttl === null) return null
+  if (typeof ttl !== 'number') {
+    throw new InvalidArgumentError(
+      `a Keyv TTL must be a number of milliseconds, or undefined for none, got ${describeArgument(ttl)}`,
+    )
+  }
+  if (Number.isNaN(ttl) || ttl === 0 || ttl === Infinity) return null
   if (ttl < 0) return 0
+  checkTimeoutMs(ttl, 'a Keyv TTL', `${ttl} ms`)
   // cachex sends `PX Math.trunc(seconds * 1000)`, and `ms / 1000 * 1000` is not always `ms` in
   // floating point (1001 / 1000 * 1000 = 1000.9999999999999): half a millisecond more makes the
   // truncation land on the intended millisecond.
@@ -325,6 +471,15 @@ function toTimeout(ttl: number | undefined): number | null {
 /** Throws `InvalidArgumentError` unless `keys` is an array (what Keyv hands its store). */
 function checkKeys(keys: unknown, method: string): void {
   if (!Array.isArray(keys)) throw new InvalidArgumentError(`${method}() takes an array of keys`)
+}
+
+/**
+ * Whether `error` is the cache's failure to decode a stored value (its serializer's or
+ * compressor's, or a value past `maxValueSize`), as opposed to a connection that failed, closed or
+ * timed out: the one kind that another read of the same key would meet again.
+ */
+function isDecodingError(error: unknown): boolean {
+  return error instanceof CachexError && !(error instanceof ConnectionError)
 }
 
 /** A `setMany` entry: an object with a string `key`. */
