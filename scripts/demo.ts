@@ -1,7 +1,11 @@
 // `pnpm demo`: a small end-to-end tour of cachex against a real Redis.
-// It uses REDIS_URL when set (and writes only keys under `cachex-demo:`), otherwise it starts a
-// throw-away redis-server on a free loopback port and stops it at the end. With neither (no
-// REDIS_URL, no redis-server on PATH) it runs on `memory://`, cachex's in-process backend.
+// It uses REDIS_URL when set, otherwise it starts a throw-away redis-server on a free loopback
+// port and stops it at the end. With neither (no REDIS_URL, no redis-server on PATH) it runs on
+// `memory://`, cachex's in-process backend. On REDIS_URL it writes keys under `cachex-demo:` and
+// `cachex-demo-z:` only, and removes them (every version) at the end — all but one: the lock's
+// fencing-token counter `__cachex:fence:{<tag>}`, which never expires and is left in place on
+// purpose. That counter is shared by every lock name of its hash slot on that database, so
+// deleting it would restart the fencing tokens of other locks there (docs/packages/lock.md).
 import { spawnSync } from 'node:child_process'
 import { caches, configureCaches, getRedisConnection, KeyNotFoundError } from '@cachex/redis'
 import { startRedis } from '@cachex/test-utils'
@@ -101,7 +105,10 @@ try {
   // Patterns over user keys; the prefix is applied for you.
   step("keys('user:*')", await cache.keys('user:*'))
   step("deletePattern('*') (this cache's keys)", await cache.deletePattern('*'))
-  await compressed.clear()
+  // deletePattern() matches the cache's version only: 'a' at version 2 (incrVersion) is still
+  // there. Remove what is left of every version, so the demo leaves nothing under its prefixes.
+  await cache.clearAllVersions()
+  await compressed.clearAllVersions()
   console.log(
     `\ndemo finished: every step ran against ${inMemory ? 'memory:// (in this process)' : 'a real Redis'}`,
   )

@@ -17,12 +17,19 @@ export const NEEDS_PYTHON = 1
 const HINT = 'use the msgpack or pickle serializer, or convert it'
 
 /**
+ * Why an invalid Date (`getTime()` is NaN) is refused: `JSON.stringify` writes it as `null`, and
+ * Python's form has no date to write. Shared with Python's writer, so both modes say the same.
+ */
+export const INVALID_DATE = 'an invalid Date would be stored as null: store null or a valid Date'
+
+/**
  * Walks `value` (an object) and returns `EXACT` or `NEEDS_PYTHON`; throws a `TypeError` saying
  * what JSON would change and what to do instead. Allowed: plain objects (any realm, or a null
- * prototype), arrays, `Date` (written as an ISO string, as Django's encoder does, read back as a
- * string) and objects with their own `toJSON()` (their choice of form), strings, finite numbers,
- * booleans, `null`; a property whose value is `undefined` is left out, as `JSON.stringify`
- * does (reading it back gives `undefined` all the same).
+ * prototype), arrays, a valid `Date` (written as an ISO string, as Django's encoder does, read
+ * back as a string; an invalid one is refused) and objects with their own `toJSON()` (their
+ * choice of form), strings, finite numbers, booleans, `null`; a property whose value is
+ * `undefined` is left out, as `JSON.stringify` does (reading it back gives `undefined` all the
+ * same).
  */
 export function checkJsonValue(value: object): number {
   return walk(value, 0, value, undefined)
@@ -141,7 +148,11 @@ function walkDeep(value: object, depth: number, root: object): number {
 
 /** An object that is not a plain object or an array: allowed as a whole, or refused. */
 function leaf(value: object): number {
-  if (value instanceof Date) return EXACT
+  if (value instanceof Date) {
+    // Date's toJSON() gives null for an invalid Date: it would be read back as null.
+    if (Number.isNaN(value.getTime())) throw new TypeError(INVALID_DATE)
+    return EXACT
+  }
   if (value instanceof Map) {
     throw new TypeError(
       `a Map would be stored as {}: ${HINT} (Object.fromEntries(map) for string keys)`,

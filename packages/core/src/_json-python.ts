@@ -1,6 +1,7 @@
 // JSON as Python reads and writes it: NaN/Infinity literals, integers of any size, and (for
 // writing) the exact bytes of `json.dumps(value, cls=DjangoJSONEncoder)`.
 
+import { INVALID_DATE } from './_json-check.ts'
 import { MAX_INTEGER_DIGITS, MAX_JSON_DEPTH } from './_limits.ts'
 
 /**
@@ -236,7 +237,8 @@ export function pythonString(text: string): string {
 /**
  * Encodes `value` as `json.dumps(value, cls=DjangoJSONEncoder)` does: `", "` and `": "`
  * separators, `\uXXXX` escapes, Python float repr, `NaN`/`Infinity` literals, integers of any
- * size, dates as ISO strings cut to milliseconds with `Z`. Throws on what JSON cannot hold.
+ * size, dates as ISO strings cut to milliseconds with `Z`. Throws on what JSON cannot hold (an
+ * invalid Date among them).
  */
 export function stringifyPython(value: unknown): string {
   const seen = new Set<object>()
@@ -293,6 +295,8 @@ export function stringifyPython(value: unknown): string {
 
 /** DjangoJSONEncoder's datetime form: ISO 8601, milliseconds only when non-zero, `Z` for UTC. */
 function djangoDate(date: Date): string {
+  // toISOString() throws a bare "Invalid time value" for an invalid Date: say what to do instead.
+  if (Number.isNaN(date.getTime())) throw new TypeError(INVALID_DATE)
   const iso = date.toISOString()
   return iso.endsWith('.000Z') ? `${iso.slice(0, -5)}Z` : iso
 }

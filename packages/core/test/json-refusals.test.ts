@@ -2,6 +2,7 @@
 // against a real server are in packages/redis/test/error-messages.test.ts.
 import { runInNewContext } from 'node:vm'
 import { describe, expect, it } from 'vitest'
+import { stringifyPython } from '../src/_json-python.ts'
 import { jsonSerializer, MAX_JSON_DEPTH } from '../src/index.ts'
 
 const fast = jsonSerializer()
@@ -69,6 +70,27 @@ describe('jsonSerializer refusals', () => {
     )
     expect(fast.serialize('text')).toBe('"text"')
     expect(() => fast.serialize(undefined)).toThrow(TypeError)
+  })
+
+  it('refuses an invalid Date (JSON.stringify would write null), plain and nested, in both modes', () => {
+    const invalid = new Date('nope')
+    const message = 'an invalid Date would be stored as null: store null or a valid Date'
+    for (const serializer of [fast, python]) {
+      for (const value of [
+        invalid,
+        { at: invalid },
+        [1, invalid],
+        { deep: [{ at: invalid }] },
+        // With a NaN beside it: the value needs Python's writer, the Date is still refused.
+        { n: Number.NaN, at: invalid },
+      ]) {
+        expect(() => serializer.serialize(value)).toThrow(message)
+      }
+    }
+    // Python's writer refuses it too (JSON's check runs before it today; this is its own guard).
+    expect(() => stringifyPython({ at: invalid })).toThrow(message)
+    // A valid Date is still written as before.
+    expect(python.serialize({ at: new Date(0) })).toBe('{"at": "1970-01-01T00:00:00Z"}')
   })
 
   it("reads Python's NaN/Infinity texts by JSON's grammar, refusing what Python refuses", () => {
