@@ -1,7 +1,7 @@
 // How cachex closes a node-redis cluster client it owns, whatever node-redis is doing then:
 // discovering the cluster for the first time, rediscovering it, or serving calls.
 import type { NodeRedisClusterLike, NodeRedisNodeClientLike } from './_cluster-nodes.ts'
-import { closeWithin, type DestroyableClient, destroyClient } from './_connect.ts'
+import { closeWithin, type DestroyableClient, destroyClient, settledWithin } from './_connect.ts'
 
 /** What closing a cluster client needs to know. */
 export interface ClusterClose {
@@ -24,14 +24,7 @@ export async function closeCluster(
   how: ClusterClose,
 ): Promise<void> {
   if (!cluster.isReady) {
-    const opening = how.opening
-    if (opening !== undefined) {
-      await closeWithin(
-        () => opening,
-        () => undefined,
-        how.connectTimeoutMs,
-      )
-    }
+    await settledWithin(how.opening, how.connectTimeoutMs)
     cluster.destroy()
   } else {
     // node-redis forgets its node clients as its close() starts; a client still waiting on a

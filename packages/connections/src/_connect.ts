@@ -137,6 +137,52 @@ export async function closeWithin(
   if (result === 'timeout') destroy()
 }
 
+/**
+ * Waits until `pending` settles, at most `ms`; never rejects. For `close()` giving what is being
+ * opened (a client, a discovery) the time it is allowed to open, and no more.
+ */
+export async function settledWithin(
+  pending: Promise<unknown> | undefined,
+  ms: number,
+): Promise<void> {
+  if (pending === undefined) return
+  await closeWithin(
+    () => pending,
+    () => undefined,
+    ms,
+  )
+}
+
+/** What to do about a server that asks for a password none was given for (`NOAUTH`). */
+const NOAUTH_HINT =
+  'the server requires a password: put it in the URL (redis://:password@host) or the `password` option'
+/** What a server that refused the credentials given (`WRONGPASS`) means. */
+const WRONGPASS_HINT = 'the user name or password given is wrong'
+
+/**
+ * Whether `message` (of an error, or an error's text) reports the server refusing the
+ * connection's credentials: none given where it requires a password (`NOAUTH`), or wrong ones
+ * (`WRONGPASS`).
+ */
+export function isAuthRefusal(message: string): boolean {
+  return /\b(NOAUTH|WRONGPASS)\b/.test(message)
+}
+
+/**
+ * `message` with what an authentication refusal it reports means, in words: Redis's own text
+ * (`NOAUTH HELLO must be called with the client already authenticated…`) never says "password".
+ * Once only: a message that quotes another keeps one hint.
+ */
+export function withAuthHint(message: string): string {
+  const hint = /\bNOAUTH\b/.test(message)
+    ? NOAUTH_HINT
+    : /\bWRONGPASS\b/.test(message)
+      ? WRONGPASS_HINT
+      : undefined
+  if (hint === undefined || message.includes(hint)) return message
+  return `${hint} (${message.trimEnd()})`
+}
+
 /** What `destroyClient` needs of a node-redis client. */
 export interface DestroyableClient {
   readonly isOpen: boolean

@@ -68,6 +68,12 @@ export class GivenSentinelConnection implements Connection {
   #replicasUp = false
   #replicasCheckedAt = Number.NEGATIVE_INFINITY
   /**
+   * The commands sent and not answered yet (blocking ones aside): node-redis's
+   * `RedisSentinel.close()` drops the ones still waiting for a client of its pool, so `close()`
+   * waits for them first.
+   */
+  readonly #inFlight = new Set<Promise<unknown>>()
+  /**
    * Whether the sentinel was open once: closed since, its owner closed it (`close()`,
    * `destroy()`), and it is not opened again (reopened, it would keep the owner's process alive
    * after its shutdown).
@@ -134,7 +140,8 @@ export class GivenSentinelConnection implements Connection {
     // sentinel runs it on a client of its own pools (`masterPoolSize`, `replicaPoolSize`).
     const blockMs = route?.blockMs ?? 0
     if (this.#life.open) return this.#send(args, readonly, text, blockMs)
-    return this.#life.whenReady().then(() => this.#send(args, readonly, text, blockMs))
+    // A blocking command is not carried past close() by the sentinel being opened: close() ends it.
+    return this.#life.whenReady(blockMs <= 0).then(() => this.#send(args, readonly, text, blockMs))
   }
 
   async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
@@ -162,8 +169,14 @@ export class GivenSentinelConnection implements Connection {
     return this.#sentinel
   }
 
+  /**
+   * Closes the connection: calls made from now on reject with a `ClosedError`; calls made before
+   * it that wait for the sentinel being opened are carried by it (at most
+   * `socketConnectTimeout`), then answered as it closes (a sentinel of the user's stays open).
+   */
   async close(): Promise<void> {
-    if (!this.#life.close()) return
+    if (!this.#life.close(true)) return
+    await this.#life.carry(this.#connectTimeoutMs)
     this.#primary.close()
     const sentinel = this.#sentinel
     if (!this.#closeSentinel) {
@@ -172,12 +185,17 @@ export class GivenSentinelConnection implements Connection {
       return
     }
     if (!sentinel.isOpen && this.#opening === undefined) return
+    const graceMs = this.#deadlines.timeoutMs ?? this.#connectTimeoutMs
+    // The calls in flight are answered first (each bounded by socketTimeout), then it closes.
     await closeWithin(
-      () => sentinel.close(),
+      async () => {
+        await Promise.allSettled(this.#inFlight)
+        await sentinel.close()
+      },
       () => {
         sentinel.destroy().catch(() => undefined)
       },
-      this.#deadlines.timeoutMs ?? this.#connectTimeoutMs,
+      graceMs,
     )
   }
 
@@ -204,7 +222,16 @@ export class GivenSentinelConnection implements Connection {
         return sender.sendCommand(false, args)
       })
     }
-    return this.#deadlines.track(reply, String(args[0]), this.#mapError, weight, blockMs)
+    const tracked = this.#deadlines.track(reply, String(args[0]), this.#mapError, weight, blockMs)
+    // A blocking command is not waited for: close() ends it.
+    if (blockMs > 0) return tracked
+    const inFlight = this.#inFlight
+    inFlight.add(tracked)
+    const settled = () => {
+      inFlight.delete(tracked)
+    }
+    tracked.then(settled, settled)
+    return tracked
   }
 
   readonly #mapError = (error: unknown): Error =>

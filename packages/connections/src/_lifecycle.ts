@@ -1,5 +1,5 @@
 import type { ClosedError } from '@cachex/core'
-import { Breaker, closedError } from './_connect.ts'
+import { Breaker, closedError, settledWithin } from './_connect.ts'
 
 /** What a `Lifecycle` asks of the topology it guards. */
 export interface LifecycleOptions {
@@ -38,8 +38,13 @@ export class Lifecycle {
   /** Open while the last attempt to connect failed (unless the topology refuses itself). */
   readonly breaker = new Breaker()
   readonly #options: LifecycleOptions
-  /** The calls waiting for an attempt to connect: rejected by `close()`. */
+  /** The calls held by `untilClosed` (blocking commands, and calls not carried): rejected by `close()`. */
   readonly #waiting = new Set<() => void>()
+  /**
+   * The calls waiting for an attempt to connect, each with the attempt: `close(true)` lets them
+   * wait on (see `opening`) until `drop()`.
+   */
+  readonly #connecting = new Map<() => void, Promise<unknown>>()
 
   constructor(options: LifecycleOptions) {
     this.#options = options
@@ -53,8 +58,10 @@ export class Lifecycle {
   /**
    * Resolves when a call may go: at once when ready; rejects at once when closed or known down;
    * otherwise after one bounded attempt to connect (shared by the calls that arrive meanwhile).
+   * A call that waits for the attempt is `carried` by it past a `close(true)` made meanwhile
+   * (the call was made before the close); a blocking command is not (`false`): `close()` ends it.
    */
-  whenReady(): Promise<void> {
+  whenReady(carried = true): Promise<void> {
     const options = this.#options
     if (this.closed) return Promise.reject(this.closedError())
     if (options.ready()) return Promise.resolve()
@@ -62,33 +69,75 @@ export class Lifecycle {
     if (stopped !== undefined) return Promise.reject(stopped)
     if (options.refuse !== undefined) {
       const refused = options.refuse()
-      return refused !== undefined ? Promise.reject(refused) : this.untilClosed(options.connect())
+      if (refused !== undefined) return Promise.reject(refused)
+      return this.#untilConnected(options.connect(), carried)
     }
     if (this.breaker.isDown) {
       return Promise.reject(
         this.breaker.error(options.where ?? 'the connection', options.describe, options.secrets),
       )
     }
-    return this.untilClosed(
+    return this.#untilConnected(
       options.connect().catch((error: unknown) => {
         if (!this.closed) this.breaker.down(error, options.connect)
         throw error
       }),
+      carried,
     )
   }
 
   /**
-   * Marks the connection closed and stops the breaker; the calls waiting for an attempt to
-   * connect reject now with a `ClosedError`. `false` when it already was closed.
+   * Marks the connection closed and stops the breaker: calls made from now on reject with a
+   * `ClosedError`, and so do the ones `untilClosed` holds. The calls waiting for an attempt to
+   * connect reject now too, unless `carry`: they were made before the close, and wait on for the
+   * attempt (`opening`), to be sent once it succeeds, until `drop()`. `false` when it already
+   * was closed.
    */
-  close(): boolean {
+  close(carry = false): boolean {
     if (this.closed) return false
     this.closed = true
     this.breaker.close()
     const waiting = [...this.#waiting]
     this.#waiting.clear()
     for (const stop of waiting) stop()
+    if (!carry) this.drop()
     return true
+  }
+
+  /**
+   * Settles once the attempts to connect that the calls `close(true)` carried wait for have
+   * settled (never rejects); `undefined` when no call waits. The calls go on (sent, or rejected
+   * with a `ClosedError` if the attempt failed) before it settles.
+   */
+  get opening(): Promise<void> | undefined {
+    if (this.#connecting.size === 0) return undefined
+    return Promise.allSettled(new Set(this.#connecting.values())).then(() => undefined)
+  }
+
+  /**
+   * After `close(true)`: lets the attempt to connect carry the calls waiting for it, for at most
+   * `timeoutMs` (`socketConnectTimeout`: a stuck attempt cannot hold `close()` longer), then
+   * rejects those still waiting with a `ClosedError`. Once it resolves, the calls carried were
+   * sent (or rejected): the connection may close gracefully, answering them.
+   */
+  async carry(timeoutMs: number): Promise<void> {
+    await settledWithin(this.opening, timeoutMs)
+    this.drop()
+  }
+
+  /**
+   * Whether calls wait for an attempt to connect under way: after `close(true)`, the attempt
+   * must go on for them (until `carry` gives up on it).
+   */
+  get carrying(): boolean {
+    return this.#connecting.size > 0
+  }
+
+  /** Rejects with a `ClosedError` the calls still waiting for an attempt to connect. */
+  drop(): void {
+    const connecting = [...this.#connecting.keys()]
+    this.#connecting.clear()
+    for (const stop of connecting) stop()
   }
 
   /** How many calls `untilClosed` holds now. */
@@ -114,6 +163,27 @@ export class Lifecycle {
         (error: unknown) => {
           this.#waiting.delete(stop)
           reject(this.closed ? this.closedError() : error)
+        },
+      )
+    })
+  }
+
+  /**
+   * `attempt` (to connect), for a call waiting for it: held by `untilClosed` unless `carried`;
+   * a carried call resolves once the attempt succeeds, closed meanwhile or not (`close(true)`),
+   * unless `drop()` rejected it first.
+   */
+  #untilConnected(attempt: Promise<void>, carried: boolean): Promise<void> {
+    if (!carried) return this.untilClosed(attempt)
+    return new Promise<void>((resolve, reject) => {
+      const stop = () => reject(this.closedError())
+      this.#connecting.set(stop, attempt)
+      attempt.then(
+        () => {
+          if (this.#connecting.delete(stop)) resolve()
+        },
+        (error: unknown) => {
+          if (this.#connecting.delete(stop)) reject(this.closed ? this.closedError() : error)
         },
       )
     })

@@ -4,7 +4,14 @@
 // `StandaloneConnection` sends its commands through it.
 import { ConnectionError, type RedisArgument, TimeoutError } from '@cachex/core'
 import { ErrorReply } from '@redis/client'
-import { connectBounded, destroyClient, reconnectDelay, SharedAttempt } from './_connect.ts'
+import {
+  connectBounded,
+  destroyClient,
+  isAuthRefusal,
+  reconnectDelay,
+  SharedAttempt,
+  withAuthHint,
+} from './_connect.ts'
 import type { Deadlines } from './_deadlines.ts'
 import { ownerClosedError, scrub, toCachexError, withTlsHint } from './_errors.ts'
 import { Listeners } from './_listeners.ts'
@@ -150,8 +157,12 @@ export class ClientLink {
     if (this.#ownerClosed) return this.#downCause as Error
     this.kick()
     const cause = this.#downCause
+    const text = this.describe(cause)
+    // A server that refuses the credentials is reachable: saying otherwise sends one looking at
+    // the network.
+    const state = isAuthRefusal(text) ? 'refused the connection' : 'is unreachable'
     return new ConnectionError(
-      `${this.#where} is unreachable, not waiting (reconnecting in the background): ${this.describe(cause)}`,
+      `${this.#where} ${state}, not waiting (reconnecting in the background): ${text}`,
       { cause: scrub(cause, this.#secrets) },
     )
   }
@@ -378,8 +389,11 @@ export class ClientLink {
     })
   }
 
-  /** The message of `error`, passwords cut out. */
+  /**
+   * The message of `error`, passwords cut out; an authentication refusal says in words what it
+   * means (see `withAuthHint`).
+   */
   describe(error: unknown): string {
-    return toCachexError(error, this.#secrets).message
+    return withAuthHint(toCachexError(error, this.#secrets).message)
   }
 }

@@ -276,8 +276,15 @@ class SentinelConnection implements Connection {
     for (const group of this.#trackings) group.set(this.#nodes.values())
   }
 
+  /**
+   * Closes the connection: calls made from now on reject with a `ClosedError`. Calls made before
+   * it that wait for the first discovery are carried by it (at most `socketConnectTimeout`), then
+   * by the node connections they reach, which answer them as they close (see
+   * `StandaloneConnection.close`).
+   */
   async close(): Promise<void> {
-    if (!this.#life.close()) return
+    if (!this.#life.close(true)) return
+    await this.#life.carry(this.#connectTimeoutMs)
     for (const group of this.#trackings) group.close().catch(() => undefined)
     this.#trackings.clear()
     this.#failover.close()
@@ -466,7 +473,8 @@ class SentinelConnection implements Connection {
   readonly #discover = async (): Promise<void> => {
     for (const root of this.#roots) this.#watch.add(root)
     const view = await this.#watch.first(this.#connectTimeoutMs, this.#where)
-    if (this.#life.closed) throw this.#life.closedError()
+    // Closed meanwhile: the discovery ends, unless it carries calls made before the close.
+    if (this.#life.closed && !this.#life.carrying) throw this.#life.closedError()
     if (this.#discovered) return
     this.#discovered = true
     this.#life.breaker.up()

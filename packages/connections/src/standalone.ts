@@ -151,9 +151,10 @@ export class StandaloneConnection implements Connection {
     const text = replyForm(route)
     const blockMs = route?.blockMs
     if (blockMs !== undefined && blockMs > 0) {
-      // Through the same guard (closed, known down, connecting) as every call.
+      // Through the same guard (closed, known down, connecting) as every call; not carried past
+      // close() by the connection being opened: close() ends a blocking call at once.
       if (this.#life.open) return this.#sendBlocking(args, text, blockMs)
-      return this.#life.whenReady().then(() => this.#sendBlocking(args, text, blockMs))
+      return this.#life.whenReady(false).then(() => this.#sendBlocking(args, text, blockMs))
     }
     if (this.#life.open) return this.#send(args, text)
     return this.#life.whenReady().then(() => this.#send(args, text))
@@ -221,14 +222,22 @@ export class StandaloneConnection implements Connection {
     }
   }
 
+  /**
+   * Closes the connection: calls made from now on reject with a `ClosedError`; those in flight
+   * are answered (at most `socketTimeout`, then the client is destroyed). Calls made before it
+   * that wait for the client being opened are carried by it: it is given until
+   * `socketConnectTimeout` to open, then they are sent and answered before it closes; if it fails
+   * to open, they reject with a `ClosedError` and it is destroyed.
+   */
   async close(): Promise<void> {
     // Blocking calls on the client itself, which the lifecycle rejects as it closes: a graceful
     // close would wait for them.
     const blocked = this.#life.waiting > 0
-    if (!this.#life.close()) return
+    if (!this.#life.close(true)) return
     for (const tracking of this.#trackings) tracking.close().catch(() => undefined)
     this.#trackings.clear()
     this.#blocking?.close()
+    await this.#life.carry(this.#connectTimeoutMs)
     this.#link.stop()
     const client = this.#link.client
     if (!this.#closeClient) {

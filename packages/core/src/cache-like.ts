@@ -216,7 +216,10 @@ export interface CacheLike<out IgnoreErrors extends boolean = boolean> {
     options?: VersionOption,
   ): Promise<OrIgnored<IgnoreErrors, number>>
 
-  /** Closes the connection. Later calls reject with `ClosedError`. */
+  /**
+   * Closes the connection. Calls made before it are answered; calls made after it — in the same
+   * tick too — reject with `ClosedError`.
+   */
   close(): Promise<void>
 
   /**

@@ -152,18 +152,24 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
     this.#context.events.off(event, listener)
   }
 
-  /** Closes the connection (and the local tier's tracking connection). Later calls reject with `ClosedError`. */
+  /**
+   * Closes the connection (and the local tier's tracking connection). Calls made before it are
+   * answered; calls made after it — in the same tick too — reject with `ClosedError`.
+   */
   async close(): Promise<void> {
     // The stampede notifier's subscriber: a handed-in client (closeConnection: false) stays open,
     // so the subscriber copied from it would not end with it.
     closeNotifier(this.#context)
     // Callers waiting on another call's getOrSet computation stop waiting.
     this.#context.flights.close()
-    await this.#local?.close()
+    // Closed in this tick (its tracking connection closes meanwhile): it serves nothing more.
+    const local = this.#local?.close()
     // What coalesced calls in flight may still need is sent now: the connection answers what is
-    // in flight as it closes, and refuses what comes after.
+    // in flight as it closes, and refuses what comes after. Both in this tick, before any await:
+    // a call made right after close() is gathered after these and finds the connection closed.
     this.#context.gathering.closing()
-    await this.#context.connection.close()
+    const connection = this.#context.connection.close()
+    await Promise.all([local, connection])
   }
 
   /**

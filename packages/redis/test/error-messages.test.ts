@@ -299,6 +299,59 @@ describe('URLs and connections', () => {
   })
 })
 
+describe('a server that requires a password', () => {
+  const PASSWORD = 'S3cret-Passw0rd!'
+  let guarded: Awaited<ReturnType<typeof startRedis>>
+  beforeAll(async () => {
+    guarded = await startRedis({ args: ['--requirepass', PASSWORD] })
+  })
+  afterAll(async () => {
+    await guarded?.stop()
+  })
+
+  /** The errors of two calls in a row (the second fails fast) on a cache over `location`. */
+  async function twoErrors(location: string, password?: string): Promise<Error[]> {
+    const cache = createCache({ location, password, socketConnectTimeout: 5 })
+    try {
+      const first = await cache.get('k').catch((e: unknown) => e)
+      const second = await cache.get('k').catch((e: unknown) => e)
+      return [first, second] as Error[]
+    } finally {
+      await cache.close()
+    }
+  }
+
+  it('connecting without one says the server requires a password, and where to put it', async () => {
+    const errors = await twoErrors(`redis://127.0.0.1:${guarded.port}/0`)
+    for (const error of errors) {
+      expect(error).toBeInstanceOf(ConnectionError)
+      expect(error.message).toMatch(/requires a password/)
+      expect(error.message).toContain('redis://:password@host')
+      expect(error.message).toContain('`password` option')
+    }
+    // Failing fast: refused, not unreachable.
+    expect(errors[1]?.message).toMatch(/refused/)
+    expect(errors[1]?.message).not.toMatch(/unreachable/)
+  })
+
+  it('a wrong password (in the URL or the option) says the user name or password is wrong, and never shows it', async () => {
+    const wrong = 'not-the-Right-one-42'
+    for (const errors of [
+      await twoErrors(`redis://:${wrong}@127.0.0.1:${guarded.port}/0`),
+      await twoErrors(`redis://127.0.0.1:${guarded.port}/0`, wrong),
+    ]) {
+      for (const error of errors) {
+        expect(error).toBeInstanceOf(ConnectionError)
+        expect(error.message).toMatch(/the user name or password given is wrong/)
+        expect(error.message).not.toContain(wrong)
+        expect(String(error.cause)).not.toContain(wrong)
+      }
+      expect(errors[1]?.message).toMatch(/refused/)
+      expect(errors[1]?.message).not.toMatch(/unreachable/)
+    }
+  })
+})
+
 describe('a missing optional package', () => {
   it('rejects with MissingDependencyError (E_MISSING_DEPENDENCY) naming the install command', () => {
     let error: unknown
