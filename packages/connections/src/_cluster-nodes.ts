@@ -97,6 +97,12 @@ export interface NodeHandle {
   down: boolean
   /** Why it is down, for messages. */
   downReason: string
+  /**
+   * Down because it refused the connection's handshake with an error reply (`WRONGPASS`,
+   * `NOAUTH`…: ACL users and passwords are set per node): its calls fail at once quoting the
+   * refusal, which a failed probe does not replace, until it answers a probe.
+   */
+  refused: boolean
   /** When the probe (`PING`) in flight was sent, or 0. */
   probeSince: number
   /** When it last failed (0 never): it is not asked for the slot map for a while after. */
@@ -153,8 +159,8 @@ export interface NodeClientsOptions {
   connectTimeoutMs: number
   /** Where the cluster is, for messages. */
   where: string
-  /** A client cachex opened reported an error: the node may be in trouble. */
-  onTrouble(node: NodeHandle): void
+  /** A client cachex opened reported `error`: the node may be in trouble, or refuse the user. */
+  onTrouble(node: NodeHandle, error: unknown): void
   /** A client cachex opened is ready again after a reconnection. */
   onReady(node: NodeHandle): void
   /** A node's client was set, replaced or dropped. */
@@ -171,6 +177,8 @@ export class NodeClients {
   readonly #options: NodeClientsOptions
   readonly #handles = new Map<string, NodeHandle>()
   readonly #connecting = new Map<NodeHandle, Promise<void>>()
+  /** How to fail the connect under way to each node at once (see `refuse`). */
+  readonly #refusers = new Map<NodeHandle, (error: Error) => void>()
   #closed = false
 
   constructor(options: NodeClientsOptions) {
@@ -200,6 +208,7 @@ export class NodeClients {
       readonlyClient: false,
       down: false,
       downReason: '',
+      refused: false,
       probeSince: 0,
       failedAt: 0,
       usedAt: 0,
@@ -220,15 +229,32 @@ export class NodeClients {
     return undefined
   }
 
-  /** Resolves `node`'s client: node-redis's for it, or one cachex opens (one attempt at a time). */
+  /**
+   * Resolves `node`'s client: node-redis's for it, or one cachex opens (one attempt at a time).
+   * Fails early when the node refuses the connection (`refuse`).
+   */
   connect(node: NodeHandle): Promise<void> {
     if (node.sender !== undefined && node.client?.isOpen !== false) return Promise.resolve()
     let connecting = this.#connecting.get(node)
     if (connecting === undefined) {
-      connecting = this.#resolve(node).finally(() => this.#connecting.delete(node))
+      // A client whose handshake is refused retries it for good, and its `connect()` waits
+      // meanwhile: the calls waiting for it would wait for their timeout, unsent.
+      const refused = new Promise<never>((_, reject) => this.#refusers.set(node, reject))
+      connecting = Promise.race([this.#resolve(node), refused]).finally(() => {
+        this.#connecting.delete(node)
+        this.#refusers.delete(node)
+      })
       this.#connecting.set(node, connecting)
     }
     return connecting
+  }
+
+  /**
+   * `node` refused the connection's handshake (an error reply): the connect under way to it, if
+   * any, fails now with `error`, and so do the calls waiting for it.
+   */
+  refuse(node: NodeHandle, error: Error): void {
+    this.#refusers.get(node)?.(error)
   }
 
   /** node-redis closed a client under cachex: forget the closed clients, so they are resolved again. */
@@ -383,7 +409,7 @@ export class NodeClients {
       readonly isOpen: boolean
       readonly isReady: boolean
     }
-    client.on('error', () => this.#options.onTrouble(node))
+    client.on('error', (error: unknown) => this.#options.onTrouble(node, error))
     try {
       await within(
         client.connect(),

@@ -15,7 +15,7 @@ import { ErrorReply } from '@redis/client'
 export function toCachexError(error: unknown, secrets: readonly string[] = []): CachexError {
   if (error instanceof CachexError) return error
   const raw = error instanceof Error ? error.message : String(error)
-  const message = redact(raw, secrets)
+  const message = withHelloHint(redact(raw, secrets))
   const cause = scrub(error, secrets)
   if (error instanceof ErrorReply) return new ResponseError(message, { cause })
   const name = error instanceof Error ? error.constructor.name : ''
@@ -39,10 +39,14 @@ export function scrub(error: unknown, secrets: readonly string[] = []): unknown 
 
 const MAX_CAUSES = 5
 
+/**
+ * Whether a text of `error` or of the errors it wraps shows a secret, whole or in part (as
+ * `redact` finds it: a server quotes arguments cut short).
+ */
 function mentions(error: Error, secrets: readonly string[], depth: number): boolean {
   for (const key of Reflect.ownKeys(error)) {
     const value = (error as unknown as Record<PropertyKey, unknown>)[key]
-    if (typeof value === 'string' && secrets.some((s) => s !== '' && value.includes(s))) return true
+    if (typeof value === 'string' && redact(value, secrets) !== value) return true
   }
   const cause = error.cause
   return depth < MAX_CAUSES && cause instanceof Error && mentions(cause, secrets, depth + 1)
@@ -65,14 +69,65 @@ function scrubbedCopy(error: Error, secrets: readonly string[], depth: number): 
   return copy
 }
 
-/** `text` with every secret replaced by `***`. */
+/**
+ * `text` with every secret replaced by `***`, and what could be part of one too:
+ * - the arguments a server quotes back in `unknown command '…', with args beginning with: …`. A
+ *   server without `HELLO` (Redis before 6, or `HELLO` renamed away) answers the handshake so,
+ *   password included, and cuts the quoted arguments at 128 characters in all: a long password
+ *   comes back cut, which no whole-secret match finds. The quote runs to the end of its line
+ *   (Redis replies hold no line break).
+ * - any run of 8 characters or more that starts a secret (the longest such run at each place):
+ *   a password cut some other way.
+ */
 export function redact(text: string, secrets: readonly string[]): string {
-  let out = text
-  for (const secret of secrets) {
-    if (secret !== '') out = out.split(secret).join('***')
+  let out = text.replace(QUOTED_ARGUMENTS, '$1 (arguments redacted)')
+  // Longest first: a secret that holds a shorter one is cut whole.
+  const ordered = secrets.filter((s) => s !== '').sort((a, b) => b.length - a.length)
+  for (const secret of ordered) {
+    out = out.split(secret).join('***')
+    if (secret.length > MIN_SECRET_PREFIX) out = withoutPrefixes(out, secret)
   }
   return out
 }
+
+/** The arguments quoted in an unknown-command reply (Redis 7 quotes with `'`, older with `` ` ``). */
+const QUOTED_ARGUMENTS = /(with args beginning with:)[^\r\n]*/gi
+
+/** The shortest start of a secret `redact` cuts: shorter runs match ordinary words too often. */
+const MIN_SECRET_PREFIX = 8
+
+/** `text` with each run of `MIN_SECRET_PREFIX` or more characters that starts `secret` cut. */
+function withoutPrefixes(text: string, secret: string): string {
+  const start = secret.slice(0, MIN_SECRET_PREFIX)
+  let at = text.indexOf(start)
+  if (at < 0) return text
+  let out = ''
+  let from = 0
+  while (at >= 0) {
+    // The longest run here that starts the secret.
+    let end = at + MIN_SECRET_PREFIX
+    while (end < text.length && end - at < secret.length && text[end] === secret[end - at]) end++
+    out += `${text.slice(from, at)}***`
+    from = end
+    at = text.indexOf(start, end)
+  }
+  return out + text.slice(from)
+}
+
+/**
+ * `message` with what an unknown `HELLO` means: the server is older than Redis 6 or has `HELLO`
+ * renamed away, and node-redis opens every connection with `HELLO 3` (RESP3), which cachex's
+ * local tier needs too. The server's words alone read as if cachex sent something wrong.
+ */
+function withHelloHint(message: string): string {
+  if (!/unknown command [`']HELLO[`']/i.test(message) || message.includes(HELLO_HINT)) {
+    return message
+  }
+  return `${message.trimEnd()} (${HELLO_HINT})`
+}
+
+const HELLO_HINT =
+  'the server does not know HELLO, with which node-redis opens each connection: it is older than Redis 6 — cachex needs 6 or later — or HELLO is renamed or disabled there'
 
 const TLS_HINT =
   'the TLS handshake did not complete — is the server configured for TLS? Use redis:// for a plain server'

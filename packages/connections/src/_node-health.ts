@@ -27,7 +27,11 @@ export interface HealthContext {
 /** The node clients (one set per cluster connection) whose `INFO` refusal was reported. */
 const warned = new WeakSet<NodeClients>()
 
-/** `PING`s `node`; its answer clears `down`, a lost connection sets it. Never rejects. */
+/**
+ * `PING`s `node`; its answer clears `down` (and `refused`), a lost connection sets it. Never
+ * rejects. A node down because it refused the connection stays down for that reason until its
+ * `PING` is answered: its client, not ready, fails the `PING` unsent, which says less.
+ */
 export function probe(context: HealthContext, node: NodeHandle): Promise<void> {
   const sent = performance.now()
   node.probeSince = sent
@@ -40,6 +44,7 @@ export function probe(context: HealthContext, node: NodeHandle): Promise<void> {
         if (node.down) {
           node.down = false
           node.downReason = ''
+          node.refused = false
           setAllReaders(context.shards())
         }
       },
@@ -50,6 +55,7 @@ export function probe(context: HealthContext, node: NodeHandle): Promise<void> {
           context.nodes.set(node, undefined)
           return
         }
+        if (node.refused) return
         if (error instanceof ErrorReply) {
           // An error reply is an answer (LOADING, MASTERDOWN…): the node is up.
           if (node.down) {

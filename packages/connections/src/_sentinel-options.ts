@@ -200,11 +200,29 @@ function sentinelNodes(
     const [host, port] = Array.isArray(pair) ? pair : []
     if (typeof host !== 'string' || host === '' || !Number.isInteger(port) || port <= 0) {
       throw new InvalidArgumentError(
-        `each sentinel must be a [host, port] pair, got ${JSON.stringify(pair)}`,
+        `each sentinel must be a [host, port] pair (such as ['10.0.0.1', 26379]), got ${shapeOf(pair)}${typeof pair === 'string' ? ": give each sentinel's host and port as a pair, and the sentinels' password as sentinelOptions.password" : ''}`,
       )
     }
     return { host, port: port as number }
   })
+}
+
+/**
+ * What `value` is, by type and shape only (`a string`, `[string, string]`): a wrong sentinel
+ * item is often a URL holding the sentinels' password, or the password put where the port goes,
+ * and its value must not show in the error.
+ */
+function shapeOf(value: unknown): string {
+  if (value === null || value === undefined) return String(value)
+  if (!Array.isArray(value)) return `a ${kindOf(value)}`.replace(/^a ([aeiou])/, 'an $1')
+  const shown = value.slice(0, 4).map(kindOf)
+  return `[${shown.join(', ')}${value.length > 4 ? ', …' : ''}]`
+}
+
+/** The kind of one value, for `shapeOf`: its `typeof`, or `null` / `array`. */
+function kindOf(value: unknown): string {
+  if (value === null) return 'null'
+  return Array.isArray(value) ? 'array' : typeof value
 }
 
 function poolSize(value: unknown, fallback: number, what: string, min: number): number {

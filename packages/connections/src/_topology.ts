@@ -8,6 +8,7 @@ import {
   type NodeSender,
 } from './_cluster-nodes.ts'
 import { within } from './_connect.ts'
+import { isErrorReply, toCachexError } from './_errors.ts'
 import { checkReplica, type HealthContext, markDown, probe } from './_node-health.ts'
 import type { ReplyForm, Sender } from './_options.ts'
 import { nodesChanged } from './_scripts.ts'
@@ -113,7 +114,7 @@ export class Topology {
       closeTimeoutMs: options.downAfterMs,
       connectTimeoutMs: options.askTimeoutMs,
       where: options.where,
-      onTrouble: (node) => this.#onNodeTrouble(node),
+      onTrouble: (node, error) => this.#onNodeTrouble(node, error),
       onReady: (node) => this.#onNodeReady(node),
       onClientChange: (node) => {
         if (node.replica !== undefined) setReadersOf(this.#shards, node)
@@ -123,7 +124,7 @@ export class Topology {
     this.#health = { nodes, shards: () => this.#shards, askTimeoutMs: options.askTimeoutMs }
     // node-redis's node clients: a lost connection is a reason to look at the slot map.
     this.#listeners = [
-      ['node-error', (_error, info) => this.#onNodeTrouble(nodes.bySocket(info))],
+      ['node-error', (error, info) => this.#onNodeTrouble(nodes.bySocket(info), error)],
       ['node-reconnecting', (info) => this.#onNodeTrouble(nodes.bySocket(info))],
       ['node-ready', (info) => this.#onNodeReady(nodes.bySocket(info))],
     ]
@@ -240,6 +241,12 @@ export class Topology {
 
   /** The error of a call to a node known to be down. */
   downError(node: NodeHandle): ConnectionError {
+    if (node.refused) {
+      // Not the failover wording: no promotion fixes a user the node does not accept.
+      return new ConnectionError(
+        `the cluster node ${node.address} of ${this.#options.where} refuses the connection: ${node.downReason}; ACL users and passwords are set on each node of a cluster — check them on this one (its calls fail at once until it accepts the connection)`,
+      )
+    }
     return new ConnectionError(
       `the cluster node ${node.address} of ${this.#options.where} is down (${node.downReason}); not waiting — the cluster moves its slots to a replica when it promotes one, and cachex follows`,
     )
@@ -425,10 +432,15 @@ export class Topology {
   }
 
   /**
-   * A node's connection errored or is reconnecting: the node may be down, or may come back
-   * another node (restarted empty), so a replica leaves the read rotation until checked again.
+   * A node's connection errored (with `error`) or is reconnecting: the node may be down, or may
+   * come back another node (restarted empty), so a replica leaves the read rotation until checked
+   * again. An error reply refused the connection's handshake (`WRONGPASS`, `NOAUTH`, `NOPERM`:
+   * ACL users and passwords are set per node): the node is down now, for that reason — its
+   * client retries the handshake for good, and the calls waiting for it would otherwise wait for
+   * their timeout, unsent, and be reported as writes that may have been applied.
    */
-  #onNodeTrouble(node: NodeHandle | undefined): void {
+  #onNodeTrouble(node: NodeHandle | undefined, error?: unknown): void {
+    if (node !== undefined && isErrorReply(error)) this.#refused(node, error)
     if (node !== undefined) {
       node.failedAt = performance.now()
       if (node.replica !== undefined) {
@@ -437,6 +449,21 @@ export class Topology {
       }
     }
     this.watch()
+  }
+
+  /**
+   * `node` refused the connection's handshake with the error reply `error`: marked down with it
+   * (the password cut out), the connect under way failed with it. Its probe brings it back once
+   * it accepts the connection.
+   */
+  #refused(node: NodeHandle, error: unknown): void {
+    const password = this.#options.nodeDefaults?.password
+    const secrets = typeof password === 'string' ? [password] : []
+    // Without the reply's closing period: the message goes on after it.
+    markDown(node, toCachexError(error, secrets).message.replace(/\.\s*$/, ''), this.#shards)
+    node.refused = true
+    setAllReaders(this.#shards)
+    this.#nodes.refuse(node, this.downError(node))
   }
 
   /** A node's connection is up (again): a replica is checked before it serves reads. */

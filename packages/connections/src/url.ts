@@ -42,9 +42,10 @@ export function parseRedisUrl(url: string): RedisAddress {
   try {
     parsed = new URL(url)
   } catch (error) {
-    throw new InvalidArgumentError(`invalid Redis URL: ${redactUrl(url)}`, {
-      cause: scrubbed(error, url),
-    })
+    throw new InvalidArgumentError(
+      SCHEME.test(url) ? `invalid Redis URL: ${redactUrl(url)}` : NO_SCHEME,
+      { cause: scrubbed(error, url) },
+    )
   }
   const query = queryOf(parsed, url)
   const colon = userinfo?.indexOf(':') ?? -1
@@ -83,6 +84,9 @@ export function parseRedisUrl(url: string): RedisAddress {
       break
     }
     default:
+      // `abc:def` parses with the scheme `abc:`: a password put in location (one holding a `:`)
+      // reads so, and would be echoed whole.
+      if (!SCHEME.test(url)) throw new InvalidArgumentError(NO_SCHEME)
       throw new InvalidArgumentError(
         `unsupported Redis URL scheme '${parsed.protocol}' (use redis://, rediss://, unix://, valkey:// or valkeys://): ${redactUrl(url)}`,
       )
@@ -90,19 +94,32 @@ export function parseRedisUrl(url: string): RedisAddress {
   return address
 }
 
+/** A URL's start: a scheme and `//` (`unix:` too, as in `unix:///path.sock`). */
+const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i
+
+/**
+ * The error of a location with no `scheme://`. It does not echo the text: a location without a
+ * scheme is often not a URL at all, but the password put in the wrong setting (an environment
+ * variable mix-up), where nothing tells its parts apart.
+ */
+const NO_SCHEME =
+  'invalid Redis URL: it has no scheme (expected redis://[[user]:password@]host[:port][/db], rediss://…, unix:///path/to.sock, valkey://… or valkeys://…); the text is not shown, as it may be a password'
+
 /**
  * The URL with any password replaced by `***`, for messages and logs: everything between the
  * user name (up to the first `:` after the scheme and its slashes, however many) and the last
  * `@` — a password may hold a raw `@`, `:`, `/`, `?` or `#` that a URL parser would take for the
  * end of the userinfo — and the value of every query parameter but `db`. Without an `@`, a `user:secret` where
  * a host and port would be (a location split at a raw comma in its password) hides `secret`
- * when it is not a port.
+ * when it is not a port. A text with neither a scheme nor `//` is no URL (often a password put
+ * in the wrong setting): hidden whole.
  */
 export function redactUrl(url: string): string {
   let out = url
   const scheme = /^[a-z][a-z0-9+.-]*:\/*/i.exec(url)
   const slashes = url.indexOf('//')
   const start = scheme !== null ? scheme[0].length : slashes >= 0 ? slashes + 2 : -1
+  if (start < 0) return url === '' ? url : '***'
   const at = userinfoEnd(url, start)
   if (start >= 0 && at >= start) {
     const colon = url.indexOf(':', start)
