@@ -29,8 +29,9 @@ interface Waiter {
   /** Which of the batch's keys it reads (its index in `MGET`'s replies). */
   at: number
   /**
-   * Whether a caller before it reads the same reply: decoded from a copy of its bytes, which a
-   * serializer may hand back as they are (a msgpack `bin`, a custom serializer's `Buffer`).
+   * Whether another caller reads the same reply: each decodes a copy of its bytes, which a
+   * serializer may hand back as they are (a msgpack `bin`, a custom serializer's `Buffer`) or
+   * change as it reads them.
    */
   shares: boolean
   fallback: unknown
@@ -125,8 +126,13 @@ export class ReadCoalescer {
     // of every key gathered would cost each read of distinct keys more than it saves.)
     let at = args.length - 1
     const shares = at > 0 && args[at] === rkey
-    if (shares) at--
-    else args.push(rkey)
+    if (shares) {
+      at--
+      // The caller before it decodes a copy too: a serializer may work on its input in place.
+      ;(waiters[waiters.length - 1] as Waiter).shares = true
+    } else {
+      args.push(rkey)
+    }
     const promise = new Promise<unknown>((resolve, reject) => {
       waiters.push({ key, at, shares, fallback, resolve, reject })
     })

@@ -137,6 +137,29 @@ describe('coalesced gets on one server', () => {
     }
   })
 
+  it('callers of a key asked once each read the stored value with a deserializer that works in place', async () => {
+    // Unmasks its input in place (XOR), as a decoder that reuses its buffer may.
+    const masked = defineSerializer({
+      name: 'masked',
+      serialize: (value: unknown) =>
+        Buffer.from(Buffer.from(JSON.stringify(value)).map((b) => b ^ 0x5a)),
+      deserialize: (data: Buffer) => {
+        for (let i = 0; i < data.length; i++) data[i] = (data[i] as number) ^ 0x5a
+        return JSON.parse(data.toString())
+      },
+    })
+    const cache = cacheFor({ serializer: masked })
+    await cache.setMany({ m: { n: 1 }, other: 2 })
+    expect(await Promise.all([cache.get('m'), cache.get('m'), cache.get('m')])).toEqual([
+      { n: 1 },
+      { n: 1 },
+      { n: 1 },
+    ])
+    expect(
+      await Promise.all([cache.get('m'), cache.get('m'), cache.get('other'), cache.get('other')]),
+    ).toEqual([{ n: 1 }, { n: 1 }, 2, 2])
+  })
+
   it('a key read again after another key is asked again; each caller gets its own answer', async () => {
     const cache = cacheFor()
     await cache.setMany({ a: 'A', b: 'B' })
