@@ -127,8 +127,9 @@ export const caches = {
 
   /**
    * Closes every cache created so far. Until `configureCaches()` is called again, `caches.get()`
-   * throws `ClosedError` instead of opening a cache anew. Calls in flight on a closed cache
-   * reject with `ClosedError` (or resolve their default under `ignoreExceptions`). A call while
+   * throws `ClosedError` instead of opening a cache anew. Calls made on a cache before it closes
+   * are answered; calls made after reject with `ClosedError` (or resolve their default under
+   * `ignoreExceptions`). A call while
    * an earlier one is still closing (two shutdown hooks) resolves once that one's caches are
    * closed too.
    */
