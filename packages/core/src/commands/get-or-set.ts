@@ -1,6 +1,7 @@
 // `getOrSet`: read, or compute once per process and `add`. Documented on `CacheLike`.
 import { checkVersionOption, GET_OR_SET_KEYS, timeoutArguments } from '../_args.ts'
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
+import { isWrongType } from '../_messages.ts'
 import { TIMED_OUT } from '../_single-flight.ts'
 import { checkSeconds, timeoutToMs } from '../_timeout.ts'
 import type { CacheLike } from '../cache-like.ts'
@@ -112,7 +113,31 @@ async function computeAndAdd<T>(
   }
   if (added) return value
   // Someone else stored a value between our get and add: theirs wins, as in Django.
-  return (await readValue(context, key, value, at, 'getOrSet', false)) as T
+  return readAfterLostRace(context, key, context.key(key, at), value)
+}
+
+/**
+ * What the primary holds at `rkey` once a conditional store of `value` was refused (an `add` that
+ * found the key taken, a refresh's compare-and-set that found it changed), or `value` when the key
+ * is gone since. On the primary, where the refusal was decided: a replica may not have the write
+ * that won yet, and would answer with the value the call started from, or with no value — and the
+ * caller would get its own, which Redis does not hold. Errors follow the error policy, as `get`'s.
+ */
+async function readAfterLostRace<T>(
+  context: CacheContext,
+  key: string,
+  rkey: string,
+  value: T,
+): Promise<T> {
+  try {
+    // A local tier reads a key this process just wrote (the refused store) on the primary too.
+    return (await context.store.get(rkey, key, value, true)) as T
+  } catch (caught) {
+    const error = isWrongType(caught)
+      ? await context.wrongType(caught, 'getOrSet', key, rkey)
+      : caught
+    return context.fail(error, value, 'getOrSet')
+  }
 }
 
 function waitTimeoutToMs(waitTimeout: number | null | undefined): number | null {
@@ -319,7 +344,7 @@ async function holdAndCompute<T>(call: Call<T>, lockKey: string, token: string):
  * the key is missing (`'nx'`), or only if it still holds what a refresh read (`Unchanged`).
  */
 async function computeAndStore<T>(call: Call<T>, condition: 'nx' | Unchanged): Promise<T> {
-  const { context, key, rkey, at, valueOrFactory, storeMs, stampede } = call
+  const { context, key, rkey, valueOrFactory, storeMs, stampede } = call
   const started = performance.now()
   const value =
     typeof valueOrFactory === 'function'
@@ -346,5 +371,5 @@ async function computeAndStore<T>(call: Call<T>, condition: 'nx' | Unchanged): P
   if (stored) return value
   // Someone else stored (or deleted) a value between our read and our write: theirs wins, as in
   // Django.
-  return (await readValue(context, key, value, at, 'getOrSet', false)) as T
+  return readAfterLostRace(context, key, rkey, value)
 }
