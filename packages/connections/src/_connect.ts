@@ -6,6 +6,7 @@ import {
   ResponseError,
   TimeoutError,
 } from '@cachex/core'
+import { ErrorReply } from '@redis/client'
 import { DEFAULT_MAX_IN_FLIGHT_BYTES, Deadlines } from './_deadlines.ts'
 import { scrub } from './_errors.ts'
 import { DEFAULT_CONNECT_TIMEOUT, DEFAULT_SOCKET_TIMEOUT, secondsToMs } from './_seconds.ts'
@@ -291,6 +292,39 @@ export const MAX_RECONNECT_DELAY = 2000
 export function reconnectDelay(retries: number): number {
   const base = Math.min(MAX_RECONNECT_DELAY, FIRST_RECONNECT_DELAY * 2 ** Math.min(retries, 16))
   return Math.round(base * (1 - 0.2 * Math.random()))
+}
+
+/** Milliseconds before a handshake the server refused (see `isRefusedHandshake`) is tried again. */
+export const REFUSED_FIRST_RETRY_MS = 10_000
+/** The longest wait between two tries of a handshake the server keeps refusing, in milliseconds. */
+export const REFUSED_MAX_RETRY_MS = 300_000
+
+/**
+ * Milliseconds to wait before trying again a connection whose handshake the server refused
+ * `refusals` times in a row (0 for the first refusal): 10 s, doubling up to 5 minutes, each
+ * shortened by up to 20 % at random (see `reconnectDelay`). A refusal stands until an operator
+ * changes the password or the ACL, and every try lands in the server's ACL log as a failed
+ * authentication: `reconnectDelay`'s 2 s, on every connection of every process, floods it.
+ */
+export function refusedRetryDelay(refusals: number): number {
+  const base = Math.min(
+    REFUSED_MAX_RETRY_MS,
+    REFUSED_FIRST_RETRY_MS * 2 ** Math.min(Math.max(refusals, 0), 8),
+  )
+  return Math.round(base * (1 - 0.2 * Math.random()))
+}
+
+/**
+ * Whether `error`, or an error it wraps, is the server refusing a connection's handshake with an
+ * error reply: wrong credentials or an unknown user (`WRONGPASS`), none given where it requires
+ * them (`NOAUTH`), or a user the ACL forbids a command of the handshake (`NOPERM`). The server is
+ * up and answering; trying again meets the same refusal until its configuration changes.
+ */
+export function isRefusedHandshake(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof ErrorReply && /^(WRONGPASS|NOAUTH|NOPERM)\b/.test(e.message)) return true
+  }
+  return false
 }
 
 /**

@@ -1,5 +1,6 @@
 import { type CommandRoute, type RedisArgument, TimeoutError } from '@cachex/core'
 import { refusedCommand, type Warn, warner } from './_acl.ts'
+import { isRefusedHandshake } from './_connect.ts'
 import { isReplicaFailure } from './_errors.ts'
 import type { StandaloneConnection } from './standalone.ts'
 
@@ -287,19 +288,23 @@ async function readerWhileDown(
   primary: () => StandaloneConnection,
   closed: () => boolean,
   until: number,
+  waitsOn: (node: StandaloneConnection) => boolean,
 ): Promise<StandaloneConnection> {
   for (;;) {
     if (closed() || performance.now() >= until) return rotation?.pick() ?? primary()
     await new Promise((resolve) => setTimeout(resolve, 20))
     const node = rotation?.pick() ?? primary()
-    if (!node.isDown || closed() || performance.now() >= until) return node
+    if (!waitsOn(node) || closed() || performance.now() >= until) return node
   }
 }
 
 /**
  * Runs `send` on the node a read goes to when the rotation picks none (see `readerWhileDown`).
  * With `waitMs`, when that node fails it with a connection error (the primary dying as the read
- * is sent), once more on the next live node — both within one wait of at most `waitMs`.
+ * is sent), once more on the next live node — both within one wait of at most `waitMs`. A node
+ * down because it refused the handshake (a wrong password: `isRefused`) is alive and will refuse
+ * again: the read fails at once with the refusal, as a write does, unless `failingOver()` (the
+ * sentinels are replacing it, and the new primary may accept).
  */
 function onFallback<T>(
   rotation: ReplicaRotation | undefined,
@@ -307,18 +312,23 @@ function onFallback<T>(
   closed: () => boolean,
   waitMs: number,
   send: (node: StandaloneConnection) => Promise<T>,
+  failingOver: () => boolean,
 ): Promise<T> {
   const node = rotation?.pick() ?? primary()
   if (waitMs === 0) return send(node)
   const until = performance.now() + waitMs
+  const waitsOn = (on: StandaloneConnection) => on.isDown && (!on.isRefused || failingOver())
   return (async () => {
     const reader =
-      node.isDown && !closed() ? await readerWhileDown(rotation, primary, closed, until) : node
+      waitsOn(node) && !closed()
+        ? await readerWhileDown(rotation, primary, closed, until, waitsOn)
+        : node
     try {
       return await send(reader)
     } catch (error) {
       if (closed() || !retriesOnPrimary(error)) throw error
-      return send(await readerWhileDown(rotation, primary, closed, until))
+      if (isRefusedHandshake(error) && !failingOver()) throw error
+      return send(await readerWhileDown(rotation, primary, closed, until, waitsOn))
     }
   })()
 }
@@ -336,15 +346,16 @@ export function readOn(
   route: CommandRoute | undefined,
   closed: () => boolean,
   waitMs = 0,
+  failingOver: () => boolean = () => false,
 ): Promise<unknown> {
   const node = rotation?.pick()
   const send = (on: StandaloneConnection) => on.command(args, route)
-  if (node === undefined) return onFallback(rotation, primary, closed, waitMs, send)
+  if (node === undefined) return onFallback(rotation, primary, closed, waitMs, send, failingOver)
   return node.command(args, route).catch((error: unknown) => {
     if (closed() || !isReplicaFailure(error)) throw error
     rotation?.bench(node, error)
     if (!retriesOnPrimary(error)) throw error
-    return onFallback(rotation, primary, closed, waitMs, send)
+    return onFallback(rotation, primary, closed, waitMs, send, failingOver)
   })
 }
 
@@ -356,10 +367,11 @@ export async function readBatchOn(
   route: CommandRoute | undefined,
   closed: () => boolean,
   waitMs = 0,
+  failingOver: () => boolean = () => false,
 ): Promise<unknown[]> {
   const node = rotation?.pick()
   const elsewhere = () =>
-    onFallback(rotation, primary, closed, waitMs, (on) => on.batch(commands, route))
+    onFallback(rotation, primary, closed, waitMs, (on) => on.batch(commands, route), failingOver)
   if (node === undefined) return elsewhere()
   let replies: unknown[]
   try {

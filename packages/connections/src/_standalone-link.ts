@@ -8,7 +8,10 @@ import {
   connectBounded,
   destroyClient,
   isAuthRefusal,
+  isRefusedHandshake,
+  REFUSED_FIRST_RETRY_MS,
   reconnectDelay,
+  refusedRetryDelay,
   SharedAttempt,
   withAuthHint,
 } from './_connect.ts'
@@ -78,6 +81,10 @@ export class ClientLink {
   #attempts = 0
   /** The next reconnection attempt cachex starts itself (for a client that gave up). */
   #retry: NodeJS.Timeout | undefined
+  /** Handshakes refused in a row (`isRefusedHandshake`), for their longer backoff. */
+  #refusals = 0
+  /** When (`performance.now()`) the last handshake was refused. */
+  #refusedAt = 0
   /** Bounds a handshake that never answers (a frozen server accepts TCP connections). */
   #watchdog: NodeJS.Timeout | undefined
   /** Why the last client was replaced, for the errors of the commands it dropped. */
@@ -120,6 +127,14 @@ export class ClientLink {
     return this.#down
   }
 
+  /**
+   * Whether it is down because the server refused its handshake (a wrong password, an unknown
+   * user: `isRefusedHandshake`): the server is up, and waiting for it changes nothing.
+   */
+  get isRefused(): boolean {
+    return this.#down && isRefusedHandshake(this.#downCause)
+  }
+
   /** How many times the connection became ready. */
   get readyCount(): number {
     return this.#readyCount
@@ -155,12 +170,25 @@ export class ClientLink {
     if (this.#poolClosedByOwner()) return ownerClosedError(this.#where, 'client pool')
     if (!this.#down) return undefined
     if (this.#ownerClosed) return this.#downCause as Error
-    this.kick()
     const cause = this.#downCause
+    const refused = isRefusedHandshake(cause)
+    // A refused handshake is tried again seldom (`#refused`): a call made once the backoff's
+    // first step has passed since the last refusal tries once itself, so that a password fixed
+    // on the server is picked up by the next call rather than by the background attempt, which
+    // may be minutes away. At most one such try per step, whatever the rate of calls.
+    if (
+      refused &&
+      this.#makeClient !== undefined &&
+      !this.#connecting.pending &&
+      performance.now() - this.#refusedAt >= REFUSED_FIRST_RETRY_MS
+    ) {
+      return undefined
+    }
+    this.kick()
     const text = this.describe(cause)
     // A server that refuses the credentials is reachable: saying otherwise sends one looking at
     // the network.
-    const state = isAuthRefusal(text) ? 'refused the connection' : 'is unreachable'
+    const state = refused || isAuthRefusal(text) ? 'refused the connection' : 'is unreachable'
     return new ConnectionError(
       `${this.#where} ${state}, not waiting (reconnecting in the background): ${text}`,
       { cause: scrub(cause, this.#secrets) },
@@ -205,6 +233,7 @@ export class ClientLink {
       if (!this.ready()) {
         this.#disarm()
         this.#markDown(error)
+        if (isRefusedHandshake(error)) this.#refused()
       }
     })
     if (this.#isPool) return
@@ -248,7 +277,39 @@ export class ClientLink {
     this.#down = false
     this.#downCause = undefined
     this.#attempts = 0
+    this.#refusals = 0
+    clearTimeout(this.#retry)
+    this.#retry = undefined
     this.#disarm()
+  }
+
+  /**
+   * The server refused the handshake of a client cachex made (`isRefusedHandshake`). node-redis
+   * would try again every 2 s at most, on each client of a pool, for as long as the connection is
+   * open: each try a failed authentication in the server's ACL log, and the same refusal until
+   * an operator changes the password or the ACL. The client is dropped for a fresh one, not yet
+   * connected, and connected after `refusedRetryDelay` (10 s, doubling up to 5 minutes; the
+   * backoff starts over once connected); calls fail fast with the refusal meanwhile (see
+   * `refuse` for the one try a call may make). A client of the user's keeps its own strategy.
+   */
+  #refused(): void {
+    const make = this.#makeClient
+    if (make === undefined || this.#closed()) return
+    this.#refusedAt = performance.now()
+    const old = this.#client
+    // A fresh client rather than the same one opened again later: node-redis's loop on the old
+    // one may still be asleep before its next try, and would wake up to run beside a new one.
+    this.#bind(make())
+    destroyClient(old)
+    clearTimeout(this.#retry)
+    this.#retry = setTimeout(
+      () => {
+        this.#retry = undefined
+        if (this.#closed() || this.#client.isOpen) return
+        this.connect().catch(() => undefined)
+      },
+      refusedRetryDelay(this.#refusals++),
+    ).unref()
   }
 
   #markDown(cause: unknown): void {

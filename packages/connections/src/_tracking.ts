@@ -2,7 +2,7 @@
 // `CLIENT TRACKING on BCAST PREFIX …`, whose invalidation pushes are reported to a listener.
 import type { Tracking, TrackingListener } from '@cachex/core'
 import { refusedCommand, WARN_ONCE_FOR, type Warn, warner, warnOnce } from './_acl.ts'
-import { destroyClient } from './_connect.ts'
+import { destroyClient, isRefusedHandshake, refusedRetryDelay } from './_connect.ts'
 
 /** What the tracking connection needs of a node-redis client made with `RESP: 3, emitInvalidate: true`. */
 export interface TrackingClientLike {
@@ -15,11 +15,6 @@ export interface TrackingClientLike {
   readonly isReady?: boolean
 }
 
-/** Milliseconds before a tracking connection refused by the ACL (`NOPERM`) is tried again. */
-export const REFUSED_FIRST_RETRY_MS = 10_000
-/** The longest wait between two tries of a tracking connection the ACL keeps refusing. */
-export const REFUSED_MAX_RETRY_MS = 300_000
-
 /**
  * Starts tracking on `client` (not yet connected): on every `ready` (the first connection and
  * each reconnection, after which the server has forgotten the tracking state) it switches the
@@ -29,8 +24,10 @@ export const REFUSED_MAX_RETRY_MS = 300_000
  * node-redis sends in the handshake of a client made with `emitInvalidate`), which the next
  * attempt would meet too: the client is closed, tracking stays down (the local tier stays off),
  * `warn` says so once per `listener` (per the group of a listener that names one,
- * `WARN_ONCE_FOR`), and it is tried again `REFUSED_FIRST_RETRY_MS` later, then twice as late each
- * time, up to `REFUSED_MAX_RETRY_MS` (the permission may be granted meanwhile).
+ * `WARN_ONCE_FOR`), and it is tried again after `refusedRetryDelay` (10 s, then twice as late each
+ * time, up to 5 minutes: the permission may be granted meanwhile). A handshake refused for its
+ * credentials (a wrong password) backs off the same way, without a warning: the cache's own
+ * connection reports that refusal to every call.
  */
 export function startTracking(
   client: TrackingClientLike,
@@ -62,22 +59,24 @@ export function startTracking(
   client.on('error', (error: unknown) => {
     down()
     const command = refusedCommand(error)
-    if (command === undefined || closed) return
+    // A wrong password refuses this connection as it refuses the cache's own, which reports it.
+    if ((command === undefined && !isRefusedHandshake(error)) || closed) return
     // node-redis would try again every 2 s, forever, each time refused: back off instead.
     if (client.isOpen) client.destroy()
-    const key = (listener as { [WARN_ONCE_FOR]?: object })[WARN_ONCE_FOR] ?? listener
-    const what =
-      command === 'client|tracking'
-        ? 'CLIENT TRACKING'
-        : `${command.toUpperCase()} (on its tracking connection)`
-    warnOnce(
-      key,
-      warn,
-      `cachex: the Redis user may not run ${what} (NOPERM), which the local tier needs to hear of writes: the local tier stays off (localStats().tracking is false), and its tracking connection is tried again less and less often (after 10 s, then up to every 5 minutes). Grant the command ('+client|tracking') to use the local tier.`,
-    )
-    const ms = Math.min(REFUSED_MAX_RETRY_MS, REFUSED_FIRST_RETRY_MS * 2 ** Math.min(refusals++, 8))
+    if (command !== undefined) {
+      const key = (listener as { [WARN_ONCE_FOR]?: object })[WARN_ONCE_FOR] ?? listener
+      const what =
+        command === 'client|tracking'
+          ? 'CLIENT TRACKING'
+          : `${command.toUpperCase()} (on its tracking connection)`
+      warnOnce(
+        key,
+        warn,
+        `cachex: the Redis user may not run ${what} (NOPERM), which the local tier needs to hear of writes: the local tier stays off (localStats().tracking is false), and its tracking connection is tried again less and less often (after 10 s, then up to every 5 minutes). Grant the command ('+client|tracking') to use the local tier.`,
+      )
+    }
     clearTimeout(retry)
-    retry = setTimeout(reconnect, ms)
+    retry = setTimeout(reconnect, refusedRetryDelay(refusals++))
     retry.unref()
   })
   client.on('end', down)

@@ -227,6 +227,7 @@ class SentinelConnection implements Connection {
       route,
       this.#isClosed,
       this.#readWaitMs(),
+      this.#failingOver,
     )
   }
 
@@ -298,7 +299,15 @@ class SentinelConnection implements Connection {
 
   #route(args: RedisArgument[], route: CommandRoute | undefined): Promise<unknown> {
     if (route?.readonly === true) {
-      return readOn(this.#rotation, this.#reader, args, route, this.#isClosed, this.#readWaitMs())
+      return readOn(
+        this.#rotation,
+        this.#reader,
+        args,
+        route,
+        this.#isClosed,
+        this.#readWaitMs(),
+        this.#failingOver,
+      )
     }
     const primary = this.#failover.writable()
     if (primary !== undefined) return primary.command(args, route)
@@ -315,12 +324,20 @@ class SentinelConnection implements Connection {
   readonly #isClosed = (): boolean => this.#life.closed
 
   /**
+   * Whether the sentinels are failing the primary over: a read then waits for the new primary
+   * even while the old one refuses the handshake (`readOn`); otherwise a refusal (a wrong
+   * password) fails the read at once, as it fails a write.
+   */
+  readonly #failingOver = (): boolean => this.#failover.failingOver()
+
+  /**
    * How long a read that finds no replica waits for one, or for a live primary, while the
    * primary is down, instead of failing on the dead one (`#waitMs`): with replicas in use, a
    * replica checked just as its primary died is out until it is promoted, and the sentinels drop
    * the promoted one's clients before they announce it; without replicas, the new primary is
    * what a read waits for while the sentinels fail the old one over. Otherwise a read on a dead
-   * primary fails fast, as any call to it.
+   * primary fails fast, as any call to it. A primary that refuses the handshake (a wrong
+   * password) is not dead: reads on it fail fast with the refusal outside a failover (`readOn`).
    */
   #readWaitMs(): number {
     return this.#rotation !== undefined || this.#failover.failingOver() ? this.#waitMs : 0

@@ -34,7 +34,11 @@ export { isNodeRedisClient } from './_standalone-options.ts'
  * reject with a `ConnectionError` at once instead of waiting (open), and one reconnection attempt
  * at a time runs in the background (half-open), 100 ms after the failure, then doubling up to 2 s
  * apart (`reconnectDelay`); the first call after the server is back finds the connection ready
- * (closed). A call that times out resets the connection (as redis-py does): the commands still
+ * (closed). A handshake the server refuses (a wrong password, an unknown ACL user) is tried again
+ * less often — 10 s, doubling up to 5 minutes (`refusedRetryDelay`) — since every try is a failed
+ * authentication in its ACL log; meanwhile calls fail fast with the refusal, and a call made 10 s
+ * or more after the last refusal tries once itself (a password fixed on the server is picked up
+ * within about 10 s). A call that times out resets the connection (as redis-py does): the commands still
  * queued on it reject at once instead of piling up behind a stalled server, and a new connection
  * is made in the background. `maxInFlightBytes` caps what awaits a reply meanwhile.
  */
@@ -124,6 +128,15 @@ export class StandaloneConnection implements Connection {
    */
   get isDown(): boolean {
     return this.#link.isDown
+  }
+
+  /**
+   * Whether it is down because the server refused its handshake (a wrong password, an unknown
+   * ACL user): the server is up, so waiting for it to come back is pointless.
+   * @internal
+   */
+  get isRefused(): boolean {
+    return this.#link.isRefused
   }
 
   /**
