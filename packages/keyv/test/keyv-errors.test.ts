@@ -1,34 +1,11 @@
-import {
-  type Cache,
-  ClosedError,
-  type CreateCacheOptions,
-  createCache,
-  InvalidArgumentError,
-  SerializationError,
-} from '@cachex/redis'
-import { type RedisServer, startRedis, uniquePrefix } from '@cachex/test-utils'
+import { type Cache, ClosedError, InvalidArgumentError, SerializationError } from '@cachex/redis'
 import { Keyv } from 'keyv'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createKeyv, createKeyvStore, KeyvCachex } from '../src/index.ts'
+import { iterate, testCaches } from './_helpers.ts'
 
-let server: RedisServer
-const opened: Cache[] = []
-
-beforeAll(async () => {
-  server = await startRedis()
-})
-
-afterAll(async () => {
-  for (const cache of opened) await cache.close().catch(() => {})
-  await server?.stop()
-})
-
-/** A cache of its own (a unique key prefix) on the test server. */
-function newCache(options: CreateCacheOptions<false> = {}): Cache {
-  const cache = createCache({ location: server.url, keyPrefix: uniquePrefix('keyv'), ...options })
-  opened.push(cache)
-  return cache
-}
+const caches = testCaches()
+const { newCache } = caches
 
 /** Writes `bytes` under the user key `key` of `cache`, past its serializer. */
 async function rawSet(cache: Cache, key: string, bytes: Buffer | string): Promise<void> {
@@ -45,14 +22,6 @@ function errorsOf(keyv: Keyv): unknown[] {
   const errors: unknown[] = []
   keyv.on('error', (error: unknown) => errors.push(error))
   return errors
-}
-
-/** Every `[key, value]` pair Keyv's `iterator()` yields. */
-async function iterate(keyv: Keyv): Promise<Array<[string, unknown]>> {
-  if (keyv.iterator === undefined) throw new Error('Keyv offers no iterator() for this store')
-  const items: Array<[string, unknown]> = []
-  for await (const item of keyv.iterator(undefined)) items.push(item as [string, unknown])
-  return items
 }
 
 /** A Keyv over `cache` built either way the package offers. */

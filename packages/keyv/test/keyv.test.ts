@@ -7,44 +7,21 @@ import {
   InvalidArgumentError,
   pickleSerializer,
 } from '@cachex/redis'
-import { delay, monitor, type RedisServer, startRedis, uniquePrefix } from '@cachex/test-utils'
+import { delay, monitor, startRedis, uniquePrefix } from '@cachex/test-utils'
 import { createCache as createCacheManager } from 'cache-manager'
 import { Keyv } from 'keyv'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createKeyv, createKeyvStore, KeyvCachex } from '../src/index.ts'
+import { iterate, testCaches } from './_helpers.ts'
 
-let server: RedisServer
-const opened: Cache[] = []
-
-beforeAll(async () => {
-  server = await startRedis()
-})
-
-afterAll(async () => {
-  for (const cache of opened) await cache.close().catch(() => {})
-  await server?.stop()
-})
-
-/** A cache of its own (a unique key prefix) on the test server. */
-function newCache(options: CreateCacheOptions<false> = {}): Cache {
-  const cache = createCache({ location: server.url, keyPrefix: uniquePrefix('keyv'), ...options })
-  opened.push(cache)
-  return cache
-}
+const caches = testCaches()
+const { newCache, track } = caches
 
 /** The bytes Redis holds for a user key of `cache`. */
 async function rawBytes(cache: Cache, key: string): Promise<Buffer | null> {
   const reply = await cache.connection.command(['GET', cache.makeKey(key)])
   if (reply === null) return null
   return Buffer.isBuffer(reply) ? reply : Buffer.from(String(reply))
-}
-
-/** Every `[key, value]` pair Keyv's `iterator()` yields. */
-async function iterate(keyv: Keyv): Promise<Array<[string, unknown]>> {
-  if (keyv.iterator === undefined) throw new Error('Keyv offers no iterator() for this store')
-  const items: Array<[string, unknown]> = []
-  for await (const item of keyv.iterator(undefined)) items.push(item as [string, unknown])
-  return items
 }
 
 describe('Keyv with createKeyv(): cachex serializes', () => {
@@ -128,7 +105,7 @@ describe('Keyv with createKeyv(): cachex serializes', () => {
   it('maps Keyv milliseconds to PX exactly, and no TTL to no expiry', async () => {
     const cache = newCache({ timeout: 300 })
     const keyv = createKeyv(cache)
-    const watch = await monitor(server.port)
+    const watch = await monitor(caches.server.port)
     try {
       await keyv.set('ttl', 'v', 1001)
       const sent = await watch.waitFor((c) => c[0] === 'SET' && c[1] === cache.makeKey('keyv:ttl'))
@@ -415,7 +392,7 @@ describe('errors and disconnect', () => {
         socketConnectTimeout: 0.5,
         socketTimeout: 0.5,
       })
-      opened.push(cache)
+      track(cache)
       const keyv =
         mode === 'createKeyv' ? createKeyv(cache) : new Keyv({ store: createKeyvStore(cache) })
       expect(await keyv.set('k', 'v')).toBe(true)
