@@ -4,32 +4,7 @@
 import { type Cache, createCache, type GetOrSetOptions } from '@cachex/redis'
 import { delay, uniquePrefix } from '@cachex/test-utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BACKENDS, backendServer, raw } from './helpers.ts'
-
-/** A factory that says when it started and returns (or throws) only once `open()` is called. */
-function gated<T>(outcome: () => T): {
-  factory: () => Promise<T>
-  started: Promise<void>
-  open(): void
-} {
-  let began!: () => void
-  let open!: () => void
-  const started = new Promise<void>((resolve) => {
-    began = resolve
-  })
-  const gate = new Promise<void>((resolve) => {
-    open = resolve
-  })
-  return {
-    factory: async () => {
-      began()
-      await gate
-      return outcome()
-    },
-    started,
-    open,
-  }
-}
+import { BACKENDS, backendServer, gated, raw } from './helpers.ts'
 
 /** Waits until `key` is gone from Redis (expired past its grace); at most 20 s. */
 async function untilGone(cache: Cache, key: string): Promise<void> {

@@ -173,3 +173,28 @@ export const DEPLOYMENTS: readonly Deployment[] = [
     },
   },
 ]
+
+/** A factory that says when it started and returns (or throws) only once `open()` is called. */
+export function gated<T>(outcome: () => T): {
+  factory: () => Promise<T>
+  started: Promise<void>
+  open(): void
+} {
+  let began!: () => void
+  let open!: () => void
+  const started = new Promise<void>((resolve) => {
+    began = resolve
+  })
+  const gate = new Promise<void>((resolve) => {
+    open = resolve
+  })
+  return {
+    factory: async () => {
+      began()
+      await gate
+      return outcome()
+    },
+    started,
+    open,
+  }
+}

@@ -5,33 +5,16 @@
 import { type Cache, createCache, type GetOrSetOptions } from '@cachex/redis'
 import { startReplicaSet, uniquePrefix } from '@cachex/test-utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { gated } from './helpers.ts'
 import { eventually, openers, type Raw } from './local-tier-helpers.ts'
 
-/** An ACL user that may not run scripts: the refresh's compare-and-set then uses WATCH. */
+/**
+ * An ACL user that may not run scripts: the refresh's compare-and-set is then a read of the key
+ * and a `SET`.
+ */
 const NO_SCRIPTS = ['--user', 'noscript', 'on', '>noscript-pw', '~*', '&*', '+@all', '-@scripting']
 
 const { closers, raw } = openers('replica-read')
-
-/** A factory that says when it started and returns `value` only once `open()` is called. */
-function gated<T>(value: T): { factory: () => Promise<T>; started: Promise<void>; open(): void } {
-  let began!: () => void
-  let open!: () => void
-  const started = new Promise<void>((resolve) => {
-    began = resolve
-  })
-  const gate = new Promise<void>((resolve) => {
-    open = resolve
-  })
-  return {
-    factory: async () => {
-      began()
-      await gate
-      return value
-    },
-    started,
-    open,
-  }
-}
 
 describe.each([
   { user: 'default', local: false },
@@ -103,7 +86,7 @@ describe.each([
   for (const [name, options] of misses) {
     it(`a miss (${name}) whose add finds the key taken gets the other writer's value`, async () => {
       const { cache, writer } = await caches()
-      const computed = gated('computed')
+      const computed = gated(() => 'computed')
       const got = await lagging(async () => {
         const call = cache.getOrSet('k', computed.factory, options)
         await computed.started
@@ -119,7 +102,7 @@ describe.each([
     const { cache, writer } = await caches()
     const early: GetOrSetOptions = { timeout: 60, earlyRecompute: 1e300 }
     expect(await cache.getOrSet('r', () => 'old', early)).toBe('old')
-    const refresh = gated('refreshed')
+    const refresh = gated(() => 'refreshed')
     const got = await lagging(async () => {
       const call = cache.getOrSet('r', refresh.factory, early)
       await refresh.started
