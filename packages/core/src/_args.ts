@@ -335,7 +335,13 @@ export function setArguments(
 /** `incr()`'s delta and options, checked; resolves whether it answers a number (`as: 'number'`). */
 export function incrArguments(delta: unknown, options: IncrOptions | undefined): boolean {
   if (!(typeof delta === 'bigint' || Number.isSafeInteger(delta))) {
-    throw new InvalidArgumentError(`incr() takes an integer delta, got ${describe(delta)}`)
+    // An integer past 2^53 as a number has lost its last digits already: only a bigint is exact.
+    const unsafe = Number.isInteger(delta)
+      ? ' beyond ±(2^53 - 1), where a number is no longer exact: pass it as a bigint (e.g. 2n ** 60n)'
+      : ''
+    throw new InvalidArgumentError(
+      `incr() takes an integer delta (a safe integer or a bigint), got ${describe(delta)}${unsafe}`,
+    )
   }
   checkOptions(options, 'incr', INCR_KEYS)
   const asNumber = options?.as !== undefined

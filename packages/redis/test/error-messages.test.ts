@@ -352,6 +352,22 @@ describe('a server that requires a password', () => {
   })
 })
 
+describe('arguments', () => {
+  it("incr's delta beyond 2^53 as a number says to pass a bigint, and a bigint works", async () => {
+    const cache = createCache({ location: `memory://${uniquePrefix('em')}` })
+    try {
+      await cache.add('n', 0)
+      const error = await cache.incr('n', 2 ** 60).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(InvalidArgumentError)
+      expect(String((error as Error).message)).toMatch(/pass it as a bigint \(e\.g\. 2n \*\* 60n\)/)
+      await expect(cache.incr('n', 1.5)).rejects.not.toThrow(/bigint \(e\.g/)
+      expect(await cache.incr('n', 2n ** 60n)).toBe(2n ** 60n)
+    } finally {
+      await cache.close()
+    }
+  })
+})
+
 describe('a missing optional package', () => {
   it('rejects with MissingDependencyError (E_MISSING_DEPENDENCY) naming the install command', () => {
     let error: unknown
