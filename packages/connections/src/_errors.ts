@@ -76,8 +76,8 @@ function scrubbedCopy(error: Error, secrets: readonly string[], depth: number): 
  *   password included, and cuts the quoted arguments at 128 characters in all: a long password
  *   comes back cut, which no whole-secret match finds. The quote runs to the end of its line
  *   (Redis replies hold no line break).
- * - any run of 8 characters or more that starts a secret (the longest such run at each place):
- *   a password cut some other way.
+ * - any run of 8 characters or more that starts a secret (the longest such run at each place)
+ *   and ends where a text cut short ends (see `CUT_SHORT`): a password cut some other way.
  */
 export function redact(text: string, secrets: readonly string[]): string {
   let out = text.replace(QUOTED_ARGUMENTS, '$1 (arguments redacted)')
@@ -107,12 +107,22 @@ function withoutPrefixes(text: string, secret: string): string {
     // The longest run here that starts the secret.
     let end = at + MIN_SECRET_PREFIX
     while (end < text.length && end - at < secret.length && text[end] === secret[end - at]) end++
+    // A run shorter than the secret is cut only where a text cut short ends (the text's end, a
+    // closing quote, an ellipsis, a line's end): elsewhere it is an ordinary word the secret
+    // happens to start with (`username-password` for `password-of-prod`, the host name).
+    if (end - at < secret.length && !CUT_SHORT.test(text.slice(end, end + 3))) {
+      at = text.indexOf(start, at + 1)
+      continue
+    }
     out += `${text.slice(from, at)}***`
     from = end
     at = text.indexOf(start, end)
   }
   return out + text.slice(from)
 }
+
+/** What follows a quoted text a server cut short: nothing, a quote, an ellipsis, a line break. */
+const CUT_SHORT = /^(?:$|['"`]|\.\.\.|…|\r|\n)/
 
 /**
  * `message` with what an unknown `HELLO` means: the server is older than Redis 6 or has `HELLO`
