@@ -1,10 +1,11 @@
 import { EventEmitter } from 'node:events'
 import {
   type CacheLike,
-  CachexError,
-  ConnectionError,
+  CompressionError,
   globEscape,
   InvalidArgumentError,
+  ResponseError,
+  SerializationError,
 } from '@cachex/core'
 import { checkTimeoutMs, describeArgument } from '@cachex/core/internal'
 import { Keyv, type KeyvOptions, type KeyvStoreAdapter, type StoredData } from 'keyv'
@@ -303,8 +304,10 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
         try {
           entries.push(await this.#get<Value>(key))
         } catch (keyError) {
-          if (!isDecodingError(keyError)) throw keyError
-          entries.push(this.#readFailed(keyError, undefined))
+          // A key of another type: the `MGET` of the batch read it as missing, and so does this.
+          if (isWrongType(keyError)) entries.push(undefined)
+          else if (isDecodingError(keyError)) entries.push(this.#readFailed(keyError, undefined))
+          else throw keyError
         }
       }
     }
@@ -475,11 +478,20 @@ function checkKeys(keys: unknown, method: string): void {
 
 /**
  * Whether `error` is the cache's failure to decode a stored value (its serializer's or
- * compressor's, or a value past `maxValueSize`), as opposed to a connection that failed, closed or
- * timed out: the one kind that another read of the same key would meet again.
+ * compressor's, or a value past `maxValueSize`): the one failure of a key that the iterator can
+ * leave out and go on. Anything else (a connection lost, an ACL's `NOPERM`, `BUSY`, `LOADING`…)
+ * would fail every key alike, and a walk that skipped them would pass for a complete one.
  */
 function isDecodingError(error: unknown): boolean {
-  return error instanceof CachexError && !(error instanceof ConnectionError)
+  return error instanceof SerializationError || error instanceof CompressionError
+}
+
+/**
+ * Whether `error` is Redis's `WRONGTYPE` (which the cache's message quotes): a `GET` of a key that
+ * holds no string.
+ */
+function isWrongType(error: unknown): boolean {
+  return error instanceof ResponseError && /\bWRONGTYPE\b/.test(error.message)
 }
 
 /** A `setMany` entry: an object with a string `key`. */

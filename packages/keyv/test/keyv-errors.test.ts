@@ -187,6 +187,39 @@ describe('iterator over undecodable values', () => {
     await expect(iterate(keyv)).rejects.toBeInstanceOf(SerializationError)
   })
 
+  it('a read the server refuses (NOPERM) rejects the iteration rather than ending it early', async () => {
+    const admin = newCache()
+    await admin.connection.command([
+      'ACL',
+      'SETUSER',
+      'scanner',
+      'on',
+      '>scan-pw',
+      '~*',
+      '+@all',
+      '-mget',
+      '-get',
+    ])
+    const cache = newCache({ location: `redis://scanner:scan-pw@127.0.0.1:${caches.server.port}` })
+    const keyv = createKeyv(cache, { namespace: 'ns' })
+    errorsOf(keyv)
+    await keyv.setMany(Array.from({ length: 5 }, (_, i) => ({ key: `k${i}`, value: i })))
+    await expect(iterate(keyv)).rejects.toThrow(/NOPERM/)
+  })
+
+  it('a key of another type in a batch with an undecodable value is left out, as MGET leaves it', async () => {
+    const cache = newCache()
+    const keyv = createKeyv(cache, { namespace: 'ns' })
+    const errors = errorsOf(keyv)
+    await keyv.setMany(Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: i })))
+    await rawSet(cache, 'ns:bad', Buffer.from([0xff]))
+    await cache.connection.command(['HSET', cache.makeKey('ns:hash'), 'f', 'v'])
+    const items = await iterate(keyv)
+    expect(items).toHaveLength(20)
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toBeInstanceOf(SerializationError)
+  })
+
   it('a closed cache rejects the iteration rather than ending it early', async () => {
     const cache = newCache()
     const keyv = createKeyv(cache, { namespace: 'ns' })
