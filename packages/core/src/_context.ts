@@ -1,6 +1,7 @@
 // What every command family of a `Cache` is written against: the cache's keys, codec, connection,
 // value store and error policy, in one object. A family file (commands/*.ts) takes it with
 // `contextOf(this)` and never sees the class; `attachCommands` puts the family on `Cache`.
+import { setMaxListeners } from 'node:events'
 import {
   checkBoolean,
   checkCoalesce,
@@ -24,6 +25,7 @@ import type { CacheOptions, VersionOption } from './cache-options.ts'
 import { Codec, type DecodeBudget } from './codec.ts'
 import {
   CachexError,
+  ClosedError,
   CompressionError,
   ConnectionError,
   InvalidArgumentError,
@@ -150,8 +152,17 @@ export class CacheContext {
   readonly defaultKeys: boolean
   /** Keys per `SCAN` unless a call says otherwise. */
   readonly itersize: number
+  /** The cache's `lockFactory`, handing each lock the cache's close signal (see `closeWaits`). */
   readonly lockFactory: LockFactory | undefined
+  /** The cache's `semaphoreFactory`, handing each semaphore the cache's close signal. */
   readonly semaphoreFactory: SemaphoreFactory | undefined
+  /**
+   * Aborted by `closeWaits()` when the cache closes. Passed to the locks and semaphores the cache
+   * makes as their `signal` option, so that one waiting between tries of `acquire()` rejects with
+   * `ClosedError` at once, rather than at its next try (up to `sleep` seconds later) with its
+   * timer holding the process open meanwhile.
+   */
+  readonly #closed = new AbortController()
   /** getOrSet computations in flight, by Redis key. */
   readonly flights = new SingleFlight()
   /**
@@ -236,12 +247,22 @@ export class CacheContext {
     this.logger = options.logger ?? console
     this.events = new CacheEvents(this.logger)
     this.itersize = checkItersize(options.scanItersize ?? DEFAULT_ITERSIZE)
-    this.lockFactory = options.lockFactory
-    this.semaphoreFactory = options.semaphoreFactory
+    // Each waiting acquire() listens to the signal while it sleeps: any number may wait at once.
+    setMaxListeners(0, this.#closed.signal)
+    this.lockFactory = withSignal(options.lockFactory, this.#closed.signal)
+    this.semaphoreFactory = withSignal(options.semaphoreFactory, this.#closed.signal)
     this.coalesce = checkCoalesce(options.coalesceReads)
     this.coalesced = this.coalesce
       ? memberReads(this.gathering, this.connection, this.text)
       : undefined
+  }
+
+  /**
+   * The cache closed: the locks and semaphores it made stop waiting between tries of `acquire()`
+   * (it rejects with `ClosedError`), and later ones refuse to start.
+   */
+  closeWaits(): void {
+    this.#closed.abort(new ClosedError('the cache is closed'))
   }
 
   /**
@@ -566,4 +587,19 @@ function wellFormed(text: string): string {
   return typeof text === 'string'
     ? (text as unknown as { toWellFormed(): string }).toWellFormed()
     : text
+}
+
+/**
+ * `factory` (a `LockFactory` or `SemaphoreFactory`), handing what it makes `signal` as the
+ * `signal` option next to the caller's, which `@cachex/lock` reads; `undefined` stays `undefined`.
+ */
+function withSignal<O extends object, R>(
+  factory: ((connection: Connection, name: string, options: O) => R) | undefined,
+  signal: AbortSignal,
+): ((connection: Connection, name: string, options: O) => R) | undefined {
+  if (factory === undefined) return undefined
+  return (connection, name, options) => {
+    const signalled: O & { signal: AbortSignal } = { ...options, signal }
+    return factory(connection, name, signalled)
+  }
 }

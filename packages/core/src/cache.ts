@@ -162,6 +162,8 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
     closeNotifier(this.#context)
     // Callers waiting on another call's getOrSet computation stop waiting.
     this.#context.flights.close()
+    // Locks and semaphores waiting between tries of acquire() stop waiting.
+    this.#context.closeWaits()
     // Closed in this tick (its tracking connection closes meanwhile): it serves nothing more.
     const local = this.#local?.close()
     // What coalesced calls in flight may still need is sent now: the connection answers what is

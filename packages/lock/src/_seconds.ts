@@ -1,6 +1,6 @@
 // Argument checks and the sleep shared by the lock and the semaphore.
 import { InvalidArgumentError } from '@cachex/core'
-import { checkTimeoutMs, MAX_TIMER_MS } from '@cachex/core/internal'
+import { checkTimeoutMs, describeArgument, MAX_TIMER_MS } from '@cachex/core/internal'
 
 /** Seconds or `null` (no bound): a non-negative number. */
 export function optionalSeconds(value: number | null, what: string): number | null {
@@ -30,8 +30,46 @@ export function positiveSeconds(value: unknown, what: string, allowZero = false)
 /**
  * Resolves after `ms` milliseconds, or after `MAX_TIMER_MS` when `ms` is longer (a longer timer
  * would fire after 1 ms, and the waits it spaces out would spin): its callers look again and wait
- * again.
+ * again. Once `signal` is aborted — the cache that made the lock closed — it rejects with the
+ * signal's reason at once and its timer goes, so that a closed cache neither keeps a caller
+ * waiting for its next try nor keeps the process alive.
  */
-export function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.min(ms, MAX_TIMER_MS)))
+export function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal === undefined) {
+    return new Promise((resolve) => setTimeout(resolve, Math.min(ms, MAX_TIMER_MS)))
+  }
+  if (signal.aborted) return Promise.reject(signal.reason)
+  return new Promise((resolve, reject) => {
+    const abort = () => {
+      clearTimeout(timer)
+      reject(signal.reason)
+    }
+    const timer = setTimeout(
+      () => {
+        // One listener per wait, gone with it: the signal outlives many waits.
+        signal.removeEventListener('abort', abort)
+        resolve()
+      },
+      Math.min(ms, MAX_TIMER_MS),
+    )
+    signal.addEventListener('abort', abort, { once: true })
+  })
+}
+
+/** The option the cache passes to the locks and semaphores it makes (see `LockOptions`). */
+export interface ClosedSignalOption {
+  /**
+   * Aborted when the cache that made the lock (or semaphore) closes, with a `ClosedError` as its
+   * reason: an `acquire()` waiting between tries then rejects with it at once, instead of at its
+   * next try (up to `sleep` seconds later). `cache.lock()` and `cache.semaphore()` pass it; a
+   * lock made directly over a `Connection` may pass an `AbortSignal` of its own (an `acquire()`
+   * then rejects with the signal's `reason`).
+   */
+  signal?: AbortSignal | undefined
+}
+
+/** The `signal` option: an `AbortSignal`, or `undefined`. */
+export function checkSignal(signal: unknown): AbortSignal | undefined {
+  if (signal === undefined || signal instanceof AbortSignal) return signal
+  throw new InvalidArgumentError(`signal must be an AbortSignal, got ${describeArgument(signal)}`)
 }

@@ -11,10 +11,17 @@ import {
   type LockOptions,
   runScript,
 } from '@cachex/core'
+import { checkBoolean, describeArgument } from '@cachex/core/internal'
 import { fenceKey } from './_fence-key.ts'
 import { holding } from './_holding.ts'
 import { slotMigrating } from './_migrating.ts'
-import { delay, optionalSeconds, positiveSeconds } from './_seconds.ts'
+import {
+  type ClosedSignalOption,
+  checkSignal,
+  delay,
+  optionalSeconds,
+  positiveSeconds,
+} from './_seconds.ts'
 import { outcomeUnknown, releaseLater } from './_undo.ts'
 
 // The scripts of redis-py's Lock: compare the token and act in one atomic step. RELEASE tells a
@@ -96,6 +103,8 @@ export class Lock implements CacheLock {
   readonly blockingTimeout: number | null
 
   readonly #connection: Connection
+  /** Aborted when the cache that made this lock closes (see `ClosedSignalOption`). */
+  readonly #signal: AbortSignal | undefined
   #token: string | null = null
   #fencingToken: number | null = null
   /** The release in flight, shared by concurrent `release()` calls. */
@@ -106,7 +115,15 @@ export class Lock implements CacheLock {
    */
   #releaseUnknown = false
 
-  constructor(connection: Connection, name: string, options: LockOptions = {}) {
+  /**
+   * A lock named `name` over `connection`. `options.signal` (passed by `cache.lock()`) ends the
+   * waits of a blocking `acquire()` once aborted.
+   */
+  constructor(
+    connection: Connection,
+    name: string,
+    options: LockOptions & ClosedSignalOption = {},
+  ) {
     if (typeof name !== 'string' || name === '') {
       throw new InvalidArgumentError('a lock needs a non-empty name')
     }
@@ -114,8 +131,9 @@ export class Lock implements CacheLock {
     this.name = name
     this.timeout = options.timeout == null ? null : positiveSeconds(options.timeout, 'timeout')
     this.sleep = positiveSeconds(options.sleep ?? 0.1, 'sleep')
-    this.blocking = options.blocking ?? true
+    this.blocking = checkBoolean(options.blocking, 'blocking', true)
     this.blockingTimeout = optionalSeconds(options.blockingTimeout ?? null, 'blockingTimeout')
+    this.#signal = checkSignal(options.signal)
   }
 
   /** The token this lock holds, or `null` when it does not hold the lock. */
@@ -153,15 +171,18 @@ export class Lock implements CacheLock {
    * migrated, the script names two keys (the lock's and its fencing counter) and the cluster
    * refuses it (`TRYAGAIN`) until the migration of the slot's keys completes: the lock is then
    * not taken, as if someone held it — after the connection's own retries of `TRYAGAIN`, which
-   * last up to 80 % of `socketTimeout` per try.
+   * last up to 80 % of `socketTimeout` per try. When the cache that made the lock closes while
+   * it waits between tries, it rejects with `ClosedError` at once.
    */
   async acquire(options: AcquireOptions = {}): Promise<boolean> {
-    const blocking = options.blocking ?? this.blocking
+    const blocking = checkBoolean(options.blocking, 'blocking', this.blocking)
     const blockingTimeout =
       options.blockingTimeout === undefined
         ? this.blockingTimeout
         : optionalSeconds(options.blockingTimeout, 'blockingTimeout')
-    const token = options.token ?? randomBytes(16).toString('hex')
+    const token =
+      options.token === undefined ? randomBytes(16).toString('hex') : checkToken(options.token)
+    this.#signal?.throwIfAborted()
     const stopAt =
       blockingTimeout === null
         ? Number.POSITIVE_INFINITY
@@ -211,7 +232,7 @@ export class Lock implements CacheLock {
       if (!blocking) return false
       const left = stopAt - performance.now()
       if (left <= 0) return false
-      await delay(Math.min(this.sleep * 1000, left))
+      await delay(Math.min(this.sleep * 1000, left), this.#signal)
     }
   }
 
@@ -260,7 +281,8 @@ export class Lock implements CacheLock {
     const token = this.#token
     if (token === null) throw new LockError('cannot extend an unlocked lock')
     if (this.timeout === null) throw new LockError('cannot extend a lock with no timeout')
-    const ms = Math.trunc(positiveSeconds(seconds, 'seconds') * 1000)
+    // At least 1 ms, the smallest expiry Redis takes: `PEXPIRE key 0` would delete the lock.
+    const ms = Math.max(1, Math.trunc(positiveSeconds(seconds, 'seconds') * 1000))
     const done = await runScript(
       this.#connection,
       EXTEND,
@@ -316,3 +338,16 @@ export class Lock implements CacheLock {
 /** The `LockFactory` that `@cachex/redis` hands every `Cache`, so that `cache.lock()` returns a `Lock`. */
 export const lockFactory: LockFactory = (connection, name, options) =>
   new Lock(connection, name, options)
+
+/**
+ * A token given to `acquire()`: a non-empty string. Stored and compared as text (`token`,
+ * `owned()`), so bytes are refused; an empty token would be a lock anyone's empty token owns.
+ */
+function checkToken(token: unknown): string {
+  if (typeof token !== 'string' || token === '') {
+    throw new InvalidArgumentError(
+      `a lock's token must be a non-empty string, got ${token === '' ? 'an empty string' : Buffer.isBuffer(token) ? 'a Buffer' : describeArgument(token)}`,
+    )
+  }
+  return token
+}

@@ -11,9 +11,16 @@ import {
   type SemaphoreFactory,
   type SemaphoreOptions,
 } from '@cachex/core'
+import { checkBoolean } from '@cachex/core/internal'
 import { holding } from './_holding.ts'
 import { slotMigrating } from './_migrating.ts'
-import { delay, optionalSeconds, positiveSeconds } from './_seconds.ts'
+import {
+  type ClosedSignalOption,
+  checkSignal,
+  delay,
+  optionalSeconds,
+  positiveSeconds,
+} from './_seconds.ts'
 import { outcomeUnknown, releaseLater } from './_undo.ts'
 
 /** Seconds a holder keeps its permits without releasing them, unless `timeout` says otherwise. */
@@ -113,6 +120,8 @@ export class Semaphore implements CacheSemaphore {
   readonly blockingTimeout: number | null
 
   readonly #connection: Connection
+  /** Aborted when the cache that made this semaphore closes (see `ClosedSignalOption`). */
+  readonly #signal: AbortSignal | undefined
   #token: string | null = null
   /** Whether an `acquire()` is in flight: a second one would lose track of the first's permits. */
   #acquiring = false
@@ -121,7 +130,15 @@ export class Semaphore implements CacheSemaphore {
   /** Whether a release of the current permits failed without an answer (see `Lock`). */
   #releaseUnknown = false
 
-  constructor(connection: Connection, name: string, options: SemaphoreOptions) {
+  /**
+   * A semaphore named `name` over `connection`. `options.signal` (passed by `cache.semaphore()`)
+   * ends the waits of a blocking `acquire()` once aborted.
+   */
+  constructor(
+    connection: Connection,
+    name: string,
+    options: SemaphoreOptions & ClosedSignalOption,
+  ) {
     if (typeof name !== 'string' || name === '') {
       throw new InvalidArgumentError('a semaphore needs a non-empty name')
     }
@@ -142,8 +159,9 @@ export class Semaphore implements CacheSemaphore {
         ? null
         : positiveSeconds(options.timeout ?? DEFAULT_SEMAPHORE_TIMEOUT, 'timeout')
     this.sleep = positiveSeconds(options.sleep ?? 0.1, 'sleep')
-    this.blocking = checkBoolean(options.blocking ?? true, 'blocking')
+    this.blocking = checkBoolean(options.blocking, 'blocking', true)
     this.blockingTimeout = optionalSeconds(options.blockingTimeout ?? null, 'blockingTimeout')
+    this.#signal = checkSignal(options.signal)
   }
 
   /** The random token of the permits this semaphore holds, or `null` when it holds none. */
@@ -157,13 +175,13 @@ export class Semaphore implements CacheSemaphore {
    * the permits. Rejects with `LockError` when this semaphore holds permits already (or is
    * acquiring them). A refusal by a Redis Cluster whose slot of the semaphore is being migrated
    * (`TRYAGAIN`, or an `ASK` the connection gave up following: nothing ran) counts as not
-   * admitted, as when the permits are taken.
+   * admitted, as when the permits are taken. When the cache that made the semaphore closes while
+   * it waits between tries, it rejects with `ClosedError` at once.
    */
   async acquire(
     options: Pick<AcquireOptions, 'blocking' | 'blockingTimeout'> = {},
   ): Promise<boolean> {
-    const blocking =
-      options.blocking === undefined ? this.blocking : checkBoolean(options.blocking, 'blocking')
+    const blocking = checkBoolean(options.blocking, 'blocking', this.blocking)
     const blockingTimeout =
       options.blockingTimeout === undefined
         ? this.blockingTimeout
@@ -173,6 +191,7 @@ export class Semaphore implements CacheSemaphore {
         `this semaphore already holds (or is acquiring) permits of '${this.name}': release them first, or create another semaphore for another holder`,
       )
     }
+    this.#signal?.throwIfAborted()
     const token = randomBytes(16).toString('hex')
     const args = [
       `${this.weight}:${token}`,
@@ -220,7 +239,7 @@ export class Semaphore implements CacheSemaphore {
         if (!blocking) return false
         const left = stopAt - performance.now()
         if (left <= 0) return false
-        await delay(Math.min(this.sleep * 1000, left))
+        await delay(Math.min(this.sleep * 1000, left), this.#signal)
       }
     } finally {
       this.#acquiring = false
@@ -288,13 +307,6 @@ function permits(value: unknown, what: string): number {
     throw new InvalidArgumentError(
       `a semaphore's ${what} must be a positive integer, got ${typeof value === 'number' ? value : typeof value}`,
     )
-  }
-  return value
-}
-
-function checkBoolean(value: unknown, what: string): boolean {
-  if (typeof value !== 'boolean') {
-    throw new InvalidArgumentError(`${what} must be true or false, got ${typeof value}`)
   }
   return value
 }

@@ -204,6 +204,32 @@ describe.each(BACKENDS)('%s', (backend) => {
       await slow.release()
     })
 
+    it('an aborted signal ends a wait between tries at once, with its reason, and clears its timer', async () => {
+      const name = lockName()
+      const holder = new Lock(connection, name, { timeout: 30 })
+      expect(await holder.acquire()).toBe(true)
+      const controller = new AbortController()
+      const waiter = new Lock(connection, name, { sleep: 60, signal: controller.signal })
+      const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
+      const before = timers()
+      const waiting = waiter.acquire().catch((e: unknown) => e)
+      // Until its first try was refused and it sleeps (its 60 s timer is armed).
+      const until = performance.now() + 10_000
+      while (timers() === before && performance.now() < until) await delay(10)
+      expect(timers()).toBe(before + 1)
+      const reason = new Error('stop waiting')
+      const start = performance.now()
+      controller.abort(reason)
+      expect(await waiting).toBe(reason)
+      expect(performance.now() - start).toBeLessThan(1000)
+      // Its timer is gone: nothing holds the process open for the rest of the 60 s.
+      expect(timers()).toBe(before)
+      // Aborted before it starts, it makes no try.
+      await expect(waiter.acquire()).rejects.toBe(reason)
+      expect(waiter.token).toBeNull()
+      await holder.release()
+    })
+
     it('release of an unheld lock rejects with LockError', async () => {
       const lock = new Lock(connection, lockName())
       const error = await lock.release().catch((e: unknown) => e)
@@ -317,6 +343,38 @@ describe.each(BACKENDS)('%s', (backend) => {
       expect(ttl).toBeGreaterThan(1500)
       expect(ttl).toBeLessThanOrEqual(2000)
       await lock.release()
+    })
+
+    it('extend by less than 1 ms sets the smallest expiry Redis takes (1 ms), never 0, which deletes the lock', async () => {
+      const name = lockName()
+      // A real connection that keeps the arguments of the scripts sent through it.
+      const scripts: RedisArgument[][] = []
+      const recording: Connection = {
+        command(args: RedisArgument[], route?: CommandRoute) {
+          if (/^EVAL/i.test(String(args[0]))) scripts.push(args)
+          return connection.command(args, route)
+        },
+        batch: (commands, route) => connection.batch(commands, route),
+        scan: (pattern, count) => connection.scan(pattern, count),
+        flush: () => connection.flush(),
+        client: (options) => connection.client(options),
+        close: () => connection.close(),
+      }
+      const lock = new Lock(recording, name, { timeout: 10 })
+      expect(await lock.acquire()).toBe(true)
+      scripts.length = 0
+      expect(await lock.extend(0.0001, { replaceTtl: true })).toBe(true)
+      // EVAL(SHA) script 1 key token milliseconds replace: PEXPIRE 0 would delete the key at once.
+      expect(scripts.map((args) => String(args[5]))).toEqual(['1'])
+      scripts.length = 0
+      // Added to the remaining time, it adds at least nothing, never less.
+      const held = new Lock(recording, lockName(), { timeout: 10 })
+      expect(await held.acquire()).toBe(true)
+      scripts.length = 0
+      expect(await held.extend(0.0004)).toBe(true)
+      expect(scripts.map((args) => String(args[5]))).toEqual(['1'])
+      expect(await pttl(held.name)).toBeGreaterThan(9000)
+      await held.release()
     })
 
     it('extend on a lock without timeout rejects with LockError', async () => {
@@ -516,6 +574,12 @@ describe.each(BACKENDS)('%s', (backend) => {
         )
       }
       expect(() => new Lock(connection, '')).toThrow(InvalidArgumentError)
+      expect(() => new Lock(connection, name, { blocking: 'no' as never })).toThrow(
+        InvalidArgumentError,
+      )
+      expect(() => new Lock(connection, name, { signal: {} as never })).toThrow(
+        /signal must be an AbortSignal/,
+      )
     })
 
     it('rejects invalid per-call options with InvalidArgumentError', async () => {

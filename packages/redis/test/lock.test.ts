@@ -1,3 +1,4 @@
+import { delay } from '@cachex/test-utils'
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
 import {
   type Cache,
@@ -221,6 +222,68 @@ describe.each(BACKENDS)('%s', (backend) => {
         await probe.connection.command(['DEL', 'p:1:orphan'])
       } finally {
         await probe.close()
+      }
+    })
+  })
+
+  describe('argument checks', () => {
+    it('blocking must be a boolean, in the options and per call', async () => {
+      expect(() => cache.lock('typed', { blocking: 'no' as never })).toThrow(InvalidArgumentError)
+      expect(() => cache.lock('typed', { blocking: 1 as never })).toThrow(/blocking must be/)
+      const held = await cache.acquireLock('typed', { timeout: 10 })
+      try {
+        // 0 would count as non-blocking, 'yes' as blocking: both are refused before a try.
+        for (const blocking of [0, 'yes', null]) {
+          await expect(
+            cache.lock('typed').acquire({ blocking: blocking as never }),
+          ).rejects.toBeInstanceOf(InvalidArgumentError)
+        }
+        await expect(
+          cache.acquireLock('typed', { blocking: 'no' as never }),
+        ).rejects.toBeInstanceOf(InvalidArgumentError)
+      } finally {
+        await held.release()
+      }
+    })
+
+    it('a given token must be a non-empty string, and nothing is stored otherwise', async () => {
+      for (const token of [42, '', Buffer.from('t'), null]) {
+        const error = await cache
+          .acquireLock('tokened', { token: token as never })
+          .catch((e: unknown) => e)
+        expect(error, String(token)).toBeInstanceOf(InvalidArgumentError)
+        expect((error as Error).message).toMatch(/token must be a non-empty string/)
+        await expect(
+          cache.lock('tokened').acquire({ token: token as never }),
+        ).rejects.toBeInstanceOf(InvalidArgumentError)
+      }
+      expect(await cache.connection.command(['EXISTS', 'p:1:tokened'])).toBe(0)
+    })
+  })
+
+  describe('close() while an acquire() waits', () => {
+    it('ends the wait between tries at once, with ClosedError', async () => {
+      const held = await cache.acquireLock('waited', { timeout: 60 })
+      const closing = createCache({ location: server.url, keyPrefix: 'p' })
+      try {
+        // Connected first, so that the first try is refused well within the pause below and the
+        // acquire then sleeps (60 s) between tries when the cache closes.
+        await closing.get('warm-up')
+        const waiting = closing
+          .lock('waited', { sleep: 60 })
+          .acquire()
+          .catch((e: unknown) => e)
+        await delay(300)
+        const start = performance.now()
+        await closing.close()
+        const outcome = await waiting
+        expect(outcome).toBeInstanceOf(ClosedError)
+        expect(performance.now() - start).toBeLessThan(3000)
+        // A lock made after close() refuses at once as well.
+        await expect(closing.lock('waited').acquire()).rejects.toBeInstanceOf(ClosedError)
+      } finally {
+        await closing.close()
+        await held.release()
       }
     })
   })

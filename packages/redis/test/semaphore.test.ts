@@ -1,4 +1,4 @@
-import { startCluster, type TestCluster, uniquePrefix } from '@cachex/test-utils'
+import { delay, startCluster, type TestCluster, uniquePrefix } from '@cachex/test-utils'
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
 import {
   type Cache,
@@ -172,6 +172,29 @@ describe.each(BACKENDS)('%s', (backend) => {
         await using permit = await closing.acquirePermit('closed', { limit: 1, timeout: 1 })
         await closing.close()
         await expect(permit.release()).rejects.toBeInstanceOf(ClosedError)
+      }
+    })
+
+    it('close() ends an acquirePermit() waiting between tries at once, with ClosedError', async () => {
+      await using _held = await cache.acquirePermit('waited', { limit: 1, timeout: 60 })
+      const closing = createCache({ location: server.url, keyPrefix: prefix })
+      try {
+        // Connected first, so that the first try is refused well within the pause below and the
+        // acquisition then sleeps (60 s) between tries when the cache closes.
+        await closing.get('warm-up')
+        const waiting = closing
+          .acquirePermit('waited', { limit: 1, sleep: 60 })
+          .catch((e: unknown) => e)
+        const semaphore = closing.semaphore('waited', { limit: 1, sleep: 60 })
+        const waitingToo = semaphore.acquire().catch((e: unknown) => e)
+        await delay(300)
+        const start = performance.now()
+        await closing.close()
+        expect(await waiting).toBeInstanceOf(ClosedError)
+        expect(await waitingToo).toBeInstanceOf(ClosedError)
+        expect(performance.now() - start).toBeLessThan(3000)
+      } finally {
+        await closing.close()
       }
     })
 
