@@ -57,6 +57,11 @@ export class GivenSentinelConnection implements Connection {
   /** Closed or not; the guard every call passes (a failed connect trips its breaker). */
   readonly #life: Lifecycle
   /**
+   * The first `close()`'s work: a later call returns it, so that it too resolves only once the
+   * calls made before the first are answered.
+   */
+  #closing: Promise<void> | undefined
+  /**
    * After node-redis reported an error of the primary's client: calls for the primary fail fast
    * while a `PING` checks it in the background, until one answers, a new primary is announced,
    * or the sentinel is ready again.
@@ -173,9 +178,16 @@ export class GivenSentinelConnection implements Connection {
    * Closes the connection: calls made from now on reject with a `ClosedError`; calls made before
    * it that wait for the sentinel being opened are carried by it (at most
    * `socketConnectTimeout`), then answered as it closes (a sentinel of the user's stays open).
+   * A second call resolves with the first.
    */
-  async close(): Promise<void> {
-    if (!this.#life.close(true)) return
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown()
+    return this.#closing
+  }
+
+  /** The work of the first `close()`. */
+  async #shutdown(): Promise<void> {
+    this.#life.close(true)
     await this.#life.carry(this.#connectTimeoutMs)
     this.#primary.close()
     const sentinel = this.#sentinel

@@ -195,15 +195,18 @@ export class ClientLink {
     )
   }
 
-  /** Whether the client is connected and ready (a pool: open, and not opening). */
+  /**
+   * Whether the client is connected and ready (a pool: open, not opening, and not known down —
+   * an open pool may have none of its clients connected).
+   */
   ready(): boolean {
     const client = this.#client
     if (!this.#isPool) return client.isReady === true
-    const ready = client.isOpen && this.#opening === undefined
+    const open = client.isOpen && this.#opening === undefined
     // A pool of the user's seen open, by its owner's hand or the cache's: closed later, its owner
     // closed it.
-    if (ready && this.#givenOpened === false) this.#givenOpened = true
-    return ready
+    if (open && this.#givenOpened === false) this.#givenOpened = true
+    return open && !this.#down
   }
 
   /** Whether a client pool of the user's, open once, is closed now: by its owner. */
@@ -230,7 +233,14 @@ export class ClientLink {
       // the scripts it ran.
       if (this.#isPool) nodesChanged()
       this.#lastError = error
-      if (!this.ready()) {
+      // A pool stays open while its clients reconnect (node-redis retries each every 2 s, and
+      // answers every call "The client is offline" meanwhile): a refused handshake of a pool
+      // cachex made is recorded as down however open it is, so that calls fail fast with the
+      // refusal and the whole pool backs off (`#refused`). A pool of the user's keeps its own
+      // strategy: cachex could not tell when it is back.
+      const refusedPool =
+        this.#isPool && this.#makeClient !== undefined && isRefusedHandshake(error)
+      if (!this.ready() || refusedPool) {
         this.#disarm()
         this.#markDown(error)
         if (isRefusedHandshake(error)) this.#refused()

@@ -110,6 +110,11 @@ class ClusterConnection implements Connection {
   #opening: Promise<unknown> | undefined
   /** Closed or not; the guard every call passes (a failed discovery trips its breaker). */
   readonly #life: Lifecycle
+  /**
+   * The first `close()`'s work: a later call returns it, so that it too resolves only once the
+   * calls made before the first are answered.
+   */
+  #closing: Promise<void> | undefined
   #lastError: unknown
   /** The listeners put on the user's object (or cachex's own), taken off when it is let go. */
   readonly #listeners = new Listeners()
@@ -322,8 +327,18 @@ class ClusterConnection implements Connection {
     return this.#cluster
   }
 
-  async close(): Promise<void> {
-    if (!this.#life.close()) return
+  /**
+   * Closes the connection (see `Connection.close`); a second call resolves with the first, once
+   * what the first waits for is done.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown()
+    return this.#closing
+  }
+
+  /** The work of the first `close()`. */
+  async #shutdown(): Promise<void> {
+    this.#life.close()
     this.#tracking.close()
     this.#blocking.close()
     await this.#topology.close()

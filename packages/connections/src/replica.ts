@@ -71,6 +71,11 @@ class ReplicaConnection implements Connection {
     connect: () => Promise.resolve(),
     describe: String,
   })
+  /**
+   * The first `close()`'s work: a later call returns it, so that it too resolves only once the
+   * calls made before the first are answered.
+   */
+  #closing: Promise<void> | undefined
   #started = false
 
   constructor(options: ReplicaOptions) {
@@ -180,8 +185,18 @@ class ReplicaConnection implements Connection {
     }
   }
 
-  async close(): Promise<void> {
-    if (!this.#life.close()) return
+  /**
+   * Closes the connection: its nodes close, answering the calls made before it (see
+   * `StandaloneConnection.close`); a second call resolves with the first, once they are.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown()
+    return this.#closing
+  }
+
+  /** The work of the first `close()`. */
+  async #shutdown(): Promise<void> {
+    this.#life.close()
     this.#rotation.close()
     await Promise.all([this.#primary, ...this.#replicas].map((node) => node.close()))
   }

@@ -117,6 +117,11 @@ class SentinelConnection implements Connection {
    * is (a failed discovery trips its breaker).
    */
   readonly #life: Lifecycle
+  /**
+   * The first `close()`'s work: a later call returns it, so that it too resolves only once the
+   * calls made before the first are answered.
+   */
+  #closing: Promise<void> | undefined
   #refreshing = false
   #refreshAgain = false
   #scanTimer: NodeJS.Timeout | undefined
@@ -281,10 +286,16 @@ class SentinelConnection implements Connection {
    * Closes the connection: calls made from now on reject with a `ClosedError`. Calls made before
    * it that wait for the first discovery are carried by it (at most `socketConnectTimeout`), then
    * by the node connections they reach, which answer them as they close (see
-   * `StandaloneConnection.close`).
+   * `StandaloneConnection.close`). A second call resolves with the first.
    */
-  async close(): Promise<void> {
-    if (!this.#life.close(true)) return
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown()
+    return this.#closing
+  }
+
+  /** The work of the first `close()`. */
+  async #shutdown(): Promise<void> {
+    this.#life.close(true)
     await this.#life.carry(this.#connectTimeoutMs)
     for (const group of this.#trackings) group.close().catch(() => undefined)
     this.#trackings.clear()

@@ -66,6 +66,11 @@ export class StandaloneConnection implements Connection {
   readonly #isPool: boolean
   /** Closed or not; the guard every call passes (known down: `ClientLink.refuse`). */
   readonly #life: Lifecycle
+  /**
+   * The first `close()`'s work: a later call returns it, so that it too resolves only once the
+   * calls made before the first are answered.
+   */
+  #closing: Promise<void> | undefined
   readonly #makeTrackingClient: (() => TrackingClientLike) | undefined
   /** The tracking connections opened by `track`, closed with this connection. */
   readonly #trackings = new Set<Tracking>()
@@ -240,13 +245,20 @@ export class StandaloneConnection implements Connection {
    * are answered (at most `socketTimeout`, then the client is destroyed). Calls made before it
    * that wait for the client being opened are carried by it: it is given until
    * `socketConnectTimeout` to open, then they are sent and answered before it closes; if it fails
-   * to open, they reject with a `ClosedError` and it is destroyed.
+   * to open, they reject with a `ClosedError` and it is destroyed. A second call resolves with
+   * the first.
    */
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown()
+    return this.#closing
+  }
+
+  /** The work of the first `close()`. */
+  async #shutdown(): Promise<void> {
     // Blocking calls on the client itself, which the lifecycle rejects as it closes: a graceful
     // close would wait for them.
     const blocked = this.#life.waiting > 0
-    if (!this.#life.close(true)) return
+    this.#life.close(true)
     for (const tracking of this.#trackings) tracking.close().catch(() => undefined)
     this.#trackings.clear()
     this.#blocking?.close()

@@ -49,6 +49,8 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
   readonly #context: CacheContext
   /** The local tier (`local` option), if any. */
   readonly #local: LocalTier | undefined
+  /** The first `close()`, which every later one waits for. */
+  #closing: Promise<void> | undefined
 
   constructor(options: CacheOptions<IgnoreErrors>) {
     const context = new CacheContext(options)
@@ -154,9 +156,16 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
 
   /**
    * Closes the connection (and the local tier's tracking connection). Calls made before it are
-   * answered; calls made after it — in the same tick too — reject with `ClosedError`.
+   * answered; calls made after it — in the same tick too — reject with `ClosedError`. A second
+   * `close()` resolves when the first has closed everything.
    */
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    this.#closing ??= this.#close()
+    return this.#closing
+  }
+
+  /** `close()`, run once. */
+  async #close(): Promise<void> {
     // The stampede notifier's subscriber: a handed-in client (closeConnection: false) stays open,
     // so the subscriber copied from it would not end with it.
     closeNotifier(this.#context)

@@ -134,3 +134,73 @@ describe('standalone with a wrong password', () => {
     expect(value).toBe('v')
   }, 40_000)
 })
+
+describe('a password made wrong while connected', () => {
+  const servers: RedisServer[] = []
+  const controls: Array<{ close(): Promise<unknown> }> = []
+  afterAll(async () => {
+    await Promise.allSettled(controls.map((c) => c.close()))
+    await Promise.all(servers.map((s) => s.stop()))
+  })
+
+  it('is detected on a pool as on one client: calls fail fast with the refusal, no knocking every 2 s, back once fixed', async () => {
+    const variants = [
+      { name: 'plain', extra: {} },
+      // node-redis retries each client of a pool every 2 s by itself, and says "The client is
+      // offline" to every call meanwhile: the refusal must be seen through it.
+      { name: 'pool', extra: { connectionPool: { minimum: 2, maximum: 4 } } },
+    ]
+    await Promise.all(
+      variants.map(async ({ name, extra }) => {
+        const server = await startRedis({ args: ['--requirepass', PASSWORD] })
+        servers.push(server)
+        const control = createClient({
+          socket: { host: '127.0.0.1', port: server.port },
+          password: PASSWORD,
+        })
+        control.on('error', () => undefined)
+        controls.push(control)
+        await control.connect()
+        const cache = createCache({
+          location: `redis://:${PASSWORD}@127.0.0.1:${server.port}/0`,
+          ...extra,
+        } as never)
+        opened.push(cache)
+        await cache.set('k', 'v')
+        // The password changes on the server, and the connections are cut: each reconnects
+        // with the old one.
+        await control.sendCommand(['CONFIG', 'SET', 'requirepass', 'changed'])
+        await control.sendCommand(['AUTH', 'changed'])
+        await control.sendCommand(['CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes'])
+        await new Promise((resolve) => setTimeout(resolve, 500))
+        await control.sendCommand(['CONFIG', 'RESETSTAT'])
+        const first = await failure(() => cache.get('k'))
+        expect((first.error as Error).message, name).toMatch(/WRONGPASS/)
+        expect(first.ms, name).toBeLessThan(2500)
+        // Idle for 6 s, less than the first step of the backoff (8 to 10 s): node-redis alone
+        // would knock every 2 s on each client (3 handshakes per client).
+        await new Promise((resolve) => setTimeout(resolve, 6000))
+        const handshakes =
+          (await commandCalls(control, 'hello')) + (await commandCalls(control, 'auth'))
+        expect(handshakes, name).toBeLessThanOrEqual(2)
+        const meanwhile = await failure(() => cache.get('k'))
+        expect((meanwhile.error as Error).message, name).toMatch(/WRONGPASS/)
+        expect(meanwhile.ms, name).toBeLessThan(1000)
+        // Fixed on the server: picked up within about 10 s of the refusal (by the background
+        // attempt, or by a call).
+        await control.sendCommand(['CONFIG', 'SET', 'requirepass', PASSWORD])
+        const fixed = performance.now()
+        let value: unknown = 'failing'
+        while (performance.now() - fixed < 8000) {
+          try {
+            value = await cache.get('k')
+            break
+          } catch {
+            await new Promise((resolve) => setTimeout(resolve, 200))
+          }
+        }
+        expect(value, name).toBe('v')
+      }),
+    )
+  }, 30_000)
+})

@@ -3,7 +3,13 @@
 // socketConnectTimeout), as on a connection already open; calls made after close() — in the same
 // tick too — reject with ClosedError. On each topology cachex opens itself, and on a node-redis
 // sentinel handed in not open yet.
-import { type Cache, ClosedError, type CreateCacheOptions, createCache } from '@cachex/redis'
+import {
+  type Cache,
+  ClosedError,
+  type CreateCacheOptions,
+  createCache,
+  type GetOrSetOptions,
+} from '@cachex/redis'
 import { startSentinels, timed, uniquePrefix } from '@cachex/test-utils'
 import { createSentinel } from '@redis/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -84,6 +90,71 @@ describe.each(DEPLOYMENTS.filter((d) => d.name !== 'cluster'))('$name', (deploym
       expect(await after).toBeInstanceOf(ClosedError)
       expect(await read).toBeInstanceOf(ClosedError)
       expect(await checker(keyPrefix).ttl('k2')).toBe(0)
+    }
+  }, 30_000)
+
+  it('a second close() made meanwhile resolves once the first has, not before', async () => {
+    for (const warm of [false, true]) {
+      const keyPrefix = uniquePrefix('twice')
+      const cache = createCache({ ...options, keyPrefix })
+      if (warm) await cache.get('warm')
+      const order: string[] = []
+      const sets = KEYS.map((key, i) => cache.set(key, i))
+      const first = cache.close().then(() => order.push('close 1'))
+      const second = cache.close().then(() => order.push('close 2'))
+      await second
+      // The second waits for the first's work — answering the calls made before it — rather
+      // than resolving while the connection is still being opened, or still answering them.
+      expect(order, `warm: ${warm}`).toEqual(['close 1', 'close 2'])
+      await first
+      expect((await Promise.allSettled(sets)).filter((s) => s.status === 'rejected')).toEqual([])
+      expect(await stored(keyPrefix)).toBe(KEYS.length)
+    }
+  }, 30_000)
+
+  it('a getOrSet whose factory finishes after close() resolves its computed value, not stored', async () => {
+    const variants: Array<[string, GetOrSetOptions]> = [
+      ['plain', { timeout: 60 }],
+      ['grace', { timeout: 60, grace: 10 }],
+      ['earlyRecompute', { timeout: 60, earlyRecompute: 1 }],
+      ['distributed', { timeout: 60, distributed: true }],
+    ]
+    for (const warm of [false, true]) {
+      for (const [name, getOrSetOptions] of variants) {
+        const keyPrefix = uniquePrefix('gos')
+        const cache = createCache({ ...options, keyPrefix })
+        if (warm) await cache.get('warm')
+        let closing: Promise<void> | undefined
+        // The factory runs after the read (and the lock); close() is called while it computes.
+        const got = cache.getOrSet(
+          'k',
+          async () => {
+            closing = cache.close()
+            return 'computed'
+          },
+          getOrSetOptions,
+        )
+        const outcome = await got.then(
+          (value) => value,
+          (error: unknown) => String(error),
+        )
+        await closing
+        expect(outcome, `${name}, warm: ${warm}`).toBe('computed')
+        expect(await checker(keyPrefix).ttl('k'), `${name}, warm: ${warm}`).toBe(0)
+      }
+      // close() made in the same tick as the call: its read is answered, then its factory runs.
+      const keyPrefix = uniquePrefix('gosnow')
+      const cache = createCache({ ...options, keyPrefix })
+      if (warm) await cache.get('warm')
+      const got = cache
+        .getOrSet('k', () => 'computed', 60)
+        .then(
+          (value) => value,
+          (error: unknown) => String(error),
+        )
+      await cache.close()
+      expect(await got, `same tick, warm: ${warm}`).toBe('computed')
+      expect(await checker(keyPrefix).ttl('k')).toBe(0)
     }
   }, 30_000)
 })

@@ -6,7 +6,7 @@ import { TIMED_OUT } from '../_single-flight.ts'
 import { checkSeconds, timeoutToMs } from '../_timeout.ts'
 import type { CacheLike } from '../cache-like.ts'
 import type { GetOrSetOptions, VersionOption } from '../cache-options.ts'
-import { InvalidArgumentError } from '../errors.ts'
+import { ClosedError, InvalidArgumentError } from '../errors.ts'
 import { observedStore } from './_observed.ts'
 import {
   checkStampede,
@@ -73,7 +73,7 @@ export const getOrSetCommand = {
         outcome === TIMED_OUT || outcome === KEPT
           ? // The shared computation outlived our bound (a hung factory?), or was a refresh that
             // kept the value we did not find: compute our own value.
-            computeAndAdd(context, key, valueOrFactory, timeout, at)
+            computeAndAdd(context, key, valueOrFactory, timeout, at, outcome === TIMED_OUT)
           : (outcome as T),
       )
     }
@@ -83,12 +83,18 @@ export const getOrSetCommand = {
   },
 } satisfies Implementation<Pick<CacheLike, 'getOrSet'>>
 
+/**
+ * Calls the factory and stores its value only if the key is still missing (`add`); another
+ * process's value stored meanwhile wins. `gaveUp`: the caller waited on another call's computation
+ * and gave up on it (see `closedWhileComputing`).
+ */
 async function computeAndAdd<T>(
   context: CacheContext,
   key: string,
   valueOrFactory: Factory<T>,
   timeout: number | null | undefined,
   at: VersionOption | undefined,
+  gaveUp = false,
 ): Promise<T> {
   const value =
     typeof valueOrFactory === 'function'
@@ -108,6 +114,7 @@ async function computeAndAdd<T>(
         )
       : await context.storeValue(key, value, timeout, at, 'nx')
   } catch (error) {
+    if (closedWhileComputing(error, gaveUp)) return value
     // Under ignoreExceptions the computed value is the answer; no second round trip to fail.
     return context.fail(error, value, 'getOrSet')
   }
@@ -138,6 +145,17 @@ async function readAfterLostRace<T>(
       : caught
     return context.fail(error, value, 'getOrSet')
   }
+}
+
+/**
+ * Whether the store of a computed value failed because the cache was closed while the factory ran:
+ * the call was made before `close()`, which answers it, but its store comes after — the caller
+ * gets the value it computed, not stored, rather than a `ClosedError` for a value it has. Not
+ * for a caller that gave up waiting on another call's computation (`gaveUp`): `close()` releases
+ * those waiters with a `ClosedError` (see `SingleFlight.close`).
+ */
+function closedWhileComputing(error: unknown, gaveUp: boolean): boolean {
+  return error instanceof ClosedError && !gaveUp
 }
 
 function waitTimeoutToMs(waitTimeout: number | null | undefined): number | null {
@@ -222,7 +240,7 @@ async function getOrSetControlled<T>(
   if (joined !== undefined) {
     return joined.then((outcome) =>
       outcome === TIMED_OUT
-        ? computeAndStore(call, 'nx')
+        ? computeAndStore(call, 'nx', true)
         : outcome === KEPT
           ? missed(call)
           : (outcome as T),
@@ -342,8 +360,13 @@ async function holdAndCompute<T>(call: Call<T>, lockKey: string, token: string):
 /**
  * Calls the factory, timing it, and stores the value (and, for XFetch, its compute time): only if
  * the key is missing (`'nx'`), or only if it still holds what a refresh read (`Unchanged`).
+ * `gaveUp`: as `computeAndAdd`'s.
  */
-async function computeAndStore<T>(call: Call<T>, condition: 'nx' | Unchanged): Promise<T> {
+async function computeAndStore<T>(
+  call: Call<T>,
+  condition: 'nx' | Unchanged,
+  gaveUp = false,
+): Promise<T> {
   const { context, key, rkey, valueOrFactory, storeMs, stampede } = call
   const started = performance.now()
   const value =
@@ -366,6 +389,7 @@ async function computeAndStore<T>(call: Call<T>, condition: 'nx' | Unchanged): P
     const [added] = await Promise.all(writes)
     stored = added as boolean
   } catch (error) {
+    if (closedWhileComputing(error, gaveUp)) return value
     return context.fail(error, value, 'getOrSet')
   }
   if (stored) return value
