@@ -217,8 +217,9 @@ export interface CacheLike<out IgnoreErrors extends boolean = boolean> {
   ): Promise<OrIgnored<IgnoreErrors, number>>
 
   /**
-   * Closes the connection. Calls made before it are answered; calls made after it — in the same
-   * tick too — reject with `ClosedError`.
+   * Closes the connection. Calls made before it are answered (a `getOrSet` whose factory finishes
+   * after it resolves its computed value, not stored); calls made after it — in the same tick
+   * too — reject with `ClosedError`. A second `close()` resolves with the first.
    */
   close(): Promise<void>
 

@@ -73,9 +73,15 @@ export interface CacheOptions<IgnoreErrors extends boolean = boolean> {
    * @default true
    */
   coalesceReads?: boolean
-  /** Creates the lock behind `lock()`; the umbrella passes `@cachex/lock`'s. */
+  /**
+   * Creates the lock behind `lock()`; the umbrella passes `@cachex/lock`'s. Its options also hold
+   * `signal`, an `AbortSignal` the cache aborts as it closes (a waiting `acquire()` then ends).
+   */
   lockFactory?: LockFactory
-  /** Creates the semaphore behind `semaphore()`; the umbrella passes `@cachex/lock`'s. */
+  /**
+   * Creates the semaphore behind `semaphore()`; the umbrella passes `@cachex/lock`'s. Its options
+   * also hold the cache's close `signal`, as `lockFactory`'s do.
+   */
   semaphoreFactory?: SemaphoreFactory
   /**
    * An in-process tier of decoded values in front of Redis, kept coherent by the server (RESP3
