@@ -108,6 +108,11 @@ export interface HeldLock extends AsyncDisposable {
 
 /**
  * Creates the lock behind `cache.lock()`. The umbrella hands the `Cache` the one from
- * `@cachex/lock`, so that core never imports the lock package.
+ * `@cachex/lock`, so that core never imports the lock package. Its options also hold `signal`,
+ * aborted (with a `ClosedError`) as the cache closes: a waiting `acquire()` then ends.
  */
-export type LockFactory = (connection: Connection, name: string, options: LockOptions) => CacheLock
+export type LockFactory = (
+  connection: Connection,
+  name: string,
+  options: LockOptions & { signal?: AbortSignal },
+) => CacheLock

@@ -89,10 +89,11 @@ export interface HeldPermit extends AsyncDisposable {
 
 /**
  * Creates the semaphore behind `cache.semaphore()`. The umbrella hands the `Cache` the one from
- * `@cachex/lock`, so that core never imports the lock package.
+ * `@cachex/lock`, so that core never imports the lock package. Its options also hold the cache's
+ * close `signal`, as `LockFactory`'s do.
  */
 export type SemaphoreFactory = (
   connection: Connection,
   name: string,
-  options: SemaphoreOptions,
+  options: SemaphoreOptions & { signal?: AbortSignal },
 ) => CacheSemaphore

@@ -131,7 +131,7 @@ export class Lock implements CacheLock {
     this.name = name
     this.timeout = options.timeout == null ? null : positiveSeconds(options.timeout, 'timeout')
     this.sleep = positiveSeconds(options.sleep ?? 0.1, 'sleep')
-    this.blocking = checkBoolean(options.blocking, 'blocking', true)
+    this.blocking = checkBoolean(options.blocking ?? undefined, 'blocking', true)
     this.blockingTimeout = optionalSeconds(options.blockingTimeout ?? null, 'blockingTimeout')
     this.#signal = checkSignal(options.signal)
   }
@@ -175,7 +175,7 @@ export class Lock implements CacheLock {
    * it waits between tries, it rejects with `ClosedError` at once.
    */
   async acquire(options: AcquireOptions = {}): Promise<boolean> {
-    const blocking = checkBoolean(options.blocking, 'blocking', this.blocking)
+    const blocking = checkBoolean(options.blocking ?? undefined, 'blocking', this.blocking)
     const blockingTimeout =
       options.blockingTimeout === undefined
         ? this.blockingTimeout

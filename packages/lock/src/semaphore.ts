@@ -159,7 +159,7 @@ export class Semaphore implements CacheSemaphore {
         ? null
         : positiveSeconds(options.timeout ?? DEFAULT_SEMAPHORE_TIMEOUT, 'timeout')
     this.sleep = positiveSeconds(options.sleep ?? 0.1, 'sleep')
-    this.blocking = checkBoolean(options.blocking, 'blocking', true)
+    this.blocking = checkBoolean(options.blocking ?? undefined, 'blocking', true)
     this.blockingTimeout = optionalSeconds(options.blockingTimeout ?? null, 'blockingTimeout')
     this.#signal = checkSignal(options.signal)
   }
@@ -181,7 +181,7 @@ export class Semaphore implements CacheSemaphore {
   async acquire(
     options: Pick<AcquireOptions, 'blocking' | 'blockingTimeout'> = {},
   ): Promise<boolean> {
-    const blocking = checkBoolean(options.blocking, 'blocking', this.blocking)
+    const blocking = checkBoolean(options.blocking ?? undefined, 'blocking', this.blocking)
     const blockingTimeout =
       options.blockingTimeout === undefined
         ? this.blockingTimeout

@@ -233,11 +233,15 @@ describe.each(BACKENDS)('%s', (backend) => {
       const held = await cache.acquireLock('typed', { timeout: 10 })
       try {
         // 0 would count as non-blocking, 'yes' as blocking: both are refused before a try.
-        for (const blocking of [0, 'yes', null]) {
+        for (const blocking of [0, 'yes']) {
           await expect(
             cache.lock('typed').acquire({ blocking: blocking as never }),
           ).rejects.toBeInstanceOf(InvalidArgumentError)
         }
+        // null is redis-py's None: the lock's own setting (here: not blocking, so false at once).
+        const own = cache.lock('typed', { blocking: false })
+        expect(await own.acquire({ blocking: null as never })).toBe(false)
+        expect(() => cache.lock('typed', { blocking: null as never })).not.toThrow()
         await expect(
           cache.acquireLock('typed', { blocking: 'no' as never }),
         ).rejects.toBeInstanceOf(InvalidArgumentError)
