@@ -11,7 +11,7 @@ import { INCR_NUMBER_SCRIPT, INCR_SCRIPT, IncrFallback } from './_incr.ts'
 import { isNoPerm, isWrongType, unsafeResult } from './_messages.ts'
 import { isOne, toArray, toNumber } from './_replies.ts'
 import type { SetCondition, ValueStore } from './_value-store.ts'
-import { decodeReplaced, setGetWrites } from './commands/_removed.ts'
+import { decodeReplaced, noteStored, setGetWrites } from './commands/_removed.ts'
 import { KeyNotFoundError, ResponseError } from './errors.ts'
 import { runScript } from './script.ts'
 import type { Connection, RedisArgument } from './types.ts'
@@ -25,32 +25,6 @@ import type { Connection, RedisArgument } from './types.ts'
  */
 function asBytes(data: RedisArgument): RedisArgument {
   return typeof data === 'string' && data.length > LARGE_VALUE ? Buffer.from(data) : data
-}
-
-/**
- * The errors `RedisValueStore.setMany` rejected with after a pipeline's replies said which of its
- * writes were stored, with those (in the order of the call's keys); `null` for an error two calls
- * rejected with at once, which cannot tell whose writes it speaks of.
- */
-const partlyStored = new WeakMap<Error, boolean[] | null>()
-
-/** `error`, the first failed reply of a `setMany` pipeline, noted with the writes `stored`. */
-function noteStored(error: Error, stored: boolean[]): Error {
-  partlyStored.set(error, partlyStored.has(error) ? null : stored)
-  return error
-}
-
-/**
- * Which entries of a `setMany` that rejected with `error` its replies say were stored, in the
- * order of its keys, or `undefined` when none is known to be (one command refused or lost whole,
- * a script stopped part way): a `set` event is due for each one stored, and under
- * `ignoreExceptions` the call resolves the others. Read once, by the call that rejected.
- */
-export function storedBeforeFailure(error: unknown): boolean[] | undefined {
-  if (!(error instanceof Error)) return undefined
-  const stored = partlyStored.get(error)
-  partlyStored.delete(error)
-  return stored ?? undefined
 }
 
 /** String values in Redis, through the context's connection and codec. */

@@ -4,6 +4,8 @@
 // the call rejects with the error of the first failure, carrying every value removed
 // (`SerializationError.removed`), or saying where a moved value went. The values of one pop
 // decompress under one budget (`CacheContext.budget`): one past it is given back as stored bytes.
+// Also what a write that rejects leaves behind: whether `set(…, { get: true })` stored its new
+// value all the same, and which keys a `setMany` pipeline stored before one of its writes failed.
 import { checkInteger } from '../_args.ts'
 import type { CacheContext, CommandWithFallback } from '../_context.ts'
 import { toArray, toData, toPairs, toScore } from '../_replies.ts'
@@ -218,4 +220,30 @@ function withNote(error: unknown, note: string, removed: unknown[] | undefined):
 function asBytes(reply: unknown): Buffer {
   const data = toData(reply)
   return typeof data === 'string' ? Buffer.from(data) : data
+}
+
+/**
+ * The errors `RedisValueStore.setMany` rejected with after a pipeline's replies said which of its
+ * writes were stored, with those (in the order of the call's keys); `null` for an error two calls
+ * rejected with at once, which cannot tell whose writes it speaks of.
+ */
+const partlyStored = new WeakMap<Error, boolean[] | null>()
+
+/** `error`, the first failed reply of a `setMany` pipeline, noted with the writes `stored`. */
+export function noteStored(error: Error, stored: boolean[]): Error {
+  partlyStored.set(error, partlyStored.has(error) ? null : stored)
+  return error
+}
+
+/**
+ * Which entries of a `setMany` that rejected with `error` its replies say were stored, in the
+ * order of its keys, or `undefined` when none is known to be (one command refused or lost whole,
+ * a script stopped part way): a `set` event is due for each one stored, and under
+ * `ignoreExceptions` the call resolves the others. Read once, by the call that rejected.
+ */
+export function storedBeforeFailure(error: unknown): boolean[] | undefined {
+  if (!(error instanceof Error)) return undefined
+  const stored = partlyStored.get(error)
+  partlyStored.delete(error)
+  return stored ?? undefined
 }

@@ -15,7 +15,6 @@ import {
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
 import { LocalTier, MISS } from '../_local-tier.ts'
 import { isWrongType } from '../_messages.ts'
-import { storedBeforeFailure } from '../_redis-value-store.ts'
 import { describe, timeoutToMs } from '../_timeout.ts'
 import { emitOperation } from '../_timing.ts'
 import type { CacheLike } from '../cache-like.ts'
@@ -29,7 +28,7 @@ import {
   observedStore,
   reportRead,
 } from './_observed.ts'
-import { storedNewValue } from './_removed.ts'
+import { storedBeforeFailure, storedNewValue } from './_removed.ts'
 import type { keyCommands } from './keys.ts'
 
 /** What `setGet` resolves for a key that held no value, told apart from a stored `null`. */
