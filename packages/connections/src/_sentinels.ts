@@ -1,6 +1,6 @@
 import { ConnectionError } from '@cachex/core'
 import { createClient } from '@redis/client'
-import { destroyClient, reconnectDelay, within } from './_connect.ts'
+import { destroyClient, refusalAwareReconnect, within } from './_connect.ts'
 import { scrub, toCachexError } from './_errors.ts'
 import { TEXT_COMMAND_OPTIONS } from './_options.ts'
 
@@ -131,7 +131,8 @@ export class SentinelWatch {
         ...options.clientOptions.socket,
         host: node.host,
         port: node.port,
-        reconnectStrategy: reconnectDelay,
+        // A sentinel that refuses the password: tried again seldom, not every 2 s.
+        reconnectStrategy: refusalAwareReconnect(),
       },
     } as never) as Client
     const link: Link = {

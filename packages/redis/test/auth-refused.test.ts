@@ -63,6 +63,40 @@ describe('Sentinel with a wrong data password', () => {
   }, 30_000)
 })
 
+describe('Sentinel with a wrong sentinel password', () => {
+  it('fails fast with the refusal, and its sentinel clients back off while idle', async () => {
+    const deployment = await startSentinels({ sentinelPassword: 'right-sentinel-pw', sentinels: 1 })
+    const [host, port] = deployment.addresses[0] as readonly [string, number]
+    const admin = createClient({ socket: { host, port }, password: 'right-sentinel-pw' })
+    admin.on('error', () => {})
+    try {
+      await admin.connect()
+      /** Connections the sentinel has accepted so far: each retry of cachex's is one. */
+      const accepted = async () =>
+        Number(/total_connections_received:(\d+)/.exec(String(await admin.info('stats')))?.[1])
+      const cache = createCache({
+        client: 'sentinel',
+        location: deployment.location,
+        sentinels: deployment.addresses,
+        sentinelOptions: { password: 'wrong-sentinel-pw' },
+      })
+      opened.push(cache)
+      const { error, ms } = await failure(() => cache.get('k'))
+      expect((error as Error).message).toMatch(/WRONGPASS/)
+      expect((error as Error).message).not.toContain('wrong-sentinel-pw')
+      expect(ms).toBeLessThan(5000)
+      const before = await accepted()
+      await new Promise((resolve) => setTimeout(resolve, 12_000))
+      // node-redis's own retry knocks every ≤ 2 s (10 in 12 s, measured); backing off, at most
+      // one knock 8–10 s after the refusal.
+      expect((await accepted()) - before).toBeLessThanOrEqual(2)
+    } finally {
+      await admin.close().catch(() => {})
+      await deployment.stop()
+    }
+  }, 40_000)
+})
+
 describe('standalone with a wrong password', () => {
   const servers: RedisServer[] = []
   const controls: Array<{ close(): Promise<unknown> }> = []
