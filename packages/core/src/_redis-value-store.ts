@@ -3,6 +3,7 @@
 // read-add-write for values `INCRBY` refuses).
 import { LARGE_VALUE, ReadCoalescer } from './_coalesce.ts'
 import { ExistsCoalescer } from './_coalesce-exists.ts'
+import { ManyReadCoalescer } from './_coalesce-many.ts'
 import { IncrCoalescer } from './_coalesce-incr.ts'
 import { msetArguments, refusedWhole, WriteCoalescer } from './_coalesce-set.ts'
 import type { CacheContext } from './_context.ts'
@@ -32,6 +33,8 @@ export class RedisValueStore implements ValueStore {
   readonly #context: CacheContext
   /** The `get`s of one tick as one `MGET` (`coalesceReads`); `undefined`: one `GET` each. */
   readonly #reads: ReadCoalescer | undefined
+  /** The `getMany`s of one tick, those of the same keys one after the other as one `MGET`. */
+  readonly #manyReads: ManyReadCoalescer | undefined
   /** The existence checks of one tick as one `EXISTS` (`coalesceReads`); `undefined`: one each. */
   readonly #exists: ExistsCoalescer | undefined
   /** The unconditional `set`s of one tick as one script. */
@@ -46,6 +49,7 @@ export class RedisValueStore implements ValueStore {
     this.#context = context
     const gathering = context.gathering
     this.#reads = context.coalesce ? gathering.add(new ReadCoalescer(context)) : undefined
+    this.#manyReads = context.coalesce ? gathering.add(new ManyReadCoalescer(context)) : undefined
     this.#exists = context.coalesce ? gathering.add(new ExistsCoalescer(context)) : undefined
     this.#incrs = gathering.add(new IncrCoalescer(context, INCR_SCRIPT))
     this.#writes = gathering.add(new WriteCoalescer(context))
@@ -91,16 +95,26 @@ export class RedisValueStore implements ValueStore {
     primary = false,
   ): Promise<Map<string, unknown>> {
     const context = this.#context
-    const args: RedisArgument[] = new Array(rkeys.length + 1)
-    args[0] = 'MGET'
-    for (let i = 0; i < rkeys.length; i++) args[i + 1] = rkeys[i] as string
-    const replies = toArray(
-      await this.#connection.command(args, {
-        key: args[1],
-        readonly: !primary,
-        text: context.text,
-      }),
-    )
+    const manyReads = this.#manyReads
+    let replies: unknown[]
+    // Whether another call reads the same replies: each decodes a copy of their bytes.
+    let shared = false
+    if (manyReads !== undefined) {
+      const read = this.#gather(manyReads).read(rkeys, primary)
+      replies = toArray(await read.replies)
+      shared = read.readers > 1
+    } else {
+      const args: RedisArgument[] = new Array(rkeys.length + 1)
+      args[0] = 'MGET'
+      for (let i = 0; i < rkeys.length; i++) args[i + 1] = rkeys[i] as string
+      replies = toArray(
+        await this.#connection.command(args, {
+          key: args[1],
+          readonly: !primary,
+          text: context.text,
+        }),
+      )
+    }
     const found = new Map<string, unknown>()
     // The values decompress under one budget (4 × maxValueSize in all), not each under its own.
     const budget = context.budget()
@@ -109,7 +123,8 @@ export class RedisValueStore implements ValueStore {
       const key = keys[i] as string
       // A key named twice is decoded once: the budget counts what the answer holds.
       if (reply !== null && reply !== undefined && !found.has(key)) {
-        found.set(key, context.decode(reply, key, undefined, budget))
+        const own = shared && Buffer.isBuffer(reply) ? Buffer.from(reply) : reply
+        found.set(key, context.decode(own, key, undefined, budget))
       }
     }
     return found

@@ -69,7 +69,9 @@ export interface CacheOptions<IgnoreErrors extends boolean = boolean> {
    * The `hasKey`s of one tick go the same way as one `EXISTS` of their keys (answered per key
    * when it counts all or none of them, else asked again key by key), and the `hget`s,
    * `sismember`s and `zscore`s of one tick on one key as one `HMGET`, `SMISMEMBER`, `ZMSCORE`;
-   * `false` sends one command per call for these too.
+   * `false` sends one command per call for these too. A `getMany` that reads the same keys as
+   * the `getMany` just before it in the tick (nothing else called in between) reads that call's
+   * `MGET`, each caller decoding its own values; `false` sends one `MGET` per `getMany`.
    * @default true
    */
   coalesceReads?: boolean

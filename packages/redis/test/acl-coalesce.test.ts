@@ -2,14 +2,14 @@
 // EXISTS, HMGET, MSET, a script), which an ACL refuses whole (`NOPERM`) for one forbidden key,
 // or for the command itself when the user may run only the single-key one. Each caller must still
 // be answered on its own — and a write refused whole must not be sent again behind later calls.
-import { delay, type Monitor, monitor, type RedisServer, startRedis } from '@cachex/test-utils'
+import { delay, type RedisServer, startRedis } from '@cachex/test-utils'
 import { createClient } from '@redis/client'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type Cache, createCache, ResponseError } from '../src/index.ts'
+import { commandsDuring } from './helpers.ts'
 
 let server: RedisServer
 let admin: ReturnType<typeof createClient>
-let watch: Monitor | undefined
 const open: Cache[] = []
 
 beforeAll(async () => {
@@ -43,8 +43,6 @@ beforeAll(async () => {
 })
 
 afterEach(async () => {
-  watch?.stop()
-  watch = undefined
   for (const cache of open.splice(0)) await cache.close()
 })
 
@@ -61,16 +59,8 @@ function cacheAs(user: string): Cache {
 }
 
 /** The commands the server ran while `fn` ran, of the given names (MONITOR: refused ones not). */
-async function sent(names: string[], fn: () => Promise<unknown>): Promise<string[][]> {
-  watch = await monitor(server.port)
-  await fn()
-  const marker = `marker-${Math.random()}`
-  await admin.sendCommand(['EXISTS', marker])
-  await watch.waitFor((c) => c[0] === 'EXISTS' && c[1] === marker, 10_000)
-  const seen = watch.commands.filter((c) => names.includes(c[0]?.toUpperCase() as string))
-  watch.stop()
-  watch = undefined
-  return seen
+function sent(names: string[], fn: () => Promise<unknown>): Promise<string[][]> {
+  return commandsDuring(server.port, names, fn, (args) => admin.sendCommand(args))
 }
 
 /** The outcome of each promise: its value, or its error's class and message. */

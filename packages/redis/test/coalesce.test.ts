@@ -1,7 +1,6 @@
 // Coalesced reads (`coalesceReads`): the gets of one tick reach Redis as one MGET, each caller
 // answered on its own.
 import {
-  type Monitor,
   monitor,
   type RedisServer,
   startCluster,
@@ -24,10 +23,9 @@ import {
   ResponseError,
   SerializationError,
 } from '../src/index.ts'
-import { raw } from './helpers.ts'
+import { commandsDuring, raw } from './helpers.ts'
 
 let server: RedisServer
-let watch: Monitor | undefined
 const open: Cache[] = []
 
 function cacheFor(options: CreateCacheOptions = {}): Cache {
@@ -45,19 +43,8 @@ function script(name: string | undefined): 'script' | undefined {
 }
 
 /** The commands the server ran while `fn` ran, of the given names, from MONITOR. */
-async function sent(names: string[], fn: () => Promise<unknown>): Promise<string[][]> {
-  watch = await monitor(server.port)
-  await fn()
-  // A marker after the calls: every command before it has been seen once it is.
-  const marker = uniquePrefix('marker')
-  await raw(open[0] as Cache, 'EXISTS', marker)
-  await watch.waitFor((c) => c[0] === 'EXISTS' && c[1] === marker, 10_000)
-  const seen = watch.commands.filter(
-    (c) => names.includes(c[0]?.toUpperCase() as string) && c[1] !== marker,
-  )
-  watch.stop()
-  watch = undefined
-  return seen
+function sent(names: string[], fn: () => Promise<unknown>): Promise<string[][]> {
+  return commandsDuring(server.port, names, fn, (args) => raw(open[0] as Cache, ...args))
 }
 
 beforeAll(async () => {
@@ -65,8 +52,6 @@ beforeAll(async () => {
 })
 
 afterEach(async () => {
-  watch?.stop()
-  watch = undefined
   for (const cache of open.splice(0)) await cache.close()
 })
 

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import type { Cache, CreateCacheOptions } from '@cachex/redis'
 import {
   delay,
+  monitor,
   standaloneServer,
   startCluster,
   startRedis,
@@ -196,5 +197,30 @@ export function gated<T>(outcome: () => T): {
     },
     started,
     open,
+  }
+}
+
+/**
+ * The commands of the given names the server on `port` ran while `fn` ran (`MONITOR`: commands it
+ * refused are not seen). `mark` sends the command it is given (an `EXISTS` of a marker) once `fn`
+ * is done: every command before it has been seen once the marker is.
+ */
+export async function commandsDuring(
+  port: number,
+  names: readonly string[],
+  fn: () => Promise<unknown>,
+  mark: (args: string[]) => Promise<unknown>,
+): Promise<string[][]> {
+  const watch = await monitor(port)
+  try {
+    await fn()
+    const marker = uniquePrefix('marker')
+    await mark(['EXISTS', marker])
+    await watch.waitFor((c) => c[0] === 'EXISTS' && c[1] === marker, 10_000)
+    return watch.commands.filter(
+      (c) => names.includes(c[0]?.toUpperCase() as string) && c[1] !== marker,
+    )
+  } finally {
+    watch.stop()
   }
 }
