@@ -1,14 +1,14 @@
 import { EventEmitter } from 'node:events'
+import { type CacheLike, globEscape, InvalidArgumentError } from '@cachex/core'
+import type { KeyvStoreAdapter, StoredData } from 'keyv'
 import {
-  type CacheLike,
-  CompressionError,
-  globEscape,
-  InvalidArgumentError,
-  ResponseError,
-  SerializationError,
-} from '@cachex/core'
-import { checkTimeoutMs, describeArgument } from '@cachex/core/internal'
-import { Keyv, type KeyvOptions, type KeyvStoreAdapter, type StoredData } from 'keyv'
+  checkKeys,
+  isDecodingError,
+  isEntry,
+  isKeyedEntry,
+  isWrongType,
+  toTimeout,
+} from './_keyv-values.ts'
 
 /**
  * Who turns a value into bytes.
@@ -64,12 +64,6 @@ interface StoreOpts extends Required<Omit<KeyvCachexOptions, 'throwOnErrors'>> {
  * `KeyvCachex['opts']`.
  */
 export type KeyvCachexOpts = StoreOpts
-
-/** An entry as Keyv hands it to a store when it does not serialize (`serialize: undefined`). */
-interface KeyvEntry {
-  value: unknown
-  expires?: number | undefined
-}
 
 /** Keys read per `MGET` while `iterator()` walks the keyspace. */
 const ITERATOR_BATCH = 100
@@ -393,112 +387,4 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
  */
 export function createKeyvStore(cache: CacheLike, options?: KeyvCachexOptions): KeyvCachex {
   return new KeyvCachex(cache, options)
-}
-
-/** Options of `createKeyv()`: Keyv's own options and the store's. */
-export interface CreateKeyvOptions
-  extends Omit<KeyvOptions, 'store' | 'serialize' | 'deserialize' | 'compression'>,
-    Omit<KeyvCachexOptions, 'serialization'> {}
-
-/**
- * A Keyv whose values the cache serializes: the store in `'cachex'` mode inside a Keyv that does
- * not serialize, so Redis holds what `cache.set()` — and Django — would write. The result goes
- * where any Keyv goes: `createCache({ stores: [createKeyv(cache)] })` (cache-manager) or
- * `CacheModule.register({ stores: [createKeyv(cache)] })` (NestJS).
- *
- * Keys are `namespace:key` (Keyv's default namespace is `'keyv'`); pass `namespace: undefined`
- * (or `useKeyPrefix: false`, which has no namespace then) to use the keys as given, e.g. to share
- * them with Django.
- */
-// biome-ignore lint/suspicious/noExplicitAny: Keyv's own default value type
-export function createKeyv<Value = any>(
-  cache: CacheLike,
-  options: CreateKeyvOptions = {},
-): Keyv<Value> {
-  const { expires, closeOnDisconnect, ...keyvOptions } = options
-  const store = new KeyvCachex(cache, { serialization: 'cachex', expires, closeOnDisconnect })
-  // Without a namespace (`namespace: undefined` or `''` given, or `useKeyPrefix: false`) the keys
-  // are bare. Keyv must then be told `useKeyPrefix: false` too: with its prefix on, its iterator
-  // strips each key's first `:` segment ('user:1' → '1') even when it added none. And with
-  // `useKeyPrefix: false` it would still hand the store its 'keyv' default namespace, which would
-  // leave the bare keys out of clear() and iterator().
-  const bare =
-    keyvOptions.useKeyPrefix === false ||
-    (Object.hasOwn(keyvOptions, 'namespace') && !keyvOptions.namespace)
-  const keyv = new Keyv<Value>({
-    ...keyvOptions,
-    ...(bare ? { namespace: undefined, useKeyPrefix: false } : {}),
-    store,
-    serialize: undefined,
-    deserialize: undefined,
-  })
-  // Keyv keeps its throwOnErrors to itself: the store reads it from the Keyv, so that setting
-  // `keyv.throwOnErrors` later applies to reads too.
-  Object.defineProperty(store, 'throwOnErrors', {
-    configurable: true,
-    enumerable: true,
-    get: () => keyv.throwOnErrors,
-    set: (value: boolean) => {
-      keyv.throwOnErrors = value
-    },
-  })
-  return keyv
-}
-
-function isEntry(value: unknown): value is KeyvEntry {
-  return typeof value === 'object' && value !== null && Object.hasOwn(value, 'value')
-}
-
-/**
- * Keyv's milliseconds → cachex seconds. `undefined`, `null`, `0`, NaN and Infinity never expire
- * (Keyv treats a TTL of 0 as none); a negative TTL expires at once (cachex deletes the key). Any
- * other non-number (a string read from an environment variable, say) and a TTL past the farthest
- * expiry Redis and JavaScript both hold are `InvalidArgumentError`, thrown before anything is sent.
- */
-function toTimeout(ttl: unknown): number | null {
-  if (ttl === undefined || ttl === null) return null
-  if (typeof ttl !== 'number') {
-    throw new InvalidArgumentError(
-      `a Keyv TTL must be a number of milliseconds, or undefined for none, got ${describeArgument(ttl)}`,
-    )
-  }
-  if (Number.isNaN(ttl) || ttl === 0 || ttl === Infinity) return null
-  if (ttl < 0) return 0
-  checkTimeoutMs(ttl, 'a Keyv TTL', `${ttl} ms`)
-  // cachex sends `PX Math.trunc(seconds * 1000)`, and `ms / 1000 * 1000` is not always `ms` in
-  // floating point (1001 / 1000 * 1000 = 1000.9999999999999): half a millisecond more makes the
-  // truncation land on the intended millisecond.
-  return (Math.max(1, Math.trunc(ttl)) + 0.5) / 1000
-}
-
-/** Throws `InvalidArgumentError` unless `keys` is an array (what Keyv hands its store). */
-function checkKeys(keys: unknown, method: string): void {
-  if (!Array.isArray(keys)) throw new InvalidArgumentError(`${method}() takes an array of keys`)
-}
-
-/**
- * Whether `error` is the cache's failure to decode a stored value (its serializer's or
- * compressor's, or a value past `maxValueSize`): the one failure of a key that the iterator can
- * leave out and go on. Anything else (a connection lost, an ACL's `NOPERM`, `BUSY`, `LOADING`…)
- * would fail every key alike, and a walk that skipped them would pass for a complete one.
- */
-function isDecodingError(error: unknown): boolean {
-  return error instanceof SerializationError || error instanceof CompressionError
-}
-
-/**
- * Whether `error` is Redis's `WRONGTYPE` (which the cache's message quotes): a `GET` of a key that
- * holds no string.
- */
-function isWrongType(error: unknown): boolean {
-  return error instanceof ResponseError && /\bWRONGTYPE\b/.test(error.message)
-}
-
-/** A `setMany` entry: an object with a string `key`. */
-function isKeyedEntry(entry: unknown): boolean {
-  return (
-    typeof entry === 'object' &&
-    entry !== null &&
-    typeof (entry as { key?: unknown }).key === 'string'
-  )
 }

@@ -1,0 +1,73 @@
+// What the Keyv store checks and tells apart in what Keyv hands it and what the cache answers:
+// Keyv's TTLs as cachex timeouts, Keyv's entries, and the errors a walk may skip.
+import {
+  CompressionError,
+  InvalidArgumentError,
+  ResponseError,
+  SerializationError,
+} from '@cachex/core'
+import { checkTimeoutMs, describeArgument } from '@cachex/core/internal'
+
+/** An entry as Keyv hands it to a store when it does not serialize (`serialize: undefined`). */
+export interface KeyvEntry {
+  value: unknown
+  expires?: number | undefined
+}
+
+export function isEntry(value: unknown): value is KeyvEntry {
+  return typeof value === 'object' && value !== null && Object.hasOwn(value, 'value')
+}
+
+/**
+ * Keyv's milliseconds → cachex seconds. `undefined`, `null`, `0`, NaN and Infinity never expire
+ * (Keyv treats a TTL of 0 as none); a negative TTL expires at once (cachex deletes the key). Any
+ * other non-number (a string read from an environment variable, say) and a TTL past the farthest
+ * expiry Redis and JavaScript both hold are `InvalidArgumentError`, thrown before anything is sent.
+ */
+export function toTimeout(ttl: unknown): number | null {
+  if (ttl === undefined || ttl === null) return null
+  if (typeof ttl !== 'number') {
+    throw new InvalidArgumentError(
+      `a Keyv TTL must be a number of milliseconds, or undefined for none, got ${describeArgument(ttl)}`,
+    )
+  }
+  if (Number.isNaN(ttl) || ttl === 0 || ttl === Infinity) return null
+  if (ttl < 0) return 0
+  checkTimeoutMs(ttl, 'a Keyv TTL', `${ttl} ms`)
+  // cachex sends `PX Math.trunc(seconds * 1000)`, and `ms / 1000 * 1000` is not always `ms` in
+  // floating point (1001 / 1000 * 1000 = 1000.9999999999999): half a millisecond more makes the
+  // truncation land on the intended millisecond.
+  return (Math.max(1, Math.trunc(ttl)) + 0.5) / 1000
+}
+
+/** Throws `InvalidArgumentError` unless `keys` is an array (what Keyv hands its store). */
+export function checkKeys(keys: unknown, method: string): void {
+  if (!Array.isArray(keys)) throw new InvalidArgumentError(`${method}() takes an array of keys`)
+}
+
+/**
+ * Whether `error` is the cache's failure to decode a stored value (its serializer's or
+ * compressor's, or a value past `maxValueSize`): the one failure of a key that the iterator can
+ * leave out and go on. Anything else (a connection lost, an ACL's `NOPERM`, `BUSY`, `LOADING`…)
+ * would fail every key alike, and a walk that skipped them would pass for a complete one.
+ */
+export function isDecodingError(error: unknown): boolean {
+  return error instanceof SerializationError || error instanceof CompressionError
+}
+
+/**
+ * Whether `error` is Redis's `WRONGTYPE` (which the cache's message quotes): a `GET` of a key that
+ * holds no string.
+ */
+export function isWrongType(error: unknown): boolean {
+  return error instanceof ResponseError && /\bWRONGTYPE\b/.test(error.message)
+}
+
+/** A `setMany` entry: an object with a string `key`. */
+export function isKeyedEntry(entry: unknown): boolean {
+  return (
+    typeof entry === 'object' &&
+    entry !== null &&
+    typeof (entry as { key?: unknown }).key === 'string'
+  )
+}

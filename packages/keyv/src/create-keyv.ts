@@ -1,0 +1,54 @@
+// `createKeyv()`: a Keyv whose values the cache serializes, the store in `'cachex'` mode inside it.
+import type { CacheLike } from '@cachex/core'
+import { Keyv, type KeyvOptions } from 'keyv'
+import { KeyvCachex, type KeyvCachexOptions } from './store.ts'
+
+/** Options of `createKeyv()`: Keyv's own options and the store's. */
+export interface CreateKeyvOptions
+  extends Omit<KeyvOptions, 'store' | 'serialize' | 'deserialize' | 'compression'>,
+    Omit<KeyvCachexOptions, 'serialization'> {}
+
+/**
+ * A Keyv whose values the cache serializes: the store in `'cachex'` mode inside a Keyv that does
+ * not serialize, so Redis holds what `cache.set()` — and Django — would write. The result goes
+ * where any Keyv goes: `createCache({ stores: [createKeyv(cache)] })` (cache-manager) or
+ * `CacheModule.register({ stores: [createKeyv(cache)] })` (NestJS).
+ *
+ * Keys are `namespace:key` (Keyv's default namespace is `'keyv'`); pass `namespace: undefined`
+ * (or `useKeyPrefix: false`, which has no namespace then) to use the keys as given, e.g. to share
+ * them with Django.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: Keyv's own default value type
+export function createKeyv<Value = any>(
+  cache: CacheLike,
+  options: CreateKeyvOptions = {},
+): Keyv<Value> {
+  const { expires, closeOnDisconnect, ...keyvOptions } = options
+  const store = new KeyvCachex(cache, { serialization: 'cachex', expires, closeOnDisconnect })
+  // Without a namespace (`namespace: undefined` or `''` given, or `useKeyPrefix: false`) the keys
+  // are bare. Keyv must then be told `useKeyPrefix: false` too: with its prefix on, its iterator
+  // strips each key's first `:` segment ('user:1' → '1') even when it added none. And with
+  // `useKeyPrefix: false` it would still hand the store its 'keyv' default namespace, which would
+  // leave the bare keys out of clear() and iterator().
+  const bare =
+    keyvOptions.useKeyPrefix === false ||
+    (Object.hasOwn(keyvOptions, 'namespace') && !keyvOptions.namespace)
+  const keyv = new Keyv<Value>({
+    ...keyvOptions,
+    ...(bare ? { namespace: undefined, useKeyPrefix: false } : {}),
+    store,
+    serialize: undefined,
+    deserialize: undefined,
+  })
+  // Keyv keeps its throwOnErrors to itself: the store reads it from the Keyv, so that setting
+  // `keyv.throwOnErrors` later applies to reads too.
+  Object.defineProperty(store, 'throwOnErrors', {
+    configurable: true,
+    enumerable: true,
+    get: () => keyv.throwOnErrors,
+    set: (value: boolean) => {
+      keyv.throwOnErrors = value
+    },
+  })
+  return keyv
+}
