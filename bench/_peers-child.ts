@@ -9,6 +9,7 @@ export type Workload =
   | 'set'
   | 'sequential get'
   | 'getMany 100'
+  | 'getMany 100 (other keys)'
   | 'setMany 100'
   | 'get 100 KB'
   | 'incr'
@@ -146,7 +147,7 @@ const sizedValues = new Map<number, unknown>()
 async function write(lib: Adapter, name: Workload, param: number): Promise<void> {
   if (name === 'get' || name === 'sequential get' || name === 'in flight')
     await lib.set('small', SMALL)
-  if (name === 'getMany 100') await setAll(lib, M, SMALL)
+  if (name === 'getMany 100' || name === 'getMany 100 (other keys)') await setAll(lib, M, SMALL)
   if (name === 'get 100 KB') await lib.set('big', BIG)
   if (name === 'incr' && lib.incr) await lib.set('counter', 0)
   if (name === 'size') {
@@ -186,6 +187,20 @@ async function workload(
       const { getMany, found } = lib
       if (!getMany || !found) return undefined
       return { call: async () => found(await getMany(M), M, okSmall) === 100 }
+    }
+    case 'getMany 100 (other keys)': {
+      // The keys of M in another order each call (M rotated by one more): a library that shares
+      // one MGET among calls of the same keys (cachex) has nothing to share.
+      const { getMany, found } = lib
+      if (!getMany || !found) return undefined
+      const lists = M.map((_, j) => M.map((_, i) => M[(i + j) % M.length] as string))
+      let next = 0
+      return {
+        call: async () => {
+          const list = lists[next++ % lists.length] as string[]
+          return found(await getMany(list), list, okSmall) === 100
+        },
+      }
     }
     case 'setMany 100': {
       const { setMany, getMany, found } = lib
@@ -241,6 +256,7 @@ const ALL: Workload[] = [
   'set',
   'sequential get',
   'getMany 100',
+  'getMany 100 (other keys)',
   'setMany 100',
   'get 100 KB',
   'incr',

@@ -57,6 +57,7 @@ const TABLE: [Workload, number][] = [
   ['set', IN_FLIGHT],
   ['sequential get', 1],
   ['getMany 100', IN_FLIGHT],
+  ['getMany 100 (other keys)', IN_FLIGHT],
   ['setMany 100', IN_FLIGHT],
   ['get 100 KB', IN_FLIGHT],
   ['incr', IN_FLIGHT],
