@@ -16,6 +16,7 @@ import {
 import { type MemberRead, memberReads, type SendMemberRead } from './_coalesce-members.ts'
 import { CacheEvents } from './_events.ts'
 import { Gathering } from './_gathering.ts'
+import { encodeAt, withKeyContext } from './_key-errors.ts'
 import { isWrongType, wrongTypeError } from './_messages.ts'
 import { toArray, toData, toPairs, toScore, toText } from './_replies.ts'
 import { SingleFlight } from './_single-flight.ts'
@@ -26,12 +27,10 @@ import { Codec, type DecodeBudget } from './codec.ts'
 import {
   CachexError,
   ClosedError,
-  CompressionError,
   ConnectionError,
   InvalidArgumentError,
   isIgnorable,
   type ResponseError,
-  SerializationError,
 } from './errors.ts'
 import { jsonSerializer } from './json.ts'
 import {
@@ -481,10 +480,13 @@ export class CacheContext {
 
   /**
    * `codec.encode`, noting the size when a `set` listener wants it (`encoded`). The value
-   * store encodes through this.
+   * store encodes through this. A value it cannot encode is reported with the user's `key` (and
+   * hash `field`), as `decode` does (`storeError`); without `key` (a store, which has Redis keys
+   * only), as the codec threw it, and the caller, which has the user's key, names it.
    */
-  encode(value: unknown): RedisArgument {
-    const data = this.codec.encode(value)
+  encode(value: unknown, key?: string, field?: string): RedisArgument {
+    const data =
+      key === undefined ? this.codec.encode(value) : encodeAt(this.codec, value, key, field)
     if (this.encoded !== undefined) {
       this.encoded.push(typeof data === 'string' ? Buffer.byteLength(data) : data.length)
     }
@@ -549,21 +551,6 @@ function toCachexError(error: unknown): CachexError {
   if (error instanceof CachexError) return error
   const message = error instanceof Error ? error.message : String(error)
   return new ConnectionError(message, { cause: error })
-}
-
-/**
- * A decoding error with the user's key (not the Redis key) at the front of its message: the same
- * class, the same `cause`. Other errors pass through.
- */
-function withKeyContext(error: unknown, key: string, field: string | undefined): unknown {
-  const where = field === undefined ? `key '${key}'` : `key '${key}' field '${field}'`
-  if (error instanceof SerializationError) {
-    return new SerializationError(`cannot read ${where}: ${error.message}`, { cause: error.cause })
-  }
-  if (error instanceof CompressionError) {
-    return new CompressionError(`cannot read ${where}: ${error.message}`, { cause: error.cause })
-  }
-  return error
 }
 
 function toList<T>(value: T | readonly T[] | undefined): readonly T[] {

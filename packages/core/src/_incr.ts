@@ -1,6 +1,7 @@
 // `incr`'s scripts, and django-redis's fallback for a value `INCRBY` refuses (a float, an integer
 // beyond int64): read, add as Python adds, write back only if the value is still the one read.
 import type { CacheContext } from './_context.ts'
+import { encodeAt } from './_key-errors.ts'
 import { unsafeResult } from './_messages.ts'
 import { KeyNotFoundError, NotANumberError, ResponseError } from './errors.ts'
 import { defineScript, runScript } from './script.ts'
@@ -110,7 +111,7 @@ export class IncrFallback {
         connection,
         INCR_SWAP_SCRIPT,
         [rkey],
-        [reply as RedisArgument, context.codec.encode(next)],
+        [reply as RedisArgument, encodeAt(context.codec, next, key)],
       )
       if (swapped === 1) return next
     }

@@ -14,6 +14,7 @@ import {
 } from './_args.ts'
 import { type CacheContext, type CommandWithFallback, contextOf } from './_context.ts'
 import { INCR_NUMBER_SCRIPT, INCR_SCRIPT } from './_incr.ts'
+import { encodeAt } from './_key-errors.ts'
 import { unsafeResult } from './_messages.ts'
 import { isOne, toArray, toNumber } from './_replies.ts'
 import { timeoutToMs } from './_timeout.ts'
@@ -136,7 +137,7 @@ function storeValue(
     return run(context, key, version, label, 'write', (k) => ['UNLINK', k], isOne, false)
   }
   // Encoded now, as the method does before anything is sent.
-  const data = context.codec.encode(value)
+  const data = encodeAt(context.codec, value, key)
   const build = (rkey: string): RedisArgument[] => {
     const args: RedisArgument[] = ['SET', rkey, data]
     if (ms !== null) args.push('PX', String(ms))
@@ -157,7 +158,7 @@ function setGet(
   condition: 'nx' | 'xx' | undefined,
 ): Promise<unknown> {
   const ms = timeoutToMs(timeout, context.defaultTimeout)
-  const data = context.codec.encode(value)
+  const data = encodeAt(context.codec, value, key)
   const build = (rkey: string): RedisArgument[] => {
     if (ms !== null && ms <= 0) return [condition === 'nx' ? 'GET' : 'GETDEL', rkey]
     const args: RedisArgument[] = ['SET', rkey, data]
@@ -375,7 +376,7 @@ export const standardEntries: Record<string, Entry> = {
       const ms = timeoutToMs(timeout, context.defaultTimeout)
       const version = checkVersionOption(options?.version) ?? context.version
       const rkeys = context.makeKeys(keys, version)
-      const data = values.map((value) => context.codec.encode(value))
+      const data = values.map((value, i) => encodeAt(context.codec, value, keys[i] as string))
       const v = { version }
       if (ms !== null && ms <= 0) {
         const build = (): RedisArgument[] => ['UNLINK', ...rkeys]

@@ -3,12 +3,13 @@
 // read-add-write for values `INCRBY` refuses).
 import { LARGE_VALUE, ReadCoalescer } from './_coalesce.ts'
 import { ExistsCoalescer } from './_coalesce-exists.ts'
-import { ManyReadCoalescer } from './_coalesce-many.ts'
 import { IncrCoalescer } from './_coalesce-incr.ts'
+import { ManyReadCoalescer } from './_coalesce-many.ts'
 import { msetArguments, refusedWhole, WriteCoalescer } from './_coalesce-set.ts'
 import type { CacheContext } from './_context.ts'
 import type { Coalescer } from './_gathering.ts'
 import { INCR_NUMBER_SCRIPT, INCR_SCRIPT, IncrFallback } from './_incr.ts'
+import { noteFailedEntry } from './_key-errors.ts'
 import { isNoPerm, isWrongType, unsafeResult } from './_messages.ts'
 import { isOne, toArray, toNumber } from './_replies.ts'
 import type { SetCondition, ValueStore } from './_value-store.ts'
@@ -163,9 +164,15 @@ export class RedisValueStore implements ValueStore {
     const context = this.#context
     const connection = this.#connection
     const n = rkeys.length
-    // Every value encoded before anything is sent.
+    // Every value encoded before anything is sent. A value that cannot be encoded is noted as
+    // entry i, for the cache, which has the user's keys, to name its key.
     const data: RedisArgument[] = new Array(n)
-    for (let i = 0; i < n; i++) data[i] = asBytes(context.encode(values[i]))
+    let i = 0
+    try {
+      for (; i < n; i++) data[i] = asBytes(context.encode(values[i]))
+    } catch (error) {
+      throw noteFailedEntry(error, i)
+    }
     if (ms === null) {
       await connection.command(msetArguments(rkeys, data), { key: rkeys[0] })
       return new Array<boolean>(n).fill(true)
@@ -205,7 +212,7 @@ export class RedisValueStore implements ValueStore {
     missing: unknown = null,
   ): Promise<unknown> {
     const context = this.#context
-    const data = context.encode(value)
+    const data = context.encode(value, key)
     let args: RedisArgument[]
     if (ms !== null && ms <= 0) {
       // Expired at once, as `set` does: deleted (or, with nx, left alone), its value returned.

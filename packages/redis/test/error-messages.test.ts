@@ -171,7 +171,7 @@ describe('values JSON would silently change are refused', () => {
   it.each(refused)('%s, in both JSON modes', async (_, bad, expected) => {
     for (const cache of [open(), open({ serializer: jsonSerializer({ pythonFormat: true }) })]) {
       const message = await messageOf(() => cache.set('bad', bad))
-      expect(message).toMatch(/^json cannot serialize this value: /)
+      expect(message).toMatch(/^cannot store key 'bad': json cannot serialize this value: /)
       expect(message).toMatch(expected)
       expect(await cache.hasKey('bad')).toBe(false)
     }
@@ -184,7 +184,7 @@ describe('values JSON would silently change are refused', () => {
       /a circular structure cannot be stored as JSON/,
     )
     expect(await messageOf(() => open({ serializer: 'msgpack' }).set('bad', [loop]))).toBe(
-      'msgpack cannot serialize this value: msgpack: a circular structure cannot be stored as MessagePack',
+      "cannot store key 'bad': msgpack cannot serialize this value: msgpack: a circular structure cannot be stored as MessagePack",
     )
   })
 

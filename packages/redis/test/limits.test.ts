@@ -117,7 +117,7 @@ describe('a small maxValueSize: exactly at it reads, one byte more is refused', 
       // Writing what it would refuse to read is refused too.
       await expect(limited.set('over', over)).rejects.toThrow(
         new SerializationError(
-          `the serialized value (${limit + 1} bytes) exceeds maxValueSize (${limit} bytes)`,
+          `cannot store key 'over': the serialized value (${limit + 1} bytes) exceeds maxValueSize (${limit} bytes)`,
         ),
       )
       // Written by a cache without the limit, it cannot be read by one with it.

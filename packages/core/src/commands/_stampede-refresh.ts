@@ -55,7 +55,7 @@ export async function storeIfUnchanged(
   before: Unchanged,
 ): Promise<boolean> {
   const [stored, sizes] = await measured(context, () => {
-    const data = context.encode(value)
+    const data = context.encode(value, key)
     const digest = createHash('sha1').update(before.raw).digest('hex')
     return context.store.writing([rkey], () =>
       scriptOr(

@@ -1,6 +1,7 @@
 // `getOrSet`: read, or compute once per process and `add`. Documented on `CacheLike`.
 import { checkVersionOption, GET_OR_SET_KEYS, timeoutArguments } from '../_args.ts'
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
+import { storeError } from '../_key-errors.ts'
 import { isWrongType } from '../_messages.ts'
 import { TIMED_OUT } from '../_single-flight.ts'
 import { checkSeconds, timeoutToMs } from '../_timeout.ts'
@@ -115,8 +116,9 @@ async function computeAndAdd<T>(
       : await context.storeValue(key, value, timeout, at, 'nx')
   } catch (error) {
     if (closedWhileComputing(error, gaveUp)) return value
-    // Under ignoreExceptions the computed value is the answer; no second round trip to fail.
-    return context.fail(error, value, 'getOrSet')
+    // Under ignoreExceptions the computed value is the answer; no second round trip to fail. A
+    // value the store could not encode (it has the Redis key only) is named here.
+    return context.fail(storeError(error, key), value, 'getOrSet')
   }
   if (added) return value
   // Someone else stored a value between our get and add: theirs wins, as in Django.
@@ -390,7 +392,8 @@ async function computeAndStore<T>(
     stored = added as boolean
   } catch (error) {
     if (closedWhileComputing(error, gaveUp)) return value
-    return context.fail(error, value, 'getOrSet')
+    // A value the store could not encode (it has the Redis key only) is named here.
+    return context.fail(storeError(error, key), value, 'getOrSet')
   }
   if (stored) return value
   // Someone else stored (or deleted) a value between our read and our write: theirs wins, as in

@@ -9,6 +9,7 @@ import {
   VERSION_ONLY,
 } from '../_args.ts'
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
+import { encodeAt } from '../_key-errors.ts'
 import { setOwn } from '../_own.ts'
 import { isOne, toArray, toInteger, toNumber, toPairs, toScore } from '../_replies.ts'
 import { describe } from '../_timeout.ts'
@@ -102,7 +103,12 @@ export const hashCommands = {
       return context.run(key, options, {
         method: 'hset',
         access: 'write',
-        build: (rkey) => ['HSET', rkey, fieldOrMapping, context.codec.encode(valueOrOptions)],
+        build: (rkey) => [
+          'HSET',
+          rkey,
+          fieldOrMapping,
+          encodeAt(context.codec, valueOrOptions, key, fieldOrMapping),
+        ],
         convert: toNumber,
         fallback: 0,
       })
@@ -125,7 +131,7 @@ export const hashCommands = {
     return context.run(key, mappingOptions, {
       method: 'hset',
       access: 'write',
-      build: (rkey) => hsetArguments(context, rkey, pairs),
+      build: (rkey) => hsetArguments(context, key, rkey, pairs),
       convert: toNumber,
       fallback: 0,
     })
@@ -255,7 +261,7 @@ export const hashCommands = {
     return context.run(key, options, {
       method: 'hmset',
       access: 'write',
-      build: (rkey) => hsetArguments(context, rkey, pairs),
+      build: (rkey) => hsetArguments(context, key, rkey, pairs),
       convert: () => true,
       fallback: false,
     })
@@ -266,7 +272,7 @@ export const hashCommands = {
     return context.run(key, options, {
       method: 'hsetnx',
       access: 'write',
-      build: (rkey) => ['HSETNX', rkey, field, context.codec.encode(value)],
+      build: (rkey) => ['HSETNX', rkey, field, encodeAt(context.codec, value, key, field)],
       convert: isOne,
       fallback: false,
     })
@@ -380,13 +386,17 @@ function fieldPairs(
   return mapping instanceof Map ? [...mapping] : Object.entries(mapping)
 }
 
-/** `HSET key field value …`, each value encoded. */
+/** `HSET key field value …`, each value encoded (an error names `key` and the field). */
 function hsetArguments(
   context: CacheContext,
+  key: string,
   rkey: string,
   pairs: Array<[unknown, unknown]>,
 ): RedisArgument[] {
   const args: RedisArgument[] = ['HSET', rkey]
-  for (const [field, value] of pairs) args.push(String(field), context.codec.encode(value))
+  for (const [field, value] of pairs) {
+    const name = String(field)
+    args.push(name, encodeAt(context.codec, value, key, name))
+  }
   return args
 }

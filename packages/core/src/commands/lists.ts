@@ -1,6 +1,7 @@
 // The list commands of a `Cache`: elements go through the cache's codec.
 import { checkInteger, checkOptions, LPOS_KEYS, moveVersions } from '../_args.ts'
 import { contextOf, type Implementation } from '../_context.ts'
+import { encodeAt, encodeMatchAt } from '../_key-errors.ts'
 import { numberOrNull, toArray, toNumber } from '../_replies.ts'
 import { describe } from '../_timeout.ts'
 import type { MoveOptions, OrIgnored, VersionOption } from '../cache-options.ts'
@@ -177,7 +178,12 @@ export const listCommands = {
     return context.run(key, options, {
       method: 'lset',
       access: 'write',
-      build: (rkey) => ['LSET', rkey, String(checkInteger(index)), context.codec.encode(value)],
+      build: (rkey) => [
+        'LSET',
+        rkey,
+        String(checkInteger(index)),
+        encodeAt(context.codec, value, key),
+      ],
       convert: () => true,
       fallback: false,
     })
@@ -200,7 +206,7 @@ export const listCommands = {
       access: 'read',
       label: 'lpos',
       build: (rkey) => {
-        const args: RedisArgument[] = ['LPOS', rkey, context.codec.encodeMatch(element)]
+        const args: RedisArgument[] = ['LPOS', rkey, encodeMatchAt(context.codec, element, key)]
         if (options.rank !== undefined) args.push('RANK', String(checkInteger(options.rank)))
         if (options.count !== undefined) args.push('COUNT', String(checkInteger(options.count)))
         if (options.maxlen !== undefined) args.push('MAXLEN', String(checkInteger(options.maxlen)))
@@ -237,8 +243,8 @@ export const listCommands = {
         'LINSERT',
         rkey,
         oneOf(where, ['BEFORE', 'AFTER'], 'a list position'),
-        context.codec.encodeMatch(pivot),
-        context.codec.encode(value),
+        encodeMatchAt(context.codec, pivot, key),
+        encodeAt(context.codec, value, key),
       ],
       convert: toNumber,
     })
@@ -253,7 +259,7 @@ export const listCommands = {
         'LREM',
         rkey,
         String(checkInteger(count)),
-        context.codec.encodeMatch(value),
+        encodeMatchAt(context.codec, value, key),
       ],
       convert: toNumber,
       fallback: 0,
@@ -327,7 +333,7 @@ async function push(
   return context.runOrNull(key, undefined, {
     method: command.toLowerCase(),
     access: 'write',
-    build: (rkey) => [command, rkey, ...values.map((v) => context.codec.encode(v))],
+    build: (rkey) => [command, rkey, ...values.map((v) => encodeAt(context.codec, v, key))],
     convert: toNumber,
   })
 }

@@ -9,6 +9,7 @@ import {
   VERSION_ONLY,
 } from '../_args.ts'
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
+import { encodeAt, encodeMatchAt } from '../_key-errors.ts'
 import { toArray, toNumber } from '../_replies.ts'
 import type { MoveOptions, StoreOptions, VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError } from '../errors.ts'
@@ -112,7 +113,7 @@ export const setCommands = {
     return context.run(key, options, {
       method: 'sismember',
       access: 'read',
-      build: (rkey) => ['SISMEMBER', rkey, context.codec.encodeMatch(member)],
+      build: (rkey) => ['SISMEMBER', rkey, encodeMatchAt(context.codec, member, key)],
       // The sismembers of one tick on one set: one SMISMEMBER (`coalesceReads`).
       send: context.coalesced?.SISMEMBER,
       convert: (reply) => toNumber(reply) === 1,
@@ -128,7 +129,11 @@ export const setCommands = {
     return context.run(key, undefined, {
       method: 'smismember',
       access: 'read',
-      build: (rkey) => ['SMISMEMBER', rkey, ...members.map((m) => context.codec.encodeMatch(m))],
+      build: (rkey) => [
+        'SMISMEMBER',
+        rkey,
+        ...members.map((m) => encodeMatchAt(context.codec, m, key)),
+      ],
       convert: (reply) => toArray(reply).map((r) => toNumber(r) === 1),
       fallback: members.map(() => false),
     })
@@ -163,7 +168,7 @@ export const setCommands = {
         rkey,
         context.key(destination, to),
         // Moved only if stored already: compared, so not held to maxValueSize.
-        context.codec.encodeMatch(member),
+        encodeMatchAt(context.codec, member, source),
       ],
       convert: (reply) => toNumber(reply) === 1,
       fallback: false,
@@ -217,7 +222,9 @@ async function addOrRemove(
       // A member to remove is only compared, so SREM's are not held to maxValueSize: a member
       // over it that another writer stored can be removed.
       const encode =
-        command === 'SADD' ? (m: unknown) => codec.encode(m) : (m: unknown) => codec.encodeMatch(m)
+        command === 'SADD'
+          ? (m: unknown) => encodeAt(codec, m, key)
+          : (m: unknown) => encodeMatchAt(codec, m, key)
       return [command, rkey, ...members.map(encode)]
     },
     convert: toNumber,

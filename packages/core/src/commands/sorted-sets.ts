@@ -8,6 +8,7 @@ import {
   ZREVRANGE_KEYS,
 } from '../_args.ts'
 import { contextOf, type Implementation } from '../_context.ts'
+import { encodeAt, encodeMatchAt } from '../_key-errors.ts'
 import { numberOrNull, toArray, toNumber, toScore, toScoreOrNull } from '../_replies.ts'
 import type { OrIgnored, VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError } from '../errors.ts'
@@ -157,7 +158,7 @@ export const sortedSetCommands = {
         if (incr) args.push('INCR')
         const start = args.length
         for (const [score, member] of scoredMembers(members)) {
-          args.push(scoreArgument(score), context.codec.encode(member))
+          args.push(scoreArgument(score), encodeAt(context.codec, member, key))
         }
         if (args.length === start)
           throw new InvalidArgumentError('zadd() needs at least one member')
@@ -195,7 +196,12 @@ export const sortedSetCommands = {
     return context.runOrNull(key, options, {
       method: 'zincrby',
       access: 'write',
-      build: (rkey) => ['ZINCRBY', rkey, scoreArgument(amount), context.codec.encode(member)],
+      build: (rkey) => [
+        'ZINCRBY',
+        rkey,
+        scoreArgument(amount),
+        encodeAt(context.codec, member, key),
+      ],
       convert: toScore,
     })
   },
@@ -242,7 +248,7 @@ export const sortedSetCommands = {
     return context.run(key, undefined, {
       access: 'write',
       label: 'zrem',
-      build: (rkey) => ['ZREM', rkey, ...members.map((m) => context.codec.encodeMatch(m))],
+      build: (rkey) => ['ZREM', rkey, ...members.map((m) => encodeMatchAt(context.codec, m, key))],
       convert: toNumber,
       fallback: 0,
     })
@@ -268,7 +274,7 @@ export const sortedSetCommands = {
     return context.run(key, options, {
       method: 'zscore',
       access: 'read',
-      build: (rkey) => ['ZSCORE', rkey, context.codec.encodeMatch(member)],
+      build: (rkey) => ['ZSCORE', rkey, encodeMatchAt(context.codec, member, key)],
       // The zscores of one tick on one sorted set: one ZMSCORE (`coalesceReads`).
       send: context.coalesced?.ZSCORE,
       convert: toScoreOrNull,
@@ -282,7 +288,11 @@ export const sortedSetCommands = {
     return context.run(key, undefined, {
       access: 'read',
       label: 'zmscore',
-      build: (rkey) => ['ZMSCORE', rkey, ...members.map((m) => context.codec.encodeMatch(m))],
+      build: (rkey) => [
+        'ZMSCORE',
+        rkey,
+        ...members.map((m) => encodeMatchAt(context.codec, m, key)),
+      ],
       convert: (reply) => toArray(reply).map(toScoreOrNull),
       fallback: members.map(() => null),
     })
@@ -399,7 +409,7 @@ function rank(
   return context.run(key, options, {
     method: command.toLowerCase(),
     access: 'read',
-    build: (rkey) => [command, rkey, context.codec.encodeMatch(member)],
+    build: (rkey) => [command, rkey, encodeMatchAt(context.codec, member, key)],
     convert: numberOrNull,
     fallback: null,
   })

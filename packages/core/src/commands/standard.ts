@@ -13,6 +13,7 @@ import {
   VERSION_ONLY,
 } from '../_args.ts'
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
+import { failedEntry, storeError } from '../_key-errors.ts'
 import { LocalTier, MISS } from '../_local-tier.ts'
 import { isWrongType } from '../_messages.ts'
 import { describe, timeoutToMs } from '../_timeout.ts'
@@ -209,7 +210,9 @@ export const standardCommands = {
         // SET … GET reads the old value: a key of another type refuses it, as `get` words it.
         return context.fail(await context.wrongType(error, 'set', key, rkey), null, 'set')
       }
-      return context.fail(error, get ? null : false, 'set')
+      // The store has the Redis key only: a value it could not encode is named here (`SET …
+      // GET` names it itself, and its errors may be the old value's, which name it too).
+      return context.fail(get ? error : storeError(error, key), get ? null : false, 'set')
     }
   },
 
@@ -228,7 +231,7 @@ export const standardCommands = {
       }
       return await context.storeValue(key, value, timeout, rest, 'nx')
     } catch (error) {
-      return context.fail(error, false, 'add')
+      return context.fail(storeError(error, key), false, 'add')
     }
   },
 
@@ -301,7 +304,10 @@ export const standardCommands = {
         stored = await context.store.setMany(rkeys, values, ms)
       }
       return stored.includes(false) ? keys.filter((_, i) => !stored[i]) : []
-    } catch (error) {
+    } catch (caught) {
+      // A value the store could not encode (it has the Redis keys only) is named here.
+      const entry = failedEntry(caught)
+      const error = entry === undefined ? caught : storeError(caught, keys[entry] as string)
       // A pipeline that failed part way says which of its writes were stored; otherwise no key
       // is known to be.
       const stored = storedBeforeFailure(error)

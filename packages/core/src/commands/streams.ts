@@ -3,6 +3,7 @@
 // cache stores; field names, entry IDs, group and consumer names stay text, as hash fields do.
 import { checkOptions, splitOptions, VERSION_ONLY } from '../_args.ts'
 import { contextOf, type Implementation } from '../_context.ts'
+import { encodeAt } from '../_key-errors.ts'
 import { toNumber, toPairs, toText } from '../_replies.ts'
 import type { VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError, ResponseError } from '../errors.ts'
@@ -109,7 +110,9 @@ export const streamCommands = {
         const args: RedisArgument[] = ['XADD', rkey]
         if (flag(options.nomkstream, 'xadd', 'nomkstream')) args.push('NOMKSTREAM')
         args.push(...trim, id)
-        for (const [field, value] of pairs) args.push(field, context.codec.encode(value))
+        for (const [field, value] of pairs) {
+          args.push(field, encodeAt(context.codec, value, key, field))
+        }
         return args
       },
       convert: (reply) => (reply === null || reply === undefined ? null : toText(reply)),
