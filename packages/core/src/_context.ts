@@ -15,7 +15,7 @@ import {
 } from './_args.ts'
 import { type MemberRead, memberReads, type SendMemberRead } from './_coalesce-members.ts'
 import { CacheEvents } from './_events.ts'
-import { Gathering } from './_gathering.ts'
+import { Gathering, orderedConnection } from './_gathering.ts'
 import { encodeAt, withKeyContext } from './_key-errors.ts'
 import { isWrongType, wrongTypeError } from './_messages.ts'
 import { toArray, toData, toPairs, toScore, toText } from './_replies.ts'
@@ -133,6 +133,11 @@ export class CacheContext {
   readonly version: number
   /** The default timeout in seconds; `null` never expires. */
   readonly defaultTimeout: number | null
+  /**
+   * The cache's connection, each of its commands sent after the calls gathered in this tick
+   * (`orderedConnection`): what every command of the cache goes through, and what
+   * `cache.connection`, the lock and the semaphore hand out.
+   */
   readonly connection: Connection
   /** The coalescers of this cache (the store's and the member reads'), and their order. */
   readonly gathering = new Gathering()
@@ -214,7 +219,7 @@ export class CacheContext {
       throw new InvalidArgumentError('a Cache needs a connection')
     }
     checkConnection(options.connection)
-    this.connection = options.connection
+    this.connection = orderedConnection(options.connection, this.gathering.flush)
     // As Redis stores it (UTF-8, a lone surrogate as U+FFFD), so that keys read back strip it.
     this.keyPrefix = wellFormed(options.keyPrefix ?? '')
     this.version = checkVersion(options.version ?? 1)

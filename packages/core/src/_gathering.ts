@@ -21,10 +21,50 @@ export function sendCommand(
   route: CommandRoute,
 ): Promise<unknown> {
   try {
-    return connection.command(args, route)
+    // A custom connection that answers with a plain value (not a Promise) is still answered.
+    return Promise.resolve(connection.command(args, route))
   } catch (error) {
     return Promise.reject(error)
   }
+}
+
+/** The members of a `Connection` that send: each first sends what the coalescers gathered. */
+const SENDING: ReadonlySet<PropertyKey> = new Set([
+  'command',
+  'batch',
+  'transaction',
+  'scan',
+  'client',
+])
+
+/**
+ * `connection`, whose commands go after the calls gathered in this tick (`flush` first): the
+ * connection the cache's own code, `cache.connection` and the lock and semaphore use, so that no
+ * command sent at once overtakes a coalesced call made before it (a lock taken right after a
+ * `getMany` of its key, a `GET` of the local tier right after a `set`). Every other member is the
+ * connection's own (`storeName`, `routesBySlot`, `generation`…), its methods bound to it.
+ */
+export function orderedConnection(connection: Connection, flush: () => void): Connection {
+  const methods = new Map<PropertyKey, unknown>()
+  return new Proxy(connection, {
+    get(target, name) {
+      const member: unknown = Reflect.get(target, name, target)
+      if (typeof member !== 'function') return member
+      let method = methods.get(name)
+      if (method === undefined || (method as { of?: unknown }).of !== member) {
+        const fn = member as (...args: unknown[]) => unknown
+        const wrapped = SENDING.has(name)
+          ? (...args: unknown[]) => {
+              flush()
+              return fn.apply(target, args)
+            }
+          : (...args: unknown[]) => fn.apply(target, args)
+        method = Object.assign(wrapped, { of: member })
+        methods.set(name, method)
+      }
+      return method
+    },
+  })
 }
 
 /** What each coalescer offers: to send what it gathered so far. */

@@ -80,6 +80,30 @@ describe.each(TOPOLOGIES)('$name: calls land in call order', (topology) => {
     expect(await cache.get('{t}b')).toBe('new')
   })
 
+  it('a getMany, then a SET sent on cache.connection in the same tick: the getMany reads first', async () => {
+    const cache = await connected()
+    await cache.set('k', 1)
+    await settled(cache)
+    const read = cache.getMany(['k'])
+    const written = cache.connection.command(['SET', cache.makeKey('k'), '2'])
+    expect(await read).toEqual(new Map([['k', 1]]))
+    await written
+    await settled(cache)
+    expect(await cache.get('k')).toBe(2)
+  })
+
+  it("a get and a getMany of a lock's key, then the lock taken in the same tick: both read first", async () => {
+    const cache = await connected()
+    const lock = cache.lock('job')
+    const [value, found, taken] = await Promise.all([
+      cache.get('job', 'free'),
+      cache.getMany(['job']),
+      lock.acquire({ blocking: false }),
+    ])
+    expect([value, found.size, taken]).toEqual(['free', 0, true])
+    await lock.release()
+  })
+
   it('touch(key, null), then delete(key) in the same tick: both find the key', async () => {
     const cache = await connected()
     await cache.set('a', 1, 100)

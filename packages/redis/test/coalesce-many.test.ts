@@ -9,7 +9,7 @@ import {
 } from '@cachex/test-utils'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
-  type Cache,
+  Cache,
   type CreateCacheOptions,
   createCache,
   defineSerializer,
@@ -204,6 +204,21 @@ describe('coalesced getMany on one server', () => {
     const results = await Promise.all([cache.getMany(['h', 'm']), cache.getMany(['h', 'm'])])
     expect(results).toEqual([new Map([['h', 1]]), new Map([['h', 1]])])
     expect(seen).toEqual(['hit h', 'miss m', 'hit h', 'miss m'])
+  })
+
+  it('a custom connection whose command() answers with a plain value: getMany still resolves', async () => {
+    const base = cacheFor()
+    const real = base.connection
+    // Breaks the Connection type (command must return a Promise), as a hand-written one may.
+    const connection = Object.create(real)
+    connection.command = (args: string[], route: unknown) =>
+      args[0] === 'MGET'
+        ? args.slice(1).map(() => null)
+        : real.command(args as never, route as never)
+    for (const coalesceReads of [true, false]) {
+      const cache = new Cache({ connection, coalesceReads })
+      expect(await cache.getMany(['a', 'b'])).toEqual(new Map())
+    }
   })
 
   it('coalesceReads: false sends one MGET per getMany', async () => {

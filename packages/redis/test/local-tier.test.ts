@@ -159,6 +159,17 @@ describe('local tier', () => {
     expect(await cache.get('m')).toBeNull()
   })
 
+  it('reads a write made in the same tick: a get right after a set, and after a setMany', async () => {
+    const cache = await tracked()
+    await cache.set('k', 'v0')
+    // The set is gathered (coalesced) and sent as the tick ends: the tier's read of the key must
+    // not go out before it.
+    const [, got] = await Promise.all([cache.set('k', 'v1'), cache.get('k')])
+    expect(got).toBe('v1')
+    const [, many] = await Promise.all([cache.setMany({ k: 'v2' }), cache.get('k')])
+    expect(many).toBe('v2')
+  })
+
   it('reads back what Redis stored, never the object the caller wrote', async () => {
     const cache = await tracked()
     const at = new Date('2026-12-04T10:00:00.000Z')
