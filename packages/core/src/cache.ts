@@ -77,7 +77,12 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
     this.defaultTimeout = context.defaultTimeout
   }
 
-  /** The connection this cache runs its commands on. */
+  /**
+   * The connection this cache runs its commands on: a view of the one handed in (or made) whose
+   * `command`, `batch`, `transaction`, `scan` and `client` first send the calls the cache is
+   * gathering in this tick, so that a command sent on it does not overtake them. Its other members
+   * are the connection's own.
+   */
   get connection(): Connection {
     return this.#context.connection
   }
