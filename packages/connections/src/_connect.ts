@@ -154,9 +154,21 @@ export async function settledWithin(
   )
 }
 
+/** Where the password goes, for a connection cachex opens from a URL and its options. */
+export const PASSWORD_IN_URL = 'put it in the URL (redis://:password@host) or the `password` option'
+/**
+ * Where the password goes, for a node-redis `RedisSentinel` handed in as `location`: cachex does
+ * not open its connections, node-redis does, with its own options.
+ */
+export const PASSWORD_IN_SENTINEL =
+  'give it in the `nodeClientOptions` of the RedisSentinel you handed in (`sentinelClientOptions` for the sentinels themselves)'
+/**
+ * Where the password goes, for a node-redis `RedisCluster` handed in as `location`: cachex does
+ * not open its connections, node-redis does, with its own options.
+ */
+export const PASSWORD_IN_CLUSTER = 'give it in the `defaults` of the RedisCluster you handed in'
 /** What to do about a server that asks for a password none was given for (`NOAUTH`). */
-const NOAUTH_HINT =
-  'the server requires a password: put it in the URL (redis://:password@host) or the `password` option'
+const NOAUTH_HINT = 'the server requires a password: '
 /** What a server that refused the credentials given (`WRONGPASS`) means. */
 const WRONGPASS_HINT = 'the user name or password given is wrong'
 
@@ -172,15 +184,18 @@ export function isAuthRefusal(message: string): boolean {
 /**
  * `message` with what an authentication refusal it reports means, in words: Redis's own text
  * (`NOAUTH HELLO must be called with the client already authenticated…`) never says "password".
- * Once only: a message that quotes another keeps one hint.
+ * `where` says where the password goes (`PASSWORD_IN_URL` for a connection cachex opens from a
+ * URL, `PASSWORD_IN_SENTINEL`, `PASSWORD_IN_CLUSTER` for a node-redis object handed in). Once
+ * only: a message that quotes another keeps one hint.
  */
-export function withAuthHint(message: string): string {
+export function withAuthHint(message: string, where: string = PASSWORD_IN_URL): string {
+  if (message.includes(NOAUTH_HINT) || message.includes(WRONGPASS_HINT)) return message
   const hint = /\bNOAUTH\b/.test(message)
-    ? NOAUTH_HINT
+    ? `${NOAUTH_HINT}${where}`
     : /\bWRONGPASS\b/.test(message)
       ? WRONGPASS_HINT
       : undefined
-  if (hint === undefined || message.includes(hint)) return message
+  if (hint === undefined) return message
   return `${hint} (${message.trimEnd()})`
 }
 
@@ -399,8 +414,13 @@ export class Breaker {
     secrets: readonly string[] = [],
   ): ConnectionError {
     const cause = this.#cause
+    const text = cause === undefined ? undefined : describe(cause)
+    // A server that refuses the credentials is reachable: saying otherwise sends one looking at
+    // the network (as a standalone connection says it).
+    const state =
+      text !== undefined && isAuthRefusal(text) ? 'refused the connection' : 'is unreachable'
     return new ConnectionError(
-      `${what} is unreachable, not waiting (retrying in the background)${cause === undefined ? '' : `: ${describe(cause)}`}`,
+      `${what} ${state}, not waiting (retrying in the background)${text === undefined ? '' : `: ${text}`}`,
       { cause: scrub(cause, secrets) },
     )
   }

@@ -1,11 +1,19 @@
-import type { CommandRoute, Connection, RedisArgument } from '@cachex/core'
+import {
+  type CommandRoute,
+  type Connection,
+  ConnectionError,
+  type RedisArgument,
+} from '@cachex/core'
 import {
   Breaker,
   callBounds,
   closeWithin,
   connectBounded,
+  isAuthRefusal,
+  PASSWORD_IN_SENTINEL,
   SharedAttempt,
   scanNode,
+  withAuthHint,
   within,
 } from './_connect.ts'
 import { batchWithin, commandWeight, type Deadlines } from './_deadlines.ts'
@@ -14,6 +22,7 @@ import {
   isErrorReply,
   isReplicaFailure,
   ownerClosedError,
+  scrub,
   toCachexError,
 } from './_errors.ts'
 import { Lifecycle } from './_lifecycle.ts'
@@ -25,6 +34,16 @@ import type {
   SentinelConnectionOptions,
   SentinelOptions,
 } from './_sentinel-options.ts'
+
+/**
+ * Why a `RedisSentinel` that reported no error may not connect: node-redis tells of its node
+ * clients' errors — a data node refusing the password (`NOAUTH`, `WRONGPASS`) among them — only
+ * with `passthroughClientErrorEvents`, and retries them meanwhile (`maxCommandRediscovers` times,
+ * one a second) before its `connect()` gives up with the error.
+ */
+const SILENT = new Error(
+  'node-redis reported no error: a RedisSentinel tells why its clients of the nodes fail (a password refused, a node unreachable) only with its option passthroughClientErrorEvents: true, else once it gives up, after maxCommandRediscovers tries a second apart',
+)
 
 /** How long the answer to "is a replica connected?" is reused. */
 const REPLICA_CHECK_MS = 100
@@ -246,10 +265,17 @@ export class GivenSentinelConnection implements Connection {
     return tracked
   }
 
-  readonly #mapError = (error: unknown): Error =>
-    this.#life.closed && isClientClosed(error)
-      ? this.#life.closedError()
-      : toCachexError(error, this.#secrets)
+  readonly #mapError = (error: unknown): Error => {
+    if (this.#life.closed && isClientClosed(error)) return this.#life.closedError()
+    // node-redis's client of a node was refused its handshake (the password changed on the
+    // server): the command did not run, and the refusal says in words what it means.
+    if (error instanceof Error && isErrorReply(error) && isAuthRefusal(error.message)) {
+      return new ConnectionError(`${this.#where} refused the connection: ${this.#text(error)}`, {
+        cause: scrub(error, this.#secrets),
+      })
+    }
+    return toCachexError(error, this.#secrets)
+  }
 
   /**
    * Whether some replica has a ready client, so that node-redis can serve a read there (it throws
@@ -317,7 +343,7 @@ export class GivenSentinelConnection implements Connection {
         opening,
         // A sentinel or a data node refused the handshake (a wrong password, an unknown user).
         isFatal: isErrorReply,
-        lastError: () => this.#lastError,
+        lastError: () => this.#lastError ?? SILENT,
         setLastError: (error) => {
           this.#lastError = error
         },
@@ -330,12 +356,18 @@ export class GivenSentinelConnection implements Connection {
     )
   }
 
-  /** The message of `error` (a node-redis error, or the string node-redis sometimes emits), redacted. */
+  /**
+   * The message of `error` (a node-redis error, or the string node-redis sometimes emits),
+   * redacted; an authentication refusal says in words what it means and where the password goes
+   * (see `withAuthHint`), as on one server.
+   */
   #text(error: unknown): string {
     const main = toCachexError(error, this.#secrets).message
     const cause = error instanceof Error ? error.cause : undefined
-    return cause instanceof Error && !main.includes(cause.message)
-      ? `${main} (${toCachexError(cause, this.#secrets).message})`
-      : main
+    const text =
+      cause instanceof Error && !main.includes(cause.message)
+        ? `${main} (${toCachexError(cause, this.#secrets).message})`
+        : main
+    return withAuthHint(text, PASSWORD_IN_SENTINEL)
   }
 }

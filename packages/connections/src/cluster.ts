@@ -12,7 +12,16 @@ import { closeCluster } from './_cluster-close.ts'
 import type { NodeHandle, NodeRedisClusterLike } from './_cluster-nodes.ts'
 import { type ClusterOptions, clusterFromSeeds, isNodeRedisCluster } from './_cluster-options.ts'
 import { ClusterTracking } from './_cluster-tracking.ts'
-import { callBounds, connectBounded, SharedAttempt, scanNode } from './_connect.ts'
+import {
+  callBounds,
+  connectBounded,
+  isAuthRefusal,
+  PASSWORD_IN_CLUSTER,
+  PASSWORD_IN_URL,
+  SharedAttempt,
+  scanNode,
+  withAuthHint,
+} from './_connect.ts'
 import { batchWithin, commandWeight, type Deadlines } from './_deadlines.ts'
 import { isClientClosed, isDisconnected, ownerClosedError, toCachexError } from './_errors.ts'
 import { Lifecycle } from './_lifecycle.ts'
@@ -105,6 +114,8 @@ class ClusterConnection implements Connection {
   readonly #deadlines: Deadlines
   readonly #secrets: string[]
   readonly #where: string
+  /** Where a password the nodes require goes (see `withAuthHint`): the URLs, or the given cluster. */
+  readonly #passwordGoes: string
   readonly #connecting = new SharedAttempt()
   /** The discovery cachex started, if any. */
   #opening: Promise<unknown> | undefined
@@ -146,11 +157,13 @@ class ClusterConnection implements Connection {
       this.#givenOpened = location.isOpen === true
       this.#secrets = options.password ? [options.password] : []
       this.#where = 'the given cluster'
+      this.#passwordGoes = PASSWORD_IN_CLUSTER
     } else {
       const made = clusterFromSeeds(options, this.#connectTimeoutMs)
       this.#cluster = made.cluster
       this.#secrets = made.secrets
       this.#where = made.where
+      this.#passwordGoes = PASSWORD_IN_URL
       this.#closeClient = true
     }
     this.#life = new Lifecycle({
@@ -525,19 +538,38 @@ class ClusterConnection implements Connection {
       return this.#life.closedError()
     }
     const typed = toCachexError(error, this.#secrets)
-    return typed instanceof ResponseError ? withCrossSlotHint(typed, error) : typed
+    if (typed instanceof ResponseError) return withCrossSlotHint(typed, error)
+    // A node that refuses the connection's credentials (its calls fail at once): the refusal it
+    // quotes (up to the `;` that ends it) says in words what it means, as on one server.
+    if (
+      typed instanceof ConnectionError &&
+      typed.code === 'E_CONNECTION' &&
+      isAuthRefusal(typed.message)
+    ) {
+      const message = typed.message.replace(/\b(?:NOAUTH|WRONGPASS)\b[^;]*/, (refusal) =>
+        withAuthHint(refusal, this.#passwordGoes),
+      )
+      if (message !== typed.message) return new ConnectionError(message, { cause: typed })
+    }
+    return typed
   }
 
+  /**
+   * The message of `error`, passwords cut out; an authentication refusal says in words what it
+   * means and where the password goes (see `withAuthHint`), as on one server.
+   */
   #describe(error: unknown): string {
     const text = toCachexError(error, this.#secrets).message
     // node-redis says only that no seed answered; why is in the error it emitted last.
     const why = this.#lastEvent
-    return error instanceof Error &&
+    const described =
+      error instanceof Error &&
       error.constructor.name === 'RootNodesUnavailableError' &&
       why instanceof Error &&
       why !== error
-      ? `${text} (${toCachexError(why, this.#secrets).message})`
-      : text
+        ? `${text} (${toCachexError(why, this.#secrets).message})`
+        : text
+    return withAuthHint(described, this.#passwordGoes)
   }
 
   /** Whether a cluster of the user's, open once, is closed now: by its owner. */
