@@ -123,7 +123,7 @@ export class ExistsCoalescer {
     const sent: Sent = { waiters, again: undefined }
     const inFlight = this.#inFlight
     inFlight.add(sent)
-    sendCommand(this.#context.connection, args, { key: args[1], readonly: true }).then(
+    sendCommand(this.#context.unordered, args, { key: args[1], readonly: true }).then(
       (reply) => {
         inFlight.delete(sent)
         const count = toNumber(reply)
@@ -160,7 +160,7 @@ export class ExistsCoalescer {
 
   /** One `EXISTS` of one key. */
   #exists(rkey: RedisArgument): Promise<unknown> {
-    return sendCommand(this.#context.connection, ['EXISTS', rkey], { key: rkey, readonly: true })
+    return sendCommand(this.#context.unordered, ['EXISTS', rkey], { key: rkey, readonly: true })
   }
 
   /** Answers `waiter` from the reply of an `EXISTS` of its key alone. */

@@ -136,7 +136,7 @@ export class IncrCoalescer {
       batches.length === 1 ||
       !this.#whole ||
       // Keys a cluster would refuse in one script go apart at once, in call order.
-      (this.#context.connection.routesBySlot === true && spansSlots(batches.map(([rkey]) => rkey)))
+      (this.#context.unordered.routesBySlot === true && spansSlots(batches.map(([rkey]) => rkey)))
     ) {
       for (const [rkey, waiters] of batches) this.#sendKey(rkey, waiters)
       return
@@ -204,7 +204,7 @@ export class IncrCoalescer {
   }
 
   #run(script: Script, keys: RedisArgument[], args: RedisArgument[]): Promise<unknown> {
-    return runScript(this.#context.connection, script, keys, args)
+    return runScript(this.#context.unordered, script, keys, args)
   }
 }
 

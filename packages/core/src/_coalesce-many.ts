@@ -84,7 +84,7 @@ export class ManyReadCoalescer implements Coalescer {
     const context = this.#context
     for (const read of reads) {
       const { args } = read
-      sendCommand(context.connection, args, {
+      sendCommand(context.unordered, args, {
         key: args[1],
         readonly: !read.primary,
         text: context.text,

@@ -163,7 +163,7 @@ export class WriteCoalescer {
     if (keys.length === 1) {
       const key = keys[0] as string
       const waiter = waiters[0] as Waiter
-      sendCommand(this.#context.connection, setArguments(key, values[0], px), { key }).then(
+      sendCommand(this.#context.unordered, setArguments(key, values[0], px), { key }).then(
         (reply) => waiter.resolve(reply !== null),
         waiter.reject,
       )
@@ -207,7 +207,7 @@ export class WriteCoalescer {
     values: readonly RedisArgument[],
     px: string,
   ): Promise<unknown[]> {
-    const connection = this.#context.connection
+    const connection = this.#context.unordered
     // Keys a cluster would refuse whole go apart at once: learned from the refusal, they would
     // be sent after the commands called behind them.
     const apart = connection.routesBySlot === true && spansSlots(keys)
@@ -252,7 +252,7 @@ export class WriteCoalescer {
    */
   #askScripts(key: string): void {
     if (this.#probe !== undefined || performance.now() < this.#askAfter) return
-    this.#probe = runScript(this.#context.connection, NOTHING_SCRIPT, [key], []).then(
+    this.#probe = runScript(this.#context.unordered, NOTHING_SCRIPT, [key], []).then(
       () => {
         this.#scriptsKnown = true
       },
@@ -269,7 +269,7 @@ export class WriteCoalescer {
 
   /** One `SET` (with `PX px` unless `''`) per key, as one pipeline. */
   #pipeline(keys: readonly string[], values: readonly RedisArgument[], px: string) {
-    const connection = this.#context.connection
+    const connection = this.#context.unordered
     return connection.batch(
       keys.map((key, i) => setArguments(key, values[i], px)),
       { key: keys[0] },

@@ -158,7 +158,7 @@ export class ReadCoalescer {
       const keys = batch.args.slice(1)
       if (!this.#noExists) batch.exists ??= this.#exists(keys)
       batch.again ??= keys.map((rkey) => {
-        const reply = sendCommand(context.connection, ['GET', rkey], {
+        const reply = sendCommand(context.unordered, ['GET', rkey], {
           key: rkey,
           readonly: true,
           text: context.text,
@@ -172,7 +172,7 @@ export class ReadCoalescer {
 
   /** An `EXISTS` of `keys`, whose rejection is handled where it is awaited. */
   #exists(keys: RedisArgument[]): Promise<unknown> {
-    const exists = sendCommand(this.#context.connection, ['EXISTS', ...keys], {
+    const exists = sendCommand(this.#context.unordered, ['EXISTS', ...keys], {
       key: keys[0],
       readonly: true,
     })
@@ -195,7 +195,7 @@ export class ReadCoalescer {
     if (this.#probes > 0 && !this.#noExists) batch.exists = this.#exists(args.slice(1))
     this.#inFlight.add(batch)
     const route = { key: args[1], readonly: true, text: context.text }
-    sendCommand(context.connection, args, route).then(
+    sendCommand(context.unordered, args, route).then(
       (replies) => {
         this.#inFlight.delete(batch)
         this.#answerAll(batch, replies, batch.exists)
@@ -233,7 +233,7 @@ export class ReadCoalescer {
     const context = this.#context
     return (
       sent ??
-      sendCommand(context.connection, ['GET', rkey], {
+      sendCommand(context.unordered, ['GET', rkey], {
         key: rkey,
         readonly: true,
         text: context.text,
@@ -310,7 +310,7 @@ export class ReadCoalescer {
       return
     }
     const expected = exists === undefined ? 0 : found
-    exists ??= sendCommand(context.connection, ['EXISTS', ...keys], {
+    exists ??= sendCommand(context.unordered, ['EXISTS', ...keys], {
       key: keys[0],
       readonly: true,
     })
@@ -346,7 +346,7 @@ export class ReadCoalescer {
     const route = { key: rkey, readonly: true, text: false }
     return new Promise<unknown>((resolve, reject) => {
       const waiter: Waiter = { key, at: 0, shares: false, fallback, resolve, reject }
-      sendCommand(this.#context.connection, ['GET', rkey], route).then(
+      sendCommand(this.#context.unordered, ['GET', rkey], route).then(
         (reply) => {
           // Smaller now (or gone): gathered again from the next call.
           if (!isLarge(reply)) this.#large.delete(rkey)

@@ -139,6 +139,13 @@ export class CacheContext {
    * `cache.connection`, the lock and the semaphore hand out.
    */
   readonly connection: Connection
+  /**
+   * The connection as handed in, its commands sent at once: for the coalescers' own sends. They
+   * are ordered among themselves by `gathering` (only the coalescer gathering now holds calls),
+   * and a command a batch sends later (a nil checked, a key read alone) must not first send the
+   * calls gathered after that batch.
+   */
+  readonly unordered: Connection
   /** The coalescers of this cache (the store's and the member reads'), and their order. */
   readonly gathering = new Gathering()
   /** Whether reads are coalesced (`coalesceReads`): `get`, `hasKey`, `hget`, `sismember`, `zscore`. */
@@ -219,6 +226,7 @@ export class CacheContext {
       throw new InvalidArgumentError('a Cache needs a connection')
     }
     checkConnection(options.connection)
+    this.unordered = options.connection
     this.connection = orderedConnection(options.connection, this.gathering.flush)
     // As Redis stores it (UTF-8, a lone surrogate as U+FFFD), so that keys read back strip it.
     this.keyPrefix = wellFormed(options.keyPrefix ?? '')
@@ -257,7 +265,7 @@ export class CacheContext {
     this.semaphoreFactory = withSignal(options.semaphoreFactory, this.#closed.signal)
     this.coalesce = checkCoalesce(options.coalesceReads)
     this.coalesced = this.coalesce
-      ? memberReads(this.gathering, this.connection, this.text)
+      ? memberReads(this.gathering, this.unordered, this.text)
       : undefined
   }
 

@@ -28,13 +28,18 @@ export function sendCommand(
   }
 }
 
-/** The members of a `Connection` that send: each first sends what the coalescers gathered. */
+/**
+ * The members of a `Connection` that send: each first sends what the coalescers gathered
+ * (`close` too, so that the calls gathered before it are answered).
+ */
 const SENDING: ReadonlySet<PropertyKey> = new Set([
   'command',
   'batch',
   'transaction',
   'scan',
   'client',
+  'flush',
+  'close',
 ])
 
 /**
@@ -42,28 +47,44 @@ const SENDING: ReadonlySet<PropertyKey> = new Set([
  * connection the cache's own code, `cache.connection` and the lock and semaphore use, so that no
  * command sent at once overtakes a coalesced call made before it (a lock taken right after a
  * `getMany` of its key, a `GET` of the local tier right after a `set`). Every other member is the
- * connection's own (`storeName`, `routesBySlot`, `generation`…), its methods bound to it.
+ * connection's own (`storeName`, `routesBySlot`, `generation`…), its methods bound to it, and
+ * `instanceof` sees its class.
  */
 export function orderedConnection(connection: Connection, flush: () => void): Connection {
-  const methods = new Map<PropertyKey, unknown>()
-  return new Proxy(connection, {
-    get(target, name) {
-      const member: unknown = Reflect.get(target, name, target)
-      if (typeof member !== 'function') return member
-      let method = methods.get(name)
-      if (method === undefined || (method as { of?: unknown }).of !== member) {
-        const fn = member as (...args: unknown[]) => unknown
-        const wrapped = SENDING.has(name)
-          ? (...args: unknown[]) => {
-              flush()
-              return fn.apply(target, args)
-            }
-          : (...args: unknown[]) => fn.apply(target, args)
-        method = Object.assign(wrapped, { of: member })
-        methods.set(name, method)
-      }
+  const methods = new Map<PropertyKey, { of: unknown; method: unknown }>()
+  // A blank target, not the connection: a Proxy must answer a non-writable, non-configurable own
+  // property of its target (a frozen connection's methods) with that very value.
+  const blank = Object.create(null) as Connection
+  return new Proxy(blank, {
+    get(_, name) {
+      const member: unknown = Reflect.get(connection, name, connection)
+      // The class itself as it is (`view.constructor`); methods bound to the connection.
+      if (typeof member !== 'function' || name === 'constructor') return member
+      const known = methods.get(name)
+      if (known !== undefined && known.of === member) return known.method
+      const fn = member as (...args: unknown[]) => unknown
+      const method = SENDING.has(name)
+        ? (...args: unknown[]) => {
+            flush()
+            return fn.apply(connection, args)
+          }
+        : (...args: unknown[]) => fn.apply(connection, args)
+      methods.set(name, { of: member, method })
       return method
     },
+    // Everything else is the connection's: a property defined, changed or deleted through the
+    // view is the connection's own (the blank target stays blank).
+    set: (_, name, value) => Reflect.set(connection, name, value),
+    has: (_, name) => Reflect.has(connection, name),
+    defineProperty: (_, name, descriptor) => Reflect.defineProperty(connection, name, descriptor),
+    deleteProperty: (_, name) => Reflect.deleteProperty(connection, name),
+    ownKeys: () => Reflect.ownKeys(connection),
+    getOwnPropertyDescriptor: (_, name) => {
+      const descriptor = Reflect.getOwnPropertyDescriptor(connection, name)
+      // Reported configurable: the blank target does not hold it (a Proxy's invariant).
+      return descriptor === undefined ? undefined : { ...descriptor, configurable: true }
+    },
+    getPrototypeOf: () => Object.getPrototypeOf(connection),
   })
 }
 

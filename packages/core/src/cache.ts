@@ -79,9 +79,9 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
 
   /**
    * The connection this cache runs its commands on: a view of the one handed in (or made) whose
-   * `command`, `batch`, `transaction`, `scan` and `client` first send the calls the cache is
-   * gathering in this tick, so that a command sent on it does not overtake them. Its other members
-   * are the connection's own.
+   * `command`, `batch`, `transaction`, `scan`, `client`, `flush` and `close` first send the calls
+   * the cache is gathering in this tick, so that a command sent on it does not overtake them. Its
+   * other members are the connection's own.
    */
   get connection(): Connection {
     return this.#context.connection
