@@ -121,6 +121,9 @@ function storeValue(
 ): Promise<boolean> {
   const ms = timeoutToMs(timeout, context.defaultTimeout)
   const version = versionOf(options)
+  // Encoded now, as the method does before anything is sent: a value it cannot store is refused
+  // even where the timeout would only delete the key (as `cache.set` and django-redis do).
+  const data = encodeAt(context.codec, value, key)
   if (ms !== null && ms <= 0) {
     if (condition === 'nx') {
       return run(
@@ -136,8 +139,6 @@ function storeValue(
     }
     return run(context, key, version, label, 'write', (k) => ['UNLINK', k], isOne, false)
   }
-  // Encoded now, as the method does before anything is sent.
-  const data = encodeAt(context.codec, value, key)
   const build = (rkey: string): RedisArgument[] => {
     const args: RedisArgument[] = ['SET', rkey, data]
     if (ms !== null) args.push('PX', String(ms))

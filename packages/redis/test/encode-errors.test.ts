@@ -294,6 +294,28 @@ describe('in a pipeline', () => {
   })
 })
 
+describe('nothing written for a value that cannot be encoded', () => {
+  it('a pipeline set or add with a timeout of 0 is refused as cache.set is, and deletes nothing', async () => {
+    const c = open()
+    await c.set('k', 'keep')
+    expectFunctionError(await rejection(() => c.set('k', bad, 0)), "cannot store key 'k'")
+    const [set, add] = await c.pipeline().set('k', bad, 0).add('j', bad, 0).exec()
+    expectFunctionError(set as Error, "cannot store key 'k'")
+    expectFunctionError(add as Error, "cannot store key 'j'")
+    expect(await c.get('k')).toBe('keep')
+  })
+
+  it('getOrSet with earlyRecompute stores no delta for a value it cannot store', async () => {
+    const c = open()
+    const error = await rejection(() =>
+      c.getOrSet('x', () => bad, { timeout: 60, earlyRecompute: 1 }),
+    )
+    expectFunctionError(error, "cannot store key 'x'")
+    const keys = (await c.connection.command(['KEYS', `*${c.makeKey('x')}*`])) as unknown[]
+    expect(keys).toEqual([])
+  })
+})
+
 describe('in a transaction', () => {
   it('exec rejects with the error that names the key, and nothing is stored', async () => {
     const c = open()

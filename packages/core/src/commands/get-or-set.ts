@@ -1,7 +1,7 @@
 // `getOrSet`: read, or compute once per process and `add`. Documented on `CacheLike`.
 import { checkVersionOption, GET_OR_SET_KEYS, timeoutArguments } from '../_args.ts'
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
-import { storeError } from '../_key-errors.ts'
+import { encodeAt, storeError } from '../_key-errors.ts'
 import { isWrongType } from '../_messages.ts'
 import { TIMED_OUT } from '../_single-flight.ts'
 import { checkSeconds, timeoutToMs } from '../_timeout.ts'
@@ -378,6 +378,10 @@ async function computeAndStore<T>(
   const deltaMs = performance.now() - started
   let stored: boolean
   try {
+    const withDelta = stampede.beta > 0 && (storeMs === null || storeMs > 0)
+    // The delta is sent with the value's write, so only once the value is known to encode: a
+    // value that cannot be stored leaves no delta behind (one more encode, on this path only).
+    if (withDelta) encodeAt(context.codec, value, key)
     const writes: Promise<unknown>[] = [
       condition !== 'nx' && (storeMs === null || storeMs > 0)
         ? storeIfUnchanged(context, rkey, key, value, storeMs, condition)
@@ -385,9 +389,7 @@ async function computeAndStore<T>(
           ? observedStore(context, 'getOrSet', key, value, storeMs, rkey, 'nx')
           : context.store.set(rkey, value, storeMs, 'nx'),
     ]
-    if (stampede.beta > 0 && (storeMs === null || storeMs > 0)) {
-      writes.push(storeDelta(context, rkey, deltaMs, storeMs))
-    }
+    if (withDelta) writes.push(storeDelta(context, rkey, deltaMs, storeMs))
     const [added] = await Promise.all(writes)
     stored = added as boolean
   } catch (error) {
