@@ -167,6 +167,15 @@ export const PASSWORD_IN_SENTINEL =
  * not open its connections, node-redis does, with its own options.
  */
 export const PASSWORD_IN_CLUSTER = 'give it in the `defaults` of the RedisCluster you handed in'
+/**
+ * Where the password goes, for the sentinels of cachex's own sentinel connection: the URL's
+ * credentials and the `password` option are the data nodes', not the sentinels'.
+ */
+export const PASSWORD_IN_SENTINELS =
+  "give the sentinels' password as `sentinelOptions.password` (the URL's and the `password` option are the data nodes')"
+/** Which credentials the sentinels of cachex's own sentinel connection refused. */
+export const SENTINELS_CREDENTIALS =
+  "the sentinels' are `sentinelOptions.username` and `sentinelOptions.password`"
 /** What to do about a server that asks for a password none was given for (`NOAUTH`). */
 const NOAUTH_HINT = 'the server requires a password: '
 /** What a server that refused the credentials given (`WRONGPASS`) means. */
@@ -185,15 +194,23 @@ export function isAuthRefusal(message: string): boolean {
  * `message` with what an authentication refusal it reports means, in words: Redis's own text
  * (`NOAUTH HELLO must be called with the client already authenticated…`) never says "password".
  * `where` says where the password goes (`PASSWORD_IN_URL` for a connection cachex opens from a
- * URL, `PASSWORD_IN_SENTINEL`, `PASSWORD_IN_CLUSTER` for a node-redis object handed in). Once
- * only: a message that quotes another keeps one hint.
+ * URL, `PASSWORD_IN_SENTINELS` for the sentinels cachex connects to, `PASSWORD_IN_SENTINEL`,
+ * `PASSWORD_IN_CLUSTER` for a node-redis object handed in); `whose`, if given, says whose
+ * credentials a wrong one (`WRONGPASS`) was (`SENTINELS_CREDENTIALS`). Once only: a message that
+ * quotes another keeps one hint.
  */
-export function withAuthHint(message: string, where: string = PASSWORD_IN_URL): string {
+export function withAuthHint(
+  message: string,
+  where: string = PASSWORD_IN_URL,
+  whose?: string,
+): string {
   if (message.includes(NOAUTH_HINT) || message.includes(WRONGPASS_HINT)) return message
   const hint = /\bNOAUTH\b/.test(message)
     ? `${NOAUTH_HINT}${where}`
     : /\bWRONGPASS\b/.test(message)
-      ? WRONGPASS_HINT
+      ? whose === undefined
+        ? WRONGPASS_HINT
+        : `${WRONGPASS_HINT} — ${whose}`
       : undefined
   if (hint === undefined) return message
   return `${hint} (${message.trimEnd()})`
@@ -362,18 +379,55 @@ export function isRefusedHandshake(error: unknown): boolean {
  * cluster): once an attempt failed, the connection is down — calls reject at once (`error()`)
  * instead of waiting — and `attempt` runs again in the background, one at a time,
  * `reconnectDelay` apart, until one succeeds or `up()` is called (the client said it is ready).
+ * With `refusal` set, a failure it recognises as the server refusing the handshake is tried
+ * again `refusedRetryDelay` apart instead (10 s, doubling up to 5 minutes), as on one server.
  */
 export class Breaker {
   #down = false
   #cause: unknown
   #retries = 0
+  /** Refused handshakes in a row (see `refusal`), for their longer backoff. */
+  #refusals = 0
+  /** When (`performance.now()`) the last attempt failed, or a call last tried itself. */
+  #failedAt = 0
   #timer: NodeJS.Timeout | undefined
+  /** Whether `#timer` waits a refusal's step (`refusedRetryDelay`). */
+  #timerRefused = false
   #running = false
   #closed = false
 
-  /** Whether the connection is known to be down. */
+  /**
+   * Whether a failure (what an attempt rejected with) is the server refusing the handshake — a
+   * wrong password, an unknown user — for a topology each of whose attempts logs in anew (a
+   * cluster's discovery, on every seed): each such attempt is a failed authentication in the
+   * server's ACL log, and meets the same refusal until an operator changes the password or the
+   * ACL. Such a failure is tried again `refusedRetryDelay` apart (10 s, doubling up to 5
+   * minutes) rather than `reconnectDelay` apart, and a call made `REFUSED_FIRST_RETRY_MS` or
+   * more after the last failure tries once itself (see `isDown`), so that a password fixed on
+   * the server is picked up by the next call rather than by the background attempt, which may
+   * be minutes away. Unset: every failure is tried again `reconnectDelay` apart.
+   */
+  refusal: ((cause: unknown) => boolean) | undefined
+
+  /**
+   * Whether the connection is known to be down: calls reject at once (`error()`). While a
+   * refused handshake (`refusal`) is backed off, one call per `REFUSED_FIRST_RETRY_MS` since the
+   * last failure finds it not down, and tries once itself; the calls that follow it reject at
+   * once again until that try succeeds.
+   */
   get isDown(): boolean {
-    return this.#down
+    if (!this.#down) return false
+    if (
+      !this.#running &&
+      !this.#closed &&
+      this.#refused() &&
+      performance.now() - this.#failedAt >= REFUSED_FIRST_RETRY_MS
+    ) {
+      // At most one such try per step, whatever the rate of calls.
+      this.#failedAt = performance.now()
+      return false
+    }
+    return true
   }
 
   /** Why it is down: the last failure. */
@@ -386,6 +440,13 @@ export class Breaker {
     if (this.#closed) return
     this.#down = true
     this.#cause = cause
+    this.#failedAt = performance.now()
+    // A refusal's long step pending, and now the server is unreachable (a call's own try): the
+    // short steps of an outage start now.
+    if (this.#timer !== undefined && this.#timerRefused && !this.#refused()) {
+      clearTimeout(this.#timer)
+      this.#timer = undefined
+    }
     this.#schedule(attempt)
   }
 
@@ -394,6 +455,7 @@ export class Breaker {
     this.#down = false
     this.#cause = undefined
     this.#retries = 0
+    this.#refusals = 0
     clearTimeout(this.#timer)
     this.#timer = undefined
   }
@@ -425,28 +487,40 @@ export class Breaker {
     )
   }
 
+  /** Whether the failure the connection is down for is a refused handshake (see `refusal`). */
+  #refused(): boolean {
+    return this.refusal !== undefined && this.#cause !== undefined && this.refusal(this.#cause)
+  }
+
   #schedule(attempt: () => Promise<unknown>): void {
     if (this.#timer !== undefined || this.#running || this.#closed) return
-    this.#timer = setTimeout(
-      () => {
-        this.#timer = undefined
-        if (!this.#down || this.#closed) return
-        this.#running = true
-        attempt().then(
-          () => {
-            this.#running = false
-            this.up()
-          },
-          (error: unknown) => {
-            this.#running = false
-            if (!this.#down || this.#closed) return
-            this.#cause = error
-            this.#schedule(attempt)
-          },
-        )
-      },
-      reconnectDelay(this.#retries++),
-    )
+    let delay: number
+    this.#timerRefused = this.#refused()
+    if (this.#timerRefused) {
+      delay = refusedRetryDelay(this.#refusals++)
+    } else {
+      // Refusals in a row only: an unreachable cluster keeps its short steps.
+      this.#refusals = 0
+      delay = reconnectDelay(this.#retries++)
+    }
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined
+      if (!this.#down || this.#closed) return
+      this.#running = true
+      attempt().then(
+        () => {
+          this.#running = false
+          this.up()
+        },
+        (error: unknown) => {
+          this.#running = false
+          if (!this.#down || this.#closed) return
+          this.#cause = error
+          this.#failedAt = performance.now()
+          this.#schedule(attempt)
+        },
+      )
+    }, delay)
     this.#timer.unref()
   }
 }

@@ -1,6 +1,13 @@
 import { ConnectionError } from '@cachex/core'
 import { createClient } from '@redis/client'
-import { destroyClient, refusalAwareReconnect, within } from './_connect.ts'
+import {
+  destroyClient,
+  PASSWORD_IN_SENTINELS,
+  refusalAwareReconnect,
+  SENTINELS_CREDENTIALS,
+  withAuthHint,
+  within,
+} from './_connect.ts'
 import { scrub, toCachexError } from './_errors.ts'
 import { TEXT_COMMAND_OPTIONS } from './_options.ts'
 
@@ -251,8 +258,18 @@ export class SentinelWatch {
     this.#options.onEvent({ channel, words, from: link.key })
   }
 
+  /**
+   * The message of `error`, passwords cut out. A sentinel refusing the handshake (`NOAUTH`,
+   * `WRONGPASS`) says in words what it means and where the sentinels' password goes
+   * (`sentinelOptions.password`: the URL's is the data nodes'), as one server does (see
+   * `withAuthHint`).
+   */
   #describe(error: unknown): string {
-    return toCachexError(error, this.#options.secrets).message
+    return withAuthHint(
+      toCachexError(error, this.#options.secrets).message,
+      PASSWORD_IN_SENTINELS,
+      SENTINELS_CREDENTIALS,
+    )
   }
 }
 

@@ -4,6 +4,7 @@ import {
   ConnectionError,
   type RedisArgument,
   ResponseError,
+  TimeoutError,
   type Tracking,
   type TrackingListener,
 } from '@cachex/core'
@@ -16,6 +17,7 @@ import {
   callBounds,
   connectBounded,
   isAuthRefusal,
+  isRefusedHandshake,
   PASSWORD_IN_CLUSTER,
   PASSWORD_IN_URL,
   SharedAttempt,
@@ -70,7 +72,12 @@ const READONLY_DIGITS: CommandRoute = { readonly: true, digits: true }
  * move or a replica is promoted. Calls are bounded as in `standalone`: waiting for the cluster by
  * `socketConnectTimeout`, each call by `socketTimeout`, with one timer per connection, and
  * `maxInFlightBytes` caps what awaits replies. Once the discovery failed, calls reject with a
- * `ConnectionError` at once while it is retried in the background (`reconnectDelay` apart).
+ * `ConnectionError` at once while it is retried in the background (`reconnectDelay` apart: 100
+ * ms, doubling up to 2 s). A discovery the seeds refused (a wrong password, an unknown user:
+ * each try is a failed login in every seed's ACL log) is tried again 10 s later, then twice as
+ * late each time up to every 5 minutes, as on one server; a call made 10 s or more after the
+ * last refusal tries once itself, so a password fixed on the server is picked up by the next
+ * call.
  *
  * While the cluster changes: `MOVED` and `ASK` are followed to any node (connecting to it when
  * node-redis has no client for it, such as a new primary that owns no slot yet), and `TRYAGAIN`
@@ -131,6 +138,12 @@ class ClusterConnection implements Connection {
   readonly #listeners = new Listeners()
   /** The last error node-redis emitted: why no seed answered (WRONGPASS, NOAUTH, refused…). */
   #lastEvent: unknown
+  /**
+   * Whether a seed refused the handshake (`isRefusedHandshake`: a wrong password, an unknown
+   * user) during the last discovery cachex started: then its failure is backed off as a refused
+   * password is on one server (see `Breaker.refusal`).
+   */
+  #seedRefused = false
   /** cachex's slot map and node health: what calls are routed by. */
   readonly #topology: Topology
   /** The tracking groups of `track`, closed with the connection. */
@@ -174,6 +187,10 @@ class ClusterConnection implements Connection {
       secrets: this.#secrets,
       stopped: () => (this.#closedByOwner() ? ownerClosedError(this.#where, 'cluster') : undefined),
     })
+    // Each discovery logs in on the seeds anew: one the seeds refused (their ACL log gets a failed
+    // login each time) is tried again 10 s later, doubling up to 5 minutes, not every 2 s; an
+    // unreachable or timed-out one keeps the short steps.
+    this.#life.breaker.refusal = (cause) => this.#seedRefused && !(cause instanceof TimeoutError)
     const cluster = this.#cluster
     // The nodes node-redis does not know are reached with its own node options.
     const given = cluster._options
@@ -220,6 +237,7 @@ class ClusterConnection implements Connection {
     this.#listeners.add(this.#cluster, 'error', (error: unknown) => {
       this.#lastError = error
       this.#lastEvent = error
+      if (isRefusedHandshake(error)) this.#seedRefused = true
     })
     // The slot map is known and every primary reached, whoever started the discovery.
     this.#listeners.add(this.#cluster, 'connect', () => {
@@ -579,6 +597,7 @@ class ClusterConnection implements Connection {
 
   /** Starts the discovery of `cluster` (cachex's own); `close()` waits for it to end. */
   #open(cluster: NodeRedisClusterLike): Promise<unknown> {
+    this.#seedRefused = false
     const opening = cluster.connect()
     this.#opening = opening
     return opening
