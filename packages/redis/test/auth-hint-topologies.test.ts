@@ -12,47 +12,14 @@ import {
 } from '@cachex/test-utils'
 import { createClient, createCluster, createSentinel } from '@redis/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { expectHint, failure, PASSWORD, WRONG, WRONGPASS_HINT } from './_auth.ts'
 
-const PASSWORD = 'Right-Pw-42'
-const WRONG = 'Wr0ng-Pw-17'
 const NOAUTH_HINT = /the server requires a password: put it in the URL .* or the `password` option/
-const WRONGPASS_HINT = /the user name or password given is wrong/
 
 const opened: Cache[] = []
 afterAll(async () => {
   await Promise.allSettled(opened.map((c) => c.close()))
 })
-
-/** The error `run` rejects with, and how long it took, in milliseconds. */
-async function failure(run: () => Promise<unknown>): Promise<{ error: unknown; ms: number }> {
-  const start = performance.now()
-  try {
-    await run()
-  } catch (error) {
-    return { error, ms: performance.now() - start }
-  }
-  throw new Error('the call succeeded')
-}
-
-/** Checks the calls of `cache` fail fast with a `ConnectionError` that carries `hint`. */
-async function expectHint(cache: Cache, hint: RegExp, code: RegExp): Promise<void> {
-  for (const [i, call] of [
-    () => cache.get('k'),
-    () => cache.set('k', 1),
-    () => cache.get('k'),
-  ].entries()) {
-    const { error, ms } = await failure(call)
-    expect(error, `call ${i}`).toBeInstanceOf(ConnectionError)
-    const message = (error as Error).message
-    expect(message, `call ${i}`).toMatch(hint)
-    expect(message, `call ${i}`).toMatch(code)
-    expect(message, `call ${i}`).not.toContain(WRONG)
-    expect(message, `call ${i}`).not.toContain(PASSWORD)
-    expect(message, `call ${i}`).not.toMatch(/may or may not have been applied|no reply/)
-    // Not after socketTimeout (3 s here): nothing waits for a reply that will not come.
-    expect(ms, `call ${i}`).toBeLessThan(2000)
-  }
-}
 
 describe('cluster whose nodes require a password', () => {
   let cluster: TestCluster
