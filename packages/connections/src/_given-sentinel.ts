@@ -4,16 +4,13 @@ import {
   ConnectionError,
   type RedisArgument,
 } from '@cachex/core'
+import { Breaker } from './_breaker.ts'
 import {
-  Breaker,
   callBounds,
   closeWithin,
   connectBounded,
-  isAuthRefusal,
-  PASSWORD_IN_SENTINEL,
   SharedAttempt,
   scanNode,
-  withAuthHint,
   within,
 } from './_connect.ts'
 import { batchWithin, commandWeight, type Deadlines } from './_deadlines.ts'
@@ -28,6 +25,7 @@ import {
 import { Lifecycle } from './_lifecycle.ts'
 import { Listeners } from './_listeners.ts'
 import { type ReplyForm, replyForm, Sender } from './_options.ts'
+import { isAuthRefusal, PASSWORD_IN_SENTINEL, withAuthHint } from './_retry.ts'
 import { nodesChanged, scriptEpoch } from './_scripts.ts'
 import type {
   RedisSentinelLike,

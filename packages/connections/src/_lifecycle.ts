@@ -1,5 +1,6 @@
 import type { ClosedError } from '@cachex/core'
-import { Breaker, closedError, settledWithin } from './_connect.ts'
+import { Breaker } from './_breaker.ts'
+import { closedError, settledWithin } from './_connect.ts'
 
 /** What a `Lifecycle` asks of the topology it guards. */
 export interface LifecycleOptions {

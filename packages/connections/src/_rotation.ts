@@ -1,7 +1,7 @@
 import { type CommandRoute, type RedisArgument, TimeoutError } from '@cachex/core'
 import { refusedCommand, type Warn, warner } from './_acl.ts'
-import { isRefusedHandshake } from './_connect.ts'
 import { isReplicaFailure } from './_errors.ts'
+import { isRefusedHandshake } from './_retry.ts'
 import type { StandaloneConnection } from './standalone.ts'
 
 /** Milliseconds between two checks of a replica's replication state. */

@@ -1,15 +1,14 @@
 import { ConnectionError } from '@cachex/core'
 import { createClient } from '@redis/client'
+import { destroyClient, within } from './_connect.ts'
+import { scrub, toCachexError } from './_errors.ts'
+import { TEXT_COMMAND_OPTIONS } from './_options.ts'
 import {
-  destroyClient,
   PASSWORD_IN_SENTINELS,
   refusalAwareReconnect,
   SENTINELS_CREDENTIALS,
   withAuthHint,
-  within,
-} from './_connect.ts'
-import { scrub, toCachexError } from './_errors.ts'
-import { TEXT_COMMAND_OPTIONS } from './_options.ts'
+} from './_retry.ts'
 
 /** A data node or a sentinel, as the sentinels report it. */
 export interface NodeAddress {

@@ -4,21 +4,19 @@
 // `StandaloneConnection` sends its commands through it.
 import { ConnectionError, type RedisArgument, TimeoutError } from '@cachex/core'
 import { ErrorReply } from '@redis/client'
+import { connectBounded, destroyClient, SharedAttempt } from './_connect.ts'
+import type { Deadlines } from './_deadlines.ts'
+import { ownerClosedError, scrub, toCachexError, withTlsHint } from './_errors.ts'
+import { Listeners } from './_listeners.ts'
+import { Sender } from './_options.ts'
 import {
-  connectBounded,
-  destroyClient,
   isAuthRefusal,
   isRefusedHandshake,
   REFUSED_FIRST_RETRY_MS,
   reconnectDelay,
   refusedRetryDelay,
-  SharedAttempt,
   withAuthHint,
-} from './_connect.ts'
-import type { Deadlines } from './_deadlines.ts'
-import { ownerClosedError, scrub, toCachexError, withTlsHint } from './_errors.ts'
-import { Listeners } from './_listeners.ts'
-import { Sender } from './_options.ts'
+} from './_retry.ts'
 import { nodesChanged } from './_scripts.ts'
 import type { ClientSource, NodeRedisClientLike } from './_standalone-options.ts'
 

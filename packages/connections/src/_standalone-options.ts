@@ -1,8 +1,8 @@
 import { type ConnectionOptions, InvalidArgumentError, type RedisArgument } from '@cachex/core'
 import { createClient, createClientPool } from '@redis/client'
-import { reconnectDelay } from './_connect.ts'
 import { DEFAULT_URL, parseLocation } from './_location.ts'
 import type { Credentials } from './_options.ts'
+import { reconnectDelay } from './_retry.ts'
 import type { TrackingClientLike } from './_tracking.ts'
 import { parseRedisUrl, redactUrl } from './url.ts'
 

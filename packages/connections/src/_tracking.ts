@@ -2,7 +2,8 @@
 // `CLIENT TRACKING on BCAST PREFIX …`, whose invalidation pushes are reported to a listener.
 import type { Tracking, TrackingListener } from '@cachex/core'
 import { refusedCommand, WARN_ONCE_FOR, type Warn, warner, warnOnce } from './_acl.ts'
-import { destroyClient, isRefusedHandshake, refusedRetryDelay } from './_connect.ts'
+import { destroyClient } from './_connect.ts'
+import { isRefusedHandshake, refusedRetryDelay } from './_retry.ts'
 
 /** What the tracking connection needs of a node-redis client made with `RESP: 3, emitInvalidate: true`. */
 export interface TrackingClientLike {

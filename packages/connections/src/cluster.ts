@@ -13,17 +13,7 @@ import { closeCluster } from './_cluster-close.ts'
 import type { NodeHandle, NodeRedisClusterLike } from './_cluster-nodes.ts'
 import { type ClusterOptions, clusterFromSeeds, isNodeRedisCluster } from './_cluster-options.ts'
 import { ClusterTracking } from './_cluster-tracking.ts'
-import {
-  callBounds,
-  connectBounded,
-  isAuthRefusal,
-  isRefusedHandshake,
-  PASSWORD_IN_CLUSTER,
-  PASSWORD_IN_URL,
-  SharedAttempt,
-  scanNode,
-  withAuthHint,
-} from './_connect.ts'
+import { callBounds, connectBounded, SharedAttempt, scanNode } from './_connect.ts'
 import { batchWithin, commandWeight, type Deadlines } from './_deadlines.ts'
 import { isClientClosed, isDisconnected, ownerClosedError, toCachexError } from './_errors.ts'
 import { Lifecycle } from './_lifecycle.ts'
@@ -35,6 +25,13 @@ import {
   type RedirectContext,
   tryAgainBudgetMs,
 } from './_redirects.ts'
+import {
+  isAuthRefusal,
+  isRefusedHandshake,
+  PASSWORD_IN_CLUSTER,
+  PASSWORD_IN_URL,
+  withAuthHint,
+} from './_retry.ts'
 import {
   type Atomic,
   crossSlot,

@@ -3,7 +3,7 @@
 // cluster keeps the short steps (100 ms, doubling up to 2 s). Real-server behaviour is in
 // packages/redis/test/auth-refused-topologies.test.ts; this pins the schedule.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { Breaker } from '../src/_connect.ts'
+import { Breaker } from '../src/_breaker.ts'
 
 const REFUSED = new Error('WRONGPASS invalid username-password pair')
 const UNREACHABLE = new Error('connect ECONNREFUSED 127.0.0.1:1')
