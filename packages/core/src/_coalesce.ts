@@ -69,8 +69,10 @@ interface Batch {
  * `MGET` answers nil both for a missing key and for a key of another type, where `GET` fails
  * with `WRONGTYPE`. A nil is therefore checked with `EXISTS`: when it counts just the keys `MGET`
  * found (the usual case), the nils are missing keys; otherwise (a key of another type, or one
- * written between the two commands) the nil keys are read again with `GET`, so each caller sees
- * what its own `GET` would have. While batches have nils, each `MGET` goes with an `EXISTS` of
+ * written between the two commands) the nil keys are read again with `GET`: its `WRONGTYPE`
+ * rejects the callers of a key of another type, as their own `GET` would, and a string it finds
+ * was written after the `MGET` (perhaps by a call made after theirs), so its callers get their
+ * default, as the `MGET` answered in call order. While batches have nils, each `MGET` goes with an `EXISTS` of
  * all its keys in the same round trip (asking only after a nil cost a second round trip and
  * halved the throughput of misses); after `PROBE_BATCHES` batches without one, `MGET` goes alone
  * and a nil is checked after it, with an `EXISTS` of the nil keys (the `EXISTS` of every batch
@@ -294,7 +296,11 @@ export class ReadCoalescer {
     const keys = nils.map((at) => args[at + 1] as RedisArgument)
     const isNil = new Set(nils)
     const waiters = batch.waiters.filter((waiter) => isNil.has(waiter.at))
-    // Written since, or of another type: each as a plain GET would answer.
+    // Of another type, or written since: read again with GET, whose WRONGTYPE rejects the
+    // callers of a key of another type, as a plain GET would. A string found now was written
+    // after the MGET (which answered nil for it in call order, maybe by a call this cache made
+    // after these gets, sent before this check): its callers get their default, not a value
+    // written after their call.
     const readAgain = () => {
       const replies = new Map<number, Promise<unknown>>()
       for (let j = 0; j < nils.length; j++) {
@@ -302,7 +308,10 @@ export class ReadCoalescer {
         replies.set(at, this.#getKey(keys[j] as RedisArgument, again?.[at]))
       }
       for (const waiter of waiters) {
-        this.#answerFrom(waiter, replies.get(waiter.at) as Promise<unknown>)
+        ;(replies.get(waiter.at) as Promise<unknown>).then(
+          () => waiter.resolve(waiter.fallback),
+          (error) => waiter.reject(error),
+        )
       }
     }
     if (this.#noExists) {

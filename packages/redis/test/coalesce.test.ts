@@ -653,6 +653,25 @@ describe('order with coalesced calls', () => {
     expect(await cache.get('k')).toBe('new')
   })
 
+  it('a get of a missing key, then a set of it in the same tick: the get answers its default', async () => {
+    const cache = cacheFor()
+    await cache.setMany({ a: 1, c: 3 })
+    const seen: unknown[] = []
+    for (let round = 0; round < 5; round++) {
+      // Batches of hits: the MGET then goes alone, and a nil is checked after its reply, when
+      // the set made after the get has been sent.
+      for (let i = 0; i < 20; i++) await Promise.all([cache.get('a'), cache.get('c')])
+      const [, value] = await Promise.all([
+        cache.get('a'),
+        cache.get('b', 'default'),
+        cache.set('b', 'new'),
+      ])
+      seen.push(value)
+      await cache.delete('b')
+    }
+    expect(seen).toEqual(Array.from({ length: 5 }, () => 'default'))
+  })
+
   it('a command of another family made after a get in the same tick does not overtake it', async () => {
     const cache = cacheFor()
     // Sent first, the get finds no key (its default); overtaken, it would meet a hash (WRONGTYPE).
