@@ -55,6 +55,16 @@ export function orderedConnection(connection: Connection, flush: () => void): Co
   // A blank target, not the connection: a Proxy must answer a non-writable, non-configurable own
   // property of its target (a frozen connection's methods) with that very value.
   const blank = Object.create(null) as Connection
+  // `util.inspect` (`console.log(cache.connection)`) reads a Proxy's target without its traps:
+  // it shows the connection.
+  Object.defineProperty(blank, Symbol.for('nodejs.util.inspect.custom'), {
+    configurable: true,
+    value: (
+      _depth: number,
+      options: object,
+      inspect: (value: unknown, options: object) => string,
+    ) => inspect(connection, options),
+  })
   return new Proxy(blank, {
     get(_, name) {
       const member: unknown = Reflect.get(connection, name, connection)

@@ -305,6 +305,22 @@ describe('nothing written for a value that cannot be encoded', () => {
     expect(await c.get('k')).toBe('keep')
   })
 
+  it('getOrSet with earlyRecompute encodes its value once, and stores it with its delta', async () => {
+    const c = open()
+    let encoded = 0
+    const value = {
+      toJSON() {
+        encoded++
+        return { n: 1 }
+      },
+    }
+    expect(await c.getOrSet('once', () => value, { timeout: 60, earlyRecompute: 1 })).toBe(value)
+    expect(encoded).toBe(1)
+    expect(await c.get('once')).toEqual({ n: 1 })
+    const keys = (await c.connection.command(['KEYS', `*${c.makeKey('once')}*`])) as unknown[]
+    expect(keys).toHaveLength(2)
+  })
+
   it('getOrSet with earlyRecompute stores no delta for a value it cannot store', async () => {
     const c = open()
     const error = await rejection(() =>

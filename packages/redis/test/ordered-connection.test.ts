@@ -1,6 +1,7 @@
 // The cache's connection as it hands it out (`cache.connection`, the lock's, the semaphore's):
 // its commands go after the calls the cache is gathering in the tick, while the coalescers' own
 // commands (a nil checked after an MGET, a large key read alone) go at once, as before.
+import { inspect } from 'node:util'
 import { type RedisServer, startRedis, uniquePrefix } from '@cachex/test-utils'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { Cache, type CreateCacheOptions, createCache } from '../src/index.ts'
@@ -113,6 +114,8 @@ describe('cache.connection', () => {
     const view = cache.connection
     expect(view).toBe(cache.connection)
     expect(view.constructor).toBe(Object.getPrototypeOf(view).constructor)
+    // console.log shows the connection, not the view's blank insides.
+    expect(inspect(view)).toMatch(/^StandaloneConnection /)
     expect(typeof view.routesBySlot === 'boolean' || view.routesBySlot === undefined).toBe(true)
     // A member replaced through the view is the connection's: the cache's own calls use it.
     const command = view.command

@@ -1,7 +1,7 @@
 // `getOrSet`: read, or compute once per process and `add`. Documented on `CacheLike`.
 import { checkVersionOption, GET_OR_SET_KEYS, timeoutArguments } from '../_args.ts'
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
-import { encodeAt, storeError } from '../_key-errors.ts'
+import { storeError } from '../_key-errors.ts'
 import { isWrongType } from '../_messages.ts'
 import { TIMED_OUT } from '../_single-flight.ts'
 import { checkSeconds, timeoutToMs } from '../_timeout.ts'
@@ -378,20 +378,16 @@ async function computeAndStore<T>(
   const deltaMs = performance.now() - started
   let stored: boolean
   try {
-    const withDelta = stampede.beta > 0 && (storeMs === null || storeMs > 0)
-    // The delta is sent with the value's write, so only once the value is known to encode: a
-    // value that cannot be stored leaves no delta behind (one more encode, on this path only).
-    if (withDelta) encodeAt(context.codec, value, key)
-    const writes: Promise<unknown>[] = [
-      condition !== 'nx' && (storeMs === null || storeMs > 0)
-        ? storeIfUnchanged(context, rkey, key, value, storeMs, condition)
-        : context.events.writes
-          ? observedStore(context, 'getOrSet', key, value, storeMs, rkey, 'nx')
-          : context.store.set(rkey, value, storeMs, 'nx'),
-    ]
-    if (withDelta) writes.push(storeDelta(context, rkey, deltaMs, storeMs))
-    const [added] = await Promise.all(writes)
-    stored = added as boolean
+    stored = (await (condition !== 'nx' && (storeMs === null || storeMs > 0)
+      ? storeIfUnchanged(context, rkey, key, value, storeMs, condition)
+      : context.events.writes
+        ? observedStore(context, 'getOrSet', key, value, storeMs, rkey, 'nx')
+        : context.store.set(rkey, value, storeMs, 'nx'))) as boolean
+    // The recompute time goes with the value this call stored, once it is: a value that could not
+    // be stored (or lost the race) leaves none behind.
+    if (stored && stampede.beta > 0 && (storeMs === null || storeMs > 0)) {
+      await storeDelta(context, rkey, deltaMs, storeMs)
+    }
   } catch (error) {
     if (closedWhileComputing(error, gaveUp)) return value
     // A value the store could not encode (it has the Redis key only) is named here.
