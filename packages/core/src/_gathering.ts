@@ -95,6 +95,9 @@ export function orderedConnection(connection: Connection, flush: () => void): Co
       return descriptor === undefined ? undefined : { ...descriptor, configurable: true }
     },
     getPrototypeOf: () => Object.getPrototypeOf(connection),
+    // The view stays extensible (its blank target holds the inspect hook, which its keys leave
+    // out): `Object.preventExtensions` / `Object.freeze` of it fail at once, not its keys later.
+    preventExtensions: () => false,
   })
 }
 

@@ -116,6 +116,9 @@ describe('cache.connection', () => {
     expect(view.constructor).toBe(Object.getPrototypeOf(view).constructor)
     // console.log shows the connection, not the view's blank insides.
     expect(inspect(view)).toMatch(/^StandaloneConnection /)
+    expect(Reflect.ownKeys(view)).toEqual([])
+    expect(() => Object.preventExtensions(view)).toThrow(TypeError)
+    expect(Object.keys(view)).toEqual([])
     expect(typeof view.routesBySlot === 'boolean' || view.routesBySlot === undefined).toBe(true)
     // A member replaced through the view is the connection's: the cache's own calls use it.
     const command = view.command
