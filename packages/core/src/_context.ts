@@ -277,14 +277,6 @@ export class CacheContext {
     this.#closed.abort(new ClosedError('the cache is closed'))
   }
 
-  /**
-   * Sends the calls gathered in this tick (coalesced `get`s, `set`s, `incr`s…), so that a command
-   * sent now does not overtake them.
-   */
-  sendGathered(): void {
-    this.gathering.flush()
-  }
-
   /** The Redis key for `key` (Django's `make_key`). */
   makeKey(key: string, version: number): string {
     if (typeof key !== 'string') {
@@ -360,7 +352,6 @@ export class CacheContext {
       rkey = this.key(key, options, command.method)
       args = command.build(rkey)
       if (command.send !== undefined) return command.convert(await command.send(args))
-      this.sendGathered()
       const sent = args
       const route = {
         key: rkey,

@@ -5,7 +5,7 @@ import { encodeAt } from './_key-errors.ts'
 import { unsafeResult } from './_messages.ts'
 import { KeyNotFoundError, NotANumberError, ResponseError } from './errors.ts'
 import { defineScript, runScript } from './script.ts'
-import type { Connection, RedisArgument } from './types.ts'
+import type { RedisArgument } from './types.ts'
 
 // INCRBY only when the key exists (django-redis's script). INCRBY's result comes back as an
 // integer reply while it is within ±2^52, else as the stored digits, so that integers beyond 2^53
@@ -51,14 +51,11 @@ const SWAP_ATTEMPTS = 100
 /** The fallback `incr`s of one cache, one key's after another. */
 export class IncrFallback {
   readonly #context: CacheContext
-  /** The connection, once the calls gathered before are sent. */
-  readonly #connection: () => Connection
   /** The last fallback `incr` of each key under way: the next one on that key waits for it. */
   readonly #slow = new Map<string, Promise<unknown>>()
 
-  constructor(context: CacheContext, connection: () => Connection) {
+  constructor(context: CacheContext) {
     this.#context = context
-    this.#connection = connection
   }
 
   /**
@@ -96,7 +93,7 @@ export class IncrFallback {
     asNumber: boolean,
   ): Promise<number | bigint> {
     const context = this.#context
-    const connection = this.#connection()
+    const connection = context.connection
     for (let attempt = 0; attempt < SWAP_ATTEMPTS; attempt++) {
       // As bytes (no `text` route): the swap compares exactly these.
       const reply = await connection.command(['GET', rkey], { key: rkey })

@@ -350,8 +350,6 @@ export class CachePipeline {
     } else {
       send = () => connection.batch(commands, route)
     }
-    // Calls gathered for coalescing before this pipeline are sent first: no overtaking.
-    context.sendGathered()
     let replies: unknown[]
     try {
       // A write drops the values a local tier holds for its keys, as the method would.

@@ -16,7 +16,7 @@ import type { SetCondition, ValueStore } from './_value-store.ts'
 import { decodeReplaced, noteStored, setGetWrites } from './commands/_removed.ts'
 import { KeyNotFoundError, ResponseError } from './errors.ts'
 import { runScript } from './script.ts'
-import type { Connection, RedisArgument } from './types.ts'
+import type { RedisArgument } from './types.ts'
 
 /**
  * A large value's text as UTF-8 bytes. node-redis measures a string argument (`Buffer.byteLength`)
@@ -54,16 +54,7 @@ export class RedisValueStore implements ValueStore {
     this.#exists = context.coalesce ? gathering.add(new ExistsCoalescer(context)) : undefined
     this.#incrs = gathering.add(new IncrCoalescer(context, INCR_SCRIPT))
     this.#writes = gathering.add(new WriteCoalescer(context))
-    this.#slowIncrs = new IncrFallback(context, () => this.#connection)
-  }
-
-  /**
-   * The connection, once the coalesced calls gathered so far are sent: a command must not
-   * overtake a call made before it.
-   */
-  get #connection(): Connection {
-    this.#context.gathering.flush()
-    return this.#context.connection
+    this.#slowIncrs = new IncrFallback(context)
   }
 
   /** `coalescer`, once the calls other coalescers gathered before are sent. */
@@ -82,7 +73,7 @@ export class RedisValueStore implements ValueStore {
 
   async #getOne(rkey: string, key: string, fallback: unknown, primary: boolean): Promise<unknown> {
     const context = this.#context
-    const reply = await this.#connection.command(['GET', rkey], {
+    const reply = await this.#context.connection.command(['GET', rkey], {
       key: rkey,
       readonly: !primary,
       text: context.text,
@@ -109,7 +100,7 @@ export class RedisValueStore implements ValueStore {
       args[0] = 'MGET'
       for (let i = 0; i < rkeys.length; i++) args[i + 1] = rkeys[i] as string
       replies = toArray(
-        await this.#connection.command(args, {
+        await this.#context.connection.command(args, {
           key: args[1],
           readonly: !primary,
           text: context.text,
@@ -144,7 +135,7 @@ export class RedisValueStore implements ValueStore {
       this.#gather(this.#writes)
       return this.#writes.set(rkey, data, ms)
     }
-    const connection = this.#connection
+    const connection = this.#context.connection
     if (ms !== null && ms <= 0) {
       if (condition === 'nx') return (await this.has(rkey)) === false
       return (await connection.command(['UNLINK', rkey], { key: rkey })) === 1
@@ -162,7 +153,7 @@ export class RedisValueStore implements ValueStore {
     ms: number | null,
   ): Promise<boolean[]> {
     const context = this.#context
-    const connection = this.#connection
+    const connection = this.#context.connection
     const n = rkeys.length
     // Every value encoded before anything is sent. A value that cannot be encoded is noted as
     // entry i, for the cache, which has the user's keys, to name its key.
@@ -226,7 +217,7 @@ export class RedisValueStore implements ValueStore {
     }
     // Read as bytes: an old value the codec cannot read was replaced or deleted all the same,
     // and is given back as the stored bytes (`decodeReplaced`), which text may not hold.
-    const reply = await this.#connection.command(args, { key: rkey, text: false })
+    const reply = await this.#context.connection.command(args, { key: rkey, text: false })
     return reply === null || reply === undefined
       ? missing
       : decodeReplaced(context, reply, key, setGetWrites(ms, condition))
@@ -237,11 +228,11 @@ export class RedisValueStore implements ValueStore {
   }
 
   async delete(rkey: string): Promise<boolean> {
-    return (await this.#connection.command(['UNLINK', rkey], { key: rkey })) === 1
+    return (await this.#context.connection.command(['UNLINK', rkey], { key: rkey })) === 1
   }
 
   async deleteMany(rkeys: readonly string[]): Promise<number> {
-    return toNumber(await this.#connection.command(['UNLINK', ...rkeys], { key: rkeys[0] }))
+    return toNumber(await this.#context.connection.command(['UNLINK', ...rkeys], { key: rkeys[0] }))
   }
 
   has(rkey: string, primary = false): Promise<boolean> {
@@ -253,11 +244,11 @@ export class RedisValueStore implements ValueStore {
 
   async #hasOne(rkey: string, primary: boolean): Promise<boolean> {
     const route = { key: rkey, readonly: !primary }
-    return (await this.#connection.command(['EXISTS', rkey], route)) === 1
+    return (await this.#context.connection.command(['EXISTS', rkey], route)) === 1
   }
 
   async touch(rkey: string, ms: number | null): Promise<boolean> {
-    const connection = this.#connection
+    const connection = this.#context.connection
     if (ms === null) {
       const [, exists] = await connection.batch(
         [
@@ -282,7 +273,7 @@ export class RedisValueStore implements ValueStore {
     let reply: unknown
     try {
       reply = asNumber
-        ? await runScript(this.#connection, INCR_NUMBER_SCRIPT, [rkey], [String(delta)])
+        ? await runScript(this.#context.connection, INCR_NUMBER_SCRIPT, [rkey], [String(delta)])
         : await this.#gather(this.#incrs).incr(rkey, String(delta))
     } catch (error) {
       // An ACL's refusal (`NOPERM`: of the script, for a user without `@scripting`, or of the
@@ -308,7 +299,7 @@ export class RedisValueStore implements ValueStore {
 
   async rename(from: string, to: string, key: string): Promise<void> {
     try {
-      await this.#connection.command(['RENAME', from, to], { key: from })
+      await this.#context.connection.command(['RENAME', from, to], { key: from })
     } catch (error) {
       if (error instanceof ResponseError && /no such key/i.test(error.message)) {
         throw new KeyNotFoundError(`key '${key}' not found`, { cause: error })
@@ -320,7 +311,7 @@ export class RedisValueStore implements ValueStore {
   async ttl(rkey: string, unit: 's' | 'ms', primary = false): Promise<number | null> {
     const command = unit === 's' ? 'TTL' : 'PTTL'
     const route = { key: rkey, readonly: !primary, text: this.#context.text }
-    const t = toNumber(await this.#connection.command([command, rkey], route))
+    const t = toNumber(await this.#context.connection.command([command, rkey], route))
     return t === -1 ? null : t === -2 ? 0 : t
   }
 
@@ -337,12 +328,12 @@ export class RedisValueStore implements ValueStore {
   }
 
   scan(pattern: string, count: number): AsyncIterable<Array<string | Buffer>> {
-    return this.#connection.scan(pattern, count)
+    return this.#context.connection.scan(pattern, count)
   }
 
   /** One `UNLINK` per `SCAN` batch, sent as the walk goes on. */
   async deleteMatching(pattern: string, count: number): Promise<number> {
-    const connection = this.#connection
+    const connection = this.#context.connection
     const pending: Array<Promise<unknown>> = []
     for await (const batch of connection.scan(pattern, count)) {
       if (batch.length > 0) {
@@ -358,11 +349,11 @@ export class RedisValueStore implements ValueStore {
   }
 
   flush(): Promise<void> {
-    return this.#connection.flush()
+    return this.#context.connection.flush()
   }
 
   async #bool(args: string[]): Promise<boolean> {
     const route = { key: args[1], readonly: false, text: this.#context.text }
-    return isOne(await this.#connection.command(args, route))
+    return isOne(await this.#context.connection.command(args, route))
   }
 }

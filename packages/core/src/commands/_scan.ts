@@ -68,7 +68,6 @@ async function* walk<T>(
   // keep the walk going forever.
   const seen = new Set<string>()
   do {
-    context.sendGathered()
     const reply = toArray(
       await context.connection.command([command, rkey, cursor, ...tail], {
         key: rkey,

@@ -352,8 +352,6 @@ function checkedAsText(
 ): ((args: RedisArgument[]) => Promise<unknown>) | undefined {
   if (!context.text) return undefined
   return async (args) => {
-    // What `run` does before it sends: calls gathered before this one go first.
-    context.sendGathered()
     const route = { key: String(args[1]), readonly: true, text: true }
     const reply = await context.connection.command(args, route)
     if (!hasReplacement(reply, step)) return reply

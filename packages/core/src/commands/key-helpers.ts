@@ -163,7 +163,6 @@ async function rename(
     const [fromVersion, toVersion] = moveVersions(options, method)
     const from = context.key(source, fromVersion)
     const to = context.key(destination, toVersion)
-    context.sendGathered()
     const reply = await context.store.writing([from, to], () =>
       context.connection.command([command, from, to], { key: from }),
     )
