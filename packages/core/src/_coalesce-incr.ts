@@ -15,10 +15,11 @@ export const INCR_COALESCE_MAX = 128
 /**
  * django-redis's "a missing key raises" for many increments of one key: `false` when the key is
  * missing, else one result per delta, in order. Each `INCRBY` is its own step (`pcall`): one
- * that fails (not an integer, an overflow) answers its caller with the error, and the steps after
- * it the same error without running: each of those callers then takes its own way (the
- * read-add-write fallback) after it, in call order, as separate calls would. A result beyond
- * ±2^52 is answered with the stored digits, as the single-key script does.
+ * whose value INCRBY refuses (not an integer, an overflow) answers its caller `{bytes}`, the value
+ * it refused, and the steps after it `{}` without running: each of those callers then takes the
+ * read-add-write fallback, in call order, each from the value the one before it left, as separate
+ * calls would. Another error (`WRONGTYPE`) answers its caller and the steps after it. A result
+ * beyond ±2^52 is answered with the stored digits, as the single-key script does.
  */
 const INCR_MANY_SCRIPT = defineScript(`if redis.call('EXISTS', KEYS[1]) == 0 then
   return false
@@ -27,7 +28,12 @@ local out = {}
 for i = 1, #ARGV do
   local n = redis.pcall('INCRBY', KEYS[1], ARGV[i])
   if type(n) == 'table' then
-    for j = i, #ARGV do
+    out[i] = n
+    if string.find(n.err, 'not an integer', 1, true) or string.find(n.err, 'would overflow', 1, true) then
+      out[i] = {redis.call('GET', KEYS[1])}
+      n = {}
+    end
+    for j = i + 1, #ARGV do
       out[j] = n
     end
     return out
@@ -43,7 +49,7 @@ return out`)
  * `INCR_MANY_SCRIPT` over several keys: one increment per entry, `KEYS[i]` by `ARGV[i]`, in order
  * (a key incremented twice is in `KEYS` twice); the reply has one entry per increment: `false`
  * when its key is missing, else as `INCR_MANY_SCRIPT` answers it (a key's steps after one that
- * failed answer its error without running). One `EXISTS` of all the keys
+ * failed answer `{}` or its error without running). One `EXISTS` of all the keys
  * first: when it counts them all (counters that exist, the common case; `EXISTS` counts a key
  * named twice twice) no key is looked up again, else each is, once. Measured on 100 distinct
  * counters, server CPU from `INFO cpu`, three runs: 0.59–0.61 µs an increment, against 0.74–0.80
@@ -73,6 +79,10 @@ for i = 1, #KEYS do
     local n = redis.pcall('INCRBY', key, ARGV[i])
     if type(n) == 'table' then
       out[i] = n
+      if string.find(n.err, 'not an integer', 1, true) or string.find(n.err, 'would overflow', 1, true) then
+        out[i] = {redis.call('GET', key)}
+        n = {}
+      end
       failed[key] = n
     elseif n >= 4503599627370496 or n <= -4503599627370496 then
       out[i] = redis.call('GET', key)
@@ -99,8 +109,9 @@ interface Waiter {
  * refused for one of its keys (`NOPERM`, after which its callers are rejected: nothing ran).
  *
  * Each caller gets the raw reply its own script call would have given — `null` (missing), an
- * integer, the digits — or, for a step that failed, a `ResponseError`: the caller's own handling
- * (django-redis's read-add-write fallback, `WRONGTYPE`) stays where it was.
+ * integer, the digits, `[bytes]` or `[]` for a value INCRBY refused (`Refused`) — or, for a step
+ * that failed otherwise, a `ResponseError`: the caller's own handling (django-redis's
+ * read-add-write fallback, `WRONGTYPE`) stays where it was.
  */
 export class IncrCoalescer {
   readonly #context: CacheContext

@@ -12,25 +12,37 @@ import type { RedisArgument } from './types.ts'
 // keep every digit. (Not ±2^53: node-redis 6 reads the integer reply 2^53 - 1 as 2^53, its last
 // `* 10 + byte - 48` step rounding above 2^53 - 48.) INCRBY's reply is a double in Lua, exact
 // there, so the comparison is exact. EXISTS rather than GET: no copy of the value into Lua, and
-// no second GET (measured: 2.7 µs of server CPU a call instead of 3.3; docs/benchmarks.md).
+// no second GET (measured: 2.7 µs of server CPU a call instead of 3.3; docs/benchmarks.md). A
+// value INCRBY refuses ("ERR value is not an integer or out of range", "ERR increment or
+// decrement would overflow") comes back as `{bytes}`: the value as it was at this call's turn,
+// for the fallback to add to (a `GET` sent after it could read a write made after this call).
+// INCRBY's other errors (`WRONGTYPE`) come back as they are.
 export const INCR_SCRIPT = defineScript(`if redis.call('EXISTS', KEYS[1]) == 0 then
   return false
 end
-local n = redis.call('INCRBY', KEYS[1], ARGV[1])
-if n >= 4503599627370496 or n <= -4503599627370496 then
+local n = redis.pcall('INCRBY', KEYS[1], ARGV[1])
+if type(n) == 'table' and (string.find(n.err, 'not an integer', 1, true) or string.find(n.err, 'would overflow', 1, true)) then
+  return {redis.call('GET', KEYS[1])}
+elseif type(n) == 'table' then
+  return n
+elseif n >= 4503599627370496 or n <= -4503599627370496 then
   return redis.call('GET', KEYS[1])
 end
 return n`)
 
 // `as: 'number'`: returns the stored digits, or, for a result beyond ±(2^53 - 1), puts the old
 // bytes back (the TTL kept) and returns the integer 0 instead: the caller rejects and nothing
-// changed.
+// changed. A value INCRBY refuses comes back as `{bytes}`, as from `INCR_SCRIPT`.
 export const INCR_NUMBER_SCRIPT = defineScript(`local old = redis.call('GET', KEYS[1])
 if not old then
   return false
 end
-local n = redis.call('INCRBY', KEYS[1], ARGV[1])
-if n > 9007199254740991 or n < -9007199254740991 then
+local n = redis.pcall('INCRBY', KEYS[1], ARGV[1])
+if type(n) == 'table' and (string.find(n.err, 'not an integer', 1, true) or string.find(n.err, 'would overflow', 1, true)) then
+  return {old}
+elseif type(n) == 'table' then
+  return n
+elseif n > 9007199254740991 or n < -9007199254740991 then
   redis.call('SET', KEYS[1], old, 'KEEPTTL')
   return 0
 end
@@ -48,32 +60,101 @@ return 1`)
 /** Reads and swaps one fallback `incr` tries before it gives up on a value that keeps changing. */
 const SWAP_ATTEMPTS = 100
 
+/** Keys `WritesDuringIncr` notes one by one at most; beyond, every key counts as written. */
+const MAX_NOTED = 10_000
+
+/**
+ * The keys one cache wrote while an `incr` was under way, so that a fallback `incr` whose swap
+ * failed knows whether a write made after it, in call order, is what changed the value (the
+ * `incr` came first, and that write replaced its sum) or another client did (read again). Costs
+ * an increment per `incr`, and a `Map` entry per write only while an `incr` is under way.
+ */
+export class WritesDuringIncr {
+  /** `incr`s under way. */
+  #under = 0
+  /** The last write's number. */
+  #seq = 0
+  /** Writes numbered above this count for every key (a pattern delete, a flush, too many keys). */
+  #all = -1
+  /** The number of each key's last write, while an `incr` is under way. */
+  readonly #written = new Map<string, number>()
+
+  /** An `incr` starts: its mark, for `since`. */
+  begin(): number {
+    this.#under++
+    return this.#seq
+  }
+
+  /** An `incr` ended (answered, or failed). */
+  end(): void {
+    if (--this.#under === 0) {
+      this.#written.clear()
+      this.#all = -1
+    }
+  }
+
+  /** A write of `rkey` is made now. */
+  note(rkey: string): void {
+    if (this.#under === 0) return
+    if (this.#written.size >= MAX_NOTED) {
+      this.noteAll()
+      return
+    }
+    this.#written.set(rkey, ++this.#seq)
+  }
+
+  /** A write of keys not known one by one is made now. */
+  noteAll(): void {
+    if (this.#under === 0) return
+    this.#written.clear()
+    this.#all = ++this.#seq
+  }
+
+  /** Whether `rkey` was written after the `incr` that got `mark` from `begin` started. */
+  since(rkey: string, mark: number): boolean {
+    return this.#all > mark || (this.#written.get(rkey) ?? -1) > mark
+  }
+}
+
+/**
+ * Where a fallback `incr` starts: the script's reply for a value INCRBY refused, `[bytes]` (the
+ * value at this call's turn) or `[]` (after the refused step before it in the same script: the
+ * value the fallback of that call left).
+ */
+export type Refused = readonly unknown[]
+
 /** The fallback `incr`s of one cache, one key's after another. */
 export class IncrFallback {
   readonly #context: CacheContext
   /** The last fallback `incr` of each key under way: the next one on that key waits for it. */
   readonly #slow = new Map<string, Promise<unknown>>()
+  /** The bytes the last fallback of each key under way left (or would have, had no write replaced them). */
+  readonly #left = new Map<string, RedisArgument>()
 
   constructor(context: CacheContext) {
     this.#context = context
   }
 
   /**
-   * django-redis's fallback when `INCRBY` refuses the value: read, add, write back with the TTL
-   * kept. With `asNumber`, a result that is a `bigint` is refused before anything is written.
-   * Unlike django-redis's, no increment is lost: the fallbacks of one key run one after another
-   * in call order (the `incr`s of one tick fail together), and the write happens only if the
-   * value is still the one read; when another client wrote in between, it reads again.
+   * django-redis's fallback when `INCRBY` refuses the value: add to the value the script saw,
+   * write back with the TTL kept. With `asNumber`, a result that is a `bigint` is refused before
+   * anything is written. Unlike django-redis's, no increment is lost: the fallbacks of one key run
+   * one after another in call order, each from the value the one before it left, and the write
+   * happens only if the value is still the one read. When it is not: if this cache wrote the key
+   * after this call (`writtenSince`), that write replaced the sum, which is answered unwritten;
+   * else another client wrote in between, and it reads again.
    */
   run(
     key: string,
     rkey: string,
     delta: number | bigint,
     asNumber: boolean,
+    refused: Refused,
+    writtenSince: () => boolean,
   ): Promise<number | bigint> {
     const slow = this.#slow
     const before = slow.get(rkey)
-    const swap = () => this.#swap(key, rkey, delta, asNumber)
+    const swap = () => this.#swap(key, rkey, delta, asNumber, refused, writtenSince)
     const run = before === undefined ? swap() : before.then(swap, swap)
     const done = run.then(
       () => {},
@@ -81,7 +162,10 @@ export class IncrFallback {
     )
     slow.set(rkey, done)
     done.then(() => {
-      if (slow.get(rkey) === done) slow.delete(rkey)
+      if (slow.get(rkey) === done) {
+        slow.delete(rkey)
+        this.#left.delete(rkey)
+      }
     })
     return run
   }
@@ -91,26 +175,36 @@ export class IncrFallback {
     rkey: string,
     delta: number | bigint,
     asNumber: boolean,
+    refused: Refused,
+    writtenSince: () => boolean,
   ): Promise<number | bigint> {
     const context = this.#context
     const connection = context.connection
+    // The value at this call's turn: the bytes the script read, or those the fallback before it
+    // left; read now only when neither is known.
+    let seen = (refused.length > 0 ? refused[0] : this.#left.get(rkey)) as RedisArgument | undefined
     for (let attempt = 0; attempt < SWAP_ATTEMPTS; attempt++) {
       // As bytes (no `text` route): the swap compares exactly these.
-      const reply = await connection.command(['GET', rkey], { key: rkey })
+      const reply = seen ?? (await connection.command(['GET', rkey], { key: rkey }))
+      seen = undefined
       if (reply === null) throw new KeyNotFoundError(`key '${key}' not found`)
+      // Until this call has a sum, the next fallback of this key starts from what it read.
+      this.#left.set(rkey, reply as RedisArgument)
       const current = context.decode(reply, key)
       const next = addNumbers(current, delta, key)
       // Beyond ±(2^53 - 1): an integer as a bigint, or a float past where numbers count exactly.
       if (asNumber && (typeof next === 'bigint' || !(Math.abs(next) <= Number.MAX_SAFE_INTEGER))) {
         throw unsafeResult(key)
       }
+      const data = encodeAt(context.codec, next, key)
+      this.#left.set(rkey, data)
       const swapped = await runScript(
         connection,
         INCR_SWAP_SCRIPT,
         [rkey],
-        [reply as RedisArgument, encodeAt(context.codec, next, key)],
+        [reply as RedisArgument, data],
       )
-      if (swapped === 1) return next
+      if (swapped === 1 || writtenSince()) return next
     }
     throw new ResponseError(
       `incr() on key '${key}': the value changed ${SWAP_ATTEMPTS} times between reading it and writing the sum (other clients write it); nothing was written`,

@@ -205,6 +205,8 @@ function incr(
           `key '${key}' not found: incr() and decr() need a stored number (as in Django); store one first, e.g. add('${key}', 0)`,
         )
       }
+      // A value INCRBY refused (`Refused`): the method's fallback, by `onError` below.
+      if (Array.isArray(reply)) throw new IncrRefused(key)
       if (asNumber) {
         if (reply === 0) throw unsafeResult(key)
       } else if (typeof reply === 'number' && Number.isSafeInteger(reply)) {
@@ -222,7 +224,7 @@ function incr(
       // method then reads, adds and writes back, which a pipeline cannot; here the method runs
       // after the batch (not in a transaction, which has run already: the error stays).
       onError: (error) =>
-        pipe.transaction || !(error instanceof ResponseError) || isRedirectOrType(error)
+        pipe.transaction || !(error instanceof IncrRefused)
           ? undefined
           : (pipe.cache.incr(key, delta, options) as Promise<number | bigint | null>),
     }
@@ -230,9 +232,13 @@ function incr(
   })
 }
 
-/** A reply error that is not INCRBY refusing the value. */
-function isRedirectOrType(error: ResponseError): boolean {
-  return /^(WRONGTYPE|CROSSSLOT|MOVED|ASK|TRYAGAIN|NOSCRIPT)/.test(error.message)
+/** INCRBY refused the value at `key` (a float, an integer beyond int64), in a pipeline. */
+class IncrRefused extends ResponseError {
+  constructor(key: string) {
+    super(
+      `ERR value is not an integer or out of range: incr() of key '${key}' in a transaction (INCRBY refuses a float or an integer beyond int64; outside a transaction, incr() reads, adds and writes back)`,
+    )
+  }
 }
 
 /** The standard API's queueing functions, by method name. */

@@ -8,7 +8,7 @@ import { ManyReadCoalescer } from './_coalesce-many.ts'
 import { msetArguments, refusedWhole, WriteCoalescer } from './_coalesce-set.ts'
 import type { CacheContext } from './_context.ts'
 import type { Coalescer } from './_gathering.ts'
-import { INCR_NUMBER_SCRIPT, INCR_SCRIPT, IncrFallback } from './_incr.ts'
+import { INCR_NUMBER_SCRIPT, INCR_SCRIPT, IncrFallback, WritesDuringIncr } from './_incr.ts'
 import { noteFailedEntry } from './_key-errors.ts'
 import { isNoPerm, isWrongType, unsafeResult } from './_messages.ts'
 import { isOne, toArray, toNumber } from './_replies.ts'
@@ -44,6 +44,8 @@ export class RedisValueStore implements ValueStore {
   readonly #incrs: IncrCoalescer
   /** `incr`'s fallback, for values `INCRBY` refuses. */
   readonly #slowIncrs: IncrFallback
+  /** The keys written while an `incr` is under way, for its fallback. */
+  readonly #written = new WritesDuringIncr()
 
   /** Coalesces reads (`get`s, existence checks) when the context says so (`coalesceReads`). */
   constructor(context: CacheContext) {
@@ -128,6 +130,7 @@ export class RedisValueStore implements ValueStore {
     ms: number | null,
     condition?: SetCondition,
   ): Promise<boolean> {
+    this.#written.note(rkey)
     const data = this.#context.encode(value)
     // A large value goes alone: a batch stays small, and within `maxInFlightBytes`.
     if (condition === undefined && (ms === null || ms > 0) && data.length <= LARGE_VALUE) {
@@ -155,6 +158,7 @@ export class RedisValueStore implements ValueStore {
     const context = this.#context
     const connection = this.#context.connection
     const n = rkeys.length
+    for (let i = 0; i < n; i++) this.#written.note(rkeys[i] as string)
     // Every value encoded before anything is sent. A value that cannot be encoded is noted as
     // entry i, for the cache, which has the user's keys, to name its key.
     const data: RedisArgument[] = new Array(n)
@@ -203,6 +207,7 @@ export class RedisValueStore implements ValueStore {
     missing: unknown = null,
   ): Promise<unknown> {
     const context = this.#context
+    this.#written.note(rkey)
     const data = context.encode(value, key)
     let args: RedisArgument[]
     if (ms !== null && ms <= 0) {
@@ -223,15 +228,18 @@ export class RedisValueStore implements ValueStore {
       : decodeReplaced(context, reply, key, setGetWrites(ms, condition))
   }
 
-  writing<T>(_rkeys: readonly string[], write: () => Promise<T>): Promise<T> {
+  writing<T>(rkeys: readonly string[], write: () => Promise<T>): Promise<T> {
+    for (const rkey of rkeys) this.#written.note(rkey)
     return write()
   }
 
   async delete(rkey: string): Promise<boolean> {
+    this.#written.note(rkey)
     return (await this.#context.connection.command(['UNLINK', rkey], { key: rkey })) === 1
   }
 
   async deleteMany(rkeys: readonly string[]): Promise<number> {
+    for (const rkey of rkeys) this.#written.note(rkey)
     return toNumber(await this.#context.connection.command(['UNLINK', ...rkeys], { key: rkeys[0] }))
   }
 
@@ -248,6 +256,7 @@ export class RedisValueStore implements ValueStore {
   }
 
   async touch(rkey: string, ms: number | null): Promise<boolean> {
+    this.#written.note(rkey)
     const connection = this.#context.connection
     if (ms === null) {
       const [, exists] = await connection.batch(
@@ -270,34 +279,55 @@ export class RedisValueStore implements ValueStore {
     asNumber: boolean,
   ): Promise<number | bigint> {
     const context = this.#context
-    let reply: unknown
+    const written = this.#written
+    const mark = written.begin()
     try {
-      reply = asNumber
-        ? await runScript(this.#context.connection, INCR_NUMBER_SCRIPT, [rkey], [String(delta)])
-        : await this.#gather(this.#incrs).incr(rkey, String(delta))
-    } catch (error) {
-      // An ACL's refusal (`NOPERM`: of the script, for a user without `@scripting`, or of the
-      // key) is the answer: the fallback below is for values `INCRBY` refuses, and runs a script
-      // too (topologies.md: incr and decr need `@scripting`).
-      if (!(error instanceof ResponseError) || isNoPerm(error)) throw error
-      if (isWrongType(error)) throw await context.wrongType(error, 'incr', key, rkey)
-      return await this.#slowIncrs.run(key, rkey, delta, asNumber)
+      let reply: unknown
+      try {
+        reply = asNumber
+          ? await runScript(this.#context.connection, INCR_NUMBER_SCRIPT, [rkey], [String(delta)])
+          : await this.#gather(this.#incrs).incr(rkey, String(delta))
+      } catch (error) {
+        if (error instanceof ResponseError && isWrongType(error)) {
+          throw await context.wrongType(error, 'incr', key, rkey)
+        }
+        // Anything else — an ACL's refusal (`NOPERM`, or a script's "can't run this command"),
+        // a server out of memory — is the answer: the fallback is for values `INCRBY` refuses,
+        // which the scripts answer with the value, not an error.
+        if (error instanceof ResponseError && error.message.includes("can't run this command")) {
+          throw new ResponseError(
+            `incr() of key '${key}': ${error.message} (incr's script runs EXISTS, INCRBY and GET: the ACL user needs them, and @scripting)`,
+            { cause: error },
+          )
+        }
+        throw error
+      }
+      if (reply === null || reply === undefined)
+        throw new KeyNotFoundError(
+          `key '${key}' not found: incr() and decr() need a stored number (as in Django); store one first, e.g. add('${key}', 0)`,
+        )
+      if (Array.isArray(reply)) {
+        // A value INCRBY refused (a float, an integer beyond int64): django-redis's fallback.
+        return await this.#slowIncrs.run(key, rkey, delta, asNumber, reply, () =>
+          written.since(rkey, mark),
+        )
+      }
+      if (asNumber) {
+        // The integer 0: the result was not a safe integer (a result of 0 comes as digits).
+        if (reply === 0) throw unsafeResult(key)
+      } else if (typeof reply === 'number' && Number.isSafeInteger(reply)) {
+        // A result within ±2^52 comes as an integer reply, a larger one as its digits.
+        return reply
+      }
+      return context.decode(reply, key) as number | bigint
+    } finally {
+      written.end()
     }
-    if (reply === null || reply === undefined)
-      throw new KeyNotFoundError(
-        `key '${key}' not found: incr() and decr() need a stored number (as in Django); store one first, e.g. add('${key}', 0)`,
-      )
-    if (asNumber) {
-      // The integer 0: the result was not a safe integer (a result of 0 comes as digits).
-      if (reply === 0) throw unsafeResult(key)
-    } else if (typeof reply === 'number' && Number.isSafeInteger(reply)) {
-      // A result within ±2^52 comes as an integer reply, a larger one as its digits.
-      return reply
-    }
-    return context.decode(reply, key) as number | bigint
   }
 
   async rename(from: string, to: string, key: string): Promise<void> {
+    this.#written.note(from)
+    this.#written.note(to)
     try {
       await this.#context.connection.command(['RENAME', from, to], { key: from })
     } catch (error) {
@@ -316,10 +346,12 @@ export class RedisValueStore implements ValueStore {
   }
 
   async expire(rkey: string, ms: number): Promise<boolean> {
+    this.#written.note(rkey)
     return this.#bool(['PEXPIRE', rkey, String(ms)])
   }
 
   async expireAt(rkey: string, unixMs: number): Promise<boolean> {
+    this.#written.note(rkey)
     return this.#bool(['PEXPIREAT', rkey, String(unixMs)])
   }
 
@@ -333,6 +365,7 @@ export class RedisValueStore implements ValueStore {
 
   /** One `UNLINK` per `SCAN` batch, sent as the walk goes on. */
   async deleteMatching(pattern: string, count: number): Promise<number> {
+    this.#written.noteAll()
     const connection = this.#context.connection
     const pending: Array<Promise<unknown>> = []
     for await (const batch of connection.scan(pattern, count)) {
@@ -349,6 +382,7 @@ export class RedisValueStore implements ValueStore {
   }
 
   flush(): Promise<void> {
+    this.#written.noteAll()
     return this.#context.connection.flush()
   }
 

@@ -21,6 +21,17 @@ beforeAll(async () => {
     '+@all',
     '-@scripting',
   ])
+  // Scripting allowed, but not a command incr's script runs.
+  await admin.sendCommand([
+    'ACL',
+    'SETUSER',
+    'noexists',
+    'on',
+    '>ne-pw',
+    '~app:*',
+    '+@all',
+    '-exists',
+  ])
   await admin.close()
 })
 
@@ -111,6 +122,30 @@ describe('incr for an ACL user without scripting', () => {
       await Promise.all([cache.incr('n'), cache.incr('n'), cache.incr('missing')].map(refused))
       expect(await cache.get('n')).toBe(5)
       expect(await cache.hasKey('missing')).toBe(false)
+    } finally {
+      await cache.close()
+    }
+  })
+})
+
+describe('an ACL user with scripting but without a command of the incr script (EXISTS)', () => {
+  it('incr rejects with what the ACL refused, and changes nothing (no read-add-write instead)', async () => {
+    const cache = createCache({
+      location: server.url.replace('redis://', 'redis://noexists:ne-pw@'),
+      keyPrefix: 'app',
+    })
+    try {
+      await cache.set('e', 5)
+      for (const call of [() => cache.incr('e'), () => cache.decr('e', 2)]) {
+        const error = await call().then(
+          () => undefined,
+          (e: unknown) => e,
+        )
+        expect(error).toBeInstanceOf(ResponseError)
+        expect((error as Error).message).toMatch(/can't run this command/)
+        expect((error as Error).message).toMatch(/incr\(\) of key 'e'.*EXISTS, INCRBY and GET/)
+      }
+      expect(await cache.get('e')).toBe(5)
     } finally {
       await cache.close()
     }

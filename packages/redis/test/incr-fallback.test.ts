@@ -125,4 +125,51 @@ describe.each([
     })
     expect(await cache.get('f')).toBe(1e20 + 2 ** 60)
   })
+  it('a write made right after an incr of a float, in the same tick, stays: the incr came first', async () => {
+    const cache = make(uniquePrefix('incr'))
+    await cache.set('f', 1.5)
+    const [sum] = await Promise.all([cache.incr('f'), cache.set('f', 10)])
+    expect(sum).toBe(2.5)
+    expect(await cache.get('f')).toBe(10)
+
+    await cache.set('g', 1.5)
+    const [gone] = await Promise.all([cache.incr('g', 2), cache.delete('g')])
+    expect(gone).toBe(3.5)
+    expect(await cache.hasKey('g')).toBe(false)
+
+    await cache.set('m', 0.5)
+    const [many] = await Promise.all([cache.incr('m'), cache.setMany({ m: 'after', x: 1 })])
+    expect(many).toBe(1.5)
+    expect(await cache.get('m')).toBe('after')
+
+    await cache.set('n', 0.5)
+    const [exact] = await Promise.all([cache.incr('n', 1, { as: 'number' }), cache.set('n', 7)])
+    expect(exact).toBe(1.5)
+    expect(await cache.get('n')).toBe(7)
+  })
+
+  it('incr, set, incr of one float in one tick answer as one after another', async () => {
+    const cache = make(uniquePrefix('incr'))
+    await cache.set('f', 1.5)
+    const [a, , b] = await Promise.all([cache.incr('f'), cache.set('f', 10), cache.incr('f')])
+    expect([a, b]).toEqual([2.5, 11])
+    expect(await cache.get('f')).toBe(11)
+
+    // Two incrs of the float gathered into one script, then a set: each incr saw the one before.
+    await cache.set('g', 1.5)
+    const [c, d] = await Promise.all([cache.incr('g'), cache.incr('g', 2), cache.set('g', 'last')])
+    expect([c, d]).toEqual([2.5, 4.5])
+    expect(await cache.get('g')).toBe('last')
+
+    // The same across keys (one script over several keys).
+    await cache.setMany({ h: 0.25, i: 1 })
+    const [e, f, g] = await Promise.all([
+      cache.incr('h'),
+      cache.incr('i'),
+      cache.incr('h'),
+      cache.set('h', 'last'),
+    ])
+    expect([e, f, g]).toEqual([1.25, 2, 2.25])
+    expect(await cache.get('h')).toBe('last')
+  })
 })

@@ -37,20 +37,33 @@ function exists(s: ScriptCall, line: number, key: string | undefined): boolean {
   return s.call(line, 'EXISTS', key) !== 0
 }
 
+/** Whether `error`, of `INCRBY`, is it refusing the value (the scripts' `string.find`s). */
+function refusesValue(error: ResponseError): boolean {
+  return error.message.includes('not an integer') || error.message.includes('would overflow')
+}
+
 /**
- * One step of the coalesced increments: `INCRBY` as `pcall` (its error is the step's reply), a
- * result beyond ±2^52 as the stored digits (`GET` on Lua line `getLine`).
+ * One step of the increments: `INCRBY` as `pcall`; a value it refuses as `[bytes]` (`GET` on Lua
+ * line `refusedLine`), another error as the step's reply, a result beyond ±2^52 as the stored
+ * digits (`GET` on Lua line `getLine`).
  */
 function incrStep(
   s: ScriptCall,
   key: string | undefined,
   delta: string | undefined,
+  refusedLine: number,
   getLine: number,
 ): Reply {
   const n = s.pcall('INCRBY', key, delta)
-  if (n instanceof ResponseError) return n
+  if (n instanceof ResponseError) return refusesValue(n) ? [s.call(refusedLine, 'GET', key)] : n
   if ((n as number) >= TWO_52 || (n as number) <= -TWO_52) return s.call(getLine, 'GET', key)
   return n
+}
+
+/** A step's reply that ends its key's run: the steps of that key after it answer `after`. */
+function afterStep(n: Reply): Reply | undefined {
+  if (n instanceof ResponseError) return n
+  return Array.isArray(n) ? [] : undefined
 }
 
 /** A Lua string-or-nil reply read as a string (`false` when nil). */
@@ -142,20 +155,24 @@ const IMPLEMENTATIONS: Record<ScriptName, (s: ScriptCall) => Reply> = {
   INCR: (s) => {
     const key = s.keys[0]
     if (!exists(s, 1, key)) return null
-    const n = s.call(4, 'INCRBY', key, s.argv[0]) as number
-    if (n >= TWO_52 || n <= -TWO_52) return s.call(6, 'GET', key)
+    const n = incrStep(s, key, s.argv[0], 6, 10)
+    if (n instanceof ResponseError) throw n
     return n
   },
   INCR_NUMBER: (s) => {
     const key = s.keys[0]
     const old = str(s.call(1, 'GET', key))
     if (old === null) return null
-    const n = s.call(5, 'INCRBY', key, s.argv[0]) as number
-    if (n > SAFE || n < -SAFE) {
-      s.call(7, 'SET', key, old, 'KEEPTTL')
+    const n = s.pcall('INCRBY', key, s.argv[0])
+    if (n instanceof ResponseError) {
+      if (refusesValue(n)) return [old]
+      throw n
+    }
+    if ((n as number) > SAFE || (n as number) < -SAFE) {
+      s.call(11, 'SET', key, old, 'KEEPTTL')
       return 0
     }
-    return s.call(10, 'GET', key)
+    return s.call(14, 'GET', key)
   },
   INCR_SWAP: (s) => {
     const key = s.keys[0]
@@ -202,11 +219,12 @@ const IMPLEMENTATIONS: Record<ScriptName, (s: ScriptCall) => Reply> = {
     if (!exists(s, 1, key)) return null
     const out: Reply[] = []
     for (const delta of s.argv) {
-      const n = incrStep(s, key, delta, 13)
+      const n = incrStep(s, key, delta, 10, 18)
       out.push(n)
-      // The steps after a failed one answer its error without running.
-      if (n instanceof ResponseError) {
-        while (out.length < s.argv.length) out.push(n)
+      // The steps after a failed one answer `{}` (after a refused value) or its error, unrun.
+      const after = afterStep(n)
+      if (after !== undefined) {
+        while (out.length < s.argv.length) out.push(after)
         break
       }
     }
@@ -225,8 +243,9 @@ const IMPLEMENTATIONS: Record<ScriptName, (s: ScriptCall) => Reply> = {
       if (!there) return null
       const error = failed.get(key)
       if (error !== undefined) return error
-      const n = incrStep(s, key, s.argv[i], 25)
-      if (n instanceof ResponseError) failed.set(key, n)
+      const n = incrStep(s, key, s.argv[i], 24, 29)
+      const after = afterStep(n)
+      if (after !== undefined) failed.set(key, after)
       return n
     })
   },
