@@ -182,6 +182,8 @@ export class RedisValueStore implements ValueStore {
     // behind this one: the call rejects, nothing stored, and the next ones go as pipelines.
     let replies: unknown[]
     try {
+      // Sent at once, on the connection as handed in: after every call gathered before it.
+      context.gathering.flush()
       replies = await this.#writes.setAll(rkeys, data, String(ms))
     } catch (error) {
       throw isNoPerm(error) ? refusedWhole(error, 'setMany() went to Redis as one script') : error
