@@ -4,6 +4,7 @@ import type { CacheContext } from './_context.ts'
 import { COALESCE_MAX, sendCommand } from './_gathering.ts'
 import { isNoPerm, refusesCommand } from './_messages.ts'
 import { toNumber } from './_replies.ts'
+import type { WritesSince } from './_writes-since.ts'
 import type { RedisArgument } from './types.ts'
 
 /**
@@ -17,14 +18,21 @@ const APART_MOST = 1024
 
 /** One caller: its Redis key, and how to answer it. */
 interface Waiter {
-  rkey: RedisArgument
+  rkey: string
   resolve: (found: boolean) => void
   reject: (error: unknown) => void
+}
+
+/** The calls gathered in one tick, and the mark of `WritesSince` taken when the first came. */
+interface Batch {
+  waiters: Waiter[]
+  mark: number
 }
 
 /** A batch whose `EXISTS` of several keys awaits its count. */
 interface Sent {
   waiters: Waiter[]
+  mark: number
   /** Each key's own `EXISTS`, sent by `closing()` behind the batch's; `undefined` until then. */
   again: Promise<unknown>[] | undefined
 }
@@ -34,7 +42,8 @@ interface Sent {
  * timer). `EXISTS` of many keys answers how many of them exist (a key named twice counted
  * twice), not which: a count of all of them or of none answers every caller at once — the usual
  * case, a tick of hits or of misses. A count in between asks each key again with an `EXISTS` of
- * its own (a second round trip for that batch), and the next calls (16 times that batch's size,
+ * its own (a second round trip for that batch; a key this cache wrote after its calls is answered
+ * from the count, see `#askAgain`), and the next calls (16 times that batch's size,
  * doubled each time this happens again, up to 1,024 times) each send their own `EXISTS`, as
  * without coalescing, before calls are gathered again. When `close()` comes while a batch awaits
  * its count, each of its keys is asked at once, behind it (`closing()`): the connection answers
@@ -47,7 +56,9 @@ interface Sent {
  */
 export class ExistsCoalescer {
   readonly #context: CacheContext
-  #batch: Waiter[] | undefined
+  /** The keys this cache wrote, for a batch asked again (see `#askAgain`). */
+  readonly #written: WritesSince
+  #batch: Batch | undefined
   /** How many more calls are not gathered. */
   #apart = 0
   /** `#apart`, in batches of the size of the one that was partly there, after such a batch. */
@@ -55,23 +66,25 @@ export class ExistsCoalescer {
   /** The batches of several keys whose `EXISTS` awaits its count (for `closing()`). */
   readonly #inFlight = new Set<Sent>()
 
-  constructor(context: CacheContext) {
+  constructor(context: CacheContext, written: WritesSince) {
     this.#context = context
+    this.#written = written
   }
 
   /** Whether `rkey` exists (of any type). */
   has(rkey: string): Promise<boolean> {
     let batch = this.#batch
     if (batch === undefined) {
-      const fresh: Waiter[] = []
+      // A write made after these calls ends the batch (it sends what is gathered first).
+      const fresh: Batch = { waiters: [], mark: this.#written.begin() }
       this.#batch = batch = fresh
       queueMicrotask(() => this.#send(fresh))
     }
-    const waiters = batch
+    const { waiters } = batch
     const promise = new Promise<boolean>((resolve, reject) => {
       waiters.push({ rkey, resolve, reject })
     })
-    if (waiters.length >= COALESCE_MAX) this.#send(waiters)
+    if (waiters.length >= COALESCE_MAX) this.#send(batch)
     return promise
   }
 
@@ -107,12 +120,14 @@ export class ExistsCoalescer {
     }
   }
 
-  #send(batch: Waiter[]): void {
+  #send(batch: Batch): void {
     if (this.#batch === batch) this.#batch = undefined
     // Emptied as it is sent: the microtask queued for it may come after an earlier `flush()`.
-    const waiters = batch.splice(0)
+    const waiters = batch.waiters.splice(0)
     if (waiters.length === 0) return
+    const written = this.#written
     if (waiters.length === 1) {
+      written.end()
       const waiter = waiters[0] as Waiter
       this.#answer(waiter, this.#exists(waiter.rkey))
       return
@@ -120,7 +135,7 @@ export class ExistsCoalescer {
     const args: RedisArgument[] = new Array(waiters.length + 1)
     args[0] = 'EXISTS'
     for (let i = 0; i < waiters.length; i++) args[i + 1] = (waiters[i] as Waiter).rkey
-    const sent: Sent = { waiters, again: undefined }
+    const sent: Sent = { waiters, mark: batch.mark, again: undefined }
     const inFlight = this.#inFlight
     inFlight.add(sent)
     sendCommand(this.#context.unordered, args, { key: args[1], readonly: true }).then(
@@ -128,6 +143,7 @@ export class ExistsCoalescer {
         inFlight.delete(sent)
         const count = toNumber(reply)
         if (count === waiters.length || count === 0) {
+          written.end()
           this.#window = APART_FIRST
           const found = count > 0
           for (const waiter of waiters) waiter.resolve(found)
@@ -135,14 +151,11 @@ export class ExistsCoalescer {
         }
         this.#apart = this.#window * waiters.length
         this.#window = Math.min(this.#window * 2, APART_MOST)
-        const again = sent.again
-        for (let i = 0; i < waiters.length; i++) {
-          const waiter = waiters[i] as Waiter
-          this.#answer(waiter, again?.[i] ?? this.#exists(waiter.rkey))
-        }
+        this.#askAgain(sent, count).finally(() => written.end())
       },
       (error: unknown) => {
         inFlight.delete(sent)
+        written.end()
         if (isNoPerm(error) && !refusesCommand(error, 'EXISTS')) {
           // Refused by the ACL before it ran, for a key the user may not read: each key asked
           // on its own, so that only that key's caller fails (a read sent late overtakes
@@ -156,6 +169,71 @@ export class ExistsCoalescer {
         for (const waiter of waiters) waiter.reject(error)
       },
     )
+  }
+
+  /**
+   * Answers a batch whose count was in between from each key's own `EXISTS`. Those are sent
+   * after the calls made behind the batch: a key this cache wrote since is answered from the
+   * count instead, what the other keys leave of it, when it is the only such key of the batch
+   * (named once or more); with several, from its own `EXISTS`.
+   */
+  async #askAgain(sent: Sent, count: number): Promise<void> {
+    const { waiters, mark } = sent
+    const replies = waiters.map((waiter, i) => sent.again?.[i] ?? this.#exists(waiter.rkey))
+    const written = this.#written
+    let suspect: string | undefined
+    for (const waiter of waiters) {
+      if (!written.since(waiter.rkey, mark)) continue
+      if (suspect !== undefined && suspect !== waiter.rkey) {
+        suspect = undefined
+        break
+      }
+      suspect = waiter.rkey
+    }
+    if (suspect === undefined) {
+      for (let i = 0; i < waiters.length; i++)
+        this.#answer(waiters[i] as Waiter, replies[i] as Promise<unknown>)
+      return
+    }
+    // The other keys answered as their replies come; the written one once they all have.
+    let rest = count
+    let named = 0
+    let failed = false
+    const others: Promise<void>[] = []
+    for (let i = 0; i < waiters.length; i++) {
+      const waiter = waiters[i] as Waiter
+      if (waiter.rkey === suspect) {
+        named++
+        continue
+      }
+      others.push(
+        (replies[i] as Promise<unknown>).then(
+          (reply) => {
+            const found = toNumber(reply) === 1
+            if (found) rest--
+            waiter.resolve(found)
+          },
+          (error: unknown) => {
+            failed = true
+            waiter.reject(error)
+          },
+        ),
+      )
+    }
+    await Promise.all(others)
+    for (let i = 0; i < waiters.length; i++) {
+      const waiter = waiters[i] as Waiter
+      if (waiter.rkey !== suspect) continue
+      // Unless another key's answer is missing, or the rest is neither none nor every time the
+      // key is named (another client wrote in between): the key's own answer.
+      const own = replies[i] as Promise<unknown>
+      if (!failed && (rest === 0 || rest === named)) {
+        own.catch(() => {}) // not read
+        waiter.resolve(rest > 0)
+      } else {
+        this.#answer(waiter, own)
+      }
+    }
   }
 
   /** One `EXISTS` of one key. */

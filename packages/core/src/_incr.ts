@@ -60,62 +60,6 @@ return 1`)
 /** Reads and swaps one fallback `incr` tries before it gives up on a value that keeps changing. */
 const SWAP_ATTEMPTS = 100
 
-/** Keys `WritesDuringIncr` notes one by one at most; beyond, every key counts as written. */
-const MAX_NOTED = 10_000
-
-/**
- * The keys one cache wrote while an `incr` was under way, so that a fallback `incr` whose swap
- * failed knows whether a write made after it, in call order, is what changed the value (the
- * `incr` came first, and that write replaced its sum) or another client did (read again). Costs
- * an increment per `incr`, and a `Map` entry per write only while an `incr` is under way.
- */
-export class WritesDuringIncr {
-  /** `incr`s under way. */
-  #under = 0
-  /** The last write's number. */
-  #seq = 0
-  /** Writes numbered above this count for every key (a pattern delete, a flush, too many keys). */
-  #all = -1
-  /** The number of each key's last write, while an `incr` is under way. */
-  readonly #written = new Map<string, number>()
-
-  /** An `incr` starts: its mark, for `since`. */
-  begin(): number {
-    this.#under++
-    return this.#seq
-  }
-
-  /** An `incr` ended (answered, or failed). */
-  end(): void {
-    if (--this.#under === 0) {
-      this.#written.clear()
-      this.#all = -1
-    }
-  }
-
-  /** A write of `rkey` is made now. */
-  note(rkey: string): void {
-    if (this.#under === 0) return
-    if (this.#written.size >= MAX_NOTED) {
-      this.noteAll()
-      return
-    }
-    this.#written.set(rkey, ++this.#seq)
-  }
-
-  /** A write of keys not known one by one is made now. */
-  noteAll(): void {
-    if (this.#under === 0) return
-    this.#written.clear()
-    this.#all = ++this.#seq
-  }
-
-  /** Whether `rkey` was written after the `incr` that got `mark` from `begin` started. */
-  since(rkey: string, mark: number): boolean {
-    return this.#all > mark || (this.#written.get(rkey) ?? -1) > mark
-  }
-}
-
 /**
  * Where a fallback `incr` starts: the script's reply for a value INCRBY refused, `[bytes]` (the
  * value at this call's turn) or `[]` (after the refused step before it in the same script: the

@@ -8,11 +8,12 @@ import { ManyReadCoalescer } from './_coalesce-many.ts'
 import { msetArguments, refusedWhole, WriteCoalescer } from './_coalesce-set.ts'
 import type { CacheContext } from './_context.ts'
 import type { Coalescer } from './_gathering.ts'
-import { INCR_NUMBER_SCRIPT, INCR_SCRIPT, IncrFallback, WritesDuringIncr } from './_incr.ts'
+import { INCR_NUMBER_SCRIPT, INCR_SCRIPT, IncrFallback } from './_incr.ts'
 import { noteFailedEntry } from './_key-errors.ts'
 import { isNoPerm, isWrongType, unsafeResult } from './_messages.ts'
 import { isOne, toArray, toNumber } from './_replies.ts'
 import type { SetCondition, ValueStore } from './_value-store.ts'
+import { WritesSince } from './_writes-since.ts'
 import { decodeReplaced, noteStored, setGetWrites } from './commands/_removed.ts'
 import { KeyNotFoundError, ResponseError } from './errors.ts'
 import { runScript } from './script.ts'
@@ -44,8 +45,8 @@ export class RedisValueStore implements ValueStore {
   readonly #incrs: IncrCoalescer
   /** `incr`'s fallback, for values `INCRBY` refuses. */
   readonly #slowIncrs: IncrFallback
-  /** The keys written while an `incr` is under way, for its fallback. */
-  readonly #written = new WritesDuringIncr()
+  /** The keys written while an `incr` or a batch of `hasKey`s is under way. */
+  readonly #written = new WritesSince()
 
   /** Coalesces reads (`get`s, existence checks) when the context says so (`coalesceReads`). */
   constructor(context: CacheContext) {
@@ -53,7 +54,9 @@ export class RedisValueStore implements ValueStore {
     const gathering = context.gathering
     this.#reads = context.coalesce ? gathering.add(new ReadCoalescer(context)) : undefined
     this.#manyReads = context.coalesce ? gathering.add(new ManyReadCoalescer(context)) : undefined
-    this.#exists = context.coalesce ? gathering.add(new ExistsCoalescer(context)) : undefined
+    this.#exists = context.coalesce
+      ? gathering.add(new ExistsCoalescer(context, this.#written))
+      : undefined
     this.#incrs = gathering.add(new IncrCoalescer(context, INCR_SCRIPT))
     this.#writes = gathering.add(new WriteCoalescer(context))
     this.#slowIncrs = new IncrFallback(context)

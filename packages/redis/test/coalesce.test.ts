@@ -442,6 +442,37 @@ describe('coalesced hasKey', () => {
     expect(names(commands)).toEqual([2])
   })
 
+  it('a tick with some keys there, then a write of one of them in the same tick: each answers as before the write', async () => {
+    // Asked again, the key's own EXISTS comes after the write: its answer is the count's rest.
+    const set = cacheFor()
+    await set.set('a', 1)
+    expect(
+      await Promise.all([set.hasKey('a'), set.hasKey('x'), set.set('x', 1), set.hasKey('x')]),
+    ).toEqual([true, false, true, true])
+    const deleted = cacheFor()
+    await deleted.setMany({ a: 1, b: 1 })
+    expect(
+      await Promise.all([
+        deleted.hasKey('a'),
+        deleted.hasKey('y'),
+        deleted.hasKey('b'),
+        deleted.delete('a'),
+        deleted.hasKey('a'),
+      ]),
+    ).toEqual([true, false, true, true, false])
+    // A key named twice in the tick, then written.
+    const twice = cacheFor()
+    await twice.set('a', 1)
+    expect(
+      await Promise.all([
+        twice.hasKey('z'),
+        twice.hasKey('a'),
+        twice.hasKey('z'),
+        twice.setMany({ z: 1 }, null),
+      ]),
+    ).toEqual([false, true, false, []])
+  })
+
   it('sends a lone hasKey as a plain EXISTS, and a key of another type is there', async () => {
     const cache = cacheFor()
     await cache.hset('h', 'f', 1)
