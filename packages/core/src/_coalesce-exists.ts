@@ -73,10 +73,12 @@ export class ExistsCoalescer {
 
   /** Whether `rkey` exists (of any type). */
   has(rkey: string): Promise<boolean> {
+    // Watched until answered (`#release`): a write of it made after this call is then known.
+    const mark = this.#written.watch(rkey)
     let batch = this.#batch
     if (batch === undefined) {
       // A write made after these calls ends the batch (it sends what is gathered first).
-      const fresh: Batch = { waiters: [], mark: this.#written.begin() }
+      const fresh: Batch = { waiters: [], mark }
       this.#batch = batch = fresh
       queueMicrotask(() => this.#send(fresh))
     }
@@ -125,9 +127,8 @@ export class ExistsCoalescer {
     // Emptied as it is sent: the microtask queued for it may come after an earlier `flush()`.
     const waiters = batch.waiters.splice(0)
     if (waiters.length === 0) return
-    const written = this.#written
     if (waiters.length === 1) {
-      written.end()
+      this.#release(waiters)
       const waiter = waiters[0] as Waiter
       this.#answer(waiter, this.#exists(waiter.rkey))
       return
@@ -143,7 +144,7 @@ export class ExistsCoalescer {
         inFlight.delete(sent)
         const count = toNumber(reply)
         if (count === waiters.length || count === 0) {
-          written.end()
+          this.#release(waiters)
           this.#window = APART_FIRST
           const found = count > 0
           for (const waiter of waiters) waiter.resolve(found)
@@ -151,11 +152,11 @@ export class ExistsCoalescer {
         }
         this.#apart = this.#window * waiters.length
         this.#window = Math.min(this.#window * 2, APART_MOST)
-        this.#askAgain(sent, count).finally(() => written.end())
+        this.#askAgain(sent, count).finally(() => this.#release(waiters))
       },
       (error: unknown) => {
         inFlight.delete(sent)
-        written.end()
+        this.#release(waiters)
         if (isNoPerm(error) && !refusesCommand(error, 'EXISTS')) {
           // Refused by the ACL before it ran, for a key the user may not read: each key asked
           // on its own, so that only that key's caller fails (a read sent late overtakes
@@ -183,7 +184,7 @@ export class ExistsCoalescer {
     const written = this.#written
     let suspect: string | undefined
     for (const waiter of waiters) {
-      if (!written.since(waiter.rkey, mark)) continue
+      if (!written.changedSince(waiter.rkey, mark)) continue
       if (suspect !== undefined && suspect !== waiter.rkey) {
         suspect = undefined
         break
@@ -234,6 +235,11 @@ export class ExistsCoalescer {
         this.#answer(waiter, own)
       }
     }
+  }
+
+  /** The batch's keys are no longer watched. */
+  #release(waiters: readonly Waiter[]): void {
+    for (const waiter of waiters) this.#written.unwatch(waiter.rkey)
   }
 
   /** One `EXISTS` of one key. */

@@ -3,6 +3,7 @@
 import type { CacheContext } from './_context.ts'
 import { encodeAt } from './_key-errors.ts'
 import { unsafeResult } from './_messages.ts'
+import type { WritesSince } from './_writes-since.ts'
 import { KeyNotFoundError, NotANumberError, ResponseError } from './errors.ts'
 import { defineScript, runScript } from './script.ts'
 import type { RedisArgument } from './types.ts'
@@ -83,10 +84,11 @@ export class IncrFallback {
    * django-redis's fallback when `INCRBY` refuses the value: add to the value the script saw,
    * write back with the TTL kept. With `asNumber`, a result that is a `bigint` is refused before
    * anything is written. Unlike django-redis's, no increment is lost: the fallbacks of one key run
-   * one after another in call order, each from the value the one before it left, and the write
-   * happens only if the value is still the one read. When it is not: if this cache wrote the key
-   * after this call (`writtenSince`), that write replaced the sum, which is answered unwritten;
-   * else another client wrote in between, and it reads again.
+   * one after another, each from the value the one before it left, and the write happens only if
+   * the value is still the one read. Writes this cache made after the call (`written`, since
+   * `mark`) come first: one that replaced the value (a `set`, a `delete`) means the `incr` came
+   * before it, and its sum is answered unwritten. Else, when the value changed (another client
+   * wrote), it reads again.
    */
   run(
     key: string,
@@ -94,11 +96,12 @@ export class IncrFallback {
     delta: number | bigint,
     asNumber: boolean,
     refused: Refused,
-    writtenSince: () => boolean,
+    written: WritesSince,
+    mark: number,
   ): Promise<number | bigint> {
     const slow = this.#slow
     const before = slow.get(rkey)
-    const swap = () => this.#swap(key, rkey, delta, asNumber, refused, writtenSince)
+    const swap = () => this.#swap(key, rkey, delta, asNumber, refused, written, mark)
     const run = before === undefined ? swap() : before.then(swap, swap)
     const done = run.then(
       () => {},
@@ -120,7 +123,8 @@ export class IncrFallback {
     delta: number | bigint,
     asNumber: boolean,
     refused: Refused,
-    writtenSince: () => boolean,
+    written: WritesSince,
+    mark: number,
   ): Promise<number | bigint> {
     const context = this.#context
     const connection = context.connection
@@ -142,13 +146,15 @@ export class IncrFallback {
       }
       const data = encodeAt(context.codec, next, key)
       this.#left.set(rkey, data)
+      // A later write replaced the value (even with the same bytes): it stands.
+      if (written.replacedSince(rkey, mark)) return next
       const swapped = await runScript(
         connection,
         INCR_SWAP_SCRIPT,
         [rkey],
         [reply as RedisArgument, data],
       )
-      if (swapped === 1 || writtenSince()) return next
+      if (swapped === 1 || written.mayHaveReplaced(rkey, mark)) return next
     }
     throw new ResponseError(
       `incr() on key '${key}': the value changed ${SWAP_ATTEMPTS} times between reading it and writing the sum (other clients write it); nothing was written`,

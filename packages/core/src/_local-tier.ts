@@ -362,8 +362,13 @@ export class LocalTier implements ValueStore {
     return this.#writing([rkey], () => this.#inner.setGet(rkey, key, value, ms, condition, missing))
   }
 
-  writing<T>(rkeys: readonly string[], write: () => Promise<T>): Promise<T> {
-    return this.#writing(rkeys, () => this.#inner.writing(rkeys, write))
+  writing<T>(
+    rkeys: readonly string[],
+    write: () => Promise<T>,
+    unreplaced?: readonly string[],
+  ): Promise<T> {
+    const dropped = unreplaced === undefined ? rkeys : [...rkeys, ...unreplaced]
+    return this.#writing(dropped, () => this.#inner.writing(rkeys, write, unreplaced))
   }
 
   deleteMany(rkeys: readonly string[]): Promise<number> {

@@ -133,7 +133,8 @@ export class RedisValueStore implements ValueStore {
     ms: number | null,
     condition?: SetCondition,
   ): Promise<boolean> {
-    this.#written.note(rkey)
+    if (condition === 'nx') this.#written.changed(rkey)
+    else this.#written.replaced(rkey)
     const data = this.#context.encode(value)
     // A large value goes alone: a batch stays small, and within `maxInFlightBytes`.
     if (condition === undefined && (ms === null || ms > 0) && data.length <= LARGE_VALUE) {
@@ -161,7 +162,7 @@ export class RedisValueStore implements ValueStore {
     const context = this.#context
     const connection = this.#context.connection
     const n = rkeys.length
-    for (let i = 0; i < n; i++) this.#written.note(rkeys[i] as string)
+    for (let i = 0; i < n; i++) this.#written.replaced(rkeys[i] as string)
     // Every value encoded before anything is sent. A value that cannot be encoded is noted as
     // entry i, for the cache, which has the user's keys, to name its key.
     const data: RedisArgument[] = new Array(n)
@@ -212,7 +213,8 @@ export class RedisValueStore implements ValueStore {
     missing: unknown = null,
   ): Promise<unknown> {
     const context = this.#context
-    this.#written.note(rkey)
+    if (condition === 'nx') this.#written.changed(rkey)
+    else this.#written.replaced(rkey)
     const data = context.encode(value, key)
     let args: RedisArgument[]
     if (ms !== null && ms <= 0) {
@@ -233,18 +235,24 @@ export class RedisValueStore implements ValueStore {
       : decodeReplaced(context, reply, key, setGetWrites(ms, condition))
   }
 
-  writing<T>(rkeys: readonly string[], write: () => Promise<T>): Promise<T> {
-    for (const rkey of rkeys) this.#written.note(rkey)
+  writing<T>(
+    rkeys: readonly string[],
+    write: () => Promise<T>,
+    unreplaced: readonly string[] = [],
+  ): Promise<T> {
+    const written = this.#written
+    for (const rkey of rkeys) written.mayReplace(rkey)
+    for (const rkey of unreplaced) written.changed(rkey)
     return write()
   }
 
   async delete(rkey: string): Promise<boolean> {
-    this.#written.note(rkey)
+    this.#written.replaced(rkey)
     return (await this.#context.connection.command(['UNLINK', rkey], { key: rkey })) === 1
   }
 
   async deleteMany(rkeys: readonly string[]): Promise<number> {
-    for (const rkey of rkeys) this.#written.note(rkey)
+    for (const rkey of rkeys) this.#written.replaced(rkey)
     return toNumber(await this.#context.connection.command(['UNLINK', ...rkeys], { key: rkeys[0] }))
   }
 
@@ -261,7 +269,8 @@ export class RedisValueStore implements ValueStore {
   }
 
   async touch(rkey: string, ms: number | null): Promise<boolean> {
-    this.#written.note(rkey)
+    // PEXPIRE 0 deletes it.
+    if (ms !== null && ms <= 0) this.#written.replaced(rkey)
     const connection = this.#context.connection
     if (ms === null) {
       const [, exists] = await connection.batch(
@@ -285,7 +294,7 @@ export class RedisValueStore implements ValueStore {
   ): Promise<number | bigint> {
     const context = this.#context
     const written = this.#written
-    const mark = written.begin()
+    const mark = written.watch(rkey)
     try {
       let reply: unknown
       try {
@@ -313,9 +322,7 @@ export class RedisValueStore implements ValueStore {
         )
       if (Array.isArray(reply)) {
         // A value INCRBY refused (a float, an integer beyond int64): django-redis's fallback.
-        return await this.#slowIncrs.run(key, rkey, delta, asNumber, reply, () =>
-          written.since(rkey, mark),
-        )
+        return await this.#slowIncrs.run(key, rkey, delta, asNumber, reply, written, mark)
       }
       if (asNumber) {
         // The integer 0: the result was not a safe integer (a result of 0 comes as digits).
@@ -326,13 +333,13 @@ export class RedisValueStore implements ValueStore {
       }
       return context.decode(reply, key) as number | bigint
     } finally {
-      written.end()
+      written.unwatch(rkey)
     }
   }
 
   async rename(from: string, to: string, key: string): Promise<void> {
-    this.#written.note(from)
-    this.#written.note(to)
+    this.#written.changed(from)
+    this.#written.replaced(to)
     try {
       await this.#context.connection.command(['RENAME', from, to], { key: from })
     } catch (error) {
@@ -351,12 +358,12 @@ export class RedisValueStore implements ValueStore {
   }
 
   async expire(rkey: string, ms: number): Promise<boolean> {
-    this.#written.note(rkey)
+    if (ms <= 0) this.#written.replaced(rkey)
     return this.#bool(['PEXPIRE', rkey, String(ms)])
   }
 
   async expireAt(rkey: string, unixMs: number): Promise<boolean> {
-    this.#written.note(rkey)
+    if (unixMs <= Date.now()) this.#written.replaced(rkey)
     return this.#bool(['PEXPIREAT', rkey, String(unixMs)])
   }
 
@@ -368,26 +375,38 @@ export class RedisValueStore implements ValueStore {
     return this.#context.connection.scan(pattern, count)
   }
 
-  /** One `UNLINK` per `SCAN` batch, sent as the walk goes on. */
+  /**
+   * One `UNLINK` per `SCAN` batch, sent as the walk goes on: after the calls made behind this
+   * one, so a key this cache wrote after it (`WritesSince.beginWalk`) is left out.
+   */
   async deleteMatching(pattern: string, count: number): Promise<number> {
-    this.#written.noteAll()
-    const connection = this.#context.connection
-    const pending: Array<Promise<unknown>> = []
-    for await (const batch of connection.scan(pattern, count)) {
-      if (batch.length > 0) {
-        const unlink = connection.command(['UNLINK', ...batch], { key: batch[0] })
-        // If a later SCAN fails, nobody awaits these: mark them handled (Promise.all still sees errors).
-        unlink.catch(() => {})
-        pending.push(unlink)
+    const written = this.#written
+    written.replacedMatching(pattern)
+    const walk = written.beginWalk(pattern)
+    try {
+      const connection = this.#context.connection
+      const pending: Array<Promise<unknown>> = []
+      for await (const found of connection.scan(pattern, count)) {
+        const kept = walk.kept
+        const batch =
+          kept.size === 0 ? found : found.filter((k) => typeof k !== 'string' || !kept.has(k))
+        if (batch.length > 0) {
+          const unlink = connection.command(['UNLINK', ...batch], { key: batch[0] })
+          // If a later SCAN fails, nobody awaits these: mark them handled (Promise.all still sees errors).
+          unlink.catch(() => {})
+          pending.push(unlink)
+        }
       }
+      let deleted = 0
+      for (const n of await Promise.all(pending)) deleted += toNumber(n)
+      return deleted
+    } finally {
+      written.endWalk(walk)
     }
-    let deleted = 0
-    for (const n of await Promise.all(pending)) deleted += toNumber(n)
-    return deleted
   }
 
   flush(): Promise<void> {
-    this.#written.noteAll()
+    this.#written.replacedMatching('*')
     return this.#context.connection.flush()
   }
 

@@ -51,9 +51,14 @@ export interface ValueStore {
   /**
    * Runs `write`, a command of another family that may replace the values at `rkeys` (a rename,
    * `SUNIONSTORE` into a key that held a string): a store that keeps values in the process drops
-   * them before and after, as it does around its own writes.
+   * them before and after, as it does around its own writes. `unreplaced`: keys `write` also
+   * changes without replacing their value (a rename's source, a pipeline's `incr`), dropped too.
    */
-  writing<T>(rkeys: readonly string[], write: () => Promise<T>): Promise<T>
+  writing<T>(
+    rkeys: readonly string[],
+    write: () => Promise<T>,
+    unreplaced?: readonly string[],
+  ): Promise<T>
   /**
    * Stores many values, all expiring in `ms` milliseconds (`null`: never; ≤ 0: deletes the keys).
    * Every value is encoded before anything is sent. Resolves, per entry, whether it was stored.

@@ -172,4 +172,46 @@ describe.each([
     expect([e, f, g]).toEqual([1.25, 2, 2.25])
     expect(await cache.get('h')).toBe('last')
   })
+  it('a later write of the same bytes stands, and writes that keep the value lose no increment', async () => {
+    const cache = make(uniquePrefix('incr'))
+    // Reset to the value it had: the incr came first, the set last.
+    await cache.set('f', 1.5)
+    const [sum] = await Promise.all([cache.incr('f'), cache.set('f', 1.5)])
+    expect(sum).toBe(2.5)
+    expect(await cache.get('f')).toBe(1.5)
+    await cache.set('b', INT64_MAX)
+    await Promise.all([cache.incr('b'), cache.setMany({ b: INT64_MAX })])
+    expect(await cache.get('b')).toBe(INT64_MAX)
+
+    // touch, expire, an add that stores nothing, a pattern delete of other keys, in the same
+    // tick, while another cache increments too: every increment lands.
+    const where = location()
+    const prefix = uniquePrefix('incr')
+    const a = make(prefix, where)
+    const b = make(prefix, where)
+    await a.set('g', 0.5)
+    await a.set('other', 1)
+    const calls: Array<Promise<unknown>> = []
+    for (let i = 0; i < 10; i++) {
+      calls.push(
+        a.incr('g'),
+        a.touch('g', 100),
+        a.expire('g', 100),
+        a.add('g', 'no'),
+        a.deletePattern('oth*'),
+        b.incr('g', 2),
+      )
+    }
+    await Promise.all(calls)
+    expect(await a.get('g')).toBe(0.5 + 30)
+  })
+
+  it('a rename right after an incr of a float, in the same tick: the incr rejects, nothing lost silently', async () => {
+    const cache = make(uniquePrefix('incr'))
+    await cache.set('f', 1.5)
+    const [incr, renamed] = await Promise.allSettled([cache.incr('f'), cache.rename('f', 'g')])
+    expect(renamed.status).toBe('fulfilled')
+    expect(incr).toMatchObject({ status: 'rejected', reason: { code: 'E_KEY_NOT_FOUND' } })
+    expect(await cache.get('g')).toBe(1.5)
+  })
 })

@@ -163,8 +163,10 @@ async function rename(
     const [fromVersion, toVersion] = moveVersions(options, method)
     const from = context.key(source, fromVersion)
     const to = context.key(destination, toVersion)
-    const reply = await context.store.writing([from, to], () =>
-      context.connection.command([command, from, to], { key: from }),
+    const reply = await context.store.writing(
+      [to],
+      () => context.connection.command([command, from, to], { key: from }),
+      [from],
     )
     return command === 'RENAME' || toNumber(reply) === 1
   } catch (error) {
