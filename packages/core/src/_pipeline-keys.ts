@@ -20,7 +20,7 @@ import { KeyNotFoundError } from './errors.ts'
 export const keyEntries: Record<string, Entry> = {
   ttl(pipe: EntryPipe, key: string, options?: VersionOption) {
     const context = contextOf(pipe.cache)
-    return checked<number | null>(context, 'ttl', 0, () => {
+    return checked<number | null>(pipe, context, 'ttl', 0, () => {
       checkOptions(options, 'ttl', VERSION_ONLY)
       return run<number | null>(
         context,
@@ -37,7 +37,7 @@ export const keyEntries: Record<string, Entry> = {
 
   pttl(pipe: EntryPipe, key: string, options?: VersionOption) {
     const context = contextOf(pipe.cache)
-    return checked<number | null>(context, 'pttl', 0, () => {
+    return checked<number | null>(pipe, context, 'pttl', 0, () => {
       checkOptions(options, 'pttl', VERSION_ONLY)
       return run<number | null>(
         context,
@@ -78,7 +78,7 @@ export const keyEntries: Record<string, Entry> = {
 
   persist(pipe: EntryPipe, key: string, options?: VersionOption) {
     const context = contextOf(pipe.cache)
-    return checked(context, 'persist', false, () => {
+    return checked(pipe, context, 'persist', false, () => {
       checkOptions(options, 'persist', VERSION_ONLY)
       return run(
         context,
@@ -111,7 +111,7 @@ function expiry(
   ms: () => number,
 ): Promise<boolean> {
   const context = contextOf(pipe.cache)
-  return checked(context, method, false, () => {
+  return checked(pipe, context, method, false, () => {
     checkOptions(options, method, VERSION_ONLY)
     const value = String(ms())
     return run(
@@ -137,7 +137,7 @@ function rename(
 ): Promise<boolean> {
   const context = contextOf(pipe.cache)
   const method = command_.toLowerCase()
-  return checked(context, method, false, () => {
+  return checked(pipe, context, method, false, () => {
     const [from, toVersion] = moveVersions(options, method)
     const to = context.key(destination, toVersion)
     const command: PipelineCommand<boolean> = {

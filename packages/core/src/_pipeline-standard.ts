@@ -45,6 +45,12 @@ export interface EntryPipe {
   readonly cache: CacheLike
   /** Whether the pipeline is a transaction. */
   readonly transaction: boolean
+  /**
+   * Notes that the call being queued failed before it queued a command (bad arguments, by
+   * `checked()`): a transaction then waits for its error and sends nothing, while a call that
+   * queued nothing without this note resolved its value, and is not waited for.
+   */
+  refuse(): void
 }
 
 export type Entry = (pipe: EntryPipe, ...args: never[]) => Promise<unknown>
@@ -95,8 +101,13 @@ function runWritingAll<T>(
   return context.run(first, options, command)
 }
 
-/** A call checked before it is queued: its error is the call's result (under the policy). */
+/**
+ * A call checked before it is queued: its error is the call's result (under the policy), and is
+ * noted on `pipe` as it is thrown (`refuse`), so that a transaction knows at once that it must
+ * not send.
+ */
 export function checked<T>(
+  pipe: EntryPipe,
   context: CacheContext,
   method: string,
   fallback: T,
@@ -105,6 +116,7 @@ export function checked<T>(
   try {
     return queue()
   } catch (error) {
+    pipe.refuse()
     return Promise.resolve().then(() => context.fail(error, fallback, method))
   }
 }
@@ -195,7 +207,7 @@ function incr(
   options?: IncrOptions,
 ): Promise<unknown> {
   const context = contextOf(pipe.cache)
-  return checked<number | bigint | null>(context, 'incr', null, () => {
+  return checked<number | bigint | null>(pipe, context, 'incr', null, () => {
     const asNumber = incrArguments(delta, options)
     // EVAL, not EVALSHA: a NOSCRIPT retry would run after the commands queued behind it.
     const script: Script = asNumber ? INCR_NUMBER_SCRIPT : INCR_SCRIPT
@@ -246,7 +258,7 @@ export const standardEntries: Record<string, Entry> = {
   get(pipe: EntryPipe, key: string, defaultValue?: unknown, options?: VersionOption) {
     const context = contextOf(pipe.cache)
     const fallback = defaultValue === undefined ? null : defaultValue
-    return checked(context, 'get', fallback, () => {
+    return checked(pipe, context, 'get', fallback, () => {
       checkOptions(options, 'get', VERSION_ONLY)
       const convert = (r: unknown) => (r === null ? fallback : context.decode(r, key))
       return run(
@@ -270,7 +282,7 @@ export const standardEntries: Record<string, Entry> = {
     options?: Omit<SetOptions, 'timeout'>,
   ) {
     const context = contextOf(pipe.cache)
-    return checked(context, 'set', false, () => {
+    return checked(pipe, context, 'set', false, () => {
       const [timeout, rest, condition, get] = setArguments(timeoutOrOptions, options)
       if (get) return setGet(context, key, value, timeout, rest, condition) as Promise<boolean>
       return storeValue(context, 'set', key, value, timeout, rest, condition)
@@ -285,7 +297,7 @@ export const standardEntries: Record<string, Entry> = {
     options?: VersionOption,
   ) {
     const context = contextOf(pipe.cache)
-    return checked(context, 'add', false, () => {
+    return checked(pipe, context, 'add', false, () => {
       const [timeout, rest] = timeoutArguments('add', timeoutOrOptions, options, TIMEOUT_KEYS)
       return storeValue(context, 'add', key, value, timeout, rest, 'nx')
     })
@@ -293,7 +305,7 @@ export const standardEntries: Record<string, Entry> = {
 
   delete(pipe: EntryPipe, key: string, options?: VersionOption) {
     const context = contextOf(pipe.cache)
-    return checked(context, 'delete', false, () => {
+    return checked(pipe, context, 'delete', false, () => {
       checkOptions(options, 'delete', VERSION_ONLY)
       return run(
         context,
@@ -310,7 +322,7 @@ export const standardEntries: Record<string, Entry> = {
 
   hasKey(pipe: EntryPipe, key: string, options?: VersionOption) {
     const context = contextOf(pipe.cache)
-    return checked(context, 'hasKey', false, () => {
+    return checked(pipe, context, 'hasKey', false, () => {
       checkOptions(options, 'hasKey', VERSION_ONLY)
       return run(
         context,
@@ -327,7 +339,7 @@ export const standardEntries: Record<string, Entry> = {
 
   getMany(pipe: EntryPipe, keys: Iterable<string>, options?: VersionOption) {
     const context = contextOf(pipe.cache)
-    return checked(context, 'getMany', new Map<string, unknown>(), () => {
+    return checked(pipe, context, 'getMany', new Map<string, unknown>(), () => {
       const list = keyList(keys, 'getMany') as string[]
       checkOptions(options, 'getMany', VERSION_ONLY)
       const version = checkVersionOption(options?.version) ?? context.version
@@ -366,7 +378,7 @@ export const standardEntries: Record<string, Entry> = {
         : typeof entries === 'object' && entries !== null
           ? Object.keys(entries)
           : []
-    return checked<string[]>(context, 'setMany', keys, () => {
+    return checked<string[]>(pipe, context, 'setMany', keys, () => {
       checkMapping(entries, 'setMany', 'keys to values')
       const [timeout, options] = timeoutArguments(
         'setMany',
@@ -416,7 +428,7 @@ export const standardEntries: Record<string, Entry> = {
 
   deleteMany(pipe: EntryPipe, keys: Iterable<string>, options?: VersionOption) {
     const context = contextOf(pipe.cache)
-    return checked(context, 'deleteMany', 0, () => {
+    return checked(pipe, context, 'deleteMany', 0, () => {
       checkOptions(options, 'deleteMany', VERSION_ONLY)
       const list = keyList(keys, 'deleteMany') as string[]
       const version = checkVersionOption(options?.version) ?? context.version
@@ -442,7 +454,7 @@ export const standardEntries: Record<string, Entry> = {
     versionOptions?: VersionOption,
   ) {
     const context = contextOf(pipe.cache)
-    return checked(context, 'touch', false, () => {
+    return checked(pipe, context, 'touch', false, () => {
       const [timeout, options] = timeoutArguments(
         'touch',
         timeoutOrOptions,

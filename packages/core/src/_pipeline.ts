@@ -43,6 +43,14 @@ interface QueuedCall {
   commands: QueuedCommand[]
   /** The method's promise, its rejection turned into the error itself. */
   result: Promise<unknown>
+  /**
+   * Whether a transaction must wait for `result` before it sends: the call queued no command and
+   * failed (noted as it failed: `checked()`'s `refuse`, a throw), or may have failed without a
+   * word (a family method checks its arguments in an `async` body, whose error only its promise
+   * gives, a tick later). A call that queued no command and is known not to have failed (the
+   * standard API's `deleteMany([])`) resolved its value, and is not waited for.
+   */
+  unsure: boolean
 }
 
 /**
@@ -140,6 +148,8 @@ export class CachePipeline {
   #executed = false
   /** The first command that could not be built (bad arguments, a value that does not encode). */
   #refused: unknown
+  /** While `queue()` makes a call: whether it was refused (`refuse`). */
+  #refusing: { refused: boolean } | undefined
 
   constructor(cache: CacheLike, context: CacheContext, transaction: boolean) {
     this.#cache = cache
@@ -163,10 +173,21 @@ export class CachePipeline {
   }
 
   /**
-   * Queues the call `invoke` makes: the commands it hands `context.run` while it runs (it must
-   * call it synchronously), and the promise it returns as the call's result.
+   * Notes that the call being queued failed before it queued a command (`checked()`): a
+   * transaction then waits for its error, and sends nothing.
    */
-  queue(invoke: () => Promise<unknown>): this {
+  refuse(): void {
+    if (this.#refusing !== undefined) this.#refusing.refused = true
+  }
+
+  /**
+   * Queues the call `invoke` makes: the commands it hands `context.run` while it runs (it must
+   * call it synchronously), and the promise it returns as the call's result. `reports`: whether
+   * `invoke` notes a failure before queueing to `refuse` as it fails (the standard API's entries,
+   * through `checked()`), so that a call that queued nothing and noted nothing is known to have
+   * resolved its value; else such a call is waited for by a transaction.
+   */
+  queue(invoke: () => Promise<unknown>, reports = false): this {
     if (typeof invoke !== 'function') {
       throw new InvalidArgumentError('queue() takes the function that makes the call')
     }
@@ -183,15 +204,24 @@ export class CachePipeline {
       options: VersionOption | undefined,
       command: CommandWithFallback<T>,
     ) => this.#record(commands, key, options, command)
+    const refusing = { refused: false }
+    const outer = this.#refusing
+    this.#refusing = refusing
     let result: Promise<unknown>
     try {
       result = invoke()
     } catch (error) {
+      refusing.refused = true
       result = Promise.reject(error)
     } finally {
       context.recorder = previous
+      this.#refusing = outer
     }
-    this.#calls.push({ commands, result: result.then(undefined, (error: unknown) => error) })
+    this.#calls.push({
+      commands,
+      result: result.then(undefined, (error: unknown) => error),
+      unsure: commands.length === 0 && (refusing.refused || !reports),
+    })
     return this
   }
 
@@ -284,11 +314,12 @@ export class CachePipeline {
     const queued: QueuedCommand[] = []
     for (const call of calls) for (const command of call.commands) queued.push(command)
     // All or nothing: a call of a transaction that failed here (bad arguments) sends nothing.
-    // Checked without a wait unless a call queued no command (a call made after exec() in the
-    // same tick must not overtake the transaction).
+    // Checked without a wait unless a call that queued no command failed or may have (`unsure`):
+    // a call made after exec() in the same tick must not overtake the transaction, which then
+    // sends nothing or, for a family method that resolved its value, sends a tick late.
     if (this.#transaction) {
       if (this.#refused !== undefined) throw this.#refused
-      if (calls.some((call) => call.commands.length === 0)) await this.#checkBuilt(calls)
+      if (calls.some((call) => call.unsure)) await this.#checkBuilt(calls)
     }
     if (queued.length > 0) await this.#send(queued)
     return Promise.all(calls.map((call) => call.result))
@@ -299,7 +330,7 @@ export class CachePipeline {
     if (this.#refused !== undefined) throw this.#refused
     // A call that queued no command has settled already (its method checked its arguments).
     for (const call of calls) {
-      if (call.commands.length > 0) continue
+      if (!call.unsure) continue
       const result = await call.result
       if (result instanceof Error) throw result
     }
@@ -412,7 +443,10 @@ function attachQueueing(): void {
   for (const [name, entry] of Object.entries({ ...standardEntries, ...keyEntries })) {
     Object.defineProperty(prototype, name, {
       value(this: CachePipeline, ...args: unknown[]) {
-        return this.queue(() => (entry as (...a: unknown[]) => Promise<unknown>)(this, ...args))
+        return this.queue(
+          () => (entry as (...a: unknown[]) => Promise<unknown>)(this, ...args),
+          true,
+        )
       },
       writable: true,
       configurable: true,

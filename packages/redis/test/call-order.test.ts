@@ -186,4 +186,39 @@ describe.each(TOPOLOGIES)('$name: calls land in call order', (topology) => {
     const left = await cache.getMany([...keys, 'q'])
     expect(Object.fromEntries(left)).toEqual({ p1: 'new', p2: 'new', p59: 'new', q: 'new' })
   })
+
+  it('a transaction with calls that queue nothing, exec(), then a delete of its key in the same tick: the delete lands last', async () => {
+    const cache = await connected()
+    const tx = cache.transaction()
+    tx.set('{t}a', 1)
+    // Nothing to send: each resolves its value, and must not hold the transaction back a tick.
+    tx.deleteMany([])
+    tx.getMany([])
+    tx.setMany({})
+    const executed = tx.exec()
+    const deleted = cache.delete('{t}a')
+    expect(await executed).toEqual([true, 0, new Map(), []])
+    expect(await deleted).toBe(true)
+    await settled(cache)
+    expect(await cache.get('{t}a')).toBe(null)
+  })
+  it('deletePattern, then sets of keys it matches in the same tick: the sets stay', async () => {
+    const cache = await connected()
+    const keys = Array.from({ length: 60 }, (_, i) => `p${i}`)
+    await cache.setMany(Object.fromEntries(keys.map((k) => [k, 'old'])))
+    await cache.set('q', 'old')
+    await settled(cache)
+    // Several SCAN pages: the later UNLINKs are sent after the sets.
+    const [deleted] = await Promise.all([
+      cache.deletePattern('p*', { itersize: 10 }),
+      cache.set('p1', 'new'),
+      cache.setMany({ p2: 'new', p59: 'new' }),
+      cache.set('q', 'new'),
+    ])
+    // The keys written after it are left out of the walk, and of its count.
+    expect(deleted).toBe(57)
+    await settled(cache)
+    const left = await cache.getMany([...keys, 'q'])
+    expect(Object.fromEntries(left)).toEqual({ p1: 'new', p2: 'new', p59: 'new', q: 'new' })
+  })
 })
