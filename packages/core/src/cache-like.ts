@@ -185,7 +185,9 @@ export interface CacheLike<out IgnoreErrors extends boolean = boolean> {
    * function, awaiting it if it is a promise), stores it with `add`, and resolves it — or the value
    * another writer stored first. Concurrent calls for the same key in this process share one
    * call of the factory; a call that joined another's computation waits at most `waitTimeout`
-   * seconds for it, then computes the value itself.
+   * seconds for it, then computes the value itself. A plain value (no function, no promise)
+   * without the stampede options is read and stored in one command (`SET … NX GET`), in call
+   * order.
    */
   getOrSet<T>(
     key: string,

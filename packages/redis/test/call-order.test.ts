@@ -221,4 +221,20 @@ describe.each(TOPOLOGIES)('$name: calls land in call order', (topology) => {
     const left = await cache.getMany([...keys, 'q'])
     expect(Object.fromEntries(left)).toEqual({ p1: 'new', p2: 'new', p59: 'new', q: 'new' })
   })
+
+  it('getOrSet of a plain value, then a delete or a set of its key in the same tick: they land last', async () => {
+    const cache = await connected()
+    // Missing: getOrSet stores its value, the delete then removes it.
+    expect(await Promise.all([cache.getOrSet('g', 1), cache.delete('g')])).toEqual([1, true])
+    await settled(cache)
+    expect(await cache.get('g')).toBe(null)
+    // Missing: getOrSet answers its own value, the set then replaces it.
+    expect(await Promise.all([cache.getOrSet('s', 1), cache.set('s', 2)])).toEqual([1, true])
+    await settled(cache)
+    expect(await cache.get('s')).toBe(2)
+    // Present: getOrSet answers the stored value, and stores nothing; the delete finds the key.
+    expect(await Promise.all([cache.getOrSet('s', 3), cache.delete('s')])).toEqual([2, true])
+    await settled(cache)
+    expect(await cache.get('s')).toBe(null)
+  })
 })
