@@ -366,9 +366,13 @@ export class LocalTier implements ValueStore {
     rkeys: readonly string[],
     write: () => Promise<T>,
     unreplaced?: readonly string[],
+    replaced?: readonly string[],
   ): Promise<T> {
-    const dropped = unreplaced === undefined ? rkeys : [...rkeys, ...unreplaced]
-    return this.#writing(dropped, () => this.#inner.writing(rkeys, write, unreplaced))
+    const dropped =
+      unreplaced === undefined && replaced === undefined
+        ? rkeys
+        : [...rkeys, ...(unreplaced ?? []), ...(replaced ?? [])]
+    return this.#writing(dropped, () => this.#inner.writing(rkeys, write, unreplaced, replaced))
   }
 
   deleteMany(rkeys: readonly string[]): Promise<number> {

@@ -340,14 +340,17 @@ export class CachePipeline {
     const context = this.#context
     const connection = context.connection
     const written: string[] = []
+    // The keys whose value a command surely replaces (see `replaces`), apart from the others.
+    const replaced: string[] = []
     let bytes = false
     let digits = false
     for (const command of queued) {
       if (command.bytes) bytes = true
       if (command.digits) digits = true
       if (command.readonly) continue
-      written.push(command.rkey)
-      if (command.alsoWrites !== undefined) written.push(...command.alsoWrites)
+      const into = replaces(command.args) ? replaced : written
+      into.push(command.rkey)
+      if (command.alsoWrites !== undefined) into.push(...command.alsoWrites)
     }
     // Reads go to a replica only in a pipeline of reads: after a write they must see it, and
     // so must reads of a key this process wrote lately (a local tier knows which). A read may
@@ -356,13 +359,14 @@ export class CachePipeline {
     const store = context.store
     const recent =
       written.length === 0 &&
+      replaced.length === 0 &&
       store instanceof LocalTier &&
       queued.some((command) =>
         command.args.some((arg) => typeof arg === 'string' && store.wroteLately(arg)),
       )
     const route: CommandRoute = {
       key: (queued[0] as QueuedCommand).rkey,
-      readonly: written.length === 0 && !recent,
+      readonly: written.length === 0 && replaced.length === 0 && !recent,
       // One reply as bytes means all: a connection decodes a whole pipeline one way.
       text: context.text && !bytes,
       // One reply as digits means all (and bulk strings as bytes): the others are read back.
@@ -384,7 +388,10 @@ export class CachePipeline {
     let replies: unknown[]
     try {
       // A write drops the values a local tier holds for its keys, as the method would.
-      replies = written.length === 0 ? await send() : await context.store.writing(written, send)
+      replies =
+        written.length === 0 && replaced.length === 0
+          ? await send()
+          : await context.store.writing(written, send, [], replaced)
     } catch (error) {
       // Nothing ran. Without `ignoreExceptions` (or for an error it does not ignore) exec()
       // rejects; else every call resolves its method's fallback.
@@ -455,3 +462,15 @@ function attachQueueing(): void {
 }
 
 attachQueueing()
+
+/**
+ * Whether a command surely replaces the values of its keys (`SET` without `NX`, `MSET`,
+ * `UNLINK`, `DEL`, `GETDEL`), rather than only may (a command of another family fails on a
+ * string): an `incr` taking its read-add-write fallback then leaves the value as it is.
+ */
+function replaces(args: readonly RedisArgument[]): boolean {
+  const name = typeof args[0] === 'string' ? args[0].toUpperCase() : ''
+  if (name === 'SET')
+    return !args.some((arg) => typeof arg === 'string' && arg.toUpperCase() === 'NX')
+  return name === 'MSET' || name === 'UNLINK' || name === 'DEL' || name === 'GETDEL'
+}

@@ -133,9 +133,10 @@ export class RedisValueStore implements ValueStore {
     ms: number | null,
     condition?: SetCondition,
   ): Promise<boolean> {
+    const data = this.#context.encode(value)
+    // Noted once encoded (a value refused is no write), before anything is sent.
     if (condition === 'nx') this.#written.changed(rkey)
     else this.#written.replaced(rkey)
-    const data = this.#context.encode(value)
     // A large value goes alone: a batch stays small, and within `maxInFlightBytes`.
     if (condition === undefined && (ms === null || ms > 0) && data.length <= LARGE_VALUE) {
       // After the other coalesced calls gathered before it: sent in call order.
@@ -162,7 +163,6 @@ export class RedisValueStore implements ValueStore {
     const context = this.#context
     const connection = this.#context.connection
     const n = rkeys.length
-    for (let i = 0; i < n; i++) this.#written.replaced(rkeys[i] as string)
     // Every value encoded before anything is sent. A value that cannot be encoded is noted as
     // entry i, for the cache, which has the user's keys, to name its key.
     const data: RedisArgument[] = new Array(n)
@@ -172,6 +172,7 @@ export class RedisValueStore implements ValueStore {
     } catch (error) {
       throw noteFailedEntry(error, i)
     }
+    for (let i = 0; i < n; i++) this.#written.replaced(rkeys[i] as string)
     if (ms === null) {
       await connection.command(msetArguments(rkeys, data), { key: rkeys[0] })
       return new Array<boolean>(n).fill(true)
@@ -213,9 +214,9 @@ export class RedisValueStore implements ValueStore {
     missing: unknown = null,
   ): Promise<unknown> {
     const context = this.#context
+    const data = context.encode(value, key)
     if (condition === 'nx') this.#written.changed(rkey)
     else this.#written.replaced(rkey)
-    const data = context.encode(value, key)
     let args: RedisArgument[]
     if (ms !== null && ms <= 0) {
       // Expired at once, as `set` does: deleted (or, with nx, left alone), its value returned.
@@ -239,10 +240,12 @@ export class RedisValueStore implements ValueStore {
     rkeys: readonly string[],
     write: () => Promise<T>,
     unreplaced: readonly string[] = [],
+    replaced: readonly string[] = [],
   ): Promise<T> {
     const written = this.#written
     for (const rkey of rkeys) written.mayReplace(rkey)
     for (const rkey of unreplaced) written.changed(rkey)
+    for (const rkey of replaced) written.replaced(rkey)
     return write()
   }
 
@@ -295,6 +298,7 @@ export class RedisValueStore implements ValueStore {
     const context = this.#context
     const written = this.#written
     const mark = written.watch(rkey)
+    written.touched(rkey)
     try {
       let reply: unknown
       try {
@@ -377,25 +381,27 @@ export class RedisValueStore implements ValueStore {
 
   /**
    * One `UNLINK` per `SCAN` batch, sent as the walk goes on: after the calls made behind this
-   * one, so a key this cache wrote after it (`WritesSince.beginWalk`) is left out.
+   * one. A key this cache writes meanwhile is deleted first, on its own, then left out
+   * (`WritesSince.beginWalk`): the calls act as if made one after another.
    */
   async deleteMatching(pattern: string, count: number): Promise<number> {
     const written = this.#written
+    const connection = this.#context.connection
+    const pending: Array<Promise<unknown>> = []
+    const unlink = (keys: Array<string | Buffer>): void => {
+      const sent = connection.command(['UNLINK', ...keys], { key: keys[0] })
+      // If a later SCAN fails, nobody awaits these: mark them handled (Promise.all still sees errors).
+      sent.catch(() => {})
+      pending.push(sent)
+    }
     written.replacedMatching(pattern)
-    const walk = written.beginWalk(pattern)
+    const walk = written.beginWalk(pattern, (rkey) => unlink([rkey]))
     try {
-      const connection = this.#context.connection
-      const pending: Array<Promise<unknown>> = []
       for await (const found of connection.scan(pattern, count)) {
         const kept = walk.kept
         const batch =
           kept.size === 0 ? found : found.filter((k) => typeof k !== 'string' || !kept.has(k))
-        if (batch.length > 0) {
-          const unlink = connection.command(['UNLINK', ...batch], { key: batch[0] })
-          // If a later SCAN fails, nobody awaits these: mark them handled (Promise.all still sees errors).
-          unlink.catch(() => {})
-          pending.push(unlink)
-        }
+        if (batch.length > 0) unlink(batch)
       }
       let deleted = 0
       for (const n of await Promise.all(pending)) deleted += toNumber(n)

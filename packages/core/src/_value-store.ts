@@ -52,12 +52,14 @@ export interface ValueStore {
    * Runs `write`, a command of another family that may replace the values at `rkeys` (a rename,
    * `SUNIONSTORE` into a key that held a string): a store that keeps values in the process drops
    * them before and after, as it does around its own writes. `unreplaced`: keys `write` also
-   * changes without replacing their value (a rename's source, a pipeline's `incr`), dropped too.
+   * changes without replacing their value (a rename's source, a pipeline's `incr`); `replaced`:
+   * keys whose value it surely replaces (a pipeline's `SET`); both dropped too.
    */
   writing<T>(
     rkeys: readonly string[],
     write: () => Promise<T>,
     unreplaced?: readonly string[],
+    replaced?: readonly string[],
   ): Promise<T>
   /**
    * Stores many values, all expiring in `ms` milliseconds (`null`: never; ≤ 0: deletes the keys).

@@ -1,21 +1,23 @@
 // The writes a cache made while a call whose answer is read after the calls made behind it was
 // under way: an `incr` that may take the read-add-write fallback, a batch of `hasKey`s asked
 // again, a pattern delete walking the keyspace.
+import { compileGlob, type Glob } from './_glob.ts'
 
-/** Keys one pattern delete keeps at most (see `Walk`); beyond, later writes are not kept. */
+/** Keys one pattern delete handles apart at most (see `Walk`); beyond, it does not. */
 const MAX_KEPT = 100_000
 
 /**
  * A pattern delete under way (`deletePattern`, `clear`): it deletes each key a `SCAN` finds,
- * batch after batch, after the calls made behind it. A key this cache wrote after it began, in
- * call order, is kept: the delete came first. Only keys starting with the pattern's literal
- * start (what comes before its first `*`, `?`, `[` or `\`) are noted.
+ * batch after batch, after the calls made behind it. When this cache writes a key it matches,
+ * the walk deletes that key first (`first`, sent before the write) and leaves it out after
+ * (`kept`): the delete came first, then the write, as called.
  */
 export interface Walk {
-  /** The pattern's literal start. */
-  readonly from: string
-  /** The keys written since the walk began that it could match. */
+  readonly glob: Glob
+  /** The keys deleted apart, before a write of them: the walk leaves them. */
   readonly kept: Set<string>
+  /** Deletes `rkey` now, before the write about to be sent. */
+  readonly first: (rkey: string) => void
 }
 
 /** A watched key: how many calls watch it, and the number of its last write of each kind. */
@@ -63,30 +65,36 @@ export class WritesSince {
 
   /** A write that replaces `rkey`'s value, or deletes it, is made now. */
   replaced(rkey: string): void {
-    if (this.#walks.size !== 0) this.#keep(rkey)
+    if (this.#walks.size !== 0) this.#before(rkey)
     const watched = this.#keys.size === 0 ? undefined : this.#keys.get(rkey)
     if (watched !== undefined) watched.replaced = watched.changed = ++this.#seq
   }
 
   /** A write that may replace `rkey`'s value (or fail and leave it) is made now. */
   mayReplace(rkey: string): void {
-    if (this.#walks.size !== 0) this.#keep(rkey)
+    if (this.#walks.size !== 0) this.#before(rkey)
     const watched = this.#keys.size === 0 ? undefined : this.#keys.get(rkey)
     if (watched !== undefined) watched.maybe = watched.changed = ++this.#seq
   }
 
   /** A write that creates `rkey` only where it is missing, or moves it away, is made now. */
   changed(rkey: string): void {
-    if (this.#walks.size !== 0) this.#keep(rkey)
+    if (this.#walks.size !== 0) this.#before(rkey)
     const watched = this.#keys.size === 0 ? undefined : this.#keys.get(rkey)
     if (watched !== undefined) watched.changed = ++this.#seq
   }
 
+  /** A write that keeps `rkey`'s value, or changes it in place (`incr`), is made now. */
+  touched(rkey: string): void {
+    if (this.#walks.size !== 0) this.#before(rkey)
+  }
+
   /** A delete of the keys matching `pattern` begins now (see `beginWalk`). */
   replacedMatching(pattern: string): void {
-    const from = literalStart(pattern)
+    if (this.#keys.size === 0) return
+    const glob = compileGlob(binary(pattern))
     for (const [rkey, watched] of this.#keys) {
-      if (rkey.startsWith(from)) watched.replaced = watched.changed = ++this.#seq
+      if (glob.test(binary(rkey))) watched.replaced = watched.changed = ++this.#seq
     }
   }
 
@@ -106,9 +114,12 @@ export class WritesSince {
     return (this.#keys.get(rkey)?.changed ?? 0) > mark
   }
 
-  /** A pattern delete of `pattern` begins: `kept` will hold the keys to leave. */
-  beginWalk(pattern: string): Walk {
-    const walk: Walk = { from: literalStart(pattern), kept: new Set() }
+  /**
+   * A pattern delete of `pattern` begins: `first` deletes a key it matches before this cache
+   * writes it, and `kept` holds those keys, for the walk to leave.
+   */
+  beginWalk(pattern: string, first: (rkey: string) => void): Walk {
+    const walk: Walk = { glob: compileGlob(binary(pattern)), kept: new Set(), first }
     this.#walks.add(walk)
     return walk
   }
@@ -118,15 +129,19 @@ export class WritesSince {
     this.#walks.delete(walk)
   }
 
-  #keep(rkey: string): void {
+  /** A write of `rkey` is about to be sent: each walk that matches it deletes it first, once. */
+  #before(rkey: string): void {
     for (const walk of this.#walks) {
-      if (rkey.startsWith(walk.from) && walk.kept.size < MAX_KEPT) walk.kept.add(rkey)
+      const kept = walk.kept
+      if (kept.has(rkey) || kept.size >= MAX_KEPT || !walk.glob.test(binary(rkey))) continue
+      kept.add(rkey)
+      walk.first(rkey)
     }
   }
 }
 
-/** What a glob pattern starts with before its first `*`, `?`, `[` or `\`: every match does too. */
-function literalStart(pattern: string): string {
-  const special = pattern.search(/[*?[\\]/)
-  return special < 0 ? pattern : pattern.slice(0, special)
+/** `text` as the glob matches it: one char per byte of its UTF-8. */
+function binary(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: ASCII is every char below 0x80
+  return /^[\u0000-\u007f]*$/.test(text) ? text : Buffer.from(text, 'utf8').toString('latin1')
 }

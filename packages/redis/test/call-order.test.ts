@@ -180,11 +180,37 @@ describe.each(TOPOLOGIES)('$name: calls land in call order', (topology) => {
       cache.setMany({ p2: 'new', p59: 'new' }),
       cache.set('q', 'new'),
     ])
-    // The keys written after it are left out of the walk, and of its count.
-    expect(deleted).toBe(57)
+    // A key written after it is deleted first, on its own (and counted), then left to the write.
+    expect(deleted).toBe(60)
     await settled(cache)
     const left = await cache.getMany([...keys, 'q'])
     expect(Object.fromEntries(left)).toEqual({ p1: 'new', p2: 'new', p59: 'new', q: 'new' })
+  })
+
+  it('deletePattern, then writes that keep or change what a matching key holds: they find it deleted', async () => {
+    const cache = await connected()
+    await cache.setMany({ pa: 'old', pc: 1.5 })
+    await cache.hset('ph', 'f', 1)
+    await cache.sadd('ps', 'old')
+    await cache.set('pg', 'old')
+    await settled(cache)
+    const calls = await Promise.allSettled([
+      cache.deletePattern('p*'),
+      cache.add('pa', 'new'),
+      cache.hdel('ph', 'f'),
+      cache.sadd('ps', 'new'),
+      cache.getOrSet('pg', 'new'),
+      cache.incr('pc'),
+    ])
+    expect(
+      calls.map((c) => (c.status === 'fulfilled' ? c.value : (c.reason as Error).name)),
+    ).toEqual([5, true, 0, 1, 'new', 'KeyNotFoundError'])
+    await settled(cache)
+    expect(await cache.get('pa')).toBe('new')
+    expect(await cache.hasKey('ph')).toBe(false)
+    expect(await cache.smembers('ps')).toEqual(['new'])
+    expect(await cache.get('pg')).toBe('new')
+    expect(await cache.hasKey('pc')).toBe(false)
   })
 
   it('a transaction with calls that queue nothing, exec(), then a delete of its key in the same tick: the delete lands last', async () => {

@@ -214,4 +214,22 @@ describe.each([
     expect(incr).toMatchObject({ status: 'rejected', reason: { code: 'E_KEY_NOT_FOUND' } })
     expect(await cache.get('g')).toBe(1.5)
   })
+  it('writes that do not replace the value keep the increment: a refused set, a pattern that does not match', async () => {
+    const cache = make(uniquePrefix('incr'))
+    await cache.set('user:1:score', 1.5)
+    const cyclic: Record<string, unknown> = {}
+    cyclic.self = cyclic
+    const [sum, , refused] = await Promise.allSettled([
+      cache.incr('user:1:score'),
+      cache.deletePattern('user:*:name'),
+      cache.set('user:1:score', cyclic),
+    ])
+    expect(sum).toEqual({ status: 'fulfilled', value: 2.5 })
+    expect(refused.status).toBe('rejected')
+    expect(await cache.get('user:1:score')).toBe(2.5)
+    // A pipeline's SET of the same bytes, made after it: it stands.
+    await cache.set('p', 1.5)
+    await Promise.all([cache.incr('p'), cache.pipeline().set('p', 1.5).exec()])
+    expect(await cache.get('p')).toBe(1.5)
+  })
 })

@@ -1,5 +1,7 @@
 // Keys and the server: DEL/UNLINK, EXISTS, the expiry commands, TYPE, RENAME(NX), SCAN, FLUSHDB,
 // PING, INFO, SLOWLOG, MEMORY USAGE, DBSIZE, TIME, PUBLISH (no subscribers: 0).
+
+import { compileGlob } from '@cachex/core/internal'
 import { arg, type Call, type CommandSpec, type CommandTable, is } from './_command.ts'
 import {
   fail,
@@ -12,7 +14,6 @@ import {
   SYNTAX,
   toBigInt,
 } from './_reply.ts'
-import { compileGlob } from './glob.ts'
 import type { Kind } from './store.ts'
 
 function expire(unit: 1 | 1000, absolute: boolean, name: string) {
