@@ -73,12 +73,11 @@ export class ExistsCoalescer {
 
   /** Whether `rkey` exists (of any type). */
   has(rkey: string): Promise<boolean> {
-    // Watched until answered (`#release`): a write of it made after this call is then known.
-    const mark = this.#written.watch(rkey)
     let batch = this.#batch
     if (batch === undefined) {
-      // A write made after these calls ends the batch (it sends what is gathered first).
-      const fresh: Batch = { waiters: [], mark }
+      // A write made after these calls ends the batch (it sends what is gathered first). Until
+      // the batch is answered (`#release`), the writes made after it are noted.
+      const fresh: Batch = { waiters: [], mark: this.#written.begin() }
       this.#batch = batch = fresh
       queueMicrotask(() => this.#send(fresh))
     }
@@ -128,7 +127,7 @@ export class ExistsCoalescer {
     const waiters = batch.waiters.splice(0)
     if (waiters.length === 0) return
     if (waiters.length === 1) {
-      this.#release(waiters)
+      this.#written.end()
       const waiter = waiters[0] as Waiter
       this.#answer(waiter, this.#exists(waiter.rkey))
       return
@@ -144,7 +143,7 @@ export class ExistsCoalescer {
         inFlight.delete(sent)
         const count = toNumber(reply)
         if (count === waiters.length || count === 0) {
-          this.#release(waiters)
+          this.#written.end()
           this.#window = APART_FIRST
           const found = count > 0
           for (const waiter of waiters) waiter.resolve(found)
@@ -152,11 +151,11 @@ export class ExistsCoalescer {
         }
         this.#apart = this.#window * waiters.length
         this.#window = Math.min(this.#window * 2, APART_MOST)
-        this.#askAgain(sent, count).finally(() => this.#release(waiters))
+        this.#askAgain(sent, count).finally(() => this.#written.end())
       },
       (error: unknown) => {
         inFlight.delete(sent)
-        this.#release(waiters)
+        this.#written.end()
         if (isNoPerm(error) && !refusesCommand(error, 'EXISTS')) {
           // Refused by the ACL before it ran, for a key the user may not read: each key asked
           // on its own, so that only that key's caller fails (a read sent late overtakes
@@ -235,11 +234,6 @@ export class ExistsCoalescer {
         this.#answer(waiter, own)
       }
     }
-  }
-
-  /** The batch's keys are no longer watched. */
-  #release(waiters: readonly Waiter[]): void {
-    for (const waiter of waiters) this.#written.unwatch(waiter.rkey)
   }
 
   /** One `EXISTS` of one key. */

@@ -297,7 +297,7 @@ export class RedisValueStore implements ValueStore {
   ): Promise<number | bigint> {
     const context = this.#context
     const written = this.#written
-    const mark = written.watch(rkey)
+    const mark = written.begin()
     written.touched(rkey)
     try {
       let reply: unknown
@@ -337,7 +337,7 @@ export class RedisValueStore implements ValueStore {
       }
       return context.decode(reply, key) as number | bigint
     } finally {
-      written.unwatch(rkey)
+      written.end()
     }
   }
 

@@ -20,10 +20,9 @@ export interface Walk {
   readonly first: (rkey: string) => void
 }
 
-/** A watched key: how many calls watch it, and the number of its last write of each kind. */
-interface Watched {
-  watchers: number
-  /** A write that replaced (or deleted) its value: `set`, `delete`, a pattern delete. */
+/** The number of a key's last write of each kind, while a call is under way (0: none). */
+interface Written {
+  /** A write that replaced (or deleted) its value: `set`, `delete`. */
   replaced: number
   /** A write that may have: a command of another family, a pipeline's write. */
   maybe: number
@@ -31,57 +30,64 @@ interface Watched {
   changed: number
 }
 
+/** Keys noted one by one at most while calls are under way; beyond, new keys are not noted. */
+const MAX_NOTED = 10_000
+/** Pattern deletes noted at most while calls are under way; beyond, they are not. */
+const MAX_PATTERNS = 100
+
 /**
- * The writes one cache made to the keys its calls watch, numbered in call order, so that a call
- * reading its answer late knows whether a write made after it, by this cache, is what it reads:
- * a fallback `incr` whose value was replaced by a later `set` answers its sum unwritten (the
- * `incr` came first), where another client's write is read again; a `hasKey` asked again answers
- * a key written since from the batch's count. Only watched keys are noted (a `Map` lookup a
- * write while any is), so nothing grows with the writes.
+ * The writes one cache made while calls that read their answer late are under way, numbered in
+ * call order, so that such a call knows whether a write made after it, by this cache, is what it
+ * reads: a fallback `incr` whose value a later `set` replaced answers its sum unwritten (the
+ * `incr` came first), where another client's write is read again; a `hasKey` asked again
+ * answers a key written since from the batch's count. Nothing is noted while no such call is
+ * under way, and all is forgotten when the last ends; meanwhile at most `MAX_NOTED` keys, beyond
+ * which a write counts as another client's (the call reads again, as without this).
  */
 export class WritesSince {
+  /** Calls under way. */
+  #under = 0
   /** The last write's number. */
   #seq = 0
-  readonly #keys = new Map<string, Watched>()
+  readonly #keys = new Map<string, Written>()
+  /** The pattern deletes made while calls are under way, with their numbers. */
+  readonly #patterns: Array<{ glob: Glob; seq: number }> = []
   /** The pattern deletes under way. */
   readonly #walks = new Set<Walk>()
 
-  /** A call on `rkey` begins: its mark, for the `…Since` questions. */
-  watch(rkey: string): number {
-    let watched = this.#keys.get(rkey)
-    if (watched === undefined) {
-      watched = { watchers: 0, replaced: 0, maybe: 0, changed: 0 }
-      this.#keys.set(rkey, watched)
-    }
-    watched.watchers++
+  /** A call begins: its mark, for the `…Since` questions. */
+  begin(): number {
+    this.#under++
     return this.#seq
   }
 
-  /** A call on `rkey` ended (answered, or failed). */
-  unwatch(rkey: string): void {
-    const watched = this.#keys.get(rkey)
-    if (watched !== undefined && --watched.watchers === 0) this.#keys.delete(rkey)
+  /** A call ended (answered, or failed). */
+  end(): void {
+    if (--this.#under === 0) {
+      this.#keys.clear()
+      this.#patterns.length = 0
+    }
   }
 
   /** A write that replaces `rkey`'s value, or deletes it, is made now. */
   replaced(rkey: string): void {
     if (this.#walks.size !== 0) this.#before(rkey)
-    const watched = this.#keys.size === 0 ? undefined : this.#keys.get(rkey)
-    if (watched !== undefined) watched.replaced = watched.changed = ++this.#seq
+    const written = this.#under === 0 ? undefined : this.#written(rkey)
+    if (written !== undefined) written.replaced = written.changed = ++this.#seq
   }
 
   /** A write that may replace `rkey`'s value (or fail and leave it) is made now. */
   mayReplace(rkey: string): void {
     if (this.#walks.size !== 0) this.#before(rkey)
-    const watched = this.#keys.size === 0 ? undefined : this.#keys.get(rkey)
-    if (watched !== undefined) watched.maybe = watched.changed = ++this.#seq
+    const written = this.#under === 0 ? undefined : this.#written(rkey)
+    if (written !== undefined) written.maybe = written.changed = ++this.#seq
   }
 
   /** A write that creates `rkey` only where it is missing, or moves it away, is made now. */
   changed(rkey: string): void {
     if (this.#walks.size !== 0) this.#before(rkey)
-    const watched = this.#keys.size === 0 ? undefined : this.#keys.get(rkey)
-    if (watched !== undefined) watched.changed = ++this.#seq
+    const written = this.#under === 0 ? undefined : this.#written(rkey)
+    if (written !== undefined) written.changed = ++this.#seq
   }
 
   /** A write that keeps `rkey`'s value, or changes it in place (`incr`), is made now. */
@@ -91,27 +97,38 @@ export class WritesSince {
 
   /** A delete of the keys matching `pattern` begins now (see `beginWalk`). */
   replacedMatching(pattern: string): void {
-    if (this.#keys.size === 0) return
-    const glob = compileGlob(binary(pattern))
-    for (const [rkey, watched] of this.#keys) {
-      if (glob.test(binary(rkey))) watched.replaced = watched.changed = ++this.#seq
-    }
+    if (this.#under === 0 || this.#patterns.length >= MAX_PATTERNS) return
+    this.#patterns.push({ glob: compileGlob(binary(pattern)), seq: ++this.#seq })
   }
 
   /** Whether a write made since `mark` replaced `rkey`'s value. */
   replacedSince(rkey: string, mark: number): boolean {
-    return (this.#keys.get(rkey)?.replaced ?? 0) > mark
+    return (this.#keys.get(rkey)?.replaced ?? 0) > mark || this.#deletedSince(rkey, mark)
   }
 
   /** Whether a write made since `mark` replaced `rkey`'s value or may have. */
   mayHaveReplaced(rkey: string, mark: number): boolean {
-    const watched = this.#keys.get(rkey)
-    return watched !== undefined && (watched.replaced > mark || watched.maybe > mark)
+    return (this.#keys.get(rkey)?.maybe ?? 0) > mark || this.replacedSince(rkey, mark)
   }
 
   /** Whether any write of `rkey` was made since `mark`. */
   changedSince(rkey: string, mark: number): boolean {
-    return (this.#keys.get(rkey)?.changed ?? 0) > mark
+    return (this.#keys.get(rkey)?.changed ?? 0) > mark || this.#deletedSince(rkey, mark)
+  }
+
+  #deletedSince(rkey: string, mark: number): boolean {
+    for (const { glob, seq } of this.#patterns)
+      if (seq > mark && glob.test(binary(rkey))) return true
+    return false
+  }
+
+  #written(rkey: string): Written | undefined {
+    let written = this.#keys.get(rkey)
+    if (written === undefined && this.#keys.size < MAX_NOTED) {
+      written = { replaced: 0, maybe: 0, changed: 0 }
+      this.#keys.set(rkey, written)
+    }
+    return written
   }
 
   /**
