@@ -64,6 +64,12 @@ export interface CommandSpec<T> {
   access: Access
   /** The command's arguments, for the Redis key of the user's key. */
   build(rkey: string): RedisArgument[]
+  /**
+   * Other Redis keys the command writes (a move's destination), read after `build`: named to
+   * the value store with the first (the local tier drops them; a pattern delete under way
+   * deletes them first).
+   */
+  readonly alsoWrites?: readonly string[] | undefined
   /** The method's result from the raw reply. */
   convert(reply: unknown): T
   /**
@@ -364,7 +370,10 @@ export class CacheContext {
         command.access === 'read'
           ? await this.connection.command(sent, route)
           : // A write may replace a string value a local tier holds (`SUNIONSTORE` into it).
-            await this.store.writing([rkey], () => this.connection.command(sent, route))
+            await this.store.writing(
+              command.alsoWrites === undefined ? [rkey] : [rkey, ...command.alsoWrites],
+              () => this.connection.command(sent, route),
+            )
       return command.convert(reply)
     } catch (error) {
       if (command.answers?.(error) === true) return command.fallback

@@ -35,8 +35,6 @@ export interface PipelineCommand<T> extends CommandWithFallback<T> {
    * it itself; `undefined` leaves it to the policy.
    */
   onError?(error: unknown): Promise<T> | undefined
-  /** Other Redis keys the command writes (a rename's destination), for the local tier. */
-  alsoWrites?: readonly string[]
 }
 
 /** What an entry needs of the pipeline it is queued on (`CachePipeline`). */

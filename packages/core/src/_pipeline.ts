@@ -256,7 +256,7 @@ export class CachePipeline {
         args,
         rkey,
         readonly: command.access === 'read',
-        alsoWrites: (command as PipelineCommand<T>).alsoWrites,
+        alsoWrites: command.alsoWrites,
         bytes: command.bytes === true,
         digits: command.digits === true,
         settle: (reply) => resolve(this.#convert(key, rkey, args, command, reply)),

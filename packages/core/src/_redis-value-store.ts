@@ -172,7 +172,10 @@ export class RedisValueStore implements ValueStore {
     } catch (error) {
       throw noteFailedEntry(error, i)
     }
-    for (let i = 0; i < n; i++) this.#written.replaced(rkeys[i] as string)
+    const written = this.#written
+    written.batch(() => {
+      for (let i = 0; i < n; i++) written.replaced(rkeys[i] as string)
+    })
     if (ms === null) {
       await connection.command(msetArguments(rkeys, data), { key: rkeys[0] })
       return new Array<boolean>(n).fill(true)
@@ -243,9 +246,11 @@ export class RedisValueStore implements ValueStore {
     replaced: readonly string[] = [],
   ): Promise<T> {
     const written = this.#written
-    for (const rkey of rkeys) written.mayReplace(rkey)
-    for (const rkey of unreplaced) written.changed(rkey)
-    for (const rkey of replaced) written.replaced(rkey)
+    written.batch(() => {
+      for (const rkey of rkeys) written.mayReplace(rkey)
+      for (const rkey of unreplaced) written.changed(rkey)
+      for (const rkey of replaced) written.replaced(rkey)
+    })
     return write()
   }
 
@@ -255,7 +260,10 @@ export class RedisValueStore implements ValueStore {
   }
 
   async deleteMany(rkeys: readonly string[]): Promise<number> {
-    for (const rkey of rkeys) this.#written.replaced(rkey)
+    const written = this.#written
+    written.batch(() => {
+      for (const rkey of rkeys) written.replaced(rkey)
+    })
     return toNumber(await this.#context.connection.command(['UNLINK', ...rkeys], { key: rkeys[0] }))
   }
 
@@ -274,6 +282,7 @@ export class RedisValueStore implements ValueStore {
   async touch(rkey: string, ms: number | null): Promise<boolean> {
     // PEXPIRE 0 deletes it.
     if (ms !== null && ms <= 0) this.#written.replaced(rkey)
+    else this.#written.touched(rkey)
     const connection = this.#context.connection
     if (ms === null) {
       const [, exists] = await connection.batch(
@@ -363,15 +372,18 @@ export class RedisValueStore implements ValueStore {
 
   async expire(rkey: string, ms: number): Promise<boolean> {
     if (ms <= 0) this.#written.replaced(rkey)
+    else this.#written.touched(rkey)
     return this.#bool(['PEXPIRE', rkey, String(ms)])
   }
 
   async expireAt(rkey: string, unixMs: number): Promise<boolean> {
     if (unixMs <= Date.now()) this.#written.replaced(rkey)
+    else this.#written.touched(rkey)
     return this.#bool(['PEXPIREAT', rkey, String(unixMs)])
   }
 
   async persist(rkey: string): Promise<boolean> {
+    this.#written.touched(rkey)
     return this.#bool(['PERSIST', rkey])
   }
 
@@ -395,7 +407,7 @@ export class RedisValueStore implements ValueStore {
       pending.push(sent)
     }
     written.replacedMatching(pattern)
-    const walk = written.beginWalk(pattern, (rkey) => unlink([rkey]))
+    const walk = written.beginWalk(pattern, unlink)
     try {
       for await (const found of connection.scan(pattern, count)) {
         const kept = walk.kept

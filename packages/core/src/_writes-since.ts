@@ -4,7 +4,7 @@
 import { compileGlob, type Glob } from './_glob.ts'
 
 /** Keys one pattern delete handles apart at most (see `Walk`); beyond, it does not. */
-const MAX_KEPT = 100_000
+const MAX_KEPT = 1_000_000
 
 /**
  * A pattern delete under way (`deletePattern`, `clear`): it deletes each key a `SCAN` finds,
@@ -16,8 +16,8 @@ export interface Walk {
   readonly glob: Glob
   /** The keys deleted apart, before a write of them: the walk leaves them. */
   readonly kept: Set<string>
-  /** Deletes `rkey` now, before the write about to be sent. */
-  readonly first: (rkey: string) => void
+  /** Deletes `rkeys` now, before the write about to be sent. */
+  readonly first: (rkeys: string[]) => void
 }
 
 /** The number of a key's last write of each kind, while a call is under way (0: none). */
@@ -31,7 +31,7 @@ interface Written {
 }
 
 /** Keys noted one by one at most while calls are under way; beyond, new keys are not noted. */
-const MAX_NOTED = 10_000
+const MAX_NOTED = 100_000
 /** Pattern deletes noted at most while calls are under way; beyond, they are not. */
 const MAX_PATTERNS = 100
 
@@ -54,6 +54,8 @@ export class WritesSince {
   readonly #patterns: Array<{ glob: Glob; seq: number }> = []
   /** The pattern deletes under way. */
   readonly #walks = new Set<Walk>()
+  /** While `batch` runs: the keys each walk is to delete first, in one command. */
+  #pending: Map<Walk, string[]> | undefined
 
   /** A call begins: its mark, for the `…Since` questions. */
   begin(): number {
@@ -88,6 +90,25 @@ export class WritesSince {
     if (this.#walks.size !== 0) this.#before(rkey)
     const written = this.#under === 0 ? undefined : this.#written(rkey)
     if (written !== undefined) written.changed = ++this.#seq
+  }
+
+  /**
+   * Runs `note`, the notes of one write of several keys: the keys a walk is to delete first go
+   * in one command, not one each.
+   */
+  batch(note: () => void): void {
+    if (this.#walks.size === 0) {
+      note()
+      return
+    }
+    const pending = new Map<Walk, string[]>()
+    this.#pending = pending
+    try {
+      note()
+    } finally {
+      this.#pending = undefined
+    }
+    for (const [walk, rkeys] of pending) walk.first(rkeys)
   }
 
   /** A write that keeps `rkey`'s value, or changes it in place (`incr`), is made now. */
@@ -135,7 +156,7 @@ export class WritesSince {
    * A pattern delete of `pattern` begins: `first` deletes a key it matches before this cache
    * writes it, and `kept` holds those keys, for the walk to leave.
    */
-  beginWalk(pattern: string, first: (rkey: string) => void): Walk {
+  beginWalk(pattern: string, first: (rkeys: string[]) => void): Walk {
     const walk: Walk = { glob: compileGlob(binary(pattern)), kept: new Set(), first }
     this.#walks.add(walk)
     return walk
@@ -152,7 +173,13 @@ export class WritesSince {
       const kept = walk.kept
       if (kept.has(rkey) || kept.size >= MAX_KEPT || !walk.glob.test(binary(rkey))) continue
       kept.add(rkey)
-      walk.first(rkey)
+      const pending = this.#pending
+      if (pending === undefined) walk.first([rkey])
+      else {
+        const rkeys = pending.get(walk)
+        if (rkeys === undefined) pending.set(walk, [rkey])
+        else rkeys.push(rkey)
+      }
     }
   }
 }

@@ -187,6 +187,34 @@ describe.each(TOPOLOGIES)('$name: calls land in call order', (topology) => {
     expect(Object.fromEntries(left)).toEqual({ p1: 'new', p2: 'new', p59: 'new', q: 'new' })
   })
 
+  it('deletePattern, then moves into a key it matches, an expire, a setMany: they find it deleted', async () => {
+    const cache = await connected()
+    await cache.rpush('{m}src', 'x')
+    await cache.sadd('{m}set', 'y')
+    await cache.rpush('{m}d:list', 'old')
+    await cache.sadd('{m}d:set', 'old')
+    await cache.setMany({ '{m}d:e': 1, '{m}d:a': 'old', '{m}d:b': 'old' })
+    await settled(cache)
+    const calls = await Promise.all([
+      cache.deletePattern('{m}d:*'),
+      cache.lmove('{m}src', '{m}d:list', 'LEFT', 'RIGHT'),
+      cache.smove('{m}set', '{m}d:set', 'y'),
+      cache.expire('{m}d:e', 100),
+      cache.setMany({ '{m}d:a': 'new', '{m}d:b': 'new' }),
+    ])
+    expect(calls).toEqual([5, 'x', true, false, []])
+    await settled(cache)
+    expect(await cache.lrange('{m}d:list', 0, -1)).toEqual(['x'])
+    expect(await cache.smembers('{m}d:set')).toEqual(['y'])
+    expect(await cache.hasKey('{m}d:e')).toBe(false)
+    expect(await cache.getMany(['{m}d:a', '{m}d:b'])).toEqual(
+      new Map([
+        ['{m}d:a', 'new'],
+        ['{m}d:b', 'new'],
+      ]),
+    )
+  })
+
   it('deletePattern, then writes that keep or change what a matching key holds: they find it deleted', async () => {
     const cache = await connected()
     await cache.setMany({ pa: 'old', pc: 1.5 })

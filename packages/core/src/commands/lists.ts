@@ -300,14 +300,19 @@ async function move(
   const context = contextOf(cache)
   const method = seconds === undefined ? 'lmove' : 'blmove'
   const [from, to] = moveVersions(options, method)
+  let target: string | undefined
   return context.run(source, from, {
     method,
     access: 'write',
+    get alsoWrites() {
+      return target === undefined ? undefined : [target]
+    },
     build: (rkey) => {
+      target = context.key(destination, to)
       const args: RedisArgument[] = [
         method.toUpperCase(),
         rkey,
-        context.key(destination, to),
+        target,
         side(sourceSide),
         side(destinationSide),
       ]

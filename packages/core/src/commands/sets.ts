@@ -160,16 +160,23 @@ export const setCommands = {
   async smove(source: string, destination: string, member: unknown, options?: MoveOptions) {
     const context = contextOf(this)
     const [from, to] = moveVersions(options, 'smove')
+    let target: string | undefined
     return context.run(source, from, {
       method: 'smove',
       access: 'write',
-      build: (rkey) => [
-        'SMOVE',
-        rkey,
-        context.key(destination, to),
-        // Moved only if stored already: compared, so not held to maxValueSize.
-        encodeMatchAt(context.codec, member, source),
-      ],
+      get alsoWrites() {
+        return target === undefined ? undefined : [target]
+      },
+      build: (rkey) => {
+        target = context.key(destination, to)
+        return [
+          'SMOVE',
+          rkey,
+          target,
+          // Moved only if stored already: compared, so not held to maxValueSize.
+          encodeMatchAt(context.codec, member, source),
+        ]
+      },
       convert: (reply) => toNumber(reply) === 1,
       fallback: false,
     })
