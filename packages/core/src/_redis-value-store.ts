@@ -13,7 +13,7 @@ import { noteFailedEntry } from './_key-errors.ts'
 import { isNoPerm, isWrongType, unsafeResult } from './_messages.ts'
 import { isOne, toArray, toNumber } from './_replies.ts'
 import type { SetCondition, ValueStore } from './_value-store.ts'
-import { WritesSince } from './_writes-since.ts'
+import { deleteWalking, WritesSince } from './_writes-since.ts'
 import { decodeReplaced, noteStored, setGetWrites } from './commands/_removed.ts'
 import { KeyNotFoundError, ResponseError } from './errors.ts'
 import { runScript } from './script.ts'
@@ -391,36 +391,9 @@ export class RedisValueStore implements ValueStore {
     return this.#context.connection.scan(pattern, count)
   }
 
-  /**
-   * One `UNLINK` per `SCAN` batch, sent as the walk goes on: after the calls made behind this
-   * one. A key this cache writes meanwhile is deleted first, on its own, then left out
-   * (`WritesSince.beginWalk`): the calls act as if made one after another.
-   */
-  async deleteMatching(pattern: string, count: number): Promise<number> {
-    const written = this.#written
-    const connection = this.#context.connection
-    const pending: Array<Promise<unknown>> = []
-    const unlink = (keys: Array<string | Buffer>): void => {
-      const sent = connection.command(['UNLINK', ...keys], { key: keys[0] })
-      // If a later SCAN fails, nobody awaits these: mark them handled (Promise.all still sees errors).
-      sent.catch(() => {})
-      pending.push(sent)
-    }
-    written.replacedMatching(pattern)
-    const walk = written.beginWalk(pattern, unlink)
-    try {
-      for await (const found of connection.scan(pattern, count)) {
-        const kept = walk.kept
-        const batch =
-          kept.size === 0 ? found : found.filter((k) => typeof k !== 'string' || !kept.has(k))
-        if (batch.length > 0) unlink(batch)
-      }
-      let deleted = 0
-      for (const n of await Promise.all(pending)) deleted += toNumber(n)
-      return deleted
-    } finally {
-      written.endWalk(walk)
-    }
+  /** One `UNLINK` per `SCAN` batch, sent as the walk goes on (`deleteWalking`). */
+  deleteMatching(pattern: string, count: number): Promise<number> {
+    return deleteWalking(this.#context.connection, this.#written, pattern, count)
   }
 
   flush(): Promise<void> {

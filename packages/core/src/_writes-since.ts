@@ -2,6 +2,8 @@
 // under way: an `incr` that may take the read-add-write fallback, a batch of `hasKey`s asked
 // again, a pattern delete walking the keyspace.
 import { compileGlob, type Glob } from './_glob.ts'
+import { toNumber } from './_replies.ts'
+import type { Connection } from './types.ts'
 
 /** Keys one pattern delete handles apart at most (see `Walk`); beyond, it does not. */
 const MAX_KEPT = 1_000_000
@@ -181,6 +183,42 @@ export class WritesSince {
         else rkeys.push(rkey)
       }
     }
+  }
+}
+
+/**
+ * Deletes the keys matching `pattern`: one `UNLINK` per `SCAN` batch, sent as the walk goes on,
+ * after the calls made behind this one. A key this cache writes meanwhile is deleted first, on
+ * its own, then left out (`WritesSince.beginWalk`): the calls act as if made one after another.
+ * Resolves how many keys were deleted.
+ */
+export async function deleteWalking(
+  connection: Connection,
+  written: WritesSince,
+  pattern: string,
+  count: number,
+): Promise<number> {
+  const pending: Array<Promise<unknown>> = []
+  const unlink = (keys: Array<string | Buffer>): void => {
+    const sent = connection.command(['UNLINK', ...keys], { key: keys[0] })
+    // If a later SCAN fails, nobody awaits these: mark them handled (Promise.all still sees errors).
+    sent.catch(() => {})
+    pending.push(sent)
+  }
+  written.replacedMatching(pattern)
+  const walk = written.beginWalk(pattern, unlink)
+  try {
+    for await (const found of connection.scan(pattern, count)) {
+      const kept = walk.kept
+      const batch =
+        kept.size === 0 ? found : found.filter((k) => typeof k !== 'string' || !kept.has(k))
+      if (batch.length > 0) unlink(batch)
+    }
+    let deleted = 0
+    for (const n of await Promise.all(pending)) deleted += toNumber(n)
+    return deleted
+  } finally {
+    written.endWalk(walk)
   }
 }
 
