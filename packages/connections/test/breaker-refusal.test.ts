@@ -44,9 +44,11 @@ describe('Breaker', () => {
     expect(at).toEqual([])
     await vi.advanceTimersByTimeAsync(2_200)
     expect(at.length).toBe(1)
-    await vi.advanceTimersByTimeAsync(15_000)
+    // The first try came at 8–10 s, the second 16–20 s after it: at 24–30 s. By 23.1 s, for any
+    // jitter, not yet (15 s here once let an 8 s + 16 s pair through); by 30.1 s, surely.
+    await vi.advanceTimersByTimeAsync(13_000)
     expect(at.length).toBe(1)
-    await vi.advanceTimersByTimeAsync(5_100)
+    await vi.advanceTimersByTimeAsync(7_000)
     expect(at.length).toBe(2)
     // Past many steps: never closer than 4 minutes apart once at the cap.
     await vi.advanceTimersByTimeAsync(3_600_000)
