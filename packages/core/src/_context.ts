@@ -17,10 +17,11 @@ import { type MemberRead, memberReads, type SendMemberRead } from './_coalesce-m
 import { CacheEvents } from './_events.ts'
 import { Gathering, orderedConnection } from './_gathering.ts'
 import { encodeAt, withKeyContext } from './_key-errors.ts'
+import { KeyMaker } from './_keys.ts'
 import { isWrongType, wrongTypeError } from './_messages.ts'
 import { toArray, toData, toPairs, toScore, toText } from './_replies.ts'
 import { SingleFlight } from './_single-flight.ts'
-import { checkSeconds, describe, timeoutToMs } from './_timeout.ts'
+import { checkSeconds, timeoutToMs } from './_timeout.ts'
 import type { SetCondition, ValueStore } from './_value-store.ts'
 import type { CacheOptions, VersionOption } from './cache-options.ts'
 import { Codec, type DecodeBudget } from './codec.ts'
@@ -33,15 +34,10 @@ import {
   type ResponseError,
 } from './errors.ts'
 import { jsonSerializer } from './json.ts'
-import {
-  checkedKeyFunction,
-  defaultKeyFunction,
-  defaultReverseKeyFunction,
-  globEscape,
-} from './key-function.ts'
+import { checkedKeyFunction, defaultReverseKeyFunction } from './key-function.ts'
 import type { LockFactory } from './lock-types.ts'
 import type { SemaphoreFactory } from './semaphore-types.ts'
-import type { Connection, KeyFunction, Logger, RedisArgument, ReverseKeyFunction } from './types.ts'
+import type { Connection, Logger, RedisArgument, ReverseKeyFunction } from './types.ts'
 
 const DEFAULT_TIMEOUT = 300
 const DEFAULT_ITERSIZE = 1000
@@ -116,18 +112,6 @@ export interface CommandWithFallback<T> extends CommandSpec<T> {
   answers?: (error: unknown) => boolean
 }
 
-/** How many user keys `CacheContext.hotKey` remembers. */
-const HOT_KEYS = 10_000
-
-/**
- * `String.prototype.isWellFormed` and `toWellFormed` (ES2024, in Node 20): typed here, so that
- * the source also compiles where the lib is ES2022 (an app that type-checks it, as the examples).
- */
-interface WellFormed {
-  isWellFormed(): boolean
-  toWellFormed(): string
-}
-
 /**
  * The state a `Cache` is made of, and the helpers its methods share: keys, the error policy
  * (`run`, `fail`, `failOrNull`), decoding with the user's key in errors. One per cache.
@@ -137,6 +121,8 @@ export class CacheContext {
   readonly keyPrefix: string
   /** The default key version (`VERSION`). */
   readonly version: number
+  /** Builds the cache's Redis keys and key patterns (`makeKey` and its kin hand on to it). */
+  readonly keyMaker: KeyMaker
   /** The default timeout in seconds; `null` never expires. */
   readonly defaultTimeout: number | null
   /**
@@ -188,13 +174,6 @@ export class CacheContext {
    */
   store!: ValueStore
 
-  readonly #keyFunction: KeyFunction
-  /**
-   * Redis keys at the default version by user key, for the local tier's hit path: a key built
-   * afresh is a new string whose hash the tier's map computes on every lookup, a third of a hit's
-   * cost. Only with the default key function (pure by construction); emptied when full.
-   */
-  readonly #hotKeys: Map<string, string> | undefined
   readonly #ignoreExceptions: boolean
   readonly #logIgnored: boolean
   /** Where errors the cache does not throw (ignored ones, failed background refreshes) are logged. */
@@ -234,8 +213,6 @@ export class CacheContext {
     checkConnection(options.connection)
     this.unordered = options.connection
     this.connection = orderedConnection(options.connection, this.gathering.flush)
-    // As Redis stores it (UTF-8, a lone surrogate as U+FFFD), so that keys read back strip it.
-    this.keyPrefix = wellFormed(options.keyPrefix ?? '')
     this.version = checkVersion(options.version ?? 1)
     this.defaultTimeout =
       options.timeout === undefined
@@ -243,12 +220,9 @@ export class CacheContext {
         : options.timeout === null
           ? null
           : checkSeconds(options.timeout, 'timeout')
-    this.#keyFunction =
-      options.keyFunction === undefined
-        ? defaultKeyFunction
-        : checkedKeyFunction<KeyFunction>(options.keyFunction, 'keyFunction')
-    this.defaultKeys = this.#keyFunction === defaultKeyFunction
-    this.#hotKeys = this.defaultKeys ? new Map() : undefined
+    this.keyMaker = new KeyMaker(options.keyPrefix ?? '', this.version, options.keyFunction)
+    this.keyPrefix = this.keyMaker.prefix
+    this.defaultKeys = this.keyMaker.defaultKeys
     this.reverseKeyFunction =
       options.reverseKeyFunction === undefined
         ? defaultReverseKeyFunction
@@ -283,52 +257,24 @@ export class CacheContext {
     this.#closed.abort(new ClosedError('the cache is closed'))
   }
 
-  /** The Redis key for `key` (Django's `make_key`). */
+  /** The Redis key for `key` (Django's `make_key`): `KeyMaker.makeKey`. */
   makeKey(key: string, version: number): string {
-    if (typeof key !== 'string') {
-      throw new InvalidArgumentError(`a cache key must be a string, got ${describe(key)}`)
-    }
-    const rkey = this.#keyFunction(key, this.keyPrefix, version)
-    // A lone surrogate is sent as U+FFFD (UTF-8 has no form for it), so Redis names that key, in
-    // replies and in the local tier's invalidations, with U+FFFD: so does everything kept by key
-    // here, or the tier would hold a copy that no invalidation reaches.
-    const text = rkey as unknown as WellFormed
-    return text.isWellFormed() ? rkey : text.toWellFormed()
+    return this.keyMaker.makeKey(key, version)
   }
 
-  /** The Redis keys of `keys` at `version`. */
+  /** The Redis keys of `keys` at `version`: `KeyMaker.makeKeys`. */
   makeKeys(keys: readonly string[], version: number): string[] {
-    const rkeys: string[] = new Array(keys.length)
-    if (version === this.version && this.#hotKeys !== undefined) {
-      for (let i = 0; i < keys.length; i++) rkeys[i] = this.hotKey(keys[i] as string)
-    } else {
-      for (let i = 0; i < keys.length; i++) rkeys[i] = this.makeKey(keys[i] as string, version)
-    }
-    return rkeys
+    return this.keyMaker.makeKeys(keys, version)
   }
 
-  /**
-   * `makeKey(key, this.version)`, the same string for the same key while it is remembered (up to
-   * `HOT_KEYS` keys). For the local tier's hit path.
-   */
+  /** `makeKey(key, this.version)`, remembered for the local tier's hit path: `KeyMaker.hotKey`. */
   hotKey(key: string): string {
-    const memo = this.#hotKeys
-    if (memo === undefined) return this.makeKey(key, this.version)
-    let rkey = memo.get(key)
-    if (rkey === undefined) {
-      rkey = this.makeKey(key, this.version)
-      if (memo.size >= HOT_KEYS) memo.clear()
-      memo.set(key, rkey)
-    }
-    return rkey
+    return this.keyMaker.hotKey(key)
   }
 
-  /** The Redis glob pattern for a pattern over user keys; the prefix is glob-escaped. */
+  /** The Redis glob pattern for a pattern over user keys: `KeyMaker.makePattern`. */
   makePattern(pattern: string, version: number): string {
-    if (typeof pattern !== 'string') {
-      throw new InvalidArgumentError(`a key pattern must be a string, got ${describe(pattern)}`)
-    }
-    return this.#keyFunction(pattern, globEscape(this.keyPrefix), version)
+    return this.keyMaker.makePattern(pattern, version)
   }
 
   /**
@@ -336,9 +282,9 @@ export class CacheContext {
    * checked first (the method takes `{ version }` only).
    */
   key(key: string, options: VersionOption | undefined, method?: string): string {
-    if (options === undefined) return this.makeKey(key, this.version)
+    if (options === undefined) return this.keyMaker.makeKey(key, this.version)
     if (method !== undefined) checkOptions(options, method, VERSION_ONLY)
-    return this.makeKey(key, checkVersionOption(options.version) ?? this.version)
+    return this.keyMaker.makeKey(key, checkVersionOption(options.version) ?? this.version)
   }
 
   /**
@@ -580,13 +526,6 @@ export type Implementation<Family> = {
     // biome-ignore lint/suspicious/noExplicitAny: the family's interface types the arguments
     ...args: any[]
   ) => unknown
-}
-
-/** `text` with each lone surrogate as U+FFFD, as its UTF-8 bytes read back (`toWellFormed`). */
-function wellFormed(text: string): string {
-  return typeof text === 'string'
-    ? (text as unknown as { toWellFormed(): string }).toWellFormed()
-    : text
 }
 
 /**
