@@ -100,7 +100,8 @@ export class WritesSince {
    */
   batch(note: () => void): void {
     if (this.#walks.size === 0) {
-      note()
+      // Nothing under way: every note would be a no-op (a closure call and two checks a key).
+      if (this.#under !== 0) note()
       return
     }
     const pending = new Map<Walk, string[]>()
