@@ -68,6 +68,31 @@ const SWAP_ATTEMPTS = 100
  */
 export type Refused = readonly unknown[]
 
+/**
+ * What the commands a pipeline queued after an `incr` do to its key (they are noted with the
+ * pipeline's, before the `incr` is under way): replace its value (`'replaced'`), or may
+ * (`'maybe'`: a command of another family, an expiry that may delete it).
+ */
+export type LaterWrite = 'replaced' | 'maybe' | undefined
+
+/** An `incr` a pipeline sent, under way until `end()` (`RedisValueStore.pipelineIncr`). */
+export interface PipelineIncr {
+  /**
+   * `incr`'s fallback for a value INCRBY refused (`IncrFallback.run`), the writes this cache made
+   * since the pipeline was sent, and `later`, counted as made after it.
+   */
+  fallback(
+    key: string,
+    rkey: string,
+    delta: number | bigint,
+    asNumber: boolean,
+    refused: Refused,
+    later: LaterWrite,
+  ): Promise<number | bigint>
+  /** The `incr` was answered (or failed). */
+  end(): void
+}
+
 /** The fallback `incr`s of one cache, one key's after another. */
 export class IncrFallback {
   readonly #context: CacheContext
@@ -88,7 +113,8 @@ export class IncrFallback {
    * the value is still the one read. Writes this cache made after the call (`written`, since
    * `mark`) come first: one that replaced the value (a `set`, a `delete`) means the `incr` came
    * before it, and its sum is answered unwritten. Else, when the value changed (another client
-   * wrote), it reads again.
+   * wrote), it reads again. `later`: the writes of a pipeline's commands queued after it, which
+   * `written` does not count (see `LaterWrite`).
    */
   run(
     key: string,
@@ -98,10 +124,11 @@ export class IncrFallback {
     refused: Refused,
     written: WritesSince,
     mark: number,
+    later: LaterWrite = undefined,
   ): Promise<number | bigint> {
     const slow = this.#slow
     const before = slow.get(rkey)
-    const swap = () => this.#swap(key, rkey, delta, asNumber, refused, written, mark)
+    const swap = () => this.#swap(key, rkey, delta, asNumber, refused, written, mark, later)
     const run = before === undefined ? swap() : before.then(swap, swap)
     const done = run.then(
       () => {},
@@ -125,6 +152,7 @@ export class IncrFallback {
     refused: Refused,
     written: WritesSince,
     mark: number,
+    later: LaterWrite,
   ): Promise<number | bigint> {
     const context = this.#context
     const connection = context.connection
@@ -147,14 +175,14 @@ export class IncrFallback {
       const data = encodeAt(context.codec, next, key)
       this.#left.set(rkey, data)
       // A later write replaced the value (even with the same bytes): it stands.
-      if (written.replacedSince(rkey, mark)) return next
+      if (later === 'replaced' || written.replacedSince(rkey, mark)) return next
       const swapped = await runScript(
         connection,
         INCR_SWAP_SCRIPT,
         [rkey],
         [reply as RedisArgument, data],
       )
-      if (swapped === 1 || written.mayHaveReplaced(rkey, mark)) return next
+      if (swapped === 1 || later !== undefined || written.mayHaveReplaced(rkey, mark)) return next
     }
     throw new ResponseError(
       `incr() on key '${key}': the value changed ${SWAP_ATTEMPTS} times between reading it and writing the sum (other clients write it); nothing was written`,

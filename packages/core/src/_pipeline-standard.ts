@@ -16,12 +16,13 @@ import { type CacheContext, type CommandWithFallback, contextOf } from './_conte
 import { INCR_NUMBER_SCRIPT, INCR_SCRIPT } from './_incr.ts'
 import { encodeAt } from './_key-errors.ts'
 import { unsafeResult } from './_messages.ts'
+import { type IncrLink, IncrRefused, PipelinedIncr } from './_pipeline-writes.ts'
 import { isOne, toArray, toNumber } from './_replies.ts'
 import { timeoutToMs } from './_timeout.ts'
 import type { CacheLike } from './cache-like.ts'
 import type { IncrOptions, SetOptions, TimeoutOption, VersionOption } from './cache-options.ts'
 import { decodeReplaced, setGetWrites } from './commands/_removed.ts'
-import { KeyNotFoundError, ResponseError } from './errors.ts'
+import { KeyNotFoundError } from './errors.ts'
 import type { Script } from './script.ts'
 import type { RedisArgument } from './types.ts'
 
@@ -35,6 +36,8 @@ export interface PipelineCommand<T> extends CommandWithFallback<T> {
    * it itself; `undefined` leaves it to the policy.
    */
   onError?(error: unknown): Promise<T> | undefined
+  /** An `incr` outside a transaction: told when the pipeline is sent. */
+  incr?: IncrLink | undefined
 }
 
 /** What an entry needs of the pipeline it is queued on (`CachePipeline`). */
@@ -215,8 +218,8 @@ function incr(
           `key '${key}' not found: incr() and decr() need a stored number (as in Django); store one first, e.g. add('${key}', 0)`,
         )
       }
-      // A value INCRBY refused (`Refused`): the method's fallback, by `onError` below.
-      if (Array.isArray(reply)) throw new IncrRefused(key)
+      // A value INCRBY refused (`Refused`): the fallback, by `onError` below.
+      if (Array.isArray(reply)) throw new IncrRefused(key, reply)
       if (asNumber) {
         if (reply === 0) throw unsafeResult(key)
       } else if (typeof reply === 'number' && Number.isSafeInteger(reply)) {
@@ -224,31 +227,25 @@ function incr(
       }
       return context.decode(reply, key) as number | bigint
     }
+    // A transaction has run already when its replies are read: the error stays.
+    const link = pipe.transaction ? undefined : new PipelinedIncr(context, key, delta, asNumber)
     const command: PipelineCommand<number | bigint | null> = {
       label: 'incr',
       access: 'write',
       build: (rkey) => ['EVAL', script.source, '1', rkey, String(delta)],
       convert,
       fallback: null,
+      incr: link,
       // INCRBY refuses a value that is not an integer's digits (a float, a pickled number): the
-      // method then reads, adds and writes back, which a pipeline cannot; here the method runs
-      // after the batch (not in a transaction, which has run already: the error stays).
+      // method then reads, adds and writes back, which a pipeline does after the batch.
       onError: (error) =>
-        pipe.transaction || !(error instanceof IncrRefused)
+        link === undefined || !(error instanceof IncrRefused)
           ? undefined
-          : (pipe.cache.incr(key, delta, options) as Promise<number | bigint | null>),
+          : link.fallBack(error.refused, () => pipe.cache.incr(key, delta, options)),
     }
-    return context.run(key, versionOf(options), command)
+    const result = context.run(key, versionOf(options), command)
+    return link === undefined ? result : result.finally(() => link.end())
   })
-}
-
-/** INCRBY refused the value at `key` (a float, an integer beyond int64), in a pipeline. */
-class IncrRefused extends ResponseError {
-  constructor(key: string) {
-    super(
-      `ERR value is not an integer or out of range: incr() of key '${key}' in a transaction (INCRBY refuses a float or an integer beyond int64; outside a transaction, incr() reads, adds and writes back)`,
-    )
-  }
 }
 
 /** The standard API's queueing functions, by method name. */

@@ -8,6 +8,7 @@ import { LocalTier } from './_local-tier.ts'
 import { isWrongType } from './_messages.ts'
 import { keyEntries } from './_pipeline-keys.ts'
 import { type PipelineCommand, standardEntries } from './_pipeline-standard.ts'
+import { type IncrLink, replaces, sendingIncrs } from './_pipeline-writes.ts'
 import type { CacheLike } from './cache-like.ts'
 import type { VersionOption } from './cache-options.ts'
 import { InvalidArgumentError } from './errors.ts'
@@ -34,6 +35,8 @@ export interface QueuedCommand {
    * are turned back into numbers.
    */
   digits: boolean
+  /** An `incr` outside a transaction, told when the pipeline is sent (`sendingIncrs`). */
+  incr?: IncrLink | undefined
   /** Receives the raw reply, or the error the command failed with. */
   settle(reply: unknown): void
 }
@@ -259,6 +262,7 @@ export class CachePipeline {
         alsoWrites: command.alsoWrites,
         bytes: command.bytes === true,
         digits: command.digits === true,
+        incr: (command as PipelineCommand<T>).incr,
         settle: (reply) => resolve(this.#convert(key, rkey, args, command, reply)),
       })
     })
@@ -344,9 +348,11 @@ export class CachePipeline {
     const replaced: string[] = []
     let bytes = false
     let digits = false
+    let incrs = false
     for (const command of queued) {
       if (command.bytes) bytes = true
       if (command.digits) digits = true
+      if (command.incr !== undefined) incrs = true
       if (command.readonly) continue
       const into = replaces(command.args) ? replaced : written
       into.push(command.rkey)
@@ -382,6 +388,13 @@ export class CachePipeline {
         )
       }
       send = () => transaction.call(connection, commands, route)
+    } else if (incrs) {
+      // Once the pipeline's writes are noted (by `writing`, before it calls this), and before
+      // anything this cache writes after it.
+      send = () => {
+        sendingIncrs(queued)
+        return connection.batch(commands, route)
+      }
     } else {
       send = () => connection.batch(commands, route)
     }
@@ -462,15 +475,3 @@ function attachQueueing(): void {
 }
 
 attachQueueing()
-
-/**
- * Whether a command surely replaces the values of its keys (`SET` without `NX`, `MSET`,
- * `UNLINK`, `DEL`, `GETDEL`), rather than only may (a command of another family fails on a
- * string): an `incr` taking its read-add-write fallback then leaves the value as it is.
- */
-function replaces(args: readonly RedisArgument[]): boolean {
-  const name = typeof args[0] === 'string' ? args[0].toUpperCase() : ''
-  if (name === 'SET')
-    return !args.some((arg) => typeof arg === 'string' && arg.toUpperCase() === 'NX')
-  return name === 'MSET' || name === 'UNLINK' || name === 'DEL' || name === 'GETDEL'
-}

@@ -8,7 +8,7 @@ import { ManyReadCoalescer } from './_coalesce-many.ts'
 import { msetArguments, refusedWhole, WriteCoalescer } from './_coalesce-set.ts'
 import type { CacheContext } from './_context.ts'
 import type { Coalescer } from './_gathering.ts'
-import { INCR_NUMBER_SCRIPT, INCR_SCRIPT, IncrFallback } from './_incr.ts'
+import { INCR_NUMBER_SCRIPT, INCR_SCRIPT, IncrFallback, type PipelineIncr } from './_incr.ts'
 import { noteFailedEntry } from './_key-errors.ts'
 import { isNoPerm, isWrongType, unsafeResult } from './_messages.ts'
 import { isOne, toArray, toNumber } from './_replies.ts'
@@ -28,6 +28,14 @@ import type { RedisArgument } from './types.ts'
  */
 function asBytes(data: RedisArgument): RedisArgument {
   return typeof data === 'string' && data.length > LARGE_VALUE ? Buffer.from(data) : data
+}
+
+/** The store of each context, the one a local tier wraps too (`redisStoreOf`). */
+const stores = new WeakMap<CacheContext, RedisValueStore>()
+
+/** The `RedisValueStore` of `context` (under its local tier, if any), for a pipeline's `incr`. */
+export function redisStoreOf(context: CacheContext): RedisValueStore | undefined {
+  return stores.get(context)
 }
 
 /** String values in Redis, through the context's connection and codec. */
@@ -60,6 +68,26 @@ export class RedisValueStore implements ValueStore {
     this.#incrs = gathering.add(new IncrCoalescer(context, INCR_SCRIPT))
     this.#writes = gathering.add(new WriteCoalescer(context))
     this.#slowIncrs = new IncrFallback(context)
+    stores.set(context, this)
+  }
+
+  /**
+   * An `incr` a pipeline sends, once the pipeline's writes are noted: under way from now, as the
+   * method's is from its call, so that its fallback counts the writes this cache makes from now
+   * on as made after it.
+   */
+  pipelineIncr(): PipelineIncr {
+    const written = this.#written
+    const mark = written.begin()
+    let ended = false
+    return {
+      fallback: (key, rkey, delta, asNumber, refused, later) =>
+        this.#slowIncrs.run(key, rkey, delta, asNumber, refused, written, mark, later),
+      end: () => {
+        if (!ended) written.end()
+        ended = true
+      },
+    }
   }
 
   /** `coalescer`, once the calls other coalescers gathered before are sent. */

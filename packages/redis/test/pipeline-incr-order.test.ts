@@ -1,0 +1,281 @@
+// A pipelined `incr` of a value INCRBY refuses (a float) reads, adds and writes back after the
+// batch: it must act as if the pipeline's calls ran one after another. It once ran the method
+// after the batch, which read the key after every command queued behind it: `incr` then `set 10`
+// answered 11 and left 11, the set lost.
+import { type Cache, createCache } from '@cachex/redis'
+import { replicated, standaloneServer, uniquePrefix } from '@cachex/test-utils'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DEPLOYMENTS, type Deployment } from './helpers.ts'
+
+// Every deployment, with memory:// second (as call-order.test.ts).
+const TOPOLOGIES: Deployment[] = [
+  DEPLOYMENTS[0] as Deployment,
+  {
+    name: 'memory://',
+    async start() {
+      return { options: { location: `memory://${uniquePrefix('plincr')}` }, stop: async () => {} }
+    },
+  },
+  ...DEPLOYMENTS.slice(1),
+]
+
+describe.each(TOPOLOGIES)(
+  '$name: a float incr in a pipeline, then the calls behind it',
+  (topology) => {
+    let deployment: Awaited<ReturnType<Deployment['start']>>
+    const opened: Cache[] = []
+
+    beforeAll(async () => {
+      deployment = await topology.start()
+    }, 120_000)
+
+    afterAll(async () => {
+      await Promise.all(opened.map((cache) => cache.close()))
+      await deployment?.stop()
+    })
+
+    /** Once the replicas have every write made so far, so that a read from one sees them. */
+    async function settled(cache: Cache): Promise<void> {
+      const replicas = topology.replicas ?? 0
+      if (replicas === 0) return
+      await cache.set('settled', 1)
+      await replicated(cache.connection, replicas)
+    }
+
+    async function connected(): Promise<Cache> {
+      const cache = createCache({ ...deployment.options, keyPrefix: uniquePrefix('plincr') })
+      opened.push(cache)
+      await cache.get('connected')
+      return cache
+    }
+
+    it('incr, then a set of its key: the incr answers its sum, the set stays', async () => {
+      const cache = await connected()
+      await cache.set('f', 1.5)
+      const pipe = cache.pipeline()
+      pipe.incr('f')
+      pipe.set('f', 10)
+      expect(await pipe.exec()).toEqual([2.5, true])
+      await settled(cache)
+      expect(await cache.get('f')).toBe(10)
+
+      // decr, and as: 'number', the same.
+      await cache.set('g', 1.5)
+      expect(
+        await cache.pipeline().decr('g', 1, { as: 'number' }).set('g', 'after').exec(),
+      ).toEqual([0.5, true])
+      await settled(cache)
+      expect(await cache.get('g')).toBe('after')
+    })
+
+    it('incr, then a delete of its key: the incr answers its sum, the key stays deleted', async () => {
+      const cache = await connected()
+      await cache.set('f', 1.5)
+      const pipe = cache.pipeline()
+      pipe.incr('f')
+      pipe.delete('f')
+      expect(await pipe.exec()).toEqual([2.5, true])
+      await settled(cache)
+      expect(await cache.hasKey('f')).toBe(false)
+
+      // setMany and deleteMany over the key and another.
+      await cache.set('g', 0.5)
+      const results = await cache.pipeline().incr('g').setMany({ g: 'many', h: 1 }).exec()
+      expect(results).toEqual([1.5, []])
+      await cache.set('i', 0.5)
+      expect(await cache.pipeline().incr('i', 2).deleteMany(['h', 'i']).exec()).toEqual([2.5, 2])
+      await settled(cache)
+      expect(await cache.getMany(['g', 'h', 'i'])).toEqual(new Map([['g', 'many']]))
+    })
+
+    it('two incrs of one key: each adds to what the one before left', async () => {
+      const cache = await connected()
+      await cache.set('f', 1.5)
+      const pipe = cache.pipeline()
+      pipe.incr('f')
+      pipe.incr('f')
+      expect(await pipe.exec()).toEqual([2.5, 3.5])
+      await settled(cache)
+      expect(await cache.get('f')).toBe(3.5)
+
+      // Then a set: both sums answered, the set stays.
+      await cache.set('g', 1.5)
+      expect(await cache.pipeline().incr('g').incr('g', 2).set('g', 'last').exec()).toEqual([
+        2.5,
+        4.5,
+        true,
+      ])
+      await settled(cache)
+      expect(await cache.get('g')).toBe('last')
+    })
+
+    it('incr, set, incr: the second incr adds to what the set stored', async () => {
+      const cache = await connected()
+      await cache.set('f', 1.5)
+      expect(await cache.pipeline().incr('f').set('f', 7.5).incr('f').exec()).toEqual([
+        2.5,
+        true,
+        8.5,
+      ])
+      await settled(cache)
+      expect(await cache.get('f')).toBe(8.5)
+
+      await cache.set('g', 1.5)
+      expect(await cache.pipeline().incr('g').set('g', 10).incr('g').exec()).toEqual([
+        2.5,
+        true,
+        11,
+      ])
+      await settled(cache)
+      expect(await cache.get('g')).toBe(11)
+
+      // A set of the bytes it held: the second incr adds to the set's value, not the first's sum.
+      await cache.set('h', 1.5)
+      expect(await cache.pipeline().incr('h').set('h', 1.5).incr('h').exec()).toEqual([
+        2.5,
+        true,
+        2.5,
+      ])
+      await settled(cache)
+      expect(await cache.get('h')).toBe(2.5)
+    })
+
+    it("incr, touch, incr, set: the second incr still adds to the first one's sum", async () => {
+      const cache = await connected()
+      await cache.set('f', 1.5)
+      expect(await cache.pipeline().incr('f').touch('f', 100).incr('f', 2).exec()).toEqual([
+        2.5,
+        true,
+        4.5,
+      ])
+      await settled(cache)
+      expect(await cache.get('f')).toBe(4.5)
+
+      await cache.set('g', 1.5)
+      const results = await cache
+        .pipeline()
+        .incr('g')
+        .expire('g', 100)
+        .incr('g', 2)
+        .set('g', 'last')
+        .exec()
+      expect(results).toEqual([2.5, true, 4.5, true])
+      await settled(cache)
+      expect(await cache.get('g')).toBe('last')
+    })
+
+    it('incr, then writes that keep the value (touch, expire, an add): the sum is written', async () => {
+      const cache = await connected()
+      await cache.set('f', 1.5)
+      const results = await cache
+        .pipeline()
+        .incr('f')
+        .touch('f', 100)
+        .expire('f', 200)
+        .add('f', 'no')
+        .exec()
+      expect(results).toEqual([2.5, true, true, false])
+      await settled(cache)
+      expect(await cache.get('f')).toBe(2.5)
+      const ttl = await cache.ttl('f')
+      expect(ttl).toBeGreaterThan(190)
+      expect(ttl).toBeLessThanOrEqual(200)
+    })
+
+    it('incr, then touch with a timeout of 0 (a delete): the key stays deleted', async () => {
+      const cache = await connected()
+      await cache.set('f', 1.5)
+      expect(await cache.pipeline().incr('f').touch('f', 0).exec()).toEqual([2.5, true])
+      await settled(cache)
+      expect(await cache.hasKey('f')).toBe(false)
+    })
+
+    it('integer incrs are unchanged', async () => {
+      const cache = await connected()
+      await cache.set('i', 1)
+      expect(await cache.pipeline().incr('i').set('i', 10).incr('i').incr('i', 5).exec()).toEqual([
+        2,
+        true,
+        11,
+        16,
+      ])
+      await settled(cache)
+      expect(await cache.get('i')).toBe(16)
+    })
+
+    it('a transaction still answers a float incr with the error', async () => {
+      const cache = await connected()
+      await cache.set('{t}f', 1.5)
+      const results = await cache.transaction().incr('{t}f').set('{t}g', 1).exec()
+      expect(results[0]).toBeInstanceOf(Error)
+      expect((results[0] as Error).message).toMatch(/not an integer/)
+      expect(results[1]).toBe(true)
+      await settled(cache)
+      expect(await cache.get('{t}f')).toBe(1.5)
+    })
+
+    it("another client's write after the pipeline is read again: no increment lost", async () => {
+      const cache = await connected()
+      await cache.set('f', 1.5)
+      await cache.set('seven', 7.5)
+      const rkey = cache.makeKey('f')
+      const other = cache.makeKey('seven')
+      const bytes = (await cache.connection.command(['GET', other], { key: other })) as Buffer
+      const pipe = cache.pipeline()
+      pipe.incr('f')
+      pipe.set('g', 1)
+      const executed = pipe.exec()
+      // Sent behind the pipeline, before the incr's write-back: another client's write.
+      const written = cache.connection.command(['SET', rkey, bytes], { key: rkey })
+      expect(await executed).toEqual([8.5, true])
+      await written
+      await settled(cache)
+      expect(await cache.get('f')).toBe(8.5)
+    })
+
+    it('a write by this cache right after exec(), in the same tick, stays: the incr came first', async () => {
+      const cache = await connected()
+      await cache.set('f', 1.5)
+      const executed = cache.pipeline().incr('f').exec()
+      const set = cache.set('f', 10)
+      expect(await executed).toEqual([2.5])
+      expect(await set).toBe(true)
+      await settled(cache)
+      expect(await cache.get('f')).toBe(10)
+    })
+  },
+)
+
+describe('a float incr in a pipeline, with a local tier', () => {
+  let server: { url: string; stop(): Promise<void> }
+  let cache: Cache
+
+  beforeAll(async () => {
+    server = await standaloneServer()
+    cache = createCache({
+      location: server.url,
+      keyPrefix: uniquePrefix('plincr'),
+      local: { maxEntries: 1000 },
+    })
+  })
+
+  afterAll(async () => {
+    await cache?.close()
+    await server?.stop()
+  })
+
+  it('the sum written back is what the next read gets, not the copy the tier held', async () => {
+    for (let round = 0; round < 20; round++) {
+      await cache.set('f', 1.5)
+      // Held by the tier (tracking comes up on first use).
+      for (let i = 0; i < 100; i++) {
+        const before = cache.localStats()?.hits ?? 0
+        expect(await cache.get('f')).toBe(1.5)
+        if ((cache.localStats()?.hits ?? 0) > before) break
+        await new Promise((resolve) => setTimeout(resolve, 5))
+      }
+      expect(await cache.pipeline().incr('f').touch('f', 100).exec()).toEqual([2.5, true])
+      expect(await cache.get('f')).toBe(2.5)
+    }
+  })
+})
