@@ -6,13 +6,15 @@ import { isWrongType } from '../_messages.ts'
 import { timeoutToMs } from '../_timeout.ts'
 import type { VersionOption } from '../cache-options.ts'
 import { measuredInto } from './_observed.ts'
-import type { Factory } from './get-or-set.ts'
 
 /** `setGet`'s answer when the key held no value. */
 const MISSING: unique symbol = Symbol('missing')
 
 /** What `addOrRead` resolves when it sent nothing (the value, or the key, could not be made). */
 export const NOT_SENT: unique symbol = Symbol('not sent')
+
+/** What `getOrSet` stores: a value, or a function that computes it (maybe async). */
+export type Factory<T> = T | (() => T | Promise<T>)
 
 /**
  * Whether `valueOrFactory` is a value itself: not a factory, not a promise (or other thenable)

@@ -9,7 +9,7 @@ import { checkSeconds, timeoutToMs } from '../_timeout.ts'
 import type { CacheLike } from '../cache-like.ts'
 import type { GetOrSetOptions, VersionOption } from '../cache-options.ts'
 import { ClosedError, InvalidArgumentError } from '../errors.ts'
-import { addOrRead, isPlainValue, NOT_SENT } from './_get-or-set-value.ts'
+import { addOrRead, type Factory, isPlainValue, NOT_SENT } from './_get-or-set-value.ts'
 import { observedStore } from './_observed.ts'
 import {
   checkStampede,
@@ -38,8 +38,6 @@ const KEPT: unique symbol = Symbol('kept')
 // Longer than a typical computation (a few queries of at most socketTimeout, 5 s, each), shorter
 // than the 30–60 s after which proxies and load balancers give up on a request.
 const DEFAULT_WAIT_TIMEOUT = 10
-
-export type Factory<T> = T | (() => T | Promise<T>)
 
 /** `getOrSet`, attached to `Cache`. */
 export const getOrSetCommand = {
