@@ -1,5 +1,5 @@
-// What a pipeline's commands write, as a pipelined `incr` needs to know it: which commands replace
-// their keys' values (`replaces`), and, once the pipeline is sent, what the commands queued after
+// What a pipeline's commands write, as a pipelined `incr` needs to know it: what each does to the
+// value of each key it writes (`writeOn`), and, once the pipeline is sent, what the commands queued after
 // each `incr` do to its key (`sendingIncrs`), so that its read-add-write fallback, which runs after
 // the batch, answers as if it had run at its turn (`PipelinedIncr`).
 import type { CacheContext } from './_context.ts'
@@ -30,6 +30,8 @@ export interface IncrLink {
    * (known once its reply is read); else `undefined`.
    */
   readonly refused: unknown
+  /** Answered, or its pipeline failed as a whole: no longer under way (once; more do nothing). */
+  end(): void
 }
 
 /**
@@ -122,8 +124,10 @@ export function sendingIncrs(queued: readonly SentCommand[]): void {
       later[i] = after.get(command.rkey)
       continue
     }
-    const write = replaces(command.args) ? 'replaced' : 'maybe'
-    for (const rkey of keysOf(command)) if (after.get(rkey) !== 'replaced') after.set(rkey, write)
+    for (const rkey of keysOf(command)) {
+      const write = writeOn(command.args, rkey)
+      if (write !== undefined && after.get(rkey) !== 'replaced') after.set(rkey, write)
+    }
   }
   const before = new Map<string, IncrLink>()
   for (let i = 0; i < queued.length; i++) {
@@ -133,26 +137,58 @@ export function sendingIncrs(queued: readonly SentCommand[]): void {
     if (incr !== undefined) {
       incr.sent(command.rkey, later[i], before.get(command.rkey))
       before.set(command.rkey, incr)
-    } else if (before.size > 0 && replaces(command.args)) {
-      for (const rkey of keysOf(command)) before.delete(rkey)
+    } else if (before.size > 0) {
+      for (const rkey of keysOf(command)) {
+        if (writeOn(command.args, rkey) === 'replaced') before.delete(rkey)
+      }
     }
   }
 }
 
 /** The keys a command writes: the one it routes by, and the others it names. */
-function keysOf(command: SentCommand): readonly string[] {
+export function keysOf(command: SentCommand): readonly string[] {
   const also = command.alsoWrites
   return also === undefined || also.length === 0 ? [command.rkey] : [command.rkey, ...also]
 }
 
 /**
- * Whether a command surely replaces the values of its keys (`SET` without `NX`, `MSET`,
- * `UNLINK`, `DEL`, `GETDEL`), rather than only may (a command of another family fails on a
- * string): an `incr` taking its read-add-write fallback then leaves the value as it is.
+ * What a pipeline's write does to the value at `rkey`, one of the keys it writes, as an `incr`
+ * taking its read-add-write fallback before it needs to know:
+ * - `'replaced'`: replaces or deletes it (`SET` without `NX`, `MSET`, `UNLINK`, `DEL`,
+ *   `GETDEL`, an expiry at or before now, a `RENAME` onto it, a `*STORE` into it): the `incr`'s
+ *   sum is answered unwritten, as if written and then replaced;
+ * - `undefined`: keeps it (an expiry in the future, `PERSIST`, `SET … NX` and `RENAMENX` onto a
+ *   key that exists, as the `incr`'s does): the sum is written, and a value changed meanwhile
+ *   is another client's, read again;
+ * - `'maybe'`: may change it (a command of another family, which fails on a string, a `RENAME`
+ *   of it away): the sum is not written over a value that changed.
  */
-export function replaces(args: readonly RedisArgument[]): boolean {
+export function writeOn(args: readonly RedisArgument[], rkey: string): LaterWrite {
   const name = typeof args[0] === 'string' ? args[0].toUpperCase() : ''
-  if (name === 'SET')
-    return !args.some((arg) => typeof arg === 'string' && arg.toUpperCase() === 'NX')
-  return name === 'MSET' || name === 'UNLINK' || name === 'DEL' || name === 'GETDEL'
+  switch (name) {
+    case 'SET':
+      return args.some((arg) => typeof arg === 'string' && arg.toUpperCase() === 'NX')
+        ? undefined
+        : 'replaced'
+    case 'MSET':
+    case 'UNLINK':
+    case 'DEL':
+    case 'GETDEL':
+      return 'replaced'
+    case 'PEXPIRE':
+    case 'PEXPIREAT': {
+      // An expiry with a condition (NX, XX, GT, LT) may not apply: it may delete.
+      if (args.length > 3) return 'maybe'
+      const ms = Number(args[2])
+      return (name === 'PEXPIRE' ? ms <= 0 : ms <= Date.now()) ? 'replaced' : undefined
+    }
+    case 'PERSIST':
+      return undefined
+    case 'RENAME':
+      return args[1] === rkey ? 'maybe' : 'replaced'
+    case 'RENAMENX':
+      return args[1] === rkey ? 'maybe' : undefined
+    default:
+      return name.endsWith('STORE') && args[1] === rkey ? 'replaced' : 'maybe'
+  }
 }

@@ -8,7 +8,7 @@ import { LocalTier } from './_local-tier.ts'
 import { isWrongType } from './_messages.ts'
 import { keyEntries } from './_pipeline-keys.ts'
 import { type PipelineCommand, standardEntries } from './_pipeline-standard.ts'
-import { type IncrLink, replaces, sendingIncrs } from './_pipeline-writes.ts'
+import { type IncrLink, keysOf, sendingIncrs, writeOn } from './_pipeline-writes.ts'
 import type { CacheLike } from './cache-like.ts'
 import type { VersionOption } from './cache-options.ts'
 import { InvalidArgumentError } from './errors.ts'
@@ -344,7 +344,7 @@ export class CachePipeline {
     const context = this.#context
     const connection = context.connection
     const written: string[] = []
-    // The keys whose value a command surely replaces (see `replaces`), apart from the others.
+    // The keys whose value a command surely replaces (see `writeOn`), apart from the others.
     const replaced: string[] = []
     let bytes = false
     let digits = false
@@ -354,9 +354,9 @@ export class CachePipeline {
       if (command.digits) digits = true
       if (command.incr !== undefined) incrs = true
       if (command.readonly) continue
-      const into = replaces(command.args) ? replaced : written
-      into.push(command.rkey)
-      if (command.alsoWrites !== undefined) into.push(...command.alsoWrites)
+      for (const rkey of keysOf(command)) {
+        ;(writeOn(command.args, rkey) === 'replaced' ? replaced : written).push(rkey)
+      }
     }
     // Reads go to a replica only in a pipeline of reads: after a write they must see it, and
     // so must reads of a key this process wrote lately (a local tier knows which). A read may
@@ -406,8 +406,10 @@ export class CachePipeline {
           ? await send()
           : await context.store.writing(written, send, [], replaced)
     } catch (error) {
-      // Nothing ran. Without `ignoreExceptions` (or for an error it does not ignore) exec()
-      // rejects; else every call resolves its method's fallback.
+      // Nothing ran: no `incr` is under way any more (its answer may never settle: below).
+      for (const command of queued) command.incr?.end()
+      // Without `ignoreExceptions` (or for an error it does not ignore) exec() rejects; else
+      // every call resolves its method's fallback.
       context.fail(error, undefined, this.#transaction ? 'transaction' : 'pipeline')
       for (const command of queued) command.settle(error)
       return

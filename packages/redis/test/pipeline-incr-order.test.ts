@@ -3,7 +3,13 @@
 // after the batch, which read the key after every command queued behind it: `incr` then `set 10`
 // answered 11 and left 11, the set lost.
 import { type Cache, createCache } from '@cachex/redis'
-import { replicated, standaloneServer, uniquePrefix } from '@cachex/test-utils'
+import {
+  type RedisServer,
+  replicated,
+  standaloneServer,
+  startRedis,
+  uniquePrefix,
+} from '@cachex/test-utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEPLOYMENTS, type Deployment } from './helpers.ts'
 
@@ -243,8 +249,114 @@ describe.each(TOPOLOGIES)(
       await settled(cache)
       expect(await cache.get('f')).toBe(10)
     })
+
+    it('two pipelines of [incr, touch] in one tick: no increment lost', async () => {
+      // An expiry in the future keeps the value: the second fallback's swap fails on the
+      // first's sum, and it reads again (it once answered unwritten: both 2.5, and 2.5 left).
+      const cache = await connected()
+      await cache.set('f', 1.5)
+      const a = cache.pipeline().incr('f').touch('f', 100).exec()
+      const b = cache.pipeline().incr('f').expire('f', 100).exec()
+      expect([await a, await b]).toEqual([
+        [2.5, true],
+        [3.5, true],
+      ])
+      await settled(cache)
+      expect(await cache.get('f')).toBe(3.5)
+    })
+
+    it('incr, then an expiry of 0 (a delete) and an add of the same bytes: the add stands', async () => {
+      const cache = await connected()
+      await cache.set('f', 1.5)
+      expect(await cache.pipeline().incr('f').touch('f', 0).add('f', 1.5).exec()).toEqual([
+        2.5,
+        true,
+        true,
+      ])
+      await settled(cache)
+      expect(await cache.get('f')).toBe(1.5)
+
+      // An incr after the add starts from what the add stored, not from the first one's sum.
+      await cache.set('g', 1.5)
+      expect(
+        await cache.pipeline().incr('g').expire('g', 0).add('g', 1.5).incr('g').exec(),
+      ).toEqual([2.5, true, true, 2.5])
+      await settled(cache)
+      expect(await cache.get('g')).toBe(2.5)
+    })
+
+    it('incr, a rename onto its key of the same bytes, incr: the rename stands', async () => {
+      const cache = await connected()
+      // One slot on a cluster (a hash tag): RENAME names both keys.
+      await cache.set('{r}f', 1.5)
+      await cache.set('{r}g', 1.5)
+      expect(
+        await cache.pipeline().incr('{r}f').rename('{r}g', '{r}f').incr('{r}f').exec(),
+      ).toEqual([2.5, true, 2.5])
+      await settled(cache)
+      expect(await cache.get('{r}f')).toBe(2.5)
+    })
+
+    it('incr, then a SINTERSTORE into its key: the incr answers its sum, the set stays', async () => {
+      const cache = await connected()
+      await cache.set('{s}f', 1.5)
+      await cache.sadd('{s}a', 'x')
+      expect(await cache.pipeline().incr('{s}f').sinterstore('{s}f', '{s}a').exec()).toEqual([
+        2.5, 1,
+      ])
+      await settled(cache)
+      expect(await cache.smembers('{s}f')).toEqual(['x'])
+    })
   },
 )
+
+describe('a pipeline with a float incr that fails as a whole', () => {
+  let server: RedisServer
+  let cache: Cache
+
+  beforeAll(async () => {
+    server = await startRedis()
+    cache = createCache({
+      location: server.url,
+      keyPrefix: uniquePrefix('plincr'),
+      socketConnectTimeout: 0.5,
+      socketTimeout: 0.5,
+    })
+  })
+
+  afterAll(async () => {
+    server?.resume()
+    await cache?.close()
+    await server?.stop()
+  })
+
+  it('leaves no incr under way: writes long after are not noted forever', async () => {
+    await cache.set('f', 1.5)
+    server.pause()
+    try {
+      // The read times out, so the connection is known down and exec() is refused at once.
+      await cache.get('f').catch(() => {})
+      await expect(cache.pipeline().incr('f').exec()).rejects.toThrow(/unreachable/)
+    } finally {
+      server.resume()
+    }
+    for (let i = 0; ; i++) {
+      if ((await cache.get('f').catch(() => undefined)) === 1.5) break
+      expect(i).toBeLessThan(200)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    // Were the incr still under way, these writes would fill the notes (100,000 keys at most),
+    // and past them a set made right after a float incr would count as another client's.
+    for (let i = 0; i < 11; i++) {
+      const entries: Record<string, number> = {}
+      for (let j = 0; j < 10_000; j++) entries[`k${i}-${j}`] = j
+      await cache.setMany(entries, { timeout: null })
+    }
+    const incr = cache.incr('f')
+    const set = cache.set('f', 10)
+    expect([await incr, await set, await cache.get('f')]).toEqual([2.5, true, 10])
+  }, 60_000)
+})
 
 describe('a float incr in a pipeline, with a local tier', () => {
   let server: { url: string; stop(): Promise<void> }
