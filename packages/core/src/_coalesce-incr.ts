@@ -96,6 +96,8 @@ return out`)
 /** One caller: its delta, and how to answer it with the script's reply for it. */
 interface Waiter {
   delta: string
+  /** The script this step runs as on its own (`INCR_NUMBER_SCRIPT`), else gathered. */
+  alone: Script | undefined
   resolve: (reply: unknown) => void
   reject: (error: unknown) => void
 }
@@ -104,7 +106,10 @@ interface Waiter {
  * Gathers the increments of one tick and sends them when the microtask queue runs: a lone one as
  * `single` (the one-key script), several of one key as one `INCR_MANY_SCRIPT`, several of many
  * keys as one `INCR_KEYS_SCRIPT` (measured: one script call costs the server about as much as
- * two `INCR`s, one `INCRBY` inside a script a fraction of one). On a cluster, the first batch
+ * two `INCR`s, one `INCRBY` inside a script a fraction of one). A step with a script of its own
+ * (`incr`'s `alone`) goes as that script, and the other steps of its key each as `single`, in
+ * call order: every reply of a key is answered the same way, so that the callers read them in
+ * the order they were sent. On a cluster, the first batch
  * whose keys span slots turns this into one script per key, from then on; so does a script an ACL
  * refused for one of its keys (`NOPERM`, after which its callers are rejected: nothing ran).
  *
@@ -130,10 +135,13 @@ export class IncrCoalescer {
     this.#single = single
   }
 
-  /** The raw reply for `INCRBY rkey delta` with a missing key answered `null`. */
-  incr(rkey: string, delta: string): Promise<unknown> {
+  /**
+   * The raw reply for `INCRBY rkey delta` with a missing key answered `null`; with `alone`, the
+   * reply of that script (`KEYS[1]` rkey, `ARGV[1]` delta), sent in its turn among the others.
+   */
+  incr(rkey: string, delta: string, alone?: Script): Promise<unknown> {
     return new Promise<unknown>((resolve, reject) => {
-      this.#tick.add(rkey, { delta, resolve, reject })
+      this.#tick.add(rkey, { delta, alone, resolve, reject })
     })
   }
 
@@ -143,31 +151,45 @@ export class IncrCoalescer {
   }
 
   #sendTick(batches: [string, Waiter[]][]): void {
+    let together = batches
+    if (batches.length > 1 && batches.some(([, waiters]) => waiters.some(isAlone))) {
+      // A key with a step of its own goes apart (a script a step), the others together.
+      together = []
+      for (const batch of batches) {
+        if (batch[1].some(isAlone)) this.#sendKey(batch[0], batch[1])
+        else together.push(batch)
+      }
+    }
     if (
-      batches.length === 1 ||
+      together.length <= 1 ||
       !this.#whole ||
       // Keys a cluster would refuse in one script go apart at once, in call order.
-      (this.#context.unordered.routesBySlot === true && spansSlots(batches.map(([rkey]) => rkey)))
+      (this.#context.unordered.routesBySlot === true && spansSlots(together.map(([rkey]) => rkey)))
     ) {
-      for (const [rkey, waiters] of batches) this.#sendKey(rkey, waiters)
+      for (const [rkey, waiters] of together) this.#sendKey(rkey, waiters)
       return
     }
-    this.#sendAll(batches).catch((error: unknown) => {
+    this.#sendAll(together).catch((error: unknown) => {
       if (error instanceof CrossSlotError) {
         // Refused before it ran: each key on its own, from now on.
         this.#whole = false
-        for (const [rkey, waiters] of batches) this.#sendKey(rkey, waiters)
+        for (const [rkey, waiters] of together) this.#sendKey(rkey, waiters)
       } else {
-        for (const [, waiters] of batches) for (const waiter of waiters) waiter.reject(error)
+        for (const [, waiters] of together) for (const waiter of waiters) waiter.reject(error)
       }
     })
   }
 
-  /** The increments of one key: the single-key script for one, else one script for them all. */
+  /**
+   * The increments of one key: the single-key script for one, else one script for them all; one
+   * script each, in call order, when one of them has a script of its own.
+   */
   #sendKey(rkey: string, waiters: Waiter[]): void {
-    if (waiters.length === 1) {
-      const waiter = waiters[0] as Waiter
-      this.#run(this.#single, [rkey], [waiter.delta]).then(waiter.resolve, waiter.reject)
+    if (waiters.length === 1 || waiters.some(isAlone)) {
+      for (const waiter of waiters) {
+        const script = waiter.alone ?? this.#single
+        this.#run(script, [rkey], [waiter.delta]).then(waiter.resolve, waiter.reject)
+      }
       return
     }
     const deltas = waiters.map((waiter) => waiter.delta)
@@ -217,6 +239,11 @@ export class IncrCoalescer {
   #run(script: Script, keys: RedisArgument[], args: RedisArgument[]): Promise<unknown> {
     return runScript(this.#context.unordered, script, keys, args)
   }
+}
+
+/** Whether a step runs as a script of its own. */
+function isAlone(waiter: Waiter): boolean {
+  return waiter.alone !== undefined
 }
 
 /** Answers each waiter with its entry of a script's `replies` (one per waiter, in order). */

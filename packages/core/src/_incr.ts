@@ -93,6 +93,17 @@ export interface PipelineIncr {
   end(): void
 }
 
+/**
+ * Where the last fallback `incr` of a key under way started: the bytes its script saw (for one
+ * that started from the fallback before it, those that one's script saw), its mark, and what a
+ * pipeline's commands queued after it did to the key.
+ */
+interface Start {
+  readonly bytes: unknown
+  readonly mark: number
+  readonly later: LaterWrite
+}
+
 /** The fallback `incr`s of one cache, one key's after another. */
 export class IncrFallback {
   readonly #context: CacheContext
@@ -100,6 +111,8 @@ export class IncrFallback {
   readonly #slow = new Map<string, Promise<unknown>>()
   /** The bytes the last fallback of each key under way left (or would have, had no write replaced them). */
   readonly #left = new Map<string, RedisArgument>()
+  /** Where the last fallback of each key under way started. */
+  readonly #started = new Map<string, Start>()
 
   constructor(context: CacheContext) {
     this.#context = context
@@ -115,6 +128,14 @@ export class IncrFallback {
    * before it, and its sum is answered unwritten. Else, when the value changed (another client
    * wrote), it reads again. `later`: the writes of a pipeline's commands queued after it, which
    * `written` does not count (see `LaterWrite`).
+   *
+   * `replacedAt`: the number of the last write of this cache that replaced the key's value
+   * before the call (`WritesSince.lastReplaced`, read at the call). When the fallback before it
+   * on this key started from the very bytes this call's script saw, and no such write came
+   * between the two calls, this one's script ran before that one's sum was written (scripts sent
+   * one after the other each saw the value before): it starts from the sum, as the `{}` of a
+   * coalesced script does. Without it, a write made after both calls that may replace the value
+   * (a failing `hset`) had this one answer its sum of the old value unwritten: an increment lost.
    */
   run(
     key: string,
@@ -125,10 +146,26 @@ export class IncrFallback {
     written: WritesSince,
     mark: number,
     later: LaterWrite = undefined,
+    replacedAt: number | undefined = undefined,
   ): Promise<number | bigint> {
     const slow = this.#slow
     const before = slow.get(rkey)
-    const swap = () => this.#swap(key, rkey, delta, asNumber, refused, written, mark, later)
+    const last = before === undefined ? undefined : this.#started.get(rkey)
+    let from = refused
+    if (
+      last !== undefined &&
+      refused.length > 0 &&
+      replacedAt !== undefined &&
+      last.mark <= mark &&
+      replacedAt <= last.mark &&
+      // A pipeline's write queued after that incr, noted before its mark, replaced the value.
+      last.later !== 'replaced' &&
+      sameBytes(refused[0], last.bytes)
+    ) {
+      from = []
+    }
+    this.#started.set(rkey, { bytes: from.length > 0 ? from[0] : last?.bytes, mark, later })
+    const swap = () => this.#swap(key, rkey, delta, asNumber, from, written, mark, later)
     const run = before === undefined ? swap() : before.then(swap, swap)
     const done = run.then(
       () => {},
@@ -139,6 +176,7 @@ export class IncrFallback {
       if (slow.get(rkey) === done) {
         slow.delete(rkey)
         this.#left.delete(rkey)
+        this.#started.delete(rkey)
       }
     })
     return run
@@ -188,6 +226,11 @@ export class IncrFallback {
       `incr() on key '${key}': the value changed ${SWAP_ATTEMPTS} times between reading it and writing the sum (other clients write it); nothing was written`,
     )
   }
+}
+
+/** Whether two replies are the same bytes (Buffers, or strings read as text). */
+function sameBytes(a: unknown, b: unknown): boolean {
+  return Buffer.isBuffer(a) && Buffer.isBuffer(b) ? a.equals(b) : a !== undefined && a === b
 }
 
 /**

@@ -16,7 +16,6 @@ import type { SetCondition, ValueStore } from './_value-store.ts'
 import { deleteWalking, WritesSince } from './_writes-since.ts'
 import { decodeReplaced, noteStored, setGetWrites } from './commands/_removed.ts'
 import { KeyNotFoundError, ResponseError } from './errors.ts'
-import { runScript } from './script.ts'
 import type { RedisArgument } from './types.ts'
 
 /**
@@ -336,12 +335,18 @@ export class RedisValueStore implements ValueStore {
     const written = this.#written
     const mark = written.begin()
     written.touched(rkey)
+    // For a fallback to know whether this cache replaced the value since an earlier incr of it.
+    const replacedAt = written.lastReplaced(rkey)
     try {
       let reply: unknown
       try {
-        reply = asNumber
-          ? await runScript(this.#context.connection, INCR_NUMBER_SCRIPT, [rkey], [String(delta)])
-          : await this.#gather(this.#incrs).incr(rkey, String(delta))
+        // Gathered as the plain ones, `as: 'number'` too (as a script of its own): replies of one
+        // key come back the same way, each fallback after the one of the call before it.
+        reply = await this.#gather(this.#incrs).incr(
+          rkey,
+          String(delta),
+          asNumber ? INCR_NUMBER_SCRIPT : undefined,
+        )
       } catch (error) {
         if (error instanceof ResponseError && isWrongType(error)) {
           throw await context.wrongType(error, 'incr', key, rkey)
@@ -363,7 +368,17 @@ export class RedisValueStore implements ValueStore {
         )
       if (Array.isArray(reply)) {
         // A value INCRBY refused (a float, an integer beyond int64): django-redis's fallback.
-        return await this.#slowIncrs.run(key, rkey, delta, asNumber, reply, written, mark)
+        return await this.#slowIncrs.run(
+          key,
+          rkey,
+          delta,
+          asNumber,
+          reply,
+          written,
+          mark,
+          undefined,
+          replacedAt,
+        )
       }
       if (asNumber) {
         // The integer 0: the result was not a safe integer (a result of 0 comes as digits).

@@ -130,6 +130,18 @@ export class WritesSince {
     return (this.#keys.get(rkey)?.replaced ?? 0) > mark || this.#deletedSince(rkey, mark)
   }
 
+  /**
+   * The number of the last write noted that replaced `rkey`'s value or deleted it, a pattern
+   * delete included (0: none). Read at a call, `> mark` tells whether one came after an earlier
+   * call's `mark` and before this call, which a later write does not hide.
+   */
+  lastReplaced(rkey: string): number {
+    let seq = this.#keys.get(rkey)?.replaced ?? 0
+    for (const pattern of this.#patterns)
+      if (pattern.seq > seq && pattern.glob.test(binary(rkey))) seq = pattern.seq
+    return seq
+  }
+
   /** Whether a write made since `mark` replaced `rkey`'s value or may have. */
   mayHaveReplaced(rkey: string, mark: number): boolean {
     return (this.#keys.get(rkey)?.maybe ?? 0) > mark || this.replacedSince(rkey, mark)

@@ -232,4 +232,103 @@ describe.each([
     await Promise.all([cache.incr('p'), cache.pipeline().set('p', 1.5).exec()])
     expect(await cache.get('p')).toBe(1.5)
   })
+
+  it('incrs as numbers of one float, then a write of another family that fails, lose no increment', async () => {
+    const cache = make(uniquePrefix('incr'))
+    const number = { as: 'number' } as const
+    // A write of another family that may replace the value (it fails here: WRONGTYPE).
+    const writes: Array<[string, (key: string) => Promise<unknown>]> = [
+      ['hset', (key) => cache.hset(key, 'x', 1)],
+      ['lpush', (key) => cache.lpush(key, 1)],
+      ['sadd', (key) => cache.sadd(key, 1)],
+      ['add', (key) => cache.add(key, 9)],
+    ]
+    for (const [name, write] of writes) {
+      await cache.set(name, 1.5)
+      const [a, b, c] = await Promise.all([
+        cache.incr(name, 1, number),
+        cache.incr(name, 1, number),
+        cache.decr(name, 2, number),
+        write(name).catch(() => 'failed'),
+      ])
+      expect([name, a, b, c]).toEqual([name, 2.5, 3.5, 1.5])
+      expect([name, await cache.get(name)]).toEqual([name, 1.5])
+    }
+  })
+
+  it('incrs of one float in two ticks, then a write of another family that fails, lose no increment', async () => {
+    const cache = make(uniquePrefix('incr'))
+    // The second's script runs before the first's sum is written: both see 1.5.
+    await cache.set('ticks', 1.5)
+    const first = cache.incr('ticks')
+    await Promise.resolve()
+    const rest = [cache.incr('ticks'), cache.hset('ticks', 'x', 1).catch(() => 'failed')]
+    expect(await Promise.all([first, ...rest])).toEqual([2.5, 3.5, 'failed'])
+    expect(await cache.get('ticks')).toBe(3.5)
+  })
+
+  it('plain incrs and incrs as numbers of one float, in one tick, answer in call order', async () => {
+    const cache = make(uniquePrefix('incr'))
+    const number = { as: 'number' } as const
+    await cache.set('mix', 1.5)
+    const mixed = await Promise.all([
+      cache.incr('mix'),
+      cache.incr('mix', 1, number),
+      cache.decr('mix', 2),
+    ])
+    expect(mixed).toEqual([2.5, 3.5, 1.5])
+    expect(await cache.get('mix')).toBe(1.5)
+    // Then a write of another family that fails: no increment lost either.
+    await cache.set('mix', 1.5)
+    const other = await Promise.all([
+      cache.incr('mix', 1, number),
+      cache.incr('mix', 10),
+      cache.incr('mix', 100, number),
+      cache.lpush('mix', 1).catch(() => 'failed'),
+    ])
+    expect(other).toEqual([2.5, 12.5, 112.5, 'failed'])
+    expect(await cache.get('mix')).toBe(112.5)
+    // With other keys in the tick (gathered in one script over several keys).
+    await cache.setMany({ a: 0.5, b: 1, c: 2 })
+    const keys = await Promise.all([
+      cache.incr('a'),
+      cache.incr('b'),
+      cache.incr('a', 1, number),
+      cache.incr('c', 1, number),
+      cache.incr('b'),
+      cache.incr('a', 2),
+    ])
+    expect(keys).toEqual([1.5, 2, 2.5, 3, 3, 4.5])
+    expect(await cache.getMany(['a', 'b', 'c'])).toEqual(
+      new Map([
+        ['a', 4.5],
+        ['b', 3],
+        ['c', 3],
+      ]),
+    )
+  })
+
+  it('incrs as numbers of one float answer one after another around a set', async () => {
+    const cache = make(uniquePrefix('incr'))
+    const number = { as: 'number' } as const
+    // A set after both: each answers as if it ran alone, the set stands.
+    await cache.set('f', 1.5)
+    const after = await Promise.all([
+      cache.incr('f', 1, number),
+      cache.incr('f', 1, number),
+      cache.set('f', 10),
+    ])
+    expect(after.slice(0, 2)).toEqual([2.5, 3.5])
+    expect(await cache.get('f')).toBe(10)
+    // A set between them of the very bytes the first saw: the second starts from it.
+    await cache.set('g', 1.5)
+    const between = await Promise.all([
+      cache.incr('g', 1, number),
+      cache.set('g', 1.5),
+      cache.incr('g', 1, number),
+      cache.hset('g', 'x', 1).catch(() => 'failed'),
+    ])
+    expect([between[0], between[2]]).toEqual([2.5, 2.5])
+    expect(await cache.get('g')).toBe(2.5)
+  })
 })
