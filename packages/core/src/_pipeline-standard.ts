@@ -233,18 +233,29 @@ function incr(
       label: 'incr',
       access: 'write',
       build: (rkey) => ['EVAL', script.source, '1', rkey, String(delta)],
-      convert,
+      // Answered: no longer under way (a fallback is, until it settles).
+      convert:
+        link === undefined
+          ? convert
+          : (reply) => {
+              const value = convert(reply)
+              link.end()
+              return value
+            },
       fallback: null,
       incr: link,
       // INCRBY refuses a value that is not an integer's digits (a float, a pickled number): the
       // method then reads, adds and writes back, which a pipeline does after the batch.
-      onError: (error) =>
-        link === undefined || !(error instanceof IncrRefused)
-          ? undefined
-          : link.fallBack(error.refused, () => pipe.cache.incr(key, delta, options)),
+      onError: (error) => {
+        if (link === undefined) return undefined
+        if (error instanceof IncrRefused) {
+          return link.fallBack(error.refused, () => pipe.cache.incr(key, delta, options))
+        }
+        link.end()
+        return undefined
+      },
     }
-    const result = context.run(key, versionOf(options), command)
-    return link === undefined ? result : result.finally(() => link.end())
+    return context.run(key, versionOf(options), command)
   })
 }
 

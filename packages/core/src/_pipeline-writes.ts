@@ -19,12 +19,8 @@ export interface SentCommand {
 
 /** An `incr` queued in a pipeline that is not a transaction, as the pipeline sees it. */
 export interface IncrLink {
-  /**
-   * The pipeline is sent, its writes noted: `later`, what the commands queued after this `incr`
-   * do to its key `rkey`; `previous`, the `incr` queued before it on that key with no write
-   * between that replaces the value.
-   */
-  sent(rkey: string, later: LaterWrite, previous: IncrLink | undefined): void
+  /** The pipeline is sent, its writes noted: this `incr`, of `rkey`, is entry `index` of it. */
+  sent(pipeline: SentPipeline, index: number, rkey: string): void
   /**
    * The value its script saw, when INCRBY refused it and it took the read-add-write fallback
    * (known once its reply is read); else `undefined`.
@@ -35,19 +31,86 @@ export interface IncrLink {
 }
 
 /**
- * A pipelined `incr`, from the pipeline's send to its answer: under way as the method's is
- * (`RedisValueStore.pipelineIncr`), so that its fallback, which runs after the batch, acts as if
- * it ran at its turn: a write queued after it, or made by this cache after `exec()`, stands.
+ * A pipeline sent with `incr`s in it, under way (`RedisValueStore.pipelineIncr`, once for all
+ * of them) until each is answered. What a fallback needs of the commands around it — what those
+ * queued after it do to its key, the `incr` before it on the key — is worked out only when one
+ * runs: an integer's `incr` (the usual one) pays for none of it.
+ */
+export class SentPipeline {
+  readonly #queued: readonly SentCommand[]
+  readonly #under: PipelineIncr | undefined
+  /** Its `incr`s not answered yet. */
+  #open: number
+
+  constructor(queued: readonly SentCommand[], under: PipelineIncr | undefined, incrs: number) {
+    this.#queued = queued
+    this.#under = under
+    this.#open = incrs
+  }
+
+  /** What its `incr`s' fallbacks run through, or `undefined` where none can run (no store). */
+  get under(): PipelineIncr | undefined {
+    return this.#under
+  }
+
+  /** One of its `incr`s was answered, or failed. */
+  ended(): void {
+    if (--this.#open === 0) this.#under?.end()
+  }
+
+  /**
+   * What the commands queued after entry `index` do to `rkey`: a write that replaces it
+   * outweighs one that may; the `incr`s after it change it in place, and their fallbacks run
+   * after its own.
+   */
+  laterWrite(index: number, rkey: string): LaterWrite {
+    let later: LaterWrite
+    const queued = this.#queued
+    for (let i = index + 1; i < queued.length; i++) {
+      const command = queued[i] as SentCommand
+      if (command.readonly || command.incr !== undefined) continue
+      for (const key of keysOf(command)) {
+        if (key !== rkey) continue
+        const write = writeOn(command.args, rkey)
+        if (write === 'replaced') return write
+        if (write !== undefined) later = write
+      }
+    }
+    return later
+  }
+
+  /** The `incr` queued before entry `index` on `rkey`, with no write between that replaced it. */
+  previous(index: number, rkey: string): IncrLink | undefined {
+    const queued = this.#queued
+    for (let i = index - 1; i >= 0; i--) {
+      const command = queued[i] as SentCommand
+      if (command.readonly) continue
+      if (command.incr !== undefined) {
+        if (command.rkey === rkey) return command.incr
+        continue
+      }
+      for (const key of keysOf(command)) {
+        if (key === rkey && writeOn(command.args, rkey) === 'replaced') return undefined
+      }
+    }
+    return undefined
+  }
+}
+
+/**
+ * A pipelined `incr`, from the pipeline's send to its answer: under way as the method's is, so
+ * that its fallback, which runs after the batch, acts as if it ran at its turn: a write queued
+ * after it, or made by this cache after `exec()`, stands.
  */
 export class PipelinedIncr implements IncrLink {
   readonly #context: CacheContext
   readonly #key: string
   readonly #delta: number | bigint
   readonly #asNumber: boolean
-  #under: PipelineIncr | undefined
+  #pipeline: SentPipeline | undefined
+  #index = 0
   #rkey = ''
-  #later: LaterWrite
-  #previous: IncrLink | undefined
+  #ended = false
   refused: unknown
 
   constructor(context: CacheContext, key: string, delta: number | bigint, asNumber: boolean) {
@@ -57,36 +120,45 @@ export class PipelinedIncr implements IncrLink {
     this.#asNumber = asNumber
   }
 
-  sent(rkey: string, later: LaterWrite, previous: IncrLink | undefined): void {
-    this.#under ??= redisStoreOf(this.#context)?.pipelineIncr()
+  sent(pipeline: SentPipeline, index: number, rkey: string): void {
+    this.#pipeline = pipeline
+    this.#index = index
     this.#rkey = rkey
-    this.#later = later
-    this.#previous = previous
   }
 
-  /** The fallback from the value the script saw (`refused`); `method` where it cannot run. */
+  /**
+   * The fallback from the value the script saw (`refused`), ended when it settles; `method`
+   * where it cannot run.
+   */
   fallBack(
     refused: Refused,
     method: () => Promise<number | bigint | null>,
   ): Promise<number | bigint | null> {
-    const under = this.#under
-    if (under === undefined) return method()
+    const pipeline = this.#pipeline
+    const under = pipeline?.under
+    if (pipeline === undefined || under === undefined) {
+      this.end()
+      return method()
+    }
     this.refused = refused[0]
+    const rkey = this.#rkey
+    const index = this.#index
     // The `incr` before it on its key fell back from the same value: its sum is what this one's
     // script would have seen, had it been written at its turn (`[]`: start from what that
     // fallback left). A write between that may have replaced the value left other bytes.
-    const before = this.#previous?.refused
+    const before = pipeline.previous(index, rkey)?.refused
     const from = before !== undefined && sameBytes(before, refused[0]) ? [] : refused
-    const rkey = this.#rkey
-    const run = () =>
-      under.fallback(this.#key, rkey, this.#delta, this.#asNumber, from, this.#later)
+    const later = pipeline.laterWrite(index, rkey)
+    const run = () => under.fallback(this.#key, rkey, this.#delta, this.#asNumber, from, later)
     // As for the method: a local tier drops its copy before the write-back and after.
-    return this.#context.store.writing([], run, [rkey])
+    return this.#context.store.writing([], run, [rkey]).finally(() => this.end())
   }
 
-  /** Answered, or failed. */
+  /** Answered, or failed (once). */
   end(): void {
-    this.#under?.end()
+    if (this.#ended) return
+    this.#ended = true
+    this.#pipeline?.ended()
   }
 }
 
@@ -109,39 +181,17 @@ export class IncrRefused extends ResponseError {
 }
 
 /**
- * Tells each `incr` of a pipeline it is sent (`IncrLink.sent`), in queue order: what the commands
- * queued after it do to its key (a write that replaces it outweighs one that may; the `incr`s
- * after it change it in place, and their fallbacks run after its own), and the `incr` before it
- * on its key when no write queued between them replaces the value.
+ * Tells each `incr` of a pipeline it is sent (`IncrLink.sent`), under way from now (once the
+ * pipeline's writes are noted, before anything this cache writes after it) until each is
+ * answered.
  */
-export function sendingIncrs(queued: readonly SentCommand[]): void {
-  const after = new Map<string, LaterWrite>()
-  const later: LaterWrite[] = new Array(queued.length)
-  for (let i = queued.length - 1; i >= 0; i--) {
-    const command = queued[i] as SentCommand
-    if (command.readonly) continue
-    if (command.incr !== undefined) {
-      later[i] = after.get(command.rkey)
-      continue
-    }
-    for (const rkey of keysOf(command)) {
-      const write = writeOn(command.args, rkey)
-      if (write !== undefined && after.get(rkey) !== 'replaced') after.set(rkey, write)
-    }
-  }
-  const before = new Map<string, IncrLink>()
+export function sendingIncrs(context: CacheContext, queued: readonly SentCommand[]): void {
+  let incrs = 0
+  for (const command of queued) if (command.incr !== undefined) incrs++
+  const pipeline = new SentPipeline(queued, redisStoreOf(context)?.pipelineIncr(), incrs)
   for (let i = 0; i < queued.length; i++) {
     const command = queued[i] as SentCommand
-    if (command.readonly) continue
-    const incr = command.incr
-    if (incr !== undefined) {
-      incr.sent(command.rkey, later[i], before.get(command.rkey))
-      before.set(command.rkey, incr)
-    } else if (before.size > 0) {
-      for (const rkey of keysOf(command)) {
-        if (writeOn(command.args, rkey) === 'replaced') before.delete(rkey)
-      }
-    }
+    command.incr?.sent(pipeline, i, command.rkey)
   }
 }
 

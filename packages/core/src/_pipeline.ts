@@ -392,7 +392,7 @@ export class CachePipeline {
       // Once the pipeline's writes are noted (by `writing`, before it calls this), and before
       // anything this cache writes after it.
       send = () => {
-        sendingIncrs(queued)
+        sendingIncrs(context, queued)
         return connection.batch(commands, route)
       }
     } else {
