@@ -2,7 +2,7 @@
 // beyond int64): read, add as Python adds, write back only if the value is still the one read.
 import type { CacheContext } from './_context.ts'
 import { encodeAt } from './_key-errors.ts'
-import { unsafeResult } from './_messages.ts'
+import { isWrongType, unsafeResult } from './_messages.ts'
 import type { WritesSince } from './_writes-since.ts'
 import { KeyNotFoundError, NotANumberError, ResponseError } from './errors.ts'
 import { defineScript, runScript } from './script.ts'
@@ -214,12 +214,20 @@ export class IncrFallback {
       this.#left.set(rkey, data)
       // A later write replaced the value (even with the same bytes): it stands.
       if (later === 'replaced' || written.replacedSince(rkey, mark)) return next
-      const swapped = await runScript(
-        connection,
-        INCR_SWAP_SCRIPT,
-        [rkey],
-        [reply as RedisArgument, data],
-      )
+      let swapped: unknown
+      try {
+        swapped = await runScript(
+          connection,
+          INCR_SWAP_SCRIPT,
+          [rkey],
+          [reply as RedisArgument, data],
+        )
+      } catch (error) {
+        // The key holds another type now (a `*store` into it, another client's write): a
+        // write after this call replaced the value, as a `set` would have.
+        if (isWrongType(error)) return next
+        throw error
+      }
       if (swapped === 1 || later !== undefined || written.mayHaveReplaced(rkey, mark)) return next
     }
     throw new ResponseError(

@@ -331,4 +331,14 @@ describe.each([
     expect([between[0], between[2]]).toEqual([2.5, 2.5])
     expect(await cache.get('g')).toBe(2.5)
   })
+  it('a *store into the key right after an incr of a float, in the same tick: the incr answers its sum', async () => {
+    // The fallback's swap found a set where the float was: it once rejected with the script's
+    // raw WRONGTYPE.
+    const cache = make(uniquePrefix('incr'))
+    await cache.set('f', 1.5)
+    await cache.sadd('a', 'x')
+    const [sum, stored] = await Promise.all([cache.incr('f'), cache.sinterstore('f', 'a')])
+    expect([sum, stored]).toEqual([2.5, 1])
+    expect(await cache.smembers('f')).toEqual(['x'])
+  })
 })
