@@ -94,13 +94,16 @@ export interface PipelineIncr {
 }
 
 /**
- * Where the last fallback `incr` of a key under way started: the bytes its script saw (for one
- * that started from the fallback before it, those that one's script saw), its mark, and what a
- * pipeline's commands queued after it did to the key.
+ * Where the last fallbacks of a key under way started, as one chain (each from the sum of the one
+ * before): the bytes the first one's script saw, the marks of the first and the latest call of
+ * the chain, the last write of this cache that replaced the key before the latest call
+ * (`replacedAt`), and what a pipeline's commands queued after the last one did to the key.
  */
 interface Start {
   readonly bytes: unknown
-  readonly mark: number
+  readonly first: number
+  readonly latest: number
+  readonly replacedAt: number
   readonly later: LaterWrite
 }
 
@@ -130,12 +133,15 @@ export class IncrFallback {
    * `written` does not count (see `LaterWrite`).
    *
    * `replacedAt`: the number of the last write of this cache that replaced the key's value
-   * before the call (`WritesSince.lastReplaced`, read at the call). When the fallback before it
-   * on this key started from the very bytes this call's script saw, and no such write came
-   * between the two calls, this one's script ran before that one's sum was written (scripts sent
-   * one after the other each saw the value before): it starts from the sum, as the `{}` of a
-   * coalesced script does. Without it, a write made after both calls that may replace the value
-   * (a failing `hset`) had this one answer its sum of the old value unwritten: an increment lost.
+   * before the call (`WritesSince.lastReplaced`, read at the call; read later, it only chains
+   * less). When the fallbacks before it on this key started from the very bytes this call's
+   * script saw, and no such write came between the first of those calls and the last (this one
+   * included, whichever was made first), this one's script ran before their sums were written
+   * (scripts sent one after the other each saw the value before): it starts from their sum, as
+   * the `{}` of a coalesced script does — sums commute, so a call made first whose fallback runs
+   * last (a pipeline's, whose reply takes longer) adds to it too. Without it, a write made after
+   * the calls that may replace the value (a failing `hset`) had this one answer its sum of the
+   * old value unwritten: an increment lost.
    */
   run(
     key: string,
@@ -151,20 +157,30 @@ export class IncrFallback {
     const slow = this.#slow
     const before = slow.get(rkey)
     const last = before === undefined ? undefined : this.#started.get(rkey)
+    const at = replacedAt ?? Number.POSITIVE_INFINITY
     let from = refused
-    if (
-      last !== undefined &&
-      refused.length > 0 &&
-      replacedAt !== undefined &&
-      last.mark <= mark &&
-      replacedAt <= last.mark &&
-      // A pipeline's write queued after that incr, noted before its mark, replaced the value.
-      last.later !== 'replaced' &&
-      sameBytes(refused[0], last.bytes)
-    ) {
-      from = []
+    let start: Start = { bytes: refused[0], first: mark, latest: mark, replacedAt: at, later }
+    if (last !== undefined) {
+      // The chain with this call in it: its first call, and the latest with what it knew.
+      const joined: Start = {
+        bytes: last.bytes,
+        first: Math.min(last.first, mark),
+        latest: Math.max(last.latest, mark),
+        replacedAt: mark >= last.latest ? at : last.replacedAt,
+        later,
+      }
+      if (
+        refused.length === 0 ||
+        (joined.replacedAt <= joined.first &&
+          // A pipeline's write queued after that incr, noted before its mark, replaced the value.
+          last.later !== 'replaced' &&
+          sameBytes(refused[0], last.bytes))
+      ) {
+        from = []
+        start = joined
+      }
     }
-    this.#started.set(rkey, { bytes: from.length > 0 ? from[0] : last?.bytes, mark, later })
+    this.#started.set(rkey, start)
     const swap = () => this.#swap(key, rkey, delta, asNumber, from, written, mark, later)
     const run = before === undefined ? swap() : before.then(swap, swap)
     const done = run.then(
@@ -236,9 +252,16 @@ export class IncrFallback {
   }
 }
 
-/** Whether two replies are the same bytes (Buffers, or strings read as text). */
-function sameBytes(a: unknown, b: unknown): boolean {
-  return Buffer.isBuffer(a) && Buffer.isBuffer(b) ? a.equals(b) : a !== undefined && a === b
+/**
+ * Whether two replies are the same bytes: Buffers, or strings read as text (a pipeline reads its
+ * replies as text where the method reads bytes; a string is compared as its UTF-8).
+ */
+export function sameBytes(a: unknown, b: unknown): boolean {
+  if (a === undefined || b === undefined) return false
+  if (typeof a === 'string' && typeof b === 'string') return a === b
+  const x = typeof a === 'string' ? Buffer.from(a) : a
+  const y = typeof b === 'string' ? Buffer.from(b) : b
+  return Buffer.isBuffer(x) && Buffer.isBuffer(y) && x.equals(y)
 }
 
 /**

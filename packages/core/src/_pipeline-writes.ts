@@ -3,7 +3,7 @@
 // each `incr` do to its key (`sendingIncrs`), so that its read-add-write fallback, which runs after
 // the batch, answers as if it had run at its turn (`PipelinedIncr`).
 import type { CacheContext } from './_context.ts'
-import type { LaterWrite, PipelineIncr, Refused } from './_incr.ts'
+import { type LaterWrite, type PipelineIncr, type Refused, sameBytes } from './_incr.ts'
 import { redisStoreOf } from './_redis-value-store.ts'
 import { ResponseError } from './errors.ts'
 import type { RedisArgument } from './types.ts'
@@ -41,6 +41,8 @@ export class SentPipeline {
   readonly #under: PipelineIncr | undefined
   /** Its `incr`s not answered yet. */
   #open: number
+  /** `#around()`, once a fallback asked. */
+  #known: { later: LaterWrite[]; previous: Array<IncrLink | undefined> } | undefined
 
   constructor(queued: readonly SentCommand[], under: PipelineIncr | undefined, incrs: number) {
     this.#queued = queued
@@ -59,41 +61,54 @@ export class SentPipeline {
   }
 
   /**
-   * What the commands queued after entry `index` do to `rkey`: a write that replaces it
-   * outweighs one that may; the `incr`s after it change it in place, and their fallbacks run
-   * after its own.
+   * What the commands queued after entry `index` (an `incr`) do to its key: a write that
+   * replaces it outweighs one that may; the `incr`s after it change it in place, and their
+   * fallbacks run after its own.
    */
-  laterWrite(index: number, rkey: string): LaterWrite {
-    let later: LaterWrite
-    const queued = this.#queued
-    for (let i = index + 1; i < queued.length; i++) {
-      const command = queued[i] as SentCommand
-      if (command.readonly || command.incr !== undefined) continue
-      for (const key of keysOf(command)) {
-        if (key !== rkey) continue
-        const write = writeOn(command.args, rkey)
-        if (write === 'replaced') return write
-        if (write !== undefined) later = write
-      }
-    }
-    return later
+  laterWrite(index: number): LaterWrite {
+    return this.#around().later[index]
   }
 
-  /** The `incr` queued before entry `index` on `rkey`, with no write between that replaced it. */
-  previous(index: number, rkey: string): IncrLink | undefined {
+  /** The `incr` queued before entry `index` on its key, with no write between that replaced it. */
+  previous(index: number): IncrLink | undefined {
+    return this.#around().previous[index]
+  }
+
+  /** `laterWrite` and `previous` of every `incr`, worked out once for all, in linear time. */
+  #around(): { later: LaterWrite[]; previous: Array<IncrLink | undefined> } {
+    if (this.#known !== undefined) return this.#known
     const queued = this.#queued
-    for (let i = index - 1; i >= 0; i--) {
+    const later: LaterWrite[] = new Array(queued.length)
+    const after = new Map<string, LaterWrite>()
+    for (let i = queued.length - 1; i >= 0; i--) {
       const command = queued[i] as SentCommand
       if (command.readonly) continue
       if (command.incr !== undefined) {
-        if (command.rkey === rkey) return command.incr
+        later[i] = after.get(command.rkey)
         continue
       }
-      for (const key of keysOf(command)) {
-        if (key === rkey && writeOn(command.args, rkey) === 'replaced') return undefined
+      for (const rkey of keysOf(command)) {
+        const write = writeOn(command.args, rkey)
+        if (write !== undefined && after.get(rkey) !== 'replaced') after.set(rkey, write)
       }
     }
-    return undefined
+    const previous: Array<IncrLink | undefined> = new Array(queued.length)
+    const before = new Map<string, IncrLink>()
+    for (let i = 0; i < queued.length; i++) {
+      const command = queued[i] as SentCommand
+      if (command.readonly) continue
+      const incr = command.incr
+      if (incr !== undefined) {
+        previous[i] = before.get(command.rkey)
+        before.set(command.rkey, incr)
+      } else if (before.size > 0) {
+        for (const rkey of keysOf(command)) {
+          if (writeOn(command.args, rkey) === 'replaced') before.delete(rkey)
+        }
+      }
+    }
+    this.#known = { later, previous }
+    return this.#known
   }
 }
 
@@ -146,9 +161,9 @@ export class PipelinedIncr implements IncrLink {
     // The `incr` before it on its key fell back from the same value: its sum is what this one's
     // script would have seen, had it been written at its turn (`[]`: start from what that
     // fallback left). A write between that may have replaced the value left other bytes.
-    const before = pipeline.previous(index, rkey)?.refused
+    const before = pipeline.previous(index)?.refused
     const from = before !== undefined && sameBytes(before, refused[0]) ? [] : refused
-    const later = pipeline.laterWrite(index, rkey)
+    const later = pipeline.laterWrite(index)
     const run = () => under.fallback(this.#key, rkey, this.#delta, this.#asNumber, from, later)
     // As for the method: a local tier drops its copy before the write-back and after.
     return this.#context.store.writing([], run, [rkey]).finally(() => this.end())
@@ -160,11 +175,6 @@ export class PipelinedIncr implements IncrLink {
     this.#ended = true
     this.#pipeline?.ended()
   }
-}
-
-/** Whether two replies are the same bytes (Buffers, or strings read as text). */
-function sameBytes(a: unknown, b: unknown): boolean {
-  return Buffer.isBuffer(a) && Buffer.isBuffer(b) ? a.equals(b) : a === b
 }
 
 /** INCRBY refused the value at `key` (a float, an integer beyond int64), in a pipeline. */

@@ -80,8 +80,19 @@ export class RedisValueStore implements ValueStore {
     const mark = written.begin()
     let ended = false
     return {
+      // What replaced the key is read now, not at the send: it only chains less (see `run`).
       fallback: (key, rkey, delta, asNumber, refused, later) =>
-        this.#slowIncrs.run(key, rkey, delta, asNumber, refused, written, mark, later),
+        this.#slowIncrs.run(
+          key,
+          rkey,
+          delta,
+          asNumber,
+          refused,
+          written,
+          mark,
+          later,
+          written.lastReplaced(rkey),
+        ),
       end: () => {
         if (!ended) written.end()
         ended = true

@@ -297,6 +297,44 @@ describe.each(TOPOLOGIES)(
       expect(await cache.get('{r}f')).toBe(2.5)
     })
 
+    it("a pipeline's float incr and a method's of one key, then a failing write: no increment lost", async () => {
+      // The pipeline's fallback started from the value its script saw, not from the sum of the
+      // fallback before it: its swap failed, and the failing hset (which may have replaced the
+      // value) made it answer unwritten.
+      const cache = await connected()
+      await cache.set('f', 1.5)
+      const first = await Promise.all([
+        cache.incr('f'),
+        cache.pipeline().incr('f').exec(),
+        cache.hset('f', 'x', 1).catch(() => 'refused'),
+      ])
+      expect(first).toEqual([2.5, [3.5], 'refused'])
+      await settled(cache)
+      expect(await cache.get('f')).toBe(3.5)
+
+      await cache.set('g', 1.5)
+      const two = await Promise.all([
+        cache.pipeline().incr('g').exec(),
+        cache.pipeline().incr('g').exec(),
+        cache.lpush('g', 'x').catch(() => 'refused'),
+      ])
+      expect(two).toEqual([[2.5], [3.5], 'refused'])
+      await settled(cache)
+      expect(await cache.get('g')).toBe(3.5)
+
+      // The pipeline's call first, the method's after: the answers may come swapped (the
+      // pipeline's reply takes longer), the sums both count.
+      await cache.set('h', 1.5)
+      const [[piped], method, refused] = await Promise.all([
+        cache.pipeline().incr('h').exec(),
+        cache.incr('h'),
+        cache.sadd('h', 'x').catch(() => 'refused'),
+      ])
+      expect([[piped, method].sort(), refused]).toEqual([[2.5, 3.5], 'refused'])
+      await settled(cache)
+      expect(await cache.get('h')).toBe(3.5)
+    })
+
     it('incr, then a SINTERSTORE into its key: the incr answers its sum, the set stays', async () => {
       const cache = await connected()
       await cache.set('{s}f', 1.5)
