@@ -3,54 +3,14 @@
 // the tick it is called in, not a tick later behind the calls made after it; and `close()` sends
 // nothing that could overtake them. Each of these once lost the later call: a delete undone, a
 // newer value replaced by an older one.
-import { type Cache, createCache } from '@cachex/redis'
-import { replicated, uniquePrefix } from '@cachex/test-utils'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DEPLOYMENTS, type Deployment } from './helpers.ts'
+import { createCache } from '@cachex/redis'
+import { uniquePrefix } from '@cachex/test-utils'
+import { describe, expect, it } from 'vitest'
+import { deploymentsWithMemory, onDeployment } from './helpers.ts'
 
-// Every deployment, with memory:// second.
-const TOPOLOGIES: Deployment[] = [
-  DEPLOYMENTS[0] as Deployment,
-  {
-    name: 'memory://',
-    async start() {
-      return { options: { location: `memory://${uniquePrefix('order')}` }, stop: async () => {} }
-    },
-  },
-  ...DEPLOYMENTS.slice(1),
-]
-
-describe.each(TOPOLOGIES)('$name: calls land in call order', (topology) => {
-  let deployment: Awaited<ReturnType<Deployment['start']>>
-  const opened: Cache[] = []
-
-  beforeAll(async () => {
-    deployment = await topology.start()
-  }, 120_000)
-
-  afterAll(async () => {
-    await Promise.all(opened.map((cache) => cache.close()))
-    await deployment?.stop()
-  })
-
-  /**
-   * Once the replicas have every write made so far (through any connection: one more write, which
-   * the replication stream carries after them, and `WAIT`), so that a read from one sees them.
-   */
-  async function settled(cache: Cache): Promise<void> {
-    const replicas = topology.replicas ?? 0
-    if (replicas === 0) return
-    await cache.set('settled', 1)
-    await replicated(cache.connection, replicas)
-  }
-
-  /** A connected cache on a prefix of its own (`keyPrefix` to share one). */
-  async function connected(keyPrefix = uniquePrefix('order')): Promise<Cache> {
-    const cache = createCache({ ...deployment.options, keyPrefix })
-    opened.push(cache)
-    await cache.get('connected')
-    return cache
-  }
+describe.each(deploymentsWithMemory('order'))('$name: calls land in call order', (topology) => {
+  const deployed = onDeployment(topology, 'order')
+  const { connected, settled } = deployed
 
   it("a pipeline's exec(), then a delete of its key in the same tick: the delete lands last", async () => {
     const cache = await connected()
@@ -119,7 +79,7 @@ describe.each(TOPOLOGIES)('$name: calls land in call order', (topology) => {
     const keyPrefix = uniquePrefix('order')
     const check = await connected(keyPrefix)
     // A new cache: whether its user may run scripts is not known yet.
-    const cache = createCache({ ...deployment.options, keyPrefix })
+    const cache = createCache({ ...deployed.options, keyPrefix })
     await cache.get('connected')
     const calls = Promise.all([cache.set('a', 1, 60), cache.set('b', 1, 60), cache.delete('a')])
     await cache.close()
@@ -132,7 +92,7 @@ describe.each(TOPOLOGIES)('$name: calls land in call order', (topology) => {
   it('the first sets with an expiry, then a newer set of one key, then close(): the newer value stays', async () => {
     const keyPrefix = uniquePrefix('order')
     const check = await connected(keyPrefix)
-    const cache = createCache({ ...deployment.options, keyPrefix })
+    const cache = createCache({ ...deployed.options, keyPrefix })
     await cache.get('connected')
     const calls = Promise.all([
       cache.set('a', 'old', 60),

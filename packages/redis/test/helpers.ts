@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
-import type { Cache, CreateCacheOptions } from '@cachex/redis'
+import { type Cache, type CreateCacheOptions, createCache } from '@cachex/redis'
 import {
   delay,
   monitor,
+  replicated,
   standaloneServer,
   startCluster,
   startRedis,
@@ -13,6 +14,7 @@ import {
   uniquePrefix,
 } from '@cachex/test-utils'
 import { RESP_TYPES } from '@redis/client'
+import { afterAll, beforeAll } from 'vitest'
 
 const BYTES = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } }
 
@@ -174,6 +176,65 @@ export const DEPLOYMENTS: readonly Deployment[] = [
     },
   },
 ]
+
+/** `DEPLOYMENTS` with memory:// second (its store named by `prefix`): for suites of call order. */
+export function deploymentsWithMemory(prefix: string): Deployment[] {
+  const memory: Deployment = {
+    name: 'memory://',
+    async start() {
+      return { options: { location: `memory://${uniquePrefix(prefix)}` }, stop: async () => {} }
+    },
+  }
+  return [DEPLOYMENTS[0] as Deployment, memory, ...DEPLOYMENTS.slice(1)]
+}
+
+/** A deployment started for one suite (`onDeployment`), and what its tests use of it. */
+export interface SuiteDeployment {
+  /** The options a cache on it is created with (once the suite started it). */
+  readonly options: CreateCacheOptions
+  /** A connected cache on a prefix of its own (`keyPrefix` to share one), closed after the suite. */
+  connected(keyPrefix?: string): Promise<Cache>
+  /**
+   * Once the replicas have every write made so far (through any connection: one more write,
+   * which the replication stream carries after them, and `WAIT`), so that a read from one sees
+   * them.
+   */
+  settled(cache: Cache): Promise<void>
+}
+
+/** Starts `topology` for the suite it is called in, and stops it (and its caches) after. */
+export function onDeployment(topology: Deployment, prefix: string): SuiteDeployment {
+  let deployment: Awaited<ReturnType<Deployment['start']>> | undefined
+  const opened: Cache[] = []
+  beforeAll(async () => {
+    deployment = await topology.start()
+  }, 120_000)
+  afterAll(async () => {
+    await Promise.all(opened.map((cache) => cache.close()))
+    await deployment?.stop()
+  })
+  const options = (): CreateCacheOptions => {
+    if (deployment === undefined) throw new Error(`${topology.name} is not started yet`)
+    return deployment.options
+  }
+  return {
+    get options() {
+      return options()
+    },
+    async connected(keyPrefix = uniquePrefix(prefix)) {
+      const cache = createCache({ ...options(), keyPrefix })
+      opened.push(cache)
+      await cache.get('connected')
+      return cache
+    },
+    async settled(cache) {
+      const replicas = topology.replicas ?? 0
+      if (replicas === 0) return
+      await cache.set('settled', 1)
+      await replicated(cache.connection, replicas)
+    },
+  }
+}
 
 /** A factory that says when it started and returns (or throws) only once `open()` is called. */
 export function gated<T>(outcome: () => T): {

@@ -3,57 +3,14 @@
 // after the batch, which read the key after every command queued behind it: `incr` then `set 10`
 // answered 11 and left 11, the set lost.
 import { type Cache, createCache } from '@cachex/redis'
-import {
-  type RedisServer,
-  replicated,
-  standaloneServer,
-  startRedis,
-  uniquePrefix,
-} from '@cachex/test-utils'
+import { type RedisServer, standaloneServer, startRedis, uniquePrefix } from '@cachex/test-utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DEPLOYMENTS, type Deployment } from './helpers.ts'
+import { deploymentsWithMemory, onDeployment } from './helpers.ts'
 
-// Every deployment, with memory:// second (as call-order.test.ts).
-const TOPOLOGIES: Deployment[] = [
-  DEPLOYMENTS[0] as Deployment,
-  {
-    name: 'memory://',
-    async start() {
-      return { options: { location: `memory://${uniquePrefix('plincr')}` }, stop: async () => {} }
-    },
-  },
-  ...DEPLOYMENTS.slice(1),
-]
-
-describe.each(TOPOLOGIES)(
+describe.each(deploymentsWithMemory('plincr'))(
   '$name: a float incr in a pipeline, then the calls behind it',
   (topology) => {
-    let deployment: Awaited<ReturnType<Deployment['start']>>
-    const opened: Cache[] = []
-
-    beforeAll(async () => {
-      deployment = await topology.start()
-    }, 120_000)
-
-    afterAll(async () => {
-      await Promise.all(opened.map((cache) => cache.close()))
-      await deployment?.stop()
-    })
-
-    /** Once the replicas have every write made so far, so that a read from one sees them. */
-    async function settled(cache: Cache): Promise<void> {
-      const replicas = topology.replicas ?? 0
-      if (replicas === 0) return
-      await cache.set('settled', 1)
-      await replicated(cache.connection, replicas)
-    }
-
-    async function connected(): Promise<Cache> {
-      const cache = createCache({ ...deployment.options, keyPrefix: uniquePrefix('plincr') })
-      opened.push(cache)
-      await cache.get('connected')
-      return cache
-    }
+    const { connected, settled } = onDeployment(topology, 'plincr')
 
     it('incr, then a set of its key: the incr answers its sum, the set stays', async () => {
       const cache = await connected()
