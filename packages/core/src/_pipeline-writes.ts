@@ -3,7 +3,8 @@
 // each `incr` do to its key (`sendingIncrs`), so that its read-add-write fallback, which runs after
 // the batch, answers as if it had run at its turn (`PipelinedIncr`).
 import type { CacheContext } from './_context.ts'
-import { type LaterWrite, type PipelineIncr, type Refused, sameBytes } from './_incr.ts'
+import type { PipelineIncr } from './_incr.ts'
+import { type LaterWrite, type Refused, sameBytes } from './_incr-fallback.ts'
 import { redisStoreOf } from './_redis-value-store.ts'
 import { ResponseError } from './errors.ts'
 import type { RedisArgument } from './types.ts'

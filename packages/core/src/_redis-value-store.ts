@@ -8,9 +8,9 @@ import { ManyReadCoalescer } from './_coalesce-many.ts'
 import { msetArguments, refusedWhole, WriteCoalescer } from './_coalesce-set.ts'
 import type { CacheContext } from './_context.ts'
 import type { Coalescer } from './_gathering.ts'
-import { INCR_NUMBER_SCRIPT, INCR_SCRIPT, IncrFallback, type PipelineIncr } from './_incr.ts'
+import { INCR_SCRIPT, Incrs, type PipelineIncr } from './_incr.ts'
 import { noteFailedEntry } from './_key-errors.ts'
-import { isNoPerm, isWrongType, unsafeResult } from './_messages.ts'
+import { isNoPerm } from './_messages.ts'
 import { isOne, toArray, toNumber } from './_replies.ts'
 import type { SetCondition, ValueStore } from './_value-store.ts'
 import { deleteWalking, WritesSince } from './_writes-since.ts'
@@ -48,10 +48,8 @@ export class RedisValueStore implements ValueStore {
   readonly #exists: ExistsCoalescer | undefined
   /** The unconditional `set`s of one tick as one script. */
   readonly #writes: WriteCoalescer
-  /** The `incr`s of one key in one tick as one script. */
-  readonly #incrs: IncrCoalescer
-  /** `incr`'s fallback, for values `INCRBY` refuses. */
-  readonly #slowIncrs: IncrFallback
+  /** The `incr`s: of one tick as one script, and the fallback for values `INCRBY` refuses. */
+  readonly #incrs: Incrs
   /** The keys written while an `incr` or a batch of `hasKey`s is under way. */
   readonly #written = new WritesSince()
 
@@ -64,40 +62,18 @@ export class RedisValueStore implements ValueStore {
     this.#exists = context.coalesce
       ? gathering.add(new ExistsCoalescer(context, this.#written))
       : undefined
-    this.#incrs = gathering.add(new IncrCoalescer(context, INCR_SCRIPT))
+    const incrs = gathering.add(new IncrCoalescer(context, INCR_SCRIPT))
+    this.#incrs = new Incrs(context, this.#written, () => this.#gather(incrs))
     this.#writes = gathering.add(new WriteCoalescer(context))
-    this.#slowIncrs = new IncrFallback(context)
     stores.set(context, this)
   }
 
   /**
-   * An `incr` a pipeline sends, once the pipeline's writes are noted: under way from now, as the
-   * method's is from its call, so that its fallback counts the writes this cache makes from now
-   * on as made after it.
+   * An `incr` a pipeline sends, once the pipeline's writes are noted: under way from now
+   * (`Incrs.pipelineIncr`).
    */
   pipelineIncr(): PipelineIncr {
-    const written = this.#written
-    const mark = written.begin()
-    let ended = false
-    return {
-      // What replaced the key is read now, not at the send: it only chains less (see `run`).
-      fallback: (key, rkey, delta, asNumber, refused, later) =>
-        this.#slowIncrs.run(
-          key,
-          rkey,
-          delta,
-          asNumber,
-          refused,
-          written,
-          mark,
-          later,
-          written.lastReplaced(rkey),
-        ),
-      end: () => {
-        if (!ended) written.end()
-        ended = true
-      },
-    }
+    return this.#incrs.pipelineIncr()
   }
 
   /** `coalescer`, once the calls other coalescers gathered before are sent. */
@@ -336,72 +312,13 @@ export class RedisValueStore implements ValueStore {
     return (await connection.command(['PEXPIRE', rkey, String(ms)], { key: rkey })) === 1
   }
 
-  async incr(
+  incr(
     rkey: string,
     key: string,
     delta: number | bigint,
     asNumber: boolean,
   ): Promise<number | bigint> {
-    const context = this.#context
-    const written = this.#written
-    const mark = written.begin()
-    written.touched(rkey)
-    // For a fallback to know whether this cache replaced the value since an earlier incr of it.
-    const replacedAt = written.lastReplaced(rkey)
-    try {
-      let reply: unknown
-      try {
-        // Gathered as the plain ones, `as: 'number'` too (as a script of its own): replies of one
-        // key come back the same way, each fallback after the one of the call before it.
-        reply = await this.#gather(this.#incrs).incr(
-          rkey,
-          String(delta),
-          asNumber ? INCR_NUMBER_SCRIPT : undefined,
-        )
-      } catch (error) {
-        if (error instanceof ResponseError && isWrongType(error)) {
-          throw await context.wrongType(error, 'incr', key, rkey)
-        }
-        // Anything else — an ACL's refusal (`NOPERM`, or a script's "can't run this command"),
-        // a server out of memory — is the answer: the fallback is for values `INCRBY` refuses,
-        // which the scripts answer with the value, not an error.
-        if (error instanceof ResponseError && error.message.includes("can't run this command")) {
-          throw new ResponseError(
-            `incr() of key '${key}': ${error.message} (incr's script runs EXISTS, INCRBY and GET: the ACL user needs them, and @scripting)`,
-            { cause: error },
-          )
-        }
-        throw error
-      }
-      if (reply === null || reply === undefined)
-        throw new KeyNotFoundError(
-          `key '${key}' not found: incr() and decr() need a stored number (as in Django); store one first, e.g. add('${key}', 0)`,
-        )
-      if (Array.isArray(reply)) {
-        // A value INCRBY refused (a float, an integer beyond int64): django-redis's fallback.
-        return await this.#slowIncrs.run(
-          key,
-          rkey,
-          delta,
-          asNumber,
-          reply,
-          written,
-          mark,
-          undefined,
-          replacedAt,
-        )
-      }
-      if (asNumber) {
-        // The integer 0: the result was not a safe integer (a result of 0 comes as digits).
-        if (reply === 0) throw unsafeResult(key)
-      } else if (typeof reply === 'number' && Number.isSafeInteger(reply)) {
-        // A result within ±2^52 comes as an integer reply, a larger one as its digits.
-        return reply
-      }
-      return context.decode(reply, key) as number | bigint
-    } finally {
-      written.end()
-    }
+    return this.#incrs.incr(rkey, key, delta, asNumber)
   }
 
   async rename(from: string, to: string, key: string): Promise<void> {

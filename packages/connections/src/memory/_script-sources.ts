@@ -2,7 +2,7 @@
 // The in-memory backend runs none of them: each is matched by its SHA1 to a native implementation
 // (scripts.ts). test/memory-scripts.test.ts checks that these still equal the sources in
 // @cachex/core and @cachex/lock, so an edited script fails that test instead of `NOSCRIPT` at run time.
-// Generated from packages/core/src/{_incr,_coalesce-set,_coalesce-incr,commands/_stampede,
+// Generated from packages/core/src/{_incr,_incr-fallback,_coalesce-set,_coalesce-incr,commands/_stampede,
 // commands/_stampede-refresh}.ts,
 // packages/lock/src/{lock,semaphore}.ts and packages/admin/src/{_cas,_container-read}.ts.
 
@@ -12,7 +12,7 @@ export const SOURCES = {
   /** incr:INCR_NUMBER_SCRIPT */
   INCR_NUMBER:
     "local old = redis.call('GET', KEYS[1])\nif not old then\n  return false\nend\nlocal n = redis.pcall('INCRBY', KEYS[1], ARGV[1])\nif type(n) == 'table' and (string.find(n.err, 'not an integer', 1, true) or string.find(n.err, 'would overflow', 1, true)) then\n  return {old}\nelseif type(n) == 'table' then\n  return n\nelseif n > 9007199254740991 or n < -9007199254740991 then\n  redis.call('SET', KEYS[1], old, 'KEEPTTL')\n  return 0\nend\nreturn redis.call('GET', KEYS[1])",
-  /** incr:INCR_SWAP_SCRIPT */
+  /** incr-fallback:INCR_SWAP_SCRIPT */
   INCR_SWAP:
     "if redis.call('GET', KEYS[1]) ~= ARGV[1] then\n  return 0\nend\nredis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')\nreturn 1",
   /** coalesce-set:NOTHING_SCRIPT */
