@@ -18,6 +18,9 @@ end
 redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
 return 1`)
 
+/** Keys whose finished fallbacks are kept at most while calls are under way (see `run`). */
+const MAX_KEPT = 10_000
+
 /** Reads and swaps one fallback `incr` tries before it gives up on a value that keeps changing. */
 const SWAP_ATTEMPTS = 100
 
@@ -36,17 +39,31 @@ export type Refused = readonly unknown[]
 export type LaterWrite = 'replaced' | 'maybe' | undefined
 
 /**
- * Where the last fallbacks of a key under way started, as one chain (each from the sum of the one
- * before): the bytes the first one's script saw, the marks of the first and the latest call of
- * the chain, the last write of this cache that replaced the key before the latest call
- * (`replacedAt`), and what a pipeline's commands queued after the last one did to the key.
+ * One `incr` call, as its fallback needs it: the writes of this cache since the call (`written`,
+ * since `mark`), its place among the cache's `incr` calls (`order`: a pipeline's are placed at
+ * its send), what the commands a pipeline queued after it do to the key (`later`), and the last
+ * write of this cache that replaced the key before the call (`replacedAt`,
+ * `WritesSince.lastReplaced`; `undefined`: not known, it starts no chain).
+ */
+export interface IncrCall {
+  readonly written: WritesSince
+  readonly mark: number
+  readonly order: number
+  readonly later: LaterWrite
+  readonly replacedAt: number | undefined
+}
+
+/**
+ * The fallbacks of a key under way that started as one chain (each from the sum of the one
+ * before): the bytes the first one's script saw, the first mark, the latest call (by `order`)
+ * and the last replace it knew of, and the first call whose pipeline replaced the key after it.
  */
 interface Start {
   readonly bytes: unknown
   readonly first: number
   readonly latest: number
   readonly replacedAt: number
-  readonly later: LaterWrite
+  readonly replacedLater: number
 }
 
 /** The fallback `incr`s of one cache, one key's after another. */
@@ -56,8 +73,10 @@ export class IncrFallback {
   readonly #slow = new Map<string, Promise<unknown>>()
   /** The bytes the last fallback of each key under way left (or would have, had no write replaced them). */
   readonly #left = new Map<string, RedisArgument>()
-  /** Where the last fallback of each key under way started. */
+  /** Where the last fallbacks of each key started, kept while calls are under way. */
   readonly #started = new Map<string, Start>()
+  /** Whether `#started` and `#left` are to be emptied once no call is under way. */
+  #forgetting = false
 
   constructor(context: CacheContext) {
     this.#context = context
@@ -68,22 +87,21 @@ export class IncrFallback {
    * write back with the TTL kept. With `asNumber`, a result that is a `bigint` is refused before
    * anything is written. Unlike django-redis's, no increment is lost: the fallbacks of one key run
    * one after another, each from the value the one before it left, and the write happens only if
-   * the value is still the one read. Writes this cache made after the call (`written`, since
-   * `mark`) come first: one that replaced the value (a `set`, a `delete`) means the `incr` came
-   * before it, and its sum is answered unwritten. Else, when the value changed (another client
-   * wrote), it reads again. `later`: the writes of a pipeline's commands queued after it, which
-   * `written` does not count (see `LaterWrite`).
+   * the value is still the one read. Writes this cache made after the call (`call.written`, since
+   * `call.mark`) come first: one that replaced the value (a `set`, a `delete`) means the `incr`
+   * came before it, and its sum is answered unwritten. Else, when the value changed (another
+   * client wrote), it reads again. `call.later`: the writes of a pipeline's commands queued after
+   * it, which `written` does not count (see `LaterWrite`).
    *
-   * `replacedAt`: the number of the last write of this cache that replaced the key's value
-   * before the call (`WritesSince.lastReplaced`, read at the call; read later, it only chains
-   * less). When the fallbacks before it on this key started from the very bytes this call's
-   * script saw, and no such write came between the first of those calls and the last (this one
-   * included, whichever was made first), this one's script ran before their sums were written
-   * (scripts sent one after the other each saw the value before): it starts from their sum, as
-   * the `{}` of a coalesced script does — sums commute, so a call made first whose fallback runs
-   * last (a pipeline's, whose reply takes longer) adds to it too. Without it, a write made after
-   * the calls that may replace the value (a failing `hset`) had this one answer its sum of the
-   * old value unwritten: an increment lost.
+   * When the fallbacks before it on this key started from the very bytes this call's script saw,
+   * and no write of this cache replaced the key between the first of those calls and the last
+   * (`call.replacedAt`; this one included, whichever was made first; nor a pipeline's write queued
+   * after one of them, for the calls made after it), this one's script ran before their sums were
+   * written (scripts sent one after the other each saw the value before): it starts from their
+   * sum, as the `{}` of a coalesced script does — sums commute, so a call made first whose
+   * fallback runs last (a pipeline's, whose reply takes longer) adds to it too. Without it, a write
+   * made after the calls that may replace the value (a failing `hset`) had this one answer its sum
+   * of the old value unwritten: an increment lost.
    */
   run(
     key: string,
@@ -91,31 +109,38 @@ export class IncrFallback {
     delta: number | bigint,
     asNumber: boolean,
     refused: Refused,
-    written: WritesSince,
-    mark: number,
-    later: LaterWrite = undefined,
-    replacedAt: number | undefined = undefined,
+    call: IncrCall,
   ): Promise<number | bigint> {
+    const { written, mark, order, later } = call
     const slow = this.#slow
     const before = slow.get(rkey)
-    const last = before === undefined ? undefined : this.#started.get(rkey)
-    const at = replacedAt ?? Number.POSITIVE_INFINITY
+    const last = this.#started.get(rkey)
+    const at = call.replacedAt ?? Number.POSITIVE_INFINITY
+    const replacedLater = later === 'replaced' ? order : Number.POSITIVE_INFINITY
     let from = refused
-    let start: Start = { bytes: refused[0], first: mark, latest: mark, replacedAt: at, later }
+    let start: Start = {
+      bytes: refused[0],
+      first: mark,
+      latest: order,
+      replacedAt: at,
+      replacedLater,
+    }
     if (last !== undefined) {
-      // The chain with this call in it: its first call, and the latest with what it knew.
+      // The chain with this call in it: its first mark, its latest call with what that knew.
       const joined: Start = {
         bytes: last.bytes,
         first: Math.min(last.first, mark),
-        latest: Math.max(last.latest, mark),
-        replacedAt: mark >= last.latest ? at : last.replacedAt,
-        later,
+        latest: Math.max(last.latest, order),
+        replacedAt: order >= last.latest ? at : last.replacedAt,
+        replacedLater: Math.min(last.replacedLater, replacedLater),
       }
       if (
         refused.length === 0 ||
         (joined.replacedAt <= joined.first &&
-          // A pipeline's write queued after that incr, noted before its mark, replaced the value.
-          last.later !== 'replaced' &&
+          // A pipeline's write queued after an incr of the chain replaced the value before the
+          // scripts of the calls made after it ran: they saw that write's value.
+          order <= last.replacedLater &&
+          !(later === 'replaced' && last.latest > order) &&
           sameBytes(refused[0], last.bytes))
       ) {
         from = []
@@ -131,13 +156,29 @@ export class IncrFallback {
     )
     slow.set(rkey, done)
     done.then(() => {
-      if (slow.get(rkey) === done) {
-        slow.delete(rkey)
-        this.#left.delete(rkey)
-        this.#started.delete(rkey)
+      if (slow.get(rkey) !== done) return
+      slow.delete(rkey)
+      // Kept while calls are under way (up to `MAX_KEPT` keys): an incr made before these whose
+      // fallback comes later (a pipeline's, whose reply takes longer) still chains onto them.
+      if (this.#started.size > MAX_KEPT) {
+        this.#forget(rkey)
+      } else if (!this.#forgetting) {
+        this.#forgetting = true
+        written.whenIdle(() => {
+          this.#forgetting = false
+          for (const key of [...this.#started.keys(), ...this.#left.keys()]) {
+            if (!slow.has(key)) this.#forget(key)
+          }
+        })
       }
     })
     return run
+  }
+
+  /** The chain of `rkey`'s fallbacks is over. */
+  #forget(rkey: string): void {
+    this.#left.delete(rkey)
+    this.#started.delete(rkey)
   }
 
   async #swap(

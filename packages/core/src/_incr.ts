@@ -53,7 +53,10 @@ return redis.call('GET', KEYS[1])`)
 export interface PipelineIncr {
   /**
    * `incr`'s fallback for a value INCRBY refused (`IncrFallback.run`), the writes this cache made
-   * since the pipeline was sent, and `later`, counted as made after it.
+   * since the pipeline was sent, and `later`, counted as made after it. `replacedAt`: the last
+   * write of this cache that replaced `rkey` before the pipeline's writes were noted
+   * (`Incrs.lastReplaced`); `replacedEarlier`: whether one of the pipeline's commands queued
+   * before this `incr` replaced it (counted as made at the send).
    */
   fallback(
     key: string,
@@ -62,6 +65,8 @@ export interface PipelineIncr {
     asNumber: boolean,
     refused: Refused,
     later: LaterWrite,
+    replacedAt: number,
+    replacedEarlier: boolean,
   ): Promise<number | bigint>
   /** The `incr` was answered (or failed). */
   end(): void
@@ -79,6 +84,8 @@ export class Incrs {
   /** The coalescer, once the calls other coalescers gathered before are sent. */
   readonly #gathered: () => IncrCoalescer
   readonly #fallback: IncrFallback
+  /** The `incr` calls made so far (a pipeline's counted once, at its send): their order. */
+  #calls = 0
 
   constructor(context: CacheContext, written: WritesSince, gathered: () => IncrCoalescer) {
     this.#context = context
@@ -96,6 +103,7 @@ export class Incrs {
     const context = this.#context
     const written = this.#written
     const mark = written.begin()
+    const order = ++this.#calls
     written.touched(rkey)
     // For a fallback to know whether this cache replaced the value since an earlier incr of it.
     const replacedAt = written.lastReplaced(rkey)
@@ -130,17 +138,13 @@ export class Incrs {
         )
       if (Array.isArray(reply)) {
         // A value INCRBY refused (a float, an integer beyond int64): django-redis's fallback.
-        return await this.#fallback.run(
-          key,
-          rkey,
-          delta,
-          asNumber,
-          reply,
+        return await this.#fallback.run(key, rkey, delta, asNumber, reply, {
           written,
           mark,
-          undefined,
+          order,
+          later: undefined,
           replacedAt,
-        )
+        })
       }
       if (asNumber) {
         // The integer 0: the result was not a safe integer (a result of 0 comes as digits).
@@ -160,24 +164,27 @@ export class Incrs {
    * method's is from its call, so that its fallback counts the writes this cache makes from now
    * on as made after it.
    */
+  /** The last write of this cache that replaced `rkey` (`WritesSince.lastReplaced`). */
+  lastReplaced(rkey: string): number {
+    return this.#written.lastReplaced(rkey)
+  }
+
   pipelineIncr(): PipelineIncr {
     const written = this.#written
     const mark = written.begin()
+    const order = ++this.#calls
     let ended = false
     return {
-      // What replaced the key is read now, not at the send: it only chains less (see `run`).
-      fallback: (key, rkey, delta, asNumber, refused, later) =>
-        this.#fallback.run(
-          key,
-          rkey,
-          delta,
-          asNumber,
-          refused,
+      fallback: (key, rkey, delta, asNumber, refused, later, replacedAt, replacedEarlier) =>
+        this.#fallback.run(key, rkey, delta, asNumber, refused, {
           written,
           mark,
+          order,
           later,
-          written.lastReplaced(rkey),
-        ),
+          // A replace queued before it in the pipeline came after every call made before the
+          // pipeline (whose marks are at most this one), and before it.
+          replacedAt: replacedEarlier ? Math.max(replacedAt, mark + 0.5) : replacedAt,
+        }),
       end: () => {
         if (!ended) written.end()
         ended = true

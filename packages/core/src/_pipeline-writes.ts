@@ -31,6 +31,14 @@ export interface IncrLink {
   end(): void
 }
 
+/** What `SentPipeline` works out of the commands around each of its `incr`s (`#around`). */
+interface Around {
+  later: LaterWrite[]
+  previous: Array<IncrLink | undefined>
+  /** Whether a command queued before it replaced its key. */
+  earlier: boolean[]
+}
+
 /**
  * A pipeline sent with `incr`s in it, under way (`RedisValueStore.pipelineIncr`, once for all
  * of them) until each is answered. What a fallback needs of the commands around it — what those
@@ -43,12 +51,31 @@ export class SentPipeline {
   /** Its `incr`s not answered yet. */
   #open: number
   /** `#around()`, once a fallback asked. */
-  #known: { later: LaterWrite[]; previous: Array<IncrLink | undefined> } | undefined
+  #known: Around | undefined
 
-  constructor(queued: readonly SentCommand[], under: PipelineIncr | undefined, incrs: number) {
+  /** For each `incr`, what replaced its key before the pipeline (`replacedBeforeSend`). */
+  readonly #replacedAt: readonly number[]
+
+  constructor(
+    queued: readonly SentCommand[],
+    under: PipelineIncr | undefined,
+    incrs: number,
+    replacedAt: readonly number[],
+  ) {
     this.#queued = queued
     this.#under = under
     this.#open = incrs
+    this.#replacedAt = replacedAt
+  }
+
+  /** What replaced the key of the `incr` at `index` before the pipeline was sent. */
+  replacedAt(index: number): number {
+    return this.#replacedAt[index] ?? 0
+  }
+
+  /** Whether a command queued before the `incr` at `index` replaced its key. */
+  replacedEarlier(index: number): boolean {
+    return this.#around().earlier[index] === true
   }
 
   /** What its `incr`s' fallbacks run through, or `undefined` where none can run (no store). */
@@ -76,7 +103,7 @@ export class SentPipeline {
   }
 
   /** `laterWrite` and `previous` of every `incr`, worked out once for all, in linear time. */
-  #around(): { later: LaterWrite[]; previous: Array<IncrLink | undefined> } {
+  #around(): Around {
     if (this.#known !== undefined) return this.#known
     const queued = this.#queued
     const later: LaterWrite[] = new Array(queued.length)
@@ -94,21 +121,26 @@ export class SentPipeline {
       }
     }
     const previous: Array<IncrLink | undefined> = new Array(queued.length)
+    const earlier: boolean[] = new Array(queued.length)
     const before = new Map<string, IncrLink>()
+    const replaced = new Set<string>()
     for (let i = 0; i < queued.length; i++) {
       const command = queued[i] as SentCommand
       if (command.readonly) continue
       const incr = command.incr
       if (incr !== undefined) {
         previous[i] = before.get(command.rkey)
+        earlier[i] = replaced.has(command.rkey)
         before.set(command.rkey, incr)
-      } else if (before.size > 0) {
-        for (const rkey of keysOf(command)) {
-          if (writeOn(command.args, rkey) === 'replaced') before.delete(rkey)
-        }
+        continue
+      }
+      for (const rkey of keysOf(command)) {
+        if (writeOn(command.args, rkey) !== 'replaced') continue
+        before.delete(rkey)
+        replaced.add(rkey)
       }
     }
-    this.#known = { later, previous }
+    this.#known = { later, previous, earlier }
     return this.#known
   }
 }
@@ -165,7 +197,10 @@ export class PipelinedIncr implements IncrLink {
     const before = pipeline.previous(index)?.refused
     const from = before !== undefined && sameBytes(before, refused[0]) ? [] : refused
     const later = pipeline.laterWrite(index)
-    const run = () => under.fallback(this.#key, rkey, this.#delta, this.#asNumber, from, later)
+    const replacedAt = pipeline.replacedAt(index)
+    const earlier = pipeline.replacedEarlier(index)
+    const run = () =>
+      under.fallback(this.#key, rkey, this.#delta, this.#asNumber, from, later, replacedAt, earlier)
     // As for the method: a local tier drops its copy before the write-back and after.
     return this.#context.store.writing([], run, [rkey]).finally(() => this.end())
   }
@@ -196,14 +231,38 @@ export class IncrRefused extends ResponseError {
  * pipeline's writes are noted, before anything this cache writes after it) until each is
  * answered.
  */
-export function sendingIncrs(context: CacheContext, queued: readonly SentCommand[]): void {
+export function sendingIncrs(
+  context: CacheContext,
+  queued: readonly SentCommand[],
+  replacedAt: readonly number[],
+): void {
   let incrs = 0
   for (const command of queued) if (command.incr !== undefined) incrs++
-  const pipeline = new SentPipeline(queued, redisStoreOf(context)?.pipelineIncr(), incrs)
+  const under = redisStoreOf(context)?.pipelineIncr()
+  const pipeline = new SentPipeline(queued, under, incrs, replacedAt)
   for (let i = 0; i < queued.length; i++) {
     const command = queued[i] as SentCommand
     command.incr?.sent(pipeline, i, command.rkey)
   }
+}
+
+/**
+ * For each `incr` of a pipeline about to be sent, the last write of this cache that replaced its
+ * key (`RedisValueStore.lastReplaced`), read before the pipeline's own writes are noted: a write
+ * queued after the `incr` is its `laterWrite`, one queued before it is counted at the send.
+ */
+export function replacedBeforeSend(
+  context: CacheContext,
+  queued: readonly SentCommand[],
+): number[] {
+  const store = redisStoreOf(context)
+  const at: number[] = new Array(queued.length).fill(0)
+  if (store === undefined) return at
+  for (let i = 0; i < queued.length; i++) {
+    const command = queued[i] as SentCommand
+    if (command.incr !== undefined) at[i] = store.lastReplaced(command.rkey)
+  }
+  return at
 }
 
 /** The keys a command writes: the one it routes by, and the others it names. */

@@ -8,7 +8,13 @@ import { LocalTier } from './_local-tier.ts'
 import { isWrongType } from './_messages.ts'
 import { keyEntries } from './_pipeline-keys.ts'
 import { type PipelineCommand, standardEntries } from './_pipeline-standard.ts'
-import { type IncrLink, keysOf, sendingIncrs, writeOn } from './_pipeline-writes.ts'
+import {
+  type IncrLink,
+  keysOf,
+  replacedBeforeSend,
+  sendingIncrs,
+  writeOn,
+} from './_pipeline-writes.ts'
 import type { CacheLike } from './cache-like.ts'
 import type { VersionOption } from './cache-options.ts'
 import { InvalidArgumentError } from './errors.ts'
@@ -389,10 +395,12 @@ export class CachePipeline {
       }
       send = () => transaction.call(connection, commands, route)
     } else if (incrs) {
+      // Read before the pipeline's own writes are noted (by `writing`, below).
+      const replacedAt = replacedBeforeSend(context, queued)
       // Once the pipeline's writes are noted (by `writing`, before it calls this), and before
       // anything this cache writes after it.
       send = () => {
-        sendingIncrs(context, queued)
+        sendingIncrs(context, queued, replacedAt)
         return connection.batch(commands, route)
       }
     } else {

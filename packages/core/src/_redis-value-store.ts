@@ -76,6 +76,11 @@ export class RedisValueStore implements ValueStore {
     return this.#incrs.pipelineIncr()
   }
 
+  /** The last write of this cache that replaced `rkey`, for a pipeline's `incr` (`Incrs`). */
+  lastReplaced(rkey: string): number {
+    return this.#incrs.lastReplaced(rkey)
+  }
+
   /** `coalescer`, once the calls other coalescers gathered before are sent. */
   #gather<C extends Coalescer>(coalescer: C): C {
     return this.#context.gathering.use(coalescer)

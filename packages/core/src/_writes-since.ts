@@ -56,6 +56,8 @@ export class WritesSince {
   readonly #patterns: Array<{ glob: Glob; seq: number }> = []
   /** The pattern deletes under way. */
   readonly #walks = new Set<Walk>()
+  /** What waits for no call to be under way (`whenIdle`). */
+  #idle: Array<() => void> = []
   /** While `batch` runs: the keys each walk is to delete first, in one command. */
   #pending: Map<Walk, string[]> | undefined
 
@@ -70,7 +72,18 @@ export class WritesSince {
     if (--this.#under === 0) {
       this.#keys.clear()
       this.#patterns.length = 0
+      const idle = this.#idle
+      if (idle.length > 0) {
+        this.#idle = []
+        for (const then of idle) then()
+      }
     }
+  }
+
+  /** Runs `then` once no call is under way: now, or when the last one ends. */
+  whenIdle(then: () => void): void {
+    if (this.#under === 0) then()
+    else this.#idle.push(then)
   }
 
   /** A write that replaces `rkey`'s value, or deletes it, is made now. */

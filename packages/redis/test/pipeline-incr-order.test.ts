@@ -292,6 +292,37 @@ describe.each(deploymentsWithMemory('plincr'))(
       expect(await cache.get('h')).toBe(3.5)
     })
 
+    it('float incrs of pipelines and methods around a replacing write answer as one after another', async () => {
+      const cache = await connected()
+      // Two pipelines, then a set: the second adds to the first one's sum (the set, made after
+      // both, once hid that no write came between them).
+      await cache.set('f', 1.5)
+      expect(
+        await Promise.all([
+          cache.pipeline().incr('f').exec(),
+          cache.pipeline().incr('f').exec(),
+          cache.set('f', 9),
+        ]),
+      ).toEqual([[2.5], [3.5], true])
+      await settled(cache)
+      expect(await cache.get('f')).toBe(9)
+
+      // A method's, then a pipeline's whose own set comes after its incr: the same.
+      await cache.set('g', 1.5)
+      expect(
+        await Promise.all([cache.incr('g'), cache.pipeline().incr('g').set('g', 9).exec()]),
+      ).toEqual([2.5, [3.5, true]])
+
+      // A pipeline's incr and set of the same bytes, then a method's: the method adds to what the
+      // set stored, and the pipeline's incr answers its own sum (it once added the method's).
+      await cache.set('h', 1.5)
+      expect(
+        await Promise.all([cache.pipeline().incr('h').set('h', 1.5).exec(), cache.incr('h')]),
+      ).toEqual([[2.5, true], 2.5])
+      await settled(cache)
+      expect(await cache.get('h')).toBe(2.5)
+    })
+
     it('incr, then a SINTERSTORE into its key: the incr answers its sum, the set stays', async () => {
       const cache = await connected()
       await cache.set('{s}f', 1.5)
