@@ -64,6 +64,11 @@ interface Start {
   readonly latest: number
   readonly replacedAt: number
   readonly replacedLater: number
+  /**
+   * The `incr` calls made (`Incrs`' count) when the chain's first sum was sent: a call made after
+   * it whose script saw the chain's first bytes saw them written back, not the old value.
+   */
+  readonly swap: { at: number }
 }
 
 /** The fallback `incr`s of one cache, one key's after another. */
@@ -78,8 +83,12 @@ export class IncrFallback {
   /** Whether `#started` and `#left` are to be emptied once no call is under way. */
   #forgetting = false
 
-  constructor(context: CacheContext) {
+  /** The `incr` calls made so far (see `Start.swap`). */
+  readonly #calls: () => number
+
+  constructor(context: CacheContext, calls: () => number) {
     this.#context = context
+    this.#calls = calls
   }
 
   /**
@@ -124,6 +133,7 @@ export class IncrFallback {
       latest: order,
       replacedAt: at,
       replacedLater,
+      swap: { at: Number.POSITIVE_INFINITY },
     }
     if (last !== undefined) {
       // The chain with this call in it: its first mark, its latest call with what that knew.
@@ -133,6 +143,7 @@ export class IncrFallback {
         latest: Math.max(last.latest, order),
         replacedAt: order >= last.latest ? at : last.replacedAt,
         replacedLater: Math.min(last.replacedLater, replacedLater),
+        swap: last.swap,
       }
       if (
         refused.length === 0 ||
@@ -140,6 +151,8 @@ export class IncrFallback {
           // A pipeline's write queued after an incr of the chain replaced the value before the
           // scripts of the calls made after it ran: they saw that write's value.
           order <= last.replacedLater &&
+          // Its script was sent before the chain's first sum was.
+          order <= last.swap.at &&
           !(later === 'replaced' && last.latest > order) &&
           sameBytes(refused[0], last.bytes))
       ) {
@@ -148,7 +161,8 @@ export class IncrFallback {
       }
     }
     this.#started.set(rkey, start)
-    const swap = () => this.#swap(key, rkey, delta, asNumber, from, written, mark, later)
+    const chain = start.swap
+    const swap = () => this.#swap(key, rkey, delta, asNumber, from, written, mark, later, chain)
     const run = before === undefined ? swap() : before.then(swap, swap)
     const done = run.then(
       () => {},
@@ -190,6 +204,7 @@ export class IncrFallback {
     written: WritesSince,
     mark: number,
     later: LaterWrite,
+    chain: { at: number },
   ): Promise<number | bigint> {
     const context = this.#context
     const connection = context.connection
@@ -213,6 +228,7 @@ export class IncrFallback {
       this.#left.set(rkey, data)
       // A later write replaced the value (even with the same bytes): it stands.
       if (later === 'replaced' || written.replacedSince(rkey, mark)) return next
+      if (chain.at === Number.POSITIVE_INFINITY) chain.at = this.#calls()
       let swapped: unknown
       try {
         swapped = await runScript(

@@ -91,7 +91,7 @@ export class Incrs {
     this.#context = context
     this.#written = written
     this.#gathered = gathered
-    this.#fallback = new IncrFallback(context)
+    this.#fallback = new IncrFallback(context, () => this.#calls)
   }
 
   async incr(

@@ -350,8 +350,10 @@ export class CachePipeline {
     const context = this.#context
     const connection = context.connection
     const written: string[] = []
-    // The keys whose value a command surely replaces (see `writeOn`), apart from the others.
+    // The keys whose value a command surely replaces, and those whose value it keeps (an expiry
+    // ahead, `PERSIST`: see `writeOn`), apart from the others.
     const replaced: string[] = []
+    const kept: string[] = []
     let bytes = false
     let digits = false
     let incrs = false
@@ -361,7 +363,8 @@ export class CachePipeline {
       if (command.incr !== undefined) incrs = true
       if (command.readonly) continue
       for (const rkey of keysOf(command)) {
-        ;(writeOn(command.args, rkey) === 'replaced' ? replaced : written).push(rkey)
+        const write = writeOn(command.args, rkey)
+        ;(write === 'replaced' ? replaced : write === undefined ? kept : written).push(rkey)
       }
     }
     // Reads go to a replica only in a pipeline of reads: after a write they must see it, and
@@ -369,16 +372,16 @@ export class CachePipeline {
     // name more keys than it routes by (`MGET`, `SINTER`): every argument is asked, which costs
     // at most a needless trip to the primary for an argument spelled as a key written lately.
     const store = context.store
+    const writes = written.length + replaced.length + kept.length
     const recent =
-      written.length === 0 &&
-      replaced.length === 0 &&
+      writes === 0 &&
       store instanceof LocalTier &&
       queued.some((command) =>
         command.args.some((arg) => typeof arg === 'string' && store.wroteLately(arg)),
       )
     const route: CommandRoute = {
       key: (queued[0] as QueuedCommand).rkey,
-      readonly: written.length === 0 && replaced.length === 0 && !recent,
+      readonly: writes === 0 && !recent,
       // One reply as bytes means all: a connection decodes a whole pipeline one way.
       text: context.text && !bytes,
       // One reply as digits means all (and bulk strings as bytes): the others are read back.
@@ -410,9 +413,7 @@ export class CachePipeline {
     try {
       // A write drops the values a local tier holds for its keys, as the method would.
       replies =
-        written.length === 0 && replaced.length === 0
-          ? await send()
-          : await context.store.writing(written, send, [], replaced)
+        writes === 0 ? await send() : await context.store.writing(written, send, kept, replaced)
     } catch (error) {
       // Nothing ran: no `incr` is under way any more (its answer may never settle: below).
       for (const command of queued) command.incr?.end()

@@ -341,4 +341,37 @@ describe.each([
     expect([sum, stored]).toEqual([2.5, 1])
     expect(await cache.smembers('f')).toEqual(['x'])
   })
+
+  it('a float incr after its value was set back, while other calls keep the cache busy, adds to what is stored', async () => {
+    // A finished chain of fallbacks is kept while calls are under way (a pipeline's fallback may
+    // come after it): a later incr whose script saw the chain's first bytes again (written back
+    // by another client) once started from the chain's old sum, and its increment was lost.
+    const keyPrefix = uniquePrefix('incr')
+    const where = location()
+    const cache = make(keyPrefix, where)
+    const other = make(keyPrefix, where)
+    let on = true
+    const pumps = [0, 1, 2].map(async (i) => {
+      for (let n = 0; on; n++) {
+        await Promise.all([cache.hasKey(`h${i}a`), cache.hasKey(`h${i}b`)])
+        if (n % 3 === i) await new Promise((resolve) => setImmediate(resolve))
+        await cache.set(`g${i}`, 0.5)
+        await Promise.all([cache.incr(`g${i}`), cache.incr(`g${i}`), cache.incr(`g${i}`)])
+      }
+    })
+    const stored: unknown[] = []
+    try {
+      for (let round = 0; round < 20; round++) {
+        await cache.set('f', 1.5)
+        await cache.incr('f')
+        await other.set('f', 1.5)
+        await Promise.all([cache.incr('f'), cache.pipeline().touch('f', 100).exec()])
+        stored.push(await other.get('f'))
+      }
+    } finally {
+      on = false
+      await Promise.all(pumps)
+    }
+    expect(stored).toEqual(new Array(20).fill(2.5))
+  })
 })
