@@ -9,7 +9,7 @@ import {
 import { standaloneServer, uniquePrefix } from '@cachex/test-utils'
 import { createClient } from '@redis/client'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { BACKENDS, backendServer, raw } from './helpers.ts'
+import { BACKENDS, backendServer, raw, untilBlocked } from './helpers.ts'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -286,14 +286,16 @@ describe.each(BACKENDS)('%s', (backend) => {
       try {
         await cache.xadd('dollar', { n: 0 }, { id: '1-0' })
         const reading = cache.xread<number>({ dollar: '$', none: '$' }, { block: 20_000 })
-        await sleep(100)
+        // Blocked on the server before the write ('$' is resolved when the read arrives: a write
+        // first, under load, was before it, and the read waited out its block).
+        await untilBlocked(other)
         await other.xadd('dollar', { n: 1 }, { id: '2-0' })
         expect(await reading).toEqual([
           { key: 'dollar', entries: [{ id: '2-0', fields: { n: 1 } }] },
         ])
         // A stream created while the read waits is read from its start.
         const later = cache.xread<number>({ none: '$' }, { block: 20_000 })
-        await sleep(100)
+        await untilBlocked(other)
         await other.xadd('none', { n: 2 }, { id: '1-0' })
         expect((await later)[0]?.entries).toEqual([{ id: '1-0', fields: { n: 2 } }])
       } finally {
@@ -308,7 +310,7 @@ describe.each(BACKENDS)('%s', (backend) => {
         const waiting = cache
           .xreadgroup('g', 'c', { gone: '>' }, { block: 20_000 })
           .catch((e: unknown) => e)
-        await sleep(100)
+        await untilBlocked(other)
         expect(await other.xgroupDestroy('gone', 'g')).toBe(true)
         const error = await waiting
         expect(error).toBeInstanceOf(ResponseError)
@@ -320,7 +322,7 @@ describe.each(BACKENDS)('%s', (backend) => {
         const deleted = cache
           .xreadgroup('g', 'c', { gone: '>' }, { block: 20_000 })
           .catch((e: unknown) => e)
-        await sleep(100)
+        await untilBlocked(other)
         expect(await other.delete('gone')).toBe(true)
         const unblocked = await deleted
         expect(unblocked).toBeInstanceOf(ResponseError)

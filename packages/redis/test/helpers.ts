@@ -236,6 +236,24 @@ export function onDeployment(topology: Deployment, prefix: string): SuiteDeploym
   }
 }
 
+/**
+ * Once `count` clients are blocked on the server (`INFO clients`), asked through `cache`'s
+ * connection: a blocking read sent on another connection is then waiting, so what is written next
+ * comes after it. memory:// answers a blocking read in-process: one turn of the event loop.
+ */
+export async function untilBlocked(cache: Cache, count = 1): Promise<void> {
+  if (isMemory(cache)) {
+    await delay(10)
+    return
+  }
+  for (let i = 0; ; i++) {
+    const info = String(await cache.connection.command(['INFO', 'clients'], {}))
+    if (Number(/blocked_clients:(\d+)/.exec(info)?.[1] ?? 0) >= count) return
+    if (i >= 1000) throw new Error(`fewer than ${count} clients blocked after 10 s`)
+    await delay(10)
+  }
+}
+
 /** A factory that says when it started and returns (or throws) only once `open()` is called. */
 export function gated<T>(outcome: () => T): {
   factory: () => Promise<T>
