@@ -159,16 +159,16 @@ export class Incrs {
     }
   }
 
-  /**
-   * An `incr` a pipeline sends, once the pipeline's writes are noted: under way from now, as the
-   * method's is from its call, so that its fallback counts the writes this cache makes from now
-   * on as made after it.
-   */
   /** The last write of this cache that replaced `rkey` (`WritesSince.lastReplaced`). */
   lastReplaced(rkey: string): number {
     return this.#written.lastReplaced(rkey)
   }
 
+  /**
+   * An `incr` a pipeline sends, once the pipeline's writes are noted: under way from now, as the
+   * method's is from its call, so that its fallback counts the writes this cache makes from now
+   * on as made after it.
+   */
   pipelineIncr(): PipelineIncr {
     const written = this.#written
     const mark = written.begin()
