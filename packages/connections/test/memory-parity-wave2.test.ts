@@ -7,7 +7,7 @@
 import { memory, standalone } from '@cachex/connections'
 import { type Connection, ResponseError } from '@cachex/core'
 import { standaloneServer } from '@cachex/test-utils'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 
 let server: { url: string; stop(): Promise<void> }
 let real: Connection
@@ -213,5 +213,71 @@ describe('XADD ms-* on a full sequence', () => {
     await both('XADD', 't', '18446744073709551615-18446744073709551615', 'f', 'v')
     await both('XADD', 't', '18446744073709551615-*', 'f', 'v')
     await both('XADD', 't', '*', 'f', 'v')
+  })
+})
+
+describe('GETRANGE (the admin reads the head of a string too large to fetch with it)', () => {
+  it('answers as Redis, its index rules and errors included', async () => {
+    await both('SET', 's', 'abcdef')
+    await both('SET', 'e', '')
+    await both('HSET', 'h', 'f', 'v')
+    const ranges = [
+      ['0', '3'],
+      ['-3', '-1'],
+      ['-1', '-3'],
+      ['5', '2'],
+      ['0', '100'],
+      ['-100', '2'],
+      ['-100', '-50'],
+      ['2', '-100'],
+      ['10', '20'],
+      ['0', '-1'],
+      ['-9223372036854775808', '9223372036854775807'],
+      ['x', '1'],
+      ['1', '9223372036854775808'],
+    ]
+    for (const [start, end] of ranges) {
+      for (const key of ['s', 'e', 'missing', 'h']) {
+        await both('GETRANGE', key, start as string, end as string)
+      }
+    }
+    await both('GETRANGE', 's', '1')
+  })
+})
+
+describe('a command of more arguments than 2^20', () => {
+  it('is taken, as Redis takes up to 2^31 - 1', async () => {
+    const del = ['DEL', ...Array.from({ length: 1_048_577 }, (_, i) => `k${i}`)]
+    await both('SET', 'k7', 'v')
+    const [want, got] = await Promise.all([send(real, del), send(mem, del)])
+    expect(want).toBe(1)
+    expect(got).toBe(want)
+  }, 60_000)
+})
+
+describe('the millisecond a key expires at', () => {
+  it("the key is alive during it and PTTL answers 0, as Redis's keyIsExpired (now > when)", async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    try {
+      const t = 1_900_000_000_000
+      vi.setSystemTime(t)
+      await mem.command(['SET', 'k', 'v', 'PX', '5'])
+      await mem.command(['SET', 'other', 'v', 'PXAT', String(t + 5)])
+      vi.setSystemTime(t + 5)
+      expect(await send(mem, ['PTTL', 'k'])).toBe(0)
+      expect(await send(mem, ['TTL', 'k'])).toBe(0)
+      expect(await send(mem, ['GET', 'k'])).toBe('v')
+      expect(await send(mem, ['EXISTS', 'other'])).toBe(1)
+      expect(await send(mem, ['SCAN', '0', 'COUNT', '100'])).toEqual(['0', ['k', 'other']])
+      expect(await send(mem, ['MEMORY', 'USAGE', 'k'])).not.toBeNull()
+      // KEEPTTL keeps an expiry that is now: the key lives to its end, as on Redis.
+      expect(await send(mem, ['SET', 'k', 'w', 'KEEPTTL'])).toBe('OK')
+      expect(await send(mem, ['GET', 'k'])).toBe('w')
+      vi.setSystemTime(t + 6)
+      expect(await send(mem, ['PTTL', 'k'])).toBe(-2)
+      expect(await send(mem, ['GET', 'other'])).toBeNull()
+    } finally {
+      vi.useRealTimers()
+    }
   })
 })

@@ -54,8 +54,8 @@ export interface MemoryOptions extends ConnectionOptions {
 const DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 /** Milliseconds between two runs of the expiry sweep, as Redis's `hz 10`. */
 const DEFAULT_SWEEP_MS = 100
-/** Arguments of one command at most (Redis's own limit on a multibulk is far higher). */
-const MAX_ARGS = 1024 * 1024
+/** Arguments of one command at most: Redis's own limit on a multibulk (`INT_MAX`). */
+const MAX_ARGS = 2 ** 31 - 1
 
 /** The commands that may block: BLPOP, BRPOP, BLMOVE, XREAD and XREADGROUP with BLOCK. */
 const BLOCKING = new Map<string, BlockingCommand>(

@@ -128,7 +128,7 @@ function scan(call: Call): Reply {
   const out: string[] = []
   for (const key of keys) {
     const entry = store.keys.get(key)
-    if (entry === undefined || (entry.expiresAt !== 0 && entry.expiresAt <= now)) continue
+    if (entry === undefined || (entry.expiresAt !== 0 && entry.expiresAt < now)) continue
     if (type !== undefined && entry.kind !== (type as Kind)) continue
     if (match === undefined || match(key)) out.push(key)
   }
@@ -240,7 +240,7 @@ export const KEYS: CommandTable = {
       if (sub === 'USAGE' && call.args.length >= 2) {
         // The store's approximate bytes of the key, without touching its LRU position.
         const entry = call.store.keys.get(arg(call, 1))
-        if (entry === undefined || (entry.expiresAt !== 0 && entry.expiresAt <= call.now)) {
+        if (entry === undefined || (entry.expiresAt !== 0 && entry.expiresAt < call.now)) {
           return null
         }
         return entry.bytes

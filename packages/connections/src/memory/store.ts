@@ -102,7 +102,7 @@ export class Store {
   get(key: string, now: number): Entry | undefined {
     const entry = this.keys.get(key)
     if (entry === undefined) return undefined
-    if (entry.expiresAt !== 0 && entry.expiresAt <= now) {
+    if (entry.expiresAt !== 0 && entry.expiresAt < now) {
       this.delete(key)
       return undefined
     }
@@ -235,7 +235,7 @@ export class Store {
   sweep(now = Date.now(), deadline = Number.POSITIVE_INFINITY): boolean {
     const queue = this.#expiries
     let n = 0
-    while (queue.first <= now) {
+    while (queue.first < now) {
       if (++n % SWEEP_CLOCK_EVERY === 0 && performance.now() > deadline) return false
       const key = queue.shift()
       if (key !== undefined) this.delete(key)
@@ -278,7 +278,7 @@ export class Store {
   #kindAt(key: string): Kind | undefined {
     const entry = this.keys.get(key)
     if (entry === undefined) return undefined
-    if (entry.expiresAt !== 0 && entry.expiresAt <= Date.now()) return undefined
+    if (entry.expiresAt !== 0 && entry.expiresAt < Date.now()) return undefined
     return entry.kind
   }
 

@@ -1,4 +1,4 @@
-// Strings: GET, SET (NX/XX/GET/EX/PX/EXAT/PXAT/KEEPTTL), MGET, MSET, INCRBY and friends.
+// Strings: GET, SET (NX/XX/GET/EX/PX/EXAT/PXAT/KEEPTTL), MGET, MSET, GETRANGE, INCRBY and friends.
 import { arg, type Call, type CommandTable } from './_command.ts'
 import { add, formatLongDouble, isInfinite, parseLongDouble, ZERO } from './_long-double.ts'
 import {
@@ -65,7 +65,7 @@ function set(call: Call): Reply {
   const old = entry?.kind === 'string' ? (entry.value as string) : null
   if ((nx && entry !== undefined) || (xx && entry === undefined)) return get ? old : null
   if (keepTtl && entry !== undefined) expiresAt = entry.expiresAt
-  if (expiresAt !== 0 && expiresAt <= now) store.delete(key)
+  if (expiresAt !== 0 && expiresAt <= now && !(keepTtl && entry !== undefined)) store.delete(key)
   else putString(store, key, value, expiresAt)
   return get ? old : OK
 }
@@ -101,6 +101,23 @@ function incrCommand(sign: 1n | -1n, fixed?: bigint) {
     }
     return Number(incrBy(call.store, arg(call, 0), sign * delta, call.now))
   }
+}
+
+/** GETRANGE key start end: Redis 7.0's `getrangeCommand`, its index rules included. */
+function getRange(call: Call): Reply {
+  const from = toBigInt(arg(call, 1))
+  const to = toBigInt(arg(call, 2))
+  if (from === undefined || to === undefined) throw fail(NOT_INTEGER)
+  const value = getString(call.store, arg(call, 0), call.now) ?? ''
+  const length = BigInt(value.length)
+  if (from < 0n && to < 0n && from > to) return ''
+  let start = from < 0n ? length + from : from
+  let end = to < 0n ? length + to : to
+  if (start < 0n) start = 0n
+  if (end < 0n) end = 0n
+  if (end >= length) end = length - 1n
+  if (start > end || length === 0n) return ''
+  return value.slice(Number(start), Number(end) + 1)
 }
 
 export const STRINGS: CommandTable = {
@@ -143,6 +160,7 @@ export const STRINGS: CommandTable = {
     arity: 2,
     run: (call) => getString(call.store, arg(call, 0), call.now)?.length ?? 0,
   },
+  GETRANGE: { arity: 4, run: getRange },
   APPEND: {
     arity: 3,
     write: true,
