@@ -1,5 +1,6 @@
 // What the Keyv store checks and tells apart in what Keyv hands it and what the cache answers:
-// Keyv's TTLs as cachex timeouts, Keyv's entries, and the errors a walk may skip.
+// Keyv's TTLs as cachex timeouts, Keyv's entries and namespaces, what a 'keyv' store can hand
+// Keyv back, and the errors a walk may skip.
 import {
   CompressionError,
   InvalidArgumentError,
@@ -16,6 +17,74 @@ export interface KeyvEntry {
 
 export function isEntry(value: unknown): value is KeyvEntry {
   return typeof value === 'object' && value !== null && Object.hasOwn(value, 'value')
+}
+
+/**
+ * Whether `value`, read by a `'keyv'` store, is something Keyv can take back: its serialized
+ * entry (a string holding a JSON object, `{"value":…,"expires":…}`, what Keyv's serializer
+ * writes) or, from a Keyv that does not serialize, the entry itself (a plain object of `value`
+ * and `expires`). Anything else (an integer `incr()` counted, a string or an object `cache.set()`
+ * or Django stored) Keyv cannot read: its deserializer (`JSON.parse`) throws a `SyntaxError` on
+ * most strings, and its `iterator()` a `TypeError` on any value that is not a string.
+ */
+export function isKeyvRecord(value: unknown): boolean {
+  if (typeof value === 'string') {
+    // Parsing is the one sure test that Keyv's JSON.parse will not throw; a string that is not
+    // an object (Keyv writes none) is turned down before it is parsed.
+    if (!value.startsWith('{')) return false
+    try {
+      JSON.parse(value)
+      return true
+    } catch {
+      return false
+    }
+  }
+  if (!isEntry(value)) return false
+  const prototype: unknown = Object.getPrototypeOf(value)
+  return (
+    (prototype === Object.prototype || prototype === null) &&
+    Object.keys(value).every((key) => key === 'value' || key === 'expires')
+  )
+}
+
+/** The `SerializationError` of a value at `key` that a `'keyv'` store cannot hand Keyv. */
+export function notKeyvRecord(key: string, value: unknown): SerializationError {
+  const what = typeof value === 'string' ? "a string that is not Keyv's JSON entry" : kindOf(value)
+  return new SerializationError(
+    `cannot read key '${key}': @cachex/keyv (serialization: 'keyv') holds Keyv's serialized ` +
+      `entries, and this is ${what}, which Keyv cannot read. Values written by cache.set() or ` +
+      "Django are read through createKeyv() (serialization: 'cachex')",
+  )
+}
+
+/** What `value` is, in a few words, without its content. */
+function kindOf(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  if (typeof value === 'object') return 'an object that is not a Keyv entry'
+  return `a ${typeof value}`
+}
+
+/**
+ * Throws `InvalidArgumentError` unless `namespace` is none (`undefined`) or a string without
+ * `:`. Keyv stores key `k` of namespace `ns` as `ns:k`, so namespace `'a:b'` key `'k'` and
+ * namespace `'a'` key `'b:k'` would be one Redis key: namespace `'a'` would read and iterate
+ * `'a:b'`'s entries, and its `clear()` (`a:*`) delete them. `where` names who was given it.
+ */
+export function checkNamespace(namespace: unknown, where: string): void {
+  if (namespace === undefined) return
+  if (typeof namespace !== 'string') {
+    throw new InvalidArgumentError(
+      `${where} takes a namespace string, or none, got ${describeArgument(namespace)}`,
+    )
+  }
+  if (namespace.includes(':')) {
+    throw new InvalidArgumentError(
+      `${where}: a Keyv namespace cannot contain ':', got '${namespace}'. Keyv stores key k ` +
+        "of namespace ns as 'ns:k', so namespace 'a:b' key 'k' would be namespace 'a' key " +
+        "'b:k', and clear() of 'a' would delete it. Use another separator ('app-v2', 'app/v2')",
+    )
+  }
 }
 
 /**

@@ -1,6 +1,7 @@
 // `createKeyv()`: a Keyv whose values the cache serializes, the store in `'cachex'` mode inside it.
 import type { CacheLike } from '@cachex/core'
 import { Keyv, type KeyvOptions } from 'keyv'
+import { checkNamespace } from './_keyv-values.ts'
 import { KeyvCachex, type KeyvCachexOptions } from './store.ts'
 
 /** Options of `createKeyv()`: Keyv's own options and the store's. */
@@ -16,7 +17,8 @@ export interface CreateKeyvOptions
  *
  * Keys are `namespace:key` (Keyv's default namespace is `'keyv'`); pass `namespace: undefined`
  * (or `useKeyPrefix: false`, which has no namespace then) to use the keys as given, e.g. to share
- * them with Django.
+ * them with Django. A namespace that contains `:` is refused with `InvalidArgumentError`: Keyv's
+ * `namespace:key` could not tell it from a shorter namespace's keys.
  */
 // biome-ignore lint/suspicious/noExplicitAny: Keyv's own default value type
 export function createKeyv<Value = any>(
@@ -24,7 +26,6 @@ export function createKeyv<Value = any>(
   options: CreateKeyvOptions = {},
 ): Keyv<Value> {
   const { expires, closeOnDisconnect, ...keyvOptions } = options
-  const store = new KeyvCachex(cache, { serialization: 'cachex', expires, closeOnDisconnect })
   // Without a namespace (`namespace: undefined` or `''` given, or `useKeyPrefix: false`) the keys
   // are bare. Keyv must then be told `useKeyPrefix: false` too: with its prefix on, its iterator
   // strips each key's first `:` segment ('user:1' → '1') even when it added none. And with
@@ -33,6 +34,9 @@ export function createKeyv<Value = any>(
   const bare =
     keyvOptions.useKeyPrefix === false ||
     (Object.hasOwn(keyvOptions, 'namespace') && !keyvOptions.namespace)
+  // The store refuses a namespace with ':' too, when Keyv hands it over; this names the option.
+  if (!bare) checkNamespace(keyvOptions.namespace, 'createKeyv() option namespace')
+  const store = new KeyvCachex(cache, { serialization: 'cachex', expires, closeOnDisconnect })
   const keyv = new Keyv<Value>({
     ...keyvOptions,
     ...(bare ? { namespace: undefined, useKeyPrefix: false } : {}),

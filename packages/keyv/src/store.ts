@@ -1,73 +1,29 @@
 import { EventEmitter } from 'node:events'
 import { type CacheLike, globEscape, InvalidArgumentError } from '@cachex/core'
 import type { KeyvStoreAdapter, StoredData } from 'keyv'
+import { type KeyvCachexOptions, resolveOptions, type StoreOpts } from './_keyv-options.ts'
 import {
   checkKeys,
+  checkNamespace,
   isDecodingError,
   isEntry,
   isKeyedEntry,
+  isKeyvRecord,
   isWrongType,
+  notKeyvRecord,
   toTimeout,
 } from './_keyv-values.ts'
 
-/**
- * Who turns a value into bytes.
- * - `'keyv'`: Keyv's own format. The store keeps whatever Keyv hands it — by default Keyv's
- *   serialized string `{"value":…,"expires":…}` — as one cachex value. Works with any Keyv
- *   configuration, including `new Keyv({ store })` and NestJS's `CacheModule` wrapping a bare store.
- * - `'cachex'`: cachex's format. Keyv must hand the store its entries unserialized (create it with
- *   `serialize: undefined, deserialize: undefined`, as `createKeyv()` does); the store writes the
- *   value alone through the cache's serializer and compressor, so Redis holds exactly what
- *   `cache.set()` — and Django — would write, and `cache.get()` reads it back.
- */
-export type KeyvSerialization = 'keyv' | 'cachex'
-
-/** Options of `createKeyvStore()` / `new KeyvCachex()`. */
-export interface KeyvCachexOptions {
-  /** Who serializes values; see `KeyvSerialization`. @default 'keyv' */
-  serialization?: KeyvSerialization
-  /**
-   * With `serialization: 'cachex'`, tell Keyv when each value expires (`expires`), which
-   * cache-manager's `ttl()` and `wrap(…, { refreshThreshold })` read. Costs one `PTTL` per key,
-   * sent with the `GET` in the same round trip. (Keyv's own format carries `expires` itself.)
-   * @default true
-   */
-  expires?: boolean
-  /**
-   * `disconnect()` (Keyv's, cache-manager's, NestJS's on shutdown) also closes the cache. Off by
-   * default: the cache is yours and may serve other code; close it yourself.
-   * @default false
-   */
-  closeOnDisconnect?: boolean
-  /**
-   * Reads (`get`, `getMany`, `has`, `hasMany`, and so Keyv's `getRaw` and `getManyRaw`) reject
-   * with the cache's error, as Keyv's own `throwOnErrors` asks; without it they answer a miss
-   * (`undefined`, `false`) after emitting the error as an `'error'` event, which Keyv forwards to
-   * its own. Keyv does not tell its store its `throwOnErrors`: `createKeyv()` keeps this in step
-   * with it; with `new Keyv({ store, throwOnErrors: true })`, pass it to the store too.
-   * @default false
-   */
-  throwOnErrors?: boolean
-}
-
-/** What the store reports as its `opts`: its options resolved, and what Keyv looks for. */
-interface StoreOpts extends Required<Omit<KeyvCachexOptions, 'throwOnErrors'>> {
-  /** Keyv enables its iterator for stores whose dialect it knows; this store walks `SCAN`. */
-  dialect: 'redis'
-  /** Keyv reads `opts.url` of some stores; this one has no URL of its own. */
-  url: string
-}
-
-/**
- * The type of `KeyvCachex.opts`.
- * @deprecated Not an options type: pass `KeyvCachexOptions`; for the resolved settings, use
- * `KeyvCachex['opts']`.
- */
-export type KeyvCachexOpts = StoreOpts
+export type { KeyvCachexOptions, KeyvCachexOpts, KeyvSerialization } from './_keyv-options.ts'
 
 /** Keys read per `MGET` while `iterator()` walks the keyspace. */
 const ITERATOR_BATCH = 100
 const MISSING: unique symbol = Symbol('missing')
+/** The `setMany` group of the entries whose value is `undefined`: their keys are deleted. */
+const DELETE: unique symbol = Symbol('delete')
+
+/** What `cache.getMany()` found of some keys, and their PTTLs when entries report `expires`. */
+type Found = [Map<string, unknown>, Array<number | null> | undefined]
 
 /**
  * A Keyv storage adapter (Keyv 5 `KeyvStoreAdapter`) backed by a cachex `Cache`, so that Keyv,
@@ -76,7 +32,7 @@ const MISSING: unique symbol = Symbol('missing')
  *
  * Keys are the keys Keyv hands over (`namespace:key` by default) and go through the cache's key
  * function. TTLs are Keyv's milliseconds: `undefined` or `0` never expire, a negative TTL expires
- * at once.
+ * at once. An entry whose value is `undefined` deletes its key.
  */
 // Keyv 5 types a store's `setMany` as resolving nothing, yet `keyv.setMany()` resolves what the
 // store's does: this one resolves a boolean per entry, so it implements the rest of the contract.
@@ -85,11 +41,8 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
   readonly cache: CacheLike
   /** This store's settings, as Keyv expects to find them. */
   readonly opts: StoreOpts
-  /**
-   * The Keyv namespace; Keyv sets it. `clear()` and `iterator()` stay inside it; without one,
-   * `clear()` is `cache.clear()`.
-   */
-  namespace?: string | undefined
+  /** See `namespace`: checked when it is set. */
+  #namespace: string | undefined
   /**
    * Whether reads reject with their error (after emitting it) instead of answering a miss; see
    * `KeyvCachexOptions.throwOnErrors`. May be changed at any time.
@@ -101,21 +54,28 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
     if (cache === null || typeof cache !== 'object' || typeof cache.get !== 'function') {
       throw new InvalidArgumentError('createKeyvStore() takes a cachex Cache')
     }
-    const serialization = options.serialization ?? 'keyv'
-    if (serialization !== 'keyv' && serialization !== 'cachex') {
-      throw new InvalidArgumentError(
-        `serialization must be 'keyv' or 'cachex', got ${String(serialization)}`,
-      )
-    }
+    this.opts = resolveOptions(options)
     this.cache = cache
     this.throwOnErrors = options.throwOnErrors === true
-    this.opts = {
-      dialect: 'redis',
-      url: '',
-      serialization,
-      expires: options.expires ?? true,
-      closeOnDisconnect: options.closeOnDisconnect ?? false,
-    }
+  }
+
+  /**
+   * The Keyv namespace; Keyv sets it, from its `namespace` option and when `keyv.namespace` is
+   * set. `clear()` and `iterator()` stay inside it; without one, `clear()` is `cache.clear()`.
+   */
+  get namespace(): string | undefined {
+    return this.#namespace
+  }
+
+  /**
+   * Throws `InvalidArgumentError` for a namespace that contains `:` (and so `new Keyv()` with
+   * one): Keyv's `namespace:key` could not tell namespace `'a:b'` key `'k'` from namespace `'a'`
+   * key `'b:k'`, whose `clear()` would delete it. The store's namespace is then left as it was
+   * (Keyv's setter has changed its own before it sets this one).
+   */
+  set namespace(namespace: string | undefined) {
+    checkNamespace(namespace, "KeyvCachex.namespace (Keyv's namespace option)")
+    this.#namespace = namespace
   }
 
   /**
@@ -132,37 +92,46 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
 
   /**
    * The entries of `keys`, in order, `undefined` where a key is missing: one `MGET`. A failed
-   * read is an `'error'` event and all misses, or rejects with `throwOnErrors`.
+   * read is an `'error'` event and all misses, a value Keyv cannot read one and its key's miss;
+   * or it rejects with `throwOnErrors`.
    */
   async getMany<Value>(keys: string[]): Promise<Array<StoredData<Value | undefined>>> {
     checkKeys(keys, 'getMany')
+    let found: Found
     try {
-      return await this.#getMany<Value>(keys)
+      found = await this.#getMany(keys)
     } catch (error) {
       return this.#readFailed(
         error,
         keys.map(() => undefined),
       )
     }
+    return this.#entries<Value>(keys, found)
   }
 
   /**
    * Stores an entry; `ttl` is in milliseconds (`undefined` or `0`: no expiry). Resolves whether it
    * was written: `false` only when `ignoreExceptions` swallowed a failure. A TTL ≤ 0 deletes the
-   * key, which is a successful write of an expired entry.
+   * key, which is a successful write of an expired entry; so does a value of `undefined`, which
+   * no serializer stores (as @keyv/redis, Keyv then reads `undefined`).
    */
   async set(key: string, value: unknown, ttl?: number | null): Promise<boolean> {
     const timeout = toTimeout(ttl)
+    if (isUndefinedEntry(value)) {
+      await this.cache.delete(key)
+      return true
+    }
     const stored = await this.cache.set(key, this.#toStored(value), { timeout })
     return stored || timeout === 0
   }
 
   /**
-   * Stores many entries: one `MSET` or one pipeline of `SET … PX` per distinct TTL, all in
-   * parallel. Resolves, per entry, whether it was stored. Every TTL is checked before anything is
-   * written; a group that fails (a value its serializer refuses, a connection error) is `false`
-   * for its entries and an `'error'` event, while the other groups stay written — or, with
-   * `throwOnErrors`, the call rejects with that error once every group has settled.
+   * Stores many entries: one `MSET` or one pipeline of `SET … PX` per distinct TTL, and one
+   * `UNLINK` of the keys whose value is `undefined`, all in parallel. Resolves, per entry, whether
+   * it was stored. Every TTL is checked before anything is written; a group that fails (a value
+   * its serializer refuses, a connection error) is `false` for its entries and an `'error'`
+   * event, while the other groups stay written — or, with `throwOnErrors`, the call rejects with
+   * that error once every group has settled.
    */
   async setMany(
     entries: Array<{ key: string; value: unknown; ttl?: number | null }>,
@@ -172,20 +141,21 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
         'setMany() takes an array of { key, value, ttl? } entries, each key a string',
       )
     }
-    const groups = new Map<number | null, Map<string, unknown>>()
+    const groups = new Map<number | null | typeof DELETE, Map<string, unknown>>()
     // A key given twice is written once, with its last entry: the groups are written at once.
     const groupOf = new Map<string, Map<string, unknown>>()
     // All of this runs before the first write, so a bad TTL or value writes nothing.
     for (const { key, value, ttl } of entries) {
       const timeout = toTimeout(ttl)
-      let group = groups.get(timeout)
+      const deletes = isUndefinedEntry(value)
+      let group = groups.get(deletes ? DELETE : timeout)
       if (group === undefined) {
         group = new Map()
-        groups.set(timeout, group)
+        groups.set(deletes ? DELETE : timeout, group)
       }
       groupOf.get(key)?.delete(key)
       groupOf.set(key, group)
-      group.set(key, this.#toStored(value))
+      group.set(key, deletes ? undefined : this.#toStored(value))
     }
     for (const [timeout, group] of groups) if (group.size === 0) groups.delete(timeout)
     const failed = new Set<string>()
@@ -194,7 +164,8 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
     const settled = await Promise.allSettled(
       [...groups].map(async ([timeout, group]) => {
         try {
-          for (const key of await this.cache.setMany(group, { timeout })) failed.add(key)
+          if (timeout === DELETE) await this.cache.deleteMany([...group.keys()])
+          else for (const key of await this.cache.setMany(group, { timeout })) failed.add(key)
         } catch (error) {
           for (const key of group.keys()) failed.add(key)
           throw error
@@ -265,9 +236,7 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
   async *iterator<Value>(
     namespace: string | undefined = this.namespace,
   ): AsyncGenerator<Array<string | Awaited<Value> | undefined>, void> {
-    if (namespace !== undefined && typeof namespace !== 'string') {
-      throw new InvalidArgumentError('iterator() takes a namespace string, or none')
-    }
+    checkNamespace(namespace, 'iterator()')
     const pattern = namespace ? `${globEscape(namespace)}:*` : '*'
     let batch: string[] = []
     for await (const key of this.cache.iterKeys(pattern)) {
@@ -286,13 +255,19 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
 
   /** Yields the entries of `keys` that are still there. */
   async *#read<Value>(keys: string[]): AsyncGenerator<Array<string | Awaited<Value> | undefined>> {
-    let entries: Array<StoredData<Value | undefined>>
+    let found: Found | undefined
     try {
-      entries = await this.#getMany<Value>(keys)
+      found = await this.#getMany(keys)
     } catch (error) {
+      if (!isDecodingError(error)) throw error
+    }
+    // Outside the try: a value Keyv cannot read was reported by #entries, once.
+    let entries: Array<StoredData<Value | undefined>>
+    if (found !== undefined) {
+      entries = this.#entries<Value>(keys, found)
+    } else {
       // MGET decodes the whole batch or nothing: one value that cannot be decoded would hide the
       // rest. Read the batch key by key then, leaving out (and reporting) the keys that fail.
-      if (!isDecodingError(error)) throw error
       entries = []
       for (const key of keys) {
         try {
@@ -316,28 +291,38 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
   async #get<Value>(key: string): Promise<StoredData<Value> | undefined> {
     if (this.opts.serialization === 'keyv' || !this.opts.expires) {
       const value = await this.cache.get<unknown>(key, MISSING)
-      return value === MISSING ? undefined : (this.#entry(value, null) as StoredData<Value>)
+      return value === MISSING ? undefined : (this.#entry(key, value, null) as StoredData<Value>)
     }
     // Both commands leave in the same write, so this is still one round trip.
     const [value, pttl] = await Promise.all([
       this.cache.get<unknown>(key, MISSING),
       this.cache.pttl(key),
     ])
-    return value === MISSING ? undefined : (this.#entry(value, pttl) as StoredData<Value>)
+    return value === MISSING ? undefined : (this.#entry(key, value, pttl) as StoredData<Value>)
   }
 
-  /** `getMany()` without its error handling: rejects with the cache's error. */
-  async #getMany<Value>(keys: string[]): Promise<Array<StoredData<Value | undefined>>> {
+  /** What `getMany()` reads, without its error handling: rejects with the cache's error. */
+  async #getMany(keys: string[]): Promise<Found> {
     const withExpires = this.opts.serialization === 'cachex' && this.opts.expires
-    const [found, pttls] = await Promise.all([
+    return Promise.all([
       this.cache.getMany<unknown>(keys),
       withExpires ? Promise.all(keys.map((key) => this.cache.pttl(key))) : undefined,
     ])
-    return keys.map((key, i) =>
-      found.has(key)
-        ? (this.#entry(found.get(key), pttls?.[i] ?? null) as StoredData<Value>)
-        : undefined,
-    )
+  }
+
+  /**
+   * The entries of `keys` in what `#getMany()` found, `undefined` where a key is missing. A value
+   * Keyv cannot read is an `'error'` event and its key's miss, or rejects with `throwOnErrors`.
+   */
+  #entries<Value>(keys: string[], [found, pttls]: Found): Array<StoredData<Value | undefined>> {
+    return keys.map((key, i) => {
+      if (!found.has(key)) return undefined
+      try {
+        return this.#entry(key, found.get(key), pttls?.[i] ?? null) as StoredData<Value>
+      } catch (error) {
+        return this.#readFailed(error, undefined)
+      }
+    })
   }
 
   /**
@@ -359,9 +344,16 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
     if (this.listenerCount('error') > 0) this.emit('error', error)
   }
 
-  /** What a read hands Keyv: the stored value itself, or a `{ value, expires }` entry. */
-  #entry(value: unknown, pttl: number | null): unknown {
-    if (this.opts.serialization === 'keyv') return value
+  /**
+   * What a read of `key` hands Keyv: the stored value itself, or a `{ value, expires }` entry.
+   * In `'keyv'` mode, a value Keyv cannot read (one it did not write) is a `SerializationError`,
+   * as bytes the cache cannot decode are: Keyv would throw on it, or its iterator would.
+   */
+  #entry(key: string, value: unknown, pttl: number | null): unknown {
+    if (this.opts.serialization === 'keyv') {
+      if (isKeyvRecord(value)) return value
+      throw notKeyvRecord(key, value)
+    }
     // pttl is null without expiry and 0 when the key vanished after the GET: no `expires` then.
     return pttl === null || pttl <= 0 ? { value } : { value, expires: Date.now() + pttl }
   }
@@ -376,6 +368,14 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
         : "@cachex/keyv: with serialization: 'cachex' the store takes Keyv entries ({ value, expires }); use it through Keyv",
     )
   }
+}
+
+/**
+ * Whether Keyv's `value` is an entry of `undefined`, which the store deletes: no serializer
+ * stores `undefined` (json and pickle refuse it, msgpack would read it back as `null`).
+ */
+function isUndefinedEntry(value: unknown): boolean {
+  return isEntry(value) && value.value === undefined
 }
 
 /**

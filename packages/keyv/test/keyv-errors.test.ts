@@ -161,6 +161,119 @@ describe('namespaces', () => {
   }
 })
 
+describe("namespaces that contain ':'", () => {
+  // Keyv stores key k of namespace ns as 'ns:k': namespace 'a:b' key 'k' and namespace 'a' key
+  // 'b:k' would be one Redis key, and clear() of 'a' ('a:*') would delete 'a:b''s entries.
+  it('are refused where the store is given one, before anything is written', async () => {
+    const cache = newCache()
+    expect(() => createKeyv(cache, { namespace: 'a:b' })).toThrow(InvalidArgumentError)
+    expect(() => new Keyv({ store: createKeyvStore(cache), namespace: 'a:b' })).toThrow(
+      InvalidArgumentError,
+    )
+    expect(() => new Keyv(createKeyvStore(cache), { namespace: 'app:v2' })).toThrow(/':'/)
+    const keyv = createKeyv(cache, { namespace: 'a' })
+    expect(() => {
+      keyv.namespace = 'a:b'
+    }).toThrow(InvalidArgumentError)
+    const store = createKeyvStore(cache)
+    expect(() => {
+      store.namespace = 'x:'
+    }).toThrow(InvalidArgumentError)
+    expect(store.namespace).toBeUndefined()
+    await expect(store.iterator('a:b').next()).rejects.toBeInstanceOf(InvalidArgumentError)
+    expect(await cache.keys('*')).toEqual([])
+  })
+
+  it('a namespace and one that starts with it stay apart', async () => {
+    const cache = newCache()
+    const a = createKeyv(cache, { namespace: 'a' })
+    const ab = createKeyv(cache, { namespace: 'a-b' })
+    await ab.set('k', 'from a-b')
+    await a.set('own', 'from a')
+    expect(await iterate(a)).toEqual([['own', 'from a']])
+    await a.clear()
+    expect(await ab.get('k')).toBe('from a-b')
+  })
+})
+
+/** CPython 3's pickles (`pickle.dumps(…, protocol=5)`) of `(1, 'a')` and of a `datetime`. */
+const PICKLED_TUPLE = Buffer.from('80059509000000000000004b018c01619486942e', 'hex')
+const PICKLED_DATETIME = Buffer.from(
+  '8005952a000000000000008c086461746574696d65948c086461746574696d65949394430a07e80102030405' +
+    '00000094859452942e',
+  'hex',
+)
+
+/** Values under a `'keyv'` store's namespace that Keyv did not write there, and who wrote them. */
+const FOREIGN: Array<[string, (cache: Cache, key: string) => Promise<unknown>]> = [
+  [
+    'an integer cache.incr() counted',
+    async (cache, key) => {
+      await cache.set(key, 1)
+      await cache.incr(key)
+    },
+  ],
+  ['a plain string', (cache, key) => cache.set(key, 'plain string')],
+  ['an object cache.set() stored', (cache, key) => cache.set(key, { a: 1 })],
+  ['a JSON null', (cache, key) => cache.set(key, 'null')],
+  ['a JSON array', (cache, key) => cache.set(key, '[1,2]')],
+  ['broken JSON', (cache, key) => cache.set(key, '{"value":')],
+  ["Django's pickle of a tuple", (cache, key) => rawSet(cache, key, PICKLED_TUPLE)],
+  ["Django's pickle of a datetime", (cache, key) => rawSet(cache, key, PICKLED_DATETIME)],
+]
+
+describe("values Keyv did not write, read by a 'keyv' store", () => {
+  for (const [what, write] of FOREIGN) {
+    it(`${what}: an error event and a miss, left out of iterator()`, async () => {
+      const cache = newCache({ serializer: 'pickle' })
+      const keyv = new Keyv({ store: createKeyvStore(cache) })
+      const errors = errorsOf(keyv)
+      await keyv.set('good', 'fine')
+      await write(cache, 'keyv:foreign')
+      const key = 'foreign'
+      expect(await keyv.get(key)).toBeUndefined()
+      expect(await keyv.getRaw(key)).toBeUndefined()
+      expect(await keyv.getMany([key, 'good'])).toEqual([undefined, 'fine'])
+      expect(await iterate(keyv)).toEqual([['good', 'fine']])
+      expect(errors).toHaveLength(4)
+      for (const error of errors) expect(error).toBeInstanceOf(SerializationError)
+      expect(String(errors[0])).toContain(`keyv:${key}`)
+    })
+  }
+
+  it('with throwOnErrors, such a value rejects reads and the iteration', async () => {
+    const cache = newCache()
+    const keyv = keyvOf('createKeyvStore', cache, true)
+    const errors = errorsOf(keyv)
+    await keyv.set('good', 'fine')
+    await cache.set('keyv:foreign', 'plain string')
+    await expect(keyv.get('foreign')).rejects.toBeInstanceOf(SerializationError)
+    await expect(keyv.getMany(['good', 'foreign'])).rejects.toBeInstanceOf(SerializationError)
+    await expect(iterate(keyv)).rejects.toBeInstanceOf(SerializationError)
+    expect(errors).toHaveLength(3)
+  })
+
+  it('in a Keyv that does not serialize, entries are read and anything else is not', async () => {
+    const cache = newCache()
+    const keyv = new Keyv({
+      store: createKeyvStore(cache),
+      serialize: undefined,
+      deserialize: undefined,
+    })
+    const errors = errorsOf(keyv)
+    await keyv.set('a', { x: 1 })
+    await keyv.set('b', 'two', 60_000)
+    await cache.set('keyv:c', 3)
+    expect(await keyv.getMany(['a', 'b', 'c'])).toEqual([{ x: 1 }, 'two', undefined])
+    expect((await iterate(keyv)).sort()).toEqual([
+      ['a', { x: 1 }],
+      ['b', 'two'],
+    ])
+    expect(errors).toHaveLength(2)
+    for (const error of errors) expect(error).toBeInstanceOf(SerializationError)
+  })
+})
+
 describe('iterator over undecodable values', () => {
   it('skips an undecodable value with an error event and yields the rest of its batch', async () => {
     const cache = newCache()

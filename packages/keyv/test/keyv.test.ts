@@ -258,6 +258,75 @@ describe('Keyv with createKeyv(): cachex serializes', () => {
   })
 })
 
+describe('a value of undefined (createKeyv)', () => {
+  // No serializer stores undefined (json and pickle refuse it, msgpack reads it back as null):
+  // the old value stayed and was served. @keyv/redis answers set() true and get() undefined.
+  for (const serializer of ['json', 'pickle', 'msgpack'] as const) {
+    it(`deletes the key: set(), setMany() resolve true, get() undefined (${serializer})`, async () => {
+      const cache = newCache({ serializer })
+      const keyv = createKeyv(cache)
+      const errors: unknown[] = []
+      keyv.on('error', (error: unknown) => errors.push(error))
+      await keyv.setMany(['a', 'b', 'c'].map((key) => ({ key, value: 'old' })))
+      expect(await keyv.set('a', undefined)).toBe(true)
+      expect(await keyv.set('a', undefined, 60_000)).toBe(true)
+      expect(await keyv.get('a')).toBeUndefined()
+      expect(
+        await keyv.setMany([
+          { key: 'b', value: undefined },
+          { key: 'c', value: undefined, ttl: 60_000 },
+          { key: 'd', value: 'new', ttl: 60_000 },
+        ]),
+      ).toEqual([true, true, true])
+      expect(await keyv.getMany(['a', 'b', 'c', 'd'])).toEqual([
+        undefined,
+        undefined,
+        undefined,
+        'new',
+      ])
+      expect(await cache.keys('*')).toEqual(['keyv:d'])
+      expect(errors).toEqual([])
+    })
+  }
+
+  it('a key given twice ends as its last entry, a value or none', async () => {
+    const cache = newCache()
+    const keyv = createKeyv(cache)
+    await keyv.set('b', 'old')
+    await keyv.setMany([
+      { key: 'a', value: undefined },
+      { key: 'a', value: 'kept' },
+      { key: 'b', value: 'dropped', ttl: 60_000 },
+      { key: 'b', value: undefined },
+    ])
+    expect(await keyv.getMany(['a', 'b'])).toEqual(['kept', undefined])
+    expect(await cache.keys('*')).toEqual(['keyv:a'])
+  })
+
+  it('still checks the TTL, and deletes nothing when one is wrong', async () => {
+    const cache = newCache()
+    const keyv = createKeyv(cache, { throwOnErrors: true })
+    keyv.on('error', () => {})
+    await keyv.set('a', 'old')
+    const entries = [{ key: 'a', value: undefined, ttl: '1000' as unknown as number }]
+    await expect(keyv.set('a', undefined, '1000' as unknown as number)).rejects.toBeInstanceOf(
+      InvalidArgumentError,
+    )
+    await expect(keyv.setMany(entries)).rejects.toBeInstanceOf(InvalidArgumentError)
+    expect(await keyv.get('a')).toBe('old')
+  })
+
+  it('cache-manager set(key, undefined) leaves no old value to be served', async () => {
+    const manager = createCacheManager({ stores: [createKeyv(newCache())] })
+    await manager.set('k', 'old')
+    await manager.set('k', undefined)
+    expect(await manager.get('k')).toBeUndefined()
+    await manager.mset([{ key: 'm', value: 'old' }])
+    await manager.mset([{ key: 'm', value: undefined }])
+    expect(await manager.get('m')).toBeUndefined()
+  })
+})
+
 describe('keys that are Object.prototype names', () => {
   const NAMES = ['__proto__', 'constructor', 'prototype', 'hasOwnProperty', 'toString']
 
