@@ -1,6 +1,12 @@
 // Argument checks and the sleep shared by the lock and the semaphore.
 import { InvalidArgumentError } from '@cachex/core'
-import { checkTimeoutMs, describeArgument, MAX_TIMER_MS } from '@cachex/core/internal'
+import {
+  checkTimeoutMs,
+  closestName,
+  describeArgument,
+  MAX_TIMER_MS,
+  unknownName,
+} from '@cachex/core/internal'
 
 /** Seconds or `null` (no bound): a non-negative number. */
 export function optionalSeconds(value: number | null, what: string): number | null {
@@ -72,4 +78,37 @@ export interface ClosedSignalOption {
 export function checkSignal(signal: unknown): AbortSignal | undefined {
   if (signal === undefined || signal instanceof AbortSignal) return signal
   throw new InvalidArgumentError(`signal must be an AbortSignal, got ${describeArgument(signal)}`)
+}
+
+/**
+ * Checks the options object of a lock's or a semaphore's method, as the cache checks its own
+ * methods': `undefined` (the defaults), or an object whose names are all in `allowed`. A name it
+ * does not take would otherwise be ignored — redis-py's `blocking_timeout` waiting for ever, a
+ * lock's `timeout` given per call never expiring — so it throws `InvalidArgumentError` naming
+ * `method` and the option: the name meant when one is close, or `own` (how to give an option of
+ * the lock's or semaphore's own, such as `timeout`) when `name` is one of `ownNames`.
+ */
+export function checkCallOptions(
+  options: unknown,
+  method: string,
+  allowed: readonly string[],
+  ownNames: readonly string[] = [],
+  own = '',
+): void {
+  if (options === undefined) return
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new InvalidArgumentError(
+      `${method}() takes an options object { ${allowed.join(', ')} }, got ${describeArgument(options)}`,
+    )
+  }
+  const name = unknownName(options, allowed)
+  if (name === undefined) return
+  const meant = closestName(name, allowed)
+  throw new InvalidArgumentError(
+    ownNames.includes(name)
+      ? `${method}() does not take the option '${name}': ${own}`
+      : meant === undefined
+        ? `${method}() does not take the option '${name}' (it takes ${allowed.join(', ')})`
+        : `${method}() does not take the option '${name}': did you mean '${meant}'?`,
+  )
 }

@@ -2,29 +2,159 @@
 // the server: its bytes were sent, and a frozen server runs them when it wakes. The lock or the
 // permit would then be held by no one — for ever without a timeout. So its token is released in
 // the background a few times, until the server has surely run what it was sent; a release of a
-// token no one holds does nothing, and tokens are random, so no other holder's is touched.
+// token no one holds does nothing. A lock's token may be the caller's own, given again to a retry
+// of the same acquisition: so a token this process holds again by then (or is trying to take,
+// the release would go behind that try) is left alone.
 import { type Connection, ResponseError, runScript, type Script } from '@cachex/core'
 
 /** When the release is tried, in milliseconds after the failure. */
 const AFTER_MS = [1_000, 5_000, 30_000]
 
+/** What this process knows of the tokens of its locks and semaphores over one connection. */
+interface Tokens {
+  /**
+   * The tokens held, by `tokenId(key, token)`: until when (`performance.now()` milliseconds, an
+   * upper bound of the server's expiry; `Infinity` without a timeout).
+   */
+  held: Map<string, number>
+  /** The size of `held` past which the entries whose time is up are dropped (see `hold`). */
+  sweepAt: number
+  /** The tries of acquisitions in flight, by `tokenId(key, token)`: how many. */
+  trying: Map<string, number>
+}
+
+const byConnection = new WeakMap<Connection, Tokens>()
+
+/** The fewest entries of `held` before any is swept. */
+const MIN_SWEEP = 1_024
+
+function tokensOf(connection: Connection): Tokens {
+  let tokens = byConnection.get(connection)
+  if (tokens === undefined) {
+    tokens = { held: new Map(), sweepAt: MIN_SWEEP, trying: new Map() }
+    byConnection.set(connection, tokens)
+  }
+  return tokens
+}
+
+/** `key` and `token` as one string that no other pair gives. */
+function tokenId(key: string, token: string): string {
+  return `${key.length}:${key}${token}`
+}
+
 /**
- * Releases `args` (a token) with `script` on `keys` at each of `AFTER_MS`, unless `stillOurs()`
- * says it is held again by its owner by then. Timers do not keep the process alive; errors
- * (a closed cache, a server still down) are dropped.
+ * Notes that this process holds `token` on `key` over `connection` for `ms` milliseconds from
+ * now (`null`: with no end), after a reply that said so: an acquisition, an extension. Measured
+ * once the reply arrived, so it ends no earlier than the server's expiry. Holds never released
+ * (left to expire) are swept once their time is up, so that they do not pile up.
+ */
+export function hold(connection: Connection, key: string, token: string, ms: number | null): void {
+  const tokens = tokensOf(connection)
+  const held = tokens.held
+  held.set(tokenId(key, token), ms === null ? Number.POSITIVE_INFINITY : performance.now() + ms)
+  if (held.size >= tokens.sweepAt) {
+    const now = performance.now()
+    for (const [id, until] of held) if (until <= now) held.delete(id)
+    tokens.sweepAt = Math.max(MIN_SWEEP, held.size * 2)
+  }
+}
+
+/**
+ * Adds `ms` to the time `token` is held on `key` (an extension that added to the remaining
+ * time): the new expiry is the old one plus `ms`, so the bound stays an upper bound.
+ */
+export function holdLonger(connection: Connection, key: string, token: string, ms: number): void {
+  const held = byConnection.get(connection)?.held
+  const id = tokenId(key, token)
+  const until = held?.get(id)
+  if (held !== undefined && until !== undefined) held.set(id, until + ms)
+}
+
+/** Forgets `token` on `key`: a reply said it is released, or no longer there. */
+export function unhold(connection: Connection, key: string, token: string): void {
+  byConnection.get(connection)?.held.delete(tokenId(key, token))
+}
+
+/**
+ * Whether a lock or semaphore of this process holds `token` on `key` over `connection`, or —
+ * with `orTrying` — has a try to take it in flight.
+ */
+function heldHere(connection: Connection, key: string, token: string, orTrying: boolean): boolean {
+  const tokens = byConnection.get(connection)
+  if (tokens === undefined) return false
+  const id = tokenId(key, token)
+  const until = tokens.held.get(id)
+  if (until !== undefined && until > performance.now()) return true
+  return orTrying && tokens.trying.has(id)
+}
+
+/**
+ * Releases `token` (the script's one argument) with `script` on `key` at each of `AFTER_MS`,
+ * unless a lock or semaphore of this process holds that token on that key by then, or is trying
+ * to take it: a retry of the acquisition with the caller's token (a release sent behind its try
+ * would undo it), or another holder given the same token. Timers do not keep the process alive;
+ * errors (a closed cache, a server still down) are dropped.
  */
 export function releaseLater(
   connection: Connection,
   script: Script,
-  keys: readonly string[],
-  args: readonly string[],
-  stillOurs: () => boolean,
+  key: string,
+  token: string,
 ): void {
   for (const ms of AFTER_MS) {
     setTimeout(() => {
-      if (stillOurs()) return
-      runScript(connection, script, keys, args).catch(() => undefined)
+      if (heldHere(connection, key, token, true)) return
+      runScript(connection, script, [key], [token]).catch(() => undefined)
     }, ms).unref()
+  }
+}
+
+/** A try of an acquisition in flight (see `startTry`). */
+export interface Try {
+  /**
+   * Ends the try, once its reply (or error) is in. Throws the signal's `reason` when the signal
+   * was aborted meanwhile: the try was undone, and its acquisition ends with that reason.
+   */
+  end(): void
+}
+
+/**
+ * Notes a try to take `token` on `key` over `connection`, about to be sent, until `end()`: the
+ * background releases of earlier failed tries (`releaseLater`) wait for it. When `signal` is
+ * aborted meanwhile — the cache that made the lock or semaphore closes — `token` is released at
+ * once with `script`, unless this process holds it: the release is handed to the connection in
+ * this tick, before the connection closes (which answers what it was given first), so it runs
+ * behind the try and gives back whatever the try took. `end()` then throws the signal's reason
+ * rather than let the acquisition resolve with a hold that nothing could release.
+ */
+export function startTry(
+  connection: Connection,
+  script: Script,
+  key: string,
+  token: string,
+  signal: AbortSignal | undefined,
+): Try {
+  const trying = tokensOf(connection).trying
+  const id = tokenId(key, token)
+  trying.set(id, (trying.get(id) ?? 0) + 1)
+  let aborted = false
+  const abort = () => {
+    aborted = true
+    if (heldHere(connection, key, token, false)) return
+    runScript(connection, script, [key], [token]).catch(() => undefined)
+  }
+  signal?.addEventListener('abort', abort, { once: true })
+  let ended = false
+  return {
+    end() {
+      if (ended) return
+      ended = true
+      const left = (trying.get(id) ?? 1) - 1
+      if (left > 0) trying.set(id, left)
+      else trying.delete(id)
+      signal?.removeEventListener('abort', abort)
+      if (aborted) throw signal?.reason
+    },
   }
 }
 

@@ -11,18 +11,27 @@ import {
   type LockOptions,
   runScript,
 } from '@cachex/core'
-import { checkBoolean, describeArgument } from '@cachex/core/internal'
+import { checkBoolean, checkTimeoutMs, describeArgument } from '@cachex/core/internal'
 import { fenceKey } from './_fence-key.ts'
 import { holding } from './_holding.ts'
 import { slotMigrating } from './_migrating.ts'
 import {
   type ClosedSignalOption,
+  checkCallOptions,
   checkSignal,
   delay,
   optionalSeconds,
   positiveSeconds,
 } from './_seconds.ts'
-import { outcomeUnknown, releaseLater } from './_undo.ts'
+import { hold, holdLonger, outcomeUnknown, releaseLater, startTry, unhold } from './_undo.ts'
+
+/** The options `acquire()` takes; `timeout` and `sleep` are the lock's own. */
+const ACQUIRE_OPTIONS = ['blocking', 'blockingTimeout', 'token'] as const
+const LOCK_OWN_OPTIONS = ['timeout', 'sleep']
+const LOCK_OWN =
+  "it is the lock's own: pass it when the lock is made, to cache.lock() or cache.acquireLock()"
+/** The options `extend()` takes. */
+const EXTEND_OPTIONS = ['replaceTtl'] as const
 
 // The scripts of redis-py's Lock: compare the token and act in one atomic step. RELEASE tells a
 // missing key (-1) from another holder's token (0), which a retry after a lost reply needs.
@@ -172,9 +181,15 @@ export class Lock implements CacheLock {
    * refuses it (`TRYAGAIN`) until the migration of the slot's keys completes: the lock is then
    * not taken, as if someone held it — after the connection's own retries of `TRYAGAIN`, which
    * last up to 80 % of `socketTimeout` per try. When the cache that made the lock closes while
-   * it waits between tries, it rejects with `ClosedError` at once.
+   * it waits between tries, it rejects with `ClosedError` at once; when it closes while a try is
+   * in flight, the try's token is released right away (behind the try, on the connection that
+   * is closing) and it rejects with `ClosedError` too, whatever the try's reply: a lock taken as
+   * the cache closes could never be released. An option `acquire()` does not take (`timeout`,
+   * redis-py's `blocking_timeout`), or options that are not an object, throw
+   * `InvalidArgumentError` before anything is sent.
    */
   async acquire(options: AcquireOptions = {}): Promise<boolean> {
+    checkCallOptions(options, 'lock.acquire', ACQUIRE_OPTIONS, LOCK_OWN_OPTIONS, LOCK_OWN)
     const blocking = checkBoolean(options.blocking ?? undefined, 'blocking', this.blocking)
     const blockingTimeout =
       options.blockingTimeout === undefined
@@ -182,17 +197,18 @@ export class Lock implements CacheLock {
         : optionalSeconds(options.blockingTimeout, 'blockingTimeout')
     const token =
       options.token === undefined ? randomBytes(16).toString('hex') : checkToken(options.token)
-    this.#signal?.throwIfAborted()
     const stopAt =
       blockingTimeout === null
         ? Number.POSITIVE_INFINITY
         : performance.now() + blockingTimeout * 1000
     const keys = [this.name, fenceKey(this.name)]
-    const args = [
-      token,
-      this.timeout === null ? '' : String(Math.max(1, Math.trunc(this.timeout * 1000))),
-    ]
+    const ttlMs = this.timeout === null ? null : Math.max(1, Math.trunc(this.timeout * 1000))
+    const args = [token, ttlMs === null ? '' : String(ttlMs)]
     for (;;) {
+      // Before each try: an abort between the last wait and this try sends nothing.
+      this.#signal?.throwIfAborted()
+      // Closed while the try is in flight: its token is released at once (see `startTry`).
+      const attempt = startTry(this.#connection, RELEASE, this.name, token, this.#signal)
       let reply: unknown
       try {
         // A cluster's refusal for a half-migrated slot comes at once: this loop waits, by `sleep`.
@@ -202,21 +218,16 @@ export class Lock implements CacheLock {
         })
       } catch (error) {
         // The slot is being migrated and the cluster ran nothing: not taken, as when contended.
-        if (slotMigrating(error)) {
-          reply = 0
-        } else {
-          // Sent without an answer, it may still run: undo it then, unless we hold it by then.
-          if (outcomeUnknown(error)) {
-            releaseLater(
-              this.#connection,
-              RELEASE,
-              [this.name],
-              [token],
-              () => this.#token === token,
-            )
-          }
+        if (!slotMigrating(error)) {
+          // Sent without an answer, it may still run: undo it then, unless this process holds
+          // the token by then (a retry with the caller's token that got the lock).
+          if (outcomeUnknown(error)) releaseLater(this.#connection, RELEASE, this.name, token)
           throw error
         }
+        reply = 0
+      } finally {
+        // Aborted meanwhile: the try was undone, and this rejects with the signal's reason.
+        attempt.end()
       }
       if (reply !== 0) {
         // Nothing read from Redis is trusted: anything but a token our script can return means
@@ -227,6 +238,7 @@ export class Lock implements CacheLock {
         this.#token = token
         this.#fencingToken = reply
         this.#releaseUnknown = false
+        hold(this.#connection, this.name, token, ttlMs)
         return true
       }
       if (!blocking) return false
@@ -267,6 +279,8 @@ export class Lock implements CacheLock {
     this.#token = null
     this.#fencingToken = null
     this.#releaseUnknown = false
+    // Whatever the reply, the key no longer holds the token.
+    unhold(this.#connection, this.name, token)
     if (reply === 1) return
     // The key is gone and an earlier attempt of ours may have deleted it: released.
     if (reply === -1 && unknownBefore) return
@@ -275,22 +289,55 @@ export class Lock implements CacheLock {
 
   /**
    * Adds `seconds` to the lock's remaining time, or with `replaceTtl` sets it to `seconds`.
-   * Rejects with `LockNotOwnedError` when the lock is no longer ours.
+   * Rejects with `LockNotOwnedError` when the lock is no longer ours. An option other than
+   * `replaceTtl`, a `replaceTtl` that is not a boolean (`null` is `false`), or an addition that
+   * would take the remaining time past the farthest expiry the cache allows (see
+   * `checkTimeoutMs`: about 285,000 years) reject with `InvalidArgumentError`, the lock
+   * unchanged.
    */
   async extend(seconds: number, options: { replaceTtl?: boolean } = {}): Promise<boolean> {
+    checkCallOptions(options, 'lock.extend', EXTEND_OPTIONS)
+    const replaceTtl = checkBoolean(options.replaceTtl ?? undefined, 'replaceTtl', false)
     const token = this.#token
     if (token === null) throw new LockError('cannot extend an unlocked lock')
     if (this.timeout === null) throw new LockError('cannot extend a lock with no timeout')
     // At least 1 ms, the smallest expiry Redis takes: `PEXPIRE key 0` would delete the lock.
     const ms = Math.max(1, Math.trunc(positiveSeconds(seconds, 'seconds') * 1000))
+    if (!replaceTtl) await this.#checkRoomFor(seconds, ms)
     const done = await runScript(
       this.#connection,
       EXTEND,
       [this.name],
-      [token, String(ms), options.replaceTtl ? '1' : '0'],
+      [token, String(ms), replaceTtl ? '1' : '0'],
     )
     if (done !== 1) throw new LockNotOwnedError("cannot extend a lock that's no longer owned")
+    if (replaceTtl) hold(this.#connection, this.name, token, ms)
+    else holdLonger(this.#connection, this.name, token, ms)
     return true
+  }
+
+  /**
+   * Throws `InvalidArgumentError` when adding `ms` to the lock's remaining time would pass the
+   * farthest expiry the cache allows: an expiry Redis holds, but a time to live JavaScript no
+   * longer reads exactly. The remaining time is read first, as its own command: the script,
+   * redis-py's, adds without a bound, and is kept as it is (the memory:// backend runs it
+   * natively, known by its SHA1). Another extension of the same token between the two could
+   * still pass the bound; nothing else can. A key gone or without an expiry is left to the
+   * script, which refuses to extend it.
+   */
+  async #checkRoomFor(seconds: number, ms: number): Promise<void> {
+    const left = await this.#connection.command(['PTTL', this.name], { key: this.name })
+    if (typeof left !== 'number' || left < 0) return
+    try {
+      checkTimeoutMs(left + ms, 'extend', `${left + ms} ms`)
+    } catch {
+      throw new InvalidArgumentError(
+        `lock.extend(${seconds}) would leave the lock '${this.name}' ${left + ms} ms to live ` +
+          `(${left} ms left + ${ms} ms), past the farthest expiry Redis and JavaScript both ` +
+          'hold to the millisecond (about 285,000 years from now): the lock is unchanged; ' +
+          'extend it by less, or pass { replaceTtl: true }',
+      )
+    }
   }
 
   /** Resets the lock's remaining time to its `timeout`. Rejects with `LockNotOwnedError` when no longer ours. */
@@ -298,13 +345,14 @@ export class Lock implements CacheLock {
     const token = this.#token
     if (token === null) throw new LockError('cannot reacquire an unlocked lock')
     if (this.timeout === null) throw new LockError('cannot reacquire a lock with no timeout')
-    const done = await runScript(
-      this.#connection,
-      REACQUIRE,
-      [this.name],
-      [token, String(Math.max(1, Math.trunc(this.timeout * 1000)))],
-    )
-    if (done !== 1) throw new LockNotOwnedError("cannot reacquire a lock that's no longer owned")
+    const ms = Math.max(1, Math.trunc(this.timeout * 1000))
+    const done = await runScript(this.#connection, REACQUIRE, [this.name], [token, String(ms)])
+    if (done !== 1) {
+      // The key holds another token, or none.
+      unhold(this.#connection, this.name, token)
+      throw new LockNotOwnedError("cannot reacquire a lock that's no longer owned")
+    }
+    hold(this.#connection, this.name, token, ms)
     return true
   }
 
@@ -318,7 +366,9 @@ export class Lock implements CacheLock {
     const token = this.#token
     if (token === null) return false
     const stored = await this.#connection.command(['GET', this.name], { key: this.name })
-    return stored !== null && String(stored) === token
+    if (stored !== null && String(stored) === token) return true
+    unhold(this.#connection, this.name, token)
+    return false
   }
 
   /**

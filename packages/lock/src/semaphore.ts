@@ -16,15 +16,23 @@ import { holding } from './_holding.ts'
 import { slotMigrating } from './_migrating.ts'
 import {
   type ClosedSignalOption,
+  checkCallOptions,
   checkSignal,
   delay,
   optionalSeconds,
   positiveSeconds,
 } from './_seconds.ts'
-import { outcomeUnknown, releaseLater } from './_undo.ts'
+import { hold, outcomeUnknown, releaseLater, startTry, unhold } from './_undo.ts'
 
 /** Seconds a holder keeps its permits without releasing them, unless `timeout` says otherwise. */
 export const DEFAULT_SEMAPHORE_TIMEOUT = 60
+
+/** The options `acquire()` takes; the others are the semaphore's own. */
+const ACQUIRE_OPTIONS = ['blocking', 'blockingTimeout'] as const
+const SEMAPHORE_OWN_OPTIONS = ['limit', 'weight', 'timeout', 'sleep']
+const SEMAPHORE_OWN =
+  "it is the semaphore's own: pass it when the semaphore is made, " +
+  'to cache.semaphore() or cache.acquirePermit()'
 
 // The semaphore is one sorted set: a member `<weight>:<token>` per holder, scored by the time its
 // permits expire (milliseconds since the epoch by the server's clock, `TIME`; `+inf` for never).
@@ -176,11 +184,21 @@ export class Semaphore implements CacheSemaphore {
    * acquiring them). A refusal by a Redis Cluster whose slot of the semaphore is being migrated
    * (`TRYAGAIN`, or an `ASK` the connection gave up following: nothing ran) counts as not
    * admitted, as when the permits are taken. When the cache that made the semaphore closes while
-   * it waits between tries, it rejects with `ClosedError` at once.
+   * it waits between tries, it rejects with `ClosedError` at once; while a try is in flight, the
+   * try's permits are given back right away and it rejects with `ClosedError` too (see
+   * `Lock.acquire`). An option `acquire()` does not take, or options that are not an object,
+   * throw `InvalidArgumentError` before anything is sent.
    */
   async acquire(
     options: Pick<AcquireOptions, 'blocking' | 'blockingTimeout'> = {},
   ): Promise<boolean> {
+    checkCallOptions(
+      options,
+      'semaphore.acquire',
+      ACQUIRE_OPTIONS,
+      SEMAPHORE_OWN_OPTIONS,
+      SEMAPHORE_OWN,
+    )
     const blocking = checkBoolean(options.blocking ?? undefined, 'blocking', this.blocking)
     const blockingTimeout =
       options.blockingTimeout === undefined
@@ -191,13 +209,14 @@ export class Semaphore implements CacheSemaphore {
         `this semaphore already holds (or is acquiring) permits of '${this.name}': release them first, or create another semaphore for another holder`,
       )
     }
-    this.#signal?.throwIfAborted()
     const token = randomBytes(16).toString('hex')
+    const member = `${this.weight}:${token}`
+    const ttlMs = this.timeout === null ? null : Math.max(1, Math.trunc(this.timeout * 1000))
     const args = [
-      `${this.weight}:${token}`,
+      member,
       String(this.weight),
       String(this.limit),
-      this.timeout === null ? '' : String(Math.max(1, Math.trunc(this.timeout * 1000))),
+      ttlMs === null ? '' : String(ttlMs),
     ]
     const stopAt =
       blockingTimeout === null
@@ -206,31 +225,29 @@ export class Semaphore implements CacheSemaphore {
     this.#acquiring = true
     try {
       for (;;) {
+        // Before each try: an abort between the last wait and this try sends nothing.
+        this.#signal?.throwIfAborted()
+        // Closed while the try is in flight: its permits go back at once (see `startTry`).
+        const attempt = startTry(this.#connection, RELEASE, this.name, member, this.#signal)
         let reply: unknown
         try {
           reply = await runScript(this.#connection, ACQUIRE, [this.name], args)
         } catch (error) {
           // A cluster slot being migrated, and nothing ran: not admitted, as when full.
-          if (slotMigrating(error)) {
-            reply = 0
-          } else {
+          if (!slotMigrating(error)) {
             // Sent without an answer, it may still run: give the permits back then.
-            if (outcomeUnknown(error)) {
-              const member = [`${this.weight}:${token}`]
-              releaseLater(
-                this.#connection,
-                RELEASE,
-                [this.name],
-                member,
-                () => this.#token === token,
-              )
-            }
+            if (outcomeUnknown(error)) releaseLater(this.#connection, RELEASE, this.name, member)
             throw error
           }
+          reply = 0
+        } finally {
+          // Aborted meanwhile: the try was undone, and this rejects with the signal's reason.
+          attempt.end()
         }
         if (reply === 1) {
           this.#token = token
           this.#releaseUnknown = false
+          hold(this.#connection, this.name, member, ttlMs)
           return true
         }
         if (reply !== 0) {
@@ -276,6 +293,8 @@ export class Semaphore implements CacheSemaphore {
     const unknownBefore = this.#releaseUnknown
     this.#token = null
     this.#releaseUnknown = false
+    // Whatever the reply, the member is no longer in the set.
+    unhold(this.#connection, this.name, member)
     if (reply === 1) return
     if (reply === 0 && unknownBefore) return
     throw new LockNotOwnedError(
