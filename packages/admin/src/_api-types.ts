@@ -82,9 +82,20 @@ export interface KeyRow {
   /**
    * The Redis key's bytes in hex, when its name is not UTF-8: `key` and `redisKey` then show it
    * with U+FFFD for the invalid bytes, a name that may be another key's, and the key routes
-   * refuse it (400): the admin lists such a key but cannot open, edit or delete it.
+   * refuse it (400): the admin lists such a key but cannot open, edit or delete it. For a name
+   * cut short (`truncated`), the bytes of its first characters only.
    */
   notUtf8?: string
+  /**
+   * `key` and `redisKey` are the first characters of names too long to list whole (over
+   * 64 Ki characters, which the key routes refuse, or past the page's budget for names): the
+   * admin lists the key but cannot open it from the list.
+   */
+  truncated?: boolean
+  /** The length of the whole `key` in characters, when `truncated`. */
+  keyLength?: number
+  /** The length of the whole `redisKey` in characters, when `truncated`. */
+  redisKeyLength?: number
 }
 
 /** What `GET api/jobs/:id` answers. */

@@ -4,6 +4,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { InvalidArgumentError } from '@cachex/core'
+import { requestHosts } from './_hosts.ts'
 import { cookie, HttpError, isHttps } from './_http.ts'
 import type { AdminAuthFunction, AdminTokenAuth } from './options.ts'
 
@@ -279,7 +280,8 @@ export function checkCsrf(principal: Principal, req: IncomingMessage): void {
 
 /**
  * Throws 403 when the browser says the request came from another site (`Sec-Fetch-Site`), or its
- * `Origin` names another host than the request's.
+ * `Origin` names another host than the request's (`Host`, HTTP/2 `:authority`, or a proxy's
+ * `X-Forwarded-Host`).
  */
 export function checkSameOrigin(req: IncomingMessage): void {
   const site = req.headers['sec-fetch-site']
@@ -294,9 +296,9 @@ export function checkSameOrigin(req: IncomingMessage): void {
   } catch {
     throw new HttpError(403, 'the Origin header is not a URL', 'csrf')
   }
-  const hosts = [req.headers.host, req.headers['x-forwarded-host']]
-    .flatMap((h) => (typeof h === 'string' ? h.split(',') : []))
-    .map((h) => h.trim().toLowerCase())
+  // HTTP/2 sends `:authority` and no `Host`; a proxy names the host the browser asked for in
+  // `X-Forwarded-Host` (checked against `allowedHosts` with the others: `checkHost`).
+  const hosts = requestHosts(req).map((h) => h.toLowerCase())
   if (!hosts.includes(host.toLowerCase())) {
     throw new HttpError(403, 'the request comes from another origin', 'csrf')
   }

@@ -1,10 +1,14 @@
 // `deletePattern` as a job the browser polls: a dry run counts the keys a pattern matches, then
 // the real run walks them again with SCAN and UNLINKs them chunk by chunk, reporting how far it
-// got. Jobs can be cancelled; finished ones are kept for a while, and only a few run at once.
+// got. A chunk is bounded in keys and in the bytes of their names: it shares the cache's
+// connection, whose maxInFlightBytes (32 MiB by default) would refuse a chunk of long names —
+// and the application's own commands meanwhile. Jobs can be cancelled; finished ones are kept
+// for a while, and only a few run at once.
 import { randomBytes } from 'node:crypto'
 import { setImmediate as yieldToEvents } from 'node:timers/promises'
 import type { JobView } from './_api-types.ts'
 import type { AdminCache } from './_caches.ts'
+import { byNameBytes } from './_chunks.ts'
 import { HttpError, scrub } from './_http.ts'
 
 /** Jobs running at once at most. */
@@ -17,6 +21,11 @@ const KEEP_MS = 10 * 60_000
 const SCAN_COUNT = 1000
 /** Keys unlinked concurrently at most. */
 const UNLINK_CHUNK = 200
+/**
+ * Bytes of key names unlinked concurrently at most (a longer name goes alone): well under the
+ * connection's maxInFlightBytes, which the application's commands share.
+ */
+const UNLINK_BYTES = 1024 * 1024
 
 interface Job extends JobView {
   cancelled: boolean
@@ -73,14 +82,22 @@ export class Jobs {
         if (job.cancelled) break
         job.matched += batch.length
         if (job.kind === 'delete') {
-          for (let i = 0; i < batch.length && !job.cancelled; i += UNLINK_CHUNK) {
+          for (const chunk of byNameBytes(batch, UNLINK_CHUNK, UNLINK_BYTES)) {
+            if (job.cancelled) break
             // Each key as SCAN gave it: a name that is not UTF-8 stays its exact bytes, so the
             // key deleted is the key matched (decoded, it would name another key, or none).
-            const chunk = batch.slice(i, i + UNLINK_CHUNK)
-            const replies = await Promise.all(
+            const replies = await Promise.allSettled(
               chunk.map((key) => connection.command(['UNLINK', key], { key })),
             )
-            for (const reply of replies) job.deleted += Number(reply)
+            // Every UNLINK that ran is counted before a failed one ends the job: the job (and
+            // the audit entry) says what was deleted.
+            for (const reply of replies) {
+              if (reply.status === 'fulfilled') job.deleted += Number(reply.value)
+            }
+            const failed = replies.find(
+              (reply): reply is PromiseRejectedResult => reply.status === 'rejected',
+            )
+            if (failed !== undefined) throw failed.reason
           }
         }
         // Let requests (and the progress polls) in between batches.

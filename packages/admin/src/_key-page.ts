@@ -8,7 +8,7 @@
 import type { Codec } from '@cachex/core/internal'
 import type { ContainerView, KeyView, StringView, TreeNode } from './_api-types.ts'
 import type { AdminCache } from './_caches.ts'
-import { revisionOf, serverRevision } from './_cas.ts'
+import { MAX_FETCH_BYTES, revisionOf, serverRevision } from './_cas.ts'
 import {
   type Element,
   fetchPage,
@@ -22,8 +22,6 @@ import { HttpError } from './_http.ts'
 import { sizeOf, ttlSeconds } from './_keys.ts'
 import { editableJson, escapeBytes, newBudget, type TreeBudget, toTree } from './_tree.ts'
 
-/** A string longer than this is not fetched: its first bytes are shown, and Redis hashes it. */
-export const MAX_FETCH_BYTES = 16 * 1024 * 1024
 /** Bytes of an unreadable value shown. */
 const PREVIEW_BYTES = 1024
 /** Rows of a container per page at most. */
@@ -232,6 +230,12 @@ function offset(at: string, count: number): number {
   return start
 }
 
+/**
+ * The largest stream id: a valid cursor, after which nothing can follow (Redis refuses the
+ * exclusive start `(` of it, as it has no next id).
+ */
+const LAST_STREAM_ID = `${MAX_U64}-${MAX_U64}`
+
 /** A stream id of the query (`ms-seq`, each part up to 2^64 - 1), or `undefined`. */
 function streamId(cursor: string | undefined): string | undefined {
   if (cursor === undefined) return undefined
@@ -243,7 +247,7 @@ function streamId(cursor: string | undefined): string | undefined {
   ) {
     throw new HttpError(400, 'cursor must be a stream id (the cursor the previous page gave)')
   }
-  return cursor
+  return `${BigInt(parts[1] as string)}-${BigInt(parts[2] as string)}`
 }
 
 async function readContainer(
@@ -292,6 +296,10 @@ async function readContainer(
     }
     case 'stream': {
       const after = streamId(cursor)
+      if (after === LAST_STREAM_ID) {
+        // Nothing comes after it: the last page, empty.
+        return { columns: ['id', 'fields'], rows: [], total: await length('XLEN'), cursor: null }
+      }
       const [total, page] = await Promise.all([
         length('XLEN'),
         fetch(after === undefined ? '-' : `(${after}`, String(count)),
@@ -344,14 +352,24 @@ function listRows(entry: AdminCache, items: Element[], start: number, budget: Pa
 function zsetRows(entry: AdminCache, items: Element[], budget: PageBudget): TreeNode[][] {
   const rows: TreeNode[][] = []
   for (let i = 0; i + 1 < items.length && (rows.length === 0 || !spent(budget)); i += 2) {
-    const score = items[i + 1]
-    const value = Buffer.isBuffer(score) ? Number(score.toString()) : Number.NaN
     rows.push([
       element(entry, items[i] as Element, budget),
-      { type: 'float', value: String(value) },
+      { type: 'float', value: scoreText(items[i + 1]) },
     ])
   }
   return rows
+}
+
+/**
+ * A score as the tree shows a float (`String` of the number): Redis sends `inf` and `-inf` for
+ * the infinite ones, which `Number` does not read, as `Infinity` and `-Infinity`.
+ */
+function scoreText(score: Element | undefined): string {
+  if (!Buffer.isBuffer(score)) return 'NaN'
+  const text = score.toString('latin1').trim().toLowerCase()
+  const infinite = /^([+-]?)inf(inity)?$/.exec(text)
+  if (infinite !== null) return infinite[1] === '-' ? '-Infinity' : 'Infinity'
+  return String(Number(text))
 }
 
 /**

@@ -1,10 +1,13 @@
 // The key browser: a page of a cache's keys matching a pattern, walked with SCAN (never KEYS) on
 // every primary through the connection's `scan`, each with its type, TTL and size. The walk is
 // held between pages behind an opaque cursor (so it works on a cluster too), bounded in number
-// and idle time.
+// and idle time. A page's keys are described in chunks bounded in the bytes of their names, and
+// names too long to list whole are cut: keys named with hundreds of KB neither take the
+// connection past its maxInFlightBytes nor make the answer unbounded.
 import { randomBytes } from 'node:crypto'
 import type { KeyRow } from './_api-types.ts'
 import type { AdminCache } from './_caches.ts'
+import { byNameBytes } from './_chunks.ts'
 import { HttpError } from './_http.ts'
 
 /** Keys per page at most. */
@@ -17,6 +20,18 @@ const MAX_CURSORS = 64
 const CURSOR_IDLE_MS = 10 * 60_000
 /** Keys per SCAN call. */
 const SCAN_COUNT = 500
+/**
+ * Bytes of key names described concurrently at most (a longer name goes alone): each is sent
+ * in three commands, and the connection's maxInFlightBytes (32 MiB by default) is shared with
+ * the application's commands.
+ */
+const DESCRIBE_BYTES = 256 * 1024
+/** Characters of a name listed whole at most: the longest `key` the key routes take. */
+const MAX_NAME_CHARS = 64 * 1024
+/** Characters of names (`key`, `redisKey`, `notUtf8`) a page lists whole, all its rows together. */
+const PAGE_NAME_CHARS = 2 * 1024 * 1024
+/** Characters listed of a name cut short. */
+const NAME_HEAD_CHARS = 1024
 
 interface Walk {
   alias: string
@@ -111,10 +126,11 @@ export class KeyWalks {
 }
 
 /**
- * Type, TTL and size of each key, asked concurrently (node-redis pipelines them). A key whose
- * name is not UTF-8 (SCAN yields its bytes) is asked about by those bytes, and listed under its
- * name decoded with U+FFFD for each invalid byte, flagged with its bytes in hex: that lossy name
- * may be another key's, so the key routes refuse it (`checkNameable`).
+ * Type, TTL and size of each key, asked concurrently (node-redis pipelines them) in chunks of
+ * at most `DESCRIBE_BYTES` of names. A key whose name is not UTF-8 (SCAN yields its bytes) is
+ * asked about by those bytes, and listed under its name decoded with U+FFFD for each invalid
+ * byte, flagged with its bytes in hex: that lossy name may be another key's, so the key routes
+ * refuse it (`checkNameable`). Names are listed whole while they fit (`listNames`).
  */
 export async function describeKeys(
   entry: AdminCache,
@@ -124,26 +140,59 @@ export async function describeKeys(
   const connection = entry.cache.connection
   const ask = (args: Array<string | Buffer>, key: string | Buffer) =>
     connection.command(args, { key, readonly: true, text: true })
-  const rows = await Promise.all(
-    redisKeys.map(async (redisKey): Promise<KeyRow> => {
-      const [type, pttl] = await Promise.all([
-        ask(['TYPE', redisKey], redisKey),
-        ask(['PTTL', redisKey], redisKey),
-      ])
-      const kind = String(type)
-      const name = typeof redisKey === 'string' ? redisKey : redisKey.toString('utf8')
-      const row: KeyRow = {
-        key: entry.internals.userKey(name, version),
-        redisKey: name,
-        type: kind,
-        ttl: ttlSeconds(Number(pttl)),
-        size: await sizeOf(entry, redisKey, kind),
-      }
-      if (typeof redisKey !== 'string') row.notUtf8 = redisKey.toString('hex')
-      return row
-    }),
-  )
+  const describe = async (redisKey: string | Buffer): Promise<KeyRow> => {
+    const [type, pttl] = await Promise.all([
+      ask(['TYPE', redisKey], redisKey),
+      ask(['PTTL', redisKey], redisKey),
+    ])
+    const kind = String(type)
+    const name = typeof redisKey === 'string' ? redisKey : redisKey.toString('utf8')
+    const row: KeyRow = {
+      key: entry.internals.userKey(name, version),
+      redisKey: name,
+      type: kind,
+      ttl: ttlSeconds(Number(pttl)),
+      size: await sizeOf(entry, redisKey, kind),
+    }
+    if (typeof redisKey !== 'string') row.notUtf8 = redisKey.toString('hex')
+    return row
+  }
+  const rows: KeyRow[] = []
+  for (const chunk of byNameBytes(redisKeys, MAX_PAGE, DESCRIBE_BYTES)) {
+    rows.push(...(await Promise.all(chunk.map(describe))))
+  }
+  listNames(rows)
   return rows
+}
+
+/**
+ * Cuts the names of `rows` that are not listed whole: a name over `MAX_NAME_CHARS` (the key
+ * routes refuse it: it cannot be opened anyway), and, once the page's names passed
+ * `PAGE_NAME_CHARS`, every later one. A cut row keeps the first `NAME_HEAD_CHARS` of its names
+ * (the bytes of as many in `notUtf8`), their lengths, and `truncated`.
+ */
+function listNames(rows: KeyRow[]): void {
+  let left = PAGE_NAME_CHARS
+  for (const row of rows) {
+    const chars = row.key.length + row.redisKey.length + (row.notUtf8?.length ?? 0)
+    if (row.key.length <= MAX_NAME_CHARS && chars <= left) {
+      left -= chars
+      continue
+    }
+    row.truncated = true
+    row.keyLength = row.key.length
+    row.redisKeyLength = row.redisKey.length
+    row.key = head(row.key)
+    row.redisKey = head(row.redisKey)
+    if (row.notUtf8 !== undefined) row.notUtf8 = row.notUtf8.slice(0, 2 * NAME_HEAD_CHARS)
+  }
+}
+
+/** The first `NAME_HEAD_CHARS` of `name`, without half of a surrogate pair at the end. */
+function head(name: string): string {
+  const cut = name.slice(0, NAME_HEAD_CHARS)
+  const last = cut.charCodeAt(cut.length - 1)
+  return last >= 0xd800 && last <= 0xdbff ? cut.slice(0, -1) : cut
 }
 
 /**

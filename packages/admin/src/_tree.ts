@@ -44,7 +44,7 @@ const PY_CLASSES: Record<string, TreeNode['type']> = {
 
 /**
  * The tree of `value`. `kinds` (from the codec's `inspect`) says which arrays were tuples and
- * which Sets frozensets, which Buffers bytearrays.
+ * which Sets frozensets, which Buffers bytearrays, which `Number` objects whole floats.
  */
 export function toTree(
   value: unknown,
@@ -91,6 +91,10 @@ function node(
   }
   if (value === null) return { type: 'none' }
   const object = value as object
+  // A float that is whole (1.0), which JS reads as 1: the pickle reader boxes it when inspecting.
+  if (object instanceof Number && kinds?.get(object) === 'float') {
+    return { type: 'float', value: wholeFloat(object.valueOf()) }
+  }
   if (Buffer.isBuffer(object) || object instanceof Uint8Array) {
     const bytes = Buffer.from(object.buffer, object.byteOffset, object.byteLength)
     const type = kinds?.get(object) === 'bytearray' ? 'bytearray' : 'bytes'
@@ -177,6 +181,15 @@ function dict(
   return { type: 'dict', entries, length }
 }
 
+/**
+ * A whole float as Python's `repr` writes it: `1.0`, `-0.0`; from 1e16 on, in exponent form with
+ * the shortest digits that read back the same (`1e+16`, `1.2345678901234567e+19`).
+ */
+function wholeFloat(x: number): string {
+  if (Object.is(x, -0)) return '-0.0'
+  return Math.abs(x) < 1e16 ? `${x}.0` : x.toExponential()
+}
+
 /** The name of an object's class, when it is not a plain object. */
 function className(object: object): string | undefined {
   const proto = Object.getPrototypeOf(object)
@@ -224,7 +237,8 @@ const MAX_EDITABLE_DEPTH = 100
 /**
  * The value as JSON text for the editor, or `null` when JSON cannot carry it as it is: a Python
  * type (tuple, set, bytes, datetime, Decimal…), a dict with keys that are not strings, a number
- * JSON would change (NaN, a bigint), a cycle, or a value too large or too deep to edit.
+ * JSON would change (NaN, a bigint, a whole float such as 1.0, which JSON writes as the int 1),
+ * a cycle, or a value too large or too deep to edit.
  */
 export function editableJson(value: unknown, kinds: ReadonlyMap<object, string> | undefined) {
   const walk = { nodes: 0, chars: 0 }
@@ -250,8 +264,9 @@ function plainJson(
   if (v === null || typeof v === 'boolean') return true
   if (typeof v === 'number') return Number.isFinite(v)
   if (typeof v !== 'object') return false
+  // A kind JS values cannot tell apart (a tuple, a frozenset, a whole float…): JSON would lose it.
+  if (kinds?.has(v) === true) return false
   if (Array.isArray(v)) {
-    if (kinds?.has(v) === true) return false
     for (const item of v) if (!plainJson(item, kinds, walk, depth + 1)) return false
     return true
   }

@@ -17,6 +17,7 @@ import {
 } from './_auth.ts'
 import { cacheRoute, methodNotAllowed } from './_cache-routes.ts'
 import { addressOf, CacheSet } from './_caches.ts'
+import { checkAllowedHosts, checkHost } from './_hosts.ts'
 import { HttpError, readJsonBody, scrub, securityHeaders, sendError, sendJson } from './_http.ts'
 import { Jobs } from './_jobs.ts'
 import { KeyWalks } from './_keys.ts'
@@ -31,19 +32,20 @@ const MAX_LOGIN_BODY_BYTES = 8 * 1024
  * `(req, res, next?)`: mount it in Express (`app.use('/admin', handler)`), Fastify (through
  * `@fastify/middie`, or a raw route with `basePath`), Hono's node adapter, a Next.js route or a
  * NestJS middleware (docs/admin.md shows each). It serves a key browser of `caches` to whoever
- * `auth` lets in, and answers 401 to anyone else.
+ * `auth` lets in, and answers 401 to anyone else; 403 to a request under a host name it does not
+ * answer (`allowedHosts`: IP addresses, `localhost` and `*.localhost` by default).
  *
  * Throws `InvalidArgumentError` without `auth` (a token of 16 characters or more, or a function),
- * or without `caches`.
+ * without `caches`, or with an `allowedHosts` that is not a list of host names or `true`.
  */
 export function createAdminHandler(options: AdminOptions): AdminHandler {
   if (options === null || typeof options !== 'object') {
     throw new InvalidArgumentError(
-      'createAdminHandler() takes options: { caches, auth, readOnly?, basePath?, audit? }',
+      'createAdminHandler() takes options: { caches, auth, allowedHosts?, readOnly?, basePath?, audit? }',
     )
   }
   const auth = checkAuth(options.auth)
-  const known = new Set(['caches', 'auth', 'readOnly', 'basePath', 'audit'])
+  const known = new Set(['caches', 'auth', 'allowedHosts', 'readOnly', 'basePath', 'audit'])
   for (const name of Object.keys(options)) {
     if (!known.has(name)) {
       throw new InvalidArgumentError(
@@ -57,6 +59,7 @@ export function createAdminHandler(options: AdminOptions): AdminHandler {
   if (options.audit !== undefined && typeof options.audit !== 'function') {
     throw new InvalidArgumentError('audit must be a function (entry) => void')
   }
+  const allowedHosts = checkAllowedHosts(options.allowedHosts)
   const state: State = {
     auth,
     caches: new CacheSet(options.caches),
@@ -85,6 +88,13 @@ export function createAdminHandler(options: AdminOptions): AdminHandler {
       return
     }
     securityHeaders(res)
+    try {
+      // Before anything else, `auth` included: a page under another name gets nothing.
+      checkHost(allowedHosts, req)
+    } catch (error) {
+      answerError(res, error)
+      return
+    }
     route(state, request).catch((error: unknown) => answerError(res, error))
   }) as AdminHandler
   handler.close = () => {

@@ -84,6 +84,18 @@ export interface AdminOptions {
    */
   basePath?: string
   /**
+   * The host names the admin answers (without a port), beyond those it always answers: IP
+   * addresses, `localhost` and `*.localhost`. A name starting with `.` adds a domain and its
+   * subdomains (`'.corp.example'`: `corp.example`, `admin.corp.example`…). Any other `Host`
+   * (HTTP/2: `:authority`), or `X-Forwarded-Host`, is answered 403 on every route, the page and
+   * its files included: a page whose own name its owner points at this server (DNS rebinding)
+   * reaches nothing, whatever `auth` trusts. List the names the admin is reached by (add only
+   * names whose DNS you control); `true` answers any host, for a proxy in front that checks
+   * `Host` itself.
+   * @default [] (IP addresses, `localhost` and `*.localhost` only)
+   */
+  allowedHosts?: readonly string[] | true
+  /**
    * Called once per write (and per refused or failed write) with who did what to which key.
    * @default a JSON line on `console.info`
    */

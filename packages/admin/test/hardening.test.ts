@@ -2,12 +2,14 @@
 // the memory:// backend where it applies): login bodies bounded in size and time, failed logins
 // throttled per address, sessions per user, containers bounded in what a page fetches and
 // decodes, shared strings that would expand when edited, cursors Redis would refuse, the memory
-// page's SCAN calls, job errors scrubbed, and keys whose names are not UTF-8.
+// page's SCAN calls, job errors scrubbed, keys whose names are not UTF-8, and keys with names of
+// hundreds of KB (pages and jobs within the connection's maxInFlightBytes, names cut).
 import { request as httpRequest } from 'node:http'
 import { connect } from 'node:net'
 import { type Cache, createCache } from '@cachex/redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Sessions } from '../src/_auth.ts'
+import type { AdminAuditEntry } from '../src/index.ts'
 import {
   type AdminServer,
   BACKENDS,
@@ -459,5 +461,132 @@ describe('keys whose names are not UTF-8 (F1, F2)', () => {
     const memory = await client.get('api/caches/default/memory')
     expect(memory.status).toBe(200)
     expect(memory.json.sampled).toBe(1)
+  })
+})
+
+describe('keys with names of hundreds of KB (redis)', () => {
+  let stop: () => Promise<void>
+  let cache: Cache
+  let admin: AdminServer
+  const audit: AdminAuditEntry[] = []
+  /** Sets the key whose Redis name is the cache's key of `head`, then `tail`. */
+  const setNamed = async (head: string, tail: Buffer) => {
+    const key = Buffer.concat([Buffer.from(cache.makeKey(head)), tail])
+    await cache.connection.command(['SET', key, '1'], { key })
+  }
+  type Row = {
+    key: string
+    redisKey: string
+    type: string
+    truncated?: boolean
+    keyLength?: number
+    redisKeyLength?: number
+    notUtf8?: string
+  }
+
+  beforeAll(async () => {
+    const server = await backendServer('redis')
+    stop = server.stop
+    cache = createCache({ location: server.url, keyPrefix: 'ln' })
+    admin = await startAdmin({
+      caches: { default: cache },
+      auth: { token: TOKEN },
+      audit: (entry) => audit.push(entry),
+    })
+  })
+
+  afterAll(async () => {
+    await admin?.close()
+    await closeAll(cache)
+    await stop?.()
+  })
+
+  it('a page of 400 KB names answers 200, its names cut, while the application reads on', {
+    timeout: 60_000,
+  }, async () => {
+    const tail = Buffer.alloc(400 * 1024, 0x61)
+    for (let i = 0; i < 50; i++) await setNamed(`big:${i}:`, tail)
+    await setNamed('big:x:', Buffer.concat([Buffer.from([0xff]), tail]))
+    await cache.set('app-key', 'app-value')
+    // The application reads its cache, over the same connection, while the page is read: the
+    // page's TYPE, PTTL and MEMORY USAGE of 51 such names (60 MB) would take it past its
+    // maxInFlightBytes (32 MiB) and refuse the application's commands too.
+    let done = false
+    const pending = new Client(admin.url, TOKEN)
+      .get('api/caches/default/keys?pattern=big:*&count=100')
+      .finally(() => {
+        done = true
+      })
+    const errors: string[] = []
+    while (!done) {
+      await cache.get('app-key').catch((error: Error) => errors.push(error.message))
+    }
+    const answer = await pending
+    expect(answer.status, answer.text.slice(0, 300)).toBe(200)
+    expect(errors).toEqual([])
+    expect(answer.text.length).toBeLessThan(1_000_000)
+    const rows = answer.json.keys as Row[]
+    expect(rows).toHaveLength(51)
+    for (const row of rows) {
+      expect(row.type).toBe('string')
+      expect(row.truncated).toBe(true)
+      expect(row.keyLength).toBeGreaterThan(400 * 1024)
+      expect(row.redisKeyLength).toBe((row.keyLength ?? 0) + cache.makeKey('').length)
+      expect(row.key.length).toBeLessThanOrEqual(1024)
+      expect(row.key).toMatch(/^big:(\d+|x):/)
+      expect(row.redisKey).toBe(cache.makeKey(row.key).slice(0, row.redisKey.length))
+    }
+    const flagged = rows.filter((row) => row.notUtf8 !== undefined)
+    expect(flagged).toHaveLength(1)
+    expect(flagged[0]?.notUtf8?.length).toBeLessThanOrEqual(2048)
+    await cache.connection.command(['FLUSHALL'], {})
+  })
+
+  it('a page of 500 names of 40 KB: the first whole, the others cut at the page’s budget', {
+    timeout: 60_000,
+  }, async () => {
+    const tail = 'c'.repeat(40 * 1024)
+    for (let i = 0; i < 500; i++) await setNamed(`mid:${i}:`, Buffer.from(tail))
+    const answer = await new Client(admin.url, TOKEN).get(
+      'api/caches/default/keys?pattern=mid:*&count=500',
+    )
+    expect(answer.status, answer.text.slice(0, 300)).toBe(200)
+    expect(answer.text.length).toBeLessThan(5_000_000)
+    const rows = answer.json.keys as Row[]
+    expect(rows).toHaveLength(500)
+    const whole = rows.filter((row) => row.truncated === undefined)
+    expect(whole.length).toBeGreaterThan(5)
+    for (const row of whole) {
+      const [, index] = /^mid:(\d+):/.exec(row.key) ?? []
+      expect(row.key === `mid:${index}:${tail}`).toBe(true)
+      expect(row.redisKey).toBe(cache.makeKey(row.key))
+      expect(row.keyLength).toBeUndefined()
+    }
+    for (const row of rows.filter((r) => r.truncated === true)) {
+      const index = /^mid:(\d+):/.exec(row.key)?.[1] ?? ''
+      expect(row.keyLength).toBe(`mid:${index}:`.length + tail.length)
+    }
+    await cache.connection.command(['FLUSHALL'], {})
+  })
+
+  it('deletes by pattern 200 keys with 200 KB names, and reports what it deleted', {
+    timeout: 60_000,
+  }, async () => {
+    const tail = Buffer.alloc(200 * 1024, 0x62)
+    for (let i = 0; i < 200; i++) await setNamed(`long:${i}:`, tail)
+    await cache.set('keep', 1)
+    const client = new Client(admin.url, TOKEN)
+    const job = await client.request('POST', 'api/caches/default/delete-pattern', {
+      pattern: 'long:*',
+    })
+    const done = await waitForJob(client, job.json.id)
+    expect(done).toMatchObject({ state: 'done', matched: 200, deleted: 200 })
+    expect(await cache.keys('long:*')).toEqual([])
+    expect(await cache.hasKey('keep')).toBe(true)
+    expect(audit.find((entry) => entry.action === 'deletePattern')).toMatchObject({
+      pattern: 'long:*',
+      count: 200,
+      ok: true,
+    })
   })
 })

@@ -455,21 +455,31 @@ function editForm(
 /**
  * A key's name, linked to its page; a name that is not UTF-8 is shown (lossily, with its bytes in
  * hex) but not linked: the admin cannot name that key, and its lossy name may be another key's.
+ * Nor is a name the server cut short (`truncated`): its first characters are not the key.
  */
 function keyCell(row: KeyRow, alias: string, version: string): HTMLElement {
-  if (row.notUtf8 === undefined) {
+  const cut = row.truncated === true
+  if (row.notUtf8 === undefined && !cut) {
     return h('a', { href: href('key', alias, { k: row.key, v: version }), class: 'key' }, row.key)
+  }
+  const notes: HTMLElement[] = []
+  if (cut) notes.push(badge(`name cut: ${row.keyLength ?? '?'} characters`, 'cut'))
+  if (row.notUtf8 !== undefined) {
+    notes.push(
+      badge('not UTF-8', 'not-utf8'),
+      h('code', { class: 'muted' }, `bytes: ${row.notUtf8}${cut ? '…' : ''}`),
+    )
   }
   return h(
     'span',
     {
       class: 'key',
-      title: 'This name is not UTF-8: the admin cannot open, edit or delete this key.',
+      title:
+        row.notUtf8 !== undefined
+          ? 'This name is not UTF-8: the admin cannot open, edit or delete this key.'
+          : 'This name is too long to list whole: the admin cannot open this key from here.',
     },
-    row.key,
-    ' ',
-    badge('not UTF-8', 'not-utf8'),
-    ' ',
-    h('code', { class: 'muted' }, `bytes: ${row.notUtf8}`),
+    cut ? `${row.key}…` : row.key,
+    ...notes.flatMap((note) => [' ', note]),
   )
 }

@@ -11,22 +11,30 @@ import type { Compressor, RedisArgument, Serializer } from './types.ts'
 
 /**
  * A serializer that can also report the kinds its JS values cannot tell apart, for inspection
- * tools: pickle's tuples (arrays), frozensets (Sets) and bytearrays (Buffers).
+ * tools: pickle's tuples (arrays), frozensets (Sets) and bytearrays (Buffers), and its whole
+ * floats (`1.0`, which `deserialize` reads as `1`, as an int): `inspect` gives each as a
+ * `Number` object (`new Number(1)`) of kind `'float'`.
  */
 export interface InspectingSerializer extends Serializer {
-  /** `deserialize`, plus the kind of each such container in the value (`'tuple'`, `'frozenset'`…). */
+  /**
+   * `deserialize`, plus the kind of each such value in it (`'tuple'`, `'frozenset'`, `'float'`…);
+   * a whole float is boxed (a `Number` object) where `deserialize` gives a number.
+   */
   inspect(data: Buffer): { value: unknown; kinds: ReadonlyMap<object, string> }
 }
 
 /** What `Codec.inspect` resolves: a stored value, decoded, and how it was stored. */
 export interface CodecInspection {
-  /** The value, as `decode` gives it. */
+  /** The value, as `decode` gives it (but a pickle's whole floats, boxed: see `kinds`). */
   value: unknown
   /** The serializer that read it; `null` for an integer stored as digits. */
   serializer: string | null
   /** The compressor that decompressed it; `null` when it was stored uncompressed. */
   compressor: string | null
-  /** The kinds an `InspectingSerializer` reported, if the serializer is one. */
+  /**
+   * The kinds an `InspectingSerializer` reported, if the serializer is one: `'tuple'`,
+   * `'frozenset'`, `'bytearray'`, and `'float'` for a `Number` object (a whole float).
+   */
   kinds: ReadonlyMap<object, string> | undefined
 }
 

@@ -56,3 +56,115 @@ describe('pickleSerializer().inspect', () => {
     })
   })
 })
+
+// JS has one number type: 1.0 reads as 1, as an int would. `inspect` boxes a whole float
+// (`new Number(1)`, kind 'float') so that a tool can show it as Python does and not offer to
+// rewrite it as JSON (which would store an int); `deserialize` still gives plain numbers.
+describe('pickleSerializer().inspect: whole floats', () => {
+  const serializer = pickleSerializer() as InspectingSerializer
+  const hex = (text: string) => Buffer.from(text, 'hex')
+  const isFloat = (kinds: ReadonlyMap<object, string>, v: unknown, n: number) =>
+    v instanceof Number && kinds.get(v) === 'float' && Object.is(v.valueOf(), n)
+
+  it('marks a whole float, and deserialize still reads a plain number', () => {
+    // pickle.dumps({'price': 1.0, 'name': 'a'}, 4), as Django stores it
+    const bytes = hex(
+      '80049521000000000000007d94288c05707269636594473ff00000000000008c046e616d65948c016194752e',
+    )
+    const { value, kinds } = serializer.inspect(bytes)
+    const dict = value as { price: unknown; name: unknown }
+    expect(isFloat(kinds, dict.price, 1)).toBe(true)
+    expect(dict.name).toBe('a')
+    expect(serializer.deserialize(bytes)).toEqual({ price: 1, name: 'a' })
+    expect(typeof (serializer.deserialize(bytes) as { price: unknown }).price).toBe('number')
+  })
+
+  it('marks whole floats in lists, tuples and dict values; keys and set items stay numbers', () => {
+    // pickle.dumps([1.0, 1, 2.5, -0.0, 1e16, (3.0,), {1.0: 'k'}, {2.0}, frozenset({4.0}),
+    //               collections.OrderedDict(a=5.0)], 4)
+    const bytes = hex(
+      '8004958e000000000000005d9428473ff00000000000004b01474004000000000000478000000000000000474341' +
+        'c37937e0800047400800000000000085947d94473ff00000000000008c016b94738f94284740000000000000' +
+        '00902847401000000000000091948c0b636f6c6c656374696f6e73948c0b4f72646572656444696374949394' +
+        '2952948c01619447401400000000000073652e',
+    )
+    const { value, kinds } = serializer.inspect(bytes)
+    const [one, int, half, negZero, big, tuple, dict, set, frozen, ordered] = value as unknown[]
+    expect(isFloat(kinds, one, 1)).toBe(true)
+    expect(int).toBe(1)
+    expect(half).toBe(2.5)
+    expect(isFloat(kinds, negZero, -0)).toBe(true)
+    expect(isFloat(kinds, big, 1e16)).toBe(true)
+    expect(isFloat(kinds, (tuple as unknown[])[0], 3)).toBe(true)
+    // Keys and set items are what deserialize makes (Python's 1 == 1.0 finds them).
+    expect(dict).toEqual(new Map([[1, 'k']]))
+    expect(set).toEqual(new Set([2]))
+    expect(frozen).toEqual(new Set([4]))
+    expect(isFloat(kinds, (ordered as Map<unknown, unknown>).get('a'), 5)).toBe(true)
+    expect(serializer.deserialize(bytes)).toEqual([
+      1,
+      1,
+      2.5,
+      -0,
+      1e16,
+      [3],
+      new Map([[1, 'k']]),
+      new Set([2]),
+      new Set([4]),
+      new Map([['a', 5]]),
+    ])
+  })
+
+  it('marks a float of protocol 0 (FLOAT) too', () => {
+    const { value, kinds } = serializer.inspect(Buffer.from('F1.0\n.', 'latin1'))
+    expect(isFloat(kinds, value, 1)).toBe(true)
+    expect(serializer.deserialize(Buffer.from('F1.0\n.', 'latin1'))).toBe(1)
+  })
+
+  it('gives constructors and set items plain numbers, as deserialize does', () => {
+    // pickle.dumps([{1.0, 2}, 7.0], 2): set([1.0, 2]) by REDUCE
+    const sets = hex(
+      '80025d710028635f5f6275696c74696e5f5f0a7365740a71015d710228473ff00000000000004b02658571035271' +
+        '0447401c000000000000652e',
+    )
+    const inspected = serializer.inspect(sets)
+    const [set, seven] = inspected.value as [Set<unknown>, unknown]
+    expect(set).toEqual(new Set([1, 2]))
+    expect(isFloat(inspected.kinds, seven, 7)).toBe(true)
+    // datetime.timedelta(1.0, 0, 0) (Python reads it as a day)
+    const delta = hex(
+      '8002636461746574696d650a74696d6564656c74610a473ff00000000000004b004b0087522e',
+    )
+    expect(serializer.inspect(delta).value).toEqual(serializer.deserialize(delta))
+  })
+
+  it("gives an application class's read and setState plain numbers, as deserialize does", () => {
+    const seen: string[][] = []
+    const pickle = pickleSerializer({
+      classes: {
+        'myapp.P': {
+          read(args) {
+            const run: string[] = [typeof args[0], typeof (args[1] as unknown[])[0]]
+            seen.push(run)
+            return run
+          },
+          setState(made, state) {
+            const run = made as string[]
+            run.push(typeof (state as { z: unknown }).z)
+          },
+        },
+      },
+    }) as InspectingSerializer
+    // myapp.P(1.0, [2.0]) with the state {'z': 3.0} (REDUCE, then BUILD)
+    const bytes = hex(
+      '8002636d796170700a500a473ff00000000000005d4740000000000000006186527d55017a474008000000000000' +
+        '73622e',
+    )
+    pickle.deserialize(bytes)
+    pickle.inspect(bytes)
+    expect(seen).toEqual([
+      ['number', 'number', 'number'],
+      ['number', 'number', 'number'],
+    ])
+  })
+})

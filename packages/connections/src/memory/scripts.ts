@@ -232,19 +232,30 @@ const IMPLEMENTATIONS: Record<ScriptName, (s: ScriptCall) => Reply> = {
   },
   ADMIN_CAS: (s) => {
     const key = s.keys[0]
-    const [op, kindWanted, digest, ttl, value] = s.argv
+    const [op, limitText, kindWanted, digestWanted, ttl, value] = s.argv
     const type = s.call(1, 'TYPE', key)
     const kind = type instanceof Status ? type.text : String(type)
-    if (op === 'digest') {
-      if (kind === 'string') return [kind, sha1(str(s.call(4, 'GET', key)) ?? '')]
-      return [kind, '']
+    // A string over the limit: the SHA1 of its length and of 16 slices of 4096 bytes at even
+    // steps from its first byte to its last; a shorter one is hashed whole.
+    const digest = (): string => {
+      if (kind !== 'string') return ''
+      const n = s.call(6, 'STRLEN', key) as number
+      const limit = luaToNumber(limitText ?? '')
+      if (limit === null) throw s.luaError(7, 'attempt to compare number with nil')
+      if (n <= limit) return sha1(str(s.call(8, 'GET', key)) ?? '')
+      const parts = [String(n)]
+      for (let i = 0; i <= 15; i++) {
+        const at = Math.floor((i * (n - 4096)) / 15)
+        parts.push(str(s.call(13, 'GETRANGE', key, String(at), String(at + 4095))) ?? '')
+      }
+      return sha1(parts.join(':'))
     }
-    if (kind !== kindWanted) return 0
-    if (kind === 'string' && sha1(str(s.call(11, 'GET', key)) ?? '') !== digest) return 0
-    if (op === 'delete') return s.call(15, 'DEL', key)
-    if (op === 'set') s.call(18, 'SET', key, value, 'KEEPTTL')
-    if (ttl === 'persist') s.call(21, 'PERSIST', key)
-    else if (ttl !== '') s.call(23, 'PEXPIRE', key, ttl)
+    if (op === 'digest') return [kind, digest()]
+    if (kind !== kindWanted || digest() !== digestWanted) return 0
+    if (op === 'delete') return s.call(24, 'DEL', key)
+    if (op === 'set') s.call(27, 'SET', key, value, 'KEEPTTL')
+    if (ttl === 'persist') s.call(30, 'PERSIST', key)
+    else if (ttl !== '') s.call(32, 'PEXPIRE', key, ttl)
     return 1
   },
   ADMIN_READ: (s) => {
