@@ -1,6 +1,12 @@
 import { MAX_TIMER_MS } from './_limits.ts'
 /** What a waiter's promise resolves to when it waited its full bound. */
 export const TIMED_OUT: unique symbol = Symbol('timed out')
+/**
+ * What a waiter's promise resolves to when the cache closed while it waited (or it joined after
+ * `close()`): the caller does not compute the value itself, as a caller that timed out does — its
+ * store would meet the closed connection, and a shutdown would call the factory once per waiter.
+ */
+export const CLOSED: unique symbol = Symbol('closed')
 
 /** Waiters whose bound ends at the same tick share one promise: no timer, no object per waiter. */
 interface Bucket {
@@ -15,7 +21,7 @@ interface Flight {
   /** Ordered by `due`. */
   readonly buckets: Bucket[]
   timer: NodeJS.Timeout | undefined
-  /** Resolves `TIMED_OUT` at `close()`, for the waiters without a bound (made for the first). */
+  /** Resolves `CLOSED` at `close()`, for the waiters without a bound (made for the first). */
   stop: { promise: Promise<unknown>; resolve: (value: unknown) => void } | undefined
 }
 
@@ -35,14 +41,16 @@ export class SingleFlight {
   #closed = false
 
   /**
-   * Joins the computation in flight for `key`: a promise of its value (or its error), or of
-   * `TIMED_OUT` once `waitMs` passed (`null`: no bound). `undefined` when nothing is in flight.
+   * Joins the computation in flight for `key`: a promise of its value (or its error), of
+   * `TIMED_OUT` once `waitMs` passed (`null`: no bound), or of `CLOSED` once the cache closed
+   * (at once, after `close()`). `undefined` when nothing is in flight.
    */
   join(key: string, waitMs: number | null): Promise<unknown> | undefined {
     const flight = this.#flights.get(key)
     if (flight === undefined) return undefined
+    // A computation started after close() (by a call whose read was answered after it).
+    if (this.#closed) return Promise.resolve(CLOSED)
     if (waitMs !== null && waitMs <= 0) return Promise.resolve(TIMED_OUT)
-    if (this.#closed) return Promise.resolve(TIMED_OUT)
     if (waitMs === null) {
       // Per flight, so that nothing outlives it (one promise for the cache would keep a reaction
       // of every such waiter until close()).
@@ -78,17 +86,18 @@ export class SingleFlight {
   }
 
   /**
-   * The cache closed: every waiter gives up on the computation it waits for now (`TIMED_OUT`;
-   * the caller then runs its own, which meets the closed connection), and its timers go.
+   * The cache closed: every waiter stops waiting for the computation it joined now (`CLOSED`:
+   * the caller rejects with `ClosedError`, its factory not run), and its timers go. The
+   * computations themselves run on: their own callers get the value they compute.
    */
   close(): void {
     this.#closed = true
     for (const flight of this.#flights.values()) {
       if (flight.timer !== undefined) clearTimeout(flight.timer)
       flight.timer = undefined
-      for (const bucket of flight.buckets) bucket.resolve(TIMED_OUT)
+      for (const bucket of flight.buckets) bucket.resolve(CLOSED)
       flight.buckets.length = 0
-      flight.stop?.resolve(TIMED_OUT)
+      flight.stop?.resolve(CLOSED)
     }
     this.#flights.clear()
   }

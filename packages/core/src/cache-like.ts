@@ -183,11 +183,12 @@ export interface CacheLike<out IgnoreErrors extends boolean = boolean> {
   /**
    * The value at `key`; when there is none, computes it (calling `valueOrFactory` if it is a
    * function, awaiting it if it is a promise), stores it with `add`, and resolves it — or the value
-   * another writer stored first. Concurrent calls for the same key in this process share one
-   * call of the factory; a call that joined another's computation waits at most `waitTimeout`
-   * seconds for it, then computes the value itself. A plain value (no function, no promise)
-   * without the stampede options is read and stored in one command (`SET … NX GET`), in call
-   * order.
+   * another writer stored first. A promise handed in is the call's: a hit answers without it, and
+   * its rejection is handled (never an `unhandledRejection`). Concurrent calls for the same key in
+   * this process share one call of the factory; a call that joined another's computation waits at
+   * most `waitTimeout` seconds for it, then computes the value itself; `close()` ends its wait
+   * with a `ClosedError`, its factory not run. A plain value (no function, no promise) without the
+   * stampede options is read and stored in one command (`SET … NX GET`), in call order.
    */
   getOrSet<T>(
     key: string,

@@ -1,14 +1,15 @@
 // `getOrSet`: read, or compute once per process and `add` (a plain value: _get-or-set-value.ts).
 // Documented on `CacheLike`.
+import { types } from 'node:util'
 import { checkVersionOption, GET_OR_SET_KEYS, timeoutArguments } from '../_args.ts'
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
 import { storeError } from '../_key-errors.ts'
 import { isWrongType } from '../_messages.ts'
-import { TIMED_OUT } from '../_single-flight.ts'
 import { checkSeconds, timeoutToMs } from '../_timeout.ts'
 import type { CacheLike } from '../cache-like.ts'
 import type { GetOrSetOptions, VersionOption } from '../cache-options.ts'
 import { ClosedError, InvalidArgumentError } from '../errors.ts'
+import { afterWaiting, inFlight, KEPT } from './_get-or-set-flight.ts'
 import { addOrRead, type Factory, isPlainValue, NOT_SENT } from './_get-or-set-value.ts'
 import { observedStore } from './_observed.ts'
 import {
@@ -28,13 +29,6 @@ import { storeIfUnchanged, type Unchanged } from './_stampede-refresh.ts'
 import { readValue } from './standard.ts'
 
 const MISSING: unique symbol = Symbol('missing')
-/**
- * What a refresh's flight settles with when it stored nothing of its own (it failed, or another
- * process holds the lock): its caller keeps the value it served, but a miss that joined the
- * flight computes — the value the refresh started from may be gone (expired past its grace,
- * deleted).
- */
-const KEPT: unique symbol = Symbol('kept')
 // Longer than a typical computation (a few queries of at most socketTimeout, 5 s, each), shorter
 // than the 30–60 s after which proxies and load balancers give up on a request.
 const DEFAULT_WAIT_TIMEOUT = 10
@@ -48,6 +42,12 @@ export const getOrSetCommand = {
     timeoutOrOptions?: number | null | GetOrSetOptions,
     moreOptions?: Omit<GetOrSetOptions, 'timeout'>,
   ): Promise<T> {
+    // A promise handed in is the call's to await, and its rejection the call's to handle: marked
+    // handled before anything can throw or answer without awaiting it (an argument refused, a
+    // hit, a read that takes a while), as an unhandled rejection ends the process. A later
+    // `await` of it still sees the rejection. Real promises only: a thenable's `then` may do more
+    // than that.
+    if (types.isPromise(valueOrFactory)) markHandled(valueOrFactory)
     const context = contextOf(this)
     const [timeout, options] = timeoutArguments(
       'getOrSet',
@@ -73,27 +73,23 @@ export const getOrSetCommand = {
     // Calls for the same key in this process share one computation (no stampede from one process).
     const rkey = context.key(key, at)
     const joined = context.flights.join(rkey, waitMs)
-    if (joined !== undefined) {
-      // Returned, not awaited: a waiter then holds a reaction and a closure instead of a suspended
-      // call (about 380 bytes instead of 570 each, measured with 200,000 waiters).
-      return joined.then((outcome) =>
-        outcome === TIMED_OUT || outcome === KEPT
-          ? // The shared computation outlived our bound (a hung factory?), or was a refresh that
-            // kept the value we did not find: compute our own value.
-            computeAndAdd(context, key, valueOrFactory, timeout, at, outcome === TIMED_OUT)
-          : (outcome as T),
-      )
+    if (joined === undefined) {
+      return inFlight(context, rkey, computeAndAdd(context, key, valueOrFactory, timeout, at))
     }
-    const computation = computeAndAdd(context, key, valueOrFactory, timeout, at)
-    context.flights.start(rkey, computation)
-    return computation
+    // Returned, not awaited: a waiter then holds a reaction and a closure instead of a suspended
+    // call (about 380 bytes instead of 570 each, measured with 200,000 waiters); the function that
+    // computes, and the Redis key again, are made once the outcome is known.
+    return joined.then((outcome) =>
+      afterWaiting(context, key, at, waitMs, outcome, () =>
+        computeAndAdd(context, key, valueOrFactory, timeout, at),
+      ),
+    )
   },
 } satisfies Implementation<Pick<CacheLike, 'getOrSet'>>
 
 /**
  * Calls the factory and stores its value only if the key is still missing (`add`); another
- * process's value stored meanwhile wins. `gaveUp`: the caller waited on another call's computation
- * and gave up on it (see `closedWhileComputing`).
+ * process's value stored meanwhile wins.
  */
 async function computeAndAdd<T>(
   context: CacheContext,
@@ -101,7 +97,6 @@ async function computeAndAdd<T>(
   valueOrFactory: Factory<T>,
   timeout: number | null | undefined,
   at: VersionOption | undefined,
-  gaveUp = false,
 ): Promise<T> {
   const value =
     typeof valueOrFactory === 'function'
@@ -121,7 +116,7 @@ async function computeAndAdd<T>(
         )
       : await context.storeValue(key, value, timeout, at, 'nx')
   } catch (error) {
-    if (closedWhileComputing(error, gaveUp)) return value
+    if (closedWhileComputing(error)) return value
     // Under ignoreExceptions the computed value is the answer; no second round trip to fail. A
     // value the store could not encode (it has the Redis key only) is named here.
     return context.fail(storeError(error, key), value, 'getOrSet')
@@ -158,12 +153,18 @@ async function readAfterLostRace<T>(
 /**
  * Whether the store of a computed value failed because the cache was closed while the factory ran:
  * the call was made before `close()`, which answers it, but its store comes after — the caller
- * gets the value it computed, not stored, rather than a `ClosedError` for a value it has. Not
- * for a caller that gave up waiting on another call's computation (`gaveUp`): `close()` releases
- * those waiters with a `ClosedError` (see `SingleFlight.close`).
+ * gets the value it computed, not stored, rather than a `ClosedError` for a value it has. (A
+ * caller whose wait on another call's computation `close()` ended computes nothing: it rejects
+ * with `ClosedError`, see `afterWaiting`.)
  */
-function closedWhileComputing(error: unknown, gaveUp: boolean): boolean {
-  return error instanceof ClosedError && !gaveUp
+function closedWhileComputing(error: unknown): boolean {
+  return error instanceof ClosedError
+}
+
+/** Handles `promise`'s rejection, which the call's own `await` of it reports (see `getOrSet`). */
+function markHandled(promise: Promise<unknown>): void {
+  // Promise.prototype's own `then`: a subclass's may do more than that.
+  Promise.prototype.then.call(promise, undefined, () => {})
 }
 
 function waitTimeoutToMs(waitTimeout: number | null | undefined): number | null {
@@ -243,20 +244,16 @@ async function getOrSetControlled<T>(
     const found = await readValue(context, key, MISSING, at, 'getOrSet')
     if (found !== MISSING) return found as T
   }
-  // A miss: one computation per process (and across processes with `distributed`).
+  // A miss: one computation per process (and across processes with `distributed`). A caller that
+  // gave up waiting on another's computes its own value (without the lock).
   const joined = context.flights.join(rkey, waitMs)
-  if (joined !== undefined) {
-    return joined.then((outcome) =>
-      outcome === TIMED_OUT
-        ? computeAndStore(call, 'nx', true)
-        : outcome === KEPT
-          ? missed(call)
-          : (outcome as T),
-    )
-  }
-  const computation = missed(call)
-  context.flights.start(rkey, computation)
-  return computation
+  if (joined === undefined) return inFlight(context, rkey, missed(call))
+  return joined.then((outcome) =>
+    // Of `call`, which the waiter holds anyway: nothing more is held per waiter.
+    afterWaiting(call.context, call.key, call.at, call.waitMs, outcome, (gaveUp) =>
+      gaveUp ? computeAndStore(call, 'nx') : missed(call),
+    ),
+  )
 }
 
 /** A miss's computation: once per fleet with `distributed`, else stored only if still missing. */
@@ -368,13 +365,8 @@ async function holdAndCompute<T>(call: Call<T>, lockKey: string, token: string):
 /**
  * Calls the factory, timing it, and stores the value (and, for XFetch, its compute time): only if
  * the key is missing (`'nx'`), or only if it still holds what a refresh read (`Unchanged`).
- * `gaveUp`: as `computeAndAdd`'s.
  */
-async function computeAndStore<T>(
-  call: Call<T>,
-  condition: 'nx' | Unchanged,
-  gaveUp = false,
-): Promise<T> {
+async function computeAndStore<T>(call: Call<T>, condition: 'nx' | Unchanged): Promise<T> {
   const { context, key, rkey, valueOrFactory, storeMs, stampede } = call
   const started = performance.now()
   const value =
@@ -395,7 +387,7 @@ async function computeAndStore<T>(
       await storeDelta(context, rkey, deltaMs, storeMs)
     }
   } catch (error) {
-    if (closedWhileComputing(error, gaveUp)) return value
+    if (closedWhileComputing(error)) return value
     // A value the store could not encode (it has the Redis key only) is named here.
     return context.fail(storeError(error, key), value, 'getOrSet')
   }
