@@ -1,3 +1,4 @@
+import { domainToASCII } from 'node:url'
 import { InvalidArgumentError } from '@cachex/core'
 
 /** Where and how to reach one Redis server, parsed from a URL. */
@@ -69,8 +70,15 @@ export function parseRedisUrl(url: string): RedisAddress {
         )
       }
       address.tls = parsed.protocol === 'rediss:' || parsed.protocol === 'valkeys:'
-      address.host = parsed.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1'
+      address.host = hostOf(parsed.hostname, url)
       address.port = parsed.port === '' ? 6379 : Number(parsed.port)
+      // The parser refuses 65536 and up; 0 it takes, and no server listens there: every call
+      // would fail to connect (and, under ignoreExceptions, quietly serve fallbacks forever).
+      if (address.port === 0) {
+        throw new InvalidArgumentError(
+          `invalid Redis URL (port 0 is no port a server listens on): ${redactUrl(url)}`,
+        )
+      }
       // As redis-py: a `?db=` wins over the path (an empty one is absent).
       const path = parsed.pathname.replace(/^\/+|\/+$/g, '')
       address.database = parseDatabase(query.db ?? path, url)
@@ -93,6 +101,41 @@ export function parseRedisUrl(url: string): RedisAddress {
   }
   return address
 }
+
+/**
+ * The host of a `redis://` URL as the resolver takes it. The URL parser keeps the host of a
+ * scheme it does not know percent-encoded (`%6Cocalhost`), a Unicode name included
+ * (`b%C3%BCcher.example`): it is decoded, as redis-py's `unquote(url.hostname)`, and a name
+ * that is not ASCII is then put in its ASCII form (IDNA: `xn--bcher-kva.example`), the one DNS
+ * knows (one IDNA does not map stays as decoded). An ASCII name is left as written, its case
+ * too: a sentinel location's host is a service name, which Sentinel matches case for case. An
+ * IPv6 address loses its brackets; no host is 127.0.0.1. An invalid escape, or a name that
+ * decodes to characters no host name holds (`/`, `:`, a space…, which would otherwise send the
+ * connection somewhere else or nowhere), is an `InvalidArgumentError`.
+ */
+function hostOf(hostname: string, url: string): string {
+  if (hostname === '') return '127.0.0.1'
+  if (hostname.startsWith('[')) return hostname.replace(/^\[(.*)\]$/, '$1')
+  let name: string
+  try {
+    name = decodeURIComponent(hostname)
+  } catch {
+    throw new InvalidArgumentError(
+      `invalid Redis URL (its host name has an invalid percent-encoding): ${redactUrl(url)}`,
+    )
+  }
+  if (NOT_IN_HOST_NAMES.test(name)) {
+    throw new InvalidArgumentError(
+      `invalid Redis URL (its host name decodes to a character no host name holds): ${redactUrl(url)}`,
+    )
+  }
+  // Past the check above, an ASCII name holds printable characters only.
+  return /^[!-~]*$/.test(name) ? name : domainToASCII(name) || name
+}
+
+/** The characters WHATWG URL forbids in a domain: C0 controls, space, `#%/:<>?@[\]^|`, DEL. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are the point
+const NOT_IN_HOST_NAMES = /[\u0000-\u0020#%/:<>?@[\\\]^|\u007f]/
 
 /** A URL's start: a scheme and `//` (`unix:` too, as in `unix:///path.sock`). */
 const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i

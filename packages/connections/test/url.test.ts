@@ -440,3 +440,55 @@ describe('a URL that cannot be parsed never shows its password', () => {
     )
   })
 })
+
+describe('host names and ports', () => {
+  it('percent-decodes a host name, as redis-py unquotes it', () => {
+    expect(parseRedisUrl('redis://%6Cocalhost:6380/0')).toMatchObject({
+      host: 'localhost',
+      port: 6380,
+    })
+    expect(parseRedisUrl('rediss://:pw@my%2Dcache.example.com/1').host).toBe('my-cache.example.com')
+  })
+
+  it('turns a Unicode host name into its ASCII (punycode) form, encoded or not', () => {
+    expect(parseRedisUrl('redis://bücher.example:6379/0').host).toBe('xn--bcher-kva.example')
+    expect(parseRedisUrl('redis://b%C3%BCcher.example/0').host).toBe('xn--bcher-kva.example')
+    expect(parseRedisUrl('redis://CAFÉ.example/0').host).toBe('xn--caf-dma.example')
+    // An ASCII name stays as written, its case too (a sentinel location's host is a service
+    // name, which Sentinel matches case for case); an IP address as it is.
+    expect(parseRedisUrl('redis://MyPrimary_1/0').host).toBe('MyPrimary_1')
+    expect(parseRedisUrl('redis://127.0.0.1:6379/0').host).toBe('127.0.0.1')
+    expect(parseRedisUrl('redis://[::1]:6380/0').host).toBe('::1')
+  })
+
+  it('refuses a host name with an invalid percent-encoding, or one that decodes to no host name, without the password', () => {
+    for (const url of [
+      'redis://:topsecret@%zz.example/0',
+      'redis://:topsecret@%C3.example:6379/0',
+      'redis://:topsecret@evil%2Fhost/0',
+      'redis://:topsecret@a%20b/0',
+      'redis://:topsecret@a%00b/0',
+      'redis://:topsecret@h%3A6380/0',
+    ]) {
+      const error = thrownBy(() => parseRedisUrl(url))
+      expect(error, url).toBeInstanceOf(InvalidArgumentError)
+      expect((error as Error).message, url).toMatch(/host name/)
+      for (const text of textsOf(error)) expect(text, url).not.toContain('topsecret')
+    }
+  })
+
+  it('refuses port 0 as it refuses port 65536, without the password', () => {
+    for (const url of [
+      'redis://:topsecret@127.0.0.1:0/0',
+      'rediss://:topsecret@example.com:00/0',
+      'redis://:topsecret@127.0.0.1:65536/0',
+    ]) {
+      const error = thrownBy(() => parseRedisUrl(url))
+      expect(error, url).toBeInstanceOf(InvalidArgumentError)
+      expect((error as Error).message, url).toMatch(/^invalid Redis URL/)
+      for (const text of textsOf(error)) expect(text, url).not.toContain('topsecret')
+    }
+    expect(() => standalone({ location: 'redis://127.0.0.1:0/0' })).toThrow(InvalidArgumentError)
+    expect(parseRedisUrl('redis://127.0.0.1:65535/0').port).toBe(65535)
+  })
+})

@@ -2,7 +2,7 @@
 // places that emit check one boolean of this object (`reads`, `writes`, `errors`…) first, and
 // build no event object unless it is set.
 
-import { InvalidArgumentError } from './errors.ts'
+import { CachexError, ConnectionError, InvalidArgumentError } from './errors.ts'
 import type { CacheEventListener, CacheEventMap, CacheEventName } from './events.ts'
 import type { Logger } from './types.ts'
 
@@ -102,6 +102,24 @@ export class CacheEvents {
         this.#report(event, listener, error)
       }
     }
+  }
+
+  /**
+   * Emits `error` for a failure that no error policy applies to, thrown as it is whatever
+   * `ignoreExceptions` says: what `acquireLock` and `acquirePermit` reject with, and the bad
+   * arguments a scan (`iterKeys`, `hscan`…) throws before it starts. The payload is the one
+   * `CacheContext.fail` emits for every other method: `ignored: false`, and the error as a
+   * `CachexError` (a foreign one, from a custom connection, as a `ConnectionError`).
+   */
+  thrown(operation: string, error: unknown): void {
+    if (!this.errors) return
+    const typed =
+      error instanceof CachexError
+        ? error
+        : new ConnectionError(error instanceof Error ? error.message : String(error), {
+            cause: error,
+          })
+    this.emit('error', { operation, error: typed, ignored: false })
   }
 
   #report(event: CacheEventName, listener: AnyListener, error: unknown): void {

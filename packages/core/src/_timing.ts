@@ -47,7 +47,10 @@ const VARIADIC: ReadonlySet<string> = new Set([
   'sinterstore',
   'sunionstore',
 ])
-/** Methods taking an iterable of keys first, which may be consumed once: made an array first. */
+/**
+ * Methods taking an iterable of keys first, which may be consumed once: counted as the method
+ * iterates it (see `countingKeys`).
+ */
 const KEY_LISTS: ReadonlySet<string> = new Set(['getMany', 'deleteMany'])
 
 type Method = (...args: unknown[]) => unknown
@@ -97,12 +100,15 @@ function timed(context: CacheContext, name: string, original: Method): Method {
     const events = context.events
     // A public method called by another (decr → incr) or queued by a pipeline is not an operation.
     if (events.depth > 0 || context.recorder !== undefined) return original.apply(this, args)
-    if (listFirst && args[0] != null && !Array.isArray(args[0])) {
-      args[0] = [...(args[0] as Iterable<unknown>)]
-    }
     const first = args[0]
     const key = shape !== 'none' && typeof first === 'string' ? first : undefined
-    const keyCount = countKeys(shape, args)
+    // Telemetry never changes what a call does: a list of keys is counted as the method itself
+    // iterates it (once: a generator can be read only once), and whatever is no list the method
+    // gets untouched, for its own checks to refuse (a string, read as keys, would name one key
+    // per character).
+    const counted = listFirst ? countingKeys(first) : undefined
+    if (counted !== undefined) args[0] = counted.keys
+    const keyCount = listFirst ? () => counted?.count ?? listLength(first) : countKeys(shape, args)
     const start = performance.now()
     let result: unknown
     events.depth++
@@ -134,6 +140,54 @@ function timed(context: CacheContext, name: string, original: Method): Method {
     emitTimed(context, name, start, keyCount, key, false, undefined)
     return result
   }
+}
+
+/**
+ * `keys` as an iterable that counts what it yields, for a method on a list of keys that is no
+ * array (a `Set`, a generator…): the method iterates it as it would `keys` — once, each step
+ * and each error of the caller's iterator passed on as they come — and `count` is then the
+ * number of keys. `undefined` for anything else (an array, counted by its length; a string or
+ * anything not iterable, left for the method to refuse), and for an object whose iterator
+ * cannot even be read: the method meets that as it would without telemetry.
+ */
+function countingKeys(keys: unknown): { keys: Iterable<unknown>; count: number } | undefined {
+  // As the methods' `keyList`: only an object is taken for a list of keys.
+  if (typeof keys !== 'object' || keys === null || Array.isArray(keys)) return undefined
+  let iterate: unknown
+  try {
+    iterate = (keys as Partial<Iterable<unknown>>)[Symbol.iterator]
+  } catch {
+    return undefined
+  }
+  if (typeof iterate !== 'function') return undefined
+  const counted = {
+    count: 0,
+    keys: {
+      [Symbol.iterator](): Iterator<unknown> {
+        const inner = (iterate as () => Iterator<unknown>).call(keys)
+        return {
+          next(...args: [] | [unknown]) {
+            const step = inner.next(...args)
+            if (step !== null && typeof step === 'object' && step.done !== true) counted.count++
+            return step
+          },
+          return(value?: unknown) {
+            return inner.return === undefined ? { done: true, value } : inner.return(value)
+          },
+          throw(error?: unknown) {
+            if (inner.throw === undefined) throw error
+            return inner.throw(error)
+          },
+        }
+      },
+    },
+  }
+  return counted
+}
+
+/** The keys of an array (no list of keys else: the call is refused, about none). */
+function listLength(keys: unknown): number {
+  return Array.isArray(keys) ? keys.length : 0
 }
 
 /** `pipeline()` / `transaction()`, whose `exec()` is timed: one operation of `length` calls. */
@@ -183,7 +237,7 @@ function emitTimed(
   context: CacheContext,
   operation: string,
   start: number,
-  keyCount: number,
+  keyCount: number | (() => number),
   key: string | undefined,
   failed: boolean,
   error: unknown,
@@ -195,7 +249,8 @@ function emitTimed(
     // The wall clock now, less the duration: `performance.timeOrigin + start` drifts from
     // `Date.now()` (CI saw it 4 ms early in a process a few minutes old).
     startTime: Date.now() - durationMs,
-    keyCount,
+    // A list of keys is counted once the method has read it.
+    keyCount: typeof keyCount === 'function' ? keyCount() : keyCount,
   }
   if (key !== undefined) event.key = key
   if (failed) event.error = error
@@ -231,7 +286,14 @@ function countKeys(shape: Shape, args: unknown[]): number {
   }
   if (Array.isArray(first)) return first.length
   if (first instanceof Map) return first.size
-  if (first !== null && typeof first === 'object') return Object.keys(first).length
+  if (first !== null && typeof first === 'object') {
+    try {
+      return Object.keys(first).length
+    } catch {
+      // A proxy that refuses to list its keys: the method meets that itself.
+      return 0
+    }
+  }
   return 0
 }
 

@@ -1,5 +1,10 @@
 import { memory } from '@cachex/connections'
-import { isMemoryLocation, isNodeRedisCluster, isRedisSentinel } from '@cachex/connections/internal'
+import {
+  DEFAULT_URL,
+  isMemoryLocation,
+  isNodeRedisCluster,
+  isRedisSentinel,
+} from '@cachex/connections/internal'
 import {
   Cache,
   type Compressor,
@@ -85,10 +90,23 @@ export function buildCache<IgnoreErrors extends boolean = false>(
     semaphoreFactory: options.semaphoreFactory ?? semaphoreFactory,
   })
   if (telemetry !== undefined) {
-    const location = options.client === 'sentinel' ? undefined : options.location
+    const location = telemetryLocation(options)
     telemetry.instrument(cache, alias === undefined ? { location } : { alias, location })
   }
   return cache
+}
+
+/**
+ * The location the cache's telemetry reports (`server.address`…): the one it connects to,
+ * `redis://127.0.0.1:6379/0` when left unset for the default client, which connects there.
+ * None for a sentinel location (it names a service, not a server), and none unset under a
+ * connection factory of the user's, which connects where it likes.
+ */
+function telemetryLocation(options: CreateCacheOptions): unknown {
+  if (options.client === 'sentinel') return undefined
+  if (options.location !== undefined) return options.location
+  const defaultClient = options.client === undefined || options.client === 'default'
+  return defaultClient && options.connectionFactory === undefined ? DEFAULT_URL : undefined
 }
 
 /** `location: 'memory://…'`: the in-process backend, which is one topology of its own. */

@@ -59,8 +59,9 @@ export interface InstrumentOptions {
   /** Where metrics go. @default the global meter provider (`metrics.getMeterProvider()`) */
   meterProvider?: MeterProvider
   /**
-   * Puts the user's key on spans (attribute `cachex.key`) and error messages in span events.
-   * Keys can be personal data (`user:alice@example.com`): off unless you choose it.
+   * Puts the user's key on spans (attribute `cachex.key`: its first 1,024 characters and `…`
+   * when longer) and error messages in span events. Keys can be personal data
+   * (`user:alice@example.com`): off unless you choose it.
    * @default false
    */
   captureKeys?: boolean
@@ -283,7 +284,9 @@ export function instrument(cache: Cache, options: InstrumentOptions = {}): () =>
         if (event.keyCount !== 1 && isBatch(event.operation)) {
           span.setAttribute('db.operation.batch.size', event.keyCount)
         }
-        if (captureKeys && event.key !== undefined) span.setAttribute('cachex.key', event.key)
+        if (captureKeys && event.key !== undefined) {
+          span.setAttribute('cachex.key', boundedKey(event.key))
+        }
         if (failed) {
           const status = statusCodeOf(event.error)
           if (status !== undefined) span.setAttribute('db.response.status_code', status)
@@ -297,6 +300,23 @@ export function instrument(cache: Cache, options: InstrumentOptions = {}): () =>
   return () => {
     for (const stop of stops.splice(0)) stop()
   }
+}
+
+/**
+ * The characters of a key that `cachex.key` carries: a key may be megabytes (Redis takes 512 MB),
+ * and each span would hold and export it whole.
+ */
+const KEY_ATTRIBUTE_LENGTH = 1024
+
+/**
+ * `key` as `cachex.key` carries it: whole up to `KEY_ATTRIBUTE_LENGTH` characters, else its first
+ * ones (never half of a surrogate pair) and `…`.
+ */
+function boundedKey(key: string): string {
+  if (key.length <= KEY_ATTRIBUTE_LENGTH) return key
+  const last = key.charCodeAt(KEY_ATTRIBUTE_LENGTH - 1)
+  const end = last >= 0xd800 && last <= 0xdbff ? KEY_ATTRIBUTE_LENGTH - 1 : KEY_ATTRIBUTE_LENGTH
+  return `${key.slice(0, end)}…`
 }
 
 /** What tells the series of one operation apart: its name, and its error type on failure. */

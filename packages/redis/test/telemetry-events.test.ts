@@ -1,7 +1,7 @@
 // cache.on(): the typed events (hit, miss, set, delete, error, invalidate, operation), on a real
 // redis-server and on memory://; the local tier's events on Redis only (memory:// has no tier).
 import { type Cache, type CacheEventMap, type CacheEventName, createCache } from '@cachex/redis'
-import { delay, type RedisServer, startRedis, uniquePrefix } from '@cachex/test-utils'
+import { delay, freePort, type RedisServer, startRedis, uniquePrefix } from '@cachex/test-utils'
 import { createClient } from '@redis/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BACKENDS, backendServer } from './helpers.ts'
@@ -407,4 +407,231 @@ describe('setMany rejected after storing some keys (redis, an ACL user allowed s
     expect(await admin.sendCommand(['EXISTS', 'app:1:okx'])).toBe(0)
     seen.stop()
   })
+})
+
+/** What a call did: its value, or its error (class and message), and whether it threw at once. */
+async function outcomeOf(call: () => unknown): Promise<unknown> {
+  let result: unknown
+  try {
+    result = call()
+  } catch (error) {
+    return { sync: true, error: errorText(error) }
+  }
+  try {
+    const value = await result
+    return { value: value instanceof Map ? [...value] : value }
+  } catch (error) {
+    return { error: errorText(error) }
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? `${error.constructor.name}: ${error.message}` : String(error)
+}
+
+describe('an operation listener changes no call of getMany or deleteMany (memory://)', () => {
+  const caches: Cache[] = []
+  afterAll(async () => {
+    for (const cache of caches) await cache.close()
+  })
+
+  /** A cache holding u, s, e, r and user; timed by an `operation` listener when `timed`. */
+  async function filled(timed: boolean): Promise<Cache> {
+    const cache = createCache({ location: `memory://${uniquePrefix('same')}` })
+    caches.push(cache)
+    await cache.setMany({ u: 1, s: 2, e: 3, r: 4, user: 5 })
+    if (timed) cache.on('operation', () => {})
+    return cache
+  }
+
+  // Each made afresh per call: some are one-shot.
+  const inputs: Array<[string, () => unknown]> = [
+    ['a string', () => 'user'],
+    ['a number', () => 42],
+    ['true', () => true],
+    ['null', () => null],
+    ['undefined', () => undefined],
+    ['a plain object', () => ({ u: 1 })],
+    [
+      'a function with an iterator',
+      () => Object.assign(() => 0, { [Symbol.iterator]: [][Symbol.iterator] }),
+    ],
+    ['an array', () => ['u', 's']],
+    ['a Set', () => new Set(['u', 'e'])],
+    [
+      'a generator (one-shot)',
+      () =>
+        (function* () {
+          yield 'u'
+          yield 'r'
+        })(),
+    ],
+    [
+      'an iterable whose iterator throws',
+      () => ({
+        *[Symbol.iterator]() {
+          yield 'u'
+          throw new Error('the caller iterator broke')
+        },
+      }),
+    ],
+    ['an iterable of a number', () => new Set(['u', 7])],
+  ]
+
+  for (const method of ['getMany', 'deleteMany'] as const) {
+    for (const [name, input] of inputs) {
+      it(`${method}(${name}): the same outcome, and the same keys left, with or without`, async () => {
+        const results: unknown[] = []
+        for (const timed of [false, true]) {
+          const cache = await filled(timed)
+          const call = cache[method] as (keys: unknown) => unknown
+          const outcome = await outcomeOf(() => call.call(cache, input()))
+          const left = [...(await cache.getMany(['u', 's', 'e', 'r', 'user'])).keys()]
+          results.push({ outcome, left })
+        }
+        expect(results[1]).toEqual(results[0])
+      })
+    }
+  }
+
+  it('refuses a string of keys with InvalidArgumentError under OpenTelemetry, deleting nothing', async () => {
+    const { instrument } = await import('@cachex/redis/otel')
+    const cache = await filled(false)
+    instrument(cache)
+    const seen = record(cache)
+    await expect(cache.deleteMany('user' as never)).rejects.toMatchObject({
+      code: 'E_INVALID_ARGUMENT',
+    })
+    await expect(cache.getMany('ab' as never)).rejects.toMatchObject({
+      code: 'E_INVALID_ARGUMENT',
+    })
+    // Rejected, not thrown: the method's own check refuses a non-iterable.
+    const rejected = cache.getMany(42 as never)
+    expect(rejected).toBeInstanceOf(Promise)
+    await expect(rejected).rejects.toMatchObject({ code: 'E_INVALID_ARGUMENT' })
+    expect(await cache.getMany(['u', 's', 'e', 'r', 'user'])).toEqual(
+      new Map([
+        ['u', 1],
+        ['s', 2],
+        ['e', 3],
+        ['r', 4],
+        ['user', 5],
+      ]),
+    )
+    // Each refusal is one error and one failed operation, the same error.
+    expect(seen.error.map(({ operation }) => operation)).toEqual([
+      'deleteMany',
+      'getMany',
+      'getMany',
+    ])
+    const failed = seen.operation.filter((op) => 'error' in op)
+    expect(failed.map((op) => op.error)).toEqual(seen.error.map(({ error }) => error))
+    seen.stop()
+  })
+
+  it("iterates a caller's one-shot iterator once, and counts its keys", async () => {
+    const cache = await filled(true)
+    const seen = record(cache)
+    let nexts = 0
+    const keys = ['u', 'r', 'nope']
+    const oneShot: Iterator<string> & Iterable<string> = {
+      next: () => {
+        nexts++
+        const key = keys.shift()
+        return key === undefined ? { done: true, value: undefined } : { done: false, value: key }
+      },
+      [Symbol.iterator]() {
+        return this
+      },
+    }
+    expect(await cache.getMany(oneShot)).toEqual(
+      new Map([
+        ['u', 1],
+        ['r', 4],
+      ]),
+    )
+    expect(nexts).toBe(4)
+    const op = seen.operation.find(({ operation }) => operation === 'getMany')
+    expect(op?.keyCount).toBe(3)
+    seen.stop()
+  })
+})
+
+describe('error events of locks, semaphores and scans (memory://, and a server that refuses)', () => {
+  const caches: Cache[] = []
+  afterAll(async () => {
+    for (const cache of caches) await cache.close()
+  })
+
+  type Watched = Cache & { errors: Array<CacheEventMap['error']> }
+
+  /** A cache whose `error` events are kept; timed by an `operation` listener when `timed`. */
+  function open(location: string, timed: boolean): Watched {
+    const cache = createCache({ location, keyPrefix: uniquePrefix('ee'), socketConnectTimeout: 1 })
+    caches.push(cache)
+    const errors: Array<CacheEventMap['error']> = []
+    cache.on('error', (event) => errors.push(event))
+    if (timed) cache.on('operation', () => {})
+    return Object.assign(cache, { errors })
+  }
+
+  for (const timed of [false, true]) {
+    const label = timed ? 'with an operation listener' : 'with error listeners only'
+
+    it(`reports each failure of acquireLock and acquirePermit, ${label}`, async () => {
+      const down = open(`redis://127.0.0.1:${await freePort()}/0`, timed)
+      const memory = open(`memory://${uniquePrefix('locks')}`, timed)
+      const failures: Array<[Watched, string, () => Promise<unknown>]> = [
+        [down, 'acquireLock', () => down.acquireLock('l', { timeout: 1, blocking: false })],
+        [down, 'acquirePermit', () => down.acquirePermit('s', { limit: 2, blocking: false })],
+        [memory, 'acquireLock', () => memory.acquireLock('l', { timeout: -5 })],
+        [memory, 'acquireLock', () => memory.acquireLock('', {})],
+        [memory, 'acquirePermit', () => memory.acquirePermit('s', { limit: 0 })],
+      ]
+      for (const [cache, operation, call] of failures) {
+        const before = cache.errors.length
+        let thrown: unknown
+        await call().catch((error: unknown) => {
+          thrown = error
+        })
+        expect(thrown, operation).toBeInstanceOf(Error)
+        expect(cache.errors.slice(before), operation).toEqual([
+          { operation, error: thrown, ignored: false },
+        ])
+      }
+      // A lock or permits held elsewhere: the LockError is reported too.
+      const held = await memory.acquireLock('busy', { timeout: 5 })
+      const before = memory.errors.length
+      await expect(memory.acquireLock('busy', { blocking: false })).rejects.toMatchObject({
+        code: 'E_LOCK',
+      })
+      expect(memory.errors.slice(before).map(({ operation }) => operation)).toEqual(['acquireLock'])
+      await held.release()
+      expect(down.errors.map(({ error }) => error.code)).toEqual(['E_CONNECTION', 'E_CONNECTION'])
+    })
+
+    it(`reports the bad arguments of iterKeys, hscan, sscan and zscan, still thrown at once, ${label}`, async () => {
+      const cache = open(`memory://${uniquePrefix('scans')}`, timed)
+      const calls: Array<[string, () => unknown]> = [
+        ['iterKeys', () => cache.iterKeys(42 as never)],
+        ['iterKeys', () => cache.iterKeys('*', { itersize: 0 })],
+        ['hscan', () => cache.hscan(42 as never)],
+        ['sscan', () => cache.sscan('s', { count: 0 })],
+        ['zscan', () => cache.zscan('z', { match: '' })],
+      ]
+      for (const [operation, call] of calls) {
+        const before = cache.errors.length
+        let thrown: unknown
+        try {
+          call()
+        } catch (error) {
+          thrown = error
+        }
+        expect(thrown, operation).toMatchObject({ code: 'E_INVALID_ARGUMENT' })
+        expect(cache.errors.slice(before), operation).toEqual([
+          { operation, error: thrown, ignored: false },
+        ])
+      }
+    })
+  }
 })

@@ -2,7 +2,7 @@
 // real redis-server: counters, histograms, spans, their parent, no key and no password.
 import { type Cache, caches, configureCaches, createCache } from '@cachex/redis'
 import { createMetricProducer, instrument, openTelemetry } from '@cachex/redis/otel'
-import { uniquePrefix } from '@cachex/test-utils'
+import { freePort, uniquePrefix } from '@cachex/test-utils'
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
 import {
@@ -439,5 +439,69 @@ describe('the global providers', () => {
     } finally {
       trace.disable()
     }
+  })
+})
+
+describe('spans and counters at the edges', () => {
+  it('reports server.address 127.0.0.1, port 6379 and database 0 for the default location', async () => {
+    // The only call is refused before any connection opens (a key that is no string): nothing
+    // reaches 127.0.0.1:6379, and the call still makes its span.
+    const cache = createCache({ telemetry: openTelemetry({ tracerProvider, meterProvider }) })
+    open.push(cache)
+    await expect(cache.get(42 as never)).rejects.toMatchObject({ code: 'E_INVALID_ARGUMENT' })
+    const explicit = createCache({
+      client: 'default',
+      telemetry: openTelemetry({ tracerProvider, meterProvider }),
+    })
+    open.push(explicit)
+    await expect(explicit.ttl(42 as never)).rejects.toMatchObject({ code: 'E_INVALID_ARGUMENT' })
+    const finished = spans.getFinishedSpans()
+    expect(finished.map((span) => span.name)).toEqual(['get', 'ttl'])
+    for (const span of finished) {
+      expect(span.attributes).toMatchObject({
+        'server.address': '127.0.0.1',
+        'server.port': 6379,
+        'db.namespace': '0',
+      })
+    }
+  })
+
+  it('counts the failures of acquireLock in cachex.errors, as its span fails', async () => {
+    const cache = createCache({
+      location: `redis://127.0.0.1:${await freePort()}/0`,
+      socketConnectTimeout: 1,
+      telemetry: openTelemetry({ tracerProvider, meterProvider }),
+    })
+    open.push(cache)
+    await expect(cache.acquireLock('l', { blocking: false })).rejects.toMatchObject({
+      code: 'E_CONNECTION',
+    })
+    await expect(cache.acquireLock('l', { timeout: -5 })).rejects.toMatchObject({
+      code: 'E_INVALID_ARGUMENT',
+    })
+    const failed = spans.getFinishedSpans().filter((span) => span.name === 'acquireLock')
+    expect(failed.map((span) => span.status.code)).toEqual([
+      SpanStatusCode.ERROR,
+      SpanStatusCode.ERROR,
+    ])
+    const metrics = await collect()
+    const where = { 'db.operation.name': 'acquireLock' }
+    expect(counter(metrics, 'cachex.errors', { ...where, 'error.type': 'E_CONNECTION' })).toBe(1)
+    expect(
+      counter(metrics, 'cachex.errors', { ...where, 'error.type': 'E_INVALID_ARGUMENT' }),
+    ).toBe(1)
+  })
+
+  it('bounds cachex.key to its first 1,024 characters, marked', async () => {
+    const cache = cacheFor()
+    instrument(cache, { tracerProvider, captureKeys: true })
+    const long = `k${'x'.repeat(2 * 1024 * 1024)}`
+    await cache.get(long)
+    // A key whose 1,024th character opens a surrogate pair is cut before the pair.
+    const emoji = `${'y'.repeat(1023)}😀tail`
+    await cache.get(emoji)
+    await cache.get('short')
+    const keys = spans.getFinishedSpans().map((span) => span.attributes['cachex.key'])
+    expect(keys).toEqual([`${long.slice(0, 1024)}…`, `${'y'.repeat(1023)}…`, 'short'])
   })
 })

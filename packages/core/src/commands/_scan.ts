@@ -37,6 +37,25 @@ export function scanKey<T>(
   items: (flat: unknown[]) => Iterable<T>,
 ): AsyncIterable<T> {
   const method = command.toLowerCase()
+  let rkey: string
+  let tail: RedisArgument[]
+  try {
+    ;[rkey, tail] = scanArguments(context, method, key, options)
+  } catch (error) {
+    // Still thrown at once, before any iteration; reported as a failure of the call.
+    context.events.thrown(method, error)
+    throw error
+  }
+  return guarded(context, method, key, rkey, walk(context, command, rkey, tail, items))
+}
+
+/** The Redis key of a member scan, and its arguments after the cursor, checked. */
+function scanArguments(
+  context: CacheContext,
+  method: string,
+  key: string,
+  options: MemberScanOptions,
+): [rkey: string, tail: RedisArgument[]] {
   checkOptions(options, method, MEMBER_SCAN_KEYS)
   const rkey = context.key(key, options)
   const count = options.count ?? context.itersize
@@ -53,7 +72,7 @@ export function scanKey<T>(
   }
   const tail: RedisArgument[] = match === undefined ? [] : ['MATCH', match]
   tail.push('COUNT', String(count))
-  return guarded(context, method, key, rkey, walk(context, command, rkey, tail, items))
+  return [rkey, tail]
 }
 
 async function* walk<T>(

@@ -88,13 +88,21 @@ export const keyCommands = {
   },
 
   async acquireLock(key: string, options: AcquireLockOptions = {}): Promise<HeldLock> {
-    checkOptions(options, 'acquireLock', ACQUIRE_LOCK_KEYS)
-    const { token, ...lockOptions } = options
-    const lock = makeLock(contextOf(this), 'acquireLock', key, lockOptions)
-    if (!(await lock.acquire(token === undefined ? undefined : { token }))) {
-      throw new LockError(`could not acquire the lock '${key}': ${whyNotAcquired(lockOptions)}`)
+    const context = contextOf(this)
+    try {
+      checkOptions(options, 'acquireLock', ACQUIRE_LOCK_KEYS)
+      const { token, ...lockOptions } = options
+      const lock = makeLock(context, 'acquireLock', key, lockOptions)
+      if (!(await lock.acquire(token === undefined ? undefined : { token }))) {
+        throw new LockError(`could not acquire the lock '${key}': ${whyNotAcquired(lockOptions)}`)
+      }
+      return new HeldLockHandle(lock)
+    } catch (error) {
+      // Thrown as it is (ignoreExceptions does not apply to locks), and reported as every
+      // other method's failure is: an error that `cachex.errors` counts.
+      context.events.thrown('acquireLock', error)
+      throw error
     }
-    return new HeldLockHandle(lock)
   },
 
   async keys(pattern = '*', options?: ScanOptions): Promise<string[]> {
@@ -120,8 +128,15 @@ export const keyCommands = {
 
   iterKeys(pattern = '*', options?: ScanOptions): AsyncIterable<string> {
     const context = contextOf(this)
-    const [redisPattern, itersize, version] = scanArguments(context, 'iterKeys', pattern, options)
-    return guardedUserKeys(context, redisPattern, itersize, version)
+    let scan: [redisPattern: string, itersize: number, version: number]
+    try {
+      scan = scanArguments(context, 'iterKeys', pattern, options)
+    } catch (error) {
+      // Still thrown at once, before any iteration; reported as a failure of the call.
+      context.events.thrown('iterKeys', error)
+      throw error
+    }
+    return guardedUserKeys(context, ...scan)
   },
 
   async deletePattern(pattern: string, options?: ScanOptions): Promise<number> {

@@ -54,13 +54,21 @@ export const semaphoreCommands = {
   },
 
   async acquirePermit(key: string, options: SemaphoreOptions & VersionOption): Promise<HeldPermit> {
-    const semaphore = makeSemaphore(contextOf(this), 'acquirePermit', key, options)
-    if (!(await semaphore.acquire())) {
-      throw new LockError(
-        `could not acquire ${semaphore.weight === 1 ? 'a permit' : `${semaphore.weight} permits`} of the semaphore '${key}': ${whyNoPermit(options)}`,
-      )
+    const context = contextOf(this)
+    try {
+      const semaphore = makeSemaphore(context, 'acquirePermit', key, options)
+      if (!(await semaphore.acquire())) {
+        throw new LockError(
+          `could not acquire ${semaphore.weight === 1 ? 'a permit' : `${semaphore.weight} permits`} of the semaphore '${key}': ${whyNoPermit(options)}`,
+        )
+      }
+      return new HeldPermitHandle(semaphore)
+    } catch (error) {
+      // Thrown as it is (ignoreExceptions does not apply to semaphores), and reported as every
+      // other method's failure is: an error that `cachex.errors` counts.
+      context.events.thrown('acquirePermit', error)
+      throw error
     }
-    return new HeldPermitHandle(semaphore)
   },
 } satisfies Implementation<SemaphoreCommands>
 
