@@ -6,6 +6,7 @@
 import type { CacheContext, CommandWithFallback } from './_context.ts'
 import { LocalTier } from './_local-tier.ts'
 import { isWrongType } from './_messages.ts'
+import { type CallNote, FAMILY_METHODS, noting } from './_pipeline-families.ts'
 import { keyEntries } from './_pipeline-keys.ts'
 import { type PipelineCommand, standardEntries } from './_pipeline-standard.ts'
 import {
@@ -19,6 +20,8 @@ import type { CacheLike } from './cache-like.ts'
 import type { VersionOption } from './cache-options.ts'
 import { InvalidArgumentError } from './errors.ts'
 import type { CommandRoute, RedisArgument } from './types.ts'
+
+export { FAMILY_METHODS } from './_pipeline-families.ts'
 
 /** One command of a queued call. */
 export interface QueuedCommand {
@@ -57,96 +60,10 @@ interface QueuedCall {
    * failed (noted as it failed: `checked()`'s `refuse`, a throw), or may have failed without a
    * word (a family method checks its arguments in an `async` body, whose error only its promise
    * gives, a tick later). A call that queued no command and is known not to have failed (the
-   * standard API's `deleteMany([])`) resolved its value, and is not waited for.
+   * standard API's `deleteMany([])`, a family method's `answered`) is not waited for.
    */
   unsure: boolean
 }
-
-/**
- * The family methods a pipeline queues by running them with the recorder set: each calls
- * `context.run` synchronously, once, before any `await` (pipeline.test.ts checks each one).
- */
-export const FAMILY_METHODS = [
-  // hashes
-  'hset',
-  'hdel',
-  'hexists',
-  'hget',
-  'hgetall',
-  'hincrby',
-  'hincrbyfloat',
-  'hlen',
-  'hmget',
-  'hmset',
-  'hsetnx',
-  'hvals',
-  'hkeys',
-  // sorted sets
-  'zadd',
-  'zcard',
-  'zcount',
-  'zincrby',
-  'zrange',
-  'zrevrange',
-  'zrangebyscore',
-  'zrevrangebyscore',
-  'zrank',
-  'zrevrank',
-  'zrem',
-  'zremrangebyrank',
-  'zscore',
-  'zmscore',
-  'zpopmin',
-  'zpopmax',
-  // lists
-  'llen',
-  'lpush',
-  'rpush',
-  'lpop',
-  'rpop',
-  'lindex',
-  'lrange',
-  'lset',
-  'ltrim',
-  'lpos',
-  'lmove',
-  'linsert',
-  'lrem',
-  // sets
-  'sadd',
-  'srem',
-  'smembers',
-  'sismember',
-  'smismember',
-  'scard',
-  'spop',
-  'srandmember',
-  'smove',
-  'sdiff',
-  'sinter',
-  'sunion',
-  'sdiffstore',
-  'sinterstore',
-  'sunionstore',
-  // streams (without `block`)
-  'xadd',
-  'xlen',
-  'xrange',
-  'xrevrange',
-  'xread',
-  'xtrim',
-  'xdel',
-  'xgroupCreate',
-  'xgroupDestroy',
-  'xreadgroup',
-  'xack',
-  'xpending',
-  'xclaim',
-  'xautoclaim',
-  'xinfoStream',
-  // keys
-  'type',
-] as const
 
 /** The implementation behind `cache.pipeline()` and `cache.transaction()`. */
 export class CachePipeline {
@@ -157,8 +74,8 @@ export class CachePipeline {
   #executed = false
   /** The first command that could not be built (bad arguments, a value that does not encode). */
   #refused: unknown
-  /** While `queue()` makes a call: whether it was refused (`refuse`). */
-  #refusing: { refused: boolean } | undefined
+  /** While `queue()` makes a call: what it learns of it (`refuse`, `answered`). */
+  #refusing: CallNote | undefined
 
   constructor(cache: CacheLike, context: CacheContext, transaction: boolean) {
     this.#cache = cache
@@ -194,7 +111,8 @@ export class CachePipeline {
    * call it synchronously), and the promise it returns as the call's result. `reports`: whether
    * `invoke` notes a failure before queueing to `refuse` as it fails (the standard API's entries,
    * through `checked()`), so that a call that queued nothing and noted nothing is known to have
-   * resolved its value; else such a call is waited for by a transaction.
+   * resolved its value; else such a call is waited for by a transaction, unless it noted that it
+   * resolved (a family method's `answered`).
    */
   queue(invoke: () => Promise<unknown>, reports = false): this {
     if (typeof invoke !== 'function') {
@@ -213,14 +131,14 @@ export class CachePipeline {
       options: VersionOption | undefined,
       command: CommandWithFallback<T>,
     ) => this.#record(commands, key, options, command)
-    const refusing = { refused: false }
+    const note: CallNote = { cache: this.#cache, refused: false, answered: false }
     const outer = this.#refusing
-    this.#refusing = refusing
+    this.#refusing = note
     let result: Promise<unknown>
     try {
-      result = invoke()
+      result = noting(note, invoke)
     } catch (error) {
-      refusing.refused = true
+      note.refused = true
       result = Promise.reject(error)
     } finally {
       context.recorder = previous
@@ -229,7 +147,7 @@ export class CachePipeline {
     this.#calls.push({
       commands,
       result: result.then(undefined, (error: unknown) => error),
-      unsure: commands.length === 0 && (refusing.refused || !reports),
+      unsure: commands.length === 0 && (note.refused || !(reports || note.answered)),
     })
     return this
   }
@@ -324,9 +242,9 @@ export class CachePipeline {
     const queued: QueuedCommand[] = []
     for (const call of calls) for (const command of call.commands) queued.push(command)
     // All or nothing: a call of a transaction that failed here (bad arguments) sends nothing.
-    // Checked without a wait unless a call that queued no command failed or may have (`unsure`):
-    // a call made after exec() in the same tick must not overtake the transaction, which then
-    // sends nothing or, for a family method that resolved its value, sends a tick late.
+    // Checked without a wait unless a call that queued no command failed or may have (`unsure`),
+    // which then sends nothing; a family method that resolves without a command says so as it is
+    // queued (`answered`), so that a call made after exec() does not overtake the transaction.
     if (this.#transaction) {
       if (this.#refused !== undefined) throw this.#refused
       if (calls.some((call) => call.unsure)) await this.#checkBuilt(calls)

@@ -646,3 +646,100 @@ describe('streams: blocking calls on a redis-server', () => {
     }
   })
 })
+
+// An ID that is not one, and field names that are not UTF-8: on both backends.
+describe.each(BACKENDS)('%s: stream IDs and field names', (backend) => {
+  let server: { url: string; stop(): Promise<void> }
+  let cache: Cache
+
+  beforeAll(async () => {
+    server = await backendServer(backend)
+    cache = createCache({ location: server.url, keyPrefix: uniquePrefix('stream-ids') })
+  })
+
+  afterAll(async () => {
+    await cache?.close()
+    await server?.stop()
+  })
+
+  beforeEach(async () => {
+    await cache.clear()
+  })
+
+  it("xadd's id: an option word or anything else that is no ID is refused, nothing stored", async () => {
+    // `XADD key MAXLEN 100 5 a 1`: Redis would read field '100' as the MAXLEN threshold and its
+    // value as the entry's ID, and store { a: 1 } under '5-0'.
+    const bad = ['MAXLEN', 'MINID', 'NOMKSTREAM', 'LIMIT', '~', '=', '-', '+', '$', '>', '(1-0']
+    bad.push('1-0 ', ' 1', '+1', '1.5', '0x10', 'a-b', '1-', '-1', '1-2-3', '1-*-*', '*-1')
+    bad.push('1'.repeat(21), '18446744073709551616-0', '1-18446744073709551616', '')
+    for (const id of bad) {
+      const error = await cache.xadd('s', { '100': 5, a: 1 }, { id }).catch((e: unknown) => e)
+      expect(error, id).toBeInstanceOf(InvalidArgumentError)
+      expect((error as Error).message, id).toMatch(/^xadd\(\): id must be/)
+    }
+    expect(await cache.xlen('s')).toBe(0)
+    expect(await cache.type('s')).toBeNull()
+    // What Redis takes: '*', '<ms>', '<ms>-<seq>', '<ms>-*', up to the largest 64-bit parts.
+    expect(await cache.xadd('s', { a: 1 }, { id: '5' })).toBe('5-0')
+    expect(await cache.xadd('s', { a: 2 }, { id: '5-*' })).toBe('5-1')
+    expect(await cache.xadd('s', { a: 3 }, { id: '00000000000000000006-0' })).toBe('6-0')
+    expect(await cache.xadd('s', { a: 4 }, { id: '18446744073709551615-0' })).toBe(
+      '18446744073709551615-0',
+    )
+    expect(await cache.xadd('s', { a: 5 }, { id: '18446744073709551615-*' })).toBe(
+      '18446744073709551615-1',
+    )
+    expect(await cache.xadd('t', { a: 1 }, { id: '*' })).toMatch(/^\d+-0$/)
+    expect(await cache.xlen('s')).toBe(5)
+  })
+
+  it('the other IDs a stream method takes: an option word is refused, before anything is sent', async () => {
+    await cache.xadd('s', { a: 1 }, { id: '1-0' })
+    await cache.xgroupCreate('s', 'g', { id: '0' })
+    const bad: Array<[string, () => Promise<unknown>]> = [
+      ['xadd minid', () => cache.xadd('s', { a: 1 }, { minid: 'LIMIT' })],
+      ['xtrim minid', () => cache.xtrim('s', { minid: '~' })],
+      ['xrange start', () => cache.xrange('s', 'COUNT', '+')],
+      ['xrange end', () => cache.xrange('s', '-', '1-0 ')],
+      ['xrevrange end', () => cache.xrevrange('s', 'COUNT')],
+      ['xread id', () => cache.xread({ s: 'STREAMS' })],
+      ['xreadgroup id', () => cache.xreadgroup('g', 'c', { s: 'NOACK' })],
+      ['xgroupCreate id', () => cache.xgroupCreate('s', 'h', { id: 'MKSTREAM' })],
+      ['xpending start', () => cache.xpending('s', 'g', { start: 'IDLE', end: '+', count: 1 })],
+      ['xautoclaim start', () => cache.xautoclaim('s', 'g', 'c', 0, { start: 'JUSTID' })],
+      ['xrange over 64 bits', () => cache.xrange('s', '18446744073709551616', '+')],
+    ]
+    for (const [name, call] of bad) {
+      await expect(Promise.resolve().then(call), name).rejects.toBeInstanceOf(InvalidArgumentError)
+    }
+    // What they take: '-', '+', '$', '>', exclusive '(' bounds, '<ms>' and '<ms>-<seq>'.
+    expect((await cache.xrange('s', '(0-0', '+')).map((entry) => entry.id)).toEqual(['1-0'])
+    expect(await cache.xrevrange('s', '+', '(1-0')).toEqual([])
+    expect(await cache.xread({ s: '1' })).toEqual([])
+    expect(await cache.xreadgroup('g', 'c', { s: '>' })).toHaveLength(1)
+    expect(await cache.xpending('s', 'g', { start: '(0', end: '+', count: 5 })).toHaveLength(1)
+    expect((await cache.xautoclaim('s', 'g', 'd', 0, { start: '0' })).nextId).toBe('0-0')
+    expect(await cache.xgroupCreate('s', 'h', { id: '$' })).toBe(true)
+    expect(await cache.xtrim('s', { minid: '1' })).toBe(0)
+  })
+
+  it('xinfoStream: a field name that is not UTF-8 rejects with SerializationError and entryId, alone and pipelined', async () => {
+    // Two names that decode alike as text ('\uFFFD'): as text they would be one field.
+    const [ff, fe] = [Buffer.from([0xff]), Buffer.from([0xfe])] as unknown as string[]
+    await raw(cache, 'XADD', cache.makeKey('b'), '5-0', ff as string, '1', fe as string, '2')
+    const direct = await cache.xinfoStream('b').catch((e: unknown) => e)
+    const [piped] = await cache.pipeline().xinfoStream('b').exec()
+    const [tx] = await cache.transaction().xinfoStream('b').exec()
+    for (const error of [direct, piped, tx]) {
+      expect(error).toBeInstanceOf(SerializationError)
+      expect((error as SerializationError).entryId).toBe('5-0')
+    }
+    // An entry it can read is read as before.
+    await cache.xadd('ok', { n: 1 }, { id: '1-0' })
+    expect(await cache.xinfoStream('ok')).toMatchObject({
+      length: 1,
+      firstEntry: { id: '1-0', fields: { n: 1 } },
+      lastEntry: { id: '1-0', fields: { n: 1 } },
+    })
+  })
+})

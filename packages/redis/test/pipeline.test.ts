@@ -517,3 +517,102 @@ describe('on a cluster', () => {
     expect(await cache.get('a')).toBeNull()
   })
 })
+
+// A call that queues no command (`hmget` of no field): it resolved its value as it was queued, so
+// a transaction holding it is sent in the tick of exec(), as any other (docs/pipelines.md).
+describe.each(['redis', 'memory'] as const)('%s: a call with nothing to send', (backend) => {
+  type Queued = ReturnType<Cache['transaction']>
+  const CALLS: Array<[string, (pipe: Queued) => unknown, unknown]> = [
+    ['hmget', (pipe) => pipe.hmget('h'), []],
+    ['hmset', (pipe) => pipe.hmset('h', {}), true],
+    ['hset', (pipe) => pipe.hset('h', {}), 0],
+    ['hdel', (pipe) => pipe.hdel('h'), 0],
+    ['zrem', (pipe) => pipe.zrem('z'), 0],
+    ['zmscore', (pipe) => pipe.zmscore('z'), []],
+    ['xack', (pipe) => pipe.xack('s', 'g'), 0],
+    ['xdel', (pipe) => pipe.xdel('s'), 0],
+  ]
+
+  function fresh(options: CreateCacheOptions = {}): Cache {
+    const location = backend === 'redis' ? server.url : `memory://${uniquePrefix('nothing')}`
+    return createCache({ location, keyPrefix: uniquePrefix('nothing'), ...options })
+  }
+
+  it.each(CALLS)(
+    'transaction with %s: a set made after exec() goes after it',
+    async (_, call, value) => {
+      const cache = fresh()
+      open.push(cache)
+      const transaction = cache.transaction()
+      call(transaction)
+      const done = transaction.set('k', 'tx').exec()
+      const after = cache.set('k', 'after')
+      expect(await done).toEqual([value, true])
+      expect(await after).toBe(true)
+      expect(await cache.get('k')).toBe('after')
+    },
+  )
+
+  it.each(CALLS)(
+    'transaction with %s: close() right after exec() answers it',
+    async (_, call, value) => {
+      const cache = fresh()
+      await cache.set('warm', 1)
+      const transaction = cache.transaction()
+      call(transaction)
+      const done = transaction
+        .set('k', 'tx')
+        .exec()
+        .catch((e: unknown) => e)
+      await cache.close()
+      expect(await done).toEqual([value, true])
+    },
+  )
+
+  it('a pipeline with such a call: a set made after exec() goes after it', async () => {
+    const cache = fresh()
+    open.push(cache)
+    const done = cache.pipeline().hmget('h').xdel('s').set('k', 'pipe').exec()
+    const after = cache.set('k', 'after')
+    expect(await done).toEqual([[], 0, true])
+    expect(await after).toBe(true)
+    expect(await cache.get('k')).toBe('after')
+  })
+
+  it('such a call with bad arguments still rejects the transaction, nothing sent', async () => {
+    const cache = fresh()
+    open.push(cache)
+    const failing: Array<(pipe: Queued) => unknown> = [
+      (pipe) => pipe.hmget('h', { versoin: 2 } as never),
+      (pipe) => pipe.hmset('h', {}, { versoin: 2 } as never),
+      (pipe) => pipe.xack('s', ''),
+      (pipe) => pipe.xdel('s', { versoin: 2 } as never),
+    ]
+    for (const call of failing) {
+      const transaction = cache.transaction()
+      transaction.set('a', 1)
+      call(transaction)
+      await expect(transaction.exec()).rejects.toBeInstanceOf(InvalidArgumentError)
+    }
+    expect(await cache.get('a')).toBeNull()
+  })
+})
+
+// memory:// has no local tier (no client-side tracking).
+describe('redis: a call with nothing to send, with a local tier', () => {
+  it('a get made right after exec() sees the write', async () => {
+    const cache = createCache({
+      location: server.url,
+      keyPrefix: uniquePrefix('nothing'),
+      local: {},
+    })
+    open.push(cache)
+    await cache.set('k', 'old')
+    expect(await cache.get('k')).toBe('old')
+    expect(await cache.get('k')).toBe('old')
+    const done = cache.transaction().hmget('h').set('k', 'new').exec()
+    const read = cache.get('k')
+    expect(await done).toEqual([[], true])
+    expect(await read).toBe('new')
+  })
+})

@@ -263,14 +263,53 @@ export function nonNegative(value: unknown, method: string, what: string): strin
   return String(value)
 }
 
-/** A stream ID (or `'-'`, `'+'`, `'$'`, `'>'`, `'*'`, `'(1-0'`): a non-empty string. */
+/** The IDs that stand for a place in a stream: the first, the last, the next, the undelivered. */
+const SPECIAL_IDS: ReadonlySet<string> = new Set(['-', '+', '$', '>'])
+
+/** `<ms>` or `<ms>-<seq>` (`<ms>-*` in `xadd`), decimal: the parts Redis reads as IDs. */
+const ENTRY_ID = /^(\d{1,20})(?:-(\d{1,20}))?$/
+const NEW_ID = /^(\d{1,20})(?:-(\d{1,20}|\*))?$/
+
+/** The largest part of an ID (an unsigned 64-bit integer), in digits. */
+const U64_MAX = '18446744073709551615'
+
+/** Whether `digits` (at most 20) fit in an unsigned 64-bit integer. */
+function fitsU64(digits: string | undefined): boolean {
+  if (digits === undefined || digits === '*') return true
+  const value = digits.replace(/^0+(?=\d)/, '')
+  return value.length < 20 || (value.length === 20 && value <= U64_MAX)
+}
+
+/** Whether `id` is `<ms>` or `<ms>-<seq>` (`<ms>-*` too with `pattern` NEW_ID), within 64 bits. */
+function isEntryId(id: unknown, pattern = ENTRY_ID): id is string {
+  const match = typeof id === 'string' ? pattern.exec(id) : null
+  return match !== null && fitsU64(match[1]) && fitsU64(match[2])
+}
+
+/**
+ * A stream ID as a read, a range or a trim takes it: an entry ID, `'(1-0'` (an exclusive bound),
+ * `'-'`, `'+'`, `'$'` or `'>'`. Redis refuses the one a command does not take itself; anything
+ * else is refused here, so that no option word (`'COUNT'`, `'IDLE'`, `'~'`) is sent as an ID.
+ */
 export function checkId(id: unknown, method: string, what: string): string {
-  if (typeof id !== 'string' || id === '') {
-    throw new InvalidArgumentError(
-      `${method}(): ${what} must be a stream ID string, got ${describe(id)}`,
-    )
+  if (typeof id === 'string') {
+    if (SPECIAL_IDS.has(id) || isEntryId(id.startsWith('(') ? id.slice(1) : id)) return id
   }
-  return id
+  throw new InvalidArgumentError(
+    `${method}(): ${what} must be a stream ID ('1700000000000-0', '-', '+', '$', '>' or an exclusive '(1700000000000-0'), got ${describe(id)}`,
+  )
+}
+
+/**
+ * The ID of a new entry (`xadd`'s `id`): `'*'`, `<ms>`, `<ms>-<seq>` or `<ms>-*`. XADD reads
+ * its options before the ID, so an option word there (`'MAXLEN'`) would take the first field as
+ * its argument and its value as the ID: the entry would be stored without that field.
+ */
+export function checkNewId(id: unknown, method: string, what: string): string {
+  if (id === '*' || isEntryId(id, NEW_ID)) return id
+  throw new InvalidArgumentError(
+    `${method}(): ${what} must be '*' or an entry ID ('1700000000000-0', or '1700000000000-*' for the next sequence), got ${describe(id)}`,
+  )
 }
 
 /**
@@ -278,12 +317,10 @@ export function checkId(id: unknown, method: string, what: string): string {
  * their options after the IDs, so anything else could be read as an option (`'JUSTID'`).
  */
 export function checkEntryId(id: unknown, method: string, what: string): string {
-  if (typeof id !== 'string' || !/^\d{1,20}(-\d{1,20})?$/.test(id)) {
-    throw new InvalidArgumentError(
-      `${method}(): ${what} must be an entry ID ('1700000000000-0'), got ${describe(id)}`,
-    )
-  }
-  return id
+  if (isEntryId(id)) return id
+  throw new InvalidArgumentError(
+    `${method}(): ${what} must be an entry ID ('1700000000000-0'), got ${describe(id)}`,
+  )
 }
 
 /** A boolean option (`mkstream`, `noack`, `justid`…): `true`, `false` or left out. */

@@ -11,6 +11,7 @@ import {
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
 import { encodeAt } from '../_key-errors.ts'
 import { setOwn } from '../_own.ts'
+import { answered } from '../_pipeline-families.ts'
 import { isOne, toArray, toInteger, toNumber, toPairs, toScore } from '../_replies.ts'
 import { describe } from '../_timeout.ts'
 import type { OrIgnored, VersionOption } from '../cache-options.ts'
@@ -126,7 +127,7 @@ export const hashCommands = {
     const pairs = fieldPairs(fieldOrMapping)
     if (pairs.length === 0) {
       checkOptions(mappingOptions, 'hset', VERSION_ONLY)
-      return 0
+      return answered(this, 0)
     }
     return context.run(key, mappingOptions, {
       method: 'hset',
@@ -141,7 +142,7 @@ export const hashCommands = {
     const [names, options] = splitOptions(fields)
     if (names.length === 0) {
       checkOptions(options, 'hdel', VERSION_ONLY)
-      return 0
+      return answered(this, 0)
     }
     return contextOf(this).run(key, options, {
       method: 'hdel',
@@ -231,7 +232,7 @@ export const hashCommands = {
     const [names, options] = splitOptions(fields)
     if (names.length === 0) {
       checkOptions(options, 'hmget', VERSION_ONLY)
-      return []
+      return answered(this, [])
     }
     const context = contextOf(this)
     return context.run(key, options, {
@@ -255,7 +256,7 @@ export const hashCommands = {
     const pairs = fieldPairs(mapping)
     if (pairs.length === 0) {
       checkOptions(options, 'hmset', VERSION_ONLY)
-      return true
+      return answered(this, true)
     }
     const context = contextOf(this)
     return context.run(key, options, {

@@ -9,6 +9,7 @@ import {
 } from '../_args.ts'
 import { contextOf, type Implementation } from '../_context.ts'
 import { encodeAt, encodeMatchAt } from '../_key-errors.ts'
+import { answered } from '../_pipeline-families.ts'
 import { numberOrNull, toArray, toNumber, toScore, toScoreOrNull } from '../_replies.ts'
 import type { OrIgnored, VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError } from '../errors.ts'
@@ -243,7 +244,7 @@ export const sortedSetCommands = {
   },
 
   async zrem(key: string, ...members: unknown[]) {
-    if (members.length === 0) return 0
+    if (members.length === 0) return answered(this, 0)
     const context = contextOf(this)
     return context.run(key, undefined, {
       access: 'write',
@@ -283,7 +284,7 @@ export const sortedSetCommands = {
   },
 
   async zmscore(key: string, ...members: unknown[]) {
-    if (members.length === 0) return []
+    if (members.length === 0) return answered(this, [])
     const context = contextOf(this)
     return context.run(key, undefined, {
       access: 'read',

@@ -2,6 +2,7 @@
 // groups, consumers and pending entries. Entries are read and decoded as `streams.ts` reads them.
 import { checkOptions, splitOptions, VERSION_ONLY } from '../_args.ts'
 import { contextOf, type Implementation } from '../_context.ts'
+import { answered } from '../_pipeline-families.ts'
 import { isOne, toArray, toNumber, toText } from '../_replies.ts'
 import { describe } from '../_timeout.ts'
 import type { VersionOption } from '../cache-options.ts'
@@ -181,7 +182,7 @@ export const streamGroupCommands = {
     checkOptions(options, 'xack', VERSION_ONLY)
     checkName(group, 'xack', 'group')
     for (const id of names) checkEntryId(id, 'xack', 'an ID')
-    if (names.length === 0) return 0
+    if (names.length === 0) return answered(this, 0)
     return contextOf(this).run(key, options, {
       access: 'write',
       label: 'xack',

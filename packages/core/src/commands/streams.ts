@@ -4,6 +4,7 @@
 import { checkOptions, splitOptions, VERSION_ONLY } from '../_args.ts'
 import { contextOf, type Implementation } from '../_context.ts'
 import { encodeAt } from '../_key-errors.ts'
+import { answered } from '../_pipeline-families.ts'
 import { toNumber, toPairs, toText } from '../_replies.ts'
 import type { VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError, ResponseError } from '../errors.ts'
@@ -12,6 +13,7 @@ import {
   checkBlock,
   checkEntryId,
   checkId,
+  checkNewId,
   entriesOf,
   fieldPairs,
   flag,
@@ -100,7 +102,7 @@ export const streamCommands = {
   ) {
     checkOptions(options, 'xadd', XADD_KEYS)
     const pairs = fieldPairs(fields)
-    const id = options.id === undefined ? '*' : checkId(options.id, 'xadd', 'id')
+    const id = options.id === undefined ? '*' : checkNewId(options.id, 'xadd', 'id')
     const trim = trimArguments(options, 'xadd', false)
     const context = contextOf(this)
     return context.run<string | null>(key, options, {
@@ -167,7 +169,7 @@ export const streamCommands = {
     const [names, options] = splitOptions(ids)
     checkOptions(options, 'xdel', VERSION_ONLY)
     for (const id of names) checkEntryId(id, 'xdel', 'an ID')
-    if (names.length === 0) return 0
+    if (names.length === 0) return answered(this, 0)
     return contextOf(this).run(key, options, {
       access: 'write',
       label: 'xdel',
@@ -183,6 +185,8 @@ export const streamCommands = {
     return context.run<StreamInfo | null>(key, options, {
       access: 'read',
       label: 'xinfoStream',
+      // Field names as bytes: one that is not UTF-8 is refused, as the reads of entries do.
+      bytes: true,
       build: (rkey) => ['XINFO', 'STREAM', rkey],
       convert: (reply) => streamInfo(context, reply, key),
       fallback: null,
