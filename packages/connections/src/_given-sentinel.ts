@@ -22,6 +22,7 @@ import {
   scrub,
   toCachexError,
 } from './_errors.ts'
+import { type LeasedCommand, leasedReply, leasesPrimary, onPrimary } from './_leased-batch.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import { Listeners } from './_listeners.ts'
 import { type ReplyForm, replyForm, Sender } from './_options.ts'
@@ -171,6 +172,13 @@ export class GivenSentinelConnection implements Connection {
     if (!this.#life.open) await this.#life.whenReady()
     const readonly = route?.readonly === true
     const text = replyForm(route)
+    // Writes on one client of the primary (`masterPoolSize` may give it several), in queue order.
+    // Reads, on the replicas, change nothing: their order does not matter.
+    if (!readonly && leasesPrimary(this.#sentinel)) {
+      return batchWithin(this.#deadlines, commands, this.#where, (all) =>
+        this.#sendLeased(all, text),
+      )
+    }
     // Weighed whole against maxInFlightBytes, as one command.
     return batchWithin(this.#deadlines, commands, this.#where, (all) =>
       all.map((args) => this.#send(args, readonly, text).catch((error: Error) => error)),
@@ -261,6 +269,42 @@ export class GivenSentinelConnection implements Connection {
     }
     tracked.then(settled, settled)
     return tracked
+  }
+
+  /**
+   * A batch on one client of the primary, leased for all of it (`onPrimary`): sent one by one,
+   * its commands could each take a client of node-redis's pool of the primary
+   * (`masterPoolSize`) and run side by side, in any order. Each command is refused, weighed,
+   * failed fast while the primary is known down, bounded, and waited for by `close()` as `#send`
+   * does; its reply or error comes as a value.
+   */
+  #sendLeased(all: readonly RedisArgument[][], text: ReplyForm): Array<Promise<unknown>> {
+    const leased: LeasedCommand[] = []
+    const inFlight = this.#inFlight
+    const replies = all.map((args) => {
+      const weight = commandWeight(args)
+      const refused = this.#deadlines.refuse(weight, args[0] as RedisArgument, this.#where)
+      if (refused !== undefined) return Promise.resolve(refused)
+      if (this.#primary.isDown) {
+        return Promise.resolve(
+          this.#primary.error(
+            `the primary of ${this.#where}`,
+            (error) => this.#text(error),
+            this.#secrets,
+          ),
+        )
+      }
+      const reply = leasedReply(args, leased)
+      const tracked = this.#deadlines.track(reply, String(args[0]), this.#mapError, weight)
+      inFlight.add(tracked)
+      const settled = () => {
+        inFlight.delete(tracked)
+      }
+      tracked.then(settled, settled)
+      return tracked.catch((error: Error) => error)
+    })
+    if (leased.length > 0) onPrimary(this.#sentinel, leased, text)
+    return replies
   }
 
   readonly #mapError = (error: unknown): Error => {

@@ -11,6 +11,7 @@ import { BlockingClients } from './_blocking.ts'
 import { callBounds, closeWithin, destroyClient, scanNode } from './_connect.ts'
 import { batchWithin, commandWeight, type Deadlines } from './_deadlines.ts'
 import { isClientClosed, isDisconnected, toCachexError } from './_errors.ts'
+import { type LeasedCommand, leasedReply, onPool } from './_leased-batch.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import { type ReplyForm, replyForm } from './_options.ts'
 import { scriptEpoch } from './_scripts.ts'
@@ -182,6 +183,11 @@ export class StandaloneConnection implements Connection {
     // Sent in this tick when the connection is open: a call made after it must not overtake it.
     if (!this.#life.open) await this.#life.whenReady()
     const text = replyForm(route)
+    if (this.#isPool) {
+      return batchWithin(this.#deadlines, commands, this.#where, (all) =>
+        this.#sendLeased(all, text),
+      )
+    }
     // Commands sent in the same tick leave in one write: one round trip. Weighed whole against
     // maxInFlightBytes, as one command (`batchWithin`).
     return batchWithin(this.#deadlines, commands, this.#where, (all) =>
@@ -289,6 +295,30 @@ export class StandaloneConnection implements Connection {
     if (refused !== undefined) return Promise.reject(refused)
     const reply = this.#link.sender.as(text).sendCommand(args)
     return deadlines.track(reply, String(args[0]), this.#mapError, weight)
+  }
+
+  /**
+   * A batch on a pool: one client leased for all of it, its commands pipelined on it in queue
+   * order, as on one client (`onPool`). Sent one by one through the pool, each would take a
+   * client of its own, and they would run side by side, in any order: a later write of a key
+   * could land before an earlier one. Each command is refused, weighed and bounded by
+   * `socketTimeout` (from now, the wait for the lease included) as `#send` does; its reply or
+   * error comes as a value.
+   */
+  #sendLeased(all: readonly RedisArgument[][], text: ReplyForm): Array<Promise<unknown>> {
+    const deadlines = this.#deadlines
+    const leased: LeasedCommand[] = []
+    const replies = all.map((args) => {
+      const weight = commandWeight(args)
+      const refused = deadlines.refuse(weight, args[0] as RedisArgument, this.#where)
+      if (refused !== undefined) return Promise.resolve(refused)
+      const reply = leasedReply(args, leased)
+      return deadlines
+        .track(reply, String(args[0]), this.#mapError, weight)
+        .catch((error: Error) => error)
+    })
+    if (leased.length > 0) onPool(this.#link.client as unknown as PoolLike, leased, text)
+    return replies
   }
 
   /**
