@@ -218,4 +218,109 @@ describe.each(BACKENDS)('%s', (backend) => {
       expect(result).toEqual(mapping)
     })
   })
+
+  describe('field names that no string field can be are refused, nothing sent', () => {
+    // A Map key that is not a string was written as String(key): two object keys became one
+    // field '[object Object]', the first value lost, and hset resolved 1.
+    const objectKeys = (): Map<string, unknown> =>
+      new Map<unknown, unknown>([
+        [{ id: 1 }, 'first'],
+        [{ id: 2 }, 'second'],
+      ]) as Map<string, unknown>
+
+    it('hset and hmset with a Map whose keys are not strings reject before writing', async () => {
+      await expect(cache.hset('h', objectKeys())).rejects.toThrow(
+        /^hset\(\): a field name must be a string, got an object$/,
+      )
+      await expect(cache.hmset('h', objectKeys())).rejects.toThrow(
+        /^hmset\(\): a field name must be a string, got an object$/,
+      )
+      // Every pair is checked before anything is sent: the good field before the bad one too.
+      const numbered = new Map<unknown, unknown>([
+        ['ok', 1],
+        [1, 'x'],
+      ]) as Map<string, unknown>
+      await expect(cache.hset('h', numbered)).rejects.toThrow(/hset\(\).*got 1$/)
+      await expect(cache.hmset('h', numbered)).rejects.toBeInstanceOf(InvalidArgumentError)
+      const symbols = new Map([[Symbol('s'), 1]]) as unknown as Map<string, unknown>
+      await expect(cache.hset('h', symbols)).rejects.toThrow(/got a symbol/)
+      expect(await cache.hlen('h')).toBe(0)
+      expect(await cache.hgetall('h')).toEqual({})
+    })
+
+    it('a pipeline and a transaction refuse such an hset the same way', async () => {
+      const [slot, after] = await cache.pipeline().hset('h', objectKeys()).hlen('h').exec()
+      expect(slot).toBeInstanceOf(InvalidArgumentError)
+      expect((slot as Error).message).toMatch(/^hset\(\): a field name must be a string/)
+      expect(after).toBe(0)
+      await expect(
+        cache.transaction().hset('h', 'ok', 1).hmset('h', objectKeys()).exec(),
+      ).rejects.toThrow(/^hmset\(\): a field name must be a string/)
+      expect(await cache.hlen('h')).toBe(0)
+    })
+
+    // UTF-8 has no form for a lone surrogate: sent, it became U+FFFD, and 'a\ud800' wrote, read
+    // and deleted the field 'a\ufffd' (redis-py raises UnicodeEncodeError on such a name).
+    const LONE = ['a\ud800', '\udc00', 'x\ud83d', 'a\ude00b']
+    const refusals: Array<[string, (field: string) => Promise<unknown>]> = [
+      ['hset', (field) => cache.hset('h', field, 'lone')],
+      ['hset', (field) => cache.hset('h', { ok: 1, [field]: 'lone' })],
+      ['hset', (field) => cache.hset('h', new Map([[field, 'lone']]))],
+      ['hmset', (field) => cache.hmset('h', { [field]: 'lone', ok: 1 })],
+      ['hsetnx', (field) => cache.hsetnx('h', field, 'lone')],
+      ['hget', (field) => cache.hget('h', field)],
+      ['hmget', (field) => cache.hmget('h', 'ok', field)],
+      ['hdel', (field) => cache.hdel('h', 'a\ufffd', field)],
+      ['hexists', (field) => cache.hexists('h', field)],
+      ['hincrby', (field) => cache.hincrby('h', field, 1)],
+      ['hincrbyfloat', (field) => cache.hincrbyfloat('h', field, 0.5)],
+    ]
+
+    it('a field name with a lone surrogate: every hash method rejects, the U+FFFD field kept', async () => {
+      await cache.hset('h', 'a\ufffd', 'replacement')
+      for (const [method, call] of refusals) {
+        for (const field of LONE) {
+          const error = await call(field).then(
+            (value) => new Error(`${method} resolved ${String(value)}`),
+            (e: unknown) => e,
+          )
+          expect(error).toBeInstanceOf(InvalidArgumentError)
+          expect((error as Error).message).toMatch(
+            new RegExp(`^${method}\\(\\) on key 'h': a field name holds a lone surrogate`),
+          )
+        }
+      }
+      expect(await cache.hgetall('h')).toEqual({ 'a\ufffd': 'replacement' })
+      // A well-formed pair (an emoji) is a name like any other, and U+FFFD itself is one.
+      expect(await cache.hset('h', { 'a\ud83d\ude00': 'emoji' })).toBe(1)
+      expect(await cache.hget('h', 'a\ud83d\ude00')).toBe('emoji')
+      expect(await cache.hgetall('h')).toEqual({
+        'a\ufffd': 'replacement',
+        'a\ud83d\ude00': 'emoji',
+      })
+    })
+
+    it('one refused hget among coalesced ones fails alone; a pipeline refuses it too', async () => {
+      await cache.hset('h', { a: 1, 'a\ufffd': 2 })
+      const results = await Promise.allSettled([
+        cache.hget('h', 'a'),
+        cache.hget('h', 'a\ud800'),
+        cache.hget('h', 'a\ufffd'),
+      ])
+      expect(results[0]).toEqual({ status: 'fulfilled', value: 1 })
+      expect(results[1]?.status).toBe('rejected')
+      expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(InvalidArgumentError)
+      expect(results[2]).toEqual({ status: 'fulfilled', value: 2 })
+      const [set, read, count] = await cache
+        .pipeline()
+        .hset('h', 'a\ud800', 'lone')
+        .hget('h', 'a\ud800')
+        .hlen('h')
+        .exec()
+      expect(set).toBeInstanceOf(InvalidArgumentError)
+      expect(read).toBeInstanceOf(InvalidArgumentError)
+      expect(count).toBe(2)
+      expect(await cache.hgetall('h')).toEqual({ a: 1, 'a\ufffd': 2 })
+    })
+  })
 })

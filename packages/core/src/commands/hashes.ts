@@ -1,4 +1,5 @@
 // The hash commands of a `Cache`: field values go through the cache's codec, field names stay text.
+// A field name that UTF-8 cannot hold (a lone surrogate) is refused before anything is sent.
 import { isUtf8 } from 'node:buffer'
 import {
   checkInteger,
@@ -17,15 +18,20 @@ import { describe } from '../_timeout.ts'
 import type { OrIgnored, VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError, SerializationError } from '../errors.ts'
 import type { RedisArgument } from '../types.ts'
+import { fieldName, fieldNames, fieldPairs, hsetArguments } from './_hash-args.ts'
 import { type MemberScanOptions, scanKey } from './_scan.ts'
 
-/** The hash commands of a `Cache`. */
+/**
+ * The hash commands of a `Cache`. Every field name given is checked before anything is sent: one
+ * with a lone surrogate (half of a UTF-16 pair) rejects with `InvalidArgumentError` (Redis would
+ * get U+FFFD in its place, another field's name), and so does a mapping's name that is no string.
+ */
 export interface HashCommands<IgnoreErrors extends boolean = boolean> {
   /** Sets `field` of the hash at `key`; resolves 1 when the field is new, 0 when it was updated. */
   hset(key: string, field: string, value: unknown, options?: VersionOption): Promise<number>
   /**
    * Sets several fields at once, django-cachex's `hset(key, mapping=…)`: `hset(key, { a: 1, b: 2
-   * })` (or a `Map`); resolves how many fields are new.
+   * })` (or a `Map`, whose keys must be strings); resolves how many fields are new.
    */
   hset(
     key: string,
@@ -72,7 +78,7 @@ export interface HashCommands<IgnoreErrors extends boolean = boolean> {
     key: string,
     ...fields: string[] | [...string[], VersionOption]
   ): Promise<Array<T | null>>
-  /** Sets several fields at once; resolves `true`. */
+  /** Sets several fields at once (a `Map`'s keys must be strings); resolves `true`. */
   hmset(
     key: string,
     mapping: Record<string, unknown> | Map<string, unknown>,
@@ -107,7 +113,7 @@ export const hashCommands = {
         build: (rkey) => [
           'HSET',
           rkey,
-          fieldOrMapping,
+          fieldName(fieldOrMapping, 'hset', key),
           encodeAt(context.codec, valueOrOptions, key, fieldOrMapping),
         ],
         convert: toNumber,
@@ -132,7 +138,7 @@ export const hashCommands = {
     return context.run(key, mappingOptions, {
       method: 'hset',
       access: 'write',
-      build: (rkey) => hsetArguments(context, key, rkey, pairs),
+      build: (rkey) => hsetArguments(context, 'hset', key, rkey, pairs),
       convert: toNumber,
       fallback: 0,
     })
@@ -147,7 +153,7 @@ export const hashCommands = {
     return contextOf(this).run(key, options, {
       method: 'hdel',
       access: 'write',
-      build: (rkey) => ['HDEL', rkey, ...names],
+      build: (rkey) => ['HDEL', rkey, ...fieldNames(names, 'hdel', key)],
       convert: toNumber,
       fallback: 0,
     })
@@ -157,7 +163,7 @@ export const hashCommands = {
     return contextOf(this).run(key, options, {
       method: 'hexists',
       access: 'read',
-      build: (rkey) => ['HEXISTS', rkey, field],
+      build: (rkey) => ['HEXISTS', rkey, fieldName(field, 'hexists', key)],
       convert: isOne,
       fallback: false,
     })
@@ -168,7 +174,8 @@ export const hashCommands = {
     return context.run(key, options, {
       method: 'hget',
       access: 'read',
-      build: (rkey) => ['HGET', rkey, field],
+      // Checked here, inside `run`: a refused name rejects (never throws), alone when coalesced.
+      build: (rkey) => ['HGET', rkey, fieldName(field, 'hget', key)],
       // The hgets of one tick on one hash: one HMGET (`coalesceReads`).
       send: context.coalesced?.HGET,
       convert: (reply) => context.decodeOrNull(reply, key, field),
@@ -202,7 +209,12 @@ export const hashCommands = {
     return contextOf(this).runOrNull(key, options, {
       method: 'hincrby',
       access: 'write',
-      build: (rkey) => ['HINCRBY', rkey, field, String(checkInteger(amount))],
+      build: (rkey) => [
+        'HINCRBY',
+        rkey,
+        fieldName(field, 'hincrby', key),
+        String(checkInteger(amount)),
+      ],
       // Its reply as digits: exact beyond 2^53, where node-redis would round it.
       digits: true,
       convert: toInteger,
@@ -213,7 +225,12 @@ export const hashCommands = {
     return contextOf(this).runOrNull(key, options, {
       method: 'hincrbyfloat',
       access: 'write',
-      build: (rkey) => ['HINCRBYFLOAT', rkey, field, String(checkNumber(amount))],
+      build: (rkey) => [
+        'HINCRBYFLOAT',
+        rkey,
+        fieldName(field, 'hincrbyfloat', key),
+        String(checkNumber(amount)),
+      ],
       convert: toScore,
     })
   },
@@ -238,7 +255,7 @@ export const hashCommands = {
     return context.run(key, options, {
       method: 'hmget',
       access: 'read',
-      build: (rkey) => ['HMGET', rkey, ...names],
+      build: (rkey) => ['HMGET', rkey, ...fieldNames(names, 'hmget', key)],
       convert: (reply) => {
         const budget = context.budget()
         return toArray(reply).map((r, i) => context.decodeOrNull(r, key, names[i], budget))
@@ -262,7 +279,7 @@ export const hashCommands = {
     return context.run(key, options, {
       method: 'hmset',
       access: 'write',
-      build: (rkey) => hsetArguments(context, key, rkey, pairs),
+      build: (rkey) => hsetArguments(context, 'hmset', key, rkey, pairs),
       convert: () => true,
       fallback: false,
     })
@@ -273,7 +290,12 @@ export const hashCommands = {
     return context.run(key, options, {
       method: 'hsetnx',
       access: 'write',
-      build: (rkey) => ['HSETNX', rkey, field, encodeAt(context.codec, value, key, field)],
+      build: (rkey) => [
+        'HSETNX',
+        rkey,
+        fieldName(field, 'hsetnx', key),
+        encodeAt(context.codec, value, key, field),
+      ],
       convert: isOne,
       fallback: false,
     })
@@ -376,26 +398,4 @@ function hasReplacement(reply: unknown, step: 1 | 2): boolean {
     if (typeof name === 'string' && name.includes('\uFFFD')) return true
   }
   return false
-}
-
-/** The field–value pairs of a mapping (a `Map` or a plain object's own entries). */
-function fieldPairs(
-  mapping: Record<string, unknown> | Map<string, unknown>,
-): Array<[unknown, unknown]> {
-  return mapping instanceof Map ? [...mapping] : Object.entries(mapping)
-}
-
-/** `HSET key field value …`, each value encoded (an error names `key` and the field). */
-function hsetArguments(
-  context: CacheContext,
-  key: string,
-  rkey: string,
-  pairs: Array<[unknown, unknown]>,
-): RedisArgument[] {
-  const args: RedisArgument[] = ['HSET', rkey]
-  for (const [field, value] of pairs) {
-    const name = String(field)
-    args.push(name, encodeAt(context.codec, value, key, name))
-  }
-  return args
 }
