@@ -32,4 +32,9 @@ export interface StampedeRead {
   persistent: boolean
   /** The compute time in ms, when stored. */
   delta: number | undefined
+  /**
+   * The least the value takes in memory (`Sized.stored`: the reply's length, or what it
+   * decompressed to), which the local tier counts it as at least; 0 when not known.
+   */
+  stored?: number
 }

@@ -3,8 +3,9 @@
 import type { CacheContext } from './_context.ts'
 import { Flights, type FlightToken } from './_flights.ts'
 import type { LocalBounds } from './_local-options.ts'
+import { decodeSized, entryBytes, type Sized } from './_local-size.ts'
 import type { HeldForStampede, StampedeEntry, StampedeRead } from './_local-stampede.ts'
-import { ENTRY_OVERHEAD, estimateSize, type Room } from './_lru.ts'
+import type { Room } from './_lru.ts'
 import { RecentWrites } from './_recent-writes.ts'
 import { TinyLfuRoom } from './_tinylfu.ts'
 import type { SetCondition, ValueStore } from './_value-store.ts'
@@ -166,20 +167,19 @@ export class LocalTier implements ValueStore {
 
   /**
    * Holds `value` for `ms` milliseconds at most (`null`: the tier's own bound only), counted from
-   * `from`, with the compute time `delta` when known. `stored`: the length of the reply it was
-   * decoded from, when known, the least its size is counted as (a decoded value takes at least
-   * that much memory; `estimateSize` only extrapolates what it does not walk).
+   * `from` (before the request that read `ms`: never later than Redis's expiry), with the compute
+   * time `delta` when known. `stored`: the least its size is counted as (`decodeSized`).
    */
   #hold(
     rkey: string,
     value: unknown,
     ms: number | null,
-    from = Date.now(),
-    delta?: number | null,
-    stored = 0,
+    from: number,
+    delta: number | null | undefined,
+    stored: number,
   ): void {
     const ttl = ms === null ? this.#ttlMs : Math.min(ms, this.#ttlMs)
-    const bytes = ENTRY_OVERHEAD + 2 * rkey.length + Math.max(estimateSize(value), stored)
+    const bytes = entryBytes(rkey, value, stored)
     const until = ms === null ? Number.POSITIVE_INFINITY : from + ms
     const entry: StampedeEntry = { value, expiresAt: from + ttl, bytes, until, delta }
     this.#room.set(rkey, entry)
@@ -204,7 +204,9 @@ export class LocalTier implements ValueStore {
       this.#misses++
       return this.#inner.get(rkey, key, fallback, primary)
     }
-    const entry = this.#room.get(rkey, Date.now())
+    // The expiry counts from before the request (a late reply would push it past Redis's).
+    const from = Date.now()
+    const entry = this.#room.get(rkey, from)
     if (entry !== undefined) {
       this.#hits++
       return entry.value
@@ -212,9 +214,8 @@ export class LocalTier implements ValueStore {
     this.#misses++
     const context = this.#context
     const token = this.#begin(rkey)
-    let value: unknown
+    let read: Sized
     let pttl: unknown
-    let stored = 0
     try {
       // One round trip: the value and how long it lives.
       const [reply, ttl] = await context.connection.batch(
@@ -229,9 +230,8 @@ export class LocalTier implements ValueStore {
         this.#settle(rkey, token)
         return fallback
       }
-      value = context.decode(reply, key)
+      read = decodeSized(context, reply, key)
       pttl = ttl
-      if (typeof reply === 'string' || Buffer.isBuffer(reply)) stored = reply.length
     } catch (error) {
       this.#settle(rkey, token)
       throw error
@@ -240,9 +240,9 @@ export class LocalTier implements ValueStore {
       const ms = Number(pttl)
       // -2: gone since the GET; an error or an odd reply: not held.
       const life = ms === -1 ? null : Number.isFinite(ms) && ms > 0 ? ms : undefined
-      if (life !== undefined) this.#hold(rkey, value, life, undefined, undefined, stored)
+      if (life !== undefined) this.#hold(rkey, read.value, life, from, undefined, read.stored)
     }
-    return value
+    return read.value
   }
 
   /**
@@ -281,13 +281,13 @@ export class LocalTier implements ValueStore {
       this.#settle(rkey, token)
       throw error
     }
-    const { value, pttl, persistent, delta } = found
+    const { value, pttl, persistent, delta, stored } = found
     if (
       this.#settle(rkey, token) &&
       value !== MISS &&
       (persistent || (pttl !== null && pttl > 0))
     ) {
-      this.#hold(rkey, value, persistent ? null : pttl, from, delta ?? null)
+      this.#hold(rkey, value, persistent ? null : pttl, from, delta ?? null, stored ?? 0)
     }
     return found
   }

@@ -47,6 +47,13 @@ export interface CodecInspection {
 export interface DecodeBudget {
   /** Bytes left; a value that would decompress to more is refused (`CompressionError`). */
   left: number
+  /**
+   * When given, `decode` adds to it the bytes it decompresses (whether or not `left` bounds
+   * them): what the values take in memory, which their stored bytes understate (the local tier
+   * counts a value as no less, against `maxBytes`). `left: Infinity` bounds nothing more than
+   * `maxValueSize` does, for a call that only measures.
+   */
+  decompressed?: number
 }
 
 /** How many times `maxValueSize` the values of one call may decompress to (`Codec.budget`). */
@@ -204,7 +211,7 @@ export class Codec {
    * `SerializationError` when no serializer can read it or it is larger than `maxValueSize`, and
    * `CompressionError` when it would decompress to more than `maxValueSize` bytes, or to more
    * than the `budget` of its call has left (`budget()`; the bytes it decompresses to are taken
-   * off it).
+   * off it, and added to its `decompressed` when it has one).
    */
   decode(data: Buffer | string, budget?: DecodeBudget): unknown {
     // Digits padded with whitespace beyond maxValueSize are refused below, not read as an
@@ -413,6 +420,8 @@ export class Codec {
           if (out.length > left) throw this.#overBudget(compressor.name, undefined)
           budget.left = left - out.length
         }
+        // Measured even where nothing bounds it (no `maxValueSize`, hence no budget).
+        if (call?.decompressed !== undefined) call.decompressed += out.length
         used?.(compressor.name)
         return out
       }

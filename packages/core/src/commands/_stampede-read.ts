@@ -1,6 +1,7 @@
 // getOrSet's read under `grace` / `earlyRecompute`: the value with its expiry and compute time,
 // from the local tier when it holds all of them, else from Redis in one round trip.
 import type { CacheContext } from '../_context.ts'
+import { decodeSized } from '../_local-size.ts'
 import { LocalTier, MISS } from '../_local-tier.ts'
 import { readWithMeta } from './_stampede.ts'
 
@@ -38,7 +39,10 @@ export async function readForStampede(
   const readonly = !tier.wroteLately(rkey)
   const read = await tier.readStampede(rkey, async () => {
     const { raw, pttl, persistent, delta } = await readWithMeta(context, rkey, withDelta, readonly)
-    return { value: raw === null ? MISS : context.decode(raw, key), pttl, persistent, delta }
+    if (raw === null) return { value: MISS, pttl, persistent, delta }
+    // Measured, so that the tier counts the value as no less than the bytes it was read from.
+    const { value, stored } = decodeSized(context, raw, key)
+    return { value, pttl, persistent, delta, stored }
   })
   return read.value === MISS ? undefined : read
 }

@@ -1,0 +1,35 @@
+// What a value the local tier holds is counted as against `maxBytes`: its estimated size in V8, and
+// no less than the bytes it was decoded from — a value read from Redis is not trusted to be
+// shaped as the estimate's sample suggests, nor to be as small as its compressed form.
+import type { CacheContext } from './_context.ts'
+import { ENTRY_OVERHEAD, estimateSize } from './_lru.ts'
+import type { DecodeBudget } from './codec.ts'
+
+/** A value decoded from a reply, with the least it takes in memory. */
+export interface Sized {
+  value: unknown
+  /** The larger of the reply's length and what it decompressed to, in bytes. */
+  stored: number
+}
+
+/**
+ * Decodes `reply`, read at the user's `key`, as `context.decode` does, and measures it: a
+ * decoded value takes at least as much memory as the reply, and as the payload the reply
+ * decompressed to (a few KB of zlib may hold megabytes).
+ */
+export function decodeSized(context: CacheContext, reply: unknown, key: string): Sized {
+  // Bounds no more than `maxValueSize` does (one value needs no call budget): it only measures.
+  const measure: DecodeBudget = { left: Number.POSITIVE_INFINITY, decompressed: 0 }
+  const value = context.decode(reply, key, undefined, measure)
+  const length = typeof reply === 'string' || Buffer.isBuffer(reply) ? reply.length : 0
+  return { value, stored: Math.max(length, measure.decompressed ?? 0) }
+}
+
+/**
+ * The bytes an entry of `value` at `rkey` is counted as: bookkeeping, the key, and the value's
+ * estimated size, or `stored` (`Sized.stored`) when larger: `estimateSize` only extrapolates
+ * what it does not walk.
+ */
+export function entryBytes(rkey: string, value: unknown, stored: number): number {
+  return ENTRY_OVERHEAD + 2 * rkey.length + Math.max(estimateSize(value), stored)
+}
