@@ -1,6 +1,7 @@
 import { ClosedError, ConnectionError, type RedisArgument, ResponseError } from '@cachex/core'
 import { destroyClient, within } from './_connect.ts'
 import { commandWeight, type Deadlines } from './_deadlines.ts'
+import { isErrorReply } from './_errors.ts'
 import { type ReplyForm, Sender } from './_options.ts'
 
 // Blocking commands (`CommandRoute.blockMs`: XREAD BLOCK, BLPOP…) on clients of their own. Redis
@@ -33,25 +34,46 @@ export interface BlockingClientsOptions {
   mapError: (error: unknown) => Error
   /** Where the node is, for messages (password redacted). */
   where: string
+  /**
+   * Sends `CLIENT UNBLOCK <id>` on the connection's own client to the node (how `close()` ends
+   * a blocked call without dropping a value the server hands it meanwhile); `undefined` when
+   * that client is not up. Without it, `close()` destroys the clients of the calls in flight.
+   */
+  unblock?: (id: string) => Promise<unknown> | undefined
 }
 
 interface Lease {
   client: BlockingClient
   sender: Sender<Pick<BlockingClient, 'sendCommand'>>
   idleTimer: NodeJS.Timeout | undefined
+  /**
+   * Its `CLIENT ID`, asked along with its first command (one write, no round trip of its own);
+   * resolves `undefined` when the server did not tell it.
+   */
+  id: Promise<string | undefined> | undefined
+  /** Settles once the call running on it is done with it (given back or dropped). */
+  done: Promise<void> | undefined
 }
 
 /** Idle dedicated clients kept per node for the next blocking calls. */
 const MAX_IDLE = 4
 /** An idle dedicated client is closed after this long unused. */
 const IDLE_MS = 30_000
+/**
+ * How long `close()` waits for the answer to a `CLIENT UNBLOCK` (at most `socketTimeout`): a
+ * server that does not answer a command this short is taken as frozen, and the client destroyed.
+ */
+const UNBLOCK_MS = 1000
+/** The longest pause between two `CLIENT UNBLOCK` of one client whose command is on its way. */
+const UNBLOCK_RETRY_MS = 50
 
 /**
  * The dedicated clients of one node for blocking commands: a call takes an idle one (or opens
  * one, within `socketConnectTimeout`), runs its command bounded by `socketTimeout + blockMs`, and
  * gives the client back — unless the call timed out or the connection failed, in which case the
  * client is destroyed (a timed-out blocking command must not linger on the server). At most
- * `MAX_IDLE` idle clients are kept, each for `IDLE_MS`.
+ * `MAX_IDLE` idle clients are kept, each for `IDLE_MS`. `close()` unblocks the calls in flight
+ * rather than dropping their clients (see `close`).
  */
 export class BlockingClients {
   readonly #options: BlockingClientsOptions
@@ -60,6 +82,8 @@ export class BlockingClients {
   /** How to cut short each opening under way (see `#open`). */
   readonly #opening = new Set<() => void>()
   #closed = false
+  /** The server refused `CLIENT ID` (an ACL user without it): not asked again. */
+  #noClientId = false
 
   constructor(options: BlockingClientsOptions) {
     this.#options = options
@@ -81,9 +105,19 @@ export class BlockingClients {
     const refused = deadlines.refuse(weight, args[0] as RedisArgument, where)
     if (refused !== undefined) throw refused
     const lease = await this.#take()
+    if (this.#closed) {
+      // Closed after the client was taken, before its command was sent.
+      this.#destroy(lease)
+      throw this.#closedError()
+    }
     this.#busy.add(lease)
+    let finish = () => {}
+    lease.done = new Promise((resolve) => {
+      finish = resolve
+    })
     try {
       const sender = lease.sender.as(text)
+      this.#askId(lease)
       const chain = asking ? { chainId: Symbol('ASKING') } : undefined
       // Its failure shows in the reply (no ASKING, no answer to the command).
       if (chain !== undefined) sender.sendCommand(['ASKING'], chain).catch(() => {})
@@ -98,26 +132,87 @@ export class BlockingClients {
         blockMs,
       )
       this.#giveBack(lease)
+      // Unblocked by close() with nothing: it ends as every call close() ends.
+      if (reply === null && this.#closed) throw this.#closedError()
       return reply
     } catch (error) {
       // A reply of the server leaves the client as good as before; anything else may not.
       if (error instanceof ResponseError) this.#giveBack(lease)
       else this.#drop(lease)
       throw error
+    } finally {
+      finish()
     }
   }
 
   /**
-   * Closes every dedicated client; the calls on them reject, and so do the calls still opening
-   * one (with `ClosedError`, at once: not after `socketConnectTimeout`).
+   * Closes every dedicated client. The calls still opening one reject with `ClosedError` at once
+   * (not after `socketConnectTimeout`). A call in flight is unblocked (`CLIENT UNBLOCK` on the
+   * connection's own client), not dropped: the server may have handed it a value already — a
+   * popped item, off its list — which would be lost with the client. Its reply is awaited (at
+   * most `socketTimeout`): the value when one came, else it rejects with `ClosedError`. Where
+   * that cannot be done — no client ID, the connection's client down, `CLIENT UNBLOCK` refused
+   * (an ACL user without it) or unanswered within `UNBLOCK_MS` (a frozen server) — the client is
+   * destroyed at once, as a timed-out one is. Resolves once every call in flight is done; never
+   * rejects.
    */
-  close(): void {
+  close(): Promise<void> {
     this.#closed = true
     for (const lease of this.#idle.splice(0)) this.#destroy(lease)
-    for (const lease of this.#busy) this.#destroy(lease)
-    this.#busy.clear()
     for (const cut of this.#opening) cut()
     this.#opening.clear()
+    const busy = [...this.#busy]
+    return Promise.all(busy.map((lease) => this.#unblock(lease))).then(() => undefined)
+  }
+
+  /** Asks the client's `CLIENT ID` once, pipelined before its command (see `close`). */
+  #askId(lease: Lease): void {
+    if (lease.id !== undefined || this.#noClientId || this.#options.unblock === undefined) return
+    lease.id = lease.sender
+      .as(true)
+      .sendCommand(['CLIENT', 'ID'])
+      .then(
+        (id) => (/^[0-9]+$/.test(String(id)) ? String(id) : undefined),
+        (error: unknown) => {
+          // Refused (an ACL user without it, a server without it): each try would be one more
+          // entry of the ACL log. Any other failure shows in the command's reply.
+          if (isErrorReply(error)) this.#noClientId = true
+          return undefined
+        },
+      )
+  }
+
+  /**
+   * Ends the call in flight on `lease` for `close()` (see there), then destroys the client.
+   * `CLIENT UNBLOCK` answers 1 when the call was blocked: its empty reply is on its way. It
+   * answers 0 when the server served it already (its reply is on its way) — or when its command
+   * is still on its way to the server, not blocked yet: asked again after a pause until the reply
+   * comes, for at most `socketTimeout`.
+   */
+  async #unblock(lease: Lease): Promise<void> {
+    const { unblock, deadlines, connectTimeoutMs } = this.#options
+    const { id, done } = lease
+    try {
+      if (unblock === undefined || id === undefined || done === undefined) return
+      const started = performance.now()
+      const boundMs = deadlines.timeoutMs ?? connectTimeoutMs
+      const answerMs = Math.min(boundMs, UNBLOCK_MS)
+      const known = await within(id, answerMs, 'CLIENT ID')
+      if (known === undefined) return
+      for (let pause = 1; ; pause = Math.min(pause * 2, UNBLOCK_RETRY_MS)) {
+        const sent = unblock(known)
+        if (sent === undefined) return
+        const unblocked = Number(await within(sent, answerMs, 'CLIENT UNBLOCK')) === 1
+        const leftMs = boundMs - (performance.now() - started)
+        if (await settlesWithin(done, unblocked ? leftMs : Math.min(pause, leftMs))) return
+        if (unblocked || leftMs <= 0) return
+      }
+    } catch {
+      // Refused, or not answered in time (a frozen server): destroyed below, as a timed-out call
+      // is — a value the server hands it meanwhile is lost (see docs/configuration.md).
+    } finally {
+      this.#drop(lease)
+    }
   }
 
   async #take(): Promise<Lease> {
@@ -186,6 +281,8 @@ export class BlockingClients {
           opened.sendCommand(args, chain === undefined ? options : { ...options, ...chain }),
       })),
       idleTimer: undefined,
+      id: undefined,
+      done: undefined,
     }
     if (this.#closed) {
       this.#destroy(lease)
@@ -225,4 +322,15 @@ export class BlockingClients {
       // Already closed.
     }
   }
+}
+
+/** Whether `promise` settles within `ms` (now, for `ms` ≤ 0 when it has not). */
+function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  return Promise.race([
+    promise.then(() => true),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), Math.max(0, ms))
+    }),
+  ]).finally(() => clearTimeout(timer))
 }

@@ -49,7 +49,7 @@ export class ClusterBlocking {
    * answers a blocked client `MOVED`) is sent again whole — so a call is bounded by that times
    * the redirects it follows. An `XREAD` of `'$'` reads from each such stream's last entry ID,
    * asked first (see `#withoutDollar`), so that a read sent again misses nothing added meanwhile.
-   * Every command goes on dedicated clients, which `close()` destroys at once.
+   * Every command goes on dedicated clients, which `close()` unblocks, then destroys.
    */
   async run(
     args: RedisArgument[],
@@ -61,11 +61,16 @@ export class ClusterBlocking {
     return this.#follow(await this.#withoutDollar(args, slot, node), slot, node, text, blockMs)
   }
 
-  /** Closes every dedicated client: calls waiting on them (or opening one) reject. */
-  close(): void {
+  /**
+   * Closes every dedicated client (see `BlockingClients.close`): calls opening one reject; calls
+   * in flight are unblocked through each node's own client, and resolve with what the node
+   * handed them meanwhile, else reject. Resolves once they are done; never rejects.
+   */
+  close(): Promise<void> {
     this.#closed = true
-    for (const clients of this.#clients.values()) clients.close()
+    const closing = [...this.#clients.values()].map((clients) => clients.close())
     this.#clients.clear()
+    return Promise.all(closing).then(() => undefined)
   }
 
   /** `run`'s sends and what it follows (see `run`); `blockMs` 0 for a command that does not block. */
@@ -172,8 +177,14 @@ export class ClusterBlocking {
         deadlines,
         mapError,
         where: `the cluster node ${node.address}`,
+        // On the node's own client, the one that stays up while they block.
+        unblock: (id) => {
+          const sender = node.down ? undefined : node.sender
+          return sender?.as(true).sendCommand(['CLIENT', 'UNBLOCK', id])
+        },
       })
-      if (this.#closed) clients.close()
+      // Closed already: it holds no call to wait for.
+      if (this.#closed) void clients.close()
       else this.#clients.set(node.address, clients)
     }
     return clients

@@ -368,7 +368,8 @@ class ClusterConnection implements Connection {
   async #shutdown(): Promise<void> {
     this.#life.close()
     this.#tracking.close()
-    this.#blocking.close()
+    // Its blocking calls in flight are unblocked through the node clients, before they close.
+    await this.#blocking.close()
     await this.#topology.close()
     const cluster = this.#cluster
     if (!this.#closeClient) {

@@ -100,6 +100,12 @@ export class StandaloneConnection implements Connection {
             deadlines,
             mapError: this.#mapError,
             where: this.#where,
+            // On this connection's client, the one that stays up while they block.
+            unblock: (id) => {
+              const link = this.#link
+              if (link.isDown || !link.ready()) return undefined
+              return link.sender.as(true).sendCommand(['CLIENT', 'UNBLOCK', id])
+            },
           })
     const link = new ClientLink({
       source,
@@ -267,8 +273,10 @@ export class StandaloneConnection implements Connection {
     this.#life.close(true)
     for (const tracking of this.#trackings) tracking.close().catch(() => undefined)
     this.#trackings.clear()
-    this.#blocking?.close()
+    // Its blocking calls in flight are unblocked through the client, before it closes.
+    const unblocking = this.#blocking?.close()
     await this.#life.carry(this.#connectTimeoutMs)
+    await unblocking
     this.#link.stop()
     const client = this.#link.client
     if (!this.#closeClient) {
