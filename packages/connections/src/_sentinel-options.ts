@@ -176,6 +176,16 @@ export function sentinelSettings(options: SentinelOptions): SentinelSettings {
   if (typeof wait !== 'boolean') {
     throw new InvalidArgumentError('sentinelOptions.waitForPrimary must be true or false')
   }
+  // node-redis takes strings (a number, `password: 123456` from a JSON file, fails every
+  // connection to the sentinels as if they were down). The type is named, never the value.
+  for (const name of ['password', 'username'] as const) {
+    const value: unknown = extra[name]
+    if (value !== undefined && value !== null && typeof value !== 'string') {
+      throw new InvalidArgumentError(
+        `sentinelOptions.${name} must be a string, got ${shapeOf(value)}`,
+      )
+    }
+  }
   return {
     address,
     name: address.host as string,

@@ -26,9 +26,13 @@ export interface RedisAddress {
  * any other query parameter is refused with an `InvalidArgumentError`, since cachex takes every
  * other setting as an option (`socketTimeout`, `clientOptions`…). `valkey://` and `valkeys://`
  * (Valkey's own schemes, which valkey-py and django-cachex accept) read as `redis://` and
- * `rediss://`: Valkey speaks the same protocol.
+ * `rediss://`: Valkey speaks the same protocol. A `memory://` location (the in-memory backend,
+ * no Redis server) is refused, and so is `memory:name`, with a message saying `memory://name`.
  */
 export function parseRedisUrl(url: string): RedisAddress {
+  // `memory:name` (or `memory:/name`) is the in-memory backend's location with a slash missing:
+  // the parser would take it for a URL with no `//`, told only that it has no scheme.
+  if (/^memory:(?!\/\/)/i.test(url)) throw new InvalidArgumentError(MEMORY_SLASHES)
   let parsed: URL
   // WHATWG URL refuses credentials without a host, which `unix://user:pw@/path` has: take them
   // out before parsing.
@@ -95,8 +99,14 @@ export function parseRedisUrl(url: string): RedisAddress {
       // `abc:def` parses with the scheme `abc:`: a password put in location (one holding a `:`)
       // reads so, and would be echoed whole.
       if (!SCHEME.test(url)) throw new InvalidArgumentError(NO_SCHEME)
+      // A memory:// location handed to a Redis topology (the `cluster` factory, say).
+      if (parsed.protocol === 'memory:') {
+        throw new InvalidArgumentError(
+          'a memory:// location is the in-memory backend, not a Redis server: give it to createCache() with client unset, or to memory()',
+        )
+      }
       throw new InvalidArgumentError(
-        `unsupported Redis URL scheme '${parsed.protocol}' (use redis://, rediss://, unix://, valkey:// or valkeys://): ${redactUrl(url)}`,
+        `unsupported Redis URL scheme '${parsed.protocol}' (use redis://, rediss://, unix://, valkey:// or valkeys://, or memory://[name] for the in-memory backend): ${redactUrl(url)}`,
       )
   }
   return address
@@ -146,7 +156,11 @@ const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i
  * variable mix-up), where nothing tells its parts apart.
  */
 const NO_SCHEME =
-  'invalid Redis URL: it has no scheme (expected redis://[[user]:password@]host[:port][/db], rediss://…, unix:///path/to.sock, valkey://… or valkeys://…); the text is not shown, as it may be a password'
+  'invalid Redis URL: it has no scheme (expected redis://[[user]:password@]host[:port][/db], rediss://…, unix:///path/to.sock, valkey://… or valkeys://…, or memory://[name] for the in-memory backend); the text is not shown, as it may be a password'
+
+/** The error of `memory:name` or `memory:/name`: a `memory://` location, a slash or two short. */
+const MEMORY_SLASHES =
+  'invalid location: the in-memory backend takes two slashes (expected memory://name, or memory:// for a store of its own)'
 
 /**
  * The URL with any password replaced by `***`, for messages and logs: everything between the

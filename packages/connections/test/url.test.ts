@@ -492,3 +492,45 @@ describe('host names and ports', () => {
     expect(parseRedisUrl('redis://127.0.0.1:65535/0').port).toBe(65535)
   })
 })
+
+describe('memory:// in the messages', () => {
+  it("'memory:name' (no //) says memory://name, on every topology", () => {
+    for (const location of ['memory:demo', 'memory:/demo', 'MEMORY:demo', 'memory:']) {
+      for (const make of [
+        () => parseRedisUrl(location),
+        () => standalone({ location }),
+        () => replica({ location: ['redis://127.0.0.1:1/0', location] }),
+        () => cluster({ location: [location] }),
+        () => sentinel({ location, sentinels: [['127.0.0.1', 1]] }),
+      ]) {
+        const error = thrownBy(make)
+        expect(error, location).toBeInstanceOf(InvalidArgumentError)
+        expect((error as Error).message, location).toMatch(/expected memory:\/\/name/)
+        expect((error as Error).message, location).not.toMatch(/no scheme/)
+      }
+    }
+  })
+
+  it('a memory:// location given to a Redis factory says it is the in-memory backend', () => {
+    for (const make of [
+      () => standalone({ location: 'memory://demo' }),
+      () => cluster({ location: ['memory://demo'] }),
+    ]) {
+      const error = thrownBy(make)
+      expect(error).toBeInstanceOf(InvalidArgumentError)
+      expect((error as Error).message).toMatch(/in-memory backend, not a Redis server/)
+    }
+  })
+
+  it('the no-scheme and unsupported-scheme messages list memory://, and show no password', () => {
+    const none = thrownBy(() => parseRedisUrl('topsecret'))
+    expect((none as Error).message).toMatch(/no scheme \(expected redis:\/\/.*memory:\/\/\[name\]/)
+    const http = thrownBy(() => parseRedisUrl('http://:topsecret@example.com/0'))
+    expect((http as Error).message).toMatch(
+      /^unsupported Redis URL scheme 'http:' \(use .*memory:\/\/\[name\]/,
+    )
+    for (const error of [none, http]) {
+      for (const text of textsOf(error)) expect(text).not.toContain('topsecret')
+    }
+  })
+})

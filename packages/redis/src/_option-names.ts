@@ -109,19 +109,62 @@ const BOOLEAN_OPTIONS = [
 ] as const
 
 /**
+ * The credentials of createCache(), by the path of their option: each a string or unset, as
+ * node-redis types them (a Buffer it would send, but cachex cuts only string passwords out of
+ * its messages). node-redis's `clientOptions.credentialsProvider` is another option, unchecked.
+ */
+const CREDENTIALS: ReadonlyArray<readonly string[]> = [
+  ['password'],
+  ['clientOptions', 'password'],
+  ['clientOptions', 'username'],
+  ['sentinelOptions', 'password'],
+  ['sentinelOptions', 'username'],
+  ['sentinelOptions', 'clientOptions', 'password'],
+  ['sentinelOptions', 'clientOptions', 'username'],
+]
+
+/**
  * Throws `InvalidArgumentError` when a value of `options` (a cache's options, or the registry-wide
  * defaults) is of the wrong kind where nothing later would notice before it mattered: a boolean
- * option that is not a boolean (`'false'`, from an environment variable, would mean true), or a
+ * option that is not a boolean (`'false'`, from an environment variable, would mean true), a
  * `logger` without an `error()` method (every ignored error would then be an untyped
- * `TypeError`). `what` begins the message, when given (`configureCaches(): the alias '…'`).
+ * `TypeError`), or a password or user name that is not a string (`password: 123456` from a JSON
+ * file: every call would fail as if Redis were down). `what` begins the message, when given
+ * (`configureCaches(): the alias '…'`).
  */
 export function checkOptionValues(options: object, what?: string): void {
   const values = options as Record<string, unknown>
   try {
     for (const name of BOOLEAN_OPTIONS) checkBoolean(values[name], name, false)
     checkLogger(values.logger)
+    for (const path of CREDENTIALS) checkCredential(values, path)
   } catch (error) {
     if (what === undefined || !(error instanceof InvalidArgumentError)) throw error
     throw new InvalidArgumentError(`${what}: ${error.message}`)
   }
+}
+
+/**
+ * Throws `InvalidArgumentError` unless the option at `path` of `values` is a string, unset or
+ * `null` (a parent that is not an object is left to the check of its own). The message names its type
+ * only: the value is a password.
+ */
+function checkCredential(values: Record<string, unknown>, path: readonly string[]): void {
+  let value: unknown = values
+  for (const key of path) {
+    if (typeof value !== 'object' || value === null) return
+    value = (value as Record<string, unknown>)[key]
+  }
+  // `null` is absent, as before (a JSON config's `"password": null`: no password).
+  if (value === undefined || value === null || typeof value === 'string') return
+  throw new InvalidArgumentError(`${path.join('.')} must be a string, got ${typeOf(value)}`)
+}
+
+/** What `value` is, by its type alone (`a number`, `a Buffer`, `null`): never its value. */
+function typeOf(value: unknown): string {
+  if (value === null) return 'null'
+  if (Buffer.isBuffer(value)) return 'a Buffer'
+  if (Array.isArray(value)) return 'an array'
+  const type = typeof value
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`
 }

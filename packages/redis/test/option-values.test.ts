@@ -5,7 +5,14 @@ import { Cache } from '@cachex/core'
 import { freePort, type RedisServer, startRedis } from '@cachex/test-utils'
 import { createClient } from '@redis/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createCache, InvalidArgumentError, memory } from '../src/index.ts'
+import {
+  caches,
+  configureCaches,
+  createCache,
+  InvalidArgumentError,
+  memory,
+  sentinel as sentinelFactory,
+} from '../src/index.ts'
 
 let server: RedisServer
 
@@ -174,5 +181,132 @@ describe('sentinelOptions', () => {
       }),
     )
     await cache.close()
+  })
+})
+
+describe('credentials', () => {
+  // `password: 123456` from a JSON config, or `Number(process.env.REDIS_PASSWORD)`: node-redis
+  // sends only strings, so every call failed with a ConnectionError "could not connect" (and,
+  // under ignoreExceptions, the cache quietly never worked).
+  const SECRET = 987654321
+  // `null` is taken as no password (a JSON config's `"password": null`), as before.
+  const wrong = [SECRET, true, {}, [String(SECRET)], Buffer.from(String(SECRET))]
+  const kind = (value: unknown): string =>
+    Buffer.isBuffer(value)
+      ? 'a Buffer'
+      : Array.isArray(value)
+        ? 'an array'
+        : typeof value === 'object'
+          ? 'an object'
+          : `a ${typeof value}`
+  let secured: RedisServer
+
+  beforeAll(async () => {
+    secured = await startRedis({ args: ['--requirepass', String(SECRET)] })
+  })
+
+  afterAll(async () => {
+    await secured?.stop()
+  })
+
+  /** The sentinel options of a cache, `sentinelOptions` set. */
+  const sentinel = (sentinelOptions: object) => ({
+    client: 'sentinel',
+    location: 'redis://mymaster/0',
+    sentinels: [['127.0.0.1', 1]],
+    sentinelOptions,
+  })
+
+  const cases: Array<[string, (value: unknown) => object]> = [
+    ['password', (value) => ({ location: secured.url, password: value })],
+    [
+      'clientOptions.password',
+      (value) => ({ location: secured.url, clientOptions: { password: value } }),
+    ],
+    [
+      'clientOptions.username',
+      (value) => ({ location: secured.url, clientOptions: { username: value } }),
+    ],
+    ['sentinelOptions.password', (value) => sentinel({ password: value })],
+    ['sentinelOptions.username', (value) => sentinel({ username: value })],
+    [
+      'sentinelOptions.clientOptions.password',
+      (value) => sentinel({ clientOptions: { password: value } }),
+    ],
+  ]
+
+  for (const [name, options] of cases) {
+    it(`${name} that is not a string is refused at createCache, naming it, not its value`, () => {
+      for (const value of wrong) {
+        const error = thrown(() => createCache(options(value) as never))
+        expect(error, `${name}: ${kind(value)}`).toBeInstanceOf(InvalidArgumentError)
+        expect((error as Error).message).toBe(`${name} must be a string, got ${kind(value)}`)
+        expect((error as Error).message).not.toContain(String(SECRET))
+      }
+    })
+  }
+
+  it('a number is refused on every topology, and under ignoreExceptions too', () => {
+    const client = createClient({ url: secured.url })
+    for (const options of [
+      { location: secured.url, password: SECRET, ignoreExceptions: true },
+      { location: 'memory://', password: SECRET },
+      { client: 'cluster', location: [secured.url], password: SECRET },
+      { location: [secured.url, secured.url], password: SECRET },
+      { ...sentinel({}), password: SECRET },
+      { location: client, password: SECRET },
+    ]) {
+      expect(() => createCache(options as never)).toThrow(
+        /^password must be a string, got a number$/,
+      )
+    }
+    expect(client.isOpen).toBe(false)
+  })
+
+  it('the sentinel factory, used without createCache, refuses sentinelOptions credentials too', () => {
+    for (const name of ['password', 'username']) {
+      const error = thrown(() => sentinelFactory(sentinel({ [name]: SECRET }) as never))
+      expect(error, name).toBeInstanceOf(InvalidArgumentError)
+      expect((error as Error).message).toBe(
+        `sentinelOptions.${name} must be a string, got a number`,
+      )
+    }
+  })
+
+  it('configureCaches refuses it, naming the alias, before anything is configured', () => {
+    const error = thrown(() =>
+      configureCaches({ a: { location: secured.url, password: SECRET } } as never),
+    )
+    expect(error).toBeInstanceOf(InvalidArgumentError)
+    expect((error as Error).message).toBe(
+      "configureCaches(): the alias 'a': password must be a string, got a number",
+    )
+    expect(() => caches.get('a')).toThrow()
+  })
+
+  it('a string password, or none, is taken and connects', async () => {
+    for (const options of [
+      { password: String(SECRET) },
+      { clientOptions: { password: String(SECRET), username: 'default' } },
+      { password: undefined, clientOptions: { password: String(SECRET), username: undefined } },
+      // `null` is none: the password comes from clientOptions.
+      { password: null, clientOptions: { password: String(SECRET), username: null } },
+    ] as Array<Parameters<typeof createCache>[0]>) {
+      const cache = createCache({ location: secured.url, ...options })
+      expect(await cache.set('k', 1)).toBe(true)
+      expect(await cache.get('k')).toBe(1)
+      await cache.close()
+    }
+  })
+})
+
+describe('location', () => {
+  it("'memory:name' (no //) is refused, saying memory://name", () => {
+    for (const location of ['memory:demo', 'memory:/demo', 'MEMORY:demo', 'memory:']) {
+      const error = thrown(() => createCache({ location }))
+      expect(error, location).toBeInstanceOf(InvalidArgumentError)
+      expect((error as Error).message, location).toMatch(/expected memory:\/\/name/)
+      expect((error as Error).message, location).not.toMatch(/no scheme/)
+    }
   })
 })
