@@ -5,6 +5,7 @@ import { closeWithin, destroyClient, within } from './_connect.ts'
 import { scrub } from './_errors.ts'
 import { Sender } from './_options.ts'
 import { nodesChanged } from './_scripts.ts'
+import { trackingPingInterval } from './_standalone-options.ts'
 import type { TrackingClientLike } from './_tracking.ts'
 
 // The clients of a cluster's nodes as cachex routes to them: node-redis's own for each node, or
@@ -365,6 +366,8 @@ export class NodeClients {
       emitInvalidate: true,
       // node-redis refuses emitInvalidate beside its own client-side cache.
       clientSideCache: undefined,
+      // Idle between writes: a keepalive, lest a server's `timeout` close it (emptying the tier).
+      pingInterval: trackingPingInterval(defaults),
     } as never) as unknown as TrackingClientLike
   }
 

@@ -6,6 +6,26 @@ import { reconnectDelay } from './_retry.ts'
 import type { TrackingClientLike } from './_tracking.ts'
 import { parseRedisUrl, redactUrl } from './url.ts'
 
+/**
+ * How often (ms) a tracking connection `PING`s when it has no `pingInterval` of its own. It sends
+ * nothing else while no key is written, and a server with `timeout N` (managed services often set
+ * 300 s) closes a client idle that long, which empties the local tier: a minute stays below the
+ * idle timeouts in common use.
+ */
+const TRACKING_PING_INTERVAL_MS = 60_000
+
+/**
+ * The `pingInterval` of a tracking connection made with the node-redis options `given`: theirs
+ * when they set one (`0` turns the pings off), else `TRACKING_PING_INTERVAL_MS`.
+ */
+export function trackingPingInterval(given: unknown): unknown {
+  const own =
+    typeof given === 'object' && given !== null
+      ? (given as { pingInterval?: unknown }).pingInterval
+      : undefined
+  return own ?? TRACKING_PING_INTERVAL_MS
+}
+
 /** What the standalone factory needs of a node-redis client or client pool. */
 export interface NodeRedisClientLike {
   sendCommand(args: ReadonlyArray<RedisArgument>, options?: object): Promise<unknown>
@@ -104,6 +124,8 @@ export function clientSource(options: StandaloneOptions, connectTimeoutMs: numbe
                 RESP: 3,
                 emitInvalidate: true,
                 clientSideCache: undefined,
+                // The given client's own interval (a duplicate copies its options), else ours.
+                pingInterval: trackingPingInterval((given as { options?: unknown }).options),
               }) as TrackingClientLike
           : undefined,
       makeBlockingClient:
@@ -167,6 +189,8 @@ export function clientSource(options: StandaloneOptions, connectTimeoutMs: numbe
         emitInvalidate: true,
         // node-redis refuses emitInvalidate beside its own client-side cache.
         clientSideCache: undefined,
+        // Idle between writes: a keepalive, lest a server's `timeout` close it (emptying the tier).
+        pingInterval: trackingPingInterval(extra),
       } as never) as unknown as TrackingClientLike,
     closeClient: true,
     isPool: pool !== undefined,

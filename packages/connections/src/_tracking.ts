@@ -58,8 +58,11 @@ export function startTracking(
     })
   }
   client.on('error', (error: unknown) => {
-    down()
     const command = refusedCommand(error)
+    // The keepalive (`pingInterval`) refused by the ACL: the connection is fine, and the refused
+    // `PING` still reached the server, which keeps it from closing the connection as idle.
+    if (command === 'ping') return
+    down()
     // A wrong password refuses this connection as it refuses the cache's own, which reports it.
     if ((command === undefined && !isRefusedHandshake(error)) || closed) return
     // node-redis would try again every 2 s, forever, each time refused: back off instead.
