@@ -223,10 +223,13 @@ export function checkVersion(version: unknown): number {
   return version as number
 }
 
-/** Keys per `SCAN`: a positive integer. */
-export function checkItersize(itersize: unknown): number {
+/**
+ * Keys per `SCAN`: a positive integer. `name` is the option it came from, for the error: the
+ * scan methods' `itersize`, or the cache's `scanItersize`.
+ */
+export function checkItersize(itersize: unknown, name = 'itersize'): number {
   if (!Number.isSafeInteger(itersize) || (itersize as number) < 1) {
-    throw new InvalidArgumentError(`itersize must be a positive integer, got ${describe(itersize)}`)
+    throw new InvalidArgumentError(`${name} must be a positive integer, got ${describe(itersize)}`)
   }
   return itersize as number
 }

@@ -238,7 +238,7 @@ export class CacheContext {
     checkLogger(options.logger)
     this.logger = options.logger ?? console
     this.events = new CacheEvents(this.logger)
-    this.itersize = checkItersize(options.scanItersize ?? DEFAULT_ITERSIZE)
+    this.itersize = checkItersize(options.scanItersize ?? DEFAULT_ITERSIZE, 'scanItersize')
     // Each waiting acquire() listens to the signal while it sleeps: any number may wait at once.
     setMaxListeners(0, this.#closed.signal)
     this.lockFactory = withSignal(options.lockFactory, this.#closed.signal)

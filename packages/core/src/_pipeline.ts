@@ -3,6 +3,7 @@
 // `context.run` hands over its command (key built, options checked, values encoded, exactly as
 // the method would) instead of sending it; the method's own promise is the call's result, and
 // `exec()` settles it with the command's reply, converted under the method's error policy.
+import { MOST_ARGUMENTS, tooManyArguments } from './_arity.ts'
 import type { CacheContext, CommandWithFallback } from './_context.ts'
 import { LocalTier } from './_local-tier.ts'
 import { isWrongType } from './_messages.ts'
@@ -376,7 +377,11 @@ function operationOf(command: CommandWithFallback<unknown>, args?: RedisArgument
   return command.method ?? command.label ?? String(args?.[0] ?? 'pipeline').toLowerCase()
 }
 
-/** Puts the queueing methods on `CachePipeline`'s prototype: the standard API and the families. */
+/**
+ * Puts the queueing methods on `CachePipeline`'s prototype: the standard API and the families. A
+ * family method is the cache's, which refuses an argument past its last itself; an entry of the
+ * standard API refuses it here, in the call's slot, as it refuses a bad option.
+ */
 function attachQueueing(): void {
   const prototype = CachePipeline.prototype as unknown as Record<string, unknown>
   for (const name of FAMILY_METHODS) {
@@ -390,12 +395,13 @@ function attachQueueing(): void {
     })
   }
   for (const [name, entry] of Object.entries({ ...standardEntries, ...keyEntries })) {
+    const most = MOST_ARGUMENTS[name] as number
     Object.defineProperty(prototype, name, {
       value(this: CachePipeline, ...args: unknown[]) {
-        return this.queue(
-          () => (entry as (...a: unknown[]) => Promise<unknown>)(this, ...args),
-          true,
-        )
+        return this.queue(() => {
+          if (args.length > most) throw tooManyArguments(this.cache, name, most, args.length)
+          return (entry as (...a: unknown[]) => Promise<unknown>)(this, ...args)
+        }, true)
       },
       writable: true,
       configurable: true,

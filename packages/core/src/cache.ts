@@ -1,4 +1,5 @@
 import { checkVersionOption } from './_args.ts'
+import { limitArguments } from './_arity.ts'
 import type { CacheApi } from './_cache-api.ts'
 import { attachCommands, bindContext, CacheContext } from './_context.ts'
 import { checkLocalOptions } from './_local-options.ts'
@@ -213,6 +214,8 @@ attachCommands(Cache, streamCommands)
 attachCommands(Cache, streamGroupCommands)
 attachCommands(Cache, semaphoreCommands)
 attachCommands(Cache, keyHelperCommands)
+// Then a call with an argument past a method's last is refused, not run without it.
+limitArguments(Cache.prototype)
 
 /** The methods an `operation` listener times: every method of the prototype (see `_timing.ts`). */
 const TIMED_METHODS: readonly string[] = Object.getOwnPropertyNames(Cache.prototype)

@@ -280,3 +280,44 @@ describe('a keyPrefix with a lone surrogate', () => {
     }
   })
 })
+
+describe('scanItersize', () => {
+  // The option is `scanItersize`: an error naming `itersize` (the scan methods' option) sends the
+  // user looking for an option they did not set.
+  it('createCache refuses a bad scanItersize by that name', () => {
+    for (const bad of [0, -1, 1.5, '10']) {
+      let error: unknown
+      try {
+        createCache({ location: 'memory://itersize', scanItersize: bad as number })
+      } catch (caught) {
+        error = caught
+      }
+      expect(error).toBeInstanceOf(InvalidArgumentError)
+      expect((error as Error).message).toMatch(/^scanItersize must be a positive integer, got /)
+    }
+  })
+
+  it('configureCaches refuses a bad scanItersize by that name, as the cache is made', async () => {
+    configureCaches(
+      { default: { location: 'memory://itersize-registry' } },
+      { scanItersize: '10' as unknown as number },
+    )
+    try {
+      expect(() => caches.get('default')).toThrow(/^scanItersize must be a positive integer/)
+    } finally {
+      await caches.close()
+    }
+  })
+
+  it('the scan methods still name their own itersize', async () => {
+    const cache = createCache({ location: 'memory://itersize-keys' })
+    try {
+      await expect(cache.keys('*', { itersize: 0 })).rejects.toThrow(
+        /^itersize must be a positive integer, got 0/,
+      )
+      await expect(cache.clearAllVersions({ itersize: 0 })).rejects.toThrow(/^itersize must/)
+    } finally {
+      await cache.close()
+    }
+  })
+})

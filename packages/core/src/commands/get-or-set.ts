@@ -2,6 +2,7 @@
 // Documented on `CacheLike`.
 import { types } from 'node:util'
 import { checkVersionOption, GET_OR_SET_KEYS, timeoutArguments } from '../_args.ts'
+import { tooManyArguments } from '../_arity.ts'
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
 import { storeError } from '../_key-errors.ts'
 import { isWrongType } from '../_messages.ts'
@@ -48,6 +49,8 @@ export const getOrSetCommand = {
     // `await` of it still sees the rejection. Real promises only: a thenable's `then` may do more
     // than that.
     if (types.isPromise(valueOrFactory)) markHandled(valueOrFactory)
+    // biome-ignore lint/complexity/noArguments: its count, free (a wrapper is not: _arity.ts)
+    if (arguments.length > 4) throw tooManyArguments(this, 'getOrSet', 4, arguments.length)
     const context = contextOf(this)
     const [timeout, options] = timeoutArguments(
       'getOrSet',

@@ -9,6 +9,7 @@ import {
   splitOptions,
   VERSION_ONLY,
 } from '../_args.ts'
+import { tooManyArguments } from '../_arity.ts'
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
 import { encodeAt } from '../_key-errors.ts'
 import { setOwn } from '../_own.ts'
@@ -170,6 +171,9 @@ export const hashCommands = {
   },
 
   hget(key: string, field: string, options?: VersionOption) {
+    // biome-ignore lint/complexity/noArguments: its count, free (a wrapper is not: _arity.ts)
+    const given = arguments.length
+    if (given > 3) return Promise.reject(tooManyArguments(this, 'hget', 3, given))
     const context = contextOf(this)
     return context.run(key, options, {
       method: 'hget',

@@ -9,6 +9,7 @@ import {
   LOCK_KEYS,
   SCAN_KEYS,
 } from '../_args.ts'
+import { tooManyArguments } from '../_arity.ts'
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
 import { HeldLockHandle } from '../_held-lock.ts'
 import { lockNameOf, whyNotAcquired } from '../_messages.ts'
@@ -21,6 +22,9 @@ import type { AcquireLockOptions, CacheLock, HeldLock, LockOptions } from '../lo
 /** The extended API, attached to `Cache`. */
 export const keyCommands = {
   ttl(key: string, options?: VersionOption): Promise<number | null> {
+    // biome-ignore lint/complexity/noArguments: its count, free (a wrapper is not: _arity.ts)
+    const given = arguments.length
+    if (given > 2) return Promise.reject(tooManyArguments(this, 'ttl', 2, given))
     return ttl(contextOf(this), key, 's', 'ttl', options)
   },
 

@@ -12,6 +12,7 @@ import {
   timeoutArguments,
   VERSION_ONLY,
 } from '../_args.ts'
+import { tooManyArguments } from '../_arity.ts'
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
 import { failedEntry, storeError } from '../_key-errors.ts'
 import { LocalTier, MISS } from '../_local-tier.ts'
@@ -131,12 +132,33 @@ function reportStored(
   }
 }
 
+/**
+ * `get` called with `given` arguments, more than its three: refused. No wrapper times `get` (it
+ * emits its own `operation` event), so the refused call's event is emitted here.
+ */
+function refuseGet(cache: unknown, key: unknown, given: number): Promise<never> {
+  const start = performance.now()
+  const error = tooManyArguments(cache, 'get', 3, given)
+  const context =
+    typeof cache === 'object' && cache !== null
+      ? (contextOf(cache) as CacheContext | undefined)
+      : undefined
+  const events = context?.events
+  if (context !== undefined && events?.timing && events.depth === 0 && !context.recorder) {
+    emitOperation(context, 'get', start, key, true, error)
+  }
+  return Promise.reject(error)
+}
+
 /** What the class itself defines. */
 type ClassMembers = 'makeKey' | 'makePattern' | 'close' | typeof Symbol.asyncDispose
 
 /** The standard API over the value store: what `CacheLike` documents. */
 export const standardCommands = {
   get(key: string, defaultValue?: unknown, options?: VersionOption): Promise<unknown> {
+    // biome-ignore lint/complexity/noArguments: its count, free (a wrapper is not: _arity.ts)
+    const given = arguments.length
+    if (given > 3) return refuseGet(this, key, given)
     let context: CacheContext
     try {
       context = contextOf(this)
@@ -158,6 +180,8 @@ export const standardCommands = {
     timeoutOrOptions?: number | null | SetOptions,
     options?: Omit<SetOptions, 'timeout'>,
   ): Promise<boolean | unknown> {
+    // biome-ignore lint/complexity/noArguments: its count, free (a wrapper is not: _arity.ts)
+    if (arguments.length > 4) throw tooManyArguments(this, 'set', 4, arguments.length)
     const context = contextOf(this)
     let get = false
     let rkey: string | undefined
@@ -222,6 +246,8 @@ export const standardCommands = {
     timeoutOrOptions?: number | null | TimeoutOption,
     options?: VersionOption,
   ): Promise<boolean> {
+    // biome-ignore lint/complexity/noArguments: its count, free (a wrapper is not: _arity.ts)
+    if (arguments.length > 4) throw tooManyArguments(this, 'add', 4, arguments.length)
     const context = contextOf(this)
     try {
       const [timeout, rest] = timeoutArguments('add', timeoutOrOptions, options, TIMEOUT_KEYS)
@@ -236,6 +262,8 @@ export const standardCommands = {
   },
 
   async delete(key: string, options?: VersionOption): Promise<boolean> {
+    // biome-ignore lint/complexity/noArguments: its count, free (a wrapper is not: _arity.ts)
+    if (arguments.length > 2) throw tooManyArguments(this, 'delete', 2, arguments.length)
     const context = contextOf(this)
     try {
       const deleted = await context.store.delete(context.key(key, options, 'delete'))
@@ -247,6 +275,8 @@ export const standardCommands = {
   },
 
   async getMany(keys: Iterable<string>, options?: VersionOption): Promise<Map<string, unknown>> {
+    // biome-ignore lint/complexity/noArguments: its count, free (a wrapper is not: _arity.ts)
+    if (arguments.length > 2) throw tooManyArguments(this, 'getMany', 2, arguments.length)
     const context = contextOf(this)
     try {
       const list = keyList(keys, 'getMany') as string[]
@@ -266,6 +296,8 @@ export const standardCommands = {
     timeoutOrOptions?: number | null | TimeoutOption,
     versionOptions?: VersionOption,
   ): Promise<string[]> {
+    // biome-ignore lint/complexity/noArguments: its count, free (a wrapper is not: _arity.ts)
+    if (arguments.length > 3) throw tooManyArguments(this, 'setMany', 3, arguments.length)
     const context = contextOf(this)
     let keys: string[] = []
     // The sizes of the values written, when a `set` listener wants them; and their expiry.
@@ -322,6 +354,8 @@ export const standardCommands = {
   },
 
   async deleteMany(keys: Iterable<string>, options?: VersionOption): Promise<number> {
+    // biome-ignore lint/complexity/noArguments: its count, free (a wrapper is not: _arity.ts)
+    if (arguments.length > 2) throw tooManyArguments(this, 'deleteMany', 2, arguments.length)
     const context = contextOf(this)
     try {
       checkOptions(options, 'deleteMany', VERSION_ONLY)
@@ -357,6 +391,8 @@ export const standardCommands = {
   },
 
   async hasKey(key: string, options?: VersionOption): Promise<boolean> {
+    // biome-ignore lint/complexity/noArguments: its count, free (a wrapper is not: _arity.ts)
+    if (arguments.length > 2) throw tooManyArguments(this, 'hasKey', 2, arguments.length)
     const context = contextOf(this)
     try {
       return await context.store.has(context.key(key, options, 'hasKey'))
@@ -370,6 +406,8 @@ export const standardCommands = {
     delta: number | bigint = 1,
     options?: IncrOptions,
   ): Promise<number | bigint | null> {
+    // biome-ignore lint/complexity/noArguments: its count, free (a wrapper is not: _arity.ts)
+    if (arguments.length > 3) throw tooManyArguments(this, 'incr', 3, arguments.length)
     const context = contextOf(this)
     try {
       const asNumber = incrArguments(delta, options)
