@@ -5,7 +5,8 @@
 // are parsed by one-pass scanners within line caps, and nesting stops at MAX_READ_DEPTH.
 //
 // The rooms: _pickle-read-state.ts (input, stack, memo, globals) and _pickle-read-objects.ts
-// (containers, calls, BUILD) are layers of the one Reader, whose opcode loop is here;
+// (containers, calls, BUILD) are layers of the one Reader, whose opcode loop is here
+// (_pickle-inspect.ts extends it for inspection tools: whole floats boxed);
 // _pickle-read-rules.ts (caps, allow-lists), -text, -numbers, -classes and -containers hold the
 // one-pass scanners and builders they use.
 
@@ -80,7 +81,7 @@ import {
   TUPLE3,
   UNICODE,
 } from './_pickle-opcodes.ts'
-import { addPy, isContainer, isPlainDict } from './_pickle-read-containers.ts'
+import { addPy, isPlainDict } from './_pickle-read-containers.ts'
 import {
   decodeLong,
   describe,
@@ -107,112 +108,24 @@ export {
   RESERVED_GLOBALS,
 } from './_pickle-read-rules.ts'
 
-class Reader extends ObjectReader {
-  // Inspecting only (null when deserializing): the whole floats read, each boxed. JS has one
-  // number type, so 1.0 would read as 1, as an int does; boxed (`new Number(1)`, kind 'float'),
-  // a tool can tell them apart. Boxes stay in the value (list and tuple items, dict values): a
-  // dict key, a set item, and what a constructor or BUILD is given get the number itself, so
-  // the value is the one `deserialize` reads, but for the boxes.
-  private readonly floats: Set<object> | null
-
-  constructor(data: Buffer, classes: ClassTable | null, inspecting: boolean) {
-    super(data, classes)
-    this.floats = inspecting ? new Set() : null
-  }
-
-  /** After `run()`: the tuples, frozensets, bytearrays and boxed whole floats read, by kind. */
+/** The pickle reader: `run()` reads one value. `_pickle-inspect.ts` extends it for inspection. */
+export class Reader extends ObjectReader {
+  /** After `run()`: the tuples, frozensets and bytearrays of the value read, by kind. */
   kinds(): Map<object, string> {
     const kinds = new Map<object, string>()
     for (const tuple of this.tuples) kinds.set(tuple, 'tuple')
     for (const set of this.frozensets) kinds.set(set, 'frozenset')
     for (const bytes of this.bytearrays) kinds.set(bytes, 'bytearray')
-    if (this.floats !== null) for (const float of this.floats) kinds.set(float, 'float')
     return kinds
   }
 
-  // --- whole floats (inspecting) ------------------------------------------------------------
-
-  /** `x`, boxed when inspecting and whole (a float that JS would show as an int). */
-  private float(x: number): unknown {
-    if (this.floats === null || !Number.isInteger(x)) return x
-    const box = new Number(x)
-    this.floats.add(box)
-    return box
+  /** A float read (FLOAT, BINFLOAT), as the value holds it: the number itself. */
+  protected float(x: number): unknown {
+    return x
   }
 
-  /** `value`, unboxed if it is a boxed float. */
-  private unbox(value: unknown): unknown {
-    return value instanceof Number && this.floats?.has(value) === true ? value.valueOf() : value
-  }
-
-  /** Unboxes the items `from`, `from + step`… before `to` of `items`, in place. */
-  private unboxRange(items: unknown[], from: number, to: number, step: 1 | 2): void {
-    for (let i = from; i < to; i += step) items[i] = this.unbox(items[i])
-  }
-
-  /**
-   * Unboxes every boxed float in `root` and the containers it holds, in place (each container
-   * once; the work is charged): what a constructor, a handler or BUILD is given holds numbers,
-   * as `deserialize` gives them. Nothing to do before a whole float was read.
-   */
-  private unboxAll(root: unknown): unknown {
-    if (this.floats === null || this.floats.size === 0) return root
-    const seen = new Set<object>()
-    const todo: unknown[] = [root]
-    while (todo.length > 0) {
-      const node = this.resolve(todo.pop())
-      if (!isContainer(node) || seen.has(node)) continue
-      seen.add(node)
-      if (Array.isArray(node)) {
-        this.charge(node.length)
-        this.unboxRange(node, 0, node.length, 1)
-        for (const item of node) todo.push(item)
-      } else if (node instanceof Map) {
-        this.charge(node.size)
-        for (const [k, v] of node) {
-          const nv = this.unbox(v)
-          if (nv !== v) node.set(k, nv)
-          todo.push(k, nv)
-        }
-      } else if (node instanceof Set) {
-        // Items are unboxed as they are added: only containers to walk.
-        this.charge(node.size)
-        for (const item of node) todo.push(item)
-      } else {
-        const dict = node as Record<string, unknown>
-        const keys = Object.keys(dict)
-        this.charge(keys.length)
-        for (const key of keys) {
-          const nv = this.unbox(dict[key])
-          if (nv !== dict[key]) dict[key] = nv
-          todo.push(nv)
-        }
-      }
-    }
-    return this.unbox(root)
-  }
-
-  protected override setItems(
-    target: unknown,
-    items: unknown[],
-    from: number,
-    to: number,
-    slot: number,
-  ): void {
-    // A key is the number, as deserialize makes it (a Map key, found by Python's 1 == 1.0).
-    if (this.floats !== null) this.unboxRange(items, from, to, 2)
-    super.setItems(target, items, from, to, slot)
-  }
-
-  protected override construct(callable: unknown, args: unknown, viaNew: boolean): unknown {
-    if (this.floats === null) return super.construct(callable, args, viaNew)
-    return super.construct(this.unbox(callable), this.unboxAll(args), viaNew)
-  }
-
-  protected override build(target: unknown, state: unknown): void {
-    if (this.floats === null) super.build(target, state)
-    else super.build(this.unbox(target), this.unboxAll(state))
-  }
+  /** The items `from` to `to` of `items`, about to go into a set: as they are. */
+  protected setMembers(_items: unknown[], _from: number, _to: number): void {}
 
   // --- the loop -----------------------------------------------------------------------------
 
@@ -313,12 +226,12 @@ class Reader extends ObjectReader {
         }
         case FLOAT: {
           const x = parseFloatText(this.readLine(MAX_FLOAT_LINE, 'FLOAT'))
-          stack.push(this.floats === null ? x : this.float(x))
+          stack.push(this.float(x))
           break
         }
         case BINFLOAT: {
           const x = data.readDoubleBE(this.need(8))
-          stack.push(this.floats === null ? x : this.float(x))
+          stack.push(this.float(x))
           break
         }
         case STRING: {
@@ -486,7 +399,7 @@ class Reader extends ObjectReader {
             fail(`ADDITEMS to ${describe(set)}, not a set`)
           }
           this.checkHashables(stack, mark, stack.length, 1)
-          if (this.floats !== null) this.unboxRange(stack, mark, stack.length, 1)
+          this.setMembers(stack, mark, stack.length)
           for (let i = mark; i < stack.length; i++) addPy(set, stack[i])
           this.truncate(mark)
           break
@@ -494,7 +407,7 @@ class Reader extends ObjectReader {
         case FROZENSET: {
           const items = this.popToMark()
           this.checkHashables(items, 0, items.length, 1)
-          if (this.floats !== null) this.unboxRange(items, 0, items.length, 1)
+          this.setMembers(items, 0, items.length)
           const set = new Set<unknown>()
           for (const item of items) addPy(set, item)
           this.containers++
@@ -600,23 +513,5 @@ export function loadPickle(data: Uint8Array, classes: ClassTable | null = null):
   const buffer = Buffer.isBuffer(data)
     ? data
     : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
-  return new Reader(buffer, classes, false).run()
-}
-
-/**
- * `loadPickle`, plus the Python kind of each value JS cannot tell apart: which arrays were
- * tuples, which Sets frozensets, which Buffers bytearrays (for inspection tools). A whole float
- * (`1.0`, which JS reads as `1`, as an int) is a `Number` object of kind `'float'` — a list or
- * tuple item, a dict value, or the value itself; a dict key or set item stays a number.
- */
-export function inspectPickle(
-  data: Uint8Array,
-  classes: ClassTable | null = null,
-): { value: unknown; kinds: Map<object, string> } {
-  const buffer = Buffer.isBuffer(data)
-    ? data
-    : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
-  const reader = new Reader(buffer, classes, true)
-  const value = reader.run()
-  return { value, kinds: reader.kinds() }
+  return new Reader(buffer, classes).run()
 }

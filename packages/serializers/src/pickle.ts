@@ -1,7 +1,8 @@
 import { defineSerializer, InvalidArgumentError, type Serializer } from '@cachex/core'
 import type { InspectingSerializer } from '@cachex/core/internal'
 import { classTable, type PickleClasses } from './_pickle-classes.ts'
-import { inspectPickle, loadPickle, RESERVED_GLOBALS } from './_pickle-reader.ts'
+import { inspectPickle } from './_pickle-inspect.ts'
+import { loadPickle, RESERVED_GLOBALS } from './_pickle-reader.ts'
 import { dumpPickle } from './_pickle-writer.ts'
 
 export type {

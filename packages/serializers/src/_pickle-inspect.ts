@@ -1,0 +1,125 @@
+// The pickle reader for inspection tools (the admin UI): `loadPickle`'s value, plus the Python
+// kind of each value JS cannot tell apart — which arrays were tuples, which Sets frozensets, which
+// Buffers bytearrays, and which numbers whole floats. JS has one number type, so 1.0 reads as 1,
+// as an int does: here it is boxed (`new Number(1)`, kind 'float'), so a tool can tell them
+// apart. Boxes stay in the value (list and tuple items, dict values, the value itself); a dict
+// key, a set item, and what a constructor or BUILD is given get the number itself, so the value
+// is the one `loadPickle` reads, but for the boxes.
+import type { ClassTable } from './_pickle-classes.ts'
+import { isContainer } from './_pickle-read-containers.ts'
+import { Reader } from './_pickle-reader.ts'
+
+class InspectingReader extends Reader {
+  /** The whole floats read, each boxed. */
+  private readonly floats = new Set<object>()
+
+  /** After `run()`: the tuples, frozensets, bytearrays and boxed whole floats read, by kind. */
+  override kinds(): Map<object, string> {
+    const kinds = super.kinds()
+    for (const float of this.floats) kinds.set(float, 'float')
+    return kinds
+  }
+
+  /** `x`, boxed when whole (a float that JS would show as an int). */
+  protected override float(x: number): unknown {
+    if (!Number.isInteger(x)) return x
+    const box = new Number(x)
+    this.floats.add(box)
+    return box
+  }
+
+  /** Set members are numbers, as `loadPickle` reads them (Python's 1 == 1.0). */
+  protected override setMembers(items: unknown[], from: number, to: number): void {
+    this.unboxRange(items, from, to, 1)
+  }
+
+  /** `value`, unboxed if it is a boxed float. */
+  private unbox(value: unknown): unknown {
+    return value instanceof Number && this.floats.has(value) ? value.valueOf() : value
+  }
+
+  /** Unboxes the items `from`, `from + step`… before `to` of `items`, in place. */
+  private unboxRange(items: unknown[], from: number, to: number, step: 1 | 2): void {
+    for (let i = from; i < to; i += step) items[i] = this.unbox(items[i])
+  }
+
+  /**
+   * Unboxes every boxed float in `root` and the containers it holds, in place (each container
+   * once; the work is charged): what a constructor, a handler or BUILD is given holds numbers,
+   * as `loadPickle` gives them. Nothing to do before a whole float was read.
+   */
+  private unboxAll(root: unknown): unknown {
+    if (this.floats.size === 0) return root
+    const seen = new Set<object>()
+    const todo: unknown[] = [root]
+    while (todo.length > 0) {
+      const node = this.resolve(todo.pop())
+      if (!isContainer(node) || seen.has(node)) continue
+      seen.add(node)
+      if (Array.isArray(node)) {
+        this.charge(node.length)
+        this.unboxRange(node, 0, node.length, 1)
+        for (const item of node) todo.push(item)
+      } else if (node instanceof Map) {
+        this.charge(node.size)
+        for (const [k, v] of node) {
+          const nv = this.unbox(v)
+          if (nv !== v) node.set(k, nv)
+          todo.push(k, nv)
+        }
+      } else if (node instanceof Set) {
+        // Items are unboxed as they are added: only containers to walk.
+        this.charge(node.size)
+        for (const item of node) todo.push(item)
+      } else {
+        const dict = node as Record<string, unknown>
+        const keys = Object.keys(dict)
+        this.charge(keys.length)
+        for (const key of keys) {
+          const nv = this.unbox(dict[key])
+          if (nv !== dict[key]) dict[key] = nv
+          todo.push(nv)
+        }
+      }
+    }
+    return this.unbox(root)
+  }
+
+  protected override setItems(
+    target: unknown,
+    items: unknown[],
+    from: number,
+    to: number,
+    slot: number,
+  ): void {
+    // A key is the number, as loadPickle makes it (a Map key, found by Python's 1 == 1.0).
+    this.unboxRange(items, from, to, 2)
+    super.setItems(target, items, from, to, slot)
+  }
+
+  protected override construct(callable: unknown, args: unknown, viaNew: boolean): unknown {
+    return super.construct(this.unbox(callable), this.unboxAll(args), viaNew)
+  }
+
+  protected override build(target: unknown, state: unknown): void {
+    super.build(this.unbox(target), this.unboxAll(state))
+  }
+}
+
+/**
+ * `loadPickle`, plus the Python kind of each value JS cannot tell apart: which arrays were
+ * tuples, which Sets frozensets, which Buffers bytearrays (for inspection tools). A whole float
+ * (`1.0`, which JS reads as `1`, as an int) is a `Number` object of kind `'float'` — a list or
+ * tuple item, a dict value, or the value itself; a dict key or set item stays a number.
+ */
+export function inspectPickle(
+  data: Uint8Array,
+  classes: ClassTable | null = null,
+): { value: unknown; kinds: Map<object, string> } {
+  const buffer = Buffer.isBuffer(data)
+    ? data
+    : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+  const reader = new InspectingReader(buffer, classes)
+  const value = reader.run()
+  return { value, kinds: reader.kinds() }
+}
