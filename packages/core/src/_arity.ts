@@ -5,7 +5,8 @@
 // a wrapper put on the prototype (`limitArguments`); the hot ones check `arguments.length` in
 // their own body, which costs nothing, and a pipeline's entries check their own (`_pipeline.ts`).
 // arity.test.ts compares every count here with the method's declared TypeScript signature.
-import { contextOf } from './_context.ts'
+import { type CacheContext, contextOf } from './_context.ts'
+import { emitOperation } from './_timing.ts'
 import { InvalidArgumentError } from './errors.ts'
 
 /** A method with a rest parameter (`hdel(key, ...fields)`): any number of arguments. */
@@ -245,4 +246,22 @@ export function limitArguments(prototype: object): void {
     Object.defineProperty(limited, 'name', { value: name })
     Object.defineProperty(prototype, name, { ...descriptor, value: limited })
   }
+}
+
+/**
+ * `get` called with `given` arguments, more than its three: refused. No wrapper times `get` (it
+ * emits its own `operation` event), so the refused call's event is emitted here.
+ */
+export function refuseGet(cache: unknown, key: unknown, given: number): Promise<never> {
+  const start = performance.now()
+  const error = tooManyArguments(cache, 'get', 3, given)
+  const context =
+    typeof cache === 'object' && cache !== null
+      ? (contextOf(cache) as CacheContext | undefined)
+      : undefined
+  const events = context?.events
+  if (context !== undefined && events?.timing && events.depth === 0 && !context.recorder) {
+    emitOperation(context, 'get', start, key, true, error)
+  }
+  return Promise.reject(error)
 }

@@ -12,7 +12,7 @@ import {
   timeoutArguments,
   VERSION_ONLY,
 } from '../_args.ts'
-import { tooManyArguments } from '../_arity.ts'
+import { refuseGet, tooManyArguments } from '../_arity.ts'
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
 import { failedEntry, storeError } from '../_key-errors.ts'
 import { LocalTier, MISS } from '../_local-tier.ts'
@@ -130,24 +130,6 @@ function reportStored(
       context.events.emit('set', { operation: 'setMany', key: keys[i] as string, bytes: sizes[i] })
     }
   }
-}
-
-/**
- * `get` called with `given` arguments, more than its three: refused. No wrapper times `get` (it
- * emits its own `operation` event), so the refused call's event is emitted here.
- */
-function refuseGet(cache: unknown, key: unknown, given: number): Promise<never> {
-  const start = performance.now()
-  const error = tooManyArguments(cache, 'get', 3, given)
-  const context =
-    typeof cache === 'object' && cache !== null
-      ? (contextOf(cache) as CacheContext | undefined)
-      : undefined
-  const events = context?.events
-  if (context !== undefined && events?.timing && events.depth === 0 && !context.recorder) {
-    emitOperation(context, 'get', start, key, true, error)
-  }
-  return Promise.reject(error)
 }
 
 /** What the class itself defines. */
