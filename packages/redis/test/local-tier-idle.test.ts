@@ -16,6 +16,7 @@ import {
 } from '@cachex/test-utils'
 import { createClient } from '@redis/client'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { held } from './local-tier-coherence/helpers.ts'
 import { eventually } from './local-tier-helpers.ts'
 
 /** The server's idle timeout, in seconds. */
@@ -89,17 +90,6 @@ async function idleUntil(probes: ReadonlyArray<{ closed: Promise<void> }>): Prom
   } finally {
     clearTimeout(timer)
   }
-}
-
-/** Reads `key` until a read is served by the tier; the value. */
-async function held(cache: Cache, key: string): Promise<unknown> {
-  let value: unknown
-  await eventually(async () => {
-    const before = cache.localStats()?.hits ?? 0
-    value = await cache.get(key)
-    return cache.localStats()?.hits === before + 1
-  })
-  return value
 }
 
 /**
