@@ -70,6 +70,15 @@ export function holdLonger(connection: Connection, key: string, token: string, m
   if (held !== undefined && until !== undefined) held.set(id, until + ms)
 }
 
+/**
+ * How long at most `token` is still held on `key` over `connection`, in milliseconds (an upper
+ * bound of the server's expiry, `hold`'s); `undefined` when this process does not know.
+ */
+export function heldFor(connection: Connection, key: string, token: string): number | undefined {
+  const until = byConnection.get(connection)?.held.get(tokenId(key, token))
+  return until === undefined ? undefined : until - performance.now()
+}
+
 /** Forgets `token` on `key`: a reply said it is released, or no longer there. */
 export function unhold(connection: Connection, key: string, token: string): void {
   byConnection.get(connection)?.held.delete(tokenId(key, token))

@@ -23,7 +23,15 @@ import {
   optionalSeconds,
   positiveSeconds,
 } from './_seconds.ts'
-import { hold, holdLonger, outcomeUnknown, releaseLater, startTry, unhold } from './_undo.ts'
+import {
+  heldFor,
+  hold,
+  holdLonger,
+  outcomeUnknown,
+  releaseLater,
+  startTry,
+  unhold,
+} from './_undo.ts'
 
 /** The options `acquire()` takes; `timeout` and `sleep` are the lock's own. */
 const ACQUIRE_OPTIONS = ['blocking', 'blockingTimeout', 'token'] as const
@@ -303,7 +311,12 @@ export class Lock implements CacheLock {
     if (this.timeout === null) throw new LockError('cannot extend a lock with no timeout')
     // At least 1 ms, the smallest expiry Redis takes: `PEXPIRE key 0` would delete the lock.
     const ms = Math.max(1, Math.trunc(positiveSeconds(seconds, 'seconds') * 1000))
-    if (!replaceTtl) await this.#checkRoomFor(seconds, ms)
+    // The remaining time is read (a round trip) only where the sum may pass the farthest
+    // expiry: below 2^52 ms (142,000 years), which the known bound shows, nothing can.
+    if (!replaceTtl) {
+      const most = heldFor(this.#connection, this.name, token)
+      if (most === undefined || most + ms >= 2 ** 52) await this.#checkRoomFor(seconds, ms)
+    }
     const done = await runScript(
       this.#connection,
       EXTEND,
@@ -319,7 +332,8 @@ export class Lock implements CacheLock {
   /**
    * Throws `InvalidArgumentError` when adding `ms` to the lock's remaining time would pass the
    * farthest expiry the cache allows: an expiry Redis holds, but a time to live JavaScript no
-   * longer reads exactly. The remaining time is read first, as its own command: the script,
+   * longer reads exactly. Near that bound only (see `extend`), the remaining time is read first,
+   * as its own command: the script,
    * redis-py's, adds without a bound, and is kept as it is (the memory:// backend runs it
    * natively, known by its SHA1). Another extension of the same token between the two could
    * still pass the bound; nothing else can. A key gone or without an expiry is left to the
