@@ -2,7 +2,7 @@ import { type ConnectionOptions, InvalidArgumentError } from '@cachex/core'
 import { createCluster } from '@redis/client'
 import type { NodeRedisClusterLike } from './_cluster-nodes.ts'
 import { parseLocation } from './_location.ts'
-import type { Credentials } from './_options.ts'
+import { type Credentials, checkCredentials } from './_options.ts'
 import { refuseServerOptions } from './_standalone-options.ts'
 import { parseRedisUrl, redactUrl } from './url.ts'
 
@@ -91,6 +91,8 @@ export function clusterFromSeeds(
   const withAuth = seeds.find(({ address }) => address.password !== undefined)?.address
   const extra = (options.clientOptions ?? {}) as Credentials & { socket?: object }
   refuseServerOptions(extra, 'clientOptions')
+  checkCredentials({ password: options.password })
+  checkCredentials(extra, 'clientOptions.')
   const database = (extra as { database?: unknown }).database
   if (database !== undefined && database !== 0) {
     throw new InvalidArgumentError(

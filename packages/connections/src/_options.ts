@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '@cachex/core'
 import { RESP_TYPES } from '@redis/client'
 import type { ReplyForm } from './_reply-form.ts'
 
@@ -72,4 +73,28 @@ export class Sender<S> {
 export interface Credentials {
   username?: string
   password?: string
+}
+
+/**
+ * Throws `InvalidArgumentError` unless `password` and `username` of `given` (options, or a
+ * `clientOptions` object; `prefix` names it, such as `'clientOptions.'`) are each a string, unset
+ * or `null` (none, as a JSON config's `"password": null`). node-redis sends what it is handed:
+ * `password: 123456` from a JSON file would fail every connection as if the server were down. The
+ * message names the type, never the value (it is a password).
+ */
+export function checkCredentials(given: unknown, prefix = ''): void {
+  if (typeof given !== 'object' || given === null) return
+  for (const name of ['password', 'username'] as const) {
+    const value: unknown = (given as Credentials)[name]
+    if (value === undefined || value === null || typeof value === 'string') continue
+    throw new InvalidArgumentError(`${prefix}${name} must be a string, got ${typeOf(value)}`)
+  }
+}
+
+/** What `value` is, by its type alone (`a number`, `a Buffer`, `an array`): never its value. */
+function typeOf(value: unknown): string {
+  if (Buffer.isBuffer(value)) return 'a Buffer'
+  if (Array.isArray(value)) return 'an array'
+  const type = typeof value
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`
 }

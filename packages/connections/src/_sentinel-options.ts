@@ -2,6 +2,7 @@ import type { ConnectionOptions, RedisArgument } from '@cachex/core'
 import { InvalidArgumentError } from '@cachex/core'
 import { closestName, describeArgument, unknownName } from '@cachex/core/internal'
 import { parseLocation } from './_location.ts'
+import { checkCredentials } from './_options.ts'
 import { refuseServerOptions } from './_standalone-options.ts'
 import { parseRedisUrl, type RedisAddress, redactUrl } from './url.ts'
 
@@ -177,15 +178,11 @@ export function sentinelSettings(options: SentinelOptions): SentinelSettings {
     throw new InvalidArgumentError('sentinelOptions.waitForPrimary must be true or false')
   }
   // node-redis takes strings (a number, `password: 123456` from a JSON file, fails every
-  // connection to the sentinels as if they were down). The type is named, never the value.
-  for (const name of ['password', 'username'] as const) {
-    const value: unknown = extra[name]
-    if (value !== undefined && value !== null && typeof value !== 'string') {
-      throw new InvalidArgumentError(
-        `sentinelOptions.${name} must be a string, got ${shapeOf(value)}`,
-      )
-    }
-  }
+  // connection as if the nodes were down). The type is named, never the value.
+  checkCredentials({ password: options.password })
+  checkCredentials(options.clientOptions, 'clientOptions.')
+  checkCredentials(extra, 'sentinelOptions.')
+  checkCredentials(extra.clientOptions, 'sentinelOptions.clientOptions.')
   return {
     address,
     name: address.host as string,

@@ -1,7 +1,7 @@
 import { type ConnectionOptions, InvalidArgumentError, type RedisArgument } from '@cachex/core'
 import { createClient, createClientPool } from '@redis/client'
 import { DEFAULT_URL, parseLocation } from './_location.ts'
-import type { Credentials } from './_options.ts'
+import { type Credentials, checkCredentials } from './_options.ts'
 import { reconnectDelay } from './_retry.ts'
 import type { TrackingClientLike } from './_tracking.ts'
 import { parseRedisUrl, redactUrl } from './url.ts'
@@ -148,6 +148,8 @@ export function clientSource(options: StandaloneOptions, connectTimeoutMs: numbe
   const address = parseRedisUrl(url)
   const extra = (options.clientOptions ?? {}) as Credentials & { socket?: object }
   refuseServerOptions(extra, 'clientOptions')
+  checkCredentials({ password: options.password })
+  checkCredentials(extra, 'clientOptions.')
   checkDatabase(extra as { database?: unknown }, address.database, url)
   // The URL's credentials, else the options', else those of `clientOptions`.
   const password = address.password ?? options.password ?? extra.password

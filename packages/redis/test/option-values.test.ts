@@ -7,11 +7,14 @@ import { createClient } from '@redis/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   caches,
+  cluster as clusterFactory,
   configureCaches,
   createCache,
   InvalidArgumentError,
   memory,
+  replica as replicaFactory,
   sentinel as sentinelFactory,
+  standalone as standaloneFactory,
 } from '../src/index.ts'
 
 let server: RedisServer
@@ -270,6 +273,29 @@ describe('credentials', () => {
       expect((error as Error).message).toBe(
         `sentinelOptions.${name} must be a string, got a number`,
       )
+    }
+  })
+
+  it('the standalone, replica, cluster and sentinel factories, used without createCache, refuse them too', () => {
+    const factories: Array<[string, (options: object) => unknown]> = [
+      ['standalone', (o) => standaloneFactory({ location: secured.url, ...o } as never)],
+      ['replica', (o) => replicaFactory({ location: [secured.url, secured.url], ...o } as never)],
+      ['cluster', (o) => clusterFactory({ location: [secured.url], ...o } as never)],
+      ['sentinel', (o) => sentinelFactory({ ...sentinel({}), ...o } as never)],
+    ]
+    const given: Array<[string, object]> = [
+      ['password', { password: SECRET }],
+      ['clientOptions.password', { clientOptions: { password: SECRET } }],
+      ['clientOptions.username', { clientOptions: { username: SECRET } }],
+    ]
+    for (const [factory, make] of factories) {
+      for (const [name, options] of given) {
+        const error = thrown(() => make(options))
+        expect(error, `${factory}: ${name}`).toBeInstanceOf(InvalidArgumentError)
+        expect((error as Error).message, `${factory}: ${name}`).toBe(
+          `${name} must be a string, got a number`,
+        )
+      }
     }
   })
 
