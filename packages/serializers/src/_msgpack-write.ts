@@ -16,10 +16,21 @@ const UINT64 = 0xcf
  * write, or a `TypeError` / `SerializationError` for a value that would not read back as written.
  */
 export function packAsPython(pack: (value: unknown) => Buffer, value: unknown): Buffer {
-  // The common case holds no 64-bit integer: msgpackr alone writes Python's bytes.
-  if (!withDepthCheck(value, scan)) return pack(value)
-  return unsignInt64s(pack(widenIntegers(value)))
+  keyNames = false
+  // The common case holds no 64-bit integer and no Map key to name: msgpackr alone writes
+  // Python's bytes.
+  const wide = withDepthCheck(value, scan)
+  if (!wide && !keyNames) return pack(value)
+  const packed = pack(widenIntegers(value))
+  return wide ? unsignInt64s(packed) : packed
 }
+
+/**
+ * Set by `scan` when a `Map` has a key that is not a string: `widenIntegers` then writes it as
+ * the property name it reads back as, since Python's msgpack (`strict_map_key`, its default,
+ * and django-redis's) reads only str and bytes map keys.
+ */
+let keyNames = false
 
 /** Thrown by the walks below past MAX_MSGPACK_DEPTH; `withDepthCheck` says why. */
 class TooDeep extends Error {}
@@ -133,7 +144,8 @@ function scan(value: unknown, depth: number): boolean {
   if (value instanceof Map) {
     const names = new Set<string>()
     for (const [key, item] of value) {
-      if (typeof key === 'string' && !isWellFormed(key)) throw notWellFormed()
+      if (typeof key !== 'string') keyNames = true
+      else if (!isWellFormed(key)) throw notWellFormed()
       const name = mapKeyName(key)
       if (names.has(name)) {
         throw new TypeError(
@@ -193,8 +205,9 @@ function describeKeys(map: Map<unknown, unknown>, name: string): string {
 
 /**
  * `value` with every safe integer outside the 32-bit range turned into a `bigint`, so that it is
- * written as int64/uint64 like Python does. Containers are copied only on the path to such an
- * integer; the common case allocates nothing.
+ * written as int64/uint64 like Python does, and every `Map` key that is not a string turned into
+ * its property name. Containers are copied only on the path to such an integer or key; the
+ * common case allocates nothing.
  */
 function widenIntegers(value: unknown): unknown {
   if (typeof value === 'number') {
@@ -218,15 +231,16 @@ function widenIntegers(value: unknown): unknown {
     return copy ?? value
   }
   if (value instanceof Map) {
-    let copy: Map<unknown, unknown> | undefined
+    // Each key as the property name it reads back as (`mapKeyName`; distinct, as scan checked).
+    let changed = false
+    const entries: Array<[unknown, unknown]> = []
     for (const [key, item] of value) {
+      const name = typeof key === 'string' ? key : String(key)
       const widened = widenIntegers(item)
-      if (widened !== item) {
-        copy ??= new Map(value)
-        copy.set(key, widened)
-      }
+      if (widened !== item || name !== key) changed = true
+      entries.push([name, widened])
     }
-    return copy ?? value
+    return changed ? new Map(entries) : value
   }
   const proto = Object.getPrototypeOf(value)
   if (proto !== Object.prototype && proto !== null) return value

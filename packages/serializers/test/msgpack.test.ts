@@ -235,6 +235,26 @@ describe('msgpack: refuses what it would store as something else', () => {
   })
 })
 
+describe('msgpack: what Python reads back', () => {
+  it("writes a Map's number, boolean and null keys as the property names they read back as: Python's msgpack (strict_map_key) reads only str keys", () => {
+    const map = new Map<unknown, number>([
+      ['a', 1],
+      [2, 2],
+      [true, 3],
+      [null, 4],
+      [1.5, 5],
+    ])
+    const bytes = serializer.serialize(map) as Buffer
+    // msgpack.packb({'a': 1, '2': 2, 'true': 3, 'null': 4, '1.5': 5}) in Python.
+    expect(bytes.toString('hex')).toBe('85a16101a13202a47472756503a46e756c6c04a3312e3505')
+    expect(serializer.deserialize(bytes)).toEqual({ a: 1, '2': 2, true: 3, null: 4, '1.5': 5 })
+    // Nested, and beside a 64-bit integer (the other path that copies the value).
+    const nested = serializer.serialize({ m: new Map([[7, 2 ** 40]]) }) as Buffer
+    expect(serializer.deserialize(nested)).toEqual({ m: { '7': 2 ** 40 } })
+    expect(nested.includes(Buffer.from('a137', 'hex'))).toBe(true)
+  })
+})
+
 describe('msgpack: nesting depth', () => {
   const nested = (depth: number) => Buffer.concat([Buffer.alloc(depth - 1, 0x91), hex('90')])
 
