@@ -91,7 +91,8 @@ function node(
   }
   if (value === null) return { type: 'none' }
   const object = value as object
-  // A float that is whole (1.0), which JS reads as 1: the pickle reader boxes it when inspecting.
+  // A float that is whole (1.0), which JS reads as 1: the serializer's `inspect` boxes it (pickle,
+  // JSON, msgpack).
   if (object instanceof Number && kinds?.get(object) === 'float') {
     return { type: 'float', value: wholeFloat(object.valueOf()) }
   }

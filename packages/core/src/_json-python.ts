@@ -10,8 +10,17 @@ import { MAX_INTEGER_DIGITS, MAX_JSON_DEPTH } from './_limits.ts'
  * `json.loads`, refuses integers of more than 4,300 digits (`MAX_INTEGER_DIGITS`: converting
  * them is quadratic). Nesting depth is bounded by `maxDepth` so hostile input cannot overflow the
  * stack. One pass, no regular expression: linear in the length of `text`.
+ *
+ * With `floats` (for inspection tools): a number written with a fraction or an exponent (`1.0`,
+ * `1e16`, `-0.0`), a float to Python, whose value is whole — which JS cannot tell from an int —
+ * is read as a `Number` object (`new Number(1)`), set in `floats` with the kind `'float'`. An
+ * integer stays a number, `-0` too (Python's `json.loads('-0')` is the int 0).
  */
-export function parsePythonJson(text: string, maxDepth = MAX_JSON_DEPTH): unknown {
+export function parsePythonJson(
+  text: string,
+  maxDepth = MAX_JSON_DEPTH,
+  floats?: Map<object, string>,
+): unknown {
   let i = 0
   const n = text.length
   const fail = (what: string): never => {
@@ -56,7 +65,7 @@ export function parsePythonJson(text: string, maxDepth = MAX_JSON_DEPTH): unknow
   const digits = () => {
     while (i < n && isDigit(text.charCodeAt(i))) i++
   }
-  const number = (): number | bigint => {
+  const number = (): unknown => {
     const start = i
     if (text[i] === '-') i++
     if (text.startsWith('Infinity', i)) {
@@ -94,6 +103,11 @@ export function parsePythonJson(text: string, maxDepth = MAX_JSON_DEPTH): unknow
         fail(`integer of more than ${MAX_INTEGER_DIGITS} digits (${digits})`)
       }
       return BigInt(token)
+    }
+    if (floats !== undefined && !integer && Number.isInteger(value)) {
+      const box = new Number(value)
+      floats.set(box, 'float')
+      return box
     }
     return value
   }

@@ -2,6 +2,7 @@ import { checkJsonValue, NEEDS_PYTHON } from './_json-check.ts'
 import { parsePythonJson, pythonFloat, stringifyPython } from './_json-python.ts'
 import { MAX_JSON_DEPTH } from './_limits.ts'
 import { utf8Text } from './_utf8.ts'
+import type { InspectingSerializer } from './codec.ts'
 import type { Serializer } from './types.ts'
 
 /** Options of `jsonSerializer`. */
@@ -40,14 +41,30 @@ export interface JsonSerializerOptions {
  */
 export function jsonSerializer(options: JsonSerializerOptions = {}): Serializer {
   const stringify = options.pythonFormat === true ? stringifyChecked : stringifyFast
-  return {
+  const serializer: InspectingSerializer = {
     name: 'json',
     serialize: stringify,
     deserialize(data) {
       return parseText(utf8Text(data))
     },
     deserializeText: parseText,
+    // For inspection tools (the admin UI): which numbers are whole floats (`1.0`), which
+    // `deserialize` reads as ints.
+    inspect: inspectJson,
   }
+  return serializer
+}
+
+/**
+ * `deserialize`'s value, but each whole float (a number written with a fraction or exponent,
+ * `1.0`, `1e16`, `-0.0`, whose value is whole) a `Number` object of kind `'float'`. Always the
+ * Python-compatible parser: it reads what `parseText` reads, as `parseText` does when it falls
+ * back to it, and only it sees how a number was written.
+ */
+function inspectJson(data: Buffer): { value: unknown; kinds: Map<object, string> } {
+  const kinds = new Map<object, string>()
+  const value = parsePythonJson(utf8Text(data), MAX_JSON_DEPTH, kinds)
+  return { value, kinds }
 }
 
 /** `JSON.parse`, plus Python's `NaN`/`Infinity` literals and integers beyond 2^53 as `bigint`. */

@@ -1,6 +1,7 @@
 import { defineSerializer, SerializationError, type Serializer } from '@cachex/core'
-import { requireOptional } from '@cachex/core/internal'
+import { type InspectingSerializer, requireOptional } from '@cachex/core/internal'
 import { checkMsgpack } from './_msgpack-check.ts'
+import { inspectMsgpack } from './_msgpack-inspect.ts'
 import { packAsPython } from './_msgpack-write.ts'
 
 /** Options of `msgpackSerializer`. */
@@ -52,7 +53,7 @@ export function msgpackSerializer(options: MsgpackSerializerOptions = {}): Seria
   // msgpackr renames a map key "__proto__" to "__proto_": such values are read as Maps instead,
   // then turned into plain objects here.
   const mapUnpackr = new Unpackr({ useRecords: false, mapsAsObjects: false, int64AsType })
-  return defineSerializer({
+  const serializer = defineSerializer({
     name: 'msgpack',
     serialize(value) {
       if (typeof value === 'function' || typeof value === 'symbol') {
@@ -65,13 +66,30 @@ export function msgpackSerializer(options: MsgpackSerializerOptions = {}): Seria
       try {
         return protoKey ? mapsToObjects(mapUnpackr.unpack(data)) : unpackr.unpack(data)
       } catch (error) {
-        if (error instanceof SerializationError) throw error
-        throw new SerializationError(`msgpack: ${(error as Error)?.message ?? error}`, {
-          cause: error,
-        })
+        throw readError(error)
       }
     },
   })
+  // For inspection tools (the admin UI): which numbers are whole floats (`1.0`), which
+  // `deserialize` reads as ints.
+  const inspecting: InspectingSerializer = {
+    ...serializer,
+    inspect(data) {
+      checkMsgpack(data)
+      try {
+        return inspectMsgpack(data, int64AsType)
+      } catch (error) {
+        throw readError(error)
+      }
+    },
+  }
+  return inspecting
+}
+
+/** A `SerializationError` for what reading threw (as is when it is one). */
+function readError(error: unknown): SerializationError {
+  if (error instanceof SerializationError) return error
+  return new SerializationError(`msgpack: ${(error as Error)?.message ?? error}`, { cause: error })
 }
 
 /**
