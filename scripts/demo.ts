@@ -7,7 +7,13 @@
 // purpose. That counter is shared by every lock name of its hash slot on that database, so
 // deleting it would restart the fencing tokens of other locks there (docs/packages/lock.md).
 import { spawnSync } from 'node:child_process'
-import { caches, configureCaches, getRedisConnection, KeyNotFoundError } from '@cachex/redis'
+import {
+  ConnectionError,
+  caches,
+  configureCaches,
+  getRedisConnection,
+  KeyNotFoundError,
+} from '@cachex/redis'
 import { startRedis } from '@cachex/test-utils'
 
 /** Whether `redis-server` can be run (it is on PATH). */
@@ -112,6 +118,16 @@ try {
   console.log(
     `\ndemo finished: every step ran against ${inMemory ? 'memory:// (in this process)' : 'a real Redis'}`,
   )
+} catch (error) {
+  // What went wrong in a line or two, not a stack dump: a demo's failure is a setup to fix.
+  const name = error instanceof Error ? error.name : 'Error'
+  console.error(`\ndemo failed: ${name}: ${error instanceof Error ? error.message : String(error)}`)
+  if (error instanceof ConnectionError && process.env.REDIS_URL) {
+    console.error(
+      'start redis-server at REDIS_URL, or unset REDIS_URL to run on a redis-server the demo starts (or on memory:// without one)',
+    )
+  }
+  process.exitCode = 1
 } finally {
   await caches.close()
   await server?.stop()

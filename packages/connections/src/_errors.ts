@@ -7,6 +7,7 @@ import {
 } from '@cachex/core'
 import { recognizeAcrossCopies } from '@cachex/core/internal'
 import { ErrorReply } from '@redis/client'
+import type { ClientSource } from './_standalone-options.ts'
 
 /**
  * A node-redis error as a `CachexError`: error replies become `ResponseError`, everything else a
@@ -149,6 +150,8 @@ const TLS_HINT =
  * refused connection, a wrong password) pass through.
  */
 export function withTlsHint(error: unknown): unknown {
+  // A call refused while the connection is down quotes the hinted failure: said once.
+  if (error instanceof Error && error.message.includes(TLS_HINT)) return error
   if (error instanceof TimeoutError) {
     return new TimeoutError(`${error.message} (${TLS_HINT})`, { cause: error.cause ?? error })
   }
@@ -174,6 +177,103 @@ function isTlsFailure(error: unknown): boolean {
     if (/SSL|TLS|EPROTO|wrong version number|packet length too long/i.test(text)) tls = true
   }
   return tls
+}
+
+const CLOSED_UNANSWERED = 'the server closed the connection before answering'
+
+/**
+ * A failed connection to a `redis://` URL with a hint: a TLS-only server reads the plain
+ * handshake as a broken TLS record and drops the connection without a word, which node-redis
+ * reports as `read ECONNRESET` (or a socket closed unexpectedly) — nothing says "TLS". Only when
+ * the server answered nothing (no error reply in the chain): a refused connection (nothing
+ * listens), a timeout, a refused password, a server that says why it hangs up (`max number of
+ * clients reached`) pass through. `scheme` is the URL scheme with TLS to suggest (`rediss://`,
+ * `valkeys://`).
+ */
+function withPlainHint(error: unknown, scheme: string): unknown {
+  if (
+    !(error instanceof ConnectionError) ||
+    error instanceof TimeoutError ||
+    error instanceof ClosedError ||
+    error.message.includes(CLOSED_UNANSWERED) ||
+    !isClosedUnanswered(error)
+  ) {
+    return error
+  }
+  return new ConnectionError(
+    `${error.message} (${CLOSED_UNANSWERED}: if it serves TLS only, use ${scheme})`,
+    { cause: error.cause ?? error },
+  )
+}
+
+/**
+ * Whether an error (or its cause) is the server dropping the connection (a reset, a broken pipe,
+ * a socket closed unexpectedly) with no error reply of the server's before it, and not in a TLS
+ * handshake (the client spoke TLS then: a reset there is no sign of a TLS-only server).
+ */
+function isClosedUnanswered(error: Error): boolean {
+  let closed = false
+  for (let e: unknown = error, i = 0; e instanceof Error && i < 5; e = e.cause, i++) {
+    if (e instanceof ErrorReply || /TLS|SSL|secure/.test(e.message)) return false
+    const code = (e as { code?: unknown }).code
+    if (code === 'ECONNRESET' || code === 'EPIPE') closed = true
+    if (e.constructor.name === 'SocketClosedUnexpectedlyError') closed = true
+  }
+  return closed
+}
+
+/**
+ * How a standalone connection hints at a TLS mismatch in its connection failures: `rediss://`
+ * against a plain server (`withTlsHint`), `redis://` against a TLS-only one (`withPlainHint`) —
+ * the latter only until the connection was first ready (`everReady`): once it was, the server
+ * spoke plain RESP, and a reset since is an outage.
+ */
+export function tlsMismatchHint(
+  source: ClientSource,
+): (failure: unknown, everReady: boolean) => unknown {
+  if (source.tls) return withTlsHint
+  const scheme = plainScheme(source)
+  if (scheme === undefined) return (failure) => failure
+  return (failure, everReady) => (everReady ? failure : withPlainHint(failure, scheme))
+}
+
+/**
+ * The URL scheme with TLS (`rediss://`, `valkeys://`) that `withPlainHint` suggests to a plain
+ * connection cachex makes from a `redis://` or `valkey://` URL; `undefined` for a Unix socket, a
+ * client of the user's (no URL to fix), or TLS set in `clientOptions.socket` (a client pool shows
+ * no options: there, `withPlainHint` skips an error from a TLS socket).
+ */
+function plainScheme(source: ClientSource): string | undefined {
+  if (source.makeClient === undefined) return undefined
+  const scheme = /^(redis|valkey):\/\//i.exec(source.where)?.[1]?.toLowerCase()
+  const socket = (source.client as { options?: { socket?: { tls?: unknown } } }).options?.socket
+  if (scheme === undefined || socket?.tls === true) return undefined
+  return `${scheme}s://`
+}
+
+const CLUSTER_HINT =
+  "the server is a Redis Cluster node, which this cache reaches as a single server: create it with client: 'cluster' and the cluster's nodes as its location — see docs/topologies.md"
+
+/** The error replies only a Redis Cluster node gives: a slot served elsewhere, keys in several. */
+const CLUSTER_REPLY = /^(MOVED|ASK|CROSSSLOT) /
+
+/**
+ * An error reply of a connection to one server, with a hint when only a Redis Cluster node gives
+ * it (`MOVED`, `ASK`, `CROSSSLOT`): a cluster node was given as a standalone location, and the
+ * cache half works — the keys of that node's slots go through, the others fail with the server's
+ * bare redirection. A cluster connection follows redirections itself and never maps them here.
+ * Still a `ResponseError`, the server's text first.
+ */
+export function withClusterHint(error: CachexError): CachexError {
+  if (
+    !(error instanceof ResponseError) ||
+    error.code !== 'E_RESPONSE' ||
+    !CLUSTER_REPLY.test(error.message) ||
+    error.message.includes(CLUSTER_HINT)
+  ) {
+    return error
+  }
+  return new ResponseError(`${error.message} (${CLUSTER_HINT})`, { cause: error.cause })
 }
 
 /**

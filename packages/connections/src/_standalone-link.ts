@@ -6,7 +6,7 @@ import { ConnectionError, type RedisArgument, TimeoutError } from '@cachex/core'
 import { ErrorReply } from '@redis/client'
 import { connectBounded, destroyClient, SharedAttempt } from './_connect.ts'
 import type { Deadlines } from './_deadlines.ts'
-import { ownerClosedError, scrub, toCachexError, withTlsHint } from './_errors.ts'
+import { ownerClosedError, scrub, tlsMismatchHint, toCachexError } from './_errors.ts'
 import { Listeners } from './_listeners.ts'
 import { Sender } from './_options.ts'
 import {
@@ -87,8 +87,8 @@ export class ClientLink {
   #watchdog: NodeJS.Timeout | undefined
   /** Why the last client was replaced, for the errors of the commands it dropped. */
   #resetReason = ''
-  /** Whether the URL asked for TLS (`rediss://`): connection failures then carry a TLS hint. */
-  readonly #tls: boolean
+  /** Adds to a connection failure the hint of a TLS mismatch either way (`tlsMismatchHint`). */
+  readonly #hint: (failure: unknown, everReady: boolean) => unknown
   /** Counts the times the connection became ready (`readyCount`). */
   #readyCount = 0
   /** The listeners `#bind` put on the client in use. */
@@ -105,7 +105,7 @@ export class ClientLink {
     this.#secrets = source.secrets
     this.#where = source.where
     this.#isPool = source.isPool
-    this.#tls = source.tls
+    this.#hint = tlsMismatchHint(source)
     if (source.isPool && source.makeClient === undefined) this.#givenOpened = source.client.isOpen
     this.#bind(this.#client)
   }
@@ -187,10 +187,12 @@ export class ClientLink {
     // A server that refuses the credentials is reachable: saying otherwise sends one looking at
     // the network.
     const state = refused || isAuthRefusal(text) ? 'refused the connection' : 'is unreachable'
-    return new ConnectionError(
+    // The background attempts record their raw errors: the hint of the first failure is kept.
+    const error = new ConnectionError(
       `${this.#where} ${state}, not waiting (reconnecting in the background): ${text}`,
       { cause: scrub(cause, this.#secrets) },
     )
+    return this.#hint(error, this.#readyCount > 0) as Error
   }
 
   /**
@@ -451,7 +453,7 @@ export class ClientLink {
       }).catch((failure: unknown) => {
         // close() ends an attempt in flight: the calls waiting on it see why.
         if (this.#closed()) throw this.#closedError()
-        const error = this.#tls ? withTlsHint(failure) : failure
+        const error = this.#hint(failure, this.#readyCount > 0)
         if (client === this.#client) this.#markDown(error)
         throw error
       })

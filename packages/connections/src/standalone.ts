@@ -10,7 +10,7 @@ import {
 import { BlockingClients } from './_blocking.ts'
 import { callBounds, closeWithin, destroyClient, scanNode } from './_connect.ts'
 import { batchWithin, commandWeight, type Deadlines } from './_deadlines.ts'
-import { isClientClosed, isDisconnected, toCachexError } from './_errors.ts'
+import { isClientClosed, isDisconnected, toCachexError, withClusterHint } from './_errors.ts'
 import { type LeasedCommand, leasedReply, onPool } from './_leased-batch.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import { type ReplyForm, replyForm } from './_options.ts'
@@ -362,6 +362,8 @@ export class StandaloneConnection implements Connection {
         { cause: error },
       )
     }
-    return toCachexError(error, this.#link.secrets)
+    // A Redis Cluster node given as this server answers the keys of other nodes' slots with a
+    // bare MOVED: the message says what to configure.
+    return withClusterHint(toCachexError(error, this.#link.secrets))
   }
 }
