@@ -5,6 +5,7 @@ import { COALESCE_MAX, sendCommand } from './_gathering.ts'
 import { isNoPerm, refusesCommand } from './_messages.ts'
 import { toNumber } from './_replies.ts'
 import type { WritesSince } from './_writes-since.ts'
+import { groupBySlot } from './key-slot.ts'
 import type { RedisArgument } from './types.ts'
 
 /**
@@ -48,11 +49,13 @@ interface Sent {
  * without coalescing, before calls are gathered again. When `close()` comes while a batch awaits
  * its count, each of its keys is asked at once, behind it (`closing()`): the connection answers
  * what is in flight as it closes but refuses what is sent after, so the callers, who called
- * before `close()`, are answered from those if the count is in between. On a cluster the
- * `EXISTS` is split by slot and the counts summed; with replicas it goes to one, as a lone
- * `EXISTS` does. A connection error or timeout of the `EXISTS` rejects each of its callers; an
- * ACL's refusal of one of its keys (`NOPERM`, nothing ran) asks each key again on its own, so
- * that only the forbidden key's caller fails.
+ * before `close()`, are answered from those if the count is in between. On a cluster, the keys
+ * of several hash slots go as one `EXISTS` per slot, all sent at once, each answering its own
+ * callers: a node that is down or frozen fails only the calls on its keys (one `EXISTS`, which
+ * the connection splits by slot, fails whole when one part does). With replicas it goes to one,
+ * as a lone `EXISTS` does. A connection error or timeout of an `EXISTS` rejects each of its
+ * callers; an ACL's refusal of one of its keys (`NOPERM`, nothing ran) asks each key again on its
+ * own, so that only the forbidden key's caller fails.
  */
 export class ExistsCoalescer {
   readonly #context: CacheContext
@@ -125,6 +128,21 @@ export class ExistsCoalescer {
     if (this.#batch === batch) this.#batch = undefined
     // Emptied as it is sent: the microtask queued for it may come after an earlier `flush()`.
     const waiters = batch.waiters.splice(0)
+    // On a cluster, one `EXISTS` per slot (see the class comment), each a batch of its own that
+    // ends (`#written.end()`) as a batch does: begun once more for each after the first.
+    if (waiters.length > 1 && this.#context.unordered.routesBySlot === true) {
+      const groups = groupBySlot(waiters, (waiter) => waiter.rkey)
+      if (groups !== undefined) {
+        for (let i = 1; i < groups.length; i++) this.#written.begin()
+        for (const group of groups) this.#sendWaiters(group, batch.mark)
+        return
+      }
+    }
+    this.#sendWaiters(waiters, batch.mark)
+  }
+
+  /** Sends one `EXISTS` of the keys of `waiters` (one slot's, on a cluster), marked `mark`. */
+  #sendWaiters(waiters: Waiter[], mark: number): void {
     if (waiters.length === 0) return
     if (waiters.length === 1) {
       this.#written.end()
@@ -135,7 +153,7 @@ export class ExistsCoalescer {
     const args: RedisArgument[] = new Array(waiters.length + 1)
     args[0] = 'EXISTS'
     for (let i = 0; i < waiters.length; i++) args[i + 1] = (waiters[i] as Waiter).rkey
-    const sent: Sent = { waiters, mark: batch.mark, again: undefined }
+    const sent: Sent = { waiters, mark, again: undefined }
     const inFlight = this.#inFlight
     inFlight.add(sent)
     sendCommand(this.#context.unordered, args, { key: args[1], readonly: true }).then(

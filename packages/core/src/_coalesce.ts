@@ -5,6 +5,7 @@ import { COALESCE_MAX, sendCommand } from './_gathering.ts'
 import { isNoPerm, refusesCommand } from './_messages.ts'
 import { toNumber } from './_replies.ts'
 import { ResponseError } from './errors.ts'
+import { groupBySlot } from './key-slot.ts'
 import type { RedisArgument } from './types.ts'
 
 /** A value of more bytes (or UTF-16 code units) than this is read with a `GET` of its own. */
@@ -84,6 +85,11 @@ interface Batch {
  * for one key the user may not read is sent again as one `GET` per key, so that only that key's
  * caller fails; refused for `MGET` itself (a user allowed `GET` only), the same, and every later
  * read is a `GET` of its own. An `EXISTS` refused the same way has the nils read again with `GET`.
+ *
+ * On a cluster, the keys of several hash slots go as one batch per slot (an `MGET` of its keys, a
+ * `GET` for one), all sent at once: each caller is answered by its own key's node, so a node that
+ * is down or frozen fails only the reads of its keys. (One `MGET`, which the connection splits by
+ * slot, fails whole when one part does.)
  */
 export class ReadCoalescer {
   readonly #context: CacheContext
@@ -186,9 +192,27 @@ export class ReadCoalescer {
     if (this.#batch === batch) this.#batch = undefined
     if (batch.sent) return
     batch.sent = true
+    const { args } = batch
+    if (args.length === 2 || this.#alone) {
+      this.#getEach(batch)
+      return
+    }
+    // On a cluster, one batch per slot (see the class comment).
+    if (this.#context.unordered.routesBySlot === true) {
+      const groups = groupBySlot(batch.waiters, (waiter) => args[waiter.at + 1] as RedisArgument)
+      if (groups !== undefined) {
+        for (const waiters of groups) this.#sendBatch(slotBatch(args, waiters))
+        return
+      }
+    }
+    this.#sendBatch(batch)
+  }
+
+  /** Sends `batch`, of several keys of one slot (or not on a cluster). */
+  #sendBatch(batch: Batch): void {
     const context = this.#context
     const { args, waiters } = batch
-    if (args.length === 2 || this.#alone) {
+    if (args.length === 2) {
       this.#getEach(batch)
       return
     }
@@ -382,4 +406,19 @@ export class ReadCoalescer {
       waiter.reject(error)
     }
   }
+}
+
+/** The batch of `waiters` (some of a batch whose `MGET` had `args`), each `at` renumbered. */
+function slotBatch(args: readonly RedisArgument[], waiters: Waiter[]): Batch {
+  const keys: RedisArgument[] = ['MGET']
+  let last = -1
+  for (const waiter of waiters) {
+    // Callers of one key follow one another (see `get`): the key is asked once.
+    if (waiter.at !== last) {
+      last = waiter.at
+      keys.push(args[last + 1] as RedisArgument)
+    }
+    waiter.at = keys.length - 2
+  }
+  return { args: keys, waiters, sent: true }
 }

@@ -28,6 +28,25 @@ export function spansSlots(keys: readonly RedisArgument[]): boolean {
 }
 
 /**
+ * `items` grouped by the hash slot of their key (`keyOf`): the groups in the order of their first
+ * item, each group's items in order; `undefined` when they all lie in one slot.
+ */
+export function groupBySlot<T>(
+  items: readonly T[],
+  keyOf: (item: T) => RedisArgument,
+): T[][] | undefined {
+  if (items.length < 2) return undefined
+  const bySlot = new Map<number, T[]>()
+  for (const item of items) {
+    const slot = keySlot(keyOf(item))
+    const group = bySlot.get(slot)
+    if (group === undefined) bySlot.set(slot, [item])
+    else group.push(item)
+  }
+  return bySlot.size > 1 ? [...bySlot.values()] : undefined
+}
+
+/**
  * The hash slot (0–16383) of a Redis key, as Redis Cluster computes it: CRC16/XMODEM of the key's
  * UTF-8 bytes, modulo 16384. When the key has a hash tag — the part between its first `{` and the
  * first `}` after it, when that part is not empty — only the tag is hashed, so `user:{42}:name`
