@@ -3,7 +3,7 @@
 import { refusedWhole } from './_coalesce-set.ts'
 import type { CacheContext } from './_context.ts'
 import { KeyedTick } from './_gathering.ts'
-import { isNoPerm, isScriptRefused } from './_messages.ts'
+import { isNoPerm, isScriptRefused, isTryAgain } from './_messages.ts'
 import { CrossSlotError, ResponseError } from './errors.ts'
 import { spansSlots } from './key-slot.ts'
 import { defineScript, runScript, type Script } from './script.ts'
@@ -170,9 +170,12 @@ export class IncrCoalescer {
       return
     }
     this.#sendAll(together).catch((error: unknown) => {
-      if (error instanceof CrossSlotError) {
-        // Refused before it ran: each key on its own, from now on.
-        this.#whole = false
+      if (error instanceof CrossSlotError || isTryAgain(error)) {
+        // Refused before it ran: each key on its own — from now on for keys of several slots;
+        // for a slot half migrated (`TRYAGAIN`), this batch only, each key as its calls alone
+        // would have gone (an `ASK` for a key already moved), after the calls made behind them,
+        // as the connection's own retry of the `TRYAGAIN` would.
+        if (error instanceof CrossSlotError) this.#whole = false
         for (const [rkey, waiters] of together) this.#sendKey(rkey, waiters)
       } else {
         for (const [, waiters] of together) for (const waiter of waiters) waiter.reject(error)
@@ -204,7 +207,8 @@ export class IncrCoalescer {
 
   /**
    * One `INCR_KEYS_SCRIPT` for every increment of `batches`, each caller answered. Rejects (after
-   * answering no one) only with a `CrossSlotError`, for the caller to send the keys apart.
+   * answering no one) only with a `CrossSlotError` or a cluster's `TRYAGAIN` (asked for at once,
+   * `CommandRoute.tryAgain: false`), for the caller to send the keys apart: nothing ran.
    */
   async #sendAll(batches: [string, Waiter[]][]): Promise<void> {
     const keys: string[] = []
@@ -219,9 +223,12 @@ export class IncrCoalescer {
     }
     let replies: unknown
     try {
-      replies = await this.#run(INCR_KEYS_SCRIPT, keys, deltas)
+      replies = await runScript(this.#context.unordered, INCR_KEYS_SCRIPT, keys, deltas, {
+        key: keys[0],
+        tryAgain: false,
+      })
     } catch (error) {
-      if (error instanceof CrossSlotError) throw error // nothing ran
+      if (error instanceof CrossSlotError || isTryAgain(error)) throw error // nothing ran
       let refused = error
       if (isNoPerm(error) && !isScriptRefused(error)) {
         // Refused by the ACL for one of its keys, before it ran: not sent again (behind the

@@ -2,11 +2,11 @@
 // expiry as one script of `SET … PX`; each caller is answered on its own.
 import type { CacheContext } from './_context.ts'
 import { sendCommand } from './_gathering.ts'
-import { isNoPerm, isScriptRefused } from './_messages.ts'
+import { isNoPerm, isScriptRefused, isTryAgain } from './_messages.ts'
 import { CrossSlotError, ResponseError } from './errors.ts'
 import { spansSlots } from './key-slot.ts'
 import { defineScript, runScript } from './script.ts'
-import type { RedisArgument } from './types.ts'
+import type { CommandRoute, RedisArgument } from './types.ts'
 
 /** Writes per command at most; a tick with more sends several. */
 export const SET_COALESCE_MAX = 128
@@ -90,8 +90,9 @@ interface Batch {
 /**
  * Gathers the unconditional `set`s of one tick and sends them when the microtask queue runs (no
  * timer: a lone `set` is one `SET`, sent in the same tick). Several go as one `SET_MANY_SCRIPT`
- * (one pipeline of `SET`s when the keys span cluster slots). A `set` with another expiry than the
- * batch gathering sends that batch first, so writes of one key land in call order.
+ * (one pipeline of `SET`s when the keys span cluster slots, or after a `TRYAGAIN` of a slot half
+ * migrated). A `set` with another expiry than the batch gathering sends that batch first, so
+ * writes of one key land in call order.
  */
 export class WriteCoalescer {
   readonly #context: CacheContext
@@ -170,8 +171,9 @@ export class WriteCoalescer {
       return
     }
     // One command (MSET, or a script with an expiry) sent whole: on a cluster, keys of several
-    // slots then go as a pipeline, where a node that is down fails only the writes to it.
-    const replies = this.setAll(keys, values, px)
+    // slots then go as a pipeline, where a node that is down fails only the writes to it, and
+    // so do the keys of a slot half migrated.
+    const replies = this.setAll(keys, values, px, true)
     replies.then(
       (each) => {
         for (let i = 0; i < waiters.length; i++) {
@@ -200,12 +202,17 @@ export class WriteCoalescer {
    * slots, and, with an expiry, until this user is known to run scripts (or when not allowed
    * to). Resolves the reply of each key, an `Error` for a `SET` of the pipeline that failed;
    * rejects when the one command fails — also when an ACL refused it (`NOPERM`: nothing ran),
-   * after which the next writes go as pipelines.
+   * after which the next writes go as pipelines. With `gathered` (separate `set` calls of one
+   * tick), a cluster's `TRYAGAIN` for the one command (its slot half migrated) is asked for at
+   * once (`CommandRoute.tryAgain: false`), and the writes then go as the pipeline, each as its
+   * caller's `set` alone would have gone; without (`setMany`), the connection retries it and the
+   * call fails with it.
    */
   async setAll(
     keys: readonly string[],
     values: readonly RedisArgument[],
     px: string,
+    gathered = false,
   ): Promise<unknown[]> {
     const connection = this.#context.unordered
     // Keys a cluster would refuse whole go apart at once: learned from the refusal, they would
@@ -223,15 +230,20 @@ export class WriteCoalescer {
       return replies
     }
     if (this.#whole && keys.length > 1 && !apart && (!scripted || this.#scripts)) {
+      const route: CommandRoute = gathered ? { key: keys[0], tryAgain: false } : { key: keys[0] }
       try {
-        if (scripted) await runScript(connection, SET_MANY_SCRIPT, keys, [px, ...values])
-        else await connection.command(msetArguments(keys, values), { key: keys[0], atomic: true })
+        if (scripted) await runScript(connection, SET_MANY_SCRIPT, keys, [px, ...values], route)
+        else await connection.command(msetArguments(keys, values), { ...route, atomic: true })
         return new Array<unknown>(keys.length).fill('OK')
       } catch (error) {
         // Keys of several cluster slots, refused before anything ran: the pipeline below
         // stores what the one command would have.
         if (error instanceof CrossSlotError) this.#whole = false
-        else {
+        // A slot half migrated, refused before anything ran: the pipeline below sends each
+        // write as its caller's `set` alone would have gone (an `ASK` for a key already moved),
+        // after the calls made behind them, as the connection's own retry of the `TRYAGAIN`
+        // would; the next batches go whole again (the migration ends).
+        else if (!(gathered && isTryAgain(error))) {
           // An ACL's refusal also comes before anything ran, but only once the command's reply
           // is in: a pipeline sent now would go behind the calls made after these writes (a
           // delete of one of their keys undone). Refused, then; the next writes go apart.

@@ -37,6 +37,16 @@ export function refusesCommand(error: unknown, name: string): boolean {
   return isNoPerm(error) && error.message.toLowerCase().includes(`'${name.toLowerCase()}' command`)
 }
 
+/**
+ * Whether `error` is a cluster's `TRYAGAIN`: a command or script over several keys of one slot
+ * that a migration has split between two nodes (or that are missing from the node asked), which
+ * the connection no longer sends again (`CommandRoute.tryAgain: false`, or its retry budget
+ * spent). Redis answers it before it runs the command: nothing ran.
+ */
+export function isTryAgain(error: unknown): error is ResponseError {
+  return error instanceof ResponseError && error.message.startsWith('TRYAGAIN')
+}
+
 /** An ACL user without `@scripting`: `NOPERM … 'eval'` (or `'evalsha'`). */
 export function isScriptRefused(error: unknown): boolean {
   return error instanceof ResponseError && /^NOPERM\b.*'eval(sha)?'/i.test(error.message)
