@@ -6,7 +6,8 @@ import type { ReplyForm } from './_options.ts'
 import { type Kind, keyByKey, MSET } from './_routing.ts'
 import type { Topology } from './_topology.ts'
 
-// What a cluster call does when a node answers `MOVED`, `ASK` or `TRYAGAIN` instead of a reply.
+// What a cluster call does when a node answers `MOVED`, `ASK`, `TRYAGAIN` or `READONLY` instead
+// of a reply.
 
 /** The first wait before a `TRYAGAIN` is retried, then doubled up to `TRYAGAIN_MAX_MS`. */
 export const TRYAGAIN_FIRST_MS = 10
@@ -60,6 +61,11 @@ export interface Resend {
    * `undefined` when the error is the call's.
    */
   otherwise?: ((error: Error) => Promise<(() => Promise<unknown>) | undefined>) | undefined
+  /**
+   * The call went to the node the map names as its slot's primary (a write): a `READONLY` reply
+   * says that node is a replica now, and the map is stale.
+   */
+  toPrimary?: boolean | undefined
 }
 
 /** The `Resend` of one command (`kind`: the split read or delete it is part of, if any). */
@@ -79,7 +85,46 @@ export function commandResend(
       kind !== undefined && kind !== MSET && args.length > 2
         ? () => keyByKey(kind, args, (key, part) => context.send(key, readonly, part, text))
         : undefined,
+    toPrimary: !readonly,
   }
+}
+
+/**
+ * Runs a transaction with `run` on the primary of `slot` (`first` when the map names none), and
+ * follows what it meets as a command does (a transaction refused as it was queued ran nothing,
+ * so it is sent again whole). Its replies holding a `READONLY` error say that it ran on a replica
+ * (a demoted primary): every write there fails — a plain write is refused with `MOVED` as it is
+ * queued, a script at its first write — so it wrote nothing, and is followed as a `READONLY`
+ * reply (see `followRedirects`); when that runs out, those replies are its result.
+ */
+export function followTransaction(
+  context: RedirectBounds,
+  slot: number,
+  first: NodeHandle,
+  run: (node: NodeHandle, asking: boolean) => Promise<unknown[]>,
+): Promise<unknown[]> {
+  let onReplica: { error: Error; replies: unknown[] } | undefined
+  const attempt = async (node: NodeHandle, asking = false): Promise<unknown[]> => {
+    const replies = await run(node, asking)
+    const error = replies.find(isReadOnly)
+    if (error === undefined) return replies
+    onReplica = { error: error as Error, replies }
+    throw error
+  }
+  const again = () => attempt(context.topology.table[slot]?.master ?? first)
+  const followed = again().catch(
+    (error: unknown) =>
+      followRedirects(context, error, slot, {
+        to: (node) => attempt(node),
+        asking: (node) => attempt(node, true),
+        again,
+        toPrimary: true,
+      }) as Promise<unknown[]>,
+  )
+  return followed.catch((error: unknown) => {
+    if (onReplica !== undefined && error === onReplica.error) return onReplica.replies
+    throw error
+  })
 }
 
 /**
@@ -98,6 +143,9 @@ export function commandResend(
  *   tries runs one key at a time instead (each key then follows its own `ASK`), as a migration
  *   left half done would otherwise fail it for as long as it lasts; `MSET` stays whole.
  * - a node client closed under cachex (node-redis dropped the node): sent again through the map.
+ * - `READONLY` from the node the map names as the slot's primary (`resend.toPrimary`): it is a
+ *   replica now, and wrote nothing (a replica refuses every write; a script stops at its first).
+ *   The map is refreshed, then the call goes again where it says (counted as a redirection).
  * - what `resend.otherwise` says it follows (counted as a redirection).
  * Anything else is the call's error; a lost connection or `CLUSTERDOWN` also sets cachex
  * watching the nodes and the slot map. `resend` sends the call again (a command, or a
@@ -139,6 +187,13 @@ export async function followRedirects(
       await delay(wait)
       wait = Math.min(wait * 2, TRYAGAIN_MAX_MS)
       reply = resend.again()
+    } else if (resend.toPrimary === true && message.startsWith('READONLY')) {
+      // The primary of the map is a replica now (a failback the map has not seen): a client of it
+      // in READONLY mode (it was met as a replica) gets no MOVED for a script, which fails at its
+      // first write — nothing was written. The map is asked for first, then the call goes again.
+      if (++redirects > context.maxRedirects) throw error
+      await context.topology.refresh()
+      reply = resend.again()
     } else if (isClientClosed(error)) {
       if (++redirects > context.maxRedirects) throw error
       context.topology.forgetClosed()
@@ -163,6 +218,14 @@ export async function followRedirects(
       error = next
     }
   }
+}
+
+/** Whether `reply` is a replica's refusal of a write (`READONLY`), raw or mapped. */
+function isReadOnly(reply: unknown): boolean {
+  return (
+    (reply instanceof ErrorReply || reply instanceof ResponseError) &&
+    reply.message.startsWith('READONLY')
+  )
 }
 
 /** The `host:port` of a `MOVED`/`ASK` reply: its last word. */

@@ -22,6 +22,7 @@ import { type ReplyForm, replyForm, Sender } from './_options.ts'
 import {
   commandResend,
   followRedirects,
+  followTransaction,
   type RedirectContext,
   tryAgainBudgetMs,
 } from './_redirects.ts'
@@ -286,9 +287,8 @@ class ClusterConnection implements Connection {
   }
 
   /**
-   * `commands` as one `MULTI … EXEC` chain on the primary of `slot`, following `MOVED`, `ASK`
-   * and `TRYAGAIN` as a command does (a transaction refused as it was queued ran nothing, so
-   * it is sent again whole).
+   * `commands` as one `MULTI … EXEC` chain on the primary of `slot`, following `MOVED`, `ASK`,
+   * `TRYAGAIN` and `READONLY` as a command does (see `followTransaction`).
    */
   async #transact(slot: number, commands: RedisArgument[][], text: ReplyForm): Promise<unknown[]> {
     const topology = this.#topology
@@ -301,17 +301,8 @@ class ClusterConnection implements Connection {
       )
     }
     const mapError = this.#mapError
-    const again = (): Promise<unknown[]> => {
-      const master = topology.table[slot]?.master ?? shard.master
-      return topology.transaction(master, commands, text, mapError)
-    }
-    return again().catch(
-      (error: unknown) =>
-        followRedirects(this.#redirects, error, slot, {
-          to: (node) => topology.transaction(node, commands, text, mapError),
-          asking: (node) => topology.transaction(node, commands, text, mapError, true),
-          again,
-        }) as Promise<unknown[]>,
+    return followTransaction(this.#redirects, slot, shard.master, (node, asking) =>
+      topology.transaction(node, commands, text, mapError, asking),
     )
   }
 

@@ -1,0 +1,138 @@
+// readFromReplicas on a Redis Cluster: the cache first meets a node as a replica (node-redis's
+// client of it sends READONLY), a manual failover makes it the primary, a failback makes it a
+// replica again. A script still routed to it (incr, a lock, setMany with a timeout; alone, in a
+// pipeline or in a transaction) passes the node's redirect check — EVAL/EVALSHA is no write
+// command to Redis, and the client is READONLY — and fails inside with `READONLY`, where a plain
+// SET gets MOVED. Right after the failback, each such call must still reach the new primary.
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { type Cache, createCache } from '@cachex/redis'
+import {
+  type ClusterNode,
+  delay,
+  startCluster,
+  type TestCluster,
+  uniquePrefix,
+} from '@cachex/test-utils'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+const run = promisify(execFile)
+
+let cluster: TestCluster
+const caches: Cache[] = []
+
+beforeAll(async () => {
+  cluster = await startCluster({ primaries: 3, replicasPerPrimary: 1, nodeTimeout: 2000 })
+}, 120_000)
+
+afterAll(async () => {
+  for (const cache of caches) await cache.close().catch(() => undefined)
+  await cluster?.stop()
+})
+
+async function cli(node: ClusterNode, ...args: string[]): Promise<string> {
+  const { stdout } = await run('redis-cli', ['-p', String(node.port), ...args])
+  return stdout.trim()
+}
+
+/**
+ * Makes `replica` the primary of its shard with `CLUSTER FAILOVER`, and waits until its old
+ * primary reports itself its replica. Sent once: sent again while the first one is under way, it
+ * can stall the shard's writes. Only a manual failover that timed out (Redis gives it 5 s) is
+ * asked again.
+ */
+async function failOver(replica: ClusterNode, primary: ClusterNode): Promise<void> {
+  await cluster.waitUntilHealthy(60_000)
+  const started = performance.now()
+  let sent = performance.now()
+  await cli(replica, 'CLUSTER', 'FAILOVER')
+  while (
+    (await cluster.role(replica)).role !== 'master' ||
+    (await cluster.role(primary)).role !== 'slave'
+  ) {
+    if (performance.now() - started > 60_000) throw new Error(`${replica.port} not promoted`)
+    if ((await cluster.role(replica)).role !== 'master' && performance.now() - sent > 15_000) {
+      await cli(replica, 'CLUSTER', 'FAILOVER')
+      sent = performance.now()
+    }
+    await delay(10)
+  }
+}
+
+function open(): Cache {
+  const cache = createCache({
+    client: 'cluster',
+    location: [...cluster.seeds],
+    keyPrefix: uniquePrefix('fbro'),
+    socketTimeout: 5,
+    readFromReplicas: true,
+  })
+  caches.push(cache)
+  return cache
+}
+
+async function outcome(call: Promise<unknown>): Promise<unknown> {
+  return call.then(
+    (value) => value,
+    (error: Error) => `${error.name}: ${error.message}`,
+  )
+}
+
+const OPS = ['incr', 'lock acquire', 'lock release', 'pipeline', 'transaction', 'setMany'] as const
+
+describe('readFromReplicas: a failover, then a failback', () => {
+  it('scripts, locks, pipelines and transactions right after the failback go to the primary', async () => {
+    // One cache per call: each meets the failback with its own stale map.
+    const byOp = new Map(OPS.map((op) => [op, open()]))
+    const key = '{fb}n'
+    for (const cache of byOp.values()) {
+      await cache.set(key, 5, null)
+      expect(await cache.incr(key)).toBe(6) // the script ran on the slot's node
+    }
+    const any = byOp.get('incr') as Cache
+    const primary = await cluster.primaryFor(any.makeKey(key))
+    const replica = (await cluster.replicaOf(primary)) as ClusterNode
+    await cluster.waitUntilHealthy(60_000)
+    // Reads reach the replica: its node client is open in READONLY mode.
+    for (const cache of byOp.values()) for (let i = 0; i < 20; i++) await cache.get(key)
+
+    await failOver(replica, primary)
+    // Each cache learns the new primary (MOVED on a write).
+    for (const cache of byOp.values()) expect(await cache.incr(key)).toBe(7)
+    const held = (byOp.get('lock release') as Cache).lock('{fb}held', { timeout: 60 })
+    expect(await held.acquire({ blocking: false })).toBe(true)
+
+    // Failback: the node the caches first met as a replica is a replica again.
+    await failOver(primary, replica)
+    const cache = (op: (typeof OPS)[number]) => byOp.get(op) as Cache
+    const results = await Promise.all([
+      outcome(cache('incr').incr(key)),
+      outcome(cache('lock acquire').lock('{fb}lock', { timeout: 60 }).acquire({ blocking: false })),
+      outcome(held.release()),
+      outcome(cache('pipeline').pipeline().incr(key).exec()),
+      outcome(cache('transaction').transaction().incr(key).exec()),
+      outcome(cache('setMany').setMany({ '{fb}a': 1, '{fb}b': 2 }, 60)),
+    ])
+    expect(Object.fromEntries(OPS.map((op, i) => [op, results[i]]))).toEqual({
+      incr: 8,
+      'lock acquire': true,
+      'lock release': undefined,
+      pipeline: [8],
+      transaction: [8],
+      setMany: [],
+    })
+
+    // What they wrote is on the primary.
+    for (const op of ['incr', 'pipeline', 'transaction'] as const) {
+      expect(await cli(primary, 'GET', cache(op).makeKey(key))).toBe('8')
+    }
+    const setMany = cache('setMany')
+    expect(Number(await cli(primary, 'TTL', setMany.makeKey('{fb}a')))).toBeGreaterThan(0)
+    expect(Number(await cli(primary, 'TTL', setMany.makeKey('{fb}b')))).toBeGreaterThan(0)
+    // The lock acquired right after the failback is held on the primary; the released one is not.
+    const taken = cache('lock acquire').lock('{fb}lock', { timeout: 60 })
+    expect(await taken.acquire({ blocking: false })).toBe(false)
+    const again = cache('lock release').lock('{fb}held', { timeout: 60 })
+    expect(await again.acquire({ blocking: false })).toBe(true)
+  }, 240_000)
+})
