@@ -79,8 +79,8 @@ export class BlockingClients {
   readonly #options: BlockingClientsOptions
   readonly #idle: Lease[] = []
   readonly #busy = new Set<Lease>()
-  /** How to cut short each opening under way (see `#open`). */
-  readonly #opening = new Set<() => void>()
+  /** How to cut short each opening under way (see `#open`), with `ClosedError` by default. */
+  readonly #opening = new Set<(reason?: Error) => void>()
   #closed = false
   /** The server refused `CLIENT ID` (an ACL user without it): not asked again. */
   #noClientId = false
@@ -143,6 +143,19 @@ export class BlockingClients {
     } finally {
       finish()
     }
+  }
+
+  /**
+   * Destroys every dedicated client now (their connection was reset: see
+   * `StandaloneConnection.reset`): a call in flight rejects at once, its outcome unknown (the
+   * server may have served it); a call still opening a client rejects with `reason`, unsent.
+   * Later calls open new clients.
+   */
+  reset(reason: Error): void {
+    for (const lease of this.#idle.splice(0)) this.#destroy(lease)
+    for (const cut of this.#opening) cut(reason)
+    this.#opening.clear()
+    for (const lease of this.#busy) this.#destroy(lease)
   }
 
   /**
@@ -229,7 +242,8 @@ export class BlockingClients {
   /**
    * Opens a dedicated client within `socketConnectTimeout`. `close()` cuts an opening short: the
    * client is destroyed and the call rejects with `ClosedError` (a frozen server would otherwise
-   * hold it for the whole connect timeout after the connection was closed).
+   * hold it for the whole connect timeout after the connection was closed); `reset()` too, with
+   * its reason (a frozen primary would otherwise take the command as it wakes).
    */
   async #open(): Promise<Lease> {
     const { make, connectTimeoutMs, mapError, where } = this.#options
@@ -242,11 +256,11 @@ export class BlockingClients {
       )
     }
     let client: BlockingClient | undefined
-    let cut!: () => void
+    let cut!: (reason?: Error) => void
     const closing = new Promise<never>((_, reject) => {
-      cut = () => {
+      cut = (reason) => {
         if (client !== undefined) destroyClient(client)
-        reject(this.#closedError())
+        reject(reason ?? this.#closedError())
       }
     })
     this.#opening.add(cut)

@@ -1,8 +1,22 @@
+import { ConnectionError } from '@cachex/core'
 import { FailoverError } from './_errors.ts'
 import type { StandaloneConnection } from './standalone.ts'
 
 // A sentinel connection's failover state, and where its writes go meanwhile: to the primary now,
-// or (`waitForPrimary`) once the sentinels announce the new one, or a `FailoverError`.
+// or (`waitForPrimary`) once the sentinels announce the new one, or a `FailoverError`. And the
+// calls already sent to the primary being replaced: a late reply of it must not count.
+
+/** Notifications that a sentinel is failing the primary over: no more writes to it. */
+export const FAILOVER_STEPS = new Set([
+  '+try-failover',
+  '+elected-leader',
+  '+failover-state-select-slave',
+  '+selected-slave',
+  '+failover-state-send-slaveof-noone',
+  '+failover-state-wait-promotion',
+  '+promoted-slave',
+  '+failover-state-reconf-slaves',
+])
 
 /** Milliseconds between two asks of the sentinels while a failover runs, in case a notification is lost. */
 const FAILOVER_POLL_MS = 500
@@ -37,7 +51,8 @@ export interface FailoverGateOptions {
  * The failovers under way (which sentinels are failing the primary over, and since when), and
  * the writes through them: `writable()` says whether the primary takes a write now, `writer()`
  * waits for it (or fails), and `wake()` — called whenever the primary or the failover state
- * changes, and on close — lets waiting writes go.
+ * changes, and on close — lets waiting writes go. The calls sent to the primary before are
+ * fenced when a failover begins, and cut off when it is replaced (`replaced`).
  */
 export class FailoverGate {
   readonly #options: FailoverGateOptions
@@ -51,6 +66,8 @@ export class FailoverGate {
   #pollTimer: NodeJS.Timeout | undefined
   #waiters: Waiter[] = []
   #waitTimer: NodeJS.Timeout | undefined
+  /** The primary a failover began on, until it answers the `PING` sent then (see `#fence`). */
+  #suspect: StandaloneConnection | undefined
 
   constructor(options: FailoverGateOptions) {
     this.#options = options
@@ -68,8 +85,15 @@ export class FailoverGate {
     return failovers.size > 0
   }
 
-  /** The sentinel `from` announced it is failing the primary over. */
-  started(from: string): void {
+  /**
+   * The sentinel `from` announced `step` (one of `FAILOVER_STEPS`) of failing the primary over.
+   * The first step heard fences the primary (`#fence`); a later one other than `+try-failover`
+   * (another sentinel trying too) comes a sentinel tick or more after it, and resets the
+   * primary's connection if it has not answered the fence by then.
+   */
+  started(from: string, step: string): void {
+    if (!this.failingOver()) this.#fence()
+    else if (step !== '+try-failover') this.#resetSuspect()
     if (this.#failovers.has(from)) return
     this.#failovers.set(from, performance.now())
     this.#startPolling()
@@ -82,10 +106,54 @@ export class FailoverGate {
   }
 
   /**
+   * The sentinels made `by` (`host:port`) the primary in place of `old`: its connection is reset
+   * (`StandaloneConnection.reset`), as whatever it answers from now on — a frozen primary waking
+   * up, or one the sentinels have not turned into a replica yet — is lost when it rejoins as a
+   * replica of `by`. The calls still waiting on it reject with a `ConnectionError`, their outcome
+   * unknown; reads there run again elsewhere.
+   */
+  replaced(old: StandaloneConnection, by: string): void {
+    if (this.#suspect === old) this.#suspect = undefined
+    old.reset(new ConnectionError(`the sentinels made ${by} the primary in its place`))
+  }
+
+  /**
+   * A failover of the primary began: no write goes to it from now on, but the calls already sent
+   * may still run on it after a replica is promoted — a frozen primary answers them as it wakes —
+   * and be lost when the sentinels make it a replica. A `PING` sent now answers after them: a
+   * live primary answers it within milliseconds, before the sentinels promote anyone (a tick or
+   * more later), and keeps its calls; one that has not by the next step is reset
+   * (`#resetSuspect`). A failover the sentinels give up costs its calls then an unknown outcome.
+   */
+  #fence(): void {
+    const primary = this.#options.primary()
+    this.#suspect = primary
+    if (primary === undefined) return
+    const answered = () => {
+      if (this.#suspect === primary) this.#suspect = undefined
+    }
+    // Rejected (known down, timed out): stays suspect, its blocking calls may still be in flight.
+    primary.command(['PING']).then(answered, () => undefined)
+  }
+
+  /** Resets the primary a failover began on if it has not answered the fence (`#fence`). */
+  #resetSuspect(): void {
+    const suspect = this.#suspect
+    if (suspect === undefined) return
+    this.#suspect = undefined
+    suspect.reset(
+      new ConnectionError(
+        `the sentinels are failing it over, and it did not answer a PING sent as they began`,
+      ),
+    )
+  }
+
+  /**
    * The sentinels whose views, asked at `startedAt`, say they are failing the primary over: they
    * are; the others are not, unless they announced one after `startedAt`.
    */
   settle(failing: ReadonlySet<string>, startedAt: number): void {
+    if (failing.size > 0 && !this.failingOver()) this.#fence()
     for (const [from, since] of this.#failovers) {
       if (since <= startedAt && !failing.has(from)) this.#failovers.delete(from)
     }

@@ -270,7 +270,7 @@ export class ClientLink {
         this.#watchdog = setTimeout(() => {
           this.#watchdog = undefined
           if (client !== this.#client || this.ready()) return
-          this.#replace(
+          this.reset(
             new TimeoutError(
               `${this.#where} accepted the connection but did not answer the handshake within ${this.#connectTimeoutMs} ms (socketConnectTimeout)`,
             ),
@@ -346,7 +346,7 @@ export class ClientLink {
       `a call to ${this.#where} did not complete within ${this.#deadlines.timeoutMs} ms (socketTimeout)`,
     )
     if (this.#makeClient !== undefined) {
-      this.#replace(reason)
+      this.reset(reason)
       return
     }
     if (this.#down) return
@@ -366,11 +366,14 @@ export class ClientLink {
 
   /**
    * Destroys the client — every command still queued on it rejects now, and what it held is
-   * freed — and connects a new one in the background; calls fail fast until it is ready.
+   * freed — and connects a new one in the background; calls fail fast until it is ready. For a
+   * call that timed out, a handshake never answered, or a server whose late replies must not
+   * count (a primary the sentinels fail over). `false` for a client of the user's, which cachex
+   * never destroys, and once closed.
    */
-  #replace(reason: Error): void {
+  reset(reason: Error): boolean {
     const make = this.#makeClient
-    if (make === undefined || this.#closed()) return
+    if (make === undefined || this.#closed()) return false
     this.#markDown(reason)
     this.#resetReason = reason.message
     this.#disarm()
@@ -378,6 +381,7 @@ export class ClientLink {
     this.#bind(make())
     destroyClient(old)
     this.#open(this.#client).catch(() => undefined)
+    return true
   }
 
   /**

@@ -7,7 +7,7 @@ import type {
 } from '@cachex/core'
 import { callBounds, SharedAttempt, scanNode } from './_connect.ts'
 import { toCachexError } from './_errors.ts'
-import { FailoverGate } from './_failover.ts'
+import { FAILOVER_STEPS, FailoverGate } from './_failover.ts'
 import { GivenSentinelConnection } from './_given-sentinel.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import type { Credentials } from './_options.ts'
@@ -42,7 +42,10 @@ export { isRedisSentinel } from './_sentinel-options.ts'
  *   (or, with `sentinelOptions.waitForPrimary`, wait for the new primary, at most
  *   `socketTimeout`) until the new primary is announced (`+switch-master`, from whichever sentinel
  *   says it first), and then go to it at once. While the primary is down and no failover has
- *   started yet, writes fail fast with the `ConnectionError` of its circuit breaker.
+ *   started yet, writes fail fast with the `ConnectionError` of its circuit breaker. Calls still
+ *   waiting on the old primary reject with a `ConnectionError`, their outcome unknown, at the
+ *   switch or as soon as it fails to answer a `PING` once the failover began (see `FailoverGate`):
+ *   a frozen primary would answer them as it wakes, and lose them as it rejoins as a replica.
  * - Reads (commands routed as `readonly`) run on a replica in the read rotation, picked at random:
  *   a node enters it only once it reports itself in sync with its primary (`role:slave` with
  *   `master_link_status:up`, asked on every new connection to it and every second after), so a
@@ -64,18 +67,6 @@ export function sentinel(options: SentinelOptions = {}): Connection {
     ? new GivenSentinelConnection(options)
     : new SentinelConnection(options)
 }
-
-/** Notifications that a sentinel is failing the primary over: no more writes to it. */
-const FAILOVER_STEPS = new Set([
-  '+try-failover',
-  '+elected-leader',
-  '+failover-state-select-slave',
-  '+selected-slave',
-  '+failover-state-send-slaveof-noone',
-  '+failover-state-wait-promotion',
-  '+promoted-slave',
-  '+failover-state-reconf-slaves',
-])
 
 const key = (node: NodeAddress) => `${node.host}:${node.port}`
 
@@ -372,7 +363,7 @@ class SentinelConnection implements Connection {
     if (FAILOVER_STEPS.has(channel)) {
       // Sent before the sentinel promotes a replica: a write acknowledged by the old primary
       // after the promotion would be lost.
-      if (eventMasterAddress(words) === this.#primaryKey) this.#failover.started(from)
+      if (eventMasterAddress(words) === this.#primaryKey) this.#failover.started(from, channel)
       return
     }
     // The end of a failover (the sentinels are asked which primary won), or a change of the
@@ -451,6 +442,7 @@ class SentinelConnection implements Connection {
     const id = key(node)
     if (id === this.#primaryKey || node.host === '') return
     const first = this.#primaryKey === undefined
+    const old = this.#primary
     const primary = this.#node(node)
     this.#primary = primary
     this.#primaryKey = id
@@ -460,6 +452,8 @@ class SentinelConnection implements Connection {
     // Another primary: the local tier is emptied (a write the old one took may be lost), and is
     // up again once the new primary is tracked (the old one is a gated replica now).
     if (!first) for (const group of this.#trackings) group.reset()
+    // Its calls in flight reject: a reply of the old one now would be of a write it loses.
+    if (old !== undefined && old !== primary) this.#failover.replaced(old, id)
     this.#failover.wake()
   }
 

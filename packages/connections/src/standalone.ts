@@ -172,6 +172,18 @@ export class StandaloneConnection implements Connection {
     else link.connect().catch(() => undefined)
   }
 
+  /**
+   * Drops the connection's clients now — its own and those of blocking commands — and reconnects
+   * in the background, as after a timeout: every call waiting for a reply rejects at once with a
+   * `ConnectionError` saying the reset (`reason`) left its outcome unknown, so no later reply of
+   * the server counts. For a primary the sentinels fail over: a write it answers once a replica
+   * is promoted is lost when it rejoins as a replica. A no-op on a client of the user's.
+   * @internal
+   */
+  reset(reason: Error): void {
+    if (this.#link.reset(reason)) this.#blocking?.reset(reason)
+  }
+
   command(args: RedisArgument[], route?: CommandRoute): Promise<unknown> {
     const text = replyForm(route)
     const blockMs = route?.blockMs
