@@ -399,7 +399,8 @@ class ClusterConnection implements Connection {
       const whole = wholeOf(split)
       const error = crossSlot(name, whole.keys(args), whole)
       if (error !== undefined) return Promise.reject(error)
-      reply = this.#send(args[1], readonly, args, text)
+      const redirects = route?.tryAgain === false ? this.#noTryAgain : this.#redirects
+      reply = this.#send(args[1], readonly, args, text, undefined, redirects)
     } else if (split !== undefined) {
       // Its parts' integer replies are added up: numbers, whatever `route.digits` says.
       const parts = text === 'digits' ? route?.text === true : text
