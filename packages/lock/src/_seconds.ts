@@ -1,4 +1,4 @@
-// Argument checks and the sleep shared by the lock and the semaphore.
+// Argument checks, the sleep and the close signal's callbacks shared by the lock and the semaphore.
 import { InvalidArgumentError } from '@cachex/core'
 import {
   checkTimeoutMs,
@@ -33,6 +33,69 @@ export function positiveSeconds(value: unknown, what: string, allowZero = false)
   return value
 }
 
+/** A callback waiting for a signal's abort (see `onAbort`): an object, so that each is its own. */
+interface Waiter {
+  callback: () => void
+}
+
+/**
+ * What each signal calls when it is aborted, in the order given: one `abort` listener per signal
+ * calls them all. The signal is the cache's, shared by every acquisition in flight and every
+ * sleep between tries; a listener of each on it made each new one cost as much as all those
+ * pending, as Node's `addEventListener` looks through every listener for a duplicate.
+ */
+const waiters = new WeakMap<AbortSignal, Set<Waiter>>()
+
+/** Calls each of `waiting`, once; one that throws leaves the others called. */
+function wake(waiting: Set<Waiter>): void {
+  // Forgotten ones are skipped (a Set's iteration skips entries deleted before their turn).
+  for (const waiter of waiting) {
+    waiting.delete(waiter)
+    try {
+      waiter.callback()
+    } catch (error) {
+      // As a throwing `abort` listener: uncaught, after the rest of the listeners.
+      queueMicrotask(() => {
+        throw error
+      })
+    }
+  }
+}
+
+/** The callbacks waiting on `signal`, with the one `abort` listener that calls them. */
+function waitingOn(signal: AbortSignal): Set<Waiter> {
+  let waiting = waiters.get(signal)
+  if (waiting === undefined) {
+    const all = new Set<Waiter>()
+    waiters.set(signal, all)
+    signal.addEventListener(
+      'abort',
+      () => {
+        waiters.delete(signal)
+        wake(all)
+      },
+      { once: true },
+    )
+    waiting = all
+  }
+  return waiting
+}
+
+/**
+ * Calls `callback` once when `signal` is aborted, as an `abort` listener with `once` would,
+ * unless the function returned is called first: it forgets `callback`. Nothing is called for a
+ * signal aborted already. Either takes the same time however many callbacks wait on `signal`.
+ */
+export function onAbort(signal: AbortSignal, callback: () => void): () => void {
+  if (signal.aborted) return () => undefined
+  const waiting = waitingOn(signal)
+  const waiter: Waiter = { callback }
+  waiting.add(waiter)
+  return () => {
+    waiting.delete(waiter)
+  }
+}
+
 /**
  * Resolves after `ms` milliseconds, or after `MAX_TIMER_MS` when `ms` is longer (a longer timer
  * would fire after 1 ms, and the waits it spaces out would spin): its callers look again and wait
@@ -46,19 +109,18 @@ export function delay(ms: number, signal?: AbortSignal): Promise<void> {
   }
   if (signal.aborted) return Promise.reject(signal.reason)
   return new Promise((resolve, reject) => {
-    const abort = () => {
-      clearTimeout(timer)
-      reject(signal.reason)
-    }
     const timer = setTimeout(
       () => {
-        // One listener per wait, gone with it: the signal outlives many waits.
-        signal.removeEventListener('abort', abort)
+        // Forgotten with its wait: the signal outlives many waits.
+        forget()
         resolve()
       },
       Math.min(ms, MAX_TIMER_MS),
     )
-    signal.addEventListener('abort', abort, { once: true })
+    const forget = onAbort(signal, () => {
+      clearTimeout(timer)
+      reject(signal.reason)
+    })
   })
 }
 

@@ -6,6 +6,7 @@
 // of the same acquisition: so a token this process holds again by then (or is trying to take,
 // the release would go behind that try) is left alone.
 import { type Connection, ResponseError, runScript, type Script } from '@cachex/core'
+import { onAbort } from './_seconds.ts'
 
 /** When the release is tried, in milliseconds after the failure. */
 const AFTER_MS = [1_000, 5_000, 30_000]
@@ -152,7 +153,8 @@ export function startTry(
     if (heldHere(connection, key, token, false)) return
     runScript(connection, script, [key], [token]).catch(() => undefined)
   }
-  signal?.addEventListener('abort', abort, { once: true })
+  // Not a listener of its own: any number of tries may be in flight on the cache's one signal.
+  const forget = signal === undefined ? undefined : onAbort(signal, abort)
   let ended = false
   return {
     end() {
@@ -161,7 +163,7 @@ export function startTry(
       const left = (trying.get(id) ?? 1) - 1
       if (left > 0) trying.set(id, left)
       else trying.delete(id)
-      signal?.removeEventListener('abort', abort)
+      forget?.()
       if (aborted) throw signal?.reason
     },
   }
