@@ -36,6 +36,28 @@ afterEach(async () => {
   expect(unhandled()).toEqual([])
 })
 
+/**
+ * Once a client is blocked on the primary serving `rawKey` (`INFO clients`): a blocking read sent
+ * before is then waiting there, so what is written next comes after it. At most 20 s (the dedicated
+ * client of a cache opens first, slower on a busy machine than any fixed wait).
+ */
+async function untilBlockedOn(rawKey: string): Promise<void> {
+  const node = await cluster.primaryFor(rawKey)
+  const client = createClient({ url: node.url })
+  client.on('error', () => undefined)
+  await client.connect()
+  try {
+    for (let i = 0; i < 2000; i++) {
+      const info = String(await client.sendCommand(['INFO', 'clients']))
+      if (Number(/blocked_clients:(\d+)/.exec(info)?.[1] ?? 0) >= 1) return
+      await delay(10)
+    }
+    throw new Error(`no client blocked on the primary of ${rawKey} after 20 s`)
+  } finally {
+    await client.close()
+  }
+}
+
 function open(keyPrefix: string, socketTimeout = 2): Cache {
   const c = createCache({
     client: 'cluster',
@@ -115,10 +137,10 @@ describe('UNBLOCKED: a blocked xreadgroup whose stream the reshard deleted on th
     await c.xgroupCreate('s', 'g', { mkstream: true })
     const rawKey = c.makeKey('s')
     const reading = timed(c.xreadgroup('g', 'c', { s: '>' }, { block: 5000 }))
-    await delay(300)
+    await untilBlockedOn(rawKey)
     // MIGRATE deletes the key on the old owner: Redis 7 unblocks the reader with an error.
     await cluster.moveSlot(keySlot(rawKey), await otherPrimary(rawKey))
-    await delay(300)
+    await untilBlockedOn(rawKey)
     const id = await other.xadd('s', { n: 1 })
     const r = await reading
     expect(r.error).toBeUndefined()
@@ -132,7 +154,7 @@ describe('UNBLOCKED: a blocked xreadgroup whose stream the reshard deleted on th
     await c.xgroupCreate('s', 'g', { mkstream: true })
     const rawKey = c.makeKey('s')
     const reading = timed(c.xreadgroup('g', 'c', { s: '>' }, { block: 1500 }))
-    await delay(300)
+    await untilBlockedOn(rawKey)
     await cluster.moveSlot(keySlot(rawKey), await otherPrimary(rawKey))
     const r = await reading
     expect(r.error).toBeUndefined()
@@ -147,7 +169,7 @@ describe('UNBLOCKED: a blocked xreadgroup whose stream the reshard deleted on th
     const other = open(prefix)
     await c.xgroupCreate('s', 'g', { mkstream: true })
     const reading = timed(c.xreadgroup('g', 'c', { s: '>' }, { block: 5000 }))
-    await delay(300)
+    await untilBlockedOn(c.makeKey('s'))
     await other.delete('s')
     const r = await reading
     expect(r.error).toBeInstanceOf(ResponseError)
@@ -164,7 +186,7 @@ describe("'$': a blocking xread that a slot move interrupts", () => {
     await c.xadd('s', { n: 0 })
     const rawKey = c.makeKey('s')
     const reading = timed(c.xread({ s: '$' }, { block: 3000 }))
-    await delay(300)
+    await untilBlockedOn(rawKey)
     const move = await cluster.beginSlotMove(keySlot(rawKey), await otherPrimary(rawKey))
     await move.migrate([rawKey])
     // On the importing node (ASK): the reader, blocked on the old owner, is not woken.
@@ -182,7 +204,7 @@ describe("'$': a blocking xread that a slot move interrupts", () => {
     const other = open(prefix)
     await c.xadd('{d}old', { n: 0 })
     const reading = timed(c.xread({ '{d}old': '$', '{d}fresh': '$' }, { block: 3000, count: 10 }))
-    await delay(300)
+    await untilBlockedOn(c.makeKey('{d}old'))
     const id = await other.xadd('{d}fresh', { n: 1 })
     const r = await reading
     expect(r.error).toBeUndefined()
@@ -209,7 +231,7 @@ describe("'$': a blocking xread that a slot move interrupts", () => {
     const writer = open(prefix)
     await writer.xadd('{d}s', { n: 0 })
     const reading = timed(reader.xread({ '{d}s': '$' }, { block: 3000 }))
-    await delay(300)
+    await untilBlockedOn(reader.makeKey('{d}s'))
     const id = await writer.xadd('{d}s', { n: 1 })
     const r = await reading
     expect(r.error).toBeUndefined()
