@@ -3,15 +3,10 @@
 // node, the other still on the old owner. Each alone is served (an ASK for the moved one); the
 // one command over both is refused with TRYAGAIN while the migration lasts. Each caller must be
 // answered as if its call had run alone, and its write stored.
-import { type Cache, createCache, keySlot } from '@cachex/redis'
-import {
-  type ClusterNode,
-  delay,
-  startCluster,
-  type TestCluster,
-  uniquePrefix,
-} from '@cachex/test-utils'
+import { type Cache, createCache } from '@cachex/redis'
+import { delay, startCluster, type TestCluster, uniquePrefix } from '@cachex/test-utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { halfMoved } from './helpers.ts'
 
 /** A retry budget of 4 s (80 % of `socketTimeout`), which the scripts need not wait out. */
 const SOCKET_TIMEOUT_S = 5
@@ -39,16 +34,6 @@ function open(): Cache {
   return cache
 }
 
-/** Starts moving `key`'s slot to another primary, with `key` already migrated. */
-async function halfMoved(cache: Cache, key: string) {
-  const rkey = cache.makeKey(key)
-  const owner = await cluster.primaryFor(rkey)
-  const to = (await cluster.primaries()).find((p) => p.port !== owner.port) as ClusterNode
-  const move = await cluster.beginSlotMove(keySlot(rkey), to)
-  await move.migrate([rkey])
-  return move
-}
-
 /** What `calls` resolve (an error as its name and message), and how long they took. */
 async function settle(calls: Promise<unknown>[]): Promise<{ results: unknown[]; ms: number }> {
   const started = performance.now()
@@ -62,7 +47,7 @@ describe('writes gathered in one tick, on a slot half migrated', () => {
   it('incr()s of one tick on a moved and a not moved key: each answered as alone, and stored', async () => {
     const cache = open()
     await cache.setMany({ '{t}a': 1, '{t}b': 1 }, null)
-    const move = await halfMoved(cache, '{t}a')
+    const move = await halfMoved(cluster, cache, '{t}a')
     try {
       const first = await settle([cache.incr('{t}a'), cache.incr('{t}b')])
       expect(first.results).toEqual([2, 2])
@@ -90,7 +75,7 @@ describe('writes gathered in one tick, on a slot half migrated', () => {
   it('set()s of one tick without an expiry (one MSET): each answered as alone, and stored', async () => {
     const cache = open()
     await cache.setMany({ '{u}a': 1, '{u}b': 1 }, null)
-    const move = await halfMoved(cache, '{u}a')
+    const move = await halfMoved(cluster, cache, '{u}a')
     try {
       const both = await settle([cache.set('{u}a', 2, null), cache.set('{u}b', 2, null)])
       expect(both.results).toEqual([true, true])
@@ -118,7 +103,7 @@ describe('writes gathered in one tick, on a slot half migrated', () => {
     await settle([cache.set('{x}a', 1, 60), cache.set('{x}b', 1, 60)])
     await delay(300)
     await cache.setMany({ '{w}a': 1, '{w}b': 1 }, null)
-    const move = await halfMoved(cache, '{w}a')
+    const move = await halfMoved(cluster, cache, '{w}a')
     try {
       const both = await settle([cache.set('{w}a', 3, 60), cache.set('{w}b', 3, 60)])
       expect(both.results).toEqual([true, true])

@@ -2,9 +2,10 @@
 // left there), the importing node TRYAGAIN (not all of them are there yet), again and again. The
 // caller gets the TRYAGAIN ResponseError of docs/topologies.md once the retry budget (80 % of
 // socketTimeout) is spent — not the raw ASK of the last redirection followed.
-import { type Cache, createCache, keySlot, ResponseError } from '@cachex/redis'
-import { type ClusterNode, startCluster, type TestCluster, uniquePrefix } from '@cachex/test-utils'
+import { type Cache, createCache, ResponseError } from '@cachex/redis'
+import { startCluster, type TestCluster, uniquePrefix } from '@cachex/test-utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { halfMoved } from './helpers.ts'
 
 /** 3 s: a budget of 2.4 s, longer than 16 ASK ⇄ TRYAGAIN rounds take (about 1.4 s). */
 const SOCKET_TIMEOUT_S = 3
@@ -33,16 +34,6 @@ function open(): Cache {
   return cache
 }
 
-/** Starts moving `key`'s slot to another primary, with `key` already migrated. */
-async function halfMoved(cache: Cache, key: string) {
-  const rkey = cache.makeKey(key)
-  const owner = await cluster.primaryFor(rkey)
-  const to = (await cluster.primaries()).find((p) => p.port !== owner.port) as ClusterNode
-  const move = await cluster.beginSlotMove(keySlot(rkey), to)
-  await move.migrate([rkey])
-  return move
-}
-
 async function outcome(call: () => Promise<unknown>): Promise<{ error: unknown; ms: number }> {
   const started = performance.now()
   const error = await call().then(
@@ -63,7 +54,7 @@ describe('a multi-key command in a slot half migrated (ASK then TRYAGAIN, in tur
   it('setMany (one MSET) rejects with the TRYAGAIN ResponseError once the retry budget is spent', async () => {
     const cache = open()
     await cache.set('b{sm}', 'moved')
-    const move = await halfMoved(cache, 'b{sm}')
+    const move = await halfMoved(cluster, cache, 'b{sm}')
     try {
       // a{sm} exists nowhere, b{sm} only on the importing node.
       expectTryAgain(await outcome(() => cache.setMany({ 'a{sm}': 1, 'b{sm}': 2 }, null)))
@@ -85,7 +76,7 @@ describe('a multi-key command in a slot half migrated (ASK then TRYAGAIN, in tur
   it('a script over two keys (a lock and its fencing counter) rejects with TRYAGAIN', async () => {
     const cache = open()
     await cache.set('fence{lk}', 1)
-    const move = await halfMoved(cache, 'fence{lk}')
+    const move = await halfMoved(cluster, cache, 'fence{lk}')
     const lock = cache.makeKey('lock{lk}')
     const fence = cache.makeKey('fence{lk}')
     const script = "redis.call('SET', KEYS[1], 'me'); return redis.call('INCR', KEYS[2])"

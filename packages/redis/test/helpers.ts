@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
-import { type Cache, type CreateCacheOptions, createCache } from '@cachex/redis'
+import { type Cache, type CreateCacheOptions, createCache, keySlot } from '@cachex/redis'
 import {
+  type ClusterNode,
   delay,
   monitor,
   replicated,
@@ -11,6 +12,7 @@ import {
   startRedis,
   startReplicaSet,
   startSentinels,
+  type TestCluster,
   uniquePrefix,
 } from '@cachex/test-utils'
 import { RESP_TYPES } from '@redis/client'
@@ -302,4 +304,21 @@ export async function commandsDuring(
   } finally {
     watch.stop()
   }
+}
+
+/**
+ * Starts moving the slot of `cache`'s `key` on `cluster` to another primary, with `key` already
+ * migrated (the slot half moved: the other keys of the slot still on the old owner).
+ */
+export async function halfMoved(
+  cluster: TestCluster,
+  cache: Cache,
+  key: string,
+): ReturnType<TestCluster['beginSlotMove']> {
+  const rkey = cache.makeKey(key)
+  const owner = await cluster.primaryFor(rkey)
+  const to = (await cluster.primaries()).find((p) => p.port !== owner.port) as ClusterNode
+  const move = await cluster.beginSlotMove(keySlot(rkey), to)
+  await move.migrate([rkey])
+  return move
 }

@@ -5,6 +5,7 @@
 // subset `checkMsgpack` lets through (it runs first), each value as msgpackr gives it with the
 // options `msgpackSerializer` sets. One pass, recursive no deeper than the gate allows.
 import { SerializationError } from '@cachex/core'
+import { setOwn } from '@cachex/core/internal'
 
 /** What `inspectMsgpack` gives: the value, and each whole float in it (boxed) as `'float'`. */
 export interface MsgpackInspection {
@@ -144,18 +145,8 @@ class InspectingReader {
     const object: Record<string, unknown> = {}
     for (let i = 0; i < length; i++) {
       const key = propertyName(this.item(false))
-      const value = this.item(true)
-      if (key === '__proto__') {
-        // An own property, as `deserialize` makes it (never the prototype).
-        Object.defineProperty(object, key, {
-          value,
-          writable: true,
-          enumerable: true,
-          configurable: true,
-        })
-      } else {
-        object[key] = value
-      }
+      // An own property, `__proto__` too, as `deserialize` makes it (never the prototype).
+      setOwn(object, key, this.item(true))
     }
     return object
   }
@@ -233,14 +224,15 @@ class InspectingReader {
 /** msgpackr's `'auto'` reads a 64-bit integer up to ±2^53 as a number. */
 const MAX_AUTO = 2n << 52n
 
-/** A map key as a property name, as `deserialize` names it (msgpackr's `mapsAsObjects`). */
-function propertyName(key: unknown): string {
+/** A map key as a property name, as msgpackr's `mapsAsObjects` names it. */
+export function propertyName(key: unknown): string {
   if (typeof key === 'string') return key
   if (
     typeof key === 'number' ||
     typeof key === 'boolean' ||
     typeof key === 'bigint' ||
-    key === null
+    key === null ||
+    key === undefined
   ) {
     return String(key)
   }

@@ -1,7 +1,7 @@
 import { defineSerializer, SerializationError, type Serializer } from '@cachex/core'
-import { type InspectingSerializer, requireOptional } from '@cachex/core/internal'
+import { type InspectingSerializer, requireOptional, setOwn } from '@cachex/core/internal'
 import { checkMsgpack } from './_msgpack-check.ts'
-import { inspectMsgpack } from './_msgpack-inspect.ts'
+import { inspectMsgpack, propertyName } from './_msgpack-inspect.ts'
 import { packAsPython } from './_msgpack-write.ts'
 
 /** Options of `msgpackSerializer`. */
@@ -105,35 +105,7 @@ function mapsToObjects(value: unknown): unknown {
   if (!(value instanceof Map)) return value
   const object: Record<string, unknown> = {}
   for (const [key, item] of value) {
-    const name = keyName(key)
-    const converted = mapsToObjects(item)
-    if (name === '__proto__') {
-      Object.defineProperty(object, name, {
-        value: converted,
-        writable: true,
-        enumerable: true,
-        configurable: true,
-      })
-    } else {
-      object[name] = converted
-    }
+    setOwn(object, propertyName(key), mapsToObjects(item))
   }
   return object
-}
-
-/** A map key as a property name, as msgpackr's `mapsAsObjects` names it. */
-function keyName(key: unknown): string {
-  if (typeof key === 'string') return key
-  if (
-    typeof key === 'number' ||
-    typeof key === 'boolean' ||
-    typeof key === 'bigint' ||
-    key === null ||
-    key === undefined
-  ) {
-    return String(key)
-  }
-  throw new SerializationError(
-    'msgpack: a map key must be a str, a number, a boolean or nil to become a property name',
-  )
 }
