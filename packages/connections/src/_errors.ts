@@ -7,7 +7,6 @@ import {
 } from '@cachex/core'
 import { recognizeAcrossCopies } from '@cachex/core/internal'
 import { ErrorReply } from '@redis/client'
-import type { ClientSource } from './_standalone-options.ts'
 
 /**
  * A node-redis error as a `CachexError`: error replies become `ResponseError`, everything else a
@@ -222,6 +221,18 @@ function isClosedUnanswered(error: Error): boolean {
   return closed
 }
 
+/** What `tlsMismatchHint` reads of a standalone connection's client source (`ClientSource`). */
+interface HintSource {
+  /** Whether the URL asked for TLS (`rediss://`). */
+  tls: boolean
+  /** `undefined` for a client of the user's. */
+  makeClient: unknown
+  /** The client, whose options may set TLS on its socket. */
+  client: unknown
+  /** Where it connects to (the URL, redacted). */
+  where: string
+}
+
 /**
  * How a standalone connection hints at a TLS mismatch in its connection failures: `rediss://`
  * against a plain server (`withTlsHint`), `redis://` against a TLS-only one (`withPlainHint`) —
@@ -229,7 +240,7 @@ function isClosedUnanswered(error: Error): boolean {
  * spoke plain RESP, and a reset since is an outage.
  */
 export function tlsMismatchHint(
-  source: ClientSource,
+  source: HintSource,
 ): (failure: unknown, everReady: boolean) => unknown {
   if (source.tls) return withTlsHint
   const scheme = plainScheme(source)
@@ -243,7 +254,7 @@ export function tlsMismatchHint(
  * client of the user's (no URL to fix), or TLS set in `clientOptions.socket` (a client pool shows
  * no options: there, `withPlainHint` skips an error from a TLS socket).
  */
-function plainScheme(source: ClientSource): string | undefined {
+function plainScheme(source: HintSource): string | undefined {
   if (source.makeClient === undefined) return undefined
   const scheme = /^(redis|valkey):\/\//i.exec(source.where)?.[1]?.toLowerCase()
   const socket = (source.client as { options?: { socket?: { tls?: unknown } } }).options?.socket
