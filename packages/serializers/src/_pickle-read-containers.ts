@@ -9,18 +9,6 @@ export function isPlainDict(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null
 }
 
-// A string key that a JS object orders before the others (an array index).
-export function isIndexKey(key: string): boolean {
-  const c = key.charCodeAt(0)
-  if (!(c >= 0x30 && c <= 0x39)) return false
-  if (key.length > 10 || (c === 0x30 && key.length > 1)) return false
-  for (let i = 1; i < key.length; i++) {
-    const d = key.charCodeAt(i)
-    if (d < 0x30 || d > 0x39) return false
-  }
-  return Number(key) < 4294967295
-}
-
 /** Whether `value` is a container the reader builds: a list or tuple, a dict, a set. */
 export function isContainer(value: unknown): value is object {
   if (typeof value !== 'object' || value === null) return false

@@ -2,6 +2,7 @@
 // NEWOBJ, OBJ, INST), BUILD, the application's classes, and the final pass over the value.
 
 import { SerializationError } from '@cachex/core'
+import { isIndexKey, rememberKeyOrder } from '@cachex/core/internal'
 import {
   callGetattr,
   makeDate,
@@ -17,7 +18,6 @@ import {
 import {
   addPy,
   isContainer,
-  isIndexKey,
   isPlainDict,
   longestChainCheck,
   setPy,
@@ -81,7 +81,8 @@ export abstract class ObjectReader extends ReaderState {
         this.stack[slot] = map
         return
       }
-      // JS objects list array-index keys first: remember the real order in case of a Map.
+      // JS objects list array-index keys first: remember the dict's order (for a Map it may
+      // become, and for writers: an untouched value is written back in Python's order).
       if (this.indexKeyOrder !== null || isIndexKey(key)) this.trackOrder(dict, key)
       if (key === '__proto__') {
         Object.defineProperty(dict, key, {
@@ -104,6 +105,7 @@ export abstract class ObjectReader extends ReaderState {
       order = Object.keys(dict)
       this.indexKeyOrder ??= new Map()
       this.indexKeyOrder.set(dict, order)
+      rememberKeyOrder(dict, order)
     }
     order.push(key)
   }
@@ -285,7 +287,7 @@ export abstract class ObjectReader extends ReaderState {
     if (Array.isArray(value)) items = value
     else if (value instanceof Set) items = [...value]
     else if (value instanceof Map) items = [...value.keys()]
-    else if (isPlainDict(value)) items = Object.keys(value)
+    else if (isPlainDict(value)) items = this.indexKeyOrder?.get(value) ?? Object.keys(value)
     else return fail(`${what}() argument must be iterable, got ${describe(value)}`)
     this.charge(items.length)
     return items

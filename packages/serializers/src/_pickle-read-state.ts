@@ -31,7 +31,8 @@ export abstract class ReaderState {
   protected memoCount = 0
   // Dicts that started as plain objects and became Maps when a non-str key arrived.
   protected converted: Map<object, Map<unknown, unknown>> | null = null
-  // Insertion order of plain-object dicts that have array-index keys (JS objects reorder those).
+  // Insertion order of plain-object dicts that have array-index keys (JS objects reorder those),
+  // also remembered for writers (@cachex/core's _key-order.ts).
   protected indexKeyOrder: Map<object, string[]> | null = null
   // UUIDs made by __new__ that still wait for their state.
   protected pendingUuids: Set<PyUUID> | null = null

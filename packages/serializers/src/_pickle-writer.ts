@@ -7,6 +7,7 @@
 // _pickle-write-scalars.ts (int, float, str, bytes), _pickle-write-python.ts (Python's classes);
 // _pickle-write-support.ts (globals, str encoding). Here: the dispatch and the containers.
 
+import { keysInOrder } from '@cachex/core/internal'
 import type { ClassTable } from './_pickle-classes.ts'
 import {
   ADDITEMS,
@@ -214,11 +215,14 @@ class Writer extends PythonValueWriter {
     this.remember(tuple)
   }
 
-  /** A plain object as a dict (batch_dict_exact). */
+  /**
+   * A plain object as a dict (batch_dict_exact): a dict read with array-index keys in its
+   * Python order, any other object in JS order.
+   */
   protected saveObject(obj: Record<string, unknown>): void {
     this.op(EMPTY_DICT)
     this.remember(obj)
-    const keys = Object.keys(obj)
+    const keys = keysInOrder(obj)
     const n = keys.length
     if (n === 0) return
     if (n === 1) {

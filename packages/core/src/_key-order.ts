@@ -1,0 +1,64 @@
+// Python dicts keep their insertion order; JS objects list array-index keys ('0'…'4294967294',
+// canonical form) first, ascending, then the other keys in insertion order. A reader that builds
+// a plain object from a dict with such keys remembers the dict's order here, out of band (the
+// object stays a plain object), so that a writer writes the keys back in Python's order and an
+// untouched value written back is the bytes it was read from.
+
+// The remembered orders; null until one is remembered, so that writers pay nothing but this
+// check while no reader ever met an array-index key.
+let remembered: WeakMap<object, string[]> | null = null
+
+/** Whether `key` is an array index, a key JS objects list before the others (ascending). */
+export function isIndexKey(key: string): boolean {
+  const c = key.charCodeAt(0)
+  if (!(c >= 0x30 && c <= 0x39)) return false
+  if (key.length > 10 || (c === 0x30 && key.length > 1)) return false
+  for (let i = 1; i < key.length; i++) {
+    const d = key.charCodeAt(i)
+    if (d < 0x30 || d > 0x39) return false
+  }
+  return Number(key) < 4294967295
+}
+
+/**
+ * Remembers `keys`, the own keys of `object` in the order the source (a Python dict) had them.
+ * The reader may still append to `keys` while it fills `object`; nothing changes it after.
+ */
+export function rememberKeyOrder(object: object, keys: string[]): void {
+  remembered ??= new WeakMap()
+  remembered.set(object, keys)
+}
+
+/**
+ * The own enumerable keys of `object` in the order to write them: for an object whose order
+ * was remembered, the remembered keys still there, in that order, then the keys added since (in
+ * JS order), as a Python dict appends them; for any other object, `Object.keys(object)`. The
+ * array returned is not to be changed.
+ */
+export function keysInOrder(object: object): readonly string[] {
+  const keys = Object.keys(object)
+  if (remembered === null) return keys
+  const order = remembered.get(object)
+  return order === undefined ? keys : pythonOrder(object, order, keys)
+}
+
+const isEnumerable = Object.prototype.propertyIsEnumerable
+
+function pythonOrder(object: object, order: readonly string[], keys: string[]): readonly string[] {
+  // Untouched (the same keys): the remembered order itself.
+  if (order.length === keys.length) {
+    let same = true
+    for (const key of order) {
+      if (!isEnumerable.call(object, key)) {
+        same = false
+        break
+      }
+    }
+    if (same) return order
+  }
+  const left = new Set(keys)
+  const out: string[] = []
+  for (const key of order) if (left.delete(key)) out.push(key)
+  if (left.size > 0) for (const key of keys) if (left.has(key)) out.push(key)
+  return out
+}
