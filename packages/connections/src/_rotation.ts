@@ -60,6 +60,8 @@ interface Member {
   state: ReplicaState | undefined
   /** The `run_id` the node had when last seen healthy; cleared when it leaves the rotation. */
   trustedRunId: string | undefined
+  /** The last check let it serve reads (`healthy` or `complete`). */
+  serving: boolean
   /** `performance.now()` until which it is left out, after a read timed out on it. */
   benchedUntil: number
   checking: boolean
@@ -84,6 +86,12 @@ export interface RotationOptions {
    */
   admits?(node: StandaloneConnection): boolean
   /**
+   * Called when a check takes `node`, which could serve reads, out of the rotation: a local tier
+   * drops what it read from it, which a node cut off from its primary never reports written
+   * (`TrackingGate.left`). @default nothing is done
+   */
+  onOut?(node: StandaloneConnection): void
+  /**
    * Where to say, once, that a replica cannot be checked because the ACL user may not run `INFO`
    * (reads then stay on the primary). @default `warner()` (Node's `process.emitWarning`)
    */
@@ -96,7 +104,8 @@ export interface RotationOptions {
  * `master_link_status:up`), checked on every new connection to it and every `checkMs` after, and
  * leaves the rotation as soon as a check says otherwise (see `verdict`). A node is never read from
  * on a connection that was not checked: a restarted, empty node reconnects first. With a local
- * tier, a node serves reads only while its tracking connection is up too (`admits`).
+ * tier, a node serves reads only while its tracking connection is up too (`admits`), and the tier
+ * is emptied when a check takes a node that could serve reads out (`onOut`).
  */
 export class ReplicaRotation {
   readonly #members = new Map<StandaloneConnection, Member>()
@@ -123,6 +132,7 @@ export class ReplicaRotation {
       generation: -1,
       state: undefined,
       trustedRunId: undefined,
+      serving: false,
       benchedUntil: 0,
       checking: false,
       refused: false,
@@ -230,6 +240,10 @@ export class ReplicaRotation {
         const judged = verdict(state, member.trustedRunId, this.#options.primaryUp())
         if (judged === 'healthy') member.trustedRunId = state.runId
         else if (judged === 'out') member.trustedRunId = undefined
+        const served = member.serving
+        member.serving = judged !== 'out'
+        // Out of the rotation from now on (`state` says so): what it served may be stale.
+        if (served && judged === 'out') this.#options.onOut?.(node)
       },
       (error: unknown) => {
         member.checking = false

@@ -4,9 +4,9 @@
 // group is up only while every REQUIRED member is up — the primaries, and the replicas reads may
 // go to — and a `TrackingGate` keeps a replica out of the read rotation while its tracking is not
 // up: a replica that stays down does not keep the tier off. A member lost (required or not), a
-// member added or removed, or a change of the topology (a failover, a slot move) reports `down`,
-// so the tier is emptied and no read in flight stores, then `up` again once the required members
-// are on.
+// member added or removed, a change of the topology (a failover, a slot move), or a replica
+// leaving the read rotation (`TrackingGate.left`) reports `down`, so the tier is emptied and no
+// read in flight stores, then `up` again once the required members are on.
 import type { Tracking, TrackingListener } from '@cachex/core'
 import { WARN_ONCE_FOR } from './_acl.ts'
 
@@ -53,6 +53,16 @@ export class TrackingGate<Node extends TrackableNode> {
   admits(node: Node): boolean {
     for (const group of this.#groups) if (!group.tracks(node)) return false
     return true
+  }
+
+  /**
+   * `node` left the read rotation though its tracking is up (cut off from its primary, it no
+   * longer applies the writes, so it never reports them): every group that admitted reads from it
+   * empties the tier, as after a change of the topology (`TrackingGroup.reset`), and is up again
+   * at once. The tier does not know which node a value came from, so it is emptied whole.
+   */
+  left(node: Node): void {
+    for (const group of this.#groups) if (group.tracks(node)) group.reset()
   }
 }
 

@@ -120,6 +120,8 @@ class ReplicaConnection implements Connection {
       primaryUp: () => !primary.isDown,
       benchMs,
       admits: (node) => gate.admits(node),
+      // What the tier read from a replica that left the rotation goes (see `TrackingGate.left`).
+      onOut: (node) => gate.left(node),
     })
   }
 

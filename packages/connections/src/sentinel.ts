@@ -189,6 +189,8 @@ class SentinelConnection implements Connection {
       const gate = this.#gate
       this.#rotation = new ReplicaRotation({
         admits: (node) => gate.admits(node),
+        // What the tier read from a replica that left the rotation goes (see `TrackingGate.left`).
+        onOut: (node) => gate.left(node),
         // A replica cut off from its primary keeps serving reads only while there is no primary
         // to write to: its data is then the newest there is.
         primaryUp: () =>
