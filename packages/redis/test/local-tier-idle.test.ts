@@ -19,8 +19,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { held } from './local-tier-coherence/helpers.ts'
 import { eventually } from './local-tier-helpers.ts'
 
-/** The server's idle timeout, in seconds. */
-const IDLE_SECONDS = 2
+/** The server's idle timeout, in seconds: 8 keepalives of 500 ms, a margin for a busy machine. */
+const IDLE_SECONDS = 4
 
 let server: RedisServer
 const closers: Array<() => Promise<unknown>> = []
