@@ -9,6 +9,7 @@ import type { Codec } from '@cachex/core/internal'
 import type { ContainerView, KeyView, StringView, TreeNode } from './_api-types.ts'
 import type { AdminCache } from './_caches.ts'
 import { MAX_FETCH_BYTES, revisionOf, serverRevision } from './_cas.ts'
+import { changedWhileRead, whileTypeHolds } from './_changed.ts'
 import {
   type Element,
   fetchPage,
@@ -64,42 +65,43 @@ export async function readKey(
   ])) as [unknown, unknown]
   const kind = String(type)
   if (kind === 'none') throw new HttpError(404, `there is no key '${key}'`, 'not_found')
-  const view: KeyView = {
-    key,
-    redisKey,
-    version,
-    type: kind,
-    ttl: ttlSeconds(Number(pttl)),
-    size: await sizeOf(entry, redisKey, kind),
-    revision: revisionOf(kind),
-  }
-  const budget = newPageBudget(entry)
-  if (kind === 'string') {
-    const length = Number(await connection.command(['STRLEN', redisKey], route))
-    if (length > MAX_FETCH_BYTES) {
-      view.revision = await serverRevision(connection, redisKey)
-      view.string = { length, serializer: null, compressor: null, tooLarge: true }
-      try {
-        const head = await connection.command(
-          ['GETRANGE', redisKey, '0', String(PREVIEW_BYTES - 1)],
-          route,
-        )
-        if (Buffer.isBuffer(head)) view.string.preview = escapeBytes(head, PREVIEW_BYTES * 4)
-      } catch {
-        // No preview where GETRANGE is refused.
+  // Its type may change before the reads after TYPE: a 409, as a nil GET.
+  return whileTypeHolds(key, async () => {
+    const view: KeyView = {
+      key,
+      redisKey,
+      version,
+      type: kind,
+      ttl: ttlSeconds(Number(pttl)),
+      size: await sizeOf(entry, redisKey, kind),
+      revision: revisionOf(kind),
+    }
+    const budget = newPageBudget(entry)
+    if (kind === 'string') {
+      const length = Number(await connection.command(['STRLEN', redisKey], route))
+      if (length > MAX_FETCH_BYTES) {
+        view.revision = await serverRevision(connection, redisKey)
+        view.string = { length, serializer: null, compressor: null, tooLarge: true }
+        try {
+          const head = await connection.command(
+            ['GETRANGE', redisKey, '0', String(PREVIEW_BYTES - 1)],
+            route,
+          )
+          if (Buffer.isBuffer(head)) view.string.preview = escapeBytes(head, PREVIEW_BYTES * 4)
+        } catch {
+          // No preview where GETRANGE is refused.
+        }
+        return view
       }
+      const raw = await connection.command(['GET', redisKey], route)
+      if (!Buffer.isBuffer(raw)) throw changedWhileRead(key)
+      view.revision = revisionOf('string', raw)
+      view.string = decodeString(entry, raw, budget)
       return view
     }
-    const raw = await connection.command(['GET', redisKey], route)
-    if (!Buffer.isBuffer(raw)) {
-      throw new HttpError(409, `the key '${key}' changed while it was read: reload`, 'conflict')
-    }
-    view.revision = revisionOf('string', raw)
-    view.string = decodeString(entry, raw, budget)
+    view.container = await readContainer(entry, kind, redisKey, cursor, count, budget)
     return view
-  }
-  view.container = await readContainer(entry, kind, redisKey, cursor, count, budget)
-  return view
+  })
 }
 
 function decodeString(entry: AdminCache, raw: Buffer, budget: PageBudget): StringView {
@@ -289,8 +291,9 @@ async function readContainer(
           ? listRows(entry, page.items, start, budget)
           : zsetRows(entry, page.items, budget)
       const next = start + rows.length
-      // A page cut short by the budget goes on where it stopped.
-      const more = rows.length < fetched || (rows.length === count && next < total)
+      // A page cut short by the budget (the tree's, or the read's) goes on where it stopped.
+      const more =
+        rows.length < fetched || page.next !== '' || (rows.length === count && next < total)
       const columns = kind === 'list' ? ['index', 'value'] : ['member', 'score']
       return { columns, rows, total, cursor: more && next < total ? String(next) : null }
     }
@@ -306,7 +309,8 @@ async function readContainer(
       ])
       const rows = streamRows(page.entries, entry, budget)
       const last = page.entries[rows.length - 1]?.id
-      const more = rows.length < page.entries.length || page.entries.length === count
+      const more =
+        rows.length < page.entries.length || page.next !== '' || page.entries.length === count
       return {
         columns: ['id', 'fields'],
         rows,

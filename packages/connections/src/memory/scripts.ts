@@ -6,58 +6,17 @@
 import { createHash } from 'node:crypto'
 import { ResponseError } from '@cachex/core'
 import { arg, type Call, type CommandTable } from './_command.ts'
+import { format0f, luaToNumber } from './_lua-number.ts'
 import { fail, formatDouble, integer, type Reply, resp2, Status } from './_reply.ts'
 import { type ScriptName, SOURCES } from './_script-sources.ts'
+import { adminRead } from './_scripts-admin-read.ts'
 import { INCR_SCRIPTS, type ScriptCall, str } from './_scripts-incr.ts'
+
+// Lua's number reading and printing, used by the scripts and their tests.
+export { format0f, luaToNumber }
 
 /** The last fencing token handed out: node-redis reads integer replies above it inexactly. */
 const FENCE_MAX = 9007199254740927
-
-/** C's `isspace`: what `strtod`, and so Lua's `tonumber`, skips around a number. */
-const SPACE = '[ \\t\\n\\v\\f\\r]*'
-/** What glibc's `strtod` reads: decimal, hexadecimal (with a binary exponent), inf, nan. */
-const LUA_NUMBER = new RegExp(
-  `^${SPACE}([+-]?)(?:(inf(?:inity)?)|(nan(?:\\([0-9a-z_]*\\))?)|0x([0-9a-f]*)(?:\\.([0-9a-f]*))?(?:p([+-]?\\d+))?|(\\d+(?:\\.\\d*)?(?:e[+-]?\\d+)?|\\.\\d+(?:e[+-]?\\d+)?))${SPACE}$`,
-  'i',
-)
-
-/**
- * Lua 5.1's `tonumber(s)` (and its string-to-number coercion in arithmetic): `strtod`, then
- * only spaces; `null` where Lua gives `nil`. Lengths are bounded by the caller's arguments.
- */
-export function luaToNumber(s: string | undefined): number | null {
-  if (s === undefined) return null
-  // Lua hands strtod a C string: it ends at the first NUL byte
-  const nul = s.indexOf('\0')
-  const m = LUA_NUMBER.exec(nul < 0 ? s : s.slice(0, nul))
-  if (m === null) return null
-  const [, sign, inf, nan, hexInt, hexFrac, hexExp, decimal] = m
-  const negative = sign === '-'
-  let value: number
-  if (inf !== undefined) value = Number.POSITIVE_INFINITY
-  else if (nan !== undefined) value = Number.NaN
-  else if (decimal !== undefined) value = Number(decimal)
-  else {
-    // 0x… needs a hex digit, before or after the point
-    if ((hexInt ?? '') === '' && (hexFrac ?? '') === '') return null
-    const mantissa = Number(BigInt(`0x${hexInt ?? ''}${hexFrac ?? ''}`))
-    const exponent = Number(hexExp ?? '0') - 4 * (hexFrac ?? '').length
-    value = mantissa === 0 ? 0 : mantissa * 2 ** exponent
-  }
-  return negative ? -value : value
-}
-
-/** C's `printf('%.0f', x)` (`string.format('%.0f', x)` in Lua): ties to even, no exponent. */
-export function format0f(x: number): string {
-  if (Number.isNaN(x)) return 'nan'
-  if (x === Number.POSITIVE_INFINITY) return 'inf'
-  if (x === Number.NEGATIVE_INFINITY) return '-inf'
-  const floor = Math.floor(x)
-  const rest = x - floor
-  const n = rest < 0.5 ? floor : rest > 0.5 ? floor + 1 : floor % 2 === 0 ? floor : floor + 1
-  const digits = BigInt(n).toString()
-  return (n === 0 && (x < 0 || Object.is(x, -0)) ? '-' : '') + digits
-}
 
 /** A number handed to `redis.call` as Redis 7.0 turns it into an argument (`%.17g`). */
 function luaArgument(n: number): string {
@@ -258,40 +217,7 @@ const IMPLEMENTATIONS: Record<ScriptName, (s: ScriptCall) => Reply> = {
     else if (ttl !== '') s.call(32, 'PEXPIRE', key, ttl)
     return 1
   },
-  ADMIN_READ: (s) => {
-    const key = s.keys[0]
-    const [kind, at, n] = s.argv
-    const max = luaToNumber(s.argv[3] ?? '') ?? 0
-    let left = luaToNumber(s.argv[4] ?? '') ?? 0
-    let pairs = luaToNumber(s.argv[5] ?? '') ?? 0
-    // An element sent whole while it fits, else its length and first 256 bytes.
-    const cap = (v: Reply): Reply => {
-      if (typeof v !== 'string') return v
-      if (v.length > max || v.length > left) return [v.length, v.slice(0, 256)]
-      left -= v.length
-      return v
-    }
-    const capAll = (list: Reply[], step: number): Reply[] =>
-      list.map((v, i) => (i % step === 0 ? cap(v) : v))
-    if (kind === 'hash' || kind === 'set') {
-      const reply = s.call(13, kind === 'hash' ? 'HSCAN' : 'SSCAN', key, at, 'COUNT', n) as Reply[]
-      return [reply[0] as Reply, capAll(reply[1] as Reply[], 1)]
-    }
-    if (kind === 'list') return ['', capAll(s.call(17, 'LRANGE', key, at, n) as Reply[], 1)]
-    if (kind === 'zset') {
-      return ['', capAll(s.call(20, 'ZRANGE', key, at, n, 'WITHSCORES') as Reply[], 2)]
-    }
-    const entries = s.call(22, 'XRANGE', key, at, '+', 'COUNT', n) as Reply[][]
-    return [
-      '',
-      entries.map(([id, fields]) => {
-        const all = fields as Reply[]
-        const take = Math.min(all.length, pairs * 2)
-        pairs -= Math.floor(take / 2)
-        return [id as Reply, Math.trunc(all.length / 2), all.slice(0, take).map(cap)]
-      }),
-    ]
-  },
+  ADMIN_READ: adminRead,
   SEMAPHORE_RELEASE: (s) => {
     const key = s.keys[0]
     const held = s.call(1, 'zcard', key) as number
