@@ -42,6 +42,31 @@ export function keysInOrder(object: object): readonly string[] {
   return order === undefined ? keys : pythonOrder(object, order, keys)
 }
 
+/**
+ * Whether any order was remembered in this process: until one is, every object is written in JS
+ * order, and a writer that checks this once per value pays nothing per object.
+ */
+export function hasRememberedOrders(): boolean {
+  return remembered !== null
+}
+
+/**
+ * The keys of `object` in the order to write them (`keysInOrder`) when that differs from JS's
+ * order, `Object.keys(object)`; `null` when it does not (the object was never remembered, or
+ * JS lists its keys in the remembered order already). For a writer that writes objects in JS
+ * order and must reorder only these.
+ */
+export function reorderedKeys(object: object): readonly string[] | null {
+  if (remembered === null) return null
+  const order = remembered.get(object)
+  if (order === undefined) return null
+  const keys = Object.keys(object)
+  // Both list each own enumerable key once.
+  const inOrder = pythonOrder(object, order, keys)
+  for (let i = 0; i < keys.length; i++) if (inOrder[i] !== keys[i]) return inOrder
+  return null
+}
+
 const isEnumerable = Object.prototype.propertyIsEnumerable
 
 function pythonOrder(object: object, order: readonly string[], keys: string[]): readonly string[] {

@@ -7,7 +7,13 @@ export { parseInteger } from './_integer.ts'
 export type { CacheInternals } from './_internals.ts'
 export { cacheInternals } from './_internals.ts'
 export { isPlainPrototype } from './_json-check.ts'
-export { isIndexKey, keysInOrder, rememberKeyOrder } from './_key-order.ts'
+export {
+  hasRememberedOrders,
+  isIndexKey,
+  keysInOrder,
+  rememberKeyOrder,
+  reorderedKeys,
+} from './_key-order.ts'
 export { MAX_TIMER_MS } from './_limits.ts'
 export { closestName, unknownName } from './_names.ts'
 export { setOwn } from './_own.ts'

@@ -1,7 +1,7 @@
-// Django interoperability, pickle: a session (Django's cache session backend) whose dict has
-// digit-string keys — a cart keyed by product id — read by Node and written back. JS objects list
-// such keys first; the bytes written back must still be what Django wrote, and the cart's order
-// the one Django sees.
+// Django interoperability, pickle (and msgpack): a session (Django's cache session backend) whose
+// dict has digit-string keys — a cart keyed by product id — read by Node and written back. JS
+// objects list such keys first; the bytes written back must still be what Django wrote, and the
+// cart's order the one Django sees.
 import { spawn } from 'node:child_process'
 import { uniquePrefix } from '@cachex/test-utils'
 import { describe, expect, it } from 'vitest'
@@ -11,8 +11,8 @@ import { useInteropServer } from './interop/suite.ts'
 
 const url = useInteropServer()
 
-// Django configured as an app with cache sessions (django-redis's default PickleSerializer);
-// `op` creates a session with a cart, or reads one back.
+// Django configured as an app with cache sessions (django-redis's default PickleSerializer, or
+// the one `serializer` names); `op` creates a session with a cart, or reads one back.
 const SESSIONS = `
 import json, sys
 req = json.load(sys.stdin)
@@ -24,7 +24,8 @@ settings.configure(
     INSTALLED_APPS=['django.contrib.sessions'],
     SESSION_ENGINE='django.contrib.sessions.backends.cache',
     CACHES={'default': {'BACKEND': 'django_redis.cache.RedisCache', 'LOCATION': req['url'],
-                        'KEY_PREFIX': req['prefix']}},
+                        'KEY_PREFIX': req['prefix'],
+                        'OPTIONS': {'SERIALIZER': req['serializer']}}},
 )
 django.setup()
 from django.contrib.sessions.backends.cache import SessionStore
@@ -55,7 +56,17 @@ interface Seen {
   cart: Array<[string, number]>
 }
 
-function django(prefix: string, op: 'create' | 'read', sessionKey?: string): Promise<Seen> {
+const SERIALIZERS = {
+  pickle: 'django_redis.serializers.pickle.PickleSerializer',
+  msgpack: 'django_redis.serializers.msgpack.MSGPackSerializer',
+}
+
+function django(
+  prefix: string,
+  op: 'create' | 'read',
+  sessionKey?: string,
+  serializer: keyof typeof SERIALIZERS = 'pickle',
+): Promise<Seen> {
   return new Promise((resolve, reject) => {
     const child = spawn(PYTHON, ['-c', SESSIONS], {
       env: { ...process.env, PYTHONSAFEPATH: '1', PYTHONHASHSEED: '0', PYTHONIOENCODING: 'utf-8' },
@@ -72,7 +83,15 @@ function django(prefix: string, op: 'create' | 'read', sessionKey?: string): Pro
         reject(new Error(`python exited ${code}: ${Buffer.concat(err).toString().slice(-2000)}`))
       } else resolve(JSON.parse(Buffer.concat(out).toString('utf8')))
     })
-    child.stdin.end(JSON.stringify({ url: url(), prefix, op, session_key: sessionKey }))
+    child.stdin.end(
+      JSON.stringify({
+        url: url(),
+        prefix,
+        op,
+        session_key: sessionKey,
+        serializer: SERIALIZERS[serializer],
+      }),
+    )
   })
 }
 
@@ -119,5 +138,28 @@ describe('pickle: a Django session with a digit-keyed cart', () => {
       ['7', 2],
       ['3', 5],
     ])
+  })
+})
+
+describe('msgpack: a Django session with a digit-keyed cart', () => {
+  it('written back untouched by Node, is byte for byte what Django wrote', async () => {
+    const prefix = uniquePrefix('key-order')
+    const created = await django(prefix, 'create', undefined, 'msgpack')
+    expect(created.cart).toEqual([
+      ['42', 1],
+      ['7', 2],
+    ])
+    const cache = createCache({ location: url(), keyPrefix: prefix, serializer: 'msgpack' })
+    try {
+      const session = await cache.get<Record<string, unknown>>(created.cache_key)
+      expect(session).toEqual({ _auth_user_id: '1', cart: { '42': 1, '7': 2 }, tz: 'Europe/Paris' })
+      const ttl = (await cache.ttl(created.cache_key)) as number
+      await cache.set(created.cache_key, session, { timeout: ttl })
+    } finally {
+      await cache.close()
+    }
+    const after = await django(prefix, 'read', created.session_key, 'msgpack')
+    expect(after.cart).toEqual(created.cart)
+    expect(after.raw).toBe(created.raw)
   })
 })

@@ -4,6 +4,7 @@
 // that anyone with write access to Redis may have put there.
 
 import { SerializationError } from '@cachex/core'
+import { isIndexKey } from '@cachex/core/internal'
 
 /**
  * How deeply arrays and maps may nest: Python's msgpack reads 1024 levels (its C unpacker's
@@ -15,6 +16,8 @@ export const MAX_MSGPACK_DEPTH = 1024
 // The items still to read in each open container (a map counts keys and values). At most the
 // input's length, so they fit 32 bits.
 const remaining = new Int32Array(MAX_MSGPACK_DEPTH)
+// Whether each open container is a map (1) or an array (0).
+const isMap = new Uint8Array(MAX_MSGPACK_DEPTH)
 
 // The whole size of an item from its first byte, for the items of a fixed size (fixints, fixstr,
 // nil, booleans, numbers); 0 for the others (containers, str/bin 8–32, extensions, 0xc1, and a
@@ -46,24 +49,30 @@ function truncated(): never {
  * most MAX_MSGPACK_DEPTH deep, with nothing after it. Refused: every other extension type, the
  * never-used byte 0xc1, truncated input and trailing bytes.
  *
- * Returns whether a str of 9 bytes is `__proto__` (msgpackr renames such a map key).
- * Iterative, one pass, no allocation.
+ * Returns whether the value must be read with Maps (msgpackr's `mapsAsObjects: false`) to be
+ * read right: when a str of 9 bytes is `__proto__` (msgpackr renames such a map key), or a map
+ * has a str key that is an array index (`'10'`: a plain object lists it first, and the map's
+ * order must be remembered for writing back). Iterative, one pass; the second costs a byte
+ * compare per item, and more (a short string decoded) only for a map key of 1–10 bytes that
+ * starts with a digit. No allocation otherwise.
  */
 export function checkMsgpack(data: Uint8Array): boolean {
   const end = data.length
   let pos = 0
   let depth = 0
   let left = 1 // items still to read at the current level (the top level holds one)
-  let proto = false
+  let map = false // whether the current level is a map: its keys are the items at odd `left`
+  let viaMaps = false
   for (;;) {
     if (left === 0) {
       do {
         if (depth === 0) {
           if (pos > end) truncated()
           if (pos < end) fail(`${end - pos} bytes after the value`)
-          return proto
+          return viaMaps
         }
         left = remaining[--depth] as number
+        map = isMap[depth] === 1
       } while (left === 0)
     }
     left--
@@ -71,24 +80,37 @@ export function checkMsgpack(data: Uint8Array): boolean {
     const b = data[pos] as number
     const size = FIXED_SIZE[b] as number
     if (size !== 0) {
+      // A fixstr of 1–10 bytes (an array index has at most 10 digits) as a map key.
+      if (
+        b >= 0xa1 &&
+        b <= 0xaa &&
+        map &&
+        (left & 1) === 1 &&
+        isIndexKeyAt(data, pos + 1, b & 0x1f)
+      ) {
+        viaMaps = true
+      }
       pos += size
       continue
     }
     let items: number // the items of a container that starts here
+    let opensMap: boolean
     if (b >= 0x80 && b <= 0x9f) {
-      items = b <= 0x8f ? (b & 0x0f) * 2 : b & 0x0f // fixmap, fixarray
+      opensMap = b <= 0x8f
+      items = opensMap ? (b & 0x0f) * 2 : b & 0x0f // fixmap, fixarray
       pos++
     } else {
       switch (b) {
         case 0xa9: // fixstr of 9 bytes
-          if (isProto(data, pos + 1)) proto = true
+          if (isProto(data, pos + 1)) viaMaps = true
+          else if (map && (left & 1) === 1 && isIndexKeyAt(data, pos + 1, 9)) viaMaps = true
           pos += 10
           continue
-        case 0xc4: // bin 8, str 8
+        case 0xc4: // bin 8, str 8 (Python writes a short str as a fixstr; others may not)
         case 0xd9: {
           if (pos + 2 > end) truncated()
           const n = data[pos + 1] as number
-          if (n === 9 && b === 0xd9 && isProto(data, pos + 2)) proto = true
+          if (b === 0xd9 && isStrFlag(data, pos + 2, n, map && (left & 1) === 1)) viaMaps = true
           pos += 2 + n
           continue
         }
@@ -96,7 +118,7 @@ export function checkMsgpack(data: Uint8Array): boolean {
         case 0xda: {
           if (pos + 3 > end) truncated()
           const n = u16(data, pos + 1)
-          if (n === 9 && b === 0xda && isProto(data, pos + 3)) proto = true
+          if (b === 0xda && isStrFlag(data, pos + 3, n, map && (left & 1) === 1)) viaMaps = true
           pos += 3 + n
           continue
         }
@@ -104,28 +126,32 @@ export function checkMsgpack(data: Uint8Array): boolean {
         case 0xdb: {
           if (pos + 5 > end) truncated()
           const n = u32(data, pos + 1)
-          if (n === 9 && b === 0xdb && isProto(data, pos + 5)) proto = true
+          if (b === 0xdb && isStrFlag(data, pos + 5, n, map && (left & 1) === 1)) viaMaps = true
           pos += 5 + n
           continue
         }
         case 0xdc: // array 16, array 32, map 16, map 32
           if (pos + 3 > end) truncated()
           items = u16(data, pos + 1)
+          opensMap = false
           pos += 3
           break
         case 0xdd:
           if (pos + 5 > end) truncated()
           items = u32(data, pos + 1)
+          opensMap = false
           pos += 5
           break
         case 0xde:
           if (pos + 3 > end) truncated()
           items = u16(data, pos + 1) * 2
+          opensMap = true
           pos += 3
           break
         case 0xdf:
           if (pos + 5 > end) truncated()
           items = u32(data, pos + 1) * 2
+          opensMap = true
           pos += 5
           break
         case 0xd4: // fixext 1, 2, 4, 8, 16: type, then the data
@@ -164,8 +190,10 @@ export function checkMsgpack(data: Uint8Array): boolean {
     // Every item takes at least one byte.
     if (items > end - pos) truncated()
     if (items > 0) {
-      remaining[depth++] = left
+      remaining[depth] = left
+      isMap[depth++] = map ? 1 : 0
       left = items
+      map = opensMap
     }
   }
 }
@@ -254,6 +282,27 @@ function u32(data: Uint8Array, at: number): number {
     (data[at] as number) * 0x1000000 +
     (((data[at + 1] as number) << 16) | ((data[at + 2] as number) << 8) | (data[at + 3] as number))
   )
+}
+
+/**
+ * Whether the str of `n` bytes at `at` makes the value one to read with Maps: `__proto__`, or,
+ * when it is a map key (`key`), an array index.
+ */
+function isStrFlag(data: Uint8Array, at: number, n: number, key: boolean): boolean {
+  if (n === 9 && isProto(data, at)) return true
+  return key && isIndexKeyAt(data, at, n)
+}
+
+/**
+ * Whether the str of `n` bytes at `at` is an array index (`isIndexKey`): first its first byte,
+ * a digit; the key is decoded only then. Digits are ASCII, so a byte per character.
+ */
+function isIndexKeyAt(data: Uint8Array, at: number, n: number): boolean {
+  const first = data[at] as number
+  if (!(first >= 0x30 && first <= 0x39) || n > 10 || at + n > data.length) return false
+  let key = ''
+  for (let i = 0; i < n; i++) key += String.fromCharCode(data[at + i] as number)
+  return isIndexKey(key)
 }
 
 // "__proto__"

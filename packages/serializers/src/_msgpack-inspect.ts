@@ -5,7 +5,7 @@
 // subset `checkMsgpack` lets through (it runs first), each value as msgpackr gives it with the
 // options `msgpackSerializer` sets. One pass, recursive no deeper than the gate allows.
 import { SerializationError } from '@cachex/core'
-import { setOwn } from '@cachex/core/internal'
+import { isIndexKey, rememberKeyOrder, setOwn } from '@cachex/core/internal'
 
 /** What `inspectMsgpack` gives: the value, and each whole float in it (boxed) as `'float'`. */
 export interface MsgpackInspection {
@@ -143,8 +143,19 @@ class InspectingReader {
 
   private map(length: number): Record<string, unknown> {
     const object: Record<string, unknown> = {}
+    // The map's order, once a str key that is an array index (which JS lists first) is met:
+    // remembered as `deserialize` remembers it, so that the value is written back in this order.
+    let order: string[] | undefined
     for (let i = 0; i < length; i++) {
-      const key = propertyName(this.item(false))
+      const raw = this.item(false)
+      const key = propertyName(raw)
+      if (order !== undefined) {
+        if (!Object.hasOwn(object, key)) order.push(key)
+      } else if (typeof raw === 'string' && isIndexKey(raw)) {
+        order = Object.keys(object)
+        order.push(key)
+        rememberKeyOrder(object, order)
+      }
       // An own property, `__proto__` too, as `deserialize` makes it (never the prototype).
       setOwn(object, key, this.item(true))
     }

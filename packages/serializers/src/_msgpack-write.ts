@@ -3,7 +3,7 @@
 // the type bytes Python would have chosen.
 
 import { SerializationError } from '@cachex/core'
-import { isPlainPrototype } from '@cachex/core/internal'
+import { hasRememberedOrders, isPlainPrototype, reorderedKeys } from '@cachex/core/internal'
 import { MAX_MSGPACK_DEPTH } from './_msgpack-check.ts'
 
 const INT32_MIN = -0x80000000
@@ -17,12 +17,17 @@ const UINT64 = 0xcf
  */
 export function packAsPython(pack: (value: unknown) => Buffer, value: unknown): Buffer {
   keyNames = false
-  // The common case holds no 64-bit integer and no Map key to name: msgpackr alone writes
-  // Python's bytes.
-  const wide = withDepthCheck(value, scan)
-  if (!wide && !keyNames) return pack(value)
-  const packed = pack(widenIntegers(value))
-  return wide ? unsignInt64s(packed) : packed
+  ordersRemembered = hasRememberedOrders()
+  try {
+    // The common case holds no 64-bit integer, no Map key to name and no object to reorder:
+    // msgpackr alone writes Python's bytes.
+    const wide = withDepthCheck(value, scan)
+    if (!wide && !keyNames && reordered === null) return pack(value)
+    const packed = pack(widenIntegers(value))
+    return wide ? unsignInt64s(packed) : packed
+  } finally {
+    reordered = null // not to keep the value alive
+  }
 }
 
 /**
@@ -31,6 +36,16 @@ export function packAsPython(pack: (value: unknown) => Buffer, value: unknown): 
  * and django-redis's) reads only str and bytes map keys.
  */
 let keyNames = false
+
+/** Whether a reader remembered a dict's key order (@cachex/core's `_key-order.ts`) yet. */
+let ordersRemembered = false
+
+/**
+ * Set by `scan`: the plain objects read from a Python dict whose keys are to be written in
+ * another order than JS lists them (array-index keys, which JS lists first), with that order.
+ * `widenIntegers` writes each as a `Map` of its entries in that order (the same bytes).
+ */
+let reordered: Map<object, readonly string[]> | null = null
 
 /** Thrown by the walks below past MAX_MSGPACK_DEPTH; `withDepthCheck` says why. */
 class TooDeep extends Error {}
@@ -131,6 +146,13 @@ function scan(value: unknown, depth: number): boolean {
   const proto: unknown = Object.getPrototypeOf(value)
   if (proto === Object.prototype || proto === null || isPlainPrototype(proto)) {
     const object = value as Record<string, unknown>
+    if (ordersRemembered) {
+      const keys = reorderedKeys(object)
+      if (keys !== null) {
+        reordered ??= new Map()
+        reordered.set(object, keys)
+      }
+    }
     for (const key in object) {
       if (!isWellFormed(key)) throw notWellFormed()
       if (scan(object[key], depth + 1)) found = true
@@ -205,9 +227,10 @@ function describeKeys(map: Map<unknown, unknown>, name: string): string {
 
 /**
  * `value` with every safe integer outside the 32-bit range turned into a `bigint`, so that it is
- * written as int64/uint64 like Python does, and every `Map` key that is not a string turned into
- * its property name. Containers are copied only on the path to such an integer or key; the
- * common case allocates nothing.
+ * written as int64/uint64 like Python does, every `Map` key that is not a string turned into
+ * its property name, and every object `scan` found in `reordered` turned into a `Map` of its
+ * entries in the remembered order. Containers are copied only on the path to such an integer,
+ * key or object; the common case allocates nothing.
  */
 function widenIntegers(value: unknown): unknown {
   if (typeof value === 'number') {
@@ -241,6 +264,13 @@ function widenIntegers(value: unknown): unknown {
       entries.push([name, widened])
     }
     return changed ? new Map(entries) : value
+  }
+  const keys = reordered?.get(value)
+  if (keys !== undefined) {
+    // msgpackr writes a Map's entries in order, with the header a plain object would have.
+    const entries = new Map<string, unknown>()
+    for (const key of keys) entries.set(key, widenIntegers((value as Record<string, unknown>)[key]))
+    return entries
   }
   const proto = Object.getPrototypeOf(value)
   if (proto !== Object.prototype && proto !== null) return value

@@ -1,5 +1,11 @@
 import { defineSerializer, SerializationError, type Serializer } from '@cachex/core'
-import { type InspectingSerializer, requireOptional, setOwn } from '@cachex/core/internal'
+import {
+  type InspectingSerializer,
+  isIndexKey,
+  rememberKeyOrder,
+  requireOptional,
+  setOwn,
+} from '@cachex/core/internal'
 import { checkMsgpack } from './_msgpack-check.ts'
 import { inspectMsgpack, propertyName } from './_msgpack-inspect.ts'
 import { packAsPython } from './_msgpack-write.ts'
@@ -29,6 +35,8 @@ interface MsgpackrModule {
  *
  * Maps decode to plain objects, every key an own property (`__proto__` included); Python dicts
  * with non-string keys (which django-redis's own reader refuses) come back with string keys.
+ * A map with str keys such as `'10'`, which a JS object lists first, is written back in the
+ * order it was read (the object's order is remembered out of band; keys added since come last).
  * `undefined` is written as nil; a `Date` as the msgpack timestamp extension (Python reads a
  * `msgpack.Timestamp`).
  *
@@ -50,8 +58,9 @@ export function msgpackSerializer(options: MsgpackSerializerOptions = {}): Seria
   const pack = (value: unknown): Buffer => packr.pack(value)
   const int64AsType = options.int64AsType ?? 'auto'
   const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType })
-  // msgpackr renames a map key "__proto__" to "__proto_": such values are read as Maps instead,
-  // then turned into plain objects here.
+  // msgpackr renames a map key "__proto__" to "__proto_", and a plain object lists a key such
+  // as '10' first: such values are read as Maps instead, then turned into plain objects here,
+  // remembering the order of the maps with such keys (for writing back in Python's order).
   const mapUnpackr = new Unpackr({ useRecords: false, mapsAsObjects: false, int64AsType })
   const serializer = defineSerializer({
     name: 'msgpack',
@@ -62,9 +71,9 @@ export function msgpackSerializer(options: MsgpackSerializerOptions = {}): Seria
       return packAsPython(pack, value)
     },
     deserialize(data) {
-      const protoKey = checkMsgpack(data)
+      const viaMaps = checkMsgpack(data)
       try {
-        return protoKey ? mapsToObjects(mapUnpackr.unpack(data)) : unpackr.unpack(data)
+        return viaMaps ? mapsToObjects(mapUnpackr.unpack(data)) : unpackr.unpack(data)
       } catch (error) {
         throw readError(error)
       }
@@ -95,7 +104,9 @@ function readError(error: unknown): SerializationError {
 /**
  * `data` as msgpackr's `mapsAsObjects` reads it, from a value read with Maps: each Map a plain
  * object whose keys are own properties (`__proto__` too, which msgpackr would rename). Keys are
- * turned into strings as msgpackr does. Recursive: checkMsgpack capped the depth.
+ * turned into strings as msgpackr does. The order of a map with a str key that is an array index
+ * is remembered (`rememberKeyOrder`), so that it is written back in that order. Recursive:
+ * checkMsgpack capped the depth.
  */
 function mapsToObjects(value: unknown): unknown {
   if (Array.isArray(value)) {
@@ -104,8 +115,18 @@ function mapsToObjects(value: unknown): unknown {
   }
   if (!(value instanceof Map)) return value
   const object: Record<string, unknown> = {}
+  let order: string[] | undefined
   for (const [key, item] of value) {
-    setOwn(object, propertyName(key), mapsToObjects(item))
+    const name = propertyName(key)
+    if (order !== undefined) {
+      // A key seen already (2 and '2' name one property) keeps its place.
+      if (!Object.hasOwn(object, name)) order.push(name)
+    } else if (typeof key === 'string' && isIndexKey(key)) {
+      order = Object.keys(object)
+      order.push(name)
+      rememberKeyOrder(object, order)
+    }
+    setOwn(object, name, mapsToObjects(item))
   }
   return object
 }
