@@ -2,6 +2,8 @@
 // tracking connection per node reads go to. With `readFromReplicas`, a replica serves reads only
 // while every group tracks it (its handle's `untracked` flag, read by the shard's read rotation),
 // so a replica whose tracking is down does not keep the tier off: only the primaries must be up.
+// A replica that leaves the read rotation while tracked (its link to the primary down) empties
+// the tier: cut off from its primary, it never reports the writes it misses.
 // A node a redirection sends a command to is tracked too before the command goes: the new primary
 // a slot migrates to answers the keys already moved (`ASK`) though it owns no slot yet.
 import { InvalidArgumentError, type Tracking, type TrackingListener } from '@cachex/core'
@@ -56,6 +58,7 @@ export class ClusterTracking {
       this.#regateAll()
     }
     topology.onRedirect = (node) => this.#redirected(node)
+    topology.onReaderOut = (node) => this.#left(node)
   }
 
   /**
@@ -190,6 +193,19 @@ export class ClusterTracking {
       )
     }
     return startTracking(client, prefixes, listener)
+  }
+
+  /**
+   * `node` left its shard's read rotation though its tracking is up (cut off from its primary, it
+   * no longer applies the writes, so it never reports them): every group that tracks it empties
+   * the tier and is up again at once (`TrackingGroup.reset`, as `TrackingGate.left` does on a
+   * replica set). The tier does not know which node a value came from, so it is emptied whole.
+   */
+  #left(node: NodeHandle): void {
+    for (const [group, entry] of this.#groups) {
+      const tracker = entry.trackers.get(node.address)
+      if (tracker !== undefined && tracker.node === node && group.tracks(tracker)) group.reset()
+    }
   }
 
   /** Whether every group tracks `node` now (true with no group: no local tier, no gate). */

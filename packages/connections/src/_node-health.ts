@@ -18,6 +18,13 @@ export interface HealthContext {
   /** How long one `INFO replication` may take. */
   askTimeoutMs: number
   /**
+   * Called when a check takes `node`, which served reads, out of its shard's read rotation (its
+   * link to the primary is down, it is no replica any more, or it did not answer): a local tier
+   * drops what it read from it, which a node cut off from its primary never reports written.
+   * @default nothing is done
+   */
+  onOut?(node: NodeHandle): void
+  /**
    * Where to say, once, that the replicas cannot be checked because the ACL user may not run
    * `INFO` (reads then stay on the primaries). @default `warner()` (Node's `process.emitWarning`)
    */
@@ -86,9 +93,10 @@ export function markDown(
 }
 
 /**
- * Asks a replica for `INFO replication`; it serves reads only when it reports a live link. A
- * user who may not run `INFO` (an ACL refusal, `NOPERM`) is not asked again: the replica serves
- * no reads, and that is reported once per cluster connection.
+ * Asks a replica for `INFO replication`; it serves reads only when it reports a live link, and
+ * `onOut` is told when this check takes it out of the rotation it served in. A user who may not
+ * run `INFO` (an ACL refusal, `NOPERM`) is not asked again: the replica serves no reads, and that
+ * is reported once per cluster connection.
  */
 export async function checkReplica(context: HealthContext, node: NodeHandle): Promise<void> {
   if (node.infoRefused) return
@@ -115,9 +123,21 @@ export async function checkReplica(context: HealthContext, node: NodeHandle): Pr
       }
     }
   }
+  const shards = context.shards()
+  const served = readsFrom(shards, node)
   const before = node.replica
   node.replica = state
   if (before?.linkUp !== state?.linkUp || before?.synced !== state?.synced) {
-    setReadersOf(context.shards(), node)
+    setReadersOf(shards, node)
   }
+  // Out of the rotation from now on: what it served may be stale (once per out).
+  if (served && !readsFrom(shards, node)) context.onOut?.(node)
+}
+
+/** Whether `node` is in the read rotation of a shard it is a replica of. */
+function readsFrom(shards: ReadonlyMap<string, Shard>, node: NodeHandle): boolean {
+  for (const shard of shards.values()) {
+    if (shard.replicas.includes(node) && shard.readers.includes(node)) return true
+  }
+  return false
 }

@@ -121,7 +121,12 @@ export class Topology {
       },
     })
     const nodes = this.#nodes
-    this.#health = { nodes, shards: () => this.#shards, askTimeoutMs: options.askTimeoutMs }
+    this.#health = {
+      nodes,
+      shards: () => this.#shards,
+      askTimeoutMs: options.askTimeoutMs,
+      onOut: (node) => this.onReaderOut?.(node),
+    }
     // node-redis's node clients: a lost connection is a reason to look at the slot map.
     this.#listeners = [
       ['node-error', (error, info) => this.#onNodeTrouble(nodes.bySocket(info), error)],
@@ -140,6 +145,13 @@ export class Topology {
    * migration ends, and a `MOVED` changes the map for one slot only until the refresh).
    */
   onRedirect: ((node: NodeHandle) => void) | undefined
+
+  /**
+   * Called when a replica check takes a replica that served reads out of its shard's read
+   * rotation (its link to the primary is down, or it is no replica any more): the local tier
+   * drops what it read from it, which a replica cut off from its primary never reports written.
+   */
+  onReaderOut: ((node: NodeHandle) => void) | undefined
 
   /** The node an `ASK` names, at `address`: reported to `onRedirect` (a command goes there next). */
   askTarget(address: string): NodeHandle {
