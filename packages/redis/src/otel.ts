@@ -25,6 +25,7 @@ import {
   trace,
 } from '@opentelemetry/api'
 import type { CacheTelemetry, TelemetryTarget } from './_options.ts'
+import { bounded, exceptionAttributes } from './_otel-bounds.ts'
 import {
   type CounterName,
   countersOf,
@@ -60,8 +61,9 @@ export interface InstrumentOptions {
   meterProvider?: MeterProvider
   /**
    * Puts the user's key on spans (attribute `cachex.key`: its first 1,024 characters and `…`
-   * when longer) and error messages in span events. Keys can be personal data
-   * (`user:alice@example.com`): off unless you choose it.
+   * when longer) and a failed call's error, whose message names keys, in an `exception` span
+   * event (its message bounded as the key is; its stack to 4,096 characters). Keys can be
+   * personal data (`user:alice@example.com`): off unless you choose it.
    * @default false
    */
   captureKeys?: boolean
@@ -271,6 +273,7 @@ export function instrument(cache: Cache, options: InstrumentOptions = {}): () =>
       const errorType = failed ? errorTypeOf(event.error) : undefined
       if (durations) recordDuration(event.durationMs / 1000, event.operation, errorType)
       if (proxy !== undefined && proxy.getDelegate() === NOOP_TRACER_PROVIDER) return
+      const endTime = event.startTime + event.durationMs
       const span = tracer.startSpan(
         operationName(event.operation),
         {
@@ -285,38 +288,25 @@ export function instrument(cache: Cache, options: InstrumentOptions = {}): () =>
           span.setAttribute('db.operation.batch.size', event.keyCount)
         }
         if (captureKeys && event.key !== undefined) {
-          span.setAttribute('cachex.key', boundedKey(event.key))
+          span.setAttribute('cachex.key', bounded(event.key))
         }
         if (failed) {
           const status = statusCodeOf(event.error)
           if (status !== undefined) span.setAttribute('db.response.status_code', status)
           span.setStatus({ code: SpanStatusCode.ERROR, message: errorType })
-          if (captureKeys && event.error instanceof Error) span.recordException(event.error)
+          // The SDK's recordException(), bounded: the message names the key, and may be megabytes.
+          if (captureKeys && event.error instanceof Error) {
+            const exception = exceptionAttributes(event.error)
+            if (exception !== undefined) span.addEvent('exception', exception, endTime)
+          }
         }
       }
-      span.end(event.startTime + event.durationMs)
+      span.end(endTime)
     }),
   ]
   return () => {
     for (const stop of stops.splice(0)) stop()
   }
-}
-
-/**
- * The characters of a key that `cachex.key` carries: a key may be megabytes (Redis takes 512 MB),
- * and each span would hold and export it whole.
- */
-const KEY_ATTRIBUTE_LENGTH = 1024
-
-/**
- * `key` as `cachex.key` carries it: whole up to `KEY_ATTRIBUTE_LENGTH` characters, else its first
- * ones (never half of a surrogate pair) and `…`.
- */
-function boundedKey(key: string): string {
-  if (key.length <= KEY_ATTRIBUTE_LENGTH) return key
-  const last = key.charCodeAt(KEY_ATTRIBUTE_LENGTH - 1)
-  const end = last >= 0xd800 && last <= 0xdbff ? KEY_ATTRIBUTE_LENGTH - 1 : KEY_ATTRIBUTE_LENGTH
-  return `${key.slice(0, end)}…`
 }
 
 /** What tells the series of one operation apart: its name, and its error type on failure. */
@@ -333,12 +323,15 @@ function isBatch(operation: string): boolean {
   return operation === 'pipeline' || operation === 'transaction'
 }
 
-/** `error.type`: a cachex error's code (`E_TIMEOUT`), else the error's class name, else `_OTHER`. */
+/**
+ * `error.type` (and the span's status message): a cachex error's code (`E_TIMEOUT`), else the
+ * error's class name, else `_OTHER`; bounded, as an application's error may carry any text.
+ */
 function errorTypeOf(error: unknown): string {
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code
-    if (typeof code === 'string' && code.startsWith('E_')) return code
-    return error.name || '_OTHER'
+    if (typeof code === 'string' && code.startsWith('E_')) return bounded(code)
+    return error.name ? bounded(String(error.name)) : '_OTHER'
   }
   return '_OTHER'
 }
