@@ -335,22 +335,29 @@ export function setArguments(
   return [timeout, rest, nx ? 'nx' : xx ? 'xx' : undefined, get]
 }
 
-/** `incr()`'s delta and options, checked; resolves whether it answers a number (`as: 'number'`). */
-export function incrArguments(delta: unknown, options: IncrOptions | undefined): boolean {
+/**
+ * `incr()`'s delta and options, checked; resolves whether it answers a number (`as: 'number'`).
+ * `method`: the method called (`decr` checks the delta its caller gave, before negating it).
+ */
+export function incrArguments(
+  delta: unknown,
+  options: IncrOptions | undefined,
+  method: 'incr' | 'decr' = 'incr',
+): boolean {
   if (!(typeof delta === 'bigint' || Number.isSafeInteger(delta))) {
     // An integer past 2^53 as a number has lost its last digits already: only a bigint is exact.
     const unsafe = Number.isInteger(delta)
       ? ' beyond ±(2^53 - 1), where a number is no longer exact: pass it as a bigint (e.g. 2n ** 60n)'
       : ''
     throw new InvalidArgumentError(
-      `incr() takes an integer delta (a safe integer or a bigint), got ${describe(delta)}${unsafe}`,
+      `${method}() takes an integer delta (a safe integer or a bigint), got ${describe(delta)}${unsafe}`,
     )
   }
-  checkOptions(options, 'incr', INCR_KEYS)
+  checkOptions(options, method, INCR_KEYS)
   const asNumber = options?.as !== undefined
   if (asNumber && options?.as !== 'number') {
     throw new InvalidArgumentError(
-      `incr() takes as: 'number' or no as, got ${describe(options?.as)}`,
+      `${method}() takes as: 'number' or no as, got ${describe(options?.as)}`,
     )
   }
   return asNumber

@@ -32,7 +32,7 @@ export class CacheEvents {
   timing = false
   /**
    * Calls to `timed` methods running now, synchronously: a method that calls another public
-   * method (`decr` calls `incr`) is one operation (see `_timing.ts`).
+   * method (`getOrSet`'s reads) is one operation (see `_timing.ts`).
    */
   depth = 0
   /** Called when `timing` changes, to put the timed methods on the cache or take them off. */

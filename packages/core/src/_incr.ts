@@ -94,11 +94,16 @@ export class Incrs {
     this.#fallback = new IncrFallback(context, () => this.#calls)
   }
 
+  /**
+   * Adds `delta` to the integer at `rkey` (`ValueStore.incr`); `method`, the method called
+   * (`decr` passes its delta negated), is the one its errors name.
+   */
   async incr(
     rkey: string,
     key: string,
     delta: number | bigint,
     asNumber: boolean,
+    method: 'incr' | 'decr',
   ): Promise<number | bigint> {
     const context = this.#context
     const written = this.#written
@@ -119,14 +124,14 @@ export class Incrs {
         )
       } catch (error) {
         if (error instanceof ResponseError && isWrongType(error)) {
-          throw await context.wrongType(error, 'incr', key, rkey)
+          throw await context.wrongType(error, method, key, rkey)
         }
         // Anything else — an ACL's refusal (`NOPERM`, or a script's "can't run this command"),
         // a server out of memory — is the answer: the fallback is for values `INCRBY` refuses,
         // which the scripts answer with the value, not an error.
         if (error instanceof ResponseError && error.message.includes("can't run this command")) {
           throw new ResponseError(
-            `incr() of key '${key}': ${error.message} (incr's script runs EXISTS, INCRBY and GET: the ACL user needs them, and @scripting)`,
+            `${method}() of key '${key}': ${error.message} (incr's script runs EXISTS, INCRBY and GET: the ACL user needs them, and @scripting)`,
             { cause: error },
           )
         }

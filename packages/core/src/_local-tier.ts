@@ -397,8 +397,9 @@ export class LocalTier implements ValueStore {
     key: string,
     delta: number | bigint,
     asNumber: boolean,
+    method: 'incr' | 'decr',
   ): Promise<number | bigint> {
-    return this.#writing([rkey], () => this.#inner.incr(rkey, key, delta, asNumber))
+    return this.#writing([rkey], () => this.#inner.incr(rkey, key, delta, asNumber, method))
   }
 
   rename(from: string, to: string, key: string): Promise<void> {

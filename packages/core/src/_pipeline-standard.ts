@@ -201,15 +201,21 @@ export function ttlOf(reply: unknown): number | null {
   return t === -1 ? null : t === -2 ? 0 : t
 }
 
+/**
+ * `incr` and `decr` (`method`), queued: `given` added to the integer at `key`, or subtracted. The
+ * delta is checked as the caller gave it, and `method` names the call in its errors.
+ */
 function incr(
   pipe: EntryPipe,
   key: string,
-  delta: number | bigint = 1,
-  options?: IncrOptions,
+  given: number | bigint,
+  options: IncrOptions | undefined,
+  method: 'incr' | 'decr',
 ): Promise<unknown> {
   const context = contextOf(pipe.cache)
-  return checked<number | bigint | null>(pipe, context, 'incr', null, () => {
-    const asNumber = incrArguments(delta, options)
+  return checked<number | bigint | null>(pipe, context, method, null, () => {
+    const asNumber = incrArguments(given, options, method)
+    const delta = method === 'incr' ? given : -given
     // EVAL, not EVALSHA: a NOSCRIPT retry would run after the commands queued behind it.
     const script: Script = asNumber ? INCR_NUMBER_SCRIPT : INCR_SCRIPT
     const convert = (reply: unknown): number | bigint => {
@@ -230,7 +236,7 @@ function incr(
     // A transaction has run already when its replies are read: the error stays.
     const link = pipe.transaction ? undefined : new PipelinedIncr(context, key, delta, asNumber)
     const command: PipelineCommand<number | bigint | null> = {
-      label: 'incr',
+      label: method,
       access: 'write',
       build: (rkey) => ['EVAL', script.source, '1', rkey, String(delta)],
       // Answered: no longer under way (a fallback is, until it settles).
@@ -249,7 +255,7 @@ function incr(
       onError: (error) => {
         if (link === undefined) return undefined
         if (error instanceof IncrRefused) {
-          return link.fallBack(error.refused, () => pipe.cache.incr(key, delta, options))
+          return link.fallBack(error.refused, () => pipe.cache[method](key, given, options))
         }
         link.end()
         return undefined
@@ -446,11 +452,12 @@ export const standardEntries: Record<string, Entry> = {
     })
   },
 
-  incr,
+  incr(pipe: EntryPipe, key: string, delta: number | bigint = 1, options?: IncrOptions) {
+    return incr(pipe, key, delta, options, 'incr')
+  },
 
   decr(pipe: EntryPipe, key: string, delta: number | bigint = 1, options?: IncrOptions) {
-    const negated = typeof delta === 'bigint' || typeof delta === 'number' ? -delta : delta
-    return incr(pipe, key, negated, options)
+    return incr(pipe, key, delta, options, 'decr')
   },
 
   touch(

@@ -47,8 +47,12 @@ export interface QueuedCommand {
   digits: boolean
   /** An `incr` outside a transaction, told when the pipeline is sent (`sendingIncrs`). */
   incr?: IncrLink | undefined
-  /** Receives the raw reply, or the error the command failed with. */
-  settle(reply: unknown): void
+  /**
+   * Receives the raw reply, or the error the command failed with; with `ignored`, the error of a
+   * pipeline that could not be sent, which the error policy ignored (and reported) already: the
+   * call resolves its method's fallback, with no `error` event or log line of its own.
+   */
+  settle(reply: unknown, ignored?: boolean): void
 }
 
 /** One queued call: its commands and the method's result. */
@@ -188,7 +192,10 @@ export class CachePipeline {
         bytes: command.bytes === true,
         digits: command.digits === true,
         incr: (command as PipelineCommand<T>).incr,
-        settle: (reply) => resolve(this.#convert(key, rkey, args, command, reply)),
+        settle: (reply, ignored) =>
+          resolve(
+            ignored === true ? command.fallback : this.#convert(key, rkey, args, command, reply),
+          ),
       })
     })
   }
@@ -337,9 +344,10 @@ export class CachePipeline {
       // Nothing ran: no `incr` is under way any more (its answer may never settle: below).
       for (const command of queued) command.incr?.end()
       // Without `ignoreExceptions` (or for an error it does not ignore) exec() rejects; else
-      // every call resolves its method's fallback.
+      // every call resolves its method's fallback. One failure, counted once: the pipeline's
+      // `error` event (and log line) is the only one, in either case.
       context.fail(error, undefined, this.#transaction ? 'transaction' : 'pipeline')
-      for (const command of queued) command.settle(error)
+      for (const command of queued) command.settle(error, true)
       return
     }
     // One decompression budget for the values of every call (4 × maxValueSize, as for one

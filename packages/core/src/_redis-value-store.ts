@@ -322,8 +322,9 @@ export class RedisValueStore implements ValueStore {
     key: string,
     delta: number | bigint,
     asNumber: boolean,
+    method: 'incr' | 'decr',
   ): Promise<number | bigint> {
-    return this.#incrs.incr(rkey, key, delta, asNumber)
+    return this.#incrs.incr(rkey, key, delta, asNumber, method)
   }
 
   async rename(from: string, to: string, key: string): Promise<void> {

@@ -98,7 +98,7 @@ function timed(context: CacheContext, name: string, original: Method): Method {
   const listFirst = KEY_LISTS.has(name)
   return function (this: unknown, ...args: unknown[]): unknown {
     const events = context.events
-    // A public method called by another (decr → incr) or queued by a pipeline is not an operation.
+    // A public method called by another (getOrSet's reads) or queued by a pipeline is not an operation.
     if (events.depth > 0 || context.recorder !== undefined) return original.apply(this, args)
     const first = args[0]
     const key = shape !== 'none' && typeof first === 'string' ? first : undefined

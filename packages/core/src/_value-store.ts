@@ -81,13 +81,15 @@ export interface ValueStore {
   /**
    * Adds `delta` to the integer at `rkey` atomically and resolves the new value (a `bigint` beyond
    * 2^53, unless `asNumber`, which rejects with `NotANumberError` instead and leaves the value as
-   * it was). Rejects with `KeyNotFoundError` naming `key` when the key is missing.
+   * it was). Rejects with `KeyNotFoundError` naming `key` when the key is missing. `method`: the
+   * method called (`decr` passes its delta negated), which its errors name.
    */
   incr(
     rkey: string,
     key: string,
     delta: number | bigint,
     asNumber: boolean,
+    method: 'incr' | 'decr',
   ): Promise<number | bigint>
   /**
    * Moves the value at `from` (and its expiry) to `to`; rejects with `KeyNotFoundError` naming

@@ -383,26 +383,19 @@ export const standardCommands = {
     }
   },
 
-  async incr(
+  incr(
     key: string,
     delta: number | bigint = 1,
     options?: IncrOptions,
   ): Promise<number | bigint | null> {
     // biome-ignore lint/complexity/noArguments: its count, free (a wrapper is not: _arity.ts)
-    if (arguments.length > 3) throw tooManyArguments(this, 'incr', 3, arguments.length)
-    const context = contextOf(this)
-    try {
-      const asNumber = incrArguments(delta, options)
-      return await context.store.incr(context.key(key, options), key, delta, asNumber)
-    } catch (error) {
-      return context.failOrNull<number | bigint>(error, 'incr')
-    }
+    const given = arguments.length
+    if (given > 3) return Promise.reject(tooManyArguments(this, 'incr', 3, given))
+    return addTo(this, key, delta, options, 'incr')
   },
 
-  decr(this: CacheLike, key: string, delta: number | bigint = 1, options?: IncrOptions) {
-    // Negate numbers only: `-'1'` would coerce a bad delta into a valid one before incr checks it.
-    const negated = typeof delta === 'bigint' || typeof delta === 'number' ? -delta : delta
-    return this.incr(key, negated, options)
+  decr(key: string, delta: number | bigint = 1, options?: IncrOptions) {
+    return addTo(this, key, delta, options, 'decr')
   },
 
   async touch(
@@ -425,31 +418,65 @@ export const standardCommands = {
     }
   },
 
-  async incrVersion(key: string, delta = 1, options?: VersionOption): Promise<number | null> {
-    const context = contextOf(this)
-    try {
-      if (!Number.isSafeInteger(delta)) {
-        throw new InvalidArgumentError(
-          `incrVersion() takes an integer delta, got ${describe(delta)}`,
-        )
-      }
-      checkOptions(options, 'incrVersion', VERSION_ONLY)
-      const version = checkVersionOption(options?.version) ?? context.version
-      const next = checkVersion(version + delta)
-      const from = context.makeKey(key, version)
-      await context.store.rename(from, context.makeKey(key, next), key).catch((error: unknown) => {
-        throw error instanceof CrossSlotError ? versionsApart(key, version, next, error) : error
-      })
-      return next
-    } catch (error) {
-      return context.failOrNull<number>(error, 'incrVersion')
-    }
+  incrVersion(key: string, delta = 1, options?: VersionOption): Promise<number | null> {
+    return moveVersion(this, key, delta, options, 'incrVersion')
   },
 
-  decrVersion(this: CacheLike, key: string, delta = 1, options?: VersionOption) {
-    return this.incrVersion(key, typeof delta === 'number' ? -delta : delta, options)
+  decrVersion(key: string, delta = 1, options?: VersionOption): Promise<number | null> {
+    return moveVersion(this, key, delta, options, 'decrVersion')
   },
 } satisfies Implementation<Omit<CacheLike, ClassMembers | 'getOrSet' | keyof typeof keyCommands>>
+
+/**
+ * `incr` and `decr` (`method`): adds `delta` to the integer at `key`, or subtracts it. The delta
+ * is checked as the caller gave it, and `method` names the call in its errors and `error` events.
+ */
+async function addTo(
+  cache: object,
+  key: string,
+  delta: number | bigint,
+  options: IncrOptions | undefined,
+  method: 'incr' | 'decr',
+): Promise<number | bigint | null> {
+  const context = contextOf(cache)
+  try {
+    const asNumber = incrArguments(delta, options, method)
+    const by = method === 'incr' ? delta : -delta
+    return await context.store.incr(context.key(key, options), key, by, asNumber, method)
+  } catch (error) {
+    return context.failOrNull<number | bigint>(error, method)
+  }
+}
+
+/**
+ * `incrVersion` and `decrVersion` (`method`): moves `key` from its version `delta` versions up,
+ * or down. The delta is checked as the caller gave it, and `method` names the call in its errors
+ * and `error` events.
+ */
+async function moveVersion(
+  cache: object,
+  key: string,
+  delta: number,
+  options: VersionOption | undefined,
+  method: 'incrVersion' | 'decrVersion',
+): Promise<number | null> {
+  const context = contextOf(cache)
+  try {
+    if (!Number.isSafeInteger(delta)) {
+      throw new InvalidArgumentError(`${method}() takes an integer delta, got ${describe(delta)}`)
+    }
+    checkOptions(options, method, VERSION_ONLY)
+    const version = checkVersionOption(options?.version) ?? context.version
+    const next = checkVersion(version + (method === 'incrVersion' ? delta : -delta))
+    const from = context.makeKey(key, version)
+    await context.store.rename(from, context.makeKey(key, next), key).catch((error: unknown) => {
+      throw error instanceof CrossSlotError ? versionsApart(key, version, next, error) : error
+    })
+    return next
+  } catch (error) {
+    return context.failOrNull<number>(error, method)
+  }
+}
 
 /**
  * The cluster's `CrossSlotError` for the `RENAME` of `incrVersion`, told in its terms: the two
