@@ -1,11 +1,16 @@
 // A key read in several commands (its TYPE, then its value) can change between them: another
 // client deletes it and writes it again as another type. The read then gets WRONGTYPE (or a nil
 // GET), and the page answers 409: the key changed, reload it.
+import { bounded } from '@cachex/core/internal'
 import { HttpError } from './_http.ts'
 
 /** The 409 of a key that changed while its page was read. */
 export function changedWhileRead(key: string): HttpError {
-  return new HttpError(409, `the key '${key}' changed while it was read: reload`, 'conflict')
+  return new HttpError(
+    409,
+    `the key '${bounded(key)}' changed while it was read: reload`,
+    'conflict',
+  )
 }
 
 /**

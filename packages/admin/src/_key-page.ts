@@ -5,7 +5,7 @@
 // decompress to 4 × maxValueSize at most in all (one `Codec.budget()` per page), as those of one
 // call of the cache do.
 
-import type { Codec } from '@cachex/core/internal'
+import { bounded, type Codec } from '@cachex/core/internal'
 import type { ContainerView, KeyView, StringView, TreeNode } from './_api-types.ts'
 import type { AdminCache } from './_caches.ts'
 import { MAX_FETCH_BYTES, revisionOf, serverRevision } from './_cas.ts'
@@ -64,7 +64,7 @@ export async function readKey(
     connection.command(['PTTL', redisKey], route),
   ])) as [unknown, unknown]
   const kind = String(type)
-  if (kind === 'none') throw new HttpError(404, `there is no key '${key}'`, 'not_found')
+  if (kind === 'none') throw new HttpError(404, `there is no key '${bounded(key)}'`, 'not_found')
   // Its type may change before the reads after TYPE: a 409, as a nil GET.
   return whileTypeHolds(key, async () => {
     const view: KeyView = {

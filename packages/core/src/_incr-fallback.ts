@@ -1,6 +1,7 @@
 // django-redis's fallback for a value `INCRBY` refuses (a float, an integer beyond int64): read,
 // add as Python adds, write back only if the value is still the one read; the fallbacks of one key
 // one after another, each from the sum of the one before when nothing replaced the value between.
+import { bounded } from './_bounded.ts'
 import type { CacheContext } from './_context.ts'
 import { encodeAt } from './_key-errors.ts'
 import { isWrongType, unsafeResult } from './_messages.ts'
@@ -215,7 +216,7 @@ export class IncrFallback {
       // As bytes (no `text` route): the swap compares exactly these.
       const reply = seen ?? (await connection.command(['GET', rkey], { key: rkey }))
       seen = undefined
-      if (reply === null) throw new KeyNotFoundError(`key '${key}' not found`)
+      if (reply === null) throw new KeyNotFoundError(`key '${bounded(key)}' not found`)
       // Until this call has a sum, the next fallback of this key starts from what it read.
       this.#left.set(rkey, reply as RedisArgument)
       const current = context.decode(reply, key)
@@ -246,7 +247,7 @@ export class IncrFallback {
       if (swapped === 1 || later !== undefined || written.mayHaveReplaced(rkey, mark)) return next
     }
     throw new ResponseError(
-      `incr() on key '${key}': the value changed ${SWAP_ATTEMPTS} times between reading it and writing the sum (other clients write it); nothing was written`,
+      `incr() on key '${bounded(key)}': the value changed ${SWAP_ATTEMPTS} times between reading it and writing the sum (other clients write it); nothing was written`,
     )
   }
 }
@@ -276,7 +277,7 @@ function addNumbers(current: unknown, delta: number | bigint, key: string): numb
     const sum = current + delta
     return Number.isSafeInteger(sum) ? sum : BigInt(current) + BigInt(delta)
   }
-  throw new NotANumberError(`the value at key '${key}' is not a number`)
+  throw new NotANumberError(`the value at key '${bounded(key)}' is not a number`)
 }
 
 /** `n` as a `number` when it is a safe integer, else as it is. */

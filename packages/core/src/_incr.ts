@@ -1,5 +1,6 @@
 // `incr`: its scripts (a missing key raises, as in Django), the calls of one tick gathered, and
 // the fallback for a value `INCRBY` refuses (`_incr-fallback.ts`).
+import { bounded } from './_bounded.ts'
 import type { IncrCoalescer } from './_coalesce-incr.ts'
 import type { CacheContext } from './_context.ts'
 import { IncrFallback, type LaterWrite, type Refused } from './_incr-fallback.ts'
@@ -131,7 +132,7 @@ export class Incrs {
         // which the scripts answer with the value, not an error.
         if (error instanceof ResponseError && error.message.includes("can't run this command")) {
           throw new ResponseError(
-            `${method}() of key '${key}': ${error.message} (incr's script runs EXISTS, INCRBY and GET: the ACL user needs them, and @scripting)`,
+            `${method}() of key '${bounded(key)}': ${error.message} (incr's script runs EXISTS, INCRBY and GET: the ACL user needs them, and @scripting)`,
             { cause: error },
           )
         }
@@ -139,7 +140,7 @@ export class Incrs {
       }
       if (reply === null || reply === undefined)
         throw new KeyNotFoundError(
-          `key '${key}' not found: incr() and decr() need a stored number (as in Django); store one first, e.g. add('${key}', 0)`,
+          `key '${bounded(key)}' not found: incr() and decr() need a stored number (as in Django); store one first, e.g. add('${bounded(key)}', 0)`,
         )
       if (Array.isArray(reply)) {
         // A value INCRBY refused (a float, an integer beyond int64): django-redis's fallback.

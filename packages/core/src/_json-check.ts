@@ -7,6 +7,7 @@
 // It costs one pass over the value's own properties, no allocation; JSON.stringify costs about
 // three to five times as much on the same value (measured on the bench values, see json.ts).
 
+import { bounded } from './_bounded.ts'
 import { MAX_JSON_DEPTH } from './_limits.ts'
 
 /** `JSON.stringify` writes the value exactly. */
@@ -119,7 +120,7 @@ function walkObject(
       // An object with its own toJSON() says how it is written: JSON.stringify calls it.
       return EXACT
     } else {
-      throw new TypeError(`a ${type} at key '${key}' would be dropped: ${HINT}`)
+      throw new TypeError(`a ${type} at key '${bounded(key)}' would be dropped: ${HINT}`)
     }
   }
   return flags

@@ -1,5 +1,6 @@
 // Codec errors that name the user's key: `cannot read key 'k': …` for a value read,
 // `cannot store key 'k': …` for one written, the same class, `code` and `cause`.
+import { bounded } from './_bounded.ts'
 import type { Codec } from './codec.ts'
 import { CompressionError, SerializationError } from './errors.ts'
 import type { RedisArgument } from './types.ts'
@@ -9,7 +10,7 @@ import type { RedisArgument } from './types.ts'
  * class, the same `cause`. Other errors pass through.
  */
 export function withKeyContext(error: unknown, key: string, field: string | undefined): unknown {
-  const where = field === undefined ? `key '${key}'` : `key '${key}' field '${field}'`
+  const where = keyAndField(key, field)
   if (error instanceof SerializationError) {
     return new SerializationError(`cannot read ${where}: ${error.message}`, { cause: error.cause })
   }
@@ -17,6 +18,13 @@ export function withKeyContext(error: unknown, key: string, field: string | unde
     return new CompressionError(`cannot read ${where}: ${error.message}`, { cause: error.cause })
   }
   return error
+}
+
+/** `key 'k'`, or `key 'k' field 'f'`, each bounded (`bounded`), for a message. */
+function keyAndField(key: string, field: string | undefined): string {
+  return field === undefined
+    ? `key '${bounded(key)}'`
+    : `key '${bounded(key)}' field '${bounded(field)}'`
 }
 
 /** The encoding errors `storeError` made: they name their key already. */
@@ -34,7 +42,7 @@ const failedEntries = new WeakMap<object, number>()
 export function storeError(error: unknown, key: string, field?: string, match = false): unknown {
   const serialization = error instanceof SerializationError
   if (!(serialization || error instanceof CompressionError) || keyedErrors.has(error)) return error
-  const where = field === undefined ? `key '${key}'` : `key '${key}' field '${field}'`
+  const where = keyAndField(key, field)
   const message = `${match ? 'cannot look up a value in' : 'cannot store'} ${where}: ${error.message}`
   const keyed = serialization
     ? new SerializationError(message, { cause: error.cause })

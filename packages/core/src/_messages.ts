@@ -1,6 +1,7 @@
 // Messages of the cache's errors that need more than one line to build: what a WRONGTYPE key
 // holds, why a lock could not be taken, an unsafe incr result.
 
+import { bounded } from './_bounded.ts'
 import { describe } from './_timeout.ts'
 import { NotANumberError, ResponseError } from './errors.ts'
 import type { LockOptions } from './lock-types.ts'
@@ -107,7 +108,7 @@ export async function wrongTypeError(
     )
   }
   return new ResponseError(
-    `${method}() on key '${key}': it holds ${holds}, which ${method}() does not work on (${error.message})`,
+    `${method}() on key '${bounded(key)}': it holds ${holds}, which ${method}() does not work on (${error.message})`,
     { cause: error },
   )
 }
@@ -115,7 +116,7 @@ export async function wrongTypeError(
 /** The rejection of `incr(…, { as: 'number' })` when the result is not a safe integer. */
 export function unsafeResult(key: string): NotANumberError {
   return new NotANumberError(
-    `incr() on key '${key}' with as: 'number': the result would be beyond ±(2^53 - 1), which a number cannot hold exactly; the value was left unchanged (without as: 'number', incr() resolves a bigint)`,
+    `incr() on key '${bounded(key)}' with as: 'number': the result would be beyond ±(2^53 - 1), which a number cannot hold exactly; the value was left unchanged (without as: 'number', incr() resolves a bigint)`,
   )
 }
 
@@ -128,7 +129,10 @@ export function whyNotAcquired(options: LockOptions): string {
   return 'another owner holds it'
 }
 
-/** A lock name for an error message: the name, or what was given instead. */
+/**
+ * A lock name for an error message: the name quoted (`bounded`: its first 1,024 characters and
+ * `…` when longer), or what was given instead.
+ */
 export function lockNameOf(key: unknown): string {
-  return typeof key === 'string' ? `'${key}'` : describe(key)
+  return typeof key === 'string' ? `'${bounded(key)}'` : describe(key)
 }

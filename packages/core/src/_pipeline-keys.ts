@@ -1,6 +1,7 @@
 // The key commands of the standard API in a pipeline (ttl, expire…, persist, rename): each a
 // `context.run` command, queued by the recorder, as in `_pipeline-standard.ts`.
 import { checkMs, checkOptions, moveVersions, VERSION_ONLY } from './_args.ts'
+import { bounded } from './_bounded.ts'
 import { contextOf } from './_context.ts'
 import {
   checked,
@@ -151,7 +152,7 @@ function rename(
       onError: (error) =>
         error instanceof Error && /\bno such key\b/i.test(error.message)
           ? Promise.reject(
-              new KeyNotFoundError(`${method}(): the key '${source}' does not exist`, {
+              new KeyNotFoundError(`${method}(): the key '${bounded(source)}' does not exist`, {
                 cause: error,
               }),
             )

@@ -12,6 +12,7 @@ import {
   timeoutArguments,
   VERSION_ONLY,
 } from './_args.ts'
+import { bounded } from './_bounded.ts'
 import { type CacheContext, type CommandWithFallback, contextOf } from './_context.ts'
 import { INCR_NUMBER_SCRIPT, INCR_SCRIPT } from './_incr.ts'
 import { encodeAt } from './_key-errors.ts'
@@ -221,7 +222,7 @@ function incr(
     const convert = (reply: unknown): number | bigint => {
       if (reply === null || reply === undefined) {
         throw new KeyNotFoundError(
-          `key '${key}' not found: incr() and decr() need a stored number (as in Django); store one first, e.g. add('${key}', 0)`,
+          `key '${bounded(key)}' not found: incr() and decr() need a stored number (as in Django); store one first, e.g. add('${bounded(key)}', 0)`,
         )
       }
       // A value INCRBY refused (`Refused`): the fallback, by `onError` below.

@@ -2,6 +2,7 @@
 // value of each key it writes (`writeOn`), and, once the pipeline is sent, what the commands queued after
 // each `incr` do to its key (`sendingIncrs`), so that its read-add-write fallback, which runs after
 // the batch, answers as if it had run at its turn (`PipelinedIncr`).
+import { bounded } from './_bounded.ts'
 import type { CacheContext } from './_context.ts'
 import type { PipelineIncr } from './_incr.ts'
 import { type LaterWrite, type Refused, sameBytes } from './_incr-fallback.ts'
@@ -220,7 +221,7 @@ export class IncrRefused extends ResponseError {
 
   constructor(key: string, refused: Refused) {
     super(
-      `ERR value is not an integer or out of range: incr() of key '${key}' in a transaction (INCRBY refuses a float or an integer beyond int64; outside a transaction, incr() reads, adds and writes back)`,
+      `ERR value is not an integer or out of range: incr() of key '${bounded(key)}' in a transaction (INCRBY refuses a float or an integer beyond int64; outside a transaction, incr() reads, adds and writes back)`,
     )
     this.refused = refused
   }

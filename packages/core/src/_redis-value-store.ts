@@ -1,6 +1,7 @@
 // The `ValueStore` of every `Cache`: string values over the cache's `Connection`, with
 // django-redis's semantics (timeouts ≤ 0 delete, `incr` keeps every digit and falls back to
 // read-add-write for values `INCRBY` refuses).
+import { bounded } from './_bounded.ts'
 import { LARGE_VALUE, ReadCoalescer } from './_coalesce.ts'
 import { ExistsCoalescer } from './_coalesce-exists.ts'
 import { IncrCoalescer } from './_coalesce-incr.ts'
@@ -334,7 +335,7 @@ export class RedisValueStore implements ValueStore {
       await this.#context.connection.command(['RENAME', from, to], { key: from })
     } catch (error) {
       if (error instanceof ResponseError && /no such key/i.test(error.message)) {
-        throw new KeyNotFoundError(`key '${key}' not found`, { cause: error })
+        throw new KeyNotFoundError(`key '${bounded(key)}' not found`, { cause: error })
       }
       throw error
     }

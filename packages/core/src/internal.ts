@@ -2,6 +2,7 @@
 // promise: these names may change in any release.
 
 export { checkBoolean, checkLogger, describeArgument } from './_args.ts'
+export { bounded, QUOTED_LENGTH } from './_bounded.ts'
 export { compileGlob, type Glob } from './_glob.ts'
 export { parseInteger } from './_integer.ts'
 export type { CacheInternals } from './_internals.ts'

@@ -7,7 +7,7 @@ import {
   ResponseError,
   SerializationError,
 } from '@cachex/core'
-import { checkTimeoutMs, describeArgument } from '@cachex/core/internal'
+import { bounded, checkTimeoutMs, describeArgument } from '@cachex/core/internal'
 
 /** An entry as Keyv hands it to a store when it does not serialize (`serialize: undefined`). */
 export interface KeyvEntry {
@@ -51,7 +51,7 @@ export function isKeyvRecord(value: unknown): boolean {
 export function notKeyvRecord(key: string, value: unknown): SerializationError {
   const what = typeof value === 'string' ? "a string that is not Keyv's JSON entry" : kindOf(value)
   return new SerializationError(
-    `cannot read key '${key}': @cachex/keyv (serialization: 'keyv') holds Keyv's serialized ` +
+    `cannot read key '${bounded(key)}': @cachex/keyv (serialization: 'keyv') holds Keyv's serialized ` +
       `entries, and this is ${what}, which Keyv cannot read. Values written by cache.set() or ` +
       "Django are read through createKeyv() (serialization: 'cachex')",
   )

@@ -1,29 +1,23 @@
 // The bounds of the texts `@cachex/redis/otel` puts on spans: a key may be megabytes (Redis takes
 // 512 MB), and an error's message names its key, so each would hold and export it whole.
+import { bounded, QUOTED_LENGTH } from '@cachex/core/internal'
 import type { Attributes } from '@opentelemetry/api'
+
+// The bound of @cachex/core's error messages on the keys they quote: a span holds a key as its
+// messages do.
+export { bounded }
 
 /**
  * The characters a span's text attribute carries at most before its `…`: `cachex.key`,
  * `error.type` (and the status message), `exception.type` and `exception.message`.
  */
-export const ATTRIBUTE_LENGTH = 1024
+export const ATTRIBUTE_LENGTH = QUOTED_LENGTH
 
 /**
  * The characters `exception.stacktrace` carries at most before its `…`: its header (the message)
  * bounded as `exception.message` is, then as many of its frames as fit.
  */
 export const STACKTRACE_LENGTH = 4 * ATTRIBUTE_LENGTH
-
-/**
- * `text` whole up to `length` characters, else its first ones (never half of a surrogate pair)
- * and `…`.
- */
-export function bounded(text: string, length = ATTRIBUTE_LENGTH): string {
-  if (text.length <= length) return text
-  const last = text.charCodeAt(length - 1)
-  const end = last >= 0xd800 && last <= 0xdbff ? length - 1 : length
-  return `${text.slice(0, end)}…`
-}
 
 /**
  * The attributes of the `exception` event of a failed call's span: those the SDK's

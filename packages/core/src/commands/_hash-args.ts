@@ -1,6 +1,7 @@
 // The field names the hash commands (`./hashes.ts`) send, checked before anything is sent, and
 // `HSET`'s arguments from a mapping.
 import { describeArgument } from '../_args.ts'
+import { bounded } from '../_bounded.ts'
 import type { CacheContext } from '../_context.ts'
 import { encodeAt } from '../_key-errors.ts'
 import { InvalidArgumentError } from '../errors.ts'
@@ -76,6 +77,6 @@ export function hsetArguments(
 /** The error for a field name with a lone surrogate, naming the call and the user's key. */
 function loneSurrogate(method: string, key: string): InvalidArgumentError {
   return new InvalidArgumentError(
-    `${method}() on key '${key}': a field name holds a lone surrogate (half of a UTF-16 pair), which UTF-8 cannot hold: Redis would get U+FFFD in its place, another field's name (redis-py refuses such a name too)`,
+    `${method}() on key '${bounded(key)}': a field name holds a lone surrogate (half of a UTF-16 pair), which UTF-8 cannot hold: Redis would get U+FFFD in its place, another field's name (redis-py refuses such a name too)`,
   )
 }

@@ -7,6 +7,7 @@
 // Also what a write that rejects leaves behind: whether `set(…, { get: true })` stored its new
 // value all the same, and which keys a `setMany` pipeline stored before one of its writes failed.
 import { checkInteger } from '../_args.ts'
+import { bounded } from '../_bounded.ts'
 import type { CacheContext, CommandWithFallback } from '../_context.ts'
 import { toArray, toData, toPairs, toScore } from '../_replies.ts'
 import { CompressionError, SerializationError } from '../errors.ts'
@@ -118,7 +119,7 @@ export function decodeMoved(
   } catch (error) {
     throw withNote(
       error,
-      `${method} moved the value to key '${destination}' all the same`,
+      `${method} moved the value to key '${bounded(destination)}' all the same`,
       undefined,
     )
   }
@@ -146,8 +147,8 @@ export function decodeReplaced(
     if (written === undefined) throw error
     const note =
       written === 'deleted'
-        ? `set deleted key '${key}' all the same (a timeout ≤ 0)`
-        : `set stored the new value at key '${key}' all the same`
+        ? `set deleted key '${bounded(key)}' all the same (a timeout ≤ 0)`
+        : `set stored the new value at key '${bounded(key)}' all the same`
     const noted = withNote(
       error,
       `${note}: the old value is in this error's removed (as stored bytes)`,
@@ -200,7 +201,7 @@ function removedError(failure: unknown, removed: unknown[], key: string, method:
   const n = removed.length
   return withNote(
     failure,
-    `${method} removed ${n} ${n === 1 ? 'value' : 'values'} from key '${key}' all the same: every one is in this error's removed (as stored bytes where unreadable)`,
+    `${method} removed ${n} ${n === 1 ? 'value' : 'values'} from key '${bounded(key)}' all the same: every one is in this error's removed (as stored bytes where unreadable)`,
     removed,
   )
 }

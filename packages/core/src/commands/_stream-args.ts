@@ -1,4 +1,5 @@
 // The stream commands' argument checks and reply parsing (`./streams.ts`).
+import { bounded } from '../_bounded.ts'
 import type { CacheContext } from '../_context.ts'
 import { setOwn } from '../_own.ts'
 import { toArray, toNumber, toPairs, toText } from '../_replies.ts'
@@ -31,7 +32,7 @@ export function streamOffsets(streams: StreamOffsets, method: string): Array<[st
     if (typeof name !== 'string') {
       throw new InvalidArgumentError(`a cache key must be a string, got ${describe(name)}`)
     }
-    checkId(id, method, `the ID of stream '${name}'`)
+    checkId(id, method, `the ID of stream '${bounded(name)}'`)
   }
   return pairs
 }
@@ -79,7 +80,7 @@ function inEntry(error: unknown, key: string, id: string): unknown {
         : undefined
   if (Class === undefined) return error
   const named = new Class(
-    `${(error as Error).message} (entry ${id} of stream '${key}'; the error's entryId holds that ID, to xack or xdel the entry or read on after it)`,
+    `${(error as Error).message} (entry ${id} of stream '${bounded(key)}'; the error's entryId holds that ID, to xack or xdel the entry or read on after it)`,
     { cause: (error as Error).cause },
   )
   Object.defineProperty(named, 'entryId', { value: id, enumerable: true })

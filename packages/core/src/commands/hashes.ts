@@ -10,6 +10,7 @@ import {
   VERSION_ONLY,
 } from '../_args.ts'
 import { tooManyArguments } from '../_arity.ts'
+import { bounded } from '../_bounded.ts'
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
 import { encodeAt } from '../_key-errors.ts'
 import { setOwn } from '../_own.ts'
@@ -356,7 +357,7 @@ export function fieldText(field: unknown, what: string, key: string): string {
   if (!Buffer.isBuffer(field)) return String(field)
   if (!isUtf8(field)) {
     throw new SerializationError(
-      `${what} on key '${key}': a field name is not valid UTF-8, so no string names it (written as bytes by another client)`,
+      `${what} on key '${bounded(key)}': a field name is not valid UTF-8, so no string names it (written as bytes by another client)`,
     )
   }
   return field.toString('utf8')

@@ -1,6 +1,7 @@
 // django-cachex's key and server helpers: a key's type, renames (prefix and version applied to
 // both keys), `INFO`, the slow log, and `clearAllVersions`.
 import { checkItersize, checkOptions, moveVersions } from '../_args.ts'
+import { bounded } from '../_bounded.ts'
 import { contextOf, type Implementation } from '../_context.ts'
 import { setOwn } from '../_own.ts'
 import { toArray, toNumber, toText } from '../_replies.ts'
@@ -172,7 +173,7 @@ async function rename(
   } catch (error) {
     // A missing source is the caller's to know, as Django's ValueError: never ignored.
     if (error instanceof Error && /\bno such key\b/i.test(error.message)) {
-      throw new KeyNotFoundError(`${method}(): the key '${source}' does not exist`, {
+      throw new KeyNotFoundError(`${method}(): the key '${bounded(source)}' does not exist`, {
         cause: error,
       })
     }

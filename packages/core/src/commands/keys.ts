@@ -98,7 +98,9 @@ export const keyCommands = {
       const { token, ...lockOptions } = options
       const lock = makeLock(context, 'acquireLock', key, lockOptions)
       if (!(await lock.acquire(token === undefined ? undefined : { token }))) {
-        throw new LockError(`could not acquire the lock '${key}': ${whyNotAcquired(lockOptions)}`)
+        throw new LockError(
+          `could not acquire the lock ${lockNameOf(key)}: ${whyNotAcquired(lockOptions)}`,
+        )
       }
       return new HeldLockHandle(lock)
     } catch (error) {

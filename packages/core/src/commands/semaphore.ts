@@ -59,7 +59,7 @@ export const semaphoreCommands = {
       const semaphore = makeSemaphore(context, 'acquirePermit', key, options)
       if (!(await semaphore.acquire())) {
         throw new LockError(
-          `could not acquire ${semaphore.weight === 1 ? 'a permit' : `${semaphore.weight} permits`} of the semaphore '${key}': ${whyNoPermit(options)}`,
+          `could not acquire ${semaphore.weight === 1 ? 'a permit' : `${semaphore.weight} permits`} of the semaphore ${lockNameOf(key)}: ${whyNoPermit(options)}`,
         )
       }
       return new HeldPermitHandle(semaphore)

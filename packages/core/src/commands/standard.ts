@@ -13,6 +13,7 @@ import {
   VERSION_ONLY,
 } from '../_args.ts'
 import { refuseGet, tooManyArguments } from '../_arity.ts'
+import { bounded } from '../_bounded.ts'
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
 import { failedEntry, storeError } from '../_key-errors.ts'
 import { LocalTier, MISS } from '../_local-tier.ts'
@@ -489,7 +490,7 @@ function versionsApart(
   error: CrossSlotError,
 ): CrossSlotError {
   return new CrossSlotError(
-    `incrVersion/decrVersion across hash slots: versions ${from} and ${to} of '${key}' are in different hash slots of the cluster, and a key moves between versions with one RENAME; put a hash tag in the key, such as 'user:{42}', so that every version of it (':1:user:{42}', ':2:user:{42}') shares a slot`,
+    `incrVersion/decrVersion across hash slots: versions ${from} and ${to} of '${bounded(key)}' are in different hash slots of the cluster, and a key moves between versions with one RENAME; put a hash tag in the key, such as 'user:{42}', so that every version of it (':1:user:{42}', ':2:user:{42}') shares a slot`,
     { cause: error },
   )
 }
