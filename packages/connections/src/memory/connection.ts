@@ -11,6 +11,7 @@ import { closestName, describeArgument, MAX_TIMER_MS, unknownName } from '@cache
 import { scanNode } from '../_connect.ts'
 import { type ReplyForm, replyForm } from '../_reply-form.ts'
 import type { BlockingCommand, Call, CommandSpec, Wait } from './_command.ts'
+import { heldKey } from './_evict.ts'
 import { arity, bin, fail, OOM, type Reply, shape, text } from './_reply.ts'
 import { HASHES } from './hashes.ts'
 import { KEYS } from './keys.ts'
@@ -222,12 +223,14 @@ export class MemoryConnection implements Connection {
       return parsed.map(({ name, args }) => {
         try {
           // A blocking command runs once, as its non-blocking form (Redis does not block in MULTI).
-          return shape(this.#top(name, args), asText)
+          return shape(this.#top(name, args, false), asText)
         } catch (error) {
           return error
         }
       })
     } finally {
+      // Nothing is evicted between its commands: a later one reads what an earlier one wrote.
+      this.#store.fit()
       // Blocked calls are served once the whole transaction ran, from the keys in the order it
       // first wrote them.
       this.#store.serveReady()
@@ -288,8 +291,11 @@ export class MemoryConnection implements Connection {
     return { store: this.#store, now, args }
   }
 
-  /** Runs one command sent by the caller: bounded, then evicting past `maxBytes`. */
-  #top(name: string, args: readonly string[]): Reply {
+  /**
+   * Runs one command sent by the caller: bounded, then evicting past `maxBytes` (unless `fit` is
+   * false: a transaction evicts once it ran, as a server evicts before a command, not in EXEC).
+   */
+  #top(name: string, args: readonly string[], fit = true): Reply {
     const spec = this.#spec(name, args)
     const max = this.#store.maxBytes
     if (spec.write === true && max !== null) {
@@ -302,7 +308,10 @@ export class MemoryConnection implements Connection {
     this.#now.value = now
     try {
       const reply = spec.run(this.#call(args, now))
-      if (spec.write === true) this.#store.fit(args[0])
+      // A lock or semaphore just taken is not evicted while held (as on a default Redis).
+      const held = heldKey(name, args, reply)
+      if (held !== undefined) this.#store.hold(held)
+      if (fit && spec.write === true) this.#store.fit()
       return reply
     } finally {
       this.#now.value = saved

@@ -2,10 +2,11 @@
 // pollute), each entry typed and with its expiry. Expired keys are dropped when touched (lazy
 // expiry) and by a sweep that visits only the keys with a TTL, earliest expiry first (Redis's
 // active expiry, `_expiries.ts`); a `maxBytes` bound evicts the least recently used keys
-// (`allkeys-lru`). `SCAN` and its kin walk `_walk-order.ts`'s orders. Stores are private to one
+// (`allkeys-lru`, in slices of time: `_evict.ts`). `SCAN` and its kin walk `_walk-order.ts`'s orders. Stores are private to one
 // connection (`memory://`) or shared by name within the process (`memory://name`), through the
 // registry at the bottom.
 import { BlockedCalls, type Waiter } from './_blocked.ts'
+import { Evictor } from './_evict.ts'
 import { type Entry, ExpiryQueue, type Kind, Slot } from './_expiries.ts'
 import { fail, OOM, WRONGTYPE } from './_reply.ts'
 import { type Members, SCAN_SLACK, WalkOrder, walkStep } from './_walk-order.ts'
@@ -60,6 +61,8 @@ export class Store {
   #sweep: ReturnType<typeof setTimeout> | undefined
   /** Connections using this store; the sweep stops with the last. */
   refs = 0
+  /** `maxBytes` eviction. */
+  readonly #evictor = new Evictor(this)
 
   constructor(maxBytes: number | null, sweepMs: number) {
     this.maxBytes = maxBytes
@@ -76,6 +79,7 @@ export class Store {
   stop(): void {
     clearTimeout(this.#sweep)
     this.#sweep = undefined
+    this.#evictor.stop()
     this.#sweepMs = 0
   }
 
@@ -216,16 +220,17 @@ export class Store {
   }
 
   /**
-   * Evicts least recently used keys until `used` is within `maxBytes`, sparing `keep` (the key
-   * just written), as Redis's `allkeys-lru` does.
+   * Evicts least recently used keys until `used` is within `maxBytes`, as Redis's `allkeys-lru`
+   * does (the key just written too, when it alone is over the bound), in slices of at most 25 ms
+   * a turn of the event loop; never cachex's bookkeeping keys nor held locks (`_evict.ts`).
    */
-  fit(keep?: string): void {
-    const max = this.maxBytes
-    if (max === null || this.used <= max) return
-    for (const key of this.keys.keys()) {
-      if (this.used <= max) break
-      if (key !== keep) this.delete(key)
-    }
+  fit(): void {
+    this.#evictor.fit()
+  }
+
+  /** Keeps the entry of `key` (a lock or semaphore just taken) from eviction while it lives. */
+  hold(key: string): void {
+    this.#evictor.hold(key)
   }
 
   /**
