@@ -301,10 +301,17 @@ export function stringifyPython(value: unknown): string {
         return out
       }
       default:
-        throw new TypeError(`a ${typeof v} cannot be stored as JSON`)
+        throw new TypeError(notJson(v))
     }
   }
   return write(value)
+}
+
+/** Why `value` (`undefined`, a function or a symbol) cannot be written as JSON. */
+export function notJson(value: unknown): string {
+  return value === undefined
+    ? 'undefined cannot be stored as JSON (store null instead)'
+    : `a ${typeof value} cannot be stored as JSON`
 }
 
 /** DjangoJSONEncoder's datetime form: ISO 8601, milliseconds only when non-zero, `Z` for UTC. */

@@ -38,6 +38,8 @@ interface Flight {
  */
 export class SingleFlight {
   readonly #flights = new Map<string, Flight>()
+  /** Flights `start` replaced that have not settled: `close()` ends their waits too. */
+  readonly #replaced = new Set<Flight>()
   #closed = false
 
   /**
@@ -71,15 +73,26 @@ export class SingleFlight {
     return this.#flights.has(key)
   }
 
-  /** Registers `promise` as the computation in flight for `key` until it settles. */
+  /** The computation in flight for `key` (not presumed hung), as `start` registered it. */
+  current(key: string): Promise<unknown> | undefined {
+    return this.#flights.get(key)?.promise
+  }
+
+  /**
+   * Registers `promise` as the computation in flight for `key` until it settles (in place of one
+   * registered before, whose waiters keep waiting on it).
+   */
   start(key: string, promise: Promise<unknown>): void {
     const flight: Flight = { promise, buckets: [], timer: undefined, stop: undefined }
+    const previous = this.#flights.get(key)
+    if (previous !== undefined) this.#replaced.add(previous)
     this.#flights.set(key, flight)
     const settle = () => {
       if (flight.timer !== undefined) clearTimeout(flight.timer)
       flight.timer = undefined
       // Every bucket follows the promise already (see #bucket).
       flight.buckets.length = 0
+      this.#replaced.delete(flight)
       this.#forget(key, flight)
     }
     promise.then(settle, settle)
@@ -92,7 +105,7 @@ export class SingleFlight {
    */
   close(): void {
     this.#closed = true
-    for (const flight of this.#flights.values()) {
+    for (const flight of [...this.#flights.values(), ...this.#replaced]) {
       if (flight.timer !== undefined) clearTimeout(flight.timer)
       flight.timer = undefined
       for (const bucket of flight.buckets) bucket.resolve(CLOSED)
@@ -100,6 +113,7 @@ export class SingleFlight {
       flight.stop?.resolve(CLOSED)
     }
     this.#flights.clear()
+    this.#replaced.clear()
   }
 
   #bucket(key: string, flight: Flight, waitMs: number): Bucket {

@@ -1,5 +1,5 @@
 import { checkJsonValue, NEEDS_PYTHON } from './_json-check.ts'
-import { parsePythonJson, pythonFloat, stringifyPython } from './_json-python.ts'
+import { notJson, parsePythonJson, pythonFloat, stringifyPython } from './_json-python.ts'
 import { MAX_JSON_DEPTH } from './_limits.ts'
 import { utf8Text } from './_utf8.ts'
 import type { InspectingSerializer } from './codec.ts'
@@ -160,7 +160,7 @@ function stringifyFast(value: unknown): string {
     throw error
   }
   // JSON.stringify returns undefined for undefined, functions and symbols at the top level.
-  if (text === undefined) throw new TypeError(`a ${typeof value} cannot be stored as JSON`)
+  if (text === undefined) throw new TypeError(notJson(value))
   return text
 }
 

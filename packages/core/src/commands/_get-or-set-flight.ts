@@ -1,5 +1,6 @@
 // How the getOrSet calls for one key in a process share one computation (`context.flights`): what
 // a caller that joined one resolves, when it ends with no value for it too.
+import { bounded } from '../_bounded.ts'
 import type { CacheContext } from '../_context.ts'
 import { CLOSED, TIMED_OUT } from '../_single-flight.ts'
 import type { VersionOption } from '../cache-options.ts'
@@ -61,6 +62,10 @@ function closedWhileWaiting<T>(
   key: string,
   compute: (gaveUp: boolean) => Promise<T>,
 ): Promise<T> {
-  context.fail(new ClosedError(`getOrSet('${key}'): the cache is closed`), undefined, 'getOrSet')
+  context.fail(
+    new ClosedError(`getOrSet('${bounded(key)}'): the cache is closed`),
+    undefined,
+    'getOrSet',
+  )
   return compute(true)
 }

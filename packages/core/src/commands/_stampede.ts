@@ -78,7 +78,12 @@ function nonNegative(value: unknown, what: string, kind: string): number {
   return value
 }
 
-/** Takes the lock at `lockKey` for `ms` (SET NX PX); resolves its token, or `undefined` when held. */
+/**
+ * Takes the lock at `lockKey` for `ms` (SET NX PX); resolves its token, or `undefined` when held.
+ * A lock held without an expiry was left by another writer (a holder always sets one) and would
+ * keep every caller waiting for ever: it is given one of `ms` (`PEXPIRE … NX`, which leaves a
+ * holder's expiry alone), one more command only when the lock is taken.
+ */
 export async function tryLock(
   context: CacheContext,
   lockKey: string,
@@ -89,7 +94,13 @@ export async function tryLock(
     key: lockKey,
     text: true,
   })
-  return reply === null || reply === undefined ? undefined : token
+  if (reply !== null && reply !== undefined) return token
+  try {
+    await context.connection.command(['PEXPIRE', lockKey, String(ms), 'NX'], { key: lockKey })
+  } catch {
+    // Advice only (a server before 7.0 has no NX, an ACL may refuse it): the caller waits.
+  }
+  return undefined
 }
 
 /**
@@ -231,7 +242,8 @@ export interface ValueWithMeta {
 /**
  * GET + PTTL (+ GET of the delta companion) in one round trip; on a replica when the connection
  * reads from them, unless `readonly` is false. The value as the codec reads it (text or bytes),
- * or as bytes with `text` false.
+ * or as bytes with `text` false. An error reply of the value's `GET` or `PTTL` rejects; one of
+ * the delta's is no delta.
  */
 export async function readWithMeta(
   context: CacheContext,
@@ -250,10 +262,16 @@ export async function readWithMeta(
     readonly,
     text,
   })
-  for (const reply of replies) if (reply instanceof Error) throw reply
   const [raw, pttl, delta] = replies
+  if (raw instanceof Error) throw raw
+  if (pttl instanceof Error) throw pttl
   const ms = Number(pttl)
-  const d = delta === null || delta === undefined ? Number.NaN : Number(String(delta))
+  // The delta companion is advice: one that cannot be read (another type, written by someone
+  // else) is no compute time, and the value is served as without one.
+  const d =
+    delta === null || delta === undefined || delta instanceof Error
+      ? Number.NaN
+      : Number(String(delta))
   return {
     raw: raw ?? null,
     pttl: Number.isFinite(ms) && ms >= 0 ? ms : null,

@@ -3,6 +3,7 @@
 import { types } from 'node:util'
 import { checkVersionOption, GET_OR_SET_KEYS, timeoutArguments } from '../_args.ts'
 import { tooManyArguments } from '../_arity.ts'
+import { bounded } from '../_bounded.ts'
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
 import { storeError } from '../_key-errors.ts'
 import { isWrongType } from '../_messages.ts'
@@ -13,12 +14,11 @@ import { ClosedError, InvalidArgumentError } from '../errors.ts'
 import { afterWaiting, inFlight, KEPT } from './_get-or-set-flight.ts'
 import { addOrRead, type Factory, isPlainValue, NOT_SENT } from './_get-or-set-value.ts'
 import { observedStore } from './_observed.ts'
+import { formatWait, mayRefresh, refreshFailed, refreshSucceeded } from './_refresh-backoff.ts'
 import {
   checkStampede,
   companionKey,
-  heartbeat,
   readWithMeta,
-  releaseAndNotify,
   type Stampede,
   storeDelta,
   tryLock,
@@ -27,6 +27,7 @@ import {
 import { notifierOf } from './_stampede-notifier.ts'
 import { type Found, readForStampede } from './_stampede-read.ts'
 import { storeIfUnchanged, type Unchanged } from './_stampede-refresh.ts'
+import { holdLock, sharedFallback } from './_stampede-wait.ts'
 import { readValue } from './standard.ts'
 
 const MISSING: unique symbol = Symbol('missing')
@@ -223,7 +224,11 @@ async function getOrSetControlled<T>(
         if (read === undefined) context.events.emit('miss', { operation: 'getOrSet', key })
         else context.events.emit('hit', { operation: 'getOrSet', key, local: read.local === true })
       }
-    } catch (error) {
+    } catch (caught) {
+      // Worded and handled as plain getOrSet's read (`readValue`): ignored, it is a miss.
+      const error = isWrongType(caught)
+        ? await context.wrongType(caught, 'getOrSet', key, rkey)
+        : caught
       context.fail(error, undefined, 'getOrSet')
     }
     if (read !== undefined) {
@@ -231,14 +236,14 @@ async function getOrSetControlled<T>(
       const { pttl } = read
       if (graced && pttl !== null && pttl <= stampede.graceMs) {
         // Past its timeout, within its grace: served stale while one caller refreshes it.
-        if (!context.flights.has(rkey)) void refresh(call, value, true).catch(() => {})
+        if (mayRefresh(context, rkey)) void refresh(call, value, true, pttl).catch(() => {})
         return value
       }
       const deltaMs = read.delta
       if (stampede.beta > 0 && pttl !== null && deltaMs !== undefined) {
         const ttl = graced ? pttl - stampede.graceMs : pttl
-        if (xfetch(deltaMs, stampede.beta, ttl) && !context.flights.has(rkey)) {
-          return refresh(call, value, false)
+        if (xfetch(deltaMs, stampede.beta, ttl) && mayRefresh(context, rkey)) {
+          return refresh(call, value, false, pttl)
         }
       }
       return value
@@ -254,7 +259,7 @@ async function getOrSetControlled<T>(
   return joined.then((outcome) =>
     // Of `call`, which the waiter holds anyway: nothing more is held per waiter.
     afterWaiting(call.context, call.key, call.at, call.waitMs, outcome, (gaveUp) =>
-      gaveUp ? computeAndStore(call, 'nx') : missed(call),
+      gaveUp ? gaveUpWaiting(call) : missed(call),
     ),
   )
 }
@@ -265,13 +270,25 @@ function missed<T>(call: Call<T>): Promise<T> {
 }
 
 /**
+ * A miss whose caller waited `waitMs` on another's computation: its own value, shared by the
+ * callers of the process that gave up on a `distributed` holder (`sharedFallback`).
+ */
+function gaveUpWaiting<T>(call: Call<T>): Promise<T> {
+  const compute = () => computeAndStore(call, 'nx')
+  if (!call.stampede.distributed) return compute()
+  return sharedFallback(call.context, call.key, call.at, call.rkey, call.waitMs, compute)
+}
+
+/**
  * Recomputes a value that is still there (early, or `stale` within its grace) and replaces it —
  * only if it is still the value this refresh read on the primary when it started: a `set()` or a
  * `delete()` made meanwhile wins (the caller then gets what Redis holds, or its computed value).
  * One caller per process, one per fleet with `distributed` (a caller that finds the lock taken
- * keeps the current value). A failure is logged and the current value returned.
+ * keeps the current value). A failure is logged and the current value returned, and the key is
+ * not refreshed again for a backoff (`refreshFailed`; `lifeMs`: what the value has left in Redis,
+ * which the backoff never outlasts).
  */
-function refresh<T>(call: Call<T>, current: T, stale: boolean): Promise<T> {
+function refresh<T>(call: Call<T>, current: T, stale: boolean, lifeMs: number): Promise<T> {
   const { context, rkey } = call
   const work = (async (): Promise<T | typeof KEPT> => {
     let token: string | undefined
@@ -284,8 +301,11 @@ function refresh<T>(call: Call<T>, current: T, stale: boolean): Promise<T> {
       }
       if (token === undefined) return KEPT
     }
-    const stop =
-      token === undefined ? undefined : heartbeat(context, lockKey, token, call.stampede.lockMs)
+    // Held for at most the waiters' bound, as a miss's holder: a hung factory then lets go.
+    const release =
+      token === undefined
+        ? undefined
+        : holdLock(context, lockKey, token, rkey, call.stampede.lockMs, call.waitMs)
     try {
       // On the primary: the read that decided on the refresh may have come from a replica or the
       // local tier, and a replica may lack a write the primary has.
@@ -299,18 +319,21 @@ function refresh<T>(call: Call<T>, current: T, stale: boolean): Promise<T> {
       }
       return await computeAndStore(call, { raw, pttl: persistent ? null : pttl })
     } catch (error) {
+      // Logged once per backoff: the key's hits do not refresh it (nor log) until it ends.
+      const waitMs = refreshFailed(context, rkey, lifeMs)
       context.logger.error(
-        `cachex: getOrSet('${call.key}') kept the current value: its recomputation failed`,
+        `cachex: getOrSet('${bounded(call.key)}') kept the current value: its recomputation failed (not retried for ${formatWait(waitMs)})`,
         error,
       )
       return KEPT
     } finally {
-      stop?.()
-      if (token !== undefined) await releaseAndNotify(context, lockKey, token, rkey)
+      await release?.()
     }
   })()
   context.flights.start(rkey, work)
-  return work.then((outcome) => (outcome === KEPT ? current : outcome))
+  return work.then((outcome) =>
+    outcome === KEPT ? current : refreshSucceeded(context, rkey, outcome),
+  )
 }
 
 /**
@@ -335,7 +358,7 @@ async function computeOnce<T>(call: Call<T>): Promise<T> {
     }
     if (token !== undefined) return holdAndCompute(call, lockKey, token)
     const left = deadline - performance.now()
-    if (left <= 0) return computeAndStore(call, 'nx')
+    if (left <= 0) return gaveUpWaiting(call)
     await notifier.wait(rkey, Math.min(pollMs, left))
     pollMs = Math.min(pollMs * 2, 1000)
     // Subscribed, the holder's message wakes us: poll only for a holder that died (its lock
@@ -348,20 +371,16 @@ async function computeOnce<T>(call: Call<T>): Promise<T> {
 
 async function holdAndCompute<T>(call: Call<T>, lockKey: string, token: string): Promise<T> {
   const { context, key, rkey, stampede } = call
-  const stop = heartbeat(context, lockKey, token, stampede.lockMs)
+  // Held while the factory runs, for at most the waiters' bound: a hung factory then lets go.
+  const release = holdLock(context, lockKey, token, rkey, stampede.lockMs, call.waitMs)
   try {
     // The previous holder may have stored the value between our read and our lock. Asked of the
-    // primary: a replica may not have it yet.
-    const raw = await context.connection.command(['GET', rkey], {
-      key: rkey,
-      readonly: false,
-      text: context.text,
-    })
-    if (raw !== null && raw !== undefined) return context.decode(raw, key) as T
+    // primary (a replica may not have it yet); errors worded and handled as plain getOrSet's.
+    const found = await readAfterLostRace(context, key, rkey, MISSING)
+    if (found !== MISSING) return found as T
     return await computeAndStore(call, 'nx')
   } finally {
-    stop()
-    await releaseAndNotify(context, lockKey, token, rkey)
+    await release()
   }
 }
 
