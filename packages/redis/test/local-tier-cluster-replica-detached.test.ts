@@ -5,28 +5,12 @@
 // (A cluster node cannot be detached with `REPLICAOF NO ONE`: its link is cut instead.)
 import { commandCalls, startCluster } from '@cachex/test-utils'
 import { describe, expect, it } from 'vitest'
-import { eventually, openers, type Raw } from './local-tier-helpers.ts'
+import { eventually, nextCheck, openers } from './local-tier-helpers.ts'
 
 const { closers, raw, localCache } = openers('cluster-detached')
 
 /** The keys of the test: one hash tag, so one slot, one shard. */
 const KEYS = Array.from({ length: 12 }, (_, i) => `{d}k${i}`)
-
-/**
- * Resolves just after the cluster's replica check asked `replica` (`INFO replication`: one `INFO`
- * call besides this helper's own `INFO commandstats`), so that the next check is about a second
- * away.
- */
-async function nextCheck(replica: Raw): Promise<void> {
-  let last = await commandCalls(replica, 'info')
-  await eventually(async () => {
-    const now = await commandCalls(replica, 'info')
-    // The previous `INFO commandstats` of this helper is counted in `now`.
-    const others = now - last - 1
-    last = now
-    return others >= 1
-  })
-}
 
 describe('local tier, cluster replica cut off from its primary', () => {
   it('what was read from a replica whose link is down is not served once it left the rotation', async () => {
@@ -55,8 +39,8 @@ describe('local tier, cluster replica cut off from its primary', () => {
     // Right after a check, the replica loses its link and cannot get it back (its primary has no
     // password, so AUTH fails): it stays `role:slave`, `master_link_status:down`. The primary
     // takes 'two' for every key; its tracking reports it, the replica's never will.
-    await nextCheck(replica)
-    await nextCheck(replica)
+    await nextCheck(replica, 1)
+    await nextCheck(replica, 1)
     await replica.sendCommand(['CONFIG', 'SET', 'masterauth', 'wrong'])
     await replica.sendCommand(['CLIENT', 'KILL', 'TYPE', 'master'])
     for (const rkey of rkeys) await primary.sendCommand(['SET', rkey, '"two"'])
@@ -70,8 +54,8 @@ describe('local tier, cluster replica cut off from its primary', () => {
     expect(link).toMatch(/master_link_status:down/)
 
     // Two checks later the replica is out of the rotation: every read says 'two'.
-    await nextCheck(replica)
-    await nextCheck(replica)
+    await nextCheck(replica, 1)
+    await nextCheck(replica, 1)
     const late: unknown[] = []
     for (const key of KEYS) late.push(await cache.get(key))
     expect(late).toEqual(KEYS.map(() => 'two'))

@@ -1,7 +1,7 @@
 // What the local-tier topology tests share: raw clients and caches closed after the file, and a
 // bounded wait.
 import { type Cache, createCache } from '@cachex/redis'
-import { delay, uniquePrefix } from '@cachex/test-utils'
+import { commandCalls, delay, uniquePrefix } from '@cachex/test-utils'
 import { createClient } from '@redis/client'
 import { afterAll } from 'vitest'
 
@@ -48,4 +48,20 @@ export async function eventually(
     if (Date.now() > until) throw new Error('condition not met in time')
     await delay(20)
   }
+}
+
+/**
+ * Resolves just after a read rotation's check asked `replica` for `INFO` (`infoCalls` calls: 2
+ * on a replica set or Sentinel, `INFO replication` and `INFO server`; 1 on a cluster), besides
+ * this helper's own `INFO commandstats`, so that the next check is about a second away.
+ */
+export async function nextCheck(replica: Raw, infoCalls: number): Promise<void> {
+  let last = await commandCalls(replica, 'info')
+  await eventually(async () => {
+    const now = await commandCalls(replica, 'info')
+    // The previous `INFO commandstats` of this helper is counted in `now`.
+    const others = now - last - 1
+    last = now
+    return others >= infoCalls
+  })
 }

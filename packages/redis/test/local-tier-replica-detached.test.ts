@@ -4,31 +4,15 @@
 // a replica set (the operator detaches it: `REPLICAOF NO ONE`) and on Sentinel (its link is down
 // while it stays `role:slave`); the tier is up again at once.
 import type { Cache } from '@cachex/redis'
-import { commandCalls, type RedisServer, startReplicaSet, startSentinels } from '@cachex/test-utils'
+import { type RedisServer, startReplicaSet, startSentinels } from '@cachex/test-utils'
 import { describe, expect, it } from 'vitest'
-import { eventually, openers, type Raw } from './local-tier-helpers.ts'
+import { eventually, nextCheck, openers, type Raw } from './local-tier-helpers.ts'
 
 const { closers, raw, localCache } = openers('detached')
 
 async function tracked(cache: Cache): Promise<void> {
   await cache.get('warm-up')
   await eventually(() => cache.localStats()?.tracking === true)
-}
-
-/**
- * Resolves just after the read rotation checked `replica` (`INFO replication` and `INFO server`:
- * two `INFO` calls besides this helper's own `INFO commandstats`), so that the next check is
- * about a second away.
- */
-async function nextCheck(replica: Raw): Promise<void> {
-  let last = await commandCalls(replica, 'info')
-  await eventually(async () => {
-    const now = await commandCalls(replica, 'info')
-    // The previous `INFO commandstats` of this helper is counted in `now`.
-    const others = now - last - 1
-    last = now
-    return others >= 2
-  })
 }
 
 /**
@@ -48,8 +32,8 @@ async function detachedReadsFresh(
   await primary.sendCommand(['SET', rkey, '"one"'])
   await eventually(async () => (await cache.get('k')) === 'one')
   // The replica was checked in sync since (and, tracked, serves the reads).
-  await nextCheck(replica)
-  await nextCheck(replica)
+  await nextCheck(replica, 2)
+  await nextCheck(replica, 2)
   await cut()
   await primary.sendCommand(['SET', rkey, '"two"'])
   // The primary's invalidation reaches the tier; the next read goes to the replica.
@@ -61,8 +45,8 @@ async function detachedReadsFresh(
   // The scenario ran: a read went to the detached replica, and the tier stored its 'one'.
   expect(early).toContain('one')
   // Two checks later the replica is out of the rotation: reads go to the primary.
-  await nextCheck(replica)
-  await nextCheck(replica)
+  await nextCheck(replica, 2)
+  await nextCheck(replica, 2)
   const late: unknown[] = []
   for (let i = 0; i < 5; i++) late.push(await cache.get('k'))
   expect(late).toEqual(['two', 'two', 'two', 'two', 'two'])
