@@ -4,8 +4,16 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { inspect } from 'node:util'
 import { freePort, type RedisServer, startRedis } from '@cachex/test-utils'
 import { adminToken, checkAdmin } from './admin-checks.ts'
+import { runSharedCacheChecks } from './shared-cache-checks.ts'
 
 export { type AdminCheckOptions, adminToken, checkAdmin } from './admin-checks.ts'
+export {
+  checkBigCounter,
+  checkBigintValue,
+  checkStalledRelease,
+  runSharedCacheChecks,
+  type SharedCacheCheckOptions,
+} from './shared-cache-checks.ts'
 
 /** What `start` gets: where the app must listen and the environment to give it. */
 export interface SmokeContext {
@@ -35,6 +43,11 @@ export interface SmokeOptions {
    * its delete of `item:1`.
    */
   adminPath?: string
+  /**
+   * The app's `keyPrefix`: the checks write the keys of its cache directly, as another app sharing
+   * the cache would (`<keyPrefix>:1:item:5`). @default `example-${name}`
+   */
+  keyPrefix?: string
   /** Work to do before Redis and the app start, inside the global timeout (`next build`). */
   prepare?(): Promise<void>
   /** Milliseconds the app has to answer its first HTTP request. @default 30_000 */
@@ -233,6 +246,11 @@ export async function runSmoke(options: SmokeOptions): Promise<never> {
       const url = `http://127.0.0.1:${port}${options.adminPath}`
       await Promise.race([adminChecks(base, url, token, log), exited])
     }
+    const keyPrefix = options.keyPrefix ?? `example-${name}`
+    await Promise.race([
+      runSharedCacheChecks({ base, redisUrl: redis.url, keyPrefix, log }),
+      exited,
+    ])
     const stopped = await stopApp(
       child,
       options.inFlightOnStop === false ? undefined : `${base}/jobs/nightly`,

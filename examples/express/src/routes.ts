@@ -1,5 +1,6 @@
 import { loadCount, loadItem, type NightlyRun, runNightlyJob } from '@cachex/example-shared/backend'
-import type { Cache } from '@cachex/redis'
+import { toJSONSafe } from '@cachex/example-shared/json'
+import { type Cache, ConnectionError } from '@cachex/redis'
 import { Router } from 'express'
 
 /** The routes, over the cache configured at start-up. */
@@ -18,7 +19,9 @@ export function cacheRoutes(cache: Cache): Router {
       },
       { timeout: 60 },
     )
-    res.json({ item, loaded, loads: loadCount(id) })
+    // A value another app stored (Django) may hold integers beyond 2^53: cachex reads them as
+    // bigints, which res.json refuses. toJSONSafe answers them as decimal strings.
+    res.json(toJSONSafe({ item, loaded, loads: loadCount(id) }))
   })
 
   // Invalidation: one item, or every item at once (SCAN + UNLINK of `item:*`).
@@ -32,7 +35,9 @@ export function cacheRoutes(cache: Cache): Router {
   // An atomic counter: `add` creates it once (never expiring), `incr` is one INCRBY.
   router.post('/hits', async (_req, res) => {
     await cache.add('hits', 0, null)
-    res.json({ hits: Number(await cache.incr('hits')) })
+    // Past 2^53 the count is a bigint (exact): answer it as a string, which Number() would round.
+    const hits = await cache.incr('hits')
+    res.json({ hits: typeof hits === 'bigint' ? hits.toString() : hits })
   })
 
   // A job that must not run twice at once: whoever gets the lock runs it, the others get 409.
@@ -47,8 +52,14 @@ export function cacheRoutes(cache: Cache): Router {
     try {
       result = await runNightlyJob()
     } finally {
-      // Released before answering, so a client that saw the answer can run the job again.
-      await lock.release()
+      // Released before answering, so a client that saw the answer can run the job again. A
+      // release Redis did not answer (a ConnectionError; TimeoutError is one) must not replace the
+      // job's outcome: a 500 after a job that ran makes the client retry, and run the job twice
+      // once the lock expired. Logged instead; the lock expires by its `timeout`.
+      await lock.release().catch((error: unknown) => {
+        if (!(error instanceof ConnectionError)) throw error
+        console.error('could not release the nightly lock; it expires in 10 s:', error)
+      })
     }
     res.json(result)
   })

@@ -1,6 +1,7 @@
 import type { AdminHandler } from '@cachex/admin'
 import { loadCount, loadItem, type NightlyRun, runNightlyJob } from '@cachex/example-shared/backend'
-import type { Cache } from '@cachex/redis'
+import { toJSONSafe } from '@cachex/example-shared/json'
+import { type Cache, ConnectionError } from '@cachex/redis'
 import type { HttpBindings } from '@hono/node-server'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { type Context, Hono } from 'hono'
@@ -54,7 +55,9 @@ export function createApp(cache: Cache, options: AppOptions = {}): Hono<AppEnv> 
       },
       { timeout: 60 },
     )
-    return c.json({ item, loaded, loads: loadCount(id) })
+    // A value another app stored (Django) may hold integers beyond 2^53: cachex reads them as
+    // bigints, which c.json refuses. toJSONSafe answers them as decimal strings.
+    return c.json(toJSONSafe({ item, loaded, loads: loadCount(id) }))
   })
 
   // Invalidation: one item, or every item at once (SCAN + UNLINK of `item:*`).
@@ -68,7 +71,9 @@ export function createApp(cache: Cache, options: AppOptions = {}): Hono<AppEnv> 
   // An atomic counter: `add` creates it once (never expiring), `incr` is one INCRBY.
   app.post('/hits', async (c) => {
     await c.var.cache.add('hits', 0, null)
-    return c.json({ hits: Number(await c.var.cache.incr('hits')) })
+    // Past 2^53 the count is a bigint (exact): answer it as a string, which Number() would round.
+    const hits = await c.var.cache.incr('hits')
+    return c.json({ hits: typeof hits === 'bigint' ? hits.toString() : hits })
   })
 
   // A job that must not run twice at once: whoever gets the lock runs it, the others get 409.
@@ -82,8 +87,14 @@ export function createApp(cache: Cache, options: AppOptions = {}): Hono<AppEnv> 
     try {
       result = await runNightlyJob()
     } finally {
-      // Released before answering, so a client that saw the answer can run the job again.
-      await lock.release()
+      // Released before answering, so a client that saw the answer can run the job again. A
+      // release Redis did not answer (a ConnectionError; TimeoutError is one) must not replace the
+      // job's outcome: a 500 after a job that ran makes the client retry, and run the job twice
+      // once the lock expired. Logged instead; the lock expires by its `timeout`.
+      await lock.release().catch((error: unknown) => {
+        if (!(error instanceof ConnectionError)) throw error
+        console.error('could not release the nightly lock; it expires in 10 s:', error)
+      })
     }
     return c.json(result)
   })

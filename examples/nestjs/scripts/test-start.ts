@@ -7,7 +7,13 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { adminToken, checkAdmin } from '@cachex/example-shared'
+import {
+  adminToken,
+  checkAdmin,
+  checkBigCounter,
+  checkBigintValue,
+  checkStalledRelease,
+} from '@cachex/example-shared'
 import { freePort, type RedisServer, startRedis } from '@cachex/test-utils'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -130,7 +136,8 @@ async function run(): Promise<void> {
   })
 
   redis = await startRedis()
-  const base = await startApp(await freePort(), redis.url)
+  const redisUrl = redis.url
+  const base = await startApp(await freePort(), redisUrl)
   console.log(`app listening on ${base}, Redis at ${redis.url}`)
 
   // 1. Read-through with CacheInterceptor: the second read is served from the cache.
@@ -215,7 +222,26 @@ async function run(): Promise<void> {
     dropped,
   )
 
-  // 7. Graceful shutdown: on SIGTERM the app closes its caches and exits 0 by itself. SIGTERM comes
+  // 7. What a stalled Redis or a cache shared with Django can hand the app. Redis stops answering
+  // writes once the job took its lock, so the release times out: the job ran, and is answered 200.
+  // A report and a counter holding integers past 2^53 (bigints) are answered as strings.
+  const log = (message: string) => check(message, true, null)
+  await checkStalledRelease({
+    redisUrl,
+    lockKey: 'nest-example:1:jobs:nightly',
+    url: `${base}/jobs/nightly`,
+    log,
+  })
+  await checkBigintValue({
+    redisUrl,
+    key: 'nest-example:1:report:daily',
+    url: `${base}/report`,
+    views: (body) => (body as { views?: unknown } | undefined)?.views,
+    log,
+  })
+  await checkBigCounter({ redisUrl, key: 'nest-example:1:hits', url: `${base}/hits`, log })
+
+  // 8. Graceful shutdown: on SIGTERM the app closes its caches and exits 0 by itself. SIGTERM comes
   // while a job is in flight on a keep-alive connection (fetch keeps its connections open, as
   // browsers do): the job is answered, and the app exits right after, without waiting for that
   // idle connection to time out (fetch would close it 3 s later).

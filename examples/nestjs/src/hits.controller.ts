@@ -9,20 +9,25 @@ export class HitsController {
   /** Counts one hit with an atomic `INCRBY`; resolves the new count. */
   @Post()
   @HttpCode(200)
-  async hit(): Promise<{ hits: number }> {
+  async hit(): Promise<{ hits: number | string | null }> {
     try {
-      return { hits: Number(await this.cache.incr('hits')) }
+      return { hits: exact(await this.cache.incr('hits')) }
     } catch (error) {
       // As in Django, incr() on a missing key rejects: create it (add is SET NX, so concurrent
       // first hits create it once) and count again.
       if (!(error instanceof KeyNotFoundError)) throw error
       await this.cache.add('hits', 0, null)
-      return { hits: Number(await this.cache.incr('hits')) }
+      return { hits: exact(await this.cache.incr('hits')) }
     }
   }
 
   @Get()
-  async count(): Promise<{ hits: number }> {
-    return { hits: Number(await this.cache.get('hits', 0)) }
+  async count(): Promise<{ hits: number | string | null }> {
+    return { hits: exact(await this.cache.get<number | bigint>('hits', 0)) }
   }
+}
+
+/** Past 2^53 a count is a bigint (exact): answered as a string, which Number() would round. */
+function exact(hits: number | bigint | null): number | string | null {
+  return typeof hits === 'bigint' ? hits.toString() : hits
 }

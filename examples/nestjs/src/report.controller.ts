@@ -1,7 +1,8 @@
+import { type JsonValue, toJSONSafe } from '@cachex/example-shared/json'
 import type { Cache } from '@cachex/redis'
 import { Controller, Get } from '@nestjs/common'
 import { InjectCachex } from './cachex.module.ts'
-import { type Report, ReportService } from './report.service.ts'
+import { ReportService } from './report.service.ts'
 
 @Controller('report')
 export class ReportController {
@@ -10,9 +11,16 @@ export class ReportController {
     @InjectCachex() private readonly cache: Cache,
   ) {}
 
-  /** Built at most once per 30 s: `getOrSet` reads, or builds and stores (`SET NX`). */
+  /**
+   * Built at most once per 30 s: `getOrSet` reads, or builds and stores (`SET NX`). A report
+   * another app stored (Django) may hold integers beyond 2^53: cachex reads them as bigints, which
+   * Nest's JSON.stringify refuses; toJSONSafe answers them as decimal strings.
+   */
   @Get()
-  report(): Promise<Report> {
-    return this.cache.getOrSet('report:daily', () => this.reports.build(), { timeout: 30 })
+  async report(): Promise<JsonValue> {
+    const report = await this.cache.getOrSet('report:daily', () => this.reports.build(), {
+      timeout: 30,
+    })
+    return toJSONSafe(report)
   }
 }

@@ -1,10 +1,32 @@
 import { Socket } from 'node:net'
 import { startRedis } from './_redis.ts'
+import { call, type Reply } from './_resp.ts'
 
 export type { StartRedisOptions } from './_redis.ts'
 export { startRedis } from './_redis.ts'
+export type { Reply } from './_resp.ts'
 export type { RedisServer } from './_server.ts'
 export { freePort } from './_server.ts'
+
+/**
+ * Sends one command to the Redis at `url` (`redis://[user:password@]host:port`) on a fresh
+ * connection and resolves its reply (RESP2: strings, integers, arrays, nil as `null`); an error
+ * reply rejects, as does no reply within `ms`. For what goes around cachex: another app sharing
+ * the cache (a Django process writing a key), or an operator (`CLIENT PAUSE`).
+ */
+export function redisCall(url: string, args: string[], ms?: number): Promise<Reply> {
+  const { hostname, port, username, password } = new URL(url)
+  return call(
+    {
+      host: hostname,
+      port: Number(port),
+      ...(password === '' ? {} : { password: decodeURIComponent(password) }),
+      ...(username === '' ? {} : { username: decodeURIComponent(username) }),
+    },
+    args,
+    ms,
+  )
+}
 
 /**
  * The server the standalone suites use: `REDIS_URL` when it is set (a server the tests may write

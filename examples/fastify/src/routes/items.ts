@@ -1,4 +1,5 @@
 import { loadCount, loadItem } from '@cachex/example-shared/backend'
+import { toJSONSafe } from '@cachex/example-shared/json'
 import type { FastifyPluginAsync } from 'fastify'
 
 /** `/items`: a read-through cache of the backend, and its invalidation. */
@@ -15,7 +16,9 @@ const items: FastifyPluginAsync = async (fastify) => {
       },
       { timeout: 60 },
     )
-    return { item, loaded, loads: loadCount(id) }
+    // A value another app stored (Django) may hold integers beyond 2^53: cachex reads them as
+    // bigints, which JSON.stringify refuses. toJSONSafe answers them as decimal strings.
+    return toJSONSafe({ item, loaded, loads: loadCount(id) })
   })
 
   // Invalidation: one item, or every item at once (SCAN + UNLINK of `item:*`).

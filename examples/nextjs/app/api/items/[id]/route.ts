@@ -1,4 +1,5 @@
 import { loadCount, loadItem } from '@cachex/example-shared/backend'
+import { toJSONSafe } from '@cachex/example-shared/json'
 import { cache } from '@/lib/cache'
 
 export const runtime = 'nodejs'
@@ -18,7 +19,9 @@ export async function GET(_request: Request, { params }: Context): Promise<Respo
     },
     { timeout: 60 },
   )
-  return Response.json({ item, loaded, loads: loadCount(id) })
+  // A value another app stored (Django) may hold integers beyond 2^53: cachex reads them as
+  // bigints, which Response.json refuses. toJSONSafe answers them as decimal strings.
+  return Response.json(toJSONSafe({ item, loaded, loads: loadCount(id) }))
 }
 
 // Invalidation of one item.
