@@ -7,6 +7,7 @@ import { BUCKET_SECONDS } from './_hits.ts'
 import { HttpError, readJsonBody, sendJson } from './_http.ts'
 import { MAX_ROWS, readKey } from './_key-page.ts'
 import { checkNameable, MAX_PAGE } from './_keys.ts'
+import { checkPattern } from './_scan.ts'
 import { infoSummary, MAX_SAMPLES, memoryByPrefix, slowlog } from './_server.ts'
 import type { Request, State } from './_state.ts'
 import { checkRevision, checkTtl, deleteKey, editKey } from './_write.ts'
@@ -73,7 +74,7 @@ export async function cacheRoute(
     case 'keys': {
       if (method !== 'GET') throw methodNotAllowed('GET')
       const pattern = query.get('pattern') || '*'
-      if (pattern.length > 1024) throw new HttpError(400, 'pattern is longer than 1024 characters')
+      checkPattern(pattern)
       const count = intParam(query, 'count', 50, 1, MAX_PAGE)
       const cursor = query.get('cursor') || undefined
       const page = await state.walks.page(entry, pattern, version(), count, cursor)
@@ -136,9 +137,10 @@ export async function cacheRoute(
       if (dryRun) checkCsrf(principal, req)
       else write()
       const pattern = body.pattern
-      if (typeof pattern !== 'string' || pattern === '' || pattern.length > 1024) {
+      if (typeof pattern !== 'string' || pattern === '') {
         throw new HttpError(400, 'pattern must be a non-empty glob pattern over the keys')
       }
+      checkPattern(pattern)
       const v = body.version === undefined ? entry.cache.version : body.version
       if (!Number.isSafeInteger(v)) throw new HttpError(400, 'version must be an integer')
       const expected =

@@ -3,13 +3,15 @@
 // got. A chunk is bounded in keys and in the bytes of their names: it shares the cache's
 // connection, whose maxInFlightBytes (32 MiB by default) would refuse a chunk of long names —
 // and the application's own commands meanwhile. Jobs can be cancelled; finished ones are kept
-// for a while, and only a few run at once.
+// for a while, and only a few run at once. The SCAN COUNT adapts to each call's time
+// (`adaptiveScan`), so that no call holds Redis long over keys with long names.
 import { randomBytes } from 'node:crypto'
 import { setImmediate as yieldToEvents } from 'node:timers/promises'
 import type { JobView } from './_api-types.ts'
 import type { AdminCache } from './_caches.ts'
 import { byNameBytes } from './_chunks.ts'
 import { HttpError, scrub } from './_http.ts'
+import { adaptiveScan } from './_scan.ts'
 
 /** Jobs running at once at most. */
 const MAX_RUNNING = 4
@@ -17,7 +19,7 @@ const MAX_RUNNING = 4
 const MAX_JOBS = 100
 /** A finished job is forgotten after this long. */
 const KEEP_MS = 10 * 60_000
-/** Keys per SCAN call. */
+/** Keys per SCAN call at most (the COUNT starts at 1 and grows while calls are fast). */
 const SCAN_COUNT = 1000
 /** Keys unlinked concurrently at most. */
 const UNLINK_CHUNK = 200
@@ -78,7 +80,7 @@ export class Jobs {
   async #run(entry: AdminCache, job: Job, redisPattern: string): Promise<void> {
     const connection = entry.cache.connection
     try {
-      for await (const batch of connection.scan(redisPattern, SCAN_COUNT)) {
+      for await (const batch of adaptiveScan(connection, redisPattern, SCAN_COUNT)) {
         if (job.cancelled) break
         job.matched += batch.length
         if (job.kind === 'delete') {

@@ -1,7 +1,8 @@
 // The key browser: a page of a cache's keys matching a pattern, walked with SCAN (never KEYS) on
-// every primary through the connection's `scan`, each with its type, TTL and size. The walk is
-// held between pages behind an opaque cursor (so it works on a cluster too), bounded in number
-// and idle time. A page's keys are described in chunks bounded in the bytes of their names, and
+// every primary, each with its type, TTL and size. The walk is held between pages behind an
+// opaque cursor (so it works on a cluster too), bounded in number and idle time. Its SCAN COUNT
+// adapts to each call's time (`adaptiveScan`), and a page stops scanning after `PAGE_SCAN_MS`:
+// a sparse pattern over long names answers a short page, and a cursor, rather than a long wait. A page's keys are described in chunks bounded in the bytes of their names, and
 // names too long to list whole are cut: keys named with hundreds of KB neither take the
 // connection past its maxInFlightBytes nor make the answer unbounded.
 import { randomBytes } from 'node:crypto'
@@ -9,6 +10,7 @@ import type { KeyRow } from './_api-types.ts'
 import type { AdminCache } from './_caches.ts'
 import { byNameBytes } from './_chunks.ts'
 import { HttpError } from './_http.ts'
+import { adaptiveScan } from './_scan.ts'
 
 /** Keys per page at most. */
 export const MAX_PAGE = 500
@@ -18,8 +20,10 @@ const MAX_SCANS_PER_PAGE = 200
 const MAX_CURSORS = 64
 /** A cursor unused this long is dropped. */
 const CURSOR_IDLE_MS = 10 * 60_000
-/** Keys per SCAN call. */
+/** Keys per SCAN call at most (the COUNT starts at 1 and grows while calls are fast). */
 const SCAN_COUNT = 500
+/** Milliseconds one page may spend in SCAN calls: past them, it answers what it found. */
+const PAGE_SCAN_MS = 1000
 /**
  * Bytes of key names described concurrently at most (a longer name goes alone): each is sent
  * in three commands, and the connection's maxInFlightBytes (32 MiB by default) is shared with
@@ -64,7 +68,7 @@ export class KeyWalks {
     }
     if (walk === undefined || id === undefined) {
       const redisPattern = entry.cache.makePattern(pattern, version)
-      const iterator = entry.cache.connection.scan(redisPattern, SCAN_COUNT)[Symbol.asyncIterator]()
+      const iterator = adaptiveScan(entry.cache.connection, redisPattern, SCAN_COUNT)
       id = randomBytes(16).toString('base64url')
       walk = {
         alias: entry.alias,
@@ -82,12 +86,14 @@ export class KeyWalks {
     const redisKeys: Array<string | Buffer> = []
     try {
       let scans = 0
+      const until = performance.now() + PAGE_SCAN_MS
       while (redisKeys.length < count) {
         if (walk.pending.length > 0) {
           redisKeys.push(...walk.pending.splice(0, count - redisKeys.length))
           continue
         }
         if (walk.done || scans >= MAX_SCANS_PER_PAGE) break
+        if (scans > 0 && performance.now() > until) break
         scans++
         const next = await walk.iterator.next()
         if (next.done === true) walk.done = true

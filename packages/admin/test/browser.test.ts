@@ -103,6 +103,23 @@ describe('the admin in Chromium', () => {
     await page.getByText('"name 7"').waitFor()
   })
 
+  it('lists a key whose name is too long for a URL without a link, and says why', async () => {
+    const long = `long:${'n'.repeat(20_000)}`
+    await cache.set(long, 1, 300)
+    await cache.set('long:short', 1, 300)
+    await logIn(`#/c/default/keys?pattern=${encodeURIComponent('long:*')}`)
+    await page.getByText('2 keys match long:*.').waitFor()
+    expect(await page.getByRole('link', { name: 'long:short', exact: true }).count()).toBe(1)
+    const cell = page.locator('table.keys span.key', { hasText: 'long:nnnn' })
+    expect(await cell.count()).toBe(1)
+    expect(await cell.getAttribute('title')).toMatch(/too long for the admin to open/)
+    await cell.getByText('too long to open: 20005 characters').waitFor()
+    expect(await page.locator('table.keys a.key').count()).toBe(1)
+    // Its page, reached by its address, says so instead of failing with the server's 431.
+    await page.goto(`${admin.url}/#/c/default/key?${new URLSearchParams({ k: long })}`)
+    await page.getByText(/too long for the admin to open/).waitFor()
+  })
+
   it('shows the value Django pickled, its Python types marked', async () => {
     await logIn('#/c/django/keys')
     await page.getByRole('link', { name: 'order:1' }).click()

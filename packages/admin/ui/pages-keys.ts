@@ -1,4 +1,5 @@
 // The caches list, the key browser and the key page.
+import { MAX_KEY_URL_CHARS, openable } from '../src/_key-url.ts'
 import { ApiError, api, segment, url } from './api.ts'
 import { append, badge, bytes, clear, h, notice, ttl } from './dom.ts'
 import { href, type Place } from './router.ts'
@@ -190,12 +191,13 @@ export async function keyPage(view: HTMLElement, context: Context): Promise<void
   const path = `api/caches/${segment(alias)}/key`
   let data: KeyView
   try {
+    if (!openable(key)) throw new Error(TOO_LONG)
     data = await api<KeyView>('GET', url(path, { key, version }))
   } catch (error) {
     if (!context.current()) return
     append(
       view,
-      h('h1', { class: 'key-title' }, key),
+      h('h1', { class: 'key-title' }, openable(key) ? key : `${key.slice(0, 1024)}…`),
       notice('error', message(error)),
       h('p', {}, h('a', { href: href('keys', alias) }, '← Back to the keys')),
     )
@@ -457,13 +459,18 @@ function editForm(
  * hex) but not linked: the admin cannot name that key, and its lossy name may be another key's.
  * Nor is a name the server cut short (`truncated`): its first characters are not the key.
  */
+/** Why a key whose name is too long for a URL has no page (see `MAX_KEY_URL_CHARS`). */
+const TOO_LONG = `This name is too long for the admin to open: a key's page carries the name in its URL, which servers bound (Node: 16 KiB with the headers), and names of up to ${MAX_KEY_URL_CHARS} characters percent-encoded open here.`
+
 function keyCell(row: KeyRow, alias: string, version: string): HTMLElement {
   const cut = row.truncated === true
-  if (row.notUtf8 === undefined && !cut) {
+  const long = !cut && !openable(row.key)
+  if (row.notUtf8 === undefined && !cut && !long) {
     return h('a', { href: href('key', alias, { k: row.key, v: version }), class: 'key' }, row.key)
   }
   const notes: HTMLElement[] = []
   if (cut) notes.push(badge(`name cut: ${row.keyLength ?? '?'} characters`, 'cut'))
+  if (long) notes.push(badge(`too long to open: ${row.key.length} characters`, 'cut'))
   if (row.notUtf8 !== undefined) {
     notes.push(
       badge('not UTF-8', 'not-utf8'),
@@ -477,7 +484,9 @@ function keyCell(row: KeyRow, alias: string, version: string): HTMLElement {
       title:
         row.notUtf8 !== undefined
           ? 'This name is not UTF-8: the admin cannot open, edit or delete this key.'
-          : 'This name is too long to list whole: the admin cannot open this key from here.',
+          : long
+            ? TOO_LONG
+            : 'This name is too long to list whole: the admin cannot open this key from here.',
     },
     cut ? `${row.key}…` : row.key,
     ...notes.flatMap((note) => [' ', note]),

@@ -1,0 +1,127 @@
+// The SCAN walks of the key browser and of delete-by-pattern, bounded in what one call holds
+// Redis for. Redis matches the pattern against every key a SCAN visits, at a cost of about the
+// key's name length times the pattern's characters from its first `*` on (with no `*`, one pass
+// over the pattern): 500 keys named with 60,000 characters and a pattern of 1,000 `?` after a
+// `*` held it for 27 s in one `SCAN … COUNT 500`, and every other client waited. So the pattern
+// is bounded (`checkPattern`), and the COUNT adapts to the time of each call: it starts at 1,
+// doubles while calls are fast, and shrinks after a slow one, down to 1.
+import { isUtf8 } from 'node:buffer'
+import type { Connection } from '@cachex/core'
+import { HttpError } from './_http.ts'
+
+/** Characters of a pattern at most. */
+export const MAX_PATTERN_CHARS = 1024
+/**
+ * Characters of a pattern from its first `*` on, at most (the `*` included). Measured with Redis
+ * 7.0 on a busy 2-core machine: one key named with 64 Ki characters against `*` and 127 `?`
+ * costs 13 to 19 ms (256 characters: 21 to 40 ms; 1,000: 84 to 128 ms), so that even a SCAN of
+ * COUNT 1 over such names stays under `SLOW_MS` or close to it.
+ */
+export const MAX_STAR_TAIL = 128
+/** A SCAN call that took longer (milliseconds, as the client saw it) shrinks the COUNT. */
+const SLOW_MS = 20
+/** A call faster than this doubles the COUNT: the next is then expected under `SLOW_MS / 2`. */
+const FAST_MS = SLOW_MS / 4
+/** What a shrunk COUNT aims at (milliseconds a call). */
+const AIM_MS = SLOW_MS / 2
+/**
+ * Cursors remembered to notice a server that hands one out twice in a walk; past this many the
+ * memory starts over (a walk at COUNT 1 over millions of keys makes millions of calls).
+ */
+const SEEN_CURSORS = 65_536
+
+/**
+ * Throws 400 for a pattern that could hold Redis too long: over `MAX_PATTERN_CHARS`, or over
+ * `MAX_STAR_TAIL` from its first `*` on. An escaped `\*` counts as a `*` (the bound errs on the
+ * safe side).
+ */
+export function checkPattern(pattern: string): void {
+  if (pattern.length > MAX_PATTERN_CHARS) {
+    throw new HttpError(
+      400,
+      `pattern is longer than ${MAX_PATTERN_CHARS} characters`,
+      'pattern_too_long',
+    )
+  }
+  const tail = starTail(pattern)
+  if (tail > MAX_STAR_TAIL) {
+    throw new HttpError(
+      400,
+      `pattern has ${tail} characters from its first * on; at most ${MAX_STAR_TAIL} are taken (Redis matches them against the whole name of every key it visits, and a longer pattern would hold it for long over long names)`,
+      'pattern_too_long',
+    )
+  }
+}
+
+/** Characters of `pattern` from its first `*` on (0 without one). */
+function starTail(pattern: string): number {
+  const star = pattern.indexOf('*')
+  return star === -1 ? 0 : pattern.length - star
+}
+
+/** The COUNT of the next SCAN call, after one at `count` that took `ms`. */
+export function nextCount(count: number, ms: number, max: number): number {
+  if (ms > SLOW_MS) return Math.max(1, Math.floor((count * AIM_MS) / ms))
+  if (ms < FAST_MS) return Math.min(max, count * 2)
+  return count
+}
+
+/**
+ * Walks every key matching the Redis glob `redisPattern` with SCAN, yielding each reply's keys
+ * as one batch (a key is a string when its bytes are UTF-8, else its bytes), as
+ * `Connection.scan` does, but with a COUNT that adapts to each call's time (see `nextCount`),
+ * from 1 up to `max`. The time is the call's as the client sees it, which bounds the server's.
+ *
+ * A connection that routes by hash slot (a cluster) walks every primary through its own `scan`,
+ * whose COUNT stays as given: there the COUNT is `max` divided by the pattern's characters from
+ * its first `*` on, so that a costly pattern goes a few keys a call. Other connections run one
+ * server, whose SCAN they send as any command (what their `scan` does too).
+ */
+export async function* adaptiveScan(
+  connection: Connection,
+  redisPattern: string,
+  max: number,
+): AsyncGenerator<Array<string | Buffer>> {
+  if (connection.routesBySlot === true) {
+    const count = Math.max(1, Math.floor(max / Math.max(1, starTail(redisPattern))))
+    yield* connection.scan(redisPattern, count)
+    return
+  }
+  let cursor = '0'
+  let count = 1
+  const seen = new Set<string>()
+  do {
+    const started = performance.now()
+    const reply = await connection.command([
+      'SCAN',
+      cursor,
+      'MATCH',
+      redisPattern,
+      'COUNT',
+      String(count),
+    ])
+    count = nextCount(count, performance.now() - started, max)
+    if (!Array.isArray(reply) || reply.length !== 2 || !Array.isArray(reply[1])) {
+      throw new HttpError(502, 'SCAN answered something other than [cursor, keys]', 'bad_reply')
+    }
+    cursor = String(reply[0])
+    // Redis never hands out a cursor twice in one walk; a server that does (a proxy's bug)
+    // would keep it going forever.
+    if (seen.has(cursor)) {
+      throw new HttpError(
+        502,
+        `SCAN handed out the cursor ${cursor.slice(0, 20)} twice in one walk: the server's walk does not end`,
+        'bad_reply',
+      )
+    }
+    if (seen.size >= SEEN_CURSORS) seen.clear()
+    seen.add(cursor)
+    yield (reply[1] as unknown[]).map(scannedKey)
+  } while (cursor !== '0')
+}
+
+/** A key of a SCAN reply: its text, or its bytes when they are not UTF-8. */
+function scannedKey(key: unknown): string | Buffer {
+  if (!Buffer.isBuffer(key)) return String(key)
+  return isUtf8(key) ? key.toString('utf8') : key
+}
