@@ -1,12 +1,11 @@
 // `maxBytes` eviction of the in-memory backend (Redis's `allkeys-lru`), and the keys it never
 // evicts: cachex's own bookkeeping under `__cachex:` (fencing counters, stampede locks) and the
-// keys of held locks and semaphores, which a default Redis (no `maxmemory`) never drops either.
+// keys of held locks and semaphores (`_held.ts`), which a default Redis (no `maxmemory`) never
+// drops either.
 // One run evicts least recently used keys until the store is within its bound or its time is up;
 // the store goes on in later turns of the event loop (`store.ts`), as Redis 7 does past
 // `maxmemory-eviction-tenacity`.
 import type { Entry } from './_expiries.ts'
-import { SOURCES } from './_script-sources.ts'
-import { knownScripts } from './scripts.ts'
 
 /**
  * Milliseconds of eviction in one turn of the event loop at most (as the expiry sweep's run): the
@@ -129,25 +128,4 @@ export class Evictor {
  */
 export function isBookkeeping(key: string): boolean {
   return key.startsWith('__cachex:') && !key.startsWith('__cachex:delta:')
-}
-
-/** The scripts that take a lock or a semaphore: the key they write is held, never evicted. */
-const HOLDING = new Set<string>(['LOCK_ACQUIRE', 'SEMAPHORE_ACQUIRE'])
-const HOLDING_SHAS = new Set(
-  [...knownScripts()].filter(([, name]) => HOLDING.has(name)).map(([sha]) => sha),
-)
-const HOLDING_SOURCES = new Set<string>([SOURCES.LOCK_ACQUIRE, SOURCES.SEMAPHORE_ACQUIRE])
-
-/**
- * The key a command just took a lock or a semaphore on (`reply`: its answer), to be kept from
- * eviction while it holds it; `undefined` for any other command or answer.
- */
-export function heldKey(name: string, args: readonly string[], reply: unknown): string | undefined {
-  if (typeof reply !== 'number' || reply <= 0) return undefined
-  const script = args[0] ?? ''
-  const holds =
-    name === 'EVALSHA'
-      ? HOLDING_SHAS.has(script.toLowerCase())
-      : name === 'EVAL' && HOLDING_SOURCES.has(script)
-  return holds && args[1] !== '0' ? args[2] : undefined
 }

@@ -11,7 +11,7 @@ import { closestName, describeArgument, MAX_TIMER_MS, unknownName } from '@cache
 import { scanNode } from '../_connect.ts'
 import { type ReplyForm, replyForm } from '../_reply-form.ts'
 import type { BlockingCommand, Call, CommandSpec, Wait } from './_command.ts'
-import { heldKey } from './_evict.ts'
+import { heldKey } from './_held.ts'
 import { arity, bin, fail, OOM, type Reply, shape, text } from './_reply.ts'
 import { HASHES } from './hashes.ts'
 import { KEYS } from './keys.ts'
