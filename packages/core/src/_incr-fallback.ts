@@ -52,6 +52,8 @@ export interface IncrCall {
   readonly order: number
   readonly later: LaterWrite
   readonly replacedAt: number | undefined
+  /** The method called, which its errors name. @default 'incr' (a pipeline's) */
+  readonly method?: 'incr' | 'decr'
 }
 
 /**
@@ -163,7 +165,9 @@ export class IncrFallback {
     }
     this.#started.set(rkey, start)
     const chain = start.swap
-    const swap = () => this.#swap(key, rkey, delta, asNumber, from, written, mark, later, chain)
+    const method = call.method ?? 'incr'
+    const swap = () =>
+      this.#swap(key, rkey, delta, asNumber, from, written, mark, later, chain, method)
     const run = before === undefined ? swap() : before.then(swap, swap)
     const done = run.then(
       () => {},
@@ -206,6 +210,7 @@ export class IncrFallback {
     mark: number,
     later: LaterWrite,
     chain: { at: number },
+    method: 'incr' | 'decr',
   ): Promise<number | bigint> {
     const context = this.#context
     const connection = context.connection
@@ -223,7 +228,7 @@ export class IncrFallback {
       const next = addNumbers(current, delta, key)
       // Beyond ±(2^53 - 1): an integer as a bigint, or a float past where numbers count exactly.
       if (asNumber && (typeof next === 'bigint' || !(Math.abs(next) <= Number.MAX_SAFE_INTEGER))) {
-        throw unsafeResult(key)
+        throw unsafeResult(key, method)
       }
       const data = encodeAt(context.codec, next, key)
       this.#left.set(rkey, data)
@@ -247,7 +252,7 @@ export class IncrFallback {
       if (swapped === 1 || later !== undefined || written.mayHaveReplaced(rkey, mark)) return next
     }
     throw new ResponseError(
-      `incr() on key '${bounded(key)}': the value changed ${SWAP_ATTEMPTS} times between reading it and writing the sum (other clients write it); nothing was written`,
+      `${method}() on key '${bounded(key)}': the value changed ${SWAP_ATTEMPTS} times between reading it and writing the sum (other clients write it); nothing was written`,
     )
   }
 }

@@ -150,11 +150,12 @@ export class Incrs {
           order,
           later: undefined,
           replacedAt,
+          method,
         })
       }
       if (asNumber) {
         // The integer 0: the result was not a safe integer (a result of 0 comes as digits).
-        if (reply === 0) throw unsafeResult(key)
+        if (reply === 0) throw unsafeResult(key, method)
       } else if (typeof reply === 'number' && Number.isSafeInteger(reply)) {
         // A result within ±2^52 comes as an integer reply, a larger one as its digits.
         return reply

@@ -113,10 +113,13 @@ export async function wrongTypeError(
   )
 }
 
-/** The rejection of `incr(…, { as: 'number' })` when the result is not a safe integer. */
-export function unsafeResult(key: string): NotANumberError {
+/**
+ * The rejection of `incr(…, { as: 'number' })` (or `decr`'s: `method`) when the result is not a
+ * safe integer.
+ */
+export function unsafeResult(key: string, method: 'incr' | 'decr' = 'incr'): NotANumberError {
   return new NotANumberError(
-    `incr() on key '${bounded(key)}' with as: 'number': the result would be beyond ±(2^53 - 1), which a number cannot hold exactly; the value was left unchanged (without as: 'number', incr() resolves a bigint)`,
+    `${method}() on key '${bounded(key)}' with as: 'number': the result would be beyond ±(2^53 - 1), which a number cannot hold exactly; the value was left unchanged (without as: 'number', ${method}() resolves a bigint)`,
   )
 }
 

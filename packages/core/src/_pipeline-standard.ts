@@ -226,9 +226,9 @@ function incr(
         )
       }
       // A value INCRBY refused (`Refused`): the fallback, by `onError` below.
-      if (Array.isArray(reply)) throw new IncrRefused(key, reply)
+      if (Array.isArray(reply)) throw new IncrRefused(key, reply, method)
       if (asNumber) {
-        if (reply === 0) throw unsafeResult(key)
+        if (reply === 0) throw unsafeResult(key, method)
       } else if (typeof reply === 'number' && Number.isSafeInteger(reply)) {
         return reply
       }

@@ -219,9 +219,9 @@ export class IncrRefused extends ResponseError {
   /** The script's reply: the value it saw (`Refused`). */
   readonly refused: Refused
 
-  constructor(key: string, refused: Refused) {
+  constructor(key: string, refused: Refused, method: 'incr' | 'decr' = 'incr') {
     super(
-      `ERR value is not an integer or out of range: incr() of key '${bounded(key)}' in a transaction (INCRBY refuses a float or an integer beyond int64; outside a transaction, incr() reads, adds and writes back)`,
+      `ERR value is not an integer or out of range: ${method}() of key '${bounded(key)}' in a transaction (INCRBY refuses a float or an integer beyond int64; outside a transaction, ${method}() reads, adds and writes back)`,
     )
     this.refused = refused
   }

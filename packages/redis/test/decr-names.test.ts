@@ -20,6 +20,12 @@ function record(cache: Cache): {
   return events
 }
 
+/** A pipeline's first result, rejected when it is an error (for `rejection`). */
+function firstError(results: unknown[]): unknown {
+  if (results[0] instanceof Error) throw results[0]
+  return results[0]
+}
+
 /** The message `promise` rejects with (the test fails if it resolves). */
 async function rejection(promise: Promise<unknown>): Promise<string> {
   const outcome = await promise.then(
@@ -102,6 +108,26 @@ describe.each(BACKENDS)('decr and decrVersion name themselves on %s', (backend) 
     await cache.set('v', 'x', { version: 3 })
     expect(await cache.decrVersion('v', 2, { version: 3 })).toBe(1)
     expect(await cache.get('v', null, { version: 1 })).toBe('x')
+  })
+
+  it("decr's rarer refusals name it too: as: 'number' past 2^53, and a float in a transaction", async () => {
+    const cache = open()
+    await cache.set('low', -(2 ** 53) + 1)
+    // The result would be -(2^53): beyond what a number holds exactly.
+    expect(await rejection(cache.decr('low', 1, { as: 'number' }))).toMatch(
+      /^decr\(\) on key 'low' with as: 'number'.*without as: 'number', decr\(\) resolves a bigint/,
+    )
+    expect(
+      await rejection(cache.pipeline().decr('low', 1, { as: 'number' }).exec().then(firstError)),
+    ).toMatch(/^decr\(\) on key 'low' with as: 'number'/)
+    await cache.set('f', 1.5)
+    const [refused] = await cache.transaction().decr('f').exec()
+    expect(refused).toBeInstanceOf(Error)
+    expect((refused as Error).message).toMatch(
+      /: decr\(\) of key 'f' in a transaction .*decr\(\) reads/,
+    )
+    expect(await cache.get('low')).toBe(-(2 ** 53) + 1)
+    expect(await cache.get('f')).toBe(1.5)
   })
 
   it("a pipeline's decr names itself in its error event and message", async () => {
