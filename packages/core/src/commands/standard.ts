@@ -1,11 +1,10 @@
 // The standard API of a `Cache` (get, set, add, delete, the `many` forms, clear, hasKey, incr,
-// touch, incrVersion) over the value store. Documented on `CacheLike`.
+// touch, incrVersion) over the value store (the counters' bodies: `_counters.ts`). Documented on
+// `CacheLike`.
 import {
   checkMapping,
   checkOptions,
-  checkVersion,
   checkVersionOption,
-  incrArguments,
   keyList,
   setArguments,
   TIMEOUT_KEYS,
@@ -13,17 +12,16 @@ import {
   VERSION_ONLY,
 } from '../_args.ts'
 import { refuseGet, tooManyArguments } from '../_arity.ts'
-import { bounded } from '../_bounded.ts'
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
 import { failedEntry, storeError } from '../_key-errors.ts'
 import { LocalTier, MISS } from '../_local-tier.ts'
 import { isWrongType } from '../_messages.ts'
-import { describe, timeoutToMs } from '../_timeout.ts'
+import { timeoutToMs } from '../_timeout.ts'
 import { emitOperation } from '../_timing.ts'
 import type { CacheLike } from '../cache-like.ts'
 import type { IncrOptions, SetOptions, TimeoutOption, VersionOption } from '../cache-options.ts'
-import { CrossSlotError, InvalidArgumentError } from '../errors.ts'
 import { globEscape } from '../key-function.ts'
+import { addTo, moveVersion } from './_counters.ts'
 import {
   measuredInto,
   observedGet,
@@ -427,70 +425,3 @@ export const standardCommands = {
     return moveVersion(this, key, delta, options, 'decrVersion')
   },
 } satisfies Implementation<Omit<CacheLike, ClassMembers | 'getOrSet' | keyof typeof keyCommands>>
-
-/**
- * `incr` and `decr` (`method`): adds `delta` to the integer at `key`, or subtracts it. The delta
- * is checked as the caller gave it, and `method` names the call in its errors and `error` events.
- */
-async function addTo(
-  cache: object,
-  key: string,
-  delta: number | bigint,
-  options: IncrOptions | undefined,
-  method: 'incr' | 'decr',
-): Promise<number | bigint | null> {
-  const context = contextOf(cache)
-  try {
-    const asNumber = incrArguments(delta, options, method)
-    const by = method === 'incr' ? delta : -delta
-    return await context.store.incr(context.key(key, options), key, by, asNumber, method)
-  } catch (error) {
-    return context.failOrNull<number | bigint>(error, method)
-  }
-}
-
-/**
- * `incrVersion` and `decrVersion` (`method`): moves `key` from its version `delta` versions up,
- * or down. The delta is checked as the caller gave it, and `method` names the call in its errors
- * and `error` events.
- */
-async function moveVersion(
-  cache: object,
-  key: string,
-  delta: number,
-  options: VersionOption | undefined,
-  method: 'incrVersion' | 'decrVersion',
-): Promise<number | null> {
-  const context = contextOf(cache)
-  try {
-    if (!Number.isSafeInteger(delta)) {
-      throw new InvalidArgumentError(`${method}() takes an integer delta, got ${describe(delta)}`)
-    }
-    checkOptions(options, method, VERSION_ONLY)
-    const version = checkVersionOption(options?.version) ?? context.version
-    const next = checkVersion(version + (method === 'incrVersion' ? delta : -delta))
-    const from = context.makeKey(key, version)
-    await context.store.rename(from, context.makeKey(key, next), key).catch((error: unknown) => {
-      throw error instanceof CrossSlotError ? versionsApart(key, version, next, error) : error
-    })
-    return next
-  } catch (error) {
-    return context.failOrNull<number>(error, method)
-  }
-}
-
-/**
- * The cluster's `CrossSlotError` for the `RENAME` of `incrVersion`, told in its terms: the two
- * versions of the key hash to different slots, and what keeps them in one.
- */
-function versionsApart(
-  key: string,
-  from: number,
-  to: number,
-  error: CrossSlotError,
-): CrossSlotError {
-  return new CrossSlotError(
-    `incrVersion/decrVersion across hash slots: versions ${from} and ${to} of '${bounded(key)}' are in different hash slots of the cluster, and a key moves between versions with one RENAME; put a hash tag in the key, such as 'user:{42}', so that every version of it (':1:user:{42}', ':2:user:{42}') shares a slot`,
-    { cause: error },
-  )
-}
