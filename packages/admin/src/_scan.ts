@@ -5,8 +5,8 @@
 // `*` held it for 27 s in one `SCAN … COUNT 500`, and every other client waited. So the pattern
 // is bounded (`checkPattern`), and the COUNT adapts to the time of each call: it starts at 1,
 // doubles while calls are fast, and shrinks after a slow one, down to 1.
-import { isUtf8 } from 'node:buffer'
 import type { Connection } from '@cachex/core'
+import { scanWalk } from '@cachex/core/internal'
 import { HttpError } from './_http.ts'
 
 /** Characters of a pattern at most. */
@@ -24,12 +24,6 @@ const SLOW_MS = 20
 const FAST_MS = SLOW_MS / 4
 /** What a shrunk COUNT aims at (milliseconds a call). */
 const AIM_MS = SLOW_MS / 2
-/**
- * Cursors remembered to notice a server that hands one out twice in a walk; past this many the
- * memory starts over (a walk at COUNT 1 over millions of keys makes millions of calls).
- */
-const SEEN_CURSORS = 65_536
-
 /**
  * Throws 400 for a pattern that could hold Redis too long: over `MAX_PATTERN_CHARS`, or over
  * `MAX_STAR_TAIL` from its first `*` on. An escaped `\*` counts as a `*` (the bound errs on the
@@ -75,7 +69,7 @@ export function nextCount(count: number, ms: number, max: number): number {
  * A connection that routes by hash slot (a cluster) walks every primary through its own `scan`,
  * whose COUNT stays as given: there the COUNT is `max` divided by the pattern's characters from
  * its first `*` on, so that a costly pattern goes a few keys a call. Other connections run one
- * server, whose SCAN they send as any command (what their `scan` does too).
+ * server: the walk their `scan` makes (`scanWalk`), paced by each call's time.
  */
 export async function* adaptiveScan(
   connection: Connection,
@@ -87,41 +81,6 @@ export async function* adaptiveScan(
     yield* connection.scan(redisPattern, count)
     return
   }
-  let cursor = '0'
-  let count = 1
-  const seen = new Set<string>()
-  do {
-    const started = performance.now()
-    const reply = await connection.command([
-      'SCAN',
-      cursor,
-      'MATCH',
-      redisPattern,
-      'COUNT',
-      String(count),
-    ])
-    count = nextCount(count, performance.now() - started, max)
-    if (!Array.isArray(reply) || reply.length !== 2 || !Array.isArray(reply[1])) {
-      throw new HttpError(502, 'SCAN answered something other than [cursor, keys]', 'bad_reply')
-    }
-    cursor = String(reply[0])
-    // Redis never hands out a cursor twice in one walk; a server that does (a proxy's bug)
-    // would keep it going forever.
-    if (seen.has(cursor)) {
-      throw new HttpError(
-        502,
-        `SCAN handed out the cursor ${cursor.slice(0, 20)} twice in one walk: the server's walk does not end`,
-        'bad_reply',
-      )
-    }
-    if (seen.size >= SEEN_CURSORS) seen.clear()
-    seen.add(cursor)
-    yield (reply[1] as unknown[]).map(scannedKey)
-  } while (cursor !== '0')
-}
-
-/** A key of a SCAN reply: its text, or its bytes when they are not UTF-8. */
-function scannedKey(key: unknown): string | Buffer {
-  if (!Buffer.isBuffer(key)) return String(key)
-  return isUtf8(key) ? key.toString('utf8') : key
+  const pace = { first: 1, next: (count: number, ms: number) => nextCount(count, ms, max) }
+  yield* scanWalk((args) => connection.command(args), redisPattern, pace)
 }

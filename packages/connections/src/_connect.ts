@@ -1,11 +1,4 @@
-import { isUtf8 } from 'node:buffer'
-import {
-  ClosedError,
-  ConnectionError,
-  InvalidArgumentError,
-  ResponseError,
-  TimeoutError,
-} from '@cachex/core'
+import { ClosedError, ConnectionError, InvalidArgumentError, TimeoutError } from '@cachex/core'
 import { DEFAULT_MAX_IN_FLIGHT_BYTES, Deadlines } from './_deadlines.ts'
 import { scrub } from './_errors.ts'
 import { DEFAULT_CONNECT_TIMEOUT, DEFAULT_SOCKET_TIMEOUT, secondsToMs } from './_seconds.ts'
@@ -172,42 +165,6 @@ export function destroyClient(client: DestroyableClient): void {
   const connecting = client.isOpen && client.isReady === false
   client.destroy()
   if (connecting) client.once?.('connect', () => client.destroy())
-}
-
-/** Walks `SCAN` on one node through `run`, yielding each reply's keys as one batch. */
-export async function* scanNode(
-  run: (args: string[]) => Promise<unknown>,
-  pattern: string,
-  count: number,
-): AsyncGenerator<Array<string | Buffer>> {
-  let cursor = '0'
-  // Redis never hands out a cursor twice in one walk (it advances in reverse-binary order until
-  // 0); a server that does (a proxy's bug) would keep the walk going forever.
-  const seen = new Set<string>()
-  do {
-    const reply = await run(['SCAN', cursor, 'MATCH', pattern, 'COUNT', String(count)])
-    if (!Array.isArray(reply) || reply.length !== 2 || !Array.isArray(reply[1])) {
-      throw new ResponseError('SCAN answered something other than [cursor, keys]')
-    }
-    cursor = String(reply[0])
-    if (seen.has(cursor)) {
-      throw new ResponseError(
-        `SCAN handed out the cursor ${cursor.slice(0, 20)} twice in one walk: the server's walk does not end`,
-      )
-    }
-    seen.add(cursor)
-    yield (reply[1] as unknown[]).map(scannedKey)
-  } while (cursor !== '0')
-}
-
-/**
- * A key of a `SCAN` reply: its text, or its bytes when they are not UTF-8. Decoding those would
- * turn each invalid byte into U+FFFD, the name of another key (or of none): a caller that deletes
- * what it scanned would delete that one instead.
- */
-function scannedKey(key: unknown): string | Buffer {
-  if (!Buffer.isBuffer(key)) return String(key)
-  return isUtf8(key) ? key.toString('utf8') : key
 }
 
 /** The error every call of a closed connection rejects with (`where` it went, if known). */

@@ -4,15 +4,9 @@ import {
   ConnectionError,
   type RedisArgument,
 } from '@cachex/core'
+import { scanWalk } from '@cachex/core/internal'
 import { Breaker } from './_breaker.ts'
-import {
-  callBounds,
-  closeWithin,
-  connectBounded,
-  SharedAttempt,
-  scanNode,
-  within,
-} from './_connect.ts'
+import { callBounds, closeWithin, connectBounded, SharedAttempt, within } from './_connect.ts'
 import { batchWithin, commandWeight, type Deadlines } from './_deadlines.ts'
 import {
   isClientClosed,
@@ -186,7 +180,7 @@ export class GivenSentinelConnection implements Connection {
   }
 
   scan(pattern: string, count: number): AsyncIterable<Array<string | Buffer>> {
-    return scanNode((args) => this.command(args), pattern, count)
+    return scanWalk((args) => this.command(args), pattern, count)
   }
 
   async flush(): Promise<void> {

@@ -8,12 +8,13 @@ import {
   type Tracking,
   type TrackingListener,
 } from '@cachex/core'
+import { scanWalk } from '@cachex/core/internal'
 import { ClusterBlocking } from './_cluster-blocking.ts'
 import { closeCluster } from './_cluster-close.ts'
 import type { NodeHandle, NodeRedisClusterLike } from './_cluster-nodes.ts'
 import { type ClusterOptions, clusterFromSeeds, isNodeRedisCluster } from './_cluster-options.ts'
 import { ClusterTracking } from './_cluster-tracking.ts'
-import { callBounds, connectBounded, SharedAttempt, scanNode } from './_connect.ts'
+import { callBounds, connectBounded, SharedAttempt } from './_connect.ts'
 import { batchWithin, commandWeight, type Deadlines } from './_deadlines.ts'
 import { isClientClosed, isDisconnected, ownerClosedError, toCachexError } from './_errors.ts'
 import { Lifecycle } from './_lifecycle.ts'
@@ -330,7 +331,7 @@ class ClusterConnection implements Connection {
     const shard = slot === undefined ? undefined : this.#topology.table[slot]
     const primaries = shard === undefined ? this.#topology.primaries() : [shard.master]
     for (const node of primaries) {
-      yield* scanNode((args) => this.#onNode(node, args), pattern, count)
+      yield* scanWalk((args) => this.#onNode(node, args), pattern, count)
     }
   }
 

@@ -5,7 +5,8 @@ import type {
   Tracking,
   TrackingListener,
 } from '@cachex/core'
-import { callBounds, SharedAttempt, scanNode } from './_connect.ts'
+import { scanWalk } from '@cachex/core/internal'
+import { callBounds, SharedAttempt } from './_connect.ts'
 import { toCachexError } from './_errors.ts'
 import { FAILOVER_STEPS, FailoverGate } from './_failover.ts'
 import { GivenSentinelConnection } from './_given-sentinel.ts'
@@ -230,7 +231,7 @@ class SentinelConnection implements Connection {
   }
 
   scan(pattern: string, count: number): AsyncIterable<Array<string | Buffer>> {
-    return scanNode((args) => this.command(args), pattern, count)
+    return scanWalk((args) => this.command(args), pattern, count)
   }
 
   async flush(): Promise<void> {

@@ -7,8 +7,9 @@ import {
   type Tracking,
   type TrackingListener,
 } from '@cachex/core'
+import { scanWalk } from '@cachex/core/internal'
 import { BlockingClients } from './_blocking.ts'
-import { callBounds, closeWithin, destroyClient, scanNode } from './_connect.ts'
+import { callBounds, closeWithin, destroyClient } from './_connect.ts'
 import { batchWithin, commandWeight, type Deadlines } from './_deadlines.ts'
 import { isClientClosed, isDisconnected, toCachexError, withClusterHint } from './_errors.ts'
 import { type LeasedCommand, leasedReply, onPool } from './_leased-batch.ts'
@@ -230,7 +231,7 @@ export class StandaloneConnection implements Connection {
   }
 
   scan(pattern: string, count: number): AsyncIterable<Array<string | Buffer>> {
-    return scanNode((args) => this.command(args), pattern, count)
+    return scanWalk((args) => this.command(args), pattern, count)
   }
 
   async flush(): Promise<void> {

@@ -18,6 +18,7 @@ export {
 export { MAX_TIMER_MS } from './_limits.ts'
 export { closestName, unknownName } from './_names.ts'
 export { setOwn } from './_own.ts'
+export { type ScanPace, scanWalk } from './_scan-walk.ts'
 export { checkTimeoutMs } from './_timeout.ts'
 export type { SetCondition, ValueStore } from './_value-store.ts'
 export type { CodecInspection, CodecOptions, InspectingSerializer } from './codec.ts'

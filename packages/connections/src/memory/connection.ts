@@ -7,8 +7,13 @@ import {
   InvalidArgumentError,
   type RedisArgument,
 } from '@cachex/core'
-import { closestName, describeArgument, MAX_TIMER_MS, unknownName } from '@cachex/core/internal'
-import { scanNode } from '../_connect.ts'
+import {
+  closestName,
+  describeArgument,
+  MAX_TIMER_MS,
+  scanWalk,
+  unknownName,
+} from '@cachex/core/internal'
 import { type ReplyForm, replyForm } from '../_reply-form.ts'
 import type { BlockingCommand, Call, CommandSpec, Wait } from './_command.ts'
 import { heldKey } from './_held.ts'
@@ -238,7 +243,7 @@ export class MemoryConnection implements Connection {
   }
 
   scan(pattern: string, count: number): AsyncIterable<Array<string | Buffer>> {
-    return scanNode((args) => this.command(args), pattern, count)
+    return scanWalk((args) => this.command(args), pattern, count)
   }
 
   async flush(): Promise<void> {
