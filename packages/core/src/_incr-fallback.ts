@@ -52,8 +52,8 @@ export interface IncrCall {
   readonly order: number
   readonly later: LaterWrite
   readonly replacedAt: number | undefined
-  /** The method called, which its errors name. @default 'incr' (a pipeline's) */
-  readonly method?: 'incr' | 'decr'
+  /** The method called (or queued in a pipeline), which its errors name. */
+  readonly method: 'incr' | 'decr'
 }
 
 /**
@@ -165,7 +165,7 @@ export class IncrFallback {
     }
     this.#started.set(rkey, start)
     const chain = start.swap
-    const method = call.method ?? 'incr'
+    const method = call.method
     const swap = () =>
       this.#swap(key, rkey, delta, asNumber, from, written, mark, later, chain, method)
     const run = before === undefined ? swap() : before.then(swap, swap)

@@ -50,14 +50,26 @@ elseif n > 9007199254740991 or n < -9007199254740991 then
 end
 return redis.call('GET', KEYS[1])`)
 
+/** Where a pipeline's `incr` stands among the writes of its pipeline and of its cache. */
+export interface PipelinePlace {
+  /** A write the pipeline queued after it to the same key (`LaterWrite`). */
+  readonly later: LaterWrite
+  /**
+   * The last write of this cache that replaced the key before the pipeline's writes were noted
+   * (`Incrs.lastReplaced`).
+   */
+  readonly replacedAt: number
+  /** Whether one of the pipeline's commands queued before it replaced the key. */
+  readonly replacedEarlier: boolean
+  /** The method queued, which its errors name. */
+  readonly method: 'incr' | 'decr'
+}
+
 /** An `incr` a pipeline sent, under way until `end()` (`RedisValueStore.pipelineIncr`). */
 export interface PipelineIncr {
   /**
    * `incr`'s fallback for a value INCRBY refused (`IncrFallback.run`), the writes this cache made
-   * since the pipeline was sent, and `later`, counted as made after it. `replacedAt`: the last
-   * write of this cache that replaced `rkey` before the pipeline's writes were noted
-   * (`Incrs.lastReplaced`); `replacedEarlier`: whether one of the pipeline's commands queued
-   * before this `incr` replaced it (counted as made at the send).
+   * since the pipeline was sent, and the incr's place in its pipeline (`PipelinePlace`).
    */
   fallback(
     key: string,
@@ -65,9 +77,7 @@ export interface PipelineIncr {
     delta: number | bigint,
     asNumber: boolean,
     refused: Refused,
-    later: LaterWrite,
-    replacedAt: number,
-    replacedEarlier: boolean,
+    place: PipelinePlace,
   ): Promise<number | bigint>
   /** The `incr` was answered (or failed). */
   end(): void
@@ -182,15 +192,18 @@ export class Incrs {
     const order = ++this.#calls
     let ended = false
     return {
-      fallback: (key, rkey, delta, asNumber, refused, later, replacedAt, replacedEarlier) =>
+      fallback: (key, rkey, delta, asNumber, refused, place) =>
         this.#fallback.run(key, rkey, delta, asNumber, refused, {
           written,
           mark,
           order,
-          later,
+          later: place.later,
           // A replace queued before it in the pipeline came after every call made before the
           // pipeline (whose marks are at most this one), and before it.
-          replacedAt: replacedEarlier ? Math.max(replacedAt, mark + 0.5) : replacedAt,
+          replacedAt: place.replacedEarlier
+            ? Math.max(place.replacedAt, mark + 0.5)
+            : place.replacedAt,
+          method: place.method,
         }),
       end: () => {
         if (!ended) written.end()

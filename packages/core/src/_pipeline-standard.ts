@@ -235,7 +235,9 @@ function incr(
       return context.decode(reply, key) as number | bigint
     }
     // A transaction has run already when its replies are read: the error stays.
-    const link = pipe.transaction ? undefined : new PipelinedIncr(context, key, delta, asNumber)
+    const link = pipe.transaction
+      ? undefined
+      : new PipelinedIncr(context, key, delta, asNumber, method)
     const command: PipelineCommand<number | bigint | null> = {
       label: method,
       access: 'write',

@@ -156,17 +156,26 @@ export class PipelinedIncr implements IncrLink {
   readonly #key: string
   readonly #delta: number | bigint
   readonly #asNumber: boolean
+  readonly #method: 'incr' | 'decr'
   #pipeline: SentPipeline | undefined
   #index = 0
   #rkey = ''
   #ended = false
   refused: unknown
 
-  constructor(context: CacheContext, key: string, delta: number | bigint, asNumber: boolean) {
+  /** `method`: the one queued (`incr` or `decr`), which the fallback's errors name. */
+  constructor(
+    context: CacheContext,
+    key: string,
+    delta: number | bigint,
+    asNumber: boolean,
+    method: 'incr' | 'decr',
+  ) {
     this.#context = context
     this.#key = key
     this.#delta = delta
     this.#asNumber = asNumber
+    this.#method = method
   }
 
   sent(pipeline: SentPipeline, index: number, rkey: string): void {
@@ -197,11 +206,13 @@ export class PipelinedIncr implements IncrLink {
     // fallback left). A write between that may have replaced the value left other bytes.
     const before = pipeline.previous(index)?.refused
     const from = before !== undefined && sameBytes(before, refused[0]) ? [] : refused
-    const later = pipeline.laterWrite(index)
-    const replacedAt = pipeline.replacedAt(index)
-    const earlier = pipeline.replacedEarlier(index)
-    const run = () =>
-      under.fallback(this.#key, rkey, this.#delta, this.#asNumber, from, later, replacedAt, earlier)
+    const place = {
+      later: pipeline.laterWrite(index),
+      replacedAt: pipeline.replacedAt(index),
+      replacedEarlier: pipeline.replacedEarlier(index),
+      method: this.#method,
+    }
+    const run = () => under.fallback(this.#key, rkey, this.#delta, this.#asNumber, from, place)
     // As for the method: a local tier drops its copy before the write-back and after.
     return this.#context.store.writing([], run, [rkey]).finally(() => this.end())
   }

@@ -130,6 +130,18 @@ describe.each(BACKENDS)('decr and decrVersion name themselves on %s', (backend) 
     expect(await cache.get('f')).toBe(1.5)
   })
 
+  it("a pipeline's decr that falls back (a float) names itself when its sum is past 2^53", async () => {
+    const cache = open()
+    await cache.set('huge', 1e300)
+    expect(await rejection(cache.decr('huge', 1, { as: 'number' }))).toMatch(
+      /^decr\(\) on key 'huge' with as: 'number'/,
+    )
+    expect(
+      await rejection(cache.pipeline().decr('huge', 1, { as: 'number' }).exec().then(firstError)),
+    ).toMatch(/^decr\(\) on key 'huge' with as: 'number'/)
+    expect(await cache.get('huge')).toBe(1e300)
+  })
+
   it("a pipeline's decr names itself in its error event and message", async () => {
     const cache = open()
     await cache.set('s', 'not a number')
