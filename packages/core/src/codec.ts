@@ -1,5 +1,6 @@
 import { parseInteger } from './_integer.ts'
 import { DEFAULT_MAX_VALUE_SIZE, MAX_INTEGER_DIGITS } from './_limits.ts'
+import { checkPlugins } from './_plugin-check.ts'
 import { sniff } from './_sniff.ts'
 import {
   CompressionError,
@@ -76,7 +77,9 @@ export interface CodecOptions {
  * compressor when longer than its `minLength`. Reading tries the integer form, then every
  * compressor (falling back to the raw bytes, as Django does), then every serializer in order —
  * which is how a live cache migrates from one format to another. No value beyond `maxValueSize`
- * bytes (serialized, before compression) is written, decompressed or deserialized.
+ * bytes (serialized, before compression) is written, decompressed or deserialized. A serializer
+ * or compressor without its methods (a factory not called) is refused when it is built, with
+ * `InvalidArgumentError`.
  */
 export class Codec {
   readonly #serializers: readonly Serializer[]
@@ -109,6 +112,7 @@ export class Codec {
     options: CodecOptions = {},
   ) {
     if (serializers.length === 0) throw new TypeError('a Codec needs at least one serializer')
+    checkPlugins(serializers, compressors)
     const max = options.maxValueSize === undefined ? DEFAULT_MAX_VALUE_SIZE : options.maxValueSize
     if (max !== null && !(Number.isSafeInteger(max) && max > 0)) {
       throw new InvalidArgumentError(

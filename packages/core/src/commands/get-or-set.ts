@@ -20,10 +20,10 @@ import {
   companionKey,
   readWithMeta,
   type Stampede,
-  storeDelta,
   tryLock,
   xfetch,
 } from './_stampede.ts'
+import { lockRefused, storeDeltaAdvice } from './_stampede-advice.ts'
 import { notifierOf } from './_stampede-notifier.ts'
 import { type Found, readForStampede } from './_stampede-read.ts'
 import { storeIfUnchanged, type Unchanged } from './_stampede-refresh.ts'
@@ -353,7 +353,7 @@ async function computeOnce<T>(call: Call<T>): Promise<T> {
       token = await tryLock(context, lockKey, stampede.lockMs)
     } catch (error) {
       // Under ignoreExceptions, Redis is out of the picture: compute here.
-      context.fail(error, undefined, 'getOrSet')
+      context.fail(lockRefused(error, key, lockKey), undefined, 'getOrSet')
       return computeAndStore(call, 'nx')
     }
     if (token !== undefined) return holdAndCompute(call, lockKey, token)
@@ -403,15 +403,15 @@ async function computeAndStore<T>(call: Call<T>, condition: 'nx' | Unchanged): P
       : context.events.writes
         ? observedStore(context, 'getOrSet', key, value, storeMs, rkey, 'nx')
         : context.store.set(rkey, value, storeMs, 'nx'))) as boolean
-    // The recompute time goes with the value this call stored, once it is: a value that could not
-    // be stored (or lost the race) leaves none behind.
-    if (stored && stampede.beta > 0 && (storeMs === null || storeMs > 0)) {
-      await storeDelta(context, rkey, deltaMs, storeMs)
-    }
   } catch (error) {
     if (closedWhileComputing(error)) return value
     // A value the store could not encode (it has the Redis key only) is named here.
     return context.fail(storeError(error, key), value, 'getOrSet')
+  }
+  // The recompute time goes with the value this call stored, once it is (none for a value that
+  // lost the race); advice, whose write failing fails nothing: the value is stored.
+  if (stored && stampede.beta > 0 && (storeMs === null || storeMs > 0)) {
+    await storeDeltaAdvice(context, rkey, key, deltaMs, storeMs)
   }
   if (stored) return value
   // Someone else stored (or deleted) a value between our read and our write: theirs wins, as in
