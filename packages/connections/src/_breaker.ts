@@ -1,6 +1,7 @@
 // The circuit breaker of a sentinel's or a cluster's connection: down at once, tried again in
 // the background on the schedules of _retry.ts.
 import { ConnectionError } from '@cachex/core'
+import { markUnsent } from '@cachex/core/internal'
 import { scrub } from './_errors.ts'
 import {
   isAuthRefusal,
@@ -103,7 +104,8 @@ export class Breaker {
 
   /**
    * The error a call rejects with while the connection is down: `describe` gives the message of
-   * the failure, and `secrets` are cut out of the failure kept as its cause.
+   * the failure, and `secrets` are cut out of the failure kept as its cause. Marked unsent
+   * (`markUnsent`): the call was refused before anything was sent.
    */
   error(
     what: string,
@@ -116,9 +118,11 @@ export class Breaker {
     // the network (as a standalone connection says it).
     const state =
       text !== undefined && isAuthRefusal(text) ? 'refused the connection' : 'is unreachable'
-    return new ConnectionError(
-      `${what} ${state}, not waiting (retrying in the background)${text === undefined ? '' : `: ${text}`}`,
-      { cause: scrub(cause, secrets) },
+    return markUnsent(
+      new ConnectionError(
+        `${what} ${state}, not waiting (retrying in the background)${text === undefined ? '' : `: ${text}`}`,
+        { cause: scrub(cause, secrets) },
+      ),
     )
   }
 

@@ -3,6 +3,7 @@
 // server is down (calls then fail fast) or when the user's own client was closed by its owner.
 // `StandaloneConnection` sends its commands through it.
 import { ConnectionError, type RedisArgument, TimeoutError } from '@cachex/core'
+import { markUnsent } from '@cachex/core/internal'
 import { ErrorReply } from '@redis/client'
 import { connectBounded, destroyClient, SharedAttempt } from './_connect.ts'
 import type { Deadlines } from './_deadlines.ts'
@@ -163,7 +164,7 @@ export class ClientLink {
     clearTimeout(this.#retry)
   }
 
-  /** The error a call rejects with at once while the connection is known down. */
+  /** The error a call rejects with at once while the connection is known down (marked unsent). */
   refuse(): Error | undefined {
     if (this.#poolClosedByOwner()) return ownerClosedError(this.#where, 'client pool')
     if (!this.#down) return undefined
@@ -192,7 +193,8 @@ export class ClientLink {
       `${this.#where} ${state}, not waiting (reconnecting in the background): ${text}`,
       { cause: scrub(cause, this.#secrets) },
     )
-    return this.#hint(error, this.#readyCount > 0) as Error
+    // Refused before anything was sent: a lock's release can tell it from one that may have run.
+    return markUnsent(this.#hint(error, this.#readyCount > 0) as Error)
   }
 
   /**

@@ -5,7 +5,8 @@
 // token no one holds does nothing. A lock's token may be the caller's own, given again to a retry
 // of the same acquisition: so a token this process holds again by then (or is trying to take,
 // the release would go behind that try) is left alone.
-import { type Connection, ResponseError, runScript, type Script } from '@cachex/core'
+import { ClosedError, type Connection, ResponseError, runScript, type Script } from '@cachex/core'
+import { wasUnsent } from '@cachex/core/internal'
 import { onAbort } from './_seconds.ts'
 
 /** When the release is tried, in milliseconds after the failure. */
@@ -169,7 +170,14 @@ export function startTry(
   }
 }
 
-/** Whether `error` leaves the outcome of a command unknown (no reply from the server). */
+/**
+ * Whether `error` leaves the outcome of a command unknown: it may have run on the server (a
+ * timeout, a connection dropped with the command sent). Not so for an error reply (it ran and
+ * refused: nothing changed), for a refusal made before anything was sent (`wasUnsent`:
+ * `BackpressureError`, `FailoverError`, a connection refusing at once while its server is known
+ * down), nor for a `ClosedError`: a closed connection runs nothing more, so no later command over
+ * it — a retried release, a background undo — could find what the first did.
+ */
 export function outcomeUnknown(error: unknown): boolean {
-  return !(error instanceof ResponseError)
+  return !(error instanceof ResponseError || error instanceof ClosedError || wasUnsent(error))
 }

@@ -12,6 +12,7 @@ import {
   runScript,
 } from '@cachex/core'
 import { checkBoolean, checkTimeoutMs, describeArgument } from '@cachex/core/internal'
+import { withAclHint } from './_acl-hint.ts'
 import { fenceKey } from './_fence-key.ts'
 import { holding } from './_holding.ts'
 import { slotMigrating } from './_migrating.ts'
@@ -129,6 +130,7 @@ export class Lock implements CacheLock {
   /**
    * Whether a release of the current token failed without an answer (a timeout, a dropped
    * connection): it may have run on the server anyway, so a retry that finds the key gone succeeds.
+   * Not set by a release known not to have run (`outcomeUnknown`: refused unsent, an error reply).
    */
   #releaseUnknown = false
 
@@ -209,7 +211,8 @@ export class Lock implements CacheLock {
       blockingTimeout === null
         ? Number.POSITIVE_INFINITY
         : performance.now() + blockingTimeout * 1000
-    const keys = [this.name, fenceKey(this.name)]
+    const fence = fenceKey(this.name)
+    const keys = [this.name, fence]
     const ttlMs = this.timeout === null ? null : Math.max(1, Math.trunc(this.timeout * 1000))
     const args = [token, ttlMs === null ? '' : String(ttlMs)]
     for (;;) {
@@ -230,7 +233,7 @@ export class Lock implements CacheLock {
           // Sent without an answer, it may still run: undo it then, unless this process holds
           // the token by then (a retry with the caller's token that got the lock).
           if (outcomeUnknown(error)) releaseLater(this.#connection, RELEASE, this.name, token)
-          throw error
+          throw withAclHint(error, this.name, fence)
         }
         reply = 0
       } finally {
@@ -259,10 +262,13 @@ export class Lock implements CacheLock {
   /**
    * Releases the lock. Rejects with `LockError` when not held, `LockNotOwnedError` when no longer
    * ours. The lock keeps its token until the server confirms the release: when the release fails
-   * without an answer (`TimeoutError`, `ConnectionError`), it rejects with that error and a retry
-   * can release the lock. Such a release may still have run on the server, so a retry after it
-   * resolves when the lock key is gone (and rejects with `LockNotOwnedError` when another token
-   * holds it).
+   * (`TimeoutError`, `ConnectionError`, an error reply), it rejects with that error and a retry
+   * can release the lock. A release that failed without an answer (a timeout, a dropped
+   * connection) may still have run on the server, so a retry after it resolves when the lock key
+   * is gone (and rejects with `LockNotOwnedError` when another token holds it). One known not to
+   * have run — refused unsent (`BackpressureError`, `FailoverError`, a connection refusing at once
+   * while Redis is down) or answered with an error reply — changes nothing: a retry that finds the
+   * key gone rejects with `LockNotOwnedError` (the lock expired under its holder).
    */
   release(): Promise<void> {
     if (this.#token === null)
@@ -279,8 +285,9 @@ export class Lock implements CacheLock {
     try {
       reply = await runScript(this.#connection, RELEASE, [this.name], [token])
     } catch (error) {
-      // Unknown outcome: keep the token so that a retry can release a lock that may still exist.
-      this.#releaseUnknown = true
+      // The token is kept, so that a retry can release a lock that may still exist. Only a
+      // release that may have run lets a retry take a gone key for its success.
+      if (outcomeUnknown(error)) this.#releaseUnknown = true
       throw error
     }
     const unknownBefore = this.#releaseUnknown

@@ -135,7 +135,7 @@ export class Semaphore implements CacheSemaphore {
   #acquiring = false
   /** The release in flight, shared by concurrent `release()` calls. */
   #releasing: Promise<void> | null = null
-  /** Whether a release of the current permits failed without an answer (see `Lock`). */
+  /** Whether a release of the current permits failed without an answer, so may have run (see `Lock`). */
   #releaseUnknown = false
 
   /**
@@ -267,9 +267,11 @@ export class Semaphore implements CacheSemaphore {
    * Gives the permits back. Rejects with `LockError` when none are held, and with
    * `LockNotOwnedError` when they had expired and were dropped — by another acquisition, or with
    * the key when they were the last — so that others may have been admitted in their place; a
-   * late release that finds them still in place resolves. A release that fails without an answer (`TimeoutError`,
-   * `ConnectionError`) keeps the token, so that a retry can release them; such a release may have
-   * run on the server anyway, so a retry that finds them gone resolves.
+   * late release that finds them still in place resolves. A release that fails (`TimeoutError`,
+   * `ConnectionError`, an error reply) keeps the token, so that a retry can release them. One that
+   * failed without an answer may have run on the server anyway, so a retry that finds them gone
+   * resolves; one known not to have run (refused unsent, or an error reply: see `Lock.release`)
+   * changes nothing, and a retry that finds them gone rejects with `LockNotOwnedError`.
    */
   release(): Promise<void> {
     const token = this.#token
@@ -287,7 +289,8 @@ export class Semaphore implements CacheSemaphore {
     try {
       reply = await runScript(this.#connection, RELEASE, [this.name], [member])
     } catch (error) {
-      this.#releaseUnknown = true
+      // Kept for a retry; only a release that may have run lets it take a gone member for done.
+      if (outcomeUnknown(error)) this.#releaseUnknown = true
       throw error
     }
     const unknownBefore = this.#releaseUnknown
