@@ -20,24 +20,48 @@ export function isEntry(value: unknown): value is KeyvEntry {
 }
 
 /**
+ * Whether Keyv's `value` is an entry of `undefined`, which the store deletes: no serializer
+ * stores `undefined` (json and pickle refuse it, msgpack would read it back as `null`).
+ */
+export function isUndefinedEntry(value: unknown): boolean {
+  return isEntry(value) && value.value === undefined
+}
+
+/**
+ * What a `'keyv'` store stores of Keyv's `value`: the value itself, but an entry from a Keyv that
+ * does not serialize without an `expires` of `undefined` (Keyv's "never"), which pickle refuses
+ * and msgpack would read back as `null`. Keyv reads a missing `expires` the same way.
+ */
+export function storedEntry(value: unknown): unknown {
+  if (!isEntry(value) || !Object.hasOwn(value, 'expires') || value.expires !== undefined) {
+    return value
+  }
+  const { expires: _, ...rest } = value
+  return rest
+}
+
+/**
  * Whether `value`, read by a `'keyv'` store, is something Keyv can take back: its serialized
  * entry (a string holding a JSON object, `{"value":…,"expires":…}`, what Keyv's serializer
  * writes) or, from a Keyv that does not serialize, the entry itself (a plain object of `value`
  * and `expires`). Anything else (an integer `incr()` counted, a string or an object `cache.set()`
  * or Django stored) Keyv cannot read: its deserializer (`JSON.parse`) throws a `SyntaxError` on
- * most strings, and its `iterator()` a `TypeError` on any value that is not a string.
+ * most strings, a `RangeError` on one nested too deep for it, and its `iterator()` a `TypeError`
+ * on any value that is not a string.
  */
 export function isKeyvRecord(value: unknown): boolean {
   if (typeof value === 'string') {
-    // Parsing is the one sure test that Keyv's JSON.parse will not throw; a string that is not
-    // an object (Keyv writes none) is turned down before it is parsed.
+    // Parsing is the one sure test that Keyv's JSON.parse will not throw: plainly for the
+    // syntax, then as Keyv parses (with a reviver) for a deep value. A string that is not an
+    // object (Keyv writes none) is turned down before it is parsed.
     if (!value.startsWith('{')) return false
+    let parsed: unknown
     try {
-      JSON.parse(value)
-      return true
+      parsed = JSON.parse(value)
     } catch {
       return false
     }
+    return !mayBeTooDeep(value, parsed) || parsesWithReviver(value)
   }
   if (!isEntry(value)) return false
   const prototype: unknown = Object.getPrototypeOf(value)
@@ -47,9 +71,73 @@ export function isKeyvRecord(value: unknown): boolean {
   )
 }
 
+/**
+ * Nesting up to which any stack parses a JSON text with a reviver (Node's default stack holds
+ * about 2,600 levels): only what is nested deeper is tried.
+ */
+const SHALLOW = 500
+/** Levels a deep text is wrapped in when tried: stack Keyv's own parse has to spare. */
+const STACK_MARGIN = 64
+const keep = (_key: string, value: unknown): unknown => value
+
+/**
+ * Whether the JSON text `json`, which a plain `JSON.parse` read as `parsed`, is nested more than
+ * `SHALLOW` levels deep. A text shorter than `2 × SHALLOW` cannot be; a longer one's value is
+ * walked, without recursion (a plain `JSON.parse` takes any nesting, and so does this): linear
+ * in its arrays and objects, of which a text in Keyv's usual shapes has few.
+ */
+function mayBeTooDeep(json: string, parsed: unknown): boolean {
+  if (json.length < 2 * SHALLOW) return false
+  const pending: unknown[] = [parsed]
+  const depths: number[] = [1]
+  while (pending.length > 0) {
+    const node = pending.pop()
+    const depth = depths.pop() as number
+    if (depth > SHALLOW) return true
+    const children = Array.isArray(node) ? node : Object.values(node as object)
+    for (const child of children) {
+      if (typeof child === 'object' && child !== null) {
+        pending.push(child)
+        depths.push(depth + 1)
+      }
+    }
+  }
+  return false
+}
+
+/**
+ * Whether the JSON text `json` parses with a reviver, as Keyv's deserializer (@keyv/serialize)
+ * parses it: a reviver's walk recurses, and a 6 KB text of 3,000 nested arrays throws
+ * `RangeError` (stack exhausted) there. It is tried wrapped in `STACK_MARGIN` more levels, so
+ * that a text that passes here leaves Keyv's parse, called from a deeper stack, room to spare.
+ */
+function parsesWithReviver(json: string): boolean {
+  try {
+    JSON.parse(`${'['.repeat(STACK_MARGIN)}${json}${']'.repeat(STACK_MARGIN)}`, keep)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Whether `text` is JSON. */
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text)
+    return true
+  } catch {
+    return false
+  }
+}
+
 /** The `SerializationError` of a value at `key` that a `'keyv'` store cannot hand Keyv. */
 export function notKeyvRecord(key: string, value: unknown): SerializationError {
-  const what = typeof value === 'string' ? "a string that is not Keyv's JSON entry" : kindOf(value)
+  const what =
+    typeof value !== 'string'
+      ? kindOf(value)
+      : value.startsWith('{') && isJson(value)
+        ? "a JSON text nested deeper than Keyv's deserializer can parse"
+        : "a string that is not Keyv's JSON entry"
   return new SerializationError(
     `cannot read key '${bounded(key)}': @cachex/keyv (serialization: 'keyv') holds Keyv's serialized ` +
       `entries, and this is ${what}, which Keyv cannot read. Values written by cache.set() or ` +
@@ -130,6 +218,29 @@ export function isDecodingError(error: unknown): boolean {
  */
 export function isWrongType(error: unknown): boolean {
   return error instanceof ResponseError && /\bWRONGTYPE\b/.test(error.message)
+}
+
+/**
+ * What `read` (a store's `get` without its error handling) finds of each of `keys`, its reads
+ * sent together (one round trip): for a batch whose `MGET` could not decode one of them. Resolves
+ * the entries, and the errors of the keys whose value cannot be decoded (missing from the
+ * entries), for the caller to report; a key of another type is missing too, as `MGET` reads it.
+ * Rejects with any other error (a connection lost), which would fail every key alike.
+ */
+export async function readEach<T>(
+  keys: string[],
+  read: (key: string) => Promise<T>,
+): Promise<[Array<T | undefined>, unknown[]]> {
+  const settled = await Promise.allSettled(keys.map((key) => read(key)))
+  const unreadable: unknown[] = []
+  const entries = settled.map((outcome) => {
+    if (outcome.status === 'fulfilled') return outcome.value
+    const error: unknown = outcome.reason
+    if (isDecodingError(error)) unreadable.push(error)
+    else if (!isWrongType(error)) throw error
+    return undefined
+  })
+  return [entries, unreadable]
 }
 
 /** A `setMany` entry: an object with a string `key`. */

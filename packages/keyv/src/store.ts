@@ -9,8 +9,10 @@ import {
   isEntry,
   isKeyedEntry,
   isKeyvRecord,
-  isWrongType,
+  isUndefinedEntry,
   notKeyvRecord,
+  readEach,
+  storedEntry,
   toTimeout,
 } from './_keyv-values.ts'
 
@@ -91,9 +93,10 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
   }
 
   /**
-   * The entries of `keys`, in order, `undefined` where a key is missing: one `MGET`. A failed
-   * read is an `'error'` event and all misses, a value Keyv cannot read one and its key's miss;
-   * or it rejects with `throwOnErrors`.
+   * The entries of `keys`, in order, `undefined` where a key is missing: one `MGET`. A value that
+   * cannot be decoded, or that Keyv cannot read, is an `'error'` event and its key's miss (the
+   * keys are then read one by one, in one more round trip); any other failed read is an `'error'`
+   * event and all misses. Or it rejects with `throwOnErrors`.
    */
   async getMany<Value>(keys: string[]): Promise<Array<StoredData<Value | undefined>>> {
     checkKeys(keys, 'getMany')
@@ -101,10 +104,20 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
     try {
       found = await this.#getMany(keys)
     } catch (error) {
-      return this.#readFailed(
-        error,
-        keys.map(() => undefined),
-      )
+      const misses = keys.map(() => undefined)
+      if (!isDecodingError(error) || this.throwOnErrors) return this.#readFailed(error, misses)
+      // MGET decodes the whole batch or nothing: one value that cannot be decoded would make
+      // every key a miss. Read them key by key then, only that one a miss.
+      let each: [Array<StoredData<Value> | undefined>, unknown[]]
+      try {
+        each = await readEach(keys, (key) => this.#get<Value>(key))
+      } catch (eachError) {
+        return this.#readFailed(eachError, misses)
+      }
+      // Outside the try: an error reported here (and thrown, should throwOnErrors have been set
+      // meanwhile) is not reported again.
+      for (const keyError of each[1]) this.#readFailed(keyError, undefined)
+      return each[0]
     }
     return this.#entries<Value>(keys, found)
   }
@@ -268,17 +281,9 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
     } else {
       // MGET decodes the whole batch or nothing: one value that cannot be decoded would hide the
       // rest. Read the batch key by key then, leaving out (and reporting) the keys that fail.
-      entries = []
-      for (const key of keys) {
-        try {
-          entries.push(await this.#get<Value>(key))
-        } catch (keyError) {
-          // A key of another type: the `MGET` of the batch read it as missing, and so does this.
-          if (isWrongType(keyError)) entries.push(undefined)
-          else if (isDecodingError(keyError)) entries.push(this.#readFailed(keyError, undefined))
-          else throw keyError
-        }
-      }
+      const [each, unreadable] = await readEach(keys, (key) => this.#get<Value>(key))
+      for (const keyError of unreadable) this.#readFailed(keyError, undefined)
+      entries = each
     }
     for (let i = 0; i < keys.length; i++) {
       // A key that expired between SCAN and MGET is simply skipped.
@@ -358,9 +363,12 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
     return pttl === null || pttl <= 0 ? { value } : { value, expires: Date.now() + pttl }
   }
 
-  /** What a write stores: Keyv's value as is, or the bare value of Keyv's entry. */
+  /**
+   * What a write stores: Keyv's value (an entry without an `expires` of `undefined`: see
+   * `storedEntry`), or the bare value of Keyv's entry.
+   */
   #toStored(value: unknown): unknown {
-    if (this.opts.serialization === 'keyv') return value
+    if (this.opts.serialization === 'keyv') return storedEntry(value)
     if (isEntry(value)) return value.value
     throw new InvalidArgumentError(
       typeof value === 'string'
@@ -368,14 +376,6 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
         : "@cachex/keyv: with serialization: 'cachex' the store takes Keyv entries ({ value, expires }); use it through Keyv",
     )
   }
-}
-
-/**
- * Whether Keyv's `value` is an entry of `undefined`, which the store deletes: no serializer
- * stores `undefined` (json and pickle refuse it, msgpack would read it back as `null`).
- */
-function isUndefinedEntry(value: unknown): boolean {
-  return isEntry(value) && value.value === undefined
 }
 
 /**
