@@ -68,11 +68,15 @@ export function isNodeRedisCluster(value: unknown): value is NodeRedisClusterLik
   )
 }
 
-/** A node-redis cluster made from the seed URLs of `location`, and how to talk about it. */
+/**
+ * A node-redis cluster made from the seed URLs of `location`, and how to talk about it:
+ * `plainAdvice`, for plain seeds (`redis://`, no `tls` in `clientOptions.socket`), says what to
+ * change if the nodes serve TLS only (`withPlainHintText`).
+ */
 export function clusterFromSeeds(
   options: ClusterOptions,
   connectTimeoutMs: number,
-): { cluster: NodeRedisClusterLike; secrets: string[]; where: string } {
+): { cluster: NodeRedisClusterLike; secrets: string[]; where: string; plainAdvice?: string } {
   const location = options.location
   const urls = seedUrls(location)
   const seeds = urls.map((url) => ({ url, address: parseRedisUrl(url) }))
@@ -138,7 +142,16 @@ export function clusterFromSeeds(
     topologyRefreshOnReconnectionAttemptStrategy: DEFAULT_TOPOLOGY_REFRESH_MS,
     ...options.clusterOptions,
   } as never) as unknown as NodeRedisClusterLike
-  return { cluster, secrets, where }
+  const plain = /^(redis|valkey):\/\//i.exec(urls[0] ?? '')?.[1]?.toLowerCase()
+  const tlsSocket = (extra.socket as { tls?: unknown } | undefined)?.tls === true
+  return {
+    cluster,
+    secrets,
+    where,
+    ...(tls || tlsSocket || plain === undefined
+      ? {}
+      : { plainAdvice: `if it serves TLS only, use ${plain}s://` }),
+  }
 }
 
 function seedUrls(location: ClusterOptions['location']): string[] {

@@ -193,16 +193,26 @@ function withPlainHint(error: unknown, scheme: string): unknown {
   if (
     !(error instanceof ConnectionError) ||
     error instanceof TimeoutError ||
-    error instanceof ClosedError ||
-    error.message.includes(CLOSED_UNANSWERED) ||
-    !isClosedUnanswered(error)
+    error instanceof ClosedError
   ) {
     return error
   }
-  return new ConnectionError(
-    `${error.message} (${CLOSED_UNANSWERED}: if it serves TLS only, use ${scheme})`,
-    { cause: error.cause ?? error },
-  )
+  const message = withPlainHintText(error.message, error, `if it serves TLS only, use ${scheme}`)
+  if (message === error.message) return error
+  return new ConnectionError(message, { cause: error.cause ?? error })
+}
+
+/**
+ * `text`, the message of a failed plain connection, with the hint of `withPlainHint` when
+ * `failure` is the server dropping the connection unanswered (a TLS-only server's way): `advice`
+ * says what to change (`if it serves TLS only, use rediss://`). For the topologies whose own
+ * messages name the failure (a cluster's seeds, the sentinels), until they were first ready.
+ * Once only.
+ */
+export function withPlainHintText(text: string, failure: unknown, advice: string): string {
+  if (text.includes(CLOSED_UNANSWERED) || !(failure instanceof Error)) return text
+  if (!isClosedUnanswered(failure)) return text
+  return `${text} (${CLOSED_UNANSWERED}: ${advice})`
 }
 
 /**

@@ -55,20 +55,54 @@ export function refusalAwareReconnect(): (retries: number, cause: unknown) => nu
 }
 
 /**
- * Whether `error`, or an error it wraps, is the server refusing a connection's handshake with an
- * error reply: wrong credentials or an unknown user (`WRONGPASS`), none given where it requires
- * them (`NOAUTH`), or a user the ACL forbids a command of the handshake (`NOPERM`). The server is
- * up and answering; trying again meets the same refusal until its configuration changes.
+ * Whether `error`, or an error it wraps, is a connection's handshake refused: by the server with
+ * an error reply — wrong credentials or an unknown user (`WRONGPASS`), none given where it
+ * requires them (`NOAUTH`), or a user the ACL forbids a command of the handshake (`NOPERM`) — or
+ * a TLS certificate refused either way (`isCertificateRefusal`). The server is up; trying again
+ * meets the same refusal until the configuration changes, and no failover changes it.
  */
 export function isRefusedHandshake(error: unknown): boolean {
   for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
     if (e instanceof ErrorReply && /^(WRONGPASS|NOAUTH|NOPERM)\b/.test(e.message)) return true
   }
+  return isCertificateRefusal(error)
+}
+
+/**
+ * Whether `error`, or an error it wraps, is a TLS handshake that failed on a certificate: the
+ * server's, which the client does not accept (signed by a CA it was not given, self-signed,
+ * expired, not listing the name the client asked for), or the client's, which the server requires
+ * or does not accept (a TLS alert: certificate required, unknown CA, bad certificate). Node and
+ * OpenSSL say so in the error's `code`. The server speaks TLS and is up: the certificates or the
+ * client's options must change.
+ */
+export function isCertificateRefusal(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code
+    if (!(e instanceof ErrorReply) && typeof code === 'string' && CERTIFICATE_CODE.test(code)) {
+      return true
+    }
+  }
   return false
 }
 
-/** Where the password goes, for a connection cachex opens from a URL and its options. */
-export const PASSWORD_IN_URL = 'put it in the URL (redis://:password@host) or the `password` option'
+/**
+ * The `code` of a certificate refused in a TLS handshake: Node's checks of the server's
+ * certificate (`SELF_SIGNED_CERT_IN_CHAIN`, `UNABLE_TO_VERIFY_LEAF_SIGNATURE`,
+ * `CERT_HAS_EXPIRED`, `ERR_TLS_CERT_ALTNAME_INVALID`…) and the alerts of a server that refuses
+ * the client's (`ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED`, `ERR_SSL_TLSV1_ALERT_UNKNOWN_CA`,
+ * `ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE`…).
+ */
+const CERTIFICATE_CODE =
+  /CERT|^UNABLE_TO_(GET|VERIFY|DECRYPT|DECODE)_|^HOSTNAME_MISMATCH$|^INVALID_(CA|PURPOSE)$|^PATH_LENGTH_EXCEEDED$|UNKNOWN_CA$/
+
+/**
+ * Where the password goes, for a connection cachex opens from a URL and its options. A name
+ * before the `@` without a colon is a user name: a password typed so (the form ioredis reads as
+ * a password) is sent as none.
+ */
+export const PASSWORD_IN_URL =
+  'put it in the URL after a colon (redis://:password@host; redis://name@host gives a user name only) or the `password` option'
 /**
  * Where the password goes, for a node-redis `RedisSentinel` handed in as `location`: cachex does
  * not open its connections, node-redis does, with its own options.
@@ -95,12 +129,38 @@ const NOAUTH_HINT = 'the server requires a password: '
 const WRONGPASS_HINT = 'the user name or password given is wrong'
 
 /**
+ * Where the TLS options go, for each place a password goes (see `withAuthHint`): a certificate is
+ * given beside the password.
+ */
+const SOCKET_OPTIONS: ReadonlyMap<string, string> = new Map([
+  [PASSWORD_IN_URL, '`clientOptions.socket`'],
+  [PASSWORD_IN_SENTINELS, '`sentinelOptions.socket`'],
+  [PASSWORD_IN_SENTINEL, 'the socket options of the RedisSentinel you handed in'],
+  [PASSWORD_IN_CLUSTER, 'the `defaults.socket` of the RedisCluster you handed in'],
+])
+
+/** The words of a server that refused the client's certificate, or its lack of one (an alert). */
+const CLIENT_CERTIFICATE_REFUSED =
+  /\balert (certificate required|unknown ca|bad certificate|certificate (unknown|expired|revoked)|unsupported certificate)\b/i
+/** The words of a server's certificate the client did not accept (Node's checks). */
+const SERVER_CERTIFICATE_REFUSED =
+  /self[- ]signed certificate|unable to (get (local )?issuer certificate|verify the first certificate)|certificate (has expired|is not yet valid|signature failure|chain too long|is revoked|revoked|not trusted|rejected)|invalid CA certificate|unsupported certificate purpose|does not match certificate's altnames/i
+
+/** What a certificate refused in the TLS handshake means (before where the TLS options go). */
+const CERTIFICATE_HINT = 'the TLS handshake failed: '
+
+/**
  * Whether `message` (of an error, or an error's text) reports the server refusing the
- * connection's credentials: none given where it requires a password (`NOAUTH`), or wrong ones
- * (`WRONGPASS`).
+ * connection's credentials — none given where it requires a password (`NOAUTH`), wrong ones
+ * (`WRONGPASS`) — or a TLS certificate refused either way (see `isCertificateRefusal`): a
+ * refusal that waiting does not change, told apart from a server that is unreachable.
  */
 export function isAuthRefusal(message: string): boolean {
-  return /\b(NOAUTH|WRONGPASS)\b/.test(message)
+  return (
+    /\b(NOAUTH|WRONGPASS)\b/.test(message) ||
+    CLIENT_CERTIFICATE_REFUSED.test(message) ||
+    SERVER_CERTIFICATE_REFUSED.test(message)
+  )
 }
 
 /**
@@ -109,7 +169,10 @@ export function isAuthRefusal(message: string): boolean {
  * `where` says where the password goes (`PASSWORD_IN_URL` for a connection cachex opens from a
  * URL, `PASSWORD_IN_SENTINELS` for the sentinels cachex connects to, `PASSWORD_IN_SENTINEL`,
  * `PASSWORD_IN_CLUSTER` for a node-redis object handed in); `whose`, if given, says whose
- * credentials a wrong one (`WRONGPASS`) was (`SENTINELS_CREDENTIALS`). Once only: a message that
+ * credentials a wrong one (`WRONGPASS`) was (`SENTINELS_CREDENTIALS`). A TLS certificate refused
+ * either way says which one was not accepted and which TLS option (`ca`, or `cert` and `key`)
+ * to look at, where the socket options of that connection go; OpenSSL's and Node's own words
+ * (`self-signed certificate in certificate chain`) say neither. Once only: a message that
  * quotes another keeps one hint.
  */
 export function withAuthHint(
@@ -117,14 +180,35 @@ export function withAuthHint(
   where: string = PASSWORD_IN_URL,
   whose?: string,
 ): string {
-  if (message.includes(NOAUTH_HINT) || message.includes(WRONGPASS_HINT)) return message
+  if (
+    message.includes(NOAUTH_HINT) ||
+    message.includes(WRONGPASS_HINT) ||
+    message.includes(CERTIFICATE_HINT)
+  ) {
+    return message
+  }
+  const socket = SOCKET_OPTIONS.get(where) ?? 'the socket options'
   const hint = /\bNOAUTH\b/.test(message)
     ? `${NOAUTH_HINT}${where}`
     : /\bWRONGPASS\b/.test(message)
       ? whose === undefined
         ? WRONGPASS_HINT
         : `${WRONGPASS_HINT} — ${whose}`
-      : undefined
+      : CLIENT_CERTIFICATE_REFUSED.test(message)
+        ? `${CERTIFICATE_HINT}the server did not accept the client's certificate, or its lack of one — give one signed by a CA the server trusts as \`cert\` and \`key\` in ${socket}`
+        : SERVER_CERTIFICATE_REFUSED.test(message)
+          ? `${CERTIFICATE_HINT}the server's certificate was not accepted${serverCertificateAdvice(message, socket)}`
+          : undefined
   if (hint === undefined) return message
   return `${hint} (${message.trimEnd()})`
+}
+
+/** What to change about a server's certificate the client did not accept (`message` says why). */
+function serverCertificateAdvice(message: string, socket: string): string {
+  if (/altnames/i.test(message)) {
+    return ` — it does not list the name the server was reached by: reach it by one it lists, or set \`servername\` in ${socket}`
+  }
+  // An expired one is renewed on the server; the client's options change nothing.
+  if (/certificate (has expired|is not yet valid)/i.test(message)) return ''
+  return ` — give the CA that signed it as \`ca\` in ${socket}`
 }

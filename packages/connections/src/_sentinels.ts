@@ -1,7 +1,7 @@
 import { ConnectionError } from '@cachex/core'
 import { createClient } from '@redis/client'
 import { destroyClient, within } from './_connect.ts'
-import { scrub, toCachexError } from './_errors.ts'
+import { scrub, toCachexError, withPlainHintText } from './_errors.ts'
 import { TEXT_COMMAND_OPTIONS } from './_options.ts'
 import {
   PASSWORD_IN_SENTINELS,
@@ -76,6 +76,9 @@ const PATTERNS = [
 ]
 
 type Client = ReturnType<typeof createClient>
+
+/** What to change when plain connections to the sentinels are dropped unanswered. */
+const SENTINELS_TLS = 'if the sentinels serve TLS only, set `sentinelOptions.tls: true`'
 
 interface Link {
   readonly key: string
@@ -181,9 +184,11 @@ export class SentinelWatch {
   /**
    * The view of the first sentinel that answers, within `timeoutMs`: a `ConnectionError` naming
    * the last failure when none does (a refused connection, a wrong password, an unknown service
-   * fail at once rather than at the end of the wait).
+   * fail at once rather than at the end of the wait), with a hint when plain connections were
+   * dropped unanswered, as TLS-only sentinels do (`withPlainHintText`).
    */
   async first(timeoutMs: number, where: string): Promise<SentinelView> {
+    const options = this.#options
     const links = [...this.#links.values()]
     try {
       return await within(
@@ -194,9 +199,15 @@ export class SentinelWatch {
     } catch (error) {
       const errors = error instanceof AggregateError ? error.errors : [error]
       const last = errors[errors.length - 1]
-      throw new ConnectionError(`could not connect to ${where}: ${this.#describe(last)}`, {
-        cause: scrub(last, this.#options.secrets),
-      })
+      // Plain connections that TLS-only sentinels drop unanswered, as one server says it; not
+      // once a sentinel answered (a reset since is an outage).
+      const plain =
+        options.clientOptions.socket?.tls !== true && !links.some((link) => link.wasReady)
+      const text = this.#describe(last)
+      throw new ConnectionError(
+        `could not connect to ${where}: ${plain ? withPlainHintText(text, last, SENTINELS_TLS) : text}`,
+        { cause: scrub(last, this.#options.secrets) },
+      )
     }
   }
 

@@ -11,6 +11,7 @@ import {
 import { scanWalk } from '@cachex/core/internal'
 import { ClusterBlocking } from './_cluster-blocking.ts'
 import { closeCluster } from './_cluster-close.ts'
+import { describeClusterFailure } from './_cluster-describe.ts'
 import type { NodeHandle, NodeRedisClusterLike } from './_cluster-nodes.ts'
 import { type ClusterOptions, clusterFromSeeds, isNodeRedisCluster } from './_cluster-options.ts'
 import { ClusterTracking } from './_cluster-tracking.ts'
@@ -122,6 +123,8 @@ class ClusterConnection implements Connection {
   readonly #where: string
   /** Where a password the nodes require goes (see `withAuthHint`): the URLs, or the given cluster. */
   readonly #passwordGoes: string
+  /** What to change if plain seeds reach TLS-only nodes (`ClusterWording`); none once connected. */
+  #plainAdvice: string | undefined
   readonly #connecting = new SharedAttempt()
   /** The discovery cachex started, if any. */
   #opening: Promise<unknown> | undefined
@@ -176,6 +179,7 @@ class ClusterConnection implements Connection {
       this.#secrets = made.secrets
       this.#where = made.where
       this.#passwordGoes = PASSWORD_IN_URL
+      this.#plainAdvice = made.plainAdvice
       this.#closeClient = true
     }
     this.#life = new Lifecycle({
@@ -240,6 +244,7 @@ class ClusterConnection implements Connection {
     })
     // The slot map is known and every primary reached, whoever started the discovery.
     this.#listeners.add(this.#cluster, 'connect', () => {
+      this.#plainAdvice = undefined
       this.#life.breaker.up()
       this.#topology.build()
     })
@@ -563,22 +568,13 @@ class ClusterConnection implements Connection {
     return typed
   }
 
-  /**
-   * The message of `error`, passwords cut out; an authentication refusal says in words what it
-   * means and where the password goes (see `withAuthHint`), as on one server.
-   */
+  /** The message of `error`, as one server words it (see `describeClusterFailure`). */
   #describe(error: unknown): string {
-    const text = toCachexError(error, this.#secrets).message
-    // node-redis says only that no seed answered; why is in the error it emitted last.
-    const why = this.#lastEvent
-    const described =
-      error instanceof Error &&
-      error.constructor.name === 'RootNodesUnavailableError' &&
-      why instanceof Error &&
-      why !== error
-        ? `${text} (${toCachexError(why, this.#secrets).message})`
-        : text
-    return withAuthHint(described, this.#passwordGoes)
+    return describeClusterFailure(error, this.#lastEvent, {
+      secrets: this.#secrets,
+      passwordGoes: this.#passwordGoes,
+      plainAdvice: this.#plainAdvice,
+    })
   }
 
   /** Whether a cluster of the user's, open once, is closed now: by its owner. */

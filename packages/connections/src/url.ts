@@ -166,10 +166,12 @@ const MEMORY_SLASHES =
  * The URL with any password replaced by `***`, for messages and logs: everything between the
  * user name (up to the first `:` after the scheme and its slashes, however many) and the last
  * `@` — a password may hold a raw `@`, `:`, `/`, `?` or `#` that a URL parser would take for the
- * end of the userinfo — and the value of every query parameter but `db`. Without an `@`, a `user:secret` where
- * a host and port would be (a location split at a raw comma in its password) hides `secret`
- * when it is not a port. A text with neither a scheme nor `//` is no URL (often a password put
- * in the wrong setting): hidden whole.
+ * end of the userinfo — and the value of every query parameter but `db`. A userinfo without a
+ * `:` (`redis://name@host`) is hidden whole (`redis://***@host`): it reads as a user name, but is
+ * often a password typed without its colon (the form ioredis reads as a password). Without an
+ * `@`, a `user:secret` where a host and port would be (a location split at a raw comma in its
+ * password) hides `secret` when it is not a port. A text with neither a scheme nor `//` is no
+ * URL (often a password put in the wrong setting): hidden whole.
  */
 export function redactUrl(url: string): string {
   let out = url
@@ -177,10 +179,14 @@ export function redactUrl(url: string): string {
   const slashes = url.indexOf('//')
   const start = scheme !== null ? scheme[0].length : slashes >= 0 ? slashes + 2 : -1
   if (start < 0) return url === '' ? url : '***'
-  const at = userinfoEnd(url, start)
+  // `unix:///path`: an `@` there is the socket path's (a userinfo comes before the path's `/`).
+  const at = /^unix:\/\/\//i.test(url) ? -1 : userinfoEnd(url, start)
   if (start >= 0 && at >= start) {
     const colon = url.indexOf(':', start)
-    if (colon >= 0 && colon < at) out = `${url.slice(0, colon)}:***${url.slice(at)}`
+    out =
+      colon >= 0 && colon < at
+        ? `${url.slice(0, colon)}:***${url.slice(at)}`
+        : `${url.slice(0, start)}***${url.slice(at)}`
   } else if (start >= 0 && url[start] !== '[') {
     const hostPort = /^([^:/?#]*):([^/?#]*)/.exec(url.slice(start))
     if (hostPort !== null && !/^\d*$/.test(hostPort[2] as string)) {

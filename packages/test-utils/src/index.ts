@@ -91,8 +91,10 @@ export type { ScriptChild } from './script.ts'
 export { startScript } from './script.ts'
 export type { SentinelDeployment, StartSentinelsOptions } from './sentinel.ts'
 export { startSentinels } from './sentinel.ts'
-export type { StartTlsRedisOptions, TlsRedis } from './tls.ts'
-export { startTlsRedis } from './tls.ts'
+export type { StartTlsRedisOptions, TestCertificates, TlsRedis } from './tls.ts'
+export { makeTestCertificates, startTlsRedis } from './tls.ts'
+export type { StartTlsSentinelsOptions, TlsSentinelDeployment } from './tls-topology.ts'
+export { startTlsSentinels } from './tls-topology.ts'
 
 /** Resolves after `ms` milliseconds. */
 export function delay(ms: number): Promise<void> {

@@ -108,6 +108,43 @@ export async function startTlsRedis(options: StartTlsRedisOptions = {}): Promise
   }
 }
 
+/** A test CA with a server and a client certificate it signed, made by `makeTestCertificates`. */
+export interface TestCertificates {
+  /** The directory that holds them: `ca.crt`, `server.crt`/`server.key`, `client.crt`/`client.key`. */
+  readonly dir: string
+  /** The PEM certificate of the CA. */
+  readonly ca: string
+  /** A PEM client certificate signed by the CA. */
+  readonly cert: string
+  /** The PEM private key of `cert`. */
+  readonly key: string
+  /** Removes the directory. */
+  remove(): void
+}
+
+/**
+ * Generates a CA, a server certificate (for `127.0.0.1` and `localhost`) and a client certificate
+ * with `openssl` in a temporary directory: for TLS servers a test starts itself, or as a CA that
+ * is not the server's (a wrong `ca`).
+ */
+export async function makeTestCertificates(): Promise<TestCertificates> {
+  const dir = mkdtempSync(join(tmpdir(), 'cachex-tls-'))
+  try {
+    await makeCertificates(dir)
+    const read = (name: string) => readFileSync(join(dir, name), 'utf8')
+    return {
+      dir,
+      ca: read('ca.crt'),
+      cert: read('client.crt'),
+      key: read('client.key'),
+      remove: () => rmSync(dir, { recursive: true, force: true }),
+    }
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true })
+    throw error
+  }
+}
+
 /** Writes `ca.crt`/`ca.key`, `server.crt`/`server.key` and `client.crt`/`client.key` to `dir`. */
 async function makeCertificates(dir: string): Promise<void> {
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
