@@ -5,6 +5,7 @@ import { Flights, type FlightToken } from './_flights.ts'
 import type { LocalBounds } from './_local-options.ts'
 import { decodeSized, entryBytes, type Sized } from './_local-size.ts'
 import type { HeldForStampede, StampedeEntry, StampedeRead } from './_local-stampede.ts'
+import { heldTtl } from './_local-ttl.ts'
 import type { Room } from './_lru.ts'
 import { RecentWrites } from './_recent-writes.ts'
 import { TinyLfuRoom } from './_tinylfu.ts'
@@ -14,7 +15,7 @@ import type { Tracking } from './types.ts'
 
 /** What `cache.localStats()` reports. */
 export interface LocalStats {
-  /** Reads served from memory. */
+  /** Reads served from memory (values, and `ttl` / `pttl` of held values). */
   hits: number
   /** Reads that went to Redis (the tier empty for the key, or bypassed while tracking is down). */
   misses: number
@@ -406,7 +407,14 @@ export class LocalTier implements ValueStore {
     return this.#writing([from, to], () => this.#inner.rename(from, to, key))
   }
 
+  /** A held value's expiry answers (a hit, not counted for eviction); else Redis (a miss). */
   ttl(rkey: string, unit: 's' | 'ms'): Promise<number | null> {
+    const held = this.#up ? heldTtl(this.#room.peek(rkey), Date.now(), unit) : undefined
+    if (held !== undefined) {
+      this.#hits++
+      return Promise.resolve(held)
+    }
+    this.#misses++
     return this.#inner.ttl(rkey, unit, this.#recent.has(rkey))
   }
 
