@@ -39,12 +39,15 @@ describe('Sentinel with a wrong data password', () => {
   })
   afterAll(() => deployment?.stop())
 
-  it('fails each read within 2.5 s with the refusal, as writes do (not after the 5 s socketTimeout)', async () => {
+  it('fails each read with the refusal, as writes do, not after the socketTimeout', async () => {
     const cache = createCache({
       client: 'sentinel',
       location: 'redis://mymaster/0',
       sentinels: deployment.addresses,
       password: 'wrong-password',
+      // Far above the bound below: a read that waited it out would fail the test, while a busy
+      // machine's slow first handshake does not.
+      socketTimeout: 30,
     })
     opened.push(cache)
     for (const call of [
@@ -58,9 +61,9 @@ describe('Sentinel with a wrong data password', () => {
       expect(error).toBeInstanceOf(ConnectionError)
       expect((error as Error).message).toMatch(/WRONGPASS/)
       expect((error as Error).message).not.toContain('wrong-password')
-      expect(ms).toBeLessThan(2500)
+      expect(ms).toBeLessThan(15_000)
     }
-  }, 30_000)
+  }, 120_000)
 })
 
 describe('Sentinel with a wrong sentinel password', () => {

@@ -185,7 +185,7 @@ describe("'$': a blocking xread that a slot move interrupts", () => {
     const other = open(prefix, 1)
     await c.xadd('s', { n: 0 })
     const rawKey = c.makeKey('s')
-    const reading = timed(c.xread({ s: '$' }, { block: 3000 }))
+    const reading = timed(c.xread({ s: '$' }, { block: 30_000 }))
     await untilBlockedOn(rawKey)
     const move = await cluster.beginSlotMove(keySlot(rawKey), await otherPrimary(rawKey))
     await move.migrate([rawKey])
