@@ -2,7 +2,12 @@
 // `cannot store key 'k': …` for one written, the same class, `code` and `cause`.
 import { bounded } from './_bounded.ts'
 import type { Codec } from './codec.ts'
-import { CompressionError, SerializationError } from './errors.ts'
+import {
+  CompressionError,
+  isCallBudgetError,
+  markCallBudget,
+  SerializationError,
+} from './errors.ts'
 import type { RedisArgument } from './types.ts'
 
 /**
@@ -15,7 +20,11 @@ export function withKeyContext(error: unknown, key: string, field: string | unde
     return new SerializationError(`cannot read ${where}: ${error.message}`, { cause: error.cause })
   }
   if (error instanceof CompressionError) {
-    return new CompressionError(`cannot read ${where}: ${error.message}`, { cause: error.cause })
+    const keyed = new CompressionError(`cannot read ${where}: ${error.message}`, {
+      cause: error.cause,
+    })
+    // The limit of the call it was read in stays one.
+    return isCallBudgetError(error) ? markCallBudget(keyed) : keyed
   }
   return error
 }

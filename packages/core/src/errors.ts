@@ -171,15 +171,35 @@ export function decompressionLimitError(
   options?: { cause?: unknown; perCall?: boolean },
 ): CompressionError {
   if (options?.perCall === true) {
-    return new CompressionError(
+    const error = new CompressionError(
       `${compressor}: the values of one call would decompress to more than ${maxOutputLength} bytes (4 × maxValueSize); read them in smaller calls`,
       { cause: options.cause },
     )
+    return markCallBudget(error)
   }
   return new CompressionError(
     `${compressor}: decompressed value exceeds maxValueSize (${maxOutputLength} bytes)`,
     options,
   )
+}
+
+/** The mark of a call's budget run out (`isCallBudgetError`): across copies of this package. */
+const CALL_BUDGET = Symbol.for('@cachex/core.callBudget')
+
+/** Marks `error` as a call's budget run out (`isCallBudgetError`); returns it. */
+export function markCallBudget<T extends Error>(error: T): T {
+  Object.defineProperty(error, CALL_BUDGET, { value: true })
+  return error
+}
+
+/**
+ * Whether `error` is the `CompressionError` of a call whose values together would decompress past
+ * its budget (`decompressionLimitError` with `perCall`): a limit of the call, not a fault of any
+ * one value, which reading the values one call each would step around. For cachex's own packages
+ * (`@cachex/core/internal`).
+ */
+export function isCallBudgetError(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && Object.hasOwn(error, CALL_BUDGET)
 }
 
 /** An argument is not of the accepted type or range (a non-numeric timeout, an empty key list where one is needed). */

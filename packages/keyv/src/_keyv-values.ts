@@ -7,7 +7,7 @@ import {
   ResponseError,
   SerializationError,
 } from '@cachex/core'
-import { bounded, checkTimeoutMs, describeArgument } from '@cachex/core/internal'
+import { bounded, checkTimeoutMs, describeArgument, isCallBudgetError } from '@cachex/core/internal'
 
 /** An entry as Keyv hands it to a store when it does not serialize (`serialize: undefined`). */
 export interface KeyvEntry {
@@ -204,12 +204,17 @@ export function checkKeys(keys: unknown, method: string): void {
 
 /**
  * Whether `error` is the cache's failure to decode a stored value (its serializer's or
- * compressor's, or a value past `maxValueSize`): the one failure of a key that the iterator can
- * leave out and go on. Anything else (a connection lost, an ACL's `NOPERM`, `BUSY`, `LOADING`…)
+ * compressor's, or a value past `maxValueSize` — not a call's budget, `isCallBudgetError`): the
+ * one failure of a key that the iterator can leave out and go on. Anything else (a connection lost, an ACL's `NOPERM`, `BUSY`, `LOADING`…)
  * would fail every key alike, and a walk that skipped them would pass for a complete one.
  */
 export function isDecodingError(error: unknown): boolean {
-  return error instanceof SerializationError || error instanceof CompressionError
+  return (
+    (error instanceof SerializationError || error instanceof CompressionError) &&
+    // The values of one call past what they may decompress to together is the call's limit:
+    // reading them one call each would step around it.
+    !isCallBudgetError(error)
+  )
 }
 
 /**

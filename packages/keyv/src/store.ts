@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events'
 import { type CacheLike, globEscape, InvalidArgumentError } from '@cachex/core'
+import { isCallBudgetError } from '@cachex/core/internal'
 import type { KeyvStoreAdapter, StoredData } from 'keyv'
 import { type KeyvCachexOptions, resolveOptions, type StoreOpts } from './_keyv-options.ts'
 import {
@@ -272,6 +273,9 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
     try {
       found = await this.#getMany(keys)
     } catch (error) {
+      // Values that together decompress past the call's budget: one at a time, each bounded by
+      // maxValueSize, none held once yielded.
+      if (isCallBudgetError(error)) return yield* this.#readEachAlone<Value>(keys)
       if (!isDecodingError(error)) throw error
     }
     // Outside the try: a value Keyv cannot read was reported by #entries, once.
@@ -289,6 +293,17 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
       // A key that expired between SCAN and MGET is simply skipped.
       const entry = entries[i]
       if (entry !== undefined) yield [keys[i] as string, entry as Awaited<Value>]
+    }
+  }
+
+  /** Yields the entries of `keys` that are still there, read one after another. */
+  async *#readEachAlone<Value>(
+    keys: string[],
+  ): AsyncGenerator<Array<string | Awaited<Value> | undefined>> {
+    for (const key of keys) {
+      const [[entry], unreadable] = await readEach([key], (k) => this.#get<Value>(k))
+      for (const keyError of unreadable) this.#readFailed(keyError, undefined)
+      if (entry !== undefined) yield [key, entry as Awaited<Value>]
     }
   }
 

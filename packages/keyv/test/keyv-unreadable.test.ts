@@ -1,7 +1,7 @@
 // Values a read cannot hand back, and what they must not take with them: a string nested deeper
 // than Keyv's deserializer can parse, a batch with one value the cache cannot decode, and a Keyv
 // that does not serialize writing entries without an expiry.
-import { type Cache, SerializationError } from '@cachex/redis'
+import { type Cache, CompressionError, SerializationError } from '@cachex/redis'
 import { monitor } from '@cachex/test-utils'
 import { createCache as createCacheManager } from 'cache-manager'
 import { Keyv } from 'keyv'
@@ -186,5 +186,38 @@ describe('getMany with one value the cache cannot decode', () => {
     } finally {
       watch.stop()
     }
+  })
+})
+
+describe('values that together decompress past what one call may read (4 × maxValueSize)', () => {
+  // 20 values of 9 KB, each under maxValueSize (10 KB), stored compressed: the cache refuses to
+  // read them in one call, and reading them one call each must not step around that limit.
+  const maxValueSize = 10_000
+  const keys = Array.from({ length: 20 }, (_, i) => `k${i}`)
+
+  async function filled(): Promise<{ cache: Cache; keyv: Keyv; errors: unknown[] }> {
+    const cache = newCache({ compressor: 'zlib', maxValueSize })
+    const keyv = new Keyv({ store: createKeyvStore(cache), namespace: 'n' })
+    for (const key of keys) await keyv.set(key, 'x'.repeat(9_000))
+    return { cache, keyv, errors: errorsOf(keyv) }
+  }
+
+  it('getMany is one error event and all misses, as the cache refuses it', async () => {
+    const { cache, keyv, errors } = await filled()
+    await expect(cache.getMany(keys.map((key) => `n:${key}`))).rejects.toBeInstanceOf(
+      CompressionError,
+    )
+    const values = await keyv.getMany(keys)
+    expect(values).toEqual(keys.map(() => undefined))
+    expect(errors).toHaveLength(1)
+    expect(String(errors[0])).toMatch(/values of one call would decompress to more than 40000/)
+  })
+
+  it('iterator() yields every one, read one after another', async () => {
+    const { keyv, errors } = await filled()
+    const seen = await iterate(keyv)
+    expect(seen.map(([key]) => key).sort()).toEqual([...keys].sort())
+    expect(seen.every(([, value]) => value === 'x'.repeat(9_000))).toBe(true)
+    expect(errors).toEqual([])
   })
 })
