@@ -4,9 +4,9 @@ import { ConnectionError } from '@cachex/core'
 import { markUnsent } from '@cachex/core/internal'
 import { scrub } from './_errors.ts'
 import {
-  isAuthRefusal,
   REFUSED_FIRST_RETRY_MS,
   reconnectDelay,
+  refusalState,
   refusedRetryDelay,
 } from './_retry.ts'
 
@@ -114,10 +114,9 @@ export class Breaker {
   ): ConnectionError {
     const cause = this.#cause
     const text = cause === undefined ? undefined : describe(cause)
-    // A server that refuses the credentials is reachable: saying otherwise sends one looking at
-    // the network (as a standalone connection says it).
-    const state =
-      text !== undefined && isAuthRefusal(text) ? 'refused the connection' : 'is unreachable'
+    // A server that refuses the credentials is reachable, and a certificate refused was no
+    // outage: saying "unreachable" sends one looking at the network (as one server says it).
+    const state = text === undefined ? 'is unreachable' : refusalState(text, cause)
     return markUnsent(
       new ConnectionError(
         `${what} ${state}, not waiting (retrying in the background)${text === undefined ? '' : `: ${text}`}`,

@@ -216,6 +216,14 @@ export function withPlainHintText(text: string, failure: unknown, advice: string
 }
 
 /**
+ * Whether `error`'s message carries the hint `withPlainHint` adds: the server dropped a plain
+ * connection unanswered, as one that serves TLS only does.
+ */
+export function hasPlainHint(error: unknown): boolean {
+  return error instanceof Error && error.message.includes(CLOSED_UNANSWERED)
+}
+
+/**
  * Whether an error (or its cause) is the server dropping the connection (a reset, a broken pipe,
  * a socket closed unexpectedly) with no error reply of the server's before it, and not in a TLS
  * handshake (the client spoke TLS then: a reset there is no sign of a TLS-only server).

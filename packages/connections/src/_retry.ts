@@ -164,6 +164,30 @@ export function isAuthRefusal(message: string): boolean {
 }
 
 /**
+ * How a connection that refuses calls at once says what state its server is in, before
+ * ", not waiting (…)": `text` is the failure it is down for, as described (`withAuthHint`), and
+ * `cause` that failure itself, when known.
+ * - `refused the connection`: the server refused the credentials (`NOAUTH`, `WRONGPASS`, an
+ *   error reply to the handshake: `isRefusedHandshake`). The server is up: "unreachable" would
+ *   send one looking at the network.
+ * - `did not complete the TLS handshake`: a certificate was refused (`isCertificateRefusal`),
+ *   by the client (the server's) or by the server (the client's, or its lack of one) — not the
+ *   server refusing the connection.
+ * - `is unreachable` otherwise.
+ */
+export function refusalState(text: string, cause?: unknown): string {
+  if (/\b(NOAUTH|WRONGPASS)\b/.test(text)) return 'refused the connection'
+  if (
+    CLIENT_CERTIFICATE_REFUSED.test(text) ||
+    SERVER_CERTIFICATE_REFUSED.test(text) ||
+    isCertificateRefusal(cause)
+  ) {
+    return 'did not complete the TLS handshake'
+  }
+  return isRefusedHandshake(cause) ? 'refused the connection' : 'is unreachable'
+}
+
+/**
  * `message` with what an authentication refusal it reports means, in words: Redis's own text
  * (`NOAUTH HELLO must be called with the client already authenticated…`) never says "password".
  * `where` says where the password goes (`PASSWORD_IN_URL` for a connection cachex opens from a

@@ -316,9 +316,10 @@ async function readerWhileDown(
  * Runs `send` on the node a read goes to when the rotation picks none (see `readerWhileDown`).
  * With `waitMs`, when that node fails it with a connection error (the primary dying as the read
  * is sent), once more on the next live node — both within one wait of at most `waitMs`. A node
- * down because it refused the handshake (a wrong password: `isRefused`) is alive and will refuse
- * again: the read fails at once with the refusal, as a write does, unless `failingOver()` (the
- * sentinels are replacing it, and the new primary may accept).
+ * down because it refused the handshake (a wrong password: `isRefused`), or because it serves TLS
+ * only and the location says plain `redis://`, is alive and will refuse again: the read fails at
+ * once with the refusal, as a write does, unless `failingOver()` (the sentinels are replacing it,
+ * and the new primary may accept).
  */
 function onFallback<T>(
   rotation: ReplicaRotation | undefined,
@@ -341,7 +342,7 @@ function onFallback<T>(
       return await send(reader)
     } catch (error) {
       if (closed() || !retriesOnPrimary(error)) throw error
-      if (isRefusedHandshake(error) && !failingOver()) throw error
+      if ((isRefusedHandshake(error) || reader.isRefused) && !failingOver()) throw error
       return send(await readerWhileDown(rotation, primary, closed, until, waitsOn))
     }
   })()

@@ -7,14 +7,14 @@ import { markUnsent } from '@cachex/core/internal'
 import { ErrorReply } from '@redis/client'
 import { connectBounded, destroyClient, SharedAttempt } from './_connect.ts'
 import type { Deadlines } from './_deadlines.ts'
-import { ownerClosedError, scrub, tlsMismatchHint, toCachexError } from './_errors.ts'
+import { hasPlainHint, ownerClosedError, scrub, tlsMismatchHint, toCachexError } from './_errors.ts'
 import { Listeners } from './_listeners.ts'
 import { Sender } from './_options.ts'
 import {
-  isAuthRefusal,
   isRefusedHandshake,
   REFUSED_FIRST_RETRY_MS,
   reconnectDelay,
+  refusalState,
   refusedRetryDelay,
   withAuthHint,
 } from './_retry.ts'
@@ -127,11 +127,21 @@ export class ClientLink {
   }
 
   /**
-   * Whether it is down because the server refused its handshake (a wrong password, an unknown
-   * user: `isRefusedHandshake`): the server is up, and waiting for it changes nothing.
+   * Whether it is down for a reason that waiting does not change: the server refused its
+   * handshake (a wrong password, an unknown user, a certificate: `isRefusedHandshake`), or, the
+   * link never ready yet, the server drops each plain connection unanswered as one that serves
+   * TLS only does (a `redis://` URL where `rediss://` is needed: the failure gets the hint of
+   * `tlsMismatchHint`). The server is up, and no failover changes its configuration. A link that
+   * was ready once and is reset since has an outage, not this.
    */
   get isRefused(): boolean {
-    return this.#down && isRefusedHandshake(this.#downCause)
+    if (!this.#down) return false
+    const cause = this.#downCause
+    if (isRefusedHandshake(cause)) return true
+    // The background reconnections record node-redis's raw error: hinted here as `refuse` does.
+    return (
+      this.#readyCount === 0 && hasPlainHint(this.#hint(toCachexError(cause, this.#secrets), false))
+    )
   }
 
   /** How many times the connection became ready. */
@@ -185,9 +195,9 @@ export class ClientLink {
     }
     this.kick()
     const text = this.describe(cause)
-    // A server that refuses the credentials is reachable: saying otherwise sends one looking at
-    // the network.
-    const state = refused || isAuthRefusal(text) ? 'refused the connection' : 'is unreachable'
+    // A server that refuses the credentials is reachable, and a certificate refused was no
+    // outage: saying "unreachable" sends one looking at the network.
+    const state = refusalState(text, cause)
     // The background attempts record their raw errors: the hint of the first failure is kept.
     const error = new ConnectionError(
       `${this.#where} ${state}, not waiting (reconnecting in the background): ${text}`,

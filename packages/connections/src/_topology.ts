@@ -1,5 +1,7 @@
 import { ConnectionError, type RedisArgument } from '@cachex/core'
+import { markUnsent } from '@cachex/core/internal'
 import type { BlockingClient } from './_blocking.ts'
+import { namingNode, noteNode } from './_cluster-errors.ts'
 import {
   NodeClients,
   type NodeClientsOptions,
@@ -205,12 +207,18 @@ export class Topology {
     return this.#nodes.handle(address)
   }
 
-  /** Sends `args` to `node`, failing at once when it is down. */
+  /**
+   * Sends `args` to `node`, failing at once when it is down. Not the hot path (a call to a node
+   * of the map goes through its sender): a connection dropped under it names `node` (`noteNode`).
+   */
   sendTo(node: NodeHandle, args: ReadonlyArray<RedisArgument>, text: ReplyForm): Promise<unknown> {
     if (node.down) return Promise.reject(this.downError(node))
     const sender = node.sender
-    if (sender !== undefined) return sender.as(text).sendCommand(args)
-    return this.#nodes.connect(node).then(() => node.sender?.as(text).sendCommand(args))
+    const reply =
+      sender !== undefined
+        ? sender.as(text).sendCommand(args)
+        : this.#nodes.connect(node).then(() => node.sender?.as(text).sendCommand(args))
+    return namingNode(reply, node.address)
   }
 
   /**
@@ -231,7 +239,7 @@ export class Topology {
     const reply = sender.sendCommand(args, chain)
     // Its failure shows in the reply (no ASKING, no answer to the command).
     asking.catch(() => {})
-    return reply
+    return namingNode(reply, node.address)
   }
 
   /**
@@ -248,20 +256,21 @@ export class Topology {
     if (node.down) throw this.downError(node)
     node.usedAt = performance.now()
     if (node.sender === undefined) await this.#nodes.connect(node)
-    return execChain((node.sender as Sender<NodeSender>).as(text), commands, mapError, asking)
+    const sender = (node.sender as Sender<NodeSender>).as(text)
+    return namingNode(execChain(sender, commands, mapError, asking), node.address)
   }
 
-  /** The error of a call to a node known to be down. */
+  /**
+   * The error of a call to a node known to be down, made before anything is sent: marked unsent
+   * (`markUnsent`), so that a lock's release refused so is told from one that may have run.
+   */
   downError(node: NodeHandle): ConnectionError {
-    if (node.refused) {
-      // Not the failover wording: no promotion fixes a user the node does not accept.
-      return new ConnectionError(
-        `the cluster node ${node.address} of ${this.#options.where} refuses the connection: ${node.downReason}; ACL users and passwords are set on each node of a cluster — check them on this one (its calls fail at once until it accepts the connection)`,
-      )
-    }
-    return new ConnectionError(
-      `the cluster node ${node.address} of ${this.#options.where} is down (${node.downReason}); not waiting — the cluster moves its slots to a replica when it promotes one, and cachex follows`,
-    )
+    const at = `the cluster node ${node.address} of ${this.#options.where}`
+    // A refusal: not the failover wording, as no promotion fixes a user the node does not accept.
+    const message = node.refused
+      ? `${at} refuses the connection: ${node.downReason}; ACL users and passwords are set on each node of a cluster — check them on this one (its calls fail at once until it accepts the connection)`
+      : `${at} is down (${node.downReason}); not waiting — the cluster moves its slots to a replica when it promotes one, and cachex follows`
+    return markUnsent(new ConnectionError(message))
   }
 
   /**
@@ -454,6 +463,8 @@ export class Topology {
   #onNodeTrouble(node: NodeHandle | undefined, error?: unknown): void {
     if (node !== undefined && isErrorReply(error)) this.#refused(node, error)
     if (node !== undefined) {
+      // node-redis rejects the commands in flight with the error it emits: they name the node.
+      noteNode(error, node.address)
       node.failedAt = performance.now()
       if (node.replica !== undefined) {
         node.replica = undefined

@@ -3,7 +3,6 @@ import {
   type Connection,
   ConnectionError,
   type RedisArgument,
-  ResponseError,
   TimeoutError,
   type Tracking,
   type TrackingListener,
@@ -12,12 +11,13 @@ import { scanWalk } from '@cachex/core/internal'
 import { ClusterBlocking } from './_cluster-blocking.ts'
 import { closeCluster } from './_cluster-close.ts'
 import { describeClusterFailure } from './_cluster-describe.ts'
+import { mapClusterError, noteNode } from './_cluster-errors.ts'
 import type { NodeHandle, NodeRedisClusterLike } from './_cluster-nodes.ts'
 import { type ClusterOptions, clusterFromSeeds, isNodeRedisCluster } from './_cluster-options.ts'
 import { ClusterTracking } from './_cluster-tracking.ts'
 import { callBounds, connectBounded, SharedAttempt } from './_connect.ts'
 import { batchWithin, commandWeight, type Deadlines } from './_deadlines.ts'
-import { isClientClosed, isDisconnected, ownerClosedError, toCachexError } from './_errors.ts'
+import { isClientClosed, isDisconnected, ownerClosedError } from './_errors.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import { Listeners } from './_listeners.ts'
 import { type ReplyForm, replyForm, Sender } from './_options.ts'
@@ -28,13 +28,7 @@ import {
   type RedirectContext,
   tryAgainBudgetMs,
 } from './_redirects.ts'
-import {
-  isAuthRefusal,
-  isRefusedHandshake,
-  PASSWORD_IN_CLUSTER,
-  PASSWORD_IN_URL,
-  withAuthHint,
-} from './_retry.ts'
+import { isRefusedHandshake, PASSWORD_IN_CLUSTER, PASSWORD_IN_URL } from './_retry.ts'
 import {
   type Atomic,
   crossSlot,
@@ -43,7 +37,6 @@ import {
   routingOf,
   splitBySlot,
   wholeOf,
-  withCrossSlotHint,
 } from './_routing.ts'
 import { asEval, noteEval, scriptEpoch } from './_scripts.ts'
 import type { Shard } from './_slot-map.ts'
@@ -154,6 +147,8 @@ class ClusterConnection implements Connection {
   readonly #redirects: RedirectContext
   /** The same, for a call that has `TRYAGAIN` at once (`route.tryAgain: false`). */
   readonly #noTryAgain: RedirectContext
+  /** The node `#sendOnce` just sent to (`undefined`: none of the map), for `noteNode`. */
+  #sentTo: NodeHandle | undefined
   /** While a read batch is sent: the node each shard's reads go to (see `batch`). */
   #pinned: Map<Shard, NodeHandle> | undefined
   /** The dedicated clients of blocking commands (see `#runBlocking`). */
@@ -479,15 +474,19 @@ class ClusterConnection implements Connection {
       return this.#router.as(text).sendCommand(undefined, readonly, args)
     }
     const slot = keySlot(key)
-    return this.#sendOnce(slot, readonly, args, text).catch((error: unknown) =>
-      followRedirects(
+    const reply = this.#sendOnce(slot, readonly, args, text)
+    const node = this.#sentTo
+    return reply.catch((error: unknown) => {
+      // A connection dropped under it (a node failed over, killed) names its node.
+      if (node !== undefined) noteNode(error, node.address)
+      return followRedirects(
         redirects,
         error,
         slot,
         // A script goes with its source: the node it goes to now may not have it.
         commandResend(redirects, slot, readonly, asEval(args), text, kind),
-      ),
-    )
+      )
+    })
   }
 
   /** One attempt: to the node cachex's map names for `slot`. */
@@ -498,9 +497,11 @@ class ClusterConnection implements Connection {
     text: ReplyForm,
   ): Promise<unknown> {
     const shard = this.#topology.table[slot]
+    this.#sentTo = undefined
     if (shard === undefined) return this.#unmapped(slot, readonly, args, text)
     const node = readonly ? this.#reader(shard) : shard.master
     if (node.down) return Promise.reject(this.#topology.downError(node))
+    this.#sentTo = node
     const sender = node.sender
     if (sender !== undefined) return sender.as(text).sendCommand(args)
     return this.#topology.sendTo(node, args, text)
@@ -551,21 +552,11 @@ class ClusterConnection implements Connection {
     if (this.#life.closed && (isClientClosed(error) || isDisconnected(error))) {
       return this.#life.closedError()
     }
-    const typed = toCachexError(error, this.#secrets)
-    if (typed instanceof ResponseError) return withCrossSlotHint(typed, error)
-    // A node that refuses the connection's credentials (its calls fail at once): the refusal it
-    // quotes (up to the `;` that ends it) says in words what it means, as on one server.
-    if (
-      typed instanceof ConnectionError &&
-      typed.code === 'E_CONNECTION' &&
-      isAuthRefusal(typed.message)
-    ) {
-      const message = typed.message.replace(/\b(?:NOAUTH|WRONGPASS)\b[^;]*/, (refusal) =>
-        withAuthHint(refusal, this.#passwordGoes),
-      )
-      if (message !== typed.message) return new ConnectionError(message, { cause: typed })
-    }
-    return typed
+    return mapClusterError(error, {
+      where: this.#where,
+      secrets: this.#secrets,
+      passwordGoes: this.#passwordGoes,
+    })
   }
 
   /** The message of `error`, as one server words it (see `describeClusterFailure`). */

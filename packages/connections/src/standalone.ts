@@ -145,7 +145,9 @@ export class StandaloneConnection implements Connection {
 
   /**
    * Whether it is down because the server refused its handshake (a wrong password, an unknown
-   * ACL user): the server is up, so waiting for it to come back is pointless.
+   * ACL user, a certificate), or, never ready yet, drops each plain connection as a TLS-only
+   * server does (see `ClientLink.isRefused`): the server is up, so waiting for it to come back
+   * is pointless.
    * @internal
    */
   get isRefused(): boolean {

@@ -7,9 +7,16 @@
 import { cluster, standalone } from '@cachex/connections'
 import { BackpressureError, type Connection, ConnectionError, ResponseError } from '@cachex/core'
 import { wasUnsent } from '@cachex/core/internal'
-import { delay, freePort, redisCall, uniquePrefix } from '@cachex/test-utils'
+import {
+  delay,
+  freePort,
+  redisCall,
+  startCluster,
+  type TestCluster,
+  uniquePrefix,
+} from '@cachex/test-utils'
 import { useFailureHarness } from '@cachex/test-utils/failures'
-import { describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Lock, LockNotOwnedError, Semaphore } from '../src/index.ts'
 
 const { server, closeAfterTest } = useFailureHarness()
@@ -188,4 +195,51 @@ describe('the refusals of a circuit breaker are marked unsent', () => {
     expect((second as Error).message).toMatch(/not waiting \(retrying in the background\)/)
     expect(wasUnsent(second)).toBe(true)
   })
+})
+
+describe('the refusals of a cluster node known down are marked unsent', () => {
+  // No replicas and a long node timeout: the frozen primary is not failed over, and cachex marks
+  // it down once it went unanswered for socketTimeout; its calls are then refused at once.
+  let testCluster: TestCluster
+  beforeAll(async () => {
+    testCluster = await startCluster({ replicasPerPrimary: 0, nodeTimeout: 60_000 })
+  }, 120_000)
+  afterAll(async () => {
+    for (const node of testCluster?.nodes ?? []) testCluster.resume(node)
+    await testCluster?.stop()
+  })
+
+  it('a release refused by a down node, then the lock expires: the retry rejects', async () => {
+    const connection = closeAfterTest(
+      cluster({ location: [...testCluster.seeds], socketTimeout: 1, socketConnectTimeout: 1 }),
+    )
+    const name = uniquePrefix('lock')
+    const lock = new Lock(connection, name, { timeout: 2 })
+    expect(await lock.acquire()).toBe(true)
+    const victim = await testCluster.primaryFor(name)
+    testCluster.pause(victim)
+    let refused: unknown
+    try {
+      // The first calls time out (they may have run); once the node is known down, refused.
+      const until = performance.now() + 15_000
+      do {
+        refused = await rejection(connection.command(['GET', name], { key: name }))
+      } while (!String((refused as Error).message).includes('is down') && performance.now() < until)
+      expect((refused as Error).message).toMatch(/is down \(.*\); not waiting/)
+      expect(wasUnsent(refused)).toBe(true)
+      refused = await rejection(lock.release())
+      expect(refused).toBeInstanceOf(ConnectionError)
+      expect((refused as Error).message).toMatch(/is down \(.*\); not waiting/)
+      expect(wasUnsent(refused)).toBe(true)
+      expect(lock.token).not.toBeNull()
+    } finally {
+      testCluster.resume(victim)
+    }
+    // The node answers again, the lock has expired; another holder takes it and releases it.
+    await delay(2200)
+    const other = new Lock(connection, name, { timeout: 10 })
+    expect(await once(() => other.acquire({ blocking: false }))).toBe(true)
+    await other.release()
+    expect(await rejection(lock.release())).toBeInstanceOf(LockNotOwnedError)
+  }, 60_000)
 })

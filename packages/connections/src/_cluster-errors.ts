@@ -1,0 +1,116 @@
+// What a cluster call's failure says. node-redis's own words for a node connection that went
+// away under a command in flight ("Disconnects client" when it drops a node from its slot map,
+// "read ECONNRESET" or "Socket closed unexpectedly" when the node dies) name neither the node nor
+// that a write may have run; a refused password says nothing of where it goes.
+import { CachexError, ConnectionError, ResponseError } from '@cachex/core'
+import { markUnsent, wasUnsent } from '@cachex/core/internal'
+import { isDisconnected, scrub, toCachexError } from './_errors.ts'
+import { isAuthRefusal, withAuthHint } from './_retry.ts'
+import { withCrossSlotHint } from './_routing.ts'
+
+/** How `mapClusterError` words the failures of one cluster connection. */
+export interface ClusterErrorWording {
+  /** Which cluster, for messages (`the cluster at redis://…`, `the given cluster`). */
+  where: string
+  /** The passwords to cut out. */
+  secrets: readonly string[]
+  /** Where a password the nodes require goes (see `withAuthHint`). */
+  passwordGoes: string
+}
+
+/**
+ * The node (`host:port`) whose connection each dropped-connection error came from (see
+ * `noteNode`). node-redis rejects every command a connection loses with one error object, and
+ * one connection is to one node: the error names its node wherever it ends up.
+ */
+const nodeOf = new WeakMap<Error, string>()
+
+/**
+ * Records that `error`, if it is a node connection dropped under the commands in flight on it
+ * (see `isDropped`), came from the connection to the node at `address`: its message names that
+ * node (`mapClusterError`). Anything else is left alone; the first node noted stays.
+ */
+export function noteNode(error: unknown, address: string): void {
+  if (isDropped(error) && !nodeOf.has(error)) nodeOf.set(error, address)
+}
+
+/** `reply`, whose rejection for a dropped connection names the node at `address` (`noteNode`). */
+export function namingNode<T>(reply: Promise<T>, address: string): Promise<T> {
+  return reply.catch((error: unknown) => {
+    noteNode(error, address)
+    throw error
+  })
+}
+
+/**
+ * Whether `error`, as node-redis rejects a command with it, is the connection to a node going
+ * away with the command written or about to be: node-redis destroyed the node's client (it left
+ * the slot map: `DisconnectsClientError`), or the node reset or closed the connection
+ * (`ECONNRESET`, `EPIPE`, `ECONNABORTED`, `ETIMEDOUT`, `SocketClosedUnexpectedlyError`). Not a
+ * client closed before the command was sent (`ClientClosedError`: sent again through the map),
+ * nor an error cachex already typed.
+ */
+function isDropped(error: unknown): error is Error {
+  if (!(error instanceof Error) || error instanceof CachexError) return false
+  if (isDisconnected(error) || error.constructor.name === 'SocketClosedUnexpectedlyError') {
+    return true
+  }
+  const code = (error as { code?: unknown }).code
+  return typeof code === 'string' && DROPPED_CODES.has(code)
+}
+
+/** The `code`s of a socket that went away under the commands in flight on it. */
+const DROPPED_CODES: ReadonlySet<string> = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+])
+
+/**
+ * A failure of a cluster call as a `CachexError`, passwords cut out (see `toCachexError`), saying
+ * in words what node-redis's own text does not:
+ * - a node connection that went away under the call (`isDropped`): which node, when known
+ *   (`noteNode`; else "a node of the cluster at …"), that it was dropped before the reply came,
+ *   and that a write may or may not have been applied — as one server and Sentinel say it. A
+ *   `ConnectionError`, node-redis's error kept as its cause.
+ * - `CROSSSLOT`: what hash tags are (`withCrossSlotHint`).
+ * - a node refusing the connection's credentials: what the refusal means and where the password
+ *   goes (`withAuthHint`); a refusal made before the call was sent stays marked so
+ *   (`wasUnsent`).
+ * A closed connection's errors are the caller's to word (its `closedError`).
+ */
+export function mapClusterError(error: unknown, wording: ClusterErrorWording): Error {
+  const { where, secrets } = wording
+  if (isDropped(error)) {
+    const address = nodeOf.get(error)
+    const node =
+      address === undefined ? `a node of ${where}` : `the cluster node ${address} of ${where}`
+    const reason = isDisconnected(error)
+      ? 'node-redis closed its client, as it does to a node that leaves its slot map, such as a primary failed over'
+      : toCachexError(error, secrets).message
+    return new ConnectionError(
+      `the connection to ${node} was dropped (${reason}) before this command's reply came; if it writes, it may or may not have been applied`,
+      { cause: scrub(error, secrets) },
+    )
+  }
+  const typed = toCachexError(error, secrets)
+  if (typed instanceof ResponseError) return withCrossSlotHint(typed, error)
+  // A node that refuses the connection's credentials (its calls fail at once): the refusal it
+  // quotes (up to the `;` that ends it) says in words what it means, as on one server.
+  if (
+    typed instanceof ConnectionError &&
+    typed.code === 'E_CONNECTION' &&
+    isAuthRefusal(typed.message)
+  ) {
+    const message = typed.message.replace(/\b(?:NOAUTH|WRONGPASS)\b[^;]*/, (refusal) =>
+      withAuthHint(refusal, wording.passwordGoes),
+    )
+    if (message !== typed.message) {
+      const hinted = new ConnectionError(message, { cause: typed })
+      // Refused before anything was sent (a breaker's refusal): still known unsent.
+      return wasUnsent(typed) ? markUnsent(hinted) : hinted
+    }
+  }
+  return typed
+}

@@ -1,0 +1,54 @@
+// The errors of a cluster call refused at once, before anything was sent, are marked so
+// (`wasUnsent`): a lock's release refused so is then told from one that may have run. A node that
+// refuses the user is worded with where the password goes, and keeps the mark through that.
+import { ConnectionError } from '@cachex/core'
+import { wasUnsent } from '@cachex/core/internal'
+import { startCluster, type TestCluster } from '@cachex/test-utils'
+import { createClient } from '@redis/client'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { cluster } from '../src/index.ts'
+
+const PASSWORD = 'Unsent-Admin-Pw-42'
+const HALF = 'Half-User-Pw-42'
+
+describe('a cluster node that refuses the user (known on another node only)', () => {
+  let testCluster: TestCluster
+  beforeAll(async () => {
+    testCluster = await startCluster({ password: PASSWORD, replicasPerPrimary: 0 })
+    // A user known to the first node only: every other node refuses it (WRONGPASS).
+    const port = (testCluster.nodes[0] as { port: number }).port
+    const admin = createClient({ socket: { host: '127.0.0.1', port }, password: PASSWORD })
+    admin.on('error', () => {})
+    await admin.connect()
+    await admin.sendCommand(['ACL', 'SETUSER', 'half', 'on', `>${HALF}`, '~*', '&*', '+@all'])
+    await admin.close()
+  }, 120_000)
+  afterAll(() => testCluster?.stop())
+
+  it('its calls are refused at once, with the hint, and marked unsent', async () => {
+    const first = testCluster.nodes[0] as { port: number }
+    const connection = cluster({
+      location: [`redis://half:${HALF}@127.0.0.1:${first.port}`],
+      socketTimeout: 3,
+    })
+    try {
+      let key = ''
+      for (let i = 0; key === ''; i++) {
+        if ((await testCluster.primaryFor(`k${i}`)).port !== first.port) key = `k${i}`
+      }
+      for (const attempt of [1, 2]) {
+        const error = await connection.command(['SET', key, String(attempt)], { key }).then(
+          () => undefined,
+          (e: unknown) => e,
+        )
+        expect(error).toBeInstanceOf(ConnectionError)
+        expect((error as Error).message).toMatch(/the user name or password given is wrong/)
+        expect((error as Error).message).toMatch(/ACL users and passwords are set on each node/)
+        expect((error as Error).message).not.toContain(HALF)
+        expect(wasUnsent(error)).toBe(true)
+      }
+    } finally {
+      await connection.close()
+    }
+  }, 30_000)
+})
