@@ -2,7 +2,7 @@ import { type ConnectionOptions, InvalidArgumentError } from '@cachex/core'
 import { createCluster } from '@redis/client'
 import type { NodeRedisClusterLike } from './_cluster-nodes.ts'
 import { parseLocation } from './_location.ts'
-import { type Credentials, checkCredentials } from './_options.ts'
+import { type Credentials, checkCredentials, checkUserHasPassword } from './_options.ts'
 import { refuseServerOptions } from './_standalone-options.ts'
 import { parseRedisUrl, redactUrl } from './url.ts'
 
@@ -115,6 +115,7 @@ export function clusterFromSeeds(
     ),
   ]
   const where = `the cluster at ${urls.map(redactUrl).join(', ')}`
+  checkUserHasPassword(username, password, where)
   const tls = seeds.some(({ address }) => address.tls)
   const cluster = createCluster({
     // A seed that accepts the connection and never answers (frozen) would hold the discovery,

@@ -91,6 +91,21 @@ export function checkCredentials(given: unknown, prefix = ''): void {
   }
 }
 
+/**
+ * Throws `InvalidArgumentError` when a user name is given without a password (`where` says whose
+ * credentials). node-redis (RESP3) authenticates only with a password: the name would be dropped,
+ * and the connection would run as Redis's `default` user — with its rights, where the name was
+ * meant to limit them (redis-py sends `AUTH name ""`, which a `nopass` user accepts). The message
+ * never shows the name: in a URL it is often a password typed without its colon.
+ */
+export function checkUserHasPassword(username: unknown, password: unknown, where: string): void {
+  if (typeof username !== 'string' || username === '') return
+  if (typeof password === 'string' && password !== '') return
+  throw new InvalidArgumentError(
+    `${where}: a user name is given without a password, and node-redis sends no AUTH without one, so the connection would run as Redis's default user, not as that user. Give the user's password (redis://name:password@host, or the \`password\` option; a nopass user accepts any, e.g. redis://name:x@host); a password alone goes after a colon (redis://:password@host)`,
+  )
+}
+
 /** What `value` is, by its type alone (`a number`, `a Buffer`, `an array`): never its value. */
 function typeOf(value: unknown): string {
   if (Buffer.isBuffer(value)) return 'a Buffer'

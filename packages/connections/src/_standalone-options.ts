@@ -1,7 +1,7 @@
 import { type ConnectionOptions, InvalidArgumentError, type RedisArgument } from '@cachex/core'
 import { createClient, createClientPool } from '@redis/client'
 import { DEFAULT_URL, parseLocation } from './_location.ts'
-import { type Credentials, checkCredentials } from './_options.ts'
+import { type Credentials, checkCredentials, checkUserHasPassword } from './_options.ts'
 import { reconnectDelay } from './_retry.ts'
 import type { TrackingClientLike } from './_tracking.ts'
 import { parseRedisUrl, redactUrl } from './url.ts'
@@ -154,6 +154,7 @@ export function clientSource(options: StandaloneOptions, connectTimeoutMs: numbe
   // The URL's credentials, else the options', else those of `clientOptions`.
   const password = address.password ?? options.password ?? extra.password
   const username = address.username ?? extra.username
+  checkUserHasPassword(username, password, redactUrl(url))
   const socket = address.path
     ? { path: address.path }
     : { host: address.host, port: address.port, ...(address.tls ? { tls: true as const } : {}) }

@@ -11,7 +11,7 @@ import { toCachexError } from './_errors.ts'
 import { FAILOVER_STEPS, FailoverGate } from './_failover.ts'
 import { GivenSentinelConnection } from './_given-sentinel.ts'
 import { Lifecycle } from './_lifecycle.ts'
-import type { Credentials } from './_options.ts'
+import { type Credentials, checkUserHasPassword } from './_options.ts'
 import { firstHealthy, ReplicaRotation, readBatchOn, readOn } from './_rotation.ts'
 import { nodesChanged, scriptEpoch } from './_scripts.ts'
 import { isRedisSentinel, type SentinelOptions, sentinelSettings } from './_sentinel-options.ts'
@@ -135,6 +135,18 @@ class SentinelConnection implements Connection {
       (options.clientOptions as Credentials | undefined)?.password,
     ].filter((s): s is string => !!s)
     this.#where = `sentinel service '${name}' (sentinels ${this.#roots.map(key).join(', ')})`
+    const dataOptions = options.clientOptions as Credentials | undefined
+    checkUserHasPassword(
+      address.username ?? dataOptions?.username,
+      password ?? dataOptions?.password,
+      `the data nodes of ${this.#where}`,
+    )
+    const sentinelOptions = extra.clientOptions as Credentials | undefined
+    checkUserHasPassword(
+      extra.username ?? sentinelOptions?.username,
+      extra.password ?? sentinelOptions?.password,
+      `the sentinels of ${this.#where} (sentinelOptions)`,
+    )
     this.#life = new Lifecycle({
       where: this.#where,
       ready: () => this.#discovered,
