@@ -1,5 +1,6 @@
 import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib'
 import { type Compressor, defineCompressor } from '@cachex/core'
+import { mayBeBrotli } from './_brotli-header.ts'
 import { decompressBounded } from './_zlib-bounded.ts'
 import type { CompressorOptions } from './types.ts'
 
@@ -14,14 +15,15 @@ export interface BrotliOptions extends CompressorOptions {
  * few bytes such as `3.5` (reading an empty stream and ignoring the rest), and a short value
  * stored uncompressed must not be mistaken for brotli. With `maxOutputLength`, Node stops once
  * the output passes it: brotli has no magic bytes, so this runs on every value a brotli cache
- * reads, and a 1.6 KB stream can expand to 2.2 GB. (Bytes that were never brotli could only hit
- * the limit by being a valid brotli stream that long, that is, a bomb.)
+ * reads whose first bits may start a stream (`mayBeBrotli`), and a 1.6 KB stream can expand to
+ * 2.2 GB. (Bytes that were never brotli could only hit the limit by being a valid brotli stream
+ * that long, that is, a bomb.)
  */
 function decompressWhole(data: Buffer, maxOutputLength?: number): Buffer {
-  return decompressBounded('brotli', maxOutputLength, (limit) => {
+  return decompressBounded('brotli', data, maxOutputLength, (options) => {
     const { buffer, engine } = brotliDecompressSync(data, {
       info: true,
-      ...limit,
+      ...options,
     } as object) as unknown as { buffer: Buffer; engine: { bytesWritten: number } }
     if (engine.bytesWritten !== data.length) throw new Error('not a whole brotli stream')
     return buffer
@@ -32,7 +34,9 @@ function decompressWhole(data: Buffer, maxOutputLength?: number): Buffer {
  * Brotli: quality 11 (Python `brotli.compress`'s default), values over 15 bytes, in the pattern of
  * django-redis's compressors (neither django-redis 5.x nor django-cachex ships a brotli one: the
  * Django side needs a small `BaseCompressor` doing `brotli.compress`/`brotli.decompress`). Brotli
- * has no magic bytes, so on read it is tried on every value that is not an integer.
+ * has no magic bytes: on read, every value that is not an integer and whose first bits may start
+ * a brotli stream (its window size and first meta-block header, `mayBeBrotli`) is decoded. A short
+ * JSON string (`"…"`) may, and a value stored uncompressed then costs a failed decode (a few µs).
  */
 export function brotliCompressor(options: BrotliOptions = {}): Compressor {
   const quality = options.quality ?? 11
@@ -42,5 +46,6 @@ export function brotliCompressor(options: BrotliOptions = {}): Compressor {
     minLength: options.minLength ?? 15,
     compress: (data) => brotliCompressSync(data, { params }),
     decompress: decompressWhole,
+    matches: mayBeBrotli,
   })
 }

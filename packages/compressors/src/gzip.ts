@@ -9,7 +9,11 @@ export interface GzipOptions extends CompressorOptions {
   level?: number
 }
 
-const GZIP_MAGIC = Buffer.from([0x1f, 0x8b])
+/**
+ * The gzip member header's ID1, ID2 and CM 8 (deflate, RFC 1952 §2.3.1), the only method zlib
+ * reads ("unknown compression method" otherwise).
+ */
+const GZIP_MAGIC = Buffer.from([0x1f, 0x8b, 0x08])
 
 /** gzip (RFC 1952), as django-redis's `GzipCompressor`: level 9, values over 15 bytes. */
 export function gzipCompressor(options: GzipOptions = {}): Compressor {
@@ -18,7 +22,8 @@ export function gzipCompressor(options: GzipOptions = {}): Compressor {
     name: 'gzip',
     minLength: options.minLength ?? 15,
     compress: (data) => gzipSync(data, { level }),
-    decompress: (data, max) => decompressBounded('gzip', max, (limit) => gunzipSync(data, limit)),
+    decompress: (data, max) =>
+      decompressBounded('gzip', data, max, (options) => gunzipSync(data, options)),
     magic: GZIP_MAGIC,
   })
 }

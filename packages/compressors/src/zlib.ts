@@ -16,11 +16,25 @@ export function zlibCompressor(options: ZlibOptions = {}): Compressor {
     name: 'zlib',
     minLength: options.minLength ?? 15,
     compress: (data) => deflateSync(data, { level }),
-    decompress: (data, max) => decompressBounded('zlib', max, (limit) => inflateSync(data, limit)),
-    // CMF 0x?8 (deflate) and a header checksum divisible by 31.
-    matches: (data) =>
-      data.length > 2 &&
-      ((data[0] as number) & 0x0f) === 8 &&
-      ((data[0] as number) * 256 + (data[1] as number)) % 31 === 0,
+    decompress: (data, max) =>
+      decompressBounded('zlib', data, max, (options) => inflateSync(data, options)),
+    matches: zlibHeader,
   })
+}
+
+/**
+ * Whether `data` starts with a zlib header (RFC 1950 §2.2) as zlib writes it: CM 8 (deflate),
+ * CINFO ≤ 7 (a window of at most 32 KiB), FDICT clear (no preset dictionary) and a header
+ * checksum divisible by 31. zlib's `inflate` refuses the other headers (a larger window: "invalid
+ * window size"; FDICT: "need dictionary", since no dictionary is given), and no writer cachex reads
+ * sets them: Python's `zlib.compress` (django-redis's `ZlibCompressor`) and Node's `deflateSync`
+ * write `0x78 0x9c` at level 6, `0x?8` with CINFO = window bits − 8 otherwise. Short text passed
+ * the looser test: JSON `80.5` starts `0x38 0x30` (CINFO 3, FDICT set, checksum 0).
+ */
+function zlibHeader(data: Buffer): boolean {
+  const cmf = data[0] as number
+  const flg = data[1] as number
+  return (
+    data.length > 2 && (cmf & 0x8f) === 0x08 && (flg & 0x20) === 0 && (cmf * 256 + flg) % 31 === 0
+  )
 }

@@ -23,7 +23,10 @@ interface NodeZstd {
 /** `node:zlib` has zstd from Node 22.15 / 23.8 on. */
 interface ZlibWithZstd {
   zstdCompressSync(data: Buffer, options: object): Buffer
-  zstdDecompressSync(data: Buffer, options?: { maxOutputLength?: number }): Buffer
+  zstdDecompressSync(
+    data: Buffer,
+    options?: { maxOutputLength?: number; chunkSize?: number },
+  ): Buffer
   constants: { ZSTD_c_compressionLevel: number }
 }
 
@@ -63,7 +66,9 @@ export function zstdCompressor(options: ZstdOptions = {}): Compressor {
       const { bound, input } = declaredSizesEnforced(data)
       // node:zlib stops at maxOutputLength by itself: refuse at once only what frames declare.
       refuseBeyond('zstd', { ...bound, bound: 0 }, max)
-      return decompressBounded('zstd', max, (limit) => z.zstdDecompressSync(input, limit))
+      return decompressBounded('zstd', input, max, (options) =>
+        z.zstdDecompressSync(input, options),
+      )
     }
   } else {
     const zstd = requireOptional<NodeZstd>(
