@@ -1,5 +1,6 @@
-// The field names the hash commands (`./hashes.ts`) send, checked before anything is sent, and
-// `HSET`'s arguments from a mapping.
+// The field names the hash commands (`./hashes.ts`) send, checked before anything is sent (the
+// same check refuses stream field, group and consumer names: `./_stream-args.ts`), and `HSET`'s
+// arguments from a mapping.
 import { describeArgument } from '../_args.ts'
 import { bounded } from '../_bounded.ts'
 import type { CacheContext } from '../_context.ts'
@@ -25,10 +26,13 @@ interface WellFormed {
  * neither a string nor a `Buffer` with `InvalidArgumentError`, before anything is sent.
  */
 export function fieldName<T>(field: T, method: string, key: string): T {
-  if (typeof field === 'string' && !(field as unknown as WellFormed).isWellFormed()) {
-    throw loneSurrogate(method, key)
-  }
+  if (typeof field === 'string' && !wellFormed(field)) throw loneSurrogate(method, key)
   return field
+}
+
+/** Whether `text` is well-formed UTF-16 (no lone surrogate): what UTF-8 can hold as it is. */
+export function wellFormed(text: string): boolean {
+  return (text as unknown as WellFormed).isWellFormed()
 }
 
 /** `fieldName` for each of `fields`, all checked before the command is built. */
@@ -74,9 +78,17 @@ export function hsetArguments(
   return args
 }
 
-/** The error for a field name with a lone surrogate, naming the call and the user's key. */
-function loneSurrogate(method: string, key: string): InvalidArgumentError {
+/**
+ * The error for a name with a lone surrogate, naming the call and the user's key (when the call
+ * has one): a `kind` name (`'field'`, a stream's `'group'` or `'consumer'`).
+ */
+export function loneSurrogate(
+  method: string,
+  key: string | undefined,
+  kind = 'field',
+): InvalidArgumentError {
+  const on = key === undefined ? '' : ` on key '${bounded(key)}'`
   return new InvalidArgumentError(
-    `${method}() on key '${bounded(key)}': a field name holds a lone surrogate (half of a UTF-16 pair), which UTF-8 cannot hold: Redis would get U+FFFD in its place, another field's name (redis-py refuses such a name too)`,
+    `${method}()${on}: a ${kind} name holds a lone surrogate (half of a UTF-16 pair), which UTF-8 cannot hold: Redis would get U+FFFD in its place, another ${kind}'s name (redis-py refuses such a name too)`,
   )
 }

@@ -7,6 +7,7 @@ import { describe } from '../_timeout.ts'
 import type { DecodeBudget } from '../codec.ts'
 import { CompressionError, InvalidArgumentError, SerializationError } from '../errors.ts'
 import type { RedisArgument } from '../types.ts'
+import { loneSurrogate, wellFormed } from './_hash-args.ts'
 import { fieldText } from './hashes.ts'
 import type {
   StreamEntry,
@@ -169,7 +170,12 @@ export function streamInfo(context: CacheContext, reply: unknown, key: string): 
   return info as unknown as StreamInfo
 }
 
-/** The field pairs of `xadd`: an object or a Map, at least one field, names as text. */
+/**
+ * The field pairs of `xadd`: an object or a Map, at least one field, names as text. Each name is
+ * checked before any is sent or any value encoded: one that is not well-formed UTF-16 (a lone
+ * surrogate) is refused, as the hash methods refuse it (`fieldName`): sent, it would become
+ * U+FFFD, and `'x\ud800'` and `'x\udc00'` would be one field, one of the values lost.
+ */
 export function fieldPairs(
   fields: Record<string, unknown> | Map<string, unknown>,
 ): Array<[string, unknown]> {
@@ -189,6 +195,7 @@ export function fieldPairs(
         `xadd(): a field name must be a string, got ${describe(field)}`,
       )
     }
+    if (!wellFormed(field)) throw loneSurrogate('xadd', undefined)
     return [field, value]
   })
 }
@@ -333,12 +340,17 @@ export function flag(value: unknown, method: string, what: string): boolean {
   return value
 }
 
-/** A group or consumer name: a non-empty string. */
-export function checkName(name: unknown, method: string, what: string): string {
+/**
+ * A group or consumer name (`what`): a non-empty string, well-formed UTF-16. A lone surrogate
+ * would reach Redis as U+FFFD, another group's or consumer's name (`'g\ud800'` and `'g\udc00'`
+ * one group), so it is refused before anything is sent, as a hash field name is.
+ */
+export function checkName(name: unknown, method: string, what: 'group' | 'consumer'): string {
   if (typeof name !== 'string' || name === '') {
     throw new InvalidArgumentError(
       `${method}(): ${what} must be a non-empty string, got ${describe(name)}`,
     )
   }
+  if (!wellFormed(name)) throw loneSurrogate(method, undefined, what)
   return name
 }
