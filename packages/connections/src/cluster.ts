@@ -15,6 +15,7 @@ import { mapClusterError, noteNode } from './_cluster-errors.ts'
 import type { NodeHandle, NodeRedisClusterLike } from './_cluster-nodes.ts'
 import { type ClusterOptions, clusterFromSeeds, isNodeRedisCluster } from './_cluster-options.ts'
 import { ClusterTracking } from './_cluster-tracking.ts'
+import { importingNodes, type WalkSource } from './_cluster-walk.ts'
 import { callBounds, connectBounded, SharedAttempt } from './_connect.ts'
 import { batchWithin, commandWeight, type Deadlines } from './_deadlines.ts'
 import { isClientClosed, isDisconnected, ownerClosedError } from './_errors.ts'
@@ -329,8 +330,14 @@ class ClusterConnection implements Connection {
     // A pattern that pins a hash tag (`:1:user:{42}:*`) can only match keys of one slot.
     const slot = patternSlot(pattern)
     const shard = slot === undefined ? undefined : this.#topology.table[slot]
-    const primaries = shard === undefined ? this.#topology.primaries() : [shard.master]
-    for (const node of primaries) {
+    const walked = shard === undefined ? this.#topology.primaries() : [shard.master]
+    // And the node a slot migrates to, which holds the keys already moved (`_cluster-walk.ts`).
+    const more = await importingNodes(
+      this.#walkSource,
+      walked,
+      shard === undefined ? undefined : slot,
+    )
+    for (const node of [...walked, ...more]) {
       yield* scanWalk((args) => this.#onNode(node, args), pattern, count)
     }
   }
@@ -534,6 +541,13 @@ class ClusterConnection implements Connection {
     // A slot no primary serves (the cluster lost a shard): node-redis says so in its own words.
     void this.#topology.refresh()
     return this.#router.as(text).sendCommand(args[1], readonly, args)
+  }
+
+  /** What `importingNodes` asks of this connection. */
+  readonly #walkSource: WalkSource = {
+    masterOf: (slot) => this.#topology.table[slot]?.master,
+    handle: (address) => this.#topology.handle(address),
+    onNode: (node, args) => this.#onNode(node, args),
   }
 
   /** Runs a command on one given node (SCAN, FLUSHDB on each primary); bounded. */

@@ -1,0 +1,128 @@
+// Which nodes a keyspace walk of a cluster visits beyond the primaries of the slot map. While a
+// slot migrates, the keys already moved live on the importing node, which the slot map does not
+// name for that slot (and does not name at all while it owns no slot yet): `SCAN` there finds
+// them, `SCAN` on the owner does not. `CLUSTER NODES` of a primary tells which: a node lists its
+// own migrations on its own line (`[<slot>->-<node id>]`), and every primary, with or without
+// slots. Read once per walk; a node that refuses it (an ACL user without `cluster|nodes`, an
+// older proxy) leaves the walk as the slot map makes it.
+import type { NodeHandle } from './_cluster-nodes.ts'
+
+/** Beyond this, a reply is not read (a cluster of 1,000 nodes writes about 200 KB). */
+const MAX_REPLY_CHARS = 8 * 1024 * 1024
+/** Beyond this many lines, the rest is not read. */
+const MAX_LINES = 10_000
+
+/** One line of `CLUSTER NODES`, as much of it as a walk needs. */
+interface NodeLine {
+  id: string
+  /** `host:port` (the announced IP, without the bus port or host name). */
+  address: string
+  myself: boolean
+  /** A primary, not failed and with an address. */
+  usable: boolean
+  /** One slot the node serves (to find its handle in the slot map), or `undefined`. */
+  ownedSlot: number | undefined
+  /** The slots this node migrates out, with the node each goes to (its own line only). */
+  migrating: Map<number, string>
+}
+
+/** What the walk needs of the cluster connection. */
+export interface WalkSource {
+  /** The primary the slot map names for `slot`. */
+  masterOf(slot: number): NodeHandle | undefined
+  /** The handle of the node at `host:port`, made when it is new. */
+  handle(address: string): NodeHandle
+  /** Runs a command on one node. */
+  onNode(node: NodeHandle, args: string[]): Promise<unknown>
+}
+
+/**
+ * The nodes a walk visits besides `walked` (the primaries of the map, or the one owner of a
+ * pinned `slot`): for a pinned slot, the node it migrates to, if it does; otherwise, every
+ * primary that serves no slot (one importing its first). Never rejects: `[]` when the question
+ * fails.
+ */
+export async function importingNodes(
+  source: WalkSource,
+  walked: readonly NodeHandle[],
+  slot: number | undefined,
+): Promise<NodeHandle[]> {
+  const asked = walked[0]
+  if (asked === undefined) return []
+  let lines: NodeLine[]
+  try {
+    lines = parseClusterNodes(await source.onNode(asked, ['CLUSTER', 'NODES']))
+  } catch {
+    return []
+  }
+  const known = new Set(walked.map((node) => node.address))
+  const extra: NodeHandle[] = []
+  const add = (line: NodeLine | undefined) => {
+    if (line === undefined || !line.usable) return
+    const mapped = line.ownedSlot === undefined ? undefined : source.masterOf(line.ownedSlot)
+    const node = mapped ?? source.handle(line.address)
+    if (known.has(node.address)) return
+    known.add(node.address)
+    extra.push(node)
+  }
+  if (slot !== undefined) {
+    const target = lines.find((line) => line.myself)?.migrating.get(slot)
+    if (target !== undefined) add(lines.find((line) => line.id === target))
+  } else {
+    for (const line of lines) if (line.ownedSlot === undefined) add(line)
+  }
+  return extra
+}
+
+/** The lines of a `CLUSTER NODES` reply; `[]` for anything else. Linear in the reply's length. */
+export function parseClusterNodes(reply: unknown): NodeLine[] {
+  if (typeof reply !== 'string' && !(reply instanceof String) && !Buffer.isBuffer(reply)) return []
+  const text = String(reply)
+  if (text.length > MAX_REPLY_CHARS) return []
+  const lines: NodeLine[] = []
+  for (const raw of text.split('\n', MAX_LINES)) {
+    const line = parseLine(raw.trim())
+    if (line !== undefined) lines.push(line)
+  }
+  return lines
+}
+
+function parseLine(text: string): NodeLine | undefined {
+  const fields = text.split(' ')
+  const [id, endpoint, flagText] = fields
+  if (id === undefined || endpoint === undefined || flagText === undefined || fields.length < 8) {
+    return undefined
+  }
+  const flags = flagText.split(',')
+  const address = endpoint.split('@')[0]?.split(',')[0] ?? ''
+  const colon = address.lastIndexOf(':')
+  const port = Number(address.slice(colon + 1))
+  const hasAddress = colon > 0 && Number.isInteger(port) && port > 0 && port < 65_536
+  const usable =
+    hasAddress &&
+    flags.includes('master') &&
+    !flags.some((flag) => flag === 'fail' || flag === 'handshake' || flag === 'noaddr')
+  let ownedSlot: number | undefined
+  const migrating = new Map<number, string>()
+  for (let i = 8; i < fields.length; i++) {
+    const range = fields[i] as string
+    if (range.startsWith('[')) {
+      // `[<slot>->-<id>]` migrating out; `[<slot>-<-<id>]` importing.
+      const out = /^\[(\d{1,5})->-([0-9a-f]{1,64})\]$/.exec(range)
+      if (out !== null) migrating.set(Number(out[1]), out[2] as string)
+      continue
+    }
+    const first = Number(range.split('-')[0])
+    if (ownedSlot === undefined && Number.isInteger(first) && first >= 0 && first < 16_384) {
+      ownedSlot = first
+    }
+  }
+  return {
+    id,
+    address,
+    myself: flags.includes('myself'),
+    usable,
+    ownedSlot,
+    migrating,
+  }
+}
