@@ -90,9 +90,11 @@ describe('readFromReplicas: a failover, then a failback', () => {
       expect(await cache.incr(key)).toBe(6) // the script ran on the slot's node
     }
     const any = byOp.get('incr') as Cache
-    const primary = await cluster.primaryFor(any.makeKey(key))
-    const replica = (await cluster.replicaOf(primary)) as ClusterNode
+    // Every replica in sync first: on a loaded machine, one may not be known yet.
     await cluster.waitUntilHealthy(60_000)
+    const primary = await cluster.primaryFor(any.makeKey(key))
+    const replica = await cluster.replicaOf(primary)
+    if (replica === undefined) throw new Error(`no live replica of ${primary.port}`)
     // Reads reach the replica: its node client is open in READONLY mode.
     for (const cache of byOp.values()) for (let i = 0; i < 20; i++) await cache.get(key)
 
