@@ -93,7 +93,11 @@ describe('readFromReplicas: a failover, then a failback', () => {
     // Every replica in sync first: on a loaded machine, one may not be known yet.
     await cluster.waitUntilHealthy(60_000)
     const primary = await cluster.primaryFor(any.makeKey(key))
-    const replica = await cluster.replicaOf(primary)
+    let replica = await cluster.replicaOf(primary)
+    for (let tries = 0; replica === undefined && tries < 300; tries++) {
+      await delay(100)
+      replica = await cluster.replicaOf(primary)
+    }
     if (replica === undefined) throw new Error(`no live replica of ${primary.port}`)
     // Reads reach the replica: its node client is open in READONLY mode.
     for (const cache of byOp.values()) for (let i = 0; i < 20; i++) await cache.get(key)
