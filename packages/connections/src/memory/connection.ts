@@ -15,6 +15,7 @@ import {
   unknownName,
 } from '@cachex/core/internal'
 import { type ReplyForm, replyForm } from '../_reply-form.ts'
+import { runBatch } from './_batch.ts'
 import type { BlockingCommand, Call, CommandSpec, Wait } from './_command.ts'
 import { heldKey } from './_held.ts'
 import { arity, bin, fail, OOM, type Reply, shape, text } from './_reply.ts'
@@ -187,28 +188,35 @@ export class MemoryConnection implements Connection {
   }
 
   command(args: RedisArgument[], route?: CommandRoute): Promise<unknown> {
-    if (this.#closed) return Promise.reject(this.#closedError())
+    try {
+      const reply = this.#step(args, replyForm(route))
+      return reply instanceof Promise ? reply : Promise.resolve(reply)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  /** Runs the commands in order, as a pipeline: one that blocks holds those behind it (`_batch.ts`). */
+  async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
+    if (this.#closed) throw this.#closedError()
+    const asText = replyForm(route)
+    return runBatch(commands, (args) => this.#step(args, asText))
+  }
+
+  /** Runs one command: its reply, or a promise of it when it blocks. Throws what it failed with. */
+  #step(args: RedisArgument[], asText: ReplyForm): unknown {
+    if (this.#closed) throw this.#closedError()
     try {
       const name = this.#name_(args)
       const rest = args.slice(1).map(bin)
-      const asText = replyForm(route)
       const wait = this.#wait(name, rest, false)
       if (wait !== undefined) return this.#block(wait, rest, asText)
-      return Promise.resolve(shape(this.#top(name, rest), asText))
-    } catch (error) {
-      return Promise.reject(error)
+      return shape(this.#top(name, rest), asText)
     } finally {
       // As Redis after each command: the calls blocked on the keys it wrote are served now, before
       // any other command runs (a pipeline's next one included).
       this.#store.serveReady()
     }
-  }
-
-  async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
-    if (this.#closed) throw this.#closedError()
-    return Promise.all(
-      commands.map((args) => this.command(args, route).catch((error: Error) => error)),
-    )
   }
 
   /**
@@ -347,16 +355,16 @@ export class MemoryConnection implements Connection {
   }
 
   /**
-   * A blocking call: try now, else wait in line on each of its keys, served from one when it is
-   * written (`Store.serveReady`), until its timeout.
+   * A blocking call: its reply when served now, else a promise of it, waiting in line on each of
+   * its keys, served from one when it is written (`Store.serveReady`), until its timeout.
    */
-  #block(wait: Wait, args: string[], asText: ReplyForm): Promise<unknown> {
+  #block(wait: Wait, args: string[], asText: ReplyForm): unknown {
     const first = wait.attempt(this.#call(args, Date.now()))
     if (first !== undefined) {
       this.#store.fit()
-      return Promise.resolve(shape(first, asText))
+      return shape(first, asText)
     }
-    return new Promise((resolve, reject) => {
+    return new Promise<unknown>((resolve, reject) => {
       let stopWaiting = (): void => undefined
       let timer: ReturnType<typeof setTimeout> | undefined
       const settle = (): void => {
