@@ -37,6 +37,18 @@ export class WalkOrder {
     this.dead++
   }
 
+  /**
+   * Gives the place numbered `seq`, marked dead, back to `name` (a key deleted and made again in
+   * one command, as `SUNIONSTORE s s x` does, was there all along); whether it was still there.
+   */
+  revive(seq: number, name: string): boolean {
+    const at = this.find(seq)
+    if (this.seqs[at] !== seq || this.names[at] !== DEAD_PLACE) return false
+    this.names[at] = name
+    this.dead--
+    return true
+  }
+
   /** Drops the places marked dead: one pass over the arrays, no look-up. */
   compact(): void {
     const { seqs, names } = this

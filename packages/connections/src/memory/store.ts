@@ -2,12 +2,14 @@
 // pollute), each entry typed and with its expiry. Expired keys are dropped when touched (lazy
 // expiry) and by a sweep that visits only the keys with a TTL, earliest expiry first (Redis's
 // active expiry, `_expiries.ts`); a `maxBytes` bound evicts the least recently used keys
-// (`allkeys-lru`, in slices of time: `_evict.ts`). `SCAN` and its kin walk `_walk-order.ts`'s orders. Stores are private to one
+// (`allkeys-lru`, in slices of time: `_evict.ts`). `SCAN` and its kin walk `_walk-order.ts`'s orders
+// (the collections', `_member-orders.ts`, pass to what replaces them). Stores are private to one
 // connection (`memory://`) or shared by name within the process (`memory://name`), through the
 // registry at the bottom.
 import { BlockedCalls, type Waiter } from './_blocked.ts'
 import { Evictor } from './_evict.ts'
 import { type Entry, ExpiryQueue, type Kind, Slot } from './_expiries.ts'
+import { MemberOrders } from './_member-orders.ts'
 import { fail, OOM, WRONGTYPE } from './_reply.ts'
 import { type Members, SCAN_SLACK, WalkOrder, walkStep } from './_walk-order.ts'
 
@@ -52,7 +54,13 @@ export class Store {
   /** The keys in `SCAN`'s order. */
   #order = new WalkOrder()
   /** The orders of the hashes, sets and sorted sets walked by `HSCAN`… since they were made. */
-  #memberOrders = new WeakMap<Members, WalkOrder>()
+  readonly #members = new MemberOrders(() => ++this.#seq)
+  /**
+   * The key deleted last in the current command, with its place in `SCAN`'s order and what its
+   * walks go on over (`HSCAN`…): a command that deletes a key and makes it again (`SUNIONSTORE s
+   * s x`) replaces it, and walks meet it (and its elements) as if it had been there all along.
+   */
+  #deleted: { key: string; seq: number; kind: Kind; order: WalkOrder | undefined } | undefined
   /** The keys with a TTL, earliest expiry first. */
   readonly #expiries: ExpiryQueue
   /** Milliseconds between two runs of the sweep (0: none). */
@@ -126,15 +134,9 @@ export class Store {
   create(key: string, kind: Kind, now: number, make: () => unknown): Entry {
     const found = this.typed(key, kind, now)
     if (found !== undefined) return found
-    const entry = new Slot(
-      this.#expiries,
-      key,
-      kind,
-      make(),
-      0,
-      key.length + KEY_OVERHEAD,
-      this.#place(key),
-    )
+    const value = make()
+    const seq = this.#reuse(key, kind, value) ?? this.#place(key)
+    const entry = new Slot(this.#expiries, key, kind, value, 0, key.length + KEY_OVERHEAD, seq)
     this.keys.set(key, entry)
     this.used += entry.bytes
     return entry
@@ -142,12 +144,16 @@ export class Store {
 
   /**
    * Sets `key` to a new entry (replacing any, its expiry included). A replaced key keeps its
-   * place in `SCAN`'s order: it was there all along.
+   * place in `SCAN`'s order, and a replaced collection hands its walks (`HSCAN`…) on to `value`:
+   * it was there all along.
    */
   put(key: string, kind: Kind, value: unknown, bytes: number, expiresAt = 0): Entry {
     const old = this.keys.get(key)
-    if (old !== undefined) this.#remove(key, old)
-    const seq = old === undefined ? this.#place(key) : old.seq
+    if (old !== undefined) {
+      this.#remove(key, old)
+      if (old.kind === kind) this.#members.hand(this.#members.of(kind, old.value), kind, value)
+    }
+    const seq = old?.seq ?? this.#reuse(key, kind, value) ?? this.#place(key)
     const entry = new Slot(
       this.#expiries,
       key,
@@ -169,9 +175,25 @@ export class Store {
     if (entry === undefined) return false
     this.#remove(key, entry)
     const order = this.#order
+    // Compacted before, not after: the place of the key deleted last stays until the next delete.
+    if (order.dead >= SCAN_SLACK && order.dead >= this.keys.size) order.compact()
     order.kill(entry.seq)
-    if (order.dead > SCAN_SLACK && order.dead > this.keys.size) order.compact()
+    const walked = this.#members.of(entry.kind, entry.value)
+    this.#deleted = { key, seq: entry.seq, kind: entry.kind, order: walked }
     return true
+  }
+
+  /**
+   * For `key` made again (as `value`, of `kind`) in the command that deleted it: the place it had
+   * in `SCAN`'s order, which it keeps (none when compacted away since), and `value` takes over the
+   * walks of the collection it replaces. `undefined` for any other key.
+   */
+  #reuse(key: string, kind: Kind, value: unknown): number | undefined {
+    const deleted = this.#deleted
+    if (deleted === undefined || deleted.key !== key) return undefined
+    this.#deleted = undefined
+    if (deleted.kind === kind) this.#members.hand(deleted.order, kind, value)
+    return this.#order.revive(deleted.seq, key) ? deleted.seq : undefined
   }
 
   #remove(key: string, entry: Entry): void {
@@ -216,6 +238,7 @@ export class Store {
     this.#expiries.clear()
     // Sequence numbers go on from where they were: a walk begun before ends at once.
     this.#order = new WalkOrder()
+    this.#deleted = undefined
     for (const key of this.#blocked.keys()) this.wake(key)
   }
 
@@ -261,10 +284,12 @@ export class Store {
    * Serves the blocked calls from the keys written since the last time, as Redis's
    * `handleClientsBlockedOnKeys` after each command (`_blocked.ts`): key by key in the order they
    * were first written, each key's calls first come first; the calls that take from a list are
-   * served only while it lasts. A call that finds nothing for it keeps its place.
+   * served only while it lasts. A call that finds nothing for it keeps its place. A key deleted
+   * so far and made again later was not there all along (`#deleted`).
    */
   serveReady(): void {
     this.#blocked.serveReady()
+    this.#deleted = undefined
   }
 
   /**
@@ -304,7 +329,8 @@ export class Store {
    * One step of an `HSCAN`, `SSCAN` or `ZSCAN` walk over `members` from `cursor`, as `scanKeys`.
    * A collection of up to 128 elements comes whole in one step (`whole()`, in its own order), as
    * Redis answers for a listpack; a larger one is walked in the order its elements were added,
-   * which the store keeps from its first walk on (`added` tells it of each new element).
+   * which the store keeps from its first walk on (`added` tells it of each new element) and hands
+   * on to a collection that replaces it under its key (`SUNIONSTORE s s x`, `RENAME tmp s`).
    */
   scanMembers(
     members: Members,
@@ -312,46 +338,23 @@ export class Store {
     count: number,
     whole: () => string[],
   ): [string, string[]] {
-    let order = this.#memberOrders.get(members)
+    let order = this.#members.get(members)
     if (order === undefined) {
-      // A collection with no order began after the walk (a cursor of another one): all of it was
-      // added during the walk.
-      if (cursor !== 0n) return ['0', []]
       if (members.size <= SCAN_WHOLE) return ['0', whole()]
-      order = new WalkOrder()
-      for (const name of members.keys()) order.push(++this.#seq, name)
-      this.#memberOrders.set(members, order)
+      // A cursor given for another collection (one replaced under the key with no walk to hand
+      // on) starts the walk over: it may repeat elements, but skips none.
+      cursor = 0n
+      order = this.#members.make(members)
     } else if (cursor === 0n && members.size <= SCAN_WHOLE) {
       return ['0', whole()]
     }
-    this.#compactMembers(members, order)
+    this.#members.compact(members, order)
     return walkStep(order, cursor, count, this.#seq, (name) => members.has(name))
   }
 
   /** Tells the walks over `members` that `name` was just added to it. */
   added(members: Members, name: string): void {
-    const order = this.#memberOrders.get(members)
-    if (order === undefined) return
-    order.push(++this.#seq, name)
-    this.#compactMembers(members, order)
-  }
-
-  /**
-   * Drops the places of removed elements once they outnumber the live ones. An element removed
-   * and added back has two places: the last is kept (a walk that passed the first still meets
-   * it).
-   */
-  #compactMembers(members: Members, order: WalkOrder): void {
-    if (order.seqs.length <= 2 * members.size + SCAN_SLACK) return
-    const kept = new Set<string>()
-    const last = new Uint8Array(order.seqs.length)
-    for (let i = order.seqs.length - 1; i >= 0; i--) {
-      const name = order.names[i] as string
-      if (kept.has(name) || !members.has(name)) continue
-      kept.add(name)
-      last[i] = 1
-    }
-    order.keep((_name, _seq, at) => last[at] === 1)
+    this.#members.added(members, name)
   }
 }
 
