@@ -115,14 +115,28 @@ export interface JobView {
   error?: string
 }
 
-/** What `GET api/caches/:alias/info` answers. */
-export interface InfoView {
+/** One server's `INFO`, as the page shows it. */
+export interface InfoSummary {
   sections: Array<{ name: string; fields: Array<[string, string]> }>
   /** `db0: keys=…` lines. */
   keyspace: Array<{ db: string; keys: number; expires: number }>
   /** Server-wide `keyspace_hits / (hits + misses)`, when the server counts them. */
   hitRatio: number | null
 }
+
+/** What `GET api/caches/:alias/info` answers. */
+export interface InfoView extends InfoSummary {
+  /**
+   * On a cluster, each primary's `INFO`, sorted by address; one that did not answer has its
+   * error instead. `keyspace` and `hitRatio` are then the sums over the primaries that answered,
+   * and `sections` one `Cluster totals` section: how many primaries answered, and their counters
+   * summed.
+   */
+  nodes?: InfoNodeView[]
+}
+
+/** One primary of a cluster on the INFO page: its `INFO`, or why it did not answer. */
+export type InfoNodeView = ({ address: string } & InfoSummary) | { address: string; error: string }
 
 /** One slow-log entry as the page shows it. */
 export interface SlowlogRow {

@@ -4,6 +4,7 @@
 import type { Cache, Connection } from '@cachex/core'
 import { InvalidArgumentError } from '@cachex/core'
 import { type CacheInternals, cacheInternals } from '@cachex/core/internal'
+import { clusterAddress } from './_cluster-info.ts'
 import { HitRing } from './_hits.ts'
 import { HttpError } from './_http.ts'
 import type { AdminCacheRegistry, AdminCaches } from './options.ts'
@@ -104,7 +105,8 @@ export class CacheSet {
 /**
  * Where a cache's server is, as `host:port/db`, asked of the server itself (`CLIENT INFO`: the
  * address it accepted the connection on), so that no URL, user or password is ever shown;
- * `memory://name` for the in-process backend; `null` when the server does not say.
+ * `memory://name` for the in-process backend; for a cluster (a connection that routes by slot),
+ * `cluster of 3 primaries: host:port, …` from its slot map; `null` when the server does not say.
  */
 export function addressOf(entry: AdminCache): Promise<string | null> {
   // Asked each time (one short command), not kept: the server behind a connection changes (a
@@ -122,6 +124,8 @@ async function findAddress(connection: Connection): Promise<string | null> {
   const store = (connection as { storeName?: unknown }).storeName
   if (typeof store === 'string') return `memory://${store}`
   try {
+    // A key-less CLIENT INFO would name whichever node the cluster picked, one per request.
+    if (connection.routesBySlot === true) return await clusterAddress(connection)
     const reply = await connection.command(['CLIENT', 'INFO'], { text: true })
     const text = Buffer.isBuffer(reply) ? reply.toString('utf8') : String(reply)
     const laddr = /(?:^|\s)laddr=(\S+)/.exec(text)?.[1]

@@ -1,9 +1,11 @@
 // The server pages: an `INFO` summary (chosen fields only: no paths, no addresses of other
-// nodes), the slow log (arguments of commands that carry secrets redacted), and memory by key
-// prefix from a sample of the cache's keys (`MEMORY USAGE`).
+// nodes; on a cluster, every primary's, named by its address, and their sums), the slow log
+// (arguments of commands that carry secrets redacted), and memory by key prefix from a sample of
+// the cache's keys (`MEMORY USAGE`).
 
-import type { InfoView, MemoryView, SlowlogRow } from './_api-types.ts'
+import type { InfoSummary, InfoView, MemoryView, SlowlogRow } from './_api-types.ts'
 import type { AdminCache } from './_caches.ts'
+import { clusterInfo } from './_cluster-info.ts'
 import { sizeOf } from './_keys.ts'
 
 /** The `INFO` fields shown, by section. Anything else (paths, other nodes' addresses) is not. */
@@ -41,8 +43,62 @@ const INFO_FIELDS: ReadonlyArray<readonly [section: string, fields: readonly str
   ['Persistence', ['loading', 'rdb_changes_since_last_save', 'aof_enabled']],
 ]
 
+/**
+ * The `INFO` page. On a connection that routes by slot (a cluster), every primary's (`nodes`,
+ * each named by its address; one that failed has its error), and at the top what they sum to:
+ * the keyspace, the hits and misses, and the counters of `CLUSTER_TOTALS`. Elsewhere, the one
+ * server's.
+ */
 export async function infoSummary(entry: AdminCache): Promise<InfoView> {
-  const info = await entry.cache.info()
+  const connection = entry.cache.connection
+  if (connection.routesBySlot !== true) return summarize(await entry.cache.info())
+  const nodes = await clusterInfo(connection)
+  const answered = nodes.flatMap((node) => ('info' in node ? [node.info] : []))
+  const totals: Array<[string, string]> = [
+    ['primaries', String(nodes.length)],
+    ['primaries_answered', String(answered.length)],
+  ]
+  for (const field of CLUSTER_TOTALS) {
+    const values = answered.map((info) => Number(info[field]))
+    if (values.length > 0 && values.every(Number.isFinite)) {
+      totals.push([field, String(values.reduce((a, b) => a + b, 0))])
+    }
+  }
+  const keyspace = new Map<string, { db: string; keys: number; expires: number }>()
+  for (const db of answered.flatMap((info) => summarize(info).keyspace)) {
+    const sum = keyspace.get(db.db) ?? { db: db.db, keys: 0, expires: 0 }
+    sum.keys += db.keys
+    sum.expires += db.expires
+    keyspace.set(db.db, sum)
+  }
+  const hits = answered.reduce((n, info) => n + Number(info.keyspace_hits), 0)
+  const misses = answered.reduce((n, info) => n + Number(info.keyspace_misses), 0)
+  return {
+    sections: [{ name: 'Cluster totals', fields: totals }],
+    keyspace: [...keyspace.values()],
+    hitRatio: ratio(hits, misses),
+    nodes: nodes.map((node) =>
+      'info' in node
+        ? { address: node.address, ...summarize(node.info) }
+        : { address: node.address, error: node.error },
+    ),
+  }
+}
+
+/** The counters a cluster's INFO page sums over its primaries. */
+const CLUSTER_TOTALS = [
+  'connected_clients',
+  'used_memory',
+  'total_commands_processed',
+  'instantaneous_ops_per_sec',
+  'keyspace_hits',
+  'keyspace_misses',
+  'expired_keys',
+  'evicted_keys',
+]
+
+/** One server's `INFO` (`name: value`; `dbN` as objects) as the page shows it. */
+function summarize(info: Record<string, unknown>): InfoSummary {
   const sections = INFO_FIELDS.map(([name, fields]) => ({
     name,
     fields: fields
@@ -59,13 +115,18 @@ export async function infoSummary(entry: AdminCache): Promise<InfoView> {
       expires: Number(fields.expires ?? 0),
     })
   }
-  const hits = Number(info.keyspace_hits)
-  const misses = Number(info.keyspace_misses)
-  const hitRatio =
-    Number.isFinite(hits) && Number.isFinite(misses) && hits + misses > 0
-      ? hits / (hits + misses)
-      : null
-  return { sections, keyspace, hitRatio }
+  return {
+    sections,
+    keyspace,
+    hitRatio: ratio(Number(info.keyspace_hits), Number(info.keyspace_misses)),
+  }
+}
+
+/** `hits / (hits + misses)`, when both are counted and some are. */
+function ratio(hits: number, misses: number): number | null {
+  return Number.isFinite(hits) && Number.isFinite(misses) && hits + misses > 0
+    ? hits / (hits + misses)
+    : null
 }
 
 /** Commands whose arguments may hold a password: only their name is shown. */

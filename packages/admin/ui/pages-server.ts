@@ -5,23 +5,42 @@ import { hitChart, memoryChart } from './charts.ts'
 import { append, bytes, clear, h, notice } from './dom.ts'
 import type { Context } from './pages-keys.ts'
 import { href } from './router.ts'
-import type { HitsView, InfoView, JobView, MemoryView, SlowlogRow } from './types.ts'
+import type { HitsView, InfoSummary, InfoView, JobView, MemoryView, SlowlogRow } from './types.ts'
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }
 
-/** `INFO`, chosen fields. */
+/**
+ * `INFO`, chosen fields. On a cluster: the sums over its primaries first, then each primary's
+ * (one that did not answer, its error).
+ */
 export async function infoPage(view: HTMLElement, context: Context): Promise<void> {
   const alias = context.place.alias as string
   const info = await api<InfoView>('GET', `api/caches/${segment(alias)}/info`)
   if (!context.current()) return
   append(view, h('h1', {}, 'INFO'))
+  const nodes = info.nodes
   if (info.hitRatio !== null) {
-    view.appendChild(
-      h('p', { class: 'big' }, `Server hit ratio: ${(info.hitRatio * 100).toFixed(1)} %`),
-    )
+    const label = nodes === undefined ? 'Server hit ratio' : 'Cluster hit ratio'
+    view.appendChild(h('p', { class: 'big' }, `${label}: ${(info.hitRatio * 100).toFixed(1)} %`))
   }
+  view.appendChild(infoCards(info, nodes === undefined ? 'Keyspace' : 'Keyspace (all primaries)'))
+  for (const node of nodes ?? []) {
+    view.appendChild(h('h2', {}, 'Primary ', h('code', {}, node.address)))
+    if ('error' in node) {
+      view.appendChild(notice('error', `No answer: ${node.error}`))
+      continue
+    }
+    if (node.hitRatio !== null) {
+      view.appendChild(h('p', {}, `Hit ratio: ${(node.hitRatio * 100).toFixed(1)} %`))
+    }
+    view.appendChild(infoCards(node, 'Keyspace'))
+  }
+}
+
+/** One server's chosen fields (or a cluster's sums), a card per section, and its keyspace. */
+function infoCards(info: InfoSummary, keyspaceTitle: string): HTMLElement {
   const grid = h('div', { class: 'cards' })
   for (const section of info.sections) {
     grid.appendChild(
@@ -46,7 +65,7 @@ export async function infoPage(view: HTMLElement, context: Context): Promise<voi
       h(
         'section',
         { class: 'card' },
-        h('h2', {}, 'Keyspace'),
+        h('h2', {}, keyspaceTitle),
         h(
           'table',
           { class: 'kv' },
@@ -66,7 +85,7 @@ export async function infoPage(view: HTMLElement, context: Context): Promise<voi
       ),
     )
   }
-  view.appendChild(grid)
+  return grid
 }
 
 /** The slow log, newest first. */

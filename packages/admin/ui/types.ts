@@ -2,6 +2,7 @@
 export type {
   CacheInfo,
   HitsView,
+  InfoSummary,
   InfoView,
   JobView,
   KeyAnswer as KeyView,
