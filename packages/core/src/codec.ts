@@ -1,3 +1,4 @@
+import { integerPastLimit } from './_codec-limits.ts'
 import { parseInteger } from './_integer.ts'
 import { DEFAULT_MAX_VALUE_SIZE, MAX_INTEGER_DIGITS } from './_limits.ts'
 import { checkPlugins } from './_plugin-check.ts'
@@ -65,7 +66,8 @@ export interface CodecOptions {
   /**
    * The largest value, in bytes after decompression, that is read or written; `null` for no
    * limit. Compressors stop at it, stored values beyond it are refused before deserializing, and
-   * a value whose serialized form exceeds it is refused on write. See the cache option.
+   * a value whose serialized form exceeds it is refused on write. Integers stored as digits are
+   * bounded by the 4,300-digit limit instead (`MAX_INTEGER_DIGITS`). See the cache option.
    * @default 67_108_864 (64 MiB, `DEFAULT_MAX_VALUE_SIZE`)
    */
   maxValueSize?: number | null
@@ -77,7 +79,8 @@ export interface CodecOptions {
  * compressor when longer than its `minLength`. Reading tries the integer form, then every
  * compressor (falling back to the raw bytes, as Django does), then every serializer in order —
  * which is how a live cache migrates from one format to another. No value beyond `maxValueSize`
- * bytes (serialized, before compression) is written, decompressed or deserialized. A serializer
+ * bytes (serialized, before compression) is written, decompressed or deserialized; integers
+ * stored as digits are bounded by `MAX_INTEGER_DIGITS` instead, both ways. A serializer
  * or compressor without its methods (a factory not called) is refused when it is built, with
  * `InvalidArgumentError`.
  */
@@ -212,15 +215,16 @@ export class Codec {
 
   /**
    * Decodes a value read from Redis: bytes, or UTF-8 text when `readsText`. Throws
-   * `SerializationError` when no serializer can read it or it is larger than `maxValueSize`, and
+   * `SerializationError` when no serializer can read it or it is larger than `maxValueSize` (an
+   * integer of at most `MAX_INTEGER_DIGITS` digits is not: `integerPastLimit`), and
    * `CompressionError` when it would decompress to more than `maxValueSize` bytes, or to more
    * than the `budget` of its call has left (`budget()`; the bytes it decompresses to are taken
    * off it, and added to its `decompressed` when it has one).
    */
   decode(data: Buffer | string, budget?: DecodeBudget): unknown {
-    // Digits padded with whitespace beyond maxValueSize are refused below, not read as an
-    // integer. An integer is ASCII, so its length in code units is its length in bytes.
-    const integer = data.length > this.#maxBytes ? undefined : parseInteger(data)
+    // Integers are bounded by their digit limit, not maxValueSize (the writer stores them as
+    // digits, INCRBY grows them): past it, one comparison more (`integerPastLimit`).
+    const integer = data.length > this.#maxBytes ? integerPastLimit(data) : parseInteger(data)
     if (integer !== undefined) return integer
     if (typeof data === 'string') {
       if (this.readsText) return this.#decodeText(data)
@@ -262,7 +266,7 @@ export class Codec {
    * taken off it.
    */
   inspect(data: Buffer, budget?: DecodeBudget): CodecInspection {
-    const integer = data.length > this.#maxBytes ? undefined : parseInteger(data)
+    const integer = data.length > this.#maxBytes ? integerPastLimit(data) : parseInteger(data)
     if (integer !== undefined) {
       return { value: integer, serializer: null, compressor: null, kinds: undefined }
     }
