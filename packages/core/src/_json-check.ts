@@ -167,13 +167,13 @@ function leaf(value: object): number {
   if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
     const name = Buffer.isBuffer(value) ? 'Buffer' : (value.constructor?.name ?? 'binary value')
     throw new TypeError(
-      `a ${name} would be stored as ${name === 'Buffer' ? '{ type, data }' : 'an object of numbers'}: use the msgpack or pickle serializer (bytes), or convert it (a base64 string)`,
+      `${article(name)} ${name} would be stored as ${name === 'Buffer' ? '{ type, data }' : 'an object of numbers'}: use the msgpack or pickle serializer (bytes), or convert it (a base64 string)`,
     )
   }
   if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return EXACT
   const name = (value.constructor as { name?: unknown } | undefined)?.name
   throw new TypeError(
-    `${typeof name === 'string' && name !== '' ? `a ${name} instance` : 'an object with a prototype'} would be read back as a plain object: convert it ({ ...value }), give its class a toJSON(), or use the pickle serializer with pickleClasses`,
+    `${typeof name === 'string' && name !== '' ? `${article(name)} ${name} instance` : 'an object with a prototype'} would be read back as a plain object: convert it ({ ...value }), give its class a toJSON(), or use the pickle serializer with pickleClasses`,
   )
 }
 
@@ -223,4 +223,12 @@ function isCircular(root: object): boolean {
     }
   }
   return false
+}
+
+/**
+ * `a` or `an` before a class name `word` (`an ArrayBuffer`, `an Error instance`; `a Uint8Array`,
+ * `a URL`: a leading U is said "you").
+ */
+function article(word: string): string {
+  return /^[aeio]/i.test(word) ? 'an' : 'a'
 }

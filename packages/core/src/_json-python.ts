@@ -287,7 +287,11 @@ export function stringifyPython(value: unknown): string {
           for (const [k, item] of v) parts.push(`${pythonString(String(k))}: ${write(item)}`)
           out = `{${parts.join(', ')}}`
         } else if (typeof (v as { toJSON?: unknown }).toJSON === 'function') {
-          out = write((v as { toJSON: () => unknown }).toJSON())
+          const json = (v as { toJSON: () => unknown }).toJSON()
+          if (json === undefined || typeof json === 'function' || typeof json === 'symbol') {
+            throw new TypeError(toJsonNotJson(json))
+          }
+          out = write(json)
         } else {
           const parts: string[] = []
           for (const [k, item] of Object.entries(v)) {
@@ -309,9 +313,23 @@ export function stringifyPython(value: unknown): string {
 
 /** Why `value` (`undefined`, a function or a symbol) cannot be written as JSON. */
 export function notJson(value: unknown): string {
-  return value === undefined
-    ? 'undefined cannot be stored as JSON (store null instead)'
-    : `a ${typeof value} cannot be stored as JSON`
+  if (value === undefined) return 'undefined cannot be stored as JSON (store null instead)'
+  const type = typeof value
+  return `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type} cannot be stored as JSON`
+}
+
+/**
+ * Why an object whose `toJSON()` returned `json` (`undefined`, a function or a symbol) cannot be
+ * written as JSON; `json` omitted when only that is known (`JSON.stringify` wrote nothing).
+ */
+export function toJsonNotJson(...json: [] | [unknown]): string {
+  const returned =
+    json.length === 0
+      ? 'undefined, a function or a symbol'
+      : json[0] === undefined
+        ? 'undefined'
+        : `a ${typeof json[0]}`
+  return `an object whose toJSON() returned ${returned} cannot be stored as JSON: make toJSON() return null or another JSON value`
 }
 
 /** DjangoJSONEncoder's datetime form: ISO 8601, milliseconds only when non-zero, `Z` for UTC. */

@@ -1,5 +1,11 @@
 import { checkJsonValue, NEEDS_PYTHON } from './_json-check.ts'
-import { notJson, parsePythonJson, pythonFloat, stringifyPython } from './_json-python.ts'
+import {
+  notJson,
+  parsePythonJson,
+  pythonFloat,
+  stringifyPython,
+  toJsonNotJson,
+} from './_json-python.ts'
 import { MAX_JSON_DEPTH } from './_limits.ts'
 import { utf8Text } from './_utf8.ts'
 import type { InspectingSerializer } from './codec.ts'
@@ -159,8 +165,13 @@ function stringifyFast(value: unknown): string {
     if (error instanceof TypeError && /BigInt/i.test(error.message)) return stringifyPython(value)
     throw error
   }
-  // JSON.stringify returns undefined for undefined, functions and symbols at the top level.
-  if (text === undefined) throw new TypeError(notJson(value))
+  // JSON.stringify returns undefined for undefined, functions and symbols at the top level, and
+  // for an object whose toJSON() returned one (not called again to tell which: say all three).
+  if (text === undefined) {
+    throw new TypeError(
+      typeof value === 'object' && value !== null ? toJsonNotJson() : notJson(value),
+    )
+  }
   return text
 }
 

@@ -150,6 +150,7 @@ function kindOf(value: unknown): string {
   if (value === null) return 'null'
   if (Array.isArray(value)) return 'an array'
   if (typeof value === 'object') return 'an object that is not a Keyv entry'
+  if (value === undefined) return 'undefined'
   return `a ${typeof value}`
 }
 

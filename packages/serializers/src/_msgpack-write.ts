@@ -8,6 +8,9 @@ import { MAX_MSGPACK_DEPTH } from './_msgpack-check.ts'
 
 const INT32_MIN = -0x80000000
 const UINT32_MAX = 0xffffffff
+/** The integers MessagePack holds (int64 and uint64), as Python's msgpack writes them. */
+const INT64_MIN = -(2n ** 63n)
+const UINT64_MAX = 2n ** 64n - 1n
 const INT64 = 0xd3
 const UINT64 = 0xcf
 
@@ -108,13 +111,16 @@ function isCircular(root: unknown): boolean {
 
 /**
  * Whether `value` holds a 64-bit integer (a safe integer outside the 32-bit range, or a
- * `bigint`), in one read-only walk that also refuses, with a `TypeError` saying what to do, what
- * msgpackr would write without a word but not as it is: a string that is not well-formed UTF-16
- * (a lone surrogate: msgpackr writes U+FFFD, Python's msgpack refuses it), a function or a symbol
- * inside a container (written as nil), an invalid `Date` (unreadable), a `Set` (an array), a
- * boxed primitive or a class instance (its own fields, read back as a plain object), and `Map`
- * keys that are not scalars or that read back as one property name (`1` and `'1'`). Walks the
- * whole value, which must not nest more than MAX_MSGPACK_DEPTH containers deep (it throws).
+ * `bigint`), in one read-only walk. It refuses a `bigint` outside -2^63 … 2^64-1, which neither
+ * MessagePack nor Python's msgpack holds, with a `SerializationError` saying what to do (before
+ * msgpackr, whose own message names options that msgpackSerializer() does not take); and, with a
+ * `TypeError` saying what to do, what msgpackr would write without a word but not as it is: a
+ * string that is not well-formed UTF-16 (a lone surrogate: msgpackr writes U+FFFD, Python's
+ * msgpack refuses it), a function or a symbol inside a container (written as nil), an invalid
+ * `Date` (unreadable), a `Set` (an array), a boxed primitive or a class instance (its own fields,
+ * read back as a plain object), and `Map` keys that are not scalars or that read back as one
+ * property name (`1` and `'1'`). Walks the whole value, which must not nest more than
+ * MAX_MSGPACK_DEPTH containers deep (it throws).
  */
 function scan(value: unknown, depth: number): boolean {
   switch (typeof value) {
@@ -124,6 +130,7 @@ function scan(value: unknown, depth: number): boolean {
     case 'number':
       return (value > UINT32_MAX || value < INT32_MIN) && Number.isSafeInteger(value)
     case 'bigint':
+      if (value < INT64_MIN || value > UINT64_MAX) throw beyond64Bits()
       return true
     case 'boolean':
     case 'undefined':
@@ -186,7 +193,14 @@ function scan(value: unknown, depth: number): boolean {
   }
   const name = (value as { constructor?: { name?: unknown } }).constructor?.name
   throw new TypeError(
-    `${typeof name === 'string' && name !== '' ? `${/^[AEIOU]/.test(name) ? 'an' : 'a'} ${name} instance` : 'an object with a prototype'} would be read back as a plain object: convert it ({ ...value }), or use the pickle serializer with pickleClasses`,
+    `${typeof name === 'string' && name !== '' ? `${/^[AEIO]/i.test(name) ? 'an' : 'a'} ${name} instance` : 'an object with a prototype'} would be read back as a plain object: convert it ({ ...value }), or use the pickle serializer with pickleClasses`,
+  )
+}
+
+/** The refusal of a `bigint` outside -2^63 … 2^64-1, with what to do instead. */
+function beyond64Bits(): SerializationError {
+  return new SerializationError(
+    "a bigint beyond 64 bits cannot be stored as MessagePack, which holds integers from -2^63 to 2^64-1 (so does Python's msgpack, which reads what is written here): store it with the pickle or JSON serializer, or as a string",
   )
 }
 
