@@ -2,7 +2,8 @@
 // key versions. Each check costs nothing when the argument is absent (the hot path), and a short
 // loop over the keys of an options object when one is given.
 
-import { checkSeconds, checkTimeoutMs, describe } from './_timeout.ts'
+import { describeObject, isDate, isPlainObject } from './_plain.ts'
+import { checkSeconds, checkTimeoutMs, describe, MOST_NEGATIVE_MS } from './_timeout.ts'
 import type { IncrOptions, MoveOptions, SetOptions, VersionOption } from './cache-options.ts'
 import { InvalidArgumentError } from './errors.ts'
 import type { Connection } from './types.ts'
@@ -11,15 +12,16 @@ import type { Connection } from './types.ts'
 type Options = object | undefined
 
 /**
- * Throws `InvalidArgumentError` unless `options` is `undefined` or a plain object whose keys are
- * all in `allowed`: a misspelt or misplaced option (`ttl(key, { versoin: 2 })`) would otherwise
- * be ignored without a word.
+ * Throws `InvalidArgumentError` unless `options` is `undefined` or a plain object (`{ … }`,
+ * `Object.create(null)`, or one from another realm) whose keys are all in `allowed`: a misspelt
+ * or misplaced option (`ttl(key, { versoin: 2 })`) would otherwise be ignored without a word, and
+ * so would a Date, a Map or a class instance, which have no keys of their own to check.
  */
 export function checkOptions(options: unknown, method: string, allowed: readonly string[]): void {
   if (options === undefined) return
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+  if (typeof options !== 'object' || options === null || !isPlainObject(options)) {
     throw new InvalidArgumentError(
-      `${method}() takes an options object { ${allowed.join(', ')} }, got ${describeArgument(options)}`,
+      `${method}() takes an options object { ${allowed.join(', ')} }, got ${describeOptions(options)}`,
     )
   }
   for (const name in options) {
@@ -53,7 +55,7 @@ export function timeoutArguments<O extends { timeout?: number | null }>(
     checkOptions(options, method, withoutTimeout(allowed))
     return [checkSeconds(timeoutOrOptions, `${method}() timeout`), options as O | undefined]
   }
-  if (typeof timeoutOrOptions === 'object' && !Array.isArray(timeoutOrOptions)) {
+  if (typeof timeoutOrOptions === 'object' && isPlainObject(timeoutOrOptions)) {
     checkOptions(timeoutOrOptions, method, allowed)
     if (options !== undefined) {
       throw new InvalidArgumentError(
@@ -61,12 +63,30 @@ export function timeoutArguments<O extends { timeout?: number | null }>(
       )
     }
     const timeout = timeoutOrOptions.timeout
-    if (timeout !== undefined && timeout !== null) checkSeconds(timeout, `${method}() timeout`)
+    if (timeout !== undefined && timeout !== null) {
+      if (isDate(timeout)) throw dateTimeout(method)
+      checkSeconds(timeout, `${method}() timeout`)
+    }
     return [timeout, timeoutOrOptions]
   }
+  if (isDate(timeoutOrOptions)) throw dateTimeout(method)
   throw new InvalidArgumentError(
-    `${method}() takes a timeout in seconds (a number, or null for no expiry) or an options object { ${allowed.join(', ')} }, got ${describeArgument(timeoutOrOptions)}`,
+    `${method}() takes a timeout in seconds (a number, or null for no expiry) or an options object { ${allowed.join(', ')} }, got ${describeOptions(timeoutOrOptions)}`,
   )
+}
+
+/** A Date given as a timeout: a point in time where a duration is taken. */
+function dateTimeout(method: string): InvalidArgumentError {
+  return new InvalidArgumentError(
+    `${method}() takes a timeout in seconds (or null for no expiry), not a Date: for an expiry at a point in time, pass the seconds until then ((date.getTime() - Date.now()) / 1000), or write without one and call expireAt() / pexpireAt() with the Date`,
+  )
+}
+
+/** `describeArgument`, naming the kind of an object that is not a plain one (`a Date`, `a Map`). */
+function describeOptions(value: unknown): string {
+  return typeof value === 'object' && value !== null
+    ? describeObject(value)
+    : describeArgument(value)
 }
 
 const NO_TIMEOUT = new Map<readonly string[], readonly string[]>()
@@ -295,7 +315,9 @@ export function checkNumber(value: unknown): number {
 
 /**
  * Milliseconds: a duration within `maxTimeoutMs()` of now, or, with `at`, a Unix time in
- * milliseconds that is a safe integer; else `InvalidArgumentError`.
+ * milliseconds that is a safe integer; else `InvalidArgumentError`. A duration of 0 or less
+ * expires at once however negative it is (returned as no less than `MOST_NEGATIVE_MS`); a time
+ * keeps its range check.
  */
 export function checkMs(value: unknown, at = false): number {
   if (typeof value !== 'number' || !Number.isFinite(value)) {
@@ -303,8 +325,11 @@ export function checkMs(value: unknown, at = false): number {
       `expected milliseconds as a finite number, got ${describe(value)}`,
     )
   }
-  if (!at) checkTimeoutMs(value, 'milliseconds', `${value} ms`)
-  else if (!Number.isSafeInteger(Math.trunc(value))) {
+  if (!at) {
+    // 0 or less expires at once, however negative (sent as no less than MOST_NEGATIVE_MS).
+    if (value <= 0) return Math.max(value, MOST_NEGATIVE_MS)
+    checkTimeoutMs(value, 'milliseconds', `${value} ms`)
+  } else if (!Number.isSafeInteger(Math.trunc(value))) {
     // Redis would refuse it (`invalid expire time`, or not an integer): refused before sending.
     throw new InvalidArgumentError(
       `a time of ${value} ms since 1970 is out of range: at most ${Number.MAX_SAFE_INTEGER}`,

@@ -67,7 +67,7 @@ export const keyEntries: Record<string, Entry> = {
     return expiry(pipe, 'expireAt', 'PEXPIREAT', key, options, () =>
       when instanceof Date
         ? checkMs(when.getTime(), true)
-        : Math.trunc(checkSeconds(when, 'when') * 1000),
+        : Math.trunc(checkSeconds(when, 'when', false, true) * 1000),
     )
   },
 

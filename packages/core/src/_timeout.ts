@@ -13,6 +13,13 @@ export function maxTimeoutMs(now = Date.now()): number {
 }
 
 /**
+ * The most negative milliseconds a timeout is sent as. A timeout of 0 or less expires at once
+ * (Django's rule), however negative: one below this (`set(k, v, -1e16)`) deletes as `-1` does,
+ * sent as this, which JavaScript holds exactly and Redis adds to its clock without overflow.
+ */
+export const MOST_NEGATIVE_MS = -(2 ** 52)
+
+/**
  * Django's timeout rules, in milliseconds: `undefined` → the cache's default, `null` → never
  * expire (returns `null`), `0` or negative → expire at once (returns a number ≤ 0). Fractions of a
  * second are kept to the millisecond and truncated, as django-redis's `int(timeout * 1000)`.
@@ -32,16 +39,24 @@ export function timeoutToMs(
  * end no later than `maxTimeoutMs()` from now, or throws `InvalidArgumentError`. `nullable` says
  * whether the argument also takes `null` (a timeout: never expire), for the message only; by
  * default, an argument named as a timeout does (`expire`'s seconds and `expireAt`'s when do not).
+ *
+ * A duration of 0 or less expires at once, however negative: it is not range-checked, and one
+ * whose milliseconds are below `MOST_NEGATIVE_MS` is returned as that many seconds. A point in
+ * time (`pointInTime`: `expireAt`'s `when`) keeps the range check both ways.
  */
 export function checkSeconds(
   seconds: unknown,
   what: string,
   nullable: boolean = what.endsWith('timeout'),
+  pointInTime = false,
 ): number {
   if (typeof seconds !== 'number' || !Number.isFinite(seconds)) {
     throw new InvalidArgumentError(
       `${what} must be a finite number of seconds${nullable ? ' or null' : ''}, got ${describe(seconds)}`,
     )
+  }
+  if (seconds <= 0 && !pointInTime) {
+    return seconds * 1000 < MOST_NEGATIVE_MS ? MOST_NEGATIVE_MS / 1000 : seconds
   }
   checkTimeoutMs(seconds * 1000, what, `${seconds} seconds`)
   return seconds

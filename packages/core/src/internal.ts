@@ -18,6 +18,7 @@ export {
 export { MAX_TIMER_MS } from './_limits.ts'
 export { closestName, unknownName } from './_names.ts'
 export { setOwn } from './_own.ts'
+export { describeObject, isPlainObject } from './_plain.ts'
 export { type ScanPace, scanWalk } from './_scan-walk.ts'
 export { checkTimeoutMs } from './_timeout.ts'
 export { markUnsent, wasUnsent } from './_unsent.ts'

@@ -4,6 +4,8 @@ import {
   checkTimeoutMs,
   closestName,
   describeArgument,
+  describeObject,
+  isPlainObject,
   MAX_TIMER_MS,
   unknownName,
 } from '@cachex/core/internal'
@@ -158,9 +160,15 @@ export function checkCallOptions(
   own = '',
 ): void {
   if (options === undefined) return
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+  // A plain object only: a Date, a Map or a class instance has no keys to check, and would be
+  // taken for `{}` (the defaults) without a word.
+  if (typeof options !== 'object' || options === null || !isPlainObject(options)) {
+    const got =
+      typeof options === 'object' && options !== null
+        ? describeObject(options)
+        : describeArgument(options)
     throw new InvalidArgumentError(
-      `${method}() takes an options object { ${allowed.join(', ')} }, got ${describeArgument(options)}`,
+      `${method}() takes an options object { ${allowed.join(', ')} }, got ${got}`,
     )
   }
   const name = unknownName(options, allowed)

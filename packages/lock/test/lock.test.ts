@@ -597,6 +597,13 @@ describe.each(BACKENDS)('%s', (backend) => {
       await lock.release()
     })
 
+    it('refuses per-call options that are not a plain object (a Date, a Map: no keys to check)', async () => {
+      const lock = new Lock(connection, lockName(), { timeout: 1 })
+      await expect(lock.acquire(new Date() as never)).rejects.toThrow(/got a Date/)
+      await expect(lock.acquire(new Map() as never)).rejects.toThrow(/got a Map/)
+      expect(lock.token).toBeNull()
+    })
+
     it('keeps redis-py defaults', () => {
       const lock = new Lock(connection, lockName())
       expect(lock.timeout).toBeNull()

@@ -59,7 +59,7 @@ export const keyCommands = {
       const unixMs =
         when instanceof Date
           ? checkMs(when.getTime(), true)
-          : Math.trunc(checkSeconds(when, 'when') * 1000)
+          : Math.trunc(checkSeconds(when, 'when', false, true) * 1000)
       return await context.store.expireAt(rkey, unixMs)
     } catch (error) {
       return context.fail(error, false, 'expireAt')
