@@ -37,7 +37,7 @@ export function describeObject(value: object): string {
   const tag = Object.prototype.toString.call(value).slice(8, -1)
   if (tag !== 'Object') {
     if (BOXED.has(tag)) return `a ${tag} object`
-    return `${/^[AEIOU]/.test(tag) ? 'an' : 'a'} ${tag}`
+    return `${/^[AEIO]/.test(tag) ? 'an' : 'a'} ${tag}`
   }
   if (isPlainObject(value)) return 'an object'
   let name: unknown
@@ -47,6 +47,6 @@ export function describeObject(value: object): string {
     // A getter that throws: described without its name.
   }
   return typeof name === 'string' && /^[\w$]{1,60}$/.test(name)
-    ? `${/^[AEIOU]/i.test(name) ? 'an' : 'a'} ${name} instance`
+    ? `${/^[AEIO]/i.test(name) ? 'an' : 'a'} ${name} instance`
     : 'an object with a prototype'
 }
