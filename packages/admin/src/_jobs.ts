@@ -4,14 +4,16 @@
 // connection, whose maxInFlightBytes (32 MiB by default) would refuse a chunk of long names —
 // and the application's own commands meanwhile. Jobs can be cancelled; finished ones are kept
 // for a while, and only a few run at once. The SCAN COUNT adapts to each call's time
-// (`adaptiveScan`), so that no call holds Redis long over keys with long names.
+// (`adaptiveScan`), so that no call holds Redis long over keys with long names. A job whose
+// server changed during its walk (a failover, a reconnection) walks again from the start.
 import { randomBytes } from 'node:crypto'
 import { setImmediate as yieldToEvents } from 'node:timers/promises'
+import type { Connection } from '@cachex/core'
 import type { JobView } from './_api-types.ts'
 import type { AdminCache } from './_caches.ts'
 import { byNameBytes } from './_chunks.ts'
 import { HttpError, scrub } from './_http.ts'
-import { adaptiveScan } from './_scan.ts'
+import { adaptiveScan, serverChangedSince } from './_scan.ts'
 
 /** Jobs running at once at most. */
 const MAX_RUNNING = 4
@@ -28,6 +30,8 @@ const UNLINK_CHUNK = 200
  * connection's maxInFlightBytes, which the application's commands share.
  */
 const UNLINK_BYTES = 1024 * 1024
+/** Times a job whose server changed (a failover, a reconnection) walks again at most. */
+const RESTARTS = 3
 
 interface Job extends JobView {
   cancelled: boolean
@@ -80,30 +84,18 @@ export class Jobs {
   async #run(entry: AdminCache, job: Job, redisPattern: string): Promise<void> {
     const connection = entry.cache.connection
     try {
-      for await (const batch of adaptiveScan(connection, redisPattern, SCAN_COUNT)) {
-        if (job.cancelled) break
-        job.matched += batch.length
-        if (job.kind === 'delete') {
-          for (const chunk of byNameBytes(batch, UNLINK_CHUNK, UNLINK_BYTES)) {
-            if (job.cancelled) break
-            // Each key as SCAN gave it: a name that is not UTF-8 stays its exact bytes, so the
-            // key deleted is the key matched (decoded, it would name another key, or none).
-            const replies = await Promise.allSettled(
-              chunk.map((key) => connection.command(['UNLINK', key], { key })),
-            )
-            // Every UNLINK that ran is counted before a failed one ends the job: the job (and
-            // the audit entry) says what was deleted.
-            for (const reply of replies) {
-              if (reply.status === 'fulfilled') job.deleted += Number(reply.value)
-            }
-            const failed = replies.find(
-              (reply): reply is PromiseRejectedResult => reply.status === 'rejected',
-            )
-            if (failed !== undefined) throw failed.reason
-          }
+      for (let restarts = 0; ; restarts++) {
+        const generation = connection.generation
+        try {
+          await this.#walk(connection, job, redisPattern)
+          break
+        } catch (error) {
+          // Its server changed (a failover, a reconnection): the walk starts over there, a
+          // count from 0 (deleting again is harmless; `deleted` counts on).
+          if (job.cancelled || restarts >= RESTARTS) throw error
+          if (!serverChangedSince(connection, generation, error)) throw error
+          job.matched = 0
         }
-        // Let requests (and the progress polls) in between batches.
-        await yieldToEvents()
       }
       job.state = job.cancelled ? 'cancelled' : 'done'
     } catch (error) {
@@ -112,6 +104,35 @@ export class Jobs {
       job.error = scrub(error instanceof Error ? error.message : String(error))
     }
     job.finished = Date.now()
+  }
+
+  /** One walk of the job: counts the keys it finds, and deletes them for a `delete` job. */
+  async #walk(connection: Connection, job: Job, redisPattern: string): Promise<void> {
+    for await (const batch of adaptiveScan(connection, redisPattern, SCAN_COUNT)) {
+      if (job.cancelled) break
+      job.matched += batch.length
+      if (job.kind === 'delete') {
+        for (const chunk of byNameBytes(batch, UNLINK_CHUNK, UNLINK_BYTES)) {
+          if (job.cancelled) break
+          // Each key as SCAN gave it: a name that is not UTF-8 stays its exact bytes, so the
+          // key deleted is the key matched (decoded, it would name another key, or none).
+          const replies = await Promise.allSettled(
+            chunk.map((key) => connection.command(['UNLINK', key], { key })),
+          )
+          // Every UNLINK that ran is counted before a failed one ends the job: the job (and
+          // the audit entry) says what was deleted.
+          for (const reply of replies) {
+            if (reply.status === 'fulfilled') job.deleted += Number(reply.value)
+          }
+          const failed = replies.find(
+            (reply): reply is PromiseRejectedResult => reply.status === 'rejected',
+          )
+          if (failed !== undefined) throw failed.reason
+        }
+      }
+      // Let requests (and the progress polls) in between batches.
+      await yieldToEvents()
+    }
   }
 
   get(id: string): JobView {

@@ -4,13 +4,14 @@
 // adapts to each call's time (`adaptiveScan`), and a page stops scanning after `PAGE_SCAN_MS`:
 // a sparse pattern over long names answers a short page, and a cursor, rather than a long wait. A page's keys are described in chunks bounded in the bytes of their names, and
 // names too long to list whole are cut: keys named with hundreds of KB neither take the
-// connection past its maxInFlightBytes nor make the answer unbounded.
+// connection past its maxInFlightBytes nor make the answer unbounded. A listing whose server
+// changed (a failover, a reconnection) cannot go on: 410 `server_changed`, search again.
 import { randomBytes } from 'node:crypto'
 import type { KeyRow } from './_api-types.ts'
 import type { AdminCache } from './_caches.ts'
 import { byNameBytes } from './_chunks.ts'
 import { HttpError } from './_http.ts'
-import { adaptiveScan } from './_scan.ts'
+import { adaptiveScan, serverChangedSince } from './_scan.ts'
 
 /** Keys per page at most. */
 export const MAX_PAGE = 500
@@ -46,6 +47,8 @@ interface Walk {
   used: number
   /** A page of this walk is being read: a second concurrent one waits for no one, it is refused. */
   busy: boolean
+  /** The connection's `generation` when the walk began (`serverChangedSince`). */
+  generation: number | undefined
 }
 
 /** The open key walks of one handler. */
@@ -68,6 +71,7 @@ export class KeyWalks {
     }
     if (walk === undefined || id === undefined) {
       const redisPattern = entry.cache.makePattern(pattern, version)
+      const generation = entry.cache.connection.generation
       const iterator = adaptiveScan(entry.cache.connection, redisPattern, SCAN_COUNT)
       id = randomBytes(16).toString('base64url')
       walk = {
@@ -77,6 +81,7 @@ export class KeyWalks {
         done: false,
         used: Date.now(),
         busy: false,
+        generation,
       }
       this.#walks.set(id, walk)
       while (this.#walks.size > MAX_CURSORS) this.#drop(this.#walks.keys().next().value as string)
@@ -101,6 +106,14 @@ export class KeyWalks {
       }
     } catch (error) {
       this.#drop(id)
+      // Its server changed (a failover, a reconnection): the walk cannot go on there.
+      if (serverChangedSince(entry.cache.connection, walk.generation, error)) {
+        throw new HttpError(
+          410,
+          'the server changed since this key listing began (a failover or reconnection): its cursor means nothing to the new server, and going on would miss and repeat keys; search again',
+          'server_changed',
+        )
+      }
       throw error
     } finally {
       walk.busy = false

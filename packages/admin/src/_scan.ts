@@ -5,7 +5,7 @@
 // `*` held it for 27 s in one `SCAN … COUNT 500`, and every other client waited. So the pattern
 // is bounded (`checkPattern`), and the COUNT adapts to the time of each call: it starts at 1,
 // doubles while calls are fast, and shrinks after a slow one, down to 1.
-import type { Connection } from '@cachex/core'
+import { type Connection, ConnectionError } from '@cachex/core'
 import { scanWalk } from '@cachex/core/internal'
 import { HttpError } from './_http.ts'
 
@@ -69,7 +69,8 @@ export function nextCount(count: number, ms: number, max: number): number {
  * A connection that routes by hash slot (a cluster) walks every primary through its own `scan`,
  * whose COUNT stays as given: there the COUNT is `max` divided by the pattern's characters from
  * its first `*` on, so that a costly pattern goes a few keys a call. Other connections run one
- * server: the walk their `scan` makes (`scanWalk`), paced by each call's time.
+ * server: the walk their `scan` makes (`scanWalk`), paced by each call's time, which fails with
+ * a `ConnectionError` once the server changed (`Connection.generation`) since its first call.
  */
 export async function* adaptiveScan(
   connection: Connection,
@@ -82,5 +83,26 @@ export async function* adaptiveScan(
     return
   }
   const pace = { first: 1, next: (count: number, ms: number) => nextCount(count, ms, max) }
-  yield* scanWalk((args) => connection.command(args), redisPattern, pace)
+  // Fails rather than send a cursor to another server than the one that handed it out (a
+  // failover, a reconnection): see `serverChangedSince`.
+  const server = () => connection.generation
+  yield* scanWalk((args) => connection.command(args), redisPattern, pace, server)
+}
+
+/**
+ * Whether `error`, which ended a walk begun when the connection's `generation` was `generation`,
+ * came with the walk's server changing (a failover, a reconnection): a `ConnectionError` after
+ * the count changed. Such a walk cannot go on: its cursor means nothing to the new server. Never
+ * on a cluster, whose count also changes with the slot map, and whose walks go on per node.
+ */
+export function serverChangedSince(
+  connection: Connection,
+  generation: number | undefined,
+  error: unknown,
+): boolean {
+  return (
+    connection.routesBySlot !== true &&
+    error instanceof ConnectionError &&
+    connection.generation !== generation
+  )
 }

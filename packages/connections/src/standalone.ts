@@ -233,7 +233,13 @@ export class StandaloneConnection implements Connection {
   }
 
   scan(pattern: string, count: number): AsyncIterable<Array<string | Buffer>> {
-    return scanWalk((args) => this.command(args), pattern, count)
+    // Fails rather than send a cursor to another server than the one that handed it out.
+    return scanWalk(
+      (args) => this.command(args),
+      pattern,
+      count,
+      () => this.generation,
+    )
   }
 
   async flush(): Promise<void> {

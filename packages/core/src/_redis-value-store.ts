@@ -13,6 +13,7 @@ import { INCR_SCRIPT, Incrs, type PipelineIncr } from './_incr.ts'
 import { noteFailedEntry } from './_key-errors.ts'
 import { isNoPerm } from './_messages.ts'
 import { isOne, toArray, toNumber } from './_replies.ts'
+import { rescanningConnection } from './_scan-walk.ts'
 import type { SetCondition, ValueStore } from './_value-store.ts'
 import { deleteWalking, WritesSince } from './_writes-since.ts'
 import { decodeReplaced, noteStored, setGetWrites } from './commands/_removed.ts'
@@ -369,9 +370,14 @@ export class RedisValueStore implements ValueStore {
     return this.#context.connection.scan(pattern, count)
   }
 
-  /** One `UNLINK` per `SCAN` batch, sent as the walk goes on (`deleteWalking`). */
+  /**
+   * One `UNLINK` per `SCAN` batch, sent as the walk goes on (`deleteWalking`); a walk whose
+   * server changed (a failover, a reconnection) starts over (`rescanning`): deleting again is
+   * harmless, and its keys written since are still left.
+   */
   deleteMatching(pattern: string, count: number): Promise<number> {
-    return deleteWalking(this.#context.connection, this.#written, pattern, count)
+    const connection = rescanningConnection(this.#context.connection)
+    return deleteWalking(connection, this.#written, pattern, count)
   }
 
   flush(): Promise<void> {

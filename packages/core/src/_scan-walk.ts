@@ -1,8 +1,10 @@
 // One node's `SCAN` walk, shared by every connection's `scan` and by the admin's key browser:
-// the cursor loop, the reply's shape checked, a cursor handed out twice refused, and keys that
-// are not UTF-8 kept as bytes. Its COUNT is fixed, or paced by the time each call took.
+// the cursor loop, the reply's shape checked, a cursor handed out twice refused, a cursor never
+// sent to another server than the one that handed it out, and keys that are not UTF-8 kept as
+// bytes. Its COUNT is fixed, or paced by the time each call took.
 import { isUtf8 } from 'node:buffer'
-import { ResponseError } from './errors.ts'
+import { ConnectionError, ResponseError } from './errors.ts'
+import type { Connection } from './types.ts'
 
 /**
  * A COUNT that follows the time of each `SCAN` call: `first` for the first call, then
@@ -22,22 +24,27 @@ const SEEN_CURSORS = 65_536
 /**
  * Walks `SCAN … MATCH pattern` on one node through `run`, yielding each reply's keys as one batch
  * (a key is a string when its bytes are UTF-8, else its bytes), with a fixed `count` or one paced
- * by each call's time (`ScanPace`).
+ * by each call's time (`ScanPace`). With `server` (the connection's `generation`), a walk whose
+ * server changed between two of its calls fails (`CursorOwner`).
  */
 export async function* scanWalk(
   run: (args: string[]) => Promise<unknown>,
   pattern: string,
   count: number | ScanPace,
+  server?: () => number | undefined,
 ): AsyncGenerator<Array<string | Buffer>> {
   const pace = typeof count === 'number' ? undefined : count
   let n = pace === undefined ? (count as number) : pace.first
+  const owner = server === undefined ? undefined : new CursorOwner(server, 'SCAN', 'keys')
   let cursor = '0'
   // Redis never hands out a cursor twice in one walk (it advances in reverse-binary order until
   // 0); a server that does (a proxy's bug) would keep the walk going forever.
   const seen = new Set<string>()
   do {
+    owner?.sending(cursor)
     const started = pace === undefined ? 0 : performance.now()
     const reply = await run(['SCAN', cursor, 'MATCH', pattern, 'COUNT', String(n)])
+    owner?.answered(cursor)
     if (pace !== undefined) n = pace.next(n, performance.now() - started)
     if (!Array.isArray(reply) || reply.length !== 2 || !Array.isArray(reply[1])) {
       throw new ResponseError('SCAN answered something other than [cursor, keys]')
@@ -52,6 +59,103 @@ export async function* scanWalk(
     seen.add(cursor)
     yield (reply[1] as unknown[]).map(scannedKey)
   } while (cursor !== '0')
+}
+
+/**
+ * The server a cursor walk (`SCAN`, `HSCAN`…) runs on, by the connection's `generation`, a count
+ * that changes whenever the server it sends to may have been replaced (a failover, a
+ * reconnection). A cursor means something only to the server that handed it out: each Redis
+ * process seeds the hash of its tables at start, so another one (a promoted replica, the same
+ * server restarted) orders the keys otherwise, and a walk that went on there would silently miss
+ * and repeat keys. The server that answered the walk's first call owns its cursors (a reply that
+ * arrives after a change comes from the new server: a connection drops, or rejects, the calls in
+ * flight to the one it leaves); once the count changed, the walk fails with a `ConnectionError`
+ * (`isServerChanged`) rather than send a cursor to another server. One integer compare a call.
+ */
+export class CursorOwner {
+  readonly #server: () => number | undefined
+  readonly #command: string
+  readonly #items: string
+  /** The count when the first call was answered. */
+  #owner: number | undefined
+
+  constructor(server: () => number | undefined, command: string, items: string) {
+    this.#server = server
+    this.#command = command
+    this.#items = items
+  }
+
+  /** Before a call with `cursor`: throws when its server changed since it handed `cursor` out. */
+  sending(cursor: string): void {
+    if (cursor !== '0' && this.#server() !== this.#owner) throw this.#changed()
+  }
+
+  /** After the reply to the call with `cursor`: the first call's server owns the walk. */
+  answered(cursor: string): void {
+    const now = this.#server()
+    if (cursor === '0') this.#owner = now
+    else if (now !== this.#owner) throw this.#changed()
+  }
+
+  #changed(): ConnectionError {
+    const error = new ConnectionError(
+      `the server changed during the ${this.#command} walk (a failover or reconnection): ${this.#items} may have been missed or repeated; walk again`,
+    )
+    Object.defineProperty(error, SERVER_CHANGED, { value: true })
+    return error
+  }
+}
+
+/**
+ * The mark of a walk's `ConnectionError` for a changed server: `Symbol.for`, so that one made by
+ * one copy of `@cachex/core` (the connection's) is read by another (the cache's).
+ */
+const SERVER_CHANGED = Symbol.for('@cachex/core.serverChanged')
+
+/** Whether `error` is the failure of a cursor walk whose server changed (`CursorOwner`). */
+export function isServerChanged(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && Object.hasOwn(error, SERVER_CHANGED)
+}
+
+/** Times a walk whose server changed starts over at most (`rescanning`). */
+const RESTARTS = 3
+
+/**
+ * The batches of `walk()`, walked again from the start when its server changed
+ * (`isServerChanged`), at most `RESTARTS` times: for a caller that may see a key twice (a
+ * delete deletes it again; `keys()` keeps each once), not for one that hands keys out as they
+ * come (`iterKeys`), which would hand them out again.
+ */
+export async function* rescanning<T>(walk: () => AsyncIterable<T>): AsyncGenerator<T> {
+  for (let restarts = 0; ; restarts++) {
+    try {
+      yield* walk()
+      return
+    } catch (error) {
+      if (!isServerChanged(error) || restarts >= RESTARTS) throw error
+    }
+  }
+}
+
+/**
+ * `connection`, its `scan` walking again from the start when its server changed (`rescanning`):
+ * what a pattern delete walks (`deleteWalking`). Its other members are the connection's.
+ */
+export function rescanningConnection(connection: Connection): Connection {
+  return {
+    get routesBySlot() {
+      return connection.routesBySlot
+    },
+    get generation() {
+      return connection.generation
+    },
+    command: (args, route) => connection.command(args, route),
+    batch: (commands, route) => connection.batch(commands, route),
+    scan: (pattern, count) => rescanning(() => connection.scan(pattern, count)),
+    flush: () => connection.flush(),
+    client: (options) => connection.client(options),
+    close: () => connection.close(),
+  }
 }
 
 /**

@@ -5,6 +5,7 @@ import { checkOptions } from '../_args.ts'
 import type { CacheContext } from '../_context.ts'
 import { isWrongType } from '../_messages.ts'
 import { toArray, toText } from '../_replies.ts'
+import { CursorOwner } from '../_scan-walk.ts'
 import { describe } from '../_timeout.ts'
 import type { VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError, ResponseError } from '../errors.ts'
@@ -86,9 +87,22 @@ async function* walk<T>(
   // Redis never hands out a cursor twice in one walk; a server that does (a proxy's bug) would
   // keep the walk going forever.
   const seen = new Set<string>()
+  // Nor is a cursor sent to another server than the one that handed it out (a failover, a
+  // reconnection): the walk fails instead. Not on a cluster, whose `generation` also changes
+  // with the slot map (any slot's), as its key walks do not.
+  const connection = context.connection
+  const owner =
+    connection.routesBySlot === true
+      ? undefined
+      : new CursorOwner(
+          () => connection.generation,
+          command,
+          command === 'HSCAN' ? 'fields' : 'members',
+        )
   do {
+    owner?.sending(cursor)
     const reply = toArray(
-      await context.connection.command([command, rkey, cursor, ...tail], {
+      await connection.command([command, rkey, cursor, ...tail], {
         key: rkey,
         // On the primary, as key SCAN is: a cursor means something only to the node that handed
         // it out, and reads over replicas rotate among them (each holds the members in its own
@@ -99,6 +113,7 @@ async function* walk<T>(
         text: command !== 'HSCAN' && context.text,
       }),
     )
+    owner?.answered(cursor)
     cursor = toText(reply[0])
     if (seen.has(cursor)) {
       throw new ResponseError(

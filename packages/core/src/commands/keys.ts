@@ -13,6 +13,7 @@ import { tooManyArguments } from '../_arity.ts'
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
 import { HeldLockHandle } from '../_held-lock.ts'
 import { lockNameOf, whyNotAcquired } from '../_messages.ts'
+import { rescanning } from '../_scan-walk.ts'
 import { checkSeconds } from '../_timeout.ts'
 import type { CacheLike } from '../cache-like.ts'
 import type { ScanOptions, VersionOption } from '../cache-options.ts'
@@ -116,9 +117,11 @@ export const keyCommands = {
     try {
       const [redisPattern, itersize, version] = scanArguments(context, 'keys', pattern, options)
       // SCAN may name a key twice (its table resized during the walk); KEYS, django-redis's,
-      // never does: each Redis key once.
+      // never does: each Redis key once. So a walk whose server changed (a failover, a
+      // reconnection) can start over: what it listed twice is listed once.
       const seen = new Set<string>()
-      for await (const batch of context.store.scan(redisPattern, itersize)) {
+      const walk = () => context.store.scan(redisPattern, itersize)
+      for await (const batch of rescanning(walk)) {
         // A key whose name is not UTF-8 has no string that names it (see `userKeys`).
         for (const rkey of batch) if (typeof rkey === 'string') seen.add(rkey)
       }
