@@ -220,6 +220,9 @@ class SentinelConnection implements Connection {
 
   /** A transaction runs on the primary (see `Connection.transaction`). */
   async transaction(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
+    // Before the first discovery no primary is known: wait for it, as a command does (else the
+    // failover gate would take the unknown primary for one being failed over).
+    if (!this.#life.open) await this.#life.whenReady()
     // On a primary that takes writes now, sent in this tick: a later call must not overtake it.
     const writer = this.#failover.writable() ?? (await this.#failover.writer())
     return writer.transaction(commands, route)
