@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto'
 import { setImmediate as yieldToEvents } from 'node:timers/promises'
 import type { Connection } from '@cachex/core'
+import { serverOf } from '@cachex/core/internal'
 import type { JobView } from './_api-types.ts'
 import type { AdminCache } from './_caches.ts'
 import { byNameBytes } from './_chunks.ts'
@@ -85,7 +86,7 @@ export class Jobs {
     const connection = entry.cache.connection
     try {
       for (let restarts = 0; ; restarts++) {
-        const generation = connection.generation
+        const generation = serverOf(connection)()
         try {
           await this.#walk(connection, job, redisPattern)
           break

@@ -7,6 +7,7 @@
 // connection past its maxInFlightBytes nor make the answer unbounded. A listing whose server
 // changed (a failover, a reconnection) cannot go on: 410 `server_changed`, search again.
 import { randomBytes } from 'node:crypto'
+import { serverOf } from '@cachex/core/internal'
 import type { KeyRow } from './_api-types.ts'
 import type { AdminCache } from './_caches.ts'
 import { byNameBytes } from './_chunks.ts'
@@ -71,7 +72,7 @@ export class KeyWalks {
     }
     if (walk === undefined || id === undefined) {
       const redisPattern = entry.cache.makePattern(pattern, version)
-      const generation = entry.cache.connection.generation
+      const generation = serverOf(entry.cache.connection)()
       const iterator = adaptiveScan(entry.cache.connection, redisPattern, SCAN_COUNT)
       id = randomBytes(16).toString('base64url')
       walk = {

@@ -6,7 +6,7 @@
 // is bounded (`checkPattern`), and the COUNT adapts to the time of each call: it starts at 1,
 // doubles while calls are fast, and shrinks after a slow one, down to 1.
 import { type Connection, ConnectionError } from '@cachex/core'
-import { scanWalk } from '@cachex/core/internal'
+import { scanWalk, serverOf } from '@cachex/core/internal'
 import { HttpError } from './_http.ts'
 
 /** Characters of a pattern at most. */
@@ -70,7 +70,8 @@ export function nextCount(count: number, ms: number, max: number): number {
  * whose COUNT stays as given: there the COUNT is `max` divided by the pattern's characters from
  * its first `*` on, so that a costly pattern goes a few keys a call. Other connections run one
  * server: the walk their `scan` makes (`scanWalk`), paced by each call's time, which fails with
- * a `ConnectionError` once the server changed (`Connection.generation`) since its first call.
+ * a `ConnectionError` once the server changed (`serverOf`: the connection's own count of its
+ * servers, else `Connection.generation`) since its first call.
  */
 export async function* adaptiveScan(
   connection: Connection,
@@ -85,7 +86,7 @@ export async function* adaptiveScan(
   const pace = { first: 1, next: (count: number, ms: number) => nextCount(count, ms, max) }
   // Fails rather than send a cursor to another server than the one that handed it out (a
   // failover, a reconnection): see `serverChangedSince`.
-  const server = () => connection.generation
+  const server = serverOf(connection)
   yield* scanWalk((args) => connection.command(args), redisPattern, pace, server)
 }
 
@@ -103,6 +104,6 @@ export function serverChangedSince(
   return (
     connection.routesBySlot !== true &&
     error instanceof ConnectionError &&
-    connection.generation !== generation
+    serverOf(connection)() !== generation
   )
 }

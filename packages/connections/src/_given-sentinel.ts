@@ -4,7 +4,7 @@ import {
   ConnectionError,
   type RedisArgument,
 } from '@cachex/core'
-import { scanWalk } from '@cachex/core/internal'
+import { SERVER_EPOCH, scanWalk } from '@cachex/core/internal'
 import { Breaker } from './_breaker.ts'
 import { callBounds, closeWithin, connectBounded, SharedAttempt, within } from './_connect.ts'
 import { batchWithin, commandWeight, type Deadlines } from './_deadlines.ts'
@@ -53,6 +53,14 @@ export class GivenSentinelConnection implements Connection {
   get generation(): number {
     return scriptEpoch()
   }
+
+  /** Changes when node-redis reports a new primary or nodes (`serverOf`): its own count. */
+  [SERVER_EPOCH](): number {
+    return this.#changes
+  }
+
+  /** node-redis's topology changes and readies seen. */
+  #changes = 0
 
   readonly #sentinel: RedisSentinelLike
   /** The sentinel seen through cachex's command options. */
@@ -139,12 +147,14 @@ export class GivenSentinelConnection implements Connection {
     this.#listeners.add(this.#sentinel, 'topology-change', (event) => {
       // Another primary, or nodes that came and went: they may not have the scripts.
       nodesChanged()
+      this.#changes++
       this.#replicasCheckedAt = Number.NEGATIVE_INFINITY
       if ((event as { type?: string } | undefined)?.type === 'MASTER_CHANGE') this.#primary.up()
     })
     this.#listeners.add(this.#sentinel, 'ready', () => {
       this.#givenOpened = true
       nodesChanged()
+      this.#changes++
       this.#life.breaker.up()
       this.#primary.up()
     })
@@ -185,7 +195,7 @@ export class GivenSentinelConnection implements Connection {
       (args) => this.command(args),
       pattern,
       count,
-      () => this.generation,
+      () => this[SERVER_EPOCH](),
     )
   }
 

@@ -7,6 +7,7 @@ import {
   type Tracking,
   type TrackingListener,
 } from '@cachex/core'
+import { SERVER_EPOCH } from '@cachex/core/internal'
 import { Lifecycle } from './_lifecycle.ts'
 import { DEFAULT_URL, parseLocation } from './_location.ts'
 import { firstHealthy, ReplicaRotation, readBatchOn, readOn } from './_rotation.ts'
@@ -57,6 +58,11 @@ class ReplicaConnection implements Connection {
   /** Changes when a node may have lost its Lua scripts (see `Connection.generation`). */
   get generation(): number {
     return scriptEpoch()
+  }
+
+  /** The primary's: cursor walks run there (`serverOf`). */
+  [SERVER_EPOCH](): number {
+    return this.#primary[SERVER_EPOCH]()
   }
 
   readonly #primary: StandaloneConnection

@@ -5,7 +5,7 @@ import type {
   Tracking,
   TrackingListener,
 } from '@cachex/core'
-import { scanWalk } from '@cachex/core/internal'
+import { SERVER_EPOCH, scanWalk } from '@cachex/core/internal'
 import { callBounds, SharedAttempt } from './_connect.ts'
 import { toCachexError } from './_errors.ts'
 import { FAILOVER_STEPS, FailoverGate } from './_failover.ts'
@@ -76,6 +76,17 @@ class SentinelConnection implements Connection {
   get generation(): number {
     return scriptEpoch()
   }
+
+  /**
+   * Changes when the primary may have been replaced: another one (`#switchTo`), or the same one
+   * reconnected. What a cursor walk watches (`serverOf`).
+   */
+  [SERVER_EPOCH](): number {
+    return this.#switches * 2 ** 32 + (this.#primary?.[SERVER_EPOCH]() ?? 0)
+  }
+
+  /** The times another node became the primary. */
+  #switches = 0
 
   readonly #where: string
   readonly #watch: SentinelWatch
@@ -251,7 +262,7 @@ class SentinelConnection implements Connection {
       (args) => this.command(args),
       pattern,
       count,
-      () => this.generation,
+      () => this[SERVER_EPOCH](),
     )
   }
 
@@ -470,6 +481,7 @@ class SentinelConnection implements Connection {
     const primary = this.#node(node)
     this.#primary = primary
     this.#primaryKey = id
+    this.#switches++
     // A promoted replica never ran the scripts its primary ran.
     nodesChanged()
     this.#rotation?.remove(primary)

@@ -7,7 +7,7 @@ import {
   type Tracking,
   type TrackingListener,
 } from '@cachex/core'
-import { scanWalk } from '@cachex/core/internal'
+import { SERVER_EPOCH, scanWalk } from '@cachex/core/internal'
 import { BlockingClients } from './_blocking.ts'
 import { callBounds, closeWithin, destroyClient } from './_connect.ts'
 import { batchWithin, commandWeight, type Deadlines } from './_deadlines.ts'
@@ -57,6 +57,14 @@ export class StandaloneConnection implements Connection {
   /** Changes when a node may have lost its Lua scripts (see `Connection.generation`). */
   get generation(): number {
     return scriptEpoch()
+  }
+
+  /**
+   * Changes when this connection's server may have been replaced (a reconnection; a pool's,
+   * whose clients reconnect unseen, with `generation`): what a cursor walk watches (`serverOf`).
+   */
+  [SERVER_EPOCH](): number {
+    return this.#isPool ? scriptEpoch() : this.#link.readyCount
   }
 
   /** The client, and whether the server is known down. */
@@ -238,7 +246,7 @@ export class StandaloneConnection implements Connection {
       (args) => this.command(args),
       pattern,
       count,
-      () => this.generation,
+      () => this[SERVER_EPOCH](),
     )
   }
 

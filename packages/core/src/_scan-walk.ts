@@ -117,6 +117,20 @@ export function isServerChanged(error: unknown): boolean {
   return typeof error === 'object' && error !== null && Object.hasOwn(error, SERVER_CHANGED)
 }
 
+/**
+ * The key of a connection's count of the servers it sent to (`serverOf`): a method that changes
+ * its answer only when this connection's own server may have been replaced (its reconnection, a
+ * failover of its primary). Connections without one are judged by `generation`, which counts
+ * such changes of every connection in the process (one elsewhere then fails or restarts a walk).
+ */
+export const SERVER_EPOCH = Symbol.for('@cachex/core.serverEpoch')
+
+/** The count a cursor walk on `connection` watches: its own (`SERVER_EPOCH`), else `generation`. */
+export function serverOf(connection: Connection): () => number | undefined {
+  const own = (connection as { [SERVER_EPOCH]?: () => number })[SERVER_EPOCH]
+  return typeof own === 'function' ? () => own.call(connection) : () => connection.generation
+}
+
 /** Times a walk whose server changed starts over at most (`rescanning`). */
 const RESTARTS = 3
 

@@ -211,6 +211,45 @@ describe('on Sentinel, a walk across a failover', () => {
     }
   }, 180_000)
 
+  it("another connection's (re)connection does not end a walk: each key once", async () => {
+    const other = await startRedis()
+    const cache = open()
+    const elsewhere = createCache({ location: other.url, keyPrefix: uniquePrefix('swo') })
+    try {
+      await fill(cache)
+      await cache.hset('h', Object.fromEntries(NAMES.map((n) => [n, 1])))
+      const seen: string[] = []
+      for await (const key of cache.iterKeys('k:*', { itersize: 50 })) {
+        seen.push(key)
+        if (seen.length === 400) {
+          // Another cache of the process connects, and reconnects to its restarted server.
+          await elsewhere.set('x', 1)
+          await other.kill()
+          await other.start()
+          for (let i = 0; (await rejection(elsewhere.get('x'))) !== undefined; i++) {
+            if (i > 300) throw new Error('the other cache did not reconnect')
+            await delay(100)
+          }
+        }
+      }
+      expect(tally(seen)).toEqual({ missing: 0, repeated: 0 })
+      const fields = new Set<string>()
+      for await (const [field] of cache.hscan('h', { count: 50 })) {
+        fields.add(field)
+        if (fields.size === 400) {
+          await other.kill()
+          await other.start()
+          while ((await rejection(elsewhere.get('x'))) !== undefined) await delay(100)
+        }
+      }
+      expect(fields.size).toBe(NAMES.length)
+    } finally {
+      await elsewhere.close()
+      await cache.close()
+      await other.stop()
+    }
+  }, 120_000)
+
   it('deletePattern walks again from the start: no key is left', async () => {
     const gate = new Gate(5)
     const cache = open((connection) => gate.wrap(connection))
@@ -296,6 +335,45 @@ describe('on a standalone server restarted during a walk', () => {
       expect(error).toBeInstanceOf(ConnectionError)
     } finally {
       await cache.close()
+    }
+  }, 120_000)
+
+  it("another connection's (re)connection does not end a walk: each key once", async () => {
+    const other = await startRedis()
+    const cache = open()
+    const elsewhere = createCache({ location: other.url, keyPrefix: uniquePrefix('swo') })
+    try {
+      await fill(cache)
+      await cache.hset('h', Object.fromEntries(NAMES.map((n) => [n, 1])))
+      const seen: string[] = []
+      for await (const key of cache.iterKeys('k:*', { itersize: 50 })) {
+        seen.push(key)
+        if (seen.length === 400) {
+          // Another cache of the process connects, and reconnects to its restarted server.
+          await elsewhere.set('x', 1)
+          await other.kill()
+          await other.start()
+          for (let i = 0; (await rejection(elsewhere.get('x'))) !== undefined; i++) {
+            if (i > 300) throw new Error('the other cache did not reconnect')
+            await delay(100)
+          }
+        }
+      }
+      expect(tally(seen)).toEqual({ missing: 0, repeated: 0 })
+      const fields = new Set<string>()
+      for await (const [field] of cache.hscan('h', { count: 50 })) {
+        fields.add(field)
+        if (fields.size === 400) {
+          await other.kill()
+          await other.start()
+          while ((await rejection(elsewhere.get('x'))) !== undefined) await delay(100)
+        }
+      }
+      expect(fields.size).toBe(NAMES.length)
+    } finally {
+      await elsewhere.close()
+      await cache.close()
+      await other.stop()
     }
   }, 120_000)
 

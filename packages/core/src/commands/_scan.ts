@@ -5,7 +5,7 @@ import { checkOptions } from '../_args.ts'
 import type { CacheContext } from '../_context.ts'
 import { isWrongType } from '../_messages.ts'
 import { toArray, toText } from '../_replies.ts'
-import { CursorOwner } from '../_scan-walk.ts'
+import { CursorOwner, serverOf } from '../_scan-walk.ts'
 import { describe } from '../_timeout.ts'
 import type { VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError, ResponseError } from '../errors.ts'
@@ -94,11 +94,7 @@ async function* walk<T>(
   const owner =
     connection.routesBySlot === true
       ? undefined
-      : new CursorOwner(
-          () => connection.generation,
-          command,
-          command === 'HSCAN' ? 'fields' : 'members',
-        )
+      : new CursorOwner(serverOf(connection), command, command === 'HSCAN' ? 'fields' : 'members')
   do {
     owner?.sending(cursor)
     const reply = toArray(
