@@ -282,7 +282,12 @@ function addNumbers(current: unknown, delta: number | bigint, key: string): numb
     const sum = current + delta
     return Number.isSafeInteger(sum) ? sum : BigInt(current) + BigInt(delta)
   }
-  throw new NotANumberError(`the value at key '${bounded(key)}' is not a number`)
+  throw notANumber(key)
+}
+
+/** The error of `incr` and `decr` when the value at `key` is no number (a string, an object…). */
+export function notANumber(key: string): NotANumberError {
+  return new NotANumberError(`the value at key '${bounded(key)}' is not a number`)
 }
 
 /** `n` as a `number` when it is a safe integer, else as it is. */

@@ -12,18 +12,16 @@ import {
   timeoutArguments,
   VERSION_ONLY,
 } from './_args.ts'
-import { bounded } from './_bounded.ts'
 import { type CacheContext, type CommandWithFallback, contextOf } from './_context.ts'
 import { INCR_NUMBER_SCRIPT, INCR_SCRIPT } from './_incr.ts'
 import { encodeAt } from './_key-errors.ts'
-import { unsafeResult } from './_messages.ts'
+import { incrReply } from './_pipeline-incr.ts'
 import { type IncrLink, IncrRefused, PipelinedIncr } from './_pipeline-writes.ts'
 import { isOne, toArray, toNumber } from './_replies.ts'
 import { timeoutToMs } from './_timeout.ts'
 import type { CacheLike } from './cache-like.ts'
 import type { IncrOptions, SetOptions, TimeoutOption, VersionOption } from './cache-options.ts'
 import { decodeReplaced, setGetWrites } from './commands/_removed.ts'
-import { KeyNotFoundError } from './errors.ts'
 import type { Script } from './script.ts'
 import type { RedisArgument } from './types.ts'
 
@@ -219,21 +217,7 @@ function incr(
     const delta = method === 'incr' ? given : -given
     // EVAL, not EVALSHA: a NOSCRIPT retry would run after the commands queued behind it.
     const script: Script = asNumber ? INCR_NUMBER_SCRIPT : INCR_SCRIPT
-    const convert = (reply: unknown): number | bigint => {
-      if (reply === null || reply === undefined) {
-        throw new KeyNotFoundError(
-          `key '${bounded(key)}' not found: incr() and decr() need a stored number (as in Django); store one first, e.g. add('${bounded(key)}', 0)`,
-        )
-      }
-      // A value INCRBY refused (`Refused`): the fallback, by `onError` below.
-      if (Array.isArray(reply)) throw new IncrRefused(key, reply, method)
-      if (asNumber) {
-        if (reply === 0) throw unsafeResult(key, method)
-      } else if (typeof reply === 'number' && Number.isSafeInteger(reply)) {
-        return reply
-      }
-      return context.decode(reply, key) as number | bigint
-    }
+    const convert = incrReply(context, key, asNumber, method, pipe.transaction)
     // A transaction has run already when its replies are read: the error stays.
     const link = pipe.transaction
       ? undefined
