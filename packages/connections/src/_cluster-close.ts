@@ -2,6 +2,7 @@
 // discovering the cluster for the first time, rediscovering it, or serving calls.
 import type { NodeRedisClusterLike, NodeRedisNodeClientLike } from './_cluster-nodes.ts'
 import { closeWithin, type DestroyableClient, destroyClient, settledWithin } from './_connect.ts'
+import { destroySeedProbes } from './_seed-probes.ts'
 
 /** What closing a cluster client needs to know. */
 export interface ClusterClose {
@@ -17,7 +18,9 @@ export interface ClusterClose {
  * Closes `cluster`: gracefully once ready (calls in flight answered, at most `graceMs`); destroyed
  * once its first discovery ends when it is not ready yet (destroyed while it discovers, node-redis
  * goes on connecting to the nodes it finds, and keeps the sockets of those it was connecting to);
- * then the node clients a rediscovery opens after the close are destroyed too.
+ * then the sockets a discovery still has open to a seed are destroyed (node-redis moves on to the
+ * next seed when one times out, and checks that it was closed only then), and the node clients a
+ * rediscovery opens after the close too.
  */
 export async function closeCluster(
   cluster: NodeRedisClusterLike,
@@ -40,6 +43,7 @@ export async function closeCluster(
       how.graceMs,
     )
   }
+  destroySeedProbes(cluster)
   destroyLateClients(cluster)
 }
 

@@ -3,6 +3,7 @@ import { createCluster } from '@redis/client'
 import type { NodeRedisClusterLike } from './_cluster-nodes.ts'
 import { parseLocation } from './_location.ts'
 import { type Credentials, checkCredentials, checkUserHasPassword } from './_options.ts'
+import { SeedProbes, trackSeedProbes } from './_seed-probes.ts'
 import { refuseServerOptions } from './_standalone-options.ts'
 import { parseRedisUrl, redactUrl } from './url.ts'
 
@@ -117,11 +118,17 @@ export function clusterFromSeeds(
   const where = `the cluster at ${urls.map(redactUrl).join(', ')}`
   checkUserHasPassword(username, password, where)
   const tls = seeds.some(({ address }) => address.tls)
+  const probes = new SeedProbes()
   const cluster = createCluster({
     // A seed that accepts the connection and never answers (frozen) would hold the discovery,
     // and its socket, for good: its client (only the discovery's) gives up once idle that long.
+    // Closing the cluster does not reach that client: `probes` ends its socket (`closeCluster`).
     rootNodes: seeds.map(({ address }) => ({
-      socket: { host: address.host, port: address.port, socketTimeout: connectTimeoutMs },
+      socket: probes.socket({
+        host: address.host,
+        port: address.port,
+        socketTimeout: connectTimeoutMs,
+      }),
     })),
     // What every node connection gets; rootNodes only serve the discovery.
     defaults: {
@@ -143,6 +150,7 @@ export function clusterFromSeeds(
     topologyRefreshOnReconnectionAttemptStrategy: DEFAULT_TOPOLOGY_REFRESH_MS,
     ...options.clusterOptions,
   } as never) as unknown as NodeRedisClusterLike
+  trackSeedProbes(cluster, probes)
   const plain = /^(redis|valkey):\/\//i.exec(urls[0] ?? '')?.[1]?.toLowerCase()
   const tlsSocket = (extra.socket as { tls?: unknown } | undefined)?.tls === true
   return {
