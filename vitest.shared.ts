@@ -19,7 +19,8 @@ export const sharedConfig = defineConfig({
     hookTimeout: 60_000,
     // Every suite starts its own redis-server processes, and most of a test's time is spent
     // waiting on them (a failover, a timeout, a child process): three files at a time keep two
-    // cores busy. Measured on a clean clone in CI, the whole suite: 575 s with 3, 747 s with 2.
+    // cores busy. Measured in CI on a clean clone, the whole suite: 747 s with 2; 575 s with 3,
+    // though other work loaded the machine during that run.
     fileParallelism: true,
     maxWorkers: 3,
   },
