@@ -2,9 +2,9 @@
 // slot migrates, the keys already moved live on the importing node, which the slot map does not
 // name for that slot (and does not name at all while it owns no slot yet): `SCAN` there finds
 // them, `SCAN` on the owner does not. `CLUSTER NODES` of a primary tells which: a node lists its
-// own migrations on its own line (`[<slot>->-<node id>]`), and every primary, with or without
-// slots. Read once per walk; a node that refuses it (an ACL user without `cluster|nodes`, an
-// older proxy) leaves the walk as the slot map makes it.
+// own migrations on its own line (`[<slot>->-<node id>]`), and every node's address. Asked of
+// each walked primary once per walk (of the owner only, for a pinned slot); a node that refuses
+// it (an ACL user without `cluster|nodes`, an older proxy) adds nothing to the walk.
 import type { NodeHandle } from './_cluster-nodes.ts'
 
 /** Beyond this, a reply is not read (a cluster of 1,000 nodes writes about 200 KB). */
@@ -18,7 +18,7 @@ interface NodeLine {
   /** `host:port` (the announced IP, without the bus port or host name). */
   address: string
   myself: boolean
-  /** A primary, not failed and with an address. */
+  /** A primary, not failed or suspected (`fail?`) and with an address. */
   usable: boolean
   /** One slot the node serves (to find its handle in the slot map), or `undefined`. */
   ownedSlot: number | undefined
@@ -38,38 +38,36 @@ export interface WalkSource {
 
 /**
  * The nodes a walk visits besides `walked` (the primaries of the map, or the one owner of a
- * pinned `slot`): for a pinned slot, the node it migrates to, if it does; otherwise, every
- * primary that serves no slot (one importing its first). Never rejects: `[]` when the question
- * fails.
+ * pinned `slot`): those a walked primary migrates a slot to (the pinned one only, for a pinned
+ * walk), as each says on its own line of `CLUSTER NODES`. A node nothing migrates to (a spare
+ * primary, empty) is not visited: down or frozen, it would fail a walk it has nothing for. Never
+ * rejects: a primary that does not answer adds none.
  */
 export async function importingNodes(
   source: WalkSource,
   walked: readonly NodeHandle[],
   slot: number | undefined,
 ): Promise<NodeHandle[]> {
-  const asked = walked[0]
-  if (asked === undefined) return []
-  let lines: NodeLine[]
-  try {
-    lines = parseClusterNodes(await source.onNode(asked, ['CLUSTER', 'NODES']))
-  } catch {
-    return []
-  }
+  const asked = slot === undefined ? walked : walked.slice(0, 1)
+  const replies = await Promise.all(
+    asked.map((node) =>
+      source.onNode(node, ['CLUSTER', 'NODES']).then(parseClusterNodes, () => [] as NodeLine[]),
+    ),
+  )
   const known = new Set(walked.map((node) => node.address))
   const extra: NodeHandle[] = []
-  const add = (line: NodeLine | undefined) => {
-    if (line === undefined || !line.usable) return
-    const mapped = line.ownedSlot === undefined ? undefined : source.masterOf(line.ownedSlot)
-    const node = mapped ?? source.handle(line.address)
-    if (known.has(node.address)) return
-    known.add(node.address)
-    extra.push(node)
-  }
-  if (slot !== undefined) {
-    const target = lines.find((line) => line.myself)?.migrating.get(slot)
-    if (target !== undefined) add(lines.find((line) => line.id === target))
-  } else {
-    for (const line of lines) if (line.ownedSlot === undefined) add(line)
+  for (const lines of replies) {
+    const migrating = lines.find((line) => line.myself)?.migrating ?? new Map<number, string>()
+    for (const [moving, target] of migrating) {
+      if (slot !== undefined && moving !== slot) continue
+      const line = lines.find((candidate) => candidate.id === target)
+      if (line === undefined || !line.usable) continue
+      const mapped = line.ownedSlot === undefined ? undefined : source.masterOf(line.ownedSlot)
+      const node = mapped ?? source.handle(line.address)
+      if (known.has(node.address)) continue
+      known.add(node.address)
+      extra.push(node)
+    }
   }
   return extra
 }
@@ -101,7 +99,7 @@ function parseLine(text: string): NodeLine | undefined {
   const usable =
     hasAddress &&
     flags.includes('master') &&
-    !flags.some((flag) => flag === 'fail' || flag === 'handshake' || flag === 'noaddr')
+    !flags.some((flag) => ['fail', 'fail?', 'handshake', 'noaddr'].includes(flag))
   let ownedSlot: number | undefined
   const migrating = new Map<number, string>()
   for (let i = 8; i < fields.length; i++) {
