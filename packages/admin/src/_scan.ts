@@ -71,7 +71,7 @@ export function nextCount(count: number, ms: number, max: number): number {
  * its first `*` on, so that a costly pattern goes a few keys a call. Other connections run one
  * server: the walk their `scan` makes (`scanWalk`), paced by each call's time, which fails with
  * a `ConnectionError` once the server changed (`serverOf`: the connection's own count of its
- * servers, else `Connection.generation`) since its first call.
+ * servers) since its first call.
  */
 export async function* adaptiveScan(
   connection: Connection,
@@ -91,9 +91,9 @@ export async function* adaptiveScan(
 }
 
 /**
- * Whether `error`, which ended a walk begun when the connection's `generation` was `generation`,
- * came with the walk's server changing (a failover, a reconnection): a `ConnectionError` after
- * the count changed. Such a walk cannot go on: its cursor means nothing to the new server. Never
+ * Whether `error`, which ended a walk begun when the connection's count of its servers
+ * (`serverOf`) was `generation`, came with the walk's server changing (a failover, a
+ * reconnection): a `ConnectionError` after the count changed. Such a walk cannot go on: its cursor means nothing to the new server. Never
  * on a cluster, whose count also changes with the slot map, and whose walks go on per node.
  */
 export function serverChangedSince(

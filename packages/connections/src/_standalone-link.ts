@@ -149,6 +149,17 @@ export class ClientLink {
     return this.#readyCount
   }
 
+  /**
+   * Changes when the server may have been replaced: the connection became ready again, or (a
+   * pool, whose clients reconnect without a 'ready') one of its clients failed.
+   */
+  get serverChanges(): number {
+    return this.#readyCount + this.#poolErrors
+  }
+
+  /** The errors of a pool's clients (each may precede a reconnection to another process). */
+  #poolErrors = 0
+
   /** The passwords to cut out of errors. */
   get secrets(): readonly string[] {
     return this.#secrets
@@ -243,7 +254,10 @@ export class ClientLink {
       if (client !== this.#client) return
       // A pool's clients reconnect without a 'ready' here: the server may come back without
       // the scripts it ran.
-      if (this.#isPool) nodesChanged()
+      if (this.#isPool) {
+        nodesChanged()
+        this.#poolErrors++
+      }
       this.#lastError = error
       // A pool stays open while its clients reconnect (node-redis retries each every 2 s, and
       // answers every call "The client is offline" meanwhile): a refused handshake of a pool

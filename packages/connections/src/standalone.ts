@@ -60,11 +60,11 @@ export class StandaloneConnection implements Connection {
   }
 
   /**
-   * Changes when this connection's server may have been replaced (a reconnection; a pool's,
-   * whose clients reconnect unseen, with `generation`): what a cursor walk watches (`serverOf`).
+   * Changes when this connection's server may have been replaced (a reconnection; a pool's
+   * client failing): what a cursor walk watches (`serverOf`).
    */
   [SERVER_EPOCH](): number {
-    return this.#isPool ? scriptEpoch() : this.#link.readyCount
+    return this.#link.serverChanges
   }
 
   /** The client, and whether the server is known down. */

@@ -120,15 +120,16 @@ export function isServerChanged(error: unknown): boolean {
 /**
  * The key of a connection's count of the servers it sent to (`serverOf`): a method that changes
  * its answer only when this connection's own server may have been replaced (its reconnection, a
- * failover of its primary). Connections without one are judged by `generation`, which counts
- * such changes of every connection in the process (one elsewhere then fails or restarts a walk).
+ * failover of its primary). A connection without one (a wrapper that does not pass it on, one of
+ * your own) is not watched: its `generation` counts the changes of every connection in the
+ * process, and one elsewhere would end its walks for nothing.
  */
 export const SERVER_EPOCH = Symbol.for('@cachex/core.serverEpoch')
 
-/** The count a cursor walk on `connection` watches: its own (`SERVER_EPOCH`), else `generation`. */
+/** The count a cursor walk on `connection` watches: its own (`SERVER_EPOCH`); none without one. */
 export function serverOf(connection: Connection): () => number | undefined {
   const own = (connection as { [SERVER_EPOCH]?: () => number })[SERVER_EPOCH]
-  return typeof own === 'function' ? () => own.call(connection) : () => connection.generation
+  return typeof own === 'function' ? () => own.call(connection) : () => undefined
 }
 
 /** Times a walk whose server changed starts over at most (`rescanning`). */

@@ -377,6 +377,61 @@ describe('on a standalone server restarted during a walk', () => {
     }
   }, 120_000)
 
+  it('a pool, or a connection wrapper, is not ended by another cache connecting', async () => {
+    const pool = createCache({
+      location: server.url,
+      keyPrefix: uniquePrefix('swp'),
+      connectionPool: { minimum: 1, maximum: 2 },
+    })
+    // A wrapper that passes on none of the connection's own members (as docs/extending.md's).
+    const wrapped = createCache({
+      location: server.url,
+      keyPrefix: uniquePrefix('sww'),
+      connectionFactory: (options) => {
+        const inner = standalone(options as never)
+        return {
+          command: (args, route) => inner.command(args, route),
+          batch: (commands, route) => inner.batch(commands, route),
+          scan: (pattern, count) => inner.scan(pattern, count),
+          flush: () => inner.flush(),
+          client: (o) => inner.client(o),
+          close: () => inner.close(),
+        }
+      },
+    })
+    const others: Cache[] = []
+    try {
+      for (const cache of [pool, wrapped]) {
+        await fill(cache)
+        await cache.hset('h', Object.fromEntries(NAMES.map((n) => [n, 1])))
+        const seen: string[] = []
+        for await (const key of cache.iterKeys('k:*', { itersize: 50 })) {
+          seen.push(key)
+          if (seen.length === 400) {
+            const other = createCache({ location: server.url, keyPrefix: uniquePrefix('swx') })
+            others.push(other)
+            await other.set('x', 1)
+          }
+        }
+        expect(tally(seen)).toEqual({ missing: 0, repeated: 0 })
+        const fields = new Set<string>()
+        for await (const [field] of cache.hscan('h', { count: 50 })) {
+          fields.add(field)
+          if (fields.size === 400) {
+            const other = createCache({ location: server.url, keyPrefix: uniquePrefix('swx') })
+            others.push(other)
+            await other.set('x', 1)
+          }
+        }
+        expect(fields.size).toBe(NAMES.length)
+      }
+    } finally {
+      for (const other of others) await other.close()
+      await pool.close()
+      await wrapped.close()
+    }
+  }, 120_000)
+
   it('deletePattern walks again from the start: no key is left', async () => {
     const gate = new Gate(5)
     const cache = open((connection) => gate.wrap(connection))
