@@ -1,18 +1,16 @@
-// What counts as an options object: a plain object. A Date, a Map, a boxed number or a class
-// instance has no enumerable keys of its own, so a walk over its keys would read it as `{}` and
-// the call would go ahead with the defaults (a Date as `set()`'s timeout stored for 300 s).
+// What counts as an options object: an ordinary object. A Date, a Map, a boxed number has no
+// enumerable keys of its own, so a walk over its keys would read it as `{}` and the call would go
+// ahead with the defaults (a Date as `set()`'s timeout stored for 300 s).
 
 /**
- * Whether `value` is a plain object: an object literal, `Object.create(null)`, or a plain object
- * of another realm (a `vm` context), whose prototype is that realm's `Object.prototype`.
+ * Whether `value` is an ordinary object, whose keys are its options: an object literal,
+ * `Object.create(null)`, one of another realm (a `vm` context), an instance of a class of yours
+ * (its fields), one that inherits from a defaults object. Not an array, nor a built-in object
+ * that holds its data elsewhere than in keys (a `Date`, a `Map`, a `Set`, a boxed `Number`, a
+ * `Promise`…): `Object.prototype.toString` names those otherwise than `Object`.
  */
 export function isPlainObject(value: object): boolean {
-  const proto: unknown = Object.getPrototypeOf(value)
-  if (proto === Object.prototype || proto === null) return true
-  return (
-    Object.getPrototypeOf(proto) === null &&
-    Object.prototype.toString.call(value) === '[object Object]'
-  )
+  return !Array.isArray(value) && Object.prototype.toString.call(value) === '[object Object]'
 }
 
 /** Whether `value` is a `Date`, of this realm or another. */

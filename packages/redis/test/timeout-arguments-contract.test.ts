@@ -1,5 +1,5 @@
 // The timeout / options argument contract (docs/configuration.md "Per-call options", DESIGN §2):
-// - an options object is a plain object: a Date, a Map, a boxed Number or a class instance in an
+// - an options object is an ordinary object: a Date, a Map, a boxed Number or a Set in an
 //   options position is refused with InvalidArgumentError, never read as `{}` (which would store
 //   with the default 300 s); a Date in a timeout position points at expireAt() / pexpireAt();
 // - a finite timeout of 0 or less expires at once, however negative: `set(k, v, -1e16)` deletes
@@ -78,11 +78,10 @@ describe.each(BACKENDS)('%s', (backend: Backend) => {
       expect(await cache.get('kept')).toBe('old')
     })
 
-    it('a Map, a boxed Number, a class instance as the timeout or options', async () => {
+    it('a Map, a boxed Number, a Set, a Promise as the timeout or options', async () => {
       const refused: Array<[unknown, RegExp]> = [
         [new Map([['timeout', 5]]), /got a Map/],
         [new Number(60), /got a Number object/],
-        [new Settings(), /got a Settings instance/],
         [new Set(), /got a Set/],
         [Promise.resolve(60), /got a Promise/],
       ]
@@ -124,6 +123,14 @@ describe.each(BACKENDS)('%s', (backend: Backend) => {
       expect(touch).toBeInstanceOf(InvalidArgumentError)
       expect(await rawPttl(cache, 'p')).toBe(-2)
       expect(await rawPttl(cache, 'kept')).toBe(-1)
+    })
+
+    it('an instance of a class of yours, or an object inheriting defaults: its keys are options', async () => {
+      expect(await cache.set('i', 'v', new Settings())).toBe(true)
+      expect(await rawPttl(cache, 'i')).toBeGreaterThan(50_000)
+      const inherited = Object.create({ version: 2 }) as { version: number }
+      expect(await cache.set('j', 'v', 60, inherited)).toBe(true)
+      expect(await cache.get('j', null, { version: 2 })).toBe('v')
     })
 
     it('plain objects of every kind still work: Object.create(null), another realm', async () => {
