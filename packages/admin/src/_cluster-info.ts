@@ -4,7 +4,7 @@
 // its own bounds (`socketTimeout`; a node it knows is down fails at once) and its own error
 // messages (no password).
 import { type Connection, keySlot } from '@cachex/core'
-import { SLOT_COUNT } from '@cachex/core/internal'
+import { parseInfo, SLOT_COUNT } from '@cachex/core/internal'
 import { scrub } from './_http.ts'
 
 /** One primary of a cluster: its `host:port`, and a key of one of its slots to reach it with. */
@@ -116,27 +116,4 @@ function compareAddresses(a: string, b: string): number {
   const hostB = b.slice(0, colonB)
   if (hostA !== hostB) return hostA < hostB ? -1 : 1
   return Number(a.slice(colonA + 1)) - Number(b.slice(colonB + 1))
-}
-
-/** `INFO`'s `name:value` lines; `dbN:keys=1,expires=0` values as objects. */
-function parseInfo(text: string): Record<string, unknown> {
-  const info: Record<string, unknown> = Object.create(null)
-  for (const line of text.split(/\r?\n/)) {
-    if (line === '' || line.startsWith('#')) continue
-    const colon = line.indexOf(':')
-    if (colon <= 0) continue
-    const name = line.slice(0, colon)
-    const value = line.slice(colon + 1)
-    if (!/^db\d+$/.test(name)) {
-      info[name] = value
-      continue
-    }
-    const fields: Record<string, unknown> = Object.create(null)
-    for (const part of value.split(',')) {
-      const equals = part.indexOf('=')
-      if (equals > 0) fields[part.slice(0, equals)] = part.slice(equals + 1)
-    }
-    info[name] = fields
-  }
-  return info
 }

@@ -91,6 +91,47 @@ function rejection(promise: Promise<unknown>): Promise<unknown> {
   )
 }
 
+/**
+ * Walks `cache`'s keys (`iterKeys`) and a hash (`hscan`) while another cache of the process, on a
+ * server of its own, connects and reconnects to that server restarted: each walk lists every
+ * key once (the walks watch their own connection's servers, not the process's), then closes it.
+ */
+async function walkWhileAnotherReconnects(cache: Cache): Promise<void> {
+  const other = await startRedis()
+  const elsewhere = createCache({ location: other.url, keyPrefix: uniquePrefix('swo') })
+  const restartOther = async () => {
+    await other.kill()
+    await other.start()
+    for (let i = 0; (await rejection(elsewhere.get('x'))) !== undefined; i++) {
+      if (i > 300) throw new Error('the other cache did not reconnect')
+      await delay(100)
+    }
+  }
+  try {
+    await fill(cache)
+    await cache.hset('h', Object.fromEntries(NAMES.map((n) => [n, 1])))
+    const seen: string[] = []
+    for await (const key of cache.iterKeys('k:*', { itersize: 50 })) {
+      seen.push(key)
+      if (seen.length === 400) {
+        await elsewhere.set('x', 1)
+        await restartOther()
+      }
+    }
+    expect(tally(seen)).toEqual({ missing: 0, repeated: 0 })
+    const fields = new Set<string>()
+    for await (const [field] of cache.hscan('h', { count: 50 })) {
+      fields.add(field)
+      if (fields.size === 400) await restartOther()
+    }
+    expect(fields.size).toBe(NAMES.length)
+  } finally {
+    await elsewhere.close()
+    await cache.close()
+    await other.stop()
+  }
+}
+
 describe('on Sentinel, a walk across a failover', () => {
   let d: SentinelDeployment
 
@@ -212,42 +253,7 @@ describe('on Sentinel, a walk across a failover', () => {
   }, 180_000)
 
   it("another connection's (re)connection does not end a walk: each key once", async () => {
-    const other = await startRedis()
-    const cache = open()
-    const elsewhere = createCache({ location: other.url, keyPrefix: uniquePrefix('swo') })
-    try {
-      await fill(cache)
-      await cache.hset('h', Object.fromEntries(NAMES.map((n) => [n, 1])))
-      const seen: string[] = []
-      for await (const key of cache.iterKeys('k:*', { itersize: 50 })) {
-        seen.push(key)
-        if (seen.length === 400) {
-          // Another cache of the process connects, and reconnects to its restarted server.
-          await elsewhere.set('x', 1)
-          await other.kill()
-          await other.start()
-          for (let i = 0; (await rejection(elsewhere.get('x'))) !== undefined; i++) {
-            if (i > 300) throw new Error('the other cache did not reconnect')
-            await delay(100)
-          }
-        }
-      }
-      expect(tally(seen)).toEqual({ missing: 0, repeated: 0 })
-      const fields = new Set<string>()
-      for await (const [field] of cache.hscan('h', { count: 50 })) {
-        fields.add(field)
-        if (fields.size === 400) {
-          await other.kill()
-          await other.start()
-          while ((await rejection(elsewhere.get('x'))) !== undefined) await delay(100)
-        }
-      }
-      expect(fields.size).toBe(NAMES.length)
-    } finally {
-      await elsewhere.close()
-      await cache.close()
-      await other.stop()
-    }
+    await walkWhileAnotherReconnects(open())
   }, 120_000)
 
   it('deletePattern walks again from the start: no key is left', async () => {
@@ -339,42 +345,7 @@ describe('on a standalone server restarted during a walk', () => {
   }, 120_000)
 
   it("another connection's (re)connection does not end a walk: each key once", async () => {
-    const other = await startRedis()
-    const cache = open()
-    const elsewhere = createCache({ location: other.url, keyPrefix: uniquePrefix('swo') })
-    try {
-      await fill(cache)
-      await cache.hset('h', Object.fromEntries(NAMES.map((n) => [n, 1])))
-      const seen: string[] = []
-      for await (const key of cache.iterKeys('k:*', { itersize: 50 })) {
-        seen.push(key)
-        if (seen.length === 400) {
-          // Another cache of the process connects, and reconnects to its restarted server.
-          await elsewhere.set('x', 1)
-          await other.kill()
-          await other.start()
-          for (let i = 0; (await rejection(elsewhere.get('x'))) !== undefined; i++) {
-            if (i > 300) throw new Error('the other cache did not reconnect')
-            await delay(100)
-          }
-        }
-      }
-      expect(tally(seen)).toEqual({ missing: 0, repeated: 0 })
-      const fields = new Set<string>()
-      for await (const [field] of cache.hscan('h', { count: 50 })) {
-        fields.add(field)
-        if (fields.size === 400) {
-          await other.kill()
-          await other.start()
-          while ((await rejection(elsewhere.get('x'))) !== undefined) await delay(100)
-        }
-      }
-      expect(fields.size).toBe(NAMES.length)
-    } finally {
-      await elsewhere.close()
-      await cache.close()
-      await other.stop()
-    }
+    await walkWhileAnotherReconnects(open())
   }, 120_000)
 
   it('a pool, or a connection wrapper, is not ended by another cache connecting', async () => {
