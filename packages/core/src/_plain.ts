@@ -1,26 +1,36 @@
 // What counts as an options object: an ordinary object. A Date, a Map, a boxed number has no
 // enumerable keys of its own, so a walk over its keys would read it as `{}` and the call would go
 // ahead with the defaults (a Date as `set()`'s timeout stored for 300 s).
+import { types } from 'node:util'
 
 /**
  * Whether `value` is an ordinary object, whose keys are its options: an object literal,
  * `Object.create(null)`, one of another realm (a `vm` context), an instance of a class of yours
- * (its fields), one that inherits from a defaults object. Not an array, nor a built-in object
- * that holds its data elsewhere than in keys (a `Date`, a `Map`, a `Set`, a boxed `Number`, a
- * `Promise`…): `Object.prototype.toString` names those otherwise than `Object`.
+ * (its fields, whatever its `Symbol.toStringTag`), one that inherits from a defaults object, a
+ * module namespace. Not an array, nor a built-in object that holds its data elsewhere than in
+ * keys — a `Date`, a `Map`, a `Set`, a boxed `Number`, a `Promise`, a `RegExp`, an `Error`, binary
+ * data — told by what it is (`util.types`, of any realm), not by what it calls itself.
  */
 export function isPlainObject(value: object): boolean {
-  return !Array.isArray(value) && Object.prototype.toString.call(value) === '[object Object]'
+  return !(
+    Array.isArray(value) ||
+    types.isDate(value) ||
+    types.isMap(value) ||
+    types.isSet(value) ||
+    types.isWeakMap(value) ||
+    types.isWeakSet(value) ||
+    types.isBoxedPrimitive(value) ||
+    types.isPromise(value) ||
+    types.isRegExp(value) ||
+    types.isNativeError(value) ||
+    types.isAnyArrayBuffer(value) ||
+    types.isArrayBufferView(value)
+  )
 }
 
 /** Whether `value` is a `Date`, of this realm or another. */
 export function isDate(value: unknown): value is Date {
-  return (
-    value instanceof Date ||
-    (typeof value === 'object' &&
-      value !== null &&
-      Object.prototype.toString.call(value) === '[object Date]')
-  )
+  return types.isDate(value)
 }
 
 /** Boxed primitives (`new Number(60)`): named so, not as the number they hold. */

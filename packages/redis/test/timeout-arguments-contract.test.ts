@@ -84,6 +84,8 @@ describe.each(BACKENDS)('%s', (backend: Backend) => {
         [new Number(60), /got a Number object/],
         [new Set(), /got a Set/],
         [Promise.resolve(60), /got a Promise/],
+        [new Error('60'), /got an Error/],
+        [new Uint8Array(2), /got a Uint8Array/],
       ]
       for (const [given, named] of refused) {
         expect(await refusal(cache.set('m', 'v', given as never))).toMatch(named)
@@ -128,6 +130,14 @@ describe.each(BACKENDS)('%s', (backend: Backend) => {
     it('an instance of a class of yours, or an object inheriting defaults: its keys are options', async () => {
       expect(await cache.set('i', 'v', new Settings())).toBe(true)
       expect(await rawPttl(cache, 'i')).toBeGreaterThan(50_000)
+      class Tagged {
+        timeout = 60
+        get [Symbol.toStringTag]() {
+          return 'Tagged'
+        }
+      }
+      expect(await cache.set('t', 'v', new Tagged())).toBe(true)
+      expect(await rawPttl(cache, 't')).toBeGreaterThan(50_000)
       const inherited = Object.create({ version: 2 }) as { version: number }
       expect(await cache.set('j', 'v', 60, inherited)).toBe(true)
       expect(await cache.get('j', null, { version: 2 })).toBe('v')
