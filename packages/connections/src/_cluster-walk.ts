@@ -5,7 +5,9 @@
 // own migrations on its own line (`[<slot>->-<node id>]`), and every node's address. Asked of
 // each walked primary once per walk (of the owner only, for a pinned slot); a node that refuses
 // it (an ACL user without `cluster|nodes`, an older proxy) adds nothing to the walk.
+import { scanWalk } from '@cachex/core/internal'
 import type { NodeHandle } from './_cluster-nodes.ts'
+import { patternSlot } from './_slots.ts'
 
 /** Beyond this, a reply is not read (a cluster of 1,000 nodes writes about 200 KB). */
 const MAX_REPLY_CHARS = 8 * 1024 * 1024
@@ -28,12 +30,35 @@ interface NodeLine {
 
 /** What the walk needs of the cluster connection. */
 export interface WalkSource {
+  /** The primaries of the slot map. */
+  primaries(): NodeHandle[]
   /** The primary the slot map names for `slot`. */
   masterOf(slot: number): NodeHandle | undefined
   /** The handle of the node at `host:port`, made when it is new. */
   handle(address: string): NodeHandle
   /** Runs a command on one node. */
   onNode(node: NodeHandle, args: string[]): Promise<unknown>
+}
+
+/**
+ * The keys matching `pattern` on every node that may hold some, each reply's keys as one batch
+ * (`scanWalk` on each): the primaries of the slot map (the one owner of the slot, for a pattern
+ * that pins a hash tag, `:1:user:{42}:*`), then the nodes they migrate a slot to
+ * (`importingNodes`). The caller refreshes the map first: SCAN names no key, so no MOVED tells
+ * a walk that slots moved.
+ */
+export async function* walkCluster(
+  source: WalkSource,
+  pattern: string,
+  count: number,
+): AsyncGenerator<Array<string | Buffer>> {
+  const slot = patternSlot(pattern)
+  const owner = slot === undefined ? undefined : source.masterOf(slot)
+  const walked = owner === undefined ? source.primaries() : [owner]
+  const more = await importingNodes(source, walked, owner === undefined ? undefined : slot)
+  for (const node of [...walked, ...more]) {
+    yield* scanWalk((args) => source.onNode(node, args), pattern, count)
+  }
 }
 
 /**

@@ -7,7 +7,6 @@ import {
   type Tracking,
   type TrackingListener,
 } from '@cachex/core'
-import { scanWalk } from '@cachex/core/internal'
 import { ClusterBlocking } from './_cluster-blocking.ts'
 import { closeCluster } from './_cluster-close.ts'
 import { describeClusterFailure } from './_cluster-describe.ts'
@@ -15,7 +14,7 @@ import { mapClusterError, noteNode } from './_cluster-errors.ts'
 import type { NodeHandle, NodeRedisClusterLike } from './_cluster-nodes.ts'
 import { type ClusterOptions, clusterFromSeeds, isNodeRedisCluster } from './_cluster-options.ts'
 import { ClusterTracking } from './_cluster-tracking.ts'
-import { importingNodes, type WalkSource } from './_cluster-walk.ts'
+import { type WalkSource, walkCluster } from './_cluster-walk.ts'
 import { callBounds, connectBounded, SharedAttempt } from './_connect.ts'
 import { batchWithin, commandWeight, type Deadlines } from './_deadlines.ts'
 import { isClientClosed, isDisconnected, ownerClosedError } from './_errors.ts'
@@ -41,7 +40,7 @@ import {
 } from './_routing.ts'
 import { asEval, noteEval, scriptEpoch } from './_scripts.ts'
 import type { Shard } from './_slot-map.ts'
-import { keySlot, patternSlot } from './_slots.ts'
+import { keySlot } from './_slots.ts'
 import { Topology } from './_topology.ts'
 import { transactionKey } from './_transaction.ts'
 
@@ -327,19 +326,7 @@ class ClusterConnection implements Connection {
     // SCAN names no key, so no MOVED ever tells a walk that slots moved: the map is asked for
     // first (one CLUSTER SLOTS), or a resharded slot's keys, a new primary's, would be missed.
     await this.#topology.refresh()
-    // A pattern that pins a hash tag (`:1:user:{42}:*`) can only match keys of one slot.
-    const slot = patternSlot(pattern)
-    const shard = slot === undefined ? undefined : this.#topology.table[slot]
-    const walked = shard === undefined ? this.#topology.primaries() : [shard.master]
-    // And the node a slot migrates to, which holds the keys already moved (`_cluster-walk.ts`).
-    const more = await importingNodes(
-      this.#walkSource,
-      walked,
-      shard === undefined ? undefined : slot,
-    )
-    for (const node of [...walked, ...more]) {
-      yield* scanWalk((args) => this.#onNode(node, args), pattern, count)
-    }
+    yield* walkCluster(this.#walkSource, pattern, count)
   }
 
   async flush(): Promise<void> {
@@ -543,8 +530,9 @@ class ClusterConnection implements Connection {
     return this.#router.as(text).sendCommand(args[1], readonly, args)
   }
 
-  /** What `importingNodes` asks of this connection. */
+  /** What a walk of the keys asks of this connection (`walkCluster`). */
   readonly #walkSource: WalkSource = {
+    primaries: () => this.#topology.primaries(),
     masterOf: (slot) => this.#topology.table[slot]?.master,
     handle: (address) => this.#topology.handle(address),
     onNode: (node, args) => this.#onNode(node, args),
