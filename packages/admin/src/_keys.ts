@@ -48,7 +48,7 @@ interface Walk {
   used: number
   /** A page of this walk is being read: a second concurrent one waits for no one, it is refused. */
   busy: boolean
-  /** The connection's `generation` when the walk began (`serverChangedSince`). */
+  /** The connection's count of its servers (`serverOf`) when the walk began. */
   generation: number | undefined
 }
 

@@ -13,7 +13,6 @@ import { INCR_SCRIPT, Incrs, type PipelineIncr } from './_incr.ts'
 import { noteFailedEntry } from './_key-errors.ts'
 import { isNoPerm } from './_messages.ts'
 import { isOne, toArray, toNumber } from './_replies.ts'
-import { rescanningConnection } from './_scan-walk.ts'
 import type { SetCondition, ValueStore } from './_value-store.ts'
 import { deleteWalking, WritesSince } from './_writes-since.ts'
 import { decodeReplaced, noteStored, setGetWrites } from './commands/_removed.ts'
@@ -371,13 +370,11 @@ export class RedisValueStore implements ValueStore {
   }
 
   /**
-   * One `UNLINK` per `SCAN` batch, sent as the walk goes on (`deleteWalking`); a walk whose
-   * server changed (a failover, a reconnection) starts over (`rescanning`): deleting again is
-   * harmless, and its keys written since are still left.
+   * One `UNLINK` per `SCAN` batch, sent as the walk goes on, walked again from the start if its
+   * server changed (`deleteWalking`).
    */
   deleteMatching(pattern: string, count: number): Promise<number> {
-    const connection = rescanningConnection(this.#context.connection)
-    return deleteWalking(connection, this.#written, pattern, count)
+    return deleteWalking(this.#context.connection, this.#written, pattern, count)
   }
 
   flush(): Promise<void> {

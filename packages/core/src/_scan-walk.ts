@@ -153,27 +153,6 @@ export async function* rescanning<T>(walk: () => AsyncIterable<T>): AsyncGenerat
 }
 
 /**
- * `connection`, its `scan` walking again from the start when its server changed (`rescanning`):
- * what a pattern delete walks (`deleteWalking`). Its other members are the connection's.
- */
-export function rescanningConnection(connection: Connection): Connection {
-  return {
-    get routesBySlot() {
-      return connection.routesBySlot
-    },
-    get generation() {
-      return connection.generation
-    },
-    command: (args, route) => connection.command(args, route),
-    batch: (commands, route) => connection.batch(commands, route),
-    scan: (pattern, count) => rescanning(() => connection.scan(pattern, count)),
-    flush: () => connection.flush(),
-    client: (options) => connection.client(options),
-    close: () => connection.close(),
-  }
-}
-
-/**
  * A key of a `SCAN` reply: its text, or its bytes when they are not UTF-8. Decoding those would
  * turn each invalid byte into U+FFFD, the name of another key (or of none): a caller that deletes
  * what it scanned would delete that one instead.

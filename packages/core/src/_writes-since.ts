@@ -3,6 +3,7 @@
 // again, a pattern delete walking the keyspace.
 import { compileGlob, type Glob } from './_glob.ts'
 import { toNumber } from './_replies.ts'
+import { rescanning } from './_scan-walk.ts'
 import type { Connection } from './types.ts'
 
 /** Keys one pattern delete handles apart at most (see `Walk`); beyond, it does not. */
@@ -216,7 +217,9 @@ export class WritesSince {
  * Deletes the keys matching `pattern`: one `UNLINK` per `SCAN` batch, sent as the walk goes on,
  * after the calls made behind this one. A key this cache writes meanwhile is deleted first, on
  * its own, then left out (`WritesSince.beginWalk`): the calls act as if made one after another.
- * Resolves how many keys were deleted.
+ * A walk whose server changed (a failover, a reconnection) starts over (`rescanning`): deleting
+ * again is harmless, and the keys written since are still left. Resolves how many keys were
+ * deleted.
  */
 export async function deleteWalking(
   connection: Connection,
@@ -234,7 +237,7 @@ export async function deleteWalking(
   written.replacedMatching(pattern)
   const walk = written.beginWalk(pattern, unlink)
   try {
-    for await (const found of connection.scan(pattern, count)) {
+    for await (const found of rescanning(() => connection.scan(pattern, count))) {
       const kept = walk.kept
       const batch =
         kept.size === 0 ? found : found.filter((k) => typeof k !== 'string' || !kept.has(k))
