@@ -93,8 +93,8 @@ export async function* adaptiveScan(
 /**
  * Whether `error`, which ended a walk begun when the connection's count of its servers
  * (`serverOf`) was `generation`, came with the walk's server changing (a failover, a
- * reconnection): a `ConnectionError` after the count changed. Such a walk cannot go on: its cursor means nothing to the new server. Never
- * on a cluster, whose count also changes with the slot map, and whose walks go on per node.
+ * reconnection): a `ConnectionError` after the count changed. Such a walk cannot go on: its
+ * cursor means nothing to the new server. Never on a cluster, whose walks go on per node.
  */
 export function serverChangedSince(
   connection: Connection,

@@ -24,8 +24,8 @@ const SEEN_CURSORS = 65_536
 /**
  * Walks `SCAN … MATCH pattern` on one node through `run`, yielding each reply's keys as one batch
  * (a key is a string when its bytes are UTF-8, else its bytes), with a fixed `count` or one paced
- * by each call's time (`ScanPace`). With `server` (the connection's `generation`), a walk whose
- * server changed between two of its calls fails (`CursorOwner`).
+ * by each call's time (`ScanPace`). With `server` (the connection's count of its servers,
+ * `serverOf`), a walk whose server changed between two of its calls fails (`CursorOwner`).
  */
 export async function* scanWalk(
   run: (args: string[]) => Promise<unknown>,
@@ -62,9 +62,9 @@ export async function* scanWalk(
 }
 
 /**
- * The server a cursor walk (`SCAN`, `HSCAN`…) runs on, by the connection's `generation`, a count
- * that changes whenever the server it sends to may have been replaced (a failover, a
- * reconnection). A cursor means something only to the server that handed it out: each Redis
+ * The server a cursor walk (`SCAN`, `HSCAN`…) runs on, by the connection's count of its servers
+ * (`serverOf`), which changes whenever the server it sends to may have been replaced (a failover,
+ * a reconnection). A cursor means something only to the server that handed it out: each Redis
  * process seeds the hash of its tables at start, so another one (a promoted replica, the same
  * server restarted) orders the keys otherwise, and a walk that went on there would silently miss
  * and repeat keys. The server that answered the walk's first call owns its cursors (a reply that

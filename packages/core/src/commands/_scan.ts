@@ -88,8 +88,8 @@ async function* walk<T>(
   // keep the walk going forever.
   const seen = new Set<string>()
   // Nor is a cursor sent to another server than the one that handed it out (a failover, a
-  // reconnection): the walk fails instead. Not on a cluster, whose `generation` also changes
-  // with the slot map (any slot's), as its key walks do not.
+  // reconnection): the walk fails instead. Not on a cluster, which keeps no count of its own
+  // servers (`serverOf`): its key walks go on per node, unchecked, as before.
   const connection = context.connection
   const owner =
     connection.routesBySlot === true
