@@ -92,6 +92,26 @@ function rejection(promise: Promise<unknown>): Promise<unknown> {
 }
 
 /**
+ * Walks `cache`'s keys `k:*` with `iterKeys` (50 a page), running `midway` once 400 are listed:
+ * what it listed, and the error that ended it (none when it ran to the end).
+ */
+async function walkKeys(
+  cache: Cache,
+  midway: () => Promise<void>,
+): Promise<{ seen: string[]; error: unknown }> {
+  const seen: string[] = []
+  try {
+    for await (const key of cache.iterKeys('k:*', { itersize: 50 })) {
+      seen.push(key)
+      if (seen.length === 400) await midway()
+    }
+  } catch (error) {
+    return { seen, error }
+  }
+  return { seen, error: undefined }
+}
+
+/**
  * Walks `cache`'s keys (`iterKeys`) and a hash (`hscan`) while another cache of the process, on a
  * server of its own, connects and reconnects to that server restarted: each walk lists every
  * key once (the walks watch their own connection's servers, not the process's), then closes it.
@@ -110,14 +130,11 @@ async function walkWhileAnotherReconnects(cache: Cache): Promise<void> {
   try {
     await fill(cache)
     await cache.hset('h', Object.fromEntries(NAMES.map((n) => [n, 1])))
-    const seen: string[] = []
-    for await (const key of cache.iterKeys('k:*', { itersize: 50 })) {
-      seen.push(key)
-      if (seen.length === 400) {
-        await elsewhere.set('x', 1)
-        await restartOther()
-      }
-    }
+    const { seen, error } = await walkKeys(cache, async () => {
+      await elsewhere.set('x', 1)
+      await restartOther()
+    })
+    if (error !== undefined) throw error
     expect(tally(seen)).toEqual({ missing: 0, repeated: 0 })
     const fields = new Set<string>()
     for await (const [field] of cache.hscan('h', { count: 50 })) {
@@ -186,16 +203,7 @@ describe('on Sentinel, a walk across a failover', () => {
     const cache = open()
     try {
       await fill(cache)
-      const seen: string[] = []
-      let error: unknown
-      try {
-        for await (const key of cache.iterKeys('k:*', { itersize: 50 })) {
-          seen.push(key)
-          if (seen.length === 400) await failover(cache)
-        }
-      } catch (e) {
-        error = e
-      }
+      const { seen, error } = await walkKeys(cache, () => failover(cache))
       expect({ error: String(error), repeated: tally(seen).repeated }).toEqual({
         error: expect.stringMatching(
           /the server changed during the SCAN walk \(a failover or reconnection\): keys may have been missed or repeated; walk again/,
@@ -324,16 +332,7 @@ describe('on a standalone server restarted during a walk', () => {
     const cache = open()
     try {
       await fill(cache)
-      const seen: string[] = []
-      let error: unknown
-      try {
-        for await (const key of cache.iterKeys('k:*', { itersize: 50 })) {
-          seen.push(key)
-          if (seen.length === 400) await restart(cache)
-        }
-      } catch (e) {
-        error = e
-      }
+      const { seen, error } = await walkKeys(cache, () => restart(cache))
       expect({ error: String(error), repeated: tally(seen).repeated }).toEqual({
         error: expect.stringMatching(/the server changed during the SCAN walk/),
         repeated: 0,
@@ -375,15 +374,12 @@ describe('on a standalone server restarted during a walk', () => {
       for (const cache of [pool, wrapped]) {
         await fill(cache)
         await cache.hset('h', Object.fromEntries(NAMES.map((n) => [n, 1])))
-        const seen: string[] = []
-        for await (const key of cache.iterKeys('k:*', { itersize: 50 })) {
-          seen.push(key)
-          if (seen.length === 400) {
-            const other = createCache({ location: server.url, keyPrefix: uniquePrefix('swx') })
-            others.push(other)
-            await other.set('x', 1)
-          }
-        }
+        const { seen, error } = await walkKeys(cache, async () => {
+          const other = createCache({ location: server.url, keyPrefix: uniquePrefix('swx') })
+          others.push(other)
+          await other.set('x', 1)
+        })
+        if (error !== undefined) throw error
         expect(tally(seen)).toEqual({ missing: 0, repeated: 0 })
         const fields = new Set<string>()
         for await (const [field] of cache.hscan('h', { count: 50 })) {
