@@ -662,8 +662,15 @@ describe('failovers', () => {
       expect(write.ms).toBeLessThan(1000)
     }
     expect(resumed).toBeLessThan(1500)
-    // with waitForPrimary, no write failed: each waited for the new primary
-    expect(waited.failed.map((w) => String(w.error))).toEqual([])
+    // with waitForPrimary, no write failed: each waited for the new primary. Only a write
+    // already in flight to the old primary as the failover began cannot wait: if that primary
+    // did not answer the fence's PING in time (a loaded machine), its connection is reset and
+    // such a write has an unknown outcome, as documented (`_failover.ts` #fence).
+    const inFlightReset =
+      /did not answer a PING sent as they began.*may or may not have been applied/
+    expect(
+      waited.failed.map((w) => String(w.error)).filter((text) => !inFlightReset.test(text)),
+    ).toEqual([])
     for (const write of waited.writes) expect(write.ms).toBeLessThan(5000)
     // no acknowledged write was lost (none went to the old primary after the promotion)
     const node = await raw(promoted)
