@@ -7,7 +7,6 @@ import type { Connection, ConnectionFactory } from '@cachex/core'
 import { type Cache, createCache, sentinel } from '@cachex/redis'
 import {
   delay,
-  redisCall,
   replicated,
   type SentinelDeployment,
   startSentinels,
@@ -67,17 +66,7 @@ async function open(factory?: (connection: Connection) => Connection): Promise<C
 async function failover(client: Client): Promise<void> {
   const connection = (cache as Cache).connection
   await replicated(connection as never, 1)
-  const old = await d.currentPrimary()
-  const [first] = d.sentinels
-  if (first === undefined) throw new Error('no sentinel started')
-  // Refused while the last failover's replica still syncs (NOGOODSLAVE): asked again.
-  for (let i = 0; ; i++) {
-    const refused = await rejection(redisCall(first.url, ['SENTINEL', 'FAILOVER', d.name], 10_000))
-    if (refused === undefined) break
-    if (i > 100) throw refused
-    await delay(200)
-  }
-  const fresh = await d.waitForFailover(old, 60_000)
+  const fresh = await d.failover()
   for (let i = 0; i < 300; i++) {
     const address = (await client.get('api/caches')).json.caches[0].address as string | null
     if (

@@ -8,7 +8,6 @@ import type { Connection, ConnectionFactory } from '@cachex/core'
 import {
   delay,
   type RedisServer,
-  redisCall,
   replicated,
   type SentinelDeployment,
   startRedis,
@@ -175,17 +174,7 @@ describe('on Sentinel, a walk across a failover', () => {
   /** Fails the primary over, and waits until `cache` writes to the new one. */
   async function failover(cache: Cache): Promise<void> {
     await replicated(cache.connection as never, 1)
-    const old = await d.currentPrimary()
-    const [first] = d.sentinels
-    if (first === undefined) throw new Error('no sentinel started')
-    // Refused while the last failover's replica still syncs (NOGOODSLAVE): asked again.
-    for (let i = 0; ; i++) {
-      const answer = await rejection(redisCall(first.url, ['SENTINEL', 'FAILOVER', d.name], 10_000))
-      if (answer === undefined) break
-      if (i > 100) throw answer
-      await delay(200)
-    }
-    const fresh = await d.waitForFailover(old, 60_000)
+    const fresh = await d.failover()
     for (let i = 0; ; i++) {
       const info = await rejection(
         cache.connection.command(['INFO', 'server'], { text: true }).then((reply) => {

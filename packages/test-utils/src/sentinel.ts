@@ -23,6 +23,14 @@ export interface SentinelDeployment {
    * failover); rejects after `ms`.
    */
   waitForFailover(old: RedisServer, ms?: number): Promise<RedisServer>
+  /**
+   * Fails the primary over with `SENTINEL FAILOVER` and resolves with the new primary once it
+   * says it is one; rejects after `ms`. A refusal (`NOGOODSLAVE` while the last failover's
+   * replica still syncs, `INPROG`) is asked again, and so is a failover the sentinels abort
+   * (a loaded replica that reports its promotion after `failover-timeout`): the old primary
+   * then stays in place, and `waitForFailover` alone would wait for nothing.
+   */
+  failover(ms?: number): Promise<RedisServer>
   /** Stops every process (sentinels first) and removes their directories. */
   stop(): Promise<void>
 }
@@ -161,6 +169,13 @@ export async function startSentinels(
       }
       throw new Error(`no sentinel answers: ${String(last)}`)
     }
+    /** The node the sentinels report in place of `old`, once it says it is a primary itself. */
+    const promotedOver = async (old: RedisServer): Promise<RedisServer | undefined> => {
+      const node = await askPrimary()
+      if (node === undefined || node === old) return undefined
+      const role = await call(dataTarget(node), ['ROLE'])
+      return Array.isArray(role) && role[0] === 'master' ? node : undefined
+    }
     const credentials = password === undefined ? '' : `:${encodeURIComponent(password)}@`
     return {
       name,
@@ -179,15 +194,44 @@ export async function startSentinels(
         await waitFor(
           `no replica was promoted in place of port ${old.port}`,
           async () => {
-            const node = await askPrimary()
-            if (node === undefined || node === old) return false
-            // Promoted: the new primary says so itself.
-            const role = await call(dataTarget(node), ['ROLE'])
-            found = node
-            return Array.isArray(role) && role[0] === 'master'
+            found = await promotedOver(old)
+            return found !== undefined
           },
           ms,
         )
+        return found as RedisServer
+      },
+      failover: async (ms = 90_000) => {
+        const old = await askPrimary()
+        if (old === undefined) throw new Error('the sentinels report no known primary')
+        const [first] = sentinels
+        if (first === undefined) throw new Error('no sentinel started')
+        let found: RedisServer | undefined
+        let askAt = 0
+        let refused: unknown
+        await waitFor(
+          `no replica was promoted in place of port ${old.port}`,
+          async () => {
+            found = await promotedOver(old)
+            if (found !== undefined) return true
+            if (Date.now() >= askAt) {
+              try {
+                await call(sentinelTarget(first), ['SENTINEL', 'FAILOVER', name], 10_000)
+                // Accepted: a failover takes about a second; asked again if none happened.
+                askAt = Date.now() + 20_000
+              } catch (error) {
+                refused = error
+                askAt = Date.now() + 200
+              }
+            }
+            return false
+          },
+          ms,
+        ).catch((error: Error) => {
+          throw refused === undefined
+            ? error
+            : new Error(`${error.message} (last refusal: ${String(refused)})`)
+        })
         return found as RedisServer
       },
       stop,
