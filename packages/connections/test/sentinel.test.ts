@@ -636,8 +636,7 @@ describe('failovers', () => {
     const switched = await watchSwitch(manual)
     const loads = [load(c, seeded, prefix), load(waiting, new Map(), `${prefix}:wait`)]
     await delay(300)
-    await sentinelCall(manual, ['SENTINEL', 'FAILOVER', manual.name])
-    const promoted = await manual.waitForFailover(manual.primary)
+    const promoted = await manual.failover()
     await until(async () => switched.at() !== undefined, 10_000)
     await delay(1500)
     const [stats, waited] = (await Promise.all(loads.map((l) => l.stop()))) as [
