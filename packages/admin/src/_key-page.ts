@@ -5,7 +5,7 @@
 // decompress to 4 × maxValueSize at most in all (one `Codec.budget()` per page), as those of one
 // call of the cache do.
 
-import { bounded, type Codec } from '@cachex/core/internal'
+import { bounded, type Codec, serverOf } from '@cachex/core/internal'
 import type { ContainerView, KeyView, StringView, TreeNode } from './_api-types.ts'
 import type { AdminCache } from './_caches.ts'
 import { MAX_FETCH_BYTES, revisionOf, serverRevision } from './_cas.ts'
@@ -21,6 +21,7 @@ import {
 } from './_container-read.ts'
 import { HttpError } from './_http.ts'
 import { sizeOf, ttlSeconds } from './_keys.ts'
+import { memberCursor, memberCursorOf, memberServerChanged } from './_scan.ts'
 import { editableJson, escapeBytes, newBudget, type TreeBudget, toTree } from './_tree.ts'
 
 /** Bytes of an unreadable value shown. */
@@ -212,16 +213,8 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }
 
-/** The largest SCAN cursor and stream id part: Redis's are unsigned 64-bit integers. */
+/** The largest stream id part: Redis's are unsigned 64-bit integers. */
 const MAX_U64 = 2n ** 64n - 1n
-
-/** A SCAN cursor of the query: decimal digits up to 2^64 - 1 (what Redis accepts). */
-function scanCursor(at: string): string {
-  if (!/^\d{1,20}$/.test(at) || BigInt(at) > MAX_U64) {
-    throw new HttpError(400, 'cursor must be a number (the cursor the previous page gave)')
-  }
-  return at
-}
 
 /** A list or sorted-set offset of the query: an integer that stays exact past `count` more. */
 function offset(at: string, count: number): number {
@@ -268,15 +261,20 @@ async function readContainer(
   switch (kind) {
     case 'hash':
     case 'set': {
-      const at = scanCursor(cursor ?? '0')
+      // Read before the page's read: a change during it fails the next page.
+      const server = serverOf(connection)
+      const generation = server()
+      const at = cursor === undefined ? '0' : memberCursorOf(connection, cursor)
       const [total, page] = await Promise.all([
         length(kind === 'hash' ? 'HLEN' : 'SCARD'),
         fetch(at, String(count)),
       ])
+      // Sent while the server changed: the old cursor may have gone to the new server.
+      if (cursor !== undefined && server() !== generation) throw memberServerChanged()
       const rows =
         kind === 'hash' ? hashRows(entry, page.items, budget) : setRows(entry, page.items, budget)
       const columns = kind === 'hash' ? ['field', 'value'] : ['member']
-      return { columns, rows, total, cursor: endOf(page.next) }
+      return { columns, rows, total, cursor: memberCursor(endOf(page.next), generation) }
     }
     case 'list':
     case 'zset': {

@@ -107,3 +107,41 @@ export function serverChangedSince(
     serverOf(connection)() !== generation
   )
 }
+
+/** The largest SCAN cursor: Redis's are unsigned 64-bit integers. */
+const MAX_U64 = 2n ** 64n - 1n
+
+/**
+ * The HSCAN / SSCAN cursor a page hands out: `<cursor>.<count>`, with the connection's count of
+ * its servers (`serverOf`) read before the page's read, or the cursor alone on a connection that
+ * keeps none (a cluster, a wrapper). `null` at the end of the walk.
+ */
+export function memberCursor(next: string | null, generation: number | undefined): string | null {
+  return next === null || generation === undefined ? next : `${next}.${generation}`
+}
+
+/**
+ * The HSCAN / SSCAN cursor of a page's query (what `memberCursor` handed out), after the check
+ * that its server is the one that gave it: a 410 `server_changed` when the connection's count of
+ * its servers moved since (a Sentinel failover, a reconnection to a restarted server: the old
+ * server's cursor means nothing to the new one, and sent there the page would miss and repeat
+ * members). A 400 for what no page handed out.
+ */
+export function memberCursorOf(connection: Connection, at: string): string {
+  const parts = /^(\d{1,20})(?:\.(\d{1,20}))?$/.exec(at)
+  if (parts === null || BigInt(parts[1] as string) > MAX_U64) {
+    throw new HttpError(400, 'cursor must be a number (the cursor the previous page gave)')
+  }
+  const given = parts[2]
+  if (given !== undefined && String(serverOf(connection)()) !== given) throw memberServerChanged()
+  return parts[1] as string
+}
+
+/** The 410 of a member page whose server changed since its cursor was handed out. */
+export function memberServerChanged(): HttpError {
+  return new HttpError(
+    410,
+    "the server changed since this page's cursor was handed out (a failover or reconnection): it means nothing to the new server, and going on would miss and repeat members; reload from the first page",
+    'server_changed',
+  )
+}

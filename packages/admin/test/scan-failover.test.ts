@@ -175,3 +175,37 @@ it('a delete-by-pattern job across a failover walks again from the start: no key
   expect({ state: done.state, error: done.error }).toEqual({ state: 'done', error: undefined })
   expect((await (cache as Cache).keys('k:*')).length).toBe(0)
 }, 180_000)
+
+it('a hash page continued across a failover answers 410 server_changed, not rows of a cursor the new primary never gave', async () => {
+  const client = await open()
+  const fields = Array.from({ length: 2000 }, (_, i) => `f${i}`)
+  await (cache as Cache).hset('h', Object.fromEntries(fields.map((f) => [f, 1])))
+  const first = await client.get(
+    `api/caches/default/key?${new URLSearchParams({ key: 'h', count: '100' })}`,
+  )
+  expect(first.status).toBe(200)
+  const cursor = first.json.container.cursor as string
+  expect(cursor).toEqual(expect.any(String))
+  // Before the failover the cursor goes on.
+  const second = await client.get(
+    `api/caches/default/key?${new URLSearchParams({ key: 'h', count: '100', cursor })}`,
+  )
+  expect(second.status).toBe(200)
+  await failover(client)
+  const after = await client.get(
+    `api/caches/default/key?${new URLSearchParams({ key: 'h', count: '100', cursor: second.json.container.cursor })}`,
+  )
+  expect({ status: after.status, json: after.json }).toEqual({
+    status: 410,
+    json: {
+      error: 'server_changed',
+      message: expect.stringMatching(/the server changed .*reload/),
+    },
+  })
+  // A page from the start reads the new primary's hash.
+  const fresh = await client.get(
+    `api/caches/default/key?${new URLSearchParams({ key: 'h', count: '100' })}`,
+  )
+  expect(fresh.status).toBe(200)
+  expect(fresh.json.container.total).toBe(fields.length)
+}, 180_000)
