@@ -305,6 +305,27 @@ export function checkInteger(value: unknown): number {
   return value as number
 }
 
+/** Redis's integers (`INCRBY`, `HINCRBY`): signed 64-bit. */
+const INT64_MIN = -(2n ** 63n)
+const INT64_MAX = 2n ** 63n - 1n
+
+/**
+ * An integer amount Redis adds (`HINCRBY`): a safe integer, or a bigint within Redis's signed
+ * 64-bit range, refused before anything is sent. Its digits, for the command.
+ */
+export function integerAmount(value: unknown, method: string): string {
+  if (Number.isSafeInteger(value)) return String(value)
+  if (typeof value === 'bigint' && value >= INT64_MIN && value <= INT64_MAX) return String(value)
+  // An integer past 2^53 as a number has lost its last digits already: only a bigint is exact.
+  const unsafe =
+    typeof value === 'number' && Number.isInteger(value)
+      ? ' beyond ±(2^53 - 1), where a number is no longer exact: pass it as a bigint (e.g. 2n ** 60n)'
+      : ''
+  throw new InvalidArgumentError(
+    `${method}() takes an integer amount within Redis's 64-bit range (a safe integer or a bigint from -(2^63) to 2^63 - 1), got ${describe(value)}${unsafe}`,
+  )
+}
+
 /** A score or float amount: a number, not NaN (infinities are scores). */
 export function checkNumber(value: unknown): number {
   if (typeof value !== 'number' || Number.isNaN(value)) {

@@ -94,6 +94,28 @@ describe.each(BACKENDS)('%s', (backend) => {
     expect(String(inPipeline)).not.toMatch(/eval/i)
   })
 
+  it('takes a bigint amount, as incr does: exact past 2^53, refused past int64 before anything is sent', async () => {
+    expect(await cache.hincrby('h', 'f', 2n ** 60n)).toBe(2n ** 60n)
+    expect(await cache.hincrby('h', 'f', 2n ** 60n)).toBe(2n ** 61n)
+    expect(await cache.hincrby('h', 'f', -(2n ** 61n) + 5n)).toBe(5)
+    expect(await cache.hincrby('h', 'g', 2n ** 63n - 1n)).toBe(2n ** 63n - 1n)
+    expect(
+      await cache
+        .pipeline()
+        .hincrby('h', 'p', 3n)
+        .hincrby('h', 'p', 2n ** 55n)
+        .exec(),
+    ).toEqual([3, 2n ** 55n + 3n])
+    for (const amount of [2n ** 63n, -(2n ** 63n) - 1n]) {
+      await expect(cache.hincrby('h', 'x', amount)).rejects.toThrow(
+        /hincrby\(\) takes an integer amount within Redis's 64-bit range .*, got/,
+      )
+    }
+    // A number past 2^53 has lost digits already: refused with the hint to pass a bigint.
+    await expect(cache.hincrby('h', 'x', 2 ** 60)).rejects.toThrow(/pass it as a bigint/)
+    expect(await cache.hget('h', 'x')).toBeNull()
+  })
+
   it('small results stay numbers; a new field starts at 0', async () => {
     expect(await cache.hincrby('h', 'c')).toBe(1)
     expect(await cache.hincrby('h', 'c', 41)).toBe(42)

@@ -2,10 +2,10 @@
 // A field name that UTF-8 cannot hold (a lone surrogate) is refused before anything is sent.
 import { isUtf8 } from 'node:buffer'
 import {
-  checkInteger,
   checkMapping,
   checkNumber,
   checkOptions,
+  integerAmount,
   splitOptions,
   VERSION_ONLY,
 } from '../_args.ts'
@@ -55,12 +55,13 @@ export interface HashCommands<IgnoreErrors extends boolean = boolean> {
    * Adds an integer to `field`; resolves the new value, every digit kept: a `number` while it is a
    * safe integer, a `bigint` beyond ±(2^53 - 1), as `incr`. `HINCRBY`'s own reply, read as its
    * digits (node-redis would round an integer reply near 2^53), in a pipeline and a transaction
-   * too: concurrent increments each resolve their own result.
+   * too: concurrent increments each resolve their own result. `amount`: a safe integer, or a
+   * `bigint` within Redis's signed 64-bit range (an amount beyond 2^53 is exact only as a bigint).
    */
   hincrby(
     key: string,
     field: string,
-    amount?: number,
+    amount?: number | bigint,
     options?: VersionOption,
   ): Promise<OrIgnored<IgnoreErrors, number | bigint>>
   /** Adds a float to `field`; resolves the new value. */
@@ -210,7 +211,7 @@ export const hashCommands = {
     })
   },
 
-  hincrby(key: string, field: string, amount = 1, options?: VersionOption) {
+  hincrby(key: string, field: string, amount: number | bigint = 1, options?: VersionOption) {
     return contextOf(this).runOrNull(key, options, {
       method: 'hincrby',
       access: 'write',
@@ -218,7 +219,7 @@ export const hashCommands = {
         'HINCRBY',
         rkey,
         fieldName(field, 'hincrby', key),
-        String(checkInteger(amount)),
+        integerAmount(amount, 'hincrby'),
       ],
       // Its reply as digits: exact beyond 2^53, where node-redis would round it.
       digits: true,
