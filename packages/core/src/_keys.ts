@@ -1,6 +1,7 @@
 // How a cache names its keys in Redis: the user's key, the prefix and a version through the key
 // function (Django's `make_key`), as Redis names the key back (each lone surrogate as U+FFFD);
 // and the memo of the Redis keys of hot user keys, for the local tier's hit path.
+import { bounded } from './_bounded.ts'
 import { describe } from './_timeout.ts'
 import { InvalidArgumentError } from './errors.ts'
 import { checkedKeyFunction, defaultKeyFunction, globEscape } from './key-function.ts'
@@ -8,6 +9,15 @@ import type { KeyFunction } from './types.ts'
 
 /** How many user keys `KeyMaker.hotKey` remembers. */
 const HOT_KEYS = 10_000
+
+/**
+ * cachex's own keyspace: locks' fencing counters (`__cachex:fence:…`), getOrSet's stampede keys
+ * (`__cachex:lock:…`, `__cachex:delta:…`) and channel. No key the default key function makes
+ * (`<prefix>:<version>:<key>`) is in it unless the prefix is, so a prefix of `__cachex` or
+ * `__cachex:…` is refused. A custom `keyFunction` that does not begin keys with the prefix is
+ * the user's to keep out of it.
+ */
+const RESERVED = '__cachex'
 
 /**
  * `String.prototype.isWellFormed` and `toWellFormed` (ES2024, in Node 20): typed here, so that
@@ -37,7 +47,7 @@ export class KeyMaker {
   /** `keyFunction` as the options give it: checked here, in the order `new Cache()` checks. */
   constructor(prefix: string, version: number, keyFunction: KeyFunction | undefined) {
     // As Redis stores it (UTF-8, a lone surrogate as U+FFFD), so that keys read back strip it.
-    this.prefix = wellFormed(prefix)
+    this.prefix = checkPrefix(wellFormed(prefix))
     this.#version = version
     this.#keyFunction =
       keyFunction === undefined
@@ -94,6 +104,20 @@ export class KeyMaker {
     }
     return this.#keyFunction(pattern, globEscape(this.prefix), version)
   }
+}
+
+/**
+ * `prefix`, unless it is `__cachex` or starts with `__cachex:`: then `clear()` (`<prefix>:*`),
+ * `clearAllVersions()` and `deletePattern()` would delete cachex's own keys — the fencing
+ * counters, after which a lock's fencing token is no longer higher than the last one handed out.
+ */
+function checkPrefix(prefix: string): string {
+  // Not a string: left as before (the types say string; no check of its own yet).
+  if (typeof prefix !== 'string') return prefix
+  if (prefix !== RESERVED && !prefix.startsWith(`${RESERVED}:`)) return prefix
+  throw new InvalidArgumentError(
+    `keyPrefix '${bounded(prefix)}' is refused: the ${RESERVED}: keyspace is cachex's own (the fencing counters of locks, getOrSet's stampede keys), and this cache's clear(), clearAllVersions() and deletePattern() would delete them. Choose another prefix (such as 'app')`,
+  )
 }
 
 /** `text` with each lone surrogate as U+FFFD, as its UTF-8 bytes read back (`toWellFormed`). */
