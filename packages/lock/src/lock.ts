@@ -11,7 +11,7 @@ import {
   type LockOptions,
   runScript,
 } from '@cachex/core'
-import { checkBoolean, checkTimeoutMs, describeArgument } from '@cachex/core/internal'
+import { bounded, checkBoolean, checkTimeoutMs, describeArgument } from '@cachex/core/internal'
 import { withAclHint } from './_acl-hint.ts'
 import { fenceKey } from './_fence-key.ts'
 import { holding } from './_holding.ts'
@@ -56,10 +56,11 @@ return 1`)
 
 // redis-py's `SET NX PX`, unchanged (a Python process sees the same key and token), and in the
 // same atomic step the fencing token: INCR of a counter in the lock key's slot that never
-// expires. If the counter cannot be incremented (someone wrote a non-integer to it), or is within
-// 64 of 2^53 (where node-redis 6 reads an integer reply inexactly, two tokens as one, and past
-// which a JS number stops counting), the lock just set is deleted again and the script fails: no
-// lock is held without its token.
+// expires. If the counter cannot be incremented (someone wrote a non-integer to it), gives no
+// positive token (someone wrote a negative integer to it: 0 would read as "held by someone else",
+// with our token in the key), or is within 64 of 2^53 (where node-redis 6 reads an integer reply
+// inexactly, two tokens as one, and past which a JS number stops counting), the lock just set is
+// deleted again and the script fails: no lock is held without its token.
 const ACQUIRE = defineScript(`local set
 if ARGV[2] == '' then
   set = redis.call('set', KEYS[1], ARGV[1], 'NX')
@@ -70,9 +71,9 @@ if not set then
   return 0
 end
 local fence = redis.pcall('incr', KEYS[2])
-if type(fence) ~= 'number' or fence > 9007199254740927 then
+if type(fence) ~= 'number' or fence < 1 or fence > 9007199254740927 then
   redis.call('del', KEYS[1])
-  return redis.error_reply('ERR the fencing counter ' .. KEYS[2] .. ' does not hold an integer below 2^53 - 64: delete it, or set it above the last token handed out')
+  return redis.error_reply('ERR the fencing counter ' .. KEYS[2] .. ' must hold a non-negative integer, for a positive token below 2^53 - 64: delete it, or set it above the last token handed out')
 end
 return fence`)
 
@@ -242,9 +243,13 @@ export class Lock implements CacheLock {
       }
       if (reply !== 0) {
         // Nothing read from Redis is trusted: anything but a token our script can return means
-        // the server is not running our script; the lock (if set) expires by its timeout.
+        // the server is not running our script. The lock may be set with our token, held by no
+        // one (for ever without a timeout): released in the background, as after a lost reply.
         if (typeof reply !== 'number' || !Number.isSafeInteger(reply) || reply < 1) {
-          throw new LockError(`unexpected reply to the acquisition of the lock '${this.name}'`)
+          releaseLater(this.#connection, RELEASE, this.name, token)
+          throw new LockError(
+            `unexpected reply to the acquisition of the lock '${bounded(this.name)}'`,
+          )
         }
         this.#token = token
         this.#fencingToken = reply
@@ -353,7 +358,7 @@ export class Lock implements CacheLock {
       checkTimeoutMs(left + ms, 'extend', `${left + ms} ms`)
     } catch {
       throw new InvalidArgumentError(
-        `lock.extend(${seconds}) would leave the lock '${this.name}' ${left + ms} ms to live ` +
+        `lock.extend(${seconds}) would leave the lock '${bounded(this.name)}' ${left + ms} ms to live ` +
           `(${left} ms left + ${ms} ms), past the farthest expiry Redis and JavaScript both ` +
           'hold to the millisecond (about 285,000 years from now): the lock is unchanged; ' +
           'extend it by less, or pass { replaceTtl: true }',
@@ -400,7 +405,7 @@ export class Lock implements CacheLock {
    */
   async withLock<T>(fn: () => T | Promise<T>): Promise<T> {
     if (!(await this.acquire())) {
-      throw new LockError(`could not acquire the lock '${this.name}'`)
+      throw new LockError(`could not acquire the lock '${bounded(this.name)}'`)
     }
     return holding(fn, () => this.release())
   }

@@ -7,11 +7,12 @@ import {
   InvalidArgumentError,
   LockError,
   LockNotOwnedError,
+  ResponseError,
   runScript,
   type SemaphoreFactory,
   type SemaphoreOptions,
 } from '@cachex/core'
-import { checkBoolean } from '@cachex/core/internal'
+import { bounded, checkBoolean } from '@cachex/core/internal'
 import { holding } from './_holding.ts'
 import { slotMigrating } from './_migrating.ts'
 import {
@@ -54,6 +55,8 @@ end`
 // migrated, a script that names a key its node no longer has fails ("Script attempted to access a
 // non local key") after its earlier writes were applied. So the expired holders are dropped last:
 // after the newcomer is added (whose time is not up, so the key stays), or just before refusing.
+// The error of a key that is no semaphore does not quote the key, which may be megabytes long:
+// `acquire()` names the semaphore, bounded (see `namedError`).
 const ACQUIRE = defineScript(`if redis.replicate_commands then
   redis.replicate_commands()
 end
@@ -70,7 +73,7 @@ local holders = redis.call('zrangebyscore', KEYS[1], '(' .. expired, '+inf')
 for i = 1, #holders do
   local weight = tonumber(string.match(holders[i], '^(%d+):'))
   if weight == nil then
-    return redis.error_reply('ERR ' .. KEYS[1] .. ' holds a sorted set that is not a cachex semaphore')
+    return redis.error_reply('ERR the key holds a sorted set that is not a cachex semaphore')
   end
   used = used + weight
   if used > limit then
@@ -206,7 +209,7 @@ export class Semaphore implements CacheSemaphore {
         : optionalSeconds(options.blockingTimeout, 'blockingTimeout')
     if (this.#token !== null || this.#acquiring) {
       throw new LockError(
-        `this semaphore already holds (or is acquiring) permits of '${this.name}': release them first, or create another semaphore for another holder`,
+        `this semaphore already holds (or is acquiring) permits of '${bounded(this.name)}': release them first, or create another semaphore for another holder`,
       )
     }
     const token = randomBytes(16).toString('hex')
@@ -237,7 +240,7 @@ export class Semaphore implements CacheSemaphore {
           if (!slotMigrating(error)) {
             // Sent without an answer, it may still run: give the permits back then.
             if (outcomeUnknown(error)) releaseLater(this.#connection, RELEASE, this.name, member)
-            throw error
+            throw namedError(error, this.name)
           }
           reply = 0
         } finally {
@@ -251,7 +254,11 @@ export class Semaphore implements CacheSemaphore {
           return true
         }
         if (reply !== 0) {
-          throw new LockError(`unexpected reply to an acquisition of the semaphore '${this.name}'`)
+          // Not our script's reply: the permits may be taken, held by no one; given back later.
+          releaseLater(this.#connection, RELEASE, this.name, member)
+          throw new LockError(
+            `unexpected reply to an acquisition of the semaphore '${bounded(this.name)}'`,
+          )
         }
         if (!blocking) return false
         const left = stopAt - performance.now()
@@ -301,7 +308,7 @@ export class Semaphore implements CacheSemaphore {
     if (reply === 1) return
     if (reply === 0 && unknownBefore) return
     throw new LockNotOwnedError(
-      `cannot release permits of the semaphore '${this.name}' that are no longer held: they expired after ${this.timeout} s and may have been given to others`,
+      `cannot release permits of the semaphore '${bounded(this.name)}' that are no longer held: they expired after ${this.timeout} s and may have been given to others`,
     )
   }
 
@@ -313,7 +320,7 @@ export class Semaphore implements CacheSemaphore {
    */
   async withPermit<T>(fn: () => T | Promise<T>): Promise<T> {
     if (!(await this.acquire())) {
-      throw new LockError(`could not acquire permits of the semaphore '${this.name}'`)
+      throw new LockError(`could not acquire permits of the semaphore '${bounded(this.name)}'`)
     }
     return holding(fn, () => this.release())
   }
@@ -322,6 +329,23 @@ export class Semaphore implements CacheSemaphore {
 /** The `SemaphoreFactory` that `@cachex/redis` hands every `Cache`, so that `cache.semaphore()` returns a `Semaphore`. */
 export const semaphoreFactory: SemaphoreFactory = (connection, name, options) =>
   new Semaphore(connection, name, options)
+
+/**
+ * `error` (what an acquisition of the semaphore `name` rejected with) naming the semaphore when it
+ * is the script's refusal of a key that is no semaphore, whose reply does not quote the key: a
+ * `ResponseError` still, the name bounded (see `bounded`), the original as its `cause`. Any other
+ * error is returned as it is.
+ */
+function namedError(error: unknown, name: string): unknown {
+  if (
+    !(error instanceof ResponseError) ||
+    error.code !== 'E_RESPONSE' ||
+    !error.message.includes('not a cachex semaphore')
+  ) {
+    return error
+  }
+  return new ResponseError(`semaphore '${bounded(name)}': ${error.message}`, { cause: error })
+}
 
 /** A count of permits: a positive safe integer. */
 function permits(value: unknown, what: string): number {

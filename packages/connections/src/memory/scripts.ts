@@ -120,13 +120,13 @@ const IMPLEMENTATIONS: Record<ScriptName, (s: ScriptCall) => Reply> = {
       ms === '' ? s.call(3, 'set', key, token, 'NX') : s.call(5, 'set', key, token, 'NX', 'PX', ms)
     if (set === null) return 0
     const fence = s.pcall('incr', fenceKey)
-    if (typeof fence !== 'number' || fence > FENCE_MAX) {
+    if (typeof fence !== 'number' || fence < 1 || fence > FENCE_MAX) {
       s.call(12, 'del', key)
       if (fenceKey === undefined) {
         throw s.luaError(13, "attempt to concatenate field '?' (a nil value)")
       }
       throw fail(
-        `ERR the fencing counter ${fenceKey} does not hold an integer below 2^53 - 64: delete it, or set it above the last token handed out`,
+        `ERR the fencing counter ${fenceKey} must hold a non-negative integer, for a positive token below 2^53 - 64: delete it, or set it above the last token handed out`,
       )
     }
     return fence
@@ -170,7 +170,7 @@ const IMPLEMENTATIONS: Record<ScriptName, (s: ScriptCall) => Reply> = {
     for (const holder of holders) {
       const match = /^(\d+):/.exec(holder)
       if (match === null) {
-        throw fail(`ERR ${key} holds a sorted set that is not a cachex semaphore`)
+        throw fail('ERR the key holds a sorted set that is not a cachex semaphore')
       }
       used = (used as number) + Number(match[1])
       if (used > (limit as number)) {
