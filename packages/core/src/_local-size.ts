@@ -33,3 +33,30 @@ export function decodeSized(context: CacheContext, reply: unknown, key: string):
 export function entryBytes(rkey: string, value: unknown, stored: number): number {
   return ENTRY_OVERHEAD + 2 * rkey.length + Math.max(estimateSize(value), stored)
 }
+
+/** `%TypedArray%.prototype.slice`: a copy in a buffer of its own, of the view's class. */
+const typedArraySlice = Object.getPrototypeOf(Uint8Array.prototype).slice as (
+  this: ArrayBufferView,
+) => ArrayBufferView
+
+/**
+ * What the local tier holds for `value`: `value` itself, or — when it is a Buffer, a typed array
+ * or a DataView over part of a larger `ArrayBuffer` — a copy that owns its bytes. node-redis hands
+ * a reply over as a view into the chunk the socket read (with the other replies read with it), so
+ * the raw bytes, or a part of them a serializer returns, would keep that whole chunk alive, which
+ * `maxBytes` does not count. A Buffer stays a Buffer (`Buffer#slice` is a view: not used). A view
+ * whose class cannot be copied so is held as it is, counted as its whole buffer (`estimateSize`).
+ * Views nested in a value are not copied (the value is not rewritten): they are counted so.
+ */
+export function ownBytes(value: unknown): unknown {
+  if (!ArrayBuffer.isView(value) || value.byteLength === value.buffer.byteLength) return value
+  try {
+    if (value instanceof DataView) {
+      const start = value.byteOffset
+      return new DataView(value.buffer.slice(start, start + value.byteLength))
+    }
+    return typedArraySlice.call(value)
+  } catch {
+    return value
+  }
+}

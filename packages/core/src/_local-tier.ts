@@ -3,7 +3,7 @@
 import type { CacheContext } from './_context.ts'
 import { Flights, type FlightToken } from './_flights.ts'
 import type { LocalBounds } from './_local-options.ts'
-import { decodeSized, entryBytes, type Sized } from './_local-size.ts'
+import { decodeSized, entryBytes, ownBytes, type Sized } from './_local-size.ts'
 import type { HeldForStampede, StampedeEntry, StampedeRead } from './_local-stampede.ts'
 import { heldTtl } from './_local-ttl.ts'
 import type { Room } from './_lru.ts'
@@ -169,7 +169,9 @@ export class LocalTier implements ValueStore {
   /**
    * Holds `value` for `ms` milliseconds at most (`null`: the tier's own bound only), counted from
    * `from` (before the request that read `ms`: never later than Redis's expiry), with the compute
-   * time `delta` when known. `stored`: the least its size is counted as (`decodeSized`).
+   * time `delta` when known. `stored`: the least its size is counted as (`decodeSized`). A value
+   * that is a view into a larger buffer is held as a copy (`ownBytes`): what it returns, the
+   * value held, is what the read returns.
    */
   #hold(
     rkey: string,
@@ -178,12 +180,14 @@ export class LocalTier implements ValueStore {
     from: number,
     delta: number | null | undefined,
     stored: number,
-  ): void {
+  ): unknown {
+    const held = ownBytes(value)
     const ttl = ms === null ? this.#ttlMs : Math.min(ms, this.#ttlMs)
-    const bytes = entryBytes(rkey, value, stored)
+    const bytes = entryBytes(rkey, held, stored)
     const until = ms === null ? Number.POSITIVE_INFINITY : from + ms
-    const entry: StampedeEntry = { value, expiresAt: from + ttl, bytes, until, delta }
+    const entry: StampedeEntry = { value: held, expiresAt: from + ttl, bytes, until, delta }
     this.#room.set(rkey, entry)
+    return held
   }
 
   /**
@@ -241,7 +245,9 @@ export class LocalTier implements ValueStore {
       const ms = Number(pttl)
       // -2: gone since the GET; an error or an odd reply: not held.
       const life = ms === -1 ? null : Number.isFinite(ms) && ms > 0 ? ms : undefined
-      if (life !== undefined) this.#hold(rkey, read.value, life, from, undefined, read.stored)
+      if (life !== undefined) {
+        return this.#hold(rkey, read.value, life, from, undefined, read.stored)
+      }
     }
     return read.value
   }
@@ -288,7 +294,15 @@ export class LocalTier implements ValueStore {
       value !== MISS &&
       (persistent || (pttl !== null && pttl > 0))
     ) {
-      this.#hold(rkey, value, persistent ? null : pttl, from, delta ?? null, stored ?? 0)
+      const held = this.#hold(
+        rkey,
+        value,
+        persistent ? null : pttl,
+        from,
+        delta ?? null,
+        stored ?? 0,
+      )
+      if (held !== value) return { ...found, value: held }
     }
     return found
   }

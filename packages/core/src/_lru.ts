@@ -137,12 +137,14 @@ const SAMPLE_CONTAINERS = 2_000
 
 /**
  * An estimate of the memory a decoded value takes in V8: 2 bytes a string character (the
- * two-byte worst case), 8 a number, an object's header and its property slots, a Buffer's
- * bytes. Shared and cyclic references are counted once. So that a huge value costs bounded time,
- * the walk stops after 10,000 nodes, and what it left is extrapolated from a sample: each of up to
- * 64 parts spread among them is estimated from up to 8 of its own parts (recursively, up to 2,000
- * containers), and their mean counts for every part left. Counting what is left as a fixed size
- * would count a list of 100 lists of 10,000 strings as about one of them.
+ * two-byte worst case), 8 a number, an object's header and its property slots, a Buffer's (or
+ * typed array's, or DataView's) whole `ArrayBuffer` — a view into a larger buffer keeps all of it
+ * alive — counted once per value (`bufferBytes`). Shared and cyclic references are counted once.
+ * So that a huge value costs bounded time, the walk stops after 10,000 nodes, and what it left
+ * is extrapolated from a sample: each of up to 64 parts spread among them is estimated from up to
+ * 8 of its own parts (recursively, up to 2,000 containers), and their mean counts for every part
+ * left. Counting what is left as a fixed size would count a list of 100 lists of 10,000 strings
+ * as about one of them.
  */
 export function estimateSize(value: unknown): number {
   const seen = new Set<object>()
@@ -164,7 +166,7 @@ export function estimateSize(value: unknown): number {
     if (seen.has(object)) continue
     seen.add(object)
     if (ArrayBuffer.isView(object)) {
-      total += 64 + object.byteLength
+      total += 64 + bufferBytes(object, seen)
     } else if (object instanceof Date) {
       total += 32
     } else if (Array.isArray(object)) {
@@ -186,6 +188,18 @@ export function estimateSize(value: unknown): number {
     }
   }
   return total
+}
+
+/**
+ * The bytes `view` keeps alive: its whole `ArrayBuffer`, not only the part it shows (a Buffer
+ * sliced out of a larger one, such as Node's 8 KB pool for small Buffers, or a reply's socket
+ * chunk, pins all of it); 0 when `seen` has the buffer (counted for another view of this value).
+ */
+function bufferBytes(view: ArrayBufferView, seen: Set<object>): number {
+  const buffer = view.buffer
+  if (seen.has(buffer)) return 0
+  seen.add(buffer)
+  return buffer.byteLength
 }
 
 /** The size of a primitive (or `null`); `undefined` for an object. */
@@ -234,7 +248,7 @@ function guessSize(v: unknown, sampling: Sampling): number {
   if (size !== undefined) return size
   const object = v as object
   if (sampling.seen.has(object)) return 0
-  if (ArrayBuffer.isView(object)) return 64 + object.byteLength
+  if (ArrayBuffer.isView(object)) return 64 + bufferBytes(object, sampling.seen)
   if (object instanceof Date) return 32
   const open = sampling.left-- > 0
   if (Array.isArray(object)) {

@@ -27,6 +27,7 @@ import { asInteger, describe } from './_pickle-read-numbers.ts'
 import { clip, fail, GETATTR, Internal, MAX_READ_DEPTH } from './_pickle-read-rules.ts'
 import { ReaderState } from './_pickle-read-state.ts'
 import { hasLoneSurrogate } from './_pickle-read-text.ts'
+import { unpooledCopy, unpooledText } from './_unpooled.ts'
 import { initUuid, PyGlobal, PySafeString, PytzTimezone, PyUUID } from './py-values.ts'
 
 /** Builds what the opcodes ask for, over the state; the loop is `Reader`'s. */
@@ -225,7 +226,7 @@ export abstract class ObjectReader extends ReaderState {
         const source = list[0]
         if (source instanceof Uint8Array && list.length === 1) {
           this.charge(source.length)
-          return Buffer.from(source)
+          return unpooledCopy(source)
         }
         if (typeof source === 'string' && list.length === 2)
           return this.encode(source, list[1], what)
@@ -301,17 +302,17 @@ export abstract class ObjectReader extends ReaderState {
       for (let i = 0; i < text.length; i++) {
         if (text.charCodeAt(i) > 0xff) fail(`${what}(): character not in latin-1`)
       }
-      return Buffer.from(text, 'latin1')
+      return unpooledText(text, 'latin1')
     }
     if (name === 'ascii' || name === 'us-ascii') {
       for (let i = 0; i < text.length; i++) {
         if (text.charCodeAt(i) > 0x7f) fail(`${what}(): character not in ascii`)
       }
-      return Buffer.from(text, 'latin1')
+      return unpooledText(text, 'latin1')
     }
     if (name === 'utf-8' || name === 'utf8') {
       if (hasLoneSurrogate(text)) fail(`${what}(): surrogates not allowed in utf-8`)
-      return Buffer.from(text, 'utf8')
+      return unpooledText(text, 'utf8')
     }
     return fail(`${what}(): unsupported encoding ${JSON.stringify(clip(encoding))}`)
   }

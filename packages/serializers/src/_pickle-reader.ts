@@ -108,6 +108,8 @@ export {
   RESERVED_GLOBALS,
 } from './_pickle-read-rules.ts'
 
+import { unpooledCopy } from './_unpooled.ts'
+
 /** The pickle reader: `run()` reads one value. `_pickle-inspect.ts` extends it for inspection. */
 export class Reader extends ObjectReader {
   /** After `run()`: the tuples, frozensets and bytearrays of the value read, by kind. */
@@ -283,25 +285,25 @@ export class Reader extends ObjectReader {
         case SHORT_BINBYTES: {
           const n = this.readSize(1)
           const at = this.need(n)
-          stack.push(Buffer.from(data.subarray(at, at + n)))
+          stack.push(unpooledCopy(data, at, at + n))
           break
         }
         case BINBYTES: {
           const n = this.readSize(4)
           const at = this.need(n)
-          stack.push(Buffer.from(data.subarray(at, at + n)))
+          stack.push(unpooledCopy(data, at, at + n))
           break
         }
         case BINBYTES8: {
           const n = this.readSize(8)
           const at = this.need(n)
-          stack.push(Buffer.from(data.subarray(at, at + n)))
+          stack.push(unpooledCopy(data, at, at + n))
           break
         }
         case BYTEARRAY8: {
           const n = this.readSize(8)
           const at = this.need(n)
-          const bytes = Buffer.from(data.subarray(at, at + n))
+          const bytes = unpooledCopy(data, at, at + n)
           this.bytearrays.add(bytes)
           stack.push(bytes)
           break

@@ -38,7 +38,8 @@ interface MsgpackrModule {
  * A map with str keys such as `'10'`, which a JS object lists first, is written back in the
  * order it was read (the object's order is remembered out of band; keys added since come last).
  * `undefined` is written as nil; a `Date` as the msgpack timestamp extension (Python reads a
- * `msgpack.Timestamp`).
+ * `msgpack.Timestamp`). A bin value reads as a `Buffer` that owns its bytes (a copy, not a view
+ * of the bytes read: it keeps no reply buffer alive).
  *
  * Reading accepts only what Python's msgpack writes: nil, booleans, integers, floats, str, bin,
  * arrays, maps and the timestamp extension (type -1, with seconds a `Date` holds: ±8.64e12 from
@@ -57,11 +58,24 @@ export function msgpackSerializer(options: MsgpackSerializerOptions = {}): Seria
   const packr = new Packr({ useRecords: false, variableMapSize: true, encodeUndefinedAsNil: true })
   const pack = (value: unknown): Buffer => packr.pack(value)
   const int64AsType = options.int64AsType ?? 'auto'
-  const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType })
+  // `copyBuffers`: a bin value is a Buffer of its own, not a view of the bytes read — which
+  // node-redis hands over as a view into the chunk the socket read, so a 4-byte view would keep
+  // that whole chunk (60 KB and more, with the other replies read with it) alive.
+  const unpackr = new Unpackr({
+    useRecords: false,
+    mapsAsObjects: true,
+    int64AsType,
+    copyBuffers: true,
+  })
   // msgpackr renames a map key "__proto__" to "__proto_", and a plain object lists a key such
   // as '10' first: such values are read as Maps instead, then turned into plain objects here,
   // remembering the order of the maps with such keys (for writing back in Python's order).
-  const mapUnpackr = new Unpackr({ useRecords: false, mapsAsObjects: false, int64AsType })
+  const mapUnpackr = new Unpackr({
+    useRecords: false,
+    mapsAsObjects: false,
+    int64AsType,
+    copyBuffers: true,
+  })
   const serializer = defineSerializer({
     name: 'msgpack',
     serialize(value) {
