@@ -32,7 +32,8 @@ export class CacheEvents {
   timing = false
   /**
    * Calls to `timed` methods running now, synchronously: a method that calls another public
-   * method (`getOrSet`'s reads) is one operation (see `_timing.ts`).
+   * method (`getOrSet`'s reads) is one operation (see `_timing.ts`). 0 while listeners run
+   * (`emit`): what they call is an operation of its own.
    */
   depth = 0
   /** Called when `timing` changes, to put the timed methods on the cache or take them off. */
@@ -85,22 +86,30 @@ export class CacheEvents {
   /**
    * Calls every listener of `event` with `payload`, synchronously, in the order they were added.
    * A listener that throws (or returns a promise that rejects) is logged once through the
-   * cache's logger; the others still run, and the cache call goes on.
+   * cache's logger; the others still run, and the cache call goes on. The listeners run at
+   * `depth` 0: a call one makes is the user's own, one operation, though the event came from
+   * within another call's synchronous part (a local-tier hit, an error for bad arguments).
    */
   emit<E extends CacheEventName>(event: E, payload: CacheEventMap[E]): void {
     const list = this.#listeners.get(event)
     if (list === undefined) return
-    for (const listener of list) {
-      try {
-        const result: unknown = (listener as (event: CacheEventMap[E]) => unknown)(payload)
-        if (result !== undefined && typeof (result as PromiseLike<unknown>).then === 'function') {
-          ;(result as PromiseLike<unknown>).then(undefined, (error: unknown) =>
-            this.#report(event, listener, error),
-          )
+    const depth = this.depth
+    this.depth = 0
+    try {
+      for (const listener of list) {
+        try {
+          const result: unknown = (listener as (event: CacheEventMap[E]) => unknown)(payload)
+          if (result !== undefined && typeof (result as PromiseLike<unknown>).then === 'function') {
+            ;(result as PromiseLike<unknown>).then(undefined, (error: unknown) =>
+              this.#report(event, listener, error),
+            )
+          }
+        } catch (error) {
+          this.#report(event, listener, error)
         }
-      } catch (error) {
-        this.#report(event, listener, error)
       }
+    } finally {
+      this.depth = depth
     }
   }
 
