@@ -3,8 +3,7 @@
 import type { CacheContext } from './_context.ts'
 import { COALESCE_MAX, sendCommand } from './_gathering.ts'
 import { isNoPerm, refusesCommand } from './_messages.ts'
-import { toNumber } from './_replies.ts'
-import { ResponseError } from './errors.ts'
+import { mgetMismatch, toNumber } from './_replies.ts'
 import { groupBySlot } from './key-slot.ts'
 import type { RedisArgument } from './types.ts'
 
@@ -280,9 +279,7 @@ export class ReadCoalescer {
     const { args, waiters } = batch
     const keys = args.length - 1
     if (!Array.isArray(replies) || replies.length !== keys) {
-      const error = new ResponseError(
-        `MGET of ${keys} keys replied ${Array.isArray(replies) ? `${replies.length} values` : typeof replies}`,
-      )
+      const error = mgetMismatch(replies, keys)
       for (const waiter of waiters) waiter.reject(error)
       return
     }
@@ -349,6 +346,8 @@ export class ReadCoalescer {
     })
     exists.then(
       (count) => {
+        // A count of another type reads as `NaN` (`toNumber` throws nothing: the callers are
+        // answered here) and has the nils read again, each answered by its own `GET`.
         if (toNumber(count) !== expected) {
           readAgain()
           return

@@ -5,6 +5,7 @@ import type { IncrCoalescer } from './_coalesce-incr.ts'
 import type { CacheContext } from './_context.ts'
 import { IncrFallback, type LaterWrite, type Refused } from './_incr-fallback.ts'
 import { isWrongType, unsafeResult } from './_messages.ts'
+import { replyType } from './_replies.ts'
 import type { WritesSince } from './_writes-since.ts'
 import { KeyNotFoundError, ResponseError } from './errors.ts'
 import { defineScript } from './script.ts'
@@ -97,6 +98,11 @@ export class Incrs {
   readonly #fallback: IncrFallback
   /** The `incr` calls made so far (a pipeline's counted once, at its send): their order. */
   #calls = 0
+  /**
+   * The fallbacks of each key under way from `incr` (a key's count): a coalesced script's `[]` for
+   * a step after a refused one comes while the refused step's fallback is (see `#refused`).
+   */
+  readonly #falling = new Map<string, number>()
 
   constructor(context: CacheContext, written: WritesSince, gathered: () => IncrCoalescer) {
     this.#context = context
@@ -153,15 +159,26 @@ export class Incrs {
           `key '${bounded(key)}' not found: incr() and decr() need a stored number (as in Django); store one first, e.g. add('${bounded(key)}', 0)`,
         )
       if (Array.isArray(reply)) {
+        // Only the script's own shapes go to the fallback: anything else ran INCRBY or not, and
+        // reading and adding again could apply the increment twice.
+        if (!this.#refused(rkey, reply)) throw notTheScripts(key, method, reply)
         // A value INCRBY refused (a float, an integer beyond int64): django-redis's fallback.
-        return await this.#fallback.run(key, rkey, delta, asNumber, reply, {
-          written,
-          mark,
-          order,
-          later: undefined,
-          replacedAt,
-          method,
-        })
+        const falling = this.#falling
+        falling.set(rkey, (falling.get(rkey) ?? 0) + 1)
+        try {
+          return await this.#fallback.run(key, rkey, delta, asNumber, reply, {
+            written,
+            mark,
+            order,
+            later: undefined,
+            replacedAt,
+            method,
+          })
+        } finally {
+          const left = (falling.get(rkey) ?? 1) - 1
+          if (left === 0) falling.delete(rkey)
+          else falling.set(rkey, left)
+        }
       }
       if (asNumber) {
         // The integer 0: the result was not a safe integer (a result of 0 comes as digits).
@@ -170,10 +187,27 @@ export class Incrs {
         // A result within ±2^52 comes as an integer reply, a larger one as its digits.
         return reply
       }
-      return context.decode(reply, key) as number | bigint
+      // The stored digits (a result beyond ±2^52, or any with `as: 'number'`): nothing else.
+      if (typeof reply !== 'string' && !Buffer.isBuffer(reply)) {
+        throw notTheScripts(key, method, reply)
+      }
+      const sum = context.decode(reply, key)
+      if (typeof sum !== 'number' && typeof sum !== 'bigint')
+        throw notTheScripts(key, method, reply)
+      return sum
     } finally {
       written.end()
     }
+  }
+
+  /**
+   * Whether an array reply is the scripts' answer for a value INCRBY refused: `[bytes]`, exactly
+   * one string; or `[]`, which a coalesced script answers a step after a refused one of the same
+   * key — whose caller, answered first, has its fallback under way then — and never otherwise.
+   */
+  #refused(rkey: string, reply: readonly unknown[]): boolean {
+    if (reply.length === 0) return this.#falling.has(rkey)
+    return reply.length === 1 && isBytes(reply[0])
   }
 
   /** The last write of this cache that replaced `rkey` (`WritesSince.lastReplaced`). */
@@ -211,4 +245,19 @@ export class Incrs {
       },
     }
   }
+}
+
+/** Whether a reply is a bulk string (bytes, or text where the route reads text). */
+function isBytes(reply: unknown): boolean {
+  return Buffer.isBuffer(reply) || typeof reply === 'string'
+}
+
+/**
+ * The error of an `incr` whose script reply is none of the script's shapes (a proxy or server
+ * out of step): INCRBY may or may not have run, so nothing is read or added again.
+ */
+function notTheScripts(key: string, method: 'incr' | 'decr', reply: unknown): ResponseError {
+  return new ResponseError(
+    `${method}() of key '${bounded(key)}': Redis replied ${replyType(reply)}, not the script's reply (a proxy or server out of step?): the increment may or may not have been applied; nothing was read or added again`,
+  )
 }

@@ -17,7 +17,7 @@ import { INCR_NUMBER_SCRIPT, INCR_SCRIPT } from './_incr.ts'
 import { encodeAt } from './_key-errors.ts'
 import { incrReply } from './_pipeline-incr.ts'
 import { type IncrLink, IncrRefused, PipelinedIncr } from './_pipeline-writes.ts'
-import { isOne, toArray, toNumber } from './_replies.ts'
+import { isOne, mgetReplies, toNumber } from './_replies.ts'
 import { timeoutToMs } from './_timeout.ts'
 import type { CacheLike } from './cache-like.ts'
 import type { IncrOptions, SetOptions, TimeoutOption, VersionOption } from './cache-options.ts'
@@ -346,7 +346,7 @@ export const standardEntries: Record<string, Entry> = {
       const first = list[0]
       if (first === undefined) return Promise.resolve(new Map<string, unknown>())
       const convert = (reply: unknown) => {
-        const replies = toArray(reply)
+        const replies = mgetReplies(reply, rkeys.length)
         const found = new Map<string, unknown>()
         // The pipeline's budget (`CacheContext.sharedBudget`), as the method's own getMany has one.
         const budget = context.budget()

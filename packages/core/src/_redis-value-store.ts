@@ -12,7 +12,7 @@ import type { Coalescer } from './_gathering.ts'
 import { INCR_SCRIPT, Incrs, type PipelineIncr } from './_incr.ts'
 import { noteFailedEntry } from './_key-errors.ts'
 import { isNoPerm } from './_messages.ts'
-import { isOne, toArray, toNumber } from './_replies.ts'
+import { integerReply, isOne, mgetReplies } from './_replies.ts'
 import type { SetCondition, ValueStore } from './_value-store.ts'
 import { deleteWalking, WritesSince } from './_writes-since.ts'
 import { decodeReplaced, noteStored, setGetWrites } from './commands/_removed.ts'
@@ -118,18 +118,19 @@ export class RedisValueStore implements ValueStore {
     let shared = false
     if (manyReads !== undefined) {
       const read = this.#gather(manyReads).read(rkeys, primary)
-      replies = toArray(await read.replies)
+      replies = mgetReplies(await read.replies, rkeys.length)
       shared = read.readers > 1
     } else {
       const args: RedisArgument[] = new Array(rkeys.length + 1)
       args[0] = 'MGET'
       for (let i = 0; i < rkeys.length; i++) args[i + 1] = rkeys[i] as string
-      replies = toArray(
+      replies = mgetReplies(
         await this.#context.connection.command(args, {
           key: args[1],
           readonly: !primary,
           text: context.text,
         }),
+        rkeys.length,
       )
     }
     const found = new Map<string, unknown>()
@@ -166,7 +167,7 @@ export class RedisValueStore implements ValueStore {
     const connection = this.#context.connection
     if (ms !== null && ms <= 0) {
       if (condition === 'nx') return (await this.has(rkey)) === false
-      return (await connection.command(['UNLINK', rkey], { key: rkey })) === 1
+      return isOne(await connection.command(['UNLINK', rkey], { key: rkey }))
     }
     const args: RedisArgument[] = ['SET', rkey, asBytes(data)]
     if (ms !== null) args.push('PX', String(ms))
@@ -276,7 +277,7 @@ export class RedisValueStore implements ValueStore {
 
   async delete(rkey: string): Promise<boolean> {
     this.#written.replaced(rkey)
-    return (await this.#context.connection.command(['UNLINK', rkey], { key: rkey })) === 1
+    return isOne(await this.#context.connection.command(['UNLINK', rkey], { key: rkey }))
   }
 
   async deleteMany(rkeys: readonly string[]): Promise<number> {
@@ -284,7 +285,9 @@ export class RedisValueStore implements ValueStore {
     written.batch(() => {
       for (const rkey of rkeys) written.replaced(rkey)
     })
-    return toNumber(await this.#context.connection.command(['UNLINK', ...rkeys], { key: rkeys[0] }))
+    return integerReply(
+      await this.#context.connection.command(['UNLINK', ...rkeys], { key: rkeys[0] }),
+    )
   }
 
   has(rkey: string, primary = false): Promise<boolean> {
@@ -296,7 +299,7 @@ export class RedisValueStore implements ValueStore {
 
   async #hasOne(rkey: string, primary: boolean): Promise<boolean> {
     const route = { key: rkey, readonly: !primary }
-    return (await this.#context.connection.command(['EXISTS', rkey], route)) === 1
+    return isOne(await this.#context.connection.command(['EXISTS', rkey], route))
   }
 
   async touch(rkey: string, ms: number | null): Promise<boolean> {
@@ -313,9 +316,9 @@ export class RedisValueStore implements ValueStore {
         { key: rkey },
       )
       if (exists instanceof Error) throw exists
-      return exists === 1
+      return isOne(exists)
     }
-    return (await connection.command(['PEXPIRE', rkey, String(ms)], { key: rkey })) === 1
+    return isOne(await connection.command(['PEXPIRE', rkey, String(ms)], { key: rkey }))
   }
 
   incr(
@@ -344,7 +347,7 @@ export class RedisValueStore implements ValueStore {
   async ttl(rkey: string, unit: 's' | 'ms', primary = false): Promise<number | null> {
     const command = unit === 's' ? 'TTL' : 'PTTL'
     const route = { key: rkey, readonly: !primary, text: this.#context.text }
-    const t = toNumber(await this.#context.connection.command([command, rkey], route))
+    const t = integerReply(await this.#context.connection.command([command, rkey], route))
     return t === -1 ? null : t === -2 ? 0 : t
   }
 

@@ -2,7 +2,7 @@
 import { bounded } from '../_bounded.ts'
 import type { CacheContext } from '../_context.ts'
 import { setOwn } from '../_own.ts'
-import { toArray, toNumber, toPairs, toText } from '../_replies.ts'
+import { integerReply, toArray, toNumber, toPairs, toText } from '../_replies.ts'
 import { describe } from '../_timeout.ts'
 import type { DecodeBudget } from '../codec.ts'
 import { CompressionError, InvalidArgumentError, SerializationError } from '../errors.ts'
@@ -124,11 +124,12 @@ export function fieldsOf(
 export function pendingSummary(reply: unknown): XPendingSummary {
   const [count, smallest, largest, consumers] = toArray(reply)
   return {
-    count: toNumber(count),
+    count: integerReply(count),
     smallest: smallest === null || smallest === undefined ? null : toText(smallest),
     largest: largest === null || largest === undefined ? null : toText(largest),
     consumers: toPairs(consumers).map(([name, pending]) => ({
       name: toText(name),
+      // A bulk string (XPENDING's count per consumer): its digits.
       pending: toNumber(pending),
     })),
   }
@@ -159,7 +160,7 @@ export function streamInfo(context: CacheContext, reply: unknown, key: string): 
     const known = INFO_FIELDS.get(toText(field))
     if (known === undefined) continue
     const [name, kind] = known
-    if (kind === 'number') info[name] = toNumber(value)
+    if (kind === 'number') info[name] = integerReply(value)
     else if (kind === 'id') info[name] = toText(value)
     else
       info[name] =

@@ -15,7 +15,7 @@ import { type CacheContext, contextOf, type Implementation } from '../_context.t
 import { encodeAt } from '../_key-errors.ts'
 import { setOwn } from '../_own.ts'
 import { answered } from '../_pipeline-families.ts'
-import { isOne, toArray, toInteger, toNumber, toPairs, toScore } from '../_replies.ts'
+import { integerReply, isOne, toArray, toInteger, toPairs, toScore } from '../_replies.ts'
 import { describe } from '../_timeout.ts'
 import type { OrIgnored, VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError, SerializationError } from '../errors.ts'
@@ -119,7 +119,7 @@ export const hashCommands = {
           fieldName(fieldOrMapping, 'hset', key),
           encodeAt(context.codec, valueOrOptions, key, fieldOrMapping),
         ],
-        convert: toNumber,
+        convert: integerReply,
         fallback: 0,
       })
     }
@@ -142,7 +142,7 @@ export const hashCommands = {
       method: 'hset',
       access: 'write',
       build: (rkey) => hsetArguments(context, 'hset', key, rkey, pairs),
-      convert: toNumber,
+      convert: integerReply,
       fallback: 0,
     })
   },
@@ -157,7 +157,7 @@ export const hashCommands = {
       method: 'hdel',
       access: 'write',
       build: (rkey) => ['HDEL', rkey, ...fieldNames(names, 'hdel', key)],
-      convert: toNumber,
+      convert: integerReply,
       fallback: 0,
     })
   },
@@ -246,7 +246,7 @@ export const hashCommands = {
       method: 'hlen',
       access: 'read',
       build: (rkey) => ['HLEN', rkey],
-      convert: toNumber,
+      convert: integerReply,
       fallback: 0,
     })
   },

@@ -4,7 +4,7 @@ import { checkItersize, checkOptions, moveVersions } from '../_args.ts'
 import { bounded } from '../_bounded.ts'
 import { contextOf, type Implementation } from '../_context.ts'
 import { setOwn } from '../_own.ts'
-import { toArray, toNumber, toText } from '../_replies.ts'
+import { integerReply, isOne, toArray, toText } from '../_replies.ts'
 import type { MoveOptions, VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError, KeyNotFoundError } from '../errors.ts'
 
@@ -121,7 +121,7 @@ export const keyHelperCommands = {
   async slowlogLen() {
     const context = contextOf(this)
     try {
-      return toNumber(await context.connection.command(['SLOWLOG', 'LEN']))
+      return integerReply(await context.connection.command(['SLOWLOG', 'LEN']))
     } catch (error) {
       return context.fail(error, 0, 'slowlogLen')
     }
@@ -169,7 +169,7 @@ async function rename(
       () => context.connection.command([command, from, to], { key: from }),
       [from],
     )
-    return command === 'RENAME' || toNumber(reply) === 1
+    return command === 'RENAME' || isOne(reply)
   } catch (error) {
     // A missing source is the caller's to know, as Django's ValueError: never ignored.
     if (error instanceof Error && /\bno such key\b/i.test(error.message)) {
@@ -213,9 +213,9 @@ function infoValue(text: string): string | number {
 function slowlogEntry(reply: unknown): SlowlogEntry {
   const [id, startTime, duration, command, clientAddress, clientName] = toArray(reply)
   return {
-    id: toNumber(id),
-    startTime: toNumber(startTime),
-    duration: toNumber(duration),
+    id: integerReply(id),
+    startTime: integerReply(startTime),
+    duration: integerReply(duration),
     command: toArray(command).map(toText),
     clientAddress: clientAddress === undefined ? '' : toText(clientAddress),
     clientName: clientName === undefined ? '' : toText(clientName),

@@ -2,7 +2,7 @@
 import { checkInteger, checkOptions, LPOS_KEYS, moveVersions } from '../_args.ts'
 import { contextOf, type Implementation } from '../_context.ts'
 import { encodeAt, encodeMatchAt } from '../_key-errors.ts'
-import { numberOrNull, toArray, toNumber } from '../_replies.ts'
+import { integerReply, numberOrNull, toArray } from '../_replies.ts'
 import { describe } from '../_timeout.ts'
 import type { MoveOptions, OrIgnored, VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError } from '../errors.ts'
@@ -130,7 +130,7 @@ export const listCommands = {
       method: 'llen',
       access: 'read',
       build: (rkey) => ['LLEN', rkey],
-      convert: toNumber,
+      convert: integerReply,
       fallback: 0,
     })
   },
@@ -213,7 +213,7 @@ export const listCommands = {
         return args
       },
       convert: (reply) =>
-        options.count !== undefined ? toArray(reply).map(toNumber) : numberOrNull(reply),
+        options.count !== undefined ? toArray(reply).map(integerReply) : numberOrNull(reply),
       fallback: options.count !== undefined ? [] : null,
     })
   },
@@ -246,7 +246,7 @@ export const listCommands = {
         encodeMatchAt(context.codec, pivot, key),
         encodeAt(context.codec, value, key),
       ],
-      convert: toNumber,
+      convert: integerReply,
     })
   },
 
@@ -261,7 +261,7 @@ export const listCommands = {
         String(checkInteger(count)),
         encodeMatchAt(context.codec, value, key),
       ],
-      convert: toNumber,
+      convert: integerReply,
       fallback: 0,
     })
   },
@@ -339,7 +339,7 @@ async function push(
     method: command.toLowerCase(),
     access: 'write',
     build: (rkey) => [command, rkey, ...values.map((v) => encodeAt(context.codec, v, key))],
-    convert: toNumber,
+    convert: integerReply,
   })
 }
 

@@ -10,7 +10,7 @@ import {
 } from '../_args.ts'
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
 import { encodeAt, encodeMatchAt } from '../_key-errors.ts'
-import { toArray, toNumber } from '../_replies.ts'
+import { integerReply, isOne, toArray } from '../_replies.ts'
 import type { MoveOptions, StoreOptions, VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError } from '../errors.ts'
 import { popSpec } from './_removed.ts'
@@ -116,7 +116,7 @@ export const setCommands = {
       build: (rkey) => ['SISMEMBER', rkey, encodeMatchAt(context.codec, member, key)],
       // The sismembers of one tick on one set: one SMISMEMBER (`coalesceReads`).
       send: context.coalesced?.SISMEMBER,
-      convert: (reply) => toNumber(reply) === 1,
+      convert: isOne,
       fallback: false,
     })
   },
@@ -134,7 +134,7 @@ export const setCommands = {
         rkey,
         ...members.map((m) => encodeMatchAt(context.codec, m, key)),
       ],
-      convert: (reply) => toArray(reply).map((r) => toNumber(r) === 1),
+      convert: (reply) => toArray(reply).map(isOne),
       fallback: members.map(() => false),
     })
   },
@@ -144,7 +144,7 @@ export const setCommands = {
       method: 'scard',
       access: 'read',
       build: (rkey) => ['SCARD', rkey],
-      convert: toNumber,
+      convert: integerReply,
       fallback: 0,
     })
   },
@@ -177,7 +177,7 @@ export const setCommands = {
           encodeMatchAt(context.codec, member, source),
         ]
       },
-      convert: (reply) => toNumber(reply) === 1,
+      convert: isOne,
       fallback: false,
     })
   },
@@ -234,7 +234,7 @@ async function addOrRemove(
           : (m: unknown) => encodeMatchAt(codec, m, key)
       return [command, rkey, ...members.map(encode)]
     },
-    convert: toNumber,
+    convert: integerReply,
     fallback: 0,
   })
 }
@@ -313,7 +313,7 @@ async function combineInto(
     method,
     access: 'write',
     build: (rkey) => [command, rkey, ...names.map((name) => context.key(name, sources))],
-    convert: toNumber,
+    convert: integerReply,
     fallback: 0,
   })
 }

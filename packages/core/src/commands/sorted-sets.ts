@@ -10,7 +10,7 @@ import {
 import { contextOf, type Implementation } from '../_context.ts'
 import { encodeAt, encodeMatchAt } from '../_key-errors.ts'
 import { answered } from '../_pipeline-families.ts'
-import { numberOrNull, toArray, toNumber, toScore, toScoreOrNull } from '../_replies.ts'
+import { integerReply, numberOrNull, toArray, toScore, toScoreOrNull } from '../_replies.ts'
 import type { OrIgnored, VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError } from '../errors.ts'
 import type { RedisArgument } from '../types.ts'
@@ -167,7 +167,7 @@ export const sortedSetCommands = {
           throw new InvalidArgumentError('zadd() with incr takes one member')
         return args
       },
-      convert: incr ? toScoreOrNull : toNumber,
+      convert: incr ? toScoreOrNull : integerReply,
       fallback: incr ? null : 0,
     })
   },
@@ -177,7 +177,7 @@ export const sortedSetCommands = {
       method: 'zcard',
       access: 'read',
       build: (rkey) => ['ZCARD', rkey],
-      convert: toNumber,
+      convert: integerReply,
       fallback: 0,
     })
   },
@@ -187,7 +187,7 @@ export const sortedSetCommands = {
       method: 'zcount',
       access: 'read',
       build: (rkey) => ['ZCOUNT', rkey, bound(min), bound(max)],
-      convert: toNumber,
+      convert: integerReply,
       fallback: 0,
     })
   },
@@ -250,7 +250,7 @@ export const sortedSetCommands = {
       access: 'write',
       label: 'zrem',
       build: (rkey) => ['ZREM', rkey, ...members.map((m) => encodeMatchAt(context.codec, m, key))],
-      convert: toNumber,
+      convert: integerReply,
       fallback: 0,
     })
   },
@@ -265,7 +265,7 @@ export const sortedSetCommands = {
         String(checkInteger(start)),
         String(checkInteger(end)),
       ],
-      convert: toNumber,
+      convert: integerReply,
       fallback: 0,
     })
   },

@@ -3,7 +3,7 @@
 import { checkOptions, splitOptions, VERSION_ONLY } from '../_args.ts'
 import { contextOf, type Implementation } from '../_context.ts'
 import { answered } from '../_pipeline-families.ts'
-import { isOne, toArray, toNumber, toText } from '../_replies.ts'
+import { integerReply, isOne, toArray, toText } from '../_replies.ts'
 import { describe } from '../_timeout.ts'
 import type { VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError } from '../errors.ts'
@@ -187,7 +187,7 @@ export const streamGroupCommands = {
       access: 'write',
       label: 'xack',
       build: (rkey) => ['XACK', rkey, group, ...names],
-      convert: toNumber,
+      convert: integerReply,
       fallback: 0,
     })
   },
@@ -235,8 +235,8 @@ export const streamGroupCommands = {
           return {
             id: toText(id),
             consumer: toText(consumer),
-            idle: toNumber(idle),
-            deliveries: toNumber(deliveries),
+            idle: integerReply(idle),
+            deliveries: integerReply(deliveries),
           }
         }),
       fallback: [],

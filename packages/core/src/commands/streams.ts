@@ -5,7 +5,7 @@ import { checkOptions, splitOptions, VERSION_ONLY } from '../_args.ts'
 import { contextOf, type Implementation } from '../_context.ts'
 import { encodeAt } from '../_key-errors.ts'
 import { answered } from '../_pipeline-families.ts'
-import { toNumber, toPairs, toText } from '../_replies.ts'
+import { integerReply, toPairs, toText } from '../_replies.ts'
 import type { VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError, ResponseError } from '../errors.ts'
 import type { RedisArgument } from '../types.ts'
@@ -127,7 +127,7 @@ export const streamCommands = {
       method: 'xlen',
       access: 'read',
       build: (rkey) => ['XLEN', rkey],
-      convert: toNumber,
+      convert: integerReply,
       fallback: 0,
     })
   },
@@ -160,7 +160,7 @@ export const streamCommands = {
       access: 'write',
       label: 'xtrim',
       build: (rkey) => ['XTRIM', rkey, ...trim],
-      convert: toNumber,
+      convert: integerReply,
       fallback: 0,
     })
   },
@@ -174,7 +174,7 @@ export const streamCommands = {
       access: 'write',
       label: 'xdel',
       build: (rkey) => ['XDEL', rkey, ...names],
-      convert: toNumber,
+      convert: integerReply,
       fallback: 0,
     })
   },
