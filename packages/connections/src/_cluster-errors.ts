@@ -25,19 +25,36 @@ export interface ClusterErrorWording {
  */
 const nodeOf = new WeakMap<Error, string>()
 
-/**
- * Records that `error`, if it is a node connection dropped under the commands in flight on it
- * (see `isDropped`), came from the connection to the node at `address`: its message names that
- * node (`mapClusterError`). Anything else is left alone; the first node noted stays.
- */
-export function noteNode(error: unknown, address: string): void {
-  if (isDropped(error) && !nodeOf.has(error)) nodeOf.set(error, address)
+/** Why the client of the node each dropped-connection error names was dropped, when cachex did. */
+const whyOf = new WeakMap<Error, string>()
+
+/** A node as `noteNode` names it. */
+export interface NodeRef {
+  /** `host:port`. */
+  readonly address: string
+  /**
+   * Why cachex destroyed the node's last client, until its next one is ready (`''`: it did not):
+   * the commands that client dropped say so rather than node-redis's words.
+   */
+  readonly dropReason?: string
 }
 
-/** `reply`, whose rejection for a dropped connection names the node at `address` (`noteNode`). */
-export function namingNode<T>(reply: Promise<T>, address: string): Promise<T> {
+/**
+ * Records that `error`, if it is a node connection dropped under the commands in flight on it
+ * (see `isDropped`), came from the connection to `node`: its message names that node, and why
+ * cachex dropped it if it did (`mapClusterError`). Anything else is left alone; the first node
+ * noted stays.
+ */
+export function noteNode(error: unknown, node: NodeRef): void {
+  if (!isDropped(error) || nodeOf.has(error)) return
+  nodeOf.set(error, node.address)
+  if (node.dropReason) whyOf.set(error, node.dropReason)
+}
+
+/** `reply`, whose rejection for a dropped connection names `node` (`noteNode`). */
+export function namingNode<T>(reply: Promise<T>, node: NodeRef): Promise<T> {
   return reply.catch((error: unknown) => {
-    noteNode(error, address)
+    noteNode(error, node)
     throw error
   })
 }
@@ -86,9 +103,11 @@ export function mapClusterError(error: unknown, wording: ClusterErrorWording): E
     const address = nodeOf.get(error)
     const node =
       address === undefined ? `a node of ${where}` : `the cluster node ${address} of ${where}`
-    const reason = isDisconnected(error)
-      ? 'node-redis closed its client, as it does to a node that leaves its slot map, such as a primary failed over'
-      : toCachexError(error, secrets).message
+    const reason =
+      whyOf.get(error) ??
+      (isDisconnected(error)
+        ? 'node-redis closed its client, as it does to a node that leaves its slot map, such as a primary failed over'
+        : toCachexError(error, secrets).message)
     return new ConnectionError(
       `the connection to ${node} was dropped (${reason}) before this command's reply came; if it writes, it may or may not have been applied`,
       { cause: scrub(error, secrets) },

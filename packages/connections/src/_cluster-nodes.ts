@@ -124,6 +124,11 @@ export interface NodeHandle {
   infoRefused: boolean
   /** `host:port` of its socket (after `nodeAddressMap`), to match node-redis's node events. */
   readonly socketKey: string
+  /**
+   * Why its last client was destroyed for a reply it could not read (`dropUnreadable`), until
+   * its next one is ready: the commands that client dropped say so. `''` otherwise.
+   */
+  dropReason: string
 }
 
 /** Each node client with cachex's command options, made once per client. */
@@ -217,6 +222,7 @@ export class NodeClients {
       untracked: false,
       infoRefused: false,
       socketKey: mapped === undefined ? address : `${mapped.host}:${mapped.port}`,
+      dropReason: '',
     }
     this.#handles.set(address, handle)
     return handle
@@ -256,6 +262,31 @@ export class NodeClients {
    */
   refuse(node: NodeHandle, error: Error): void {
     this.#refusers.get(node)?.(error)
+  }
+
+  /**
+   * A connection to `node` could not read a reply (`isUnreadableReply`, `error`): node-redis kept
+   * its socket and the commands waiting for replies, so each later reply would go to the command
+   * before its own (a get would resolve another key's value), or its handshake would wait for
+   * ever. Its clients are destroyed — node-redis's, which it makes anew on the next call to the
+   * node (as it does after a failed connect), and cachex's own — so that the commands in flight
+   * reject as dropped (a write's outcome unknown, saying why: `dropReason`) and the next call
+   * connects afresh.
+   */
+  dropUnreadable(node: NodeHandle, error: Error): void {
+    node.dropReason = `a reply from it could not be read: ${error.message}; cachex reset the connection`
+    const known = this.#options.cluster.nodeByAddress?.get(node.address) as
+      | { client?: NodeRedisNodeClientLike }
+      | undefined
+    const theirs = known?.client
+    if (known !== undefined && theirs !== undefined) {
+      known.client = undefined
+      destroyClient(theirs as never)
+    }
+    const mine = node.client
+    if (mine === undefined) return
+    this.set(node, undefined)
+    if (mine !== theirs) destroyClient(mine as never)
   }
 
   /** node-redis closed a client under cachex: forget the closed clients, so they are resolved again. */

@@ -69,6 +69,27 @@ export function isRefusedHandshake(error: unknown): boolean {
 }
 
 /**
+ * Whether `error`, emitted by a node-redis client, says that it could not read a reply — not that
+ * its socket failed: its decoder met a type byte RESP does not have (`Unknown RESP type`), a reply
+ * nested deeper than its recursive decoder's stack (a `RangeError`), or a reply no command waited
+ * for (a `TypeError` of its queue). node-redis then resets its decoder, dropping the rest of what
+ * it had read, but keeps the socket and the commands waiting for replies: the connection is out of
+ * step (the next reply goes to the command whose reply was lost: a get resolves another key's
+ * value), or its handshake waits for ever. Node's own errors (a socket's, TLS's, an argument's)
+ * carry a `code`, a server's error reply is an `ErrorReply`, node-redis's socket errors are of
+ * their own classes: none of them is this.
+ */
+export function isUnreadableReply(error: unknown): error is Error {
+  if (!(error instanceof Error) || error instanceof ErrorReply) return false
+  if (typeof (error as { code?: unknown }).code === 'string') return false
+  return (
+    error instanceof RangeError ||
+    error instanceof TypeError ||
+    /^Unknown RESP type\b/.test(error.message)
+  )
+}
+
+/**
  * Whether `error`, or an error it wraps, is a TLS handshake that failed on a certificate: the
  * server's, which the client does not accept (signed by a CA it was not given, self-signed,
  * expired, not listing the name the client asked for), or the client's, which the server requires

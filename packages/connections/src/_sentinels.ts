@@ -4,7 +4,9 @@ import { destroyClient, within } from './_connect.ts'
 import { scrub, toCachexError, withPlainHintText } from './_errors.ts'
 import { TEXT_COMMAND_OPTIONS } from './_options.ts'
 import {
+  isUnreadableReply,
   PASSWORD_IN_SENTINELS,
+  reconnectDelay,
   refusalAwareReconnect,
   SENTINELS_CREDENTIALS,
   withAuthHint,
@@ -90,6 +92,8 @@ interface Link {
   /** Its last connection attempt failed (node-redis retries in the background). */
   failing: boolean
   lastError: unknown
+  /** The connections to this sentinel replaced in a row for a reply they could not read. */
+  unreadable: number
 }
 
 /** The name of the service a notification is about, from its words. */
@@ -128,6 +132,14 @@ export class SentinelWatch {
 
   /** Connects to the sentinel at `host:port` unless it is known already. */
   add(node: NodeAddress): void {
+    this.#open(node)
+  }
+
+  /**
+   * Connects to `node` unless it is known already; `previous`: the connection to it that this
+   * one replaces (`#replace`).
+   */
+  #open(node: NodeAddress, previous?: Link): void {
     const key = `${node.host}:${node.port}`
     if (this.#closed || this.#links.has(key)) return
     const options = this.#options
@@ -148,18 +160,22 @@ export class SentinelWatch {
       key,
       client,
       subscribed: false,
-      wasReady: false,
+      // Notifications may have been missed while it was replaced: as after a reconnection.
+      wasReady: previous?.wasReady ?? false,
       failing: false,
-      lastError: undefined,
+      lastError: previous?.lastError,
+      unreadable: previous?.unreadable ?? 0,
     }
     this.#links.set(key, link)
     // An 'error' event without a listener crashes the process.
     client.on('error', (error: unknown) => {
       link.lastError = error
       if (!client.isReady) link.failing = true
+      if (isUnreadableReply(error)) this.#replace(link, node)
     })
     client.on('ready', () => {
       link.failing = false
+      link.unreadable = 0
       if (this.#closed) return
       if (!link.subscribed) {
         link.subscribed = true
@@ -218,6 +234,20 @@ export class SentinelWatch {
       ready.map((link) => this.#ask(link, this.#options.queryTimeoutMs)),
     )
     return results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []))
+  }
+
+  /**
+   * `link` could not read a reply (`isUnreadableReply`): node-redis keeps its socket and the
+   * queries waiting for replies, out of step (a query would get another's reply, its handshake
+   * would wait for ever). It is destroyed — its queries reject — and another connection to the
+   * sentinel is opened after `reconnectDelay` (longer each time in a row: a sentinel that garbles
+   * every handshake is not knocked at in a loop).
+   */
+  #replace(link: Link, node: NodeAddress): void {
+    if (this.#closed || this.#links.get(link.key) !== link) return
+    this.#links.delete(link.key)
+    destroyClient(link.client)
+    setTimeout(() => this.#open(node, link), reconnectDelay(link.unreadable++)).unref()
   }
 
   /** Disconnects from every sentinel. */

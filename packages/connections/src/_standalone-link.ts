@@ -12,6 +12,7 @@ import { Listeners } from './_listeners.ts'
 import { Sender } from './_options.ts'
 import {
   isRefusedHandshake,
+  isUnreadableReply,
   REFUSED_FIRST_RETRY_MS,
   reconnectDelay,
   refusalState,
@@ -69,6 +70,11 @@ export class ClientLink {
    * owner is shutting down; reopened, it would keep the process alive), until it is ready again.
    */
   #ownerClosed = false
+  /**
+   * A client of the user's that could not read a reply (`#unreadable`): out of step with its
+   * server, down until it is ready again.
+   */
+  #outOfStep = false
   /**
    * For a client pool of the user's, whether it was open once (a pool has no 'end' event): closed
    * since, its owner closed it, and it is not opened again. `undefined` for any other client.
@@ -190,6 +196,7 @@ export class ClientLink {
     if (this.#poolClosedByOwner()) return ownerClosedError(this.#where, 'client pool')
     if (!this.#down) return undefined
     if (this.#ownerClosed) return this.#downCause as Error
+    if (this.#outOfStep) return markUnsent(this.#downCause as Error)
     const cause = this.#downCause
     const refused = isRefusedHandshake(cause)
     // A refused handshake is tried again seldom (`#refused`): a call made once the backoff's
@@ -252,6 +259,8 @@ export class ClientLink {
     // the sign that the connection is down when the client is not ready.
     listeners.add(client, 'error', (error: unknown) => {
       if (client !== this.#client) return
+      // A reply it could not read: the connection is out of step with the server.
+      if (isUnreadableReply(error) && this.#unreadable(error)) return
       // A pool's clients reconnect without a 'ready' here: the server may come back without
       // the scripts it ran.
       if (this.#isPool) {
@@ -309,6 +318,7 @@ export class ClientLink {
   /** The connection works (again): calls go through. */
   #up(): void {
     this.#ownerClosed = false
+    this.#outOfStep = false
     this.#readyCount++
     this.#down = false
     this.#downCause = undefined
@@ -398,6 +408,11 @@ export class ClientLink {
    * never destroys, and once closed.
    */
   reset(reason: Error): boolean {
+    return this.#replace(reason, 0)
+  }
+
+  /** `reset`, the new client connected after `delayMs` (at once for 0). */
+  #replace(reason: Error, delayMs: number): boolean {
     const make = this.#makeClient
     if (make === undefined || this.#closed()) return false
     this.#markDown(reason)
@@ -406,7 +421,47 @@ export class ClientLink {
     const old = this.#client
     this.#bind(make())
     destroyClient(old)
-    this.#open(this.#client).catch(() => undefined)
+    if (delayMs <= 0) {
+      this.#open(this.#client).catch(() => undefined)
+      return true
+    }
+    clearTimeout(this.#retry)
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined
+      if (this.#closed() || this.#client.isOpen) return
+      this.connect().catch(() => undefined)
+    }, delayMs).unref()
+    return true
+  }
+
+  /**
+   * The client could not read a reply (`isUnreadableReply`): node-redis kept its socket and the
+   * commands waiting for replies, so each later reply would go to the command before its own, and
+   * a handshake would wait for ever. A client cachex made is replaced now (see `reset`): the
+   * commands in flight reject with a `ConnectionError` (a write's outcome unknown), and calls
+   * fail fast until the new one is ready. It connects at once if the connection was ready; if a
+   * reply of the handshake was the unreadable one, after `reconnectDelay` (100 ms, doubling up to
+   * 2 s), so that a server that garbles every handshake (or a port that speaks another protocol)
+   * is not knocked at in a loop. A client of the user's, which cachex never destroys, is down
+   * until it is ready again (its owner reconnects it, or node-redis does once its connection
+   * drops): its replies would go to the wrong calls. `false` (handled as any other error) for a
+   * pool of the user's, which no ready event would bring back, and once closed.
+   */
+  #unreadable(error: Error): boolean {
+    if (this.#closed()) return false
+    const what = `a reply from ${this.#where} could not be read: ${error.message}`
+    if (this.#makeClient !== undefined) {
+      const delay = this.ready() ? 0 : reconnectDelay(this.#attempts++)
+      return this.#replace(new ConnectionError(what, { cause: error }), delay)
+    }
+    if (this.#isPool) return false
+    this.#outOfStep = true
+    this.#markDown(
+      new ConnectionError(
+        `${what}; the client you handed in is out of step with the server (a reply would go to another command), and is not used until it is ready again: reconnect it`,
+        { cause: error },
+      ),
+    )
     return true
   }
 

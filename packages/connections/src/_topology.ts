@@ -13,6 +13,7 @@ import { within } from './_connect.ts'
 import { isErrorReply, toCachexError } from './_errors.ts'
 import { checkReplica, type HealthContext, markDown, probe } from './_node-health.ts'
 import type { ReplyForm, Sender } from './_options.ts'
+import { isUnreadableReply } from './_retry.ts'
 import { nodesChanged } from './_scripts.ts'
 import {
   buildTable,
@@ -218,7 +219,7 @@ export class Topology {
       sender !== undefined
         ? sender.as(text).sendCommand(args)
         : this.#nodes.connect(node).then(() => node.sender?.as(text).sendCommand(args))
-    return namingNode(reply, node.address)
+    return namingNode(reply, node)
   }
 
   /**
@@ -239,7 +240,7 @@ export class Topology {
     const reply = sender.sendCommand(args, chain)
     // Its failure shows in the reply (no ASKING, no answer to the command).
     asking.catch(() => {})
-    return namingNode(reply, node.address)
+    return namingNode(reply, node)
   }
 
   /**
@@ -257,7 +258,7 @@ export class Topology {
     node.usedAt = performance.now()
     if (node.sender === undefined) await this.#nodes.connect(node)
     const sender = (node.sender as Sender<NodeSender>).as(text)
-    return namingNode(execChain(sender, commands, mapError, asking), node.address)
+    return namingNode(execChain(sender, commands, mapError, asking), node)
   }
 
   /**
@@ -462,9 +463,10 @@ export class Topology {
    */
   #onNodeTrouble(node: NodeHandle | undefined, error?: unknown): void {
     if (node !== undefined && isErrorReply(error)) this.#refused(node, error)
+    if (node !== undefined && isUnreadableReply(error)) this.#nodes.dropUnreadable(node, error)
     if (node !== undefined) {
       // node-redis rejects the commands in flight with the error it emits: they name the node.
-      noteNode(error, node.address)
+      noteNode(error, node)
       node.failedAt = performance.now()
       if (node.replica !== undefined) {
         node.replica = undefined
@@ -491,6 +493,7 @@ export class Topology {
 
   /** A node's connection is up (again): a replica is checked before it serves reads. */
   #onNodeReady(node: NodeHandle | undefined): void {
+    if (node !== undefined) node.dropReason = ''
     if (node !== undefined && this.#options.readFromReplicas) void this.#checkReplica(node)
   }
 

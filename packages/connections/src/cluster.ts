@@ -472,7 +472,7 @@ class ClusterConnection implements Connection {
     const node = this.#sentTo
     return reply.catch((error: unknown) => {
       // A connection dropped under it (a node failed over, killed) names its node.
-      if (node !== undefined) noteNode(error, node.address)
+      if (node !== undefined) noteNode(error, node)
       return followRedirects(
         redirects,
         error,
