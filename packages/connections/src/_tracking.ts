@@ -3,7 +3,12 @@
 import type { Tracking, TrackingListener } from '@cachex/core'
 import { refusedCommand, WARN_ONCE_FOR, type Warn, warner, warnOnce } from './_acl.ts'
 import { destroyClient } from './_connect.ts'
-import { isRefusedHandshake, refusedRetryDelay } from './_retry.ts'
+import {
+  isRefusedHandshake,
+  isUnreadableReply,
+  reconnectDelay,
+  refusedRetryDelay,
+} from './_retry.ts'
 
 /** What the tracking connection needs of a node-redis client made with `RESP: 3, emitInvalidate: true`. */
 export interface TrackingClientLike {
@@ -57,7 +62,22 @@ export function startTracking(
       // Reported by the error event.
     })
   }
+  /** Connections replaced in a row for a reply they could not read; the next waits the longer. */
+  let unreadable = 0
   client.on('error', (error: unknown) => {
+    // A reply it could not read (`isUnreadableReply`): node-redis keeps the socket, out of step
+    // (an invalidation may be lost, and no 'ready' comes again): the tier goes down, and the
+    // connection is replaced (100 ms, doubling up to 2 s, so that one garbling every reply is
+    // not knocked at in a loop).
+    if (isUnreadableReply(error)) {
+      down()
+      if (closed) return
+      if (client.isOpen) client.destroy()
+      clearTimeout(retry)
+      retry = setTimeout(reconnect, reconnectDelay(unreadable++))
+      retry.unref()
+      return
+    }
     const command = refusedCommand(error)
     // The keepalive (`pingInterval`) refused by the ACL: the connection is fine, and the refused
     // `PING` still reached the server, which keeps it from closing the connection as idle.
@@ -98,6 +118,7 @@ export function startTracking(
       .then(() => {
         if (closed || mine !== generation) return
         refusals = 0
+        unreadable = 0
         isUp = true
         listener.up()
       })
