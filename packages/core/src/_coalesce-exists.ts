@@ -3,7 +3,7 @@
 import type { CacheContext } from './_context.ts'
 import { COALESCE_MAX, sendCommand } from './_gathering.ts'
 import { isNoPerm, refusesCommand } from './_messages.ts'
-import { toNumber } from './_replies.ts'
+import { integerReply, isOne, wrongReply } from './_replies.ts'
 import type { WritesSince } from './_writes-since.ts'
 import { groupBySlot } from './key-slot.ts'
 import type { RedisArgument } from './types.ts'
@@ -54,8 +54,9 @@ interface Sent {
  * callers: a node that is down or frozen fails only the calls on its keys (one `EXISTS`, which
  * the connection splits by slot, fails whole when one part does). With replicas it goes to one,
  * as a lone `EXISTS` does. A connection error or timeout of an `EXISTS` rejects each of its
- * callers; an ACL's refusal of one of its keys (`NOPERM`, nothing ran) asks each key again on its
- * own, so that only the forbidden key's caller fails.
+ * callers, as does a reply that is no count of its keys (a proxy or server out of step:
+ * `ResponseError`); an ACL's refusal of one of its keys (`NOPERM`, nothing ran) asks each key
+ * again on its own, so that only the forbidden key's caller fails.
  */
 export class ExistsCoalescer {
   readonly #context: CacheContext
@@ -159,7 +160,16 @@ export class ExistsCoalescer {
     sendCommand(this.#context.unordered, args, { key: args[1], readonly: true }).then(
       (reply) => {
         inFlight.delete(sent)
-        const count = toNumber(reply)
+        // A count of another type, or beyond the keys asked (a proxy or server out of step),
+        // rejects every caller here: this callback answers them, and must not throw.
+        let count: number
+        try {
+          count = existsCount(reply, waiters.length)
+        } catch (error) {
+          this.#written.end()
+          for (const waiter of waiters) waiter.reject(error)
+          return
+        }
         if (count === waiters.length || count === 0) {
           this.#written.end()
           this.#window = APART_FIRST
@@ -227,7 +237,15 @@ export class ExistsCoalescer {
       others.push(
         (replies[i] as Promise<unknown>).then(
           (reply) => {
-            const found = toNumber(reply) === 1
+            let found: boolean
+            try {
+              found = isOne(reply)
+            } catch (error) {
+              // A count of another type: its caller rejects, and the written key is asked alone.
+              failed = true
+              waiter.reject(error)
+              return
+            }
             if (found) rest--
             waiter.resolve(found)
           },
@@ -259,8 +277,30 @@ export class ExistsCoalescer {
     return sendCommand(this.#context.unordered, ['EXISTS', rkey], { key: rkey, readonly: true })
   }
 
-  /** Answers `waiter` from the reply of an `EXISTS` of its key alone. */
+  /**
+   * Answers `waiter` from the reply of an `EXISTS` of its key alone; a reply of another type
+   * rejects it (`isOne`), caught here so that the caller is answered.
+   */
   #answer(waiter: Waiter, reply: Promise<unknown>): void {
-    reply.then((count) => waiter.resolve(toNumber(count) === 1), waiter.reject)
+    reply.then((count) => {
+      let found: boolean
+      try {
+        found = isOne(count)
+      } catch (error) {
+        waiter.reject(error)
+        return
+      }
+      waiter.resolve(found)
+    }, waiter.reject)
   }
+}
+
+/**
+ * The count of an `EXISTS` of `keys` keys: an integer reply from 0 to `keys` (a key named twice
+ * is counted twice); another type, or a count beyond, rejects (`ResponseError`).
+ */
+function existsCount(reply: unknown, keys: number): number {
+  const count = integerReply(reply)
+  if (count < 0 || count > keys) throw wrongReply(`a count from 0 to ${keys}`, reply)
+  return count
 }

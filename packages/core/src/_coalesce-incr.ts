@@ -4,6 +4,7 @@ import { refusedWhole } from './_coalesce-set.ts'
 import type { CacheContext } from './_context.ts'
 import { KeyedTick } from './_gathering.ts'
 import { isNoPerm, isScriptRefused, isTryAgain } from './_messages.ts'
+import { replyType } from './_replies.ts'
 import { CrossSlotError, ResponseError } from './errors.ts'
 import { spansSlots } from './key-slot.ts'
 import { defineScript, runScript, type Script } from './script.ts'
@@ -93,6 +94,14 @@ for i = 1, #KEYS do
 end
 return out`)
 
+/**
+ * The answer of a step that a coalesced script answered `{}`, its value refused by a step before
+ * it of the same key in the same script (`answer`): the caller's fallback starts from what the
+ * fallback before it leaves. A reply `[]` of any other origin is the raw `[]`, none of the
+ * scripts' answers (`incr` refuses it). Frozen: one value, compared by identity.
+ */
+export const AFTER_REFUSED: readonly unknown[] = Object.freeze([])
+
 /** One caller: its delta, and how to answer it with the script's reply for it. */
 interface Waiter {
   delta: string
@@ -114,9 +123,10 @@ interface Waiter {
  * refused for one of its keys (`NOPERM`, after which its callers are rejected: nothing ran).
  *
  * Each caller gets the raw reply its own script call would have given — `null` (missing), an
- * integer, the digits, `[bytes]` or `[]` for a value INCRBY refused (`Refused`) — or, for a step
- * that failed otherwise, a `ResponseError`: the caller's own handling (django-redis's
- * read-add-write fallback, `WRONGTYPE`) stays where it was.
+ * integer, the digits, `[bytes]` for a value INCRBY refused (`Refused`), `AFTER_REFUSED` for a
+ * step after a refused one of its key — or, for a step that failed otherwise, a
+ * `ResponseError`: the caller's own handling (django-redis's read-add-write fallback,
+ * `WRONGTYPE`) stays where it was.
  */
 export class IncrCoalescer {
   readonly #context: CacheContext
@@ -198,7 +208,7 @@ export class IncrCoalescer {
     const deltas = waiters.map((waiter) => waiter.delta)
     this.#run(INCR_MANY_SCRIPT, [rkey], deltas).then(
       // A missing key: `null` for every caller.
-      (replies) => answer(waiters, replies ?? waiters.map(() => null)),
+      (replies) => answer(waiters, rkey, replies ?? waiters.map(() => null)),
       (error: unknown) => {
         for (const waiter of waiters) waiter.reject(error)
       },
@@ -240,7 +250,7 @@ export class IncrCoalescer {
       for (const waiter of waiters) waiter.reject(refused)
       return
     }
-    answer(waiters, replies)
+    answer(waiters, keys, replies)
   }
 
   #run(script: Script, keys: RedisArgument[], args: RedisArgument[]): Promise<unknown> {
@@ -253,20 +263,55 @@ function isAlone(waiter: Waiter): boolean {
   return waiter.alone !== undefined
 }
 
-/** Answers each waiter with its entry of a script's `replies` (one per waiter, in order). */
-function answer(waiters: readonly Waiter[], replies: unknown): void {
+/**
+ * Answers each waiter with its entry of a script's `replies` (one per waiter, in order), `keys`
+ * the Redis key of each (one for all: a script of one key). An entry `[]` that follows a refused
+ * step of its key (`[bytes]`, or such a `[]`) is answered `AFTER_REFUSED`: the only `[]` the
+ * scripts give. Any other is answered as it came, for the caller to refuse: its INCRBY may have
+ * run, and a fallback would add again.
+ */
+function answer(
+  waiters: readonly Waiter[],
+  keys: string | readonly string[],
+  replies: unknown,
+): void {
   if (!Array.isArray(replies) || replies.length !== waiters.length) {
     const error = new ResponseError(
-      `a script of ${waiters.length} increments replied ${Array.isArray(replies) ? `${replies.length} results` : typeof replies}`,
+      `a script of ${waiters.length} increments replied ${Array.isArray(replies) ? `${replies.length} results` : replyType(replies)}`,
     )
     for (const waiter of waiters) waiter.reject(error)
     return
   }
+  // The keys with a refused step so far (none for most scripts: made on the first).
+  let refused: Set<string> | undefined
   for (let i = 0; i < waiters.length; i++) {
     const reply: unknown = replies[i]
     const waiter = waiters[i] as Waiter
     // A step that failed comes back as a node-redis error inside the array.
-    if (reply instanceof Error) waiter.reject(new ResponseError(reply.message))
-    else waiter.resolve(reply ?? null)
+    if (reply instanceof Error) {
+      waiter.reject(new ResponseError(reply.message))
+      continue
+    }
+    if (Array.isArray(reply)) {
+      const rkey = typeof keys === 'string' ? keys : (keys[i] as string)
+      if (reply.length === 0) {
+        if (refused?.has(rkey) === true) {
+          waiter.resolve(AFTER_REFUSED)
+          continue
+        }
+      } else if (isRefusal(reply)) {
+        refused ??= new Set()
+        refused.add(rkey)
+      }
+    }
+    waiter.resolve(reply ?? null)
   }
+}
+
+/**
+ * Whether an array reply is a script's answer for a value INCRBY refused: `[bytes]`, exactly one
+ * string reply (bytes, or text where the route reads text), the value it refused.
+ */
+export function isRefusal(reply: readonly unknown[]): boolean {
+  return reply.length === 1 && (Buffer.isBuffer(reply[0]) || typeof reply[0] === 'string')
 }

@@ -1,7 +1,7 @@
 // `incr`: its scripts (a missing key raises, as in Django), the calls of one tick gathered, and
 // the fallback for a value `INCRBY` refuses (`_incr-fallback.ts`).
 import { bounded } from './_bounded.ts'
-import type { IncrCoalescer } from './_coalesce-incr.ts'
+import { AFTER_REFUSED, type IncrCoalescer, isRefusal } from './_coalesce-incr.ts'
 import type { CacheContext } from './_context.ts'
 import { IncrFallback, type LaterWrite, type Refused } from './_incr-fallback.ts'
 import { isWrongType, unsafeResult } from './_messages.ts'
@@ -98,11 +98,6 @@ export class Incrs {
   readonly #fallback: IncrFallback
   /** The `incr` calls made so far (a pipeline's counted once, at its send): their order. */
   #calls = 0
-  /**
-   * The fallbacks of each key under way from `incr` (a key's count): a coalesced script's `[]` for
-   * a step after a refused one comes while the refused step's fallback is (see `#refused`).
-   */
-  readonly #falling = new Map<string, number>()
 
   constructor(context: CacheContext, written: WritesSince, gathered: () => IncrCoalescer) {
     this.#context = context
@@ -159,26 +154,20 @@ export class Incrs {
           `key '${bounded(key)}' not found: incr() and decr() need a stored number (as in Django); store one first, e.g. add('${bounded(key)}', 0)`,
         )
       if (Array.isArray(reply)) {
-        // Only the script's own shapes go to the fallback: anything else ran INCRBY or not, and
-        // reading and adding again could apply the increment twice.
-        if (!this.#refused(rkey, reply)) throw notTheScripts(key, method, reply)
+        // Only the scripts' own shapes go to the fallback: `[bytes]`, or the `[]` the coalescer
+        // marks as following a refused step of the key (`AFTER_REFUSED`). Anything else — `[]`
+        // from nowhere, `[1, 2]` — ran INCRBY or not, and reading and adding again could apply
+        // the increment twice.
+        if (reply !== AFTER_REFUSED && !isRefusal(reply)) throw notTheScripts(key, method, reply)
         // A value INCRBY refused (a float, an integer beyond int64): django-redis's fallback.
-        const falling = this.#falling
-        falling.set(rkey, (falling.get(rkey) ?? 0) + 1)
-        try {
-          return await this.#fallback.run(key, rkey, delta, asNumber, reply, {
-            written,
-            mark,
-            order,
-            later: undefined,
-            replacedAt,
-            method,
-          })
-        } finally {
-          const left = (falling.get(rkey) ?? 1) - 1
-          if (left === 0) falling.delete(rkey)
-          else falling.set(rkey, left)
-        }
+        return await this.#fallback.run(key, rkey, delta, asNumber, reply, {
+          written,
+          mark,
+          order,
+          later: undefined,
+          replacedAt,
+          method,
+        })
       }
       if (asNumber) {
         // The integer 0: the result was not a safe integer (a result of 0 comes as digits).
@@ -198,16 +187,6 @@ export class Incrs {
     } finally {
       written.end()
     }
-  }
-
-  /**
-   * Whether an array reply is the scripts' answer for a value INCRBY refused: `[bytes]`, exactly
-   * one string; or `[]`, which a coalesced script answers a step after a refused one of the same
-   * key — whose caller, answered first, has its fallback under way then — and never otherwise.
-   */
-  #refused(rkey: string, reply: readonly unknown[]): boolean {
-    if (reply.length === 0) return this.#falling.has(rkey)
-    return reply.length === 1 && isBytes(reply[0])
   }
 
   /** The last write of this cache that replaced `rkey` (`WritesSince.lastReplaced`). */
@@ -247,16 +226,12 @@ export class Incrs {
   }
 }
 
-/** Whether a reply is a bulk string (bytes, or text where the route reads text). */
-function isBytes(reply: unknown): boolean {
-  return Buffer.isBuffer(reply) || typeof reply === 'string'
-}
-
 /**
  * The error of an `incr` whose script reply is none of the script's shapes (a proxy or server
- * out of step): INCRBY may or may not have run, so nothing is read or added again.
+ * out of step): INCRBY may or may not have run, so nothing is read or added again. Also a
+ * pipeline's (`PipelinedIncr.fallBack`).
  */
-function notTheScripts(key: string, method: 'incr' | 'decr', reply: unknown): ResponseError {
+export function notTheScripts(key: string, method: 'incr' | 'decr', reply: unknown): ResponseError {
   return new ResponseError(
     `${method}() of key '${bounded(key)}': Redis replied ${replyType(reply)}, not the script's reply (a proxy or server out of step?): the increment may or may not have been applied; nothing was read or added again`,
   )

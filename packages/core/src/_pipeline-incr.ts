@@ -3,6 +3,7 @@
 // has run already, and its call gets the error the method would reject with.
 import { bounded } from './_bounded.ts'
 import type { CacheContext } from './_context.ts'
+import { notTheScripts } from './_incr.ts'
 import { notANumber, type Refused } from './_incr-fallback.ts'
 import { unsafeResult } from './_messages.ts'
 import { IncrRefused } from './_pipeline-writes.ts'
@@ -38,7 +39,10 @@ export function incrReply(
     } else if (typeof reply === 'number' && Number.isSafeInteger(reply)) {
       return reply
     }
-    return context.decode(reply, key) as number | bigint
+    // The stored digits: nothing else is the script's reply.
+    const sum = context.decode(reply, key)
+    if (typeof sum !== 'number' && typeof sum !== 'bigint') throw notTheScripts(key, method, reply)
+    return sum
   }
 }
 

@@ -12,7 +12,7 @@ import {
   ttlOf,
   versionOf,
 } from './_pipeline-standard.ts'
-import { isOne, toNumber } from './_replies.ts'
+import { isOne } from './_replies.ts'
 import { checkSeconds } from './_timeout.ts'
 import type { MoveOptions, VersionOption } from './cache-options.ts'
 import { KeyNotFoundError } from './errors.ts'
@@ -145,7 +145,7 @@ function rename(
       label: method,
       access: 'write',
       build: (rkey) => [command_, rkey, to],
-      convert: (reply) => command_ === 'RENAME' || toNumber(reply) === 1,
+      convert: (reply) => command_ === 'RENAME' || isOne(reply),
       fallback: false,
       alsoWrites: [to],
       // A missing source is the caller's to know, as Django's ValueError: never ignored.

@@ -17,7 +17,7 @@ import { INCR_NUMBER_SCRIPT, INCR_SCRIPT } from './_incr.ts'
 import { encodeAt } from './_key-errors.ts'
 import { incrReply } from './_pipeline-incr.ts'
 import { type IncrLink, IncrRefused, PipelinedIncr } from './_pipeline-writes.ts'
-import { isOne, mgetReplies, toNumber } from './_replies.ts'
+import { integerReply, isOne, mgetReplies } from './_replies.ts'
 import { timeoutToMs } from './_timeout.ts'
 import type { CacheLike } from './cache-like.ts'
 import type { IncrOptions, SetOptions, TimeoutOption, VersionOption } from './cache-options.ts'
@@ -194,9 +194,12 @@ function setGet(
   })
 }
 
-/** What a TTL/PTTL reply means: `null` never expires, `0` no such key. */
+/**
+ * What a TTL/PTTL reply means: `null` never expires, `0` no such key. A reply of another type
+ * rejects (`integerReply`), as the method's does.
+ */
 export function ttlOf(reply: unknown): number | null {
-  const t = toNumber(reply)
+  const t = integerReply(reply)
   return t === -1 ? null : t === -2 ? 0 : t
 }
 
@@ -435,7 +438,7 @@ export const standardEntries: Record<string, Entry> = {
       const first = list[0]
       if (first === undefined) return Promise.resolve(0)
       const build = (): RedisArgument[] => ['UNLINK', ...rkeys]
-      return runWritingAll(context, first, { version }, 'deleteMany', rkeys, build, toNumber, 0)
+      return runWritingAll(context, first, { version }, 'deleteMany', rkeys, build, integerReply, 0)
     })
   },
 

@@ -3,8 +3,9 @@
 // each `incr` do to its key (`sendingIncrs`), so that its read-add-write fallback, which runs after
 // the batch, answers as if it had run at its turn (`PipelinedIncr`).
 import { bounded } from './_bounded.ts'
+import { isRefusal } from './_coalesce-incr.ts'
 import type { CacheContext } from './_context.ts'
-import type { PipelineIncr } from './_incr.ts'
+import { notTheScripts, type PipelineIncr } from './_incr.ts'
 import { type LaterWrite, type Refused, sameBytes } from './_incr-fallback.ts'
 import { redisStoreOf } from './_redis-value-store.ts'
 import { ResponseError } from './errors.ts'
@@ -186,12 +187,18 @@ export class PipelinedIncr implements IncrLink {
 
   /**
    * The fallback from the value the script saw (`refused`), ended when it settles; `method`
-   * where it cannot run.
+   * where it cannot run. Only the script's own shape goes there, `[bytes]` (a pipeline's script
+   * is never coalesced: no `[]`): any other array (`[]`, `[1, 2]`, a proxy or server out of
+   * step) rejects with `ResponseError`, its INCRBY perhaps run, nothing read or added again.
    */
   fallBack(
     refused: Refused,
     method: () => Promise<number | bigint | null>,
   ): Promise<number | bigint | null> {
+    if (!isRefusal(refused)) {
+      this.end()
+      return Promise.reject(notTheScripts(this.#key, this.#method, refused))
+    }
     const pipeline = this.#pipeline
     const under = pipeline?.under
     if (pipeline === undefined || under === undefined) {

@@ -3,6 +3,7 @@
 // sent to another server than the one that handed it out, and keys that are not UTF-8 kept as
 // bytes. Its COUNT is fixed, or paced by the time each call took.
 import { isUtf8 } from 'node:buffer'
+import { toText, wrongReply } from './_replies.ts'
 import { ConnectionError, ResponseError } from './errors.ts'
 import type { Connection } from './types.ts'
 
@@ -46,10 +47,8 @@ export async function* scanWalk(
     const reply = await run(['SCAN', cursor, 'MATCH', pattern, 'COUNT', String(n)])
     owner?.answered(cursor)
     if (pace !== undefined) n = pace.next(n, performance.now() - started)
-    if (!Array.isArray(reply) || reply.length !== 2 || !Array.isArray(reply[1])) {
-      throw new ResponseError('SCAN answered something other than [cursor, keys]')
-    }
-    cursor = String(reply[0])
+    const [next, keys] = cursorReply(reply, 'SCAN', 'keys', 1)
+    cursor = next
     if (seen.has(cursor)) {
       throw new ResponseError(
         `SCAN handed out the cursor ${cursor.slice(0, 20)} twice in one walk: the server's walk does not end`,
@@ -57,8 +56,40 @@ export async function* scanWalk(
     }
     if (seen.size >= SEEN_CURSORS) seen.clear()
     seen.add(cursor)
-    yield (reply[1] as unknown[]).map(scannedKey)
+    yield keys.map(scannedKey)
   } while (cursor !== '0')
+}
+
+/**
+ * A cursor walk's reply (`SCAN`, `HSCAN`, `SSCAN`, `ZSCAN`): `[cursor, items]`, the cursor and
+ * each item a string reply (bytes, or text where the route reads text), and `items` a whole
+ * number of `step`s (2: `HSCAN`'s field–value and `ZSCAN`'s member–score pairs). Anything else
+ * (a proxy or server out of step) rejects with `ResponseError`, never read as a key or cursor: a
+ * nil key read as `"null"` would be deleted by a pattern delete. One type check an item.
+ */
+export function cursorReply(
+  reply: unknown,
+  command: string,
+  items: string,
+  step: 1 | 2,
+): [cursor: string, items: unknown[]] {
+  if (!Array.isArray(reply) || reply.length !== 2 || !Array.isArray(reply[1])) {
+    throw new ResponseError(`${command} answered something other than [cursor, ${items}]`)
+  }
+  const [cursor, list] = reply as [unknown, unknown[]]
+  if (!isBytes(cursor)) throw wrongReply(`a ${command} cursor (a string)`, cursor)
+  for (const item of list) {
+    if (!isBytes(item)) throw wrongReply(`a string among ${command}'s ${items}`, item)
+  }
+  if (list.length % step !== 0) {
+    throw new ResponseError(`${command} answered ${list.length} items, not pairs`)
+  }
+  return [toText(cursor), list]
+}
+
+/** Whether a reply is a string reply: bytes, or text where the route reads text. */
+function isBytes(reply: unknown): reply is string | Buffer {
+  return typeof reply === 'string' || Buffer.isBuffer(reply)
 }
 
 /**
@@ -153,11 +184,11 @@ export async function* rescanning<T>(walk: () => AsyncIterable<T>): AsyncGenerat
 }
 
 /**
- * A key of a `SCAN` reply: its text, or its bytes when they are not UTF-8. Decoding those would
- * turn each invalid byte into U+FFFD, the name of another key (or of none): a caller that deletes
- * what it scanned would delete that one instead.
+ * A key of a `SCAN` reply (a string reply, `cursorReply`): its text, or its bytes when they are
+ * not UTF-8. Decoding those would turn each invalid byte into U+FFFD, the name of another key (or
+ * of none): a caller that deletes what it scanned would delete that one instead.
  */
 function scannedKey(key: unknown): string | Buffer {
-  if (!Buffer.isBuffer(key)) return String(key)
+  if (!Buffer.isBuffer(key)) return key as string
   return isUtf8(key) ? key.toString('utf8') : key
 }

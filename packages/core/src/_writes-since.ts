@@ -2,7 +2,7 @@
 // under way: an `incr` that may take the read-add-write fallback, a batch of `hasKey`s asked
 // again, a pattern delete walking the keyspace.
 import { compileGlob, type Glob } from './_glob.ts'
-import { toNumber } from './_replies.ts'
+import { integerReply } from './_replies.ts'
 import { rescanning } from './_scan-walk.ts'
 import type { Connection } from './types.ts'
 
@@ -244,7 +244,8 @@ export async function deleteWalking(
       if (batch.length > 0) unlink(batch)
     }
     let deleted = 0
-    for (const n of await Promise.all(pending)) deleted += toNumber(n)
+    // A count of another type rejects the pattern delete (`integerReply`): its caller awaits it.
+    for (const n of await Promise.all(pending)) deleted += integerReply(n)
     return deleted
   } finally {
     written.endWalk(walk)

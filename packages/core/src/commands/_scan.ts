@@ -4,8 +4,7 @@
 import { checkOptions } from '../_args.ts'
 import type { CacheContext } from '../_context.ts'
 import { isWrongType } from '../_messages.ts'
-import { toArray, toText } from '../_replies.ts'
-import { CursorOwner, serverOf } from '../_scan-walk.ts'
+import { CursorOwner, cursorReply, serverOf } from '../_scan-walk.ts'
 import { describe } from '../_timeout.ts'
 import type { VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError, ResponseError } from '../errors.ts'
@@ -97,27 +96,33 @@ async function* walk<T>(
       : new CursorOwner(serverOf(connection), command, command === 'HSCAN' ? 'fields' : 'members')
   do {
     owner?.sending(cursor)
-    const reply = toArray(
-      await connection.command([command, rkey, cursor, ...tail], {
-        key: rkey,
-        // On the primary, as key SCAN is: a cursor means something only to the node that handed
-        // it out, and reads over replicas rotate among them (each holds the members in its own
-        // order), so a walk across them would skip and repeat members.
-        readonly: false,
-        // HSCAN's field names as bytes: decoded as text, names that are not UTF-8 could not be
-        // told (hscan refuses them, as hgetall does).
-        text: command !== 'HSCAN' && context.text,
-      }),
-    )
+    const reply = await connection.command([command, rkey, cursor, ...tail], {
+      key: rkey,
+      // On the primary, as key SCAN is: a cursor means something only to the node that handed
+      // it out, and reads over replicas rotate among them (each holds the members in its own
+      // order), so a walk across them would skip and repeat members.
+      readonly: false,
+      // HSCAN's field names as bytes: decoded as text, names that are not UTF-8 could not be
+      // told (hscan refuses them, as hgetall does).
+      text: command !== 'HSCAN' && context.text,
+    })
     owner?.answered(cursor)
-    cursor = toText(reply[0])
+    // `[cursor, items]`, all strings, pairs whole (`cursorReply`): else a `ResponseError`, never
+    // a nil field read as `"null"` or a reply of another shape walked on.
+    const [next, flat] = cursorReply(
+      reply,
+      command,
+      command === 'HSCAN' ? 'fields' : 'members',
+      command === 'SSCAN' ? 1 : 2,
+    )
+    cursor = next
     if (seen.has(cursor)) {
       throw new ResponseError(
         `${command} handed out the cursor ${cursor.slice(0, 20)} twice in one walk: the server's walk does not end`,
       )
     }
     seen.add(cursor)
-    yield* items(toArray(reply[1]))
+    yield* items(flat)
   } while (cursor !== '0')
 }
 
