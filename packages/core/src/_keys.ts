@@ -112,8 +112,11 @@ export class KeyMaker {
  * counters, after which a lock's fencing token is no longer higher than the last one handed out.
  */
 function checkPrefix(prefix: string): string {
-  // Not a string: left as before (the types say string; no check of its own yet).
-  if (typeof prefix !== 'string') return prefix
+  // Anything else would be made a string by the key function (`new String('__cachex')` past
+  // this check), or fail on the first pattern with an untyped error.
+  if (typeof prefix !== 'string') {
+    throw new InvalidArgumentError(`keyPrefix must be a string, got ${describe(prefix)}`)
+  }
   if (prefix !== RESERVED && !prefix.startsWith(`${RESERVED}:`)) return prefix
   throw new InvalidArgumentError(
     `keyPrefix '${bounded(prefix)}' is refused: the ${RESERVED}: keyspace is cachex's own (the fencing counters of locks, getOrSet's stampede keys), and this cache's clear(), clearAllVersions() and deletePattern() would delete them. Choose another prefix (such as 'app')`,

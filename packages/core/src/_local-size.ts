@@ -39,17 +39,39 @@ const typedArraySlice = Object.getPrototypeOf(Uint8Array.prototype).slice as (
   this: ArrayBufferView,
 ) => ArrayBufferView
 
+/** The prototypes of the views `ownBytes` copies: Node's and the language's own, no subclass. */
+const INTRINSIC_VIEWS: ReadonlySet<object> = new Set(
+  [
+    Buffer,
+    Int8Array,
+    Uint8Array,
+    Uint8ClampedArray,
+    Int16Array,
+    Uint16Array,
+    Int32Array,
+    Uint32Array,
+    Float32Array,
+    Float64Array,
+    BigInt64Array,
+    BigUint64Array,
+    DataView,
+  ].map((kind) => kind.prototype),
+)
+
 /**
  * What the local tier holds for `value`: `value` itself, or — when it is a Buffer, a typed array
  * or a DataView over part of a larger `ArrayBuffer` — a copy that owns its bytes. node-redis hands
  * a reply over as a view into the chunk the socket read (with the other replies read with it), so
- * the raw bytes, or a part of them a serializer returns, would keep that whole chunk alive, which
- * `maxBytes` does not count. A Buffer stays a Buffer (`Buffer#slice` is a view: not used). A view
- * whose class cannot be copied so is held as it is, counted as its whole buffer (`estimateSize`).
- * Views nested in a value are not copied (the value is not rewritten): they are counted so.
+ * a part of it a custom serializer returns would keep that whole chunk alive, which `maxBytes`
+ * does not count. Only views of the built-in classes are copied (a Buffer stays a Buffer), to
+ * the same class; an instance of a subclass is held as it is, counted as its whole buffer
+ * (`estimateSize`), as are views nested in a value (the value is not rewritten). Properties a
+ * serializer set on a view it returns are not copied (finding them would cost a walk of every
+ * index): such a serializer should return an object that holds the bytes instead.
  */
 export function ownBytes(value: unknown): unknown {
   if (!ArrayBuffer.isView(value) || value.byteLength === value.buffer.byteLength) return value
+  if (!INTRINSIC_VIEWS.has(Object.getPrototypeOf(value))) return value
   try {
     if (value instanceof DataView) {
       const start = value.byteOffset

@@ -172,6 +172,33 @@ describe('a custom serializer', () => {
     expect(owns(held)).toBe(true)
   })
 
+  it('that returns an instance of a view subclass: held as it is (its class kept), counted whole', async () => {
+    class Bytes extends DataView {
+      get first(): number {
+        return this.getUint8(0)
+      }
+    }
+    const read = (rest: Buffer) => new Bytes(rest.buffer, rest.byteOffset, rest.byteLength)
+    const cache = await tracked({ serializer: tagged('subclass', read), local: {} })
+    await cache.set('raw', Buffer.from([9, 8, 7]))
+    const first = await readBeside(cache, 'raw')
+    const hitsBefore = cache.localStats()?.hits ?? 0
+    const held = (await cache.get('raw')) as Bytes
+    const stats = cache.localStats()
+    expect(stats?.hits).toBe(hitsBefore + 1)
+    expect({
+      first: first instanceof Bytes,
+      hit: held instanceof Bytes,
+      same: held === first,
+    }).toEqual({
+      first: true,
+      hit: true,
+      same: true,
+    })
+    expect(held.first).toBe(9)
+    expect(stats?.bytes).toBeGreaterThanOrEqual(held.buffer.byteLength)
+  })
+
   it('that nests a view of the reply: the tier counts the buffer it pins', async () => {
     const cache = await tracked({
       serializer: tagged('nested', (rest) => ({ bytes: rest })),

@@ -96,6 +96,19 @@ describe('a keyPrefix in cachex’s own __cachex: keyspace', () => {
     )
   })
 
+  it('a keyPrefix that is no string is refused, so that none becomes __cachex past the check', () => {
+    // biome-ignore lint/suspicious/noExplicitAny: what the types refuse, given anyway
+    for (const keyPrefix of [new String('__cachex'), ['x'], 5, {}] as any[]) {
+      const error = thrown(() => createCache({ location: 'memory://', keyPrefix }))
+      expect(error).toBeInstanceOf(InvalidArgumentError)
+      expect((error as Error).message).toMatch(/^keyPrefix must be a string, got /)
+    }
+    // null and undefined: no prefix, as before.
+    for (const keyPrefix of [null, undefined] as unknown as string[]) {
+      expect(createCache({ location: 'memory://', keyPrefix }).makeKey('k')).toBe(':1:k')
+    }
+  })
+
   it('prefixes that only look alike are taken', async () => {
     for (const keyPrefix of ['__cachexx', '__cachex_app', '_cachex', '__CACHEX', 'app:__cachex']) {
       const cache = createCache({ location: server.url, keyPrefix })
