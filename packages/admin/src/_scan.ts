@@ -125,7 +125,8 @@ export function memberCursor(next: string | null, generation: number | undefined
  * that its server is the one that gave it: a 410 `server_changed` when the connection's count of
  * its servers moved since (a Sentinel failover, a reconnection to a restarted server: the old
  * server's cursor means nothing to the new one, and sent there the page would miss and repeat
- * members). A 400 for what no page handed out.
+ * members), and so does a cursor without the count where pages hand it out (whose server cannot
+ * be told). A 400 for what no page handed out.
  */
 export function memberCursorOf(connection: Connection, at: string): string {
   const parts = /^(\d{1,20})(?:\.(\d{1,20}))?$/.exec(at)
@@ -133,7 +134,12 @@ export function memberCursorOf(connection: Connection, at: string): string {
     throw new HttpError(400, 'cursor must be a number (the cursor the previous page gave)')
   }
   const given = parts[2]
-  if (given !== undefined && String(serverOf(connection)()) !== given) throw memberServerChanged()
+  const now = serverOf(connection)()
+  // A bare cursor where pages hand out tagged ones (a page of an earlier version): its server
+  // cannot be told, so it is not sent on. `0` is the start of a walk, which any server takes.
+  if (given === undefined ? now !== undefined && parts[1] !== '0' : String(now) !== given) {
+    throw memberServerChanged()
+  }
   return parts[1] as string
 }
 

@@ -6,6 +6,7 @@
 // hundreds of KB (pages and jobs within the connection's maxInFlightBytes, names cut).
 import { request as httpRequest } from 'node:http'
 import { connect } from 'node:net'
+import { serverOf } from '@cachex/core/internal'
 import { type Cache, createCache } from '@cachex/redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Sessions } from '../src/_auth.ts'
@@ -333,12 +334,23 @@ describe.each(BACKENDS)('hostile data (%s)', (backend) => {
       expect(answer.status, `${key} ${cursor}`).toBe(400)
       expect(answer.json.message).toMatch(/cursor/)
     }
-    // The largest cursor Redis takes is still taken (memory:// has cursors of its own).
-    if (backend === 'redis')
-      expect(
-        (await client().get(keyPath('default', 'c-hash', { cursor: '18446744073709551615' })))
-          .status,
-      ).toBe(200)
+    // The largest cursor Redis takes is still taken (memory:// has cursors of its own), with the
+    // connection's count of its servers a page hands out with it (`<cursor>.<count>`).
+    if (backend === 'redis') {
+      const count = serverOf(cache.connection)()
+      const largest = `18446744073709551615${count === undefined ? '' : `.${count}`}`
+      expect((await client().get(keyPath('default', 'c-hash', { cursor: largest }))).status).toBe(
+        200,
+      )
+      // Without the count, where pages hand it out: its server cannot be told, 410.
+      if (count !== undefined) {
+        const bare = await client().get(keyPath('default', 'c-hash', { cursor: '5' }))
+        expect({ status: bare.status, error: bare.json.error }).toEqual({
+          status: 410,
+          error: 'server_changed',
+        })
+      }
+    }
   })
 
   it('scrubs credentials from a failed job’s error (F8a)', async () => {
