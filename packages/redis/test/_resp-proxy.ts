@@ -1,5 +1,6 @@
-// A copy of the probe's RESP proxy (.probe-badserver/proxy.ts), for tests of a server whose replies
-// cannot be read.
+// A RESP proxy for tests of a server that answers wrongly (replies that cannot be read, replies
+// of a shape their command never gives): it passes every command to a real redis-server and lets
+// a test rewrite selected replies.
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net'
 
 /** Parses one RESP value starting at `pos`; returns the end offset, or -1 if incomplete. */

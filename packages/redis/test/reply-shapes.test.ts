@@ -6,10 +6,10 @@
 import { type Cache, CachexError, createCache, ResponseError } from '@cachex/redis'
 import { type RedisServer, redisCall, startRedis } from '@cachex/test-utils'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { type ReplyProxy, startProxy } from './_reply-proxy.ts'
+import { type RespProxy, startProxy } from './_resp-proxy.ts'
 
 let redis: RedisServer
-let proxy: ReplyProxy
+let proxy: RespProxy
 const crashes: unknown[] = []
 const onCrash = (error: unknown) => crashes.push(error)
 const caches: Cache[] = []
