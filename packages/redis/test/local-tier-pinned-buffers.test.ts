@@ -173,12 +173,13 @@ describe('a custom serializer', () => {
   })
 
   it('that returns an instance of a view subclass: held as it is (its class kept), counted whole', async () => {
-    class Bytes extends DataView {
+    class Bytes extends Uint8Array {
       get first(): number {
-        return this.getUint8(0)
+        return this[0] as number
       }
     }
-    const read = (rest: Buffer) => new Bytes(rest.buffer, rest.byteOffset, rest.byteLength)
+    const read = (rest: Buffer) =>
+      new Bytes(rest.buffer as ArrayBuffer, rest.byteOffset, rest.byteLength)
     const cache = await tracked({ serializer: tagged('subclass', read), local: {} })
     await cache.set('raw', Buffer.from([9, 8, 7]))
     const first = await readBeside(cache, 'raw')
