@@ -1,4 +1,5 @@
 import { ClosedError, ConnectionError, type RedisArgument } from '@cachex/core'
+import { markUnsent } from '@cachex/core/internal'
 import { createClient } from '@redis/client'
 import type { BlockingClient } from './_blocking.ts'
 import { closeWithin, destroyClient, within } from './_connect.ts'
@@ -7,6 +8,7 @@ import { Sender } from './_options.ts'
 import { nodesChanged } from './_scripts.ts'
 import { trackingPingInterval } from './_standalone-options.ts'
 import type { TrackingClientLike } from './_tracking.ts'
+import { UnreadableBackoff } from './_unreadable.ts'
 
 // The clients of a cluster's nodes as cachex routes to them: node-redis's own for each node, or
 // one cachex opens (and closes) for a node node-redis does not know.
@@ -129,6 +131,13 @@ export interface NodeHandle {
    * its next one is ready: the commands that client dropped say so. `''` otherwise.
    */
   dropReason: string
+  /** When its connections, dropped for replies they could not read, connect again. */
+  readonly unreadable: UnreadableBackoff
+  /**
+   * Until when (`performance.now()`) no client is opened to it after `dropUnreadable`, and calls
+   * that would open one fail at once (0: none held).
+   */
+  heldUntil: number
 }
 
 /** Each node client with cachex's command options, made once per client. */
@@ -223,6 +232,8 @@ export class NodeClients {
       infoRefused: false,
       socketKey: mapped === undefined ? address : `${mapped.host}:${mapped.port}`,
       dropReason: '',
+      unreadable: new UnreadableBackoff(),
+      heldUntil: 0,
     }
     this.#handles.set(address, handle)
     return handle
@@ -242,6 +253,16 @@ export class NodeClients {
    */
   connect(node: NodeHandle): Promise<void> {
     if (node.sender !== undefined && node.client?.isOpen !== false) return Promise.resolve()
+    const held = node.heldUntil - performance.now()
+    if (held > 0) {
+      return Promise.reject(
+        markUnsent(
+          new ConnectionError(
+            `the cluster node ${node.address} is connected to again in ${Math.ceil(held)} ms: ${node.dropReason}`,
+          ),
+        ),
+      )
+    }
     let connecting = this.#connecting.get(node)
     if (connecting === undefined) {
       // A client whose handshake is refused retries it for good, and its `connect()` waits
@@ -271,7 +292,10 @@ export class NodeClients {
    * ever. Its clients are destroyed — node-redis's, which it makes anew on the next call to the
    * node (as it does after a failed connect), and cachex's own — so that the commands in flight
    * reject as dropped (a write's outcome unknown, saying why: `dropReason`) and the next call
-   * connects afresh.
+   * connects afresh: at once the first time after the connection was up, but while the node
+   * garbles again within 5 s of being up, or in the handshake, not before 100 ms, doubling up to
+   * 2 s (`UnreadableBackoff`; calls that would connect fail at once meanwhile: one that garbles
+   * a reply after every login is not knocked at in a loop).
    */
   dropUnreadable(node: NodeHandle, error: Error): void {
     node.dropReason = `a reply from it could not be read: ${error.message}; cachex reset the connection`
@@ -279,6 +303,8 @@ export class NodeClients {
       | { client?: NodeRedisNodeClientLike }
       | undefined
     const theirs = known?.client
+    const ready = (node.client ?? theirs)?.isReady === true
+    node.heldUntil = performance.now() + node.unreadable.next(ready)
     if (known !== undefined && theirs !== undefined) {
       known.client = undefined
       destroyClient(theirs as never)
@@ -348,6 +374,7 @@ export class NodeClients {
     readonlyClient = false,
   ): void {
     node.client = client
+    if (client?.isReady === true) node.unreadable.up()
     node.own = client !== undefined && own
     node.readonlyClient = client !== undefined && readonlyClient
     node.sender = client === undefined ? undefined : senderOf(client)

@@ -70,24 +70,43 @@ export function isRefusedHandshake(error: unknown): boolean {
 
 /**
  * Whether `error`, emitted by a node-redis client, says that it could not read a reply — not that
- * its socket failed: its decoder met a type byte RESP does not have (`Unknown RESP type`), a reply
- * nested deeper than its recursive decoder's stack (a `RangeError`), or a reply no command waited
- * for (a `TypeError` of its queue). node-redis then resets its decoder, dropping the rest of what
- * it had read, but keeps the socket and the commands waiting for replies: the connection is out of
- * step (the next reply goes to the command whose reply was lost: a get resolves another key's
- * value), or its handshake waits for ever. Node's own errors (a socket's, TLS's, an argument's)
- * carry a `code`, a server's error reply is an `ErrorReply`, node-redis's socket errors are of
- * their own classes: none of them is this.
+ * its socket failed. node-redis emits what its decoder throws while it reads the socket, then
+ * resets the decoder, dropping the rest of what it had read, but keeps the socket and the
+ * commands waiting for replies: the connection is out of step (the next reply goes to the command
+ * whose reply was lost: a get resolves another key's value), or its handshake waits for ever.
+ * Told by what the decoder throws, never by an error's class alone (node-redis emits on 'error'
+ * what an app's own listener of its `ping-interval` event throws, a credentials provider's
+ * failure, a reconnect strategy's): a type byte RESP does not have (`Unknown RESP type`); a
+ * string longer than V8's longest, read as text, or a reply larger than a Buffer
+ * (`ERR_STRING_TOO_LONG`, `ERR_BUFFER_TOO_LARGE`); a reply nested deeper than the recursive
+ * decoder's stack (`Maximum call stack size exceeded`); and any other `TypeError` or `RangeError`
+ * whose stack runs through the decoder or the reply handlers of node-redis's commands queue —
+ * a reply no command waited for (`Cannot read properties of undefined (reading 'resolve')`, in
+ * the queue's `#onReply`), a reply past the largest Buffer (`ERR_OUT_OF_RANGE`), memory that ran
+ * out for one (`Array buffer allocation failed`). Where stacks are cut off
+ * (`Error.stackTraceLimit` 0) or renamed (a minified bundle), those last ones are not recognised,
+ * and are handled as any other error.
  */
 export function isUnreadableReply(error: unknown): error is Error {
   if (!(error instanceof Error) || error instanceof ErrorReply) return false
-  if (typeof (error as { code?: unknown }).code === 'string') return false
-  return (
-    error instanceof RangeError ||
-    error instanceof TypeError ||
-    /^Unknown RESP type\b/.test(error.message)
-  )
+  if (/^Unknown RESP type\b/.test(error.message)) return true
+  const code = (error as { code?: unknown }).code
+  if (typeof code === 'string' && DECODER_CODES.has(code)) return true
+  // A socket's, TLS's errors are plain `Error`s.
+  if (!(error instanceof TypeError || error instanceof RangeError)) return false
+  if (code === undefined && /^Maximum call stack size exceeded/.test(error.message)) return true
+  return typeof error.stack === 'string' && DECODER_FRAME.test(error.stack)
 }
+
+/** The `code` of an error Node throws for a reply node-redis's decoder cannot hold. */
+const DECODER_CODES: ReadonlySet<string> = new Set(['ERR_STRING_TOO_LONG', 'ERR_BUFFER_TOO_LARGE'])
+
+/**
+ * A stack frame of node-redis's decoder (`RESP/decoder.js`, `Decoder.write`) or of its commands
+ * queue (`client/commands-queue.js`), whose reply handlers it calls.
+ */
+const DECODER_FRAME =
+  /[\\/]RESP[\\/]decoder\.js:\d|[\\/]commands-queue\.js:\d|\bat Decoder\.write\b/
 
 /**
  * Whether `error`, or an error it wraps, is a TLS handshake that failed on a certificate: the

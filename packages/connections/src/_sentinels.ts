@@ -6,11 +6,11 @@ import { TEXT_COMMAND_OPTIONS } from './_options.ts'
 import {
   isUnreadableReply,
   PASSWORD_IN_SENTINELS,
-  reconnectDelay,
   refusalAwareReconnect,
   SENTINELS_CREDENTIALS,
   withAuthHint,
 } from './_retry.ts'
+import { UnreadableBackoff } from './_unreadable.ts'
 
 /** A data node or a sentinel, as the sentinels report it. */
 export interface NodeAddress {
@@ -92,8 +92,8 @@ interface Link {
   /** Its last connection attempt failed (node-redis retries in the background). */
   failing: boolean
   lastError: unknown
-  /** The connections to this sentinel replaced in a row for a reply they could not read. */
-  unreadable: number
+  /** When the connections to this sentinel replaced for replies they could not read reconnect. */
+  readonly unreadable: UnreadableBackoff
 }
 
 /** The name of the service a notification is about, from its words. */
@@ -164,7 +164,7 @@ export class SentinelWatch {
       wasReady: previous?.wasReady ?? false,
       failing: false,
       lastError: previous?.lastError,
-      unreadable: previous?.unreadable ?? 0,
+      unreadable: previous?.unreadable ?? new UnreadableBackoff(),
     }
     this.#links.set(key, link)
     // An 'error' event without a listener crashes the process.
@@ -175,7 +175,7 @@ export class SentinelWatch {
     })
     client.on('ready', () => {
       link.failing = false
-      link.unreadable = 0
+      link.unreadable.up()
       if (this.#closed) return
       if (!link.subscribed) {
         link.subscribed = true
@@ -240,14 +240,15 @@ export class SentinelWatch {
    * `link` could not read a reply (`isUnreadableReply`): node-redis keeps its socket and the
    * queries waiting for replies, out of step (a query would get another's reply, its handshake
    * would wait for ever). It is destroyed — its queries reject — and another connection to the
-   * sentinel is opened after `reconnectDelay` (longer each time in a row: a sentinel that garbles
-   * every handshake is not knocked at in a loop).
+   * sentinel is opened after 100 ms, doubling up to 2 s while it garbles again within 5 s of being
+   * up (`UnreadableBackoff`: a sentinel that garbles a reply after every login is not knocked at
+   * in a loop).
    */
   #replace(link: Link, node: NodeAddress): void {
     if (this.#closed || this.#links.get(link.key) !== link) return
     this.#links.delete(link.key)
     destroyClient(link.client)
-    setTimeout(() => this.#open(node, link), reconnectDelay(link.unreadable++)).unref()
+    setTimeout(() => this.#open(node, link), link.unreadable.next(false)).unref()
   }
 
   /** Disconnects from every sentinel. */

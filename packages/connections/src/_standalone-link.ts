@@ -21,6 +21,7 @@ import {
 } from './_retry.ts'
 import { nodesChanged } from './_scripts.ts'
 import type { ClientSource, NodeRedisClientLike } from './_standalone-options.ts'
+import { InStepCheck, UnreadableBackoff, unreadableError } from './_unreadable.ts'
 
 /** What a `ClientLink` asks of the connection it serves. */
 export interface LinkOptions {
@@ -71,10 +72,14 @@ export class ClientLink {
    */
   #ownerClosed = false
   /**
-   * A client of the user's that could not read a reply (`#unreadable`): out of step with its
-   * server, down until it is ready again.
+   * A client of the user's that could not read a reply (`#unreadable`): maybe out of step with
+   * its server, down until it answers a check in step (`#stepCheck`) or is ready again.
    */
   #outOfStep = false
+  /** Checks a client of the user's, out of step, back in step. */
+  readonly #stepCheck: InStepCheck
+  /** When a client cachex made reconnects after unreadable replies. */
+  readonly #unreadableBackoff = new UnreadableBackoff()
   /**
    * For a client pool of the user's, whether it was open once (a pool has no 'end' event): closed
    * since, its owner closed it, and it is not opened again. `undefined` for any other client.
@@ -114,6 +119,14 @@ export class ClientLink {
     this.#isPool = source.isPool
     this.#hint = tlsMismatchHint(source)
     if (source.isPool && source.makeClient === undefined) this.#givenOpened = source.client.isOpen
+    this.#stepCheck = new InStepCheck({
+      busy: () => this.#deadlines.inFlightBytes > 0,
+      ready: () => this.#client.isReady === true,
+      echo: (nonce) => this.#sender.as(true).sendCommand(['ECHO', nonce]),
+      inStep: () => {
+        if (this.#outOfStep) this.#up()
+      },
+    })
     this.#bind(this.#client)
   }
 
@@ -189,6 +202,7 @@ export class ClientLink {
   stop(): void {
     this.#disarm()
     clearTimeout(this.#retry)
+    this.#stepCheck.stop()
   }
 
   /** The error a call rejects with at once while the connection is known down (marked unsent). */
@@ -319,6 +333,8 @@ export class ClientLink {
   #up(): void {
     this.#ownerClosed = false
     this.#outOfStep = false
+    this.#stepCheck.stop()
+    this.#unreadableBackoff.up()
     this.#readyCount++
     this.#down = false
     this.#downCause = undefined
@@ -342,20 +358,9 @@ export class ClientLink {
     const make = this.#makeClient
     if (make === undefined || this.#closed()) return
     this.#refusedAt = performance.now()
-    const old = this.#client
     // A fresh client rather than the same one opened again later: node-redis's loop on the old
     // one may still be asleep before its next try, and would wake up to run beside a new one.
-    this.#bind(make())
-    destroyClient(old)
-    clearTimeout(this.#retry)
-    this.#retry = setTimeout(
-      () => {
-        this.#retry = undefined
-        if (this.#closed() || this.#client.isOpen) return
-        this.connect().catch(() => undefined)
-      },
-      refusedRetryDelay(this.#refusals++),
-    ).unref()
+    this.#renew(make, refusedRetryDelay(this.#refusals++))
   }
 
   #markDown(cause: unknown): void {
@@ -418,12 +423,18 @@ export class ClientLink {
     this.#markDown(reason)
     this.#resetReason = reason.message
     this.#disarm()
+    this.#renew(make, delayMs)
+    return true
+  }
+
+  /** Destroys the client for a fresh one from `make`, connected after `delayMs` (at once for 0). */
+  #renew(make: () => NodeRedisClientLike, delayMs: number): void {
     const old = this.#client
     this.#bind(make())
     destroyClient(old)
     if (delayMs <= 0) {
       this.#open(this.#client).catch(() => undefined)
-      return true
+      return
     }
     clearTimeout(this.#retry)
     this.#retry = setTimeout(() => {
@@ -431,37 +442,27 @@ export class ClientLink {
       if (this.#closed() || this.#client.isOpen) return
       this.connect().catch(() => undefined)
     }, delayMs).unref()
-    return true
   }
 
   /**
    * The client could not read a reply (`isUnreadableReply`): node-redis kept its socket and the
-   * commands waiting for replies, so each later reply would go to the command before its own, and
-   * a handshake would wait for ever. A client cachex made is replaced now (see `reset`): the
-   * commands in flight reject with a `ConnectionError` (a write's outcome unknown), and calls
-   * fail fast until the new one is ready. It connects at once if the connection was ready; if a
-   * reply of the handshake was the unreadable one, after `reconnectDelay` (100 ms, doubling up to
-   * 2 s), so that a server that garbles every handshake (or a port that speaks another protocol)
-   * is not knocked at in a loop. A client of the user's, which cachex never destroys, is down
-   * until it is ready again (its owner reconnects it, or node-redis does once its connection
-   * drops): its replies would go to the wrong calls. `false` (handled as any other error) for a
-   * pool of the user's, which no ready event would bring back, and once closed.
+   * commands waiting for replies, out of step. A client cachex made is replaced (see `reset`),
+   * connected again after `UnreadableBackoff` (at once, or 100 ms later doubling up to 2 s while
+   * it garbles again within 5 s of coming up, or in its handshake). A client of the user's, never
+   * destroyed, is down until it answers an `InStepCheck` or is ready again. `false` (handled as
+   * any other error) for a pool of the user's, which no ready event would bring back, and once
+   * closed.
    */
   #unreadable(error: Error): boolean {
     if (this.#closed()) return false
-    const what = `a reply from ${this.#where} could not be read: ${error.message}`
     if (this.#makeClient !== undefined) {
-      const delay = this.ready() ? 0 : reconnectDelay(this.#attempts++)
-      return this.#replace(new ConnectionError(what, { cause: error }), delay)
+      const delay = this.#unreadableBackoff.next(this.ready())
+      return this.#replace(unreadableError(this.#where, error), delay)
     }
     if (this.#isPool) return false
     this.#outOfStep = true
-    this.#markDown(
-      new ConnectionError(
-        `${what}; the client you handed in is out of step with the server (a reply would go to another command), and is not used until it is ready again: reconnect it`,
-        { cause: error },
-      ),
-    )
+    this.#markDown(unreadableError(this.#where, error, true))
+    this.#stepCheck.start()
     return true
   }
 

@@ -493,7 +493,10 @@ export class Topology {
 
   /** A node's connection is up (again): a replica is checked before it serves reads. */
   #onNodeReady(node: NodeHandle | undefined): void {
-    if (node !== undefined) node.dropReason = ''
+    if (node !== undefined) {
+      node.dropReason = ''
+      node.unreadable.up()
+    }
     if (node !== undefined && this.#options.readFromReplicas) void this.#checkReplica(node)
   }
 

@@ -3,12 +3,8 @@
 import type { Tracking, TrackingListener } from '@cachex/core'
 import { refusedCommand, WARN_ONCE_FOR, type Warn, warner, warnOnce } from './_acl.ts'
 import { destroyClient } from './_connect.ts'
-import {
-  isRefusedHandshake,
-  isUnreadableReply,
-  reconnectDelay,
-  refusedRetryDelay,
-} from './_retry.ts'
+import { isRefusedHandshake, isUnreadableReply, refusedRetryDelay } from './_retry.ts'
+import { UnreadableBackoff } from './_unreadable.ts'
 
 /** What the tracking connection needs of a node-redis client made with `RESP: 3, emitInvalidate: true`. */
 export interface TrackingClientLike {
@@ -62,19 +58,20 @@ export function startTracking(
       // Reported by the error event.
     })
   }
-  /** Connections replaced in a row for a reply they could not read; the next waits the longer. */
-  let unreadable = 0
+  /** When it connects again after replies it could not read. */
+  const unreadable = new UnreadableBackoff()
   client.on('error', (error: unknown) => {
     // A reply it could not read (`isUnreadableReply`): node-redis keeps the socket, out of step
     // (an invalidation may be lost, and no 'ready' comes again): the tier goes down, and the
-    // connection is replaced (100 ms, doubling up to 2 s, so that one garbling every reply is
-    // not knocked at in a loop).
+    // connection is replaced after 100 ms, doubling up to 2 s while it garbles again within 5 s
+    // of being up (`UnreadableBackoff`: one that garbles after every login is not knocked at in
+    // a loop).
     if (isUnreadableReply(error)) {
       down()
       if (closed) return
       if (client.isOpen) client.destroy()
       clearTimeout(retry)
-      retry = setTimeout(reconnect, reconnectDelay(unreadable++))
+      retry = setTimeout(reconnect, unreadable.next(false))
       retry.unref()
       return
     }
@@ -118,7 +115,7 @@ export function startTracking(
       .then(() => {
         if (closed || mine !== generation) return
         refusals = 0
-        unreadable = 0
+        unreadable.up()
         isUp = true
         listener.up()
       })
