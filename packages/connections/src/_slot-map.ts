@@ -47,23 +47,17 @@ export function rangesOfCluster(
   let previous: unknown
   for (let slot = 0; slot < SLOT_COUNT; slot++) {
     const shard = slots[slot]
-    if (shard === undefined) {
-      current = undefined
-      previous = undefined
-      continue
-    }
     if (shard === previous && current !== undefined) {
       current.to = slot
       continue
     }
     previous = shard
-    const replicas = withReplicas ? (shard.replicas ?? []) : []
-    current = {
-      from: slot,
-      to: slot,
-      master: hostPort(shard.master),
-      replicas: replicas.map(hostPort),
-    }
+    current = undefined
+    const master = shard === undefined ? undefined : hostPort(shard.master)
+    // A node no client could reach (port 0, a missing host): as if the slot had no node.
+    if (shard === undefined || master === undefined || !validNode(master)) continue
+    const replicas = withReplicas ? (shard.replicas ?? []).map(hostPort) : []
+    current = { from: slot, to: slot, master, replicas: replicas.filter(validNode) }
     ranges.push(current)
   }
   return ranges
@@ -71,11 +65,23 @@ export function rangesOfCluster(
 
 /**
  * The ranges of a `CLUSTER SLOTS` reply: `[from, to, [host, port, id…], [replica…]…]` each. An
- * empty host means the node that was asked (`askedHost`).
+ * empty host means the node that was asked (`askedHost`). A range whose bounds are not slots
+ * (integers with 0 ≤ from ≤ to ≤ 16383) or whose primary has no valid address (a port that is not
+ * an integer 1..65535) is left out; so is a replica without a valid address.
  */
 export function parseSlots(reply: unknown, askedHost: string): Range[] {
-  if (!Array.isArray(reply)) return []
+  return checkSlots(reply, askedHost).ranges
+}
+
+/**
+ * `parseSlots`, and whether every range of the reply was valid (`whole`): node-redis is told to
+ * rediscover from a node only when it was, as its own discovery trusts the bounds (a range from
+ * -6,000,000 blocks the event loop for seconds).
+ */
+export function checkSlots(reply: unknown, askedHost: string): { ranges: Range[]; whole: boolean } {
+  if (!Array.isArray(reply)) return { ranges: [], whole: false }
   const ranges: Range[] = []
+  let whole = true
   for (const entry of reply) {
     if (!Array.isArray(entry) || entry.length < 3) continue
     const node = (value: unknown) => {
@@ -86,19 +92,32 @@ export function parseSlots(reply: unknown, askedHost: string): Range[] {
     const nodes = entry.slice(2).filter(Array.isArray).map(node)
     const master = nodes[0]
     if (master === undefined || master.host === '?') continue
-    ranges.push({
-      from: Number(entry[0]),
-      to: Number(entry[1]),
-      master,
-      replicas: nodes.slice(1).filter((n) => n.host !== '?'),
-    })
+    const from = Number(entry[0])
+    const to = Number(entry[1])
+    if (!validSlot(from) || !validSlot(to) || from > to || !validNode(master)) {
+      whole = false
+      continue
+    }
+    const replicas = nodes.slice(1).filter((n) => n.host !== '?')
+    if (!replicas.every(validNode)) whole = false
+    ranges.push({ from, to, master, replicas: replicas.filter(validNode) })
   }
-  return ranges
+  return { ranges, whole }
+}
+
+/** Whether `address` (`host:port`) names a node a client could reach: see `validNode`. */
+export function validAddress(address: string): boolean {
+  const colon = address.lastIndexOf(':')
+  return (
+    colon > 0 &&
+    validNode({ host: address.slice(0, colon), port: Number(address.slice(colon + 1)) })
+  )
 }
 
 /**
  * The table of `ranges`: one shard per primary, its nodes' handles from `handle`; replicas only
- * with `withReplicas`. The read rotations are left empty (`setReaders` fills them).
+ * with `withReplicas`. The read rotations are left empty (`setReaders` fills them). Slots out of
+ * 0..16383 are ignored.
  */
 export function buildTable(
   ranges: readonly Range[],
@@ -115,7 +134,8 @@ export function buildTable(
       shard = { master: handle(address), replicas, readers: [], turn: 0 }
       shards.set(address, shard)
     }
-    for (let slot = range.from; slot <= range.to && slot < SLOT_COUNT; slot++) table[slot] = shard
+    const to = Math.min(range.to, SLOT_COUNT - 1)
+    for (let slot = Math.max(range.from, 0); slot <= to; slot++) table[slot] = shard
   }
   return { table, shards }
 }
@@ -208,10 +228,18 @@ export function replicaStateOf(info: string): ReplicaState | undefined {
 
 function hostPort(node: NodeRedisClusterNodeLike): { host: string; port: number } {
   if (node.host !== undefined && node.port !== undefined)
-    return { host: node.host, port: node.port }
+    return { host: String(node.host), port: Number(node.port) }
   const address = node.address ?? ''
   const colon = address.lastIndexOf(':')
   return { host: address.slice(0, colon), port: Number(address.slice(colon + 1)) }
+}
+
+function validSlot(slot: number): boolean {
+  return Number.isInteger(slot) && slot >= 0 && slot < SLOT_COUNT
+}
+
+function validNode(node: { host: string; port: number }): boolean {
+  return node.host !== '' && Number.isInteger(node.port) && node.port >= 1 && node.port <= 65535
 }
 
 function sameNodes(

@@ -17,8 +17,8 @@ import { isUnreadableReply } from './_retry.ts'
 import { nodesChanged } from './_scripts.ts'
 import {
   buildTable,
+  checkSlots,
   nodesOf,
-  parseSlots,
   type Range,
   rangesOfCluster,
   refreshSources,
@@ -26,6 +26,7 @@ import {
   setAllReaders,
   setReadersOf,
   tableChanged,
+  validAddress,
 } from './_slot-map.ts'
 import { SLOT_COUNT } from './_slots.ts'
 import type { TrackingClientLike } from './_tracking.ts'
@@ -51,6 +52,8 @@ const PROBE_WAIT_MS = 100
 const MAX_REFRESH_WAIT_MS = 1000
 /** The least time between two slot-map refreshes. */
 const REFRESH_INTERVAL_MS = 200
+/** The least time between two rediscoveries a call for a slot without a node asks for. */
+const REDISCOVER_INTERVAL_MS = 500
 /** How often replicas cachex reads from are checked (`INFO replication`). */
 export const REPLICA_CHECK_MS = 1000
 /** Every how many replica checks the slot map is asked again, for new replicas. */
@@ -105,6 +108,8 @@ export class Topology {
   #refreshAgain = false
   #lastRefresh = Number.NEGATIVE_INFINITY
   #nudging = false
+  #rediscovering = false
+  #lastRediscover = Number.NEGATIVE_INFINITY
 
   constructor(options: TopologyOptions) {
     this.#options = options
@@ -338,6 +343,24 @@ export class Topology {
     return refreshing
   }
 
+  /**
+   * A call found no node for its slot: the map is not built (no slot was assigned when node-redis
+   * discovered the cluster, or its map named no valid node) or no node serves the slot. The map is
+   * asked again — of the seeds too — at most one at a time and 500 ms apart; a valid map found
+   * builds cachex's, and node-redis is told to rediscover from the node that gave it.
+   */
+  rediscover(): void {
+    const now = performance.now()
+    if (this.#closed || this.#rediscovering || now - this.#lastRediscover < REDISCOVER_INTERVAL_MS)
+      return
+    this.#rediscovering = true
+    this.#lastRediscover = now
+    const run = this.#built ? this.refresh() : this.#refreshOnce()
+    void run.finally(() => {
+      this.#rediscovering = false
+    })
+  }
+
   /** Stops the watch and the checks, and closes the clients cachex opened. */
   async close(): Promise<void> {
     this.#closed = true
@@ -347,24 +370,59 @@ export class Topology {
     await this.#nodes.close()
   }
 
+  /**
+   * Asks the primaries of the map for it (see `refreshSources`), then — when none gave a valid one
+   * — the seeds. The first valid map is applied (built, the first time).
+   */
   async #refreshOnce(): Promise<void> {
-    const sources = refreshSources(this.#shards, performance.now())
-    for (const source of sources.slice(0, 3)) {
+    const sources = refreshSources(this.#shards, performance.now()).slice(0, 3)
+    const asked = new Set(sources.map((node) => node.address))
+    const seeds = this.#seeds().filter((address) => !asked.has(address))
+    for (const source of [...sources, ...seeds]) {
       try {
-        await this.#nodes.connect(source)
+        const node = typeof source === 'string' ? this.handle(source) : source
+        if (node.down && typeof source === 'string') continue
+        await this.#nodes.connect(node)
         const reply = await within(
-          (source.sender as Sender<NodeSender>).as(true).sendCommand(['CLUSTER', 'SLOTS']),
+          (node.sender as Sender<NodeSender>).as(true).sendCommand(['CLUSTER', 'SLOTS']),
           Math.min(this.#options.askTimeoutMs, MAX_REFRESH_WAIT_MS),
-          `CLUSTER SLOTS on ${source.address}`,
+          `CLUSTER SLOTS on ${node.address}`,
         )
-        const ranges = parseSlots(reply, source.host)
-        if (ranges.length === 0) continue
-        if (this.#apply(ranges)) this.#nudge(source)
+        const { ranges, whole } = checkSlots(reply, node.host)
+        if (ranges.length === 0 || this.#closed) continue
+        const first = !this.#built
+        this.#built = true
+        // node-redis's discovery trusts the bounds: it is told only of a map wholly valid.
+        if ((this.#apply(ranges) || first) && whole) this.#nudge(node)
+        if (first && this.#options.readFromReplicas) this.#startReplicaChecks()
         return
       } catch {
         // Ask the next one.
       }
     }
+  }
+
+  /** The seeds' addresses (`host:port`), from node-redis's `rootNodes`. */
+  #seeds(): string[] {
+    const roots = (this.#cluster._options as { rootNodes?: unknown } | undefined)?.rootNodes
+    if (!Array.isArray(roots)) return []
+    const addresses: string[] = []
+    for (const root of roots as Array<{
+      url?: unknown
+      socket?: { host?: unknown; port?: unknown }
+    }>) {
+      try {
+        if (typeof root?.url === 'string') {
+          const url = new URL(root.url)
+          addresses.push(`${url.hostname.replace(/^\[(.*)\]$/, '$1')}:${url.port || 6379}`)
+        } else if (root?.socket !== undefined && root.socket.port !== undefined) {
+          addresses.push(`${String(root.socket.host ?? 'localhost')}:${Number(root.socket.port)}`)
+        }
+      } catch {
+        // Not an address: not a seed to ask.
+      }
+    }
+    return addresses.filter(validAddress)
   }
 
   /** Makes the map from `ranges`; whether it changed. */

@@ -7,6 +7,7 @@ import {
   type Tracking,
   type TrackingListener,
 } from '@cachex/core'
+import { markUnsent } from '@cachex/core/internal'
 import { ClusterBlocking } from './_cluster-blocking.ts'
 import { closeCluster } from './_cluster-close.ts'
 import { describeClusterFailure } from './_cluster-describe.ts'
@@ -39,7 +40,7 @@ import {
   wholeOf,
 } from './_routing.ts'
 import { asEval, noteEval, scriptEpoch } from './_scripts.ts'
-import type { Shard } from './_slot-map.ts'
+import { type Shard, validAddress } from './_slot-map.ts'
 import { keySlot } from './_slots.ts'
 import { Topology } from './_topology.ts'
 import { transactionKey } from './_transaction.ts'
@@ -525,9 +526,20 @@ class ClusterConnection implements Connection {
       if (this.#topology.table[slot] !== undefined)
         return this.#sendOnce(slot, readonly, args, text)
     }
-    // A slot no primary serves (the cluster lost a shard): node-redis says so in its own words.
-    void this.#topology.refresh()
-    return this.#router.as(text).sendCommand(args[1], readonly, args)
+    // Asked again, of the seeds too: a cluster formed after cachex started has its slots now.
+    this.#topology.rediscover()
+    // A slot node-redis knows a node of: it routes the command (and follows its redirections).
+    const known = this.#cluster.slots[slot]?.master.address
+    if (known !== undefined && validAddress(known))
+      return this.#router.as(text).sendCommand(args[1], readonly, args)
+    // None does (the cluster lost a shard, or had no slot assigned yet): not node-redis's TypeError.
+    return Promise.reject(
+      markUnsent(
+        new ConnectionError(
+          `no node of ${this.#where} serves slot ${slot} (yet): its slot map assigns it to no valid node — a cluster not formed yet, or one that lost a shard; the map is asked again, of the seeds too (the command was not sent)`,
+        ),
+      ),
+    )
   }
 
   /** What a walk of the keys asks of this connection (`walkCluster`). */
