@@ -281,8 +281,8 @@ export class SentinelWatch {
       master: {
         ...address(fields),
         flags: (fields.flags ?? '').split(','),
-        epoch: Number(fields['config-epoch'] ?? 0),
-        failoverTimeoutMs: Number(fields['failover-timeout'] ?? 180_000),
+        epoch: finiteOr(fields['config-epoch'], 0),
+        failoverTimeoutMs: finiteOr(fields['failover-timeout'], 180_000),
       },
       replicas: list(replicas).map((reply) => {
         const replica = pairs(reply)
@@ -361,6 +361,21 @@ function list(reply: unknown): unknown[] {
   return Array.isArray(reply) ? reply : []
 }
 
+/**
+ * A port as a sentinel spells it (a reply's `port`, `+switch-master … <ip> <port>`): digits only,
+ * else `NaN`, an invalid address (`Number()` would take `0x10`, `1e3`, `' 6379'` or `''` as 0).
+ */
+export function portOf(text: string | undefined): number {
+  return text !== undefined && /^[0-9]{1,5}$/.test(text) ? Number(text) : Number.NaN
+}
+
+/** A node's address as a sentinel reports it; the port strictly digits (else `NaN`: invalid). */
 function address(fields: Record<string, string>): NodeAddress {
-  return { host: fields.ip ?? '', port: Number(fields.port) }
+  return { host: fields.ip ?? '', port: portOf(fields.port) }
+}
+
+/** A number a sentinel reports, or `fallback` where it reports something else. */
+function finiteOr(text: string | undefined, fallback: number): number {
+  const n = Number(text ?? fallback)
+  return Number.isFinite(n) ? n : fallback
 }

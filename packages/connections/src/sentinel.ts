@@ -14,10 +14,12 @@ import { Lifecycle } from './_lifecycle.ts'
 import { type Credentials, checkUserHasPassword } from './_options.ts'
 import { firstHealthy, ReplicaRotation, readBatchOn, readOn } from './_rotation.ts'
 import { nodesChanged, scriptEpoch } from './_scripts.ts'
+import { invalidAddress, invalidPrimaryError, nodesToUse, PacedQueue } from './_sentinel-address.ts'
 import { isRedisSentinel, type SentinelOptions, sentinelSettings } from './_sentinel-options.ts'
 import {
   eventMasterAddress,
   type NodeAddress,
+  portOf,
   type SentinelEvent,
   type SentinelView,
   SentinelWatch,
@@ -89,6 +91,8 @@ class SentinelConnection implements Connection {
   #switches = 0
 
   readonly #where: string
+  /** The service name (`sentinel monitor <name> …`), for messages. */
+  readonly #name: string
   readonly #watch: SentinelWatch
   readonly #roots: NodeAddress[]
   readonly #connectTimeoutMs: number
@@ -128,6 +132,14 @@ class SentinelConnection implements Connection {
   #refreshing = false
   #refreshAgain = false
   #scanTimer: NodeJS.Timeout | undefined
+  /**
+   * The replicas listed that have no connection yet, opened a few per turn of the event loop, and
+   * tracked once opened (`#retrack`).
+   */
+  readonly #opener = new PacedQueue<NodeAddress>(
+    (replica) => this.#openReplica(replica),
+    () => this.#retrack(),
+  )
   /** The tracking groups of `track`: every data node in use, re-tracked when they change. */
   readonly #trackings = new Set<TrackingGroup<StandaloneConnection>>()
   /** With a local tier, a replica serves reads only while tracked (see `track`). */
@@ -139,6 +151,7 @@ class SentinelConnection implements Connection {
     const { address, name, password, extra, replicaPoolSize, ...settings } =
       sentinelSettings(options)
     this.#roots = settings.roots
+    this.#name = name
     this.#secrets = [
       password,
       extra.password,
@@ -327,6 +340,7 @@ class SentinelConnection implements Connection {
     this.#trackings.clear()
     this.#failover.close()
     clearInterval(this.#scanTimer)
+    this.#opener.clear()
     this.#watch.close()
     this.#rotation?.close()
     const nodes = [...this.#nodes.values()]
@@ -384,11 +398,12 @@ class SentinelConnection implements Connection {
     if (this.#life.closed || !this.#discovered) return
     const { channel, words, from } = event
     if (channel === '+switch-master') {
-      // +switch-master <name> <old ip> <old port> <new ip> <new port>: writes go there now.
-      const port = Number(words[4])
-      if (words[3] !== undefined && Number.isInteger(port)) {
+      // +switch-master <name> <old ip> <old port> <new ip> <new port>: writes go there now. An
+      // address no server can have is no switch: the sentinels are asked which primary won.
+      const node = { host: words[3] ?? '', port: portOf(words[4]) }
+      if (this.#usable(node) !== undefined) {
         this.#failover.switched()
-        this.#switchTo({ host: words[3], port })
+        this.#switchTo(node)
         this.#switchedAt = performance.now()
         this.#retrack()
       }
@@ -437,19 +452,21 @@ class SentinelConnection implements Connection {
    * announced after that is not undone by them.
    */
   #apply(views: SentinelView[], startedAt: number): void {
-    const settled = views.filter((view) => !view.master.flags.includes('failover_in_progress'))
+    // A view naming a primary no server can be (a port out of 1..65535…) names none: the primary
+    // in use stays, and its replicas and sentinels are taken all the same.
+    const named = views.filter((view) => invalidAddress(view.master) === undefined)
+    const settled = named.filter((view) => !view.master.flags.includes('failover_in_progress'))
     let best: SentinelView | undefined
     for (const view of settled) {
       if (best === undefined || view.master.epoch > best.master.epoch) best = view
     }
-    const source = best ?? (views[0] as SentinelView)
+    const source = best ?? named[0] ?? (views[0] as SentinelView)
     this.#failover.failoverTimeoutMs = source.master.failoverTimeoutMs
     // Views asked before a sentinel announced a switch predate it: they would move writes back
     // to the old primary. So would a sentinel that still has an older configuration.
     const current =
       best !== undefined && startedAt >= this.#switchedAt && best.master.epoch >= this.#epoch
-    if (current || this.#primaryKey === undefined) {
-      this.#switchTo(source.master)
+    if ((current || this.#primaryKey === undefined) && this.#switchTo(source.master)) {
       this.#epoch = Math.max(this.#epoch, source.master.epoch)
     }
     // The sentinels failing over the primary in use: until one announces the switch (the leader
@@ -467,18 +484,22 @@ class SentinelConnection implements Connection {
     this.#setReplicas(source.replicas)
     this.#retrack()
     for (const view of views) {
-      for (const node of view.sentinels) if (node.host !== '') this.#watch.add(node)
+      for (const node of nodesToUse(view.sentinels)) this.#watch.add(node)
     }
     this.#failover.wake()
   }
 
-  /** Makes `node` the primary: writes go there from now on. */
-  #switchTo(node: NodeAddress): void {
+  /**
+   * Makes `node` the primary: writes go there from now on. `false` when it cannot be (an address
+   * no server can have: `#usable`), and the primary stays.
+   */
+  #switchTo(node: NodeAddress): boolean {
     const id = key(node)
-    if (id === this.#primaryKey || node.host === '') return
+    if (id === this.#primaryKey) return true
+    const primary = this.#usable(node)
+    if (primary === undefined) return false
     const first = this.#primaryKey === undefined
     const old = this.#primary
-    const primary = this.#node(node)
     this.#primary = primary
     this.#primaryKey = id
     this.#switches++
@@ -491,25 +512,31 @@ class SentinelConnection implements Connection {
     // Its calls in flight reject: a reply of the old one now would be of a write it loses.
     if (old !== undefined && old !== primary) this.#failover.replaced(old, id)
     this.#failover.wake()
+    return true
   }
 
   /**
    * The replicas the sentinels list become the candidates of the read rotation, down or not: the
    * rotation's own checks say which may serve reads (the sentinels flag a replica `disconnected`
-   * for a moment after every switch, and one that restarted empty is not flagged at all). The
+   * for a moment after every switch, and one that restarted empty is not flagged at all). Only
+   * the first `MAX_NODES_PER_VIEW` listed with a valid address, each once (`nodesToUse`). The
    * connections to nodes no longer listed are closed.
    */
   #setReplicas(replicas: SentinelView['replicas']): void {
     const wanted = new Set<string>()
     const rotation = this.#rotation
+    const queued: NodeAddress[] = []
     if (rotation !== undefined) {
-      for (const replica of replicas) {
+      const primary = new Set(this.#primaryKey === undefined ? [] : [this.#primaryKey])
+      for (const replica of nodesToUse(replicas, primary)) {
         const id = key(replica)
-        if (id === this.#primaryKey || replica.host === '') continue
         wanted.add(id)
-        rotation.add(this.#node(replica))
+        const node = this.#nodes.get(id)
+        if (node === undefined) queued.push(replica)
+        else rotation.add(node)
       }
     }
+    this.#opener.replace(queued)
     for (const [id, node] of this.#nodes) {
       if (id === this.#primaryKey || wanted.has(id)) continue
       rotation?.remove(node)
@@ -518,25 +545,59 @@ class SentinelConnection implements Connection {
     }
   }
 
-  #node(node: NodeAddress): StandaloneConnection {
+  /**
+   * Opens the connection to a replica `#setReplicas` queued, and makes it a candidate of the read
+   * rotation; `false` when none is opened (closed meanwhile, the primary now, an invalid address).
+   */
+  #openReplica(replica: NodeAddress): boolean {
+    const rotation = this.#rotation
+    if (this.#life.closed || rotation === undefined || key(replica) === this.#primaryKey) {
+      return false
+    }
+    const node = this.#usable(replica)
+    if (node !== undefined) rotation.add(node)
+    return node !== undefined
+  }
+
+  /**
+   * The connection to the data node at `node` (opened once per `host:port`); `undefined` for an
+   * address no server can have (`invalidAddress`), or one the URL of a connection refuses.
+   */
+  #usable(node: NodeAddress): StandaloneConnection | undefined {
+    if (invalidAddress(node) !== undefined) return undefined
     const id = key(node)
     let connection = this.#nodes.get(id)
     if (connection === undefined) {
-      connection = this.#connect(node)
+      try {
+        connection = this.#connect(node)
+      } catch {
+        return undefined
+      }
       this.#nodes.set(id, connection)
     }
     return connection
   }
 
+  /**
+   * Asks the sentinels where the primary is. Discovered only once one named a primary with a
+   * valid address: until then calls reject at once (the lifecycle's breaker) and the sentinels
+   * are asked again in the background.
+   */
   readonly #discover = async (): Promise<void> => {
     for (const root of this.#roots) this.#watch.add(root)
     const view = await this.#watch.first(this.#connectTimeoutMs, this.#where)
     // Closed meanwhile: the discovery ends, unless it carries calls made before the close.
     if (this.#life.closed && !this.#life.carrying) throw this.#life.closedError()
     if (this.#discovered) return
+    // The first to answer names no valid primary: the others may.
+    const views =
+      invalidAddress(view.master) === undefined ? [view] : [view, ...(await this.#watch.all())]
+    if (this.#life.closed && !this.#life.carrying) throw this.#life.closedError()
+    if (this.#discovered) return
+    this.#apply(views, performance.now())
+    if (this.#primaryKey === undefined) throw invalidPrimaryError(this.#name, view)
     this.#discovered = true
     this.#life.breaker.up()
-    this.#apply([view], performance.now())
     // The other sentinels may know a newer configuration.
     this.#refreshSoon()
     if (this.#scanIntervalMs > 0) {
