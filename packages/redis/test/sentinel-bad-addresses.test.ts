@@ -114,6 +114,12 @@ it('SENTINEL REPLICAS lists replicas with a bad port or no host: writes go to th
   try {
     const write = await timed(cache.set('k', 1))
     expect(write.error).toBeUndefined()
+    // Replication is asynchronous: the replica has the write before reads of it are checked.
+    const until0 = Date.now() + 15_000
+    while ((await redisCall(replica.url, ['GET', cache.makeKey('k')])) === null) {
+      if (Date.now() > until0) throw new Error('the write did not reach the replica within 15 s')
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
     const before = await gets(replica.url)
     const until = Date.now() + 15_000
     let served = false
