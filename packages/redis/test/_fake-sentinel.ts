@@ -1,6 +1,7 @@
 // A fake Redis Sentinel on node:net: answers the SENTINEL queries with whatever the test says,
 // and publishes notifications to the clients that PSUBSCRIBEd. RESP2 or RESP3 (after HELLO 3).
 import { type AddressInfo, createServer, type Socket } from 'node:net'
+import { parseCommand } from './_resp-proxy.ts'
 
 export type Value = string | number | null | Value[] | Map<string, Value> | Buffer
 
@@ -52,26 +53,12 @@ export interface FakeSentinel {
   close(): Promise<void>
 }
 
+/** One command: an inline one (`PING\r\n`), or a RESP array of bulk strings. */
 function parse(buf: Buffer, pos: number): { args: string[]; end: number } | undefined {
-  if (buf[pos] !== 0x2a) {
-    const eol = buf.indexOf('\r\n', pos)
-    if (eol === -1) return undefined
-    return { args: buf.toString('latin1', pos, eol).split(' '), end: eol + 2 }
-  }
+  if (buf[pos] === 0x2a) return parseCommand(buf, pos)
   const eol = buf.indexOf('\r\n', pos)
   if (eol === -1) return undefined
-  const n = Number(buf.toString('latin1', pos + 1, eol))
-  let p = eol + 2
-  const args: string[] = []
-  for (let i = 0; i < n; i++) {
-    const e = buf.indexOf('\r\n', p)
-    if (e === -1) return undefined
-    const len = Number(buf.toString('latin1', p + 1, e))
-    if (buf.length < e + 2 + len + 2) return undefined
-    args.push(buf.toString('latin1', e + 2, e + 2 + len))
-    p = e + 2 + len + 2
-  }
-  return { args, end: p }
+  return { args: buf.toString('latin1', pos, eol).split(' '), end: eol + 2 }
 }
 
 export async function startFakeSentinel(): Promise<FakeSentinel> {

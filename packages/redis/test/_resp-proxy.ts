@@ -2,6 +2,8 @@
 // of a shape their command never gives): it passes every command to a real redis-server and lets
 // a test rewrite selected replies.
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net'
+import { type RedisServer, startRedis } from '@cachex/test-utils'
+import { afterAll, beforeAll } from 'vitest'
 
 /** Parses one RESP value starting at `pos`; returns the end offset, or -1 if incomplete. */
 export function frameEnd(buf: Buffer, pos: number): number {
@@ -48,7 +50,11 @@ export function frameEnd(buf: Buffer, pos: number): number {
   }
 }
 
-function parseCommand(buf: Buffer, pos: number): { args: string[]; end: number } | undefined {
+/** One command sent as a RESP array of bulk strings; `undefined` if incomplete. */
+export function parseCommand(
+  buf: Buffer,
+  pos: number,
+): { args: string[]; end: number } | undefined {
   const eol = buf.indexOf('\r\n', pos)
   if (eol === -1) return undefined
   const n = Number(buf.toString('latin1', pos + 1, eol))
@@ -156,4 +162,34 @@ export async function startProxy(target: string): Promise<RespProxy> {
   proxy.port = (server.address() as AddressInfo).port
   proxy.url = `redis://127.0.0.1:${proxy.port}`
   return proxy
+}
+
+/** A test file's redis-server behind a RESP proxy, and what the process threw unhandled. */
+export interface ProxiedRedis {
+  redis: RedisServer
+  proxy: RespProxy
+  /** Uncaught exceptions and unhandled rejections while the file's tests ran. */
+  crashes: unknown[]
+}
+
+/**
+ * Starts a redis-server and a proxy in front of it before the file's tests (stopped after them),
+ * and records the process's crashes meanwhile. Call at a test file's top level.
+ */
+export function proxiedRedis(): ProxiedRedis {
+  const fixture = { crashes: [] as unknown[] } as ProxiedRedis
+  const onCrash = (error: unknown) => fixture.crashes.push(error)
+  beforeAll(async () => {
+    process.on('uncaughtException', onCrash)
+    process.on('unhandledRejection', onCrash)
+    fixture.redis = await startRedis()
+    fixture.proxy = await startProxy(fixture.redis.url)
+  })
+  afterAll(async () => {
+    process.off('uncaughtException', onCrash)
+    process.off('unhandledRejection', onCrash)
+    await fixture.proxy?.close()
+    await fixture.redis?.stop()
+  })
+  return fixture
 }

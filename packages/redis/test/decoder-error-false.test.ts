@@ -8,18 +8,10 @@
 
 import { createServer, type Socket } from 'node:net'
 import { type Cache, CachexError, ConnectionError, createCache } from '@cachex/redis'
-import {
-  delay,
-  type RedisServer,
-  redisCall,
-  startCluster,
-  startRedis,
-  startSentinels,
-  uniquePrefix,
-} from '@cachex/test-utils'
+import { delay, redisCall, startCluster, startSentinels, uniquePrefix } from '@cachex/test-utils'
 import { createClient } from '@redis/client'
-import { afterAll, beforeAll, expect, it } from 'vitest'
-import { type RespProxy, startProxy, type Tamper } from './_resp-proxy.ts'
+import { expect, it } from 'vitest'
+import { proxiedRedis, type RespProxy, startProxy, type Tamper } from './_resp-proxy.ts'
 
 /** How long a call or the recovery may take: under `SOCKET_TIMEOUT_S`. */
 const BOUND_MS = 15_000
@@ -28,24 +20,8 @@ const SOCKET_TIMEOUT_S = 20
 /** A byte RESP has no type for. */
 const GARBAGE = '\x01garbage\r\n'
 
-let redis: RedisServer
-let proxy: RespProxy
-const crashes: unknown[] = []
-const onCrash = (error: unknown) => crashes.push(error)
-
-beforeAll(async () => {
-  process.on('uncaughtException', onCrash)
-  process.on('unhandledRejection', onCrash)
-  redis = await startRedis()
-  proxy = await startProxy(redis.url)
-})
-
-afterAll(async () => {
-  process.off('uncaughtException', onCrash)
-  process.off('unhandledRejection', onCrash)
-  await proxy?.close()
-  await redis?.stop()
-})
+const fx = proxiedRedis()
+const { crashes } = fx
 
 type Outcome = { value: unknown } | { error: unknown }
 
@@ -88,14 +64,14 @@ async function recovers(cache: Cache, key: string): Promise<void> {
 
 it("a value longer than V8's longest string, read as text: the get rejects at once, no get resolves another key's value", async () => {
   const cache = createCache({
-    location: redis.url,
+    location: fx.redis.url,
     serializer: 'json',
     socketTimeout: SOCKET_TIMEOUT_S,
   })
   try {
     await cache.set('small', 'the value of small', null)
     // Written by another client: 536,870,900 bytes (V8's strings stop at 536,870,888).
-    await redisCall(redis.url, ['SETRANGE', cache.makeKey('big'), '536870899', 'x'], 60_000)
+    await redisCall(fx.redis.url, ['SETRANGE', cache.makeKey('big'), '536870899', 'x'], 60_000)
     const client = (await cache.connection.client()) as {
       once(event: string, listener: () => void): unknown
     }
@@ -118,14 +94,14 @@ it("a value longer than V8's longest string, read as text: the get rejects at on
     expect(await cache.get('small')).toBe('the value of small')
     expect(crashes.map(String)).toEqual([])
   } finally {
-    await redisCall(redis.url, ['DEL', cache.makeKey('big')]).catch(() => undefined)
+    await redisCall(fx.redis.url, ['DEL', cache.makeKey('big')]).catch(() => undefined)
     await cache.close()
   }
 }, 120_000)
 
 it("a client handed in whose own 'ping-interval' listener throws a TypeError stays in use", async () => {
   // node-redis emits the errors of the PING it sends every `pingInterval` on 'error'.
-  const client = createClient({ url: redis.url, pingInterval: 200 })
+  const client = createClient({ url: fx.redis.url, pingInterval: 200 })
   client.on('error', () => undefined)
   let pings = 0
   client.on('ping-interval', () => {
@@ -148,7 +124,7 @@ it("a client handed in whose own 'ping-interval' listener throws a TypeError sta
 // connection is in step. cachex cannot tell, from the error, whether a reply was lost before it:
 // the client is checked (an `ECHO`), and used again once the check's own reply comes back.
 it('a client handed in that got a reply no command waited for is used again once it answers in step', async () => {
-  const client = createClient({ url: proxy.url })
+  const client = createClient({ url: fx.proxy.url })
   client.on('error', () => undefined)
   await client.connect()
   const cache = createCache({ location: client as never, socketTimeout: SOCKET_TIMEOUT_S })
@@ -159,14 +135,14 @@ it('a client handed in that got a reply no command waited for is used again once
   }
   try {
     await cache.set('x', 'value-of-x')
-    proxy.tamper = tamper
+    fx.proxy.tamper = tamper
     expect(await cache.get('x')).toBe('value-of-x')
     expect(extra).toBe(1)
     await recovers(cache, 'recover')
     expect(await cache.get('x')).toBe('value-of-x')
     expect(crashes.map(String)).toEqual([])
   } finally {
-    proxy.tamper = undefined
+    fx.proxy.tamper = undefined
     await cache.close()
     if (client.isOpen) client.destroy()
   }
@@ -175,7 +151,7 @@ it('a client handed in that got a reply no command waited for is used again once
 it('a credentials provider that fails with a TypeError is not reported as an unreadable reply', async () => {
   let calls = 0
   const cache = createCache({
-    location: redis.url,
+    location: fx.redis.url,
     clientOptions: {
       credentialsProvider: {
         type: 'async-credentials-provider',
@@ -256,7 +232,7 @@ it('a server that garbles a reply after every login is not reconnected to in a l
 
 it("a local tier's tracking connection garbled after every login is not reconnected in a loop", async () => {
   let logins = 0
-  proxy.tamper = (args, reply) => {
+  fx.proxy.tamper = (args, reply) => {
     const bcast =
       args[0]?.toUpperCase() === 'CLIENT' && args.some((a) => a.toUpperCase() === 'BCAST')
     if (!bcast) return undefined
@@ -265,7 +241,7 @@ it("a local tier's tracking connection garbled after every login is not reconnec
     return garbleAfter(reply, 200)
   }
   const cache = createCache({
-    location: proxy.url,
+    location: fx.proxy.url,
     keyPrefix: uniquePrefix('trk-storm'),
     local: { maxEntries: 100 },
   })
@@ -276,7 +252,7 @@ it("a local tier's tracking connection garbled after every login is not reconnec
     expect(await cache.get('k')).toBe('v')
     expect(crashes.map(String)).toEqual([])
   } finally {
-    proxy.tamper = undefined
+    fx.proxy.tamper = undefined
     await cache.close()
   }
 }, 30_000)

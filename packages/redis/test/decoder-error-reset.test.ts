@@ -5,17 +5,10 @@
 // garbage waits forever. The connection is reset at once instead: the calls in flight reject with
 // a typed error, none resolves a value that is not its own, and the cache works again.
 import { type Cache, CachexError, ConnectionError, createCache } from '@cachex/redis'
-import {
-  type RedisServer,
-  startCluster,
-  startRedis,
-  startSentinels,
-  type TestCluster,
-  uniquePrefix,
-} from '@cachex/test-utils'
+import { startCluster, startSentinels, type TestCluster, uniquePrefix } from '@cachex/test-utils'
 import { createClient } from '@redis/client'
-import { afterAll, beforeAll, expect, it } from 'vitest'
-import { type RespProxy, startProxy, type Tamper } from './_resp-proxy.ts'
+import { expect, it } from 'vitest'
+import { proxiedRedis, type RespProxy, startProxy, type Tamper } from './_resp-proxy.ts'
 
 /** A reply starting with a type byte RESP does not have. */
 const BAD_TYPE = '?x\r\n'
@@ -26,24 +19,8 @@ const BOUND_MS = 15_000
 /** The socketTimeout of these caches: its reset cannot be what ends a stuck call within the bound. */
 const SOCKET_TIMEOUT_S = 20
 
-let redis: RedisServer
-let proxy: RespProxy
-const crashes: unknown[] = []
-const onCrash = (error: unknown) => crashes.push(error)
-
-beforeAll(async () => {
-  process.on('uncaughtException', onCrash)
-  process.on('unhandledRejection', onCrash)
-  redis = await startRedis()
-  proxy = await startProxy(redis.url)
-})
-
-afterAll(async () => {
-  process.off('uncaughtException', onCrash)
-  process.off('unhandledRejection', onCrash)
-  await proxy?.close()
-  await redis?.stop()
-})
+const fx = proxiedRedis()
+const { crashes } = fx
 
 /**
  * Replaces, once, the reply to the first command named `name` whose arguments `match`, on any of
@@ -154,11 +131,11 @@ for (const [label, reply] of [
   ['a reply nested 50,000 arrays deep', DEEP],
 ] as const) {
   it(`a GET reply with ${label}: no get resolves another key's value, and the cache recovers`, async () => {
-    const cache = open(proxy.url)
+    const cache = open(fx.proxy.url)
     try {
-      await garbledGet(cache, [proxy], reply, (key) => key === ':1:a')
+      await garbledGet(cache, [fx.proxy], reply, (key) => key === ':1:a')
     } finally {
-      proxy.tamper = undefined
+      fx.proxy.tamper = undefined
       await cache.close()
     }
   }, 90_000)
@@ -167,14 +144,14 @@ for (const [label, reply] of [
 // A client of the user's is never destroyed by cachex: calls fail at once, saying it is out of
 // step, until its owner reconnects it.
 it('a GET reply with a type byte RESP does not have, on a client handed in', async () => {
-  const client = createClient({ url: proxy.url })
+  const client = createClient({ url: fx.proxy.url })
   client.on('error', () => undefined)
   await client.connect()
   const cache = createCache({ location: client as never, socketTimeout: SOCKET_TIMEOUT_S })
   try {
     await cache.set('a', 'value-of-a')
     await cache.set('b', 'value-of-b')
-    tamperOnce([proxy], 'GET', BAD_TYPE, (args) => args[1] === ':1:a')
+    tamperOnce([fx.proxy], 'GET', BAD_TYPE, (args) => args[1] === ':1:a')
     const a = settle(cache.get('a'))
     await new Promise((resolve) => setTimeout(resolve, 100))
     const b = await settle(cache.get('b'))
@@ -190,7 +167,7 @@ it('a GET reply with a type byte RESP does not have, on a client handed in', asy
     expect(await cache.get('b')).toBe('value-of-b')
     expect(crashes.map(String)).toEqual([])
   } finally {
-    proxy.tamper = undefined
+    fx.proxy.tamper = undefined
     await cache.close()
     if (client.isOpen) client.destroy()
   }
@@ -202,15 +179,15 @@ for (const [label, name, reply] of [
   ['HELLO answered with a reply nested 50,000 arrays deep', 'HELLO', DEEP],
 ] as const) {
   it(`${label}: the first call fails typed, and the cache connects again`, async () => {
-    tamperOnce([proxy], name, reply)
-    const cache = open(proxy.url)
+    tamperOnce([fx.proxy], name, reply)
+    const cache = open(fx.proxy.url)
     try {
       const first = await settle(cache.get('handshake-key'))
       expectOwnValueOrTyped(first, undefined, 'the first get')
       await recovers(cache, 'handshake-key')
       expect(crashes.map(String)).toEqual([])
     } finally {
-      proxy.tamper = undefined
+      fx.proxy.tamper = undefined
       await cache.close()
     }
   }, 90_000)

@@ -2,28 +2,12 @@
 // the socket out of step (see decoder-error-reset.test.ts), so the tier went down and never came
 // back (no 'ready' again). The tracking connection is replaced, and the tier is on again.
 import { createCache } from '@cachex/redis'
-import { delay, type RedisServer, redisCall, startRedis, uniquePrefix } from '@cachex/test-utils'
-import { afterAll, beforeAll, expect, it } from 'vitest'
-import { type RespProxy, startProxy, type Tamper } from './_resp-proxy.ts'
+import { delay, redisCall, uniquePrefix } from '@cachex/test-utils'
+import { expect, it } from 'vitest'
+import { proxiedRedis, type Tamper } from './_resp-proxy.ts'
 
-let redis: RedisServer
-let proxy: RespProxy
-const crashes: unknown[] = []
-const onCrash = (error: unknown) => crashes.push(error)
-
-beforeAll(async () => {
-  process.on('uncaughtException', onCrash)
-  process.on('unhandledRejection', onCrash)
-  redis = await startRedis()
-  proxy = await startProxy(redis.url)
-})
-
-afterAll(async () => {
-  process.off('uncaughtException', onCrash)
-  process.off('unhandledRejection', onCrash)
-  await proxy?.close()
-  await redis?.stop()
-})
+const fx = proxiedRedis()
+const { crashes } = fx
 
 /** Polls `check` every 50 ms for up to 15 s (a bound that only proves nothing hangs). */
 async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
@@ -47,9 +31,9 @@ for (const [label, reply] of [
       garbled++
       return reply
     }
-    proxy.tamper = tamper
+    fx.proxy.tamper = tamper
     const cache = createCache({
-      location: proxy.url,
+      location: fx.proxy.url,
       keyPrefix: uniquePrefix('trk'),
       local: { maxEntries: 100 },
     })
@@ -65,11 +49,11 @@ for (const [label, reply] of [
       }, 'the local tier did not come back on')
       // On, and coherent: a write of another client reaches it.
       await until(async () => (await cache.get('k')) === 'one', 'no read')
-      await redisCall(redis.url, ['SET', cache.makeKey('k'), '"two"'])
+      await redisCall(fx.redis.url, ['SET', cache.makeKey('k'), '"two"'])
       await until(async () => (await cache.get('k')) === 'two', 'the write was not heard')
       expect(crashes.map(String)).toEqual([])
     } finally {
-      proxy.tamper = undefined
+      fx.proxy.tamper = undefined
       await cache.close()
     }
   }, 60_000)

@@ -4,48 +4,32 @@
 // `[]` while another fallback of its key is under way, and the counts of pipelines and pattern
 // deletes. Each rejects with a typed error, every caller settled; the cache works again after.
 import { type Cache, CachexError, createCache, ResponseError } from '@cachex/redis'
-import { type RedisServer, redisCall, startRedis } from '@cachex/test-utils'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { type RespProxy, startProxy } from './_resp-proxy.ts'
+import { redisCall } from '@cachex/test-utils'
+import { afterEach, describe, expect, it } from 'vitest'
+import { proxiedRedis } from './_resp-proxy.ts'
 
-let redis: RedisServer
-let proxy: RespProxy
-const crashes: unknown[] = []
-const onCrash = (error: unknown) => crashes.push(error)
+const fx = proxiedRedis()
+const { crashes } = fx
 const caches: Cache[] = []
 
-beforeAll(async () => {
-  process.on('uncaughtException', onCrash)
-  process.on('unhandledRejection', onCrash)
-  redis = await startRedis()
-  proxy = await startProxy(redis.url)
-})
-
 afterEach(async () => {
-  proxy.tamper = undefined
+  fx.proxy.tamper = undefined
   for (const cache of caches.splice(0)) await cache.close()
-  await redisCall(redis.url, ['FLUSHALL'])
+  await redisCall(fx.redis.url, ['FLUSHALL'])
   expect(crashes).toEqual([])
 })
 
-afterAll(async () => {
-  process.off('uncaughtException', onCrash)
-  process.off('unhandledRejection', onCrash)
-  await proxy?.close()
-  await redis?.stop()
-})
-
 function cacheFor(options: Record<string, unknown> = {}): Cache {
-  const cache = createCache({ location: proxy.url, socketTimeout: 5, ...options } as never)
+  const cache = createCache({ location: fx.proxy.url, socketTimeout: 5, ...options } as never)
   caches.push(cache)
   return cache
 }
 
 /** Replaces the next reply to a command named `name` (whose arguments pass `match`), once. */
 function once(name: string, reply: string, match: (args: string[]) => boolean = () => true) {
-  proxy.tamper = (args) => {
+  fx.proxy.tamper = (args) => {
     if (args[0]?.toUpperCase() !== name || !match(args)) return undefined
-    proxy.tamper = undefined
+    fx.proxy.tamper = undefined
     return reply
   }
 }
@@ -76,7 +60,7 @@ async function works(cache: Cache): Promise<void> {
   expect(await cache.hasKey('after')).toBe(true)
 }
 
-const raw = (key: string) => redisCall(redis.url, ['GET', `:1:${key}`])
+const raw = (key: string) => redisCall(fx.redis.url, ['GET', `:1:${key}`])
 
 describe('coalesced hasKey answered with a count of another type', () => {
   for (const [label, reply] of [
@@ -133,16 +117,16 @@ describe('SCAN replies whose keys or cursor are not strings', () => {
     it(`${label}: keys(), iterKeys() and deletePattern() reject; no key "null" deleted`, async () => {
       const cache = cacheFor()
       await cache.setMany({ a: 1, b: 2 })
-      await redisCall(redis.url, ['SET', 'null', 'other'])
-      await redisCall(redis.url, ['SET', '5', 'other'])
+      await redisCall(fx.redis.url, ['SET', 'null', 'other'])
+      await redisCall(fx.redis.url, ['SET', '5', 'other'])
       once('SCAN', reply)
       expect(await rejection(cache.keys('*'))).toBeInstanceOf(ResponseError)
       once('SCAN', reply)
       expect(await rejection(collect(cache.iterKeys('*')))).toBeInstanceOf(ResponseError)
       once('SCAN', reply)
       expect(await rejection(cache.deletePattern('*'))).toBeInstanceOf(ResponseError)
-      expect(await redisCall(redis.url, ['GET', 'null'])).toBe('other')
-      expect(await redisCall(redis.url, ['GET', '5'])).toBe('other')
+      expect(await redisCall(fx.redis.url, ['GET', 'null'])).toBe('other')
+      expect(await redisCall(fx.redis.url, ['GET', '5'])).toBe('other')
       expect((await cache.keys('*')).sort()).toEqual(['a', 'b'])
       await works(cache)
     })
@@ -217,7 +201,7 @@ describe('incr answered [] while another fallback of its key is under way', () =
     expect(await cache.incr('f', 1)).toBe(5)
     let sha: string | undefined
     let second: Promise<Error> | undefined
-    proxy.tamper = (args) => {
+    fx.proxy.tamper = (args) => {
       if (args[0]?.toUpperCase() !== 'EVALSHA') return undefined
       if (sha === undefined) {
         // The first call's script ran INCRBY (5 -> 6): answered as if it refused 5, so that its
@@ -228,7 +212,7 @@ describe('incr answered [] while another fallback of its key is under way', () =
       }
       if (args[1] !== sha) return undefined
       // The second call's script ran INCRBY too: answered `[]`, no refused step before it.
-      proxy.tamper = undefined
+      fx.proxy.tamper = undefined
       return '*0\r\n'
     }
     const first = await cache.incr('f', 1)

@@ -4,38 +4,22 @@
 // not sent down the read-add-write fallback). Each case goes through a RESP proxy in front of a
 // real redis-server that rewrites one reply; the cache works again right after.
 import { type Cache, CachexError, createCache, ResponseError } from '@cachex/redis'
-import { type RedisServer, redisCall, startRedis } from '@cachex/test-utils'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { type RespProxy, startProxy } from './_resp-proxy.ts'
+import { redisCall } from '@cachex/test-utils'
+import { afterEach, describe, expect, it } from 'vitest'
+import { proxiedRedis } from './_resp-proxy.ts'
 
-let redis: RedisServer
-let proxy: RespProxy
-const crashes: unknown[] = []
-const onCrash = (error: unknown) => crashes.push(error)
+const fx = proxiedRedis()
+const { crashes } = fx
 const caches: Cache[] = []
 
-beforeAll(async () => {
-  process.on('uncaughtException', onCrash)
-  process.on('unhandledRejection', onCrash)
-  redis = await startRedis()
-  proxy = await startProxy(redis.url)
-})
-
 afterEach(async () => {
-  proxy.tamper = undefined
+  fx.proxy.tamper = undefined
   for (const cache of caches.splice(0)) await cache.close()
   expect(crashes).toEqual([])
 })
 
-afterAll(async () => {
-  process.off('uncaughtException', onCrash)
-  process.off('unhandledRejection', onCrash)
-  await proxy?.close()
-  await redis?.stop()
-})
-
 function cacheFor(options: Record<string, unknown> = {}): Cache {
-  const cache = createCache({ location: proxy.url, socketTimeout: 5, ...options } as never)
+  const cache = createCache({ location: fx.proxy.url, socketTimeout: 5, ...options } as never)
   caches.push(cache)
   return cache
 }
@@ -45,9 +29,9 @@ function cacheFor(options: Record<string, unknown> = {}): Cache {
  * `reply`, once.
  */
 function once(names: string[], reply: string, match: (args: string[]) => boolean = () => true) {
-  proxy.tamper = (args) => {
+  fx.proxy.tamper = (args) => {
     if (!names.includes(args[0]?.toUpperCase() ?? '') || !match(args)) return undefined
-    proxy.tamper = undefined
+    fx.proxy.tamper = undefined
     return reply
   }
 }
@@ -83,7 +67,7 @@ async function works(cache: Cache): Promise<void> {
   )
 }
 
-const raw = (key: string) => redisCall(redis.url, ['GET', `:1:${key}`])
+const raw = (key: string) => redisCall(fx.redis.url, ['GET', `:1:${key}`])
 
 describe('incr with a script reply of the wrong shape', () => {
   for (const [label, reply] of [
@@ -247,13 +231,13 @@ describe('GET answered with a reply type GET never has', () => {
     const cache = cacheFor({ coalesceReads: false })
     await cache.set('a', 'stored', 300)
     let held: Buffer | undefined
-    proxy.tamper = (args, reply) => {
+    fx.proxy.tamper = (args, reply) => {
       if (args[0] === 'GET' && held === undefined) {
         held = reply
         return Buffer.alloc(0)
       }
       if (args[0] === 'TTL' && held !== undefined) {
-        proxy.tamper = undefined
+        fx.proxy.tamper = undefined
         return Buffer.concat([reply, held])
       }
       return undefined
