@@ -48,7 +48,10 @@ export interface TopologyOptions
 export const WATCH_INTERVAL_MS = 200
 /** How long the watch waits for the probes' answers before it asks for the slot map. */
 const PROBE_WAIT_MS = 100
-/** The longest one node is given to answer `CLUSTER SLOTS` before the next is asked. */
+/**
+ * The longest one node is given to connect, and then to answer `CLUSTER SLOTS`, before the next
+ * is asked.
+ */
 const MAX_REFRESH_WAIT_MS = 1000
 /** The least time between two slot-map refreshes. */
 const REFRESH_INTERVAL_MS = 200
@@ -382,10 +385,14 @@ export class Topology {
       try {
         const node = typeof source === 'string' ? this.handle(source) : source
         if (node.down && typeof source === 'string') continue
-        await this.#nodes.connect(node)
+        const wait = Math.min(this.#options.askTimeoutMs, MAX_REFRESH_WAIT_MS)
+        // The connect too: a node that accepts the connection and never answers its handshake
+        // (frozen), or refuses it, would hold the refresh for the connect timeout. The connect
+        // goes on in the background, bounded by its own timeout.
+        await within(this.#nodes.connect(node), wait, `connecting to ${node.address}`)
         const reply = await within(
           (node.sender as Sender<NodeSender>).as(true).sendCommand(['CLUSTER', 'SLOTS']),
-          Math.min(this.#options.askTimeoutMs, MAX_REFRESH_WAIT_MS),
+          wait,
           `CLUSTER SLOTS on ${node.address}`,
         )
         const { ranges, whole } = checkSlots(reply, node.host)
