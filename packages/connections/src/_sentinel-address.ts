@@ -1,6 +1,7 @@
 // The addresses the sentinels report (`SENTINEL MASTER`, `REPLICAS`, `SENTINELS`,
 // `+switch-master`), checked before cachex connects to them: a sentinel with a broken
 // configuration, or a hostile one, may name a port no server has, or list thousands of replicas.
+import { isIPv6 } from 'node:net'
 import { ConnectionError } from '@cachex/core'
 import { markUnsent } from '@cachex/core/internal'
 import type { NodeAddress, SentinelView } from './_sentinels.ts'
@@ -22,14 +23,28 @@ const SHOWN_CHARS = 64
 const HOST = /^[A-Za-z0-9._:-]{1,255}$/
 
 /**
+ * An IPv6 address with a zone ID (`fe80::1%eth0`: the interface of a link-local address), which
+ * Node's `net.connect` takes as it is: the address, then a zone of 1 to 64 letters, digits, `_`,
+ * `.` or `-` (an interface name or index) — nothing a URL or a log line would read otherwise.
+ */
+const ZONED = /^([0-9A-Fa-f:.]{2,45})%([A-Za-z0-9_.-]{1,64})$/
+
+/** Whether `host` is a host name or an IP address, IPv6 with a zone ID too (`ZONED`). */
+function validHost(host: string): boolean {
+  if (HOST.test(host)) return true
+  const zoned = ZONED.exec(host)
+  return zoned !== null && isIPv6(zoned[1] as string)
+}
+
+/**
  * Why `node`, an address a sentinel reported, is none a server can have: its host is empty or not
- * a host name or IP address, or its port is not an integer in 1..65535. `undefined` when it is
- * valid.
+ * a host name or IP address (an IPv6 one may carry a zone ID: `fe80::1%eth0`), or its port is
+ * not an integer in 1..65535. `undefined` when it is valid.
  */
 export function invalidAddress(node: NodeAddress): string | undefined {
   const { host, port } = node
   if (typeof host !== 'string' || host === '') return 'it names no host'
-  if (!HOST.test(host)) return 'its host is no host name or IP address'
+  if (!validHost(host)) return 'its host is no host name or IP address'
   if (typeof port !== 'number' || Number.isNaN(port)) return 'its port is not a number'
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     return `its port ${shown(String(port))} is not an integer in 1..65535`
