@@ -223,8 +223,8 @@ describe.each(BACKENDS)('%s', (backend) => {
       expect(await cache.rpop('l', 5)).toEqual(['d'])
       expect(await cache.lpop('l')).toBeNull()
       expect(await cache.rpop('l')).toBeNull()
-      expect(await cache.lpop('l', 2)).toBeNull()
-      expect(await cache.rpop('nokey', 2)).toBeNull()
+      expect(await cache.lpop('l', 2)).toEqual([])
+      expect(await cache.rpop('nokey', 2)).toEqual([])
     })
 
     it('lindex', async () => {

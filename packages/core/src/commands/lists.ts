@@ -36,12 +36,18 @@ export interface ListCommands<IgnoreErrors extends boolean = boolean> {
   lpush(key: string, ...values: unknown[]): Promise<OrIgnored<IgnoreErrors, number>>
   /** Appends values; resolves the new length. Like `lpush`, it takes no options. */
   rpush(key: string, ...values: unknown[]): Promise<OrIgnored<IgnoreErrors, number>>
-  /** Removes and returns the first value (or the first `count` values), or `null`. */
+  /**
+   * Removes and returns the first value, or `null`; with a `count`, the first `count` values —
+   * `[]` when the key is missing (as django-cachex's Redis backend, not Redis's nil).
+   */
   lpop<T = unknown>(key: string, count?: undefined, options?: VersionOption): Promise<T | null>
-  lpop<T = unknown>(key: string, count: number, options?: VersionOption): Promise<T[] | null>
-  /** Removes and returns the last value (or the last `count` values), or `null`. */
+  lpop<T = unknown>(key: string, count: number, options?: VersionOption): Promise<T[]>
+  /**
+   * Removes and returns the last value, or `null`; with a `count`, the last `count` values —
+   * `[]` when the key is missing.
+   */
   rpop<T = unknown>(key: string, count?: undefined, options?: VersionOption): Promise<T | null>
-  rpop<T = unknown>(key: string, count: number, options?: VersionOption): Promise<T[] | null>
+  rpop<T = unknown>(key: string, count: number, options?: VersionOption): Promise<T[]>
   /** The value at `index` (negative counts from the end), or `null`. */
   lindex<T = unknown>(key: string, index: number, options?: VersionOption): Promise<T | null>
   /** Values from `start` to `end` (inclusive; negative counts from the end). */
@@ -351,7 +357,8 @@ function pop(
   options: VersionOption | undefined,
 ): Promise<unknown> {
   const context = contextOf(cache)
-  return context.run<unknown>(key, options, popSpec(context, command, key, count, null))
+  // With a count, a missing key gives `[]` (Redis: nil), as django-cachex's Redis backend does.
+  return context.run<unknown>(key, options, popSpec(context, command, key, count, []))
 }
 
 function side(value: ListSide): 'LEFT' | 'RIGHT' {
