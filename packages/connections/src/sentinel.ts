@@ -195,7 +195,8 @@ class SentinelConnection implements Connection {
     const user = address.username === undefined ? '' : `${encodeURIComponent(address.username)}@`
     const { sentinels: _s, sentinelOptions: _o, location: _l, ...nodeOptions } = options
     this.#connect = (node) => {
-      const host = node.host.includes(':') ? `[${node.host}]` : node.host
+      // An IPv6 address in brackets, its zone ID (`fe80::1%eth0`) written `%25` (RFC 6874).
+      const host = node.host.includes(':') ? `[${node.host.replace('%', '%25')}]` : node.host
       return new StandaloneConnection({
         ...nodeOptions,
         location: `${scheme}://${user}${host}:${node.port}/${address.database}`,

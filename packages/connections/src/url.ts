@@ -26,7 +26,8 @@ export interface RedisAddress {
  * any other query parameter is refused with an `InvalidArgumentError`, since cachex takes every
  * other setting as an option (`socketTimeout`, `clientOptions`…). `valkey://` and `valkeys://`
  * (Valkey's own schemes, which valkey-py and django-cachex accept) read as `redis://` and
- * `rediss://`: Valkey speaks the same protocol. A `memory://` location (the in-memory backend,
+ * `rediss://`: Valkey speaks the same protocol. An IPv6 host may carry a zone ID, written as
+ * RFC 6874 says: `redis://[fe80::1%25eth0]:6379` is host `fe80::1%eth0`. A `memory://` location (the in-memory backend,
  * no Redis server) is refused, and so is `memory:name`, with a message saying `memory://name`.
  */
 export function parseRedisUrl(url: string): RedisAddress {
@@ -43,6 +44,13 @@ export function parseRedisUrl(url: string): RedisAddress {
   if (unix !== null) {
     userinfo = unix[1] as string
     url = `unix://${url.slice(unix[0].length)}`
+  }
+  // An IPv6 zone ID (RFC 6874), which the URL parser refuses: taken out, put back on the host.
+  let zone: string | undefined
+  const zoned = ZONED_HOST.exec(url)
+  if (zoned !== null) {
+    zone = zoned[2]
+    url = `${zoned[1]}]${url.slice(zoned[0].length)}`
   }
   try {
     parsed = new URL(url)
@@ -75,6 +83,7 @@ export function parseRedisUrl(url: string): RedisAddress {
       }
       address.tls = parsed.protocol === 'rediss:' || parsed.protocol === 'valkeys:'
       address.host = hostOf(parsed.hostname, url)
+      if (zone !== undefined) address.host = `${address.host}%${zone}`
       address.port = parsed.port === '' ? 6379 : Number(parsed.port)
       // The parser refuses 65536 and up; 0 it takes, and no server listens there: every call
       // would fail to connect (and, under ignoreExceptions, quietly serve fallbacks forever).
@@ -142,6 +151,13 @@ function hostOf(hostname: string, url: string): string {
   // Past the check above, an ASCII name holds printable characters only.
   return /^[!-~]*$/.test(name) ? name : domainToASCII(name) || name
 }
+
+/**
+ * A `redis://` URL whose host is an IPv6 address with a zone ID, written as RFC 6874 says
+ * (`redis://[fe80::1%25eth0]:6379`: the interface of a link-local address): the zone is 1 to 64
+ * letters, digits, `_`, `.` or `-` (an interface name or index), as Node's `net.connect` takes it.
+ */
+const ZONED_HOST = /^((?:redis|valkey)s?:\/\/(?:[^/?#]*@)?\[[0-9A-Fa-f:.]+)%25([A-Za-z0-9_.-]{1,64})\]/i
 
 /** The characters WHATWG URL forbids in a domain: C0 controls, space, `#%/:<>?@[\]^|`, DEL. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are the point

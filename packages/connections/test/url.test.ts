@@ -209,6 +209,32 @@ describe('parseRedisUrl', () => {
     expect(parseRedisUrl('redis://:pw@[fe80::1]:7000').host).toBe('fe80::1')
   })
 
+  it('parses an IPv6 zone ID written as RFC 6874 says (`%25` then the zone)', () => {
+    expect(parseRedisUrl('redis://[fe80::1%25eth0]:6380/2')).toMatchObject({
+      host: 'fe80::1%eth0',
+      port: 6380,
+      database: 2,
+    })
+    expect(parseRedisUrl('rediss://u:p%40w@[fe80::a:b%253]/0')).toMatchObject({
+      host: 'fe80::a:b%3',
+      username: 'u',
+      password: 'p@w',
+      tls: true,
+    })
+    // Not a zone: a bare `%`, an empty or too long zone, a zone on an IPv4 or a name, characters
+    // no interface name has.
+    for (const url of [
+      'redis://[fe80::1%eth0]:6379',
+      'redis://[fe80::1%25]:6379',
+      `redis://[fe80::1%25${'z'.repeat(65)}]:6379`,
+      'redis://[fe80::1%25a%20b]:6379',
+      'redis://[fe80::1%25eth/0]:6379',
+      'redis://127.0.0.1%25eth0:6379',
+    ]) {
+      expect(() => parseRedisUrl(url), url).toThrow(InvalidArgumentError)
+    }
+  })
+
   it('rejects unsupported schemes with InvalidArgumentError', () => {
     for (const url of ['http://example.com', 'memcached://example.com:11211', 'redis:/x']) {
       expect(() => parseRedisUrl(url), url).toThrow(InvalidArgumentError)
