@@ -1,12 +1,14 @@
 // What every command family of a `Cache` is written against: the cache's keys, codec, connection,
 // value store and error policy, in one object. A family file (commands/*.ts) takes it with
 // `contextOf(this)` and never sees the class; `attachCommands` puts the family on `Cache`.
+// Beside it: the command a method runs (_command-spec.ts), the error policy (_error-policy.ts),
+// the options read into settings (_context-options.ts), and the families' plumbing
+// (_command-families.ts).
 import { setMaxListeners } from 'node:events'
 import {
   checkBoolean,
   checkCoalesce,
   checkConnection,
-  checkItersize,
   checkLogger,
   checkOptions,
   checkVersion,
@@ -14,6 +16,9 @@ import {
   VERSION_ONLY,
 } from './_args.ts'
 import { type MemberRead, memberReads, type SendMemberRead } from './_coalesce-members.ts'
+import type { CommandSpec, CommandWithFallback } from './_command-spec.ts'
+import { codecOf, defaultTimeoutOf, itersizeOf, withSignal } from './_context-options.ts'
+import { ErrorPolicy } from './_error-policy.ts'
 import { CacheEvents } from './_events.ts'
 import { Gathering, orderedConnection } from './_gathering.ts'
 import { encodeAt, withKeyContext } from './_key-errors.ts'
@@ -21,96 +26,19 @@ import { KeyMaker } from './_keys.ts'
 import { isWrongType, wrongTypeError } from './_messages.ts'
 import { toArray, toData, toPairs, toScore, toText } from './_replies.ts'
 import { SingleFlight } from './_single-flight.ts'
-import { checkSeconds, timeoutToMs } from './_timeout.ts'
+import { timeoutToMs } from './_timeout.ts'
 import type { SetCondition, ValueStore } from './_value-store.ts'
 import type { CacheOptions, VersionOption } from './cache-options.ts'
-import { Codec, type DecodeBudget } from './codec.ts'
-import {
-  CachexError,
-  ClosedError,
-  ConnectionError,
-  InvalidArgumentError,
-  isIgnorable,
-  type ResponseError,
-} from './errors.ts'
-import { jsonSerializer } from './json.ts'
+import type { Codec, DecodeBudget } from './codec.ts'
+import { ClosedError, InvalidArgumentError, type ResponseError } from './errors.ts'
 import { checkedKeyFunction, defaultReverseKeyFunction } from './key-function.ts'
 import type { LockFactory } from './lock-types.ts'
 import type { SemaphoreFactory } from './semaphore-types.ts'
 import type { Connection, Logger, RedisArgument, ReverseKeyFunction } from './types.ts'
 
-const DEFAULT_TIMEOUT = 300
-const DEFAULT_ITERSIZE = 1000
-const LOG_EVERY_MS = 60_000
-
-/**
- * Whether a command only reads (`'read'`: a topology with replicas may send it to one) or writes
- * (`'write'`: always the primary).
- */
-export type Access = 'read' | 'write'
-
-/** One Redis command of a family method, for `CacheContext.run`. */
-export interface CommandSpec<T> {
-  /**
-   * The method's name. When given, the call's options are checked to be `{ version }` only; a
-   * method with more options checks them itself and leaves this out.
-   */
-  method?: string
-  /** Whether the command only reads. */
-  access: Access
-  /** The command's arguments, for the Redis key of the user's key. */
-  build(rkey: string): RedisArgument[]
-  /**
-   * Other Redis keys the command writes (a move's destination), read after `build`: named to
-   * the value store with the first (the local tier drops them; a pattern delete under way
-   * deletes them first).
-   */
-  readonly alsoWrites?: readonly string[] | undefined
-  /** The method's result from the raw reply. */
-  convert(reply: unknown): T
-  /**
-   * Sends `build`'s arguments through a coalescer (`hget`, `sismember`, `zscore`: see
-   * `CacheContext.coalesced`) instead of at once; resolves the raw reply. A pipeline records
-   * them as it does without.
-   */
-  send?: (args: RedisArgument[]) => Promise<unknown>
-  /**
-   * `true`: the reply as bytes even where the cache reads text, so that names in it (hash and
-   * stream field names) can be told valid UTF-8 or not: as text, each invalid byte is U+FFFD
-   * already. With `send` as well, `send` decides how the call reads its reply, and `bytes` holds
-   * in a pipeline (which then reads all its replies as bytes).
-   */
-  bytes?: boolean
-  /**
-   * `true`: integer replies as their decimal digits (`CommandRoute.digits`), for a result that
-   * may lie beyond ±(2^53 - 1), where node-redis would round it (`hincrby`). `convert` then gets
-   * a string of digits, or a number from a connection that ignores the flag. In a pipeline, the
-   * other commands' integer replies are read back as numbers (and every reply as bytes).
-   */
-  digits?: boolean
-  /**
-   * Milliseconds a blocking command waits on the server (`XREAD BLOCK`, `BLPOP`…): passed on as
-   * `CommandRoute.blockMs`, which adds it to the call's bound and runs the command where it holds
-   * up no other call.
-   */
-  blockMs?: number
-  /**
-   * The method's name in a `WRONGTYPE` error, where it is not the command's
-   * (`xgroupCreate()` for `XGROUP CREATE`). @default the command's name, in lower case
-   */
-  label?: string
-}
-
-/** A `CommandSpec` and what an error `ignoreExceptions` ignores resolves. */
-export interface CommandWithFallback<T> extends CommandSpec<T> {
-  /** The neutral value of the method's type (`0`, `[]`, `null`…). */
-  fallback: NoInfer<T>
-  /**
-   * Whether an error is the method's answer rather than a failure (`XINFO STREAM` of a missing
-   * key): the call then resolves `fallback`, with no error event, count or log.
-   */
-  answers?: (error: unknown) => boolean
-}
+// Where the command families import them from.
+export { attachCommands, type Implementation } from './_command-families.ts'
+export type { Access, CommandSpec, CommandWithFallback } from './_command-spec.ts'
 
 /**
  * The state a `Cache` is made of, and the helpers its methods share: keys, the error policy
@@ -174,8 +102,8 @@ export class CacheContext {
    */
   store!: ValueStore
 
-  readonly #ignoreExceptions: boolean
-  readonly #logIgnored: boolean
+  /** What the cache does with an error (`fail`). */
+  readonly #policy: ErrorPolicy
   /** Where errors the cache does not throw (ignored ones, failed background refreshes) are logged. */
   readonly logger: Logger
   /** The listeners of `cache.on()`. */
@@ -202,8 +130,6 @@ export class CacheContext {
    * otherwise.
    */
   sharedBudget: DecodeBudget | undefined
-  /** When each kind of ignored error was last logged. */
-  readonly #loggedAt = new Map<string, number>()
 
   /** Checks `options` in the order `new Cache()` always has. */
   constructor(options: CacheOptions) {
@@ -214,12 +140,7 @@ export class CacheContext {
     this.unordered = options.connection
     this.connection = orderedConnection(options.connection, this.gathering.flush)
     this.version = checkVersion(options.version ?? 1)
-    this.defaultTimeout =
-      options.timeout === undefined
-        ? DEFAULT_TIMEOUT
-        : options.timeout === null
-          ? null
-          : checkSeconds(options.timeout, 'timeout')
+    this.defaultTimeout = defaultTimeoutOf(options.timeout)
     this.keyMaker = new KeyMaker(options.keyPrefix ?? '', this.version, options.keyFunction)
     this.keyPrefix = this.keyMaker.prefix
     this.defaultKeys = this.keyMaker.defaultKeys
@@ -227,18 +148,15 @@ export class CacheContext {
       options.reverseKeyFunction === undefined
         ? defaultReverseKeyFunction
         : checkedKeyFunction<ReverseKeyFunction>(options.reverseKeyFunction, 'reverseKeyFunction')
-    const serializers = toList(options.serializer)
-    const compressors = toList(options.compressor ?? undefined)
-    this.codec = new Codec(serializers.length > 0 ? serializers : [jsonSerializer()], compressors, {
-      maxValueSize: options.maxValueSize,
-    })
+    this.codec = codecOf(options)
     this.text = this.codec.readsText
-    this.#ignoreExceptions = checkBoolean(options.ignoreExceptions, 'ignoreExceptions', false)
-    this.#logIgnored = checkBoolean(options.logIgnoredExceptions, 'logIgnoredExceptions', false)
+    const ignoreExceptions = checkBoolean(options.ignoreExceptions, 'ignoreExceptions', false)
+    const logIgnored = checkBoolean(options.logIgnoredExceptions, 'logIgnoredExceptions', false)
     checkLogger(options.logger)
     this.logger = options.logger ?? console
     this.events = new CacheEvents(this.logger)
-    this.itersize = checkItersize(options.scanItersize ?? DEFAULT_ITERSIZE, 'scanItersize')
+    this.#policy = new ErrorPolicy(ignoreExceptions, logIgnored, this.logger, this.events)
+    this.itersize = itersizeOf(options.scanItersize)
     // Each waiting acquire() listens to the signal while it sleeps: any number may wait at once.
     setMaxListeners(0, this.#closed.signal)
     this.lockFactory = withSignal(options.lockFactory, this.#closed.signal)
@@ -414,18 +332,11 @@ export class CacheContext {
   }
 
   /**
-   * The error policy: ignorable errors become `fallback` under `ignoreExceptions`; others surface
-   * typed. `operation`: the method's name, for the `error` event.
+   * The error policy (`ErrorPolicy.fail`): ignorable errors become `fallback` under
+   * `ignoreExceptions`; others surface typed. `operation`: the method's name, for the `error` event.
    */
   fail<F>(error: unknown, fallback: F, operation: string): F {
-    const typed = toCachexError(error)
-    const ignored = this.#ignoreExceptions && isIgnorable(typed)
-    if (this.events.errors) this.events.emit('error', { operation, error: typed, ignored })
-    if (ignored) {
-      if (this.#logIgnored) this.#logOnce(typed)
-      return fallback
-    }
-    throw typed
+    return this.#policy.fail(error, fallback, operation)
   }
 
   /**
@@ -451,20 +362,6 @@ export class CacheContext {
     }
     return data
   }
-
-  /**
-   * Logs an ignored error, once per error kind (`code`) per minute: an outage fails every call,
-   * and one line per call would flood the log.
-   */
-  #logOnce(error: CachexError): void {
-    const now = Date.now()
-    const last = this.#loggedAt.get(error.code)
-    if (last !== undefined && now - last < LOG_EVERY_MS) return
-    this.#loggedAt.set(error.code, now)
-    this.logger.error(
-      `cachex: ignored ${error.name} (${error.code}): ${error.message} — further ${error.code} errors are not logged for ${LOG_EVERY_MS / 1000} s`,
-    )
-  }
 }
 
 /**
@@ -487,58 +384,4 @@ export function bindContext(cache: object, context: CacheContext): void {
 /** The context of a `Cache`, from a family method's `this`. */
 export function contextOf(cache: object): CacheContext {
   return (cache as Carrier)[CONTEXT]
-}
-
-/**
- * Puts the methods of a command family on a class's prototype, as class methods are (writable,
- * configurable, not enumerable). The family's interface, merged into the class's, types them.
- */
-export function attachCommands(target: { prototype: object }, commands: object): void {
-  for (const name of Reflect.ownKeys(commands)) {
-    const descriptor = Object.getOwnPropertyDescriptor(commands, name) as PropertyDescriptor
-    Object.defineProperty(target.prototype, name, {
-      value: descriptor.value,
-      writable: true,
-      configurable: true,
-      enumerable: false,
-    })
-  }
-}
-
-/** Any error as a `CachexError`: a foreign one (from a custom connection) becomes a `ConnectionError`. */
-function toCachexError(error: unknown): CachexError {
-  if (error instanceof CachexError) return error
-  const message = error instanceof Error ? error.message : String(error)
-  return new ConnectionError(message, { cause: error })
-}
-
-function toList<T>(value: T | readonly T[] | undefined): readonly T[] {
-  if (value === undefined || value === null) return []
-  return Array.isArray(value) ? (value as readonly T[]) : [value as T]
-}
-
-/**
- * The methods of `Family` as a command family's implementation must provide them: every one, by
- * name (each is typed by the family's interface, which the cache merges in).
- */
-export type Implementation<Family> = {
-  [K in keyof Family as Family[K] extends (...args: never[]) => unknown ? K : never]: (
-    // biome-ignore lint/suspicious/noExplicitAny: the family's interface types the arguments
-    ...args: any[]
-  ) => unknown
-}
-
-/**
- * `factory` (a `LockFactory` or `SemaphoreFactory`), handing what it makes `signal` as the
- * `signal` option next to the caller's, which `@cachex/lock` reads; `undefined` stays `undefined`.
- */
-function withSignal<O extends object, R>(
-  factory: ((connection: Connection, name: string, options: O) => R) | undefined,
-  signal: AbortSignal,
-): ((connection: Connection, name: string, options: O) => R) | undefined {
-  if (factory === undefined) return undefined
-  return (connection, name, options) => {
-    const signalled: O & { signal: AbortSignal } = { ...options, signal }
-    return factory(connection, name, signalled)
-  }
 }

@@ -1,15 +1,16 @@
 // The local tier: decoded values held in process memory in front of Redis, kept coherent by the
 // server (`Connection.track`: CLIENT TRACKING in BCAST mode), never by a message bus of ours.
+// Here the reads and the tracking; the writes, passed on, are its base in _local-writes.ts.
 import type { CacheContext } from './_context.ts'
 import { Flights, type FlightToken } from './_flights.ts'
 import type { LocalBounds } from './_local-options.ts'
 import { decodeSized, entryBytes, ownBytes, type Sized } from './_local-size.ts'
 import type { HeldForStampede, StampedeEntry, StampedeRead } from './_local-stampede.ts'
 import { heldTtl } from './_local-ttl.ts'
+import { LocalWrites } from './_local-writes.ts'
 import type { Room } from './_lru.ts'
-import { RecentWrites } from './_recent-writes.ts'
 import { TinyLfuRoom } from './_tinylfu.ts'
-import type { SetCondition, ValueStore } from './_value-store.ts'
+import type { ValueStore } from './_value-store.ts'
 import { InvalidArgumentError } from './errors.ts'
 import type { Tracking } from './types.ts'
 
@@ -44,15 +45,12 @@ export const MISS: unique symbol = Symbol('cachex.local.miss')
  * closed by `Flights`: a read whose key was invalidated while it was in flight does not store its
  * value, and a tracking loss spoils every read in flight.
  */
-export class LocalTier implements ValueStore {
-  readonly #inner: ValueStore
+export class LocalTier extends LocalWrites implements ValueStore {
   readonly #context: CacheContext
   readonly #room: Room
   readonly #ttlMs: number
   readonly #prefixes: readonly string[]
   readonly #flights = new Flights()
-  /** Keys this process wrote lately: read on the primary (read-your-writes over replicas). */
-  readonly #recent = new RecentWrites()
   #tracking: Tracking | undefined
   #up = false
   #closed = false
@@ -76,8 +74,8 @@ export class LocalTier implements ValueStore {
         'local: this connection cannot keep a local tier coherent (no CLIENT TRACKING support); the local tier works with the standalone, replica, sentinel and cluster topologies of cachex',
       )
     }
+    super(inner)
     this.#context = context
-    this.#inner = inner
     this.#room = new TinyLfuRoom(options.maxEntries, options.maxBytes)
     this.#ttlMs = options.ttlMs
     this.#prefixes = prefixes
@@ -123,19 +121,19 @@ export class LocalTier implements ValueStore {
       },
       down: () => this.#setDown(),
       invalidate: (keys) => {
-        if (keys === null) this.#flushLocal()
-        else for (const key of keys) this.#invalidate(key)
+        if (keys === null) this.flushLocal()
+        else for (const key of keys) this.invalidate(key)
       },
     })
   }
 
   #setDown(): void {
     this.#up = false
-    this.#flushLocal()
+    this.flushLocal()
   }
 
   /** Drops every entry, and keeps every read in flight from storing. */
-  #flushLocal(): void {
+  protected override flushLocal(): void {
     this.#flights.newEpoch()
     const count = this.#room.clear()
     this.#invalidations += count
@@ -144,7 +142,7 @@ export class LocalTier implements ValueStore {
   }
 
   /** Drops `rkey`, and keeps its reads in flight from storing. */
-  #invalidate(rkey: string): void {
+  protected override invalidate(rkey: string): void {
     this.#flights.invalidated(rkey)
     if (this.#room.delete(rkey)) {
       this.#invalidations++
@@ -204,10 +202,10 @@ export class LocalTier implements ValueStore {
   }
 
   async get(rkey: string, key: string, fallback: unknown): Promise<unknown> {
-    const primary = this.#recent.has(rkey)
+    const primary = this.recent.has(rkey)
     if (!this.#usable()) {
       this.#misses++
-      return this.#inner.get(rkey, key, fallback, primary)
+      return this.inner.get(rkey, key, fallback, primary)
     }
     // The expiry counts from before the request (a late reply would push it past Redis's).
     const from = Date.now()
@@ -310,7 +308,7 @@ export class LocalTier implements ValueStore {
   async getMany(keys: readonly string[], rkeys: readonly string[]): Promise<Map<string, unknown>> {
     if (!this.#usable()) {
       this.#misses += keys.length
-      return this.#inner.getMany(keys, rkeys, this.#recent.hasAny(rkeys))
+      return this.inner.getMany(keys, rkeys, this.recent.hasAny(rkeys))
     }
     const found = new Map<string, unknown>()
     const missingKeys: string[] = []
@@ -330,10 +328,10 @@ export class LocalTier implements ValueStore {
     this.#misses += missingKeys.length
     if (missingKeys.length === 0) return found
     // The misses are read but not held (a `get` fills the tier).
-    const rest = await this.#inner.getMany(
+    const rest = await this.inner.getMany(
       missingKeys,
       missingRkeys,
-      this.#recent.hasAny(missingRkeys),
+      this.recent.hasAny(missingRkeys),
     )
     // In the order of `keys`, as the store without a tier.
     const ordered = new Map<string, unknown>()
@@ -344,81 +342,8 @@ export class LocalTier implements ValueStore {
     return ordered
   }
 
-  /**
-   * Not held: the value read back would be the caller's own object (a `Date` where Redis gives
-   * the string, and any later change the caller makes to it), not what was stored; and the
-   * server's report of this write, which cannot be told from another client's write right after
-   * it, drops it within the round trip anyway. The next read fills the tier.
-   */
-  set(rkey: string, value: unknown, ms: number | null, condition?: SetCondition): Promise<boolean> {
-    return this.#writing([rkey], () => this.#inner.set(rkey, value, ms, condition))
-  }
-
-  async setMany(
-    rkeys: readonly string[],
-    values: readonly unknown[],
-    ms: number | null,
-  ): Promise<boolean[]> {
-    return this.#writing(rkeys, () => this.#inner.setMany(rkeys, values, ms))
-  }
-
-  delete(rkey: string): Promise<boolean> {
-    return this.#writing([rkey], () => this.#inner.delete(rkey))
-  }
-
-  setGet(
-    rkey: string,
-    key: string,
-    value: unknown,
-    ms: number | null,
-    condition?: SetCondition,
-    missing: unknown = null,
-  ): Promise<unknown> {
-    return this.#writing([rkey], () => this.#inner.setGet(rkey, key, value, ms, condition, missing))
-  }
-
-  writing<T>(
-    rkeys: readonly string[],
-    write: () => Promise<T>,
-    unreplaced?: readonly string[],
-    replaced?: readonly string[],
-  ): Promise<T> {
-    const dropped =
-      unreplaced === undefined && replaced === undefined
-        ? rkeys
-        : [...rkeys, ...(unreplaced ?? []), ...(replaced ?? [])]
-    return this.#writing(dropped, () => this.#inner.writing(rkeys, write, unreplaced, replaced))
-  }
-
-  deleteMany(rkeys: readonly string[]): Promise<number> {
-    return this.#writing(rkeys, () => this.#inner.deleteMany(rkeys))
-  }
-
   has(rkey: string): Promise<boolean> {
-    return this.#inner.has(rkey, this.#recent.has(rkey))
-  }
-
-  /** Whether this process wrote `rkey` lately: its reads then go to the primary. */
-  wroteLately(rkey: string): boolean {
-    return this.#recent.has(rkey)
-  }
-
-  touch(rkey: string, ms: number | null): Promise<boolean> {
-    return this.#writing([rkey], () => this.#inner.touch(rkey, ms))
-  }
-
-  incr(
-    rkey: string,
-    key: string,
-    delta: number | bigint,
-    asNumber: boolean,
-    method: 'incr' | 'decr',
-  ): Promise<number | bigint> {
-    return this.#writing([rkey], () => this.#inner.incr(rkey, key, delta, asNumber, method))
-  }
-
-  rename(from: string, to: string, key: string): Promise<void> {
-    return this.#writing([from, to], () => this.#inner.rename(from, to, key))
+    return this.inner.has(rkey, this.recent.has(rkey))
   }
 
   /** A held value's expiry answers (a hit, not counted for eviction); else Redis (a miss). */
@@ -429,60 +354,10 @@ export class LocalTier implements ValueStore {
       return Promise.resolve(held)
     }
     this.#misses++
-    return this.#inner.ttl(rkey, unit, this.#recent.has(rkey))
-  }
-
-  expire(rkey: string, ms: number): Promise<boolean> {
-    return this.#writing([rkey], () => this.#inner.expire(rkey, ms))
-  }
-
-  expireAt(rkey: string, unixMs: number): Promise<boolean> {
-    return this.#writing([rkey], () => this.#inner.expireAt(rkey, unixMs))
-  }
-
-  persist(rkey: string): Promise<boolean> {
-    return this.#writing([rkey], () => this.#inner.persist(rkey))
+    return this.inner.ttl(rkey, unit, this.recent.has(rkey))
   }
 
   scan(pattern: string, count: number): AsyncIterable<Array<string | Buffer>> {
-    return this.#inner.scan(pattern, count)
-  }
-
-  async deleteMatching(pattern: string, count: number): Promise<number> {
-    this.#flushLocal()
-    try {
-      return await this.#inner.deleteMatching(pattern, count)
-    } finally {
-      this.#flushLocal()
-      // Which keys it deleted is not known here: every read goes to the primary a while.
-      this.#recent.noteAll()
-    }
-  }
-
-  async flush(): Promise<void> {
-    this.#flushLocal()
-    try {
-      await this.#inner.flush()
-    } finally {
-      this.#flushLocal()
-      this.#recent.noteAll()
-    }
-  }
-
-  /**
-   * A write that is not held locally: its keys are dropped before it is sent (so that no read in
-   * flight stores the old value) and after it settles (so that this process reads its own write
-   * even before the server's invalidation arrives).
-   */
-  async #writing<T>(rkeys: readonly string[], write: () => Promise<T>): Promise<T> {
-    for (const rkey of rkeys) this.#invalidate(rkey)
-    try {
-      return await write()
-    } finally {
-      for (const rkey of rkeys) {
-        this.#invalidate(rkey)
-        this.#recent.note(rkey)
-      }
-    }
+    return this.inner.scan(pattern, count)
   }
 }

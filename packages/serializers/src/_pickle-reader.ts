@@ -4,11 +4,12 @@
 // done beyond one pass over the input (copies made by constructors) is metered, text opcodes
 // are parsed by one-pass scanners within line caps, and nesting stops at MAX_READ_DEPTH.
 //
-// The rooms: _pickle-read-state.ts (input, stack, memo, globals) and _pickle-read-objects.ts
-// (containers, calls, BUILD) are layers of the one Reader, whose opcode loop is here
-// (_pickle-inspect.ts extends it for inspection tools: whole floats boxed);
-// _pickle-read-rules.ts (caps, allow-lists), -text, -numbers, -classes and -containers hold the
-// one-pass scanners and builders they use.
+// The rooms: _pickle-read-state.ts (input, stack, memo, globals), _pickle-read-objects.ts
+// (containers, calls, BUILD), _pickle-read-bytes.ts (str and bytes opcodes) and
+// _pickle-read-legacy.ts (protocol 0's text opcodes, the refused ones) are layers of the one
+// Reader, whose opcode loop is here (_pickle-inspect.ts extends it for inspection tools: whole
+// floats boxed); _pickle-read-rules.ts (caps, allow-lists), -text, -numbers, -classes and
+// -containers hold the one-pass scanners and builders they use.
 
 import type { ClassTable } from './_pickle-classes.ts'
 import {
@@ -22,7 +23,6 @@ import {
   BININT,
   BININT1,
   BININT2,
-  BINPERSID,
   BINPUT,
   BINSTRING,
   BINUNICODE,
@@ -35,18 +35,9 @@ import {
   EMPTY_LIST,
   EMPTY_SET,
   EMPTY_TUPLE,
-  EXT1,
-  EXT2,
-  EXT4,
-  FLOAT,
   FRAME,
   FROZENSET,
-  GET,
-  GLOBAL,
-  INST,
-  INT,
   LIST,
-  LONG,
   LONG_BINGET,
   LONG_BINPUT,
   LONG1,
@@ -57,15 +48,10 @@ import {
   NEWOBJ,
   NEWOBJ_EX,
   NEWTRUE,
-  NEXT_BUFFER,
   NONE,
-  OBJ,
-  PERSID,
   POP,
   POP_MARK,
   PROTO,
-  PUT,
-  READONLY_BUFFER,
   REDUCE,
   SETITEM,
   SETITEMS,
@@ -74,32 +60,15 @@ import {
   SHORT_BINUNICODE,
   STACK_GLOBAL,
   STOP,
-  STRING,
   TUPLE,
   TUPLE1,
   TUPLE2,
   TUPLE3,
-  UNICODE,
 } from './_pickle-opcodes.ts'
 import { addPy, isPlainDict } from './_pickle-read-containers.ts'
-import {
-  decodeLong,
-  describe,
-  parseFloatText,
-  parseIndex,
-  parseIntText,
-} from './_pickle-read-numbers.ts'
-import { ObjectReader } from './_pickle-read-objects.ts'
-import {
-  fail,
-  HIGHEST_PROTOCOL,
-  MAX_FLOAT_LINE,
-  MAX_INDEX_LINE,
-  MAX_INT_LINE,
-  MAX_NAME_LINE,
-  MAX_READ_DEPTH,
-} from './_pickle-read-rules.ts'
-import { decodeEscapedString, decodeRawUnicodeEscape, decodeUtf8 } from './_pickle-read-text.ts'
+import { LegacyReader } from './_pickle-read-legacy.ts'
+import { decodeLong, describe } from './_pickle-read-numbers.ts'
+import { fail, HIGHEST_PROTOCOL, MAX_READ_DEPTH } from './_pickle-read-rules.ts'
 
 export {
   ALLOWED_GLOBALS,
@@ -108,10 +77,8 @@ export {
   RESERVED_GLOBALS,
 } from './_pickle-read-rules.ts'
 
-import { unpooledCopy } from './_unpooled.ts'
-
 /** The pickle reader: `run()` reads one value. `_pickle-inspect.ts` extends it for inspection. */
-export class Reader extends ObjectReader {
+export class Reader extends LegacyReader {
   /** After `run()`: the tuples, frozensets and bytearrays of the value read, by kind. */
   kinds(): Map<object, string> {
     const kinds = new Map<object, string>()
@@ -122,7 +89,7 @@ export class Reader extends ObjectReader {
   }
 
   /** A float read (FLOAT, BINFLOAT), as the value holds it: the number itself. */
-  protected float(x: number): unknown {
+  protected override float(x: number): unknown {
     return x
   }
 
@@ -190,15 +157,6 @@ export class Reader extends ObjectReader {
         case NEWFALSE:
           stack.push(false)
           break
-        case INT: {
-          const line = this.readLine(MAX_INT_LINE, 'INT')
-          const { value, viaStrtol } = parseIntText(line, 'INT', true)
-          // Protocol 0/1 booleans are "I01" and "I00" (CPython: 2 characters read as 0 or 1).
-          if (viaStrtol && line.length === 2 && (value === 0 || value === 1))
-            stack.push(value === 1)
-          else stack.push(value)
-          break
-        }
         case BININT:
           stack.push(data.readInt32LE(this.need(4)))
           break
@@ -208,13 +166,6 @@ export class Reader extends ObjectReader {
         case BININT2:
           stack.push(data.readUInt16LE(this.need(2)))
           break
-        case LONG: {
-          // Python 2 writes a trailing L.
-          let line = this.readLine(MAX_INT_LINE + 1, 'LONG')
-          if (line.endsWith('L')) line = line.slice(0, -1)
-          stack.push(parseIntText(line, 'LONG', false).value)
-          break
-        }
         case LONG1: {
           const n = this.readSize(1)
           stack.push(decodeLong(data, this.need(n), n))
@@ -226,93 +177,37 @@ export class Reader extends ObjectReader {
           stack.push(decodeLong(data, this.need(n), n))
           break
         }
-        case FLOAT: {
-          const x = parseFloatText(this.readLine(MAX_FLOAT_LINE, 'FLOAT'))
-          stack.push(this.float(x))
-          break
-        }
         case BINFLOAT: {
           const x = data.readDoubleBE(this.need(8))
           stack.push(this.float(x))
           break
         }
-        case STRING: {
-          const lineEnd = this.longLineEnd()
-          const q = data[this.pos] as number
-          if (lineEnd - this.pos < 2 || (q !== 0x27 && q !== 0x22) || data[lineEnd - 1] !== q) {
-            fail('the STRING opcode argument must be quoted')
-          }
-          stack.push(decodeEscapedString(data, this.pos + 1, lineEnd - 1))
-          this.pos = lineEnd + 1
+        case BINSTRING:
+          stack.push(this.latin1(4))
           break
-        }
-        case BINSTRING: {
-          const n = this.readSize(4)
-          const at = this.need(n)
-          stack.push(data.toString('latin1', at, at + n))
+        case SHORT_BINSTRING:
+          stack.push(this.latin1(1))
           break
-        }
-        case SHORT_BINSTRING: {
-          const n = this.readSize(1)
-          const at = this.need(n)
-          stack.push(data.toString('latin1', at, at + n))
+        case SHORT_BINUNICODE:
+          stack.push(this.utf8(1))
           break
-        }
-        case UNICODE: {
-          const lineEnd = this.longLineEnd()
-          stack.push(decodeRawUnicodeEscape(data, this.pos, lineEnd))
-          this.pos = lineEnd + 1
+        case BINUNICODE:
+          stack.push(this.utf8(4))
           break
-        }
-        case SHORT_BINUNICODE: {
-          const n = this.readSize(1)
-          const at = this.need(n)
-          stack.push(decodeUtf8(data, at, at + n))
+        case BINUNICODE8:
+          stack.push(this.utf8(8))
           break
-        }
-        case BINUNICODE: {
-          const n = this.readSize(4)
-          const at = this.need(n)
-          stack.push(decodeUtf8(data, at, at + n))
+        case SHORT_BINBYTES:
+          stack.push(this.bytes(1))
           break
-        }
-        case BINUNICODE8: {
-          const n = this.readSize(8)
-          const at = this.need(n)
-          stack.push(decodeUtf8(data, at, at + n))
+        case BINBYTES:
+          stack.push(this.bytes(4))
           break
-        }
-        case SHORT_BINBYTES: {
-          const n = this.readSize(1)
-          const at = this.need(n)
-          stack.push(unpooledCopy(data, at, at + n))
+        case BINBYTES8:
+          stack.push(this.bytes(8))
           break
-        }
-        case BINBYTES: {
-          const n = this.readSize(4)
-          const at = this.need(n)
-          stack.push(unpooledCopy(data, at, at + n))
-          break
-        }
-        case BINBYTES8: {
-          const n = this.readSize(8)
-          const at = this.need(n)
-          stack.push(unpooledCopy(data, at, at + n))
-          break
-        }
-        case BYTEARRAY8: {
-          const n = this.readSize(8)
-          const at = this.need(n)
-          const bytes = unpooledCopy(data, at, at + n)
-          this.bytearrays.add(bytes)
-          stack.push(bytes)
-          break
-        }
-        case NEXT_BUFFER:
-          fail('NEXT_BUFFER: out-of-band buffers are not available')
-          break
-        case READONLY_BUFFER:
-          fail('READONLY_BUFFER: out-of-band buffers are not available')
+        case BYTEARRAY8:
+          stack.push(this.bytearray())
           break
         case EMPTY_LIST:
           this.containers++
@@ -417,21 +312,12 @@ export class Reader extends ObjectReader {
           stack.push(set)
           break
         }
-        case GET:
-          stack.push(
-            this.reuse(this.memoGet(parseIndex(this.readLine(MAX_INDEX_LINE, 'GET'), 'GET'))),
-          )
-          break
         case BINGET:
           stack.push(this.reuse(this.memoGet(this.readSize(1))))
           break
         case LONG_BINGET:
           stack.push(this.reuse(this.memoGet(this.readSize(4))))
           break
-        case PUT: {
-          this.memoPut(parseIndex(this.readLine(MAX_INDEX_LINE, 'PUT'), 'PUT'), this.top())
-          break
-        }
         case BINPUT:
           this.memoPut(this.readSize(1), this.top())
           break
@@ -442,12 +328,6 @@ export class Reader extends ObjectReader {
           // Python's memo_len: the number of entries.
           this.memoPut(this.memoCount, this.top())
           break
-        case GLOBAL: {
-          const module = this.readUtf8Line(MAX_NAME_LINE, 'GLOBAL')
-          const name = this.readUtf8Line(MAX_NAME_LINE, 'GLOBAL')
-          stack.push(this.global(module, name))
-          break
-        }
         case STACK_GLOBAL: {
           const name = this.pop()
           const module = this.pop()
@@ -485,26 +365,9 @@ export class Reader extends ObjectReader {
           this.build(this.top(), state)
           break
         }
-        case INST:
-        case OBJ:
-          fail(
-            `refusing the ${op === INST ? 'INST' : 'OBJ'} opcode (it instantiates arbitrary classes)`,
-          )
-          break
-        case PERSID:
-        case BINPERSID:
-          fail('persistent IDs (PERSID/BINPERSID) are not supported')
-          break
-        case EXT1:
-        case EXT2:
-        case EXT4:
-          fail('the extension registry (EXT1/EXT2/EXT4) is not supported')
-          break
         default:
-          fail(
-            `invalid load key, 0x${op.toString(16).padStart(2, '0')} at offset ${this.pos - 1}` +
-              ' (not a pickle, or a corrupt one)',
-          )
+          // Protocol 0's text opcodes, and those refused.
+          this.otherOpcode(op)
       }
     }
   }
