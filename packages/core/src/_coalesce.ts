@@ -1,5 +1,7 @@
 // Coalesced reads: the `get`s of one tick go to Redis as one `MGET` (a lone one as a plain `GET`),
-// and each caller is answered on its own: its value decoded, its fallback, its error.
+// and each caller is answered on its own: its value decoded, its fallback, its error. The batch
+// and its callers, and what counts as a large value: `_coalesce-batch.ts`.
+import { type Batch, isLarge, slotBatch, type Waiter } from './_coalesce-batch.ts'
 import type { CacheContext } from './_context.ts'
 import { COALESCE_MAX, sendCommand } from './_gathering.ts'
 import { isNoPerm, refusesCommand } from './_messages.ts'
@@ -7,8 +9,7 @@ import { mgetMismatch, toNumber } from './_replies.ts'
 import { groupBySlot } from './key-slot.ts'
 import type { RedisArgument } from './types.ts'
 
-/** A value of more bytes (or UTF-16 code units) than this is read with a `GET` of its own. */
-export const LARGE_VALUE = 16 * 1024
+export { LARGE_VALUE } from './_coalesce-batch.ts'
 
 /**
  * Batches sent with an `EXISTS` after one that had a nil (see `ReadCoalescer`): a workload with
@@ -18,47 +19,6 @@ const PROBE_BATCHES = 16
 
 /** Large keys remembered at most (then forgotten all at once). */
 const LARGE_KEYS = 10_000
-
-function isLarge(reply: unknown): boolean {
-  return (typeof reply === 'string' || Buffer.isBuffer(reply)) && reply.length > LARGE_VALUE
-}
-
-/** One caller of a coalesced read. */
-interface Waiter {
-  key: string
-  /** Which of the batch's keys it reads (its index in `MGET`'s replies). */
-  at: number
-  /**
-   * Whether another caller reads the same reply: each decodes a copy of its bytes, which a
-   * serializer may hand back as they are (a msgpack `bin`, a custom serializer's `Buffer`) or
-   * change as it reads them.
-   */
-  shares: boolean
-  fallback: unknown
-  resolve: (value: unknown) => void
-  reject: (error: unknown) => void
-}
-
-/** The reads gathered in one tick, sent together. */
-interface Batch {
-  /**
-   * `MGET`'s arguments: the command, then the Redis keys read (a key read by calls one after the
-   * other is asked once).
-   */
-  args: RedisArgument[]
-  waiters: Waiter[]
-  sent: boolean
-  /**
-   * The `EXISTS` of all its keys, when it went with the `MGET` — or was sent behind it by
-   * `closing()`, for a batch that went without one.
-   */
-  exists?: Promise<unknown>
-  /**
-   * Each key's own `GET` (by its index among the keys), sent behind the batch by `closing()`: what
-   * a nil is read again with.
-   */
-  again?: Promise<unknown>[]
-}
 
 /**
  * Gathers the string reads of one tick and sends them when the microtask queue runs (no timer,
@@ -405,19 +365,4 @@ export class ReadCoalescer {
       waiter.reject(error)
     }
   }
-}
-
-/** The batch of `waiters` (some of a batch whose `MGET` had `args`), each `at` renumbered. */
-function slotBatch(args: readonly RedisArgument[], waiters: Waiter[]): Batch {
-  const keys: RedisArgument[] = ['MGET']
-  let last = -1
-  for (const waiter of waiters) {
-    // Callers of one key follow one another (see `get`): the key is asked once.
-    if (waiter.at !== last) {
-      last = waiter.at
-      keys.push(args[last + 1] as RedisArgument)
-    }
-    waiter.at = keys.length - 2
-  }
-  return { args: keys, waiters, sent: true }
 }

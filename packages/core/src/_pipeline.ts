@@ -2,73 +2,24 @@
 // round trip. A queued call runs the method itself with the context's `recorder` set, so that
 // `context.run` hands over its command (key built, options checked, values encoded, exactly as
 // the method would) instead of sending it; the method's own promise is the call's result, and
-// `exec()` settles it with the command's reply, converted under the method's error policy.
-import { MOST_ARGUMENTS, tooManyArguments } from './_arity.ts'
+// `exec()` settles it with the command's reply, converted under the method's error policy. What
+// it queues: `_pipeline-queued.ts`; its queueing methods, put on its prototype:
+// `_pipeline-queueing.ts`.
 import type { CacheContext, CommandWithFallback } from './_context.ts'
 import { LocalTier } from './_local-tier.ts'
 import { isWrongType } from './_messages.ts'
-import { type CallNote, FAMILY_METHODS, noting } from './_pipeline-families.ts'
-import { keyEntries } from './_pipeline-keys.ts'
-import { type PipelineCommand, standardEntries } from './_pipeline-standard.ts'
-import {
-  type IncrLink,
-  keysOf,
-  replacedBeforeSend,
-  sendingIncrs,
-  writeOn,
-} from './_pipeline-writes.ts'
+import { type CallNote, noting } from './_pipeline-families.ts'
+import type { QueuedCall, QueuedCommand } from './_pipeline-queued.ts'
+import { attachQueueing } from './_pipeline-queueing.ts'
+import type { PipelineCommand } from './_pipeline-standard.ts'
+import { keysOf, replacedBeforeSend, sendingIncrs, writeOn } from './_pipeline-writes.ts'
 import type { CacheLike } from './cache-like.ts'
 import type { VersionOption } from './cache-options.ts'
 import { InvalidArgumentError } from './errors.ts'
 import type { CommandRoute, RedisArgument } from './types.ts'
 
 export { FAMILY_METHODS } from './_pipeline-families.ts'
-
-/** One command of a queued call. */
-export interface QueuedCommand {
-  args: RedisArgument[]
-  /** The Redis key it routes by. */
-  rkey: string
-  /** Whether it only reads: a write goes through the value store's `writing` (local tier). */
-  readonly: boolean
-  /** Other keys it writes. */
-  alsoWrites?: readonly string[] | undefined
-  /**
-   * Whether its reply must come as bytes (`CommandSpec.bytes`: field names that may not be
-   * UTF-8). A pipeline that holds one reads every reply as bytes, as a cache with a compressor
-   * always does.
-   */
-  bytes: boolean
-  /**
-   * Whether its integer replies must come as digits (`CommandSpec.digits`: `hincrby`). A
-   * pipeline that holds one is sent as a `digits` route, and the other commands' integer replies
-   * are turned back into numbers.
-   */
-  digits: boolean
-  /** An `incr` outside a transaction, told when the pipeline is sent (`sendingIncrs`). */
-  incr?: IncrLink | undefined
-  /**
-   * Receives the raw reply, or the error the command failed with; with `ignored`, the error of a
-   * pipeline that could not be sent, which the error policy ignored (and reported) already: the
-   * call resolves its method's fallback, with no `error` event or log line of its own.
-   */
-  settle(reply: unknown, ignored?: boolean): void
-}
-
-/** One queued call: its commands and the method's result. */
-interface QueuedCall {
-  commands: QueuedCommand[]
-  /** The method's promise, its rejection turned into the error itself. */
-  result: Promise<unknown>
-  /**
-   * Whether a transaction must wait for `result` before it sends: the call queued no command and
-   * failed (noted as it failed: `checked()`'s `refuse`, a throw), or may have failed without a
-   * word (a family method checks its arguments in an `async` body, whose error only its promise
-   * gives, a tick later). A call that queued no command and is known not to have failed (the
-   * standard API's `deleteMany([])`, a family method's `answered`) is not waited for.
-   */
-  unsure: boolean
-}
+export type { QueuedCommand } from './_pipeline-queued.ts'
 
 /** The implementation behind `cache.pipeline()` and `cache.transaction()`. */
 export class CachePipeline {
@@ -385,36 +336,4 @@ function operationOf(command: CommandWithFallback<unknown>, args?: RedisArgument
   return command.method ?? command.label ?? String(args?.[0] ?? 'pipeline').toLowerCase()
 }
 
-/**
- * Puts the queueing methods on `CachePipeline`'s prototype: the standard API and the families. A
- * family method is the cache's, which refuses an argument past its last itself; an entry of the
- * standard API refuses it here, in the call's slot, as it refuses a bad option.
- */
-function attachQueueing(): void {
-  const prototype = CachePipeline.prototype as unknown as Record<string, unknown>
-  for (const name of FAMILY_METHODS) {
-    Object.defineProperty(prototype, name, {
-      value(this: CachePipeline, ...args: unknown[]) {
-        const cache = this.cache as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>
-        return this.queue(() => (cache[name] as (...a: unknown[]) => Promise<unknown>)(...args))
-      },
-      writable: true,
-      configurable: true,
-    })
-  }
-  for (const [name, entry] of Object.entries({ ...standardEntries, ...keyEntries })) {
-    const most = MOST_ARGUMENTS[name] as number
-    Object.defineProperty(prototype, name, {
-      value(this: CachePipeline, ...args: unknown[]) {
-        return this.queue(() => {
-          if (args.length > most) throw tooManyArguments(this.cache, name, most, args.length)
-          return (entry as (...a: unknown[]) => Promise<unknown>)(this, ...args)
-        }, true)
-      },
-      writable: true,
-      configurable: true,
-    })
-  }
-}
-
-attachQueueing()
+attachQueueing(CachePipeline.prototype)

@@ -1,14 +1,21 @@
+// The value pipeline: a `Codec` encodes values for Redis and decodes what it stores. Its checks
+// and the errors for what it refuses (a bad option, an unserializable or unreadable value, one
+// over `maxValueSize` or over its call's budget) are in `_codec-errors.ts`.
+import {
+  checkMaxValueSize,
+  checkTextSize,
+  checkWrittenSize,
+  integerTooLongError,
+  overBudgetError,
+  tooLargeError,
+  unreadableError,
+  unserializableError,
+} from './_codec-errors.ts'
 import { integerPastLimit } from './_codec-limits.ts'
 import { parseInteger } from './_integer.ts'
-import { DEFAULT_MAX_VALUE_SIZE, MAX_INTEGER_DIGITS } from './_limits.ts'
+import { MAX_INTEGER_DIGITS } from './_limits.ts'
 import { checkPlugins } from './_plugin-check.ts'
-import { sniff } from './_sniff.ts'
-import {
-  CompressionError,
-  decompressionLimitError,
-  InvalidArgumentError,
-  SerializationError,
-} from './errors.ts'
+import { CompressionError, decompressionLimitError } from './errors.ts'
 import type { Compressor, RedisArgument, Serializer } from './types.ts'
 
 /**
@@ -116,12 +123,7 @@ export class Codec {
   ) {
     if (serializers.length === 0) throw new TypeError('a Codec needs at least one serializer')
     checkPlugins(serializers, compressors)
-    const max = options.maxValueSize === undefined ? DEFAULT_MAX_VALUE_SIZE : options.maxValueSize
-    if (max !== null && !(Number.isSafeInteger(max) && max > 0)) {
-      throw new InvalidArgumentError(
-        `maxValueSize must be a positive integer (bytes) or null, got ${String(max)}`,
-      )
-    }
+    const max = checkMaxValueSize(options.maxValueSize)
     this.#serializers = serializers
     this.#compressors = compressors
     this.#writer = serializers[0] as Serializer
@@ -173,9 +175,7 @@ export class Codec {
       const digits = value.toString()
       // Python (and this codec) would not read more digits back as an integer.
       if (digits.length - (value < 0n ? 1 : 0) > MAX_INTEGER_DIGITS) {
-        throw new SerializationError(
-          `an integer of more than ${MAX_INTEGER_DIGITS} digits cannot be stored: Python's int() and this cache read no more`,
-        )
+        throw integerTooLongError()
       }
       return digits
     }
@@ -183,17 +183,15 @@ export class Codec {
     try {
       data = this.#writer.serialize(value)
     } catch (error) {
-      throw new SerializationError(
-        `${this.#writer.name} cannot serialize this value: ${(error as Error)?.message ?? error}`,
-        { cause: error },
-      )
+      throw unserializableError(this.#writer.name, error)
     }
     // Refuse to write what reading would refuse (a value only compared is not written). Text
     // needs measuring only when it is long.
     if (typeof data === 'string') {
-      if (check && data.length > this.#maxUnits) this.#checkWritten(Buffer.byteLength(data))
+      if (check && data.length > this.#maxUnits)
+        checkWrittenSize(Buffer.byteLength(data), this.#maxBytes)
     } else if (check && data.length > this.#maxBytes) {
-      this.#checkWritten(data.length)
+      checkWrittenSize(data.length, this.#maxBytes)
     }
     const compressor = this.#compressor
     if (compressor === undefined) return data
@@ -232,7 +230,7 @@ export class Codec {
     }
     let bytes: Buffer
     if (this.#compressors.length === 0) {
-      if (data.length > this.#maxBytes) throw this.#tooLarge(data.length)
+      if (data.length > this.#maxBytes) throw tooLargeError(data.length, this.#maxBytes)
       bytes = data
     } else {
       bytes = this.#decompress(data, undefined, budget)
@@ -242,7 +240,7 @@ export class Codec {
       try {
         return this.#writer.deserialize(bytes)
       } catch (error) {
-        throw this.#unreadable(error, bytes)
+        throw unreadableError(this.#serializers, this.#compressors, error, bytes)
       }
     }
     let first: unknown
@@ -253,7 +251,7 @@ export class Codec {
         first ??= error
       }
     }
-    throw this.#unreadable(first, bytes)
+    throw unreadableError(this.#serializers, this.#compressors, first, bytes)
   }
 
   /**
@@ -281,7 +279,7 @@ export class Codec {
             },
             budget,
           )
-    if (bytes.length > this.#maxBytes) throw this.#tooLarge(bytes.length)
+    if (bytes.length > this.#maxBytes) throw tooLargeError(bytes.length, this.#maxBytes)
     let first: unknown
     for (const serializer of this.#serializers) {
       try {
@@ -296,19 +294,19 @@ export class Codec {
         first ??= error
       }
     }
-    throw this.#unreadable(first, bytes)
+    throw unreadableError(this.#serializers, this.#compressors, first, bytes)
   }
 
   #decodeText(text: string): unknown {
     if (text.length > this.#maxUnits) {
       const size = Buffer.byteLength(text)
-      if (size > this.#maxBytes) this.#checkTextSize(text, size)
+      if (size > this.#maxBytes) checkTextSize(text, size, this.#maxBytes)
     }
     if (this.#serializers.length === 1) {
       try {
         return (this.#writer.deserializeText as (text: string) => unknown)(text)
       } catch (error) {
-        throw this.#unreadable(error, text)
+        throw unreadableError(this.#serializers, this.#compressors, error, text)
       }
     }
     let first: unknown
@@ -319,79 +317,7 @@ export class Codec {
         first ??= error
       }
     }
-    throw this.#unreadable(first, text)
-  }
-
-  /**
-   * The error for bytes no serializer could read: which serializers and compressors were tried,
-   * what the bytes look like (from their first bytes: "zlib-compressed data", "a pickle"), and,
-   * when that is another serializer's or compressor's format, the setting that differs. A value
-   * written by another codec is the usual cause. No content of the value is quoted: `data` is
-   * what the serializers got (decompressed, or the stored bytes when no compressor applied).
-   */
-  #unreadable(error: unknown, data: Buffer | string): SerializationError {
-    const serializers = this.#serializers.map((s) => s.name)
-    const compressors = this.#compressors.map((c) => c.name)
-    const tried = `serializer ${serializers.join(', ')} (compressor ${compressors.length > 0 ? compressors.join(', ') : 'none'})`
-    const seen = sniff(data)
-    let hint = ''
-    if (seen.compressor !== undefined && !compressors.includes(seen.compressor)) {
-      hint = ` — written with compressor '${seen.compressor}'? Configure the same compressor as the writer`
-    } else if (seen.serializer !== undefined && !serializers.includes(seen.serializer)) {
-      hint = ` — written with serializer '${seen.serializer}'? Configure the same serializer as the writer`
-    } else if (seen.binary === true && !compressors.includes('brotli')) {
-      hint =
-        ' — written with another serializer or compressor? Configure the same ones as the writer'
-    }
-    const why = detail(error)
-    // V8's JSON.parse quotes the start of the text it refused: the cause is then an error of the
-    // same type without it, so that logging the cause quotes no value either.
-    const quoted = error instanceof Error && error.message !== why
-    const cause = quoted ? new (error.constructor as ErrorConstructor)(why) : error
-    return new SerializationError(
-      `stored bytes cannot be read by ${tried}: they look like ${seen.looks}${hint} (${why})`,
-      { cause },
-    )
-  }
-
-  #tooLarge(size: number, atLeast = false): SerializationError {
-    return new SerializationError(
-      `a stored value of ${atLeast ? 'at least ' : ''}${size} bytes exceeds maxValueSize (${this.#maxBytes} bytes)`,
-    )
-  }
-
-  /**
-   * Refuses text read from Redis whose UTF-8 form, `size` bytes, exceeds `maxValueSize`, by the
-   * size of the bytes stored. Each U+FFFD in the text may stand for one byte that was not UTF-8
-   * (the reply was decoded before it got here) rather than for the 3 bytes of a U+FFFD stored:
-   * counting each as one byte gives the least the stored value can have been. When that is within
-   * the limit, the text is read, as a cache that reads bytes reads such a value (a text of
-   * U+FFFDs stored as such may then be read up to three times the limit).
-   */
-  #checkTextSize(text: string, size: number): void {
-    let replaced = 0
-    for (let at = text.indexOf('\ufffd'); at !== -1; at = text.indexOf('\ufffd', at + 1)) {
-      replaced++
-    }
-    if (replaced === 0) throw this.#tooLarge(size)
-    const least = size - 2 * replaced
-    if (least > this.#maxBytes) throw this.#tooLarge(least, true)
-  }
-
-  /** The error for a value past what its call's budget has left (`decode`'s `budget`). */
-  #overBudget(compressor: string, cause: unknown): CompressionError {
-    return decompressionLimitError(compressor, this.#callBytes as number, {
-      cause,
-      perCall: true,
-    })
-  }
-
-  #checkWritten(size: number): void {
-    if (size > this.#maxBytes) {
-      throw new SerializationError(
-        `the serialized value (${size} bytes) exceeds maxValueSize (${this.#maxBytes} bytes)`,
-      )
-    }
+    throw unreadableError(this.#serializers, this.#compressors, first, text)
   }
 
   #decompress(data: Buffer, used?: (compressor: string) => void, call?: DecodeBudget): Buffer {
@@ -413,7 +339,9 @@ export class Codec {
         // the budget has left): surface it, or a bomb would be read as raw bytes. Anything else:
         // not this format (or not compressed at all), and Django reads such values raw.
         if (error instanceof CompressionError) {
-          throw byBudget ? this.#overBudget(compressor.name, error.cause) : error
+          throw byBudget
+            ? overBudgetError(compressor.name, this.#callBytes as number, error.cause)
+            : error
         }
         continue
       }
@@ -425,7 +353,8 @@ export class Codec {
       // trailing bytes: an empty result means the bytes were not this format.
       if (out.length > 0) {
         if (budget !== undefined) {
-          if (out.length > left) throw this.#overBudget(compressor.name, undefined)
+          if (out.length > left)
+            throw overBudgetError(compressor.name, this.#callBytes as number, undefined)
           budget.left = left - out.length
         }
         // Measured even where nothing bounds it (no `maxValueSize`, hence no budget).
@@ -434,24 +363,7 @@ export class Codec {
         return out
       }
     }
-    if (data.length > this.#maxBytes) throw this.#tooLarge(data.length)
+    if (data.length > this.#maxBytes) throw tooLargeError(data.length, this.#maxBytes)
     return data
   }
-}
-
-/**
- * A deserializer's message without quoted input: V8's `JSON.parse` errors quote the text around
- * the error (`Unexpected token 'x', "x\u009c…" is not valid JSON`), which may be the value.
- */
-function detail(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error)
-  return message.replace(
-    /^(?:Unexpected token '(.)', )?".*"(?:\.\.\.)? is not valid JSON$/s,
-    (_, token: string | undefined) =>
-      token === undefined
-        ? 'not valid JSON'
-        : /^[\x21-\x7e]$/.test(token)
-          ? `Unexpected token '${token}' (not valid JSON)`
-          : 'Unexpected character (not valid JSON)',
-  )
 }

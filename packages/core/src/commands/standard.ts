@@ -1,6 +1,6 @@
 // The standard API of a `Cache` (get, set, add, delete, the `many` forms, clear, hasKey, incr,
-// touch, incrVersion) over the value store (the counters' bodies: `_counters.ts`). Documented on
-// `CacheLike`.
+// touch, incrVersion) over the value store (the counters' bodies: `_counters.ts`; reading one
+// value, `get`'s and `getOrSet`'s: `_read-value.ts`). Documented on `CacheLike`.
 import {
   checkMapping,
   checkOptions,
@@ -14,103 +14,19 @@ import {
 import { refuseGet, tooManyArguments } from '../_arity.ts'
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
 import { failedEntry, storeError } from '../_key-errors.ts'
-import { LocalTier, MISS } from '../_local-tier.ts'
 import { isWrongType } from '../_messages.ts'
 import { timeoutToMs } from '../_timeout.ts'
-import { emitOperation } from '../_timing.ts'
 import type { CacheLike } from '../cache-like.ts'
 import type { IncrOptions, SetOptions, TimeoutOption, VersionOption } from '../cache-options.ts'
 import { globEscape } from '../key-function.ts'
 import { addTo, moveVersion } from './_counters.ts'
-import {
-  measuredInto,
-  observedGet,
-  observedGetMany,
-  observedStore,
-  reportRead,
-} from './_observed.ts'
+import { measuredInto, observedGetMany, observedStore } from './_observed.ts'
+import { getValue, readValue } from './_read-value.ts'
 import { storedBeforeFailure, storedNewValue } from './_removed.ts'
 import type { keyCommands } from './keys.ts'
 
 /** What `setGet` resolves for a key that held no value, told apart from a stored `null`. */
 const NO_OLD_VALUE: unique symbol = Symbol('no old value')
-
-/**
- * `get`: the value at `key`, or `defaultValue` (`null` when `undefined`) when it is missing.
- * `operation` names the method for events and errors; `observe: false` reports no `hit` or
- * `miss` (getOrSet's second look at a key it already reported). `getOrSet` reads through this.
- */
-export function readValue(
-  context: CacheContext,
-  key: string,
-  defaultValue: unknown,
-  options: VersionOption | undefined,
-  operation: string,
-  observe = true,
-): Promise<unknown> {
-  try {
-    const store = context.store
-    // A local tier hit is answered here, with the one promise the caller awaits: no async
-    // function, no await of the store. Anything else (options, an odd key, a key function that
-    // throws, a miss, a `hit` listener) takes the path below, which applies the error policy.
-    if (
-      store instanceof LocalTier &&
-      options === undefined &&
-      typeof key === 'string' &&
-      !(observe && context.events.reads)
-    ) {
-      const value = store.peek(context.hotKey(key))
-      if (value !== MISS) return Promise.resolve(value)
-    }
-  } catch {
-    // The path below runs the key function again and reports its error.
-  }
-  return getValue(context, key, defaultValue, options, operation, observe)
-}
-
-/**
- * `readValue` through the value store (a local tier's miss, or no tier). With a `start` time
- * (`performance.now()`), it also emits the call's `operation` event when it settles.
- */
-async function getValue(
-  context: CacheContext,
-  key: string,
-  defaultValue: unknown,
-  options: VersionOption | undefined,
-  operation: string,
-  observe: boolean,
-  start = -1,
-): Promise<unknown> {
-  const fallback = defaultValue === undefined ? null : defaultValue
-  let value: unknown
-  try {
-    if (observe && context.events.reads) {
-      const store = context.store
-      if (store instanceof LocalTier) {
-        value = await observedGet(context, key, fallback, options, operation)
-      } else {
-        // Without a tier, read here: one async function between the caller and the store.
-        const found = await store.get(context.key(key, options, 'get'), key, MISS)
-        value = reportRead(context, operation, key, found, fallback)
-      }
-    } else {
-      value = await context.store.get(context.key(key, options, 'get'), key, fallback)
-    }
-  } catch (caught) {
-    const error = isWrongType(caught)
-      ? await context.wrongType(caught, operation, key, context.key(key, options, 'get'))
-      : caught
-    if (start < 0) return context.fail(error, fallback, operation)
-    try {
-      value = context.fail(error, fallback, operation)
-    } catch (failure) {
-      emitOperation(context, operation, start, key, true, failure)
-      throw failure
-    }
-  }
-  if (start >= 0) emitOperation(context, operation, start, key, false, undefined)
-  return value
-}
 
 /**
  * The `set` events of a `setMany` of `keys`: one for each key `stored` says was, with its size
