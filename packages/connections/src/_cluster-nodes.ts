@@ -1,9 +1,10 @@
 import { ClosedError, ConnectionError, type RedisArgument } from '@cachex/core'
-import { markUnsent } from '@cachex/core/internal'
-import { createClient } from '@redis/client'
+import { bounded, markUnsent } from '@cachex/core/internal'
 import type { BlockingClient } from './_blocking.ts'
+import { clientAt } from './_client-factory.ts'
 import { closeWithin, destroyClient, within } from './_connect.ts'
 import { scrub } from './_errors.ts'
+import { validAddress } from './_node-address.ts'
 import { Sender } from './_options.ts'
 import { nodesChanged } from './_scripts.ts'
 import { trackingPingInterval } from './_standalone-options.ts'
@@ -205,10 +206,20 @@ export class NodeClients {
     return this.#handles.values()
   }
 
-  /** The handle of the node at `address` (`host:port`), made when it is new. */
+  /**
+   * The handle of the node at `address` (`host:port`), made when it is new. Throws an unsent
+   * `ConnectionError` for an address no node can have (`validAddress`): nothing is connected to.
+   */
   handle(address: string): NodeHandle {
     const known = this.#handles.get(address)
     if (known !== undefined) return known
+    if (!validAddress(address)) {
+      throw markUnsent(
+        new ConnectionError(
+          `cannot reach the cluster node ${JSON.stringify(bounded(address, 128))}: not a valid host:port`,
+        ),
+      )
+    }
     const colon = address.lastIndexOf(':')
     const host = address.slice(0, colon)
     const port = Number(address.slice(colon + 1))
@@ -413,20 +424,14 @@ export class NodeClients {
   trackingClient(node: NodeHandle): TrackingClientLike | undefined {
     const defaults = this.#options.nodeDefaults
     if (defaults === undefined) return undefined
-    const base = (defaults.socket ?? {}) as object
-    return createClient({
-      ...defaults,
-      socket: {
-        ...base,
-        ...(this.#mapAddress(node.address) ?? { host: node.host, port: node.port }),
-      },
+    return clientAt(defaults, this.#socketOf(node), {
       RESP: 3,
       emitInvalidate: true,
       // node-redis refuses emitInvalidate beside its own client-side cache.
       clientSideCache: undefined,
       // Idle between writes: a keepalive, lest a server's `timeout` close it (emptying the tier).
       pingInterval: trackingPingInterval(defaults),
-    } as never) as unknown as TrackingClientLike
+    }) as unknown as TrackingClientLike
   }
 
   /**
@@ -436,14 +441,7 @@ export class NodeClients {
   blockingClient(node: NodeHandle): BlockingClient | undefined {
     const defaults = this.#options.nodeDefaults
     if (defaults === undefined) return undefined
-    const base = (defaults.socket ?? {}) as object
-    return createClient({
-      ...defaults,
-      socket: {
-        ...base,
-        ...(this.#mapAddress(node.address) ?? { host: node.host, port: node.port }),
-      },
-    } as never) as unknown as BlockingClient
+    return clientAt(defaults, this.#socketOf(node)) as unknown as BlockingClient
   }
 
   /** Opens cachex's own client to `node`, with the cluster's node options; waits for it (bounded). */
@@ -454,15 +452,9 @@ export class NodeClients {
         `cannot reach the cluster node ${node.address}: it is not in node-redis's slot map`,
       )
     }
-    const base = (defaults.socket ?? {}) as object
-    const client = createClient({
-      ...defaults,
-      socket: {
-        ...base,
-        ...(this.#mapAddress(node.address) ?? { host: node.host, port: node.port }),
-      },
+    const client = clientAt(defaults, this.#socketOf(node), {
       readonly: this.#options.readFromReplicas,
-    } as never) as unknown as NodeRedisNodeClientLike & {
+    }) as unknown as NodeRedisNodeClientLike & {
       connect(): Promise<unknown>
       destroy(): void
       on(event: string, listener: (...args: unknown[]) => void): unknown
@@ -517,6 +509,11 @@ export class NodeClients {
       () => c.destroy?.(),
       this.#options.closeTimeoutMs,
     )
+  }
+
+  /** Where `node`'s socket goes: its address after `nodeAddressMap`. */
+  #socketOf(node: NodeHandle): { host: string; port: number } {
+    return this.#mapAddress(node.address) ?? { host: node.host, port: node.port }
   }
 
   /** node-redis's `nodeAddressMap` applied to `address`, as node-redis applies it. */

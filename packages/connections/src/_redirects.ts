@@ -1,7 +1,9 @@
 import { type RedisArgument, ResponseError } from '@cachex/core'
+import { bounded } from '@cachex/core/internal'
 import { ErrorReply } from '@redis/client'
 import type { NodeHandle } from './_cluster-nodes.ts'
 import { isClientClosed } from './_errors.ts'
+import { validAddress } from './_node-address.ts'
 import type { ReplyForm } from './_options.ts'
 import { type Kind, keyByKey, MSET } from './_routing.ts'
 import type { Topology } from './_topology.ts'
@@ -15,6 +17,13 @@ export const TRYAGAIN_FIRST_MS = 10
 export const TRYAGAIN_MAX_MS = 100
 /** How many times a split read or delete retries `TRYAGAIN` whole before going key by key. */
 const TRYAGAIN_WHOLE = 3
+/** The characters of a redirection an error message quotes at most. */
+const QUOTED_REDIRECT = 128
+/**
+ * A host a redirection may name: a host name or an IP address (IPv6 without brackets, maybe with
+ * a zone), at most 255 characters — not whatever a broken or hostile node sends.
+ */
+const HOST = /^[A-Za-z0-9._:%-]{1,255}$/
 
 /** What `followRedirects` needs of the cluster connection: its map and its bounds. */
 export interface RedirectBounds {
@@ -132,6 +141,9 @@ export function followTransaction(
  * `TRYAGAIN`, by most of `socketTimeout`:
  * - `MOVED <slot> <host:port>`: the slot lives there now; the map says so at once for that slot
  *   and is refreshed soon, and the command goes there — to any address, connecting when needed.
+ *   An empty host (`:port`, an unknown endpoint) is the host of the node that answered (see
+ *   `redirectAddress`); a target that is no valid address is not followed: the call fails with a
+ *   `ResponseError` quoting the reply, nothing is connected to and the map is left as it is.
  * - `ASK <slot> <host:port>`: the key is being migrated; the command goes there after
  *   `ASKING`, even to a primary that owns no slot yet (node-redis finds only slot owners).
  * - `TRYAGAIN`: a multi-key command met a slot half migrated; retried after 10 ms, doubling up
@@ -164,6 +176,8 @@ export async function followRedirects(
   let tries = 0
   /** The error followed last was a `TRYAGAIN`: the call was just sent again. */
   let afterTryAgain = false
+  /** The node the call was sent to last, when a redirection named it (else: the map's). */
+  let sentTo: NodeHandle | undefined
   for (;;) {
     if (!(error instanceof Error) || context.closed()) throw error
     // The text of a server's error reply: node-redis's, or the `ResponseError` made of it.
@@ -171,14 +185,20 @@ export async function followRedirects(
     const message = replied ? error.message : ''
     let reply: Promise<unknown>
     if (message.startsWith('MOVED ')) {
+      const address = redirectAddress(context, message, slot, sentTo, resend.toPrimary === true)
       if (++redirects > context.maxRedirects) throw error
-      reply = resend.to(context.topology.moved(slot, redirectTarget(message)))
+      const node = context.topology.moved(slot, address)
+      reply = resend.to(node)
+      sentTo = node
     } else if (message.startsWith('ASK ')) {
       // The `ASK` of a `TRYAGAIN` retry (the old owner sends the command back to the importing
       // node, which says `TRYAGAIN` again) is not counted: the retry budget bounds that loop, and
       // its error is the `TRYAGAIN`.
+      const address = redirectAddress(context, message, slot, sentTo, resend.toPrimary === true)
       if (!afterTryAgain && ++redirects > context.maxRedirects) throw error
-      reply = resend.asking(context.topology.askTarget(redirectTarget(message)))
+      const node = context.topology.askTarget(address)
+      reply = resend.asking(node)
+      sentTo = node
     } else if (message.startsWith('TRYAGAIN')) {
       const now = performance.now()
       retryingSince ||= now
@@ -187,6 +207,7 @@ export async function followRedirects(
       await delay(wait)
       wait = Math.min(wait * 2, TRYAGAIN_MAX_MS)
       reply = resend.again()
+      sentTo = undefined
     } else if (resend.toPrimary === true && message.startsWith('READONLY')) {
       // The primary of the map is a replica now (a failback the map has not seen): a client of it
       // in READONLY mode (it was met as a replica) gets no MOVED for a script, which fails at its
@@ -194,10 +215,12 @@ export async function followRedirects(
       if (++redirects > context.maxRedirects) throw error
       await context.topology.refresh()
       reply = resend.again()
+      sentTo = undefined
     } else if (isClientClosed(error)) {
       if (++redirects > context.maxRedirects) throw error
       context.topology.forgetClosed()
       reply = resend.again()
+      sentTo = undefined
     } else {
       const again =
         resend.otherwise === undefined || redirects >= context.maxRedirects
@@ -209,6 +232,7 @@ export async function followRedirects(
       }
       redirects++
       reply = again()
+      sentTo = undefined
     }
     // Only the first redirection of a retry is free; each retry waits, within the budget.
     afterTryAgain = message.startsWith('TRYAGAIN')
@@ -228,9 +252,49 @@ function isReadOnly(reply: unknown): boolean {
   )
 }
 
-/** The `host:port` of a `MOVED`/`ASK` reply: its last word. */
-export function redirectTarget(message: string): string {
-  return message.slice(message.lastIndexOf(' ') + 1).trim()
+/**
+ * The address (`host:port`) a `MOVED`/`ASK` reply (`message`) sends the call to. An empty host
+ * (`:port`: Redis 7's unknown endpoint) means the host of the node that answered, as in
+ * `CLUSTER SLOTS`: `answered`, the node the call was sent to when a redirection named it, else
+ * the node the map names for `slot` — its primary for a write (`toPrimary`), else the host its
+ * readers share (with replicas on several hosts, the one that answered is not known). Throws a
+ * `ResponseError` quoting the reply (cut short) when there is no valid address to go to
+ * (`validAddress`, and a host name or IP address of at most 255 characters): no target, a port
+ * out of 1..65535 or not a number, an empty host that cannot be resolved.
+ */
+export function redirectAddress(
+  context: RedirectBounds,
+  message: string,
+  slot: number,
+  answered: NodeHandle | undefined,
+  toPrimary: boolean,
+): string {
+  // `MOVED <slot> <host:port>`: the third word.
+  const words = message.trim().split(' ')
+  let address = words.length >= 3 ? (words[2] as string) : ''
+  if (address.startsWith(':')) {
+    const host = answered?.host ?? answeringHost(context, slot, toPrimary)
+    address = host === undefined ? '' : `${host}${address}`
+  }
+  if (validAddress(address) && HOST.test(address.slice(0, address.lastIndexOf(':')))) {
+    return address
+  }
+  throw new ResponseError(
+    `a cluster node answered ${JSON.stringify(bounded(message, QUOTED_REDIRECT))}, a redirection to no valid address (host:port, the port an integer in 1..65535; an empty host is the answering node's, when known); not followed`,
+  )
+}
+
+/** The host of the node the map names for `slot` (see `redirectAddress`), if one. */
+function answeringHost(
+  context: RedirectBounds,
+  slot: number,
+  toPrimary: boolean,
+): string | undefined {
+  const shard = context.topology.table[slot]
+  if (shard === undefined) return undefined
+  if (toPrimary) return shard.master.host
+  const host = shard.readers[0]?.host ?? shard.master.host
+  return shard.readers.every((node) => node.host === host) ? host : undefined
 }
 
 /**

@@ -1,5 +1,5 @@
 import { ConnectionError } from '@cachex/core'
-import { createClient } from '@redis/client'
+import { type NodeRedisClient, newClient } from './_client-factory.ts'
 import { destroyClient, within } from './_connect.ts'
 import { scrub, toCachexError, withPlainHintText } from './_errors.ts'
 import { TEXT_COMMAND_OPTIONS } from './_options.ts'
@@ -77,7 +77,7 @@ const PATTERNS = [
   '+reset-master',
 ]
 
-type Client = ReturnType<typeof createClient>
+type Client = NodeRedisClient
 
 /** What to change when plain connections to the sentinels are dropped unanswered. */
 const SENTINELS_TLS = 'if the sentinels serve TLS only, set `sentinelOptions.tls: true`'
@@ -143,7 +143,7 @@ export class SentinelWatch {
     const key = `${node.host}:${node.port}`
     if (this.#closed || this.#links.has(key)) return
     const options = this.#options
-    const client = createClient({
+    const client = newClient({
       ...options.clientOptions,
       // A subscribed RESP2 connection cannot run commands.
       RESP: 3,

@@ -4,6 +4,7 @@ import type {
   NodeRedisClusterNodeLike,
   ReplicaState,
 } from './_cluster-nodes.ts'
+import { validNode } from './_node-address.ts'
 import { SLOT_COUNT } from './_slots.ts'
 
 // A cluster's slot map as plain data: the ranges node-redis or `CLUSTER SLOTS` give, the table of
@@ -105,15 +106,6 @@ export function checkSlots(reply: unknown, askedHost: string): { ranges: Range[]
   return { ranges, whole }
 }
 
-/** Whether `address` (`host:port`) names a node a client could reach: see `validNode`. */
-export function validAddress(address: string): boolean {
-  const colon = address.lastIndexOf(':')
-  return (
-    colon > 0 &&
-    validNode({ host: address.slice(0, colon), port: Number(address.slice(colon + 1)) })
-  )
-}
-
 /**
  * The table of `ranges`: one shard per primary, its nodes' handles from `handle`; replicas only
  * with `withReplicas`. The read rotations are left empty (`setReaders` fills them). Slots out of
@@ -140,16 +132,25 @@ export function buildTable(
   return { table, shards }
 }
 
-/** Whether some slot has another primary or other replicas in `next` than in `old` (empty: yes). */
+/**
+ * Whether some slot has another primary or other replicas in `next` than in `old` (empty: yes).
+ * Each pair of shards is compared once, however many slots they share (a refresh compares 16384
+ * slots, and a shard may list hundreds of replicas).
+ */
 export function tableChanged(
   old: ReadonlyArray<Shard | undefined>,
   next: ReadonlyArray<Shard | undefined>,
 ): boolean {
   if (old.length === 0) return true
+  /** The shard of `next` each shard of `old` was found the same as. */
+  const same = new Map<Shard, Shard>()
   for (let slot = 0; slot < SLOT_COUNT; slot++) {
     const a = old[slot]
     const b = next[slot]
-    if (a?.master !== b?.master || !sameNodes(a?.replicas, b?.replicas)) return true
+    if (a === b || (a !== undefined && same.get(a) === b)) continue
+    if (a === undefined || b === undefined || a.master !== b.master) return true
+    if (!sameNodes(a.replicas, b.replicas)) return true
+    same.set(a, b)
   }
   return false
 }
@@ -238,17 +239,13 @@ function validSlot(slot: number): boolean {
   return Number.isInteger(slot) && slot >= 0 && slot < SLOT_COUNT
 }
 
-function validNode(node: { host: string; port: number }): boolean {
-  return node.host !== '' && Number.isInteger(node.port) && node.port >= 1 && node.port <= 65535
-}
-
-function sameNodes(
-  a: readonly NodeHandle[] | undefined,
-  b: readonly NodeHandle[] | undefined,
-): boolean {
+/** Whether `a` and `b` hold the same nodes, in any order: linear in their length. */
+function sameNodes(a: readonly NodeHandle[], b: readonly NodeHandle[]): boolean {
   if (a === b) return true
-  if (a === undefined || b === undefined || a.length !== b.length) return false
-  return a.every((node) => b.includes(node))
+  if (a.length !== b.length) return false
+  if (a.length === 0) return true
+  const inB = new Set(b)
+  return inB.size === new Set(a).size && a.every((node) => inB.has(node))
 }
 
 function shuffle<T>(list: T[]): T[] {

@@ -1,5 +1,6 @@
 import { type ConnectionOptions, InvalidArgumentError, type RedisArgument } from '@cachex/core'
-import { createClient, createClientPool } from '@redis/client'
+import { createClientPool } from '@redis/client'
+import { newClient } from './_client-factory.ts'
 import { DEFAULT_URL, parseLocation } from './_location.ts'
 import { type Credentials, checkCredentials, checkUserHasPassword } from './_options.ts'
 import { reconnectDelay } from './_retry.ts'
@@ -177,16 +178,16 @@ export function clientSource(options: StandaloneOptions, connectTimeoutMs: numbe
   const makeClient = () =>
     (pool !== undefined
       ? createClientPool(clientOptions as never, pool as never)
-      : createClient(clientOptions as never)) as unknown as NodeRedisClientLike
+      : newClient(clientOptions)) as unknown as NodeRedisClientLike
   return {
     client: makeClient(),
     makeClient,
     makeBlockingClient:
       pool !== undefined
         ? undefined
-        : () => createClient(clientOptions as never) as unknown as NodeRedisClientLike,
+        : () => newClient(clientOptions) as unknown as NodeRedisClientLike,
     makeTrackingClient: () =>
-      createClient({
+      newClient({
         ...clientOptions,
         RESP: 3,
         emitInvalidate: true,

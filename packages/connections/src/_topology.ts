@@ -11,6 +11,7 @@ import {
 } from './_cluster-nodes.ts'
 import { within } from './_connect.ts'
 import { isErrorReply, toCachexError } from './_errors.ts'
+import { validAddress } from './_node-address.ts'
 import { checkReplica, type HealthContext, markDown, probe } from './_node-health.ts'
 import type { ReplyForm, Sender } from './_options.ts'
 import { isUnreadableReply } from './_retry.ts'
@@ -26,7 +27,6 @@ import {
   setAllReaders,
   setReadersOf,
   tableChanged,
-  validAddress,
 } from './_slot-map.ts'
 import { SLOT_COUNT } from './_slots.ts'
 import type { TrackingClientLike } from './_tracking.ts'

@@ -21,6 +21,7 @@ import { batchWithin, commandWeight, type Deadlines } from './_deadlines.ts'
 import { isClientClosed, isDisconnected, ownerClosedError } from './_errors.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import { Listeners } from './_listeners.ts'
+import { validAddress } from './_node-address.ts'
 import { type ReplyForm, replyForm, Sender } from './_options.ts'
 import {
   commandResend,
@@ -40,7 +41,7 @@ import {
   wholeOf,
 } from './_routing.ts'
 import { asEval, noteEval, scriptEpoch } from './_scripts.ts'
-import { type Shard, validAddress } from './_slot-map.ts'
+import type { Shard } from './_slot-map.ts'
 import { keySlot } from './_slots.ts'
 import { Topology } from './_topology.ts'
 import { transactionKey } from './_transaction.ts'
