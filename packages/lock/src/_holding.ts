@@ -7,8 +7,9 @@ import { ClosedError } from '@cachex/core'
  * Runs `fn`, then `release()`, and settles as `fn` did. A release that fails after `fn` threw
  * rejects with a `SuppressedError` (`error`: the release's, `suppressed`: `fn`'s), as the end of
  * an `await using` block does; after `fn` resolved, with the release's error (the lock was lost
- * while `fn` ran). A release refused because the cache was closed is dropped: the lock or the
- * permits expire by their timeout.
+ * while `fn` ran, or the release failed: one that failed unsent or without an answer was handed
+ * to the background by `release()` itself, see `_handoff.ts`). A release refused because the
+ * cache was closed is dropped: the lock or the permits expire by their timeout.
  */
 export async function holding<T>(
   fn: () => T | Promise<T>,

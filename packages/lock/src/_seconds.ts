@@ -182,3 +182,16 @@ export function checkCallOptions(
         : `${method}() does not take the option '${name}': did you mean '${meant}'?`,
   )
 }
+
+/**
+ * A token given to `acquire()`: a non-empty string. Stored and compared as text (`token`,
+ * `owned()`), so bytes are refused; an empty token would be a lock anyone's empty token owns.
+ */
+export function checkToken(token: unknown): string {
+  if (typeof token !== 'string' || token === '') {
+    throw new InvalidArgumentError(
+      `a lock's token must be a non-empty string, got ${token === '' ? 'an empty string' : Buffer.isBuffer(token) ? 'a Buffer' : describeArgument(token)}`,
+    )
+  }
+  return token
+}

@@ -111,13 +111,25 @@ export function releaseLater(
   script: Script,
   key: string,
   token: string,
+  handoff?: Handoff,
 ): void {
   for (const ms of AFTER_MS) {
     setTimeout(() => {
-      if (heldHere(connection, key, token, true)) return
-      runScript(connection, script, [key], [token]).catch(() => undefined)
+      if (heldHere(connection, key, token, true) || handoff?.wanted() === false) return
+      runScript(connection, script, [key], [token]).then(
+        (reply) => handoff?.ran(reply),
+        () => undefined,
+      )
     }, ms).unref()
   }
+}
+
+/** What `releaseLater` is told of a release handed over by its holder (see `_handoff.ts`). */
+export interface Handoff {
+  /** Whether the release is still wanted: asked before each try is sent. */
+  wanted(): boolean
+  /** Called with the reply of a try that ran. */
+  ran(reply: unknown): void
 }
 
 /** A try of an acquisition in flight (see `startTry`). */

@@ -11,15 +11,18 @@ import {
   type LockOptions,
   runScript,
 } from '@cachex/core'
-import { bounded, checkBoolean, checkTimeoutMs, describeArgument } from '@cachex/core/internal'
+import { bounded, checkBoolean, checkTimeoutMs } from '@cachex/core/internal'
 import { withAclHint } from './_acl-hint.ts'
 import { fenceKey } from './_fence-key.ts'
+import { ReleaseHandoff } from './_handoff.ts'
 import { holding } from './_holding.ts'
+import { EXTEND, REACQUIRE } from './_lock-scripts.ts'
 import { slotMigrating } from './_migrating.ts'
 import {
   type ClosedSignalOption,
   checkCallOptions,
   checkSignal,
+  checkToken,
   delay,
   optionalSeconds,
   positiveSeconds,
@@ -77,30 +80,6 @@ if type(fence) ~= 'number' or fence < 1 or fence > 9007199254740927 then
 end
 return fence`)
 
-const EXTEND = defineScript(`local token = redis.call('get', KEYS[1])
-if not token or token ~= ARGV[1] then
-  return 0
-end
-local expiration = redis.call('pttl', KEYS[1])
-if not expiration then
-  expiration = 0
-end
-if expiration < 0 then
-  return 0
-end
-local newttl = ARGV[2]
-if ARGV[3] == "0" then
-  newttl = ARGV[2] + expiration
-end
-redis.call('pexpire', KEYS[1], newttl)
-return 1`)
-
-const REACQUIRE = defineScript(`if redis.call('get', KEYS[1]) ~= ARGV[1] then
-  return 0
-end
-redis.call('pexpire', KEYS[1], ARGV[2])
-return 1`)
-
 /**
  * A distributed lock with redis-py `Lock` semantics. The lock is a Redis key holding a random
  * token (stored raw, not serialized); only the holder of the token can release or extend it, and
@@ -134,6 +113,8 @@ export class Lock implements CacheLock {
    * Not set by a release known not to have run (`outcomeUnknown`: refused unsent, an error reply).
    */
   #releaseUnknown = false
+  /** A failed release, tried again in the background until this lock is used again. */
+  readonly #handoff: ReleaseHandoff
 
   /**
    * A lock named `name` over `connection`. `options.signal` (passed by `cache.lock()`) ends the
@@ -154,6 +135,7 @@ export class Lock implements CacheLock {
     this.blocking = checkBoolean(options.blocking ?? undefined, 'blocking', true)
     this.blockingTimeout = optionalSeconds(options.blockingTimeout ?? null, 'blockingTimeout')
     this.#signal = checkSignal(options.signal)
+    this.#handoff = new ReleaseHandoff(connection, RELEASE, name)
   }
 
   /** The token this lock holds, or `null` when it does not hold the lock. */
@@ -213,6 +195,7 @@ export class Lock implements CacheLock {
         ? Number.POSITIVE_INFINITY
         : performance.now() + blockingTimeout * 1000
     const fence = fenceKey(this.name)
+    this.#handoff.touch()
     const keys = [this.name, fence]
     const ttlMs = this.timeout === null ? null : Math.max(1, Math.trunc(this.timeout * 1000))
     const args = [token, ttlMs === null ? '' : String(ttlMs)]
@@ -273,7 +256,10 @@ export class Lock implements CacheLock {
    * is gone (and rejects with `LockNotOwnedError` when another token holds it). One known not to
    * have run — refused unsent (`BackpressureError`, `FailoverError`, a connection refusing at once
    * while Redis is down) or answered with an error reply — changes nothing: a retry that finds the
-   * key gone rejects with `LockNotOwnedError` (the lock expired under its holder).
+   * key gone rejects with `LockNotOwnedError` (the lock expired under its holder). A release that
+   * failed unsent or without an answer is also tried again in the background, 1, 5 and 30 s later
+   * (deleting the key only while it holds our token), until this lock is used again; once a try
+   * deleted it, the lock is released (`token` is `null`).
    */
   release(): Promise<void> {
     if (this.#token === null)
@@ -287,12 +273,15 @@ export class Lock implements CacheLock {
 
   async #release(token: string): Promise<void> {
     let reply: unknown
+    this.#handoff.touch()
     try {
       reply = await runScript(this.#connection, RELEASE, [this.name], [token])
     } catch (error) {
       // The token is kept, so that a retry can release a lock that may still exist. Only a
       // release that may have run lets a retry take a gone key for its success.
       if (outcomeUnknown(error)) this.#releaseUnknown = true
+      // Tried again in the background, unless this lock is used again first (see `_handoff.ts`).
+      this.#handoff.failed(error, token, () => this.#releasedBehind(token))
       throw error
     }
     const unknownBefore = this.#releaseUnknown
@@ -305,6 +294,13 @@ export class Lock implements CacheLock {
     // The key is gone and an earlier attempt of ours may have deleted it: released.
     if (reply === -1 && unknownBefore) return
     throw new LockNotOwnedError("cannot release a lock that's no longer owned")
+  }
+
+  /** A background try deleted `token`'s lock: released, or a retry in flight finds it gone. */
+  #releasedBehind(token: string): void {
+    if (this.#token !== token) return
+    this.#releaseUnknown = true
+    if (this.#releasing === null) this.#token = this.#fencingToken = null
   }
 
   /**
@@ -320,6 +316,7 @@ export class Lock implements CacheLock {
     const replaceTtl = checkBoolean(options.replaceTtl ?? undefined, 'replaceTtl', false)
     const token = this.#token
     if (token === null) throw new LockError('cannot extend an unlocked lock')
+    this.#handoff.touch()
     if (this.timeout === null) throw new LockError('cannot extend a lock with no timeout')
     // At least 1 ms, the smallest expiry Redis takes: `PEXPIRE key 0` would delete the lock.
     const ms = Math.max(1, Math.trunc(positiveSeconds(seconds, 'seconds') * 1000))
@@ -345,11 +342,10 @@ export class Lock implements CacheLock {
    * Throws `InvalidArgumentError` when adding `ms` to the lock's remaining time would pass the
    * farthest expiry the cache allows: an expiry Redis holds, but a time to live JavaScript no
    * longer reads exactly. Near that bound only (see `extend`), the remaining time is read first,
-   * as its own command: the script,
-   * redis-py's, adds without a bound, and is kept as it is (the memory:// backend runs it
-   * natively, known by its SHA1). Another extension of the same token between the two could
-   * still pass the bound; nothing else can. A key gone or without an expiry is left to the
-   * script, which refuses to extend it.
+   * as its own command: the script, redis-py's, adds without a bound, and is kept as it is (the
+   * memory:// backend runs it natively, known by its SHA1). Another extension of the same token
+   * between the two could still pass the bound; nothing else can. A key gone or without an
+   * expiry is left to the script, which refuses to extend it.
    */
   async #checkRoomFor(seconds: number, ms: number): Promise<void> {
     const left = await this.#connection.command(['PTTL', this.name], { key: this.name })
@@ -370,6 +366,7 @@ export class Lock implements CacheLock {
   async reacquire(): Promise<boolean> {
     const token = this.#token
     if (token === null) throw new LockError('cannot reacquire an unlocked lock')
+    this.#handoff.touch()
     if (this.timeout === null) throw new LockError('cannot reacquire a lock with no timeout')
     const ms = Math.max(1, Math.trunc(this.timeout * 1000))
     const done = await runScript(this.#connection, REACQUIRE, [this.name], [token, String(ms)])
@@ -401,7 +398,8 @@ export class Lock implements CacheLock {
    * Acquires the lock (blocking as configured), runs `fn`, and releases the lock however `fn`
    * ends. Rejects with `LockError` when the lock could not be acquired; when the release fails
    * after `fn` threw (the lock expired and was taken over), with a `SuppressedError` holding both,
-   * as `await using` does. A release refused because the cache was closed is dropped.
+   * as `await using` does; a failed release is tried again in the background (see `release`). A
+   * release refused because the cache was closed is dropped.
    */
   async withLock<T>(fn: () => T | Promise<T>): Promise<T> {
     if (!(await this.acquire())) {
@@ -414,16 +412,3 @@ export class Lock implements CacheLock {
 /** The `LockFactory` that `@cachex/redis` hands every `Cache`, so that `cache.lock()` returns a `Lock`. */
 export const lockFactory: LockFactory = (connection, name, options) =>
   new Lock(connection, name, options)
-
-/**
- * A token given to `acquire()`: a non-empty string. Stored and compared as text (`token`,
- * `owned()`), so bytes are refused; an empty token would be a lock anyone's empty token owns.
- */
-function checkToken(token: unknown): string {
-  if (typeof token !== 'string' || token === '') {
-    throw new InvalidArgumentError(
-      `a lock's token must be a non-empty string, got ${token === '' ? 'an empty string' : Buffer.isBuffer(token) ? 'a Buffer' : describeArgument(token)}`,
-    )
-  }
-  return token
-}

@@ -13,6 +13,7 @@ import {
   type SemaphoreOptions,
 } from '@cachex/core'
 import { bounded, checkBoolean } from '@cachex/core/internal'
+import { ReleaseHandoff } from './_handoff.ts'
 import { holding } from './_holding.ts'
 import { slotMigrating } from './_migrating.ts'
 import {
@@ -140,6 +141,8 @@ export class Semaphore implements CacheSemaphore {
   #releasing: Promise<void> | null = null
   /** Whether a release of the current permits failed without an answer, so may have run (see `Lock`). */
   #releaseUnknown = false
+  /** A failed release, tried again in the background until this semaphore releases again. */
+  readonly #handoff: ReleaseHandoff
 
   /**
    * A semaphore named `name` over `connection`. `options.signal` (passed by `cache.semaphore()`)
@@ -173,6 +176,7 @@ export class Semaphore implements CacheSemaphore {
     this.blocking = checkBoolean(options.blocking ?? undefined, 'blocking', true)
     this.blockingTimeout = optionalSeconds(options.blockingTimeout ?? null, 'blockingTimeout')
     this.#signal = checkSignal(options.signal)
+    this.#handoff = new ReleaseHandoff(connection, RELEASE, name)
   }
 
   /** The random token of the permits this semaphore holds, or `null` when it holds none. */
@@ -278,7 +282,10 @@ export class Semaphore implements CacheSemaphore {
    * `ConnectionError`, an error reply) keeps the token, so that a retry can release them. One that
    * failed without an answer may have run on the server anyway, so a retry that finds them gone
    * resolves; one known not to have run (refused unsent, or an error reply: see `Lock.release`)
-   * changes nothing, and a retry that finds them gone rejects with `LockNotOwnedError`.
+   * changes nothing, and a retry that finds them gone rejects with `LockNotOwnedError`. A release
+   * that failed unsent or without an answer is also tried again in the background, 1, 5 and 30 s
+   * later, until this semaphore releases again; once a try removed them, the permits are given
+   * back (`token` is `null`).
    */
   release(): Promise<void> {
     const token = this.#token
@@ -293,11 +300,14 @@ export class Semaphore implements CacheSemaphore {
 
   async #release(member: string): Promise<void> {
     let reply: unknown
+    this.#handoff.touch()
     try {
       reply = await runScript(this.#connection, RELEASE, [this.name], [member])
     } catch (error) {
       // Kept for a retry; only a release that may have run lets it take a gone member for done.
       if (outcomeUnknown(error)) this.#releaseUnknown = true
+      // Tried again in the background, unless released again first (see `_handoff.ts`).
+      this.#handoff.failed(error, member, () => this.#releasedBehind(member))
       throw error
     }
     const unknownBefore = this.#releaseUnknown
@@ -312,11 +322,19 @@ export class Semaphore implements CacheSemaphore {
     )
   }
 
+  /** A background try removed `member`: released, or a retry in flight finds it gone. */
+  #releasedBehind(member: string): void {
+    if (this.#token === null || `${this.weight}:${this.#token}` !== member) return
+    this.#releaseUnknown = true
+    if (this.#releasing === null) this.#token = null
+  }
+
   /**
    * Takes the permits (blocking as configured), runs `fn`, and gives them back however `fn`
    * ends. Rejects with `LockError` when the permits could not be had; when giving them back fails
    * after `fn` threw (they expired and were taken), with a `SuppressedError` holding both, as
-   * `await using` does. A release refused because the cache was closed is dropped.
+   * `await using` does; a failed release is tried again in the background (see `release`). A
+   * release refused because the cache was closed is dropped.
    */
   async withPermit<T>(fn: () => T | Promise<T>): Promise<T> {
     if (!(await this.acquire())) {

@@ -1,0 +1,50 @@
+// A release that failed unsent or without an answer — refused while the connection is known down
+// after a blip, dropped by a server that paused writes (`CLIENT PAUSE … WRITE`, a failover) after
+// it timed out — left the lock or the permits held: for ever without a timeout when the caller
+// does not try again, and `withLock`, `withPermit` and `await using` leave the caller nothing to
+// try again with. So the release is handed to the background (`releaseLater`, with the same
+// token: the scripts delete only what still holds it) and tried again once the server answers,
+// unless the holder is used again first: a retry of the release, an extension, a new acquisition.
+import { ClosedError, type Connection, ResponseError, type Script } from '@cachex/core'
+import { releaseLater, unhold } from './_undo.ts'
+
+/** The background release of one lock's or semaphore's hold, after its release failed. */
+export class ReleaseHandoff {
+  readonly #connection: Connection
+  readonly #script: Script
+  readonly #key: string
+  /** Bumped by each use of the holder: a hand-off made before it is no longer wanted. */
+  #generation = 0
+
+  constructor(connection: Connection, script: Script, key: string) {
+    this.#connection = connection
+    this.#script = script
+    this.#key = key
+  }
+
+  /** Notes a use of the holder's hold (an acquisition, a release, an extension): drops a hand-off still waiting. */
+  touch(): void {
+    this.#generation++
+  }
+
+  /**
+   * After a release of `token` failed with `error`: hands it to the background when `error` says
+   * nothing ran or the outcome is unknown — not after an error reply (it ran and refused: trying
+   * again would be refused again, or hide why), nor once the connection is closed (nothing runs
+   * over it any more). The hold is forgotten here (see `unhold`), so that the background tries
+   * are not taken for a hold of this process. `released` is called when a try deleted the hold.
+   */
+  failed(error: unknown, token: string, released: () => void): void {
+    if (error instanceof ResponseError || error instanceof ClosedError) return
+    const generation = ++this.#generation
+    let ran = false
+    unhold(this.#connection, this.#key, token)
+    releaseLater(this.#connection, this.#script, this.#key, token, {
+      wanted: () => !ran && generation === this.#generation,
+      ran: (reply) => {
+        ran = true
+        if (reply === 1) released()
+      },
+    })
+  }
+}
