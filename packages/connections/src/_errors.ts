@@ -339,16 +339,22 @@ export function isErrorReply(error: unknown): boolean {
 /**
  * Whether a replica that failed a read this way should leave the read rotation for a while, and
  * the read run elsewhere: it could not be reached, dropped the connection, did not answer in
- * time, or cannot serve reads yet (`LOADING` while it loads its data set, `MASTERDOWN` when cut
- * off from its primary with `replica-serve-stale-data no`). Takes a cachex error or a raw
- * node-redis one (mapped as `toCachexError` maps it); anything that is not an error (a reply in a
- * batch) is not a failure.
+ * time, or cannot serve reads now (`LOADING` while it loads its data set, `MASTERDOWN` when cut
+ * off from its primary with `replica-serve-stale-data no`, `BUSY` while another client's long
+ * script or function runs on it). Takes a cachex error or a raw node-redis one (mapped as
+ * `toCachexError` maps it); anything that is not an error (a reply in a batch) is not a failure.
+ * Only for what a replica answered: a primary's `BUSY` (or `LOADING`) is the caller's to see.
  */
 export function isReplicaFailure(error: unknown): boolean {
   if (!(error instanceof Error)) return false
   const typed = toCachexError(error)
   if (typed instanceof ConnectionError) return true
-  return typed instanceof ResponseError && /^(LOADING|MASTERDOWN)\b/.test(typed.message)
+  return typed instanceof ResponseError && /^(LOADING|MASTERDOWN|BUSY)\b/.test(typed.message)
+}
+
+/** Whether `error` is a `BUSY` error reply: a script or function of another client is running. */
+export function isBusyReply(error: unknown): boolean {
+  return error instanceof Error && /^BUSY\b/.test(toCachexError(error).message)
 }
 
 /**

@@ -1,6 +1,6 @@
 import { type CommandRoute, type RedisArgument, TimeoutError } from '@cachex/core'
 import { refusedCommand, type Warn, warner } from './_acl.ts'
-import { isReplicaFailure } from './_errors.ts'
+import { isBusyReply, isReplicaFailure } from './_errors.ts'
 import { isRefusedHandshake } from './_retry.ts'
 import type { StandaloneConnection } from './standalone.ts'
 
@@ -341,7 +341,8 @@ function onFallback<T>(
     try {
       return await send(reader)
     } catch (error) {
-      if (closed() || !retriesOnPrimary(error)) throw error
+      // A node busy with a script (`BUSY`) is up, and may be the primary: the read is not sent again.
+      if (closed() || !retriesOnPrimary(error) || isBusyReply(error)) throw error
       if ((isRefusedHandshake(error) || reader.isRefused) && !failingOver()) throw error
       return send(await readerWhileDown(rotation, primary, closed, until, waitsOn))
     }
