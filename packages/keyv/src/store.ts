@@ -1,19 +1,18 @@
+// The Keyv storage adapter: Keyv's store contract on a cachex `Cache`, with Keyv's error events.
+// What it reads from the cache and writes to it, entry by entry, is `./_keyv-entries.ts`.
 import { EventEmitter } from 'node:events'
 import { type CacheLike, globEscape, InvalidArgumentError } from '@cachex/core'
 import { isCallBudgetError } from '@cachex/core/internal'
 import type { KeyvStoreAdapter, StoredData } from 'keyv'
+import { entryOf, type Found, readEntry, readFound, toStored } from './_keyv-entries.ts'
 import { type KeyvCachexOptions, resolveOptions, type StoreOpts } from './_keyv-options.ts'
 import {
   checkKeys,
   checkNamespace,
   isDecodingError,
-  isEntry,
   isKeyedEntry,
-  isKeyvRecord,
   isUndefinedEntry,
-  notKeyvRecord,
   readEach,
-  storedEntry,
   toTimeout,
 } from './_keyv-values.ts'
 
@@ -21,12 +20,8 @@ export type { KeyvCachexOptions, KeyvCachexOpts, KeyvSerialization } from './_ke
 
 /** Keys read per `MGET` while `iterator()` walks the keyspace. */
 const ITERATOR_BATCH = 100
-const MISSING: unique symbol = Symbol('missing')
 /** The `setMany` group of the entries whose value is `undefined`: their keys are deleted. */
 const DELETE: unique symbol = Symbol('delete')
-
-/** What `cache.getMany()` found of some keys, and their PTTLs when entries report `expires`. */
-type Found = [Map<string, unknown>, Array<number | null> | undefined]
 
 /**
  * A Keyv storage adapter (Keyv 5 `KeyvStoreAdapter`) backed by a cachex `Cache`, so that Keyv,
@@ -87,7 +82,7 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
    */
   async get<Value>(key: string): Promise<StoredData<Value> | undefined> {
     try {
-      return await this.#get<Value>(key)
+      return await readEntry<Value>(this.cache, this.opts, key)
     } catch (error) {
       return this.#readFailed(error, undefined)
     }
@@ -103,7 +98,7 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
     checkKeys(keys, 'getMany')
     let found: Found
     try {
-      found = await this.#getMany(keys)
+      found = await readFound(this.cache, this.opts, keys)
     } catch (error) {
       const misses = keys.map(() => undefined)
       if (!isDecodingError(error) || this.throwOnErrors) return this.#readFailed(error, misses)
@@ -111,7 +106,7 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
       // every key a miss. Read them key by key then, only that one a miss.
       let each: [Array<StoredData<Value> | undefined>, unknown[]]
       try {
-        each = await readEach(keys, (key) => this.#get<Value>(key))
+        each = await readEach(keys, (key) => readEntry<Value>(this.cache, this.opts, key))
       } catch (eachError) {
         return this.#readFailed(eachError, misses)
       }
@@ -135,7 +130,7 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
       await this.cache.delete(key)
       return true
     }
-    const stored = await this.cache.set(key, this.#toStored(value), { timeout })
+    const stored = await this.cache.set(key, toStored(this.opts, value), { timeout })
     return stored || timeout === 0
   }
 
@@ -169,7 +164,7 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
       }
       groupOf.get(key)?.delete(key)
       groupOf.set(key, group)
-      group.set(key, deletes ? undefined : this.#toStored(value))
+      group.set(key, deletes ? undefined : toStored(this.opts, value))
     }
     for (const [timeout, group] of groups) if (group.size === 0) groups.delete(timeout)
     const failed = new Set<string>()
@@ -271,7 +266,7 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
   async *#read<Value>(keys: string[]): AsyncGenerator<Array<string | Awaited<Value> | undefined>> {
     let found: Found | undefined
     try {
-      found = await this.#getMany(keys)
+      found = await readFound(this.cache, this.opts, keys)
     } catch (error) {
       // Values that together decompress past the call's budget: one at a time, each bounded by
       // maxValueSize, none held once yielded.
@@ -285,7 +280,9 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
     } else {
       // MGET decodes the whole batch or nothing: one value that cannot be decoded would hide the
       // rest. Read the batch key by key then, leaving out (and reporting) the keys that fail.
-      const [each, unreadable] = await readEach(keys, (key) => this.#get<Value>(key))
+      const [each, unreadable] = await readEach(keys, (key) =>
+        readEntry<Value>(this.cache, this.opts, key),
+      )
       for (const keyError of unreadable) this.#readFailed(keyError, undefined)
       entries = each
     }
@@ -301,44 +298,23 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
     keys: string[],
   ): AsyncGenerator<Array<string | Awaited<Value> | undefined>> {
     for (const key of keys) {
-      const [[entry], unreadable] = await readEach([key], (k) => this.#get<Value>(k))
+      const [[entry], unreadable] = await readEach([key], (k) =>
+        readEntry<Value>(this.cache, this.opts, k),
+      )
       for (const keyError of unreadable) this.#readFailed(keyError, undefined)
       if (entry !== undefined) yield [key, entry as Awaited<Value>]
     }
   }
 
-  /** `get()` without its error handling: rejects with the cache's error. */
-  async #get<Value>(key: string): Promise<StoredData<Value> | undefined> {
-    if (this.opts.serialization === 'keyv' || !this.opts.expires) {
-      const value = await this.cache.get<unknown>(key, MISSING)
-      return value === MISSING ? undefined : (this.#entry(key, value, null) as StoredData<Value>)
-    }
-    // Both commands leave in the same write, so this is still one round trip.
-    const [value, pttl] = await Promise.all([
-      this.cache.get<unknown>(key, MISSING),
-      this.cache.pttl(key),
-    ])
-    return value === MISSING ? undefined : (this.#entry(key, value, pttl) as StoredData<Value>)
-  }
-
-  /** What `getMany()` reads, without its error handling: rejects with the cache's error. */
-  async #getMany(keys: string[]): Promise<Found> {
-    const withExpires = this.opts.serialization === 'cachex' && this.opts.expires
-    return Promise.all([
-      this.cache.getMany<unknown>(keys),
-      withExpires ? Promise.all(keys.map((key) => this.cache.pttl(key))) : undefined,
-    ])
-  }
-
   /**
-   * The entries of `keys` in what `#getMany()` found, `undefined` where a key is missing. A value
+   * The entries of `keys` in what `readFound()` found, `undefined` where a key is missing. A value
    * Keyv cannot read is an `'error'` event and its key's miss, or rejects with `throwOnErrors`.
    */
   #entries<Value>(keys: string[], [found, pttls]: Found): Array<StoredData<Value | undefined>> {
     return keys.map((key, i) => {
       if (!found.has(key)) return undefined
       try {
-        return this.#entry(key, found.get(key), pttls?.[i] ?? null) as StoredData<Value>
+        return entryOf(this.opts, key, found.get(key), pttls?.[i] ?? null) as StoredData<Value>
       } catch (error) {
         return this.#readFailed(error, undefined)
       }
@@ -362,34 +338,6 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
    */
   #emitError(error: unknown): void {
     if (this.listenerCount('error') > 0) this.emit('error', error)
-  }
-
-  /**
-   * What a read of `key` hands Keyv: the stored value itself, or a `{ value, expires }` entry.
-   * In `'keyv'` mode, a value Keyv cannot read (one it did not write) is a `SerializationError`,
-   * as bytes the cache cannot decode are: Keyv would throw on it, or its iterator would.
-   */
-  #entry(key: string, value: unknown, pttl: number | null): unknown {
-    if (this.opts.serialization === 'keyv') {
-      if (isKeyvRecord(value)) return value
-      throw notKeyvRecord(key, value)
-    }
-    // pttl is null without expiry and 0 when the key vanished after the GET: no `expires` then.
-    return pttl === null || pttl <= 0 ? { value } : { value, expires: Date.now() + pttl }
-  }
-
-  /**
-   * What a write stores: Keyv's value (an entry without an `expires` of `undefined`: see
-   * `storedEntry`), or the bare value of Keyv's entry.
-   */
-  #toStored(value: unknown): unknown {
-    if (this.opts.serialization === 'keyv') return storedEntry(value)
-    if (isEntry(value)) return value.value
-    throw new InvalidArgumentError(
-      typeof value === 'string'
-        ? "@cachex/keyv: Keyv serialized this value itself, but the store was created with serialization: 'cachex'. Create Keyv with serialize: undefined and deserialize: undefined (createKeyv() does), or create the store with serialization: 'keyv'"
-        : "@cachex/keyv: with serialization: 'cachex' the store takes Keyv entries ({ value, expires }); use it through Keyv",
-    )
   }
 }
 

@@ -3,34 +3,24 @@
 // of listpack, so that approximate trimming (`~`) removes the same whole nodes; a deleted entry
 // stays as a tombstone until its node goes; consumer groups keep their pending entries lists
 // (PEL) and consumers. Listpack sizes are computed as Redis encodes them, to close nodes where
-// it does.
+// it does. A macro node and the searches within one are `./_stream-node.ts`.
 import type { Call } from './_command.ts'
 import { IdMap } from './_id-map.ts'
 import { intSize, raxNodes, stringSize } from './_listpack.ts'
 import type { Reply } from './_reply.ts'
 import { formatId, MAX_ID, U64 } from './_stream-id.ts'
+import {
+  type Item,
+  itemIndex,
+  itemSize,
+  NODE_MAX_BYTES,
+  NODE_MAX_ENTRIES,
+  type Node,
+  upperIndex,
+} from './_stream-node.ts'
 import { ELEMENT_OVERHEAD, type Entry, type Store } from './store.ts'
 
-/** Redis's `stream-node-max-entries` and `stream-node-max-bytes` defaults. */
-const NODE_MAX_ENTRIES = 100
-const NODE_MAX_BYTES = 4096
-
-/** One entry: its fields as `[field, value, …]`, or `null` once deleted (a tombstone). */
-export interface Item {
-  readonly id: bigint
-  fields: string[] | null
-}
-
-/** A macro node: the ID and field names of its first entry, its entries, its listpack size. */
-interface Node {
-  readonly master: bigint
-  readonly masterFields: readonly string[]
-  readonly items: Item[]
-  /** Entries not deleted. */
-  live: number
-  /** Bytes of the listpack Redis would hold (tombstones included). */
-  bytes: number
-}
+export type { Item } from './_stream-node.ts'
 
 /** A pending entry of a group: who it was delivered to, when, and how many times. */
 export interface Nack {
@@ -373,32 +363,4 @@ export function settle(store: Store, entry: Entry): void {
   const stream = entry.value as Stream
   store.grow(entry, stream.size - stream.counted)
   stream.counted = stream.size
-}
-
-function itemSize(fields: readonly string[]): number {
-  let size = ELEMENT_OVERHEAD + 16
-  for (const f of fields) size += f.length
-  return size
-}
-
-function itemIndex(items: readonly Item[], id: bigint): number {
-  let lo = 0
-  let hi = items.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if ((items[mid] as Item).id < id) lo = mid + 1
-    else hi = mid
-  }
-  return lo
-}
-
-function upperIndex(items: readonly Item[], id: bigint): number {
-  let lo = 0
-  let hi = items.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if ((items[mid] as Item).id <= id) lo = mid + 1
-    else hi = mid
-  }
-  return lo
 }

@@ -1,4 +1,5 @@
 // The `Connection` of `memory://`: every command cachex sends, run in this process on a `Store`.
+// A blocking command's wait is `./_block.ts`.
 import {
   ClosedError,
   type CommandRoute,
@@ -16,16 +17,17 @@ import {
 } from '@cachex/core/internal'
 import { type ReplyForm, replyForm } from '../_reply-form.ts'
 import { runBatch } from './_batch.ts'
-import type { BlockingCommand, Call, CommandSpec, Wait } from './_command.ts'
+import { BLOCKING, block } from './_block.ts'
+import type { Call, CommandSpec, Wait } from './_command.ts'
 import { heldKey } from './_held.ts'
 import { arity, bin, fail, OOM, type Reply, shape, text } from './_reply.ts'
 import { HASHES } from './hashes.ts'
 import { KEYS } from './keys.ts'
-import { LIST_BLOCKING, LISTS } from './lists.ts'
+import { LISTS } from './lists.ts'
 import { scriptCommands } from './scripts.ts'
 import { SETS } from './sets.ts'
 import { acquireStore, releaseStore, type Store } from './store.ts'
-import { STREAM_BLOCKING, STREAMS } from './streams.ts'
+import { STREAMS } from './streams.ts'
 import { STRINGS } from './strings.ts'
 import { ZSETS } from './zsets.ts'
 
@@ -63,11 +65,6 @@ const DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 const DEFAULT_SWEEP_MS = 100
 /** Arguments of one command at most: Redis's own limit on a multibulk (`INT_MAX`). */
 const MAX_ARGS = 2 ** 31 - 1
-
-/** The commands that may block: BLPOP, BRPOP, BLMOVE, XREAD and XREADGROUP with BLOCK. */
-const BLOCKING = new Map<string, BlockingCommand>(
-  Object.entries({ ...LIST_BLOCKING, ...STREAM_BLOCKING }),
-)
 
 /** The names `memoryOptions` takes (the compiler says when one is added to the type and not here). */
 const STORE_OPTIONS = Object.keys({
@@ -210,7 +207,7 @@ export class MemoryConnection implements Connection {
       const name = this.#name_(args)
       const rest = args.slice(1).map(bin)
       const wait = this.#wait(name, rest, false)
-      if (wait !== undefined) return this.#block(wait, rest, asText)
+      if (wait !== undefined) return block(this.#store, this.#blocked, wait, rest, asText)
       return shape(this.#top(name, rest), asText)
     } finally {
       // As Redis after each command: the calls blocked on the keys it wrote are served now, before
@@ -352,59 +349,5 @@ export class MemoryConnection implements Connection {
     if (blocking === undefined) return undefined
     this.#spec(name, args)
     return blocking.wait(this.#call(args, now), script)
-  }
-
-  /**
-   * A blocking call: its reply when served now, else a promise of it, waiting in line on each of
-   * its keys, served from one when it is written (`Store.serveReady`), until its timeout.
-   */
-  #block(wait: Wait, args: string[], asText: ReplyForm): unknown {
-    const first = wait.attempt(this.#call(args, Date.now()))
-    if (first !== undefined) {
-      this.#store.fit()
-      return shape(first, asText)
-    }
-    return new Promise<unknown>((resolve, reject) => {
-      let stopWaiting = (): void => undefined
-      let timer: ReturnType<typeof setTimeout> | undefined
-      const settle = (): void => {
-        stopWaiting()
-        clearTimeout(timer)
-        this.#blocked.delete(fail_)
-      }
-      const fail_ = (error: Error): void => {
-        settle()
-        reject(error)
-      }
-      this.#blocked.add(fail_)
-      stopWaiting = this.#store.waitFor(
-        wait.keys,
-        (key) => {
-          try {
-            const reply = wait.attempt(this.#call(args, Date.now()), key)
-            // Nothing for it there: it waits on, in its place.
-            if (reply === undefined) return
-            settle()
-            this.#store.fit()
-            resolve(shape(reply, asText))
-          } catch (error) {
-            fail_(error as Error)
-          }
-        },
-        wait.takes,
-      )
-      // A timer holds at most 2^31 - 1 ms: a longer block (XREAD's BLOCK is any integer) re-arms.
-      const arm = (ms: number): void => {
-        timer = setTimeout(
-          () => {
-            if (ms > MAX_TIMER_MS) return arm(ms - MAX_TIMER_MS)
-            settle()
-            resolve(null)
-          },
-          Math.min(ms, MAX_TIMER_MS),
-        )
-      }
-      if (wait.ms > 0) arm(wait.ms)
-    })
   }
 }

@@ -1,92 +1,18 @@
 // Lists: a deque (ring buffer, `_deque.ts`) per key, so that pushes and pops at either end are
-// O(1), as in Redis. The blocking forms (BLPOP, BRPOP, BLMOVE) are run by the connection through
-// `LIST_BLOCKING`: it tries once and, when nothing is there, waits for a write to one of the
-// keys; in MULTI they run once, as their non-blocking forms.
-import {
-  arg,
-  type BlockingCommand,
-  type Call,
-  type CommandSpec,
-  type CommandTable,
-  is,
-} from './_command.ts'
-import { Deque } from './_deque.ts'
-import { ceilTimes1000, parseLongDouble } from './_long-double.ts'
+// O(1), as in Redis; the value's pushes, takes and moves are `./_list.ts`. The blocking forms
+// (BLPOP, BRPOP, BLMOVE) are run by the connection through `LIST_BLOCKING`
+// (`./_list-blocking.ts`): it tries once and, when nothing is there, waits for a write to one of
+// the keys; in MULTI they run once, as their non-blocking forms.
+import { arg, type Call, type CommandTable, is } from './_command.ts'
+import { type List, listEntry, move, push, side, take } from './_list.ts'
+import { nonBlocking } from './_list-blocking.ts'
 import { fail, integer, OK, type Reply, SYNTAX } from './_reply.ts'
-import { ELEMENT_OVERHEAD, type Entry, type Store } from './store.ts'
+import { ELEMENT_OVERHEAD } from './store.ts'
 
-type List = Deque<string>
-
-function listEntry(store: Store, key: string, now: number): Entry | undefined {
-  return store.typed(key, 'list', now)
-}
+export { LIST_BLOCKING } from './_list-blocking.ts'
 
 function read(call: Call): List | undefined {
   return listEntry(call.store, arg(call, 0), call.now)?.value as List | undefined
-}
-
-function push(
-  store: Store,
-  key: string,
-  values: readonly string[],
-  left: boolean,
-  now: number,
-): number {
-  const entry = store.create(key, 'list', now, () => new Deque<string>())
-  const list = entry.value as List
-  for (const value of values) {
-    if (left) list.unshift(value)
-    else list.push(value)
-    store.grow(entry, value.length + ELEMENT_OVERHEAD)
-  }
-  store.wake(key)
-  return list.length
-}
-
-/** Takes up to `count` items from one end of the list at `key`. */
-function take(
-  store: Store,
-  key: string,
-  left: boolean,
-  count: number,
-  now: number,
-): string[] | undefined {
-  const entry = listEntry(store, key, now)
-  if (entry === undefined) return undefined
-  const list = entry.value as List
-  const out: string[] = []
-  for (let n = Math.min(count, list.length); n > 0; n--) {
-    const value = (left ? list.shift() : list.pop()) as string
-    store.grow(entry, -(value.length + ELEMENT_OVERHEAD))
-    out.push(value)
-  }
-  store.dropIfEmpty(key, entry, list.length)
-  return out
-}
-
-function side(word: string): boolean {
-  if (is(word, 'LEFT')) return true
-  if (is(word, 'RIGHT')) return false
-  throw fail(SYNTAX)
-}
-
-/** LMOVE's step: the moved value, or `null` when the source is empty. */
-function move(
-  store: Store,
-  source: string,
-  destination: string,
-  from: boolean,
-  to: boolean,
-  now: number,
-): string | null {
-  // As Redis: a missing source answers nil before the destination's type is looked at.
-  const entry = listEntry(store, source, now)
-  if (entry === undefined) return null
-  listEntry(store, destination, now)
-  const [value] = take(store, source, from, 1, now) ?? []
-  if (value === undefined) return null
-  push(store, destination, [value], to, now)
-  return value
 }
 
 function pop(left: boolean) {
@@ -299,105 +225,4 @@ export const LISTS: CommandTable = {
   BLPOP: nonBlocking('BLPOP', -3),
   BRPOP: nonBlocking('BRPOP', -3),
   BLMOVE: nonBlocking('BLMOVE', 6),
-}
-
-const LLONG_MAX = 2n ** 63n - 1n
-
-/**
- * A blocking command's timeout (its last argument for BLPOP/BRPOP, BLMOVE's 5th), in
- * milliseconds, `0` for no bound, as Redis 7.0's `getTimeoutFromObjectOrReply` reads it: seconds
- * as a long double (`string2ld`), `ceill(seconds * 1000)` cast to a signed 64-bit integer. Past
- * 2^63 − 1 (an infinity included) the cast gives the lowest integer, hence `timeout is
- * negative`; a timeout whose deadline (now + ms) overflows wraps around in Redis, where it then
- * never fires: here too, it waits with no bound.
- */
-function blockingTimeout(name: string, args: readonly string[], now: number): number {
-  const text = name === 'BLMOVE' ? args[4] : args[args.length - 1]
-  const seconds = text === undefined ? undefined : parseLongDouble(text)
-  if (seconds === undefined) throw fail('ERR timeout is not a float or out of range')
-  const ms = ceilTimes1000(seconds)
-  if (ms === undefined || ms > LLONG_MAX || ms < 0n) throw fail('ERR timeout is negative')
-  if (ms > LLONG_MAX - BigInt(now)) return 0
-  return Number(ms)
-}
-
-/** The keys a blocking command waits on. */
-function blockingKeys(name: string, args: readonly string[]): string[] {
-  return name === 'BLMOVE' ? [args[0] ?? ''] : args.slice(0, -1)
-}
-
-/**
- * One try of a blocking command, as its non-blocking form: the reply when there was data,
- * `undefined` to wait.
- */
-function tryBlocking(name: string, call: Call): Reply | undefined {
-  if (name === 'BLMOVE') {
-    const from = side(arg(call, 2))
-    const to = side(arg(call, 3))
-    const value = move(call.store, arg(call, 0), arg(call, 1), from, to, call.now)
-    return value ?? undefined
-  }
-  for (const key of blockingKeys(name, call.args)) {
-    const [value] = take(call.store, key, name === 'BLPOP', 1, call.now) ?? []
-    if (value !== undefined) return [key, value]
-  }
-  return undefined
-}
-
-/** BLPOP, BRPOP, BLMOVE as their non-blocking forms (in MULTI): the value or nil, at once. */
-function nonBlocking(name: string, arity: number): CommandSpec {
-  return {
-    arity,
-    write: true,
-    run: (call) => {
-      blockingTimeout(name, call.args, call.now)
-      return tryBlocking(name, call) ?? null
-    },
-  }
-}
-
-/**
- * A blocked call served from `key`, a key it waits on that was written, as Redis's
- * `serveClientBlockedOnList`: only a list there serves it (a key renamed from a string leaves
- * it waiting); a BLMOVE whose destination holds another type gets `WRONGTYPE`, the element left
- * where it was.
- */
-function serveBlocked(name: string, call: Call, key: string): Reply | undefined {
-  if (call.store.get(key, call.now)?.kind !== 'list') return undefined
-  if (name === 'BLMOVE') {
-    const value = move(
-      call.store,
-      key,
-      arg(call, 1),
-      side(arg(call, 2)),
-      side(arg(call, 3)),
-      call.now,
-    )
-    return value ?? undefined
-  }
-  const [value] = take(call.store, key, name === 'BLPOP', 1, call.now) ?? []
-  return value === undefined ? undefined : [key, value]
-}
-
-function blocking(name: string): BlockingCommand {
-  return {
-    wait(call, script) {
-      if (script) throw fail('ERR This Redis command is not allowed from script')
-      const ms = blockingTimeout(name, call.args, call.now)
-      return {
-        keys: blockingKeys(name, call.args),
-        ms,
-        takes: 'list',
-        attempt: (next, key) =>
-          key === undefined ? tryBlocking(name, next) : serveBlocked(name, next, key),
-      }
-    },
-  }
-}
-
-/** The blocking list commands: they wait for a push to one of their keys. */
-export const LIST_BLOCKING: Record<string, BlockingCommand> = {
-  BLPOP: blocking('BLPOP'),
-  BRPOP: blocking('BRPOP'),
-  BLMOVE: blocking('BLMOVE'),
 }
