@@ -3,7 +3,6 @@ import {
   type AcquireOptions,
   type CacheLock,
   type Connection,
-  defineScript,
   InvalidArgumentError,
   LockError,
   type LockFactory,
@@ -14,9 +13,9 @@ import {
 import { bounded, checkBoolean, checkTimeoutMs } from '@cachex/core/internal'
 import { withAclHint } from './_acl-hint.ts'
 import { fenceKey } from './_fence-key.ts'
-import { ReleaseHandoff } from './_handoff.ts'
+import { type ReleasedBehind, ReleaseHandoff } from './_handoff.ts'
 import { holding } from './_holding.ts'
-import { EXTEND, REACQUIRE } from './_lock-scripts.ts'
+import { ACQUIRE, EXTEND, REACQUIRE, RELEASE } from './_lock-scripts.ts'
 import { slotMigrating } from './_migrating.ts'
 import {
   type ClosedSignalOption,
@@ -45,40 +44,7 @@ const LOCK_OWN =
 /** The options `extend()` takes. */
 const EXTEND_OPTIONS = ['replaceTtl'] as const
 
-// The scripts of redis-py's Lock: compare the token and act in one atomic step. RELEASE tells a
-// missing key (-1) from another holder's token (0), which a retry after a lost reply needs.
-const RELEASE = defineScript(`local token = redis.call('get', KEYS[1])
-if not token then
-  return -1
-end
-if token ~= ARGV[1] then
-  return 0
-end
-redis.call('del', KEYS[1])
-return 1`)
-
-// redis-py's `SET NX PX`, unchanged (a Python process sees the same key and token), and in the
-// same atomic step the fencing token: INCR of a counter in the lock key's slot that never
-// expires. If the counter cannot be incremented (someone wrote a non-integer to it), gives no
-// positive token (someone wrote a negative integer to it: 0 would read as "held by someone else",
-// with our token in the key), or is within 64 of 2^53 (where node-redis 6 reads an integer reply
-// inexactly, two tokens as one, and past which a JS number stops counting), the lock just set is
-// deleted again and the script fails: no lock is held without its token.
-const ACQUIRE = defineScript(`local set
-if ARGV[2] == '' then
-  set = redis.call('set', KEYS[1], ARGV[1], 'NX')
-else
-  set = redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
-end
-if not set then
-  return 0
-end
-local fence = redis.pcall('incr', KEYS[2])
-if type(fence) ~= 'number' or fence < 1 or fence > 9007199254740927 then
-  redis.call('del', KEYS[1])
-  return redis.error_reply('ERR the fencing counter ' .. KEYS[2] .. ' must hold a non-negative integer, for a positive token below 2^53 - 64: delete it, or set it above the last token handed out')
-end
-return fence`)
+const NOT_OWNED = "cannot release a lock that's no longer owned"
 
 /**
  * A distributed lock with redis-py `Lock` semantics. The lock is a Redis key holding a random
@@ -113,8 +79,10 @@ export class Lock implements CacheLock {
    * Not set by a release known not to have run (`outcomeUnknown`: refused unsent, an error reply).
    */
   #releaseUnknown = false
-  /** A failed release, tried again in the background until this lock is used again. */
+  /** A failed release, tried again in the background until this lock is released or extended again. */
   readonly #handoff: ReleaseHandoff
+  /** What a background release found since the token was cleared, for the next `release()`. */
+  #behind: ReleasedBehind | null = null
 
   /**
    * A lock named `name` over `connection`. `options.signal` (passed by `cache.lock()`) ends the
@@ -135,7 +103,7 @@ export class Lock implements CacheLock {
     this.blocking = checkBoolean(options.blocking ?? undefined, 'blocking', true)
     this.blockingTimeout = optionalSeconds(options.blockingTimeout ?? null, 'blockingTimeout')
     this.#signal = checkSignal(options.signal)
-    this.#handoff = new ReleaseHandoff(connection, RELEASE, name)
+    this.#handoff = new ReleaseHandoff(connection, RELEASE, name, -1)
   }
 
   /** The token this lock holds, or `null` when it does not hold the lock. */
@@ -195,7 +163,8 @@ export class Lock implements CacheLock {
         ? Number.POSITIVE_INFINITY
         : performance.now() + blockingTimeout * 1000
     const fence = fenceKey(this.name)
-    this.#handoff.touch()
+    // No `touch()`: a release of a stale token still under way in the background is what lets
+    // this acquisition take the lock (the scripts delete only that token's hold).
     const keys = [this.name, fence]
     const ttlMs = this.timeout === null ? null : Math.max(1, Math.trunc(this.timeout * 1000))
     const args = [token, ttlMs === null ? '' : String(ttlMs)]
@@ -237,6 +206,7 @@ export class Lock implements CacheLock {
         this.#token = token
         this.#fencingToken = reply
         this.#releaseUnknown = false
+        this.#behind = null
         hold(this.#connection, this.name, token, ttlMs)
         return true
       }
@@ -258,12 +228,18 @@ export class Lock implements CacheLock {
    * while Redis is down) or answered with an error reply — changes nothing: a retry that finds the
    * key gone rejects with `LockNotOwnedError` (the lock expired under its holder). A release that
    * failed unsent or without an answer is also tried again in the background, 1, 5 and 30 s later
-   * (deleting the key only while it holds our token), until this lock is used again; once a try
-   * deleted it, the lock is released (`token` is `null`).
+   * (deleting the key only while it holds our token), until this lock is released, extended or
+   * reacquired again; once a try ran, the lock is released (`token` is `null`).
    */
   release(): Promise<void> {
-    if (this.#token === null)
+    if (this.#token === null) {
+      // Released in the background since (see `#releasedBehind`): answered as that release was.
+      const behind = this.#behind
+      this.#behind = null
+      if (behind === 'released') return Promise.resolve()
+      if (behind === 'lost') return Promise.reject(new LockNotOwnedError(NOT_OWNED))
       return Promise.reject(new LockError('cannot release an unlocked lock'))
+    }
     // A second call while one is in flight shares its outcome instead of racing it.
     this.#releasing ??= this.#release(this.#token).finally(() => {
       this.#releasing = null
@@ -281,7 +257,9 @@ export class Lock implements CacheLock {
       // release that may have run lets a retry take a gone key for its success.
       if (outcomeUnknown(error)) this.#releaseUnknown = true
       // Tried again in the background, unless this lock is used again first (see `_handoff.ts`).
-      this.#handoff.failed(error, token, () => this.#releasedBehind(token))
+      this.#handoff.failed(error, token, this.#releaseUnknown, (found) =>
+        this.#releasedBehind(token, found),
+      )
       throw error
     }
     const unknownBefore = this.#releaseUnknown
@@ -293,14 +271,20 @@ export class Lock implements CacheLock {
     if (reply === 1) return
     // The key is gone and an earlier attempt of ours may have deleted it: released.
     if (reply === -1 && unknownBefore) return
-    throw new LockNotOwnedError("cannot release a lock that's no longer owned")
+    throw new LockNotOwnedError(NOT_OWNED)
   }
 
-  /** A background try deleted `token`'s lock: released, or a retry in flight finds it gone. */
-  #releasedBehind(token: string): void {
+  /**
+   * A background try of `token`'s release ran and `found` so: the token is cleared, and the next
+   * `release()` answered as it would have been; a retry in flight that finds the key gone after
+   * a try that deleted it resolves.
+   */
+  #releasedBehind(token: string, found: ReleasedBehind): void {
     if (this.#token !== token) return
-    this.#releaseUnknown = true
-    if (this.#releasing === null) this.#token = this.#fencingToken = null
+    if (found === 'released') this.#releaseUnknown = true
+    if (this.#releasing !== null) return
+    this.#token = this.#fencingToken = null
+    this.#behind = found
   }
 
   /**
@@ -316,7 +300,6 @@ export class Lock implements CacheLock {
     const replaceTtl = checkBoolean(options.replaceTtl ?? undefined, 'replaceTtl', false)
     const token = this.#token
     if (token === null) throw new LockError('cannot extend an unlocked lock')
-    this.#handoff.touch()
     if (this.timeout === null) throw new LockError('cannot extend a lock with no timeout')
     // At least 1 ms, the smallest expiry Redis takes: `PEXPIRE key 0` would delete the lock.
     const ms = Math.max(1, Math.trunc(positiveSeconds(seconds, 'seconds') * 1000))
@@ -326,6 +309,8 @@ export class Lock implements CacheLock {
       const most = heldFor(this.#connection, this.name, token)
       if (most === undefined || most + ms >= 2 ** 52) await this.#checkRoomFor(seconds, ms)
     }
+    // Sent: the lock is held on (a release of it failed before is no longer wanted).
+    this.#handoff.touch()
     const done = await runScript(
       this.#connection,
       EXTEND,
@@ -366,9 +351,9 @@ export class Lock implements CacheLock {
   async reacquire(): Promise<boolean> {
     const token = this.#token
     if (token === null) throw new LockError('cannot reacquire an unlocked lock')
-    this.#handoff.touch()
     if (this.timeout === null) throw new LockError('cannot reacquire a lock with no timeout')
     const ms = Math.max(1, Math.trunc(this.timeout * 1000))
+    this.#handoff.touch()
     const done = await runScript(this.#connection, REACQUIRE, [this.name], [token, String(ms)])
     if (done !== 1) {
       // The key holds another token, or none.

@@ -13,7 +13,7 @@ import {
   type SemaphoreOptions,
 } from '@cachex/core'
 import { bounded, checkBoolean } from '@cachex/core/internal'
-import { ReleaseHandoff } from './_handoff.ts'
+import { type ReleasedBehind, ReleaseHandoff } from './_handoff.ts'
 import { holding } from './_holding.ts'
 import { slotMigrating } from './_migrating.ts'
 import {
@@ -143,6 +143,8 @@ export class Semaphore implements CacheSemaphore {
   #releaseUnknown = false
   /** A failed release, tried again in the background until this semaphore releases again. */
   readonly #handoff: ReleaseHandoff
+  /** What a background release found since the token was cleared, for the next `release()`. */
+  #behind: ReleasedBehind | null = null
 
   /**
    * A semaphore named `name` over `connection`. `options.signal` (passed by `cache.semaphore()`)
@@ -176,7 +178,7 @@ export class Semaphore implements CacheSemaphore {
     this.blocking = checkBoolean(options.blocking ?? undefined, 'blocking', true)
     this.blockingTimeout = optionalSeconds(options.blockingTimeout ?? null, 'blockingTimeout')
     this.#signal = checkSignal(options.signal)
-    this.#handoff = new ReleaseHandoff(connection, RELEASE, name)
+    this.#handoff = new ReleaseHandoff(connection, RELEASE, name, 0)
   }
 
   /** The random token of the permits this semaphore holds, or `null` when it holds none. */
@@ -254,6 +256,7 @@ export class Semaphore implements CacheSemaphore {
         if (reply === 1) {
           this.#token = token
           this.#releaseUnknown = false
+          this.#behind = null
           hold(this.#connection, this.name, member, ttlMs)
           return true
         }
@@ -290,6 +293,11 @@ export class Semaphore implements CacheSemaphore {
   release(): Promise<void> {
     const token = this.#token
     if (token === null) {
+      // Released in the background since (see `#releasedBehind`): answered as that release was.
+      const behind = this.#behind
+      this.#behind = null
+      if (behind === 'released') return Promise.resolve()
+      if (behind === 'lost') return Promise.reject(this.#notHeld())
       return Promise.reject(new LockError('cannot release a semaphore that holds no permits'))
     }
     this.#releasing ??= this.#release(`${this.weight}:${token}`).finally(() => {
@@ -307,7 +315,9 @@ export class Semaphore implements CacheSemaphore {
       // Kept for a retry; only a release that may have run lets it take a gone member for done.
       if (outcomeUnknown(error)) this.#releaseUnknown = true
       // Tried again in the background, unless released again first (see `_handoff.ts`).
-      this.#handoff.failed(error, member, () => this.#releasedBehind(member))
+      this.#handoff.failed(error, member, this.#releaseUnknown, (found) =>
+        this.#releasedBehind(member, found),
+      )
       throw error
     }
     const unknownBefore = this.#releaseUnknown
@@ -317,16 +327,25 @@ export class Semaphore implements CacheSemaphore {
     unhold(this.#connection, this.name, member)
     if (reply === 1) return
     if (reply === 0 && unknownBefore) return
-    throw new LockNotOwnedError(
+    throw this.#notHeld()
+  }
+
+  #notHeld(): LockNotOwnedError {
+    return new LockNotOwnedError(
       `cannot release permits of the semaphore '${bounded(this.name)}' that are no longer held: they expired after ${this.timeout} s and may have been given to others`,
     )
   }
 
-  /** A background try removed `member`: released, or a retry in flight finds it gone. */
-  #releasedBehind(member: string): void {
+  /**
+   * A background try of `member`'s release ran and `found` so: the token is cleared, and the next
+   * `release()` answered as it would have been (see `Lock`).
+   */
+  #releasedBehind(member: string, found: ReleasedBehind): void {
     if (this.#token === null || `${this.weight}:${this.#token}` !== member) return
-    this.#releaseUnknown = true
-    if (this.#releasing === null) this.#token = null
+    if (found === 'released') this.#releaseUnknown = true
+    if (this.#releasing !== null) return
+    this.#token = null
+    this.#behind = found
   }
 
   /**

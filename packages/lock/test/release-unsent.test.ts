@@ -63,8 +63,13 @@ describe('a release refused with BackpressureError (nothing sent)', () => {
     const s = await server()
     const { connection, fill } = filled(s.url)
     const name = uniquePrefix('lock')
-    const lock = new Lock(connection, name, { timeout: 1 })
+    const lock = new Lock(connection, name, { timeout: 0.1 })
     expect(await lock.acquire()).toBe(true)
+    // The lock expires under its holder; another holder takes it. (Before the failed release:
+    // its background retry, 1 s after it, finds the lock lost whenever it runs.)
+    await delay(300)
+    const other = new Lock(connection, name, { timeout: 10 })
+    expect(await other.acquire({ blocking: false })).toBe(true)
     s.pause()
     let big: Promise<unknown>
     try {
@@ -74,10 +79,6 @@ describe('a release refused with BackpressureError (nothing sent)', () => {
       s.resume()
     }
     await big
-    // The lock expires meanwhile; another holder takes it, works, and releases it.
-    await delay(1200)
-    const other = new Lock(connection, name, { timeout: 10 })
-    expect(await other.acquire({ blocking: false })).toBe(true)
     await other.release()
     expect(await rejection(lock.release())).toBeInstanceOf(LockNotOwnedError)
     expect(lock.token).toBeNull()
@@ -87,8 +88,13 @@ describe('a release refused with BackpressureError (nothing sent)', () => {
     const s = await server()
     const { connection, fill } = filled(s.url)
     const name = uniquePrefix('sem')
-    const sem = new Semaphore(connection, name, { limit: 1, timeout: 1 })
+    const sem = new Semaphore(connection, name, { limit: 1, timeout: 0.1 })
     expect(await sem.acquire()).toBe(true)
+    // Its permit expires: another holder of the one permit gets in (and drops the expired
+    // permit), before the failed release, whose background retry then finds it lost.
+    await delay(300)
+    const other = new Semaphore(connection, name, { limit: 1, timeout: 10 })
+    expect(await other.acquire({ blocking: false })).toBe(true)
     s.pause()
     let big: Promise<unknown>
     try {
@@ -98,10 +104,6 @@ describe('a release refused with BackpressureError (nothing sent)', () => {
       s.resume()
     }
     await big
-    await delay(1200)
-    // Its permit expired: another holder of the one permit gets in (two holders at once).
-    const other = new Semaphore(connection, name, { limit: 1, timeout: 10 })
-    expect(await other.acquire({ blocking: false })).toBe(true)
     expect(await rejection(sem.release())).toBeInstanceOf(LockNotOwnedError)
     await other.release()
   })
@@ -214,7 +216,9 @@ describe('the refusals of a cluster node known down are marked unsent', () => {
       cluster({ location: [...testCluster.seeds], socketTimeout: 1, socketConnectTimeout: 1 }),
     )
     const name = uniquePrefix('lock')
-    const lock = new Lock(connection, name, { timeout: 2 })
+    // Expired before the release is refused (the frozen node expires it once resumed): the
+    // release's background retry finds it lost whenever it runs.
+    const lock = new Lock(connection, name, { timeout: 0.5 })
     expect(await lock.acquire()).toBe(true)
     const victim = await testCluster.primaryFor(name)
     testCluster.pause(victim)
@@ -236,7 +240,7 @@ describe('the refusals of a cluster node known down are marked unsent', () => {
       testCluster.resume(victim)
     }
     // The node answers again, the lock has expired; another holder takes it and releases it.
-    await delay(2200)
+    await delay(600)
     const other = new Lock(connection, name, { timeout: 10 })
     expect(await once(() => other.acquire({ blocking: false }))).toBe(true)
     await other.release()
