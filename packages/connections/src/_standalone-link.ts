@@ -1,27 +1,21 @@
-// The client of a standalone connection, and how it is doing: it connects and reconnects,
-// replaces a client that timed out, bounds a handshake that never answers, and knows when the
-// server is down (calls then fail fast) or when the user's own client was closed by its owner.
-// `StandaloneConnection` sends its commands through it.
-import { ConnectionError, type RedisArgument, TimeoutError } from '@cachex/core'
+// The client of a standalone connection, and how it is doing: it connects, follows the client's
+// events, and knows when the server is down (calls then fail fast) or when the user's own client
+// was closed by its owner. `StandaloneConnection` sends its commands through it. What cachex does
+// itself to bring it back (replace a client that timed out or garbled a reply, reconnect one that
+// gave up, bound a handshake that never answers) is `LinkRecovery` (`_link-recovery.ts`); what
+// calls are told while it is down, `_link-refusal.ts`.
+import type { RedisArgument } from '@cachex/core'
 import { markUnsent } from '@cachex/core/internal'
-import { ErrorReply } from '@redis/client'
-import { connectBounded, destroyClient, SharedAttempt } from './_connect.ts'
+import { connectBounded, SharedAttempt } from './_connect.ts'
 import type { Deadlines } from './_deadlines.ts'
-import { hasPlainHint, ownerClosedError, scrub, tlsMismatchHint, toCachexError } from './_errors.ts'
+import { ownerClosedError, tlsMismatchHint, toCachexError } from './_errors.ts'
+import { LinkRecovery } from './_link-recovery.ts'
+import { downError, type FailureHint, isLastingRefusal } from './_link-refusal.ts'
 import { Listeners } from './_listeners.ts'
 import { Sender } from './_options.ts'
-import {
-  isRefusedHandshake,
-  isUnreadableReply,
-  REFUSED_FIRST_RETRY_MS,
-  reconnectDelay,
-  refusalState,
-  refusedRetryDelay,
-  withAuthHint,
-} from './_retry.ts'
+import { isRefusedHandshake, isUnreadableReply, withAuthHint } from './_retry.ts'
 import { nodesChanged } from './_scripts.ts'
 import type { ClientSource, NodeRedisClientLike } from './_standalone-options.ts'
-import { InStepCheck, UnreadableBackoff, unreadableError } from './_unreadable.ts'
 
 /** What a `ClientLink` asks of the connection it serves. */
 export interface LinkOptions {
@@ -39,8 +33,8 @@ export interface LinkOptions {
 
 /**
  * A standalone connection's client and its health (see `StandaloneConnection` for the circuit
- * breaker it implements): the client in use, whether the server is known down and why, the
- * reconnection attempts cachex starts itself, and the watchdog of a handshake.
+ * breaker it implements): the client in use, whether the server is known down and why; the
+ * reconnection attempts cachex starts itself and the watchdog of a handshake (`LinkRecovery`).
  * @internal
  */
 export class ClientLink {
@@ -54,7 +48,6 @@ export class ClientLink {
    */
   readonly #makeClient: (() => NodeRedisClientLike) | undefined
   readonly #connectTimeoutMs: number
-  readonly #deadlines: Deadlines
   readonly #secrets: string[]
   readonly #where: string
   readonly #isPool: boolean
@@ -72,14 +65,10 @@ export class ClientLink {
    */
   #ownerClosed = false
   /**
-   * A client of the user's that could not read a reply (`#unreadable`): maybe out of step with
-   * its server, down until it answers a check in step (`#stepCheck`) or is ready again.
+   * The reconnections cachex starts itself, the clients it replaces, the handshake watchdog, the
+   * checks of a client of the user's.
    */
-  #outOfStep = false
-  /** Checks a client of the user's, out of step, back in step. */
-  readonly #stepCheck: InStepCheck
-  /** When a client cachex made reconnects after unreadable replies. */
-  readonly #unreadableBackoff = new UnreadableBackoff()
+  readonly #recovery: LinkRecovery
   /**
    * For a client pool of the user's, whether it was open once (a pool has no 'end' event): closed
    * since, its owner closed it, and it is not opened again. `undefined` for any other client.
@@ -87,20 +76,8 @@ export class ClientLink {
   #givenOpened: boolean | undefined
   /** The `connect()` of a pool cachex opened, until it resolves (a pool has no ready event). */
   #opening: Promise<unknown> | undefined
-  /** Failed reconnection attempts in a row, for the backoff of the ones cachex starts itself. */
-  #attempts = 0
-  /** The next reconnection attempt cachex starts itself (for a client that gave up). */
-  #retry: NodeJS.Timeout | undefined
-  /** Handshakes refused in a row (`isRefusedHandshake`), for their longer backoff. */
-  #refusals = 0
-  /** When (`performance.now()`) the last handshake was refused. */
-  #refusedAt = 0
-  /** Bounds a handshake that never answers (a frozen server accepts TCP connections). */
-  #watchdog: NodeJS.Timeout | undefined
-  /** Why the last client was replaced, for the errors of the commands it dropped. */
-  #resetReason = ''
   /** Adds to a connection failure the hint of a TLS mismatch either way (`tlsMismatchHint`). */
-  readonly #hint: (failure: unknown, everReady: boolean) => unknown
+  readonly #hint: FailureHint
   /** Counts the times the connection became ready (`readyCount`). */
   #readyCount = 0
   /** The listeners `#bind` put on the client in use. */
@@ -109,7 +86,6 @@ export class ClientLink {
   constructor(options: LinkOptions) {
     const { source } = options
     this.#connectTimeoutMs = options.connectTimeoutMs
-    this.#deadlines = options.deadlines
     this.#closed = options.closed
     this.#closedError = options.closedError
     this.#client = source.client
@@ -119,13 +95,23 @@ export class ClientLink {
     this.#isPool = source.isPool
     this.#hint = tlsMismatchHint(source)
     if (source.isPool && source.makeClient === undefined) this.#givenOpened = source.client.isOpen
-    this.#stepCheck = new InStepCheck({
-      busy: () => this.#deadlines.inFlightBytes > 0,
-      ready: () => this.#client.isReady === true,
-      echo: (nonce) => this.#sender.as(true).sendCommand(['ECHO', nonce]),
-      inStep: () => {
-        if (this.#outOfStep) this.#up()
-      },
+    this.#recovery = new LinkRecovery({
+      makeClient: source.makeClient,
+      isPool: source.isPool,
+      where: source.where,
+      connectTimeoutMs: options.connectTimeoutMs,
+      deadlines: options.deadlines,
+      closed: options.closed,
+      client: () => this.#client,
+      sender: () => this.#sender,
+      bind: (client) => this.#bind(client),
+      open: (client) => this.#open(client),
+      connect: () => this.connect(),
+      ready: () => this.ready(),
+      isDown: () => this.#down,
+      downCause: () => this.#downCause,
+      markDown: (cause) => this.#markDown(cause),
+      up: () => this.#up(),
     })
     this.#bind(this.#client)
   }
@@ -155,12 +141,7 @@ export class ClientLink {
    */
   get isRefused(): boolean {
     if (!this.#down) return false
-    const cause = this.#downCause
-    if (isRefusedHandshake(cause)) return true
-    // The background reconnections record node-redis's raw error: hinted here as `refuse` does.
-    return (
-      this.#readyCount === 0 && hasPlainHint(this.#hint(toCachexError(cause, this.#secrets), false))
-    )
+    return isLastingRefusal(this.#downCause, this.#readyCount > 0, this.#hint, this.#secrets)
   }
 
   /** How many times the connection became ready. */
@@ -186,7 +167,7 @@ export class ClientLink {
 
   /** Why the last client was replaced (`''` until one was): for the errors of its commands. */
   get resetReason(): string {
-    return this.#resetReason
+    return this.#recovery.resetReason
   }
 
   /**
@@ -200,9 +181,7 @@ export class ClientLink {
 
   /** Stops the watchdog and the reconnection attempts cachex starts itself (the connection closes). */
   stop(): void {
-    this.#disarm()
-    clearTimeout(this.#retry)
-    this.#stepCheck.stop()
+    this.#recovery.stop()
   }
 
   /** The error a call rejects with at once while the connection is known down (marked unsent). */
@@ -210,33 +189,25 @@ export class ClientLink {
     if (this.#poolClosedByOwner()) return ownerClosedError(this.#where, 'client pool')
     if (!this.#down) return undefined
     if (this.#ownerClosed) return this.#downCause as Error
-    if (this.#outOfStep) return markUnsent(this.#downCause as Error)
+    if (this.#recovery.outOfStep) return markUnsent(this.#downCause as Error)
     const cause = this.#downCause
     const refused = isRefusedHandshake(cause)
-    // A refused handshake is tried again seldom (`#refused`): a call made once the backoff's
-    // first step has passed since the last refusal tries once itself, so that a password fixed
-    // on the server is picked up by the next call rather than by the background attempt, which
-    // may be minutes away. At most one such try per step, whatever the rate of calls.
+    // A refused handshake is tried again seldom (`LinkRecovery.refused`): a call made once the
+    // backoff's first step has passed since the last refusal tries once itself, so that a
+    // password fixed on the server is picked up by the next call rather than by the background
+    // attempt, which may be minutes away. At most one such try per step, whatever the rate of
+    // calls.
     if (
       refused &&
       this.#makeClient !== undefined &&
       !this.#connecting.pending &&
-      performance.now() - this.#refusedAt >= REFUSED_FIRST_RETRY_MS
+      this.#recovery.refusalAged
     ) {
       return undefined
     }
     this.kick()
     const text = this.describe(cause)
-    // A server that refuses the credentials is reachable, and a certificate refused was no
-    // outage: saying "unreachable" sends one looking at the network.
-    const state = refusalState(text, cause)
-    // The background attempts record their raw errors: the hint of the first failure is kept.
-    const error = new ConnectionError(
-      `${this.#where} ${state}, not waiting (reconnecting in the background): ${text}`,
-      { cause: scrub(cause, this.#secrets) },
-    )
-    // Refused before anything was sent: a lock's release can tell it from one that may have run.
-    return markUnsent(this.#hint(error, this.#readyCount > 0) as Error)
+    return downError(this.#where, cause, text, this.#secrets, this.#hint, this.#readyCount > 0)
   }
 
   /**
@@ -274,7 +245,7 @@ export class ClientLink {
     listeners.add(client, 'error', (error: unknown) => {
       if (client !== this.#client) return
       // A reply it could not read: the connection is out of step with the server.
-      if (isUnreadableReply(error) && this.#unreadable(error)) return
+      if (isUnreadableReply(error) && this.#recovery.unreadable(error)) return
       // A pool's clients reconnect without a 'ready' here: the server may come back without
       // the scripts it ran.
       if (this.#isPool) {
@@ -285,14 +256,14 @@ export class ClientLink {
       // A pool stays open while its clients reconnect (node-redis retries each every 2 s, and
       // answers every call "The client is offline" meanwhile): a refused handshake of a pool
       // cachex made is recorded as down however open it is, so that calls fail fast with the
-      // refusal and the whole pool backs off (`#refused`). A pool of the user's keeps its own
-      // strategy: cachex could not tell when it is back.
+      // refusal and the whole pool backs off (`LinkRecovery.refused`). A pool of the user's keeps
+      // its own strategy: cachex could not tell when it is back.
       const refusedPool =
         this.#isPool && this.#makeClient !== undefined && isRefusedHandshake(error)
       if (!this.ready() || refusedPool) {
-        this.#disarm()
+        this.#recovery.disarm()
         this.#markDown(error)
-        if (isRefusedHandshake(error)) this.#refused()
+        if (isRefusedHandshake(error)) this.#recovery.refused()
       }
     })
     if (this.#isPool) return
@@ -315,16 +286,7 @@ export class ClientLink {
     if (this.#makeClient !== undefined) {
       listeners.add(client, 'connect', () => {
         if (client !== this.#client || this.#closed()) return
-        this.#disarm()
-        this.#watchdog = setTimeout(() => {
-          this.#watchdog = undefined
-          if (client !== this.#client || this.ready()) return
-          this.reset(
-            new TimeoutError(
-              `${this.#where} accepted the connection but did not answer the handshake within ${this.#connectTimeoutMs} ms (socketConnectTimeout)`,
-            ),
-          )
-        }, this.#connectTimeoutMs).unref()
+        this.#recovery.watch(client)
       })
     }
   }
@@ -332,35 +294,10 @@ export class ClientLink {
   /** The connection works (again): calls go through. */
   #up(): void {
     this.#ownerClosed = false
-    this.#outOfStep = false
-    this.#stepCheck.stop()
-    this.#unreadableBackoff.up()
     this.#readyCount++
     this.#down = false
     this.#downCause = undefined
-    this.#attempts = 0
-    this.#refusals = 0
-    clearTimeout(this.#retry)
-    this.#retry = undefined
-    this.#disarm()
-  }
-
-  /**
-   * The server refused the handshake of a client cachex made (`isRefusedHandshake`). node-redis
-   * would try again every 2 s at most, on each client of a pool, for as long as the connection is
-   * open: each try a failed authentication in the server's ACL log, and the same refusal until
-   * an operator changes the password or the ACL. The client is dropped for a fresh one, not yet
-   * connected, and connected after `refusedRetryDelay` (10 s, doubling up to 5 minutes; the
-   * backoff starts over once connected); calls fail fast with the refusal meanwhile (see
-   * `refuse` for the one try a call may make). A client of the user's keeps its own strategy.
-   */
-  #refused(): void {
-    const make = this.#makeClient
-    if (make === undefined || this.#closed()) return
-    this.#refusedAt = performance.now()
-    // A fresh client rather than the same one opened again later: node-redis's loop on the old
-    // one may still be asleep before its next try, and would wake up to run beside a new one.
-    this.#renew(make, refusedRetryDelay(this.#refusals++))
+    this.#recovery.up()
   }
 
   #markDown(cause: unknown): void {
@@ -370,39 +307,12 @@ export class ClientLink {
     this.#lastError = cause
   }
 
-  #disarm(): void {
-    if (this.#watchdog !== undefined) {
-      clearTimeout(this.#watchdog)
-      this.#watchdog = undefined
-    }
-  }
-
   /**
    * A call timed out. A client cachex made is replaced; a client the user handed in is reported
    * down until it answers a `PING` again (or reconnects), so that calls stop waiting on it.
    */
   timedOut(): void {
-    if (this.#closed()) return
-    const reason = new TimeoutError(
-      `a call to ${this.#where} did not complete within ${this.#deadlines.timeoutMs} ms (socketTimeout)`,
-    )
-    if (this.#makeClient !== undefined) {
-      this.reset(reason)
-      return
-    }
-    if (this.#down) return
-    this.#markDown(reason)
-    const client = this.#client
-    const answered = () => {
-      if (client === this.#client && this.#downCause === reason) this.#up()
-    }
-    // Queued behind the commands that timed out: answered once the server has caught up.
-    this.#sender
-      .as(false)
-      .sendCommand(['PING'])
-      .then(answered, (error: unknown) => {
-        if (error instanceof ErrorReply) answered()
-      })
+    this.#recovery.timedOut()
   }
 
   /**
@@ -413,57 +323,7 @@ export class ClientLink {
    * never destroys, and once closed.
    */
   reset(reason: Error): boolean {
-    return this.#replace(reason, 0)
-  }
-
-  /** `reset`, the new client connected after `delayMs` (at once for 0). */
-  #replace(reason: Error, delayMs: number): boolean {
-    const make = this.#makeClient
-    if (make === undefined || this.#closed()) return false
-    this.#markDown(reason)
-    this.#resetReason = reason.message
-    this.#disarm()
-    this.#renew(make, delayMs)
-    return true
-  }
-
-  /** Destroys the client for a fresh one from `make`, connected after `delayMs` (at once for 0). */
-  #renew(make: () => NodeRedisClientLike, delayMs: number): void {
-    const old = this.#client
-    this.#bind(make())
-    destroyClient(old)
-    if (delayMs <= 0) {
-      this.#open(this.#client).catch(() => undefined)
-      return
-    }
-    clearTimeout(this.#retry)
-    this.#retry = setTimeout(() => {
-      this.#retry = undefined
-      if (this.#closed() || this.#client.isOpen) return
-      this.connect().catch(() => undefined)
-    }, delayMs).unref()
-  }
-
-  /**
-   * The client could not read a reply (`isUnreadableReply`): node-redis kept its socket and the
-   * commands waiting for replies, out of step. A client cachex made is replaced (see `reset`),
-   * connected again after `UnreadableBackoff` (at once, or 100 ms later doubling up to 2 s while
-   * it garbles again within 5 s of coming up, or in its handshake). A client of the user's, never
-   * destroyed, is down until it answers an `InStepCheck` or is ready again. `false` (handled as
-   * any other error) for a pool of the user's, which no ready event would bring back, and once
-   * closed.
-   */
-  #unreadable(error: Error): boolean {
-    if (this.#closed()) return false
-    if (this.#makeClient !== undefined) {
-      const delay = this.#unreadableBackoff.next(this.ready())
-      return this.#replace(unreadableError(this.#where, error), delay)
-    }
-    if (this.#isPool) return false
-    this.#outOfStep = true
-    this.#markDown(unreadableError(this.#where, error, true))
-    this.#stepCheck.start()
-    return true
+    return this.#recovery.reset(reason)
   }
 
   /**
@@ -498,16 +358,9 @@ export class ClientLink {
    */
   kick(): void {
     if (this.#closed() || this.#ownerClosed || this.#poolClosedByOwner()) return
-    if (this.#retry !== undefined || this.#connecting.pending) return
+    if (this.#recovery.pending || this.#connecting.pending) return
     if (this.#client.isOpen) return
-    this.#retry = setTimeout(
-      () => {
-        this.#retry = undefined
-        if (this.#closed() || this.#client.isOpen) return
-        this.connect().catch(() => undefined)
-      },
-      reconnectDelay(this.#attempts++),
-    ).unref()
+    this.#recovery.retry()
   }
 
   /**

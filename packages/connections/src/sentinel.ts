@@ -1,3 +1,7 @@
+// The sentinel connection: its calls, its discovery of the primary, its tracking and its close.
+// The data nodes in use (the primary, the replicas) are `SentinelNodes` (`_sentinel-nodes.ts`);
+// what the sentinels say is followed by `SentinelEvents` (`_sentinel-events.ts`); a node-redis
+// `RedisSentinel` of the user's is served by `GivenSentinelConnection` (`_given-sentinel.ts`).
 import type {
   CommandRoute,
   Connection,
@@ -8,24 +12,19 @@ import type {
 import { SERVER_EPOCH, scanWalk } from '@cachex/core/internal'
 import { callBounds, SharedAttempt } from './_connect.ts'
 import { toCachexError } from './_errors.ts'
-import { FAILOVER_STEPS, FailoverGate } from './_failover.ts'
+import { FailoverGate } from './_failover.ts'
 import { GivenSentinelConnection } from './_given-sentinel.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import { type Credentials, checkUserHasPassword } from './_options.ts'
 import { firstHealthy, ReplicaRotation, readBatchOn, readOn } from './_rotation.ts'
-import { nodesChanged, scriptEpoch } from './_scripts.ts'
-import { invalidAddress, invalidPrimaryError, nodesToUse, PacedQueue } from './_sentinel-address.ts'
+import { scriptEpoch } from './_scripts.ts'
+import { invalidAddress, invalidPrimaryError } from './_sentinel-address.ts'
+import { SentinelEvents, sentinelClientOptions } from './_sentinel-events.ts'
+import { dataNodeConnector, nodeKey, SentinelNodes } from './_sentinel-nodes.ts'
 import { isRedisSentinel, type SentinelOptions, sentinelSettings } from './_sentinel-options.ts'
-import {
-  eventMasterAddress,
-  type NodeAddress,
-  portOf,
-  type SentinelEvent,
-  type SentinelView,
-  SentinelWatch,
-} from './_sentinels.ts'
+import { type NodeAddress, SentinelWatch } from './_sentinels.ts'
 import { TrackingGate, TrackingGroup } from './_tracking-group.ts'
-import { StandaloneConnection } from './standalone.ts'
+import type { StandaloneConnection } from './standalone.ts'
 
 export type {
   RedisSentinelLike,
@@ -71,8 +70,6 @@ export function sentinel(options: SentinelOptions = {}): Connection {
     : new SentinelConnection(options)
 }
 
-const key = (node: NodeAddress) => `${node.host}:${node.port}`
-
 class SentinelConnection implements Connection {
   /** Changes when a node may have lost its Lua scripts (see `Connection.generation`). */
   get generation(): number {
@@ -80,15 +77,13 @@ class SentinelConnection implements Connection {
   }
 
   /**
-   * Changes when the primary may have been replaced: another one (`#switchTo`), or the same one
-   * reconnected. What a cursor walk watches (`serverOf`).
+   * Changes when the primary may have been replaced: another one (`SentinelNodes.switchTo`), or
+   * the same one reconnected. What a cursor walk watches (`serverOf`).
    */
   [SERVER_EPOCH](): number {
-    return this.#switches * 2 ** 32 + (this.#primary?.[SERVER_EPOCH]() ?? 0)
+    const nodes = this.#nodes
+    return nodes.switches * 2 ** 32 + (nodes.primary?.[SERVER_EPOCH]() ?? 0)
   }
-
-  /** The times another node became the primary. */
-  #switches = 0
 
   readonly #where: string
   /** The service name (`sentinel monitor <name> …`), for messages. */
@@ -103,20 +98,13 @@ class SentinelConnection implements Connection {
   readonly #waitMs: number
   /** The failovers under way, where writes go through them, and the writes that wait. */
   readonly #failover: FailoverGate
-  readonly #scanIntervalMs: number
   readonly #secrets: string[]
-  /** A `standalone` connection to `node`. */
-  readonly #connect: (node: NodeAddress) => StandaloneConnection
   /** `undefined` with `replicaPoolSize: 0`: reads run on the primary. */
   readonly #rotation: ReplicaRotation | undefined
-  /** Every data node cachex is connected to, by `host:port`. */
-  readonly #nodes = new Map<string, StandaloneConnection>()
-  #primary: StandaloneConnection | undefined
-  #primaryKey: string | undefined
-  /** When a sentinel last announced a new primary (`+switch-master`), `performance.now()`. */
-  #switchedAt = Number.NEGATIVE_INFINITY
-  /** The newest `config-epoch` the primary was taken from. */
-  #epoch = 0
+  /** The primary and the replicas in use: every data node cachex is connected to. */
+  readonly #nodes: SentinelNodes
+  /** Follows the sentinels' notifications and views. */
+  readonly #events: SentinelEvents
   #discovered = false
   readonly #discovering = new SharedAttempt()
   /**
@@ -129,17 +117,6 @@ class SentinelConnection implements Connection {
    * calls made before the first are answered.
    */
   #closing: Promise<void> | undefined
-  #refreshing = false
-  #refreshAgain = false
-  #scanTimer: NodeJS.Timeout | undefined
-  /**
-   * The replicas listed that have no connection yet, opened a few per turn of the event loop, and
-   * tracked once opened (`#retrack`).
-   */
-  readonly #opener = new PacedQueue<NodeAddress>(
-    (replica) => this.#openReplica(replica),
-    () => this.#retrack(),
-  )
   /** The tracking groups of `track`: every data node in use, re-tracked when they change. */
   readonly #trackings = new Set<TrackingGroup<StandaloneConnection>>()
   /** With a local tier, a replica serves reads only while tracked (see `track`). */
@@ -158,7 +135,7 @@ class SentinelConnection implements Connection {
       (extra.clientOptions as Credentials | undefined)?.password,
       (options.clientOptions as Credentials | undefined)?.password,
     ].filter((s): s is string => !!s)
-    this.#where = `sentinel service '${name}' (sentinels ${this.#roots.map(key).join(', ')})`
+    this.#where = `sentinel service '${name}' (sentinels ${this.#roots.map(nodeKey).join(', ')})`
     const dataOptions = options.clientOptions as Credentials | undefined
     checkUserHasPassword(
       address.username ?? dataOptions?.username,
@@ -178,50 +155,25 @@ class SentinelConnection implements Connection {
       describe: (error) => this.#text(error),
       secrets: this.#secrets,
     })
-    this.#scanIntervalMs = settings.scanIntervalMs
     this.#waitMs = deadlines.timeoutMs ?? connectTimeoutMs
     this.#failover = new FailoverGate({
       waitForPrimary: settings.waitForPrimary,
       waitMs: this.#waitMs,
       where: this.#where,
-      primary: () => this.#primary,
-      primaryKey: () => this.#primaryKey,
-      poll: () => this.#refreshSoon(),
+      primary: () => this.#nodes.primary,
+      primaryKey: () => this.#nodes.primaryKey,
+      poll: () => this.#events.refreshSoon(),
       closed: () => this.#life.closed,
       closedError: () => this.#life.closedError(),
     })
 
-    const scheme = address.tls ? 'rediss' : 'redis'
-    const user = address.username === undefined ? '' : `${encodeURIComponent(address.username)}@`
-    const { sentinels: _s, sentinelOptions: _o, location: _l, ...nodeOptions } = options
-    this.#connect = (node) => {
-      // An IPv6 address in brackets, its zone ID (`fe80::1%eth0`) written `%25` (RFC 6874).
-      const host = node.host.includes(':') ? `[${node.host.replace('%', '%25')}]` : node.host
-      return new StandaloneConnection({
-        ...nodeOptions,
-        location: `${scheme}://${user}${host}:${node.port}/${address.database}`,
-        password,
-      })
-    }
-
-    const sentinelClientOptions = (extra.clientOptions ?? {}) as Credentials & { socket?: object }
     this.#watch = new SentinelWatch({
       name,
-      clientOptions: {
-        ...sentinelClientOptions,
-        username: extra.username ?? sentinelClientOptions.username,
-        password: extra.password ?? sentinelClientOptions.password,
-        socket: {
-          connectTimeout: connectTimeoutMs,
-          ...(extra.tls ? { tls: true as const } : {}),
-          ...sentinelClientOptions.socket,
-          ...extra.socket,
-        },
-      },
+      clientOptions: sentinelClientOptions(extra, connectTimeoutMs),
       queryTimeoutMs: deadlines.timeoutMs ?? connectTimeoutMs,
       secrets: this.#secrets,
-      onEvent: (event) => this.#onEvent(event),
-      onReconnect: () => this.#refreshSoon(),
+      onEvent: (event) => this.#events.onEvent(event),
+      onReconnect: () => this.#events.refreshSoon(),
     })
     if (replicaPoolSize > 0) {
       const gate = this.#gate
@@ -231,11 +183,32 @@ class SentinelConnection implements Connection {
         onOut: (node) => gate.left(node),
         // A replica cut off from its primary keeps serving reads only while there is no primary
         // to write to: its data is then the newest there is.
-        primaryUp: () =>
-          !this.#failover.failingOver() && this.#primary !== undefined && !this.#primary.isDown,
+        primaryUp: () => {
+          const primary = this.#nodes.primary
+          return !this.#failover.failingOver() && primary !== undefined && !primary.isDown
+        },
         benchMs: connectTimeoutMs,
       })
     }
+    this.#nodes = new SentinelNodes({
+      connect: dataNodeConnector(options, address, password),
+      rotation: this.#rotation,
+      failover: this.#failover,
+      closed: () => this.#life.closed,
+      reset: () => {
+        for (const group of this.#trackings) group.reset()
+      },
+      retrack: () => this.#retrack(),
+    })
+    this.#events = new SentinelEvents({
+      watch: this.#watch,
+      failover: this.#failover,
+      nodes: this.#nodes,
+      scanIntervalMs: settings.scanIntervalMs,
+      closed: () => this.#life.closed,
+      discovered: () => this.#discovered,
+      retrack: () => this.#retrack(),
+    })
   }
 
   command(args: RedisArgument[], route?: CommandRoute): Promise<unknown> {
@@ -302,7 +275,7 @@ class SentinelConnection implements Connection {
   track(prefixes: readonly string[], listener: TrackingListener): Tracking {
     if (this.#life.closed) throw this.#life.closedError()
     const group = new TrackingGroup<StandaloneConnection>(prefixes, listener, {
-      gated: (node) => node !== this.#primary,
+      gated: (node) => node !== this.#nodes.primary,
     })
     this.#trackings.add(group)
     this.#gate.add(group)
@@ -340,13 +313,9 @@ class SentinelConnection implements Connection {
     for (const group of this.#trackings) group.close().catch(() => undefined)
     this.#trackings.clear()
     this.#failover.close()
-    clearInterval(this.#scanTimer)
-    this.#opener.clear()
+    this.#events.stop()
     this.#watch.close()
-    this.#rotation?.close()
-    const nodes = [...this.#nodes.values()]
-    this.#nodes.clear()
-    await Promise.all(nodes.map((node) => node.close()))
+    await this.#nodes.close()
   }
 
   #route(args: RedisArgument[], route: CommandRoute | undefined): Promise<unknown> {
@@ -371,7 +340,7 @@ class SentinelConnection implements Connection {
    * until the switch it is the newest copy, and a read changes nothing. While it is down, the
    * read waits for a replica or the new primary (`#readWaitMs`).
    */
-  readonly #reader = (): StandaloneConnection => this.#primary as StandaloneConnection
+  readonly #reader = (): StandaloneConnection => this.#nodes.primary as StandaloneConnection
 
   readonly #isClosed = (): boolean => this.#life.closed
 
@@ -395,190 +364,6 @@ class SentinelConnection implements Connection {
     return this.#rotation !== undefined || this.#failover.failingOver() ? this.#waitMs : 0
   }
 
-  #onEvent(event: SentinelEvent): void {
-    if (this.#life.closed || !this.#discovered) return
-    const { channel, words, from } = event
-    if (channel === '+switch-master') {
-      // +switch-master <name> <old ip> <old port> <new ip> <new port>: writes go there now. An
-      // address no server can have is no switch: the sentinels are asked which primary won.
-      const node = { host: words[3] ?? '', port: portOf(words[4]) }
-      if (this.#usable(node) !== undefined) {
-        this.#failover.switched()
-        this.#switchTo(node)
-        this.#switchedAt = performance.now()
-        this.#retrack()
-      }
-      this.#refreshSoon()
-      return
-    }
-    if (FAILOVER_STEPS.has(channel)) {
-      // Sent before the sentinel promotes a replica: a write acknowledged by the old primary
-      // after the promotion would be lost.
-      if (eventMasterAddress(words) === this.#primaryKey) this.#failover.started(from, channel)
-      return
-    }
-    // The end of a failover (the sentinels are asked which primary won), or a change of the
-    // replicas or the sentinels.
-    this.#refreshSoon()
-  }
-
-  /** Asks every sentinel for its view again, one ask at a time (another follows if needed). */
-  #refreshSoon(): void {
-    if (this.#life.closed || !this.#discovered) return
-    if (this.#refreshing) {
-      this.#refreshAgain = true
-      return
-    }
-    this.#refreshing = true
-    const startedAt = performance.now()
-    this.#watch
-      .all()
-      .then((views) => {
-        if (!this.#life.closed && views.length > 0) this.#apply(views, startedAt)
-      })
-      .catch(() => undefined)
-      .finally(() => {
-        this.#refreshing = false
-        if (this.#refreshAgain) {
-          this.#refreshAgain = false
-          this.#refreshSoon()
-        }
-      })
-  }
-
-  /**
-   * Follows what the sentinels say: the primary of the newest configuration (the highest
-   * `config-epoch` among the sentinels that are not failing over), the failovers under way, the
-   * replicas, and the sentinels they know. `startedAt`: when the views were asked; a failover
-   * announced after that is not undone by them.
-   */
-  #apply(views: SentinelView[], startedAt: number): void {
-    // A view naming a primary no server can be (a port out of 1..65535…) names none: the primary
-    // in use stays, and its replicas and sentinels are taken all the same.
-    const named = views.filter((view) => invalidAddress(view.master) === undefined)
-    const settled = named.filter((view) => !view.master.flags.includes('failover_in_progress'))
-    let best: SentinelView | undefined
-    for (const view of settled) {
-      if (best === undefined || view.master.epoch > best.master.epoch) best = view
-    }
-    const source = best ?? named[0] ?? (views[0] as SentinelView)
-    this.#failover.failoverTimeoutMs = source.master.failoverTimeoutMs
-    // Views asked before a sentinel announced a switch predate it: they would move writes back
-    // to the old primary. So would a sentinel that still has an older configuration.
-    const current =
-      best !== undefined && startedAt >= this.#switchedAt && best.master.epoch >= this.#epoch
-    if ((current || this.#primaryKey === undefined) && this.#switchTo(source.master)) {
-      this.#epoch = Math.max(this.#epoch, source.master.epoch)
-    }
-    // The sentinels failing over the primary in use: until one announces the switch (the leader
-    // keeps its flag a moment after the others took the new configuration).
-    const failing = new Set(
-      views
-        .filter(
-          (view) =>
-            view.master.flags.includes('failover_in_progress') &&
-            key(view.master) === this.#primaryKey,
-        )
-        .map((view) => view.from),
-    )
-    this.#failover.settle(failing, startedAt)
-    this.#setReplicas(source.replicas)
-    this.#retrack()
-    for (const view of views) {
-      for (const node of nodesToUse(view.sentinels)) this.#watch.add(node)
-    }
-    this.#failover.wake()
-  }
-
-  /**
-   * Makes `node` the primary: writes go there from now on. `false` when it cannot be (an address
-   * no server can have: `#usable`), and the primary stays.
-   */
-  #switchTo(node: NodeAddress): boolean {
-    const id = key(node)
-    if (id === this.#primaryKey) return true
-    const primary = this.#usable(node)
-    if (primary === undefined) return false
-    const first = this.#primaryKey === undefined
-    const old = this.#primary
-    this.#primary = primary
-    this.#primaryKey = id
-    this.#switches++
-    // A promoted replica never ran the scripts its primary ran.
-    nodesChanged()
-    this.#rotation?.remove(primary)
-    // Another primary: the local tier is emptied (a write the old one took may be lost), and is
-    // up again once the new primary is tracked (the old one is a gated replica now).
-    if (!first) for (const group of this.#trackings) group.reset()
-    // Its calls in flight reject: a reply of the old one now would be of a write it loses.
-    if (old !== undefined && old !== primary) this.#failover.replaced(old, id)
-    this.#failover.wake()
-    return true
-  }
-
-  /**
-   * The replicas the sentinels list become the candidates of the read rotation, down or not: the
-   * rotation's own checks say which may serve reads (the sentinels flag a replica `disconnected`
-   * for a moment after every switch, and one that restarted empty is not flagged at all). Only
-   * the first `MAX_NODES_PER_VIEW` listed with a valid address, each once (`nodesToUse`). The
-   * connections to nodes no longer listed are closed.
-   */
-  #setReplicas(replicas: SentinelView['replicas']): void {
-    const wanted = new Set<string>()
-    const rotation = this.#rotation
-    const queued: NodeAddress[] = []
-    if (rotation !== undefined) {
-      const primary = new Set(this.#primaryKey === undefined ? [] : [this.#primaryKey])
-      for (const replica of nodesToUse(replicas, primary)) {
-        const id = key(replica)
-        wanted.add(id)
-        const node = this.#nodes.get(id)
-        if (node === undefined) queued.push(replica)
-        else rotation.add(node)
-      }
-    }
-    this.#opener.replace(queued)
-    for (const [id, node] of this.#nodes) {
-      if (id === this.#primaryKey || wanted.has(id)) continue
-      rotation?.remove(node)
-      this.#nodes.delete(id)
-      node.close().catch(() => undefined)
-    }
-  }
-
-  /**
-   * Opens the connection to a replica `#setReplicas` queued, and makes it a candidate of the read
-   * rotation; `false` when none is opened (closed meanwhile, the primary now, an invalid address).
-   */
-  #openReplica(replica: NodeAddress): boolean {
-    const rotation = this.#rotation
-    if (this.#life.closed || rotation === undefined || key(replica) === this.#primaryKey) {
-      return false
-    }
-    const node = this.#usable(replica)
-    if (node !== undefined) rotation.add(node)
-    return node !== undefined
-  }
-
-  /**
-   * The connection to the data node at `node` (opened once per `host:port`); `undefined` for an
-   * address no server can have (`invalidAddress`), or one the URL of a connection refuses.
-   */
-  #usable(node: NodeAddress): StandaloneConnection | undefined {
-    if (invalidAddress(node) !== undefined) return undefined
-    const id = key(node)
-    let connection = this.#nodes.get(id)
-    if (connection === undefined) {
-      try {
-        connection = this.#connect(node)
-      } catch {
-        return undefined
-      }
-      this.#nodes.set(id, connection)
-    }
-    return connection
-  }
-
   /**
    * Asks the sentinels where the primary is. Discovered only once one named a primary with a
    * valid address: until then calls reject at once (the lifecycle's breaker) and the sentinels
@@ -595,16 +380,13 @@ class SentinelConnection implements Connection {
       invalidAddress(view.master) === undefined ? [view] : [view, ...(await this.#watch.all())]
     if (this.#life.closed && !this.#life.carrying) throw this.#life.closedError()
     if (this.#discovered) return
-    this.#apply(views, performance.now())
-    if (this.#primaryKey === undefined) throw invalidPrimaryError(this.#name, view)
+    this.#events.apply(views, performance.now())
+    if (this.#nodes.primaryKey === undefined) throw invalidPrimaryError(this.#name, view)
     this.#discovered = true
     this.#life.breaker.up()
     // The other sentinels may know a newer configuration.
-    this.#refreshSoon()
-    if (this.#scanIntervalMs > 0) {
-      this.#scanTimer = setInterval(() => this.#refreshSoon(), this.#scanIntervalMs)
-      this.#scanTimer.unref()
-    }
+    this.#events.refreshSoon()
+    this.#events.scan()
   }
 
   #text(error: unknown): string {

@@ -157,7 +157,8 @@ function hostOf(hostname: string, url: string): string {
  * (`redis://[fe80::1%25eth0]:6379`: the interface of a link-local address): the zone is 1 to 64
  * letters, digits, `_`, `.` or `-` (an interface name or index), as Node's `net.connect` takes it.
  */
-const ZONED_HOST = /^((?:redis|valkey)s?:\/\/(?:[^/?#]*@)?\[[0-9A-Fa-f:.]+)%25([A-Za-z0-9_.-]{1,64})\]/i
+const ZONED_HOST =
+  /^((?:redis|valkey)s?:\/\/(?:[^/?#]*@)?\[[0-9A-Fa-f:.]+)%25([A-Za-z0-9_.-]{1,64})\]/i
 
 /** The characters WHATWG URL forbids in a domain: C0 controls, space, `#%/:<>?@[\]^|`, DEL. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are the point
