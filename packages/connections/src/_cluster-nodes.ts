@@ -2,6 +2,12 @@ import { ClosedError, ConnectionError, type RedisArgument } from '@cachex/core'
 import { bounded, markUnsent } from '@cachex/core/internal'
 import type { BlockingClient } from './_blocking.ts'
 import { clientAt } from './_client-factory.ts'
+import {
+  type NodeHandle,
+  type NodeRedisNodeClientLike,
+  type NodeSender,
+  newHandle,
+} from './_cluster-node-handle.ts'
 import { closeWithin, destroyClient, within } from './_connect.ts'
 import { scrub } from './_errors.ts'
 import { validAddress } from './_node-address.ts'
@@ -9,20 +15,16 @@ import { Sender } from './_options.ts'
 import { nodesChanged } from './_scripts.ts'
 import { trackingPingInterval } from './_standalone-options.ts'
 import type { TrackingClientLike } from './_tracking.ts'
-import { UnreadableBackoff } from './_unreadable.ts'
+
+export type {
+  NodeHandle,
+  NodeRedisNodeClientLike,
+  NodeSender,
+  ReplicaState,
+} from './_cluster-node-handle.ts'
 
 // The clients of a cluster's nodes as cachex routes to them: node-redis's own for each node, or
 // one cachex opens (and closes) for a node node-redis does not know.
-
-/** What the cluster factory needs of a node-redis client connected to one cluster node. */
-export interface NodeRedisNodeClientLike {
-  sendCommand(args: ReadonlyArray<RedisArgument>, options?: object): Promise<unknown>
-  withCommandOptions?(options: object): Pick<NodeRedisNodeClientLike, 'sendCommand'>
-  /** Whether the client is usable (not closed); node-redis clients have it. */
-  readonly isOpen?: boolean
-  /** Whether the connection is up; node-redis clients have it. */
-  readonly isReady?: boolean
-}
 
 /** One node of node-redis's slot map (`cluster.slots[n].master`, `cluster.masters[i]`). */
 export interface NodeRedisClusterNodeLike {
@@ -65,80 +67,6 @@ export interface NodeRedisClusterLike {
   readonly _slots?: {
     rediscover?(startWith?: unknown, excludedAddresses?: ReadonlySet<string>): Promise<unknown>
   }
-}
-
-/** A node client seen through cachex's command options (bytes, or text). */
-export type NodeSender = {
-  sendCommand(args: ReadonlyArray<RedisArgument>, options?: object): Promise<unknown>
-}
-
-/** Replica health, from its own `INFO replication`. */
-export interface ReplicaState {
-  /** `master_link_status:up`. */
-  linkUp: boolean
-  /** It synchronised with its primary since it started (its data is whole, if old). */
-  synced: boolean
-}
-
-/** One cluster node as cachex routes to it. */
-export interface NodeHandle {
-  /** `host:port`, as the cluster announces it (`CLUSTER SLOTS`, `MOVED`, `ASK`). */
-  readonly address: string
-  readonly host: string
-  readonly port: number
-  /** The client that reaches it: node-redis's own for this node, or one cachex opened. */
-  client: NodeRedisNodeClientLike | undefined
-  /** `client` with cachex's command options (replies as bytes, or as text). */
-  sender: Sender<NodeSender> | undefined
-  /** cachex opened `client` (node-redis has none for this node) and closes it. */
-  own: boolean
-  /** The client is in `READONLY` mode: it may read from a replica. */
-  readonlyClient: boolean
-  /**
-   * Known to be down: its probe went unanswered for `socketTimeout`, or its connection is lost.
-   * Calls to it fail at once until it answers again.
-   */
-  down: boolean
-  /** Why it is down, for messages. */
-  downReason: string
-  /**
-   * Down because it refused the connection's handshake with an error reply (`WRONGPASS`,
-   * `NOAUTH`…: ACL users and passwords are set per node): its calls fail at once quoting the
-   * refusal, which a failed probe does not replace, until it answers a probe.
-   */
-  refused: boolean
-  /** When the probe (`PING`) in flight was sent, or 0. */
-  probeSince: number
-  /** When it last failed (0 never): it is not asked for the slot map for a while after. */
-  failedAt: number
-  /** When a call last went to it outside the slot map (an `ASK` target), for closing idle clients. */
-  usedAt: number
-  /** For a replica cachex reads from: its health at the last check, `undefined` until known. */
-  replica: ReplicaState | undefined
-  /**
-   * With a local tier: its tracking connection is not up in every tracking group, so as a
-   * replica it serves no reads (a value read from it could not be kept coherent).
-   */
-  untracked: boolean
-  /**
-   * The ACL user may not run `INFO` on it (`NOPERM`): as a replica it is never checked, and so
-   * serves no reads.
-   */
-  infoRefused: boolean
-  /** `host:port` of its socket (after `nodeAddressMap`), to match node-redis's node events. */
-  readonly socketKey: string
-  /**
-   * Why its last client was destroyed for a reply it could not read (`dropUnreadable`), until
-   * its next one is ready: the commands that client dropped say so. `''` otherwise.
-   */
-  dropReason: string
-  /** When its connections, dropped for replies they could not read, connect again. */
-  readonly unreadable: UnreadableBackoff
-  /**
-   * Until when (`performance.now()`) no client is opened to it after `dropUnreadable`, and calls
-   * that would open one fail at once (0: none held).
-   */
-  heldUntil: number
 }
 
 /** Each node client with cachex's command options, made once per client. */
@@ -220,32 +148,11 @@ export class NodeClients {
         ),
       )
     }
-    const colon = address.lastIndexOf(':')
-    const host = address.slice(0, colon)
-    const port = Number(address.slice(colon + 1))
     const mapped = this.#mapAddress(address)
-    const handle: NodeHandle = {
+    const handle = newHandle(
       address,
-      host,
-      port,
-      client: undefined,
-      sender: undefined,
-      own: false,
-      readonlyClient: false,
-      down: false,
-      downReason: '',
-      refused: false,
-      probeSince: 0,
-      failedAt: 0,
-      usedAt: 0,
-      replica: undefined,
-      untracked: false,
-      infoRefused: false,
-      socketKey: mapped === undefined ? address : `${mapped.host}:${mapped.port}`,
-      dropReason: '',
-      unreadable: new UnreadableBackoff(),
-      heldUntil: 0,
-    }
+      mapped === undefined ? address : `${mapped.host}:${mapped.port}`,
+    )
     this.#handles.set(address, handle)
     return handle
   }
@@ -348,14 +255,27 @@ export class NodeClients {
     }
   }
 
-  /** Closes the clients cachex opened for nodes out of `inUse` and unused for `idleMs`. */
+  /**
+   * Closes the clients cachex opened for nodes out of `inUse` and unused for `idleMs`, and forgets
+   * the handles of such nodes left with no client open and no failure for `idleMs` (a node naming
+   * ever new addresses in `MOVED` and `ASK` would grow them without bound): a later redirection,
+   * or map, makes a new one.
+   */
   closeIdle(inUse: ReadonlySet<NodeHandle>, idleMs: number): void {
     const now = performance.now()
     for (const node of this.#handles.values()) {
-      if (!inUse.has(node) && node.own && now - node.usedAt > idleMs) {
-        const client = node.client
+      // 0: never (`performance.now()` counts from the start of the process).
+      if (inUse.has(node) || (node.usedAt !== 0 && now - node.usedAt <= idleMs)) continue
+      const { client, own } = node
+      if (own) {
         this.set(node, undefined)
         if (client !== undefined) void this.#closeClient(client)
+      }
+      // What a recent failure taught (down, held, quarantined as a source) is kept a while.
+      const open = !own && client !== undefined && client.isOpen !== false
+      const recent = (node.failedAt !== 0 && now - node.failedAt <= idleMs) || node.heldUntil > now
+      if (!open && !recent && !this.#connecting.has(node)) {
+        this.#handles.delete(node.address)
       }
     }
   }

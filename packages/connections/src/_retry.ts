@@ -40,21 +40,6 @@ export function refusedRetryDelay(refusals: number): number {
 }
 
 /**
- * A `reconnectStrategy` for a client of cachex's that node-redis keeps reconnecting (a sentinel's):
- * `reconnectDelay` apart, but `refusedRetryDelay` apart (10 s, doubling up to 5 minutes) while
- * the server refuses its handshake (`cause`: a wrong password, an unknown user). One per client:
- * it counts that client's refusals in a row, from its last connection (`retries` 0).
- */
-export function refusalAwareReconnect(): (retries: number, cause: unknown) => number {
-  let refusals = 0
-  return (retries, cause) => {
-    if (retries === 0) refusals = 0
-    if (!isRefusedHandshake(cause)) return reconnectDelay(retries)
-    return refusedRetryDelay(refusals++)
-  }
-}
-
-/**
  * Whether `error`, or an error it wraps, is a connection's handshake refused: by the server with
  * an error reply — wrong credentials or an unknown user (`WRONGPASS`), none given where it
  * requires them (`NOAUTH`), or a user the ACL forbids a command of the handshake (`NOPERM`) — or

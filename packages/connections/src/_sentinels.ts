@@ -4,31 +4,20 @@ import { destroyClient, within } from './_connect.ts'
 import { scrub, toCachexError, withPlainHintText } from './_errors.ts'
 import { TEXT_COMMAND_OPTIONS } from './_options.ts'
 import {
+  isRefusedHandshake,
   isUnreadableReply,
   PASSWORD_IN_SENTINELS,
-  refusalAwareReconnect,
+  reconnectDelay,
+  refusedRetryDelay,
   SENTINELS_CREDENTIALS,
   withAuthHint,
 } from './_retry.ts'
+import { type NodeAddress, type SentinelView, viewOf } from './_sentinel-replies.ts'
+import { SentinelRoster } from './_sentinel-roster.ts'
 import { UnreadableBackoff } from './_unreadable.ts'
 
-/** A data node or a sentinel, as the sentinels report it. */
-export interface NodeAddress {
-  host: string
-  port: number
-}
-
-/** What one sentinel says of the monitored service (`SENTINEL MASTER`, `REPLICAS`, `SENTINELS`). */
-export interface SentinelView {
-  /** The sentinel that answered, as `host:port`. */
-  from: string
-  /** The primary it knows, with its flags (`s_down`, `failover_in_progress`…). */
-  master: NodeAddress & { flags: string[]; epoch: number; failoverTimeoutMs: number }
-  /** The replicas it knows, with their flags. */
-  replicas: Array<NodeAddress & { flags: string[] }>
-  /** The other sentinels it knows. */
-  sentinels: NodeAddress[]
-}
+export type { NodeAddress, SentinelView } from './_sentinel-replies.ts'
+export { portOf } from './_sentinel-replies.ts'
 
 /** A notification a sentinel published about the monitored service. */
 export interface SentinelEvent {
@@ -84,6 +73,7 @@ const SENTINELS_TLS = 'if the sentinels serve TLS only, set `sentinelOptions.tls
 
 interface Link {
   readonly key: string
+  readonly node: NodeAddress
   readonly client: Client
   /** Whether the notifications are subscribed (node-redis subscribes again after reconnecting). */
   subscribed: boolean
@@ -94,6 +84,10 @@ interface Link {
   lastError: unknown
   /** When the connections to this sentinel replaced for replies they could not read reconnect. */
   readonly unreadable: UnreadableBackoff
+  /** Handshakes refused in a row (`isRefusedHandshake`); the next try waits the longer. */
+  refusals: number
+  /** Its next try after a refused handshake: the client is closed meanwhile. */
+  retry?: NodeJS.Timeout
 }
 
 /** The name of the service a notification is about, from its words. */
@@ -119,20 +113,31 @@ export function eventMasterAddress(words: readonly string[]): string | undefined
 /**
  * One connection to each sentinel (the ones given, and those they report): each listens to the
  * sentinel's notifications about the service, and answers queries of its view. RESP3, so that
- * one connection does both; node-redis reconnects it and subscribes again by itself.
+ * one connection does both; node-redis reconnects it and subscribes again by itself. A discovered
+ * sentinel the views no longer name is let go, and at most 64 are connected to (`SentinelRoster`).
  */
 export class SentinelWatch {
   readonly #options: SentinelWatchOptions
   readonly #links = new Map<string, Link>()
+  readonly #roster = new SentinelRoster()
+  /** The tries of connections closed a while (`#later`): close() clears them. */
+  readonly #timers = new Set<NodeJS.Timeout>()
   #closed = false
 
   constructor(options: SentinelWatchOptions) {
     this.#options = options
   }
 
-  /** Connects to the sentinel at `host:port` unless it is known already. */
+  /**
+   * Connects to the sentinel at `host:port` unless it is known already. Those added before any
+   * view came are the configured ones, kept always; the others are let go once the views stop
+   * naming them, and are not connected to beyond 64 (see `SentinelRoster`).
+   */
   add(node: NodeAddress): void {
-    this.#open(node)
+    if (this.#closed) return
+    const evicted = this.#roster.add(`${node.host}:${node.port}`)
+    for (const key of evicted ?? []) this.#drop(key)
+    if (evicted !== undefined) this.#open(node)
   }
 
   /**
@@ -141,7 +146,8 @@ export class SentinelWatch {
    */
   #open(node: NodeAddress, previous?: Link): void {
     const key = `${node.host}:${node.port}`
-    if (this.#closed || this.#links.has(key)) return
+    // Let go meanwhile (a replacement's or a retry's).
+    if (this.#closed || this.#links.has(key) || !this.#roster.has(key)) return
     const options = this.#options
     const client = newClient({
       ...options.clientOptions,
@@ -152,12 +158,13 @@ export class SentinelWatch {
         ...options.clientOptions.socket,
         host: node.host,
         port: node.port,
-        // A sentinel that refuses the password: tried again seldom, not every 2 s.
-        reconnectStrategy: refusalAwareReconnect(),
+        // A refused handshake is tried again by `#later`, seldom (see the 'error' listener).
+        reconnectStrategy: reconnectDelay,
       },
     } as never) as Client
     const link: Link = {
       key,
+      node,
       client,
       subscribed: false,
       // Notifications may have been missed while it was replaced: as after a reconnection.
@@ -165,16 +172,26 @@ export class SentinelWatch {
       failing: false,
       lastError: previous?.lastError,
       unreadable: previous?.unreadable ?? new UnreadableBackoff(),
+      refusals: previous?.refusals ?? 0,
     }
     this.#links.set(key, link)
     // An 'error' event without a listener crashes the process.
     client.on('error', (error: unknown) => {
       link.lastError = error
       if (!client.isReady) link.failing = true
-      if (isUnreadableReply(error)) this.#replace(link, node)
+      if (isUnreadableReply(error)) this.#replace(link)
+      // node-redis would wait out the next try on a timer close() cannot clear, holding the
+      // process open minutes after it: the client is closed here, before node-redis waits, and
+      // tried again on cachex's own timer, 10 s later, doubling up to 5 minutes.
+      else if (isRefusedHandshake(error) && this.#links.get(key) === link && !this.#closed) {
+        link.failing = true
+        destroyClient(client)
+        this.#later(link, refusedRetryDelay(link.refusals++), true)
+      }
     })
     client.on('ready', () => {
       link.failing = false
+      link.refusals = 0
       link.unreadable.up()
       if (this.#closed) return
       if (!link.subscribed) {
@@ -207,11 +224,13 @@ export class SentinelWatch {
     const options = this.#options
     const links = [...this.#links.values()]
     try {
-      return await within(
+      const view = await within(
         Promise.any(links.map((link) => this.#ask(link, timeoutMs))),
         timeoutMs,
         `no sentinel of ${where} answered`,
       )
+      this.#roster.named([view])
+      return view
     } catch (error) {
       const errors = error instanceof AggregateError ? error.errors : [error]
       const last = errors[errors.length - 1]
@@ -233,7 +252,9 @@ export class SentinelWatch {
     const results = await Promise.allSettled(
       ready.map((link) => this.#ask(link, this.#options.queryTimeoutMs)),
     )
-    return results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []))
+    const views = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []))
+    for (const key of this.#roster.round(views)) this.#drop(key)
+    return views
   }
 
   /**
@@ -244,16 +265,46 @@ export class SentinelWatch {
    * up (`UnreadableBackoff`: a sentinel that garbles a reply after every login is not knocked at
    * in a loop).
    */
-  #replace(link: Link, node: NodeAddress): void {
+  #replace(link: Link): void {
     if (this.#closed || this.#links.get(link.key) !== link) return
-    this.#links.delete(link.key)
     destroyClient(link.client)
-    setTimeout(() => this.#open(node, link), link.unreadable.next(false)).unref()
+    this.#later(link, link.unreadable.next(false), false)
+  }
+
+  /**
+   * Opens another connection to `link`'s sentinel in `ms` (an unref'd timer, cleared by close()),
+   * unless it is let go meanwhile. `keep`: `link` stays listed meanwhile (its queries fail at
+   * once with its last error, and `add` does not connect to it sooner).
+   */
+  #later(link: Link, ms: number, keep: boolean): void {
+    if (!keep) this.#links.delete(link.key)
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer)
+      if (this.#links.get(link.key) === link) this.#links.delete(link.key)
+      this.#open(link.node, link)
+    }, ms)
+    timer.unref()
+    link.retry = timer
+    this.#timers.add(timer)
+  }
+
+  /** Lets the sentinel `key` go: its connection closed, its next try cancelled. */
+  #drop(key: string): void {
+    const link = this.#links.get(key)
+    if (link === undefined) return
+    this.#links.delete(key)
+    if (link.retry !== undefined) {
+      clearTimeout(link.retry)
+      this.#timers.delete(link.retry)
+    }
+    if (link.client.isOpen) destroyClient(link.client)
   }
 
   /** Disconnects from every sentinel. */
   close(): void {
     this.#closed = true
+    for (const timer of this.#timers) clearTimeout(timer)
+    this.#timers.clear()
     for (const link of this.#links.values()) {
       if (link.client.isOpen) destroyClient(link.client)
     }
@@ -275,21 +326,7 @@ export class SentinelWatch {
       send(['SENTINEL', 'REPLICAS', name]),
       send(['SENTINEL', 'SENTINELS', name]),
     ])
-    const fields = pairs(master)
-    return {
-      from: link.key,
-      master: {
-        ...address(fields),
-        flags: (fields.flags ?? '').split(','),
-        epoch: finiteOr(fields['config-epoch'], 0),
-        failoverTimeoutMs: finiteOr(fields['failover-timeout'], 180_000),
-      },
-      replicas: list(replicas).map((reply) => {
-        const replica = pairs(reply)
-        return { ...address(replica), flags: (replica.flags ?? '').split(',') }
-      }),
-      sentinels: list(sentinels).map((reply) => address(pairs(reply))),
-    }
+    return viewOf(link.key, master, replicas, sentinels)
   }
 
   #onMessage(link: Link, channel: string, message: string): void {
@@ -342,40 +379,4 @@ function whenReady(link: Link, timeoutMs: number): Promise<void> {
     // background, and a later call finds it ready).
     if (link.failing) done(link.lastError)
   })
-}
-
-/** A flat `[field, value, …]` reply (or a map) as an object. */
-function pairs(reply: unknown): Record<string, string> {
-  const out: Record<string, string> = {}
-  if (Array.isArray(reply)) {
-    for (let i = 0; i + 1 < reply.length; i += 2) out[String(reply[i])] = String(reply[i + 1])
-  } else if (reply instanceof Map) {
-    for (const [key, value] of reply) out[String(key)] = String(value)
-  } else if (typeof reply === 'object' && reply !== null) {
-    for (const [key, value] of Object.entries(reply)) out[key] = String(value)
-  }
-  return out
-}
-
-function list(reply: unknown): unknown[] {
-  return Array.isArray(reply) ? reply : []
-}
-
-/**
- * A port as a sentinel spells it (a reply's `port`, `+switch-master … <ip> <port>`): digits only,
- * else `NaN`, an invalid address (`Number()` would take `0x10`, `1e3`, `' 6379'` or `''` as 0).
- */
-export function portOf(text: string | undefined): number {
-  return text !== undefined && /^[0-9]{1,5}$/.test(text) ? Number(text) : Number.NaN
-}
-
-/** A node's address as a sentinel reports it; the port strictly digits (else `NaN`: invalid). */
-function address(fields: Record<string, string>): NodeAddress {
-  return { host: fields.ip ?? '', port: portOf(fields.port) }
-}
-
-/** A number a sentinel reports, or `fallback` where it reports something else. */
-function finiteOr(text: string | undefined, fallback: number): number {
-  const n = Number(text ?? fallback)
-  return Number.isFinite(n) ? n : fallback
 }
