@@ -1,5 +1,5 @@
-import { type RedisArgument, ResponseError } from '@cachex/core'
-import { bounded } from '@cachex/core/internal'
+import { ConnectionError, type RedisArgument, ResponseError } from '@cachex/core'
+import { bounded, markUnsent } from '@cachex/core/internal'
 import { ErrorReply } from '@redis/client'
 import type { NodeHandle } from './_cluster-nodes.ts'
 import { isClientClosed } from './_errors.ts'
@@ -15,7 +15,7 @@ import type { Topology } from './_topology.ts'
 export const TRYAGAIN_FIRST_MS = 10
 /** The longest wait between two `TRYAGAIN` retries. */
 export const TRYAGAIN_MAX_MS = 100
-/** How many times a split read or delete retries `TRYAGAIN` whole before going key by key. */
+/** How many times a split command retries `TRYAGAIN` whole before going key by key. */
 const TRYAGAIN_WHOLE = 3
 /** The characters of a redirection an error message quotes at most. */
 const QUOTED_REDIRECT = 128
@@ -62,7 +62,7 @@ export interface Resend {
   to(node: NodeHandle): Promise<unknown>
   asking(node: NodeHandle): Promise<unknown>
   again(): Promise<unknown>
-  /** For a split read or delete that still meets `TRYAGAIN`: one key at a time. */
+  /** For a split command (a read, a delete, `MSET`) that still meets `TRYAGAIN`: one key at a time. */
   keyByKey?: (() => Promise<unknown>) | undefined
   /**
    * For an error that is not a redirection but that this call may still follow (a blocked read
@@ -91,7 +91,7 @@ export function commandResend(
     asking: (node) => context.topology.asking(node, args, text),
     again: () => context.sendOnce(slot, readonly, args, text),
     keyByKey:
-      kind !== undefined && kind !== MSET && args.length > 2
+      kind !== undefined && args.length > (kind === MSET ? 3 : 2)
         ? () => keyByKey(kind, args, (key, part) => context.send(key, readonly, part, text))
         : undefined,
     toPrimary: !readonly,
@@ -150,11 +150,16 @@ export function followTransaction(
  *   to 100 ms, until the migration of the slot is done; the `ASK` that sends a retry back to
  *   the importing node (the keys are on neither node, or only some on the importing one) is not
  *   counted against `maxCommandRedirections`, and past the budget (at once for a route with
- *   `tryAgain: false`, whose context has none) the call fails with the `TRYAGAIN`. A part of a split read or delete
- *   (`MGET`, `EXISTS`, `TOUCH`, `DEL`, `UNLINK`: `resend.keyByKey`) that still meets it after 3
- *   tries runs one key at a time instead (each key then follows its own `ASK`), as a migration
- *   left half done would otherwise fail it for as long as it lasts; `MSET` stays whole.
- * - a node client closed under cachex (node-redis dropped the node): sent again through the map.
+ *   `tryAgain: false`, whose context has none) the call fails with the `TRYAGAIN`. A part of a
+ *   split command (`MGET`, `EXISTS`, `TOUCH`, `DEL`, `UNLINK`; an `MSET` split by slot:
+ *   `resend.keyByKey`) that still meets it after 3 tries runs one key at a time instead (each key
+ *   then follows its own `ASK`; an `MSET` part as a `SET` per key), as a migration left half done
+ *   would otherwise fail it for as long as it lasts — an `MSET` after its other parts were
+ *   stored. An `MSET` of one slot, or one kept whole (`route.atomic`), stays one command: refused,
+ *   it wrote nothing, and it fails with the `TRYAGAIN`.
+ * - a node client closed under cachex (node-redis dropped the node): sent again through the map;
+ *   past `maxCommandRedirections`, a `ConnectionError` marked unsent (never a `ClosedError`, which
+ *   says the cache was closed).
  * - `READONLY` from the node the map names as the slot's primary (`resend.toPrimary`): it is a
  *   replica now, and wrote nothing (a replica refuses every write; a script stops at its first).
  *   The map is refreshed, then the call goes again where it says (counted as a redirection).
@@ -217,7 +222,8 @@ export async function followRedirects(
       reply = resend.again()
       sentTo = undefined
     } else if (isClientClosed(error)) {
-      if (++redirects > context.maxRedirects) throw error
+      // Nothing was sent; node-redis's error would say the connection was closed, which it is not.
+      if (++redirects > context.maxRedirects) throw closedUnder(error)
       context.topology.forgetClosed()
       reply = resend.again()
       sentTo = undefined
@@ -242,6 +248,19 @@ export async function followRedirects(
       error = next
     }
   }
+}
+
+/**
+ * A call whose node clients node-redis kept closing under it (`ClientClosedError`, more times than
+ * `maxCommandRedirections`): a `ConnectionError` marked unsent (`markUnsent`), safe to retry.
+ */
+function closedUnder(error: Error): ConnectionError {
+  return markUnsent(
+    new ConnectionError(
+      'node-redis closed the client of each cluster node this command was sent to (as it does to a node it drops from its slot map) before it was sent; the command was not sent — try again',
+      { cause: error },
+    ),
+  )
 }
 
 /** Whether `reply` is a replica's refusal of a write (`READONLY`), raw or mapped. */

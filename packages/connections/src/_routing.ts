@@ -225,8 +225,10 @@ export function splitBySlot(kind: Kind, args: RedisArgument[], send: SendPart): 
     if (group === undefined) bySlot.set(slot, [i])
     else group.push(i)
   }
-  // One slot: the command as it is, atomic as on one server.
-  if (bySlot.size === 1) return send(args[1], args, kind)
+  // One slot: the command as it is, atomic as on one server (an `MSET` stays whole: refused, it
+  // wrote nothing; a part of one split by slot goes key by key rather than fail after the other
+  // parts were stored — see `followRedirects`).
+  if (bySlot.size === 1) return send(args[1], args, kind === MSET ? undefined : kind)
   const groups = [...bySlot.values()]
   const parts = groups.map((group) => {
     const part: RedisArgument[] = [head]
@@ -253,12 +255,24 @@ export function splitBySlot(kind: Kind, args: RedisArgument[], send: SendPart): 
   })
 }
 
-/** `MGET k1 k2…` as `MGET k1`, `MGET k2`…; `DEL k1 k2…` as `DEL k1`…, the counts summed. */
+/**
+ * `MGET k1 k2…` as `MGET k1`, `MGET k2`…; `DEL k1 k2…` as `DEL k1`…, the counts summed;
+ * `MSET k1 v1 k2 v2…` as `SET k1 v1`, `SET k2 v2`… (one `OK`, once every key is stored).
+ */
 export async function keyByKey(
   kind: Kind,
   args: RedisArgument[],
   send: SendPart,
 ): Promise<unknown> {
+  if (kind === MSET) {
+    const sets: Promise<unknown>[] = []
+    for (let i = 1; i + 1 < args.length; i += 2) {
+      const key = args[i] as RedisArgument
+      sets.push(send(key, ['SET', key, args[i + 1] as RedisArgument]))
+    }
+    await Promise.all(sets)
+    return 'OK'
+  }
   const head = args[0] as RedisArgument
   const replies = await Promise.all(args.slice(1).map((key) => send(key, [head, key])))
   if (kind === MGET) return replies.map((reply) => (reply as unknown[])[0] ?? null)

@@ -7,30 +7,30 @@ import {
   type NodeClientsOptions,
   type NodeHandle,
   type NodeRedisClusterLike,
-  type NodeSender,
 } from './_cluster-nodes.ts'
-import { within } from './_connect.ts'
 import { isErrorReply, toCachexError } from './_errors.ts'
-import { validAddress } from './_node-address.ts'
 import { checkReplica, type HealthContext, markDown, probe } from './_node-health.ts'
-import type { ReplyForm, Sender } from './_options.ts'
+import { openSender, sendOpen } from './_node-send.ts'
+import type { ReplyForm } from './_options.ts'
 import { isUnreadableReply } from './_retry.ts'
 import { nodesChanged } from './_scripts.ts'
 import {
   buildTable,
-  checkSlots,
   nodesOf,
   type Range,
   rangesOfCluster,
-  refreshSources,
   type Shard,
   setAllReaders,
   setReadersOf,
   tableChanged,
 } from './_slot-map.ts'
+import { type MapUse, SlotRefresh, sleep } from './_slot-refresh.ts'
 import { SLOT_COUNT } from './_slots.ts'
 import type { TrackingClientLike } from './_tracking.ts'
 import { execChain } from './_transaction.ts'
+
+/** A node's sender. */
+type NodeSenderOf = NonNullable<NodeHandle['sender']>
 
 /** Options of a `Topology`: the cluster and its nodes' options, and the bounds. */
 export interface TopologyOptions
@@ -48,15 +48,6 @@ export interface TopologyOptions
 export const WATCH_INTERVAL_MS = 200
 /** How long the watch waits for the probes' answers before it asks for the slot map. */
 const PROBE_WAIT_MS = 100
-/**
- * The longest one node is given to connect, and then to answer `CLUSTER SLOTS`, before the next
- * is asked.
- */
-const MAX_REFRESH_WAIT_MS = 1000
-/** The least time between two slot-map refreshes. */
-const REFRESH_INTERVAL_MS = 200
-/** The least time between two rediscoveries a call for a slot without a node asks for. */
-const REDISCOVER_INTERVAL_MS = 500
 /** How often replicas cachex reads from are checked (`INFO replication`). */
 export const REPLICA_CHECK_MS = 1000
 /** Every how many replica checks the slot map is asked again, for new replicas. */
@@ -107,12 +98,8 @@ export class Topology {
   /** The listeners on node-redis's cluster, removed on close. */
   readonly #listeners: Array<[string, (...args: unknown[]) => void]>
   #replicaTimer: NodeJS.Timeout | undefined
-  #refreshing: Promise<void> | undefined
-  #refreshAgain = false
-  #lastRefresh = Number.NEGATIVE_INFINITY
-  #nudging = false
-  #rediscovering = false
-  #lastRediscover = Number.NEGATIVE_INFINITY
+  /** The slot-map refreshes (`CLUSTER SLOTS`). */
+  readonly #refresher: SlotRefresh
 
   constructor(options: TopologyOptions) {
     this.#options = options
@@ -138,6 +125,15 @@ export class Topology {
       askTimeoutMs: options.askTimeoutMs,
       onOut: (node) => this.onReaderOut?.(node),
     }
+    this.#refresher = new SlotRefresh({
+      cluster: options.cluster,
+      nodes,
+      askTimeoutMs: options.askTimeoutMs,
+      closed: () => this.#closed,
+      built: () => this.#built,
+      shards: () => this.#shards,
+      use: (ranges) => this.#use(ranges),
+    })
     // node-redis's node clients: a lost connection is a reason to look at the slot map.
     this.#listeners = [
       ['node-error', (error, info) => this.#onNodeTrouble(nodes.bySocket(info), error)],
@@ -222,12 +218,10 @@ export class Topology {
    */
   sendTo(node: NodeHandle, args: ReadonlyArray<RedisArgument>, text: ReplyForm): Promise<unknown> {
     if (node.down) return Promise.reject(this.downError(node))
-    const sender = node.sender
-    const reply =
-      sender !== undefined
-        ? sender.as(text).sendCommand(args)
-        : this.#nodes.connect(node).then(() => node.sender?.as(text).sendCommand(args))
-    return namingNode(reply, node)
+    return namingNode(
+      this.#sendOpen(node, (sender) => sender.as(text).sendCommand(args)),
+      node,
+    )
   }
 
   /**
@@ -241,8 +235,7 @@ export class Topology {
   ): Promise<unknown> {
     if (node.down) throw this.downError(node)
     node.usedAt = performance.now()
-    await this.#nodes.connect(node)
-    const sender = (node.sender as Sender<NodeSender>).as(text)
+    const sender = (await openSender(this.#nodes, node)).as(text)
     const chain = { chainId: Symbol('ASKING') }
     const asking = sender.sendCommand(['ASKING'], chain)
     const reply = sender.sendCommand(args, chain)
@@ -264,9 +257,13 @@ export class Topology {
   ): Promise<unknown[]> {
     if (node.down) throw this.downError(node)
     node.usedAt = performance.now()
-    if (node.sender === undefined) await this.#nodes.connect(node)
-    const sender = (node.sender as Sender<NodeSender>).as(text)
-    return namingNode(execChain(sender, commands, mapError, asking), node)
+    const run = (sender: NodeSenderOf) => execChain(sender.as(text), commands, mapError, asking)
+    return namingNode(this.#sendOpen(node, run), node)
+  }
+
+  /** `send` with `node`'s open sender (see `sendOpen`): never node-redis's closed client. */
+  #sendOpen<T>(node: NodeHandle, send: (sender: NodeSenderOf) => Promise<T>): Promise<T> {
+    return sendOpen(this.#nodes, node, send, () => this.#closed, this.#options.where)
   }
 
   /**
@@ -322,46 +319,19 @@ export class Topology {
 
   /**
    * Refreshes the map from a primary that answers (rate-limited: one at a time, 200 ms apart).
-   * Never rejects; the map stays as it is when no node answers.
+   * Never rejects; the map stays as it is when no node answers. The nodes a new map brings back
+   * that were marked down are probed before it resolves (see `MapUse.back`).
    */
   refresh(): Promise<void> {
-    if (this.#closed || !this.#built) return Promise.resolve()
-    if (this.#refreshing !== undefined) {
-      this.#refreshAgain = true
-      return this.#refreshing
-    }
-    const run = async () => {
-      do {
-        const wait = this.#lastRefresh + REFRESH_INTERVAL_MS - performance.now()
-        if (wait > 0) await sleep(wait)
-        this.#refreshAgain = false
-        this.#lastRefresh = performance.now()
-        await this.#refreshOnce()
-      } while (this.#refreshAgain && !this.#closed)
-    }
-    const refreshing = run().finally(() => {
-      this.#refreshing = undefined
-    })
-    this.#refreshing = refreshing
-    return refreshing
+    return this.#refresher.refresh()
   }
 
   /**
-   * A call found no node for its slot: the map is not built (no slot was assigned when node-redis
-   * discovered the cluster, or its map named no valid node) or no node serves the slot. The map is
-   * asked again — of the seeds too — at most one at a time and 500 ms apart; a valid map found
-   * builds cachex's, and node-redis is told to rediscover from the node that gave it.
+   * A call found no node for its slot: the map is asked again, of the seeds too (see
+   * `SlotRefresh.rediscover`).
    */
   rediscover(): void {
-    const now = performance.now()
-    if (this.#closed || this.#rediscovering || now - this.#lastRediscover < REDISCOVER_INTERVAL_MS)
-      return
-    this.#rediscovering = true
-    this.#lastRediscover = now
-    const run = this.#built ? this.refresh() : this.#refreshOnce()
-    void run.finally(() => {
-      this.#rediscovering = false
-    })
+    this.#refresher.rediscover()
   }
 
   /** Stops the watch and the checks, and closes the clients cachex opened. */
@@ -374,62 +344,22 @@ export class Topology {
   }
 
   /**
-   * Asks the primaries of the map for it (see `refreshSources`), then — when none gave a valid one
-   * — the seeds. The first valid map is applied (built, the first time).
+   * A valid map read by a refresh: applied (built, the first time). The nodes it brings back that
+   * were marked down are probed at once, for the refresh to wait for.
    */
-  async #refreshOnce(): Promise<void> {
-    const sources = refreshSources(this.#shards, performance.now()).slice(0, 3)
-    const asked = new Set(sources.map((node) => node.address))
-    const seeds = this.#seeds().filter((address) => !asked.has(address))
-    for (const source of [...sources, ...seeds]) {
-      try {
-        const node = typeof source === 'string' ? this.handle(source) : source
-        if (node.down && typeof source === 'string') continue
-        const wait = Math.min(this.#options.askTimeoutMs, MAX_REFRESH_WAIT_MS)
-        // The connect too: a node that accepts the connection and never answers its handshake
-        // (frozen), or refuses it, would hold the refresh for the connect timeout. The connect
-        // goes on in the background, bounded by its own timeout.
-        await within(this.#nodes.connect(node), wait, `connecting to ${node.address}`)
-        const reply = await within(
-          (node.sender as Sender<NodeSender>).as(true).sendCommand(['CLUSTER', 'SLOTS']),
-          wait,
-          `CLUSTER SLOTS on ${node.address}`,
-        )
-        const { ranges, whole } = checkSlots(reply, node.host)
-        if (ranges.length === 0 || this.#closed) continue
-        const first = !this.#built
-        this.#built = true
-        // node-redis's discovery trusts the bounds: it is told only of a map wholly valid.
-        if ((this.#apply(ranges) || first) && whole) this.#nudge(node)
-        if (first && this.#options.readFromReplicas) this.#startReplicaChecks()
-        return
-      } catch {
-        // Ask the next one.
+  #use(ranges: Range[]): MapUse {
+    const first = !this.#built
+    this.#built = true
+    const changed = this.#apply(ranges) || first
+    if (first && this.#options.readFromReplicas) this.#startReplicaChecks()
+    const back: Promise<void>[] = []
+    if (changed) {
+      for (const node of nodesOf(this.#shards)) {
+        if (node.down && !node.refused && node.probeSince === 0)
+          back.push(probe(this.#health, node))
       }
     }
-  }
-
-  /** The seeds' addresses (`host:port`), from node-redis's `rootNodes`. */
-  #seeds(): string[] {
-    const roots = (this.#cluster._options as { rootNodes?: unknown } | undefined)?.rootNodes
-    if (!Array.isArray(roots)) return []
-    const addresses: string[] = []
-    for (const root of roots as Array<{
-      url?: unknown
-      socket?: { host?: unknown; port?: unknown }
-    }>) {
-      try {
-        if (typeof root?.url === 'string') {
-          const url = new URL(root.url)
-          addresses.push(`${url.hostname.replace(/^\[(.*)\]$/, '$1')}:${url.port || 6379}`)
-        } else if (root?.socket !== undefined && root.socket.port !== undefined) {
-          addresses.push(`${String(root.socket.host ?? 'localhost')}:${Number(root.socket.port)}`)
-        }
-      } catch {
-        // Not an address: not a seed to ask.
-      }
-    }
-    return addresses.filter(validAddress)
+    return { changed, back: back.length > 0 ? Promise.all(back).then(() => {}) : undefined }
   }
 
   /** Makes the map from `ranges`; whether it changed. */
@@ -461,30 +391,6 @@ export class Topology {
     nodesChanged()
     this.onChange?.()
     return true
-  }
-
-  /** Tells node-redis to rediscover the cluster too (for the commands it routes), from `source`. */
-  #nudge(source: NodeHandle): void {
-    const slots = this.#cluster._slots
-    if (
-      this.#nudging ||
-      this.#closed ||
-      typeof slots?.rediscover !== 'function' ||
-      source.client === undefined
-    ) {
-      return
-    }
-    this.#nudging = true
-    const down = new Set(
-      [...this.#nodes.all()].filter((n) => n.down || n.probeSince !== 0).map((n) => n.address),
-    )
-    slots
-      .rediscover(source.client, down)
-      .catch(() => {})
-      .finally(() => {
-        this.#nudging = false
-        this.#nodes.adopt()
-      })
   }
 
   readonly #cycle = async (): Promise<void> => {
@@ -561,6 +467,10 @@ export class Topology {
     if (node !== undefined) {
       node.dropReason = ''
       node.unreadable.up()
+      // Marked down before (killed, restarted): its answer to a probe brings it back now.
+      if (node.down && !node.refused && node.probeSince === 0 && !this.#closed) {
+        void probe(this.#health, node)
+      }
     }
     if (node !== undefined && this.#options.readFromReplicas) void this.#checkReplica(node)
   }
@@ -584,8 +494,4 @@ export class Topology {
     if (!this.#options.readFromReplicas || node.down || this.#closed) return Promise.resolve()
     return checkReplica(this.#health, node)
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref())
 }

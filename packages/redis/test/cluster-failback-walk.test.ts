@@ -1,0 +1,68 @@
+// A primary is killed (its replica promoted), restarted (a replica now), and takes its slots back
+// with CLUSTER FAILOVER. Once every node reports healthy, the first walk must work: the node back
+// in the map is up, not refused at once as down from before the kill.
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { type Cache, createCache } from '@cachex/redis'
+import { delay, startCluster, type TestCluster, uniquePrefix } from '@cachex/test-utils'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+
+const run = promisify(execFile)
+
+let cluster: TestCluster
+const caches: Cache[] = []
+
+beforeAll(async () => {
+  cluster = await startCluster({ primaries: 3, replicasPerPrimary: 1 })
+}, 90_000)
+
+afterAll(async () => {
+  for (const cache of caches) await cache.close().catch(() => undefined)
+  await cluster?.stop()
+})
+
+async function settle<T>(p: Promise<T>): Promise<{ value?: T; error?: Error }> {
+  try {
+    return { value: await p }
+  } catch (error) {
+    return { error: error as Error }
+  }
+}
+
+it('the first walk after a failover and a failback finds every key', async () => {
+  const cache = createCache({
+    client: 'cluster',
+    location: [...cluster.seeds],
+    keyPrefix: uniquePrefix('failback-walk'),
+  })
+  caches.push(cache)
+  const names = Array.from({ length: 300 }, (_, i) => `k${i}`)
+  await cache.setMany(Object.fromEntries(names.map((k) => [k, 1])), null)
+  expect((await cache.keys('*')).length).toBe(300)
+  const victim = (await cluster.primaries())[0]
+  if (victim === undefined) throw new Error('no primary')
+  await cluster.kill(victim)
+  const promoted = Date.now() + 30_000
+  while (Date.now() < promoted) {
+    const primaries = await cluster.primaries()
+    if (primaries.length === 3 && !primaries.some((p) => p.port === victim.port)) break
+    await delay(200)
+  }
+  await cluster.restart(victim)
+  await cluster.waitUntilHealthy(30_000)
+  // The cache follows the failover (its first calls may fail on the dead node).
+  for (let i = 0; i < 40; i++) {
+    const walked = await settle(cache.keys('*'))
+    if (walked.value?.length === 300) break
+    await delay(300)
+  }
+  // The failback: the restarted node (a replica now) takes its slots back.
+  await run('redis-cli', ['-p', String(victim.port), 'CLUSTER', 'FAILOVER'])
+  const back = Date.now() + 30_000
+  while (Date.now() < back && (await cluster.role(victim)).role !== 'master') await delay(100)
+  await cluster.waitUntilHealthy(30_000)
+  const first = await settle(cache.keys('*'))
+  expect(first.error?.message).toBeUndefined()
+  expect(first.value?.length).toBe(300)
+  expect(await cache.deletePattern('*')).toBe(300)
+}, 120_000)
