@@ -1,151 +1,92 @@
-// Which nodes a keyspace walk of a cluster visits beyond the primaries of the slot map. While a
-// slot migrates, the keys already moved live on the importing node, which the slot map does not
-// name for that slot (and does not name at all while it owns no slot yet): `SCAN` there finds
-// them, `SCAN` on the owner does not. `CLUSTER NODES` of a primary tells which: a node lists its
-// own migrations on its own line (`[<slot>->-<node id>]`), and every node's address. Asked of
-// each walked primary once per walk (of the owner only, for a pinned slot); a node that refuses
-// it (an ACL user without `cluster|nodes`, an older proxy) adds nothing to the walk.
+// A walk of a cluster's keys (`SCAN` on each node that may hold some) or its flush (`FLUSHDB`),
+// in rounds. The nodes walked first: the primaries of the slot map (the one owner of the slot,
+// for a pattern that pins a hash tag), the nodes that, by their own `CLUSTER NODES` line, serve
+// slots the map gives a node they are not (a stale map), and the nodes slots migrate to, each
+// after its source: while a slot migrates, the keys already moved live on the importing node,
+// which the map does not name for that slot (nor at all while it owns no slot yet), and a key
+// moved after that node's walk was still on the source during the source's. After a round, the
+// walked nodes are asked again (`missed`): a node keys may have reached unseen — a slot that
+// changed owner or started migrating during the round, from a node walked after it — is walked
+// again, at most 3 times; a walk that still may have missed keys then fails with a
+// `ConnectionError`, never ends as if complete. A node that refuses `CLUSTER NODES` (an ACL user
+// without `cluster|nodes`, an older proxy) is taken at the slot map's word.
+import { ConnectionError } from '@cachex/core'
 import { scanWalk } from '@cachex/core/internal'
 import type { NodeHandle } from './_cluster-nodes.ts'
+import { holders, look, missed, steps, type WalkSource } from './_cluster-view.ts'
 import { patternSlot } from './_slots.ts'
 
-/** Beyond this, a reply is not read (a cluster of 1,000 nodes writes about 200 KB). */
-const MAX_REPLY_CHARS = 8 * 1024 * 1024
-/** Beyond this many lines, the rest is not read. */
-const MAX_LINES = 10_000
+export type { WalkSource } from './_cluster-view.ts'
+export { parseClusterNodes } from './_nodes-reply.ts'
 
-/** One line of `CLUSTER NODES`, as much of it as a walk needs. */
-interface NodeLine {
-  id: string
-  /** `host:port` (the announced IP, without the bus port or host name). */
-  address: string
-  myself: boolean
-  /** A primary, not failed or suspected (`fail?`) and with an address. */
-  usable: boolean
-  /** One slot the node serves (to find its handle in the slot map), or `undefined`. */
-  ownedSlot: number | undefined
-  /** The slots this node migrates out, with the node each goes to (its own line only). */
-  migrating: Map<number, string>
-}
-
-/** What the walk needs of the cluster connection. */
-export interface WalkSource {
-  /** The primaries of the slot map. */
-  primaries(): NodeHandle[]
-  /** The primary the slot map names for `slot`. */
-  masterOf(slot: number): NodeHandle | undefined
-  /** The handle of the node at `host:port`, made when it is new. */
-  handle(address: string): NodeHandle
-  /** Runs a command on one node. */
-  onNode(node: NodeHandle, args: string[]): Promise<unknown>
-}
+/** The rounds of a walk at most: the first, and 3 more of the nodes it may have missed keys on. */
+const ROUNDS = 4
 
 /**
  * The keys matching `pattern` on every node that may hold some, each reply's keys as one batch
- * (`scanWalk` on each): the primaries of the slot map (the one owner of the slot, for a pattern
- * that pins a hash tag, `:1:user:{42}:*`), then the nodes they migrate a slot to
- * (`importingNodes`). The caller refreshes the map first: SCAN names no key, so no MOVED tells
- * a walk that slots moved.
+ * (`scanWalk` on each, one node after another). A node walked again may give a key twice. The
+ * caller refreshes the map first: SCAN names no key, so no MOVED tells a walk that slots moved.
  */
-export async function* walkCluster(
+export function walkCluster(
   source: WalkSource,
   pattern: string,
   count: number,
 ): AsyncGenerator<Array<string | Buffer>> {
-  const slot = patternSlot(pattern)
-  const owner = slot === undefined ? undefined : source.masterOf(slot)
-  const walked = owner === undefined ? source.primaries() : [owner]
-  const more = await importingNodes(source, walked, owner === undefined ? undefined : slot)
-  for (const node of [...walked, ...more]) {
-    yield* scanWalk((args) => source.onNode(node, args), pattern, count)
+  return inRounds(source, patternSlot(pattern), true, (step) =>
+    scanWalk((args) => source.onNode(step[0] as NodeHandle, args), pattern, count),
+  )
+}
+
+/**
+ * `FLUSHDB` on every node that may hold keys, as `walkCluster` finds them: the nodes of a step
+ * at once, a migration's source in a step before its target's.
+ */
+export async function flushCluster(source: WalkSource): Promise<void> {
+  const flushing = inRounds(source, undefined, false, async function* (step) {
+    await Promise.all(step.map((node) => source.onNode(node, ['FLUSHDB'])))
+  })
+  for await (const _ of flushing) {
+    // Nothing is yielded: the flush is done when the rounds are.
   }
 }
 
 /**
- * The nodes a walk visits besides `walked` (the primaries of the map, or the one owner of a
- * pinned `slot`): those a walked primary migrates a slot to (the pinned one only, for a pinned
- * walk), as each says on its own line of `CLUSTER NODES`. A node nothing migrates to (a spare
- * primary, empty) is not visited: down or frozen, it would fail a walk it has nothing for. Never
- * rejects: a primary that does not answer adds none.
+ * Runs `visit` on each step of nodes (one node each when `single`), in rounds until a round
+ * leaves no node that may have missed keys (see the module's comment). `pinned`: the one slot of
+ * interest, or every slot.
  */
-export async function importingNodes(
+async function* inRounds<T>(
   source: WalkSource,
-  walked: readonly NodeHandle[],
-  slot: number | undefined,
-): Promise<NodeHandle[]> {
-  const asked = slot === undefined ? walked : walked.slice(0, 1)
-  const replies = await Promise.all(
-    asked.map((node) =>
-      source.onNode(node, ['CLUSTER', 'NODES']).then(parseClusterNodes, () => [] as NodeLine[]),
-    ),
-  )
-  const known = new Set(walked.map((node) => node.address))
-  const extra: NodeHandle[] = []
-  for (const lines of replies) {
-    const migrating = lines.find((line) => line.myself)?.migrating ?? new Map<number, string>()
-    for (const [moving, target] of migrating) {
-      if (slot !== undefined && moving !== slot) continue
-      const line = lines.find((candidate) => candidate.id === target)
-      if (line === undefined || !line.usable) continue
-      const mapped = line.ownedSlot === undefined ? undefined : source.masterOf(line.ownedSlot)
-      const node = mapped ?? source.handle(line.address)
-      if (known.has(node.address)) continue
-      known.add(node.address)
-      extra.push(node)
+  pinned: number | undefined,
+  single: boolean,
+  visit: (step: NodeHandle[]) => AsyncIterable<T>,
+): AsyncGenerator<T> {
+  const owner = pinned === undefined ? undefined : source.masterOf(pinned)
+  // A pinned slot no node of the map serves: every primary is walked, for every slot.
+  const slot = owner === undefined ? undefined : pinned
+  const first = owner === undefined ? source.primaries() : [owner]
+  let before = await look(source, first, slot)
+  let nodes = [...new Set([...first, ...holders(before, slot)])]
+  // The map named another node for some slot: it is asked for again, for the calls after.
+  if (nodes.length > first.length) void source.refresh()
+  /** The step at which each node's last walk started. */
+  const walks = new Map<NodeHandle, number>()
+  let at = 0
+  for (let round = 1; ; round++) {
+    for (const step of steps(nodes, before.moves, single)) {
+      at++
+      for (const node of step) walks.set(node, at)
+      yield* visit(step)
     }
-  }
-  return extra
-}
-
-/** The lines of a `CLUSTER NODES` reply; `[]` for anything else. Linear in the reply's length. */
-export function parseClusterNodes(reply: unknown): NodeLine[] {
-  if (typeof reply !== 'string' && !(reply instanceof String) && !Buffer.isBuffer(reply)) return []
-  const text = String(reply)
-  if (text.length > MAX_REPLY_CHARS) return []
-  const lines: NodeLine[] = []
-  for (const raw of text.split('\n', MAX_LINES)) {
-    const line = parseLine(raw.trim())
-    if (line !== undefined) lines.push(line)
-  }
-  return lines
-}
-
-function parseLine(text: string): NodeLine | undefined {
-  const fields = text.split(' ')
-  const [id, endpoint, flagText] = fields
-  if (id === undefined || endpoint === undefined || flagText === undefined || fields.length < 8) {
-    return undefined
-  }
-  const flags = flagText.split(',')
-  const address = endpoint.split('@')[0]?.split(',')[0] ?? ''
-  const colon = address.lastIndexOf(':')
-  const port = Number(address.slice(colon + 1))
-  const hasAddress = colon > 0 && Number.isInteger(port) && port > 0 && port < 65_536
-  const usable =
-    hasAddress &&
-    flags.includes('master') &&
-    !flags.some((flag) => ['fail', 'fail?', 'handshake', 'noaddr'].includes(flag))
-  let ownedSlot: number | undefined
-  const migrating = new Map<number, string>()
-  for (let i = 8; i < fields.length; i++) {
-    const range = fields[i] as string
-    if (range.startsWith('[')) {
-      // `[<slot>->-<id>]` migrating out; `[<slot>-<-<id>]` importing.
-      const out = /^\[(\d{1,5})->-([0-9a-f]{1,64})\]$/.exec(range)
-      if (out !== null) migrating.set(Number(out[1]), out[2] as string)
-      continue
+    const after = await look(source, [...walks.keys()], slot)
+    nodes = missed(before, after, walks, slot)
+    if (nodes.length === 0) return
+    if (round >= ROUNDS) {
+      throw new ConnectionError(
+        `the cluster's slots kept moving during ${round} rounds of a walk of its keys (a resharding or failover under way): keys may have been missed, so the walk is incomplete; run it again once the slots settle`,
+      )
     }
-    const first = Number(range.split('-')[0])
-    if (ownedSlot === undefined && Number.isInteger(first) && first >= 0 && first < 16_384) {
-      ownedSlot = first
-    }
-  }
-  return {
-    id,
-    address,
-    myself: flags.includes('myself'),
-    usable,
-    ownedSlot,
-    migrating,
+    void source.refresh()
+    before = after
   }
 }

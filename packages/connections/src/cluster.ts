@@ -14,8 +14,8 @@ import { describeClusterFailure } from './_cluster-describe.ts'
 import { mapClusterError, noteNode } from './_cluster-errors.ts'
 import type { NodeHandle, NodeRedisClusterLike } from './_cluster-nodes.ts'
 import { type ClusterOptions, clusterFromSeeds, isNodeRedisCluster } from './_cluster-options.ts'
+import { flushNodes, type ScanSource, scanCluster } from './_cluster-scan.ts'
 import { ClusterTracking } from './_cluster-tracking.ts'
-import { type WalkSource, walkCluster } from './_cluster-walk.ts'
 import { callBounds, connectBounded, SharedAttempt } from './_connect.ts'
 import { batchWithin, commandWeight, type Deadlines } from './_deadlines.ts'
 import { isClientClosed, isDisconnected, ownerClosedError } from './_errors.ts'
@@ -322,20 +322,12 @@ class ClusterConnection implements Connection {
     return tracking
   }
 
-  async *scan(pattern: string, count: number): AsyncIterable<Array<string | Buffer>> {
-    await this.#life.whenReady()
-    this.#topology.build()
-    // SCAN names no key, so no MOVED ever tells a walk that slots moved: the map is asked for
-    // first (one CLUSTER SLOTS), or a resharded slot's keys, a new primary's, would be missed.
-    await this.#topology.refresh()
-    yield* walkCluster(this.#walkSource, pattern, count)
+  scan(pattern: string, count: number): AsyncIterable<Array<string | Buffer>> {
+    return scanCluster(this.#walkSource, pattern, count)
   }
 
-  async flush(): Promise<void> {
-    await this.#life.whenReady()
-    this.#topology.build()
-    await this.#topology.refresh() // as for `scan`: every primary of the map as it is now
-    await Promise.all(this.#topology.primaries().map((node) => this.#onNode(node, ['FLUSHDB'])))
+  flush(): Promise<void> {
+    return flushNodes(this.#walkSource)
   }
 
   async client(): Promise<unknown> {
@@ -543,8 +535,13 @@ class ClusterConnection implements Connection {
     )
   }
 
-  /** What a walk of the keys asks of this connection (`walkCluster`). */
-  readonly #walkSource: WalkSource = {
+  /** What a walk of the keys asks of this connection (`scanCluster`, `flushNodes`). */
+  readonly #walkSource: ScanSource = {
+    ready: async () => {
+      await this.#life.whenReady()
+      this.#topology.build()
+    },
+    refresh: () => this.#topology.refresh(),
     primaries: () => this.#topology.primaries(),
     masterOf: (slot) => this.#topology.table[slot]?.master,
     handle: (address) => this.#topology.handle(address),
