@@ -7,7 +7,7 @@
 // unless the holder is used again first: a retry of the release, an extension sent (not a new
 // acquisition: the background release of the stale token is what lets it take the lock).
 import { ClosedError, type Connection, ResponseError, type Script } from '@cachex/core'
-import { releaseLater, unhold } from './_undo.ts'
+import { outcomeUnknown, releaseLater, unhold } from './_undo.ts'
 
 /**
  * What a background try found, for the holder's next `release()` to answer: `'released'` (it
@@ -56,12 +56,18 @@ export class ReleaseHandoff {
     if (error instanceof ResponseError || error instanceof ClosedError) return
     const generation = ++this.#generation
     let ran = false
+    // A background try that timed out may have run too: a later one that finds the hold gone
+    // then found it released by it.
+    let mayHaveDeleted = mayHaveRun
     unhold(this.#connection, this.#key, token)
     releaseLater(this.#connection, this.#script, this.#key, token, {
       wanted: () => !ran && generation === this.#generation,
       ran: (reply) => {
         ran = true
-        released(reply === 1 || (reply === this.#gone && mayHaveRun) ? 'released' : 'lost')
+        released(reply === 1 || (reply === this.#gone && mayHaveDeleted) ? 'released' : 'lost')
+      },
+      failed: (failure) => {
+        if (outcomeUnknown(failure)) mayHaveDeleted = true
       },
     })
   }

@@ -118,7 +118,7 @@ export function releaseLater(
       if (heldHere(connection, key, token, true) || handoff?.wanted() === false) return
       runScript(connection, script, [key], [token]).then(
         (reply) => handoff?.ran(reply),
-        () => undefined,
+        (error: unknown) => handoff?.failed(error),
       )
     }, ms).unref()
   }
@@ -130,6 +130,8 @@ export interface Handoff {
   wanted(): boolean
   /** Called with the reply of a try that ran. */
   ran(reply: unknown): void
+  /** Called with the error of a try that failed (it may have run: see `outcomeUnknown`). */
+  failed(error: unknown): void
 }
 
 /** A try of an acquisition in flight (see `startTry`). */
