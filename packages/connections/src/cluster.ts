@@ -1,47 +1,29 @@
 import {
   type CommandRoute,
   type Connection,
-  ConnectionError,
   type RedisArgument,
   TimeoutError,
   type Tracking,
   type TrackingListener,
 } from '@cachex/core'
-import { markUnsent } from '@cachex/core/internal'
 import { ClusterBlocking } from './_cluster-blocking.ts'
+import { ClusterCalls } from './_cluster-calls.ts'
 import { closeCluster } from './_cluster-close.ts'
 import { describeClusterFailure } from './_cluster-describe.ts'
-import { mapClusterError, noteNode } from './_cluster-errors.ts'
-import type { NodeHandle, NodeRedisClusterLike } from './_cluster-nodes.ts'
+import type { NodeRedisClusterLike } from './_cluster-nodes.ts'
 import { type ClusterOptions, clusterFromSeeds, isNodeRedisCluster } from './_cluster-options.ts'
+import { ClusterRoute, clusterCallError } from './_cluster-route.ts'
 import { flushNodes, type ScanSource, scanCluster } from './_cluster-scan.ts'
 import { ClusterTracking } from './_cluster-tracking.ts'
 import { callBounds, connectBounded, SharedAttempt } from './_connect.ts'
-import { batchWithin, commandWeight, type Deadlines } from './_deadlines.ts'
-import { isClientClosed, isDisconnected, ownerClosedError } from './_errors.ts'
+import { batchWithin, type Deadlines } from './_deadlines.ts'
+import { ownerClosedError } from './_errors.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import { Listeners } from './_listeners.ts'
-import { validAddress } from './_node-address.ts'
-import { type ReplyForm, replyForm, Sender } from './_options.ts'
-import {
-  commandResend,
-  followRedirects,
-  followTransaction,
-  type RedirectContext,
-  tryAgainBudgetMs,
-} from './_redirects.ts'
+import { Sender } from './_options.ts'
+import { tryAgainBudgetMs } from './_redirects.ts'
 import { isRefusedHandshake, PASSWORD_IN_CLUSTER, PASSWORD_IN_URL } from './_retry.ts'
-import {
-  type Atomic,
-  crossSlot,
-  impliedKey,
-  type Kind,
-  routingOf,
-  splitBySlot,
-  wholeOf,
-} from './_routing.ts'
-import { asEval, noteEval, scriptEpoch } from './_scripts.ts'
-import type { Shard } from './_slot-map.ts'
+import { scriptEpoch } from './_scripts.ts'
 import { keySlot } from './_slots.ts'
 import { Topology } from './_topology.ts'
 import { transactionKey } from './_transaction.ts'
@@ -104,8 +86,6 @@ class ClusterConnection implements Connection {
   }
 
   readonly #cluster: NodeRedisClusterLike
-  /** The cluster seen through cachex's command options, for the commands node-redis routes. */
-  readonly #router: Sender<Pick<NodeRedisClusterLike, 'sendCommand'>>
   readonly #closeClient: boolean
   /**
    * For a cluster of the user's, whether it was open once: closed since, its owner closed it, and
@@ -145,18 +125,12 @@ class ClusterConnection implements Connection {
   readonly #topology: Topology
   /** The tracking groups of `track`, closed with the connection. */
   readonly #tracking: ClusterTracking
-  /** What `followRedirects` uses: the map, the bounds, the senders. */
-  readonly #redirects: RedirectContext
-  /** The same, for a call that has `TRYAGAIN` at once (`route.tryAgain: false`). */
-  readonly #noTryAgain: RedirectContext
-  /** The node `#sendOnce` just sent to (`undefined`: none of the map), for `noteNode`. */
-  #sentTo: NodeHandle | undefined
-  /** While a read batch is sent: the node each shard's reads go to (see `batch`). */
-  #pinned: Map<Shard, NodeHandle> | undefined
-  /** The dedicated clients of blocking commands (see `#runBlocking`). */
+  /** Where calls go: cachex's map, or node-redis's routing (see `ClusterRoute`). */
+  readonly #route: ClusterRoute
+  /** The dedicated clients of blocking commands (see `ClusterCalls`). */
   readonly #blocking: ClusterBlocking
-  /** Whether the nodes' options are known, so that dedicated clients can be opened. */
-  readonly #dedicatedBlocking: boolean
+  /** Commands, transactions and a node's commands, routed and bounded. */
+  readonly #calls: ClusterCalls
 
   constructor(options: ClusterOptions) {
     const { connectTimeoutMs, deadlines } = callBounds(options)
@@ -194,7 +168,6 @@ class ClusterConnection implements Connection {
     const cluster = this.#cluster
     // The nodes node-redis does not know are reached with its own node options.
     const given = cluster._options
-    this.#dedicatedBlocking = given !== undefined
     const redirects = (given as { maxCommandRedirections?: unknown } | undefined)
       ?.maxCommandRedirections
     const timeoutMs = this.#deadlines.timeoutMs
@@ -212,27 +185,37 @@ class ClusterConnection implements Connection {
       where: this.#where,
     })
     this.#tracking = new ClusterTracking(this.#topology, readFromReplicas)
-    this.#redirects = {
+    this.#route = new ClusterRoute({
+      cluster,
+      // The cluster seen through cachex's command options, for the commands node-redis routes.
+      router: new Sender(cluster, (options) => ({
+        sendCommand: (key, readonly, args) => cluster.sendCommand(key, readonly, args, options),
+      })),
       topology: this.#topology,
+      where: this.#where,
+      closed: () => this.#life.closed,
       maxRedirects: typeof redirects === 'number' && redirects > 0 ? redirects : 16,
       retryBudgetMs: tryAgainBudgetMs(timeoutMs),
-      closed: () => this.#life.closed,
-      sendOnce: (slot, readonly, args, text) => this.#sendOnce(slot, readonly, args, text),
-      send: (key, readonly, args, text) => this.#send(key, readonly, args, text),
-    }
-    this.#noTryAgain = { ...this.#redirects, retryBudgetMs: 0 }
+    })
     this.#blocking = new ClusterBlocking({
-      redirects: this.#redirects,
+      redirects: this.#route.redirects,
       deadlines: this.#deadlines,
       connectTimeoutMs: this.#connectTimeoutMs,
+      mapError: this.#mapError,
+    })
+    this.#calls = new ClusterCalls({
+      route: this.#route,
+      topology: this.#topology,
+      deadlines: this.#deadlines,
+      blocking: this.#blocking,
+      // The nodes' options are known: dedicated clients can be opened.
+      dedicatedBlocking: given !== undefined,
+      where: this.#where,
       mapError: this.#mapError,
     })
     // A call that timed out or waits long: a node may be frozen; watch the nodes and the map.
     this.#deadlines.onExpire = () => this.#topology.watch()
     this.#deadlines.onStall = () => this.#topology.watch()
-    this.#router = new Sender(cluster, (options) => ({
-      sendCommand: (key, readonly, args) => cluster.sendCommand(key, readonly, args, options),
-    }))
     // An 'error' event without a listener crashes the process; remember it for messages instead.
     this.#listeners.add(this.#cluster, 'error', (error: unknown) => {
       this.#lastError = error
@@ -248,8 +231,8 @@ class ClusterConnection implements Connection {
   }
 
   command(args: RedisArgument[], route?: CommandRoute): Promise<unknown> {
-    if (this.#life.open) return this.#run(args, route)
-    return this.#life.whenReady().then(() => this.#run(args, route))
+    if (this.#life.open) return this.#calls.run(args, route)
+    return this.#life.whenReady().then(() => this.#calls.run(args, route))
   }
 
   async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
@@ -265,12 +248,9 @@ class ClusterConnection implements Connection {
     return batchWithin(this.#deadlines, commands, this.#where, (all) => {
       // Reads of one batch that land on one shard go to one of its nodes, not round robin: GET
       // and PTTL of a key must see the same copy of it.
-      if (readonly) this.#pinned = new Map()
-      try {
-        return all.map((args) => this.#run(args, each).catch((error: Error) => error))
-      } finally {
-        this.#pinned = undefined
-      }
+      const send = () =>
+        all.map((args) => this.#calls.run(args, each).catch((error: Error) => error))
+      return readonly ? this.#route.pinned(send) : send()
     })
   }
 
@@ -282,31 +262,7 @@ class ClusterConnection implements Connection {
     const key = transactionKey(commands)
     if (key instanceof Error) throw key
     if (!this.#life.open) await this.#life.whenReady()
-    const weight = commands.reduce((sum, args) => sum + commandWeight(args), 0)
-    const refused = this.#deadlines.refuse(weight, 'EXEC', this.#where)
-    if (refused !== undefined) throw refused
-    const exec = this.#transact(key === undefined ? 0 : keySlot(key), commands, replyForm(route))
-    return this.#deadlines.track(exec, 'EXEC', this.#mapError, weight)
-  }
-
-  /**
-   * `commands` as one `MULTI … EXEC` chain on the primary of `slot`, following `MOVED`, `ASK`,
-   * `TRYAGAIN` and `READONLY` as a command does (see `followTransaction`).
-   */
-  async #transact(slot: number, commands: RedisArgument[][], text: ReplyForm): Promise<unknown[]> {
-    const topology = this.#topology
-    if (topology.table[slot] === undefined) topology.build()
-    const shard = topology.table[slot]
-    if (shard === undefined) {
-      void topology.refresh()
-      throw new ConnectionError(
-        `no primary of ${this.#where} serves hash slot ${slot} (the map is being refreshed): the transaction was not sent`,
-      )
-    }
-    const mapError = this.#mapError
-    return followTransaction(this.#redirects, slot, shard.master, (node, asking) =>
-      topology.transaction(node, commands, text, mapError, asking),
-    )
+    return this.#calls.transaction(key === undefined ? 0 : keySlot(key), commands, route)
   }
 
   /**
@@ -365,176 +321,6 @@ class ClusterConnection implements Connection {
     })
   }
 
-  /** Runs one command: split by slot, checked for one slot, or routed by its key; bounded. */
-  #run(args: RedisArgument[], route: CommandRoute | undefined): Promise<unknown> {
-    const { name, split, atomic } = routingOf(args)
-    if (name === 'EVAL') noteEval(args)
-    const readonly = route?.readonly === true
-    const text = replyForm(route)
-    const weight = commandWeight(args)
-    const refused = this.#deadlines.refuse(weight, name, this.#where)
-    if (refused !== undefined) return Promise.reject(refused)
-    const blockMs = route?.blockMs
-    if (blockMs !== undefined && blockMs > 0) {
-      const keys = atomic?.keys(args)
-      const error = keys === undefined ? undefined : crossSlot(name, keys, atomic as Atomic)
-      if (error !== undefined) return Promise.reject(error)
-      const key = keys?.[0] ?? route?.key ?? impliedKey(name, args)
-      return this.#runBlocking(args, key, readonly, text, name, weight, blockMs)
-    }
-    let reply: Promise<unknown>
-    if (split !== undefined && route?.atomic === true) {
-      // Kept whole, as asked (not split, not retried key by key): one slot, or a CrossSlotError.
-      const whole = wholeOf(split)
-      const error = crossSlot(name, whole.keys(args), whole)
-      if (error !== undefined) return Promise.reject(error)
-      const redirects = route?.tryAgain === false ? this.#noTryAgain : this.#redirects
-      reply = this.#send(args[1], readonly, args, text, undefined, redirects)
-    } else if (split !== undefined) {
-      // Its parts' integer replies are added up: numbers, whatever `route.digits` says.
-      const parts = text === 'digits' ? route?.text === true : text
-      reply = splitBySlot(split, args, (key, part, kind) =>
-        this.#send(key, readonly, part, parts, kind),
-      )
-    } else {
-      let key: RedisArgument | undefined
-      if (atomic !== undefined) {
-        const keys = atomic.keys(args)
-        const error = crossSlot(name, keys, atomic)
-        if (error !== undefined) return Promise.reject(error)
-        key = keys[0] ?? route?.key
-      } else {
-        key = route?.key ?? impliedKey(name, args)
-      }
-      const redirects = route?.tryAgain === false ? this.#noTryAgain : this.#redirects
-      reply = this.#send(key, readonly, args, text, undefined, redirects)
-    }
-    return this.#bound(reply, name, weight)
-  }
-
-  /**
-   * A blocking command (`route.blockMs`) on a dedicated client of the primary of `key`'s slot
-   * (`ClusterBlocking`, which follows redirects), so that it holds up none of the node's other
-   * calls; bounded by `socketTimeout + blockMs`. A handed-in cluster whose node options are
-   * unknown runs it on the node's own client instead.
-   */
-  #runBlocking(
-    args: RedisArgument[],
-    key: RedisArgument | undefined,
-    readonly: boolean,
-    text: ReplyForm,
-    name: string,
-    weight: number,
-    blockMs: number,
-  ): Promise<unknown> {
-    const topology = this.#topology
-    topology.build()
-    const slot = key === undefined ? undefined : keySlot(key)
-    const node = slot === undefined ? undefined : topology.table[slot]?.master
-    if (slot === undefined || node === undefined || !this.#dedicatedBlocking) {
-      return this.#deadlines.track(
-        this.#send(key, readonly, args, text),
-        name,
-        this.#mapError,
-        weight,
-        blockMs,
-      )
-    }
-    return this.#blocking.run(args, slot, node, text, blockMs)
-  }
-
-  /**
-   * Sends one single-slot command straight to the node that serves `key`'s slot in cachex's map
-   * (for a read with `readFromReplicas`, the next of the shard's healthy nodes). node-redis's own
-   * `cluster.sendCommand` costs about half the throughput on this path (command-policy lookup, a
-   * parser per call), so it is kept for key-less commands. A `MOVED`, `ASK` or `TRYAGAIN` reply
-   * is followed by `followRedirects`.
-   */
-  #send(
-    key: RedisArgument | undefined,
-    readonly: boolean,
-    args: RedisArgument[],
-    text: ReplyForm = false,
-    kind?: Kind,
-    redirects: RedirectContext = this.#redirects,
-  ): Promise<unknown> {
-    if (key === undefined) {
-      return this.#router.as(text).sendCommand(undefined, readonly, args)
-    }
-    const slot = keySlot(key)
-    const reply = this.#sendOnce(slot, readonly, args, text)
-    const node = this.#sentTo
-    return reply.catch((error: unknown) => {
-      // A connection dropped under it (a node failed over, killed) names its node.
-      if (node !== undefined) noteNode(error, node)
-      return followRedirects(
-        redirects,
-        error,
-        slot,
-        // A script goes with its source: the node it goes to now may not have it.
-        commandResend(redirects, slot, readonly, asEval(args), text, kind),
-      )
-    })
-  }
-
-  /** One attempt: to the node cachex's map names for `slot`. */
-  #sendOnce(
-    slot: number,
-    readonly: boolean,
-    args: RedisArgument[],
-    text: ReplyForm,
-  ): Promise<unknown> {
-    const shard = this.#topology.table[slot]
-    this.#sentTo = undefined
-    if (shard === undefined) return this.#unmapped(slot, readonly, args, text)
-    const node = readonly ? this.#reader(shard) : shard.master
-    if (node.down) return Promise.reject(this.#topology.downError(node))
-    this.#sentTo = node
-    const sender = node.sender
-    if (sender !== undefined) return sender.as(text).sendCommand(args)
-    return this.#topology.sendTo(node, args, text)
-  }
-
-  /** The node of `shard` a read goes to: the batch's pick while one is sent, else the next. */
-  #reader(shard: Shard): NodeHandle {
-    const pinned = this.#pinned
-    if (pinned === undefined) return reader(shard)
-    let node = pinned.get(shard)
-    if (node === undefined) {
-      node = reader(shard)
-      pinned.set(shard, node)
-    }
-    return node
-  }
-
-  /** A slot cachex's map has no node for: the map is built first, or node-redis routes it. */
-  #unmapped(
-    slot: number,
-    readonly: boolean,
-    args: RedisArgument[],
-    text: ReplyForm,
-  ): Promise<unknown> {
-    if (!this.#topology.built) {
-      this.#topology.build()
-      if (this.#topology.table[slot] !== undefined)
-        return this.#sendOnce(slot, readonly, args, text)
-    }
-    // Asked again, of the seeds too: a cluster formed after cachex started has its slots now.
-    this.#topology.rediscover()
-    // A slot node-redis knows a node of: it routes the command (and follows its redirections).
-    const known = this.#cluster.slots[slot]?.master.address
-    if (known !== undefined && validAddress(known))
-      return this.#router.as(text).sendCommand(args[1], readonly, args)
-    // None does (the cluster lost a shard, or had no slot assigned yet): not node-redis's TypeError.
-    return Promise.reject(
-      markUnsent(
-        new ConnectionError(
-          `no node of ${this.#where} serves slot ${slot} (yet): its slot map assigns it to no valid node — a cluster not formed yet, or one that lost a shard; the map is asked again, of the seeds too (the command was not sent)`,
-        ),
-      ),
-    )
-  }
-
   /** What a walk of the keys asks of this connection (`scanCluster`, `flushNodes`). */
   readonly #walkSource: ScanSource = {
     ready: async () => {
@@ -545,31 +331,19 @@ class ClusterConnection implements Connection {
     primaries: () => this.#topology.primaries(),
     masterOf: (slot) => this.#topology.table[slot]?.master,
     handle: (address) => this.#topology.handle(address),
-    onNode: (node, args) => this.#onNode(node, args),
+    onNode: (node, args) => this.#calls.onNode(node, args),
   }
 
-  /** Runs a command on one given node (SCAN, FLUSHDB on each primary); bounded. */
-  #onNode(node: NodeHandle, args: RedisArgument[]): Promise<unknown> {
-    const weight = commandWeight(args)
-    const refused = this.#deadlines.refuse(weight, args[0] as RedisArgument, this.#where)
-    if (refused !== undefined) return Promise.reject(refused)
-    return this.#bound(this.#topology.sendTo(node, args, false), String(args[0]), weight)
-  }
-
-  #bound(reply: Promise<unknown>, command: string, weight: number): Promise<unknown> {
-    return this.#deadlines.track(reply, command, this.#mapError, weight)
-  }
-
-  readonly #mapError = (error: unknown): Error => {
-    if (this.#life.closed && (isClientClosed(error) || isDisconnected(error))) {
-      return this.#life.closedError()
-    }
-    return mapClusterError(error, {
+  /** A call's failure as cachex words it: `ClosedError` only once closed (`clusterCallError`). */
+  readonly #mapError = (error: unknown): Error =>
+    clusterCallError(error, {
       where: this.#where,
       secrets: this.#secrets,
       passwordGoes: this.#passwordGoes,
+      closed: () => this.#life.closed,
+      closedError: () => this.#life.closedError(),
+      stopped: () => (this.#closedByOwner() ? ownerClosedError(this.#where, 'cluster') : undefined),
     })
-  }
 
   /** The message of `error`, as one server words it (see `describeClusterFailure`). */
   #describe(error: unknown): string {
@@ -621,13 +395,4 @@ class ClusterConnection implements Connection {
       })
     })
   }
-}
-
-/** The next node of a shard's read rotation (round robin). */
-function reader(shard: Shard): NodeHandle {
-  const readers = shard.readers
-  if (readers.length === 1) return readers[0] as NodeHandle
-  const node = readers[shard.turn % readers.length] as NodeHandle
-  shard.turn = (shard.turn + 1) & 0x3fffffff
-  return node
 }

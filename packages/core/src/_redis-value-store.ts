@@ -197,25 +197,30 @@ export class RedisValueStore implements ValueStore {
     written.batch(() => {
       for (let i = 0; i < n; i++) written.replaced(rkeys[i] as string)
     })
-    if (ms === null) {
+    // On a cluster, keys over several slots go as a pipeline of SETs whatever the timeout (see
+    // below): an MSET split by slot would reject the whole call when one node's part failed,
+    // after the other parts were stored.
+    if (ms === null && connection.routesBySlot !== true) {
       await connection.command(msetArguments(rkeys, data), { key: rkeys[0] })
       return new Array<boolean>(n).fill(true)
     }
-    if (ms <= 0) {
+    if (ms !== null && ms <= 0) {
       await connection.command(['UNLINK', ...rkeys], { key: rkeys[0] })
       return new Array<boolean>(n).fill(true)
     }
-    // One script of `SET … PX`, or one pipeline of SETs (keys over cluster slots, or until this
-    // user is known to run scripts: see `WriteCoalescer.setAll`). A script the ACL refused
-    // (scripting revoked since it was learnt) is not replaced by a pipeline sent after calls made
-    // behind this one: the call rejects, nothing stored, and the next ones go as pipelines.
+    // One script of `SET … PX` (one `MSET` without an expiry), or one pipeline of SETs (keys over
+    // cluster slots, or until this user is known to run scripts: see `WriteCoalescer.setAll`). A
+    // script the ACL refused (scripting revoked since it was learnt) is not replaced by a
+    // pipeline sent after calls made behind this one: the call rejects, nothing stored, and the
+    // next ones go as pipelines.
     let replies: unknown[]
     try {
       // Sent at once, on the connection as handed in: after every call gathered before it.
       context.gathering.flush()
-      replies = await this.#writes.setAll(rkeys, data, String(ms))
+      replies = await this.#writes.setAll(rkeys, data, ms === null ? '' : String(ms))
     } catch (error) {
-      throw isNoPerm(error) ? refusedWhole(error, 'setMany() went to Redis as one script') : error
+      const whole = ms === null ? 'one MSET' : 'one script'
+      throw isNoPerm(error) ? refusedWhole(error, `setMany() went to Redis as ${whole}`) : error
     }
     // Keys that failed are a cluster's: a node that refused or could not be reached fails only
     // the writes to it. Elsewhere the pipeline stands in for the one script, and fails as it
