@@ -1,19 +1,17 @@
 import { ClosedError, ConnectionError, type RedisArgument } from '@cachex/core'
 import { bounded, markUnsent } from '@cachex/core/internal'
 import type { BlockingClient } from './_blocking.ts'
-import { clientAt } from './_client-factory.ts'
 import {
   type NodeHandle,
   type NodeRedisNodeClientLike,
   type NodeSender,
   newHandle,
 } from './_cluster-node-handle.ts'
-import { closeWithin, destroyClient, within } from './_connect.ts'
-import { scrub } from './_errors.ts'
+import { NodeOpener, type NodeOpenerOptions } from './_cluster-node-open.ts'
+import { closeWithin, destroyClient } from './_connect.ts'
 import { validAddress } from './_node-address.ts'
 import { Sender } from './_options.ts'
 import { nodesChanged } from './_scripts.ts'
-import { trackingPingInterval } from './_standalone-options.ts'
 import type { TrackingClientLike } from './_tracking.ts'
 
 export type {
@@ -24,7 +22,8 @@ export type {
 } from './_cluster-node-handle.ts'
 
 // The clients of a cluster's nodes as cachex routes to them: node-redis's own for each node, or
-// one cachex opens (and closes) for a node node-redis does not know.
+// one cachex opens (and closes) for a node node-redis does not know — opened and closed by a
+// `NodeOpener` (`_cluster-node-open.ts`), with the cluster's node options.
 
 /** One node of node-redis's slot map (`cluster.slots[n].master`, `cluster.masters[i]`). */
 export interface NodeRedisClusterNodeLike {
@@ -88,19 +87,9 @@ export function senderOf(client: NodeRedisNodeClientLike): Sender<NodeSender> {
   return sender
 }
 
-/** Options of `NodeClients`. */
-export interface NodeClientsOptions {
+/** Options of `NodeClients`: the cluster, and its node options (see `NodeOpenerOptions`). */
+export interface NodeClientsOptions extends NodeOpenerOptions {
   cluster: NodeRedisClusterLike
-  /** node-redis client options for the nodes cachex connects to itself; `undefined`: it cannot. */
-  nodeDefaults: Record<string, unknown> | undefined
-  /** node-redis's `nodeAddressMap` (an object or a function), if any. */
-  nodeAddressMap: unknown
-  /** Open cachex's own clients in `READONLY` mode (they may read from a replica). */
-  readFromReplicas: boolean
-  /** How long closing a client may take before it is destroyed. */
-  closeTimeoutMs: number
-  /** How long cachex's own connects may take. */
-  connectTimeoutMs: number
   /** Where the cluster is, for messages. */
   where: string
   /** A client cachex opened reported `error`: the node may be in trouble, or refuse the user. */
@@ -119,6 +108,8 @@ export interface NodeClientsOptions {
  */
 export class NodeClients {
   readonly #options: NodeClientsOptions
+  /** Opens and closes cachex's own clients. */
+  readonly #opener: NodeOpener
   readonly #handles = new Map<string, NodeHandle>()
   readonly #connecting = new Map<NodeHandle, Promise<void>>()
   /** How to fail the connect under way to each node at once (see `refuse`). */
@@ -127,6 +118,7 @@ export class NodeClients {
 
   constructor(options: NodeClientsOptions) {
     this.#options = options
+    this.#opener = new NodeOpener(options)
   }
 
   /** Every node handle made so far. */
@@ -148,7 +140,7 @@ export class NodeClients {
         ),
       )
     }
-    const mapped = this.#mapAddress(address)
+    const mapped = this.#opener.mapAddress(address)
     const handle = newHandle(
       address,
       mapped === undefined ? address : `${mapped.host}:${mapped.port}`,
@@ -251,7 +243,7 @@ export class NodeClients {
         continue
       const mine = node.client
       this.set(node, client, false, known?.readonly === true)
-      void this.#closeClient(mine)
+      void this.#opener.close(mine)
     }
   }
 
@@ -269,7 +261,7 @@ export class NodeClients {
       const { client, own } = node
       if (own) {
         this.set(node, undefined)
-        if (client !== undefined) void this.#closeClient(client)
+        if (client !== undefined) void this.#opener.close(client)
       }
       // What a recent failure taught (down, held, quarantined as a source) is kept a while.
       const open = !own && client !== undefined && client.isOpen !== false
@@ -294,7 +286,7 @@ export class NodeClients {
     }
     this.#closed = true
     const own = [...this.#handles.values()].filter((node) => node.own && node.client !== undefined)
-    await Promise.all(own.map((node) => this.#closeClient(node.client as NodeRedisNodeClientLike)))
+    await Promise.all(own.map((node) => this.#opener.close(node.client as NodeRedisNodeClientLike)))
   }
 
   /** Sets (or, `undefined`, drops) `node`'s client: whether cachex owns it, whether `READONLY`. */
@@ -337,72 +329,26 @@ export class NodeClients {
     await this.#open(node)
   }
 
-  /**
-   * A new RESP3 client to `node` for the local tier's tracking (`emitInvalidate`), with the
-   * cluster's node options; `undefined` when they are unknown (a handed-in cluster without them).
-   */
+  /** A new tracking client to `node` (see `NodeOpener.trackingClient`). */
   trackingClient(node: NodeHandle): TrackingClientLike | undefined {
-    const defaults = this.#options.nodeDefaults
-    if (defaults === undefined) return undefined
-    return clientAt(defaults, this.#socketOf(node), {
-      RESP: 3,
-      emitInvalidate: true,
-      // node-redis refuses emitInvalidate beside its own client-side cache.
-      clientSideCache: undefined,
-      // Idle between writes: a keepalive, lest a server's `timeout` close it (emptying the tier).
-      pingInterval: trackingPingInterval(defaults),
-    }) as unknown as TrackingClientLike
+    return this.#opener.trackingClient(node)
   }
 
-  /**
-   * A new client to `node` for blocking commands (see `BlockingClients`), with the cluster's node
-   * options; `undefined` when they are unknown (a handed-in cluster without them).
-   */
+  /** A new client to `node` for blocking commands (see `NodeOpener.blockingClient`). */
   blockingClient(node: NodeHandle): BlockingClient | undefined {
-    const defaults = this.#options.nodeDefaults
-    if (defaults === undefined) return undefined
-    return clientAt(defaults, this.#socketOf(node)) as unknown as BlockingClient
+    return this.#opener.blockingClient(node)
   }
 
   /** Opens cachex's own client to `node`, with the cluster's node options; waits for it (bounded). */
   async #open(node: NodeHandle): Promise<void> {
-    const defaults = this.#options.nodeDefaults
-    if (defaults === undefined) {
-      throw new ConnectionError(
-        `cannot reach the cluster node ${node.address}: it is not in node-redis's slot map`,
-      )
-    }
-    const client = clientAt(defaults, this.#socketOf(node), {
-      readonly: this.#options.readFromReplicas,
-    }) as unknown as NodeRedisNodeClientLike & {
-      connect(): Promise<unknown>
-      destroy(): void
-      on(event: string, listener: (...args: unknown[]) => void): unknown
-      once(event: 'connect', listener: () => void): unknown
-      readonly isOpen: boolean
-      readonly isReady: boolean
-    }
-    client.on('error', (error: unknown) => this.#options.onTrouble(node, error))
-    try {
-      await within(
-        client.connect(),
-        this.#options.connectTimeoutMs,
-        `connecting to ${node.address}`,
-      )
-    } catch (error) {
-      destroyClient(client)
-      const password = this.#options.nodeDefaults?.password
-      throw new ConnectionError(`could not connect to the cluster node ${node.address}`, {
-        cause: scrub(error, typeof password === 'string' ? [password] : []),
-      })
-    }
+    const client = await this.#opener.open(node, (error) => this.#options.onTrouble(node, error))
     if (this.#closed) {
       client.destroy()
       throw this.#closedError()
     }
     // Another call may have resolved it meanwhile.
     if (node.sender !== undefined && node.client?.isOpen !== false) {
-      void this.#closeClient(client)
+      void this.#opener.close(client)
       return
     }
     this.set(node, client, true, this.#options.readFromReplicas)
@@ -416,34 +362,5 @@ export class NodeClients {
 
   #closedError(): ClosedError {
     return new ClosedError(`the connection to ${this.#options.where} is closed`)
-  }
-
-  #closeClient(client: NodeRedisNodeClientLike): Promise<void> {
-    const c = client as NodeRedisNodeClientLike & { close?(): Promise<unknown>; destroy?(): void }
-    if (c.close === undefined) {
-      c.destroy?.()
-      return Promise.resolve()
-    }
-    return closeWithin(
-      () => (c.close as () => Promise<unknown>).call(c),
-      () => c.destroy?.(),
-      this.#options.closeTimeoutMs,
-    )
-  }
-
-  /** Where `node`'s socket goes: its address after `nodeAddressMap`. */
-  #socketOf(node: NodeHandle): { host: string; port: number } {
-    return this.#mapAddress(node.address) ?? { host: node.host, port: node.port }
-  }
-
-  /** node-redis's `nodeAddressMap` applied to `address`, as node-redis applies it. */
-  #mapAddress(address: string): { host: string; port: number } | undefined {
-    const map = this.#options.nodeAddressMap
-    if (typeof map === 'function')
-      return (map as (a: string) => { host: string; port: number })(address)
-    if (typeof map === 'object' && map !== null) {
-      return (map as Record<string, { host: string; port: number } | undefined>)[address]
-    }
-    return undefined
   }
 }

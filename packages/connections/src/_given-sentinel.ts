@@ -6,7 +6,7 @@ import {
 } from '@cachex/core'
 import { SERVER_EPOCH, scanWalk } from '@cachex/core/internal'
 import { Breaker } from './_breaker.ts'
-import { callBounds, closeWithin, connectBounded, SharedAttempt, within } from './_connect.ts'
+import { callBounds, closeWithin, within } from './_connect.ts'
 import { batchWithin, commandWeight, type Deadlines } from './_deadlines.ts'
 import {
   isClientClosed,
@@ -16,6 +16,7 @@ import {
   scrub,
   toCachexError,
 } from './_errors.ts'
+import { SentinelOpener } from './_given-sentinel-open.ts'
 import { type LeasedCommand, leasedReply, leasesPrimary, onPrimary } from './_leased-batch.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import { Listeners } from './_listeners.ts'
@@ -28,16 +29,6 @@ import type {
   SentinelOptions,
 } from './_sentinel-options.ts'
 
-/**
- * Why a `RedisSentinel` that reported no error may not connect: node-redis tells of its node
- * clients' errors — a data node refusing the password (`NOAUTH`, `WRONGPASS`) among them — only
- * with `passthroughClientErrorEvents`, and retries them meanwhile (`maxCommandRediscovers` times,
- * one a second) before its `connect()` gives up with the error.
- */
-const SILENT = new Error(
-  'node-redis reported no error: a RedisSentinel tells why its clients of the nodes fail (a password refused, a node unreachable) only with its option passthroughClientErrorEvents: true, else once it gives up, after maxCommandRediscovers tries a second apart',
-)
-
 /** How long the answer to "is a replica connected?" is reused. */
 const REPLICA_CHECK_MS = 100
 
@@ -46,7 +37,8 @@ const REPLICA_CHECK_MS = 100
  * routes each command and follows failovers itself (commands sent during one wait for it, each
  * within `socketTimeout`). cachex bounds every call, fails fast once connecting failed, and while
  * node-redis reports an error of its client of the primary (`client-error` events of type
- * `MASTER`), until a `PING` answers or a new primary is announced.
+ * `MASTER`), until a `PING` answers or a new primary is announced. Opening the sentinel is a
+ * `SentinelOpener`'s (`_given-sentinel-open.ts`).
  */
 export class GivenSentinelConnection implements Connection {
   /** Changes when a node may have lost its Lua scripts (see `Connection.generation`). */
@@ -70,10 +62,8 @@ export class GivenSentinelConnection implements Connection {
   readonly #deadlines: Deadlines
   readonly #secrets: string[]
   readonly #where: string
-  /** `sentinel.connect()` in flight. */
-  #opening: Promise<void> | undefined
-  /** One bounded wait for `#opening`, shared by the calls that arrive meanwhile. */
-  readonly #connecting = new SharedAttempt()
+  /** The sentinel's opening: `connect()`, its last error, whether its owner closed it. */
+  readonly #opener: SentinelOpener
   /** Closed or not; the guard every call passes (a failed connect trips its breaker). */
   readonly #life: Lifecycle
   /**
@@ -87,7 +77,6 @@ export class GivenSentinelConnection implements Connection {
    * or the sentinel is ready again.
    */
   readonly #primary = new Breaker()
-  #lastError: unknown
   /** The listeners put on the user's object (or cachex's own), taken off when it is let go. */
   readonly #listeners = new Listeners()
   #replicasUp = false
@@ -98,12 +87,6 @@ export class GivenSentinelConnection implements Connection {
    * waits for them first.
    */
   readonly #inFlight = new Set<Promise<unknown>>()
-  /**
-   * Whether the sentinel was open once: closed since, its owner closed it (`close()`,
-   * `destroy()`), and it is not opened again (reopened, it would keep the owner's process alive
-   * after its shutdown).
-   */
-  #givenOpened: boolean
 
   constructor(options: SentinelOptions) {
     const { connectTimeoutMs, deadlines } = callBounds(options)
@@ -112,18 +95,25 @@ export class GivenSentinelConnection implements Connection {
     const extra = (options.sentinelOptions ?? {}) as SentinelConnectionOptions
     const sentinel = options.location as RedisSentinelLike
     this.#sentinel = sentinel
-    this.#givenOpened = sentinel.isOpen === true
     this.#closeSentinel = options.closeConnection ?? false
     this.#secrets = [options.password, extra.password].filter((s): s is string => !!s)
     this.#where = 'the given sentinel'
+    const opener = new SentinelOpener({
+      sentinel,
+      where: this.#where,
+      connectTimeoutMs,
+      secrets: this.#secrets,
+      describe: (error) => this.#text(error),
+    })
+    this.#opener = opener
     this.#life = new Lifecycle({
       where: this.#where,
-      ready: () => this.#ready(),
-      connect: () => this.#connect(),
+      ready: () => opener.ready(),
+      connect: () => opener.connect(),
       describe: (error) => this.#text(error),
       secrets: this.#secrets,
       stopped: () =>
-        this.#closedByOwner() ? ownerClosedError(this.#where, 'sentinel') : undefined,
+        opener.closedByOwner() ? ownerClosedError(this.#where, 'sentinel') : undefined,
     })
     this.#sender = new Sender(sentinel, (options) => ({
       sendCommand: (isReadonly: boolean, args: ReadonlyArray<RedisArgument>) =>
@@ -131,7 +121,7 @@ export class GivenSentinelConnection implements Connection {
     }))
     // An 'error' event without a listener crashes the process; remember it for messages instead.
     this.#listeners.add(this.#sentinel, 'error', (error) => {
-      this.#lastError = error
+      opener.lastError = error
       this.#replicasCheckedAt = Number.NEGATIVE_INFINITY
     })
     // node-redis reports each error of its node clients as a 'client-error' event, whose type
@@ -139,8 +129,8 @@ export class GivenSentinelConnection implements Connection {
     this.#listeners.add(this.#sentinel, 'client-error', (event) => {
       const { type, error } = (event ?? {}) as { type?: string; error?: unknown }
       this.#replicasCheckedAt = Number.NEGATIVE_INFINITY
-      if (type === 'MASTER' && this.#ready() && !this.#life.closed) {
-        this.#lastError = error
+      if (type === 'MASTER' && opener.ready() && !this.#life.closed) {
+        opener.lastError = error
         this.#primary.down(error, this.#checkPrimary)
       }
     })
@@ -152,7 +142,7 @@ export class GivenSentinelConnection implements Connection {
       if ((event as { type?: string } | undefined)?.type === 'MASTER_CHANGE') this.#primary.up()
     })
     this.#listeners.add(this.#sentinel, 'ready', () => {
-      this.#givenOpened = true
+      opener.seenOpen()
       nodesChanged()
       this.#changes++
       this.#life.breaker.up()
@@ -231,7 +221,7 @@ export class GivenSentinelConnection implements Connection {
       this.#listeners.clear()
       return
     }
-    if (!sentinel.isOpen && this.#opening === undefined) return
+    if (!sentinel.isOpen && this.#opener.opening === undefined) return
     const graceMs = this.#deadlines.timeoutMs ?? this.#connectTimeoutMs
     // The calls in flight are answered first (each bounded by socketTimeout), then it closes.
     await closeWithin(
@@ -349,15 +339,6 @@ export class GivenSentinelConnection implements Connection {
     return up
   }
 
-  #ready(): boolean {
-    return this.#sentinel.isOpen && this.#opening === undefined
-  }
-
-  /** Whether the sentinel, open once, is closed now: by its owner. */
-  #closedByOwner(): boolean {
-    return this.#givenOpened && !this.#sentinel.isOpen
-  }
-
   /** The background check of a primary reported down: a `PING`, bounded by `socketTimeout`. */
   readonly #checkPrimary = (): Promise<unknown> =>
     within(
@@ -365,48 +346,6 @@ export class GivenSentinelConnection implements Connection {
       this.#deadlines.timeoutMs ?? this.#connectTimeoutMs,
       `no PING reply from the primary of ${this.#where}`,
     )
-
-  /**
-   * Waits for the sentinel to connect, at most `socketConnectTimeout`; starts connecting if
-   * needed. A connection attempt that outlives the wait goes on, and later calls wait for it. A
-   * sentinel its owner closed is not opened again.
-   */
-  #connect(): Promise<void> {
-    const sentinel = this.#sentinel
-    if (this.#closedByOwner()) return Promise.reject(ownerClosedError(this.#where, 'sentinel'))
-    if (this.#opening === undefined && !sentinel.isOpen) {
-      const opening = sentinel.connect().then(() => undefined)
-      this.#opening = opening
-      const clear = () => {
-        if (this.#opening === opening) this.#opening = undefined
-      }
-      opening.then(clear, (error: unknown) => {
-        this.#lastError = error
-        clear()
-      })
-    }
-    const opening = this.#opening
-    if (opening === undefined) return Promise.resolve()
-    return this.#connecting.run(() =>
-      connectBounded({
-        emitter: sentinel,
-        where: this.#where,
-        timeoutMs: this.#connectTimeoutMs,
-        opening,
-        // A sentinel or a data node refused the handshake (a wrong password, an unknown user).
-        isFatal: isErrorReply,
-        lastError: () => this.#lastError ?? SILENT,
-        setLastError: (error) => {
-          this.#lastError = error
-        },
-        describe: (error) => this.#text(error),
-        secrets: this.#secrets,
-      }).then(() => {
-        // Open now, by the cache's hand or its owner's: closed later, its owner closed it.
-        this.#givenOpened = true
-      }),
-    )
-  }
 
   /**
    * The message of `error` (a node-redis error, or the string node-redis sometimes emits),

@@ -1,18 +1,16 @@
 import { ConnectionError, type RedisArgument } from '@cachex/core'
 import { markUnsent } from '@cachex/core/internal'
 import type { BlockingClient } from './_blocking.ts'
-import { namingNode, noteNode } from './_cluster-errors.ts'
+import { namingNode } from './_cluster-errors.ts'
 import {
   NodeClients,
   type NodeClientsOptions,
   type NodeHandle,
   type NodeRedisClusterLike,
 } from './_cluster-nodes.ts'
-import { isErrorReply, toCachexError } from './_errors.ts'
-import { checkReplica, type HealthContext, markDown, probe } from './_node-health.ts'
+import { type HealthContext, probe } from './_node-health.ts'
 import { openSender, sendOpen } from './_node-send.ts'
 import type { ReplyForm } from './_options.ts'
-import { isUnreadableReply } from './_retry.ts'
 import { nodesChanged } from './_scripts.ts'
 import {
   buildTable,
@@ -24,10 +22,13 @@ import {
   setReadersOf,
   tableChanged,
 } from './_slot-map.ts'
-import { type MapUse, SlotRefresh, sleep } from './_slot-refresh.ts'
+import { type MapUse, SlotRefresh } from './_slot-refresh.ts'
 import { SLOT_COUNT } from './_slots.ts'
+import { NodeWatch } from './_topology-watch.ts'
 import type { TrackingClientLike } from './_tracking.ts'
 import { execChain } from './_transaction.ts'
+
+export { REPLICA_CHECK_MS, WATCH_INTERVAL_MS } from './_topology-watch.ts'
 
 /** A node's sender. */
 type NodeSenderOf = NonNullable<NodeHandle['sender']>
@@ -44,14 +45,6 @@ export interface TopologyOptions
   askTimeoutMs: number
 }
 
-/** How often the watch runs while a node is in trouble: probes, and a slot-map refresh. */
-export const WATCH_INTERVAL_MS = 200
-/** How long the watch waits for the probes' answers before it asks for the slot map. */
-const PROBE_WAIT_MS = 100
-/** How often replicas cachex reads from are checked (`INFO replication`). */
-export const REPLICA_CHECK_MS = 1000
-/** Every how many replica checks the slot map is asked again, for new replicas. */
-const REPLICA_DISCOVERY_TICKS = 5
 /** An idle client cachex opened for a node outside the slot map is closed after this long. */
 const IDLE_CLIENT_MS = 60_000
 
@@ -64,10 +57,10 @@ const IDLE_CLIENT_MS = 60_000
  * starts as node-redis's and is refreshed by cachex — `CLUSTER SLOTS` asked, within a bound, of a
  * primary that answers — whenever something goes wrong: a call times out or stalls, a node's
  * connection fails, a reply says `MOVED` or `CLUSTERDOWN`. While a node is in trouble, a watch
- * runs every 200 ms: it probes every node with `PING` (one at a time per node), marks down a node
- * whose probe went unanswered for `socketTimeout` (its calls then fail at once), and refreshes the
- * map, so that a replica promoted in place of a dead or frozen primary is used within a few
- * hundred milliseconds.
+ * (`NodeWatch`, in `_topology-watch.ts`) runs every 200 ms: it probes every node with `PING` (one
+ * at a time per node), marks down a node whose probe went unanswered for `socketTimeout` (its
+ * calls then fail at once), and refreshes the map, so that a replica promoted in place of a dead
+ * or frozen primary is used within a few hundred milliseconds.
  *
  * Clients: cachex uses node-redis's client of each node; for a node node-redis does not know (a
  * primary just promoted, a new primary that owns no slot yet and receives an `ASK`), it opens its
@@ -90,16 +83,12 @@ export class Topology {
   #shards = new Map<string, Shard>()
   #built = false
   #closed = false
-  #watchTimer: NodeJS.Timeout | undefined
-  /** A watch round is scheduled or running. */
-  #watching = false
-  /** Something asked for another round while one ran. */
-  #watchAgain = false
   /** The listeners on node-redis's cluster, removed on close. */
   readonly #listeners: Array<[string, (...args: unknown[]) => void]>
-  #replicaTimer: NodeJS.Timeout | undefined
   /** The slot-map refreshes (`CLUSTER SLOTS`). */
   readonly #refresher: SlotRefresh
+  /** The watch rounds, the nodes' connection events and the replica checks. */
+  readonly #watch: NodeWatch
 
   constructor(options: TopologyOptions) {
     this.#options = options
@@ -112,8 +101,8 @@ export class Topology {
       closeTimeoutMs: options.downAfterMs,
       connectTimeoutMs: options.askTimeoutMs,
       where: options.where,
-      onTrouble: (node, error) => this.#onNodeTrouble(node, error),
-      onReady: (node) => this.#onNodeReady(node),
+      onTrouble: (node, error) => this.#watch.onNodeTrouble(node, error),
+      onReady: (node) => this.#watch.onNodeReady(node),
       onClientChange: (node) => {
         if (node.replica !== undefined) setReadersOf(this.#shards, node)
       },
@@ -134,11 +123,23 @@ export class Topology {
       shards: () => this.#shards,
       use: (ranges) => this.#use(ranges),
     })
+    const watch = new NodeWatch({
+      nodes,
+      health: this.#health,
+      downAfterMs: options.downAfterMs,
+      readFromReplicas: options.readFromReplicas,
+      nodeDefaults: options.nodeDefaults,
+      closed: () => this.#closed,
+      built: () => this.#built,
+      refresh: () => this.refresh(),
+      downError: (node) => this.downError(node),
+    })
+    this.#watch = watch
     // node-redis's node clients: a lost connection is a reason to look at the slot map.
     this.#listeners = [
-      ['node-error', (error, info) => this.#onNodeTrouble(nodes.bySocket(info), error)],
-      ['node-reconnecting', (info) => this.#onNodeTrouble(nodes.bySocket(info))],
-      ['node-ready', (info) => this.#onNodeReady(nodes.bySocket(info))],
+      ['node-error', (error, info) => watch.onNodeTrouble(nodes.bySocket(info), error)],
+      ['node-reconnecting', (info) => watch.onNodeTrouble(nodes.bySocket(info))],
+      ['node-ready', (info) => watch.onNodeReady(nodes.bySocket(info))],
     ]
     for (const [event, listener] of this.#listeners) options.cluster.on(event, listener)
   }
@@ -199,7 +200,7 @@ export class Topology {
     if (ranges.length === 0) return
     this.#built = true
     this.#apply(ranges)
-    if (this.#options.readFromReplicas) this.#startReplicaChecks()
+    if (this.#options.readFromReplicas) this.#watch.startReplicaChecks()
   }
 
   /** The primaries of the map, one handle each. */
@@ -302,14 +303,7 @@ export class Topology {
    * and the slot map — at least one round, and more while a node is in trouble.
    */
   watch(): void {
-    if (this.#closed || !this.#built) return
-    if (this.#watching) {
-      this.#watchAgain = true
-      return
-    }
-    this.#watching = true
-    this.#watchTimer = setTimeout(this.#cycle, 0)
-    this.#watchTimer.unref()
+    this.#watch.watch()
   }
 
   /** node-redis closed a client under cachex: forget the closed clients, so they are resolved again. */
@@ -337,8 +331,7 @@ export class Topology {
   /** Stops the watch and the checks, and closes the clients cachex opened. */
   async close(): Promise<void> {
     this.#closed = true
-    clearTimeout(this.#watchTimer)
-    clearInterval(this.#replicaTimer)
+    this.#watch.stop()
     for (const [event, listener] of this.#listeners) this.#cluster.off?.(event, listener)
     await this.#nodes.close()
   }
@@ -351,7 +344,7 @@ export class Topology {
     const first = !this.#built
     this.#built = true
     const changed = this.#apply(ranges) || first
-    if (first && this.#options.readFromReplicas) this.#startReplicaChecks()
+    if (first && this.#options.readFromReplicas) this.#watch.startReplicaChecks()
     const back: Promise<void>[] = []
     if (changed) {
       for (const node of nodesOf(this.#shards)) {
@@ -381,7 +374,7 @@ export class Topology {
       // Connect the nodes now, not on the first call that needs them.
       if (node.sender === undefined) this.#nodes.connect(node).catch(() => {})
       if (node.replica === undefined && shards.get(node.address) === undefined) {
-        void this.#checkReplica(node)
+        void this.#watch.checkReplica(node)
       }
     }
     // Clients cachex opened for nodes that left the map and are not used any more.
@@ -391,107 +384,5 @@ export class Topology {
     nodesChanged()
     this.onChange?.()
     return true
-  }
-
-  readonly #cycle = async (): Promise<void> => {
-    this.#watchTimer = undefined
-    this.#watchAgain = false
-    if (this.#closed) {
-      this.#watching = false
-      return
-    }
-    const now = performance.now()
-    let trouble = false
-    const dirty = new Set<NodeHandle>()
-    const probes: Promise<void>[] = []
-    for (const node of nodesOf(this.#shards)) {
-      if (node.probeSince === 0) probes.push(probe(this.#health, node))
-      else if (!node.down && now - node.probeSince >= this.#options.downAfterMs) {
-        markDown(node, `no reply for ${Math.round(now - node.probeSince)} ms`, this.#shards)
-        dirty.add(node)
-      }
-      if (node.down || node.probeSince !== 0 || node.client?.isReady === false) trouble = true
-    }
-    if (dirty.size > 0) setAllReaders(this.#shards)
-    // The slot map is asked of a node that just answered its probe: give them a moment.
-    if (probes.length > 0) await Promise.race([Promise.all(probes), sleep(PROBE_WAIT_MS)])
-    await this.refresh()
-    if ((trouble || this.#watchAgain) && !this.#closed) {
-      this.#watchTimer = setTimeout(this.#cycle, WATCH_INTERVAL_MS)
-      this.#watchTimer.unref()
-    } else {
-      this.#watching = false
-    }
-  }
-
-  /**
-   * A node's connection errored (with `error`) or is reconnecting: the node may be down, or may
-   * come back another node (restarted empty), so a replica leaves the read rotation until checked
-   * again. An error reply refused the connection's handshake (`WRONGPASS`, `NOAUTH`, `NOPERM`:
-   * ACL users and passwords are set per node): the node is down now, for that reason — its
-   * client retries the handshake for good, and the calls waiting for it would otherwise wait for
-   * their timeout, unsent, and be reported as writes that may have been applied.
-   */
-  #onNodeTrouble(node: NodeHandle | undefined, error?: unknown): void {
-    if (node !== undefined && isErrorReply(error)) this.#refused(node, error)
-    if (node !== undefined && isUnreadableReply(error)) this.#nodes.dropUnreadable(node, error)
-    if (node !== undefined) {
-      // node-redis rejects the commands in flight with the error it emits: they name the node.
-      noteNode(error, node)
-      node.failedAt = performance.now()
-      if (node.replica !== undefined) {
-        node.replica = undefined
-        setReadersOf(this.#shards, node)
-      }
-    }
-    this.watch()
-  }
-
-  /**
-   * `node` refused the connection's handshake with the error reply `error`: marked down with it
-   * (the password cut out), the connect under way failed with it. Its probe brings it back once
-   * it accepts the connection.
-   */
-  #refused(node: NodeHandle, error: unknown): void {
-    const password = this.#options.nodeDefaults?.password
-    const secrets = typeof password === 'string' ? [password] : []
-    // Without the reply's closing period: the message goes on after it.
-    markDown(node, toCachexError(error, secrets).message.replace(/\.\s*$/, ''), this.#shards)
-    node.refused = true
-    setAllReaders(this.#shards)
-    this.#nodes.refuse(node, this.downError(node))
-  }
-
-  /** A node's connection is up (again): a replica is checked before it serves reads. */
-  #onNodeReady(node: NodeHandle | undefined): void {
-    if (node !== undefined) {
-      node.dropReason = ''
-      node.unreadable.up()
-      // Marked down before (killed, restarted): its answer to a probe brings it back now.
-      if (node.down && !node.refused && node.probeSince === 0 && !this.#closed) {
-        void probe(this.#health, node)
-      }
-    }
-    if (node !== undefined && this.#options.readFromReplicas) void this.#checkReplica(node)
-  }
-
-  #startReplicaChecks(): void {
-    if (this.#replicaTimer !== undefined || this.#closed) return
-    let ticks = 0
-    this.#replicaTimer = setInterval(() => {
-      for (const shard of this.#shards.values()) {
-        for (const replica of shard.replicas) void this.#checkReplica(replica)
-      }
-      // Redis lists a replica in CLUSTER SLOTS only once it has replicated something: a map made
-      // early may have none, and a replica may be added. Look again now and then.
-      if (++ticks % REPLICA_DISCOVERY_TICKS === 0) void this.refresh()
-    }, REPLICA_CHECK_MS)
-    this.#replicaTimer.unref()
-  }
-
-  /** Checks a replica (`INFO replication`) unless closed, down or not reading from replicas. */
-  #checkReplica(node: NodeHandle): Promise<void> {
-    if (!this.#options.readFromReplicas || node.down || this.#closed) return Promise.resolve()
-    return checkReplica(this.#health, node)
   }
 }
