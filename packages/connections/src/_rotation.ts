@@ -1,57 +1,14 @@
 import { type CommandRoute, type RedisArgument, TimeoutError } from '@cachex/core'
 import { refusedCommand, type Warn, warner } from './_acl.ts'
 import { isBusyReply, isReplicaFailure } from './_errors.ts'
+import { type ReplicaState, replicaState, verdict } from './_replica-verdict.ts'
 import { isRefusedHandshake } from './_retry.ts'
 import type { StandaloneConnection } from './standalone.ts'
 
+export { type ReplicaState, replicaState, verdict } from './_replica-verdict.ts'
+
 /** Milliseconds between two checks of a replica's replication state. */
 export const REPLICA_CHECK_MS = 1000
-
-/** What a replica says of itself in `INFO replication` and `INFO server`. */
-export interface ReplicaState {
-  /** `role`: `slave` or `master`. */
-  role: string
-  /** `master_link_status:up`: it is connected to its primary and in sync. */
-  linkUp: boolean
-  /** `master_sync_in_progress:1`: a full resynchronization, which replaces its data set, runs. */
-  syncing: boolean
-  /** `run_id`: a new one means the process restarted, with whatever data it loaded. */
-  runId: string
-}
-
-/** Parses the replies of `INFO replication` and `INFO server`. */
-export function replicaState(replication: string, server: string): ReplicaState {
-  const field = (text: string, name: string) =>
-    new RegExp(`^${name}:(.*)$`, 'm').exec(text)?.[1]?.trim() ?? ''
-  return {
-    role: field(replication, 'role'),
-    linkUp: field(replication, 'master_link_status') === 'up',
-    syncing: field(replication, 'master_sync_in_progress') === '1',
-    runId: field(server, 'run_id'),
-  }
-}
-
-/**
- * Whether a node may serve reads:
- * - `healthy`: a replica in sync with its primary (`role:slave`, `master_link_status:up`, no
- *   full resynchronization running). Only this lets a node enter the rotation.
- * - `complete`: it was healthy, is the same process since (same `run_id`) and has not started a
- *   full resynchronization, but its link is down or it was promoted — while there is no primary
- *   to write to (it died, or a failover runs). Its data is then the newest there is, so it keeps
- *   serving reads through the failover.
- * - `out`: anything else — an empty restarted node, a node still syncing, a replica cut off from a
- *   primary that still takes writes (its data falls behind). It leaves the rotation.
- */
-export function verdict(
-  state: ReplicaState,
-  trustedRunId: string | undefined,
-  primaryUp: boolean,
-): 'healthy' | 'complete' | 'out' {
-  if (state.syncing) return 'out'
-  if (state.role === 'slave' && state.linkUp) return 'healthy'
-  if (primaryUp || trustedRunId === undefined || state.runId !== trustedRunId) return 'out'
-  return state.role === 'slave' || state.role === 'master' ? 'complete' : 'out'
-}
 
 interface Member {
   readonly node: StandaloneConnection

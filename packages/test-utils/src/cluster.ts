@@ -1,14 +1,10 @@
-import { execFile } from 'node:child_process'
+import { type ClusterNode, cli, type NodeLine, parseInfo, parseNodes } from './_cluster-cli.ts'
+import { beginSlotMove, type SlotMove } from './_cluster-moves.ts'
 import { startRedis } from './_redis.ts'
-import { freePort, isEarlyExit, type RedisServer } from './_server.ts'
+import { freePort, isEarlyExit } from './_server.ts'
 
-/** One node of a test cluster: a `redis-server` started with `--cluster-enabled yes`. */
-export interface ClusterNode extends RedisServer {
-  /** The cluster bus port (`--cluster-port`), picked free like the data port. */
-  readonly busPort: number
-  /** The node's cluster ID (`CLUSTER MYID`); it survives a restart. */
-  readonly id: string
-}
+export type { ClusterNode } from './_cluster-cli.ts'
+export type { SlotMove } from './_cluster-moves.ts'
 
 /** A Redis Cluster of real `redis-server` processes on loopback, started by `startCluster`. */
 export interface TestCluster {
@@ -62,26 +58,6 @@ export interface TestCluster {
   stop(): Promise<void>
 }
 
-/** A slot move in progress, from `beginSlotMove`. */
-export interface SlotMove {
-  readonly slot: number
-  /** The primary that owns the slot. */
-  readonly from: ClusterNode
-  /** The primary that imports it. */
-  readonly to: ClusterNode
-  /** The keys of the slot still on `from`, at most `count`. */
-  keys(count?: number): Promise<string[]>
-  /** Moves `keys` (by default every key left) from `from` to `to` with `MIGRATE`. */
-  migrate(keys?: readonly string[]): Promise<void>
-  /** Assigns the slot to `to` on every primary (`SETSLOT NODE`): the move is done. */
-  finish(): Promise<void>
-  /**
-   * Gives up, as an interrupted `redis-cli --cluster rebalance` leaves things: `SETSLOT STABLE` on
-   * both nodes; keys already migrated stay on `to`.
-   */
-  abort(): Promise<void>
-}
-
 /** Options of `startCluster`. */
 export interface StartClusterOptions {
   /** How many primaries share the 16384 slots (at least 3, as `redis-cli --cluster create` wants). @default 3 */
@@ -97,8 +73,6 @@ export interface StartClusterOptions {
 }
 
 const SLOTS = 16384
-const MISSING_CLI =
-  'redis-cli was not found on PATH: install it with redis-server (Debian/Ubuntu: `apt-get install redis-server`, macOS: `brew install redis`) — the cachex cluster tests create their cluster with it'
 
 /**
  * Starts a Redis Cluster: `primaries × (1 + replicasPerPrimary)` nodes on free loopback ports,
@@ -210,78 +184,7 @@ function makeCluster(nodes: ClusterNode[], options: StartClusterOptions): TestCl
 
   const on = (node: ClusterNode, ...args: string[]) =>
     cli(password, ['-p', String(node.port), ...args])
-
-  /** Starts moving `slot` to `to`; `undefined` when `to` serves it already. */
-  const beginSlotMove = async (slot: number, to: ClusterNode): Promise<SlotMove | undefined> => {
-    const owner = (await clusterNodes()).find(
-      (l) => l.primary && !l.failed && l.ranges.some(([a, b]) => slot >= a && slot <= b),
-    )
-    const from = owner === undefined ? undefined : byId(owner.id)
-    if (from === undefined) throw new Error(`no primary serves slot ${slot}`)
-    if (from === to) return undefined
-    // The importing side first, as redis-cli does: a client sent there by ASK must find it ready.
-    await on(to, 'CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', from.id)
-    await on(from, 'CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', to.id)
-    const auth = password === undefined ? [] : ['AUTH', password]
-    const keys = async (count = 100) =>
-      (await on(from, 'CLUSTER', 'GETKEYSINSLOT', String(slot), String(count)))
-        .split('\n')
-        .filter((key) => key !== '')
-    const migrate = async (some: readonly string[]) => {
-      if (some.length === 0) return
-      await on(
-        from,
-        'MIGRATE',
-        '127.0.0.1',
-        String(to.port),
-        '',
-        '0',
-        '5000',
-        ...auth,
-        'KEYS',
-        ...some,
-      )
-    }
-    return {
-      slot,
-      from,
-      to,
-      keys,
-      migrate: async (some) => {
-        if (some !== undefined) return migrate(some)
-        for (;;) {
-          const batch = await keys(100)
-          if (batch.length === 0) return
-          await migrate(batch)
-        }
-      },
-      finish: async () => {
-        const others = (await clusterNodes())
-          .filter((l) => l.primary && !l.failed)
-          .map((l) => byId(l.id))
-          .filter(
-            (n): n is ClusterNode => n !== undefined && n !== to && n !== from && alive.has(n),
-          )
-        // The new owner first, then the old one (which then answers MOVED), then the rest: a
-        // courtesy, since gossip tells them too; one a stale view still lists as a primary
-        // refuses it ("only with masters"), and that is no failure of the move.
-        for (const node of [to, from]) {
-          await on(node, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', to.id)
-        }
-        for (const node of others) {
-          await on(node, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', to.id).catch(
-            (error: unknown) => {
-              if (!/only with masters/.test(String(error))) throw error
-            },
-          )
-        }
-      },
-      abort: async () => {
-        await on(from, 'CLUSTER', 'SETSLOT', String(slot), 'STABLE')
-        await on(to, 'CLUSTER', 'SETSLOT', String(slot), 'STABLE')
-      },
-    }
-  }
+  const moves = { password, alive, byId, clusterNodes, on }
 
   return {
     nodes,
@@ -311,13 +214,13 @@ function makeCluster(nodes: ClusterNode[], options: StartClusterOptions): TestCl
       return node
     },
     moveSlot: async (slot, to) => {
-      const move = await beginSlotMove(slot, to)
+      const move = await beginSlotMove(moves, slot, to)
       if (move === undefined) return
       await move.migrate()
       await move.finish()
     },
     beginSlotMove: async (slot, to) => {
-      const move = await beginSlotMove(slot, to)
+      const move = await beginSlotMove(moves, slot, to)
       if (move === undefined) throw new Error(`slot ${slot} is already served by ${to.port}`)
       return move
     },
@@ -398,73 +301,4 @@ function firstAlive(alive: Set<ClusterNode>): ClusterNode {
   const [node] = alive
   if (node === undefined) throw new Error('no cluster node is alive')
   return node
-}
-
-interface NodeLine {
-  id: string
-  primary: boolean
-  failed: boolean
-  primaryId: string | undefined
-  slots: boolean
-  ranges: Array<[number, number]>
-}
-
-/** Parses `CLUSTER NODES`: `<id> <ip:port@bus> <flags> <primary> <ping> <pong> <epoch> <link> <slot>…`. */
-function parseNodes(text: string): NodeLine[] {
-  return text
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => {
-      const fields = line.trim().split(' ')
-      const flags = (fields[2] ?? '').split(',')
-      const ranges = fields
-        .slice(8)
-        .filter((range) => !range.startsWith('['))
-        .map((range): [number, number] => {
-          const [from, to] = range.split('-').map(Number) as [number, number | undefined]
-          return [from, to ?? from]
-        })
-      return {
-        id: fields[0] as string,
-        primary: flags.includes('master'),
-        failed: flags.includes('fail') || flags.includes('noaddr'),
-        primaryId: fields[3] === '-' ? undefined : fields[3],
-        slots: ranges.length > 0,
-        ranges,
-      }
-    })
-}
-
-function parseInfo(text: string): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const line of text.split(/\r?\n/)) {
-    const colon = line.indexOf(':')
-    if (colon > 0) out[line.slice(0, colon)] = line.slice(colon + 1).trim()
-  }
-  return out
-}
-
-/** Runs `redis-cli` against 127.0.0.1 and resolves its output; rejects on a failure or after `ms`. */
-function cli(password: string | undefined, args: string[], ms = 5_000): Promise<string> {
-  const auth = password === undefined ? [] : ['-a', password, '--no-auth-warning']
-  return new Promise((resolve, reject) => {
-    execFile(
-      'redis-cli',
-      ['-h', '127.0.0.1', ...auth, ...args],
-      { timeout: ms, killSignal: 'SIGKILL' },
-      (error, stdout, stderr) => {
-        if ((error as NodeJS.ErrnoException | null)?.code === 'ENOENT') {
-          reject(new Error(MISSING_CLI))
-        } else if (error !== null) {
-          reject(
-            new Error(`redis-cli ${args.join(' ')} failed: ${error.message}\n${stdout}${stderr}`),
-          )
-        } else if (/^(ERR|WRONGPASS|NOAUTH)/m.test(stdout) && !args.includes('--cluster')) {
-          reject(new Error(`redis-cli ${args.join(' ')}: ${stdout.trim()}`))
-        } else {
-          resolve(stdout)
-        }
-      },
-    )
-  })
 }
