@@ -1,10 +1,11 @@
-// A RESP proxy whose tamper may hold a reply (and every later one on that socket) until a promise
-// settles, or rewrite it: a test acts on the cluster (moves a slot) at an exact point of a walk.
-// And a 3-primary cluster behind such proxies, reached through `clusterOptions.nodeAddressMap`.
-import { type AddressInfo, connect, createServer, type Socket } from 'node:net'
-import { startCluster, type TestCluster } from '@cachex/test-utils'
+// A 3-primary cluster behind RESP proxies (`_cluster-proxies.ts`) whose tamper may hold a reply
+// (and every later one on that socket) until a promise settles, or rewrite it: a test acts on the
+// cluster (moves a slot) at an exact point of a walk.
+import { startCluster } from '@cachex/test-utils'
+import { afterAll, beforeAll } from 'vitest'
 import { createCache } from '../src/index.ts'
-import { frameEnd, parseCommand } from './_resp-proxy.ts'
+import { type ProxiedCluster, proxiedCacheOptions, proxyNodes } from './_cluster-proxies.ts'
+import type { RespProxy } from './_resp-proxy.ts'
 
 /** Rewrites a reply (a string or bytes), or holds it until it settles; `node`: the real port. */
 export type HoldTamper = (
@@ -13,134 +14,57 @@ export type HoldTamper = (
   node: number,
 ) => undefined | string | Buffer | Promise<undefined | string | Buffer>
 
-export interface HoldProxy {
-  port: number
-  url: string
-  close(): Promise<void>
-}
-
-/** A proxy to the node at `target`, whose replies pass through `tamper()` in order. */
-export async function startHoldProxy(
-  target: string,
-  node: number,
-  tamper: () => HoldTamper | undefined,
-): Promise<HoldProxy> {
-  const { hostname, port } = new URL(target)
-  const sockets = new Set<Socket>()
-  const server = createServer((client) => {
-    sockets.add(client)
-    const upstream = connect(Number(port), hostname)
-    sockets.add(upstream)
-    const pending: string[][] = []
-    let inBuf = Buffer.alloc(0)
-    let outBuf = Buffer.alloc(0)
-    let chain: Promise<unknown> = Promise.resolve()
-    client.on('error', () => upstream.destroy())
-    upstream.on('error', () => client.destroy())
-    client.on('close', () => {
-      sockets.delete(client)
-      upstream.destroy()
-    })
-    upstream.on('close', () => {
-      sockets.delete(upstream)
-      client.destroy()
-    })
-    client.on('data', (chunk: Buffer) => {
-      inBuf = Buffer.concat([inBuf, chunk])
-      let pos = 0
-      for (;;) {
-        const c = parseCommand(inBuf, pos)
-        if (c === undefined) break
-        pending.push(c.args)
-        pos = c.end
-      }
-      inBuf = inBuf.subarray(pos)
-      upstream.write(chunk)
-    })
-    upstream.on('data', (chunk: Buffer) => {
-      outBuf = Buffer.concat([outBuf, chunk])
-      let pos = 0
-      for (;;) {
-        const end = frameEnd(outBuf, pos)
-        if (end === -1) break
-        const reply = Buffer.from(outBuf.subarray(pos, end))
-        pos = end
-        if (reply[0] === 0x3e) {
-          chain = chain.then(() => client.destroyed || client.write(reply))
-          continue
-        }
-        const args = pending.shift() ?? []
-        chain = chain.then(async () => {
-          let t: undefined | string | Buffer
-          try {
-            t = await tamper()?.(args, reply, node)
-          } catch {
-            t = undefined
-          }
-          if (!client.destroyed) client.write(t === undefined ? reply : t)
-        })
-      }
-      outBuf = outBuf.subarray(pos)
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const p = (server.address() as AddressInfo).port
-  return {
-    port: p,
-    url: `redis://127.0.0.1:${p}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve())
-        for (const s of sockets) s.destroy()
-      }),
-  }
-}
-
-export interface HoldEnv {
-  cluster: TestCluster
-  proxies: Map<number, HoldProxy>
+/** The cluster of `setupHoldCluster()`: replies rewritten or held by `tamper`. */
+export interface HoldEnv extends ProxiedCluster {
   tamper: HoldTamper | undefined
-  seeds: string[]
-  newCache(extra?: Record<string, unknown>): ReturnType<typeof createCache>
-  stop(): Promise<void>
 }
 
-/** Starts a cluster of 3 primaries (and `replicasPerPrimary` replicas each) behind hold proxies. */
-export async function setupHoldCluster(replicasPerPrimary = 0): Promise<HoldEnv> {
+/**
+ * Starts a cluster of 3 primaries (and `replicasPerPrimary` replicas each) behind hold proxies.
+ * `into`: the object to make the env of (by default a new one).
+ */
+export async function setupHoldCluster(
+  replicasPerPrimary = 0,
+  into: Partial<HoldEnv> = {},
+): Promise<HoldEnv> {
   const cluster = await startCluster({ primaries: 3, replicasPerPrimary })
-  const proxies = new Map<number, HoldProxy>()
+  const proxies = new Map<number, RespProxy>()
   const caches: Array<ReturnType<typeof createCache>> = []
-  const env: HoldEnv = {
+  const env: HoldEnv = Object.assign(into, {
     cluster,
     proxies,
     tamper: undefined,
     seeds: [],
-    newCache(extra = {}) {
-      const c = createCache({
-        client: 'cluster',
-        location: env.seeds,
-        ...extra,
-        clusterOptions: {
-          nodeAddressMap: (address: string) => {
-            const port = Number(address.slice(address.lastIndexOf(':') + 1))
-            const proxy = proxies.get(port)
-            return proxy === undefined ? undefined : { host: '127.0.0.1', port: proxy.port }
-          },
-          ...((extra.clusterOptions as object) ?? {}),
-        },
-      } as never)
+    newCache(extra: Record<string, unknown> = {}) {
+      const c = createCache(proxiedCacheOptions(env, extra) as never)
       caches.push(c)
       return c
     },
+    /** Closes the caches `newCache()` made, then the proxies and the cluster. */
     async stop() {
       for (const c of caches) await c.close().catch(() => undefined)
       for (const p of proxies.values()) await p.close()
       await cluster.stop()
     },
-  }
-  for (const node of cluster.nodes) {
-    proxies.set(node.port, await startHoldProxy(node.url, node.port, () => env.tamper))
-  }
-  env.seeds = [...proxies.values()].map((p) => p.url)
+  })
+  await proxyNodes(env, (proxy, node) => {
+    proxy.hold = (args, reply) => env.tamper?.(args, reply, node)
+  })
+  return env
+}
+
+/**
+ * `setupHoldCluster(replicasPerPrimary)` for a test file, at its top level: started before its
+ * tests; after them the tamper is cleared and the cluster stopped.
+ */
+export function useHoldCluster(replicasPerPrimary = 0): HoldEnv {
+  const env = {} as HoldEnv
+  beforeAll(async () => {
+    await setupHoldCluster(replicasPerPrimary, env)
+  }, 90_000)
+  afterAll(async () => {
+    env.tamper = undefined
+    await env.stop?.()
+  })
   return env
 }

@@ -80,17 +80,34 @@ export type Tamper = (
   reply: Buffer,
 ) => undefined | string | Buffer | ((client: Socket) => void)
 
+/**
+ * A tamper that may hold a reply: the promise it returns (a rewrite, or `undefined` to pass the
+ * reply on) is awaited before the reply, and every later one of its socket, is sent; a rejection
+ * passes the reply on as it is.
+ */
+export type Hold = (
+  args: string[],
+  reply: Buffer,
+) => undefined | string | Buffer | Promise<undefined | string | Buffer>
+
 export interface RespProxy {
   url: string
   port: number
   /** Every command seen, in order. */
   log: string[][]
   tamper: Tamper | undefined
-  /** Replies to inject before the next reply (an "extra reply"). */
+  /**
+   * Replaces `tamper` while set: replies go through it one at a time, in order. Once a socket has
+   * had a reply go this way, its later replies all do (in order, passed on as they are if `hold`
+   * is unset by then).
+   */
+  hold?: Hold | undefined
+  /** Stops the proxy and closes its sockets. */
   close(): Promise<void>
   sockets: Set<Socket>
 }
 
+/** A proxy to the redis-server at `target` (a `redis://` URL), on a free loopback port. */
 export async function startProxy(target: string): Promise<RespProxy> {
   const { hostname, port } = new URL(target)
   const sockets = new Set<Socket>()
@@ -113,6 +130,8 @@ export async function startProxy(target: string): Promise<RespProxy> {
     const pending: string[][] = []
     let inBuf = Buffer.alloc(0)
     let outBuf = Buffer.alloc(0)
+    /** The replies of this socket in `hold`'s hands, once one went there. */
+    let held: Promise<void> | undefined
     client.on('error', () => upstream.destroy())
     upstream.on('error', () => client.destroy())
     client.on('close', () => {
@@ -144,6 +163,10 @@ export async function startProxy(target: string): Promise<RespProxy> {
         if (end === -1) break
         const reply = outBuf.subarray(pos, end)
         pos = end
+        if (proxy.hold !== undefined || held !== undefined) {
+          held = holdReply(held ?? Promise.resolve(), proxy, client, pending, Buffer.from(reply))
+          continue
+        }
         if (reply[0] === 0x3e /* > push */) {
           if (!client.destroyed) client.write(reply)
           continue
@@ -162,6 +185,26 @@ export async function startProxy(target: string): Promise<RespProxy> {
   proxy.port = (server.address() as AddressInfo).port
   proxy.url = `redis://127.0.0.1:${proxy.port}`
   return proxy
+}
+
+/** Sends `reply` to `client` after `queue`, through `proxy.hold` (unless a push). */
+function holdReply(
+  queue: Promise<void>,
+  proxy: RespProxy,
+  client: Socket,
+  pending: string[][],
+  reply: Buffer,
+): Promise<void> {
+  const args = reply[0] === 0x3e /* > push */ ? undefined : (pending.shift() ?? [])
+  return queue.then(async () => {
+    let t: undefined | string | Buffer
+    try {
+      t = args === undefined ? undefined : await proxy.hold?.(args, reply)
+    } catch {
+      t = undefined
+    }
+    if (!client.destroyed) client.write(t === undefined ? reply : t)
+  })
 }
 
 /** A test file's redis-server behind a RESP proxy, and what the process threw unhandled. */

@@ -4,29 +4,13 @@
 // that must not become ClosedError ("the connection is closed") while the cache is open.
 import { ClosedError, ConnectionError } from '@cachex/redis'
 import { uniquePrefix } from '@cachex/test-utils'
-import { afterAll, beforeAll, expect, it } from 'vitest'
-import { type ClusterEnv, setupCluster } from './_cluster-proxies.ts'
+import { expect, it } from 'vitest'
+import { settle, useCluster } from './_cluster-proxies.ts'
 
-let env: ClusterEnv
-const caches: Array<ReturnType<ClusterEnv['newCache']>> = []
-beforeAll(async () => {
-  env = await setupCluster(0)
-}, 90_000)
-afterAll(async () => {
-  for (const cache of caches) await cache.close().catch(() => undefined)
-  await env?.stop()
-})
+const env = useCluster(0)
 
 interface NodeLike {
   client?: { isOpen: boolean; destroy(): void }
-}
-
-async function settle<T>(p: Promise<T>): Promise<{ value?: T; error?: Error }> {
-  try {
-    return { value: await p }
-  } catch (error) {
-    return { error: error as Error }
-  }
 }
 
 it('a key-less command that meets a node client node-redis closed is no ClosedError while the cache is open', async () => {
@@ -35,7 +19,6 @@ it('a key-less command that meets a node client node-redis closed is no ClosedEr
     socketTimeout: 10,
     socketConnectTimeout: 10,
   })
-  caches.push(cache)
   await cache.set('a', 1, null)
   // DBSIZE goes to every primary: node-redis has a client of each now.
   await cache.connection.command(['DBSIZE'])

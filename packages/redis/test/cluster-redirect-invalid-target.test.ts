@@ -4,18 +4,14 @@
 // working. Every address the cache would connect to is recorded and sent to a closed loopback
 // port (`nodeAddressMap`), so nothing leaves the machine.
 import { freePort } from '@cachex/test-utils'
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { beforeAll, expect, it } from 'vitest'
 import { ResponseError } from '../src/index.ts'
-import { type ClusterEnv, cmd, setupCluster } from './_cluster-proxies.ts'
+import { cmd, useCluster } from './_cluster-proxies.ts'
 
-let env: ClusterEnv
+const env = useCluster(0)
 let closed: number
 beforeAll(async () => {
-  env = await setupCluster(0)
   closed = await freePort()
-}, 120_000)
-afterAll(async () => {
-  await env?.stop()
 })
 
 async function settle(p: Promise<unknown>): Promise<unknown> {

@@ -4,18 +4,11 @@
 // rather than resolve as if it had seen or deleted every key.
 import { ConnectionError } from '@cachex/redis'
 import { uniquePrefix } from '@cachex/test-utils'
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { cmd } from './_cluster-proxies.ts'
-import { type HoldEnv, type HoldTamper, setupHoldCluster } from './_hold-proxy.ts'
+import { type HoldTamper, useHoldCluster } from './_hold-proxy.ts'
 
-let env: HoldEnv
-beforeAll(async () => {
-  env = await setupHoldCluster(0)
-}, 90_000)
-afterAll(async () => {
-  if (env !== undefined) env.tamper = undefined
-  await env?.stop()
-})
+const env = useHoldCluster(0)
 
 /**
  * The CLUSTER NODES reply `reply` (a RESP2 bulk string or a RESP3 verbatim one) with a migration

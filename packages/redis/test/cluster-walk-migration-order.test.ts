@@ -5,18 +5,11 @@
 // now walked before its target (as a walk pinned to the slot always did).
 import { keySlot } from '@cachex/redis'
 import { uniquePrefix } from '@cachex/test-utils'
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { cmd } from './_cluster-proxies.ts'
-import { type HoldEnv, setupHoldCluster } from './_hold-proxy.ts'
+import { useHoldCluster } from './_hold-proxy.ts'
 
-let env: HoldEnv
-beforeAll(async () => {
-  env = await setupHoldCluster(0)
-}, 90_000)
-afterAll(async () => {
-  if (env !== undefined) env.tamper = undefined
-  await env?.stop()
-})
+const env = useHoldCluster(0)
 
 const TAGS = Array.from({ length: 12 }, (_, i) => `{g${i}}`)
 

@@ -4,17 +4,10 @@
 // and migrates before and after it, and walks again the nodes keys may have moved to unseen.
 import { keySlot } from '@cachex/redis'
 import { uniquePrefix } from '@cachex/test-utils'
-import { afterAll, beforeAll, expect, it } from 'vitest'
-import { type HoldEnv, setupHoldCluster } from './_hold-proxy.ts'
+import { expect, it } from 'vitest'
+import { useHoldCluster } from './_hold-proxy.ts'
 
-let env: HoldEnv
-beforeAll(async () => {
-  env = await setupHoldCluster(0)
-}, 90_000)
-afterAll(async () => {
-  if (env !== undefined) env.tamper = undefined
-  await env?.stop()
-})
+const env = useHoldCluster(0)
 
 /**
  * A cache with 240 keys, and a tamper that, on the first SCAN reply of the second node walked,
