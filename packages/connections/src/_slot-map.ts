@@ -38,11 +38,20 @@ export interface SlotTable {
 /** A node that failed is not asked for the slot map for this long (it may have restarted empty). */
 const SOURCE_QUARANTINE_MS = 10_000
 
-/** The ranges of node-redis's own slot map (`cluster.slots`); replicas only with `withReplicas`. */
+/**
+ * The ranges of node-redis's own slot map (`cluster.slots`); replicas only with `withReplicas`. An
+ * empty host means the node node-redis asked, as in `CLUSTER SLOTS` (`checkSlots`): `emptyHost`
+ * when that is known (the seeds' one host), otherwise such a node is left out.
+ */
 export function rangesOfCluster(
   slots: NodeRedisClusterLike['slots'],
   withReplicas: boolean,
+  emptyHost?: string,
 ): Range[] {
+  const address = (node: NodeRedisClusterNodeLike) => {
+    const at = hostPort(node)
+    return at.host === '' && emptyHost !== undefined ? { host: emptyHost, port: at.port } : at
+  }
   const ranges: Range[] = []
   let current: Range | undefined
   let previous: unknown
@@ -54,10 +63,10 @@ export function rangesOfCluster(
     }
     previous = shard
     current = undefined
-    const master = shard === undefined ? undefined : hostPort(shard.master)
+    const master = shard === undefined ? undefined : address(shard.master)
     // A node no client could reach (port 0, a missing host): as if the slot had no node.
     if (shard === undefined || master === undefined || !validNode(master)) continue
-    const replicas = withReplicas ? (shard.replicas ?? []).map(hostPort) : []
+    const replicas = withReplicas ? (shard.replicas ?? []).map(address) : []
     current = { from: slot, to: slot, master, replicas: replicas.filter(validNode) }
     ranges.push(current)
   }

@@ -169,6 +169,18 @@ export class SlotRefresh {
   }
 }
 
+/**
+ * The host all seeds of `cluster` (node-redis's `rootNodes`) share: the host of the node that
+ * node-redis asked for its map, which an empty host there means. `undefined` when there are none,
+ * or they name more than one host (ambiguous).
+ */
+export function seedHost(cluster: NodeRedisClusterLike): string | undefined {
+  const hosts = new Set(
+    seedsOf(cluster).map((address) => address.slice(0, address.lastIndexOf(':'))),
+  )
+  return hosts.size === 1 ? [...hosts][0] : undefined
+}
+
 /** The seeds' addresses (`host:port`), from node-redis's `rootNodes`. */
 function seedsOf(cluster: NodeRedisClusterLike): string[] {
   const roots = (cluster._options as { rootNodes?: unknown } | undefined)?.rootNodes

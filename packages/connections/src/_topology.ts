@@ -22,7 +22,7 @@ import {
   setReadersOf,
   tableChanged,
 } from './_slot-map.ts'
-import { type MapUse, SlotRefresh } from './_slot-refresh.ts'
+import { type MapUse, SlotRefresh, seedHost } from './_slot-refresh.ts'
 import { SLOT_COUNT } from './_slots.ts'
 import { NodeWatch } from './_topology-watch.ts'
 import type { TrackingClientLike } from './_tracking.ts'
@@ -196,7 +196,8 @@ export class Topology {
   /** Builds the map from node-redis's, once: when the cluster connected. */
   build(): void {
     if (this.#built || this.#closed) return
-    const ranges = rangesOfCluster(this.#cluster.slots, this.#options.readFromReplicas)
+    const withReplicas = this.#options.readFromReplicas
+    const ranges = rangesOfCluster(this.#cluster.slots, withReplicas, seedHost(this.#cluster))
     if (ranges.length === 0) return
     this.#built = true
     this.#apply(ranges)
