@@ -133,8 +133,9 @@ describe('a listing and a delete-by-pattern over keys with names of 60,000 chara
     }
     // Every SCAN over 100 ms (SLOWLOG's threshold, set above). On an idle machine there is none:
     // one key of 60,000 characters costs this pattern some 15 ms. Two busy cores shared with other
-    // test files can stretch that past 100 ms, but only at COUNT 1, and never near a second
-    // (before: one SCAN at COUNT 500 held Redis for 3 to 4 s).
+    // test files can stretch that past 100 ms — at a small COUNT (it doubles only after a call
+    // under 5 ms, as one over short names is: a CI run saw COUNT 2 at 174 ms) — but never near a
+    // second (before: one SCAN at COUNT 500 held Redis for 3 to 4 s).
     const slow = (await cache.connection.command(['SLOWLOG', 'GET', '1000'], {
       text: true,
     })) as unknown[][]
@@ -142,7 +143,7 @@ describe('a listing and a delete-by-pattern over keys with names of 60,000 chara
       .filter((entry) => String((entry[3] as unknown[])[0]).toUpperCase() === 'SCAN')
       .map((entry) => ({ ms: Number(entry[2]) / 1000, count: String((entry[3] as unknown[])[5]) }))
     for (const scan of slowScans) {
-      expect(scan.count, JSON.stringify(slowScans)).toBe('1')
+      expect(Number(scan.count), JSON.stringify(slowScans)).toBeLessThanOrEqual(16)
       expect(scan.ms, JSON.stringify(slowScans)).toBeLessThan(1000)
     }
     expect(failures).toEqual([])
