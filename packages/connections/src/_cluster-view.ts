@@ -163,6 +163,18 @@ export function missed(
 }
 
 /**
+ * The slots of interest (each, or the pinned one) that a round starting at view `before` and
+ * ending at `after` saw move: migrating in either view, or served by another node in `after`.
+ */
+export function movedSlots(before: View, after: View, pinned: number | undefined): number[] {
+  const slots = new Set([...before.moves, ...after.moves].map((move) => move.slot))
+  for (const slot of slotsOf(pinned)) {
+    if (before.owners[slot] !== after.owners[slot]) slots.add(slot)
+  }
+  return [...slots]
+}
+
+/**
  * `nodes` in steps where each migration's source comes before its target (steps of one node
  * each when `single`), in their given order otherwise. Migrations in a cycle (two nodes each
  * migrating a slot to the other) are cut where the walk finds them; `missed` sees to the rest.

@@ -10,11 +10,18 @@
 // again, at most 3 times; a walk that still may have missed keys then fails with a
 // `ConnectionError`, never ends as if complete. A node that refuses `CLUSTER NODES` (an ACL user
 // without `cluster|nodes`, an older proxy) is taken at the slot map's word.
+// A key walk yields each key once: a key of a slot that migrates can be on its source during the
+// source's walk and on its target during the target's, so the keys of the slots that migrate in
+// the walk's view, or moved during it, are remembered (only those: a slot that stays put keeps its
+// keys on one node) and a key yielded already is skipped; a node walked again yields only the
+// keys of those slots, as it yielded the others in its walk before. (A slot that starts migrating
+// during a round is known to move only after it: a key of it yielded in that round is not
+// remembered, and may come again in the next.)
 import { ConnectionError } from '@cachex/core'
 import { scanWalk } from '@cachex/core/internal'
 import type { NodeHandle } from './_cluster-nodes.ts'
-import { holders, look, missed, steps, type WalkSource } from './_cluster-view.ts'
-import { patternSlot } from './_slots.ts'
+import { holders, look, missed, movedSlots, steps, type WalkSource } from './_cluster-view.ts'
+import { keySlot, patternSlot } from './_slots.ts'
 
 export type { WalkSource } from './_cluster-view.ts'
 export { parseClusterNodes } from './_nodes-reply.ts'
@@ -22,19 +29,46 @@ export { parseClusterNodes } from './_nodes-reply.ts'
 /** The rounds of a walk at most: the first, and 3 more of the nodes it may have missed keys on. */
 const ROUNDS = 4
 
+/** What a step of a walk may give again: see `Visit`. */
+interface Repeats {
+  /** The slots migrating in the walk's view, or that moved during it, so far. */
+  moving: ReadonlySet<number>
+  /** The step's nodes were walked before in this walk. */
+  again: boolean
+}
+
+/** What a walk does on one step of nodes. */
+type Visit<T> = (step: NodeHandle[], repeats: Repeats) => AsyncIterable<T>
+
 /**
  * The keys matching `pattern` on every node that may hold some, each reply's keys as one batch
- * (`scanWalk` on each, one node after another). A node walked again may give a key twice. The
- * caller refreshes the map first: SCAN names no key, so no MOVED tells a walk that slots moved.
+ * (`scanWalk` on each, one node after another), each key once (see the module's comment; a batch
+ * may be empty). The caller refreshes the map first: SCAN names no key, so no MOVED tells a walk
+ * that slots moved. Its memory: the names of the keys of the slots that migrate, as walked.
  */
 export function walkCluster(
   source: WalkSource,
   pattern: string,
   count: number,
 ): AsyncGenerator<Array<string | Buffer>> {
-  return inRounds(source, patternSlot(pattern), true, (step) =>
-    scanWalk((args) => source.onNode(step[0] as NodeHandle, args), pattern, count),
-  )
+  /** The keys yielded of the `moving` slots (a Buffer's by its bytes). */
+  const yielded = new Set<string>()
+  return inRounds(source, patternSlot(pattern), true, async function* (step, repeats) {
+    const walk = scanWalk((args) => source.onNode(step[0] as NodeHandle, args), pattern, count)
+    for await (const batch of walk) {
+      if (repeats.moving.size === 0 && !repeats.again) {
+        yield batch
+        continue
+      }
+      yield batch.filter((key) => {
+        if (!repeats.moving.has(keySlot(key))) return !repeats.again
+        const name = typeof key === 'string' ? `s${key}` : `b${key.toString('latin1')}`
+        if (yielded.has(name)) return false
+        yielded.add(name)
+        return true
+      })
+    }
+  })
 }
 
 /**
@@ -53,13 +87,14 @@ export async function flushCluster(source: WalkSource): Promise<void> {
 /**
  * Runs `visit` on each step of nodes (one node each when `single`), in rounds until a round
  * leaves no node that may have missed keys (see the module's comment). `pinned`: the one slot of
- * interest, or every slot.
+ * interest, or every slot. `visit` is told the slots that migrate or moved so far, and whether
+ * the step's nodes were walked before.
  */
 async function* inRounds<T>(
   source: WalkSource,
   pinned: number | undefined,
   single: boolean,
-  visit: (step: NodeHandle[]) => AsyncIterable<T>,
+  visit: Visit<T>,
 ): AsyncGenerator<T> {
   const owner = pinned === undefined ? undefined : source.masterOf(pinned)
   // A pinned slot no node of the map serves: every primary is walked, for every slot.
@@ -67,6 +102,7 @@ async function* inRounds<T>(
   const first = owner === undefined ? source.primaries() : [owner]
   let before = await look(source, first, slot)
   let nodes = [...new Set([...first, ...holders(before, slot)])]
+  const moving = new Set(before.moves.map((move) => move.slot))
   // The map named another node for some slot: it is asked for again, for the calls after.
   if (nodes.length > first.length) void source.refresh()
   /** The step at which each node's last walk started. */
@@ -75,10 +111,12 @@ async function* inRounds<T>(
   for (let round = 1; ; round++) {
     for (const step of steps(nodes, before.moves, single)) {
       at++
+      const again = step.every((node) => walks.has(node))
       for (const node of step) walks.set(node, at)
-      yield* visit(step)
+      yield* visit(step, { moving, again })
     }
     const after = await look(source, [...walks.keys()], slot)
+    for (const moved of movedSlots(before, after, slot)) moving.add(moved)
     nodes = missed(before, after, walks, slot)
     if (nodes.length === 0) return
     if (round >= ROUNDS) {
