@@ -5,7 +5,7 @@
 import { type Cache, type CreateCacheOptions, createCache } from '@cachex/redis'
 import { type RedisServer, startRedis, uniquePrefix } from '@cachex/test-utils'
 import { createClient } from '@redis/client'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { eventually } from './local-tier-helpers.ts'
 
 let server: RedisServer
@@ -20,9 +20,15 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
-  await Promise.all(opened.map((c) => c.close()))
   await raw?.close()
   await server?.stop()
+})
+
+// Each test's caches are closed after it: one left open through the restart below reconnects
+// later, and a reconnection anywhere in the process makes every connection send its scripts
+// with EVAL again (`Connection.generation`) — in the middle of the next test's count of EVALs.
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((c) => c.close()))
 })
 
 beforeEach(async () => {
@@ -78,6 +84,8 @@ describe('scripts on a server that does not have them yet', () => {
       await eventually(async () => (await cache.set('r', 10).catch(() => false)) === true)
       const [incremented, read] = await Promise.all([cache.incr('r'), cache.get('r')])
       expect([incremented, read]).toEqual([11, 11])
+      // Closed before the next restart, which it would reconnect after.
+      await cache.close()
     }
   })
 
