@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { CachexError, ConnectionError } from '../src/index.ts'
 import { type ClusterEnv, cmd, resp, setupCluster } from './_cluster-proxies.ts'
+import { roundTrips } from './helpers.ts'
 
 let env: ClusterEnv
 beforeAll(async () => {
@@ -27,18 +28,7 @@ async function settle(p: Promise<unknown>): Promise<{ value?: unknown; error?: u
 
 /** Whether a set+get roundtrip works within `ms`. */
 async function works(cache: ReturnType<ClusterEnv['newCache']>, ms: number): Promise<boolean> {
-  const until = Date.now() + ms
-  while (Date.now() < until) {
-    try {
-      const v = Math.random()
-      await cache.set('bad-slots:works', v)
-      if ((await cache.get('bad-slots:works')) === v) return true
-    } catch {
-      // not yet
-    }
-    await new Promise((r) => setTimeout(r, 200))
-  }
-  return false
+  return (await roundTrips(cache, 'bad-slots:works', ms)).ok
 }
 
 /** The longest the event loop was blocked while `run` ran (a 20 ms ticker). */

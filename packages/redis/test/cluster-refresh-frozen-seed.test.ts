@@ -8,6 +8,7 @@ import { freePort } from '@cachex/test-utils'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { ConnectionError } from '../src/index.ts'
 import { type ClusterEnv, cmd, setupCluster } from './_cluster-proxies.ts'
+import { roundTrips } from './helpers.ts'
 
 let env: ClusterEnv
 beforeAll(async () => {
@@ -34,18 +35,7 @@ async function silentServer(port: number): Promise<{ server: Server; sockets: Se
 
 /** Whether a set+get roundtrip works within `ms`. */
 async function works(cache: ReturnType<ClusterEnv['newCache']>, ms: number): Promise<boolean> {
-  const until = performance.now() + ms
-  while (performance.now() < until) {
-    try {
-      const v = Math.random()
-      await cache.set('frozen-seed:works', v)
-      if ((await cache.get('frozen-seed:works')) === v) return true
-    } catch {
-      // not yet
-    }
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  return false
+  return (await roundTrips(cache, 'frozen-seed:works', ms, 100)).ok
 }
 
 for (const kind of ['accepts and never answers', 'refuses the connection'] as const) {

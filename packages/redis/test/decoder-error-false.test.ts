@@ -7,11 +7,12 @@
 // cluster node).
 
 import { createServer, type Socket } from 'node:net'
-import { type Cache, CachexError, ConnectionError, createCache } from '@cachex/redis'
+import { CachexError, ConnectionError, createCache } from '@cachex/redis'
 import { delay, redisCall, startCluster, startSentinels, uniquePrefix } from '@cachex/test-utils'
 import { createClient } from '@redis/client'
 import { expect, it } from 'vitest'
 import { proxiedRedis, type RespProxy, startProxy, type Tamper } from './_resp-proxy.ts'
+import { recovers } from './helpers.ts'
 
 /** How long a call or the recovery may take: under `SOCKET_TIMEOUT_S`. */
 const BOUND_MS = 15_000
@@ -44,24 +45,6 @@ async function settle(call: Promise<unknown>): Promise<Outcome> {
   }
 }
 
-/** Waits until a set and a get go through again, at most `BOUND_MS`. */
-async function recovers(cache: Cache, key: string): Promise<void> {
-  const until = Date.now() + BOUND_MS
-  let last: unknown
-  while (Date.now() < until) {
-    try {
-      const value = Math.random()
-      await cache.set(key, value)
-      if ((await cache.get(key)) === value) return
-      last = 'a get resolved another value'
-    } catch (error) {
-      last = error
-    }
-    await delay(200)
-  }
-  throw new Error(`the cache did not work again within ${BOUND_MS} ms: ${String(last)}`)
-}
-
 it("a value longer than V8's longest string, read as text: the get rejects at once, no get resolves another key's value", async () => {
   const cache = createCache({
     location: fx.redis.url,
@@ -90,7 +73,7 @@ it("a value longer than V8's longest string, read as text: the get rejects at on
     )
     if ('value' in small) expect(small.value).toBe('the value of small')
     else expect(small.error, String(small.error)).toBeInstanceOf(CachexError)
-    await recovers(cache, 'recover')
+    await recovers(cache, 'recover', BOUND_MS)
     expect(await cache.get('small')).toBe('the value of small')
     expect(crashes.map(String)).toEqual([])
   } finally {
@@ -138,7 +121,7 @@ it('a client handed in that got a reply no command waited for is used again once
     fx.proxy.tamper = tamper
     expect(await cache.get('x')).toBe('value-of-x')
     expect(extra).toBe(1)
-    await recovers(cache, 'recover')
+    await recovers(cache, 'recover', BOUND_MS)
     expect(await cache.get('x')).toBe('value-of-x')
     expect(crashes.map(String)).toEqual([])
   } finally {
@@ -172,7 +155,7 @@ it('a credentials provider that fails with a TypeError is not reported as an unr
     const first = await outcome(cache.get('k'))
     expect(first).not.toMatch(/could not be read/)
     expect(await outcome(cache.get('k'))).not.toMatch(/could not be read/)
-    await recovers(cache, 'recover')
+    await recovers(cache, 'recover', BOUND_MS)
     expect(crashes.map(String)).toEqual([])
   } finally {
     await cache.close()

@@ -9,6 +9,7 @@ import { startCluster, startSentinels, type TestCluster, uniquePrefix } from '@c
 import { createClient } from '@redis/client'
 import { expect, it } from 'vitest'
 import { proxiedRedis, type RespProxy, startProxy, type Tamper } from './_resp-proxy.ts'
+import { recovers } from './helpers.ts'
 
 /** A reply starting with a type byte RESP does not have. */
 const BAD_TYPE = '?x\r\n'
@@ -69,24 +70,6 @@ function expectOwnValueOrTyped(outcome: Outcome, expected: unknown, label: strin
   }
 }
 
-/** Waits until a set and a get go through again, at most `BOUND_MS`. */
-async function recovers(cache: Cache, key: string): Promise<void> {
-  const until = Date.now() + BOUND_MS
-  let last: unknown
-  while (Date.now() < until) {
-    try {
-      const value = Math.random()
-      await cache.set(key, value)
-      if ((await cache.get(key)) === value) return
-      last = 'a get resolved another value'
-    } catch (error) {
-      last = error
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
-  throw new Error(`the cache did not work again within ${BOUND_MS} ms: ${String(last)}`)
-}
-
 /** A cache through `url`, whose socketTimeout reset could not be what ends a stuck call. */
 function open(url: string): Cache {
   return createCache({ location: url, socketTimeout: SOCKET_TIMEOUT_S, socketConnectTimeout: 2 })
@@ -121,7 +104,7 @@ async function garbledGet(
   for (const [i, o] of outLater.entries()) {
     expectOwnValueOrTyped(o, `value-of-${keys[i + 2]}`, `get('${keys[i + 2]}')`)
   }
-  await recovers(cache, 'recover')
+  await recovers(cache, 'recover', BOUND_MS)
   for (const k of keys) expect(await cache.get(k)).toBe(`value-of-${k}`)
   expect(crashes.map(String)).toEqual([])
 }
@@ -163,7 +146,7 @@ it('a GET reply with a type byte RESP does not have, on a client handed in', asy
     client.destroy()
     expectOwnValueOrTyped(await a, 'value-of-a', "get('a')")
     await client.connect()
-    await recovers(cache, 'recover')
+    await recovers(cache, 'recover', BOUND_MS)
     expect(await cache.get('b')).toBe('value-of-b')
     expect(crashes.map(String)).toEqual([])
   } finally {
@@ -184,7 +167,7 @@ for (const [label, name, reply] of [
     try {
       const first = await settle(cache.get('handshake-key'))
       expectOwnValueOrTyped(first, undefined, 'the first get')
-      await recovers(cache, 'handshake-key')
+      await recovers(cache, 'handshake-key', BOUND_MS)
       expect(crashes.map(String)).toEqual([])
     } finally {
       fx.proxy.tamper = undefined
@@ -240,7 +223,7 @@ it("a sentinel's reply with a type byte RESP does not have", async () => {
     tamperOnce([sentinelProxy], 'SENTINEL', BAD_TYPE, (args) => args[1]?.toUpperCase() === 'MASTER')
     const first = await settle(cache.get('sentinel-key'))
     expectOwnValueOrTyped(first, undefined, 'the first get')
-    await recovers(cache, 'sentinel-key')
+    await recovers(cache, 'sentinel-key', BOUND_MS)
     expect(crashes.map(String)).toEqual([])
   } finally {
     sentinelProxy.tamper = undefined

@@ -322,3 +322,35 @@ export async function halfMoved(
   await move.migrate([rkey])
   return move
 }
+
+/**
+ * Whether a set and a get of `key` round trip on `cache` within `ms` (tried every `everyMs`), and
+ * what the last try met when not: its error, or a get that resolved another value.
+ */
+export async function roundTrips(
+  cache: Pick<Cache, 'set' | 'get'>,
+  key: string,
+  ms: number,
+  everyMs = 200,
+): Promise<{ ok: boolean; last: unknown }> {
+  const until = performance.now() + ms
+  let last: unknown
+  while (performance.now() < until) {
+    try {
+      const value = Math.random()
+      await cache.set(key, value)
+      if ((await cache.get(key)) === value) return { ok: true, last: undefined }
+      last = 'a get resolved another value'
+    } catch (error) {
+      last = error
+    }
+    await new Promise((resolve) => setTimeout(resolve, everyMs))
+  }
+  return { ok: false, last }
+}
+
+/** Waits until a set and a get of `key` go through again (`roundTrips`); throws after `ms`. */
+export async function recovers(cache: Pick<Cache, 'set' | 'get'>, key: string, ms: number) {
+  const { ok, last } = await roundTrips(cache, key, ms)
+  if (!ok) throw new Error(`the cache did not work again within ${ms} ms: ${String(last)}`)
+}
