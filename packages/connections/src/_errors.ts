@@ -15,7 +15,7 @@ import { ErrorReply } from '@redis/client'
 export function toCachexError(error: unknown, secrets: readonly string[] = []): CachexError {
   if (error instanceof CachexError) return error
   const raw = error instanceof Error ? error.message : String(error)
-  const message = withHelloHint(redact(raw, secrets))
+  const message = withHandshakeHint(redact(raw, secrets))
   const cause = scrub(error, secrets)
   if (error instanceof ErrorReply) return new ResponseError(message, { cause })
   const name = error instanceof Error ? error.constructor.name : ''
@@ -125,19 +125,27 @@ function withoutPrefixes(text: string, secret: string): string {
 const CUT_SHORT = /^(?:$|['"`]|\.\.\.|…|\r|\n)/
 
 /**
- * `message` with what an unknown `HELLO` means: the server is older than Redis 6 or has `HELLO`
- * renamed away, and node-redis opens every connection with `HELLO 3` (RESP3), which cachex's
- * local tier needs too. The server's words alone read as if cachex sent something wrong.
+ * `message` with what an unknown command of the handshake means, once: `HELLO` — the server is
+ * older than Redis 6 or has `HELLO` renamed away, and node-redis opens every connection with
+ * `HELLO 3` (RESP3), which cachex's local tier needs too; `SELECT` — renamed or disabled (as
+ * managed services do), with which node-redis chooses a database other than 0. The server's words
+ * alone read as if cachex sent something wrong.
  */
-function withHelloHint(message: string): string {
-  if (!/unknown command [`']HELLO[`']/i.test(message) || message.includes(HELLO_HINT)) {
-    return message
-  }
-  return `${message.trimEnd()} (${HELLO_HINT})`
+function withHandshakeHint(message: string): string {
+  const hint = /unknown command [`']HELLO[`']/i.test(message)
+    ? HELLO_HINT
+    : /unknown command [`']SELECT[`']/i.test(message)
+      ? SELECT_HINT
+      : undefined
+  if (hint === undefined || message.includes(hint)) return message
+  return `${message.trimEnd()} (${hint})`
 }
 
 const HELLO_HINT =
   'the server does not know HELLO, with which node-redis opens each connection: it is older than Redis 6 — cachex needs 6 or later — or HELLO is renamed or disabled there'
+
+const SELECT_HINT =
+  'the server does not know SELECT, with which node-redis opens a connection to a database other than 0: SELECT is renamed or disabled there, as managed services do — use database 0 (no /db in the URL)'
 
 const TLS_HINT =
   'the TLS handshake did not complete — is the server configured for TLS? Use redis:// for a plain server'

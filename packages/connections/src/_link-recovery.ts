@@ -165,14 +165,15 @@ export class LinkRecovery {
   }
 
   /**
-   * The server refused the handshake of a client cachex made (`isRefusedHandshake`). node-redis
-   * would try again every 2 s at most, on each client of a pool, for as long as the connection is
-   * open: each try a failed authentication in the server's ACL log, and the same refusal until
-   * an operator changes the password or the ACL. The client is dropped for a fresh one, not yet
-   * connected, and connected after `refusedRetryDelay` (10 s, doubling up to 5 minutes; the
-   * backoff starts over once connected); calls fail fast with the refusal meanwhile (see
-   * `ClientLink.refuse` for the one try a call may make). A client of the user's keeps its own
-   * strategy.
+   * The server refused the handshake of a client cachex made (`isRefusedHandshake`: its
+   * credentials, or a command of the handshake the ACL forbids or the server does not know).
+   * node-redis would try again every 2 s at most, on each client of a pool, for as long as the
+   * connection is open: each try a failed authentication in the server's ACL log, and the same
+   * refusal until an operator changes the password, the ACL or the server's configuration. The
+   * client is dropped for a fresh one, not yet connected, and connected after `refusedRetryDelay`
+   * (10 s, doubling up to 5 minutes; the backoff starts over once connected); calls fail fast
+   * with the refusal meanwhile (see `ClientLink.refuse` for the one try a call may make). A
+   * client of the user's keeps its own strategy.
    */
   refused(): void {
     const make = this.#options.makeClient

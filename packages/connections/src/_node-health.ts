@@ -1,5 +1,5 @@
 import { ErrorReply } from '@redis/client'
-import { refusedCommand, type Warn, warner } from './_acl.ts'
+import { commandRefusal, refusalRemedy, refusalWords, type Warn, warner } from './_acl.ts'
 import type { NodeClients, NodeHandle, NodeSender } from './_cluster-nodes.ts'
 import { within } from './_connect.ts'
 import { isClientClosed } from './_errors.ts'
@@ -94,9 +94,10 @@ export function markDown(
 
 /**
  * Asks a replica for `INFO replication`; it serves reads only when it reports a live link, and
- * `onOut` is told when this check takes it out of the rotation it served in. A user who may not
- * run `INFO` (an ACL refusal, `NOPERM`) is not asked again: the replica serves no reads, and that
- * is reported once per cluster connection.
+ * `onOut` is told when this check takes it out of the rotation it served in. A replica that may
+ * not run `INFO` — an ACL refusal (`NOPERM`), or `INFO` renamed or disabled there (`ERR unknown
+ * command`) — is not asked again: it serves no reads, and that is reported once per cluster
+ * connection.
  */
 export async function checkReplica(context: HealthContext, node: NodeHandle): Promise<void> {
   if (node.infoRefused) return
@@ -113,12 +114,13 @@ export async function checkReplica(context: HealthContext, node: NodeHandle): Pr
     state = replicaStateOf(info)
   } catch (error) {
     state = undefined
-    if (refusedCommand(error) === 'info') {
+    const refusal = commandRefusal(error)
+    if (refusal?.command === 'info') {
       node.infoRefused = true
       if (!warned.has(context.nodes)) {
         warned.add(context.nodes)
         ;(context.warn ?? warner())(
-          `cachex: the Redis user may not run INFO on the cluster replica ${node.address} (NOPERM), which cachex needs to check that a replica is in sync with its primary (INFO replication): reads stay on the primaries (readFromReplicas has no effect). Grant the command ('+info') to read from the replicas.`,
+          `cachex: on the cluster replica ${node.address}, INFO ${refusalWords(refusal)}, and cachex needs it to check that a replica is in sync with its primary (INFO replication): reads stay on the primaries (readFromReplicas has no effect). ${refusalRemedy(refusal, '+info')} to read from the replicas.`,
         )
       }
     }

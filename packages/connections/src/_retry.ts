@@ -1,6 +1,7 @@
 // When a connection is tried again, and what a refused handshake says: the retry schedules (an
 // unreachable server's short steps, a refused password's long ones) and the words of the hint.
 import { ErrorReply } from '@redis/client'
+import { commandRefusal } from './_acl.ts'
 
 /** Milliseconds before the first reconnection attempt after a failed one. */
 export const FIRST_RECONNECT_DELAY = 100
@@ -28,8 +29,9 @@ export const REFUSED_MAX_RETRY_MS = 300_000
  * Milliseconds to wait before trying again a connection whose handshake the server refused
  * `refusals` times in a row (0 for the first refusal): 10 s, doubling up to 5 minutes, each
  * shortened by up to 20 % at random (see `reconnectDelay`). A refusal stands until an operator
- * changes the password or the ACL, and every try lands in the server's ACL log as a failed
- * authentication: `reconnectDelay`'s 2 s, on every connection of every process, floods it.
+ * changes the password, the ACL or the server's configuration, and every try lands in the
+ * server's ACL log as a failed authentication: `reconnectDelay`'s 2 s, on every connection of
+ * every process, floods it.
  */
 export function refusedRetryDelay(refusals: number): number {
   const base = Math.min(
@@ -42,16 +44,40 @@ export function refusedRetryDelay(refusals: number): number {
 /**
  * Whether `error`, or an error it wraps, is a connection's handshake refused: by the server with
  * an error reply — wrong credentials or an unknown user (`WRONGPASS`), none given where it
- * requires them (`NOAUTH`), or a user the ACL forbids a command of the handshake (`NOPERM`) — or
- * a TLS certificate refused either way (`isCertificateRefusal`). The server is up; trying again
- * meets the same refusal until the configuration changes, and no failover changes it.
+ * requires them (`NOAUTH`), a user the ACL forbids a command of the handshake (`NOPERM`), or a
+ * command of the handshake the server does not know, renamed or disabled there (`ERR unknown
+ * command 'SELECT'`, as managed services rename commands away; `HELLO` on a server older than
+ * Redis 6: see `HANDSHAKE_COMMANDS`) — or a TLS certificate refused either way
+ * (`isCertificateRefusal`). The server is up; trying again meets the same refusal until the
+ * configuration changes, and no failover changes it. An unknown command of a call's own is no
+ * refused handshake: node-redis rejects that call with it, and emits no error.
  */
 export function isRefusedHandshake(error: unknown): boolean {
   for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if (e instanceof ErrorReply && /^(WRONGPASS|NOAUTH|NOPERM)\b/.test(e.message)) return true
+    if (!(e instanceof ErrorReply)) continue
+    if (/^(WRONGPASS|NOAUTH|NOPERM)\b/.test(e.message)) return true
+    const refusal = commandRefusal(e)
+    if (refusal?.unknown === true && HANDSHAKE_COMMANDS.has(refusal.command)) return true
   }
   return isCertificateRefusal(error)
 }
+
+/**
+ * The commands node-redis may send to open a connection, whose failure fails the connection (as
+ * `commandRefusal` names them): `HELLO` (RESP3, with the credentials), `AUTH` (RESP2), `CLIENT
+ * SETNAME` (a `name`, RESP2), `SELECT` (a database other than 0), `READONLY` (a cluster
+ * replica's), `CLIENT TRACKING` (a tracking connection's); `CLIENT` alone where the reply's
+ * arguments are cut (`redact`). Not `CLIENT SETINFO`, whose failure node-redis ignores.
+ */
+const HANDSHAKE_COMMANDS: ReadonlySet<string> = new Set([
+  'hello',
+  'auth',
+  'client',
+  'client|setname',
+  'select',
+  'readonly',
+  'client|tracking',
+])
 
 /**
  * Whether `error`, emitted by a node-redis client, says that it could not read a reply — not that

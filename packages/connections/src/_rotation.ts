@@ -1,5 +1,12 @@
 import { type CommandRoute, type RedisArgument, TimeoutError } from '@cachex/core'
-import { refusedCommand, type Warn, warner } from './_acl.ts'
+import {
+  type CommandRefusal,
+  commandRefusal,
+  refusalRemedy,
+  refusalWords,
+  type Warn,
+  warner,
+} from './_acl.ts'
 import { isBusyReply, isReplicaFailure } from './_errors.ts'
 import { type ReplicaState, replicaState, verdict } from './_replica-verdict.ts'
 import { isRefusedHandshake } from './_retry.ts'
@@ -22,7 +29,10 @@ interface Member {
   /** `performance.now()` until which it is left out, after a read timed out on it. */
   benchedUntil: number
   checking: boolean
-  /** The ACL user may not run `INFO` on it: it is never checked again, and serves no reads. */
+  /**
+   * It may not run `INFO` (the ACL user lacks it, or it is renamed or disabled there): it is never
+   * checked again, and serves no reads.
+   */
   refused: boolean
 }
 
@@ -49,8 +59,9 @@ export interface RotationOptions {
    */
   onOut?(node: StandaloneConnection): void
   /**
-   * Where to say, once, that a replica cannot be checked because the ACL user may not run `INFO`
-   * (reads then stay on the primary). @default `warner()` (Node's `process.emitWarning`)
+   * Where to say, once, that a replica cannot be checked because it may not run `INFO` — the ACL
+   * user lacks it, or it is renamed or disabled there (reads then stay on the primary).
+   * @default `warner()` (Node's `process.emitWarning`)
    */
   warn?: Warn
 }
@@ -170,8 +181,9 @@ export class ReplicaRotation {
   }
 
   /**
-   * Asks `INFO replication` and `INFO server` of one candidate (one round trip). A user who may
-   * not run `INFO` (an ACL refusal, `NOPERM`) is not asked again: the node never serves reads.
+   * Asks `INFO replication` and `INFO server` of one candidate (one round trip). A node that may
+   * not run `INFO` — an ACL refusal (`NOPERM`), or `INFO` renamed or disabled there (`ERR unknown
+   * command`, as managed services do) — is not asked again: the node never serves reads.
    */
   #check(member: Member): void {
     if (member.checking || member.refused || this.#closed) return
@@ -205,20 +217,21 @@ export class ReplicaRotation {
       (error: unknown) => {
         member.checking = false
         member.generation = -1
-        if (refusedCommand(error) === 'info' && this.#members.get(node) === member) {
+        const refusal = commandRefusal(error)
+        if (refusal?.command === 'info' && this.#members.get(node) === member) {
           member.refused = true
-          this.#refused()
+          this.#refused(refusal)
         }
       },
     )
   }
 
   /** Says once that the replicas cannot be checked, so that reads stay on the primary. */
-  #refused(): void {
+  #refused(refusal: CommandRefusal): void {
     if (this.#warned) return
     this.#warned = true
     ;(this.#options.warn ?? warner())(
-      "cachex: the Redis user may not run INFO on a read replica (NOPERM), which cachex needs to check that a replica is in sync with its primary (INFO replication): reads stay on the primary. Grant the command ('+info') to read from the replicas.",
+      `cachex: on a read replica, INFO ${refusalWords(refusal)}, and cachex needs it to check that a replica is in sync with its primary (INFO replication): reads stay on the primary. ${refusalRemedy(refusal, '+info')} to read from the replicas.`,
     )
   }
 }

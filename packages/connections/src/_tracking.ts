@@ -1,7 +1,15 @@
 // The tracking connection of the local tier: a dedicated RESP3 client with
 // `CLIENT TRACKING on BCAST PREFIX …`, whose invalidation pushes are reported to a listener.
 import type { Tracking, TrackingListener } from '@cachex/core'
-import { refusedCommand, WARN_ONCE_FOR, type Warn, warner, warnOnce } from './_acl.ts'
+import {
+  commandRefusal,
+  refusalRemedy,
+  refusalWords,
+  WARN_ONCE_FOR,
+  type Warn,
+  warner,
+  warnOnce,
+} from './_acl.ts'
 import { destroyClient } from './_connect.ts'
 import { isRefusedHandshake, isUnreadableReply, refusedRetryDelay } from './_retry.ts'
 import { UnreadableBackoff } from './_unreadable.ts'
@@ -22,14 +30,16 @@ export interface TrackingClientLike {
  * each reconnection, after which the server has forgotten the tracking state) it switches the
  * connection to BCAST mode for `prefixes` and reports `up`; on every error or end it reports
  * `down`. node-redis reconnects by itself (the client's reconnect strategy, every 2 s at most),
- * but not after an ACL refusal (`NOPERM`: a user who may not run `CLIENT TRACKING`, which
- * node-redis sends in the handshake of a client made with `emitInvalidate`), which the next
- * attempt would meet too: the client is closed, tracking stays down (the local tier stays off),
- * `warn` says so once per `listener` (per the group of a listener that names one,
- * `WARN_ONCE_FOR`), and it is tried again after `refusedRetryDelay` (10 s, then twice as late each
- * time, up to 5 minutes: the permission may be granted meanwhile). A handshake refused for its
- * credentials (a wrong password) backs off the same way, without a warning: the cache's own
- * connection reports that refusal to every call.
+ * but not after a command refused for good (`commandRefusal`: a user the ACL forbids `CLIENT
+ * TRACKING`, which node-redis sends in the handshake of a client made with `emitInvalidate`,
+ * `NOPERM`; or `CLIENT` renamed or disabled on the server, `ERR unknown command 'CLIENT'`, as
+ * managed services do), which the next attempt would meet too: the client is closed, tracking
+ * stays down (the local tier stays off), `warn` says so once per `listener` (per the group of a
+ * listener that names one, `WARN_ONCE_FOR`), and it is tried again after `refusedRetryDelay`
+ * (10 s, then twice as late each time, up to 5 minutes: the permission may be granted, or the
+ * command enabled, meanwhile). A handshake refused for its credentials (a wrong password) backs
+ * off the same way, without a warning: the cache's own connection reports that refusal to every
+ * call.
  */
 export function startTracking(
   client: TrackingClientLike,
@@ -41,7 +51,7 @@ export function startTracking(
   /** Counts connections, so that a late `up` of a lost one is not reported. */
   let generation = 0
   let isUp = false
-  /** ACL refusals in a row; the next try waits the longer. */
+  /** Refusals in a row (the ACL's, a command unknown); the next try waits the longer. */
   let refusals = 0
   let retry: NodeJS.Timeout | undefined
   const down = () => {
@@ -75,25 +85,26 @@ export function startTracking(
       retry.unref()
       return
     }
-    const command = refusedCommand(error)
+    const refusal = commandRefusal(error)
+    const command = refusal?.command
     // The keepalive (`pingInterval`) refused by the ACL: the connection is fine, and the refused
     // `PING` still reached the server, which keeps it from closing the connection as idle.
     if (command === 'ping') return
     down()
     // A wrong password refuses this connection as it refuses the cache's own, which reports it.
-    if ((command === undefined && !isRefusedHandshake(error)) || closed) return
+    if ((refusal === undefined && !isRefusedHandshake(error)) || closed) return
     // node-redis would try again every 2 s, forever, each time refused: back off instead.
     if (client.isOpen) client.destroy()
-    if (command !== undefined) {
+    if (refusal !== undefined) {
       const key = (listener as { [WARN_ONCE_FOR]?: object })[WARN_ONCE_FOR] ?? listener
       const what =
         command === 'client|tracking'
           ? 'CLIENT TRACKING'
-          : `${command.toUpperCase()} (on its tracking connection)`
+          : `${refusal.command.replace('|', ' ').toUpperCase()} (on its tracking connection)`
       warnOnce(
         key,
         warn,
-        `cachex: the Redis user may not run ${what} (NOPERM), which the local tier needs to hear of writes: the local tier stays off (localStats().tracking is false), and its tracking connection is tried again less and less often (after 10 s, then up to every 5 minutes). Grant the command ('+client|tracking') to use the local tier.`,
+        `cachex: ${what} ${refusalWords(refusal)}, and the local tier needs it to hear of writes: the local tier stays off (localStats().tracking is false), and its tracking connection is tried again less and less often (after 10 s, then up to every 5 minutes). ${refusalRemedy(refusal, '+client|tracking')} to use the local tier.`,
       )
     }
     clearTimeout(retry)
