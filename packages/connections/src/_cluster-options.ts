@@ -3,6 +3,7 @@ import { createCluster } from '@redis/client'
 import type { NodeRedisClusterLike } from './_cluster-nodes.ts'
 import { parseLocation } from './_location.ts'
 import { type Credentials, checkCredentials, checkUserHasPassword } from './_options.ts'
+import { ownConnectionOptions } from './_own.ts'
 import { SeedProbes, trackSeedProbes } from './_seed-probes.ts'
 import { refuseServerOptions } from './_standalone-options.ts'
 import { parseRedisUrl, redactUrl } from './url.ts'
@@ -75,9 +76,10 @@ export function isNodeRedisCluster(value: unknown): value is NodeRedisClusterLik
  * change if the nodes serve TLS only (`withPlainHintText`).
  */
 export function clusterFromSeeds(
-  options: ClusterOptions,
+  given: ClusterOptions,
   connectTimeoutMs: number,
 ): { cluster: NodeRedisClusterLike; secrets: string[]; where: string; plainAdvice?: string } {
+  const options = ownConnectionOptions(given)
   const location = options.location
   const urls = seedUrls(location)
   const seeds = urls.map((url) => ({ url, address: parseRedisUrl(url) }))
@@ -94,7 +96,7 @@ export function clusterFromSeeds(
     }
   }
   const withAuth = seeds.find(({ address }) => address.password !== undefined)?.address
-  const extra = (options.clientOptions ?? {}) as Credentials & { socket?: object }
+  const extra = (options.clientOptions ?? Object.create(null)) as Credentials & { socket?: object }
   refuseServerOptions(extra, 'clientOptions')
   checkCredentials({ password: options.password })
   checkCredentials(extra, 'clientOptions.')

@@ -92,7 +92,7 @@ export class GivenSentinelConnection implements Connection {
     const { connectTimeoutMs, deadlines } = callBounds(options)
     this.#connectTimeoutMs = connectTimeoutMs
     this.#deadlines = deadlines
-    const extra = (options.sentinelOptions ?? {}) as SentinelConnectionOptions
+    const extra = (options.sentinelOptions ?? Object.create(null)) as SentinelConnectionOptions
     const sentinel = options.location as RedisSentinelLike
     this.#sentinel = sentinel
     this.#closeSentinel = options.closeConnection ?? false

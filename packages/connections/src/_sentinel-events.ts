@@ -25,7 +25,9 @@ export function sentinelClientOptions(
   extra: SentinelConnectionOptions,
   connectTimeoutMs: number,
 ): SentinelWatchOptions['clientOptions'] {
-  const clientOptions = (extra.clientOptions ?? {}) as Credentials & { socket?: object }
+  const clientOptions = (extra.clientOptions ?? Object.create(null)) as Credentials & {
+    socket?: object
+  }
   return {
     ...clientOptions,
     username: extra.username ?? clientOptions.username,

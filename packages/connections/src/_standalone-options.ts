@@ -147,7 +147,8 @@ export function clientSource(options: StandaloneOptions, connectTimeoutMs: numbe
   }
   const url = singleUrl(location)
   const address = parseRedisUrl(url)
-  const extra = (options.clientOptions ?? {}) as Credentials & { socket?: object }
+  // Without a prototype when none is given: `Object.prototype.socket` is no option of the caller's.
+  const extra = (options.clientOptions ?? Object.create(null)) as Credentials & { socket?: object }
   refuseServerOptions(extra, 'clientOptions')
   checkCredentials({ password: options.password })
   checkCredentials(extra, 'clientOptions.')

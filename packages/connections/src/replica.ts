@@ -10,6 +10,7 @@ import {
 import { SERVER_EPOCH } from '@cachex/core/internal'
 import { Lifecycle } from './_lifecycle.ts'
 import { DEFAULT_URL, parseLocation } from './_location.ts'
+import { ownConnectionOptions } from './_own.ts'
 import { firstHealthy, ReplicaRotation, readBatchOn, readOn } from './_rotation.ts'
 import { scriptEpoch } from './_scripts.ts'
 import { DEFAULT_CONNECT_TIMEOUT, secondsToMs } from './_seconds.ts'
@@ -84,7 +85,8 @@ class ReplicaConnection implements Connection {
   #closing: Promise<void> | undefined
   #started = false
 
-  constructor(options: ReplicaOptions) {
+  constructor(given: ReplicaOptions) {
+    const options = ownConnectionOptions(given)
     const location = options.location ?? DEFAULT_URL
     if (isNodeRedisClient(location)) {
       throw new InvalidArgumentError(

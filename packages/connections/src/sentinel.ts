@@ -16,6 +16,7 @@ import { FailoverGate } from './_failover.ts'
 import { GivenSentinelConnection } from './_given-sentinel.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import { type Credentials, checkUserHasPassword } from './_options.ts'
+import { ownConnectionOptions } from './_own.ts'
 import { firstHealthy, ReplicaRotation, readBatchOn, readOn } from './_rotation.ts'
 import { scriptEpoch } from './_scripts.ts'
 import { invalidAddress, invalidPrimaryError } from './_sentinel-address.ts'
@@ -64,7 +65,8 @@ export { isRedisSentinel } from './_sentinel-options.ts'
  * `location` is used as it is instead: node-redis routes each command and follows failovers
  * itself, and `client()` resolves it.
  */
-export function sentinel(options: SentinelOptions = {}): Connection {
+export function sentinel(given: SentinelOptions = {}): Connection {
+  const options = ownConnectionOptions(given)
   return isRedisSentinel(options.location)
     ? new GivenSentinelConnection(options)
     : new SentinelConnection(options)

@@ -15,6 +15,7 @@ import { isClientClosed, isDisconnected, toCachexError, withClusterHint } from '
 import { type LeasedCommand, leasedReply, onPool } from './_leased-batch.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import { type ReplyForm, replyForm } from './_options.ts'
+import { ownConnectionOptions } from './_own.ts'
 import { scriptEpoch } from './_scripts.ts'
 import { ClientLink } from './_standalone-link.ts'
 import { clientSource, type StandaloneOptions } from './_standalone-options.ts'
@@ -90,7 +91,8 @@ export class StandaloneConnection implements Connection {
    */
   readonly #blocking: BlockingClients | undefined
 
-  constructor(options: StandaloneOptions) {
+  constructor(given: StandaloneOptions) {
+    const options = ownConnectionOptions(given)
     const { connectTimeoutMs, deadlines } = callBounds(options)
     this.#connectTimeoutMs = connectTimeoutMs
     this.#deadlines = deadlines

@@ -278,7 +278,9 @@ function queryOf(
   parsed: URL,
   url: string,
 ): Partial<Record<(typeof QUERY_PARAMETERS)[number], string>> {
-  const query: Partial<Record<(typeof QUERY_PARAMETERS)[number], string>> = {}
+  // No prototype: an `Object.prototype.db` (or `.password`) another library set must not read as
+  // a parameter the URL gave.
+  const query: Partial<Record<(typeof QUERY_PARAMETERS)[number], string>> = Object.create(null)
   for (const [name, value] of parsed.searchParams) {
     if (!(QUERY_PARAMETERS as readonly string[]).includes(name)) {
       // A raw `?` in a password may move part of it into the query: name the parameter only when

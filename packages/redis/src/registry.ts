@@ -11,23 +11,59 @@ import type { CacheGlobals, CachesConfig, ClientName } from './_options.ts'
 import { prefixOverlaps } from './_overlaps.ts'
 import { buildCache, checkOptionsObject } from './create-cache.ts'
 
-let config: CachesConfig | undefined
-let globals: CacheGlobals = {}
-const instances = new Map<string, Cache>()
+/** The caches of the process: what `configureCaches()` set, and what `caches` made of it. */
+interface RegistryState {
+  config: CachesConfig | undefined
+  globals: CacheGlobals
+  instances: Map<string, Cache>
+  /**
+   * Set by `caches.close()`, cleared by `configureCaches()`: work still in flight when the process
+   * shuts down must not open the caches again (new connections would keep the process alive).
+   */
+  closed: boolean
+  /** The caches `caches.close()` is closing: a second call waits for them too. */
+  closing: Promise<void>
+}
+
 /**
- * Set by `caches.close()`, cleared by `configureCaches()`: work still in flight when the process
- * shuts down must not open the caches again (new connections would keep the process alive).
+ * Where the registry is kept: a symbol on `globalThis` registered in every copy of this package a
+ * process loads (ESM's and CommonJS's, a bundler's and Node's), so that `configureCaches()` in one
+ * copy configures `caches` of every other. The number is the state's layout: raised when it
+ * changes, so that copies that disagree do not share it.
  */
-let closed = false
-/** The caches `caches.close()` is closing: a second call waits for them too. */
-let closing: Promise<void> = Promise.resolve()
+const REGISTRY: unique symbol = Symbol.for('@cachex/redis:registry:1')
+
+/** The process's registry, made (not enumerable) by the first copy loaded. */
+function processRegistry(): RegistryState {
+  const holder = globalThis as { [REGISTRY]?: RegistryState }
+  const existing = holder[REGISTRY]
+  if (typeof existing === 'object' && existing !== null) return existing
+  const state: RegistryState = {
+    config: undefined,
+    globals: {},
+    instances: new Map(),
+    closed: false,
+    closing: Promise.resolve(),
+  }
+  // No prototype: a polluted `Object.prototype.get` would make it an accessor descriptor.
+  Object.defineProperty(globalThis, REGISTRY, {
+    __proto__: null,
+    value: state,
+  } as PropertyDescriptor)
+  return state
+}
+
+const state = processRegistry()
+const instances = state.instances
 
 /**
  * Sets the caches of the process, once at start-up, as Django's `CACHES` setting:
  * `configureCaches({ default: { location: 'redis://…' }, sessions: { … } })`. Calling it again
  * after a cache was used rejects; call `caches.close()` first. After `caches.close()`, calling it
- * again opens the caches anew. Every alias's options and the globals are checked first: a refused
- * configuration (`InvalidArgumentError`) leaves the one before in force.
+ * again opens the caches anew. The registry is one per process, whichever copy of `@cachex/redis`
+ * is called (its ESM and CommonJS builds loaded side by side share it). Every alias's options and
+ * the globals are checked first: a refused configuration (`InvalidArgumentError`) leaves the one
+ * before in force.
  *
  * Warns through the globals' `logger` (`warn`, else `error`) when two caches on one server and
  * database have overlapping prefixes — equal, one the other plus `:…` (`ab` and `ab:c`), or one
@@ -61,10 +97,10 @@ export function configureCaches(caches: CachesConfig, defaults: CacheGlobals = {
     checkOptionValues(defaults, 'configureCaches()')
   }
   const overlaps = prefixOverlaps(caches)
-  config = { ...caches }
-  globals = { ...defaults }
-  closed = false
-  const logger = globals.logger ?? console
+  state.config = { ...caches }
+  state.globals = { ...defaults }
+  state.closed = false
+  const logger = state.globals.logger ?? console
   for (const message of overlaps) {
     if (typeof logger.warn === 'function') logger.warn(message)
     else logger.error(message)
@@ -73,7 +109,9 @@ export function configureCaches(caches: CachesConfig, defaults: CacheGlobals = {
 
 /** The options of `alias` (an own key of the configuration, never an `Object.prototype` member). */
 function aliasOptions(alias: string): CachesConfig[string] | undefined {
-  return config !== undefined && Object.hasOwn(config, alias) ? config[alias] : undefined
+  return state.config !== undefined && Object.hasOwn(state.config, alias)
+    ? state.config[alias]
+    : undefined
 }
 
 /**
@@ -81,7 +119,7 @@ function aliasOptions(alias: string): CachesConfig[string] | undefined {
  * `ignoreExceptions: process.env.X ? true : undefined` leaves the global in force.
  */
 function withGlobals(options: CachesConfig[string]): CachesConfig[string] {
-  const merged: Record<string, unknown> = { ...globals }
+  const merged: Record<string, unknown> = { ...state.globals }
   for (const [name, value] of Object.entries(options)) {
     if (value !== undefined) merged[name] = value
   }
@@ -102,7 +140,7 @@ export const caches = {
   get(alias = 'default'): Cache {
     const existing = instances.get(alias)
     if (existing !== undefined) return existing
-    if (closed) {
+    if (state.closed) {
       throw new ClosedError(
         `caches.get('${alias}'): the caches were closed with caches.close(); call configureCaches() to open them again`,
       )
@@ -110,9 +148,9 @@ export const caches = {
     const options = aliasOptions(alias)
     if (options === undefined) {
       throw new InvalidArgumentError(
-        config === undefined
+        state.config === undefined
           ? `no caches are configured: call configureCaches() before caches.get('${alias}')`
-          : `the cache alias '${alias}' is not configured (configured: ${Object.keys(config).join(', ')})`,
+          : `the cache alias '${alias}' is not configured (configured: ${Object.keys(state.config).join(', ')})`,
       )
     }
     const cache = buildCache(withGlobals(options), alias)
@@ -122,7 +160,7 @@ export const caches = {
 
   /** The aliases that are configured. */
   aliases(): string[] {
-    return Object.keys(config ?? {})
+    return Object.keys(state.config ?? {})
   },
 
   /**
@@ -134,13 +172,13 @@ export const caches = {
    * closed too.
    */
   async close(): Promise<void> {
-    closed = true
+    state.closed = true
     const open = [...instances.values()]
     instances.clear()
-    const earlier = closing
+    const earlier = state.closing
     const own = Promise.all(open.map((cache) => cache.close()))
     // Never rejects: a later call waits for these caches, and reports only its own.
-    closing = Promise.allSettled([earlier, own]).then(() => undefined)
+    state.closing = Promise.allSettled([earlier, own]).then(() => undefined)
     const [result] = await Promise.allSettled([own, earlier])
     if (result.status === 'rejected') throw result.reason
   },

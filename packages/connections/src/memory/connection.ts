@@ -15,6 +15,7 @@ import {
   scanWalk,
   unknownName,
 } from '@cachex/core/internal'
+import { ownConnectionOptions } from '../_own.ts'
 import { type ReplyForm, replyForm } from '../_reply-form.ts'
 import { runBatch } from './_batch.ts'
 import { BLOCKING, block } from './_block.ts'
@@ -154,7 +155,8 @@ export class MemoryConnection implements Connection {
   /** Blocked calls, woken with a `ClosedError` by `close()`. */
   readonly #blocked = new Set<(error: Error) => void>()
 
-  constructor(options: MemoryOptions = {}) {
+  constructor(given: MemoryOptions = {}) {
+    const options = ownConnectionOptions(given)
     const location = options.location ?? 'memory://'
     if (!isMemoryLocation(location)) {
       throw new InvalidArgumentError('memory() needs a location of memory:// or memory://<name>')

@@ -10,6 +10,7 @@ import { BlockedCalls, type Waiter } from './_blocked.ts'
 import { Evictor } from './_evict.ts'
 import { type Entry, ExpiryQueue, type Kind, Slot } from './_expiries.ts'
 import { MemberOrders } from './_member-orders.ts'
+import { processStores } from './_process-stores.ts'
 import { fail, OOM, WRONGTYPE } from './_reply.ts'
 import { type Members, SCAN_SLACK, WalkOrder, walkStep } from './_walk-order.ts'
 
@@ -358,8 +359,8 @@ export class Store {
   }
 }
 
-/** Shared stores by name (`memory://name`), with how many connections use each. */
-const REGISTRY = new Map<string, Store>()
+/** Shared stores by name (`memory://name`), with how many connections use each: one per process. */
+const REGISTRY = processStores()
 
 /**
  * The store a connection uses: the shared one of `name` (made on first use), or a private one
