@@ -14,7 +14,10 @@ export class ErrorPolicy {
   readonly #logIgnored: boolean
   readonly #logger: Logger
   readonly #events: CacheEvents
-  /** When each kind of ignored error was last logged. */
+  /**
+   * When each kind of ignored error was last logged (`performance.now()`: a minute is elapsed
+   * time, which a step of the system clock must not stretch).
+   */
   readonly #loggedAt = new Map<string, number>()
 
   /** `ignoreExceptions` and `logIgnored` checked already; `events` and `logger` the cache's. */
@@ -45,7 +48,7 @@ export class ErrorPolicy {
    * and one line per call would flood the log.
    */
   #logOnce(error: CachexError): void {
-    const now = Date.now()
+    const now = performance.now()
     const last = this.#loggedAt.get(error.code)
     if (last !== undefined && now - last < LOG_EVERY_MS) return
     this.#loggedAt.set(error.code, now)

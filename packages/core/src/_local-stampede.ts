@@ -7,7 +7,7 @@ import type { LocalEntry } from './_lru.ts'
  * expires in Redis, and the factory's compute time stored with it (XFetch).
  */
 export interface StampedeEntry extends LocalEntry {
-  /** `Date.now()` when the value expires in Redis (`POSITIVE_INFINITY`: never). */
+  /** `performance.now()` when the value expires in Redis (`POSITIVE_INFINITY`: never). */
   until: number
   /** The compute time in ms; `null`: known to have none; `undefined`: not known here. */
   delta?: number | null

@@ -166,10 +166,11 @@ export class LocalTier extends LocalWrites implements ValueStore {
 
   /**
    * Holds `value` for `ms` milliseconds at most (`null`: the tier's own bound only), counted from
-   * `from` (before the request that read `ms`: never later than Redis's expiry), with the compute
-   * time `delta` when known. `stored`: the least its size is counted as (`decodeSized`). A value
-   * that is a view into a larger buffer is held as a copy (`ownBytes`): what it returns, the
-   * value held, is what the read returns.
+   * `from` (`performance.now()` before the request that read `ms`: never later than Redis's
+   * expiry, and a step of the system clock moves neither bound), with the compute time `delta`
+   * when known. `stored`: the least its size is counted as (`decodeSized`). A value that is a
+   * view into a larger buffer is held as a copy (`ownBytes`): what it returns, the value held, is
+   * what the read returns.
    */
   #hold(
     rkey: string,
@@ -207,8 +208,9 @@ export class LocalTier extends LocalWrites implements ValueStore {
       this.#misses++
       return this.inner.get(rkey, key, fallback, primary)
     }
-    // The expiry counts from before the request (a late reply would push it past Redis's).
-    const from = Date.now()
+    // The expiry counts from before the request (a late reply would push it past Redis's), on
+    // the monotonic clock: what Redis answered is a duration (PTTL).
+    const from = performance.now()
     const entry = this.#room.get(rkey, from)
     if (entry !== undefined) {
       this.#hits++
@@ -256,7 +258,7 @@ export class LocalTier extends LocalWrites implements ValueStore {
    * is usable or its compute time is not known here, and the caller reads Redis.
    */
   peekStampede(rkey: string, withDelta: boolean): HeldForStampede | undefined {
-    const now = Date.now()
+    const now = performance.now()
     const entry = this.#up ? (this.#room.get(rkey, now) as StampedeEntry | undefined) : undefined
     if (entry === undefined || (withDelta && entry.delta === undefined)) {
       this.#misses++
@@ -265,7 +267,8 @@ export class LocalTier extends LocalWrites implements ValueStore {
     this.#hits++
     return {
       value: entry.value,
-      pttl: entry.until === Number.POSITIVE_INFINITY ? null : entry.until - now,
+      // Whole milliseconds, as Redis's PTTL, rounded down: never later than Redis's expiry.
+      pttl: entry.until === Number.POSITIVE_INFINITY ? null : Math.floor(entry.until - now),
       delta: entry.delta ?? undefined,
     }
   }
@@ -278,7 +281,7 @@ export class LocalTier extends LocalWrites implements ValueStore {
     if (!this.#usable()) return read()
     const token = this.#begin(rkey)
     // The expiry counts from before the request: never later than Redis's.
-    const from = Date.now()
+    const from = performance.now()
     let found: StampedeRead
     try {
       found = await read()
@@ -313,7 +316,7 @@ export class LocalTier extends LocalWrites implements ValueStore {
     const found = new Map<string, unknown>()
     const missingKeys: string[] = []
     const missingRkeys: string[] = []
-    const now = Date.now()
+    const now = performance.now()
     for (let i = 0; i < keys.length; i++) {
       const rkey = rkeys[i] as string
       const entry = this.#room.get(rkey, now)
@@ -348,7 +351,7 @@ export class LocalTier extends LocalWrites implements ValueStore {
 
   /** A held value's expiry answers (a hit, not counted for eviction); else Redis (a miss). */
   ttl(rkey: string, unit: 's' | 'ms'): Promise<number | null> {
-    const held = this.#up ? heldTtl(this.#room.peek(rkey), Date.now(), unit) : undefined
+    const held = this.#up ? heldTtl(this.#room.peek(rkey), performance.now(), unit) : undefined
     if (held !== undefined) {
       this.#hits++
       return Promise.resolve(held)

@@ -4,7 +4,11 @@
 /** One value held in memory. */
 export interface LocalEntry {
   value: unknown
-  /** `Date.now()` past which the entry is dead (the earlier of its Redis TTL and the tier's `ttl`). */
+  /**
+   * `performance.now()` past which the entry is dead (the earlier of its Redis TTL and the tier's
+   * `ttl`). Both are durations, measured on the monotonic clock: a step of the system clock does
+   * not move it.
+   */
   expiresAt: number
   /** The estimated size of the decoded value, in bytes (`estimateSize`). */
   bytes: number
@@ -20,7 +24,7 @@ export interface Room {
   readonly bytes: number
   /** Entries dropped to make room (not expiry, not invalidation). */
   evictions: number
-  /** The live entry at `key` (a dead one is dropped); `now` defaults to `Date.now()`. */
+  /** The live entry at `key` (a dead one is dropped); `now` defaults to `performance.now()`. */
   get(key: string, now?: number): LocalEntry | undefined
   /** The entry at `key`, live or not, without counting a read of it. */
   peek(key: string): LocalEntry | undefined
@@ -63,12 +67,16 @@ export class LruRoom implements Room {
 
   /**
    * The live entry at `key`, marked as used; a dead one is dropped. `now` defaults to
-   * `Date.now()`, read only for an entry that expires (the clock is a tenth of a hit's cost).
+   * `performance.now()`, read only for an entry that expires (the clock is a tenth of a hit's
+   * cost).
    */
   get(key: string, now?: number): LocalEntry | undefined {
     const entry = this.#entries.get(key)
     if (entry === undefined) return undefined
-    if (entry.expiresAt !== Number.POSITIVE_INFINITY && entry.expiresAt <= (now ?? Date.now())) {
+    if (
+      entry.expiresAt !== Number.POSITIVE_INFINITY &&
+      entry.expiresAt <= (now ?? performance.now())
+    ) {
       this.#entries.delete(key)
       this.#bytes -= entry.bytes
       return undefined

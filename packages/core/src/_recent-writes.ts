@@ -2,7 +2,9 @@
 // reads go to the primary for a while. A replica applies a write after its primary, and the tier
 // does not always hold what this process wrote (an invalidation of the key may arrive before the
 // write's reply, and delete, incr, touch are never held): the next read could reach a replica
-// that has not applied the write yet and return the value before it.
+// that has not applied the write yet and return the value before it. The window is elapsed
+// time, measured on the monotonic clock (`performance.now()`): a step of the system clock (an
+// NTP correction, a VM resumed) neither ends it early nor stretches it.
 
 /** How long reads of a key this process wrote go to the primary. */
 export const RECENT_WRITE_MS = 2_000
@@ -16,12 +18,15 @@ const MAX_KEYS = 100_000
  */
 export class RecentWrites {
   readonly #until = new Map<string, number>()
-  /** Until when every key counts as written (`noteAll`); 0 when no such time is pending. */
+  /**
+   * Until when (`performance.now()`) every key counts as written (`noteAll`); 0 when no such time
+   * is pending.
+   */
   #allUntil = 0
 
   /** Notes a write of `rkey` now. */
   note(rkey: string): void {
-    const now = Date.now()
+    const now = performance.now()
     const until = this.#until
     until.delete(rkey)
     until.set(rkey, now + RECENT_WRITE_MS)
@@ -36,18 +41,18 @@ export class RecentWrites {
    * written for the next `RECENT_WRITE_MS`.
    */
   noteAll(): void {
-    this.#allUntil = Date.now() + RECENT_WRITE_MS
+    this.#allUntil = performance.now() + RECENT_WRITE_MS
   }
 
   /** Whether `rkey` was written in the last `RECENT_WRITE_MS`. */
   has(rkey: string): boolean {
     if (this.#allUntil !== 0) {
-      if (this.#allUntil > Date.now()) return true
+      if (this.#allUntil > performance.now()) return true
       this.#allUntil = 0
     }
     const at = this.#until.get(rkey)
     if (at === undefined) return false
-    if (at > Date.now()) return true
+    if (at > performance.now()) return true
     this.#until.delete(rkey)
     return false
   }

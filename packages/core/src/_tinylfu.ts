@@ -131,7 +131,7 @@ export class TinyLfuRoom implements Room {
 
   /**
    * The live entry at `key`, its hit recorded for the next write; a dead one is dropped. `now`
-   * defaults to `Date.now()`, read only for an entry that expires.
+   * defaults to `performance.now()`, read only for an entry that expires.
    */
   get(key: string, now?: number): LocalEntry | undefined {
     this.#reads++
@@ -141,7 +141,10 @@ export class TinyLfuRoom implements Room {
       return undefined
     }
     const entry = node.entry
-    if (entry.expiresAt !== Number.POSITIVE_INFINITY && entry.expiresAt <= (now ?? Date.now())) {
+    if (
+      entry.expiresAt !== Number.POSITIVE_INFINITY &&
+      entry.expiresAt <= (now ?? performance.now())
+    ) {
       this.#remove(node)
       this.#misses++
       return undefined

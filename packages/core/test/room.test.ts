@@ -96,8 +96,8 @@ describe.each(ROOMS)('%s', (_name, make) => {
     expect(room.size).toBe(1)
     expect(room.bytes).toBe(100)
     expect(room.evictions).toBe(0)
-    // Expired by the wall clock when no time is passed.
-    room.set('c', entry(100, Date.now() - 1))
+    // Expired by the monotonic clock (`performance.now()`) when no time is passed.
+    room.set('c', entry(100, performance.now() - 1))
     expect(room.get('c')).toBeUndefined()
     expect(room.size).toBe(1)
   })
