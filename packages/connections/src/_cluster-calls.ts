@@ -39,13 +39,13 @@ export class ClusterCalls {
   /** Runs one command: split by slot, checked for one slot, or routed by its key; bounded. */
   run(args: RedisArgument[], route: CommandRoute | undefined): Promise<unknown> {
     const { route: routes, deadlines, where } = this.#options
+    const weight = commandWeight(args)
+    const refused = deadlines.refuse(weight, args[0] as RedisArgument, where)
+    if (refused !== undefined) return Promise.reject(refused)
     const { name, split, atomic } = routingOf(args)
     if (name === 'EVAL') noteEval(args)
     const readonly = route?.readonly === true
     const text = replyForm(route)
-    const weight = commandWeight(args)
-    const refused = deadlines.refuse(weight, name, where)
-    if (refused !== undefined) return Promise.reject(refused)
     const blockMs = route?.blockMs
     if (blockMs !== undefined && blockMs > 0) {
       const keys = atomic?.keys(args)

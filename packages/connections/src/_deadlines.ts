@@ -4,7 +4,7 @@ import {
   type RedisArgument,
   TimeoutError,
 } from '@cachex/core'
-import { MAX_TIMER_MS } from '@cachex/core/internal'
+import { describeArgument, MAX_TIMER_MS } from '@cachex/core/internal'
 
 interface Entry {
   expires: number
@@ -15,15 +15,34 @@ interface Entry {
 }
 
 /**
+ * An `InvalidArgumentError` when the commands of a batch or a transaction (`what`) are not an
+ * array, before anything is sent; `undefined` when they are (each is checked as it is weighed).
+ */
+export function notCommands(
+  commands: unknown,
+  what: 'batch' | 'transaction',
+  where: string,
+): InvalidArgumentError | undefined {
+  if (Array.isArray(commands)) return undefined
+  return new InvalidArgumentError(
+    `the ${what} not sent to ${where}: it takes an array of commands, each an array of strings or Buffers, got ${describeArgument(commands)}`,
+  )
+}
+
+/**
  * Bytes a command counts for on top of its arguments in `maxInFlightBytes`: what node-redis and
  * the promises of one call hold besides the arguments, so that a flood of tiny commands is capped
  * too.
  */
 export const COMMAND_OVERHEAD = 64
 
-/** Why a command with an argument that is neither a string nor a Buffer is refused. */
+/**
+ * Why a command is refused that is not a non-empty array (sent, an empty command gets no reply,
+ * and the caller would be handed the next command's; an entry that is not an array is a protocol
+ * error that closes the connection), or has an argument that is neither a string nor a Buffer.
+ */
 export const NOT_AN_ARGUMENT =
-  'every argument of a command must be a string or a Buffer, and one is not (a key, field or member of another type?)'
+  'a command must be a non-empty array (its name, then its arguments), and every argument of it must be a string or a Buffer; this one is not (an empty command, an entry of a batch that is not an array, or a key, field or member of another type?)'
 
 /**
  * The bytes of other commands a connection may have awaiting replies and still count as idle for
@@ -38,9 +57,15 @@ export const DEFAULT_MAX_IN_FLIGHT_BYTES = 32 * 1024 * 1024
 
 /**
  * What a command counts for in `maxInFlightBytes`: the length of each argument (bytes for a
- * Buffer, UTF-16 code units for a string — the same for ASCII), plus `COMMAND_OVERHEAD`.
+ * Buffer, UTF-16 code units for a string — the same for ASCII), plus `COMMAND_OVERHEAD`. NaN,
+ * which `refuse` turns into an `InvalidArgumentError`, for a command that is not a non-empty
+ * array or has an argument of another type.
  */
 export function commandWeight(args: readonly RedisArgument[]): number {
+  // Not sendable: an empty command (`*0`) gets no reply from Redis, so its caller would be handed
+  // the reply of the next command on the connection, and anything but an array is a malformed
+  // multibulk, which Redis answers by closing the connection under every call in flight.
+  if (!Array.isArray(args) || args.length === 0) return Number.NaN
   let bytes = COMMAND_OVERHEAD
   for (let i = 0; i < args.length; i++) {
     const arg: unknown = args[i]
@@ -59,8 +84,8 @@ export function commandWeight(args: readonly RedisArgument[]): number {
  * is: admitted or refused as one (each entry the `BackpressureError`), never sent with gaps, and
  * one larger than the cap runs when nothing else is in flight (`IDLE_BYTES`). `send` sends every
  * command in this tick, so that a call made after the batch does not overtake it (and `close()`
- * finds it sent), and gives each one's reply, or its error as a value. Arguments of another type than a string or
- * a Buffer (a NaN weight) leave the batch unweighed, for `send` to refuse each.
+ * finds it sent), and gives each one's reply, or its error as a value. A malformed command (a NaN
+ * weight: see `commandWeight`) leaves the batch unweighed, for `send` to refuse each such one.
  */
 export function batchWithin(
   deadlines: Deadlines,
@@ -68,6 +93,8 @@ export function batchWithin(
   where: string,
   send: (commands: readonly RedisArgument[][]) => Array<Promise<unknown>>,
 ): Promise<unknown[]> {
+  const wrong = notCommands(commands, 'batch', where)
+  if (wrong !== undefined) return Promise.reject(wrong)
   let total = 0
   for (const args of commands) total += commandWeight(args)
   if (Number.isNaN(total)) return Promise.all(send(commands))
@@ -140,8 +167,8 @@ export class Deadlines {
   }
 
   /**
-   * An `InvalidArgumentError` when an argument is neither a string nor a Buffer (`weight` is
-   * NaN). A `BackpressureError` when a command of `weight` bytes would take the bytes in flight
+   * An `InvalidArgumentError` when the command is not a non-empty array or an argument is
+   * neither a string nor a Buffer (`weight` is NaN). A `BackpressureError` when a command of `weight` bytes would take the bytes in flight
    * past the cap (unless it is larger than the cap on its own and nothing is in flight but
    * `IDLE_BYTES` of small commands: a single big command still runs; or while a batch admitted
    * whole is sent); `undefined` to send it.
@@ -152,7 +179,9 @@ export class Deadlines {
     where: string,
   ): BackpressureError | InvalidArgumentError | undefined {
     if (Number.isNaN(weight)) {
-      return new InvalidArgumentError(`${String(command)} not sent to ${where}: ${NOT_AN_ARGUMENT}`)
+      return new InvalidArgumentError(
+        `${command === undefined ? 'the command' : String(command)} not sent to ${where}: ${NOT_AN_ARGUMENT}`,
+      )
     }
     const inFlight = this.#inFlight
     const cap = this.maxInFlightBytes

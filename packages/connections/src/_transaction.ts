@@ -1,6 +1,7 @@
 // `Connection.transaction`: MULTI, the commands and EXEC as one chain on one node-redis client (a
 // client; a pool leases one for it; on a cluster, the primary of the commands' slot).
-import { CrossSlotError, type RedisArgument } from '@cachex/core'
+import { CrossSlotError, type InvalidArgumentError, type RedisArgument } from '@cachex/core'
+import { notCommands } from './_deadlines.ts'
 import {
   COMMAND_OPTIONS,
   DIGITS_COMMAND_OPTIONS,
@@ -73,11 +74,13 @@ export async function execChain(
 
 /**
  * The key every command of a cluster transaction is in the slot of, or a `CrossSlotError` when
- * they span slots (a transaction runs on one node).
+ * they span slots (a transaction runs on one node), or an `InvalidArgumentError` when `commands`
+ * is not an array (a command that is not one is refused as it is weighed).
  */
 export function transactionKey(
   commands: readonly RedisArgument[][],
-): RedisArgument | undefined | CrossSlotError {
+): RedisArgument | undefined | CrossSlotError | InvalidArgumentError {
+  if (!Array.isArray(commands)) return notCommands(commands, 'transaction', 'the cluster')
   let first: RedisArgument | undefined
   let slot: number | undefined
   for (const args of commands) {

@@ -10,7 +10,7 @@ import {
 import { SERVER_EPOCH, scanWalk } from '@cachex/core/internal'
 import { BlockingClients } from './_blocking.ts'
 import { callBounds, closeWithin, destroyClient } from './_connect.ts'
-import { batchWithin, commandWeight, type Deadlines } from './_deadlines.ts'
+import { batchWithin, commandWeight, type Deadlines, notCommands } from './_deadlines.ts'
 import { isClientClosed, isDisconnected, toCachexError, withClusterHint } from './_errors.ts'
 import { type LeasedCommand, leasedReply, onPool } from './_leased-batch.ts'
 import { Lifecycle } from './_lifecycle.ts'
@@ -228,6 +228,8 @@ export class StandaloneConnection implements Connection {
 
   /** The commands as one `MULTI … EXEC` (see `Connection.transaction`), bounded as one call. */
   async transaction(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
+    const wrong = notCommands(commands, 'transaction', this.#where)
+    if (wrong !== undefined) throw wrong
     if (!this.#life.open) await this.#life.whenReady()
     const weight = commands.reduce((sum, args) => sum + commandWeight(args), 0)
     const refused = this.#deadlines.refuse(weight, 'EXEC', this.#where)

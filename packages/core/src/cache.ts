@@ -68,6 +68,17 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
     }
     this.#context = context
     bindContext(this, context)
+    // `close` is handed as a callback (`process.once('SIGTERM', cache.close)`,
+    // `.then(cache.close)`), which calls it without its `this`: bound to this cache, it closes it
+    // rather than throw. An own property, not enumerable, as the class method is (the prototype
+    // keeps that one, which a subclass may override: it is the one bound).
+    Object.defineProperty(this, 'close', {
+      __proto__: null,
+      value: this.close.bind(this),
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    } as PropertyDescriptor)
     let untime: (() => void) | undefined
     context.events.onTiming = (on) => {
       untime?.()
@@ -163,7 +174,8 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
   /**
    * Closes the connection (and the local tier's tracking connection). Calls made before it are
    * answered; calls made after it — in the same tick too — reject with `ClosedError`. A second
-   * `close()` resolves when the first has closed everything.
+   * `close()` resolves when the first has closed everything. Bound to its cache: it may be handed
+   * as a callback (`process.once('SIGTERM', cache.close)`), and takes any arguments.
    */
   close(): Promise<void> {
     this.#closing ??= this.#close()

@@ -29,10 +29,14 @@ function record(cache: Cache): Recorded & { stop(): void } {
   })
 }
 
-/** The methods of the cache that are own properties of the instance (the timed ones). */
+/**
+ * The methods of the cache that are own properties of the instance (the timed ones): not `close`,
+ * which is one from the start (bound to its cache, to be handed as a callback) and is not timed.
+ */
 function ownMethods(cache: Cache): string[] {
   return Object.getOwnPropertyNames(cache).filter(
-    (name) => typeof (cache as unknown as Record<string, unknown>)[name] === 'function',
+    (name) =>
+      name !== 'close' && typeof (cache as unknown as Record<string, unknown>)[name] === 'function',
   )
 }
 

@@ -15,6 +15,7 @@ import {
   scanWalk,
   unknownName,
 } from '@cachex/core/internal'
+import { NOT_AN_ARGUMENT, notCommands } from '../_deadlines.ts'
 import { ownConnectionOptions } from '../_own.ts'
 import { type ReplyForm, replyForm } from '../_reply-form.ts'
 import { runBatch } from './_batch.ts'
@@ -198,6 +199,8 @@ export class MemoryConnection implements Connection {
   /** Runs the commands in order, as a pipeline: one that blocks holds those behind it (`_batch.ts`). */
   async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
     if (this.#closed) throw this.#closedError()
+    const wrong = notCommands(commands, 'batch', this.#where())
+    if (wrong !== undefined) throw wrong
     const asText = replyForm(route)
     return runBatch(commands, (args) => this.#step(args, asText))
   }
@@ -225,6 +228,8 @@ export class MemoryConnection implements Connection {
    */
   async transaction(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
     if (this.#closed) throw this.#closedError()
+    const wrong = notCommands(commands, 'transaction', this.#where())
+    if (wrong !== undefined) throw wrong
     const parsed = commands.map((args) => {
       const name = this.#name_(args)
       return { name, args: args.slice(1).map(bin) }
@@ -273,14 +278,23 @@ export class MemoryConnection implements Connection {
   }
 
   #closedError(): ClosedError {
-    return new ClosedError(
-      `the connection to ${this.#name === '' ? 'memory://' : `memory://${this.#name}`} is closed`,
-    )
+    return new ClosedError(`the connection to ${this.#where()} is closed`)
   }
 
+  /** The location, for messages. */
+  #where(): string {
+    return this.#name === '' ? 'memory://' : `memory://${this.#name}`
+  }
+
+  /**
+   * The command's name, upper-cased. A command that is not a non-empty array is refused as the
+   * Redis connections refuse it (`commandWeight`), not answered as a server would.
+   */
   #name_(args: RedisArgument[]): string {
-    const first = args[0]
-    if (first === undefined) throw fail('ERR empty command')
+    const first = Array.isArray(args) ? args[0] : undefined
+    if (first === undefined) {
+      throw new InvalidArgumentError(`the command not sent to ${this.#where()}: ${NOT_AN_ARGUMENT}`)
+    }
     if (args.length > MAX_ARGS) throw fail('ERR Protocol error: invalid multibulk length')
     return text(bin(first)).toUpperCase()
   }
