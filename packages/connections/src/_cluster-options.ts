@@ -6,6 +6,7 @@ import { type Credentials, checkCredentials, checkUserHasPassword } from './_opt
 import { ownConnectionOptions } from './_own.ts'
 import { SeedProbes, trackSeedProbes } from './_seed-probes.ts'
 import { refuseServerOptions } from './_standalone-options.ts'
+import { checkClientTimers } from './_timer-bounds.ts'
 import { parseRedisUrl, redactUrl } from './url.ts'
 
 /** Options of the `cluster` factory: a Redis Cluster, reached through seed nodes or a cluster you made. */
@@ -21,14 +22,16 @@ export interface ClusterOptions extends ConnectionOptions {
   password?: string
   /**
    * Seconds to wait for the cluster: the discovery of its slot map and, for each node, a TCP
-   * connection. @default 5
+   * connection (`null` is refused: leave it unset for the default). @default 5
    */
   socketConnectTimeout?: number
   /** Seconds one call may take (a split command counts as one call); `null` for no bound. @default 5 */
   socketTimeout?: number | null
   /**
    * Extra node-redis client options for every node connection (node-redis `defaults`): `socket`
-   * TLS files (`ca`, `cert`, `key`), `RESP`… @default {}
+   * TLS files (`ca`, `cert`, `key`), `RESP`… Their timer options (`pingInterval`,
+   * `socket.reconnectStrategy`, `socket.connectTimeout`, `socket.socketTimeout`) take 0 to
+   * 2^31 - 1 ms, as in `clusterOptions.defaults`. @default {}
    */
   clientOptions?: Record<string, unknown>
   /** Not used: node-redis keeps one connection per cluster node and pipelines on it. */
@@ -98,6 +101,12 @@ export function clusterFromSeeds(
   const withAuth = seeds.find(({ address }) => address.password !== undefined)?.address
   const extra = (options.clientOptions ?? Object.create(null)) as Credentials & { socket?: object }
   refuseServerOptions(extra, 'clientOptions')
+  // Every node's client arms timers with them: past 2^31 - 1 ms Node fires them after 1 ms.
+  checkClientTimers(extra, 'clientOptions.')
+  checkClientTimers(
+    (options.clusterOptions as { defaults?: unknown } | undefined)?.defaults,
+    'clusterOptions.defaults.',
+  )
   checkCredentials({ password: options.password })
   checkCredentials(extra, 'clientOptions.')
   const database = (extra as { database?: unknown }).database

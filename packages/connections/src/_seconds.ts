@@ -8,11 +8,21 @@ export const DEFAULT_SOCKET_TIMEOUT = 5
 
 /**
  * The one check of a connection option given in seconds (`socketConnectTimeout`,
- * `socketTimeout`): a positive, finite number — `fallback` when `undefined` — converted to whole
- * milliseconds, at least 1. `what` names the option in the `InvalidArgumentError`.
+ * `socketTimeout`): a positive, finite number — `fallback` when `undefined` (only then: `null`
+ * is refused; `socketTimeout`'s "no bound" is read before) — converted to whole milliseconds, at
+ * least 1. `what` names the option in the `InvalidArgumentError`.
  */
-export function secondsToMs(value: number | undefined, fallback: number, what: string): number {
-  const s = value ?? fallback
+export function secondsToMs(
+  value: number | null | undefined,
+  fallback: number,
+  what: string,
+): number {
+  const s = value === undefined ? fallback : value
+  if (s === null) {
+    throw new InvalidArgumentError(
+      `${what} must be a positive number of seconds, got null (leave it unset for the default, ${fallback} s)`,
+    )
+  }
   if (typeof s !== 'number' || !Number.isFinite(s) || s <= 0) {
     throw new InvalidArgumentError(`${what} must be a positive number of seconds`)
   }

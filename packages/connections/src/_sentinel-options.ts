@@ -1,9 +1,10 @@
 import type { ConnectionOptions, RedisArgument } from '@cachex/core'
 import { InvalidArgumentError } from '@cachex/core'
-import { closestName, describeArgument, unknownName } from '@cachex/core/internal'
+import { closestName, describeArgument, MAX_TIMER_MS, unknownName } from '@cachex/core/internal'
 import { parseLocation } from './_location.ts'
 import { checkCredentials } from './_options.ts'
 import { refuseServerOptions } from './_standalone-options.ts'
+import { checkClientTimers, checkPoolTimers, checkSocketTimers } from './_timer-bounds.ts'
 import { parseRedisUrl, type RedisAddress, redactUrl } from './url.ts'
 
 /**
@@ -35,7 +36,7 @@ export type SentinelConnectionOptions = {
   /**
    * Milliseconds between asks of the topology to the sentinels, on top of the notifications
    * they publish (`+switch-master`, `+sdown`…) and of the asks after each; 0 relies on those
-   * alone. @default 0
+   * alone. At most 2^31 - 1 (about 24.8 days, the longest timer of Node.js). @default 0
    */
   scanInterval?: number
   /**
@@ -170,9 +171,21 @@ export function sentinelSettings(options: SentinelOptions): SentinelSettings {
   const replicaPoolSize = poolSize(extra.replicaPoolSize, 1, 'replicaPoolSize', 0)
   poolSize(extra.masterPoolSize, 1, 'masterPoolSize', 1)
   const scanInterval = extra.scanInterval ?? 0
-  if (typeof scanInterval !== 'number' || !Number.isFinite(scanInterval) || scanInterval < 0) {
+  if (typeof scanInterval !== 'number' || Number.isNaN(scanInterval) || scanInterval < 0) {
     throw new InvalidArgumentError('sentinelOptions.scanInterval must be 0 or more milliseconds')
   }
+  // A longer interval makes Node.js's timers fire after 1 ms: the sentinels asked nonstop.
+  if (scanInterval > MAX_TIMER_MS) {
+    throw new InvalidArgumentError(
+      `sentinelOptions.scanInterval must be at most ${MAX_TIMER_MS} ms (about 24.8 days, the longest timer of Node.js), got ${scanInterval}`,
+    )
+  }
+  // The timer options node-redis arms, checked now: the data nodes are connected to only once
+  // the sentinels named them, where a refusal would show as a failed discovery.
+  checkClientTimers(options.clientOptions, 'clientOptions.')
+  checkPoolTimers(options.connectionPool)
+  checkClientTimers(extra.clientOptions, 'sentinelOptions.clientOptions.')
+  checkSocketTimers(extra.socket, 'sentinelOptions.socket.')
   const wait = extra.waitForPrimary ?? false
   if (typeof wait !== 'boolean') {
     throw new InvalidArgumentError('sentinelOptions.waitForPrimary must be true or false')

@@ -1,9 +1,11 @@
 import { type ConnectionOptions, InvalidArgumentError, type RedisArgument } from '@cachex/core'
+import { MAX_TIMER_MS } from '@cachex/core/internal'
 import { createClientPool } from '@redis/client'
 import { newClient } from './_client-factory.ts'
 import { DEFAULT_URL, parseLocation } from './_location.ts'
 import { type Credentials, checkCredentials, checkUserHasPassword } from './_options.ts'
 import { reconnectDelay } from './_retry.ts'
+import { checkClientTimers, checkPoolTimers } from './_timer-bounds.ts'
 import type { TrackingClientLike } from './_tracking.ts'
 import { parseRedisUrl, redactUrl } from './url.ts'
 
@@ -17,13 +19,16 @@ const TRACKING_PING_INTERVAL_MS = 60_000
 
 /**
  * The `pingInterval` of a tracking connection made with the node-redis options `given`: theirs
- * when they set one (`0` turns the pings off), else `TRACKING_PING_INTERVAL_MS`.
+ * when they set one (`0` turns the pings off), else `TRACKING_PING_INTERVAL_MS`. One past what a
+ * Node.js timer holds (a handed-in client's: cachex refuses it in `clientOptions`) is cut to
+ * 2^31 - 1 ms, lest Node fire it every millisecond.
  */
 export function trackingPingInterval(given: unknown): unknown {
   const own =
     typeof given === 'object' && given !== null
       ? (given as { pingInterval?: unknown }).pingInterval
       : undefined
+  if (typeof own === 'number' && own > MAX_TIMER_MS) return MAX_TIMER_MS
   return own ?? TRACKING_PING_INTERVAL_MS
 }
 
@@ -110,7 +115,8 @@ async function selectedDatabase(client: NodeRedisClientLike): Promise<number | u
  * The client of the standalone connection for `options.location`: the node-redis client or pool
  * handed in, or one made for the one URL listed — its address, database and credentials, no
  * offline queue, `socketConnectTimeout` and cachex's reconnection backoff, `clientOptions` on
- * top. Refuses a location that is not exactly one URL.
+ * top. Refuses a location that is not exactly one URL, and a timer option of `clientOptions` or
+ * `connectionPool` that a Node.js timer cannot hold (`checkClientTimers`, `checkPoolTimers`).
  */
 export function clientSource(options: StandaloneOptions, connectTimeoutMs: number): ClientSource {
   const location = options.location ?? DEFAULT_URL
@@ -150,6 +156,8 @@ export function clientSource(options: StandaloneOptions, connectTimeoutMs: numbe
   // Without a prototype when none is given: `Object.prototype.socket` is no option of the caller's.
   const extra = (options.clientOptions ?? Object.create(null)) as Credentials & { socket?: object }
   refuseServerOptions(extra, 'clientOptions')
+  checkClientTimers(extra, 'clientOptions.')
+  checkPoolTimers(options.connectionPool)
   checkCredentials({ password: options.password })
   checkCredentials(extra, 'clientOptions.')
   checkDatabase(extra as { database?: unknown }, address.database, url)

@@ -21,6 +21,7 @@ import { ownerClosedError } from './_errors.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import { Listeners } from './_listeners.ts'
 import { Sender } from './_options.ts'
+import { ownConnectionOptions } from './_own.ts'
 import { tryAgainBudgetMs } from './_redirects.ts'
 import { isRefusedHandshake, PASSWORD_IN_CLUSTER, PASSWORD_IN_URL } from './_retry.ts'
 import { scriptEpoch } from './_scripts.ts'
@@ -75,7 +76,8 @@ const READONLY_DIGITS: CommandRoute = { readonly: true, digits: true }
  * tags.
  */
 export function cluster(options: ClusterOptions = {}): Connection {
-  return new ClusterConnection(options)
+  // Its own properties only: a polluted `Object.prototype.readFromReplicas` is no option given.
+  return new ClusterConnection(ownConnectionOptions(options))
 }
 
 class ClusterConnection implements Connection {
