@@ -4,6 +4,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { InvalidArgumentError } from '@cachex/core'
+import { ownOptions } from '@cachex/core/internal'
 import { requestHosts } from './_hosts.ts'
 import { cookie, HttpError, isHttps } from './_http.ts'
 import type { AdminAuthFunction, AdminTokenAuth } from './options.ts'
@@ -68,7 +69,7 @@ export function checkAuth(auth: unknown): Auth {
   if (typeof auth !== 'object') {
     throw new InvalidArgumentError('auth must be { token } or a function (req) => boolean')
   }
-  const { token, label } = auth as AdminTokenAuth
+  const { token, label } = ownOptions(auth) as AdminTokenAuth
   if (typeof token !== 'string' || token.length < MIN_TOKEN_LENGTH) {
     throw new InvalidArgumentError(
       `auth.token must be a string of at least ${MIN_TOKEN_LENGTH} characters (generate one: openssl rand -hex 32)`,

@@ -1,6 +1,7 @@
 // What every response of the admin carries (a strict CSP and its companions), JSON replies and
 // errors, and reading a request body with a bound, whether or not a framework parsed it first.
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { ownOptions } from '@cachex/core/internal'
 
 /** No inline script or style, nothing from elsewhere, no framing. */
 export const CSP =
@@ -68,7 +69,8 @@ export function scrub(message: string): string {
  * The JSON body of a request: what a framework already parsed (`req.body`, Express's
  * `express.json()`, Next.js), else the stream, read up to `maxBytes` (413 beyond), in
  * `BODY_IDLE_MS` between chunks and `BODY_TOTAL_MS` in all (408 beyond). A body that is not a
- * JSON object is a 400.
+ * JSON object is a 400. Copied without a prototype (`ownOptions`): a field it lacks reads
+ * `undefined`, whatever a polluted `Object.prototype` holds.
  */
 export async function readJsonBody(
   req: IncomingMessage,
@@ -88,7 +90,8 @@ export async function readJsonBody(
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new HttpError(400, 'the body must be a JSON object')
   }
-  return value as Record<string, unknown>
+  // Its own fields only: a field it lacks is not read from a polluted Object.prototype.
+  return ownOptions(value) as Record<string, unknown>
 }
 
 /** `{}` is what Express and others leave when they parsed nothing (no body, another type). */

@@ -2,6 +2,7 @@
 // route under the base path, authenticates, and answers JSON (the API) or the web app's files.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { CachexError, InvalidArgumentError } from '@cachex/core'
+import { ownOptions } from '@cachex/core/internal'
 import { asset } from './_assets-table.ts'
 import {
   authenticate,
@@ -36,14 +37,17 @@ const MAX_LOGIN_BODY_BYTES = 8 * 1024
  * answer (`allowedHosts`: IP addresses, `localhost` and `*.localhost` by default).
  *
  * Throws `InvalidArgumentError` without `auth` (a token of 16 characters or more, or a function),
- * without `caches`, or with an `allowedHosts` that is not a list of host names or `true`.
+ * without `caches`, or with an `allowedHosts` that is not a list of host names or `true`. The
+ * options (and `auth`) are read from their own properties only: one a polluted `Object.prototype`
+ * holds (`allowedHosts = true`, which would turn the Host check off) counts for nothing.
  */
-export function createAdminHandler(options: AdminOptions): AdminHandler {
-  if (options === null || typeof options !== 'object') {
+export function createAdminHandler(given: AdminOptions): AdminHandler {
+  if (given === null || typeof given !== 'object') {
     throw new InvalidArgumentError(
       'createAdminHandler() takes options: { caches, auth, allowedHosts?, readOnly?, basePath?, audit? }',
     )
   }
+  const options = ownOptions(given)
   const auth = checkAuth(options.auth)
   const known = new Set(['caches', 'auth', 'allowedHosts', 'readOnly', 'basePath', 'audit'])
   for (const name of Object.keys(options)) {

@@ -1,5 +1,6 @@
 import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib'
 import { type Compressor, defineCompressor } from '@cachex/core'
+import { own } from '@cachex/core/internal'
 import { mayBeBrotli } from './_brotli-header.ts'
 import { decompressBounded } from './_zlib-bounded.ts'
 import type { CompressorOptions } from './types.ts'
@@ -39,11 +40,11 @@ function decompressWhole(data: Buffer, maxOutputLength?: number): Buffer {
  * JSON string (`"…"`) may, and a value stored uncompressed then costs a failed decode (a few µs).
  */
 export function brotliCompressor(options: BrotliOptions = {}): Compressor {
-  const quality = options.quality ?? 11
+  const quality = own(options, 'quality') ?? 11
   const params = { [constants.BROTLI_PARAM_QUALITY]: quality }
   return defineCompressor({
     name: 'brotli',
-    minLength: options.minLength ?? 15,
+    minLength: own(options, 'minLength') ?? 15,
     compress: (data) => brotliCompressSync(data, { params }),
     decompress: decompressWhole,
     matches: mayBeBrotli,

@@ -1,5 +1,6 @@
 import { gunzipSync, gzipSync } from 'node:zlib'
 import { type Compressor, defineCompressor } from '@cachex/core'
+import { own } from '@cachex/core/internal'
 import { decompressBounded } from './_zlib-bounded.ts'
 import type { CompressorOptions } from './types.ts'
 
@@ -17,10 +18,10 @@ const GZIP_MAGIC = Buffer.from([0x1f, 0x8b, 0x08])
 
 /** gzip (RFC 1952), as django-redis's `GzipCompressor`: level 9, values over 15 bytes. */
 export function gzipCompressor(options: GzipOptions = {}): Compressor {
-  const level = options.level ?? 9
+  const level = own(options, 'level') ?? 9
   return defineCompressor({
     name: 'gzip',
-    minLength: options.minLength ?? 15,
+    minLength: own(options, 'minLength') ?? 15,
     compress: (data) => gzipSync(data, { level }),
     decompress: (data, max) =>
       decompressBounded('gzip', data, max, (options) => gunzipSync(data, options)),

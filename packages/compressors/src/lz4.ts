@@ -1,5 +1,5 @@
 import { type Compressor, decompressionLimitError, defineCompressor } from '@cachex/core'
-import { requireOptional } from '@cachex/core/internal'
+import { own, requireOptional } from '@cachex/core/internal'
 import { refuseBeyond } from './_frames.ts'
 import { lz4FrameBound } from './_lz4-frames.ts'
 import type { CompressorOptions } from './types.ts'
@@ -30,7 +30,7 @@ export function lz4Compressor(options: CompressorOptions = {}): Compressor {
   const lz4 = requireOptional<Lz4Module>('lz4-napi', 'lz4Compressor', import.meta.url)
   return defineCompressor({
     name: 'lz4',
-    minLength: options.minLength ?? 15,
+    minLength: own(options, 'minLength') ?? 15,
     compress: (data) => lz4.compressFrameSync(data),
     decompress: (data, max) => {
       if (max === undefined) return lz4.decompressFrameSync(data)

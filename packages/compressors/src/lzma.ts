@@ -1,5 +1,5 @@
 import { type Compressor, decompressionLimitError, defineCompressor } from '@cachex/core'
-import { requireOptional } from '@cachex/core/internal'
+import { own, requireOptional } from '@cachex/core/internal'
 import type { CompressorOptions } from './types.ts'
 
 /** Options of `lzmaCompressor`. */
@@ -48,7 +48,7 @@ const XZ_MIN_SLICE = 64
  */
 export function lzmaCompressor(options: LzmaOptions = {}): Compressor {
   const lzma = requireOptional<LzmaNative>('lzma-native', 'lzmaCompressor', import.meta.url)
-  const preset = options.preset ?? 4
+  const preset = own(options, 'preset') ?? 4
   const run = (
     setup: (stream: LzmaStream) => void,
     data: Buffer,
@@ -87,7 +87,7 @@ export function lzmaCompressor(options: LzmaOptions = {}): Compressor {
   }
   return defineCompressor({
     name: 'lzma',
-    minLength: options.minLength ?? 100,
+    minLength: own(options, 'minLength') ?? 100,
     compress: (data) => run((s) => s.easyEncoder({ preset, check: lzma.CHECK_CRC64 }), data),
     decompress: (data, max) => run((s) => s.autoDecoder({}), data, max),
     magic: XZ_MAGIC,

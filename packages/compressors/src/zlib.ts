@@ -1,5 +1,6 @@
 import { deflateSync, inflateSync } from 'node:zlib'
 import { type Compressor, defineCompressor } from '@cachex/core'
+import { own } from '@cachex/core/internal'
 import { decompressBounded } from './_zlib-bounded.ts'
 import type { CompressorOptions } from './types.ts'
 
@@ -11,10 +12,10 @@ export interface ZlibOptions extends CompressorOptions {
 
 /** zlib (RFC 1950), as django-redis's `ZlibCompressor`: level 6, values over 15 bytes. */
 export function zlibCompressor(options: ZlibOptions = {}): Compressor {
-  const level = options.level ?? 6
+  const level = own(options, 'level') ?? 6
   return defineCompressor({
     name: 'zlib',
-    minLength: options.minLength ?? 15,
+    minLength: own(options, 'minLength') ?? 15,
     compress: (data) => deflateSync(data, { level }),
     decompress: (data, max) =>
       decompressBounded('zlib', data, max, (options) => inflateSync(data, options)),

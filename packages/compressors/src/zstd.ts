@@ -1,6 +1,6 @@
 import * as zlib from 'node:zlib'
 import { type Compressor, decompressionLimitError, defineCompressor } from '@cachex/core'
-import { requireOptional } from '@cachex/core/internal'
+import { own, requireOptional } from '@cachex/core/internal'
 import { refuseBeyond } from './_frames.ts'
 import { decompressBounded } from './_zlib-bounded.ts'
 import { declaredSizesEnforced, withContentSize } from './_zstd-frames.ts'
@@ -49,7 +49,7 @@ interface ZlibWithZstd {
  * taken. libzstd also refuses any block larger than the window or 128 KiB.
  */
 export function zstdCompressor(options: ZstdOptions = {}): Compressor {
-  const level = options.level ?? 3
+  const level = own(options, 'level') ?? 3
   const native = zlib as unknown as Partial<ZlibWithZstd>
   let compress: (data: Buffer) => Buffer
   let decode: (data: Buffer, max: number | undefined) => Buffer
@@ -89,7 +89,7 @@ export function zstdCompressor(options: ZstdOptions = {}): Compressor {
   }
   return defineCompressor({
     name: 'zstd',
-    minLength: options.minLength ?? 15,
+    minLength: own(options, 'minLength') ?? 15,
     compress,
     decompress: (data, max) => {
       if (max === undefined) return decode(data, undefined)

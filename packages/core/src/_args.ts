@@ -3,6 +3,7 @@
 // loop over the keys of an options object when one is given. The number checks (integers,
 // amounts, scores, milliseconds): `_args-numbers.ts`, re-exported here.
 
+import { isGiven, own } from './_own.ts'
 import { describeObject, isDate, isPlainObject } from './_plain.ts'
 import { checkSeconds, describe } from './_timeout.ts'
 import type { IncrOptions, MoveOptions, SetOptions, VersionOption } from './cache-options.ts'
@@ -24,7 +25,10 @@ type Options = object | undefined
  * Throws `InvalidArgumentError` unless `options` is `undefined` or a plain object (`{ … }`,
  * `Object.create(null)`, or one from another realm) whose keys are all in `allowed`: a misspelt
  * or misplaced option (`ttl(key, { versoin: 2 })`) would otherwise be ignored without a word, and
- * so would a Date, a Map or a class instance, which have no keys of their own to check.
+ * so would a Date, a Map or a class instance, which have no keys of their own to check. Only the
+ * keys it gives count, as only they are read (`own`): its own and those it inherits from an object
+ * of the caller's; an enumerable property another library put on `Object.prototype` is neither
+ * refused nor read.
  */
 export function checkOptions(options: unknown, method: string, allowed: readonly string[]): void {
   if (options === undefined) return
@@ -33,7 +37,10 @@ export function checkOptions(options: unknown, method: string, allowed: readonly
       `${method}() takes an options object { ${allowed.join(', ')} }, got ${describeOptions(options)}`,
     )
   }
+  // `for…in` with a check of where the name comes from allocates nothing (`Object.keys` would, on
+  // the hot path); names `Object.prototype` lends every object are skipped (`isGiven`).
   for (const name in options) {
+    if (!Object.hasOwn(options, name) && !isGiven(options, name)) continue
     if (!allowed.includes(name)) {
       throw new InvalidArgumentError(
         `${method}() does not take the option '${name}' (it takes ${allowed.join(', ')})`,
@@ -71,7 +78,7 @@ export function timeoutArguments<O extends { timeout?: number | null }>(
         `${method}() takes the timeout in seconds followed by options, or one options object, not two objects`,
       )
     }
-    const timeout = timeoutOrOptions.timeout
+    const timeout = own(timeoutOrOptions as { timeout?: number | null }, 'timeout')
     if (timeout !== undefined && timeout !== null) {
       if (isDate(timeout)) throw dateTimeout(method)
       checkSeconds(timeout, `${method}() timeout`)
@@ -215,9 +222,9 @@ export function moveVersions(
 ): [from: VersionOption | undefined, to: VersionOption | undefined] {
   if (options === undefined) return [undefined, undefined]
   checkOptions(options, method, MOVE_KEYS)
-  const version = checkVersionOption(options.version)
-  const from = checkVersionOption(options.versionSrc) ?? version
-  const to = checkVersionOption(options.versionDst) ?? version
+  const version = checkVersionOption(own(options, 'version'))
+  const from = checkVersionOption(own(options, 'versionSrc')) ?? version
+  const to = checkVersionOption(own(options, 'versionDst')) ?? version
   return [
     from === undefined ? undefined : { version: from },
     to === undefined ? undefined : { version: to },
@@ -309,9 +316,9 @@ export function setArguments(
   get: boolean,
 ] {
   const [timeout, rest] = timeoutArguments('set', timeoutOrOptions, options, SET_KEYS)
-  const nx = rest?.nx ?? false
-  const xx = rest?.xx ?? false
-  const get = rest?.get ?? false
+  const nx = own(rest, 'nx') ?? false
+  const xx = own(rest, 'xx') ?? false
+  const get = own(rest, 'get') ?? false
   if (nx && xx) throw new InvalidArgumentError('set() takes nx or xx, not both')
   if (typeof get !== 'boolean') throw new InvalidArgumentError('set(): get must be a boolean')
   return [timeout, rest, nx ? 'nx' : xx ? 'xx' : undefined, get]
@@ -336,11 +343,10 @@ export function incrArguments(
     )
   }
   checkOptions(options, method, INCR_KEYS)
-  const asNumber = options?.as !== undefined
-  if (asNumber && options?.as !== 'number') {
-    throw new InvalidArgumentError(
-      `${method}() takes as: 'number' or no as, got ${describe(options?.as)}`,
-    )
+  const as = own(options, 'as')
+  const asNumber = as !== undefined
+  if (asNumber && as !== 'number') {
+    throw new InvalidArgumentError(`${method}() takes as: 'number' or no as, got ${describe(as)}`)
   }
   return asNumber
 }

@@ -243,8 +243,12 @@ export function limitArguments(prototype: object): void {
       // biome-ignore lint/complexity/noArguments: passed on whole, with no array made per call
       return method.apply(this, arguments as unknown as unknown[])
     }
-    Object.defineProperty(limited, 'name', { value: name })
-    Object.defineProperty(prototype, name, { ...descriptor, value: limited })
+    Object.defineProperty(limited, 'name', { __proto__: null, value: name } as PropertyDescriptor)
+    Object.defineProperty(prototype, name, {
+      __proto__: null,
+      ...descriptor,
+      value: limited,
+    } as PropertyDescriptor)
   }
 }
 

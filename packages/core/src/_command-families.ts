@@ -20,10 +20,11 @@ export function attachCommands(target: { prototype: object }, commands: object):
   for (const name of Reflect.ownKeys(commands)) {
     const descriptor = Object.getOwnPropertyDescriptor(commands, name) as PropertyDescriptor
     Object.defineProperty(target.prototype, name, {
+      __proto__: null,
       value: descriptor.value,
       writable: true,
       configurable: true,
       enumerable: false,
-    })
+    } as PropertyDescriptor)
   }
 }

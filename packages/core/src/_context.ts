@@ -24,6 +24,7 @@ import { Gathering, orderedConnection } from './_gathering.ts'
 import { encodeAt, withKeyContext } from './_key-errors.ts'
 import { KeyMaker } from './_keys.ts'
 import { isWrongType, wrongTypeError } from './_messages.ts'
+import { own } from './_own.ts'
 import { toArray, toData, toPairs, toScore, toText } from './_replies.ts'
 import { SingleFlight } from './_single-flight.ts'
 import { timeoutToMs } from './_timeout.ts'
@@ -131,7 +132,10 @@ export class CacheContext {
    */
   sharedBudget: DecodeBudget | undefined
 
-  /** Checks `options` in the order `new Cache()` always has. */
+  /**
+   * Checks `options` in the order `new Cache()` always has. `new Cache()` hands them copied
+   * (`ownOptions`): what they inherit is not read.
+   */
   constructor(options: CacheOptions) {
     if (options?.connection === undefined) {
       throw new InvalidArgumentError('a Cache needs a connection')
@@ -202,7 +206,7 @@ export class CacheContext {
   key(key: string, options: VersionOption | undefined, method?: string): string {
     if (options === undefined) return this.keyMaker.makeKey(key, this.version)
     if (method !== undefined) checkOptions(options, method, VERSION_ONLY)
-    return this.keyMaker.makeKey(key, checkVersionOption(options.version) ?? this.version)
+    return this.keyMaker.makeKey(key, checkVersionOption(own(options, 'version')) ?? this.version)
   }
 
   /**
@@ -378,7 +382,7 @@ interface Carrier {
 
 /** Gives `cache` its context, out of sight (not enumerable, not in the public type). */
 export function bindContext(cache: object, context: CacheContext): void {
-  Object.defineProperty(cache, CONTEXT, { value: context })
+  Object.defineProperty(cache, CONTEXT, { __proto__: null, value: context } as PropertyDescriptor)
 }
 
 /** The context of a `Cache`, from a family method's `this`. */

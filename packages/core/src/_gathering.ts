@@ -58,13 +58,14 @@ export function orderedConnection(connection: Connection, flush: () => void): Co
   // `util.inspect` (`console.log(cache.connection)`) reads a Proxy's target without its traps:
   // it shows the connection.
   Object.defineProperty(blank, Symbol.for('nodejs.util.inspect.custom'), {
+    __proto__: null,
     configurable: true,
     value: (
       _depth: number,
       options: object,
       inspect: (value: unknown, options: object) => string,
     ) => inspect(connection, options),
-  })
+  } as PropertyDescriptor)
   return new Proxy(blank, {
     get(_, name) {
       const member: unknown = Reflect.get(connection, name, connection)
@@ -86,7 +87,11 @@ export function orderedConnection(connection: Connection, flush: () => void): Co
     // view is the connection's own (the blank target stays blank).
     set: (_, name, value) => Reflect.set(connection, name, value),
     has: (_, name) => Reflect.has(connection, name),
-    defineProperty: (_, name, descriptor) => Reflect.defineProperty(connection, name, descriptor),
+    defineProperty: (_, name, descriptor) =>
+      Reflect.defineProperty(connection, name, {
+        __proto__: null,
+        ...descriptor,
+      } as PropertyDescriptor),
     deleteProperty: (_, name) => Reflect.deleteProperty(connection, name),
     ownKeys: () => Reflect.ownKeys(connection),
     getOwnPropertyDescriptor: (_, name) => {

@@ -135,11 +135,12 @@ export function parsePythonJson(
           const item = value(depth + 1)
           // Own property even for "__proto__", as JSON.parse does.
           Object.defineProperty(object, key, {
+            __proto__: null,
             value: item,
             writable: true,
             enumerable: true,
             configurable: true,
-          })
+          } as PropertyDescriptor)
           ws()
           if (text[i] === ',') {
             i++

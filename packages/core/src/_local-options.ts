@@ -1,4 +1,5 @@
 // The `local` option of a cache, checked: the bounds of its local tier.
+import { ownOptions } from './_own.ts'
 import { describe } from './_timeout.ts'
 import type { LocalOptions } from './cache-options.ts'
 import { InvalidArgumentError } from './errors.ts'
@@ -30,7 +31,7 @@ export function checkLocalOptions(local: unknown): LocalBounds {
       )
     }
   }
-  const { maxEntries, maxBytes, ttl } = local as LocalOptions
+  const { maxEntries, maxBytes, ttl } = ownOptions(local) as LocalOptions
   const count = (value: unknown, name: string): number | undefined => {
     if (value === undefined) return undefined
     if (!Number.isSafeInteger(value) || (value as number) < 1) {

@@ -2,6 +2,7 @@
 // holds, why a lock could not be taken, an unsafe incr result.
 
 import { bounded } from './_bounded.ts'
+import { own } from './_own.ts'
 import { describe } from './_timeout.ts'
 import { NotANumberError, ResponseError } from './errors.ts'
 import type { LockOptions } from './lock-types.ts'
@@ -125,9 +126,9 @@ export function unsafeResult(key: string, method: 'incr' | 'decr' = 'incr'): Not
 
 /** Why `acquireLock` could not take a lock, from the options it was given. */
 export function whyNotAcquired(options: LockOptions): string {
-  if (options.blocking === false) return 'another owner holds it (blocking: false)'
-  if (typeof options.blockingTimeout === 'number') {
-    return `another owner held it for the whole blockingTimeout (${options.blockingTimeout} s)`
+  if (own(options, 'blocking') === false) return 'another owner holds it (blocking: false)'
+  if (typeof own(options, 'blockingTimeout') === 'number') {
+    return `another owner held it for the whole blockingTimeout (${own(options, 'blockingTimeout')} s)`
   }
   return 'another owner holds it'
 }

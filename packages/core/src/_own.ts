@@ -1,3 +1,66 @@
+// Given properties: options are read from the properties the caller's object has itself or
+// inherits from an object of the caller's (a defaults object, a class), never from
+// `Object.prototype`, and a property is set as the object's own whatever its name.
+import { isPlainObject } from './_plain.ts'
+
+/**
+ * Whether `name` is given by `options`: its own property, or one it inherits from a prototype
+ * other than `Object.prototype` (a defaults object it was made from with `Object.create`, a class
+ * of the caller's). A property another library put on `Object.prototype` (prototype pollution, an
+ * old polyfill) is inherited by every object literal: it is no option anyone gave.
+ */
+export function isGiven(options: object, name: PropertyKey): boolean {
+  for (let o: object | null = options; o !== null && o !== Object.prototype; ) {
+    if (Object.hasOwn(o, name)) return true
+    o = Object.getPrototypeOf(o) as object | null
+  }
+  return false
+}
+
+/**
+ * `options[name]` when `options` gives it (`isGiven`: its own, or inherited from an object of the
+ * caller's), else `undefined` (and for `undefined` or `null` options). Options are read so
+ * throughout cachex: read plainly, `Object.prototype.nx = true` would make every `set()` an `NX`
+ * write. Allocates nothing, and an absent option costs one read: for the options of the methods
+ * on the hot path.
+ */
+export function own<O extends object, K extends keyof O>(
+  options: O | undefined | null,
+  name: K,
+): O[K] | undefined {
+  if (options == null) return undefined
+  const value = options[name]
+  return value === undefined || Object.hasOwn(options, name) || isGiven(options, name)
+    ? value
+    : undefined
+}
+
+/**
+ * A copy of a plain options object holding the enumerable properties it gives (`isGiven`: its
+ * own, then those inherited from a defaults object or the getters of a class of the caller's,
+ * never `Object.prototype`'s),
+ * without a prototype (so that nothing is inherited when it is read): for options read once, when
+ * something is built (a cache, an admin handler), where a copy costs nothing that counts. Anything
+ * else (`undefined`, a Map, a Date, a function) is returned as it is, for its own checks to
+ * describe.
+ */
+export function ownOptions<O>(options: O): O {
+  if (typeof options !== 'object' || options === null || !isPlainObject(options)) return options
+  const copy = Object.assign(Object.create(null), options) as Record<string, unknown>
+  const given = options as Record<string, unknown>
+  for (let o = Object.getPrototypeOf(options) as object | null; o !== null; ) {
+    if (o === Object.prototype) break
+    // Its enumerable keys (a defaults object's), and its getters (a class's, not enumerable).
+    for (const name of Object.getOwnPropertyNames(o)) {
+      if (Object.hasOwn(copy, name)) continue
+      const property = Object.getOwnPropertyDescriptor(o, name)
+      if (property?.enumerable || property?.get !== undefined) copy[name] = given[name]
+    }
+    o = Object.getPrototypeOf(o) as object | null
+  }
+  return copy as O
+}
+
 /**
  * Sets `name` on `target` as an own, enumerable, writable property, whatever the name. A plain
  * `target[name] = value` with `name === '__proto__'` calls the `Object.prototype.__proto__` setter
@@ -8,12 +71,15 @@
  */
 export function setOwn(target: Record<string, unknown>, name: string, value: unknown): void {
   if (name === '__proto__') {
+    // A descriptor without a prototype: an inherited `get` or `set` (a polluted Object.prototype)
+    // would otherwise make it an accessor descriptor, and defineProperty throw.
     Object.defineProperty(target, name, {
+      __proto__: null,
       value,
       writable: true,
       enumerable: true,
       configurable: true,
-    })
+    } as PropertyDescriptor)
   } else {
     target[name] = value
   }

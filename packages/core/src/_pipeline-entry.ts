@@ -3,6 +3,7 @@
 // `context.run`, and the helpers that queue one (`run`, `checked`) and read its options and replies.
 import { checkVersionOption } from './_args.ts'
 import type { CacheContext, CommandWithFallback } from './_context.ts'
+import { own } from './_own.ts'
 import type { IncrLink } from './_pipeline-writes.ts'
 import { integerReply } from './_replies.ts'
 import type { CacheLike } from './cache-like.ts'
@@ -41,7 +42,7 @@ export type Entry = (pipe: EntryPipe, ...args: never[]) => Promise<unknown>
 
 /** `{ version }` of checked options, for `context.run` (which checks nothing more). */
 export function versionOf(options: VersionOption | undefined): VersionOption | undefined {
-  const version = checkVersionOption(options?.version)
+  const version = checkVersionOption(own(options, 'version'))
   return version === undefined ? undefined : { version }
 }
 

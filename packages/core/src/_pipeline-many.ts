@@ -12,6 +12,7 @@ import {
 } from './_args.ts'
 import { type CacheContext, contextOf } from './_context.ts'
 import { encodeAt } from './_key-errors.ts'
+import { own } from './_own.ts'
 import {
   checked,
   type Entry,
@@ -56,7 +57,7 @@ export const manyEntries: Record<string, Entry> = {
     return checked(pipe, context, 'getMany', new Map<string, unknown>(), () => {
       const list = keyList(keys, 'getMany') as string[]
       checkOptions(options, 'getMany', VERSION_ONLY)
-      const version = checkVersionOption(options?.version) ?? context.version
+      const version = checkVersionOption(own(options, 'version')) ?? context.version
       const rkeys = context.makeKeys(list, version)
       const first = list[0]
       if (first === undefined) return Promise.resolve(new Map<string, unknown>())
@@ -107,7 +108,7 @@ export const manyEntries: Record<string, Entry> = {
       const first = keys[0]
       if (first === undefined) return Promise.resolve([])
       const ms = timeoutToMs(timeout, context.defaultTimeout)
-      const version = checkVersionOption(options?.version) ?? context.version
+      const version = checkVersionOption(own(options, 'version')) ?? context.version
       const rkeys = context.makeKeys(keys, version)
       const data = values.map((value, i) => encodeAt(context.codec, value, keys[i] as string))
       const v = { version }
@@ -145,7 +146,7 @@ export const manyEntries: Record<string, Entry> = {
     return checked(pipe, context, 'deleteMany', 0, () => {
       checkOptions(options, 'deleteMany', VERSION_ONLY)
       const list = keyList(keys, 'deleteMany') as string[]
-      const version = checkVersionOption(options?.version) ?? context.version
+      const version = checkVersionOption(own(options, 'version')) ?? context.version
       const rkeys = context.makeKeys(list, version)
       const first = list[0]
       if (first === undefined) return Promise.resolve(0)

@@ -23,17 +23,19 @@ interface Queueing {
 export function attachQueueing(prototype: object): void {
   for (const name of FAMILY_METHODS) {
     Object.defineProperty(prototype, name, {
+      __proto__: null,
       value(this: Queueing, ...args: unknown[]) {
         const cache = this.cache as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>
         return this.queue(() => (cache[name] as (...a: unknown[]) => Promise<unknown>)(...args))
       },
       writable: true,
       configurable: true,
-    })
+    } as PropertyDescriptor)
   }
   for (const [name, entry] of Object.entries({ ...standardEntries, ...keyEntries })) {
     const most = MOST_ARGUMENTS[name] as number
     Object.defineProperty(prototype, name, {
+      __proto__: null,
       value(this: Queueing, ...args: unknown[]) {
         return this.queue(() => {
           if (args.length > most) throw tooManyArguments(this.cache, name, most, args.length)
@@ -42,6 +44,6 @@ export function attachQueueing(prototype: object): void {
       },
       writable: true,
       configurable: true,
-    })
+    } as PropertyDescriptor)
   }
 }

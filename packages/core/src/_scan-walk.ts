@@ -132,7 +132,10 @@ export class CursorOwner {
     const error = new ConnectionError(
       `the server changed during the ${this.#command} walk (a failover or reconnection): ${this.#items} may have been missed or repeated; walk again`,
     )
-    Object.defineProperty(error, SERVER_CHANGED, { value: true })
+    Object.defineProperty(error, SERVER_CHANGED, {
+      __proto__: null,
+      value: true,
+    } as PropertyDescriptor)
     return error
   }
 }

@@ -77,16 +77,19 @@ export function timeMethods(
       ? timedPipeline(context, name, original as Method)
       : timed(context, name, original as Method)
     Object.defineProperty(cache, name, {
+      __proto__: null,
       value: wrapped,
       writable: true,
       configurable: true,
       enumerable: false,
-    })
+    } as PropertyDescriptor)
   }
   return () => {
     for (const [name, descriptor] of saved) {
       if (descriptor === undefined) delete target[name]
-      else Object.defineProperty(cache, name, descriptor)
+      // Copied without a prototype: an inherited `get` would make it an accessor descriptor.
+      else
+        Object.defineProperty(cache, name, { __proto__: null, ...descriptor } as PropertyDescriptor)
     }
   }
 }
@@ -196,6 +199,7 @@ function timedPipeline(context: CacheContext, name: string, original: Method): M
     const pipe = original.apply(this, args) as { exec(): Promise<unknown>; length: number }
     const exec = pipe.exec
     Object.defineProperty(pipe, 'exec', {
+      __proto__: null,
       value: () => {
         const keyCount = pipe.length
         const start = performance.now()
@@ -212,7 +216,7 @@ function timedPipeline(context: CacheContext, name: string, original: Method): M
       },
       writable: true,
       configurable: true,
-    })
+    } as PropertyDescriptor)
     return pipe
   }
 }

@@ -17,7 +17,7 @@ const UNSENT = Symbol.for('@cachex/core.unsent')
  */
 export function markUnsent<T>(error: T): T {
   if (typeof error === 'object' && error !== null && Object.isExtensible(error)) {
-    Object.defineProperty(error, UNSENT, { value: true })
+    Object.defineProperty(error, UNSENT, { __proto__: null, value: true } as PropertyDescriptor)
   }
   return error
 }

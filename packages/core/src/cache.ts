@@ -4,6 +4,7 @@ import type { CacheApi } from './_cache-api.ts'
 import { attachCommands, bindContext, CacheContext } from './_context.ts'
 import { checkLocalOptions } from './_local-options.ts'
 import { type LocalStats, LocalTier } from './_local-tier.ts'
+import { ownOptions } from './_own.ts'
 import { CachePipeline } from './_pipeline.ts'
 import { RedisValueStore } from './_redis-value-store.ts'
 import { timeMethods } from './_timing.ts'
@@ -53,7 +54,12 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
   /** The first `close()`, which every later one waits for. */
   #closing: Promise<void> | undefined
 
-  constructor(options: CacheOptions<IgnoreErrors>) {
+  /**
+   * A cache over `options.connection`. The options are read from their own properties only: one
+   * inherited from `Object.prototype` (where another library may have put it) counts for nothing.
+   */
+  constructor(given: CacheOptions<IgnoreErrors>) {
+    const options = ownOptions(given)
     const context = new CacheContext(options)
     context.store = new RedisValueStore(context)
     if (options.local !== undefined) {

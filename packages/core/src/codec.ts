@@ -14,6 +14,7 @@ import {
 import { integerPastLimit } from './_codec-limits.ts'
 import { parseInteger } from './_integer.ts'
 import { MAX_INTEGER_DIGITS } from './_limits.ts'
+import { own } from './_own.ts'
 import { checkPlugins } from './_plugin-check.ts'
 import { CompressionError, decompressionLimitError } from './errors.ts'
 import type { Compressor, RedisArgument, Serializer } from './types.ts'
@@ -123,7 +124,7 @@ export class Codec {
   ) {
     if (serializers.length === 0) throw new TypeError('a Codec needs at least one serializer')
     checkPlugins(serializers, compressors)
-    const max = checkMaxValueSize(options.maxValueSize)
+    const max = checkMaxValueSize(own(options, 'maxValueSize'))
     this.#serializers = serializers
     this.#compressors = compressors
     this.#writer = serializers[0] as Serializer

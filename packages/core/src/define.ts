@@ -1,6 +1,7 @@
 // `defineCompressor` and `defineSerializer`: a plug-in in a few lines, checked once when it is
 // built rather than failing on the first value.
 
+import { own } from './_own.ts'
 import { utf8Text } from './_utf8.ts'
 import { decompressionLimitError, InvalidArgumentError } from './errors.ts'
 import type { Compressor, Serializer } from './types.ts'
@@ -63,12 +64,14 @@ export function defineCompressor(definition: CompressorDefinition): Compressor {
       'defineCompressor() takes an object: { name, compress, decompress }',
     )
   }
-  const { name, compress, decompress, magic, matches } = definition
+  const { name, compress, decompress, matches } = definition
   checkName('defineCompressor', name)
-  const minLength = definition.minLength ?? 15
+  // The settings (not the functions, which a class may hold) are read from own properties only.
+  const magic = own(definition, 'magic')
+  const minLength = own(definition, 'minLength') ?? 15
   if (!Number.isInteger(minLength) || minLength < 0) {
     throw new InvalidArgumentError(
-      `${name}: minLength must be a non-negative integer, got ${String(definition.minLength)}`,
+      `${name}: minLength must be a non-negative integer, got ${String(minLength)}`,
     )
   }
   checkFunction(name, 'compress', compress)

@@ -1,3 +1,4 @@
+import { own } from './_own.ts'
 /**
  * Every error cachex raises is a `CachexError` with a stable `code`; the error that caused it, if
  * any, is its `cause`. Messages never contain passwords or values.
@@ -17,7 +18,10 @@ export class CachexError extends Error {
  * the whole process): what tells another copy's errors from any other object.
  */
 const BRAND = Symbol.for('@cachex/core.error')
-Object.defineProperty(CachexError.prototype, BRAND, { value: true })
+Object.defineProperty(CachexError.prototype, BRAND, {
+  __proto__: null,
+  value: true,
+} as PropertyDescriptor)
 
 /**
  * `instanceof` for cachex's error classes (inherited by each, `this` being the class), which also
@@ -40,7 +44,10 @@ function isInstance(this: object, value: unknown): boolean {
   }
   return false
 }
-Object.defineProperty(CachexError, Symbol.hasInstance, { value: isInstance })
+Object.defineProperty(CachexError, Symbol.hasInstance, {
+  __proto__: null,
+  value: isInstance,
+} as PropertyDescriptor)
 
 function isBranded(p: unknown): p is object {
   return typeof p === 'object' && p !== null && BRAND in p
@@ -131,7 +138,8 @@ export class SerializationError extends CachexError {
 
   constructor(message: string, options?: DecodingErrorOptions) {
     super(message, options)
-    if (options?.removed !== undefined) setRemoved(this, options.removed)
+    const removed = own(options, 'removed')
+    if (removed !== undefined) setRemoved(this, removed)
   }
 }
 
@@ -145,13 +153,18 @@ export class CompressionError extends CachexError {
 
   constructor(message: string, options?: DecodingErrorOptions) {
     super(message, options)
-    if (options?.removed !== undefined) setRemoved(this, options.removed)
+    const removed = own(options, 'removed')
+    if (removed !== undefined) setRemoved(this, removed)
   }
 }
 
 /** Sets `removed`, read-only, only on the errors that carry values (others have none at all). */
 function setRemoved(error: Error, removed: readonly unknown[]): void {
-  Object.defineProperty(error, 'removed', { value: removed, enumerable: true })
+  Object.defineProperty(error, 'removed', {
+    __proto__: null,
+    value: removed,
+    enumerable: true,
+  } as PropertyDescriptor)
 }
 
 /**
@@ -170,10 +183,10 @@ export function decompressionLimitError(
   maxOutputLength: number,
   options?: { cause?: unknown; perCall?: boolean },
 ): CompressionError {
-  if (options?.perCall === true) {
+  if (own(options, 'perCall') === true) {
     const error = new CompressionError(
       `${compressor}: the values of one call would decompress to more than ${maxOutputLength} bytes (4 × maxValueSize); read them in smaller calls`,
-      { cause: options.cause },
+      { cause: own(options, 'cause') },
     )
     return markCallBudget(error)
   }
@@ -188,7 +201,7 @@ const CALL_BUDGET = Symbol.for('@cachex/core.callBudget')
 
 /** Marks `error` as a call's budget run out (`isCallBudgetError`); returns it. */
 export function markCallBudget<T extends Error>(error: T): T {
-  Object.defineProperty(error, CALL_BUDGET, { value: true })
+  Object.defineProperty(error, CALL_BUDGET, { __proto__: null, value: true } as PropertyDescriptor)
   return error
 }
 

@@ -17,7 +17,7 @@ export {
 } from './_key-order.ts'
 export { MAX_TIMER_MS } from './_limits.ts'
 export { closestName, unknownName } from './_names.ts'
-export { setOwn } from './_own.ts'
+export { own, ownOptions, setOwn } from './_own.ts'
 export { describeObject, isPlainObject } from './_plain.ts'
 export { type ScanPace, SERVER_EPOCH, scanWalk, serverOf } from './_scan-walk.ts'
 export { checkTimeoutMs } from './_timeout.ts'

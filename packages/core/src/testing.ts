@@ -17,6 +17,7 @@ import {
 import { Codec } from '@cachex/core/internal'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { own } from './_own.ts'
 
 /** What a serializer can carry, so the suite generates only values it must round-trip. */
 export interface SerializerCapabilities {
@@ -157,7 +158,7 @@ export function runCompressorSuite(
   create: () => Compressor,
   options: CompressorSuiteOptions = {},
 ): void {
-  const runs = options.runs ?? 100
+  const runs = own(options, 'runs') ?? 100
   describe(`compressor conformance: ${name}`, () => {
     const compressor = create()
     const codec = new Codec([jsonForSuite], [compressor])

@@ -1,5 +1,6 @@
 // The options of the Keyv store, and the settings it resolves them to (its `opts`).
 import { InvalidArgumentError } from '@cachex/core'
+import { own } from '@cachex/core/internal'
 
 /**
  * Who turns a value into bytes.
@@ -60,7 +61,7 @@ export type KeyvCachexOpts = StoreOpts
 
 /** The settings of a store created with `options`; throws `InvalidArgumentError` for bad ones. */
 export function resolveOptions(options: KeyvCachexOptions): StoreOpts {
-  const serialization = options.serialization ?? 'keyv'
+  const serialization = own(options, 'serialization') ?? 'keyv'
   if (serialization !== 'keyv' && serialization !== 'cachex') {
     throw new InvalidArgumentError(
       `serialization must be 'keyv' or 'cachex', got ${String(serialization)}`,
@@ -70,7 +71,7 @@ export function resolveOptions(options: KeyvCachexOptions): StoreOpts {
     dialect: 'redis',
     url: '',
     serialization,
-    expires: options.expires ?? true,
-    closeOnDisconnect: options.closeOnDisconnect ?? false,
+    expires: own(options, 'expires') ?? true,
+    closeOnDisconnect: own(options, 'closeOnDisconnect') ?? false,
   }
 }

@@ -1,5 +1,6 @@
 // `createKeyv()`: a Keyv whose values the cache serializes, the store in `'cachex'` mode inside it.
 import type { CacheLike } from '@cachex/core'
+import { own } from '@cachex/core/internal'
 import { Keyv, type KeyvOptions } from 'keyv'
 import { checkNamespace } from './_keyv-values.ts'
 import { KeyvCachex, type KeyvCachexOptions } from './store.ts'
@@ -25,17 +26,20 @@ export function createKeyv<Value = any>(
   cache: CacheLike,
   options: CreateKeyvOptions = {},
 ): Keyv<Value> {
-  const { expires, closeOnDisconnect, ...keyvOptions } = options
+  // The rest copies own properties only; the two options of the store's are read so too.
+  const { expires: _expires, closeOnDisconnect: _close, ...keyvOptions } = options
+  const expires = own(options, 'expires')
+  const closeOnDisconnect = own(options, 'closeOnDisconnect')
   // Without a namespace (`namespace: undefined` or `''` given, or `useKeyPrefix: false`) the keys
   // are bare. Keyv must then be told `useKeyPrefix: false` too: with its prefix on, its iterator
   // strips each key's first `:` segment ('user:1' → '1') even when it added none. And with
   // `useKeyPrefix: false` it would still hand the store its 'keyv' default namespace, which would
   // leave the bare keys out of clear() and iterator().
   const bare =
-    keyvOptions.useKeyPrefix === false ||
-    (Object.hasOwn(keyvOptions, 'namespace') && !keyvOptions.namespace)
+    own(keyvOptions, 'useKeyPrefix') === false ||
+    (Object.hasOwn(keyvOptions, 'namespace') && !own(keyvOptions, 'namespace'))
   // The store refuses a namespace with ':' too, when Keyv hands it over; this names the option.
-  if (!bare) checkNamespace(keyvOptions.namespace, 'createKeyv() option namespace')
+  if (!bare) checkNamespace(own(keyvOptions, 'namespace'), 'createKeyv() option namespace')
   const store = new KeyvCachex(cache, { serialization: 'cachex', expires, closeOnDisconnect })
   const keyv = new Keyv<Value>({
     ...keyvOptions,
@@ -47,12 +51,13 @@ export function createKeyv<Value = any>(
   // Keyv keeps its throwOnErrors to itself: the store reads it from the Keyv, so that setting
   // `keyv.throwOnErrors` later applies to reads too.
   Object.defineProperty(store, 'throwOnErrors', {
+    __proto__: null,
     configurable: true,
     enumerable: true,
     get: () => keyv.throwOnErrors,
     set: (value: boolean) => {
       keyv.throwOnErrors = value
     },
-  })
+  } as PropertyDescriptor)
   return keyv
 }

@@ -2,7 +2,7 @@
 // What it reads from the cache and writes to it, entry by entry, is `./_keyv-entries.ts`.
 import { EventEmitter } from 'node:events'
 import { type CacheLike, globEscape, InvalidArgumentError } from '@cachex/core'
-import { isCallBudgetError } from '@cachex/core/internal'
+import { isCallBudgetError, own } from '@cachex/core/internal'
 import type { KeyvStoreAdapter, StoredData } from 'keyv'
 import { entryOf, type Found, readEntry, readFound, toStored } from './_keyv-entries.ts'
 import { type KeyvCachexOptions, resolveOptions, type StoreOpts } from './_keyv-options.ts'
@@ -54,7 +54,7 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
     }
     this.opts = resolveOptions(options)
     this.cache = cache
-    this.throwOnErrors = options.throwOnErrors === true
+    this.throwOnErrors = own(options, 'throwOnErrors') === true
   }
 
   /**
@@ -154,8 +154,11 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
     // A key given twice is written once, with its last entry: the groups are written at once.
     const groupOf = new Map<string, Map<string, unknown>>()
     // All of this runs before the first write, so a bad TTL or value writes nothing.
-    for (const { key, value, ttl } of entries) {
-      const timeout = toTimeout(ttl)
+    for (const entry of entries) {
+      // Own properties only: an entry without a ttl does not take one from Object.prototype.
+      const key = entry.key
+      const value = entry.value
+      const timeout = toTimeout(own(entry, 'ttl'))
       const deletes = isUndefinedEntry(value)
       let group = groups.get(deletes ? DELETE : timeout)
       if (group === undefined) {

@@ -10,7 +10,7 @@ import {
   type LockOptions,
   runScript,
 } from '@cachex/core'
-import { bounded, checkBoolean, checkTimeoutMs } from '@cachex/core/internal'
+import { bounded, checkBoolean, checkTimeoutMs, own } from '@cachex/core/internal'
 import { withAclHint } from './_acl-hint.ts'
 import { fenceKey } from './_fence-key.ts'
 import { type ReleasedBehind, ReleaseHandoff } from './_handoff.ts'
@@ -98,11 +98,13 @@ export class Lock implements CacheLock {
     }
     this.#connection = connection
     this.name = name
-    this.timeout = options.timeout == null ? null : positiveSeconds(options.timeout, 'timeout')
-    this.sleep = positiveSeconds(options.sleep ?? 0.1, 'sleep')
-    this.blocking = checkBoolean(options.blocking ?? undefined, 'blocking', true)
-    this.blockingTimeout = optionalSeconds(options.blockingTimeout ?? null, 'blockingTimeout')
-    this.#signal = checkSignal(options.signal)
+    const timeout = own(options, 'timeout')
+    this.timeout = timeout == null ? null : positiveSeconds(timeout, 'timeout')
+    this.sleep = positiveSeconds(own(options, 'sleep') ?? 0.1, 'sleep')
+    this.blocking = checkBoolean(own(options, 'blocking') ?? undefined, 'blocking', true)
+    const blockingTimeout = own(options, 'blockingTimeout') ?? null
+    this.blockingTimeout = optionalSeconds(blockingTimeout, 'blockingTimeout')
+    this.#signal = checkSignal(own(options, 'signal'))
     this.#handoff = new ReleaseHandoff(connection, RELEASE, name, -1)
   }
 
@@ -151,13 +153,12 @@ export class Lock implements CacheLock {
    */
   async acquire(options: AcquireOptions = {}): Promise<boolean> {
     checkCallOptions(options, 'lock.acquire', ACQUIRE_OPTIONS, LOCK_OWN_OPTIONS, LOCK_OWN)
-    const blocking = checkBoolean(options.blocking ?? undefined, 'blocking', this.blocking)
+    const blocking = checkBoolean(own(options, 'blocking') ?? undefined, 'blocking', this.blocking)
+    const wait = own(options, 'blockingTimeout')
     const blockingTimeout =
-      options.blockingTimeout === undefined
-        ? this.blockingTimeout
-        : optionalSeconds(options.blockingTimeout, 'blockingTimeout')
-    const token =
-      options.token === undefined ? randomBytes(16).toString('hex') : checkToken(options.token)
+      wait === undefined ? this.blockingTimeout : optionalSeconds(wait, 'blockingTimeout')
+    const given = own(options, 'token')
+    const token = given === undefined ? randomBytes(16).toString('hex') : checkToken(given)
     const stopAt =
       blockingTimeout === null
         ? Number.POSITIVE_INFINITY
@@ -297,7 +298,7 @@ export class Lock implements CacheLock {
    */
   async extend(seconds: number, options: { replaceTtl?: boolean } = {}): Promise<boolean> {
     checkCallOptions(options, 'lock.extend', EXTEND_OPTIONS)
-    const replaceTtl = checkBoolean(options.replaceTtl ?? undefined, 'replaceTtl', false)
+    const replaceTtl = checkBoolean(own(options, 'replaceTtl') ?? undefined, 'replaceTtl', false)
     const token = this.#token
     if (token === null) throw new LockError('cannot extend an unlocked lock')
     if (this.timeout === null) throw new LockError('cannot extend a lock with no timeout')

@@ -12,7 +12,7 @@ import {
   type SemaphoreFactory,
   type SemaphoreOptions,
 } from '@cachex/core'
-import { bounded, checkBoolean } from '@cachex/core/internal'
+import { bounded, checkBoolean, own } from '@cachex/core/internal'
 import { type ReleasedBehind, ReleaseHandoff } from './_handoff.ts'
 import { holding } from './_holding.ts'
 import { slotMigrating } from './_migrating.ts'
@@ -163,21 +163,22 @@ export class Semaphore implements CacheSemaphore {
     }
     this.#connection = connection
     this.name = name
-    this.limit = permits(options.limit, 'limit')
-    this.weight = permits(options.weight ?? 1, 'weight')
+    this.limit = permits(own(options, 'limit'), 'limit')
+    this.weight = permits(own(options, 'weight') ?? 1, 'weight')
     if (this.weight > this.limit) {
       throw new InvalidArgumentError(
         `weight (${this.weight}) cannot exceed the semaphore's limit (${this.limit}): it could never be acquired`,
       )
     }
     this.timeout =
-      options.timeout === null
+      own(options, 'timeout') === null
         ? null
-        : positiveSeconds(options.timeout ?? DEFAULT_SEMAPHORE_TIMEOUT, 'timeout')
-    this.sleep = positiveSeconds(options.sleep ?? 0.1, 'sleep')
-    this.blocking = checkBoolean(options.blocking ?? undefined, 'blocking', true)
-    this.blockingTimeout = optionalSeconds(options.blockingTimeout ?? null, 'blockingTimeout')
-    this.#signal = checkSignal(options.signal)
+        : positiveSeconds(own(options, 'timeout') ?? DEFAULT_SEMAPHORE_TIMEOUT, 'timeout')
+    this.sleep = positiveSeconds(own(options, 'sleep') ?? 0.1, 'sleep')
+    this.blocking = checkBoolean(own(options, 'blocking') ?? undefined, 'blocking', true)
+    const blockingTimeout = own(options, 'blockingTimeout') ?? null
+    this.blockingTimeout = optionalSeconds(blockingTimeout, 'blockingTimeout')
+    this.#signal = checkSignal(own(options, 'signal'))
     this.#handoff = new ReleaseHandoff(connection, RELEASE, name, 0)
   }
 
@@ -208,11 +209,10 @@ export class Semaphore implements CacheSemaphore {
       SEMAPHORE_OWN_OPTIONS,
       SEMAPHORE_OWN,
     )
-    const blocking = checkBoolean(options.blocking ?? undefined, 'blocking', this.blocking)
+    const blocking = checkBoolean(own(options, 'blocking') ?? undefined, 'blocking', this.blocking)
+    const wait = own(options, 'blockingTimeout')
     const blockingTimeout =
-      options.blockingTimeout === undefined
-        ? this.blockingTimeout
-        : optionalSeconds(options.blockingTimeout, 'blockingTimeout')
+      wait === undefined ? this.blockingTimeout : optionalSeconds(wait, 'blockingTimeout')
     if (this.#token !== null || this.#acquiring) {
       throw new LockError(
         `this semaphore already holds (or is acquiring) permits of '${bounded(this.name)}': release them first, or create another semaphore for another holder`,

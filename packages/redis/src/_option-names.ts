@@ -153,7 +153,8 @@ function checkCredential(values: Record<string, unknown>, path: readonly string[
   let value: unknown = values
   for (const key of path) {
     if (typeof value !== 'object' || value === null) return
-    value = (value as Record<string, unknown>)[key]
+    // Own properties only, as they are read: not what a polluted Object.prototype holds.
+    value = Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined
   }
   // `null` is absent, as before (a JSON config's `"password": null`: no password).
   if (value === undefined || value === null || typeof value === 'string') return

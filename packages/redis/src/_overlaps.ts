@@ -1,5 +1,6 @@
 import { parseRedisUrl } from '@cachex/connections'
 import { DEFAULT_URL, isMemoryLocation, parseLocation } from '@cachex/connections/internal'
+import { own } from '@cachex/core/internal'
 import type { CreateCacheOptions } from './_options.ts'
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1'])
@@ -16,7 +17,7 @@ export function prefixOverlaps(caches: Readonly<Record<string, CreateCacheOption
   const identities = new Map<object, number>()
   const entries = Object.entries(caches).map(([alias, options]) => ({
     alias,
-    prefix: options?.keyPrefix ?? '',
+    prefix: own(options, 'keyPrefix') ?? '',
     where: endpoints(options ?? {}, identities),
   }))
   const messages: string[] = []
@@ -60,7 +61,7 @@ function overlap(
  */
 function endpoints(options: CreateCacheOptions, identities: Map<object, number>): Set<string> {
   const found = new Set<string>()
-  const location = options.location ?? DEFAULT_URL
+  const location = own(options, 'location') ?? DEFAULT_URL
   if (typeof location === 'object' && !Array.isArray(location)) {
     let id = identities.get(location)
     if (id === undefined) {
@@ -84,7 +85,7 @@ function endpoints(options: CreateCacheOptions, identities: Map<object, number>)
     return found
   }
   // A sentinel location names a service, not a host: keep the two apart.
-  const kind = options.client === 'sentinel' ? 'sentinel service ' : ''
+  const kind = own(options, 'client') === 'sentinel' ? 'sentinel service ' : ''
   for (const url of urls) {
     try {
       const address = parseRedisUrl(url)

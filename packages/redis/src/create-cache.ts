@@ -12,7 +12,7 @@ import {
   InvalidArgumentError,
   type Serializer,
 } from '@cachex/core'
-import { describeArgument } from '@cachex/core/internal'
+import { describeArgument, ownOptions } from '@cachex/core/internal'
 import { lockFactory, semaphoreFactory } from '@cachex/lock'
 import { checkCreateCacheOptions, checkOptionValues } from './_option-names.ts'
 import type { ClientName, CompressorName, CreateCacheOptions, SerializerName } from './_options.ts'
@@ -23,7 +23,9 @@ import { CLIENTS, COMPRESSORS, lookup, SERIALIZERS } from './_tables.ts'
  * and compressors given by name, and wires in `@cachex/lock` so that `cache.lock()` and `cache.semaphore()` work.
  * Nothing connects until the first command. `ignoreExceptions: true` gives a `Cache<true>`, whose
  * `incr`, `hincrby`, `lpush`… may resolve `null`; without it, a `Cache<false>`. Both pass
- * for a bare `Cache` (`Cache<boolean>`, any cache).
+ * for a bare `Cache` (`Cache<boolean>`, any cache). The options are read from their own
+ * properties only: one inherited from `Object.prototype` (where another library may have put it:
+ * prototype pollution) counts for nothing.
  */
 export function createCache<IgnoreErrors extends boolean = false>(
   options: CreateCacheOptions<IgnoreErrors> = {},
@@ -44,11 +46,15 @@ export function checkOptionsObject(options: unknown, what: string): void {
   )
 }
 
-/** `createCache`, for the registry's `alias` (which its `telemetry` reports). */
+/**
+ * `createCache`, for the registry's `alias` (which its `telemetry` reports). Reads a copy of the
+ * options' own properties (`ownOptions`), which the connection factory is handed too.
+ */
 export function buildCache<IgnoreErrors extends boolean = false>(
-  options: CreateCacheOptions<IgnoreErrors>,
+  given: CreateCacheOptions<IgnoreErrors>,
   alias: string | undefined,
 ): Cache<IgnoreErrors> {
+  const options = ownOptions(given)
   // An unknown name is refused before anything is built (a misspelt keyPrefix left the prefix
   // empty, and clear() then flushed the database).
   checkCreateCacheOptions(

@@ -11,6 +11,7 @@ import type {
   CacheSetEvent,
 } from '@cachex/core'
 import { InvalidArgumentError, ResponseError } from '@cachex/core'
+import { own, ownOptions } from '@cachex/core/internal'
 import {
   type Attributes,
   context,
@@ -123,16 +124,18 @@ export function createMetricProducer(): CachexMetricProducer {
  * configureCaches({ default: { location: 'memory://' } }, { telemetry: openTelemetry() })
  * ```
  */
-export function openTelemetry(options: InstrumentOptions = {}): CacheTelemetry {
+export function openTelemetry(given: InstrumentOptions = {}): CacheTelemetry {
+  const options = ownOptions(given)
   return {
     instrument(cache: Cache, target: TelemetryTarget = {}): () => void {
+      const where = own(target, 'location')
       const location =
-        typeof target.location === 'string' || Array.isArray(target.location)
-          ? (target.location as string | readonly string[])
+        typeof where === 'string' || Array.isArray(where)
+          ? (where as string | readonly string[])
           : undefined
       return instrument(cache, {
         ...options,
-        alias: options.alias ?? target.alias ?? 'default',
+        alias: options.alias ?? own(target, 'alias') ?? 'default',
         location: options.location ?? location,
       })
     },
@@ -154,7 +157,9 @@ export function openTelemetry(options: InstrumentOptions = {}): CacheTelemetry {
  *
  * See docs/telemetry.md for every attribute.
  */
-export function instrument(cache: Cache, options: InstrumentOptions = {}): () => void {
+export function instrument(cache: Cache, given: InstrumentOptions = {}): () => void {
+  // Own properties only (`ownOptions`): not what a polluted Object.prototype holds.
+  const options = ownOptions(given)
   const alias = options.alias ?? 'default'
   const captureKeys = options.captureKeys === true
   const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE)

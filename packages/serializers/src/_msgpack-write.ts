@@ -160,7 +160,11 @@ function scan(value: unknown, depth: number): boolean {
         reordered.set(object, keys)
       }
     }
-    for (const key in object) {
+    // Own keys only, as msgpackr writes them: `for…in` would also visit an enumerable property of
+    // Object.prototype (an old polyfill's method). Object.keys measured no slower on 100 keys.
+    const keys = Object.keys(object)
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as string
       if (!isWellFormed(key)) throw notWellFormed()
       if (scan(object[key], depth + 1)) found = true
     }
@@ -289,7 +293,9 @@ function widenIntegers(value: unknown): unknown {
   const proto = Object.getPrototypeOf(value)
   if (proto !== Object.prototype && proto !== null) return value
   let copy: Record<string, unknown> | undefined
-  for (const key in value) {
+  const names = Object.keys(value)
+  for (let i = 0; i < names.length; i++) {
+    const key = names[i] as string
     const item = (value as Record<string, unknown>)[key]
     const widened = widenIntegers(item)
     if (widened !== item) {

@@ -92,8 +92,10 @@ export function treeDepthCheck(root: object, containers: number): void {
       }
     } else if (dict) {
       const object = node as Record<string, unknown>
-      for (const key in object) {
-        const item = object[key]
+      // Own keys only: `for…in` would also visit an enumerable property of Object.prototype.
+      const keys = Object.keys(object)
+      for (let i = 0; i < keys.length; i++) {
+        const item = object[keys[i] as string]
         if (typeof item === 'object' && item !== null) stack.push(item, next)
       }
     } else {

@@ -87,11 +87,12 @@ export abstract class ObjectReader extends ReaderState {
       if (this.indexKeyOrder !== null || isIndexKey(key)) this.trackOrder(dict, key)
       if (key === '__proto__') {
         Object.defineProperty(dict, key, {
+          __proto__: null,
           value: items[i + 1],
           writable: true,
           enumerable: true,
           configurable: true,
-        })
+        } as PropertyDescriptor)
       } else {
         dict[key] = items[i + 1]
       }

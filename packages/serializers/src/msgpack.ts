@@ -2,6 +2,7 @@ import { defineSerializer, SerializationError, type Serializer } from '@cachex/c
 import {
   type InspectingSerializer,
   isIndexKey,
+  own,
   rememberKeyOrder,
   requireOptional,
   setOwn,
@@ -57,7 +58,7 @@ export function msgpackSerializer(options: MsgpackSerializerOptions = {}): Seria
   )
   const packr = new Packr({ useRecords: false, variableMapSize: true, encodeUndefinedAsNil: true })
   const pack = (value: unknown): Buffer => packr.pack(value)
-  const int64AsType = options.int64AsType ?? 'auto'
+  const int64AsType = own(options, 'int64AsType') ?? 'auto'
   // `copyBuffers`: a bin value is a Buffer of its own, not a view of the bytes read — which
   // node-redis hands over as a view into the chunk the socket read, so a 4-byte view would keep
   // that whole chunk (60 KB and more, with the other replies read with it) alive.

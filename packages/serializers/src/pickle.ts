@@ -1,5 +1,6 @@
 import { defineSerializer, InvalidArgumentError, type Serializer } from '@cachex/core'
 import type { InspectingSerializer } from '@cachex/core/internal'
+import { own } from '@cachex/core/internal'
 import { classTable, type PickleClasses } from './_pickle-classes.ts'
 import { inspectPickle } from './_pickle-inspect.ts'
 import { loadPickle, RESERVED_GLOBALS } from './_pickle-reader.ts'
@@ -78,13 +79,13 @@ export interface PickleOptions {
  */
 export function pickleSerializer(options: PickleOptions = {}): Serializer {
   // -1 is Python's "highest protocol", which django-redis accepts as PICKLE_VERSION.
-  const protocol = options.pickleVersion === -1 ? 5 : (options.pickleVersion ?? 4)
+  const protocol = own(options, 'pickleVersion') === -1 ? 5 : (own(options, 'pickleVersion') ?? 4)
   if (!Number.isInteger(protocol) || protocol < 2 || protocol > 5) {
     throw new InvalidArgumentError(
-      `pickleVersion must be 2, 3, 4, 5 or -1 (the highest), got ${String(options.pickleVersion)}`,
+      `pickleVersion must be 2, 3, 4, 5 or -1 (the highest), got ${String(own(options, 'pickleVersion'))}`,
     )
   }
-  const classes = classTable(options.classes, RESERVED_GLOBALS)
+  const classes = classTable(own(options, 'classes'), RESERVED_GLOBALS)
   const serializer = defineSerializer({
     name: 'pickle',
     serialize: (value) => dumpPickle(value, protocol, classes),

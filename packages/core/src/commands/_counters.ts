@@ -10,6 +10,7 @@ import {
 } from '../_args.ts'
 import { bounded } from '../_bounded.ts'
 import { contextOf } from '../_context.ts'
+import { own } from '../_own.ts'
 import { describe } from '../_timeout.ts'
 import type { IncrOptions, VersionOption } from '../cache-options.ts'
 import { CrossSlotError, InvalidArgumentError } from '../errors.ts'
@@ -53,7 +54,7 @@ export async function moveVersion(
       throw new InvalidArgumentError(`${method}() takes an integer delta, got ${describe(delta)}`)
     }
     checkOptions(options, method, VERSION_ONLY)
-    const version = checkVersionOption(options?.version) ?? context.version
+    const version = checkVersionOption(own(options, 'version')) ?? context.version
     const next = checkVersion(version + (method === 'incrVersion' ? delta : -delta))
     const from = context.makeKey(key, version)
     await context.store.rename(from, context.makeKey(key, next), key).catch((error: unknown) => {

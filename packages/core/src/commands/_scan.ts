@@ -4,6 +4,7 @@
 import { checkOptions } from '../_args.ts'
 import type { CacheContext } from '../_context.ts'
 import { isWrongType } from '../_messages.ts'
+import { own } from '../_own.ts'
 import { CursorOwner, cursorReply, serverOf } from '../_scan-walk.ts'
 import { describe } from '../_timeout.ts'
 import type { VersionOption } from '../cache-options.ts'
@@ -58,13 +59,13 @@ function scanArguments(
 ): [rkey: string, tail: RedisArgument[]] {
   checkOptions(options, method, MEMBER_SCAN_KEYS)
   const rkey = context.key(key, options)
-  const count = options.count ?? context.itersize
+  const count = own(options, 'count') ?? context.itersize
   if (!Number.isSafeInteger(count) || count < 1) {
     throw new InvalidArgumentError(
       `${method}: count must be a positive integer, got ${describe(count)}`,
     )
   }
-  const { match } = options
+  const match = own(options, 'match')
   if (match !== undefined && (typeof match !== 'string' || match === '')) {
     throw new InvalidArgumentError(
       `${method}: match must be a non-empty string, got ${describe(match)}`,

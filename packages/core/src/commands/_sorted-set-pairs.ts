@@ -4,6 +4,7 @@
 import { checkInteger, checkOptions, ZRANGEBYSCORE_KEYS } from '../_args.ts'
 import { contextOf } from '../_context.ts'
 import { encodeMatchAt } from '../_key-errors.ts'
+import { own } from '../_own.ts'
 import { numberOrNull } from '../_replies.ts'
 import type { VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError } from '../errors.ts'
@@ -33,11 +34,11 @@ export function byRank(
         String(checkInteger(end)),
       ]
       if (desc) args.push('REV')
-      if (options.withScores) args.push('WITHSCORES')
+      if (own(options, 'withScores')) args.push('WITHSCORES')
       return args
     },
     convert: (reply) =>
-      options.withScores ? context.withScores(reply, key) : context.decodeAll(reply, key),
+      own(options, 'withScores') ? context.withScores(reply, key) : context.decodeAll(reply, key),
     fallback: [],
   })
 }
@@ -53,7 +54,9 @@ export function byScore(
 ): Promise<unknown[]> {
   const method = command.toLowerCase()
   checkOptions(options, method, ZRANGEBYSCORE_KEYS)
-  const { offset, count, withScores } = options
+  const offset = own(options, 'offset')
+  const count = own(options, 'count')
+  const withScores = own(options, 'withScores')
   if ((offset === undefined) !== (count === undefined)) {
     throw new InvalidArgumentError(`${method}() takes offset and count together`)
   }

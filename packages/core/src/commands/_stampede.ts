@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto'
 import type { CacheContext } from '../_context.ts'
 import { MAX_TIMER_MS } from '../_limits.ts'
 import { isScriptRefused } from '../_messages.ts'
+import { own } from '../_own.ts'
 import { checkTimeoutMs } from '../_timeout.ts'
 import { InvalidArgumentError } from '../errors.ts'
 import type { Connection, RedisArgument } from '../types.ts'
@@ -44,7 +45,10 @@ export function checkStampede(options: {
   grace?: unknown
   lockTimeout?: unknown
 }): Stampede | undefined {
-  const { distributed, earlyRecompute, grace, lockTimeout } = options
+  const distributed = own(options, 'distributed')
+  const earlyRecompute = own(options, 'earlyRecompute')
+  const grace = own(options, 'grace')
+  const lockTimeout = own(options, 'lockTimeout')
   if (distributed !== undefined && typeof distributed !== 'boolean') {
     throw new InvalidArgumentError(`distributed must be a boolean, got ${typeof distributed}`)
   }

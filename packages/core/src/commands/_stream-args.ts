@@ -1,7 +1,7 @@
 // The stream commands' argument checks and reply parsing (`./streams.ts`).
 import { bounded } from '../_bounded.ts'
 import type { CacheContext } from '../_context.ts'
-import { setOwn } from '../_own.ts'
+import { own, setOwn } from '../_own.ts'
 import { integerReply, toArray, toNumber, toPairs, toText } from '../_replies.ts'
 import { describe } from '../_timeout.ts'
 import type { DecodeBudget } from '../codec.ts'
@@ -84,7 +84,11 @@ function inEntry(error: unknown, key: string, id: string): unknown {
     `${(error as Error).message} (entry ${id} of stream '${bounded(key)}'; the error's entryId holds that ID, to xack or xdel the entry or read on after it)`,
     { cause: (error as Error).cause },
   )
-  Object.defineProperty(named, 'entryId', { value: id, enumerable: true })
+  Object.defineProperty(named, 'entryId', {
+    __proto__: null,
+    value: id,
+    enumerable: true,
+  } as PropertyDescriptor)
   return named
 }
 
@@ -207,7 +211,10 @@ export function trimArguments(
   method: string,
   required: boolean,
 ): RedisArgument[] {
-  const { maxlen, minid, approximate, limit } = options
+  const maxlen = own(options, 'maxlen')
+  const minid = own(options, 'minid')
+  const approximate = own(options, 'approximate')
+  const limit = own(options, 'limit')
   if (maxlen !== undefined && minid !== undefined) {
     throw new InvalidArgumentError(`${method}() takes maxlen or minid, not both`)
   }

@@ -5,6 +5,7 @@ import { checkVersionOption, GET_OR_SET_KEYS, timeoutArguments } from '../_args.
 import { tooManyArguments } from '../_arity.ts'
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
 import { storeError } from '../_key-errors.ts'
+import { own } from '../_own.ts'
 import { checkSeconds, timeoutToMs } from '../_timeout.ts'
 import type { CacheLike } from '../cache-like.ts'
 import type { GetOrSetOptions, VersionOption } from '../cache-options.ts'
@@ -45,8 +46,8 @@ export const getOrSetCommand = {
       moreOptions,
       GET_OR_SET_KEYS,
     )
-    const waitMs = waitTimeoutToMs(options?.waitTimeout)
-    const version = checkVersionOption(options?.version)
+    const waitMs = waitTimeoutToMs(own(options, 'waitTimeout'))
+    const version = checkVersionOption(own(options, 'version'))
     const at: VersionOption | undefined = version === undefined ? undefined : { version }
     const stampede = options === undefined ? undefined : checkStampede(options)
     if (stampede !== undefined) {

@@ -3,7 +3,7 @@
 import { checkItersize, checkOptions, moveVersions } from '../_args.ts'
 import { bounded } from '../_bounded.ts'
 import { contextOf, type Implementation } from '../_context.ts'
-import { setOwn } from '../_own.ts'
+import { own, setOwn } from '../_own.ts'
 import { integerReply, isOne, toArray, toText } from '../_replies.ts'
 import type { MoveOptions, VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError, KeyNotFoundError } from '../errors.ts'
@@ -141,7 +141,7 @@ export const keyHelperCommands = {
     const context = contextOf(this)
     try {
       checkOptions(options, 'clearAllVersions', ['itersize'])
-      const itersize = checkItersize(options.itersize ?? context.itersize)
+      const itersize = checkItersize(own(options, 'itersize') ?? context.itersize)
       // The key function with the version `*`: a custom one receives that string as its version.
       const pattern = context.makePattern('*', '*' as unknown as number)
       return await context.store.deleteMatching(pattern, itersize)

@@ -13,6 +13,7 @@ import { tooManyArguments } from '../_arity.ts'
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
 import { HeldLockHandle } from '../_held-lock.ts'
 import { lockNameOf, whyNotAcquired } from '../_messages.ts'
+import { own } from '../_own.ts'
 import { rescanning } from '../_scan-walk.ts'
 import { checkSeconds } from '../_timeout.ts'
 import type { CacheLike } from '../cache-like.ts'
@@ -96,7 +97,9 @@ export const keyCommands = {
     const context = contextOf(this)
     try {
       checkOptions(options, 'acquireLock', ACQUIRE_LOCK_KEYS)
-      const { token, ...lockOptions } = options
+      // The rest copies own properties only; `token` is read so too.
+      const { token: _token, ...lockOptions } = options
+      const token = own(options, 'token')
       const lock = makeLock(context, 'acquireLock', key, lockOptions)
       if (!(await lock.acquire(token === undefined ? undefined : { token }))) {
         throw new LockError(
@@ -205,7 +208,9 @@ function makeLock(
       `${method}() needs a non-empty lock name, got ${lockNameOf(key)}`,
     )
   }
-  const { version, ...lockOptions } = options
+  // The rest copies own properties only; `version` is read so too.
+  const { version: _version, ...lockOptions } = options
+  const version = own(options, 'version')
   return context.lockFactory(
     context.connection,
     context.makeKey(key, checkVersionOption(version) ?? context.version),
@@ -226,10 +231,10 @@ function scanArguments(
       `${method}() got an empty pattern, which matches no key: use '*' for every key`,
     )
   }
-  const version = checkVersionOption(options?.version) ?? context.version
+  const version = checkVersionOption(own(options, 'version')) ?? context.version
   return [
     context.makePattern(pattern, version),
-    checkItersize(options?.itersize ?? context.itersize),
+    checkItersize(own(options, 'itersize') ?? context.itersize),
     version,
   ]
 }

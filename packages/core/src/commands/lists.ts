@@ -2,6 +2,7 @@
 import { checkInteger, checkOptions, LPOS_KEYS, moveVersions } from '../_args.ts'
 import { contextOf, type Implementation } from '../_context.ts'
 import { encodeAt, encodeMatchAt } from '../_key-errors.ts'
+import { own } from '../_own.ts'
 import { integerReply, numberOrNull, toArray } from '../_replies.ts'
 import { describe } from '../_timeout.ts'
 import type { MoveOptions, OrIgnored, VersionOption } from '../cache-options.ts'
@@ -213,14 +214,19 @@ export const listCommands = {
       label: 'lpos',
       build: (rkey) => {
         const args: RedisArgument[] = ['LPOS', rkey, encodeMatchAt(context.codec, element, key)]
-        if (options.rank !== undefined) args.push('RANK', String(checkInteger(options.rank)))
-        if (options.count !== undefined) args.push('COUNT', String(checkInteger(options.count)))
-        if (options.maxlen !== undefined) args.push('MAXLEN', String(checkInteger(options.maxlen)))
+        if (own(options, 'rank') !== undefined)
+          args.push('RANK', String(checkInteger(own(options, 'rank'))))
+        if (own(options, 'count') !== undefined)
+          args.push('COUNT', String(checkInteger(own(options, 'count'))))
+        if (own(options, 'maxlen') !== undefined)
+          args.push('MAXLEN', String(checkInteger(own(options, 'maxlen'))))
         return args
       },
       convert: (reply) =>
-        options.count !== undefined ? toArray(reply).map(integerReply) : numberOrNull(reply),
-      fallback: options.count !== undefined ? [] : null,
+        own(options, 'count') !== undefined
+          ? toArray(reply).map(integerReply)
+          : numberOrNull(reply),
+      fallback: own(options, 'count') !== undefined ? [] : null,
     })
   },
 

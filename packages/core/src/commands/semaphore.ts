@@ -5,6 +5,7 @@ import { checkOptions, checkVersionOption } from '../_args.ts'
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
 import { HeldPermitHandle } from '../_held-permit.ts'
 import { lockNameOf } from '../_messages.ts'
+import { own } from '../_own.ts'
 import type { VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError, LockError } from '../errors.ts'
 import type { CacheSemaphore, HeldPermit, SemaphoreOptions } from '../semaphore-types.ts'
@@ -92,7 +93,9 @@ function makeSemaphore(
       `${method}() needs a non-empty semaphore name, got ${lockNameOf(key)}`,
     )
   }
-  const { version, ...semaphoreOptions } = options
+  // The rest copies own properties only; `version` is read so too.
+  const { version: _version, ...semaphoreOptions } = options
+  const version = own(options, 'version')
   return context.semaphoreFactory(
     context.connection,
     context.makeKey(key, checkVersionOption(version) ?? context.version),
@@ -102,9 +105,9 @@ function makeSemaphore(
 
 /** Why `acquirePermit` could not take permits, from the options it was given. */
 function whyNoPermit(options: SemaphoreOptions): string {
-  if (options.blocking === false) return 'every permit is held (blocking: false)'
-  if (typeof options.blockingTimeout === 'number') {
-    return `not enough permits were free for the whole blockingTimeout (${options.blockingTimeout} s)`
+  if (own(options, 'blocking') === false) return 'every permit is held (blocking: false)'
+  if (typeof own(options, 'blockingTimeout') === 'number') {
+    return `not enough permits were free for the whole blockingTimeout (${own(options, 'blockingTimeout')} s)`
   }
   return 'every permit is held'
 }

@@ -10,6 +10,7 @@ import {
 } from '../_args.ts'
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
 import { encodeAt, encodeMatchAt } from '../_key-errors.ts'
+import { own } from '../_own.ts'
 import { integerReply, isOne, toArray } from '../_replies.ts'
 import type { MoveOptions, StoreOptions, VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError } from '../errors.ts'
@@ -304,9 +305,9 @@ async function combineInto(
   const method = command.toLowerCase()
   const [names, options] = splitOptions<StoreOptions>(keys)
   checkOptions(options, method, STORE_KEYS)
-  const version = checkVersionOption(options?.version)
-  const into = checkVersionOption(options?.versionDest) ?? version
-  const from = checkVersionOption(options?.versionKeys) ?? version
+  const version = checkVersionOption(own(options, 'version'))
+  const into = checkVersionOption(own(options, 'versionDest')) ?? version
+  const from = checkVersionOption(own(options, 'versionKeys')) ?? version
   const sources = from === undefined ? undefined : { version: from }
   if (names.length === 0) throw new InvalidArgumentError(`${method}() needs at least one key`)
   return context.run(destination, into === undefined ? undefined : { version: into }, {

@@ -3,6 +3,7 @@
 import { checkInteger, checkOptions, ZADD_KEYS, ZRANGE_KEYS, ZREVRANGE_KEYS } from '../_args.ts'
 import { contextOf, type Implementation } from '../_context.ts'
 import { encodeAt, encodeMatchAt } from '../_key-errors.ts'
+import { own } from '../_own.ts'
 import { answered } from '../_pipeline-families.ts'
 import { integerReply, toArray, toScore, toScoreOrNull } from '../_replies.ts'
 import type { OrIgnored, VersionOption } from '../cache-options.ts'
@@ -135,7 +136,12 @@ export interface SortedSetCommands<IgnoreErrors extends boolean = boolean> {
 export const sortedSetCommands = {
   async zadd(key: string, members: ZAddMembers, options: ZAddOptions = {}) {
     checkOptions(options, 'zadd', ZADD_KEYS)
-    const { nx, xx, gt, lt, ch, incr } = options
+    const nx = own(options, 'nx')
+    const xx = own(options, 'xx')
+    const gt = own(options, 'gt')
+    const lt = own(options, 'lt')
+    const ch = own(options, 'ch')
+    const incr = own(options, 'incr')
     if (nx && xx) throw new InvalidArgumentError('zadd() takes nx or xx, not both')
     if (gt && lt) throw new InvalidArgumentError('zadd() takes gt or lt, not both')
     if (nx && (gt || lt)) throw new InvalidArgumentError('zadd() cannot combine nx with gt or lt')
@@ -203,7 +209,7 @@ export const sortedSetCommands = {
 
   async zrange(key: string, start: number, end: number, options: ZRangeOptions = {}) {
     checkOptions(options, 'zrange', ZRANGE_KEYS)
-    return byRank(this, key, start, end, options.desc === true, options)
+    return byRank(this, key, start, end, own(options, 'desc') === true, options)
   },
 
   async zrevrange(key: string, start: number, end: number, options: ZRevRangeOptions = {}) {

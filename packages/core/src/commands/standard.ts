@@ -15,6 +15,7 @@ import { refuseGet, tooManyArguments } from '../_arity.ts'
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
 import { failedEntry, storeError } from '../_key-errors.ts'
 import { isWrongType } from '../_messages.ts'
+import { own } from '../_own.ts'
 import { timeoutToMs } from '../_timeout.ts'
 import type { CacheLike } from '../cache-like.ts'
 import type { IncrOptions, SetOptions, TimeoutOption, VersionOption } from '../cache-options.ts'
@@ -179,7 +180,7 @@ export const standardCommands = {
       const list = keyList(keys, 'getMany') as string[]
       checkOptions(options, 'getMany', VERSION_ONLY)
       if (list.length === 0) return new Map()
-      const version = checkVersionOption(options?.version) ?? context.version
+      const version = checkVersionOption(own(options, 'version')) ?? context.version
       const rkeys = context.makeKeys(list, version)
       if (context.events.reads) return await observedGetMany(context, list, rkeys)
       return await context.store.getMany(list, rkeys)
@@ -220,7 +221,7 @@ export const standardCommands = {
       if (keys.length === 0) return []
       ms = timeoutToMs(timeout, context.defaultTimeout)
       const expiry = ms
-      const version = checkVersionOption(options?.version) ?? context.version
+      const version = checkVersionOption(own(options, 'version')) ?? context.version
       const rkeys = context.makeKeys(keys, version)
       let stored: boolean[]
       if (context.events.writes) {
@@ -256,7 +257,7 @@ export const standardCommands = {
     const context = contextOf(this)
     try {
       checkOptions(options, 'deleteMany', VERSION_ONLY)
-      const version = checkVersionOption(options?.version) ?? context.version
+      const version = checkVersionOption(own(options, 'version')) ?? context.version
       const list = keyList(keys, 'deleteMany') as string[]
       const rkeys = context.makeKeys(list, version)
       if (rkeys.length === 0) return 0

@@ -2,6 +2,7 @@
 // groups, consumers and pending entries. Entries are read and decoded as `streams.ts` reads them.
 import { checkOptions, splitOptions, VERSION_ONLY } from '../_args.ts'
 import { contextOf, type Implementation } from '../_context.ts'
+import { own } from '../_own.ts'
 import { answered } from '../_pipeline-families.ts'
 import { integerReply, isOne, toArray, toText } from '../_replies.ts'
 import { describe } from '../_timeout.ts'
@@ -128,17 +129,18 @@ export const streamGroupCommands = {
   async xgroupCreate(key: string, group: string, options: XGroupCreateOptions = {}) {
     checkOptions(options, 'xgroupCreate', XGROUP_CREATE_KEYS)
     checkName(group, 'xgroupCreate', 'group')
-    const id = options.id === undefined ? '$' : checkId(options.id, 'xgroupCreate', 'id')
+    const id =
+      own(options, 'id') === undefined ? '$' : checkId(own(options, 'id'), 'xgroupCreate', 'id')
     const entriesRead =
-      options.entriesRead === undefined
+      own(options, 'entriesRead') === undefined
         ? undefined
-        : nonNegative(options.entriesRead, 'xgroupCreate', 'entriesRead')
+        : nonNegative(own(options, 'entriesRead'), 'xgroupCreate', 'entriesRead')
     return contextOf(this).run(key, options, {
       access: 'write',
       label: 'xgroupCreate',
       build: (rkey) => {
         const args: RedisArgument[] = ['XGROUP', 'CREATE', rkey, group, id]
-        if (flag(options.mkstream, 'xgroupCreate', 'mkstream')) args.push('MKSTREAM')
+        if (flag(own(options, 'mkstream'), 'xgroupCreate', 'mkstream')) args.push('MKSTREAM')
         if (entriesRead !== undefined) args.push('ENTRIESREAD', entriesRead)
         return args
       },
@@ -169,11 +171,11 @@ export const streamGroupCommands = {
     checkName(group, 'xreadgroup', 'group')
     checkName(consumer, 'xreadgroup', 'consumer')
     const head: RedisArgument[] = ['XREADGROUP', 'GROUP', group, consumer]
-    const count = optionalCount(options.count, 'xreadgroup')
+    const count = optionalCount(own(options, 'count'), 'xreadgroup')
     if (count !== undefined) head.push('COUNT', count)
-    const blockMs = checkBlock(options.block, 'xreadgroup')
+    const blockMs = checkBlock(own(options, 'block'), 'xreadgroup')
     if (blockMs !== undefined) head.push('BLOCK', String(blockMs))
-    if (flag(options.noack, 'xreadgroup', 'noack')) head.push('NOACK')
+    if (flag(own(options, 'noack'), 'xreadgroup', 'noack')) head.push('NOACK')
     return readStreams(this, 'xreadgroup', 'write', head, streams, options, blockMs)
   },
 
@@ -201,7 +203,7 @@ export const streamGroupCommands = {
     checkName(group, 'xpending', 'group')
     const context = contextOf(this)
     const range = options as Partial<XPendingRangeOptions> | undefined
-    if (range?.count === undefined) {
+    if (own(range, 'count') === undefined) {
       for (const name of ['start', 'end', 'consumer', 'idle'] as const) {
         if (range?.[name] !== undefined) {
           throw new InvalidArgumentError(
@@ -218,13 +220,15 @@ export const streamGroupCommands = {
       })
     }
     const args: RedisArgument[] = []
-    if (range.idle !== undefined) args.push('IDLE', nonNegative(range.idle, 'xpending', 'idle'))
+    if (own(range, 'idle') !== undefined)
+      args.push('IDLE', nonNegative(own(range, 'idle'), 'xpending', 'idle'))
     args.push(
-      range.start === undefined ? '-' : checkId(range.start, 'xpending', 'start'),
-      range.end === undefined ? '+' : checkId(range.end, 'xpending', 'end'),
-      positive(range.count, 'xpending', 'count'),
+      own(range, 'start') === undefined ? '-' : checkId(own(range, 'start'), 'xpending', 'start'),
+      own(range, 'end') === undefined ? '+' : checkId(own(range, 'end'), 'xpending', 'end'),
+      positive(own(range, 'count'), 'xpending', 'count'),
     )
-    if (range.consumer !== undefined) args.push(checkName(range.consumer, 'xpending', 'consumer'))
+    if (own(range, 'consumer') !== undefined)
+      args.push(checkName(own(range, 'consumer'), 'xpending', 'consumer'))
     return context.run<XPendingEntry[]>(key, options, {
       access: 'read',
       label: 'xpending',
@@ -262,17 +266,19 @@ export const streamGroupCommands = {
     }
     for (const id of ids) checkEntryId(id, 'xclaim', 'an ID')
     const tail: RedisArgument[] = []
-    if (options.idle !== undefined) tail.push('IDLE', nonNegative(options.idle, 'xclaim', 'idle'))
-    if (options.time !== undefined) tail.push('TIME', nonNegative(options.time, 'xclaim', 'time'))
-    if (options.retrycount !== undefined) {
-      tail.push('RETRYCOUNT', nonNegative(options.retrycount, 'xclaim', 'retrycount'))
+    if (own(options, 'idle') !== undefined)
+      tail.push('IDLE', nonNegative(own(options, 'idle'), 'xclaim', 'idle'))
+    if (own(options, 'time') !== undefined)
+      tail.push('TIME', nonNegative(own(options, 'time'), 'xclaim', 'time'))
+    if (own(options, 'retrycount') !== undefined) {
+      tail.push('RETRYCOUNT', nonNegative(own(options, 'retrycount'), 'xclaim', 'retrycount'))
     }
-    if (flag(options.force, 'xclaim', 'force')) tail.push('FORCE')
-    if (flag(options.justid, 'xclaim', 'justid')) tail.push('JUSTID')
-    if (options.lastid !== undefined)
-      tail.push('LASTID', checkEntryId(options.lastid, 'xclaim', 'lastid'))
+    if (flag(own(options, 'force'), 'xclaim', 'force')) tail.push('FORCE')
+    if (flag(own(options, 'justid'), 'xclaim', 'justid')) tail.push('JUSTID')
+    if (own(options, 'lastid') !== undefined)
+      tail.push('LASTID', checkEntryId(own(options, 'lastid'), 'xclaim', 'lastid'))
     const context = contextOf(this)
-    const justid = flag(options.justid, 'xclaim', 'justid')
+    const justid = flag(own(options, 'justid'), 'xclaim', 'justid')
     return context.run<StreamEntry[] | string[]>(key, options, {
       access: 'write',
       label: 'xclaim',
@@ -295,11 +301,13 @@ export const streamGroupCommands = {
     checkName(consumer, 'xautoclaim', 'consumer')
     const minIdle = nonNegative(minIdleTime, 'xautoclaim', 'minIdleTime')
     const start =
-      options.start === undefined ? '0-0' : checkId(options.start, 'xautoclaim', 'start')
+      own(options, 'start') === undefined
+        ? '0-0'
+        : checkId(own(options, 'start'), 'xautoclaim', 'start')
     const tail: RedisArgument[] = []
-    const count = optionalCount(options.count, 'xautoclaim')
+    const count = optionalCount(own(options, 'count'), 'xautoclaim')
     if (count !== undefined) tail.push('COUNT', count)
-    const justid = flag(options.justid, 'xautoclaim', 'justid')
+    const justid = flag(own(options, 'justid'), 'xautoclaim', 'justid')
     if (justid) tail.push('JUSTID')
     const context = contextOf(this)
     return context.run<XAutoClaimResult | XAutoClaimIdsResult>(key, options, {

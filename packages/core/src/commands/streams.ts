@@ -4,6 +4,7 @@
 import { checkOptions, splitOptions, VERSION_ONLY } from '../_args.ts'
 import { contextOf, type Implementation } from '../_context.ts'
 import { encodeAt } from '../_key-errors.ts'
+import { own } from '../_own.ts'
 import { answered } from '../_pipeline-families.ts'
 import { integerReply, toPairs, toText } from '../_replies.ts'
 import type { VersionOption } from '../cache-options.ts'
@@ -102,7 +103,7 @@ export const streamCommands = {
   ) {
     checkOptions(options, 'xadd', XADD_KEYS)
     const pairs = fieldPairs(fields)
-    const id = options.id === undefined ? '*' : checkNewId(options.id, 'xadd', 'id')
+    const id = own(options, 'id') === undefined ? '*' : checkNewId(own(options, 'id'), 'xadd', 'id')
     const trim = trimArguments(options, 'xadd', false)
     const context = contextOf(this)
     return context.run<string | null>(key, options, {
@@ -110,7 +111,7 @@ export const streamCommands = {
       label: 'xadd',
       build: (rkey) => {
         const args: RedisArgument[] = ['XADD', rkey]
-        if (flag(options.nomkstream, 'xadd', 'nomkstream')) args.push('NOMKSTREAM')
+        if (flag(own(options, 'nomkstream'), 'xadd', 'nomkstream')) args.push('NOMKSTREAM')
         args.push(...trim, id)
         for (const [field, value] of pairs) {
           args.push(field, encodeAt(context.codec, value, key, field))
@@ -143,9 +144,9 @@ export const streamCommands = {
   async xread(streams: StreamOffsets, options: XReadOptions = {}) {
     checkOptions(options, 'xread', XREAD_KEYS)
     const head: RedisArgument[] = ['XREAD']
-    const count = optionalCount(options.count, 'xread')
+    const count = optionalCount(own(options, 'count'), 'xread')
     if (count !== undefined) head.push('COUNT', count)
-    const blockMs = checkBlock(options.block, 'xread')
+    const blockMs = checkBlock(own(options, 'block'), 'xread')
     if (blockMs !== undefined) head.push('BLOCK', String(blockMs))
     return readStreams(this, 'xread', 'read', head, streams, options, blockMs)
   },
@@ -209,7 +210,7 @@ async function range(
   checkOptions(options, method, XRANGE_KEYS)
   checkId(from, method, command === 'XRANGE' ? 'start' : 'end')
   checkId(to, method, command === 'XRANGE' ? 'end' : 'start')
-  const count = optionalCount(options?.count, method)
+  const count = optionalCount(own(options, 'count'), method)
   const context = contextOf(cache)
   return context.run<StreamEntry[]>(key, options, {
     access: 'read',
