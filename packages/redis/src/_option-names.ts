@@ -106,6 +106,7 @@ const BOOLEAN_OPTIONS = [
   'logIgnoredExceptions',
   'closeConnection',
   'readFromReplicas',
+  'coalesceReads',
 ] as const
 
 /**

@@ -7,7 +7,9 @@ import {
 } from '@cachex/connections/internal'
 import {
   Cache,
+  type CacheOptions,
   type Compressor,
+  type Connection,
   type ConnectionFactory,
   InvalidArgumentError,
   type Serializer,
@@ -54,6 +56,36 @@ export function buildCache<IgnoreErrors extends boolean = false>(
   given: CreateCacheOptions<IgnoreErrors>,
   alias: string | undefined,
 ): Cache<IgnoreErrors> {
+  const plan = planCache(given, alias)
+  const { options, telemetry } = plan
+  const cache = new Cache<IgnoreErrors>(cacheOptionsOf(plan, plan.factory(options)))
+  if (telemetry !== undefined) {
+    const location = telemetryLocation(options)
+    telemetry.instrument(cache, alias === undefined ? { location } : { alias, location })
+  }
+  return cache
+}
+
+/** What `buildCache` makes a cache of, every option checked that can be without a connection. */
+export interface CachePlan {
+  /** The own options, as the connection factory is handed them. */
+  options: CreateCacheOptions
+  /** The serializers and compressors, resolved. */
+  serializer: Serializer[]
+  compressor: Compressor[]
+  /** The connection factory the options pick. */
+  factory: ConnectionFactory
+  /** Whether `factory` is one of cachex's (not a `connectionFactory` or `client` function). */
+  builtIn: boolean
+  telemetry: CreateCacheOptions['telemetry']
+}
+
+/**
+ * Checks `given`'s names and values, resolves its serializers, compressors and connection
+ * factory (refusing an unknown name), and calls nothing of the user's: what `buildCache` and
+ * `configureCaches()` (through `checkCache`) both do first.
+ */
+export function planCache(given: CreateCacheOptions, alias: string | undefined): CachePlan {
   const options = ownOptions(given)
   // An unknown name is refused before anything is built (a misspelt keyPrefix left the prefix
   // empty, and clear() then flushed the database).
@@ -71,6 +103,8 @@ export function buildCache<IgnoreErrors extends boolean = false>(
   const compressor = toList(options.compressor ?? 'none')
     .filter((c) => c !== 'none')
     .map(resolveCompressor)
+  const own =
+    options.connectionFactory ?? (typeof options.client === 'function' ? options.client : undefined)
   const factory =
     options.connectionFactory ??
     (isMemoryLocation(options.location)
@@ -81,25 +115,29 @@ export function buildCache<IgnoreErrors extends boolean = false>(
       'connectionFactory takes a function that returns a Connection (given the cache options)',
     )
   }
-  const { telemetry, ...cacheOptions } = options
+  const telemetry = options.telemetry
   if (telemetry !== undefined && typeof telemetry?.instrument !== 'function') {
     throw new InvalidArgumentError(
       "telemetry takes what openTelemetry() from '@cachex/redis/otel' returns (an object with instrument())",
     )
   }
-  const cache = new Cache({
-    ...cacheOptions,
-    connection: factory(options),
-    serializer,
-    compressor,
-    lockFactory: options.lockFactory ?? lockFactory,
-    semaphoreFactory: options.semaphoreFactory ?? semaphoreFactory,
-  })
-  if (telemetry !== undefined) {
-    const location = telemetryLocation(options)
-    telemetry.instrument(cache, alias === undefined ? { location } : { alias, location })
+  return { options, serializer, compressor, factory, builtIn: own === undefined, telemetry }
+}
+
+/** The options of `new Cache()` that `plan` makes, over `connection`. */
+export function cacheOptionsOf<IgnoreErrors extends boolean>(
+  plan: CachePlan,
+  connection: Connection,
+): CacheOptions<IgnoreErrors> {
+  const { telemetry: _telemetry, ...cacheOptions } = plan.options
+  return {
+    ...(cacheOptions as CacheOptions<IgnoreErrors>),
+    connection,
+    serializer: plan.serializer,
+    compressor: plan.compressor,
+    lockFactory: plan.options.lockFactory ?? lockFactory,
+    semaphoreFactory: plan.options.semaphoreFactory ?? semaphoreFactory,
   }
-  return cache
 }
 
 /**

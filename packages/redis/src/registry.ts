@@ -6,6 +6,7 @@ import {
 } from '@cachex/connections/internal'
 import { type Cache, ClosedError, InvalidArgumentError } from '@cachex/core'
 import { describeArgument } from '@cachex/core/internal'
+import { checkCache } from './_check-cache.ts'
 import { checkCacheGlobals, checkCreateCacheOptions, checkOptionValues } from './_option-names.ts'
 import type { CacheGlobals, CachesConfig, ClientName } from './_options.ts'
 import { prefixOverlaps } from './_overlaps.ts'
@@ -62,8 +63,12 @@ const instances = state.instances
  * after a cache was used rejects; call `caches.close()` first. After `caches.close()`, calling it
  * again opens the caches anew. The registry is one per process, whichever copy of `@cachex/redis`
  * is called (its ESM and CommonJS builds loaded side by side share it). Every alias's options and
- * the globals are checked first: a refused configuration (`InvalidArgumentError`) leaves the one
- * before in force.
+ * the globals are checked first, each alias merged with the globals as `caches.get()` will build
+ * it — everything `createCache` refuses (a URL it cannot read, a timeout out of range, an unknown
+ * serializer, `keyPrefix: '__cachex'`…), without connecting — so that a refused configuration
+ * (`InvalidArgumentError`) leaves the one before in force. Only what the user's own code decides
+ * (a `connectionFactory`, a node-redis object given as `location`, `telemetry`) is left to the
+ * first `caches.get()`.
  *
  * Warns through the globals' `logger` (`warn`, else `error`) when two caches on one server and
  * database have overlapping prefixes — equal, one the other plus `:…` (`ab` and `ab:c`), or one
@@ -96,6 +101,11 @@ export function configureCaches(caches: CachesConfig, defaults: CacheGlobals = {
     checkCacheGlobals(defaults)
     checkOptionValues(defaults, 'configureCaches()')
   }
+  // Then each alias as its first caches.get() will build it, so that none fails there (inside a
+  // request) on a value createCache() refuses: nothing connects, nothing is kept.
+  for (const [alias, options] of Object.entries(caches)) {
+    checkCache(withGlobals(defaults ?? {}, options), alias)
+  }
   const overlaps = prefixOverlaps(caches)
   state.config = { ...caches }
   state.globals = { ...defaults }
@@ -118,8 +128,8 @@ function aliasOptions(alias: string): CachesConfig[string] | undefined {
  * The globals with `options` on top, skipping the options set to `undefined`: an alias's
  * `ignoreExceptions: process.env.X ? true : undefined` leaves the global in force.
  */
-function withGlobals(options: CachesConfig[string]): CachesConfig[string] {
-  const merged: Record<string, unknown> = { ...state.globals }
+function withGlobals(globals: CacheGlobals, options: CachesConfig[string]): CachesConfig[string] {
+  const merged: Record<string, unknown> = { ...globals }
   for (const [name, value] of Object.entries(options)) {
     if (value !== undefined) merged[name] = value
   }
@@ -153,7 +163,7 @@ export const caches = {
           : `the cache alias '${alias}' is not configured (configured: ${Object.keys(state.config).join(', ')})`,
       )
     }
-    const cache = buildCache(withGlobals(options), alias)
+    const cache = buildCache(withGlobals(state.globals, options), alias)
     instances.set(alias, cache)
     return cache
   },

@@ -297,13 +297,16 @@ describe('scanItersize', () => {
     }
   })
 
-  it('configureCaches refuses a bad scanItersize by that name, as the cache is made', async () => {
-    configureCaches(
-      { default: { location: 'memory://itersize-registry' } },
-      { scanItersize: '10' as unknown as number },
-    )
+  it('configureCaches refuses a bad scanItersize by that name, before any cache is made', async () => {
     try {
-      expect(() => caches.get('default')).toThrow(/^scanItersize must be a positive integer/)
+      expect(() =>
+        configureCaches(
+          { default: { location: 'memory://itersize-registry' } },
+          { scanItersize: '10' as unknown as number },
+        ),
+      ).toThrow(
+        /^configureCaches\(\): the alias 'default': scanItersize must be a positive integer/,
+      )
     } finally {
       await caches.close()
     }

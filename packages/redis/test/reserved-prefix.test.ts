@@ -88,12 +88,14 @@ describe('a keyPrefix in cachex’s own __cachex: keyspace', () => {
     )
   })
 
-  it('is refused when the registry builds the alias', () => {
-    configureCaches({ jobs: { location: server.url, keyPrefix: '__cachex:jobs' } })
-    expectRefused(
-      thrown(() => caches.get('jobs')),
-      '__cachex:jobs',
+  it('is refused by configureCaches(), naming the alias, before the alias is configured', () => {
+    const error = thrown(() =>
+      configureCaches({ jobs: { location: server.url, keyPrefix: '__cachex:jobs' } }),
     )
+    expect(error).toBeInstanceOf(InvalidArgumentError)
+    expect((error as Error).message).toMatch(/^configureCaches\(\): the alias 'jobs': keyPrefix /)
+    expectRefused((error as Error).cause, '__cachex:jobs')
+    expect(caches.aliases()).not.toContain('jobs')
   })
 
   it('a keyPrefix that is no string is refused, so that none becomes __cachex past the check', () => {
