@@ -3,6 +3,7 @@
 // under `ignoreExceptions`, answered with the method's fallback and logged at most once a minute
 // per kind. `CacheContext.fail` (_context.ts) hands every error here.
 import type { CacheEvents } from './_events.ts'
+import { safeLog } from './_safe-log.ts'
 import { CachexError, ConnectionError, isIgnorable } from './errors.ts'
 import type { Logger } from './types.ts'
 
@@ -52,7 +53,10 @@ export class ErrorPolicy {
     const last = this.#loggedAt.get(error.code)
     if (last !== undefined && now - last < LOG_EVERY_MS) return
     this.#loggedAt.set(error.code, now)
-    this.#logger.error(
+    // A logger that throws must not turn the ignored error into a rejection.
+    safeLog(
+      this.#logger,
+      'error',
       `cachex: ignored ${error.name} (${error.code}): ${error.message} — further ${error.code} errors are not logged for ${LOG_EVERY_MS / 1000} s`,
     )
   }

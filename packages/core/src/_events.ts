@@ -2,6 +2,7 @@
 // places that emit check one boolean of this object (`reads`, `writes`, `errors`…) first, and
 // build no event object unless it is set.
 
+import { safeLog } from './_safe-log.ts'
 import { CachexError, ConnectionError, InvalidArgumentError } from './errors.ts'
 import type { CacheEventListener, CacheEventMap, CacheEventName } from './events.ts'
 import type { Logger } from './types.ts'
@@ -139,14 +140,12 @@ export class CacheEvents {
     }
     if (reported.has(listener)) return
     reported.add(listener)
-    try {
-      this.#logger.error(
-        `cachex: a '${event}' listener threw (the cache call went on; further errors of this listener are not logged)`,
-        error,
-      )
-    } catch {
-      // A logger that throws has nowhere left to report to.
-    }
+    safeLog(
+      this.#logger,
+      'error',
+      `cachex: a '${event}' listener threw (the cache call went on; further errors of this listener are not logged)`,
+      error,
+    )
   }
 
   #set(event: CacheEventName, list: readonly AnyListener[]): void {

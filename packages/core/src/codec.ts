@@ -16,6 +16,7 @@ import { parseInteger } from './_integer.ts'
 import { MAX_INTEGER_DIGITS } from './_limits.ts'
 import { own } from './_own.ts'
 import { checkPlugins } from './_plugin-check.ts'
+import { asyncResultError, isThenable, pluginBytes } from './_plugin-results.ts'
 import { CompressionError, decompressionLimitError } from './errors.ts'
 import type { Compressor, RedisArgument, Serializer } from './types.ts'
 
@@ -191,8 +192,10 @@ export class Codec {
     if (typeof data === 'string') {
       if (check && data.length > this.#maxUnits)
         checkWrittenSize(Buffer.byteLength(data), this.#maxBytes)
-    } else if (check && data.length > this.#maxBytes) {
-      checkWrittenSize(data.length, this.#maxBytes)
+    } else {
+      // Not bytes (null, a Promise…): refused here, not as a TypeError or by the connection.
+      if (!Buffer.isBuffer(data)) data = pluginBytes(data, this.#writer.name, 'serialize')
+      if (check && data.length > this.#maxBytes) checkWrittenSize(data.length, this.#maxBytes)
     }
     const compressor = this.#compressor
     if (compressor === undefined) return data
@@ -205,11 +208,13 @@ export class Codec {
     else if (Buffer.byteLength(data) > compressor.minLength) bytes = Buffer.from(data)
     else return data
     if (bytes.length <= compressor.minLength) return data
+    let out: Buffer
     try {
-      return compressor.compress(bytes)
+      out = compressor.compress(bytes)
     } catch (error) {
       throw new CompressionError(`${compressor.name} failed to compress a value`, { cause: error })
     }
+    return Buffer.isBuffer(out) ? out : pluginBytes(out, compressor.name, 'compress')
   }
 
   /**
@@ -239,7 +244,10 @@ export class Codec {
     const serializers = this.#serializers
     if (serializers.length === 1) {
       try {
-        return this.#writer.deserialize(bytes)
+        const value = this.#writer.deserialize(bytes)
+        // An async deserialize: refused as unreadable (its rejection handled), not awaited.
+        if (isThenable(value)) throw asyncResultError(this.#writer.name, value)
+        return value
       } catch (error) {
         throw unreadableError(this.#serializers, this.#compressors, error, bytes)
       }
@@ -247,7 +255,9 @@ export class Codec {
     let first: unknown
     for (const serializer of serializers) {
       try {
-        return serializer.deserialize(bytes)
+        const value = serializer.deserialize(bytes)
+        if (isThenable(value)) throw asyncResultError(serializer.name, value)
+        return value
       } catch (error) {
         first ??= error
       }
@@ -287,9 +297,11 @@ export class Codec {
         const inspecting = serializer as Partial<InspectingSerializer>
         if (typeof inspecting.inspect === 'function') {
           const { value, kinds } = inspecting.inspect(bytes)
+          if (isThenable(value)) throw asyncResultError(serializer.name, value)
           return { value, serializer: serializer.name, compressor, kinds }
         }
         const value = serializer.deserialize(bytes)
+        if (isThenable(value)) throw asyncResultError(serializer.name, value)
         return { value, serializer: serializer.name, compressor, kinds: undefined }
       } catch (error) {
         first ??= error
@@ -305,7 +317,9 @@ export class Codec {
     }
     if (this.#serializers.length === 1) {
       try {
-        return (this.#writer.deserializeText as (text: string) => unknown)(text)
+        const value = (this.#writer.deserializeText as (text: string) => unknown)(text)
+        if (isThenable(value)) throw asyncResultError(this.#writer.name, value)
+        return value
       } catch (error) {
         throw unreadableError(this.#serializers, this.#compressors, error, text)
       }
@@ -313,7 +327,9 @@ export class Codec {
     let first: unknown
     for (const serializer of this.#serializers) {
       try {
-        return (serializer.deserializeText as (text: string) => unknown)(text)
+        const value = (serializer.deserializeText as (text: string) => unknown)(text)
+        if (isThenable(value)) throw asyncResultError(serializer.name, value)
+        return value
       } catch (error) {
         first ??= error
       }
@@ -346,6 +362,8 @@ export class Codec {
         }
         continue
       }
+      // Not bytes (null, a Promise…): the compressor's fault, refused (not read raw).
+      if (!Buffer.isBuffer(out)) out = pluginBytes(out, compressor.name, 'decompress') as Buffer
       // A compressor that ignores the limit still must not hand more to the serializer.
       if (out.length > this.#maxBytes)
         throw decompressionLimitError(compressor.name, this.#maxBytes)

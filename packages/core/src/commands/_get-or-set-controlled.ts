@@ -6,6 +6,7 @@ import { bounded } from '../_bounded.ts'
 import type { CacheContext } from '../_context.ts'
 import { storeError } from '../_key-errors.ts'
 import { isWrongType } from '../_messages.ts'
+import { safeLog } from '../_safe-log.ts'
 import { timeoutToMs } from '../_timeout.ts'
 import type { VersionOption } from '../cache-options.ts'
 import { afterWaiting, inFlight, KEPT } from './_get-or-set-flight.ts'
@@ -169,7 +170,10 @@ function refresh<T>(call: Call<T>, current: T, stale: boolean, lifeMs: number): 
     } catch (error) {
       // Logged once per backoff: the key's hits do not refresh it (nor log) until it ends.
       const waitMs = refreshFailed(context, rkey, lifeMs)
-      context.logger.error(
+      // A logger that throws must not cost the caller the value kept.
+      safeLog(
+        context.logger,
+        'error',
         `cachex: getOrSet('${bounded(call.key)}') kept the current value: its recomputation failed (not retried for ${formatWait(waitMs)})`,
         error,
       )
