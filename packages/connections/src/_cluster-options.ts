@@ -2,6 +2,7 @@ import { type ConnectionOptions, InvalidArgumentError } from '@cachex/core'
 import { createCluster } from '@redis/client'
 import type { NodeRedisClusterLike } from './_cluster-nodes.ts'
 import { parseLocation } from './_location.ts'
+import { nodeSocketOptions } from './_node-reconnect.ts'
 import { type Credentials, checkCredentials, checkUserHasPassword } from './_options.ts'
 import { ownConnectionOptions } from './_own.ts'
 import { SeedProbes, trackSeedProbes } from './_seed-probes.ts'
@@ -31,7 +32,10 @@ export interface ClusterOptions extends ConnectionOptions {
    * Extra node-redis client options for every node connection (node-redis `defaults`): `socket`
    * TLS files (`ca`, `cert`, `key`), `RESP`… Their timer options (`pingInterval`,
    * `socket.reconnectStrategy`, `socket.connectTimeout`, `socket.socketTimeout`) take 0 to
-   * 2^31 - 1 ms, as in `clusterOptions.defaults`. @default {}
+   * 2^31 - 1 ms, as in `clusterOptions.defaults`. Without a `socket.reconnectStrategy` of
+   * yours, a node connection is tried again 100 ms later, doubling up to 2 s, and one whose
+   * handshake the node refused (a wrong password, `READONLY` renamed away on a replica) 10 s
+   * later, doubling up to 5 minutes. @default {}
    */
   clientOptions?: Record<string, unknown>
   /** Not used: node-redis keeps one connection per cluster node and pipelines on it. */
@@ -148,11 +152,12 @@ export function clusterFromSeeds(
       password,
       // A node that is down fails its commands at once instead of queueing them.
       disableOfflineQueue: true,
-      socket: {
+      // Each node's client backs off a handshake the node refuses (`nodeSocketOptions`).
+      socket: nodeSocketOptions({
         connectTimeout: connectTimeoutMs,
         ...(tls ? { tls: true as const } : {}),
         ...extra.socket,
-      },
+      }),
     },
     useReplicas: options.readFromReplicas ?? false,
     // The discovery ends with the slot map, without waiting to reach every node: a primary that

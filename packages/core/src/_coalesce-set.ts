@@ -65,11 +65,6 @@ export function refusedWhole(error: ResponseError, sentAs: string): ResponseErro
 /** Milliseconds before the script that asks whether scripts run is sent again after a failure. */
 const ASK_AGAIN_MS = 1000
 
-/** A server without the command (`ERR unknown command 'EVALSHA'`: renamed, or a proxy's). */
-function isUnknownCommand(error: unknown): boolean {
-  return error instanceof ResponseError && /^ERR unknown command\b/i.test(error.message)
-}
-
 /** Answers `1`, touching nothing: whether the user may run scripts (`WriteCoalescer`). */
 const NOTHING_SCRIPT = defineScript(`return 1`)
 
@@ -105,9 +100,9 @@ export class WriteCoalescer {
    */
   #whole = true
   /**
-   * Off once the server refused the script (an ACL user without `@scripting`, or whose
-   * scripting was revoked since): writes with an expiry go as pipelines of `SET … PX`, as a lone
-   * `set` and django-redis's `set_many` do.
+   * Off once the server refused the script (an ACL user without `@scripting`, or whose scripting
+   * was revoked since; `EVAL` renamed or disabled on the server): writes with an expiry go as
+   * pipelines of `SET … PX`, as a lone `set` and django-redis's `set_many` do.
    */
   #scripts = true
   /**
@@ -269,7 +264,7 @@ export class WriteCoalescer {
         this.#scriptsKnown = true
       },
       (error: unknown) => {
-        if (isScriptRefused(error) || isUnknownCommand(error)) {
+        if (isScriptRefused(error)) {
           this.#scripts = false
           return
         }

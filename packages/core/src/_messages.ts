@@ -49,9 +49,31 @@ export function isTryAgain(error: unknown): error is ResponseError {
   return error instanceof ResponseError && error.message.startsWith('TRYAGAIN')
 }
 
-/** An ACL user without `@scripting`: `NOPERM … 'eval'` (or `'evalsha'`). */
+/**
+ * Whether `error` says that this user cannot run scripts on this server, before anything ran:
+ * an ACL user without `@scripting` (`NOPERM … 'eval'`, or `'evalsha'`), or `EVAL` renamed or
+ * disabled on the server (`ERR unknown command 'EVAL'`, as managed services rename commands
+ * away; `'EVALSHA'` too, though `runScript` sends `EVAL` again for that one). Both stand until an
+ * operator changes the server: callers with a stand-in of plain commands use it from then on.
+ */
 export function isScriptRefused(error: unknown): boolean {
-  return error instanceof ResponseError && /^NOPERM\b.*'eval(sha)?'/i.test(error.message)
+  return (
+    error instanceof ResponseError &&
+    (/^NOPERM\b.*'eval(sha)?'/i.test(error.message) || isUnknownCommand(error, 'eval(sha)?'))
+  )
+}
+
+/**
+ * Whether `error` is a server's reply to a command it does not know, renamed or disabled there
+ * (`rename-command EVALSHA ""`): `ERR unknown command 'EVALSHA', with args beginning with: …`
+ * (Redis 6 quotes with backquotes). `name` is matched whole, case-insensitively, as a regular
+ * expression's source.
+ */
+export function isUnknownCommand(error: unknown, name: string): boolean {
+  return (
+    error instanceof ResponseError &&
+    new RegExp(`^ERR unknown command [\`']${name}[\`']`, 'i').test(error.message)
+  )
 }
 
 /**

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { isUnknownCommand } from './_messages.ts'
 import { ResponseError } from './errors.ts'
 import { keySlot, SLOT_COUNT } from './key-slot.ts'
 import type { CommandRoute, Connection, RedisArgument } from './types.ts'
@@ -26,6 +27,11 @@ interface Ran {
    * one `EVAL` per slot used, once.
    */
   slots: Map<string, Uint8Array>
+  /**
+   * Whether the server answered `EVALSHA` with `ERR unknown command` (renamed or disabled there,
+   * `EVAL` kept): every script goes with `EVAL` from then on, for the connection's life.
+   */
+  evalOnly: boolean
 }
 
 const ranOn = new WeakMap<Connection, Ran>()
@@ -40,6 +46,9 @@ const ranOn = new WeakMap<Connection, Ran>()
  * lost its scripts, and every script goes with `EVAL` again until it has run.
  * A read-only route (`route.readonly`, run on a replica) goes with `EVALSHA` at once: a read run
  * late overtakes nothing it could undo.
+ * A server with `EVALSHA` renamed or disabled (`ERR unknown command 'EVALSHA'`; nothing ran) has
+ * the script sent again with `EVAL`, after what was sent behind it, as for a `NOSCRIPT`; once per
+ * connection: every script goes with `EVAL` on it from then on.
  */
 export async function runScript(
   connection: Connection,
@@ -49,19 +58,21 @@ export async function runScript(
   route: CommandRoute = { key: keys[0] },
 ): Promise<unknown> {
   const tail = [String(keys.length), ...keys, ...args]
+  let ran = ranOn.get(connection)
+  if (ran === undefined) {
+    ran = { generation: connection.generation, slots: new Map(), evalOnly: false }
+    ranOn.set(connection, ran)
+  }
+  if (ran.evalOnly) return connection.command(['EVAL', script.source, ...tail], route)
   if (route.readonly === true) {
     try {
       return await connection.command(['EVALSHA', script.sha1, ...tail], route)
     } catch (error) {
-      if (!isNoScript(error)) throw error
+      if (!isNoScript(error) && !evalshaUnknown(ran, error)) throw error
       return connection.command(['EVAL', script.source, ...tail], route)
     }
   }
-  let ran = ranOn.get(connection)
-  if (ran === undefined) {
-    ran = { generation: connection.generation, slots: new Map() }
-    ranOn.set(connection, ran)
-  } else if (ran.generation !== connection.generation) {
+  if (ran.generation !== connection.generation) {
     ran.generation = connection.generation
     ran.slots.clear()
   }
@@ -74,7 +85,9 @@ export async function runScript(
     try {
       return await connection.command(['EVALSHA', script.sha1, ...tail], route)
     } catch (error) {
-      if (!isNoScript(error)) throw error
+      if (!isNoScript(error) && !evalshaUnknown(ran, error)) throw error
+      // Unknown to the server, `EVALSHA` is not sent again (`evalOnly`): nor noted where it ran.
+      if (ran.evalOnly) return connection.command(['EVAL', script.source, ...tail], route)
       scripts.clear()
     }
   }
@@ -89,6 +102,13 @@ export async function runScript(
   }
   noted[byte] = (noted[byte] as number) | bit
   return reply
+}
+
+/** Whether `error` says the server does not know `EVALSHA`; if so, notes it on `ran`. */
+function evalshaUnknown(ran: Ran, error: unknown): boolean {
+  if (!isUnknownCommand(error, 'evalsha')) return false
+  ran.evalOnly = true
+  return true
 }
 
 function isNoScript(error: unknown): boolean {

@@ -42,8 +42,9 @@ export interface Unchanged {
 /**
  * Stores `value` at `rkey` (expiring in `ms`; `null` never, > 0 otherwise) if it still holds
  * `before`, the value the refresh decided to replace, with no expiry set since; resolves whether
- * it stored. One script; for a user without `@scripting`, the same check as a read of the key
- * (`stillHolds`) and then a `SET`, two round trips: a write landing between them is overwritten.
+ * it stored. One script; for a user without `@scripting` (or a server with `EVAL` renamed away:
+ * `scriptOr`), the same check as a read of the key (`stillHolds`) and then a `SET`, two round
+ * trips: a write landing between them is overwritten.
  * Reports the `set` event of a value stored.
  */
 export async function storeIfUnchanged(

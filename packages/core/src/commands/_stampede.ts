@@ -108,16 +108,18 @@ export async function tryLock(
 }
 
 /**
- * The connections whose server refused a script (an ACL user without `@scripting`): their locks
- * are released and extended with plain commands (`ifStillHeld`), a refresh checks its value with
- * them before storing it (`storeIfUnchanged`), and no script is tried again (see `scriptOr`).
+ * The connections whose server refused a script (an ACL user without `@scripting`, or `EVAL`
+ * renamed or disabled on the server: `isScriptRefused`): their locks are released and extended
+ * with plain commands (`ifStillHeld`), a refresh checks its value with them before storing it
+ * (`storeIfUnchanged`), and no script is tried again (see `scriptOr`).
  */
 const scriptless = new WeakSet<Connection>()
 
 /**
  * Runs `script` (a call that sends a Lua script) or, for a user who may not run scripts, `plain`
  * (its stand-in of plain commands). Learned once per connection, from the first script refused
- * (`NOPERM`): trying each time would cost a rejected `EVAL` and a round trip on every call.
+ * (`NOPERM`, or `ERR unknown command 'EVAL'`): trying each time would cost a rejected `EVAL` and
+ * a round trip on every call.
  */
 export async function scriptOr<T>(
   connection: Connection,
