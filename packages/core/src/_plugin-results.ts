@@ -4,6 +4,7 @@
 // a Promise from an async function) is refused with a typed error, on both backends alike, rather
 // than failing later as a TypeError (reported as an outage) or in the connection. Off the hot
 // path: only a result that is not a string or a Buffer gets here.
+import { types } from 'node:util'
 import { CompressionError, SerializationError } from './errors.ts'
 
 /** The plug-in methods whose result is checked. */
@@ -40,7 +41,8 @@ export function asyncResultError(serializer: string, value: PromiseLike<unknown>
  */
 export function pluginBytes(out: unknown, plugin: string, method: Method): Buffer | string {
   if (Buffer.isBuffer(out)) return out
-  if (out instanceof Uint8Array) return Buffer.from(out.buffer, out.byteOffset, out.byteLength)
+  // Of any realm (a vm context, Jest's sandbox), where `instanceof Uint8Array` is false.
+  if (types.isUint8Array(out)) return Buffer.from(out.buffer, out.byteOffset, out.byteLength)
   if (typeof out === 'string') return method === 'decompress' ? Buffer.from(out) : out
   let thenable = false
   try {

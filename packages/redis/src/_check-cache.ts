@@ -1,6 +1,11 @@
 // What `configureCaches()` checks of each alias before it configures anything: everything the
 // alias's first `caches.get()` would refuse, found by building that cache as `caches.get()` will
 // (over its built-in connection, which connects on its first command only) and closing it unused.
+import {
+  isNodeRedisClient,
+  isNodeRedisCluster,
+  isRedisSentinel,
+} from '@cachex/connections/internal'
 import { Cache, type Connection, InvalidArgumentError } from '@cachex/core'
 import type { CreateCacheOptions } from './_options.ts'
 import { cacheOptionsOf, planCache } from './create-cache.ts'
@@ -13,8 +18,9 @@ import { cacheOptionsOf, planCache } from './create-cache.ts'
  * `'__cachex'`…
  *
  * Nothing is opened, and nothing of the user's is called: the connection is made only by a
- * built-in factory from URLs (a node-redis object handed in as `location` would get listeners,
- * and a `connectionFactory` or `client` function may connect), and it connects on its first
+ * built-in factory, and never around a node-redis object handed in as `location` (which would get
+ * listeners; a `connectionFactory` or `client` function, which may connect, is not called either),
+ * and it connects on its first
  * command, which it never gets; its `close()` leaves no socket or timer. The options of a
  * connection of the user's are checked by it, on the first `caches.get()`; so is
  * `telemetry.instrument`, never called here.
@@ -39,12 +45,17 @@ export function checkCache(options: CreateCacheOptions, alias: string): void {
 }
 
 /**
- * Whether the connection is cachex's own from URLs alone (or none: the default URL, a
- * `memory://` location): not a node-redis client, cluster or sentinel handed in.
+ * Whether the connection is made by a built-in factory that touches nothing of the user's: not a
+ * node-redis client, pool, cluster or sentinel handed in as `location`. A location of another
+ * kind (a `URL` object, a port number, `{ host, port }`) is handed to the built-in factory, which
+ * refuses it, as `createCache` does.
  */
 function madeByCachex(builtIn: boolean, location: unknown): boolean {
   return (
-    builtIn && (location === undefined || typeof location === 'string' || Array.isArray(location))
+    builtIn &&
+    !isNodeRedisClient(location) &&
+    !isNodeRedisCluster(location) &&
+    !isRedisSentinel(location)
   )
 }
 

@@ -124,12 +124,19 @@ const CREDENTIALS: ReadonlyArray<readonly string[]> = [
   ['sentinelOptions', 'clientOptions', 'username'],
 ]
 
+/** The options that take a function: `lockFactory: 5` would fail every lock with a TypeError. */
+const FUNCTION_OPTIONS = ['lockFactory', 'semaphoreFactory'] as const
+
+/** The options that take an object of node-redis options, which another kind would lose. */
+const OBJECT_OPTIONS = ['clientOptions', 'connectionPool'] as const
+
 /**
  * Throws `InvalidArgumentError` when a value of `options` (a cache's options, or the registry-wide
  * defaults) is of the wrong kind where nothing later would notice before it mattered: a boolean
  * option that is not a boolean (`'false'`, from an environment variable, would mean true), a
  * `logger` without an `error()` method (every ignored error would then be an untyped
- * `TypeError`), or a password or user name that is not a string (`password: 123456` from a JSON
+ * `TypeError`), a `lockFactory` or `semaphoreFactory` that is not a function, a `clientOptions`
+ * or `connectionPool` that is not an object (`clientOptions: 5` would be ignored), or a password or user name that is not a string (`password: 123456` from a JSON
  * file: every call would fail as if Redis were down). `what` begins the message, when given
  * (`configureCaches(): the alias '…'`).
  */
@@ -139,6 +146,8 @@ export function checkOptionValues(options: object, what?: string): void {
     for (const name of BOOLEAN_OPTIONS) checkBoolean(values[name], name, false)
     checkLogger(values.logger)
     for (const path of CREDENTIALS) checkCredential(values, path)
+    for (const name of FUNCTION_OPTIONS) checkKind(values[name], name, 'function')
+    for (const name of OBJECT_OPTIONS) checkKind(values[name], name, 'object')
   } catch (error) {
     if (what === undefined || !(error instanceof InvalidArgumentError)) throw error
     throw new InvalidArgumentError(`${what}: ${error.message}`)
@@ -160,6 +169,22 @@ function checkCredential(values: Record<string, unknown>, path: readonly string[
   // `null` is absent, as before (a JSON config's `"password": null`: no password).
   if (value === undefined || value === null || typeof value === 'string') return
   throw new InvalidArgumentError(`${path.join('.')} must be a string, got ${typeOf(value)}`)
+}
+
+/**
+ * Throws `InvalidArgumentError` unless the option `name`'s `value` is unset, `null` (unset, as a
+ * JSON config writes it) or of `kind`: a function, or an object that is not an array.
+ */
+function checkKind(value: unknown, name: string, kind: 'function' | 'object'): void {
+  if (value === undefined || value === null) return
+  if (
+    kind === 'function'
+      ? typeof value === 'function'
+      : typeof value === 'object' && !Array.isArray(value)
+  )
+    return
+  const wanted = kind === 'function' ? 'a function' : 'an object of node-redis options'
+  throw new InvalidArgumentError(`${name} must be ${wanted}, got ${typeOf(value)}`)
 }
 
 /** What `value` is, by its type alone (`a number`, `a Buffer`, `null`): never its value. */

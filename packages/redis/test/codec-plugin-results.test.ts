@@ -10,6 +10,7 @@
 //    InvalidArgumentError that names neither the key nor the serializer; under ignoreExceptions
 //    the ConnectionError is swallowed as an outage and the value silently not stored; memory://
 //    stores a Uint8Array that Redis refuses.
+import vm from 'node:vm'
 import { CompressionError, ConnectionError, createCache, SerializationError } from '@cachex/redis'
 import {
   type RedisServer,
@@ -432,6 +433,57 @@ describe.each(BACKENDS)('%s: more results a plug-in must not return', (backend) 
     } finally {
       await writer.close()
       await reader.close()
+    }
+  })
+})
+
+// A Uint8Array from another realm (a vm context; Jest's sandbox, whose TextEncoder returns the
+// outer realm's) was refused as "an object": the check was `instanceof Uint8Array`.
+describe.each(BACKENDS)('%s: a Uint8Array from another realm', (backend) => {
+  /** `bytes` copied into a Uint8Array of a new vm context. */
+  const foreign = (bytes: Uint8Array): Uint8Array => {
+    const other = vm.runInNewContext(`new Uint8Array(${bytes.length})`) as Uint8Array
+    other.set(bytes)
+    return other
+  }
+
+  it('serialize returning one is stored and read', async () => {
+    const cache = createCache({
+      location: where(backend),
+      keyPrefix: uniquePrefix('realm'),
+      serializer: {
+        name: 'realm',
+        serialize: (v: unknown) => foreign(Buffer.from(JSON.stringify(v))) as never,
+        deserialize: (b: Buffer) => JSON.parse(String(b)),
+      },
+    })
+    try {
+      await cache.set('k', { a: 1 })
+      expect(await cache.get('k')).toEqual({ a: 1 })
+    } finally {
+      await cache.close()
+    }
+  })
+
+  it('decompress returning one is read', async () => {
+    const cache = createCache({
+      location: where(backend),
+      keyPrefix: uniquePrefix('realmc'),
+      compressor: {
+        name: 'realmc',
+        minLength: 1,
+        compress: (b: Buffer) => Buffer.concat([Buffer.from('Z'), b]),
+        decompress: (b: Buffer) => {
+          if (b[0] !== 0x5a) throw new Error('not mine')
+          return foreign(b.subarray(1))
+        },
+      } as never,
+    })
+    try {
+      await cache.set('k', { a: 'xyz' })
+      expect(await cache.get('k')).toEqual({ a: 'xyz' })
+    } finally {
+      await cache.close()
     }
   })
 })

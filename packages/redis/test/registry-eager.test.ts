@@ -3,7 +3,7 @@
 // refuses were refused only at the alias's first caches.get() (inside a request), and a refused
 // alias next to good ones replaced the previous configuration. configureCaches() now checks each
 // alias as caches.get() will build it, without connecting.
-import { caches, configureCaches, InvalidArgumentError } from '@cachex/redis'
+import { caches, configureCaches, createCache, InvalidArgumentError } from '@cachex/redis'
 import { delay, redisCall, standaloneServer, uniquePrefix } from '@cachex/test-utils'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 
@@ -138,4 +138,34 @@ describe('configureCaches checks every alias before configuring', () => {
     expect(() => caches.get('own')).toThrow('made at the first caches.get()')
     expect(made).toBe(1)
   })
+})
+
+// A location that is neither a string, a list nor a node-redis object was taken for the user's
+// own connection, left to the first caches.get(), which then threw inside a request.
+describe('configureCaches refuses a location of the wrong kind, as createCache does', () => {
+  const cases: Array<[string, Record<string, unknown>]> = [
+    ['a URL object', { location: new URL('redis://127.0.0.1:1/0') }],
+    ['a port number', { location: 6379 }],
+    ['a plain object', { location: { host: '127.0.0.1', port: 6379 } }],
+    ['a plain object with client sentinel', { client: 'sentinel', location: {} }],
+  ]
+  for (const [name, options] of cases) {
+    it(`location: ${name}`, () => {
+      expect(() => createCache(options as never)).toThrow(InvalidArgumentError)
+      configureCaches({ default: { location: 'memory://reg-eager-kind', keyPrefix: 'one' } })
+      let thrown: unknown
+      try {
+        configureCaches({
+          default: { location: 'memory://reg-eager-kind', keyPrefix: 'two' },
+          x: options as never,
+        })
+      } catch (error) {
+        thrown = error
+      }
+      expect(thrown).toBeInstanceOf(InvalidArgumentError)
+      expect(String((thrown as Error)?.message)).toMatch(/^configureCaches\(\): the alias 'x'/)
+      expect(caches.aliases()).toEqual(['default'])
+      expect(caches.get('default').makeKey('k')).toBe('one:1:k')
+    })
+  }
 })

@@ -297,7 +297,9 @@ describe('configureCaches warns when prefixes overlap on one location', () => {
   })
 
   it('compares a client object by identity', async () => {
-    const client = { a: 'node-redis client' }
+    // Shaped as a node-redis client (another object is refused as a location), never called.
+    const nodeRedisLike = () => ({ sendCommand: async () => null, connect: async () => null })
+    const client = nodeRedisLike()
     const same = await warnings({
       a: { location: client, keyPrefix: 'p' },
       b: { location: client, keyPrefix: 'p' },
@@ -307,7 +309,7 @@ describe('configureCaches warns when prefixes overlap on one location', () => {
     expect(
       await warnings({
         a: { location: client, keyPrefix: 'p' },
-        b: { location: { other: true }, keyPrefix: 'p' },
+        b: { location: nodeRedisLike(), keyPrefix: 'p' },
       }),
     ).toEqual([])
   })

@@ -1,0 +1,49 @@
+// lockFactory, semaphoreFactory, clientOptions and connectionPool were checked by name only:
+// `lockFactory: 5` failed every acquireLock() with a bare TypeError, and `clientOptions: 5` or
+// `connectionPool: 'x'` were silently ignored. Both createCache() and configureCaches() now
+// refuse them up front, naming the option. Nothing connects (the URL's port is closed).
+import { caches, configureCaches, createCache, InvalidArgumentError } from '@cachex/redis'
+import { afterEach, describe, expect, it } from 'vitest'
+
+afterEach(async () => {
+  await caches.close()
+})
+
+const U = 'redis://127.0.0.1:1/0'
+const CASES: Array<[string, Record<string, unknown>, RegExp]> = [
+  ['lockFactory: 5', { location: U, lockFactory: 5 }, /lockFactory must be a function/],
+  [
+    'semaphoreFactory: "x"',
+    { location: U, semaphoreFactory: 'x' },
+    /semaphoreFactory must be a function/,
+  ],
+  ['clientOptions: 5', { location: U, clientOptions: 5 }, /clientOptions must be an object/],
+  ['connectionPool: "x"', { location: U, connectionPool: 'x' }, /connectionPool must be an object/],
+  ['connectionPool: []', { location: U, connectionPool: [] }, /connectionPool must be an object/],
+]
+
+describe('an option value of the wrong kind is refused up front', () => {
+  for (const [name, options, message] of CASES) {
+    it(`createCache refuses ${name}`, () => {
+      expect(() => createCache(options as never)).toThrow(InvalidArgumentError)
+      expect(() => createCache(options as never)).toThrow(message)
+    })
+    it(`configureCaches refuses ${name}`, () => {
+      expect(() => configureCaches({ x: options as never })).toThrow(InvalidArgumentError)
+      expect(() => configureCaches({ x: options as never })).toThrow(
+        /^configureCaches\(\): the alias 'x': /,
+      )
+    })
+  }
+
+  it('takes them of the right kind, and unset or undefined', async () => {
+    const cache = createCache({
+      location: U,
+      lockFactory: undefined,
+      semaphoreFactory: undefined,
+      clientOptions: {},
+      connectionPool: undefined,
+    })
+    await cache.close()
+  })
+})
