@@ -1,16 +1,31 @@
 // Given properties: options are read from the properties the caller's object has itself or
 // inherits from an object of the caller's (a defaults object, a class), never from
 // `Object.prototype`, and a property is set as the object's own whatever its name.
+import { types } from 'node:util'
 import { isPlainObject } from './_plain.ts'
+
+/**
+ * Whether `o` is `Object.prototype`, of this realm or another (a `vm` context, Jest's sandbox):
+ * where an options object's own chain ends, and what another library may have polluted.
+ */
+function isObjectPrototype(o: object): boolean {
+  return (
+    o === Object.prototype ||
+    (Object.getPrototypeOf(o) === null &&
+      Object.hasOwn(o, 'isPrototypeOf') &&
+      Object.hasOwn(o, '__proto__'))
+  )
+}
 
 /**
  * Whether `name` is given by `options`: its own property, or one it inherits from a prototype
  * other than `Object.prototype` (a defaults object it was made from with `Object.create`, a class
- * of the caller's). A property another library put on `Object.prototype` (prototype pollution, an
- * old polyfill) is inherited by every object literal: it is no option anyone gave.
+ * of the caller's: its fields, getters and methods). A property another library put on
+ * `Object.prototype` (prototype pollution, an old polyfill) is inherited by every object literal:
+ * it is no option anyone gave.
  */
 export function isGiven(options: object, name: PropertyKey): boolean {
-  for (let o: object | null = options; o !== null && o !== Object.prototype; ) {
+  for (let o: object | null = options; o !== null && !isObjectPrototype(o); ) {
     if (Object.hasOwn(o, name)) return true
     o = Object.getPrototypeOf(o) as object | null
   }
@@ -19,10 +34,10 @@ export function isGiven(options: object, name: PropertyKey): boolean {
 
 /**
  * `options[name]` when `options` gives it (`isGiven`: its own, or inherited from an object of the
- * caller's), else `undefined` (and for `undefined` or `null` options). Options are read so
- * throughout cachex: read plainly, `Object.prototype.nx = true` would make every `set()` an `NX`
- * write. Allocates nothing, and an absent option costs one read: for the options of the methods
- * on the hot path.
+ * caller's; any a Proxy's `get` answers), else `undefined` (and for `undefined` or `null`
+ * options). Options are read so throughout cachex: read plainly, `Object.prototype.nx = true`
+ * would make every `set()` an `NX` write. Allocates nothing, and an absent option costs one read:
+ * for the options of the methods on the hot path.
  */
 export function own<O extends object, K extends keyof O>(
   options: O | undefined | null,
@@ -30,31 +45,41 @@ export function own<O extends object, K extends keyof O>(
 ): O[K] | undefined {
   if (options == null) return undefined
   const value = options[name]
-  return value === undefined || Object.hasOwn(options, name) || isGiven(options, name)
+  return value === undefined ||
+    Object.hasOwn(options, name) ||
+    isGiven(options, name) ||
+    types.isProxy(options)
     ? value
     : undefined
 }
 
 /**
- * A copy of a plain options object holding the enumerable properties it gives (`isGiven`: its
- * own, then those inherited from a defaults object or the getters of a class of the caller's,
- * never `Object.prototype`'s),
- * without a prototype (so that nothing is inherited when it is read): for options read once, when
- * something is built (a cache, an admin handler), where a copy costs nothing that counts. Anything
- * else (`undefined`, a Map, a Date, a function) is returned as it is, for its own checks to
- * describe.
+ * A copy of a plain options object holding the properties it gives (`isGiven`: its own, then
+ * those inherited from a defaults object or a class of the caller's — fields, getters, methods —
+ * never `Object.prototype`'s, of any realm), without a prototype (so that nothing is inherited
+ * when it is read): for options read once, when something is built (a cache, an admin handler),
+ * where a copy costs nothing that counts. Inherited properties keep whether they are enumerable
+ * (a class's methods and getters are not: no unknown-option check sees them, as before). A Proxy
+ * is returned as it is (its `get` may answer options it has no key for), and so is anything else
+ * (`undefined`, a Map, a Date, a function), for its own checks to describe.
  */
 export function ownOptions<O>(options: O): O {
   if (typeof options !== 'object' || options === null || !isPlainObject(options)) return options
+  if (types.isProxy(options)) return options
   const copy = Object.assign(Object.create(null), options) as Record<string, unknown>
   const given = options as Record<string, unknown>
   for (let o = Object.getPrototypeOf(options) as object | null; o !== null; ) {
-    if (o === Object.prototype) break
-    // Its enumerable keys (a defaults object's), and its getters (a class's, not enumerable).
+    if (isObjectPrototype(o)) break
     for (const name of Object.getOwnPropertyNames(o)) {
-      if (Object.hasOwn(copy, name)) continue
-      const property = Object.getOwnPropertyDescriptor(o, name)
-      if (property?.enumerable || property?.get !== undefined) copy[name] = given[name]
+      if (name === 'constructor' || name === '__proto__' || Object.hasOwn(copy, name)) continue
+      const enumerable = Object.getOwnPropertyDescriptor(o, name)?.enumerable === true
+      Object.defineProperty(copy, name, {
+        __proto__: null,
+        value: given[name],
+        enumerable,
+        writable: true,
+        configurable: true,
+      } as PropertyDescriptor)
     }
     o = Object.getPrototypeOf(o) as object | null
   }

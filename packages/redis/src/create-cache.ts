@@ -129,9 +129,15 @@ export function cacheOptionsOf<IgnoreErrors extends boolean>(
   plan: CachePlan,
   connection: Connection,
 ): CacheOptions<IgnoreErrors> {
-  const { telemetry: _telemetry, ...cacheOptions } = plan.options
+  // Every option the plan holds, those a class of the caller's gave as getters or methods too
+  // (not enumerable in `ownOptions`' copy, which a spread would drop); not `telemetry`.
+  const cacheOptions: Record<string, unknown> = Object.create(null)
+  const given = plan.options as Record<string, unknown>
+  for (const name of Object.getOwnPropertyNames(given)) {
+    if (name !== 'telemetry') cacheOptions[name] = given[name]
+  }
   return {
-    ...(cacheOptions as CacheOptions<IgnoreErrors>),
+    ...(cacheOptions as unknown as CacheOptions<IgnoreErrors>),
     connection,
     serializer: plan.serializer,
     compressor: plan.compressor,
