@@ -10,6 +10,7 @@
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import vm from 'node:vm'
 import { createCache } from '@cachex/redis'
 import { type RedisServer, startRedis } from '@cachex/test-utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -124,5 +125,20 @@ describe('options inherited from an object of the caller', () => {
     expect(fromClass.makeKey('k')).toBe('from-class:1:k')
     await inherited.close()
     await fromClass.close()
+  })
+})
+
+describe('options objects of another realm (vm, as Jest makes them)', () => {
+  it('createCache() reads one, on memory://', async () => {
+    const options = vm.runInNewContext(
+      `({ location: 'memory://vm-realm', keyPrefix: 'vm', version: 2, timeout: 60 })`,
+    )
+    const cache = createCache(options)
+    expect(cache.makeKey('k')).toBe('vm:2:k')
+    expect(await cache.set('k', 1)).toBe(true)
+    expect(await cache.ttl('k')).toBeGreaterThan(50)
+    expect(await cache.set('p', 1, vm.runInNewContext('({ timeout: 30 })'))).toBe(true)
+    expect(await cache.ttl('p')).toBeLessThanOrEqual(30)
+    await cache.close()
   })
 })
