@@ -1,6 +1,6 @@
 import { ClosedError, ConnectionError, type RedisArgument, ResponseError } from '@cachex/core'
 import { destroyClient, within } from './_connect.ts'
-import { commandWeight, type Deadlines } from './_deadlines.ts'
+import { commandWeight, type Deadlines, nameOf } from './_deadlines.ts'
 import { isErrorReply } from './_errors.ts'
 import { type ReplyForm, Sender } from './_options.ts'
 
@@ -102,7 +102,7 @@ export class BlockingClients {
   ): Promise<unknown> {
     const { deadlines, mapError, where } = this.#options
     const weight = commandWeight(args)
-    const refused = deadlines.refuse(weight, args[0] as RedisArgument, where)
+    const refused = deadlines.refuse(weight, nameOf(args), where)
     if (refused !== undefined) throw refused
     const lease = await this.#take()
     if (this.#closed) {

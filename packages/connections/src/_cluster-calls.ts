@@ -5,7 +5,7 @@ import { type CommandRoute, ConnectionError, type RedisArgument } from '@cachex/
 import type { ClusterBlocking } from './_cluster-blocking.ts'
 import type { NodeHandle } from './_cluster-nodes.ts'
 import type { ClusterRoute } from './_cluster-route.ts'
-import { commandWeight, type Deadlines } from './_deadlines.ts'
+import { commandsWeight, commandWeight, type Deadlines, nameOf } from './_deadlines.ts'
 import { type ReplyForm, replyForm } from './_options.ts'
 import { followTransaction } from './_redirects.ts'
 import { type Atomic, crossSlot, impliedKey, routingOf, splitBySlot, wholeOf } from './_routing.ts'
@@ -40,7 +40,7 @@ export class ClusterCalls {
   run(args: RedisArgument[], route: CommandRoute | undefined): Promise<unknown> {
     const { route: routes, deadlines, where } = this.#options
     const weight = commandWeight(args)
-    const refused = deadlines.refuse(weight, args[0] as RedisArgument, where)
+    const refused = deadlines.refuse(weight, nameOf(args), where)
     if (refused !== undefined) return Promise.reject(refused)
     const { name, split, atomic } = routingOf(args)
     if (name === 'EVAL') noteEval(args)
@@ -94,7 +94,7 @@ export class ClusterCalls {
     route: CommandRoute | undefined,
   ): Promise<unknown[]> {
     const { deadlines, where, mapError } = this.#options
-    const weight = commands.reduce((sum, args) => sum + commandWeight(args), 0)
+    const weight = commandsWeight(commands)
     const refused = deadlines.refuse(weight, 'EXEC', where)
     if (refused !== undefined) return Promise.reject(refused)
     const exec = this.#transact(slot, commands, replyForm(route))
@@ -105,7 +105,7 @@ export class ClusterCalls {
   onNode(node: NodeHandle, args: RedisArgument[]): Promise<unknown> {
     const { deadlines, where, topology } = this.#options
     const weight = commandWeight(args)
-    const refused = deadlines.refuse(weight, args[0] as RedisArgument, where)
+    const refused = deadlines.refuse(weight, nameOf(args), where)
     if (refused !== undefined) return Promise.reject(refused)
     return this.#bound(topology.sendTo(node, args, false), String(args[0]), weight)
   }

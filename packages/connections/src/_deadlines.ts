@@ -16,17 +16,51 @@ interface Entry {
 
 /**
  * An `InvalidArgumentError` when the commands of a batch or a transaction (`what`) are not an
- * array, before anything is sent; `undefined` when they are (each is checked as it is weighed).
+ * array, before anything is sent. A batch's commands are each checked as they are weighed (each
+ * malformed one its entry's error); a transaction's here, every index (a hole too), one malformed
+ * refusing it whole.
  */
 export function notCommands(
   commands: unknown,
   what: 'batch' | 'transaction',
   where: string,
 ): InvalidArgumentError | undefined {
-  if (Array.isArray(commands)) return undefined
-  return new InvalidArgumentError(
-    `the ${what} not sent to ${where}: it takes an array of commands, each an array of strings or Buffers, got ${describeArgument(commands)}`,
-  )
+  if (!Array.isArray(commands)) {
+    return new InvalidArgumentError(
+      `the ${what} not sent to ${where}: it takes an array of commands, each an array of strings or Buffers, got ${describeArgument(commands)}`,
+    )
+  }
+  if (what === 'batch') return undefined
+  for (let i = 0; i < commands.length; i++) {
+    if (Number.isNaN(commandWeight(commands[i]))) {
+      return new InvalidArgumentError(
+        `the transaction not sent to ${where}: its command at index ${i} is ${i in commands ? 'malformed' : 'missing (a hole)'}; ${NOT_AN_ARGUMENT}`,
+      )
+    }
+  }
+  return undefined
+}
+
+/** The `commandWeight`s of `commands` added up, every index (a hole too): NaN if one is NaN. */
+export function commandsWeight(commands: readonly RedisArgument[][]): number {
+  let total = 0
+  for (let i = 0; i < commands.length; i++) total += commandWeight(commands[i] as RedisArgument[])
+  return total
+}
+
+/** `fn` of each command, every index (`map` skips a hole: its entry was `undefined`). */
+export function mapCommands<T>(
+  commands: readonly RedisArgument[][],
+  fn: (args: RedisArgument[]) => T,
+): T[] {
+  const out = new Array<T>(commands.length)
+  for (let i = 0; i < commands.length; i++) out[i] = fn(commands[i] as RedisArgument[])
+  return out
+}
+
+/** A command's name, for a message: `undefined` for one that is not an array. */
+export function nameOf(args: readonly RedisArgument[]): RedisArgument | undefined {
+  return Array.isArray(args) ? args[0] : undefined
 }
 
 /**
@@ -85,7 +119,8 @@ export function commandWeight(args: readonly RedisArgument[]): number {
  * one larger than the cap runs when nothing else is in flight (`IDLE_BYTES`). `send` sends every
  * command in this tick, so that a call made after the batch does not overtake it (and `close()`
  * finds it sent), and gives each one's reply, or its error as a value. A malformed command (a NaN
- * weight: see `commandWeight`) leaves the batch unweighed, for `send` to refuse each such one.
+ * weight: see `commandWeight`) leaves the batch unweighed, for `send` to refuse each such one:
+ * `send` goes through every index (`mapCommands`: `map` skips a hole).
  */
 export function batchWithin(
   deadlines: Deadlines,
@@ -95,11 +130,10 @@ export function batchWithin(
 ): Promise<unknown[]> {
   const wrong = notCommands(commands, 'batch', where)
   if (wrong !== undefined) return Promise.reject(wrong)
-  let total = 0
-  for (const args of commands) total += commandWeight(args)
+  const total = commandsWeight(commands)
   if (Number.isNaN(total)) return Promise.all(send(commands))
   const refused = deadlines.refuse(total, commands[0]?.[0] ?? 'batch', where)
-  if (refused !== undefined) return Promise.resolve(commands.map(() => refused))
+  if (refused !== undefined) return Promise.resolve(mapCommands(commands, () => refused))
   // Admitted whole: its commands are not weighed again one by one as they are sent.
   deadlines.admitted = true
   try {
@@ -175,7 +209,7 @@ export class Deadlines {
    */
   refuse(
     weight: number,
-    command: RedisArgument,
+    command: RedisArgument | undefined,
     where: string,
   ): BackpressureError | InvalidArgumentError | undefined {
     if (Number.isNaN(weight)) {

@@ -7,7 +7,7 @@ import {
 import { SERVER_EPOCH, scanWalk } from '@cachex/core/internal'
 import { Breaker } from './_breaker.ts'
 import { callBounds, closeWithin, within } from './_connect.ts'
-import { batchWithin, commandWeight, type Deadlines } from './_deadlines.ts'
+import { batchWithin, commandWeight, type Deadlines, nameOf } from './_deadlines.ts'
 import {
   isClientClosed,
   isErrorReply,
@@ -238,7 +238,7 @@ export class GivenSentinelConnection implements Connection {
 
   #send(args: RedisArgument[], readonly: boolean, text: ReplyForm, blockMs = 0): Promise<unknown> {
     const weight = commandWeight(args)
-    const refused = this.#deadlines.refuse(weight, args[0] as RedisArgument, this.#where)
+    const refused = this.#deadlines.refuse(weight, nameOf(args), this.#where)
     if (refused !== undefined) return Promise.reject(refused)
     const onReplica = readonly && this.#replicasReady()
     if (!onReplica && this.#primary.isDown) {
@@ -283,7 +283,7 @@ export class GivenSentinelConnection implements Connection {
     const inFlight = this.#inFlight
     const replies = all.map((args) => {
       const weight = commandWeight(args)
-      const refused = this.#deadlines.refuse(weight, args[0] as RedisArgument, this.#where)
+      const refused = this.#deadlines.refuse(weight, nameOf(args), this.#where)
       if (refused !== undefined) return Promise.resolve(refused)
       if (this.#primary.isDown) {
         return Promise.resolve(

@@ -29,12 +29,18 @@ export function checkTimerMs(value: unknown, name: string): void {
 
 /**
  * Checks the timer options of node-redis client options `given` (`prefix` names them, such as
- * `'clientOptions.'`): `pingInterval`, and of its `socket` `connectTimeout`, `socketTimeout` and
- * a `reconnectStrategy` given as a number (`false` and a function pass).
+ * `'clientOptions.'`): `pingInterval`, `commandOptions.timeout` (node-redis arms it for its own
+ * commands, the keep-alive PINGs included: past the bound each was aborted at once), and of its
+ * `socket` `connectTimeout`, `socketTimeout` and a `reconnectStrategy` given as a number (`false`
+ * and a function pass).
  */
 export function checkClientTimers(given: unknown, prefix: string): void {
   if (typeof given !== 'object' || given === null) return
   checkTimerMs((given as { pingInterval?: unknown }).pingInterval, `${prefix}pingInterval`)
+  const command = (given as { commandOptions?: unknown }).commandOptions
+  if (typeof command === 'object' && command !== null) {
+    checkTimerMs((command as { timeout?: unknown }).timeout, `${prefix}commandOptions.timeout`)
+  }
   checkSocketTimers((given as { socket?: unknown }).socket, `${prefix}socket.`)
 }
 

@@ -53,7 +53,10 @@ export async function execChain(
   const queued: Promise<unknown>[] = []
   if (asking) queued.push(sender.sendCommand(['ASKING'], chain))
   queued.push(sender.sendCommand(['MULTI'], chain))
-  for (const args of commands) queued.push(sender.sendCommand(args, chain))
+  // Every index (a transaction's commands are checked by `notCommands`, holes included).
+  for (let i = 0; i < commands.length; i++) {
+    queued.push(sender.sendCommand(commands[i] as RedisArgument[], chain))
+  }
   const exec = sender.sendCommand(['EXEC'], chain)
   // Settled below, after the replies before it: not an unhandled rejection meanwhile.
   exec.catch(() => {})
@@ -75,12 +78,15 @@ export async function execChain(
 /**
  * The key every command of a cluster transaction is in the slot of, or a `CrossSlotError` when
  * they span slots (a transaction runs on one node), or an `InvalidArgumentError` when `commands`
- * is not an array (a command that is not one is refused as it is weighed).
+ * is not an array of well-formed commands (`notCommands`: checked before any is routed, which
+ * reads their names and keys), for `where` (the cluster, in messages).
  */
 export function transactionKey(
   commands: readonly RedisArgument[][],
+  where: string,
 ): RedisArgument | undefined | CrossSlotError | InvalidArgumentError {
-  if (!Array.isArray(commands)) return notCommands(commands, 'transaction', 'the cluster')
+  const wrong = notCommands(commands, 'transaction', where)
+  if (wrong !== undefined) return wrong
   let first: RedisArgument | undefined
   let slot: number | undefined
   for (const args of commands) {

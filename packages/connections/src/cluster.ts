@@ -16,7 +16,7 @@ import { ClusterRoute, clusterCallError } from './_cluster-route.ts'
 import { flushNodes, type ScanSource, scanCluster } from './_cluster-scan.ts'
 import { ClusterTracking } from './_cluster-tracking.ts'
 import { callBounds, connectBounded, SharedAttempt } from './_connect.ts'
-import { batchWithin, type Deadlines } from './_deadlines.ts'
+import { batchWithin, type Deadlines, mapCommands } from './_deadlines.ts'
 import { ownerClosedError } from './_errors.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import { Listeners } from './_listeners.ts'
@@ -251,7 +251,7 @@ class ClusterConnection implements Connection {
       // Reads of one batch that land on one shard go to one of its nodes, not round robin: GET
       // and PTTL of a key must see the same copy of it.
       const send = () =>
-        all.map((args) => this.#calls.run(args, each).catch((error: Error) => error))
+        mapCommands(all, (args) => this.#calls.run(args, each).catch((error: Error) => error))
       return readonly ? this.#route.pinned(send) : send()
     })
   }
@@ -261,7 +261,7 @@ class ClusterConnection implements Connection {
    * `Connection.transaction`): keys in several slots reject with `CrossSlotError`, unsent.
    */
   async transaction(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
-    const key = transactionKey(commands)
+    const key = transactionKey(commands, this.#where)
     if (key instanceof Error) throw key
     if (!this.#life.open) await this.#life.whenReady()
     return this.#calls.transaction(key === undefined ? 0 : keySlot(key), commands, route)

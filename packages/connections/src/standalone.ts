@@ -10,7 +10,15 @@ import {
 import { SERVER_EPOCH, scanWalk } from '@cachex/core/internal'
 import { BlockingClients } from './_blocking.ts'
 import { callBounds, closeWithin, destroyClient } from './_connect.ts'
-import { batchWithin, commandWeight, type Deadlines, notCommands } from './_deadlines.ts'
+import {
+  batchWithin,
+  commandsWeight,
+  commandWeight,
+  type Deadlines,
+  mapCommands,
+  nameOf,
+  notCommands,
+} from './_deadlines.ts'
 import { isClientClosed, isDisconnected, toCachexError, withClusterHint } from './_errors.ts'
 import { type LeasedCommand, leasedReply, onPool } from './_leased-batch.ts'
 import { Lifecycle } from './_lifecycle.ts'
@@ -222,7 +230,7 @@ export class StandaloneConnection implements Connection {
     // Commands sent in the same tick leave in one write: one round trip. Weighed whole against
     // maxInFlightBytes, as one command (`batchWithin`).
     return batchWithin(this.#deadlines, commands, this.#where, (all) =>
-      all.map((args) => this.#send(args, text).catch((error: Error) => error)),
+      mapCommands(all, (args) => this.#send(args, text).catch((error: Error) => error)),
     )
   }
 
@@ -231,7 +239,7 @@ export class StandaloneConnection implements Connection {
     const wrong = notCommands(commands, 'transaction', this.#where)
     if (wrong !== undefined) throw wrong
     if (!this.#life.open) await this.#life.whenReady()
-    const weight = commands.reduce((sum, args) => sum + commandWeight(args), 0)
+    const weight = commandsWeight(commands)
     const refused = this.#deadlines.refuse(weight, 'EXEC', this.#where)
     if (refused !== undefined) throw refused
     const text = replyForm(route)
@@ -332,7 +340,7 @@ export class StandaloneConnection implements Connection {
   #send(args: RedisArgument[], text: ReplyForm = false): Promise<unknown> {
     const deadlines = this.#deadlines
     const weight = commandWeight(args)
-    const refused = deadlines.refuse(weight, args[0] as RedisArgument, this.#where)
+    const refused = deadlines.refuse(weight, nameOf(args), this.#where)
     if (refused !== undefined) return Promise.reject(refused)
     const reply = this.#link.sender.as(text).sendCommand(args)
     return deadlines.track(reply, String(args[0]), this.#mapError, weight)
@@ -349,9 +357,9 @@ export class StandaloneConnection implements Connection {
   #sendLeased(all: readonly RedisArgument[][], text: ReplyForm): Array<Promise<unknown>> {
     const deadlines = this.#deadlines
     const leased: LeasedCommand[] = []
-    const replies = all.map((args) => {
+    const replies = mapCommands(all, (args) => {
       const weight = commandWeight(args)
-      const refused = deadlines.refuse(weight, args[0] as RedisArgument, this.#where)
+      const refused = deadlines.refuse(weight, nameOf(args), this.#where)
       if (refused !== undefined) return Promise.resolve(refused)
       const reply = leasedReply(args, leased)
       return deadlines
@@ -371,7 +379,7 @@ export class StandaloneConnection implements Connection {
     if (this.#blocking !== undefined) return this.#blocking.run(args, text, blockMs)
     const deadlines = this.#deadlines
     const weight = commandWeight(args)
-    const refused = deadlines.refuse(weight, args[0] as RedisArgument, this.#where)
+    const refused = deadlines.refuse(weight, nameOf(args), this.#where)
     if (refused !== undefined) return Promise.reject(refused)
     const reply = this.#link.sender.as(text).sendCommand(args)
     // On a pool, or a client of yours, close() cannot end the command: its caller is told now.

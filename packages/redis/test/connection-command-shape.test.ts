@@ -33,12 +33,32 @@ function transaction(connection: Connection, commands: unknown): Promise<unknown
   return connection.transaction(commands as never)
 }
 
-/** Each malformed call, and what it must give: a refusal, or a batch's entries. */
+/** Raw keys of the calls below, in one hash slot (a cluster transaction runs on one node). */
+const RUN = `${process.pid}-${Date.now()}`
+let runs = 0
+const rawKey = () => `{shape-${RUN}}:${++runs}`
+
+/** A sparse array: `entries` at their indexes, holes elsewhere (up to `length`). */
+function sparse(length: number, entries: Record<number, string[]>): string[][] {
+  const commands: string[][] = []
+  commands.length = length
+  for (const [i, command] of Object.entries(entries)) commands[Number(i)] = command
+  return commands
+}
+
+/** The transaction with a hole at 1 wrote nothing: it was refused whole, unsent. */
+let holeKey = ''
+
+/**
+ * Each malformed call, and what it must give: a refusal, or a batch's entries; `after` checks
+ * the server once it gave it.
+ */
 const SHAPES: Array<{
   name: string
   send: Shape
   entries?: (value: unknown[]) => void
   message?: RegExp
+  after?: (connection: Connection) => Promise<void>
 }> = [
   { name: 'command([])', send: (c) => c.command([]) },
   { name: 'command(an object)', send: (c) => c.command(NOT_AN_ARRAY) },
@@ -81,6 +101,49 @@ const SHAPES: Array<{
       expect(String(value[2])).toBe('PONG')
     },
   },
+  // A null entry: its name was read off it as it was refused (a TypeError that rejected the
+  // whole batch, its SET sent). Each entry is answered on its own.
+  {
+    name: 'batch([SET, null, GET])',
+    send: (c) => {
+      const key = rawKey()
+      return c.batch([['SET', key, '1'], null as never, ['GET', key]])
+    },
+    entries: (value) => {
+      expect(value).toHaveLength(3)
+      expect(String(value[0])).toBe('OK')
+      expect(value[1]).toBeInstanceOf(InvalidArgumentError)
+      expect(String(value[2])).toBe('1')
+    },
+  },
+  // A hole (a sparse array): skipped by `map`, it was answered `undefined`.
+  {
+    name: 'batch([hole, PING])',
+    send: (c) => c.batch(sparse(2, { 1: ['PING'] })),
+    entries: (value) => {
+      expect(value).toHaveLength(2)
+      expect(value[0]).toBeInstanceOf(InvalidArgumentError)
+      expect(String(value[1])).toBe('PONG')
+    },
+  },
+  // A hole in a transaction was skipped as it was weighed and sent: it ran with 2 replies for 3
+  // entries (memory:// and a cluster threw a TypeError). Refused whole, unsent.
+  {
+    name: 'transaction([SET, hole, GET])',
+    send: (c) => {
+      holeKey = rawKey()
+      return transaction(c, sparse(3, { 0: ['SET', holeKey, 'first'], 2: ['GET', holeKey] }))
+    },
+    after: async (c) => {
+      expect(await c.command(['EXISTS', holeKey])).toBe(0)
+    },
+  },
+  // Checked before a cluster routes them (a TypeError while their keys' slot was computed).
+  { name: 'transaction([null])', send: (c) => transaction(c, [null]) },
+  { name: 'transaction([PING, null])', send: (c) => transaction(c, [['PING'], null]) },
+  { name: 'transaction([GET 5])', send: (c) => transaction(c, [['GET', 5]]) },
+  { name: 'transaction([GET null])', send: (c) => transaction(c, [['GET', null]]) },
+  { name: 'transaction([MGET a 5])', send: (c) => transaction(c, [['MGET', rawKey(), 5]]) },
 ]
 
 const settle = (p: Promise<unknown>) =>
@@ -100,7 +163,7 @@ function checks(open: () => Cache, replicated = false) {
   }
   it.each(SHAPES)(
     '$name is refused unsent; the calls around it get their own replies',
-    async ({ send, entries, message }) => {
+    async ({ send, entries, message, after }) => {
       const unhandled = trackUnhandledRejections()
       const cache = open()
       try {
@@ -121,6 +184,7 @@ function checks(open: () => Cache, replicated = false) {
           expect(b).toHaveProperty('value')
           entries((b as { value: unknown[] }).value)
         }
+        await after?.(cache.connection)
         // The connection was not reset: the next calls are answered as usual.
         await synced(cache)
         expect(await cache.get('x')).toBe(1)
@@ -147,6 +211,21 @@ describe('a standalone server', () => {
   checks(() =>
     createCache({ location: server.url, keyPrefix: uniquePrefix('shape'), socketTimeout: 2 }),
   )
+
+  it('a blocking command that is not an array is refused unsent, and the cache goes on', async () => {
+    const cache = createCache({ location: server.url, keyPrefix: uniquePrefix('shape') })
+    try {
+      const refused = await cache.connection.command(null as never, { blockMs: 100 }).then(
+        () => 'resolved',
+        (error: unknown) => error,
+      )
+      expect(refused).toBeInstanceOf(InvalidArgumentError)
+      expect(await cache.set('k', 'v')).toBe(true)
+      expect(await cache.get('k')).toBe('v')
+    } finally {
+      await cache.close()
+    }
+  })
 
   describe('through a handed-in client pool', () => {
     const pools: Array<{ destroy(): void }> = []

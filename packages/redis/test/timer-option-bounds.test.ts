@@ -68,6 +68,13 @@ describe('a node-redis timer option past 2^31 − 1 ms is refused, naming it', (
       /clientOptions\.socket\.socketTimeout/,
     ],
     [
+      // node-redis arms it (AbortSignal.timeout) for its own keep-alive PINGs: each was aborted
+      // after 1 ms, before it was written.
+      'clientOptions.commandOptions.timeout',
+      { clientOptions: { pingInterval: 500, commandOptions: { timeout: THIRTY_DAYS } } },
+      /clientOptions\.commandOptions\.timeout must be at most/,
+    ],
+    [
       'connectionPool.acquireTimeout',
       { connectionPool: { maximum: 1, acquireTimeout: THIRTY_DAYS } },
       /connectionPool\.acquireTimeout must be at most/,
@@ -150,6 +157,14 @@ describe('a node-redis timer option past 2^31 − 1 ms is refused, naming it', (
       /clusterOptions\.defaults\.pingInterval/,
     )
     await expectRefused(
+      { ...CLUSTER, clientOptions: { commandOptions: { timeout: THIRTY_DAYS } } },
+      /clientOptions\.commandOptions\.timeout/,
+    )
+    await expectRefused(
+      { ...CLUSTER, clusterOptions: { defaults: { commandOptions: { timeout: -1 } } } },
+      /clusterOptions\.defaults\.commandOptions\.timeout/,
+    )
+    await expectRefused(
       { ...CLUSTER, clusterOptions: { defaults: { socket: { reconnectStrategy: -1 } } } },
       /clusterOptions\.defaults\.socket\.reconnectStrategy/,
     )
@@ -230,6 +245,24 @@ describe('values in range keep working', () => {
       const before = connections
       await delay(2000)
       expect(connections - before).toBeLessThan(20)
+    } finally {
+      await cache.close()
+    }
+  }, 30_000)
+
+  it('keep-alive PINGs reach the server with a commandOptions.timeout of 10 s', async () => {
+    const cache = createCache({
+      location: server.url,
+      keyPrefix: uniquePrefix('ping'),
+      clientOptions: { pingInterval: 500, commandOptions: { timeout: 10_000 } },
+    })
+    try {
+      await cache.set('k', 1)
+      await raw.sendCommand(['CONFIG', 'RESETSTAT'])
+      await delay(3000)
+      const stats = String(await raw.sendCommand(['INFO', 'commandstats']))
+      // This test's raw client sends one PING of its own at most (none, as a rule).
+      expect(Number(/cmdstat_ping:calls=(\d+)/.exec(stats)?.[1] ?? 0)).toBeGreaterThanOrEqual(2)
     } finally {
       await cache.close()
     }
