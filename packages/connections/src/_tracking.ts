@@ -1,6 +1,6 @@
 // The tracking connection of the local tier: a dedicated RESP3 client with
 // `CLIENT TRACKING on BCAST PREFIX …`, whose invalidation pushes are reported to a listener.
-import type { Tracking, TrackingListener } from '@cachex/core'
+import { InvalidArgumentError, type Tracking, type TrackingListener } from '@cachex/core'
 import {
   commandRefusal,
   refusalRemedy,
@@ -144,6 +144,33 @@ export function startTracking(
       isUp = false
       clearTimeout(retry)
       if (client.isOpen) destroyClient(client)
+    },
+  }
+}
+
+/**
+ * A tracking connection of a server's connection (`Connection.track`): made by `make` and
+ * started (`startTracking`), kept in `trackings` until it is closed, so that the connection's
+ * `close()` closes what is left. A handed-in client pool cannot be duplicated (`make` undefined):
+ * refused.
+ */
+export function trackingIn(
+  trackings: Set<Tracking>,
+  make: (() => TrackingClientLike) | undefined,
+  prefixes: readonly string[],
+  listener: TrackingListener,
+): Tracking {
+  if (make === undefined) {
+    throw new InvalidArgumentError(
+      'the local tier needs a tracking connection, which a handed-in client pool cannot open: pass a URL or a node-redis client',
+    )
+  }
+  const tracking = startTracking(make(), prefixes, listener)
+  trackings.add(tracking)
+  return {
+    close: async () => {
+      trackings.delete(tracking)
+      await tracking.close()
     },
   }
 }

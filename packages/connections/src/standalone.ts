@@ -2,7 +2,6 @@ import {
   type CommandRoute,
   type Connection,
   ConnectionError,
-  InvalidArgumentError,
   type RedisArgument,
   type Tracking,
   type TrackingListener,
@@ -27,7 +26,7 @@ import { ownConnectionOptions } from './_own.ts'
 import { scriptEpoch } from './_scripts.ts'
 import { ClientLink } from './_standalone-link.ts'
 import { clientSource, type StandaloneOptions } from './_standalone-options.ts'
-import { startTracking, type TrackingClientLike } from './_tracking.ts'
+import { type TrackingClientLike, trackingIn } from './_tracking.ts'
 import { chainSender, execChain, type PoolLike } from './_transaction.ts'
 
 export type { NodeRedisClientLike, StandaloneOptions } from './_standalone-options.ts'
@@ -276,21 +275,7 @@ export class StandaloneConnection implements Connection {
    * `prefixes` (see `Connection.track`). A handed-in client pool cannot be duplicated: refused.
    */
   track(prefixes: readonly string[], listener: TrackingListener): Tracking {
-    const make = this.#makeTrackingClient
-    if (make === undefined) {
-      throw new InvalidArgumentError(
-        'the local tier needs a tracking connection, which a handed-in client pool cannot open: pass a URL or a node-redis client',
-      )
-    }
-    const tracking = startTracking(make(), prefixes, listener)
-    const trackings = this.#trackings
-    trackings.add(tracking)
-    return {
-      close: async () => {
-        trackings.delete(tracking)
-        await tracking.close()
-      },
-    }
+    return trackingIn(this.#trackings, this.#makeTrackingClient, prefixes, listener)
   }
 
   /**
