@@ -360,7 +360,7 @@ export class Store {
 }
 
 /** Shared stores by name (`memory://name`), with how many connections use each: one per process. */
-const REGISTRY = processStores()
+const REGISTRY = processStores<Store>()
 
 /**
  * The store a connection uses: the shared one of `name` (made on first use), or a private one
