@@ -7,7 +7,7 @@ import {
 import { SERVER_EPOCH, scanWalk } from '@cachex/core/internal'
 import { Breaker } from './_breaker.ts'
 import { callBounds, closeWithin, within } from './_connect.ts'
-import { batchWithin, commandWeight, type Deadlines, nameOf } from './_deadlines.ts'
+import { batchWithin, commandWeight, type Deadlines, mapCommands, nameOf } from './_deadlines.ts'
 import {
   isClientClosed,
   isErrorReply,
@@ -175,7 +175,7 @@ export class GivenSentinelConnection implements Connection {
     }
     // Weighed whole against maxInFlightBytes, as one command.
     return batchWithin(this.#deadlines, commands, this.#where, (all) =>
-      all.map((args) => this.#send(args, readonly, text).catch((error: Error) => error)),
+      mapCommands(all, (args) => this.#send(args, readonly, text).catch((error: Error) => error)),
     )
   }
 
@@ -281,7 +281,7 @@ export class GivenSentinelConnection implements Connection {
   #sendLeased(all: readonly RedisArgument[][], text: ReplyForm): Array<Promise<unknown>> {
     const leased: LeasedCommand[] = []
     const inFlight = this.#inFlight
-    const replies = all.map((args) => {
+    const replies = mapCommands(all, (args) => {
       const weight = commandWeight(args)
       const refused = this.#deadlines.refuse(weight, nameOf(args), this.#where)
       if (refused !== undefined) return Promise.resolve(refused)
