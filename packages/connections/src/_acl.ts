@@ -49,14 +49,6 @@ export function commandRefusal(error: unknown): CommandRefusal | undefined {
 }
 
 /**
- * The command an ACL refusal or an unknown command's reply names (see `commandRefusal`),
- * lowercased: `info`, `client|tracking`; `undefined` for any other error.
- */
-export function refusedCommand(error: unknown): string | undefined {
-  return commandRefusal(error)?.command
-}
-
-/**
  * Why `refusal` stands, in words, after the command's name: "is refused by the ACL user's
  * permissions (NOPERM)", "is renamed or disabled on the server (ERR unknown command)".
  */

@@ -40,7 +40,7 @@ export function checkOptions(options: unknown, method: string, allowed: readonly
   // `for…in` with a check of where the name comes from allocates nothing (`Object.keys` would, on
   // the hot path); names `Object.prototype` lends every object are skipped (`isGiven`).
   for (const name in options) {
-    if (!Object.hasOwn(options, name) && !isGiven(options, name)) continue
+    if (!isGiven(options, name)) continue
     if (!allowed.includes(name)) {
       throw new InvalidArgumentError(
         `${method}() does not take the option '${name}' (it takes ${allowed.join(', ')})`,

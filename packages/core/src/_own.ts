@@ -45,12 +45,7 @@ export function own<O extends object, K extends keyof O>(
 ): O[K] | undefined {
   if (options == null) return undefined
   const value = options[name]
-  return value === undefined ||
-    Object.hasOwn(options, name) ||
-    isGiven(options, name) ||
-    types.isProxy(options)
-    ? value
-    : undefined
+  return value === undefined || isGiven(options, name) || types.isProxy(options) ? value : undefined
 }
 
 /**

@@ -5,7 +5,7 @@ import {
   isRedisSentinel,
 } from '@cachex/connections/internal'
 import { type Cache, ClosedError, InvalidArgumentError } from '@cachex/core'
-import { describeArgument } from '@cachex/core/internal'
+import { describeArgument, processWide } from '@cachex/core/internal'
 import { checkCache } from './_check-cache.ts'
 import { checkCacheGlobals, checkCreateCacheOptions, checkOptionValues } from './_option-names.ts'
 import type { CacheGlobals, CachesConfig, ClientName } from './_options.ts'
@@ -27,34 +27,16 @@ interface RegistryState {
 }
 
 /**
- * Where the registry is kept: a symbol on `globalThis` registered in every copy of this package a
- * process loads (ESM's and CommonJS's, a bundler's and Node's), so that `configureCaches()` in one
- * copy configures `caches` of every other. The number is the state's layout: raised when it
- * changes, so that copies that disagree do not share it.
+ * The process's registry, one whichever copy of this package is loaded (`processWide`): so that
+ * `configureCaches()` in one copy configures `caches` of every other.
  */
-const REGISTRY: unique symbol = Symbol.for('@cachex/redis:registry:1')
-
-/** The process's registry, made (not enumerable) by the first copy loaded. */
-function processRegistry(): RegistryState {
-  const holder = globalThis as { [REGISTRY]?: RegistryState }
-  const existing = holder[REGISTRY]
-  if (typeof existing === 'object' && existing !== null) return existing
-  const state: RegistryState = {
-    config: undefined,
-    globals: {},
-    instances: new Map(),
-    closed: false,
-    closing: Promise.resolve(),
-  }
-  // No prototype: a polluted `Object.prototype.get` would make it an accessor descriptor.
-  Object.defineProperty(globalThis, REGISTRY, {
-    __proto__: null,
-    value: state,
-  } as PropertyDescriptor)
-  return state
-}
-
-const state = processRegistry()
+const state = processWide<RegistryState>('@cachex/redis:registry:1', () => ({
+  config: undefined,
+  globals: {},
+  instances: new Map(),
+  closed: false,
+  closing: Promise.resolve(),
+}))
 const instances = state.instances
 
 /**

@@ -6,11 +6,11 @@
 // (the collections', `_member-orders.ts`, pass to what replaces them). Stores are private to one
 // connection (`memory://`) or shared by name within the process (`memory://name`), through the
 // registry at the bottom.
+import { processWide } from '@cachex/core/internal'
 import { BlockedCalls, type Waiter } from './_blocked.ts'
 import { Evictor } from './_evict.ts'
 import { type Entry, ExpiryQueue, type Kind, Slot } from './_expiries.ts'
 import { MemberOrders } from './_member-orders.ts'
-import { processStores } from './_process-stores.ts'
 import { fail, OOM, WRONGTYPE } from './_reply.ts'
 import { type Members, SCAN_SLACK, WalkOrder, walkStep } from './_walk-order.ts'
 
@@ -360,7 +360,7 @@ export class Store {
 }
 
 /** Shared stores by name (`memory://name`), with how many connections use each: one per process. */
-const REGISTRY = processStores<Store>()
+const REGISTRY = processWide('@cachex/connections:memoryStores:1', () => new Map<string, Store>())
 
 /**
  * The store a connection uses: the shared one of `name` (made on first use), or a private one
