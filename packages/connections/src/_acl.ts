@@ -1,5 +1,3 @@
-import type { Logger } from '@cachex/core'
-
 // What a connection does when it may not run a command it needs for a feature of its own (a
 // replica's health check, the local tier's tracking) — the ACL user lacks it, or the server has it
 // renamed or disabled: it turns the feature off, and says so once.
@@ -95,17 +93,11 @@ const CONTAINERS: ReadonlySet<string> = new Set([
 export type Warn = (message: string) => void
 
 /**
- * A `Warn` through `logger` (its `warn`, else `error`), or, without one, through Node's
- * `process.emitWarning` (printed on stderr unless Node runs with `--no-warnings`; a
- * `process.on('warning')` listener receives it, with the code `CACHEX_ACL`).
+ * A `Warn` through Node's `process.emitWarning` (printed on stderr unless Node runs with
+ * `--no-warnings`; a `process.on('warning')` listener receives it, with the code `CACHEX_ACL`).
+ * No user code runs in it, so a warning said from a socket's event never throws.
  */
-export function warner(logger?: Logger): Warn {
-  if (logger !== undefined) {
-    return (message) => {
-      if (typeof logger.warn === 'function') logger.warn(message)
-      else logger.error(message)
-    }
-  }
+export function warner(): Warn {
   return (message) => process.emitWarning(message, { type: 'CachexWarning', code: 'CACHEX_ACL' })
 }
 
