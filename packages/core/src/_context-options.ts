@@ -1,10 +1,11 @@
 // How the options of `new Cache()` become settings of its context (_context.ts), where that
 // takes more than a check: the defaults, the codec, and the lock and semaphore factories, handed
 // the cache's close signal.
-import { checkItersize } from './_args.ts'
+import { checkItersize, describeArgument } from './_args.ts'
 import { checkSeconds } from './_timeout.ts'
 import type { CacheOptions } from './cache-options.ts'
 import { Codec } from './codec.ts'
+import { InvalidArgumentError } from './errors.ts'
 import { jsonSerializer } from './json.ts'
 import type { Connection } from './types.ts'
 
@@ -40,14 +41,20 @@ function toList<T>(value: T | readonly T[] | undefined): readonly T[] {
 }
 
 /**
- * `factory` (a `LockFactory` or `SemaphoreFactory`), handing what it makes `signal` as the
- * `signal` option next to the caller's, which `@cachex/lock` reads; `undefined` stays `undefined`.
+ * `factory` (a `LockFactory` or `SemaphoreFactory`, the option `name`), handing what it makes
+ * `signal` as the `signal` option next to the caller's, which `@cachex/lock` reads; `undefined`
+ * or `null` stays `undefined`. Anything else but a function is refused with
+ * `InvalidArgumentError` here, not at every `lock()` with a `TypeError`.
  */
 export function withSignal<O extends object, R>(
   factory: ((connection: Connection, name: string, options: O) => R) | undefined,
   signal: AbortSignal,
+  name: string,
 ): ((connection: Connection, name: string, options: O) => R) | undefined {
-  if (factory === undefined) return undefined
+  if (factory === undefined || factory === null) return undefined
+  if (typeof factory !== 'function') {
+    throw new InvalidArgumentError(`${name} must be a function, got ${describeArgument(factory)}`)
+  }
   return (connection, name, options) => {
     const signalled: O & { signal: AbortSignal } = { ...options, signal }
     return factory(connection, name, signalled)

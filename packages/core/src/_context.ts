@@ -163,8 +163,12 @@ export class CacheContext {
     this.itersize = itersizeOf(options.scanItersize)
     // Each waiting acquire() listens to the signal while it sleeps: any number may wait at once.
     setMaxListeners(0, this.#closed.signal)
-    this.lockFactory = withSignal(options.lockFactory, this.#closed.signal)
-    this.semaphoreFactory = withSignal(options.semaphoreFactory, this.#closed.signal)
+    this.lockFactory = withSignal(options.lockFactory, this.#closed.signal, 'lockFactory')
+    this.semaphoreFactory = withSignal(
+      options.semaphoreFactory,
+      this.#closed.signal,
+      'semaphoreFactory',
+    )
     this.coalesce = checkCoalesce(options.coalesceReads)
     this.coalesced = this.coalesce
       ? memberReads(this.gathering, this.unordered, this.text)

@@ -2,7 +2,8 @@
 // `lockFactory: 5` failed every acquireLock() with a bare TypeError, and `clientOptions: 5` or
 // `connectionPool: 'x'` were silently ignored. Both createCache() and configureCaches() now
 // refuse them up front, naming the option. Nothing connects (the URL's port is closed).
-import { caches, configureCaches, createCache, InvalidArgumentError } from '@cachex/redis'
+import { memory } from '@cachex/connections'
+import { Cache, caches, configureCaches, createCache, InvalidArgumentError } from '@cachex/redis'
 import { afterEach, describe, expect, it } from 'vitest'
 
 afterEach(async () => {
@@ -45,5 +46,16 @@ describe('an option value of the wrong kind is refused up front', () => {
       connectionPool: undefined,
     })
     await cache.close()
+  })
+
+  it('a Cache built directly (from @cachex/core) refuses a lockFactory or semaphoreFactory that is not a function', async () => {
+    const connection = memory({ location: 'memory://' })
+    for (const name of ['lockFactory', 'semaphoreFactory']) {
+      expect(() => new Cache({ connection, [name]: 5 } as never)).toThrow(InvalidArgumentError)
+      expect(() => new Cache({ connection, [name]: 5 } as never)).toThrow(
+        new RegExp(`^${name} must be a function`),
+      )
+    }
+    await connection.close()
   })
 })
