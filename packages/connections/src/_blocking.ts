@@ -1,6 +1,7 @@
 import { ClosedError, ConnectionError, type RedisArgument, ResponseError } from '@cachex/core'
+import { commandWeight, nameOf } from './_command-shape.ts'
 import { destroyClient, within } from './_connect.ts'
-import { commandWeight, type Deadlines, nameOf } from './_deadlines.ts'
+import type { Deadlines } from './_deadlines.ts'
 import { isErrorReply } from './_errors.ts'
 import { type ReplyForm, Sender } from './_options.ts'
 

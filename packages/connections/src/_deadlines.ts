@@ -4,7 +4,8 @@ import {
   type RedisArgument,
   TimeoutError,
 } from '@cachex/core'
-import { describeArgument, MAX_TIMER_MS } from '@cachex/core/internal'
+import { MAX_TIMER_MS } from '@cachex/core/internal'
+import { commandsWeight, mapCommands, NOT_AN_ARGUMENT, notCommands } from './_command-shape.ts'
 
 interface Entry {
   expires: number
@@ -13,70 +14,6 @@ interface Entry {
   command: string
   next: Entry | undefined
 }
-
-/**
- * An `InvalidArgumentError` when the commands of a batch or a transaction (`what`) are not an
- * array, before anything is sent. A batch's commands are each checked as they are weighed (each
- * malformed one its entry's error); a transaction's here, every index (a hole too), one malformed
- * refusing it whole.
- */
-export function notCommands(
-  commands: unknown,
-  what: 'batch' | 'transaction',
-  where: string,
-): InvalidArgumentError | undefined {
-  if (!Array.isArray(commands)) {
-    return new InvalidArgumentError(
-      `the ${what} not sent to ${where}: it takes an array of commands, each an array of strings or Buffers, got ${describeArgument(commands)}`,
-    )
-  }
-  if (what === 'batch') return undefined
-  for (let i = 0; i < commands.length; i++) {
-    if (Number.isNaN(commandWeight(commands[i]))) {
-      return new InvalidArgumentError(
-        `the transaction not sent to ${where}: its command at index ${i} is ${i in commands ? 'malformed' : 'missing (a hole)'}; ${NOT_AN_ARGUMENT}`,
-      )
-    }
-  }
-  return undefined
-}
-
-/** The `commandWeight`s of `commands` added up, every index (a hole too): NaN if one is NaN. */
-export function commandsWeight(commands: readonly RedisArgument[][]): number {
-  let total = 0
-  for (let i = 0; i < commands.length; i++) total += commandWeight(commands[i] as RedisArgument[])
-  return total
-}
-
-/** `fn` of each command, every index (`map` skips a hole: its entry was `undefined`). */
-export function mapCommands<T>(
-  commands: readonly RedisArgument[][],
-  fn: (args: RedisArgument[]) => T,
-): T[] {
-  const out = new Array<T>(commands.length)
-  for (let i = 0; i < commands.length; i++) out[i] = fn(commands[i] as RedisArgument[])
-  return out
-}
-
-/** A command's name, for a message: `undefined` for one that is not an array. */
-export function nameOf(args: readonly RedisArgument[]): RedisArgument | undefined {
-  return Array.isArray(args) ? args[0] : undefined
-}
-
-/**
- * Bytes a command counts for on top of its arguments in `maxInFlightBytes`: what node-redis and
- * the promises of one call hold besides the arguments, so that a flood of tiny commands is capped
- * too.
- */
-export const COMMAND_OVERHEAD = 64
-
-/**
- * Why a command is refused that is not a non-empty array (sent, an empty command gets no reply,
- * and the caller would be handed the next command's; an entry that is not an array is a protocol
- * error that closes the connection), or has an argument that is neither a string nor a Buffer.
- */
-export const NOT_AN_ARGUMENT =
-  'a command must be a non-empty array (its name, then its arguments), and every argument of it must be a string or a Buffer; this one is not (an empty command, an entry of a batch that is not an array, or a key, field or member of another type?)'
 
 /**
  * The bytes of other commands a connection may have awaiting replies and still count as idle for
@@ -88,30 +25,6 @@ export const IDLE_BYTES = 1024
 
 /** The default `maxInFlightBytes`: 32 MiB. */
 export const DEFAULT_MAX_IN_FLIGHT_BYTES = 32 * 1024 * 1024
-
-/**
- * What a command counts for in `maxInFlightBytes`: the length of each argument (bytes for a
- * Buffer, UTF-16 code units for a string — the same for ASCII), plus `COMMAND_OVERHEAD`. NaN,
- * which `refuse` turns into an `InvalidArgumentError`, for a command that is not a non-empty
- * array or has an argument of another type.
- */
-export function commandWeight(args: readonly RedisArgument[]): number {
-  // Not sendable: an empty command (`*0`) gets no reply from Redis, so its caller would be handed
-  // the reply of the next command on the connection, and anything but an array is a malformed
-  // multibulk, which Redis answers by closing the connection under every call in flight.
-  if (!Array.isArray(args) || args.length === 0) return Number.NaN
-  let bytes = COMMAND_OVERHEAD
-  for (let i = 0; i < args.length; i++) {
-    const arg: unknown = args[i]
-    // Anything else (a number, `undefined`) weighs NaN, which `refuse` turns into an error:
-    // counted, it would leave the bytes in flight NaN, and every later command refused.
-    bytes +=
-      typeof arg === 'string' || arg instanceof Uint8Array
-        ? (arg as RedisArgument).length
-        : Number.NaN
-  }
-  return bytes
-}
 
 /**
  * Sends a batch (a pipeline) within `deadlines`' `maxInFlightBytes`, weighed whole as one command

@@ -6,8 +6,9 @@ import {
 } from '@cachex/core'
 import { SERVER_EPOCH, scanWalk } from '@cachex/core/internal'
 import { Breaker } from './_breaker.ts'
+import { commandWeight, mapCommands, nameOf } from './_command-shape.ts'
 import { callBounds, closeWithin, within } from './_connect.ts'
-import { batchWithin, commandWeight, type Deadlines, mapCommands, nameOf } from './_deadlines.ts'
+import { batchWithin, type Deadlines } from './_deadlines.ts'
 import {
   isClientClosed,
   isErrorReply,

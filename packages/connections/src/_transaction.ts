@@ -1,7 +1,7 @@
 // `Connection.transaction`: MULTI, the commands and EXEC as one chain on one node-redis client (a
 // client; a pool leases one for it; on a cluster, the primary of the commands' slot).
 import { CrossSlotError, type InvalidArgumentError, type RedisArgument } from '@cachex/core'
-import { notCommands } from './_deadlines.ts'
+import { notCommands } from './_command-shape.ts'
 import {
   COMMAND_OPTIONS,
   DIGITS_COMMAND_OPTIONS,

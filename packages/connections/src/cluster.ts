@@ -15,8 +15,9 @@ import { type ClusterOptions, clusterFromSeeds, isNodeRedisCluster } from './_cl
 import { ClusterRoute, clusterCallError } from './_cluster-route.ts'
 import { flushNodes, type ScanSource, scanCluster } from './_cluster-scan.ts'
 import { ClusterTracking } from './_cluster-tracking.ts'
+import { mapCommands } from './_command-shape.ts'
 import { callBounds, connectBounded, SharedAttempt } from './_connect.ts'
-import { batchWithin, type Deadlines, mapCommands } from './_deadlines.ts'
+import { batchWithin, type Deadlines } from './_deadlines.ts'
 import { ownerClosedError } from './_errors.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import { Listeners } from './_listeners.ts'
@@ -240,10 +241,9 @@ class ClusterConnection implements Connection {
   async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
     // Sent in this tick when the connection is open: a call made after it must not overtake it.
     if (!this.#life.open) await this.#life.whenReady()
-    // Each command goes to the node of its own key (its first argument; `route.key` names only
-    // the first command's). Sent in the same tick, they leave in one write per node: one round
-    // trip. Weighed whole against maxInFlightBytes (the whole cluster connection's), as one
-    // command (`batchWithin`), as on one server.
+    // Each command goes to the node of its own key (`route.key` names only the first command's),
+    // in one write per node: one round trip. Weighed whole against maxInFlightBytes (the whole
+    // cluster connection's), as one command (`batchWithin`), as on one server.
     const readonly = route?.readonly === true
     let each = readonly ? READONLY : undefined
     if (route?.digits === true) each = readonly ? READONLY_DIGITS : DIGITS

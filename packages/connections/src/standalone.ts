@@ -8,16 +8,15 @@ import {
 } from '@cachex/core'
 import { SERVER_EPOCH, scanWalk } from '@cachex/core/internal'
 import { BlockingClients } from './_blocking.ts'
-import { callBounds, closeWithin, destroyClient } from './_connect.ts'
 import {
-  batchWithin,
   commandsWeight,
   commandWeight,
-  type Deadlines,
   mapCommands,
   nameOf,
   notCommands,
-} from './_deadlines.ts'
+} from './_command-shape.ts'
+import { callBounds, closeWithin, destroyClient } from './_connect.ts'
+import { batchWithin, type Deadlines } from './_deadlines.ts'
 import { isClientClosed, isDisconnected, toCachexError, withClusterHint } from './_errors.ts'
 import { type LeasedCommand, leasedReply, onPool } from './_leased-batch.ts'
 import { Lifecycle } from './_lifecycle.ts'

@@ -2,7 +2,7 @@
 // it: bulk strings as binary strings (one char per byte), status replies as `Status`, integers as
 // numbers, arrays, nil as `null`, and errors (inside an array) as `ResponseError`s.
 import { InvalidArgumentError, type RedisArgument, ResponseError } from '@cachex/core'
-import { NOT_AN_ARGUMENT } from '../_deadlines.ts'
+import { NOT_AN_ARGUMENT } from '../_command-shape.ts'
 import type { ReplyForm } from '../_reply-form.ts'
 
 /** A simple-string reply (`OK`, `PONG`, `string`): node-redis gives it as a JS string. */

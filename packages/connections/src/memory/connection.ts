@@ -15,7 +15,7 @@ import {
   scanWalk,
   unknownName,
 } from '@cachex/core/internal'
-import { NOT_AN_ARGUMENT, notCommands } from '../_deadlines.ts'
+import { NOT_AN_ARGUMENT, notCommands } from '../_command-shape.ts'
 import { ownConnectionOptions } from '../_own.ts'
 import { type ReplyForm, replyForm } from '../_reply-form.ts'
 import { runBatch } from './_batch.ts'
