@@ -68,7 +68,7 @@ function checkPlugin(plugin: unknown, kind: PluginKind): void {
     throw new InvalidArgumentError(`${option} takes ${needs}, ${call}`)
   }
   if ((typeof plugin !== 'object' && typeof plugin !== 'function') || plugin === null) {
-    const hint = typeof plugin === 'string' ? " (a name such as 'json' is createCache()'s)" : ''
+    const hint = typeof plugin === 'string' ? nameHint(plugin, type) : ''
     throw new InvalidArgumentError(`${option} takes ${needs}, got ${describe(plugin)}${hint}`)
   }
   const name = (plugin as { name?: unknown }).name
@@ -83,4 +83,18 @@ function checkPlugin(plugin: unknown, kind: PluginKind): void {
       `${option} has no name: ${option} takes ${needs}, whose name error messages give, got ${describe(name)}`,
     )
   }
+}
+
+/** The names `createCache()` takes for each option, whose plug-in is `${name}${type}()`. */
+const NAMES: Record<string, readonly string[]> = {
+  Serializer: ['json', 'msgpack', 'pickle'],
+  Compressor: ['zlib', 'gzip', 'brotli', 'lz4', 'zstd', 'lzma'],
+}
+
+/** Why a string is refused by `new Cache()`: the names are `createCache()`'s; the object to pass. */
+function nameHint(given: string, type: string): string {
+  const known = NAMES[type] ?? []
+  const name = known.includes(given) ? given : known[0]
+  const shown = given.length > 40 ? `${given.slice(0, 40)}…` : given
+  return ` (the name '${shown}' is for createCache(); new Cache() takes the object, such as ${name}${type}())`
 }

@@ -87,6 +87,24 @@ describe('createCache() refuses a plug-in that is not one', () => {
     }
   })
 
+  it('new Cache() given a name: the message says the object to pass, for that option', async () => {
+    const connection = standalone({ location: server.url })
+    try {
+      const serializer = thrown(() => new Cache({ connection, serializer: 'json' as never }))
+      expect(serializer).toBeInstanceOf(InvalidArgumentError)
+      expect(serializer.message).toMatch(/the name 'json' is for createCache\(\)/)
+      expect(serializer.message).toMatch(/jsonSerializer\(\)/)
+      const compressor = thrown(() => new Cache({ connection, compressor: 'zlib' as never }))
+      expect(compressor).toBeInstanceOf(InvalidArgumentError)
+      // Not a serializer's name given as the example for a compressor.
+      expect(compressor.message).not.toMatch(/'json'/)
+      expect(compressor.message).toMatch(/the name 'zlib' is for createCache\(\)/)
+      expect(compressor.message).toMatch(/zlibCompressor\(\)/)
+    } finally {
+      await connection.close()
+    }
+  })
+
   it('plug-ins that are ones still work', async () => {
     const tagged = defineSerializer({
       name: 'tagged',
