@@ -1,7 +1,26 @@
 // What `withLock` and `withPermit` do around the caller's function: release however it ends, as
 // `await using` does — a failed release hides neither the function's error nor, when the cache
 // was closed meanwhile, its result.
-import { ClosedError } from '@cachex/core'
+import { ClosedError, InvalidArgumentError } from '@cachex/core'
+import { describeArgument } from '@cachex/core/internal'
+
+/**
+ * `withLock(fn)` / `withPermit(fn)` (`method`) of `held`: refuses an `fn` that is not a function
+ * with `InvalidArgumentError` before anything is taken, then `acquire()`s (rejecting with
+ * `refused()` when that answers false) and runs `fn` while held (`holding`).
+ */
+export async function withHeld<T>(
+  method: string,
+  fn: () => T | Promise<T>,
+  held: { acquire(): Promise<boolean>; release(): Promise<void> },
+  refused: () => Error,
+): Promise<T> {
+  if (typeof fn !== 'function') {
+    throw new InvalidArgumentError(`${method}() takes a function, got ${describeArgument(fn)}`)
+  }
+  if (!(await held.acquire())) throw refused()
+  return holding(fn, () => held.release())
+}
 
 /**
  * Runs `fn`, then `release()`, and settles as `fn` did. A release that fails after `fn` threw
@@ -11,10 +30,7 @@ import { ClosedError } from '@cachex/core'
  * to the background by `release()` itself, see `_handoff.ts`). A release refused because the
  * cache was closed is dropped: the lock or the permits expire by their timeout.
  */
-export async function holding<T>(
-  fn: () => T | Promise<T>,
-  release: () => Promise<void>,
-): Promise<T> {
+async function holding<T>(fn: () => T | Promise<T>, release: () => Promise<void>): Promise<T> {
   let result: T
   try {
     result = await fn()

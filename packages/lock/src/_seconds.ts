@@ -183,14 +183,24 @@ export function checkCallOptions(
   )
 }
 
+/** A UTF-16 surrogate not part of a pair (`u` mode reads a pair as one code point). */
+const LONE_SURROGATE = /\p{Cs}/u
+
 /**
- * A token given to `acquire()`: a non-empty string. Stored and compared as text (`token`,
+ * A token given to `acquire()`: a non-empty string of well-formed UTF-16. Stored and compared as text (`token`,
  * `owned()`), so bytes are refused; an empty token would be a lock anyone's empty token owns.
  */
 export function checkToken(token: unknown): string {
   if (typeof token !== 'string' || token === '') {
     throw new InvalidArgumentError(
       `a lock's token must be a non-empty string, got ${token === '' ? 'an empty string' : Buffer.isBuffer(token) ? 'a Buffer' : describeArgument(token)}`,
+    )
+  }
+  // A lone surrogate is sent as U+FFFD: the stored token would no longer be this string, and
+  // owned() would answer false while this lock holds it.
+  if (LONE_SURROGATE.test(token)) {
+    throw new InvalidArgumentError(
+      "a lock's token must be well-formed UTF-16 text, got one with a lone surrogate (it would be stored as U+FFFD)",
     )
   }
   return token

@@ -14,7 +14,7 @@ import { bounded, checkBoolean, checkTimeoutMs, own } from '@cachex/core/interna
 import { withAclHint } from './_acl-hint.ts'
 import { fenceKey } from './_fence-key.ts'
 import { type ReleasedBehind, ReleaseHandoff } from './_handoff.ts'
-import { holding } from './_holding.ts'
+import { withHeld } from './_holding.ts'
 import { ACQUIRE, EXTEND, REACQUIRE, RELEASE } from './_lock-scripts.ts'
 import { slotMigrating } from './_migrating.ts'
 import {
@@ -387,11 +387,9 @@ export class Lock implements CacheLock {
    * as `await using` does; a failed release is tried again in the background (see `release`). A
    * release refused because the cache was closed is dropped.
    */
-  async withLock<T>(fn: () => T | Promise<T>): Promise<T> {
-    if (!(await this.acquire())) {
-      throw new LockError(`could not acquire the lock '${bounded(this.name)}'`)
-    }
-    return holding(fn, () => this.release())
+  withLock<T>(fn: () => T | Promise<T>): Promise<T> {
+    const refused = `could not acquire the lock '${bounded(this.name)}'`
+    return withHeld('withLock', fn, this, () => new LockError(refused))
   }
 }
 

@@ -14,7 +14,7 @@ import {
 } from '@cachex/core'
 import { bounded, checkBoolean, own } from '@cachex/core/internal'
 import { type ReleasedBehind, ReleaseHandoff } from './_handoff.ts'
-import { holding } from './_holding.ts'
+import { withHeld } from './_holding.ts'
 import { slotMigrating } from './_migrating.ts'
 import {
   type ClosedSignalOption,
@@ -355,11 +355,9 @@ export class Semaphore implements CacheSemaphore {
    * `await using` does; a failed release is tried again in the background (see `release`). A
    * release refused because the cache was closed is dropped.
    */
-  async withPermit<T>(fn: () => T | Promise<T>): Promise<T> {
-    if (!(await this.acquire())) {
-      throw new LockError(`could not acquire permits of the semaphore '${bounded(this.name)}'`)
-    }
-    return holding(fn, () => this.release())
+  withPermit<T>(fn: () => T | Promise<T>): Promise<T> {
+    const refused = `could not acquire permits of the semaphore '${bounded(this.name)}'`
+    return withHeld('withPermit', fn, this, () => new LockError(refused))
   }
 }
 

@@ -98,7 +98,9 @@ export function scanOptions(
     if (value === undefined) throw fail(SYNTAX)
     if (is(word, 'MATCH')) {
       const glob = compileGlob(value)
-      match = value === '*' ? undefined : (s) => glob.test(s)
+      // Redis skips matching for `*` alone; otherwise its matcher never matches an empty string
+      // with a non-empty pattern (`**` leaves out an empty field, as `HSCAN … MATCH **` does).
+      match = value === '*' ? undefined : (s) => (s === '' ? value === '' : glob.test(s))
     } else if (is(word, 'COUNT')) {
       count = integer(value)
       if (count < 1) throw fail(SYNTAX)

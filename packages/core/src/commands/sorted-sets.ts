@@ -209,7 +209,7 @@ export const sortedSetCommands = {
 
   async zrange(key: string, start: number, end: number, options: ZRangeOptions = {}) {
     checkOptions(options, 'zrange', ZRANGE_KEYS)
-    return byRank(this, key, start, end, own(options, 'desc') === true, options)
+    return byRank(this, key, start, end, Boolean(own(options, 'desc')), options)
   },
 
   async zrevrange(key: string, start: number, end: number, options: ZRevRangeOptions = {}) {
