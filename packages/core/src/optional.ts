@@ -1,4 +1,4 @@
-import * as nodeModule from 'node:module'
+import { createRequire as nodeModuleCreateRequire } from 'node:module'
 import { dirname, join, resolve } from 'node:path'
 import { MissingDependencyError } from './errors.ts'
 
@@ -58,10 +58,12 @@ export function requireOptional<T>(packageName: string, neededBy: string, from: 
 /**
  * Node's `createRequire`, got in a form bundlers leave alone: webpack rewrites a call to a
  * `createRequire` imported from `node:module` into `undefined(…)` when its argument is not
- * `import.meta.url`. `process.getBuiltinModule` exists from Node 20.16; before, the import.
+ * `import.meta.url`. `process.getBuiltinModule` exists from Node 20.16; before, the import (a
+ * named one: a namespace import of `node:module` makes rolldown's CommonJS build of this package
+ * require its own `internal.cjs` in a cycle), which webpack may still rewrite there.
  */
-function nodeCreateRequire(): typeof nodeModule.createRequire {
-  return process.getBuiltinModule?.('node:module')?.createRequire ?? nodeModule.createRequire
+function nodeCreateRequire(): typeof nodeModuleCreateRequire {
+  return process.getBuiltinModule?.('node:module')?.createRequire ?? nodeModuleCreateRequire
 }
 
 /** Where to resolve from, in order: `from` when usable, the working directory, the main script's. */
