@@ -1,6 +1,6 @@
 // What a cluster connection's failures say: node-redis's own words ("All the root nodes are
 // unavailable") name neither the cause nor the fix.
-import { toCachexError, withPlainHintText } from './_errors.ts'
+import { isRootNodesUnavailable, toCachexError, withPlainHintText } from './_errors.ts'
 import { withAuthHint } from './_retry.ts'
 
 /** How `describeClusterFailure` words the failures of one cluster connection. */
@@ -30,11 +30,7 @@ export function describeClusterFailure(
 ): string {
   const { secrets, plainAdvice } = wording
   const text = toCachexError(error, secrets).message
-  const root =
-    error instanceof Error &&
-    error.constructor.name === 'RootNodesUnavailableError' &&
-    lastEvent instanceof Error &&
-    lastEvent !== error
+  const root = isRootNodesUnavailable(error) && lastEvent instanceof Error && lastEvent !== error
   const described = root ? `${text} (${toCachexError(lastEvent, secrets).message.trimEnd()})` : text
   const hinted =
     plainAdvice === undefined

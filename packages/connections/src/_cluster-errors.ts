@@ -4,7 +4,7 @@
 // that a write may have run; a refused password says nothing of where it goes.
 import { CachexError, ConnectionError, ResponseError } from '@cachex/core'
 import { markUnsent, wasUnsent } from '@cachex/core/internal'
-import { isDisconnected, scrub, toCachexError } from './_errors.ts'
+import { isDisconnected, isSocketClosed, scrub, toCachexError } from './_errors.ts'
 import { isAuthRefusal, withAuthHint } from './_retry.ts'
 import { withCrossSlotHint } from './_routing.ts'
 
@@ -69,7 +69,7 @@ export function namingNode<T>(reply: Promise<T>, node: NodeRef): Promise<T> {
  */
 function isDropped(error: unknown): error is Error {
   if (!(error instanceof Error) || error instanceof CachexError) return false
-  if (isDisconnected(error) || error.constructor.name === 'SocketClosedUnexpectedlyError') {
+  if (isDisconnected(error) || isSocketClosed(error)) {
     return true
   }
   const code = (error as { code?: unknown }).code

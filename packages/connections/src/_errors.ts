@@ -7,6 +7,14 @@ import {
 } from '@cachex/core'
 import { recognizeAcrossCopies } from '@cachex/core/internal'
 import { ErrorReply } from '@redis/client'
+import { isClientClosed, isSocketClosed } from './_redis-errors.ts'
+
+export {
+  isClientClosed,
+  isDisconnected,
+  isRootNodesUnavailable,
+  isSocketClosed,
+} from './_redis-errors.ts'
 
 /**
  * A node-redis error as a `CachexError`: error replies become `ResponseError`, everything else a
@@ -18,10 +26,9 @@ export function toCachexError(error: unknown, secrets: readonly string[] = []): 
   const message = withHandshakeHint(redact(raw, secrets))
   const cause = scrub(error, secrets)
   if (error instanceof ErrorReply) return new ResponseError(message, { cause })
-  const name = error instanceof Error ? error.constructor.name : ''
-  if (name === 'ClientClosedError') {
-    return new ClosedError('the connection is closed', { cause })
-  }
+  if (isClientClosed(error)) return new ClosedError('the connection is closed', { cause })
+  // `name`, not the class's: a minified bundle renames classes, never what `name` was set to.
+  const name = error instanceof Error && error.name !== 'Error' ? error.name : ''
   return new ConnectionError(message || name || 'connection error', { cause })
 }
 
@@ -242,7 +249,7 @@ function isClosedUnanswered(error: Error): boolean {
     if (e instanceof ErrorReply || /TLS|SSL|secure/.test(e.message)) return false
     const code = (e as { code?: unknown }).code
     if (code === 'ECONNRESET' || code === 'EPIPE') closed = true
-    if (e.constructor.name === 'SocketClosedUnexpectedlyError') closed = true
+    if (isSocketClosed(e)) closed = true
   }
   return closed
 }
@@ -324,17 +331,7 @@ export class FailoverError extends ConnectionError {
   override readonly code: string = 'E_FAILOVER'
 }
 // An error of another copy of this package is a FailoverError too, as core's classes are.
-recognizeAcrossCopies(FailoverError)
-
-/** A node-redis client closed under cachex (closed by its owner, or dropped from a slot map). */
-export function isClientClosed(error: unknown): boolean {
-  return error instanceof Error && error.constructor.name === 'ClientClosedError'
-}
-
-/** node-redis's error for the commands of a client that was destroyed. */
-export function isDisconnected(error: unknown): boolean {
-  return error instanceof Error && error.constructor.name === 'DisconnectsClientError'
-}
+recognizeAcrossCopies(FailoverError, 'FailoverError')
 
 /** Whether `error`, or an error it wraps, is an error reply (a wrong password, an unknown user…). */
 export function isErrorReply(error: unknown): boolean {

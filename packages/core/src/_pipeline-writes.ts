@@ -242,6 +242,8 @@ export class IncrRefused extends ResponseError {
       `ERR value is not an integer or out of range: ${method}() of key '${bounded(key)}' in a transaction (INCRBY refuses a float or an integer beyond int64; outside a transaction, ${method}() reads, adds and writes back)`,
     )
     this.refused = refused
+    // What the docs name it (a `ResponseError`), also in a minified bundle, not this class's name.
+    this.name = 'ResponseError'
   }
 }
 

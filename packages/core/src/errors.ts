@@ -9,9 +9,17 @@ export class CachexError extends Error {
 
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options)
-    this.name = new.target.name
+    // The class's literal name, not `new.target.name`: a minified bundle renames classes.
+    this.name = CLASS_NAMES.get(new.target) ?? new.target.name
   }
 }
+
+/**
+ * The name of each of cachex's error classes, as written (`KeyNotFoundError`): what its errors'
+ * `name` is, whatever a minifier (esbuild `--minify`, terser) renamed the class to. A user's
+ * subclass, not in it, is named after its class.
+ */
+const CLASS_NAMES = new WeakMap<object, string>()
 
 /**
  * On the prototype of `CachexError`, in every copy of `@cachex/core` (`Symbol.for` is shared by
@@ -269,31 +277,39 @@ export function isIgnorable(error: unknown): boolean {
 
 /**
  * The classes above, and those of cachex's other packages (`recognizeAcrossCopies`): the ones
- * another copy's errors are matched against, by code.
+ * another copy's errors are matched against, by code (never by class name, which a minifier
+ * changes).
  */
-const CORE_CLASSES = new Set<object>([
-  CachexError,
-  ConnectionError,
-  TimeoutError,
-  BackpressureError,
-  ResponseError,
-  CrossSlotError,
-  SerializationError,
-  CompressionError,
-  InvalidArgumentError,
-  KeyNotFoundError,
-  NotANumberError,
-  LockError,
-  LockNotOwnedError,
-  MissingDependencyError,
-  ClosedError,
-])
+const CORE_CLASSES = new Set<object>()
 
 /**
  * Has `instanceof` of `type` (a subclass of a cachex error class, in another cachex package)
  * also recognise the errors of the same class from another copy of that package, by code, as it
- * does for the classes of this module. For cachex's own packages (`@cachex/core/internal`).
+ * does for the classes of this module; and names its errors `name` (the class's name as written,
+ * which a minified bundle would otherwise rename). For cachex's own packages
+ * (`@cachex/core/internal`).
  */
-export function recognizeAcrossCopies(type: abstract new (...args: never[]) => CachexError): void {
+export function recognizeAcrossCopies(
+  type: abstract new (...args: never[]) => CachexError,
+  name: string,
+): void {
   CORE_CLASSES.add(type)
+  CLASS_NAMES.set(type, name)
 }
+
+// Literal names: a minifier renames the classes, never these strings.
+recognizeAcrossCopies(CachexError, 'CachexError')
+recognizeAcrossCopies(ConnectionError, 'ConnectionError')
+recognizeAcrossCopies(TimeoutError, 'TimeoutError')
+recognizeAcrossCopies(BackpressureError, 'BackpressureError')
+recognizeAcrossCopies(ResponseError, 'ResponseError')
+recognizeAcrossCopies(CrossSlotError, 'CrossSlotError')
+recognizeAcrossCopies(SerializationError, 'SerializationError')
+recognizeAcrossCopies(CompressionError, 'CompressionError')
+recognizeAcrossCopies(InvalidArgumentError, 'InvalidArgumentError')
+recognizeAcrossCopies(KeyNotFoundError, 'KeyNotFoundError')
+recognizeAcrossCopies(NotANumberError, 'NotANumberError')
+recognizeAcrossCopies(LockError, 'LockError')
+recognizeAcrossCopies(LockNotOwnedError, 'LockNotOwnedError')
+recognizeAcrossCopies(MissingDependencyError, 'MissingDependencyError')
+recognizeAcrossCopies(ClosedError, 'ClosedError')

@@ -347,13 +347,28 @@ function statusCodeOf(error: unknown): string | undefined {
   // begin with a capitalised word too.
   let current: unknown = error
   for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
-    if (current instanceof ResponseError || current.constructor.name === 'ErrorReply') {
+    if (current instanceof ResponseError || isNodeRedisReply(current)) {
       const prefix = /^([A-Z][A-Z_]{1,31})\b/.exec(current.message)
       if (prefix !== null) return prefix[1]
     }
     current = current.cause
   }
   return undefined
+}
+
+/**
+ * Whether `error` is node-redis's error reply (a `SimpleError` or `BlobError`, an `ErrorReply`),
+ * from an application's own client. By class name: `@redis/client` is no dependency of this
+ * package (so minified, such an error gets no status code; cachex's own are `ResponseError`s).
+ */
+function isNodeRedisReply(error: Error): boolean {
+  for (let p = Object.getPrototypeOf(error) as object | null, i = 0; p && i < 4; i++) {
+    const type: unknown = Object.hasOwn(p, 'constructor') ? p.constructor : undefined
+    if (type === Error || (type as { name?: unknown } | undefined)?.name === 'ErrorReply')
+      return type !== Error
+    p = Object.getPrototypeOf(p) as object | null
+  }
+  return false
 }
 
 /**
