@@ -208,11 +208,11 @@ export class RedisValueStore implements ValueStore {
       await connection.command(['UNLINK', ...rkeys], { key: rkeys[0] })
       return new Array<boolean>(n).fill(true)
     }
-    // One script of `SET … PX` (one `MSET` without an expiry), or one pipeline of SETs (keys over
-    // cluster slots, or until this user is known to run scripts: see `WriteCoalescer.setAll`). A
-    // script the ACL refused (scripting revoked since it was learnt) is not replaced by a
-    // pipeline sent after calls made behind this one: the call rejects, nothing stored, and the
-    // next ones go as pipelines.
+    // One script of `SET … PX` (one per 1,000 keys, sent together: `SET_MANY_SCRIPT_KEYS`; one
+    // `MSET` without an expiry), or one pipeline of SETs (keys over cluster slots, or until this
+    // user is known to run scripts: see `WriteCoalescer.setAll`). A script the ACL refused
+    // (scripting revoked since it was learnt) is not replaced by a pipeline sent after calls made
+    // behind this one: the call rejects, nothing stored, and the next ones go as pipelines.
     let replies: unknown[]
     try {
       // Sent at once, on the connection as handed in: after every call gathered before it.
