@@ -40,7 +40,7 @@ export class ClusterCalls {
   /** Runs one command: split by slot, checked for one slot, or routed by its key; bounded. */
   run(args: RedisArgument[], route: CommandRoute | undefined): Promise<unknown> {
     const { route: routes, deadlines, where } = this.#options
-    const weight = commandWeight(args)
+    const weight = commandWeight(args, route?.callers)
     const refused = deadlines.refuse(weight, nameOf(args), where)
     if (refused !== undefined) return Promise.reject(refused)
     const { name, split, atomic } = routingOf(args)

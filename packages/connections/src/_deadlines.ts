@@ -17,11 +17,11 @@ interface Entry {
 
 /**
  * The bytes of other commands a connection may have awaiting replies and still count as idle for
- * a command (or a batch) larger than `maxInFlightBytes`: a few small ones, such as cachex's own
- * (the script that asks whether scripts run), which would otherwise refuse a large write on a
- * connection the caller left idle.
+ * a command (or a batch) larger than `maxInFlightBytes`: a few small ones (8 of
+ * `COMMAND_OVERHEAD`), such as cachex's own (the script that asks whether scripts run), which
+ * would otherwise refuse a large write on a connection the caller left idle.
  */
-export const IDLE_BYTES = 1024
+export const IDLE_BYTES = 16 * 1024
 
 /** The default `maxInFlightBytes`: 32 MiB. */
 export const DEFAULT_MAX_IN_FLIGHT_BYTES = 32 * 1024 * 1024

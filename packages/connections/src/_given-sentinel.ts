@@ -157,9 +157,12 @@ export class GivenSentinelConnection implements Connection {
     // A blocking command (`route.blockMs`) gets its block on top of the bound; node-redis's
     // sentinel runs it on a client of its own pools (`masterPoolSize`, `replicaPoolSize`).
     const blockMs = route?.blockMs ?? 0
-    if (this.#life.open) return this.#send(args, readonly, text, blockMs)
+    const callers = route?.callers
+    if (this.#life.open) return this.#send(args, readonly, text, blockMs, callers)
     // A blocking command is not carried past close() by the sentinel being opened: close() ends it.
-    return this.#life.whenReady(blockMs <= 0).then(() => this.#send(args, readonly, text, blockMs))
+    return this.#life
+      .whenReady(blockMs <= 0)
+      .then(() => this.#send(args, readonly, text, blockMs, callers))
   }
 
   async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
@@ -237,8 +240,15 @@ export class GivenSentinelConnection implements Connection {
     )
   }
 
-  #send(args: RedisArgument[], readonly: boolean, text: ReplyForm, blockMs = 0): Promise<unknown> {
-    const weight = commandWeight(args)
+  /** Sends one command, weighed with the calls it answers (`callers`, see `commandWeight`). */
+  #send(
+    args: RedisArgument[],
+    readonly: boolean,
+    text: ReplyForm,
+    blockMs = 0,
+    callers?: number,
+  ): Promise<unknown> {
+    const weight = commandWeight(args, callers)
     const refused = this.#deadlines.refuse(weight, nameOf(args), this.#where)
     if (refused !== undefined) return Promise.reject(refused)
     const onReplica = readonly && this.#replicasReady()

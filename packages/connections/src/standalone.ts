@@ -212,8 +212,9 @@ export class StandaloneConnection implements Connection {
       if (this.#life.open) return this.#sendBlocking(args, text, blockMs)
       return this.#life.whenReady(false).then(() => this.#sendBlocking(args, text, blockMs))
     }
-    if (this.#life.open) return this.#send(args, text)
-    return this.#life.whenReady().then(() => this.#send(args, text))
+    const callers = route?.callers
+    if (this.#life.open) return this.#send(args, text, callers)
+    return this.#life.whenReady().then(() => this.#send(args, text, callers))
   }
 
   async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
@@ -321,9 +322,10 @@ export class StandaloneConnection implements Connection {
     )
   }
 
-  #send(args: RedisArgument[], text: ReplyForm = false): Promise<unknown> {
+  /** Sends one command, weighed with the calls it answers (`callers`, see `commandWeight`). */
+  #send(args: RedisArgument[], text: ReplyForm = false, callers?: number): Promise<unknown> {
     const deadlines = this.#deadlines
-    const weight = commandWeight(args)
+    const weight = commandWeight(args, callers)
     const refused = deadlines.refuse(weight, nameOf(args), this.#where)
     if (refused !== undefined) return Promise.reject(refused)
     const reply = this.#link.sender.as(text).sendCommand(args)

@@ -157,7 +157,8 @@ export class ExistsCoalescer {
     const sent: Sent = { waiters, mark, again: undefined }
     const inFlight = this.#inFlight
     inFlight.add(sent)
-    sendCommand(this.#context.unordered, args, { key: args[1], readonly: true }).then(
+    const route = { key: args[1], readonly: true, callers: waiters.length }
+    sendCommand(this.#context.unordered, args, route).then(
       (reply) => {
         inFlight.delete(sent)
         // A count of another type, or beyond the keys asked (a proxy or server out of step),

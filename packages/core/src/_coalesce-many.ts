@@ -88,6 +88,7 @@ export class ManyReadCoalescer implements Coalescer {
         key: args[1],
         readonly: !read.primary,
         text: context.text,
+        callers: read.readers,
       }).then(read.resolve, read.reject)
     }
   }

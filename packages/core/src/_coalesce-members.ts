@@ -104,7 +104,7 @@ export class MemberReadCoalescer {
       this.#sendEach(rkey, waiters)
       return
     }
-    const route = { key: rkey, readonly: true, text: this.#text }
+    const route = { key: rkey, readonly: true, text: this.#text, callers: waiters.length }
     const many = MANY_MEMBERS[this.#one]
     const args: RedisArgument[] = new Array(waiters.length + 2)
     args[0] = many

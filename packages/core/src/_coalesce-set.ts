@@ -235,7 +235,10 @@ export class WriteCoalescer {
       return replies
     }
     if (this.#whole && keys.length > 1 && !apart && (!scripted || this.#scripts)) {
-      const route: CommandRoute = gathered ? { key: keys[0], tryAgain: false } : { key: keys[0] }
+      // Gathered: each set() of the tick counts in maxInFlightBytes (`callers`), not its bytes alone.
+      const route: CommandRoute = gathered
+        ? { key: keys[0], tryAgain: false, callers: keys.length }
+        : { key: keys[0] }
       try {
         if (!scripted) {
           await connection.command(msetArguments(keys, values), { ...route, atomic: true })

@@ -179,7 +179,8 @@ export class ReadCoalescer {
     // exist, of any type.
     if (this.#probes > 0 && !this.#noExists) batch.exists = this.#exists(args.slice(1))
     this.#inFlight.add(batch)
-    const route = { key: args[1], readonly: true, text: context.text }
+    // Each caller counts in the connection's maxInFlightBytes, not just its key (`callers`).
+    const route = { key: args[1], readonly: true, text: context.text, callers: waiters.length }
     sendCommand(context.unordered, args, route).then(
       (replies) => {
         this.#inFlight.delete(batch)

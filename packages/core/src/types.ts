@@ -91,6 +91,13 @@ export interface CommandRoute {
    * Topologies without slots ignore it.
    */
   tryAgain?: boolean
+  /**
+   * How many calls of the cache the command answers: several when it gathers them (the `get`s of
+   * one tick as one `MGET`, see `coalesceReads`); 1 when absent. A connection that caps what awaits
+   * replies (`maxInFlightBytes`) counts each of those calls as what it holds awaiting the reply,
+   * not only the command's bytes. A whole number; a connection may ignore it.
+   */
+  callers?: number
 }
 
 /**

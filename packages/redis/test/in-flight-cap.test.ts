@@ -181,17 +181,17 @@ describe('small commands and the cap, on one server', () => {
     await server?.stop()
   })
 
-  it('a small cap (200 bytes) bounds small commands against a stalled server', async () => {
+  it('a small cap (5,000 bytes) bounds small commands against a stalled server', async () => {
     const cache = createCache({
       location: server.url,
       keyPrefix: uniquePrefix('small'),
-      maxInFlightBytes: 200,
+      maxInFlightBytes: 5000,
       socketTimeout: 3,
     })
     try {
       await cache.get('warm')
       server.pause()
-      // Each SET of 30 bytes weighs about 100 (64 a command): a 200-byte cap admits 2.
+      // Each SET of 30 bytes weighs about 2,100 (2,048 a command): a 5,000-byte cap admits 2.
       const calls = Array.from({ length: 20 }, (_, i) =>
         cache.connection.command(['SET', `k${i}`, 'x'.repeat(30)]).then(
           () => 'sent',

@@ -19,7 +19,7 @@ describe('background release: its own unanswered try', () => {
         keyPrefix: 'bl',
         socketTimeout: 2,
         socketConnectTimeout: 2,
-        maxInFlightBytes: 2000,
+        maxInFlightBytes: 8000,
       }),
     )
     const lock = cache.lock('L') // no timeout
@@ -27,7 +27,7 @@ describe('background release: its own unanswered try', () => {
     const key = cache.makeKey('L')
     // Writes paused 400 ms: a big SET sits in flight, and the release is refused unsent.
     await redisCall(s.url, ['CLIENT', 'PAUSE', '400', 'WRITE'], 5000)
-    const big = cache.set('big', 'x'.repeat(1800)).catch((e: unknown) => e)
+    const big = cache.set('big', 'x'.repeat(7000)).catch((e: unknown) => e)
     await delay(20)
     const t0 = performance.now()
     const r = await lock.release().then(

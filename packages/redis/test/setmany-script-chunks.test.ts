@@ -20,7 +20,13 @@ const others: Cache[] = []
 
 beforeAll(async () => {
   server = await startRedis()
-  cache = createCache({ location: server.url, keyPrefix: uniquePrefix('chunks') })
+  // A generous socketTimeout: the 300,000-key setMany takes seconds of server time on a loaded
+  // machine, and what is measured is how long the other clients wait, not this call.
+  cache = createCache({
+    location: server.url,
+    keyPrefix: uniquePrefix('chunks'),
+    socketTimeout: 60,
+  })
   await untilScripted(cache)
   // Every command, on the keys `app:1:ok*` only; and a user whose scripting a test revokes.
   await redisCall(server.url, ['ACL', 'SETUSER', 'part', 'on', '>part-pw', '~app:1:ok*', '+@all'])
@@ -130,8 +136,9 @@ describe('setMany with a timeout: scripts of a bounded number of keys', () => {
     )
     const after = await keyspace()
     console.log(JSON.stringify({ longest: Math.round(longest), pings, scripts, usec }))
-    // One script of all the keys: 2.1 s, on a loaded machine.
-    expect(longest).toBeLessThan(500)
+    // One script of all the keys: 2.1 s, on a loaded machine (the margin is for a busy one: the
+    // script counts below are what prove the chunks).
+    expect(longest).toBeLessThan(1000)
     expect(failed).toEqual([])
     expect(after.keys - before.keys).toBe(n)
     expect(after.expires).toBe(after.keys)
@@ -141,7 +148,7 @@ describe('setMany with a timeout: scripts of a bounded number of keys', () => {
     expect(ttl).toBeLessThanOrEqual(600_000)
     // Several scripts (1,000 keys each), none holding the server long.
     expect(scripts).toBeGreaterThanOrEqual(n / 1000)
-    expect(usec).toBeLessThan(50_000)
+    expect(usec).toBeLessThan(100_000)
   }, 60_000)
 
   it('100 keys: one script', async () => {

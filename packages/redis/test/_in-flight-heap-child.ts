@@ -1,0 +1,47 @@
+// Run by in-flight-heap.test.ts in a process of its own, with a small heap and `--expose-gc`: gets
+// issued 5,000 a tick against a paused server until the first `BackpressureError`. argv: location,
+// `on` or `off` (coalesceReads, gets), or `set` (sets of one tick, gathered). Prints one line of JSON: how many gets were issued, how many
+// were in flight when the first was refused, and how much the heap grew (after a gc).
+import { BackpressureError } from '@cachex/core'
+import { createCache } from '@cachex/redis'
+import { redisCall } from '@cachex/test-utils'
+
+const [location, mode] = process.argv.slice(2) as [string, string]
+const gc = (globalThis as { gc?: () => void }).gc as () => void
+const tick = () => new Promise((resolve) => setImmediate(resolve))
+const cache = createCache({ location, socketTimeout: 60, coalesceReads: mode !== 'off' })
+const call = mode === 'set' ? (key: string) => cache.set(key, 'v') : (key: string) => cache.get(key)
+await cache.get('warm')
+// Sets: until the cache knows it may run scripts, the sets of a tick go as a pipeline of SETs;
+// after, as one script (or MSET) answering them all, the path whose callers must each count.
+for (let i = 0; i < 3 && mode === 'set'; i++) {
+  await Promise.all([cache.set('w1', 1), cache.set('w2', 2), cache.set('w3', 3)])
+  await new Promise((resolve) => setTimeout(resolve, 50))
+}
+for (let i = 0; i < 3; i++) {
+  gc()
+  await tick()
+}
+const baseline = process.memoryUsage().heapUsed
+await redisCall(location, ['CLIENT', 'PAUSE', '60000', 'ALL'])
+let refused = -1
+let other = ''
+let issued = 0
+const started = performance.now()
+while (refused < 0 && other === '' && performance.now() - started < 30_000) {
+  for (let j = 0; j < 5000; j++, issued++) {
+    const n = issued
+    call(`k${n}`).catch((error: unknown) => {
+      if (error instanceof BackpressureError) {
+        if (refused < 0) refused = n
+      } else if (other === '') {
+        other = String(error)
+      }
+    })
+  }
+  await tick()
+}
+gc()
+const grownMB = Math.round((process.memoryUsage().heapUsed - baseline) / 2 ** 20)
+console.log(JSON.stringify({ issued, refused, other, grownMB }))
+process.exit(0)

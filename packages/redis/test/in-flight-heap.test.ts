@@ -1,0 +1,66 @@
+// `maxInFlightBytes` bounds the heap that calls awaiting replies hold, small ones too: against a
+// paused server, gets issued without end are refused (`BackpressureError`) once the default cap
+// (32 MiB) is reached, with the heap grown by about that much — not only once the process runs
+// out of memory. Each get is weighed as what it holds (`COMMAND_OVERHEAD`), and each caller of a
+// coalesced `MGET` counts (`CommandRoute.callers`), not just its key, as each `set` gathered into
+// one `MSET` or script does. Run in a child process with
+// a 256 MB heap (see _in-flight-heap-child.ts): without the cap on them, it dies.
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { type RedisServer, startRedis } from '@cachex/test-utils'
+import { afterEach, describe, expect, it } from 'vitest'
+
+const child = fileURLToPath(new URL('./_in-flight-heap-child.ts', import.meta.url))
+const stripTypes = fileURLToPath(new URL('./_strip-types.mjs', import.meta.url))
+
+let server: RedisServer | undefined
+afterEach(async () => {
+  await server?.stop()
+  server = undefined
+})
+
+/** The child's JSON line, or its output when it printed none (it ran out of memory). */
+function run(location: string, mode: 'on' | 'off' | 'set'): Promise<string> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [
+        '--max-old-space-size=256',
+        '--expose-gc',
+        '--conditions=@cachex/source',
+        '--import',
+        stripTypes,
+        child,
+        location,
+        mode,
+      ],
+      // Generous, for a busy machine: it only proves the child ends.
+      { cwd: fileURLToPath(new URL('.', import.meta.url)), timeout: 90_000, maxBuffer: 1 << 24 },
+      (_error, stdout, stderr) => {
+        const line = stdout.split('\n').find((l) => l.startsWith('{'))
+        resolve(line ?? `${stdout}\n${stderr}`.slice(-2000))
+      },
+    )
+  })
+}
+
+describe('maxInFlightBytes against a paused server, 256 MB of heap', () => {
+  for (const mode of ['on', 'off', 'set'] as const) {
+    const calls = mode === 'set' ? 'sets of one tick (gathered)' : `coalesceReads ${mode}: gets`
+    it(`${calls} are refused with a BackpressureError before the heap grows past 80 MB`, async () => {
+      server = await startRedis()
+      const out = await run(server.url, mode)
+      expect(out).not.toContain('out of memory')
+      const { refused, other, grownMB } = JSON.parse(out) as {
+        refused: number
+        other: string
+        grownMB: number
+      }
+      expect(other).toBe('')
+      // Thousands of calls still fit under the default cap…
+      expect(refused).toBeGreaterThan(10_000)
+      // …and what they hold is about the cap, not the whole heap.
+      expect(grownMB).toBeLessThan(80)
+    }, 120_000)
+  }
+})
