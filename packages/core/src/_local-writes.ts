@@ -109,6 +109,7 @@ export abstract class LocalWrites {
 
   async deleteMatching(pattern: string, count: number): Promise<number> {
     this.flushLocal()
+    this.recent.noteAll()
     try {
       return await this.inner.deleteMatching(pattern, count)
     } finally {
@@ -120,6 +121,7 @@ export abstract class LocalWrites {
 
   async flush(): Promise<void> {
     this.flushLocal()
+    this.recent.noteAll()
     try {
       await this.inner.flush()
     } finally {
@@ -131,10 +133,15 @@ export abstract class LocalWrites {
   /**
    * A write that is not held locally: its keys are dropped before it is sent (so that no read in
    * flight stores the old value) and after it settles (so that this process reads its own write
-   * even before the server's invalidation arrives).
+   * even before the server's invalidation arrives). They count as written lately from the call
+   * on — a read called while the write is in flight goes to the primary, behind it, not to a
+   * replica that has not applied it — and again from when it settles.
    */
   async #writing<T>(rkeys: readonly string[], write: () => Promise<T>): Promise<T> {
-    for (const rkey of rkeys) this.invalidate(rkey)
+    for (const rkey of rkeys) {
+      this.invalidate(rkey)
+      this.recent.note(rkey)
+    }
     try {
       return await write()
     } finally {
