@@ -86,19 +86,35 @@ function anchors(from: unknown): Array<string | URL> {
  * a file of it (its `main` missing): those mean it is installed but broken.
  */
 function isNotFound(error: unknown, packageName: string): boolean {
-  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown }
+  const code = read(error, 'code')
   if (code !== 'MODULE_NOT_FOUND' && code !== 'ERR_MODULE_NOT_FOUND') return false
+  const message = read(error, 'message')
   return typeof message === 'string' && firstLine(message).includes(`'${packageName}'`)
 }
 
-/** The first line of the load error's message, bounded to CAUSE_CHARS characters. */
+/**
+ * The first line of the load error's message, bounded to CAUSE_CHARS characters; for a thrown
+ * value that is no error, its text, or what it is when that cannot be read (an object without a
+ * prototype, a getter that throws).
+ */
 function summary(error: unknown): string {
-  const message = firstLine(
-    error instanceof Error
-      ? error.message
-      : String((error as { message?: unknown })?.message ?? error),
-  )
-  return message.length > CAUSE_CHARS ? `${message.slice(0, CAUSE_CHARS)}…` : message
+  const message = read(error, 'message')
+  let text: string
+  if (typeof message === 'string') text = message
+  else if (typeof error !== 'object' || error === null) text = String(error)
+  else text = 'an object thrown, not an Error'
+  const line = firstLine(text)
+  return line.length > CAUSE_CHARS ? `${line.slice(0, CAUSE_CHARS)}…` : line
+}
+
+/** `value[name]`, or `undefined` where reading it throws (a getter) or `value` is no object. */
+function read(value: unknown, name: 'code' | 'message'): unknown {
+  if (typeof value !== 'object' || value === null) return undefined
+  try {
+    return (value as Record<string, unknown>)[name]
+  } catch {
+    return undefined
+  }
 }
 
 /** `text` up to its first line break. */

@@ -52,6 +52,17 @@ beforeAll(() => {
   )
   writePackage('cachex-fixture-inner', "module.exports = require('cachex-fixture-nowhere')\n")
   writePackage('cachex-fixture-long', `throw new Error('x'.repeat(5000))\n`)
+  // Throws what cannot be read as an error: the message is built without reading it.
+  writePackage('cachex-fixture-null-proto', 'throw Object.create(null)\n')
+  writePackage(
+    'cachex-fixture-message-getter',
+    "const e = new Error('x'); Object.defineProperty(e, 'message', { get() { throw new Error('getter') } }); throw e\n",
+  )
+  writePackage(
+    'cachex-fixture-code-getter',
+    "const e = new Error('x'); Object.defineProperty(e, 'code', { get() { throw new Error('getter') } }); throw e\n",
+  )
+  writePackage('cachex-fixture-throws-5', 'throw 5\n')
 })
 
 afterAll(() => {
@@ -211,4 +222,24 @@ try {
       /^MissingDependencyError: lz4Compressor needs the optional package 'lz4-napi', which is installed but failed to load: /,
     )
   }, 90_000)
+})
+
+describe('an installed package that throws what cannot be read', () => {
+  for (const name of [
+    'cachex-fixture-null-proto',
+    'cachex-fixture-message-getter',
+    'cachex-fixture-code-getter',
+    'cachex-fixture-throws-5',
+  ]) {
+    it(`${name}: a MissingDependencyError saying it failed to load, the thrown value its cause`, () => {
+      let caught: unknown
+      try {
+        requireOptional(name, 'the test', anchor)
+      } catch (error) {
+        caught = error
+      }
+      expect(caught).toBeInstanceOf(MissingDependencyError)
+      expect((caught as Error).message).toMatch(/is installed but failed to load/)
+    })
+  }
 })
