@@ -32,11 +32,17 @@ export function notCommands(
   return undefined
 }
 
-/** The `commandWeight`s of `commands` added up, every index (a hole too): NaN if one is NaN. */
-export function commandsWeight(commands: readonly RedisArgument[][]): number {
+/**
+ * The `commandWeight`s of `commands` added up, every index (a hole too): NaN if one is NaN. With
+ * `callers` (a batch route's: how many calls the whole batch answers, such as the `GET` and `PTTL`
+ * of one read), their arguments plus `overheadOf(callers)` instead: one command's overhead for the
+ * batch, not one per command. Without, each command is a call of its own (a user's pipeline).
+ */
+export function commandsWeight(commands: readonly RedisArgument[][], callers?: number): number {
   let total = 0
   for (let i = 0; i < commands.length; i++) total += commandWeight(commands[i] as RedisArgument[])
-  return total
+  if (callers === undefined) return total
+  return total - commands.length * COMMAND_OVERHEAD + overheadOf(callers)
 }
 
 /** `fn` of each command, every index (`map` skips a hole: its entry was `undefined`). */

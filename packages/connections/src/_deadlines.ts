@@ -5,7 +5,14 @@ import {
   TimeoutError,
 } from '@cachex/core'
 import { MAX_TIMER_MS } from '@cachex/core/internal'
-import { commandsWeight, mapCommands, NOT_AN_ARGUMENT, notCommands } from './_command-shape.ts'
+import {
+  COMMAND_OVERHEAD,
+  commandsWeight,
+  mapCommands,
+  NOT_AN_ARGUMENT,
+  notCommands,
+  overheadOf,
+} from './_command-shape.ts'
 
 interface Entry {
   expires: number
@@ -33,26 +40,32 @@ export const DEFAULT_MAX_IN_FLIGHT_BYTES = 32 * 1024 * 1024
  * command in this tick, so that a call made after the batch does not overtake it (and `close()`
  * finds it sent), and gives each one's reply, or its error as a value. A malformed command (a NaN
  * weight: see `commandWeight`) leaves the batch unweighed, for `send` to refuse each such one:
- * `send` goes through every index (`mapCommands`: `map` skips a hole).
+ * `send` goes through every index (`mapCommands`: `map` skips a hole). `callers`: the route's
+ * (`CommandRoute.callers`), how many calls the whole batch answers, weighed as one command's
+ * overhead for them; without, each command counts as a call (see `commandsWeight`).
  */
 export function batchWithin(
   deadlines: Deadlines,
   commands: readonly RedisArgument[][],
   where: string,
+  callers: number | undefined,
   send: (commands: readonly RedisArgument[][]) => Array<Promise<unknown>>,
 ): Promise<unknown[]> {
   const wrong = notCommands(commands, 'batch', where)
   if (wrong !== undefined) return Promise.reject(wrong)
-  const total = commandsWeight(commands)
+  const total = commandsWeight(commands, callers)
   if (Number.isNaN(total)) return Promise.all(send(commands))
   const refused = deadlines.refuse(total, commands[0]?.[0] ?? 'batch', where)
   if (refused !== undefined) return Promise.resolve(mapCommands(commands, () => refused))
-  // Admitted whole: its commands are not weighed again one by one as they are sent.
+  // Admitted whole: its commands are not weighed again one by one as they are sent, and with
+  // `callers` count one overhead for them all as they are tracked.
   deadlines.admitted = true
+  if (callers !== undefined) deadlines.batchOverhead = overheadOf(callers)
   try {
     return Promise.all(send(commands))
   } finally {
     deadlines.admitted = false
+    deadlines.batchOverhead = undefined
   }
 }
 
@@ -94,6 +107,12 @@ export class Deadlines {
    * cap, leaving gaps in it.
    */
   admitted = false
+  /**
+   * While a batch with `callers` is sent (see `batchWithin`): the overhead its commands have yet to
+   * count (`overheadOf(callers)`, all on the first tracked), in place of one `COMMAND_OVERHEAD`
+   * each; `undefined` otherwise.
+   */
+  batchOverhead: number | undefined = undefined
   readonly #resolution: number
   #inFlight = 0
   #head: Entry | undefined
@@ -141,7 +160,7 @@ export class Deadlines {
   }
 
   /**
-   * `promise` (a reply from node-redis), counted as `weight` bytes in flight until it settles,
+   * `promise` (a reply from node-redis), counted as `bytes` in flight until it settles,
    * its failure mapped by `mapError`, and rejected with a `TimeoutError` when it has not settled
    * within `timeoutMs` (`timeoutMs + blockMs` for a blocking command, see `#trackBlocking`).
    */
@@ -149,9 +168,15 @@ export class Deadlines {
     promise: Promise<T>,
     command: string,
     mapError: (error: unknown) => Error,
-    weight: number,
+    bytes: number,
     blockMs = 0,
   ): Promise<T> {
+    // A command of a batch admitted with its `callers` (`batchWithin`): its own overhead is
+    // replaced by its share of the batch's, all of it on the first command tracked, so that the
+    // batch counts in flight what it was admitted as.
+    const share = this.batchOverhead
+    const weight = share === undefined ? bytes : Math.max(0, bytes - COMMAND_OVERHEAD + share)
+    if (share !== undefined) this.batchOverhead = 0
     this.#inFlight += weight
     if (blockMs > 0 && this.timeoutMs !== undefined) {
       return this.#trackBlocking(promise, command, mapError, weight, blockMs)

@@ -173,12 +173,12 @@ export class GivenSentinelConnection implements Connection {
     // Writes on one client of the primary (`masterPoolSize` may give it several), in queue order.
     // Reads, on the replicas, change nothing: their order does not matter.
     if (!readonly && leasesPrimary(this.#sentinel)) {
-      return batchWithin(this.#deadlines, commands, this.#where, (all) =>
+      return batchWithin(this.#deadlines, commands, this.#where, route?.callers, (all) =>
         this.#sendLeased(all, text),
       )
     }
     // Weighed whole against maxInFlightBytes, as one command.
-    return batchWithin(this.#deadlines, commands, this.#where, (all) =>
+    return batchWithin(this.#deadlines, commands, this.#where, route?.callers, (all) =>
       mapCommands(all, (args) => this.#send(args, readonly, text).catch((error: Error) => error)),
     )
   }

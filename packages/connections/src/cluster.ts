@@ -247,7 +247,7 @@ class ClusterConnection implements Connection {
     const readonly = route?.readonly === true
     let each = readonly ? READONLY : undefined
     if (route?.digits === true) each = readonly ? READONLY_DIGITS : DIGITS
-    return batchWithin(this.#deadlines, commands, this.#where, (all) => {
+    return batchWithin(this.#deadlines, commands, this.#where, route?.callers, (all) => {
       // Reads of one batch that land on one shard go to one of its nodes, not round robin: GET
       // and PTTL of a key must see the same copy of it.
       const send = () =>

@@ -222,13 +222,13 @@ export class StandaloneConnection implements Connection {
     if (!this.#life.open) await this.#life.whenReady()
     const text = replyForm(route)
     if (this.#isPool) {
-      return batchWithin(this.#deadlines, commands, this.#where, (all) =>
+      return batchWithin(this.#deadlines, commands, this.#where, route?.callers, (all) =>
         this.#sendLeased(all, text),
       )
     }
     // Commands sent in the same tick leave in one write: one round trip. Weighed whole against
     // maxInFlightBytes, as one command (`batchWithin`).
-    return batchWithin(this.#deadlines, commands, this.#where, (all) =>
+    return batchWithin(this.#deadlines, commands, this.#where, route?.callers, (all) =>
       mapCommands(all, (args) => this.#send(args, text).catch((error: Error) => error)),
     )
   }

@@ -206,7 +206,7 @@ export class IncrCoalescer {
       return
     }
     const deltas = waiters.map((waiter) => waiter.delta)
-    this.#run(INCR_MANY_SCRIPT, [rkey], deltas).then(
+    this.#run(INCR_MANY_SCRIPT, [rkey], deltas, waiters.length).then(
       // A missing key: `null` for every caller.
       (replies) => answer(waiters, rkey, replies ?? waiters.map(() => null)),
       (error: unknown) => {
@@ -233,9 +233,11 @@ export class IncrCoalescer {
     }
     let replies: unknown
     try {
+      // Each caller counts in the connection's maxInFlightBytes (`callers`), not its key alone.
       replies = await runScript(this.#context.unordered, INCR_KEYS_SCRIPT, keys, deltas, {
         key: keys[0],
         tryAgain: false,
+        callers: waiters.length,
       })
     } catch (error) {
       if (error instanceof CrossSlotError || isTryAgain(error)) throw error // nothing ran
@@ -253,8 +255,14 @@ export class IncrCoalescer {
     answer(waiters, keys, replies)
   }
 
-  #run(script: Script, keys: RedisArgument[], args: RedisArgument[]): Promise<unknown> {
-    return runScript(this.#context.unordered, script, keys, args)
+  /** Runs `script`; `callers`: how many calls its reply answers (see `CommandRoute.callers`). */
+  #run(
+    script: Script,
+    keys: RedisArgument[],
+    args: RedisArgument[],
+    callers?: number,
+  ): Promise<unknown> {
+    return runScript(this.#context.unordered, script, keys, args, { key: keys[0], callers })
   }
 }
 

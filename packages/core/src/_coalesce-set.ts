@@ -229,7 +229,7 @@ export class WriteCoalescer {
       // few bytes would have `maxInFlightBytes` refuse a write over the cap, which runs while
       // nothing else is in flight (a value of 32 to 64 MiB, by default). The callers are
       // answered with the writes: a script the server holds up holds up none of them.
-      const replies = this.#pipeline(keys, values, px)
+      const replies = this.#pipeline(keys, values, px, gathered)
       const ask = () => this.#askScripts(keys[0] as string)
       replies.then(ask, ask)
       return replies
@@ -264,7 +264,7 @@ export class WriteCoalescer {
         }
       }
     }
-    return this.#pipeline(keys, values, px)
+    return this.#pipeline(keys, values, px, gathered)
   }
 
   /**
@@ -341,12 +341,21 @@ export class WriteCoalescer {
     )
   }
 
-  /** One `SET` (with `PX px` unless `''`) per key, as one pipeline. */
-  #pipeline(keys: readonly string[], values: readonly RedisArgument[], px: string) {
+  /**
+   * One `SET` (with `PX px` unless `''`) per key, as one pipeline, weighed in maxInFlightBytes
+   * as the calls it answers (`callers`): each `set` when `gathered` from separate calls, else one
+   * (a `setMany`).
+   */
+  #pipeline(
+    keys: readonly string[],
+    values: readonly RedisArgument[],
+    px: string,
+    gathered: boolean,
+  ) {
     const connection = this.#context.unordered
     return connection.batch(
       keys.map((key, i) => setArguments(key, values[i], px)),
-      { key: keys[0] },
+      { key: keys[0], callers: gathered ? keys.length : 1 },
     )
   }
 }

@@ -207,15 +207,31 @@ export class ReadCoalescer {
    */
   #getEach(batch: Batch): void {
     const { args, waiters, again } = batch
+    const keys = args.length - 1
+    // How many waiters each `GET` answers (`callers`, for maxInFlightBytes): all of them for one
+    // key (a hot key's gets of a tick), else counted by key.
+    let callers: number[] | undefined
+    if (keys > 1) {
+      callers = new Array<number>(keys).fill(0)
+      for (const waiter of waiters) (callers[waiter.at] as number)++
+    }
     const replies: Promise<unknown>[] = []
-    for (let at = 0; at < args.length - 1; at++) {
-      replies.push(this.#getKey(args[at + 1] as RedisArgument, again?.[at]))
+    for (let at = 0; at < keys; at++) {
+      const count = callers === undefined ? waiters.length : (callers[at] as number)
+      replies.push(this.#getKey(args[at + 1] as RedisArgument, again?.[at], count))
     }
     for (const waiter of waiters) this.#answerFrom(waiter, replies[waiter.at] as Promise<unknown>)
   }
 
-  /** A `GET` of `rkey`: `sent` (the one `closing()` sent), or one sent now. */
-  #getKey(rkey: RedisArgument, sent: Promise<unknown> | undefined): Promise<unknown> {
+  /**
+   * A `GET` of `rkey`: `sent` (the one `closing()` sent), or one sent now, answering `callers`
+   * calls.
+   */
+  #getKey(
+    rkey: RedisArgument,
+    sent: Promise<unknown> | undefined,
+    callers: number,
+  ): Promise<unknown> {
     const context = this.#context
     return (
       sent ??
@@ -223,6 +239,7 @@ export class ReadCoalescer {
         key: rkey,
         readonly: true,
         text: context.text,
+        callers,
       })
     )
   }
@@ -287,7 +304,7 @@ export class ReadCoalescer {
       const replies = new Map<number, Promise<unknown>>()
       for (let j = 0; j < nils.length; j++) {
         const at = nils[j] as number
-        replies.set(at, this.#getKey(keys[j] as RedisArgument, again?.[at]))
+        replies.set(at, this.#getKey(keys[j] as RedisArgument, again?.[at], 1))
       }
       for (const waiter of waiters) {
         ;(replies.get(waiter.at) as Promise<unknown>).then(

@@ -222,13 +222,13 @@ export class LocalTier extends LocalWrites implements ValueStore {
     let read: Sized
     let pttl: unknown
     try {
-      // One round trip: the value and how long it lives.
+      // One round trip: the value and how long it lives; one call (`callers`) in maxInFlightBytes.
       const [reply, ttl] = await context.connection.batch(
         [
           ['GET', rkey],
           ['PTTL', rkey],
         ],
-        { key: rkey, readonly: !primary, text: context.text },
+        { key: rkey, readonly: !primary, text: context.text, callers: 1 },
       )
       if (reply instanceof Error) throw reply
       if (reply === null || reply === undefined) {

@@ -1,7 +1,9 @@
 // Run by in-flight-heap.test.ts in a process of its own, with a small heap and `--expose-gc`: gets
 // issued 5,000 a tick against a paused server until the first `BackpressureError`. argv: location,
-// `on` or `off` (coalesceReads, gets), or `set` (sets of one tick, gathered). Prints one line of JSON: how many gets were issued, how many
-// were in flight when the first was refused, and how much the heap grew (after a gc).
+// `on` or `off` (coalesceReads, gets), `set` (sets of one tick, gathered), `hot` (gets of one key:
+// one `GET` answering them all) or `incr` (incrs over 1,000 keys, gathered). Prints one line of
+// JSON: how many calls were issued, how many were in flight when the first was refused, and how
+// much the heap grew (after a gc).
 import { BackpressureError } from '@cachex/core'
 import { createCache } from '@cachex/redis'
 import { redisCall } from '@cachex/test-utils'
@@ -10,12 +12,26 @@ const [location, mode] = process.argv.slice(2) as [string, string]
 const gc = (globalThis as { gc?: () => void }).gc as () => void
 const tick = () => new Promise((resolve) => setImmediate(resolve))
 const cache = createCache({ location, socketTimeout: 60, coalesceReads: mode !== 'off' })
-const call = mode === 'set' ? (key: string) => cache.set(key, 'v') : (key: string) => cache.get(key)
+const calls: Record<string, (n: number) => Promise<unknown>> = {
+  set: (n) => cache.set(`k${n}`, 'v'),
+  hot: () => cache.get('hot'),
+  incr: (n) => cache.incr(`n${n % 1000}`),
+}
+const call = calls[mode] ?? ((n: number) => cache.get(`k${n}`))
 await cache.get('warm')
+if (mode === 'hot') await cache.set('hot', 1)
+if (mode === 'incr') {
+  await cache.setMany(
+    Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`n${i}`, 0])),
+    null,
+  )
+}
 // Sets: until the cache knows it may run scripts, the sets of a tick go as a pipeline of SETs;
 // after, as one script (or MSET) answering them all, the path whose callers must each count.
-for (let i = 0; i < 3 && mode === 'set'; i++) {
-  await Promise.all([cache.set('w1', 1), cache.set('w2', 2), cache.set('w3', 3)])
+// Incrs likewise: gathered into one script per tick once scripts are known to run.
+for (let i = 0; i < 3 && (mode === 'set' || mode === 'incr'); i++) {
+  if (mode === 'incr') await Promise.all([cache.incr('n1'), cache.incr('n2'), cache.incr('n3')])
+  else await Promise.all([cache.set('w1', 1), cache.set('w2', 2), cache.set('w3', 3)])
   await new Promise((resolve) => setTimeout(resolve, 50))
 }
 for (let i = 0; i < 3; i++) {
@@ -31,7 +47,7 @@ const started = performance.now()
 while (refused < 0 && other === '' && performance.now() - started < 30_000) {
   for (let j = 0; j < 5000; j++, issued++) {
     const n = issued
-    call(`k${n}`).catch((error: unknown) => {
+    call(n).catch((error: unknown) => {
       if (error instanceof BackpressureError) {
         if (refused < 0) refused = n
       } else if (other === '') {

@@ -19,8 +19,10 @@ afterEach(async () => {
   server = undefined
 })
 
+type Mode = 'on' | 'off' | 'set' | 'hot' | 'incr'
+
 /** The child's JSON line, or its output when it printed none (it ran out of memory). */
-function run(location: string, mode: 'on' | 'off' | 'set'): Promise<string> {
+function run(location: string, mode: Mode): Promise<string> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
@@ -45,8 +47,15 @@ function run(location: string, mode: 'on' | 'off' | 'set'): Promise<string> {
 }
 
 describe('maxInFlightBytes against a paused server, 256 MB of heap', () => {
-  for (const mode of ['on', 'off', 'set'] as const) {
-    const calls = mode === 'set' ? 'sets of one tick (gathered)' : `coalesceReads ${mode}: gets`
+  const names: Record<Mode, string> = {
+    on: 'coalesceReads on: gets',
+    off: 'coalesceReads off: gets',
+    set: 'sets of one tick (gathered)',
+    hot: "gets of one hot key (one GET answers a tick's)",
+    incr: 'incrs over 1,000 keys (gathered)',
+  }
+  for (const mode of ['on', 'off', 'set', 'hot', 'incr'] as const) {
+    const calls = names[mode]
     it(`${calls} are refused with a BackpressureError before the heap grows past 80 MB`, async () => {
       server = await startRedis()
       const out = await run(server.url, mode)
