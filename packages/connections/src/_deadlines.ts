@@ -23,6 +23,12 @@ interface Entry {
 }
 
 /**
+ * How much later than its interval a tick must come to count as a stalled event loop (see
+ * `Deadlines.#tick`): far more than a busy machine delays a timer, far less than a timeout.
+ */
+const STALLED_LOOP_MS = 1000
+
+/**
  * The bytes of other commands a connection may have awaiting replies and still count as idle for
  * a command (or a batch) larger than `maxInFlightBytes`: a few small ones (8 of
  * `COMMAND_OVERHEAD`), such as cachex's own (the script that asks whether scripts run), which
@@ -114,6 +120,8 @@ export class Deadlines {
    */
   batchOverhead: number | undefined = undefined
   readonly #resolution: number
+  /** When `#tick` last ran (`performance.now()`); 0 while no ticker runs. */
+  #lastTick = 0
   #inFlight = 0
   #head: Entry | undefined
   #tail: Entry | undefined
@@ -285,6 +293,22 @@ export class Deadlines {
 
   #tick(): void {
     const now = performance.now()
+    // A tick far later than its interval: this process's event loop was blocked or frozen (a
+    // long synchronous task, SIGSTOP, a serverless freeze). That time is not the server's: every
+    // call in flight gets it back (the list stays in order), so that a reply that arrived, or a
+    // command written only after the stall, is read before its call can time out, and the
+    // connection is not reset under the calls made right after it.
+    const since =
+      this.#lastTick !== 0
+        ? this.#lastTick
+        : this.#head === undefined
+          ? now
+          : this.#head.expires - (this.timeoutMs as number)
+    this.#lastTick = now
+    const stalled = now - since - this.#resolution
+    if (stalled > STALLED_LOOP_MS) {
+      for (let entry = this.#head; entry !== undefined; entry = entry.next) entry.expires += stalled
+    }
     let head = this.#head
     let expired = false
     while (head !== undefined && (head.settled || head.expires <= now)) {
@@ -317,6 +341,7 @@ export class Deadlines {
       clearInterval(this.#timer)
       this.#timer = undefined
     }
+    this.#lastTick = 0
   }
 }
 
