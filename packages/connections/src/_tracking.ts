@@ -1,6 +1,7 @@
 // The tracking connection of the local tier: a dedicated RESP3 client with
 // `CLIENT TRACKING on BCAST PREFIX …`, whose invalidation pushes are reported to a listener.
 import { InvalidArgumentError, type Tracking, type TrackingListener } from '@cachex/core'
+import { ErrorReply } from '@redis/client'
 import {
   commandRefusal,
   refusalRemedy,
@@ -29,8 +30,15 @@ export interface TrackingClientLike {
  * Starts tracking on `client` (not yet connected): on every `ready` (the first connection and
  * each reconnection, after which the server has forgotten the tracking state) it switches the
  * connection to BCAST mode for `prefixes` and reports `up`; on every error or end it reports
- * `down`. node-redis reconnects by itself (the client's reconnect strategy, every 2 s at most),
- * but not after a command refused for good (`commandRefusal`: a user the ACL forbids `CLIENT
+ * `down`. node-redis reconnects by itself (the client's reconnect strategy, every 2 s at most);
+ * but it connects again at once to a connection that was ready, so one lost, or left without
+ * tracking (`CLIENT TRACKING ON … BCAST` answered with an error such as `-BUSY`, a script of
+ * another client running), within `UNREADABLE_STABLE_MS` (5 s) of coming up is closed and opened
+ * again 100 ms later, doubling up to 2 s (`UnreadableBackoff`, shared with the replies it could
+ * not read): a server that kills it at once every time (a `client-output-buffer-limit` one
+ * invalidation push overflows, under steady writes) is not knocked at in a loop. The keepalive's
+ * `PING` answered with an error (`-BUSY`) leaves the connection, and tracking, as they are. Not
+ * after a command refused for good (`commandRefusal`: a user the ACL forbids `CLIENT
  * TRACKING`, which node-redis sends in the handshake of a client made with `emitInvalidate`,
  * `NOPERM`; or `CLIENT` renamed or disabled on the server, `ERR unknown command 'CLIENT'`, as
  * managed services do), which the next attempt would meet too: the client is closed, tracking
@@ -51,11 +59,14 @@ export function startTracking(
   /** Counts connections, so that a late `up` of a lost one is not reported. */
   let generation = 0
   let isUp = false
+  /** Whether the connection is ready (from its 'ready' to its loss). */
+  let ready = false
   /** Refusals in a row (the ACL's, a command unknown); the next try waits the longer. */
   let refusals = 0
   let retry: NodeJS.Timeout | undefined
   const down = () => {
     generation++
+    ready = false
     if (isUp) {
       isUp = false
       if (!closed) listener.down()
@@ -68,8 +79,32 @@ export function startTracking(
       // Reported by the error event.
     })
   }
-  /** When it connects again after replies it could not read. */
-  const unreadable = new UnreadableBackoff()
+  /**
+   * When it connects again after replies it could not read, or a connection lost, or left
+   * without tracking, soon after it came up.
+   */
+  const backoff = new UnreadableBackoff()
+  /** Closes the client, and connects again after `wait` ms (`reconnect`). */
+  const replace = (wait: number) => {
+    if (client.isOpen) client.destroy()
+    clearTimeout(retry)
+    retry = setTimeout(reconnect, wait)
+    retry.unref()
+  }
+  /** The tracking connection refused for good (`commandRefusal`): warned of, tried less often. */
+  const refused = (refusal: NonNullable<ReturnType<typeof commandRefusal>>) => {
+    const key = (listener as { [WARN_ONCE_FOR]?: object })[WARN_ONCE_FOR] ?? listener
+    const what =
+      refusal.command === 'client|tracking'
+        ? 'CLIENT TRACKING'
+        : `${refusal.command.replace('|', ' ').toUpperCase()} (on its tracking connection)`
+    warnOnce(
+      key,
+      warn,
+      `cachex: ${what} ${refusalWords(refusal)}, and the local tier needs it to hear of writes: the local tier stays off (localStats().tracking is false), and its tracking connection is tried again less and less often (after 10 s, then up to every 5 minutes). ${refusalRemedy(refusal, '+client|tracking')} to use the local tier.`,
+    )
+    replace(refusedRetryDelay(refusals++))
+  }
   client.on('error', (error: unknown) => {
     // A reply it could not read (`isUnreadableReply`): node-redis keeps the socket, out of step
     // (an invalidation may be lost, and no 'ready' comes again): the tier goes down, and the
@@ -78,38 +113,38 @@ export function startTracking(
     // a loop).
     if (isUnreadableReply(error)) {
       down()
-      if (closed) return
-      if (client.isOpen) client.destroy()
-      clearTimeout(retry)
-      retry = setTimeout(reconnect, unreadable.next(false))
-      retry.unref()
+      if (!closed) replace(backoff.next(false))
       return
     }
     const refusal = commandRefusal(error)
-    const command = refusal?.command
     // The keepalive (`pingInterval`) refused by the ACL: the connection is fine, and the refused
     // `PING` still reached the server, which keeps it from closing the connection as idle.
-    if (command === 'ping') return
-    down()
-    // A wrong password refuses this connection as it refuses the cache's own, which reports it.
-    if ((refusal === undefined && !isRefusedHandshake(error)) || closed) return
-    // node-redis would try again every 2 s, forever, each time refused: back off instead.
-    if (client.isOpen) client.destroy()
-    if (refusal !== undefined) {
-      const key = (listener as { [WARN_ONCE_FOR]?: object })[WARN_ONCE_FOR] ?? listener
-      const what =
-        command === 'client|tracking'
-          ? 'CLIENT TRACKING'
-          : `${refusal.command.replace('|', ' ').toUpperCase()} (on its tracking connection)`
-      warnOnce(
-        key,
-        warn,
-        `cachex: ${what} ${refusalWords(refusal)}, and the local tier needs it to hear of writes: the local tier stays off (localStats().tracking is false), and its tracking connection is tried again less and less often (after 10 s, then up to every 5 minutes). ${refusalRemedy(refusal, '+client|tracking')} to use the local tier.`,
-      )
+    if (refusal?.command === 'ping') return
+    if (client.isReady === true) {
+      // Still ready: not a loss but the keepalive's `PING` failing. Answered with an error
+      // (`-BUSY` while a script of another client runs), the connection is fine and tracking
+      // still on; anything else (a timeout) may be a connection gone silent: it is replaced.
+      if (error instanceof ErrorReply) return
+      down()
+      if (!closed) replace(backoff.next(false))
+      return
     }
-    clearTimeout(retry)
-    retry = setTimeout(reconnect, refusedRetryDelay(refusals++))
-    retry.unref()
+    const wasReady = ready
+    down()
+    if (closed) return
+    if (refusal === undefined && !isRefusedHandshake(error)) {
+      // A connection that was ready, lost: node-redis connects again at once, which it may do
+      // if it had stayed up (`UnreadableBackoff.next` gives 0); lost again soon after coming up
+      // (killed each time: a `client-output-buffer-limit` one push overflows), it backs off.
+      if (!wasReady) return
+      const wait = backoff.next(true)
+      if (wait > 0) replace(wait)
+      return
+    }
+    // A wrong password refuses this connection as it refuses the cache's own, which reports it;
+    // node-redis would try again every 2 s, forever, each time refused: back off instead.
+    if (refusal !== undefined) refused(refusal)
+    else replace(refusedRetryDelay(refusals++))
   })
   client.on('end', down)
   client.on('reconnecting', down)
@@ -118,6 +153,7 @@ export function startTracking(
     listener.invalidate(key === null || key === undefined ? null : [String(key)])
   })
   client.on('ready', () => {
+    ready = true
     const mine = ++generation
     const on = ['CLIENT', 'TRACKING', 'ON', 'BCAST']
     for (const prefix of prefixes) on.push('PREFIX', prefix)
@@ -126,12 +162,20 @@ export function startTracking(
       .then(() => {
         if (closed || mine !== generation) return
         refusals = 0
-        unreadable.up()
+        backoff.up()
         isUp = true
         listener.up()
       })
-      .catch(() => {
-        // Not up: the tier stays bypassed; the next reconnection tries again.
+      .catch((error: unknown) => {
+        // Not up: the tier stays bypassed. Lost meanwhile: the loss is handled. Refused for good
+        // (the ACL, a command unknown): as in the handshake. Otherwise (`-BUSY`: a script of
+        // another client running) no reconnection would come on a healthy connection: it is
+        // replaced after the backoff of a connection lost soon after coming up.
+        if (closed || mine !== generation) return
+        const refusal = commandRefusal(error)
+        down()
+        if (refusal !== undefined) refused(refusal)
+        else replace(backoff.next(false))
       })
   })
   client.connect().catch(() => {
