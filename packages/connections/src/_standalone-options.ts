@@ -12,10 +12,11 @@ import { parseRedisUrl, redactUrl } from './url.ts'
 /**
  * How often (ms) a tracking connection `PING`s when it has no `pingInterval` of its own. It sends
  * nothing else while no key is written, and a server with `timeout N` (managed services often set
- * 300 s) closes a client idle that long, which empties the local tier: a minute stays below the
- * idle timeouts in common use.
+ * 300 s) closes a client idle that long, which empties the local tier; and a connection the
+ * server lost without a close reaching this process is known lost once a `PING` goes unanswered
+ * (`SILENT_GRACE_MS` in _tracking.ts): 15 s keeps that within about 20 s.
  */
-const TRACKING_PING_INTERVAL_MS = 60_000
+const TRACKING_PING_INTERVAL_MS = 15_000
 
 /**
  * The `pingInterval` of a tracking connection made with the node-redis options `given`: theirs

@@ -24,7 +24,18 @@ export interface TrackingClientLike {
   once?(event: 'connect', listener: () => void): unknown
   readonly isOpen: boolean
   readonly isReady?: boolean
+  /** node-redis's options of the client: its `pingInterval` paces the keepalive (`silentFor`). */
+  readonly options?: { readonly pingInterval?: unknown }
 }
+
+/**
+ * How long past when its keepalive `PING` was due a tracking connection may stay silent (no
+ * `PING` reply, no invalidation) before it counts as lost: the server may have lost it without a
+ * close reaching this process (a NAT entry expired, a laptop slept, a serverless freeze), and a
+ * connection that hears nothing more would leave the tier serving what others overwrote until
+ * TCP gives up, minutes later.
+ */
+const SILENT_GRACE_MS = 5000
 
 /**
  * Starts tracking on `client` (not yet connected): on every `ready` (the first connection and
@@ -64,6 +75,11 @@ export function startTracking(
   /** Refusals in a row (the ACL's, a command unknown); the next try waits the longer. */
   let refusals = 0
   let retry: NodeJS.Timeout | undefined
+  /** When the connection was last heard from (`performance.now()`): ready, a PING's reply, a push. */
+  let heard = 0
+  const hear = () => {
+    heard = performance.now()
+  }
   const down = () => {
     generation++
     ready = false
@@ -119,12 +135,12 @@ export function startTracking(
     const refusal = commandRefusal(error)
     // The keepalive (`pingInterval`) refused by the ACL: the connection is fine, and the refused
     // `PING` still reached the server, which keeps it from closing the connection as idle.
-    if (refusal?.command === 'ping') return
+    if (refusal?.command === 'ping') return hear()
     if (client.isReady === true) {
       // Still ready: not a loss but the keepalive's `PING` failing. Answered with an error
       // (`-BUSY` while a script of another client runs), the connection is fine and tracking
       // still on; anything else (a timeout) may be a connection gone silent: it is replaced.
-      if (error instanceof ErrorReply) return
+      if (error instanceof ErrorReply) return hear()
       down()
       if (!closed) replace(backoff.next(false))
       return
@@ -148,12 +164,15 @@ export function startTracking(
   })
   client.on('end', down)
   client.on('reconnecting', down)
+  client.on('ping-interval', hear)
   client.on('invalidate', (key: unknown) => {
+    hear()
     if (closed || !isUp) return
     listener.invalidate(key === null || key === undefined ? null : [String(key)])
   })
   client.on('ready', () => {
     ready = true
+    hear()
     const mine = ++generation
     const on = ['CLIENT', 'TRACKING', 'ON', 'BCAST']
     for (const prefix of prefixes) on.push('PREFIX', prefix)
@@ -181,11 +200,25 @@ export function startTracking(
   client.connect().catch(() => {
     // Reported by the error event; node-redis keeps reconnecting.
   })
+  // A connection that is up but silent past its keepalive's reply: lost, though no close came.
+  const pingMs = client.options?.pingInterval
+  const watchdog =
+    typeof pingMs === 'number' && pingMs > 0 && Number.isFinite(pingMs)
+      ? setInterval(
+          () => {
+            if (closed || !isUp || performance.now() - heard <= pingMs + SILENT_GRACE_MS) return
+            down()
+            replace(backoff.next(false))
+          },
+          Math.min(pingMs, SILENT_GRACE_MS),
+        ).unref()
+      : undefined
   return {
     async close(): Promise<void> {
       if (closed) return
       closed = true
       isUp = false
+      clearInterval(watchdog)
       clearTimeout(retry)
       if (client.isOpen) destroyClient(client)
     },
