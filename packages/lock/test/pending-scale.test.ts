@@ -74,7 +74,11 @@ describe('acquisitions pending on one close signal', () => {
     it(`${kind}: starting one more costs about the same with ${MANY} in flight`, async () => {
       const s = await server()
       // Calls stay in flight on the frozen server (no timeout within the test).
-      const connection = closeAfterTest(standalone({ location: s.url, socketTimeout: 300 }))
+      // No cap on what awaits replies: the 40,000 tries in flight are the point (maxInFlightBytes
+      // would refuse those past about 16,000 with a BackpressureError).
+      const connection = closeAfterTest(
+        standalone({ location: s.url, socketTimeout: 300, maxInFlightBytes: null }),
+      )
       const closing = new AbortController()
       const signal = closing.signal
       // One hash slot for every key: `runScript` sends a script as EVAL once per slot, as
