@@ -17,6 +17,8 @@ import {
 interface Entry {
   expires: number
   settled: boolean
+  /** Given back the time of a stalled event loop once already (`Deadlines.#tick`): not again. */
+  extended: boolean
   reject: (error: Error) => void
   command: string
   next: Entry | undefined
@@ -206,6 +208,7 @@ export class Deadlines {
       const entry: Entry = {
         expires: performance.now() + timeoutMs,
         settled: false,
+        extended: false,
         reject,
         command,
         next: undefined,
@@ -295,9 +298,11 @@ export class Deadlines {
     const now = performance.now()
     // A tick far later than its interval: this process's event loop was blocked or frozen (a
     // long synchronous task, SIGSTOP, a serverless freeze). That time is not the server's: every
-    // call in flight gets it back (the list stays in order), so that a reply that arrived, or a
-    // command written only after the stall, is read before its call can time out, and the
-    // connection is not reset under the calls made right after it.
+    // call in flight gets it back, once (a loop blocked again and again must not keep a call
+    // waiting on a frozen server for ever), so that a reply that arrived, or a command written
+    // only after the stall, is read before its call can time out, and the connection is not reset
+    // under the calls made right after it. The list stays in order: a call given it back now was
+    // made after the stall that extended the calls before it.
     const since =
       this.#lastTick !== 0
         ? this.#lastTick
@@ -307,7 +312,11 @@ export class Deadlines {
     this.#lastTick = now
     const stalled = now - since - this.#resolution
     if (stalled > STALLED_LOOP_MS) {
-      for (let entry = this.#head; entry !== undefined; entry = entry.next) entry.expires += stalled
+      for (let entry = this.#head; entry !== undefined; entry = entry.next) {
+        if (entry.extended) continue
+        entry.extended = true
+        entry.expires += stalled
+      }
     }
     let head = this.#head
     let expired = false

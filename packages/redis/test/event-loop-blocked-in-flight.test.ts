@@ -3,7 +3,7 @@
 // timed out: the deadline ticker ran before the reply waiting in the socket was read, rejected the
 // call with a TimeoutError, and reset the connection, so calls made right after failed with a
 // ConnectionError on a healthy server.
-import { type RedisServer, startRedis, uniquePrefix } from '@cachex/test-utils'
+import { type RedisServer, redisCall, startRedis, uniquePrefix } from '@cachex/test-utils'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { type Cache, createCache } from '../src/index.ts'
 
@@ -58,3 +58,37 @@ for (const [name, options] of [
     expect(right.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled'])
   }, 30_000)
 }
+
+it('a loop blocked again and again does not keep a call on a paused server waiting for ever', async () => {
+  const cache = createCache({
+    location: server.url,
+    keyPrefix: uniquePrefix('reblocked'),
+    socketTimeout: 1,
+  })
+  caches.push(cache)
+  await cache.set('x', 'x1')
+  await redisCall(server.url, ['CLIENT', 'PAUSE', '9000', 'ALL'])
+  const started = performance.now()
+  let settledAt = 0
+  const call = cache.get('x').then(
+    () => 'answered',
+    (error: Error) => error.name,
+  )
+  void call.then(() => {
+    settledAt = performance.now() - started
+  })
+  // Blocked 1.5 s at a time, a few milliseconds free in between, for up to 7.5 s: each tick of
+  // the deadlines comes late. Given back the stall once, the call times out after the second.
+  while (settledAt === 0 && performance.now() - started < 7500) {
+    block(1500)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+  expect(await call).toBe('TimeoutError')
+  expect(settledAt).toBeGreaterThan(0)
+  expect(settledAt).toBeLessThan(7500)
+  // The pause ends; the cache is back.
+  await new Promise((resolve) =>
+    setTimeout(resolve, Math.max(0, 9500 - (performance.now() - started))),
+  )
+  expect(await cache.get('x')).toBe('x1')
+}, 30_000)
