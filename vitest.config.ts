@@ -2,19 +2,24 @@ import { defineConfig } from 'vitest/config'
 import { BaseSequencer, type TestSpecification } from 'vitest/node'
 
 /**
- * The test files that take longest (measured in CI on a clean clone: each waits out backoffs,
- * failovers or child processes for 40 s or more), started first. Without earlier results — every
+ * The test files that take longest, slowest first (measured in CI on a clean clone: each waits
+ * out backoffs, failovers or child processes for 35 s or more), started first. Without earlier results — every
  * CI run is on a fresh clone — vitest starts the largest files first, and a slow small file started
  * last is the run's tail, with the other workers idle.
  */
 const SLOWEST_FIRST = [
-  'local-tier-coherence.test.ts',
   'local-tier-coherence-cluster.test.ts',
-  'local-tier-coherence-sentinel.test.ts',
-  'cache-stampede.test.ts',
+  'scan-bounds.test.ts',
+  'fuzz-read.test.ts',
+  'local-tier-coherence.test.ts',
   'auth-refused-topologies.test.ts',
   'stampede-hung-holder.test.ts',
+  'local-tier-coherence-sentinel.test.ts',
+  'cache-stampede.test.ts',
   'auth-refused.test.ts',
+  'cluster-refresh-frozen-seed.test.ts',
+  'scan-walk-server-change.test.ts',
+  'auth-hint-topologies.test.ts',
 ]
 
 /** vitest's order (earlier results, else size), with `SLOWEST_FIRST` moved to the front. */
