@@ -3,9 +3,9 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node'
 
 /**
  * The test files that take longest, slowest first (measured in CI on a clean clone: each waits
- * out backoffs, failovers or child processes for 35 s or more), started first. Without earlier results — every
- * CI run is on a fresh clone — vitest starts the largest files first, and a slow small file started
- * last is the run's tail, with the other workers idle.
+ * out backoffs, failovers or child processes for 35 s or more), started first. Without earlier
+ * results — every CI run is on a fresh clone — vitest starts the largest files first, and a slow
+ * small file started last is the run's tail, with the other workers idle.
  */
 const SLOWEST_FIRST = [
   'local-tier-coherence-cluster.test.ts',
