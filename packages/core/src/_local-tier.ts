@@ -3,6 +3,7 @@
 // Here the reads and the tracking; the writes, passed on, are its base in _local-writes.ts.
 import type { CacheContext } from './_context.ts'
 import { Flights, type FlightToken } from './_flights.ts'
+import { Heartbeat } from './_local-heartbeat.ts'
 import type { LocalBounds } from './_local-options.ts'
 import { decodeSized, entryBytes, ownBytes, type Sized } from './_local-size.ts'
 import type { HeldForStampede, StampedeEntry, StampedeRead } from './_local-stampede.ts'
@@ -51,6 +52,8 @@ export class LocalTier extends LocalWrites implements ValueStore {
   readonly #ttlMs: number
   readonly #prefixes: readonly string[]
   readonly #flights = new Flights()
+  /** Empties the tier when the event loop stalled (frozen, blocked), while tracking is up. */
+  readonly #heart = new Heartbeat(() => this.flushLocal())
   #tracking: Tracking | undefined
   #up = false
   #closed = false
@@ -118,6 +121,7 @@ export class LocalTier extends LocalWrites implements ValueStore {
         if (this.#closed) return
         this.#flights.newEpoch()
         this.#up = true
+        this.#heart.start()
       },
       down: () => this.#setDown(),
       invalidate: (keys) => {
@@ -129,6 +133,7 @@ export class LocalTier extends LocalWrites implements ValueStore {
 
   #setDown(): void {
     this.#up = false
+    this.#heart.stop()
     this.flushLocal()
   }
 
@@ -192,7 +197,9 @@ export class LocalTier extends LocalWrites implements ValueStore {
   /**
    * The value held for `rkey`, synchronously, counted as a hit; `MISS` when none is usable (not
    * held, expired, or tracking down), counting nothing: the `get` that follows counts the miss.
-   * Lets `Cache.get` answer a hit without entering the async store path.
+   * Lets `Cache.get` answer a hit without entering the async store path. It reads no clock (a
+   * hit costs a map lookup): after a stall the heartbeat (`_local-heartbeat.ts`) empties the
+   * tier before the loop reads a request's socket.
    */
   peek(rkey: string): unknown {
     if (!this.#up) return MISS
@@ -211,6 +218,7 @@ export class LocalTier extends LocalWrites implements ValueStore {
     // The expiry counts from before the request (a late reply would push it past Redis's), on
     // the monotonic clock: what Redis answered is a duration (PTTL).
     const from = performance.now()
+    this.#heart.check(from)
     const entry = this.#room.get(rkey, from)
     if (entry !== undefined) {
       this.#hits++
@@ -259,6 +267,7 @@ export class LocalTier extends LocalWrites implements ValueStore {
    */
   peekStampede(rkey: string, withDelta: boolean): HeldForStampede | undefined {
     const now = performance.now()
+    if (this.#up) this.#heart.check(now)
     const entry = this.#up ? (this.#room.get(rkey, now) as StampedeEntry | undefined) : undefined
     if (entry === undefined || (withDelta && entry.delta === undefined)) {
       this.#misses++
@@ -317,6 +326,7 @@ export class LocalTier extends LocalWrites implements ValueStore {
     const missingKeys: string[] = []
     const missingRkeys: string[] = []
     const now = performance.now()
+    this.#heart.check(now)
     for (let i = 0; i < keys.length; i++) {
       const rkey = rkeys[i] as string
       const entry = this.#room.get(rkey, now)
@@ -351,7 +361,12 @@ export class LocalTier extends LocalWrites implements ValueStore {
 
   /** A held value's expiry answers (a hit, not counted for eviction); else Redis (a miss). */
   ttl(rkey: string, unit: 's' | 'ms'): Promise<number | null> {
-    const held = this.#up ? heldTtl(this.#room.peek(rkey), performance.now(), unit) : undefined
+    let held: number | null | undefined
+    if (this.#up) {
+      const now = performance.now()
+      this.#heart.check(now)
+      held = heldTtl(this.#room.peek(rkey), now, unit)
+    }
     if (held !== undefined) {
       this.#hits++
       return Promise.resolve(held)
