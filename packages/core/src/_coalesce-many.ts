@@ -52,7 +52,14 @@ export class ManyReadCoalescer implements Coalescer {
       queueMicrotask(() => this.#send(fresh))
     }
     const last = pending[pending.length - 1]
-    if (last !== undefined && last.primary === primary && sameKeys(last.args, rkeys)) {
+    // Shared by at most COALESCE_MAX readers: each counts in the connection's maxInFlightBytes
+    // (`callers`), and one MGET answering more than the cap holds would pass it on an idle one.
+    if (
+      last !== undefined &&
+      last.readers < COALESCE_MAX &&
+      last.primary === primary &&
+      sameKeys(last.args, rkeys)
+    ) {
       last.readers++
       return last
     }

@@ -19,7 +19,7 @@ afterEach(async () => {
   server = undefined
 })
 
-type Mode = 'on' | 'off' | 'set' | 'hot' | 'incr'
+type Mode = 'on' | 'off' | 'set' | 'hot' | 'incr' | 'getmany'
 
 /** The child's JSON line, or its output when it printed none (it ran out of memory). */
 function run(location: string, mode: Mode): Promise<string> {
@@ -53,8 +53,9 @@ describe('maxInFlightBytes against a paused server, 256 MB of heap', () => {
     set: 'sets of one tick (gathered)',
     hot: "gets of one hot key (one GET answers a tick's)",
     incr: 'incrs over 1,000 keys (gathered)',
+    getmany: 'getManys of the same two keys (one MGET shared)',
   }
-  for (const mode of ['on', 'off', 'set', 'hot', 'incr'] as const) {
+  for (const mode of ['on', 'off', 'set', 'hot', 'incr', 'getmany'] as const) {
     const calls = names[mode]
     it(`${calls} are refused with a BackpressureError before the heap grows past 80 MB`, async () => {
       server = await startRedis()
