@@ -249,14 +249,27 @@ export class Deadlines {
     blockMs: number,
   ): Promise<T> {
     const boundMs = (this.timeoutMs as number) + blockMs
-    const until = performance.now() + boundMs
+    let until = performance.now() + boundMs
     return new Promise<T>((resolve, reject) => {
       let settled = false
+      /** When the timer is due, and whether a stalled loop's time was given back (once, as `#tick`). */
+      let due = performance.now() + Math.min(boundMs, MAX_TIMER_MS)
+      let extended = false
       // A block longer than a timer can hold (XREAD's BLOCK is any integer) is waited in steps.
       const expire = (): void => {
         if (settled) return
-        const left = until - performance.now()
+        const now = performance.now()
+        // Fired far later than due: this process's loop was blocked or frozen, and a reply that
+        // arrived meanwhile (a popped item, lost if the call timed out) is not read yet: once,
+        // the call waits a little more (how long the stall took before it fell due is unknown
+        // here), time for the sockets to be read.
+        if (!extended && now - due > STALLED_LOOP_MS) {
+          extended = true
+          until = Math.max(until, now + STALLED_LOOP_MS)
+        }
+        const left = until - now
         if (left > 1) {
+          due = now + Math.min(left, MAX_TIMER_MS)
           timer = setTimeout(expire, Math.min(left, MAX_TIMER_MS)).unref()
           return
         }

@@ -37,6 +37,9 @@ export interface TrackingClientLike {
  */
 const SILENT_GRACE_MS = 5000
 
+/** How much later than due the watchdog must run to count as a stalled event loop, not silence. */
+const STALLED_LOOP_MS = 1000
+
 /**
  * Starts tracking on `client` (not yet connected): on every `ready` (the first connection and
  * each reconnection, after which the server has forgotten the tracking state) it switches the
@@ -80,9 +83,12 @@ export function startTracking(
   const hear = () => {
     heard = performance.now()
   }
+  /** Whether its socket is connected (from 'connect' to its loss): in its handshake, or on. */
+  let connected = false
   const down = () => {
     generation++
     ready = false
+    connected = false
     if (isUp) {
       isUp = false
       if (!closed) listener.down()
@@ -162,6 +168,10 @@ export function startTracking(
     if (refusal !== undefined) refused(refusal)
     else replace(refusedRetryDelay(refusals++))
   })
+  client.on('connect', () => {
+    connected = true
+    hear()
+  })
   client.on('end', down)
   client.on('reconnecting', down)
   client.on('ping-interval', hear)
@@ -200,18 +210,24 @@ export function startTracking(
   client.connect().catch(() => {
     // Reported by the error event; node-redis keeps reconnecting.
   })
-  // A connection that is up but silent past its keepalive's reply: lost, though no close came.
+  // A connection silent past its keepalive's reply — on, or still in its handshake or its
+  // `CLIENT TRACKING` (neither has a deadline of its own) — is lost, though no close came. A
+  // check that runs far later than due counts nothing: this process's own loop was blocked or
+  // frozen (the PING was not even sent meanwhile), and a reply may wait unread in the socket.
   const pingMs = client.options?.pingInterval
+  const everyMs = Math.min(Number(pingMs), SILENT_GRACE_MS)
+  let checked = performance.now()
   const watchdog =
     typeof pingMs === 'number' && pingMs > 0 && Number.isFinite(pingMs)
-      ? setInterval(
-          () => {
-            if (closed || !isUp || performance.now() - heard <= pingMs + SILENT_GRACE_MS) return
-            down()
-            replace(backoff.next(false))
-          },
-          Math.min(pingMs, SILENT_GRACE_MS),
-        ).unref()
+      ? setInterval(() => {
+          const now = performance.now()
+          const late = now - checked > everyMs + STALLED_LOOP_MS
+          checked = now
+          if (late) heard = Math.max(heard, now)
+          if (closed || !connected || now - heard <= pingMs + SILENT_GRACE_MS) return
+          down()
+          replace(backoff.next(false))
+        }, everyMs).unref()
       : undefined
   return {
     async close(): Promise<void> {
