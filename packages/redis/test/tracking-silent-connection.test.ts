@@ -4,54 +4,29 @@
 // (minutes), `localStats().tracking` still true. Its keepalive `PING` now has a deadline: one
 // unanswered within 5 s after it was due takes the tier down (emptied) and opens a new
 // connection.
-import { connect, createServer, type Server, type Socket } from 'node:net'
 import { type RedisServer, redisCall, startRedis, uniquePrefix } from '@cachex/test-utils'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { type Cache, createCache } from '../src/index.ts'
+import { type SilentProxy, silentProxy } from './_silent-proxy.ts'
 
 let server: RedisServer
-let proxy: Server
-const pairs: Array<{ client: Socket; upstream: Socket; tracking: boolean; silent: boolean }> = []
+let proxy: SilentProxy
 let cache: Cache
 
 beforeAll(async () => {
   server = await startRedis()
-  // Passes bytes both ways; a pair made silent drops its upstream and tells the client nothing.
-  proxy = createServer((client) => {
-    const upstream = connect(server.port, '127.0.0.1')
-    const pair = { client, upstream, tracking: false, silent: false }
-    pairs.push(pair)
-    client.on('data', (data: Buffer) => {
-      if (data.toString('latin1').toUpperCase().includes('TRACKING')) pair.tracking = true
-      if (!pair.silent) upstream.write(data)
-    })
-    upstream.on('data', (data: Buffer) => {
-      if (!pair.silent) client.write(data)
-    })
-    client.on('error', () => undefined)
-    upstream.on('error', () => undefined)
-    client.on('close', () => upstream.destroy())
-    upstream.on('close', () => {
-      if (!pair.silent) client.destroy()
-    })
-  })
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+  proxy = await silentProxy(server.port)
 }, 60_000)
 
 afterAll(async () => {
   await cache?.close()
-  for (const pair of pairs) {
-    pair.client.destroy()
-    pair.upstream.destroy()
-  }
-  await new Promise((resolve) => proxy?.close(resolve))
+  await proxy?.close()
   await server?.stop()
 })
 
 it('a tracking connection gone silent is replaced: the tier stops serving what others overwrote', async () => {
-  const port = (proxy.address() as { port: number }).port
   cache = createCache({
-    location: `redis://127.0.0.1:${port}/0`,
+    location: proxy.url,
     keyPrefix: uniquePrefix('silent'),
     local: {},
     clientOptions: { pingInterval: 300 },
@@ -67,12 +42,7 @@ it('a tracking connection gone silent is replaced: the tier stops serving what o
   expect(cache.localStats()?.hits).toBeGreaterThan(0)
 
   // The server loses the tracking connection; this process hears nothing of it.
-  for (const pair of pairs) {
-    if (pair.tracking) {
-      pair.silent = true
-      pair.upstream.destroy()
-    }
-  }
+  for (const pair of proxy.pairs) if (pair.tracking) proxy.mute(pair)
   await redisCall(server.url, ['SET', cache.makeKey('k'), '"v2"'])
 
   // Before: 'v1' for as long as TCP took to give up. Now: 'v2' within the PING's deadline (5 s

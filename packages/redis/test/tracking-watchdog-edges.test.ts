@@ -3,10 +3,10 @@
 // in its handshake or at its CLIENT TRACKING … BCAST left the tier off for good. And a late
 // watchdog (this process's own event loop blocked) does not count the block as the connection's
 // silence: a 7 s block emptied the tier and replaced a healthy connection.
-import { connect, createServer, type Server, type Socket } from 'node:net'
 import { type RedisServer, redisCall, startRedis, uniquePrefix } from '@cachex/test-utils'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { createCache } from '../src/index.ts'
+import { silentProxy } from './_silent-proxy.ts'
 
 let server: RedisServer
 beforeAll(async () => {
@@ -16,41 +16,6 @@ afterAll(async () => {
   await server?.stop()
 })
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-/** A proxy to `server` whose connection `silence` picks goes silent (nothing passed either way, no close). */
-async function silentProxy(silence: (index: number, data: Buffer) => boolean) {
-  const pairs: Array<{ client: Socket; upstream: Socket; silent: boolean }> = []
-  const proxy: Server = createServer((client) => {
-    const upstream = connect(server.port, '127.0.0.1')
-    const pair = { client, upstream, silent: false }
-    const index = pairs.push(pair) - 1
-    client.on('data', (data: Buffer) => {
-      if (!pair.silent && silence(index, data)) pair.silent = true
-      if (!pair.silent) upstream.write(data)
-    })
-    upstream.on('data', (data: Buffer) => {
-      if (!pair.silent) client.write(data)
-    })
-    client.on('error', () => undefined)
-    upstream.on('error', () => undefined)
-    client.on('close', () => upstream.destroy())
-    upstream.on('close', () => {
-      if (!pair.silent) client.destroy()
-    })
-  })
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
-  return {
-    url: `redis://127.0.0.1:${(proxy.address() as { port: number }).port}/0`,
-    pairs,
-    async close() {
-      for (const p of pairs) {
-        p.client.destroy()
-        p.upstream.destroy()
-      }
-      await new Promise((r) => proxy.close(r))
-    },
-  }
-}
 
 for (const [name, silence] of [
   // after 'ready', at the CLIENT TRACKING ON … BCAST the tier sends
@@ -63,7 +28,7 @@ for (const [name, silence] of [
 ] as const) {
   it(`a tracking connection that goes silent ${name} is replaced: the tier comes back on`, async () => {
     let once = false
-    const proxy = await silentProxy((index, data) => {
+    const proxy = await silentProxy(server.port, (index, data) => {
       if (once || !silence(index, data)) return false
       once = true
       return true
