@@ -255,6 +255,8 @@ export class Deadlines {
       /** When the timer is due, and whether a stalled loop's time was given back (once, as `#tick`). */
       let due = performance.now() + Math.min(boundMs, MAX_TIMER_MS)
       let extended = false
+      /** Whether the sockets were given a turn to be read before the call is given up. */
+      let reading = false
       // A block longer than a timer can hold (XREAD's BLOCK is any integer) is waited in steps.
       const expire = (): void => {
         if (settled) return
@@ -271,6 +273,13 @@ export class Deadlines {
         if (left > 1) {
           due = now + Math.min(left, MAX_TIMER_MS)
           timer = setTimeout(expire, Math.min(left, MAX_TIMER_MS)).unref()
+          return
+        }
+        // Timers run before sockets are read: a reply already waiting in the socket (the loop
+        // was busy when it came) is read first, then the call is given up if still unanswered.
+        if (!reading) {
+          reading = true
+          setImmediate(expire)
           return
         }
         settled = true
