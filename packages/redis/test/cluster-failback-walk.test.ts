@@ -41,23 +41,44 @@ it('the first walk after a failover and a failback finds every key', async () =>
   expect((await cache.keys('*')).length).toBe(300)
   const victim = (await cluster.primaries())[0]
   if (victim === undefined) throw new Error('no primary')
+  // Replication is asynchronous: killed before its replica has the keys, the primary would take
+  // them with it (a loss no client can undo), and the walks below would miss them.
+  const { stdout: acked } = await run('redis-cli', [
+    '-p',
+    String(victim.port),
+    'WAIT',
+    '1',
+    '10000',
+  ])
+  expect(acked.trim()).toBe('1')
   await cluster.kill(victim)
   const promoted = Date.now() + 30_000
-  while (Date.now() < promoted) {
+  let failedOver = false
+  while (!failedOver && Date.now() < promoted) {
     const primaries = await cluster.primaries()
-    if (primaries.length === 3 && !primaries.some((p) => p.port === victim.port)) break
-    await delay(200)
+    failedOver = primaries.length === 3 && !primaries.some((p) => p.port === victim.port)
+    if (!failedOver) await delay(200)
   }
+  // Restarted before its replica took over, the node would serve its slots again, empty.
+  expect(failedOver).toBe(true)
   await cluster.restart(victim)
   await cluster.waitUntilHealthy(30_000)
   // The cache follows the failover (its first calls may fail on the dead node).
+  let followed: { value?: string[]; error?: Error } = {}
   for (let i = 0; i < 40; i++) {
-    const walked = await settle(cache.keys('*'))
-    if (walked.value?.length === 300) break
+    followed = await settle(cache.keys('*'))
+    if (followed.value?.length === 300) break
     await delay(300)
   }
+  expect(followed.value?.length).toBe(300)
   // The failback: the restarted node (a replica now) takes its slots back.
-  await run('redis-cli', ['-p', String(victim.port), 'CLUSTER', 'FAILOVER'])
+  const { stdout: failover } = await run('redis-cli', [
+    '-p',
+    String(victim.port),
+    'CLUSTER',
+    'FAILOVER',
+  ])
+  expect(failover.trim()).toBe('OK')
   const back = Date.now() + 30_000
   while (Date.now() < back && (await cluster.role(victim)).role !== 'master') await delay(100)
   await cluster.waitUntilHealthy(30_000)
