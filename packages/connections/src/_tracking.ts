@@ -1,6 +1,7 @@
 // The tracking connection of the local tier: a dedicated RESP3 client with
 // `CLIENT TRACKING on BCAST PREFIX …`, whose invalidation pushes are reported to a listener.
 import { InvalidArgumentError, type Tracking, type TrackingListener } from '@cachex/core'
+import { STALLED_LOOP_MS } from '@cachex/core/internal'
 import { ErrorReply } from '@redis/client'
 import {
   commandRefusal,
@@ -36,9 +37,6 @@ export interface TrackingClientLike {
  * TCP gives up, minutes later.
  */
 const SILENT_GRACE_MS = 5000
-
-/** How much later than due the watchdog must run to count as a stalled event loop, not silence. */
-const STALLED_LOOP_MS = 1000
 
 /**
  * Starts tracking on `client` (not yet connected): on every `ready` (the first connection and

@@ -22,8 +22,14 @@
 /** How often the heartbeat runs, in milliseconds. */
 export const BEAT_MS = 250
 
-/** A gap since the last beat longer than this, in milliseconds: the event loop stalled. */
-export const STALL_MS = 1000
+/**
+ * How late a timer must fire, in milliseconds, to mean that the event loop stalled (blocked by a
+ * synchronous task, or the process frozen), not that a server is slow: far more than a busy
+ * machine delays a timer, far less than a timeout. The heartbeat counts a gap since its last beat
+ * longer than this as a stall; the connections' deadlines and tracking watchdog give a command
+ * or a connection back the time of such a stall instead of failing it.
+ */
+export const STALLED_LOOP_MS = 1000
 
 /** A repeating, unref'd timer that calls `stalled` when the event loop was stalled. */
 export class Heartbeat {
@@ -54,16 +60,17 @@ export class Heartbeat {
   #beat(now: number): void {
     const gap = now - this.#last
     this.#last = now
-    if (gap > STALL_MS) this.#stalled()
+    if (gap > STALLED_LOOP_MS) this.#stalled()
   }
 
   /**
    * From a read, at `now` (`performance.now()`, which it reads anyway), while beating: calls
-   * `stalled` when more than STALL_MS passed since the last beat (and counts `now` as one). A
-   * read is not a beat otherwise: a task that blocks the loop and reads meanwhile still stalls
-   * it. Emptied then, the tier stays empty until the loop turns (a value is held on a reply).
+   * `stalled` when more than STALLED_LOOP_MS passed since the last beat (and counts `now` as
+   * one). A read is not a beat otherwise: a task that blocks the loop and reads meanwhile still
+   * stalls it. Emptied then, the tier stays empty until the loop turns (a value is held on a
+   * reply).
    */
   check(now: number): void {
-    if (now - this.#last > STALL_MS && this.#timer !== undefined) this.#beat(now)
+    if (now - this.#last > STALLED_LOOP_MS && this.#timer !== undefined) this.#beat(now)
   }
 }
