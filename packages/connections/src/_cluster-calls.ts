@@ -6,7 +6,7 @@ import type { ClusterBlocking } from './_cluster-blocking.ts'
 import type { NodeHandle } from './_cluster-nodes.ts'
 import type { ClusterRoute } from './_cluster-route.ts'
 import { commandsWeight, commandWeight, nameOf } from './_command-shape.ts'
-import type { Deadlines } from './_deadlines.ts'
+import type { BatchOverhead, Deadlines } from './_deadlines.ts'
 import { type ReplyForm, replyForm } from './_options.ts'
 import { followTransaction } from './_redirects.ts'
 import { type Atomic, crossSlot, impliedKey, routingOf, splitBySlot, wholeOf } from './_routing.ts'
@@ -37,8 +37,15 @@ export class ClusterCalls {
     this.#options = options
   }
 
-  /** Runs one command: split by slot, checked for one slot, or routed by its key; bounded. */
-  run(args: RedisArgument[], route: CommandRoute | undefined): Promise<unknown> {
+  /**
+   * Runs one command: split by slot, checked for one slot, or routed by its key; bounded. `batch`:
+   * the overhead of the batch admitted with its callers it is part of (see `Deadlines.track`).
+   */
+  run(
+    args: RedisArgument[],
+    route: CommandRoute | undefined,
+    batch?: BatchOverhead,
+  ): Promise<unknown> {
     const { route: routes, deadlines, where } = this.#options
     const weight = commandWeight(args, route?.callers)
     const refused = deadlines.refuse(weight, nameOf(args), where)
@@ -82,7 +89,7 @@ export class ClusterCalls {
       const redirects = route?.tryAgain === false ? routes.noTryAgain : routes.redirects
       reply = routes.send(key, readonly, args, text, undefined, redirects)
     }
-    return this.#bound(reply, name, weight)
+    return this.#bound(reply, name, weight, batch)
   }
 
   /**
@@ -155,7 +162,12 @@ export class ClusterCalls {
     return this.#options.blocking.run(args, slot, node, text, blockMs)
   }
 
-  #bound(reply: Promise<unknown>, command: string, weight: number): Promise<unknown> {
-    return this.#options.deadlines.track(reply, command, this.#options.mapError, weight)
+  #bound(
+    reply: Promise<unknown>,
+    command: string,
+    weight: number,
+    batch?: BatchOverhead,
+  ): Promise<unknown> {
+    return this.#options.deadlines.track(reply, command, this.#options.mapError, weight, 0, batch)
   }
 }

@@ -4,7 +4,7 @@ import {
   type RedisArgument,
   TimeoutError,
 } from '@cachex/core'
-import { MAX_TIMER_MS } from '@cachex/core/internal'
+import { MAX_TIMER_MS, STALLED_LOOP_MS } from '@cachex/core/internal'
 import {
   COMMAND_OVERHEAD,
   commandsWeight,
@@ -25,12 +25,6 @@ interface Entry {
 }
 
 /**
- * How much later than its interval a tick must come to count as a stalled event loop (see
- * `Deadlines.#tick`): far more than a busy machine delays a timer, far less than a timeout.
- */
-const STALLED_LOOP_MS = 1000
-
-/**
  * The bytes of other commands a connection may have awaiting replies and still count as idle for
  * a command (or a batch) larger than `maxInFlightBytes`: a few small ones (8 of
  * `COMMAND_OVERHEAD`), such as cachex's own (the script that asks whether scripts run), which
@@ -42,6 +36,16 @@ export const IDLE_BYTES = 16 * 1024
 export const DEFAULT_MAX_IN_FLIGHT_BYTES = 32 * 1024 * 1024
 
 /**
+ * The overhead a batch admitted with its `callers` has yet to count (see `batchWithin`), handed
+ * down its send to `Deadlines.track`: `overheadOf(callers)`, all of it on the first command of
+ * the batch tracked, in place of one `COMMAND_OVERHEAD` each.
+ */
+export interface BatchOverhead {
+  /** What is left to count: the whole of it until a command of the batch is tracked, then 0. */
+  left: number
+}
+
+/**
  * Sends a batch (a pipeline) within `deadlines`' `maxInFlightBytes`, weighed whole as one command
  * is: admitted or refused as one (each entry the `BackpressureError`), never sent with gaps, and
  * one larger than the cap runs when nothing else is in flight (`IDLE_BYTES`). `send` sends every
@@ -50,30 +54,34 @@ export const DEFAULT_MAX_IN_FLIGHT_BYTES = 32 * 1024 * 1024
  * weight: see `commandWeight`) leaves the batch unweighed, for `send` to refuse each such one:
  * `send` goes through every index (`mapCommands`: `map` skips a hole). `callers`: the route's
  * (`CommandRoute.callers`), how many calls the whole batch answers, weighed as one command's
- * overhead for them; without, each command counts as a call (see `commandsWeight`).
+ * overhead for them; without, each command counts as a call (see `commandsWeight`). With them,
+ * `send` is given the batch's `BatchOverhead`, to hand to `Deadlines.track` with each command.
  */
 export function batchWithin(
   deadlines: Deadlines,
   commands: readonly RedisArgument[][],
   where: string,
   callers: number | undefined,
-  send: (commands: readonly RedisArgument[][]) => Array<Promise<unknown>>,
+  send: (
+    commands: readonly RedisArgument[][],
+    overhead: BatchOverhead | undefined,
+  ) => Array<Promise<unknown>>,
 ): Promise<unknown[]> {
   const wrong = notCommands(commands, 'batch', where)
   if (wrong !== undefined) return Promise.reject(wrong)
   const total = commandsWeight(commands, callers)
-  if (Number.isNaN(total)) return Promise.all(send(commands))
+  if (Number.isNaN(total)) return Promise.all(send(commands, undefined))
   const refused = deadlines.refuse(total, commands[0]?.[0] ?? 'batch', where)
   if (refused !== undefined) return Promise.resolve(mapCommands(commands, () => refused))
   // Admitted whole: its commands are not weighed again one by one as they are sent, and with
   // `callers` count one overhead for them all as they are tracked.
   deadlines.admitted = true
-  if (callers !== undefined) deadlines.batchOverhead = overheadOf(callers)
   try {
-    return Promise.all(send(commands))
+    return Promise.all(
+      send(commands, callers === undefined ? undefined : { left: overheadOf(callers) }),
+    )
   } finally {
     deadlines.admitted = false
-    deadlines.batchOverhead = undefined
   }
 }
 
@@ -115,12 +123,6 @@ export class Deadlines {
    * cap, leaving gaps in it.
    */
   admitted = false
-  /**
-   * While a batch with `callers` is sent (see `batchWithin`): the overhead its commands have yet to
-   * count (`overheadOf(callers)`, all on the first tracked), in place of one `COMMAND_OVERHEAD`
-   * each; `undefined` otherwise.
-   */
-  batchOverhead: number | undefined = undefined
   readonly #resolution: number
   /** When `#tick` last ran (`performance.now()`); 0 while no ticker runs. */
   #lastTick = 0
@@ -173,6 +175,8 @@ export class Deadlines {
    * `promise` (a reply from node-redis), counted as `bytes` in flight until it settles,
    * its failure mapped by `mapError`, and rejected with a `TimeoutError` when it has not settled
    * within `timeoutMs` (`timeoutMs + blockMs` for a blocking command, see `#trackBlocking`).
+   * `batch`: the `BatchOverhead` of the batch admitted with its `callers` that the command is
+   * part of (`batchWithin`).
    */
   track<T>(
     promise: Promise<T>,
@@ -180,13 +184,13 @@ export class Deadlines {
     mapError: (error: unknown) => Error,
     bytes: number,
     blockMs = 0,
+    batch?: BatchOverhead,
   ): Promise<T> {
     // A command of a batch admitted with its `callers` (`batchWithin`): its own overhead is
     // replaced by its share of the batch's, all of it on the first command tracked, so that the
     // batch counts in flight what it was admitted as.
-    const share = this.batchOverhead
-    const weight = share === undefined ? bytes : Math.max(0, bytes - COMMAND_OVERHEAD + share)
-    if (share !== undefined) this.batchOverhead = 0
+    const weight = batch === undefined ? bytes : Math.max(0, bytes - COMMAND_OVERHEAD + batch.left)
+    if (batch !== undefined) batch.left = 0
     this.#inFlight += weight
     if (blockMs > 0 && this.timeoutMs !== undefined) {
       return this.#trackBlocking(promise, command, mapError, weight, blockMs)

@@ -8,7 +8,7 @@ import { SERVER_EPOCH, scanWalk } from '@cachex/core/internal'
 import { Breaker } from './_breaker.ts'
 import { commandWeight, mapCommands, nameOf } from './_command-shape.ts'
 import { callBounds, closeWithin, within } from './_connect.ts'
-import { batchWithin, type Deadlines } from './_deadlines.ts'
+import { type BatchOverhead, batchWithin, type Deadlines } from './_deadlines.ts'
 import {
   isClientClosed,
   isErrorReply,
@@ -173,13 +173,15 @@ export class GivenSentinelConnection implements Connection {
     // Writes on one client of the primary (`masterPoolSize` may give it several), in queue order.
     // Reads, on the replicas, change nothing: their order does not matter.
     if (!readonly && leasesPrimary(this.#sentinel)) {
-      return batchWithin(this.#deadlines, commands, this.#where, route?.callers, (all) =>
-        this.#sendLeased(all, text),
+      return batchWithin(this.#deadlines, commands, this.#where, route?.callers, (all, batch) =>
+        this.#sendLeased(all, text, batch),
       )
     }
     // Weighed whole against maxInFlightBytes, as one command.
-    return batchWithin(this.#deadlines, commands, this.#where, route?.callers, (all) =>
-      mapCommands(all, (args) => this.#send(args, readonly, text).catch((error: Error) => error)),
+    return batchWithin(this.#deadlines, commands, this.#where, route?.callers, (all, batch) =>
+      mapCommands(all, (args) =>
+        this.#send(args, readonly, text, 0, undefined, batch).catch((error: Error) => error),
+      ),
     )
   }
 
@@ -240,13 +242,14 @@ export class GivenSentinelConnection implements Connection {
     )
   }
 
-  /** Sends one command, weighed with the calls it answers (`callers`, see `commandWeight`). */
+  /** Sends one command, weighed with the calls it answers (`callers`) or as one of `batch`. */
   #send(
     args: RedisArgument[],
     readonly: boolean,
     text: ReplyForm,
     blockMs = 0,
     callers?: number,
+    batch?: BatchOverhead,
   ): Promise<unknown> {
     const weight = commandWeight(args, callers)
     const refused = this.#deadlines.refuse(weight, nameOf(args), this.#where)
@@ -270,7 +273,8 @@ export class GivenSentinelConnection implements Connection {
         return sender.sendCommand(false, args)
       })
     }
-    const tracked = this.#deadlines.track(reply, String(args[0]), this.#mapError, weight, blockMs)
+    const deadlines = this.#deadlines
+    const tracked = deadlines.track(reply, String(args[0]), this.#mapError, weight, blockMs, batch)
     // A blocking command is not waited for: close() ends it.
     if (blockMs > 0) return tracked
     const inFlight = this.#inFlight
@@ -289,7 +293,11 @@ export class GivenSentinelConnection implements Connection {
    * failed fast while the primary is known down, bounded, and waited for by `close()` as `#send`
    * does; its reply or error comes as a value.
    */
-  #sendLeased(all: readonly RedisArgument[][], text: ReplyForm): Array<Promise<unknown>> {
+  #sendLeased(
+    all: readonly RedisArgument[][],
+    text: ReplyForm,
+    batch: BatchOverhead | undefined,
+  ): Array<Promise<unknown>> {
     const leased: LeasedCommand[] = []
     const inFlight = this.#inFlight
     const replies = mapCommands(all, (args) => {
@@ -306,7 +314,14 @@ export class GivenSentinelConnection implements Connection {
         )
       }
       const reply = leasedReply(args, leased)
-      const tracked = this.#deadlines.track(reply, String(args[0]), this.#mapError, weight)
+      const tracked = this.#deadlines.track(
+        reply,
+        String(args[0]),
+        this.#mapError,
+        weight,
+        0,
+        batch,
+      )
       inFlight.add(tracked)
       const settled = () => {
         inFlight.delete(tracked)

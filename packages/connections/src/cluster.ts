@@ -247,11 +247,13 @@ class ClusterConnection implements Connection {
     const readonly = route?.readonly === true
     let each = readonly ? READONLY : undefined
     if (route?.digits === true) each = readonly ? READONLY_DIGITS : DIGITS
-    return batchWithin(this.#deadlines, commands, this.#where, route?.callers, (all) => {
+    return batchWithin(this.#deadlines, commands, this.#where, route?.callers, (all, batch) => {
       // Reads of one batch that land on one shard go to one of its nodes, not round robin: GET
       // and PTTL of a key must see the same copy of it.
       const send = () =>
-        mapCommands(all, (args) => this.#calls.run(args, each).catch((error: Error) => error))
+        mapCommands(all, (args) =>
+          this.#calls.run(args, each, batch).catch((error: Error) => error),
+        )
       return readonly ? this.#route.pinned(send) : send()
     })
   }

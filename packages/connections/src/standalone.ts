@@ -16,7 +16,7 @@ import {
   notCommands,
 } from './_command-shape.ts'
 import { callBounds, closeWithin, destroyClient } from './_connect.ts'
-import { batchWithin, type Deadlines } from './_deadlines.ts'
+import { type BatchOverhead, batchWithin, type Deadlines } from './_deadlines.ts'
 import { isClientClosed, isDisconnected, toCachexError, withClusterHint } from './_errors.ts'
 import { type LeasedCommand, leasedReply, onPool } from './_leased-batch.ts'
 import { Lifecycle } from './_lifecycle.ts'
@@ -222,14 +222,16 @@ export class StandaloneConnection implements Connection {
     if (!this.#life.open) await this.#life.whenReady()
     const text = replyForm(route)
     if (this.#isPool) {
-      return batchWithin(this.#deadlines, commands, this.#where, route?.callers, (all) =>
-        this.#sendLeased(all, text),
+      return batchWithin(this.#deadlines, commands, this.#where, route?.callers, (all, batch) =>
+        this.#sendLeased(all, text, batch),
       )
     }
     // Commands sent in the same tick leave in one write: one round trip. Weighed whole against
     // maxInFlightBytes, as one command (`batchWithin`).
-    return batchWithin(this.#deadlines, commands, this.#where, route?.callers, (all) =>
-      mapCommands(all, (args) => this.#send(args, text).catch((error: Error) => error)),
+    return batchWithin(this.#deadlines, commands, this.#where, route?.callers, (all, batch) =>
+      mapCommands(all, (args) =>
+        this.#send(args, text, undefined, batch).catch((error: Error) => error),
+      ),
     )
   }
 
@@ -322,14 +324,19 @@ export class StandaloneConnection implements Connection {
     )
   }
 
-  /** Sends one command, weighed with the calls it answers (`callers`, see `commandWeight`). */
-  #send(args: RedisArgument[], text: ReplyForm = false, callers?: number): Promise<unknown> {
+  /** Sends one command, weighed with the calls it answers (`callers`) or as one of `batch`. */
+  #send(
+    args: RedisArgument[],
+    text: ReplyForm = false,
+    callers?: number,
+    batch?: BatchOverhead,
+  ): Promise<unknown> {
     const deadlines = this.#deadlines
     const weight = commandWeight(args, callers)
     const refused = deadlines.refuse(weight, nameOf(args), this.#where)
     if (refused !== undefined) return Promise.reject(refused)
     const reply = this.#link.sender.as(text).sendCommand(args)
-    return deadlines.track(reply, String(args[0]), this.#mapError, weight)
+    return deadlines.track(reply, String(args[0]), this.#mapError, weight, 0, batch)
   }
 
   /**
@@ -340,7 +347,11 @@ export class StandaloneConnection implements Connection {
    * `socketTimeout` (from now, the wait for the lease included) as `#send` does; its reply or
    * error comes as a value.
    */
-  #sendLeased(all: readonly RedisArgument[][], text: ReplyForm): Array<Promise<unknown>> {
+  #sendLeased(
+    all: readonly RedisArgument[][],
+    text: ReplyForm,
+    batch: BatchOverhead | undefined,
+  ): Array<Promise<unknown>> {
     const deadlines = this.#deadlines
     const leased: LeasedCommand[] = []
     const replies = mapCommands(all, (args) => {
@@ -349,7 +360,7 @@ export class StandaloneConnection implements Connection {
       if (refused !== undefined) return Promise.resolve(refused)
       const reply = leasedReply(args, leased)
       return deadlines
-        .track(reply, String(args[0]), this.#mapError, weight)
+        .track(reply, String(args[0]), this.#mapError, weight, 0, batch)
         .catch((error: Error) => error)
     })
     if (leased.length > 0) onPool(this.#link.client as unknown as PoolLike, leased, text)
