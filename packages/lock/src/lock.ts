@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto'
 import {
   type AcquireOptions,
   type CacheLock,
@@ -10,22 +9,15 @@ import {
   type LockOptions,
   runScript,
 } from '@cachex/core'
-import { bounded, checkBoolean, checkTimeoutMs, own } from '@cachex/core/internal'
+import { bounded, checkTimeoutMs } from '@cachex/core/internal'
 import { withAclHint } from './_acl-hint.ts'
 import { fenceKey } from './_fence-key.ts'
 import { type ReleasedBehind, ReleaseHandoff } from './_handoff.ts'
 import { withHeld } from './_holding.ts'
+import { acquireSettings, lockSettings, replacesTtl } from './_lock-options.ts'
 import { ACQUIRE, EXTEND, REACQUIRE, RELEASE } from './_lock-scripts.ts'
 import { slotMigrating } from './_migrating.ts'
-import {
-  type ClosedSignalOption,
-  checkCallOptions,
-  checkSignal,
-  checkToken,
-  delay,
-  optionalSeconds,
-  positiveSeconds,
-} from './_seconds.ts'
+import { type ClosedSignalOption, delay, positiveSeconds } from './_seconds.ts'
 import {
   heldFor,
   hold,
@@ -35,14 +27,6 @@ import {
   startTry,
   unhold,
 } from './_undo.ts'
-
-/** The options `acquire()` takes; `timeout` and `sleep` are the lock's own. */
-const ACQUIRE_OPTIONS = ['blocking', 'blockingTimeout', 'token'] as const
-const LOCK_OWN_OPTIONS = ['timeout', 'sleep']
-const LOCK_OWN =
-  "it is the lock's own: pass it when the lock is made, to cache.lock() or cache.acquireLock()"
-/** The options `extend()` takes. */
-const EXTEND_OPTIONS = ['replaceTtl'] as const
 
 const NOT_OWNED = "cannot release a lock that's no longer owned"
 
@@ -93,18 +77,14 @@ export class Lock implements CacheLock {
     name: string,
     options: LockOptions & ClosedSignalOption = {},
   ) {
-    if (typeof name !== 'string' || name === '') {
-      throw new InvalidArgumentError('a lock needs a non-empty name')
-    }
+    const settings = lockSettings(name, options)
     this.#connection = connection
     this.name = name
-    const timeout = own(options, 'timeout')
-    this.timeout = timeout == null ? null : positiveSeconds(timeout, 'timeout')
-    this.sleep = positiveSeconds(own(options, 'sleep') ?? 0.1, 'sleep')
-    this.blocking = checkBoolean(own(options, 'blocking') ?? undefined, 'blocking', true)
-    const blockingTimeout = own(options, 'blockingTimeout') ?? null
-    this.blockingTimeout = optionalSeconds(blockingTimeout, 'blockingTimeout')
-    this.#signal = checkSignal(own(options, 'signal'))
+    this.timeout = settings.timeout
+    this.sleep = settings.sleep
+    this.blocking = settings.blocking
+    this.blockingTimeout = settings.blockingTimeout
+    this.#signal = settings.signal
     this.#handoff = new ReleaseHandoff(connection, RELEASE, name, -1)
   }
 
@@ -152,13 +132,7 @@ export class Lock implements CacheLock {
    * `InvalidArgumentError` before anything is sent.
    */
   async acquire(options: AcquireOptions = {}): Promise<boolean> {
-    checkCallOptions(options, 'lock.acquire', ACQUIRE_OPTIONS, LOCK_OWN_OPTIONS, LOCK_OWN)
-    const blocking = checkBoolean(own(options, 'blocking') ?? undefined, 'blocking', this.blocking)
-    const wait = own(options, 'blockingTimeout')
-    const blockingTimeout =
-      wait === undefined ? this.blockingTimeout : optionalSeconds(wait, 'blockingTimeout')
-    const given = own(options, 'token')
-    const token = given === undefined ? randomBytes(16).toString('hex') : checkToken(given)
+    const { blocking, blockingTimeout, token } = acquireSettings(options, this)
     const stopAt =
       blockingTimeout === null
         ? Number.POSITIVE_INFINITY
@@ -297,8 +271,7 @@ export class Lock implements CacheLock {
    * unchanged.
    */
   async extend(seconds: number, options: { replaceTtl?: boolean } = {}): Promise<boolean> {
-    checkCallOptions(options, 'lock.extend', EXTEND_OPTIONS)
-    const replaceTtl = checkBoolean(own(options, 'replaceTtl') ?? undefined, 'replaceTtl', false)
+    const replaceTtl = replacesTtl(options)
     const token = this.#token
     if (token === null) throw new LockError('cannot extend an unlocked lock')
     if (this.timeout === null) throw new LockError('cannot extend a lock with no timeout')
