@@ -343,12 +343,15 @@ export class Lock implements CacheLock {
     return (await this.#connection.command(['EXISTS', this.name], { key: this.name })) === 1
   }
 
-  /** Whether the stored token is this lock's. */
+  /**
+   * Whether the stored token is this lock's: its bytes, as `release()` and `extend()` compare
+   * them (decoded, another holder's invalid UTF-8 would read as this token's U+FFFD).
+   */
   async owned(): Promise<boolean> {
     const token = this.#token
     if (token === null) return false
     const stored = await this.#connection.command(['GET', this.name], { key: this.name })
-    if (stored !== null && String(stored) === token) return true
+    if (stored !== null && sameBytes(stored, token)) return true
     unhold(this.#connection, this.name, token)
     return false
   }
@@ -369,3 +372,9 @@ export class Lock implements CacheLock {
 /** The `LockFactory` that `@cachex/redis` hands every `Cache`, so that `cache.lock()` returns a `Lock`. */
 export const lockFactory: LockFactory = (connection, name, options) =>
   new Lock(connection, name, options)
+
+/** Whether a reply (bytes, or text on a route that reads text) is `token`'s UTF-8. */
+function sameBytes(stored: unknown, token: string): boolean {
+  if (typeof stored === 'string') return stored === token
+  return Buffer.isBuffer(stored) && stored.equals(Buffer.from(token, 'utf8'))
+}
