@@ -7,8 +7,9 @@ import {
   type Warn,
   warner,
 } from './_acl.ts'
+import type { DataSetIdentity } from './_data-set.ts'
 import { isBusyReply, isReplicaFailure } from './_errors.ts'
-import { type ReplicaState, replicaState, verdict } from './_replica-verdict.ts'
+import { ofAnotherDataSet, type ReplicaState, replicaState, verdict } from './_replica-verdict.ts'
 import { isRefusedHandshake } from './_retry.ts'
 import type { StandaloneConnection } from './standalone.ts'
 
@@ -26,6 +27,8 @@ interface Member {
   trustedRunId: string | undefined
   /** The last check let it serve reads (`healthy` or `complete`). */
   serving: boolean
+  /** The last check found it holding another data set than the primary's (`ofAnotherDataSet`). */
+  foreign: boolean
   /** `performance.now()` until which it is left out, after a read timed out on it. */
   benchedUntil: number
   checking: boolean
@@ -59,6 +62,12 @@ export interface RotationOptions {
    */
   onOut?(node: StandaloneConnection): void
   /**
+   * The configured primary's data set (`PrimaryDataSet`), asked once per check interval: a replica
+   * of another one (re-pointed at another server) leaves the rotation. Sentinel lists the
+   * replicas of the primary it announces, and has none. @default replicas are not compared
+   */
+  dataSet?: DataSetIdentity
+  /**
    * Where to say, once, that a replica cannot be checked because it may not run `INFO` — the ACL
    * user lacks it, or it is renamed or disabled there (reads then stay on the primary).
    * @default `warner()` (Node's `process.emitWarning`)
@@ -70,10 +79,11 @@ export interface RotationOptions {
  * The read rotation of a topology with replicas (`replica`, `sentinel`): a node serves reads only
  * once it reported itself a replica in sync with its primary (`role:slave`,
  * `master_link_status:up`), checked on every new connection to it and every `checkMs` after, and
- * leaves the rotation as soon as a check says otherwise (see `verdict`). A node is never read from
- * on a connection that was not checked: a restarted, empty node reconnects first. With a local
- * tier, a node serves reads only while its tracking connection is up too (`admits`), and the tier
- * is emptied when a check takes a node that could serve reads out (`onOut`).
+ * leaves the rotation as soon as a check says otherwise (see `verdict`) — given the primary's
+ * `dataSet`, also when it replicates another data set. A node is never read from on a connection
+ * that was not checked: a restarted, empty node reconnects first. With a local tier, a node
+ * serves reads only while its tracking connection is up too (`admits`), and the tier is emptied
+ * when a check takes a node that could serve reads out (`onOut`).
  */
 export class ReplicaRotation {
   readonly #members = new Map<StandaloneConnection, Member>()
@@ -101,11 +111,14 @@ export class ReplicaRotation {
       state: undefined,
       trustedRunId: undefined,
       serving: false,
+      foreign: false,
       benchedUntil: 0,
       checking: false,
       refused: false,
     })
     this.#check(this.#members.get(node) as Member)
+    // One request for all the replicas added together.
+    this.#options.dataSet?.refresh(this.#rejudge)
     this.#timer ??= setInterval(() => this.checkAll(), this.#options.checkMs ?? REPLICA_CHECK_MS)
     this.#timer.unref()
   }
@@ -144,7 +157,8 @@ export class ReplicaRotation {
         member.benchedUntil = 0
       }
       const state = member.state
-      if (state === undefined || verdict(state, member.trustedRunId, primaryUp) === 'out') continue
+      if (state === undefined || member.foreign) continue
+      if (verdict(state, member.trustedRunId, primaryUp) === 'out') continue
       // A local tier stores what a node returns only while that node's tracking is up.
       if (admits !== undefined && !admits(node)) continue
       // Reservoir sampling: each eligible node is chosen with the same odds, in one pass.
@@ -167,8 +181,9 @@ export class ReplicaRotation {
       member.benchedUntil = performance.now() + this.#options.benchMs
   }
 
-  /** Checks every candidate now (after a topology change). */
+  /** Checks every candidate now (after a topology change), and asks the primary's data set. */
   checkAll(): void {
+    this.#options.dataSet?.refresh(this.#rejudge)
     for (const member of this.#members.values()) this.#check(member)
   }
 
@@ -203,16 +218,9 @@ export class ReplicaRotation {
         member.checking = false
         // Sent on a connection that went away meanwhile: the next pick asks again.
         if (node.readyCount !== generation || this.#members.get(node) !== member) return
-        const state = replicaState(String(replication), String(server))
-        member.state = state
+        member.state = replicaState(String(replication), String(server))
         member.generation = generation
-        const judged = verdict(state, member.trustedRunId, this.#options.primaryUp())
-        if (judged === 'healthy') member.trustedRunId = state.runId
-        else if (judged === 'out') member.trustedRunId = undefined
-        const served = member.serving
-        member.serving = judged !== 'out'
-        // Out of the rotation from now on (`state` says so): what it served may be stale.
-        if (served && judged === 'out') this.#options.onOut?.(node)
+        this.#judge(member, member.state)
       },
       (error: unknown) => {
         member.checking = false
@@ -224,6 +232,32 @@ export class ReplicaRotation {
         }
       },
     )
+  }
+
+  /** Judges `member` by what its last check found (`state`) and what is known of the primary. */
+  #judge(member: Member, state: ReplicaState): void {
+    const primaryReplid = this.#options.dataSet?.replid
+    const judged = verdict(state, member.trustedRunId, this.#options.primaryUp(), primaryReplid)
+    if (judged === 'healthy') member.trustedRunId = state.runId
+    else if (judged === 'out') member.trustedRunId = undefined
+    member.foreign = ofAnotherDataSet(state, primaryReplid)
+    const served = member.serving
+    member.serving = judged !== 'out'
+    // Out of the rotation from now on (`state` says so): what it served may be stale.
+    if (served && judged === 'out') this.#options.onOut?.(member.node)
+  }
+
+  /**
+   * The primary's data set was asked: each replica is judged again by its last check, so that
+   * one of another data set leaves at once, whichever reply came first.
+   */
+  readonly #rejudge = (): void => {
+    for (const member of this.#members.values()) {
+      const state = member.state
+      if (state !== undefined && member.generation === member.node.readyCount) {
+        this.#judge(member, state)
+      }
+    }
   }
 
   /** Says once that the replicas cannot be checked, so that reads stay on the primary. */

@@ -8,10 +8,18 @@ import {
   type TrackingListener,
 } from '@cachex/core'
 import { SERVER_EPOCH } from '@cachex/core/internal'
+import { PrimaryDataSet } from './_data-set.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import { DEFAULT_URL, parseLocation } from './_location.ts'
 import { ownConnectionOptions } from './_own.ts'
-import { firstHealthy, ReplicaRotation, readBatchOn, readOn } from './_rotation.ts'
+import { STATIC_LOCATION } from './_readonly-hint.ts'
+import {
+  firstHealthy,
+  REPLICA_CHECK_MS,
+  ReplicaRotation,
+  readBatchOn,
+  readOn,
+} from './_rotation.ts'
 import { scriptEpoch } from './_scripts.ts'
 import { DEFAULT_CONNECT_TIMEOUT, secondsToMs } from './_seconds.ts'
 import { TrackingGate, TrackingGroup } from './_tracking-group.ts'
@@ -38,15 +46,17 @@ export interface ReplicaOptions extends ConnectionOptions {
  * `readonly` (the cache's reads), which run on a replica picked at random among those in the read
  * rotation. A replica enters the rotation only once it reports itself in sync with the primary
  * (`role:slave` with `master_link_status:up`, asked with `INFO` on every new connection to it and
- * every second after), and leaves it when that changes: a restarted, empty replica is not read
- * from until it has synced again, and one cut off from a primary that still takes writes is left
- * out (while the primary is known down, replicas that were in sync keep serving reads: their data
- * is the newest there is). With no replica in the rotation, the primary serves reads. A read a
- * replica fails with a connection error runs again on the primary, so a replica going away never
- * fails a read; a replica that failed or timed out is left out for `socketConnectTimeout`, and
- * after that until it is connected and checked again: a dead or frozen replica does not slow
- * reads. `scan` and `flush` run on the primary. Every node is a `standalone` connection, with its
- * bounds and its circuit breaker.
+ * every second after) and replicates the primary's data set (its `master_replid` is the
+ * primary's, asked of the primary once a second), and leaves it when that changes: a restarted,
+ * empty replica is not read from until it has synced again, one re-pointed at another server is
+ * not read from until it replicates the primary again, and one cut off from a primary that still
+ * takes writes is left out (while the primary is known down, replicas that were in sync keep
+ * serving reads: their data is the newest there is). With no replica in the rotation, the primary
+ * serves reads. A read a replica fails with a connection error runs again on the primary, so a
+ * replica going away never fails a read; a replica that failed or timed out is left out for
+ * `socketConnectTimeout`, and after that until it is connected and checked again: a dead or
+ * frozen replica does not slow reads. `scan` and `flush` run on the primary. Every node is a
+ * `standalone` connection, with its bounds and its circuit breaker.
  *
  * `client({ write: false })` resolves the node-redis client of a replica in the rotation (the
  * primary's when none is); `client()` the primary's.
@@ -117,7 +127,9 @@ class ReplicaConnection implements Connection {
       DEFAULT_CONNECT_TIMEOUT,
       'socketConnectTimeout',
     )
-    const node = (url: string) => new StandaloneConnection({ ...options, location: url })
+    // A static location: a `READONLY` reply of the first URL's server says it is a replica now.
+    const node = (url: string) =>
+      new StandaloneConnection({ ...options, location: url }, STATIC_LOCATION)
     const primary = node(primaryUrl)
     this.#primary = primary
     this.#replicas = replicaUrls.map(node)
@@ -130,6 +142,8 @@ class ReplicaConnection implements Connection {
       admits: (node) => gate.admits(node),
       // What the tier read from a replica that left the rotation goes (see `TrackingGate.left`).
       onOut: (node) => gate.left(node),
+      // A replica re-pointed at another server holds another data set: it serves no read.
+      dataSet: new PrimaryDataSet(primary, REPLICA_CHECK_MS),
     })
   }
 
