@@ -22,6 +22,7 @@ import { type LeasedCommand, leasedReply, onPool } from './_leased-batch.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import { type ReplyForm, replyForm } from './_options.ts'
 import { ownConnectionOptions } from './_own.ts'
+import { type NodeRole, STATIC_LOCATION, withReadonlyHint } from './_readonly-hint.ts'
 import { scriptEpoch } from './_scripts.ts'
 import { ClientLink } from './_standalone-link.ts'
 import { clientSource, type StandaloneOptions } from './_standalone-options.ts'
@@ -52,7 +53,7 @@ export { isNodeRedisClient } from './_standalone-options.ts'
  * is made in the background. `maxInFlightBytes` caps what awaits a reply meanwhile.
  */
 export function standalone(options: StandaloneOptions = {}): Connection {
-  return new StandaloneConnection(options)
+  return new StandaloneConnection(options, STATIC_LOCATION)
 }
 
 /**
@@ -81,6 +82,8 @@ export class StandaloneConnection implements Connection {
   readonly #deadlines: Deadlines
   readonly #where: string
   readonly #isPool: boolean
+  /** A `READONLY` reply gets the hint of a static location (`NodeRole.staticLocation`). */
+  readonly #staticLocation: boolean
   /** Closed or not; the guard every call passes (known down: `ClientLink.refuse`). */
   readonly #life: Lifecycle
   /**
@@ -97,7 +100,8 @@ export class StandaloneConnection implements Connection {
    */
   readonly #blocking: BlockingClients | undefined
 
-  constructor(given: StandaloneOptions) {
+  constructor(given: StandaloneOptions, role: NodeRole = {}) {
+    this.#staticLocation = role.staticLocation === true
     const options = ownConnectionOptions(given)
     const { connectTimeoutMs, deadlines } = callBounds(options)
     this.#connectTimeoutMs = connectTimeoutMs
@@ -401,7 +405,9 @@ export class StandaloneConnection implements Connection {
       )
     }
     // A Redis Cluster node given as this server answers the keys of other nodes' slots with a
-    // bare MOVED: the message says what to configure.
-    return withClusterHint(toCachexError(error, this.#link.secrets))
+    // bare MOVED, and a replica at a static location refuses writes with a bare READONLY: the
+    // message says what to configure.
+    const typed = withClusterHint(toCachexError(error, this.#link.secrets))
+    return this.#staticLocation ? withReadonlyHint(typed, this.#where) : typed
   }
 }
