@@ -220,7 +220,9 @@ export class ReadCoalescer {
       const count = callers === undefined ? waiters.length : (callers[at] as number)
       replies.push(this.#getKey(args[at + 1] as RedisArgument, again?.[at], count))
     }
-    for (const waiter of waiters) this.#answerFrom(waiter, replies[waiter.at] as Promise<unknown>)
+    for (const waiter of waiters) {
+      this.#answerFrom(waiter, replies[waiter.at] as Promise<unknown>, args[waiter.at + 1])
+    }
   }
 
   /**
@@ -244,10 +246,13 @@ export class ReadCoalescer {
     )
   }
 
-  /** Answers `waiter` from `reply`, a `GET` of its key. */
-  #answerFrom(waiter: Waiter, reply: Promise<unknown>): void {
+  /**
+   * Answers `waiter` from `reply`, a `GET` of its key `rkey` (remembered when its value is large,
+   * as from an `MGET`: a lone `get` is the usual first read of a key).
+   */
+  #answerFrom(waiter: Waiter, reply: Promise<unknown>, rkey: RedisArgument | undefined): void {
     reply.then(
-      (reply) => this.#answer(waiter, reply),
+      (reply) => this.#answer(waiter, reply, rkey),
       (error) => waiter.reject(error),
     )
   }

@@ -356,6 +356,20 @@ describe('coalesced gets on one server', () => {
     expect(after.map((c) => c[0]?.toUpperCase())).toEqual(['MGET'])
   })
 
+  it('learns that a value is large from a lone get too (a GET of its own), not only from an MGET', async () => {
+    const cache = cacheFor()
+    const big = 'x'.repeat(64 * 1024)
+    await cache.setMany({ big, small: 's' })
+    // The usual first read: a lone get, sent as a GET.
+    expect(await cache.get('big')).toBe(big)
+    let values: unknown[] = []
+    const commands = await sent(['GET', 'MGET'], async () => {
+      values = await Promise.all([cache.get('big'), cache.get('small')])
+    })
+    expect(values).toEqual([big, 's'])
+    expect(commands.map((c) => c[0]?.toUpperCase()).sort()).toEqual(['GET', 'GET'])
+  })
+
   it('reads a large value of UTF-8 text beyond ASCII alone, as it was written', async () => {
     const cache = cacheFor()
     const big = { text: 'é€😀 '.repeat(8 * 1024), n: 2n ** 64n }
