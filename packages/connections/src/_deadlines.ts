@@ -352,7 +352,7 @@ export class Deadlines {
         expired = true
         head.reject(
           new TimeoutError(
-            `${head.command} did not complete within ${this.timeoutMs} ms (socketTimeout); if it writes, it may or may not have been applied`,
+            `${head.command} did not complete within ${this.timeoutMs} ms (socketTimeout, which counts the transfer of a large value over a slow link too); if it writes, it may or may not have been applied`,
           ),
         )
       }
