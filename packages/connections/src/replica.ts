@@ -13,13 +13,8 @@ import { Lifecycle } from './_lifecycle.ts'
 import { DEFAULT_URL, parseLocation } from './_location.ts'
 import { ownConnectionOptions } from './_own.ts'
 import { STATIC_LOCATION } from './_readonly-hint.ts'
-import {
-  firstHealthy,
-  REPLICA_CHECK_MS,
-  ReplicaRotation,
-  readBatchOn,
-  readOn,
-} from './_rotation.ts'
+import { REPLICA_CHECK_MS, ReplicaRotation } from './_rotation.ts'
+import { firstHealthy, readBatchOn, readOn } from './_rotation-reads.ts'
 import { scriptEpoch } from './_scripts.ts'
 import { DEFAULT_CONNECT_TIMEOUT, secondsToMs } from './_seconds.ts'
 import { TrackingGate, TrackingGroup } from './_tracking-group.ts'
