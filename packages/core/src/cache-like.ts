@@ -10,6 +10,13 @@ import type {
 import type { AcquireLockOptions, CacheLock, HeldLock, LockOptions } from './lock-types.ts'
 
 /**
+ * The keys of `getMany` and `deleteMany`: an array, a `Set`, a generator, `map.keys()`… any
+ * iterable of strings but a string itself, which is an iterable of its characters and which the
+ * methods refuse at run time (`InvalidArgumentError`). A string is told apart by its `charAt`.
+ */
+export type ManyKeys = Iterable<string> & { readonly charAt?: never }
+
+/**
  * The standard and extended API of a cache: what code that uses a cache (the Keyv store, your
  * services, a wrapper or a test double) should depend on instead of the `Cache` class. `Cache`
  * implements it, together with its command families (hashes, sorted sets, lists).
@@ -36,7 +43,10 @@ export interface CacheLike<out IgnoreErrors extends boolean = boolean> {
   /**
    * The value stored at `key`, or `defaultValue` (`null` unless given) when there is none. `T` is
    * the type you expect to find (nothing checks it); with a default other than `null`, the result
-   * is a `T`: `get('theme', 'light')` resolves a `string`.
+   * is typed `T`: `get('theme', 'light')` resolves a `string`. The default is for a missing key
+   * only, as in Django: a stored `null` (JSON `null`, Python's `None` that Django cached) resolves
+   * `null` all the same, which that type does not say; where one may be stored, check for it
+   * (`(await cache.get('theme', 'light')) ?? 'light'`).
    */
   get<T = unknown>(key: string, defaultValue?: null, options?: VersionOption): Promise<T | null>
   get<T extends {}>(key: string, defaultValue: T, options?: VersionOption): Promise<T>
@@ -56,12 +66,16 @@ export interface CacheLike<out IgnoreErrors extends boolean = boolean> {
    * (`set(k, v, 60, { nx: true })`), or inside one options object (`set(k, v, { timeout: 60 })`).
    * Anything else rejects with `InvalidArgumentError`.
    */
-  set(key: string, value: unknown, options?: SetOptions & { get?: false }): Promise<boolean>
+  set(
+    key: string,
+    value: unknown,
+    options?: SetOptions & { get?: false | undefined },
+  ): Promise<boolean>
   set(
     key: string,
     value: unknown,
     timeout: number | null | undefined,
-    options?: Omit<SetOptions, 'timeout'> & { get?: false },
+    options?: Omit<SetOptions, 'timeout'> & { get?: false | undefined },
   ): Promise<boolean>
   /**
    * With `get: true`: stores `value` as `set` does and resolves the value the key held before,
@@ -79,6 +93,14 @@ export interface CacheLike<out IgnoreErrors extends boolean = boolean> {
     timeout: number | null | undefined,
     options: Omit<SetOptions, 'timeout'> & { get: true },
   ): Promise<T | null>
+  /** With `get` a `boolean` known only at run time: either result. */
+  set<T = unknown>(key: string, value: unknown, options?: SetOptions): Promise<boolean | T | null>
+  set<T = unknown>(
+    key: string,
+    value: unknown,
+    timeout: number | null | undefined,
+    options?: Omit<SetOptions, 'timeout'>,
+  ): Promise<boolean | T | null>
 
   /**
    * Stores `value` only when `key` does not exist; resolves whether it was stored. The timeout
@@ -96,8 +118,11 @@ export interface CacheLike<out IgnoreErrors extends boolean = boolean> {
   /** Deletes `key`; resolves whether it existed. */
   delete(key: string, options?: VersionOption): Promise<boolean>
 
-  /** The values of the keys that exist, in one `MGET`. */
-  getMany<T = unknown>(keys: Iterable<string>, options?: VersionOption): Promise<Map<string, T>>
+  /**
+   * The values of the keys that exist, in one `MGET`. `keys` is an array, a `Set` or another
+   * iterable of keys; a single key (a string) is refused, by the type too.
+   */
+  getMany<T = unknown>(keys: ManyKeys, options?: VersionOption): Promise<Map<string, T>>
 
   /**
    * Stores many values in one round trip: one `MSET` without a timeout, one script with one (a
@@ -118,8 +143,11 @@ export interface CacheLike<out IgnoreErrors extends boolean = boolean> {
     options?: VersionOption,
   ): Promise<string[]>
 
-  /** Deletes many keys in one command; resolves how many existed. */
-  deleteMany(keys: Iterable<string>, options?: VersionOption): Promise<number>
+  /**
+   * Deletes many keys in one command; resolves how many existed. `keys` is an iterable of keys,
+   * as for `getMany`: a single key (a string) is refused.
+   */
+  deleteMany(keys: ManyKeys, options?: VersionOption): Promise<number>
 
   /**
    * Removes this cache's keys: every version under `keyPrefix` when there is one, else the whole

@@ -1,5 +1,9 @@
 // The options of a `Cache` and of its standard and extended methods. The options of a command
 // family (sorted sets, lists…) live in the family's file under commands/.
+//
+// Every optional option also says `| undefined`: the runtime takes `undefined` as unset (the
+// default), and under `exactOptionalPropertyTypes` a user forwarding a value that may be unset
+// (`{ timeout: options.timeout }`) could not pass it otherwise.
 import type { LockFactory } from './lock-types.ts'
 import type { SemaphoreFactory } from './semaphore-types.ts'
 import type {
@@ -13,25 +17,26 @@ import type {
 
 /**
  * Options of a `Cache`. Seconds stay seconds, as in Django's `CACHES` settings. `IgnoreErrors` is
- * the type of `ignoreExceptions`, inferred by `new Cache()` and `createCache()`.
+ * the type of `ignoreExceptions`, inferred by `new Cache()` from it when given (`boolean`
+ * without) and by `createCache()` (`false` without).
  */
 export interface CacheOptions<IgnoreErrors extends boolean = boolean> {
   /** The connection every command goes through (`@cachex/connections` builds one). */
   connection: Connection
   /** Prepended to every key (`KEY_PREFIX`). @default '' */
-  keyPrefix?: string
+  keyPrefix?: string | undefined
   /** The default key version (`VERSION`). @default 1 */
-  version?: number
+  version?: number | undefined
   /** Default timeout in seconds (`TIMEOUT`); `null` never expires. @default 300 */
-  timeout?: number | null
+  timeout?: number | null | undefined
   /** Builds Redis keys (`KEY_FUNCTION`). @default `${keyPrefix}:${version}:${key}` */
-  keyFunction?: KeyFunction
+  keyFunction?: KeyFunction | undefined
   /** Turns Redis keys back into user keys for `keys()`/`iterKeys()`; needed with a custom `keyFunction`. */
-  reverseKeyFunction?: ReverseKeyFunction
+  reverseKeyFunction?: ReverseKeyFunction | undefined
   /** The serializer, or several: the first writes, all are tried on read. @default JSON */
-  serializer?: Serializer | readonly Serializer[]
+  serializer?: Serializer | readonly Serializer[] | undefined
   /** The compressor, or several: the first writes, all are tried on read. @default none */
-  compressor?: Compressor | readonly Compressor[] | null
+  compressor?: Compressor | readonly Compressor[] | null | undefined
   /**
    * The largest value, in bytes after decompression (the serialized form), that the cache reads
    * or writes; `null` for no limit. Reading a value beyond it rejects with a `CompressionError`
@@ -44,7 +49,7 @@ export interface CacheOptions<IgnoreErrors extends boolean = boolean> {
    * Django's backends have no limit.
    * @default 67_108_864 (64 MiB)
    */
-  maxValueSize?: number | null
+  maxValueSize?: number | null | undefined
   /**
    * Turn connection errors, timeouts and error replies into fallbacks (`IGNORE_EXCEPTIONS`): each
    * method resolves a value of its declared type (`get` its default, `set` `false`, counts `0`,
@@ -52,13 +57,13 @@ export interface CacheOptions<IgnoreErrors extends boolean = boolean> {
    * `hincrby`, `lpush`…) resolve `null`, which their type then says: `Cache<true>`.
    * @default false
    */
-  ignoreExceptions?: IgnoreErrors
+  ignoreExceptions?: IgnoreErrors | undefined
   /** Log the errors that `ignoreExceptions` swallowed, once per kind (`code`) per minute. @default false */
-  logIgnoredExceptions?: boolean
+  logIgnoredExceptions?: boolean | undefined
   /** Where ignored errors are logged. @default console */
-  logger?: Logger
+  logger?: Logger | undefined
   /** Keys fetched per `SCAN` in `iterKeys`, `keys`, `deletePattern` and `clear`. @default 1000 */
-  scanItersize?: number
+  scanItersize?: number | undefined
   /**
    * Send the `get`s issued in one tick as one `MGET` (several of at most 128 keys for more), each
    * caller answered on its own: its value, its default, its error (a value that cannot be decoded
@@ -74,17 +79,17 @@ export interface CacheOptions<IgnoreErrors extends boolean = boolean> {
    * `MGET`, each caller decoding its own values; `false` sends one `MGET` per `getMany`.
    * @default true
    */
-  coalesceReads?: boolean
+  coalesceReads?: boolean | undefined
   /**
    * Creates the lock behind `lock()`; the umbrella passes `@cachex/lock`'s. Its options also hold
    * `signal`, an `AbortSignal` the cache aborts as it closes (a waiting `acquire()` then ends).
    */
-  lockFactory?: LockFactory
+  lockFactory?: LockFactory | undefined
   /**
    * Creates the semaphore behind `semaphore()`; the umbrella passes `@cachex/lock`'s. Its options
    * also hold the cache's close `signal`, as `lockFactory`'s do.
    */
-  semaphoreFactory?: SemaphoreFactory
+  semaphoreFactory?: SemaphoreFactory | undefined
   /**
    * An in-process tier of decoded values in front of Redis, kept coherent by the server (RESP3
    * `CLIENT TRACKING` on a dedicated connection): a write to a key by any client drops the local
@@ -94,13 +99,13 @@ export interface CacheOptions<IgnoreErrors extends boolean = boolean> {
    * See docs/local-tier.md.
    * @default none (every read goes to Redis)
    */
-  local?: LocalOptions
+  local?: LocalOptions | undefined
 }
 
 /** Selects a key version other than the cache's own, as Django's `version=` argument. */
 export interface VersionOption {
   /** The key version to use for this call. @default the cache's `version` */
-  version?: number
+  version?: number | undefined
 }
 
 /**
@@ -109,9 +114,9 @@ export interface VersionOption {
  */
 export interface MoveOptions extends VersionOption {
   /** The version of `source` (django-cachex's `version_src`). @default `version` */
-  versionSrc?: number
+  versionSrc?: number | undefined
   /** The version of `destination` (django-cachex's `version_dst`). @default `version` */
-  versionDst?: number
+  versionDst?: number | undefined
 }
 
 /**
@@ -120,19 +125,19 @@ export interface MoveOptions extends VersionOption {
  */
 export interface StoreOptions extends VersionOption {
   /** The version of `destination` (django-cachex's `version_dest`). @default `version` */
-  versionDest?: number
+  versionDest?: number | undefined
   /** The version of every source key (django-cachex's `version_keys`). @default `version` */
-  versionKeys?: number
+  versionKeys?: number | undefined
 }
 
 /** Options of `set()`. */
 export interface SetOptions extends VersionOption {
   /** Seconds until the value expires: `undefined` → the cache's default, `null` → never, ≤ 0 → at once. */
-  timeout?: number | null
+  timeout?: number | null | undefined
   /** Only set when the key does not exist. */
-  nx?: boolean
+  nx?: boolean | undefined
   /** Only set when the key exists. */
-  xx?: boolean
+  xx?: boolean | undefined
   /**
    * Resolve the value the key held before (decoded), or `null` when it held none, instead of
    * whether the value was stored (Redis's `SET … GET`, django-cachex's `set(…, get=True)`). A
@@ -141,13 +146,13 @@ export interface SetOptions extends VersionOption {
    * `CompressionError`), which says the new value was stored all the same and carries the old
    * one's stored bytes in `removed`.
    */
-  get?: boolean
+  get?: boolean | undefined
 }
 
 /** Options of `setMany()` and `getOrSet()`. */
 export interface TimeoutOption extends VersionOption {
   /** Seconds until the value expires: `undefined` → the cache's default, `null` → never, ≤ 0 → at once. */
-  timeout?: number | null
+  timeout?: number | null | undefined
 }
 
 /** Options of `getOrSet()`. */
@@ -158,7 +163,7 @@ export interface GetOrSetOptions extends TimeoutOption {
    * `null` waits as long as it takes; `0` never waits (every call computes).
    * @default 10
    */
-  waitTimeout?: number | null
+  waitTimeout?: number | null | undefined
   /**
    * One computation across every process sharing the Redis database, not only within this one:
    * on a miss the first caller takes a short lock (`__cachex:lock:<redis key>`, a random token,
@@ -169,7 +174,7 @@ export interface GetOrSetOptions extends TimeoutOption {
    * subscriber connection per cache while it waits. See docs/stampede.md.
    * @default false
    */
-  distributed?: boolean
+  distributed?: boolean | undefined
   /**
    * XFetch's `beta` (Vattani et al., VLDB 2015): on a hit, a caller recomputes the value before it
    * expires with a probability that rises as expiry nears, weighted by how long the factory took
@@ -178,7 +183,7 @@ export interface GetOrSetOptions extends TimeoutOption {
    * recomputes; the others get the current value. A hit then costs `GET` + `PTTL` + `GET` in one
    * round trip.
    */
-  earlyRecompute?: number
+  earlyRecompute?: number | undefined
   /**
    * Seconds a value is kept after its timeout, served stale while one caller recomputes it in the
    * background (stale-while-revalidate); when that recomputation throws, the error is logged with
@@ -186,19 +191,19 @@ export interface GetOrSetOptions extends TimeoutOption {
    * with a TTL of `timeout + grace`, so Django and `get()` read it until then. No effect with a
    * `null` (never) or non-positive timeout.
    */
-  grace?: number
+  grace?: number | undefined
   /**
    * Seconds the `distributed` lock lives without its holder's heartbeat: how long waiters wait
    * before one takes over from a holder that died.
    * @default 5
    */
-  lockTimeout?: number
+  lockTimeout?: number | undefined
 }
 
 /** Options of `iterKeys()` and `deletePattern()`; `version` selects the keys of another version. */
 export interface ScanOptions extends VersionOption {
   /** Keys fetched per `SCAN`. @default the cache's `scanItersize` */
-  itersize?: number
+  itersize?: number | undefined
 }
 
 /**
@@ -215,22 +220,22 @@ export interface IncrOptions extends VersionOption {
    * it was. Without it, `incr` resolves a `bigint` for such results, and its type is
    * `number | bigint`.
    */
-  as?: 'number'
+  as?: 'number' | undefined
 }
 
 /** Options of the local tier (`local` of `createCache`). */
 export interface LocalOptions {
   /** Most values held. @default 10000 (when `maxBytes` is not given either) */
-  maxEntries?: number
+  maxEntries?: number | undefined
   /**
    * Most bytes held, by an estimate of each decoded value's size in memory (strings at 2 bytes a
    * character, plus object headers and property slots; see docs/local-tier.md).
    * @default no bound
    */
-  maxBytes?: number
+  maxBytes?: number | undefined
   /**
    * Seconds a value is held at most, whatever its Redis TTL (a value is never held past its Redis
    * TTL either). @default no bound beyond the Redis TTL
    */
-  ttl?: number
+  ttl?: number | undefined
 }

@@ -31,9 +31,11 @@ import type { Connection } from './types.ts'
  * values and applies Django's semantics, and its `Connection` runs the commands.
  *
  * `IgnoreErrors` says whether the cache may swallow errors (`ignoreExceptions`): `createCache()`
- * gives `Cache<false>` (or `Cache<true>` with `ignoreExceptions: true`). The bare name `Cache`
- * is `Cache<boolean>`, any cache, so a function typed `(cache: Cache)` accepts every one; the few
- * methods with no neutral fallback (`incr`, `lpush`…) then include `null` in their result.
+ * gives `Cache<false>` (or `Cache<true>` with `ignoreExceptions: true`); `new Cache()` infers it
+ * from `ignoreExceptions` when given (`false` → `Cache<false>`), and is `Cache<boolean>` without
+ * it. The bare name `Cache` is `Cache<boolean>`, any cache, so a function typed `(cache: Cache)`
+ * accepts every one; the few methods with no neutral fallback (`incr`, `lpush`…) then include
+ * `null` in their result.
  *
  * The class is a facade: its standard and extended API (`CacheLike`) reads and writes string
  * values through a value store; each data-structure family (hashes, sorted sets, lists, sets) is a file

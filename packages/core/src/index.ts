@@ -1,7 +1,7 @@
 export { DEFAULT_MAX_VALUE_SIZE, MAX_INTEGER_DIGITS, MAX_JSON_DEPTH } from './_limits.ts'
 export type { LocalStats } from './_local-tier.ts'
 export { Cache } from './cache.ts'
-export type { CacheLike } from './cache-like.ts'
+export type { CacheLike, ManyKeys } from './cache-like.ts'
 export type {
   CacheOptions,
   GetOrSetOptions,

@@ -40,17 +40,24 @@ export type PipelineResults<Results extends readonly unknown[]> = {
   -readonly [K in keyof Results]: Results[K] | CachexError
 }
 
-/** The method `F` (up to four overloads) queueing its result onto `Results`. */
+/**
+ * The method `F` (up to six overloads, `set`'s count) queueing its result onto `Results`. With
+ * fewer, TypeScript infers the excess ones from the first overload: repeats, which change nothing.
+ */
 type Queue<F, IgnoreErrors extends boolean, Results extends unknown[]> = F extends {
   (...args: infer A1): Promise<infer R1>
   (...args: infer A2): Promise<infer R2>
   (...args: infer A3): Promise<infer R3>
   (...args: infer A4): Promise<infer R4>
+  (...args: infer A5): Promise<infer R5>
+  (...args: infer A6): Promise<infer R6>
 }
   ? ((...args: A1) => Pipeline<IgnoreErrors, [...Results, R1]>) &
       ((...args: A2) => Pipeline<IgnoreErrors, [...Results, R2]>) &
       ((...args: A3) => Pipeline<IgnoreErrors, [...Results, R3]>) &
-      ((...args: A4) => Pipeline<IgnoreErrors, [...Results, R4]>)
+      ((...args: A4) => Pipeline<IgnoreErrors, [...Results, R4]>) &
+      ((...args: A5) => Pipeline<IgnoreErrors, [...Results, R5]>) &
+      ((...args: A6) => Pipeline<IgnoreErrors, [...Results, R6]>)
   : never
 
 /**

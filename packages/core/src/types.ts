@@ -117,7 +117,7 @@ export interface Connection {
    * keys of several slots apart at once: learned from the refusal instead, the keys would go a
    * round trip late, after the commands called behind them.
    */
-  readonly routesBySlot?: boolean
+  readonly routesBySlot?: boolean | undefined
   /**
    * A number that changes whenever a server this connection sends to may have lost its Lua
    * scripts or been replaced: a (re)connection, a failover, a change of a cluster's slot map.
@@ -125,7 +125,7 @@ export interface Connection {
    * so that a `NOSCRIPT` retry never runs a script after the commands sent behind it. Without it,
    * only a `NOSCRIPT` reply tells that a server lost its scripts.
    */
-  readonly generation?: number
+  readonly generation?: number | undefined
   /** Runs one command and resolves to its raw reply. */
   command(args: RedisArgument[], route?: CommandRoute): Promise<unknown>
   /**
@@ -201,21 +201,21 @@ export interface ConnectionOptions {
   // holds `undefined`; without it they do not extend this under `exactOptionalPropertyTypes`.
   location?: string | readonly string[] | object | undefined
   /** Password for every node, used where the URL has none. */
-  password?: string
+  password?: string | undefined
   /**
    * Seconds the first call waits for a connection to be established. Once a connection attempt
    * failed, calls no longer wait: they reject with a `ConnectionError` at once while the
    * connection reconnects in the background.
    * @default 5
    */
-  socketConnectTimeout?: number
+  socketConnectTimeout?: number | undefined
   /**
    * Seconds one call may take before it rejects with a `TimeoutError`; `null` for no bound. A
    * timeout also resets the connection (the commands still queued on it reject at once), and a
    * write that timed out has an unknown outcome: the server may or may not have applied it.
    * @default 5
    */
-  socketTimeout?: number | null
+  socketTimeout?: number | null | undefined
   /**
    * Most bytes of commands (their arguments, plus 64 bytes each) that may await their replies on
    * one connection; a command that would go past it rejects at once with a `BackpressureError`
@@ -225,13 +225,13 @@ export interface ConnectionOptions {
    * call waiting on a client of its own does not count). `null` for no cap.
    * @default 33554432 (32 MiB)
    */
-  maxInFlightBytes?: number | null
+  maxInFlightBytes?: number | null | undefined
   /** Connection-pool settings, passed to the topology (node-redis `createClientPool` options for standalone). */
-  connectionPool?: Record<string, unknown>
+  connectionPool?: Record<string, unknown> | undefined
   /** Closes a client that the user handed in as `location` when the cache is closed. */
-  closeConnection?: boolean
+  closeConnection?: boolean | undefined
   /** Extra node-redis client options, merged into every client the factory creates. */
-  clientOptions?: Record<string, unknown>
+  clientOptions?: Record<string, unknown> | undefined
 }
 
 /** Builds a `Connection` from options; `@cachex/connections` has `standalone`, and later `replica`, `sentinel`, `cluster`. */

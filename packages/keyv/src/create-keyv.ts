@@ -7,8 +7,17 @@ import { KeyvCachex, type KeyvCachexOptions } from './store.ts'
 
 /** Options of `createKeyv()`: Keyv's own options and the store's. */
 export interface CreateKeyvOptions
-  extends Omit<KeyvOptions, 'store' | 'serialize' | 'deserialize' | 'compression'>,
-    Omit<KeyvCachexOptions, 'serialization'> {}
+  extends Omit<KeyvOptions, 'store' | 'serialize' | 'deserialize' | 'compression' | 'namespace'>,
+    Omit<KeyvCachexOptions, 'serialization'> {
+  /**
+   * The prefix of every key, `namespace:key`; `undefined` or `''` for none (the keys as given,
+   * e.g. to share them with Django): given as `undefined`, unlike absent, it turns the prefix
+   * off, hence `| undefined` here where Keyv's own options have `namespace?: string`. A namespace
+   * that contains `:` is refused with `InvalidArgumentError`.
+   * @default 'keyv'
+   */
+  namespace?: string | undefined
+}
 
 /**
  * A Keyv whose values the cache serializes: the store in `'cachex'` mode inside a Keyv that does

@@ -31,7 +31,7 @@ export type ClientName = keyof typeof CLIENTS
  */
 export interface CreateCacheOptions<IgnoreErrors extends boolean = boolean>
   extends Omit<CacheOptions<IgnoreErrors>, 'connection' | 'serializer' | 'compressor'>,
-    ConnectionOptions,
+    Omit<ConnectionOptions, 'password'>,
     Pick<ClusterOptions, 'readFromReplicas' | 'clusterOptions'>,
     Pick<SentinelOptions, 'sentinels' | 'sentinelOptions'>,
     Pick<MemoryOptions, 'memoryOptions'> {
@@ -44,32 +44,37 @@ export interface CreateCacheOptions<IgnoreErrors extends boolean = boolean>
    * @default 'redis://127.0.0.1:6379/0'
    */
   location?: ConnectionOptions['location']
+  /**
+   * Password for every node, used where the URL has none (`OPTIONS.PASSWORD`); `null` for
+   * none, as Django's settings and JSON configs write it.
+   */
+  password?: string | null | undefined
   /** The topology (`CLIENT_CLASS`): a name or a connection factory. @default 'default' (one server) */
-  client?: ClientName | ConnectionFactory
+  client?: ClientName | ConnectionFactory | undefined
   /** A connection factory that builds the connection itself; wins over `client`. */
-  connectionFactory?: ConnectionFactory
+  connectionFactory?: ConnectionFactory | undefined
   /** The serializer (`SERIALIZER`), by name or as an object; a list migrates formats (first writes, all read). @default 'json' */
-  serializer?: SerializerName | Serializer | ReadonlyArray<SerializerName | Serializer>
+  serializer?: SerializerName | Serializer | ReadonlyArray<SerializerName | Serializer> | undefined
   /**
    * The pickle protocol `serializer: 'pickle'` writes (`PICKLE_VERSION`): 2–5, or -1 for the
    * highest. @default 4
    */
-  pickleVersion?: number
+  pickleVersion?: number | undefined
   /**
    * Application classes `serializer: 'pickle'` reads (and writes), by Python global name: the
    * `classes` option of `pickleSerializer` (see docs/sharing-with-django.md). A handler is your
    * code run on data from Redis: check what it receives.
    * @default {} (none: globals off the built-in allow-list are refused)
    */
-  pickleClasses?: PickleClasses
+  pickleClasses?: PickleClasses | undefined
   /** The compressor (`COMPRESSOR`), by name or as an object; a list migrates formats. @default 'none' */
-  compressor?: CompressorName | Compressor | ReadonlyArray<CompressorName | Compressor>
+  compressor?: CompressorName | Compressor | ReadonlyArray<CompressorName | Compressor> | undefined
   /**
    * Telemetry attached to the cache once it is built: `openTelemetry()` from
    * `@cachex/redis/otel` (metrics and spans), or your own `CacheTelemetry`. In the registry it
    * gets each cache's alias. See docs/telemetry.md.
    */
-  telemetry?: CacheTelemetry
+  telemetry?: CacheTelemetry | undefined
 }
 
 /** What a `CacheTelemetry` learns of the cache it instruments. */
@@ -98,22 +103,22 @@ export interface CacheTelemetry {
  */
 export interface CacheGlobals {
   /** `DJANGO_REDIS_CONNECTION_FACTORY`: the connection factory of every cache. */
-  connectionFactory?: ConnectionFactory
+  connectionFactory?: ConnectionFactory | undefined
   /** `DJANGO_REDIS_IGNORE_EXCEPTIONS`. @default false */
-  ignoreExceptions?: boolean
+  ignoreExceptions?: boolean | undefined
   /** `DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS`. @default false */
-  logIgnoredExceptions?: boolean
+  logIgnoredExceptions?: boolean | undefined
   /** `DJANGO_REDIS_LOGGER`. @default console */
-  logger?: Logger
+  logger?: Logger | undefined
   /** `DJANGO_REDIS_CLOSE_CONNECTION`. @default false */
-  closeConnection?: boolean
+  closeConnection?: boolean | undefined
   /** `DJANGO_REDIS_SCAN_ITERSIZE`: keys per `SCAN`. @default 1000 (django-redis: 10) */
-  scanItersize?: number
+  scanItersize?: number | undefined
   /**
    * Telemetry for every cache (`openTelemetry()` from `@cachex/redis/otel`): each reports its
    * alias as `cachex.cache.alias`. See docs/telemetry.md.
    */
-  telemetry?: CacheTelemetry
+  telemetry?: CacheTelemetry | undefined
 }
 
 /** Django's `CACHES`: options per alias. */

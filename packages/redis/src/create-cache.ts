@@ -73,8 +73,8 @@ export interface CachePlan {
   /** The serializers and compressors, resolved. */
   serializer: Serializer[]
   compressor: Compressor[]
-  /** The connection factory the options pick. */
-  factory: ConnectionFactory
+  /** The connection factory the options pick, handed them as they are. */
+  factory: (options: CreateCacheOptions) => Connection
   /** Whether `factory` is one of cachex's (not a `connectionFactory` or `client` function). */
   builtIn: boolean
   telemetry: CreateCacheOptions['telemetry']
@@ -121,7 +121,16 @@ export function planCache(given: CreateCacheOptions, alias: string | undefined):
       "telemetry takes what openTelemetry() from '@cachex/redis/otel' returns (an object with instrument())",
     )
   }
-  return { options, serializer, compressor, factory, builtIn: own === undefined, telemetry }
+  return {
+    options,
+    serializer,
+    compressor,
+    // `password: null` (none, as Django's settings and a JSON config write it) goes through: each
+    // topology takes it, though `ConnectionOptions` types a string only.
+    factory: factory as (options: CreateCacheOptions) => Connection,
+    builtIn: own === undefined,
+    telemetry,
+  }
 }
 
 /** The options of `new Cache()` that `plan` makes, over `connection`. */

@@ -82,6 +82,7 @@ export type {
   LockOptions,
   Logger,
   LPosOptions,
+  ManyKeys,
   MemberScanOptions,
   MoveOptions,
   OrIgnored,

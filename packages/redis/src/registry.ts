@@ -179,7 +179,7 @@ export const caches = {
 /** Options of `getRedisConnection`. */
 export interface GetRedisConnectionOptions<Client extends ClientName = ClientName> {
   /** The primary (`true`) or, where the cache has replicas, a replica (`false`). @default true */
-  write?: boolean
+  write?: boolean | undefined
   /**
    * The topology you configured for the alias: the result is then typed as that topology's
    * node-redis object, and the call rejects with `InvalidArgumentError` if the cache's client is
