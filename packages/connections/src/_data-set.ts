@@ -5,7 +5,7 @@
 // among them), another on a replica of another data set. Never the address a replica says its
 // primary has (`master_host`), which differs from the configured one behind NAT or with
 // `replica-announce-ip`.
-import { commandRefusal } from './_acl.ts'
+import { commandRefusal, refusalRemedy, refusalWords, type Warn, warner } from './_acl.ts'
 import type { StandaloneConnection } from './standalone.ts'
 
 /** What the read rotation asks of the primary's data set (`RotationOptions.dataSet`). */
@@ -44,9 +44,13 @@ export class PrimaryDataSet implements DataSetIdentity {
   #asking = false
   #refused = false
 
-  constructor(primary: StandaloneConnection, checkMs: number) {
+  readonly #warn: Warn
+
+  /** `warn`: where to say, once, that the primary may not run `INFO`. @default `warner()` */
+  constructor(primary: StandaloneConnection, checkMs: number, warn: Warn = warner()) {
     this.#primary = primary
     this.#freshMs = FRESH_CHECKS * checkMs
+    this.#warn = warn
   }
 
   get replid(): string | undefined {
@@ -73,7 +77,13 @@ export class PrimaryDataSet implements DataSetIdentity {
       (error: unknown) => {
         this.#asking = false
         this.#replid = undefined
-        if (commandRefusal(error)?.command === 'info') this.#refused = true
+        const refusal = commandRefusal(error)
+        if (refusal?.command === 'info' && !this.#refused) {
+          this.#refused = true
+          this.#warn(
+            `cachex: on the primary, INFO ${refusalWords(refusal)}, and cachex needs it to check that the read replicas replicate the primary's data set (its master_replid): a replica re-pointed at another server would go on serving reads. ${refusalRemedy(refusal, '+info')} to check them.`,
+          )
+        }
         answered()
       },
     )
