@@ -4,40 +4,21 @@
 // sets it for a new project (the repository keeps it off).
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import ts from 'typescript'
+import { typeErrors } from '@cachex/test-utils/type-errors'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import { Cache, createCache, memory } from '../src/index.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
 
-/** The errors of `file` compiled with the repository's options and `overrides`. */
-function compileErrors(file: string, overrides: ts.CompilerOptions): string[] {
-  const parsed = ts.getParsedCommandLineOfConfigFile(join(here, '../tsconfig.json'), overrides, {
-    ...ts.sys,
-    onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
-      throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'))
-    },
-  })
-  if (parsed === undefined) throw new Error('cannot read packages/redis/tsconfig.json')
-  const program = ts.createProgram([file], parsed.options)
-  const source = program.getSourceFile(file)
-  return [
-    ...program.getSyntacticDiagnostics(source),
-    ...program.getSemanticDiagnostics(source),
-    // What a user's `declaration: true` reports: a type it cannot name.
-    ...program.getDeclarationDiagnostics(source),
-  ].map((d) => {
-    const line =
-      d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start).line + 1 : 0
-    return `:${line} TS${d.code} ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`
-  })
-}
-
 describe('published types', () => {
   it('options documented to take undefined take it under exactOptionalPropertyTypes', () => {
-    const errors = compileErrors(join(here, '_exact-optional-sample.ts'), {
-      exactOptionalPropertyTypes: true,
-    })
+    const errors = typeErrors(
+      join(here, '_exact-optional-sample.ts'),
+      join(here, '../tsconfig.json'),
+      {
+        exactOptionalPropertyTypes: true,
+      },
+    )
     expect(errors).toEqual([])
   }, 120_000)
 
