@@ -246,7 +246,8 @@ export class MemoryConnection implements Connection {
         }
       })
     } finally {
-      // Nothing is evicted between its commands: a later one reads what an earlier one wrote.
+      // Nothing is evicted between its commands: a later one reads what an earlier one wrote; the
+      // calls blocked on its keys are served before (`fit` serves them first).
       this.#store.fit()
       // Blocked calls are served once the whole transaction ran, from the keys in the order it
       // first wrote them.
@@ -337,6 +338,8 @@ export class MemoryConnection implements Connection {
       // A lock or semaphore just taken is not evicted while held (as on a default Redis).
       const held = heldKey(name, args, reply)
       if (held !== undefined) this.#store.hold(held)
+      // Serves the calls blocked on the keys written before it evicts (`_evict.ts`): an item
+      // pushed to a list a BLPOP waits on goes to it, not to eviction.
       if (fit && spec.write === true) this.#store.fit()
       return reply
     } finally {
