@@ -244,9 +244,10 @@ export class Store {
   }
 
   /**
-   * Evicts least recently used keys until `used` is within `maxBytes`, as Redis's `allkeys-lru`
-   * does (the key just written too, when it alone is over the bound), in slices of at most 25 ms
-   * a turn of the event loop; never cachex's bookkeeping keys nor held locks (`_evict.ts`).
+   * Serves the calls blocked on the keys written, then evicts least recently used keys until
+   * `used` is within `maxBytes`, as Redis's `allkeys-lru` does (the key just written too, when it
+   * alone is over the bound), in slices of at most 25 ms a turn of the event loop; never cachex's
+   * bookkeeping keys nor held locks (`_evict.ts`).
    */
   fit(): void {
     this.#evictor.fit()
