@@ -85,6 +85,29 @@ export interface NodeHandle {
    * that would open one fail at once (0: none held).
    */
   heldUntil: number
+  /**
+   * With a `READONLY` client: how many commands were sent to it as to its slots' primary (see
+   * `ClusterRoute.send`), numbering them in send order — the order its replies come in.
+   */
+  sent: number
+  /**
+   * With a `READONLY` client: the slots it answered `MOVED` (or `READONLY`) for, each with that
+   * reply and the number (`sent`) of the command that got it, first one kept. A read sent to it
+   * as to the primary after that command, and answered (as a replica), follows that reply instead
+   * (see `_cluster-read-order.ts`). Empty in steady state; a slot is forgotten once the node owns
+   * it again (a `MOVED` to it, a map built since that names it): at most one entry per slot.
+   */
+  moved: Map<number, MovedReply>
+}
+
+/**
+ * A `MOVED` or `READONLY` a node answered, the number of the command that got it and the slot
+ * table it was sent under (`NodeHandle.moved`).
+ */
+export interface MovedReply {
+  readonly number: number
+  readonly error: Error
+  readonly table: unknown
 }
 
 /**
@@ -114,5 +137,7 @@ export function newHandle(address: string, socketKey: string): NodeHandle {
     dropReason: '',
     unreadable: new UnreadableBackoff(),
     heldUntil: 0,
+    sent: 0,
+    moved: new Map(),
   }
 }

@@ -6,6 +6,7 @@ import { ConnectionError, type RedisArgument } from '@cachex/core'
 import { markUnsent } from '@cachex/core/internal'
 import { type ClusterErrorWording, mapClusterError, noteNode } from './_cluster-errors.ts'
 import type { NodeHandle, NodeRedisClusterLike } from './_cluster-nodes.ts'
+import { isRead, noteMoved, staleRead } from './_cluster-read-order.ts'
 import { isClientClosed, isDisconnected } from './_errors.ts'
 import { validAddress } from './_node-address.ts'
 import type { ReplyForm, Sender } from './_options.ts'
@@ -44,6 +45,11 @@ export class ClusterRoute {
   #pinned: Map<Shard, NodeHandle> | undefined
   /** The node `#sendOnce` just sent to (`undefined`: none of the map), for `noteNode`. */
   #sentTo: NodeHandle | undefined
+  /**
+   * The number (`NodeHandle.sent`) `#sendOnce` just gave a command sent as to a primary whose
+   * client is `READONLY` (0: another command): see `send`.
+   */
+  #number = 0
   readonly #options: ClusterRouteOptions
 
   constructor(options: ClusterRouteOptions) {
@@ -78,6 +84,13 @@ export class ClusterRoute {
    * `cluster.sendCommand` costs about half the throughput on this path (command-policy lookup, a
    * parser per call), so it is kept for key-less commands (`routed`). A `MOVED`, `ASK` or
    * `TRYAGAIN` reply is followed by `followRedirects`.
+   *
+   * A node whose client is `READONLY` (met as a replica, with `readFromReplicas`) answers a read
+   * as a replica once it is demoted, where it answers a write `MOVED`: sent to it as to the
+   * primary right behind a write (a pipeline, calls of one tick), a read would overtake the
+   * write. Such a node's primary commands are numbered in send order (its replies' order), a
+   * `MOVED` (or a script's `READONLY`) it answers is noted with its command's number, and a read
+   * answered after it for the same slot follows that reply instead (see `_cluster-read-order.ts`).
    */
   send(
     key: RedisArgument | undefined,
@@ -91,9 +104,13 @@ export class ClusterRoute {
     const slot = keySlot(key)
     const reply = this.#sendOnce(slot, readonly, args, text)
     const node = this.#sentTo
-    return reply.catch((error: unknown) => {
-      // A connection dropped under it (a node failed over, killed) names its node.
-      if (node !== undefined) noteNode(error, node)
+    const number = this.#number
+    const failed = (error: unknown) => {
+      if (node !== undefined) {
+        // A connection dropped under it (a node failed over, killed) names its node.
+        noteNode(error, node)
+        if (number !== 0) noteMoved(node, slot, number, error, this.#options.topology.table)
+      }
       return followRedirects(
         redirects,
         error,
@@ -101,7 +118,20 @@ export class ClusterRoute {
         // A script goes with its source: the node it goes to now may not have it.
         commandResend(redirects, slot, readonly, asEval(args), text, kind),
       )
-    })
+    }
+    // Only a read to a `READONLY` client as to the primary has its reply checked (one closure).
+    if (number === 0 || node === undefined || !isRead(args)) return reply.catch(failed)
+    return reply.then((value: unknown) => {
+      const moved = staleRead(node, slot, number, this.#options.topology.table)
+      if (moved === undefined) return value
+      // Answered by a replica after a write's MOVED: sent after that write, where it went.
+      return followRedirects(
+        redirects,
+        moved.error,
+        slot,
+        commandResend(redirects, slot, readonly, asEval(args), text, kind),
+      )
+    }, failed)
   }
 
   /**
@@ -139,10 +169,13 @@ export class ClusterRoute {
     const topology = this.#options.topology
     const shard = topology.table[slot]
     this.#sentTo = undefined
+    this.#number = 0
     if (shard === undefined) return this.#unmapped(slot, readonly, args, text)
     const node = readonly ? this.#reader(shard) : shard.master
     if (node.down) return Promise.reject(topology.downError(node))
     this.#sentTo = node
+    // Numbered in send order: see `send` (a counter, only for a `READONLY` client).
+    this.#number = !readonly && node.readonlyClient ? ++node.sent : 0
     const sender = node.sender
     if (sender !== undefined) return sender.as(text).sendCommand(args)
     return topology.sendTo(node, args, text)

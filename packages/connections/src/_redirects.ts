@@ -2,6 +2,7 @@ import { ConnectionError, type RedisArgument, ResponseError } from '@cachex/core
 import { bounded, markUnsent } from '@cachex/core/internal'
 import { ErrorReply } from '@redis/client'
 import type { NodeHandle } from './_cluster-nodes.ts'
+import { ownsSlot } from './_cluster-read-order.ts'
 import { isClientClosed } from './_errors.ts'
 import { validAddress } from './_node-address.ts'
 import type { ReplyForm } from './_options.ts'
@@ -193,6 +194,7 @@ export async function followRedirects(
       const address = redirectAddress(context, message, slot, sentTo, resend.toPrimary === true)
       if (++redirects > context.maxRedirects) throw error
       const node = context.topology.moved(slot, address)
+      ownsSlot(node, slot)
       reply = resend.to(node)
       sentTo = node
     } else if (message.startsWith('ASK ')) {
