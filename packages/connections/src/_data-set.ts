@@ -5,7 +5,7 @@
 // among them), another on a replica of another data set. Never the address a replica says its
 // primary has (`master_host`), which differs from the configured one behind NAT or with
 // `replica-announce-ip`.
-import { commandRefusal, refusalRemedy, refusalWords, type Warn, warner } from './_acl.ts'
+import { commandRefusal } from './_acl.ts'
 import type { StandaloneConnection } from './standalone.ts'
 
 /** What the read rotation asks of the primary's data set (`RotationOptions.dataSet`). */
@@ -44,13 +44,9 @@ export class PrimaryDataSet implements DataSetIdentity {
   #asking = false
   #refused = false
 
-  readonly #warn: Warn
-
-  /** `warn`: where to say, once, that the primary may not run `INFO`. @default `warner()` */
-  constructor(primary: StandaloneConnection, checkMs: number, warn: Warn = warner()) {
+  constructor(primary: StandaloneConnection, checkMs: number) {
     this.#primary = primary
     this.#freshMs = FRESH_CHECKS * checkMs
-    this.#warn = warn
   }
 
   get replid(): string | undefined {
@@ -77,13 +73,7 @@ export class PrimaryDataSet implements DataSetIdentity {
       (error: unknown) => {
         this.#asking = false
         this.#replid = undefined
-        const refusal = commandRefusal(error)
-        if (refusal?.command === 'info' && !this.#refused) {
-          this.#refused = true
-          this.#warn(
-            `cachex: on the primary, INFO ${refusalWords(refusal)}, and cachex needs it to check that the read replicas replicate the primary's data set (its master_replid): a replica re-pointed at another server would go on serving reads. ${refusalRemedy(refusal, '+info')} to check them.`,
-          )
-        }
+        if (commandRefusal(error)?.command === 'info') this.#refused = true
         answered()
       },
     )
