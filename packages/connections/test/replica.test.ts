@@ -387,8 +387,11 @@ describe('replicas failing', () => {
     await warm(c, replicas, key)
     const primary = await raw(own.primary)
     const restarted = own.replicas[0] as RedisServer
-    // The restarted replica's full sync waits 3 s: meanwhile it serves its empty data set.
-    await primary.sendCommand(['CONFIG', 'SET', 'repl-diskless-sync-delay', '3'])
+    // The restarted replica's full sync waits 8 s: meanwhile it serves its empty data set. (3 s
+    // was once too short on a loaded CI machine: the restart and the first connection took over
+    // half a second, the sync ended inside the 2.5 s window, and the synced replica's reads,
+    // every one right, counted as reads of the empty one.)
+    await primary.sendCommand(['CONFIG', 'SET', 'repl-diskless-sync-delay', '8'])
     try {
       await restarted.kill()
       await restarted.start()
