@@ -4,8 +4,6 @@
 // `MOVED` (and follows it), while a read sent right behind it on the same connection (one
 // pipeline, or calls of one tick with a local tier) is answered from the replica's copy — the
 // value from before the write. A read must never overtake a write queued before it.
-import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
 import { type Cache, createCache } from '@cachex/redis'
 import {
   type ClusterNode,
@@ -15,8 +13,7 @@ import {
   uniquePrefix,
 } from '@cachex/test-utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-
-const run = promisify(execFile)
+import { failOver } from './_manual-failover.ts'
 
 let cluster: TestCluster
 const caches: Cache[] = []
@@ -29,33 +26,6 @@ afterAll(async () => {
   for (const cache of caches) await cache.close().catch(() => undefined)
   await cluster?.stop()
 })
-
-async function cli(node: ClusterNode, ...args: string[]): Promise<string> {
-  const { stdout } = await run('redis-cli', ['-p', String(node.port), ...args])
-  return stdout.trim()
-}
-
-/**
- * Makes `replica` the primary of its shard with `CLUSTER FAILOVER` (no data lost), and waits
- * until its old primary reports itself its replica.
- */
-async function failOver(replica: ClusterNode, primary: ClusterNode): Promise<void> {
-  await cluster.waitUntilHealthy(60_000)
-  const started = performance.now()
-  let sent = performance.now()
-  await cli(replica, 'CLUSTER', 'FAILOVER')
-  while (
-    (await cluster.role(replica)).role !== 'master' ||
-    (await cluster.role(primary)).role !== 'slave'
-  ) {
-    if (performance.now() - started > 60_000) throw new Error(`${replica.port} not promoted`)
-    if ((await cluster.role(replica)).role !== 'master' && performance.now() - sent > 15_000) {
-      await cli(replica, 'CLUSTER', 'FAILOVER')
-      sent = performance.now()
-    }
-    await delay(10)
-  }
-}
 
 describe('cluster failback with readFromReplicas: a read queued after a write sees it', () => {
   it('in one pipeline and in calls of one tick (local tier), through a failover and a failback of each shard', async () => {
@@ -119,11 +89,11 @@ describe('cluster failback with readFromReplicas: a read queued after a write se
       if (replica !== undefined) shards.push([primary, replica])
     }
     for (const [primary, replica] of shards) {
-      await failOver(replica, primary)
+      await failOver(cluster, replica, primary)
       await delay(1000)
     }
     for (const [primary, replica] of shards) {
-      await failOver(primary, replica)
+      await failOver(cluster, primary, replica)
       await delay(1500)
     }
     running = false

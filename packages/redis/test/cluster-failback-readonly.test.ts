@@ -4,19 +4,10 @@
 // pipeline or in a transaction) passes the node's redirect check — EVAL/EVALSHA is no write
 // command to Redis, and the client is READONLY — and fails inside with `READONLY`, where a plain
 // SET gets MOVED. Right after the failback, each such call must still reach the new primary.
-import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
 import { type Cache, createCache } from '@cachex/redis'
-import {
-  type ClusterNode,
-  delay,
-  startCluster,
-  type TestCluster,
-  uniquePrefix,
-} from '@cachex/test-utils'
+import { delay, startCluster, type TestCluster, uniquePrefix } from '@cachex/test-utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-
-const run = promisify(execFile)
+import { cli, failOver } from './_manual-failover.ts'
 
 let cluster: TestCluster
 const caches: Cache[] = []
@@ -29,35 +20,6 @@ afterAll(async () => {
   for (const cache of caches) await cache.close().catch(() => undefined)
   await cluster?.stop()
 })
-
-async function cli(node: ClusterNode, ...args: string[]): Promise<string> {
-  const { stdout } = await run('redis-cli', ['-p', String(node.port), ...args])
-  return stdout.trim()
-}
-
-/**
- * Makes `replica` the primary of its shard with `CLUSTER FAILOVER`, and waits until its old
- * primary reports itself its replica. Sent once: sent again while the first one is under way, it
- * can stall the shard's writes. Only a manual failover that timed out (Redis gives it 5 s) is
- * asked again.
- */
-async function failOver(replica: ClusterNode, primary: ClusterNode): Promise<void> {
-  await cluster.waitUntilHealthy(60_000)
-  const started = performance.now()
-  let sent = performance.now()
-  await cli(replica, 'CLUSTER', 'FAILOVER')
-  while (
-    (await cluster.role(replica)).role !== 'master' ||
-    (await cluster.role(primary)).role !== 'slave'
-  ) {
-    if (performance.now() - started > 60_000) throw new Error(`${replica.port} not promoted`)
-    if ((await cluster.role(replica)).role !== 'master' && performance.now() - sent > 15_000) {
-      await cli(replica, 'CLUSTER', 'FAILOVER')
-      sent = performance.now()
-    }
-    await delay(10)
-  }
-}
 
 function open(): Cache {
   const cache = createCache({
@@ -102,14 +64,14 @@ describe('readFromReplicas: a failover, then a failback', () => {
     // Reads reach the replica: its node client is open in READONLY mode.
     for (const cache of byOp.values()) for (let i = 0; i < 20; i++) await cache.get(key)
 
-    await failOver(replica, primary)
+    await failOver(cluster, replica, primary)
     // Each cache learns the new primary (MOVED on a write).
     for (const cache of byOp.values()) expect(await cache.incr(key)).toBe(7)
     const held = (byOp.get('lock release') as Cache).lock('{fb}held', { timeout: 60 })
     expect(await held.acquire({ blocking: false })).toBe(true)
 
     // Failback: the node the caches first met as a replica is a replica again.
-    await failOver(primary, replica)
+    await failOver(cluster, primary, replica)
     const cache = (op: (typeof OPS)[number]) => byOp.get(op) as Cache
     const results = await Promise.all([
       outcome(cache('incr').incr(key)),
