@@ -18,7 +18,7 @@ import {
   toCachexError,
 } from './_errors.ts'
 import { SentinelOpener } from './_given-sentinel-open.ts'
-import { type LeasedCommand, leasedReply, leasesPrimary, onPrimary } from './_leased-batch.ts'
+import { leasedBatch, leasesPrimary, onPrimary } from './_leased-batch.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import { Listeners } from './_listeners.ts'
 import { type ReplyForm, replyForm, Sender } from './_options.ts'
@@ -255,15 +255,7 @@ export class GivenSentinelConnection implements Connection {
     const refused = this.#deadlines.refuse(weight, nameOf(args), this.#where)
     if (refused !== undefined) return Promise.reject(refused)
     const onReplica = readonly && this.#replicasReady()
-    if (!onReplica && this.#primary.isDown) {
-      return Promise.reject(
-        this.#primary.error(
-          `the primary of ${this.#where}`,
-          (error) => this.#text(error),
-          this.#secrets,
-        ),
-      )
-    }
+    if (!onReplica && this.#primary.isDown) return Promise.reject(this.#primaryDown())
     const sender = this.#sender.as(text)
     let reply = sender.sendCommand(onReplica, args)
     if (onReplica) {
@@ -277,13 +269,23 @@ export class GivenSentinelConnection implements Connection {
     const tracked = deadlines.track(reply, String(args[0]), this.#mapError, weight, blockMs, batch)
     // A blocking command is not waited for: close() ends it.
     if (blockMs > 0) return tracked
+    this.#waitFor(tracked)
+    return tracked
+  }
+
+  /** The error of a call made while the primary is known down. */
+  #primaryDown(): Error {
+    return this.#primary.error(`the primary of ${this.#where}`, (e) => this.#text(e), this.#secrets)
+  }
+
+  /** `tracked` is waited for by `close()` until it settles. */
+  readonly #waitFor = (tracked: Promise<unknown>): void => {
     const inFlight = this.#inFlight
     inFlight.add(tracked)
     const settled = () => {
       inFlight.delete(tracked)
     }
     tracked.then(settled, settled)
-    return tracked
   }
 
   /**
@@ -298,39 +300,14 @@ export class GivenSentinelConnection implements Connection {
     text: ReplyForm,
     batch: BatchOverhead | undefined,
   ): Array<Promise<unknown>> {
-    const leased: LeasedCommand[] = []
-    const inFlight = this.#inFlight
-    const replies = mapCommands(all, (args) => {
-      const weight = commandWeight(args)
-      const refused = this.#deadlines.refuse(weight, nameOf(args), this.#where)
-      if (refused !== undefined) return Promise.resolve(refused)
-      if (this.#primary.isDown) {
-        return Promise.resolve(
-          this.#primary.error(
-            `the primary of ${this.#where}`,
-            (error) => this.#text(error),
-            this.#secrets,
-          ),
-        )
-      }
-      const reply = leasedReply(args, leased)
-      const tracked = this.#deadlines.track(
-        reply,
-        String(args[0]),
-        this.#mapError,
-        weight,
-        0,
-        batch,
-      )
-      inFlight.add(tracked)
-      const settled = () => {
-        inFlight.delete(tracked)
-      }
-      tracked.then(settled, settled)
-      return tracked.catch((error: Error) => error)
-    })
-    if (leased.length > 0) onPrimary(this.#sentinel, leased, text)
-    return replies
+    const leasing = {
+      deadlines: this.#deadlines,
+      where: this.#where,
+      mapError: this.#mapError,
+      refused: () => (this.#primary.isDown ? this.#primaryDown() : undefined),
+      sent: this.#waitFor,
+    }
+    return leasedBatch(all, batch, leasing, (leased) => onPrimary(this.#sentinel, leased, text))
   }
 
   readonly #mapError = (error: unknown): Error => {

@@ -4,6 +4,8 @@
 // `SET` could land after the small `SET` of the same key queued behind it. Leased for the whole
 // batch, one client pipelines them all in queue order, as a single connection does.
 import type { RedisArgument } from '@cachex/core'
+import { commandWeight, mapCommands, nameOf } from './_command-shape.ts'
+import type { BatchOverhead, Deadlines } from './_deadlines.ts'
 import type { ReplyForm } from './_options.ts'
 import { type ChainSender, chainSender, type PoolLike } from './_transaction.ts'
 
@@ -22,6 +24,52 @@ export function leasedReply(args: RedisArgument[], leased: LeasedCommand[]): Pro
   return new Promise<unknown>((resolve, reject) => {
     leased.push({ args, resolve, reject })
   })
+}
+
+/** What `leasedBatch` asks of the connection that sends the batch. */
+export interface Leasing {
+  deadlines: Deadlines
+  /** The connection's place, for messages. */
+  where: string
+  mapError: (error: unknown) => Error
+  /** Why no command is sent now (its primary is known down), or `undefined` to send them. */
+  refused?: () => Error | undefined
+  /** Each command's reply, bounded, as it is sent (for a connection counting what is in flight). */
+  sent?: (tracked: Promise<unknown>) => void
+}
+
+/**
+ * A batch for one leased client: `lease` (`onPool`, `onPrimary`) is handed the commands to send
+ * on it, in queue order, in this tick. Sent one by one through a pool, each would take a client
+ * of its own and they would run side by side, in any order: a later write of a key could land
+ * before an earlier one. Each command is refused, weighed and bounded by `socketTimeout` (from
+ * now, the wait for the lease included) as one sent alone; its reply or error comes as a value.
+ */
+export function leasedBatch(
+  all: readonly RedisArgument[][],
+  batch: BatchOverhead | undefined,
+  leasing: Leasing,
+  lease: (leased: readonly LeasedCommand[]) => void,
+): Array<Promise<unknown>> {
+  const { deadlines, where, mapError, refused, sent } = leasing
+  const leased: LeasedCommand[] = []
+  const replies = mapCommands(all, (args) => {
+    const weight = commandWeight(args)
+    const why = deadlines.refuse(weight, nameOf(args), where) ?? refused?.()
+    if (why !== undefined) return Promise.resolve(why)
+    const tracked = deadlines.track(
+      leasedReply(args, leased),
+      String(args[0]),
+      mapError,
+      weight,
+      0,
+      batch,
+    )
+    sent?.(tracked)
+    return tracked.catch((error: Error) => error)
+  })
+  if (leased.length > 0) lease(leased)
+  return replies
 }
 
 /**

@@ -18,7 +18,7 @@ import {
 import { callBounds, closeWithin, destroyClient } from './_connect.ts'
 import { type BatchOverhead, batchWithin, type Deadlines } from './_deadlines.ts'
 import { isClientClosed, isDisconnected, toCachexError, withClusterHint } from './_errors.ts'
-import { type LeasedCommand, leasedReply, onPool } from './_leased-batch.ts'
+import { leasedBatch, onPool } from './_leased-batch.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import { type ReplyForm, replyForm } from './_options.ts'
 import { ownConnectionOptions } from './_own.ts'
@@ -226,8 +226,11 @@ export class StandaloneConnection implements Connection {
     if (!this.#life.open) await this.#life.whenReady()
     const text = replyForm(route)
     if (this.#isPool) {
+      // One client leased for the whole batch, its commands pipelined in queue order (`onPool`).
+      const pool = this.#link.client as unknown as PoolLike
+      const leasing = { deadlines: this.#deadlines, where: this.#where, mapError: this.#mapError }
       return batchWithin(this.#deadlines, commands, this.#where, route?.callers, (all, batch) =>
-        this.#sendLeased(all, text, batch),
+        leasedBatch(all, batch, leasing, (leased) => onPool(pool, leased, text)),
       )
     }
     // Commands sent in the same tick leave in one write: one round trip. Weighed whole against
@@ -341,34 +344,6 @@ export class StandaloneConnection implements Connection {
     if (refused !== undefined) return Promise.reject(refused)
     const reply = this.#link.sender.as(text).sendCommand(args)
     return deadlines.track(reply, String(args[0]), this.#mapError, weight, 0, batch)
-  }
-
-  /**
-   * A batch on a pool: one client leased for all of it, its commands pipelined on it in queue
-   * order, as on one client (`onPool`). Sent one by one through the pool, each would take a
-   * client of its own, and they would run side by side, in any order: a later write of a key
-   * could land before an earlier one. Each command is refused, weighed and bounded by
-   * `socketTimeout` (from now, the wait for the lease included) as `#send` does; its reply or
-   * error comes as a value.
-   */
-  #sendLeased(
-    all: readonly RedisArgument[][],
-    text: ReplyForm,
-    batch: BatchOverhead | undefined,
-  ): Array<Promise<unknown>> {
-    const deadlines = this.#deadlines
-    const leased: LeasedCommand[] = []
-    const replies = mapCommands(all, (args) => {
-      const weight = commandWeight(args)
-      const refused = deadlines.refuse(weight, nameOf(args), this.#where)
-      if (refused !== undefined) return Promise.resolve(refused)
-      const reply = leasedReply(args, leased)
-      return deadlines
-        .track(reply, String(args[0]), this.#mapError, weight, 0, batch)
-        .catch((error: Error) => error)
-    })
-    if (leased.length > 0) onPool(this.#link.client as unknown as PoolLike, leased, text)
-    return replies
   }
 
   /**
