@@ -27,6 +27,7 @@ import {
   startTry,
   unhold,
 } from './_undo.ts'
+import { isWrongType, namedWrongType, notForeign, rethrowNamed } from './_wrong-type.ts'
 
 const NOT_OWNED = "cannot release a lock that's no longer owned"
 
@@ -36,7 +37,8 @@ const NOT_OWNED = "cannot release a lock that's no longer owned"
  * both happen atomically in Lua. Creating one takes nothing: `acquire()` does. Use `withLock(fn)`
  * to release it however the work ends, or `cache.acquireLock()`, which resolves a held lock for
  * `await using`. A `Lock` itself is not disposable, so that `await using lock = cache.lock(…)` —
- * which would never take the lock — does not compile.
+ * which would never take the lock — does not compile. A key overwritten with another type makes
+ * its calls reject with a `ResponseError` naming the lock (see `_wrong-type.ts`).
  */
 export class Lock implements CacheLock {
   /** The Redis key of the lock. */
@@ -143,6 +145,7 @@ export class Lock implements CacheLock {
     const keys = [this.name, fence]
     const ttlMs = this.timeout === null ? null : Math.max(1, Math.trunc(this.timeout * 1000))
     const args = [token, ttlMs === null ? '' : String(ttlMs)]
+    let typeCheckAt = 0 // When a refused blocking try next asks the key's type (`notForeign`).
     for (;;) {
       // Before each try: an abort between the last wait and this try sends nothing.
       this.#signal?.throwIfAborted()
@@ -186,6 +189,11 @@ export class Lock implements CacheLock {
         return true
       }
       if (!blocking) return false
+      // `SET NX` refuses another type of key too, which no release deletes: said, not waited on.
+      if (performance.now() >= typeCheckAt) {
+        typeCheckAt = performance.now() + 1000
+        await notForeign(this.#connection, 'lock', this.name)
+      }
       const left = stopAt - performance.now()
       if (left <= 0) return false
       await delay(Math.min(this.sleep * 1000, left), this.#signal)
@@ -228,6 +236,12 @@ export class Lock implements CacheLock {
     try {
       reply = await runScript(this.#connection, RELEASE, [this.name], [token])
     } catch (error) {
+      if (isWrongType(error)) {
+        this.#token = this.#fencingToken = null
+        this.#releaseUnknown = false
+        unhold(this.#connection, this.name, token)
+        throw await namedWrongType(error, this.#connection, 'lock', 'release', this.name)
+      }
       // The token is kept, so that a retry can release a lock that may still exist. Only a
       // release that may have run lets a retry take a gone key for its success.
       if (outcomeUnknown(error)) this.#releaseUnknown = true
@@ -290,7 +304,7 @@ export class Lock implements CacheLock {
       EXTEND,
       [this.name],
       [token, String(ms), replaceTtl ? '1' : '0'],
-    )
+    ).catch((error: unknown) => rethrowNamed(error, this.#connection, 'lock', 'extend', this.name))
     if (done !== 1) throw new LockNotOwnedError("cannot extend a lock that's no longer owned")
     if (replaceTtl) hold(this.#connection, this.name, token, ms)
     else holdLonger(this.#connection, this.name, token, ms)
@@ -328,7 +342,14 @@ export class Lock implements CacheLock {
     if (this.timeout === null) throw new LockError('cannot reacquire a lock with no timeout')
     const ms = Math.max(1, Math.trunc(this.timeout * 1000))
     this.#handoff.touch()
-    const done = await runScript(this.#connection, REACQUIRE, [this.name], [token, String(ms)])
+    const done = await runScript(
+      this.#connection,
+      REACQUIRE,
+      [this.name],
+      [token, String(ms)],
+    ).catch((error: unknown) =>
+      rethrowNamed(error, this.#connection, 'lock', 'reacquire', this.name),
+    )
     if (done !== 1) {
       // The key holds another token, or none.
       unhold(this.#connection, this.name, token)
@@ -350,7 +371,9 @@ export class Lock implements CacheLock {
   async owned(): Promise<boolean> {
     const token = this.#token
     if (token === null) return false
-    const stored = await this.#connection.command(['GET', this.name], { key: this.name })
+    const stored = await this.#connection
+      .command(['GET', this.name], { key: this.name })
+      .catch((error: unknown) => rethrowNamed(error, this.#connection, 'lock', 'owned', this.name))
     if (stored !== null && sameBytes(stored, token)) return true
     unhold(this.#connection, this.name, token)
     return false

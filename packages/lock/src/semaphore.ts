@@ -25,6 +25,7 @@ import {
   positiveSeconds,
 } from './_seconds.ts'
 import { hold, outcomeUnknown, releaseLater, startTry, unhold } from './_undo.ts'
+import { isWrongType, namedWrongType } from './_wrong-type.ts'
 
 /** Seconds a holder keeps its permits without releasing them, unless `timeout` says otherwise. */
 export const DEFAULT_SEMAPHORE_TIMEOUT = 60
@@ -113,7 +114,8 @@ return removed`)
  * (there is no queue: waiters are not served in order, and a heavy `weight` may wait behind a
  * stream of light ones), and the object itself is not disposable — `cache.acquirePermit()`
  * resolves a `HeldPermit` for `await using`. One `Semaphore` holds at most one set of permits at a
- * time: create one per concurrent holder.
+ * time: create one per concurrent holder. A key overwritten with another type makes its calls
+ * reject with a `ResponseError` naming the semaphore (see `_wrong-type.ts`).
  */
 export class Semaphore implements CacheSemaphore {
   /** The Redis key of the semaphore. */
@@ -246,7 +248,8 @@ export class Semaphore implements CacheSemaphore {
           if (!slotMigrating(error)) {
             // Sent without an answer, it may still run: give the permits back then.
             if (outcomeUnknown(error)) releaseLater(this.#connection, RELEASE, this.name, member)
-            throw namedError(error, this.name)
+            const named = namedError(error, this.name)
+            throw await namedWrongType(named, this.#connection, 'semaphore', 'acquire', this.name)
           }
           reply = 0
         } finally {
@@ -312,6 +315,12 @@ export class Semaphore implements CacheSemaphore {
     try {
       reply = await runScript(this.#connection, RELEASE, [this.name], [member])
     } catch (error) {
+      if (isWrongType(error)) {
+        this.#token = null
+        this.#releaseUnknown = false
+        unhold(this.#connection, this.name, member)
+        throw await namedWrongType(error, this.#connection, 'semaphore', 'release', this.name)
+      }
       // Kept for a retry; only a release that may have run lets it take a gone member for done.
       if (outcomeUnknown(error)) this.#releaseUnknown = true
       // Tried again in the background, unless released again first (see `_handoff.ts`).
