@@ -24,7 +24,7 @@ await runSmoke({
   name: 'nextjs',
   basePath: '/api',
   adminPath: '/api/admin',
-  prepare: () => run(process.execPath, [next, 'build'], { cwd: dir, env, timeoutMs: 240_000 }),
+  prepare: () => run(process.execPath, [next, 'build'], { cwd: dir, env, timeoutMs: 600_000 }),
   start: (ctx) =>
     spawnApp(
       process.execPath,
