@@ -1,9 +1,11 @@
 import { ClosedError, ConnectionError, type RedisArgument, ResponseError } from '@cachex/core'
+import { markUnsent } from '@cachex/core/internal'
 import { commandWeight, nameOf } from './_command-shape.ts'
 import { destroyClient, within } from './_connect.ts'
 import type { Deadlines } from './_deadlines.ts'
 import { isErrorReply } from './_errors.ts'
 import { type ReplyForm, Sender } from './_options.ts'
+import { isRefusedHandshake, reconnectDelay, refusedRetryDelay } from './_retry.ts'
 
 // Blocking commands (`CommandRoute.blockMs`: XREAD BLOCK, BLPOP…) on clients of their own. Redis
 // answers one client's commands in order, so a command that waits on the server for data holds
@@ -74,7 +76,8 @@ const UNBLOCK_RETRY_MS = 50
  * gives the client back — unless the call timed out or the connection failed, in which case the
  * client is destroyed (a timed-out blocking command must not linger on the server). At most
  * `MAX_IDLE` idle clients are kept, each for `IDLE_MS`. `close()` unblocks the calls in flight
- * rather than dropping their clients (see `close`).
+ * rather than dropping their clients (see `close`). An opening the server refuses fails at once,
+ * and the calls that would open one fail at once for a short backoff after it (see `#open`).
  */
 export class BlockingClients {
   readonly #options: BlockingClientsOptions
@@ -85,6 +88,10 @@ export class BlockingClients {
   #closed = false
   /** The server refused `CLIENT ID` (an ACL user without it): not asked again. */
   #noClientId = false
+  /** The last opening refused, until when openings back off, refusals in a row (see `#open`). */
+  #refusal: ConnectionError | undefined
+  #refusedUntil = 0
+  #refusals = 0
 
   constructor(options: BlockingClientsOptions) {
     this.#options = options
@@ -244,10 +251,23 @@ export class BlockingClients {
    * Opens a dedicated client within `socketConnectTimeout`. `close()` cuts an opening short: the
    * client is destroyed and the call rejects with `ClosedError` (a frozen server would otherwise
    * hold it for the whole connect timeout after the connection was closed); `reset()` too, with
-   * its reason (a frozen primary would otherwise take the command as it wakes).
+   * its reason (a frozen primary would otherwise take the command as it wakes). The client's
+   * first error (a refused or reset connection, a refused handshake: `max number of clients
+   * reached`), which node-redis would retry until the timeout, rejects at once naming it, as
+   * `connectBounded` does; then the calls that would open a client reject at once, marked
+   * unsent, for `reconnectDelay` (a refused handshake's `refusedRetryDelay`), before one tries.
    */
   async #open(): Promise<Lease> {
     const { make, connectTimeoutMs, mapError, where } = this.#options
+    const refusal = this.#refusal
+    const leftMs = this.#refusedUntil - performance.now()
+    if (refusal !== undefined && leftMs > 0) {
+      throw markUnsent(
+        new ConnectionError(`${refusal.message} (not trying again for ${Math.ceil(leftMs)} ms)`, {
+          cause: refusal.cause,
+        }),
+      )
+    }
     const failure = (error: unknown) => {
       if (this.#closed) return this.#closedError()
       const typed = mapError(error)
@@ -257,9 +277,11 @@ export class BlockingClients {
       )
     }
     let client: BlockingClient | undefined
+    let phase = 'opening' as 'opening' | 'refused' | 'done'
     let cut!: (reason?: Error) => void
     const closing = new Promise<never>((_, reject) => {
       cut = (reason) => {
+        if (phase === 'opening') phase = 'done'
         if (client !== undefined) destroyClient(client)
         reject(reason ?? this.#closedError())
       }
@@ -275,19 +297,38 @@ export class BlockingClients {
       this.#opening.delete(cut)
       throw failure(error)
     }
-    // An 'error' event without a listener crashes the process; the call in flight reports it.
-    client.on('error', () => undefined)
+    let refuse!: (error: unknown) => void
+    const refusing = new Promise<never>((_, reject) => {
+      refuse = (error) => {
+        if (phase !== 'opening') return
+        phase = 'refused'
+        reject(error)
+      }
+    })
+    // An 'error' event without a listener crashes the process: the first ends the opening, and
+    // the call in flight reports those that come once it is open.
+    client.on('error', refuse)
     try {
+      const connecting = client.connect()
+      connecting.catch(refuse)
       await Promise.race([
-        within(client.connect(), connectTimeoutMs, `connecting to ${where}`),
+        within(connecting, connectTimeoutMs, `connecting to ${where}`),
         closing,
+        refusing,
       ])
     } catch (error) {
+      const refused = phase === 'refused'
+      phase = 'done'
       destroyClient(client)
-      throw failure(error)
+      const failed = failure(error)
+      if (refused && failed instanceof ConnectionError) this.#refused(failed)
+      throw failed
     } finally {
+      phase = 'done'
       this.#opening.delete(cut)
     }
+    this.#refusal = undefined
+    this.#refusals = 0
     const opened = client
     const lease: Lease = {
       client: opened,
@@ -304,6 +345,14 @@ export class BlockingClients {
       throw this.#closedError()
     }
     return lease
+  }
+
+  /** Openings back off after `failed`, an opening refused (see `#open`). */
+  #refused(failed: ConnectionError): void {
+    if (this.#closed) return
+    const step = isRefusedHandshake(failed.cause) ? refusedRetryDelay : reconnectDelay
+    this.#refusedUntil = performance.now() + step(this.#refusals++)
+    this.#refusal = failed
   }
 
   #closedError(): ClosedError {
