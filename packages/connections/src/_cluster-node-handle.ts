@@ -81,8 +81,9 @@ export interface NodeHandle {
   /** When its connections, dropped for replies they could not read, connect again. */
   readonly unreadable: UnreadableBackoff
   /**
-   * Until when (`performance.now()`) no client is opened to it after `dropUnreadable`, and calls
-   * that would open one fail at once (0: none held).
+   * Until when (`performance.now()`) no client is opened to it after `dropUnreadable`, or after
+   * it refused the user or password (`NodeWatch`), and calls that would open one fail at once (0:
+   * none held).
    */
   heldUntil: number
   /**

@@ -1,4 +1,5 @@
 import { ConnectionError } from '@cachex/core'
+import { markUnsent } from '@cachex/core/internal'
 import type { BlockingClient } from './_blocking.ts'
 import { clientAt } from './_client-factory.ts'
 import type { NodeHandle, NodeRedisNodeClientLike } from './_cluster-node-handle.ts'
@@ -74,10 +75,20 @@ export class NodeOpener {
   /**
    * Opens a client of cachex's own to `node`, with the cluster's node options (`READONLY` with
    * `readFromReplicas`), its errors told to `onError`; waits for it to connect (bounded by
-   * `connectTimeoutMs`: destroyed and failed, the password cut out, past it).
+   * `connectTimeoutMs`: destroyed and failed, the password cut out, past it). Fails at once,
+   * unsent, while `node` is held (`heldUntil`): node-redis's client of it failed, refused by it,
+   * as this open was asked for (that refusal held it), and another try now would be refused too.
    */
   async open(node: NodeHandle, onError: (error: unknown) => void): Promise<OwnNodeClient> {
     const defaults = this.#options.nodeDefaults
+    const held = node.heldUntil - performance.now()
+    if (held > 0) {
+      throw markUnsent(
+        new ConnectionError(
+          `cannot connect to the cluster node ${node.address} for ${Math.ceil(held)} ms more: ${node.dropReason || 'it refused the last connection'}`,
+        ),
+      )
+    }
     if (defaults === undefined) {
       throw new ConnectionError(
         `cannot reach the cluster node ${node.address}: it is not in node-redis's slot map`,

@@ -33,9 +33,9 @@ export interface ClusterOptions extends ConnectionOptions {
    * TLS files (`ca`, `cert`, `key`), `RESP`… Their timer options (`pingInterval`,
    * `socket.reconnectStrategy`, `socket.connectTimeout`, `socket.socketTimeout`) take 0 to
    * 2^31 - 1 ms, as in `clusterOptions.defaults`. Without a `socket.reconnectStrategy` of
-   * yours, a node connection is tried again 100 ms later, doubling up to 2 s, and one whose
-   * handshake the node refused (a wrong password, `READONLY` renamed away on a replica) 10 s
-   * later, doubling up to 5 minutes. @default {}
+   * yours, a node connection is tried again 100 ms later, doubling up to 2 s; a node that
+   * refused the handshake (a wrong password, `READONLY` renamed away on a replica) is tried again
+   * by cachex, with a new connection, 10 s later, doubling up to 5 minutes. @default {}
    */
   clientOptions?: Record<string, unknown>
   /** Not used: node-redis keeps one connection per cluster node and pipelines on it. */

@@ -57,10 +57,11 @@ async function readerWhileDown(
  * Runs `send` on the node a read goes to when the rotation picks none (see `readerWhileDown`).
  * With `waitMs`, when that node fails it with a connection error (the primary dying as the read
  * is sent), once more on the next live node — both within one wait of at most `waitMs`. A node
- * down because it refused the handshake (a wrong password: `isRefused`), or because it serves TLS
- * only and the location says plain `redis://`, is alive and will refuse again: the read fails at
- * once with the refusal, as a write does, unless `failingOver()` (the sentinels are replacing it,
- * and the new primary may accept).
+ * down because it refused the handshake (a wrong password) or answered it with another error
+ * reply (`ERR max number of clients reached`: `isRefused`), or because it serves TLS only and the
+ * location says plain `redis://`, is alive, and no failover is coming: the read fails at once
+ * with the refusal, as a write does, unless `failingOver()` (the sentinels are replacing it, and
+ * the new primary may accept).
  */
 function onFallback<T>(
   rotation: ReplicaRotation | undefined,

@@ -132,12 +132,12 @@ export class ClientLink {
   }
 
   /**
-   * Whether it is down for a reason that waiting does not change: the server refused its
-   * handshake (a wrong password, an unknown user, a certificate: `isRefusedHandshake`), or, the
-   * link never ready yet, the server drops each plain connection unanswered as one that serves
-   * TLS only does (a `redis://` URL where `rediss://` is needed: the failure gets the hint of
-   * `tlsMismatchHint`). The server is up, and no failover changes its configuration. A link that
-   * was ready once and is reset since has an outage, not this.
+   * Whether it is down though its server is up: the server refused its handshake (a wrong
+   * password, an unknown user, a certificate: `isRefusedHandshake`) or answered it with another
+   * error reply (`ERR max number of clients reached`), or, the link never ready yet, the server
+   * drops each plain connection unanswered as one that serves TLS only does (a `redis://` URL
+   * where `rediss://` is needed: `tlsMismatchHint`). No failover is coming for it
+   * (`isLastingRefusal`). A link that was ready once and is reset since has an outage, not this.
    */
   get isRefused(): boolean {
     if (!this.#down) return false

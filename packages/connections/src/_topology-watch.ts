@@ -3,7 +3,7 @@ import { noteNode } from './_cluster-errors.ts'
 import type { NodeClients, NodeClientsOptions, NodeHandle } from './_cluster-nodes.ts'
 import { isErrorReply, toCachexError } from './_errors.ts'
 import { checkReplica, type HealthContext, markDown, probe } from './_node-health.ts'
-import { isUnreadableReply } from './_retry.ts'
+import { isRefusedHandshake, isUnreadableReply, refusedRetryDelay } from './_retry.ts'
 import { nodesOf, setAllReaders, setReadersOf } from './_slot-map.ts'
 import { sleep } from './_slot-refresh.ts'
 
@@ -20,6 +20,21 @@ const PROBE_WAIT_MS = 100
 export const REPLICA_CHECK_MS = 1000
 /** Every how many replica checks the slot map is asked again, for new replicas. */
 const REPLICA_DISCOVERY_TICKS = 5
+
+/**
+ * The nodes whose last refused handshake (`NodeHandle.refused`) refused the user or password
+ * (`isRefusedHandshake`), not another error reply (`ERR max number of clients reached`).
+ */
+const accessRefused = new WeakSet<NodeHandle>()
+
+/**
+ * Whether `node`, down because it refused the connection's handshake (`refused`), refused the
+ * user or password (`WRONGPASS`, `NOAUTH`, `NOPERM`, a handshake command renamed away), which ACL
+ * users and passwords set on that node fix — not another error reply, as a full node's.
+ */
+export function refusesAccess(node: NodeHandle): boolean {
+  return node.refused && accessRefused.has(node)
+}
 
 /** What the watch uses of the topology. */
 export interface NodeWatchOptions {
@@ -56,6 +71,8 @@ export class NodeWatch {
   /** Something asked for another round while one ran. */
   #watchAgain = false
   #replicaTimer: NodeJS.Timeout | undefined
+  /** Each node's refusals of the user or password in a row (see `#holdRefused`). */
+  readonly #refusals = new WeakMap<NodeHandle, number>()
 
   constructor(options: NodeWatchOptions) {
     this.#options = options
@@ -118,9 +135,11 @@ export class NodeWatch {
    * A node's connection errored (with `error`) or is reconnecting: the node may be down, or may
    * come back another node (restarted empty), so a replica leaves the read rotation until checked
    * again. An error reply refused the connection's handshake (`WRONGPASS`, `NOAUTH`, `NOPERM`:
-   * ACL users and passwords are set per node): the node is down now, for that reason — its
-   * client retries the handshake for good, and the calls waiting for it would otherwise wait for
-   * their timeout, unsent, and be reported as writes that may have been applied.
+   * ACL users and passwords are set per node; or another, as `ERR max number of clients
+   * reached`): the node is down now, for that reason — its client retries the handshake (or,
+   * refused the user or password, gives up, and the node is tried again later: `#holdRefused`),
+   * and the calls waiting for it would otherwise wait for their timeout, unsent, and be reported
+   * as writes that may have been applied.
    */
   onNodeTrouble(node: NodeHandle | undefined, error?: unknown): void {
     if (node !== undefined && isErrorReply(error)) this.#refused(node, error)
@@ -141,17 +160,37 @@ export class NodeWatch {
   /**
    * `node` refused the connection's handshake with the error reply `error`: marked down with it
    * (the password cut out), the connect under way failed with it. Its probe brings it back once
-   * it accepts the connection.
+   * it accepts the connection (refused the user or password: once it is no longer held).
    */
   #refused(node: NodeHandle, error: unknown): void {
     const password = this.#options.nodeDefaults?.password
     const secrets = typeof password === 'string' ? [password] : []
     const { health } = this.#options
+    this.#holdRefused(node, error)
     // Without the reply's closing period: the message goes on after it.
     markDown(node, toCachexError(error, secrets).message.replace(/\.\s*$/, ''), health.shards())
     node.refused = true
+    if (isRefusedHandshake(error)) accessRefused.add(node)
+    else accessRefused.delete(node)
     setAllReaders(health.shards())
     this.#options.nodes.refuse(node, this.#options.downError(node))
+  }
+
+  /**
+   * `node` refused the user or password (`isRefusedHandshake`), and its client gave up
+   * (`nodeReconnectStrategy`): no client is opened to it for `refusedRetryDelay` — 10 s after the
+   * first refusal in a row, twice as long after each next one, up to 5 minutes — after which its
+   * probe opens one (every try is a failed login in the node's ACL log). A refusal while it is
+   * held (another of its clients, refused in the same round) changes nothing. Called before
+   * `node.refused` is set for this refusal.
+   */
+  #holdRefused(node: NodeHandle, error: unknown): void {
+    const now = performance.now()
+    if (!isRefusedHandshake(error) || node.heldUntil > now) return
+    // In a row: no probe was answered since the last refusal (it clears `refused`).
+    const refusals = node.refused ? (this.#refusals.get(node) ?? 0) : 0
+    node.heldUntil = now + refusedRetryDelay(refusals)
+    this.#refusals.set(node, refusals + 1)
   }
 
   /** A node's connection is up (again): a replica is checked before it serves reads. */

@@ -24,7 +24,7 @@ import {
 } from './_slot-map.ts'
 import { type MapUse, SlotRefresh, seedHost } from './_slot-refresh.ts'
 import { SLOT_COUNT } from './_slots.ts'
-import { NodeWatch } from './_topology-watch.ts'
+import { NodeWatch, refusesAccess } from './_topology-watch.ts'
 import type { TrackingClientLike } from './_tracking.ts'
 import { execChain } from './_transaction.ts'
 
@@ -274,9 +274,13 @@ export class Topology {
    */
   downError(node: NodeHandle): ConnectionError {
     const at = `the cluster node ${node.address} of ${this.#options.where}`
-    // A refusal: not the failover wording, as no promotion fixes a user the node does not accept.
+    // A refusal: not the failover wording, as no promotion fixes a user the node does not accept
+    // (nor a node that is full); the ACL advice only for a refused user or password.
+    const acl = refusesAccess(node)
+      ? '; ACL users and passwords are set on each node of a cluster — check them on this one'
+      : ''
     const message = node.refused
-      ? `${at} refuses the connection: ${node.downReason}; ACL users and passwords are set on each node of a cluster — check them on this one (its calls fail at once until it accepts the connection)`
+      ? `${at} refuses the connection: ${node.downReason}${acl} (its calls fail at once until it accepts the connection)`
       : `${at} is down (${node.downReason}); not waiting — the cluster moves its slots to a replica when it promotes one, and cachex follows`
     return markUnsent(new ConnectionError(message))
   }

@@ -1,6 +1,6 @@
-// The reconnection schedule of a cluster's node clients: a handshake the node refuses is tried
-// again 10 s later, doubling up to 5 minutes, counted per client from the first refusal in a row;
-// a node out of reach keeps the short steps; a strategy the user gave is kept.
+// The reconnection schedule of a cluster's node clients: a handshake the node refuses ends the
+// client (cachex tries the node again itself, 10 s to 5 minutes later: NodeWatch); a node out of
+// reach keeps the short steps; a strategy the user gave is kept.
 import { ErrorReply, SocketTimeoutError } from '@redis/client'
 import { describe, expect, it } from 'vitest'
 import { nodeReconnectStrategy, nodeSocketOptions } from '../src/_node-reconnect.ts'
@@ -14,25 +14,19 @@ const about = (ms: number | false, base: number) =>
   typeof ms === 'number' && ms <= base && ms >= base * 0.8 - 1
 
 describe('nodeReconnectStrategy', () => {
-  it('backs a refused handshake off 10 s, doubling up to 5 minutes', () => {
+  it('gives up on a refused handshake: no wait of node-redis holds the process open', () => {
     const strategy = nodeReconnectStrategy()
-    const steps = [10_000, 20_000, 40_000, 80_000, 160_000, 300_000, 300_000]
-    steps.forEach((base, retries) => {
-      expect(about(strategy(retries, readonlyRenamed()), base)).toBe(true)
-    })
+    expect(strategy(0, readonlyRenamed())).toBe(false)
+    expect(strategy(5, new ErrorReply('WRONGPASS invalid username-password pair'))).toBe(false)
   })
 
-  it('keeps the short steps for a node out of reach, and counts refusals from the first in a row', () => {
+  it('keeps the short steps for a node out of reach', () => {
     const strategy = nodeReconnectStrategy()
     for (let retries = 0; retries < 20; retries++) {
       const ms = strategy(retries, unreachable())
       expect(typeof ms === 'number' && ms <= 2000).toBe(true)
     }
-    // Down a long while, then refusing: 10 s, not 5 minutes.
-    expect(about(strategy(20, readonlyRenamed()), 10_000)).toBe(true)
-    expect(about(strategy(21, readonlyRenamed()), 20_000)).toBe(true)
-    // Up again (node-redis counts from 0 once more), then refused: 10 s again.
-    expect(about(strategy(1, readonlyRenamed()), 10_000)).toBe(true)
+    expect(about(strategy(20, unreachable()), 2000)).toBe(true)
   })
 
   it("gives up on a socket idle past the user's socketTimeout, as node-redis's own strategy", () => {
@@ -47,12 +41,9 @@ describe('nodeSocketOptions', () => {
     const b = { ...socket, host: 'b', port: 2 }
     expect(typeof a.reconnectStrategy).toBe('function')
     expect(a.reconnectStrategy).not.toBe(b.reconnectStrategy)
-    const first = a.reconnectStrategy as (r: number, c: unknown) => number
-    const second = b.reconnectStrategy as (r: number, c: unknown) => number
-    first(0, readonlyRenamed())
-    expect(about(first(1, readonlyRenamed()), 20_000)).toBe(true)
-    // b's first refusal is its own: 10 s.
-    expect(about(second(0, readonlyRenamed()), 10_000)).toBe(true)
+    const first = a.reconnectStrategy as (r: number, c: unknown) => number | false
+    expect(first(0, readonlyRenamed())).toBe(false)
+    expect(about(first(0, unreachable()), 100)).toBe(true)
   })
 
   it("keeps the user's reconnectStrategy", () => {
