@@ -2,6 +2,7 @@
 // unreachable server's short steps, a refused password's long ones) and the words of the hint.
 import { ErrorReply } from '@redis/client'
 import { commandRefusal } from './_acl.ts'
+import { isErrorReply } from './_errors.ts'
 
 /** Milliseconds before the first reconnection attempt after a failed one. */
 export const FIRST_RECONNECT_DELAY = 100
@@ -219,8 +220,9 @@ export function isAuthRefusal(message: string): boolean {
  * ", not waiting (…)": `text` is the failure it is down for, as described (`withAuthHint`), and
  * `cause` that failure itself, when known.
  * - `refused the connection`: the server refused the credentials (`NOAUTH`, `WRONGPASS`, an
- *   error reply to the handshake: `isRefusedHandshake`). The server is up: "unreachable" would
- *   send one looking at the network.
+ *   error reply to the handshake: `isRefusedHandshake`), or answered it with another error reply
+ *   (`ERR max number of clients reached`). The server is up: "unreachable" would send one
+ *   looking at the network.
  * - `did not complete the TLS handshake`: a certificate was refused (`isCertificateRefusal`),
  *   by the client (the server's) or by the server (the client's, or its lack of one) — not the
  *   server refusing the connection.
@@ -235,7 +237,10 @@ export function refusalState(text: string, cause?: unknown): string {
   ) {
     return 'did not complete the TLS handshake'
   }
-  return isRefusedHandshake(cause) ? 'refused the connection' : 'is unreachable'
+  // Any error reply is the server's answer (`ERR max number of clients reached`): it is up.
+  return isRefusedHandshake(cause) || isErrorReply(cause)
+    ? 'refused the connection'
+    : 'is unreachable'
 }
 
 /**

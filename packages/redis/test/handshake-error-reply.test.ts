@@ -107,6 +107,9 @@ it('sentinel: reads on a full primary fail at once, as writes do', async () => {
     for (const { error, ms } of [get, set, getAgain]) {
       expect(error).toBeInstanceOf(ConnectionError)
       expect((error as Error).message).toMatch(/max number of clients/)
+      // The server answered: it is up, not "unreachable" (a look at the network).
+      expect((error as Error).message).toMatch(/refused the connection/)
+      expect((error as Error).message).not.toMatch(/unreachable/)
       // Not the 5 s socketConnectTimeout a read waited for a failover that is not coming.
       expect(ms).toBeLessThan(2500)
     }
