@@ -113,7 +113,11 @@ describe('isRefusedHandshake', () => {
     }
     // The words alone, not from the server: no reply.
     expect(isRefusedHandshake(new Error("ERR unknown command 'SELECT'"))).toBe(false)
-    expect(refusalState('ERR unknown command', reply('GET k'))).toBe('is unreachable')
+    // Still an answer of the server: it is up, not unreachable (`refusalState`).
+    expect(refusalState('ERR unknown command', reply('GET k'))).toBe('refused the connection')
+    expect(refusalState('connect ECONNREFUSED', new Error('connect ECONNREFUSED'))).toBe(
+      'is unreachable',
+    )
   })
 })
 
