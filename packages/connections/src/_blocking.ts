@@ -255,7 +255,7 @@ export class BlockingClients {
    * first error (a refused or reset connection, a refused handshake: `max number of clients
    * reached`), which node-redis would retry until the timeout, rejects at once naming it, as
    * `connectBounded` does; then the calls that would open a client reject at once, marked
-   * unsent, for `reconnectDelay` (a refused handshake's `refusedRetryDelay`), before one tries.
+   * unsent, for `reconnectDelay` (a refused handshake's 10 s), before one tries (`#refused`).
    */
   async #open(): Promise<Lease> {
     const { make, connectTimeoutMs, mapError, where } = this.#options
@@ -347,11 +347,15 @@ export class BlockingClients {
     return lease
   }
 
-  /** Openings back off after `failed`, an opening refused (see `#open`). */
+  /**
+   * Openings back off after `failed` (see `#open`), one step per round: openings refused together
+   * are one refusal. A refused password: 10 s each time, as the cache's own connection tries.
+   */
   #refused(failed: ConnectionError): void {
-    if (this.#closed) return
-    const step = isRefusedHandshake(failed.cause) ? refusedRetryDelay : reconnectDelay
-    this.#refusedUntil = performance.now() + step(this.#refusals++)
+    const now = performance.now()
+    if (this.#closed || now < this.#refusedUntil) return
+    const password = isRefusedHandshake(failed.cause)
+    this.#refusedUntil = now + (password ? refusedRetryDelay(0) : reconnectDelay(this.#refusals++))
     this.#refusal = failed
   }
 

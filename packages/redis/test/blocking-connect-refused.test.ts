@@ -126,4 +126,42 @@ describe('a blocking command whose own connection the server refuses', () => {
     }
     expect(popped).toEqual(['q', 'v'])
   }, 120_000)
+
+  // Several workers looping on blpop are refused together: one refusal, not one per worker. Each
+  // counted, 8 of them pushed the backoff to its longest step at once (2 s; 5 minutes for a
+  // password, blocking calls failing minutes after it was fixed).
+  it('blocking calls refused together back off one step: 100 ms (max clients)', async () => {
+    const { admin, cache } = await setup('bcr-burst')
+    await fill(admin)
+    await Promise.all(Array.from({ length: 8 }, () => cache.blpop(['q'], 0.5).catch(() => null)))
+    const next = await timed(() => cache.blpop(['q'], 0.5))
+    expectRefused(next.error)
+    const ms = Number(/not trying again for (\d+) ms/.exec(next.error?.message ?? '')?.[1] ?? 0)
+    expect(ms).toBeLessThanOrEqual(100)
+  }, 60_000)
+
+  it('blocking calls refused together back off one step: 10 s (a password)', async () => {
+    const s = await startRedis()
+    const admin = adminOf(s)
+    await admin.connect()
+    await admin.sendCommand(['ACL', 'SETUSER', 'worker', 'on', '>first', '~*', '&*', '+@all'])
+    const cache = createCache({
+      location: `redis://worker:first@127.0.0.1:${s.port}`,
+      keyPrefix: 'bcr-password',
+    })
+    cleanup = async () => {
+      await cache.close()
+      await admin.close()
+      await s.stop()
+    }
+    await cache.set('warm', 1)
+    // The password changes on the server: the cache's data connection stays logged in.
+    await admin.sendCommand(['ACL', 'SETUSER', 'worker', 'resetpass', '>second'])
+    await Promise.all(Array.from({ length: 8 }, () => cache.blpop(['q'], 0.5).catch(() => null)))
+    const next = await timed(() => cache.blpop(['q'], 0.5))
+    expect(next.error).toBeInstanceOf(ConnectionError)
+    const ms = Number(/not trying again for (\d+) ms/.exec(next.error?.message ?? '')?.[1] ?? 0)
+    expect(ms).toBeGreaterThan(0)
+    expect(ms).toBeLessThanOrEqual(10_000)
+  }, 60_000)
 })
