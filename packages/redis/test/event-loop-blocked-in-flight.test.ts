@@ -3,6 +3,7 @@
 // timed out: the deadline ticker ran before the reply waiting in the socket was read, rejected the
 // call with a TimeoutError, and reset the connection, so calls made right after failed with a
 // ConnectionError on a healthy server.
+import { execFileSync } from 'node:child_process'
 import { type RedisServer, redisCall, startRedis, uniquePrefix } from '@cachex/test-utils'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { type Cache, createCache } from '../src/index.ts'
@@ -93,8 +94,14 @@ it('a loop blocked again and again does not keep a call on a paused server waiti
   expect(await cache.get('x')).toBe('x1')
 }, 30_000)
 
-for (const ms of [2300, 3500]) {
-  it(`a blocking call (blpop) whose item was handed over during a ${ms} ms block reaches its caller`, async () => {
+/** Blocked clients on the server (`INFO clients`), asked without blocking this event loop. */
+async function blockedClients(): Promise<number> {
+  const info = String(await redisCall(server.url, ['INFO', 'clients']))
+  return Number(/blocked_clients:(\d+)/.exec(info)?.[1] ?? 0)
+}
+
+for (const late of [300, 1500]) {
+  it(`a blocking call (blpop) whose item was handed over just before a block that outlasts its bound by ${late} ms reaches its caller`, async () => {
     const cache = createCache({
       location: server.url,
       keyPrefix: uniquePrefix('blpop-blocked'),
@@ -104,20 +111,34 @@ for (const ms of [2300, 3500]) {
     // The blocking connection made and kept (a first blpop answered at once).
     await cache.rpush('q', 'warm')
     expect(await cache.blpop(['q'], 1)).toEqual(['q', 'warm'])
-    await cache.rpush('q', 'item-1')
-    const popped = cache.blpop(['q'], 1).then(
+    await cache.rpush('staged', 'item-1')
+    // Its bound: the call's own timeout (2 s) plus socketTimeout (1 s), from the call.
+    const called = performance.now()
+    const popped = cache.blpop(['q'], 2).then(
       (value) => ({ value }),
       (error: Error) => ({ error: error.name }),
     )
-    // The item is there: the server pops it and answers at once, while this process is blocked
-    // past the call's bound (its timeout of 1 s plus socketTimeout): by less than a second (its
-    // timer fires only a little late), or by more. Timed out, the item was lost.
-    await new Promise<void>((resolve) =>
-      setImmediate(() => {
-        block(ms)
-        resolve()
-      }),
-    )
+    // Once the server holds the blpop, the item is moved onto its list by a synchronous redis-cli: the server
+    // pops it and has written its answer to this process's socket before the block starts, and
+    // nothing reads it until the block ends, past the call's bound, however busy the machine.
+    // Timed out, the item was lost.
+    while ((await blockedClients()) === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+    const pushed = performance.now() - called
+    execFileSync('redis-cli', [
+      '-h',
+      server.host,
+      '-p',
+      String(server.port),
+      'LMOVE',
+      cache.makeKey('staged'),
+      cache.makeKey('q'),
+      'LEFT',
+      'RIGHT',
+    ])
+    block(3000 - (performance.now() - called) + late)
+    expect(pushed).toBeLessThan(2000)
     expect(await popped).toEqual({ value: ['q', 'item-1'] })
     expect(await redisCall(server.url, ['LLEN', cache.makeKey('q')])).toBe(0)
   }, 30_000)
