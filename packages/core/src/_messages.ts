@@ -17,8 +17,15 @@ export const REDIS_TYPES: Record<string, string> = {
   stream: 'stream',
 }
 
+/**
+ * Whether `error` is a `WRONGTYPE` reply: to a command (`WRONGTYPE …`), or to a command a script
+ * ran (Redis 7 keeps the prefix; Redis 6 wraps it: `ERR Error running script … : WRONGTYPE …`).
+ */
 export function isWrongType(error: unknown): error is ResponseError {
-  return error instanceof ResponseError && error.message.startsWith('WRONGTYPE')
+  return (
+    error instanceof ResponseError &&
+    (error.message.startsWith('WRONGTYPE') || error.message.includes(': WRONGTYPE '))
+  )
 }
 
 /**

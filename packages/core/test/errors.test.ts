@@ -60,3 +60,16 @@ describe('errors of another copy of @cachex/core', () => {
     expect(new Strict('x') instanceof errors.ResponseError).toBe(true)
   })
 })
+
+describe('isWrongType', async () => {
+  const { isWrongType } = await import('../src/_messages.ts')
+  it("matches a command's WRONGTYPE and a script's, as Redis 7 and Redis 6 word it", () => {
+    const server = 'WRONGTYPE Operation against a key holding the wrong kind of value'
+    expect(isWrongType(new errors.ResponseError(server))).toBe(true)
+    // Redis 6 wraps the error of a command a script ran.
+    const redis6 = `ERR Error running script (call to f_2d1f): @user_script:1: ${server}`
+    expect(isWrongType(new errors.ResponseError(redis6))).toBe(true)
+    expect(isWrongType(new errors.ResponseError('ERR value is not an integer'))).toBe(false)
+    expect(isWrongType(new Error(server))).toBe(false)
+  })
+})

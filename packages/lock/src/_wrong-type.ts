@@ -3,25 +3,14 @@
 // neither the lock nor its key, so it is worded as the cache words its own (core's
 // `wrongTypeError`): a `ResponseError` naming the key, bounded, and what it holds.
 import { type Connection, ResponseError } from '@cachex/core'
-import { bounded, REDIS_TYPES } from '@cachex/core/internal'
+import { bounded, isWrongType, REDIS_TYPES } from '@cachex/core/internal'
+import { unhold } from './_undo.ts'
 
 /** What a lock's or a semaphore's key holds when it is one: the type its scripts work on. */
 const OWN_TYPE = { lock: 'string', semaphore: 'zset' } as const
 
 /** A lock or a semaphore, as its messages call it. */
 export type Holder = keyof typeof OWN_TYPE
-
-/**
- * Whether `error` is a `WRONGTYPE` reply: to a command (`WRONGTYPE …`), or to a command a script
- * ran (Redis 7 keeps the prefix; Redis 6 wraps it: `ERR Error running script … : WRONGTYPE …`).
- */
-export function isWrongType(error: unknown): error is ResponseError {
-  return (
-    error instanceof ResponseError &&
-    error.code === 'E_RESPONSE' &&
-    (error.message.startsWith('WRONGTYPE') || error.message.includes(': WRONGTYPE '))
-  )
-}
 
 /**
  * The `TYPE` of `name` over `connection`; `''` when it cannot be had (the message then only loses
@@ -92,6 +81,24 @@ export async function namedWrongType(
 ): Promise<unknown> {
   if (!isWrongType(error)) return error
   return wrongTypeError(holder, method, name, await typeOf(connection, name), error)
+}
+
+/**
+ * When a release of the `holder` `name` met a `WRONGTYPE` key: the connection stops holding
+ * `token` (no release can succeed on a key something else owns now; the caller drops it too) and
+ * the rejection, named as `namedWrongType` words it, is returned. `undefined` for any other
+ * error, at once (the caller's handling of it stays synchronous).
+ */
+export function releaseRefused(
+  error: unknown,
+  connection: Connection,
+  holder: Holder,
+  name: string,
+  token: string,
+): Promise<unknown> | undefined {
+  if (!isWrongType(error)) return undefined
+  unhold(connection, name, token)
+  return namedWrongType(error, connection, holder, 'release', name)
 }
 
 /** Throws `error` (what `method` of the `holder` `name` rejected with) as `namedWrongType` words it. */

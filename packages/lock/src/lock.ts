@@ -27,7 +27,7 @@ import {
   startTry,
   unhold,
 } from './_undo.ts'
-import { isWrongType, namedWrongType, notForeign, rethrowNamed } from './_wrong-type.ts'
+import { notForeign, releaseRefused, rethrowNamed } from './_wrong-type.ts'
 
 const NOT_OWNED = "cannot release a lock that's no longer owned"
 
@@ -236,11 +236,11 @@ export class Lock implements CacheLock {
     try {
       reply = await runScript(this.#connection, RELEASE, [this.name], [token])
     } catch (error) {
-      if (isWrongType(error)) {
+      const refused = releaseRefused(error, this.#connection, 'lock', this.name, token)
+      if (refused !== undefined) {
         this.#token = this.#fencingToken = null
         this.#releaseUnknown = false
-        unhold(this.#connection, this.name, token)
-        throw await namedWrongType(error, this.#connection, 'lock', 'release', this.name)
+        throw await refused
       }
       // The token is kept, so that a retry can release a lock that may still exist. Only a
       // release that may have run lets a retry take a gone key for its success.

@@ -25,7 +25,7 @@ import {
   positiveSeconds,
 } from './_seconds.ts'
 import { hold, outcomeUnknown, releaseLater, startTry, unhold } from './_undo.ts'
-import { isWrongType, namedWrongType } from './_wrong-type.ts'
+import { namedWrongType, releaseRefused } from './_wrong-type.ts'
 
 /** Seconds a holder keeps its permits without releasing them, unless `timeout` says otherwise. */
 export const DEFAULT_SEMAPHORE_TIMEOUT = 60
@@ -315,11 +315,11 @@ export class Semaphore implements CacheSemaphore {
     try {
       reply = await runScript(this.#connection, RELEASE, [this.name], [member])
     } catch (error) {
-      if (isWrongType(error)) {
+      const refused = releaseRefused(error, this.#connection, 'semaphore', this.name, member)
+      if (refused !== undefined) {
         this.#token = null
         this.#releaseUnknown = false
-        unhold(this.#connection, this.name, member)
-        throw await namedWrongType(error, this.#connection, 'semaphore', 'release', this.name)
+        throw await refused
       }
       // Kept for a retry; only a release that may have run lets it take a gone member for done.
       if (outcomeUnknown(error)) this.#releaseUnknown = true
