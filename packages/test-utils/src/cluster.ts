@@ -1,7 +1,8 @@
 import { type ClusterNode, cli, type NodeLine, parseInfo, parseNodes } from './_cluster-cli.ts'
 import { beginSlotMove, type SlotMove } from './_cluster-moves.ts'
+import { freePort } from './_ports.ts'
 import { startRedis } from './_redis.ts'
-import { freePort, isEarlyExit } from './_server.ts'
+import { isEarlyExit } from './_server.ts'
 
 export type { ClusterNode } from './_cluster-cli.ts'
 export type { SlotMove } from './_cluster-moves.ts'

@@ -2,11 +2,11 @@ import { Socket } from 'node:net'
 import { startRedis } from './_redis.ts'
 import { call, type Reply } from './_resp.ts'
 
+export { freePort } from './_ports.ts'
 export type { StartRedisOptions } from './_redis.ts'
 export { startRedis } from './_redis.ts'
 export type { Reply } from './_resp.ts'
 export type { RedisServer } from './_server.ts'
-export { freePort } from './_server.ts'
 
 /**
  * Sends one command to the Redis at `url` (`redis://[user:password@]host:port`) on a fresh
