@@ -18,7 +18,9 @@ export type Holder = keyof typeof OWN_TYPE
  */
 export async function typeOf(connection: Connection, name: string): Promise<string> {
   try {
-    const reply = await connection.command(['TYPE', name], { key: name, readonly: true })
+    // Asked of the primary, where the lock's scripts ran: a replica behind it may still hold
+    // what the key held before.
+    const reply = await connection.command(['TYPE', name], { key: name })
     if (typeof reply === 'string') return reply
     return Buffer.isBuffer(reply) ? reply.toString('latin1') : ''
   } catch {
