@@ -1,11 +1,10 @@
 import { ClosedError, ConnectionError, type RedisArgument, ResponseError } from '@cachex/core'
-import { markUnsent } from '@cachex/core/internal'
+import { OpeningBackoff } from './_blocking-backoff.ts'
 import { commandWeight, nameOf } from './_command-shape.ts'
 import { destroyClient, within } from './_connect.ts'
 import type { Deadlines } from './_deadlines.ts'
 import { isErrorReply } from './_errors.ts'
 import { type ReplyForm, Sender } from './_options.ts'
-import { isRefusedHandshake, reconnectDelay, refusedRetryDelay } from './_retry.ts'
 
 // Blocking commands (`CommandRoute.blockMs`: XREAD BLOCK, BLPOP…) on clients of their own. Redis
 // answers one client's commands in order, so a command that waits on the server for data holds
@@ -88,10 +87,8 @@ export class BlockingClients {
   #closed = false
   /** The server refused `CLIENT ID` (an ACL user without it): not asked again. */
   #noClientId = false
-  /** The last opening refused, until when openings back off, refusals in a row (see `#open`). */
-  #refusal: ConnectionError | undefined
-  #refusedUntil = 0
-  #refusals = 0
+  /** After a refused opening, the calls that would open a client fail at once (see `#open`). */
+  readonly #backoff = new OpeningBackoff()
 
   constructor(options: BlockingClientsOptions) {
     this.#options = options
@@ -255,19 +252,11 @@ export class BlockingClients {
    * first error (a refused or reset connection, a refused handshake: `max number of clients
    * reached`), which node-redis would retry until the timeout, rejects at once naming it, as
    * `connectBounded` does; then the calls that would open a client reject at once, marked
-   * unsent, for `reconnectDelay` (a refused handshake's 10 s), before one tries (`#refused`).
+   * unsent, for `reconnectDelay` (a refused handshake's 10 s), before one tries (`OpeningBackoff`).
    */
   async #open(): Promise<Lease> {
     const { make, connectTimeoutMs, mapError, where } = this.#options
-    const refusal = this.#refusal
-    const leftMs = this.#refusedUntil - performance.now()
-    if (refusal !== undefined && leftMs > 0) {
-      throw markUnsent(
-        new ConnectionError(`${refusal.message} (not trying again for ${Math.ceil(leftMs)} ms)`, {
-          cause: refusal.cause,
-        }),
-      )
-    }
+    this.#backoff.check()
     const failure = (error: unknown) => {
       if (this.#closed) return this.#closedError()
       const typed = mapError(error)
@@ -321,14 +310,15 @@ export class BlockingClients {
       phase = 'done'
       destroyClient(client)
       const failed = failure(error)
-      if (refused && failed instanceof ConnectionError) this.#refused(failed)
+      if (refused && !this.#closed && failed instanceof ConnectionError) {
+        this.#backoff.refused(failed)
+      }
       throw failed
     } finally {
       phase = 'done'
       this.#opening.delete(cut)
     }
-    this.#refusal = undefined
-    this.#refusals = 0
+    this.#backoff.opened()
     const opened = client
     const lease: Lease = {
       client: opened,
@@ -345,18 +335,6 @@ export class BlockingClients {
       throw this.#closedError()
     }
     return lease
-  }
-
-  /**
-   * Openings back off after `failed` (see `#open`), one step per round: openings refused together
-   * are one refusal. A refused password: 10 s each time, as the cache's own connection tries.
-   */
-  #refused(failed: ConnectionError): void {
-    const now = performance.now()
-    if (this.#closed || now < this.#refusedUntil) return
-    const password = isRefusedHandshake(failed.cause)
-    this.#refusedUntil = now + (password ? refusedRetryDelay(0) : reconnectDelay(this.#refusals++))
-    this.#refusal = failed
   }
 
   #closedError(): ClosedError {
