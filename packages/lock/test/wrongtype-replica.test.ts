@@ -6,7 +6,13 @@
 import { replica } from '@cachex/connections'
 import type { Connection } from '@cachex/core'
 import { ResponseError } from '@cachex/core'
-import { type ReplicaSet, redisCall, startReplicaSet, uniquePrefix } from '@cachex/test-utils'
+import {
+  type RedisServer,
+  type ReplicaSet,
+  redisCall,
+  startReplicaSet,
+  uniquePrefix,
+} from '@cachex/test-utils'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { Lock } from '../src/index.ts'
 
@@ -29,7 +35,7 @@ it("a blocking acquire() rejects at once when the primary's key holds a hash, wh
   await redisCall(set.primary.url, ['HSET', name, 'field', 'value'])
   // The replica behind: it still holds a string at the key (written on it directly, as if the
   // hash had not reached it yet).
-  const stale = set.replicas[0].url
+  const stale = (set.replicas[0] as RedisServer).url
   await redisCall(stale, ['CONFIG', 'SET', 'replica-read-only', 'no'])
   await redisCall(stale, ['DEL', name])
   await redisCall(stale, ['SET', name, 'a-token'])
