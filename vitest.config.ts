@@ -20,6 +20,7 @@ const SLOWEST_FIRST = [
   'cluster-refresh-frozen-seed.test.ts',
   'scan-walk-server-change.test.ts',
   'auth-hint-topologies.test.ts',
+  'undo-long-freeze.test.ts',
 ]
 
 /** vitest's order (earlier results, else size), with `SLOWEST_FIRST` moved to the front. */

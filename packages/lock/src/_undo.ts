@@ -1,8 +1,8 @@
 // An acquisition that failed without an answer (a timeout, a lost connection) may still run on
 // the server: its bytes were sent, and a frozen server runs them when it wakes. The lock or the
 // permit would then be held by no one — for ever without a timeout. So its token is released in
-// the background a few times, until the server has surely run what it was sent; a release of a
-// token no one holds does nothing. A lock's token may be the caller's own, given again to a retry
+// the background a few times, and again while no try is answered (a server frozen longer), until
+// the server has surely run what it was sent; a release of a token no one holds does nothing. A lock's token may be the caller's own, given again to a retry
 // of the same acquisition: so a token this process holds again by then (or is trying to take,
 // the release would go behind that try) is left alone.
 import { ClosedError, type Connection, ResponseError, runScript, type Script } from '@cachex/core'
@@ -11,6 +11,8 @@ import { onAbort } from './_seconds.ts'
 
 /** When the release is tried, in milliseconds after the failure. */
 const AFTER_MS = [1_000, 5_000, 30_000]
+/** Then, while each try fails unanswered, the pause before the next. */
+const AGAIN_MS = 30_000
 
 /** What this process knows of the tokens of its locks and semaphores over one connection. */
 interface Tokens {
@@ -103,8 +105,11 @@ function heldHere(connection: Connection, key: string, token: string, orTrying: 
  * Releases `token` (the script's one argument) with `script` on `key` at each of `AFTER_MS`,
  * unless a lock or semaphore of this process holds that token on that key by then, or is trying
  * to take it: a retry of the acquisition with the caller's token (a release sent behind its try
- * would undo it), or another holder given the same token. Timers do not keep the process alive;
- * errors (a closed cache, a server still down) are dropped.
+ * would undo it), or another holder given the same token. When the last of them fails without an
+ * answer (a server frozen or down for longer: what it was sent runs when it wakes, and holds for
+ * the whole timeout from then), it is tried again every `AGAIN_MS` until one is answered, the
+ * connection closes or the release is no longer wanted. Timers do not keep the process alive;
+ * errors are dropped.
  */
 export function releaseLater(
   connection: Connection,
@@ -113,15 +118,21 @@ export function releaseLater(
   token: string,
   handoff?: Handoff,
 ): void {
-  for (const ms of AFTER_MS) {
-    setTimeout(() => {
-      if (heldHere(connection, key, token, true) || handoff?.wanted() === false) return
-      runScript(connection, script, [key], [token]).then(
-        (reply) => handoff?.ran(reply),
-        (error: unknown) => handoff?.failed(error),
-      )
-    }, ms).unref()
+  const attempt = (last: boolean): void => {
+    if (heldHere(connection, key, token, true) || handoff?.wanted() === false) return
+    runScript(connection, script, [key], [token]).then(
+      (reply) => handoff?.ran(reply),
+      (error: unknown) => {
+        handoff?.failed(error)
+        if (last && !(error instanceof ResponseError || error instanceof ClosedError)) {
+          setTimeout(attempt, AGAIN_MS, true).unref()
+        }
+      },
+    )
   }
+  AFTER_MS.forEach((ms, at) => {
+    setTimeout(attempt, ms, at === AFTER_MS.length - 1).unref()
+  })
 }
 
 /** What `releaseLater` is told of a release handed over by its holder (see `_handoff.ts`). */

@@ -211,8 +211,9 @@ export class Lock implements CacheLock {
    * while Redis is down) or answered with an error reply — changes nothing: a retry that finds the
    * key gone rejects with `LockNotOwnedError` (the lock expired under its holder). A release that
    * failed unsent or without an answer is also tried again in the background, 1, 5 and 30 s later
-   * (deleting the key only while it holds our token), until this lock is released, extended or
-   * reacquired again; once a try ran, the lock is released (`token` is `null`).
+   * and every 30 s while no try is answered (deleting the key only while it holds our token),
+   * until this lock is released, extended or reacquired again; once a try ran, the lock is
+   * released (`token` is `null`).
    */
   release(): Promise<void> {
     if (this.#token === null) {

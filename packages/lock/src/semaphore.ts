@@ -290,8 +290,8 @@ export class Semaphore implements CacheSemaphore {
    * resolves; one known not to have run (refused unsent, or an error reply: see `Lock.release`)
    * changes nothing, and a retry that finds them gone rejects with `LockNotOwnedError`. A release
    * that failed unsent or without an answer is also tried again in the background, 1, 5 and 30 s
-   * later, until this semaphore releases again; once a try removed them, the permits are given
-   * back (`token` is `null`).
+   * later and every 30 s while no try is answered, until this semaphore releases again; once a
+   * try removed them, the permits are given back (`token` is `null`).
    */
   release(): Promise<void> {
     const token = this.#token
