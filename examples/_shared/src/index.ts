@@ -10,6 +10,7 @@ export { type AdminCheckOptions, adminToken, checkAdmin } from './admin-checks.t
 export {
   checkBigCounter,
   checkBigintValue,
+  checkLostLock,
   checkStalledRelease,
   runSharedCacheChecks,
   type SharedCacheCheckOptions,

@@ -137,6 +137,33 @@ export async function checkStalledRelease(
 }
 
 /**
+ * Checks that a job whose lock was lost while it ran — expired, or gone with a Redis that
+ * restarted empty — is answered 200, not 500: the job ran, and a 500 makes the client run it
+ * again. The lock key is deleted once the job took it (as a restart would lose it), so that its
+ * release rejects with `LockNotOwnedError`.
+ */
+export async function checkLostLock(
+  options: SharedCacheCheckOptions & { lockKey: string; url: string },
+): Promise<void> {
+  const { redisUrl, lockKey } = options
+  const answer = send('POST', options.url, 30_000)
+  answer.catch(() => {})
+  const until = performance.now() + 10_000
+  while ((await redisCall(redisUrl, ['EXISTS', lockKey])) !== 1) {
+    if (performance.now() > until) throw new Error(`POST ${options.url} never took ${lockKey}`)
+    await delay(10)
+  }
+  strictEqual(await redisCall(redisUrl, ['DEL', lockKey]), 1, `${lockKey} deleted while held`)
+  const { status, text } = await answer
+  strictEqual(
+    status,
+    200,
+    `POST ${options.url}, whose job ran but whose lock was lost meanwhile, answers 200: ${text}`,
+  )
+  options.log('a job whose lock was lost while it ran is answered 200')
+}
+
+/**
  * The checks above for an app `runSmoke` checks: its routes under `base`, its cache's keys under
  * `keyPrefix` (version 1). The item route reads `item:5`, the counter is `hits`, the job's lock
  * `nightly`.
@@ -145,11 +172,9 @@ export async function runSharedCacheChecks(
   options: SharedCacheCheckOptions & { base: string; keyPrefix: string },
 ): Promise<void> {
   const { base, keyPrefix } = options
-  await checkStalledRelease({
-    ...options,
-    lockKey: `${keyPrefix}:1:nightly`,
-    url: `${base}/jobs/nightly`,
-  })
+  const job = { ...options, lockKey: `${keyPrefix}:1:nightly`, url: `${base}/jobs/nightly` }
+  await checkStalledRelease(job)
+  await checkLostLock(job)
   await checkBigintValue({
     ...options,
     key: `${keyPrefix}:1:item:5`,

@@ -1,6 +1,6 @@
 import { loadCount, loadItem, type NightlyRun, runNightlyJob } from '@cachex/example-shared/backend'
 import { toJSONSafe } from '@cachex/example-shared/json'
-import { type Cache, ConnectionError } from '@cachex/redis'
+import { type Cache, ConnectionError, LockNotOwnedError } from '@cachex/redis'
 import { Router } from 'express'
 
 /** The routes, over the cache configured at start-up. */
@@ -55,8 +55,13 @@ export function cacheRoutes(cache: Cache): Router {
       // Released before answering, so a client that saw the answer can run the job again. A
       // release Redis did not answer (a ConnectionError; TimeoutError is one) must not replace the
       // job's outcome: a 500 after a job that ran makes the client retry, and run the job twice
-      // once the lock expired. Logged instead; the lock expires by its `timeout`.
+      // once the lock expired. Logged instead; the lock expires by its `timeout`. Nor must a lock
+      // lost while the job ran (LockNotOwnedError: it expired, or Redis restarted empty).
       await lock.release().catch((error: unknown) => {
+        if (error instanceof LockNotOwnedError) {
+          console.error('the nightly lock was lost while the job ran:', error.message)
+          return
+        }
         if (!(error instanceof ConnectionError)) throw error
         console.error('could not release the nightly lock; it expires in 10 s:', error)
       })

@@ -12,6 +12,7 @@ import {
   checkAdmin,
   checkBigCounter,
   checkBigintValue,
+  checkLostLock,
   checkStalledRelease,
 } from '@cachex/example-shared'
 import { freePort, type RedisServer, startRedis } from '@cachex/test-utils'
@@ -232,12 +233,10 @@ async function run(): Promise<void> {
   // writes once the job took its lock, so the release times out: the job ran, and is answered 200.
   // A report and a counter holding integers past 2^53 (bigints) are answered as strings.
   const log = (message: string) => check(message, true, null)
-  await checkStalledRelease({
-    redisUrl,
-    lockKey: 'nest-example:1:jobs:nightly',
-    url: `${base}/jobs/nightly`,
-    log,
-  })
+  const job = { redisUrl, lockKey: 'nest-example:1:jobs:nightly', url: `${base}/jobs/nightly`, log }
+  await checkStalledRelease(job)
+  // And a job whose lock was lost while it ran (Redis restarted empty): 200 too.
+  await checkLostLock(job)
   await checkBigintValue({
     redisUrl,
     key: 'nest-example:1:report:daily',

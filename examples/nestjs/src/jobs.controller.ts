@@ -1,4 +1,4 @@
-import { type Cache, ConnectionError, LockError } from '@cachex/redis'
+import { type Cache, ConnectionError, LockError, LockNotOwnedError } from '@cachex/redis'
 import { ConflictException, Controller, Get, HttpCode, Logger, Post } from '@nestjs/common'
 import { InjectCachex } from './cachex.module.ts'
 
@@ -36,7 +36,12 @@ export class JobsController {
       // withLock rejects when the release fails, even after the job succeeded. A release Redis did
       // not answer (a ConnectionError; TimeoutError is one) must not turn a job that ran into a
       // 500, which the client would retry, running the job twice once the lock expired. Logged
-      // instead; the lock expires by its `timeout`.
+      // instead; the lock expires by its `timeout`. Nor must a lock lost while the job ran
+      // (LockNotOwnedError: it expired, or Redis restarted empty).
+      if (result !== undefined && error instanceof LockNotOwnedError) {
+        this.logger.error(`the nightly lock was lost while the job ran: ${error.message}`)
+        return result
+      }
       if (result !== undefined && error instanceof ConnectionError) {
         this.logger.error(`could not release the nightly lock; it expires in 60 s: ${error}`)
         return result

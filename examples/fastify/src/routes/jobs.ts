@@ -1,5 +1,5 @@
 import { type NightlyRun, runNightlyJob } from '@cachex/example-shared/backend'
-import { ConnectionError } from '@cachex/redis'
+import { ConnectionError, LockNotOwnedError } from '@cachex/redis'
 import type { FastifyPluginAsync } from 'fastify'
 
 /** `/jobs`: work that must not run twice at once, even across app instances. */
@@ -18,8 +18,13 @@ const jobs: FastifyPluginAsync = async (fastify) => {
       // Released before answering, so a client that saw the answer can run the job again. A
       // release Redis did not answer (a ConnectionError; TimeoutError is one) must not replace the
       // job's outcome: a 500 after a job that ran makes the client retry, and run the job twice
-      // once the lock expired. Logged instead; the lock expires by its `timeout`.
+      // once the lock expired. Logged instead; the lock expires by its `timeout`. Nor must a lock
+      // lost while the job ran (LockNotOwnedError: it expired, or Redis restarted empty).
       await lock.release().catch((error: unknown) => {
+        if (error instanceof LockNotOwnedError) {
+          request.log.error({ err: error }, 'the nightly lock was lost while the job ran')
+          return
+        }
         if (!(error instanceof ConnectionError)) throw error
         request.log.error({ err: error }, 'could not release the nightly lock; it expires in 10 s')
       })
