@@ -4,7 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { inspect } from 'node:util'
 import { freePort, type RedisServer, startRedis } from '@cachex/test-utils'
 import { adminToken, checkAdmin } from './admin-checks.ts'
-import { runSharedCacheChecks } from './shared-cache-checks.ts'
+import { checkUnavailable, runSharedCacheChecks } from './shared-cache-checks.ts'
 
 export { type AdminCheckOptions, adminToken, checkAdmin } from './admin-checks.ts'
 export {
@@ -12,6 +12,7 @@ export {
   checkBigintValue,
   checkLostLock,
   checkStalledRelease,
+  checkUnavailable,
   runSharedCacheChecks,
   type SharedCacheCheckOptions,
 } from './shared-cache-checks.ts'
@@ -256,6 +257,11 @@ export async function runSmoke(options: SmokeOptions): Promise<never> {
     const keyPrefix = options.keyPrefix ?? `example-${name}`
     await Promise.race([
       runSharedCacheChecks({ base, redisUrl: redis.url, keyPrefix, log }),
+      exited,
+    ])
+    // Last: Redis is killed and started again, empty.
+    await Promise.race([
+      checkUnavailable({ redisUrl: redis.url, url: `${base}/items/77`, redis, log }),
       exited,
     ])
     const stopped = await stopApp(

@@ -3,7 +3,7 @@
 // another app or an operator would, then checks the example's answer over HTTP.
 import { ok, strictEqual } from 'node:assert/strict'
 import { setTimeout as delay } from 'node:timers/promises'
-import { redisCall } from '@cachex/test-utils'
+import { type RedisServer, redisCall } from '@cachex/test-utils'
 
 /** 2^64, as Python writes it: beyond 2^53, so cachex reads it as a `bigint`. */
 const BIG = '18446744073709551616'
@@ -161,6 +161,40 @@ export async function checkLostLock(
     `POST ${options.url}, whose job ran but whose lock was lost meanwhile, answers 200: ${text}`,
   )
   options.log('a job whose lock was lost while it ran is answered 200')
+}
+
+/**
+ * Checks that a request whose Redis is down (killed) fails with a 5xx whose body names neither
+ * Redis's host nor its port: the error's message does (`redis://host:port is unreachable…`), for
+ * the app's log, and an example copied into production must not hand it to every client. Then
+ * starts Redis again (empty) and waits for the app to answer.
+ */
+export async function checkUnavailable(
+  options: SharedCacheCheckOptions & { url: string; redis: Pick<RedisServer, 'kill' | 'start'> },
+): Promise<void> {
+  const { redisUrl, url, redis } = options
+  const { hostname, port } = new URL(redisUrl)
+  await redis.kill()
+  let answer: Awaited<ReturnType<typeof send>>
+  try {
+    answer = await send('GET', url, 30_000)
+  } finally {
+    await redis.start()
+  }
+  const { status, text } = answer
+  ok(status >= 500, `GET ${url} with Redis down fails: ${status} ${text}`)
+  ok(
+    !text.includes(`${hostname}:${port}`) && !text.includes(port),
+    `the answer to GET ${url} with Redis down names no Redis address: ${text}`,
+  )
+  const until = performance.now() + 30_000
+  let last = await send('GET', url, 10_000)
+  while (last.status !== 200 && performance.now() < until) {
+    await delay(200)
+    last = await send('GET', url, 10_000)
+  }
+  strictEqual(last.status, 200, `GET ${url} answers again once Redis is back: ${last.text}`)
+  options.log(`with Redis down a request fails with ${status}, naming no Redis address`)
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { AdminHandler } from '@cachex/admin'
-import type { Cache } from '@cachex/redis'
+import { type Cache, ConnectionError } from '@cachex/redis'
 import express, { type ErrorRequestHandler } from 'express'
 import { cacheRoutes } from './routes.ts'
 
@@ -17,10 +17,16 @@ export function createApp(cache: Cache, options: AppOptions = {}): express.Expre
   // an `express.json()` mounted before it parsed.
   if (options.admin !== undefined) app.use('/admin', options.admin)
   app.use(cacheRoutes(cache))
-  // Express 5 forwards rejected promises of async handlers here (a Redis timeout, say).
+  // Express 5 forwards rejected promises of async handlers here (a Redis timeout, say). The
+  // error's message is for the log: it names Redis's address, which clients need not know. Redis
+  // down or not answering (a ConnectionError; TimeoutError is one) is a 503 a client may retry.
   const onError: ErrorRequestHandler = (error, _req, res, _next) => {
     console.error(error)
-    res.status(500).json({ error: error instanceof Error ? error.message : String(error) })
+    if (error instanceof ConnectionError) {
+      res.status(503).json({ error: 'the cache is unavailable, try again later' })
+    } else {
+      res.status(500).json({ error: 'internal error' })
+    }
   }
   app.use(onError)
   return app

@@ -1,5 +1,5 @@
-import type { CreateCacheOptions } from '@cachex/redis'
-import Fastify, { type FastifyInstance } from 'fastify'
+import { ConnectionError, type CreateCacheOptions } from '@cachex/redis'
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
 import admin from './plugins/admin.ts'
 import cache from './plugins/cache.ts'
 import hits from './routes/hits.ts'
@@ -33,6 +33,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   })
   app.addHook('onSend', async (_request, reply) => {
     if (closing) reply.header('connection', 'close')
+  })
+  // Fastify answers a thrown error with its message, which for the cache's errors names Redis's
+  // address: logged instead, not handed to clients. Redis down or not answering (a
+  // ConnectionError; TimeoutError is one) is a 503 a client may retry; errors that carry a client
+  // status of their own (validation: 400) keep it.
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const status = error.statusCode ?? 500
+    if (status < 500) return reply.send(error)
+    request.log.error({ err: error }, 'request failed')
+    if (error instanceof ConnectionError) {
+      return reply.code(503).send({ error: 'the cache is unavailable, try again later' })
+    }
+    return reply.code(500).send({ error: 'internal error' })
   })
   await app.register(cache, options.cache)
   if (options.adminToken) await app.register(admin, { token: options.adminToken })

@@ -104,9 +104,15 @@ export function createApp(cache: Cache, options: AppOptions = {}): Hono<AppEnv> 
     return c.json(result)
   })
 
+  // The error's message is for the log: it names Redis's address, which clients need not know.
+  // Redis down or not answering (a ConnectionError; TimeoutError is one) is a 503 a client may
+  // retry.
   app.onError((error, c) => {
     console.error(error)
-    return c.json({ error: error.message }, 500)
+    if (error instanceof ConnectionError) {
+      return c.json({ error: 'the cache is unavailable, try again later' }, 503)
+    }
+    return c.json({ error: 'internal error' }, 500)
   })
 
   return app
