@@ -2,9 +2,10 @@
 // away under a command in flight ("Disconnects client" when it drops a node from its slot map,
 // "read ECONNRESET" or "Socket closed unexpectedly" when the node dies) name neither the node nor
 // that a write may have run; a refused password says nothing of where it goes.
-import { CachexError, ConnectionError, ResponseError } from '@cachex/core'
+import { ConnectionError, ResponseError } from '@cachex/core'
 import { markUnsent, wasUnsent } from '@cachex/core/internal'
-import { isDisconnected, isSocketClosed, scrub, toCachexError } from './_errors.ts'
+import { droppedError } from './_dropped.ts'
+import { isDisconnected, isDropped, toCachexError } from './_errors.ts'
 import { isAuthRefusal, withAuthHint } from './_retry.ts'
 import { withCrossSlotHint } from './_routing.ts'
 
@@ -60,31 +61,6 @@ export function namingNode<T>(reply: Promise<T>, node: NodeRef): Promise<T> {
 }
 
 /**
- * Whether `error`, as node-redis rejects a command with it, is the connection to a node going
- * away with the command written or about to be: node-redis destroyed the node's client (it left
- * the slot map: `DisconnectsClientError`), or the node reset or closed the connection
- * (`ECONNRESET`, `EPIPE`, `ECONNABORTED`, `ETIMEDOUT`, `SocketClosedUnexpectedlyError`). Not a
- * client closed before the command was sent (`ClientClosedError`: sent again through the map),
- * nor an error cachex already typed.
- */
-function isDropped(error: unknown): error is Error {
-  if (!(error instanceof Error) || error instanceof CachexError) return false
-  if (isDisconnected(error) || isSocketClosed(error)) {
-    return true
-  }
-  const code = (error as { code?: unknown }).code
-  return typeof code === 'string' && DROPPED_CODES.has(code)
-}
-
-/** The `code`s of a socket that went away under the commands in flight on it. */
-const DROPPED_CODES: ReadonlySet<string> = new Set([
-  'ECONNRESET',
-  'EPIPE',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-])
-
-/**
  * A failure of a cluster call as a `CachexError`, passwords cut out (see `toCachexError`), saying
  * in words what node-redis's own text does not:
  * - a node connection that went away under the call (`isDropped`): which node, when known
@@ -108,10 +84,7 @@ export function mapClusterError(error: unknown, wording: ClusterErrorWording): E
       (isDisconnected(error)
         ? 'node-redis closed its client, as it does to a node that leaves its slot map, such as a primary failed over'
         : toCachexError(error, secrets).message)
-    return new ConnectionError(
-      `the connection to ${node} was dropped (${reason}) before this command's reply came; if it writes, it may or may not have been applied`,
-      { cause: scrub(error, secrets) },
-    )
+    return droppedError(node, reason, error, secrets)
   }
   const typed = toCachexError(error, secrets)
   if (typed instanceof ResponseError) return withCrossSlotHint(typed, error)

@@ -11,7 +11,9 @@ import { isClientClosed, isSocketClosed } from './_redis-errors.ts'
 
 export {
   isClientClosed,
+  isClientOffline,
   isDisconnected,
+  isDropped,
   isRootNodesUnavailable,
   isSocketClosed,
 } from './_redis-errors.ts'

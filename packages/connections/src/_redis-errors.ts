@@ -3,6 +3,7 @@
 import { CachexError } from '@cachex/core'
 import {
   ClientClosedError,
+  ClientOfflineError,
   DisconnectsClientError,
   RootNodesUnavailableError,
   SocketClosedUnexpectedlyError,
@@ -25,6 +26,11 @@ export function isClientClosed(error: unknown): boolean {
   return isNodeRedisError(error, ClientClosedError, 'The client is closed')
 }
 
+/** node-redis's error for a call on a client that is down and queues nothing: not sent. */
+export function isClientOffline(error: unknown): boolean {
+  return isNodeRedisError(error, ClientOfflineError, 'The client is offline')
+}
+
 /** node-redis's error for the commands of a client that was destroyed. */
 export function isDisconnected(error: unknown): boolean {
   return isNodeRedisError(error, DisconnectsClientError, 'Disconnects client')
@@ -39,3 +45,28 @@ export function isSocketClosed(error: unknown): boolean {
 export function isRootNodesUnavailable(error: unknown): boolean {
   return isNodeRedisError(error, RootNodesUnavailableError, 'All the root nodes are unavailable')
 }
+
+/**
+ * Whether `error`, as node-redis rejects a command with it, is the connection to a node going
+ * away with the command written or about to be: node-redis destroyed the node's client (it left
+ * the slot map: `DisconnectsClientError`), or the node reset or closed the connection
+ * (`ECONNRESET`, `EPIPE`, `ECONNABORTED`, `ETIMEDOUT`, `SocketClosedUnexpectedlyError`). Not a
+ * client closed before the command was sent (`ClientClosedError`: sent again through the map),
+ * nor an error cachex already typed.
+ */
+export function isDropped(error: unknown): error is Error {
+  if (!(error instanceof Error) || error instanceof CachexError) return false
+  if (isDisconnected(error) || isSocketClosed(error)) {
+    return true
+  }
+  const code = (error as { code?: unknown }).code
+  return typeof code === 'string' && DROPPED_CODES.has(code)
+}
+
+/** The `code`s of a socket that went away under the commands in flight on it. */
+const DROPPED_CODES: ReadonlySet<string> = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+])

@@ -1,10 +1,9 @@
-import {
-  type CommandRoute,
-  type Connection,
-  ConnectionError,
-  type RedisArgument,
-  type Tracking,
-  type TrackingListener,
+import type {
+  CommandRoute,
+  Connection,
+  RedisArgument,
+  Tracking,
+  TrackingListener,
 } from '@cachex/core'
 import { SERVER_EPOCH, scanWalk } from '@cachex/core/internal'
 import { BlockingClients } from './_blocking.ts'
@@ -17,13 +16,13 @@ import {
 } from './_command-shape.ts'
 import { callBounds, closeWithin, destroyClient } from './_connect.ts'
 import { type BatchOverhead, batchWithin, type Deadlines } from './_deadlines.ts'
-import { isClientClosed, isDisconnected, toCachexError, withClusterHint } from './_errors.ts'
 import { leasedBatch, onPool } from './_leased-batch.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import { type ReplyForm, replyForm } from './_options.ts'
 import { ownConnectionOptions } from './_own.ts'
-import { type NodeRole, STATIC_LOCATION, withReadonlyHint } from './_readonly-hint.ts'
+import { type NodeRole, STATIC_LOCATION } from './_readonly-hint.ts'
 import { scriptEpoch } from './_scripts.ts'
+import { mapStandaloneError } from './_standalone-errors.ts'
 import { ClientLink } from './_standalone-link.ts'
 import { clientSource, type StandaloneOptions } from './_standalone-options.ts'
 import { type TrackingClientLike, trackingIn } from './_tracking.ts'
@@ -366,23 +365,12 @@ export class StandaloneConnection implements Connection {
     )
   }
 
-  readonly #mapError = (error: unknown): Error => {
-    if (this.#life.closed && (isClientClosed(error) || isDisconnected(error))) {
-      return this.#life.closedError()
-    }
-    // A pool cachex reset is destroyed whole: the commands in flight on it (a blocking one
-    // included) get node-redis's ClientClosedError, though this connection stays open.
-    const reason = this.#link.resetReason
-    if ((isDisconnected(error) || isClientClosed(error)) && reason !== '') {
-      return new ConnectionError(
-        `the connection to ${this.#where} was reset (${reason}) before this command's reply came; if it writes, it may or may not have been applied`,
-        { cause: error },
-      )
-    }
-    // A Redis Cluster node given as this server answers the keys of other nodes' slots with a
-    // bare MOVED, and a replica at a static location refuses writes with a bare READONLY: the
-    // message says what to configure.
-    const typed = withClusterHint(toCachexError(error, this.#link.secrets))
-    return this.#staticLocation ? withReadonlyHint(typed, this.#where) : typed
-  }
+  readonly #mapError = (error: unknown): Error =>
+    mapStandaloneError(error, {
+      where: this.#where,
+      secrets: this.#link.secrets,
+      resetReason: this.#link.resetReason,
+      life: this.#life,
+      staticLocation: this.#staticLocation,
+    })
 }
