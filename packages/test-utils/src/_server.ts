@@ -117,7 +117,9 @@ async function launchOn(port: number, options: LaunchOptions): Promise<RedisServ
     child = undefined
     if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()))
-    proc.kill('SIGCONT')
+    // A frozen process is thawed for SIGTERM, which it must run to exit; not for SIGKILL, which
+    // ends it frozen, as a crash would: thawed, it would answer what it was sent first.
+    if (signal !== 'SIGKILL') proc.kill('SIGCONT')
     proc.kill(signal)
     const timer = setTimeout(() => proc.kill('SIGKILL'), 5000)
     await exited
