@@ -49,7 +49,9 @@ elseif last[2] then
 end`
 
 // In one atomic step: drop the holders whose time is up, add up the weights of the others, and
-// admit the newcomer only if its weight still fits in the limit. The sum stops as soon as it is
+// admit the newcomer only if its weight still fits in the limit. A key holding members of another
+// shape (a leaderboard, whose scores read as times long past) is refused before anything is
+// written, not emptied as holders whose time is up. The sum stops as soon as it is
 // over the limit, so a call reads at most `limit` members of a semaphore used with one limit.
 // ARGV: member, weight, limit, milliseconds to live ('' for never; else at least 1).
 //
@@ -67,6 +69,12 @@ local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local expired = string.format('%.0f', now)
 local used = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
+local stale = redis.call('zrangebyscore', KEYS[1], '-inf', expired)
+for i = 1, #stale do
+  if not string.match(stale[i], '^%d+:') then
+    return redis.error_reply('ERR the key holds a sorted set that is not a cachex semaphore')
+  end
+end
 if used > limit then
   redis.call('zremrangebyscore', KEYS[1], '-inf', expired)
   return 0

@@ -349,6 +349,21 @@ describe.each(BACKENDS)('%s', (backend) => {
       await expect(sem(zset, { limit: 5 }).acquire()).rejects.toThrow(/not a cachex semaphore/)
       expect(await connection.command(['ZCARD', zset])).toBe(1)
     })
+
+    it('a sorted set of other members with past scores (a leaderboard) is refused, not emptied', async () => {
+      // Scores below the server's time in milliseconds read as holders whose time is up: they were
+      // dropped as such, the newcomer admitted and the key given an expiry.
+      const board = semName()
+      await connection.command(['ZADD', board, '10', 'alice', '250', 'bob', '1733500000', 'carol'])
+      for (const limit of [3, 1]) {
+        await expect(sem(board, { limit }).acquire({ blocking: false })).rejects.toThrow(
+          /not a cachex semaphore/,
+        )
+      }
+      const members = await connection.command(['ZRANGE', board, '0', '-1'])
+      expect((members as unknown[]).map(String)).toEqual(['alice', 'bob', 'carol'])
+      expect(await connection.command(['PTTL', board])).toBe(-1)
+    })
   })
 
   describe('concurrency', () => {

@@ -162,11 +162,15 @@ const IMPLEMENTATIONS: Record<ScriptName, (s: ScriptCall) => Reply> = {
     const expired = format0f(now)
     let used = luaToNumber(weight)
     const limit = luaToNumber(limitText)
-    if (greater(s, 9, used, limit)) {
-      s.call(10, 'zremrangebyscore', key, '-inf', expired)
+    const stale = s.call(9, 'zrangebyscore', key, '-inf', expired) as string[]
+    if (stale.some((member) => !/^\d+:/.test(member))) {
+      throw fail('ERR the key holds a sorted set that is not a cachex semaphore')
+    }
+    if (greater(s, 15, used, limit)) {
+      s.call(16, 'zremrangebyscore', key, '-inf', expired)
       return 0
     }
-    const holders = s.call(13, 'zrangebyscore', key, `(${expired}`, '+inf') as string[]
+    const holders = s.call(19, 'zrangebyscore', key, `(${expired}`, '+inf') as string[]
     for (const holder of holders) {
       const match = /^(\d+):/.exec(holder)
       if (match === null) {
@@ -174,19 +178,19 @@ const IMPLEMENTATIONS: Record<ScriptName, (s: ScriptCall) => Reply> = {
       }
       used = (used as number) + Number(match[1])
       if (used > (limit as number)) {
-        s.call(21, 'zremrangebyscore', key, '-inf', expired)
+        s.call(27, 'zremrangebyscore', key, '-inf', expired)
         return 0
       }
     }
     let expiry = '+inf'
     if (ttl !== '') {
       const ms = luaToNumber(ttl)
-      if (ms === null) throw s.luaError(27, 'attempt to perform arithmetic on a nil value')
+      if (ms === null) throw s.luaError(33, 'attempt to perform arithmetic on a nil value')
       expiry = format0f(now + ms)
     }
-    s.call(29, 'zadd', key, expiry, member)
-    s.call(30, 'zremrangebyscore', key, '-inf', expired)
-    expireWithLastHolder(s, key, 31)
+    s.call(35, 'zadd', key, expiry, member)
+    s.call(36, 'zremrangebyscore', key, '-inf', expired)
+    expireWithLastHolder(s, key, 37)
     return 1
   },
   ADMIN_CAS: (s) => {
