@@ -6,7 +6,7 @@ import { nodeSocketOptions } from './_node-reconnect.ts'
 import { type Credentials, checkCredentials, checkUserHasPassword } from './_options.ts'
 import { ownConnectionOptions } from './_own.ts'
 import { SeedProbes, trackSeedProbes } from './_seed-probes.ts'
-import { refuseServerOptions } from './_standalone-options.ts'
+import { refuseServerOptions, refuseTlsDowngrade } from './_standalone-options.ts'
 import { checkClientTimers } from './_timer-bounds.ts'
 import { parseRedisUrl, redactUrl } from './url.ts'
 
@@ -133,6 +133,7 @@ export function clusterFromSeeds(
   const where = `the cluster at ${urls.map(redactUrl).join(', ')}`
   checkUserHasPassword(username, password, where)
   const tls = seeds.some(({ address }) => address.tls)
+  refuseTlsDowngrade(extra, tls, 'clientOptions')
   const probes = new SeedProbes()
   const cluster = createCluster({
     // A seed that accepts the connection and never answers (frozen) would hold the discovery,

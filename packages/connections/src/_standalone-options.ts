@@ -162,6 +162,7 @@ export function clientSource(options: StandaloneOptions, connectTimeoutMs: numbe
   checkCredentials({ password: options.password })
   checkCredentials(extra, 'clientOptions.')
   checkDatabase(extra as { database?: unknown }, address.database, url)
+  refuseTlsDowngrade(extra, address.tls === true, 'clientOptions')
   // The URL's credentials, else the options', else those of `clientOptions`.
   const password = address.password ?? options.password ?? extra.password
   const username = address.username ?? extra.username
@@ -260,6 +261,23 @@ export function refuseServerOptions(given: unknown, name: string): void {
   if (naming.length === 0) return
   throw new InvalidArgumentError(
     `${naming.map((key) => `${name}.${key}`).join(', ')} would replace the server location names: name the server in location (such as redis://host:6379/0 or unix:///path.sock) instead`,
+  )
+}
+
+/**
+ * Refuses a `socket.tls` in `given` (node-redis options, named `name` in messages) that turns off
+ * the TLS a `rediss://` or `valkeys://` location (`tls`) turns on: spread over the scheme's, it
+ * would win, and the connection would send the password and the data in plain text without a
+ * word. (`tls: true` with a plain scheme passes: it turns TLS on, as it always did.)
+ */
+export function refuseTlsDowngrade(given: unknown, tls: boolean, name: string): void {
+  if (!tls || typeof given !== 'object' || given === null) return
+  const socket = (given as { socket?: unknown }).socket
+  if (typeof socket !== 'object' || socket === null) return
+  const asked = (socket as { tls?: unknown }).tls
+  if (asked === undefined || asked === true) return
+  throw new InvalidArgumentError(
+    `${name}.socket.tls (${String(asked)}) would turn off the TLS the location's rediss:// (or valkeys://) scheme turns on, and the password and data would go in plain text: leave socket.tls out, or use redis:// for a plain connection`,
   )
 }
 
