@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '@cachex/core'
 import { closestName, describeArgument, MAX_TIMER_MS, unknownName } from '@cachex/core/internal'
 import { parseLocation } from './_location.ts'
 import { checkCredentials } from './_options.ts'
-import { refuseServerOptions } from './_standalone-options.ts'
+import { refuseServerOptions, refuseTlsDowngrade } from './_standalone-options.ts'
 import { checkClientTimers, checkPoolTimers, checkSocketTimers } from './_timer-bounds.ts'
 import { parseRedisUrl, type RedisAddress, redactUrl } from './url.ts'
 
@@ -144,7 +144,17 @@ function checkSentinelOptions(given: unknown): SentinelConnectionOptions {
         : `sentinelOptions does not take '${name}': did you mean '${meant}'?`,
     )
   }
-  return given as SentinelConnectionOptions
+  const options = given as SentinelConnectionOptions
+  if (options.tls === true) {
+    refuseTlsDowngrade(options, true, 'sentinelOptions', 'sentinelOptions.tls')
+    refuseTlsDowngrade(
+      options.clientOptions,
+      true,
+      'sentinelOptions.clientOptions',
+      'sentinelOptions.tls',
+    )
+  }
+  return options
 }
 
 /** Checks the options of the sentinel connection (not a handed-in `RedisSentinel`). */

@@ -264,20 +264,28 @@ export function refuseServerOptions(given: unknown, name: string): void {
   )
 }
 
+/** What turns TLS on for `refuseTlsDowngrade`, unless it is told otherwise. */
+const TLS_SCHEME = "the location's rediss:// (or valkeys://) scheme"
+
 /**
  * Refuses a `socket.tls` in `given` (node-redis options, named `name` in messages) that turns off
- * the TLS a `rediss://` or `valkeys://` location (`tls`) turns on: spread over the scheme's, it
- * would win, and the connection would send the password and the data in plain text without a
- * word. (`tls: true` with a plain scheme passes: it turns TLS on, as it always did.)
+ * the TLS `by` (a `rediss://` or `valkeys://` location; `sentinelOptions.tls`) turns on (`tls`):
+ * spread over it, it would win, and the connection would send the password and the data in plain
+ * text without a word. (`tls: true` with a plain scheme passes: it turns TLS on, as it always did.)
  */
-export function refuseTlsDowngrade(given: unknown, tls: boolean, name: string): void {
+export function refuseTlsDowngrade(
+  given: unknown,
+  tls: boolean,
+  name: string,
+  by = TLS_SCHEME,
+): void {
   if (!tls || typeof given !== 'object' || given === null) return
   const socket = (given as { socket?: unknown }).socket
   if (typeof socket !== 'object' || socket === null) return
   const asked = (socket as { tls?: unknown }).tls
   if (asked === undefined || asked === true) return
   throw new InvalidArgumentError(
-    `${name}.socket.tls (${String(asked)}) would turn off the TLS the location's rediss:// (or valkeys://) scheme turns on, and the password and data would go in plain text: leave socket.tls out, or use redis:// for a plain connection`,
+    `${name}.socket.tls (${String(asked)}) would turn off the TLS ${by} turns on, and the password and data would go in plain text: leave socket.tls out${by === TLS_SCHEME ? ', or use redis:// for a plain connection' : ''}`,
   )
 }
 

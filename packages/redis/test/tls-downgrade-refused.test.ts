@@ -34,3 +34,22 @@ it('socket.tls true passes with either scheme (TLS on, as before)', async () => 
     await cache.close()
   }
 })
+
+it('sentinelOptions.socket.tls (or its clientOptions.socket.tls) false beside sentinelOptions.tls is refused', () => {
+  for (const sentinelOptions of [
+    { tls: true, socket: { tls: false } },
+    { tls: true, clientOptions: { socket: { tls: false } } },
+  ]) {
+    const make = () =>
+      createCache({
+        client: 'sentinel',
+        location: 'redis://mymaster/0',
+        sentinels: [['127.0.0.1', 26379]],
+        sentinelOptions,
+      } as Parameters<typeof createCache>[0])
+    expect(make).toThrow(InvalidArgumentError)
+    expect(make).toThrow(
+      /socket\.tls \(false\) would turn off the TLS sentinelOptions\.tls turns on/,
+    )
+  }
+})
