@@ -79,6 +79,27 @@ export async function checkBigCounter(
 }
 
 /**
+ * Starts `POST url` (a job guarded by the lock `lockKey`): `took` resolves once the lock is taken
+ * (within 10 s), `answered` with the response.
+ */
+function jobTookLock(options: SharedCacheCheckOptions & { lockKey: string; url: string }): {
+  took: Promise<void>
+  answered: ReturnType<typeof send>
+} {
+  const { redisUrl, lockKey, url } = options
+  const answered = send('POST', url, 30_000)
+  answered.catch(() => {})
+  const took = (async () => {
+    const until = performance.now() + 10_000
+    while ((await redisCall(redisUrl, ['EXISTS', lockKey])) !== 1) {
+      if (performance.now() > until) throw new Error(`POST ${url} never took ${lockKey}`)
+      await delay(10)
+    }
+  })()
+  return { took, answered }
+}
+
+/**
  * Redis stops answering writes (`CLIENT PAUSE … WRITE`) once the job took its lock (`lockKey`, the
  * raw Redis key), so the lock's release times out (`TimeoutError`, after the 5 s `socketTimeout`)
  * although the job ran: `POST url` must still answer 200 — a 500 makes the client retry, and run
@@ -90,19 +111,14 @@ export async function checkStalledRelease(
   options: SharedCacheCheckOptions & { lockKey: string; url: string },
 ): Promise<void> {
   const { redisUrl, lockKey } = options
-  const answer = send('POST', options.url, 30_000)
-  answer.catch(() => {})
+  const answer = jobTookLock(options)
   let paused = false
   try {
     // Paused only once the lock is taken: the acquisition goes through, the release does not.
-    const until = performance.now() + 10_000
-    while ((await redisCall(redisUrl, ['EXISTS', lockKey])) !== 1) {
-      if (performance.now() > until) throw new Error(`POST ${options.url} never took ${lockKey}`)
-      await delay(10)
-    }
+    await answer.took
     await redisCall(redisUrl, ['CLIENT', 'PAUSE', '30000', 'WRITE'])
     paused = true
-    const { status, text } = await answer
+    const { status, text } = await answer.answered
     strictEqual(
       status,
       200,
@@ -146,15 +162,10 @@ export async function checkLostLock(
   options: SharedCacheCheckOptions & { lockKey: string; url: string },
 ): Promise<void> {
   const { redisUrl, lockKey } = options
-  const answer = send('POST', options.url, 30_000)
-  answer.catch(() => {})
-  const until = performance.now() + 10_000
-  while ((await redisCall(redisUrl, ['EXISTS', lockKey])) !== 1) {
-    if (performance.now() > until) throw new Error(`POST ${options.url} never took ${lockKey}`)
-    await delay(10)
-  }
+  const answer = jobTookLock(options)
+  await answer.took
   strictEqual(await redisCall(redisUrl, ['DEL', lockKey]), 1, `${lockKey} deleted while held`)
-  const { status, text } = await answer
+  const { status, text } = await answer.answered
   strictEqual(
     status,
     200,
