@@ -54,11 +54,20 @@ export async function cacheRoute(
 ): Promise<void> {
   const { req, res, query } = request
   const version = () => intParam(query, 'version', entry.cache.version, -(2 ** 31), 2 ** 31 - 1)
-  const write = () => {
-    if (state.readOnly) throw new HttpError(403, 'this admin is read-only', 'read_only')
-    checkCsrf(principal, req)
+  type Fields = Omit<AdminAuditEntry, 'time' | 'who' | 'cache'>
+  // A write refused here (read-only, no or another session's CSRF token, another site's) is
+  // audited too, why in `reason`: a forged request shows in the log. A refused edit is a `set`
+  // (its body, which says whether it changes the value or only the expiry, is not read).
+  const write = (attempt: Pick<Fields, 'action' | 'key' | 'pattern'>) => {
+    try {
+      if (state.readOnly) throw new HttpError(403, 'this admin is read-only', 'read_only')
+      checkCsrf(principal, req)
+    } catch (error) {
+      if (error instanceof HttpError) audit({ ...attempt, ok: false, reason: error.code })
+      throw error
+    }
   }
-  const audit = (fields: Omit<AdminAuditEntry, 'time' | 'who' | 'cache'>) => {
+  const audit = (fields: Fields) => {
     try {
       state.audit({
         time: new Date().toISOString(),
@@ -91,7 +100,7 @@ export async function cacheRoute(
         return sendJson(res, 200, answer)
       }
       if (method === 'PUT') {
-        write()
+        write({ action: 'set', key })
         const body = await readJsonBody(req)
         const revision = checkRevision(body.revision)
         const ttl = checkTtl(body.ttl)
@@ -113,7 +122,7 @@ export async function cacheRoute(
         }
       }
       if (method === 'DELETE') {
-        write()
+        write({ action: 'delete', key })
         const given = query.get('revision')
         const revision = given === null || given === '' ? undefined : checkRevision(given)
         const redisKey = entry.cache.makeKey(key, version())
@@ -134,9 +143,9 @@ export async function cacheRoute(
       if (method !== 'POST') throw methodNotAllowed('POST')
       const body = await readJsonBody(req)
       const dryRun = body.dryRun === true
-      if (dryRun) checkCsrf(principal, req)
-      else write()
       const pattern = body.pattern
+      if (dryRun) checkCsrf(principal, req)
+      else write({ action: 'deletePattern', ...(typeof pattern === 'string' ? { pattern } : {}) })
       if (typeof pattern !== 'string' || pattern === '') {
         throw new HttpError(400, 'pattern must be a non-empty glob pattern over the keys')
       }

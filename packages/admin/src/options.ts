@@ -52,9 +52,12 @@ export interface AdminAuditEntry {
   pattern?: string
   /** How many keys it deleted (`delete`, `deletePattern`). */
   count?: number
-  /** Whether it was applied: `false` for a refused compare-and-set (a concurrent change) or a failure. */
+  /**
+   * Whether it was applied: `false` for a refused compare-and-set (a concurrent change), a
+   * failure, or a write refused by `readOnly` or the CSRF checks.
+   */
   ok: boolean
-  /** Why it was not applied, when `ok` is `false`. */
+  /** Why it was not applied, when `ok` is `false`: `'conflict'`, `'read_only'`, `'csrf'`, a job's error. */
   reason?: string
 }
 

@@ -70,6 +70,7 @@ describe.each(BACKENDS)('the admin over HTTP (%s)', (backend) => {
       caches: { default: cache },
       auth: { token: TOKEN },
       readOnly: true,
+      audit: (entry) => audit.push(entry),
     })
   })
 
@@ -154,6 +155,14 @@ describe.each(BACKENDS)('the admin over HTTP (%s)', (backend) => {
     })
     expect(crossSite.status).toBe(403)
     expect(await cache.get('csrf')).toEqual({ a: 1 })
+    // Each refused write is in the audit log, who tried it and why (a forged request shows).
+    expect(
+      audit.filter((e) => e.key === 'csrf').map((e) => [e.action, e.ok, e.reason, e.who]),
+    ).toEqual([
+      ['set', false, 'csrf', 'token'],
+      ['set', false, 'csrf', 'token'],
+      ['set', false, 'csrf', 'token'],
+    ])
     const ok = await browser.request('PUT', keyPath('default', 'csrf'), body)
     expect(ok.status).toBe(200)
     expect(await cache.get('csrf')).toEqual({ a: 2 })
@@ -371,6 +380,15 @@ describe.each(BACKENDS)('the admin over HTTP (%s)', (backend) => {
     })
     expect(dry.status).toBe(202)
     expect(await cache.get('ro')).toBe(1)
+    expect(
+      audit
+        .filter((e) => e.key === 'ro' || e.pattern === '*')
+        .map((e) => [e.action, e.ok, e.reason]),
+    ).toEqual([
+      ['set', false, 'read_only'],
+      ['delete', false, 'read_only'],
+      ['deletePattern', false, 'read_only'],
+    ])
   })
 
   it('answers the server pages: INFO, slow log, memory by prefix, hit rate', async () => {
