@@ -104,7 +104,8 @@ function timed(context: CacheContext, name: string, original: Method): Method {
     // A public method called by another (getOrSet's reads) or queued by a pipeline is not an operation.
     if (events.depth > 0 || context.recorder !== undefined) return original.apply(this, args)
     const first = args[0]
-    const key = shape !== 'none' && typeof first === 'string' ? first : undefined
+    // A method on a list of keys names none, also when handed a string (which it refuses).
+    const key = shape !== 'none' && !listFirst && typeof first === 'string' ? first : undefined
     // Telemetry never changes what a call does: a list of keys is counted as the method itself
     // iterates it (once: a generator can be read only once), and whatever is no list the method
     // gets untouched, for its own checks to refuse (a string, read as keys, would name one key

@@ -530,6 +530,8 @@ describe('an operation listener changes no call of getMany or deleteMany (memory
     ])
     const failed = seen.operation.filter((op) => 'error' in op)
     expect(failed.map((op) => op.error)).toEqual(seen.error.map(({ error }) => error))
+    // A method on a list of keys names no key, also when handed a string it refuses.
+    expect(failed.map((op) => op.key)).toEqual([undefined, undefined, undefined])
     seen.stop()
   })
 
