@@ -4,7 +4,7 @@
 // @cachex/core and @cachex/lock, so an edited script fails that test instead of `NOSCRIPT` at run time.
 // Generated from packages/core/src/{_incr,_incr-fallback,_coalesce-set,_coalesce-incr,commands/_stampede,
 // commands/_stampede-refresh}.ts,
-// packages/lock/src/{lock,semaphore}.ts and packages/admin/src/{_cas,_container-read}.ts.
+// packages/lock/src/{_lock-scripts,_semaphore-scripts}.ts and packages/admin/src/{_cas,_container-read}.ts.
 
 export const SOURCES = {
   /** incr:INCR_SCRIPT */
