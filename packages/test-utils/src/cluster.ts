@@ -165,6 +165,7 @@ function makeCluster(nodes: ClusterNode[], options: StartClusterOptions): TestCl
   }
 
   const isHealthy = async (): Promise<boolean> => {
+    const replicas: string[] = []
     for (const node of alive) {
       const port = String(node.port)
       const info = parseInfo(await cli(password, ['-p', port, 'CLUSTER', 'INFO']))
@@ -176,10 +177,17 @@ function makeCluster(nodes: ClusterNode[], options: StartClusterOptions): TestCl
         return false
       }
       const replication = parseInfo(await cli(password, ['-p', port, 'INFO', 'replication']))
-      if (replication.role === 'slave' && replication.master_link_status !== 'up') return false
+      if (replication.role === 'slave') {
+        if (replication.master_link_status !== 'up') return false
+        replicas.push(node.id)
+      }
     }
-    // Every live node must agree on who serves what, or clients get MOVED in a loop.
+    // Every live node must agree on who serves what, or clients get MOVED in a loop; and the
+    // view `replicaOf` reads must know each replica as one (gossip may not have told it yet).
     const lines = await clusterNodes()
+    if (!replicas.every((id) => lines.some((line) => line.id === id && line.primaryId))) {
+      return false
+    }
     return lines.every((line) => line.failed || alive.has(byId(line.id) as ClusterNode))
   }
 
