@@ -4,23 +4,16 @@
 // someone", a negative as an unexpected reply).
 import { type Connection, ResponseError } from '@cachex/core'
 import { uniquePrefix } from '@cachex/test-utils'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { fenceKey } from '../src/_fence-key.ts'
 import { Lock } from '../src/index.ts'
-import { BACKENDS, type BackendServer, backendServer } from './helpers.ts'
+import { BACKENDS, useBackend } from './helpers.ts'
 
 describe.each(BACKENDS)('%s', (backend) => {
-  let server: BackendServer
   let connection: Connection
 
-  beforeAll(async () => {
-    server = await backendServer(backend)
-    connection = server.connect()
-  })
-
-  afterAll(async () => {
-    await connection?.close()
-    await server?.stop()
+  useBackend(backend, (_, connected) => {
+    connection = connected
   })
 
   /** A lock of a fresh name whose fencing counter holds `counter`. */

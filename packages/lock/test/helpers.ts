@@ -1,6 +1,7 @@
 import { memory, standalone } from '@cachex/connections'
 import type { Connection } from '@cachex/core'
 import { startRedis, uniquePrefix } from '@cachex/test-utils'
+import { afterAll, beforeAll } from 'vitest'
 
 /** Where a parametrized suite runs: a real `redis-server`, or the in-process `memory://`. */
 export type Backend = 'redis' | 'memory'
@@ -29,4 +30,25 @@ export async function backendServer(backend: Backend): Promise<BackendServer> {
   }
   const location = `memory://${uniquePrefix('lock-suite')}`
   return { connect: () => memory({ location }), stop: async () => undefined }
+}
+
+/**
+ * In the calling `describe`: a server of `backend` started before its tests, with one connection
+ * to it handed to `opened`, both closed after them.
+ */
+export function useBackend(
+  backend: Backend,
+  opened: (server: BackendServer, connection: Connection) => void,
+): void {
+  let server: BackendServer | undefined
+  let connection: Connection | undefined
+  beforeAll(async () => {
+    server = await backendServer(backend)
+    connection = server.connect()
+    opened(server, connection)
+  })
+  afterAll(async () => {
+    await connection?.close()
+    await server?.stop()
+  })
 }

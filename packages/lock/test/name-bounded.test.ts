@@ -1,26 +1,19 @@
 // docs/limits.md: an error message quotes a lock or semaphore name by its first 1,024
 // characters, then `…`. A name of 200,000 characters must not make every message 200 KB.
 import { type Connection, InvalidArgumentError } from '@cachex/core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { Lock, LockError, LockNotOwnedError, Semaphore } from '../src/index.ts'
-import { BACKENDS, type BackendServer, backendServer } from './helpers.ts'
+import { BACKENDS, useBackend } from './helpers.ts'
 
 /** Longer than any bounded message, far shorter than the name. */
 const MAX_MESSAGE = 3_000
 
 describe.each(BACKENDS)('%s', (backend) => {
-  let server: BackendServer
   let connection: Connection
   let n = 0
 
-  beforeAll(async () => {
-    server = await backendServer(backend)
-    connection = server.connect()
-  })
-
-  afterAll(async () => {
-    await connection?.close()
-    await server?.stop()
+  useBackend(backend, (_, connected) => {
+    connection = connected
   })
 
   /** A fresh name of 200,000 characters. */

@@ -3,22 +3,15 @@
 // redis-py may store, `token=b'\xff\xfe'`): decoded, those bytes read as U+FFFD too.
 import type { Connection } from '@cachex/core'
 import { uniquePrefix } from '@cachex/test-utils'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { Lock, LockNotOwnedError } from '../src/index.ts'
-import { BACKENDS, type BackendServer, backendServer } from './helpers.ts'
+import { BACKENDS, useBackend } from './helpers.ts'
 
 describe.each(BACKENDS)('%s', (backend) => {
-  let server: BackendServer
   let connection: Connection
 
-  beforeAll(async () => {
-    server = await backendServer(backend)
-    connection = server.connect()
-  })
-
-  afterAll(async () => {
-    await connection?.close()
-    await server?.stop()
+  useBackend(backend, (_, connected) => {
+    connection = connected
   })
 
   it('owned() is false when another holder stored bytes that decode as this token', async () => {

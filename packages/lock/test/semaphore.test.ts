@@ -7,7 +7,7 @@ import {
   type SemaphoreOptions,
 } from '@cachex/core'
 import { delay, uniquePrefix } from '@cachex/test-utils'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   DEFAULT_SEMAPHORE_TIMEOUT,
   LockError,
@@ -15,20 +15,15 @@ import {
   Semaphore,
   semaphoreFactory,
 } from '../src/index.ts'
-import { BACKENDS, type BackendServer, backendServer } from './helpers.ts'
+import { BACKENDS, type BackendServer, useBackend } from './helpers.ts'
 
 describe.each(BACKENDS)('%s', (backend) => {
   let server: BackendServer
   let connection: Connection
 
-  beforeAll(async () => {
-    server = await backendServer(backend)
-    connection = server.connect()
-  })
-
-  afterAll(async () => {
-    await connection?.close()
-    await server?.stop()
+  useBackend(backend, (opened, connected) => {
+    server = opened
+    connection = connected
   })
 
   function semName(): string {

@@ -4,9 +4,9 @@
 // bare "WRONGTYPE Operation against a key holding the wrong kind of value".
 import { type Connection, ResponseError } from '@cachex/core'
 import { uniquePrefix } from '@cachex/test-utils'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { Lock, Semaphore } from '../src/index.ts'
-import { BACKENDS, type BackendServer, backendServer } from './helpers.ts'
+import { BACKENDS, useBackend } from './helpers.ts'
 
 /** Longer than any bounded message, far shorter than a long name. */
 const MAX_MESSAGE = 3_000
@@ -34,17 +34,10 @@ function expectNamed(error: Error, what: string, name: string, words: string): v
 }
 
 describe.each(BACKENDS)('%s', (backend) => {
-  let server: BackendServer
   let connection: Connection
 
-  beforeAll(async () => {
-    server = await backendServer(backend)
-    connection = server.connect()
-  })
-
-  afterAll(async () => {
-    await connection?.close()
-    await server?.stop()
+  useBackend(backend, (_, connected) => {
+    connection = connected
   })
 
   /** The key `name`, deleted, then written as `write` says. */
