@@ -79,6 +79,8 @@ describe.each([
     for (const serializer of ['json', 'msgpack', 'pickle']) {
       expect(out[`${serializer}.set`], serializer).toBe(true)
       expect(out[`${serializer}.get`], serializer).toBe('{"a":1,"b":{"c":[1]}}')
+      expect(out[`${serializer}.setMany`], serializer).toEqual([])
+      expect(out[`${serializer}.getMany`], serializer).toBe('{"m":{"a":2},"n":[3]}')
     }
   })
 

@@ -15,7 +15,7 @@ import { refuseGet, tooManyArguments } from '../_arity.ts'
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
 import { failedEntry, storeError } from '../_key-errors.ts'
 import { isWrongType } from '../_messages.ts'
-import { own } from '../_own.ts'
+import { forInIsOwn, own } from '../_own.ts'
 import { timeoutToMs } from '../_timeout.ts'
 import type { CacheLike } from '../cache-like.ts'
 import type { IncrOptions, SetOptions, TimeoutOption, VersionOption } from '../cache-options.ts'
@@ -213,6 +213,12 @@ export const standardCommands = {
       if (entries instanceof Map) {
         keys = [...entries.keys()]
         values = [...entries.values()]
+      } else if (forInIsOwn(entries)) {
+        values = []
+        for (const key in entries) {
+          keys.push(key)
+          values.push(entries[key])
+        }
       } else {
         keys = Object.keys(entries)
         values = new Array(keys.length)
