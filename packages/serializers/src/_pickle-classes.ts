@@ -75,6 +75,13 @@ export interface ClassEntry {
 export interface ClassTable {
   readonly byGlobal: ReadonlyMap<string, ClassEntry>
   readonly writers: readonly ClassEntry[]
+  /**
+   * The classes a nested class's name goes through, by `module\nqualname`: `Outer` (and
+   * `Outer.Inner` of `Outer.Inner.Deep`) for `'module:Outer.Inner'`. Protocols 2 and 3 pickle a
+   * nested class as `getattr(module.Outer, 'Inner')`: the reader follows such a path to a
+   * handler, and no further.
+   */
+  readonly nestedPaths: ReadonlySet<string>
 }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/
@@ -90,6 +97,7 @@ export function classTable(
   }
   const byGlobal = new Map<string, ClassEntry>()
   const writers: ClassEntry[] = []
+  const nestedPaths = new Set<string>()
   for (const [global, handler] of Object.entries(classes)) {
     const colon = global.indexOf(':')
     const split = colon >= 0 ? colon : global.lastIndexOf('.')
@@ -122,6 +130,9 @@ export function classTable(
     const entry: ClassEntry = { module, name, handler: handler as PickleClass<unknown> }
     byGlobal.set(`${module}\n${name}`, entry)
     if (handler.type !== undefined) writers.push(entry)
+    for (let dot = name.indexOf('.'); dot > 0; dot = name.indexOf('.', dot + 1)) {
+      nestedPaths.add(`${module}\n${name.slice(0, dot)}`)
+    }
   }
-  return { byGlobal, writers }
+  return { byGlobal, writers, nestedPaths }
 }

@@ -1,3 +1,4 @@
+import type { ClassTable } from './_pickle-classes.ts'
 import { isPlainDict } from './_pickle-read-containers.ts'
 import { asInteger, describe } from './_pickle-read-numbers.ts'
 import {
@@ -5,6 +6,7 @@ import {
   fail,
   type Internal,
   MAX_INT_DIGITS,
+  NestedPath,
   ZONEINFO_UNPICKLE,
 } from './_pickle-read-rules.ts'
 import {
@@ -164,9 +166,29 @@ export function describeArgument(value: unknown): string {
   return typeof value === 'string' ? JSON.stringify(clip(value)) : describe(value)
 }
 
-/** `getattr(target, attribute)`: only `getattr(zoneinfo.ZoneInfo, '_unpickle')`. */
-export function callGetattr(args: unknown[]): Internal {
+/**
+ * `getattr(target, attribute)`: `getattr(zoneinfo.ZoneInfo, '_unpickle')`, and the way to an
+ * application's nested class, as protocols 2 and 3 pickle it (`getattr(module.Outer, 'Inner')`
+ * for a handler of `'module:Outer.Inner'`: `target` a `NestedPath`, or a class with a handler of
+ * its own).
+ */
+export function callGetattr(args: unknown[], classes: ClassTable | null): Internal | PyGlobal {
   const [target, attribute] = args
+  if (args.length === 2 && typeof attribute === 'string' && classes !== null) {
+    const outer =
+      target instanceof NestedPath
+        ? target
+        : target instanceof PyGlobal && classes.byGlobal.has(`${target.module}\n${target.name}`)
+          ? { module: target.module, path: target.name }
+          : undefined
+    if (outer !== undefined) {
+      const path = `${outer.path}.${attribute}`
+      if (classes.byGlobal.has(`${outer.module}\n${path}`)) return new PyGlobal(outer.module, path)
+      if (classes.nestedPaths.has(`${outer.module}\n${path}`)) {
+        return new NestedPath(outer.module, path)
+      }
+    }
+  }
   if (
     args.length === 2 &&
     target instanceof PyGlobal &&
@@ -179,7 +201,8 @@ export function callGetattr(args: unknown[]): Internal {
   const shown = args.map(describeArgument).join(', ')
   return fail(
     `refusing builtins.getattr(${clip(shown, 200)}): getattr is read only as ` +
-      "getattr(zoneinfo.ZoneInfo, '_unpickle'), the way CPython pickles a zoneinfo time zone",
+      "getattr(zoneinfo.ZoneInfo, '_unpickle'), the way CPython pickles a zoneinfo time zone, " +
+      "and as the way to a nested class of an application's handler ('module:Outer.Inner')",
   )
 }
 

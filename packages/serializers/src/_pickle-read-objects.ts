@@ -24,7 +24,7 @@ import {
   treeDepthCheck,
 } from './_pickle-read-containers.ts'
 import { asInteger, describe } from './_pickle-read-numbers.ts'
-import { clip, fail, GETATTR, Internal, MAX_READ_DEPTH } from './_pickle-read-rules.ts'
+import { clip, fail, GETATTR, Internal, MAX_READ_DEPTH, NestedPath } from './_pickle-read-rules.ts'
 import { ReaderState } from './_pickle-read-state.ts'
 import { hasLoneSurrogate } from './_pickle-read-text.ts'
 import { unpooledCopy, unpooledText } from './_unpooled.ts'
@@ -133,9 +133,12 @@ export abstract class ObjectReader extends ReaderState {
       fail(`arguments to ${what}() must be a tuple, got ${describe(args)}`)
     }
     const list = args
+    if (callable instanceof NestedPath) {
+      fail(`${what} is read only as the class a nested class is found in (getattr)`)
+    }
     if (callable instanceof Internal) {
       if (viaNew) fail(`${what} is not a class`)
-      if (callable === GETATTR) return callGetattr(list)
+      if (callable === GETATTR) return callGetattr(list, this.classes)
       return this.wrapErrors(what, () => makeZoneInfo(list))
     }
     const entry = this.classes?.byGlobal.get(`${callable.module}\n${callable.name}`)

@@ -71,6 +71,20 @@ export class Internal {
   constructor(readonly what: string) {}
 }
 
+/**
+ * A class that an application's nested class is found in (`module.Outer` of a handler for
+ * `'module:Outer.Inner'`), as protocols 2 and 3 reach the nested class: `getattr(module.Outer,
+ * 'Inner')`. Read only as getattr's first argument; never called, never given out as a value.
+ */
+export class NestedPath extends Internal {
+  constructor(
+    readonly module: string,
+    readonly path: string,
+  ) {
+    super(`${module}.${path}`)
+  }
+}
+
 export const GETATTR = new Internal('builtins.getattr')
 export const ZONEINFO_UNPICKLE = new Internal('zoneinfo.ZoneInfo._unpickle')
 

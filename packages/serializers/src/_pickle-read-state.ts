@@ -11,6 +11,7 @@ import {
   fail,
   GETATTR,
   Internal,
+  NestedPath,
   PY2_MODULES,
   refuseGlobal,
 } from './_pickle-read-rules.ts'
@@ -75,6 +76,10 @@ export abstract class ReaderState {
       this.internals = true
       return GETATTR
     }
+    if (this.classes?.nestedPaths.has(`${mod}\n${name}`) === true) {
+      this.internals = true
+      return new NestedPath(mod, name)
+    }
     return refuseGlobal(`${clip(mod, 100)}.${clip(name, 100)}`)
   }
 
@@ -84,6 +89,9 @@ export abstract class ReaderState {
     const todo: unknown[] = [root]
     while (todo.length > 0) {
       const value = todo.pop()
+      if (value instanceof NestedPath) {
+        fail(`${value.what} is read only as the class a nested class is found in (getattr)`)
+      }
       if (value instanceof Internal) {
         fail(`${value.what} is read only as the callable of the call that creates a time zone`)
       }

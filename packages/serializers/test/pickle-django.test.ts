@@ -884,4 +884,56 @@ describe('pickle: an application class table (classes)', () => {
       'inner',
     )
   })
+
+  it('reads a nested class as protocols 0, 2 and 3 write it: getattr(module.Outer, name)', () => {
+    // pickle.dumps(Outer.Inner(), protocol) of `class Outer: class Inner: a = 1 in __init__`,
+    // and of Outer.Inner.Deep() (CPython 3.11).
+    const state = {
+      read: () => ({ inner: true }),
+      setState: (v: Record<string, unknown>, s: unknown) => {
+        v.s = s
+      },
+    }
+    const nested = pickleSerializer({
+      classes: {
+        'app.models:Outer.Inner': state,
+        'app.models:Outer.Inner.Deep': { read: (_args, kind) => `deep ${kind}` },
+      },
+    })
+    const tail =
+      'q\x01X\x05\x00\x00\x00Innerq\x02\x86q\x03Rq\x04)\x81q\x05}q\x06X\x01\x00\x00\x00aq\x07K\x01sb.'
+    for (const bytes of [
+      `\x80\x02c__builtin__\ngetattr\nq\x00capp.models\nOuter\n${tail}`,
+      `\x80\x03cbuiltins\ngetattr\nq\x00capp.models\nOuter\n${tail}`,
+      'ccopy_reg\n_reconstructor\np0\n(c__builtin__\ngetattr\np1\n(capp.models\nOuter\np2\nVInner\np3\ntp4\nRp5\nc__builtin__\nobject\np6\nNtp7\nRp8\n(dp9\nVa\np10\nI1\nsb.',
+    ]) {
+      expect(nested.deserialize(b(bytes))).toEqual({ inner: true, s: { a: 1 } })
+    }
+    expect(
+      nested.deserialize(
+        b(
+          '\x80\x02c__builtin__\ngetattr\nq\x00h\x00capp.models\nOuter\nq\x01X\x05\x00\x00\x00Innerq\x02\x86q\x03Rq\x04X\x04\x00\x00\x00Deepq\x05\x86q\x06Rq\x07)\x81q\x08.',
+        ),
+      ),
+    ).toBe('deep new')
+    // The class a nested class is found in is no value, and cannot be called; getattr goes no
+    // further than the handlers' names.
+    expect(() => nested.deserialize(b('\x80\x02capp.models\nOuter\nq\x00.'))).toThrow(
+      /app\.models\.Outer is read only as the class a nested class is found in/,
+    )
+    expect(() => nested.deserialize(b('\x80\x02capp.models\nOuter\n)R.'))).toThrow(
+      /app\.models\.Outer is read only as the class a nested class is found in/,
+    )
+    expect(() =>
+      nested.deserialize(
+        b('\x80\x02c__builtin__\ngetattr\ncapp.models\nOuter\nX\x09\x00\x00\x00__class__\x86R.'),
+      ),
+    ).toThrow(/refusing builtins\.getattr\(app\.models\.Outer/)
+    // Without a handler under it, Outer stays refused as before.
+    expect(() =>
+      pickleSerializer().deserialize(
+        b(`\x80\x02c__builtin__\ngetattr\nq\x00capp.models\nOuter\n${tail}`),
+      ),
+    ).toThrow(/refusing to load global app\.models\.Outer/)
+  })
 })
