@@ -77,7 +77,7 @@ export interface ClassTable {
   readonly writers: readonly ClassEntry[]
   /**
    * The classes a nested class's name goes through, by `module\nqualname`: `Outer` (and
-   * `Outer.Inner` of `Outer.Inner.Deep`) for `'module:Outer.Inner'`. Protocols 2 and 3 pickle a
+   * `Outer.Inner` of `Outer.Inner.Deep`) for `'module:Outer.Inner'`. Protocols 0 to 3 pickle a
    * nested class as `getattr(module.Outer, 'Inner')`: the reader follows such a path to a
    * handler, and no further.
    */

@@ -168,7 +168,7 @@ export function describeArgument(value: unknown): string {
 
 /**
  * `getattr(target, attribute)`: `getattr(zoneinfo.ZoneInfo, '_unpickle')`, and the way to an
- * application's nested class, as protocols 2 and 3 pickle it (`getattr(module.Outer, 'Inner')`
+ * application's nested class, as protocols 0 to 3 pickle it (`getattr(module.Outer, 'Inner')`
  * for a handler of `'module:Outer.Inner'`: `target` a `NestedPath`, or a class with a handler of
  * its own).
  */

@@ -73,7 +73,7 @@ export class Internal {
 
 /**
  * A class that an application's nested class is found in (`module.Outer` of a handler for
- * `'module:Outer.Inner'`), as protocols 2 and 3 reach the nested class: `getattr(module.Outer,
+ * `'module:Outer.Inner'`), as protocols 0 to 3 reach the nested class: `getattr(module.Outer,
  * 'Inner')`. Read only as getattr's first argument; never called, never given out as a value.
  */
 export class NestedPath extends Internal {
