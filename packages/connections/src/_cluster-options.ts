@@ -1,4 +1,5 @@
 import { type ConnectionOptions, InvalidArgumentError } from '@cachex/core'
+import { describeArgument } from '@cachex/core/internal'
 import { createCluster } from '@redis/client'
 import type { NodeRedisClusterLike } from './_cluster-nodes.ts'
 import { parseLocation } from './_location.ts'
@@ -57,7 +58,9 @@ export interface ClusterOptions extends ConnectionOptions {
    * many `MOVED`/`ASK` one call follows, 16 by default). cachex sets
    * `topologyRefreshOnReconnectionAttemptStrategy` to 1000 (node-redis rediscovers its own slot
    * map, used for key-less commands, one second after a node starts reconnecting, instead of
-   * five); set it here to change that.
+   * five); set it here to change that. Its `defaults` (node-redis's options of every node's
+   * client) are merged into `clientOptions`, with the same checks; `rootNodes` is refused (the
+   * seeds are the URLs of `location`).
    * @default {}
    */
   clusterOptions?: Record<string, unknown>
@@ -103,14 +106,15 @@ export function clusterFromSeeds(
     }
   }
   const withAuth = seeds.find(({ address }) => address.password !== undefined)?.address
-  const extra = (options.clientOptions ?? Object.create(null)) as Credentials & { socket?: object }
-  refuseServerOptions(extra, 'clientOptions')
+  const { defaults, rest: clusterOptions } = splitClusterOptions(options.clusterOptions)
+  refuseServerOptions(options.clientOptions, 'clientOptions')
+  refuseServerOptions(defaults, 'clusterOptions.defaults')
   // Every node's client arms timers with them: past 2^31 - 1 ms Node fires them after 1 ms.
-  checkClientTimers(extra, 'clientOptions.')
-  checkClientTimers(
-    (options.clusterOptions as { defaults?: unknown } | undefined)?.defaults,
-    'clusterOptions.defaults.',
-  )
+  checkClientTimers(options.clientOptions, 'clientOptions.')
+  checkClientTimers(defaults, 'clusterOptions.defaults.')
+  // `clusterOptions.defaults` is node-redis's name for what `clientOptions` gives: merged into
+  // it (spread over cachex's own defaults, it would drop the TLS, the password and the rest).
+  const extra = mergeClientOptions(options.clientOptions, defaults)
   checkCredentials({ password: options.password })
   checkCredentials(extra, 'clientOptions.')
   const database = (extra as { database?: unknown }).database
@@ -133,7 +137,8 @@ export function clusterFromSeeds(
   const where = `the cluster at ${urls.map(redactUrl).join(', ')}`
   checkUserHasPassword(username, password, where)
   const tls = seeds.some(({ address }) => address.tls)
-  refuseTlsDowngrade(extra, tls, 'clientOptions')
+  refuseTlsDowngrade(options.clientOptions, tls, 'clientOptions')
+  refuseTlsDowngrade(defaults, tls, 'clusterOptions.defaults')
   const probes = new SeedProbes()
   const cluster = createCluster({
     // A seed that accepts the connection and never answers (frozen) would hold the discovery,
@@ -156,8 +161,9 @@ export function clusterFromSeeds(
       // Each node's client backs off a handshake the node refuses (`nodeSocketOptions`).
       socket: nodeSocketOptions({
         connectTimeout: connectTimeoutMs,
-        ...(tls ? { tls: true as const } : {}),
         ...extra.socket,
+        // Last: a `tls: undefined` of the caller's (own, so spread) would otherwise take it away.
+        ...(tls ? { tls: true as const } : {}),
       }),
     },
     useReplicas: options.readFromReplicas ?? false,
@@ -165,7 +171,7 @@ export function clusterFromSeeds(
     // is down or frozen as the cache starts would otherwise hold it until the node came back.
     minimizeConnections: true,
     topologyRefreshOnReconnectionAttemptStrategy: DEFAULT_TOPOLOGY_REFRESH_MS,
-    ...options.clusterOptions,
+    ...clusterOptions,
   } as never) as unknown as NodeRedisClusterLike
   trackSeedProbes(cluster, probes)
   const plain = /^(redis|valkey):\/\//i.exec(urls[0] ?? '')?.[1]?.toLowerCase()
@@ -177,6 +183,48 @@ export function clusterFromSeeds(
     ...(tls || tlsSocket || plain === undefined
       ? {}
       : { plainAdvice: `if it serves TLS only, use ${plain}s://` }),
+  }
+}
+
+/**
+ * `clusterOptions` apart: its `defaults` (node-redis's options of every node's client, which
+ * cachex merges into `clientOptions`) and the rest, passed to `createCluster()`. `rootNodes` is
+ * refused: the seeds are the URLs of `location`, and node-redis's would replace them and their
+ * socket options (the TLS of a `rediss://` seed among them).
+ */
+function splitClusterOptions(given: Record<string, unknown> | undefined): {
+  defaults: Record<string, unknown> | undefined
+  rest: Record<string, unknown>
+} {
+  if (given === undefined || given === null) return { defaults: undefined, rest: {} }
+  const { defaults, rootNodes, ...rest } = given
+  if (rootNodes !== undefined) {
+    throw new InvalidArgumentError(
+      'clusterOptions.rootNodes is not taken: name the seed nodes in location (a URL or a list of URLs)',
+    )
+  }
+  if (defaults !== undefined && (typeof defaults !== 'object' || defaults === null)) {
+    throw new InvalidArgumentError(
+      `clusterOptions.defaults takes an object of node-redis client options, got ${describeArgument(defaults)}`,
+    )
+  }
+  return { defaults: defaults as Record<string, unknown> | undefined, rest }
+}
+
+/** `clientOptions` with `defaults` over it, their sockets merged the same way. */
+function mergeClientOptions(
+  clientOptions: Record<string, unknown> | undefined,
+  defaults: Record<string, unknown> | undefined,
+): Credentials & { socket?: object } {
+  const base = (clientOptions ?? Object.create(null)) as Credentials & { socket?: object }
+  if (defaults === undefined) return base
+  const socket = (defaults as { socket?: unknown }).socket
+  return {
+    ...base,
+    ...defaults,
+    ...(base.socket !== undefined || socket !== undefined
+      ? { socket: { ...base.socket, ...(socket as object | undefined) } }
+      : {}),
   }
 }
 

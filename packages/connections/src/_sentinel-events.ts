@@ -34,9 +34,10 @@ export function sentinelClientOptions(
     password: extra.password ?? clientOptions.password,
     socket: {
       connectTimeout: connectTimeoutMs,
-      ...(extra.tls ? { tls: true as const } : {}),
       ...clientOptions.socket,
       ...extra.socket,
+      // Last: a `tls: undefined` of the caller's (own, so spread) would otherwise take it away.
+      ...(extra.tls ? { tls: true as const } : {}),
     },
   }
 }

@@ -176,6 +176,9 @@ export function sentinelSettings(options: SentinelOptions): SentinelSettings {
   const roots = sentinelNodes(options.sentinels)
   // The data nodes are the ones the sentinels report; the sentinels are `sentinels`.
   refuseServerOptions(options.clientOptions, 'clientOptions')
+  // Checked now: the data nodes are connected to once the sentinels named them, where the
+  // refusal would show only as a node that could not be reached.
+  refuseTlsDowngrade(options.clientOptions, address.tls === true, 'clientOptions')
   refuseServerOptions(extra.clientOptions, 'sentinelOptions.clientOptions')
   refuseServerOptions({ socket: extra.socket }, 'sentinelOptions')
   const replicaPoolSize = poolSize(extra.replicaPoolSize, 1, 'replicaPoolSize', 0)

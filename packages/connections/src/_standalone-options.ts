@@ -183,6 +183,8 @@ export function clientSource(options: StandaloneOptions, connectTimeoutMs: numbe
       // breaker relies on the client reconnecting by itself.
       reconnectStrategy: reconnectDelay,
       ...extra.socket,
+      // Last: a `tls: undefined` of the caller's (own, so spread) would otherwise take it away.
+      ...(address.tls ? { tls: true as const } : {}),
     },
   }
   const pool = options.connectionPool
