@@ -110,13 +110,9 @@ export async function cacheRoute(
           audit({ action: done.action, key, ok: true })
           return sendJson(res, 200, { ok: true, revision: done.revision })
         } catch (error) {
-          if (error instanceof HttpError && error.status === 409) {
-            audit({
-              action: body.value === undefined ? 'expire' : 'set',
-              key,
-              ok: false,
-              reason: 'conflict',
-            })
+          const reason = failureReason(error)
+          if (reason !== undefined) {
+            audit({ action: body.value === undefined ? 'expire' : 'set', key, ok: false, reason })
           }
           throw error
         }
@@ -131,9 +127,8 @@ export async function cacheRoute(
           audit({ action: 'delete', key, count: deleted ? 1 : 0, ok: true })
           return sendJson(res, 200, { ok: true, deleted })
         } catch (error) {
-          if (error instanceof HttpError && error.status === 409) {
-            audit({ action: 'delete', key, ok: false, reason: 'conflict' })
-          }
+          const reason = failureReason(error)
+          if (reason !== undefined) audit({ action: 'delete', key, ok: false, reason })
           throw error
         }
       }
@@ -199,4 +194,16 @@ export async function cacheRoute(
     default:
       throw new HttpError(404, 'no such API route', 'not_found')
   }
+}
+
+/**
+ * Why an edit or a delete failed, for its audit entry: `'conflict'` (a compare-and-set that met a
+ * change) or the error's code (`E_TIMEOUT`, `E_CONNECTION`…: a write whose reply did not come may
+ * have been applied all the same); `undefined` for a request refused as malformed (a 4xx), which
+ * wrote nothing.
+ */
+function failureReason(error: unknown): string | undefined {
+  if (error instanceof HttpError) return error.status === 409 ? 'conflict' : undefined
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' ? code : 'error'
 }

@@ -125,7 +125,15 @@ export class KeyWalks {
     const finished = walk.done && walk.pending.length === 0
     if (!finished) this.#walks.set(id, walk)
     else void walk.iterator.return?.()
-    const keys = await describeKeys(entry, redisKeys, version)
+    let keys: Awaited<ReturnType<typeof describeKeys>>
+    try {
+      keys = await describeKeys(entry, redisKeys, version)
+    } catch (error) {
+      // The page's keys are taken from the walk: going on from its cursor would skip them. The
+      // cursor of a failed page ends here, as when its SCAN failed (a 410 asked again).
+      this.#drop(id)
+      throw error
+    }
     return { keys, cursor: finished ? null : id }
   }
 

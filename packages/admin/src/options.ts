@@ -57,7 +57,11 @@ export interface AdminAuditEntry {
    * failure, or a write refused by `readOnly` or the CSRF checks.
    */
   ok: boolean
-  /** Why it was not applied, when `ok` is `false`: `'conflict'`, `'read_only'`, `'csrf'`, a job's error. */
+  /**
+   * Why it was not applied, when `ok` is `false`: `'conflict'`, `'read_only'`, `'csrf'`,
+   * a job's error, or the code of the error an edit or delete failed with
+   * (`'E_TIMEOUT'`: its reply did not come, and it may have been applied all the same).
+   */
   reason?: string
 }
 
