@@ -122,7 +122,9 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
    * Stores an entry; `ttl` is in milliseconds (`undefined` or `0`: no expiry). Resolves whether it
    * was written: `false` only when `ignoreExceptions` swallowed a failure. A TTL ≤ 0 deletes the
    * key, which is a successful write of an expired entry; so does a value of `undefined`, which
-   * no serializer stores (as @keyv/redis, Keyv then reads `undefined`).
+   * no serializer stores (as @keyv/redis, Keyv then reads `undefined`). Such a write resolves
+   * `true` even when `ignoreExceptions` swallowed its failure: the cache's `delete` answers that
+   * as it answers a key that was not there.
    */
   async set(key: string, value: unknown, ttl?: number | null): Promise<boolean> {
     const timeout = toTimeout(ttl)
