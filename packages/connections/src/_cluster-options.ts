@@ -218,14 +218,8 @@ function mergeClientOptions(
 ): Credentials & { socket?: object } {
   const base = (clientOptions ?? Object.create(null)) as Credentials & { socket?: object }
   if (defaults === undefined) return base
-  const socket = (defaults as { socket?: unknown }).socket
-  return {
-    ...base,
-    ...defaults,
-    ...(base.socket !== undefined || socket !== undefined
-      ? { socket: { ...base.socket, ...(socket as object | undefined) } }
-      : {}),
-  }
+  const socket = (defaults as { socket?: object }).socket
+  return { ...base, ...defaults, socket: { ...base.socket, ...socket } }
 }
 
 function seedUrls(location: ClusterOptions['location']): string[] {

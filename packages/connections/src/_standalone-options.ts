@@ -167,9 +167,7 @@ export function clientSource(options: StandaloneOptions, connectTimeoutMs: numbe
   const password = address.password ?? options.password ?? extra.password
   const username = address.username ?? extra.username
   checkUserHasPassword(username, password, redactUrl(url))
-  const socket = address.path
-    ? { path: address.path }
-    : { host: address.host, port: address.port, ...(address.tls ? { tls: true as const } : {}) }
+  const socket = address.path ? { path: address.path } : { host: address.host, port: address.port }
   const clientOptions = {
     ...extra,
     username,
@@ -183,7 +181,8 @@ export function clientSource(options: StandaloneOptions, connectTimeoutMs: numbe
       // breaker relies on the client reconnecting by itself.
       reconnectStrategy: reconnectDelay,
       ...extra.socket,
-      // Last: a `tls: undefined` of the caller's (own, so spread) would otherwise take it away.
+      // The scheme's TLS last: a `tls: undefined` of the caller's (own, so spread) would
+      // otherwise take it away. (A Unix socket's address has none.)
       ...(address.tls ? { tls: true as const } : {}),
     },
   }
