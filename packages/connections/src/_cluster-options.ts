@@ -20,8 +20,8 @@ export interface ClusterOptions extends ConnectionOptions {
    * name and password in a URL apply to every node. No default: a cluster needs seeds.
    */
   location?: ConnectionOptions['location']
-  /** Password for every node, used where no seed URL has one. @default none */
-  password?: string
+  /** Password for every node, used where no seed URL has one; `null` is none. @default none */
+  password?: string | null
   /**
    * Seconds to wait for the cluster: the discovery of its slot map and, for each node, a TCP
    * connection (`null` is refused: leave it unset for the default). @default 5

@@ -12,10 +12,13 @@ import { parseRedisUrl, type RedisAddress, redactUrl } from './url.ts'
  * the sentinels themselves, and how many connections to open to the nodes they report.
  */
 export type SentinelConnectionOptions = {
-  /** Password of the sentinels (their `requirepass`); not the data nodes' password. @default none */
-  password?: string
-  /** ACL user of the sentinels, with `password`. @default none */
-  username?: string
+  /**
+   * Password of the sentinels (their `requirepass`); not the data nodes' password. `null` is
+   * none. @default none
+   */
+  password?: string | null
+  /** ACL user of the sentinels, with `password`; `null` is none. @default none */
+  username?: string | null
   /** Reach the sentinels over TLS. @default false */
   tls?: boolean
   /**
@@ -213,7 +216,7 @@ export function sentinelSettings(options: SentinelOptions): SentinelSettings {
     address,
     name: address.host as string,
     roots,
-    password: address.password ?? options.password,
+    password: address.password ?? options.password ?? undefined,
     extra,
     replicaPoolSize,
     scanIntervalMs: scanInterval,

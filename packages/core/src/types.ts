@@ -200,8 +200,11 @@ export interface ConnectionOptions {
   // `| undefined`: each topology's options re-declare it as `ConnectionOptions['location']`, which
   // holds `undefined`; without it they do not extend this under `exactOptionalPropertyTypes`.
   location?: string | readonly string[] | object | undefined
-  /** Password for every node, used where the URL has none. */
-  password?: string | undefined
+  /**
+   * Password for every node, used where the URL has none; `null` is none, as a JSON config's
+   * `"password": null`.
+   */
+  password?: string | null | undefined
   /**
    * Seconds the first call waits for a connection to be established. Once a connection attempt
    * failed, calls no longer wait: they reject with a `ConnectionError` at once while the

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { typeErrors } from '@cachex/test-utils/type-errors'
 import { describe, expect, expectTypeOf, it } from 'vitest'
-import { Cache, createCache, memory } from '../src/index.ts'
+import { Cache, cluster, createCache, memory, sentinel, standalone } from '../src/index.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
 
@@ -25,6 +25,17 @@ describe('published types', () => {
   it('password takes null (none), as docs/configuration.md says', () => {
     const options = { location: 'memory://', password: null }
     expectTypeOf(createCache).toBeCallableWith(options)
+  })
+
+  it('the connection factories take a null password (and sentinel credentials) as none too', () => {
+    expectTypeOf(standalone).toBeCallableWith({ location: 'redis://h', password: null })
+    expectTypeOf(cluster).toBeCallableWith({ location: ['redis://h'], password: null })
+    expectTypeOf(sentinel).toBeCallableWith({
+      location: 'redis://mymaster',
+      sentinels: [['h', 26379]],
+      password: null,
+      sentinelOptions: { password: null, username: null },
+    })
   })
 
   it('getMany and deleteMany refuse a single key, as the runtime does', () => {
