@@ -8,7 +8,11 @@ export interface LockOptions {
   sleep?: number
   /** Whether `acquire()` waits for the lock by default. @default true */
   blocking?: boolean
-  /** Seconds `acquire()` waits at most by default; `null` (the default) waits as long as it takes. */
+  /**
+   * Seconds `acquire()` waits at most by default for a lock someone else holds (checked between
+   * tries; a try in flight is one call, bounded by the cache's `socketTimeout`); `null` (the
+   * default) waits as long as it takes.
+   */
   blockingTimeout?: number | null
 }
 
@@ -16,7 +20,10 @@ export interface LockOptions {
 export interface AcquireOptions {
   /** Wait for the lock (`true`) or try once (`false`). */
   blocking?: boolean
-  /** Seconds to wait at most; `null` waits as long as it takes. */
+  /**
+   * Seconds to wait at most for a lock someone else holds (a try in flight is bounded by
+   * `socketTimeout`); `null` waits as long as it takes.
+   */
   blockingTimeout?: number | null
   /** The token to store, instead of a fresh random one. */
   token?: string

@@ -25,7 +25,11 @@ export interface SemaphoreOptions {
   sleep?: number
   /** Whether `acquire()` waits for permits by default. @default true */
   blocking?: boolean
-  /** Seconds `acquire()` waits at most by default; `null` (the default) waits as long as it takes. */
+  /**
+   * Seconds `acquire()` waits at most by default for permits others hold (checked between tries;
+   * a try in flight is one call, bounded by the cache's `socketTimeout`); `null` (the default)
+   * waits as long as it takes.
+   */
   blockingTimeout?: number | null
 }
 
