@@ -114,9 +114,10 @@ export function clusterFromSeeds(
   checkClientTimers(defaults, 'clusterOptions.defaults.')
   // `clusterOptions.defaults` is node-redis's name for what `clientOptions` gives: merged into
   // it (spread over cachex's own defaults, it would drop the TLS, the password and the rest).
-  const extra = mergeClientOptions(options.clientOptions, defaults)
   checkCredentials({ password: options.password })
-  checkCredentials(extra, 'clientOptions.')
+  checkCredentials(options.clientOptions, 'clientOptions.')
+  checkCredentials(defaults, 'clusterOptions.defaults.')
+  const extra = mergeClientOptions(options.clientOptions, defaults)
   const database = (extra as { database?: unknown }).database
   if (database !== undefined && database !== 0) {
     throw new InvalidArgumentError(
@@ -211,15 +212,32 @@ function splitClusterOptions(given: Record<string, unknown> | undefined): {
   return { defaults: defaults as Record<string, unknown> | undefined, rest }
 }
 
-/** `clientOptions` with `defaults` over it, their sockets merged the same way. */
+/**
+ * `clientOptions` with `defaults` over it, their sockets merged the same way. An option of
+ * `defaults` set to `undefined` leaves `clientOptions`' in force, as when it is absent (a spread
+ * would copy it: `password: undefined` would drop clientOptions' password).
+ */
 function mergeClientOptions(
   clientOptions: Record<string, unknown> | undefined,
   defaults: Record<string, unknown> | undefined,
 ): Credentials & { socket?: object } {
   const base = (clientOptions ?? Object.create(null)) as Credentials & { socket?: object }
   if (defaults === undefined) return base
-  const socket = (defaults as { socket?: object }).socket
-  return { ...base, ...defaults, socket: { ...base.socket, ...socket } }
+  const socket = (defaults as { socket?: Record<string, unknown> }).socket
+  return {
+    ...base,
+    ...definedOnly(defaults),
+    socket: { ...base.socket, ...(socket === undefined ? undefined : definedOnly(socket)) },
+  }
+}
+
+/** The own enumerable properties of `object` whose value is not `undefined`. */
+function definedOnly(object: Record<string, unknown>): Record<string, unknown> {
+  const defined: Record<string, unknown> = Object.create(null)
+  for (const key of Object.keys(object)) {
+    if (object[key] !== undefined) defined[key] = object[key]
+  }
+  return defined
 }
 
 function seedUrls(location: ClusterOptions['location']): string[] {

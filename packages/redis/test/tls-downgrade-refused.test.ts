@@ -141,6 +141,28 @@ describe('socket.tls undefined, and the cluster defaults, keep the TLS on', () =
     })
   }
 
+  it("a cluster: clusterOptions.defaults' options set to undefined leave clientOptions' in force", async () => {
+    // The control: clientOptions' password alone goes in the handshake (plain: a redis:// seed).
+    const make =
+      (defaults?: object) =>
+      (port: number): Parameters<typeof createCache>[0] =>
+        ({
+          ...quick,
+          client: 'cluster',
+          location: [`redis://127.0.0.1:${port}`],
+          clientOptions: { password: PASSWORD },
+          ...(defaults === undefined ? {} : { clusterOptions: { defaults } }),
+        }) as Parameters<typeof createCache>[0]
+    expect(await firstSent(make())).toBe('plain, with the password')
+    expect(await firstSent(make({ password: undefined, username: undefined }))).toBe(
+      'plain, with the password',
+    )
+    // And a wrong one is named where it was given.
+    expect(() => createCache(make({ password: 123 })(7000))).toThrow(
+      /^clusterOptions\.defaults\.password must be a string, got a number$/,
+    )
+  })
+
   it('a cluster: clusterOptions.defaults.socket.tls false is refused, and clusterOptions.rootNodes', () => {
     for (const [clusterOptions, message] of [
       [{ defaults: { socket: { tls: false } } }, /clusterOptions\.defaults\.socket\.tls \(false\)/],
