@@ -331,8 +331,7 @@ export abstract class ObjectReader extends ReaderState {
         fail(`${what} carries state (BUILD), and its handler has no setState`)
       }
       const value = this.resolve(state)
-      if (this.internals) this.checkNoInternals(value)
-      this.fixConverted(value)
+      this.handOut(value)
       try {
         setState.call(entry.handler, obj, value)
       } catch (error) {

@@ -56,6 +56,10 @@ export abstract class ReaderState {
   // made (a BUILD on one goes to its handler's setState).
   protected readonly classes: ClassTable | null
   protected handled: Map<object, ClassEntry> | null = null
+  // What was handed to those handlers (the arguments of each call, each BUILD's state): checked
+  // again at STOP, as the value read is, since the pickle may fill a container after handing it
+  // over (APPEND or SETITEM into a memoized list or dict).
+  protected handedOut: unknown[] | null = null
   // Whether builtins.getattr was loaded: the value read must then be checked for leftovers.
   protected internals = false
 
@@ -105,8 +109,7 @@ export abstract class ReaderState {
 
   /** Calls an application's handler on what the pickle holds; its errors keep their cause. */
   protected callHandler(entry: ClassEntry, args: unknown[], kind: PickleCallKind): unknown {
-    if (this.internals) this.checkNoInternals(args)
-    this.fixConverted(args)
+    this.handOut(args)
     let value: unknown
     try {
       value = entry.handler.read(args, kind)
@@ -121,6 +124,29 @@ export abstract class ReaderState {
       this.handled.set(value, entry)
     }
     return value
+  }
+
+  /**
+   * Checks and fixes `root` (a handler call's arguments, a BUILD's state) before it is handed to
+   * a handler, and keeps it for `checkHandedOut`.
+   */
+  protected handOut(root: unknown): void {
+    if (this.internals) this.checkNoInternals(root)
+    this.fixConverted(root)
+    this.handedOut ??= []
+    this.handedOut.push(root)
+  }
+
+  /**
+   * At STOP: what was handed to handlers, checked and fixed again as the value read is. The
+   * handlers keep what they were given, and the pickle may have added to it since.
+   */
+  protected checkHandedOut(): void {
+    if (this.handedOut === null) return
+    for (const root of this.handedOut) {
+      this.fixConverted(root)
+      if (this.internals) this.checkNoInternals(root)
+    }
   }
 
   protected tuple(items: unknown[]): unknown[] {

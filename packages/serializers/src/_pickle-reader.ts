@@ -124,6 +124,7 @@ export class Reader extends LegacyReader {
           }
           value = this.fixConverted(value)
           if (this.internals) this.checkNoInternals(value)
+          this.checkHandedOut()
           this.checkDepth(value)
           return value
         }

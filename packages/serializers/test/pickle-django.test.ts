@@ -936,4 +936,40 @@ describe('pickle: an application class table (classes)', () => {
       ),
     ).toThrow(/refusing to load global app\.models\.Outer/)
   })
+
+  it('refuses getattr or Outer put into a container after it was handed to a handler', () => {
+    const handed: unknown[] = []
+    const keep = (v: unknown) => {
+      handed.push(v)
+      return { kept: v }
+    }
+    const nested = pickleSerializer({
+      classes: {
+        'app.models:Outer.Inner': { read: (args) => keep(args[0]) },
+        'app.models:Outer.Inner.Deep': {
+          read: () => ({}),
+          setState: (_v, s: unknown) => {
+            keep(s)
+          },
+        },
+      },
+    })
+    const outer = 'capp.models\nOuter\n'
+    const inner = 'capp.models\nOuter.Inner\n'
+    for (const bytes of [
+      // A memoized list handed to Inner(list), then Outer appended to it, after the call.
+      `\x80\x02]q\x00${inner}h\x00\x85Rq\x01h\x00${outer}a0.`,
+      // The same with getattr itself.
+      `\x80\x02]q\x00${inner}h\x00\x85Rq\x01h\x00c__builtin__\ngetattr\na0.`,
+      // A dict handed over, then Outer set as one of its values.
+      `\x80\x02}q\x00${inner}h\x00\x85Rq\x01h\x00X\x01\x00\x00\x00k${outer}s0.`,
+      // A BUILD state handed to setState, then Outer appended to it.
+      `\x80\x02capp.models\nOuter.Inner.Deep\n)\x81q\x01]q\x00bh\x00${outer}a0.`,
+    ]) {
+      expect(() => nested.deserialize(b(bytes))).toThrow(SerializationError)
+    }
+    // Each handler was called before the marker came (so the check at the call passed): the
+    // read fails at STOP all the same, and the caller gets none of what they made.
+    expect(handed.length).toBe(4)
+  })
 })
