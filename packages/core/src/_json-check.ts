@@ -2,7 +2,8 @@
 // `JSON.stringify` would silently change (a Map written as `{}`, an `undefined` array item
 // written as `null`, a class instance read back as a plain object) or that would not be read back (nesting deeper
 // than MAX_JSON_DEPTH). The walk also says whether `JSON.stringify` can write the value exactly,
-// or whether it holds a number it would write as `null` (NaN, ±Infinity) or a `bigint` it refuses.
+// or whether it holds a number it would write as `null` (NaN, ±Infinity) or as an integer of
+// another value (2^53 or more in magnitude), or a `bigint` it refuses.
 //
 // It costs one pass over the value's own properties, no allocation; JSON.stringify costs about
 // three to five times as much on the same value (measured on the bench values, see json.ts).
@@ -13,7 +14,10 @@ import { enumeratesKeys } from './_own.ts'
 
 /** `JSON.stringify` writes the value exactly. */
 export const EXACT = 0
-/** The value holds NaN, ±Infinity or a `bigint`: Python's form must write it. */
+/**
+ * The value holds NaN, ±Infinity, a number of 2^53 or more in magnitude or a `bigint`: Python's
+ * form must write it.
+ */
 export const NEEDS_PYTHON = 1
 
 const HINT = 'use the msgpack or pickle serializer, or convert it'
@@ -35,8 +39,32 @@ export const INVALID_DATE = 'an invalid Date would be stored as null: store null
  */
 export function checkJsonValue(value: object): number {
   prototypeKeys = enumeratesKeys(Object.prototype)
-  return walk(value, 0, value, undefined)
+  if (prototypeKeys) return walk(value, 0, value, undefined)
+  let flags: number
+  try {
+    flags = walk(value, 0, value, undefined)
+  } catch {
+    // The walk by `for…in` may have visited what JSON.stringify does not: a getter made
+    // Object.prototype enumerate a key meanwhile, or a Proxy's `getPrototypeOf` answered one
+    // prototype, then another. Walked again by own keys, it throws what JSON would change, if
+    // anything (a refusal is the rare path: its getters run once more, as JSON.stringify's do).
+    prototypeKeys = true
+    return walk(value, 0, value, undefined)
+  }
+  if (flags === NEEDS_PYTHON && enumeratesKeys(Object.prototype)) {
+    prototypeKeys = true
+    return walk(value, 0, value, undefined)
+  }
+  return flags
 }
+
+/**
+ * Numbers below this in magnitude are written exactly by `JSON.stringify` and read back as the
+ * same number. From 2^53 on (every such double is an integer) it writes digits, which Python and
+ * the reader take for an integer, of another value (2 ** 60 is written 1152921504606847000):
+ * Python's form writes them as floats (`1.152921504606847e+18`), as it does NaN and ±Infinity.
+ */
+const EXACT_BELOW = 2 ** 53
 
 /**
  * Whether `Object.prototype` has an enumerable property (an old polyfill's method), which
@@ -60,8 +88,9 @@ interface Pending {
 /**
  * Checks one container. Children are walked recursively, or, with `pending`, pushed onto it (the
  * caller's loop walks them). Returns `NEEDS_PYTHON` when this container (or a child walked
- * recursively) holds NaN, ±Infinity or a bigint. Arrays and objects have a loop each, so that
- * each stays monomorphic (measured: a quarter faster than one loop for both).
+ * recursively) holds NaN, ±Infinity, a number of 2^53 or more in magnitude or a bigint. Arrays
+ * and objects have a loop each, so that each stays monomorphic (measured: a quarter faster than
+ * one loop for both).
  */
 function walk(value: object, depth: number, root: object, pending: Pending | undefined): number {
   if (depth >= RECURSE_TO) {
@@ -89,7 +118,8 @@ function walkArray(
     // of the value's kind, where one `typeof` kept in a variable is a call that makes its name.
     if (typeof item === 'string' || typeof item === 'boolean') continue
     if (typeof item === 'number') {
-      if (!Number.isFinite(item)) flags = NEEDS_PYTHON
+      // NaN fails both comparisons.
+      if (!(item < EXACT_BELOW && item > -EXACT_BELOW)) flags = NEEDS_PYTHON
     } else if (typeof item === 'object') {
       if (item !== null) flags |= child(item, depth + 1, root, pending)
     } else if (typeof item === 'bigint') {
@@ -158,7 +188,9 @@ function property(
   // Each `typeof` compared where it is taken: the optimizing compiler turns each into a check of
   // the value's kind, where one `typeof` kept in a variable is a call that makes its name.
   if (typeof item === 'string' || typeof item === 'boolean') return EXACT
-  if (typeof item === 'number') return Number.isFinite(item) ? EXACT : NEEDS_PYTHON
+  if (typeof item === 'number') {
+    return item < EXACT_BELOW && item > -EXACT_BELOW ? EXACT : NEEDS_PYTHON
+  }
   if (typeof item === 'object') return item === null ? EXACT : child(item, depth + 1, root, pending)
   if (typeof item === 'bigint') return NEEDS_PYTHON
   // Left out, as JSON.stringify does: reading the property back gives `undefined` either way

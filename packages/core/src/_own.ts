@@ -26,6 +26,8 @@ function isObjectPrototype(o: object): boolean {
  * read).
  */
 export function forInIsOwn(object: object): boolean {
+  // Not a Proxy: its `getPrototypeOf` may answer one prototype here and another to `for…in`.
+  if (types.isProxy(object)) return false
   const proto: unknown = Object.getPrototypeOf(object)
   return proto === null || (proto === Object.prototype && !enumeratesKeys(Object.prototype))
 }

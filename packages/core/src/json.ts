@@ -41,10 +41,10 @@ export interface JsonSerializerOptions {
  *
  * Numbers: `NaN` and `±Infinity` anywhere are written as Python's `json` writes them (`NaN`,
  * `Infinity`, `-Infinity`: not strict JSON, but what Python writes and reads), and `bigint`s as
- * digits. A top-level number that is not a safe integer is written as Python writes a float
- * (`1e+16`); inside objects, `JSON.stringify` writes an integral double beyond 2^53 as digits,
- * which Python (and this reader) take for an integer of the same value — use `pythonFormat`
- * where such a number must stay a float.
+ * digits. A number of 2^53 or more in magnitude, which `JSON.stringify` would write as the digits
+ * of an integer of another value (`2 ** 60` as `1152921504606847000`), is written as Python
+ * writes a float (`1.152921504606847e+18`), at the top level or inside a value: a value that
+ * holds one is written in Python's form, as with NaN.
  */
 export function jsonSerializer(options: JsonSerializerOptions = {}): Serializer {
   const stringify = own(options, 'pythonFormat') === true ? stringifyChecked : stringifyFast
@@ -152,7 +152,8 @@ function isDigit(c: number): boolean {
 
 function stringifyFast(value: unknown): string {
   // JSON.stringify writes 1e16 as digits (an int to Python, a bigint when read back) and a
-  // lone NaN/±Infinity as null. (The codec writes safe integers as digits before this.)
+  // lone NaN/±Infinity as null. (The codec writes safe integers as digits before this.) Inside
+  // a value, the check says when Python's form must write it.
   if (typeof value === 'number' && !Number.isSafeInteger(value)) return pythonFloat(value)
   // Refuses what JSON.stringify would change; NaN, ±Infinity and bigints need Python's writer.
   if (typeof value === 'object' && value !== null && checkJsonValue(value) === NEEDS_PYTHON) {

@@ -53,6 +53,41 @@ describe('jsonSerializer refusals', () => {
     expect(python.serialize(bare)).toBe('{"a": 1}')
   })
 
+  it('writes numbers of 2^53 or more inside a value as Python floats, read back as the same numbers', () => {
+    // JSON.stringify writes 2 ** 60 as 1152921504606847000: Python and the reader took it for
+    // an integer, and of another value (1152921504606847000n, not 2n ** 60n).
+    const value = { n: 2 ** 60, l: [1e16, -(2 ** 53), 2 ** 53 - 1] }
+    const text = fast.serialize(value)
+    expect(text).toBe('{"n": 1.152921504606847e+18, "l": [1e+16, -9007199254740992.0, 9007199254740991]}')
+    expect(fast.deserialize(Buffer.from(text))).toEqual(value)
+    expect(fast.serialize({ n: 2 ** 53 - 1 })).toBe('{"n":9007199254740991}')
+  })
+
+  it('walks a value again by its own keys when a getter made Object.prototype enumerate one', () => {
+    for (const added of [() => undefined, { deep: 1 }, 10n]) {
+      const value = {
+        a: {
+          get x() {
+            Object.defineProperty(Object.prototype, 'evil', {
+              value: added,
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            })
+            return 1
+          },
+        },
+        b: { c: 1 },
+      }
+      try {
+        // JSON.stringify writes own keys only: so does the check, whatever the getter did.
+        expect(fast.serialize(value)).toBe('{"a":{"x":1},"b":{"c":1}}')
+      } finally {
+        delete (Object.prototype as { evil?: unknown }).evil
+      }
+    }
+  })
+
   it('writes NaN and ±Infinity as Python does, bigints as digits, in both modes', () => {
     const value = {
       n: [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY],

@@ -130,6 +130,22 @@ describe('options inherited from an object of the caller', () => {
   })
 })
 
+describe('setMany of a Proxy', () => {
+  it('writes its own entries only, whatever its getPrototypeOf answers', async () => {
+    const cache = createCache({ location: server.url, keyPrefix: 'proxy-entries' })
+    // Answers Object.prototype while cachex looks (for…in would then be trusted), then a
+    // prototype with an entry of its own, as `for…in` asks next.
+    let asked = 0
+    const entries = new Proxy({ a: 1 } as Record<string, unknown>, {
+      getPrototypeOf: () => (++asked <= 3 ? Object.prototype : { inherited: 'x' }),
+    })
+    expect(await cache.setMany(entries)).toEqual([])
+    expect(await cache.keys('*')).toEqual(['a'])
+    expect(await cache.get('a')).toBe(1)
+    await cache.close()
+  })
+})
+
 describe('options objects of another realm (vm, as Jest makes them)', () => {
   it('createCache() reads one, on memory://', async () => {
     const options = vm.runInNewContext(
