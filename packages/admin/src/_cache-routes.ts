@@ -10,7 +10,7 @@ import { checkNameable, MAX_PAGE } from './_keys.ts'
 import { checkPattern } from './_scan.ts'
 import { infoSummary, MAX_SAMPLES, memoryByPrefix, slowlog } from './_server.ts'
 import type { Request, State } from './_state.ts'
-import { checkRevision, checkTtl, deleteKey, editKey } from './_write.ts'
+import { checkRevision, checkTtl, deleteKey, editAction, editKey } from './_write.ts'
 import type { AdminAuditEntry } from './options.ts'
 
 /** The 405 of a route that answers only `allowed`. */
@@ -112,7 +112,7 @@ export async function cacheRoute(
         } catch (error) {
           const reason = failureReason(error)
           if (reason !== undefined) {
-            audit({ action: body.value === undefined ? 'expire' : 'set', key, ok: false, reason })
+            audit({ action: editAction(body.value, ttl), key, ok: false, reason })
           }
           throw error
         }

@@ -90,49 +90,55 @@ export class KeyWalks {
     if (walk.busy) throw new HttpError(409, 'this page is being read already', 'busy')
     walk.busy = true
     const redisKeys: Array<string | Buffer> = []
+    let finished: boolean
+    let keys: Awaited<ReturnType<typeof describeKeys>>
     try {
-      let scans = 0
-      const until = performance.now() + PAGE_SCAN_MS
-      while (redisKeys.length < count) {
-        if (walk.pending.length > 0) {
-          redisKeys.push(...walk.pending.splice(0, count - redisKeys.length))
-          continue
+      try {
+        let scans = 0
+        const until = performance.now() + PAGE_SCAN_MS
+        while (redisKeys.length < count) {
+          if (walk.pending.length > 0) {
+            redisKeys.push(...walk.pending.splice(0, count - redisKeys.length))
+            continue
+          }
+          if (walk.done || scans >= MAX_SCANS_PER_PAGE) break
+          if (scans > 0 && performance.now() > until) break
+          scans++
+          const next = await walk.iterator.next()
+          if (next.done === true) walk.done = true
+          else walk.pending = next.value
         }
-        if (walk.done || scans >= MAX_SCANS_PER_PAGE) break
-        if (scans > 0 && performance.now() > until) break
-        scans++
-        const next = await walk.iterator.next()
-        if (next.done === true) walk.done = true
-        else walk.pending = next.value
+      } catch (error) {
+        this.#drop(id)
+        // Its server changed (a failover, a reconnection): the walk cannot go on there.
+        if (serverChangedSince(entry.cache.connection, walk.generation, error)) {
+          throw new HttpError(
+            410,
+            'the server changed since this key listing began (a failover or reconnection): its cursor means nothing to the new server, and going on would miss and repeat keys; search again',
+            'server_changed',
+          )
+        }
+        throw error
       }
-    } catch (error) {
-      this.#drop(id)
-      // Its server changed (a failover, a reconnection): the walk cannot go on there.
-      if (serverChangedSince(entry.cache.connection, walk.generation, error)) {
-        throw new HttpError(
-          410,
-          'the server changed since this key listing began (a failover or reconnection): its cursor means nothing to the new server, and going on would miss and repeat keys; search again',
-          'server_changed',
-        )
+      // Move it to the end: the map is in least-recently-used order.
+      this.#walks.delete(id)
+      finished = walk.done && walk.pending.length === 0
+      if (!finished) this.#walks.set(id, walk)
+      else void walk.iterator.return?.()
+      // Still busy while the page's rows are read: the same cursor asked again meanwhile is told
+      // 409, not handed the page after this one, which this page's failure would leave unlisted.
+      try {
+        keys = await describeKeys(entry, redisKeys, version)
+      } catch (error) {
+        // The page's keys are taken from the walk: going on from its cursor would skip them. The
+        // cursor of a failed page ends here, as when its SCAN failed (a 410 asked again).
+        walk.busy = false
+        this.#drop(id)
+        throw error
       }
-      throw error
     } finally {
       walk.busy = false
       walk.used = Date.now()
-    }
-    // Move it to the end: the map is in least-recently-used order.
-    this.#walks.delete(id)
-    const finished = walk.done && walk.pending.length === 0
-    if (!finished) this.#walks.set(id, walk)
-    else void walk.iterator.return?.()
-    let keys: Awaited<ReturnType<typeof describeKeys>>
-    try {
-      keys = await describeKeys(entry, redisKeys, version)
-    } catch (error) {
-      // The page's keys are taken from the walk: going on from its cursor would skip them. The
-      // cursor of a failed page ends here, as when its SCAN failed (a 410 asked again).
-      this.#drop(id)
-      throw error
     }
     return { keys, cursor: finished ? null : id }
   }

@@ -33,6 +33,12 @@ export interface EditResult {
   action: 'set' | 'expire' | 'persist'
 }
 
+/** What an edit of `json` (`undefined`: the TTL only) and `ttl` is recorded as in the audit log. */
+export function editAction(json: unknown, ttl: TtlChange): EditResult['action'] {
+  if (json !== undefined) return 'set'
+  return ttl === 'persist' ? 'persist' : 'expire'
+}
+
 /**
  * Stores the value parsed from `json` (if given) and applies `ttl`, when the key still has
  * `revision`. Throws 409 on a concurrent change, 400 on JSON the codec cannot store.
@@ -49,7 +55,7 @@ export async function editKey(
     if (ttl === 'keep') throw new HttpError(400, 'send value (JSON text) or ttl to change')
     const applied = await compareAndSet(connection, redisKey, revision, { op: 'ttl', ttl })
     if (!applied) throw conflict()
-    return { revision, action: ttl === 'persist' ? 'persist' : 'expire' }
+    return { revision, action: editAction(json, ttl) }
   }
   if (typeof json !== 'string') throw new HttpError(400, 'value must be JSON text (a string)')
   if (!revision.startsWith('string:')) {

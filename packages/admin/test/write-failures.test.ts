@@ -3,8 +3,8 @@
 // two pages) ends its cursor, as a failed SCAN does, instead of leaving one that skipped the
 // page's keys; an edit or a delete that failed (Redis frozen past socketTimeout: applied or not,
 // no one knows) is in the audit log with why.
-import { type Cache, createCache } from '@cachex/redis'
-import { type RedisServer, startRedis } from '@cachex/test-utils'
+import { type Cache, createCache, standalone } from '@cachex/redis'
+import { delay, type RedisServer, startRedis } from '@cachex/test-utils'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { AdminAuditEntry } from '../src/index.ts'
 import { type AdminServer, Client, closeAll, keyPath, startAdmin, TOKEN } from './helpers.ts'
@@ -80,6 +80,12 @@ it('an edit and a delete that failed on a frozen Redis are audited, with the err
     expect(put.status).toBeGreaterThanOrEqual(500)
     const deleted = await client.request('DELETE', keyPath('default', 'other'))
     expect(deleted.status).toBeGreaterThanOrEqual(500)
+    // A TTL-only edit: recorded as what it would have done, as when it succeeds.
+    const persist = await client.request('PUT', keyPath('default', 'frozen'), {
+      revision: loaded.json.revision,
+      ttl: null,
+    })
+    expect(persist.status).toBeGreaterThanOrEqual(500)
   } finally {
     server.resume()
   }
@@ -91,5 +97,67 @@ it('an edit and a delete that failed on a frozen Redis are audited, with the err
       ok: false,
       reason: expect.stringMatching(/^E_/),
     }),
+    expect.objectContaining({
+      action: 'persist',
+      key: 'frozen',
+      ok: false,
+      reason: expect.stringMatching(/^E_/),
+    }),
   ])
+})
+
+it('a cursor asked again while its page is still being read is told busy, not given the next page', async () => {
+  // The rows' TYPE calls wait at a gate, on a real server: the page is being read.
+  let gate: Promise<void> | undefined
+  let open = () => {}
+  const held = createCache({
+    location: server.url,
+    keyPrefix: 'shop',
+    connectionFactory: (options) => {
+      const connection = standalone(options as never)
+      return new Proxy(connection, {
+        get(target, name) {
+          if (name === 'command') {
+            return async (args: string[], route?: object) => {
+              if (gate !== undefined && String(args[0]).toUpperCase() === 'TYPE') await gate
+              return target.command(args, route as never)
+            }
+          }
+          const member: unknown = Reflect.get(target, name, target)
+          return typeof member === 'function' ? member.bind(target) : member
+        },
+      })
+    },
+  })
+  const gated = await startAdmin({ caches: { default: held }, auth: { token: TOKEN } })
+  try {
+    await owner.setMany(Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`busy:${i}`, i])))
+    const client = new Client(gated.url, TOKEN)
+    const first = await client.get('api/caches/default/keys?pattern=busy:*&count=20')
+    expect(first.status).toBe(200)
+    const cursor = first.json.cursor as string
+    gate = new Promise<void>((resolve) => {
+      open = resolve
+    })
+    const second = client.get(`api/caches/default/keys?pattern=busy:*&count=20&cursor=${cursor}`)
+    await delay(300)
+    // Answered at once; were it read too, it would wait at the gate: opened after 5 s then.
+    const late = setTimeout(() => open(), 5000)
+    const again = await client.get(
+      `api/caches/default/keys?pattern=busy:*&count=20&cursor=${cursor}`,
+    )
+    clearTimeout(late)
+    // Had it been given the page after (and the first failed), that page's keys were never listed.
+    expect({ status: again.status, error: again.json.error }).toEqual({
+      status: 409,
+      error: 'busy',
+    })
+    gate = undefined
+    open()
+    expect((await second).status).toBe(200)
+  } finally {
+    open()
+    await gated.close()
+    await held.close()
+  }
 })
