@@ -16,17 +16,9 @@ import { type ReleasedBehind, ReleaseHandoff } from './_handoff.ts'
 import { withHeld } from './_holding.ts'
 import { acquireSettings, lockSettings, replacesTtl } from './_lock-options.ts'
 import { ACQUIRE, EXTEND, REACQUIRE, RELEASE } from './_lock-scripts.ts'
-import { slotMigrating } from './_migrating.ts'
 import { type ClosedSignalOption, delay, positiveSeconds } from './_seconds.ts'
-import {
-  heldFor,
-  hold,
-  holdLonger,
-  outcomeUnknown,
-  releaseLater,
-  startTry,
-  unhold,
-} from './_undo.ts'
+import { tryOnce } from './_try.ts'
+import { heldFor, hold, holdLonger, outcomeUnknown, releaseLater, unhold } from './_undo.ts'
 import { notForeign, releaseRefused, rethrowNamed } from './_wrong-type.ts'
 
 const NOT_OWNED = "cannot release a lock that's no longer owned"
@@ -149,28 +141,17 @@ export class Lock implements CacheLock {
     for (;;) {
       // Before each try: an abort between the last wait and this try sends nothing.
       this.#signal?.throwIfAborted()
-      // Closed while the try is in flight: its token is released at once (see `startTry`).
-      const attempt = startTry(this.#connection, RELEASE, this.name, token, this.#signal)
-      let reply: unknown
-      try {
-        // A cluster's refusal for a half-migrated slot comes at once: this loop waits, by `sleep`.
-        reply = await runScript(this.#connection, ACQUIRE, keys, args, {
-          key: this.name,
-          tryAgain: false,
-        })
-      } catch (error) {
-        // The slot is being migrated and the cluster ran nothing: not taken, as when contended.
-        if (!slotMigrating(error)) {
-          // Sent without an answer, it may still run: undo it then, unless this process holds
-          // the token by then (a retry with the caller's token that got the lock).
-          if (outcomeUnknown(error)) releaseLater(this.#connection, RELEASE, this.name, token)
-          throw withAclHint(error, this.name, fence)
-        }
-        reply = 0
-      } finally {
-        // Aborted meanwhile: the try was undone, and this rejects with the signal's reason.
-        attempt.end()
-      }
+      // Sent without an answer, it may still run: undone then, unless this process holds the
+      // token by then (a retry with the caller's token that got the lock). A cluster's refusal
+      // for a half-migrated slot comes at once (not retried): this loop waits, by `sleep`.
+      const reply = await tryOnce(this.#connection, ACQUIRE, keys, args, {
+        release: RELEASE,
+        key: this.name,
+        token,
+        signal: this.#signal,
+        route: { key: this.name, tryAgain: false },
+        named: (error) => withAclHint(error, this.name, fence),
+      })
       if (reply !== 0) {
         // Nothing read from Redis is trusted: anything but a token our script can return means
         // the server is not running our script. The lock may be set with our token, held by no

@@ -14,7 +14,6 @@ import {
 import { bounded, checkBoolean, own } from '@cachex/core/internal'
 import { type ReleasedBehind, ReleaseHandoff } from './_handoff.ts'
 import { withHeld } from './_holding.ts'
-import { slotMigrating } from './_migrating.ts'
 import {
   type ClosedSignalOption,
   checkCallOptions,
@@ -24,7 +23,8 @@ import {
   positiveSeconds,
 } from './_seconds.ts'
 import { ACQUIRE, RELEASE } from './_semaphore-scripts.ts'
-import { hold, outcomeUnknown, releaseLater, startTry, unhold } from './_undo.ts'
+import { tryOnce } from './_try.ts'
+import { hold, outcomeUnknown, releaseLater, unhold } from './_undo.ts'
 import { namedWrongType, releaseRefused } from './_wrong-type.ts'
 
 /** Seconds a holder keeps its permits without releasing them, unless `timeout` says otherwise. */
@@ -172,24 +172,21 @@ export class Semaphore implements CacheSemaphore {
       for (;;) {
         // Before each try: an abort between the last wait and this try sends nothing.
         this.#signal?.throwIfAborted()
-        // Closed while the try is in flight: its permits go back at once (see `startTry`).
-        const attempt = startTry(this.#connection, RELEASE, this.name, member, this.#signal)
-        let reply: unknown
-        try {
-          reply = await runScript(this.#connection, ACQUIRE, [this.name], args)
-        } catch (error) {
-          // A cluster slot being migrated, and nothing ran: not admitted, as when full.
-          if (!slotMigrating(error)) {
-            // Sent without an answer, it may still run: give the permits back then.
-            if (outcomeUnknown(error)) releaseLater(this.#connection, RELEASE, this.name, member)
-            const named = namedError(error, this.name)
-            throw await namedWrongType(named, this.#connection, 'semaphore', 'acquire', this.name)
-          }
-          reply = 0
-        } finally {
-          // Aborted meanwhile: the try was undone, and this rejects with the signal's reason.
-          attempt.end()
-        }
+        // Sent without an answer, it may still run: the permits are given back then.
+        const reply = await tryOnce(this.#connection, ACQUIRE, [this.name], args, {
+          release: RELEASE,
+          key: this.name,
+          token: member,
+          signal: this.#signal,
+          named: (error) =>
+            namedWrongType(
+              namedError(error, this.name),
+              this.#connection,
+              'semaphore',
+              'acquire',
+              this.name,
+            ),
+        })
         if (reply === 1) {
           this.#token = token
           this.#releaseUnknown = false
