@@ -34,8 +34,15 @@ interface Batch {
 interface Sent {
   waiters: Waiter[]
   mark: number
-  /** Each key's own `EXISTS`, sent by `closing()` behind the batch's; `undefined` until then. */
+  /**
+   * Each key's own `EXISTS`, sent behind the batch's (`#askEach`): before this cache writes one
+   * of its keys, or by `closing()`; `undefined` until then.
+   */
   again: Promise<unknown>[] | undefined
+  /** Whether `again` was sent before any write of its keys this cache made after the calls. */
+  beforeWrites: boolean
+  /** Ends the watch of its keys' writes (`WritesSince.watch`). */
+  unwatch: (() => void) | undefined
 }
 
 /**
@@ -43,8 +50,8 @@ interface Sent {
  * timer). `EXISTS` of many keys answers how many of them exist (a key named twice counted
  * twice), not which: a count of all of them or of none answers every caller at once — the usual
  * case, a tick of hits or of misses. A count in between asks each key again with an `EXISTS` of
- * its own (a second round trip for that batch; a key this cache wrote after its calls is answered
- * from the count, see `#askAgain`), and the next calls (16 times that batch's size,
+ * its own (a second round trip for that batch, sent before any write of those keys this cache
+ * makes after the calls: `WritesSince.watch`), and the next calls (16 times that batch's size,
  * doubled each time this happens again, up to 1,024 times) each send their own `EXISTS`, as
  * without coalescing, before calls are gathered again. When `close()` comes while a batch awaits
  * its count, each of its keys is asked at once, behind it (`closing()`): the connection answers
@@ -115,14 +122,23 @@ export class ExistsCoalescer {
    * between is answered from them rather than from commands sent once the connection is closed.
    */
   closing(): void {
-    for (const sent of this.#inFlight) {
-      if (sent.again !== undefined) continue
-      sent.again = sent.waiters.map((waiter) => {
-        const reply = this.#exists(waiter.rkey)
-        reply.catch(() => {}) // read only when the count is in between
-        return reply
-      })
-    }
+    for (const sent of this.#inFlight) this.#askEach(sent, false)
+  }
+
+  /**
+   * Sends each key of `sent` its own `EXISTS` now, behind the batch's, unless done already;
+   * `beforeWrites`: no write of its keys made after the calls was sent yet, so each answers its
+   * caller in call order.
+   */
+  #askEach(sent: Sent, beforeWrites: boolean): void {
+    sent.unwatch?.()
+    if (sent.again !== undefined) return
+    sent.beforeWrites = beforeWrites
+    sent.again = sent.waiters.map((waiter) => {
+      const reply = this.#exists(waiter.rkey)
+      reply.catch(() => {}) // read only when the count is in between
+      return reply
+    })
   }
 
   #send(batch: Batch): void {
@@ -154,13 +170,14 @@ export class ExistsCoalescer {
     const args: RedisArgument[] = new Array(waiters.length + 1)
     args[0] = 'EXISTS'
     for (let i = 0; i < waiters.length; i++) args[i + 1] = (waiters[i] as Waiter).rkey
-    const sent: Sent = { waiters, mark, again: undefined }
+    const sent: Sent = { waiters, mark, again: undefined, beforeWrites: false, unwatch: undefined }
     const inFlight = this.#inFlight
     inFlight.add(sent)
     const route = { key: args[1], readonly: true, callers: waiters.length }
     sendCommand(this.#context.unordered, args, route).then(
       (reply) => {
         inFlight.delete(sent)
+        sent.unwatch?.()
         // A count of another type, or beyond the keys asked (a proxy or server out of step),
         // rejects every caller here: this callback answers them, and must not throw.
         let count: number
@@ -184,6 +201,7 @@ export class ExistsCoalescer {
       },
       (error: unknown) => {
         inFlight.delete(sent)
+        sent.unwatch?.()
         this.#written.end()
         if (isNoPerm(error) && !refusesCommand(error, 'EXISTS')) {
           // Refused by the ACL before it ran, for a key the user may not read: each key asked
@@ -198,17 +216,37 @@ export class ExistsCoalescer {
         for (const waiter of waiters) waiter.reject(error)
       },
     )
+    // Should the count be in between, each key is asked again: those `EXISTS` must run before
+    // this cache's writes of the keys made after the calls, or they would answer from them. A
+    // write noted already (it flushed this batch, and is sent next) sends them now; a later one,
+    // when it is noted (`WritesSince.watch`).
+    const rkeys = new Set<string>()
+    let written = false
+    for (const waiter of waiters) {
+      rkeys.add(waiter.rkey)
+      if (!written && this.#written.changedSince(waiter.rkey, mark)) written = true
+    }
+    if (written) this.#askEach(sent, true)
+    else if (inFlight.has(sent))
+      sent.unwatch = this.#written.watch(rkeys, () => this.#askEach(sent, true))
   }
 
   /**
-   * Answers a batch whose count was in between from each key's own `EXISTS`. Those are sent
-   * after the calls made behind the batch: a key this cache wrote since is answered from the
-   * count instead, what the other keys leave of it, when it is the only such key of the batch
-   * (named once or more); with several, from its own `EXISTS`.
+   * Answers a batch whose count was in between from each key's own `EXISTS`. Sent before this
+   * cache's writes of its keys (`beforeWrites`), they answer in call order. Otherwise (sent by
+   * `closing()`, or now, after the calls made behind the batch) a key this cache wrote since is
+   * answered from the count instead, what the other keys leave of it, when it is the only such
+   * key of the batch (named once or more); with several, from its own `EXISTS`.
    */
   async #askAgain(sent: Sent, count: number): Promise<void> {
     const { waiters, mark } = sent
     const replies = waiters.map((waiter, i) => sent.again?.[i] ?? this.#exists(waiter.rkey))
+    if (sent.beforeWrites) {
+      // Sent before this cache's writes of the keys: each answers in call order.
+      for (let i = 0; i < waiters.length; i++)
+        this.#answer(waiters[i] as Waiter, replies[i] as Promise<unknown>)
+      return
+    }
     const written = this.#written
     let suspect: string | undefined
     for (const waiter of waiters) {

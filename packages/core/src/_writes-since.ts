@@ -23,6 +23,12 @@ export interface Walk {
   readonly first: (rkeys: string[]) => void
 }
 
+/** A watch of keys (`WritesSince.watch`). */
+interface KeyWatch {
+  readonly rkeys: ReadonlySet<string>
+  readonly before: () => void
+}
+
 /** The number of a key's last write of each kind, while a call is under way (0: none). */
 interface Written {
   /** A write that replaced (or deleted) its value: `set`, `delete`. */
@@ -57,6 +63,10 @@ export class WritesSince {
   readonly #patterns: Array<{ glob: Glob; seq: number }> = []
   /** The pattern deletes under way. */
   readonly #walks = new Set<Walk>()
+  /** The watches of keys (`watch`): each fires once, before a write of one of its keys. */
+  readonly #watches = new Set<KeyWatch>()
+  /** `#walks` and `#watches` together: 0 while no write needs `#before`. */
+  #watching = 0
   /** What waits for no call to be under way (`whenIdle`). */
   #idle: Array<() => void> = []
   /** While `batch` runs: the keys each walk is to delete first, in one command. */
@@ -89,21 +99,21 @@ export class WritesSince {
 
   /** A write that replaces `rkey`'s value, or deletes it, is made now. */
   replaced(rkey: string): void {
-    if (this.#walks.size !== 0) this.#before(rkey)
+    if (this.#watching !== 0) this.#before(rkey)
     const written = this.#under === 0 ? undefined : this.#written(rkey)
     if (written !== undefined) written.replaced = written.changed = ++this.#seq
   }
 
   /** A write that may replace `rkey`'s value (or fail and leave it) is made now. */
   mayReplace(rkey: string): void {
-    if (this.#walks.size !== 0) this.#before(rkey)
+    if (this.#watching !== 0) this.#before(rkey)
     const written = this.#under === 0 ? undefined : this.#written(rkey)
     if (written !== undefined) written.maybe = written.changed = ++this.#seq
   }
 
   /** A write that creates `rkey` only where it is missing, or moves it away, is made now. */
   changed(rkey: string): void {
-    if (this.#walks.size !== 0) this.#before(rkey)
+    if (this.#watching !== 0) this.#before(rkey)
     const written = this.#under === 0 ? undefined : this.#written(rkey)
     if (written !== undefined) written.changed = ++this.#seq
   }
@@ -130,7 +140,7 @@ export class WritesSince {
 
   /** A write that keeps `rkey`'s value, or changes it in place (`incr`), is made now. */
   touched(rkey: string): void {
-    if (this.#walks.size !== 0) this.#before(rkey)
+    if (this.#watching !== 0) this.#before(rkey)
   }
 
   /** A delete of the keys matching `pattern` begins now (see `beginWalk`). */
@@ -188,16 +198,40 @@ export class WritesSince {
   beginWalk(pattern: string, first: (rkeys: string[]) => void): Walk {
     const walk: Walk = { glob: compileGlob(binary(pattern)), kept: new Set(), first }
     this.#walks.add(walk)
+    this.#watching++
     return walk
   }
 
   /** A pattern delete ended. */
   endWalk(walk: Walk): void {
-    this.#walks.delete(walk)
+    if (this.#walks.delete(walk)) this.#watching--
   }
 
-  /** A write of `rkey` is about to be sent: each walk that matches it deletes it first, once. */
+  /**
+   * Runs `before` once, just before this cache sends a write of one of `rkeys` (from the note
+   * of the write, which comes before anything is sent), unless the returned function ends the
+   * watch first. For reads answered late, whose own commands must run before such a write.
+   */
+  watch(rkeys: ReadonlySet<string>, before: () => void): () => void {
+    const watch: KeyWatch = { rkeys, before }
+    this.#watches.add(watch)
+    this.#watching++
+    return () => {
+      if (this.#watches.delete(watch)) this.#watching--
+    }
+  }
+
+  /**
+   * A write of `rkey` is about to be sent: each watch of it fires (once), and each walk that
+   * matches it deletes it first, once.
+   */
   #before(rkey: string): void {
+    for (const watch of this.#watches) {
+      if (!watch.rkeys.has(rkey)) continue
+      this.#watches.delete(watch)
+      this.#watching--
+      watch.before()
+    }
     for (const walk of this.#walks) {
       const kept = walk.kept
       if (kept.has(rkey) || kept.size >= MAX_KEPT || !walk.glob.test(binary(rkey))) continue

@@ -3,6 +3,7 @@
 import {
   monitor,
   type RedisServer,
+  seededRandom,
   startCluster,
   startRedis,
   startReplicaSet,
@@ -485,6 +486,68 @@ describe('coalesced hasKey', () => {
         twice.setMany({ z: 1 }, null),
       ]),
     ).toEqual([false, true, false, []])
+  })
+
+  it('a tick with some keys there, then writes of two or more of them: each answers in call order', async () => {
+    // Each key's own EXISTS is sent before the writes (they would answer from them).
+    const cache = cacheFor()
+    await cache.set('a', 1)
+    expect(
+      await Promise.all([
+        cache.hasKey('a'),
+        cache.hasKey('b'),
+        cache.delete('a'),
+        cache.set('b', 1),
+      ]),
+    ).toEqual([true, false, true, true])
+    await cache.set('c', 1)
+    expect(
+      await Promise.all([cache.hasKey('c'), cache.hasKey('d'), cache.setMany({ c: 2, d: 2 })]),
+    ).toEqual([true, false, []])
+    // And a write made after the batch was sent (a tick later, its count not yet in).
+    await cache.delete('d')
+    const asked = Promise.all([cache.hasKey('c'), cache.hasKey('d')])
+    await Promise.resolve()
+    await Promise.all([cache.delete('c'), cache.set('d', 1)])
+    expect(await asked).toEqual([true, false])
+  })
+
+  it('hasKey, set and delete of a few keys in one tick answer as one after the other (seeded)', async () => {
+    for (const coalesceReads of [true, false]) {
+      const random = seededRandom(14)
+      for (let tick = 0; tick < 150; tick++) {
+        // A cache a tick: after a batch partly there, its next calls are not gathered.
+        const cache = createCache({
+          location: server.url,
+          keyPrefix: uniquePrefix('order'),
+          coalesceReads,
+        })
+        const stored = new Map<string, boolean>()
+        for (const k of ['p', 'q', 'r']) stored.set(k, random() < 0.5)
+        await cache.deleteMany(['p', 'q', 'r'])
+        await cache.setMany(Object.fromEntries([...stored].filter(([, there]) => there)))
+        const calls: Array<() => Promise<unknown>> = []
+        const expected: unknown[] = []
+        for (let i = 0, n = 2 + Math.floor(random() * 10); i < n; i++) {
+          const key = ['p', 'q', 'r'][Math.floor(random() * 3)] as string
+          const pick = random()
+          if (pick < 0.5) {
+            calls.push(() => cache.hasKey(key))
+            expected.push(stored.get(key))
+          } else if (pick < 0.75) {
+            calls.push(() => cache.set(key, i))
+            expected.push(true)
+            stored.set(key, true)
+          } else {
+            calls.push(() => cache.delete(key))
+            expected.push(stored.get(key))
+            stored.set(key, false)
+          }
+        }
+        expect(await Promise.all(calls.map((call) => call())), `tick ${tick}`).toEqual(expected)
+        await cache.close()
+      }
+    }
   })
 
   it('sends a lone hasKey as a plain EXISTS, and a key of another type is there', async () => {
