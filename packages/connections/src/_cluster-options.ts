@@ -227,15 +227,23 @@ function mergeClientOptions(
   return {
     ...base,
     ...definedOnly(defaults),
-    socket: { ...base.socket, ...(socket === undefined ? undefined : definedOnly(socket)) },
+    // A `null` socket, as an absent one, leaves clientOptions' (a spread of null copies nothing).
+    socket: { ...base.socket, ...(socket == null ? undefined : definedOnly(socket)) },
   }
 }
 
-/** The own enumerable properties of `object` whose value is not `undefined`. */
+/**
+ * The own enumerable properties of `object` whose value is not `undefined`, nor `null` for the
+ * credentials (`null` is none, where `clientOptions`' then applies, as for the `password` option).
+ */
 function definedOnly(object: Record<string, unknown>): Record<string, unknown> {
   const defined: Record<string, unknown> = Object.create(null)
   for (const key of Object.keys(object)) {
-    if (object[key] !== undefined) defined[key] = object[key]
+    const value = object[key]
+    if (value === undefined || (value === null && (key === 'password' || key === 'username'))) {
+      continue
+    }
+    defined[key] = value
   }
   return defined
 }

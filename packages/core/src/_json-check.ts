@@ -43,11 +43,12 @@ export function checkJsonValue(value: object): number {
   let flags: number
   try {
     flags = walk(value, 0, value, undefined)
-  } catch {
-    // The walk by `for…in` may have visited what JSON.stringify does not: a getter made
-    // Object.prototype enumerate a key meanwhile, or a Proxy's `getPrototypeOf` answered one
-    // prototype, then another. Walked again by own keys, it throws what JSON would change, if
-    // anything (a refusal is the rare path: its getters run once more, as JSON.stringify's do).
+  } catch (error) {
+    // The walk by `for…in` visited what JSON.stringify does not when a getter made
+    // Object.prototype enumerate a key meanwhile: walked again by own keys, it throws what JSON
+    // would change, if anything (a refusal is the rare path: its getters run once more, as
+    // JSON.stringify's do). Otherwise the refusal stands.
+    if (!enumeratesKeys(Object.prototype)) throw error
     prototypeKeys = true
     return walk(value, 0, value, undefined)
   }

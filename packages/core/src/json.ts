@@ -44,7 +44,8 @@ export interface JsonSerializerOptions {
  * digits. A number of 2^53 or more in magnitude, which `JSON.stringify` would write as the digits
  * of an integer of another value (`2 ** 60` as `1152921504606847000`), is written as Python
  * writes a float (`1.152921504606847e+18`), at the top level or inside a value: a value that
- * holds one is written in Python's form, as with NaN.
+ * holds one is written in Python's form, as with NaN. What an object's own `toJSON()` returns is
+ * its choice of form, written as `JSON.stringify` writes it (a number of 2^53 or more as digits).
  */
 export function jsonSerializer(options: JsonSerializerOptions = {}): Serializer {
   const stringify = own(options, 'pythonFormat') === true ? stringifyChecked : stringifyFast

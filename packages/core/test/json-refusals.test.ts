@@ -88,6 +88,17 @@ describe('jsonSerializer refusals', () => {
     }
   })
 
+  it('a refusal stands when Object.prototype is as it was: a getter that answers otherwise later', () => {
+    let reads = 0
+    const value = {
+      get g() {
+        reads++
+        return reads === 2 ? 1 : new Map()
+      },
+    }
+    expect(() => fast.serialize(value)).toThrow(/a Map would be stored as \{\}/)
+  })
+
   it('writes NaN and ±Infinity as Python does, bigints as digits, in both modes', () => {
     const value = {
       n: [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY],

@@ -157,6 +157,11 @@ describe('socket.tls undefined, and the cluster defaults, keep the TLS on', () =
     expect(await firstSent(make({ password: undefined, username: undefined }))).toBe(
       'plain, with the password',
     )
+    // `null` credentials are none, as the `password` option's: clientOptions' applies. A `null`
+    // socket is no socket.
+    expect(await firstSent(make({ password: null, username: null, socket: null }))).toBe(
+      'plain, with the password',
+    )
     // And a wrong one is named where it was given.
     expect(() => createCache(make({ password: 123 })(7000))).toThrow(
       /^clusterOptions\.defaults\.password must be a string, got a number$/,

@@ -142,11 +142,12 @@ export abstract class ReaderState {
    * handlers keep what they were given, and the pickle may have added to it since.
    */
   protected checkHandedOut(): void {
-    if (this.handedOut === null) return
-    for (const root of this.handedOut) {
-      this.fixConverted(root)
-      if (this.internals) this.checkNoInternals(root)
-    }
+    const roots = this.handedOut
+    if (roots === null) return
+    // All of them in one walk: containers they share (one list handed to many calls) are
+    // walked once, not once a call.
+    this.fixConverted(roots)
+    if (this.internals) this.checkNoInternals(roots)
   }
 
   protected tuple(items: unknown[]): unknown[] {
