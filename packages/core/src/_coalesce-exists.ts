@@ -220,15 +220,13 @@ export class ExistsCoalescer {
     // this cache's writes of the keys made after the calls, or they would answer from them. A
     // write noted already (it flushed this batch, and is sent next) sends them now; a later one,
     // when it is noted (`WritesSince.watch`).
-    const rkeys = new Set<string>()
-    let written = false
-    for (const waiter of waiters) {
-      rkeys.add(waiter.rkey)
-      if (!written && this.#written.changedSince(waiter.rkey, mark)) written = true
+    const written = this.#written
+    const watches = (rkey: string) => waiters.some((waiter) => waiter.rkey === rkey)
+    if (written.wroteSince(mark) && waiters.some((w) => written.changedSince(w.rkey, mark))) {
+      this.#askEach(sent, true)
+    } else if (inFlight.has(sent)) {
+      sent.unwatch = written.watch(watches, () => this.#askEach(sent, true))
     }
-    if (written) this.#askEach(sent, true)
-    else if (inFlight.has(sent))
-      sent.unwatch = this.#written.watch(rkeys, () => this.#askEach(sent, true))
   }
 
   /**

@@ -25,7 +25,8 @@ export interface Walk {
 
 /** A watch of keys (`WritesSince.watch`). */
 interface KeyWatch {
-  readonly rkeys: ReadonlySet<string>
+  /** Whether a write of `rkey` fires it. */
+  readonly watches: (rkey: string) => boolean
   readonly before: () => void
 }
 
@@ -149,6 +150,11 @@ export class WritesSince {
     this.#patterns.push({ glob: compileGlob(binary(pattern)), seq: ++this.#seq })
   }
 
+  /** Whether any write was noted since `mark`. */
+  wroteSince(mark: number): boolean {
+    return this.#seq > mark
+  }
+
   /** Whether a write made since `mark` replaced `rkey`'s value. */
   replacedSince(rkey: string, mark: number): boolean {
     return (this.#keys.get(rkey)?.replaced ?? 0) > mark || this.#deletedSince(rkey, mark)
@@ -208,12 +214,12 @@ export class WritesSince {
   }
 
   /**
-   * Runs `before` once, just before this cache sends a write of one of `rkeys` (from the note
+   * Runs `before` once, just before this cache sends a write of a key `watches` (from the note
    * of the write, which comes before anything is sent), unless the returned function ends the
    * watch first. For reads answered late, whose own commands must run before such a write.
    */
-  watch(rkeys: ReadonlySet<string>, before: () => void): () => void {
-    const watch: KeyWatch = { rkeys, before }
+  watch(watches: (rkey: string) => boolean, before: () => void): () => void {
+    const watch: KeyWatch = { watches, before }
     this.#watches.add(watch)
     this.#watching++
     return () => {
@@ -227,7 +233,7 @@ export class WritesSince {
    */
   #before(rkey: string): void {
     for (const watch of this.#watches) {
-      if (!watch.rkeys.has(rkey)) continue
+      if (!watch.watches(rkey)) continue
       this.#watches.delete(watch)
       this.#watching--
       watch.before()
