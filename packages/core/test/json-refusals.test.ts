@@ -58,7 +58,9 @@ describe('jsonSerializer refusals', () => {
     // an integer, and of another value (1152921504606847000n, not 2n ** 60n).
     const value = { n: 2 ** 60, l: [1e16, -(2 ** 53), 2 ** 53 - 1] }
     const text = fast.serialize(value)
-    expect(text).toBe('{"n": 1.152921504606847e+18, "l": [1e+16, -9007199254740992.0, 9007199254740991]}')
+    expect(text).toBe(
+      '{"n": 1.152921504606847e+18, "l": [1e+16, -9007199254740992.0, 9007199254740991]}',
+    )
     expect(fast.deserialize(Buffer.from(text))).toEqual(value)
     expect(fast.serialize({ n: 2 ** 53 - 1 })).toBe('{"n":9007199254740991}')
   })
