@@ -158,6 +158,19 @@ export function keyList(keys: unknown, method: string): unknown[] {
 }
 
 /**
+ * The error of `setMany()` whose entries could not be read (a getter or a Proxy trap of the
+ * caller's threw; `checkMapping`'s own refusal as it is): `InvalidArgumentError`, which
+ * `ignoreExceptions` does not hide.
+ */
+export function entriesUnreadable(error: unknown): InvalidArgumentError {
+  if (error instanceof InvalidArgumentError) return error
+  return new InvalidArgumentError(
+    `setMany(): reading the entries failed: ${error instanceof Error ? error.message : String(error)}`,
+    { cause: error },
+  )
+}
+
+/**
  * Throws `InvalidArgumentError` unless `mapping` is a `Map` or an object that is not iterable
  * (a plain object, whose own properties are the entries): an array, a `Set` or a string would
  * otherwise have its indexes written as keys or fields (`setMany([['a', 1]])` storing key `0`),

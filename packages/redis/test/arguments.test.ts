@@ -518,6 +518,25 @@ describe.each(BACKENDS)('arguments of the wrong kind (%s)', (backend) => {
       /setMany\(\) takes an object or a Map .* got an array/,
     ],
     ['setMany(a string)', (c) => c.setMany('abc' as never), /got a string/],
+    [
+      'setMany(a revoked Proxy)',
+      (c) => {
+        const { proxy, revoke } = Proxy.revocable({ a: 1 }, {})
+        revoke()
+        return c.setMany(proxy)
+      },
+      /setMany\(\): reading the entries failed: .*revoked/,
+    ],
+    [
+      'setMany(entries with a getter that throws)',
+      (c) =>
+        c.setMany({
+          get a(): number {
+            throw new Error('not now')
+          },
+        }),
+      /setMany\(\): reading the entries failed: not now/,
+    ],
     ['setMany(undefined)', (c) => c.setMany(undefined as never), /got undefined/],
     [
       'pipeline setMany(a string)',

@@ -5,6 +5,7 @@ import {
   checkMapping,
   checkOptions,
   checkVersionOption,
+  entriesUnreadable,
   keyList,
   setArguments,
   TIMEOUT_KEYS,
@@ -208,21 +209,27 @@ export const standardCommands = {
         versionOptions,
         TIMEOUT_KEYS,
       )
-      checkMapping(entries, 'setMany', 'keys to values')
       let values: unknown[]
-      if (entries instanceof Map) {
-        keys = [...entries.keys()]
-        values = [...entries.values()]
-      } else if (forInIsOwn(entries)) {
-        values = []
-        for (const key in entries) {
-          keys.push(key)
-          values.push(entries[key])
+      try {
+        checkMapping(entries, 'setMany', 'keys to values')
+        if (entries instanceof Map) {
+          keys = [...entries.keys()]
+          values = [...entries.values()]
+        } else if (forInIsOwn(entries)) {
+          values = []
+          for (const key in entries) {
+            keys.push(key)
+            values.push(entries[key])
+          }
+        } else {
+          keys = Object.keys(entries)
+          values = new Array(keys.length)
+          for (let i = 0; i < keys.length; i++) values[i] = entries[keys[i] as string]
         }
-      } else {
-        keys = Object.keys(entries)
-        values = new Array(keys.length)
-        for (let i = 0; i < keys.length; i++) values[i] = entries[keys[i] as string]
+      } catch (error) {
+        // The caller's own object failed (a getter, a revoked Proxy): not an outage for
+        // ignoreExceptions to hide, as for `keyList`.
+        throw entriesUnreadable(error)
       }
       if (keys.length === 0) return []
       ms = timeoutToMs(timeout, context.defaultTimeout)
