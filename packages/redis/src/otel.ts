@@ -290,7 +290,8 @@ export function instrument(cache: Cache, given: InstrumentOptions = {}): () => v
         context.active(),
       )
       if (span.isRecording()) {
-        if (event.keyCount !== 1 && isBatch(event.operation)) {
+        // A batch of two calls or more, as the conventions name one (an empty pipeline is none).
+        if (event.keyCount >= 2 && isBatch(event.operation)) {
           span.setAttribute('db.operation.batch.size', event.keyCount)
         }
         if (captureKeys && event.key !== undefined) {

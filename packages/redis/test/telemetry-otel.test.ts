@@ -280,6 +280,7 @@ describe('instrument()', () => {
       await cache.set('user:alice', { secret: 'value-xyz' })
       await cache.get('user:alice')
       await cache.pipeline().get('user:alice').get('user:bob').exec()
+      await cache.pipeline().exec()
       parent.end()
     })
     await cache.hset('h', 'f', 1)
@@ -289,7 +290,7 @@ describe('instrument()', () => {
     const byName = (name: string) => finished.filter((span) => span.name === name)
     const [set] = byName('set')
     const [get, failing] = byName('get')
-    const [pipeline] = byName('PIPELINE')
+    const [pipeline, empty] = byName('PIPELINE')
     for (const span of [set, get, pipeline]) {
       expect(span?.kind).toBe(SpanKind.CLIENT)
       expect(span?.parentSpanContext?.spanId).toBe(parent?.spanContext().spanId)
@@ -304,6 +305,8 @@ describe('instrument()', () => {
       'cachex.cache.alias': 'default',
     })
     expect(pipeline?.attributes['db.operation.batch.size']).toBe(2)
+    // An empty pipeline is no batch (the conventions' batch is of two operations or more).
+    expect(empty?.attributes).not.toHaveProperty('db.operation.batch.size')
     // Outside the request: a root span, failed, with the error's code and Redis's prefix.
     expect(failing?.parentSpanContext).toBeUndefined()
     expect(failing?.status).toEqual({ code: SpanStatusCode.ERROR, message: 'E_RESPONSE' })
