@@ -13,6 +13,11 @@ export class ApiError extends Error {
   }
 }
 
+/** What an error says, for a notice. */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
 let csrf: string | null = null
 let onUnauthorized: () => void = () => undefined
 

@@ -1,7 +1,8 @@
 // The caches list, the key browser and the key page.
 import { MAX_KEY_URL_CHARS, openable } from '../src/_key-url.ts'
-import { ApiError, api, segment, url } from './api.ts'
-import { append, badge, bytes, clear, h, notice, ttl } from './dom.ts'
+import { api, errorText, segment, url } from './api.ts'
+import { append, badge, bytes, h, notice, ttl } from './dom.ts'
+import { editForm } from './edit-form.ts'
 import { href, type Place } from './router.ts'
 import { renderTree } from './tree.ts'
 import type { CacheInfo, KeyPage, KeyRow, KeyView, SessionInfo, TreeNode } from './types.ts'
@@ -12,10 +13,6 @@ export interface Context {
   place: Place
   /** Whether the page is still the one shown (a slow answer must not draw over the next page). */
   current(): boolean
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }
 
 /** The caches of the registry. */
@@ -150,7 +147,7 @@ export async function keysPage(view: HTMLElement, context: Context): Promise<voi
           : `${shown} keys so far (the scan goes on).`
       moreButton.hidden = cursor === null
     } catch (error) {
-      status.replaceWith(notice('error', message(error)))
+      status.replaceWith(notice('error', errorText(error)))
     } finally {
       moreButton.disabled = false
     }
@@ -198,7 +195,7 @@ export async function keyPage(view: HTMLElement, context: Context): Promise<void
     append(
       view,
       h('h1', { class: 'key-title' }, openable(key) ? key : `${key.slice(0, 1024)}…`),
-      notice('error', message(error)),
+      notice('error', errorText(error)),
       h('p', {}, h('a', { href: href('keys', alias) }, '← Back to the keys')),
     )
     return
@@ -295,7 +292,7 @@ function containerTable(
       cursor = next.container.cursor
       add(next.container.rows)
     } catch (error) {
-      status.textContent = message(error)
+      status.textContent = errorText(error)
     } finally {
       more.disabled = false
     }
@@ -310,158 +307,14 @@ function containerTable(
   return h('div', {}, table, status, more)
 }
 
-function editForm(
-  data: KeyView,
-  alias: string,
-  path: string,
-  key: string,
-  version: string,
-  messages: HTMLElement,
-  reload: () => void,
-): HTMLElement {
-  const json = data.string?.json
-  const editable = json !== undefined
-  const textarea = h('textarea', {
-    name: 'value',
-    rows: 12,
-    spellcheck: 'false',
-    'aria-label': 'value as JSON',
-  })
-  textarea.value = json ?? ''
-  const ttlInput = h('input', {
-    type: 'number',
-    name: 'ttl',
-    min: 1,
-    step: 'any',
-    'aria-label': 'TTL in seconds',
-    value: data.ttl === null ? '' : String(Math.round(data.ttl)),
-    placeholder: 'no expiry',
-  })
-  let ttlTouched = false
-  ttlInput.addEventListener('input', () => {
-    ttlTouched = true
-  })
-  const saveButton = h('button', { type: 'submit' }, 'Save')
-  const say = (...nodes: Array<Node | string>) => {
-    clear(messages)
-    append(messages, ...nodes)
-  }
-  const form = h(
-    'form',
-    {
-      class: 'edit',
-      onsubmit: async (event: Event) => {
-        event.preventDefault()
-        const body: Record<string, unknown> = { revision: data.revision }
-        if (editable && textarea.value !== json) body.value = textarea.value
-        if (ttlTouched) body.ttl = ttlInput.value.trim() === '' ? null : Number(ttlInput.value)
-        if (!('value' in body) && !('ttl' in body)) {
-          say(notice('info', 'Nothing changed.'))
-          return
-        }
-        saveButton.disabled = true
-        try {
-          await api('PUT', url(path, { key, version }), body)
-          say(notice('ok', 'Saved.'))
-          reload()
-        } catch (error) {
-          if (error instanceof ApiError && error.status === 409) {
-            say(
-              notice(
-                'error',
-                h('strong', {}, 'Conflict: '),
-                'this key was changed by someone else since you loaded it. Nothing was saved. ',
-                h(
-                  'button',
-                  { type: 'button', class: 'secondary', onclick: reload },
-                  'Reload the key',
-                ),
-              ),
-            )
-          } else {
-            say(notice('error', message(error)))
-          }
-        } finally {
-          saveButton.disabled = false
-        }
-      },
-    },
-    h('h2', {}, 'Edit'),
-    editable
-      ? h(
-          'label',
-          { class: 'block' },
-          'Value (JSON, stored through the cache’s serializer)',
-          textarea,
-        )
-      : h(
-          'p',
-          { class: 'muted' },
-          data.type === 'string'
-            ? 'This value holds what JSON cannot carry (Python types, bytes…), or is too large: only its TTL can be changed here.'
-            : 'Only the TTL of a container can be changed here.',
-        ),
-    h('label', {}, 'TTL (seconds, empty: no expiry) ', ttlInput),
-    h('div', { class: 'buttons' }, saveButton),
-  )
-  const confirmBox = h('span', { class: 'confirm', hidden: true })
-  const deleteButton = h('button', { type: 'button', class: 'danger' }, 'Delete key')
-  deleteButton.addEventListener('click', () => {
-    deleteButton.hidden = true
-    confirmBox.hidden = false
-  })
-  append(
-    confirmBox,
-    'Delete this key? ',
-    h(
-      'button',
-      {
-        type: 'button',
-        class: 'danger',
-        onclick: async () => {
-          try {
-            await api('DELETE', url(path, { key, version, revision: data.revision }))
-            say(notice('ok', 'Deleted.'))
-            location.hash = href('keys', alias)
-          } catch (error) {
-            say(
-              notice(
-                'error',
-                error instanceof ApiError && error.status === 409
-                  ? 'Conflict: this key changed since you loaded it; it was not deleted.'
-                  : message(error),
-              ),
-            )
-          }
-        },
-      },
-      'Yes, delete',
-    ),
-    ' ',
-    h(
-      'button',
-      {
-        type: 'button',
-        class: 'secondary',
-        onclick: () => {
-          confirmBox.hidden = true
-          deleteButton.hidden = false
-        },
-      },
-      'Cancel',
-    ),
-  )
-  return h('div', {}, form, h('div', { class: 'delete' }, deleteButton, confirmBox))
-}
+/** Why a key whose name is too long for a URL has no page (see `MAX_KEY_URL_CHARS`). */
+const TOO_LONG = `This name is too long for the admin to open: a key's page carries the name in its URL, which servers bound (Node: 16 KiB with the headers), and names of up to ${MAX_KEY_URL_CHARS} characters percent-encoded open here.`
 
 /**
  * A key's name, linked to its page; a name that is not UTF-8 is shown (lossily, with its bytes in
  * hex) but not linked: the admin cannot name that key, and its lossy name may be another key's.
  * Nor is a name the server cut short (`truncated`): its first characters are not the key.
  */
-/** Why a key whose name is too long for a URL has no page (see `MAX_KEY_URL_CHARS`). */
-const TOO_LONG = `This name is too long for the admin to open: a key's page carries the name in its URL, which servers bound (Node: 16 KiB with the headers), and names of up to ${MAX_KEY_URL_CHARS} characters percent-encoded open here.`
-
 function keyCell(row: KeyRow, alias: string, version: string): HTMLElement {
   const cut = row.truncated === true
   const long = !cut && !openable(row.key)

@@ -1,15 +1,11 @@
 // The server pages of a cache: INFO, the slow log, the charts (memory by prefix, hit rate) and
 // deletePattern (a dry-run count, then a progress bar).
-import { ApiError, api, segment, url } from './api.ts'
+import { ApiError, api, errorText, segment, url } from './api.ts'
 import { hitChart, memoryChart } from './charts.ts'
 import { append, bytes, clear, h, notice } from './dom.ts'
 import type { Context } from './pages-keys.ts'
 import { href } from './router.ts'
 import type { HitsView, InfoSummary, InfoView, JobView, MemoryView, SlowlogRow } from './types.ts'
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
-}
 
 /**
  * `INFO`, chosen fields. On a cluster: the sums over its primaries first, then each primary's
@@ -191,8 +187,8 @@ export async function statsPage(view: HTMLElement, context: Context): Promise<vo
     )
   }
   await Promise.all([
-    drawHits().catch((error) => hitsBox.replaceChildren(notice('error', message(error)))),
-    drawMemory().catch((error) => memoryBox.replaceChildren(notice('error', message(error)))),
+    drawHits().catch((error) => hitsBox.replaceChildren(notice('error', errorText(error)))),
+    drawMemory().catch((error) => memoryBox.replaceChildren(notice('error', errorText(error)))),
   ])
 }
 
@@ -235,7 +231,7 @@ export async function deletePage(view: HTMLElement, context: Context): Promise<v
     try {
       job = await api<JobView>('POST', path, { pattern, expected })
     } catch (error) {
-      result.replaceChildren(notice('error', message(error)))
+      result.replaceChildren(notice('error', errorText(error)))
       return
     }
     cancel.addEventListener(
@@ -305,7 +301,7 @@ export async function deletePage(view: HTMLElement, context: Context): Promise<v
           }
         } catch (error) {
           result.replaceChildren(
-            notice('error', error instanceof ApiError ? error.message : message(error)),
+            notice('error', error instanceof ApiError ? error.message : errorText(error)),
           )
         } finally {
           countButton.disabled = false
