@@ -3,12 +3,14 @@
 // was closed by its owner. `StandaloneConnection` sends its commands through it. What cachex does
 // itself to bring it back (replace a client that timed out or garbled a reply, reconnect one that
 // gave up, bound a handshake that never answers) is `LinkRecovery` (`_link-recovery.ts`); what
-// calls are told while it is down, `_link-refusal.ts`.
+// calls are told while it is down, `_link-refusal.ts`; what a client pool does not say by events,
+// `_link-pool.ts`.
 import type { RedisArgument } from '@cachex/core'
 import { markUnsent } from '@cachex/core/internal'
 import { connectBounded, SharedAttempt } from './_connect.ts'
 import type { Deadlines } from './_deadlines.ts'
 import { ownerClosedError, tlsMismatchHint, toCachexError } from './_errors.ts'
+import { PoolState } from './_link-pool.ts'
 import { LinkRecovery } from './_link-recovery.ts'
 import { downError, type FailureHint, isLastingRefusal } from './_link-refusal.ts'
 import { Listeners } from './_listeners.ts'
@@ -50,7 +52,8 @@ export class ClientLink {
   readonly #connectTimeoutMs: number
   readonly #secrets: string[]
   readonly #where: string
-  readonly #isPool: boolean
+  /** What a client pool does not say by events (`undefined` for a client). */
+  readonly #pool: PoolState | undefined
   readonly #closed: () => boolean
   readonly #closedError: () => Error
   readonly #connecting = new SharedAttempt()
@@ -69,13 +72,6 @@ export class ClientLink {
    * checks of a client of the user's.
    */
   readonly #recovery: LinkRecovery
-  /**
-   * For a client pool of the user's, whether it was open once (a pool has no 'end' event): closed
-   * since, its owner closed it, and it is not opened again. `undefined` for any other client.
-   */
-  #givenOpened: boolean | undefined
-  /** The `connect()` of a pool cachex opened, until it resolves (a pool has no ready event). */
-  #opening: Promise<unknown> | undefined
   /** Adds to a connection failure the hint of a TLS mismatch either way (`tlsMismatchHint`). */
   readonly #hint: FailureHint
   /** Counts the times the connection became ready (`readyCount`). */
@@ -92,9 +88,8 @@ export class ClientLink {
     this.#makeClient = source.makeClient
     this.#secrets = source.secrets
     this.#where = source.where
-    this.#isPool = source.isPool
     this.#hint = tlsMismatchHint(source)
-    if (source.isPool && source.makeClient === undefined) this.#givenOpened = source.client.isOpen
+    if (source.isPool) this.#pool = new PoolState(source.client, source.makeClient === undefined)
     this.#recovery = new LinkRecovery({
       makeClient: source.makeClient,
       isPool: source.isPool,
@@ -154,11 +149,8 @@ export class ClientLink {
    * pool, whose clients reconnect without a 'ready') one of its clients failed.
    */
   get serverChanges(): number {
-    return this.#readyCount + this.#poolErrors
+    return this.#readyCount + (this.#pool?.errors ?? 0)
   }
-
-  /** The errors of a pool's clients (each may precede a reconnection to another process). */
-  #poolErrors = 0
 
   /** The passwords to cut out of errors. */
   get secrets(): readonly string[] {
@@ -216,17 +208,14 @@ export class ClientLink {
    */
   ready(): boolean {
     const client = this.#client
-    if (!this.#isPool) return client.isReady === true
-    const open = client.isOpen && this.#opening === undefined
-    // A pool of the user's seen open, by its owner's hand or the cache's: closed later, its owner
-    // closed it.
-    if (open && this.#givenOpened === false) this.#givenOpened = true
-    return open && !this.#down
+    const pool = this.#pool
+    if (pool === undefined) return client.isReady === true
+    return pool.isOpen(client) && !this.#down
   }
 
   /** Whether a client pool of the user's, open once, is closed now: by its owner. */
   #poolClosedByOwner(): boolean {
-    return this.#givenOpened === true && !this.#client.isOpen
+    return this.#pool?.closedByOwner(this.#client) === true
   }
 
   /** Uses `client` from now on: its senders, and its events for the circuit breaker. */
@@ -235,7 +224,7 @@ export class ClientLink {
     const listeners = new Listeners()
     this.#listeners = listeners
     this.#client = client
-    this.#opening = undefined
+    if (this.#pool !== undefined) this.#pool.opening = undefined
     this.#sender = new Sender(client, (options) => ({
       sendCommand: (args: ReadonlyArray<RedisArgument>, extra?: object) =>
         client.sendCommand(args, extra === undefined ? options : { ...options, ...extra }),
@@ -248,9 +237,9 @@ export class ClientLink {
       if (isUnreadableReply(error) && this.#recovery.unreadable(error)) return
       // A pool's clients reconnect without a 'ready' here: the server may come back without
       // the scripts it ran.
-      if (this.#isPool) {
+      if (this.#pool !== undefined) {
         nodesChanged()
-        this.#poolErrors++
+        this.#pool.errors++
       }
       this.#lastError = error
       // A pool stays open while its clients reconnect (node-redis retries each every 2 s, and
@@ -259,14 +248,14 @@ export class ClientLink {
       // refusal and the whole pool backs off (`LinkRecovery.refused`). A pool of the user's keeps
       // its own strategy: cachex could not tell when it is back.
       const refusedPool =
-        this.#isPool && this.#makeClient !== undefined && isRefusedHandshake(error)
+        this.#pool !== undefined && this.#makeClient !== undefined && isRefusedHandshake(error)
       if (!this.ready() || refusedPool) {
         this.#recovery.disarm()
         this.#markDown(error)
         if (isRefusedHandshake(error)) this.#recovery.refused()
       }
     })
-    if (this.#isPool) return
+    if (this.#pool !== undefined) return
     if (this.#makeClient === undefined) {
       // node-redis emits 'end' only when its socket is closed by close() or destroy().
       listeners.add(client, 'end', () => {
@@ -331,24 +320,13 @@ export class ClientLink {
    * records that it is open, as it has no ready event.
    */
   #open(client: NodeRedisClientLike): Promise<unknown> {
-    const opening = client.connect()
-    if (this.#isPool) {
-      this.#opening = opening
-      opening.then(
-        () => {
-          if (client !== this.#client) return
-          this.#opening = undefined
-          if (this.#givenOpened === false) this.#givenOpened = true
-          this.#up()
-        },
-        (error: unknown) => {
-          if (client !== this.#client) return
-          this.#opening = undefined
-          this.#markDown(error)
-        },
-      )
-    }
-    return opening
+    if (this.#pool === undefined) return client.connect()
+    return this.#pool.open(
+      client,
+      () => client === this.#client,
+      () => this.#up(),
+      (error) => this.#markDown(error),
+    )
   }
 
   /**
@@ -380,8 +358,8 @@ export class ClientLink {
         where: this.#where,
         timeoutMs: this.#connectTimeoutMs,
         // A pool has no 'ready' event: its connect() settling is the signal.
-        readyEvent: this.#isPool ? undefined : 'ready',
-        opening: client.isOpen ? this.#opening : this.#open(client),
+        readyEvent: this.#pool === undefined ? 'ready' : undefined,
+        opening: client.isOpen ? this.#pool?.opening : this.#open(client),
         isFatal: () => true,
         lastError: () => this.#lastError,
         setLastError: (error) => {
