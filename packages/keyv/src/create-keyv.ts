@@ -1,5 +1,5 @@
 // `createKeyv()`: a Keyv whose values the cache serializes, the store in `'cachex'` mode inside it.
-import type { CacheLike } from '@cachex/core'
+import { type CacheLike, InvalidArgumentError } from '@cachex/core'
 import { own } from '@cachex/core/internal'
 import { Keyv, type KeyvOptions } from 'keyv'
 import { checkNamespace } from './_keyv-values.ts'
@@ -27,8 +27,9 @@ export interface CreateKeyvOptions
  *
  * Keys are `namespace:key` (Keyv's default namespace is `'keyv'`); pass `namespace: undefined`
  * (or `useKeyPrefix: false`, which has no namespace then) to use the keys as given, e.g. to share
- * them with Django. A namespace that contains `:` is refused with `InvalidArgumentError`: Keyv's
- * `namespace:key` could not tell it from a shorter namespace's keys.
+ * them with Django. A namespace that contains `:`, or one given with `useKeyPrefix: false`, is
+ * refused with `InvalidArgumentError`: Keyv's `namespace:key` could not tell the first from a
+ * shorter namespace's keys, and the second would be dropped.
  */
 // biome-ignore lint/suspicious/noExplicitAny: Keyv's own default value type
 export function createKeyv<Value = any>(
@@ -44,11 +45,21 @@ export function createKeyv<Value = any>(
   // strips each key's first `:` segment ('user:1' → '1') even when it added none. And with
   // `useKeyPrefix: false` it would still hand the store its 'keyv' default namespace, which would
   // leave the bare keys out of clear() and iterator().
-  const bare =
-    own(keyvOptions, 'useKeyPrefix') === false ||
-    (Object.hasOwn(keyvOptions, 'namespace') && !own(keyvOptions, 'namespace'))
+  const unprefixed = own(keyvOptions, 'useKeyPrefix') === false
+  const namespace = own(keyvOptions, 'namespace')
+  // A namespace given with `useKeyPrefix: false` (as @keyv/redis's README sets them) would be
+  // dropped, its keys bare and its clear() every key of the cache: refused.
+  if (unprefixed && namespace) {
+    throw new InvalidArgumentError(
+      `createKeyv(): namespace '${String(namespace)}' with useKeyPrefix: false: the keys would be ` +
+        'stored as given, outside any namespace, and clear() would remove every key of the ' +
+        "cache. Leave useKeyPrefix on to keep the namespace (keys 'namespace:key'), or drop " +
+        'the namespace to store the keys as given',
+    )
+  }
+  const bare = unprefixed || (Object.hasOwn(keyvOptions, 'namespace') && !namespace)
   // The store refuses a namespace with ':' too, when Keyv hands it over; this names the option.
-  if (!bare) checkNamespace(own(keyvOptions, 'namespace'), 'createKeyv() option namespace')
+  if (!bare) checkNamespace(namespace, 'createKeyv() option namespace')
   const store = new KeyvCachex(cache, { serialization: 'cachex', expires, closeOnDisconnect })
   const keyv = new Keyv<Value>({
     ...keyvOptions,

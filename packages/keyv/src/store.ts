@@ -12,6 +12,7 @@ import {
   isDecodingError,
   isKeyedEntry,
   isUndefinedEntry,
+  outsideNamespace,
   readEach,
   toTimeout,
 } from './_keyv-values.ts'
@@ -41,6 +42,8 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
   readonly opts: StoreOpts
   /** See `namespace`: checked when it is set. */
   #namespace: string | undefined
+  /** `namespace:`, which every key begins with while there is a namespace (see `#scoped`). */
+  #prefix: string | undefined
   /**
    * Whether reads reject with their error (after emitting it) instead of answering a miss; see
    * `KeyvCachexOptions.throwOnErrors`. May be changed at any time.
@@ -74,6 +77,21 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
   set namespace(namespace: string | undefined) {
     checkNamespace(namespace, "KeyvCachex.namespace (Keyv's namespace option)")
     this.#namespace = namespace
+    this.#prefix = namespace ? `${namespace}:` : undefined
+  }
+
+  /**
+   * Throws `InvalidArgumentError` for a key outside the namespace, before anything is sent. A
+   * Keyv whose `useKeyPrefix` is on hands over `namespace:key` only; a key without it comes from
+   * a Keyv whose `useKeyPrefix` is off while it has a namespace (as @keyv/redis's README sets
+   * it). This store uses keys as given, so that key would be stored bare, shared by every
+   * namespace, and left out of `clear()` and `iterator()`, which cover `namespace:*`.
+   */
+  #scoped(key: unknown): void {
+    const prefix = this.#prefix
+    if (prefix !== undefined && typeof key === 'string' && !key.startsWith(prefix)) {
+      throw outsideNamespace(this.#namespace as string)
+    }
   }
 
   /**
@@ -82,6 +100,7 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
    */
   async get<Value>(key: string): Promise<StoredData<Value> | undefined> {
     try {
+      this.#scoped(key)
       return await readEntry<Value>(this.cache, this.opts, key)
     } catch (error) {
       return this.#readFailed(error, undefined)
@@ -98,6 +117,7 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
     checkKeys(keys, 'getMany')
     let found: Found
     try {
+      for (const key of keys) this.#scoped(key)
       found = await readFound(this.cache, this.opts, keys)
     } catch (error) {
       const misses = keys.map(() => undefined)
@@ -127,6 +147,7 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
    * as it answers a key that was not there.
    */
   async set(key: string, value: unknown, ttl?: number | null): Promise<boolean> {
+    this.#scoped(key)
     const timeout = toTimeout(ttl)
     if (isUndefinedEntry(value)) {
       await this.cache.delete(key)
@@ -159,6 +180,7 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
     for (const entry of entries) {
       // Own properties only: an entry without a ttl does not take one from Object.prototype.
       const key = entry.key
+      this.#scoped(key)
       const value = entry.value
       const timeout = toTimeout(own(entry, 'ttl'))
       const deletes = isUndefinedEntry(value)
@@ -195,11 +217,13 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
 
   /** Deletes `key`; resolves whether it existed. */
   async delete(key: string): Promise<boolean> {
+    this.#scoped(key)
     return this.cache.delete(key)
   }
 
   /** Deletes `keys` in one command; resolves whether any of them existed. */
   async deleteMany(keys: string[]): Promise<boolean> {
+    if (Array.isArray(keys)) for (const key of keys) this.#scoped(key)
     return (await this.cache.deleteMany(keys)) > 0
   }
 
@@ -209,6 +233,7 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
    */
   async has(key: string): Promise<boolean> {
     try {
+      this.#scoped(key)
       return await this.cache.hasKey(key)
     } catch (error) {
       return this.#readFailed(error, false)
@@ -222,6 +247,7 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
   async hasMany(keys: string[]): Promise<boolean[]> {
     checkKeys(keys, 'hasMany')
     try {
+      for (const key of keys) this.#scoped(key)
       return await Promise.all(keys.map((key) => this.cache.hasKey(key)))
     } catch (error) {
       return this.#readFailed(

@@ -84,6 +84,43 @@ describe('Keyv with createKeyv(): cachex serializes', () => {
     expect(await cache.keys('*')).toEqual([])
   })
 
+  it('a namespace with useKeyPrefix: false is refused, and nothing is stored bare', async () => {
+    const cache = newCache()
+    expect(() => createKeyv(cache, { namespace: 'a', useKeyPrefix: false })).toThrow(
+      InvalidArgumentError,
+    )
+    // A Keyv of one's own, as @keyv/redis's README sets it: every call is refused, none sent.
+    const a = new Keyv({ store: createKeyvStore(cache), namespace: 'a', useKeyPrefix: false })
+    const b = new Keyv({ store: createKeyvStore(cache), namespace: 'b', useKeyPrefix: false })
+    const errors: unknown[] = []
+    a.on('error', (error: unknown) => errors.push(error))
+    b.on('error', () => undefined)
+    expect(await a.set('x', 'from-a')).toBe(false)
+    expect(await b.set('x', 'from-b')).toBe(false)
+    expect(await a.setMany([{ key: 'y', value: 1 }])).toEqual([false])
+    expect(await a.get('x')).toBeUndefined()
+    expect(await a.getMany(['x', 'y'])).toEqual([undefined, undefined])
+    expect(await a.has('x')).toBe(false)
+    expect(await a.delete('x')).toBe(false)
+    expect(await cache.keys('*')).toEqual([])
+    expect(errors.length).toBeGreaterThanOrEqual(6)
+    for (const error of errors) {
+      expect(error).toBeInstanceOf(InvalidArgumentError)
+      expect(String(error)).toContain("outside its namespace 'a'")
+    }
+    // Turned off later on a Keyv with a namespace: refused too, not written bare.
+    const keyv = createKeyv(cache)
+    keyv.on('error', () => undefined)
+    keyv.useKeyPrefix = false
+    expect(await keyv.set('z', 1)).toBe(false)
+    expect(await cache.keys('*')).toEqual([])
+    // A key that begins with the namespace is inside it, whoever added that.
+    expect(await a.set('a:k', 1)).toBe(true)
+    expect(await iterate(a)).toEqual([['a:k', 1]])
+    await a.clear()
+    expect(await cache.keys('*')).toEqual([])
+  })
+
   it('setMany with a key given twice stores its last entry, with its TTL', async () => {
     const keyv = createKeyv(newCache())
     const entries = [
