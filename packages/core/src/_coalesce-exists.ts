@@ -221,11 +221,10 @@ export class ExistsCoalescer {
     // write noted already (it flushed this batch, and is sent next) sends them now; a later one,
     // when it is noted (`WritesSince.watch`).
     const written = this.#written
-    const watches = (rkey: string) => waiters.some((waiter) => waiter.rkey === rkey)
     if (written.wroteSince(mark) && waiters.some((w) => written.changedSince(w.rkey, mark))) {
       this.#askEach(sent, true)
     } else if (inFlight.has(sent)) {
-      sent.unwatch = written.watch(watches, () => this.#askEach(sent, true))
+      sent.unwatch = written.watch(waiters, () => this.#askEach(sent, true))
     }
   }
 

@@ -25,9 +25,11 @@ export interface Walk {
 
 /** A watch of keys (`WritesSince.watch`). */
 interface KeyWatch {
-  /** Whether a write of `rkey` fires it. */
-  readonly watches: (rkey: string) => boolean
+  /** Holds the keys whose write fires it, as `rkey`s. */
+  readonly keys: ReadonlyArray<{ readonly rkey: string }>
   readonly before: () => void
+  /** Whether its keys are in `WritesSince.#byKey` (once a write came while it watched). */
+  indexed: boolean
 }
 
 /** The number of a key's last write of each kind, while a call is under way (0: none). */
@@ -64,9 +66,14 @@ export class WritesSince {
   readonly #patterns: Array<{ glob: Glob; seq: number }> = []
   /** The pattern deletes under way. */
   readonly #walks = new Set<Walk>()
-  /** The watches of keys (`watch`): each fires once, before a write of one of its keys. */
-  readonly #watches = new Set<KeyWatch>()
-  /** `#walks` and `#watches` together: 0 while no write needs `#before`. */
+  /**
+   * The watches of keys (`watch`), each fired once, before a write of one of its keys: those no
+   * write came for yet, by themselves (a watch costs nothing more until one does), and the others
+   * by key in `#byKey`, so that a write looks at its own key's watches only, however many there are.
+   */
+  readonly #unindexed = new Set<KeyWatch>()
+  readonly #byKey = new Map<string, Set<KeyWatch>>()
+  /** `#walks` and the watches together: 0 while no write needs `#before`. */
   #watching = 0
   /** What waits for no call to be under way (`whenIdle`). */
   #idle: Array<() => void> = []
@@ -218,13 +225,27 @@ export class WritesSince {
    * of the write, which comes before anything is sent), unless the returned function ends the
    * watch first. For reads answered late, whose own commands must run before such a write.
    */
-  watch(watches: (rkey: string) => boolean, before: () => void): () => void {
-    const watch: KeyWatch = { watches, before }
-    this.#watches.add(watch)
+  watch(keys: ReadonlyArray<{ readonly rkey: string }>, before: () => void): () => void {
+    const watch: KeyWatch = { keys, before, indexed: false }
+    this.#unindexed.add(watch)
     this.#watching++
-    return () => {
-      if (this.#watches.delete(watch)) this.#watching--
+    return () => this.#unwatch(watch)
+  }
+
+  /** Ends `watch`, if it is still on. */
+  #unwatch(watch: KeyWatch): void {
+    if (!watch.indexed) {
+      if (this.#unindexed.delete(watch)) this.#watching--
+      return
     }
+    let on = false
+    for (const { rkey } of watch.keys) {
+      const watches = this.#byKey.get(rkey)
+      if (watches?.delete(watch) !== true) continue
+      on = true
+      if (watches.size === 0) this.#byKey.delete(rkey)
+    }
+    if (on) this.#watching--
   }
 
   /**
@@ -232,11 +253,23 @@ export class WritesSince {
    * matches it deletes it first, once.
    */
   #before(rkey: string): void {
-    for (const watch of this.#watches) {
-      if (!watch.watches(rkey)) continue
-      this.#watches.delete(watch)
-      this.#watching--
-      watch.before()
+    if (this.#unindexed.size !== 0) {
+      for (const watch of this.#unindexed) {
+        watch.indexed = true
+        for (const { rkey } of watch.keys) {
+          const watches = this.#byKey.get(rkey)
+          if (watches === undefined) this.#byKey.set(rkey, new Set([watch]))
+          else watches.add(watch)
+        }
+      }
+      this.#unindexed.clear()
+    }
+    const fired = this.#byKey.get(rkey)
+    if (fired !== undefined) {
+      for (const watch of [...fired]) {
+        this.#unwatch(watch)
+        watch.before()
+      }
     }
     for (const walk of this.#walks) {
       const kept = walk.kept
