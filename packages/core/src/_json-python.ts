@@ -1,7 +1,6 @@
-// JSON as Python reads and writes it: NaN/Infinity literals, integers of any size, and (for
-// writing) the exact bytes of `json.dumps(value, cls=DjangoJSONEncoder)`.
+// JSON as Python reads it: NaN/Infinity literals, integers of any size; and its float and string
+// forms, which the writers (`_json-write.ts`) use.
 
-import { INVALID_DATE } from './_json-check.ts'
 import { MAX_INTEGER_DIGITS, MAX_JSON_DEPTH } from './_limits.ts'
 
 /**
@@ -247,96 +246,4 @@ export function pythonString(text: string): string {
     if (short !== undefined) return short
     return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`
   })}"`
-}
-
-/**
- * Encodes `value` as `json.dumps(value, cls=DjangoJSONEncoder)` does: `", "` and `": "`
- * separators, `\uXXXX` escapes, Python float repr, `NaN`/`Infinity` literals, integers of any
- * size, dates as ISO strings cut to milliseconds with `Z`. Throws on what JSON cannot hold (an
- * invalid Date among them).
- */
-export function stringifyPython(value: unknown): string {
-  const seen = new Set<object>()
-  const write = (v: unknown): string => {
-    switch (typeof v) {
-      case 'string':
-        return pythonString(v)
-      case 'number':
-        return Number.isSafeInteger(v) ? String(v) : pythonFloat(v)
-      case 'bigint': {
-        const digits = v.toString()
-        // Python's json.dumps and json.loads stop there too; never write what is not read back.
-        if (digits.length - (v < 0n ? 1 : 0) > MAX_INTEGER_DIGITS) {
-          throw new TypeError(
-            `an integer of more than ${MAX_INTEGER_DIGITS} digits cannot be stored`,
-          )
-        }
-        return digits
-      }
-      case 'boolean':
-        return v ? 'true' : 'false'
-      case 'object': {
-        if (v === null) return 'null'
-        if (v instanceof Date) return pythonString(djangoDate(v))
-        if (seen.has(v)) throw new TypeError('circular structure cannot be stored as JSON')
-        seen.add(v)
-        let out: string
-        if (Array.isArray(v)) {
-          out = `[${v.map((item) => (item === undefined ? 'null' : write(item))).join(', ')}]`
-        } else if (v instanceof Map) {
-          const parts: string[] = []
-          for (const [k, item] of v) parts.push(`${pythonString(String(k))}: ${write(item)}`)
-          out = `{${parts.join(', ')}}`
-        } else if (typeof (v as { toJSON?: unknown }).toJSON === 'function') {
-          const json = (v as { toJSON: () => unknown }).toJSON()
-          if (json === undefined || typeof json === 'function' || typeof json === 'symbol') {
-            throw new TypeError(toJsonNotJson(json))
-          }
-          out = write(json)
-        } else {
-          const parts: string[] = []
-          for (const [k, item] of Object.entries(v)) {
-            if (item === undefined || typeof item === 'function' || typeof item === 'symbol')
-              continue
-            parts.push(`${pythonString(k)}: ${write(item)}`)
-          }
-          out = `{${parts.join(', ')}}`
-        }
-        seen.delete(v)
-        return out
-      }
-      default:
-        throw new TypeError(notJson(v))
-    }
-  }
-  return write(value)
-}
-
-/** Why `value` (`undefined`, a function or a symbol) cannot be written as JSON. */
-export function notJson(value: unknown): string {
-  if (value === undefined) return 'undefined cannot be stored as JSON (store null instead)'
-  const type = typeof value
-  return `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type} cannot be stored as JSON`
-}
-
-/**
- * Why an object whose `toJSON()` returned `json` (`undefined`, a function or a symbol) cannot be
- * written as JSON; `json` omitted when only that is known (`JSON.stringify` wrote nothing).
- */
-export function toJsonNotJson(...json: [] | [unknown]): string {
-  const returned =
-    json.length === 0
-      ? 'undefined, a function or a symbol'
-      : json[0] === undefined
-        ? 'undefined'
-        : `a ${typeof json[0]}`
-  return `an object whose toJSON() returned ${returned} cannot be stored as JSON: make toJSON() return null or another JSON value`
-}
-
-/** DjangoJSONEncoder's datetime form: ISO 8601, milliseconds only when non-zero, `Z` for UTC. */
-function djangoDate(date: Date): string {
-  // toISOString() throws a bare "Invalid time value" for an invalid Date: say what to do instead.
-  if (Number.isNaN(date.getTime())) throw new TypeError(INVALID_DATE)
-  const iso = date.toISOString()
-  return iso.endsWith('.000Z') ? `${iso.slice(0, -5)}Z` : iso
 }

@@ -1,11 +1,11 @@
 import { checkJsonValue, NEEDS_PYTHON } from './_json-check.ts'
+import { parsePythonJson, pythonFloat } from './_json-python.ts'
 import {
   notJson,
-  parsePythonJson,
-  pythonFloat,
   stringifyPython,
+  stringifyWithPythonNumbers,
   toJsonNotJson,
-} from './_json-python.ts'
+} from './_json-write.ts'
 import { MAX_JSON_DEPTH } from './_limits.ts'
 import { own } from './_own.ts'
 import { utf8Text } from './_utf8.ts'
@@ -43,9 +43,9 @@ export interface JsonSerializerOptions {
  * `Infinity`, `-Infinity`: not strict JSON, but what Python writes and reads), and `bigint`s as
  * digits. A number of 2^53 or more in magnitude, which `JSON.stringify` would write as the digits
  * of an integer of another value (`2 ** 60` as `1152921504606847000`), is written as Python
- * writes a float (`1.152921504606847e+18`), at the top level or inside a value: a value that
- * holds one is written in Python's form, as with NaN. What an object's own `toJSON()` returns is
- * its choice of form, written as `JSON.stringify` writes it (a number of 2^53 or more as digits).
+ * writes a float (`1.152921504606847e+18`), at the top level or inside a value; the rest of the
+ * value is written as `JSON.stringify` writes it. What an object's own `toJSON()` returns is its
+ * choice of form, written as `JSON.stringify` writes it (a number of 2^53 or more as digits).
  */
 export function jsonSerializer(options: JsonSerializerOptions = {}): Serializer {
   const stringify = own(options, 'pythonFormat') === true ? stringifyChecked : stringifyFast
@@ -154,18 +154,21 @@ function isDigit(c: number): boolean {
 function stringifyFast(value: unknown): string {
   // JSON.stringify writes 1e16 as digits (an int to Python, a bigint when read back) and a
   // lone NaN/±Infinity as null. (The codec writes safe integers as digits before this.) Inside
-  // a value, the check says when Python's form must write it.
+  // a value, the check says when such numbers must be written as Python writes them.
   if (typeof value === 'number' && !Number.isSafeInteger(value)) return pythonFloat(value)
-  // Refuses what JSON.stringify would change; NaN, ±Infinity and bigints need Python's writer.
+  // Refuses what JSON.stringify would change; NaN, ±Infinity, numbers of 2^53 or more and
+  // bigints are then written apart, the rest as JSON.stringify writes it.
   if (typeof value === 'object' && value !== null && checkJsonValue(value) === NEEDS_PYTHON) {
-    return stringifyPython(value)
+    return stringifyWithPythonNumbers(value)
   }
   let text: string | undefined
   try {
     text = JSON.stringify(value)
   } catch (error) {
-    // JSON.stringify refuses bigint; Python's form writes it as digits.
-    if (error instanceof TypeError && /BigInt/i.test(error.message)) return stringifyPython(value)
+    // JSON.stringify refuses bigint (in what a toJSON() returned): written as digits.
+    if (error instanceof TypeError && /BigInt/i.test(error.message)) {
+      return stringifyWithPythonNumbers(value)
+    }
     throw error
   }
   // JSON.stringify returns undefined for undefined, functions and symbols at the top level, and

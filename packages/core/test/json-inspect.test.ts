@@ -3,7 +3,7 @@
 // so that a tool can show it as Python does and not offer to rewrite it as JSON (which would
 // store an int); everything else is exactly what `deserialize` gives.
 import { describe, expect, it } from 'vitest'
-import { stringifyPython } from '../src/_json-python.ts'
+import { stringifyPython } from '../src/_json-write.ts'
 import type { InspectingSerializer } from '../src/codec.ts'
 import { Codec } from '../src/codec.ts'
 import { jsonSerializer } from '../src/json.ts'

@@ -193,7 +193,7 @@ describe('values JSON would silently change are refused', () => {
     const numbers = { nan: Number.NaN, up: [Number.POSITIVE_INFINITY], down: -Infinity, n: 1.5 }
     await cache.set('numbers', numbers)
     const stored = await raw(cache, 'GET', cache.makeKey('numbers'))
-    expect(String(stored)).toBe('{"nan": NaN, "up": [Infinity], "down": -Infinity, "n": 1.5}')
+    expect(String(stored)).toBe('{"nan":NaN,"up":[Infinity],"down":-Infinity,"n":1.5}')
     expect(await cache.get('numbers')).toEqual(numbers)
   })
 
