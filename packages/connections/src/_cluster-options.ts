@@ -120,8 +120,12 @@ export function clusterFromSeeds(
   const extra = mergeClientOptions(options.clientOptions, defaults)
   const database = (extra as { database?: unknown }).database
   if (database !== undefined && database !== 0) {
+    const from =
+      (defaults as { database?: unknown } | undefined)?.database === database
+        ? 'clusterOptions.defaults'
+        : 'clientOptions'
     throw new InvalidArgumentError(
-      `Redis Cluster has only database 0, got clientOptions.database ${String(database)}`,
+      `Redis Cluster has only database 0, got ${from}.database ${describeArgument(database)}`,
     )
   }
   // The URLs' credentials, else the options', else those of `clientOptions`.

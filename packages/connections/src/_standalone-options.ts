@@ -246,11 +246,17 @@ function singleUrl(location: unknown): string {
 /**
  * Refuses node-redis options in `given` (named `name` in messages) that name a server — `url`,
  * `socket.host`, `socket.port`, `socket.path` — and would silently replace the one `location`
- * names. Other socket options (`tls`, `keepAlive`…) pass.
+ * names, and a `socket` that is no object (a string would be spread as options `0`, `1`…).
+ * Other socket options (`tls`, `keepAlive`…) pass.
  */
 export function refuseServerOptions(given: unknown, name: string): void {
   if (typeof given !== 'object' || given === null) return
   const socket = (given as { socket?: unknown }).socket
+  if (socket != null && (typeof socket !== 'object' || Array.isArray(socket))) {
+    throw new InvalidArgumentError(
+      `${name}.socket takes an object of node-redis socket options, got ${Array.isArray(socket) ? 'an array' : `a ${typeof socket}`}`,
+    )
+  }
   const naming = [
     ...('url' in given && given.url !== undefined ? ['url'] : []),
     ...(typeof socket === 'object' && socket !== null

@@ -81,12 +81,45 @@ describe('clientOptions.database', () => {
         clientOptions: { database: 1 },
       }),
     ).toThrow(/Redis Cluster has only database 0, got clientOptions.database 1/)
+    expect(() =>
+      createCache({
+        client: 'cluster',
+        location: [...cluster.seeds],
+        clusterOptions: { defaults: { database: 1 } },
+      }),
+    ).toThrow(/Redis Cluster has only database 0, got clusterOptions.defaults.database 1/)
   })
 
   it('the same as the URL is taken', async () => {
     const cache = open({ location: `${server.url}/7`, clientOptions: { database: 7 } })
     await cache.set('in7', 1)
     expect(await cache.get('in7')).toBe(1)
+  })
+})
+
+describe('a socket option that is no object', () => {
+  it('is refused, on every topology, not spread as options 0, 1, 2…', () => {
+    for (const socket of ['abc', 5, ['x']]) {
+      const kind = Array.isArray(socket) ? 'an array' : `a ${typeof socket}`
+      expect(() =>
+        createCache({ location: server.url, clientOptions: { socket } } as never),
+      ).toThrow(
+        new RegExp(
+          `clientOptions.socket takes an object of node-redis socket options, got ${kind}`,
+        ),
+      )
+      expect(() =>
+        createCache({
+          client: 'cluster',
+          location: [...cluster.seeds],
+          clusterOptions: { defaults: { socket } },
+        } as never),
+      ).toThrow(
+        new RegExp(
+          `clusterOptions.defaults.socket takes an object of node-redis socket options, got ${kind}`,
+        ),
+      )
+    }
   })
 })
 
