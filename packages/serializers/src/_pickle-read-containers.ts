@@ -48,9 +48,11 @@ export function addPy(set: Set<unknown>, item: unknown): void {
   set.add(pyEqualKey(set, item))
 }
 
-/** `dict[key] = value` with Python's equality: an equal key keeps its first form. */
-export function setPy(map: Map<unknown, unknown>, key: unknown, value: unknown): void {
-  map.set(pyEqualKey(map, key), value)
+/** `dict[key] = value` with Python's equality: an equal key keeps its first form (returned). */
+export function setPy(map: Map<unknown, unknown>, key: unknown, value: unknown): unknown {
+  const held = pyEqualKey(map, key)
+  map.set(held, value)
+  return held
 }
 
 // ---------------------------------------------------------------------------------------------

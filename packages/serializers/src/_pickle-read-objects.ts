@@ -69,7 +69,9 @@ export abstract class ObjectReader extends ReaderState {
     }
     this.checkHashables(items, from, to, 2)
     if (target instanceof Map) {
-      for (let i = from; i + 1 < to; i += 2) setPy(target, items[i], items[i + 1])
+      for (let i = from; i + 1 < to; i += 2) {
+        this.written(target, setPy(target, items[i], items[i + 1]))
+      }
       return
     }
     const dict = target
@@ -96,6 +98,7 @@ export abstract class ObjectReader extends ReaderState {
       } else {
         dict[key] = items[i + 1]
       }
+      this.written(dict, key)
     }
   }
 
@@ -120,6 +123,7 @@ export abstract class ObjectReader extends ReaderState {
     for (const key of keys) map.set(key, dict[key])
     this.converted ??= new Map()
     this.converted.set(dict, map)
+    this.replaced(dict, map)
     return map
   }
 
@@ -340,6 +344,7 @@ export abstract class ObjectReader extends ReaderState {
           { cause: error },
         )
       }
+      this.changed(obj as object)
       return
     }
     if (obj instanceof PyUUID && this.pendingUuids?.has(obj) === true) {

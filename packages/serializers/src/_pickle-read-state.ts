@@ -4,7 +4,7 @@
 
 import { SerializationError } from '@cachex/core'
 import type { ClassEntry, ClassTable, PickleCallKind } from './_pickle-classes.ts'
-import { childrenOf, isContainer, isPlainDict } from './_pickle-read-containers.ts'
+import { isContainer, isPlainDict } from './_pickle-read-containers.ts'
 import {
   ALLOWED_GLOBALS,
   clip,
@@ -56,10 +56,13 @@ export abstract class ReaderState {
   // made (a BUILD on one goes to its handler's setState).
   protected readonly classes: ClassTable | null
   protected handled: Map<object, ClassEntry> | null = null
-  // What was handed to those handlers (the arguments of each call, each BUILD's state): checked
-  // again at STOP, as the value read is, since the pickle may fill a container after handing it
-  // over (APPEND or SETITEM into a memoized list or dict).
-  protected handedOut: unknown[] | null = null
+  // The check of what leaves the reader (`handOut`): the containers walked already, each checked
+  // and fixed once; the slots to visit (pairs of a container and a key, or null and a value
+  // handed out), queued until there is something to check; and where each plain dict met in a
+  // walked container sits, to swap in its Map should it become one.
+  protected walked: Set<object> | null = null
+  protected readonly toVisit: unknown[] = []
+  protected dictSlots: Map<object, unknown[]> | null = null
   // Whether builtins.getattr was loaded: the value read must then be checked for leftovers.
   protected internals = false
 
@@ -87,26 +90,6 @@ export abstract class ReaderState {
     return refuseGlobal(`${clip(mod, 100)}.${clip(name, 100)}`)
   }
 
-  /** Throws when `root` holds getattr, or what it returned, anywhere but where it was called. */
-  protected checkNoInternals(root: unknown): void {
-    const seen = new Set<object>()
-    const todo: unknown[] = [root]
-    while (todo.length > 0) {
-      const value = todo.pop()
-      if (value instanceof NestedPath) {
-        fail(`${value.what} is read only as the class a nested class is found in (getattr)`)
-      }
-      if (value instanceof Internal) {
-        fail(`${value.what} is read only as the callable of the call that creates a time zone`)
-      }
-      if (!isContainer(value) || seen.has(value)) continue
-      seen.add(value)
-      const children = childrenOf(value)
-      this.charge(children.length)
-      for (const child of children) todo.push(child)
-    }
-  }
-
   /** Calls an application's handler on what the pickle holds; its errors keep their cause. */
   protected callHandler(entry: ClassEntry, args: unknown[], kind: PickleCallKind): unknown {
     this.handOut(args)
@@ -127,27 +110,107 @@ export abstract class ReaderState {
   }
 
   /**
-   * Checks and fixes `root` (a handler call's arguments, a BUILD's state) before it is handed to
-   * a handler, and keeps it for `checkHandedOut`.
+   * Checks and fixes `root` as it leaves the reader (a handler call's arguments, a BUILD's state,
+   * the value read at STOP), with whatever the pickle wrote since into what left before: no
+   * getattr nor what it returned, and every dict that became a Map swapped for its Map. The
+   * handlers keep what they were given, and the pickle may add to it after the call (APPEND or
+   * SETITEM into a memoized list or dict): those writes are checked at the next call, and at STOP.
+   * `last` at STOP: no dict becomes a Map any more, where dicts sit need not be remembered.
    */
-  protected handOut(root: unknown): void {
-    if (this.internals) this.checkNoInternals(root)
-    this.fixConverted(root)
-    this.handedOut ??= []
-    this.handedOut.push(root)
+  protected handOut(root: unknown, last = false): void {
+    this.toVisit.push(null, root)
+    this.visit(last)
   }
 
   /**
-   * At STOP: what was handed to handlers, checked and fixed again as the value read is. The
-   * handlers keep what they were given, and the pickle may have added to it since.
+   * Visits the slots queued, and every container met that was not walked yet, slot by slot.
+   * Each container is walked once, whoever shares it, and a write into a walked one queues just
+   * the slot written (`written`): the whole check is linear in the input. Nothing is walked
+   * until a dict became a Map or getattr was loaded (before that there is nothing to fix or
+   * refuse): the queue waits, and the first walk takes all of it. (`last`: see `handOut`.)
    */
-  protected checkHandedOut(): void {
-    const roots = this.handedOut
-    if (roots === null) return
-    // All of them in one walk: containers they share (one list handed to many calls) are
-    // walked once, not once a call.
-    this.fixConverted(roots)
-    if (this.internals) this.checkNoInternals(roots)
+  protected visit(last: boolean): void {
+    const converted = this.converted
+    if (converted === null && !this.internals) return
+    const queue = this.toVisit
+    this.walked ??= new Set()
+    const walked = this.walked
+    while (queue.length > 0) {
+      const key = queue.pop()
+      const holder = queue.pop() as object | null
+      const found = holder === null ? key : slotValue(holder, key)
+      if (found instanceof NestedPath) {
+        fail(`${found.what} is read only as the class a nested class is found in (getattr)`)
+      }
+      if (found instanceof Internal) {
+        fail(`${found.what} is read only as the callable of the call that creates a time zone`)
+      }
+      if (!isContainer(found)) continue
+      const map = converted?.get(found)
+      const value = map ?? found
+      if (map !== undefined) {
+        if (holder !== null) setSlot(holder, key, map)
+      } else if (!last && holder !== null && isPlainDict(value)) {
+        this.dictSlots ??= new Map()
+        const slots = this.dictSlots.get(value)
+        if (slots === undefined) this.dictSlots.set(value, [holder, key])
+        else slots.push(holder, key)
+      }
+      if (walked.has(value)) continue
+      walked.add(value)
+      this.queueSlots(value)
+    }
+  }
+
+  /** Queues every slot of a container (the work is charged). */
+  private queueSlots(node: object): void {
+    if (Array.isArray(node)) {
+      this.charge(node.length)
+      for (let i = 0; i < node.length; i++) this.toVisit.push(node, i)
+    } else if (node instanceof Map || node instanceof Set) {
+      this.charge(node.size)
+      for (const key of node.keys()) this.queueSlot(node, key)
+    } else {
+      const keys = Object.keys(node)
+      this.charge(keys.length)
+      for (const key of keys) this.toVisit.push(node, key)
+    }
+  }
+
+  /**
+   * Queues one slot: a list's index, a dict's key (a Map's key is checked too, as a value), a
+   * set's item (a value: a set item is hashable, never a dict, there is nothing to swap).
+   */
+  private queueSlot(holder: object, key: unknown): void {
+    if (holder instanceof Set) this.toVisit.push(null, key)
+    else if (holder instanceof Map) this.toVisit.push(null, key, holder, key)
+    else this.toVisit.push(holder, key)
+  }
+
+  /** The pickle wrote `container[key]` (APPEND, SETITEM, ADDITEMS): visited again if walked. */
+  protected written(container: object, key: unknown): void {
+    if (this.walked?.has(container) === true) this.queueSlot(container, key)
+  }
+
+  /** A handler's setState changed `obj` (BUILD): walked again, all of it, if it was walked. */
+  protected changed(obj: object): void {
+    if (this.walked?.delete(obj) === true) this.toVisit.push(null, obj)
+  }
+
+  /**
+   * `dict` became `map` (a key that is not a str arrived): the walked containers that hold it
+   * get the Map in its place, and the Map (with what is new in it) is walked if the dict was.
+   */
+  protected replaced(dict: object, map: Map<unknown, unknown>): void {
+    const slots = this.dictSlots?.get(dict)
+    if (slots !== undefined) {
+      this.dictSlots?.delete(dict)
+      for (let i = 0; i < slots.length; i += 2) {
+        const holder = slots[i] as object
+        if (slotValue(holder, slots[i + 1]) === dict) setSlot(holder, slots[i + 1], map)
+      }
+    }
+    if (this.walked?.has(dict) === true) this.toVisit.push(null, map)
   }
 
   protected tuple(items: unknown[]): unknown[] {
@@ -303,57 +366,16 @@ export abstract class ReaderState {
     const stack = this.stack
     while (stack.length > length) stack.pop()
   }
+}
 
-  /** Replaces every reference to a dict that became a Map (iteratively, each object once). */
-  protected fixConverted(root: unknown): unknown {
-    const converted = this.converted
-    if (converted === null) return root
-    const swap = (v: unknown): unknown =>
-      typeof v === 'object' && v !== null ? (converted.get(v) ?? v) : v
-    const seen = new Set<object>()
-    const todo: unknown[] = [swap(root)]
-    while (todo.length > 0) {
-      const node = todo.pop()
-      if (typeof node !== 'object' || node === null || seen.has(node)) continue
-      seen.add(node)
-      if (Array.isArray(node)) {
-        this.charge(node.length)
-        for (let i = 0; i < node.length; i++) {
-          node[i] = swap(node[i])
-          todo.push(node[i])
-        }
-      } else if (node instanceof Map) {
-        this.charge(node.size)
-        let keysChanged = false
-        for (const [k, v] of node) {
-          if (swap(k) !== k) keysChanged = true
-          const nv = swap(v)
-          if (nv !== v) node.set(k, nv)
-          todo.push(swap(k), nv)
-        }
-        if (keysChanged) {
-          const entries = [...node].map(([k, v]) => [swap(k), v] as const)
-          node.clear()
-          for (const [k, v] of entries) node.set(k, v)
-        }
-      } else if (node instanceof Set) {
-        this.charge(node.size)
-        const items = [...node]
-        if (items.some((x) => swap(x) !== x)) {
-          node.clear()
-          for (const x of items) node.add(swap(x))
-        }
-        for (const x of node) todo.push(x)
-      } else if (isPlainDict(node)) {
-        const keys = Object.keys(node)
-        this.charge(keys.length)
-        for (const k of keys) {
-          const nv = swap(node[k])
-          if (nv !== node[k]) node[k] = nv
-          todo.push(nv)
-        }
-      }
-    }
-    return swap(root)
-  }
+/** What a list, Map or plain dict holds at `key`. */
+function slotValue(holder: object, key: unknown): unknown {
+  if (holder instanceof Map) return holder.get(key)
+  return (holder as Record<string | number, unknown>)[key as string | number]
+}
+
+/** Puts `value` at `key` in a list, Map or plain dict. */
+function setSlot(holder: object, key: unknown, value: unknown): void {
+  if (holder instanceof Map) holder.set(key, value)
+  else (holder as Record<string | number, unknown>)[key as string | number] = value
 }

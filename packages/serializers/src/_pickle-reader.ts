@@ -122,9 +122,8 @@ export class Reader extends LegacyReader {
           if (this.pendingUuids !== null && this.pendingUuids.size > 0) {
             fail('uuid.UUID created without its state')
           }
-          value = this.fixConverted(value)
-          if (this.internals) this.checkNoInternals(value)
-          this.checkHandedOut()
+          value = this.resolve(value)
+          this.handOut(value, true)
           this.checkDepth(value)
           return value
         }
@@ -226,6 +225,7 @@ export class Reader extends LegacyReader {
           if (!Array.isArray(list) || this.tuples.has(list))
             fail(`APPEND to ${describe(list)}, not a list`)
           list.push(value)
+          this.written(list, list.length - 1)
           break
         }
         case APPENDS: {
@@ -234,7 +234,10 @@ export class Reader extends LegacyReader {
           if (!Array.isArray(list) || this.tuples.has(list)) {
             fail(`APPENDS to ${describe(list)}, not a list`)
           }
-          for (let i = mark; i < stack.length; i++) list.push(stack[i])
+          for (let i = mark; i < stack.length; i++) {
+            list.push(stack[i])
+            this.written(list, list.length - 1)
+          }
           this.truncate(mark)
           break
         }
@@ -298,7 +301,10 @@ export class Reader extends LegacyReader {
           }
           this.checkHashables(stack, mark, stack.length, 1)
           this.setMembers(stack, mark, stack.length)
-          for (let i = mark; i < stack.length; i++) addPy(set, stack[i])
+          for (let i = mark; i < stack.length; i++) {
+            addPy(set, stack[i])
+            this.written(set, stack[i])
+          }
           this.truncate(mark)
           break
         }

@@ -969,20 +969,140 @@ describe('pickle: an application class table (classes)', () => {
     })
     const outer = 'capp.models\nOuter\n'
     const inner = 'capp.models\nOuter.Inner\n'
-    for (const bytes of [
-      // A memoized list handed to Inner(list), then Outer appended to it, after the call.
-      `\x80\x02]q\x00${inner}h\x00\x85Rq\x01h\x00${outer}a0.`,
-      // The same with getattr itself.
-      `\x80\x02]q\x00${inner}h\x00\x85Rq\x01h\x00c__builtin__\ngetattr\na0.`,
-      // A dict handed over, then Outer set as one of its values.
-      `\x80\x02}q\x00${inner}h\x00\x85Rq\x01h\x00X\x01\x00\x00\x00k${outer}s0.`,
-      // A BUILD state handed to setState, then Outer appended to it.
-      `\x80\x02capp.models\nOuter.Inner.Deep\n)\x81q\x01]q\x00bh\x00${outer}a0.`,
-    ]) {
-      expect(() => nested.deserialize(b(bytes))).toThrow(SerializationError)
+    // Each shape as it is, then after a dict of int keys (popped): what is handed out is then
+    // walked at the call already, and the write after it is checked by itself.
+    for (const first of ['', '}K\x01K\x02s0']) {
+      for (const bytes of [
+        // A memoized list handed to Inner(list), then Outer appended to it, after the call.
+        `\x80\x02${first}]q\x00${inner}h\x00\x85Rq\x01h\x00${outer}a0.`,
+        // The same with getattr itself.
+        `\x80\x02${first}]q\x00${inner}h\x00\x85Rq\x01h\x00c__builtin__\ngetattr\na0.`,
+        // A dict handed over, then Outer set as one of its values.
+        `\x80\x02${first}}q\x00${inner}h\x00\x85Rq\x01h\x00X\x01\x00\x00\x00k${outer}s0.`,
+        // A BUILD state handed to setState, then Outer appended to it.
+        `\x80\x02${first}capp.models\nOuter.Inner.Deep\n)\x81q\x01]q\x00bh\x00${outer}a0.`,
+      ]) {
+        expect(() => nested.deserialize(b(bytes))).toThrow(SerializationError)
+      }
     }
     // Each handler was called before the marker came (so the check at the call passed): the
     // read fails at STOP all the same, and the caller gets none of what they made.
-    expect(handed.length).toBe(4)
+    expect(handed.length).toBe(8)
+  })
+
+  it('a dict that becomes a Map after a call is a Map at the next call, in what was handed out', () => {
+    const seen: unknown[] = []
+    const reader = pickleSerializer({
+      classes: {
+        'app.models:P': {
+          read: (args) => {
+            seen.push((args[0] as unknown[])[0])
+            return { items: args[0] }
+          },
+        },
+      },
+    })
+    const call = 'capp.models\nP\nh\x00\x85R'
+    // A dict of int keys first (so the list is walked at the first call), then list = [d];
+    // P(list); d[5] = 6 (d becomes a Map); P(list).
+    const bytes = `\x80\x02}K\x01K\x02s0]q\x00}q\x01a${call}0h\x01K\x05K\x06s0${call}.`
+    const value = reader.deserialize(b(bytes)) as { items: unknown[] }
+    expect(seen).toEqual([{}, new Map([[5, 6]])])
+    expect(value.items[0]).toEqual(new Map([[5, 6]]))
+  })
+
+  it('an object its setState changed is walked again: a dict put in it is a Map if it becomes one', () => {
+    const reader = pickleSerializer({
+      classes: {
+        'app.models:O': {
+          read: () => ({}),
+          setState: (value, state) => {
+            Object.assign(value as object, state)
+          },
+        },
+        'app.models:Q': { read: (args) => ({ q: args[0] }) },
+      },
+    })
+    // A dict of int keys first; obj = O.__new__(O); Q(obj); obj.__setstate__({'d': d}); d[5] = 6.
+    const bytes =
+      '\x80\x02}K\x01K\x02s0capp.models\nO\n)\x81q\x00capp.models\nQ\nh\x00\x85R0' +
+      '}q\x01X\x01\x00\x00\x00d}q\x02sbh\x02K\x05K\x06s0.'
+    expect(reader.deserialize(b(bytes))).toEqual({ d: new Map([[5, 6]]) })
+  })
+
+  describe('what is handed to handlers is checked in linear time, whatever the sharing', () => {
+    const handler = { read: (args: unknown[]) => ({ items: args[0] }) }
+    const reader = pickleSerializer({
+      classes: { 'app.models:P': handler, '__main__:P': handler },
+    })
+    const call = 'capp.models\nP\nh\x00\x85R'
+    const list = `]q\x00(${'K\x01'.repeat(20_000)}e0`
+
+    // One list of 20,000 items handed to 300 calls is walked once, not 300 times (over the
+    // input's budget), once something is to be checked at each call: a dict became a Map, or
+    // getattr was loaded.
+    it.each([
+      ['after a dict of int keys', `\x80\x02${list}](}K\x01K\x02s${call.repeat(300)}e.`, 301],
+      [
+        'after getattr was loaded',
+        `\x80\x02cbuiltins\ngetattr\n0${list}](${call.repeat(300)}e.`,
+        300,
+      ],
+    ])('a list shared by 300 calls, %s', (_, bytes, length) => {
+      const value = reader.deserialize(b(bytes)) as { items: unknown[] }[]
+      expect(value.length).toBe(length)
+      expect(value[length - 1]?.items).toBe(value[length - 2]?.items)
+      expect(value[length - 1]?.items.length).toBe(20_000)
+    })
+
+    it('a list written between the calls is visited again only where it was written', () => {
+      // 2,000 times: list.append(1); P(list). The list is walked once, then each item appended.
+      const bytes = `\x80\x02}K\x01K\x02s0${list}${`h\x00K\x01a0${call}0`.repeat(2000)}h\x00.`
+      expect((reader.deserialize(b(bytes)) as unknown[]).length).toBe(22_000)
+    })
+
+    it('what CPython writes, at every protocol', () => {
+      const vectors = python<Record<string, string[]>>(
+        `
+import sys, json, pickle
+class P:
+    def __init__(self, items): self.items = items
+    def __reduce__(self): return (P, (self.items,))
+shared = list(range(20000))
+def filled_later():
+    out = []
+    for _ in range(300):
+        d = {}
+        d[1] = P([d, shared])
+        out.append(d)
+    return out
+shapes = {
+    'dictFirst': [{1: 2}] + [P(shared) for _ in range(300)],
+    'dictInArgs': [P([{1: 2}, shared]) for _ in range(300)],
+    'filledLater': filled_later(),
+}
+print(json.dumps({k: [pickle.dumps(v, p).hex() for p in range(6)] for k, v in shapes.items()}))
+`,
+        null,
+      )
+      for (let p = 0; p <= 5; p++) {
+        const read = (name: string) =>
+          reader.deserialize(Buffer.from(vectors[name]?.[p] as string, 'hex')) as unknown[]
+        const dictFirst = read('dictFirst') as { items: unknown[] }[]
+        expect(dictFirst[0]).toEqual(new Map([[1, 2]]))
+        expect(dictFirst[300]?.items).toBe(dictFirst[1]?.items)
+        expect(dictFirst[300]?.items.length).toBe(20_000)
+        const dictInArgs = read('dictInArgs') as { items: unknown[] }[]
+        expect(dictInArgs[299]?.items[0]).toEqual(new Map([[1, 2]]))
+        expect(dictInArgs[299]?.items[1]).toBe(dictInArgs[0]?.items[1])
+        // d = {}; d[1] = P([d, shared]): d became a Map after the call, in the list it was given.
+        const filledLater = read('filledLater') as Map<number, { items: unknown[] }>[]
+        expect(filledLater.length).toBe(300)
+        for (const d of [filledLater[0], filledLater[299]]) {
+          expect(d?.get(1)?.items[0]).toBe(d)
+          expect(d?.get(1)?.items[1]).toBe(filledLater[0]?.get(1)?.items[1])
+        }
+      }
+    })
   })
 })
