@@ -277,10 +277,64 @@ interface HintSource {
 export function tlsMismatchHint(
   source: HintSource,
 ): (failure: unknown, everReady: boolean) => unknown {
+  const tls = tlsHintOf(source)
+  // Until first ready, a reply that is no RESP at all says what answers on the port instead.
+  return (failure, everReady) =>
+    everReady ? tls(failure, everReady) : withProtocolHint(tls(failure, everReady))
+}
+
+/** `tlsMismatchHint`'s TLS part. */
+function tlsHintOf(source: HintSource): (failure: unknown, everReady: boolean) => unknown {
   if (source.tls) return withTlsHint
   const scheme = plainScheme(source)
   if (scheme === undefined) return (failure) => failure
   return (failure, everReady) => (everReady ? failure : withPlainHint(failure, scheme))
+}
+
+const NOT_RESP = 'the server did not answer in the Redis protocol'
+
+/** node-redis's error for a reply whose first byte is no RESP type. */
+const UNKNOWN_RESP = /Unknown RESP type (\d+)/
+
+/** What a first byte that is no RESP type suggests answers instead (a guess, said as one). */
+const GUESSES: Readonly<Record<string, string>> = {
+  H: 'an HTTP server?',
+  S: 'an SSH server?',
+  '<': 'an HTML page?',
+  '{': 'a JSON API?',
+}
+
+/**
+ * A connection failure whose cause is a reply that is no RESP (node-redis's `Unknown RESP type
+ * 72 "H"`): the port is some other server's (an HTTP server, SSH…). Says so, with what it sent
+ * first: `the server did not answer in the Redis protocol (it sent 'H…': an HTTP server?)`.
+ * Once only.
+ */
+function withProtocolHint(error: unknown): unknown {
+  if (
+    !(error instanceof ConnectionError) ||
+    error instanceof TimeoutError ||
+    error instanceof ClosedError ||
+    error.message.includes(NOT_RESP)
+  ) {
+    return error
+  }
+  let code: number | undefined
+  for (let e: unknown = error, i = 0; e instanceof Error && i < 5; e = e.cause, i++) {
+    const match = UNKNOWN_RESP.exec(e.message)
+    if (match !== null) {
+      code = Number(match[1])
+      break
+    }
+  }
+  if (code === undefined) return error
+  const char = String.fromCharCode(code)
+  const sent =
+    code > 0x20 && code < 0x7f
+      ? `it sent '${char}…'${GUESSES[char] === undefined ? '' : `: ${GUESSES[char]}`}`
+      : `it sent the byte 0x${code.toString(16).padStart(2, '0')} first`
+  const hinted = `${error.message} (${NOT_RESP} (${sent}); check the host and port)`
+  return new ConnectionError(hinted, { cause: error.cause ?? error })
 }
 
 /**

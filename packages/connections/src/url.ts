@@ -56,10 +56,52 @@ export function parseRedisUrl(url: string): RedisAddress {
     parsed = new URL(url)
   } catch (error) {
     throw new InvalidArgumentError(
-      SCHEME.test(url) ? `invalid Redis URL: ${redactUrl(url)}` : NO_SCHEME,
+      SCHEME.test(url) ? `invalid Redis URL: ${redactUrl(url)}${encodingHint(url)}` : NO_SCHEME,
       { cause: scrubbed(error, url) },
     )
   }
+  // A `#` starts a fragment, which no Redis URL has: it is a raw `#` in a password (or a query
+  // value), and what follows it would be dropped — `redis://admin:99#Spring@host/0` parses as
+  // host `admin`, port 99.
+  if (url.includes('#')) {
+    throw new InvalidArgumentError(
+      `invalid Redis URL (it holds a raw '#', which starts a URL fragment and cuts the URL short): ${redactUrl(url)}${encodingHint(url, true)}`,
+    )
+  }
+  try {
+    return addressOf(parsed, url, userinfo, zone)
+  } catch (error) {
+    // A raw `/` or `?` in a password moves the rest of the URL into the path or the query: the
+    // refusal of that path or query says so.
+    const hint = error instanceof InvalidArgumentError ? encodingHint(url) : ''
+    if (hint === '') throw error
+    throw new InvalidArgumentError(`${(error as Error).message}${hint}`, {
+      cause: (error as Error).cause,
+    })
+  }
+}
+
+/**
+ * The advice added to the refusal of a URL whose password may hold a raw `#`, `/` or `?` (the
+ * characters that end a URL's userinfo early): an `@` after one of them, past the scheme. `always`
+ * gives it whatever the URL (a `#`, never in a valid Redis URL). Never quotes the URL.
+ */
+function encodingHint(url: string, always = false): string {
+  const start = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url)?.[0].length ?? -1
+  const at = url.lastIndexOf('@')
+  const early = start < 0 ? -1 : url.slice(start).search(/[#/?]/)
+  const inUserinfo = early >= 0 && at > start + early && !/^unix:\/\/\//i.test(url)
+  if (!inUserinfo && !always) return ''
+  return `; a '#', '/' or '?' in a password (or a user name) must be percent-encoded, as %23, %2F and %3F (and '@' as %40, '%' as %25): encodeURIComponent(password) does it`
+}
+
+/** The address `parsed` (the URL `url`) gives, past the checks of its syntax. */
+function addressOf(
+  parsed: URL,
+  url: string,
+  userinfo: string | undefined,
+  zone: string | undefined,
+): RedisAddress {
   const query = queryOf(parsed, url)
   const colon = userinfo?.indexOf(':') ?? -1
   const rawUser =

@@ -1,3 +1,4 @@
+import net from 'node:net'
 import {
   BackpressureError,
   ClosedError,
@@ -365,6 +366,46 @@ describe('nothing listening', () => {
       expect(result.ms).toBeLessThan(SETTLE_MS)
     }
   })
+})
+
+describe('another server on the port (not Redis)', () => {
+  /** A loopback server that answers `banner` (on connect, or to the first bytes it reads). */
+  async function foreign(banner: string, onConnect: boolean): Promise<net.Server> {
+    const server = net.createServer((socket) => {
+      socket.on('error', () => {})
+      if (onConnect) socket.write(banner)
+      else socket.once('data', () => socket.write(banner))
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    return server
+  }
+
+  for (const [banner, onConnect, sent] of [
+    ['HTTP/1.1 400 Bad Request\r\n\r\n', false, "it sent 'H…': an HTTP server?"],
+    ['SSH-2.0-x\r\n', true, "it sent 'S…': an SSH server?"],
+  ] as const) {
+    it(`says it did not answer in the Redis protocol (${sent}), a ConnectionError within the bound`, async () => {
+      const server = await foreign(banner, onConnect)
+      try {
+        const { port } = server.address() as net.AddressInfo
+        const c = open({ location: `redis://127.0.0.1:${port}`, ...FAST })
+        const first = await timed(c.command(['PING']))
+        expect(first.error).toBeInstanceOf(ConnectionError)
+        expect(first.error).not.toBeInstanceOf(TimeoutError)
+        expect((first.error as Error).message).toContain(
+          `the server did not answer in the Redis protocol (${sent}); check the host and port`,
+        )
+        expect(first.ms).toBeLessThan(SETTLE_MS)
+        const second = await timed(c.command(['PING']))
+        expect(second.error).toBeInstanceOf(ConnectionError)
+        expect(second.ms).toBeLessThan(SETTLE_MS)
+        const closed = await timed(c.close())
+        expect(closed.ms).toBeLessThan(SETTLE_MS)
+      } finally {
+        server.close()
+      }
+    })
+  }
 })
 
 describe('restart under load', () => {

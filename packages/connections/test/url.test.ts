@@ -464,6 +464,68 @@ describe('a URL that cannot be parsed never shows its password', () => {
   })
 })
 
+describe("a raw '#', '/' or '?' in a password: refused, saying to percent-encode it", () => {
+  const encode = /percent-encoded, as %23, %2F and %3F/
+
+  it("a '#' anywhere (a fragment, which no Redis URL has) is refused, never read as host and port", () => {
+    for (const url of [
+      'redis://:Xq7#Zr9@127.0.0.1:6390/0',
+      // WHATWG reads this one as host 'admin', port 99: it must not connect there.
+      'redis://admin:99#Zr9Spring@127.0.0.1:6390/0',
+      'rediss://user:Xq7#Zr9@cache.example.com/1',
+      'redis://127.0.0.1:6390/0?password=Xq7#Zr9',
+      'unix://user:Xq7#Zr9@/tmp/redis.sock',
+    ]) {
+      const error = thrownBy(() => parseRedisUrl(url))
+      expect(error, url).toBeInstanceOf(InvalidArgumentError)
+      expect((error as Error).message, url).toMatch(encode)
+      for (const text of textsOf(error)) {
+        expect(text, url).not.toContain('Xq7')
+        expect(text, url).not.toContain('Zr9')
+      }
+    }
+    expect(
+      (thrownBy(() => parseRedisUrl('redis://admin:99#Zr9Spring@127.0.0.1:6390/0')) as Error)
+        .message,
+    ).toBe(
+      "invalid Redis URL (it holds a raw '#', which starts a URL fragment and cuts the URL short): redis://admin:***@127.0.0.1:6390/0; a '#', '/' or '?' in a password (or a user name) must be percent-encoded, as %23, %2F and %3F (and '@' as %40, '%' as %25): encodeURIComponent(password) does it",
+    )
+  })
+
+  it("a '/' or '?' in the password: the refusal says to percent-encode it", () => {
+    for (const url of [
+      'redis://:Xq7/Zr9@127.0.0.1:6390/0',
+      'redis://:Xq7?Zr9@127.0.0.1:6390/0',
+      'redis://admin:99/Zr9@127.0.0.1:6390/0',
+      'redis://admin:99?Zr9@127.0.0.1:6390/0',
+    ]) {
+      const error = thrownBy(() => parseRedisUrl(url))
+      expect(error, url).toBeInstanceOf(InvalidArgumentError)
+      expect((error as Error).message, url).toMatch(encode)
+      for (const text of textsOf(error)) {
+        expect(text, url).not.toContain('Xq7')
+        expect(text, url).not.toContain('Zr9')
+      }
+    }
+    // A refusal with no '@' after a '/', '?' or '#' gives no such advice.
+    expect(
+      (thrownBy(() => parseRedisUrl('redis://127.0.0.1:6390/x')) as Error).message,
+    ).not.toMatch(encode)
+  })
+
+  it('percent-encoded, they are the password', () => {
+    expect(parseRedisUrl('redis://admin:99%23Spring@127.0.0.1:6390/0')).toMatchObject({
+      host: '127.0.0.1',
+      port: 6390,
+      username: 'admin',
+      password: '99#Spring',
+    })
+    expect(parseRedisUrl('redis://:a%2Fb%3Fc%23d@h/0').password).toBe('a/b?c#d')
+    // An '@' in a query password is no userinfo: it still parses.
+    expect(parseRedisUrl('redis://h:6379/0?password=p@ssw0rd').password).toBe('p@ssw0rd')
+  })
+})
+
 describe('host names and ports', () => {
   it('percent-decodes a host name, as redis-py unquotes it', () => {
     expect(parseRedisUrl('redis://%6Cocalhost:6380/0')).toMatchObject({

@@ -292,6 +292,32 @@ export function checkBoolean(value: unknown, name: string, fallback: boolean): b
 }
 
 /**
+ * A per-call boolean option (`nx`, `withScores`…) of `method`: `true`, `false` or left out
+ * (`false`). Anything else is refused: `{ nx: 'false' }` read truthily would apply NX.
+ */
+export function flagOption(value: unknown, method: string, name: string): boolean {
+  if (value === undefined) return false
+  if (typeof value !== 'boolean') {
+    throw new InvalidArgumentError(
+      `${method}(): ${name} must be a boolean, got ${describeGiven(value)}`,
+    )
+  }
+  return value
+}
+
+/**
+ * A bad option value for an error message: a number as it is, a string quoted (its first 20
+ * characters: `the string '4'`, what an environment variable gives), else `describeArgument`.
+ * Only for values that are no secret.
+ */
+export function describeGiven(value: unknown): string {
+  if (typeof value === 'number') return String(value)
+  if (value === '') return 'an empty string'
+  if (typeof value === 'string') return `the string '${value.slice(0, 20)}'`
+  return describeArgument(value)
+}
+
+/**
  * The `logger` option: an object with an `error()` method (and, if it has one, a `warn()`
  * method), or `undefined`. Checked up front: a logger without them would turn every ignored
  * error into an untyped `TypeError` at the moment it is logged.
@@ -329,11 +355,10 @@ export function setArguments(
   get: boolean,
 ] {
   const [timeout, rest] = timeoutArguments('set', timeoutOrOptions, options, SET_KEYS)
-  const nx = own(rest, 'nx') ?? false
-  const xx = own(rest, 'xx') ?? false
-  const get = own(rest, 'get') ?? false
+  const nx = flagOption(own(rest, 'nx'), 'set', 'nx')
+  const xx = flagOption(own(rest, 'xx'), 'set', 'xx')
+  const get = flagOption(own(rest, 'get'), 'set', 'get')
   if (nx && xx) throw new InvalidArgumentError('set() takes nx or xx, not both')
-  if (typeof get !== 'boolean') throw new InvalidArgumentError('set(): get must be a boolean')
   return [timeout, rest, nx ? 'nx' : xx ? 'xx' : undefined, get]
 }
 

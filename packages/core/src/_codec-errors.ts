@@ -4,6 +4,7 @@
 // their call's budget has left. Off the hot path: only a refused value (or one long enough to need
 // measuring) gets here.
 
+import { describeGiven } from './_args.ts'
 import { DEFAULT_MAX_VALUE_SIZE, MAX_INTEGER_DIGITS } from './_limits.ts'
 import { sniff } from './_sniff.ts'
 import {
@@ -58,7 +59,7 @@ export function checkMaxValueSize(option: number | null | undefined): number | n
   const max = option === undefined ? DEFAULT_MAX_VALUE_SIZE : option
   if (max !== null && !(Number.isSafeInteger(max) && max > 0)) {
     throw new InvalidArgumentError(
-      `maxValueSize must be a positive integer (bytes) or null, got ${String(max)}`,
+      `maxValueSize must be a positive integer (bytes) or null, got ${describeGiven(max)}`,
     )
   }
   return max

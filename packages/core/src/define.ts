@@ -1,6 +1,7 @@
 // `defineCompressor` and `defineSerializer`: a plug-in in a few lines, checked once when it is
 // built rather than failing on the first value.
 
+import { describeGiven } from './_args.ts'
 import { own } from './_own.ts'
 import { utf8Text } from './_utf8.ts'
 import { decompressionLimitError, InvalidArgumentError } from './errors.ts'
@@ -71,7 +72,7 @@ export function defineCompressor(definition: CompressorDefinition): Compressor {
   const minLength = own(definition, 'minLength') ?? 15
   if (!Number.isInteger(minLength) || minLength < 0) {
     throw new InvalidArgumentError(
-      `${name}: minLength must be a non-negative integer, got ${String(minLength)}`,
+      `${name}: minLength must be a non-negative integer, got ${describeGiven(minLength)}`,
     )
   }
   checkFunction(name, 'compress', compress)

@@ -1,7 +1,7 @@
 // `@cachex/core/internal`: what cachex's own packages share and users need not see. No semver
 // promise: these names may change in any release.
 
-export { checkBoolean, checkLogger, describeArgument } from './_args.ts'
+export { checkBoolean, checkLogger, describeArgument, describeGiven } from './_args.ts'
 export { bounded, QUOTED_LENGTH } from './_bounded.ts'
 export { compileGlob, type Glob } from './_glob.ts'
 export { parseInteger } from './_integer.ts'

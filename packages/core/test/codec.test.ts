@@ -469,6 +469,13 @@ describe('Codec.budget: the values of one call decompress to 4 × maxValueSize i
   const perCall = (n: number) =>
     `zlib: the values of one call would decompress to more than ${n} bytes (4 × maxValueSize); read them in smaller calls`
 
+  it("refuses a maxValueSize that is a string, naming it as one (not 'got 100')", () => {
+    expect(() => new Codec([jsonSerializer()], [], { maxValueSize: '100' as never })).toThrow(
+      "maxValueSize must be a positive integer (bytes) or null, got the string '100'",
+    )
+    expect(() => new Codec([jsonSerializer()], [], { maxValueSize: 0 })).toThrow(/, got 0$/)
+  })
+
   it('none without a compressor or a limit; 4 × maxValueSize otherwise', () => {
     expect(new Codec([jsonSerializer()], [], { maxValueSize: 100 }).budget()).toBeUndefined()
     expect(

@@ -69,6 +69,10 @@ describe('defineCompressor', () => {
     expect(() => defineCompressor({ ...ok, name: '' })).toThrow(InvalidArgumentError)
     expect(() => defineCompressor({ ...ok, minLength: -1 })).toThrow(/minLength/)
     expect(() => defineCompressor({ ...ok, minLength: 1.5 })).toThrow(InvalidArgumentError)
+    // A string is named as one, not shown as the number it looks like.
+    expect(() => defineCompressor({ ...ok, minLength: '15' as never })).toThrow(
+      "x: minLength must be a non-negative integer, got the string '15'",
+    )
     expect(() => defineCompressor({ ...ok, compress: 1 as never })).toThrow(/compress/)
     expect(() => defineCompressor({ ...ok, decompress: undefined as never })).toThrow(
       InvalidArgumentError,

@@ -5,7 +5,14 @@ import {
   isRedisSentinel,
 } from '@cachex/connections/internal'
 import { type Cache, ClosedError, InvalidArgumentError } from '@cachex/core'
-import { describeArgument, processWide } from '@cachex/core/internal'
+import {
+  checkBoolean,
+  closestName,
+  describeArgument,
+  own,
+  processWide,
+  unknownName,
+} from '@cachex/core/internal'
 import { checkCache } from './_check-cache.ts'
 import { checkCacheGlobals, checkCreateCacheOptions, checkOptionValues } from './_option-names.ts'
 import type { CacheGlobals, CachesConfig, ClientName } from './_options.ts'
@@ -40,6 +47,33 @@ const state = processWide<RegistryState>('@cachex/redis:registry:1', () => ({
 const instances = state.instances
 
 /**
+ * The registry's caches closed by their user (`caches.get('default').close()`), not by
+ * `caches.close()`: `caches.get()` refuses them, saying so, rather than hand out a cache whose
+ * every call fails (or, under `ignoreExceptions`, quietly answers its default). One per process,
+ * as the registry is.
+ */
+const closedByUser = processWide<WeakSet<Cache>>(
+  '@cachex/redis:registry-closed-by-user:1',
+  () => new WeakSet(),
+)
+
+/** Marks `cache`, the registry's for `alias`, closed by its user when its `close()` is called. */
+function watchClose(cache: Cache, alias: string): void {
+  const close = cache.close
+  Object.defineProperty(cache, 'close', {
+    __proto__: null,
+    // `caches.close()` takes the cache out of the registry before closing it: not the user's.
+    value: (...args: []) => {
+      if (instances.get(alias) === cache) closedByUser.add(cache)
+      return close.apply(cache, args)
+    },
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  } as PropertyDescriptor)
+}
+
+/**
  * Sets the caches of the process, once at start-up, as Django's `CACHES` setting:
  * `configureCaches({ default: { location: 'redis://…' }, sessions: { … } })`. Calling it again
  * after a cache was used rejects; call `caches.close()` first. After `caches.close()`, calling it
@@ -57,7 +91,8 @@ const instances = state.instances
  * empty — since then one's `clear()` deletes the other's keys.
  */
 export function configureCaches(caches: CachesConfig, defaults: CacheGlobals = {}): void {
-  if (instances.size > 0) {
+  // A cache its user closed is in use no more.
+  if ([...instances.values()].some((cache) => !closedByUser.has(cache))) {
     throw new InvalidArgumentError(
       'configureCaches() was already called and caches are in use: call caches.close() first',
     )
@@ -89,6 +124,7 @@ export function configureCaches(caches: CachesConfig, defaults: CacheGlobals = {
     checkCache(withGlobals(defaults ?? {}, options), alias)
   }
   const overlaps = prefixOverlaps(caches)
+  instances.clear()
   state.config = { ...caches }
   state.globals = { ...defaults }
   state.closed = false
@@ -127,11 +163,21 @@ export const caches = {
    *
    * After `caches.close()` it throws `ClosedError` until `configureCaches()` is called again, so
    * that a request still in flight during shutdown cannot open a new connection that would keep
-   * the process alive.
+   * the process alive. A cache closed on its own (`caches.get('default').close()`, as Django does
+   * after each request) stays closed: `caches.get()` throws `ClosedError` saying so. The registry
+   * is one per process (Django's is one per thread): one request closing it would close it under
+   * every other request, and reopening it would make a connection per request.
    */
   get(alias = 'default'): Cache {
     const existing = instances.get(alias)
-    if (existing !== undefined) return existing
+    if (existing !== undefined) {
+      if (closedByUser.has(existing)) {
+        throw new ClosedError(
+          `caches.get('${alias}'): the cache was closed with cache.close(); the registry's caches stay open for the whole process, shared by every request, and close with caches.close() at shutdown (do not close them after each request, as Django does its per-thread ones). To open it anew, call caches.close() and configureCaches() again`,
+        )
+      }
+      return existing
+    }
     if (state.closed) {
       throw new ClosedError(
         `caches.get('${alias}'): the caches were closed with caches.close(); call configureCaches() to open them again`,
@@ -146,6 +192,7 @@ export const caches = {
       )
     }
     const cache = buildCache(withGlobals(state.globals, options), alias)
+    watchClose(cache, alias)
     instances.set(alias, cache)
     return cache
   },
@@ -207,16 +254,59 @@ export async function getRedisConnection(
   alias = 'default',
   options: GetRedisConnectionOptions = {},
 ): Promise<RedisConnectionClient> {
-  const client = await caches.get(alias).connection.client({ write: options.write ?? true })
+  checkConnectionArguments(alias, options)
+  const client = await caches.get(alias).connection.client({ write: own(options, 'write') ?? true })
   if (
-    options.client !== undefined &&
-    !isKind(client, options.client, aliasOptions(alias)?.client)
+    own(options, 'client') !== undefined &&
+    !isKind(client, own(options, 'client') as ClientName, aliasOptions(alias)?.client)
   ) {
     throw new InvalidArgumentError(
       `getRedisConnection('${alias}', { client: '${String(options.client)}' }): the cache '${alias}' runs on a ${KIND_NAMES[kindOf(client)]}`,
     )
   }
   return client as RedisConnectionClient
+}
+
+const CONNECTION_OPTIONS = ['write', 'client'] as const
+const CLIENT_NAMES: readonly ClientName[] = ['default', 'sentinel', 'cluster']
+
+/**
+ * `getRedisConnection()`'s arguments, checked: the alias a string, the options an object of
+ * `write` (a boolean) and `client` (a topology name) — a misspelt option (`writ: false`) or
+ * `write: 'false'` would otherwise hand out the primary without a word.
+ */
+function checkConnectionArguments(alias: unknown, options: unknown): void {
+  if (typeof alias !== 'string') {
+    const objectHint =
+      typeof alias === 'object' && alias !== null
+        ? ": the alias goes first, the options second (getRedisConnection('default', { write: false }))"
+        : ''
+    throw new InvalidArgumentError(
+      `getRedisConnection() takes the cache alias as a string, got ${describeArgument(alias)}${objectHint}`,
+    )
+  }
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new InvalidArgumentError(
+      `getRedisConnection() takes an options object { ${CONNECTION_OPTIONS.join(', ')} }, got ${describeArgument(options)}`,
+    )
+  }
+  const name = unknownName(options, CONNECTION_OPTIONS)
+  if (name !== undefined) {
+    const meant = closestName(name, CONNECTION_OPTIONS)
+    throw new InvalidArgumentError(
+      meant === undefined
+        ? `getRedisConnection() does not take the option '${name}' (it takes ${CONNECTION_OPTIONS.join(', ')})`
+        : `getRedisConnection() does not take the option '${name}': did you mean '${meant}'?`,
+    )
+  }
+  const given = options as GetRedisConnectionOptions
+  checkBoolean(own(given, 'write'), 'getRedisConnection(): write', true)
+  const client = own(given, 'client')
+  if (client !== undefined && !CLIENT_NAMES.includes(client as ClientName)) {
+    throw new InvalidArgumentError(
+      `getRedisConnection(): client must be ${CLIENT_NAMES.map((n) => `'${n}'`).join(', ')} or left out, got ${typeof client === 'string' ? `'${client.slice(0, 20)}'` : describeArgument(client)}`,
+    )
+  }
 }
 
 const KIND_NAMES: Record<ClientName | 'other', string> = {

@@ -1,5 +1,6 @@
 // Argument edges where a backend answered wrong, found by comparing Redis and memory:// call by
-// call: zrange's `desc: 1` was ignored (while `withScores: 1` was honoured); withLock/withPermit
+// call: zrange's `desc: 1` was ignored (while `withScores: 1` was honoured; now both, and every
+// per-call boolean option, refuse what is not a boolean: `{ nx: 'false' }` was read as NX); withLock/withPermit
 // given no function took the lock over the network, then threw a bare TypeError; a lock token
 // with a lone surrogate was stored as U+FFFD, so owned() said false while the lock was held; and
 // memory://'s hscan matched an empty field with `**`, which Redis never does.
@@ -27,15 +28,52 @@ function cacheOf(backend: 'redis' | 'memory'): Cache {
 }
 
 describe.each(['redis', 'memory'] as const)('%s', (backend) => {
-  it('zrange honours a truthy desc as it does a truthy withScores', async () => {
+  it("per-call boolean options refuse a non-boolean (nx: 'false' is not NX, desc: 1 not REV)", async () => {
     const cache = cacheOf(backend)
+    await cache.set('k', 1)
     await cache.zadd('z', { a: 1, b: 2 })
-    expect(await cache.zrange('z', 0, -1, { withScores: 1 } as never)).toEqual([
+    const refused: Array<[() => Promise<unknown>, RegExp]> = [
+      [
+        () => cache.set('k', 2, { nx: 'false' as never }),
+        /set\(\): nx must be a boolean, got the string 'false'/,
+      ],
+      [() => cache.set('k', 2, { xx: 1 as never }), /set\(\): xx must be a boolean, got 1/],
+      [() => cache.set('k', 2, 60, { get: 'true' as never }), /set\(\): get must be a boolean/],
+      [
+        () => cache.zrange('z', 0, -1, { withScores: 'false' as never }),
+        /zrange\(\): withScores must be a boolean/,
+      ],
+      [
+        () => cache.zrange('z', 0, -1, { desc: 1 as never }),
+        /zrange\(\): desc must be a boolean, got 1/,
+      ],
+      [() => cache.zrevrange('z', 0, -1, { withScores: 0 as never }), /zrevrange\(\): withScores/],
+      [
+        () => cache.zrangebyscore('z', '-inf', '+inf', { withScores: 'yes' as never }),
+        /zrangebyscore\(\): withScores/,
+      ],
+      [() => cache.zadd('z', { c: 3 }, { nx: 'false' as never }), /zadd\(\): nx must be a boolean/],
+      [
+        () => cache.zadd('z', { c: 3 }, { ch: null as never }),
+        /zadd\(\): ch must be a boolean, got null/,
+      ],
+      [() => cache.zadd('z', { a: 5 }, { gt: 'false' as never }), /zadd\(\): gt/],
+      [() => cache.zadd('z', { a: 5 }, { incr: 1 as never }), /zadd\(\): incr/],
+    ]
+    for (const [call, message] of refused) {
+      await expect(call()).rejects.toThrow(InvalidArgumentError)
+      await expect(call()).rejects.toThrow(message)
+    }
+    // Nothing was written: not the set under NX, not the zadd members.
+    expect(await cache.get('k')).toBe(1)
+    expect(await cache.zrange('z', 0, -1, { withScores: true })).toEqual([
       ['a', 1],
       ['b', 2],
     ])
-    expect(await cache.zrange('z', 0, -1, { desc: 1 } as never)).toEqual(['b', 'a'])
-    expect(await cache.zrange('z', 0, -1, { desc: 0 } as never)).toEqual(['a', 'b'])
+    // The booleans themselves, and false, work as before.
+    expect(await cache.zrange('z', 0, -1, { desc: true })).toEqual(['b', 'a'])
+    expect(await cache.zrange('z', 0, -1, { desc: false, withScores: false })).toEqual(['a', 'b'])
+    expect(await cache.set('k', 3, { nx: false, xx: true })).toBe(true)
   })
 
   it('withLock and withPermit given no function: InvalidArgumentError, and the lock never taken', async () => {

@@ -244,6 +244,9 @@ describe.each(BACKENDS)('%s', (backend) => {
         expect(typeof set?.duration).toBe('number')
         expect(await cache.slowlogGet(1)).toHaveLength(1)
         await expect(cache.slowlogGet(-1)).rejects.toBeInstanceOf(InvalidArgumentError)
+        await expect(cache.slowlogGet('10' as never)).rejects.toThrow(
+          "slowlogGet() takes a count of entries (0 or more), got the string '10'",
+        )
       } finally {
         await raw(cache, 'CONFIG', 'SET', 'slowlog-log-slower-than', '10000')
       }

@@ -132,6 +132,42 @@ describe('caches registry', () => {
     await expect(getRedisConnection('nope')).rejects.toBeInstanceOf(InvalidArgumentError)
   })
 
+  it('getRedisConnection refuses an option it does not take, a non-boolean write, options in place of the alias', async () => {
+    await expect(getRedisConnection('default', { writ: false } as never)).rejects.toThrow(
+      "getRedisConnection() does not take the option 'writ': did you mean 'write'?",
+    )
+    await expect(getRedisConnection('default', { replica: true } as never)).rejects.toThrow(
+      "getRedisConnection() does not take the option 'replica' (it takes write, client)",
+    )
+    await expect(getRedisConnection('default', { write: 'false' } as never)).rejects.toThrow(
+      "getRedisConnection(): write must be a boolean, got the string 'false'",
+    )
+    await expect(getRedisConnection('default', { client: 'redis' } as never)).rejects.toThrow(
+      /client must be 'default', 'sentinel', 'cluster' or left out, got 'redis'/,
+    )
+    await expect(getRedisConnection({ write: false } as never)).rejects.toThrow(
+      /takes the cache alias as a string, got an object: the alias goes first, the options second/,
+    )
+    await expect(getRedisConnection(42 as never)).rejects.toBeInstanceOf(InvalidArgumentError)
+    await expect(getRedisConnection('default', null as never)).rejects.toBeInstanceOf(
+      InvalidArgumentError,
+    )
+    for (const options of [{ writ: false }, { write: 'no' }, { client: 5 }]) {
+      await expect(getRedisConnection('default', options as never)).rejects.toBeInstanceOf(
+        InvalidArgumentError,
+      )
+    }
+    // What it takes still works, write: false and undefined options included.
+    const replica = (await getRedisConnection('default', {
+      write: false,
+      client: undefined,
+    })) as NodeRedis
+    expect(await replica.sendCommand(['PING'])).toBe('PONG')
+    expect(
+      await ((await getRedisConnection(undefined, undefined)) as NodeRedis).sendCommand(['PING']),
+    ).toBe('PONG')
+  })
+
   it('configureCaches while caches are in use throws', () => {
     expect(() => configureCaches({ default: { location: server.url } })).toThrow(
       /call caches.close\(\) first/,
@@ -516,6 +552,49 @@ describe('registry: caches.close() called twice (two shutdown hooks)', () => {
     } finally {
       own.resume()
       await own.stop()
+    }
+  })
+})
+
+describe('registry: a cache closed with cache.close() (as Django closes its caches after each request)', () => {
+  it('caches.get() throws ClosedError saying so, never hands it out dead; configureCaches() may run again', async () => {
+    await caches.close()
+    const prefix = uniquePrefix('reg-user-closed')
+    configureCaches({
+      default: { location: server.url, keyPrefix: prefix },
+      quiet: { location: server.url, keyPrefix: prefix, ignoreExceptions: true },
+    })
+    try {
+      await caches.get('default').set('a', 1)
+      await caches.get('quiet').get('a')
+      // A call in flight when its own request closes the cache is answered.
+      const inflight = caches.get('default').get('a')
+      await caches.get('default').close()
+      expect(await inflight).toBe(1)
+      const error = thrown(() => caches.get('default'))
+      expect(error).toBeInstanceOf(ClosedError)
+      expect((error as Error).message).toMatch(
+        /^caches\.get\('default'\): the cache was closed with cache\.close\(\); the registry's caches .* close with caches\.close\(\) at shutdown/,
+      )
+      await expect(getRedisConnection('default')).rejects.toBeInstanceOf(ClosedError)
+      // Under ignoreExceptions too: not a cache quietly answering its defaults forever.
+      await caches.get('quiet')[Symbol.asyncDispose]()
+      expect(() => caches.get('quiet')).toThrow(ClosedError)
+      // Every cache closed by its user: none is in use, so configureCaches() runs and opens them anew.
+      configureCaches({ default: { location: server.url, keyPrefix: prefix } })
+      expect(await caches.get('default').get('a')).toBe(1)
+      // caches.close() closing a cache is not its user's: after configureCaches() it opens anew.
+      const before = caches.get('default')
+      await caches.close()
+      configureCaches({ default: { location: server.url, keyPrefix: prefix } })
+      expect(caches.get('default')).not.toBe(before)
+      expect(await caches.get('default').get('a')).toBe(1)
+      // A cache still open keeps configureCaches() refused.
+      expect(() => configureCaches({ default: { location: server.url } })).toThrow(
+        /call caches.close\(\) first/,
+      )
+    } finally {
+      await caches.close()
     }
   })
 })

@@ -1,7 +1,7 @@
 // The sorted-set commands that come in pairs, one for each direction (`./sorted-sets.ts`):
 // `zrange` / `zrevrange`, `zrangebyscore` / `zrevrangebyscore`, `zpopmin` / `zpopmax` and
 // `zrank` / `zrevrank`, each pair one body.
-import { checkInteger, checkOptions, ZRANGEBYSCORE_KEYS } from '../_args.ts'
+import { checkInteger, checkOptions, flagOption, ZRANGEBYSCORE_KEYS } from '../_args.ts'
 import { contextOf } from '../_context.ts'
 import { encodeMatchAt } from '../_key-errors.ts'
 import { own } from '../_own.ts'
@@ -22,10 +22,12 @@ export function byRank(
   desc: boolean,
   options: VersionOption & { withScores?: boolean },
 ): Promise<unknown[]> {
+  const method = desc ? 'zrevrange' : 'zrange'
+  const withScores = flagOption(own(options, 'withScores'), method, 'withScores')
   const context = contextOf(cache)
   return context.run<unknown[]>(key, options, {
     access: 'read',
-    label: desc ? 'zrevrange' : 'zrange',
+    label: method,
     build: (rkey) => {
       const args: RedisArgument[] = [
         'ZRANGE',
@@ -34,11 +36,11 @@ export function byRank(
         String(checkInteger(end)),
       ]
       if (desc) args.push('REV')
-      if (own(options, 'withScores')) args.push('WITHSCORES')
+      if (withScores) args.push('WITHSCORES')
       return args
     },
     convert: (reply) =>
-      own(options, 'withScores') ? context.withScores(reply, key) : context.decodeAll(reply, key),
+      withScores ? context.withScores(reply, key) : context.decodeAll(reply, key),
     fallback: [],
   })
 }
@@ -56,7 +58,7 @@ export function byScore(
   checkOptions(options, method, ZRANGEBYSCORE_KEYS)
   const offset = own(options, 'offset')
   const count = own(options, 'count')
-  const withScores = own(options, 'withScores')
+  const withScores = flagOption(own(options, 'withScores'), method, 'withScores')
   if ((offset === undefined) !== (count === undefined)) {
     throw new InvalidArgumentError(`${method}() takes offset and count together`)
   }

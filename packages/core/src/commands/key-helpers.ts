@@ -1,6 +1,6 @@
 // django-cachex's key and server helpers: a key's type, renames (prefix and version applied to
 // both keys), `INFO`, the slow log, and `clearAllVersions`.
-import { checkItersize, checkOptions, moveVersions } from '../_args.ts'
+import { checkItersize, checkOptions, describeGiven, moveVersions } from '../_args.ts'
 import { bounded } from '../_bounded.ts'
 import { contextOf, type Implementation } from '../_context.ts'
 import { own, setOwn } from '../_own.ts'
@@ -106,7 +106,7 @@ export const keyHelperCommands = {
     try {
       if (!Number.isSafeInteger(count) || count < 0) {
         throw new InvalidArgumentError(
-          `slowlogGet() takes a count of entries (0 or more), got ${String(count)}`,
+          `slowlogGet() takes a count of entries (0 or more), got ${describeGiven(count)}`,
         )
       }
       const reply = await context.connection.command(['SLOWLOG', 'GET', String(count)], {

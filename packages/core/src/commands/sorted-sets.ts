@@ -1,6 +1,13 @@
 // The sorted-set commands of a `Cache`: members go through the cache's codec, scores are numbers.
 // The commands that come in pairs, one for each direction, share a body: `./_sorted-set-pairs.ts`.
-import { checkInteger, checkOptions, ZADD_KEYS, ZRANGE_KEYS, ZREVRANGE_KEYS } from '../_args.ts'
+import {
+  checkInteger,
+  checkOptions,
+  flagOption,
+  ZADD_KEYS,
+  ZRANGE_KEYS,
+  ZREVRANGE_KEYS,
+} from '../_args.ts'
 import { contextOf, type Implementation } from '../_context.ts'
 import { encodeAt, encodeMatchAt } from '../_key-errors.ts'
 import { own } from '../_own.ts'
@@ -136,12 +143,12 @@ export interface SortedSetCommands<IgnoreErrors extends boolean = boolean> {
 export const sortedSetCommands = {
   async zadd(key: string, members: ZAddMembers, options: ZAddOptions = {}) {
     checkOptions(options, 'zadd', ZADD_KEYS)
-    const nx = own(options, 'nx')
-    const xx = own(options, 'xx')
-    const gt = own(options, 'gt')
-    const lt = own(options, 'lt')
-    const ch = own(options, 'ch')
-    const incr = own(options, 'incr')
+    const nx = flagOption(own(options, 'nx'), 'zadd', 'nx')
+    const xx = flagOption(own(options, 'xx'), 'zadd', 'xx')
+    const gt = flagOption(own(options, 'gt'), 'zadd', 'gt')
+    const lt = flagOption(own(options, 'lt'), 'zadd', 'lt')
+    const ch = flagOption(own(options, 'ch'), 'zadd', 'ch')
+    const incr = flagOption(own(options, 'incr'), 'zadd', 'incr')
     if (nx && xx) throw new InvalidArgumentError('zadd() takes nx or xx, not both')
     if (gt && lt) throw new InvalidArgumentError('zadd() takes gt or lt, not both')
     if (nx && (gt || lt)) throw new InvalidArgumentError('zadd() cannot combine nx with gt or lt')
@@ -209,7 +216,14 @@ export const sortedSetCommands = {
 
   async zrange(key: string, start: number, end: number, options: ZRangeOptions = {}) {
     checkOptions(options, 'zrange', ZRANGE_KEYS)
-    return byRank(this, key, start, end, Boolean(own(options, 'desc')), options)
+    return byRank(
+      this,
+      key,
+      start,
+      end,
+      flagOption(own(options, 'desc'), 'zrange', 'desc'),
+      options,
+    )
   },
 
   async zrevrange(key: string, start: number, end: number, options: ZRevRangeOptions = {}) {
