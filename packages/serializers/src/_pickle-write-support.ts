@@ -1,20 +1,7 @@
 // What the pickle writer's rooms share: its constants, the globals it names (with how CPython
-// shares their names through the memo), str encoding with surrogates, and the hashability check.
+// shares their names through the memo), and str encoding with surrogates.
 
-import {
-  PyDate,
-  PyDateTime,
-  PyDecimal,
-  PyGlobal,
-  PySafeString,
-  PyTime,
-  PyTimeDelta,
-  PyTimezone,
-  PyTuple,
-  PytzTimezone,
-  PyUUID,
-  PyZoneInfo,
-} from './py-values.ts'
+import { PyGlobal } from './py-values.ts'
 
 export const BATCHSIZE = 1000
 export const FRAME_SIZE_TARGET = 64 * 1024
@@ -52,6 +39,7 @@ export const TIMEZONE = g('datetime', 'timezone')
 export const DECIMAL = g('decimal', 'Decimal')
 export const UUID = g('uuid', 'UUID', true)
 export const SET = g('builtins', 'set')
+export const FROZENSET = g('builtins', 'frozenset')
 export const BYTES = g('builtins', 'bytes')
 export const CODECS_ENCODE = g('_codecs', 'encode')
 // pytz's functions and Django's class are Python-defined (interned names); getattr and ZoneInfo
@@ -161,91 +149,4 @@ export function typeName(value: unknown): string {
   if (Array.isArray(value)) return 'Array'
   const name = (value as { constructor?: { name?: unknown } }).constructor?.name
   return typeof name === 'string' && name !== '' ? name : 'object'
-}
-
-/** Python needs set items and dict keys to be hashable: no lists, dicts or sets. */
-export function assertHashable(value: unknown, where: string): void {
-  const todo: unknown[] = [value]
-  while (todo.length > 0) {
-    const v = todo.pop()
-    if (typeof v !== 'object' || v === null) continue
-    if (v instanceof PyTuple) {
-      for (const item of v.items) todo.push(item)
-      continue
-    }
-    if (
-      v instanceof Uint8Array ||
-      v instanceof Date ||
-      v instanceof PyDateTime ||
-      v instanceof PyDate ||
-      v instanceof PyTime ||
-      v instanceof PyTimeDelta ||
-      v instanceof PyTimezone ||
-      v instanceof PyDecimal ||
-      v instanceof PyUUID ||
-      v instanceof PyGlobal ||
-      v instanceof PySafeString ||
-      v instanceof PyZoneInfo ||
-      v instanceof PytzTimezone
-    ) {
-      continue
-    }
-    fail(
-      `${where} must be hashable in Python; got ${typeName(v)} (use a PyTuple instead of an array)`,
-    )
-  }
-}
-
-/**
- * Refuses keys that are distinct in JavaScript but equal in Python, where the dict or set read
- * back would keep one of them: `true`, `1` and `1n`; `false` and `0`; bytes, `Date`s and
- * `PyTuple`s of equal contents. Keys of other kinds are told apart as JavaScript does.
- */
-export function assertDistinctInPython(keys: Iterable<unknown>, where: string): void {
-  const seen = new Map<string, unknown>()
-  for (const key of keys) {
-    const name = pythonEquality(key, 0)
-    if (name === undefined) continue
-    if (seen.has(name)) {
-      fail(
-        `${where}s ${show(seen.get(name))} and ${show(key)} are equal in Python: the value read back would keep one of them`,
-      )
-    }
-    seen.set(name, key)
-  }
-}
-
-/** A string equal for keys Python finds equal; `undefined` for a key compared by identity. */
-function pythonEquality(key: unknown, depth: number): string | undefined {
-  switch (typeof key) {
-    case 'boolean':
-      return key ? 'i1' : 'i0'
-    case 'number':
-      return Number.isInteger(key) ? `i${BigInt(key)}` : `f${key}`
-    case 'bigint':
-      return `i${key}`
-    case 'string':
-      return `s${key}`
-  }
-  if (key === null) return 'n'
-  if (key instanceof Uint8Array)
-    return `b${Buffer.from(key.buffer, key.byteOffset, key.length).toString('latin1')}`
-  if (key instanceof Date) return `d${key.getTime()}`
-  if (key instanceof PyTuple && depth < 32) {
-    const items: string[] = []
-    for (const item of key.items) {
-      const name = pythonEquality(item, depth + 1)
-      if (name === undefined) return undefined
-      items.push(`${name.length}:${name}`)
-    }
-    return `t${items.join('')}`
-  }
-  return undefined
-}
-
-function show(key: unknown): string {
-  if (typeof key === 'string') return JSON.stringify(key)
-  if (typeof key === 'bigint') return `${key}n`
-  if (typeof key === 'object' && key !== null) return `a ${typeName(key)}`
-  return String(key)
 }

@@ -5,7 +5,9 @@
 // start of an object, none under 4 bytes, large str/bytes payloads outside any frame).
 // The rooms, each a layer of the one Writer: _pickle-write-output.ts (buffer, frames, memo),
 // _pickle-write-scalars.ts (int, float, str, bytes), _pickle-write-python.ts (Python's classes);
-// _pickle-write-support.ts (globals, str encoding). Here: the dispatch and the containers.
+// _pickle-write-support.ts (globals, str encoding), _pickle-write-keys.ts (dict keys and set
+// items: hashable, arrays as tuples and Sets as frozensets, none equal in Python). Here: the
+// dispatch and the containers.
 
 import { keysInOrder } from '@cachex/core/internal'
 import type { ClassTable } from './_pickle-classes.ts'
@@ -17,6 +19,7 @@ import {
   EMPTY_LIST,
   EMPTY_SET,
   EMPTY_TUPLE,
+  FROZENSET as FROZENSET_OP,
   MARK,
   NEWFALSE,
   NEWTRUE,
@@ -30,12 +33,12 @@ import {
   TUPLE,
   TUPLE1,
 } from './_pickle-opcodes.ts'
+import { FrozenSetKey, KeyTable } from './_pickle-write-keys.ts'
 import { PythonValueWriter } from './_pickle-write-python.ts'
 import {
-  assertDistinctInPython,
-  assertHashable,
   BATCHSIZE,
   DECIMAL,
+  FROZENSET,
   FreshStr,
   fail,
   MAX_DEPTH,
@@ -61,6 +64,8 @@ import {
 } from './py-values.ts'
 
 class Writer extends PythonValueWriter {
+  private keyTable: KeyTable | null = null
+
   // --- save ---------------------------------------------------------------------------------
 
   dump(value: unknown): Buffer {
@@ -129,6 +134,7 @@ class Writer extends PythonValueWriter {
     } else if (value instanceof PyTuple) this.saveTuple(value, value.items)
     else if (value instanceof Map) this.saveMap(value)
     else if (value instanceof Set) this.saveSet(value)
+    else if (value instanceof FrozenSetKey) this.saveFrozenset(value)
     else if (value instanceof PyDateTime) this.saveDatetime(value, value)
     else if (value instanceof Date) this.saveDatetime(PyDateTime.fromDate(value), value)
     else if (value instanceof PyDate) this.saveDate(value)
@@ -248,55 +254,80 @@ class Writer extends PythonValueWriter {
     } while (count === BATCHSIZE)
   }
 
-  /** A Map as a dict, in insertion order; its keys must be hashable in Python. */
+  /** The dict keys and set items of this call, as written. */
+  private hashableKeys(keys: Iterable<unknown>, where: string): unknown[] {
+    if (this.keyTable === null) this.keyTable = new KeyTable()
+    return this.keyTable.keys(keys, where)
+  }
+
+  /**
+   * A Map as a dict, in insertion order; its keys must be hashable in Python (an array is
+   * written as a tuple, a Set as a frozenset).
+   */
   protected saveMap(map: Map<unknown, unknown>): void {
-    for (const key of map.keys()) assertHashable(key, 'a Map key')
-    if (map.size > 1) assertDistinctInPython(map.keys(), 'the Map key')
+    const keys = map.size === 0 ? [] : this.hashableKeys(map.keys(), 'Map key')
     this.op(EMPTY_DICT)
     this.remember(map)
     if (map.size === 0) return
-    const entries = map.entries()
+    const values = map.values()
     if (map.size === 1) {
-      const [key, value] = entries.next().value as [unknown, unknown]
-      this.save(key)
-      this.save(value)
+      this.save(keys[0])
+      this.save(values.next().value)
       this.op(SETITEM)
       return
     }
+    const n = keys.length
+    let i = 0
     let count: number
     do {
       count = 0
       this.op(MARK)
-      for (let step = entries.next(); step.done !== true; step = entries.next()) {
-        this.save(step.value[0])
-        this.save(step.value[1])
+      while (i < n) {
+        this.save(keys[i++])
+        this.save(values.next().value)
         if (++count === BATCHSIZE) break
       }
       this.op(SETITEMS)
     } while (count === BATCHSIZE)
   }
 
+  /** A Set as a set; its items must be hashable in Python, as a Map's keys. */
   protected saveSet(set: Set<unknown>): void {
-    for (const item of set) assertHashable(item, 'a Set item')
-    if (set.size > 1) assertDistinctInPython(set, 'the Set item')
+    const items = set.size === 0 ? [] : this.hashableKeys(set, 'Set item')
     if (this.proto < 4) {
-      this.saveReduce(SET, [Array.from(set)], set)
+      this.saveReduce(SET, [items], set)
       return
     }
     this.op(EMPTY_SET)
     this.remember(set)
-    if (set.size === 0) return
-    const items = set.values()
+    const n = items.length
+    if (n === 0) return
+    let i = 0
     let count: number
     do {
       count = 0
       this.op(MARK)
-      for (let step = items.next(); step.done !== true; step = items.next()) {
-        this.save(step.value)
+      while (i < n) {
+        this.save(items[i++])
         if (++count === BATCHSIZE) break
       }
       this.op(ADDITEMS)
     } while (count === BATCHSIZE)
+  }
+
+  /**
+   * A Set in a key position as a frozenset (save_frozenset): all its items in one MARK …
+   * FROZENSET, no batches; below protocol 4, `frozenset(list)`.
+   */
+  protected saveFrozenset(set: FrozenSetKey): void {
+    if (this.proto < 4) {
+      this.saveReduce(FROZENSET, [Array.from(set.items)], set)
+      return
+    }
+    this.op(MARK)
+    for (const item of set.items) this.save(item)
+    this.op(FROZENSET_OP)
+    this.remember(set)
   }
 }
 

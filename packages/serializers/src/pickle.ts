@@ -1,6 +1,6 @@
 import { defineSerializer, InvalidArgumentError, type Serializer } from '@cachex/core'
 import type { InspectingSerializer } from '@cachex/core/internal'
-import { own } from '@cachex/core/internal'
+import { describeGiven, own } from '@cachex/core/internal'
 import { classTable, type PickleClasses } from './_pickle-classes.ts'
 import { inspectPickle } from './_pickle-inspect.ts'
 import { loadPickle, RESERVED_GLOBALS } from './_pickle-reader.ts'
@@ -82,7 +82,7 @@ export function pickleSerializer(options: PickleOptions = {}): Serializer {
   const protocol = own(options, 'pickleVersion') === -1 ? 5 : (own(options, 'pickleVersion') ?? 4)
   if (!Number.isInteger(protocol) || protocol < 2 || protocol > 5) {
     throw new InvalidArgumentError(
-      `pickleVersion must be 2, 3, 4, 5 or -1 (the highest), got ${String(own(options, 'pickleVersion'))}`,
+      `pickleVersion must be 2, 3, 4, 5 or -1 (the highest), got ${describeGiven(own(options, 'pickleVersion'))}`,
     )
   }
   const classes = classTable(own(options, 'classes'), RESERVED_GLOBALS)

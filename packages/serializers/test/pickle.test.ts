@@ -1096,9 +1096,14 @@ describe('pickle: what the writer refuses', () => {
       new Int32Array(2),
       /cannot pickle an instance of Int32Array/,
     ],
-    ['a list in a set', new Set([[1]]), /a Set item must be hashable in Python; got Array/],
+    // (An array there is written as a tuple: test/pickle-hashable-keys.test.ts.)
+    [
+      'a dict in an array in a set',
+      new Set([[{}]]),
+      /a Set item must be hashable in Python; got Object/,
+    ],
     ['a dict as a Map key', new Map([[{}, 1]]), /a Map key must be hashable in Python; got Object/],
-    ['a list inside a tuple Map key', new Map([[tuple([1]), 1]]), /must be hashable/],
+    ['a Map inside a tuple Map key', new Map([[tuple(new Map()), 1]]), /must be hashable/],
     ['too deep a nesting', deep, /nested more than 2000 levels/],
     [
       'Map keys equal in Python (1, true)',
@@ -1156,6 +1161,11 @@ describe('pickle: what the writer refuses', () => {
       )
     }
     expect(pickleSerializer().name).toBe('pickle')
+    // A string (PICKLE_VERSION read from the environment) is named as one, not shown as 4.
+    expect(() => pickleSerializer({ pickleVersion: '4' as never })).toThrow(
+      "pickleVersion must be 2, 3, 4, 5 or -1 (the highest), got the string '4'",
+    )
+    expect(() => pickleSerializer({ pickleVersion: 6 })).toThrow(/, got 6$/)
     const highest = Buffer.from(pickleSerializer({ pickleVersion: -1 }).serialize(1.5) as Buffer)
     expect(highest.subarray(0, 2)).toEqual(Buffer.from([0x80, 5]))
   })
