@@ -42,8 +42,12 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
   readonly opts: StoreOpts
   /** See `namespace`: checked when it is set. */
   #namespace: string | undefined
-  /** `namespace:`, which every key begins with while there is a namespace (see `#scoped`). */
-  #prefix: string | undefined
+  /**
+   * `namespace:` of every namespace it was given (by each Keyv sharing it, and each change of
+   * `keyv.namespace`), which a key begins with; `null` once it was given none (a Keyv without a
+   * namespace hands over keys as they are): see `#scoped`.
+   */
+  #prefixes: string[] | null = []
   /**
    * Whether reads reject with their error (after emitting it) instead of answering a miss; see
    * `KeyvCachexOptions.throwOnErrors`. May be changed at any time.
@@ -77,21 +81,26 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
   set namespace(namespace: string | undefined) {
     checkNamespace(namespace, "KeyvCachex.namespace (Keyv's namespace option)")
     this.#namespace = namespace
-    this.#prefix = namespace ? `${namespace}:` : undefined
+    if (!namespace) this.#prefixes = null
+    else if (this.#prefixes !== null && !this.#prefixes.includes(`${namespace}:`)) {
+      this.#prefixes.push(`${namespace}:`)
+    }
   }
 
   /**
-   * Throws `InvalidArgumentError` for a key outside the namespace, before anything is sent. A
-   * Keyv whose `useKeyPrefix` is on hands over `namespace:key` only; a key without it comes from
-   * a Keyv whose `useKeyPrefix` is off while it has a namespace (as @keyv/redis's README sets
-   * it). This store uses keys as given, so that key would be stored bare, shared by every
-   * namespace, and left out of `clear()` and `iterator()`, which cover `namespace:*`.
+   * Throws `InvalidArgumentError` for a key outside every namespace the store was given, before
+   * anything is sent. A Keyv whose `useKeyPrefix` is on hands over `namespace:key` only (several
+   * Keyvs may share the store, each setting its namespace in turn); a key in none comes from a
+   * Keyv whose `useKeyPrefix` is off while it has a namespace (as @keyv/redis's README sets it).
+   * This store uses keys as given, so that key would be stored bare, shared by every namespace,
+   * and left out of `clear()` and `iterator()`, which cover `namespace:*`. Once a Keyv without a
+   * namespace was given the store, keys as they are are its keys: nothing is refused.
    */
   #scoped(key: unknown): void {
-    const prefix = this.#prefix
-    if (prefix !== undefined && typeof key === 'string' && !key.startsWith(prefix)) {
-      throw outsideNamespace(this.#namespace as string)
-    }
+    const prefixes = this.#prefixes
+    if (prefixes === null || prefixes.length === 0 || typeof key !== 'string') return
+    for (const prefix of prefixes) if (key.startsWith(prefix)) return
+    throw outsideNamespace(this.#namespace ?? (prefixes[0] as string).slice(0, -1))
   }
 
   /**

@@ -114,6 +114,25 @@ describe('Keyv with createKeyv(): cachex serializes', () => {
     keyv.useKeyPrefix = false
     expect(await keyv.set('z', 1)).toBe(false)
     expect(await cache.keys('*')).toEqual([])
+    // One store shared by Keyvs of two namespaces (each sets the store's in turn): both work.
+    const shared = createKeyvStore(cache)
+    const one = new Keyv({ store: shared, namespace: 'one' })
+    const two = new Keyv({ store: shared, namespace: 'two' })
+    expect(await one.set('k', 1)).toBe(true)
+    expect(await two.set('k', 2)).toBe(true)
+    expect([await one.get('k'), await two.get('k')]).toEqual([1, 2])
+    await one.delete('k')
+    await two.delete('k')
+    // And with a Keyv without a namespace: its keys are as given, nothing is refused.
+    const mixed = createKeyvStore(cache)
+    const bare = new Keyv({ store: mixed, namespace: undefined })
+    const named = new Keyv({ store: mixed, namespace: 'named' })
+    expect(await bare.set('plain', 1)).toBe(true)
+    expect(await named.set('k', 2)).toBe(true)
+    expect(await bare.get('plain')).toBe(1)
+    await bare.delete('plain')
+    await named.delete('k')
+    expect(await cache.keys('*')).toEqual([])
     // A key that begins with the namespace is inside it, whoever added that.
     expect(await a.set('a:k', 1)).toBe(true)
     expect(await iterate(a)).toEqual([['a:k', 1]])
