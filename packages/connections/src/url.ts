@@ -273,10 +273,15 @@ export function redactUrl(url: string): string {
 
 /**
  * Where the userinfo of `url` ends (its last `@`), or -1. An `@` in the query of a URL that
- * parses with a host and no userinfo (`redis://h/0?password=p@ss`) is the query's.
+ * parses with a host and no userinfo (`redis://h/0?password=p@ss`) is the query's, unless a raw
+ * `#` comes before it.
  */
 function userinfoEnd(url: string, start: number): number {
   const at = url.lastIndexOf('@')
+  // A raw `#` before the last `@` is the userinfo's (a parser would read a fragment from it, with
+  // the rest of the password in it): such a URL is refused, and its message shows none of it.
+  const hash = url.indexOf('#', Math.max(start, 0))
+  if (hash >= 0 && hash < at) return at
   const question = url.indexOf('?', Math.max(start, 0))
   if (at < 0 || question < 0 || at < question || url.lastIndexOf('@', question) >= 0) return at
   try {

@@ -475,6 +475,9 @@ describe("a raw '#', '/' or '?' in a password: refused, saying to percent-encode
       'rediss://user:Xq7#Zr9@cache.example.com/1',
       'redis://127.0.0.1:6390/0?password=Xq7#Zr9',
       'unix://user:Xq7#Zr9@/tmp/redis.sock',
+      // No ':' (a password typed without it), and a '?' after the '#': the parser reads host
+      // 'xq7' and no userinfo, yet all before the last '@' is hidden.
+      'redis://Xq7#Zr9?password=Zr9@127.0.0.1:6390/0',
     ]) {
       const error = thrownBy(() => parseRedisUrl(url))
       expect(error, url).toBeInstanceOf(InvalidArgumentError)
