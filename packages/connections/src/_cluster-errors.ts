@@ -5,7 +5,7 @@
 import { ConnectionError, ResponseError } from '@cachex/core'
 import { markUnsent, wasUnsent } from '@cachex/core/internal'
 import { droppedError } from './_dropped.ts'
-import { isDisconnected, isDropped, toCachexError } from './_errors.ts'
+import { isClientOffline, isDisconnected, isDropped, toCachexError } from './_errors.ts'
 import { isAuthRefusal, withAuthHint } from './_retry.ts'
 import { withCrossSlotHint } from './_routing.ts'
 
@@ -42,12 +42,13 @@ export interface NodeRef {
 
 /**
  * Records that `error`, if it is a node connection dropped under the commands in flight on it
- * (see `isDropped`), came from the connection to `node`: its message names that node, and why
- * cachex dropped it if it did (`mapClusterError`). Anything else is left alone; the first node
- * noted stays.
+ * (see `isDropped`) or a call its reconnecting client refused (`isClientOffline`), came from the
+ * connection to `node`: its message names that node, and why cachex dropped it if it did
+ * (`mapClusterError`). Anything else is left alone; the first node noted stays.
  */
 export function noteNode(error: unknown, node: NodeRef): void {
-  if (!isDropped(error) || nodeOf.has(error)) return
+  if (!(error instanceof Error) || !(isDropped(error) || isClientOffline(error))) return
+  if (nodeOf.has(error)) return
   nodeOf.set(error, node.address)
   if (node.dropReason) whyOf.set(error, node.dropReason)
 }
@@ -67,6 +68,8 @@ export function namingNode<T>(reply: Promise<T>, node: NodeRef): Promise<T> {
  *   (`noteNode`; else "a node of the cluster at …"), that it was dropped before the reply came,
  *   and that a write may or may not have been applied — as one server and Sentinel say it. A
  *   `ConnectionError`, node-redis's error kept as its cause.
+ * - a call a node's reconnecting client refused ("The client is offline"): which node, that it
+ *   is unreachable, marked unsent (it was not sent).
  * - `CROSSSLOT`: what hash tags are (`withCrossSlotHint`).
  * - a node refusing the connection's credentials: what the refusal means and where the password
  *   goes (`withAuthHint`); a refusal made before the call was sent stays marked so
@@ -85,6 +88,20 @@ export function mapClusterError(error: unknown, wording: ClusterErrorWording): E
         ? 'node-redis closed its client, as it does to a node that leaves its slot map, such as a primary failed over'
         : toCachexError(error, secrets).message)
     return droppedError(node, reason, error, secrets)
+  }
+  // Sent to a node's client in the moment between its connection dropping and cachex marking the
+  // node down: node-redis refused it unsent ("The client is offline"). Worded as a node that is
+  // down, which the call's node is.
+  if (isClientOffline(error)) {
+    const address = nodeOf.get(error as Error)
+    const node =
+      address === undefined ? `a node of ${where}` : `the cluster node ${address} of ${where}`
+    return markUnsent(
+      new ConnectionError(
+        `${node} is unreachable, not waiting (its connection is reconnecting): the client is offline — the cluster moves its slots to a replica when it promotes one, and cachex follows`,
+        { cause: error },
+      ),
+    )
   }
   const typed = toCachexError(error, secrets)
   if (typed instanceof ResponseError) return withCrossSlotHint(typed, error)

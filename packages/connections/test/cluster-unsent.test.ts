@@ -4,8 +4,9 @@
 import { ConnectionError } from '@cachex/core'
 import { wasUnsent } from '@cachex/core/internal'
 import { startCluster, type TestCluster } from '@cachex/test-utils'
-import { createClient } from '@redis/client'
+import { ClientOfflineError, createClient } from '@redis/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { mapClusterError, noteNode } from '../src/_cluster-errors.ts'
 import { cluster } from '../src/index.ts'
 
 const PASSWORD = 'Unsent-Admin-Pw-42'
@@ -51,4 +52,30 @@ describe('a cluster node that refuses the user (known on another node only)', ()
       await connection.close()
     }
   }, 30_000)
+})
+
+describe("a call a node's reconnecting client refused (node-redis's 'The client is offline')", () => {
+  // Sent in the moment between the node's connection dropping and cachex marking it down: it
+  // went nowhere. (A killed primary's slot, called in a loop, met it about once a kill.)
+  const wording = { where: 'the cluster at redis://127.0.0.1:7000', secrets: [], passwordGoes: '' }
+
+  it('names the node, says it is unreachable, and is marked unsent', () => {
+    const offline = new ClientOfflineError()
+    noteNode(offline, { address: '127.0.0.1:7001' })
+    const error = mapClusterError(offline, wording)
+    expect(error).toBeInstanceOf(ConnectionError)
+    expect(error.message).toMatch(
+      /^the cluster node 127\.0\.0\.1:7001 of the cluster at redis:\/\/127\.0\.0\.1:7000 is unreachable, not waiting/,
+    )
+    expect(wasUnsent(error)).toBe(true)
+    expect(error.cause).toBe(offline)
+  })
+
+  it('without its node noted, names the cluster', () => {
+    const error = mapClusterError(new ClientOfflineError(), wording)
+    expect(error.message).toMatch(
+      /^a node of the cluster at redis:\/\/127\.0\.0\.1:7000 is unreachable/,
+    )
+    expect(wasUnsent(error)).toBe(true)
+  })
 })
