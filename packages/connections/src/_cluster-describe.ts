@@ -1,6 +1,7 @@
 // What a cluster connection's failures say: node-redis's own words ("All the root nodes are
 // unavailable") name neither the cause nor the fix.
-import { isRootNodesUnavailable, toCachexError, withPlainHintText } from './_errors.ts'
+import { isRootNodesUnavailable, toCachexError } from './_errors.ts'
+import { withPlainHintText } from './_mismatch-hints.ts'
 import { withAuthHint } from './_retry.ts'
 
 /** How `describeClusterFailure` words the failures of one cluster connection. */

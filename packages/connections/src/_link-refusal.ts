@@ -4,7 +4,8 @@
 // `ClientLink`'s (`_standalone-link.ts`).
 import { ConnectionError } from '@cachex/core'
 import { markUnsent } from '@cachex/core/internal'
-import { hasPlainHint, isErrorReply, scrub, toCachexError } from './_errors.ts'
+import { isErrorReply, scrub, toCachexError } from './_errors.ts'
+import { hasPlainHint } from './_mismatch-hints.ts'
 import { isRefusedHandshake, refusalState } from './_retry.ts'
 
 /** Error replies of a server state that passes by itself: `LOADING`, `BUSY` (a script). */

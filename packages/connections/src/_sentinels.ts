@@ -1,7 +1,8 @@
 import { ConnectionError } from '@cachex/core'
 import { type NodeRedisClient, newClient } from './_client-factory.ts'
 import { destroyClient, within } from './_connect.ts'
-import { scrub, toCachexError, withPlainHintText } from './_errors.ts'
+import { scrub, toCachexError } from './_errors.ts'
+import { withPlainHintText } from './_mismatch-hints.ts'
 import { TEXT_COMMAND_OPTIONS } from './_options.ts'
 import {
   isRefusedHandshake,
