@@ -284,25 +284,18 @@ export function checkCoalesce(coalesce: unknown): boolean {
 export function checkBoolean(value: unknown, name: string, fallback: boolean): boolean {
   if (value === undefined) return fallback
   if (typeof value !== 'boolean') {
-    throw new InvalidArgumentError(
-      `${name} must be a boolean, got ${typeof value === 'string' ? `the string '${value.slice(0, 20)}'` : describe(value)}`,
-    )
+    throw new InvalidArgumentError(`${name} must be a boolean, got ${describeGiven(value)}`)
   }
   return value
 }
 
 /**
- * A per-call boolean option (`nx`, `withScores`…) of `method`: `true`, `false` or left out
- * (`false`). Anything else is refused: `{ nx: 'false' }` read truthily would apply NX.
+ * A per-call boolean option (`nx`, `withScores`, a stream's `mkstream`…) of `method`: `true`,
+ * `false` or left out (`false`). Anything else is refused: `{ nx: 'false' }` read truthily would
+ * apply NX.
  */
 export function flagOption(value: unknown, method: string, name: string): boolean {
-  if (value === undefined) return false
-  if (typeof value !== 'boolean') {
-    throw new InvalidArgumentError(
-      `${method}(): ${name} must be a boolean, got ${describeGiven(value)}`,
-    )
-  }
-  return value
+  return checkBoolean(value, `${method}(): ${name}`, false)
 }
 
 /**

@@ -1,4 +1,5 @@
 // The stream commands' argument checks and reply parsing (`./streams.ts`).
+import { flagOption } from '../_args.ts'
 import { bounded } from '../_bounded.ts'
 import type { CacheContext } from '../_context.ts'
 import { own, setOwn } from '../_own.ts'
@@ -225,7 +226,7 @@ export function trimArguments(
     }
     return []
   }
-  const around = flag(approximate, method, 'approximate')
+  const around = flagOption(approximate, method, 'approximate')
   const args: RedisArgument[] = [maxlen !== undefined ? 'MAXLEN' : 'MINID']
   if (around) args.push('~')
   args.push(
@@ -337,15 +338,6 @@ export function checkEntryId(id: unknown, method: string, what: string): string 
   throw new InvalidArgumentError(
     `${method}(): ${what} must be an entry ID ('1700000000000-0'), got ${describe(id)}`,
   )
-}
-
-/** A boolean option (`mkstream`, `noack`, `justid`…): `true`, `false` or left out. */
-export function flag(value: unknown, method: string, what: string): boolean {
-  if (value === undefined) return false
-  if (typeof value !== 'boolean') {
-    throw new InvalidArgumentError(`${method}(): ${what} must be a boolean, got ${describe(value)}`)
-  }
-  return value
 }
 
 /**

@@ -1,6 +1,6 @@
 // The consumer-group commands of a stream (django-cachex's `xgroup_create` … `xautoclaim`):
 // groups, consumers and pending entries. Entries are read and decoded as `streams.ts` reads them.
-import { checkOptions, splitOptions, VERSION_ONLY } from '../_args.ts'
+import { checkOptions, flagOption, splitOptions, VERSION_ONLY } from '../_args.ts'
 import { contextOf, type Implementation } from '../_context.ts'
 import { own } from '../_own.ts'
 import { answered } from '../_pipeline-families.ts'
@@ -15,7 +15,6 @@ import {
   checkId,
   checkName,
   entriesOf,
-  flag,
   liveEntries,
   nonNegative,
   optionalCount,
@@ -140,7 +139,7 @@ export const streamGroupCommands = {
       label: 'xgroupCreate',
       build: (rkey) => {
         const args: RedisArgument[] = ['XGROUP', 'CREATE', rkey, group, id]
-        if (flag(own(options, 'mkstream'), 'xgroupCreate', 'mkstream')) args.push('MKSTREAM')
+        if (flagOption(own(options, 'mkstream'), 'xgroupCreate', 'mkstream')) args.push('MKSTREAM')
         if (entriesRead !== undefined) args.push('ENTRIESREAD', entriesRead)
         return args
       },
@@ -175,7 +174,7 @@ export const streamGroupCommands = {
     if (count !== undefined) head.push('COUNT', count)
     const blockMs = checkBlock(own(options, 'block'), 'xreadgroup')
     if (blockMs !== undefined) head.push('BLOCK', String(blockMs))
-    if (flag(own(options, 'noack'), 'xreadgroup', 'noack')) head.push('NOACK')
+    if (flagOption(own(options, 'noack'), 'xreadgroup', 'noack')) head.push('NOACK')
     return readStreams(this, 'xreadgroup', 'write', head, streams, options, blockMs)
   },
 
@@ -273,12 +272,12 @@ export const streamGroupCommands = {
     if (own(options, 'retrycount') !== undefined) {
       tail.push('RETRYCOUNT', nonNegative(own(options, 'retrycount'), 'xclaim', 'retrycount'))
     }
-    if (flag(own(options, 'force'), 'xclaim', 'force')) tail.push('FORCE')
-    if (flag(own(options, 'justid'), 'xclaim', 'justid')) tail.push('JUSTID')
+    if (flagOption(own(options, 'force'), 'xclaim', 'force')) tail.push('FORCE')
+    if (flagOption(own(options, 'justid'), 'xclaim', 'justid')) tail.push('JUSTID')
     if (own(options, 'lastid') !== undefined)
       tail.push('LASTID', checkEntryId(own(options, 'lastid'), 'xclaim', 'lastid'))
     const context = contextOf(this)
-    const justid = flag(own(options, 'justid'), 'xclaim', 'justid')
+    const justid = flagOption(own(options, 'justid'), 'xclaim', 'justid')
     return context.run<StreamEntry[] | string[]>(key, options, {
       access: 'write',
       label: 'xclaim',
@@ -307,7 +306,7 @@ export const streamGroupCommands = {
     const tail: RedisArgument[] = []
     const count = optionalCount(own(options, 'count'), 'xautoclaim')
     if (count !== undefined) tail.push('COUNT', count)
-    const justid = flag(own(options, 'justid'), 'xautoclaim', 'justid')
+    const justid = flagOption(own(options, 'justid'), 'xautoclaim', 'justid')
     if (justid) tail.push('JUSTID')
     const context = contextOf(this)
     return context.run<XAutoClaimResult | XAutoClaimIdsResult>(key, options, {

@@ -1,7 +1,7 @@
 // The stream commands of a `Cache` (django-cachex's `xadd` … `xautoclaim`, `xgroup_create`,
 // `xinfo_stream`): field values go through the cache's codec, so a field holds any value the
 // cache stores; field names, entry IDs, group and consumer names stay text, as hash fields do.
-import { checkOptions, splitOptions, VERSION_ONLY } from '../_args.ts'
+import { checkOptions, flagOption, splitOptions, VERSION_ONLY } from '../_args.ts'
 import { contextOf, type Implementation } from '../_context.ts'
 import { encodeAt } from '../_key-errors.ts'
 import { own } from '../_own.ts'
@@ -17,7 +17,6 @@ import {
   checkNewId,
   entriesOf,
   fieldPairs,
-  flag,
   liveEntries,
   optionalCount,
   streamInfo,
@@ -111,7 +110,7 @@ export const streamCommands = {
       label: 'xadd',
       build: (rkey) => {
         const args: RedisArgument[] = ['XADD', rkey]
-        if (flag(own(options, 'nomkstream'), 'xadd', 'nomkstream')) args.push('NOMKSTREAM')
+        if (flagOption(own(options, 'nomkstream'), 'xadd', 'nomkstream')) args.push('NOMKSTREAM')
         args.push(...trim, id)
         for (const [field, value] of pairs) {
           args.push(field, encodeAt(context.codec, value, key, field))
