@@ -12,6 +12,8 @@ import { Reader } from './_pickle-reader.ts'
 class InspectingReader extends Reader {
   /** The whole floats read, each boxed. */
   private readonly floats = new Set<object>()
+  /** The containers whose items were unboxed (`unboxAll`), once a whole float was read. */
+  private unboxed: Set<object> | null = null
 
   /** After `run()`: the tuples, frozensets, bytearrays and boxed whole floats read, by kind. */
   override kinds(): Map<object, string> {
@@ -44,14 +46,21 @@ class InspectingReader extends Reader {
   }
 
   /**
-   * Unboxes every boxed float in `root` and the containers it holds, in place (each container
-   * once; the work is charged): what a constructor, a handler or BUILD is given holds numbers,
-   * as `loadPickle` gives them. Nothing to do before a whole float was read.
+   * Unboxes every boxed float in `root` and the containers it holds, in place: what a
+   * constructor, a handler or BUILD is given holds numbers, as `loadPickle` gives them. Each
+   * container is walked once, whoever shares it (the work is charged); a write into one walked
+   * already is unboxed where it lands (`written`). Nothing to do before a whole float was read.
    */
   private unboxAll(root: unknown): unknown {
     if (this.floats.size === 0) return root
-    const seen = new Set<object>()
-    const todo: unknown[] = [root]
+    this.walk([root])
+    return this.unbox(root)
+  }
+
+  /** Walks `todo` and the containers it holds that were not walked yet, unboxing their items. */
+  private walk(todo: unknown[]): void {
+    this.unboxed ??= new Set()
+    const seen = this.unboxed
     while (todo.length > 0) {
       const node = this.resolve(todo.pop())
       if (!isContainer(node) || seen.has(node)) continue
@@ -82,7 +91,30 @@ class InspectingReader extends Reader {
         }
       }
     }
-    return this.unbox(root)
+  }
+
+  /** A write into a container walked already: the value written is unboxed, and walked. */
+  protected override written(container: object, key: unknown): void {
+    super.written(container, key)
+    if (this.unboxed?.has(container) !== true) return
+    if (container instanceof Set) {
+      this.walk([key])
+    } else if (container instanceof Map) {
+      const value = this.unbox(container.get(key))
+      container.set(key, value)
+      this.walk([key, value])
+    } else {
+      const slots = container as Record<PropertyKey, unknown>
+      const value = this.unbox(slots[key as PropertyKey])
+      slots[key as PropertyKey] = value
+      this.walk([value])
+    }
+  }
+
+  /** An object a handler's setState changed: walked again at the next call that is given it. */
+  protected override changed(obj: object): void {
+    super.changed(obj)
+    this.unboxed?.delete(obj)
   }
 
   protected override setItems(

@@ -168,3 +168,40 @@ describe('pickleSerializer().inspect: whole floats', () => {
     ])
   })
 })
+
+describe('pickleSerializer().inspect: what handlers are given, in linear time', () => {
+  const b = (text: string) => Buffer.from(text, 'latin1')
+  const one = 'G?\xf0\x00\x00\x00\x00\x00\x00' // BINFLOAT 1.0, a whole float
+  const call = 'capp.models\nP\nh\x00\x85R'
+
+  it('a list shared by 300 calls after a whole float is walked once, not 300 times', () => {
+    const pickle = pickleSerializer({
+      classes: { 'app.models:P': { read: (args) => ({ items: args[0] }) } },
+    }) as InspectingSerializer
+    // 300 × P(list) over one list of 20,000 items: walked each call, 6,000,000 items, over the
+    // input's budget; walked once, 20,000.
+    const bytes = b(`\x80\x02${one}0]q\x00(${'K\x01'.repeat(20_000)}e0](${call.repeat(300)}e.`)
+    const value = pickle.inspect(bytes).value as { items: unknown[] }[]
+    expect(value.length).toBe(300)
+    expect(value[299]?.items).toBe(value[0]?.items)
+    expect(value[299]?.items.length).toBe(20_000)
+  })
+
+  it('a whole float written into a list after a call is a number at the next call', () => {
+    const seen: string[][] = []
+    const pickle = pickleSerializer({
+      classes: {
+        'app.models:P': {
+          read: (args) => {
+            seen.push((args[0] as unknown[]).map((item) => typeof item))
+            return null
+          },
+        },
+      },
+    }) as InspectingSerializer
+    // list = [1.0]; P(list); list.append(1.0); P(list)
+    const bytes = b(`\x80\x02]q\x00${one}a${call}0h\x00${one}a${call}0h\x00.`)
+    pickle.inspect(bytes)
+    expect(seen).toEqual([['number'], ['number', 'number']])
+  })
+})
