@@ -240,7 +240,9 @@ export function redactUrl(url: string): string {
   if (start < 0) return url === '' ? url : '***'
   // `unix:///path`: an `@` there is the socket path's (a userinfo comes before the path's `/`).
   const at = /^unix:\/\/\//i.test(url) ? -1 : userinfoEnd(url, start)
-  if (start >= 0 && at >= start) {
+  if (at === url.length) {
+    out = `${url.slice(0, start)}***`
+  } else if (start >= 0 && at >= start) {
     const colon = url.indexOf(':', start)
     out =
       colon >= 0 && colon < at
@@ -272,23 +274,28 @@ export function redactUrl(url: string): string {
 }
 
 /**
- * Where the userinfo of `url` ends (its last `@`), or -1. An `@` in the query of a URL that
- * parses with a host and no userinfo (`redis://h/0?password=p@ss`) is the query's, unless a raw
- * `#` comes before it.
+ * Where the userinfo of `url` ends (its last `@`), or -1. An `@` in a query value of a URL that
+ * parses with a host is the query's: the userinfo, if any, ends at the last `@` before the query
+ * (`redis://user@h/0?password=p@ss`). Where a reading of the URL would show part of a password,
+ * returns `url.length`, to hide all after the scheme: a raw `#` before the last `@` with a `?`
+ * before that `@` too (each of `#`, `?` and `@` may be a password's or the query's), or an `@`
+ * in a query item that is no `name=value` (`redis://pass?word@h`).
  */
 function userinfoEnd(url: string, start: number): number {
   const at = url.lastIndexOf('@')
-  // A raw `#` before the last `@` is the userinfo's (a parser would read a fragment from it, with
-  // the rest of the password in it): such a URL is refused, and its message shows none of it.
-  const hash = url.indexOf('#', Math.max(start, 0))
-  if (hash >= 0 && hash < at) return at
+  if (at < 0) return -1
   const question = url.indexOf('?', Math.max(start, 0))
-  if (at < 0 || question < 0 || at < question || url.lastIndexOf('@', question) >= 0) return at
+  const hash = url.indexOf('#', Math.max(start, 0))
+  // A parser would read a fragment from the `#`, with the rest of the password in it.
+  if (hash >= 0 && hash < at) return question >= 0 && question < at ? url.length : at
+  if (question < 0 || at < question) return at
   try {
-    const parsed = new URL(url)
-    if (parsed.hostname !== '' && parsed.username === '' && parsed.password === '') return -1
+    if (new URL(url).hostname !== '') {
+      const item = Math.max(url.lastIndexOf('&', at), url.lastIndexOf('?', at))
+      return url.slice(item, at).includes('=') ? url.lastIndexOf('@', question) : url.length
+    }
   } catch {
-    // Not a URL a parser reads (a raw `?` or `#` in the password): the last `@` it is.
+    // Not a URL a parser reads (a raw `?` in the password): the last `@` it is.
   }
   return at
 }

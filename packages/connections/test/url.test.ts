@@ -374,6 +374,13 @@ describe('redactUrl', () => {
     expect(parseRedisUrl('redis://h:6379/0?password=p@ssw0rd').password).toBe('p@ssw0rd')
     // A raw `?` or `#` in the userinfo's password: the last @ still ends it.
     expect(redactUrl('redis://:pa?ss@h:1/0')).toBe('redis://:***@h:1/0')
+    // Beside a userinfo, the userinfo ends at the last @ before the query (the parser's reading).
+    const both = 'redis://default@127.0.0.1:1/0?password=p@ssWord'
+    expect(redactUrl(both)).toBe('redis://***@127.0.0.1:1/0?password=***')
+    expect(parseRedisUrl(both).password).toBe('p@ssWord')
+    expect(redactUrl('redis://u:first@127.0.0.1:1/0?password=old@Secret2')).toBe(
+      'redis://u:***@127.0.0.1:1/0?password=***',
+    )
   })
 
   it('redacts only the query: a socket path that holds & stays, and only `db` keeps its value', () => {
@@ -456,7 +463,12 @@ describe('a URL that cannot be parsed never shows its password', () => {
   })
 
   it('redacts everything up to the last @', () => {
-    expect(redactUrl('redis://user:a#b?c/d@e:f@host:1/0')).toBe('redis://user:***@host:1/0')
+    expect(redactUrl('redis://user:a#b/c/d@e:f@host:1/0')).toBe('redis://user:***@host:1/0')
+    // A '?' too: the '@' may be the query's, with a password after it: all is hidden.
+    expect(redactUrl('redis://user:a#b?c/d@e:f@host:1/0')).toBe('redis://***')
+    expect(redactUrl('redis://u:QQA@QQB#QQC@h/0?password=QQA@QQB#QQC')).toBe('redis://***')
+    // An '@' in a query item that is no name=value: a password typed without its ':'.
+    expect(redactUrl('redis://QQA?QQB@h')).toBe('redis://***')
     expect(redactUrl('unix://:p/w@/tmp/x.sock')).toBe('unix://:***@/tmp/x.sock')
     expect(redactUrl('redis://h/0?db=1&password=a#b&x=1')).toBe(
       'redis://h/0?db=1&password=***&x=***',
@@ -478,6 +490,11 @@ describe("a raw '#', '/' or '?' in a password: refused, saying to percent-encode
       // No ':' (a password typed without it), and a '?' after the '#': the parser reads host
       // 'xq7' and no userinfo, yet all before the last '@' is hidden.
       'redis://Xq7#Zr9?password=Zr9@127.0.0.1:6390/0',
+      // A '#' in a query password with an '@' after it: the '@' may end a userinfo or be the
+      // password's: all after the scheme is hidden.
+      'redis://cache.example:6379/0?password=Xq7#99@Zr9',
+      'redis://h:6379?db=1&password=Xq7#b@Zr9',
+      'redis://u:Xq7@Q#R@h/0?password=Zr9',
     ]) {
       const error = thrownBy(() => parseRedisUrl(url))
       expect(error, url).toBeInstanceOf(InvalidArgumentError)

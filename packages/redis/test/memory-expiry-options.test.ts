@@ -267,6 +267,26 @@ describe('memoryOptions and memory:// locations are checked', () => {
     return spaced.close()
   })
 
+  it("a memory:// location holding a Redis URL's credentials is refused without them", () => {
+    for (const location of [
+      'memory://u:Xq7#Zr9@x',
+      'memory://u:Xq7@Zr9@x,redis://h:1/0',
+      'memory://u:Xq7?Zr9@x',
+      'memory://u:Xq7%Zr9@x',
+    ]) {
+      const message = (() => {
+        try {
+          memory({ location })
+        } catch (error) {
+          return (error as Error).message
+        }
+        return ''
+      })()
+      expect(message, location).toMatch(/^invalid memory location "memory:\/\/u:\*\*\*@x/)
+      expect(message, location).not.toMatch(/Xq7|Zr9/)
+    }
+  })
+
   it('a misspelt memoryOptions name is refused, with the name meant', () => {
     expect(() =>
       createCache({ location: 'memory://', memoryOptions: { maxbytes: 1024 } as never }),

@@ -18,6 +18,7 @@ import {
 import { NOT_AN_ARGUMENT, notCommands } from '../_command-shape.ts'
 import { ownConnectionOptions } from '../_own.ts'
 import { type ReplyForm, replyForm } from '../_reply-form.ts'
+import { redactUrl } from '../url.ts'
 import { runBatch } from './_batch.ts'
 import { BLOCKING, block } from './_block.ts'
 import type { Call, CommandSpec, Wait } from './_command.ts'
@@ -118,20 +119,23 @@ export function isMemoryLocation(location: unknown): location is string {
   return typeof location === 'string' && location.trim().toLowerCase().startsWith('memory://')
 }
 
-/** The store name of a `memory://[name]` location (`''`: a private store). */
+/**
+ * The store name of a `memory://[name]` location (`''`: a private store). A refusal quotes the
+ * location redacted (`redactUrl`): a `memory://user:password@…` is a Redis URL's credentials.
+ */
 export function memoryStoreName(location: string): string {
   const rest = location.trim().slice('memory://'.length)
   const name = rest.replace(/\/+$/, '')
   if (name.length > 256 || /[\s/?#]/.test(name)) {
     throw new InvalidArgumentError(
-      `invalid memory location ${JSON.stringify(location)}: use memory:// or memory://<name> (no /, ?, # or spaces)`,
+      `invalid memory location ${JSON.stringify(redactUrl(location))}: use memory:// or memory://<name> (no /, ?, # or spaces)`,
     )
   }
   try {
     return decodeURIComponent(name)
   } catch {
     throw new InvalidArgumentError(
-      `invalid memory location ${JSON.stringify(location)}: its name has a malformed %-escape (write a % as %25)`,
+      `invalid memory location ${JSON.stringify(redactUrl(location))}: its name has a malformed %-escape (write a % as %25)`,
     )
   }
 }
