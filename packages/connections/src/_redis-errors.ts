@@ -5,6 +5,7 @@ import {
   ClientClosedError,
   ClientOfflineError,
   DisconnectsClientError,
+  ErrorReply,
   RootNodesUnavailableError,
   SocketClosedUnexpectedlyError,
 } from '@redis/client'
@@ -14,11 +15,20 @@ import {
  * instance of the class, never told by its class name (a minified bundle renames node-redis's
  * classes as well as cachex's); or, for the client of a user's from another copy of
  * `@redis/client` (another version installed beside cachex's: classes of its own), node-redis's
- * fixed message, the one thing of it both copies share. Never a cachex error.
+ * fixed message, the one thing of it both copies share, on an error whose class extends `Error`
+ * itself, as each of these does. Never a cachex error, and never a server's error reply (an
+ * `ErrorReply`, whose class extends `ErrorReply` in every copy): a script may reply with any
+ * text, after it ran.
  */
 function isNodeRedisError(error: unknown, type: new () => Error, text: string): boolean {
   if (error instanceof type) return true
-  return error instanceof Error && error.message === text && !(error instanceof CachexError)
+  return (
+    error instanceof Error &&
+    error.message === text &&
+    !(error instanceof CachexError) &&
+    !(error instanceof ErrorReply) &&
+    Object.getPrototypeOf(Object.getPrototypeOf(error)) === Error.prototype
+  )
 }
 
 /** A node-redis client closed under cachex (closed by its owner, or dropped from a slot map). */

@@ -1,7 +1,7 @@
 // The errors of a cluster call refused at once, before anything was sent, are marked so
 // (`wasUnsent`): a lock's release refused so is then told from one that may have run. A node that
 // refuses the user is worded with where the password goes, and keeps the mark through that.
-import { ConnectionError } from '@cachex/core'
+import { ConnectionError, ResponseError } from '@cachex/core'
 import { wasUnsent } from '@cachex/core/internal'
 import { startCluster, type TestCluster } from '@cachex/test-utils'
 import { ClientOfflineError, createClient } from '@redis/client'
@@ -52,6 +52,34 @@ describe('a cluster node that refuses the user (known on another node only)', ()
       await connection.close()
     }
   }, 30_000)
+
+  it("a script that ran and replied with node-redis's words is its error reply: not unsent, not sent again", async () => {
+    const first = testCluster.nodes[0] as { port: number }
+    const connection = cluster({
+      location: [`redis://:${PASSWORD}@127.0.0.1:${first.port}`],
+      socketTimeout: 3,
+    })
+    try {
+      for (const words of ['The client is offline', 'The client is closed']) {
+        const key = `ran:${words}`
+        const error = await connection
+          .command(
+            ['EVAL', `redis.call('INCR', KEYS[1]); return redis.error_reply('${words}')`, '1', key],
+            { key },
+          )
+          .then(
+            () => undefined,
+            (e: unknown) => e,
+          )
+        expect(error, words).toBeInstanceOf(ResponseError)
+        expect(wasUnsent(error), words).toBe(false)
+        // Ran once: a client closed under a call is sent again through the map; this was no such.
+        expect(String(await connection.command(['GET', key], { key })), words).toBe('1')
+      }
+    } finally {
+      await connection.close()
+    }
+  }, 30_000)
 })
 
 describe("a call a node's reconnecting client refused (node-redis's 'The client is offline')", () => {
@@ -69,6 +97,19 @@ describe("a call a node's reconnecting client refused (node-redis's 'The client 
     )
     expect(wasUnsent(error)).toBe(true)
     expect(error.cause).toBe(offline)
+  })
+
+  it('an error reply of another copy of @redis/client in those words is no such refusal', () => {
+    // Another copy's classes: its ClientOfflineError extends Error, its replies ErrorReply.
+    class OtherOffline extends Error {}
+    class OtherErrorReply extends Error {}
+    class OtherSimpleError extends OtherErrorReply {}
+    expect(wasUnsent(mapClusterError(new OtherOffline('The client is offline'), wording))).toBe(
+      true,
+    )
+    const reply = mapClusterError(new OtherSimpleError('The client is offline'), wording)
+    expect(reply.message).not.toMatch(/unreachable/)
+    expect(wasUnsent(reply)).toBe(false)
   })
 
   it('without its node noted, names the cluster', () => {
