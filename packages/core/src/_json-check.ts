@@ -38,6 +38,7 @@ export const INVALID_DATE = 'an invalid Date would be stored as null: store null
  * same).
  */
 export function checkJsonValue(value: object): number {
+  chosen = false
   prototypeKeys = enumeratesKeys(Object.prototype)
   if (prototypeKeys) return walk(value, 0, value, undefined)
   let flags: number
@@ -66,6 +67,17 @@ export function checkJsonValue(value: object): number {
  * Python's form writes them as floats (`1.152921504606847e+18`), as it does NaN and ±Infinity.
  */
 const EXACT_BELOW = 2 ** 53
+
+/**
+ * Whether the last `checkJsonValue` met an object with a `toJSON()` (a Date's aside): what it
+ * returns is not walked, so only its written text can tell how deep it nests (`choseForm`).
+ */
+let chosen = false
+
+/** Whether the value the last `checkJsonValue` walked holds an object with a `toJSON()`. */
+export function choseForm(): boolean {
+  return chosen
+}
 
 /**
  * Whether `Object.prototype` has an enumerable property (an old polyfill's method), which
@@ -199,6 +211,7 @@ function property(
   if (item === undefined) return EXACT
   // An object with its own toJSON() says how it is written: JSON.stringify calls it.
   if (typeof item === 'function' && key === 'toJSON' && Object.hasOwn(object, key)) {
+    chosen = true
     return OWN_TO_JSON
   }
   throw new TypeError(`a ${typeof item} at key '${bounded(key)}' would be dropped: ${HINT}`)
@@ -248,7 +261,10 @@ function leaf(value: object): number {
       `${article(name)} ${name} would be stored as ${name === 'Buffer' ? '{ type, data }' : 'an object of numbers'}: use the msgpack or pickle serializer (bytes), or convert it (a base64 string)`,
     )
   }
-  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return EXACT
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    chosen = true
+    return EXACT
+  }
   const name = (value.constructor as { name?: unknown } | undefined)?.name
   throw new TypeError(
     `${typeof name === 'string' && name !== '' ? `${article(name)} ${name} instance` : 'an object with a prototype'} would be read back as a plain object: convert it ({ ...value }), give its class a toJSON(), or use the pickle serializer with pickleClasses`,
@@ -267,12 +283,14 @@ export function isPlainPrototype(proto: unknown): boolean {
 
 /** Too deep: circular, or nested deeper than what is read back. Told apart on this path only. */
 function tooDeep(root: object): TypeError {
-  return new TypeError(
-    isCircular(root)
-      ? 'a circular structure cannot be stored as JSON'
-      : `a value nested deeper than ${MAX_JSON_DEPTH} levels cannot be stored as JSON (it would not be read back)`,
-  )
+  return new TypeError(isCircular(root) ? CIRCULAR : NESTED_TOO_DEEP)
 }
+
+/** Why a circular value is refused. Shared with the writers, so all paths say the same. */
+export const CIRCULAR = 'a circular structure cannot be stored as JSON'
+
+/** Why a value nested deeper than `MAX_JSON_DEPTH` is refused (the writers say it too). */
+export const NESTED_TOO_DEEP = `a value nested deeper than ${MAX_JSON_DEPTH} levels cannot be stored as JSON (it would not be read back)`
 
 function isCircular(root: object): boolean {
   // Depth-first with an explicit stack (a circular value is as deep as the walk went): an object

@@ -2,9 +2,9 @@
 // levels deep, or deeper inside what a `toJSON()` returned, writes as any other): Python's exact
 // form (`json.dumps(value, cls=DjangoJSONEncoder)`, `pythonFormat`), and `JSON.stringify`'s form
 // with the numbers it would change written as Python writes them (the default mode).
-import { INVALID_DATE } from './_json-check.ts'
+import { CIRCULAR, INVALID_DATE, NESTED_TOO_DEEP } from './_json-check.ts'
 import { pythonFloat, pythonString } from './_json-python.ts'
-import { MAX_INTEGER_DIGITS } from './_limits.ts'
+import { MAX_INTEGER_DIGITS, MAX_JSON_DEPTH } from './_limits.ts'
 
 /** Numbers below this in magnitude `JSON.stringify` writes exactly (2^53: see `json.ts`). */
 const EXACT_BELOW = 2 ** 53
@@ -106,7 +106,10 @@ function writeJson(root: unknown, python: boolean): string {
   }
 
   const open = (v: object, chosen: boolean, lead: string): void => {
-    if (seen.has(v)) throw new TypeError('circular structure cannot be stored as JSON')
+    if (seen.has(v)) throw new TypeError(CIRCULAR)
+    // What a `toJSON()` returned is not checked before: bounded here (an endless chain of them
+    // would fill the heap), as the reader bounds it.
+    if (levels.length >= MAX_JSON_DEPTH) throw new TypeError(NESTED_TOO_DEEP)
     seen.add(v)
     let keys: string[] | undefined
     let values: unknown[] | undefined

@@ -1,4 +1,4 @@
-import { checkJsonValue, NEEDS_PYTHON } from './_json-check.ts'
+import { checkJsonValue, choseForm, NEEDS_PYTHON, NESTED_TOO_DEEP } from './_json-check.ts'
 import { parsePythonJson, pythonFloat } from './_json-python.ts'
 import {
   notJson,
@@ -147,6 +147,30 @@ function hasDigitRun(text: string, run: number): boolean {
   return false
 }
 
+/**
+ * Whether the JSON `text` nests arrays and objects deeper than `MAX_JSON_DEPTH`: one pass,
+ * strings skipped.
+ */
+function nestsTooDeep(text: string): boolean {
+  let depth = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 0x22) {
+      // A string: up to its closing quote, past each escaped character.
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i)
+        if (d === 0x5c) i++
+        else if (d === 0x22) break
+      }
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > MAX_JSON_DEPTH) return true
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--
+    }
+  }
+  return false
+}
+
 function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39
 }
@@ -161,15 +185,25 @@ function stringifyFast(value: unknown): string {
   if (typeof value === 'object' && value !== null && checkJsonValue(value) === NEEDS_PYTHON) {
     return stringifyWithPythonNumbers(value)
   }
+  const chose = typeof value === 'object' && value !== null && choseForm()
   let text: string | undefined
   try {
     text = JSON.stringify(value)
   } catch (error) {
-    // JSON.stringify refuses bigint (in what a toJSON() returned): written as digits.
-    if (error instanceof TypeError && /BigInt/i.test(error.message)) {
+    // JSON.stringify refuses bigint (in what a toJSON() returned): written as digits. What a
+    // toJSON() returned nested past its stack: the writer refuses it by its depth, in words.
+    if (
+      (error instanceof TypeError && /BigInt/i.test(error.message)) ||
+      (error instanceof RangeError && chose)
+    ) {
       return stringifyWithPythonNumbers(value)
     }
     throw error
+  }
+  // What a toJSON() returned was not walked: nested deeper than the reader reads, it is refused
+  // (a short text, or one of few brackets, cannot be).
+  if (chose && text !== undefined && !isShallow(text) && nestsTooDeep(text)) {
+    throw new TypeError(NESTED_TOO_DEEP)
   }
   // JSON.stringify returns undefined for undefined, functions and symbols at the top level, and
   // for an object whose toJSON() returned one (not called again to tell which: say all three).

@@ -150,6 +150,36 @@ describe('jsonSerializer refusals', () => {
     }
   })
 
+  it('refuses what a toJSON() returns nested deeper than is read back, in both modes', () => {
+    const deep = { toJSON: () => nested(MAX_JSON_DEPTH) }
+    const refusal = `a value nested deeper than ${MAX_JSON_DEPTH} levels cannot be stored as JSON (it would not be read back)`
+    // Inside an object, one level more than the reader reads: with or without a number that
+    // takes Python's form, and past JSON.stringify's stack (10,000 levels) or within it (4,097).
+    for (const levels of [MAX_JSON_DEPTH, 10_000]) {
+      const x = { toJSON: () => nested(levels) }
+      for (const value of [{ x }, { n: Number.NaN, x }, { x: [x] }]) {
+        for (const serializer of [fast, python])
+          expect(() => serializer.serialize(value)).toThrow(refusal)
+      }
+    }
+    // At the top, 4,096 levels are written and read back.
+    for (const serializer of [fast, python]) {
+      const text = serializer.serialize(deep) as string
+      expect(serializer.serialize(serializer.deserialize(Buffer.from(text)))).toBe(text)
+    }
+    // A chain of toJSON() that never ends is refused at that depth, not written until the heap
+    // runs out.
+    const endless = (): object => ({ toJSON: () => [endless()] })
+    for (const serializer of [fast, python]) {
+      expect(() => serializer.serialize({ n: Number.NaN, x: endless() })).toThrow(refusal)
+      expect(() => serializer.serialize({ x: endless() })).toThrow(TypeError)
+    }
+    // A cycle through a toJSON() says what a direct cycle says.
+    const cyclic: Record<string, unknown> = { n: Number.NaN }
+    cyclic.b = { toJSON: () => cyclic }
+    expect(() => fast.serialize(cyclic)).toThrow('a circular structure cannot be stored as JSON')
+  })
+
   it('writes strings, numbers, booleans, null and Dates as before', () => {
     expect(fast.serialize({ s: 'x', n: 1.5, t: true, z: null, d: new Date(0) })).toBe(
       '{"s":"x","n":1.5,"t":true,"z":null,"d":"1970-01-01T00:00:00.000Z"}',
