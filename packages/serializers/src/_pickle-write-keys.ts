@@ -249,7 +249,11 @@ export class KeyTable {
       }
     } else if (tz instanceof PyZoneInfo) {
       // zoneinfo gives an offset to a time only in a zone with one fixed offset.
-      if (TZDATA_DEPENDENT.has(tz.key)) return this.identity(t)
+      // Whether it gives one depends on the tzdata Python reads: equal at least to the same
+      // fields in the same zone object (Python compares those by their fields).
+      if (TZDATA_DEPENDENT.has(tz.key)) {
+        return `zoned-time:${this.zoneIdentity(tz)}\n${t.hour}:${t.minute}:${t.second}.${t.microsecond}`
+      }
       const fixed = staticOffset(tz.key)
       if (fixed !== null) offset = BigInt(fixed) * 1_000_000n
     }
