@@ -49,6 +49,11 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
    */
   #prefixes: string[] | null = []
   /**
+   * Every namespace it was given, `''` for none: more than one, and `clear()` and `iterator()`
+   * refuse to run (see `#single`).
+   */
+  #given = new Set<string>()
+  /**
    * Whether reads reject with their error (after emitting it) instead of answering a miss; see
    * `KeyvCachexOptions.throwOnErrors`. May be changed at any time.
    */
@@ -67,6 +72,7 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
   /**
    * The Keyv namespace; Keyv sets it, from its `namespace` option and when `keyv.namespace` is
    * set. `clear()` and `iterator()` stay inside it; without one, `clear()` is `cache.clear()`.
+   * Once it was set to a second namespace (or to none and a namespace), they refuse to run.
    */
   get namespace(): string | undefined {
     return this.#namespace
@@ -81,6 +87,7 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
   set namespace(namespace: string | undefined) {
     checkNamespace(namespace, "KeyvCachex.namespace (Keyv's namespace option)")
     this.#namespace = namespace
+    this.#given.add(namespace ?? '')
     if (!namespace) this.#prefixes = null
     else if (this.#prefixes !== null && !this.#prefixes.includes(`${namespace}:`)) {
       this.#prefixes.push(`${namespace}:`)
@@ -101,6 +108,27 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
     if (prefixes === null || prefixes.length === 0 || typeof key !== 'string') return
     for (const prefix of prefixes) if (key.startsWith(prefix)) return
     throw outsideNamespace(this.#namespace ?? (prefixes[0] as string).slice(0, -1))
+  }
+
+  /**
+   * Throws `InvalidArgumentError` once the store was given more than one namespace (none counts
+   * as one): by Keyvs of several namespaces sharing it, each setting `store.namespace` in turn, or
+   * by a change of `keyv.namespace`, which the store cannot tell from a second Keyv. Keyv names no
+   * namespace when it calls `clear()` (and names the store's, the last one set, to `iterator()`),
+   * so either would act on whichever namespace was set last: another Keyv's keys deleted, or the
+   * whole cache when that one has none. @keyv/redis has the same limit (keyv issues #1495, #1160).
+   */
+  #single(method: string): void {
+    if (this.#given.size < 2) return
+    const names = [...this.#given].map((name) => (name ? `'${name}'` : 'none'))
+    const shown = names.length > 4 ? `${names.slice(0, 4).join(', ')}, …` : names.join(', ')
+    throw new InvalidArgumentError(
+      `KeyvCachex.${method}: this store was given ${names.length} namespaces (${shown}), by ` +
+        'Keyvs sharing it or a change of keyv.namespace, and Keyv does not say which one it ' +
+        `calls ${method} for: it would act on the one set last, another Keyv's keys (or every ` +
+        'key of the cache). Give each namespace a store of its own (one createKeyvStore() per ' +
+        'Keyv, as createKeyv() does) to use clear() and iterator()',
+    )
   }
 
   /**
@@ -269,9 +297,12 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
   /**
    * Removes the namespace's keys (`deletePattern('<namespace>:*')`), or, without a namespace,
    * what `cache.clear()` removes: every key under the cache's `keyPrefix`, or the whole database
-   * when it has none.
+   * when it has none. Rejects with `InvalidArgumentError`, deleting nothing, once the store was
+   * given more than one namespace (see `#single`); Keyv's `clear()` then emits that error, and
+   * rejects with it under `throwOnErrors`.
    */
   async clear(): Promise<void> {
+    this.#single('clear()')
     if (this.namespace) await this.cache.deletePattern(`${globEscape(this.namespace)}:*`)
     else await this.cache.clear()
   }
@@ -280,11 +311,14 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
    * Yields `[key, entry]` for every key of `namespace` (every key of the cache without one),
    * walking `SCAN` and reading the values in batches. Keyv's `iterator()` calls it. A value that
    * cannot be decoded is skipped with an `'error'` event (or rejects with `throwOnErrors`); a
-   * connection error rejects, since ending early would pass for a complete walk.
+   * connection error rejects, since ending early would pass for a complete walk. Rejects with
+   * `InvalidArgumentError`, before any command, once the store was given more than one namespace
+   * (see `#single`): Keyv hands it the store's, the one set last.
    */
   async *iterator<Value>(
     namespace: string | undefined = this.namespace,
   ): AsyncGenerator<Array<string | Awaited<Value> | undefined>, void> {
+    this.#single('iterator()')
     checkNamespace(namespace, 'iterator()')
     const pattern = namespace ? `${globEscape(namespace)}:*` : '*'
     let batch: string[] = []

@@ -229,6 +229,55 @@ describe('Keyv with createKeyv(): cachex serializes', () => {
     expect(await cache.get('other')).toBe('not keyv')
   })
 
+  it('a store given several namespaces refuses clear() and iterator(): neither can tell whose', async () => {
+    // Keyv sets store.namespace from each Keyv sharing the store (and from keyv.namespace = …),
+    // and names no namespace to clear(): a.clear() would delete b's keys, the one set last.
+    const cache = newCache()
+    const store = createKeyvStore(cache)
+    const a = new Keyv({ store, namespace: 'a' })
+    const b = new Keyv({ store, namespace: 'b' })
+    const errors: unknown[] = []
+    a.on('error', (error: unknown) => errors.push(error))
+    await a.set('x', 1)
+    await b.set('x', 2)
+    // Keyv emits what the store's clear() rejects with, and resolves (no throwOnErrors).
+    await a.clear()
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toBeInstanceOf(InvalidArgumentError)
+    expect(String(errors[0])).toMatch(/clear\(\).*2 namespaces \('a', 'b'\).*store of its own/)
+    expect([await a.get('x'), await b.get('x')]).toEqual([1, 2])
+    await expect(iterate(a)).rejects.toThrow(/iterator\(\).*store of its own/)
+    a.throwOnErrors = true
+    await expect(a.clear()).rejects.toBeInstanceOf(InvalidArgumentError)
+    expect([await a.get('x'), await b.get('x')]).toEqual([1, 2])
+    // A namespaced Keyv and one without: the namespaced clear() would empty the whole cache.
+    await cache.set('other', 'not keyv')
+    const mixed = createKeyvStore(cache)
+    const named = new Keyv({ store: mixed, namespace: 'named', throwOnErrors: true })
+    const bare = new Keyv({ store: mixed, namespace: undefined, useKeyPrefix: false })
+    bare.on('error', () => undefined)
+    await named.set('k', 3)
+    await expect(named.clear()).rejects.toThrow(/'named', none/)
+    await expect(iterate(bare)).rejects.toBeInstanceOf(InvalidArgumentError)
+    expect(await named.get('k')).toBe(3)
+    expect(await cache.get('other')).toBe('not keyv')
+    // A namespace changed on one Keyv counts too: the store cannot tell it from a second Keyv.
+    const renamed = createKeyv(cache, { namespace: 'before', throwOnErrors: true })
+    await renamed.set('k', 4)
+    renamed.namespace = 'after'
+    await expect(renamed.clear()).rejects.toBeInstanceOf(InvalidArgumentError)
+    // Two Keyvs of one namespace on one store: clear() and iterator() work as ever.
+    const same = createKeyvStore(cache)
+    const one = new Keyv({ store: same, namespace: 'same' })
+    const two = new Keyv({ store: same, namespace: 'same' })
+    await one.set('k', 5)
+    expect(await iterate(two)).toEqual([['k', 5]])
+    await two.clear()
+    expect(await one.get('k')).toBeUndefined()
+    expect(await b.get('x')).toBe(2)
+    expect(await cache.get('other')).toBe('not keyv')
+  })
+
   it('escapes glob characters of a namespace in clear()', async () => {
     const cache = newCache()
     const star = createKeyv(cache, { namespace: 'n*' })
