@@ -6,7 +6,11 @@ export interface LockOptions {
   timeout?: number | null
   /** Seconds to sleep between tries while blocking. @default 0.1 */
   sleep?: number
-  /** Whether `acquire()` waits for the lock by default. @default true */
+  /**
+   * Whether `acquire()` waits for the lock by default; `null` (redis-py's `None`) is taken as left
+   * out. Anything else that is not a boolean (`'false'`, `0`) throws `InvalidArgumentError`.
+   * @default true
+   */
   blocking?: boolean
   /**
    * Seconds `acquire()` waits at most by default for a lock someone else holds (checked between
@@ -18,7 +22,10 @@ export interface LockOptions {
 
 /** Options of one `acquire()` call; each overrides the lock's own. */
 export interface AcquireOptions {
-  /** Wait for the lock (`true`) or try once (`false`). */
+  /**
+   * Wait for the lock (`true`) or try once (`false`); left out or `null` (redis-py's `None`): the
+   * lock's own `blocking`. Anything else throws `InvalidArgumentError`.
+   */
   blocking?: boolean
   /**
    * Seconds to wait at most for a lock someone else holds (a try in flight is bounded by
@@ -65,7 +72,10 @@ export interface CacheLock {
    * failed without an answer keeps the token, so that it can be retried.
    */
   release(): Promise<void>
-  /** Adds `seconds` to the remaining time (or sets it, with `replaceTtl`). */
+  /**
+   * Adds `seconds` to the remaining time (or sets it, with `replaceTtl`: a boolean, `null` being
+   * `false`).
+   */
   extend(seconds: number, options?: { replaceTtl?: boolean }): Promise<boolean>
   /** Resets the remaining time to the lock's `timeout`. */
   reacquire(): Promise<boolean>
@@ -95,7 +105,10 @@ export interface HeldLock extends AsyncDisposable {
    * someone else took it). Disposal does not release it again.
    */
   release(): Promise<void>
-  /** Adds `seconds` to the remaining time (or sets it, with `replaceTtl`). */
+  /**
+   * Adds `seconds` to the remaining time (or sets it, with `replaceTtl`: a boolean, `null` being
+   * `false`).
+   */
   extend(seconds: number, options?: { replaceTtl?: boolean }): Promise<boolean>
   /** Resets the remaining time to the lock's `timeout`. */
   reacquire(): Promise<boolean>

@@ -23,7 +23,11 @@ export interface SemaphoreOptions {
   timeout?: number | null
   /** Seconds to sleep between tries while blocking. @default 0.1 */
   sleep?: number
-  /** Whether `acquire()` waits for permits by default. @default true */
+  /**
+   * Whether `acquire()` waits for permits by default; `null` (redis-py's `None`) is taken as left
+   * out. Anything else that is not a boolean (`'false'`, `0`) throws `InvalidArgumentError`.
+   * @default true
+   */
   blocking?: boolean
   /**
    * Seconds `acquire()` waits at most by default for permits others hold (checked between tries;

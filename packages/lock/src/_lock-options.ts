@@ -51,7 +51,7 @@ export function lockSettings(
   return {
     timeout: timeout == null ? null : positiveSeconds(timeout, 'timeout'),
     sleep: positiveSeconds(own(options, 'sleep') ?? 0.1, 'sleep'),
-    blocking: checkBoolean(own(options, 'blocking') ?? undefined, 'blocking', true),
+    blocking: nullableFlag(own(options, 'blocking'), 'lock', 'blocking', true),
     blockingTimeout: optionalSeconds(own(options, 'blockingTimeout') ?? null, 'blockingTimeout'),
     signal: checkSignal(own(options, 'signal')),
   }
@@ -77,7 +77,7 @@ export function acquireSettings(
   lock: Pick<LockSettings, 'blocking' | 'blockingTimeout'>,
 ): AcquireSettings {
   checkCallOptions(options, 'lock.acquire', ACQUIRE_OPTIONS, LOCK_OWN_OPTIONS, LOCK_OWN)
-  const blocking = checkBoolean(own(options, 'blocking') ?? undefined, 'blocking', lock.blocking)
+  const blocking = nullableFlag(own(options, 'blocking'), 'lock.acquire', 'blocking', lock.blocking)
   const wait = own(options, 'blockingTimeout')
   const blockingTimeout =
     wait === undefined ? lock.blockingTimeout : optionalSeconds(wait, 'blockingTimeout')
@@ -92,5 +92,20 @@ export function acquireSettings(
  */
 export function replacesTtl(options: { replaceTtl?: boolean }): boolean {
   checkCallOptions(options, 'lock.extend', EXTEND_OPTIONS)
-  return checkBoolean(own(options, 'replaceTtl') ?? undefined, 'replaceTtl', false)
+  return nullableFlag(own(options, 'replaceTtl'), 'lock.extend', 'replaceTtl', false)
+}
+
+/**
+ * A boolean option `name` of `method()` (`blocking`, `replaceTtl`): `fallback` when absent or
+ * `null` (redis-py's `None`, which means the default there); anything else that is not a boolean
+ * throws `InvalidArgumentError` naming the method and the value — `'false'` read truthily would
+ * block.
+ */
+export function nullableFlag(
+  value: unknown,
+  method: string,
+  name: string,
+  fallback: boolean,
+): boolean {
+  return checkBoolean(value ?? undefined, `${method}(): ${name}`, fallback)
 }

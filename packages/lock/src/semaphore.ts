@@ -11,9 +11,10 @@ import {
   type SemaphoreFactory,
   type SemaphoreOptions,
 } from '@cachex/core'
-import { bounded, checkBoolean, own } from '@cachex/core/internal'
+import { bounded, own } from '@cachex/core/internal'
 import { type ReleasedBehind, ReleaseHandoff } from './_handoff.ts'
 import { withHeld } from './_holding.ts'
+import { nullableFlag } from './_lock-options.ts'
 import {
   type ClosedSignalOption,
   checkCallOptions,
@@ -111,7 +112,7 @@ export class Semaphore implements CacheSemaphore {
         ? null
         : positiveSeconds(own(options, 'timeout') ?? DEFAULT_SEMAPHORE_TIMEOUT, 'timeout')
     this.sleep = positiveSeconds(own(options, 'sleep') ?? 0.1, 'sleep')
-    this.blocking = checkBoolean(own(options, 'blocking') ?? undefined, 'blocking', true)
+    this.blocking = nullableFlag(own(options, 'blocking'), 'semaphore', 'blocking', true)
     const blockingTimeout = own(options, 'blockingTimeout') ?? null
     this.blockingTimeout = optionalSeconds(blockingTimeout, 'blockingTimeout')
     this.#signal = checkSignal(own(options, 'signal'))
@@ -145,7 +146,12 @@ export class Semaphore implements CacheSemaphore {
       SEMAPHORE_OWN_OPTIONS,
       SEMAPHORE_OWN,
     )
-    const blocking = checkBoolean(own(options, 'blocking') ?? undefined, 'blocking', this.blocking)
+    const blocking = nullableFlag(
+      own(options, 'blocking'),
+      'semaphore.acquire',
+      'blocking',
+      this.blocking,
+    )
     const wait = own(options, 'blockingTimeout')
     const blockingTimeout =
       wait === undefined ? this.blockingTimeout : optionalSeconds(wait, 'blockingTimeout')

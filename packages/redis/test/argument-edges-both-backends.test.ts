@@ -76,6 +76,76 @@ describe.each(['redis', 'memory'] as const)('%s', (backend) => {
     expect(await cache.set('k', 3, { nx: false, xx: true })).toBe(true)
   })
 
+  it('getOrSet, lock and semaphore boolean options name the method and the value they got', async () => {
+    const cache = cacheOf(backend)
+    let computed = 0
+    const factory = () => {
+      computed++
+      return 'v'
+    }
+    const held = cache.lock('L', { timeout: 10 })
+    expect(await held.acquire()).toBe(true)
+    const refused: Array<[() => Promise<unknown>, RegExp]> = [
+      [
+        () => cache.getOrSet('g', factory, { distributed: 'false' as never }),
+        /^getOrSet\(\): distributed must be a boolean, got the string 'false'$/,
+      ],
+      [
+        () => cache.getOrSet('g', factory, 60, { distributed: 1 as never }),
+        /^getOrSet\(\): distributed must be a boolean, got 1$/,
+      ],
+      [
+        () => cache.getOrSet('g', factory, { earlyRecompute: '1' as never }),
+        /^getOrSet\(\): earlyRecompute must be .*, got the string '1'$/,
+      ],
+      [
+        async () => cache.lock('L2', { blocking: 'false' as never }),
+        /^lock\(\): blocking must be a boolean, got the string 'false'$/,
+      ],
+      [
+        () => cache.acquireLock('L2', { blocking: 0 as never }),
+        /^lock\(\): blocking must be a boolean, got 0$/,
+      ],
+      [
+        () => cache.lock('L2').acquire({ blocking: 'no' as never }),
+        /^lock\.acquire\(\): blocking must be a boolean, got the string 'no'$/,
+      ],
+      [
+        () => held.extend(1, { replaceTtl: 'true' as never }),
+        /^lock\.extend\(\): replaceTtl must be a boolean, got the string 'true'$/,
+      ],
+      [
+        async () => cache.semaphore('S', { limit: 2, blocking: 'false' as never }),
+        /^semaphore\(\): blocking must be a boolean, got the string 'false'$/,
+      ],
+      [
+        () => cache.semaphore('S', { limit: 2 }).acquire({ blocking: 1 as never }),
+        /^semaphore\.acquire\(\): blocking must be a boolean, got 1$/,
+      ],
+    ]
+    for (const [call, message] of refused) {
+      const error = await call().then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      expect(error).toBeInstanceOf(InvalidArgumentError)
+      expect((error as Error).message).toMatch(message)
+    }
+    expect(computed).toBe(0)
+    expect(await cache.get('g')).toBeNull()
+    expect(await cache.hasKey('L2')).toBe(false)
+    // null stays redis-py's None: the lock's (or semaphore's) own setting, replaceTtl false.
+    expect(
+      await cache.lock('L', { blocking: null as never, blockingTimeout: 0.01 }).acquire(),
+    ).toBe(false)
+    expect(await held.extend(1, { replaceTtl: null as never })).toBe(true)
+    const permit = cache.semaphore('S', { limit: 1, blocking: null as never })
+    expect(await permit.acquire({ blocking: null as never })).toBe(true)
+    await permit.release()
+    await held.release()
+    expect(await cache.getOrSet('g', factory, { distributed: false })).toBe('v')
+  })
+
   it('withLock and withPermit given no function: InvalidArgumentError, and the lock never taken', async () => {
     const cache = cacheOf(backend)
     const lock = cache.lock('L', { timeout: 30 })

@@ -1,6 +1,7 @@
 // What getOrSet's stampede options (`distributed`, `earlyRecompute`, `grace`) need from Redis:
 // companion keys, a short lock with a token, a wake-up channel, and a read of value + expiry.
 import { randomUUID } from 'node:crypto'
+import { describeGiven, flagOption } from '../_args.ts'
 import type { CacheContext } from '../_context.ts'
 import { MAX_TIMER_MS } from '../_limits.ts'
 import { isScriptRefused } from '../_messages.ts'
@@ -45,25 +46,22 @@ export function checkStampede(options: {
   grace?: unknown
   lockTimeout?: unknown
 }): Stampede | undefined {
-  const distributed = own(options, 'distributed')
   const earlyRecompute = own(options, 'earlyRecompute')
   const grace = own(options, 'grace')
   const lockTimeout = own(options, 'lockTimeout')
-  if (distributed !== undefined && typeof distributed !== 'boolean') {
-    throw new InvalidArgumentError(`distributed must be a boolean, got ${typeof distributed}`)
-  }
+  const distributed = flagOption(own(options, 'distributed'), 'getOrSet', 'distributed')
   const beta = nonNegative(earlyRecompute, 'earlyRecompute', 'a number (XFetch beta, e.g. 1)')
   const grace_ = nonNegative(grace, 'grace', 'a number of seconds')
   const lock = nonNegative(lockTimeout, 'lockTimeout', 'a number of seconds')
   if (lock === 0 && lockTimeout !== undefined) {
-    throw new InvalidArgumentError('lockTimeout must be more than 0 seconds')
+    throw new InvalidArgumentError('getOrSet(): lockTimeout must be more than 0 seconds')
   }
   // Both become expiries (PX) in Redis: refused here when Redis could not hold them.
   checkTimeoutMs(grace_ * 1000, 'grace', `${grace_} seconds`)
   checkTimeoutMs(lock * 1000, 'lockTimeout', `${lock} seconds`)
-  if (distributed !== true && beta === 0 && grace_ === 0) return undefined
+  if (!distributed && beta === 0 && grace_ === 0) return undefined
   return {
-    distributed: distributed === true,
+    distributed,
     beta,
     graceMs: Math.trunc(grace_ * 1000),
     lockMs: Math.max(
@@ -76,8 +74,9 @@ export function checkStampede(options: {
 function nonNegative(value: unknown, what: string, kind: string): number {
   if (value === undefined) return 0
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    const got = typeof value === 'number' ? String(value) : typeof value
-    throw new InvalidArgumentError(`${what} must be ${kind}, at least 0, got ${got}`)
+    throw new InvalidArgumentError(
+      `getOrSet(): ${what} must be ${kind}, at least 0, got ${describeGiven(value)}`,
+    )
   }
   return value
 }
