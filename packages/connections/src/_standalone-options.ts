@@ -1,5 +1,5 @@
 import { type ConnectionOptions, InvalidArgumentError, type RedisArgument } from '@cachex/core'
-import { MAX_TIMER_MS } from '@cachex/core/internal'
+import { describeObject, isPlainObject, MAX_TIMER_MS } from '@cachex/core/internal'
 import { createClientPool } from '@redis/client'
 import { newClient } from './_client-factory.ts'
 import { DEFAULT_URL, parseLocation } from './_location.ts'
@@ -246,15 +246,17 @@ function singleUrl(location: unknown): string {
 /**
  * Refuses node-redis options in `given` (named `name` in messages) that name a server — `url`,
  * `socket.host`, `socket.port`, `socket.path` — and would silently replace the one `location`
- * names, and a `socket` that is no object (a string would be spread as options `0`, `1`…).
+ * names, and a `socket` that is no plain object (`isPlainObject`): a string would be spread as
+ * options `0`, `1`…, so would a `new String('tls')`, and a `Map` or a `Date` holds no options in
+ * keys (`new Map([['tls', true]])` would lose its `tls`). `null` is no socket options, as unset.
  * Other socket options (`tls`, `keepAlive`…) pass.
  */
 export function refuseServerOptions(given: unknown, name: string): void {
   if (typeof given !== 'object' || given === null) return
   const socket = (given as { socket?: unknown }).socket
-  if (socket != null && (typeof socket !== 'object' || Array.isArray(socket))) {
+  if (socket != null && (typeof socket !== 'object' || !isPlainObject(socket))) {
     throw new InvalidArgumentError(
-      `${name}.socket takes an object of node-redis socket options, got ${Array.isArray(socket) ? 'an array' : `a ${typeof socket}`}`,
+      `${name}.socket takes an object of node-redis socket options, got ${typeof socket === 'object' ? describeObject(socket) : `a ${typeof socket}`}`,
     )
   }
   const naming = [

@@ -121,6 +121,72 @@ describe('a socket option that is no object', () => {
       )
     }
   })
+
+  it('nor is an object that holds no options in keys: a boxed string, a Map, a Date', async () => {
+    // new String('tls') was spread as options '0', '1', '2'; a Map's entries are no keys, so
+    // new Map([['tls', true]]) lost its tls without a word.
+    const refused: Array<[unknown, string]> = [
+      [new String('tls'), 'a String object'],
+      [new Map([['tls', true]]), 'a Map'],
+      [new Date(), 'a Date'],
+      [new Number(5), 'a Number object'],
+    ]
+    const sentinel = {
+      client: 'sentinel',
+      location: 'redis://mymaster/0',
+      sentinels: [['127.0.0.1', 1]],
+    }
+    for (const [socket, kind] of refused) {
+      const topologies: Array<[string, object]> = [
+        ['clientOptions', { location: server.url, clientOptions: { socket } }],
+        ['clientOptions', { location: [server.url, server.url], clientOptions: { socket } }],
+        [
+          'clientOptions',
+          { client: 'cluster', location: [...cluster.seeds], clientOptions: { socket } },
+        ],
+        [
+          'clusterOptions.defaults',
+          {
+            client: 'cluster',
+            location: [...cluster.seeds],
+            clusterOptions: { defaults: { socket } },
+          },
+        ],
+        ['clientOptions', { ...sentinel, clientOptions: { socket } }],
+        ['sentinelOptions', { ...sentinel, sentinelOptions: { socket } }],
+        [
+          'sentinelOptions.clientOptions',
+          { ...sentinel, sentinelOptions: { clientOptions: { socket } } },
+        ],
+      ]
+      for (const [name, options] of topologies) {
+        let error: unknown
+        try {
+          open(options as never)
+        } catch (e) {
+          error = e
+        }
+        expect(error, `${name} ${kind}`).toBeInstanceOf(InvalidArgumentError)
+        expect((error as Error).message).toBe(
+          `${name}.socket takes an object of node-redis socket options, got ${kind}`,
+        )
+      }
+    }
+    // An object without a prototype, or of a class of one's own, holds its options in keys.
+    const bare = Object.assign(Object.create(null) as object, { keepAlive: true })
+    class SocketOptions {
+      noDelay = true
+    }
+    for (const socket of [bare, new SocketOptions()]) {
+      const cache = open({
+        location: server.url,
+        keyPrefix: uniquePrefix('sock'),
+        clientOptions: { socket },
+      })
+      await cache.set('k', 'v')
+      expect(await cache.get('k')).toBe('v')
+    }
+  })
 })
 
 describe('clientOptions that name a server', () => {
