@@ -2,7 +2,14 @@
 // others: a misspelt `keyPrefix` would otherwise leave the prefix empty, and clear() without a
 // prefix is FLUSHDB.
 import { InvalidArgumentError } from '@cachex/core'
-import { checkBoolean, checkLogger, closestName, unknownName } from '@cachex/core/internal'
+import {
+  checkBoolean,
+  checkLogger,
+  closestName,
+  describeObject,
+  isPlainObject,
+  unknownName,
+} from '@cachex/core/internal'
 import type { CacheGlobals, CreateCacheOptions } from './_options.ts'
 
 // Each table has every key of its type, and no other: the compiler says when an option is added
@@ -173,18 +180,22 @@ function checkCredential(values: Record<string, unknown>, path: readonly string[
 
 /**
  * Throws `InvalidArgumentError` unless the option `name`'s `value` is unset, `null` (unset, as a
- * JSON config writes it) or of `kind`: a function, or an object that is not an array.
+ * JSON config writes it) or of `kind`: a function, or an object that holds options in its keys
+ * (`isPlainObject`: not an array, a `Map`, a boxed `new String(…)`, a `Date`…, whose options
+ * would be lost or read as `0`, `1`…).
  */
 function checkKind(value: unknown, name: string, kind: 'function' | 'object'): void {
   if (value === undefined || value === null) return
   if (
     kind === 'function'
       ? typeof value === 'function'
-      : typeof value === 'object' && !Array.isArray(value)
+      : typeof value === 'object' && isPlainObject(value)
   )
     return
   const wanted = kind === 'function' ? 'a function' : 'an object of node-redis options'
-  throw new InvalidArgumentError(`${name} must be ${wanted}, got ${typeOf(value)}`)
+  const got =
+    typeof value === 'object' && !Buffer.isBuffer(value) ? describeObject(value) : typeOf(value)
+  throw new InvalidArgumentError(`${name} must be ${wanted}, got ${got}`)
 }
 
 /** What `value` is, by its type alone (`a number`, `a Buffer`, `null`): never its value. */

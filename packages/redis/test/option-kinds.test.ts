@@ -21,6 +21,23 @@ const CASES: Array<[string, Record<string, unknown>, RegExp]> = [
   ['clientOptions: 5', { location: U, clientOptions: 5 }, /clientOptions must be an object/],
   ['connectionPool: "x"', { location: U, connectionPool: 'x' }, /connectionPool must be an object/],
   ['connectionPool: []', { location: U, connectionPool: [] }, /connectionPool must be an object/],
+  // Objects that hold no options in their keys: a boxed string would be read as options 0, 1…,
+  // a Map's entries lost.
+  [
+    "clientOptions: new String('x')",
+    { location: U, clientOptions: new String('x') },
+    /clientOptions must be an object of node-redis options, got a String object/,
+  ],
+  [
+    "clientOptions: new Map([['database', 2]])",
+    { location: U, clientOptions: new Map([['database', 2]]) },
+    /clientOptions must be an object of node-redis options, got a Map/,
+  ],
+  [
+    'connectionPool: new Date()',
+    { location: U, connectionPool: new Date() },
+    /connectionPool must be an object of node-redis options, got a Date/,
+  ],
 ]
 
 describe('an option value of the wrong kind is refused up front', () => {
