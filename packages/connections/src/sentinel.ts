@@ -231,12 +231,14 @@ class SentinelConnection implements Connection {
 
   async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
     if (!this.#life.open) await this.#life.whenReady()
-    if (route?.readonly !== true) {
+    const readonly = route?.readonly === true
+    if (!readonly && route?.primaryRead !== true) {
       const writer = this.#failover.writable() ?? (await this.#failover.writer())
       return writer.batch(commands, route)
     }
+    // Reads on the primary (`route.primaryRead`), as in `#route`.
     return readBatchOn(
-      this.#rotation,
+      readonly ? this.#rotation : undefined,
       this.#reader,
       commands,
       route,
@@ -322,9 +324,12 @@ class SentinelConnection implements Connection {
   }
 
   #route(args: RedisArgument[], route: CommandRoute | undefined): Promise<unknown> {
-    if (route?.readonly === true) {
+    const readonly = route?.readonly === true
+    if (readonly || route?.primaryRead === true) {
+      // Reads on the primary (`route.primaryRead`: a key written a moment ago) run as reads that
+      // found no replica: not held back as writes are while the primary is failed over.
       return readOn(
-        this.#rotation,
+        readonly ? this.#rotation : undefined,
         this.#reader,
         args,
         route,

@@ -94,6 +94,7 @@ export class ManyReadCoalescer implements Coalescer {
       sendCommand(context.unordered, args, {
         key: args[1],
         readonly: !read.primary,
+        primaryRead: read.primary,
         text: context.text,
         callers: read.readers,
       }).then(read.resolve, read.reject)

@@ -236,7 +236,7 @@ export class LocalTier extends LocalWrites implements ValueStore {
           ['GET', rkey],
           ['PTTL', rkey],
         ],
-        { key: rkey, readonly: !primary, text: context.text, callers: 1 },
+        { key: rkey, readonly: !primary, primaryRead: primary, text: context.text, callers: 1 },
       )
       if (reply instanceof Error) throw reply
       if (reply === null || reply === undefined) {

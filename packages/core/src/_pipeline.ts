@@ -259,6 +259,7 @@ export class CachePipeline {
     const route: CommandRoute = {
       key: (queued[0] as QueuedCommand).rkey,
       readonly: writes === 0 && !recent,
+      primaryRead: recent,
       // One reply as bytes means all: a connection decodes a whole pipeline one way.
       text: context.text && !bytes,
       // One reply as digits means all (and bulk strings as bytes): the others are read back.

@@ -101,6 +101,7 @@ export class RedisValueStore implements ValueStore {
     const reply = await this.#context.connection.command(['GET', rkey], {
       key: rkey,
       readonly: !primary,
+      primaryRead: primary,
       text: context.text,
     })
     return reply === null ? fallback : context.decode(reply, key)
@@ -128,6 +129,7 @@ export class RedisValueStore implements ValueStore {
         await this.#context.connection.command(args, {
           key: args[1],
           readonly: !primary,
+          primaryRead: primary,
           text: context.text,
         }),
         rkeys.length,
@@ -303,7 +305,7 @@ export class RedisValueStore implements ValueStore {
   }
 
   async #hasOne(rkey: string, primary: boolean): Promise<boolean> {
-    const route = { key: rkey, readonly: !primary }
+    const route = { key: rkey, readonly: !primary, primaryRead: primary }
     return isOne(await this.#context.connection.command(['EXISTS', rkey], route))
   }
 
@@ -351,7 +353,7 @@ export class RedisValueStore implements ValueStore {
 
   async ttl(rkey: string, unit: 's' | 'ms', primary = false): Promise<number | null> {
     const command = unit === 's' ? 'TTL' : 'PTTL'
-    const route = { key: rkey, readonly: !primary, text: this.#context.text }
+    const route = { key: rkey, readonly: !primary, primaryRead: primary, text: this.#context.text }
     const t = integerReply(await this.#context.connection.command([command, rkey], route))
     return t === -1 ? null : t === -2 ? 0 : t
   }

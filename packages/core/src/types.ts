@@ -58,6 +58,15 @@ export interface CommandRoute {
   /** `true` when the command only reads; a topology with replicas may send it to one. */
   readonly?: boolean
   /**
+   * `true` for a command that only reads but must run on the primary (`readonly` unset): a read
+   * of a key this process wrote a moment ago, whose copy a replica may not have yet. A connection
+   * that holds writes back while the primary is failed over (Sentinel) runs it as it runs a read
+   * on the primary — on the old one until the switch, which holds the newest copy, and while it
+   * is down, waiting for the new one — not as a write, refused meanwhile. Any other connection
+   * may run it as a command without `readonly`: on the primary.
+   */
+  primaryRead?: boolean
+  /**
    * `true` to receive bulk strings as UTF-8 strings instead of Buffers: the cache asks for it
    * when its codec reads text. A connection may ignore it and reply with Buffers.
    */
