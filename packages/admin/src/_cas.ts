@@ -44,7 +44,7 @@ if kind ~= ARGV[3] or digest() ~= ARGV[4] then
   return 0
 end
 if ARGV[1] == 'delete' then
-  return redis.call('DEL', KEYS[1])
+  return redis.call('UNLINK', KEYS[1])
 end
 if ARGV[1] == 'set' then
   redis.call('SET', KEYS[1], ARGV[6], 'KEEPTTL')
