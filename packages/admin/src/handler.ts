@@ -309,6 +309,9 @@ async function session(
   let current = principal.session
   if (current === undefined && principal.via === 'function') {
     // The application's auth let the browser in: a session of our own carries its CSRF token.
+    // Not for a request another site made (an `<img>` there): each would push one of the user's
+    // own sessions out of the 50 kept, and their next write would be refused.
+    checkSameOrigin(request.req)
     current = state.sessions.create(principal.who)
     setSessionCookie(request.req, request.res, current, cookiePath(request))
   }
