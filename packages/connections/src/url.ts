@@ -275,11 +275,12 @@ export function redactUrl(url: string): string {
 
 /**
  * Where the userinfo of `url` ends (its last `@`), or -1. An `@` in a query value of a URL that
- * parses with a host is the query's: the userinfo, if any, ends at the last `@` before the query
- * (`redis://user@h/0?password=p@ss`). Where a reading of the URL would show part of a password,
- * returns `url.length`, to hide all after the scheme: a raw `#` before the last `@` with a `?`
- * before that `@` too (each of `#`, `?` and `@` may be a password's or the query's), or an `@`
- * in a query item that is no `name=value` (`redis://pass?word@h`).
+ * parses with a host and holds no `@` before its query is the query's (`redis://h/0?password=p@ss`:
+ * no userinfo). Where a reading of the URL would show part of a password, returns `url.length`,
+ * to hide all after the scheme: an `@` before the query and another in it (the userinfo may end
+ * at either: `redis://user@h/0?password=p@ss`, `redis://:p@q?w=@r@h`), a raw `#` before the last
+ * `@` with a `?` before that `@` too, or an `@` in a query item that is no `name=value`
+ * (`redis://pass?word@h`).
  */
 function userinfoEnd(url: string, start: number): number {
   const at = url.lastIndexOf('@')
@@ -289,10 +290,12 @@ function userinfoEnd(url: string, start: number): number {
   // A parser would read a fragment from the `#`, with the rest of the password in it.
   if (hash >= 0 && hash < at) return question >= 0 && question < at ? url.length : at
   if (question < 0 || at < question) return at
+  if (url.lastIndexOf('@', question) >= 0) return url.length
   try {
-    if (new URL(url).hostname !== '') {
+    // The parser refuses an IPv6 zone ID (`%25eth0`): read without it, as `parseRedisUrl` does.
+    if (new URL(url.replace(ZONED_HOST, '$1]')).hostname !== '') {
       const item = Math.max(url.lastIndexOf('&', at), url.lastIndexOf('?', at))
-      return url.slice(item, at).includes('=') ? url.lastIndexOf('@', question) : url.length
+      return url.slice(item, at).includes('=') ? -1 : url.length
     }
   } catch {
     // Not a URL a parser reads (a raw `?` in the password): the last `@` it is.

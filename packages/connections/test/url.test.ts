@@ -374,13 +374,18 @@ describe('redactUrl', () => {
     expect(parseRedisUrl('redis://h:6379/0?password=p@ssw0rd').password).toBe('p@ssw0rd')
     // A raw `?` or `#` in the userinfo's password: the last @ still ends it.
     expect(redactUrl('redis://:pa?ss@h:1/0')).toBe('redis://:***@h:1/0')
-    // Beside a userinfo, the userinfo ends at the last @ before the query (the parser's reading).
+    // Beside a userinfo, the userinfo may end at either '@' (the parser's reading, or a password
+    // holding '@', '?' and '=' before the host): all is hidden.
     const both = 'redis://default@127.0.0.1:1/0?password=p@ssWord'
-    expect(redactUrl(both)).toBe('redis://***@127.0.0.1:1/0?password=***')
+    expect(redactUrl(both)).toBe('redis://***')
     expect(parseRedisUrl(both).password).toBe('p@ssWord')
-    expect(redactUrl('redis://u:first@127.0.0.1:1/0?password=old@Secret2')).toBe(
-      'redis://u:***@127.0.0.1:1/0?password=***',
+    expect(redactUrl('redis://u:first@127.0.0.1:1/0?password=old@Secret2')).toBe('redis://***')
+    expect(redactUrl('redis://:Xq7t@Zr9Kp?w=@Mm4z@127.0.0.1:1/0')).toBe('redis://***')
+    // An IPv6 host with a zone ID, which the URL parser refuses, is read without it.
+    expect(redactUrl('redis://[fe80::1%25lo]:1/0?password=p@ssWord9')).toBe(
+      'redis://[fe80::1%25lo]:1/0?password=***',
     )
+    expect(redactUrl('redis://default@[fe80::1%25lo]:1/0?password=p@ssWord9')).toBe('redis://***')
   })
 
   it('redacts only the query: a socket path that holds & stays, and only `db` keeps its value', () => {
