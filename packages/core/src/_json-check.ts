@@ -37,8 +37,21 @@ export const INVALID_DATE = 'an invalid Date would be stored as null: store null
  * `undefined` is left out, as `JSON.stringify` does (reading it back gives `undefined` all the
  * same).
  */
-export function checkJsonValue(value: object): number {
-  chosen = false
+export function checkJsonValue(value: object, arrayToJson = true): number {
+  // A check that runs inside another's walk (a getter that stores a value) adds to its `chosen`.
+  if (checking === 0) chosen = false
+  const outer = arraysChoose
+  arraysChoose = arrayToJson
+  checking++
+  try {
+    return checkValue(value)
+  } finally {
+    checking--
+    arraysChoose = outer
+  }
+}
+
+function checkValue(value: object): number {
   prototypeKeys = enumeratesKeys(Object.prototype)
   if (prototypeKeys) return walk(value, 0, value, undefined)
   let flags: number
@@ -73,6 +86,21 @@ const EXACT_BELOW = 2 ** 53
  * returns is not walked, so only its written text can tell how deep it nests (`choseForm`).
  */
 let chosen = false
+
+/** How many `checkJsonValue` calls are under way (one inside another's walk: a getter's). */
+let checking = 0
+
+/**
+ * Whether an array's `toJSON()` chooses its form (`JSON.stringify` calls it; Python's form, as
+ * Django's encoder, writes a list as a list): `checkJsonValue`'s `arrayToJson`.
+ */
+let arraysChoose = true
+
+/** An array or object with a `toJSON()`: its choice of form, not walked (`chosen`). */
+function chose(): number {
+  chosen = true
+  return EXACT
+}
 
 /** Whether the value the last `checkJsonValue` walked holds an object with a `toJSON()`. */
 export function choseForm(): boolean {
@@ -124,6 +152,8 @@ function walkArray(
   root: object,
   pending: Pending | undefined,
 ): number {
+  // JSON.stringify writes what an array's own toJSON() returns, as an object's.
+  if (arraysChoose && typeof (array as { toJSON?: unknown }).toJSON === 'function') return chose()
   let flags = EXACT
   for (let i = 0; i < array.length; i++) {
     const item = array[i]
@@ -157,6 +187,9 @@ function walkObject(
   pending: Pending | undefined,
   proto: unknown,
 ): number {
+  // A toJSON() says how the object is written (JSON.stringify calls it, whatever the rest holds),
+  // its own, enumerable or not, or its prototype's.
+  if (typeof object.toJSON === 'function') return chose()
   let flags = EXACT
   if (proto === null || (proto === Object.prototype && !prototypeKeys)) {
     // `for…in` visits the own enumerable keys, in `Object.keys`' order, and those the prototype
@@ -164,11 +197,7 @@ function walkObject(
     // property from where the object's shape says it is; a read by a key from `Object.keys`
     // looks the name up, and meets every property name of every value stored (callgrind, the
     // bench's setMany of 100 values of 5 properties and an array: about 800 instructions a value).
-    for (const key in object) {
-      const found = property(object[key], key, object, depth, root, pending)
-      if (found === OWN_TO_JSON) return EXACT
-      flags |= found
-    }
+    for (const key in object) flags |= property(object[key], key, depth, root, pending)
     return flags
   }
   // Own keys only, as JSON.stringify writes them: `for…in` would also visit an enumerable
@@ -176,24 +205,18 @@ function walkObject(
   const keys = Object.keys(object)
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i] as string
-    const found = property(object[key], key, object, depth, root, pending)
-    if (found === OWN_TO_JSON) return EXACT
-    flags |= found
+    flags |= property(object[key], key, depth, root, pending)
   }
   return flags
 }
 
-/** What `property` says of a function at key `toJSON`: the object says how it is written. */
-const OWN_TO_JSON = -1
-
 /**
- * Checks the property `key` of `object`, whose value is `item`: returns `EXACT`, `NEEDS_PYTHON`
- * or `OWN_TO_JSON`, or throws.
+ * Checks the property `key` of an object, whose value is `item`: returns `EXACT` or
+ * `NEEDS_PYTHON`, or throws.
  */
 function property(
   item: unknown,
   key: string,
-  object: object,
   depth: number,
   root: object,
   pending: Pending | undefined,
@@ -209,11 +232,6 @@ function property(
   // Left out, as JSON.stringify does: reading the property back gives `undefined` either way
   // (an optional property in TypeScript), and objects built with optional fields are common.
   if (item === undefined) return EXACT
-  // An object with its own toJSON() says how it is written: JSON.stringify calls it.
-  if (typeof item === 'function' && key === 'toJSON' && Object.hasOwn(object, key)) {
-    chosen = true
-    return OWN_TO_JSON
-  }
   throw new TypeError(`a ${typeof item} at key '${bounded(key)}' would be dropped: ${HINT}`)
 }
 
@@ -261,10 +279,7 @@ function leaf(value: object): number {
       `${article(name)} ${name} would be stored as ${name === 'Buffer' ? '{ type, data }' : 'an object of numbers'}: use the msgpack or pickle serializer (bytes), or convert it (a base64 string)`,
     )
   }
-  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
-    chosen = true
-    return EXACT
-  }
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return chose()
   const name = (value.constructor as { name?: unknown } | undefined)?.name
   throw new TypeError(
     `${typeof name === 'string' && name !== '' ? `${article(name)} ${name} instance` : 'an object with a prototype'} would be read back as a plain object: convert it ({ ...value }), give its class a toJSON(), or use the pickle serializer with pickleClasses`,

@@ -217,7 +217,8 @@ function stringifyFast(value: unknown): string {
 
 /** Python's exact form, refusing what the default mode refuses. */
 function stringifyChecked(value: unknown): string {
-  if (typeof value === 'object' && value !== null) checkJsonValue(value)
+  // Python's form writes an array as a list, whatever its toJSON() says (Django's encoder).
+  if (typeof value === 'object' && value !== null) checkJsonValue(value, false)
   return stringifyPython(value)
 }
 

@@ -174,6 +174,30 @@ describe('jsonSerializer refusals', () => {
       expect(() => serializer.serialize({ n: Number.NaN, x: endless() })).toThrow(refusal)
       expect(() => serializer.serialize({ x: endless() })).toThrow(TypeError)
     }
+    // A toJSON() the walk does not enumerate: an array's own, a non-enumerable one; and a getter
+    // that stores a value itself (a check inside the check) while the walk goes on.
+    const ownOnArray = Object.assign([1], { toJSON: () => nested(MAX_JSON_DEPTH + 1) })
+    const hidden = Object.defineProperty({}, 'toJSON', { value: () => nested(MAX_JSON_DEPTH + 1) })
+    const storing = {
+      get inner() {
+        fast.serialize({ plain: 1 })
+        return 1
+      },
+      x: { toJSON: () => nested(MAX_JSON_DEPTH + 1) },
+    }
+    expect(() => fast.serialize(ownOnArray)).toThrow(refusal)
+    // Python's form writes an array as a list, as Django's encoder does: its items are checked.
+    expect(python.serialize(ownOnArray)).toBe('[1]')
+    expect(() => python.serialize(Object.assign([undefined], { toJSON: () => 1 }))).toThrow(
+      /undefined at index 0/,
+    )
+    for (const value of [hidden, storing]) {
+      for (const serializer of [fast, python])
+        expect(() => serializer.serialize(value)).toThrow(refusal)
+    }
+    // What a toJSON() replaces is not walked: JSON.stringify never writes it.
+    const replaced = { m: new Map(), toJSON: () => ({ ok: 1 }) }
+    expect(fast.serialize(replaced)).toBe('{"ok":1}')
     // A cycle through a toJSON() says what a direct cycle says.
     const cyclic: Record<string, unknown> = { n: Number.NaN }
     cyclic.b = { toJSON: () => cyclic }
