@@ -215,7 +215,7 @@ const IMPLEMENTATIONS: Record<ScriptName, (s: ScriptCall) => Reply> = {
     }
     if (op === 'digest') return [kind, digest()]
     if (kind !== kindWanted || digest() !== digestWanted) return 0
-    if (op === 'delete') return s.call(24, 'DEL', key)
+    if (op === 'delete') return s.call(24, 'UNLINK', key)
     if (op === 'set') s.call(27, 'SET', key, value, 'KEEPTTL')
     if (ttl === 'persist') s.call(30, 'PERSIST', key)
     else if (ttl !== '') s.call(32, 'PEXPIRE', key, ttl)
