@@ -6,7 +6,7 @@
 // call of the cache do. Containers' rows, and the budget they are decoded under, are
 // `./_key-rows.ts`.
 
-import { bounded, serverOf } from '@cachex/core/internal'
+import { bounded, MAX_INSPECT_ITEMS, serverOf } from '@cachex/core/internal'
 import type { ContainerView, KeyView, StringView } from './_api-types.ts'
 import type { AdminCache } from './_caches.ts'
 import { MAX_FETCH_BYTES, revisionOf, serverRevision } from './_cas.ts'
@@ -90,9 +90,11 @@ export async function readKey(
 
 function decodeString(entry: AdminCache, raw: Buffer, budget: PageBudget): StringView {
   try {
+    // At most MAX_INSPECT_ITEMS items built: past them, the error (and bytes) below.
     const { value, serializer, compressor, kinds } = entry.internals.codec.inspect(
       raw,
       budget.decompress,
+      MAX_INSPECT_ITEMS,
     )
     const view: StringView = {
       length: raw.length,

@@ -1,7 +1,7 @@
 // The rows of a container's page (`./_key-page.ts`): each element decoded by the cache's own codec
 // under the page's budget — what the page shows in all (`TreeBudget`) and what its values may
 // decompress to (one `Codec.budget()`) — or, past it or unreadable, an error node with its bytes.
-import type { Codec } from '@cachex/core/internal'
+import { type Codec, MAX_INSPECT_ITEMS } from '@cachex/core/internal'
 import type { TreeNode } from './_api-types.ts'
 import type { AdminCache } from './_caches.ts'
 import {
@@ -51,7 +51,8 @@ function element(entry: AdminCache, fetched: Element, budget: PageBudget): TreeN
   const codec = entry.internals.codec
   const left = budget.decompress?.left
   try {
-    const { value, kinds } = codec.inspect(fetched, budget.decompress)
+    // At most MAX_INSPECT_ITEMS items built: past them, an error node with its bytes.
+    const { value, kinds } = codec.inspect(fetched, budget.decompress, MAX_INSPECT_ITEMS)
     return toTree(value, kinds, budget)
   } catch (error) {
     // With less left than maxValueSize, the codec holds the value to what is left, and a

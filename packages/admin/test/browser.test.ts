@@ -2,6 +2,7 @@
 // without the token), browse and search keys, read a value Django pickled, edit a value while
 // someone else changes it (the conflict is reported), delete by pattern with a progress bar,
 // and show a hostile `<script>` value as text without running it.
+import { MAX_INSPECT_ITEMS } from '@cachex/core/internal'
 import { type Cache, createCache } from '@cachex/redis'
 import { type RedisServer, startRedis } from '@cachex/test-utils'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
@@ -192,6 +193,21 @@ describe('the admin in Chromium', () => {
     })
     expect(bar).toEqual([3000, 3000])
     expect(await cache.keys('bulk:*')).toEqual([])
+  })
+
+  it('shows a value of more items than a page builds as an error and its first bytes', async () => {
+    await cache.set('many-items', new Array(MAX_INSPECT_ITEMS).fill(7))
+    await logIn('#/c/default/keys?pattern=many-items')
+    const link = page.getByRole('link', { name: 'many-items' })
+    await link.waitFor()
+    await link.click()
+    const alert = page.locator('section.value [role=alert]')
+    await alert.waitFor()
+    expect(await alert.textContent()).toBe(
+      `This value cannot be shown: json: the value holds more than ${MAX_INSPECT_ITEMS} items, too many to show`,
+    )
+    expect(await page.locator('section.value pre.preview').textContent()).toMatch(/^b'\[7,7,7,/)
+    expect(await page.locator('section.value .tree-root').count()).toBe(0)
   })
 
   it('shows a hostile value and key as text, and runs nothing', async () => {

@@ -239,7 +239,7 @@ export async function keyPage(view: HTMLElement, context: Context): Promise<void
     if (s.tree !== undefined)
       value.appendChild(h('div', { class: 'tree-root' }, renderTree(s.tree)))
     if (s.error !== undefined) {
-      value.appendChild(notice('error', 'The cache’s codec cannot read this value: ', s.error))
+      value.appendChild(notice('error', 'This value cannot be shown: ', s.error))
     }
     if (s.tooLarge === true)
       value.appendChild(

@@ -12,6 +12,7 @@ import {
   unserializableError,
 } from './_codec-errors.ts'
 import { integerPastLimit } from './_codec-limits.ts'
+import { isTooManyItems, MAX_INSPECT_ITEMS } from './_inspect-items.ts'
 import { parseInteger } from './_integer.ts'
 import { MAX_INTEGER_DIGITS } from './_limits.ts'
 import { own } from './_own.ts'
@@ -29,9 +30,11 @@ import type { Compressor, RedisArgument, Serializer } from './types.ts'
 export interface InspectingSerializer extends Serializer {
   /**
    * `deserialize`, plus the kind of each such value in it (`'tuple'`, `'frozenset'`, `'float'`…);
-   * a whole float is boxed (a `Number` object) where `deserialize` gives a number.
+   * a whole float is boxed (a `Number` object) where `deserialize` gives a number. Past
+   * `maxItems` items (`MAX_INSPECT_ITEMS` when not given; see there what counts), throws
+   * `tooManyItemsError`, before building the rest where it can.
    */
-  inspect(data: Buffer): { value: unknown; kinds: ReadonlyMap<object, string> }
+  inspect(data: Buffer, maxItems?: number): { value: unknown; kinds: ReadonlyMap<object, string> }
 }
 
 /** What `Codec.inspect` resolves: a stored value, decoded, and how it was stored. */
@@ -272,9 +275,11 @@ export class Codec {
    * (which arrays were tuples). For inspection tools (the admin UI), not for the hot path.
    * `budget`, as `decode`'s, bounds what the values one page or request inspects decompress to
    * (`budget()`): past what it has left, `CompressionError`; what this value decompresses to is
-   * taken off it.
+   * taken off it. An `InspectingSerializer` builds at most `maxItems` items of it
+   * (`MAX_INSPECT_ITEMS` by default): past them, `SerializationError` (`tooManyItemsError`),
+   * thrown as is. (`decode` has no such bound: it returns whatever was stored.)
    */
-  inspect(data: Buffer, budget?: DecodeBudget): CodecInspection {
+  inspect(data: Buffer, budget?: DecodeBudget, maxItems = MAX_INSPECT_ITEMS): CodecInspection {
     const integer = data.length > this.#maxBytes ? integerPastLimit(data) : parseInteger(data)
     if (integer !== undefined) {
       return { value: integer, serializer: null, compressor: null, kinds: undefined }
@@ -296,7 +301,7 @@ export class Codec {
       try {
         const inspecting = serializer as Partial<InspectingSerializer>
         if (typeof inspecting.inspect === 'function') {
-          const { value, kinds } = inspecting.inspect(bytes)
+          const { value, kinds } = inspecting.inspect(bytes, maxItems)
           if (isThenable(value)) throw asyncResultError(serializer.name, value)
           return { value, serializer: serializer.name, compressor, kinds }
         }
@@ -304,6 +309,8 @@ export class Codec {
         if (isThenable(value)) throw asyncResultError(serializer.name, value)
         return { value, serializer: serializer.name, compressor, kinds: undefined }
       } catch (error) {
+        // Readable, but too large to show: not for another serializer to try.
+        if (isTooManyItems(error)) throw error
         first ??= error
       }
     }

@@ -4,6 +4,7 @@
 export { checkBoolean, checkLogger, describeArgument, describeGiven } from './_args.ts'
 export { bounded, QUOTED_LENGTH } from './_bounded.ts'
 export { compileGlob, type Glob } from './_glob.ts'
+export { itemBound, MAX_INSPECT_ITEMS, tooManyItemsError } from './_inspect-items.ts'
 export { parseInteger } from './_integer.ts'
 export type { CacheInternals } from './_internals.ts'
 export { cacheInternals } from './_internals.ts'

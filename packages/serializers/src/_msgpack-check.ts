@@ -4,7 +4,7 @@
 // that anyone with write access to Redis may have put there.
 
 import { SerializationError } from '@cachex/core'
-import { isIndexKey } from '@cachex/core/internal'
+import { isIndexKey, tooManyItemsError } from '@cachex/core/internal'
 
 /**
  * How deeply arrays and maps may nest: Python's msgpack reads 1024 levels (its C unpacker's
@@ -55,9 +55,15 @@ function truncated(): never {
  * order must be remembered for writing back). Iterative, one pass; the second costs a byte
  * compare per item, and more (a short string decoded) only for a map key of 1–10 bytes that
  * starts with a digit. No allocation otherwise.
+ *
+ * For inspection (`maxItems`, `MAX_INSPECT_ITEMS` there): refuses a value of more than `maxItems`
+ * items (each value, the top one too, a map's keys not counted) with `tooManyItemsError`, as the
+ * container that passes the bound opens (one subtraction per container).
  */
-export function checkMsgpack(data: Uint8Array): boolean {
+export function checkMsgpack(data: Uint8Array, maxItems = Number.POSITIVE_INFINITY): boolean {
   const end = data.length
+  let itemsLeft = maxItems - 1 // values still allowed (the top one is one)
+  if (itemsLeft < 0) throw tooManyItemsError('msgpack', maxItems)
   let pos = 0
   let depth = 0
   let left = 1 // items still to read at the current level (the top level holds one)
@@ -189,6 +195,9 @@ export function checkMsgpack(data: Uint8Array): boolean {
     if (depth >= MAX_MSGPACK_DEPTH) fail(`value nested more than ${MAX_MSGPACK_DEPTH} levels deep`)
     // Every item takes at least one byte.
     if (items > end - pos) truncated()
+    // The values it holds (a map's keys not counted), counted against `maxItems` before any is.
+    itemsLeft -= opensMap ? items / 2 : items
+    if (itemsLeft < 0) throw tooManyItemsError('msgpack', maxItems)
     if (items > 0) {
       remaining[depth] = left
       isMap[depth++] = map ? 1 : 0

@@ -5,6 +5,7 @@
 // apart. Boxes stay in the value (list and tuple items, dict values, the value itself); a dict
 // key, a set item, and what a constructor or BUILD is given get the number itself, so the value
 // is the one `loadPickle` reads, but for the boxes.
+import { itemBound } from '@cachex/core/internal'
 import type { ClassTable } from './_pickle-classes.ts'
 import { isContainer } from './_pickle-read-containers.ts'
 import { Reader } from './_pickle-reader.ts'
@@ -14,6 +15,12 @@ class InspectingReader extends Reader {
   private readonly floats = new Set<object>()
   /** The containers whose items were unboxed (`unboxAll`), once a whole float was read. */
   private unboxed: Set<object> | null = null
+
+  constructor(data: Buffer, classes: ClassTable | null, maxItems: number) {
+    super(data, classes)
+    this.maxItems = maxItems
+    this.itemsLeft = maxItems
+  }
 
   /** After `run()`: the tuples, frozensets, bytearrays and boxed whole floats read, by kind. */
   override kinds(): Map<object, string> {
@@ -143,15 +150,18 @@ class InspectingReader extends Reader {
  * tuples, which Sets frozensets, which Buffers bytearrays (for inspection tools). A whole float
  * (`1.0`, which JS reads as `1`, as an int) is a `Number` object of kind `'float'` — a list or
  * tuple item, a dict value, or the value itself; a dict key or set item stays a number.
+ * Makes at most `maxItems` values (`MAX_INSPECT_ITEMS` by default; each value an opcode makes
+ * counts, a dict's keys too): past them, `tooManyItemsError`, before making the next.
  */
 export function inspectPickle(
   data: Uint8Array,
   classes: ClassTable | null = null,
+  maxItems?: number,
 ): { value: unknown; kinds: Map<object, string> } {
   const buffer = Buffer.isBuffer(data)
     ? data
     : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
-  const reader = new InspectingReader(buffer, classes)
+  const reader = new InspectingReader(buffer, classes, itemBound(maxItems))
   const value = reader.run()
   return { value, kinds: reader.kinds() }
 }

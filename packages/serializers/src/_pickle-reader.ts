@@ -11,6 +11,7 @@
 // floats boxed); _pickle-read-rules.ts (caps, allow-lists), -text, -numbers, -classes and
 // -containers hold the one-pass scanners and builders they use.
 
+import { tooManyItemsError } from '@cachex/core/internal'
 import type { ClassTable } from './_pickle-classes.ts'
 import {
   ADDITEMS,
@@ -37,6 +38,7 @@ import {
   EMPTY_TUPLE,
   FRAME,
   FROZENSET,
+  GET,
   LIST,
   LONG_BINGET,
   LONG_BINPUT,
@@ -52,6 +54,7 @@ import {
   POP,
   POP_MARK,
   PROTO,
+  PUT,
   REDUCE,
   SETITEM,
   SETITEMS,
@@ -77,8 +80,46 @@ export {
   RESERVED_GLOBALS,
 } from './_pickle-read-rules.ts'
 
+/**
+ * The opcodes that make no value: they take one from the memo or the stack (DUP, GET), store one
+ * (PUT), or add to a container (APPEND, SETITEM, BUILD…). Every other opcode makes one (a number,
+ * a string, a container, a call's result…): `MAKES` is 1 for it, and inspection counts it against
+ * its bound (`maxItems`) before it runs.
+ */
+const MAKES_NO_VALUE = [
+  PROTO,
+  FRAME,
+  STOP,
+  MARK,
+  POP,
+  POP_MARK,
+  DUP,
+  GET,
+  BINGET,
+  LONG_BINGET,
+  PUT,
+  BINPUT,
+  LONG_BINPUT,
+  MEMOIZE,
+  APPEND,
+  APPENDS,
+  SETITEM,
+  SETITEMS,
+  ADDITEMS,
+  BUILD,
+]
+const MAKES = new Uint8Array(256).fill(1)
+for (const op of MAKES_NO_VALUE) MAKES[op] = 0
+
 /** The pickle reader: `run()` reads one value. `_pickle-inspect.ts` extends it for inspection. */
 export class Reader extends LegacyReader {
+  /**
+   * The values (each made by an opcode: a dict's keys and set items too) it may still make:
+   * unbounded, but for inspection (`inspectPickle`), which is refused past `maxItems`.
+   */
+  protected itemsLeft = Number.POSITIVE_INFINITY
+  protected maxItems = Number.POSITIVE_INFINITY
+
   /** After `run()`: the tuples, frozensets and bytearrays of the value read, by kind. */
   kinds(): Map<object, string> {
     const kinds = new Map<object, string>()
@@ -105,6 +146,9 @@ export class Reader extends LegacyReader {
     for (;;) {
       if (this.pos >= end) fail('pickle data was truncated (no STOP opcode)')
       const op = data[this.pos++] as number
+      if (MAKES[op] === 1 && --this.itemsLeft < 0) {
+        throw tooManyItemsError('pickle', this.maxItems)
+      }
       switch (op) {
         case PROTO: {
           const version = data[this.need(1)] as number

@@ -2,6 +2,7 @@ import { defineSerializer, SerializationError, type Serializer } from '@cachex/c
 import {
   type InspectingSerializer,
   isIndexKey,
+  itemBound,
   own,
   rememberKeyOrder,
   requireOptional,
@@ -98,8 +99,9 @@ export function msgpackSerializer(options: MsgpackSerializerOptions = {}): Seria
   // `deserialize` reads as ints.
   const inspecting: InspectingSerializer = {
     ...serializer,
-    inspect(data) {
-      checkMsgpack(data)
+    inspect(data, maxItems) {
+      // Past the bound, refused here, before the reader builds anything.
+      checkMsgpack(data, itemBound(maxItems))
       try {
         return inspectMsgpack(data, int64AsType)
       } catch (error) {

@@ -94,7 +94,7 @@ export function pickleSerializer(options: PickleOptions = {}): Serializer {
   // For inspection tools (the admin UI): which arrays were tuples, which Sets frozensets.
   const inspecting: InspectingSerializer = {
     ...serializer,
-    inspect: (data) => inspectPickle(data, classes),
+    inspect: (data, maxItems) => inspectPickle(data, classes, maxItems),
   }
   return inspecting
 }
