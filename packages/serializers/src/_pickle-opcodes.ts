@@ -67,3 +67,34 @@ export const FRAME = 0x95
 export const BYTEARRAY8 = 0x96
 export const NEXT_BUFFER = 0x97
 export const READONLY_BUFFER = 0x98
+
+/**
+ * The opcodes that make no value: they take one from the memo or the stack (DUP, GET), store one
+ * (PUT), or add to a container (APPEND, SETITEM, BUILD…). Every other opcode makes one (a number,
+ * a string, a container, a call's result…): `MAKES` is 1 for it, and inspection counts it against
+ * its bound (`maxItems`) before it runs.
+ */
+const MAKES_NO_VALUE = [
+  PROTO,
+  FRAME,
+  STOP,
+  MARK,
+  POP,
+  POP_MARK,
+  DUP,
+  GET,
+  BINGET,
+  LONG_BINGET,
+  PUT,
+  BINPUT,
+  LONG_BINPUT,
+  MEMOIZE,
+  APPEND,
+  APPENDS,
+  SETITEM,
+  SETITEMS,
+  ADDITEMS,
+  BUILD,
+]
+export const MAKES = new Uint8Array(256).fill(1)
+for (const op of MAKES_NO_VALUE) MAKES[op] = 0

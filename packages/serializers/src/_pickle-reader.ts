@@ -38,12 +38,12 @@ import {
   EMPTY_TUPLE,
   FRAME,
   FROZENSET,
-  GET,
   LIST,
   LONG_BINGET,
   LONG_BINPUT,
   LONG1,
   LONG4,
+  MAKES,
   MARK,
   MEMOIZE,
   NEWFALSE,
@@ -54,7 +54,6 @@ import {
   POP,
   POP_MARK,
   PROTO,
-  PUT,
   REDUCE,
   SETITEM,
   SETITEMS,
@@ -80,43 +79,9 @@ export {
   RESERVED_GLOBALS,
 } from './_pickle-read-rules.ts'
 
-/**
- * The opcodes that make no value: they take one from the memo or the stack (DUP, GET), store one
- * (PUT), or add to a container (APPEND, SETITEM, BUILD…). Every other opcode makes one (a number,
- * a string, a container, a call's result…): `MAKES` is 1 for it, and inspection counts it against
- * its bound (`maxItems`) before it runs.
- */
-const MAKES_NO_VALUE = [
-  PROTO,
-  FRAME,
-  STOP,
-  MARK,
-  POP,
-  POP_MARK,
-  DUP,
-  GET,
-  BINGET,
-  LONG_BINGET,
-  PUT,
-  BINPUT,
-  LONG_BINPUT,
-  MEMOIZE,
-  APPEND,
-  APPENDS,
-  SETITEM,
-  SETITEMS,
-  ADDITEMS,
-  BUILD,
-]
-const MAKES = new Uint8Array(256).fill(1)
-for (const op of MAKES_NO_VALUE) MAKES[op] = 0
-
 /** The pickle reader: `run()` reads one value. `_pickle-inspect.ts` extends it for inspection. */
 export class Reader extends LegacyReader {
-  /**
-   * The values (each made by an opcode: a dict's keys and set items too) it may still make:
-   * unbounded, but for inspection (`inspectPickle`), which is refused past `maxItems`.
-   */
+  /** Values it may still make (one an opcode, keys too): bounded for inspection (`maxItems`). */
   protected itemsLeft = Number.POSITIVE_INFINITY
   protected maxItems = Number.POSITIVE_INFINITY
 
