@@ -1,6 +1,8 @@
 // Edits and deletes of one key, each checked against the revision its page showed (_cas.ts): a
 // concurrent change answers 409 and nothing is written. A value is JSON text the user typed,
 // stored through the cache's own codec (JSON, msgpack or pickle, compressed as the cache does).
+import { MAX_JSON_DEPTH } from '@cachex/core'
+import { parsePythonJson } from '@cachex/core/internal'
 import type { AdminCache } from './_caches.ts'
 import { compareAndSet, revisionOf, type TtlChange } from './_cas.ts'
 import { HttpError } from './_http.ts'
@@ -62,12 +64,23 @@ export async function editKey(
     throw new HttpError(400, 'only a string value can be edited; change the TTL of other types')
   }
   let value: unknown
+  // Numbers as Python reads them: an integer beyond 2^53 as a bigint (every digit kept), and a
+  // whole float (`1.0`, `1e3`) told from an integer, to be refused below.
+  const floats = new Map<object, string>()
   try {
-    value = JSON.parse(json)
+    value = parsePythonJson(json, MAX_JSON_DEPTH, floats)
   } catch (error) {
     throw new HttpError(
       400,
       `the value is not valid JSON: ${(error as Error).message}`,
+      'invalid_json',
+    )
+  }
+  if (floats.size > 0) {
+    const [first] = floats.keys()
+    throw new HttpError(
+      400,
+      `the number ${Number(first)} is written as a float (with a fraction or an exponent), and would be stored as the integer ${Number(first)}: JavaScript has one number type; write it as an integer if one is meant (a whole float cannot be stored from here)`,
       'invalid_json',
     )
   }

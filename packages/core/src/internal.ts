@@ -9,6 +9,7 @@ export { parseInteger } from './_integer.ts'
 export type { CacheInternals } from './_internals.ts'
 export { cacheInternals } from './_internals.ts'
 export { isPlainPrototype } from './_json-check.ts'
+export { parsePythonJson } from './_json-python.ts'
 export {
   hasRememberedOrders,
   isIndexKey,

@@ -1,0 +1,65 @@
+// A value typed in the editor is parsed as Python reads JSON: an integer beyond 2^53 keeps every
+// digit (JSON.parse rounded 12345678901234567890 to a float), and a whole number written as a
+// float (1.0, 1e3), which JavaScript cannot tell from an integer and would store as one, is
+// refused rather than stored changed. Read back by CPython (a pickle cache, as Django's).
+import { spawnSync } from 'node:child_process'
+import { type Cache, createCache } from '@cachex/redis'
+import { type RedisServer, startRedis } from '@cachex/test-utils'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { type AdminServer, Client, closeAll, keyPath, startAdmin, TOKEN } from './helpers.ts'
+
+let server: RedisServer
+let cache: Cache
+let admin: AdminServer
+beforeAll(async () => {
+  server = await startRedis()
+  cache = createCache({ location: server.url, keyPrefix: 'pk', serializer: 'pickle' })
+  admin = await startAdmin({
+    caches: { pk: cache },
+    auth: { token: TOKEN },
+    audit: () => undefined,
+  })
+})
+afterAll(async () => {
+  await admin?.close()
+  await closeAll(cache)
+  await server?.stop()
+})
+
+function pythonReads(bytes: Buffer): string {
+  const script = 'import pickle,sys; print(repr(pickle.loads(sys.stdin.buffer.read())))'
+  const run = spawnSync('/usr/bin/python3', ['-c', script], { input: bytes })
+  return String(run.stdout).trim()
+}
+
+async function edit(typed: string): Promise<{ status: number; message?: string }> {
+  const client = new Client(admin.url, TOKEN)
+  const page = await client.get(keyPath('pk', 'n'))
+  const put = await client.request('PUT', keyPath('pk', 'n'), {
+    revision: page.json.revision,
+    value: typed,
+  })
+  return { status: put.status, message: put.json?.message }
+}
+
+const stored = async () =>
+  pythonReads((await cache.connection.command(['GET', cache.makeKey('n')])) as Buffer)
+
+it('an integer beyond 2^53 typed is stored with every digit', async () => {
+  await cache.set('n', { id: 1 }, 600)
+  expect((await edit('{"id": 12345678901234567890, "neg": -9007199254740993}')).status).toBe(200)
+  expect(await stored()).toBe("{'id': 12345678901234567890, 'neg': -9007199254740993}")
+})
+
+it('a whole number written as a float is refused, and the value is left as it was', async () => {
+  await cache.set('n', { id: 1 }, 600)
+  for (const typed of ['{"price": 1.0}', '[1e3]', '2.50e1']) {
+    const answer = await edit(typed)
+    expect(answer.status, typed).toBe(400)
+    expect(answer.message, typed).toMatch(/is written as a float .* stored as the integer/)
+  }
+  expect(await stored()).toBe("{'id': 1}")
+  // Fractions are floats both sides.
+  expect((await edit('{"price": 1.5}')).status).toBe(200)
+  expect(await stored()).toBe("{'price': 1.5}")
+})
