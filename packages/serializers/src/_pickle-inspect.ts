@@ -13,8 +13,10 @@ import { Reader } from './_pickle-reader.ts'
 class InspectingReader extends Reader {
   /** The whole floats read, each boxed. */
   private readonly floats = new Set<object>()
-  /** The containers whose items were unboxed (`unboxAll`), once a whole float was read. */
+  /** The containers whose items were unboxed (`unboxAll`): what calls and BUILDs were given. */
   private unboxed: Set<object> | null = null
+  /** Maps that walked dicts became, during one SETITEMS: walked once it is done. */
+  private readonly turned: Map<unknown, unknown>[] = []
 
   constructor(data: Buffer, classes: ClassTable | null, maxItems: number) {
     super(data, classes)
@@ -56,12 +58,19 @@ class InspectingReader extends Reader {
    * Unboxes every boxed float in `root` and the containers it holds, in place: what a
    * constructor, a handler or BUILD is given holds numbers, as `loadPickle` gives them. Each
    * container is walked once, whoever shares it (the work is charged); a write into one walked
-   * already is unboxed where it lands (`written`). Nothing to do before a whole float was read.
+   * already is unboxed where it lands (`written`), and a walked dict that becomes a Map has the
+   * Map walked (`replaced`). Walked before any whole float was read too: one may be written into
+   * what a call was given later.
    */
   private unboxAll(root: unknown): unknown {
-    if (this.floats.size === 0) return root
     this.walk([root])
     return this.unbox(root)
+  }
+
+  /** A walked dict became `map` in the SETITEMS under way: the Map is walked after it. */
+  protected override replaced(dict: object, map: Map<unknown, unknown>): void {
+    super.replaced(dict, map)
+    if (this.unboxed?.has(dict) === true) this.turned.push(map)
   }
 
   /** Walks `todo` and the containers it holds that were not walked yet, unboxing their items. */
@@ -134,6 +143,7 @@ class InspectingReader extends Reader {
     // A key is the number, as loadPickle makes it (a Map key, found by Python's 1 == 1.0).
     this.unboxRange(items, from, to, 2)
     super.setItems(target, items, from, to, slot)
+    if (this.turned.length > 0) this.walk(this.turned.splice(0))
   }
 
   protected override construct(callable: unknown, args: unknown, viaNew: boolean): unknown {

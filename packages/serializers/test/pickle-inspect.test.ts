@@ -205,3 +205,47 @@ describe('pickleSerializer().inspect: what handlers are given, in linear time', 
     expect(seen).toEqual([['number'], ['number', 'number']])
   })
 })
+
+describe('pickleSerializer().inspect: what handlers were given holds numbers, whenever floats come', () => {
+  const hex = (text: string) => Buffer.from(text, 'hex')
+  /** Whether `value` holds a boxed float anywhere (Maps' keys and values, arrays, objects). */
+  const holdsBox = (value: unknown, seen = new Set<unknown>()): boolean => {
+    if (value instanceof Number) return true
+    if (typeof value !== 'object' || value === null || seen.has(value)) return false
+    seen.add(value)
+    const items =
+      value instanceof Map ? [...value].flat() : Array.isArray(value) ? value : Object.values(value)
+    return items.some((item) => holdsBox(item, seen))
+  }
+  const given: unknown[] = []
+  const pickle = pickleSerializer({
+    classes: {
+      'app.models:P': {
+        read: (args) => {
+          // The arguments as they stand at the end: a dict in them that became a Map is swapped.
+          given.push(args)
+          return null
+        },
+      },
+    },
+  }) as InspectingSerializer
+
+  it.each([
+    // L = []; L.append(P(L)); L.append(1.0); L.append([2.0, {'x': 3.0}]): no float before the call.
+    [
+      'a list handed over before any float',
+      '80049544000000000000005d94288c0a6170702e6d6f64656c73948c0150949394680085945294473ff00000000000005d94284740000000000000007d948c0178944740080000000000007365652e',
+    ],
+    // [1.0, d] with d = {}; d['a'] = P(d); d['b'] = 1.0; d[1] = 5.0; d[2.0] = 'two'; d['c'] = (6.0,):
+    // the dict handed over becomes a Map in the SETITEMS after.
+    [
+      'a dict handed over that becomes a Map',
+      '80049565000000000000005d9428473ff00000000000007d94288c0161948c0a6170702e6d6f64656c73948c01509493946801859452948c016294473ff00000000000004b014740140000000000004740000000000000008c0374776f948c016394474018000000000000859475652e',
+    ],
+  ])('%s (CPython, protocol 4)', (_, bytes) => {
+    given.length = 0
+    pickle.inspect(hex(bytes))
+    expect(given.length).toBe(1)
+    expect(holdsBox(given[0])).toBe(false)
+  })
+})
