@@ -177,20 +177,6 @@ export function checkNamespace(namespace: unknown, where: string): void {
 }
 
 /**
- * The error for a key that a Keyv whose `useKeyPrefix` is off handed to a store with a namespace
- * (see `KeyvCachex.#scoped`): nothing is sent for it.
- */
-export function outsideNamespace(namespace: string): InvalidArgumentError {
-  return new InvalidArgumentError(
-    `the Keyv store got a key outside its namespace '${namespace}' (a Keyv with a namespace ` +
-      'and useKeyPrefix: false): this store does not add the namespace itself, so the key would ' +
-      'be shared with every namespace and out of reach of clear() and iterator(). Leave ' +
-      "useKeyPrefix on to keep the namespace (keys 'namespace:key'), or give namespace: " +
-      'undefined with useKeyPrefix: false to store the keys as given. Nothing was sent',
-  )
-}
-
-/**
  * Keyv's milliseconds → cachex seconds. `undefined`, `null`, `0`, NaN and Infinity never expire
  * (Keyv treats a TTL of 0 as none); a negative TTL expires at once (cachex deletes the key). Any
  * other non-number (a string read from an environment variable, say) and a TTL past the farthest

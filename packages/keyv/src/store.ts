@@ -5,6 +5,7 @@ import { type CacheLike, globEscape, InvalidArgumentError } from '@cachex/core'
 import { isCallBudgetError, own } from '@cachex/core/internal'
 import type { KeyvStoreAdapter, StoredData } from 'keyv'
 import { entryOf, type Found, readEntry, readFound, toStored } from './_keyv-entries.ts'
+import { Namespaces } from './_keyv-namespaces.ts'
 import { type KeyvCachexOptions, resolveOptions, type StoreOpts } from './_keyv-options.ts'
 import {
   checkKeys,
@@ -12,7 +13,6 @@ import {
   isDecodingError,
   isKeyedEntry,
   isUndefinedEntry,
-  outsideNamespace,
   readEach,
   toTimeout,
 } from './_keyv-values.ts'
@@ -40,19 +40,8 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
   readonly cache: CacheLike
   /** This store's settings, as Keyv expects to find them. */
   readonly opts: StoreOpts
-  /** See `namespace`: checked when it is set. */
-  #namespace: string | undefined
-  /**
-   * `namespace:` of every namespace it was given (by each Keyv sharing it, and each change of
-   * `keyv.namespace`), which a key begins with; `null` once it was given none (a Keyv without a
-   * namespace hands over keys as they are): see `#scoped`.
-   */
-  #prefixes: string[] | null = []
-  /**
-   * Every namespace it was given, `''` for none: more than one, and `clear()` and `iterator()`
-   * refuse to run (see `#single`).
-   */
-  #given = new Set<string>()
+  /** The namespaces Keyv gave it (`namespace`), and the keys they cover. */
+  readonly #namespaces = new Namespaces()
   /**
    * Whether reads reject with their error (after emitting it) instead of answering a miss; see
    * `KeyvCachexOptions.throwOnErrors`. May be changed at any time.
@@ -75,7 +64,7 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
    * Once it was set to a second namespace (or to none and a namespace), they refuse to run.
    */
   get namespace(): string | undefined {
-    return this.#namespace
+    return this.#namespaces.current
   }
 
   /**
@@ -85,50 +74,7 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
    * (Keyv's setter has changed its own before it sets this one).
    */
   set namespace(namespace: string | undefined) {
-    checkNamespace(namespace, "KeyvCachex.namespace (Keyv's namespace option)")
-    this.#namespace = namespace
-    this.#given.add(namespace ?? '')
-    if (!namespace) this.#prefixes = null
-    else if (this.#prefixes !== null && !this.#prefixes.includes(`${namespace}:`)) {
-      this.#prefixes.push(`${namespace}:`)
-    }
-  }
-
-  /**
-   * Throws `InvalidArgumentError` for a key outside every namespace the store was given, before
-   * anything is sent. A Keyv whose `useKeyPrefix` is on hands over `namespace:key` only (several
-   * Keyvs may share the store, each setting its namespace in turn); a key in none comes from a
-   * Keyv whose `useKeyPrefix` is off while it has a namespace (as @keyv/redis's README sets it).
-   * This store uses keys as given, so that key would be stored bare, shared by every namespace,
-   * and left out of `clear()` and `iterator()`, which cover `namespace:*`. Once a Keyv without a
-   * namespace was given the store, keys as they are are its keys: nothing is refused.
-   */
-  #scoped(key: unknown): void {
-    const prefixes = this.#prefixes
-    if (prefixes === null || prefixes.length === 0 || typeof key !== 'string') return
-    for (const prefix of prefixes) if (key.startsWith(prefix)) return
-    throw outsideNamespace(this.#namespace ?? (prefixes[0] as string).slice(0, -1))
-  }
-
-  /**
-   * Throws `InvalidArgumentError` once the store was given more than one namespace (none counts
-   * as one): by Keyvs of several namespaces sharing it, each setting `store.namespace` in turn, or
-   * by a change of `keyv.namespace`, which the store cannot tell from a second Keyv. Keyv names no
-   * namespace when it calls `clear()` (and names the store's, the last one set, to `iterator()`),
-   * so either would act on whichever namespace was set last: another Keyv's keys deleted, or the
-   * whole cache when that one has none. @keyv/redis has the same limit (keyv issues #1495, #1160).
-   */
-  #single(method: string): void {
-    if (this.#given.size < 2) return
-    const names = [...this.#given].map((name) => (name ? `'${name}'` : 'none'))
-    const shown = names.length > 4 ? `${names.slice(0, 4).join(', ')}, …` : names.join(', ')
-    throw new InvalidArgumentError(
-      `KeyvCachex.${method}: this store was given ${names.length} namespaces (${shown}), by ` +
-        'Keyvs sharing it or a change of keyv.namespace, and Keyv does not say which one it ' +
-        `calls ${method} for: it would act on the one set last, another Keyv's keys (or every ` +
-        'key of the cache). Give each namespace a store of its own (one createKeyvStore() per ' +
-        'Keyv, as createKeyv() does) to use clear() and iterator()',
-    )
+    this.#namespaces.set(namespace)
   }
 
   /**
@@ -137,7 +83,7 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
    */
   async get<Value>(key: string): Promise<StoredData<Value> | undefined> {
     try {
-      this.#scoped(key)
+      this.#namespaces.scoped(key)
       return await readEntry<Value>(this.cache, this.opts, key)
     } catch (error) {
       return this.#readFailed(error, undefined)
@@ -154,7 +100,7 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
     checkKeys(keys, 'getMany')
     let found: Found
     try {
-      for (const key of keys) this.#scoped(key)
+      for (const key of keys) this.#namespaces.scoped(key)
       found = await readFound(this.cache, this.opts, keys)
     } catch (error) {
       const misses = keys.map(() => undefined)
@@ -184,7 +130,7 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
    * as it answers a key that was not there.
    */
   async set(key: string, value: unknown, ttl?: number | null): Promise<boolean> {
-    this.#scoped(key)
+    this.#namespaces.scoped(key)
     const timeout = toTimeout(ttl)
     if (isUndefinedEntry(value)) {
       await this.cache.delete(key)
@@ -217,7 +163,7 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
     for (const entry of entries) {
       // Own properties only: an entry without a ttl does not take one from Object.prototype.
       const key = entry.key
-      this.#scoped(key)
+      this.#namespaces.scoped(key)
       const value = entry.value
       const timeout = toTimeout(own(entry, 'ttl'))
       const deletes = isUndefinedEntry(value)
@@ -254,13 +200,13 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
 
   /** Deletes `key`; resolves whether it existed. */
   async delete(key: string): Promise<boolean> {
-    this.#scoped(key)
+    this.#namespaces.scoped(key)
     return this.cache.delete(key)
   }
 
   /** Deletes `keys` in one command; resolves whether any of them existed. */
   async deleteMany(keys: string[]): Promise<boolean> {
-    if (Array.isArray(keys)) for (const key of keys) this.#scoped(key)
+    if (Array.isArray(keys)) for (const key of keys) this.#namespaces.scoped(key)
     return (await this.cache.deleteMany(keys)) > 0
   }
 
@@ -270,7 +216,7 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
    */
   async has(key: string): Promise<boolean> {
     try {
-      this.#scoped(key)
+      this.#namespaces.scoped(key)
       return await this.cache.hasKey(key)
     } catch (error) {
       return this.#readFailed(error, false)
@@ -284,7 +230,7 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
   async hasMany(keys: string[]): Promise<boolean[]> {
     checkKeys(keys, 'hasMany')
     try {
-      for (const key of keys) this.#scoped(key)
+      for (const key of keys) this.#namespaces.scoped(key)
       return await Promise.all(keys.map((key) => this.cache.hasKey(key)))
     } catch (error) {
       return this.#readFailed(
@@ -298,11 +244,11 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
    * Removes the namespace's keys (`deletePattern('<namespace>:*')`), or, without a namespace,
    * what `cache.clear()` removes: every key under the cache's `keyPrefix`, or the whole database
    * when it has none. Rejects with `InvalidArgumentError`, deleting nothing, once the store was
-   * given more than one namespace (see `#single`); Keyv's `clear()` then emits that error, and
+   * given more than one namespace (see `Namespaces.single`); Keyv's `clear()` then emits that error, and
    * rejects with it under `throwOnErrors`.
    */
   async clear(): Promise<void> {
-    this.#single('clear()')
+    this.#namespaces.single('clear()')
     if (this.namespace) await this.cache.deletePattern(`${globEscape(this.namespace)}:*`)
     else await this.cache.clear()
   }
@@ -313,12 +259,12 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
    * cannot be decoded is skipped with an `'error'` event (or rejects with `throwOnErrors`); a
    * connection error rejects, since ending early would pass for a complete walk. Rejects with
    * `InvalidArgumentError`, before any command, once the store was given more than one namespace
-   * (see `#single`): Keyv hands it the store's, the one set last.
+   * (see `Namespaces.single`): Keyv hands it the store's, the one set last.
    */
   async *iterator<Value>(
     namespace: string | undefined = this.namespace,
   ): AsyncGenerator<Array<string | Awaited<Value> | undefined>, void> {
-    this.#single('iterator()')
+    this.#namespaces.single('iterator()')
     checkNamespace(namespace, 'iterator()')
     const pattern = namespace ? `${globEscape(namespace)}:*` : '*'
     let batch: string[] = []
