@@ -140,15 +140,28 @@ export function integer(value: string, message = NOT_INTEGER): number {
   return Number(n)
 }
 
-const FLOAT = /^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$/
-const INFINITE = /^([+-]?)inf(inity)?$/i
-
-/** A float argument as Redis's `strtod`-based parsers read it, or `undefined` (NaN refused). */
+/**
+ * A float argument as Redis 7.0's `string2d` (`getDoubleFromObject`: ZADD, ZINCRBY) reads it, or
+ * `undefined`: `strtod` over the whole string (hexadecimal and `inf` included), but no leading
+ * white space, no NaN, and no overflow to an infinity or underflow to zero (`ERANGE`).
+ */
 export function toFloat(value: string): number | undefined {
-  const inf = INFINITE.exec(value)
-  if (inf !== null) return inf[1] === '-' ? -Infinity : Infinity
-  if (value.length > 400 || !FLOAT.test(value)) return undefined
-  return Number(value)
+  if (value === '' || C_SPACE_FIRST.test(value)) return undefined
+  const n = strtod(value)
+  if (n === undefined) return undefined
+  if (!Number.isFinite(n)) return C_INFINITE.test(value) ? n : undefined
+  if (n === 0 && NONZERO.test(mantissaOf(value))) return undefined
+  return n
+}
+
+const C_SPACE_FIRST = /^[ \t\n\v\f\r]/
+const NONZERO = /[1-9a-fA-F]/
+
+/** The digits of a number's mantissa (before its exponent), hexadecimal prefix dropped. */
+function mantissaOf(value: string): string {
+  const hex = /^[+-]?0[xX]/.exec(value)
+  if (hex !== null) return value.slice(hex[0].length).split(/[pP]/)[0] ?? ''
+  return value.split(/[eE]/)[0] ?? ''
 }
 
 // C's `strtod` over a whole argument, as Redis's range parsers (`zslParseRange`) use it: leading
@@ -182,6 +195,19 @@ export function strtod(value: string): number | undefined {
   const half = Math.trunc(power / 2)
   const n = mantissa * 2 ** half * 2 ** (power - half)
   return sign === '-' ? -n : n
+}
+
+/**
+ * A count of zero or more, as Redis's `getPositiveLongFromObjectOrReply` reads it: anything else,
+ * a non-integer included, is refused with `message`.
+ */
+export function positiveCount(
+  value: string,
+  message = 'ERR value is out of range, must be positive',
+): number {
+  const n = toBigInt(value)
+  if (n === undefined || n < 0n) throw fail(message)
+  return Number(n)
 }
 
 /** A float argument, or the given error. */

@@ -31,8 +31,8 @@ function setField(call: Call, entry: Entry, field: string, value: string): boole
   return old === undefined
 }
 
-function hset(call: Call): Reply {
-  if (call.args.length % 2 === 0) throw fail("ERR wrong number of arguments for 'hset' command")
+function hset(call: Call, name = 'hset'): Reply {
+  if (call.args.length % 2 === 0) throw fail(`ERR wrong number of arguments for '${name}' command`)
   const entry = create(call)
   let added = 0
   for (let i = 1; i < call.args.length; i += 2) {
@@ -47,7 +47,7 @@ export const HASHES: CommandTable = {
     arity: -4,
     write: true,
     run: (call) => {
-      hset(call)
+      hset(call, 'hmset')
       return OK
     },
   },

@@ -20,12 +20,7 @@ function expire(unit: 1 | 1000, absolute: boolean, name: string) {
   return (call: Call): Reply => {
     const { store, now } = call
     const key = arg(call, 0)
-    const n = toBigInt(arg(call, 1))
-    if (n === undefined) throw fail(NOT_INTEGER)
-    const at = n * BigInt(unit) + (absolute ? 0n : BigInt(now))
-    if (!fitsInt64(n * BigInt(unit)) || !fitsInt64(at)) {
-      throw fail(`ERR invalid expire time in '${name}' command`)
-    }
+    // As Redis's `expireGenericCommand`: the options are checked before the time.
     let nx = false
     let xx = false
     let gt = false
@@ -42,6 +37,12 @@ function expire(unit: 1 | 1000, absolute: boolean, name: string) {
       throw fail('ERR NX and XX, GT or LT options at the same time are not compatible')
     }
     if (gt && lt) throw fail('ERR GT and LT options at the same time are not compatible')
+    const n = toBigInt(arg(call, 1))
+    if (n === undefined) throw fail(NOT_INTEGER)
+    const at = n * BigInt(unit) + (absolute ? 0n : BigInt(now))
+    if (!fitsInt64(n * BigInt(unit)) || !fitsInt64(at)) {
+      throw fail(`ERR invalid expire time in '${name}' command`)
+    }
     const entry = store.get(key, now)
     if (entry === undefined) return 0
     const current = entry.expiresAt === 0 ? Infinity : entry.expiresAt
@@ -171,7 +172,8 @@ function info(call: Call): Reply {
     if (lines.length > 0) lines.push('')
     lines.push(`# ${name[0]?.toUpperCase()}${name.slice(1)}`, ...body)
   }
-  return `${lines.join('\r\n')}\r\n`
+  // No section asked for exists: Redis answers an empty string.
+  return lines.length === 0 ? '' : `${lines.join('\r\n')}\r\n`
 }
 
 /** DEL and UNLINK (which only frees memory later on a server): how many live keys went. */
@@ -189,6 +191,11 @@ const FLUSH: CommandSpec = {
   arity: -1,
   write: true,
   run: (call) => {
+    // As Redis's `getFlushCommandFlags`: nothing, or one of ASYNC / SYNC; else nothing is flushed.
+    const [mode] = call.args
+    if (call.args.length > 1 || (mode !== undefined && !is(mode, 'ASYNC') && !is(mode, 'SYNC'))) {
+      throw fail(SYNTAX)
+    }
     call.store.clear()
     return OK
   },
@@ -227,7 +234,14 @@ export const KEYS: CommandTable = {
   DBSIZE: { arity: 1, run: (call) => call.store.keys.size },
   FLUSHDB: FLUSH,
   FLUSHALL: FLUSH,
-  PING: { arity: -1, run: (call) => (call.args.length === 0 ? new Status('PONG') : arg(call, 0)) },
+  PING: {
+    arity: -1,
+    run: (call) => {
+      // As Redis's `pingCommand`: at most one message.
+      if (call.args.length > 1) throw fail("ERR wrong number of arguments for 'ping' command")
+      return call.args.length === 0 ? new Status('PONG') : arg(call, 0)
+    },
+  },
   ECHO: { arity: 2, run: (call) => arg(call, 0) },
   INFO: { arity: -1, run: info },
   TIME: {

@@ -6,7 +6,16 @@
 import { arg, type Call, type CommandTable, is } from './_command.ts'
 import { type List, listEntry, move, push, side, take } from './_list.ts'
 import { nonBlocking } from './_list-blocking.ts'
-import { fail, integer, OK, type Reply, SYNTAX } from './_reply.ts'
+import {
+  fail,
+  INT64_MIN,
+  integer,
+  OK,
+  positiveCount,
+  type Reply,
+  SYNTAX,
+  toBigInt,
+} from './_reply.ts'
 import { ELEMENT_OVERHEAD } from './store.ts'
 
 export { LIST_BLOCKING } from './_list-blocking.ts'
@@ -17,10 +26,12 @@ function read(call: Call): List | undefined {
 
 function pop(left: boolean) {
   return (call: Call): Reply => {
-    if (call.args.length > 2) throw fail(SYNTAX)
+    // As Redis 7.0's `popGenericCommand`: more than a count is an arity error.
+    if (call.args.length > 2) {
+      throw fail(`ERR wrong number of arguments for '${left ? 'lpop' : 'rpop'}' command`)
+    }
     const hasCount = call.args.length === 2
-    const count = hasCount ? integer(arg(call, 1)) : 1
-    if (count < 0) throw fail('ERR value is out of range, must be positive')
+    const count = hasCount ? positiveCount(arg(call, 1)) : 1
     const out = take(call.store, arg(call, 0), left, count, call.now)
     if (out === undefined) return null
     return hasCount ? out : (out[0] ?? null)
@@ -33,6 +44,7 @@ function index(i: number, length: number): number {
 
 function lpos(call: Call): Reply {
   let rank = 1
+  let wrapped = false
   let count: number | undefined
   let maxlen = 0
   for (let i = 2; i < call.args.length; i += 2) {
@@ -41,25 +53,26 @@ function lpos(call: Call): Reply {
     const word = arg(call, i)
     if (is(word, 'RANK')) {
       rank = integer(value)
+      wrapped = toBigInt(value) === INT64_MIN
       if (rank === 0) {
         throw fail(
           "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list",
         )
       }
     } else if (is(word, 'COUNT')) {
-      count = integer(value)
-      if (count < 0) throw fail("ERR COUNT can't be negative")
+      count = positiveCount(value, "ERR COUNT can't be negative")
     } else if (is(word, 'MAXLEN')) {
-      maxlen = integer(value)
-      if (maxlen < 0) throw fail("ERR MAXLEN can't be negative")
+      maxlen = positiveCount(value, "ERR MAXLEN can't be negative")
     } else throw fail(SYNTAX)
   }
   const list = read(call)
   if (list === undefined) return count === undefined ? null : []
   const element = arg(call, 1)
-  const want = count === undefined ? 1 : count === 0 ? Infinity : count
+  // RANK -2^63: Redis 7.0 negates it in a C long, where it stays -2^63, so every match is at or
+  // past that rank (the first from the tail), and COUNT's `matches - rank + 1` wraps below it.
+  const want = count === undefined ? 1 : count === 0 || wrapped ? Infinity : count
   const found: number[] = []
-  let skip = Math.abs(rank) - 1
+  let skip = wrapped ? 0 : Math.abs(rank) - 1
   const n = list.length
   for (let step = 0; step < n && (maxlen === 0 || step < maxlen) && found.length < want; step++) {
     const i = rank > 0 ? step : n - 1 - step

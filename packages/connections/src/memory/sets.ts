@@ -1,7 +1,7 @@
 // Sets: a `MemberSet` (a `Set` that can also pick members at random in O(1)) per key.
 import { arg, type Call, type CommandTable, is } from './_command.ts'
 import { MemberSet } from './_member-set.ts'
-import { fail, integer, type Reply, SYNTAX } from './_reply.ts'
+import { fail, integer, positiveCount, type Reply, SYNTAX, toBigInt } from './_reply.ts'
 import { parseCursor, scanOptions } from './keys.ts'
 import { ELEMENT_OVERHEAD, type Entry, KEY_OVERHEAD, type Store } from './store.ts'
 
@@ -67,10 +67,10 @@ function pick(pop: boolean) {
   return (call: Call): Reply => {
     const key = arg(call, 0)
     if (call.args.length > 2) throw fail(SYNTAX)
-    const entry = call.store.typed(key, 'set', call.now)
     const hasCount = call.args.length === 2
-    const count = hasCount ? integer(arg(call, 1)) : 1
-    if (pop && count < 0) throw fail('ERR value is out of range, must be positive')
+    // As Redis: the count is read before the key (SPOP's with `getPositiveLongFromObject`).
+    const count = !hasCount ? 1 : pop ? positiveCount(arg(call, 1)) : integer(arg(call, 1))
+    const entry = call.store.typed(key, 'set', call.now)
     if (entry === undefined) return hasCount ? [] : null
     const set = entry.value as Members
     if (!pop && count < 0) {
@@ -173,14 +173,23 @@ export const SETS: CommandTable = {
   SINTERCARD: {
     arity: -3,
     run: (call) => {
-      const n = integer(arg(call, 0))
-      if (n < 1) throw fail('ERR numkeys should be greater than 0')
-      let limit = 0
-      const tail = call.args.slice(1 + n)
-      if (tail.length === 2 && is(tail[0], 'LIMIT')) limit = integer(tail[1] ?? '')
-      else if (tail.length !== 0) throw fail(SYNTAX)
+      // As Redis 7.0's `sinterCardCommand`: its checks and messages, in its order.
+      const keys = toBigInt(arg(call, 0))
+      if (keys === undefined || keys < 1n) throw fail('ERR numkeys should be greater than 0')
+      if (keys > BigInt(call.args.length - 1)) {
+        throw fail("ERR Number of keys can't be greater than number of args")
+      }
+      const n = Number(keys)
+      let limit = 0n
+      for (let j = 1 + n; j < call.args.length; j++) {
+        if (!is(call.args[j], 'LIMIT') || j === call.args.length - 1) throw fail(SYNTAX)
+        j++
+        const value = toBigInt(arg(call, j))
+        if (value === undefined || value < 0n) throw fail("ERR LIMIT can't be negative")
+        limit = value
+      }
       const size = combine('INTER', { ...call, args: call.args.slice(1, 1 + n) }, 0).size
-      return limit > 0 ? Math.min(limit, size) : size
+      return limit > 0n ? Math.min(Number(limit), size) : size
     },
   },
   SSCAN: { arity: -3, run: scan },

@@ -33,30 +33,36 @@ function set(call: Call): Reply {
   let get = false
   let keepTtl = false
   let expiresAt = 0
-  let expiry = false
+  // As Redis's `parseExtendedStringArgumentsOrReply`: an expiry option may be repeated (the last
+  // one counts, and only its time is read, after the options), but not mixed with another.
+  let expiry: string | undefined
+  let time = ''
   for (let i = 2; i < call.args.length; i++) {
     const word = arg(call, i).toUpperCase()
     const next = call.args[i + 1]
     if (word === 'NX' && !xx) nx = true
     else if (word === 'XX' && !nx) xx = true
     else if (word === 'GET') get = true
-    else if (word === 'KEEPTTL' && !expiry) keepTtl = true
+    else if (word === 'KEEPTTL' && expiry === undefined) keepTtl = true
     else if (
       (word === 'EX' || word === 'PX' || word === 'EXAT' || word === 'PXAT') &&
-      !expiry &&
+      (expiry === undefined || expiry === word) &&
       !keepTtl &&
       next !== undefined
     ) {
-      const n = toBigInt(next)
-      if (n === undefined) throw fail(NOT_INTEGER)
-      if (n <= 0n) throw fail("ERR invalid expire time in 'set' command")
-      const ms = word === 'EX' || word === 'EXAT' ? n * 1000n : n
-      const at = word === 'EX' || word === 'PX' ? ms + BigInt(now) : ms
-      if (!fitsInt64(at) || !fitsInt64(ms)) throw fail("ERR invalid expire time in 'set' command")
-      expiresAt = Number(at)
-      expiry = true
+      expiry = word
+      time = next
       i++
     } else throw fail(SYNTAX)
+  }
+  if (expiry !== undefined) {
+    const n = toBigInt(time)
+    if (n === undefined) throw fail(NOT_INTEGER)
+    if (n <= 0n) throw fail("ERR invalid expire time in 'set' command")
+    const ms = expiry === 'EX' || expiry === 'EXAT' ? n * 1000n : n
+    const at = expiry === 'EX' || expiry === 'PX' ? ms + BigInt(now) : ms
+    if (!fitsInt64(at) || !fitsInt64(ms)) throw fail("ERR invalid expire time in 'set' command")
+    expiresAt = Number(at)
   }
   const entry = store.get(key, now)
   if (get && entry !== undefined && entry.kind !== 'string') {

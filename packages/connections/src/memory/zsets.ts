@@ -8,6 +8,7 @@ import {
   formatDouble,
   integer,
   NOT_FLOAT,
+  positiveCount,
   type Reply,
   Scored,
   SYNTAX,
@@ -55,31 +56,45 @@ function walk(
   return out
 }
 
-/** ZRANGE key start stop [BYSCORE | BYLEX] [REV] [LIMIT offset count] [WITHSCORES]. */
-function zrange(call: Call): Reply {
-  let byscore = false
-  let rev = false
+type RangeType = 'RANK' | 'BYSCORE' | 'BYLEX'
+
+/**
+ * ZRANGE key start stop [BYSCORE | BYLEX] [REV] [LIMIT offset count] [WITHSCORES], as Redis
+ * 7.0's `zrangeGenericCommand` parses it: ZREVRANGE is this with the rank type and direction
+ * already set, so that BYSCORE, BYLEX and REV are then syntax errors (as is one given twice).
+ */
+function zrange(call: Call, preset?: RangeType, presetRev = false): Reply {
+  let type = preset
+  let rev = presetRev
   let withScores = false
-  let limit: [number, number] | undefined
+  let offset = 0
+  let count = -1
   for (let i = 3; i < call.args.length; i++) {
     const word = arg(call, i).toUpperCase()
-    if (word === 'BYSCORE') byscore = true
-    else if (word === 'REV') rev = true
-    else if (word === 'WITHSCORES') withScores = true
+    if (word === 'WITHSCORES') withScores = true
     else if (word === 'LIMIT' && i + 2 < call.args.length) {
-      limit = [integer(arg(call, i + 1)), integer(arg(call, i + 2))]
+      offset = integer(arg(call, i + 1))
+      count = integer(arg(call, i + 2))
       i += 2
-    } else throw fail(SYNTAX)
+    } else if (!presetRev && !rev && word === 'REV') rev = true
+    else if (type === undefined && word === 'BYLEX') type = 'BYLEX'
+    else if (type === undefined && word === 'BYSCORE') type = 'BYSCORE'
+    else throw fail(SYNTAX)
   }
-  if (limit !== undefined && !byscore) {
+  type ??= 'RANK'
+  // Redis tells a LIMIT by its count: `LIMIT 0 -1` passes with ranks.
+  if (count !== -1 && type === 'RANK') {
     throw fail(
       'ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX',
     )
   }
-  if (byscore) {
-    const [lo, hi] = rev ? [arg(call, 2), arg(call, 1)] : [arg(call, 1), arg(call, 2)]
-    return rangeByScore(call, lo, hi, rev, withScores, limit)
+  if (withScores && type === 'BYLEX') {
+    throw fail('ERR syntax error, WITHSCORES not supported in combination with BYLEX')
   }
+  const limit: [number, number] = [offset, count]
+  const [lo, hi] = rev ? [arg(call, 2), arg(call, 1)] : [arg(call, 1), arg(call, 2)]
+  if (type === 'BYSCORE') return rangeByScore(call, lo, hi, rev, withScores, limit)
+  if (type === 'BYLEX') return rangeByLex(call, lo, hi, rev, limit)
   const start = integer(arg(call, 1))
   const stop = integer(arg(call, 2))
   const zset = zsetOf(call.store, arg(call, 0), call.now)
@@ -91,6 +106,71 @@ function zrange(call: Call): Reply {
     ? walk(zset.order, length - to, length - from, true)
     : walk(zset.order, from, to, false)
   return flat(items, withScores)
+}
+
+/** A lex bound as Redis's `zslParseLexRangeItem` reads it: `-`, `+`, `[member` or `(member`. */
+interface LexBound {
+  /** The member, or the least (`-`) or greatest (`+`) string. */
+  value: string | -1 | 1
+  exclusive: boolean
+}
+
+function parseLexBound(text: string): LexBound | undefined {
+  if (text === '-') return { value: -1, exclusive: true }
+  if (text === '+') return { value: 1, exclusive: true }
+  if (text.startsWith('(')) return { value: text.slice(1), exclusive: true }
+  if (text.startsWith('[')) return { value: text.slice(1), exclusive: false }
+  return undefined
+}
+
+/** How `member` compares with a lex bound (as `sdscmplex`, bytes as memcmp orders them). */
+function compareLex(member: string, bound: LexBound): number {
+  if (bound.value === -1) return 1
+  if (bound.value === 1) return -1
+  return member < bound.value ? -1 : member > bound.value ? 1 : 0
+}
+
+/**
+ * The members within [min, max] by member bytes, as Redis walks them (meant for members of one
+ * score): the first not below `min`, then on while not above `max`; backward from `max` for REV.
+ */
+function rangeByLex(
+  call: Call,
+  min: string,
+  max: string,
+  rev: boolean,
+  limit: [number, number],
+): Reply {
+  const lo = parseLexBound(min)
+  const hi = parseLexBound(max)
+  if (lo === undefined || hi === undefined) {
+    throw fail('ERR min or max not valid string range item')
+  }
+  const zset = zsetOf(call.store, arg(call, 0), call.now)
+  if (zset === undefined) return []
+  const aboveMin = (member: string): boolean => {
+    const c = compareLex(member, lo)
+    return lo.exclusive ? c > 0 : c >= 0
+  }
+  const belowMax = (member: string): boolean => {
+    const c = compareLex(member, hi)
+    return hi.exclusive ? c < 0 : c <= 0
+  }
+  const order = zset.order
+  // Binary searches over member order: exact when the members share one score.
+  const first = (past: (member: string) => boolean, begin: number): number => {
+    let a = begin
+    let b = order.length
+    while (a < b) {
+      const mid = (a + b) >>> 1
+      if (past((order[mid] as ZSet['order'][number]).member)) b = mid
+      else a = mid + 1
+    }
+    return a
+  }
+  const from = first(aboveMin, 0)
+  const to = first((member) => !belowMax(member), from)
+  return flat(walk(order, from, to, rev, limit[0], limit[1]), false)
 }
 
 function rangeByScore(
@@ -174,8 +254,7 @@ function zadd(call: Call): Reply {
 function pop(max: boolean) {
   return (call: Call): Reply => {
     if (call.args.length > 2) throw fail(SYNTAX)
-    const count = call.args.length === 2 ? integer(arg(call, 1)) : 1
-    if (count < 0) throw fail('ERR value is out of range, must be positive')
+    const count = call.args.length === 2 ? positiveCount(arg(call, 1)) : 1
     const key = arg(call, 0)
     const entry = call.store.typed(key, 'zset', call.now)
     if (entry === undefined) return []
@@ -254,14 +333,10 @@ export const ZSETS: CommandTable = {
       })
     },
   },
-  ZRANGE: { arity: -4, run: zrange },
+  ZRANGE: { arity: -4, run: (call) => zrange(call) },
   ZRANGEBYSCORE: { arity: -4, run: zrangeByScore(false) },
   ZREVRANGEBYSCORE: { arity: -4, run: zrangeByScore(true) },
-  ZREVRANGE: {
-    arity: -4,
-    run: (call) =>
-      zrange({ ...call, args: [...call.args.slice(0, 3), 'REV', ...call.args.slice(3)] }),
-  },
+  ZREVRANGE: { arity: -4, run: (call) => zrange(call, 'RANK', true) },
   ZRANK: { arity: -3, run: rank(false) },
   ZREVRANK: { arity: -3, run: rank(true) },
   ZREM: {
