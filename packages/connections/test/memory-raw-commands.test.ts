@@ -137,7 +137,18 @@ describe('ZADD and ZINCRBY scores, as string2d reads them', () => {
     '+.5e1',
     '1e',
     '1_0',
+    // A hex mantissa past a double's range, scaled back by its exponent (Redis: 0.0666…).
+    `0x${'1'.repeat(400)}p-1600`,
+    `(0x${'1'.repeat(400)}p-1600`,
+    `0x${'0'.repeat(500)}${'1'.repeat(300)}p-1000`,
   ]
+
+  it('a long score that is no number is refused in one pass (a backtracking pattern took 8 s for 100,000 digits)', async () => {
+    const long = `${'1'.repeat(200_000)}x`
+    await both('ZADD', 'z', long, 'a')
+    await both('ZADD', 'z', '1', 'a')
+    await both('ZRANGEBYSCORE', 'z', long, '+inf')
+  }, 20_000)
 
   it.each(scores)('ZADD and ZINCRBY with %j', async (score) => {
     await both('ZADD', 'z', score, 'a')

@@ -169,7 +169,8 @@ function mantissaOf(value: string): string {
 // trailing characters. An empty string (or nothing after the skipped spaces' absence) reads as 0,
 // since `strtod` then converts nothing and stops at the string's end.
 const C_SPACE = /^[ \t\n\v\f\r]*/
-const C_DECIMAL = /^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/
+// One way to match each text (digits, then a `.` and digits): a failing match takes linear time.
+const C_DECIMAL = /^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/
 const C_HEX = /^([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?(?:[pP]([+-]?[0-9]+))?$/
 const C_INFINITE = /^([+-]?)inf(?:inity)?$/i
 
@@ -189,8 +190,17 @@ export function strtod(value: string): number | undefined {
   const [, sign, whole = '', fraction = '', exponent] = hex
   // `0x` with no digit is read as `0` followed by `x`: left over.
   if (whole === '' && fraction === '') return undefined
-  const mantissa = Number(BigInt(`0x${whole}${fraction}` || '0x0'))
-  const power = Number(exponent ?? 0) - 4 * fraction.length
+  let big = BigInt(`0x${whole}${fraction}`)
+  let power = Number(exponent ?? 0) - 4 * fraction.length
+  // A mantissa past a double's range would read as Infinity: its top 1,000 bits are kept, with a
+  // sticky bit for the rest (rounded once, as strtod rounds), and the exponent takes the others.
+  const extra = 4 * `${whole}${fraction}`.replace(/^0+/, '').length - 1000
+  if (extra > 0) {
+    const rest = big & ((1n << BigInt(extra)) - 1n)
+    big = (big >> BigInt(extra)) | (rest === 0n ? 0n : 1n)
+    power += extra
+  }
+  const mantissa = Number(big)
   // Two steps, so that a power past a double's range on its own still scales a small mantissa.
   const half = Math.trunc(power / 2)
   const n = mantissa * 2 ** half * 2 ** (power - half)
