@@ -78,12 +78,15 @@ export async function editKey(
   }
   if (floats.size > 0) {
     const [first] = floats.keys()
+    const n = Number(first)
+    const shown = Object.is(n, -0) ? '-0' : String(n)
     throw new HttpError(
       400,
-      `the number ${Number(first)} is written as a float (with a fraction or an exponent), and would be stored as the integer ${Number(first)}: JavaScript has one number type; write it as an integer if one is meant (a whole float cannot be stored from here)`,
+      `the number ${shown} is written as a float (with a fraction or an exponent), and would be stored as the integer ${shown}: JavaScript has one number type; write it as an integer if one is meant (a whole float cannot be stored from here)`,
       'invalid_json',
     )
   }
+  value = intZeros(value)
   let encoded: Buffer | string
   try {
     encoded = entry.internals.codec.encode(value)
@@ -123,4 +126,25 @@ function conflict(): HttpError {
     'the key changed (or was deleted) since its page was loaded: nothing was written; reload it to see the new value',
     'conflict',
   )
+}
+
+/**
+ * `value` with each `-0` made `0`, in place: what is left of them after the whole floats were
+ * refused are integers written `-0`, the int 0 to Python (`json.loads('-0')`), which a pickle
+ * would otherwise store as the float `-0.0`.
+ */
+function intZeros(value: unknown): unknown {
+  if (Object.is(value, -0)) return 0
+  const todo: unknown[] = [value]
+  while (todo.length > 0) {
+    const node = todo.pop()
+    if (typeof node !== 'object' || node === null) continue
+    const record = node as Record<string, unknown>
+    for (const key of Object.keys(record)) {
+      const item = record[key]
+      if (Object.is(item, -0)) record[key] = 0
+      else if (typeof item === 'object' && item !== null) todo.push(item)
+    }
+  }
+  return value
 }

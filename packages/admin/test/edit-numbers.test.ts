@@ -49,10 +49,14 @@ it('an integer beyond 2^53 typed is stored with every digit', async () => {
   await cache.set('n', { id: 1 }, 600)
   expect((await edit('{"id": 12345678901234567890, "neg": -9007199254740993}')).status).toBe(200)
   expect(await stored()).toBe("{'id': 12345678901234567890, 'neg': -9007199254740993}")
+  // -0 is the int 0 to Python's json.loads (a pickle stored it as the float -0.0).
+  expect((await edit('{"a": -0, "b": [-0, -0.5]}')).status).toBe(200)
+  expect(await stored()).toBe("{'a': 0, 'b': [0, -0.5]}")
 })
 
 it('a whole number written as a float is refused, and the value is left as it was', async () => {
   await cache.set('n', { id: 1 }, 600)
+  expect((await edit('[-0.0]')).message).toMatch(/^the number -0 is written as a float/)
   for (const typed of ['{"price": 1.0}', '[1e3]', '2.50e1']) {
     const answer = await edit(typed)
     expect(answer.status, typed).toBe(400)
