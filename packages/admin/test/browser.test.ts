@@ -121,6 +121,22 @@ describe('the admin in Chromium', () => {
     await page.getByText(/too long for the admin to open/).waitFor()
   })
 
+  it('marks the characters of a name that show as nothing (zero-width, bidi)', async () => {
+    await cache.set('spoof:ab', 'plain', 300)
+    await cache.set('spoof:a\u200bb', 'zero-width', 300)
+    await cache.set('spoof:a\u202eb', 'bidi', 300)
+    await logIn(`#/c/default/keys?pattern=${encodeURIComponent('spoof:*')}`)
+    await page.getByText('3 keys match spoof:*.').waitFor()
+    // Three names that would look alike: the two with a hidden character show it.
+    expect(await page.locator('table.keys a.key .hidden-char').allTextContents()).toEqual(
+      expect.arrayContaining(['U+200B', 'U+202E']),
+    )
+    expect(await page.locator('table.keys a.key', { hasText: 'U+' }).count()).toBe(2)
+    await page.locator('table.keys a.key', { hasText: 'U+202E' }).click()
+    await page.locator('h1.key-title .hidden-char', { hasText: 'U+202E' }).waitFor()
+    await page.getByText('"bidi"').waitFor()
+  })
+
   it('shows the value Django pickled, its Python types marked', async () => {
     await logIn('#/c/django/keys')
     await page.getByRole('link', { name: 'order:1' }).click()

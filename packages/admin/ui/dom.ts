@@ -52,6 +52,36 @@ export function svg(
   return element as SVGElement
 }
 
+/** Characters that show as nothing or reorder the text after them: controls, format characters
+ * (zero-width, bidi), line and paragraph separators. */
+const HIDDEN = /[\p{Cc}\p{Cf}\u2028\u2029]/u
+const HIDDEN_ALL = /[\p{Cc}\p{Cf}\u2028\u2029]/gu
+
+/**
+ * A key's name as text, each character in it that would show as nothing or turn the text around
+ * (U+200B, U+202E…) shown as its code point, marked: two names that differ only by one look apart.
+ */
+export function visibleName(name: string): Child[] {
+  if (!HIDDEN.test(name)) return [name]
+  const parts: Child[] = []
+  let last = 0
+  for (const match of name.matchAll(HIDDEN_ALL)) {
+    const at = match.index
+    if (at > last) parts.push(name.slice(last, at))
+    const code = `U+${(match[0].codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0')}`
+    parts.push(
+      h(
+        'span',
+        { class: 'hidden-char', title: `${code}: a character that shows as nothing` },
+        code,
+      ),
+    )
+    last = at + match[0].length
+  }
+  if (last < name.length) parts.push(name.slice(last))
+  return parts
+}
+
 /** A small label of a type (`tuple`, `datetime`…); `py` marks types JSON does not have. */
 export function badge(text: string, kind = ''): HTMLElement {
   return h('span', { class: `badge ${kind}`.trim() }, text)

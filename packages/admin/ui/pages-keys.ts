@@ -1,7 +1,7 @@
 // The caches list, the key browser and the key page.
 import { MAX_KEY_URL_CHARS, openable } from '../src/_key-url.ts'
 import { api, errorText, segment, url } from './api.ts'
-import { append, badge, bytes, h, notice, ttl } from './dom.ts'
+import { append, badge, bytes, h, notice, ttl, visibleName } from './dom.ts'
 import { editForm } from './edit-form.ts'
 import { href, type Place } from './router.ts'
 import { renderTree } from './tree.ts'
@@ -253,7 +253,7 @@ export async function keyPage(view: HTMLElement, context: Context): Promise<void
   append(
     view,
     h('p', { class: 'crumbs' }, h('a', { href: href('keys', alias) }, `← ${alias}`)),
-    h('h1', { class: 'key-title' }, data.key),
+    h('h1', { class: 'key-title' }, ...visibleName(data.key)),
     meta,
     messages,
     value,
@@ -319,7 +319,11 @@ function keyCell(row: KeyRow, alias: string, version: string): HTMLElement {
   const cut = row.truncated === true
   const long = !cut && !openable(row.key)
   if (row.notUtf8 === undefined && !cut && !long) {
-    return h('a', { href: href('key', alias, { k: row.key, v: version }), class: 'key' }, row.key)
+    return h(
+      'a',
+      { href: href('key', alias, { k: row.key, v: version }), class: 'key' },
+      ...visibleName(row.key),
+    )
   }
   const notes: HTMLElement[] = []
   if (cut) notes.push(badge(`name cut: ${row.keyLength ?? '?'} characters`, 'cut'))
@@ -341,7 +345,8 @@ function keyCell(row: KeyRow, alias: string, version: string): HTMLElement {
             ? TOO_LONG
             : 'This name is too long to list whole: the admin cannot open this key from here.',
     },
-    cut ? `${row.key}…` : row.key,
+    ...visibleName(row.key),
+    cut ? '…' : '',
     ...notes.flatMap((note) => [' ', note]),
   )
 }
