@@ -4,53 +4,12 @@
 // milliseconds overflow, and XADD's `ms-*` past the last sequence. Replies are compared as text,
 // errors by message.
 
-import { memory, standalone } from '@cachex/connections'
-import { type Connection, ResponseError } from '@cachex/core'
-import { standaloneServer } from '@cachex/test-utils'
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { standalone } from '@cachex/connections'
+import { describe, expect, it, vi } from 'vitest'
+import { bothBackends, send } from './_both-backends.ts'
 
-let server: { url: string; stop(): Promise<void> }
-let real: Connection
-let mem: Connection
-
-beforeAll(async () => {
-  server = await standaloneServer()
-  real = standalone({ location: server.url })
-  mem = memory({ location: 'memory://' })
-})
-
-afterAll(async () => {
-  await Promise.all([real?.close(), mem?.close()])
-  await server?.stop()
-})
-
-beforeEach(async () => {
-  await Promise.all([real.flush(), mem.flush()])
-})
-
-/** A reply as text (bulk strings), or `ERR: message` for an error reply. */
-function comparable(reply: unknown): unknown {
-  if (reply instanceof ResponseError) return `ERR: ${reply.message}`
-  if (Buffer.isBuffer(reply)) return reply.toString('latin1')
-  if (Array.isArray(reply)) return reply.map(comparable)
-  return reply
-}
-
-async function send(connection: Connection, args: string[]): Promise<unknown> {
-  try {
-    return comparable(await connection.command(args))
-  } catch (error) {
-    if (!(error instanceof ResponseError)) throw error
-    return comparable(error)
-  }
-}
-
-/** Sends `args` to both, expects the same reply, and returns Redis's. */
-async function both(...args: string[]): Promise<unknown> {
-  const [want, got] = await Promise.all([send(real, args), send(mem, args)])
-  expect({ args, reply: got }).toEqual({ args, reply: want })
-  return want
-}
+const backends = bothBackends()
+const both = backends.both
 
 describe('score bounds, as strtod reads them', () => {
   const bounds = [
@@ -251,9 +210,9 @@ describe('a command of more arguments than 2^20', () => {
     await both('SET', 'k7', 'v')
     // Writing 1M arguments and Redis parsing them can outlast the 5 s socket timeout when every
     // core is busy: this connection waits as long as the test may.
-    const patient = standalone({ location: server.url, socketTimeout: 55 })
+    const patient = standalone({ location: backends.url, socketTimeout: 55 })
     try {
-      const [want, got] = await Promise.all([send(patient, del), send(mem, del)])
+      const [want, got] = await Promise.all([send(patient, del), send(backends.mem, del)])
       expect(want).toBe(1)
       expect(got).toBe(want)
     } finally {
@@ -268,21 +227,21 @@ describe('the millisecond a key expires at', () => {
     try {
       const t = 1_900_000_000_000
       vi.setSystemTime(t)
-      await mem.command(['SET', 'k', 'v', 'PX', '5'])
-      await mem.command(['SET', 'other', 'v', 'PXAT', String(t + 5)])
+      await backends.mem.command(['SET', 'k', 'v', 'PX', '5'])
+      await backends.mem.command(['SET', 'other', 'v', 'PXAT', String(t + 5)])
       vi.setSystemTime(t + 5)
-      expect(await send(mem, ['PTTL', 'k'])).toBe(0)
-      expect(await send(mem, ['TTL', 'k'])).toBe(0)
-      expect(await send(mem, ['GET', 'k'])).toBe('v')
-      expect(await send(mem, ['EXISTS', 'other'])).toBe(1)
-      expect(await send(mem, ['SCAN', '0', 'COUNT', '100'])).toEqual(['0', ['k', 'other']])
-      expect(await send(mem, ['MEMORY', 'USAGE', 'k'])).not.toBeNull()
+      expect(await send(backends.mem, ['PTTL', 'k'])).toBe(0)
+      expect(await send(backends.mem, ['TTL', 'k'])).toBe(0)
+      expect(await send(backends.mem, ['GET', 'k'])).toBe('v')
+      expect(await send(backends.mem, ['EXISTS', 'other'])).toBe(1)
+      expect(await send(backends.mem, ['SCAN', '0', 'COUNT', '100'])).toEqual(['0', ['k', 'other']])
+      expect(await send(backends.mem, ['MEMORY', 'USAGE', 'k'])).not.toBeNull()
       // KEEPTTL keeps an expiry that is now: the key lives to its end, as on Redis.
-      expect(await send(mem, ['SET', 'k', 'w', 'KEEPTTL'])).toBe('OK')
-      expect(await send(mem, ['GET', 'k'])).toBe('w')
+      expect(await send(backends.mem, ['SET', 'k', 'w', 'KEEPTTL'])).toBe('OK')
+      expect(await send(backends.mem, ['GET', 'k'])).toBe('w')
       vi.setSystemTime(t + 6)
-      expect(await send(mem, ['PTTL', 'k'])).toBe(-2)
-      expect(await send(mem, ['GET', 'other'])).toBeNull()
+      expect(await send(backends.mem, ['PTTL', 'k'])).toBe(-2)
+      expect(await send(backends.mem, ['GET', 'other'])).toBeNull()
     } finally {
       vi.useRealTimers()
     }

@@ -4,53 +4,11 @@
 // overflow, underflow, spaces), ZRANGE … BYLEX, and the options ZRANGE/ZREVRANGE refuse. Replies
 // are compared as text, errors by message.
 
-import { memory, standalone } from '@cachex/connections'
-import { type Connection, ResponseError } from '@cachex/core'
-import { standaloneServer } from '@cachex/test-utils'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { bothBackends } from './_both-backends.ts'
 
-let server: { url: string; stop(): Promise<void> }
-let real: Connection
-let mem: Connection
-
-beforeAll(async () => {
-  server = await standaloneServer()
-  real = standalone({ location: server.url })
-  mem = memory({ location: 'memory://' })
-})
-
-afterAll(async () => {
-  await Promise.all([real?.close(), mem?.close()])
-  await server?.stop()
-})
-
-beforeEach(async () => {
-  await Promise.all([real.flush(), mem.flush()])
-})
-
-/** A reply as text (bulk strings), or `ERR: message` for an error reply. */
-function comparable(reply: unknown): unknown {
-  if (reply instanceof ResponseError) return `ERR: ${reply.message}`
-  if (Buffer.isBuffer(reply)) return reply.toString('latin1')
-  if (Array.isArray(reply)) return reply.map(comparable)
-  return reply
-}
-
-async function send(connection: Connection, args: string[]): Promise<unknown> {
-  try {
-    return comparable(await connection.command(args))
-  } catch (error) {
-    if (!(error instanceof ResponseError)) throw error
-    return comparable(error)
-  }
-}
-
-/** Sends `args` to both, expects the same reply, and returns Redis's. */
-async function both(...args: string[]): Promise<unknown> {
-  const [want, got] = await Promise.all([send(real, args), send(mem, args)])
-  expect({ args, reply: got }).toEqual({ args, reply: want })
-  return want
-}
+const backends = bothBackends()
+const both = backends.both
 
 describe('FLUSHDB and FLUSHALL', () => {
   it.each(['FLUSHDB', 'FLUSHALL'])('%s refuses a bad argument and keeps the data', async (name) => {
