@@ -105,12 +105,7 @@ function countItems(text: string, max: number): number {
   for (let i = 0; i < n && items <= max; i++) {
     const c = text.charCodeAt(i)
     if (c === 0x22) {
-      // A string: up to its closing quote, past each escaped character.
-      for (i++; i < n; i++) {
-        const d = text.charCodeAt(i)
-        if (d === 0x5c) i++
-        else if (d === 0x22) break
-      }
+      i = stringEnd(text, i)
     } else if (c === 0x2c) {
       items++
     } else if (c === 0x5b || c === 0x7b) {
@@ -209,12 +204,7 @@ function nestsTooDeep(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i)
     if (c === 0x22) {
-      // A string: up to its closing quote, past each escaped character.
-      for (i++; i < text.length; i++) {
-        const d = text.charCodeAt(i)
-        if (d === 0x5c) i++
-        else if (d === 0x22) break
-      }
+      i = stringEnd(text, i)
     } else if (c === 0x5b || c === 0x7b) {
       if (++depth > MAX_JSON_DEPTH) return true
     } else if (c === 0x5d || c === 0x7d) {
@@ -222,6 +212,20 @@ function nestsTooDeep(text: string): boolean {
     }
   }
   return false
+}
+
+/**
+ * Where the JSON string whose opening quote is at `i` of `text` ends: its closing quote, past
+ * each escaped character (`text.length` when it has none).
+ */
+function stringEnd(text: string, i: number): number {
+  let at = i + 1
+  for (; at < text.length; at++) {
+    const c = text.charCodeAt(at)
+    if (c === 0x5c) at++
+    else if (c === 0x22) return at
+  }
+  return at
 }
 
 function isDigit(c: number): boolean {
