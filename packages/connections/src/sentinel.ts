@@ -1,5 +1,6 @@
 // The sentinel connection: its calls, its discovery of the primary, its tracking and its close.
-// The data nodes in use (the primary, the replicas) are `SentinelNodes` (`_sentinel-nodes.ts`);
+// Where each call goes is `SentinelRoutes` (`_sentinel-route.ts`); the data nodes in use (the
+// primary, the replicas) are `SentinelNodes` (`_sentinel-nodes.ts`);
 // what the sentinels say is followed by `SentinelEvents` (`_sentinel-events.ts`); a node-redis
 // `RedisSentinel` of the user's is served by `GivenSentinelConnection` (`_given-sentinel.ts`).
 import type {
@@ -18,12 +19,13 @@ import { Lifecycle } from './_lifecycle.ts'
 import { type Credentials, checkUserHasPassword } from './_options.ts'
 import { ownConnectionOptions } from './_own.ts'
 import { ReplicaRotation } from './_rotation.ts'
-import { firstHealthy, readBatchOn, readOn } from './_rotation-reads.ts'
+import { firstHealthy } from './_rotation-reads.ts'
 import { scriptEpoch } from './_scripts.ts'
 import { invalidAddress, invalidPrimaryError } from './_sentinel-address.ts'
 import { SentinelEvents, sentinelClientOptions } from './_sentinel-events.ts'
 import { dataNodeConnector, nodeKey, SentinelNodes } from './_sentinel-nodes.ts'
 import { isRedisSentinel, type SentinelOptions, sentinelSettings } from './_sentinel-options.ts'
+import { SentinelRoutes } from './_sentinel-route.ts'
 import { type NodeAddress, SentinelWatch } from './_sentinels.ts'
 import { TrackingGate, TrackingGroup } from './_tracking-group.ts'
 import type { StandaloneConnection } from './standalone.ts'
@@ -94,13 +96,10 @@ class SentinelConnection implements Connection {
   readonly #watch: SentinelWatch
   readonly #roots: NodeAddress[]
   readonly #connectTimeoutMs: number
-  /**
-   * How long a write waits for the new primary with `waitForPrimary`, and a read with no replica
-   * to run on for a live node while the sentinels fail a dead primary over (`socketTimeout`).
-   */
-  readonly #waitMs: number
   /** The failovers under way, where writes go through them, and the writes that wait. */
   readonly #failover: FailoverGate
+  /** Where each call goes: the primary, a replica of the rotation (`_sentinel-route.ts`). */
+  readonly #routes: SentinelRoutes
   readonly #secrets: string[]
   /** `undefined` with `replicaPoolSize: 0`: reads run on the primary. */
   readonly #rotation: ReplicaRotation | undefined
@@ -158,10 +157,12 @@ class SentinelConnection implements Connection {
       describe: (error) => this.#text(error),
       secrets: this.#secrets,
     })
-    this.#waitMs = deadlines.timeoutMs ?? connectTimeoutMs
+    // How long a write waits for the new primary with `waitForPrimary`, and a read with no
+    // replica to run on for a live node while the sentinels fail a dead primary over.
+    const waitMs = deadlines.timeoutMs ?? connectTimeoutMs
     this.#failover = new FailoverGate({
       waitForPrimary: settings.waitForPrimary,
-      waitMs: this.#waitMs,
+      waitMs,
       where: this.#where,
       primary: () => this.#nodes.primary,
       primaryKey: () => this.#nodes.primaryKey,
@@ -193,6 +194,13 @@ class SentinelConnection implements Connection {
         benchMs: connectTimeoutMs,
       })
     }
+    this.#routes = new SentinelRoutes({
+      rotation: this.#rotation,
+      failover: this.#failover,
+      primary: () => this.#nodes.primary as StandaloneConnection,
+      closed: () => this.#life.closed,
+      waitMs,
+    })
     this.#nodes = new SentinelNodes({
       connect: dataNodeConnector(options, address, password),
       rotation: this.#rotation,
@@ -215,8 +223,8 @@ class SentinelConnection implements Connection {
   }
 
   command(args: RedisArgument[], route?: CommandRoute): Promise<unknown> {
-    if (this.#life.open) return this.#route(args, route)
-    return this.#life.whenReady().then(() => this.#route(args, route))
+    if (this.#life.open) return this.#routes.command(args, route)
+    return this.#life.whenReady().then(() => this.#routes.command(args, route))
   }
 
   /** A transaction runs on the primary (see `Connection.transaction`). */
@@ -231,21 +239,7 @@ class SentinelConnection implements Connection {
 
   async batch(commands: RedisArgument[][], route?: CommandRoute): Promise<unknown[]> {
     if (!this.#life.open) await this.#life.whenReady()
-    const readonly = route?.readonly === true
-    if (!readonly && route?.primaryRead !== true) {
-      const writer = this.#failover.writable() ?? (await this.#failover.writer())
-      return writer.batch(commands, route)
-    }
-    // Reads on the primary (`route.primaryRead`), as in `#route`.
-    return readBatchOn(
-      readonly ? this.#rotation : undefined,
-      this.#reader,
-      commands,
-      route,
-      this.#isClosed,
-      this.#readWaitMs(),
-      this.#failingOver,
-    )
+    return this.#routes.batch(commands, route)
   }
 
   scan(pattern: string, count: number): AsyncIterable<Array<string | Buffer>> {
@@ -266,8 +260,9 @@ class SentinelConnection implements Connection {
   async client(options: { write?: boolean } = {}): Promise<unknown> {
     await this.#life.whenReady()
     const rotation = this.#rotation
-    if (options.write !== false || rotation === undefined) return this.#reader().client()
-    return (await firstHealthy(rotation, () => this.#life.closed)) ?? this.#reader().client()
+    const primary = this.#nodes.primary as StandaloneConnection
+    if (options.write !== false || rotation === undefined) return primary.client()
+    return (await firstHealthy(rotation, () => this.#life.closed)) ?? primary.client()
   }
 
   /**
@@ -321,55 +316,6 @@ class SentinelConnection implements Connection {
     this.#events.stop()
     this.#watch.close()
     await this.#nodes.close()
-  }
-
-  #route(args: RedisArgument[], route: CommandRoute | undefined): Promise<unknown> {
-    const readonly = route?.readonly === true
-    if (readonly || route?.primaryRead === true) {
-      // Reads on the primary (`route.primaryRead`: a key written a moment ago) run as reads that
-      // found no replica: not held back as writes are while the primary is failed over.
-      return readOn(
-        readonly ? this.#rotation : undefined,
-        this.#reader,
-        args,
-        route,
-        this.#isClosed,
-        this.#readWaitMs(),
-        this.#failingOver,
-      )
-    }
-    const primary = this.#failover.writable()
-    if (primary !== undefined) return primary.command(args, route)
-    return this.#failover.writer().then((node) => node.command(args, route))
-  }
-
-  /**
-   * Where a read runs when no replica can serve it: the primary — during a failover too, since
-   * until the switch it is the newest copy, and a read changes nothing. While it is down, the
-   * read waits for a replica or the new primary (`#readWaitMs`).
-   */
-  readonly #reader = (): StandaloneConnection => this.#nodes.primary as StandaloneConnection
-
-  readonly #isClosed = (): boolean => this.#life.closed
-
-  /**
-   * Whether the sentinels are failing the primary over: a read then waits for the new primary
-   * even while the old one refuses the handshake (`readOn`); otherwise a refusal (a wrong
-   * password) fails the read at once, as it fails a write.
-   */
-  readonly #failingOver = (): boolean => this.#failover.failingOver()
-
-  /**
-   * How long a read that finds no replica waits for one, or for a live primary, while the
-   * primary is down, instead of failing on the dead one (`#waitMs`): with replicas in use, a
-   * replica checked just as its primary died is out until it is promoted, and the sentinels drop
-   * the promoted one's clients before they announce it; without replicas, the new primary is
-   * what a read waits for while the sentinels fail the old one over. Otherwise a read on a dead
-   * primary fails fast, as any call to it. A primary that refuses the handshake (a wrong
-   * password) is not dead: reads on it fail fast with the refusal outside a failover (`readOn`).
-   */
-  #readWaitMs(): number {
-    return this.#rotation !== undefined || this.#failover.failingOver() ? this.#waitMs : 0
   }
 
   /**
