@@ -56,7 +56,8 @@ async function readerWhileDown(
 /**
  * Runs `send` on the node a read goes to when the rotation picks none (see `readerWhileDown`).
  * With `waitMs`, when that node fails it with a connection error (the primary dying as the read
- * is sent), once more on the next live node — both within one wait of at most `waitMs`. A node
+ * is sent), once more on the next live node — both within one wait of at most `waitMs`. A batch
+ * fails it in a slot of its replies (`failureOf`): run once more all the same. A node
  * down because it refused the handshake (a wrong password) or answered it with another error
  * reply (`ERR max number of clients reached`: `isRefused`), or because it serves TLS only and the
  * location says plain `redis://`, is alive, and no failover is coming: the read fails at once
@@ -70,24 +71,34 @@ function onFallback<T>(
   waitMs: number,
   send: (node: StandaloneConnection) => Promise<T>,
   failingOver: () => boolean,
+  failureOf: (result: T) => unknown = () => undefined,
 ): Promise<T> {
   const node = rotation?.pick() ?? primary()
   if (waitMs === 0) return send(node)
   const until = performance.now() + waitMs
   const waitsOn = (on: StandaloneConnection) => on.isDown && (!on.isRefused || failingOver())
+  // Whether the read that `reader` failed with `error` runs once more.
+  const again = (error: unknown, reader: StandaloneConnection): boolean =>
+    // A node busy with a script (`BUSY`) is up, and may be the primary: the read is not sent again.
+    !closed() &&
+    retriesOnPrimary(error) &&
+    !isBusyReply(error) &&
+    (!(isRefusedHandshake(error) || reader.isRefused) || failingOver())
   return (async () => {
     const reader =
       waitsOn(node) && !closed()
         ? await readerWhileDown(rotation, primary, closed, until, waitsOn)
         : node
+    let result: T
     try {
-      return await send(reader)
+      result = await send(reader)
     } catch (error) {
-      // A node busy with a script (`BUSY`) is up, and may be the primary: the read is not sent again.
-      if (closed() || !retriesOnPrimary(error) || isBusyReply(error)) throw error
-      if ((isRefusedHandshake(error) || reader.isRefused) && !failingOver()) throw error
+      if (!again(error, reader)) throw error
       return send(await readerWhileDown(rotation, primary, closed, until, waitsOn))
     }
+    const failure = failureOf(result)
+    if (failure === undefined || !again(failure, reader)) return result
+    return send(await readerWhileDown(rotation, primary, closed, until, waitsOn))
   })()
 }
 
@@ -129,7 +140,15 @@ export async function readBatchOn(
 ): Promise<unknown[]> {
   const node = rotation?.pick()
   const elsewhere = () =>
-    onFallback(rotation, primary, closed, waitMs, (on) => on.batch(commands, route), failingOver)
+    onFallback(
+      rotation,
+      primary,
+      closed,
+      waitMs,
+      (on) => on.batch(commands, route),
+      failingOver,
+      (replies) => replies.find(retriesOnPrimary),
+    )
   if (node === undefined) return elsewhere()
   let replies: unknown[]
   try {

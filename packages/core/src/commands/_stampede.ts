@@ -246,7 +246,8 @@ export interface ValueWithMeta {
 
 /**
  * GET + PTTL (+ GET of the delta companion) in one round trip; on a replica when the connection
- * reads from them, unless `readonly` is false. The value as the codec reads it (text or bytes),
+ * reads from them, unless `readonly` is false: then on the primary, as a read (`primaryRead`: not
+ * held back as writes are while Sentinel fails the primary over). The value as the codec reads it (text or bytes),
  * or as bytes with `text` false. An error reply of the value's `GET` or `PTTL` rejects; one of
  * the delta's is no delta.
  */
@@ -265,6 +266,7 @@ export async function readWithMeta(
   const replies = await context.connection.batch(commands, {
     key: rkey,
     readonly,
+    primaryRead: !readonly,
     text,
   })
   const [raw, pttl, delta] = replies
