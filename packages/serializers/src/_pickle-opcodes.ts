@@ -69,10 +69,12 @@ export const NEXT_BUFFER = 0x97
 export const READONLY_BUFFER = 0x98
 
 /**
- * The opcodes that make no value: they take one from the memo or the stack (DUP, GET), store one
- * (PUT), or add to a container (APPEND, SETITEM, BUILD…). Every other opcode makes one (a number,
- * a string, a container, a call's result…): `MAKES` is 1 for it, and inspection counts it against
- * its bound (`maxItems`) before it runs.
+ * The opcodes that push no value: they store one (PUT), drop one (POP), or add to a container
+ * (APPEND, SETITEM, BUILD…). Every other opcode pushes one (a number, a string, a container, a
+ * call's result, or one taken again from the memo or the stack: GET, DUP): `MAKES` is 1 for it,
+ * and inspection counts it against its bound (`maxItems`) before it runs. A value taken again
+ * counts each time: a list of 60 million references to one empty list is 60 million items to
+ * build and show (58 KB of zlib'd DUPs).
  */
 const MAKES_NO_VALUE = [
   PROTO,
@@ -81,10 +83,6 @@ const MAKES_NO_VALUE = [
   MARK,
   POP,
   POP_MARK,
-  DUP,
-  GET,
-  BINGET,
-  LONG_BINGET,
   PUT,
   BINPUT,
   LONG_BINPUT,
