@@ -256,9 +256,15 @@ function walkDeep(value: object, depth: number, root: object): number {
   }
 }
 
+/** Date's own `toJSON()`, as this module found it. */
+const dateToJson = Date.prototype.toJSON
+
 /** An object that is not a plain object or an array: allowed as a whole, or refused. */
 function leaf(value: object): number {
   if (value instanceof Date) {
+    // A toJSON() other than Date's (its own, a subclass's) is its choice of form, as an object's:
+    // what it returns is bounded by the text's depth (`chosen`). Python's form writes the date.
+    if ((value as { toJSON?: unknown }).toJSON !== dateToJson) return chose()
     // Date's toJSON() gives null for an invalid Date: it would be read back as null.
     if (Number.isNaN(value.getTime())) throw new TypeError(INVALID_DATE)
     return EXACT

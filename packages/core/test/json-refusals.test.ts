@@ -195,6 +195,20 @@ describe('jsonSerializer refusals', () => {
       for (const serializer of [fast, python])
         expect(() => serializer.serialize(value)).toThrow(refusal)
     }
+    // A Date's own toJSON(), or a subclass's, is its choice of form too (Python's form writes
+    // the date): it was taken for Date's and not bounded, stored deeper than is read back.
+    class Deep extends Date {
+      override toJSON(): never {
+        return nested(MAX_JSON_DEPTH + 1) as never
+      }
+    }
+    for (const levels of [MAX_JSON_DEPTH, 10_000]) {
+      const own = Object.assign(new Date(0), { toJSON: () => nested(levels) })
+      for (const value of [{ d: own }, [own], new Deep(0), [new Deep(0)]])
+        expect(() => fast.serialize(value)).toThrow(refusal)
+      expect(python.serialize({ d: own })).toBe('{"d": "1970-01-01T00:00:00Z"}')
+    }
+    expect(fast.serialize(Object.assign(new Date(Number.NaN), { toJSON: () => 'x' }))).toBe('"x"')
     // What a toJSON() replaces is not walked: JSON.stringify never writes it.
     const replaced = { m: new Map(), toJSON: () => ({ ok: 1 }) }
     expect(fast.serialize(replaced)).toBe('{"ok":1}')
