@@ -281,21 +281,29 @@ export function checkCsrf(principal: Principal, req: IncomingMessage): void {
 
 /**
  * Throws 403 when the browser says the request came from another site (`Sec-Fetch-Site`), or its
- * `Origin` names another host than the request's (`Host`, HTTP/2 `:authority`, or a proxy's
- * `X-Forwarded-Host`).
+ * `Origin` or `Referer` names another host than the request's (`Host`, HTTP/2 `:authority`, or a
+ * proxy's `X-Forwarded-Host`). A request with none of these headers (curl, a script) goes on.
  */
 export function checkSameOrigin(req: IncomingMessage): void {
   const site = req.headers['sec-fetch-site']
   if (typeof site === 'string' && site !== 'same-origin' && site !== 'none') {
-    throw new HttpError(403, 'a cross-site request cannot write', 'csrf')
+    throw new HttpError(403, 'the request comes from another site', 'csrf')
   }
-  const origin = req.headers.origin
-  if (typeof origin !== 'string' || origin === '') return
+  checkOwnHost(req, req.headers.origin, 'Origin')
+  // An older browser sends neither `Sec-Fetch-Site` nor `Origin` with an `<img>` or a link of
+  // another site, but names that site's page in `Referer`. The admin's own pages send none
+  // (`Referrer-Policy: no-referrer`), so one of another host can only come from elsewhere.
+  checkOwnHost(req, req.headers.referer, 'Referer')
+}
+
+/** Throws 403 unless `url` (the `header` sent, if any) is of one of the request's own hosts. */
+function checkOwnHost(req: IncomingMessage, url: string | undefined, header: string): void {
+  if (typeof url !== 'string' || url === '') return
   let host: string
   try {
-    host = new URL(origin).host
+    host = new URL(url).host
   } catch {
-    throw new HttpError(403, 'the Origin header is not a URL', 'csrf')
+    throw new HttpError(403, `the ${header} header is not a URL`, 'csrf')
   }
   // HTTP/2 sends `:authority` and no `Host`; a proxy names the host the browser asked for in
   // `X-Forwarded-Host` (checked against `allowedHosts` with the others: `checkHost`).

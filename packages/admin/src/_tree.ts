@@ -80,7 +80,7 @@ function node(
     case 'number':
       return { type: Number.isInteger(value) ? 'int' : 'float', value: String(value) }
     case 'bigint':
-      return { type: 'int', value: value.toString() }
+      return { type: 'int', value: bigIntText(value) }
     case 'boolean':
       return { type: 'bool', value }
     case 'undefined':
@@ -189,6 +189,37 @@ function dict(
 function wholeFloat(x: number): string {
   if (Object.is(x, -0)) return '-0.0'
   return Math.abs(x) < 1e16 ? `${x}.0` : x.toExponential()
+}
+
+/** Decimal digits of an int written whole at most, as Python's `str(int)` by default. */
+const MAX_INT_DIGITS = 4300
+/** Hex digits of a longer int shown. */
+const INT_HEX_SHOWN = 32
+
+/**
+ * An int's decimal digits, or past `MAX_INT_DIGITS` (converting to decimal takes a time that
+ * grows with the square of the length: 42 s for a pickle's int of 16 MB, the process frozen) how
+ * many digits it has and its first hex digits. Hex takes linear time, and its length gives the
+ * bit length, which gives the count of decimal digits: `bits × log10(2)`, rounded down, plus
+ * one (or that count is one too many).
+ */
+function bigIntText(value: bigint): string {
+  const negative = value < 0n
+  const hex = (negative ? -value : value).toString(16)
+  const bits = (hex.length - 1) * 4 + Number.parseInt(hex[0] as string, 16).toString(2).length
+  const digits = Math.floor(bits * Math.log10(2)) + 1
+  // The estimate is the count or one more: at the bound, the digits tell.
+  if (digits <= MAX_INT_DIGITS + 1) {
+    const text = value.toString()
+    if (text.length - (negative ? 1 : 0) <= MAX_INT_DIGITS) return text
+  }
+  const shown = `${negative ? '-' : ''}0x${hex.slice(0, INT_HEX_SHOWN)}…`
+  return `an int of about ${grouped(digits)} digits (${shown})`
+}
+
+/** An integer with a comma between each group of three digits: `40,403,562`. */
+function grouped(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+$)/g, ',')
 }
 
 /** The name of an object's class, when it is not a plain object. */

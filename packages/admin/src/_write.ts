@@ -65,7 +65,7 @@ export async function editKey(
   }
   let value: unknown
   // Numbers as Python reads them: an integer beyond 2^53 as a bigint (every digit kept), and a
-  // whole float (`1.0`, `1e3`) told from an integer, to be refused below.
+  // whole float (`1.0`, `1e3`) told from an integer, to be refused below (under 2^53) or unboxed.
   const floats = new Map<object, string>()
   try {
     value = parsePythonJson(json, MAX_JSON_DEPTH, floats)
@@ -76,16 +76,22 @@ export async function editKey(
       'invalid_json',
     )
   }
-  if (floats.size > 0) {
-    const [first] = floats.keys()
-    const n = Number(first)
-    const shown = Object.is(n, -0) ? '-0' : String(n)
+  for (const box of floats.keys()) {
+    // Below 2^53 a whole float is stored as an int (JavaScript has one number type, and the
+    // codecs write a whole number that fits an int as one). From 2^53 on it is stored as a float,
+    // as `cache.set(1e16)` stores it, which Python reads back as the float typed.
+    const n = Number(box)
+    if (Math.abs(n) >= 2 ** 53) continue
+    // -0.0 (or -1e-400, which rounds to it) would be the int 0: Python has no -0 int.
+    const typed = Object.is(n, -0) ? '-0.0' : `${n}.0`
+    const stored = Object.is(n, -0) ? '0' : String(n)
     throw new HttpError(
       400,
-      `the number ${shown} is written as a float (with a fraction or an exponent), and would be stored as the integer ${shown}: JavaScript has one number type; write it as an integer if one is meant (a whole float cannot be stored from here)`,
+      `the number ${typed} is written as a float (with a fraction or an exponent), and would be stored as the integer ${stored}: JavaScript has one number type; write it as an integer if one is meant (a whole float below 2^53 cannot be stored from here)`,
       'invalid_json',
     )
   }
+  if (floats.size > 0) value = unboxFloats(value)
   value = intZeros(value)
   let encoded: Buffer | string
   try {
@@ -120,6 +126,27 @@ export async function deleteKey(
   return true
 }
 
+/**
+ * `value` with each boxed whole float left after the check above (2^53 or more) made the plain
+ * number it holds, in place: the codecs store such a number as a float, and would not know the
+ * box.
+ */
+function unboxFloats(value: unknown): unknown {
+  if (value instanceof Number) return value.valueOf()
+  const todo: unknown[] = [value]
+  while (todo.length > 0) {
+    const node = todo.pop()
+    if (typeof node !== 'object' || node === null) continue
+    const record = node as Record<string, unknown>
+    for (const key of Object.keys(record)) {
+      const item = record[key]
+      if (item instanceof Number) record[key] = item.valueOf()
+      else if (typeof item === 'object' && item !== null) todo.push(item)
+    }
+  }
+  return value
+}
+
 function conflict(): HttpError {
   return new HttpError(
     409,
@@ -130,8 +157,8 @@ function conflict(): HttpError {
 
 /**
  * `value` with each `-0` made `0`, in place: what is left of them after the whole floats were
- * refused are integers written `-0`, the int 0 to Python (`json.loads('-0')`), which a pickle
- * would otherwise store as the float `-0.0`.
+ * refused (a `-0.0` is one) are integers written `-0`, the int 0 to Python (`json.loads('-0')`),
+ * which a pickle would otherwise store as the float `-0.0`.
  */
 function intZeros(value: unknown): unknown {
   if (Object.is(value, -0)) return 0

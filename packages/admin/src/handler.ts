@@ -211,6 +211,12 @@ async function route(state: State, request: Request): Promise<void> {
     })
   if (parts[0] === 'login' && parts.length === 1) return login(state, request, method)
   if (parts[0] === 'logout' && parts.length === 1) return logout(state, request, method)
+  // Reads too: a GET another site makes (an `<img>` there) would start a session, or a listing
+  // whose cursor pushes the user's own out of those kept, and the user's next step would fail.
+  // A client that sends none of the headers this looks at (curl, a script) goes on. Writes are
+  // checked with their CSRF token (`checkCsrf`), once the user is known, so that a forged one is
+  // in the audit log.
+  if (method === 'GET' || method === 'HEAD') checkSameOrigin(req)
   const principal = await authenticate(state.auth, state.sessions, req)
   if (principal === null) {
     res.setHeader('WWW-Authenticate', 'Bearer realm="cachex admin"')
@@ -310,7 +316,8 @@ async function session(
   if (current === undefined && principal.via === 'function') {
     // The application's auth let the browser in: a session of our own carries its CSRF token.
     // Not for a request another site made (an `<img>` there): each would push one of the user's
-    // own sessions out of the 50 kept, and their next write would be refused.
+    // own sessions out of the 50 kept, and their next write would be refused (`route` refused
+    // it already; checked here again, next to what it guards).
     checkSameOrigin(request.req)
     current = state.sessions.create(principal.who)
     setSessionCookie(request.req, request.res, current, cookiePath(request))

@@ -137,6 +137,41 @@ describe('the admin in Chromium', () => {
     await page.getByText('"bidi"').waitFor()
   })
 
+  it('marks what tells names apart that look the same: fillers, selectors, spaces, accents', async () => {
+    // Each of these looks like `look:ab`, `look:a b` or `look:café` written plainly.
+    const marked: Array<[string, string]> = [
+      ['look:a\ufe0fb', 'U+FE0F'],
+      ['look:a\u{e0100}b', 'U+E0100'],
+      ['look:a\u034fb', 'U+034F'],
+      ['look:a\u3164b', 'U+3164'],
+      ['look:a\u115fb', 'U+115F'],
+      ['look:a\u2800b', 'U+2800'],
+      ['look:a\u00a0b', 'U+00A0'],
+      ['look:cafe\u0301', 'U+0301'],
+    ]
+    const plain = ['look:ab', 'look:a b', 'look:caf\u00e9']
+    for (const name of [...plain, ...marked.map(([name]) => name)]) await cache.set(name, 1, 300)
+    await logIn(`#/c/default/keys?pattern=${encodeURIComponent('look:*')}`)
+    await page.getByText(`${plain.length + marked.length} keys match look:*.`).waitFor()
+    const rows = await page.locator('table.keys a.key').evaluateAll((links) =>
+      links.map((a) => ({
+        text: a.textContent,
+        marks: [...a.querySelectorAll('.hidden-char')].map((mark) => mark.textContent),
+      })),
+    )
+    for (const [name, code] of marked) {
+      const row = rows.find((r) => r.marks.includes(code))
+      expect(row, name).toBeDefined()
+    }
+    // The plain ones (the composed é included) show as they are.
+    expect(
+      rows
+        .filter((r) => r.marks.length === 0)
+        .map((r) => r.text)
+        .sort(),
+    ).toEqual([...plain].sort())
+  })
+
   it('shows the value Django pickled, its Python types marked', async () => {
     await logIn('#/c/django/keys')
     await page.getByRole('link', { name: 'order:1' }).click()

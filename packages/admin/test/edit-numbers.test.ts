@@ -56,7 +56,13 @@ it('an integer beyond 2^53 typed is stored with every digit', async () => {
 
 it('a whole number written as a float is refused, and the value is left as it was', async () => {
   await cache.set('n', { id: 1 }, 600)
-  expect((await edit('[-0.0]')).message).toMatch(/^the number -0 is written as a float/)
+  // -0.0 (and -1e-400, which rounds to it) would be stored as the int 0, not "-0".
+  for (const typed of ['[-0.0]', '[-1e-400]']) {
+    const answer = await edit(typed)
+    expect(answer.status, typed).toBe(400)
+    expect(answer.message, typed).toMatch(/^the number -0\.0 is written as a float/)
+    expect(answer.message, typed).toMatch(/stored as the integer 0:/)
+  }
   for (const typed of ['{"price": 1.0}', '[1e3]', '2.50e1']) {
     const answer = await edit(typed)
     expect(answer.status, typed).toBe(400)
@@ -66,4 +72,16 @@ it('a whole number written as a float is refused, and the value is left as it wa
   // Fractions are floats both sides.
   expect((await edit('{"price": 1.5}')).status).toBe(200)
   expect(await stored()).toBe("{'price': 1.5}")
+})
+
+it('a whole float of 2^53 or more is stored as that float (an int cannot be that large in JS)', async () => {
+  await cache.set('n', { id: 1 }, 600)
+  const answer = await edit('[1e16, 1.5e300, 12345678901234567890.0, -9007199254740992.0]')
+  expect(answer.message).toBeUndefined()
+  expect(answer.status).toBe(200)
+  expect(await stored()).toBe('[1e+16, 1.5e+300, 1.2345678901234567e+19, -9007199254740992.0]')
+  // Just below 2^53, a whole float would become an int: still refused.
+  const below = await edit('[9007199254740991.0]')
+  expect(below.status).toBe(400)
+  expect(below.message).toMatch(/stored as the integer 9007199254740991:/)
 })

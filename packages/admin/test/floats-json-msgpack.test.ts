@@ -133,4 +133,20 @@ cache.set('plain', {'half': 2.5, 'n': 3}, timeout=None)
     const page = await client().get(keyPath('py', 'plain'))
     expect(JSON.parse(page.json.string.json)).toEqual({ half: 2.5, n: 3 })
   })
+
+  it('a whole float of 2^53 or more typed in the editor is stored as the float, as Django reads it', async () => {
+    // JavaScript stores such a number as a float (no int of its own is that large), so it is not
+    // refused as `1.0` is.
+    await cache.set('typed', { id: 1 }, 600)
+    const page = await client().get(keyPath('py', 'typed'))
+    const put = await client().request('PUT', keyPath('py', 'typed'), {
+      revision: page.json.revision,
+      value: '[1e16, 1.5e300, 12345678901234567890.0, -9007199254740992.0]',
+    })
+    expect(put.json?.message).toBeUndefined()
+    expect(put.status).toBe(200)
+    expect(py(`print(repr(cache.get('typed')))`)).toBe(
+      '[1e+16, 1.5e+300, 1.2345678901234567e+19, -9007199254740992.0]',
+    )
+  })
 })

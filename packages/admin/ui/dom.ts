@@ -52,33 +52,50 @@ export function svg(
   return element as SVGElement
 }
 
-/** Characters that show as nothing or reorder the text after them: controls, format characters
- * (zero-width, bidi), line and paragraph separators. */
-const HIDDEN = /[\p{Cc}\p{Cf}\u2028\u2029]/u
-const HIDDEN_ALL = /[\p{Cc}\p{Cf}\u2028\u2029]/gu
+/**
+ * Characters that show as nothing, as a blank, or reorder the text after them: controls, format
+ * characters (zero-width, bidi), line and paragraph separators, default-ignorable code points
+ * (variation selectors U+FE0F and U+E0100, the combining grapheme joiner U+034F, the Hangul
+ * fillers U+3164 and U+115F…), the blank Braille pattern U+2800, and every space but U+0020
+ * (U+00A0 looks as it does).
+ */
+const HIDDEN = /[\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}\u2028\u2029\u2800]|[^\P{Zs}\u0020]/u
 
 /**
- * A key's name as text, each character in it that would show as nothing or turn the text around
- * (U+200B, U+202E…) shown as its code point, marked: two names that differ only by one look apart.
+ * In a name that is not in composed form (NFC), what makes it so: a combining mark (`e` and
+ * U+0301 look as `é` does), a Hangul vowel or final consonant that joins the letter before it,
+ * or a character NFC replaces (U+2126 OHM SIGN is U+03A9 to the eye).
+ */
+function uncomposed(char: string): boolean {
+  return /^[\p{M}\u1160-\u11ff]$/u.test(char) || char.normalize('NFC') !== char
+}
+
+/**
+ * A key's name as text, each character in it that would show as nothing, as a blank or turn the
+ * text around (U+200B, U+202E, U+00A0…), and each combining mark of a name not in composed form
+ * (`cafe` + U+0301, which looks as `café` does), shown as its code point, marked: two names that
+ * differ only by one look apart.
  */
 export function visibleName(name: string): Child[] {
-  if (!HIDDEN.test(name)) return [name]
+  const composed = name.normalize('NFC') === name
+  if (composed && !HIDDEN.test(name)) return [name]
   const parts: Child[] = []
-  let last = 0
-  for (const match of name.matchAll(HIDDEN_ALL)) {
-    const at = match.index
-    if (at > last) parts.push(name.slice(last, at))
-    const code = `U+${(match[0].codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0')}`
-    parts.push(
-      h(
-        'span',
-        { class: 'hidden-char', title: `${code}: a character that shows as nothing` },
-        code,
-      ),
-    )
-    last = at + match[0].length
+  let plain = ''
+  for (const char of name) {
+    const hidden = HIDDEN.test(char)
+    if (!hidden && (composed || !uncomposed(char))) {
+      plain += char
+      continue
+    }
+    if (plain !== '') parts.push(plain)
+    plain = ''
+    const code = `U+${(char.codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0')}`
+    const why = hidden
+      ? 'a character that shows as nothing or as a blank'
+      : 'a character of a name not in composed form (NFC)'
+    parts.push(h('span', { class: 'hidden-char', title: `${code}: ${why}` }, code))
   }
-  if (last < name.length) parts.push(name.slice(last))
+  if (plain !== '') parts.push(plain)
   return parts
 }
 
