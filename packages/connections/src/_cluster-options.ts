@@ -7,7 +7,11 @@ import { nodeSocketOptions } from './_node-reconnect.ts'
 import { type Credentials, checkCredentials, checkUserHasPassword } from './_options.ts'
 import { ownConnectionOptions } from './_own.ts'
 import { SeedProbes, trackSeedProbes } from './_seed-probes.ts'
-import { refuseServerOptions, refuseTlsDowngrade } from './_standalone-options.ts'
+import {
+  checkOptionsObject,
+  refuseServerOptions,
+  refuseTlsDowngrade,
+} from './_standalone-options.ts'
 import { checkClientTimers } from './_timer-bounds.ts'
 import { parseRedisUrl, redactUrl } from './url.ts'
 
@@ -202,17 +206,14 @@ function splitClusterOptions(given: Record<string, unknown> | undefined): {
   rest: Record<string, unknown>
 } {
   if (given === undefined || given === null) return { defaults: undefined, rest: {} }
+  checkOptionsObject(given, 'clusterOptions', 'an object of node-redis cluster options')
   const { defaults, rootNodes, ...rest } = given
   if (rootNodes !== undefined) {
     throw new InvalidArgumentError(
       'clusterOptions.rootNodes is not taken: name the seed nodes in location (a URL or a list of URLs)',
     )
   }
-  if (defaults !== undefined && (typeof defaults !== 'object' || defaults === null)) {
-    throw new InvalidArgumentError(
-      `clusterOptions.defaults takes an object of node-redis client options, got ${describeArgument(defaults)}`,
-    )
-  }
+  checkOptionsObject(defaults, 'clusterOptions.defaults', 'an object of node-redis client options')
   return { defaults: defaults as Record<string, unknown> | undefined, rest }
 }
 

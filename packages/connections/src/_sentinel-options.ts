@@ -1,9 +1,13 @@
 import type { ConnectionOptions, RedisArgument } from '@cachex/core'
 import { InvalidArgumentError } from '@cachex/core'
-import { closestName, describeArgument, MAX_TIMER_MS, unknownName } from '@cachex/core/internal'
+import { closestName, MAX_TIMER_MS, unknownName } from '@cachex/core/internal'
 import { parseLocation } from './_location.ts'
 import { checkCredentials } from './_options.ts'
-import { refuseServerOptions, refuseTlsDowngrade } from './_standalone-options.ts'
+import {
+  checkOptionsObject,
+  refuseServerOptions,
+  refuseTlsDowngrade,
+} from './_standalone-options.ts'
 import { checkClientTimers, checkPoolTimers, checkSocketTimers } from './_timer-bounds.ts'
 import { parseRedisUrl, type RedisAddress, redactUrl } from './url.ts'
 
@@ -133,11 +137,7 @@ const SENTINEL_OPTIONS = Object.keys(SENTINEL_OPTIONS_TABLE)
  */
 function checkSentinelOptions(given: unknown): SentinelConnectionOptions {
   if (given === undefined) return {}
-  if (typeof given !== 'object' || given === null || Array.isArray(given)) {
-    throw new InvalidArgumentError(
-      `sentinelOptions takes an object ({ password, waitForPrimary, … }), got ${describeArgument(given)}`,
-    )
-  }
+  checkOptionsObject(given, 'sentinelOptions', 'an object ({ password, waitForPrimary, … })')
   const name = unknownName(given, SENTINEL_OPTIONS)
   if (name !== undefined) {
     const meant = closestName(name, SENTINEL_OPTIONS)
@@ -182,6 +182,11 @@ export function sentinelSettings(options: SentinelOptions): SentinelSettings {
   // Checked now: the data nodes are connected to once the sentinels named them, where the
   // refusal would show only as a node that could not be reached.
   refuseTlsDowngrade(options.clientOptions, address.tls === true, 'clientOptions')
+  checkOptionsObject(
+    extra.clientOptions,
+    'sentinelOptions.clientOptions',
+    'an object of node-redis client options',
+  )
   refuseServerOptions(extra.clientOptions, 'sentinelOptions.clientOptions')
   refuseServerOptions({ socket: extra.socket }, 'sentinelOptions')
   const replicaPoolSize = poolSize(extra.replicaPoolSize, 1, 'replicaPoolSize', 0)

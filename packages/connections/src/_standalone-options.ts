@@ -1,5 +1,10 @@
 import { type ConnectionOptions, InvalidArgumentError, type RedisArgument } from '@cachex/core'
-import { describeObject, isPlainObject, MAX_TIMER_MS } from '@cachex/core/internal'
+import {
+  describeArgument,
+  describeObject,
+  isPlainObject,
+  MAX_TIMER_MS,
+} from '@cachex/core/internal'
 import { createClientPool } from '@redis/client'
 import { newClient } from './_client-factory.ts'
 import { DEFAULT_URL, parseLocation } from './_location.ts'
@@ -241,6 +246,24 @@ function singleUrl(location: unknown): string {
   }
   // A one-entry list holding a blank: `parseRedisUrl('')` refuses it as an invalid URL.
   return urls[0] ?? ''
+}
+
+/**
+ * Throws `InvalidArgumentError` unless the option `name`'s `value` is unset or an object that
+ * holds options in its keys (`isPlainObject`): a `Map` or a `Date` holds none (a
+ * `new Map([['password', 'pw']])` would lose its password), a boxed `new String('tls')` would be
+ * read as options `0`, `1`… `wanted` says what it takes (`an object of node-redis client options`).
+ */
+export function checkOptionsObject(
+  value: unknown,
+  name: string,
+  wanted: string,
+): asserts value is Record<string, unknown> | undefined {
+  if (value === undefined || (typeof value === 'object' && value !== null && isPlainObject(value)))
+    return
+  const got =
+    typeof value === 'object' && value !== null ? describeObject(value) : describeArgument(value)
+  throw new InvalidArgumentError(`${name} takes ${wanted}, got ${got}`)
 }
 
 /**

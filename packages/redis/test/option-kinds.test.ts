@@ -11,6 +11,11 @@ afterEach(async () => {
 })
 
 const U = 'redis://127.0.0.1:1/0'
+const SENTINEL = {
+  client: 'sentinel',
+  location: 'redis://mymaster/0',
+  sentinels: [['127.0.0.1', 1]],
+}
 const CASES: Array<[string, Record<string, unknown>, RegExp]> = [
   ['lockFactory: 5', { location: U, lockFactory: 5 }, /lockFactory must be a function/],
   [
@@ -37,6 +42,36 @@ const CASES: Array<[string, Record<string, unknown>, RegExp]> = [
     'connectionPool: new Date()',
     { location: U, connectionPool: new Date() },
     /connectionPool must be an object of node-redis options, got a Date/,
+  ],
+  // The topologies' own option objects: a Map's password was lost, a boxed string spread.
+  [
+    "clusterOptions: new Map([['nodeAddressMap', {}]])",
+    { client: 'cluster', location: [U], clusterOptions: new Map([['nodeAddressMap', {}]]) },
+    /clusterOptions takes an object of node-redis cluster options, got a Map/,
+  ],
+  [
+    "clusterOptions.defaults: new Map([['password', 'pw']])",
+    {
+      client: 'cluster',
+      location: [U],
+      clusterOptions: { defaults: new Map([['password', 'pw']]) },
+    },
+    /clusterOptions.defaults takes an object of node-redis client options, got a Map/,
+  ],
+  [
+    "sentinelOptions: new Map([['password', 'pw']])",
+    { ...SENTINEL, sentinelOptions: new Map([['password', 'pw']]) },
+    /sentinelOptions takes an object \(\{ password, waitForPrimary, … \}\), got a Map/,
+  ],
+  [
+    "sentinelOptions.clientOptions: new String('tls')",
+    { ...SENTINEL, sentinelOptions: { clientOptions: new String('tls') } },
+    /sentinelOptions.clientOptions takes an object of node-redis client options, got a String object/,
+  ],
+  [
+    'sentinelOptions.clientOptions: a function',
+    { ...SENTINEL, sentinelOptions: { clientOptions: () => ({}) } },
+    /sentinelOptions.clientOptions takes an object of node-redis client options, got a function/,
   ],
 ]
 
