@@ -244,6 +244,13 @@ function sentinelNodes(
         `each sentinel must be a [host, port] pair (such as ['10.0.0.1', 26379]), got ${shapeOf(pair)}${typeof pair === 'string' ? ": give each sentinel's host and port as a pair, and the sentinels' password as sentinelOptions.password" : ''}`,
       )
     }
+    // A URL or credentials where a host goes (`redis://:pw@10.0.0.1`, `:pw@10.0.0.1`) would be
+    // shown whole in every message that names the sentinels: refused without quoting it.
+    if (/[@/\s]/.test(host)) {
+      throw new InvalidArgumentError(
+        `each sentinel must be a [host, port] pair whose host is a host name or an IP address, got a host holding '@', '/' or a space (not shown: it may hold a password): give the sentinels' password as sentinelOptions.password`,
+      )
+    }
     return { host, port: port as number }
   })
 }

@@ -165,6 +165,16 @@ describe('a password where an option wants something else', () => {
       /each sentinel must be a \[host, port\] pair.*got a string/,
     ],
     [
+      "a sentinel's host given as a URL with its password",
+      sentinel([[`redis://:${ENC}@127.0.0.1`, 26379]]),
+      /each sentinel must be a \[host, port\] pair whose host is a host name or an IP address/,
+    ],
+    [
+      "a sentinel's host holding its password",
+      sentinel([[`:${SECRET}@127.0.0.1`, 26379]]),
+      /each sentinel must be a \[host, port\] pair whose host is a host name or an IP address/,
+    ],
+    [
       'the password given as a sentinel port',
       sentinel([['127.0.0.1', SECRET]]),
       /each sentinel must be a \[host, port\] pair.*got \[string, string\]/,
