@@ -327,7 +327,10 @@ export function refuseTlsDowngrade(
  */
 function checkDatabase(extra: { database?: unknown }, database: number, url: string): void {
   if (extra.database === undefined || extra.database === database) return
+  // Quoted only when it is a database number: another value (a string) may be anything, a
+  // password given in the wrong place among them.
+  const asked = Number.isSafeInteger(extra.database) ? String(extra.database) : undefined
   throw new InvalidArgumentError(
-    `clientOptions.database (${String(extra.database)}) is not the database of ${redactUrl(url)} (${database}${/\/\d+\/?$|[?&]db=[^&#]/.test(url) ? '' : ', as the URL names none'}): name the database in the URL, such as redis://host:6379/${String(extra.database)}`,
+    `clientOptions.database (${asked ?? describeArgument(extra.database)}) is not the database of ${redactUrl(url)} (${database}${/\/\d+\/?$|[?&]db=[^&#]/.test(url) ? '' : ', as the URL names none'}): name the database in the URL, such as redis://host:6379/${asked ?? '2'}`,
   )
 }

@@ -257,9 +257,12 @@ export function redactUrl(url: string): string {
   // Every query value but `db`'s: `password` however its name is spelled (`pass%77ord`), a
   // misnamed one (`pwd`) that a refusal would otherwise echo, and an item that is no plain
   // `name=value` (`?password:secret`, `?secret`, `password%3Dsecret`) whole.
-  // A database path with more after its digits (`/0&password=…`, an `&` typed for `?`): hidden.
+  // A database path with more after its digits (`/0&password=…`, an `&` typed for `?`, or
+  // `/0,secret`): hidden, but for a trailing `/`.
   if (!/^unix:/i.test(out)) {
-    out = out.replace(/^([a-z][a-z0-9+.-]*:\/*[^/?#]*\/\d*)([^?#]*[=&;][^?]*)/i, '$1***')
+    out = out.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#]+\/\d*)([^?#]*)/i, (whole, path, rest) =>
+      rest === '' || rest === '/' ? whole : `${path}***`,
+    )
   }
   const question = out.indexOf('?')
   if (question < 0) return out
@@ -377,8 +380,10 @@ function parseDatabase(text: string | null, url: string): number {
   if (!Number.isSafeInteger(db)) {
     // A raw `/` in a password moves part of it into the path: name the text only when the URL
     // has no userinfo it could come from.
-    // Nor unless it is plain: `0&password=…` (an `&` typed for `?`) holds a password.
-    const shown = url.includes('@') || !/^[A-Za-z0-9_.-]{1,20}$/.test(text) ? '' : ` '${text}'`
+    // Nor unless it is plain, digits or a name (`db1`): `0&password=…` (an `&` typed for `?`)
+    // or `0-secret` may hold a password.
+    const plain = /^(?:\d{1,20}|[A-Za-z][A-Za-z0-9_]{0,19})$/.test(text)
+    const shown = url.includes('@') || !plain ? '' : ` '${text}'`
     throw new InvalidArgumentError(`invalid database number${shown} in ${redactUrl(url)}`)
   }
   return db

@@ -400,10 +400,20 @@ describe('redactUrl', () => {
     for (const url of [
       'redis://127.0.0.1:6390/0&password=S3cr3tXyZ',
       'redis://127.0.0.1:6390/0;password=S3cr3tXyZ',
+      // Whatever follows the digits: a comma, a space, a dash, another `/`.
+      'redis://127.0.0.1:6390/0,S3cr3tXyZ',
+      'redis://127.0.0.1:6390/0 S3cr3tXyZ',
+      'redis://127.0.0.1:6390/0-S3cr3tXyZ',
+      'redis://127.0.0.1:6390/0/S3cr3tXyZ',
     ]) {
       expect(redactUrl(url)).toBe('redis://127.0.0.1:6390/0***')
       expect(inspect(catchError(() => parseRedisUrl(url)))).not.toContain('S3cr3tXyZ')
     }
+    // A trailing `/` is no secret; a name where the number goes is named.
+    expect(redactUrl('redis://h/0/')).toBe('redis://h/0/')
+    expect(() => parseRedisUrl('redis://h/db1')).toThrow(
+      "invalid database number 'db1' in redis://h/***",
+    )
   })
 
   it('hides a password in the query', () => {

@@ -74,6 +74,11 @@ describe('clientOptions.database', () => {
     expect(() =>
       createCache({ location: `${server.url}/2`, clientOptions: { database: 7 } }),
     ).toThrow(InvalidArgumentError)
+    // A value that is no database number is not quoted: it may be a password in the wrong place.
+    const wrong = () =>
+      createCache({ location: server.url, clientOptions: { database: 'Qz9-s3cret' as never } })
+    expect(wrong).toThrow(/clientOptions.database \(a string\) is not the database of/)
+    expect(wrong).not.toThrow(/s3cret/)
     expect(() =>
       createCache({
         client: 'cluster',
