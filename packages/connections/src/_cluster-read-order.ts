@@ -9,6 +9,7 @@
 // that `MOVED` (or `READONLY`) too, after the write.
 
 import { type RedisArgument, ResponseError } from '@cachex/core'
+import { READONLY_REPLY } from '@cachex/core/internal'
 import { ErrorReply } from '@redis/client'
 import type { MovedReply, NodeHandle } from './_cluster-node-handle.ts'
 import type { Shard } from './_slot-map.ts'
@@ -126,7 +127,7 @@ export function noteMoved(
 ): void {
   if (!(error instanceof ErrorReply || error instanceof ResponseError)) return
   const message = error.message
-  if (!message.startsWith('MOVED ') && !message.startsWith('READONLY')) return
+  if (!message.startsWith('MOVED ') && !message.startsWith(READONLY_REPLY)) return
   if (!node.moved.has(slot)) node.moved.set(slot, { number, error, table })
 }
 

@@ -4,6 +4,7 @@
 // `SET` could land after the small `SET` of the same key queued behind it. Leased for the whole
 // batch, one client pipelines them all in queue order, as a single connection does.
 import type { RedisArgument } from '@cachex/core'
+import { READONLY_REPLY } from '@cachex/core/internal'
 import { commandWeight, mapCommands, nameOf } from './_command-shape.ts'
 import type { BatchOverhead, Deadlines } from './_deadlines.ts'
 import type { ReplyForm } from './_options.ts'
@@ -165,6 +166,6 @@ function isReadOnly(outcome: PromiseSettledResult<unknown>): boolean {
   return (
     outcome.status === 'rejected' &&
     outcome.reason instanceof Error &&
-    outcome.reason.message.startsWith('READONLY')
+    outcome.reason.message.startsWith(READONLY_REPLY)
   )
 }

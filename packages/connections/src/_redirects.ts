@@ -1,5 +1,5 @@
 import { ConnectionError, type RedisArgument, ResponseError } from '@cachex/core'
-import { bounded, markUnsent } from '@cachex/core/internal'
+import { bounded, markUnsent, READONLY_REPLY, TRYAGAIN_REPLY } from '@cachex/core/internal'
 import { ErrorReply } from '@redis/client'
 import type { NodeHandle } from './_cluster-nodes.ts'
 import { ownsSlot } from './_cluster-read-order.ts'
@@ -206,7 +206,7 @@ export async function followRedirects(
       const node = context.topology.askTarget(address)
       reply = resend.asking(node)
       sentTo = node
-    } else if (message.startsWith('TRYAGAIN')) {
+    } else if (message.startsWith(TRYAGAIN_REPLY)) {
       const now = performance.now()
       retryingSince ||= now
       if (++tries > TRYAGAIN_WHOLE && resend.keyByKey !== undefined) return resend.keyByKey()
@@ -215,7 +215,7 @@ export async function followRedirects(
       wait = Math.min(wait * 2, TRYAGAIN_MAX_MS)
       reply = resend.again()
       sentTo = undefined
-    } else if (resend.toPrimary === true && message.startsWith('READONLY')) {
+    } else if (resend.toPrimary === true && message.startsWith(READONLY_REPLY)) {
       // The primary of the map is a replica now (a failback the map has not seen): a client of it
       // in READONLY mode (it was met as a replica) gets no MOVED for a script, which fails at its
       // first write — nothing was written. The map is asked for first, then the call goes again.
@@ -243,7 +243,7 @@ export async function followRedirects(
       sentTo = undefined
     }
     // Only the first redirection of a retry is free; each retry waits, within the budget.
-    afterTryAgain = message.startsWith('TRYAGAIN')
+    afterTryAgain = message.startsWith(TRYAGAIN_REPLY)
     try {
       return await reply
     } catch (next) {
@@ -269,7 +269,7 @@ function closedUnder(error: Error): ConnectionError {
 function isReadOnly(reply: unknown): boolean {
   return (
     (reply instanceof ErrorReply || reply instanceof ResponseError) &&
-    reply.message.startsWith('READONLY')
+    reply.message.startsWith(READONLY_REPLY)
   )
 }
 

@@ -53,8 +53,21 @@ export function refusesCommand(error: unknown, name: string): boolean {
  * spent). Redis answers it before it runs the command: nothing ran.
  */
 export function isTryAgain(error: unknown): error is ResponseError {
-  return error instanceof ResponseError && error.message.startsWith('TRYAGAIN')
+  return error instanceof ResponseError && error.message.startsWith(TRYAGAIN_REPLY)
 }
+
+/**
+ * How Redis's own `TRYAGAIN` begins (Redis and Valkey, every version): the only `TRYAGAIN` that
+ * says nothing ran. A script's error reply may begin `TRYAGAIN` too (`redis.error_reply(…)`),
+ * after its writes ran: sent again, they would run again.
+ */
+export const TRYAGAIN_REPLY = 'TRYAGAIN Multiple keys request during rehashing of slot'
+
+/**
+ * How a replica's refusal of a write begins (a script's too, at its first write): nothing was
+ * written. A script's own error reply that begins `READONLY` otherwise comes after it ran.
+ */
+export const READONLY_REPLY = "READONLY You can't write against a read only replica"
 
 /**
  * Whether `error` says that this user cannot run scripts on this server, before anything ran:

@@ -19,7 +19,12 @@ export {
 } from './_key-order.ts'
 export { MAX_TIMER_MS } from './_limits.ts'
 export { STALLED_LOOP_MS } from './_local-heartbeat.ts'
-export { isWrongType, REDIS_TYPES } from './_messages.ts'
+export {
+  isWrongType,
+  READONLY_REPLY,
+  REDIS_TYPES,
+  TRYAGAIN_REPLY,
+} from './_messages.ts'
 export { closestName, unknownName } from './_names.ts'
 export { own, ownOptions, setOwn } from './_own.ts'
 export { describeObject, isPlainObject } from './_plain.ts'

@@ -1,5 +1,6 @@
 // A lock or a permit whose Redis Cluster slot is being migrated: its script may be refused whole.
 import { ResponseError } from '@cachex/core'
+import { TRYAGAIN_REPLY } from '@cachex/core/internal'
 
 /**
  * Whether `error` is a cluster's refusal to run a script at all because its slot is being
@@ -11,6 +12,6 @@ import { ResponseError } from '@cachex/core'
 export function slotMigrating(error: unknown): boolean {
   return (
     error instanceof ResponseError &&
-    (error.message.startsWith('TRYAGAIN') || error.message.startsWith('ASK '))
+    (error.message.startsWith(TRYAGAIN_REPLY) || error.message.startsWith('ASK '))
   )
 }
