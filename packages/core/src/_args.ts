@@ -300,13 +300,18 @@ export function flagOption(value: unknown, method: string, name: string): boolea
 
 /**
  * A bad option value for an error message: a number as it is, a string quoted (its first 20
- * characters: `the string '4'`, what an environment variable gives), else `describeArgument`.
+ * characters: `the string '4'`, what an environment variable gives), an object by its kind
+ * (`describeObject`), else `describeArgument`.
  * Only for values that are no secret.
  */
 export function describeGiven(value: unknown): string {
   if (typeof value === 'number') return String(value)
   if (value === '') return 'an empty string'
   if (typeof value === 'string') return `the string '${value.slice(0, 20)}'`
+  // An object by its kind: `new Boolean(false)` is `a Boolean object`, a `Map` `a Map`.
+  if (typeof value === 'object' && value !== null && !Buffer.isBuffer(value)) {
+    return describeObject(value)
+  }
   return describeArgument(value)
 }
 

@@ -227,6 +227,10 @@ describe.each(BACKENDS)('%s', (backend) => {
         await expect(lock.extend(10, { replaceTtl: 'no' as never })).rejects.toThrow(
           /replaceTtl must be a boolean, got the string 'no'/,
         )
+        // A boxed boolean is named as one (it said `an object`).
+        await expect(lock.extend(10, { replaceTtl: new Boolean(false) as never })).rejects.toThrow(
+          /replaceTtl must be a boolean, got a Boolean object/,
+        )
         const error = await lock.extend(10, null as never).catch((e: unknown) => e)
         expect(error).toBeInstanceOf(InvalidArgumentError)
         expect((error as Error).message).toMatch(/lock\.extend\(\) takes an options object/)
