@@ -259,10 +259,18 @@ export function redactUrl(url: string): string {
   // `name=value` (`?password:secret`, `?secret`, `password%3Dsecret`) whole.
   // A database path with more after its digits (`/0&password=…`, an `&` typed for `?`, or
   // `/0,secret`): hidden, but for a trailing `/`.
-  if (!/^unix:/i.test(out)) {
-    out = out.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#]+\/\d*)([^?#]*)/i, (whole, path, rest) =>
-      rest === '' || rest === '/' ? whole : `${path}***`,
-    )
+  // The host starts after the userinfo's `@` (a user name may hold a raw `/`: `a/b:***@h`).
+  if (!/^unix:/i.test(out) && /^[a-z][a-z0-9+.-]*:\/\//i.test(out)) {
+    const end = out.search(/[?#]/)
+    const at = out.lastIndexOf('@', end < 0 ? out.length : end)
+    const host = at >= 0 ? at + 1 : out.indexOf('//') + 2
+    out =
+      out.slice(0, host) +
+      out
+        .slice(host)
+        .replace(/^([^/?#]+\/\d*)([^?#]*)/, (whole, path, rest) =>
+          rest === '' || rest === '/' ? whole : `${path}***`,
+        )
   }
   const question = out.indexOf('?')
   if (question < 0) return out

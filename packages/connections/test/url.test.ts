@@ -409,8 +409,11 @@ describe('redactUrl', () => {
       expect(redactUrl(url)).toBe('redis://127.0.0.1:6390/0***')
       expect(inspect(catchError(() => parseRedisUrl(url)))).not.toContain('S3cr3tXyZ')
     }
-    // A trailing `/` is no secret; a name where the number goes is named.
+    // A trailing `/` is no secret; a name where the number goes is named. The path is the one
+    // after the userinfo: a user name's raw `/` is no path.
     expect(redactUrl('redis://h/0/')).toBe('redis://h/0/')
+    expect(redactUrl('redis://a/b:Pw@h:1')).toBe('redis://a/b:***@h:1')
+    expect(redactUrl('redis://a/b:Pw@h:1/0,S3cr3tXyZ')).toBe('redis://a/b:***@h:1/0***')
     expect(() => parseRedisUrl('redis://h/db1')).toThrow(
       "invalid database number 'db1' in redis://h/***",
     )
