@@ -11,7 +11,7 @@ export interface LzmaOptions extends CompressorOptions {
 /** The parts of lzma-native's native stream used here: synchronous, one call per value. */
 interface LzmaStream {
   easyEncoder(options: { preset: number; check: number }): void
-  autoDecoder(options: object): void
+  autoDecoder(options: { flags?: number }): void
   code(data: Buffer | null, async: boolean): void
   bufferHandler: (buf: Buffer | null, processed: unknown, error: Error | null) => void
 }
@@ -19,6 +19,11 @@ interface LzmaStream {
 interface LzmaNative {
   Stream: new () => LzmaStream
   CHECK_CRC64: number
+  /**
+   * liblzma's `LZMA_CONCATENATED`: the decoder reads stream after stream until the input ends.
+   * Exported as `CONCATENATED` (its README's `LZMA_CONCATENATED` is undefined).
+   */
+  CONCATENATED: number
 }
 
 const XZ_MAGIC = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])
@@ -45,6 +50,9 @@ const XZ_MIN_SLICE = 64
  * even the best-compressed stream cannot produce more than the room left under the limit (the
  * room ÷ 8,192, at least 64 bytes), and the output is counted as it comes; decoding stops once
  * it passes the limit. The `.xz` index, which states the sizes, is not trusted.
+ *
+ * A value of several `.xz` streams back to back decodes to all of them in order, as `xz -d` and
+ * Python's `lzma.decompress` read it; the limit is on their total.
  */
 export function lzmaCompressor(options: LzmaOptions = {}): Compressor {
   const lzma = requireOptional<LzmaNative>('lzma-native', 'lzmaCompressor', import.meta.url)
@@ -89,7 +97,7 @@ export function lzmaCompressor(options: LzmaOptions = {}): Compressor {
     name: 'lzma',
     minLength: own(options, 'minLength') ?? 100,
     compress: (data) => run((s) => s.easyEncoder({ preset, check: lzma.CHECK_CRC64 }), data),
-    decompress: (data, max) => run((s) => s.autoDecoder({}), data, max),
+    decompress: (data, max) => run((s) => s.autoDecoder({ flags: lzma.CONCATENATED }), data, max),
     magic: XZ_MAGIC,
   })
 }

@@ -57,8 +57,10 @@ type Method = (...args: unknown[]) => unknown
 
 /**
  * Puts a timed version of each of `names` on `cache` (an own property); returns the function that
- * takes them off, restoring any own property that was there before. A method in `selfTimed`
- * emits its own `operation` event (`get`, with `emitOperation`) and is left as it is.
+ * takes them off, restoring any own property that was there before. A property that is no longer
+ * the timed version (the user set the method, spied on it or restored a spy meanwhile) is left as
+ * it is. A method in `selfTimed` emits its own `operation` event (`get`, with `emitOperation`)
+ * and is left as it is.
  */
 export function timeMethods(
   cache: object,
@@ -67,15 +69,16 @@ export function timeMethods(
   selfTimed: ReadonlySet<unknown>,
 ): () => void {
   const target = cache as Record<string, unknown>
-  const saved = new Map<string, PropertyDescriptor | undefined>()
+  // By name: the own property there before (if any) and the timed version put in its place.
+  const saved = new Map<string, { before: PropertyDescriptor | undefined; wrapped: Method }>()
   for (const name of names) {
     if (UNTIMED.has(name)) continue
     const original = target[name]
     if (typeof original !== 'function' || selfTimed.has(original)) continue
-    saved.set(name, Object.getOwnPropertyDescriptor(cache, name))
     const wrapped = PIPELINES.has(name)
       ? timedPipeline(context, name, original as Method)
       : timed(context, name, original as Method)
+    saved.set(name, { before: Object.getOwnPropertyDescriptor(cache, name), wrapped })
     Object.defineProperty(cache, name, {
       __proto__: null,
       value: wrapped,
@@ -85,11 +88,13 @@ export function timeMethods(
     } as PropertyDescriptor)
   }
   return () => {
-    for (const [name, descriptor] of saved) {
-      if (descriptor === undefined) delete target[name]
+    for (const [name, { before, wrapped }] of saved) {
+      // What the user put there while timed (`cache.set = …`, `vi.spyOn`, a spy's
+      // `mockRestore()`) is theirs: taking it off would drop their method or bring back an old one.
+      if (Object.getOwnPropertyDescriptor(cache, name)?.value !== wrapped) continue
+      if (before === undefined) delete target[name]
       // Copied without a prototype: an inherited `get` would make it an accessor descriptor.
-      else
-        Object.defineProperty(cache, name, { __proto__: null, ...descriptor } as PropertyDescriptor)
+      else Object.defineProperty(cache, name, { __proto__: null, ...before } as PropertyDescriptor)
     }
   }
 }
