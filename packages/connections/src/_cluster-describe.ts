@@ -2,7 +2,7 @@
 // unavailable") name neither the cause nor the fix.
 import { isRootNodesUnavailable, toCachexError } from './_errors.ts'
 import { withPlainHintText } from './_mismatch-hints.ts'
-import { withAuthHint } from './_retry.ts'
+import { isRefusedHandshake, withAuthHint } from './_retry.ts'
 
 /** How `describeClusterFailure` words the failures of one cluster connection. */
 export interface ClusterWording {
@@ -38,4 +38,52 @@ export function describeClusterFailure(
       ? described
       : withPlainHintText(described, root ? lastEvent : error, plainAdvice)
   return withAuthHint(hinted, wording.passwordGoes)
+}
+
+/**
+ * What one cluster connection knows to word its failures: its passwords, where a password goes,
+ * the plain-seeds advice until it first connected, and the last error node-redis emitted (why no
+ * seed answered), with whether a seed refused the handshake in the discovery under way.
+ */
+export class ClusterFailures {
+  /** The passwords to cut out. */
+  readonly secrets: readonly string[]
+  /** Where a password the nodes require goes (see `withAuthHint`): the URLs, or the given cluster. */
+  readonly passwordGoes: string
+  /** What to change if plain seeds reach TLS-only nodes (`ClusterWording`); none once connected. */
+  #plainAdvice: string | undefined
+  /** The last error node-redis emitted: why no seed answered (WRONGPASS, NOAUTH, refused…). */
+  #lastEvent: unknown
+  /**
+   * Whether a seed refused the handshake (`isRefusedHandshake`: a wrong password, an unknown
+   * user) during the last discovery cachex started: then its failure is backed off as a refused
+   * password is on one server (see `Breaker.refusal`).
+   */
+  seedRefused = false
+
+  constructor(wording: ClusterWording) {
+    this.secrets = wording.secrets
+    this.passwordGoes = wording.passwordGoes
+    this.#plainAdvice = wording.plainAdvice
+  }
+
+  /** An error node-redis emitted. */
+  emitted(error: unknown): void {
+    this.#lastEvent = error
+    if (isRefusedHandshake(error)) this.seedRefused = true
+  }
+
+  /** The cluster connected once: plain seeds reached the nodes, no advice is due. */
+  connected(): void {
+    this.#plainAdvice = undefined
+  }
+
+  /** The message of `error`, as one server words it (see `describeClusterFailure`). */
+  describe(error: unknown): string {
+    return describeClusterFailure(error, this.#lastEvent, {
+      secrets: this.secrets,
+      passwordGoes: this.passwordGoes,
+      plainAdvice: this.#plainAdvice,
+    })
+  }
 }

@@ -9,7 +9,7 @@ import {
 import { ClusterBlocking } from './_cluster-blocking.ts'
 import { ClusterCalls } from './_cluster-calls.ts'
 import { closeCluster } from './_cluster-close.ts'
-import { describeClusterFailure } from './_cluster-describe.ts'
+import { ClusterFailures } from './_cluster-describe.ts'
 import type { NodeRedisClusterLike } from './_cluster-nodes.ts'
 import { type ClusterOptions, clusterFromSeeds, isNodeRedisCluster } from './_cluster-options.ts'
 import { ClusterRoute, clusterCallError } from './_cluster-route.ts'
@@ -24,7 +24,7 @@ import { Listeners } from './_listeners.ts'
 import { Sender } from './_options.ts'
 import { ownConnectionOptions } from './_own.ts'
 import { tryAgainBudgetMs } from './_redirects.ts'
-import { isRefusedHandshake, PASSWORD_IN_CLUSTER, PASSWORD_IN_URL } from './_retry.ts'
+import { PASSWORD_IN_CLUSTER, PASSWORD_IN_URL } from './_retry.ts'
 import { scriptEpoch } from './_scripts.ts'
 import { keySlot } from './_slots.ts'
 import { Topology } from './_topology.ts'
@@ -97,12 +97,9 @@ class ClusterConnection implements Connection {
   #givenOpened: boolean | undefined
   readonly #connectTimeoutMs: number
   readonly #deadlines: Deadlines
-  readonly #secrets: string[]
   readonly #where: string
-  /** Where a password the nodes require goes (see `withAuthHint`): the URLs, or the given cluster. */
-  readonly #passwordGoes: string
-  /** What to change if plain seeds reach TLS-only nodes (`ClusterWording`); none once connected. */
-  #plainAdvice: string | undefined
+  /** The passwords, and what its failures say (`_cluster-describe.ts`). */
+  readonly #failures: ClusterFailures
   readonly #connecting = new SharedAttempt()
   /** The discovery cachex started, if any. */
   #opening: Promise<unknown> | undefined
@@ -116,14 +113,6 @@ class ClusterConnection implements Connection {
   #lastError: unknown
   /** The listeners put on the user's object (or cachex's own), taken off when it is let go. */
   readonly #listeners = new Listeners()
-  /** The last error node-redis emitted: why no seed answered (WRONGPASS, NOAUTH, refused…). */
-  #lastEvent: unknown
-  /**
-   * Whether a seed refused the handshake (`isRefusedHandshake`: a wrong password, an unknown
-   * user) during the last discovery cachex started: then its failure is backed off as a refused
-   * password is on one server (see `Breaker.refusal`).
-   */
-  #seedRefused = false
   /** cachex's slot map and node health: what calls are routed by. */
   readonly #topology: Topology
   /** The tracking groups of `track`, closed with the connection. */
@@ -144,30 +133,36 @@ class ClusterConnection implements Connection {
       this.#cluster = location
       this.#closeClient = options.closeConnection ?? false
       this.#givenOpened = location.isOpen === true
-      this.#secrets = options.password ? [options.password] : []
       this.#where = 'the given cluster'
-      this.#passwordGoes = PASSWORD_IN_CLUSTER
+      this.#failures = new ClusterFailures({
+        secrets: options.password ? [options.password] : [],
+        passwordGoes: PASSWORD_IN_CLUSTER,
+        plainAdvice: undefined,
+      })
     } else {
       const made = clusterFromSeeds(options, this.#connectTimeoutMs)
       this.#cluster = made.cluster
-      this.#secrets = made.secrets
       this.#where = made.where
-      this.#passwordGoes = PASSWORD_IN_URL
-      this.#plainAdvice = made.plainAdvice
+      this.#failures = new ClusterFailures({
+        secrets: made.secrets,
+        passwordGoes: PASSWORD_IN_URL,
+        plainAdvice: made.plainAdvice,
+      })
       this.#closeClient = true
     }
     this.#life = new Lifecycle({
       where: this.#where,
       ready: () => this.#cluster.isReady,
       connect: () => this.#connect(),
-      describe: (error) => this.#describe(error),
-      secrets: this.#secrets,
+      describe: (error) => this.#failures.describe(error),
+      secrets: this.#failures.secrets,
       stopped: () => (this.#closedByOwner() ? ownerClosedError(this.#where, 'cluster') : undefined),
     })
     // Each discovery logs in on the seeds anew: one the seeds refused (their ACL log gets a failed
     // login each time) is tried again 10 s later, doubling up to 5 minutes, not every 2 s; an
     // unreachable or timed-out one keeps the short steps.
-    this.#life.breaker.refusal = (cause) => this.#seedRefused && !(cause instanceof TimeoutError)
+    this.#life.breaker.refusal = (cause) =>
+      this.#failures.seedRefused && !(cause instanceof TimeoutError)
     const cluster = this.#cluster
     // The nodes node-redis does not know are reached with its own node options.
     const given = cluster._options
@@ -222,12 +217,11 @@ class ClusterConnection implements Connection {
     // An 'error' event without a listener crashes the process; remember it for messages instead.
     this.#listeners.add(this.#cluster, 'error', (error: unknown) => {
       this.#lastError = error
-      this.#lastEvent = error
-      if (isRefusedHandshake(error)) this.#seedRefused = true
+      this.#failures.emitted(error)
     })
     // The slot map is known and every primary reached, whoever started the discovery.
     this.#listeners.add(this.#cluster, 'connect', () => {
-      this.#plainAdvice = undefined
+      this.#failures.connected()
       this.#life.breaker.up()
       this.#topology.build()
     })
@@ -342,21 +336,12 @@ class ClusterConnection implements Connection {
   readonly #mapError = (error: unknown): Error =>
     clusterCallError(error, {
       where: this.#where,
-      secrets: this.#secrets,
-      passwordGoes: this.#passwordGoes,
+      secrets: this.#failures.secrets,
+      passwordGoes: this.#failures.passwordGoes,
       closed: () => this.#life.closed,
       closedError: () => this.#life.closedError(),
       stopped: () => (this.#closedByOwner() ? ownerClosedError(this.#where, 'cluster') : undefined),
     })
-
-  /** The message of `error`, as one server words it (see `describeClusterFailure`). */
-  #describe(error: unknown): string {
-    return describeClusterFailure(error, this.#lastEvent, {
-      secrets: this.#secrets,
-      passwordGoes: this.#passwordGoes,
-      plainAdvice: this.#plainAdvice,
-    })
-  }
 
   /** Whether a cluster of the user's, open once, is closed now: by its owner. */
   #closedByOwner(): boolean {
@@ -365,7 +350,7 @@ class ClusterConnection implements Connection {
 
   /** Starts the discovery of `cluster` (cachex's own); `close()` waits for it to end. */
   #open(cluster: NodeRedisClusterLike): Promise<unknown> {
-    this.#seedRefused = false
+    this.#failures.seedRefused = false
     const opening = cluster.connect()
     this.#opening = opening
     return opening
@@ -391,8 +376,8 @@ class ClusterConnection implements Connection {
         setLastError: (error) => {
           this.#lastError = error
         },
-        describe: (error) => this.#describe(error),
-        secrets: this.#secrets,
+        describe: (error) => this.#failures.describe(error),
+        secrets: this.#failures.secrets,
       }).then(() => {
         // Open now, by cachex's hand or its owner's: closed later, its owner closed it.
         if (this.#givenOpened === false) this.#givenOpened = true
