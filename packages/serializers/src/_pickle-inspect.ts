@@ -142,6 +142,9 @@ class InspectingReader extends Reader {
   ): void {
     // A key is the number, as loadPickle makes it (a Map key, found by Python's 1 == 1.0).
     this.unboxRange(items, from, to, 2)
+    // A dict's keys are no items, as in JSON and msgpack: counted as they were pushed (a key
+    // repeated in every row of a list of dicts is a memo reference each time), given back here.
+    this.itemsLeft += (to - from) / 2
     super.setItems(target, items, from, to, slot)
     if (this.turned.length > 0) this.walk(this.turned.splice(0))
   }

@@ -74,7 +74,8 @@ export const READONLY_BUFFER = 0x98
  * call's result, or one taken again from the memo or the stack: GET, DUP): `MAKES` is 1 for it,
  * and inspection counts it against its bound (`maxItems`) before it runs. A value taken again
  * counts each time: a list of 60 million references to one empty list is 60 million items to
- * build and show (58 KB of zlib'd DUPs).
+ * build and show (58 KB of zlib'd DUPs). A dict's keys are given back once set (`setItems` of
+ * `_pickle-inspect.ts`): items are what JSON and msgpack count, values.
  */
 const MAKES_NO_VALUE = [
   PROTO,

@@ -82,11 +82,19 @@ describe('msgpack inspect: the item bound', () => {
 describe('pickle inspect: the item bound', () => {
   const serializer = pickleSerializer() as InspectingSerializer
 
-  it('counts each value an opcode makes, a dict’s keys too', () => {
-    // {"a": 1}: the dict, "a", 1
+  it('counts each value an opcode makes, not a dict’s keys (as JSON and msgpack)', () => {
+    // {"a": 1}: the dict and 1 ("a" counted as it is pushed, given back once set)
     const data = serializer.serialize({ a: 1 }) as Buffer
     expect(serializer.inspect(data, 3).value).toEqual({ a: 1 })
-    expect(() => serializer.inspect(data, 2)).toThrow(tooMany('pickle', 2))
+    expect(() => serializer.inspect(data, 1)).toThrow(tooMany('pickle', 1))
+    // pickle.dumps([{'a': 1}, {'a': 2}]): the second 'a' a memo reference. 5 items, as the JSON
+    // [{"a":1},{"a":2}] counts; the key being set counts until it is (a bound of 6).
+    const rows = Buffer.from(
+      '80059515000000000000005d94287d948c0161944b01737d9468024b0273652e',
+      'hex',
+    )
+    expect(serializer.inspect(rows, 6).value).toEqual([{ a: 1 }, { a: 2 }])
+    expect(() => serializer.inspect(rows, 4)).toThrow(tooMany('pickle', 4))
   })
 
   it('counts a value taken again from the memo or the stack each time', () => {
