@@ -254,24 +254,29 @@ export function redactUrl(url: string): string {
       out = `${url.slice(0, start)}${hostPort[1]}:***${url.slice(start + hostPort[0].length)}`
     }
   }
+  // A database path with more after its digits (`/0&password=…`, an `&` typed for `?`, or
+  // `/0,secret`): hidden, `#` included (a password's, typed after the path), but for a trailing
+  // `/`. The path is the one after the userinfo's `@` (a user name may hold a raw `/`:
+  // `a/b:***@h`), else after the scheme and its slashes (`redis:///0…`, `redis:h/0…`).
+  if (!/^unix:/i.test(out)) {
+    const end = out.indexOf('?')
+    const at = out.lastIndexOf('@', end < 0 ? out.length : end)
+    const hide = (path: string, rest: string) =>
+      rest === '' || rest === '/' ? path + rest : `${path}***`
+    // After the scheme, up to two slashes taken whole (`(?=(…))\2`: no backtracking into them,
+    // which would take `redis://u:pw` for an empty host and the path `/u:pw`).
+    out =
+      at >= 0
+        ? out.slice(0, at + 1) +
+          out.slice(at + 1).replace(/^([^/?#]*\/\d*)([^?]*)/, (_, path, rest) => hide(path, rest))
+        : out.replace(
+            /^([a-z][a-z0-9+.-]*:(?=(\/{0,2}))\2[^/?#]*\/\d*)([^?]*)/i,
+            (_, path, _s, rest) => hide(path, rest),
+          )
+  }
   // Every query value but `db`'s: `password` however its name is spelled (`pass%77ord`), a
   // misnamed one (`pwd`) that a refusal would otherwise echo, and an item that is no plain
   // `name=value` (`?password:secret`, `?secret`, `password%3Dsecret`) whole.
-  // A database path with more after its digits (`/0&password=…`, an `&` typed for `?`, or
-  // `/0,secret`): hidden, but for a trailing `/`.
-  // The host starts after the userinfo's `@` (a user name may hold a raw `/`: `a/b:***@h`).
-  if (!/^unix:/i.test(out) && /^[a-z][a-z0-9+.-]*:\/\//i.test(out)) {
-    const end = out.search(/[?#]/)
-    const at = out.lastIndexOf('@', end < 0 ? out.length : end)
-    const host = at >= 0 ? at + 1 : out.indexOf('//') + 2
-    out =
-      out.slice(0, host) +
-      out
-        .slice(host)
-        .replace(/^([^/?#]+\/\d*)([^?#]*)/, (whole, path, rest) =>
-          rest === '' || rest === '/' ? whole : `${path}***`,
-        )
-  }
   const question = out.indexOf('?')
   if (question < 0) return out
   const query = out.slice(question).replace(/([?&])([^&]*)/g, (whole, separator: string, item) => {
@@ -388,9 +393,9 @@ function parseDatabase(text: string | null, url: string): number {
   if (!Number.isSafeInteger(db)) {
     // A raw `/` in a password moves part of it into the path: name the text only when the URL
     // has no userinfo it could come from.
-    // Nor unless it is plain, digits or a name (`db1`): `0&password=…` (an `&` typed for `?`)
-    // or `0-secret` may hold a password.
-    const plain = /^(?:\d{1,20}|[A-Za-z][A-Za-z0-9_]{0,19})$/.test(text)
+    // Nor unless it is digits: `0&password=…` (an `&` typed for `?`), `0-secret` or a name may
+    // hold a password (the URL shown hides it too).
+    const plain = /^\d{1,20}$/.test(text)
     const shown = url.includes('@') || !plain ? '' : ` '${text}'`
     throw new InvalidArgumentError(`invalid database number${shown} in ${redactUrl(url)}`)
   }

@@ -409,14 +409,26 @@ describe('redactUrl', () => {
       expect(redactUrl(url)).toBe('redis://127.0.0.1:6390/0***')
       expect(inspect(catchError(() => parseRedisUrl(url)))).not.toContain('S3cr3tXyZ')
     }
-    // A trailing `/` is no secret; a name where the number goes is named. The path is the one
-    // after the userinfo: a user name's raw `/` is no path.
+    // A trailing `/` is no secret; a name where the number goes is not quoted (it may be a
+    // password). The path is the one after the userinfo: a user name's raw `/` is no path; and
+    // after the scheme however many slashes follow it, or none, the host empty or not.
     expect(redactUrl('redis://h/0/')).toBe('redis://h/0/')
     expect(redactUrl('redis://a/b:Pw@h:1')).toBe('redis://a/b:***@h:1')
     expect(redactUrl('redis://a/b:Pw@h:1/0,S3cr3tXyZ')).toBe('redis://a/b:***@h:1/0***')
-    expect(() => parseRedisUrl('redis://h/db1')).toThrow(
-      "invalid database number 'db1' in redis://h/***",
+    expect(() => parseRedisUrl('redis://h/S3cr3tXyZ')).toThrow(
+      /^invalid database number in redis:\/\/h\/\*\*\*$/,
     )
+    for (const [url, shown] of [
+      ['redis:///0&password=S3cr3tXyZ', 'redis:///0***'],
+      ['redis:/h/0&password=S3cr3tXyZ', 'redis:/h/0***'],
+      ['redis:h/0&password=S3cr3tXyZ', 'redis:h/0***'],
+      ['redis://:pw@/0&x=S3cr3tXyZ', 'redis://:***@/0***'],
+      // A `#` in a password typed after the path: hidden with the rest.
+      ['redis://h:6379/0&password=Xq7t#S3cr3tXyZ', 'redis://h:6379/0***'],
+    ]) {
+      expect(redactUrl(url as string)).toBe(shown)
+      expect(inspect(catchError(() => parseRedisUrl(url as string)))).not.toContain('S3cr3tXyZ')
+    }
   })
 
   it('hides a password in the query', () => {
