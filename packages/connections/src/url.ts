@@ -240,18 +240,25 @@ export function redactUrl(url: string): string {
   if (start < 0) return url === '' ? url : '***'
   // `unix:///path`: an `@` there is the socket path's (a userinfo comes before the path's `/`).
   const at = /^unix:\/\/\//i.test(url) ? -1 : userinfoEnd(url, start)
+  // Where the host begins in `out`: after the userinfo's `@`, if any.
+  let host = start
   if (at === url.length) {
     out = `${url.slice(0, start)}***`
+    host = -1
   } else if (start >= 0 && at >= start) {
     const colon = url.indexOf(':', start)
     out =
       colon >= 0 && colon < at
         ? `${url.slice(0, colon)}:***${url.slice(at)}`
         : `${url.slice(0, start)}***${url.slice(at)}`
-  } else if (start >= 0 && url[start] !== '[') {
-    const hostPort = /^([^:/?#]*):([^/?#]*)/.exec(url.slice(start))
+    host = out.length - (url.length - at) + 1
+  }
+  // A port that is no number may be a password cut from its host (`h:secret`, a raw `,` or `/`
+  // splitting a URL): hidden.
+  if (host >= 0 && out[host] !== '[') {
+    const hostPort = /^([^:/?#]*):([^/?#]*)/.exec(out.slice(host))
     if (hostPort !== null && !/^\d*$/.test(hostPort[2] as string)) {
-      out = `${url.slice(0, start)}${hostPort[1]}:***${url.slice(start + hostPort[0].length)}`
+      out = `${out.slice(0, host)}${hostPort[1]}:***${out.slice(host + hostPort[0].length)}`
     }
   }
   // A database path with more after its digits (`/0&password=…`, an `&` typed for `?`, or
@@ -273,6 +280,9 @@ export function redactUrl(url: string): string {
             /^([a-z][a-z0-9+.-]*:(?=(\/{0,2}))\2[^/?#]*\/\d*)([^?]*)/i,
             (_, path, _s, rest) => hide(path, rest),
           )
+    // And what a lenient reading takes for a path (`redis://0&password=…`: the slashes of the
+    // scheme), when it holds `=`, `&` or `;`.
+    out = out.replace(/^([a-z][a-z0-9+.-]*:\/*[^/?#]*\/\d*)([^?#]*[=&;][^?]*)/i, '$1***')
   }
   // Every query value but `db`'s: `password` however its name is spelled (`pass%77ord`), a
   // misnamed one (`pwd`) that a refusal would otherwise echo, and an item that is no plain
