@@ -182,8 +182,9 @@ export function sentinelSettings(options: SentinelOptions): SentinelSettings {
   // Checked now: the data nodes are connected to once the sentinels named them, where the
   // refusal would show only as a node that could not be reached.
   refuseTlsDowngrade(options.clientOptions, address.tls === true, 'clientOptions')
+  // `null` is unset, as `clientOptions: null` is.
   checkOptionsObject(
-    extra.clientOptions,
+    extra.clientOptions ?? undefined,
     'sentinelOptions.clientOptions',
     'an object of node-redis client options',
   )
@@ -246,9 +247,9 @@ function sentinelNodes(
     }
     // A URL or credentials where a host goes (`redis://:pw@10.0.0.1`, `:pw@10.0.0.1`) would be
     // shown whole in every message that names the sentinels: refused without quoting it.
-    if (/[@/\s]/.test(host)) {
+    if (/[@/\\?#\s]/.test(host)) {
       throw new InvalidArgumentError(
-        `each sentinel must be a [host, port] pair whose host is a host name or an IP address, got a host holding '@', '/' or a space (not shown: it may hold a password): give the sentinels' password as sentinelOptions.password`,
+        `each sentinel must be a [host, port] pair whose host is a host name or an IP address, got a host holding '@', '/', '\\', '?', '#' or a space (not shown: it may hold a password): give the sentinels' password as sentinelOptions.password`,
       )
     }
     return { host, port: port as number }

@@ -36,15 +36,51 @@ export function isDate(value: unknown): value is Date {
 /** Boxed primitives (`new Number(60)`): named so, not as the number they hold. */
 const BOXED = new Set(['Number', 'String', 'Boolean', 'BigInt', 'Symbol'])
 
+/** Built-ins named by their tag (typed arrays by a pattern). */
+const BUILT_IN = new Set([
+  'Date',
+  'Map',
+  'Set',
+  'WeakMap',
+  'WeakSet',
+  'WeakRef',
+  'Promise',
+  'RegExp',
+  'Error',
+  'ArrayBuffer',
+  'SharedArrayBuffer',
+  'DataView',
+  'Arguments',
+  'Generator',
+  'AsyncGenerator',
+  'Module',
+])
+
 /**
  * A short description of an object that is not a plain object, for an error message: `a Date`,
  * `a Map`, `a Number object`, `a Settings instance` (its class), `an array`. Never its contents.
  */
 export function describeObject(value: object): string {
+  try {
+    return describe(value)
+  } catch {
+    // A revoked Proxy throws at every look.
+    return 'an object'
+  }
+}
+
+/** `describeObject`, which may throw (a revoked Proxy). */
+function describe(value: object): string {
   if (Array.isArray(value)) return 'an array'
-  const tag = Object.prototype.toString.call(value).slice(8, -1)
-  if (tag !== 'Object') {
-    if (BOXED.has(tag)) return `a ${tag} object`
+  let tag = 'Object'
+  try {
+    tag = Object.prototype.toString.call(value).slice(8, -1)
+  } catch {
+    // A `Symbol.toStringTag` getter that throws (or a revoked Proxy): described by the rest.
+  }
+  // Only the names of built-ins: a `Symbol.toStringTag` of one's own may say anything.
+  if (BOXED.has(tag)) return `a ${tag} object`
+  if (BUILT_IN.has(tag) || /^(?:Big)?(?:Int|Uint|Float)\d+(?:Clamped)?Array$/.test(tag)) {
     return `${/^[AEIO]/.test(tag) ? 'an' : 'a'} ${tag}`
   }
   if (isPlainObject(value)) return 'an object'

@@ -43,6 +43,25 @@ const CASES: Array<[string, Record<string, unknown>, RegExp]> = [
     { location: U, connectionPool: new Date() },
     /connectionPool must be an object of node-redis options, got a Date/,
   ],
+  // An object where a number goes is named by what it is: its own Symbol.toStringTag may say
+  // anything (a secret), or throw.
+  [
+    'maxValueSize: an object whose Symbol.toStringTag is text of its own',
+    { location: U, maxValueSize: { [Symbol.toStringTag]: 'S3cr3tXyZ' } },
+    /maxValueSize must be a positive integer \(bytes\) or null, got an object$/,
+  ],
+  [
+    'maxValueSize: an object whose Symbol.toStringTag throws',
+    {
+      location: U,
+      maxValueSize: {
+        get [Symbol.toStringTag]() {
+          throw new Error('boom')
+        },
+      },
+    },
+    /maxValueSize must be a positive integer \(bytes\) or null, got an object$/,
+  ],
   // The topologies' own option objects: a Map's password was lost, a boxed string spread.
   [
     "clusterOptions: new Map([['nodeAddressMap', {}]])",
@@ -98,6 +117,13 @@ describe('an option value of the wrong kind is refused up front', () => {
       connectionPool: undefined,
     })
     await cache.close()
+    // null is unset for the topologies' option objects too (as a JSON config writes it).
+    for (const options of [
+      { client: 'cluster', location: [U], clusterOptions: null },
+      { ...SENTINEL, sentinelOptions: { clientOptions: null } },
+    ]) {
+      await createCache(options as never).close()
+    }
   })
 
   it('a Cache built directly (from @cachex/core) refuses a lockFactory or semaphoreFactory that is not a function', async () => {

@@ -194,12 +194,18 @@ describe('a password where an option wants something else', () => {
       () => createCache({ location: ['redis://127.0.0.1:1/0', SECRET] }),
       /invalid Redis URL.*no scheme/,
     ],
+    [
+      "a sentinel's host holding a query",
+      sentinel([['127.0.0.1?password=Qz9kWv', 26379]]),
+      /each sentinel must be a \[host, port\] pair whose host is a host name or an IP address/,
+    ],
   ] as Array<[string, () => unknown, RegExp]>) {
     it(`${name}: refused without showing it`, () => {
       const error = thrownBy(make)
       expect(error).toBeInstanceOf(InvalidArgumentError)
       expect((error as Error).message).toMatch(says)
       expectNoPartOf(error, SECRET)
+      expect(inspect(error)).not.toContain('Qz9kWv')
     })
   }
 })
