@@ -11,6 +11,7 @@
 import { bounded } from './_bounded.ts'
 import { MAX_JSON_DEPTH } from './_limits.ts'
 import { enumeratesKeys } from './_own.ts'
+import { isDate } from './_plain.ts'
 
 /** `JSON.stringify` writes the value exactly. */
 export const EXACT = 0
@@ -259,15 +260,28 @@ function walkDeep(value: object, depth: number, root: object): number {
 /** Date's own `toJSON()`, as this module found it. */
 const dateToJson = Date.prototype.toJSON
 
+/** Whether `f` is a built-in `toJSON()`: Date's of another realm (a `vm` context). */
+function isDateToJson(f: unknown): boolean {
+  return (
+    typeof f === 'function' &&
+    f.name === 'toJSON' &&
+    Function.prototype.toString.call(f) === 'function toJSON() { [native code] }'
+  )
+}
+
 /** An object that is not a plain object or an array: allowed as a whole, or refused. */
 function leaf(value: object): number {
-  if (value instanceof Date) {
+  if (isDate(value)) {
     // A toJSON() other than Date's (its own, a subclass's) is its choice of form, as an object's:
     // what it returns is bounded by the text's depth (`chosen`). Python's form writes the date.
-    if ((value as { toJSON?: unknown }).toJSON !== dateToJson) return chose()
+    const toJson = (value as { toJSON?: unknown }).toJSON
+    if (toJson !== dateToJson && !isDateToJson(toJson)) return chose()
     // Date's toJSON() gives null for an invalid Date: it would be read back as null.
-    if (Number.isNaN(value.getTime())) throw new TypeError(INVALID_DATE)
-    return EXACT
+    if (Number.isNaN(Date.prototype.getTime.call(value))) throw new TypeError(INVALID_DATE)
+    // A subclass's or another realm's: JSON.stringify calls its toJSON() as an object's, with
+    // frames of its own at each level (a bare RangeError at 4,095 levels), so the writer that
+    // bounds the depth in words takes over then (`chosen`).
+    return Object.getPrototypeOf(value) === Date.prototype ? EXACT : chose()
   }
   if (value instanceof Map) {
     throw new TypeError(

@@ -5,6 +5,7 @@
 import { CIRCULAR, INVALID_DATE, NESTED_TOO_DEEP } from './_json-check.ts'
 import { pythonFloat, pythonString } from './_json-python.ts'
 import { MAX_INTEGER_DIGITS, MAX_JSON_DEPTH } from './_limits.ts'
+import { isDate } from './_plain.ts'
 
 /** Numbers below this in magnitude `JSON.stringify` writes exactly (2^53: see `json.ts`). */
 const EXACT_BELOW = 2 ** 53
@@ -73,10 +74,11 @@ function writeJson(root: unknown, python: boolean): string {
     if (typeof v === 'object' && v !== null) {
       if (python) {
         // Django's encoder's order: a datetime, a list, a dict, then what toJSON() returns.
-        if (!(v instanceof Date || Array.isArray(v) || v instanceof Map)) {
+        if (!(isDate(v) || Array.isArray(v) || v instanceof Map)) {
           ;[v, own] = chosenForm(v, key, python, own)
         }
-        if (v instanceof Date) return pythonString(djangoDate(v))
+        // A Date of any realm (a `vm` context's too).
+        if (isDate(v)) return pythonString(djangoDate(v))
       } else {
         ;[v, own] = chosenForm(v, key, python, own)
       }
@@ -224,7 +226,8 @@ export function toJsonNotJson(...json: [] | [unknown]): string {
 /** DjangoJSONEncoder's datetime form: ISO 8601, milliseconds only when non-zero, `Z` for UTC. */
 function djangoDate(date: Date): string {
   // toISOString() throws a bare "Invalid time value" for an invalid Date: say what to do instead.
-  if (Number.isNaN(date.getTime())) throw new TypeError(INVALID_DATE)
-  const iso = date.toISOString()
+  // Date's own methods: a subclass's or the value's own getTime() may say anything.
+  if (Number.isNaN(Date.prototype.getTime.call(date))) throw new TypeError(INVALID_DATE)
+  const iso = Date.prototype.toISOString.call(date)
   return iso.endsWith('.000Z') ? `${iso.slice(0, -5)}Z` : iso
 }

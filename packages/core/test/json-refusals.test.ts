@@ -245,6 +245,31 @@ describe('jsonSerializer refusals', () => {
     expect(() => stringifyPython({ at: invalid })).toThrow(message)
     // A valid Date is still written as before.
     expect(python.serialize({ at: new Date(0) })).toBe('{"at": "1970-01-01T00:00:00Z"}')
+    // A Date of another realm (a vm context's) as this realm's: an invalid one refused (it was
+    // stored as null), a valid one in Python's form (it was written as JavaScript's).
+    for (const serializer of [fast, python]) {
+      expect(() => serializer.serialize({ at: runInNewContext('new Date(NaN)') })).toThrow(message)
+    }
+    expect(python.serialize({ at: runInNewContext('new Date(0)') })).toBe(
+      '{"at": "1970-01-01T00:00:00Z"}',
+    )
+    expect(fast.serialize({ at: runInNewContext('new Date(0)') })).toBe(
+      '{"at":"1970-01-01T00:00:00.000Z"}',
+    )
+    // A Date subclass deep in a value (JSON.stringify spends frames on its toJSON(): a bare
+    // RangeError at 4,095 levels) is written, and read back.
+    class SubDate extends Date {}
+    let deep: unknown = new SubDate(0)
+    for (let i = 0; i < MAX_JSON_DEPTH - 1; i++) deep = [deep]
+    for (const serializer of [fast, python]) {
+      const text = serializer.serialize(deep) as string
+      expect(
+        text.endsWith(
+          `"1970-01-01T00:00:00${serializer === fast ? '.000' : ''}Z"${']'.repeat(MAX_JSON_DEPTH - 1)}`,
+        ),
+      ).toBe(true)
+      expect(serializer.serialize(serializer.deserialize(Buffer.from(text)))).toBe(text)
+    }
   })
 
   it("reads Python's NaN/Infinity texts by JSON's grammar, refusing what Python refuses", () => {
