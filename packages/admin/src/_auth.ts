@@ -296,19 +296,30 @@ export function checkSameOrigin(req: IncomingMessage): void {
   checkOwnHost(req, req.headers.referer, 'Referer')
 }
 
+/** The port a URL of each scheme leaves out (its `port` is then `''`). */
+const DEFAULT_PORTS: Readonly<Record<string, string>> = { 'http:': '80', 'https:': '443' }
+
 /** Throws 403 unless `url` (the `header` sent, if any) is of one of the request's own hosts. */
 function checkOwnHost(req: IncomingMessage, url: string | undefined, header: string): void {
   if (typeof url !== 'string' || url === '') return
-  let host: string
+  let parsed: URL
   try {
-    host = new URL(url).host
+    parsed = new URL(url)
   } catch {
     throw new HttpError(403, `the ${header} header is not a URL`, 'csrf')
   }
+  // A URL drops its scheme's default port (`http://x:80/` is `http://x/`), and a browser sends
+  // none in `Origin`; a `Host` or a proxy's `X-Forwarded-Host` may name it (nginx's
+  // `$host:$server_port`: `x:80`). So the URL's host matches the request's bare host, or that
+  // host with the scheme's default port: `https://x` is `x` or `x:443`, never `x:80` or `x:8443`.
+  const host = parsed.host.toLowerCase()
+  const ownHosts = [host]
+  const defaultPort = parsed.port === '' ? DEFAULT_PORTS[parsed.protocol] : undefined
+  if (defaultPort !== undefined) ownHosts.push(`${host}:${defaultPort}`)
   // HTTP/2 sends `:authority` and no `Host`; a proxy names the host the browser asked for in
   // `X-Forwarded-Host` (checked against `allowedHosts` with the others: `checkHost`).
   const hosts = requestHosts(req).map((h) => h.toLowerCase())
-  if (!hosts.includes(host.toLowerCase())) {
+  if (!hosts.some((h) => ownHosts.includes(h))) {
     throw new HttpError(403, 'the request comes from another origin', 'csrf')
   }
 }

@@ -172,6 +172,43 @@ describe('the admin in Chromium', () => {
     ).toEqual([...plain].sort())
   })
 
+  it('shows correctly written names as they are: emoji sequences, joiners of a script, NFC text', async () => {
+    // Each shows as written: no character of it is marked.
+    const plain = [
+      'write:like:\u2764\ufe0f', // ❤️: the heart with its emoji variation selector
+      'write:flag:\u{1f3f3}\ufe0f\u200d\u{1f308}', // 🏳️‍🌈
+      'write:family:\u{1f469}\u200d\u{1f469}\u200d\u{1f467}\u200d\u{1f466}', // 👩‍👩‍👧‍👦
+      'write:skin:\u{1f44d}\u{1f3fd}', // 👍🏽
+      'write:fa:\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645', // می‌خواهم, with its ZWNJ
+      'write:hi:\u0915\u094d\u200d\u0937', // क्‍ष, a half form (ZWJ)
+    ]
+    // Each has what tells it apart marked, and only that.
+    const marked: Array<[string, string[]]> = [
+      ['write:zwj:a\u200db', ['U+200D']],
+      ['write:zwnj:a\u200cb', ['U+200C']],
+      ['write:mixed:a\u200d\u0915', ['U+200D']],
+      ['write:dangling:\u{1f469}\u200d', ['U+200D']],
+      ['write:vs:a\ufe0fb', ['U+FE0F']],
+      // U+0958 (a composition exclusion) is not NFC; the NFC text after it is not marked.
+      ['write:nukta:\u0958\u093f\u0932\u093e:\u0928\u092e\u0938\u094d\u0924\u0947', ['U+0958']],
+      ['write:vi:Ti\u1ebfng Vi\u1ec7t / cafe\u0301', ['U+0301']],
+    ]
+    for (const name of [...plain, ...marked.map(([name]) => name)]) await cache.set(name, 1, 300)
+    await logIn(`#/c/default/keys?pattern=${encodeURIComponent('write:*')}`)
+    await page.getByText(`${plain.length + marked.length} keys match write:*.`).waitFor()
+    const rows = await page.locator('table.keys a.key').evaluateAll((links) =>
+      links.map((a) => ({
+        text: a.textContent,
+        marks: [...a.querySelectorAll('.hidden-char')].map((mark) => mark.textContent),
+      })),
+    )
+    // A row by its name's first two parts (`write:like:`), which no mark changes.
+    const row = (name: string) =>
+      rows.find((r) => r.text?.startsWith(name.slice(0, name.indexOf(':', 'write:'.length) + 1)))
+    for (const name of plain) expect(row(name), name).toEqual({ text: name, marks: [] })
+    for (const [name, codes] of marked) expect(row(name)?.marks, name).toEqual(codes)
+  })
+
   it('shows the value Django pickled, its Python types marked', async () => {
     await logIn('#/c/django/keys')
     await page.getByRole('link', { name: 'order:1' }).click()

@@ -218,6 +218,60 @@ describe('the Host check (DNS rebinding)', () => {
     }
   })
 
+  it('takes a host named with its default port (:80, :443) as the Origin without it', async () => {
+    const admin = await startAdmin({
+      caches: { default: cache },
+      auth: { token: TOKEN },
+      allowedHosts: ['admin.example.com'],
+      audit: () => undefined,
+    })
+    try {
+      const login = (headers: Record<string, string>) =>
+        send(
+          admin.url,
+          'POST',
+          '/api/login',
+          { 'Content-Type': 'application/json', 'Sec-Fetch-Site': 'same-origin', ...headers },
+          JSON.stringify({ token: TOKEN }),
+        )
+      const read = async (headers: Record<string, string>) =>
+        (
+          await send(admin.url, 'GET', '/api/caches', {
+            Authorization: `Bearer ${TOKEN}`,
+            ...headers,
+          })
+        ).status
+      // nginx's `proxy_set_header X-Forwarded-Host $host:$server_port;`: the browser's Origin
+      // and Referer name no default port.
+      const https = { 'X-Forwarded-Host': 'admin.example.com:443', 'X-Forwarded-Proto': 'https' }
+      expect((await login({ ...https, Origin: 'https://admin.example.com' })).status).toBe(200)
+      expect(await read({ ...https, Referer: 'https://admin.example.com/wiki' })).toBe(200)
+      const http = { 'X-Forwarded-Host': 'admin.example.com:80' }
+      expect((await login({ ...http, Origin: 'http://admin.example.com' })).status).toBe(200)
+      // `Host: x:80` with the port in the Referer too (the URL drops it).
+      expect(
+        await read({ Host: 'admin.example.com:80', Referer: 'http://admin.example.com:80/' }),
+      ).toBe(200)
+      // A bare Host is still the Origin of either default port.
+      expect(
+        (await login({ Host: 'admin.example.com', Origin: 'https://admin.example.com' })).status,
+      ).toBe(200)
+      // Still strict: another port, another scheme's default port, another host.
+      for (const [headers, what] of [
+        [{ ...https, Origin: 'https://admin.example.com:8443' }, 'another port'],
+        [{ ...https, Origin: 'http://admin.example.com' }, 'http against :443'],
+        [{ ...http, Origin: 'https://admin.example.com' }, 'https against :80'],
+        [{ ...https, Origin: 'https://evil.example' }, 'another host'],
+        [{ Host: 'admin.example.com:8080', Origin: 'http://admin.example.com' }, 'bare vs :8080'],
+      ] as const) {
+        expect((await login(headers)).status, what).toBe(403)
+      }
+      expect(await read({ ...https, Referer: 'https://admin.example.com:444/' })).toBe(403)
+    } finally {
+      await admin.close()
+    }
+  })
+
   it('checks the option', () => {
     const caches = { default: cache }
     const auth = { token: TOKEN }

@@ -62,39 +62,138 @@ export function svg(
 const HIDDEN = /[\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}\u2028\u2029\u2800]|[^\P{Zs}\u0020]/u
 
 /**
- * In a name that is not in composed form (NFC), what makes it so: a combining mark (`e` and
- * U+0301 look as `é` does), a Hangul vowel or final consonant that joins the letter before it,
- * or a character NFC replaces (U+2126 OHM SIGN is U+03A9 to the eye).
+ * In a grapheme that NFC changes, what makes it change: a character NFC replaces (U+2126 OHM
+ * SIGN is U+03A9 to the eye; U+0958, a composition exclusion, is U+0915 U+093C) or, when none
+ * does, a combining mark (`e` and U+0301 look as `é` does) or a Hangul vowel or final consonant
+ * that joins the letter before it. With `marksOnly` (a name NFC changes across graphemes), each
+ * of those.
  */
-function uncomposed(char: string): boolean {
-  return /^[\p{M}\u1160-\u11ff]$/u.test(char) || char.normalize('NFC') !== char
+function uncomposedChars(grapheme: string, marksOnly = false): Set<number> {
+  const chars = [...grapheme]
+  const at = (test: (char: string, i: number) => boolean) =>
+    new Set(chars.flatMap((char, i) => (test(char, i) ? [i] : [])))
+  const replaced = at((char) => char.normalize('NFC') !== char)
+  const marks = at((char) => /^[\p{M}\u1160-\u11ff]$/u.test(char))
+  if (marksOnly) return new Set([...replaced, ...marks])
+  if (replaced.size > 0) return replaced
+  if (marks.size > 0) return marks
+  // Whatever else NFC changes: all but its first character.
+  return at((_, i) => i > 0)
 }
 
 /**
+ * Scripts whose letters join or form conjuncts, where ZWNJ (U+200C) and ZWJ (U+200D) between two
+ * letters change how they are drawn and are part of correct spelling (Persian `می‌خواهم`, a
+ * Devanagari half form): there they are left alone. Between letters of other scripts (Latin
+ * `a` U+200D `b`) they show as nothing, and are marked.
+ */
+const JOINING_SCRIPTS = [
+  /\p{scx=Arabic}/u,
+  /\p{scx=Syriac}/u,
+  /\p{scx=Nko}/u,
+  /\p{scx=Mongolian}/u,
+  /\p{scx=Mandaic}/u,
+  /\p{scx=Adlam}/u,
+  /\p{scx=Hanifi_Rohingya}/u,
+  /\p{scx=Devanagari}/u,
+  /\p{scx=Bengali}/u,
+  /\p{scx=Gurmukhi}/u,
+  /\p{scx=Gujarati}/u,
+  /\p{scx=Oriya}/u,
+  /\p{scx=Tamil}/u,
+  /\p{scx=Telugu}/u,
+  /\p{scx=Kannada}/u,
+  /\p{scx=Malayalam}/u,
+  /\p{scx=Sinhala}/u,
+  /\p{scx=Tibetan}/u,
+  /\p{scx=Myanmar}/u,
+  /\p{scx=Khmer}/u,
+]
+
+/** A letter or a mark (a vowel sign, a virama, a haraka). */
+const LETTER = /^[\p{L}\p{M}]$/u
+
+/** Whether a ZWNJ or ZWJ between `before` and `after` joins two letters of a joining script. */
+function joinsLetters(before: string | undefined, after: string | undefined): boolean {
+  if (before === undefined || after === undefined) return false
+  if (!LETTER.test(before) || !LETTER.test(after)) return false
+  return JOINING_SCRIPTS.some((script) => script.test(before) && script.test(after))
+}
+
+/**
+ * A whole RGI emoji (`❤️` with its variation selector, the ZWJ sequence `👩‍👩‍👧‍👦`, a flag, a
+ * keycap): `\p{RGI_Emoji}` needs the `v` flag (ES2024, which the UI's ES2022 build does not
+ * write: built at run time), with a stricter pattern where the browser has no `v` (Chromium
+ * before 112): a pictograph with U+FE0F or a skin tone, joined by ZWJ to others, or a keycap.
+ */
+const EMOJI = ((): RegExp => {
+  try {
+    // biome-ignore lint/complexity/useRegexLiterals: the `v` flag is past the build's target.
+    return new RegExp('^\\p{RGI_Emoji}$', 'v')
+  } catch {
+    return /^(?:[#*0-9]\ufe0f\u20e3|\p{ExtPict}(?:\ufe0f|\p{EMod})?(?:\u200d\p{ExtPict}(?:\ufe0f|\p{EMod})?)*)$/u
+  }
+})()
+
+/**
+ * Splits text into graphemes (what reads as one character); without `Intl.Segmenter`, into code
+ * points.
+ */
+const graphemes = ((): ((text: string) => string[]) => {
+  if (typeof Intl.Segmenter !== 'function') return (text) => [...text]
+  const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' })
+  return (text) => Array.from(segmenter.segment(text), (part) => part.segment)
+})()
+
+/**
  * A key's name as text, each character in it that would show as nothing, as a blank or turn the
- * text around (U+200B, U+202E, U+00A0…), and each combining mark of a name not in composed form
- * (`cafe` + U+0301, which looks as `café` does), shown as its code point, marked: two names that
- * differ only by one look apart.
+ * text around (U+200B, U+202E, U+00A0…), and in a name not in composed form (NFC) what NFC would
+ * change (`cafe` + U+0301, which looks as `café` does), shown as its code point, marked: two names
+ * that differ only by one look apart. What correct writing needs is left alone: a whole RGI emoji
+ * (U+FE0F and ZWJ in `❤️`, `👩‍👩‍👧‍👦`), and ZWNJ or ZWJ between letters of a script they join.
  */
 export function visibleName(name: string): Child[] {
   const composed = name.normalize('NFC') === name
   if (composed && !HIDDEN.test(name)) return [name]
   const parts: Child[] = []
   let plain = ''
-  for (const char of name) {
-    const hidden = HIDDEN.test(char)
-    if (!hidden && (composed || !uncomposed(char))) {
-      plain += char
-      continue
-    }
+  const mark = (char: string, why: string) => {
     if (plain !== '') parts.push(plain)
     plain = ''
     const code = `U+${(char.codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0')}`
-    const why = hidden
-      ? 'a character that shows as nothing or as a blank'
-      : 'a character of a name not in composed form (NFC)'
     parts.push(h('span', { class: 'hidden-char', title: `${code}: ${why}` }, code))
   }
+  const split = graphemes(name)
+  // NFC changes a name within its graphemes (a combining mark joins the grapheme of its letter);
+  // should it change one of no changed grapheme, every combining mark of it is marked.
+  const anyChanged = !composed && split.some((grapheme) => grapheme.normalize('NFC') !== grapheme)
+  let last: string | undefined
+  split.forEach((grapheme, g) => {
+    if (HIDDEN.test(grapheme) && EMOJI.test(grapheme)) {
+      plain += grapheme
+      last = undefined
+      return
+    }
+    const chars = [...grapheme]
+    const uncomposed = composed
+      ? new Set<number>()
+      : !anyChanged
+        ? uncomposedChars(grapheme, true)
+        : grapheme.normalize('NFC') !== grapheme
+          ? uncomposedChars(grapheme)
+          : new Set<number>()
+    chars.forEach((char, i) => {
+      const before = i > 0 ? chars[i - 1] : last
+      const after = i + 1 < chars.length ? chars[i + 1] : [...(split[g + 1] ?? '')][0]
+      const hidden =
+        HIDDEN.test(char) &&
+        !((char === '\u200c' || char === '\u200d') && joinsLetters(before, after))
+      if (hidden) mark(char, 'a character that shows as nothing or as a blank')
+      else if (uncomposed.has(i)) mark(char, 'a character of a name not in composed form (NFC)')
+      else plain += char
+    })
+    last = chars[chars.length - 1]
+  })
   if (plain !== '') parts.push(plain)
   return parts
 }
