@@ -91,8 +91,7 @@ export async function editKey(
       'invalid_json',
     )
   }
-  if (floats.size > 0) value = unboxFloats(value)
-  value = intZeros(value)
+  value = plainNumbers(value)
   let encoded: Buffer | string
   try {
     encoded = entry.internals.codec.encode(value)
@@ -126,27 +125,6 @@ export async function deleteKey(
   return true
 }
 
-/**
- * `value` with each boxed whole float left after the check above (2^53 or more) made the plain
- * number it holds, in place: the codecs store such a number as a float, and would not know the
- * box.
- */
-function unboxFloats(value: unknown): unknown {
-  if (value instanceof Number) return value.valueOf()
-  const todo: unknown[] = [value]
-  while (todo.length > 0) {
-    const node = todo.pop()
-    if (typeof node !== 'object' || node === null) continue
-    const record = node as Record<string, unknown>
-    for (const key of Object.keys(record)) {
-      const item = record[key]
-      if (item instanceof Number) record[key] = item.valueOf()
-      else if (typeof item === 'object' && item !== null) todo.push(item)
-    }
-  }
-  return value
-}
-
 function conflict(): HttpError {
   return new HttpError(
     409,
@@ -156,22 +134,25 @@ function conflict(): HttpError {
 }
 
 /**
- * `value` with each `-0` made `0`, in place: what is left of them after the whole floats were
- * refused (a `-0.0` is one) are integers written `-0`, the int 0 to Python (`json.loads('-0')`),
- * which a pickle would otherwise store as the float `-0.0`.
+ * `value` with its numbers as the codecs are to store them, in place: each boxed whole float left
+ * after the check above (2^53 or more) made the plain number it holds (a codec would not know the
+ * box; it stores such a number as a float), and each `-0` made `0` — what is left of them are
+ * integers written `-0` (a `-0.0` was refused), the int 0 to Python (`json.loads('-0')`), which a
+ * pickle would otherwise store as the float `-0.0`.
  */
-function intZeros(value: unknown): unknown {
-  if (Object.is(value, -0)) return 0
+function plainNumbers(value: unknown): unknown {
+  const plain = (item: unknown) =>
+    item instanceof Number ? item.valueOf() : Object.is(item, -0) ? 0 : item
   const todo: unknown[] = [value]
   while (todo.length > 0) {
     const node = todo.pop()
-    if (typeof node !== 'object' || node === null) continue
+    if (typeof node !== 'object' || node === null || node instanceof Number) continue
     const record = node as Record<string, unknown>
     for (const key of Object.keys(record)) {
       const item = record[key]
-      if (Object.is(item, -0)) record[key] = 0
-      else if (typeof item === 'object' && item !== null) todo.push(item)
+      if (typeof item === 'object' && item !== null && !(item instanceof Number)) todo.push(item)
+      else record[key] = plain(item)
     }
   }
-  return value
+  return plain(value)
 }
