@@ -489,9 +489,16 @@ describe('a URL that cannot be parsed never shows its password', () => {
     const cause = (error as Error).cause as TypeError & { code?: string; input?: string }
     expect(cause).toBeInstanceOf(TypeError)
     expect(cause.code).toBe('ERR_INVALID_URL')
-    // A port that is no number is hidden, after a userinfo too (it may be a password cut off).
+    // A port that is no number is hidden, after a userinfo too (it may be a password cut off),
+    // with a `#` after it, and an IPv6 host's.
     expect(cause.input).toBe('redis://user:***@127.0.0.1:***/0')
     expect(redactUrl('redis://u:Pw@h:S3cr3tXyZ/0')).toBe('redis://u:***@h:***/0')
+    expect(redactUrl('redis://u:p@h:6379;pw=ab#S3cr3tXyZ')).toBe('redis://u:***@h:***')
+    expect(redactUrl('redis://u:p@[::1]:S3cr3tXyZ/0')).toBe('redis://u:***@[::1]:***/0')
+    expect(redactUrl('redis://[::1]/2')).toBe('redis://[::1]/2')
+    // In linear time: a path of 100,000 digits took 11 s (a pattern that backtracked).
+    const digits = '1'.repeat(100_000)
+    expect(redactUrl(`redis://h/${digits}x`)).toBe(`redis://h/${digits}***`)
   })
 
   it('redacts everything up to the last @', () => {
