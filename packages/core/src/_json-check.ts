@@ -257,15 +257,21 @@ function walkDeep(value: object, depth: number, root: object): number {
   }
 }
 
-/** Date's own `toJSON()`, as this module found it. */
+/** Date's own `toJSON()` and `toISOString()`, as this module found them. */
 const dateToJson = Date.prototype.toJSON
+const dateToIso = Date.prototype.toISOString
 
 /** Whether `f` is a built-in `toJSON()`: Date's of another realm (a `vm` context). */
 function isDateToJson(f: unknown): boolean {
+  return isNative(f, 'toJSON')
+}
+
+/** Whether `f` is a built-in function named `name` (another realm's). */
+function isNative(f: unknown, name: string): boolean {
   return (
     typeof f === 'function' &&
-    f.name === 'toJSON' &&
-    Function.prototype.toString.call(f) === 'function toJSON() { [native code] }'
+    f.name === name &&
+    Function.prototype.toString.call(f) === `function ${name}() { [native code] }`
   )
 }
 
@@ -274,8 +280,14 @@ function leaf(value: object): number {
   if (isDate(value)) {
     // A toJSON() other than Date's (its own, a subclass's) is its choice of form, as an object's:
     // what it returns is bounded by the text's depth (`chosen`). Python's form writes the date.
-    const toJson = (value as { toJSON?: unknown }).toJSON
+    // Date's toJSON() writes what `toISOString()` returns: the Date's own, or a patched one, is a
+    // choice of form too.
+    const { toJSON: toJson, toISOString: toIso } = value as {
+      toJSON?: unknown
+      toISOString?: unknown
+    }
     if (toJson !== dateToJson && !isDateToJson(toJson)) return chose()
+    if (toIso !== dateToIso && !isNative(toIso, 'toISOString')) return chose()
     // Date's toJSON() gives null for an invalid Date: it would be read back as null.
     if (Number.isNaN(Date.prototype.getTime.call(value))) throw new TypeError(INVALID_DATE)
     // A subclass's or another realm's: JSON.stringify calls its toJSON() as an object's, with

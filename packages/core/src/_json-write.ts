@@ -223,11 +223,15 @@ export function toJsonNotJson(...json: [] | [unknown]): string {
   return `an object whose toJSON() returned ${returned} cannot be stored as JSON: make toJSON() return null or another JSON value`
 }
 
+/** Date's own `toISOString()` and `getTime()`, as this module found them (a patched one may return anything). */
+const toIsoString = Date.prototype.toISOString
+const getTime = Date.prototype.getTime
+
 /** DjangoJSONEncoder's datetime form: ISO 8601, milliseconds only when non-zero, `Z` for UTC. */
 function djangoDate(date: Date): string {
   // toISOString() throws a bare "Invalid time value" for an invalid Date: say what to do instead.
   // Date's own methods: a subclass's or the value's own getTime() may say anything.
-  if (Number.isNaN(Date.prototype.getTime.call(date))) throw new TypeError(INVALID_DATE)
-  const iso = Date.prototype.toISOString.call(date)
+  if (Number.isNaN(getTime.call(date))) throw new TypeError(INVALID_DATE)
+  const iso = toIsoString.call(date)
   return iso.endsWith('.000Z') ? `${iso.slice(0, -5)}Z` : iso
 }

@@ -256,6 +256,19 @@ describe('jsonSerializer refusals', () => {
     expect(fast.serialize({ at: runInNewContext('new Date(0)') })).toBe(
       '{"at":"1970-01-01T00:00:00.000Z"}',
     )
+    // A Date's own toISOString() (which Date's toJSON() calls) is its choice of form, bounded;
+    // Python's form writes the date with Date's own, however the prototype's is patched.
+    const ownIso = Object.assign(new Date(0), { toISOString: () => nested(MAX_JSON_DEPTH) })
+    expect(() => fast.serialize({ at: ownIso })).toThrow(
+      `a value nested deeper than ${MAX_JSON_DEPTH} levels cannot be stored as JSON`,
+    )
+    const patched = Date.prototype.toISOString
+    Date.prototype.toISOString = () => 'patched'
+    try {
+      expect(python.serialize({ at: new Date(0) })).toBe('{"at": "1970-01-01T00:00:00Z"}')
+    } finally {
+      Date.prototype.toISOString = patched
+    }
     // A Date subclass deep in a value (JSON.stringify spends frames on its toJSON(): a bare
     // RangeError at 4,095 levels) is written, and read back.
     class SubDate extends Date {}
