@@ -308,10 +308,10 @@ export function describeGiven(value: unknown): string {
   if (typeof value === 'number') return String(value)
   if (value === '') return 'an empty string'
   if (typeof value === 'string') return `the string '${value.slice(0, 20)}'`
-  // An object by its kind: `new Boolean(false)` is `a Boolean object`, a `Map` `a Map`.
-  if (typeof value === 'object' && value !== null && !Buffer.isBuffer(value)) {
-    return describeObject(value)
-  }
+  // An object by its kind: `new Boolean(false)` is `a Boolean object`, a `Map` `a Map`
+  // (`describeObject` never throws; `Buffer.isBuffer` reads the prototype, which a Proxy's trap
+  // may refuse).
+  if (typeof value === 'object' && value !== null) return describeObject(value)
   return describeArgument(value)
 }
 

@@ -21,6 +21,7 @@ import {
   jsonSerializer,
   type Serializer,
 } from '@cachex/core'
+import { describeGiven } from '@cachex/core/internal'
 import { msgpackSerializer, type PickleClasses, pickleSerializer } from '@cachex/serializers'
 
 /** What the serializers of the table read from `createCache`'s options. */
@@ -67,10 +68,13 @@ export function lookup<Table extends Record<string, unknown>>(
   alternative: string,
   extra: readonly string[] = [],
 ): Table[keyof Table] {
-  if (Object.hasOwn(table, name)) return table[name] as Table[keyof Table]
+  // A name that is no string is no key (a null-prototype object cannot even be made one).
+  if (typeof name === 'string' && Object.hasOwn(table, name)) {
+    return table[name] as Table[keyof Table]
+  }
   const names = [...extra, ...Object.keys(table)].join(', ')
   throw new InvalidArgumentError(
-    `unknown ${kind} '${String(name)}': use ${names} or ${alternative}`,
+    `unknown ${kind} ${typeof name === 'string' ? `'${name}'` : describeGiven(name)}: use ${names} or ${alternative}`,
   )
 }
 

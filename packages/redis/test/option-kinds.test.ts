@@ -62,6 +62,26 @@ const CASES: Array<[string, Record<string, unknown>, RegExp]> = [
     },
     /maxValueSize must be a positive integer \(bytes\) or null, got an object$/,
   ],
+  [
+    'maxValueSize: a Proxy whose getPrototypeOf trap throws',
+    {
+      location: U,
+      maxValueSize: new Proxy(
+        {},
+        {
+          getPrototypeOf() {
+            throw new Error('trap')
+          },
+        },
+      ),
+    },
+    /maxValueSize must be a positive integer \(bytes\) or null, got an object$/,
+  ],
+  [
+    'client: a null-prototype object',
+    { location: U, client: Object.create(null) },
+    /unknown client an object: use default/,
+  ],
   // The topologies' own option objects: a Map's password was lost, a boxed string spread.
   [
     "clusterOptions: new Map([['nodeAddressMap', {}]])",
