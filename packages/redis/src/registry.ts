@@ -17,7 +17,7 @@ import { checkCache } from './_check-cache.ts'
 import { checkCacheGlobals, checkCreateCacheOptions, checkOptionValues } from './_option-names.ts'
 import type { CacheGlobals, CachesConfig, ClientName } from './_options.ts'
 import { prefixOverlaps } from './_overlaps.ts'
-import { buildCache, checkOptionsObject } from './create-cache.ts'
+import { buildCache, checkOptionsObject, readableCacheOptions } from './create-cache.ts'
 
 /** The caches of the process: what `configureCaches()` set, and what `caches` made of it. */
 interface RegistryState {
@@ -90,19 +90,24 @@ function watchClose(cache: Cache, alias: string): void {
  * database have overlapping prefixes — equal, one the other plus `:…` (`ab` and `ab:c`), or one
  * empty — since then one's `clear()` deletes the other's keys.
  */
-export function configureCaches(caches: CachesConfig, defaults: CacheGlobals = {}): void {
+export function configureCaches(given: CachesConfig, defaults: CacheGlobals = {}): void {
   // A cache its user closed is in use no more.
   if ([...instances.values()].some((cache) => !closedByUser.has(cache))) {
     throw new InvalidArgumentError(
       'configureCaches() was already called and caches are in use: call caches.close() first',
     )
   }
-  if (caches === null || typeof caches !== 'object' || Array.isArray(caches)) {
+  if (given === null || typeof given !== 'object' || Array.isArray(given)) {
     // An array would configure the aliases '0', '1'…
     throw new InvalidArgumentError(
-      `configureCaches() takes an object of cache aliases ({ default: { location: 'redis://…' }, … }), got ${describeArgument(caches)}`,
+      `configureCaches() takes an object of cache aliases ({ default: { location: 'redis://…' }, … }), got ${describeArgument(given)}`,
     )
   }
+  // Each alias's options read once: a Proxy of them (or of an option object in them) that is
+  // revoked, or whose traps throw, is refused naming it; none of its traps runs again.
+  const caches = Object.fromEntries(
+    Object.entries(given).map(([alias, options]) => [alias, readableCacheOptions(options, alias)]),
+  ) as CachesConfig
   // Everything is checked before anything is configured.
   for (const [alias, options] of Object.entries(caches)) {
     checkOptionsObject(options, `configureCaches(): the alias '${alias}' takes`)
