@@ -149,6 +149,27 @@ export class CacheEvents {
   }
 
   #set(event: CacheEventName, list: readonly AnyListener[]): void {
+    const before = this.#listeners.get(event)
+    this.#put(event, list)
+    const timing = this.#listeners.has('operation')
+    if (timing === this.timing) return
+    this.timing = timing
+    try {
+      this.onTiming?.(timing)
+    } catch (error) {
+      // Taking the timers off failed (the cache was frozen while timed): they stay, and emit to
+      // no one; removing a listener does not fail.
+      if (!timing) return
+      // The timers could not be put on (a frozen cache: `InvalidArgumentError`): the change is
+      // undone, so that no listener stays registered that the call said was refused.
+      this.#put(event, before ?? [])
+      this.timing = false
+      throw error
+    }
+  }
+
+  /** Sets `event`'s listeners to `list` and the flags that say who listens. */
+  #put(event: CacheEventName, list: readonly AnyListener[]): void {
     if (list.length === 0) this.#listeners.delete(event)
     else this.#listeners.set(event, list)
     const has = (name: CacheEventName) => this.#listeners.has(name)
@@ -156,10 +177,5 @@ export class CacheEvents {
     this.writes = has('set') || has('delete')
     this.errors = has('error')
     this.invalidations = has('invalidate')
-    const timing = has('operation')
-    if (timing !== this.timing) {
-      this.timing = timing
-      this.onTiming?.(timing)
-    }
   }
 }

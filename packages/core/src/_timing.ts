@@ -3,6 +3,7 @@
 // property (shadowing the prototype's method) that times the call, and the last listener removed
 // takes them off again, so a cache nobody times runs the prototype's methods untouched.
 import type { CacheContext } from './_context.ts'
+import { InvalidArgumentError } from './errors.ts'
 import type { CacheOperationEvent } from './events.ts'
 
 /**
@@ -60,7 +61,9 @@ type Method = (...args: unknown[]) => unknown
  * takes them off, restoring any own property that was there before. A property that is no longer
  * the timed version (the user set the method, spied on it or restored a spy meanwhile) is left as
  * it is. A method in `selfTimed` emits its own `operation` event (`get`, with `emitOperation`)
- * and is left as it is.
+ * and is left as it is. A cache that takes no own properties (`Object.freeze`, `Object.seal`,
+ * `Object.preventExtensions`) throws `InvalidArgumentError`, and one that refuses one of them
+ * midway has the ones put already taken off: all of them or none.
  */
 export function timeMethods(
   cache: object,
@@ -71,23 +74,7 @@ export function timeMethods(
   const target = cache as Record<string, unknown>
   // By name: the own property there before (if any) and the timed version put in its place.
   const saved = new Map<string, { before: PropertyDescriptor | undefined; wrapped: Method }>()
-  for (const name of names) {
-    if (UNTIMED.has(name)) continue
-    const original = target[name]
-    if (typeof original !== 'function' || selfTimed.has(original)) continue
-    const wrapped = PIPELINES.has(name)
-      ? timedPipeline(context, name, original as Method)
-      : timed(context, name, original as Method)
-    saved.set(name, { before: Object.getOwnPropertyDescriptor(cache, name), wrapped })
-    Object.defineProperty(cache, name, {
-      __proto__: null,
-      value: wrapped,
-      writable: true,
-      configurable: true,
-      enumerable: false,
-    } as PropertyDescriptor)
-  }
-  return () => {
+  const untime = () => {
     for (const [name, { before, wrapped }] of saved) {
       // What the user put there while timed (`cache.set = …`, `vi.spyOn`, a spy's
       // `mockRestore()`) is theirs: taking it off would drop their method or bring back an old one.
@@ -95,6 +82,37 @@ export function timeMethods(
       if (before === undefined) delete target[name]
       // Copied without a prototype: an inherited `get` would make it an accessor descriptor.
       else Object.defineProperty(cache, name, { __proto__: null, ...before } as PropertyDescriptor)
+    }
+  }
+  const refused = (why: string) =>
+    new InvalidArgumentError(
+      `cache.on('operation'): ${why}, and an operation listener times its methods by putting a wrapper on the cache instance (see docs/telemetry.md): add the listener before freezing the cache`,
+    )
+  if (!Object.isExtensible(cache)) throw refused('the cache is frozen, sealed or not extensible')
+  try {
+    wrapAll()
+  } catch {
+    untime()
+    throw refused('a method of the cache instance cannot be redefined')
+  }
+  return untime
+
+  function wrapAll(): void {
+    for (const name of names) {
+      if (UNTIMED.has(name)) continue
+      const original = target[name]
+      if (typeof original !== 'function' || selfTimed.has(original)) continue
+      const wrapped = PIPELINES.has(name)
+        ? timedPipeline(context, name, original as Method)
+        : timed(context, name, original as Method)
+      saved.set(name, { before: Object.getOwnPropertyDescriptor(cache, name), wrapped })
+      Object.defineProperty(cache, name, {
+        __proto__: null,
+        value: wrapped,
+        writable: true,
+        configurable: true,
+        enumerable: false,
+      } as PropertyDescriptor)
     }
   }
 }
