@@ -29,6 +29,10 @@ const HINT = 'use the msgpack or pickle serializer, or convert it'
  */
 export const INVALID_DATE = 'an invalid Date would be stored as null: store null or a valid Date'
 
+/** Why a Date whose own or patched `valueOf()` or `[Symbol.toPrimitive]()` gives no time is refused. */
+const UNTIMED_DATE =
+  "a Date whose valueOf() or [Symbol.toPrimitive]() gives no finite number would be stored as null (Date's toJSON() reads its time through them): store null or a Date of its own methods"
+
 /**
  * Walks `value` (an object) and returns `EXACT` or `NEEDS_PYTHON`; throws a `TypeError` saying
  * what JSON would change and what to do instead. Allowed: plain objects (any realm, or a null
@@ -257,9 +261,47 @@ function walkDeep(value: object, depth: number, root: object): number {
   }
 }
 
-/** Date's own `toJSON()` and `toISOString()`, as this module found them. */
+/** Date's own `toJSON()`, `toISOString()`, `valueOf()` and `[Symbol.toPrimitive]()`, as this module found them. */
 const dateToJson = Date.prototype.toJSON
 const dateToIso = Date.prototype.toISOString
+const dateValueOf = Date.prototype.valueOf
+const dateToPrimitive = Date.prototype[Symbol.toPrimitive]
+
+/**
+ * How a Date (of any realm) is written, checked as `leaf` checks an object: `EXACT`, or its
+ * choice of form (`chose()`); `undefined` when it has no `toJSON()` (a Date given another
+ * prototype): then it is written as an object's own keys, and checked as any object.
+ */
+function dateForm(value: object): number | undefined {
+  const {
+    toJSON: toJson,
+    toISOString: toIso,
+    valueOf: toNumber,
+    [Symbol.toPrimitive]: toPrimitive,
+  } = value as Record<PropertyKey, unknown>
+  if (typeof toJson !== 'function') return undefined
+  // A toJSON() other than Date's (its own, a subclass's) is its choice of form, as an object's:
+  // what it returns is bounded by the text's depth (`chosen`). Python's form writes the date.
+  // Date's toJSON() writes what `toISOString()` returns: the Date's own, or a patched one, is a
+  // choice of form too.
+  if (toJson !== dateToJson && !isDateToJson(toJson)) return chose()
+  if (toIso !== dateToIso && !isNative(toIso, 'toISOString')) return chose()
+  // Date's toJSON() gives null for an invalid Date: it would be read back as null.
+  if (Number.isNaN(Date.prototype.getTime.call(value))) throw new TypeError(INVALID_DATE)
+  // It reads the time through `[Symbol.toPrimitive]` and `valueOf()` first, and gives null when
+  // they answer no finite number: a patched one is asked as `toJSON()` will ask it.
+  if (
+    (toPrimitive !== dateToPrimitive && !isNative(toPrimitive, '[Symbol.toPrimitive]')) ||
+    (toNumber !== dateValueOf && !isNative(toNumber, 'valueOf'))
+  ) {
+    if (!Number.isFinite(Number(value))) throw new TypeError(UNTIMED_DATE)
+    return chose()
+  }
+  // A subclass's or another realm's: JSON.stringify calls its toJSON() as an object's, with
+  // frames of its own at each level (a bare RangeError at 4,095 levels), so the writer that
+  // bounds the depth in words takes over then (`chosen`).
+  return Object.getPrototypeOf(value) === Date.prototype ? EXACT : chose()
+}
 
 /** Whether `f` is a built-in `toJSON()`: Date's of another realm (a `vm` context). */
 function isDateToJson(f: unknown): boolean {
@@ -278,22 +320,8 @@ function isNative(f: unknown, name: string): boolean {
 /** An object that is not a plain object or an array: allowed as a whole, or refused. */
 function leaf(value: object): number {
   if (isDate(value)) {
-    // A toJSON() other than Date's (its own, a subclass's) is its choice of form, as an object's:
-    // what it returns is bounded by the text's depth (`chosen`). Python's form writes the date.
-    // Date's toJSON() writes what `toISOString()` returns: the Date's own, or a patched one, is a
-    // choice of form too.
-    const { toJSON: toJson, toISOString: toIso } = value as {
-      toJSON?: unknown
-      toISOString?: unknown
-    }
-    if (toJson !== dateToJson && !isDateToJson(toJson)) return chose()
-    if (toIso !== dateToIso && !isNative(toIso, 'toISOString')) return chose()
-    // Date's toJSON() gives null for an invalid Date: it would be read back as null.
-    if (Number.isNaN(Date.prototype.getTime.call(value))) throw new TypeError(INVALID_DATE)
-    // A subclass's or another realm's: JSON.stringify calls its toJSON() as an object's, with
-    // frames of its own at each level (a bare RangeError at 4,095 levels), so the writer that
-    // bounds the depth in words takes over then (`chosen`).
-    return Object.getPrototypeOf(value) === Date.prototype ? EXACT : chose()
+    const form = dateForm(value)
+    if (form !== undefined) return form
   }
   if (value instanceof Map) {
     throw new TypeError(

@@ -285,6 +285,39 @@ describe('jsonSerializer refusals', () => {
     }
   })
 
+  it("refuses a Date whose valueOf() or [Symbol.toPrimitive]() gives no time (Date's toJSON() wrote null), and checks one given another prototype as that class's instance", () => {
+    const untimed =
+      /a Date whose valueOf\(\) or \[Symbol.toPrimitive\]\(\) gives no finite number would be stored as null/
+    const ownValueOf = Object.assign(new Date(5), { valueOf: () => Number.NaN })
+    const ownPrimitive = new Date(5)
+    Object.defineProperty(ownPrimitive, Symbol.toPrimitive, {
+      value: () => Number.POSITIVE_INFINITY,
+    })
+    for (const serializer of [fast, python]) {
+      expect(() => serializer.serialize({ d: ownValueOf })).toThrow(untimed)
+      expect(() => serializer.serialize({ d: ownPrimitive })).toThrow(untimed)
+    }
+    const dateValueOf = Date.prototype.valueOf
+    Date.prototype.valueOf = () => Number.NaN
+    try {
+      expect(() => fast.serialize([new Date(0)])).toThrow(untimed)
+    } finally {
+      Date.prototype.valueOf = dateValueOf
+    }
+    // One that answers a number is written as Date's toJSON() writes it (the date, from its time).
+    const answers = Object.assign(new Date(5), { valueOf: () => 7 })
+    expect(fast.serialize({ d: answers })).toBe('{"d":"1970-01-01T00:00:00.005Z"}')
+    // A Date given a prototype without toJSON() is written as that object's own keys ({}):
+    // refused as an instance of its class, as without the Date inside.
+    class Event {}
+    const moved = Object.setPrototypeOf(new Date(5), Event.prototype)
+    for (const serializer of [fast, python]) {
+      expect(() => serializer.serialize({ d: moved })).toThrow(
+        /an Event instance would be read back as a plain object/,
+      )
+    }
+  })
+
   it("reads Python's NaN/Infinity texts by JSON's grammar, refusing what Python refuses", () => {
     // The texts with NaN or Infinity go through Python's reader (JSON.parse refuses those
     // literals): its numbers and strings follow JSON's grammar, as json.loads (strict) does.
