@@ -1,5 +1,5 @@
 import { type ConnectionOptions, InvalidArgumentError } from '@cachex/core'
-import { describeArgument, readableOptions } from '@cachex/core/internal'
+import { describeArgument, ownOptions, readableOptions } from '@cachex/core/internal'
 import { createCluster } from '@redis/client'
 import type { NodeRedisClusterLike } from './_cluster-nodes.ts'
 import { parseLocation } from './_location.ts'
@@ -241,13 +241,17 @@ function mergeClientOptions(
 }
 
 /**
- * The own enumerable properties of `object` whose value is not `undefined`, nor `null` for the
- * credentials (`null` is none, where `clientOptions`' then applies, as for the `password` option).
+ * The properties `object` gives (`ownOptions`: its own, and those inherited from an object of the
+ * caller's — a defaults object, a class's getters — never `Object.prototype`'s) whose value is not
+ * `undefined`, nor `null` for the credentials (`null` is none, where `clientOptions`' then
+ * applies, as for the `password` option). An inherited password is read as `checkCredentials`
+ * read it: it was checked, then dropped (every node connected without it).
  */
 function definedOnly(object: Record<string, unknown>): Record<string, unknown> {
   const defined: Record<string, unknown> = Object.create(null)
-  for (const key of Object.keys(object)) {
-    const value = object[key]
+  const given = ownOptions(object)
+  for (const key of Object.getOwnPropertyNames(given)) {
+    const value = given[key]
     if (value === undefined || (value === null && (key === 'password' || key === 'username'))) {
       continue
     }

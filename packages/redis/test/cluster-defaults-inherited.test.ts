@@ -1,0 +1,52 @@
+// clusterOptions.defaults gives each node's client its options: a password it inherits (from a
+// defaults object it was made from, or a class's getter) was checked, then dropped, and every node
+// was asked without it (NOAUTH). Read as every other options object is: its own properties and
+// those inherited from an object of the caller's.
+import { createCache } from '@cachex/redis'
+import { startCluster, type TestCluster, uniquePrefix } from '@cachex/test-utils'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+
+const PASSWORD = 'defaults-inherited-pw'
+let cluster: TestCluster
+
+beforeAll(async () => {
+  cluster = await startCluster({ password: PASSWORD, replicasPerPrimary: 0 })
+}, 120_000)
+
+afterAll(async () => {
+  await cluster?.stop()
+})
+
+/** Seeds without the password: the defaults give it. */
+function seeds(): string[] {
+  return cluster.nodes.map((node) => `redis://127.0.0.1:${node.port}`)
+}
+
+class NodeDefaults {
+  get password(): string {
+    return PASSWORD
+  }
+}
+
+for (const [kind, defaults] of [
+  ['an object made from a defaults object', () => Object.create({ password: PASSWORD })],
+  ["a class's getter", () => new NodeDefaults()],
+] as const) {
+  it(`clusterOptions.defaults gives its inherited password to every node (${kind})`, async () => {
+    const cache = createCache({
+      client: 'cluster',
+      location: seeds(),
+      keyPrefix: uniquePrefix(),
+      clusterOptions: { defaults: defaults() },
+    })
+    try {
+      const keys = Array.from({ length: 30 }, (_, i) => `k${i}`)
+      await cache.setMany(Object.fromEntries(keys.map((k) => [k, k])))
+      const found = await cache.getMany(keys)
+      expect(found.size).toBe(30)
+      expect(found.get('k7')).toBe('k7')
+    } finally {
+      await cache.close()
+    }
+  })
+}
