@@ -126,12 +126,6 @@ export function lzmaCompressor(options: LzmaOptions = {}): Compressor {
     const outputs: Buffer[] = []
     let total = 0
     for (let rest = data; rest.length > 0; ) {
-      // Each stream its own decoder (about 10 µs): 64 MiB of empty streams would be 2 million.
-      if (outputs.length === MAX_STREAMS) {
-        throw new CompressionError(
-          `lzma: the value holds more than ${MAX_STREAMS} streams back to back, more than any writer makes: refused, as too costly to read`,
-        )
-      }
       let next: { output: Buffer; read: number }
       try {
         next = run((s) => s.autoDecoder({}), rest, max === undefined ? undefined : max - total, max)
@@ -139,6 +133,14 @@ export function lzmaCompressor(options: LzmaOptions = {}): Compressor {
         const cut = error instanceof Error && /No progress is possible/.test(error.message)
         if (outputs.length === 0 || cut || error instanceof CompressionError) throw error
         break
+      }
+      // Each stream its own decoder (about 10 µs): 64 MiB of empty streams would be 2 million.
+      // Refused once one more is read: what follows the last of them may be no stream (padding,
+      // other bytes), ignored as after any stream.
+      if (outputs.length === MAX_STREAMS) {
+        throw new CompressionError(
+          `lzma: the value holds more than ${MAX_STREAMS} streams back to back, more than any writer makes: refused, as too costly to read`,
+        )
       }
       outputs.push(next.output)
       total += next.output.length

@@ -74,6 +74,12 @@ describe('lzma: concatenated streams', () => {
     const more = Buffer.concat([many, empty])
     expect(() => lzma.decompress(more, MiB)).toThrow(/more than 10000 streams/)
     expect(() => lzma.decompress(more)).toThrow(CompressionError)
+    // Bytes after the 10,000th that are no stream are ignored, as after any stream (Python
+    // checked: lzma.decompress(stream + b'hello') is b''; a stream + 8 NUL bytes fails).
+    expect(lzma.decompress(Buffer.concat([many, Buffer.from('hello')]), MiB).length).toBe(0)
+    expect(() => lzma.decompress(Buffer.concat([many, Buffer.alloc(8)]), MiB)).toThrow(
+      /No progress is possible/,
+    )
   })
 
   it('refuses a bomb in a later stream', () => {
