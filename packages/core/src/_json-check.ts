@@ -9,6 +9,7 @@
 // three to five times as much on the same value (measured on the bench values, see json.ts).
 
 import { bounded } from './_bounded.ts'
+import { dateForm } from './_json-date.ts'
 import { MAX_JSON_DEPTH } from './_limits.ts'
 import { enumeratesKeys } from './_own.ts'
 import { isDate } from './_plain.ts'
@@ -22,16 +23,6 @@ export const EXACT = 0
 export const NEEDS_PYTHON = 1
 
 const HINT = 'use the msgpack or pickle serializer, or convert it'
-
-/**
- * Why an invalid Date (`getTime()` is NaN) is refused: `JSON.stringify` writes it as `null`, and
- * Python's form has no date to write. Shared with Python's writer, so both modes say the same.
- */
-export const INVALID_DATE = 'an invalid Date would be stored as null: store null or a valid Date'
-
-/** Why a Date whose own or patched `valueOf()` or `[Symbol.toPrimitive]()` gives no time is refused. */
-const UNTIMED_DATE =
-  "a Date whose valueOf() or [Symbol.toPrimitive]() gives no finite number would be stored as null (Date's toJSON() reads its time through them): store null or a Date of its own methods"
 
 /**
  * Walks `value` (an object) and returns `EXACT` or `NEEDS_PYTHON`; throws a `TypeError` saying
@@ -261,67 +252,12 @@ function walkDeep(value: object, depth: number, root: object): number {
   }
 }
 
-/** Date's own `toJSON()`, `toISOString()`, `valueOf()` and `[Symbol.toPrimitive]()`, as this module found them. */
-const dateToJson = Date.prototype.toJSON
-const dateToIso = Date.prototype.toISOString
-const dateValueOf = Date.prototype.valueOf
-const dateToPrimitive = Date.prototype[Symbol.toPrimitive]
-
-/**
- * How a Date (of any realm) is written, checked as `leaf` checks an object: `EXACT`, or its
- * choice of form (`chose()`); `undefined` when it has no `toJSON()` (a Date given another
- * prototype): then it is written as an object's own keys, and checked as any object.
- */
-function dateForm(value: object): number | undefined {
-  const {
-    toJSON: toJson,
-    toISOString: toIso,
-    valueOf: toNumber,
-    [Symbol.toPrimitive]: toPrimitive,
-  } = value as Record<PropertyKey, unknown>
-  if (typeof toJson !== 'function') return undefined
-  // A toJSON() other than Date's (its own, a subclass's) is its choice of form, as an object's:
-  // what it returns is bounded by the text's depth (`chosen`). Python's form writes the date.
-  // Date's toJSON() writes what `toISOString()` returns: the Date's own, or a patched one, is a
-  // choice of form too.
-  if (toJson !== dateToJson && !isDateToJson(toJson)) return chose()
-  if (toIso !== dateToIso && !isNative(toIso, 'toISOString')) return chose()
-  // Date's toJSON() gives null for an invalid Date: it would be read back as null.
-  if (Number.isNaN(Date.prototype.getTime.call(value))) throw new TypeError(INVALID_DATE)
-  // It reads the time through `[Symbol.toPrimitive]` and `valueOf()` first, and gives null when
-  // they answer no finite number: a patched one is asked as `toJSON()` will ask it.
-  if (
-    (toPrimitive !== dateToPrimitive && !isNative(toPrimitive, '[Symbol.toPrimitive]')) ||
-    (toNumber !== dateValueOf && !isNative(toNumber, 'valueOf'))
-  ) {
-    if (!Number.isFinite(Number(value))) throw new TypeError(UNTIMED_DATE)
-    return chose()
-  }
-  // A subclass's or another realm's: JSON.stringify calls its toJSON() as an object's, with
-  // frames of its own at each level (a bare RangeError at 4,095 levels), so the writer that
-  // bounds the depth in words takes over then (`chosen`).
-  return Object.getPrototypeOf(value) === Date.prototype ? EXACT : chose()
-}
-
-/** Whether `f` is a built-in `toJSON()`: Date's of another realm (a `vm` context). */
-function isDateToJson(f: unknown): boolean {
-  return isNative(f, 'toJSON')
-}
-
-/** Whether `f` is a built-in function named `name` (another realm's). */
-function isNative(f: unknown, name: string): boolean {
-  return (
-    typeof f === 'function' &&
-    f.name === name &&
-    Function.prototype.toString.call(f) === `function ${name}() { [native code] }`
-  )
-}
-
 /** An object that is not a plain object or an array: allowed as a whole, or refused. */
 function leaf(value: object): number {
   if (isDate(value)) {
     const form = dateForm(value)
-    if (form !== undefined) return form
+    if (form === 'exact') return EXACT
+    if (form === 'chosen') return chose()
   }
   if (value instanceof Map) {
     throw new TypeError(

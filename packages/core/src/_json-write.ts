@@ -2,7 +2,8 @@
 // levels deep, or deeper inside what a `toJSON()` returned, writes as any other): Python's exact
 // form (`json.dumps(value, cls=DjangoJSONEncoder)`, `pythonFormat`), and `JSON.stringify`'s form
 // with the numbers it would change written as Python writes them (the default mode).
-import { CIRCULAR, INVALID_DATE, NESTED_TOO_DEEP } from './_json-check.ts'
+import { CIRCULAR, NESTED_TOO_DEEP } from './_json-check.ts'
+import { INVALID_DATE } from './_json-date.ts'
 import { pythonFloat, pythonString } from './_json-python.ts'
 import { MAX_INTEGER_DIGITS, MAX_JSON_DEPTH } from './_limits.ts'
 import { isDate } from './_plain.ts'

@@ -1,0 +1,72 @@
+// How the JSON serializer's check (`_json-check.ts`) takes a Date. Date's own `toJSON()` writes
+// what `toISOString()` returns, or `null` when the time it reads through `[Symbol.toPrimitive]`
+// and `valueOf()` is no finite number: any of these methods the Date's own, a subclass's or
+// patched makes the text the Date's choice of form, and a Date written as `null` is refused.
+
+/**
+ * Why an invalid Date (`getTime()` is NaN) is refused: `JSON.stringify` writes it as `null`, and
+ * Python's form has no date to write. Shared with Python's writer, so both modes say the same.
+ */
+export const INVALID_DATE = 'an invalid Date would be stored as null: store null or a valid Date'
+
+/** Why a Date whose own or patched `valueOf()` or `[Symbol.toPrimitive]()` gives no time is refused. */
+const UNTIMED_DATE =
+  "a Date whose valueOf() or [Symbol.toPrimitive]() gives no finite number would be stored as null (Date's toJSON() reads its time through them): store null or a Date of its own methods"
+
+/** Date's own `toJSON()`, `toISOString()`, `valueOf()` and `[Symbol.toPrimitive]()`, as this module found them. */
+const dateToJson = Date.prototype.toJSON
+const dateToIso = Date.prototype.toISOString
+const dateValueOf = Date.prototype.valueOf
+const dateToPrimitive = Date.prototype[Symbol.toPrimitive]
+
+/**
+ * How a Date (of any realm) is written, checked as `_json-check.ts`'s `leaf` checks an object:
+ * `'exact'` (JSON.stringify writes it as Date's `toJSON()` does), or `'chosen'` (its choice of
+ * form: the check notes it, `chosen`); `undefined` when it has no `toJSON()` (a Date given
+ * another prototype): then it is written as an object's own keys, and checked as any object.
+ * Throws a `TypeError` for a Date that `toJSON()` would write as `null`.
+ */
+export function dateForm(value: object): 'exact' | 'chosen' | undefined {
+  const {
+    toJSON: toJson,
+    toISOString: toIso,
+    valueOf: toNumber,
+    [Symbol.toPrimitive]: toPrimitive,
+  } = value as Record<PropertyKey, unknown>
+  if (typeof toJson !== 'function') return undefined
+  // A toJSON() other than Date's (its own, a subclass's) is its choice of form, as an object's:
+  // what it returns is bounded by the text's depth (`chosen`). Python's form writes the date.
+  // Date's toJSON() writes what `toISOString()` returns: the Date's own, or a patched one, is a
+  // choice of form too.
+  if (toJson !== dateToJson && !isDateToJson(toJson)) return 'chosen'
+  if (toIso !== dateToIso && !isNative(toIso, 'toISOString')) return 'chosen'
+  // Date's toJSON() gives null for an invalid Date: it would be read back as null.
+  if (Number.isNaN(Date.prototype.getTime.call(value))) throw new TypeError(INVALID_DATE)
+  // It reads the time through `[Symbol.toPrimitive]` and `valueOf()` first, and gives null when
+  // they answer no finite number: a patched one is asked as `toJSON()` will ask it.
+  if (
+    (toPrimitive !== dateToPrimitive && !isNative(toPrimitive, '[Symbol.toPrimitive]')) ||
+    (toNumber !== dateValueOf && !isNative(toNumber, 'valueOf'))
+  ) {
+    if (!Number.isFinite(Number(value))) throw new TypeError(UNTIMED_DATE)
+    return 'chosen'
+  }
+  // A subclass's or another realm's: JSON.stringify calls its toJSON() as an object's, with
+  // frames of its own at each level (a bare RangeError at 4,095 levels), so the writer that
+  // bounds the depth in words takes over then (`chosen`).
+  return Object.getPrototypeOf(value) === Date.prototype ? 'exact' : 'chosen'
+}
+
+/** Whether `f` is a built-in `toJSON()`: Date's of another realm (a `vm` context). */
+function isDateToJson(f: unknown): boolean {
+  return isNative(f, 'toJSON')
+}
+
+/** Whether `f` is a built-in function named `name` (another realm's). */
+function isNative(f: unknown, name: string): boolean {
+  return (
+    typeof f === 'function' &&
+    f.name === name &&
+    Function.prototype.toString.call(f) === `function ${name}() { [native code] }`
+  )
+}
