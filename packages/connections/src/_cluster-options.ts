@@ -1,5 +1,5 @@
 import { type ConnectionOptions, InvalidArgumentError } from '@cachex/core'
-import { describeArgument, ownOptions, readableOptions } from '@cachex/core/internal'
+import { describeArgument, ownOptions } from '@cachex/core/internal'
 import { createCluster } from '@redis/client'
 import type { NodeRedisClusterLike } from './_cluster-nodes.ts'
 import { parseLocation } from './_location.ts'
@@ -201,16 +201,13 @@ export function clusterFromSeeds(
  * refused: the seeds are the URLs of `location`, and node-redis's would replace them and their
  * socket options (the TLS of a `rediss://` seed among them).
  */
-function splitClusterOptions(options: Record<string, unknown> | undefined): {
+function splitClusterOptions(given: Record<string, unknown> | undefined): {
   defaults: Record<string, unknown> | undefined
   rest: Record<string, unknown>
 } {
-  if (options === undefined || options === null) return { defaults: undefined, rest: {} }
-  // Read once: a Proxy that is revoked, or whose traps throw, is refused naming the option.
-  const given = readableOptions(options, 'clusterOptions')
+  if (given === undefined || given === null) return { defaults: undefined, rest: {} }
   checkOptionsObject(given, 'clusterOptions', 'an object of node-redis cluster options')
-  const { defaults: defaultsGiven, rootNodes, ...rest } = given
-  const defaults = readableOptions(defaultsGiven, 'clusterOptions.defaults')
+  const { defaults, rootNodes, ...rest } = given
   if (rootNodes !== undefined) {
     throw new InvalidArgumentError(
       'clusterOptions.rootNodes is not taken: name the seed nodes in location (a URL or a list of URLs)',

@@ -1,4 +1,17 @@
-import { readableOptions } from '@cachex/core/internal'
+import { readingOptions } from '@cachex/core/internal'
+
+/**
+ * `build()` of a connection from `options`, where what a Proxy among them that cannot be read
+ * throws (revoked, or a trap that throws) is an `InvalidArgumentError` naming the option
+ * (`readingOptions`).
+ */
+export function buildingFrom<T>(options: unknown, build: () => T): T {
+  return readingOptions(
+    options,
+    (path) => (path.length === 0 ? 'the connection options' : path.join('.')),
+    build,
+  )
+}
 
 /**
  * The option objects (at any depth) whose settings cachex reads itself: copied own-only too.
@@ -11,19 +24,16 @@ const NESTED = new Set(['clientOptions', 'socket', 'sentinelOptions', 'memoryOpt
  * without a prototype, and likewise for its `clientOptions`, `socket`, `sentinelOptions` and
  * `memoryOptions`. Another library's `Object.prototype.password = 'x'` (or `.clientOptions`,
  * `.socket`…) would otherwise be read as an option every caller gave. Anything but a plain object
- * (a node-redis client, a list, `undefined`) is returned as it is. A Proxy among them is read once
- * (`readableOptions`): one that is revoked, or whose traps throw, is an `InvalidArgumentError`
- * naming the option (`name`). Run once, when a connection is made, never per call.
+ * (a node-redis client, a list, `undefined`) is returned as it is. Run once, when a connection is
+ * made, never per call.
  */
-export function ownConnectionOptions<T>(options: T, name = 'the connection options'): T {
-  const given = readableOptions(options, name)
+export function ownConnectionOptions<T>(given: T): T {
   if (typeof given !== 'object' || given === null || Array.isArray(given)) return given
   const proto: unknown = Object.getPrototypeOf(given)
   if (proto !== Object.prototype && proto !== null) return given
   const copy: Record<string, unknown> = Object.assign(Object.create(null), given)
-  const within = name === 'the connection options' ? '' : `${name}.`
-  for (const key of NESTED) {
-    if (Object.hasOwn(copy, key)) copy[key] = ownConnectionOptions(copy[key], `${within}${key}`)
+  for (const name of NESTED) {
+    if (Object.hasOwn(copy, name)) copy[name] = ownConnectionOptions(copy[name])
   }
   return copy as T
 }

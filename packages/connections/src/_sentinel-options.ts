@@ -1,6 +1,6 @@
 import type { ConnectionOptions, RedisArgument } from '@cachex/core'
 import { InvalidArgumentError } from '@cachex/core'
-import { closestName, MAX_TIMER_MS, readableOptions, unknownName } from '@cachex/core/internal'
+import { closestName, MAX_TIMER_MS, unknownName } from '@cachex/core/internal'
 import { parseLocation } from './_location.ts'
 import { checkCredentials } from './_options.ts'
 import {
@@ -135,17 +135,8 @@ const SENTINEL_OPTIONS = Object.keys(SENTINEL_OPTIONS_TABLE)
  * `sentinelOptions`, checked to be an object of the names `SentinelConnectionOptions` has: a
  * misspelt name (`waitForPrimay`, `pasword`) would otherwise leave its default silently.
  */
-function checkSentinelOptions(sentinelOptions: unknown): SentinelConnectionOptions {
-  if (sentinelOptions === undefined) return {}
-  // Read once, its clientOptions too: a Proxy that is revoked, or whose traps throw, is refused
-  // naming the option.
-  const read = readableOptions(sentinelOptions, 'sentinelOptions')
-  const inner: unknown =
-    typeof read === 'object' && read !== null && Object.hasOwn(read, 'clientOptions')
-      ? (read as { clientOptions?: unknown }).clientOptions
-      : undefined
-  const readInner = readableOptions(inner, 'sentinelOptions.clientOptions')
-  const given = readInner === inner ? read : { ...(read as object), clientOptions: readInner }
+function checkSentinelOptions(given: unknown): SentinelConnectionOptions {
+  if (given === undefined) return {}
   checkOptionsObject(given, 'sentinelOptions', 'an object ({ password, waitForPrimary, … })')
   const name = unknownName(given, SENTINEL_OPTIONS)
   if (name !== undefined) {

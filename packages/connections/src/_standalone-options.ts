@@ -4,8 +4,6 @@ import {
   describeObject,
   isPlainObject,
   MAX_TIMER_MS,
-  readableOptions,
-  readOption,
 } from '@cachex/core/internal'
 import { createClientPool } from '@redis/client'
 import { newClient } from './_client-factory.ts'
@@ -162,9 +160,7 @@ export function clientSource(options: StandaloneOptions, connectTimeoutMs: numbe
   const url = singleUrl(location)
   const address = parseRedisUrl(url)
   // Without a prototype when none is given: `Object.prototype.socket` is no option of the caller's.
-  // Read once: a Proxy that is revoked, or whose traps throw, is refused naming clientOptions.
-  const extra = (readableOptions(options.clientOptions, 'clientOptions') ??
-    Object.create(null)) as Credentials & { socket?: object }
+  const extra = (options.clientOptions ?? Object.create(null)) as Credentials & { socket?: object }
   refuseServerOptions(extra, 'clientOptions')
   checkClientTimers(extra, 'clientOptions.')
   checkPoolTimers(options.connectionPool)
@@ -263,13 +259,7 @@ export function checkOptionsObject(
   name: string,
   wanted: string,
 ): asserts value is Record<string, unknown> | undefined {
-  if (
-    value === undefined ||
-    (typeof value === 'object' &&
-      value !== null &&
-      // A revoked Proxy throws at the look (`Array.isArray`): refused naming the option.
-      readOption(name, () => isPlainObject(value)))
-  )
+  if (value === undefined || (typeof value === 'object' && value !== null && isPlainObject(value)))
     return
   const got =
     typeof value === 'object' && value !== null ? describeObject(value) : describeArgument(value)

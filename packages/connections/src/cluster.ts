@@ -22,7 +22,7 @@ import { ownerClosedError } from './_errors.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import { Listeners } from './_listeners.ts'
 import { Sender } from './_options.ts'
-import { ownConnectionOptions } from './_own.ts'
+import { buildingFrom, ownConnectionOptions } from './_own.ts'
 import { tryAgainBudgetMs } from './_redirects.ts'
 import { PASSWORD_IN_CLUSTER, PASSWORD_IN_URL } from './_retry.ts'
 import { scriptEpoch } from './_scripts.ts'
@@ -78,7 +78,7 @@ const READONLY_DIGITS: CommandRoute = { readonly: true, digits: true }
  */
 export function cluster(options: ClusterOptions = {}): Connection {
   // Its own properties only: a polluted `Object.prototype.readFromReplicas` is no option given.
-  return new ClusterConnection(ownConnectionOptions(options))
+  return buildingFrom(options, () => new ClusterConnection(ownConnectionOptions(options)))
 }
 
 class ClusterConnection implements Connection {

@@ -11,7 +11,7 @@ import { SERVER_EPOCH } from '@cachex/core/internal'
 import { PrimaryDataSet } from './_data-set.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import { DEFAULT_URL, parseLocation } from './_location.ts'
-import { ownConnectionOptions } from './_own.ts'
+import { buildingFrom, ownConnectionOptions } from './_own.ts'
 import { STATIC_LOCATION } from './_readonly-hint.ts'
 import { REPLICA_CHECK_MS, ReplicaRotation } from './_rotation.ts'
 import { firstHealthy, readBatchOn, readOn } from './_rotation-reads.ts'
@@ -57,7 +57,7 @@ export interface ReplicaOptions extends ConnectionOptions {
  * primary's when none is); `client()` the primary's.
  */
 export function replica(options: ReplicaOptions = {}): Connection {
-  return new ReplicaConnection(options)
+  return buildingFrom(options, () => new ReplicaConnection(options))
 }
 
 class ReplicaConnection implements Connection {

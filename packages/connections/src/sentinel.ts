@@ -17,7 +17,7 @@ import { FailoverGate } from './_failover.ts'
 import { GivenSentinelConnection } from './_given-sentinel.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import { type Credentials, checkUserHasPassword } from './_options.ts'
-import { ownConnectionOptions } from './_own.ts'
+import { buildingFrom, ownConnectionOptions } from './_own.ts'
 import { ReplicaRotation } from './_rotation.ts'
 import { firstHealthy } from './_rotation-reads.ts'
 import { scriptEpoch } from './_scripts.ts'
@@ -69,10 +69,12 @@ export { isRedisSentinel } from './_sentinel-options.ts'
  * itself, and `client()` resolves it.
  */
 export function sentinel(given: SentinelOptions = {}): Connection {
-  const options = ownConnectionOptions(given)
-  return isRedisSentinel(options.location)
-    ? new GivenSentinelConnection(options)
-    : new SentinelConnection(options)
+  return buildingFrom(given, () => {
+    const options = ownConnectionOptions(given)
+    return isRedisSentinel(options.location)
+      ? new GivenSentinelConnection(options)
+      : new SentinelConnection(options)
+  })
 }
 
 class SentinelConnection implements Connection {

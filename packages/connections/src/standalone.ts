@@ -19,7 +19,7 @@ import { type BatchOverhead, batchWithin, type Deadlines } from './_deadlines.ts
 import { leasedBatch, onPool } from './_leased-batch.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import { type ReplyForm, replyForm } from './_options.ts'
-import { ownConnectionOptions } from './_own.ts'
+import { buildingFrom, ownConnectionOptions } from './_own.ts'
 import { type NodeRole, STATIC_LOCATION } from './_readonly-hint.ts'
 import { scriptEpoch } from './_scripts.ts'
 import { mapStandaloneError } from './_standalone-errors.ts'
@@ -52,7 +52,7 @@ export { isNodeRedisClient } from './_standalone-options.ts'
  * is made in the background. `maxInFlightBytes` caps what awaits a reply meanwhile.
  */
 export function standalone(options: StandaloneOptions = {}): Connection {
-  return new StandaloneConnection(options, STATIC_LOCATION)
+  return buildingFrom(options, () => new StandaloneConnection(options, STATIC_LOCATION))
 }
 
 /**

@@ -2,7 +2,6 @@
 // takes more than a check: the defaults, the codec, and the lock and semaphore factories, handed
 // the cache's close signal.
 import { checkItersize, describeArgument } from './_args.ts'
-import { readOption } from './_readable.ts'
 import { checkSeconds } from './_timeout.ts'
 import type { CacheOptions } from './cache-options.ts'
 import { Codec } from './codec.ts'
@@ -24,9 +23,8 @@ export function defaultTimeoutOf(timeout: CacheOptions['timeout']): number | nul
 
 /** The cache's codec: its serializers (JSON when none is given), compressors and value bound. */
 export function codecOf(options: CacheOptions): Codec {
-  // A revoked Proxy throws at `Array.isArray`: refused naming the option.
-  const serializers = readOption('serializer', () => toList(options.serializer))
-  const compressors = readOption('compressor', () => toList(options.compressor ?? undefined))
+  const serializers = toList(options.serializer)
+  const compressors = toList(options.compressor ?? undefined)
   return new Codec(serializers.length > 0 ? serializers : [jsonSerializer()], compressors, {
     maxValueSize: options.maxValueSize,
   })

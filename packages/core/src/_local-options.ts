@@ -1,6 +1,5 @@
 // The `local` option of a cache, checked: the bounds of its local tier.
 import { ownOptions } from './_own.ts'
-import { readableOptions } from './_readable.ts'
 import { describe } from './_timeout.ts'
 import type { LocalOptions } from './cache-options.ts'
 import { InvalidArgumentError } from './errors.ts'
@@ -19,9 +18,7 @@ const DEFAULT_MAX_ENTRIES = 10_000
 const LOCAL_KEYS = new Set(['maxEntries', 'maxBytes', 'ttl'])
 
 /** Checks the `local` option; the bounds it selects. */
-export function checkLocalOptions(given: unknown): LocalBounds {
-  // Read once (a Proxy whose traps throw, or revoked, is refused naming `local`).
-  const local = readableOptions(given, 'local')
+export function checkLocalOptions(local: unknown): LocalBounds {
   if (typeof local !== 'object' || local === null || Array.isArray(local)) {
     throw new InvalidArgumentError(
       `local takes an object { maxEntries?, maxBytes?, ttl? }, got ${describe(local)}`,

@@ -82,11 +82,6 @@ export function own<O extends object, K extends keyof O>(
 export function ownOptions<O>(options: O): O {
   if (typeof options !== 'object' || options === null || !isPlainObject(options)) return options
   if (types.isProxy(options)) return options
-  return copyGiven(options) as O
-}
-
-/** What `options` gives (`ownOptions`), copied into an object without a prototype. */
-export function copyGiven(options: object): Record<string, unknown> {
   const copy = Object.assign(Object.create(null), options) as Record<string, unknown>
   const given = options as Record<string, unknown>
   for (let o = Object.getPrototypeOf(options) as object | null; o !== null; ) {
@@ -104,7 +99,7 @@ export function copyGiven(options: object): Record<string, unknown> {
     }
     o = Object.getPrototypeOf(o) as object | null
   }
-  return copy
+  return copy as O
 }
 
 /**

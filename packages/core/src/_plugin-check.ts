@@ -3,7 +3,6 @@
 // only by the first value written (`serialize is not a function`, while integers, stored as
 // digits, went through) — or never, for a compressor: values were stored uncompressed, and
 // values compressed by another writer read as raw bytes.
-import { readOption } from './_readable.ts'
 import { describe } from './_timeout.ts'
 import { InvalidArgumentError } from './errors.ts'
 
@@ -43,21 +42,15 @@ export function checkPlugins(
   serializers: readonly unknown[],
   compressors: readonly unknown[],
 ): void {
-  // A plug-in whose reading throws (a revoked Proxy, a trap that throws) is refused naming the
-  // option, not with what it threw.
-  for (const serializer of serializers) {
-    readOption('serializer', () => checkPlugin(serializer, SERIALIZER))
-  }
+  for (const serializer of serializers) checkPlugin(serializer, SERIALIZER)
   for (const compressor of compressors) {
-    readOption('compressor', () => {
-      checkPlugin(compressor, COMPRESSOR)
-      const { name, minLength } = compressor as { name: string; minLength: unknown }
-      if (typeof minLength !== 'number' || !(minLength >= 0)) {
-        throw new InvalidArgumentError(
-          `compressor '${name}': minLength must be a number of bytes, at least 0, got ${describe(minLength)}`,
-        )
-      }
-    })
+    checkPlugin(compressor, COMPRESSOR)
+    const { name, minLength } = compressor as { name: string; minLength: unknown }
+    if (typeof minLength !== 'number' || !(minLength >= 0)) {
+      throw new InvalidArgumentError(
+        `compressor '${name}': minLength must be a number of bytes, at least 0, got ${describe(minLength)}`,
+      )
+    }
   }
 }
 

@@ -1,35 +1,57 @@
-// Option objects that may be hostile (a revoked Proxy, a Proxy whose traps throw), read once when
-// a cache or a connection is built: what their reading throws becomes cachex's typed error.
+// Option objects that cannot be read — a revoked Proxy, a Proxy whose traps throw — met while a
+// cache or a connection is built: what their reading throws becomes cachex's typed error, naming
+// the option. Ordinary Proxies (a reactive store's options) are read as they are, untouched.
 import { types } from 'node:util'
-import { copyGiven } from './_own.ts'
-import { InvalidArgumentError } from './errors.ts'
+import { isPlainObject } from './_plain.ts'
+import { CachexError, InvalidArgumentError } from './errors.ts'
+
+/** How deep `proxyPath` looks for a Proxy among option objects. */
+const OPTION_DEPTH = 6
 
 /**
- * An options object (the option `name`) where its reading may throw: a Proxy — which may be
- * revoked, or have traps that throw — is read once into a copy of what it gives (as `ownOptions`
- * copies a plain object), so that no trap of it runs again, and a trap that throws meanwhile is
- * an `InvalidArgumentError` naming `name` (quoting neither the value nor what it threw: either
- * may hold a password). A Proxy of an array stays as it is (it is refused as a list); anything
- * else is returned as it is, unread: an ordinary object costs one `isProxy`. Run once, when a
- * cache or a connection is built.
+ * The keys that lead from `value` to the first Proxy in it (`[]`: `value` is one), looking
+ * through plain objects and arrays `OPTION_DEPTH` levels down by their own enumerable keys (a
+ * `configureCaches()` alias's `clusterOptions.defaults.socket` is 5 down);
+ * `undefined` when there is none. Reads no Proxy (`isProxy` runs none of its traps); a getter
+ * that throws is passed over.
  */
-export function readableOptions<T>(value: T, name: string): T {
-  if (typeof value !== 'object' || value === null || !types.isProxy(value)) return value
-  return readOption(name, () => (Array.isArray(value) ? value : (copyGiven(value) as T)))
+function proxyPath(value: unknown, depth = OPTION_DEPTH): string[] | undefined {
+  if (typeof value !== 'object' || value === null) return undefined
+  if (types.isProxy(value)) return []
+  // Options are plain objects and lists: a client or another object of the caller's is not
+  // looked into.
+  if (depth === 0 || !(Array.isArray(value) || isPlainObject(value))) return undefined
+  try {
+    for (const key of Object.keys(value)) {
+      const path = proxyPath((value as Record<string, unknown>)[key], depth - 1)
+      if (path !== undefined) return [key, ...path]
+    }
+  } catch {
+    // A getter of the caller's that throws: not a Proxy's, and not looked into.
+  }
+  return undefined
 }
 
 /**
- * `read()`, or an `InvalidArgumentError` saying that the option `name` could not be read when it
- * throws anything but cachex's own `InvalidArgumentError` (a revoked Proxy, a trap): for the
- * reads of an option object that may be hostile, once, when a cache is built.
+ * `build()`, where an error it throws that is not cachex's own, while `given` holds a Proxy (a
+ * revoked one, one whose trap throws), is an `InvalidArgumentError` naming the option that is
+ * the Proxy: `name(path)`, given the keys that lead to it (`[]` for `given` itself). Neither the
+ * value nor what it threw is quoted: either may hold a password. Anything else is thrown as it
+ * is. For the building of a cache or a connection: never on a hot path.
  */
-export function readOption<T>(name: string, read: () => T): T {
+export function readingOptions<T>(
+  given: unknown,
+  name: (path: readonly string[]) => string,
+  build: () => T,
+): T {
   try {
-    return read()
+    return build()
   } catch (error) {
-    if (error instanceof InvalidArgumentError) throw error
+    if (error instanceof CachexError) throw error
+    const path = proxyPath(given)
+    if (path === undefined) throw error
     throw new InvalidArgumentError(
-      `${name} could not be read: reading it threw (a revoked Proxy, or a Proxy whose trap throws); pass an ordinary object`,
+      `${name(path)} could not be read: reading it threw (a revoked Proxy, or a Proxy whose trap throws); pass an ordinary object`,
     )
   }
 }

@@ -14,13 +14,7 @@ import {
   InvalidArgumentError,
   type Serializer,
 } from '@cachex/core'
-import {
-  describeArgument,
-  isPlainObject,
-  ownOptions,
-  readableOptions,
-  readOption,
-} from '@cachex/core/internal'
+import { describeArgument, ownOptions, readingOptions } from '@cachex/core/internal'
 import { lockFactory, semaphoreFactory } from '@cachex/lock'
 import { checkCreateCacheOptions, checkOptionValues } from './_option-names.ts'
 import type { ClientName, CompressorName, CreateCacheOptions, SerializerName } from './_options.ts'
@@ -38,56 +32,15 @@ import { CLIENTS, COMPRESSORS, lookup, SERIALIZERS } from './_tables.ts'
 export function createCache<IgnoreErrors extends boolean = false>(
   options: CreateCacheOptions<IgnoreErrors> = {},
 ): Cache<IgnoreErrors> {
-  const given = readableCacheOptions(options, undefined)
-  checkOptionsObject(given, 'createCache() takes')
-  return buildCache(given, undefined)
-}
-
-/**
- * The option objects `readableCacheOptions` reads once (with the one inside each that cachex
- * reads too): those given to the connection factory, and `local`.
- */
-const NESTED_OPTIONS: ReadonlyArray<readonly [string, string | undefined]> = [
-  ['local', undefined],
-  ['clientOptions', undefined],
-  ['clusterOptions', 'defaults'],
-  ['sentinelOptions', 'clientOptions'],
-]
-
-/**
- * `given` (a cache's options; `alias` names the one of `configureCaches()`) read once where its
- * reading may throw: itself and each of its option objects that is a Proxy — revoked, or whose
- * traps throw — becomes a copy (`readableOptions`), or an `InvalidArgumentError` naming the
- * option; no trap of theirs runs again, no connection exists yet. Options without a Proxy are
- * returned as they are.
- */
-export function readableCacheOptions<T>(given: T, alias: string | undefined): T {
-  const where = alias === undefined ? '' : `configureCaches(): the alias '${alias}': `
-  const options = readableOptions(
-    given,
-    alias === undefined ? 'createCache() options' : `${where}options`,
+  // An option object that cannot be read (a revoked Proxy, a trap that throws) is refused naming it.
+  return readingOptions(
+    options,
+    (path) => (path.length === 0 ? 'createCache() options' : path.join('.')),
+    () => {
+      checkOptionsObject(options, 'createCache() takes')
+      return buildCache(options, undefined)
+    },
   )
-  if (typeof options !== 'object' || options === null || !isPlainObject(options)) return options
-  let copy: Record<string, unknown> | undefined
-  for (const [name, inner] of NESTED_OPTIONS) {
-    if (!Object.hasOwn(options, name)) continue
-    const value: unknown = (options as Record<string, unknown>)[name]
-    let read = readableOptions(value, `${where}${name}`)
-    if (
-      inner !== undefined &&
-      typeof read === 'object' &&
-      read !== null &&
-      Object.hasOwn(read, inner)
-    ) {
-      const nested: unknown = (read as Record<string, unknown>)[inner]
-      const readNested = readableOptions(nested, `${where}${name}.${inner}`)
-      if (readNested !== nested) read = { ...read, [inner]: readNested }
-    }
-    if (read === value) continue
-    copy ??= ownOptions(options) as Record<string, unknown>
-    copy[name] = read
-  }
-  return (copy ?? options) as T
 }
 
 /**
@@ -153,11 +106,8 @@ export function planCache(given: CreateCacheOptions, alias: string | undefined):
     alias === undefined ? undefined : `configureCaches(): the alias '${alias}'`,
   )
   // Resolve every name first, so that a bad one throws before a connection exists.
-  // A revoked Proxy throws at `Array.isArray`: refused naming the option.
-  const serializer = readOption('serializer', () => toList(options.serializer ?? 'json')).map((s) =>
-    resolveSerializer(s, options),
-  )
-  const compressor = readOption('compressor', () => toList(options.compressor ?? 'none'))
+  const serializer = toList(options.serializer ?? 'json').map((s) => resolveSerializer(s, options))
+  const compressor = toList(options.compressor ?? 'none')
     .filter((c) => c !== 'none')
     .map(resolveCompressor)
   const own =

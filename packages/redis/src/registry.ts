@@ -11,13 +11,14 @@ import {
   describeArgument,
   own,
   processWide,
+  readingOptions,
   unknownName,
 } from '@cachex/core/internal'
 import { checkCache } from './_check-cache.ts'
 import { checkCacheGlobals, checkCreateCacheOptions, checkOptionValues } from './_option-names.ts'
 import type { CacheGlobals, CachesConfig, ClientName } from './_options.ts'
 import { prefixOverlaps } from './_overlaps.ts'
-import { buildCache, checkOptionsObject, readableCacheOptions } from './create-cache.ts'
+import { buildCache, checkOptionsObject } from './create-cache.ts'
 
 /** The caches of the process: what `configureCaches()` set, and what `caches` made of it. */
 interface RegistryState {
@@ -90,24 +91,39 @@ function watchClose(cache: Cache, alias: string): void {
  * database have overlapping prefixes — equal, one the other plus `:…` (`ab` and `ab:c`), or one
  * empty — since then one's `clear()` deletes the other's keys.
  */
-export function configureCaches(given: CachesConfig, defaults: CacheGlobals = {}): void {
+export function configureCaches(caches: CachesConfig, defaults: CacheGlobals = {}): void {
+  // An option object that cannot be read (a revoked Proxy, a trap that throws) is refused naming it.
+  readingOptions({ caches, defaults }, configuredName, () => configure(caches, defaults))
+}
+
+/** The option that `path` leads to in `configureCaches()`'s arguments, for `readingOptions`. */
+function configuredName(path: readonly string[]): string {
+  const [argument, alias, ...rest] = path
+  if (argument === 'defaults') {
+    return alias === undefined
+      ? 'configureCaches() defaults'
+      : `configureCaches() defaults: ${[alias, ...rest].join('.')}`
+  }
+  if (alias === undefined) return 'configureCaches() caches'
+  return rest.length === 0
+    ? `configureCaches(): the alias '${alias}' options`
+    : `configureCaches(): the alias '${alias}': ${rest.join('.')}`
+}
+
+/** `configureCaches()`, once what reading its arguments throws is named. */
+function configure(caches: CachesConfig, defaults: CacheGlobals): void {
   // A cache its user closed is in use no more.
   if ([...instances.values()].some((cache) => !closedByUser.has(cache))) {
     throw new InvalidArgumentError(
       'configureCaches() was already called and caches are in use: call caches.close() first',
     )
   }
-  if (given === null || typeof given !== 'object' || Array.isArray(given)) {
+  if (caches === null || typeof caches !== 'object' || Array.isArray(caches)) {
     // An array would configure the aliases '0', '1'…
     throw new InvalidArgumentError(
-      `configureCaches() takes an object of cache aliases ({ default: { location: 'redis://…' }, … }), got ${describeArgument(given)}`,
+      `configureCaches() takes an object of cache aliases ({ default: { location: 'redis://…' }, … }), got ${describeArgument(caches)}`,
     )
   }
-  // Each alias's options read once: a Proxy of them (or of an option object in them) that is
-  // revoked, or whose traps throw, is refused naming it; none of its traps runs again.
-  const caches = Object.fromEntries(
-    Object.entries(given).map(([alias, options]) => [alias, readableCacheOptions(options, alias)]),
-  ) as CachesConfig
   // Everything is checked before anything is configured.
   for (const [alias, options] of Object.entries(caches)) {
     checkOptionsObject(options, `configureCaches(): the alias '${alias}' takes`)
