@@ -241,8 +241,9 @@ function mergeClientOptions(
  * The properties `object` gives (`ownOptions`: its own, and those inherited from an object of the
  * caller's — a defaults object, a class's getters — never `Object.prototype`'s) whose value is not
  * `undefined`, nor `null` for the credentials (`null` is none, where `clientOptions`' then
- * applies, as for the `password` option). An inherited password is read as `checkCredentials`
- * read it: it was checked, then dropped (every node connected without it).
+ * applies, as for the `password` option), and not a method of the caller's class. An inherited
+ * password is read as `checkCredentials` read it: it was checked, then dropped (every node
+ * connected without it).
  */
 function definedOnly(object: Record<string, unknown>): Record<string, unknown> {
   const defined: Record<string, unknown> = Object.create(null)
@@ -250,6 +251,11 @@ function definedOnly(object: Record<string, unknown>): Record<string, unknown> {
   for (const key of Object.getOwnPropertyNames(given)) {
     const value = given[key]
     if (value === undefined || (value === null && (key === 'password' || key === 'username'))) {
+      continue
+    }
+    // A method of the caller's class (inherited, so not enumerable in the copy) is no option:
+    // node-redis would take a `name()` for the name it sends with CLIENT SETNAME.
+    if (typeof value === 'function' && !Object.prototype.propertyIsEnumerable.call(given, key)) {
       continue
     }
     defined[key] = value

@@ -1,7 +1,7 @@
 // clusterOptions.defaults gives each node's client its options: a password it inherits (from a
 // defaults object it was made from, or a class's getter) was checked, then dropped, and every node
 // was asked without it (NOAUTH). Read as every other options object is: its own properties and
-// those inherited from an object of the caller's.
+// those inherited from an object of the caller's, but for its class's methods.
 import { createCache } from '@cachex/redis'
 import { startCluster, type TestCluster, uniquePrefix } from '@cachex/test-utils'
 import { afterAll, beforeAll, expect, it } from 'vitest'
@@ -28,9 +28,19 @@ class NodeDefaults {
   }
 }
 
+/** A class whose method is named as a node-redis option (`name`: CLIENT SETNAME's). */
+class WithMethods {
+  password = PASSWORD
+  name(): string {
+    return 'not an option'
+  }
+}
+
 for (const [kind, defaults] of [
   ['an object made from a defaults object', () => Object.create({ password: PASSWORD })],
   ["a class's getter", () => new NodeDefaults()],
+  // Its methods are no options: node-redis sent `name()` as the name to CLIENT SETNAME.
+  ['a class instance with methods', () => new WithMethods()],
 ] as const) {
   it(`clusterOptions.defaults gives its inherited password to every node (${kind})`, async () => {
     const cache = createCache({
