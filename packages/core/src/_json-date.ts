@@ -48,7 +48,8 @@ export function dateForm(value: object): 'exact' | 'chosen' | undefined {
     (toPrimitive !== dateToPrimitive && !isNative(toPrimitive, '[Symbol.toPrimitive]')) ||
     (toNumber !== dateValueOf && !isNative(toNumber, 'valueOf'))
   ) {
-    if (!Number.isFinite(Number(value))) throw new TypeError(UNTIMED_DATE)
+    const time = timeOf(value, toPrimitive)
+    if (typeof time === 'number' && !Number.isFinite(time)) throw new TypeError(UNTIMED_DATE)
     return 'chosen'
   }
   // A subclass's or another realm's: JSON.stringify calls its toJSON() as an object's, with
@@ -69,4 +70,22 @@ function isNative(f: unknown, name: string): boolean {
     f.name === name &&
     Function.prototype.toString.call(f) === `function ${name}() { [native code] }`
   )
+}
+
+/**
+ * What Date's `toJSON()` reads as the Date's time: `ToPrimitive(value, number)` — its
+ * `[Symbol.toPrimitive]('number')`, else its `valueOf()`, or its `toString()` when that gives an
+ * object. Only a number that is not finite makes `toJSON()` write `null`; a string, a symbol or
+ * a bigint is written as the date (what throws here throws when it is written too).
+ */
+function timeOf(value: object, toPrimitive: unknown): unknown {
+  if (typeof toPrimitive === 'function') return toPrimitive.call(value, 'number')
+  if (toPrimitive !== undefined && toPrimitive !== null) return undefined
+  const { valueOf: toNumber, toString: toText } = value as Record<string, unknown>
+  for (const method of [toNumber, toText]) {
+    if (typeof method !== 'function') continue
+    const result: unknown = method.call(value)
+    if (typeof result !== 'object' || result === null) return result
+  }
+  return undefined
 }

@@ -304,9 +304,19 @@ describe('jsonSerializer refusals', () => {
     } finally {
       Date.prototype.valueOf = dateValueOf
     }
-    // One that answers a number is written as Date's toJSON() writes it (the date, from its time).
+    // One that answers a number, or no number at all, is written as Date's toJSON() writes it
+    // (the date, from its time): only a number that is not finite is written as null.
     const answers = Object.assign(new Date(5), { valueOf: () => 7 })
-    expect(fast.serialize({ d: answers })).toBe('{"d":"1970-01-01T00:00:00.005Z"}')
+    // Date.prototype[Symbol.toPrimitive] is read-only: an own one is defined, not assigned.
+    const primitive = (answer: () => unknown) =>
+      Object.defineProperty(new Date(5), Symbol.toPrimitive, { value: answer })
+    const text = primitive(() => 'abc')
+    const symbol = primitive(() => Symbol('s'))
+    const object = Object.assign(new Date(5), { valueOf: () => ({}) })
+    for (const d of [answers, text, symbol, object]) {
+      expect(fast.serialize({ d })).toBe(JSON.stringify({ d }))
+      expect(fast.serialize({ d })).toBe('{"d":"1970-01-01T00:00:00.005Z"}')
+    }
     // A Date given a prototype without toJSON() is written as that object's own keys ({}):
     // refused as an instance of its class, as without the Date inside.
     class Event {}
