@@ -89,8 +89,14 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
     } as PropertyDescriptor)
     let untime: (() => void) | undefined
     context.events.onTiming = (on) => {
-      untime?.()
-      untime = on ? timeMethods(this, context, TIMED_METHODS, SELF_TIMED) : undefined
+      if (!on) {
+        // Kept when taking the wrappers off throws (the cache was frozen while timed): they
+        // stay on, and a listener added again needs nothing put on.
+        untime?.()
+        untime = undefined
+      } else {
+        untime ??= timeMethods(this, context, TIMED_METHODS, SELF_TIMED)
+      }
     }
     this.keyPrefix = context.keyPrefix
     this.version = context.version

@@ -46,4 +46,28 @@ describe("cache.on('operation') on a cache that takes no own properties", () => 
       await cache.close()
     })
   }
+
+  for (const [name, lock] of LOCKS) {
+    it(`${name} while timed: a listener removed and another added hears the calls`, async () => {
+      const cache = createCache({ location: 'memory://', coalesceReads: false })
+      const first: string[] = []
+      const stop = cache.on('operation', ({ operation }) => first.push(operation))
+      lock(cache)
+      await cache.set('k', 1)
+      expect(first).toEqual(['set'])
+      // The wrappers cannot be taken off a frozen or sealed cache: they stay, emit to no one,
+      // and serve the next listener. A cache that is only not extensible lets them go, and
+      // cannot take them again.
+      stop()
+      const second: string[] = []
+      const listen = () => cache.on('operation', ({ operation }) => second.push(operation))
+      if (name === 'not extensible') expect(listen).toThrow(InvalidArgumentError)
+      else listen()
+      await cache.set('k', 2)
+      expect(await cache.get('k')).toBe(2)
+      expect(second).toEqual(name === 'not extensible' ? [] : ['set', 'get'])
+      expect(first).toEqual(['set'])
+      await cache.close()
+    })
+  }
 })
