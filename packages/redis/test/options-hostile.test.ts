@@ -70,6 +70,12 @@ const SLOTS: Array<[string, (p: object) => unknown]> = [
     'sentinelOptions.clientOptions',
     (p) => ({ ...SENTINEL, sentinelOptions: { clientOptions: p } }),
   ],
+  ['connectionPool', (p) => ({ location: U, connectionPool: p })],
+  ['clientOptions.socket', (p) => ({ location: U, clientOptions: { socket: p } })],
+  [
+    'clusterOptions.defaults.socket',
+    (p) => ({ client: 'cluster', location: [U], clusterOptions: { defaults: { socket: p } } }),
+  ],
 ]
 
 /** The error a refused call threw: cachex's, naming `option`, not quoting the trap's message. */
@@ -186,5 +192,24 @@ describe('the connection factories refuse hostile options given to them directly
         expectCallRefused(() => call(hostile(target)), option)
       })
     }
+  }
+})
+
+describe("configureCaches' own arguments", () => {
+  for (const kind of ['get', 'ownKeys', 'revoked']) {
+    const hostile = () =>
+      (HOSTILE.find(([k]) => k === kind)?.[1] as Hostile)({ x: { location: U } })
+    it(`the caches a Proxy (${kind})`, () => {
+      expectCallRefused(() => configureCaches(hostile() as never), 'configureCaches() caches')
+    })
+    it(`the defaults a Proxy (${kind})`, () => {
+      const defaults = (HOSTILE.find(([k]) => k === kind)?.[1] as Hostile)({
+        ignoreExceptions: true,
+      })
+      expectCallRefused(
+        () => configureCaches({ x: { location: U } }, defaults as never),
+        'configureCaches() defaults',
+      )
+    })
   }
 })
