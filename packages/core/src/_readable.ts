@@ -9,18 +9,19 @@ import { CachexError, InvalidArgumentError } from './errors.ts'
 const OPTION_DEPTH = 6
 
 /**
- * The keys that lead from `value` to the first Proxy in it (`[]`: `value` is one), looking
- * through plain objects and arrays `OPTION_DEPTH` levels down by their own enumerable keys (a
- * `configureCaches()` alias's `clusterOptions.defaults.socket` is 5 down);
- * `undefined` when there is none. Reads no Proxy (`isProxy` runs none of its traps); a getter
- * that throws is passed over.
+ * The keys that lead from `value` to the first Proxy in it that cannot be read (`[]`: `value` is
+ * one; see `unreadable`), looking through plain objects, arrays and readable Proxies
+ * `OPTION_DEPTH` levels down by their own enumerable keys (a `configureCaches()` alias's
+ * `clusterOptions.defaults.socket` is 5 down); `undefined` when there is none. A getter of the
+ * caller's that throws is passed over.
  */
 function proxyPath(value: unknown, depth = OPTION_DEPTH): string[] | undefined {
   if (typeof value !== 'object' || value === null) return undefined
-  if (types.isProxy(value)) return []
+  const proxy = types.isProxy(value)
+  if (proxy && unreadable(value)) return []
   // Options are plain objects and lists: a client or another object of the caller's is not
   // looked into.
-  if (depth === 0 || !(Array.isArray(value) || isPlainObject(value))) return undefined
+  if (depth === 0 || !(proxy || Array.isArray(value) || isPlainObject(value))) return undefined
   try {
     for (const key of Object.keys(value)) {
       const path = proxyPath((value as Record<string, unknown>)[key], depth - 1)
@@ -33,9 +34,30 @@ function proxyPath(value: unknown, depth = OPTION_DEPTH): string[] | undefined {
 }
 
 /**
- * `build()`, where an error it throws that is not cachex's own, while `given` holds a Proxy (a
- * revoked one, one whose trap throws), is an `InvalidArgumentError` naming the option that is
- * the Proxy: `name(path)`, given the keys that lead to it (`[]` for `given` itself). Neither the
+ * Whether reading the Proxy `proxy` as options are read throws: revoked, or a trap that throws
+ * (`getPrototypeOf`, `has`, `get`, `ownKeys`, `getOwnPropertyDescriptor`). A readable one (a
+ * reactive store's) did not throw what `build()` threw, which is then thrown as it is.
+ */
+function unreadable(proxy: object): boolean {
+  try {
+    Reflect.getPrototypeOf(proxy)
+    Reflect.has(proxy, 'location')
+    Reflect.get(proxy, 'location')
+    for (const key of Reflect.ownKeys(proxy)) {
+      Reflect.getOwnPropertyDescriptor(proxy, key)
+      Reflect.get(proxy, key)
+    }
+    return false
+  } catch {
+    return true
+  }
+}
+
+/**
+ * `build()`, where an error it throws that is not cachex's own, while `given` holds a Proxy that
+ * cannot be read (a revoked one, one whose trap throws), is an `InvalidArgumentError` naming the
+ * option that is the Proxy: `name(path)`, given the keys that lead to it (`[]` for `given`
+ * itself). Neither the
  * value nor what it threw is quoted: either may hold a password. Anything else is thrown as it
  * is. For the building of a cache or a connection: never on a hot path.
  */

@@ -63,3 +63,17 @@ it('local a Proxy whose get answers an option it has no key for: the option is r
   expect(() => createCache({ location, local } as never)).toThrow(InvalidArgumentError)
   expect(() => createCache({ location, local } as never)).toThrow(/maxEntries/)
 })
+
+it('an error of building that no Proxy threw is not put on a readable Proxy among the options', () => {
+  // A getter of the caller's that throws: its own error, as it is, though a reactive Proxy
+  // holds the client options.
+  const options = { location, clientOptions: reactive({ name: 'app' }) }
+  Object.defineProperty(options, 'keyPrefix', {
+    enumerable: true,
+    get() {
+      throw new RangeError('the getter of the caller')
+    },
+  })
+  expect(() => createCache(options as never)).toThrow(RangeError)
+  expect(() => createCache(options as never)).toThrow('the getter of the caller')
+})
