@@ -74,6 +74,16 @@ export function move(
   const entry = listEntry(store, source, now)
   if (entry === undefined) return null
   listEntry(store, destination, now)
+  if (source === destination) {
+    // Rotated in place, as Redis pops and pushes on the one list: taking the last item first
+    // would drop the key, and its expiry with it.
+    const list = entry.value as List
+    const value = (from ? list.shift() : list.pop()) as string
+    if (to) list.unshift(value)
+    else list.push(value)
+    store.wake(destination)
+    return value
+  }
   const [value] = take(store, source, from, 1, now) ?? []
   if (value === undefined) return null
   push(store, destination, [value], to, now)
