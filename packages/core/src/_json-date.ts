@@ -36,22 +36,25 @@ export function dateForm(value: object): 'exact' | 'chosen' | undefined {
   if (typeof toJson !== 'function') return undefined
   // A toJSON() other than Date's (its own, a subclass's) is its choice of form, as an object's:
   // what it returns is bounded by the text's depth (`chosen`). Python's form writes the date.
-  // Date's toJSON() writes what `toISOString()` returns: the Date's own, or a patched one, is a
-  // choice of form too.
   if (toJson !== dateToJson && !isDateToJson(toJson)) return 'chosen'
-  if (toIso !== dateToIso && !isNative(toIso, 'toISOString')) return 'chosen'
-  // Date's toJSON() gives null for an invalid Date: it would be read back as null.
-  if (Number.isNaN(Date.prototype.getTime.call(value))) throw new TypeError(INVALID_DATE)
-  // It reads the time through `[Symbol.toPrimitive]` and `valueOf()` first, and gives null when
-  // they answer no finite number: a patched one is asked as `toJSON()` will ask it.
-  if (
+  // Date's toJSON() reads the time first, through `[Symbol.toPrimitive]` and `valueOf()`, and
+  // gives null when it is a number that is not finite (an invalid Date's NaN), whatever
+  // `toISOString()` is: it would be read back as null. A patched one is asked as `toJSON()` asks.
+  const timed =
     (toPrimitive !== dateToPrimitive && !isNative(toPrimitive, '[Symbol.toPrimitive]')) ||
     (toNumber !== dateValueOf && !isNative(toNumber, 'valueOf'))
-  ) {
+  const invalid = Number.isNaN(Date.prototype.getTime.call(value))
+  if (timed) {
     const time = timeOf(value, toPrimitive)
     if (typeof time === 'number' && !Number.isFinite(time)) throw new TypeError(UNTIMED_DATE)
-    return 'chosen'
+  } else if (invalid) {
+    throw new TypeError(INVALID_DATE)
   }
+  // Then it writes what `toISOString()` returns: the Date's own, or a patched one, is a choice of
+  // form too. Date's own throws for an invalid Date (a RangeError): refused so, typed.
+  if (toIso !== dateToIso && !isNative(toIso, 'toISOString')) return 'chosen'
+  if (invalid) throw new TypeError(INVALID_DATE)
+  if (timed) return 'chosen'
   // A subclass's or another realm's: JSON.stringify calls its toJSON() as an object's, with
   // frames of its own at each level (a bare RangeError at 4,095 levels), so the writer that
   // bounds the depth in words takes over then (`chosen`).

@@ -317,6 +317,20 @@ describe('jsonSerializer refusals', () => {
       expect(fast.serialize({ d })).toBe(JSON.stringify({ d }))
       expect(fast.serialize({ d })).toBe('{"d":"1970-01-01T00:00:00.005Z"}')
     }
+    // The time is read before toISOString() is called: an own or patched one does not save a
+    // Date whose time is no finite number (or an invalid Date) from being written as null.
+    const ownIso = Object.assign(new Date(5), {
+      toISOString: () => 'iso',
+      valueOf: () => Number.NaN,
+    })
+    expect(() => fast.serialize({ d: ownIso })).toThrow(untimed)
+    const isoOfInvalid = Object.assign(new Date(Number.NaN), { toISOString: () => 'iso' })
+    expect(() => fast.serialize({ d: isoOfInvalid })).toThrow(
+      /an invalid Date would be stored as null/,
+    )
+    expect(fast.serialize({ d: Object.assign(new Date(5), { toISOString: () => 'iso' }) })).toBe(
+      '{"d":"iso"}',
+    )
     // A Date given a prototype without toJSON() is written as that object's own keys ({}):
     // refused as an instance of its class, as without the Date inside.
     class Event {}
