@@ -75,6 +75,14 @@ const CREATE_CACHE_OPTIONS = Object.keys(CREATE_CACHE_TABLE)
 const CACHE_GLOBALS = Object.keys(GLOBALS_TABLE)
 
 /**
+ * The names a cache's options and `configureCaches()`'s defaults are read by: what building one
+ * reads of a Proxy given as them, whether it holds them or not (`readingOptions`).
+ */
+export const OPTION_NAMES: readonly string[] = [
+  ...new Set([...CREATE_CACHE_OPTIONS, ...CACHE_GLOBALS]),
+]
+
+/**
  * Throws `InvalidArgumentError` when `options` has a key `createCache` does not take
  * (`keyprefix`, `url`, `ttl`…), naming it and, when one is close, the option meant. `what`
  * begins the message: `createCache()`, or `configureCaches(): the alias '…'`.

@@ -16,7 +16,7 @@ import {
 } from '@cachex/core'
 import { describeArgument, ownOptions, readingOptions } from '@cachex/core/internal'
 import { lockFactory, semaphoreFactory } from '@cachex/lock'
-import { checkCreateCacheOptions, checkOptionValues } from './_option-names.ts'
+import { checkCreateCacheOptions, checkOptionValues, OPTION_NAMES } from './_option-names.ts'
 import type { ClientName, CompressorName, CreateCacheOptions, SerializerName } from './_options.ts'
 import { CLIENTS, COMPRESSORS, lookup, SERIALIZERS } from './_tables.ts'
 
@@ -40,6 +40,7 @@ export function createCache<IgnoreErrors extends boolean = false>(
       checkOptionsObject(options, 'createCache() takes')
       return buildCache(options, undefined)
     },
+    OPTION_NAMES,
   )
 }
 

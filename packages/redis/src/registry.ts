@@ -15,7 +15,12 @@ import {
   unknownName,
 } from '@cachex/core/internal'
 import { checkCache } from './_check-cache.ts'
-import { checkCacheGlobals, checkCreateCacheOptions, checkOptionValues } from './_option-names.ts'
+import {
+  checkCacheGlobals,
+  checkCreateCacheOptions,
+  checkOptionValues,
+  OPTION_NAMES,
+} from './_option-names.ts'
 import type { CacheGlobals, CachesConfig, ClientName } from './_options.ts'
 import { prefixOverlaps } from './_overlaps.ts'
 import { buildCache, checkOptionsObject } from './create-cache.ts'
@@ -93,7 +98,12 @@ function watchClose(cache: Cache, alias: string): void {
  */
 export function configureCaches(caches: CachesConfig, defaults: CacheGlobals = {}): void {
   // An option object that cannot be read (a revoked Proxy, a trap that throws) is refused naming it.
-  readingOptions({ caches, defaults }, configuredName, () => configure(caches, defaults))
+  readingOptions(
+    { caches, defaults },
+    configuredName,
+    () => configure(caches, defaults),
+    OPTION_NAMES,
+  )
 }
 
 /** The option that `path` leads to in `configureCaches()`'s arguments, for `readingOptions`. */
@@ -212,7 +222,14 @@ export const caches = {
           : `the cache alias '${alias}' is not configured (configured: ${Object.keys(state.config).join(', ')})`,
       )
     }
-    const cache = buildCache(withGlobals(state.globals, options), alias)
+    // Built now, from the options configureCaches() was given: a Proxy among them that cannot
+    // be read (revoked since) is refused naming it, as there.
+    const cache = readingOptions(
+      { caches: { [alias]: options }, defaults: state.globals },
+      configuredName,
+      () => buildCache(withGlobals(state.globals, options), alias),
+      OPTION_NAMES,
+    )
     watchClose(cache, alias)
     instances.set(alias, cache)
     return cache

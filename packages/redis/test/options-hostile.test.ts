@@ -48,6 +48,13 @@ const HOSTILE: Array<[string, Hostile]> = [
   ],
 ]
 
+/** The hostile object of `kind` (a name in HOSTILE). */
+function hostileOf(kind: string): Hostile {
+  const found = HOSTILE.find(([k]) => k === kind)
+  if (found === undefined) throw new Error(`no hostile object '${kind}'`)
+  return found[1]
+}
+
 /** What each hostile object holds: a password, and for the options themselves a location. */
 function targetOf(slot: string): object {
   return slot === 'options' ? { location: U, password: 'pw' } : { password: 'pw' }
@@ -136,7 +143,7 @@ describe('a hostile option object is refused with InvalidArgumentError naming th
         if (kind === 'ownKeys') continue
       }
       it(`createCache refuses ${slot} a Proxy (${kind})`, () => {
-        const hostile = HOSTILE.find(([k]) => k === kind)?.[1] as Hostile
+        const hostile = hostileOf(kind)
         expectCallRefused(
           () => createCache(place(hostile(targetOf(slot))) as never),
           slot === 'options' ? 'options' : slot,
@@ -155,7 +162,7 @@ describe('the cluster factory refuses a hostile clusterOptions', () => {
   for (const [option, place] of PLACES) {
     for (const kind of ['get', 'ownKeys', 'revoked']) {
       it(`cluster(): ${option} a Proxy (${kind})`, () => {
-        const hostile = HOSTILE.find(([k]) => k === kind)?.[1] as Hostile
+        const hostile = hostileOf(kind)
         expectCallRefused(() => cluster(place(hostile({ password: 'pw' })) as never), option)
       })
     }
@@ -185,7 +192,7 @@ describe('the connection factories refuse hostile options given to them directly
   for (const [factory, option, call] of CALLS) {
     for (const kind of ['get', 'ownKeys', 'getPrototypeOf', 'revoked']) {
       it(`${factory}(): ${option} a Proxy (${kind})`, () => {
-        const hostile = HOSTILE.find(([k]) => k === kind)?.[1] as Hostile
+        const hostile = hostileOf(kind)
         // An own key, so that the read reaches a `get` trap.
         const target =
           option === 'connection options' ? { location: U, password: 'pw' } : { password: 'pw' }
@@ -197,13 +204,12 @@ describe('the connection factories refuse hostile options given to them directly
 
 describe("configureCaches' own arguments", () => {
   for (const kind of ['get', 'ownKeys', 'revoked']) {
-    const hostile = () =>
-      (HOSTILE.find(([k]) => k === kind)?.[1] as Hostile)({ x: { location: U } })
+    const hostile = () => hostileOf(kind)({ x: { location: U } })
     it(`the caches a Proxy (${kind})`, () => {
       expectCallRefused(() => configureCaches(hostile() as never), 'configureCaches() caches')
     })
     it(`the defaults a Proxy (${kind})`, () => {
-      const defaults = (HOSTILE.find(([k]) => k === kind)?.[1] as Hostile)({
+      const defaults = hostileOf(kind)({
         ignoreExceptions: true,
       })
       expectCallRefused(
@@ -212,4 +218,46 @@ describe("configureCaches' own arguments", () => {
       )
     })
   }
+})
+
+describe('a Proxy refused however its reading throws', () => {
+  it('whose get throws only for an option it does not hold (createCache reads it anyway)', () => {
+    for (const name of ['serializer', 'compressor', 'logger', 'client', 'connectionPool']) {
+      const options = new Proxy(
+        { location: U },
+        {
+          get(target, key, receiver) {
+            if (key === name) throw new Error(SECRET)
+            return Reflect.get(target, key, receiver)
+          },
+        },
+      )
+      expectCallRefused(() => createCache(options as never), 'createCache() options')
+    }
+  })
+
+  it('revoked after configureCaches(): caches.get() builds it, and refuses it so', () => {
+    const { proxy, revoke } = Proxy.revocable({ location: U, password: 'pw' }, {})
+    configureCaches({ x: proxy as never })
+    revoke()
+    expectCallRefused(() => caches.get('x'), "configureCaches(): the alias 'x' options")
+  })
+
+  it('looks into each object of the options once (options that refer to themselves)', () => {
+    // An error of building (a getter of the caller's that throws), options that refer to
+    // themselves 20 times over: the search for an unreadable Proxy reads each value once.
+    let reads = 0
+    const clientOptions: Record<string, unknown> = {}
+    for (let i = 0; i < 20; i++) clientOptions[`k${i}`] = clientOptions
+    Object.defineProperty(clientOptions, 'password', {
+      enumerable: true,
+      get() {
+        reads++
+        throw new RangeError('the getter of the caller')
+      },
+    })
+    const options = { location: U, clientOptions, local: new Proxy({}, {}) }
+    expect(() => createCache(options as never)).toThrow(RangeError)
+    expect(reads).toBeLessThan(5)
+  })
 })
