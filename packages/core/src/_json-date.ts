@@ -36,13 +36,13 @@ export function dateForm(value: object): 'exact' | 'chosen' | undefined {
   if (typeof toJson !== 'function') return undefined
   // A toJSON() other than Date's (its own, a subclass's) is its choice of form, as an object's:
   // what it returns is bounded by the text's depth (`chosen`). Python's form writes the date.
-  if (toJson !== dateToJson && !isDateToJson(toJson)) return 'chosen'
+  if (!isDates(toJson, dateToJson, 'toJSON')) return 'chosen'
   // Date's toJSON() reads the time first, through `[Symbol.toPrimitive]` and `valueOf()`, and
   // gives null when it is a number that is not finite (an invalid Date's NaN), whatever
   // `toISOString()` is: it would be read back as null. A patched one is asked as `toJSON()` asks.
   const timed =
-    (toPrimitive !== dateToPrimitive && !isNative(toPrimitive, '[Symbol.toPrimitive]')) ||
-    (toNumber !== dateValueOf && !isNative(toNumber, 'valueOf'))
+    !isDates(toPrimitive, dateToPrimitive, '[Symbol.toPrimitive]') ||
+    !isDates(toNumber, dateValueOf, 'valueOf')
   const invalid = Number.isNaN(Date.prototype.getTime.call(value))
   if (timed) {
     const time = timeOf(value, toPrimitive)
@@ -52,7 +52,7 @@ export function dateForm(value: object): 'exact' | 'chosen' | undefined {
   }
   // Then it writes what `toISOString()` returns: the Date's own, or a patched one, is a choice of
   // form too. Date's own throws for an invalid Date (a RangeError): refused so, typed.
-  if (toIso !== dateToIso && !isNative(toIso, 'toISOString')) return 'chosen'
+  if (!isDates(toIso, dateToIso, 'toISOString')) return 'chosen'
   if (invalid) throw new TypeError(INVALID_DATE)
   if (timed) return 'chosen'
   // A subclass's or another realm's: JSON.stringify calls its toJSON() as an object's, with
@@ -61,17 +61,16 @@ export function dateForm(value: object): 'exact' | 'chosen' | undefined {
   return Object.getPrototypeOf(value) === Date.prototype ? 'exact' : 'chosen'
 }
 
-/** Whether `f` is a built-in `toJSON()`: Date's of another realm (a `vm` context). */
-function isDateToJson(f: unknown): boolean {
-  return isNative(f, 'toJSON')
-}
-
-/** Whether `f` is a built-in function named `name` (another realm's). */
-function isNative(f: unknown, name: string): boolean {
+/**
+ * Whether `f` is Date's own method `name` (`own`, as this module found it), or a built-in one of
+ * that name: Date's of another realm (a `vm` context).
+ */
+function isDates(f: unknown, own: unknown, name: string): boolean {
   return (
-    typeof f === 'function' &&
-    f.name === name &&
-    Function.prototype.toString.call(f) === `function ${name}() { [native code] }`
+    f === own ||
+    (typeof f === 'function' &&
+      f.name === name &&
+      Function.prototype.toString.call(f) === `function ${name}() { [native code] }`)
   )
 }
 
