@@ -1,5 +1,5 @@
 import { type ConnectionOptions, InvalidArgumentError } from '@cachex/core'
-import { describeArgument, ownOptions } from '@cachex/core/internal'
+import { describeArgument, givenNames } from '@cachex/core/internal'
 import { createCluster } from '@redis/client'
 import type { NodeRedisClusterLike } from './_cluster-nodes.ts'
 import { parseLocation } from './_location.ts'
@@ -229,35 +229,36 @@ function mergeClientOptions(
   const base = (clientOptions ?? Object.create(null)) as Credentials & { socket?: object }
   if (defaults === undefined) return base
   const socket = (defaults as { socket?: Record<string, unknown> }).socket
+  // `clientOptions` read as `defaults` is (a spread would drop a class's password getter, or one
+  // inherited: checked, then every node asked without it).
   return {
-    ...base,
+    ...definedOnly(base),
     ...definedOnly(defaults),
     // A `null` socket, as an absent one, leaves clientOptions' (a spread of null copies nothing).
-    socket: { ...base.socket, ...(socket == null ? undefined : definedOnly(socket)) },
+    socket: { ...definedOnly(base.socket), ...definedOnly(socket) },
   }
 }
 
 /**
- * The properties `object` gives (`ownOptions`: its own, and those inherited from an object of the
- * caller's — a defaults object, a class's getters — never `Object.prototype`'s) whose value is not
- * `undefined`, nor `null` for the credentials (`null` is none, where `clientOptions`' then
- * applies, as for the `password` option), and not a method of the caller's class. An inherited
- * password is read as `checkCredentials` read it: it was checked, then dropped (every node
- * connected without it).
+ * The properties `object` gives (`givenNames`: its own, and those inherited from an object of the
+ * caller's — a defaults object, a class's getters — never `Object.prototype`'s; a reactive
+ * store's Proxy through its traps) whose value is not `undefined`, nor `null` for the credentials
+ * (`null` is none, where `clientOptions`' then applies, as for the `password` option), and not a
+ * method (a function where it is found not enumerable: a class's). An inherited password is read
+ * as `checkCredentials` read it: it was checked, then dropped (every node connected without it).
+ * Nothing (an empty object) for what is not an object: `undefined`, `null`.
  */
-function definedOnly(object: Record<string, unknown>): Record<string, unknown> {
+function definedOnly(object: object | null | undefined): Record<string, unknown> {
   const defined: Record<string, unknown> = Object.create(null)
-  const given = ownOptions(object)
-  for (const key of Object.getOwnPropertyNames(given)) {
-    const value = given[key]
+  if (typeof object !== 'object' || object === null) return defined
+  for (const [key, enumerable] of givenNames(object)) {
+    const value = (object as Record<string, unknown>)[key]
     if (value === undefined || (value === null && (key === 'password' || key === 'username'))) {
       continue
     }
-    // A method of the caller's class (inherited, so not enumerable in the copy) is no option:
-    // node-redis would take a `name()` for the name it sends with CLIENT SETNAME.
-    if (typeof value === 'function' && !Object.prototype.propertyIsEnumerable.call(given, key)) {
-      continue
-    }
+    // A method of the caller's class is no option: node-redis would take a `name()` for the name
+    // it sends with CLIENT SETNAME.
+    if (typeof value === 'function' && !enumerable) continue
     defined[key] = value
   }
   return defined

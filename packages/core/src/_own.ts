@@ -54,6 +54,29 @@ export function isGiven(options: object, name: PropertyKey): boolean {
 }
 
 /**
+ * The names `options` gives (`isGiven`), each once, nearest first, with whether each is enumerable
+ * where it is found: its own, enumerable or not, then those of each prototype of the caller's (a
+ * defaults object, a class: its getters and methods, not enumerable), never `Object.prototype`'s
+ * nor a prototype's `constructor`. A Proxy is asked through its traps (`ownKeys`,
+ * `getOwnPropertyDescriptor`, `getPrototypeOf`): a reactive store's Proxy of a class instance
+ * gives its class's getters. For options that are listed, not read by name (`clusterOptions`'
+ * `defaults`, merged into each node's options); read once, when a connection is built.
+ */
+export function givenNames(options: object): Map<string, boolean> {
+  const names = new Map<string, boolean>()
+  for (let o: object | null = options; o !== null && !isObjectPrototype(o); ) {
+    for (const name of Object.getOwnPropertyNames(o)) {
+      if (names.has(name) || (o !== options && (name === 'constructor' || name === '__proto__'))) {
+        continue
+      }
+      names.set(name, Object.prototype.propertyIsEnumerable.call(o, name))
+    }
+    o = Object.getPrototypeOf(o) as object | null
+  }
+  return names
+}
+
+/**
  * `options[name]` when `options` gives it (`isGiven`: its own, or inherited from an object of the
  * caller's; any a Proxy's `get` answers), else `undefined` (and for `undefined` or `null`
  * options). Options are read so throughout cachex: read plainly, `Object.prototype.nx = true`

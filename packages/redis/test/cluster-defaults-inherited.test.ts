@@ -1,7 +1,9 @@
 // clusterOptions.defaults gives each node's client its options: a password it inherits (from a
 // defaults object it was made from, or a class's getter) was checked, then dropped, and every node
 // was asked without it (NOAUTH). Read as every other options object is: its own properties and
-// those inherited from an object of the caller's, but for its class's methods.
+// those inherited from an object of the caller's, but for its class's methods; through a reactive
+// store's Proxy too. And `clientOptions` merged with `defaults` the same way: a spread of it lost
+// a class's password getter.
 import { createCache } from '@cachex/redis'
 import { startCluster, type TestCluster, uniquePrefix } from '@cachex/test-utils'
 import { afterAll, beforeAll, expect, it } from 'vitest'
@@ -36,27 +38,68 @@ class WithMethods {
   }
 }
 
+/** A reactive store's Proxy (Vue's, MobX's): reads and writes pass through to `target`. */
+function reactive<T extends object>(target: T): T {
+  return new Proxy(target, {
+    get: (t, key, receiver) => Reflect.get(t, key, receiver),
+    set: (t, key, value, receiver) => Reflect.set(t, key, value, receiver),
+  })
+}
+
+/** Writes 30 keys across the slots and reads them back through `cache`, then closes it. */
+async function roundTrip(cache: ReturnType<typeof createCache>): Promise<void> {
+  try {
+    const keys = Array.from({ length: 30 }, (_, i) => `k${i}`)
+    await cache.setMany(Object.fromEntries(keys.map((k) => [k, k])))
+    const found = await cache.getMany(keys)
+    expect(found.size).toBe(30)
+    expect(found.get('k7')).toBe('k7')
+  } finally {
+    await cache.close()
+  }
+}
+
 for (const [kind, defaults] of [
   ['an object made from a defaults object', () => Object.create({ password: PASSWORD })],
   ["a class's getter", () => new NodeDefaults()],
   // Its methods are no options: node-redis sent `name()` as the name to CLIENT SETNAME.
   ['a class instance with methods', () => new WithMethods()],
+  ["a reactive Proxy of a class's getter", () => reactive(new NodeDefaults())],
+  [
+    'a reactive Proxy of an object made from a defaults object',
+    () => reactive(Object.create({ password: PASSWORD })),
+  ],
+  [
+    'an own password that is not enumerable',
+    () => Object.defineProperty({}, 'password', { value: PASSWORD }),
+  ],
 ] as const) {
   it(`clusterOptions.defaults gives its inherited password to every node (${kind})`, async () => {
-    const cache = createCache({
-      client: 'cluster',
-      location: seeds(),
-      keyPrefix: uniquePrefix(),
-      clusterOptions: { defaults: defaults() },
-    })
-    try {
-      const keys = Array.from({ length: 30 }, (_, i) => `k${i}`)
-      await cache.setMany(Object.fromEntries(keys.map((k) => [k, k])))
-      const found = await cache.getMany(keys)
-      expect(found.size).toBe(30)
-      expect(found.get('k7')).toBe('k7')
-    } finally {
-      await cache.close()
-    }
+    await roundTrip(
+      createCache({
+        client: 'cluster',
+        location: seeds(),
+        keyPrefix: uniquePrefix(),
+        clusterOptions: { defaults: defaults() },
+      }),
+    )
+  })
+}
+
+for (const [kind, clientOptions] of [
+  ["a class's getter", () => new NodeDefaults()],
+  ["a reactive Proxy of a class's getter", () => reactive(new NodeDefaults())],
+  ['an object made from a defaults object', () => Object.create({ password: PASSWORD })],
+] as const) {
+  it(`clientOptions gives its password to every node beside other defaults (${kind})`, async () => {
+    await roundTrip(
+      createCache({
+        client: 'cluster',
+        location: seeds(),
+        keyPrefix: uniquePrefix(),
+        clientOptions: clientOptions(),
+        clusterOptions: { defaults: { name: 'cachex-defaults-test' } },
+      }),
+    )
   })
 }
