@@ -18,6 +18,8 @@ const ACQUIRE_OPTIONS = ['blocking', 'blockingTimeout', 'token'] as const
 const LOCK_OWN_OPTIONS = ['timeout', 'sleep']
 const LOCK_OWN =
   "it is the lock's own: pass it when the lock is made, to cache.lock() or cache.acquireLock()"
+/** The options a lock is made with (`cache.lock()` adds the cache's close `signal`). */
+const LOCK_OPTIONS = ['timeout', 'sleep', 'blocking', 'blockingTimeout', 'signal'] as const
 /** The options `extend()` takes. */
 const EXTEND_OPTIONS = ['replaceTtl'] as const
 
@@ -38,7 +40,8 @@ export interface LockSettings {
 /**
  * The settings of a lock named `name` made with `options`: `timeout` none, `sleep` 0.1 s,
  * `blocking` true, `blockingTimeout` none unless given. Throws `InvalidArgumentError` for an
- * empty name or an option of the wrong kind.
+ * empty name, options that are not an object, an option a lock does not take (redis-py's
+ * `blocking_timeout`, a misspelt `timout`), or one of the wrong kind.
  */
 export function lockSettings(
   name: string,
@@ -47,6 +50,8 @@ export function lockSettings(
   if (typeof name !== 'string' || name === '') {
     throw new InvalidArgumentError('a lock needs a non-empty name')
   }
+  // A misspelt option would otherwise be ignored: a wait with no end, a lock that never expires.
+  checkCallOptions(options, 'new Lock', LOCK_OPTIONS)
   const timeout = own(options, 'timeout')
   return {
     timeout: timeout == null ? null : positiveSeconds(timeout, 'timeout'),

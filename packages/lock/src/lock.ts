@@ -64,7 +64,9 @@ export class Lock implements CacheLock {
 
   /**
    * A lock named `name` over `connection`. `options.signal` (passed by `cache.lock()`) ends the
-   * waits of a blocking `acquire()` once aborted.
+   * waits of a blocking `acquire()` once aborted. Options that are not an object, or an option it
+   * does not take (a misspelt `timout`, redis-py's `blocking_timeout`), throw
+   * `InvalidArgumentError`.
    */
   constructor(
     connection: Connection,
@@ -366,11 +368,29 @@ export class Lock implements CacheLock {
    * ends. Rejects with `LockError` when the lock could not be acquired; when the release fails
    * after `fn` threw (the lock expired and was taken over), with a `SuppressedError` holding both,
    * as `await using` does; a failed release is tried again in the background (see `release`). A
-   * release refused because the cache was closed is dropped.
+   * release refused because the cache was closed is dropped. It releases only the hold its own
+   * `acquire()` took: on a `Lock` shared by concurrent tasks, one whose hold was lost while `fn`
+   * ran (expired, deleted) while another task took the lock through the same object rejects with
+   * `LockNotOwnedError` and leaves that task's hold alone (`token` and `fencingToken` are the
+   * latest holder's: a task that reads them needs a `Lock` of its own).
    */
   withLock<T>(fn: () => T | Promise<T>): Promise<T> {
     const refused = `could not acquire the lock '${bounded(this.name)}'`
-    return withHeld('withLock', fn, this, () => new LockError(refused))
+    let taken: string | null = null
+    const held = {
+      acquire: async () => {
+        const got = await this.acquire()
+        taken = this.#token
+        return got
+      },
+      // Another task's acquire() through this object replaced the token: ours was lost first
+      // (its SET NX found the key gone), and the key is that task's now. No token: as release().
+      release: () =>
+        this.#token === null || this.#token === taken
+          ? this.release()
+          : Promise.reject(new LockNotOwnedError(NOT_OWNED)),
+    }
+    return withHeld('withLock', fn, held, () => new LockError(refused))
   }
 }
 

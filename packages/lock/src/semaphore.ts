@@ -34,6 +34,8 @@ export const DEFAULT_SEMAPHORE_TIMEOUT = 60
 /** The options `acquire()` takes; the others are the semaphore's own. */
 const ACQUIRE_OPTIONS = ['blocking', 'blockingTimeout'] as const
 const SEMAPHORE_OWN_OPTIONS = ['limit', 'weight', 'timeout', 'sleep']
+/** The options a semaphore is made with (`cache.semaphore()` adds the cache's close `signal`). */
+const SEMAPHORE_OPTIONS = [...SEMAPHORE_OWN_OPTIONS, 'blocking', 'blockingTimeout', 'signal']
 const SEMAPHORE_OWN =
   "it is the semaphore's own: pass it when the semaphore is made, " +
   'to cache.semaphore() or cache.acquirePermit()'
@@ -85,7 +87,8 @@ export class Semaphore implements CacheSemaphore {
 
   /**
    * A semaphore named `name` over `connection`. `options.signal` (passed by `cache.semaphore()`)
-   * ends the waits of a blocking `acquire()` once aborted.
+   * ends the waits of a blocking `acquire()` once aborted. An option it does not take (a misspelt
+   * `blockingTimout`, redis-py's `blocking_timeout`) throws `InvalidArgumentError`.
    */
   constructor(
     connection: Connection,
@@ -98,6 +101,8 @@ export class Semaphore implements CacheSemaphore {
     if (options === null || typeof options !== 'object') {
       throw new InvalidArgumentError('a semaphore needs options with a limit: { limit: 5 }')
     }
+    // A misspelt option would otherwise be ignored: a wait with no end, permits that never expire.
+    checkCallOptions(options, 'new Semaphore', SEMAPHORE_OPTIONS)
     this.#connection = connection
     this.name = name
     this.limit = permits(own(options, 'limit'), 'limit')
@@ -277,8 +282,13 @@ export class Semaphore implements CacheSemaphore {
   }
 
   #notHeld(): LockNotOwnedError {
+    // Gone by its timeout, or by a delete or clear of the key (the only way without a timeout).
+    const why =
+      this.timeout === null
+        ? "the semaphore's key was deleted (a delete or a clear)"
+        : `they expired after ${this.timeout} s, or the semaphore's key was deleted (a delete or a clear),`
     return new LockNotOwnedError(
-      `cannot release permits of the semaphore '${bounded(this.name)}' that are no longer held: they expired after ${this.timeout} s and may have been given to others`,
+      `cannot release permits of the semaphore '${bounded(this.name)}' that are no longer held: ${why} and they may have been given to others`,
     )
   }
 

@@ -1,0 +1,74 @@
+// One `Lock` object shared by concurrent tasks — an app-wide `const lock = cache.lock('job')`,
+// each request calling `lock.withLock(fn)`: the object holds the latest acquisition's token. A
+// task whose hold was lost while its function ran (the key deleted, or expired) released through
+// that token the hold the next task had taken through the same object, and a third holder could
+// then take the lock while the second was still inside (redis-py keeps its token per thread for
+// this). `withLock` releases the hold its own `acquire()` took, or says it was lost.
+import type { Connection } from '@cachex/core'
+import { uniquePrefix } from '@cachex/test-utils'
+import { describe, expect, it } from 'vitest'
+import { Lock, LockNotOwnedError } from '../src/index.ts'
+import { BACKENDS, useBackend } from './helpers.ts'
+
+describe.each(BACKENDS)('a Lock shared by concurrent withLock() calls (%s)', (backend) => {
+  let connection: Connection
+  useBackend(backend, (_server, opened) => {
+    connection = opened
+  })
+
+  it("a task whose hold was deleted while it ran leaves the next task's hold alone", async () => {
+    const name = uniquePrefix('shared-lock')
+    const lock = new Lock(connection, name, { timeout: 30, sleep: 0.01 })
+    let secondIn!: () => void
+    const secondInside = new Promise<void>((resolve) => {
+      secondIn = resolve
+    })
+    // Task 1 holds the lock; the key is deleted under it (an operator's flush, a clear()); task 2,
+    // waiting on the same object, takes it; only then does task 1's function end.
+    const first = lock.withLock(async () => {
+      await connection.command(['DEL', name], { key: name })
+      await secondInside
+    })
+    const seen: Record<string, unknown> = {}
+    const second = lock.withLock(async () => {
+      secondIn()
+      const token = lock.token
+      seen.first = await first.then(
+        () => 'resolved',
+        (error: unknown) => error,
+      )
+      // Task 2 still holds the lock: its token is in the key, and no one else can take it.
+      seen.stillHeld = String(await connection.command(['GET', name], { key: name })) === token
+      const outsider = new Lock(connection, name, { timeout: 5 })
+      seen.outsiderGotIn = await outsider.acquire({ blocking: false })
+      if (seen.outsiderGotIn === true) await outsider.release()
+      return token
+    })
+    const token = await second
+    expect(seen.first).toBeInstanceOf(LockNotOwnedError)
+    expect(seen).toMatchObject({ stillHeld: true, outsiderGotIn: false })
+    expect(typeof token).toBe('string')
+    // Task 2's own release went through: the lock is free.
+    expect(await connection.command(['EXISTS', name], { key: name })).toBe(0)
+    expect(lock.token).toBe(null)
+  })
+
+  it('tasks taking turns through one object each release their own hold', async () => {
+    const name = uniquePrefix('shared-turns')
+    const lock = new Lock(connection, name, { timeout: 30, sleep: 0.01 })
+    let inside = 0
+    let most = 0
+    const tasks = Array.from({ length: 10 }, (_, i) =>
+      lock.withLock(async () => {
+        inside++
+        most = Math.max(most, inside)
+        await new Promise((resolve) => setImmediate(resolve))
+        inside--
+        return i
+      }),
+    )
+    expect(await Promise.all(tasks)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+    expect(most).toBe(1)
+    expect(await connection.command(['EXISTS', name], { key: name })).toBe(0)
+  })
+})
