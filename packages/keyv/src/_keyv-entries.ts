@@ -23,8 +23,52 @@ export async function readEntry<Value>(
     return value === MISSING ? undefined : (entryOf(opts, key, value, null) as StoredData<Value>)
   }
   // Both commands leave in the same write, so this is still one round trip.
-  const [value, pttl] = await Promise.all([cache.get<unknown>(key, MISSING), cache.pttl(key)])
+  const [value, pttl] = await Promise.all([cache.get<unknown>(key, MISSING), pttlOf(cache, key)])
   return value === MISSING ? undefined : (entryOf(opts, key, value, pttl) as StoredData<Value>)
+}
+
+/**
+ * `PTTL`s a cache has in flight from this bridge at most; the rest wait for a place. Each is a
+ * command of its own (the cache gathers `GET`s into one `MGET`, not `PTTL`s), weighed against the
+ * cache's `maxInFlightBytes`: a `getMany()` of 20,000 keys, or 20,000 `get()`s at once, sent
+ * 20,000 of them, refused past about 16,000 (each such key a miss), and kept the whole cache's
+ * calls refused while they drained. Under the bound, a read's `PTTL` leaves with its `GET`.
+ */
+const PTTLS_IN_FLIGHT = 1000
+
+/** The `PTTL`s of one cache in flight, and the reads waiting for a place (from `head` on). */
+interface PttlGate {
+  inFlight: number
+  waiting: Array<() => void>
+  head: number
+}
+
+const gates = new WeakMap<CacheLike, PttlGate>()
+
+/** `cache.pttl(key)`, within `PTTLS_IN_FLIGHT`: sent at once when there is room. */
+async function pttlOf(cache: CacheLike, key: string): Promise<number | null> {
+  let gate = gates.get(cache)
+  if (gate === undefined) {
+    gate = { inFlight: 0, waiting: [], head: 0 }
+    gates.set(cache, gate)
+  }
+  if (gate.inFlight < PTTLS_IN_FLIGHT) gate.inFlight++
+  // Woken with the place of a PTTL that ended (it is handed over, not counted again).
+  else await new Promise<void>((resolve) => (gate as PttlGate).waiting.push(resolve))
+  try {
+    return await cache.pttl(key)
+  } finally {
+    const next = gate.head < gate.waiting.length ? gate.waiting[gate.head++] : undefined
+    if (gate.head === gate.waiting.length) {
+      gate.waiting = []
+      gate.head = 0
+    } else if (gate.head > 1024 && gate.head * 2 > gate.waiting.length) {
+      gate.waiting = gate.waiting.slice(gate.head)
+      gate.head = 0
+    }
+    if (next === undefined) gate.inFlight--
+    else next()
+  }
 }
 
 /** What the store's `getMany()` reads, without its error handling: rejects with the cache's error. */
@@ -32,7 +76,7 @@ export async function readFound(cache: CacheLike, opts: StoreOpts, keys: string[
   const withExpires = opts.serialization === 'cachex' && opts.expires
   return Promise.all([
     cache.getMany<unknown>(keys),
-    withExpires ? Promise.all(keys.map((key) => cache.pttl(key))) : undefined,
+    withExpires ? Promise.all(keys.map((key) => pttlOf(cache, key))) : undefined,
   ])
 }
 
@@ -51,8 +95,9 @@ export function entryOf(
     if (isKeyvRecord(value)) return value
     throw notKeyvRecord(key, value)
   }
-  // pttl is null without expiry and 0 when the key vanished after the GET: no `expires` then.
-  return pttl === null || pttl <= 0 ? { value } : { value, expires: Date.now() + pttl }
+  // pttl is null without expiry. 0 is a key in its last millisecond, or one that expired (or was
+  // deleted) right after the GET: it expires now either way, not never.
+  return pttl === null ? { value } : { value, expires: Date.now() + Math.max(0, pttl) }
 }
 
 /**

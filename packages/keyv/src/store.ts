@@ -21,6 +21,11 @@ export type { KeyvCachexOptions, KeyvCachexOpts, KeyvSerialization } from './_ke
 
 /** Keys read per `MGET` while `iterator()` walks the keyspace. */
 const ITERATOR_BATCH = 100
+/**
+ * `setMany` groups (one per distinct TTL) written at a time: each is a command or more, weighed
+ * against the cache's `maxInFlightBytes` (as `_keyv-entries.ts`'s `PTTL`s are).
+ */
+const GROUPS_IN_FLIGHT = 256
 /** The `setMany` group of the entries whose value is `undefined`: their keys are deleted. */
 const DELETE: unique symbol = Symbol('delete')
 
@@ -142,7 +147,7 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
 
   /**
    * Stores many entries: one `MSET` or one pipeline of `SET … PX` per distinct TTL, and one
-   * `UNLINK` of the keys whose value is `undefined`, all in parallel. Resolves, per entry, whether
+   * `UNLINK` of the keys whose value is `undefined`, in parallel (256 groups at a time). Resolves, per entry, whether
    * it was stored. Every TTL is checked before anything is written; a group that fails (a value
    * its serializer refuses, a connection error) is `false` for its entries and an `'error'`
    * event, while the other groups stay written — or, with `throwOnErrors`, the call rejects with
@@ -179,19 +184,27 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
     for (const [timeout, group] of groups) if (group.size === 0) groups.delete(timeout)
     const failed = new Set<string>()
     const errors: unknown[] = []
-    // allSettled, not all: a group that fails must not hide that the others were written.
-    const settled = await Promise.allSettled(
-      [...groups].map(async ([timeout, group]) => {
-        try {
-          if (timeout === DELETE) await this.cache.deleteMany([...group.keys()])
-          else for (const key of await this.cache.setMany(group, { timeout })) failed.add(key)
-        } catch (error) {
-          for (const key of group.keys()) failed.add(key)
-          throw error
-        }
-      }),
-    )
-    for (const outcome of settled) if (outcome.status === 'rejected') errors.push(outcome.reason)
+    // Each group settles on its own: one that fails must not hide that the others were written.
+    const write = async ([timeout, group]: [
+      number | null | typeof DELETE,
+      Map<string, unknown>,
+    ]) => {
+      try {
+        if (timeout === DELETE) await this.cache.deleteMany([...group.keys()])
+        else for (const key of await this.cache.setMany(group, { timeout })) failed.add(key)
+      } catch (error) {
+        for (const key of group.keys()) failed.add(key)
+        errors.push(error)
+      }
+    }
+    // At most GROUPS_IN_FLIGHT at a time: entries of 20,000 distinct TTLs are 20,000 writes, and
+    // all at once passed the cache's maxInFlightBytes (a fifth of them refused, false).
+    const all = [...groups]
+    let next = 0
+    const writer = async () => {
+      while (next < all.length) await write(all[next++] as (typeof all)[number])
+    }
+    await Promise.all(Array.from({ length: Math.min(GROUPS_IN_FLIGHT, all.length) }, writer))
     // Keyv emits what its store's setMany throws: thrown, the error is not emitted here too.
     if (this.throwOnErrors && errors.length > 0) throw errors[0]
     for (const error of errors) this.#emitError(error)
