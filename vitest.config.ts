@@ -3,7 +3,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node'
 
 /**
  * The test files that take longest, slowest first (measured in CI on a clean clone: each waits
- * out backoffs, failovers or child processes for 35 s or more), started first. Without earlier
+ * out backoffs, failovers or child processes for 30 s or more), started first. Without earlier
  * results — every CI run is on a fresh clone — vitest starts the largest files first, and a slow
  * small file started last is the run's tail, with the other workers idle.
  */
@@ -21,6 +21,10 @@ const SLOWEST_FIRST = [
   'scan-walk-server-change.test.ts',
   'auth-hint-topologies.test.ts',
   'undo-long-freeze.test.ts',
+  'local-tier-frozen.test.ts',
+  'sentinel-frozen-primary.test.ts',
+  'sentinel.test.ts',
+  'local-tier-down-node.test.ts',
 ]
 
 /** vitest's order (earlier results, else size), with `SLOWEST_FIRST` moved to the front. */
