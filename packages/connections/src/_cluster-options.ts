@@ -1,4 +1,4 @@
-import { type ConnectionOptions, InvalidArgumentError } from '@cachex/core'
+import { CachexError, type ConnectionOptions, InvalidArgumentError } from '@cachex/core'
 import { describeArgument, givenNames } from '@cachex/core/internal'
 import { createCluster } from '@redis/client'
 import type { NodeRedisClusterLike } from './_cluster-nodes.ts'
@@ -230,13 +230,20 @@ function mergeClientOptions(
   if (defaults === undefined) return base
   const socket = (defaults as { socket?: Record<string, unknown> }).socket
   // `clientOptions` read as `defaults` is (a spread would drop a class's password getter, or one
-  // inherited: checked, then every node asked without it).
-  return {
-    ...definedOnly(base),
-    ...definedOnly(defaults),
-    // A `null` socket, as an absent one, leaves clientOptions' (a spread of null copies nothing).
-    socket: { ...definedOnly(base.socket), ...definedOnly(socket) },
-  }
+  // inherited: checked, then every node asked without it). Without a prototype, as each part
+  // is: a password another library put on `Object.prototype` is no option anyone gave.
+  const merged = Object.assign(
+    Object.create(null) as Credentials & { socket?: object },
+    definedOnly(base, 'clientOptions'),
+    definedOnly(defaults, 'clusterOptions.defaults'),
+  )
+  // A `null` socket, as an absent one, leaves clientOptions' (`definedOnly(null)` is empty).
+  merged.socket = Object.assign(
+    Object.create(null) as object,
+    definedOnly(base.socket, 'clientOptions.socket'),
+    definedOnly(socket, 'clusterOptions.defaults.socket'),
+  )
+  return merged
 }
 
 /**
@@ -246,13 +253,16 @@ function mergeClientOptions(
  * (`null` is none, where `clientOptions`' then applies, as for the `password` option), and not a
  * method (a function where it is found not enumerable: a class's). An inherited password is read
  * as `checkCredentials` read it: it was checked, then dropped (every node connected without it).
- * Nothing (an empty object) for what is not an object: `undefined`, `null`.
+ * Nothing (an empty object) for what is not an object: `undefined`, `null`. An own getter that
+ * throws is an `InvalidArgumentError` naming `path` and the option (not the getter's message,
+ * which may hold a secret); an inherited one is left out (`readOption`).
  */
-function definedOnly(object: object | null | undefined): Record<string, unknown> {
+function definedOnly(object: object | null | undefined, path: string): Record<string, unknown> {
   const defined: Record<string, unknown> = Object.create(null)
   if (typeof object !== 'object' || object === null) return defined
   for (const [key, enumerable] of givenNames(object)) {
-    const value = (object as Record<string, unknown>)[key]
+    const value = readOption(object, key, path)
+    if (value === UNREAD) continue
     if (value === undefined || (value === null && (key === 'password' || key === 'username'))) {
       continue
     }
@@ -262,6 +272,37 @@ function definedOnly(object: object | null | undefined): Record<string, unknown>
     defined[key] = value
   }
   return defined
+}
+
+/** What `readOption` gives for a getter of the caller's class that throws: no option. */
+const UNREAD: unique symbol = Symbol('unread')
+
+/**
+ * `object[key]`. A getter (or a Proxy's `get`) that throws is an `InvalidArgumentError` for an own
+ * property; an inherited one is `UNREAD` — a class's getter of something else than node-redis
+ * reads (a `connectionString` not configured) was never read before it was merged, and the
+ * credentials were read (and checked) before this.
+ */
+function readOption(object: object, key: string, path: string): unknown {
+  try {
+    return (object as Record<string, unknown>)[key]
+  } catch (error) {
+    if (error instanceof CachexError) throw error
+    if (!isOwn(object, key)) return UNREAD
+    const kind = error instanceof Error ? error.name : typeof error
+    throw new InvalidArgumentError(
+      `${path}.${key} could not be read: its getter threw (${kind}); give the option as a value`,
+    )
+  }
+}
+
+/** Whether `key` is `object`'s own (false when a Proxy cannot say). */
+function isOwn(object: object, key: string): boolean {
+  try {
+    return Object.hasOwn(object, key)
+  } catch {
+    return false
+  }
 }
 
 function seedUrls(location: ClusterOptions['location']): string[] {

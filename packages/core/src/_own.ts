@@ -64,7 +64,10 @@ export function isGiven(options: object, name: PropertyKey): boolean {
  */
 export function givenNames(options: object): Map<string, boolean> {
   const names = new Map<string, boolean>()
-  for (let o: object | null = options; o !== null && !isObjectPrototype(o); ) {
+  // A Proxy's `getPrototypeOf` may answer a chain that comes back on itself: each object once.
+  const seen = new Set<object>()
+  for (let o: object | null = options; o !== null && !isObjectPrototype(o) && !seen.has(o); ) {
+    seen.add(o)
     for (const name of Object.getOwnPropertyNames(o)) {
       if (names.has(name) || (o !== options && (name === 'constructor' || name === '__proto__'))) {
         continue
@@ -74,6 +77,24 @@ export function givenNames(options: object): Map<string, boolean> {
     o = Object.getPrototypeOf(o) as object | null
   }
   return names
+}
+
+/**
+ * A plain object of the `names` that `options` gives (`own`: its own, or inherited from an object
+ * of the caller's — a defaults object, a class's getter, read once here), for what a factory is
+ * handed and reads by spreading: a rest spread (`{ version, ...rest }`) copies own enumerable
+ * properties only, so an inherited `timeout` was dropped (a lock that never expires).
+ */
+export function pickGiven(
+  options: object | undefined | null,
+  names: readonly string[],
+): Record<string, unknown> {
+  const picked: Record<string, unknown> = {}
+  for (const name of names) {
+    const value = own(options as Record<string, unknown> | undefined, name)
+    if (value !== undefined) picked[name] = value
+  }
+  return picked
 }
 
 /**

@@ -3,8 +3,11 @@
 // was asked without it (NOAUTH). Read as every other options object is: its own properties and
 // those inherited from an object of the caller's, but for its class's methods; through a reactive
 // store's Proxy too. And `clientOptions` merged with `defaults` the same way: a spread of it lost
-// a class's password getter.
-import { createCache } from '@cachex/redis'
+// a class's password getter. Nothing from Object.prototype (a password another library put there
+// was read once defaults were merged), a chain of prototypes that comes back on itself ends, and a
+// getter of the caller's class that throws is no option, where an own one is named.
+import vm from 'node:vm'
+import { createCache, InvalidArgumentError } from '@cachex/redis'
 import { startCluster, type TestCluster, uniquePrefix } from '@cachex/test-utils'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 
@@ -103,3 +106,85 @@ for (const [kind, clientOptions] of [
     )
   })
 }
+
+it("a password put on Object.prototype is no one's when defaults are merged in", async () => {
+  const proto = Object.prototype as { password?: string }
+  proto.password = PASSWORD
+  try {
+    const cache = createCache({
+      client: 'cluster',
+      location: seeds(),
+      keyPrefix: uniquePrefix(),
+      clusterOptions: { defaults: { name: 'cachex-defaults-test' } },
+    })
+    try {
+      // Every node asks for a password no option gave: NOAUTH, not a login with the polluted one.
+      await expect(cache.set('k', 'v')).rejects.toThrow(/NOAUTH|auth/i)
+    } finally {
+      await cache.close()
+    }
+  } finally {
+    delete proto.password
+  }
+})
+
+it('defaults whose chain of prototypes comes back on itself (a Proxy) are read once each', () => {
+  const defaults: object = new Proxy({ password: PASSWORD }, { getPrototypeOf: () => defaults })
+  // In a context with a time limit: a loop that never ends is stopped there, and fails the test.
+  const built = vm.runInNewContext(
+    'build()',
+    {
+      build: () => {
+        const cache = createCache({
+          client: 'cluster',
+          location: seeds(),
+          keyPrefix: uniquePrefix(),
+          clusterOptions: { defaults },
+        })
+        void cache.close()
+        return true
+      },
+    },
+    { timeout: 10_000 },
+  )
+  expect(built).toBe(true)
+})
+
+it("a getter of clientOptions' class that throws is no option; an own one in defaults is named", async () => {
+  class Settings {
+    password = PASSWORD
+    get connectionString(): string {
+      throw new Error('not configured')
+    }
+  }
+  await roundTrip(
+    createCache({
+      client: 'cluster',
+      location: seeds(),
+      keyPrefix: uniquePrefix(),
+      clientOptions: new Settings(),
+      clusterOptions: { defaults: { name: 'cachex-defaults-test' } },
+    }),
+  )
+  const defaults = {
+    password: PASSWORD,
+    get name(): string {
+      throw new Error(`secret ${PASSWORD}`)
+    },
+  }
+  let thrown: unknown
+  try {
+    const cache = createCache({
+      client: 'cluster',
+      location: seeds(),
+      keyPrefix: uniquePrefix(),
+      clusterOptions: { defaults },
+    })
+    await cache.close()
+  } catch (error) {
+    thrown = error
+  }
+  expect(thrown).toBeInstanceOf(InvalidArgumentError)
+  expect(String((thrown as Error).message)).toContain('clusterOptions.defaults.name')
+  expect(String((thrown as Error).message)).not.toContain(PASSWORD)
+})
