@@ -261,7 +261,9 @@ export const ZRANGE_KEYS = ['desc', 'withScores', 'version'] as const
 export const ZRANGEBYSCORE_KEYS = ['offset', 'count', 'withScores', 'version'] as const
 export const ZREVRANGE_KEYS = ['withScores', 'version'] as const
 export const LPOS_KEYS = ['rank', 'count', 'maxlen', 'version'] as const
-export const LOCK_KEYS = ['timeout', 'sleep', 'blocking', 'blockingTimeout', 'version'] as const
+/** What a lock is made with: handed to the factory. */
+export const LOCK_OPTIONS = ['timeout', 'sleep', 'blocking', 'blockingTimeout'] as const
+export const LOCK_KEYS = [...LOCK_OPTIONS, 'version'] as const
 export const ACQUIRE_LOCK_KEYS = [...LOCK_KEYS, 'token'] as const
 
 /** A key version: an integer. */

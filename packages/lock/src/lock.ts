@@ -61,6 +61,8 @@ export class Lock implements CacheLock {
   readonly #handoff: ReleaseHandoff
   /** What a background release found since the token was cleared, for the next `release()`. */
   #behind: ReleasedBehind | null = null
+  /** The token the last confirmed `release()` released: `withLock`'s, when its `fn` released it. */
+  #released: string | null = null
 
   /**
    * A lock named `name` over `connection`. `options.signal` (passed by `cache.lock()`) ends the
@@ -222,8 +224,7 @@ export class Lock implements CacheLock {
     } catch (error) {
       const refused = releaseRefused(error, this.#connection, 'lock', this.name, token)
       if (refused !== undefined) {
-        this.#token = this.#fencingToken = null
-        this.#releaseUnknown = false
+        this.#forget(token)
         throw await refused
       }
       // The token is kept, so that a retry can release a lock that may still exist. Only a
@@ -236,15 +237,26 @@ export class Lock implements CacheLock {
       throw error
     }
     const unknownBefore = this.#releaseUnknown
-    this.#token = null
-    this.#fencingToken = null
-    this.#releaseUnknown = false
+    this.#forget(token)
     // Whatever the reply, the key no longer holds the token.
     unhold(this.#connection, this.name, token)
-    if (reply === 1) return
     // The key is gone and an earlier attempt of ours may have deleted it: released.
-    if (reply === -1 && unknownBefore) return
+    if (reply === 1 || (reply === -1 && unknownBefore)) {
+      this.#released = token
+      return
+    }
     throw new LockNotOwnedError(NOT_OWNED)
+  }
+
+  /**
+   * Clears what this lock knows of `token`'s hold, if it is still the current one: on a `Lock`
+   * shared by concurrent tasks, another's `acquire()` may have taken the lock through this object
+   * while the release was in flight (`withLock`), and its hold is its own.
+   */
+  #forget(token: string): void {
+    if (this.#token !== token) return
+    this.#token = this.#fencingToken = null
+    this.#releaseUnknown = false
   }
 
   /**
@@ -368,8 +380,8 @@ export class Lock implements CacheLock {
    * ends. Rejects with `LockError` when the lock could not be acquired; when the release fails
    * after `fn` threw (the lock expired and was taken over), with a `SuppressedError` holding both,
    * as `await using` does; a failed release is tried again in the background (see `release`). A
-   * release refused because the cache was closed is dropped. It releases only the hold its own
-   * `acquire()` took: on a `Lock` shared by concurrent tasks, one whose hold was lost while `fn`
+   * release refused because the cache was closed is dropped; one `fn` made itself
+   * (`lock.release()`) leaves nothing to do. It releases only the hold its own `acquire()` took: on a `Lock` shared by concurrent tasks, one whose hold was lost while `fn`
    * ran (expired, deleted) while another task took the lock through the same object rejects with
    * `LockNotOwnedError` and leaves that task's hold alone (`token` and `fencingToken` are the
    * latest holder's: a task that reads them needs a `Lock` of its own).
@@ -383,12 +395,16 @@ export class Lock implements CacheLock {
         taken = this.#token
         return got
       },
-      // Another task's acquire() through this object replaced the token: ours was lost first
-      // (its SET NX found the key gone), and the key is that task's now. No token: as release().
-      release: () =>
-        this.#token === null || this.#token === taken
-          ? this.release()
-          : Promise.reject(new LockNotOwnedError(NOT_OWNED)),
+      release: () => {
+        if (this.#token === taken) return this.release()
+        // `fn` released it (`lock.release()`): nothing is left to do, as after acquireLock's block.
+        if (this.#released === taken) return Promise.resolve()
+        // A release `fn` made failed and was tried again in the background: as it found.
+        if (this.#token === null && this.#behind !== null) return this.release()
+        // Another task's acquire() through this object replaced the token (ours was lost first:
+        // its SET NX found the key gone, and the key is that task's now), or took it and let it go.
+        return Promise.reject(new LockNotOwnedError(NOT_OWNED))
+      },
     }
     return withHeld('withLock', fn, held, () => new LockError(refused))
   }

@@ -3,7 +3,8 @@
 // task whose hold was lost while its function ran (the key deleted, or expired) released through
 // that token the hold the next task had taken through the same object, and a third holder could
 // then take the lock while the second was still inside (redis-py keeps its token per thread for
-// this). `withLock` releases the hold its own `acquire()` took, or says it was lost.
+// this). `withLock` releases the hold its own `acquire()` took, or says it was lost; and a
+// release its `fn` made itself leaves it nothing to do (it rejected with "an unlocked lock").
 import type { Connection } from '@cachex/core'
 import { uniquePrefix } from '@cachex/test-utils'
 import { describe, expect, it } from 'vitest'
@@ -70,5 +71,29 @@ describe.each(BACKENDS)('a Lock shared by concurrent withLock() calls (%s)', (ba
     expect(await Promise.all(tasks)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
     expect(most).toBe(1)
     expect(await connection.command(['EXISTS', name], { key: name })).toBe(0)
+  })
+
+  it('a release fn makes itself leaves withLock nothing to do', async () => {
+    const name = uniquePrefix('released-inside')
+    const lock = new Lock(connection, name, { timeout: 30 })
+    const result = await lock.withLock(async () => {
+      await lock.release()
+      return 'done'
+    })
+    expect(result).toBe('done')
+    expect(await connection.command(['EXISTS', name], { key: name })).toBe(0)
+    // Released inside, then taken again through the same object before fn ends: that hold is
+    // left alone.
+    const second = new Lock(connection, name, { timeout: 30 })
+    let other!: Promise<boolean>
+    const first = second.withLock(async () => {
+      await second.release()
+      other = second.acquire()
+      await other
+    })
+    await expect(first).resolves.toBe(undefined)
+    expect(await other).toBe(true)
+    expect(await second.owned()).toBe(true)
+    await second.release()
   })
 })

@@ -7,13 +7,14 @@ import {
   checkOptions,
   checkVersionOption,
   LOCK_KEYS,
+  LOCK_OPTIONS,
   SCAN_KEYS,
 } from '../_args.ts'
 import { tooManyArguments } from '../_arity.ts'
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
 import { HeldLockHandle } from '../_held-lock.ts'
 import { lockNameOf, whyNotAcquired } from '../_messages.ts'
-import { own } from '../_own.ts'
+import { own, pickGiven } from '../_own.ts'
 import { rescanning } from '../_scan-walk.ts'
 import { checkSeconds } from '../_timeout.ts'
 import type { CacheLike } from '../cache-like.ts'
@@ -97,8 +98,8 @@ export const keyCommands = {
     const context = contextOf(this)
     try {
       checkOptions(options, 'acquireLock', ACQUIRE_LOCK_KEYS)
-      // The rest copies own properties only; `token` is read so too.
-      const { token: _token, ...lockOptions } = options
+      // Own or inherited, as checkOptions took them (a rest spread would drop inherited ones).
+      const lockOptions: LockOptions & VersionOption = pickGiven(options, LOCK_KEYS)
       const token = own(options, 'token')
       const lock = makeLock(context, 'acquireLock', key, lockOptions)
       if (!(await lock.acquire(token === undefined ? undefined : { token }))) {
@@ -208,8 +209,8 @@ function makeLock(
       `${method}() needs a non-empty lock name, got ${lockNameOf(key)}`,
     )
   }
-  // The rest copies own properties only; `version` is read so too.
-  const { version: _version, ...lockOptions } = options
+  // Own or inherited, as checkOptions took them (a rest spread would drop inherited ones).
+  const lockOptions: LockOptions = pickGiven(options, LOCK_OPTIONS)
   const version = own(options, 'version')
   return context.lockFactory(
     context.connection,

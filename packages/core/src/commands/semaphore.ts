@@ -5,20 +5,14 @@ import { checkOptions, checkVersionOption } from '../_args.ts'
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
 import { HeldPermitHandle } from '../_held-permit.ts'
 import { lockNameOf } from '../_messages.ts'
-import { own } from '../_own.ts'
+import { own, pickGiven } from '../_own.ts'
 import type { VersionOption } from '../cache-options.ts'
 import { InvalidArgumentError, LockError } from '../errors.ts'
 import type { CacheSemaphore, HeldPermit, SemaphoreOptions } from '../semaphore-types.ts'
 
-const SEMAPHORE_KEYS = [
-  'limit',
-  'weight',
-  'timeout',
-  'sleep',
-  'blocking',
-  'blockingTimeout',
-  'version',
-] as const
+/** What a semaphore is made with: handed to the factory. */
+const SEMAPHORE_OPTIONS = ['limit', 'weight', 'timeout', 'sleep', 'blocking', 'blockingTimeout']
+const SEMAPHORE_KEYS = [...SEMAPHORE_OPTIONS, 'version']
 
 /** Semaphores on a `Cache`: at most `limit` permits held at once, across every process. */
 export interface SemaphoreCommands {
@@ -93,8 +87,8 @@ function makeSemaphore(
       `${method}() needs a non-empty semaphore name, got ${lockNameOf(key)}`,
     )
   }
-  // The rest copies own properties only; `version` is read so too.
-  const { version: _version, ...semaphoreOptions } = options
+  // Own or inherited, as checkOptions took them (a rest spread would drop inherited ones).
+  const semaphoreOptions = pickGiven(options, SEMAPHORE_OPTIONS) as unknown as SemaphoreOptions
   const version = own(options, 'version')
   return context.semaphoreFactory(
     context.connection,
