@@ -2,15 +2,15 @@ import {
   type AcquireOptions,
   type CacheLock,
   type Connection,
-  InvalidArgumentError,
   LockError,
   type LockFactory,
   LockNotOwnedError,
   type LockOptions,
   runScript,
 } from '@cachex/core'
-import { bounded, checkTimeoutMs } from '@cachex/core/internal'
+import { bounded } from '@cachex/core/internal'
 import { withAclHint } from './_acl-hint.ts'
+import { checkRoomFor } from './_extend-room.ts'
 import { fenceKey } from './_fence-key.ts'
 import { type ReleasedBehind, ReleaseHandoff } from './_handoff.ts'
 import { withHeld } from './_holding.ts'
@@ -291,7 +291,8 @@ export class Lock implements CacheLock {
     // expiry: below 2^52 ms (142,000 years), which the known bound shows, nothing can.
     if (!replaceTtl) {
       const most = heldFor(this.#connection, this.name, token)
-      if (most === undefined || most + ms >= 2 ** 52) await this.#checkRoomFor(seconds, ms)
+      if (most === undefined || most + ms >= 2 ** 52)
+        await checkRoomFor(this.#connection, this.name, seconds, ms)
     }
     // Sent: the lock is held on (a release of it failed before is no longer wanted).
     this.#handoff.touch()
@@ -305,30 +306,6 @@ export class Lock implements CacheLock {
     if (replaceTtl) hold(this.#connection, this.name, token, ms)
     else holdLonger(this.#connection, this.name, token, ms)
     return true
-  }
-
-  /**
-   * Throws `InvalidArgumentError` when adding `ms` to the lock's remaining time would pass the
-   * farthest expiry the cache allows: an expiry Redis holds, but a time to live JavaScript no
-   * longer reads exactly. Near that bound only (see `extend`), the remaining time is read first,
-   * as its own command: the script, redis-py's, adds without a bound, and is kept as it is (the
-   * memory:// backend runs it natively, known by its SHA1). Another extension of the same token
-   * between the two could still pass the bound; nothing else can. A key gone or without an
-   * expiry is left to the script, which refuses to extend it.
-   */
-  async #checkRoomFor(seconds: number, ms: number): Promise<void> {
-    const left = await this.#connection.command(['PTTL', this.name], { key: this.name })
-    if (typeof left !== 'number' || left < 0) return
-    try {
-      checkTimeoutMs(left + ms, 'extend', `${left + ms} ms`)
-    } catch {
-      throw new InvalidArgumentError(
-        `lock.extend(${seconds}) would leave the lock '${bounded(this.name)}' ${left + ms} ms to live ` +
-          `(${left} ms left + ${ms} ms), past the farthest expiry Redis and JavaScript both ` +
-          'hold to the millisecond (about 285,000 years from now): the lock is unchanged; ' +
-          'extend it by less, or pass { replaceTtl: true }',
-      )
-    }
   }
 
   /** Resets the lock's remaining time to its `timeout`. Rejects with `LockNotOwnedError` when no longer ours. */
