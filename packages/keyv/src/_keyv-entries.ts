@@ -71,17 +71,44 @@ async function pttlOf(cache: CacheLike, key: string): Promise<number | null> {
   }
 }
 
-/** What the store's `getMany()` reads, without its error handling: rejects with the cache's error. */
+/**
+ * What the store's `getMany()` reads, without its error handling: rejects with the cache's error.
+ * With `expires`, `PTTLS_IN_FLIGHT` keys at a time: each batch's `MGET` and `PTTL`s leave
+ * together (a `PTTL` sent rounds after its value was read could report a newer value's expiry),
+ * and a batch that fails ends the read once its `PTTL`s are answered (none left queued behind it).
+ */
 export async function readFound(cache: CacheLike, opts: StoreOpts, keys: string[]): Promise<Found> {
-  const withExpires = opts.serialization === 'cachex' && opts.expires
-  return Promise.all([
+  if (opts.serialization !== 'cachex' || !opts.expires) {
+    return [await cache.getMany<unknown>(keys), undefined]
+  }
+  if (keys.length <= PTTLS_IN_FLIGHT) return readBatch(cache, keys)
+  const found = new Map<string, unknown>()
+  const pttls: Array<number | null> = []
+  for (let at = 0; at < keys.length; at += PTTLS_IN_FLIGHT) {
+    const [values, batchPttls] = await readBatch(cache, keys.slice(at, at + PTTLS_IN_FLIGHT))
+    for (const [key, value] of values) found.set(key, value)
+    for (const pttl of batchPttls) pttls.push(pttl)
+  }
+  return [found, pttls]
+}
+
+/** One batch of `readFound`: its values and `PTTL`s, both answered before it settles. */
+async function readBatch(
+  cache: CacheLike,
+  keys: string[],
+): Promise<[Map<string, unknown>, Array<number | null>]> {
+  const [values, pttls] = await Promise.allSettled([
     cache.getMany<unknown>(keys),
-    withExpires ? Promise.all(keys.map((key) => pttlOf(cache, key))) : undefined,
+    Promise.all(keys.map((key) => pttlOf(cache, key))),
   ])
+  if (values.status === 'rejected') throw values.reason
+  if (pttls.status === 'rejected') throw pttls.reason
+  return [values.value, pttls.value]
 }
 
 /**
- * What a read of `key` hands Keyv: the stored value itself, or a `{ value, expires }` entry.
+ * What a read of `key` hands Keyv: the stored value itself, or a `{ value, expires }` entry;
+ * `undefined` (a miss) for a value whose `PTTL` says it is gone.
  * In `'keyv'` mode, a value Keyv cannot read (one it did not write) is a `SerializationError`,
  * as bytes the cache cannot decode are: Keyv would throw on it, or its iterator would.
  */
@@ -95,9 +122,12 @@ export function entryOf(
     if (isKeyvRecord(value)) return value
     throw notKeyvRecord(key, value)
   }
-  // pttl is null without expiry. 0 is a key in its last millisecond, or one that expired (or was
-  // deleted) right after the GET: it expires now either way, not never.
-  return pttl === null ? { value } : { value, expires: Date.now() + Math.max(0, pttl) }
+  if (pttl === null) return { value }
+  // 0 is a key in its last millisecond, or one gone right after the GET (expired, deleted): a
+  // miss either way. Not an entry expiring now (Keyv would delete the key, which may hold a value
+  // written since), nor one without `expires` (it would pass for a value that never expires).
+  if (pttl <= 0) return undefined
+  return { value, expires: Date.now() + pttl }
 }
 
 /**

@@ -25,7 +25,7 @@ const ITERATOR_BATCH = 100
  * `setMany` groups (one per distinct TTL) written at a time: each is a command or more, weighed
  * against the cache's `maxInFlightBytes` (as `_keyv-entries.ts`'s `PTTL`s are).
  */
-const GROUPS_IN_FLIGHT = 256
+const GROUPS_IN_FLIGHT = 64
 /** The `setMany` group of the entries whose value is `undefined`: their keys are deleted. */
 const DELETE: unique symbol = Symbol('delete')
 
@@ -147,7 +147,7 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
 
   /**
    * Stores many entries: one `MSET` or one pipeline of `SET … PX` per distinct TTL, and one
-   * `UNLINK` of the keys whose value is `undefined`, in parallel (256 groups at a time). Resolves, per entry, whether
+   * `UNLINK` of the keys whose value is `undefined`, in parallel (64 groups at a time). Resolves, per entry, whether
    * it was stored. Every TTL is checked before anything is written; a group that fails (a value
    * its serializer refuses, a connection error) is `false` for its entries and an `'error'`
    * event, while the other groups stay written — or, with `throwOnErrors`, the call rejects with

@@ -4,7 +4,8 @@
 // key a miss, and the cache's next calls refused while they drained. A setMany() of entries with
 // 20,000 distinct TTLs wrote 20,000 groups at once, and a fifth of them were refused (false).
 // And a value read in its last millisecond (PTTL 0) was handed to Keyv without an expiry, as if
-// it never expired (cache-manager's ttl() answered undefined).
+// it never expired (cache-manager's ttl() answered undefined): it is a miss, which deletes nothing.
+// A getMany that fails leaves no PTTL queued behind it.
 import { createCache } from '@cachex/redis'
 import { uniquePrefix } from '@cachex/test-utils'
 import { createCache as createCacheManager } from 'cache-manager'
@@ -69,20 +70,44 @@ it('setMany of 20,000 entries of distinct TTLs stores every one', async () => {
   expect(pttl).toBeLessThanOrEqual(600_007)
 })
 
-it('a value read in its last millisecond is handed to Keyv expiring now, not never', async () => {
+it('a value read in its last millisecond is a miss, not a value that never expires', async () => {
   // memory:// expires by Date.now(): a fake Date stops the clock at the last millisecond.
   vi.useFakeTimers({ toFake: ['Date'] })
   const cache = createCache({ location: `memory://${uniquePrefix('keyv-last-ms')}` })
   try {
     const keyv = createKeyv(cache)
-    const manager = createCacheManager({ stores: [keyv] })
     vi.setSystemTime(1_000_000)
-    await manager.set('k', 'v', 1000)
+    await keyv.set('k', 'v', 1000)
     vi.setSystemTime(1_001_000)
-    expect(await keyv.getRaw('k')).toEqual({ value: 'v', expires: 1_001_000 })
-    expect(await manager.ttl('k')).toBe(1_001_000)
+    expect(await keyv.getRaw('k')).toBe(undefined)
+    expect(await keyv.getMany(['k'])).toEqual([undefined])
+    // Keyv deleted nothing: the key is Redis's to expire (it could hold a value written since).
+    expect(await cache.hasKey('keyv:k')).toBe(true)
   } finally {
     vi.useRealTimers()
     await cache.close()
   }
+})
+
+it('a getMany that fails leaves no PTTL behind it', async () => {
+  // Values of 600 bytes that zlib shrinks: 1,000 of them pass the call's decompression budget
+  // (4 × maxValueSize), so the first MGET fails.
+  const cache = newCache({ compressor: 'zlib', maxValueSize: 1024 })
+  const keyv = createKeyv(cache)
+  const errors: string[] = []
+  keyv.on('error', (error: Error) => errors.push(error.name))
+  const many = keys.slice(0, 3000)
+  await keyv.setMany(many.map((key) => ({ key, value: key.padEnd(600, 'x') })))
+  const pttls = async () => {
+    const text = String(await cache.connection.command(['INFO', 'commandstats']))
+    return Number(/cmdstat_pttl:calls=(\d+)/.exec(text)?.[1] ?? 0)
+  }
+  const before = await pttls()
+  expect((await keyv.getMany(many)).every((value) => value === undefined)).toBe(true)
+  expect(errors).toEqual(['CompressionError'])
+  // Its first 1,000 keys' PTTLs, answered before it settled; none of the rest were sent.
+  const after = await pttls()
+  expect(after - before).toBe(1000)
+  expect(await keyv.get('k7')).toBe('k7'.padEnd(600, 'x'))
+  expect((await pttls()) - after).toBe(1)
 })
