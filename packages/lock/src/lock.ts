@@ -358,8 +358,9 @@ export class Lock implements CacheLock {
    * after `fn` threw (the lock expired and was taken over), with a `SuppressedError` holding both,
    * as `await using` does; a failed release is tried again in the background (see `release`). A
    * release refused because the cache was closed is dropped; one `fn` made itself
-   * (`lock.release()`) leaves nothing to do. It releases only the hold its own `acquire()` took: on a `Lock` shared by concurrent tasks, one whose hold was lost while `fn`
-   * ran (expired, deleted) while another task took the lock through the same object rejects with
+   * (`lock.release()`) leaves nothing to do. It releases only the hold its own `acquire()` took:
+   * on a `Lock` shared by concurrent tasks, one whose hold was lost while `fn` ran (expired,
+   * deleted) while another task took the lock through the same object rejects with
    * `LockNotOwnedError` and leaves that task's hold alone (`token` and `fencingToken` are the
    * latest holder's: a task that reads them needs a `Lock` of its own).
    */
