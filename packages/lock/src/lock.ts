@@ -9,17 +9,15 @@ import {
   runScript,
 } from '@cachex/core'
 import { bounded } from '@cachex/core/internal'
-import { withAclHint } from './_acl-hint.ts'
 import { checkRoomFor } from './_extend-room.ts'
-import { fenceKey } from './_fence-key.ts'
 import { type ReleasedBehind, ReleaseHandoff } from './_handoff.ts'
 import { withHeld } from './_holding.ts'
 import { acquireSettings, lockSettings, replacesTtl } from './_lock-options.ts'
-import { ACQUIRE, EXTEND, REACQUIRE, RELEASE } from './_lock-scripts.ts'
-import { type ClosedSignalOption, delay, positiveSeconds } from './_seconds.ts'
-import { tryOnce } from './_try.ts'
-import { heldFor, hold, holdLonger, outcomeUnknown, releaseLater, unhold } from './_undo.ts'
-import { notForeign, releaseRefused, rethrowNamed } from './_wrong-type.ts'
+import { EXTEND, REACQUIRE, RELEASE } from './_lock-scripts.ts'
+import { takeLock } from './_lock-take.ts'
+import { type ClosedSignalOption, positiveSeconds } from './_seconds.ts'
+import { heldFor, hold, holdLonger, outcomeUnknown, unhold } from './_undo.ts'
+import { releaseRefused, rethrowNamed } from './_wrong-type.ts'
 
 const NOT_OWNED = "cannot release a lock that's no longer owned"
 
@@ -61,8 +59,11 @@ export class Lock implements CacheLock {
   readonly #handoff: ReleaseHandoff
   /** What a background release found since the token was cleared, for the next `release()`. */
   #behind: ReleasedBehind | null = null
-  /** The token the last confirmed `release()` released: `withLock`'s, when its `fn` released it. */
-  #released: string | null = null
+  /**
+   * The tokens of the `withLock` calls under way on this object, each with whether it was released
+   * (confirmed, or by a background try) while its `fn` ran: `fn` may release it itself.
+   */
+  readonly #withLocks = new Map<string, boolean>()
 
   /**
    * A lock named `name` over `connection`. `options.signal` (passed by `cache.lock()`) ends the
@@ -131,58 +132,20 @@ export class Lock implements CacheLock {
    */
   async acquire(options: AcquireOptions = {}): Promise<boolean> {
     const { blocking, blockingTimeout, token } = acquireSettings(options, this)
-    const stopAt =
-      blockingTimeout === null
-        ? Number.POSITIVE_INFINITY
-        : performance.now() + blockingTimeout * 1000
-    const fence = fenceKey(this.name)
-    // No `touch()`: a release of a stale token still under way in the background is what lets
-    // this acquisition take the lock (the scripts delete only that token's hold).
-    const keys = [this.name, fence]
     const ttlMs = this.timeout === null ? null : Math.max(1, Math.trunc(this.timeout * 1000))
-    const args = [token, ttlMs === null ? '' : String(ttlMs)]
-    let typeCheckAt = 0 // When a refused blocking try next asks the key's type (`notForeign`).
-    for (;;) {
-      // Before each try: an abort between the last wait and this try sends nothing.
-      this.#signal?.throwIfAborted()
-      // Sent without an answer, it may still run: undone then, unless this process holds the
-      // token by then (a retry with the caller's token that got the lock). A cluster's refusal
-      // for a half-migrated slot comes at once (not retried): this loop waits, by `sleep`.
-      const reply = await tryOnce(this.#connection, ACQUIRE, keys, args, {
-        release: RELEASE,
-        key: this.name,
-        token,
-        signal: this.#signal,
-        route: { key: this.name, tryAgain: false },
-        named: (error) => withAclHint(error, this.name, fence),
-      })
-      if (reply !== 0) {
-        // Nothing read from Redis is trusted: anything but a token our script can return means
-        // the server is not running our script. The lock may be set with our token, held by no
-        // one (for ever without a timeout): released in the background, as after a lost reply.
-        if (typeof reply !== 'number' || !Number.isSafeInteger(reply) || reply < 1) {
-          releaseLater(this.#connection, RELEASE, this.name, token)
-          throw new LockError(
-            `unexpected reply to the acquisition of the lock '${bounded(this.name)}'`,
-          )
-        }
-        this.#token = token
-        this.#fencingToken = reply
-        this.#releaseUnknown = false
-        this.#behind = null
-        hold(this.#connection, this.name, token, ttlMs)
-        return true
-      }
-      if (!blocking) return false
-      // `SET NX` refuses another type of key too, which no release deletes: said, not waited on.
-      if (performance.now() >= typeCheckAt) {
-        typeCheckAt = performance.now() + 1000
-        await notForeign(this.#connection, 'lock', this.name)
-      }
-      const left = stopAt - performance.now()
-      if (left <= 0) return false
-      await delay(Math.min(this.sleep * 1000, left), this.#signal)
-    }
+    const fencingToken = await takeLock(this.#connection, this.name, token, ttlMs, {
+      blocking,
+      blockingTimeout,
+      sleep: this.sleep,
+      signal: this.#signal,
+    })
+    if (fencingToken === null) return false
+    this.#token = token
+    this.#fencingToken = fencingToken
+    this.#releaseUnknown = false
+    this.#behind = null
+    hold(this.#connection, this.name, token, ttlMs)
+    return true
   }
 
   /**
@@ -242,10 +205,15 @@ export class Lock implements CacheLock {
     unhold(this.#connection, this.name, token)
     // The key is gone and an earlier attempt of ours may have deleted it: released.
     if (reply === 1 || (reply === -1 && unknownBefore)) {
-      this.#released = token
+      this.#releasedOwn(token)
       return
     }
     throw new LockNotOwnedError(NOT_OWNED)
+  }
+
+  /** Notes that `token` was released, for the `withLock` call that took it, if one is under way. */
+  #releasedOwn(token: string): void {
+    if (this.#withLocks.has(token)) this.#withLocks.set(token, true)
   }
 
   /**
@@ -265,6 +233,7 @@ export class Lock implements CacheLock {
    * a try that deleted it resolves.
    */
   #releasedBehind(token: string, found: ReleasedBehind): void {
+    if (found === 'released') this.#releasedOwn(token)
     if (this.#token !== token) return
     if (found === 'released') this.#releaseUnknown = true
     if (this.#releasing !== null) return
@@ -370,14 +339,21 @@ export class Lock implements CacheLock {
     const held = {
       acquire: async () => {
         const got = await this.acquire()
-        taken = this.#token
+        if (got && this.#token !== null) {
+          taken = this.#token
+          this.#withLocks.set(taken, false)
+        }
         return got
       },
       release: () => {
-        if (this.#token === taken) return this.release()
-        // `fn` released it (`lock.release()`): nothing is left to do, as after acquireLock's block.
-        if (this.#released === taken) return Promise.resolve()
-        // A release `fn` made failed and was tried again in the background: as it found.
+        const token = taken as string
+        const releasedInside = this.#withLocks.get(token) === true
+        this.#withLocks.delete(token)
+        if (this.#token === token) return this.release()
+        // `fn` released it (`lock.release()`, or a retry of one answered by a background try):
+        // nothing is left to do, as after acquireLock's block.
+        if (releasedInside) return Promise.resolve()
+        // A release `fn` made failed and is still tried in the background: as it finds.
         if (this.#token === null && this.#behind !== null) return this.release()
         // Another task's acquire() through this object replaced the token (ours was lost first:
         // its SET NX found the key gone, and the key is that task's now), or took it and let it go.

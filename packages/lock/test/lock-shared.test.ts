@@ -5,9 +5,10 @@
 // then take the lock while the second was still inside (redis-py keeps its token per thread for
 // this). `withLock` releases the hold its own `acquire()` took, or says it was lost; and a
 // release its `fn` made itself leaves it nothing to do (it rejected with "an unlocked lock").
+import { standalone } from '@cachex/connections'
 import type { Connection } from '@cachex/core'
-import { uniquePrefix } from '@cachex/test-utils'
-import { describe, expect, it } from 'vitest'
+import { type RedisServer, redisCall, startRedis, uniquePrefix } from '@cachex/test-utils'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { Lock, LockNotOwnedError } from '../src/index.ts'
 import { BACKENDS, useBackend } from './helpers.ts'
 
@@ -96,4 +97,57 @@ describe.each(BACKENDS)('a Lock shared by concurrent withLock() calls (%s)', (ba
     expect(await second.owned()).toBe(true)
     await second.release()
   })
+
+  it('a release fn makes itself leaves withLock nothing to do, whatever the object did since', async () => {
+    const name = uniquePrefix('released-then-used')
+    const lock = new Lock(connection, name, { timeout: 30 })
+    // fn releases, then takes the lock again and lets it go itself.
+    await expect(
+      lock.withLock(async () => {
+        await lock.release()
+        expect(await lock.acquire()).toBe(true)
+        await lock.release()
+        return 'again'
+      }),
+    ).resolves.toBe('again')
+    // fn releases, then another task takes the lock through the same object and lets it go.
+    await expect(
+      lock.withLock(async () => {
+        await lock.release()
+        await lock.withLock(async () => undefined)
+        return 'other'
+      }),
+    ).resolves.toBe('other')
+    expect(await connection.command(['EXISTS', name], { key: name })).toBe(0)
+  })
+})
+
+describe('withLock when fn releases and the release is answered in the background', () => {
+  let server: RedisServer
+  let connection: Connection
+  beforeAll(async () => {
+    server = await startRedis()
+    connection = standalone({ location: server.url, socketTimeout: 0.3 })
+  })
+  afterAll(async () => {
+    await connection?.close()
+    await server?.stop()
+  })
+
+  it("resolves when a retry of fn's release is answered by the background try", async () => {
+    const name = uniquePrefix('released-behind')
+    const lock = new Lock(connection, name, { timeout: 60 })
+    const result = lock.withLock(async () => {
+      // The release is sent into a pause and times out: handed to the background, which runs
+      // once the server answers again and releases the lock.
+      await redisCall(server.url, ['CLIENT', 'PAUSE', '800', 'ALL'])
+      await expect(lock.release()).rejects.toThrow()
+      await vi.waitFor(() => expect(lock.token).toBe(null), { timeout: 60_000, interval: 100 })
+      // fn's retry is answered as the background try found: released.
+      await lock.release()
+      return 'done'
+    })
+    await expect(result).resolves.toBe('done')
+    expect(await connection.command(['EXISTS', name], { key: name })).toBe(0)
+  }, 90_000)
 })
