@@ -83,16 +83,26 @@ export function givenNames(options: object): Map<string, boolean> {
  * A plain object of the `names` that `options` gives (`own`: its own, or inherited from an object
  * of the caller's — a defaults object, a class's getter, read once here), for what a factory is
  * handed and reads by spreading: a rest spread (`{ version, ...rest }`) copies own enumerable
- * properties only, so an inherited `timeout` was dropped (a lock that never expires).
+ * properties only, so an inherited `timeout` was dropped (a lock that never expires). Own
+ * enumerable symbol keys are copied too, as the spread copied them.
  */
 export function pickGiven(
   options: object | undefined | null,
   names: readonly string[],
 ): Record<string, unknown> {
-  const picked: Record<string, unknown> = {}
+  const picked: Record<PropertyKey, unknown> = {}
   for (const name of names) {
     const value = own(options as Record<string, unknown> | undefined, name)
     if (value !== undefined) picked[name] = value
+  }
+  // Own enumerable symbol keys pass as a spread passed them (no check reads them): a custom
+  // factory's own tags.
+  if (options != null) {
+    for (const symbol of Object.getOwnPropertySymbols(options)) {
+      if (Object.prototype.propertyIsEnumerable.call(options, symbol)) {
+        picked[symbol] = (options as Record<symbol, unknown>)[symbol]
+      }
+    }
   }
   return picked
 }

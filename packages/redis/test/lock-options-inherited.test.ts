@@ -1,8 +1,9 @@
 // The options of cache.lock(), cache.acquireLock(), cache.semaphore() and cache.acquirePermit()
 // are read as every other options object is: own, or inherited from an object of the caller's (a
 // defaults object, a class's getter). The check took an inherited `timeout`, then a rest spread
-// dropped it on the way to the lock: a lock that never expires.
-import { createCache } from '@cachex/redis'
+// dropped it on the way to the lock: a lock that never expires. Own enumerable symbol keys still
+// reach a custom factory, as the spread passed them.
+import { createCache, lockFactory } from '@cachex/redis'
 import { uniquePrefix } from '@cachex/test-utils'
 import { afterAll, expect, it } from 'vitest'
 
@@ -44,4 +45,24 @@ it('cache.semaphore() and cache.acquirePermit() keep inherited options', async (
   expect(permit.semaphore.limit).toBe(2)
   // Its weight is the whole limit: no room for another.
   expect(await semaphore.acquire({ blocking: false })).toBe(false)
+})
+
+it('an own symbol-keyed option still reaches a custom lockFactory', async () => {
+  const tag = Symbol('tag')
+  let seen: Record<PropertyKey, unknown> | undefined
+  const tagged = createCache({
+    location: `memory://${uniquePrefix('lock-symbol')}`,
+    lockFactory: (connection, name, options) => {
+      seen = options as Record<PropertyKey, unknown>
+      const { [tag]: _tag, ...rest } = options as Record<PropertyKey, unknown>
+      return lockFactory(connection, name, rest)
+    },
+  })
+  try {
+    tagged.lock('x', { timeout: 5, [tag]: 'mine' } as never)
+    expect(seen?.[tag]).toBe('mine')
+    expect(seen?.timeout).toBe(5)
+  } finally {
+    await tagged.close()
+  }
 })
