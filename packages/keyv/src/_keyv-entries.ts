@@ -82,14 +82,24 @@ export async function readFound(cache: CacheLike, opts: StoreOpts, keys: string[
     return [await cache.getMany<unknown>(keys), undefined]
   }
   if (keys.length <= PTTLS_IN_FLIGHT) return readBatch(cache, keys)
+  // By key, each value with its own batch's PTTL: a key given twice, in two batches, is answered
+  // as the later batch found it, at both places.
   const found = new Map<string, unknown>()
-  const pttls: Array<number | null> = []
+  const pttlOfKey = new Map<string, number | null>()
   for (let at = 0; at < keys.length; at += PTTLS_IN_FLIGHT) {
-    const [values, batchPttls] = await readBatch(cache, keys.slice(at, at + PTTLS_IN_FLIGHT))
-    for (const [key, value] of values) found.set(key, value)
-    for (const pttl of batchPttls) pttls.push(pttl)
+    const batch = keys.slice(at, at + PTTLS_IN_FLIGHT)
+    const [values, pttls] = await readBatch(cache, batch)
+    for (let i = 0; i < batch.length; i++) {
+      const key = batch[i] as string
+      if (values.has(key)) {
+        found.set(key, values.get(key))
+        pttlOfKey.set(key, pttls[i] ?? null)
+      } else {
+        found.delete(key)
+      }
+    }
   }
-  return [found, pttls]
+  return [found, keys.map((key) => pttlOfKey.get(key) ?? null)]
 }
 
 /** One batch of `readFound`: its values and `PTTL`s, both answered before it settles. */

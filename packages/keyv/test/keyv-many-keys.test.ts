@@ -5,12 +5,13 @@
 // 20,000 distinct TTLs wrote 20,000 groups at once, and a fifth of them were refused (false).
 // And a value read in its last millisecond (PTTL 0) was handed to Keyv without an expiry, as if
 // it never expired (cache-manager's ttl() answered undefined): it is a miss, which deletes nothing.
-// A getMany that fails leaves no PTTL queued behind it.
-import { createCache } from '@cachex/redis'
+// A getMany that fails leaves no PTTL queued behind it, and a key it reads in two batches is
+// answered with one batch's value and that batch's expiry.
+import { type Cache, createCache } from '@cachex/redis'
 import { uniquePrefix } from '@cachex/test-utils'
 import { createCache as createCacheManager } from 'cache-manager'
 import { expect, it, vi } from 'vitest'
-import { createKeyv } from '../src/index.ts'
+import { createKeyv, createKeyvStore } from '../src/index.ts'
 import { testCaches } from './_helpers.ts'
 
 const { newCache } = testCaches()
@@ -110,4 +111,29 @@ it('a getMany that fails leaves no PTTL behind it', async () => {
   expect(after - before).toBe(1000)
   expect(await keyv.get('k7')).toBe('k7'.padEnd(600, 'x'))
   expect((await pttls()) - after).toBe(1)
+})
+
+it('a key read in two batches, rewritten between them, carries the expiry of the value given', async () => {
+  const cache = newCache()
+  await cache.set('keyv:dup', 'old', 600)
+  // The cache as the store sees it: once the first batch is read, 'dup' is rewritten without
+  // an expiry, before the second batch leaves.
+  let batches = 0
+  const rewriting = new Proxy(cache, {
+    get(target, name) {
+      const value = Reflect.get(target, name, target)
+      if (name !== 'getMany') return typeof value === 'function' ? value.bind(target) : value
+      return async (...args: unknown[]) => {
+        const found = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args)
+        if (batches++ === 0) await target.set('keyv:dup', 'new', null)
+        return found
+      }
+    },
+  })
+  const store = createKeyvStore(rewriting as Cache, { serialization: 'cachex' })
+  const many = ['dup', ...keys.slice(0, 999), 'dup'].map((key) => `keyv:${key}`)
+  const entries = await store.getMany(many)
+  expect(batches).toBe(2)
+  expect(entries[1000]).toEqual({ value: 'new' })
+  expect(entries[0]).toEqual(entries[1000])
 })
