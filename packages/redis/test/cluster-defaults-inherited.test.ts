@@ -162,7 +162,7 @@ it("a getter of clientOptions' class that throws is no option; an own one in def
       client: 'cluster',
       location: seeds(),
       keyPrefix: uniquePrefix(),
-      clientOptions: new Settings(),
+      clientOptions: new Settings() as never,
       clusterOptions: { defaults: { name: 'cachex-defaults-test' } },
     }),
   )

@@ -3,7 +3,7 @@
 // defaults object, a class's getter). The check took an inherited `timeout`, then a rest spread
 // dropped it on the way to the lock: a lock that never expires. Own enumerable symbol keys still
 // reach a custom factory, as the spread passed them.
-import { createCache, lockFactory } from '@cachex/redis'
+import { createCache, type Lock, lockFactory } from '@cachex/redis'
 import { uniquePrefix } from '@cachex/test-utils'
 import { afterAll, expect, it } from 'vitest'
 
@@ -22,14 +22,14 @@ for (const [kind, options] of [
 ] as const) {
   it(`cache.lock() and cache.acquireLock() keep an inherited timeout (${kind})`, async () => {
     const name = uniquePrefix('inherited-lock')
-    const lock = cache.lock(name, options())
+    const lock = cache.lock(name, options()) as Lock
     expect(lock.timeout).toBe(5)
     expect(await lock.acquire()).toBe(true)
     expect(await cache.ttl(name)).toBe(5)
     await lock.release()
     {
       await using held = await cache.acquireLock(name, options())
-      expect(held.lock.timeout).toBe(5)
+      expect((held.lock as Lock).timeout).toBe(5)
       expect(await cache.ttl(name)).toBe(5)
     }
     expect(await cache.hasKey(name)).toBe(false)
