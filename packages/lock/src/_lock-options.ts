@@ -87,8 +87,13 @@ export function acquireSettings(
   const blockingTimeout =
     wait === undefined ? lock.blockingTimeout : optionalSeconds(wait, 'blockingTimeout')
   const given = own(options, 'token')
-  const token = given === undefined ? randomBytes(16).toString('hex') : checkToken(given)
+  const token = given === undefined ? newToken() : checkToken(given)
   return { blocking, blockingTimeout, token }
+}
+
+/** A random token of 16 bytes, as hex: the value a hold's key holds. */
+export function newToken(): string {
+  return randomBytes(16).toString('hex')
 }
 
 /**

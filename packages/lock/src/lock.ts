@@ -12,7 +12,7 @@ import { bounded } from '@cachex/core/internal'
 import { checkRoomFor } from './_extend-room.ts'
 import { type ReleasedBehind, ReleaseHandoff } from './_handoff.ts'
 import { withHeld } from './_holding.ts'
-import { acquireSettings, lockSettings, replacesTtl } from './_lock-options.ts'
+import { acquireSettings, lockSettings, newToken, replacesTtl } from './_lock-options.ts'
 import { EXTEND, REACQUIRE, RELEASE } from './_lock-scripts.ts'
 import { takeLock } from './_lock-take.ts'
 import { type ClosedSignalOption, positiveSeconds } from './_seconds.ts'
@@ -199,7 +199,9 @@ export class Lock implements CacheLock {
       )
       throw error
     }
-    const unknownBefore = this.#releaseUnknown
+    // Whether a release of this token failed without an answer before (another's, on a Lock
+    // shared by concurrent tasks, says nothing of it).
+    const unknownBefore = this.#token === token && this.#releaseUnknown
     this.#forget(token)
     // Whatever the reply, the key no longer holds the token.
     unhold(this.#connection, this.name, token)
@@ -338,10 +340,13 @@ export class Lock implements CacheLock {
     let taken: string | null = null
     const held = {
       acquire: async () => {
-        const got = await this.acquire()
-        if (got && this.#token !== null) {
-          taken = this.#token
-          this.#withLocks.set(taken, false)
+        // Its own token, known before the reply: another acquire() through this object answered
+        // in the same tick would have replaced `#token` by the time this one reads it.
+        const token = newToken()
+        const got = await this.acquire({ token })
+        if (got) {
+          taken = token
+          this.#withLocks.set(token, false)
         }
         return got
       },
@@ -353,11 +358,12 @@ export class Lock implements CacheLock {
         // `fn` released it (`lock.release()`, or a retry of one answered by a background try):
         // nothing is left to do, as after acquireLock's block.
         if (releasedInside) return Promise.resolve()
-        // A release `fn` made failed and is still tried in the background: as it finds.
+        // A release `fn` made failed and was tried in the background: as it found.
         if (this.#token === null && this.#behind !== null) return this.release()
-        // Another task's acquire() through this object replaced the token (ours was lost first:
-        // its SET NX found the key gone, and the key is that task's now), or took it and let it go.
-        return Promise.reject(new LockNotOwnedError(NOT_OWNED))
+        // Another task's acquire() through this object replaced the token (two answered in one
+        // tick, or ours lost first: the key is that task's now), or took it and let it go. Our own
+        // token's release: the script deletes only its hold, and says when it is gone.
+        return this.#release(token)
       },
     }
     return withHeld('withLock', fn, held, () => new LockError(refused))
