@@ -1,8 +1,18 @@
 // What `withLock` and `withPermit` do around the caller's function: release however it ends, as
 // `await using` does — a failed release hides neither the function's error nor, when the cache
 // was closed meanwhile, its result.
-import { ClosedError, InvalidArgumentError } from '@cachex/core'
+import {
+  ClosedError,
+  type Connection,
+  InvalidArgumentError,
+  LockNotOwnedError,
+  ResponseError,
+  runScript,
+} from '@cachex/core'
 import { describeArgument } from '@cachex/core/internal'
+import { RELEASE } from './_lock-scripts.ts'
+import { releaseLater, unhold } from './_undo.ts'
+import { releaseRefused } from './_wrong-type.ts'
 
 /**
  * `withLock(fn)` / `withPermit(fn)` (`method`) of `held`: refuses an `fn` that is not a function
@@ -58,4 +68,32 @@ function suppressedError(error: unknown, suppressed: unknown): Error {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
+}
+
+/**
+ * `withLock`'s release of its own `token` of the lock `name` while the `Lock`'s current hold is
+ * another task's (a `Lock` shared by concurrent tasks): the script deletes only that token's
+ * hold, and nothing of the current hold's state is touched (its hand-off to the background,
+ * whether its release may have run). Rejects with `LockNotOwnedError` (`notOwned`) when the hold
+ * is gone. One that fails unsent or without an answer is tried again in the background, alone.
+ */
+export async function releaseOther(
+  connection: Connection,
+  name: string,
+  token: string,
+  notOwned: string,
+): Promise<void> {
+  let reply: unknown
+  try {
+    reply = await runScript(connection, RELEASE, [name], [token])
+  } catch (error) {
+    const refused = releaseRefused(error, connection, 'lock', name, token)
+    if (refused !== undefined) throw await refused
+    if (!(error instanceof ResponseError || error instanceof ClosedError)) {
+      releaseLater(connection, RELEASE, name, token)
+    }
+    throw error
+  }
+  unhold(connection, name, token)
+  if (reply !== 1) throw new LockNotOwnedError(notOwned)
 }

@@ -11,7 +11,7 @@ import {
 import { bounded } from '@cachex/core/internal'
 import { checkRoomFor } from './_extend-room.ts'
 import { type ReleasedBehind, ReleaseHandoff } from './_handoff.ts'
-import { withHeld } from './_holding.ts'
+import { releaseOther, withHeld } from './_holding.ts'
 import { acquireSettings, lockSettings, newToken, replacesTtl } from './_lock-options.ts'
 import { EXTEND, REACQUIRE, RELEASE } from './_lock-scripts.ts'
 import { takeLock } from './_lock-take.ts'
@@ -59,6 +59,8 @@ export class Lock implements CacheLock {
   readonly #handoff: ReleaseHandoff
   /** What a background release found since the token was cleared, for the next `release()`. */
   #behind: ReleasedBehind | null = null
+  /** The token `#behind` is about. */
+  #behindToken: string | null = null
   /**
    * The tokens of the `withLock` calls under way on this object, each with whether it was released
    * (confirmed, or by a background try) while its `fn` ran: `fn` may release it itself.
@@ -191,12 +193,12 @@ export class Lock implements CacheLock {
         throw await refused
       }
       // The token is kept, so that a retry can release a lock that may still exist. Only a
-      // release that may have run lets a retry take a gone key for its success.
-      if (outcomeUnknown(error)) this.#releaseUnknown = true
+      // release that may have run lets a retry take a gone key for its success. Noted for this
+      // token only (another task's acquire() may have taken the lock through this object since).
+      const mayHaveRun = outcomeUnknown(error) || (this.#token === token && this.#releaseUnknown)
+      if (this.#token === token) this.#releaseUnknown = mayHaveRun
       // Tried again in the background, unless this lock is used again first (see `_handoff.ts`).
-      this.#handoff.failed(error, token, this.#releaseUnknown, (found) =>
-        this.#releasedBehind(token, found),
-      )
+      this.#handoff.failed(error, token, mayHaveRun, (found) => this.#releasedBehind(token, found))
       throw error
     }
     // Whether a release of this token failed without an answer before (another's, on a Lock
@@ -241,6 +243,7 @@ export class Lock implements CacheLock {
     if (this.#releasing !== null) return
     this.#token = this.#fencingToken = null
     this.#behind = found
+    this.#behindToken = token
   }
 
   /**
@@ -358,12 +361,14 @@ export class Lock implements CacheLock {
         // `fn` released it (`lock.release()`, or a retry of one answered by a background try):
         // nothing is left to do, as after acquireLock's block.
         if (releasedInside) return Promise.resolve()
-        // A release `fn` made failed and was tried in the background: as it found.
-        if (this.#token === null && this.#behind !== null) return this.release()
+        // A release of this token failed and was tried in the background: as it found.
+        if (this.#token === null && this.#behind !== null && this.#behindToken === token) {
+          return this.release()
+        }
         // Another task's acquire() through this object replaced the token (two answered in one
         // tick, or ours lost first: the key is that task's now), or took it and let it go. Our own
         // token's release: the script deletes only its hold, and says when it is gone.
-        return this.#release(token)
+        return releaseOther(this.#connection, this.name, token, NOT_OWNED)
       },
     }
     return withHeld('withLock', fn, held, () => new LockError(refused))

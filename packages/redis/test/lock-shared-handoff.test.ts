@@ -1,0 +1,121 @@
+// A Lock shared by concurrent withLock() tasks, one of whose holds was lost: the stale task's
+// release of its own token must leave the current hold's state alone. Released through the
+// object's own release path, it cancelled the current holder's background release (a hold without
+// a timeout left for ever), made the current holder's lost hold count as released, and answered
+// with the current holder's background outcome.
+import { type Cache, createCache, LockNotOwnedError, TimeoutError } from '@cachex/redis'
+import { redisCall, timed, uniquePrefix } from '@cachex/test-utils'
+import { useFailureHarness } from '@cachex/test-utils/failures'
+import { describe, expect, it } from 'vitest'
+import { eventually } from './local-tier-helpers.ts'
+
+const { server, closeAfterTest } = useFailureHarness()
+
+async function setUp() {
+  const s = await server()
+  const cache: Cache = closeAfterTest(
+    createCache({
+      location: s.url,
+      keyPrefix: uniquePrefix('shared-handoff'),
+      socketTimeout: 1,
+      socketConnectTimeout: 1,
+    }),
+  )
+  const pause = () => redisCall(s.url, ['CLIENT', 'PAUSE', '1500', 'WRITE'], 5000)
+  // A write: answered once the pause is over.
+  const afterPause = () => redisCall(s.url, ['SET', uniquePrefix('after-pause'), '1'], 5000)
+  const exists = async (key: string) => (await redisCall(s.url, ['EXISTS', key], 5000)) === 1
+  return { url: s.url, cache, pause, afterPause, exists }
+}
+
+function gate() {
+  let open!: () => void
+  const p = new Promise<void>((r) => (open = r))
+  return { p, open }
+}
+
+describe("a stale task's own-token release on a shared Lock", () => {
+  it("does not cancel the background release of the current holder's failed release (timeout: null hold left for ever)", async () => {
+    const { url, cache, pause, afterPause, exists } = await setUp()
+    const lock = cache.lock('L', { timeout: null, sleep: 0.02 })
+    const key = cache.makeKey('L')
+    const aIn = gate()
+    const aGo = gate()
+    const a = timed(
+      lock.withLock(async () => {
+        aIn.open()
+        await aGo.p
+      }),
+    )
+    await aIn.p
+    await redisCall(url, ['DEL', key]) // A's hold lost
+    // B takes the lock through the same object; its release at the end is dropped by the pause.
+    const rb = await timed(lock.withLock(async () => void (await pause())))
+    expect(rb.error).toBeInstanceOf(TimeoutError)
+    await afterPause()
+    // A ends now: its hold was lost, so LockNotOwnedError is right...
+    aGo.open()
+    const ra = await a
+    expect(ra.error).toBeInstanceOf(LockNotOwnedError)
+    // ...but B's hold (no timeout) must still be freed in the background (1, 5, 30 s).
+    await eventually(async () => !(await exists(key)), 40_000)
+  }, 90_000)
+
+  it("a stale task's release that timed out does not make the current holder's lost hold count as released", async () => {
+    const { url, cache, pause, afterPause } = await setUp()
+    const lock = cache.lock('L', { timeout: null, sleep: 0.02 })
+    const key = cache.makeKey('L')
+    const aIn = gate()
+    const aGo = gate()
+    const a = timed(
+      lock.withLock(async () => {
+        aIn.open()
+        await aGo.p
+      }),
+    )
+    await aIn.p
+    await redisCall(url, ['DEL', key]) // A's hold lost
+    const bIn = gate()
+    const bGo = gate()
+    const b = timed(
+      lock.withLock(async () => {
+        bIn.open()
+        await bGo.p
+      }),
+    )
+    await bIn.p // B holds the current token
+    await pause()
+    aGo.open()
+    const ra = await a // A's own-token release times out
+    expect(ra.error).toBeInstanceOf(TimeoutError)
+    await afterPause()
+    await redisCall(url, ['DEL', key]) // B's hold lost too
+    bGo.open()
+    const rb = await b
+    // B's hold was deleted under it; nothing of B's was released: expected LockNotOwnedError.
+    expect(rb.error).toBeInstanceOf(LockNotOwnedError)
+  }, 90_000)
+
+  it("a stale task does not answer with the current holder's background-release outcome", async () => {
+    const { url, cache, pause, exists } = await setUp()
+    const lock = cache.lock('L', { timeout: null, sleep: 0.02 })
+    const key = cache.makeKey('L')
+    const aIn = gate()
+    const aGo = gate()
+    const a = timed(
+      lock.withLock(async () => {
+        aIn.open()
+        await aGo.p
+      }),
+    )
+    await aIn.p
+    await redisCall(url, ['DEL', key]) // A's hold lost
+    const rb = await timed(lock.withLock(async () => void (await pause())))
+    expect(rb.error).toBeInstanceOf(TimeoutError)
+    await eventually(async () => !(await exists(key)), 40_000) // B's freed in the background
+    aGo.open()
+    const ra = await a
+    // A's hold was deleted under it: expected LockNotOwnedError, not a resolve.
+    expect(ra.error).toBeInstanceOf(LockNotOwnedError)
+  }, 90_000)
+})
