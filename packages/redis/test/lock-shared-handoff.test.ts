@@ -3,7 +3,13 @@
 // object's own release path, it cancelled the current holder's background release (a hold without
 // a timeout left for ever), made the current holder's lost hold count as released, and answered
 // with the current holder's background outcome.
-import { type Cache, createCache, LockNotOwnedError, TimeoutError } from '@cachex/redis'
+import {
+  type Cache,
+  type CacheLock,
+  createCache,
+  LockNotOwnedError,
+  TimeoutError,
+} from '@cachex/redis'
 import { redisCall, timed, uniquePrefix } from '@cachex/test-utils'
 import { useFailureHarness } from '@cachex/test-utils/failures'
 import { describe, expect, it } from 'vitest'
@@ -34,28 +40,37 @@ function gate() {
   return { p, open }
 }
 
+/**
+ * A withLock task on `lock` that is inside its fn once this resolves, until `end()` is called:
+ * its result (`timed`), and `end`.
+ */
+async function holding(lock: CacheLock) {
+  const inside = gate()
+  const ends = gate()
+  const result = timed(
+    lock.withLock(async () => {
+      inside.open()
+      await ends.p
+    }),
+  )
+  await inside.p
+  return { result, end: ends.open }
+}
+
 describe("a stale task's own-token release on a shared Lock", () => {
   it("does not cancel the background release of the current holder's failed release (timeout: null hold left for ever)", async () => {
     const { url, cache, pause, afterPause, exists } = await setUp()
     const lock = cache.lock('L', { timeout: null, sleep: 0.02 })
     const key = cache.makeKey('L')
-    const aIn = gate()
-    const aGo = gate()
-    const a = timed(
-      lock.withLock(async () => {
-        aIn.open()
-        await aGo.p
-      }),
-    )
-    await aIn.p
+    const a = await holding(lock)
     await redisCall(url, ['DEL', key]) // A's hold lost
     // B takes the lock through the same object; its release at the end is dropped by the pause.
     const rb = await timed(lock.withLock(async () => void (await pause())))
     expect(rb.error).toBeInstanceOf(TimeoutError)
     await afterPause()
     // A ends now: its hold was lost, so LockNotOwnedError is right...
-    aGo.open()
-    const ra = await a
+    a.end()
+    const ra = await a.result
     expect(ra.error).toBeInstanceOf(LockNotOwnedError)
     // ...but B's hold (no timeout) must still be freed in the background (1, 5, 30 s).
     await eventually(async () => !(await exists(key)), 40_000)
@@ -65,33 +80,17 @@ describe("a stale task's own-token release on a shared Lock", () => {
     const { url, cache, pause, afterPause } = await setUp()
     const lock = cache.lock('L', { timeout: null, sleep: 0.02 })
     const key = cache.makeKey('L')
-    const aIn = gate()
-    const aGo = gate()
-    const a = timed(
-      lock.withLock(async () => {
-        aIn.open()
-        await aGo.p
-      }),
-    )
-    await aIn.p
+    const a = await holding(lock)
     await redisCall(url, ['DEL', key]) // A's hold lost
-    const bIn = gate()
-    const bGo = gate()
-    const b = timed(
-      lock.withLock(async () => {
-        bIn.open()
-        await bGo.p
-      }),
-    )
-    await bIn.p // B holds the current token
+    const b = await holding(lock) // B holds the current token
     await pause()
-    aGo.open()
-    const ra = await a // A's own-token release times out
+    a.end()
+    const ra = await a.result // A's own-token release times out
     expect(ra.error).toBeInstanceOf(TimeoutError)
     await afterPause()
     await redisCall(url, ['DEL', key]) // B's hold lost too
-    bGo.open()
-    const rb = await b
+    b.end()
+    const rb = await b.result
     // B's hold was deleted under it; nothing of B's was released: expected LockNotOwnedError.
     expect(rb.error).toBeInstanceOf(LockNotOwnedError)
   }, 90_000)
@@ -100,21 +99,13 @@ describe("a stale task's own-token release on a shared Lock", () => {
     const { url, cache, pause, exists } = await setUp()
     const lock = cache.lock('L', { timeout: null, sleep: 0.02 })
     const key = cache.makeKey('L')
-    const aIn = gate()
-    const aGo = gate()
-    const a = timed(
-      lock.withLock(async () => {
-        aIn.open()
-        await aGo.p
-      }),
-    )
-    await aIn.p
+    const a = await holding(lock)
     await redisCall(url, ['DEL', key]) // A's hold lost
     const rb = await timed(lock.withLock(async () => void (await pause())))
     expect(rb.error).toBeInstanceOf(TimeoutError)
     await eventually(async () => !(await exists(key)), 40_000) // B's freed in the background
-    aGo.open()
-    const ra = await a
+    a.end()
+    const ra = await a.result
     // A's hold was deleted under it: expected LockNotOwnedError, not a resolve.
     expect(ra.error).toBeInstanceOf(LockNotOwnedError)
   }, 90_000)
