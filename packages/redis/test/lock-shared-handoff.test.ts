@@ -57,13 +57,22 @@ async function holding(lock: CacheLock) {
   return { result, end: ends.open }
 }
 
+/**
+ * A shared Lock without a timeout (a hold left behind stays), and task A inside its fn, its hold
+ * deleted under it: the stale task.
+ */
+async function lostHold() {
+  const harness = await setUp()
+  const lock = harness.cache.lock('L', { timeout: null, sleep: 0.02 })
+  const key = harness.cache.makeKey('L')
+  const a = await holding(lock)
+  await redisCall(harness.url, ['DEL', key])
+  return { ...harness, lock, key, a }
+}
+
 describe("a stale task's own-token release on a shared Lock", () => {
   it("does not cancel the background release of the current holder's failed release (timeout: null hold left for ever)", async () => {
-    const { url, cache, pause, afterPause, exists } = await setUp()
-    const lock = cache.lock('L', { timeout: null, sleep: 0.02 })
-    const key = cache.makeKey('L')
-    const a = await holding(lock)
-    await redisCall(url, ['DEL', key]) // A's hold lost
+    const { lock, key, a, pause, afterPause, exists } = await lostHold()
     // B takes the lock through the same object; its release at the end is dropped by the pause.
     const rb = await timed(lock.withLock(async () => void (await pause())))
     expect(rb.error).toBeInstanceOf(TimeoutError)
@@ -77,11 +86,7 @@ describe("a stale task's own-token release on a shared Lock", () => {
   }, 90_000)
 
   it("a stale task's release that timed out does not make the current holder's lost hold count as released", async () => {
-    const { url, cache, pause, afterPause } = await setUp()
-    const lock = cache.lock('L', { timeout: null, sleep: 0.02 })
-    const key = cache.makeKey('L')
-    const a = await holding(lock)
-    await redisCall(url, ['DEL', key]) // A's hold lost
+    const { url, lock, key, a, pause, afterPause } = await lostHold()
     const b = await holding(lock) // B holds the current token
     await pause()
     a.end()
@@ -96,11 +101,7 @@ describe("a stale task's own-token release on a shared Lock", () => {
   }, 90_000)
 
   it("a stale task does not answer with the current holder's background-release outcome", async () => {
-    const { url, cache, pause, exists } = await setUp()
-    const lock = cache.lock('L', { timeout: null, sleep: 0.02 })
-    const key = cache.makeKey('L')
-    const a = await holding(lock)
-    await redisCall(url, ['DEL', key]) // A's hold lost
+    const { lock, key, a, pause, exists } = await lostHold()
     const rb = await timed(lock.withLock(async () => void (await pause())))
     expect(rb.error).toBeInstanceOf(TimeoutError)
     await eventually(async () => !(await exists(key)), 40_000) // B's freed in the background
