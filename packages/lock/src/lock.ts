@@ -47,8 +47,9 @@ export class Lock implements CacheLock {
   readonly #signal: AbortSignal | undefined
   #token: string | null = null
   #fencingToken: number | null = null
-  /** The release in flight, shared by concurrent `release()` calls. */
+  /** The release in flight, shared by concurrent `release()` calls of its token (`#releasingToken`). */
   #releasing: Promise<void> | null = null
+  #releasingToken: string | null = null
   /**
    * Whether a release of the current token failed without an answer (a timeout, a dropped
    * connection): it may have run on the server anyway, so a retry that finds the key gone succeeds.
@@ -174,11 +175,17 @@ export class Lock implements CacheLock {
       if (behind === 'lost') return Promise.reject(new LockNotOwnedError(NOT_OWNED))
       return Promise.reject(new LockError('cannot release an unlocked lock'))
     }
-    // A second call while one is in flight shares its outcome instead of racing it.
-    this.#releasing ??= this.#release(this.#token).finally(() => {
-      this.#releasing = null
+    // A second call while one is in flight shares its outcome instead of racing it: one of the
+    // same token (on a Lock shared by concurrent tasks, another task's acquire() may have taken
+    // the lock through this object since: its hold is released on its own).
+    const token = this.#token
+    if (this.#releasing !== null && this.#releasingToken === token) return this.#releasing
+    const releasing = this.#release(token).finally(() => {
+      if (this.#releasing === releasing) this.#releasing = this.#releasingToken = null
     })
-    return this.#releasing
+    this.#releasing = releasing
+    this.#releasingToken = token
+    return releasing
   }
 
   async #release(token: string): Promise<void> {
@@ -240,7 +247,7 @@ export class Lock implements CacheLock {
     if (found === 'released') this.#releasedOwn(token)
     if (this.#token !== token) return
     if (found === 'released') this.#releaseUnknown = true
-    if (this.#releasing !== null) return
+    if (this.#releasing !== null && this.#releasingToken === token) return
     this.#token = this.#fencingToken = null
     this.#behind = found
     this.#behindToken = token
@@ -360,7 +367,11 @@ export class Lock implements CacheLock {
         if (this.#token === token) return this.release()
         // `fn` released it (`lock.release()`, or a retry of one answered by a background try):
         // nothing is left to do, as after acquireLock's block.
-        if (releasedInside) return Promise.resolve()
+        if (releasedInside) {
+          // Answered here: the next release() of this object is no longer for it.
+          if (this.#behindToken === token) this.#behind = this.#behindToken = null
+          return Promise.resolve()
+        }
         // A release of this token failed and was tried in the background: as it found.
         if (this.#token === null && this.#behind !== null && this.#behindToken === token) {
           return this.release()

@@ -2,11 +2,14 @@
 // release of its own token must leave the current hold's state alone. Released through the
 // object's own release path, it cancelled the current holder's background release (a hold without
 // a timeout left for ever), made the current holder's lost hold count as released, and answered
-// with the current holder's background outcome.
+// with the current holder's background outcome. And release() shared a release in flight only
+// of its own token: the next task's withLock took the stale task's for its own (its hold left for
+// ever); an outcome withLock answered is not answered again by the next release().
 import {
   type Cache,
   type CacheLock,
   createCache,
+  LockError,
   LockNotOwnedError,
   TimeoutError,
 } from '@cachex/redis'
@@ -109,5 +112,54 @@ describe("a stale task's own-token release on a shared Lock", () => {
     const ra = await a.result
     // A's hold was deleted under it: expected LockNotOwnedError, not a resolve.
     expect(ra.error).toBeInstanceOf(LockNotOwnedError)
+  }, 90_000)
+
+  it("the next task's release does not share the stale task's release in flight", async () => {
+    const { url, cache } = await setUp()
+    const outcomes = []
+    // The stale task's fn ends 0 to 5 event-loop turns after the next task started (its
+    // acquisition in flight, or answered): at one of them, both releases were in flight at once.
+    for (let turns = 0; turns < 6; turns++) {
+      const name = `race-${turns}`
+      const key = cache.makeKey(name)
+      const lock = cache.lock(name, { timeout: null, sleep: 0.01 })
+      const a = await holding(lock)
+      await redisCall(url, ['DEL', key])
+      const b = timed(lock.withLock(() => undefined))
+      for (let i = 0; i < turns; i++) await new Promise((resolve) => setImmediate(resolve))
+      a.end()
+      const [ra, rb] = await Promise.all([a.result, b])
+      outcomes.push({
+        turns,
+        a: (ra.error as Error | undefined)?.name ?? 'resolved',
+        b: (rb.error as Error | undefined)?.name ?? 'resolved',
+        left: await redisCall(url, ['EXISTS', key], 5000),
+      })
+    }
+    expect(outcomes).toEqual(
+      [0, 1, 2, 3, 4, 5].map((turns) => ({
+        turns,
+        a: 'LockNotOwnedError',
+        b: 'resolved',
+        left: 0,
+      })),
+    )
+  }, 90_000)
+
+  it("an outcome withLock answered is not the next release()'s", async () => {
+    const { url, cache, exists } = await setUp()
+    const lock = cache.lock('L', { timeout: null, sleep: 0.02 })
+    const key = cache.makeKey('L')
+    let inside: unknown
+    await lock.withLock(async () => {
+      await redisCall(url, ['CLIENT', 'PAUSE', '1500', 'WRITE'], 5000)
+      inside = await lock.release().catch((error: unknown) => error)
+      await eventually(async () => lock.token === null, 40_000) // the background try ran
+    })
+    expect(inside).toBeInstanceOf(TimeoutError)
+    expect(await exists(key)).toBe(false)
+    // The lock is simply not held now.
+    await expect(lock.release()).rejects.toThrow(LockError)
+    await expect(lock.release()).rejects.toThrow('cannot release an unlocked lock')
   }, 90_000)
 })
