@@ -90,6 +90,8 @@ export async function releaseOther(
     const refused = releaseRefused(error, connection, 'lock', name, token)
     if (refused !== undefined) throw await refused
     if (!(error instanceof ResponseError || error instanceof ClosedError)) {
+      // Forgotten first, as a hand-off does: a try skips a token this process still holds.
+      unhold(connection, name, token)
       releaseLater(connection, RELEASE, name, token)
     }
     throw error
