@@ -147,11 +147,11 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
 
   /**
    * Stores many entries: one `MSET` or one pipeline of `SET … PX` per distinct TTL, and one
-   * `UNLINK` of the keys whose value is `undefined`, in parallel (64 groups at a time). Resolves, per entry, whether
-   * it was stored. Every TTL is checked before anything is written; a group that fails (a value
-   * its serializer refuses, a connection error) is `false` for its entries and an `'error'`
-   * event, while the other groups stay written — or, with `throwOnErrors`, the call rejects with
-   * that error once every group has settled.
+   * `UNLINK` of the keys whose value is `undefined`, in parallel (64 groups at a time). Resolves,
+   * per entry, whether it was stored. Every TTL is checked before anything is written; a group
+   * that fails (a value its serializer refuses, a connection error) is `false` for its entries
+   * and an `'error'` event, while the other groups stay written — or, with `throwOnErrors`, the
+   * call rejects with that error once every group has settled.
    */
   async setMany(
     entries: Array<{ key: string; value: unknown; ttl?: number | null }>,

@@ -47,7 +47,7 @@ export class Lock implements CacheLock {
   readonly #signal: AbortSignal | undefined
   #token: string | null = null
   #fencingToken: number | null = null
-  /** The release in flight, shared by concurrent `release()` calls of its token (`#releasingToken`). */
+  /** The release in flight, shared by the `release()` calls of its token (`#releasingToken`). */
   #releasing: Promise<void> | null = null
   #releasingToken: string | null = null
   /**
