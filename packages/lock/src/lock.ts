@@ -47,9 +47,8 @@ export class Lock implements CacheLock {
   readonly #signal: AbortSignal | undefined
   #token: string | null = null
   #fencingToken: number | null = null
-  /** The release in flight, shared by the `release()` calls of its token (`#releasingToken`). */
-  #releasing: Promise<void> | null = null
-  #releasingToken: string | null = null
+  /** The release in flight, and its token: shared by the `release()` calls of that token. */
+  #releasing: { token: string; done: Promise<void> } | null = null
   /**
    * Whether a release of the current token failed without an answer (a timeout, a dropped
    * connection): it may have run on the server anyway, so a retry that finds the key gone succeeds.
@@ -58,10 +57,8 @@ export class Lock implements CacheLock {
   #releaseUnknown = false
   /** A failed release, tried again in the background until this lock is released or extended again. */
   readonly #handoff: ReleaseHandoff
-  /** What a background release found since the token was cleared, for the next `release()`. */
-  #behind: ReleasedBehind | null = null
-  /** The token `#behind` is about. */
-  #behindToken: string | null = null
+  /** What a background release of a token found since it was cleared, for the next `release()`. */
+  #behind: { token: string; found: ReleasedBehind } | null = null
   /**
    * The tokens of the `withLock` calls under way on this object, each with whether it was released
    * (confirmed, or by a background try) while its `fn` ran: `fn` may release it itself.
@@ -169,7 +166,7 @@ export class Lock implements CacheLock {
   release(): Promise<void> {
     if (this.#token === null) {
       // Released in the background since (see `#releasedBehind`): answered as that release was.
-      const behind = this.#behind
+      const behind = this.#behind?.found
       this.#behind = null
       if (behind === 'released') return Promise.resolve()
       if (behind === 'lost') return Promise.reject(new LockNotOwnedError(NOT_OWNED))
@@ -179,13 +176,15 @@ export class Lock implements CacheLock {
     // same token (on a Lock shared by concurrent tasks, another task's acquire() may have taken
     // the lock through this object since: its hold is released on its own).
     const token = this.#token
-    if (this.#releasing !== null && this.#releasingToken === token) return this.#releasing
-    const releasing = this.#release(token).finally(() => {
-      if (this.#releasing === releasing) this.#releasing = this.#releasingToken = null
-    })
+    if (this.#releasing?.token === token) return this.#releasing.done
+    const releasing = {
+      token,
+      done: this.#release(token).finally(() => {
+        if (this.#releasing === releasing) this.#releasing = null
+      }),
+    }
     this.#releasing = releasing
-    this.#releasingToken = token
-    return releasing
+    return releasing.done
   }
 
   async #release(token: string): Promise<void> {
@@ -247,10 +246,9 @@ export class Lock implements CacheLock {
     if (found === 'released') this.#releasedOwn(token)
     if (this.#token !== token) return
     if (found === 'released') this.#releaseUnknown = true
-    if (this.#releasing !== null && this.#releasingToken === token) return
+    if (this.#releasing?.token === token) return
     this.#token = this.#fencingToken = null
-    this.#behind = found
-    this.#behindToken = token
+    this.#behind = { token, found }
   }
 
   /**
@@ -369,11 +367,11 @@ export class Lock implements CacheLock {
         // nothing is left to do, as after acquireLock's block.
         if (releasedInside) {
           // Answered here: the next release() of this object is no longer for it.
-          if (this.#behindToken === token) this.#behind = this.#behindToken = null
+          if (this.#behind?.token === token) this.#behind = null
           return Promise.resolve()
         }
         // A release of this token failed and was tried in the background: as it found.
-        if (this.#token === null && this.#behind !== null && this.#behindToken === token) {
+        if (this.#token === null && this.#behind?.token === token) {
           return this.release()
         }
         // Another task's acquire() through this object replaced the token (two answered in one
