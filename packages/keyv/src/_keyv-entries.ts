@@ -4,12 +4,15 @@
 import { type CacheLike, InvalidArgumentError } from '@cachex/core'
 import type { StoredData } from 'keyv'
 import type { StoreOpts } from './_keyv-options.ts'
-import { isEntry, isKeyvRecord, notKeyvRecord, storedEntry } from './_keyv-values.ts'
+import { isEntry, isKeyvRecord, KEYS_AT_ONCE, notKeyvRecord, storedEntry } from './_keyv-values.ts'
 
 /** `cache.get()`'s default for a missing key: told apart from any stored value. */
 const MISSING: unique symbol = Symbol('missing')
 
-/** What `cache.getMany()` found of some keys, and their PTTLs when entries report `expires`. */
+/**
+ * What `cache.getMany()` found of some keys, and, when entries report `expires`, when each key's
+ * value expires (see `expiryOf`).
+ */
 export type Found = [Map<string, unknown>, Array<number | null> | undefined]
 
 /** The store's `get()` without its error handling: rejects with the cache's error. */
@@ -22,103 +25,151 @@ export async function readEntry<Value>(
     const value = await cache.get<unknown>(key, MISSING)
     return value === MISSING ? undefined : (entryOf(opts, key, value, null) as StoredData<Value>)
   }
+  const gate = gateOf(cache)
+  const wait = enter(gate, 1)
+  if (wait !== undefined) await wait
   // Both commands leave in the same write, so this is still one round trip.
-  const [value, pttl] = await Promise.all([cache.get<unknown>(key, MISSING), pttlOf(cache, key)])
-  return value === MISSING ? undefined : (entryOf(opts, key, value, pttl) as StoredData<Value>)
+  const [value, pttl] = await Promise.allSettled([
+    cache.get<unknown>(key, MISSING),
+    cache.pttl(key),
+  ]).finally(() => leave(gate, 1))
+  if (value.status === 'rejected') throw value.reason
+  if (pttl.status === 'rejected') throw pttl.reason
+  const expires = expiryOf(pttl.value, Date.now())
+  return value.value === MISSING
+    ? undefined
+    : (entryOf(opts, key, value.value, expires) as StoredData<Value>)
 }
 
 /**
- * `PTTL`s a cache has in flight from this bridge at most; the rest wait for a place. Each is a
- * command of its own (the cache gathers `GET`s into one `MGET`, not `PTTL`s), weighed against the
- * cache's `maxInFlightBytes`: a `getMany()` of 20,000 keys, or 20,000 `get()`s at once, sent
- * 20,000 of them, refused past about 16,000 (each such key a miss), and kept the whole cache's
- * calls refused while they drained. Under the bound, a read's `PTTL` leaves with its `GET`.
+ * Keys a cache has being read from this bridge with their `PTTL`s at most; the reads past it wait
+ * for a place. Each `PTTL` is a command of its own (the cache gathers `GET`s into one `MGET`, not
+ * `PTTL`s), weighed against the cache's `maxInFlightBytes`: a `getMany()` of 20,000 keys, or
+ * 20,000 `get()`s at once, sent 20,000 of them, refused past about 16,000 (each such key a miss),
+ * and kept the whole cache's calls refused while they drained. A read takes its places before it
+ * sends anything, so its value and its `PTTL` always leave together: a `PTTL` sent rounds after
+ * its value was read could report a newer value's expiry.
  */
-const PTTLS_IN_FLIGHT = 1000
+const KEYS_IN_FLIGHT = KEYS_AT_ONCE
 
-/** The `PTTL`s of one cache in flight, and the reads waiting for a place (from `head` on). */
-interface PttlGate {
+/** The places of one cache's reads: how many are taken, and the reads waiting (from `head` on). */
+interface ReadGate {
   inFlight: number
-  waiting: Array<() => void>
+  waiting: Array<{ places: number; go: () => void }>
   head: number
 }
 
-const gates = new WeakMap<CacheLike, PttlGate>()
+const gates = new WeakMap<CacheLike, ReadGate>()
 
-/** `cache.pttl(key)`, within `PTTLS_IN_FLIGHT`: sent at once when there is room. */
-async function pttlOf(cache: CacheLike, key: string): Promise<number | null> {
+function gateOf(cache: CacheLike): ReadGate {
   let gate = gates.get(cache)
   if (gate === undefined) {
     gate = { inFlight: 0, waiting: [], head: 0 }
     gates.set(cache, gate)
   }
-  if (gate.inFlight < PTTLS_IN_FLIGHT) gate.inFlight++
-  // Woken with the place of a PTTL that ended (it is handed over, not counted again).
-  else await new Promise<void>((resolve) => (gate as PttlGate).waiting.push(resolve))
-  try {
-    return await cache.pttl(key)
-  } finally {
-    const next = gate.head < gate.waiting.length ? gate.waiting[gate.head++] : undefined
-    if (gate.head === gate.waiting.length) {
-      gate.waiting = []
-      gate.head = 0
-    } else if (gate.head > 1024 && gate.head * 2 > gate.waiting.length) {
-      gate.waiting = gate.waiting.slice(gate.head)
-      gate.head = 0
-    }
-    if (next === undefined) gate.inFlight--
-    else next()
+  return gate
+}
+
+/**
+ * Takes `places` (at most `KEYS_IN_FLIGHT`): `undefined` when they were free, so that the read
+ * sends in this tick, beside the other reads of the tick; otherwise a promise of them, in turn.
+ */
+function enter(gate: ReadGate, places: number): Promise<void> | undefined {
+  if (gate.head === gate.waiting.length && gate.inFlight + places <= KEYS_IN_FLIGHT) {
+    gate.inFlight += places
+    return undefined
+  }
+  return new Promise<void>((go) => gate.waiting.push({ places, go }))
+}
+
+/** Gives `places` back, and hands them on to the reads waiting, in turn, that now fit. */
+function leave(gate: ReadGate, places: number): void {
+  gate.inFlight -= places
+  let next = gate.waiting[gate.head]
+  while (next !== undefined && gate.inFlight + next.places <= KEYS_IN_FLIGHT) {
+    gate.inFlight += next.places
+    gate.head++
+    next.go()
+    next = gate.waiting[gate.head]
+  }
+  if (gate.head === gate.waiting.length) {
+    gate.waiting = []
+    gate.head = 0
+  } else if (gate.head > 1024 && gate.head * 2 > gate.waiting.length) {
+    gate.waiting = gate.waiting.slice(gate.head)
+    gate.head = 0
   }
 }
 
 /**
  * What the store's `getMany()` reads, without its error handling: rejects with the cache's error.
- * With `expires`, `PTTLS_IN_FLIGHT` keys at a time: each batch's `MGET` and `PTTL`s leave
- * together (a `PTTL` sent rounds after its value was read could report a newer value's expiry),
- * and a batch that fails ends the read once its `PTTL`s are answered (none left queued behind it).
+ * With `expires`, `KEYS_IN_FLIGHT` keys at a time: each batch's `MGET` and `PTTL`s leave
+ * together, and a batch that fails ends the read once its `PTTL`s are answered (none left queued
+ * behind it).
  */
 export async function readFound(cache: CacheLike, opts: StoreOpts, keys: string[]): Promise<Found> {
   if (opts.serialization !== 'cachex' || !opts.expires) {
     return [await cache.getMany<unknown>(keys), undefined]
   }
-  if (keys.length <= PTTLS_IN_FLIGHT) return readBatch(cache, keys)
-  // By key, each value with its own batch's PTTL: a key given twice, in two batches, is answered
-  // as the later batch found it, at both places.
+  if (keys.length <= KEYS_IN_FLIGHT) return readBatch(cache, keys)
+  // By key, each value with its own batch's expiry: a key given twice, in two batches, is
+  // answered as the later batch found it, at both places.
   const found = new Map<string, unknown>()
-  const pttlOfKey = new Map<string, number | null>()
-  for (let at = 0; at < keys.length; at += PTTLS_IN_FLIGHT) {
-    const batch = keys.slice(at, at + PTTLS_IN_FLIGHT)
-    const [values, pttls] = await readBatch(cache, batch)
+  const expiryOfKey = new Map<string, number | null>()
+  for (let at = 0; at < keys.length; at += KEYS_IN_FLIGHT) {
+    const batch = keys.slice(at, at + KEYS_IN_FLIGHT)
+    const [values, expiries] = await readBatch(cache, batch)
     for (let i = 0; i < batch.length; i++) {
       const key = batch[i] as string
       if (values.has(key)) {
         found.set(key, values.get(key))
-        pttlOfKey.set(key, pttls[i] ?? null)
+        expiryOfKey.set(key, expiries[i] ?? null)
       } else {
         found.delete(key)
       }
     }
   }
-  return [found, keys.map((key) => pttlOfKey.get(key) ?? null)]
+  return [found, keys.map((key) => expiryOfKey.get(key) ?? null)]
 }
 
-/** One batch of `readFound`: its values and `PTTL`s, both answered before it settles. */
+/**
+ * One batch of `readFound`: its values and when each expires, both answered before it settles.
+ * Its places taken first, its `MGET` and `PTTL`s are sent in one tick.
+ */
 async function readBatch(
   cache: CacheLike,
   keys: string[],
 ): Promise<[Map<string, unknown>, Array<number | null>]> {
+  const gate = gateOf(cache)
+  const wait = enter(gate, keys.length)
+  if (wait !== undefined) await wait
   const [values, pttls] = await Promise.allSettled([
     cache.getMany<unknown>(keys),
-    Promise.all(keys.map((key) => pttlOf(cache, key))),
-  ])
+    Promise.allSettled(keys.map((key) => cache.pttl(key))),
+  ]).finally(() => leave(gate, keys.length))
   if (values.status === 'rejected') throw values.reason
   if (pttls.status === 'rejected') throw pttls.reason
-  return [values.value, pttls.value]
+  const now = Date.now()
+  return [
+    values.value,
+    pttls.value.map((pttl) => {
+      if (pttl.status === 'rejected') throw pttl.reason
+      return expiryOf(pttl.value, now)
+    }),
+  ]
 }
 
 /**
- * What a read of `key` hands Keyv: the stored value itself, or a `{ value, expires }` entry;
- * `undefined` (a miss) for a value whose `PTTL` says it is gone.
+ * When a value read at `now` expires, from its `PTTL`: `null` for none; a time at or before `now`
+ * for a key in its last millisecond, or gone right after the `GET` (expired, deleted).
+ */
+function expiryOf(pttl: number | null, now: number): number | null {
+  return pttl === null ? null : now + Math.max(pttl, 0)
+}
+
+/**
+ * What a read of `key` hands Keyv: the stored value itself, or a `{ value, expires }` entry
+ * (`expires`: when it expires, see `expiryOf`); `undefined` (a miss) for a value gone by now.
  * In `'keyv'` mode, a value Keyv cannot read (one it did not write) is a `SerializationError`,
  * as bytes the cache cannot decode are: Keyv would throw on it, or its iterator would.
  */
@@ -126,18 +177,18 @@ export function entryOf(
   opts: StoreOpts,
   key: string,
   value: unknown,
-  pttl: number | null,
+  expires: number | null,
 ): unknown {
   if (opts.serialization === 'keyv') {
     if (isKeyvRecord(value)) return value
     throw notKeyvRecord(key, value)
   }
-  if (pttl === null) return { value }
-  // 0 is a key in its last millisecond, or one gone right after the GET (expired, deleted): a
-  // miss either way. Not an entry expiring now (Keyv would delete the key, which may hold a value
-  // written since), nor one without `expires` (it would pass for a value that never expires).
-  if (pttl <= 0) return undefined
-  return { value, expires: Date.now() + pttl }
+  if (expires === null) return { value }
+  // A value expiring now, or gone since it was read (a getMany's earlier batch), is a miss. Not
+  // an entry that has expired (Keyv would delete the key, which may hold a value written since),
+  // nor one without `expires` (it would pass for a value that never expires).
+  if (expires <= Date.now()) return undefined
+  return { value, expires }
 }
 
 /**

@@ -227,25 +227,40 @@ export function isWrongType(error: unknown): boolean {
 }
 
 /**
- * What `read` (a store's `get` without its error handling) finds of each of `keys`, its reads
- * sent together (one round trip): for a batch whose `MGET` could not decode one of them. Resolves
- * the entries, and the errors of the keys whose value cannot be decoded (missing from the
- * entries), for the caller to report; a key of another type is missing too, as `MGET` reads it.
- * Rejects with any other error (a connection lost), which would fail every key alike.
+ * Keys one call of the store reads at a time, where it reads them with a command each (`PTTL`s,
+ * the `GET`s of a read key by key, `hasMany`'s `EXISTS`s): each call awaiting its reply is
+ * weighed against the cache's `maxInFlightBytes` (about 1–2 KB), and 20,000 or 40,000 of them at
+ * once were refused past it (misses, `false`).
+ */
+export const KEYS_AT_ONCE = 1000
+
+/**
+ * What `read` (a store's `get` without its error handling) finds of each of `keys`, their reads
+ * sent together (one round trip) `KEYS_AT_ONCE` at a time: for a batch whose `MGET` could not
+ * decode one of them. Resolves the entries, and the errors of the keys whose value cannot be
+ * decoded (missing from the entries), for the caller to report; a key of another type is missing
+ * too, as `MGET` reads it. Rejects with any other error (a connection lost), which would fail
+ * every key alike, once the reads sent with it are answered (none sent after it).
  */
 export async function readEach<T>(
   keys: string[],
   read: (key: string) => Promise<T>,
 ): Promise<[Array<T | undefined>, unknown[]]> {
-  const settled = await Promise.allSettled(keys.map((key) => read(key)))
+  const entries: Array<T | undefined> = []
   const unreadable: unknown[] = []
-  const entries = settled.map((outcome) => {
-    if (outcome.status === 'fulfilled') return outcome.value
-    const error: unknown = outcome.reason
-    if (isDecodingError(error)) unreadable.push(error)
-    else if (!isWrongType(error)) throw error
-    return undefined
-  })
+  for (let at = 0; at < keys.length; at += KEYS_AT_ONCE) {
+    const part = keys.slice(at, at + KEYS_AT_ONCE)
+    for (const outcome of await Promise.allSettled(part.map((key) => read(key)))) {
+      if (outcome.status === 'fulfilled') {
+        entries.push(outcome.value)
+        continue
+      }
+      const error: unknown = outcome.reason
+      if (isDecodingError(error)) unreadable.push(error)
+      else if (!isWrongType(error)) throw error
+      entries.push(undefined)
+    }
+  }
   return [entries, unreadable]
 }
 

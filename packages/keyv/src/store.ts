@@ -1,7 +1,7 @@
 // The Keyv storage adapter: Keyv's store contract on a cachex `Cache`, with Keyv's error events.
 // What it reads from the cache and writes to it, entry by entry, is `./_keyv-entries.ts`.
 import { EventEmitter } from 'node:events'
-import { type CacheLike, globEscape, InvalidArgumentError } from '@cachex/core'
+import { BackpressureError, type CacheLike, globEscape, InvalidArgumentError } from '@cachex/core'
 import { isCallBudgetError, own } from '@cachex/core/internal'
 import type { KeyvStoreAdapter, StoredData } from 'keyv'
 import { entryOf, type Found, readEntry, readFound, toStored } from './_keyv-entries.ts'
@@ -13,6 +13,7 @@ import {
   isDecodingError,
   isKeyedEntry,
   isUndefinedEntry,
+  KEYS_AT_ONCE,
   readEach,
   toTimeout,
 } from './_keyv-values.ts'
@@ -47,6 +48,8 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
   readonly opts: StoreOpts
   /** The namespaces Keyv gave it (`namespace`), and the keys they cover. */
   readonly #namespaces = new Namespaces()
+  /** The calls `disconnect()` waits for (`#tracked`), until each settles. */
+  readonly #inFlight = new Set<Promise<unknown>>()
   /**
    * Whether reads reject with their error (after emitting it) instead of answering a miss; see
    * `KeyvCachexOptions.throwOnErrors`. May be changed at any time.
@@ -86,13 +89,15 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
    * The stored entry: Keyv's own string in `'keyv'` mode, `{ value, expires }` in `'cachex'`.
    * A failed read is an `'error'` event and a miss, or rejects with `throwOnErrors`.
    */
-  async get<Value>(key: string): Promise<StoredData<Value> | undefined> {
-    try {
-      this.#namespaces.scoped(key)
-      return await readEntry<Value>(this.cache, this.opts, key)
-    } catch (error) {
-      return this.#readFailed(error, undefined)
-    }
+  get<Value>(key: string): Promise<StoredData<Value> | undefined> {
+    return this.#tracked(async () => {
+      try {
+        this.#namespaces.scoped(key)
+        return await readEntry<Value>(this.cache, this.opts, key)
+      } catch (error) {
+        return this.#readFailed(error, undefined)
+      }
+    })
   }
 
   /**
@@ -101,29 +106,31 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
    * keys are then read one by one, in one more round trip); any other failed read is an `'error'`
    * event and all misses. Or it rejects with `throwOnErrors`.
    */
-  async getMany<Value>(keys: string[]): Promise<Array<StoredData<Value | undefined>>> {
-    checkKeys(keys, 'getMany')
-    let found: Found
-    try {
-      for (const key of keys) this.#namespaces.scoped(key)
-      found = await readFound(this.cache, this.opts, keys)
-    } catch (error) {
-      const misses = keys.map(() => undefined)
-      if (!isDecodingError(error) || this.throwOnErrors) return this.#readFailed(error, misses)
-      // MGET decodes the whole batch or nothing: one value that cannot be decoded would make
-      // every key a miss. Read them key by key then, only that one a miss.
-      let each: [Array<StoredData<Value> | undefined>, unknown[]]
+  getMany<Value>(keys: string[]): Promise<Array<StoredData<Value | undefined>>> {
+    return this.#tracked(async () => {
+      checkKeys(keys, 'getMany')
+      let found: Found
       try {
-        each = await readEach(keys, (key) => readEntry<Value>(this.cache, this.opts, key))
-      } catch (eachError) {
-        return this.#readFailed(eachError, misses)
+        for (const key of keys) this.#namespaces.scoped(key)
+        found = await readFound(this.cache, this.opts, keys)
+      } catch (error) {
+        const misses = keys.map(() => undefined)
+        if (!isDecodingError(error) || this.throwOnErrors) return this.#readFailed(error, misses)
+        // MGET decodes the whole batch or nothing: one value that cannot be decoded would make
+        // every key a miss. Read them key by key then, only that one a miss.
+        let each: [Array<StoredData<Value> | undefined>, unknown[]]
+        try {
+          each = await readEach(keys, (key) => readEntry<Value>(this.cache, this.opts, key))
+        } catch (eachError) {
+          return this.#readFailed(eachError, misses)
+        }
+        // Outside the try: an error reported here (and thrown, should throwOnErrors have been set
+        // meanwhile) is not reported again.
+        for (const keyError of each[1]) this.#readFailed(keyError, undefined)
+        return each[0]
       }
-      // Outside the try: an error reported here (and thrown, should throwOnErrors have been set
-      // meanwhile) is not reported again.
-      for (const keyError of each[1]) this.#readFailed(keyError, undefined)
-      return each[0]
-    }
-    return this.#entries<Value>(keys, found)
+      return this.#entries<Value>(keys, found)
+    })
   }
 
   /**
@@ -147,68 +154,80 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
 
   /**
    * Stores many entries: one `MSET` or one pipeline of `SET … PX` per distinct TTL, and one
-   * `UNLINK` of the keys whose value is `undefined`, in parallel (64 groups at a time). Resolves,
+   * `UNLINK` of the keys whose value is `undefined`, in parallel (64 groups at a time; a group
+   * refused for want of room, `BackpressureError`, again alone once the others are done). Resolves,
    * per entry, whether it was stored. Every TTL is checked before anything is written; a group
    * that fails (a value its serializer refuses, a connection error) is `false` for its entries
    * and an `'error'` event, while the other groups stay written — or, with `throwOnErrors`, the
    * call rejects with that error once every group has settled.
    */
-  async setMany(
+  setMany(
     entries: Array<{ key: string; value: unknown; ttl?: number | null }>,
   ): Promise<boolean[]> {
-    if (!Array.isArray(entries) || !entries.every(isKeyedEntry)) {
-      throw new InvalidArgumentError(
-        'setMany() takes an array of { key, value, ttl? } entries, each key a string',
-      )
-    }
-    const groups = new Map<number | null | typeof DELETE, Map<string, unknown>>()
-    // A key given twice is written once, with its last entry: the groups are written at once.
-    const groupOf = new Map<string, Map<string, unknown>>()
-    // All of this runs before the first write, so a bad TTL or value writes nothing.
-    for (const entry of entries) {
-      // Own properties only: an entry without a ttl does not take one from Object.prototype.
-      const key = entry.key
-      this.#namespaces.scoped(key)
-      const value = entry.value
-      const timeout = toTimeout(own(entry, 'ttl'))
-      const deletes = isUndefinedEntry(value)
-      let group = groups.get(deletes ? DELETE : timeout)
-      if (group === undefined) {
-        group = new Map()
-        groups.set(deletes ? DELETE : timeout, group)
+    return this.#tracked(async () => {
+      if (!Array.isArray(entries) || !entries.every(isKeyedEntry)) {
+        throw new InvalidArgumentError(
+          'setMany() takes an array of { key, value, ttl? } entries, each key a string',
+        )
       }
-      groupOf.get(key)?.delete(key)
-      groupOf.set(key, group)
-      group.set(key, deletes ? undefined : toStored(this.opts, value))
-    }
-    for (const [timeout, group] of groups) if (group.size === 0) groups.delete(timeout)
-    const failed = new Set<string>()
-    const errors: unknown[] = []
-    // Each group settles on its own: one that fails must not hide that the others were written.
-    const write = async ([timeout, group]: [
-      number | null | typeof DELETE,
-      Map<string, unknown>,
-    ]) => {
-      try {
-        if (timeout === DELETE) await this.cache.deleteMany([...group.keys()])
-        else for (const key of await this.cache.setMany(group, { timeout })) failed.add(key)
-      } catch (error) {
-        for (const key of group.keys()) failed.add(key)
-        errors.push(error)
+      const groups = new Map<number | null | typeof DELETE, Map<string, unknown>>()
+      // A key given twice is written once, with its last entry: the groups are written at once.
+      const groupOf = new Map<string, Map<string, unknown>>()
+      // All of this runs before the first write, so a bad TTL or value writes nothing.
+      for (const entry of entries) {
+        // Own properties only: an entry without a ttl does not take one from Object.prototype.
+        const key = entry.key
+        this.#namespaces.scoped(key)
+        const value = entry.value
+        const timeout = toTimeout(own(entry, 'ttl'))
+        const deletes = isUndefinedEntry(value)
+        let group = groups.get(deletes ? DELETE : timeout)
+        if (group === undefined) {
+          group = new Map()
+          groups.set(deletes ? DELETE : timeout, group)
+        }
+        groupOf.get(key)?.delete(key)
+        groupOf.set(key, group)
+        group.set(key, deletes ? undefined : toStored(this.opts, value))
       }
-    }
-    // At most GROUPS_IN_FLIGHT at a time: entries of 20,000 distinct TTLs are 20,000 writes, and
-    // all at once passed the cache's maxInFlightBytes (a fifth of them refused, false).
-    const all = [...groups]
-    let next = 0
-    const writer = async () => {
-      while (next < all.length) await write(all[next++] as (typeof all)[number])
-    }
-    await Promise.all(Array.from({ length: Math.min(GROUPS_IN_FLIGHT, all.length) }, writer))
-    // Keyv emits what its store's setMany throws: thrown, the error is not emitted here too.
-    if (this.throwOnErrors && errors.length > 0) throw errors[0]
-    for (const error of errors) this.#emitError(error)
-    return entries.map(({ key }) => !failed.has(key))
+      for (const [timeout, group] of groups) if (group.size === 0) groups.delete(timeout)
+      const failed = new Set<string>()
+      const errors: unknown[] = []
+      // Each group settles on its own: one that fails must not hide that the others were written.
+      // A group refused unsent for want of room (`BackpressureError`: the groups in flight beside
+      // it held the cache's maxInFlightBytes, as 64 of 600 KB values do) is written again once
+      // the others are done, one such group at a time.
+      const refused: Array<[number | null | typeof DELETE, Map<string, unknown>]> = []
+      const write = async (
+        [timeout, group]: [number | null | typeof DELETE, Map<string, unknown>],
+        again = false,
+      ) => {
+        try {
+          if (timeout === DELETE) await this.cache.deleteMany([...group.keys()])
+          else for (const key of await this.cache.setMany(group, { timeout })) failed.add(key)
+        } catch (error) {
+          if (!again && error instanceof BackpressureError) {
+            refused.push([timeout, group])
+            return
+          }
+          for (const key of group.keys()) failed.add(key)
+          errors.push(error)
+        }
+      }
+      // At most GROUPS_IN_FLIGHT at a time: entries of 20,000 distinct TTLs are 20,000 writes, and
+      // all at once passed the cache's maxInFlightBytes (a fifth of them refused, false).
+      const all = [...groups]
+      let next = 0
+      const writer = async () => {
+        while (next < all.length) await write(all[next++] as (typeof all)[number])
+      }
+      await Promise.all(Array.from({ length: Math.min(GROUPS_IN_FLIGHT, all.length) }, writer))
+      for (const group of refused) await write(group, true)
+      // Keyv emits what its store's setMany throws: thrown, the error is not emitted here too.
+      if (this.throwOnErrors && errors.length > 0) throw errors[0]
+      for (const error of errors) this.#emitError(error)
+      return entries.map(({ key }) => !failed.has(key))
+    })
   }
 
   /** Deletes `key`; resolves whether it existed. */
@@ -237,20 +256,29 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
   }
 
   /**
-   * Whether each of `keys` exists; the commands share one round trip. A failed read is one
-   * `'error'` event and all `false`, or rejects with `throwOnErrors`.
+   * Whether each of `keys` exists; the commands of 1,000 keys share one round trip. A failed read
+   * is one `'error'` event and all `false`, or rejects with `throwOnErrors`.
    */
-  async hasMany(keys: string[]): Promise<boolean[]> {
-    checkKeys(keys, 'hasMany')
-    try {
-      for (const key of keys) this.#namespaces.scoped(key)
-      return await Promise.all(keys.map((key) => this.cache.hasKey(key)))
-    } catch (error) {
-      return this.#readFailed(
-        error,
-        keys.map(() => false),
-      )
-    }
+  hasMany(keys: string[]): Promise<boolean[]> {
+    return this.#tracked(async () => {
+      checkKeys(keys, 'hasMany')
+      try {
+        for (const key of keys) this.#namespaces.scoped(key)
+        const found: boolean[] = []
+        for (let at = 0; at < keys.length; at += KEYS_AT_ONCE) {
+          const part = keys.slice(at, at + KEYS_AT_ONCE)
+          for (const has of await Promise.all(part.map((key) => this.cache.hasKey(key)))) {
+            found.push(has)
+          }
+        }
+        return found
+      } catch (error) {
+        return this.#readFailed(
+          error,
+          keys.map(() => false),
+        )
+      }
+    })
   }
 
   /**
@@ -290,9 +318,32 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
     if (batch.length > 0) yield* this.#read<Value>(batch)
   }
 
-  /** Closes the cache when `closeOnDisconnect` is set; otherwise the cache stays open. */
+  /**
+   * Closes the cache when `closeOnDisconnect` is set, once the store's calls made before are
+   * answered; otherwise the cache stays open.
+   */
   async disconnect(): Promise<void> {
-    if (this.opts.closeOnDisconnect) await this.cache.close()
+    if (!this.opts.closeOnDisconnect) return
+    // A call made before may still hold commands back (a read waiting for its place among the
+    // reads in flight, a getMany's later batches, setMany's later groups): sent after close(),
+    // they were refused (misses, false) where the cache answers every call made before it.
+    await Promise.allSettled([...this.#inFlight])
+    await this.cache.close()
+  }
+
+  /**
+   * `call()`, counted among the calls `disconnect()` waits for until it settles: those that may
+   * send some of their commands later than when they were made.
+   */
+  #tracked<T>(call: () => Promise<T>): Promise<T> {
+    const promise = call()
+    const inFlight = this.#inFlight
+    inFlight.add(promise)
+    promise.then(
+      () => inFlight.delete(promise),
+      () => inFlight.delete(promise),
+    )
+    return promise
   }
 
   /** Yields the entries of `keys` that are still there. */
@@ -343,11 +394,11 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
    * The entries of `keys` in what `readFound()` found, `undefined` where a key is missing. A value
    * Keyv cannot read is an `'error'` event and its key's miss, or rejects with `throwOnErrors`.
    */
-  #entries<Value>(keys: string[], [found, pttls]: Found): Array<StoredData<Value | undefined>> {
+  #entries<Value>(keys: string[], [found, expiries]: Found): Array<StoredData<Value | undefined>> {
     return keys.map((key, i) => {
       if (!found.has(key)) return undefined
       try {
-        return entryOf(this.opts, key, found.get(key), pttls?.[i] ?? null) as StoredData<Value>
+        return entryOf(this.opts, key, found.get(key), expiries?.[i] ?? null) as StoredData<Value>
       } catch (error) {
         return this.#readFailed(error, undefined)
       }

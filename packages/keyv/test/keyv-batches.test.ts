@@ -1,0 +1,134 @@
+// What the bridge holds back, and sends later, on a healthy server. A read in 'cachex' mode
+// reads its keys' PTTLs beside their values, at most 1,000 keys at a time per cache: a read
+// past those waited for a place for its PTTL only, its GET sent at once, so the PTTL could report
+// a newer value's expiry; a getMany's later batches reported the earlier batches' expiries from
+// when the last one ended (a value Redis had dropped handed over as live). keyv.disconnect()
+// closed the cache under the reads and writes still waiting (ClosedError: misses, false). And
+// the calls that send a command per key all at once — the key-by-key read after an undecodable
+// value, hasMany() — were refused past maxInFlightBytes at 40,000 keys, as were setMany()'s
+// groups of large values written 64 at a time.
+import type { Cache } from '@cachex/redis'
+import { delay, redisCall } from '@cachex/test-utils'
+import { expect, it } from 'vitest'
+import { createKeyv } from '../src/index.ts'
+import { testCaches } from './_helpers.ts'
+
+const caches = testCaches()
+
+/** A Keyv on `cache`, and the errors it reports (their class names). */
+function keyvOn(cache: Cache, options?: { closeOnDisconnect?: boolean }) {
+  const keyv = createKeyv(cache, options)
+  const errors: string[] = []
+  keyv.on('error', (error: Error) => errors.push(error.name))
+  return { keyv, errors }
+}
+
+/**
+ * `cache` with the answer of the calls of `method` that `when` picks handed over `ms` late: each
+ * is sent at once, and answered by the server, as the real cache sends it.
+ */
+function answeringLate(
+  cache: Cache,
+  method: 'pttl' | 'getMany',
+  when: (args: unknown[], call: number) => boolean,
+  ms: number,
+): Cache {
+  let calls = 0
+  return new Proxy(cache, {
+    get(target, name) {
+      const real: unknown = Reflect.get(target, name, target)
+      if (typeof real !== 'function') return real
+      if (name !== method) return real.bind(target)
+      return async (...args: unknown[]) => {
+        const result: unknown = await real.apply(target, args)
+        if (when(args, calls++)) await delay(ms)
+        return result
+      }
+    },
+  })
+}
+
+const keys = (n: number, name = 'k') => Array.from({ length: n }, (_, i) => `${name}${i}`)
+
+it("a read's value and expiry are read together while another read holds every place", async () => {
+  const real = caches.newCache()
+  // The 1,000 PTTLs of a getMany of 1,000 keys are answered 800 ms late: it holds every place.
+  const cache = answeringLate(real, 'pttl', ([key]) => String(key).startsWith('keyv:hold'), 800)
+  const { keyv } = keyvOn(cache)
+  await keyv.setMany(keys(1000, 'hold').map((key) => ({ key, value: 1 })))
+  await keyv.set('x', 'v1', 3_600_000)
+  const holding = keyv.getMany(keys(1000, 'hold'))
+  await delay(20)
+  const reading = keyv.getManyRaw(['x'])
+  await delay(200)
+  // Rewritten meanwhile, expiring in 5 s.
+  await real.set('keyv:x', 'v2', { timeout: 5 })
+  const [entry] = await reading
+  await holding
+  const left = (entry?.expires ?? 0) - Date.now()
+  // Either value, with its own expiry: not v1 (an hour left) with v2's 5 s.
+  if (entry?.value === 'v1') expect(left).toBeGreaterThan(3_000_000)
+  else expect([entry?.value, left > 0 && left <= 5000]).toEqual(['v2', true])
+})
+
+it("a getMany's batches report each key's expiry from when that key was read", async () => {
+  const real = caches.newCache()
+  // The second batch of 1,000 keys is answered 1,500 ms late.
+  const cache = answeringLate(real, 'getMany', (_args, call) => call === 1, 1500)
+  const { keyv } = keyvOn(cache)
+  await keyv.setMany(keys(2500).map((key) => ({ key, value: 1, ttl: 600_000 })))
+  // In the first batch, expiring in 1 s: gone when the getMany resolves.
+  await keyv.set('k0', 'short', 1000)
+  const raw = await keyv.getManyRaw(keys(2500))
+  const now = Date.now()
+  expect(await real.pttl('keyv:k0')).toBe(0)
+  // A miss, or an entry that has expired: not one that lives on for the 1.5 s it was held.
+  expect(raw[0] === undefined || (raw[0].expires ?? Number.POSITIVE_INFINITY) <= now).toBe(true)
+  expect(raw[1]?.value).toBe(1)
+  expect(raw[2499]?.expires).toBeGreaterThan(now + 500_000)
+})
+
+it('keyv.disconnect() answers the reads made before it, waiting ones too', async () => {
+  const cache = caches.newCache()
+  const { keyv, errors } = keyvOn(cache, { closeOnDisconnect: true })
+  await keyv.setMany(keys(2500).map((key, i) => ({ key, value: i })))
+  // 1,500 get()s (500 past the places) and a getMany of 2,500 keys (three batches).
+  const reads = keys(1500).map((key) => keyv.get(key))
+  const many = keyv.getMany(keys(2500))
+  await keyv.disconnect()
+  expect((await Promise.all(reads)).filter((value) => value !== undefined)).toHaveLength(1500)
+  expect((await many).filter((value) => value !== undefined)).toHaveLength(2500)
+  expect(errors).toEqual([])
+  await expect(cache.get('keyv:k0')).rejects.toThrow(/closed/)
+})
+
+it('setMany() of 64 values of 600 KB under 64 TTLs stores every one', async () => {
+  const { keyv, errors } = keyvOn(caches.newCache())
+  const big = 'x'.repeat(600_000)
+  const stored = await keyv.setMany(
+    keys(64, 'big').map((key, i) => ({ key, value: big, ttl: 600_000 + i })),
+  )
+  expect(errors).toEqual([])
+  expect(stored.filter(Boolean)).toHaveLength(64)
+  expect(await keyv.get('big63')).toHaveLength(600_000)
+})
+
+it('getMany() of 40,000 keys, one of them undecodable, finds the other 39,999', async () => {
+  const cache = caches.newCache()
+  const { keyv, errors } = keyvOn(cache)
+  await keyv.setMany(keys(40_000).map((key, i) => ({ key, value: i })))
+  await redisCall(caches.server.url, ['SET', cache.makeKey('keyv:k1500'), '\x80\x04garbage'])
+  const found = await keyv.getMany(keys(40_000))
+  expect(found.filter((value) => value !== undefined)).toHaveLength(39_999)
+  expect([found[1499], found[1500], found[39_999]]).toEqual([1499, undefined, 39_999])
+  expect(errors).toEqual(['SerializationError'])
+})
+
+it('hasMany() of 40,000 keys answers each', async () => {
+  const { keyv, errors } = keyvOn(caches.newCache())
+  await keyv.setMany(keys(40_000).map((key, i) => ({ key, value: i })))
+  const has = await keyv.hasMany([...keys(40_000), 'none'])
+  expect(errors).toEqual([])
+  expect(has.filter(Boolean)).toHaveLength(40_000)
+  expect(has.at(-1)).toBe(false)
+})
