@@ -5,9 +5,9 @@ import {
   closestName,
   describeArgument,
   describeObject,
+  isGiven,
   isPlainObject,
   MAX_TIMER_MS,
-  unknownName,
 } from '@cachex/core/internal'
 
 /** Seconds or `null` (no bound): a non-negative number. */
@@ -171,7 +171,7 @@ export function checkCallOptions(
       `${method}() takes an options object { ${allowed.join(', ')} }, got ${got}`,
     )
   }
-  const name = unknownName(options, allowed)
+  const name = notAllowed(options, allowed)
   if (name === undefined) return
   const meant = closestName(name, allowed)
   throw new InvalidArgumentError(
@@ -181,6 +181,16 @@ export function checkCallOptions(
         ? `${method}() does not take the option '${name}' (it takes ${allowed.join(', ')})`
         : `${method}() does not take the option '${name}': did you mean '${meant}'?`,
   )
+}
+
+/**
+ * The first name `options` gives that is not in `allowed`: own or inherited from an object of the
+ * caller's (a defaults object made with `Object.create`), as the option reads see them (`own`), so
+ * that an inherited misspelling is refused as an own one is, and as `cache.lock()` refuses it.
+ */
+function notAllowed(options: object, allowed: readonly string[]): string | undefined {
+  for (const name in options) if (isGiven(options, name) && !allowed.includes(name)) return name
+  return undefined
 }
 
 /** A UTF-16 surrogate not part of a pair (`u` mode reads a pair as one code point). */

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import {
   type AcquireOptions,
   type CacheSemaphore,
+  ClosedError,
   type Connection,
   InvalidArgumentError,
   LockError,
@@ -308,12 +309,56 @@ export class Semaphore implements CacheSemaphore {
    * Takes the permits (blocking as configured), runs `fn`, and gives them back however `fn`
    * ends. Rejects with `LockError` when the permits could not be had; when giving them back fails
    * after `fn` threw (they expired and were taken), with a `SuppressedError` holding both, as
-   * `await using` does; a failed release is tried again in the background (see `release`). A
-   * release refused because the cache was closed is dropped.
+   * `await using` does; a failed release is tried again in the background (see `release`; an
+   * error reply too, 1, 5 and 30 s later), and leaves this semaphore free for the next
+   * `withPermit`. A release refused because the cache was closed is dropped; one `fn` made itself
+   * (`semaphore.release()`) leaves nothing to do.
    */
   withPermit<T>(fn: () => T | Promise<T>): Promise<T> {
     const refused = `could not acquire permits of the semaphore '${bounded(this.name)}'`
-    return withHeld('withPermit', fn, this, () => new LockError(refused))
+    let taken: string | null = null
+    const held = {
+      acquire: async () => {
+        const got = await this.acquire()
+        if (got) taken = this.#token
+        return got
+      },
+      release: () => {
+        const token = taken as string
+        if (this.#token === token) return this.#releaseTaken(token)
+        // `fn` gave them back (`release()`): nothing is left to do, as after withLock's — unless
+        // that release failed and a try in the background answered since: as it found.
+        if (this.#token === null && this.#behind !== null) return this.release()
+        return Promise.resolve()
+      },
+    }
+    return withHeld('withPermit', fn, held, () => new LockError(refused))
+  }
+
+  /**
+   * `withPermit`'s release of the permits it took (`token`). Its caller has nothing to try again
+   * with, and this semaphore would refuse every later acquisition while it kept the token for a
+   * retry: when the release fails, the token is let go and the permits are released in the
+   * background on their own, 1, 5 and 30 s later — an error reply too (a `READONLY` of a
+   * failover), which `release()` does not hand over, and not as this semaphore's hand-off, which
+   * the next `withPermit`'s release would drop.
+   */
+  async #releaseTaken(token: string): Promise<void> {
+    try {
+      await this.release()
+    } catch (error) {
+      if (this.#token === token) {
+        this.#token = null
+        this.#releaseUnknown = false
+        if (!(error instanceof ClosedError)) {
+          const member = `${this.weight}:${token}`
+          this.#handoff.touch()
+          unhold(this.#connection, this.name, member)
+          releaseLater(this.#connection, RELEASE, this.name, member)
+        }
+      }
+      throw error
+    }
   }
 }
 

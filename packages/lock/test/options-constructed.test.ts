@@ -2,7 +2,9 @@
 // their options as `cache.lock()` and `cache.semaphore()` do: a misspelt option, or redis-py's
 // `blocking_timeout`, was ignored (a lock that never expires, a wait with no end), and options
 // that are not an object were taken for the defaults. And a semaphore's permits released after
-// their key was deleted are not said to have expired when they cannot (no timeout).
+// their key was deleted are not said to have expired when they cannot (no timeout). A misspelt
+// option inherited from a defaults object (`Object.create(defaults)`) was ignored too, where a
+// right one is read.
 import { memory } from '@cachex/connections'
 import { InvalidArgumentError } from '@cachex/core'
 import { uniquePrefix } from '@cachex/test-utils'
@@ -20,6 +22,22 @@ describe('options given to the constructors', () => {
   ])('new Lock refuses %s', (_kind, options, said) => {
     expect(() => new Lock(connection, 'l', options as never)).toThrow(InvalidArgumentError)
     expect(() => new Lock(connection, 'l', options as never)).toThrow(said)
+  })
+
+  it('refuses a misspelt option inherited from a defaults object, and reads a right one', async () => {
+    // `own()` reads inherited names: the check of names sees them too (as cache.lock()'s does).
+    expect(new Lock(connection, 'l', Object.create({ timeout: 5 })).timeout).toBe(5)
+    expect(() => new Lock(connection, 'l', Object.create({ timout: 5 }))).toThrow(
+      "did you mean 'timeout'",
+    )
+    expect(
+      () => new Semaphore(connection, 's', Object.create({ limit: 2, blockingTimout: 1 })),
+    ).toThrow(InvalidArgumentError)
+    const lock = new Lock(connection, 'inherited')
+    await expect(lock.acquire(Object.create({ blockingTimout: 0.1 }))).rejects.toThrow(
+      "did you mean 'blockingTimeout'",
+    )
+    expect(await connection.command(['EXISTS', 'inherited'])).toBe(0)
   })
 
   it.each([null, 'a', 5, new Date()])(
