@@ -30,8 +30,8 @@ export async function readEntry<Value>(
   if (wait !== undefined) await wait
   // Both commands leave in the same write, so this is still one round trip.
   const [value, pttl] = await Promise.allSettled([
-    cache.get<unknown>(key, MISSING),
-    cache.pttl(key),
+    called(() => cache.get<unknown>(key, MISSING)),
+    called(() => cache.pttl(key)),
   ]).finally(() => leave(gate, 1))
   if (value.status === 'rejected') throw value.reason
   if (pttl.status === 'rejected') throw pttl.reason
@@ -144,8 +144,8 @@ async function readBatch(
   const wait = enter(gate, keys.length)
   if (wait !== undefined) await wait
   const [values, pttls] = await Promise.allSettled([
-    cache.getMany<unknown>(keys),
-    Promise.allSettled(keys.map((key) => cache.pttl(key))),
+    called(() => cache.getMany<unknown>(keys)),
+    Promise.allSettled(keys.map((key) => called(() => cache.pttl(key)))),
   ]).finally(() => leave(gate, keys.length))
   if (values.status === 'rejected') throw values.reason
   if (pttls.status === 'rejected') throw pttls.reason
@@ -157,6 +157,18 @@ async function readBatch(
       return expiryOf(pttl.value, now)
     }),
   ]
+}
+
+/**
+ * What `call()` returns, or a promise rejected with what it threw: a cache of the caller's (any
+ * `CacheLike`, a wrapper) may throw at once, and a read must still give its places back.
+ */
+function called<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return call()
+  } catch (error) {
+    return Promise.reject(error)
+  }
 }
 
 /**

@@ -326,8 +326,14 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
     if (!this.opts.closeOnDisconnect) return
     // A call made before may still hold commands back (a read waiting for its place among the
     // reads in flight, a getMany's later batches, setMany's later groups): sent after close(),
-    // they were refused (misses, false) where the cache answers every call made before it.
-    await Promise.allSettled([...this.#inFlight])
+    // they were refused (misses, false) where the cache answers every call made before it. Keyv
+    // calls its store a few microtasks after it was called (its setMany serializes first): the
+    // calls are counted once those have run, and again after the ones they wait for.
+    for (;;) {
+      await new Promise<void>((resolve) => setImmediate(resolve))
+      if (this.#inFlight.size === 0) break
+      await Promise.allSettled([...this.#inFlight])
+    }
     await this.cache.close()
   }
 

@@ -3,7 +3,9 @@
 // past those waited for a place for its PTTL only, its GET sent at once, so the PTTL could report
 // a newer value's expiry; a getMany's later batches reported the earlier batches' expiries from
 // when the last one ended (a value Redis had dropped handed over as live). keyv.disconnect()
-// closed the cache under the reads and writes still waiting (ClosedError: misses, false). And
+// closed the cache under the reads and writes still waiting (ClosedError: misses, false), and
+// under a setMany Keyv hands the store after serializing it. A cache whose method throws at
+// once kept the places its read had taken: every later read waited for ever. And
 // the calls that send a command per key all at once — the key-by-key read after an undecodable
 // value, hasMany() — were refused past maxInFlightBytes at 40,000 keys, as were setMany()'s
 // groups of large values written 64 at a time.
@@ -100,6 +102,47 @@ it('keyv.disconnect() answers the reads made before it, waiting ones too', async
   expect((await many).filter((value) => value !== undefined)).toHaveLength(2500)
   expect(errors).toEqual([])
   await expect(cache.get('keyv:k0')).rejects.toThrow(/closed/)
+})
+
+it('keyv.disconnect() right after set() and setMany(): every entry is stored', async () => {
+  const cache = caches.newCache()
+  const { keyv, errors } = keyvOn(cache, { closeOnDisconnect: true })
+  const set = keyv.set('a', 'A')
+  // Keyv serializes the entries first: the store's setMany comes a few microtasks later.
+  const many = keyv.setMany([
+    { key: 'b', value: 'B' },
+    { key: 'c', value: 'C', ttl: 60_000 },
+  ])
+  await keyv.disconnect()
+  expect([await set, await many, errors]).toEqual([true, [true, true], []])
+  const stored = await redisCall(caches.server.url, [
+    'EXISTS',
+    ...['a', 'b', 'c'].map((key) => cache.makeKey(`keyv:${key}`)),
+  ])
+  expect(stored).toBe(3)
+})
+
+it("a cache that throws at once (a caller's wrapper) fails that read, and gives its places back", async () => {
+  const real = caches.newCache()
+  const refusing = new Proxy(real, {
+    get(target, name) {
+      const method: unknown = Reflect.get(target, name, target)
+      if (typeof method !== 'function') return method
+      if (name !== 'pttl' && name !== 'getMany') return method.bind(target)
+      return (first: unknown, ...rest: unknown[]) => {
+        if (String(first).includes('bad')) throw new TypeError('refused key')
+        return method.apply(target, [first, ...rest])
+      }
+    },
+  })
+  const { keyv, errors } = keyvOn(refusing)
+  await keyv.setMany(keys(1000).map((key) => ({ key, value: 1 })))
+  expect(await keyv.get('bad')).toBeUndefined()
+  expect(await keyv.getMany(['bad', 'k1'])).toEqual([undefined, undefined])
+  expect(errors).toEqual(['TypeError', 'TypeError'])
+  // Every place is free again: a read of 1,000 keys takes them all.
+  const found = await keyv.getMany(keys(1000))
+  expect(found.filter((value) => value === 1)).toHaveLength(1000)
 })
 
 it('setMany() of 64 values of 600 KB under 64 TTLs stores every one', async () => {
