@@ -33,6 +33,21 @@ for (const b of [0xcd, 0xd1]) FIXED_SIZE[b] = 3
 for (const b of [0xca, 0xce, 0xd2]) FIXED_SIZE[b] = 5
 for (const b of [0xcb, 0xcf, 0xd3]) FIXED_SIZE[b] = 9
 
+/** `checkMsgpack`: the value must be read with Maps. */
+export const VIA_MAPS = 1
+/** `checkMsgpack`: the value holds a 64-bit integer of ±2^53, to be read as a bigint. */
+export const TWO_POW_53 = 2
+
+/** Whether the 8 bytes at `at` are 2^53 (as uint64 or int64) or -2^53 (as int64). */
+function isTwoPow53(data: Uint8Array, at: number): boolean {
+  if (at + 8 > data.length) return false
+  const first = data[at]
+  const second = data[at + 1]
+  if (!((first === 0x00 && second === 0x20) || (first === 0xff && second === 0xe0))) return false
+  for (let i = 2; i < 8; i++) if (data[at + i] !== 0) return false
+  return true
+}
+
 function fail(message: string): never {
   throw new SerializationError(`msgpack: ${message}`)
 }
@@ -49,18 +64,20 @@ function truncated(): never {
  * most MAX_MSGPACK_DEPTH deep, with nothing after it. Refused: every other extension type, the
  * never-used byte 0xc1, truncated input and trailing bytes.
  *
- * Returns whether the value must be read with Maps (msgpackr's `mapsAsObjects: false`) to be
- * read right: when a str of 9 bytes is `__proto__` (msgpackr renames such a map key), or a map
- * has a str key that is an array index (`'10'`: a plain object lists it first, and the map's
- * order must be remembered for writing back). Iterative, one pass; the second costs a byte
- * compare per item, and more (a short string decoded) only for a map key of 1–10 bytes that
- * starts with a digit. No allocation otherwise.
+ * Returns how the value must be read (`VIA_MAPS`, `TWO_POW_53`; 0 for msgpackr's plain read): with
+ * Maps (msgpackr's `mapsAsObjects: false`) when a str of 9 bytes is `__proto__` (msgpackr renames
+ * such a map key), or a map has a str key that is an array index (`'10'`: a plain object lists it
+ * first, and the map's order must be remembered for writing back); and with 64-bit integers as
+ * bigints when one is ±2^53 exactly, which msgpackr's `'auto'` reads as a number (written back,
+ * a float). Iterative, one pass; the second costs a byte compare per item, and more (a short
+ * string decoded) only for a map key of 1–10 bytes that starts with a digit. No allocation
+ * otherwise.
  *
  * For inspection (`maxItems`, `MAX_INSPECT_ITEMS` there): refuses a value of more than `maxItems`
  * items (each value, the top one too, a map's keys not counted) with `tooManyItemsError`, as the
  * container that passes the bound opens (one subtraction per container).
  */
-export function checkMsgpack(data: Uint8Array, maxItems = Number.POSITIVE_INFINITY): boolean {
+export function checkMsgpack(data: Uint8Array, maxItems = Number.POSITIVE_INFINITY): number {
   const end = data.length
   let itemsLeft = maxItems - 1 // values still allowed (the top one is one)
   if (itemsLeft < 0) throw tooManyItemsError('msgpack', maxItems)
@@ -68,14 +85,14 @@ export function checkMsgpack(data: Uint8Array, maxItems = Number.POSITIVE_INFINI
   let depth = 0
   let left = 1 // items still to read at the current level (the top level holds one)
   let map = false // whether the current level is a map: its keys are the items at odd `left`
-  let viaMaps = false
+  let how = 0
   for (;;) {
     if (left === 0) {
       do {
         if (depth === 0) {
           if (pos > end) truncated()
           if (pos < end) fail(`${end - pos} bytes after the value`)
-          return viaMaps
+          return how
         }
         left = remaining[--depth] as number
         map = isMap[depth] === 1
@@ -94,7 +111,9 @@ export function checkMsgpack(data: Uint8Array, maxItems = Number.POSITIVE_INFINI
         (left & 1) === 1 &&
         isIndexKeyAt(data, pos + 1, b & 0x1f)
       ) {
-        viaMaps = true
+        how |= VIA_MAPS
+      } else if ((b === 0xcf || b === 0xd3) && isTwoPow53(data, pos + 1)) {
+        how |= TWO_POW_53
       }
       pos += size
       continue
@@ -108,15 +127,15 @@ export function checkMsgpack(data: Uint8Array, maxItems = Number.POSITIVE_INFINI
     } else {
       switch (b) {
         case 0xa9: // fixstr of 9 bytes
-          if (isProto(data, pos + 1)) viaMaps = true
-          else if (map && (left & 1) === 1 && isIndexKeyAt(data, pos + 1, 9)) viaMaps = true
+          if (isProto(data, pos + 1)) how |= VIA_MAPS
+          else if (map && (left & 1) === 1 && isIndexKeyAt(data, pos + 1, 9)) how |= VIA_MAPS
           pos += 10
           continue
         case 0xc4: // bin 8, str 8 (Python writes a short str as a fixstr; others may not)
         case 0xd9: {
           if (pos + 2 > end) truncated()
           const n = data[pos + 1] as number
-          if (b === 0xd9 && isStrFlag(data, pos + 2, n, map && (left & 1) === 1)) viaMaps = true
+          if (b === 0xd9 && isStrFlag(data, pos + 2, n, map && (left & 1) === 1)) how |= VIA_MAPS
           pos += 2 + n
           continue
         }
@@ -124,7 +143,7 @@ export function checkMsgpack(data: Uint8Array, maxItems = Number.POSITIVE_INFINI
         case 0xda: {
           if (pos + 3 > end) truncated()
           const n = u16(data, pos + 1)
-          if (b === 0xda && isStrFlag(data, pos + 3, n, map && (left & 1) === 1)) viaMaps = true
+          if (b === 0xda && isStrFlag(data, pos + 3, n, map && (left & 1) === 1)) how |= VIA_MAPS
           pos += 3 + n
           continue
         }
@@ -132,7 +151,7 @@ export function checkMsgpack(data: Uint8Array, maxItems = Number.POSITIVE_INFINI
         case 0xdb: {
           if (pos + 5 > end) truncated()
           const n = u32(data, pos + 1)
-          if (b === 0xdb && isStrFlag(data, pos + 5, n, map && (left & 1) === 1)) viaMaps = true
+          if (b === 0xdb && isStrFlag(data, pos + 5, n, map && (left & 1) === 1)) how |= VIA_MAPS
           pos += 5 + n
           continue
         }

@@ -232,8 +232,11 @@ class InspectingReader {
   }
 }
 
-/** msgpackr's `'auto'` reads a 64-bit integer up to ±2^53 as a number. */
-const MAX_AUTO = 2n << 52n
+/**
+ * `'auto'` reads a 64-bit integer up to ±(2^53 − 1) as a number, as `deserialize` does (msgpackr's
+ * own goes to ±2^53, which `deserialize` reads as bigints: see `TWO_POW_53`).
+ */
+const MAX_AUTO = BigInt(Number.MAX_SAFE_INTEGER)
 
 /** A map key as a property name, as msgpackr's `mapsAsObjects` names it. */
 export function propertyName(key: unknown): string {

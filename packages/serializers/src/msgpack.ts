@@ -8,15 +8,16 @@ import {
   requireOptional,
   setOwn,
 } from '@cachex/core/internal'
-import { checkMsgpack } from './_msgpack-check.ts'
+import { checkMsgpack, TWO_POW_53 } from './_msgpack-check.ts'
 import { inspectMsgpack, propertyName } from './_msgpack-inspect.ts'
 import { packAsPython } from './_msgpack-write.ts'
 
 /** Options of `msgpackSerializer`. */
 export interface MsgpackSerializerOptions {
   /**
-   * How integers stored as 64-bit read back: `'auto'` gives a `number` when safe and a `bigint`
-   * beyond 2^53. @default 'auto'
+   * How integers stored as 64-bit read back: `'auto'` gives a `number` when safe (within
+   * ±(2^53 − 1)) and a `bigint` otherwise — ±2^53 too, as the JSON and pickle readers do: a
+   * number 2^53 would be written back as a float. @default 'auto'
    */
   int64AsType?: 'auto' | 'bigint' | 'number' | 'string'
 }
@@ -78,6 +79,17 @@ export function msgpackSerializer(options: MsgpackSerializerOptions = {}): Seria
     int64AsType,
     copyBuffers: true,
   })
+  // msgpackr's `'auto'` reads ±2^53 as a number: a value holding one is read with 64-bit integers
+  // as bigints, the safe ones then made numbers (`mapsToObjects`).
+  const auto = int64AsType === 'auto'
+  const exactUnpackr = auto
+    ? new Unpackr({
+        useRecords: false,
+        mapsAsObjects: false,
+        int64AsType: 'bigint',
+        copyBuffers: true,
+      })
+    : mapUnpackr
   const serializer = defineSerializer({
     name: 'msgpack',
     serialize(value) {
@@ -87,9 +99,13 @@ export function msgpackSerializer(options: MsgpackSerializerOptions = {}): Seria
       return packAsPython(pack, value)
     },
     deserialize(data) {
-      const viaMaps = checkMsgpack(data)
+      const how = checkMsgpack(data)
       try {
-        return viaMaps ? mapsToObjects(mapUnpackr.unpack(data)) : unpackr.unpack(data)
+        if (how === 0) return unpackr.unpack(data)
+        return mapsToObjects(
+          ((how & TWO_POW_53) !== 0 ? exactUnpackr : mapUnpackr).unpack(data),
+          auto,
+        )
       } catch (error) {
         throw readError(error)
       }
@@ -112,6 +128,9 @@ export function msgpackSerializer(options: MsgpackSerializerOptions = {}): Seria
   return inspecting
 }
 
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER)
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
+
 /** A `SerializationError` for what reading threw (as is when it is one). */
 function readError(error: unknown): SerializationError {
   if (error instanceof SerializationError) return error
@@ -122,12 +141,16 @@ function readError(error: unknown): SerializationError {
  * `data` as msgpackr's `mapsAsObjects` reads it, from a value read with Maps: each Map a plain
  * object whose keys are own properties (`__proto__` too, which msgpackr would rename). Keys are
  * turned into strings as msgpackr does. The order of a map with a str key that is an array index
- * is remembered (`rememberKeyOrder`), so that it is written back in that order. Recursive:
- * checkMsgpack capped the depth.
+ * is remembered (`rememberKeyOrder`), so that it is written back in that order. With `auto`
+ * (`int64AsType: 'auto'`), a safe bigint (read with 64-bit integers as bigints: see `TWO_POW_53`)
+ * is a number, as `'auto'` reads it. Recursive: checkMsgpack capped the depth.
  */
-function mapsToObjects(value: unknown): unknown {
+function mapsToObjects(value: unknown, auto: boolean): unknown {
+  if (typeof value === 'bigint') {
+    return auto && value >= MIN_SAFE && value <= MAX_SAFE ? Number(value) : value
+  }
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) value[i] = mapsToObjects(value[i])
+    for (let i = 0; i < value.length; i++) value[i] = mapsToObjects(value[i], auto)
     return value
   }
   if (!(value instanceof Map)) return value
@@ -143,7 +166,7 @@ function mapsToObjects(value: unknown): unknown {
       order.push(name)
       rememberKeyOrder(object, order)
     }
-    setOwn(object, name, mapsToObjects(item))
+    setOwn(object, name, mapsToObjects(item, auto))
   }
   return object
 }

@@ -103,3 +103,50 @@ describe('msgpack: the ends of the 64-bit range', () => {
     expect(serializer.deserialize(data)).toEqual({ '18446744073709551616': 1 })
   })
 })
+
+// msgpackr's 'auto' reads a 64-bit integer of ±2^53 as a number, which is not safe: written back,
+// a float (Django then read 9007199254740992.0 where it had stored an int). The JSON and pickle
+// readers give a bigint there. Bytes are Python's `msgpack.packb(value)`.
+describe('msgpack: ±2^53 written by Python', () => {
+  const hex = (text: string) => Buffer.from(text, 'hex')
+  const cases: Array<[string, Buffer, unknown]> = [
+    ['2^53', hex('cf0020000000000000'), 2n ** 53n],
+    ['-2^53', hex('d3ffe0000000000000'), -(2n ** 53n)],
+    // {'a': [2**53, 2**32 + 1]}: the other 64-bit integer in it stays a number.
+    [
+      '2^53 beside a safe uint64',
+      hex('81a16192cf0020000000000000cf0000000100000001'),
+      { a: [2n ** 53n, 2 ** 32 + 1] },
+    ],
+    // {'__proto__': -2**53} (a value read with Maps anyway).
+    [
+      '-2^53 under __proto__',
+      hex('81a95f5f70726f746f5f5fd3ffe0000000000000'),
+      JSON.parse('{"__proto__":0}'),
+    ],
+  ]
+  for (const [label, data, expected] of cases) {
+    it(`reads ${label} as a bigint, and writes it back as Python's bytes`, () => {
+      const read = serializer.deserialize(data)
+      if (label.endsWith('__proto__')) {
+        expect(Object.getOwnPropertyDescriptor(read, '__proto__')?.value).toBe(-(2n ** 53n))
+      } else {
+        expect(read).toEqual(expected)
+      }
+      expect(Buffer.from(serializer.serialize(read) as Uint8Array).toString('hex')).toBe(
+        data.toString('hex'),
+      )
+    })
+  }
+
+  it('reads ±(2^53 − 1) as numbers, as before', () => {
+    expect(serializer.deserialize(hex('cf001fffffffffffff'))).toBe(2 ** 53 - 1)
+    expect(serializer.deserialize(hex('d3ffe0000000000001'))).toBe(-(2 ** 53 - 1))
+  })
+
+  it("int64AsType: 'number' still reads 2^53 as a number", () => {
+    expect(
+      msgpackSerializer({ int64AsType: 'number' }).deserialize(hex('cf0020000000000000')),
+    ).toBe(2 ** 53)
+  })
+})
