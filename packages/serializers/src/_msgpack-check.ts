@@ -33,7 +33,10 @@ for (const b of [0xcd, 0xd1]) FIXED_SIZE[b] = 3
 for (const b of [0xca, 0xce, 0xd2]) FIXED_SIZE[b] = 5
 for (const b of [0xcb, 0xcf, 0xd3]) FIXED_SIZE[b] = 9
 
-/** `checkMsgpack`: the value must be read with Maps. */
+/**
+ * `checkMsgpack`: the value must be read with Maps (a bin map key too: msgpackr's plain read
+ * refuses it naming its own options, `propertyName` with cachex's words).
+ */
 export const VIA_MAPS = 1
 /** `checkMsgpack`: the value holds a 64-bit integer of ±2^53, to be read as a bigint. */
 export const TWO_POW_53 = 2
@@ -135,7 +138,13 @@ export function checkMsgpack(data: Uint8Array, maxItems = Number.POSITIVE_INFINI
         case 0xd9: {
           if (pos + 2 > end) truncated()
           const n = data[pos + 1] as number
-          if (b === 0xd9 && isStrFlag(data, pos + 2, n, map && (left & 1) === 1)) how |= VIA_MAPS
+          if (
+            b === 0xd9
+              ? isStrFlag(data, pos + 2, n, map && (left & 1) === 1)
+              : map && (left & 1) === 1
+          ) {
+            how |= VIA_MAPS
+          }
           pos += 2 + n
           continue
         }
@@ -143,7 +152,13 @@ export function checkMsgpack(data: Uint8Array, maxItems = Number.POSITIVE_INFINI
         case 0xda: {
           if (pos + 3 > end) truncated()
           const n = u16(data, pos + 1)
-          if (b === 0xda && isStrFlag(data, pos + 3, n, map && (left & 1) === 1)) how |= VIA_MAPS
+          if (
+            b === 0xda
+              ? isStrFlag(data, pos + 3, n, map && (left & 1) === 1)
+              : map && (left & 1) === 1
+          ) {
+            how |= VIA_MAPS
+          }
           pos += 3 + n
           continue
         }
@@ -151,7 +166,13 @@ export function checkMsgpack(data: Uint8Array, maxItems = Number.POSITIVE_INFINI
         case 0xdb: {
           if (pos + 5 > end) truncated()
           const n = u32(data, pos + 1)
-          if (b === 0xdb && isStrFlag(data, pos + 5, n, map && (left & 1) === 1)) how |= VIA_MAPS
+          if (
+            b === 0xdb
+              ? isStrFlag(data, pos + 5, n, map && (left & 1) === 1)
+              : map && (left & 1) === 1
+          ) {
+            how |= VIA_MAPS
+          }
           pos += 5 + n
           continue
         }

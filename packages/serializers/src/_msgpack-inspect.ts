@@ -251,6 +251,6 @@ export function propertyName(key: unknown): string {
     return String(key)
   }
   throw new SerializationError(
-    'msgpack: a map key must be a str, a number, a boolean or nil to become a property name',
+    'msgpack: a map key must be a str, a number, a boolean or nil to become a property name (a dict with bytes, tuple or other keys cannot be read as a JavaScript object)',
   )
 }

@@ -43,16 +43,35 @@ export function pyEqualKey(keys: { has(value: unknown): boolean }, key: unknown)
   return key
 }
 
-/** `set.add(item)` with Python's equality: an item equal to one already there is dropped. */
+/**
+ * `set.add(item)` with Python's equality: an item equal to one already there is dropped. A second
+ * NaN is refused (`secondNaN`).
+ */
 export function addPy(set: Set<unknown>, item: unknown): void {
+  if (typeof item === 'number' && Number.isNaN(item) && set.has(item)) secondNaN()
   set.add(pyEqualKey(set, item))
 }
 
-/** `dict[key] = value` with Python's equality: an equal key keeps its first form (returned). */
+/**
+ * `dict[key] = value` with Python's equality: an equal key keeps its first form (returned). A
+ * second NaN key is refused (`secondNaN`).
+ */
 export function setPy(map: Map<unknown, unknown>, key: unknown, value: unknown): unknown {
+  if (typeof key === 'number' && Number.isNaN(key) && map.has(key)) secondNaN()
   const held = pyEqualKey(map, key)
   map.set(held, value)
   return held
+}
+
+/**
+ * Python tells two NaN floats apart (a set or dict compares them by identity, and each NaN it
+ * unpickles is an object of its own), where a JS `Set` or `Map` holds one NaN: read, the second
+ * would be dropped silently (and a dict's value with it).
+ */
+function secondNaN(): never {
+  return fail(
+    'a set or dict holds more than one NaN, which Python tells apart and a JavaScript Set or Map cannot: one would be lost',
+  )
 }
 
 // ---------------------------------------------------------------------------------------------

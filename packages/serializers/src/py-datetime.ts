@@ -226,7 +226,13 @@ export class PyDateTime {
     }
     const wall = wallOf(this)
     const offset = this.utcoffset()
-    return new Date(offset === null ? wall : wall - Number(offset.totalMicroseconds() / 1000n))
+    if (offset === null) return new Date(wall)
+    // In microseconds, cut once: an offset with microseconds (Python allows them) cut apart from
+    // the wall time's rounded the instant up.
+    const micros =
+      BigInt(wall) * 1000n + BigInt(this.microsecond % 1000) - offset.totalMicroseconds()
+    const cut = micros / 1000n
+    return new Date(Number(micros % 1000n < 0n ? cut - 1n : cut))
   }
 
   /** Python's `isoformat()`: `YYYY-MM-DDTHH:MM:SS[.ffffff][+HH:MM]`. */
