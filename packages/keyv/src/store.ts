@@ -1,7 +1,7 @@
 // The Keyv storage adapter: Keyv's store contract on a cachex `Cache`, with Keyv's error events.
 // What it reads from the cache and writes to it, entry by entry, is `./_keyv-entries.ts`.
 import { EventEmitter } from 'node:events'
-import { BackpressureError, type CacheLike, globEscape, InvalidArgumentError } from '@cachex/core'
+import { type CacheLike, globEscape, InvalidArgumentError } from '@cachex/core'
 import { isCallBudgetError, own } from '@cachex/core/internal'
 import type { KeyvStoreAdapter, StoredData } from 'keyv'
 import { entryOf, type Found, readEntry, readFound, toStored } from './_keyv-entries.ts'
@@ -17,18 +17,12 @@ import {
   readEach,
   toTimeout,
 } from './_keyv-values.ts'
+import { groupEntries, writeGroups } from './_keyv-writes.ts'
 
 export type { KeyvCachexOptions, KeyvCachexOpts, KeyvSerialization } from './_keyv-options.ts'
 
 /** Keys read per `MGET` while `iterator()` walks the keyspace. */
 const ITERATOR_BATCH = 100
-/**
- * `setMany` groups (one per distinct TTL) written at a time: each is a command or more, weighed
- * against the cache's `maxInFlightBytes` (as `_keyv-entries.ts`'s `PTTL`s are).
- */
-const GROUPS_IN_FLIGHT = 64
-/** The `setMany` group of the entries whose value is `undefined`: their keys are deleted. */
-const DELETE: unique symbol = Symbol('delete')
 
 /**
  * A Keyv storage adapter (Keyv 5 `KeyvStoreAdapter`) backed by a cachex `Cache`, so that Keyv,
@@ -170,59 +164,12 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
           'setMany() takes an array of { key, value, ttl? } entries, each key a string',
         )
       }
-      const groups = new Map<number | null | typeof DELETE, Map<string, unknown>>()
-      // A key given twice is written once, with its last entry: the groups are written at once.
-      const groupOf = new Map<string, Map<string, unknown>>()
-      // All of this runs before the first write, so a bad TTL or value writes nothing.
-      for (const entry of entries) {
-        // Own properties only: an entry without a ttl does not take one from Object.prototype.
-        const key = entry.key
-        this.#namespaces.scoped(key)
-        const value = entry.value
-        const timeout = toTimeout(own(entry, 'ttl'))
-        const deletes = isUndefinedEntry(value)
-        let group = groups.get(deletes ? DELETE : timeout)
-        if (group === undefined) {
-          group = new Map()
-          groups.set(deletes ? DELETE : timeout, group)
-        }
-        groupOf.get(key)?.delete(key)
-        groupOf.set(key, group)
-        group.set(key, deletes ? undefined : toStored(this.opts, value))
-      }
-      for (const [timeout, group] of groups) if (group.size === 0) groups.delete(timeout)
-      const failed = new Set<string>()
-      const errors: unknown[] = []
-      // Each group settles on its own: one that fails must not hide that the others were written.
-      // A group refused unsent for want of room (`BackpressureError`: the groups in flight beside
-      // it held the cache's maxInFlightBytes, as 64 of 600 KB values do) is written again once
-      // the others are done, one such group at a time.
-      const refused: Array<[number | null | typeof DELETE, Map<string, unknown>]> = []
-      const write = async (
-        [timeout, group]: [number | null | typeof DELETE, Map<string, unknown>],
-        again = false,
-      ) => {
-        try {
-          if (timeout === DELETE) await this.cache.deleteMany([...group.keys()])
-          else for (const key of await this.cache.setMany(group, { timeout })) failed.add(key)
-        } catch (error) {
-          if (!again && error instanceof BackpressureError) {
-            refused.push([timeout, group])
-            return
-          }
-          for (const key of group.keys()) failed.add(key)
-          errors.push(error)
-        }
-      }
-      // At most GROUPS_IN_FLIGHT at a time: entries of 20,000 distinct TTLs are 20,000 writes, and
-      // all at once passed the cache's maxInFlightBytes (a fifth of them refused, false).
-      const all = [...groups]
-      let next = 0
-      const writer = async () => {
-        while (next < all.length) await write(all[next++] as (typeof all)[number])
-      }
-      await Promise.all(Array.from({ length: Math.min(GROUPS_IN_FLIGHT, all.length) }, writer))
-      for (const group of refused) await write(group, true)
+      const groups = groupEntries(
+        entries,
+        (key) => this.#namespaces.scoped(key),
+        (value) => toStored(this.opts, value),
+      )
+      const { failed, errors } = await writeGroups(this.cache, groups)
       // Keyv emits what its store's setMany throws: thrown, the error is not emitted here too.
       if (this.throwOnErrors && errors.length > 0) throw errors[0]
       for (const error of errors) this.#emitError(error)
