@@ -275,12 +275,10 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
     // reads in flight, a getMany's later batches, setMany's later groups): sent after close(),
     // they were refused (misses, false) where the cache answers every call made before it. Keyv
     // calls its store a few microtasks after it was called (its setMany serializes first): the
-    // calls are counted once those have run, and again after the ones they wait for.
-    for (;;) {
-      await new Promise<void>((resolve) => setImmediate(resolve))
-      if (this.#inFlight.size === 0) break
-      await Promise.allSettled([...this.#inFlight])
-    }
+    // calls are taken once those have run — once: calls made after are not waited for, or a
+    // reader that keeps calling would hold disconnect() for ever.
+    await new Promise<void>((resolve) => setImmediate(resolve))
+    await Promise.allSettled([...this.#inFlight])
     await this.cache.close()
   }
 

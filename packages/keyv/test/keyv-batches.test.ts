@@ -122,6 +122,30 @@ it('keyv.disconnect() right after set() and setMany(): every entry is stored', a
   expect(stored).toBe(3)
 })
 
+it('keyv.disconnect() ends while a reader keeps calling, once the calls made before are answered', async () => {
+  const cache = caches.newCache()
+  const { keyv } = keyvOn(cache, { closeOnDisconnect: true })
+  await keyv.set('a', 'A')
+  // One get always in flight: each starts when the last ends — until disconnect() resolves, or,
+  // should it wait for the reader, 10 s on.
+  let reading = true
+  const stop = setTimeout(() => {
+    reading = false
+  }, 10_000)
+  const reader = (async () => {
+    while (reading) await keyv.get('a')
+  })()
+  await delay(20)
+  const before = keyv.get('a')
+  await keyv.disconnect()
+  const stillReading = reading
+  reading = false
+  clearTimeout(stop)
+  await reader
+  expect(stillReading).toBe(true)
+  expect(await before).toBe('A')
+}, 20_000)
+
 it("a cache that throws at once (a caller's wrapper) fails that read, and gives its places back", async () => {
   const real = caches.newCache()
   const refusing = new Proxy(real, {
