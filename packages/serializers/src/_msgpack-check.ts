@@ -34,8 +34,8 @@ for (const b of [0xca, 0xce, 0xd2]) FIXED_SIZE[b] = 5
 for (const b of [0xcb, 0xcf, 0xd3]) FIXED_SIZE[b] = 9
 
 /**
- * `checkMsgpack`: the value must be read with Maps (a bin map key too: msgpackr's plain read
- * refuses it naming its own options, `propertyName` with cachex's words).
+ * `checkMsgpack`: the value must be read with Maps (a bin, array or map key too: msgpackr's plain
+ * read refuses it naming its own options, `propertyName` in cachex's words).
  */
 export const VIA_MAPS = 1
 /** `checkMsgpack`: the value holds a 64-bit integer of ±2^53, to be read as a bigint. */
@@ -232,6 +232,8 @@ export function checkMsgpack(data: Uint8Array, maxItems = Number.POSITIVE_INFINI
       }
     }
     // A container starts: Python's unpacker refuses one more level than it can hold, even empty.
+    // As a map key (a tuple), it is refused by the Map path in cachex's words (`VIA_MAPS`).
+    if (map && (left & 1) === 1) how |= VIA_MAPS
     if (depth >= MAX_MSGPACK_DEPTH) fail(`value nested more than ${MAX_MSGPACK_DEPTH} levels deep`)
     // Every item takes at least one byte.
     if (items > end - pos) truncated()

@@ -66,7 +66,9 @@ export function setPy(map: Map<unknown, unknown>, key: unknown, value: unknown):
 /**
  * Python tells two NaN floats apart (a set or dict compares them by identity, and each NaN it
  * unpickles is an object of its own), where a JS `Set` or `Map` holds one NaN: read, the second
- * would be dropped silently (and a dict's value with it).
+ * would be dropped silently (and a dict's value with it). A JS NaN has no identity: one NaN
+ * reached twice through the memo (one object, one item for Python) is refused too — hand-made
+ * bytes only, since CPython's pickler memoizes no float.
  */
 function secondNaN(): never {
   return fail(

@@ -2,7 +2,7 @@
 // CPython; bytes are Python's own): a set or dict with two NaNs (Python tells them apart, a JS Set
 // or Map kept one: an item, or a key and its value, lost), a datetime whose UTC offset has
 // microseconds (toDate() rounded the instant up, where microseconds are cut), and a msgpack map
-// with bytes keys (refused in msgpackr's words, naming an option cachex does not take).
+// with bytes or tuple keys (refused in msgpackr's words, naming an option cachex does not take).
 import { SerializationError } from '@cachex/core'
 import { describe, expect, it } from 'vitest'
 import { msgpackSerializer } from '../src/msgpack.ts'
@@ -47,9 +47,13 @@ it("a datetime whose UTC offset has microseconds: toDate() cuts the instant's mi
   expect(read.toDate().toISOString()).toBe('2009-12-31T23:00:45.381Z')
 })
 
-it('a msgpack map with bytes keys is refused in cachex’s words', () => {
-  // msgpack.packb({b'\xff\x00': 1})
-  const read = () => msgpackSerializer().deserialize(hex('81c402ff0001'))
+it.each([
+  ['bytes keys', '81c402ff0001'], // msgpack.packb({b'\xff\x00': 1})
+  ['a tuple key', '8192010203'], // msgpack.packb({(1, 2): 3})
+  ['an empty tuple key, in a list', '91819001'], // msgpack.packb([{(): 1}])
+  ['a tuple key, deeper', '81a16181910102'], // msgpack.packb({'a': {(1,): 2}})
+])('a msgpack map with %s is refused in cachex’s words', (_kind, data) => {
+  const read = () => msgpackSerializer().deserialize(hex(data))
   expect(read).toThrow(SerializationError)
   expect(read).toThrow(/a map key must be a str, a number, a boolean or nil/)
   expect(read).not.toThrow(/mapsAsObjects/)
