@@ -124,7 +124,7 @@ try {
   console.error(`\ndemo failed: ${name}: ${error instanceof Error ? error.message : String(error)}`)
   if (error instanceof ConnectionError && process.env.REDIS_URL) {
     console.error(
-      'start redis-server at REDIS_URL, or unset REDIS_URL to run on a redis-server the demo starts (or on memory:// without one)',
+      'check that a redis-server answers at REDIS_URL (started, with the password and user the URL gives), or unset REDIS_URL to run on a redis-server the demo starts (or on memory:// without one)',
     )
   }
   process.exitCode = 1

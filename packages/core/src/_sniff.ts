@@ -75,10 +75,7 @@ export function sniff(data: Buffer | string): Sniffed {
   if (typeof data !== 'string' && data.length > 32 && t[t.length - 1] === HIGH) t.pop()
   let i = 0
   while (t[i] === 0x20 || t[i] === 0x09 || t[i] === 0x0a || t[i] === 0x0d) i++
-  const first = t[i]
-  if (first !== undefined && isJsonStart(first) && isText(t)) {
-    return { looks: 'JSON', serializer: 'json' }
-  }
+  if (isText(t) && isJsonHead(t, i)) return { looks: 'JSON', serializer: 'json' }
   if (isText(t)) return { looks: 'text' }
   if (typeof data !== 'string' && isMsgpackStart(b0)) {
     return { looks: 'MessagePack', serializer: 'msgpack' }
@@ -92,21 +89,28 @@ export function sniff(data: Buffer | string): Sniffed {
   }
 }
 
-/** `{`, `[`, `"`, a digit, `-`, or the first letter of `true`, `false`, `null`, `NaN`, `Infinity`. */
-function isJsonStart(c: number): boolean {
-  return (
-    c === 0x7b ||
-    c === 0x5b ||
-    c === 0x22 ||
-    c === 0x2d ||
-    (c >= 0x30 && c <= 0x39) ||
-    c === 0x74 ||
-    c === 0x66 ||
-    c === 0x6e ||
-    c === 0x4e ||
-    c === 0x49
-  )
+/**
+ * A JSON value as text starts so (from `at`): `{`, `[` or `"`; else a number, `true`, `false`,
+ * `null`, `NaN`, `Infinity` or `-Infinity` (Python's json writes the last three) that ends where
+ * the head ends or at white space (the whole value: nothing else may follow it). Plain text that merely starts with a digit or one
+ * of those letters (`failed`, `2024-01-02`, a UUID, a hex token) is not JSON.
+ */
+function isJsonHead(chars: readonly number[], at: number): boolean {
+  const first = chars[at]
+  if (first === 0x7b || first === 0x5b || first === 0x22) return true
+  let text = ''
+  for (let i = at; i < chars.length; i++) {
+    const c = chars[i] as number
+    text += c >= 0 ? String.fromCharCode(c) : '\u0080'
+  }
+  return JSON_SCALAR.test(text)
 }
+
+/** A JSON number or literal (with Python's NaN and infinities), then its end or the head's. */
+const JSON_SCALAR = new RegExp(
+  '^(?:-?(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|null|NaN|-?Infinity)' +
+    '(?:$|\\s)',
+)
 
 /** Printable characters: no control character but tab and line breaks, no invalid UTF-8. */
 function isText(chars: readonly number[]): boolean {

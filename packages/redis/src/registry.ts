@@ -278,7 +278,10 @@ export interface GetRedisConnectionOptions<Client extends ClientName = ClientNam
  * with `write: true` (the default), a replica for reads where there are replicas. It is typed by
  * topology: `getRedisConnection('default', { client: 'cluster' })` resolves a `RedisClusterType`
  * (and checks that it is one); without `client`, the union of node-redis's client, client pool,
- * sentinel and cluster types.
+ * sentinel and cluster types. It is the client the cache itself runs on, not a copy: a command
+ * that changes the connection's state (`SELECT`, `CLIENT REPLY`, a `MULTI` left open) changes it
+ * under the cache too (a `SELECT 11` moves the cache's reads and writes to database 11); for
+ * those, use a client of your own (node-redis's `client.duplicate()`).
  */
 export function getRedisConnection(
   alias?: string,

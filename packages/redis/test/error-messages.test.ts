@@ -125,6 +125,37 @@ describe('reading a value written with another serializer or compressor', () => 
     },
   )
 
+  // Plain text that starts with a digit or the first letter of a JSON literal was said to look
+  // like JSON ("they look like JSON (… not valid JSON)"), and a pickle cache was told to read it
+  // as JSON, which fails too. A JSON number or literal says so still (an integer is Django's raw int).
+  it.each([
+    'failed',
+    '2024-01-02',
+    '550e8400-e29b-41d4-a716-446655440000',
+    '1.2.3',
+    'nginx',
+    '3f9a',
+  ])('plain text %s looks like text, with no serializer to try', async (text) => {
+    const cache = open()
+    const pickled = open({ serializer: 'pickle' })
+    await raw(cache, 'SET', cache.makeKey('plain'), text)
+    expect(await messageOf(() => cache.get('plain'))).toMatch(/they look like text \(/)
+    const message = await messageOf(() => pickled.get('plain'))
+    expect(message).toMatch(/they look like text \(/)
+    expect(message).not.toMatch(/written with serializer/)
+  })
+
+  it.each(['1.5', '-1.5e3', 'true', 'null', 'NaN', '-Infinity'])(
+    'a JSON scalar %s read as pickle looks like JSON',
+    async (text) => {
+      const cache = open({ serializer: 'pickle' })
+      await raw(cache, 'SET', cache.makeKey('scalar'), text)
+      expect(await messageOf(() => cache.get('scalar'))).toMatch(
+        /they look like JSON — written with serializer 'json'\?/,
+      )
+    },
+  )
+
   it("quotes no part of the value from JSON.parse's message", async () => {
     const cache = open()
     await raw(cache, 'SET', cache.makeKey('text'), `hello ${SECRET} world`)
