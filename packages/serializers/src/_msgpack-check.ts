@@ -31,11 +31,12 @@ for (const b of [0xc0, 0xc2, 0xc3]) FIXED_SIZE[b] = 1
 for (const b of [0xcc, 0xd0]) FIXED_SIZE[b] = 2
 for (const b of [0xcd, 0xd1]) FIXED_SIZE[b] = 3
 for (const b of [0xca, 0xce, 0xd2]) FIXED_SIZE[b] = 5
-for (const b of [0xcb, 0xcf, 0xd3]) FIXED_SIZE[b] = 9
+// uint64 and int64 (0xcf, 0xd3) are read in the switch: one of ±2^53 is told there (`TWO_POW_53`).
+FIXED_SIZE[0xcb] = 9
 
 /**
- * `checkMsgpack`: the value must be read with Maps (a bin, array or map key too: msgpackr's plain
- * read refuses it naming its own options, `propertyName` in cachex's words).
+ * `checkMsgpack`: the value must be read with Maps (a bin map key too: msgpackr's plain read
+ * refuses it naming its own options, `propertyName` in cachex's words).
  */
 export const VIA_MAPS = 1
 /** `checkMsgpack`: the value holds a 64-bit integer of ±2^53, to be read as a bigint. */
@@ -115,8 +116,6 @@ export function checkMsgpack(data: Uint8Array, maxItems = Number.POSITIVE_INFINI
         isIndexKeyAt(data, pos + 1, b & 0x1f)
       ) {
         how |= VIA_MAPS
-      } else if ((b === 0xcf || b === 0xd3) && isTwoPow53(data, pos + 1)) {
-        how |= TWO_POW_53
       }
       pos += size
       continue
@@ -129,6 +128,11 @@ export function checkMsgpack(data: Uint8Array, maxItems = Number.POSITIVE_INFINI
       pos++
     } else {
       switch (b) {
+        case 0xcf: // uint64, int64
+        case 0xd3:
+          if (isTwoPow53(data, pos + 1)) how |= TWO_POW_53
+          pos += 9
+          continue
         case 0xa9: // fixstr of 9 bytes
           if (isProto(data, pos + 1)) how |= VIA_MAPS
           else if (map && (left & 1) === 1 && isIndexKeyAt(data, pos + 1, 9)) how |= VIA_MAPS
@@ -232,8 +236,6 @@ export function checkMsgpack(data: Uint8Array, maxItems = Number.POSITIVE_INFINI
       }
     }
     // A container starts: Python's unpacker refuses one more level than it can hold, even empty.
-    // As a map key (a tuple), it is refused by the Map path in cachex's words (`VIA_MAPS`).
-    if (map && (left & 1) === 1) how |= VIA_MAPS
     if (depth >= MAX_MSGPACK_DEPTH) fail(`value nested more than ${MAX_MSGPACK_DEPTH} levels deep`)
     // Every item takes at least one byte.
     if (items > end - pos) truncated()

@@ -101,7 +101,15 @@ export function msgpackSerializer(options: MsgpackSerializerOptions = {}): Seria
     deserialize(data) {
       const how = checkMsgpack(data)
       try {
-        if (how === 0) return unpackr.unpack(data)
+        if (how === 0) {
+          try {
+            return unpackr.unpack(data)
+          } catch {
+            // A map key no property name can be (a tuple: an array or a map), which msgpackr
+            // refuses naming its own options: read with Maps, it is refused in cachex's words.
+            return mapsToObjects(mapUnpackr.unpack(data), auto)
+          }
+        }
         return mapsToObjects(
           ((how & TWO_POW_53) !== 0 ? exactUnpackr : mapUnpackr).unpack(data),
           auto,
