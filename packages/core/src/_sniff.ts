@@ -75,7 +75,7 @@ export function sniff(data: Buffer | string): Sniffed {
   if (typeof data !== 'string' && data.length > 32 && t[t.length - 1] === HIGH) t.pop()
   let i = 0
   while (t[i] === 0x20 || t[i] === 0x09 || t[i] === 0x0a || t[i] === 0x0d) i++
-  if (isText(t) && isJsonHead(t, i)) return { looks: 'JSON', serializer: 'json' }
+  if (isText(t) && isJsonHead(t, i, data.length <= 32)) return { looks: 'JSON', serializer: 'json' }
   if (isText(t)) return { looks: 'text' }
   if (typeof data !== 'string' && isMsgpackStart(b0)) {
     return { looks: 'MessagePack', serializer: 'msgpack' }
@@ -90,14 +90,16 @@ export function sniff(data: Buffer | string): Sniffed {
 }
 
 /**
- * A JSON value as text starts so (from `at`): `{`, `[` or `"`; else a number, `true`, `false`,
- * `null`, `NaN`, `Infinity` or `-Infinity` (Python's json writes the last three) that ends where
- * the head ends or at white space (the whole value: nothing else may follow it). Plain text that merely starts with a digit or one
- * of those letters (`failed`, `2024-01-02`, a UUID, a hex token) is not JSON.
+ * A JSON value as text starts so (from `at`): `{`, `[` or `"`; else, when the head is the `whole`
+ * value, it is a number, `true`, `false`, `null`, `NaN`, `Infinity` or `-Infinity` (Python's json
+ * writes the last three), with nothing but white space after it. Plain text that merely starts
+ * with one (`failed`, `2024-01-02`, a UUID, a hex token, `3 days ago`) is not JSON, nor is a
+ * scalar the head cuts (what follows is unseen).
  */
-function isJsonHead(chars: readonly number[], at: number): boolean {
+function isJsonHead(chars: readonly number[], at: number, whole: boolean): boolean {
   const first = chars[at]
   if (first === 0x7b || first === 0x5b || first === 0x22) return true
+  if (!whole) return false
   let text = ''
   for (let i = at; i < chars.length; i++) {
     const c = chars[i] as number
@@ -106,10 +108,10 @@ function isJsonHead(chars: readonly number[], at: number): boolean {
   return JSON_SCALAR.test(text)
 }
 
-/** A JSON number or literal (with Python's NaN and infinities), then its end or the head's. */
+/** A whole JSON number or literal (with Python's NaN and infinities), then white space only. */
 const JSON_SCALAR = new RegExp(
   '^(?:-?(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|null|NaN|-?Infinity)' +
-    '(?:$|\\s)',
+    '\\s*$',
 )
 
 /** Printable characters: no control character but tab and line breaks, no invalid UTF-8. */

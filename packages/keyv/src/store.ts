@@ -42,8 +42,11 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
   readonly opts: StoreOpts
   /** The namespaces Keyv gave it (`namespace`), and the keys they cover. */
   readonly #namespaces = new Namespaces()
-  /** The calls `disconnect()` waits for (`#tracked`), until each settles. */
-  readonly #inFlight = new Set<Promise<unknown>>()
+  /**
+   * The calls `disconnect()` waits for (`#tracked`), until each settles: those of every store on
+   * this cache (`callsOn`), since any of them may close it.
+   */
+  readonly #inFlight: Set<Promise<unknown>>
   /**
    * Whether reads reject with their error (after emitting it) instead of answering a miss; see
    * `KeyvCachexOptions.throwOnErrors`. May be changed at any time.
@@ -58,6 +61,7 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
     this.opts = resolveOptions(options)
     this.cache = cache
     this.throwOnErrors = own(options, 'throwOnErrors') === true
+    this.#inFlight = callsOn(cache)
   }
 
   /**
@@ -374,6 +378,22 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
   #emitError(error: unknown): void {
     if (this.listenerCount('error') > 0) this.emit('error', error)
   }
+}
+
+/** The calls of the stores on each cache still in flight (see `KeyvCachex.#tracked`). */
+const calls = new WeakMap<CacheLike, Set<Promise<unknown>>>()
+
+/**
+ * The calls in flight of every store on `cache`: a store's `disconnect()` waits for those of the
+ * others too (two Keyvs of two namespaces on one cache, each with `closeOnDisconnect`).
+ */
+function callsOn(cache: CacheLike): Set<Promise<unknown>> {
+  let set = calls.get(cache)
+  if (set === undefined) {
+    set = new Set()
+    calls.set(cache, set)
+  }
+  return set
 }
 
 /**

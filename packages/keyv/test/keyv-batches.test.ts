@@ -146,6 +146,18 @@ it('keyv.disconnect() ends while a reader keeps calling, once the calls made bef
   expect(await before).toBe('A')
 }, 20_000)
 
+it("one store's disconnect() waits for another's calls on the same cache", async () => {
+  const cache = caches.newCache()
+  // Two Keyvs of two namespaces on one cache, each closing it (each NestJS module's).
+  const one = keyvOn(cache, { closeOnDisconnect: true })
+  const two = keyvOn(cache, { closeOnDisconnect: true })
+  await two.keyv.setMany(keys(2500).map((key, i) => ({ key, value: i })))
+  const reading = two.keyv.getMany(keys(2500))
+  await one.keyv.disconnect()
+  expect((await reading).filter((value) => value !== undefined)).toHaveLength(2500)
+  expect(two.errors).toEqual([])
+})
+
 it("a cache that throws at once (a caller's wrapper) fails that read, and gives its places back", async () => {
   const real = caches.newCache()
   const refusing = new Proxy(real, {

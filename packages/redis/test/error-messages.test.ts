@@ -127,7 +127,8 @@ describe('reading a value written with another serializer or compressor', () => 
 
   // Plain text that starts with a digit or the first letter of a JSON literal was said to look
   // like JSON ("they look like JSON (… not valid JSON)"), and a pickle cache was told to read it
-  // as JSON, which fails too. A JSON number or literal says so still (an integer is Django's raw int).
+  // as JSON, which fails too ('3 days ago' too, and 32 digits the head cut). A JSON number or
+  // literal says so still (an integer is Django's raw int).
   it.each([
     'failed',
     '2024-01-02',
@@ -135,6 +136,10 @@ describe('reading a value written with another serializer or compressor', () => 
     '1.2.3',
     'nginx',
     '3f9a',
+    '3 days ago',
+    'true story',
+    'NaN\tvalues',
+    '12345678901234567890123456789012abc',
   ])('plain text %s looks like text, with no serializer to try', async (text) => {
     const cache = open()
     const pickled = open({ serializer: 'pickle' })
