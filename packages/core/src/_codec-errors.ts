@@ -128,12 +128,13 @@ export function checkTextSize(text: string, size: number, maxBytes: number): voi
 
 /**
  * A deserializer's message without quoted input: V8's `JSON.parse` errors quote the text around
- * the error (`Unexpected token 'x', "x\u009c…" is not valid JSON`), which may be the value.
+ * the error (`Unexpected token 'x', "x\u009c…" is not valid JSON`, or `…, ..."…"... is not valid
+ * JSON` from the middle of a longer text), which may be the value.
  */
 function detail(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error)
   return message.replace(
-    /^(?:Unexpected token '(.)', )?".*"(?:\.\.\.)? is not valid JSON$/s,
+    /^(?:Unexpected token '(.)', )?(?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s,
     (_, token: string | undefined) =>
       token === undefined
         ? 'not valid JSON'

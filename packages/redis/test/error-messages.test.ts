@@ -161,6 +161,24 @@ describe('reading a value written with another serializer or compressor', () => 
     },
   )
 
+  it("quotes no part of a longer value from JSON.parse's message, the error in its middle", async () => {
+    // V8 quotes the text around the error with `...` before it: `..."…" is not valid JSON`.
+    const cache = open()
+    await raw(
+      cache,
+      'SET',
+      cache.makeKey('long'),
+      `{"user": "a", "password": "${SECRET}", "note": oops}`,
+    )
+    const error = await cache.get('long').catch((caught: unknown) => caught as Error)
+    expect(error).toBeInstanceOf(SerializationError)
+    expect((error as Error).message).toMatch(
+      /they look like JSON \(Unexpected token 'o' \(not valid JSON\)\)$/,
+    )
+    expect((error as Error).message).not.toContain('note')
+    expect(String(((error as Error).cause as Error)?.message)).not.toContain('note')
+  })
+
   it("quotes no part of the value from JSON.parse's message", async () => {
     const cache = open()
     await raw(cache, 'SET', cache.makeKey('text'), `hello ${SECRET} world`)
