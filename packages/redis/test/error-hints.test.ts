@@ -239,7 +239,9 @@ describe('pnpm demo with REDIS_URL where no server runs', () => {
         `ConnectionError: could not connect to redis://127\\.0\\.0\\.1:${port}/0: connect ECONNREFUSED`,
       ),
     )
-    expect(stderr).toMatch(/start redis-server .*or unset REDIS_URL .*memory:\/\//)
+    expect(stderr).toMatch(
+      /check that a redis-server answers at REDIS_URL \(started, with the password and user the URL gives\), or unset REDIS_URL .*memory:\/\//,
+    )
     expect(stderr).not.toMatch(/\n\s+at /)
     expect(stderr).not.toMatch(/\[cause\]/)
   }, 120_000)
