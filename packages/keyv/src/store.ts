@@ -4,6 +4,7 @@ import { EventEmitter } from 'node:events'
 import { type CacheLike, globEscape, InvalidArgumentError } from '@cachex/core'
 import { isCallBudgetError, own } from '@cachex/core/internal'
 import type { KeyvStoreAdapter, StoredData } from 'keyv'
+import { callsMadeBefore, trackCall } from './_keyv-calls.ts'
 import { entryOf, type Found, readEntry, readFound, toStored } from './_keyv-entries.ts'
 import { Namespaces } from './_keyv-namespaces.ts'
 import { type KeyvCachexOptions, resolveOptions, type StoreOpts } from './_keyv-options.ts'
@@ -43,11 +44,6 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
   /** The namespaces Keyv gave it (`namespace`), and the keys they cover. */
   readonly #namespaces = new Namespaces()
   /**
-   * The calls `disconnect()` waits for (`#tracked`), until each settles: those of every store on
-   * this cache (`callsOn`), since any of them may close it.
-   */
-  readonly #inFlight: Set<Promise<unknown>>
-  /**
    * Whether reads reject with their error (after emitting it) instead of answering a miss; see
    * `KeyvCachexOptions.throwOnErrors`. May be changed at any time.
    */
@@ -61,7 +57,6 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
     this.opts = resolveOptions(options)
     this.cache = cache
     this.throwOnErrors = own(options, 'throwOnErrors') === true
-    this.#inFlight = callsOn(cache)
   }
 
   /**
@@ -88,7 +83,7 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
    * A failed read is an `'error'` event and a miss, or rejects with `throwOnErrors`.
    */
   get<Value>(key: string): Promise<StoredData<Value> | undefined> {
-    return this.#tracked(async () => {
+    return trackCall(this.cache, async () => {
       try {
         this.#namespaces.scoped(key)
         return await readEntry<Value>(this.cache, this.opts, key)
@@ -105,7 +100,7 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
    * event and all misses. Or it rejects with `throwOnErrors`.
    */
   getMany<Value>(keys: string[]): Promise<Array<StoredData<Value | undefined>>> {
-    return this.#tracked(async () => {
+    return trackCall(this.cache, async () => {
       checkKeys(keys, 'getMany')
       let found: Found
       try {
@@ -162,7 +157,7 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
   setMany(
     entries: Array<{ key: string; value: unknown; ttl?: number | null }>,
   ): Promise<boolean[]> {
-    return this.#tracked(async () => {
+    return trackCall(this.cache, async () => {
       if (!Array.isArray(entries) || !entries.every(isKeyedEntry)) {
         throw new InvalidArgumentError(
           'setMany() takes an array of { key, value, ttl? } entries, each key a string',
@@ -211,7 +206,7 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
    * is one `'error'` event and all `false`, or rejects with `throwOnErrors`.
    */
   hasMany(keys: string[]): Promise<boolean[]> {
-    return this.#tracked(async () => {
+    return trackCall(this.cache, async () => {
       checkKeys(keys, 'hasMany')
       try {
         for (const key of keys) this.#namespaces.scoped(key)
@@ -275,30 +270,8 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
    */
   async disconnect(): Promise<void> {
     if (!this.opts.closeOnDisconnect) return
-    // A call made before may still hold commands back (a read waiting for its place among the
-    // reads in flight, a getMany's later batches, setMany's later groups): sent after close(),
-    // they were refused (misses, false) where the cache answers every call made before it. Keyv
-    // calls its store a few microtasks after it was called (its setMany serializes first): the
-    // calls are taken once those have run — once: calls made after are not waited for, or a
-    // reader that keeps calling would hold disconnect() for ever.
-    await new Promise<void>((resolve) => setImmediate(resolve))
-    await Promise.allSettled([...this.#inFlight])
+    await callsMadeBefore(this.cache)
     await this.cache.close()
-  }
-
-  /**
-   * `call()`, counted among the calls `disconnect()` waits for until it settles: those that may
-   * send some of their commands later than when they were made.
-   */
-  #tracked<T>(call: () => Promise<T>): Promise<T> {
-    const promise = call()
-    const inFlight = this.#inFlight
-    inFlight.add(promise)
-    promise.then(
-      () => inFlight.delete(promise),
-      () => inFlight.delete(promise),
-    )
-    return promise
   }
 
   /** Yields the entries of `keys` that are still there. */
@@ -378,22 +351,6 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
   #emitError(error: unknown): void {
     if (this.listenerCount('error') > 0) this.emit('error', error)
   }
-}
-
-/** The calls of the stores on each cache still in flight (see `KeyvCachex.#tracked`). */
-const calls = new WeakMap<CacheLike, Set<Promise<unknown>>>()
-
-/**
- * The calls in flight of every store on `cache`: a store's `disconnect()` waits for those of the
- * others too (two Keyvs of two namespaces on one cache, each with `closeOnDisconnect`).
- */
-function callsOn(cache: CacheLike): Set<Promise<unknown>> {
-  let set = calls.get(cache)
-  if (set === undefined) {
-    set = new Set()
-    calls.set(cache, set)
-  }
-  return set
 }
 
 /**
