@@ -2,7 +2,9 @@
 // range, which every outgoing connection and every other worker's pick also draw from: in 400
 // picks here 13 came back, so a port a test freed to restart a killed node on could be handed to
 // another file's new server meanwhile. Ports are picked at random below that range instead, and
-// never twice in one process.
+// never twice in one process. A vitest worker draws from its own slice of that range: another
+// worker's pick took the bus port of a cluster node killed to be restarted (CI: the restart
+// exited, "Address already in use"), which one process's memory of its own ports cannot prevent.
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 
@@ -24,7 +26,23 @@ function belowEphemeral(): [number, number] | undefined {
   }
 }
 
-const RANGE = belowEphemeral()
+/** Slices of the range, one per vitest worker (`VITEST_POOL_ID` is 1 up to `maxWorkers`). */
+const SLICES = 8
+
+/**
+ * This process's part of `range`: the slice of its vitest worker (workers past `SLICES` share),
+ * the whole range outside vitest.
+ */
+function slice(range: [number, number] | undefined): [number, number] | undefined {
+  const pool = Number(process.env.VITEST_POOL_ID)
+  if (range === undefined || !Number.isInteger(pool) || pool < 1) return range
+  const [low, high] = range
+  const size = Math.floor((high - low + 1) / SLICES)
+  const first = low + ((pool - 1) % SLICES) * size
+  return [first, first + size - 1]
+}
+
+const RANGE = slice(belowEphemeral())
 
 /** Listens on `port` (0: the kernel picks) and closes again: the port, or `0` when it was taken. */
 function tryPort(port: number): Promise<number> {
@@ -46,8 +64,8 @@ function tryPort(port: number): Promise<number> {
 
 /**
  * A TCP port that is free on 127.0.0.1 right now: picked at random below the kernel's ephemeral
- * range and never handed out twice by this process (where the range cannot be read, the kernel's
- * pick).
+ * range, in this vitest worker's slice of it, and never handed out twice by this process (where
+ * the range cannot be read, the kernel's pick).
  */
 export async function freePort(): Promise<number> {
   if (RANGE !== undefined) {
