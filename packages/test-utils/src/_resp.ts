@@ -11,6 +11,8 @@ export interface Target {
   password?: string
   /** ACL user, with `password`. */
   username?: string
+  /** Sent with `SELECT` (after `AUTH`) when not 0. */
+  db?: number
 }
 
 /**
@@ -26,6 +28,7 @@ export function call(target: Target, args: string[], ms = 5_000): Promise<Reply>
         : ['AUTH', target.username, target.password],
     )
   }
+  if (target.db !== undefined && target.db !== 0) commands.push(['SELECT', String(target.db)])
   commands.push(args)
   return new Promise((resolve, reject) => {
     const socket = new Socket()

@@ -9,17 +9,23 @@ export type { Reply } from './_resp.ts'
 export type { RedisServer } from './_server.ts'
 
 /**
- * Sends one command to the Redis at `url` (`redis://[user:password@]host:port`) on a fresh
- * connection and resolves its reply (RESP2: strings, integers, arrays, nil as `null`); an error
- * reply rejects, as does no reply within `ms`. For what goes around cachex: another app sharing
- * the cache (a Django process writing a key), or an operator (`CLIENT PAUSE`).
+ * Sends one command to the Redis at `url` (`redis://[user:password@]host:port[/db]`) on a fresh
+ * connection, in the URL's database, and resolves its reply (RESP2: strings, integers, arrays,
+ * nil as `null`); an error reply rejects, as does no reply within `ms`. For what goes around
+ * cachex: another app sharing the cache (a Django process writing a key), or an operator
+ * (`CLIENT PAUSE`).
  */
 export function redisCall(url: string, args: string[], ms?: number): Promise<Reply> {
-  const { hostname, port, username, password } = new URL(url)
+  const { hostname, port, username, password, pathname } = new URL(url)
+  const db = pathname.replace(/^\//, '')
+  if (!/^\d*$/.test(db)) {
+    return Promise.reject(new Error(`redisCall: ${JSON.stringify(db)} is no database number`))
+  }
   return call(
     {
       host: hostname,
       port: Number(port),
+      db: Number(db),
       ...(password === '' ? {} : { password: decodeURIComponent(password) }),
       ...(username === '' ? {} : { username: decodeURIComponent(username) }),
     },
