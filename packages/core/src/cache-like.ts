@@ -250,7 +250,8 @@ export interface CacheLike<out IgnoreErrors extends boolean = boolean> {
   /**
    * Closes the connection. Calls made before it are answered (a `getOrSet` whose factory finishes
    * after it resolves its computed value, not stored); calls made after it — in the same tick
-   * too — reject with `ClosedError`. A second `close()` resolves with the first.
+   * too — reject with `ClosedError`, and so does a `SCAN` walk (`keys`, `deletePattern`, `clear`
+   * with a key prefix…) at its next command. A second `close()` resolves with the first.
    */
   close(): Promise<void>
 

@@ -187,9 +187,10 @@ export class Cache<out IgnoreErrors extends boolean = boolean> {
 
   /**
    * Closes the connection (and the local tier's tracking connection). Calls made before it are
-   * answered; calls made after it — in the same tick too — reject with `ClosedError`. A second
-   * `close()` resolves when the first has closed everything. Bound to its cache: it may be handed
-   * as a callback (`process.once('SIGTERM', cache.close)`), and takes any arguments.
+   * answered; calls made after it — in the same tick too — reject with `ClosedError`, and so
+   * does a `SCAN` walk (`keys`, `deletePattern`, `clear` with a key prefix…) at its next command.
+   * A second `close()` resolves when the first has closed everything. Bound to its cache: it may
+   * be handed as a callback (`process.once('SIGTERM', cache.close)`), and takes any arguments.
    */
   close(): Promise<void> {
     this.#closing ??= this.#close()

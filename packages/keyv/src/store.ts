@@ -234,10 +234,13 @@ export class KeyvCachex extends EventEmitter implements Omit<KeyvStoreAdapter, '
    * given more than one namespace (see `Namespaces.single`); Keyv's `clear()` then emits that error, and
    * rejects with it under `throwOnErrors`.
    */
-  async clear(): Promise<void> {
-    this.#namespaces.single('clear()')
-    if (this.namespace) await this.cache.deletePattern(`${globEscape(this.namespace)}:*`)
-    else await this.cache.clear()
+  clear(): Promise<void> {
+    // Tracked: a clear() walks SCAN page by page, each sent later than the call was made.
+    return trackCall(this.cache, async () => {
+      this.#namespaces.single('clear()')
+      if (this.namespace) await this.cache.deletePattern(`${globEscape(this.namespace)}:*`)
+      else await this.cache.clear()
+    })
   }
 
   /**

@@ -4,7 +4,8 @@
 // a newer value's expiry; a getMany's later batches reported the earlier batches' expiries from
 // when the last one ended (a value Redis had dropped handed over as live). keyv.disconnect()
 // closed the cache under the reads and writes still waiting (ClosedError: misses, false), and
-// under a setMany Keyv hands the store after serializing it. A cache whose method throws at
+// under a setMany Keyv hands the store after serializing it, and under a clear()'s later SCAN
+// pages (the keys left, reported as an error). A cache whose method throws at
 // once kept the places its read had taken: every later read waited for ever. And
 // the calls that send a command per key all at once — the key-by-key read after an undecodable
 // value, hasMany() — were refused past maxInFlightBytes at 40,000 keys, as were setMany()'s
@@ -120,6 +121,18 @@ it('keyv.disconnect() right after set() and setMany(): every entry is stored', a
     ...['a', 'b', 'c'].map((key) => cache.makeKey(`keyv:${key}`)),
   ])
   expect(stored).toBe(3)
+})
+
+it('keyv.disconnect() right after clear(): every key of the namespace is removed', async () => {
+  const cache = caches.newCache()
+  const { keyv, errors } = keyvOn(cache, { closeOnDisconnect: true })
+  await keyv.setMany(keys(3000).map((key, i) => ({ key, value: i })))
+  // clear() walks SCAN page by page: its later pages and deletes are sent after the call.
+  const cleared = keyv.clear()
+  await keyv.disconnect()
+  await cleared
+  expect(errors).toEqual([])
+  expect(await redisCall(caches.server.url, ['KEYS', cache.makeKey('keyv:*')])).toEqual([])
 })
 
 it('keyv.disconnect() ends while a reader keeps calling, once the calls made before are answered', async () => {
