@@ -127,13 +127,32 @@ export function checkTextSize(text: string, size: number, maxBytes: number): voi
 }
 
 /**
+ * `message` with what it quotes between double quotes left out (`"…"`): the pickle reader quotes
+ * the line an opcode refused (`invalid INT literal "…"`), which is the value's own text when plain
+ * text is read as a pickle (`password=…` starts with PUT). One pass; an unclosed quote is kept.
+ */
+function unquoted(message: string): string {
+  let out = ''
+  let from = 0
+  for (let at = message.indexOf('"'); at !== -1; at = message.indexOf('"', from)) {
+    let end = at + 1
+    while (end < message.length && message[end] !== '"') end += message[end] === '\\' ? 2 : 1
+    if (end >= message.length) break
+    out += `${message.slice(from, at)}"…"`
+    from = end + 1
+  }
+  return out + message.slice(from)
+}
+
+/**
  * A deserializer's message without quoted input: V8's `JSON.parse` errors quote the text around
  * the error (`Unexpected token 'x', "x\u009c…" is not valid JSON`, or `…, ..."…"... is not valid
- * JSON` from the middle of a longer text), which may be the value.
+ * JSON` from the middle of a longer text), which may be the value; any other quoted text goes as
+ * `unquoted` leaves it out.
  */
 function detail(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error)
-  return message.replace(
+  const json = message.replace(
     /^(?:Unexpected token '(.)', )?(?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s,
     (_, token: string | undefined) =>
       token === undefined
@@ -142,4 +161,5 @@ function detail(error: unknown): string {
           ? `Unexpected token '${token}' (not valid JSON)`
           : 'Unexpected character (not valid JSON)',
   )
+  return json !== message ? json : unquoted(message)
 }

@@ -90,15 +90,32 @@ export function sniff(data: Buffer | string): Sniffed {
 }
 
 /**
- * A JSON value as text starts so (from `at`): `{`, `[` or `"`; else, when the head is the `whole`
- * value, it is a number, `true`, `false`, `null`, `NaN`, `Infinity` or `-Infinity` (Python's json
- * writes the last three), with nothing but white space after it. Plain text that merely starts
- * with one (`failed`, `2024-01-02`, a UUID, a hex token, `3 days ago`) is not JSON, nor is a
- * scalar the head cuts (what follows is unseen).
+ * A JSON value as text starts so (from `at`): `{` then `"` or `}`; `[` then a value or `]`; a
+ * string then what may follow one; else, when the head is the `whole` value, it is a number,
+ * `true`, `false`, `null`, `NaN`, `Infinity` or `-Infinity` (Python's json writes the last three),
+ * with nothing but white space after it. Plain text that merely starts with one (`failed`,
+ * `2024-01-02`, a UUID, a hex token, `3 days ago`, `[INFO] …`, `{{ name }}`, `"Hi," she said`) is
+ * not JSON, nor is a scalar the head cuts (what follows is unseen). What the head cuts before it
+ * could tell is taken for JSON.
  */
 function isJsonHead(chars: readonly number[], at: number, whole: boolean): boolean {
   const first = chars[at]
-  if (first === 0x7b || first === 0x5b || first === 0x22) return true
+  if (first === 0x7b) return follows(chars, at + 1, whole, (c) => c === 0x22 || c === 0x7d)
+  if (first === 0x5b)
+    return follows(chars, at + 1, whole, (c, i) => c === 0x5d || valueAt(chars, i))
+  if (first === 0x22) {
+    let end = at + 1
+    while (end < chars.length && chars[end] !== 0x22) end += chars[end] === 0x5c ? 2 : 1
+    if (end >= chars.length) return !whole
+    // After a string: the end, or what follows a key or an item.
+    return follows(
+      chars,
+      end + 1,
+      whole,
+      (c) => c === 0x3a || c === 0x2c || c === 0x5d || c === 0x7d,
+      true,
+    )
+  }
   if (!whole) return false
   let text = ''
   for (let i = at; i < chars.length; i++) {
@@ -107,6 +124,38 @@ function isJsonHead(chars: readonly number[], at: number, whole: boolean): boole
   }
   return JSON_SCALAR.test(text)
 }
+
+/**
+ * Whether the first character past white space from `at` passes `ok`; past the head: unseen
+ * (JSON) unless the head is the `whole` value, which then ended (JSON only when `endOk`).
+ */
+function follows(
+  chars: readonly number[],
+  at: number,
+  whole: boolean,
+  ok: (c: number, at: number) => boolean,
+  endOk = false,
+): boolean {
+  let i = at
+  while (chars[i] === 0x20 || chars[i] === 0x09 || chars[i] === 0x0a || chars[i] === 0x0d) i++
+  return i >= chars.length ? !whole || endOk : ok(chars[i] as number, i)
+}
+
+/** Whether a JSON value (or Python's NaN or Infinity) may start at `at`, as far as the head shows. */
+function valueAt(chars: readonly number[], at: number): boolean {
+  const c = chars[at] as number
+  if (c === 0x7b || c === 0x5b || c === 0x22 || c === 0x2d || (c >= 0x30 && c <= 0x39)) return true
+  for (const word of WORDS) {
+    if (word.charCodeAt(0) !== c) continue
+    let i = 1
+    while (i < word.length && at + i < chars.length && chars[at + i] === word.charCodeAt(i)) i++
+    return i === word.length || at + i >= chars.length
+  }
+  return false
+}
+
+/** JSON's literals, and Python's json's NaN and Infinity. */
+const WORDS = ['true', 'false', 'null', 'NaN', 'Infinity']
 
 /** A whole JSON number or literal (with Python's NaN and infinities), then white space only. */
 const JSON_SCALAR = new RegExp(

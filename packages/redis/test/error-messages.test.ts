@@ -2,6 +2,7 @@
 // value JSON would change, a circular value, a one-slash URL, TLS against a plain server, a
 // missing optional package.
 
+import { inspect } from 'node:util'
 import { requireOptional } from '@cachex/core/internal'
 import {
   type Cache,
@@ -148,6 +149,62 @@ describe('reading a value written with another serializer or compressor', () => 
     const message = await messageOf(() => pickled.get('plain'))
     expect(message).toMatch(/they look like text \(/)
     expect(message).not.toMatch(/written with serializer/)
+  })
+
+  // Text that starts with `[`, `{` or `"` was said to look like JSON from its first character.
+  it.each([
+    '[INFO] server started on port 8000',
+    '[ok]',
+    '{{ user.name }} logged in',
+    '{x}',
+    '"Hello," she said, "come in."',
+    '"quoted" text',
+  ])('plain text %s looks like text, with no serializer to try', async (text) => {
+    const pickled = open({ serializer: 'pickle' })
+    await raw(pickled, 'SET', pickled.makeKey('bracket'), text)
+    const message = await messageOf(() => pickled.get('bracket'))
+    expect(message).toMatch(/they look like text \(/)
+    expect(message).not.toMatch(/written with serializer/)
+  })
+
+  it.each([
+    '[1, 2]',
+    '[ "a", {"b": null} ]',
+    '[Infinity, NaN]',
+    '[]',
+    '{"a": [true, false]}',
+    '{ }',
+    '"text"',
+    `{"rows": [${'1, '.repeat(20)}1]}`,
+    `"${'a'.repeat(40)}"`,
+  ])('JSON %s read as pickle looks like JSON', async (text) => {
+    const pickled = open({ serializer: 'pickle' })
+    await raw(pickled, 'SET', pickled.makeKey('json-head'), text)
+    expect(await messageOf(() => pickled.get('json-head'))).toMatch(
+      /they look like JSON — written with serializer 'json'\?/,
+    )
+  })
+
+  // Plain text read as a pickle starts with an opcode that reads a line (PUT, GET, INT, LONG,
+  // FLOAT, GLOBAL): the reader's message quoted that line, the value's own text, in the error and
+  // its cause.
+  it.each([
+    `password=${SECRET}\n`,
+    `go ${SECRET}\n`,
+    `Id: ${SECRET}\n`,
+    `Login ${SECRET}\n`,
+    `FOO=${SECRET}\n`,
+    `config ${SECRET}\nx\n`,
+    `config\n${SECRET} x\n`,
+  ])('plain text read as a pickle is quoted nowhere: %j', async (text) => {
+    const pickled = open({ serializer: 'pickle' })
+    await raw(pickled, 'SET', pickled.makeKey('line'), text)
+    const error = (await pickled.get('line').catch((caught: unknown) => caught)) as Error
+    expect(error).toBeInstanceOf(SerializationError)
+    expect(error.message).toMatch(/^cannot read key 'line': .*\(pickle: /)
+    for (const shown of [error.message, String(error.cause), inspect(error)]) {
+      expect(shown).not.toContain(SECRET)
+    }
   })
 
   it.each(['1.5', '-1.5e3', 'true', 'null', 'NaN', '-Infinity'])(

@@ -18,6 +18,9 @@ import {
 import { decodeUtf8 } from './_pickle-read-text.ts'
 import { PyGlobal, type PyUUID } from './py-values.ts'
 
+/** A module or qualified name as Python writes one: identifiers joined by dots. */
+const PYTHON_NAME = /^[\p{L}_][\p{L}\p{N}_]*(?:\.[\p{L}_][\p{L}\p{N}_]*)*$/u
+
 /** One `loads` call's state; `ObjectReader` and `Reader` build on it. */
 export abstract class ReaderState {
   protected readonly data: Buffer
@@ -87,7 +90,13 @@ export abstract class ReaderState {
       this.internals = true
       return new NestedPath(mod, name)
     }
-    return refuseGlobal(`${clip(mod, 100)}.${clip(name, 100)}`)
+    // A refused global is named when it is one (dotted Python names): plain text read as a pickle
+    // (`config …` starts with GLOBAL) would otherwise have its lines quoted in the message.
+    return refuseGlobal(
+      PYTHON_NAME.test(mod) && PYTHON_NAME.test(name)
+        ? `${clip(mod, 100)}.${clip(name, 100)}`
+        : `(a module of ${mod.length} and a name of ${name.length} characters, not Python names)`,
+    )
   }
 
   /** Calls an application's handler on what the pickle holds; its errors keep their cause. */
