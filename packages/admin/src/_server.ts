@@ -3,6 +3,7 @@
 // (arguments of commands that carry secrets redacted), and memory by key prefix from a sample of
 // the cache's keys (`MEMORY USAGE`).
 
+import { bounded } from '@cachex/core/internal'
 import type { InfoSummary, InfoView, MemoryView, SlowlogRow } from './_api-types.ts'
 import type { AdminCache } from './_caches.ts'
 import { clusterInfo } from './_cluster-info.ts'
@@ -154,33 +155,65 @@ export const MAX_SAMPLES = 10_000
 const MAX_SAMPLE_SCANS = 200
 /** Prefix groups shown; the rest are summed as `(other)`. */
 const MAX_GROUPS = 15
+/**
+ * Characters of key names one memory sample holds at most: a name may be up to 512 MB, and the
+ * sample keeps its names until it has sized them.
+ */
+const SAMPLE_NAME_CHARS = 4 * 1024 * 1024
+/** Characters of key names sized concurrently at most (a longer name goes alone). */
+const SIZE_NAME_CHARS = 256 * 1024
+/** Keys sized concurrently at most. */
+const SIZE_KEYS = 200
 
 /**
- * Up to `samples` keys of the cache, in at most `MAX_SAMPLE_SCANS` SCAN calls. A key whose name
- * is not UTF-8 (SCAN yields its bytes) is skipped: the cache has no user key for it.
+ * Up to `samples` keys of the cache, of `SAMPLE_NAME_CHARS` in all, in at most `MAX_SAMPLE_SCANS`
+ * SCAN calls. A key whose name is not UTF-8 (SCAN yields its bytes) is skipped: the cache has no
+ * user key for it.
  */
 async function sampleKeys(entry: AdminCache, samples: number): Promise<string[]> {
   const keys: string[] = []
+  let chars = 0
   let scans = 0
   const walk = entry.cache.connection.scan(entry.cache.makePattern('*', entry.cache.version), 1000)
   for await (const batch of walk) {
-    for (const key of batch) if (keys.length < samples && typeof key === 'string') keys.push(key)
-    if (keys.length >= samples || ++scans >= MAX_SAMPLE_SCANS) break
+    for (const key of batch) {
+      if (keys.length >= samples || chars >= SAMPLE_NAME_CHARS) break
+      if (typeof key !== 'string') continue
+      keys.push(key)
+      chars += key.length
+    }
+    if (keys.length >= samples || chars >= SAMPLE_NAME_CHARS || ++scans >= MAX_SAMPLE_SCANS) break
   }
   return keys
 }
 
+/** `keys` in runs sized together: `SIZE_KEYS` at most, of `SIZE_NAME_CHARS` (or one longer). */
+function* sizingRuns(keys: readonly string[]): Generator<string[]> {
+  let run: string[] = []
+  let chars = 0
+  for (const key of keys) {
+    if (run.length > 0 && (run.length >= SIZE_KEYS || chars + key.length > SIZE_NAME_CHARS)) {
+      yield run
+      run = []
+      chars = 0
+    }
+    run.push(key)
+    chars += key.length
+  }
+  if (run.length > 0) yield run
+}
+
 /**
  * Memory by key prefix: up to `samples` keys of the cache (`sampleKeys`), each sized, grouped by the
- * user key up to its first `:` (`user:42` → `user:`; a key without `:` is its own group).
+ * user key up to its first `:` (`user:42` → `user:`; a key without `:` is its own group), a group's
+ * name cut at 1,024 characters (`bounded`: names that long are grouped by their start).
  */
 export async function memoryByPrefix(entry: AdminCache, samples: number): Promise<MemoryView> {
   const connection = entry.cache.connection
   const version = entry.cache.version
   const keys = await sampleKeys(entry, samples)
   const groups = new Map<string, { keys: number; bytes: number }>()
-  for (let i = 0; i < keys.length; i += 200) {
-    const chunk = keys.slice(i, i + 200)
+  for (const chunk of sizingRuns(keys)) {
     const sizes = await Promise.all(
       chunk.map(async (redisKey) => {
         const type = entry.memoryUsage
@@ -198,7 +231,7 @@ export async function memoryByPrefix(entry: AdminCache, samples: number): Promis
     chunk.forEach((redisKey, j) => {
       const key = entry.internals.userKey(redisKey, version)
       const colon = key.indexOf(':')
-      const prefix = colon === -1 ? key : key.slice(0, colon + 1)
+      const prefix = bounded(colon === -1 ? key : key.slice(0, colon + 1))
       const group = groups.get(prefix) ?? { keys: 0, bytes: 0 }
       group.keys++
       group.bytes += sizes[j] ?? 0
