@@ -273,6 +273,8 @@ describe('memoryOptions and memory:// locations are checked', () => {
       'memory://u:Xq7@Zr9@x,redis://h:1/0',
       'memory://u:Xq7?Zr9@x',
       'memory://u:Xq7%Zr9@x',
+      // Accepted before as the store named 'u:Xq7Zr9@x', which the admin showed as its address.
+      'memory://u:Xq7Zr9@x',
     ]) {
       const message = (() => {
         try {

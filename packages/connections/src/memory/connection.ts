@@ -120,15 +120,18 @@ export function isMemoryLocation(location: unknown): location is string {
 }
 
 /**
- * The store name of a `memory://[name]` location (`''`: a private store). A refusal quotes the
- * location redacted (`redactUrl`): a `memory://user:password@…` is a Redis URL's credentials.
+ * The store name of a `memory://[name]` location (`''`: a private store; an `@` written as `%40`).
+ * A refusal quotes the location redacted (`redactUrl`): a `memory://user:password@…` is a Redis
+ * URL's credentials.
  */
 export function memoryStoreName(location: string): string {
   const rest = location.trim().slice('memory://'.length)
   const name = rest.replace(/\/+$/, '')
-  if (name.length > 256 || /[\s/?#]/.test(name)) {
+  // An `@` is refused too: `memory://user:password@name` is a Redis URL's credentials, which
+  // would otherwise be the store's name, shown where the cache's address is (the admin).
+  if (name.length > 256 || /[\s/?#@]/.test(name)) {
     throw new InvalidArgumentError(
-      `invalid memory location ${JSON.stringify(redactUrl(location))}: use memory:// or memory://<name> (no /, ?, # or spaces)`,
+      `invalid memory location ${JSON.stringify(redactUrl(location))}: use memory:// or memory://<name> (no /, ?, #, @ or spaces)`,
     )
   }
   try {
