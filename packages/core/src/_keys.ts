@@ -1,7 +1,7 @@
 // How a cache names its keys in Redis: the user's key, the prefix and a version through the key
 // function (Django's `make_key`), as Redis names the key back (each lone surrogate as U+FFFD);
 // and the memo of the Redis keys of hot user keys, for the local tier's hit path.
-import { bounded } from './_bounded.ts'
+import { bounded, wellFormed } from './_bounded.ts'
 import { describe } from './_timeout.ts'
 import { InvalidArgumentError } from './errors.ts'
 import { checkedKeyFunction, defaultKeyFunction, globEscape } from './key-function.ts'
@@ -121,11 +121,4 @@ function checkPrefix(prefix: string): string {
   throw new InvalidArgumentError(
     `keyPrefix '${bounded(prefix)}' is refused: the ${RESERVED}: keyspace is cachex's own (the fencing counters of locks, getOrSet's stampede keys), and this cache's clear(), clearAllVersions() and deletePattern() would delete them. Choose another prefix (such as 'app')`,
   )
-}
-
-/** `text` with each lone surrogate as U+FFFD, as its UTF-8 bytes read back (`toWellFormed`). */
-function wellFormed(text: string): string {
-  return typeof text === 'string'
-    ? (text as unknown as { toWellFormed(): string }).toWellFormed()
-    : text
 }

@@ -65,6 +65,11 @@ function texts(span: ReadableSpan): Array<[string, string]> {
   ]
 }
 
+/** ES2024's `isWellFormed`, in Node 20 (the lib here is ES2022). */
+interface WellFormed {
+  isWellFormed(): boolean
+}
+
 /** The one finished span named `name`. */
 function only(name: string): ReadableSpan {
   const found = spans.getFinishedSpans().filter((span) => span.name === name)
@@ -132,6 +137,27 @@ describe('a failed call on a huge key', () => {
     expect(metrics).not.toMatch(/xxxxxxxx|alice/)
     await meterProvider.shutdown()
   }, 60_000)
+})
+
+describe('a key with lone surrogates (probe W)', () => {
+  it('captureKeys: every text of its spans is well-formed, each lone surrogate as U+FFFD', async () => {
+    // Redis stores such a key with U+FFFD (UTF-8 has no lone surrogate), and an OTLP exporter
+    // sends a span's texts as UTF-8: one that is not well-formed fails the whole batch.
+    const cache = cacheFor()
+    instrument(cache, { tracerProvider, captureKeys: true })
+    await cache.set('user:\ud800', 1)
+    await cache.hset('h\udc00', 'f', 1)
+    await failure(cache.get('h\udc00'))
+    expect(only('set').attributes['cachex.key']).toBe('user:\ufffd')
+    const broken = spans
+      .getFinishedSpans()
+      .flatMap((span) =>
+        texts(span).filter(([, text]) => !(text as unknown as WellFormed).isWellFormed()),
+      )
+    expect(broken).toEqual([])
+    const exception = only('get').events.find((event) => event.name === 'exception')
+    expect(String(exception?.attributes?.['exception.message'])).toContain("'h\ufffd'")
+  })
 })
 
 describe('the exception event cachex records', () => {
