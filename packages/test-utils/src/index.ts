@@ -9,15 +9,16 @@ export type { Reply } from './_resp.ts'
 export type { RedisServer } from './_server.ts'
 
 /**
- * Sends one command to the Redis at `url` (`redis://[user:password@]host:port[/db]`) on a fresh
- * connection, in the URL's database, and resolves its reply (RESP2: strings, integers, arrays,
- * nil as `null`); an error reply rejects, as does no reply within `ms`. For what goes around
- * cachex: another app sharing the cache (a Django process writing a key), or an operator
+ * Sends one command to the Redis at `url` (`redis://[user:password@]host:port[/db][?db=N]`) on a
+ * fresh connection, in the URL's database, and resolves its reply (RESP2: strings, integers,
+ * arrays, nil as `null`); an error reply rejects, as does no reply within `ms`. For what goes
+ * around cachex: another app sharing the cache (a Django process writing a key), or an operator
  * (`CLIENT PAUSE`).
  */
 export function redisCall(url: string, args: string[], ms?: number): Promise<Reply> {
-  const { hostname, port, username, password, pathname } = new URL(url)
-  const db = pathname.replace(/^\//, '')
+  const { hostname, port, username, password, pathname, searchParams } = new URL(url)
+  // The database as cachex's URLs name it: the path, or `?db=`.
+  const db = searchParams.get('db') ?? pathname.replace(/^\//, '')
   if (!/^\d*$/.test(db)) {
     return Promise.reject(new Error(`redisCall: ${JSON.stringify(db)} is no database number`))
   }
