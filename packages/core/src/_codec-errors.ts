@@ -43,8 +43,8 @@ export function unreadableError(
   const why = detail(error)
   // V8's JSON.parse quotes the start of the text it refused: the cause is then an error of the
   // same type without it, so that logging the cause quotes no value either.
-  const quoted = error instanceof Error && error.message !== why
-  const cause = quoted ? new (error.constructor as ErrorConstructor)(why) : error
+  const cause =
+    why === (error instanceof Error ? error.message : String(error)) ? error : without(error, why)
   return new SerializationError(
     `stored bytes cannot be read by ${tried}: they look like ${seen.looks}${hint} (${why})`,
     { cause },
@@ -127,32 +127,32 @@ export function checkTextSize(text: string, size: number, maxBytes: number): voi
 }
 
 /**
- * `message` with what it quotes between double quotes left out (`"…"`): the pickle reader quotes
- * the line an opcode refused (`invalid INT literal "…"`), which is the value's own text when plain
- * text is read as a pickle (`password=…` starts with PUT). One pass; an unclosed quote is kept.
+ * `error` as an error of its type whose message is `message`; an `Error` of its name where its
+ * constructor cannot build one (a class that takes other arguments), or for a value thrown that is
+ * no `Error`.
  */
-function unquoted(message: string): string {
-  let out = ''
-  let from = 0
-  for (let at = message.indexOf('"'); at !== -1; at = message.indexOf('"', from)) {
-    let end = at + 1
-    while (end < message.length && message[end] !== '"') end += message[end] === '\\' ? 2 : 1
-    if (end >= message.length) break
-    out += `${message.slice(from, at)}"…"`
-    from = end + 1
+function without(error: unknown, message: string): Error {
+  if (error instanceof Error) {
+    try {
+      const rebuilt = new (error.constructor as ErrorConstructor)(message)
+      if (rebuilt instanceof Error && rebuilt.message === message) return rebuilt
+    } catch {
+      // Below.
+    }
   }
-  return out + message.slice(from)
+  const plain = new Error(message)
+  if (error instanceof Error) plain.name = error.name
+  return plain
 }
 
 /**
  * A deserializer's message without quoted input: V8's `JSON.parse` errors quote the text around
  * the error (`Unexpected token 'x', "x\u009c…" is not valid JSON`, or `…, ..."…"... is not valid
- * JSON` from the middle of a longer text), which may be the value; any other quoted text goes as
- * `unquoted` leaves it out.
+ * JSON` from the middle of a longer text), which may be the value.
  */
 function detail(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error)
-  const json = message.replace(
+  return message.replace(
     /^(?:Unexpected token '(.)', )?(?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s,
     (_, token: string | undefined) =>
       token === undefined
@@ -161,5 +161,4 @@ function detail(error: unknown): string {
           ? `Unexpected token '${token}' (not valid JSON)`
           : 'Unexpected character (not valid JSON)',
   )
-  return json !== message ? json : unquoted(message)
 }

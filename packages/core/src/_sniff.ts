@@ -71,11 +71,13 @@ export function sniff(data: Buffer | string): Sniffed {
   }
   // Text is judged on characters: a Buffer's head decoded as UTF-8 (a character cut at the end of
   // the head is not an error).
-  const t = typeof data === 'string' ? b : head(data.subarray(0, 32).toString('utf8'), 32)
-  if (typeof data !== 'string' && data.length > 32 && t[t.length - 1] === HIGH) t.pop()
-  let i = 0
-  while (t[i] === 0x20 || t[i] === 0x09 || t[i] === 0x0a || t[i] === 0x0d) i++
-  if (isText(t) && isJsonHead(t, i, data.length <= 32)) return { looks: 'JSON', serializer: 'json' }
+  // Leading white space is skipped first (JSON may be indented), up to MAX_LEAD characters.
+  const lead = leadingSpace(data)
+  const rest = lead === 0 ? data : data.slice(lead)
+  const t =
+    typeof rest === 'string' ? head(rest, 32) : head(rest.subarray(0, 32).toString('utf8'), 32)
+  if (typeof rest !== 'string' && rest.length > 32 && t[t.length - 1] === HIGH) t.pop()
+  if (isText(t) && isJsonHead(t, rest.length <= 32)) return { looks: 'JSON', serializer: 'json' }
   if (isText(t)) return { looks: 'text' }
   if (typeof data !== 'string' && isMsgpackStart(b0)) {
     return { looks: 'MessagePack', serializer: 'msgpack' }
@@ -89,79 +91,148 @@ export function sniff(data: Buffer | string): Sniffed {
   }
 }
 
-/**
- * A JSON value as text starts so (from `at`): `{` then `"` or `}`; `[` then a value or `]`; a
- * string then what may follow one; else, when the head is the `whole` value, it is a number,
- * `true`, `false`, `null`, `NaN`, `Infinity` or `-Infinity` (Python's json writes the last three),
- * with nothing but white space after it. Plain text that merely starts with one (`failed`,
- * `2024-01-02`, a UUID, a hex token, `3 days ago`, `[INFO] …`, `{{ name }}`, `"Hi," she said`) is
- * not JSON, nor is a scalar the head cuts (what follows is unseen). What the head cuts before it
- * could tell is taken for JSON.
- */
-function isJsonHead(chars: readonly number[], at: number, whole: boolean): boolean {
-  const first = chars[at]
-  if (first === 0x7b) return follows(chars, at + 1, whole, (c) => c === 0x22 || c === 0x7d)
-  if (first === 0x5b)
-    return follows(chars, at + 1, whole, (c, i) => c === 0x5d || valueAt(chars, i))
-  if (first === 0x22) {
-    let end = at + 1
-    while (end < chars.length && chars[end] !== 0x22) end += chars[end] === 0x5c ? 2 : 1
-    if (end >= chars.length) return !whole
-    // After a string: the end, or what follows a key or an item.
-    return follows(
-      chars,
-      end + 1,
-      whole,
-      (c) => c === 0x3a || c === 0x2c || c === 0x5d || c === 0x7d,
-      true,
-    )
+/** Leading white space skipped at most before the head is looked at. */
+const MAX_LEAD = 4096
+
+/** How many characters of ASCII white space `data` starts with (`MAX_LEAD` at most). */
+function leadingSpace(data: Buffer | string): number {
+  const n = Math.min(data.length, MAX_LEAD)
+  let i = 0
+  for (; i < n; i++) {
+    const c = typeof data === 'string' ? data.charCodeAt(i) : (data[i] as number)
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) break
   }
-  if (!whole) return false
-  let text = ''
-  for (let i = at; i < chars.length; i++) {
-    const c = chars[i] as number
-    text += c >= 0 ? String.fromCharCode(c) : '\u0080'
-  }
-  return JSON_SCALAR.test(text)
+  return i
 }
 
 /**
- * Whether the first character past white space from `at` passes `ok`; past the head: unseen
- * (JSON) unless the head is the `whole` value, which then ended (JSON only when `endOk`).
+ * Whether the head `chars` (a value's first characters past white space) is the start of a JSON
+ * text — with Python's `NaN` and `Infinity` — or, when it is the `whole` value, one whole JSON
+ * text (an unfinished one, cut short, still reads as JSON). Plain text that merely starts as JSON
+ * may (`failed`, `2024-01-02`, a UUID, `3 days ago`, `[INFO] …`, `[1] See …`, `{{ name }}`,
+ * `"Hi," she said`) is not. A parser of the head's 32 characters at most.
  */
-function follows(
-  chars: readonly number[],
-  at: number,
-  whole: boolean,
-  ok: (c: number, at: number) => boolean,
-  endOk = false,
-): boolean {
-  let i = at
-  while (chars[i] === 0x20 || chars[i] === 0x09 || chars[i] === 0x0a || chars[i] === 0x0d) i++
-  return i >= chars.length ? !whole || endOk : ok(chars[i] as number, i)
+function isJsonHead(head: readonly number[], whole: boolean): boolean {
+  // A whole value ends there: a space after it ends a number or a literal at its last character.
+  const chars = whole ? [...head, 0x20] : head
+  const at = { i: 0 }
+  const read = jsonValue(chars, at)
+  // A number or literal the head cuts is not JSON: what follows it is unseen (32 digits, then
+  // letters); a container's or a string's may well be.
+  const first = chars[0]
+  if (read === CUT) return first === 0x7b || first === 0x5b || first === 0x22
+  if (read !== OK) return false
+  skipSpace(chars, at)
+  // A whole value past its end holds nothing but white space; a head cut there may go on so.
+  return at.i >= chars.length
 }
 
-/** Whether a JSON value (or Python's NaN or Infinity) may start at `at`, as far as the head shows. */
-function valueAt(chars: readonly number[], at: number): boolean {
-  const c = chars[at] as number
-  if (c === 0x7b || c === 0x5b || c === 0x22 || c === 0x2d || (c >= 0x30 && c <= 0x39)) return true
-  for (const word of WORDS) {
-    if (word.charCodeAt(0) !== c) continue
-    let i = 1
-    while (i < word.length && at + i < chars.length && chars[at + i] === word.charCodeAt(i)) i++
-    return i === word.length || at + i >= chars.length
-  }
-  return false
-}
+/** What `jsonValue` found: a value, none, or the head's end before it could tell. */
+const OK = 0
+const BAD = 1
+const CUT = 2
 
 /** JSON's literals, and Python's json's NaN and Infinity. */
 const WORDS = ['true', 'false', 'null', 'NaN', 'Infinity']
+/** A JSON number, Python's `-Infinity` handled as a word. */
+const NUMBER = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/
 
-/** A whole JSON number or literal (with Python's NaN and infinities), then white space only. */
-const JSON_SCALAR = new RegExp(
-  '^(?:-?(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|null|NaN|-?Infinity)' +
-    '\\s*$',
-)
+function skipSpace(chars: readonly number[], at: { i: number }): void {
+  let c = chars[at.i]
+  while (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) c = chars[++at.i]
+}
+
+/** Reads one JSON value of `chars` from `at.i` (moving it past the value). */
+function jsonValue(chars: readonly number[], at: { i: number }): number {
+  skipSpace(chars, at)
+  const c = chars[at.i]
+  if (c === undefined) return CUT
+  if (c === 0x7b || c === 0x5b) return container(chars, at, c === 0x7b)
+  if (c === 0x22) return jsonString(chars, at)
+  if (c === 0x2d && chars[at.i + 1] === 0x49) {
+    at.i++
+    return word(chars, at)
+  }
+  if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+    const from = at.i
+    let d = c
+    while (
+      d === 0x2b ||
+      d === 0x2d ||
+      d === 0x2e ||
+      d === 0x45 ||
+      d === 0x65 ||
+      (d >= 0x30 && d <= 0x39)
+    ) {
+      d = chars[++at.i]
+    }
+    if (d === undefined) return CUT
+    return NUMBER.test(String.fromCharCode(...chars.slice(from, at.i))) ? OK : BAD
+  }
+  return word(chars, at)
+}
+
+/** An object (`{"key": value, …}`) or an array (`[value, …]`), from its opening bracket. */
+function container(chars: readonly number[], at: { i: number }, object: boolean): number {
+  const close = object ? 0x7d : 0x5d
+  at.i++
+  skipSpace(chars, at)
+  if (chars[at.i] === undefined) return CUT
+  if (chars[at.i] === close) {
+    at.i++
+    return OK
+  }
+  for (;;) {
+    if (object) {
+      skipSpace(chars, at)
+      if (chars[at.i] === undefined) return CUT
+      if (chars[at.i] !== 0x22) return BAD
+      const key = jsonString(chars, at)
+      if (key !== OK) return key
+      skipSpace(chars, at)
+      if (chars[at.i] === undefined) return CUT
+      if (chars[at.i] !== 0x3a) return BAD
+      at.i++
+    }
+    const item = jsonValue(chars, at)
+    if (item !== OK) return item
+    skipSpace(chars, at)
+    const next = chars[at.i]
+    if (next === undefined) return CUT
+    at.i++
+    if (next === close) return OK
+    if (next !== 0x2c) return BAD
+  }
+}
+
+/** A string, from its opening quote: no control character in it. */
+function jsonString(chars: readonly number[], at: { i: number }): number {
+  for (let i = at.i + 1; i < chars.length; i++) {
+    const c = chars[i] as number
+    if (c === 0x22) {
+      at.i = i + 1
+      return OK
+    }
+    if (c === 0x5c) i++
+    else if (c >= 0 && c < 0x20) return BAD
+  }
+  return CUT
+}
+
+/** One of `WORDS`, whole (or cut by the head's end). */
+function word(chars: readonly number[], at: { i: number }): number {
+  for (const w of WORDS) {
+    if (chars[at.i] !== w.charCodeAt(0)) continue
+    for (let k = 1; k < w.length; k++) {
+      const c = chars[at.i + k]
+      if (c === undefined) return CUT
+      if (c !== w.charCodeAt(k)) return BAD
+    }
+    at.i += w.length
+    return OK
+  }
+  return BAD
+}
 
 /** Printable characters: no control character but tab and line breaks, no invalid UTF-8. */
 function isText(chars: readonly number[]): boolean {

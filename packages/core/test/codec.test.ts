@@ -209,6 +209,38 @@ describe('Codec.encode', () => {
 })
 
 describe('Codec.decode', () => {
+  it('rebuilds a cause without its quoted text whatever was thrown (probe Y)', () => {
+    // A message in V8's JSON.parse form has its quoted text left out of the cause too: the cause
+    // was rebuilt with the thrown error's constructor, which threw for a class taking an object.
+    class Shaped extends Error {
+      constructor(shape: { text: string }) {
+        super(shape.text)
+        this.name = 'Shaped'
+      }
+    }
+    const quoted = 'Unexpected token \'p\', "password=x" is not valid JSON'
+    for (const thrown of [new Shaped({ text: quoted }), quoted, new SyntaxError(quoted)]) {
+      const throwing: Serializer = {
+        name: 'throwing',
+        serialize: () => 'x',
+        deserialize: () => {
+          throw thrown
+        },
+      }
+      let error: unknown
+      try {
+        new Codec([throwing]).decode(bytes('x'))
+      } catch (caught) {
+        error = caught
+      }
+      expect(error).toBeInstanceOf(SerializationError)
+      const cause = (error as Error).cause as Error
+      expect(cause).toBeInstanceOf(Error)
+      expect(cause.message).toBe("Unexpected token 'p' (not valid JSON)")
+      expect(cause.name).toBe(thrown instanceof Error ? thrown.name : 'Error')
+    }
+  })
+
   it('reads digits as integers without decompressing or deserializing', () => {
     const spy = spySerializer()
     const compressor = zlib()

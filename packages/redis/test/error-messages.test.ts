@@ -159,6 +159,11 @@ describe('reading a value written with another serializer or compressor', () => 
     '{x}',
     '"Hello," she said, "come in."',
     '"quoted" text',
+    '[2024-01-02 10:00:00] production.ERROR: disk full',
+    '[1] See the note below',
+    '[true story] of a cache',
+    '[-] an item',
+    '"name","email","password"',
   ])('plain text %s looks like text, with no serializer to try', async (text) => {
     const pickled = open({ serializer: 'pickle' })
     await raw(pickled, 'SET', pickled.makeKey('bracket'), text)
@@ -177,6 +182,8 @@ describe('reading a value written with another serializer or compressor', () => 
     '"text"',
     `{"rows": [${'1, '.repeat(20)}1]}`,
     `"${'a'.repeat(40)}"`,
+    `${' '.repeat(40)}{"indented": true}`,
+    '{"cut": [1, 2',
   ])('JSON %s read as pickle looks like JSON', async (text) => {
     const pickled = open({ serializer: 'pickle' })
     await raw(pickled, 'SET', pickled.makeKey('json-head'), text)
@@ -196,6 +203,8 @@ describe('reading a value written with another serializer or compressor', () => 
     `FOO=${SECRET}\n`,
     `config ${SECRET}\nx\n`,
     `config\n${SECRET} x\n`,
+    // Lines that are Python names, as a global's module and name are.
+    'cpassword\nhunter2_secret\n',
   ])('plain text read as a pickle is quoted nowhere: %j', async (text) => {
     const pickled = open({ serializer: 'pickle' })
     await raw(pickled, 'SET', pickled.makeKey('line'), text)
@@ -204,6 +213,7 @@ describe('reading a value written with another serializer or compressor', () => 
     expect(error.message).toMatch(/^cannot read key 'line': .*\(pickle: /)
     for (const shown of [error.message, String(error.cause), inspect(error)]) {
       expect(shown).not.toContain(SECRET)
+      expect(shown).not.toContain('hunter2')
     }
   })
 

@@ -167,6 +167,16 @@ export function describeArgument(value: unknown): string {
 }
 
 /**
+ * The first four of `args`, described, then how many more: a list cut by characters could end
+ * inside a quoted argument.
+ */
+function describeArguments(args: readonly unknown[]): string {
+  const shown = args.slice(0, 4).map(describeArgument)
+  if (args.length > 4) shown.push(`… and ${args.length - 4} more`)
+  return shown.join(', ')
+}
+
+/**
  * `getattr(target, attribute)`: `getattr(zoneinfo.ZoneInfo, '_unpickle')`, and the way to an
  * application's nested class, as protocols 0 to 3 pickle it (`getattr(module.Outer, 'Inner')`
  * for a handler of `'module:Outer.Inner'`: `target` a `NestedPath`, or a class with a handler of
@@ -198,9 +208,8 @@ export function callGetattr(args: unknown[], classes: ClassTable | null): Intern
   ) {
     return ZONEINFO_UNPICKLE
   }
-  const shown = args.map(describeArgument).join(', ')
   return fail(
-    `refusing builtins.getattr(${clip(shown, 200)}): getattr is read only as ` +
+    `refusing builtins.getattr(${describeArguments(args)}): getattr is read only as ` +
       "getattr(zoneinfo.ZoneInfo, '_unpickle'), the way CPython pickles a zoneinfo time zone, " +
       "and as the way to a nested class of an application's handler ('module:Outer.Inner')",
   )
@@ -235,8 +244,7 @@ export function makePytz(args: unknown[]): PytzTimezone {
       tzname,
     })
   }
-  const shown = args.map(describeArgument).join(', ')
   return fail(
-    `pytz._p() takes (zone: str) or (zone: str, utcoffset: int, dst: int, tzname: str), got (${clip(shown, 200)})`,
+    `pytz._p() takes (zone: str) or (zone: str, utcoffset: int, dst: int, tzname: str), got (${describeArguments(args)})`,
   )
 }

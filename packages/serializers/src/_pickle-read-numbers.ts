@@ -1,7 +1,7 @@
 // The pickle reader's numbers: the text opcodes' int, index and float lines, and LONG1/LONG4.
 
 import { isPlainDict } from './_pickle-read-containers.ts'
-import { clip, fail, Internal, MAX_INT_DIGITS } from './_pickle-read-rules.ts'
+import { fail, Internal, MAX_INT_DIGITS } from './_pickle-read-rules.ts'
 import { hexValue, isOctalDigit } from './_pickle-read-text.ts'
 import { PyGlobal } from './py-values.ts'
 
@@ -46,7 +46,7 @@ export function parseIntText(
   opcode: string,
   tryStrtol: boolean,
 ): { value: number | bigint; viaStrtol: boolean } {
-  const invalid = (): never => fail(`invalid ${opcode} literal ${JSON.stringify(clip(text))}`)
+  const invalid = (): never => fail(`invalid ${opcode} literal (${text.length} characters)`)
   const n = text.length
   let i = 0
   while (i < n && isSpace(text.charCodeAt(i))) i++
@@ -112,7 +112,7 @@ export function parseIndex(text: string, opcode: string): number {
   const digits = i - from
   while (i < n && isSpace(text.charCodeAt(i))) i++
   if (digits === 0 || digits > 15 || i !== n) {
-    fail(`invalid ${opcode} index ${JSON.stringify(clip(text))}`)
+    fail(`invalid ${opcode} index (${text.length} characters)`)
   }
   return Number(text)
 }
@@ -123,7 +123,7 @@ export function parseIndex(text: string, opcode: string): number {
  * `inf`, `infinity`, `nan` in any case. Out of range is an error, as in CPython.
  */
 export function parseFloatText(text: string): number {
-  const invalid = (): never => fail(`invalid FLOAT literal ${JSON.stringify(clip(text))}`)
+  const invalid = (): never => fail(`invalid FLOAT literal (${text.length} characters)`)
   const n = text.length
   let i = 0
   const sign = text.charCodeAt(0)
@@ -155,7 +155,7 @@ export function parseFloatText(text: string): number {
   }
   if (i !== n) invalid()
   const value = Number(text)
-  if (!Number.isFinite(value)) fail(`FLOAT literal out of range ${JSON.stringify(clip(text))}`)
+  if (!Number.isFinite(value)) fail(`FLOAT literal out of range (${text.length} characters)`)
   return value
 }
 

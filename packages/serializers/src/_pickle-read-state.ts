@@ -90,12 +90,16 @@ export abstract class ReaderState {
       this.internals = true
       return new NestedPath(mod, name)
     }
-    // A refused global is named when it is one (dotted Python names): plain text read as a pickle
-    // (`config …` starts with GLOBAL) would otherwise have its lines quoted in the message.
+    // A refused global is named when the bytes are a pickle: they start with PROTO (protocols
+    // 2–5), or the names are Python names and the bytes end with STOP, as every pickle does.
+    // Plain text read as a pickle (`config …` starts with GLOBAL) would have its lines quoted.
+    const pickled =
+      this.data[0] === 0x80 ||
+      (PYTHON_NAME.test(mod) && PYTHON_NAME.test(name) && this.data[this.data.length - 1] === 0x2e)
     return refuseGlobal(
-      PYTHON_NAME.test(mod) && PYTHON_NAME.test(name)
+      pickled
         ? `${clip(mod, 100)}.${clip(name, 100)}`
-        : `(a module of ${mod.length} and a name of ${name.length} characters, not Python names)`,
+        : `(of a module and a name of ${mod.length} and ${name.length} characters: the bytes do not look like a pickle)`,
     )
   }
 

@@ -537,6 +537,13 @@ describe('pickle: refuses every other shape of getattr, pytz, zoneinfo and SafeS
       /refusing builtins\.getattr\("abc", "upper"\)/,
     ],
     [
+      // The arguments shown are four at most, each cut whole: the list cut at 200 characters
+      // ended inside the fifth's quotes.
+      'getattr of six long strings',
+      `\x80\x02${GETATTR2}(${'X\x32\x00\x00\x00'.concat('s'.repeat(50)).repeat(5)}X\x06\x00\x00\x00fifthxtR.`,
+      new RegExp(`refusing builtins\\.getattr\\(${`"${'s'.repeat(40)}…", `.repeat(4)}… and 2 more\\)`),
+    ],
+    [
       "getattr(zoneinfo.ZoneInfo, '_unpickle', None)",
       `\x80\x02${GETATTR2}${ZONEINFO2}X\t\x00\x00\x00_unpickleN\x87R.`,
       /refusing builtins\.getattr/,
