@@ -541,7 +541,9 @@ describe('pickle: refuses every other shape of getattr, pytz, zoneinfo and SafeS
       // ended inside the fifth's quotes.
       'getattr of six long strings',
       `\x80\x02${GETATTR2}(${'X\x32\x00\x00\x00'.concat('s'.repeat(50)).repeat(5)}X\x06\x00\x00\x00fifthxtR.`,
-      new RegExp(`refusing builtins\\.getattr\\(${`"${'s'.repeat(40)}…", `.repeat(4)}… and 2 more\\)`),
+      new RegExp(
+        `refusing builtins\\.getattr\\(${`"${'s'.repeat(40)}…", `.repeat(4)}… and 2 more\\)`,
+      ),
     ],
     [
       "getattr(zoneinfo.ZoneInfo, '_unpickle', None)",
