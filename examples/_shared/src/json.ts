@@ -16,11 +16,24 @@ export function bigintReplacer(_key: string, value: unknown): unknown {
   return typeof value === 'bigint' ? value.toString() : value
 }
 
+/** Items (values and object members) `toJSONSafe` writes at most. */
+export const MAX_JSON_ITEMS = 1_000_000
+
 /**
  * `value` as JSON carries it, with every `bigint` as its decimal string (`2n ** 64n` becomes
  * `'18446744073709551616'`): safe to hand to `res.json`, `c.json` or `Response.json`. `undefined`
- * becomes `null`.
+ * becomes `null`. Throws a `RangeError` past `MAX_JSON_ITEMS` items: a value read from a pickle
+ * may share lists (Python's memo), which JSON writes out again at each place — a 146-byte pickle
+ * of 24 lists each holding the next twice is 16 million items, and 26 run the process out of
+ * memory.
  */
 export function toJSONSafe(value: unknown): JsonValue {
-  return JSON.parse(JSON.stringify(value, bigintReplacer) ?? 'null') as JsonValue
+  let items = 0
+  const text = JSON.stringify(value, (key, item) => {
+    if (++items > MAX_JSON_ITEMS) {
+      throw new RangeError(`a value of more than ${MAX_JSON_ITEMS} items is not answered as JSON`)
+    }
+    return bigintReplacer(key, item)
+  })
+  return JSON.parse(text ?? 'null') as JsonValue
 }
