@@ -155,21 +155,17 @@ function jsonValue(chars: readonly number[], at: { i: number }): number {
   }
   if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
     const from = at.i
-    let d = c
-    while (
-      d === 0x2b ||
-      d === 0x2d ||
-      d === 0x2e ||
-      d === 0x45 ||
-      d === 0x65 ||
-      (d >= 0x30 && d <= 0x39)
-    ) {
-      d = chars[++at.i]
-    }
-    if (d === undefined) return CUT
+    while (isNumberChar(chars[at.i])) at.i++
+    if (at.i >= chars.length) return CUT
     return NUMBER.test(String.fromCharCode(...chars.slice(from, at.i))) ? OK : BAD
   }
   return word(chars, at)
+}
+
+/** A character of a number: a digit, `+`, `-`, `.`, `e` or `E`. */
+function isNumberChar(c: number | undefined): boolean {
+  if (c === undefined) return false
+  return (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2d || c === 0x2e || (c | 0x20) === 0x65
 }
 
 /** An object (`{"key": value, …}`) or an array (`[value, …]`), from its opening bracket. */
