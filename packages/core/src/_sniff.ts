@@ -69,15 +69,18 @@ export function sniff(data: Buffer | string): Sniffed {
   if (byte(b0, 0x80) && b1 !== undefined && b1 >= 2 && b1 <= 5) {
     return { looks: `a pickle (protocol ${b1})`, serializer: 'pickle' }
   }
-  // Text is judged on characters: a Buffer's head decoded as UTF-8 (a character cut at the end of
-  // the head is not an error).
-  // Leading white space is skipped first (JSON may be indented), up to MAX_LEAD characters.
+  // Text is judged on characters. Leading white space is skipped first (JSON may be indented), up to MAX_LEAD characters; then
+  // TEXT_HEAD characters are looked at, a Buffer's decoded as UTF-8 (a character cut at the end
+  // of the bytes decoded is dropped), so that a Buffer and the string of its text agree.
   const lead = leadingSpace(data)
   const rest = lead === 0 ? data : data.slice(lead)
-  const t =
-    typeof rest === 'string' ? head(rest, 32) : head(rest.subarray(0, 32).toString('utf8'), 32)
-  if (typeof rest !== 'string' && rest.length > 32 && t[t.length - 1] === HIGH) t.pop()
-  if (isText(t) && isJsonHead(t, rest.length <= 32)) return { looks: 'JSON', serializer: 'json' }
+  const cut = typeof rest !== 'string' && rest.length > 4 * TEXT_HEAD
+  let text = typeof rest === 'string' ? rest : rest.subarray(0, 4 * TEXT_HEAD).toString('utf8')
+  if (cut && text.endsWith('\ufffd')) text = text.slice(0, -1)
+  const t = head(text, TEXT_HEAD)
+  if (isText(t) && isJsonHead(t, !cut && text.length <= TEXT_HEAD)) {
+    return { looks: 'JSON', serializer: 'json' }
+  }
   if (isText(t)) return { looks: 'text' }
   if (typeof data !== 'string' && isMsgpackStart(b0)) {
     return { looks: 'MessagePack', serializer: 'msgpack' }
@@ -93,6 +96,8 @@ export function sniff(data: Buffer | string): Sniffed {
 
 /** Leading white space skipped at most before the head is looked at. */
 const MAX_LEAD = 4096
+/** Characters of text looked at (past leading white space) to tell JSON from text. */
+const TEXT_HEAD = 256
 
 /** How many characters of ASCII white space `data` starts with (`MAX_LEAD` at most). */
 function leadingSpace(data: Buffer | string): number {
@@ -110,18 +115,20 @@ function leadingSpace(data: Buffer | string): number {
  * text — with Python's `NaN` and `Infinity` — or, when it is the `whole` value, one whole JSON
  * text (an unfinished one, cut short, still reads as JSON). Plain text that merely starts as JSON
  * may (`failed`, `2024-01-02`, a UUID, `3 days ago`, `[INFO] …`, `[1] See …`, `{{ name }}`,
- * `"Hi," she said`) is not. A parser of the head's 32 characters at most.
+ * `"Hi," she said`) is not. A parser of the head's `TEXT_HEAD` characters at most.
  */
 function isJsonHead(head: readonly number[], whole: boolean): boolean {
   // A whole value ends there: a space after it ends a number or a literal at its last character.
   const chars = whole ? [...head, 0x20] : head
-  const at = { i: 0 }
+  const at: Cursor = { i: 0, items: 0 }
   const read = jsonValue(chars, at)
-  // A number or literal the head cuts is not JSON: what follows it is unseen (32 digits, then
+  // A number or literal the head cuts is not JSON: what follows it is unseen (digits, then
   // letters); a container's or a string's may well be.
   const first = chars[0]
   if (read === CUT) return first === 0x7b || first === 0x5b || first === 0x22
-  if (read !== OK) return false
+  // Malformed JSON is JSON still past an item and its comma: `{"a": 1, "b": oops}` is, while
+  // text that starts as JSON does (`[true story]`, `{{ name }}`) fails at its first item.
+  if (read !== OK) return at.items > 0
   skipSpace(chars, at)
   // A whole value past its end holds nothing but white space; a head cut there may go on so.
   return at.i >= chars.length
@@ -137,13 +144,19 @@ const WORDS = ['true', 'false', 'null', 'NaN', 'Infinity']
 /** A JSON number, Python's `-Infinity` handled as a word. */
 const NUMBER = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/
 
-function skipSpace(chars: readonly number[], at: { i: number }): void {
+/** Where `jsonValue` is in the head, and how many items it read that a comma followed. */
+interface Cursor {
+  i: number
+  items: number
+}
+
+function skipSpace(chars: readonly number[], at: Cursor): void {
   let c = chars[at.i]
   while (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) c = chars[++at.i]
 }
 
 /** Reads one JSON value of `chars` from `at.i` (moving it past the value). */
-function jsonValue(chars: readonly number[], at: { i: number }): number {
+function jsonValue(chars: readonly number[], at: Cursor): number {
   skipSpace(chars, at)
   const c = chars[at.i]
   if (c === undefined) return CUT
@@ -169,7 +182,7 @@ function isNumberChar(c: number | undefined): boolean {
 }
 
 /** An object (`{"key": value, …}`) or an array (`[value, …]`), from its opening bracket. */
-function container(chars: readonly number[], at: { i: number }, object: boolean): number {
+function container(chars: readonly number[], at: Cursor, object: boolean): number {
   const close = object ? 0x7d : 0x5d
   at.i++
   skipSpace(chars, at)
@@ -198,11 +211,12 @@ function container(chars: readonly number[], at: { i: number }, object: boolean)
     at.i++
     if (next === close) return OK
     if (next !== 0x2c) return BAD
+    at.items++
   }
 }
 
 /** A string, from its opening quote: no control character in it. */
-function jsonString(chars: readonly number[], at: { i: number }): number {
+function jsonString(chars: readonly number[], at: Cursor): number {
   for (let i = at.i + 1; i < chars.length; i++) {
     const c = chars[i] as number
     if (c === 0x22) {
@@ -216,7 +230,7 @@ function jsonString(chars: readonly number[], at: { i: number }): number {
 }
 
 /** One of `WORDS`, whole (or cut by the head's end). */
-function word(chars: readonly number[], at: { i: number }): number {
+function word(chars: readonly number[], at: Cursor): number {
   for (const w of WORDS) {
     if (chars[at.i] !== w.charCodeAt(0)) continue
     for (let k = 1; k < w.length; k++) {

@@ -164,6 +164,11 @@ describe('reading a value written with another serializer or compressor', () => 
     '[true story] of a cache',
     '[-] an item',
     '"name","email","password"',
+    // Longer than the 32 characters looked at before: cut inside the string, it was JSON.
+    '"Smith, John Jacob Jingleheimer Esq.","42","x"',
+    '"I have a dream that one day this nation will rise up," he said.',
+    '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16] list',
+    '"ééééééééééééééé" he said',
   ])('plain text %s looks like text, with no serializer to try', async (text) => {
     const pickled = open({ serializer: 'pickle' })
     await raw(pickled, 'SET', pickled.makeKey('bracket'), text)
@@ -203,8 +208,10 @@ describe('reading a value written with another serializer or compressor', () => 
     `FOO=${SECRET}\n`,
     `config ${SECRET}\nx\n`,
     `config\n${SECRET} x\n`,
-    // Lines that are Python names, as a global's module and name are.
+    // Lines that are Python names, as a global's module and name are; and text that ends with
+    // STOP ('.'), as a pickle does.
     'cpassword\nhunter2_secret\n',
+    'cmyapp\nhunter2_token\nPlease keep this safe.',
   ])('plain text read as a pickle is quoted nowhere: %j', async (text) => {
     const pickled = open({ serializer: 'pickle' })
     await raw(pickled, 'SET', pickled.makeKey('line'), text)
@@ -215,6 +222,13 @@ describe('reading a value written with another serializer or compressor', () => 
       expect(shown).not.toContain(SECRET)
       expect(shown).not.toContain('hunter2')
     }
+  })
+
+  it('plain text read as a pickle names no memo index made of its bytes', async () => {
+    // 'john:…' starts with LONG_BINGET, whose index is the next four bytes ('ohn:').
+    const pickled = open({ serializer: 'pickle' })
+    await raw(pickled, 'SET', pickled.makeKey('memo'), 'john:hunter2')
+    expect(await messageOf(() => pickled.get('memo'))).toMatch(/\(pickle: memo key not found\)$/)
   })
 
   it.each(['1.5', '-1.5e3', 'true', 'null', 'NaN', '-Infinity'])(

@@ -16,10 +16,8 @@ import {
   refuseGlobal,
 } from './_pickle-read-rules.ts'
 import { decodeUtf8 } from './_pickle-read-text.ts'
+import { isPickleShaped } from './_pickle-shape.ts'
 import { PyGlobal, type PyUUID } from './py-values.ts'
-
-/** A module or qualified name as Python writes one: identifiers joined by dots. */
-const PYTHON_NAME = /^[\p{L}_][\p{L}\p{N}_]*(?:\.[\p{L}_][\p{L}\p{N}_]*)*$/u
 
 /** One `loads` call's state; `ObjectReader` and `Reader` build on it. */
 export abstract class ReaderState {
@@ -75,6 +73,14 @@ export abstract class ReaderState {
     this.budget = 16 * data.length + 1_000_000
   }
 
+  /**
+   * Whether the bytes are a pickle, for a message that would quote them: they start with PROTO
+   * (protocols 2–5: never text), or are shaped as one (`isPickleShaped`), which text is not.
+   */
+  protected pickled(): boolean {
+    return this.data[0] === 0x80 || isPickleShaped(this.data)
+  }
+
   /** Resolves a global by name: the allow-list, getattr, the application's classes. */
   protected global(module: string, name: string): PyGlobal | Internal {
     const mod = Object.hasOwn(PY2_MODULES, module) ? (PY2_MODULES[module] as string) : module
@@ -90,16 +96,12 @@ export abstract class ReaderState {
       this.internals = true
       return new NestedPath(mod, name)
     }
-    // A refused global is named when the bytes are a pickle: they start with PROTO (protocols
-    // 2–5), or the names are Python names and the bytes end with STOP, as every pickle does.
-    // Plain text read as a pickle (`config …` starts with GLOBAL) would have its lines quoted.
-    const pickled =
-      this.data[0] === 0x80 ||
-      (PYTHON_NAME.test(mod) && PYTHON_NAME.test(name) && this.data[this.data.length - 1] === 0x2e)
+    // A refused global is named when the bytes are a pickle: plain text read as one (`config …`
+    // starts with GLOBAL) would have its lines quoted.
     return refuseGlobal(
-      pickled
+      this.pickled()
         ? `${clip(mod, 100)}.${clip(name, 100)}`
-        : `(of a module and a name of ${mod.length} and ${name.length} characters: the bytes do not look like a pickle)`,
+        : `(of a module and a name of ${mod.length} and ${name.length} characters: the bytes are not shaped as a pickle)`,
     )
   }
 
@@ -359,7 +361,9 @@ export abstract class ReaderState {
   protected memoGet(index: number): unknown {
     let value = index < this.memo.length ? this.memo[index] : undefined
     if (value === undefined && this.memoFar !== null) value = this.memoFar.get(index)
-    if (value === undefined) fail(`memo key ${index} not found`)
+    // The index is the bytes after GET's opcode: named only in a pickle (`john:…` is a LONG_BINGET).
+    if (value === undefined)
+      fail(this.pickled() ? `memo key ${index} not found` : 'memo key not found')
     return value
   }
 
