@@ -69,9 +69,10 @@ export function sniff(data: Buffer | string): Sniffed {
   if (byte(b0, 0x80) && b1 !== undefined && b1 >= 2 && b1 <= 5) {
     return { looks: `a pickle (protocol ${b1})`, serializer: 'pickle' }
   }
-  // Text is judged on characters. Leading white space is skipped first (JSON may be indented), up to MAX_LEAD characters; then
-  // TEXT_HEAD characters are looked at, a Buffer's decoded as UTF-8 (a character cut at the end
-  // of the bytes decoded is dropped), so that a Buffer and the string of its text agree.
+  // Text is judged on characters. Leading white space is skipped first (JSON may be indented),
+  // up to MAX_LEAD characters; then TEXT_HEAD characters are looked at, a Buffer's decoded as
+  // UTF-8 (a character cut at the end of the bytes decoded is dropped), so that a Buffer and the
+  // string of its text agree.
   const lead = leadingSpace(data)
   const rest = lead === 0 ? data : data.slice(lead)
   const cut = typeof rest !== 'string' && rest.length > 4 * TEXT_HEAD

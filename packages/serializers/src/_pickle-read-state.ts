@@ -361,7 +361,8 @@ export abstract class ReaderState {
   protected memoGet(index: number): unknown {
     let value = index < this.memo.length ? this.memo[index] : undefined
     if (value === undefined && this.memoFar !== null) value = this.memoFar.get(index)
-    // The index is the bytes after GET's opcode: named only in a pickle (`john:…` is a LONG_BINGET).
+    // The index is the bytes after GET's opcode: named only in a pickle (`john:…` reads as a
+    // LONG_BINGET of `ohn:`).
     if (value === undefined)
       fail(this.pickled() ? `memo key ${index} not found` : 'memo key not found')
     return value
