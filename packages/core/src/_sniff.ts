@@ -79,10 +79,12 @@ export function sniff(data: Buffer | string): Sniffed {
   let text = typeof rest === 'string' ? rest : rest.subarray(0, 4 * TEXT_HEAD).toString('utf8')
   if (cut && text.endsWith('\ufffd')) text = text.slice(0, -1)
   const t = head(text, TEXT_HEAD)
-  if (isText(t) && isJsonHead(t, !cut && text.length <= TEXT_HEAD)) {
+  // Text by its first 32 characters (a form feed or an ANSI escape further on is text's too).
+  const printable = isText(t.slice(0, 32))
+  if (printable && isJsonHead(t, !cut && text.length <= TEXT_HEAD)) {
     return { looks: 'JSON', serializer: 'json' }
   }
-  if (isText(t)) return { looks: 'text' }
+  if (printable) return { looks: 'text' }
   if (typeof data !== 'string' && isMsgpackStart(b0)) {
     return { looks: 'MessagePack', serializer: 'msgpack' }
   }
@@ -127,8 +129,8 @@ function isJsonHead(head: readonly number[], whole: boolean): boolean {
   // letters); a container's or a string's may well be.
   const first = chars[0]
   if (read === CUT) return first === 0x7b || first === 0x5b || first === 0x22
-  // Malformed JSON is JSON still past an item and its comma: `{"a": 1, "b": oops}` is, while
-  // text that starts as JSON does (`[true story]`, `{{ name }}`) fails at its first item.
+  // Malformed JSON is JSON still past an object's first member and its comma: `{"a": 1, "b":
+  // oops}` is, while text that starts as JSON does (`[true story]`, `{{ name }}`) fails first.
   if (read !== OK) return at.items > 0
   skipSpace(chars, at)
   // A whole value past its end holds nothing but white space; a head cut there may go on so.
@@ -145,7 +147,7 @@ const WORDS = ['true', 'false', 'null', 'NaN', 'Infinity']
 /** A JSON number, Python's `-Infinity` handled as a word. */
 const NUMBER = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/
 
-/** Where `jsonValue` is in the head, and how many items it read that a comma followed. */
+/** Where `jsonValue` is in the head, and how many object members it read that a comma followed. */
 interface Cursor {
   i: number
   items: number
@@ -212,7 +214,9 @@ function container(chars: readonly number[], at: Cursor, object: boolean): numbe
     at.i++
     if (next === close) return OK
     if (next !== 0x2c) return BAD
-    at.items++
+    // An array's items may be prose's (`[1, 2, and 3] …`, Python's `[1, None]`); a key and its
+    // value are not.
+    if (object) at.items++
   }
 }
 

@@ -169,6 +169,11 @@ describe('reading a value written with another serializer or compressor', () => 
     '"I have a dream that one day this nation will rise up," he said.',
     '[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16] list',
     '"ééééééééééééééé" he said',
+    // An array's items then prose; a control character past the first 32.
+    '[1, 2, and 3] are the options',
+    '[0, INFO] started',
+    '[1, None, 3]',
+    `Page one of the report ${'.'.repeat(20)}\fPage two`,
   ])('plain text %s looks like text, with no serializer to try', async (text) => {
     const pickled = open({ serializer: 'pickle' })
     await raw(pickled, 'SET', pickled.makeKey('bracket'), text)
@@ -212,6 +217,9 @@ describe('reading a value written with another serializer or compressor', () => 
     // STOP ('.'), as a pickle does.
     'cpassword\nhunter2_secret\n',
     'cmyapp\nhunter2_token\nPlease keep this safe.',
+    // Words made of opcodes: a pickle of protocol 0 in shape.
+    'cconfig\nhunter2\nNoted.',
+    'cmy app\nhunter2 is the password\nNoted.',
   ])('plain text read as a pickle is quoted nowhere: %j', async (text) => {
     const pickled = open({ serializer: 'pickle' })
     await raw(pickled, 'SET', pickled.makeKey('line'), text)
@@ -225,10 +233,13 @@ describe('reading a value written with another serializer or compressor', () => 
   })
 
   it('plain text read as a pickle names no memo index made of its bytes', async () => {
-    // 'john:…' starts with LONG_BINGET, whose index is the next four bytes ('ohn:').
+    // 'john:…' starts with LONG_BINGET, whose index is the next four bytes ('ohn:'); 'hello.'
+    // with BINGET of 'e', a word of opcodes as a pickle of protocol 0 or 1 is.
     const pickled = open({ serializer: 'pickle' })
-    await raw(pickled, 'SET', pickled.makeKey('memo'), 'john:hunter2')
-    expect(await messageOf(() => pickled.get('memo'))).toMatch(/\(pickle: memo key not found\)$/)
+    for (const text of ['john:hunter2', 'hello.', 'g42\n.']) {
+      await raw(pickled, 'SET', pickled.makeKey('memo'), text)
+      expect(await messageOf(() => pickled.get('memo'))).toMatch(/\(pickle: memo key not found\)$/)
+    }
   })
 
   it.each(['1.5', '-1.5e3', 'true', 'null', 'NaN', '-Infinity'])(

@@ -16,7 +16,6 @@ import {
   refuseGlobal,
 } from './_pickle-read-rules.ts'
 import { decodeUtf8 } from './_pickle-read-text.ts'
-import { isPickleShaped } from './_pickle-shape.ts'
 import { PyGlobal, type PyUUID } from './py-values.ts'
 
 /** One `loads` call's state; `ObjectReader` and `Reader` build on it. */
@@ -73,14 +72,6 @@ export abstract class ReaderState {
     this.budget = 16 * data.length + 1_000_000
   }
 
-  /**
-   * Whether the bytes are a pickle, for a message that would quote them: they start with PROTO
-   * (protocols 2–5: never text), or are shaped as one (`isPickleShaped`), which text is not.
-   */
-  protected pickled(): boolean {
-    return this.data[0] === 0x80 || isPickleShaped(this.data)
-  }
-
   /** Resolves a global by name: the allow-list, getattr, the application's classes. */
   protected global(module: string, name: string): PyGlobal | Internal {
     const mod = Object.hasOwn(PY2_MODULES, module) ? (PY2_MODULES[module] as string) : module
@@ -96,12 +87,13 @@ export abstract class ReaderState {
       this.internals = true
       return new NestedPath(mod, name)
     }
-    // A refused global is named when the bytes are a pickle: plain text read as one (`config …`
-    // starts with GLOBAL) would have its lines quoted.
+    // A refused global is named in a pickle of protocol 2 or later (PROTO first: never text).
+    // Protocols 0 and 1 cannot be told from plain text read as a pickle (`config\n…\nNoted.`
+    // starts with GLOBAL, and its words are opcodes too), whose lines would be quoted.
     return refuseGlobal(
-      this.pickled()
+      this.data[0] === 0x80
         ? `${clip(mod, 100)}.${clip(name, 100)}`
-        : `(of a module and a name of ${mod.length} and ${name.length} characters: the bytes are not shaped as a pickle)`,
+        : '(named only in a pickle of protocol 2 or later: these bytes may be text)',
     )
   }
 
@@ -361,10 +353,10 @@ export abstract class ReaderState {
   protected memoGet(index: number): unknown {
     let value = index < this.memo.length ? this.memo[index] : undefined
     if (value === undefined && this.memoFar !== null) value = this.memoFar.get(index)
-    // The index is the bytes after GET's opcode: named only in a pickle (`john:…` reads as a
-    // LONG_BINGET of `ohn:`).
-    if (value === undefined)
-      fail(this.pickled() ? `memo key ${index} not found` : 'memo key not found')
+    // Not named: the index is the bytes after GET's opcode, which plain text read as a pickle
+    // makes of its own (`john:…` reads as a LONG_BINGET of `ohn:`); no pickle Python writes
+    // gets here.
+    if (value === undefined) fail('memo key not found')
     return value
   }
 

@@ -653,14 +653,20 @@ describe('pickle: refuses everything off the allow-list', () => {
   for (const [what, [message, pickles]] of Object.entries(EVIL)) {
     it(`refuses ${what} (protocols 0, 2, 4)`, () => {
       for (const data of pickles) {
-        expect(() => reader.deserialize(Buffer.from(data, 'hex'))).toThrow(message)
+        // Named from protocol 2 on (PROTO first); protocol 0's text could be text of any kind.
+        const named = data.startsWith('80')
+        expect(() => reader.deserialize(Buffer.from(data, 'hex'))).toThrow(
+          named
+            ? message
+            : /refusing to load global \(named only in a pickle of protocol 2 or later/,
+        )
       }
     })
   }
 
   it.each([
     ['INST', '(i__main__\nFoo\n(dp0\nb.', /refusing the INST opcode/],
-    ['OBJ', '(c__main__\nFoo\no.', /refusing to load global __main__\.Foo/],
+    ['OBJ', '\x80\x02(c__main__\nFoo\no.', /refusing to load global __main__\.Foo/],
     ['OBJ of an allowed class', '(cdatetime\ndate\no.', /refusing the OBJ opcode/],
     ['PERSID', 'Pfoo\n.', /persistent IDs/],
     ['BINPERSID', 'I1\nQ.', /persistent IDs/],
@@ -754,8 +760,8 @@ describe('pickle: malformed input', () => {
     ['a missing MARK (APPENDS)', ']K\x01e.', /could not find MARK/],
     ['a missing MARK (TUPLE)', 'K\x01t.', /could not find MARK/],
     ['a missing MARK (POP_MARK)', '1.', /could not find MARK/],
-    ['a missing memo key', 'h\x05.', /memo key 5 not found/],
-    ['a missing memo key (LONG_BINGET)', 'j\xff\xff\xff\xff.', /memo key 4294967295 not found/],
+    ['a missing memo key', 'h\x05.', /memo key not found/],
+    ['a missing memo key (LONG_BINGET)', 'j\xff\xff\xff\xff.', /memo key not found/],
     ['no STOP', '\x80\x04K\x01', /truncated/],
     ['a negative LONG4 length', '\x8b\xff\xff\xff\xff.', /negative byte count/],
     ['an odd SETITEMS', '}(K\x01u.', /odd number/],
