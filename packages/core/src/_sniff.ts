@@ -128,7 +128,8 @@ function isJsonHead(head: readonly number[], whole: boolean): boolean {
   // A number or literal the head cuts is not JSON: what follows it is unseen (digits, then
   // letters); a container's or a string's may well be.
   const first = chars[0]
-  if (read === CUT) return first === 0x7b || first === 0x5b || first === 0x22
+  // A string the whole value leaves open is prose's opening quote (`"Hello`).
+  if (read === CUT) return first === 0x7b || first === 0x5b || (first === 0x22 && !whole)
   // Malformed JSON is JSON still past an object's first member and its comma: `{"a": 1, "b":
   // oops}` is, while text that starts as JSON does (`[true story]`, `{{ name }}`) fails first.
   if (read !== OK) return at.items > 0

@@ -174,6 +174,8 @@ describe('reading a value written with another serializer or compressor', () => 
     '[0, INFO] started',
     '[1, None, 3]',
     `Page one of the report ${'.'.repeat(20)}\fPage two`,
+    // A quote the whole value leaves open.
+    '"To be or not to be',
   ])('plain text %s looks like text, with no serializer to try', async (text) => {
     const pickled = open({ serializer: 'pickle' })
     await raw(pickled, 'SET', pickled.makeKey('bracket'), text)
@@ -220,6 +222,11 @@ describe('reading a value written with another serializer or compressor', () => 
     // Words made of opcodes: a pickle of protocol 0 in shape.
     'cconfig\nhunter2\nNoted.',
     'cmy app\nhunter2 is the password\nNoted.',
+    // Protocol 0's calls of allowed globals, with the text as their arguments (probe AB).
+    'cdecimal\nDecimal\n(Vhunter2\ntR.',
+    'cbuiltins\ngetattr\n(Vhunter2\nVpw\ntR.',
+    'cpytz\n_p\n(Vhunter2\nVx\ntR.',
+    'c_codecs\nencode\n(Vx\nVhunter2\ntR.',
   ])('plain text read as a pickle is quoted nowhere: %j', async (text) => {
     const pickled = open({ serializer: 'pickle' })
     await raw(pickled, 'SET', pickled.makeKey('line'), text)
@@ -229,6 +236,21 @@ describe('reading a value written with another serializer or compressor', () => 
     for (const shown of [error.message, String(error.cause), inspect(error)]) {
       expect(shown).not.toContain(SECRET)
       expect(shown).not.toContain('hunter2')
+    }
+  })
+
+  it('plain text read as a pickle names no byte of it as a protocol or a date part', async () => {
+    // 'K— …': K takes E2 as its argument, and 80 94 read as PROTO 148; the date's month is 77.
+    const pickled = open({ serializer: 'pickle' })
+    for (const [text, expected] of [
+      ['K— hunter2', /\(pickle: unsupported pickle protocol \(PROTO past the start\)\)$/],
+      [
+        'cdatetime\ndate\n(I2024\nI77\nI1\ntR.',
+        /\(pickle: invalid arguments to datetime\.date\(\)\)$/,
+      ],
+    ] as const) {
+      await raw(pickled, 'SET', pickled.makeKey('bytes'), text)
+      expect(await messageOf(() => pickled.get('bytes'))).toMatch(expected)
     }
   })
 

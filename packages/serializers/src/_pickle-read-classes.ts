@@ -182,7 +182,11 @@ function describeArguments(args: readonly unknown[]): string {
  * for a handler of `'module:Outer.Inner'`: `target` a `NestedPath`, or a class with a handler of
  * its own).
  */
-export function callGetattr(args: unknown[], classes: ClassTable | null): Internal | PyGlobal {
+export function callGetattr(
+  args: unknown[],
+  classes: ClassTable | null,
+  quotes: boolean,
+): Internal | PyGlobal {
   const [target, attribute] = args
   if (args.length === 2 && typeof attribute === 'string' && classes !== null) {
     const outer =
@@ -209,7 +213,7 @@ export function callGetattr(args: unknown[], classes: ClassTable | null): Intern
     return ZONEINFO_UNPICKLE
   }
   return fail(
-    `refusing builtins.getattr(${describeArguments(args)}): getattr is read only as ` +
+    `refusing builtins.getattr(${quotes ? describeArguments(args) : '…'}): getattr is read only as ` +
       "getattr(zoneinfo.ZoneInfo, '_unpickle'), the way CPython pickles a zoneinfo time zone, " +
       "and as the way to a nested class of an application's handler ('module:Outer.Inner')",
   )

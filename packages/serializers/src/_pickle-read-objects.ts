@@ -24,7 +24,15 @@ import {
   treeDepthCheck,
 } from './_pickle-read-containers.ts'
 import { asInteger, describe } from './_pickle-read-numbers.ts'
-import { clip, fail, GETATTR, Internal, MAX_READ_DEPTH, NestedPath } from './_pickle-read-rules.ts'
+import {
+  clip,
+  fail,
+  GETATTR,
+  Internal,
+  MAX_READ_DEPTH,
+  NestedPath,
+  WORK_SPENT,
+} from './_pickle-read-rules.ts'
 import { ReaderState } from './_pickle-read-state.ts'
 import { hasLoneSurrogate } from './_pickle-read-text.ts'
 import { unpooledCopy, unpooledText } from './_unpooled.ts'
@@ -142,7 +150,7 @@ export abstract class ObjectReader extends ReaderState {
     }
     if (callable instanceof Internal) {
       if (viaNew) fail(`${what} is not a class`)
-      if (callable === GETATTR) return callGetattr(list, this.classes)
+      if (callable === GETATTR) return callGetattr(list, this.classes, this.quotes())
       return this.wrapErrors(what, () => makeZoneInfo(list))
     }
     const entry = this.classes?.byGlobal.get(`${callable.module}\n${callable.name}`)
@@ -156,13 +164,20 @@ export abstract class ObjectReader extends ReaderState {
     })
   }
 
-  /** Runs `make`, turning a Py* constructor's error into a SerializationError naming `what`. */
+  /**
+   * Runs `make`, turning a Py* constructor's error into a SerializationError naming `what` (an
+   * allowed global); where the message may not quote the pickle (`quotes`), with no more.
+   */
   protected wrapErrors<T>(what: string, make: () => T): T {
     try {
       return make()
     } catch (error) {
       // The Py* constructors validate (a 30th of February, an hour of 24): say where it came from.
-      if (error instanceof Error && !error.message.startsWith('pickle: ')) {
+      // Their messages, and those of the arguments refused here, hold the arguments; the work
+      // budget's (a bomb) does not.
+      if (!(error instanceof Error) || error.message.startsWith(WORK_SPENT)) throw error
+      if (!this.quotes()) fail(`invalid arguments to ${what}()`)
+      if (!error.message.startsWith('pickle: ')) {
         fail(`invalid arguments to ${what}(): ${error.message}`)
       }
       throw error

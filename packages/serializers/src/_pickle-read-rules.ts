@@ -94,6 +94,19 @@ export const PY2_MODULES: Readonly<Record<string, string>> = {
   copy_reg: 'copyreg',
 }
 
+/**
+ * Refuses PROTO's `version` (at offset `at`) past the highest protocol. Past the start, PROTO is
+ * a byte of something else (UTF-8 text: `—` is E2 80 94), and its version is not named.
+ */
+export function checkProtocol(version: number, at: number): void {
+  if (version > HIGHEST_PROTOCOL) {
+    fail(`unsupported pickle protocol${at === 1 ? `: ${version}` : ' (PROTO past the start)'}`)
+  }
+}
+
+/** The start of the message of a read past its work budget (`ReaderState.spend`'s). */
+export const WORK_SPENT = 'pickle: too much work'
+
 export function fail(message: string): never {
   throw new SerializationError(`pickle: ${message}`)
 }

@@ -72,6 +72,15 @@ export abstract class ReaderState {
     this.budget = 16 * data.length + 1_000_000
   }
 
+  /**
+   * Whether a message may quote what the pickle holds: in a pickle of protocol 2 or later (PROTO
+   * first: never text). Protocols 0 and 1 cannot be told from plain text read as a pickle
+   * (`config\n…\nNoted.` is one in shape), whose own text a message would quote.
+   */
+  protected quotes(): boolean {
+    return this.data[0] === 0x80
+  }
+
   /** Resolves a global by name: the allow-list, getattr, the application's classes. */
   protected global(module: string, name: string): PyGlobal | Internal {
     const mod = Object.hasOwn(PY2_MODULES, module) ? (PY2_MODULES[module] as string) : module
@@ -87,11 +96,9 @@ export abstract class ReaderState {
       this.internals = true
       return new NestedPath(mod, name)
     }
-    // A refused global is named in a pickle of protocol 2 or later (PROTO first: never text).
-    // Protocols 0 and 1 cannot be told from plain text read as a pickle (`config\n…\nNoted.`
-    // starts with GLOBAL, and its words are opcodes too), whose lines would be quoted.
+    // Named only where a message may quote the pickle (`quotes`).
     return refuseGlobal(
-      this.data[0] === 0x80
+      this.quotes()
         ? `${clip(mod, 100)}.${clip(name, 100)}`
         : '(named only in a pickle of protocol 2 or later: these bytes may be text)',
     )

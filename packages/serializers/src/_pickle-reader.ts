@@ -70,7 +70,7 @@ import {
 import { addPy, isPlainDict } from './_pickle-read-containers.ts'
 import { LegacyReader } from './_pickle-read-legacy.ts'
 import { decodeLong, describe } from './_pickle-read-numbers.ts'
-import { fail, HIGHEST_PROTOCOL, MAX_READ_DEPTH } from './_pickle-read-rules.ts'
+import { checkProtocol, fail, MAX_READ_DEPTH } from './_pickle-read-rules.ts'
 
 export {
   ALLOWED_GLOBALS,
@@ -116,8 +116,8 @@ export class Reader extends LegacyReader {
       }
       switch (op) {
         case PROTO: {
-          const version = data[this.need(1)] as number
-          if (version > HIGHEST_PROTOCOL) fail(`unsupported pickle protocol: ${version}`)
+          const at = this.need(1)
+          checkProtocol(data[at] as number, at)
           break
         }
         case FRAME: {

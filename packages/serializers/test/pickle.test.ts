@@ -678,8 +678,14 @@ describe('pickle: refuses everything off the allow-list', () => {
     ['builtins.object()', '\x80\x02c__builtin__\nobject\n)R.', /refusing to call builtins\.object/],
     [
       '_reconstructor of another class',
-      'ccopy_reg\n_reconstructor\n(cdatetime\ndate\nc__builtin__\nobject\nNtR.',
+      '\x80\x02ccopy_reg\n_reconstructor\n(cdatetime\ndate\nc__builtin__\nobject\nNtR.',
       /only supported for uuid\.UUID/,
+    ],
+    [
+      // Protocol 0: text's own words could be these arguments, so they are not described.
+      '_reconstructor of another class (protocol 0)',
+      'ccopy_reg\n_reconstructor\n(cdatetime\ndate\nc__builtin__\nobject\nNtR.',
+      /^pickle: invalid arguments to copyreg\._reconstructor\(\)$/,
     ],
     ['BUILD on a non-UUID', '\x80\x02}}b.', /BUILD is only supported for uuid\.UUID/],
     ['UUID without state', '\x80\x02cuuid\nUUID\n)\x81.', /without its state/],
