@@ -28,6 +28,7 @@ import {
   clip,
   fail,
   GETATTR,
+  HANDLER_ERRORS,
   Internal,
   MAX_READ_DEPTH,
   NestedPath,
@@ -174,8 +175,10 @@ export abstract class ObjectReader extends ReaderState {
     } catch (error) {
       // The Py* constructors validate (a 30th of February, an hour of 24): say where it came from.
       // Their messages, and those of the arguments refused here, hold the arguments; the work
-      // budget's (a bomb) does not.
+      // budget's (a bomb) and an application's handler's (`copyreg._reconstructor` calls one) are
+      // passed on as they are.
       if (!(error instanceof Error) || error.message.startsWith(WORK_SPENT)) throw error
+      if (HANDLER_ERRORS.has(error)) throw error
       if (!this.quotes()) fail(`invalid arguments to ${what}()`)
       if (!error.message.startsWith('pickle: ')) {
         fail(`invalid arguments to ${what}(): ${error.message}`)

@@ -104,6 +104,22 @@ export function checkProtocol(version: number, at: number): void {
   }
 }
 
+/**
+ * The errors of an application's handler (`pickleClasses`), which reach the user as they are: its
+ * message is the application's own, whatever the protocol.
+ */
+export const HANDLER_ERRORS = new WeakSet<Error>()
+
+/** The error for a handler of `global` that threw `error`, its cause (one of `HANDLER_ERRORS`). */
+export function handlerRefused(global: string, error: unknown): SerializationError {
+  const refused = new SerializationError(
+    `pickle: the handler of ${global} refused the pickled arguments: ${(error as Error)?.message ?? error}`,
+    { cause: error },
+  )
+  HANDLER_ERRORS.add(refused)
+  return refused
+}
+
 /** The start of the message of a read past its work budget (`ReaderState.spend`'s). */
 export const WORK_SPENT = 'pickle: too much work'
 

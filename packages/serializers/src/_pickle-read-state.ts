@@ -2,7 +2,6 @@
 // budget, and how globals are resolved. The rooms above it: _pickle-read-objects.ts, then the
 // opcode loop in _pickle-reader.ts.
 
-import { SerializationError } from '@cachex/core'
 import type { ClassEntry, ClassTable, PickleCallKind } from './_pickle-classes.ts'
 import { isContainer, isPlainDict } from './_pickle-read-containers.ts'
 import {
@@ -10,6 +9,7 @@ import {
   clip,
   fail,
   GETATTR,
+  handlerRefused,
   Internal,
   NestedPath,
   PY2_MODULES,
@@ -111,10 +111,7 @@ export abstract class ReaderState {
     try {
       value = entry.handler.read(args, kind)
     } catch (error) {
-      throw new SerializationError(
-        `pickle: the handler of ${entry.module}.${entry.name} refused the pickled arguments: ${(error as Error)?.message ?? error}`,
-        { cause: error },
-      )
+      throw handlerRefused(`${entry.module}.${entry.name}`, error)
     }
     if (typeof value === 'object' && value !== null) {
       this.handled ??= new Map()

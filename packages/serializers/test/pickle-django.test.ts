@@ -858,6 +858,23 @@ describe('pickle: an application class table (classes)', () => {
     expect(((error as Error).cause as Error).message).toBe('Point(x, y) takes two numbers')
   })
 
+  it("a handler's error reaches the user through copyreg._reconstructor at protocol 0 too", () => {
+    // Protocol 0 and 1 pickle an instance as copyreg._reconstructor(cls, object, None); the
+    // reader quotes no argument of theirs (text could be one), but the handler's error is the
+    // application's own.
+    const bad = 'ccopy_reg\n_reconstructor\n(c__main__\nPoint\nc__builtin__\nobject\nNtR.'
+    let error: unknown
+    try {
+      withClasses().deserialize(b(bad))
+    } catch (e) {
+      error = e
+    }
+    expect((error as Error).message).toMatch(
+      /^pickle: the handler of __main__\.Point refused the pickled arguments: /,
+    )
+    expect((error as Error).cause).toBeInstanceOf(Error)
+  })
+
   it('state for a class without setState is refused; getattr never reaches a handler', () => {
     expect(() =>
       withClasses().deserialize(b('\x80\x02c__main__\nPoint\nK\x01K\x02\x86R}b.')),
