@@ -106,11 +106,13 @@ const TEXT_HEAD = 256
 function leadingSpace(data: Buffer | string): number {
   const n = Math.min(data.length, MAX_LEAD)
   let i = 0
-  for (; i < n; i++) {
-    const c = typeof data === 'string' ? data.charCodeAt(i) : (data[i] as number)
-    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) break
-  }
+  while (i < n && isSpace(typeof data === 'string' ? data.charCodeAt(i) : data[i])) i++
   return i
+}
+
+/** JSON's white space: space, tab, line feed, carriage return. */
+function isSpace(c: number | undefined): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d
 }
 
 /**
@@ -125,10 +127,10 @@ function isJsonHead(head: readonly number[], whole: boolean): boolean {
   const chars = whole ? [...head, 0x20] : head
   const at: Cursor = { i: 0, items: 0 }
   const read = jsonValue(chars, at)
-  // A number or literal the head cuts is not JSON: what follows it is unseen (digits, then
-  // letters); a container's or a string's may well be.
+  // Cut by the head's end: a container or a string may well be JSON; a number or literal is not
+  // (what follows it is unseen: digits, then letters), nor a string the whole value leaves open
+  // (prose's opening quote: `"Hello`).
   const first = chars[0]
-  // A string the whole value leaves open is prose's opening quote (`"Hello`).
   if (read === CUT) return first === 0x7b || first === 0x5b || (first === 0x22 && !whole)
   // Malformed JSON is JSON still past an object's first member and its comma: `{"a": 1, "b":
   // oops}` is, while text that starts as JSON does (`[true story]`, `{{ name }}`) fails first.
@@ -155,8 +157,7 @@ interface Cursor {
 }
 
 function skipSpace(chars: readonly number[], at: Cursor): void {
-  let c = chars[at.i]
-  while (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) c = chars[++at.i]
+  while (isSpace(chars[at.i])) at.i++
 }
 
 /** Reads one JSON value of `chars` from `at.i` (moving it past the value). */

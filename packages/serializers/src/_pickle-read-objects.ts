@@ -1,7 +1,6 @@
 // The pickle reader's objects: dict and set items, the calls of allow-listed globals (REDUCE,
 // NEWOBJ, OBJ, INST), BUILD, the application's classes, and the final pass over the value.
 
-import { SerializationError } from '@cachex/core'
 import { isIndexKey, rememberKeyOrder } from '@cachex/core/internal'
 import {
   callGetattr,
@@ -27,12 +26,12 @@ import { asInteger, describe } from './_pickle-read-numbers.ts'
 import {
   clip,
   fail,
+  failPassedOn,
   GETATTR,
-  HANDLER_ERRORS,
   Internal,
   MAX_READ_DEPTH,
   NestedPath,
-  WORK_SPENT,
+  PASSED_ON,
 } from './_pickle-read-rules.ts'
 import { ReaderState } from './_pickle-read-state.ts'
 import { hasLoneSurrogate } from './_pickle-read-text.ts'
@@ -174,11 +173,9 @@ export abstract class ObjectReader extends ReaderState {
       return make()
     } catch (error) {
       // The Py* constructors validate (a 30th of February, an hour of 24): say where it came from.
-      // Their messages, and those of the arguments refused here, hold the arguments; the work
-      // budget's (a bomb) and an application's handler's (`copyreg._reconstructor` calls one) are
-      // passed on as they are.
-      if (!(error instanceof Error) || error.message.startsWith(WORK_SPENT)) throw error
-      if (HANDLER_ERRORS.has(error)) throw error
+      // Their messages, and those of the arguments refused here, hold the arguments; those of
+      // `PASSED_ON` (a handler's, the work budget's) go as they are.
+      if (!(error instanceof Error) || PASSED_ON.has(error)) throw error
       if (!this.quotes()) fail(`invalid arguments to ${what}()`)
       if (!error.message.startsWith('pickle: ')) {
         fail(`invalid arguments to ${what}(): ${error.message}`)
@@ -357,9 +354,9 @@ export abstract class ObjectReader extends ReaderState {
       try {
         setState.call(entry.handler, obj, value)
       } catch (error) {
-        throw new SerializationError(
-          `pickle: the handler of ${what} refused the pickled state: ${(error as Error)?.message ?? error}`,
-          { cause: error },
+        failPassedOn(
+          `the handler of ${what} refused the pickled state: ${(error as Error)?.message ?? error}`,
+          error,
         )
       }
       this.changed(obj as object)

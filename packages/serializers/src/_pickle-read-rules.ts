@@ -105,23 +105,29 @@ export function checkProtocol(version: number, at: number): void {
 }
 
 /**
- * The errors of an application's handler (`pickleClasses`), which reach the user as they are: its
- * message is the application's own, whatever the protocol.
+ * Errors passed on as they are where an allowed class's construction is refused
+ * (`ObjectReader.wrapErrors`): what an application's handler (`pickleClasses`) threw, in its own
+ * words whatever the protocol, and the work budget's (a bomb), which quote nothing of the pickle.
  */
-export const HANDLER_ERRORS = new WeakSet<Error>()
+export const PASSED_ON = new WeakSet<Error>()
 
-/** The error for a handler of `global` that threw `error`, its cause (one of `HANDLER_ERRORS`). */
-export function handlerRefused(global: string, error: unknown): SerializationError {
-  const refused = new SerializationError(
-    `pickle: the handler of ${global} refused the pickled arguments: ${(error as Error)?.message ?? error}`,
-    { cause: error },
+/** `fail(message)`, its error one of `PASSED_ON`. */
+export function failPassedOn(message: string, cause?: unknown): never {
+  const error = new SerializationError(
+    `pickle: ${message}`,
+    cause === undefined ? undefined : { cause },
   )
-  HANDLER_ERRORS.add(refused)
-  return refused
+  PASSED_ON.add(error)
+  throw error
 }
 
-/** The start of the message of a read past its work budget (`ReaderState.spend`'s). */
-export const WORK_SPENT = 'pickle: too much work'
+/** The error for a handler of `global` that threw `error` (its cause). */
+export function handlerRefused(global: string, error: unknown): never {
+  return failPassedOn(
+    `the handler of ${global} refused the pickled arguments: ${(error as Error)?.message ?? error}`,
+    error,
+  )
+}
 
 export function fail(message: string): never {
   throw new SerializationError(`pickle: ${message}`)

@@ -8,6 +8,7 @@ import {
   ALLOWED_GLOBALS,
   clip,
   fail,
+  failPassedOn,
   GETATTR,
   handlerRefused,
   Internal,
@@ -111,7 +112,7 @@ export abstract class ReaderState {
     try {
       value = entry.handler.read(args, kind)
     } catch (error) {
-      throw handlerRefused(`${entry.module}.${entry.name}`, error)
+      handlerRefused(`${entry.module}.${entry.name}`, error)
     }
     if (typeof value === 'object' && value !== null) {
       this.handled ??= new Map()
@@ -271,7 +272,7 @@ export abstract class ReaderState {
 
   protected charge(units: number): void {
     this.budget -= units
-    if (this.budget < 0) fail('too much work for the size of the input (a pickle bomb?)')
+    if (this.budget < 0) failPassedOn('too much work for the size of the input (a pickle bomb?)')
   }
 
   // --- input --------------------------------------------------------------------------------
