@@ -327,7 +327,7 @@ describe('Redis down: calls fail fast (circuit breaker)', () => {
 })
 
 describe('a stalled server (SIGSTOP) under a write load', () => {
-  it('6,400 sets/s of 10 KB: RSS grows by less than 64 MB, every call settles with a typed error, and the cache works again after SIGCONT', async () => {
+  it('6,400 sets/s of 10 KB: the heap and buffers grow by less than 64 MB (RSS 96 MB), every call settles with a typed error, and the cache works again after SIGCONT', async () => {
     const gc = fullGc()
     const s = await server()
     // the default bounds and cap, as a user gets them
@@ -404,7 +404,9 @@ describe('a stalled server (SIGSTOP) under a write load', () => {
     console.log(
       `${sent - sentBefore} sets while the server was stopped: RSS grew by ${(growth / MB).toFixed(1)} MB, the heap and buffers by ${(heldGrowth / MB).toFixed(1)} MB; outcomes ${JSON.stringify(Object.fromEntries(outcomes))}`,
     )
-    expect(growth).toBeLessThan(64 * MB)
+    // RSS also counts V8's spare pages and the allocator's: 52 MB with this file alone, 66 MB once
+    // in CI with every core busy, for 35 MB held.
+    expect(growth).toBeLessThan(96 * MB)
     // what is held, V8's spare pages aside: the queued commands, capped by maxInFlightBytes
     expect(heldGrowth).toBeLessThan(64 * MB)
     // every call was rejected with a typed error: the timeout, the reset, the cap
