@@ -17,11 +17,12 @@ export type { RedisServer } from './_server.ts'
  */
 export function redisCall(url: string, args: string[], ms?: number): Promise<Reply> {
   const { hostname, port, username, password, pathname, searchParams } = new URL(url)
-  // The database as cachex's URLs name it: the path, or `?db=`.
-  const db = searchParams.get('db') ?? pathname.replace(/^\//, '')
-  if (!/^\d*$/.test(db)) {
-    return Promise.reject(new Error(`redisCall: ${JSON.stringify(db)} is no database number`))
-  }
+  // The database as cachex's URLs name it: the first non-empty `?db=`, else the path.
+  const db =
+    searchParams.getAll('db').find((value) => value !== '') ?? pathname.replace(/^\/+|\/+$/g, '')
+  // The text is not quoted: a path such as `0&password=…` may hold a password.
+  if (!/^\d*$/.test(db))
+    return Promise.reject(new Error('redisCall: no database number in the URL'))
   return call(
     {
       host: hostname,
