@@ -245,6 +245,19 @@ describe('reading a value written with another serializer or compressor', () => 
     }
   })
 
+  it('Windows-1252 text starting with € (0x80, PROTO) names no protocol made of its next byte', async () => {
+    const pickled = open({ serializer: 'pickle' })
+    const text = Buffer.from('€7391 is the PIN'.replace('€', '\x80'), 'latin1')
+    await raw(pickled, 'SET', pickled.makeKey('cp1252'), text)
+    const error = (await pickled.get('cp1252').catch((caught: unknown) => caught)) as Error
+    expect(error.message).toMatch(
+      /\(pickle: unsupported pickle protocol \(its version byte is a character: these bytes may be text\)\)$/,
+    )
+    for (const shown of [error.message, String(error.cause), inspect(error)]) {
+      expect(shown).not.toMatch(/protocol: 55|7391/)
+    }
+  })
+
   it('plain text read as a pickle names no memo index made of its bytes', async () => {
     // 'john:…' starts with LONG_BINGET, whose index is the next four bytes ('ohn:'); 'hello.'
     // with BINGET of 'e', a word of opcodes as a pickle of protocol 0 or 1 is.

@@ -21,7 +21,7 @@ import { afterAll, beforeAll } from 'vitest'
 const BYTES = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } }
 
 interface RawClient {
-  sendCommand(args: string[], options?: object): Promise<unknown>
+  sendCommand(args: Array<string | Buffer>, options?: object): Promise<unknown>
 }
 
 /** Where a parametrized suite runs: a real `redis-server`, or the in-process `memory://`. */
@@ -50,7 +50,7 @@ export function isMemory(cache: Cache): boolean {
  * Runs a raw command on the cache's own node-redis client (on `memory://`, on its connection);
  * bulk strings come back as Buffers.
  */
-export async function raw(cache: Cache, ...args: string[]): Promise<unknown> {
+export async function raw(cache: Cache, ...args: Array<string | Buffer>): Promise<unknown> {
   if (isMemory(cache)) return cache.connection.command(args, { key: args[1] })
   const client = (await cache.connection.client()) as RawClient
   return client.sendCommand(args, BYTES)

@@ -95,13 +95,16 @@ export const PY2_MODULES: Readonly<Record<string, string>> = {
 }
 
 /**
- * Refuses PROTO's `version` (at offset `at`) past the highest protocol. Past the start, PROTO is
- * a byte of something else (UTF-8 text: `—` is E2 80 94), and its version is not named.
+ * Refuses PROTO's `version` (at offset `at`) past the highest protocol. Its version is named only
+ * at the start and below 0x20, a byte no text holds: past the start PROTO is a byte of something
+ * else (UTF-8 text: `—` is E2 80 94), and at the start it may be text too (Windows-1252's `€` is
+ * 0x80: `€7391` would name protocol 55, its `7`).
  */
 export function checkProtocol(version: number, at: number): void {
-  if (version > HIGHEST_PROTOCOL) {
-    fail(`unsupported pickle protocol${at === 1 ? `: ${version}` : ' (PROTO past the start)'}`)
-  }
+  if (version <= HIGHEST_PROTOCOL) return
+  if (at !== 1) fail('unsupported pickle protocol (PROTO past the start)')
+  if (version < 0x20) fail(`unsupported pickle protocol: ${version}`)
+  fail('unsupported pickle protocol (its version byte is a character: these bytes may be text)')
 }
 
 /**
