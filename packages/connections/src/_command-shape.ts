@@ -113,10 +113,10 @@ export function commandWeight(args: readonly RedisArgument[], callers?: number):
     const arg: unknown = args[i]
     // Anything else (a number, `undefined`) weighs NaN, which `refuse` turns into an error:
     // counted, it would leave the bytes in flight NaN, and every later command refused.
+    // A plain Uint8Array too: node-redis refuses it as it queues the command, after the
+    // command's place in a transaction was taken (`EXEC` then answers the others only).
     bytes +=
-      typeof arg === 'string' || arg instanceof Uint8Array
-        ? (arg as RedisArgument).length
-        : Number.NaN
+      typeof arg === 'string' || Buffer.isBuffer(arg) ? (arg as RedisArgument).length : Number.NaN
   }
   return bytes
 }

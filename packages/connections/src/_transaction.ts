@@ -72,6 +72,15 @@ export async function execChain(
     // (EXEC answers nil only after a WATCH, which cachex never sends.)
     throw new Error(`EXEC answered ${String(replies)} instead of the replies of the transaction`)
   }
+  if (replies.length !== commands.length) {
+    // A command the client refused before it was queued (Redis never saw it) ran nothing, while
+    // the others ran: the transaction was not all or nothing, and its replies are out of place.
+    const refused = settled.find((outcome) => outcome.status === 'rejected')
+    throw (
+      refused?.reason ??
+      new Error(`EXEC answered ${replies.length} replies for ${commands.length} commands`)
+    )
+  }
   return replies.map((reply) => (reply instanceof Error ? mapError(reply) : reply))
 }
 

@@ -133,18 +133,32 @@ export function describeArgument(value: unknown): string {
   return describe(value)
 }
 
+/** Keys an iterable other than an array gives a many-key call at most (`keyList`). */
+export const MAX_ITERABLE_KEYS = 1_000_000
+
 /**
  * The keys of a method on many keys (`getMany`, `deleteMany`): an array, or another iterable of
- * keys. A string is refused (its characters would be read as keys), and so is anything not
+ * keys, read up to `MAX_ITERABLE_KEYS` (an endless generator would fill the heap; an array may be
+ * longer). A string is refused (its characters would be read as keys), and so is anything not
  * iterable, with `InvalidArgumentError` (never a `ConnectionError`, which `ignoreExceptions`
  * would turn into an empty answer).
  */
 export function keyList(keys: unknown, method: string): unknown[] {
   if (Array.isArray(keys)) return keys
   if (typeof keys === 'object' && keys !== null && isIterable(keys)) {
+    const list: unknown[] = []
     try {
-      return [...(keys as Iterable<unknown>)]
+      for (const key of keys as Iterable<unknown>) {
+        if (list.length === MAX_ITERABLE_KEYS) {
+          throw new InvalidArgumentError(
+            `${method}(): the iterable gave more than ${MAX_ITERABLE_KEYS} keys (an endless one?); give more keys as an array`,
+          )
+        }
+        list.push(key)
+      }
+      return list
     } catch (error) {
+      if (error instanceof InvalidArgumentError) throw error
       // The caller's own iterator failed: not an outage for ignoreExceptions to hide.
       throw new InvalidArgumentError(
         `${method}(): reading the keys failed: ${error instanceof Error ? error.message : String(error)}`,

@@ -66,10 +66,6 @@ export function bin(arg: RedisArgument): string {
   if (typeof arg === 'string')
     return ASCII.test(arg) ? arg : Buffer.from(arg, 'utf8').toString('latin1')
   if (Buffer.isBuffer(arg)) return arg.toString('latin1')
-  if ((arg as unknown) instanceof Uint8Array) {
-    const bytes = arg as Uint8Array
-    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
-  }
   throw new InvalidArgumentError(NOT_AN_ARGUMENT)
 }
 

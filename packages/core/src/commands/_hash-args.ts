@@ -22,11 +22,17 @@ interface WellFormed {
  * UTF-8 has no form for a lone surrogate: sent, it becomes U+FFFD, so `'a\ud800'` would write,
  * read and delete the field `'a\ufffd'`, another field's name (redis-py raises
  * `UnicodeEncodeError` on such a name). Cheap enough for `hget`'s hot path: one builtin scan.
- * A name that is not a string is left to the connection, which refuses every argument that is
- * neither a string nor a `Buffer` with `InvalidArgumentError`, before anything is sent.
+ * A name that is neither a string nor a `Buffer` (a number, a plain `Uint8Array`) is refused too,
+ * naming the call, before anything is sent.
  */
 export function fieldName<T>(field: T, method: string, key: string): T {
-  if (typeof field === 'string' && !wellFormed(field)) throw loneSurrogate(method, key)
+  if (typeof field === 'string') {
+    if (!wellFormed(field)) throw loneSurrogate(method, key)
+  } else if (!Buffer.isBuffer(field)) {
+    throw new InvalidArgumentError(
+      `${method}() on key '${bounded(key)}': a field name must be a string or a Buffer, got ${describeArgument(field)}`,
+    )
+  }
   return field
 }
 
