@@ -13,6 +13,7 @@ import type { AcquireLockOptions, CacheLock, HeldLock, LockOptions } from './loc
  * The keys of `getMany` and `deleteMany`: an array, a `Set`, a generator, `map.keys()`… any
  * iterable of strings but a string itself, which is an iterable of its characters and which the
  * methods refuse at run time (`InvalidArgumentError`). A string is told apart by its `charAt`.
+ * An iterable other than an array is read up to a million keys, then refused (an endless one).
  */
 export type ManyKeys = Iterable<string> & { readonly charAt?: never }
 
