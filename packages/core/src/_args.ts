@@ -3,7 +3,7 @@
 // loop over the keys of an options object when one is given. The number checks (integers,
 // amounts, scores, milliseconds): `_args-numbers.ts`, re-exported here.
 
-import { isGiven, own } from './_own.ts'
+import { isGiven, own, unreadable } from './_own.ts'
 import { describeObject, isDate, isPlainObject } from './_plain.ts'
 import { checkSeconds, describe } from './_timeout.ts'
 import type { IncrOptions, MoveOptions, SetOptions, VersionOption } from './cache-options.ts'
@@ -32,6 +32,15 @@ type Options = object | undefined
  */
 export function checkOptions(options: unknown, method: string, allowed: readonly string[]): void {
   if (options === undefined) return
+  try {
+    checkKeys(options, method, allowed)
+  } catch (error) {
+    throw unreadable(`the options of ${method}()`, error)
+  }
+}
+
+/** `checkOptions`, but for what reading `options` may throw. */
+function checkKeys(options: unknown, method: string, allowed: readonly string[]): void {
   if (typeof options !== 'object' || options === null || !isPlainObject(options)) {
     throw new InvalidArgumentError(
       `${method}() takes an options object { ${allowed.join(', ')} }, got ${describeOptions(options)}`,
@@ -58,6 +67,20 @@ export function checkOptions(options: unknown, method: string, allowed: readonly
  * `timeout` included.
  */
 export function timeoutArguments<O extends { timeout?: number | null }>(
+  method: string,
+  timeoutOrOptions: number | null | O | undefined,
+  options: Options,
+  allowed: readonly string[],
+): [timeout: number | null | undefined, options: O | undefined] {
+  try {
+    return readTimeoutArguments(method, timeoutOrOptions, options, allowed)
+  } catch (error) {
+    throw unreadable(`the options of ${method}()`, error)
+  }
+}
+
+/** `timeoutArguments`, but for what reading the caller's objects may throw. */
+function readTimeoutArguments<O extends { timeout?: number | null }>(
   method: string,
   timeoutOrOptions: number | null | O | undefined,
   options: Options,

@@ -3,6 +3,7 @@
 // `Object.prototype`, and a property is set as the object's own whatever its name.
 import { types } from 'node:util'
 import { isPlainObject } from './_plain.ts'
+import { CachexError, InvalidArgumentError } from './errors.ts'
 
 /**
  * Whether `o` is `Object.prototype`, of this realm or another (a `vm` context, Jest's sandbox):
@@ -119,9 +120,33 @@ export function own<O extends object, K extends keyof O>(
   name: K,
 ): O[K] | undefined {
   if (options == null) return undefined
-  const value = options[name]
-  return value === undefined || isGiven(options, name) || types.isProxy(options) ? value : undefined
+  try {
+    const value = options[name]
+    return value === undefined || isGiven(options, name) || types.isProxy(options)
+      ? value
+      : undefined
+  } catch (error) {
+    throw unreadable(`the option '${String(name)}'`, error)
+  }
 }
+
+/**
+ * What reading the caller's options (`what`) threw, as an `InvalidArgumentError`, which
+ * `ignoreExceptions` never hides (another error became a `ConnectionError`, answered with the
+ * method's fallback). Its message quotes nothing the caller's code said; that error is the cause.
+ */
+export function unreadable(what: string, error: unknown): CachexError {
+  if (error instanceof CachexError) return error
+  const refused = new InvalidArgumentError(
+    `${what} could not be read: reading it threw (a revoked Proxy, or a Proxy or getter that throws); pass an ordinary object`,
+    { cause: error },
+  )
+  UNREADABLE.add(refused)
+  return refused
+}
+
+/** The errors of `unreadable`: for `readingOptions`, which names the option itself instead. */
+export const UNREADABLE = new WeakSet<Error>()
 
 /**
  * A copy of a plain options object holding the properties it gives (`isGiven`: its own, then

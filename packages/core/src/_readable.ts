@@ -2,6 +2,7 @@
 // cache or a connection is built: what their reading throws becomes cachex's typed error, naming
 // the option. Ordinary Proxies (a reactive store's options) are read as they are, untouched.
 import { types } from 'node:util'
+import { UNREADABLE } from './_own.ts'
 import { isPlainObject } from './_plain.ts'
 import { CachexError, InvalidArgumentError } from './errors.ts'
 
@@ -85,7 +86,7 @@ export function readingOptions<T>(
   try {
     return build()
   } catch (error) {
-    if (error instanceof CachexError) throw error
+    if (error instanceof CachexError && !UNREADABLE.has(error)) throw error
     const path = proxyPath(given, { seen: new WeakSet(), left: OPTION_VALUES, names })
     if (path === undefined) throw error
     throw new InvalidArgumentError(
