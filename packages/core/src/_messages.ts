@@ -29,6 +29,15 @@ export function isWrongType(error: unknown): error is ResponseError {
 }
 
 /**
+ * Whether `error` is Redis refusing a write it did not run: `OOM` (`maxmemory` with
+ * `noeviction`), `NOREPLICAS` (`min-replicas-to-write`), `MISCONF` (a failed save with
+ * `stop-writes-on-bgsave-error`), `READONLY` (a replica). A read still runs there.
+ */
+export function isWriteRefused(error: unknown): error is ResponseError {
+  return error instanceof ResponseError && /^(OOM|NOREPLICAS|MISCONF|READONLY) /.test(error.message)
+}
+
+/**
  * Whether `error` is an ACL's refusal (`NOPERM`). Redis checks a command against the user's ACL
  * — the command itself, and each key it names (a script's declared `KEYS` too) — before it runs
  * it: a `NOPERM` reply means nothing ran.

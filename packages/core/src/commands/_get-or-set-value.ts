@@ -2,7 +2,7 @@
 // sent in call order.
 import type { CacheContext } from '../_context.ts'
 import { LocalTier, MISS } from '../_local-tier.ts'
-import { isWrongType } from '../_messages.ts'
+import { isWriteRefused, isWrongType } from '../_messages.ts'
 import { timeoutToMs } from '../_timeout.ts'
 import type { VersionOption } from '../cache-options.ts'
 import { measuredInto } from './_observed.ts'
@@ -33,7 +33,8 @@ export function isPlainValue<T>(valueOrFactory: Factory<T>): valueOrFactory is T
  * `delete` in the same tick would find nothing to delete, and the value would come back). A
  * timeout ≤ 0 stores nothing (the store sends `GET`), as `add` does. A hit held by the local tier
  * is answered from it; otherwise the write goes through it, as `set`'s. `NOT_SENT` when the value
- * (or the key) could not be made, before anything was sent: the caller then takes the two-step
+ * (or the key) could not be made, before anything was sent, or when Redis refused the write and
+ * ran none of it (`OOM`, `NOREPLICAS`…: a read still runs): the caller then takes the two-step
  * path, which answers and fails as it always has (a hit answers the value held; a value that
  * cannot be encoded rejects on a miss only, naming the key).
  */
@@ -69,7 +70,9 @@ export async function addOrRead<T>(
   try {
     old = await sent
   } catch (caught) {
-    if (sizes.length === 0) return NOT_SENT
+    // Nothing sent, or a write Redis refused and ran nothing of, its read part included: the
+    // two-step path reads (a hit answers the value held) and adds only on a miss.
+    if (sizes.length === 0 || isWriteRefused(caught)) return NOT_SENT
     const error = isWrongType(caught)
       ? await context.wrongType(caught, 'getOrSet', key, rkey)
       : caught
