@@ -1,0 +1,33 @@
+// Run by memory-heap-bound.test.ts in a process of its own with `--expose-gc`: fills a `memory://`
+// store with 100,000 small items of one kind (argv: `keys`, `expiring` or `fields`) and prints
+// one line of JSON: the heap the items took (after a gc) and the bytes the store counts for them.
+import { createCache } from '@cachex/redis'
+
+const kind = process.argv[2]
+const gc = (globalThis as { gc?: () => void }).gc as () => void
+function heap(): number {
+  for (let i = 0; i < 4; i++) gc()
+  return process.memoryUsage().heapUsed
+}
+async function counted(): Promise<number> {
+  const info = await cache.connection.command(['INFO', 'memory'], { key: undefined, text: true })
+  return Number(/used_memory:(\d+)/.exec(String(info))?.[1])
+}
+
+const cache = createCache({
+  location: `memory://heap-${process.pid}`,
+  memoryOptions: { maxBytes: null },
+})
+await cache.set('warm', 1)
+const heapBefore = heap()
+const countedBefore = await counted()
+for (let i = 0; i < 100_000; i += 1000) {
+  const items: Record<string, number> = {}
+  for (let j = i; j < i + 1000; j++) items[`${kind === 'fields' ? 'field' : 'key'}${j}`] = j
+  if (kind === 'fields') await cache.hset('h', items)
+  else await cache.setMany(items, kind === 'expiring' ? 3600 : null)
+}
+console.log(
+  JSON.stringify({ heap: heap() - heapBefore, counted: (await counted()) - countedBefore }),
+)
+await cache.close()
