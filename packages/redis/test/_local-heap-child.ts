@@ -1,0 +1,38 @@
+// Run by local-tier-heap-bound.test.ts in a process of its own with `--expose-gc`: reads 100,000
+// small numbers into a local tier (argv: the Redis URL) and prints one line of JSON: the heap the
+// tier's entries took (after a gc) and the bytes `localStats()` counts for them.
+import { createCache } from '@cachex/redis'
+
+const [location] = process.argv.slice(2) as [string]
+const gc = (globalThis as { gc?: () => void }).gc as () => void
+function heap(): number {
+  for (let i = 0; i < 4; i++) gc()
+  return process.memoryUsage().heapUsed
+}
+
+const cache = createCache({
+  location,
+  keyPrefix: 'p',
+  local: { maxEntries: 1_000_000, maxBytes: 1 << 30 },
+})
+for (let i = 0; i < 100_000; i += 1000) {
+  const items: Record<string, number> = {}
+  for (let j = i; j < i + 1000; j++) items[`key${j}`] = j
+  await cache.setMany(items, null)
+}
+await cache.get('warm')
+const heapBefore = heap()
+const before = cache.localStats()
+for (let i = 0; i < 100_000; i += 1000) {
+  await Promise.all(Array.from({ length: 1000 }, (_, k) => cache.get(`key${i + k}`)))
+}
+const heapAfter = heap()
+const after = cache.localStats()
+console.log(
+  JSON.stringify({
+    entries: after.entries - before.entries,
+    heap: heapAfter - heapBefore,
+    counted: after.bytes - before.bytes,
+  }),
+)
+await cache.close()
