@@ -97,10 +97,11 @@ export class LocalTier extends LocalWrites implements ValueStore {
     }
   }
 
-  /** Closes the tracking connection and empties the tier. */
+  /** Closes the tracking connection and empties the tier (and the keys written lately). */
   async close(): Promise<void> {
     this.#closed = true
     this.#setDown()
+    this.recent.clear()
     const tracking = this.#tracking
     this.#tracking = undefined
     await tracking?.close()

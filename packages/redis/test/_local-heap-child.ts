@@ -1,13 +1,27 @@
 // Run by local-tier-heap-bound.test.ts in a process of its own with `--expose-gc`: reads 100,000
 // small numbers into a local tier (argv: the Redis URL) and prints one line of JSON: the heap the
-// tier's entries took (after a gc) and the bytes `localStats()` counts for them.
+// tier's entries took (after a gc) and the bytes `localStats()` counts for them. With `closed`
+// after the URL: the heap a cache still holds once closed, after 100,000 sets.
 import { createCache } from '@cachex/redis'
 
-const [location] = process.argv.slice(2) as [string]
+const [location, mode] = process.argv.slice(2) as [string, string | undefined]
 const gc = (globalThis as { gc?: () => void }).gc as () => void
 function heap(): number {
   for (let i = 0; i < 4; i++) gc()
   return process.memoryUsage().heapUsed
+}
+
+if (mode === 'closed') {
+  // 100,000 sets of a cache with a small tier, then close(): what the closed cache still holds.
+  const closing = createCache({ location, keyPrefix: 'c', local: { maxEntries: 100 } })
+  await closing.get('warm')
+  const heapBefore = heap()
+  for (let i = 0; i < 100_000; i += 1000) {
+    await Promise.all(Array.from({ length: 1000 }, (_, k) => closing.set(`key${i + k}`, 1)))
+  }
+  await closing.close()
+  console.log(JSON.stringify({ held: heap() - heapBefore }))
+  process.exit(0)
 }
 
 const cache = createCache({
