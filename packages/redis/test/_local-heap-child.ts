@@ -36,12 +36,12 @@ for (let i = 0; i < 100_000; i += 1000) {
 }
 await cache.get('warm')
 const heapBefore = heap()
-const before = cache.localStats()
+const before = cache.localStats() as { entries: number; bytes: number }
 for (let i = 0; i < 100_000; i += 1000) {
   await Promise.all(Array.from({ length: 1000 }, (_, k) => cache.get(`key${i + k}`)))
 }
 const heapAfter = heap()
-const after = cache.localStats()
+const after = cache.localStats() as { entries: number; bytes: number }
 console.log(
   JSON.stringify({
     entries: after.entries - before.entries,

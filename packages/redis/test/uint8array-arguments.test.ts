@@ -63,8 +63,10 @@ describe.each(BACKENDS)('a Uint8Array argument on %s', (backend) => {
 
   it('in a raw transaction on the connection: the whole transaction is refused, nothing run', async () => {
     const key = cache.makeKey('raw')
-    const error = await cache.connection
-      .transaction([
+    const transaction = cache.connection.transaction
+    if (transaction === undefined) throw new Error('the connection runs no transactions')
+    const error = await transaction
+      .call(cache.connection, [
         ['SET', key, 'v'],
         ['GET', FIELD],
         ['GET', key],
