@@ -1,6 +1,6 @@
 // What `withLock` and `withPermit` do around the caller's function: release however it ends, as
 // `await using` does — a failed release hides neither the function's error nor, when the cache
-// was closed meanwhile, its result.
+// was closed meanwhile, its result. And the error of a lock no longer held (`notOwned`).
 import {
   ClosedError,
   type Connection,
@@ -9,7 +9,7 @@ import {
   ResponseError,
   runScript,
 } from '@cachex/core'
-import { describeArgument } from '@cachex/core/internal'
+import { bounded, describeArgument } from '@cachex/core/internal'
 import { RELEASE } from './_lock-scripts.ts'
 import { releaseLater, unhold } from './_undo.ts'
 import { releaseRefused } from './_wrong-type.ts'
@@ -98,4 +98,22 @@ export async function releaseOther(
   }
   unhold(connection, name, token)
   if (reply !== 1) throw new LockNotOwnedError(notOwned)
+}
+
+/**
+ * redis-py's words for a lock no longer held by this token (`cannot release a lock that's no
+ * longer owned`), then which lock (`name`, bounded) and how it was lost (`timeout`: the lock's).
+ */
+export function notOwned(
+  action: 'release' | 'extend' | 'reacquire',
+  name: string,
+  timeout: number | null,
+): LockNotOwnedError {
+  const how =
+    timeout === null
+      ? 'its key was deleted (a delete, a clear, an eviction)'
+      : `it expired after its ${timeout} s, or its key was deleted (a delete, a clear, an eviction)`
+  return new LockNotOwnedError(
+    `cannot ${action} a lock that's no longer owned: the lock '${bounded(name)}' is not held by this token — ${how}, and another holder may have taken it since`,
+  )
 }

@@ -4,22 +4,19 @@ import {
   type Connection,
   LockError,
   type LockFactory,
-  LockNotOwnedError,
   type LockOptions,
   runScript,
 } from '@cachex/core'
 import { bounded } from '@cachex/core/internal'
 import { checkRoomFor } from './_extend-room.ts'
 import { type ReleasedBehind, ReleaseHandoff } from './_handoff.ts'
-import { releaseOther, withHeld } from './_holding.ts'
+import { notOwned, releaseOther, withHeld } from './_holding.ts'
 import { acquireSettings, lockSettings, newToken, replacesTtl } from './_lock-options.ts'
 import { EXTEND, REACQUIRE, RELEASE } from './_lock-scripts.ts'
 import { takeLock } from './_lock-take.ts'
 import { type ClosedSignalOption, positiveSeconds } from './_seconds.ts'
 import { heldFor, hold, holdLonger, outcomeUnknown, unhold } from './_undo.ts'
 import { releaseRefused, rethrowNamed } from './_wrong-type.ts'
-
-const NOT_OWNED = "cannot release a lock that's no longer owned"
 
 /**
  * A distributed lock with redis-py `Lock` semantics. The lock is a Redis key holding a random
@@ -169,7 +166,7 @@ export class Lock implements CacheLock {
       const behind = this.#behind?.found
       this.#behind = null
       if (behind === 'released') return Promise.resolve()
-      if (behind === 'lost') return Promise.reject(new LockNotOwnedError(NOT_OWNED))
+      if (behind === 'lost') return Promise.reject(notOwned('release', this.name, this.timeout))
       return Promise.reject(new LockError('cannot release an unlocked lock'))
     }
     // A second call while one is in flight shares its outcome instead of racing it: one of the
@@ -218,7 +215,7 @@ export class Lock implements CacheLock {
       this.#releasedOwn(token)
       return
     }
-    throw new LockNotOwnedError(NOT_OWNED)
+    throw notOwned('release', this.name, this.timeout)
   }
 
   /** Notes that `token` was released, for the `withLock` call that took it, if one is under way. */
@@ -281,7 +278,7 @@ export class Lock implements CacheLock {
       [this.name],
       [token, String(ms), replaceTtl ? '1' : '0'],
     ).catch((error: unknown) => rethrowNamed(error, this.#connection, 'lock', 'extend', this.name))
-    if (done !== 1) throw new LockNotOwnedError("cannot extend a lock that's no longer owned")
+    if (done !== 1) throw notOwned('extend', this.name, this.timeout)
     if (replaceTtl) hold(this.#connection, this.name, token, ms)
     else holdLonger(this.#connection, this.name, token, ms)
     return true
@@ -305,7 +302,7 @@ export class Lock implements CacheLock {
     if (done !== 1) {
       // The key holds another token, or none.
       unhold(this.#connection, this.name, token)
-      throw new LockNotOwnedError("cannot reacquire a lock that's no longer owned")
+      throw notOwned('reacquire', this.name, this.timeout)
     }
     hold(this.#connection, this.name, token, ms)
     return true
@@ -377,7 +374,12 @@ export class Lock implements CacheLock {
         // Another task's acquire() through this object replaced the token (two answered in one
         // tick, or ours lost first: the key is that task's now), or took it and let it go. Our own
         // token's release: the script deletes only its hold, and says when it is gone.
-        return releaseOther(this.#connection, this.name, token, NOT_OWNED)
+        return releaseOther(
+          this.#connection,
+          this.name,
+          token,
+          notOwned('release', this.name, this.timeout).message,
+        )
       },
     }
     return withHeld('withLock', fn, held, () => new LockError(refused))

@@ -280,6 +280,30 @@ describe.each(BACKENDS)('%s', (backend) => {
       await expect(lock.release()).rejects.toBeInstanceOf(LockNotOwnedError)
       expect(await get(name)).toBe('someone-else')
     })
+
+    it('a lock no longer owned says which, and how it may have been lost', async () => {
+      const name = lockName()
+      const expiring = new Lock(connection, name, { timeout: 30 })
+      await expiring.acquire()
+      await connection.command(['DEL', name])
+      for (const [action, call] of [
+        ['extend', () => expiring.extend(1)],
+        ['reacquire', () => expiring.reacquire()],
+        ['release', () => expiring.release()],
+      ] as const) {
+        await expect(call()).rejects.toThrow(
+          new LockNotOwnedError(
+            `cannot ${action} a lock that's no longer owned: the lock '${name}' is not held by this token — it expired after its 30 s, or its key was deleted (a delete, a clear, an eviction), and another holder may have taken it since`,
+          ),
+        )
+      }
+      const forever = new Lock(connection, name)
+      await forever.acquire()
+      await connection.command(['DEL', name])
+      await expect(forever.release()).rejects.toThrow(
+        /^cannot release a lock that's no longer owned: the lock '.*' is not held by this token — its key was deleted \(a delete, a clear, an eviction\), and another/,
+      )
+    })
   })
 
   describe('contention', () => {
