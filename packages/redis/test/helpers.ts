@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { type Cache, type CreateCacheOptions, createCache, keySlot } from '@cachex/redis'
@@ -353,4 +353,31 @@ export async function roundTrips(
 export async function recovers(cache: Pick<Cache, 'set' | 'get'>, key: string, ms: number) {
   const { ok, last } = await roundTrips(cache, key, ms)
   if (!ok) throw new Error(`the cache did not work again within ${ms} ms: ${String(last)}`)
+}
+
+/**
+ * Runs `script`, a test's companion in this folder, in a Node process of its own with
+ * `--expose-gc` (and `execArgv`), the packages' sources through `_strip-types.mjs`, and resolves
+ * the first line of JSON it prints, or the end of its output when it printed none (it died).
+ * Generous on time, for a busy machine: 90 s only prove the child ends.
+ */
+export function childJsonLine(
+  script: string,
+  args: readonly string[],
+  execArgv: readonly string[] = [],
+): Promise<string> {
+  const folder = new URL('.', import.meta.url)
+  const stripTypes = fileURLToPath(new URL('./_strip-types.mjs', folder))
+  const argv = ['--expose-gc', ...execArgv, '--conditions=@cachex/source', '--import', stripTypes]
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [...argv, fileURLToPath(new URL(script, folder)), ...args],
+      { cwd: fileURLToPath(folder), timeout: 90_000, maxBuffer: 1 << 24 },
+      (_error, stdout, stderr) => {
+        const line = stdout.split('\n').find((l) => l.startsWith('{'))
+        resolve(line ?? `${stdout}\n${stderr}`.slice(-2000))
+      },
+    )
+  })
 }

@@ -5,13 +5,9 @@
 // coalesced `MGET` counts (`CommandRoute.callers`), not just its key, as each `set` gathered into
 // one `MSET` or script does. Run in a child process with
 // a 256 MB heap (see _in-flight-heap-child.ts): without the cap on them, it dies.
-import { execFile } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { type RedisServer, startRedis } from '@cachex/test-utils'
 import { afterEach, describe, expect, it } from 'vitest'
-
-const child = fileURLToPath(new URL('./_in-flight-heap-child.ts', import.meta.url))
-const stripTypes = fileURLToPath(new URL('./_strip-types.mjs', import.meta.url))
+import { childJsonLine } from './helpers.ts'
 
 let server: RedisServer | undefined
 afterEach(async () => {
@@ -23,27 +19,7 @@ type Mode = 'on' | 'off' | 'set' | 'hot' | 'incr' | 'getmany'
 
 /** The child's JSON line, or its output when it printed none (it ran out of memory). */
 function run(location: string, mode: Mode): Promise<string> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [
-        '--max-old-space-size=256',
-        '--expose-gc',
-        '--conditions=@cachex/source',
-        '--import',
-        stripTypes,
-        child,
-        location,
-        mode,
-      ],
-      // Generous, for a busy machine: it only proves the child ends.
-      { cwd: fileURLToPath(new URL('.', import.meta.url)), timeout: 90_000, maxBuffer: 1 << 24 },
-      (_error, stdout, stderr) => {
-        const line = stdout.split('\n').find((l) => l.startsWith('{'))
-        resolve(line ?? `${stdout}\n${stderr}`.slice(-2000))
-      },
-    )
-  })
+  return childJsonLine('./_in-flight-heap-child.ts', [location, mode], ['--max-old-space-size=256'])
 }
 
 describe('maxInFlightBytes against a paused server, 256 MB of heap', () => {

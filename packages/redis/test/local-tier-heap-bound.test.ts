@@ -2,13 +2,9 @@
 // its bookkeeping (the map slot, the entry, the key, the eviction policy's node). Counted as 96
 // bytes, 100,000 small numbers took 1.5–1.8× their count of heap. Measured in a child process (see
 // _local-heap-child.ts), after a gc.
-import { execFile } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { type RedisServer, startRedis } from '@cachex/test-utils'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-
-const child = fileURLToPath(new URL('./_local-heap-child.ts', import.meta.url))
-const stripTypes = fileURLToPath(new URL('./_strip-types.mjs', import.meta.url))
+import { childJsonLine } from './helpers.ts'
 
 let server: RedisServer
 
@@ -20,23 +16,8 @@ afterAll(async () => {
   await server?.stop()
 })
 
-function run(location: string, mode = ''): Promise<string> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--expose-gc', '--conditions=@cachex/source', '--import', stripTypes, child, location, mode],
-      // Generous, for a busy machine: it only proves the child ends.
-      { cwd: fileURLToPath(new URL('.', import.meta.url)), timeout: 90_000 },
-      (_error, stdout, stderr) => {
-        const line = stdout.split('\n').find((l) => l.startsWith('{'))
-        resolve(line ?? `${stdout}\n${stderr}`.slice(-2000))
-      },
-    )
-  })
-}
-
 it('a local tier of 100,000 small numbers counts about the heap they take', async () => {
-  const line = await run(server.url)
+  const line = await childJsonLine('./_local-heap-child.ts', [server.url])
   const { entries, heap, counted } = JSON.parse(line) as {
     entries: number
     heap: number
@@ -51,7 +32,7 @@ it('a local tier of 100,000 small numbers counts about the heap they take', asyn
 it('a closed cache holds nothing of the keys it wrote lately', async () => {
   // The keys written in the last 2 s (read-your-writes over replicas), up to 100,000: 12-16 MB
   // were held until the closed cache itself was dropped.
-  const line = await run(server.url, 'closed')
+  const line = await childJsonLine('./_local-heap-child.ts', [server.url, 'closed'])
   const { held } = JSON.parse(line) as { held: number }
   expect(held).toBeLessThan(4_000_000)
 })
