@@ -14,7 +14,7 @@ import {
   SYNTAX,
   toBigInt,
 } from './_reply.ts'
-import type { Kind } from './store.ts'
+import { KEY_OVERHEAD, type Kind } from './store.ts'
 
 function expire(unit: 1 | 1000, absolute: boolean, name: string) {
   return (call: Call): Reply => {
@@ -77,8 +77,9 @@ function rename(nx: boolean) {
     if (source === destination) return nx ? 0 : OK
     if (nx && store.get(destination, now) !== undefined) return 0
     store.delete(source)
-    const bytes = entry.bytes - source.length
-    store.put(destination, entry.kind, entry.value, bytes - 64, entry.expiresAt)
+    // The data's bytes: `put` counts the destination's name and `KEY_OVERHEAD` again.
+    const bytes = entry.bytes - source.length - KEY_OVERHEAD
+    store.put(destination, entry.kind, entry.value, bytes, entry.expiresAt)
     store.wake(destination)
     return nx ? 1 : OK
   }
