@@ -28,9 +28,33 @@ export function notCommands(
         `the transaction not sent to ${where}: its command at index ${i} is ${i in commands ? 'malformed' : 'missing (a hole)'}; ${NOT_AN_ARGUMENT}`,
       )
     }
+    const name = String(nameOf(commands[i] as RedisArgument[])).toUpperCase()
+    if (NOT_IN_TRANSACTIONS.has(name)) {
+      return new InvalidArgumentError(
+        `the transaction not sent to ${where}: its command at index ${i} is ${name}, which a transaction cannot hold (Redis runs it at once, or it changes the connection the cache's other calls share)`,
+      )
+    }
   }
   return undefined
 }
+
+/**
+ * Commands a transaction's list may not hold: Redis runs `MULTI`, `EXEC`, `DISCARD`, `WATCH` and
+ * `RESET` at once instead of queueing them (`EXEC` then answers the others only, which ran), and
+ * `SELECT`, `RESET`, `HELLO`, `AUTH` and `QUIT` change the connection under the cache's own calls
+ * (its database, its user, its protocol).
+ */
+const NOT_IN_TRANSACTIONS = new Set([
+  'MULTI',
+  'EXEC',
+  'DISCARD',
+  'WATCH',
+  'RESET',
+  'SELECT',
+  'HELLO',
+  'AUTH',
+  'QUIT',
+])
 
 /**
  * The `commandWeight`s of `commands` added up, every index (a hole too): NaN if one is NaN. With

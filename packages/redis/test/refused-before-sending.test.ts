@@ -1,8 +1,9 @@
 // An argument Redis cannot be sent is refused before anything is: a plain `Uint8Array` (not a
 // `Buffer`) passed a shape check that node-redis then failed as it queued the command, so in a
 // transaction `EXEC` ran the others and their replies landed in the wrong places; elsewhere the
-// error was a `ConnectionError`, which `ignoreExceptions` answered with the fallback. And an
-// endless iterable of keys is refused, not read until the heap is full.
+// error was a `ConnectionError`, which `ignoreExceptions` answered with the fallback. An endless
+// iterable of keys is refused, not read until the heap is full. And a raw transaction holding a
+// command Redis would not queue is refused whole.
 import { type Cache, createCache, InvalidArgumentError } from '@cachex/redis'
 import { uniquePrefix } from '@cachex/test-utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -110,3 +111,52 @@ describe.each(BACKENDS)('an endless iterable of keys on %s', (backend) => {
     expect(await cache.get('k1')).toBe(1)
   })
 })
+
+describe.each(BACKENDS)(
+  'a raw transaction holding a command Redis would not queue, on %s',
+  (backend) => {
+    let server: { url: string; stop(): Promise<void> }
+    let cache: Cache
+
+    beforeAll(async () => {
+      server = await backendServer(backend)
+      cache = createCache({ location: server.url, keyPrefix: uniquePrefix('unqueued') })
+    })
+
+    afterAll(async () => {
+      await cache?.close()
+      await server?.stop()
+    })
+
+    // MULTI, EXEC, DISCARD, WATCH and RESET run at once inside a transaction (EXEC then answered
+    // the other commands, which ran, and the call rejected as if none had); SELECT, RESET, HELLO,
+    // AUTH and QUIT change the connection the cache's own calls run on (RESET moved it to db 0).
+    it.each([
+      ['MULTI'],
+      ['exec'],
+      ['DISCARD'],
+      ['WATCH', 'k'],
+      ['RESET'],
+      ['SELECT', '0'],
+      ['HELLO', '2'],
+      ['AUTH', 'x'],
+      ['QUIT'],
+    ])('%s is refused, and nothing runs', async (...command) => {
+      const key = cache.makeKey('counted')
+      const transaction = cache.connection.transaction
+      if (transaction === undefined) throw new Error('the connection runs no transactions')
+      const error = await transaction
+        .call(cache.connection, [['INCR', key], command, ['INCR', key]])
+        .catch((caught: unknown) => caught)
+      expect(error).toBeInstanceOf(InvalidArgumentError)
+      expect((error as Error).message).toMatch(
+        new RegExp(
+          `its command at index 1 is ${command[0]?.toUpperCase()}, which a transaction cannot hold`,
+        ),
+      )
+      expect(await cache.connection.command(['GET', key], { key, text: true })).toBeNull()
+      await cache.set('after', 1)
+      expect(await cache.get('after')).toBe(1)
+    })
+  },
+)
