@@ -101,7 +101,7 @@ export class LocalTier extends LocalWrites implements ValueStore {
   async close(): Promise<void> {
     this.#closed = true
     this.#setDown()
-    this.recent.clear()
+    this.recent.close()
     const tracking = this.#tracking
     this.#tracking = undefined
     await tracking?.close()

@@ -24,8 +24,12 @@ export class RecentWrites {
    */
   #allUntil = 0
 
+  /** Set by `close()`: nothing is noted any more (a write in flight at close settles later). */
+  #closed = false
+
   /** Notes a write of `rkey` now. */
   note(rkey: string): void {
+    if (this.#closed) return
     const now = performance.now()
     const until = this.#until
     until.delete(rkey)
@@ -67,5 +71,11 @@ export class RecentWrites {
   clear(): void {
     this.#until.clear()
     this.#allUntil = 0
+  }
+
+  /** Forgets every key, and notes none from now on: for a cache closed. */
+  close(): void {
+    this.#closed = true
+    this.clear()
   }
 }

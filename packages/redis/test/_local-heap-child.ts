@@ -11,15 +11,26 @@ function heap(): number {
   return process.memoryUsage().heapUsed
 }
 
-if (mode === 'closed') {
-  // 100,000 sets of a cache with a small tier, then close(): what the closed cache still holds.
+if (mode !== undefined && mode !== '') {
+  // 100,000 sets of a cache with a small tier, then close() (`closed`), or 100,000 sets in flight
+  // when close() is called (`closing`), or 100,000 sets after it (`after`): what the closed cache
+  // still holds.
   const closing = createCache({ location, keyPrefix: 'c', local: { maxEntries: 100 } })
   await closing.get('warm')
   const heapBefore = heap()
-  for (let i = 0; i < 100_000; i += 1000) {
-    await Promise.all(Array.from({ length: 1000 }, (_, k) => closing.set(`key${i + k}`, 1)))
+  const sets = (from: number) =>
+    Promise.all(
+      Array.from({ length: 1000 }, (_, k) => closing.set(`key${from + k}`, 1).catch(() => false)),
+    )
+  if (mode === 'closing') {
+    const all: Promise<unknown>[] = []
+    for (let i = 0; i < 100_000; i += 1000) all.push(sets(i))
+    await Promise.all([closing.close(), ...all])
+  } else {
+    if (mode === 'after') await closing.close()
+    for (let i = 0; i < 100_000; i += 1000) await sets(i)
+    await closing.close()
   }
-  await closing.close()
   console.log(JSON.stringify({ held: heap() - heapBefore }))
   process.exit(0)
 }

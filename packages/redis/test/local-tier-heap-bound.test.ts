@@ -29,10 +29,14 @@ it('a local tier of 100,000 small numbers counts about the heap they take', asyn
   expect(heap / counted).toBeGreaterThan(0.5)
 })
 
-it('a closed cache holds nothing of the keys it wrote lately', async () => {
+it.each([
+  ['after 100,000 sets', 'closed'],
+  ['closed under 100,000 sets in flight', 'closing'],
+  ['given 100,000 sets after close()', 'after'],
+])('a closed cache holds nothing of the keys it wrote lately: %s', async (_, mode) => {
   // The keys written in the last 2 s (read-your-writes over replicas), up to 100,000: 12-16 MB
   // were held until the closed cache itself was dropped.
-  const line = await childJsonLine('./_local-heap-child.ts', [server.url, 'closed'])
+  const line = await childJsonLine('./_local-heap-child.ts', [server.url, mode])
   const { held } = JSON.parse(line) as { held: number }
   expect(held).toBeLessThan(4_000_000)
 })
