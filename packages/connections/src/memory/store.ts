@@ -11,24 +11,15 @@ import { BlockedCalls, type Waiter } from './_blocked.ts'
 import { Evictor } from './_evict.ts'
 import { type Entry, ExpiryQueue, type Kind, Slot } from './_expiries.ts'
 import { MemberOrders } from './_member-orders.ts'
+import { CONTAINER_OVERHEAD, KEY_OVERHEAD } from './_overheads.ts'
 import { fail, OOM, WRONGTYPE } from './_reply.ts'
 import { type Members, SCAN_SLACK, WalkOrder, walkStep } from './_walk-order.ts'
 
 export type { Waiter } from './_blocked.ts'
 export type { Entry, Kind } from './_expiries.ts'
+export { ELEMENT_OVERHEAD, KEY_OVERHEAD } from './_overheads.ts'
 export type { Members } from './_walk-order.ts'
 
-/**
- * Bytes counted for a key besides its data: what this store holds for one in V8's heap, measured
- * (a string key of 13 characters and a 5-byte value: 199 bytes of heap, 286 with an expiry), so
- * that `maxBytes` bounds the heap the store takes, about (Redis's own overhead is smaller).
- */
-export const KEY_OVERHEAD = 192
-/**
- * Bytes counted per element of a hash, list, set, sorted set or stream besides its data, measured
- * as `KEY_OVERHEAD` (a hash field of 10 characters and a 6-byte value: 94 bytes of heap).
- */
-export const ELEMENT_OVERHEAD = 64
 /**
  * Most bytes (counted as the store counts them) of a reply that is not data the store holds, such
  * as a random sample with repeats, when the store has no `maxBytes`.
@@ -144,7 +135,8 @@ export class Store {
     if (found !== undefined) return found
     const value = make()
     const seq = this.#reuse(key, kind, value) ?? this.#place(key)
-    const entry = new Slot(this.#expiries, key, kind, value, 0, key.length + KEY_OVERHEAD, seq)
+    const bytes = key.length + KEY_OVERHEAD + CONTAINER_OVERHEAD[kind]
+    const entry = new Slot(this.#expiries, key, kind, value, 0, bytes, seq)
     this.keys.set(key, entry)
     this.used += entry.bytes
     return entry
