@@ -244,13 +244,14 @@ export function checkConnection(connection: unknown): void {
 
 /**
  * Splits the options object off the end of a string-variadic argument list (`hdel(key, 'a', 'b',
- * { version: 2 })`): unambiguous, since the other arguments are strings.
+ * { version: 2 })`): unambiguous, since the other arguments are strings (or `Buffer`s, which a
+ * field name may be: never taken as the options).
  */
 export function splitOptions<O extends object = VersionOption>(
   args: ReadonlyArray<string | O>,
 ): [names: string[], options: O | undefined] {
   const last = args[args.length - 1]
-  if (last !== null && typeof last === 'object') {
+  if (last !== null && typeof last === 'object' && !Buffer.isBuffer(last)) {
     return [args.slice(0, -1) as string[], last as O]
   }
   return [args as string[], undefined]

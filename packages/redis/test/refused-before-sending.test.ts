@@ -49,6 +49,15 @@ describe.each(BACKENDS)('a Uint8Array argument on %s', (backend) => {
     expect(await cache.hgetall('h')).toEqual({ f: 1 })
   })
 
+  it('a Buffer field name is taken as one, last of hmget and hdel too', async () => {
+    await cache.hset('b', { f: 1, g: 2 })
+    const f = Buffer.from('f') as unknown as string
+    expect(await cache.hget('b', f)).toBe(1)
+    expect(await cache.hmget('b', 'g', f)).toEqual([2, 1])
+    expect(await cache.hdel('b', f)).toBe(1)
+    expect(await cache.hgetall('b')).toEqual({ g: 2 })
+  })
+
   it('in a transaction: the transaction is refused, nothing sent', async () => {
     await cache.hset('t', { f: 1 })
     await cache.delete('after')
