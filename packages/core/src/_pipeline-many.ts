@@ -2,16 +2,15 @@
 // `MGET`, `MSET` or `UNLINK` routed by the first key (or one `SET … PX` per key), each key named
 // to the local tier as the method would, queued by the recorder as in `_pipeline-standard.ts`.
 import {
-  checkMapping,
   checkOptions,
   checkVersionOption,
-  keyList,
   TIMEOUT_KEYS,
   timeoutArguments,
   VERSION_ONLY,
 } from './_args.ts'
 import { type CacheContext, contextOf } from './_context.ts'
 import { encodeAt } from './_key-errors.ts'
+import { checkMapping, keyList } from './_many-args.ts'
 import { own } from './_own.ts'
 import {
   checked,

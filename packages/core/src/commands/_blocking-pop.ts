@@ -1,7 +1,8 @@
 // The blocking pops of a `Cache`'s lists (`blpop`, `brpop`; `./lists.ts`), and the timeout
 // check they share with `blmove`.
-import { checkOptions, keyList, VERSION_ONLY } from '../_args.ts'
+import { checkOptions, VERSION_ONLY } from '../_args.ts'
 import { contextOf } from '../_context.ts'
+import { keyList } from '../_many-args.ts'
 import { toArray, toText } from '../_replies.ts'
 import { checkTimeoutMs, describe } from '../_timeout.ts'
 import type { VersionOption } from '../cache-options.ts'

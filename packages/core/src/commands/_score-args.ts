@@ -1,6 +1,7 @@
 // The sorted-set commands' argument shaping (`./sorted-sets.ts`): scores, range bounds, and
 // `zadd`'s members.
-import { checkMapping, checkNumber } from '../_args.ts'
+import { checkNumber } from '../_args.ts'
+import { checkMapping } from '../_many-args.ts'
 import { InvalidArgumentError } from '../errors.ts'
 import type { ScoreBound, ZAddMembers } from './sorted-set-options.ts'
 

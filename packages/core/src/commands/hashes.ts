@@ -1,17 +1,11 @@
 // The hash commands of a `Cache`: field values go through the cache's codec, field names stay text.
 // A field name that UTF-8 cannot hold (a lone surrogate) is refused before anything is sent; one
 // that a reply holds is read by `./_field-text.ts`.
-import {
-  checkMapping,
-  checkNumber,
-  checkOptions,
-  integerAmount,
-  splitOptions,
-  VERSION_ONLY,
-} from '../_args.ts'
+import { checkNumber, checkOptions, integerAmount, splitOptions, VERSION_ONLY } from '../_args.ts'
 import { tooManyArguments } from '../_arity.ts'
 import { contextOf, type Implementation } from '../_context.ts'
 import { encodeAt } from '../_key-errors.ts'
+import { checkMapping } from '../_many-args.ts'
 import { setOwn } from '../_own.ts'
 import { answered } from '../_pipeline-families.ts'
 import { integerReply, isOne, toArray, toInteger, toPairs, toScore } from '../_replies.ts'

@@ -2,11 +2,8 @@
 // touch, incrVersion) over the value store (the counters' bodies: `_counters.ts`; reading one
 // value, `get`'s and `getOrSet`'s: `_read-value.ts`). Documented on `CacheLike`.
 import {
-  checkMapping,
   checkOptions,
   checkVersionOption,
-  entriesUnreadable,
-  keyList,
   setArguments,
   TIMEOUT_KEYS,
   timeoutArguments,
@@ -15,6 +12,7 @@ import {
 import { refuseGet, tooManyArguments } from '../_arity.ts'
 import { type CacheContext, contextOf, type Implementation } from '../_context.ts'
 import { failedEntry, storeError } from '../_key-errors.ts'
+import { checkMapping, entriesUnreadable, keyList } from '../_many-args.ts'
 import { isWrongType } from '../_messages.ts'
 import { forInIsOwn, own } from '../_own.ts'
 import { timeoutToMs } from '../_timeout.ts'
