@@ -28,8 +28,8 @@ export function notCommands(
         `the transaction not sent to ${where}: its command at index ${i} is ${i in commands ? 'malformed' : 'missing (a hole)'}; ${NOT_AN_ARGUMENT}`,
       )
     }
-    const name = String(nameOf(commands[i] as RedisArgument[])).toUpperCase()
-    if (NOT_IN_TRANSACTIONS.has(name)) {
+    const name = unqueued(commands[i] as RedisArgument[])
+    if (name !== undefined) {
       return new InvalidArgumentError(
         `the transaction not sent to ${where}: its command at index ${i} is ${name}, which a transaction cannot hold (Redis runs it at once, or it changes the connection the cache's other calls share)`,
       )
@@ -41,8 +41,8 @@ export function notCommands(
 /**
  * Commands a transaction's list may not hold: Redis runs `MULTI`, `EXEC`, `DISCARD`, `WATCH` and
  * `RESET` at once instead of queueing them (`EXEC` then answers the others only, which ran), and
- * `SELECT`, `RESET`, `HELLO`, `AUTH` and `QUIT` change the connection under the cache's own calls
- * (its database, its user, its protocol).
+ * `SELECT`, `RESET`, `HELLO`, `AUTH`, `QUIT`, `CLIENT REPLY` and the subscriptions change the
+ * connection under the cache's own calls (its database, its user, its protocol, its replies).
  */
 const NOT_IN_TRANSACTIONS = new Set([
   'MULTI',
@@ -54,7 +54,25 @@ const NOT_IN_TRANSACTIONS = new Set([
   'HELLO',
   'AUTH',
   'QUIT',
+  'MONITOR',
+  'SUBSCRIBE',
+  'PSUBSCRIBE',
+  'SSUBSCRIBE',
 ])
+
+/** The longest name of `NOT_IN_TRANSACTIONS`: a longer one is not decoded (it may be huge). */
+const LONGEST_UNQUEUED = 10
+
+/** The name of `args` (upper-case) when a transaction may not hold it, else `undefined`. */
+function unqueued(args: readonly RedisArgument[]): string | undefined {
+  const first = args[0] as RedisArgument
+  if (first.length > LONGEST_UNQUEUED) return undefined
+  const name = first.toString().toUpperCase()
+  if (NOT_IN_TRANSACTIONS.has(name)) return name
+  const second = args[1]
+  if (name !== 'CLIENT' || second === undefined || second.length !== 5) return undefined
+  return second.toString().toUpperCase() === 'REPLY' ? 'CLIENT REPLY' : undefined
+}
 
 /**
  * The `commandWeight`s of `commands` added up, every index (a hole too): NaN if one is NaN. With

@@ -176,13 +176,13 @@ export function checkConnection(connection: unknown): void {
 /**
  * Splits the options object off the end of a string-variadic argument list (`hdel(key, 'a', 'b',
  * { version: 2 })`): unambiguous, since the other arguments are strings (or `Buffer`s, which a
- * field name may be: never taken as the options).
+ * field name may be; no typed array is taken as the options: the name checks describe it).
  */
 export function splitOptions<O extends object = VersionOption>(
   args: ReadonlyArray<string | O>,
 ): [names: string[], options: O | undefined] {
   const last = args[args.length - 1]
-  if (last !== null && typeof last === 'object' && !Buffer.isBuffer(last)) {
+  if (last !== null && typeof last === 'object' && !ArrayBuffer.isView(last)) {
     return [args.slice(0, -1) as string[], last as O]
   }
   return [args as string[], undefined]
