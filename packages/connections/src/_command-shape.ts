@@ -58,10 +58,14 @@ const NOT_IN_TRANSACTIONS = new Set([
   'SUBSCRIBE',
   'PSUBSCRIBE',
   'SSUBSCRIBE',
+  // Answered with a push (`>`) even with no subscription, which resets the connection.
+  'UNSUBSCRIBE',
+  'PUNSUBSCRIBE',
+  'SUNSUBSCRIBE',
 ])
 
 /** The longest name of `NOT_IN_TRANSACTIONS`: a longer one is not decoded (it may be huge). */
-const LONGEST_UNQUEUED = 10
+const LONGEST_UNQUEUED = 12
 
 /** The name of `args` (upper-case) when a transaction may not hold it, else `undefined`. */
 function unqueued(args: readonly RedisArgument[]): string | undefined {

@@ -159,6 +159,9 @@ describe.each(BACKENDS)(
       ['QUIT'],
       ['SUBSCRIBE', 'c'],
       ['psubscribe', 'c*'],
+      ['UNSUBSCRIBE'],
+      ['punsubscribe', 'c*'],
+      ['SUNSUBSCRIBE'],
       ['CLIENT', 'REPLY', 'OFF'],
       ['client', 'reply', 'skip'],
     ])('%s is refused, and nothing runs', async (...command) => {
