@@ -2,7 +2,7 @@
 // sent in call order.
 import type { CacheContext } from '../_context.ts'
 import { LocalTier, MISS } from '../_local-tier.ts'
-import { isWriteRefused, isWrongType } from '../_messages.ts'
+import { isNoPerm, isWriteRefused, isWrongType } from '../_messages.ts'
 import { timeoutToMs } from '../_timeout.ts'
 import type { VersionOption } from '../cache-options.ts'
 import { measuredInto } from './_observed.ts'
@@ -70,9 +70,10 @@ export async function addOrRead<T>(
   try {
     old = await sent
   } catch (caught) {
-    // Nothing sent, or a write Redis refused and ran nothing of, its read part included: the
-    // two-step path reads (a hit answers the value held) and adds only on a miss.
-    if (sizes.length === 0 || isWriteRefused(caught)) return NOT_SENT
+    // Nothing sent, or a write Redis refused and ran nothing of, its read part included (a
+    // server that takes no writes, or an ACL user who may read only): the two-step path reads (a
+    // hit answers the value held) and adds only on a miss.
+    if (sizes.length === 0 || isWriteRefused(caught) || isNoPerm(caught)) return NOT_SENT
     const error = isWrongType(caught)
       ? await context.wrongType(caught, 'getOrSet', key, rkey)
       : caught
