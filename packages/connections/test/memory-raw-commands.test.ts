@@ -258,3 +258,21 @@ describe('argument checks and messages', () => {
     for (const call of calls) await both(...call)
   })
 })
+
+describe('an unknown command', () => {
+  it('quotes none of its arguments, as the Redis path redacts them', async () => {
+    expect(await both('NOSUCHCOMMAND', 'a-secret-argument')).toBe(
+      "ERR: ERR unknown command 'NOSUCHCOMMAND', with args beginning with: (arguments redacted)",
+    )
+  })
+
+  it.each([
+    ['AUTH', 'user', 'hunter2-secret'],
+    ['CONFIG', 'SET', 'requirepass', 'hunter2-secret'],
+    ['ACL', 'SETUSER', 'alice', 'on', '>hunter2-secret'],
+  ])('memory:// does not show the password of %s', async (...command) => {
+    const error = await backends.mem.command(command).catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(Error)
+    expect((error as Error).message).not.toContain('hunter2')
+  })
+})
