@@ -1,7 +1,13 @@
 // One cluster connection's calls once it is open: a command (split by slot, checked for one slot,
 // or routed by its key; a blocking one on a dedicated client), a transaction, a command on one
 // given node — each weighed against `maxInFlightBytes` and bounded by `socketTimeout`.
-import { type CommandRoute, ConnectionError, type RedisArgument } from '@cachex/core'
+import { types } from 'node:util'
+import {
+  type CommandRoute,
+  ConnectionError,
+  InvalidArgumentError,
+  type RedisArgument,
+} from '@cachex/core'
 import type { ClusterBlocking } from './_cluster-blocking.ts'
 import type { NodeHandle } from './_cluster-nodes.ts'
 import type { ClusterRoute } from './_cluster-route.ts'
@@ -47,6 +53,15 @@ export class ClusterCalls {
     batch?: BatchOverhead,
   ): Promise<unknown> {
     const { route: routes, deadlines, where } = this.#options
+    const given = route?.key
+    if (given !== undefined && typeof given !== 'string' && !isBuffer(given)) {
+      // A raw route's key names the slot: hashed as text, anything else throws in `keySlot`.
+      return Promise.reject(
+        new InvalidArgumentError(
+          `the command not sent to ${where}: a route's key must be a string or a Buffer`,
+        ),
+      )
+    }
     const weight = commandWeight(args, route?.callers)
     const refused = deadlines.refuse(weight, nameOf(args), where)
     if (refused !== undefined) return Promise.reject(refused)
@@ -170,4 +185,9 @@ export class ClusterCalls {
   ): Promise<unknown> {
     return this.#options.deadlines.track(reply, command, this.#options.mapError, weight, 0, batch)
   }
+}
+
+/** Whether `value` is a Buffer, asked without a Proxy trap (`Buffer.isBuffer` may throw). */
+function isBuffer(value: unknown): boolean {
+  return types.isUint8Array(value) && Buffer.isBuffer(value)
 }

@@ -148,11 +148,16 @@ export function checkVersionOption(version: unknown): number | undefined {
 
 /** `describe`, telling arrays and strings apart from other objects. */
 export function describeArgument(value: unknown): string {
-  if (Array.isArray(value)) return 'an array'
   if (typeof value === 'string') return 'a string'
-  if (value instanceof Set) return 'a Set'
-  if (value === undefined) return 'undefined'
-  if (typeof value === 'object' && value !== null) return 'an object'
+  if (typeof value === 'object' && value !== null) {
+    try {
+      if (Array.isArray(value)) return 'an array'
+      if (value instanceof Set) return 'a Set'
+    } catch {
+      // A revoked Proxy (or a throwing `getPrototypeOf` trap): an object all the same.
+    }
+    return 'an object'
+  }
   return describe(value)
 }
 

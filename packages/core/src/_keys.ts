@@ -2,6 +2,7 @@
 // function (Django's `make_key`), as Redis names the key back (each lone surrogate as U+FFFD);
 // and the memo of the Redis keys of hot user keys, for the local tier's hit path.
 import { bounded, wellFormed } from './_bounded.ts'
+import { unreadable } from './_own.ts'
 import { describe } from './_timeout.ts'
 import { InvalidArgumentError } from './errors.ts'
 import { checkedKeyFunction, defaultKeyFunction, globEscape } from './key-function.ts'
@@ -72,13 +73,19 @@ export class KeyMaker {
 
   /** The Redis keys of `keys` at `version`. */
   makeKeys(keys: readonly string[], version: number): string[] {
-    const rkeys: string[] = new Array(keys.length)
-    if (version === this.#version && this.#hotKeys !== undefined) {
-      for (let i = 0; i < keys.length; i++) rkeys[i] = this.hotKey(keys[i] as string)
-    } else {
-      for (let i = 0; i < keys.length; i++) rkeys[i] = this.makeKey(keys[i] as string, version)
+    try {
+      const rkeys: string[] = new Array(keys.length)
+      if (version === this.#version && this.#hotKeys !== undefined) {
+        for (let i = 0; i < keys.length; i++) rkeys[i] = this.hotKey(keys[i] as string)
+      } else {
+        for (let i = 0; i < keys.length; i++) rkeys[i] = this.makeKey(keys[i] as string, version)
+      }
+      return rkeys
+    } catch (error) {
+      // The caller's array, read here (a Proxy's trap, a getter at an index, that threw); a key
+      // refused, or the key function's error, as they are.
+      throw unreadable('the array of keys', error)
     }
-    return rkeys
   }
 
   /**

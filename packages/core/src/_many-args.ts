@@ -2,6 +2,7 @@
 // another iterable, read up to a bound), and the mappings of `setMany`/`hset`, each refused with
 // `InvalidArgumentError` (never a `ConnectionError`, which `ignoreExceptions` would hide).
 import { describeArgument } from './_args.ts'
+import { reading } from './_own.ts'
 import { InvalidArgumentError } from './errors.ts'
 
 /** Keys an iterable other than an array gives a many-key call at most (`keyList`). */
@@ -15,10 +16,11 @@ export const MAX_ITERABLE_KEYS = 1_000_000
  * would turn into an empty answer).
  */
 export function keyList(keys: unknown, method: string): unknown[] {
-  if (Array.isArray(keys)) return keys
-  if (typeof keys === 'object' && keys !== null && isIterable(keys)) {
-    const list: unknown[] = []
-    try {
+  try {
+    // A revoked Proxy throws from `Array.isArray` itself, a getter from `Symbol.iterator`'s read.
+    if (Array.isArray(keys)) return keys
+    if (typeof keys === 'object' && keys !== null && isIterable(keys)) {
+      const list: unknown[] = []
       for (const key of keys as Iterable<unknown>) {
         if (list.length === MAX_ITERABLE_KEYS) {
           throw new InvalidArgumentError(
@@ -28,14 +30,14 @@ export function keyList(keys: unknown, method: string): unknown[] {
         list.push(key)
       }
       return list
-    } catch (error) {
-      if (error instanceof InvalidArgumentError) throw error
-      // The caller's own iterator failed: not an outage for ignoreExceptions to hide.
-      throw new InvalidArgumentError(
-        `${method}(): reading the keys failed: ${error instanceof Error ? error.message : String(error)}`,
-        { cause: error },
-      )
     }
+  } catch (error) {
+    if (error instanceof InvalidArgumentError) throw error
+    // The caller's own iterator failed: not an outage for ignoreExceptions to hide.
+    throw new InvalidArgumentError(
+      `${method}(): reading the keys failed: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    )
   }
   throw new InvalidArgumentError(
     `${method}() takes an array (or another iterable) of keys, got ${describeArgument(keys)}`,
@@ -62,8 +64,13 @@ export function entriesUnreadable(error: unknown): InvalidArgumentError {
  * and `undefined` or a number would write nothing without a word.
  */
 export function checkMapping(mapping: unknown, method: string, what: string): void {
-  if (mapping instanceof Map) return
-  if (typeof mapping === 'object' && mapping !== null && !isIterable(mapping)) return
+  const shape = reading(
+    `the mapping given to ${method}()`,
+    () =>
+      mapping instanceof Map ||
+      (typeof mapping === 'object' && mapping !== null && !isIterable(mapping)),
+  )
+  if (shape) return
   throw new InvalidArgumentError(
     `${method}() takes an object or a Map of ${what}, got ${describeArgument(mapping)}`,
   )

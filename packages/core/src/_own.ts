@@ -145,6 +145,18 @@ export function unreadable(what: string, error: unknown): CachexError {
   return refused
 }
 
+/**
+ * What `read` returns, reading the caller's object (`what`: a mapping, keys, pairs); a throw of
+ * the reading (a revoked Proxy, a trap or a getter of the caller's) is `unreadable`'s error.
+ */
+export function reading<T>(what: string, read: () => T): T {
+  try {
+    return read()
+  } catch (error) {
+    throw unreadable(what, error)
+  }
+}
+
 /** The errors of `unreadable`: for `readingOptions`, which names the option itself instead. */
 export const UNREADABLE = new WeakSet<Error>()
 

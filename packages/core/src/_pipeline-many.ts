@@ -10,7 +10,7 @@ import {
 } from './_args.ts'
 import { type CacheContext, contextOf } from './_context.ts'
 import { encodeAt } from './_key-errors.ts'
-import { checkMapping, keyList } from './_many-args.ts'
+import { checkMapping, entriesUnreadable, keyList } from './_many-args.ts'
 import { own } from './_own.ts'
 import {
   checked,
@@ -86,24 +86,27 @@ export const manyEntries: Record<string, Entry> = {
     versionOptions?: VersionOption,
   ) {
     const context = contextOf(pipe.cache)
-    const keys =
-      entries instanceof Map
-        ? [...entries.keys()]
-        : typeof entries === 'object' && entries !== null
-          ? Object.keys(entries)
-          : []
+    // The keys, for the answer of an ignored error (none when the entries cannot be read: the
+    // refusal below is never ignored).
+    const keys: string[] = []
     return checked<string[]>(pipe, context, 'setMany', keys, () => {
-      checkMapping(entries, 'setMany', 'keys to values')
+      const values: unknown[] = []
+      try {
+        checkMapping(entries, 'setMany', 'keys to values')
+        const pairs = entries instanceof Map ? entries : Object.entries(entries)
+        for (const [key, value] of pairs) {
+          keys.push(key)
+          values.push(value)
+        }
+      } catch (error) {
+        throw entriesUnreadable(error)
+      }
       const [timeout, options] = timeoutArguments(
         'setMany',
         timeoutOrOptions,
         versionOptions,
         TIMEOUT_KEYS,
       )
-      const values =
-        entries instanceof Map
-          ? [...entries.values()]
-          : keys.map((k) => (entries as Record<string, unknown>)[k])
       const first = keys[0]
       if (first === undefined) return Promise.resolve([])
       const ms = timeoutToMs(timeout, context.defaultTimeout)

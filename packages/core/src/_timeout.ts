@@ -83,7 +83,16 @@ export function describe(value: unknown): string {
   if (value === undefined) return 'undefined'
   if (typeof value === 'number') return String(value)
   if (value === '') return 'an empty string'
-  if (Array.isArray(value)) return 'an array'
   const type = typeof value
+  if (type === 'object' && isArray(value)) return 'an array'
   return `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`
+}
+
+/** `Array.isArray`, `false` where it throws (a revoked Proxy): for describing, never failing. */
+function isArray(value: unknown): boolean {
+  try {
+    return Array.isArray(value)
+  } catch {
+    return false
+  }
 }

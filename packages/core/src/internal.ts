@@ -26,7 +26,7 @@ export {
   TRYAGAIN_REPLY,
 } from './_messages.ts'
 export { closestName, unknownName } from './_names.ts'
-export { givenNames, isGiven, own, ownOptions, pickGiven, setOwn } from './_own.ts'
+export { givenNames, isGiven, own, ownOptions, pickGiven, reading, setOwn } from './_own.ts'
 export { describeObject, isPlainObject } from './_plain.ts'
 export { processWide } from './_process-wide.ts'
 export { readingOptions } from './_readable.ts'

@@ -8,6 +8,7 @@ import {
   isGiven,
   isPlainObject,
   MAX_TIMER_MS,
+  reading,
 } from '@cachex/core/internal'
 
 /** Seconds or `null` (no bound): a non-negative number. */
@@ -160,6 +161,19 @@ export function checkCallOptions(
   own = '',
 ): void {
   if (options === undefined) return
+  reading(`the options of ${method}()`, () =>
+    checkCallKeys(options, method, allowed, ownNames, own),
+  )
+}
+
+/** `checkCallOptions`, but for what reading `options` may throw. */
+function checkCallKeys(
+  options: unknown,
+  method: string,
+  allowed: readonly string[],
+  ownNames: readonly string[],
+  own: string,
+): void {
   // A plain object only: a Date, a Map or a class instance has no keys to check, and would be
   // taken for `{}` (the defaults) without a word.
   if (typeof options !== 'object' || options === null || !isPlainObject(options)) {

@@ -525,7 +525,7 @@ describe.each(BACKENDS)('arguments of the wrong kind (%s)', (backend) => {
         revoke()
         return c.setMany(proxy)
       },
-      /setMany\(\): reading the entries failed: .*revoked/,
+      /the mapping given to setMany\(\) could not be read: reading it threw \(a revoked Proxy/,
     ],
     [
       'setMany(entries with a getter that throws)',

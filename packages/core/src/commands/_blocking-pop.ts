@@ -3,6 +3,7 @@
 import { checkOptions, VERSION_ONLY } from '../_args.ts'
 import { contextOf } from '../_context.ts'
 import { keyList } from '../_many-args.ts'
+import { reading } from '../_own.ts'
 import { toArray, toText } from '../_replies.ts'
 import { checkTimeoutMs, describe } from '../_timeout.ts'
 import type { VersionOption } from '../cache-options.ts'
@@ -19,7 +20,7 @@ export async function blockingPop(
 ): Promise<[string, unknown] | null> {
   const method = command.toLowerCase()
   const names = typeof keys === 'string' ? [keys] : (keyList(keys ?? [], method) as string[])
-  const [first, ...rest] = names
+  const [first, ...rest] = reading(`the keys given to ${method}()`, () => [...names])
   if (first === undefined) throw new InvalidArgumentError(`${method}() needs at least one key`)
   const seconds = blockSeconds(timeout, method)
   const context = contextOf(cache)

@@ -5,6 +5,7 @@ import { describeArgument } from '../_args.ts'
 import { bounded } from '../_bounded.ts'
 import type { CacheContext } from '../_context.ts'
 import { encodeAt } from '../_key-errors.ts'
+import { reading } from '../_own.ts'
 import { InvalidArgumentError } from '../errors.ts'
 import type { RedisArgument } from '../types.ts'
 
@@ -47,11 +48,17 @@ export function fieldNames(fields: readonly string[], method: string, key: strin
   return fields as string[]
 }
 
-/** The field–value pairs of a mapping (a `Map` or a plain object's own entries). */
+/**
+ * The field–value pairs of a mapping (a `Map` or a plain object's own entries) given to `method`;
+ * a read of it that throws (a getter, a Proxy's trap) is refused with `InvalidArgumentError`.
+ */
 export function fieldPairs(
   mapping: Record<string, unknown> | Map<string, unknown>,
+  method: string,
 ): Array<[unknown, unknown]> {
-  return mapping instanceof Map ? [...mapping] : Object.entries(mapping)
+  return reading(`the mapping given to ${method}()`, () =>
+    mapping instanceof Map ? [...mapping] : Object.entries(mapping),
+  )
 }
 
 /**

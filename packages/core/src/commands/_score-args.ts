@@ -2,6 +2,7 @@
 // `zadd`'s members.
 import { checkNumber } from '../_args.ts'
 import { checkMapping } from '../_many-args.ts'
+import { reading } from '../_own.ts'
 import { InvalidArgumentError } from '../errors.ts'
 import type { ScoreBound, ZAddMembers } from './sorted-set-options.ts'
 
@@ -40,22 +41,25 @@ export function bound(value: ScoreBound): string {
 
 /**
  * `zadd`'s members as `[score, member]` pairs, from an object or a `Map` of members to scores, or
- * an array of pairs; anything else is refused with `InvalidArgumentError`.
+ * an array of pairs; anything else, or one whose reading throws (a getter, a Proxy's trap), is
+ * refused with `InvalidArgumentError`.
  */
-export function* scoredMembers(members: ZAddMembers): Iterable<readonly [number, unknown]> {
-  if (Array.isArray(members)) {
-    for (const pair of members as readonly unknown[]) {
-      if (!Array.isArray(pair) || pair.length !== 2) {
-        throw new InvalidArgumentError(
-          'zadd() takes its members as an object or a Map of members to scores, or an array of [score, member] pairs',
-        )
+export function scoredMembers(members: ZAddMembers): Array<readonly [unknown, unknown]> {
+  return reading('the members given to zadd()', () => {
+    if (Array.isArray(members)) {
+      const pairs: Array<readonly [unknown, unknown]> = []
+      for (const pair of members as readonly unknown[]) {
+        if (!Array.isArray(pair) || pair.length !== 2) {
+          throw new InvalidArgumentError(
+            'zadd() takes its members as an object or a Map of members to scores, or an array of [score, member] pairs',
+          )
+        }
+        pairs.push([pair[0], pair[1]])
       }
-      yield pair as unknown as readonly [number, unknown]
+      return pairs
     }
-  } else if (members instanceof Map) {
-    for (const [member, score] of members) yield [score, member]
-  } else {
+    if (members instanceof Map) return [...members].map(([member, score]) => [score, member])
     checkMapping(members ?? {}, 'zadd', 'members to scores')
-    for (const [member, score] of Object.entries(members ?? {})) yield [score, member]
-  }
+    return Object.entries(members ?? {}).map(([member, score]) => [score, member])
+  })
 }

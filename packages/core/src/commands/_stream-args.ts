@@ -2,7 +2,7 @@
 import { flagOption } from '../_args.ts'
 import { bounded } from '../_bounded.ts'
 import type { CacheContext } from '../_context.ts'
-import { own, setOwn } from '../_own.ts'
+import { own, reading, setOwn } from '../_own.ts'
 import { integerReply, toArray, toNumber, toPairs, toText } from '../_replies.ts'
 import { describe } from '../_timeout.ts'
 import type { DecodeBudget } from '../codec.ts'
@@ -20,11 +20,14 @@ import type {
 
 /** The streams and IDs of `xread` / `xreadgroup`, checked: at least one, names and IDs text. */
 export function streamOffsets(streams: StreamOffsets, method: string): Array<[string, string]> {
-  let pairs: Array<[string, string]>
-  if (streams instanceof Map) pairs = [...streams]
-  else if (typeof streams === 'object' && streams !== null && !Array.isArray(streams)) {
-    pairs = Object.entries(streams)
-  } else {
+  const pairs = reading(`the streams given to ${method}()`, () =>
+    streams instanceof Map
+      ? [...streams]
+      : typeof streams === 'object' && streams !== null && !Array.isArray(streams)
+        ? Object.entries(streams)
+        : undefined,
+  )
+  if (pairs === undefined) {
     throw new InvalidArgumentError(
       `${method}() takes the streams as an object or a Map of key to ID ({ orders: '0' }), got ${describe(streams)}`,
     )
@@ -185,11 +188,14 @@ export function streamInfo(context: CacheContext, reply: unknown, key: string): 
 export function fieldPairs(
   fields: Record<string, unknown> | Map<string, unknown>,
 ): Array<[string, unknown]> {
-  let pairs: Array<[unknown, unknown]>
-  if (fields instanceof Map) pairs = [...fields]
-  else if (typeof fields === 'object' && fields !== null && !Array.isArray(fields)) {
-    pairs = Object.entries(fields)
-  } else {
+  const pairs: Array<[unknown, unknown]> | undefined = reading('the fields given to xadd()', () =>
+    fields instanceof Map
+      ? [...fields]
+      : typeof fields === 'object' && fields !== null && !Array.isArray(fields)
+        ? Object.entries(fields)
+        : undefined,
+  )
+  if (pairs === undefined) {
     throw new InvalidArgumentError(
       `xadd() takes the fields as an object or a Map of field names to values, got ${describe(fields)}`,
     )

@@ -129,7 +129,7 @@ export const hashCommands = {
     }
     const mappingOptions = valueOrOptions as VersionOption | undefined
     checkMapping(fieldOrMapping, 'hset', 'fields to values')
-    const pairs = fieldPairs(fieldOrMapping)
+    const pairs = fieldPairs(fieldOrMapping, 'hset')
     if (pairs.length === 0) {
       checkOptions(mappingOptions, 'hset', VERSION_ONLY)
       return answered(this, 0)
@@ -272,7 +272,7 @@ export const hashCommands = {
     options?: VersionOption,
   ) {
     checkMapping(mapping, 'hmset', 'fields to values')
-    const pairs = fieldPairs(mapping)
+    const pairs = fieldPairs(mapping, 'hmset')
     if (pairs.length === 0) {
       checkOptions(options, 'hmset', VERSION_ONLY)
       return answered(this, true)

@@ -1,0 +1,186 @@
+// Keys, mappings, pairs and counts whose reading throws (a revoked Proxy, a Proxy whose trap
+// throws, a getter of the caller's that throws) are refused with `InvalidArgumentError`, which
+// `ignoreExceptions` never hides: such an error became a `ConnectionError`, so an ignoring cache
+// answered the method's fallback (`getMany` an empty Map, `zadd` 0, `lpop` []), or it rejected
+// with the raw `TypeError` (`hset`, `xadd`, `blpop`, `lock.acquire`).
+import { type Cache, createCache, InvalidArgumentError } from '@cachex/redis'
+import { startCluster, uniquePrefix } from '@cachex/test-utils'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { BACKENDS, backendServer } from './helpers.ts'
+
+function revoked(): never {
+  const { proxy, revoke } = Proxy.revocable({}, {})
+  revoke()
+  return proxy as never
+}
+
+function trapping(): never {
+  const fail = () => {
+    throw new Error('TRAP-SECRET')
+  }
+  return new Proxy({}, { ownKeys: fail, get: fail, getPrototypeOf: fail, has: fail }) as never
+}
+
+/** An object whose `Symbol.iterator` getter throws. */
+function iteratorThrows(): never {
+  return {
+    get [Symbol.iterator](): never {
+      throw new Error('TRAP-SECRET')
+    },
+  } as never
+}
+
+/** An array whose second element is a getter that throws. */
+function indexThrows(): never {
+  const keys = ['a', 'b']
+  Object.defineProperty(keys, 1, {
+    get() {
+      throw new Error('TRAP-SECRET')
+    },
+  })
+  return keys as never
+}
+
+/** A mapping whose second value is a getter that throws. */
+function getterThrows(): never {
+  return {
+    a: 1,
+    get b(): number {
+      throw new Error('TRAP-SECRET')
+    },
+  } as never
+}
+
+async function refusal(call: () => Promise<unknown>): Promise<unknown> {
+  try {
+    return await call().then(
+      (answer) => ({ answer }),
+      (error: unknown) => error,
+    )
+  } catch (error) {
+    return error
+  }
+}
+
+describe.each(BACKENDS)('arguments that cannot be read, on %s', (backend) => {
+  let server: { url: string; stop(): Promise<void> }
+  let cache: Cache
+  let quiet: Cache
+
+  beforeAll(async () => {
+    server = await backendServer(backend)
+    const keyPrefix = uniquePrefix('unreadable-args')
+    cache = createCache({ location: server.url, keyPrefix })
+    quiet = createCache({ location: server.url, keyPrefix, ignoreExceptions: true })
+    await cache.set('a', 1)
+    await cache.rpush('l', 'x')
+    await cache.sadd('s', 'x')
+  })
+
+  afterAll(async () => {
+    await cache?.close()
+    await quiet?.close()
+    await server?.stop()
+  })
+
+  it.each([
+    ['a revoked Proxy', revoked],
+    ['a Proxy whose traps throw', trapping],
+    ['an object whose Symbol.iterator getter throws', iteratorThrows],
+    ['an array with a getter that throws', indexThrows],
+  ])('keys given as %s are refused, also under ignoreExceptions', async (_, keys) => {
+    for (const target of [cache, quiet]) {
+      expect(await refusal(() => target.getMany(keys()))).toBeInstanceOf(InvalidArgumentError)
+      expect(await refusal(() => target.deleteMany(keys()))).toBeInstanceOf(InvalidArgumentError)
+      const [many] = await target.pipeline().getMany(keys()).exec()
+      expect(many).toBeInstanceOf(InvalidArgumentError)
+    }
+    expect(await refusal(() => cache.blpop(keys(), 0.05))).toBeInstanceOf(InvalidArgumentError)
+    expect(await cache.get('a')).toBe(1)
+  })
+
+  it.each([
+    ['a revoked Proxy', revoked],
+    ['a Proxy whose traps throw', trapping],
+    ['an object with a getter that throws', getterThrows],
+  ])('a mapping given as %s is refused, also under ignoreExceptions', async (_, mapping) => {
+    for (const target of [cache, quiet]) {
+      for (const call of [
+        () => target.hset('h', mapping()),
+        () => target.hmset('h', mapping()),
+        () => target.zadd('z', mapping()),
+        () => target.xadd('x', mapping()),
+        () => target.xread(mapping()),
+        () => target.setMany(mapping()),
+      ]) {
+        expect(await refusal(call)).toBeInstanceOf(InvalidArgumentError)
+      }
+      const [set] = await target.pipeline().setMany(mapping()).exec()
+      expect(set).toBeInstanceOf(InvalidArgumentError)
+    }
+    for (const key of ['h', 'z', 'x']) expect(await cache.hasKey(key)).toBe(false)
+  })
+
+  it('a [score, member] pair that cannot be read is refused, also under ignoreExceptions', async () => {
+    for (const target of [cache, quiet]) {
+      expect(await refusal(() => target.zadd('z', [revoked()]))).toBeInstanceOf(
+        InvalidArgumentError,
+      )
+      expect(await refusal(() => target.zadd('z', [trapping()]))).toBeInstanceOf(
+        InvalidArgumentError,
+      )
+    }
+    expect(await cache.hasKey('z')).toBe(false)
+  })
+
+  it('a count or options that cannot be read are refused, also under ignoreExceptions', async () => {
+    for (const target of [cache, quiet]) {
+      for (const call of [
+        () => target.lpop('l', revoked()),
+        () => target.spop('s', revoked()),
+        () => target.incrVersion('a', revoked()),
+      ]) {
+        expect(await refusal(call)).toBeInstanceOf(InvalidArgumentError)
+      }
+    }
+    const lock = cache.lock('unreadable-lock', { timeout: 5 })
+    expect(await refusal(() => lock.acquire(revoked()))).toBeInstanceOf(InvalidArgumentError)
+    expect(await refusal(() => lock.acquire(trapping()))).toBeInstanceOf(InvalidArgumentError)
+    expect(await cache.lrange('l', 0, -1)).toEqual(['x'])
+    expect(await cache.smembers('s')).toEqual(['x'])
+    expect(await cache.get('a')).toBe(1)
+  })
+})
+
+describe('a raw route whose key is neither a string nor a Buffer, on a cluster', () => {
+  let cluster: Awaited<ReturnType<typeof startCluster>>
+  let cache: Cache
+
+  beforeAll(async () => {
+    cluster = await startCluster({ primaries: 3, replicasPerPrimary: 0 })
+    cache = createCache({
+      client: 'cluster',
+      location: [...cluster.seeds],
+      keyPrefix: uniquePrefix('route-key'),
+    })
+  }, 120_000)
+
+  afterAll(async () => {
+    await cache?.close()
+    await cluster?.stop()
+  })
+
+  it.each([
+    ['a number', 5],
+    ['an object', {}],
+    ['a Uint8Array', new Uint8Array([120])],
+    ['a revoked Proxy', revoked()],
+  ])('%s is refused, not thrown, and the connection goes on', async (_, key) => {
+    const route = { key } as never
+    const command = cache.connection.command(['GET', 'x'], route)
+    await expect(command).rejects.toThrow(InvalidArgumentError)
+    await expect(command).rejects.toThrow(/a route's key must be a string or a Buffer/)
+    await cache.set('k', 1)
+    expect(await cache.get('k')).toBe(1)
+  })
+})
