@@ -112,7 +112,7 @@ export function notOwned(
   const how =
     timeout === null
       ? 'its key was deleted (a delete, a clear, an eviction)'
-      : `it expired after its ${timeout} s, or its key was deleted (a delete, a clear, an eviction)`
+      : `it expired (its timeout: ${timeout} s, or what extend() gave it), or its key was deleted (a delete, a clear, an eviction)`
   return new LockNotOwnedError(
     `cannot ${action} a lock that's no longer owned: the lock '${bounded(name)}' is not held by this token — ${how}, and another holder may have taken it since`,
   )

@@ -293,7 +293,7 @@ describe.each(BACKENDS)('%s', (backend) => {
       ] as const) {
         await expect(call()).rejects.toThrow(
           new LockNotOwnedError(
-            `cannot ${action} a lock that's no longer owned: the lock '${name}' is not held by this token — it expired after its 30 s, or its key was deleted (a delete, a clear, an eviction), and another holder may have taken it since`,
+            `cannot ${action} a lock that's no longer owned: the lock '${name}' is not held by this token — it expired (its timeout: 30 s, or what extend() gave it), or its key was deleted (a delete, a clear, an eviction), and another holder may have taken it since`,
           ),
         )
       }
