@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net'
 import type { ConnectionOptions, RedisArgument } from '@cachex/core'
 import { InvalidArgumentError } from '@cachex/core'
 import { closestName, MAX_TIMER_MS, unknownName } from '@cachex/core/internal'
@@ -247,9 +248,10 @@ function sentinelNodes(
     }
     // A URL or credentials where a host goes (`redis://:pw@10.0.0.1`, `:pw@10.0.0.1`) would be
     // shown whole in every message that names the sentinels: refused without quoting it.
-    if (/[@/\\?#\s]/.test(host)) {
+    // A `:` too, but in an IPv6 address (`host:secret`, a password after the host).
+    if (/[@/\\?#\s]/.test(host) || (host.includes(':') && !isIPv6(host.replace(/^\[|\]$/g, '')))) {
       throw new InvalidArgumentError(
-        `each sentinel must be a [host, port] pair whose host is a host name or an IP address, got a host holding '@', '/', '\\', '?', '#' or a space (not shown: it may hold a password): give the sentinels' password as sentinelOptions.password`,
+        `each sentinel must be a [host, port] pair whose host is a host name or an IP address, got a host holding '@', '/', '\\', '?', '#', a space or a ':' outside an IPv6 address (not shown: it may hold a password): give the sentinels' password as sentinelOptions.password`,
       )
     }
     return { host, port: port as number }

@@ -12,9 +12,10 @@ export const ZONED_HOST =
  * The URL with any password replaced by `***`, for messages and logs: everything between the
  * user name (up to the first `:` after the scheme and its slashes, however many) and the last
  * `@` — a password may hold a raw `@`, `:`, `/`, `?` or `#` that a URL parser would take for the
- * end of the userinfo — and the value of every query parameter but `db`. A userinfo without a
- * `:` (`redis://name@host`) is hidden whole (`redis://***@host`): it reads as a user name, but is
- * often a password typed without its colon (the form ioredis reads as a password). Without an
+ * end of the userinfo — and the value of every query parameter but a `db` of digits. A userinfo
+ * without a `:` (`redis://name@host`) or with an empty password (`redis://name:@host`) is hidden
+ * whole (`redis://***@host`): it reads as a user name, but is often a password typed without its
+ * colon (the form ioredis reads as a password). Without an
  * `@`, a `user:secret` where a host and port would be (a location split at a raw comma in its
  * password) hides `secret` when it is not a port. A text with neither a scheme nor `//` is no
  * URL (often a password put in the wrong setting): hidden whole.
@@ -34,8 +35,9 @@ export function redactUrl(url: string): string {
     host = -1
   } else if (start >= 0 && at >= start) {
     const colon = url.indexOf(':', start)
+    // An empty password (`name:@host`) leaves a user name alone, hidden as one is without a colon.
     out =
-      colon >= 0 && colon < at
+      colon >= 0 && colon < at - 1
         ? `${url.slice(0, colon)}:***${url.slice(at)}`
         : `${url.slice(0, start)}***${url.slice(at)}`
     host = out.length - (url.length - at) + 1
@@ -83,8 +85,9 @@ export function redactUrl(url: string): string {
     const equals = item.indexOf('=')
     const name = equals < 0 ? undefined : item.slice(0, equals)
     if (name === undefined || !PLAIN_NAME.test(name)) return `${separator}***`
-    // `db` as the parser reads it: a `DB=` it refuses may be anything.
-    return name === 'db' ? whole : `${separator}${name}=***`
+    // `db` as the parser reads it, when it is digits (anything else may be a password's: the
+    // path's text is hidden so too); a `DB=` it refuses may be anything.
+    return name === 'db' && /^db=\d*$/.test(item) ? whole : `${separator}${name}=***`
   })
   return out.slice(0, question) + query
 }

@@ -63,6 +63,11 @@ export function parseRedisUrl(url: string): RedisAddress {
       { cause: scrubbed(error, url) },
     )
   }
+  // `abc:def` parses with the scheme `abc:`: a password put in location (one holding a `:`)
+  // reads so, and each check below would echo it (its `#`, its path, its query).
+  if (!SCHEME.test(url) && !/^(redis|rediss|valkey|valkeys|unix):/i.test(url)) {
+    throw new InvalidArgumentError(NO_SCHEME)
+  }
   // A `#` starts a fragment, which no Redis URL has: it is a raw `#` in a password (or a query
   // value), and what follows it would be dropped — `redis://admin:99#Spring@host/0` parses as
   // host `admin`, port 99.
@@ -150,9 +155,6 @@ function addressOf(
       break
     }
     default:
-      // `abc:def` parses with the scheme `abc:`: a password put in location (one holding a `:`)
-      // reads so, and would be echoed whole.
-      if (!SCHEME.test(url)) throw new InvalidArgumentError(NO_SCHEME)
       // A memory:// location handed to a Redis topology (the `cluster` factory, say).
       if (parsed.protocol === 'memory:') {
         throw new InvalidArgumentError(

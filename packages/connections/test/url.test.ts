@@ -678,3 +678,39 @@ describe('memory:// in the messages', () => {
     }
   })
 })
+
+describe('what a malformed location never shows', () => {
+  it('a password with a : and a # or a / put in location is not echoed (no scheme://)', () => {
+    for (const text of ['Tr0ub4dor:horse-battery#staple', 'Tr0ub4dor:horse/battery?x']) {
+      const error = catchError(() => parseRedisUrl(text))
+      expect(error).toBeInstanceOf(InvalidArgumentError)
+      expect((error as Error).message).toMatch(/it has no scheme .* the text is not shown/)
+      expect(inspect(error)).not.toContain('horse')
+      expect(inspect(error)).not.toContain('Tr0ub4dor')
+    }
+  })
+
+  it('a user name with an empty password is hidden, as one without a colon is', () => {
+    expect(redactUrl('redis://Qz9kWv-secret:@127.0.0.1:6379')).toBe('redis://***@127.0.0.1:6379')
+    expect(redactUrl('redis://Qz9kWv-secret@127.0.0.1:6379')).toBe('redis://***@127.0.0.1:6379')
+    const error = catchError(() => standalone({ location: 'redis://Qz9kWv-secret:@127.0.0.1:1' }))
+    expect(error).toBeInstanceOf(InvalidArgumentError)
+    expect(inspect(error)).not.toContain('Qz9kWv')
+  })
+
+  it('a ?db= that is no number is hidden, as such a path is', () => {
+    const error = catchError(() => parseRedisUrl('redis://h?db=abcS3cr3t'))
+    expect((error as Error).message).toBe('invalid database number in redis://h?db=***')
+    expect(redactUrl('redis://h?db=2')).toBe('redis://h?db=2')
+  })
+
+  it("a sentinel host holding a ':' outside an IPv6 address is refused, not shown", async () => {
+    const location = 'redis://mymaster/0'
+    const error = catchError(() =>
+      sentinel({ location, sentinels: [['127.0.0.1:Qz9kWv-secret', 26379]] }),
+    )
+    expect(error).toBeInstanceOf(InvalidArgumentError)
+    expect(inspect(error)).not.toContain('Qz9kWv')
+    await sentinel({ location, sentinels: [['::1', 26379]] }).close()
+  })
+})
