@@ -23,7 +23,7 @@ import { CacheEvents } from './_events.ts'
 import { Gathering, orderedConnection } from './_gathering.ts'
 import { encodeAt, withKeyContext } from './_key-errors.ts'
 import { KeyMaker } from './_keys.ts'
-import { isWrongType, wrongTypeError } from './_messages.ts'
+import { isWrongType, withKeyAccessHint, wrongTypeError } from './_messages.ts'
 import { own } from './_own.ts'
 import { toArray, toData, toPairs, toScore, toText } from './_replies.ts'
 import { SingleFlight } from './_single-flight.ts'
@@ -344,7 +344,8 @@ export class CacheContext {
    * `ignoreExceptions`; others surface typed. `operation`: the method's name, for the `error` event.
    */
   fail<F>(error: unknown, fallback: F, operation: string): F {
-    return this.#policy.fail(error, fallback, operation)
+    const hinted = withKeyAccessHint(error, this.keyPrefix, this.defaultKeys)
+    return this.#policy.fail(hinted, fallback, operation)
   }
 
   /**

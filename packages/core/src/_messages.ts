@@ -47,6 +47,25 @@ export function isNoPerm(error: unknown): error is ResponseError {
 }
 
 /**
+ * `error` with a hint when it is an ACL's refusal of a key (`NOPERM … permissions to access …`,
+ * which Redis 7.0 words without naming the key): the user's key patterns (`~app:*`) must allow
+ * the cache's keys, which begin with its prefix (`prefix`, when `defaultKeys`: no key function of
+ * the user's). Still a `ResponseError`, the server's text kept, the original as its `cause`; any
+ * other error is returned as it is.
+ */
+export function withKeyAccessHint(error: unknown, prefix: string, defaultKeys: boolean): unknown {
+  if (!isNoPerm(error) || error.code !== 'E_RESPONSE') return error
+  const message = error.message
+  if (!/permissions to access/.test(message) || message.includes('(the ACL user')) return error
+  const keys = defaultKeys
+    ? `this cache's keys, which begin with '${bounded(prefix)}:' (keyPrefix): allow ~${bounded(prefix)}:*`
+    : "this cache's keys (its keyFunction's)"
+  return new ResponseError(`${message} (the ACL user's key patterns must allow ${keys})`, {
+    cause: error,
+  })
+}
+
+/**
  * Whether `error` is an ACL's refusal of the command `name` itself (`'mget'`), not of one of its
  * keys: `NOPERM this user has no permissions to run the 'mget' command` (Redis 7.0; 7.2 names the
  * user instead of "this user").

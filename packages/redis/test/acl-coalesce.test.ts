@@ -344,3 +344,30 @@ describe('scripting revoked while the cache runs', () => {
     }
   })
 })
+
+describe("a user whose key patterns leave out the cache's prefix", () => {
+  it('is told which keys to allow, by every kind of call', async () => {
+    const location = server.url.replace('redis://', 'redis://part:part-pw@')
+    const cache = createCache({ location, keyPrefix: 'other' })
+    open.push(cache)
+    const hint =
+      /^ResponseError: NOPERM .*permissions to access.* \(the ACL user's key patterns must allow this cache's keys, which begin with 'other:' \(keyPrefix\): allow ~other:\*\)$/
+    const refused = await outcomes([
+      cache.get('k'),
+      cache.set('k', 1),
+      cache.ttl('k'),
+      cache.delete('k'),
+      cache.getMany(['k', 'l']),
+      cache.hset('h', 'f', 1),
+    ])
+    for (const outcome of refused) expect(outcome).toMatch(hint)
+    // A user key function's keys are not named.
+    const own = createCache({ location, keyPrefix: 'other', keyFunction: (k) => `x:${k}` })
+    open.push(own)
+    expect(await outcomes([own.get('k')])).toEqual([
+      expect.stringMatching(
+        /\(the ACL user's key patterns must allow this cache's keys \(its keyFunction's\)\)$/,
+      ),
+    ])
+  })
+})
