@@ -70,11 +70,11 @@ export class Lifecycle {
     if (stopped !== undefined) return Promise.reject(stopped)
     if (options.refuse !== undefined) {
       const refused = options.refuse()
-      if (refused !== undefined) return Promise.reject(refused)
+      if (refused !== undefined) return rejectAfterTurn(refused)
       return this.#untilConnected(options.connect(), carried)
     }
     if (this.breaker.isDown) {
-      return Promise.reject(
+      return rejectAfterTurn(
         this.breaker.error(options.where ?? 'the connection', options.describe, options.secrets),
       )
     }
@@ -194,4 +194,15 @@ export class Lifecycle {
   closedError(): ClosedError {
     return closedError(this.#options.where)
   }
+}
+
+/**
+ * A promise rejected with `error` on the event loop's next turn, not in this one's microtasks:
+ * a caller that retries in a loop until a call succeeds (`while (…) try { await cache.get(k) }
+ * catch {}`) gives the loop a turn each time, and the reconnection in the background — its
+ * timers, its socket — runs. Rejected at once, such a loop spun on the refusals forever with the
+ * server back. While the connection is known down only: a call then waits a turn, not a server.
+ */
+function rejectAfterTurn(error: Error): Promise<never> {
+  return new Promise((_, reject) => setImmediate(reject, error))
 }
