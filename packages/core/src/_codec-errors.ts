@@ -7,6 +7,7 @@
 import { describeGiven } from './_args.ts'
 import { DEFAULT_MAX_VALUE_SIZE, MAX_INTEGER_DIGITS } from './_limits.ts'
 import { sniff } from './_sniff.ts'
+import { thrownText } from './_thrown.ts'
 import {
   type CompressionError,
   decompressionLimitError,
@@ -43,8 +44,7 @@ export function unreadableError(
   const why = detail(error)
   // V8's JSON.parse quotes the start of the text it refused: the cause is then an error of the
   // same type without it, so that logging the cause quotes no value either.
-  const cause =
-    why === (error instanceof Error ? error.message : String(error)) ? error : without(error, why)
+  const cause = why === thrownText(error) ? error : without(error, why)
   return new SerializationError(
     `stored bytes cannot be read by ${tried}: they look like ${seen.looks}${hint} (${why})`,
     { cause },
@@ -151,7 +151,7 @@ function without(error: unknown, message: string): Error {
  * JSON` from the middle of a longer text), which may be the value.
  */
 function detail(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error)
+  const message = thrownText(error)
   return message.replace(
     /^(?:Unexpected token '(.)', )?(?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s,
     (_, token: string | undefined) =>

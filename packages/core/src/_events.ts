@@ -3,6 +3,7 @@
 // build no event object unless it is set.
 
 import { safeLog } from './_safe-log.ts'
+import { thrownText } from './_thrown.ts'
 import { CachexError, ConnectionError, InvalidArgumentError } from './errors.ts'
 import type { CacheEventListener, CacheEventMap, CacheEventName } from './events.ts'
 import type { Logger } from './types.ts'
@@ -126,7 +127,7 @@ export class CacheEvents {
     const typed =
       error instanceof CachexError
         ? error
-        : new ConnectionError(error instanceof Error ? error.message : String(error), {
+        : new ConnectionError(thrownText(error), {
             cause: error,
           })
     this.emit('error', { operation, error: typed, ignored: false })

@@ -1,8 +1,10 @@
 // The arguments of calls on many keys or entries: the keys of `getMany`/`deleteMany` (an array or
 // another iterable, read up to a bound), and the mappings of `setMany`/`hset`, each refused with
 // `InvalidArgumentError` (never a `ConnectionError`, which `ignoreExceptions` would hide).
+import { types } from 'node:util'
 import { describeArgument } from './_args.ts'
 import { reading } from './_own.ts'
+import { thrownText } from './_thrown.ts'
 import { InvalidArgumentError } from './errors.ts'
 
 /** Keys an iterable other than an array gives a many-key call at most (`keyList`). */
@@ -18,7 +20,8 @@ export const MAX_ITERABLE_KEYS = 1_000_000
 export function keyList(keys: unknown, method: string): unknown[] {
   try {
     // A revoked Proxy throws from `Array.isArray` itself, a getter from `Symbol.iterator`'s read.
-    if (Array.isArray(keys)) return keys
+    // A Proxy of an array is read once, here: a trap may throw on a later read.
+    if (Array.isArray(keys)) return types.isProxy(keys) ? Array.from(keys) : keys
     if (typeof keys === 'object' && keys !== null && isIterable(keys)) {
       const list: unknown[] = []
       for (const key of keys as Iterable<unknown>) {
@@ -34,10 +37,9 @@ export function keyList(keys: unknown, method: string): unknown[] {
   } catch (error) {
     if (error instanceof InvalidArgumentError) throw error
     // The caller's own iterator failed: not an outage for ignoreExceptions to hide.
-    throw new InvalidArgumentError(
-      `${method}(): reading the keys failed: ${error instanceof Error ? error.message : String(error)}`,
-      { cause: error },
-    )
+    throw new InvalidArgumentError(`${method}(): reading the keys failed: ${thrownText(error)}`, {
+      cause: error,
+    })
   }
   throw new InvalidArgumentError(
     `${method}() takes an array (or another iterable) of keys, got ${describeArgument(keys)}`,
@@ -51,10 +53,9 @@ export function keyList(keys: unknown, method: string): unknown[] {
  */
 export function entriesUnreadable(error: unknown): InvalidArgumentError {
   if (error instanceof InvalidArgumentError) return error
-  return new InvalidArgumentError(
-    `setMany(): reading the entries failed: ${error instanceof Error ? error.message : String(error)}`,
-    { cause: error },
-  )
+  return new InvalidArgumentError(`setMany(): reading the entries failed: ${thrownText(error)}`, {
+    cause: error,
+  })
 }
 
 /**

@@ -5,6 +5,7 @@ import { bounded } from './_bounded.ts'
 import { own } from './_own.ts'
 import { describe } from './_timeout.ts'
 import { NotANumberError, ResponseError } from './errors.ts'
+import { globEscape } from './key-function.ts'
 import type { LockOptions } from './lock-types.ts'
 
 /** Readable names of the Redis types `TYPE` answers, for `WRONGTYPE` messages. */
@@ -57,9 +58,13 @@ export function withKeyAccessHint(error: unknown, prefix: string, defaultKeys: b
   if (!isNoPerm(error) || error.code !== 'E_RESPONSE') return error
   const message = error.message
   if (!/permissions to access/.test(message) || message.includes('(the ACL user')) return error
-  const keys = defaultKeys
-    ? `this cache's keys, which begin with '${bounded(prefix)}:' (keyPrefix): allow ~${bounded(prefix)}:*`
-    : "this cache's keys (its keyFunction's)"
+  // The pattern Redis matches the keys with (a `*` or `[` of the prefix escaped); none for a
+  // prefix no message can show whole.
+  const keys = !defaultKeys
+    ? "this cache's keys (its keyFunction's)"
+    : prefix.length > 200 || /[\x00-\x1f\x7f]/.test(prefix)
+      ? "this cache's keys, which begin with its keyPrefix"
+      : `this cache's keys, which begin with '${prefix}:' (keyPrefix): allow ~${globEscape(prefix)}:*`
   return new ResponseError(`${message} (the ACL user's key patterns must allow ${keys})`, {
     cause: error,
   })

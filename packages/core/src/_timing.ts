@@ -179,9 +179,11 @@ function timed(context: CacheContext, name: string, original: Method): Method {
  */
 function countingKeys(keys: unknown): { keys: Iterable<unknown>; count: number } | undefined {
   // As the methods' `keyList`: only an object is taken for a list of keys.
-  if (typeof keys !== 'object' || keys === null || Array.isArray(keys)) return undefined
+  if (typeof keys !== 'object' || keys === null) return undefined
   let iterate: unknown
   try {
+    // A revoked Proxy throws from `Array.isArray` too.
+    if (Array.isArray(keys)) return undefined
     iterate = (keys as Partial<Iterable<unknown>>)[Symbol.iterator]
   } catch {
     return undefined
@@ -214,7 +216,12 @@ function countingKeys(keys: unknown): { keys: Iterable<unknown>; count: number }
 
 /** The keys of an array (no list of keys else: the call is refused, about none). */
 function listLength(keys: unknown): number {
-  return Array.isArray(keys) ? keys.length : 0
+  try {
+    return Array.isArray(keys) ? keys.length : 0
+  } catch {
+    // A Proxy that cannot be read: the method refuses it, about no key.
+    return 0
+  }
 }
 
 /** `pipeline()` / `transaction()`, whose `exec()` is timed: one operation of `length` calls. */
@@ -312,17 +319,15 @@ function countKeys(shape: Shape, args: unknown[]): number {
     }
     return 1
   }
-  if (Array.isArray(first)) return first.length
-  if (first instanceof Map) return first.size
-  if (first !== null && typeof first === 'object') {
-    try {
-      return Object.keys(first).length
-    } catch {
-      // A proxy that refuses to list its keys: the method meets that itself.
-      return 0
-    }
+  if (first === null || typeof first !== 'object') return 0
+  try {
+    if (Array.isArray(first)) return first.length
+    if (first instanceof Map) return first.size
+    return Object.keys(first).length
+  } catch {
+    // A Proxy that cannot be read, or refuses to list its keys: the method meets that itself.
+    return 0
   }
-  return 0
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

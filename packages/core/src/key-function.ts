@@ -1,3 +1,4 @@
+import { thrownText } from './_thrown.ts'
 import { describe } from './_timeout.ts'
 import { InvalidArgumentError } from './errors.ts'
 import type { KeyFunction, ReverseKeyFunction } from './types.ts'
@@ -43,10 +44,7 @@ export function checkedKeyFunction<
     try {
       result = fn(key, prefix, version)
     } catch (error) {
-      throw new InvalidArgumentError(
-        `${name} failed: ${error instanceof Error ? error.message : String(error)}`,
-        { cause: error },
-      )
+      throw new InvalidArgumentError(`${name} failed: ${thrownText(error)}`, { cause: error })
     }
     if (typeof result !== 'string') {
       throw new InvalidArgumentError(`${name} must return a string, got ${describe(result)}`)

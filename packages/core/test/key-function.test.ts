@@ -1,6 +1,12 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { defaultKeyFunction, defaultReverseKeyFunction, globEscape } from '../src/index.ts'
+import {
+  defaultKeyFunction,
+  defaultReverseKeyFunction,
+  globEscape,
+  InvalidArgumentError,
+} from '../src/index.ts'
+import { checkedKeyFunction } from '../src/key-function.ts'
 
 describe('defaultKeyFunction', () => {
   it('builds prefix:version:key as Django does', () => {
@@ -67,6 +73,17 @@ describe('globEscape', () => {
       fc.property(fc.string({ unit: 'binary' }), (text) => {
         expect(matches(globEscape(text), text)).toBe(true)
       }),
+    )
+  })
+})
+
+describe('checkedKeyFunction', () => {
+  it('a key function that throws a value with no text is refused in words', () => {
+    const keyFunction = checkedKeyFunction(() => {
+      throw Object.create(null)
+    }, 'keyFunction')
+    expect(() => keyFunction('k', 'p', 1)).toThrow(
+      new InvalidArgumentError('keyFunction failed: a value that cannot be shown'),
     )
   })
 })

@@ -361,6 +361,12 @@ describe("a user whose key patterns leave out the cache's prefix", () => {
       cache.hset('h', 'f', 1),
     ])
     for (const outcome of refused) expect(outcome).toMatch(hint)
+    // A prefix holding glob characters: escaped in the pattern, as Redis matches it.
+    const glob = createCache({ location, keyPrefix: 'a*b[c]' })
+    open.push(glob)
+    expect(await outcomes([glob.get('k')])).toEqual([
+      expect.stringMatching(/begin with 'a\*b\[c\]:' \(keyPrefix\): allow ~a\\\*b\\\[c\\\]:\*\)$/),
+    ])
     // A user key function's keys are not named.
     const own = createCache({ location, keyPrefix: 'other', keyFunction: (k) => `x:${k}` })
     open.push(own)

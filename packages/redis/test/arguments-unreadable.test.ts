@@ -41,6 +41,26 @@ function indexThrows(): never {
   return keys as never
 }
 
+/** A Proxy of an array whose every read throws. */
+function arrayTrapping(): never {
+  return new Proxy(['a'], {
+    get() {
+      throw new Error('TRAP-SECRET')
+    },
+  }) as never
+}
+
+/** A Proxy of the array `['a']` whose element reads fine once, then throws. */
+function readOnce(): string[] {
+  let reads = 0
+  return new Proxy(['a'], {
+    get(target, name, receiver) {
+      if (name === '0' && ++reads > 1) throw new Error('TRAP-SECRET')
+      return Reflect.get(target, name, receiver)
+    },
+  })
+}
+
 /** A mapping whose second value is a getter that throws. */
 function getterThrows(): never {
   return {
@@ -88,6 +108,7 @@ describe.each(BACKENDS)('arguments that cannot be read, on %s', (backend) => {
     ['a Proxy whose traps throw', trapping],
     ['an object whose Symbol.iterator getter throws', iteratorThrows],
     ['an array with a getter that throws', indexThrows],
+    ['a Proxy of an array whose reads throw', arrayTrapping],
   ])('keys given as %s are refused, also under ignoreExceptions', async (_, keys) => {
     for (const target of [cache, quiet]) {
       expect(await refusal(() => target.getMany(keys()))).toBeInstanceOf(InvalidArgumentError)
@@ -97,6 +118,32 @@ describe.each(BACKENDS)('arguments that cannot be read, on %s', (backend) => {
     }
     expect(await refusal(() => cache.blpop(keys(), 0.05))).toBeInstanceOf(InvalidArgumentError)
     expect(await cache.get('a')).toBe(1)
+  })
+
+  it('a Proxy of an array is read once: a read that would throw later is never made', async () => {
+    for (const target of [cache, quiet]) {
+      expect(await target.getMany(readOnce())).toEqual(new Map([['a', 1]]))
+      const [many] = await target.pipeline().getMany(readOnce()).exec()
+      expect(many).toEqual(new Map([['a', 1]]))
+    }
+  })
+
+  it('with an operation listener, keys and mappings that cannot be read are refused the same', async () => {
+    const listened = createCache({ location: server.url, keyPrefix: uniquePrefix('listened') })
+    listened.on('operation', () => undefined)
+    try {
+      for (const call of [
+        () => listened.getMany(revoked()),
+        () => listened.getMany(arrayTrapping()),
+        () => listened.deleteMany(revoked()),
+        () => listened.setMany(revoked()),
+        () => listened.xread(revoked()),
+      ]) {
+        expect(await refusal(call)).toBeInstanceOf(InvalidArgumentError)
+      }
+    } finally {
+      await listened.close()
+    }
   })
 
   it.each([
@@ -181,6 +228,25 @@ describe('a raw route whose key is neither a string nor a Buffer, on a cluster',
     await expect(command).rejects.toThrow(InvalidArgumentError)
     await expect(command).rejects.toThrow(/a route's key must be a string or a Buffer/)
     await cache.set('k', 1)
+    expect(await cache.get('k')).toBe(1)
+  })
+
+  it('a route that cannot be read is refused, not thrown', async () => {
+    const keyThrows = {
+      get key(): string {
+        throw new Error('TRAP-SECRET')
+      },
+    }
+    let reads = 0
+    const keyChanges = {
+      get key(): unknown {
+        return ++reads === 1 ? 'x' : 5
+      },
+    }
+    for (const route of [revoked(), keyThrows, keyChanges]) {
+      const command = cache.connection.command(['GET', 'x'], route as never)
+      await expect(command).rejects.toThrow(InvalidArgumentError)
+    }
     expect(await cache.get('k')).toBe(1)
   })
 })

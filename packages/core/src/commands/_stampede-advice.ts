@@ -7,6 +7,7 @@ import { bounded } from '../_bounded.ts'
 import type { CacheContext } from '../_context.ts'
 import { isNoPerm, refusesCommand } from '../_messages.ts'
 import { safeLog } from '../_safe-log.ts'
+import { thrownText } from '../_thrown.ts'
 import { CachexError, ClosedError, ResponseError } from '../errors.ts'
 import { companionKey, storeDelta } from './_stampede.ts'
 
@@ -46,7 +47,7 @@ export async function storeDeltaAdvice(
     }
     if (kinds.has(kind)) return
     kinds.add(kind)
-    const reason = error instanceof Error ? error.message : String(error)
+    const reason = thrownText(error)
     const message = `cachex: getOrSet('${bounded(key)}', { earlyRecompute }) stored its value, but not its compute time at '${bounded(companionKey(rkey, 'delta'))}' (${reason})${refused ? `: ${ACL_NEEDS}` : ''}; values without one are recomputed when they expire, not early. Further such failures of this cache are not logged`
     // A logger that throws has nowhere left to report to; the call has its value.
     const { logger } = context
