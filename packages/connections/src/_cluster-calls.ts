@@ -3,6 +3,7 @@
 // given node — each weighed against `maxInFlightBytes` and bounded by `socketTimeout`.
 import { types } from 'node:util'
 import {
+  CachexError,
   type CommandRoute,
   ConnectionError,
   InvalidArgumentError,
@@ -51,6 +52,29 @@ export class ClusterCalls {
     args: RedisArgument[],
     route: CommandRoute | undefined,
     batch?: BatchOverhead,
+  ): Promise<unknown> {
+    try {
+      return this.#run(args, route, batch)
+    } catch (error) {
+      // A raw route of the caller's that could not be read (a revoked Proxy, a getter that
+      // throws, a key whose type changed between two reads): refused, not thrown.
+      const where = this.#options.where
+      return Promise.reject(
+        error instanceof CachexError
+          ? error
+          : new InvalidArgumentError(
+              `the command not sent to ${where}: its route could not be read (a revoked Proxy, or a getter that throws?)`,
+              { cause: error },
+            ),
+      )
+    }
+  }
+
+  /** `run`, which may throw as it reads a raw route of the caller's. */
+  #run(
+    args: RedisArgument[],
+    route: CommandRoute | undefined,
+    batch: BatchOverhead | undefined,
   ): Promise<unknown> {
     const { route: routes, deadlines, where } = this.#options
     const given = route?.key

@@ -249,7 +249,7 @@ function sentinelNodes(
     // A URL or credentials where a host goes (`redis://:pw@10.0.0.1`, `:pw@10.0.0.1`) would be
     // shown whole in every message that names the sentinels: refused without quoting it.
     // A `:` too, but in an IPv6 address (`host:secret`, a password after the host).
-    if (/[@/\\?#\s]/.test(host) || (host.includes(':') && !isIPv6(host.replace(/^\[|\]$/g, '')))) {
+    if (/[@/\\?#\s]/.test(host) || (host.includes(':') && !isIPv6Host(host))) {
       throw new InvalidArgumentError(
         `each sentinel must be a [host, port] pair whose host is a host name or an IP address, got a host holding '@', '/', '\\', '?', '#', a space or a ':' outside an IPv6 address (not shown: it may hold a password): give the sentinels' password as sentinelOptions.password`,
       )
@@ -282,4 +282,17 @@ function poolSize(value: unknown, fallback: number, what: string, min: number): 
     throw new InvalidArgumentError(`sentinelOptions.${what} must be a whole number, ${min} or more`)
   }
   return size
+}
+
+/**
+ * Whether `host` is an IPv6 address (in brackets or not), with a zone ID of 1 to 64 letters,
+ * digits, `_`, `.` or `-` if any, as `ZONED_HOST` reads one: `isIPv6` takes any text after a `%`.
+ */
+function isIPv6Host(host: string): boolean {
+  const [address, zone, ...more] = host.replace(/^\[|\]$/g, '').split('%')
+  return (
+    more.length === 0 &&
+    isIPv6(address as string) &&
+    (zone === undefined || /^[A-Za-z0-9_.-]{1,64}$/.test(zone))
+  )
 }

@@ -26,6 +26,14 @@ export function redactUrl(url: string): string {
   const slashes = url.indexOf('//')
   const start = scheme !== null ? scheme[0].length : slashes >= 0 ? slashes + 2 : -1
   if (start < 0) return url === '' ? url : '***'
+  // `user:secret`, `host:secret`: a scheme no location has, with no `//` (a password with a `:`).
+  if (
+    scheme !== null &&
+    !/^[a-z][a-z0-9+.-]*:\/\//i.test(url) &&
+    !/^(redis|rediss|valkey|valkeys|unix|memory):/i.test(url)
+  ) {
+    return '***'
+  }
   // `unix:///path`: an `@` there is the socket path's (a userinfo comes before the path's `/`).
   const at = /^unix:\/\/\//i.test(url) ? -1 : userinfoEnd(url, start)
   // Where the host begins in `out`: after the userinfo's `@`, if any.
@@ -80,7 +88,7 @@ export function redactUrl(url: string): string {
   // misnamed one (`pwd`) that a refusal would otherwise echo, and an item that is no plain
   // `name=value` (`?password:secret`, `?secret`, `password%3Dsecret`) whole.
   const question = out.indexOf('?')
-  if (question < 0) return out
+  if (question < 0) return withoutFragment(out)
   const query = out.slice(question).replace(/([?&])([^&]*)/g, (whole, separator: string, item) => {
     const equals = item.indexOf('=')
     const name = equals < 0 ? undefined : item.slice(0, equals)
@@ -89,7 +97,17 @@ export function redactUrl(url: string): string {
     // path's text is hidden so too); a `DB=` it refuses may be anything.
     return name === 'db' && /^db=\d*$/.test(item) ? whole : `${separator}${name}=***`
   })
-  return out.slice(0, question) + query
+  return withoutFragment(out.slice(0, question) + query)
+}
+
+/**
+ * `url` with what follows a `#` left there hidden: no Redis URL has a fragment, so it is a
+ * password's, typed after the host (`redis://h#secret`). A query value holding one is hidden
+ * already.
+ */
+function withoutFragment(url: string): string {
+  const hash = url.indexOf('#')
+  return hash < 0 ? url : `${url.slice(0, hash)}#***`
 }
 
 /**

@@ -37,6 +37,13 @@ export function parseRedisUrl(url: string): RedisAddress {
   // `memory:name` (or `memory:/name`) is the in-memory backend's location with a slash missing:
   // the parser would take it for a URL with no `//`, told only that it has no scheme.
   if (/^memory:(?!\/\/)/i.test(url)) throw new InvalidArgumentError(MEMORY_SLASHES)
+  // `unix:/user:password@/path` (a slash short): no userinfo is read there, and the whole text
+  // would be the socket's path, which the connection's errors quote.
+  if (/^unix:(?!\/\/)/i.test(url) && url.includes('@')) {
+    throw new InvalidArgumentError(
+      'invalid Redis URL: a unix socket with a user or a password is written unix://[[user]:password@]/path/to.sock, with two slashes; the text is not shown, as it may hold a password',
+    )
+  }
   let parsed: URL
   // WHATWG URL refuses credentials without a host, which `unix://user:pw@/path` has: take them
   // out before parsing.
@@ -67,6 +74,13 @@ export function parseRedisUrl(url: string): RedisAddress {
   // reads so, and each check below would echo it (its `#`, its path, its query).
   if (!SCHEME.test(url) && !/^(redis|rediss|valkey|valkeys|unix):/i.test(url)) {
     throw new InvalidArgumentError(NO_SCHEME)
+  }
+  // `redis:/host` (one slash) parses as a path with no host: the host would silently become
+  // 127.0.0.1 and the path a database number. Not shown: `redis:` may start a password.
+  if (/^(redis|valkey)s?:(?!\/\/)/i.test(url)) {
+    throw new InvalidArgumentError(
+      `invalid Redis URL (expected ${parsed.protocol}//host:port/db, with two slashes); the text is not shown, as it may hold a password`,
+    )
   }
   // A `#` starts a fragment, which no Redis URL has: it is a raw `#` in a password (or a query
   // value), and what follows it would be dropped — `redis://admin:99#Spring@host/0` parses as
@@ -124,13 +138,6 @@ function addressOf(
     case 'rediss:':
     case 'valkey:':
     case 'valkeys:': {
-      // `redis:/host` (one slash) parses as a path with no host: the host would silently become
-      // 127.0.0.1 and the path a database number.
-      if (!/^(redis|valkey)s?:\/\//i.test(url)) {
-        throw new InvalidArgumentError(
-          `invalid Redis URL (expected ${parsed.protocol}//host:port/db, with two slashes): ${redactUrl(url)}`,
-        )
-      }
       address.tls = parsed.protocol === 'rediss:' || parsed.protocol === 'valkeys:'
       address.host = hostOf(parsed.hostname, url)
       if (zone !== undefined) address.host = `${address.host}%${zone}`

@@ -714,3 +714,38 @@ describe('what a malformed location never shows', () => {
     await sentinel({ location, sentinels: [['::1', 26379]] }).close()
   })
 })
+
+describe('what a malformed location never shows, again', () => {
+  it('a unix: location a slash short with credentials is refused, not shown', () => {
+    for (const location of ['unix:/u:Sx9Qpw@/tmp/x.sock', 'unix:u:Sx9Qpw@/tmp/x.sock']) {
+      const error = catchError(() => standalone({ location }))
+      expect(error).toBeInstanceOf(InvalidArgumentError)
+      expect(inspect(error)).not.toContain('Sx9Qpw')
+    }
+    expect(parseRedisUrl('unix:/tmp/x.sock').path).toBe('/tmp/x.sock')
+  })
+
+  it('a redis: location a slash or two short is refused without its text', () => {
+    for (const location of ['redis:Sx9Qpw', 'rediss:Sx9Qpw', 'valkey:Sx9Qpw', 'redis:Sx9Qpw#x']) {
+      const error = catchError(() => parseRedisUrl(location))
+      expect((error as Error).message).toMatch(/with two slashes\); the text is not shown/)
+      expect(inspect(error)).not.toContain('Sx9Qpw')
+    }
+  })
+
+  it('what follows a # is hidden, and a scheme-less user:secret whole', () => {
+    expect(redactUrl('redis://h#Sx9Qpw')).toBe('redis://h#***')
+    expect(redactUrl('unix:///tmp/a#Sx9Qpw')).toBe('unix:///tmp/a#***')
+    expect(inspect(catchError(() => parseRedisUrl('redis://h#Sx9Qpw')))).not.toContain('Sx9Qpw')
+    expect(redactUrl('u:Sx9Qpw')).toBe('***')
+    expect(redactUrl('redis://h/0?password=p#w&x=y')).toBe('redis://h/0?password=***&x=***')
+  })
+
+  it('a sentinel host of an IPv6 address with a zone is taken; with more after it, refused', async () => {
+    const location = 'redis://mymaster/0'
+    const error = catchError(() => sentinel({ location, sentinels: [['fe80::1%eth0:Sx9Qpw', 1]] }))
+    expect(error).toBeInstanceOf(InvalidArgumentError)
+    expect(inspect(error)).not.toContain('Sx9Qpw')
+    await sentinel({ location, sentinels: [['fe80::1%eth0', 26379]] }).close()
+  })
+})

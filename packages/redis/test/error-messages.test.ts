@@ -393,7 +393,7 @@ describe('values JSON would silently change are refused', () => {
 describe('URLs and connections', () => {
   it('redis:/host (one slash) is an invalid URL, not an invalid database number', () => {
     expect(() => parseRedisUrl('redis:/localhost')).toThrow(
-      'invalid Redis URL (expected redis://host:port/db, with two slashes): redis:/localhost',
+      'invalid Redis URL (expected redis://host:port/db, with two slashes); the text is not shown, as it may hold a password',
     )
     expect(() => createCache({ location: 'rediss:/cache.example.com:6380' })).toThrow(
       InvalidArgumentError,
