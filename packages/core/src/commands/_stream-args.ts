@@ -18,15 +18,26 @@ import type {
   XPendingSummary,
 } from './stream-types.ts'
 
-/** The streams and IDs of `xread` / `xreadgroup`, checked: at least one, names and IDs text. */
-export function streamOffsets(streams: StreamOffsets, method: string): Array<[string, string]> {
-  const pairs = reading(`the streams given to ${method}()`, () =>
-    streams instanceof Map
-      ? [...streams]
-      : typeof streams === 'object' && streams !== null && !Array.isArray(streams)
-        ? Object.entries(streams)
+/**
+ * The entries of a `Map` or of an object that is no array (its own), given as `what`, read once;
+ * `undefined` for anything else. A read that throws (a getter, a Proxy's trap) is refused with
+ * `InvalidArgumentError` (`reading`).
+ */
+function givenEntries(value: unknown, what: string): Array<[unknown, unknown]> | undefined {
+  return reading(what, () =>
+    value instanceof Map
+      ? [...value]
+      : typeof value === 'object' && value !== null && !Array.isArray(value)
+        ? Object.entries(value)
         : undefined,
   )
+}
+
+/** The streams and IDs of `xread` / `xreadgroup`, checked: at least one, names and IDs text. */
+export function streamOffsets(streams: StreamOffsets, method: string): Array<[string, string]> {
+  const pairs = givenEntries(streams, `the streams given to ${method}()`) as
+    | Array<[string, string]>
+    | undefined
   if (pairs === undefined) {
     throw new InvalidArgumentError(
       `${method}() takes the streams as an object or a Map of key to ID ({ orders: '0' }), got ${describe(streams)}`,
@@ -188,13 +199,7 @@ export function streamInfo(context: CacheContext, reply: unknown, key: string): 
 export function fieldPairs(
   fields: Record<string, unknown> | Map<string, unknown>,
 ): Array<[string, unknown]> {
-  const pairs: Array<[unknown, unknown]> | undefined = reading('the fields given to xadd()', () =>
-    fields instanceof Map
-      ? [...fields]
-      : typeof fields === 'object' && fields !== null && !Array.isArray(fields)
-        ? Object.entries(fields)
-        : undefined,
-  )
+  const pairs = givenEntries(fields, 'the fields given to xadd()')
   if (pairs === undefined) {
     throw new InvalidArgumentError(
       `xadd() takes the fields as an object or a Map of field names to values, got ${describe(fields)}`,
