@@ -6,6 +6,7 @@ import type { RedisArgument } from '@cachex/core'
 import { ResponseError } from '@cachex/core'
 import { type BlockingClient, BlockingClients } from './_blocking.ts'
 import type { NodeHandle } from './_cluster-nodes.ts'
+import { rejectAfterTurn } from './_connect.ts'
 import type { Deadlines } from './_deadlines.ts'
 import type { ReplyForm } from './_options.ts'
 import { followRedirects, type RedirectBounds } from './_redirects.ts'
@@ -90,7 +91,7 @@ export class ClusterBlocking {
     let last = node
     const send = (to: NodeHandle, asking: boolean): Promise<unknown> => {
       last = to
-      if (to.down) return Promise.reject(topology.downError(to))
+      if (to.down) return rejectAfterTurn(topology.downError(to))
       return this.#of(to).run(command, text, block, asking)
     }
     const again = () => send(topology.table[slot]?.master ?? last, false)

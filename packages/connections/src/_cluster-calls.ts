@@ -63,7 +63,7 @@ export class ClusterCalls {
         error instanceof CachexError
           ? error
           : new InvalidArgumentError(
-              `the command not sent to ${where}: its route could not be read (a revoked Proxy, or a getter that throws?)`,
+              `the command not sent to ${where}: its arguments or route could not be read (a revoked Proxy, or a getter that throws?)`,
               { cause: error },
             ),
       )

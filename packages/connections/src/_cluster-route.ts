@@ -7,6 +7,7 @@ import { markUnsent } from '@cachex/core/internal'
 import { type ClusterErrorWording, mapClusterError, noteNode } from './_cluster-errors.ts'
 import type { NodeHandle, NodeRedisClusterLike } from './_cluster-nodes.ts'
 import { isRead, noteMoved, staleRead } from './_cluster-read-order.ts'
+import { rejectAfterTurn } from './_connect.ts'
 import { isClientClosed, isDisconnected } from './_errors.ts'
 import { validAddress } from './_node-address.ts'
 import type { ReplyForm, Sender } from './_options.ts'
@@ -172,7 +173,7 @@ export class ClusterRoute {
     this.#number = 0
     if (shard === undefined) return this.#unmapped(slot, readonly, args, text)
     const node = readonly ? this.#reader(shard) : shard.master
-    if (node.down) return Promise.reject(topology.downError(node))
+    if (node.down) return rejectAfterTurn(topology.downError(node))
     this.#sentTo = node
     // Numbered in send order: see `send` (a counter, only for a `READONLY` client).
     this.#number = !readonly && node.readonlyClient ? ++node.sent : 0
@@ -212,7 +213,7 @@ export class ClusterRoute {
     if (known !== undefined && validAddress(known))
       return this.routed(args[1], readonly, args, text)
     // None does (the cluster lost a shard, or had no slot assigned yet): not node-redis's TypeError.
-    return Promise.reject(
+    return rejectAfterTurn(
       markUnsent(
         new ConnectionError(
           `no node of ${this.#options.where} serves slot ${slot} (yet): its slot map assigns it to no valid node — a cluster not formed yet, or one that lost a shard; the map is asked again, of the seeds too (the command was not sent)`,

@@ -7,7 +7,7 @@ import {
 import { SERVER_EPOCH, scanWalk } from '@cachex/core/internal'
 import { Breaker } from './_breaker.ts'
 import { commandWeight, mapCommands, nameOf } from './_command-shape.ts'
-import { callBounds, closeWithin, within } from './_connect.ts'
+import { callBounds, closeWithin, rejectAfterTurn, within } from './_connect.ts'
 import { type BatchOverhead, batchWithin, type Deadlines } from './_deadlines.ts'
 import {
   isClientClosed,
@@ -255,7 +255,7 @@ export class GivenSentinelConnection implements Connection {
     const refused = this.#deadlines.refuse(weight, nameOf(args), this.#where)
     if (refused !== undefined) return Promise.reject(refused)
     const onReplica = readonly && this.#replicasReady()
-    if (!onReplica && this.#primary.isDown) return Promise.reject(this.#primaryDown())
+    if (!onReplica && this.#primary.isDown) return rejectAfterTurn(this.#primaryDown())
     const sender = this.#sender.as(text)
     let reply = sender.sendCommand(onReplica, args)
     if (onReplica) {

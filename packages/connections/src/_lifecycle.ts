@@ -1,6 +1,6 @@
 import type { ClosedError } from '@cachex/core'
 import { Breaker } from './_breaker.ts'
-import { closedError, settledWithin } from './_connect.ts'
+import { closedError, rejectAfterTurn, settledWithin } from './_connect.ts'
 
 /** What a `Lifecycle` asks of the topology it guards. */
 export interface LifecycleOptions {
@@ -194,15 +194,4 @@ export class Lifecycle {
   closedError(): ClosedError {
     return closedError(this.#options.where)
   }
-}
-
-/**
- * A promise rejected with `error` on the event loop's next turn, not in this one's microtasks:
- * a caller that retries in a loop until a call succeeds (`while (…) try { await cache.get(k) }
- * catch {}`) gives the loop a turn each time, and the reconnection in the background — its
- * timers, its socket — runs. Rejected at once, such a loop spun on the refusals forever with the
- * server back. While the connection is known down only: a call then waits a turn, not a server.
- */
-function rejectAfterTurn(error: Error): Promise<never> {
-  return new Promise((_, reject) => setImmediate(reject, error))
 }

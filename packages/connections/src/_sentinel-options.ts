@@ -249,7 +249,7 @@ function sentinelNodes(
     // A URL or credentials where a host goes (`redis://:pw@10.0.0.1`, `:pw@10.0.0.1`) would be
     // shown whole in every message that names the sentinels: refused without quoting it.
     // A `:` too, but in an IPv6 address (`host:secret`, a password after the host).
-    if (/[@/\\?#\s]/.test(host) || (host.includes(':') && !isIPv6Host(host))) {
+    if (/[@/\\?#\s]/.test(host) || (/[:[\]]/.test(host) && !isIPv6Host(host))) {
       throw new InvalidArgumentError(
         `each sentinel must be a [host, port] pair whose host is a host name or an IP address, got a host holding '@', '/', '\\', '?', '#', a space or a ':' outside an IPv6 address (not shown: it may hold a password): give the sentinels' password as sentinelOptions.password`,
       )
@@ -289,7 +289,7 @@ function poolSize(value: unknown, fallback: number, what: string, min: number): 
  * digits, `_`, `.` or `-` if any, as `ZONED_HOST` reads one: `isIPv6` takes any text after a `%`.
  */
 function isIPv6Host(host: string): boolean {
-  const [address, zone, ...more] = host.replace(/^\[|\]$/g, '').split('%')
+  const [address, zone, ...more] = (/^\[(.*)\]$/.exec(host)?.[1] ?? host).split('%')
   return (
     more.length === 0 &&
     isIPv6(address as string) &&

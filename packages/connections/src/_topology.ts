@@ -8,6 +8,7 @@ import {
   type NodeHandle,
   type NodeRedisClusterLike,
 } from './_cluster-nodes.ts'
+import { rejectAfterTurn } from './_connect.ts'
 import { type HealthContext, probe } from './_node-health.ts'
 import { openSender, sendOpen } from './_node-send.ts'
 import type { ReplyForm } from './_options.ts'
@@ -219,7 +220,7 @@ export class Topology {
    * of the map goes through its sender): a connection dropped under it names `node` (`noteNode`).
    */
   sendTo(node: NodeHandle, args: ReadonlyArray<RedisArgument>, text: ReplyForm): Promise<unknown> {
-    if (node.down) return Promise.reject(this.downError(node))
+    if (node.down) return rejectAfterTurn(this.downError(node))
     return namingNode(
       this.#sendOpen(node, (sender) => sender.as(text).sendCommand(args)),
       node,

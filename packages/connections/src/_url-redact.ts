@@ -27,12 +27,11 @@ export function redactUrl(url: string): string {
   const start = scheme !== null ? scheme[0].length : slashes >= 0 ? slashes + 2 : -1
   if (start < 0) return url === '' ? url : '***'
   // `user:secret`, `host:secret`: a scheme no location has, with no `//` (a password with a `:`).
-  if (
-    scheme !== null &&
-    !/^[a-z][a-z0-9+.-]*:\/\//i.test(url) &&
-    !/^(redis|rediss|valkey|valkeys|unix|memory):/i.test(url)
-  ) {
-    return '***'
+  if (scheme !== null && !/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
+    if (!/^(redis|rediss|valkey|valkeys|unix|memory):/i.test(url)) return '***'
+    // `rediss:secret`, `redis:/secret`: no host is read there (a slash or two short), and no
+    // userinfo to hide a password by; with an `@`, the userinfo is hidden below.
+    if (/^(redis|valkey)s?:/i.test(url) && !url.includes('@')) return `${scheme[0]}***`
   }
   // `unix:///path`: an `@` there is the socket path's (a userinfo comes before the path's `/`).
   const at = /^unix:\/\/\//i.test(url) ? -1 : userinfoEnd(url, start)

@@ -420,8 +420,8 @@ describe('redactUrl', () => {
     )
     for (const [url, shown] of [
       ['redis:///0&password=S3cr3tXyZ', 'redis:///0***'],
-      ['redis:/h/0&password=S3cr3tXyZ', 'redis:/h/0***'],
-      ['redis:h/0&password=S3cr3tXyZ', 'redis:h/0***'],
+      ['redis:/h/0&password=S3cr3tXyZ', 'redis:/***'],
+      ['redis:h/0&password=S3cr3tXyZ', 'redis:***'],
       ['redis://:pw@/0&x=S3cr3tXyZ', 'redis://:***@/0***'],
       // A `#` in a password typed after the path: hidden with the rest.
       ['redis://h:6379/0&password=Xq7t#S3cr3tXyZ', 'redis://h:6379/0***'],
@@ -738,6 +738,9 @@ describe('what a malformed location never shows, again', () => {
     expect(redactUrl('unix:///tmp/a#Sx9Qpw')).toBe('unix:///tmp/a#***')
     expect(inspect(catchError(() => parseRedisUrl('redis://h#Sx9Qpw')))).not.toContain('Sx9Qpw')
     expect(redactUrl('u:Sx9Qpw')).toBe('***')
+    expect(redactUrl('rediss:Sx9Qpw')).toBe('rediss:***')
+    expect(redactUrl('redis:/Sx9Qpw')).toBe('redis:/***')
+    expect(redactUrl('redis:/u:Sx9Qpw@h:1/0')).toBe('redis:/u:***@h:1/0')
     expect(redactUrl('redis://h/0?password=p#w&x=y')).toBe('redis://h/0?password=***&x=***')
   })
 
@@ -746,6 +749,12 @@ describe('what a malformed location never shows, again', () => {
     const error = catchError(() => sentinel({ location, sentinels: [['fe80::1%eth0:Sx9Qpw', 1]] }))
     expect(error).toBeInstanceOf(InvalidArgumentError)
     expect(inspect(error)).not.toContain('Sx9Qpw')
+    for (const host of ['[::1', '::1]', '[]']) {
+      expect(catchError(() => sentinel({ location, sentinels: [[host, 1]] }))).toBeInstanceOf(
+        InvalidArgumentError,
+      )
+    }
     await sentinel({ location, sentinels: [['fe80::1%eth0', 26379]] }).close()
+    await sentinel({ location, sentinels: [['[::1]', 26379]] }).close()
   })
 })
