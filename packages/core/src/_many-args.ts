@@ -4,7 +4,7 @@
 import { types } from 'node:util'
 import { describeArgument } from './_args.ts'
 import { reading } from './_own.ts'
-import { thrownText } from './_thrown.ts'
+import { isInstance, thrownText } from './_thrown.ts'
 import { InvalidArgumentError } from './errors.ts'
 
 /** Keys an iterable other than an array gives a many-key call at most (`keyList`). */
@@ -21,7 +21,7 @@ export function keyList(keys: unknown, method: string): unknown[] {
   try {
     // A revoked Proxy throws from `Array.isArray` itself, a getter from `Symbol.iterator`'s read.
     // A Proxy of an array is read once, here: a trap may throw on a later read.
-    if (Array.isArray(keys)) return types.isProxy(keys) ? Array.from(keys) : keys
+    if (Array.isArray(keys)) return types.isProxy(keys) ? copied(keys, method) : keys
     if (typeof keys === 'object' && keys !== null && isIterable(keys)) {
       const list: unknown[] = []
       for (const key of keys as Iterable<unknown>) {
@@ -35,7 +35,7 @@ export function keyList(keys: unknown, method: string): unknown[] {
       return list
     }
   } catch (error) {
-    if (error instanceof InvalidArgumentError) throw error
+    if (isInstance(error, InvalidArgumentError)) throw error
     // The caller's own iterator failed: not an outage for ignoreExceptions to hide.
     throw new InvalidArgumentError(`${method}(): reading the keys failed: ${thrownText(error)}`, {
       cause: error,
@@ -52,7 +52,7 @@ export function keyList(keys: unknown, method: string): unknown[] {
  * `ignoreExceptions` does not hide.
  */
 export function entriesUnreadable(error: unknown): InvalidArgumentError {
-  if (error instanceof InvalidArgumentError) return error
+  if (isInstance(error, InvalidArgumentError)) return error as InvalidArgumentError
   return new InvalidArgumentError(`setMany(): reading the entries failed: ${thrownText(error)}`, {
     cause: error,
   })
@@ -75,6 +75,22 @@ export function checkMapping(mapping: unknown, method: string, what: string): vo
   throw new InvalidArgumentError(
     `${method}() takes an object or a Map of ${what}, got ${describeArgument(mapping)}`,
   )
+}
+
+/**
+ * The keys of a Proxy of an array, read once (a trap may answer otherwise, or throw, on a later
+ * read), up to `MAX_ITERABLE_KEYS`: its `length` trap may answer any number.
+ */
+function copied(keys: readonly unknown[], method: string): unknown[] {
+  const length = keys.length
+  if (length > MAX_ITERABLE_KEYS) {
+    throw new InvalidArgumentError(
+      `${method}(): a Proxy of an array of more than ${MAX_ITERABLE_KEYS} keys; give more keys as an array`,
+    )
+  }
+  const list: unknown[] = new Array(length)
+  for (let i = 0; i < length; i++) list[i] = keys[i]
+  return list
 }
 
 function isIterable(value: object): value is Iterable<unknown> {

@@ -62,7 +62,8 @@ export function withKeyAccessHint(error: unknown, prefix: string, defaultKeys: b
   // prefix no message can show whole.
   const keys = !defaultKeys
     ? "this cache's keys (its keyFunction's)"
-    : prefix.length > 200 || /[\x00-\x1f\x7f]/.test(prefix)
+    : prefix.length > 200 ||
+        /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/.test(prefix)
       ? "this cache's keys, which begin with its keyPrefix"
       : `this cache's keys, which begin with '${prefix}:' (keyPrefix): allow ~${globEscape(prefix)}:*`
   return new ResponseError(`${message} (the ACL user's key patterns must allow ${keys})`, {

@@ -85,5 +85,19 @@ describe('checkedKeyFunction', () => {
     expect(() => keyFunction('k', 'p', 1)).toThrow(
       new InvalidArgumentError('keyFunction failed: a value that cannot be shown'),
     )
+    const symbolMessage = checkedKeyFunction(() => {
+      const error = new Error()
+      Object.defineProperty(error, 'message', { value: Symbol('s') })
+      throw error
+    }, 'keyFunction')
+    expect(() => symbolMessage('k', 'p', 1)).toThrow(
+      new InvalidArgumentError('keyFunction failed: Symbol(s)'),
+    )
+    const { proxy, revoke } = Proxy.revocable({}, {})
+    revoke()
+    const revokedThrown = checkedKeyFunction(() => {
+      throw proxy
+    }, 'keyFunction')
+    expect(() => revokedThrown('k', 'p', 1)).toThrow(InvalidArgumentError)
   })
 })

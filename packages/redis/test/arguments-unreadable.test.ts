@@ -120,6 +120,28 @@ describe.each(BACKENDS)('arguments that cannot be read, on %s', (backend) => {
     expect(await cache.get('a')).toBe(1)
   })
 
+  it('an iterator or entries that throw a revoked Proxy, or a Proxy of a huge array, are refused', async () => {
+    function* throwsRevoked(): Generator<string> {
+      yield 'a'
+      throw revoked()
+    }
+    const entriesThrowRevoked = {
+      get a(): never {
+        throw revoked()
+      },
+    }
+    const huge = new Proxy([], { get: (_, name) => (name === 'length' ? 2 ** 32 - 1 : 'k') })
+    for (const target of [cache, quiet]) {
+      expect(await refusal(() => target.getMany(throwsRevoked()))).toBeInstanceOf(
+        InvalidArgumentError,
+      )
+      expect(await refusal(() => target.setMany(entriesThrowRevoked))).toBeInstanceOf(
+        InvalidArgumentError,
+      )
+      expect(await refusal(() => target.getMany(huge))).toBeInstanceOf(InvalidArgumentError)
+    }
+  })
+
   it('a Proxy of an array is read once: a read that would throw later is never made', async () => {
     for (const target of [cache, quiet]) {
       expect(await target.getMany(readOnce())).toEqual(new Map([['a', 1]]))
