@@ -13,6 +13,7 @@ import type { ClusterBlocking } from './_cluster-blocking.ts'
 import type { NodeHandle } from './_cluster-nodes.ts'
 import type { ClusterRoute } from './_cluster-route.ts'
 import { commandsWeight, commandWeight, nameOf } from './_command-shape.ts'
+import { rejectAfterTurn } from './_connect.ts'
 import type { BatchOverhead, Deadlines } from './_deadlines.ts'
 import { type ReplyForm, replyForm } from './_options.ts'
 import { followTransaction } from './_redirects.ts'
@@ -88,7 +89,7 @@ export class ClusterCalls {
     }
     const weight = commandWeight(args, route?.callers)
     const refused = deadlines.refuse(weight, nameOf(args), where)
-    if (refused !== undefined) return Promise.reject(refused)
+    if (refused !== undefined) return rejectAfterTurn(refused)
     const { name, split, atomic } = routingOf(args)
     if (name === 'EVAL') noteEval(args)
     const readonly = route?.readonly === true
@@ -143,7 +144,7 @@ export class ClusterCalls {
     const { deadlines, where, mapError } = this.#options
     const weight = commandsWeight(commands)
     const refused = deadlines.refuse(weight, 'EXEC', where)
-    if (refused !== undefined) return Promise.reject(refused)
+    if (refused !== undefined) return rejectAfterTurn(refused)
     const exec = this.#transact(slot, commands, replyForm(route))
     return deadlines.track(exec, 'EXEC', mapError, weight)
   }
@@ -153,7 +154,7 @@ export class ClusterCalls {
     const { deadlines, where, topology } = this.#options
     const weight = commandWeight(args)
     const refused = deadlines.refuse(weight, nameOf(args), where)
-    if (refused !== undefined) return Promise.reject(refused)
+    if (refused !== undefined) return rejectAfterTurn(refused)
     return this.#bound(topology.sendTo(node, args, false), String(args[0]), weight)
   }
 

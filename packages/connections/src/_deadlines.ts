@@ -72,7 +72,16 @@ export function batchWithin(
   const total = commandsWeight(commands, callers)
   if (Number.isNaN(total)) return Promise.all(send(commands, undefined))
   const refused = deadlines.refuse(total, commands[0]?.[0] ?? 'batch', where)
-  if (refused !== undefined) return Promise.resolve(mapCommands(commands, () => refused))
+  // On the loop's next turn, as `rejectAfterTurn`: a caller retrying at once would starve the
+  // replies that free the bytes.
+  if (refused !== undefined) {
+    return new Promise((resolve) =>
+      setImmediate(
+        resolve,
+        mapCommands(commands, () => refused),
+      ),
+    )
+  }
   // Admitted whole: its commands are not weighed again one by one as they are sent, and with
   // `callers` count one overhead for them all as they are tracked.
   deadlines.admitted = true

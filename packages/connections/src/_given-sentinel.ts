@@ -253,7 +253,7 @@ export class GivenSentinelConnection implements Connection {
   ): Promise<unknown> {
     const weight = commandWeight(args, callers)
     const refused = this.#deadlines.refuse(weight, nameOf(args), this.#where)
-    if (refused !== undefined) return Promise.reject(refused)
+    if (refused !== undefined) return rejectAfterTurn(refused)
     const onReplica = readonly && this.#replicasReady()
     if (!onReplica && this.#primary.isDown) return rejectAfterTurn(this.#primaryDown())
     const sender = this.#sender.as(text)

@@ -236,7 +236,7 @@ export class Topology {
     args: ReadonlyArray<RedisArgument>,
     text: ReplyForm,
   ): Promise<unknown> {
-    if (node.down) throw this.downError(node)
+    if (node.down) return rejectAfterTurn(this.downError(node))
     node.usedAt = performance.now()
     const sender = (await openSender(this.#nodes, node)).as(text)
     const chain = { chainId: Symbol('ASKING') }
@@ -258,7 +258,7 @@ export class Topology {
     mapError: (error: unknown) => Error,
     asking = false,
   ): Promise<unknown[]> {
-    if (node.down) throw this.downError(node)
+    if (node.down) return rejectAfterTurn(this.downError(node))
     node.usedAt = performance.now()
     const run = (sender: NodeSenderOf) => execChain(sender.as(text), commands, mapError, asking)
     return namingNode(this.#sendOpen(node, run), node)

@@ -14,7 +14,7 @@ import {
   nameOf,
   notCommands,
 } from './_command-shape.ts'
-import { callBounds, closeWithin, destroyClient } from './_connect.ts'
+import { callBounds, closeWithin, destroyClient, rejectAfterTurn } from './_connect.ts'
 import { type BatchOverhead, batchWithin, type Deadlines } from './_deadlines.ts'
 import { leasedBatch, onPool } from './_leased-batch.ts'
 import { Lifecycle } from './_lifecycle.ts'
@@ -340,7 +340,7 @@ export class StandaloneConnection implements Connection {
     const deadlines = this.#deadlines
     const weight = commandWeight(args, callers)
     const refused = deadlines.refuse(weight, nameOf(args), this.#where)
-    if (refused !== undefined) return Promise.reject(refused)
+    if (refused !== undefined) return rejectAfterTurn(refused)
     const reply = this.#link.sender.as(text).sendCommand(args)
     return deadlines.track(reply, String(args[0]), this.#mapError, weight, 0, batch)
   }
@@ -355,7 +355,7 @@ export class StandaloneConnection implements Connection {
     const deadlines = this.#deadlines
     const weight = commandWeight(args)
     const refused = deadlines.refuse(weight, nameOf(args), this.#where)
-    if (refused !== undefined) return Promise.reject(refused)
+    if (refused !== undefined) return rejectAfterTurn(refused)
     const reply = this.#link.sender.as(text).sendCommand(args)
     // On a pool, or a client of yours, close() cannot end the command: its caller is told now.
     // Weightless on a pool, which gives it a client of its own (see `BlockingClients.run`); on a
