@@ -62,13 +62,25 @@ export function withKeyAccessHint(error: unknown, prefix: string, defaultKeys: b
   // prefix no message can show whole.
   const keys = !defaultKeys
     ? "this cache's keys (its keyFunction's)"
-    : prefix.length > 200 ||
-        /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/.test(prefix)
+    : prefix.length > 200 || !showable(prefix)
       ? "this cache's keys, which begin with its keyPrefix"
       : `this cache's keys, which begin with '${prefix}:' (keyPrefix): allow ~${globEscape(prefix)}:*`
   return new ResponseError(`${message} (the ACL user's key patterns must allow ${keys})`, {
     cause: error,
   })
+}
+
+/**
+ * Whether `text` can be quoted in a message as it is: no control character (C0, DEL, C1), line
+ * or paragraph separator, or bidirectional control, which would break a log line or reorder it.
+ */
+function showable(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || (c >= 0x2028 && c <= 0x202e)) return false
+    if (c >= 0x2066 && c <= 0x2069) return false
+  }
+  return true
 }
 
 /**

@@ -39,10 +39,21 @@ Object.defineProperty(CachexError.prototype, BRAND, {
  * subclass, and anything that is not a cachex error, is checked as usual.
  */
 function isInstance(this: object, value: unknown): boolean {
-  if (Function.prototype[Symbol.hasInstance].call(this, value)) return true
-  if (!CORE_CLASSES.has(this) || typeof value !== 'object' || value === null) return false
+  try {
+    return isInstanceOf(this, value)
+  } catch {
+    // A revoked Proxy (or one whose `getPrototypeOf` trap throws), thrown or rejected with by a
+    // caller's code or a custom connection: no error of cachex's, and asking must not throw.
+    return false
+  }
+}
+
+/** `isInstance`, which may throw as it asks a Proxy. */
+function isInstanceOf(self: object, value: unknown): boolean {
+  if (Function.prototype[Symbol.hasInstance].call(self, value)) return true
+  if (!CORE_CLASSES.has(self) || typeof value !== 'object' || value === null) return false
   if (!(BRAND in value)) return false
-  const code = codeOfClass(this)
+  const code = codeOfClass(self)
   // Each class of the other copy's chain, by its code (their prototypes carry the brand too).
   for (let p: unknown = Object.getPrototypeOf(value); isBranded(p); p = Object.getPrototypeOf(p)) {
     const type = Object.hasOwn(p, 'constructor')

@@ -3,7 +3,14 @@
 // `ignoreExceptions` never hides: such an error became a `ConnectionError`, so an ignoring cache
 // answered the method's fallback (`getMany` an empty Map, `zadd` 0, `lpop` []), or it rejected
 // with the raw `TypeError` (`hset`, `xadd`, `blpop`, `lock.acquire`).
-import { type Cache, createCache, InvalidArgumentError } from '@cachex/redis'
+import type { ConnectionFactory } from '@cachex/core'
+import {
+  type Cache,
+  CachexError,
+  createCache,
+  InvalidArgumentError,
+  standalone,
+} from '@cachex/redis'
 import { startCluster, uniquePrefix } from '@cachex/test-utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BACKENDS, backendServer } from './helpers.ts'
@@ -270,5 +277,54 @@ describe('a raw route whose key is neither a string nor a Buffer, on a cluster',
       await expect(command).rejects.toThrow(InvalidArgumentError)
     }
     expect(await cache.get('k')).toBe(1)
+  })
+})
+
+describe('a custom connection that rejects with a Proxy whose prototype cannot be read', () => {
+  it('every call answers a typed error, and so does the error event', async () => {
+    const server = await backendServer('redis')
+    const trapping = () =>
+      new Proxy(
+        {},
+        {
+          getPrototypeOf() {
+            throw new Error('TRAP-SECRET')
+          },
+        },
+      )
+    let armed = false
+    const connectionFactory: ConnectionFactory = (options) => {
+      const inner = standalone(options)
+      return {
+        command: (args, route) => (armed ? Promise.reject(trapping()) : inner.command(args, route)),
+        batch: (commands, route) =>
+          armed ? Promise.reject(trapping()) : inner.batch(commands, route),
+        scan: (pattern, count) => inner.scan(pattern, count),
+        flush: () => inner.flush(),
+        client: (options) => inner.client(options),
+        close: () => inner.close(),
+      }
+    }
+    const cache = createCache({ location: server.url, connectionFactory })
+    const heard: unknown[] = []
+    cache.on('error', ({ error }) => heard.push(error))
+    try {
+      await cache.set('k', 1)
+      armed = true
+      for (const call of [
+        () => cache.get('k'),
+        () => cache.set('k', 2),
+        () => cache.getMany(['k', 'l']),
+        () => cache.hset('h', 'f', 1),
+        () => cache.pipeline().get('k').exec(),
+      ]) {
+        expect(await refusal(call)).toBeInstanceOf(CachexError)
+      }
+      expect(heard.length).toBeGreaterThan(0)
+      for (const error of heard) expect(error).toBeInstanceOf(CachexError)
+    } finally {
+      await cache.close()
+      await server.stop()
+    }
   })
 })
