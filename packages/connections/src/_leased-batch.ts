@@ -5,8 +5,9 @@
 // batch, one client pipelines them all in queue order, as a single connection does.
 import type { RedisArgument } from '@cachex/core'
 import { READONLY_REPLY } from '@cachex/core/internal'
+import type { BatchOverhead } from './_batch-within.ts'
 import { commandWeight, mapCommands, nameOf } from './_command-shape.ts'
-import type { BatchOverhead, Deadlines } from './_deadlines.ts'
+import type { Deadlines } from './_deadlines.ts'
 import type { ReplyForm } from './_options.ts'
 import { type ChainSender, chainSender, type PoolLike } from './_transaction.ts'
 

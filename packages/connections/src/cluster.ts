@@ -6,6 +6,7 @@ import {
   type Tracking,
   type TrackingListener,
 } from '@cachex/core'
+import { batchWithin } from './_batch-within.ts'
 import { ClusterBlocking } from './_cluster-blocking.ts'
 import { ClusterCalls } from './_cluster-calls.ts'
 import { closeCluster } from './_cluster-close.ts'
@@ -17,7 +18,7 @@ import { flushNodes, type ScanSource, scanCluster } from './_cluster-scan.ts'
 import { ClusterTracking } from './_cluster-tracking.ts'
 import { mapCommands } from './_command-shape.ts'
 import { callBounds, connectBounded, SharedAttempt } from './_connect.ts'
-import { batchWithin, type Deadlines } from './_deadlines.ts'
+import type { Deadlines } from './_deadlines.ts'
 import { ownerClosedError } from './_errors.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import { Listeners } from './_listeners.ts'

@@ -6,6 +6,7 @@ import type {
   TrackingListener,
 } from '@cachex/core'
 import { SERVER_EPOCH, scanWalk } from '@cachex/core/internal'
+import { type BatchOverhead, batchWithin } from './_batch-within.ts'
 import { BlockingClients } from './_blocking.ts'
 import {
   commandsWeight,
@@ -15,7 +16,7 @@ import {
   notCommands,
 } from './_command-shape.ts'
 import { callBounds, closeWithin, destroyClient, rejectAfterTurn } from './_connect.ts'
-import { type BatchOverhead, batchWithin, type Deadlines } from './_deadlines.ts'
+import type { Deadlines } from './_deadlines.ts'
 import { leasedBatch, onPool } from './_leased-batch.ts'
 import { Lifecycle } from './_lifecycle.ts'
 import { type ReplyForm, replyForm } from './_options.ts'
