@@ -1,4 +1,5 @@
 import { ClosedError, ConnectionError, type RedisArgument, ResponseError } from '@cachex/core'
+import { rejectAfterTurn } from './_after-turn.ts'
 import { OpeningBackoff } from './_blocking-backoff.ts'
 import { commandWeight, nameOf } from './_command-shape.ts'
 import { destroyClient, within } from './_connect.ts'
@@ -108,7 +109,7 @@ export class BlockingClients {
     const { deadlines, mapError, where } = this.#options
     const weight = commandWeight(args)
     const refused = deadlines.refuse(weight, nameOf(args), where)
-    if (refused !== undefined) throw refused
+    if (refused !== undefined) return rejectAfterTurn(refused)
     const lease = await this.#take()
     if (this.#closed) {
       // Closed after the client was taken, before its command was sent.

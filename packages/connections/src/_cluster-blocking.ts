@@ -4,9 +4,9 @@
 
 import type { RedisArgument } from '@cachex/core'
 import { ResponseError } from '@cachex/core'
+import { rejectAfterTurn } from './_after-turn.ts'
 import { type BlockingClient, BlockingClients } from './_blocking.ts'
 import type { NodeHandle } from './_cluster-nodes.ts'
-import { rejectAfterTurn } from './_connect.ts'
 import type { Deadlines } from './_deadlines.ts'
 import type { ReplyForm } from './_options.ts'
 import { followRedirects, type RedirectBounds } from './_redirects.ts'

@@ -9,12 +9,12 @@ import {
   InvalidArgumentError,
   type RedisArgument,
 } from '@cachex/core'
+import { rejectAfterTurn } from './_after-turn.ts'
 import type { BatchOverhead } from './_batch-within.ts'
 import type { ClusterBlocking } from './_cluster-blocking.ts'
 import type { NodeHandle } from './_cluster-nodes.ts'
 import type { ClusterRoute } from './_cluster-route.ts'
 import { commandsWeight, commandWeight, nameOf } from './_command-shape.ts'
-import { rejectAfterTurn } from './_connect.ts'
 import type { Deadlines } from './_deadlines.ts'
 import { type ReplyForm, replyForm } from './_options.ts'
 import { followTransaction } from './_redirects.ts'

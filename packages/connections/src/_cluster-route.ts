@@ -4,10 +4,10 @@
 // node-redis closed (`ClientClosedError`) is a `ClosedError` only once this connection is closed.
 import { ConnectionError, type RedisArgument } from '@cachex/core'
 import { markUnsent } from '@cachex/core/internal'
+import { rejectAfterTurn } from './_after-turn.ts'
 import { type ClusterErrorWording, mapClusterError, noteNode } from './_cluster-errors.ts'
 import type { NodeHandle, NodeRedisClusterLike } from './_cluster-nodes.ts'
 import { isRead, noteMoved, staleRead } from './_cluster-read-order.ts'
-import { rejectAfterTurn } from './_connect.ts'
 import { isClientClosed, isDisconnected } from './_errors.ts'
 import { validAddress } from './_node-address.ts'
 import type { ReplyForm, Sender } from './_options.ts'

@@ -212,15 +212,3 @@ export function within<T>(promise: Promise<T>, ms: number, what: string): Promis
   })
   return Promise.race([promise, expired]).finally(() => clearTimeout(timer))
 }
-
-/**
- * A promise rejected with `error` on the event loop's next turn, not in this one's microtasks:
- * a caller that retries in a loop until a call succeeds (`while (…) try { await cache.get(k) }
- * catch {}`) gives the loop a turn each time, and the reconnection in the background — its
- * timers, its socket — runs. Rejected at once, such a loop spun on the refusals forever with the
- * server back. For the refusals of a connection, node or primary known down only: a call then
- * waits a turn, not a server.
- */
-export function rejectAfterTurn(error: Error): Promise<never> {
-  return new Promise((_, reject) => setImmediate(reject, error))
-}

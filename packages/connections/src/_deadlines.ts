@@ -5,8 +5,10 @@ import {
   TimeoutError,
 } from '@cachex/core'
 import { MAX_TIMER_MS, STALLED_LOOP_MS } from '@cachex/core/internal'
+import { rejectAfterTurn } from './_after-turn.ts'
 import type { BatchOverhead } from './_batch-within.ts'
 import { COMMAND_OVERHEAD, NOT_AN_ARGUMENT } from './_command-shape.ts'
+import { isClientOffline } from './_redis-errors.ts'
 
 interface Entry {
   expires: number
@@ -147,6 +149,7 @@ export class Deadlines {
         },
         (error: unknown) => {
           this.#inFlight -= weight
+          if (isClientOffline(error)) return rejectAfterTurn(mapError(error))
           throw mapError(error)
         },
       )
@@ -176,7 +179,10 @@ export class Deadlines {
           this.#inFlight -= weight
           entry.settled = true
           this.#dropSettled()
-          reject(mapError(error))
+          // A client offline (a pool's, reconnecting) refuses at once: on the loop's next turn,
+          // as `rejectAfterTurn`, so that a caller retrying at once lets it reconnect.
+          if (isClientOffline(error)) setImmediate(reject, mapError(error))
+          else reject(mapError(error))
         },
       )
     })

@@ -5,10 +5,11 @@ import {
   type RedisArgument,
 } from '@cachex/core'
 import { SERVER_EPOCH, scanWalk } from '@cachex/core/internal'
+import { rejectAfterTurn } from './_after-turn.ts'
 import { type BatchOverhead, batchWithin } from './_batch-within.ts'
 import { Breaker } from './_breaker.ts'
 import { commandWeight, mapCommands, nameOf } from './_command-shape.ts'
-import { callBounds, closeWithin, rejectAfterTurn, within } from './_connect.ts'
+import { callBounds, closeWithin, within } from './_connect.ts'
 import type { Deadlines } from './_deadlines.ts'
 import {
   isClientClosed,

@@ -58,7 +58,9 @@ export function leasedBatch(
   const replies = mapCommands(all, (args) => {
     const weight = commandWeight(args)
     const why = deadlines.refuse(weight, nameOf(args), where) ?? refused?.()
-    if (why !== undefined) return Promise.resolve(why)
+    // On the loop's next turn (`rejectAfterTurn`): a caller retrying at once must let the
+    // replies that free the bytes, or the reconnection, run.
+    if (why !== undefined) return new Promise((resolve) => setImmediate(resolve, why))
     const tracked = deadlines.track(
       leasedReply(args, leased),
       String(args[0]),

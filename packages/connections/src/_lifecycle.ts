@@ -1,6 +1,7 @@
 import type { ClosedError } from '@cachex/core'
+import { rejectAfterTurn } from './_after-turn.ts'
 import { Breaker } from './_breaker.ts'
-import { closedError, rejectAfterTurn, settledWithin } from './_connect.ts'
+import { closedError, settledWithin } from './_connect.ts'
 
 /** What a `Lifecycle` asks of the topology it guards. */
 export interface LifecycleOptions {

@@ -1,5 +1,6 @@
 import { ConnectionError, type RedisArgument } from '@cachex/core'
 import { markUnsent } from '@cachex/core/internal'
+import { rejectAfterTurn } from './_after-turn.ts'
 import type { BlockingClient } from './_blocking.ts'
 import { namingNode } from './_cluster-errors.ts'
 import {
@@ -8,7 +9,6 @@ import {
   type NodeHandle,
   type NodeRedisClusterLike,
 } from './_cluster-nodes.ts'
-import { rejectAfterTurn } from './_connect.ts'
 import { type HealthContext, probe } from './_node-health.ts'
 import { openSender, sendOpen } from './_node-send.ts'
 import type { ReplyForm } from './_options.ts'

@@ -6,6 +6,7 @@ import type {
   TrackingListener,
 } from '@cachex/core'
 import { SERVER_EPOCH, scanWalk } from '@cachex/core/internal'
+import { rejectAfterTurn } from './_after-turn.ts'
 import { type BatchOverhead, batchWithin } from './_batch-within.ts'
 import { BlockingClients } from './_blocking.ts'
 import {
@@ -15,7 +16,7 @@ import {
   nameOf,
   notCommands,
 } from './_command-shape.ts'
-import { callBounds, closeWithin, destroyClient, rejectAfterTurn } from './_connect.ts'
+import { callBounds, closeWithin, destroyClient } from './_connect.ts'
 import type { Deadlines } from './_deadlines.ts'
 import { leasedBatch, onPool } from './_leased-batch.ts'
 import { Lifecycle } from './_lifecycle.ts'
@@ -249,7 +250,7 @@ export class StandaloneConnection implements Connection {
     if (!this.#life.open) await this.#life.whenReady()
     const weight = commandsWeight(commands)
     const refused = this.#deadlines.refuse(weight, 'EXEC', this.#where)
-    if (refused !== undefined) throw refused
+    if (refused !== undefined) return rejectAfterTurn(refused)
     const text = replyForm(route)
     // A pool leases one of its clients for the whole chain.
     const exec = this.#isPool

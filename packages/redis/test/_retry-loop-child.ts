@@ -1,11 +1,12 @@
 // Run by retry-loop-recovers.test.ts in a process of its own: a caller's loop that retries a call
 // until it succeeds without ever yielding to the event loop (`while (…) try { await get } catch
-// {}`) would starve its own process, so it runs here. argv: the topology, `standalone` or
-// `cluster` (the primary of the key, of three); the call, `set` (a set, then a get of it) or
-// `transaction` (the same in one); and what stands in the way: `down` (that server killed, the
-// cache let see it, then started again) or `backpressure` (200 sets of 4 KB left in flight over
-// a `maxInFlightBytes` of 64 KiB). Loops for at most 20 s; prints one line of JSON: whether the
-// call got through, after how many tries and milliseconds.
+// {}`) would starve its own process, so it runs here. argv: the topology, `standalone`, `pool`
+// (a `connectionPool`) or `cluster` (the primary of the key, of three); the call, `set` (a set,
+// then a get of it), `transaction` (the same in one) or `blpop` (of a list pushed to); and what
+// stands in the way: `down` (that server killed, the cache let see it, then started again) or
+// `backpressure` (200 sets of 4 KB left in flight over a `maxInFlightBytes` of 64 KiB). Loops for
+// at most 20 s; prints one line of JSON: whether the call got through, after how many tries and
+// milliseconds.
 import { type Cache, createCache } from '@cachex/redis'
 import { delay, startCluster, startRedis } from '@cachex/test-utils'
 
@@ -24,7 +25,8 @@ if (topology === 'cluster') {
   stop = () => cluster.stop()
 } else {
   const server = await startRedis()
-  cache = createCache({ location: server.url, ...options })
+  const pool = topology === 'pool' ? { connectionPool: { minimum: 1, maximum: 2 } } : {}
+  cache = createCache({ location: server.url, ...options, ...pool })
   down = () => server.kill()
   up = () => server.start()
   stop = () => server.stop()
@@ -50,6 +52,9 @@ while (Date.now() - started < 20_000) {
     if (call === 'transaction') {
       const [, got] = await cache.transaction().set('k', 2).get('k').exec()
       ok = got === 2
+    } else if (call === 'blpop') {
+      await cache.rpush('list', 1)
+      ok = (await cache.blpop(['list'], 0.1)) !== null
     } else {
       await cache.set('k', 'y'.repeat(8000))
       ok = (await cache.get('k')) === 'y'.repeat(8000)

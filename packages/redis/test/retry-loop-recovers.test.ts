@@ -11,7 +11,11 @@ it.each([
   ['standalone', 'set', 'down'],
   ['cluster', 'set', 'down'],
   ['cluster', 'transaction', 'down'],
+  ['pool', 'set', 'down'],
+  ['pool', 'transaction', 'down'],
   ['standalone', 'set', 'backpressure'],
+  ['standalone', 'transaction', 'backpressure'],
+  ['standalone', 'blpop', 'backpressure'],
   ['cluster', 'set', 'backpressure'],
 ])(
   'a retry loop that never waits gets through: %s, %s, %s',
