@@ -11,3 +11,11 @@
 export function rejectAfterTurn(error: Error): Promise<never> {
   return new Promise((_, reject) => setImmediate(reject, error))
 }
+
+/**
+ * A promise resolved with `value` on the event loop's next turn, as `rejectAfterTurn`: for a
+ * batch refused whole, whose entries are its errors as values.
+ */
+export function resolveAfterTurn<T>(value: T): Promise<T> {
+  return new Promise((resolve) => setImmediate(resolve, value))
+}

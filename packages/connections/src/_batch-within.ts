@@ -1,6 +1,7 @@
 // A batch (a pipeline) sent within a connection's `maxInFlightBytes` (`Deadlines`), weighed
 // whole as one command is, and the overhead of its callers it carries down to `Deadlines.track`.
 import type { RedisArgument } from '@cachex/core'
+import { resolveAfterTurn } from './_after-turn.ts'
 import { commandsWeight, mapCommands, notCommands, overheadOf } from './_command-shape.ts'
 import type { Deadlines } from './_deadlines.ts'
 
@@ -43,14 +44,8 @@ export function batchWithin(
   const refused = deadlines.refuse(total, commands[0]?.[0] ?? 'batch', where)
   // On the loop's next turn, as `rejectAfterTurn`: a caller retrying at once would starve the
   // replies that free the bytes.
-  if (refused !== undefined) {
-    return new Promise((resolve) =>
-      setImmediate(
-        resolve,
-        mapCommands(commands, () => refused),
-      ),
-    )
-  }
+  if (refused !== undefined) return resolveAfterTurn(mapCommands(commands, () => refused))
+
   // Admitted whole: its commands are not weighed again one by one as they are sent, and with
   // `callers` count one overhead for them all as they are tracked.
   deadlines.admitted = true

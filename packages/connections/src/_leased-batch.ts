@@ -5,6 +5,7 @@
 // batch, one client pipelines them all in queue order, as a single connection does.
 import type { RedisArgument } from '@cachex/core'
 import { READONLY_REPLY } from '@cachex/core/internal'
+import { resolveAfterTurn } from './_after-turn.ts'
 import type { BatchOverhead } from './_batch-within.ts'
 import { commandWeight, mapCommands, nameOf } from './_command-shape.ts'
 import type { Deadlines } from './_deadlines.ts'
@@ -60,7 +61,7 @@ export function leasedBatch(
     const why = deadlines.refuse(weight, nameOf(args), where) ?? refused?.()
     // On the loop's next turn (`rejectAfterTurn`): a caller retrying at once must let the
     // replies that free the bytes, or the reconnection, run.
-    if (why !== undefined) return new Promise((resolve) => setImmediate(resolve, why))
+    if (why !== undefined) return resolveAfterTurn(why)
     const tracked = deadlines.track(
       leasedReply(args, leased),
       String(args[0]),

@@ -4,7 +4,7 @@
 // per kind. `CacheContext.fail` (_context.ts) hands every error here.
 import type { CacheEvents } from './_events.ts'
 import { safeLog } from './_safe-log.ts'
-import { isInstance, thrownText } from './_thrown.ts'
+import { thrownText } from './_thrown.ts'
 import { CachexError, ConnectionError, isIgnorable } from './errors.ts'
 import type { Logger } from './types.ts'
 
@@ -65,7 +65,7 @@ export class ErrorPolicy {
 
 /** Any error as a `CachexError`: a foreign one (from a custom connection) becomes a `ConnectionError`. */
 function toCachexError(error: unknown): CachexError {
-  if (isInstance(error, CachexError)) return error as CachexError
+  if (error instanceof CachexError) return error
   const message = thrownText(error)
   return new ConnectionError(message, { cause: error })
 }

@@ -3,7 +3,7 @@
 // build no event object unless it is set.
 
 import { safeLog } from './_safe-log.ts'
-import { isInstance, thrownText } from './_thrown.ts'
+import { thrownText } from './_thrown.ts'
 import { CachexError, ConnectionError, InvalidArgumentError } from './errors.ts'
 import type { CacheEventListener, CacheEventMap, CacheEventName } from './events.ts'
 import type { Logger } from './types.ts'
@@ -124,11 +124,12 @@ export class CacheEvents {
    */
   thrown(operation: string, error: unknown): void {
     if (!this.errors) return
-    const typed = isInstance(error, CachexError)
-      ? (error as CachexError)
-      : new ConnectionError(thrownText(error), {
-          cause: error,
-        })
+    const typed =
+      error instanceof CachexError
+        ? error
+        : new ConnectionError(thrownText(error), {
+            cause: error,
+          })
     this.emit('error', { operation, error: typed, ignored: false })
   }
 

@@ -4,7 +4,7 @@
 import { types } from 'node:util'
 import { describeArgument } from './_args.ts'
 import { reading } from './_own.ts'
-import { isInstance, thrownText } from './_thrown.ts'
+import { thrownText } from './_thrown.ts'
 import { InvalidArgumentError } from './errors.ts'
 
 /** Keys an iterable other than an array gives a many-key call at most (`keyList`). */
@@ -35,7 +35,7 @@ export function keyList(keys: unknown, method: string): unknown[] {
       return list
     }
   } catch (error) {
-    if (isInstance(error, InvalidArgumentError)) throw error
+    if (error instanceof InvalidArgumentError) throw error
     // The caller's own iterator failed: not an outage for ignoreExceptions to hide.
     throw new InvalidArgumentError(`${method}(): reading the keys failed: ${thrownText(error)}`, {
       cause: error,
@@ -52,7 +52,7 @@ export function keyList(keys: unknown, method: string): unknown[] {
  * `ignoreExceptions` does not hide.
  */
 export function entriesUnreadable(error: unknown): InvalidArgumentError {
-  if (isInstance(error, InvalidArgumentError)) return error as InvalidArgumentError
+  if (error instanceof InvalidArgumentError) return error
   return new InvalidArgumentError(`setMany(): reading the entries failed: ${thrownText(error)}`, {
     cause: error,
   })

@@ -3,7 +3,6 @@
 // `Object.prototype`, and a property is set as the object's own whatever its name.
 import { types } from 'node:util'
 import { isPlainObject } from './_plain.ts'
-import { isInstance } from './_thrown.ts'
 import { CachexError, InvalidArgumentError } from './errors.ts'
 
 /**
@@ -137,7 +136,7 @@ export function own<O extends object, K extends keyof O>(
  * method's fallback). Its message quotes nothing the caller's code said; that error is the cause.
  */
 export function unreadable(what: string, error: unknown): CachexError {
-  if (isInstance(error, CachexError)) return error as CachexError
+  if (error instanceof CachexError) return error
   const refused = new InvalidArgumentError(
     `${what} could not be read: reading it threw (a revoked Proxy, or a Proxy or getter that throws); pass an ordinary object`,
     { cause: error },

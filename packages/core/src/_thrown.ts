@@ -17,11 +17,9 @@ export function thrownText(error: unknown): string {
 /**
  * `value instanceof type`, `false` where asking throws: `instanceof` asks a Proxy's
  * `getPrototypeOf` trap, and a revoked Proxy (a caller's code may throw one) throws there.
+ * cachex's own error classes answer so themselves (`errors.ts`).
  */
-export function isInstance(
-  value: unknown,
-  type: abstract new (...args: never[]) => unknown,
-): boolean {
+function isInstance(value: unknown, type: abstract new (...args: never[]) => unknown): boolean {
   try {
     return value instanceof type
   } catch {
